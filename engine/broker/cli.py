@@ -1,0 +1,107 @@
+"""The `broker up|down|status` command for managing the local development Kafka broker."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+import structlog
+
+from engine.broker import local
+from engine.broker.install import BrokerStartError
+
+
+def _keep_stdout_for_results() -> None:
+    # Unconfigured structlog prints to stdout, which would leak log lines into `$(broker up)`.
+    if not structlog.is_configured():
+        structlog.configure(logger_factory=structlog.PrintLoggerFactory(sys.stderr))
+
+
+def _progress(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def _format_duration(seconds: float) -> str:
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m{secs:02d}s" if hours else f"{minutes}m{secs:02d}s"
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    """Start or reuse the local broker and print its bootstrap address as the last stdout line."""
+    _keep_stdout_for_results()
+    try:
+        result = local.ensure_up(timeout=args.timeout, progress=_progress)
+    except BrokerStartError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    if result.started:
+        _progress(f"start time: {result.state.start_seconds:.1f}s")
+    # Scripts capture stdout (`BOOTSTRAP=$(... broker up)`), so it carries only the address.
+    print(result.bootstrap, flush=True)
+    return 0
+
+
+def cmd_down(args: argparse.Namespace) -> int:
+    """Stop the local broker, reporting what happened; no broker is not an error."""
+    _keep_stdout_for_results()
+    print(local.down(timeout=args.timeout).message)
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    """Print whether the local broker is running and where; exit 0 either way."""
+    st = local.status()
+    if not st.running:
+        print("Kafka: not running")
+        return 0
+    print("Kafka: running")
+    print(f"  bootstrap: {st.bootstrap}")
+    print(f"  pid:       {st.pid}")
+    print(f"  log:       {st.log_path}")
+    print(f"  data:      {st.data_dir}")
+    print(f"  uptime:    {_format_duration(st.uptime_seconds or 0.0)}")
+    if st.start_seconds is not None:
+        print(f"  started in {st.start_seconds:.1f}s")
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """Add the `broker` command with its `up`, `down` and `status` subcommands."""
+    broker = subparsers.add_parser("broker", help="manage the local development Kafka broker")
+    commands = broker.add_subparsers(dest="broker_command", metavar="{up,down,status}")
+    commands.required = True
+
+    up = commands.add_parser("up", help="start (or reuse) the local broker; print its bootstrap")
+    up.add_argument(
+        "--timeout",
+        type=float,
+        default=local.DEFAULT_START_TIMEOUT,
+        help="seconds to wait for the broker to answer (default: %(default)s)",
+    )
+    up.set_defaults(func=cmd_up)
+
+    down = commands.add_parser("down", help="stop the local broker")
+    down.add_argument(
+        "--timeout",
+        type=float,
+        default=20.0,
+        help="seconds to wait after SIGTERM before SIGKILL (default: %(default)s)",
+    )
+    down.set_defaults(func=cmd_down)
+
+    status = commands.add_parser("status", help="show whether the local broker is running")
+    status.set_defaults(func=cmd_status)
+    return broker
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the broker command on its own: `python -m engine.broker.cli broker up`."""
+    parser = argparse.ArgumentParser(prog="hazard-engine")
+    register(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,234 @@
+"""The Kafka distribution: jars installed once from Maven Central, and the configs it reads."""
+
+from __future__ import annotations
+
+import base64
+import fcntl
+import os
+import shutil
+import socket
+import subprocess
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import structlog
+
+KAFKA_VERSION = "4.4.0"
+SCALA_VERSION = "2.13"
+# The log4j2 version Kafka itself brings, so the slf4j binding matches log4j-core.
+LOG4J_VERSION = "2.25.5"
+DEPENDENCY_PLUGIN = "org.apache.maven.plugins:maven-dependency-plugin:3.8.1"
+
+_MARKER = ".installed"
+_LOG4J_FILE = "log4j2.properties"
+
+log = structlog.get_logger()
+
+Progress = Callable[[str], None]
+
+_POM = """<?xml version="1.0" encoding="UTF-8"?>
+<project xmlns="http://maven.apache.org/POM/4.0.0">
+  <modelVersion>4.0.0</modelVersion>
+  <groupId>local.hazard-engine</groupId>
+  <artifactId>kafka-runtime</artifactId>
+  <version>{kafka}</version>
+  <packaging>pom</packaging>
+  <dependencies>
+    <dependency>
+      <groupId>org.apache.kafka</groupId>
+      <artifactId>kafka_{scala}</artifactId>
+      <version>{kafka}</version>
+    </dependency>
+    <dependency>
+      <groupId>org.apache.logging.log4j</groupId>
+      <artifactId>log4j-slf4j-impl</artifactId>
+      <version>{log4j}</version>
+      <scope>runtime</scope>
+    </dependency>
+  </dependencies>
+</project>
+"""
+
+_LOG4J_CONFIG = """\
+status = warn
+# Kafka logs its own shutdown from a JVM hook; log4j's hook would cut that story short.
+shutdownHook = disable
+appender.stdout.type = Console
+appender.stdout.name = STDOUT
+appender.stdout.layout.type = PatternLayout
+appender.stdout.layout.pattern = [%d] %p %m (%c)%n
+rootLogger.level = INFO
+rootLogger.appenderRef.stdout.ref = STDOUT
+# Per-request client chatter drowns out the startup story in the log tail.
+logger.clients.name = org.apache.kafka.clients
+logger.clients.level = WARN
+"""
+
+
+class BrokerStartError(RuntimeError):
+    """Raised when a local broker cannot be started; the message says why."""
+
+
+class KafkaInstallError(BrokerStartError):
+    """Raised when the Kafka jars cannot be installed or found."""
+
+
+@dataclass(frozen=True)
+class KafkaInstall:
+    """Where an installed Kafka's jars and logging config live."""
+
+    version: str
+    home: Path
+    libs: Path
+    log4j_config: Path
+
+    @property
+    def classpath(self) -> str:
+        """Return the JVM classpath wildcard covering every jar."""
+        return str(self.libs / "*")
+
+
+def cache_root() -> Path:
+    """Return the cache root: $HAZARD_CACHE_DIR or ~/.cache/hazard-engine."""
+    configured = os.environ.get("HAZARD_CACHE_DIR")
+    return Path(configured).expanduser() if configured else Path.home() / ".cache/hazard-engine"
+
+
+def install_home(root: Path | None = None, version: str = KAFKA_VERSION) -> Path:
+    """Return the directory a given Kafka version is installed into."""
+    return (root or cache_root()) / "kafka" / version
+
+
+@contextmanager
+def file_lock(path: Path) -> Iterator[None]:
+    """Hold an exclusive advisory lock so parallel processes don't race on one directory."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _has_kafka_jar(libs: Path) -> bool:
+    return libs.is_dir() and any(libs.glob(f"kafka_{SCALA_VERSION}-*.jar"))
+
+
+def _write_log4j_config(home: Path) -> Path:
+    config = home / _LOG4J_FILE
+    if not config.exists() or config.read_text() != _LOG4J_CONFIG:
+        config.write_text(_LOG4J_CONFIG)
+    return config
+
+
+def _run_maven(home: Path, libs: Path) -> None:
+    mvn = shutil.which("mvn")
+    if mvn is None:
+        raise KafkaInstallError("Maven (mvn) is not on PATH; it is needed to install Kafka")
+    pom = home / "pom.xml"
+    pom.write_text(_POM.format(kafka=KAFKA_VERSION, scala=SCALA_VERSION, log4j=LOG4J_VERSION))
+    command = [
+        mvn, "-q", "-B", "-f", str(pom),
+        f"{DEPENDENCY_PLUGIN}:copy-dependencies",
+        f"-DoutputDirectory={libs}",
+        "-DincludeScope=runtime",
+    ]  # fmt: skip
+    result = subprocess.run(command, cwd=home, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        output = (result.stdout + result.stderr).strip().splitlines()
+        tail = "\n".join(output[-40:]) or "(no output)"
+        raise KafkaInstallError(
+            f"installing Kafka {KAFKA_VERSION} with Maven failed (exit {result.returncode}):\n"
+            f"{tail}"
+        )
+    if not _has_kafka_jar(libs):
+        raise KafkaInstallError(f"Maven succeeded but no kafka_{SCALA_VERSION} jar is in {libs}")
+
+
+def ensure_installed(root: Path | None = None, progress: Progress | None = None) -> KafkaInstall:
+    """Return the Kafka install, downloading it with Maven first if it is missing."""
+    home = install_home(root)
+    home.mkdir(parents=True, exist_ok=True)
+    override = os.environ.get("HAZARD_KAFKA_LIBS")
+    if override:
+        libs = Path(override).expanduser()
+        if not _has_kafka_jar(libs):
+            raise KafkaInstallError(f"HAZARD_KAFKA_LIBS={override} holds no kafka jar")
+        return KafkaInstall(KAFKA_VERSION, home, libs, _write_log4j_config(home))
+
+    libs = home / "libs"
+    with file_lock(home / ".lock"):
+        if not (home / _MARKER).exists():
+            # Without the marker a previous run may have died mid-copy: start from scratch.
+            shutil.rmtree(libs, ignore_errors=True)
+            if progress:
+                progress(f"installing Kafka {KAFKA_VERSION} from Maven Central into {home}")
+            log.info("kafka.install.start", version=KAFKA_VERSION, home=str(home))
+            _run_maven(home, libs)
+            (home / _MARKER).write_text(KAFKA_VERSION + "\n")
+            log.info("kafka.install.done", jars=len(list(libs.glob("*.jar"))))
+        config = _write_log4j_config(home)
+    return KafkaInstall(KAFKA_VERSION, home, libs, config)
+
+
+def free_port() -> int:
+    """Return a loopback TCP port that was free a moment ago."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def new_cluster_id() -> str:
+    """Return a Kafka cluster id: a uuid4 as unpadded base64url."""
+    while True:
+        cid = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+        # Kafka's own generator rejects a leading '-' because the CLI would read it as an option.
+        if not cid.startswith("-"):
+            return cid
+
+
+def node_properties(
+    node_id: int, port: int, controller_port: int, data_dir: Path, voters: str
+) -> dict[str, str]:
+    """Return server.properties for one combined-role node; `voters` lists the whole quorum."""
+    return {
+        "process.roles": "broker,controller",
+        "node.id": str(node_id),
+        "controller.quorum.voters": voters,
+        "listeners": f"PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}",
+        "advertised.listeners": f"PLAINTEXT://127.0.0.1:{port}",
+        "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+        "controller.listener.names": "CONTROLLER",
+        "inter.broker.listener.name": "PLAINTEXT",
+        "log.dirs": str(data_dir),
+        "offsets.topic.replication.factor": "1",
+        # Fewer offsets partitions means fewer logs to create, so the first consumer group is quick.
+        "offsets.topic.num.partitions": "4",
+        "transaction.state.log.replication.factor": "1",
+        "transaction.state.log.min.isr": "1",
+        "share.coordinator.state.topic.replication.factor": "1",
+        "share.coordinator.state.topic.min.isr": "1",
+        "default.replication.factor": "1",
+        "min.insync.replicas": "1",
+        "group.initial.rebalance.delay.ms": "0",
+        # Topics are declared by the project; a typo must fail loudly, not create a topic.
+        "auto.create.topics.enable": "false",
+    }
+
+
+def render_properties(props: Mapping[str, str]) -> str:
+    """Render a properties mapping in Java .properties syntax."""
+    return "".join(f"{key}={value}\n" for key, value in props.items())
+
+
+def java_executable() -> str:
+    """Return the java binary: $JAVA_HOME/bin/java, else the one on PATH."""
+    java_home = os.environ.get("JAVA_HOME")
+    java = str(Path(java_home) / "bin/java") if java_home else shutil.which("java")
+    if not java or not Path(java).exists():
+        raise BrokerStartError("no Java runtime found: install Java 17+ or set JAVA_HOME")
+    return java

@@ -1,0 +1,158 @@
+"""Shared objects of the intake events: location, enterprise, actor, and the closed vocabularies."""
+
+from __future__ import annotations
+
+from datetime import date
+from enum import StrEnum
+from typing import Annotated, Protocol
+
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from engine.contract.uscc import uscc_problem
+
+
+class KnownIds(Protocol):
+    """What validation needs to know of the rules: which towns and departments exist."""
+
+    def has_town(self, town_id: str) -> bool: ...
+
+    def has_department(self, department_id: str) -> bool: ...
+
+
+class Strict(BaseModel):
+    """Base of every contract object: unknown fields are errors, and values never change."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _known(info: ValidationInfo) -> KnownIds | None:
+    # Without a context (schema export, documentation) cross-checks are skipped.
+    return (info.context or {}).get("known") if info.context else None
+
+
+class Sector(StrEnum):
+    """Industry sectors; each has a lead department in rules/ (管行业必须管安全)."""
+
+    hazardous_chemicals = "hazardous_chemicals"
+    construction = "construction"
+    special_equipment = "special_equipment"
+    fire_safety = "fire_safety"
+    road_transport = "road_transport"
+    industry_trade = "industry_trade"
+    gas = "gas"
+    agriculture = "agriculture"
+    crowded_places = "crowded_places"
+    fireworks = "fireworks"
+    hazardous_waste = "hazardous_waste"
+    other = "other"
+
+
+class Role(StrEnum):
+    """Who an actor is in the field."""
+
+    inspector = "inspector"
+    expert = "expert"
+    enterprise = "enterprise"
+    grid_worker = "grid_worker"  # 网格员, the first responder
+    info_officer = "info_officer"  # 灾害信息员
+    public = "public"
+    sensor = "sensor"
+    supervisor = "supervisor"
+
+
+NonEmpty = Annotated[str, Field(min_length=1, max_length=4000)]
+Id = Annotated[str, Field(min_length=1, max_length=200)]
+# A deadline may be a calendar date (read as that day in Asia/Shanghai) or a time with an offset.
+Deadline = AwareDatetime | date
+
+
+class Location(Strict):
+    """Where something is: a town of the jurisdiction tree, optionally finer and with coordinates."""
+
+    town: Id
+    community: Id | None = None
+    grid: Id | None = None
+    address: NonEmpty | None = None
+    lat: float | None = Field(default=None, ge=-90, le=90)
+    lon: float | None = Field(default=None, ge=-180, le=180)
+
+    @field_validator("town")
+    @classmethod
+    def _town_in_rules(cls, town: str, info: ValidationInfo) -> str:
+        known = _known(info)
+        if known is not None and not known.has_town(town):
+            raise PydanticCustomError(
+                "unknown_town",
+                "unknown town '{town}': it is not in the jurisdiction tree of rules/reference/",
+                {"town": town},
+            )
+        return town
+
+    @model_validator(mode="after")
+    def _both_coordinates(self) -> Location:
+        if (self.lat is None) != (self.lon is None):
+            raise PydanticCustomError("coordinates", "lat and lon must be given together")
+        return self
+
+
+class Enterprise(Strict):
+    """A business, named by its unified social credit code (统一社会信用代码)."""
+
+    uscc: Annotated[str, Field(min_length=1, max_length=18)]
+    name: NonEmpty
+
+    @field_validator("uscc")
+    @classmethod
+    def _check_character(cls, code: str) -> str:
+        problem = uscc_problem(code)
+        if problem:
+            raise PydanticCustomError("uscc", "invalid USCC '{code}': {problem}",
+                                      {"code": code, "problem": problem})
+        return code
+
+
+class Actor(Strict):
+    """A person or device acting in the field; only the public may stay anonymous."""
+
+    id: Id | None = None
+    role: Role
+    name: NonEmpty | None = None
+    anonymous: bool = False
+
+    @model_validator(mode="after")
+    def _anonymity(self) -> Actor:
+        if self.anonymous:
+            if self.role is not Role.public:
+                raise PydanticCustomError(
+                    "anonymous_role",
+                    "only role 'public' may be anonymous, not '{role}'",
+                    {"role": self.role.value},
+                )
+            if self.id is not None or self.name is not None:
+                raise PydanticCustomError(
+                    "anonymous_identity", "an anonymous actor must not carry id or name"
+                )
+        elif self.id is None:
+            raise PydanticCustomError("actor_id", "id is required unless the actor is anonymous")
+        return self
+
+
+def check_department(department: str | None, info: ValidationInfo) -> str | None:
+    """Reject a department id the rules do not define."""
+    known = _known(info)
+    if department is not None and known is not None and not known.has_department(department):
+        raise PydanticCustomError(
+            "unknown_department",
+            "unknown department '{department}': it is not in rules/reference/departments.yaml",
+            {"department": department},
+        )
+    return department

@@ -1,0 +1,95 @@
+"""The CloudEvents 1.0 envelope (contract section 1) and the registry of event types and their topics."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, create_model
+
+from engine.contract import intake
+
+# CloudEvents allows extension attributes, so the envelope accepts keys it does
+# not know; its data, which the contract defines, does not.
+_ENVELOPE_CONFIG = ConfigDict(extra="allow", frozen=True)
+
+
+class Envelope(BaseModel):
+    """The attributes every event carries, whatever its type."""
+
+    model_config = _ENVELOPE_CONFIG
+
+    specversion: Literal["1.0"]
+    id: Annotated[str, Field(min_length=1, max_length=200)]
+    source: Annotated[str, Field(min_length=1, max_length=500)]
+    type: str
+    time: AwareDatetime
+    subject: Annotated[str, Field(min_length=1, max_length=200)]
+    datacontenttype: Literal["application/json"] | None = None
+    data: Any
+
+
+@dataclass(frozen=True, slots=True)
+class EventType:
+    """One intake event type: its topic, its data model, and which data field names the subject."""
+
+    name: str
+    topic: str
+    data_model: type[BaseModel]
+    subject_field: str
+    subject_kind: Literal["hazard", "alert", "inspection"]
+    model: type[Envelope]
+
+
+def _event_type(name: str, topic: str, data_model: type[BaseModel], subject_field: str,
+                subject_kind: Literal["hazard", "alert", "inspection"]) -> EventType:
+    model = create_model(
+        "".join(w.capitalize() for w in name.replace("_", ".").split(".")[1:]) + "Event",
+        __base__=Envelope,
+        __doc__=f"A `{name}` event on topic `{topic}`.",
+        type=(Literal[name], ...),  # type: ignore[valid-type]
+        data=(data_model, ...),
+    )
+    return EventType(name, topic, data_model, subject_field, subject_kind, model)
+
+
+HAZARD_REPORTS = "hazard.reports"
+INSPECTION_FINDINGS = "inspection.findings"
+RECTIFICATION_UPDATES = "rectification.updates"
+RESPONDER_ALERTS = "responder.alerts"
+INTAKE_TOPICS = (HAZARD_REPORTS, INSPECTION_FINDINGS, RECTIFICATION_UPDATES, RESPONDER_ALERTS)
+
+_R = RECTIFICATION_UPDATES
+EVENT_TYPES: dict[str, EventType] = {
+    t.name: t
+    for t in (
+        _event_type("safety.hazard.reported", HAZARD_REPORTS, intake.HazardReported,
+                    "hazard_id", "hazard"),
+        _event_type("safety.inspection.recorded", INSPECTION_FINDINGS, intake.InspectionRecorded,
+                    "inspection_id", "inspection"),
+        _event_type("safety.hazard.verified", _R, intake.HazardVerified, "hazard_id", "hazard"),
+        _event_type("safety.rectification.planned", _R, intake.RectificationPlanned,
+                    "hazard_id", "hazard"),
+        _event_type("safety.rectification.progressed", _R, intake.RectificationProgressed,
+                    "hazard_id", "hazard"),
+        _event_type("safety.rectification.completed", _R, intake.RectificationCompleted,
+                    "hazard_id", "hazard"),
+        _event_type("safety.rectification.reviewed", _R, intake.RectificationReviewed,
+                    "hazard_id", "hazard"),
+        _event_type("safety.rectification.extension_requested", _R, intake.ExtensionRequested,
+                    "hazard_id", "hazard"),
+        _event_type("safety.rectification.extension_decided", _R, intake.ExtensionDecided,
+                    "hazard_id", "hazard"),
+        _event_type("safety.alert.raised", RESPONDER_ALERTS, intake.AlertRaised, "alert_id", "alert"),
+        _event_type("safety.alert.updated", RESPONDER_ALERTS, intake.AlertUpdated,
+                    "alert_id", "alert"),
+        _event_type("safety.alert.acknowledged", RESPONDER_ALERTS, intake.AlertAcknowledged,
+                    "alert_id", "alert"),
+        _event_type("safety.alert.closed", RESPONDER_ALERTS, intake.AlertClosed, "alert_id", "alert"),
+    )
+}
+
+
+def types_on(topic: str) -> tuple[str, ...]:
+    """Return the event types that belong on an intake topic."""
+    return tuple(name for name, t in EVENT_TYPES.items() if t.topic == topic)

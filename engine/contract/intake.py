@@ -1,0 +1,274 @@
+"""Data of the intake events (contract section 3), one model per event type."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field, ValidationInfo, field_validator, model_validator
+from pydantic_core import PydanticCustomError
+
+from engine.contract.common import (
+    Actor,
+    Deadline,
+    Enterprise,
+    Id,
+    Location,
+    NonEmpty,
+    Role,
+    Sector,
+    Strict,
+    check_department,
+)
+
+Uri = Annotated[str, Field(min_length=1, max_length=2000)]
+
+
+class HazardReported(Strict):
+    """A hazard reported from the field: a patrol, a self-inspection, the public or a sensor."""
+
+    hazard_id: Id
+    title: NonEmpty
+    description: NonEmpty
+    sector: Sector
+    grade_claimed: Literal["general", "major", "unknown"]
+    found_via: Literal[
+        "enforcement", "expert_check", "unannounced", "random_check",
+        "self_inspection", "grid_patrol", "public_report", "sensor",
+    ]
+    location: Location
+    enterprise: Enterprise | None = None
+    reporter: Actor
+    evidence: list[Uri] = Field(default_factory=list, max_length=100)
+    rectify_by: Deadline | None = None
+
+
+class Finding(Strict):
+    """One hazard found by an inspection, confirmed at its grade when the inspection is law enforcement."""
+
+    hazard_id: Id
+    sector: Sector
+    grade: Literal["general", "major"]
+    clause: NonEmpty
+    description: NonEmpty
+    rectify_by: Deadline | None = None
+    immediate: bool = False
+
+
+InspectionKind = Literal[
+    "routine", "random_check", "unannounced", "special_campaign", "expert_check", "follow_up"
+]
+
+
+class InspectionRecorded(Strict):
+    """An inspection and its findings; an empty list of findings is valid and counts."""
+
+    inspection_id: Id
+    kind: InspectionKind
+    inspectors: list[Actor] = Field(min_length=1, max_length=50)
+    enterprise: Enterprise
+    location: Location
+    findings: list[Finding] = Field(max_length=500)
+
+    @model_validator(mode="after")
+    def _two_for_enforcement(self) -> InspectionRecorded:
+        # Law enforcement needs at least two officers (行政处罚法 art. 42); an expert check does not.
+        if self.kind != "expert_check" and len(self.inspectors) < 2:
+            raise PydanticCustomError(
+                "inspectors",
+                "a '{kind}' inspection is law enforcement and needs at least two inspectors, got {n}",
+                {"kind": self.kind, "n": len(self.inspectors)},
+            )
+        ids = [f.hazard_id for f in self.findings]
+        if len(ids) != len(set(ids)):
+            raise PydanticCustomError("findings", "two findings share one hazard_id")
+        return self
+
+
+class HazardVerified(Strict):
+    """A department's verdict on a reported hazard: confirmed at a grade, unfounded, or a duplicate."""
+
+    hazard_id: Id
+    verdict: Literal["confirmed", "unfounded", "duplicate"]
+    grade: Literal["general", "major"] | None = None
+    duplicate_of: Id | None = None
+    lead_department: Id | None = None
+    by: Actor
+
+    @field_validator("lead_department")
+    @classmethod
+    def _department_in_rules(cls, department: str | None, info: ValidationInfo) -> str | None:
+        return check_department(department, info)
+
+    @model_validator(mode="after")
+    def _verdict_fields(self) -> HazardVerified:
+        if self.verdict == "confirmed" and self.grade is None:
+            raise PydanticCustomError("grade", "grade is required when the verdict is 'confirmed'")
+        if self.verdict != "confirmed" and self.grade is not None:
+            raise PydanticCustomError("grade", "grade is given only when the verdict is 'confirmed'")
+        if (self.verdict == "duplicate") != (self.duplicate_of is not None):
+            raise PydanticCustomError(
+                "duplicate_of", "duplicate_of is required with, and only with, verdict 'duplicate'"
+            )
+        if self.duplicate_of == self.hazard_id:
+            raise PydanticCustomError("duplicate_of", "a hazard cannot duplicate itself")
+        return self
+
+
+class RectificationPlanned(Strict):
+    """The enterprise's rectification plan (整改方案) with its target date."""
+
+    hazard_id: Id
+    plan_summary: NonEmpty
+    responsible_person: NonEmpty
+    funds_cny: float | None = Field(default=None, ge=0)
+    target_date: Deadline
+    by: Actor
+
+
+class RectificationProgressed(Strict):
+    """Progress of a rectification in percent."""
+
+    hazard_id: Id
+    percent: int = Field(ge=0, le=100)
+    note: NonEmpty
+    by: Actor
+
+
+class RectificationCompleted(Strict):
+    """A claim that the rectification is done; it still needs a review."""
+
+    hazard_id: Id
+    note: NonEmpty
+    evidence: list[Uri] = Field(max_length=100)
+    by: Actor
+
+
+def _reviewer(actor: Actor) -> Actor:
+    if actor.role not in (Role.inspector, Role.expert):
+        raise PydanticCustomError(
+            "reviewer_role", "a review is made by an inspector or an expert, not '{role}'",
+            {"role": actor.role.value},
+        )
+    return actor
+
+
+class RectificationReviewed(Strict):
+    """The acceptance review (复查验收) of a completed rectification."""
+
+    hazard_id: Id
+    outcome: Literal["passed", "failed"]
+    note: NonEmpty
+    by: Actor
+
+    @field_validator("by")
+    @classmethod
+    def _inspector_or_expert(cls, actor: Actor) -> Actor:
+        return _reviewer(actor)
+
+
+class ExtensionRequested(Strict):
+    """A request to move a rectification deadline (延期申请)."""
+
+    hazard_id: Id
+    requested_until: Deadline
+    reason: NonEmpty
+    by: Actor
+
+
+class ExtensionDecided(Strict):
+    """A supervisor's decision on an extension request."""
+
+    hazard_id: Id
+    approved: bool
+    new_deadline: Deadline | None = None
+    by: Actor
+
+    @field_validator("by")
+    @classmethod
+    def _supervisor(cls, actor: Actor) -> Actor:
+        if actor.role is not Role.supervisor:
+            raise PydanticCustomError(
+                "decider_role", "an extension is decided by a supervisor, not '{role}'",
+                {"role": actor.role.value},
+            )
+        return actor
+
+    @model_validator(mode="after")
+    def _deadline_when_approved(self) -> ExtensionDecided:
+        if self.approved != (self.new_deadline is not None):
+            raise PydanticCustomError(
+                "new_deadline", "new_deadline is required with, and only with, approved=true"
+            )
+        return self
+
+
+Count = Annotated[int, Field(ge=0, le=1_000_000)]
+
+
+class Casualties(Strict):
+    """People harmed or in danger; the missing count with the dead for grading (死亡含失踪)."""
+
+    dead: Count = 0
+    missing: Count = 0
+    seriously_injured: Count = 0
+    injured: Count = 0
+    trapped: Count = 0
+
+
+AlertKind = Literal[
+    "fire", "explosion", "hazardous_chemical_leak", "gas_leak", "co_poisoning", "drowning",
+    "flood", "structural_collapse", "traffic", "crowd_crush", "special_equipment", "other",
+]
+
+
+class AlertRaised(Strict):
+    """A first responder's alert (网格员 第一响应人, 灾害信息员) about something happening now."""
+
+    alert_id: Id
+    kind: AlertKind
+    location: Location
+    casualties: Casualties = Field(default_factory=Casualties)
+    estimated_loss_cny: float | None = Field(default=None, ge=0)
+    people_to_evacuate: Count | None = None
+    crowded_place: bool = False
+    description: NonEmpty
+    reporter: Actor
+    post: Literal["A", "B"] | None = None
+    exercise: bool = False  # an extension of the contract: a drill, published as CAP status Exercise
+
+
+class AlertUpdated(Strict):
+    """New figures for an alert; at least one of them is given."""
+
+    alert_id: Id
+    casualties: Casualties | None = None
+    estimated_loss_cny: float | None = Field(default=None, ge=0)
+    people_to_evacuate: Count | None = None
+    note: NonEmpty | None = None
+
+    @model_validator(mode="after")
+    def _something(self) -> AlertUpdated:
+        if all(v is None for v in (self.casualties, self.estimated_loss_cny,
+                                   self.people_to_evacuate, self.note)):
+            raise PydanticCustomError(
+                "empty_update",
+                "an update carries at least one of casualties, estimated_loss_cny, "
+                "people_to_evacuate or note",
+            )
+        return self
+
+
+class AlertAcknowledged(Strict):
+    """A unit takes the alert on; this stops the A/B handover chain."""
+
+    alert_id: Id
+    unit: Id
+    by: Actor
+
+
+class AlertClosed(Strict):
+    """The alert is over; every clock on it stops."""
+
+    alert_id: Id
+    note: NonEmpty
+    by: Actor

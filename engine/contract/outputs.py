@@ -1,0 +1,136 @@
+"""Data of the engine's output events (contract section 4)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from engine.contract.common import Enterprise, Sector
+
+ENGINE_SOURCE = "/engine"
+ESCALATIONS = "escalations"
+SUPERVISION_LISTED = "supervision.listed"
+REFERRALS_DISCIPLINE = "referrals.discipline"
+ALERTS_CAP = "alerts.cap"
+INTAKE_REJECTED = "intake.rejected"
+OUTPUT_TOPICS = (ESCALATIONS, SUPERVISION_LISTED, REFERRALS_DISCIPLINE, ALERTS_CAP, INTAKE_REJECTED)
+
+
+class Output(BaseModel):
+    """Base of output data: the engine writes it, so it is strict and immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+Tier = Literal["blue", "yellow", "orange", "red"]
+ResponseLevel = Literal["IV", "III", "II", "I"]
+
+
+class Target(Output):
+    """A unit or jurisdiction that must be told."""
+
+    kind: Literal["department", "town", "district", "enterprise", "unit", "post", "official"]
+    id: str
+    name: str | None = None
+
+
+class Escalation(Output):
+    """Data of `safety.escalation.raised`: a decision a supervisor must see."""
+
+    escalation_id: str
+    subject_kind: Literal["hazard", "alert"]
+    subject_id: str
+    action: str = Field(description="remind, notify, supervision_letter, summon, listed_supervision, "
+                        "discipline_referral, response_activation, handover, report_overdue, ...")
+    tier: Tier | None = None
+    response_level: ResponseLevel | None = None
+    targets: list[Target]
+    reason: str
+    rule_id: str
+    rules_version: str
+    due_at: AwareDatetime | None = None
+    town: str | None = None
+    sector: Sector | None = None
+    grade: str | None = None
+    caused_by: list[str]
+
+
+class SupervisionListed(Output):
+    """Data of `safety.supervision.listed`: a listed-supervision notice (挂牌督办)."""
+
+    notice_no: str
+    hazard_id: str
+    enterprise: Enterprise | None
+    supervising_body: Target
+    responsible_units: list[Target]
+    deadline: AwareDatetime
+    legal_basis: str
+    rules_version: str
+
+
+class SupervisionLifted(Output):
+    """Data of `safety.supervision.lifted`: listed supervision ends (摘牌)."""
+
+    notice_no: str
+    hazard_id: str
+    reason: str
+    lifted_at: AwareDatetime
+    rules_version: str
+
+
+class Respondent(Output):
+    """Who a referral is about."""
+
+    kind: Literal["enterprise", "department", "official"]
+    id: str
+    name: str | None = None
+
+
+class TimelineItem(Output):
+    """One step of a subject's record, as a referral carries it (三项制度: a full record)."""
+
+    time: AwareDatetime
+    event_id: str
+    what: str
+
+
+class DisciplineReferral(Output):
+    """Data of `safety.referral.discipline`: a referral to discipline inspection (抄报移送纪委监委)."""
+
+    referral_id: str
+    subject_kind: Literal["hazard", "alert"]
+    subject_id: str
+    respondents: list[Respondent]
+    grounds: str
+    timeline: list[TimelineItem]
+    rules_version: str
+
+
+class RejectionError(Output):
+    """One reason a record was rejected: where in the record, and what is wrong."""
+
+    loc: list[str | int]
+    msg: str
+    type: str = Field(description="a stable code for the kind of error, for counting and filtering")
+
+
+class IntakeRejected(Output):
+    """Data of `safety.intake.rejected`: what could not be accepted, why, and the original bytes."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: str | None
+    received_at: AwareDatetime
+    errors: Annotated[list[RejectionError], Field(min_length=1)]
+    raw_base64: str
+
+
+OUTPUT_TYPES: dict[str, tuple[str, type[Output]]] = {
+    "safety.escalation.raised": (ESCALATIONS, Escalation),
+    "safety.supervision.listed": (SUPERVISION_LISTED, SupervisionListed),
+    "safety.supervision.lifted": (SUPERVISION_LISTED, SupervisionLifted),
+    "safety.referral.discipline": (REFERRALS_DISCIPLINE, DisciplineReferral),
+    "safety.intake.rejected": (INTAKE_REJECTED, IntakeRejected),
+}

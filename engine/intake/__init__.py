@@ -1,0 +1,1 @@
+"""Intake: validate field events, de-duplicate them, and reject what cannot be accepted."""

@@ -1,0 +1,152 @@
+"""The intake decision for one consumed record: accept, reject, or drop as a duplicate.
+
+This is pure: it sees a record and a look-up into the de-duplication store, and
+returns what to send and what to remember. The Faust agent performs it.
+
+Delivery is at least once. After a crash the store may already hold a record's
+mark while the record's timeline entries never reached the broker. So a record
+seen again at the very position that set its mark is a redelivery, and its
+entries are sent again; their ids are deterministic, so readers that
+de-duplicate by id see each entry once. Only a copy at another position is a
+duplicate.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Literal
+
+from engine.contract.common import KnownIds
+from engine.contract.outputs import ENGINE_SOURCE, INTAKE_REJECTED, IntakeRejected
+from engine.intake.timeline import SHANGHAI, encode, timeline_entries
+from engine.intake.validate import MAX_RECORD_BYTES, Accepted, validate_record
+
+TIMELINE = "engine.timeline"
+DUPLICATES = "engine.intake.duplicates"
+_NS = uuid.UUID("0d6c1a4e-7f3b-4b8a-9e21-5c4d3b2a1f09")
+
+Kind = Literal["accepted", "redelivered", "rejected", "duplicate"]
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """One record as the consumer delivered it."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    timestamp_ms: int
+
+    @property
+    def position(self) -> str:
+        """Where the record sits in Kafka, as `topic/partition/offset`."""
+        return f"{self.topic}/{self.partition}/{self.offset}"
+
+
+@dataclass(frozen=True, slots=True)
+class Send:
+    """A record to produce."""
+
+    topic: str
+    key: bytes | None
+    value: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What intake decided for one record, and what the agent must do about it."""
+
+    kind: Kind
+    sends: tuple[Send, ...]
+    remember: tuple[str, str] | None = None  # (dedupe key, mark) to store
+    event_id: str | None = None
+    subject: str | None = None
+    reasons: tuple[str, ...] = field(default=())
+
+
+def dedupe_key(source: str, event_id: str) -> str:
+    """The de-duplication key: the contract makes (source, id) unique."""
+    return f"{source}\x1f{event_id}"
+
+
+def _mark(position: str, value: bytes) -> str:
+    # The digest lets a later copy with different content be flagged as a conflict.
+    return f"{position}|{hashlib.blake2b(value, digest_size=8).hexdigest()}"
+
+
+def _received_at(record: Record) -> datetime:
+    # The broker's timestamp, not the wall clock, so a replay writes the same thing.
+    return datetime.fromtimestamp(record.timestamp_ms / 1000, tz=UTC).astimezone(SHANGHAI)
+
+
+def output_id(kind: str, position: str) -> str:
+    """A deterministic id for an output derived from one input position."""
+    return str(uuid.uuid5(_NS, f"{kind}\x1f{position}"))
+
+
+def _rejection(record: Record, errors) -> Outcome:
+    received = _received_at(record)
+    key = record.key.decode("utf-8", "backslashreplace") if record.key is not None else None
+    data = IntakeRejected(
+        topic=record.topic, partition=record.partition, offset=record.offset, key=key,
+        received_at=received, errors=list(errors),
+        raw_base64=base64.b64encode(record.value or b"").decode("ascii"),
+    )
+    event = {
+        "specversion": "1.0",
+        "id": output_id("rejected", record.position),
+        "source": ENGINE_SOURCE,
+        "type": "safety.intake.rejected",
+        "time": received.isoformat(),
+        "subject": key or record.position,
+        "datacontenttype": "application/json",
+        "data": data.model_dump(mode="json"),
+    }
+    return Outcome("rejected", (Send(INTAKE_REJECTED, record.key, encode(event)),),
+                   reasons=tuple(e.type for e in errors))
+
+
+def decide_intake(record: Record, seen: Callable[[str], str | None], known: KnownIds,
+                  max_bytes: int = MAX_RECORD_BYTES, contract_topic: str | None = None) -> Outcome:
+    """Validate, de-duplicate and normalise one record.
+
+    `contract_topic` is the record's topic as the contract names it, when the
+    engine runs with a topic prefix; sends name contract topics too.
+    """
+    result = validate_record(record.value, contract_topic or record.topic, known, max_bytes)
+    if not isinstance(result, Accepted):
+        return _rejection(record, result.errors)
+    event = result.event
+    assert record.value is not None  # validate_record rejects an empty record
+    key = dedupe_key(event.source, event.id)
+    mark = _mark(record.position, record.value)
+    previous = seen(key)
+    if previous is not None and previous.split("|", 1)[0] != record.position:
+        first_position, _, digest = previous.partition("|")
+        duplicate = {
+            "id": output_id("duplicate", record.position),
+            "source": event.source,
+            "event_id": event.id,
+            "subject": event.subject,
+            "position": record.position,
+            "first_position": first_position,
+            "conflicting": digest != mark.partition("|")[2],
+            "received_at": _received_at(record).isoformat(),
+        }
+        return Outcome("duplicate", (Send(DUPLICATES, event.subject.encode(), encode(duplicate)),),
+                       event_id=event.id, subject=event.subject)
+    origin = {"topic": record.topic, "partition": record.partition, "offset": record.offset}
+    sends = tuple(
+        Send(TIMELINE, subject.encode("utf-8"), encode(entry))
+        for subject, entry in timeline_entries(event, result.event_type, origin,
+                                               _received_at(record))
+    )
+    kind: Kind = "redelivered" if previous is not None else "accepted"
+    return Outcome(kind, sends, remember=(key, mark), event_id=event.id, subject=event.subject)

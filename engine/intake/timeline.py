@@ -1,0 +1,81 @@
+"""Normalising accepted events into timeline entries, the engine's single record of what happened.
+
+Each entry is keyed by its subject, so everything about one hazard or alert
+sits on one partition, in order. An inspection is recorded under its own id,
+and each of its findings also opens an entry under the finding's hazard_id,
+because the hazard's lifecycle is what later rules act on.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from engine.contract.envelope import Envelope, EventType
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+FINDING_TYPE = "safety.inspection.finding"  # internal: one finding of an inspection, per hazard
+_NS = uuid.UUID("6f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0")
+LAW_ENFORCEMENT_KINDS = frozenset(
+    {"routine", "random_check", "unannounced", "special_campaign", "follow_up"}
+)
+
+
+def _normalise(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.astimezone(SHANGHAI).isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {k: _normalise(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_normalise(v) for v in value]
+    return value
+
+
+def entry_id(source: str, event_id: str, subject: str) -> str:
+    """Derive a timeline entry's id from the event it records, so a replay yields the same id."""
+    return str(uuid.uuid5(_NS, f"{source}\x1f{event_id}\x1f{subject}"))
+
+
+def timeline_entries(event: Envelope, event_type: EventType, origin: dict[str, Any],
+                     received_at: datetime) -> list[tuple[str, dict[str, Any]]]:
+    """Turn one accepted event into (key, entry) pairs for the timeline topic."""
+    data = _normalise(event.data.model_dump(mode="python"))
+    base = {
+        "source": event.source,
+        "event_id": event.id,
+        "time": _normalise(event.time),
+        "received_at": _normalise(received_at),
+        "origin": origin,
+    }
+    entries = [(event.subject, {
+        "entry_id": entry_id(event.source, event.id, event.subject),
+        "subject": event.subject,
+        "subject_kind": event_type.subject_kind,
+        "type": event_type.name,
+        **base,
+        "data": data,
+    })]
+    if event_type.name == "safety.inspection.recorded":
+        context = {k: data[k] for k in ("inspection_id", "kind", "enterprise", "location")}
+        context["law_enforcement"] = data["kind"] in LAW_ENFORCEMENT_KINDS
+        for finding in data["findings"]:
+            hazard_id = finding["hazard_id"]
+            entries.append((hazard_id, {
+                "entry_id": entry_id(event.source, event.id, hazard_id),
+                "subject": hazard_id,
+                "subject_kind": "hazard",
+                "type": FINDING_TYPE,
+                **base,
+                "data": {**finding, "inspection": context},
+            }))
+    return entries
+
+
+def encode(entry: dict[str, Any]) -> bytes:
+    """Serialise a timeline entry or output as compact UTF-8 JSON."""
+    return json.dumps(entry, ensure_ascii=False, separators=(",", ":")).encode("utf-8")

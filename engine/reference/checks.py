@@ -1,0 +1,99 @@
+"""Cross-reference checks that a single file model cannot express on its own.
+
+Each check raises RulesFileError naming the file, the dotted key and the fix; the
+loader runs them after every file has validated, so the ids they compare exist.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Container
+
+from engine.reference.errors import RulesFileError
+from engine.reference.models import SECTORS, JurisdictionFile, SectorsFile
+
+
+def check_jurisdiction(jur: JurisdictionFile, shown: str, departments: Container[str]) -> None:
+    """Ids are unique across the whole tree, and each town has its own safety office unit."""
+    # One namespace for district, towns, communities and grids: an event's location
+    # may carry any of them, and a shared id would make it ambiguous.
+    used: dict[str, str] = {jur.district.id: "district.id"}
+
+    def claim(id_: str, key: str) -> None:
+        if id_ in used:
+            raise RulesFileError(
+                shown, key,
+                f'duplicate id "{id_}" (already used at {used[id_]}; '
+                "ids must be unique across towns, communities and grids)",
+            )
+        used[id_] = key
+
+    offices: dict[str, str] = {}
+    for town_id, town in jur.towns.items():
+        town_key = f"towns.{town_id}"
+        claim(town_id, town_key)
+        for community_id, community in town.communities.items():
+            community_key = f"{town_key}.communities.{community_id}"
+            claim(community_id, community_key)
+            for grid_id in community.grids:
+                claim(grid_id, f"{community_key}.grids.{grid_id}")
+
+        office_key = f"{town_key}.safety_office"
+        # Escalations are addressed to unit ids, so an office must not alias a
+        # department or another town's office.
+        if town.safety_office in departments:
+            raise RulesFileError(
+                shown, office_key,
+                f'"{town.safety_office}" is a department id in departments.yaml '
+                "(give the town safety office, 安监站, its own unit id)",
+            )
+        if town.safety_office in offices:
+            raise RulesFileError(
+                shown, office_key,
+                f'"{town.safety_office}" is already the safety office of town '
+                f"{offices[town.safety_office]} (each town needs its own unit id)",
+            )
+        offices[town.safety_office] = town_id
+
+
+def check_sectors(sectors: SectorsFile, shown: str, departments: Container[str]) -> None:
+    """Exactly the fixed sectors appear, each with a lead, and every department exists."""
+    for name in sectors.sectors:
+        if name not in SECTORS:
+            raise RulesFileError(
+                shown, f"sectors.{name}",
+                f"unknown sector (allowed: {', '.join(SECTORS)})",
+            )
+    missing = [name for name in SECTORS if name not in sectors.sectors]
+    if missing:
+        listed = ", ".join(f'"{name}"' for name in missing)
+        raise RulesFileError(
+            shown, "sectors",
+            f"missing sector {listed} (every sector of the fixed list needs an entry "
+            f"with a lead department: {', '.join(SECTORS)})",
+        )
+
+    for name, entry in sectors.sectors.items():
+        key = f"sectors.{name}"
+        if entry.lead is None:
+            raise RulesFileError(
+                shown, key, 'no lead department (every sector needs one: "管行业必须管安全")'
+            )
+        _check_department(entry.lead, f"{key}.lead", shown, departments)
+        for index, dept in enumerate(entry.joint):
+            joint_key = f"{key}.joint[{index}]"
+            _check_department(dept, joint_key, shown, departments)
+            if dept == entry.lead:
+                raise RulesFileError(
+                    shown, joint_key,
+                    f'"{dept}" is already the lead department (list it only as lead)',
+                )
+            if dept in entry.joint[:index]:
+                raise RulesFileError(shown, joint_key, f'"{dept}" is listed twice (list it once)')
+
+
+def _check_department(dept: str, key: str, shown: str, departments: Container[str]) -> None:
+    """Reject a department id that departments.yaml does not define."""
+    if dept not in departments:
+        raise RulesFileError(
+            shown, key, f'unknown department "{dept}" (define it in departments.yaml)'
+        )

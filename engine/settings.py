@@ -1,0 +1,41 @@
+"""The process's one frozen settings object; every field names its environment variable."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from engine.broker.install import cache_root
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+class Settings(BaseSettings):
+    """Settings read once at start; a bad value fails there, not at the first message."""
+
+    model_config = SettingsConfigDict(env_prefix="HAZARD_", frozen=True, extra="ignore")
+
+    bootstrap_servers: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("KAFKA_BOOTSTRAP_SERVERS", "HAZARD_BOOTSTRAP_SERVERS"),
+        description="KAFKA_BOOTSTRAP_SERVERS: host:port[,host:port]; unset means the local broker",
+    )
+    topic_prefix: str = Field(default="", pattern=r"^[A-Za-z0-9._-]*$",
+                              description="HAZARD_TOPIC_PREFIX: prepended to every topic name, "
+                              "to run several isolated engines (tests, demos) on one broker")
+    app_id: str = Field(default="hazard-engine", description="HAZARD_APP_ID: Faust app and group id")
+    rules_dir: Path = Field(default=REPO_ROOT / "rules", description="HAZARD_RULES_DIR")
+    topics_file: Path = Field(default=REPO_ROOT / "topics" / "topics.yaml",
+                              description="HAZARD_TOPICS_FILE")
+    data_dir: Path = Field(default_factory=lambda: cache_root() / "worker",
+                           description="HAZARD_DATA_DIR: Faust's local data")
+    replication_factor: int = Field(default=1, ge=1, description="HAZARD_REPLICATION_FACTOR")
+    min_insync_replicas: int = Field(default=1, ge=1, description="HAZARD_MIN_INSYNC_REPLICAS")
+    max_record_bytes: int = Field(default=1024 * 1024, ge=1024,
+                                  description="HAZARD_MAX_RECORD_BYTES: larger events are rejected")
+    log_level: str = Field(default="info", pattern="^(debug|info|warn|warning|error)$",
+                           description="HAZARD_LOG_LEVEL")
+    broker_retry_max_s: float = Field(default=10.0, gt=0,
+                                      description="HAZARD_BROKER_RETRY_MAX_S: longest retry pause")

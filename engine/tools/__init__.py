@@ -1,0 +1,1 @@
+"""Command-line tools for field-app developers and supervisors: publish, tail, schemas."""

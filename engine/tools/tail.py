@@ -1,0 +1,97 @@
+"""`hazard-engine tail`: print what a topic holds, one readable line per event."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from typing import Any, TextIO
+
+from aiokafka import TopicPartition
+
+from engine.tools.kafka import reader
+
+
+def _short(value: Any, limit: int = 120) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def describe(value: bytes | None) -> str:
+    """Summarise one record's value for a person: type, subject and what matters of its data."""
+    if value is None:
+        return "(empty record)"
+    try:
+        event = json.loads(value)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return f"(not JSON, {len(value)} bytes) {_short(value.decode('utf-8', 'replace'))}"
+    if not isinstance(event, dict):
+        return _short(event)
+    data = event.get("data") if isinstance(event.get("data"), dict) else {}
+    kind = event.get("type", "?")
+    subject = event.get("subject", "?")
+    if kind == "safety.intake.rejected":
+        errors = "; ".join(
+            f"{'.'.join(str(p) for p in e.get('loc', []))}: {e.get('msg')}"
+            for e in data.get("errors", [])
+        )
+        return (f"REJECTED {data.get('topic')}[{data.get('partition')}]@{data.get('offset')} "
+                f"key={data.get('key')!r}: {errors}")
+    if kind == "safety.escalation.raised":
+        level = data.get("tier") or data.get("response_level")
+        return (f"ESCALATION {level} {data.get('action')} {data.get('subject_id')}: "
+                f"{_short(data.get('reason', ''))}")
+    if "entry_id" in event:  # a timeline entry
+        return f"{kind} {subject} event={event.get('event_id')} from {event.get('source')}"
+    if "first_position" in event:  # a duplicate record
+        return (f"DUPLICATE {event.get('source')} id={event.get('event_id')} at "
+                f"{event.get('position')}, first at {event.get('first_position')}")
+    return f"{kind} {subject} {_short(data)}"
+
+
+async def tail(bootstrap: str, topic: str, from_beginning: bool, max_records: int | None,
+               idle_timeout: float | None, as_json: bool, out: TextIO = sys.stdout) -> int:
+    """Print records of `topic` until stopped, `max_records` are printed, or it is idle too long."""
+    consumer = reader(bootstrap)
+    await consumer.start()
+    try:
+        partitions = consumer.partitions_for_topic(topic)
+        if not partitions:
+            await consumer._client.force_metadata_update()  # a topic made just now
+            partitions = consumer.partitions_for_topic(topic)
+        if not partitions:
+            print(f"no topic {topic!r} on {bootstrap}", file=sys.stderr)
+            return 1
+        tps = [TopicPartition(topic, p) for p in sorted(partitions)]
+        consumer.assign(tps)
+        if from_beginning:
+            await consumer.seek_to_beginning(*tps)
+        else:
+            await consumer.seek_to_end(*tps)
+        printed = 0
+        while max_records is None or printed < max_records:
+            timeout_ms = int(idle_timeout * 1000) if idle_timeout else 1000
+            batch = await consumer.getmany(timeout_ms=timeout_ms)
+            if not batch and idle_timeout:
+                break
+            for tp, records in sorted(batch.items()):
+                for rec in records:
+                    if as_json:
+                        line = rec.value.decode("utf-8", "replace") if rec.value else "null"
+                    else:
+                        line = f"{tp.topic}[{tp.partition}]@{rec.offset} {describe(rec.value)}"
+                    print(line, file=out, flush=True)
+                    printed += 1
+        return 0
+    finally:
+        await consumer.stop()
+
+
+def run(bootstrap: str, topic: str, from_beginning: bool, max_records: int | None,
+        idle_timeout: float | None, as_json: bool) -> int:
+    """Run `tail` and turn Ctrl-C into a quiet exit."""
+    try:
+        return asyncio.run(tail(bootstrap, topic, from_beginning, max_records, idle_timeout,
+                                as_json))
+    except KeyboardInterrupt:
+        return 130
