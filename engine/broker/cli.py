@@ -11,10 +11,19 @@ from engine.broker import local
 from engine.broker.install import BrokerStartError
 
 
+class _CurrentStderr:
+    # Looked up per write, so a later swap of sys.stderr (pytest capture) is followed.
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
 def _keep_stdout_for_results() -> None:
     # Unconfigured structlog prints to stdout, which would leak log lines into `$(broker up)`.
     if not structlog.is_configured():
-        structlog.configure(logger_factory=structlog.PrintLoggerFactory(sys.stderr))
+        structlog.configure(logger_factory=structlog.PrintLoggerFactory(_CurrentStderr()))
 
 
 def _progress(message: str) -> None:

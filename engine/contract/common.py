@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from enum import StrEnum
-from typing import Annotated, Protocol
+from typing import Annotated, Any, Protocol
 
 from pydantic import (
-    AwareDatetime,
     BaseModel,
     ConfigDict,
     Field,
+    PlainValidator,
     ValidationInfo,
+    WithJsonSchema,
     field_validator,
     model_validator,
 )
@@ -71,8 +72,36 @@ class Role(StrEnum):
 
 NonEmpty = Annotated[str, Field(min_length=1, max_length=4000)]
 Id = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+def _deadline(value: Any) -> datetime | date:
+    # One validator instead of a union, so a bad value gets one clear error, not one per branch.
+    if isinstance(value, datetime | date) and not isinstance(value, str):
+        parsed = value
+    elif isinstance(value, str):
+        try:
+            parsed = date.fromisoformat(value) if len(value) == 10 else datetime.fromisoformat(value)
+        except ValueError:
+            raise PydanticCustomError(
+                "deadline_parsing",
+                "not a date (YYYY-MM-DD) or an RFC 3339 time: '{value}'", {"value": value[:40]},
+            ) from None
+    else:
+        raise PydanticCustomError("deadline_type", "a deadline is a string: a date or a time")
+    if isinstance(parsed, datetime) and parsed.tzinfo is None:
+        raise PydanticCustomError(
+            "timezone_aware", "Input should have timezone info (a time needs an offset)"
+        )
+    return parsed
+
+
 # A deadline may be a calendar date (read as that day in Asia/Shanghai) or a time with an offset.
-Deadline = AwareDatetime | date
+Deadline = Annotated[
+    datetime | date,
+    PlainValidator(_deadline),
+    WithJsonSchema({"anyOf": [{"type": "string", "format": "date-time"},
+                              {"type": "string", "format": "date"}]}),
+]
 
 
 class Location(Strict):

@@ -11,11 +11,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from engine.broker import cli, local
-from engine.broker.install import ensure_installed
+from engine.broker.install import KafkaInstallError, ensure_installed
 from engine.broker.session import broker_session
 
 pytestmark = pytest.mark.broker
@@ -36,6 +37,15 @@ def isolated_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
             yield root
         finally:
             local.down(timeout=10)
+
+
+@pytest.fixture(autouse=True)
+def restore_structlog() -> Iterator[None]:
+    """Undo the CLI's structlog setup so later tests see structlog as they left it."""
+    configured = structlog.is_configured()
+    yield
+    if not configured:
+        structlog.reset_defaults()
 
 
 @pytest.fixture
@@ -167,14 +177,15 @@ def test_session_stops_a_broker_it_started_when_asked() -> None:
 def test_occupied_port_raises_start_error_with_log_lines(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    """A broker that cannot bind its port fails fast with the broker log's cause in the error."""
+    """A broker that cannot bind a port fails fast with the broker log's cause in the error."""
     monkeypatch.setenv("HAZARD_CACHE_DIR", str(tmp_path))
     with socket.socket() as squatter:
         squatter.bind(("127.0.0.1", 0))
         squatter.listen()
         port = squatter.getsockname()[1]
         with pytest.raises(local.BrokerStartError) as caught:
-            local.ensure_up(timeout=60, port=port)
+            # The controller binds first, so squatting its port fails the start soonest.
+            local.ensure_up(timeout=60, controller_port=port)
     message = str(caught.value)
     assert "exited" in message
     assert f"failed to bind to 127.0.0.1:{port}" in message
@@ -206,3 +217,18 @@ def test_cli_up_failure_prints_error_without_traceback(
     captured = capsys.readouterr()
     assert captured.out == ""
     assert "[log] boom" in captured.err and "Traceback" not in captured.err
+
+
+def test_failed_maven_install_raises_with_its_output_and_is_redone(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A failing `mvn` raises KafkaInstallError with mvn's output and leaves no install marker."""
+    fake_bin = tmp_path / "bin"
+    fake_bin.mkdir()
+    (fake_bin / "mvn").write_text("#!/bin/sh\necho 'Could not resolve org.apache.kafka'\nexit 1\n")
+    (fake_bin / "mvn").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{fake_bin}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.delenv("HAZARD_KAFKA_LIBS")
+    with pytest.raises(KafkaInstallError, match="Could not resolve org.apache.kafka"):
+        ensure_installed(root=tmp_path / "cache")
+    assert not list((tmp_path / "cache").glob("kafka/*/.installed"))

@@ -1,0 +1,156 @@
+"""Test support for broker tests: a worker run as a real process, and reading topics to the end."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from engine.tools.kafka import producer
+
+READY = "Worker ready"  # Faust logs this once partitions are assigned and tables recovered
+
+
+@dataclass
+class Namespace:
+    """An isolated engine on the shared broker: its own topic prefix, app id and data dir."""
+
+    bootstrap: str
+    root: Path
+    name: str = field(default_factory=lambda: f"t{uuid.uuid4().hex[:10]}")
+
+    @property
+    def prefix(self) -> str:
+        """The topic prefix of this namespace."""
+        return f"{self.name}."
+
+    def env(self, **extra: str) -> dict[str, str]:
+        """The environment a worker or tool of this namespace runs with."""
+        env = dict(os.environ)
+        env.update(
+            KAFKA_BOOTSTRAP_SERVERS=self.bootstrap,
+            HAZARD_TOPIC_PREFIX=self.prefix,
+            HAZARD_APP_ID=self.name,
+            HAZARD_DATA_DIR=str(self.root / "worker-data"),
+            HAZARD_LOG_LEVEL="info",
+        )
+        env.update(extra)
+        return env
+
+    def topic(self, name: str) -> str:
+        """The physical name of a contract or internal topic in this namespace."""
+        return self.prefix + name
+
+
+class Worker:
+    """`hazard-engine worker` as a child process, with its log in a file."""
+
+    def __init__(self, env: dict[str, str], log_path: Path) -> None:
+        self.env = env
+        self.log_path = log_path
+        self.proc: subprocess.Popen[bytes] | None = None
+        self._log_offset = 0
+
+    def start(self) -> Worker:
+        """Start the process; its log goes to `log_path`, appended across restarts."""
+        self._log_offset = self.log_path.stat().st_size if self.log_path.exists() else 0
+        log = self.log_path.open("ab")
+        self.proc = subprocess.Popen([sys.executable, "-m", "engine", "worker"], env=self.env,
+                                     stdout=log, stderr=subprocess.STDOUT,
+                                     start_new_session=True)
+        log.close()
+        return self
+
+    def log_text(self) -> str:
+        """What this run of the worker has logged so far."""
+        with self.log_path.open("rb") as f:
+            f.seek(self._log_offset)
+            return f.read().decode("utf-8", "replace")
+
+    def wait_for(self, text: str, timeout: float = 90) -> None:
+        """Wait until the worker's log of this run contains `text`."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if text in self.log_text():
+                return
+            if self.proc and self.proc.poll() is not None:
+                raise AssertionError(f"worker exited with {self.proc.returncode} before {text!r}:"
+                                     f"\n{self.log_text()[-4000:]}")
+            time.sleep(0.2)
+        raise AssertionError(f"no {text!r} in the worker log after {timeout} s:\n"
+                             f"{self.log_text()[-4000:]}")
+
+    def kill(self) -> None:
+        """SIGKILL the worker: no chance to flush or commit anything."""
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(10)
+
+    def stop(self, timeout: float = 30) -> int:
+        """Stop the worker with SIGTERM and return its exit code."""
+        if self.proc is None:
+            return 0
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(10)
+        return self.proc.returncode
+
+
+async def produce(bootstrap: str, topic: str, records: list[tuple[bytes | None, bytes | None]]
+                  ) -> None:
+    """Send (key, value) records to a topic and wait until all are acknowledged."""
+    async with producer(bootstrap) as prod:
+        futures = [await prod.send(topic, value, key=key) for key, value in records]
+        await asyncio.gather(*futures)
+
+
+async def read_all(bootstrap: str, topic: str, settle: float = 2.0, timeout: float = 120.0,
+                   expect: int | None = None) -> list[Any]:
+    """Read a topic from the beginning until `expect` records arrived, or none came for `settle` s."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None,
+                                enable_auto_commit=False, max_partition_fetch_bytes=16 << 20,
+                                fetch_max_bytes=64 << 20)
+    await consumer.start()
+    try:
+        partitions = consumer.partitions_for_topic(topic)
+        if not partitions:
+            await consumer._client.force_metadata_update()
+            partitions = consumer.partitions_for_topic(topic) or set()
+        tps = [TopicPartition(topic, p) for p in partitions]
+        consumer.assign(tps)
+        await consumer.seek_to_beginning(*tps)
+        out: list[Any] = []
+        deadline = time.monotonic() + timeout
+        idle_since = time.monotonic()
+        while time.monotonic() < deadline:
+            batch = await consumer.getmany(timeout_ms=200)
+            got = [rec for recs in batch.values() for rec in recs]
+            out.extend(got)
+            if got:
+                idle_since = time.monotonic()
+            if expect is not None and len(out) >= expect:
+                break
+            if expect is None and time.monotonic() - idle_since > settle:
+                break
+        return out
+    finally:
+        await consumer.stop()
+
+
+def values(records: list[Any]) -> list[dict[str, Any]]:
+    """Decode the JSON values of consumed records."""
+    return [json.loads(r.value) for r in records]

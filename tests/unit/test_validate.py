@@ -1,0 +1,239 @@
+"""Validation of intake records against the contract: each kind of bad input has its own test."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from engine.intake.validate import Accepted, Invalid, validate_record
+from engine.reference import load_reference
+
+REPO = Path(__file__).resolve().parents[2]
+EXAMPLES = REPO.parent / "shared" / "contract" / "examples"
+KNOWN = load_reference(REPO / "rules")
+
+
+def example(name: str) -> dict:
+    return json.loads((EXAMPLES / name).read_text(encoding="utf-8"))
+
+
+def errors_of(event: dict | bytes, topic: str = "hazard.reports") -> list[tuple[str, str, str]]:
+    raw = event if isinstance(event, bytes) else json.dumps(event).encode()
+    result = validate_record(raw, topic, KNOWN)
+    assert isinstance(result, Invalid), "expected a rejection"
+    return [(".".join(str(p) for p in e.loc), e.type, e.msg) for e in result.errors]
+
+
+@pytest.mark.parametrize("name,topic", [
+    ("hazard-reported.json", "hazard.reports"),
+    ("inspection-recorded.json", "inspection.findings"),
+    ("alert-raised.json", "responder.alerts"),
+])
+def test_contract_examples_are_accepted(name: str, topic: str) -> None:
+    """The three example events in the contract pass every check."""
+    result = validate_record((EXAMPLES / name).read_bytes(), topic, KNOWN)
+    assert isinstance(result, Accepted), getattr(result, "errors", None)
+
+
+def test_rejected_examples_each_name_what_is_wrong() -> None:
+    """Each line of rejected-examples.jsonl is rejected with the reason the contract implies."""
+    lines = (EXAMPLES / "rejected-examples.jsonl").read_bytes().splitlines()
+    got = [errors_of(line)[0][:2] for line in lines if line.strip()]
+    assert got == [
+        ("time", "timezone_aware"),
+        ("data.location.town", "unknown_town"),
+        ("data.enterprise.uscc", "uscc"),
+        ("type", "unknown_type"),
+        ("record", "not_json"),
+    ]
+
+
+def test_not_json() -> None:
+    """A record that is not JSON is rejected with the parser's position."""
+    [(loc, code, msg)] = errors_of(b"{not json")
+    assert (loc, code) == ("record", "not_json")
+    assert "line 1 column 2" in msg
+
+
+def test_not_utf8() -> None:
+    """Bytes that are not UTF-8 are rejected with the offending byte's position."""
+    [(loc, code, msg)] = errors_of(b'{"a": "\xff"}')
+    assert (loc, code) == ("record", "not_utf8")
+    assert "at byte 7" in msg
+
+
+def test_over_one_mebibyte() -> None:
+    """A record larger than 1 MiB is rejected before it is parsed."""
+    big = b'{"pad": "' + b"x" * (1024 * 1024) + b'"}'
+    [(loc, code, msg)] = errors_of(big)
+    assert (loc, code) == ("record", "too_large")
+    assert str(len(big)) in msg and "1048576" in msg
+
+
+def test_json_that_is_not_an_object() -> None:
+    """A JSON array or scalar is not an event."""
+    assert errors_of(b"[1, 2]")[0][:2] == ("record", "not_object")
+
+
+def test_empty_record() -> None:
+    """A tombstone (no value) is rejected, not skipped silently."""
+    result = validate_record(None, "hazard.reports", KNOWN)
+    assert isinstance(result, Invalid) and result.errors[0].type == "empty_record"
+
+
+def test_unknown_type_lists_the_types_of_its_topic() -> None:
+    """An unknown type is named, with the types that the topic allows."""
+    event = example("hazard-reported.json") | {"type": "safety.hazard.teleported"}
+    [(loc, code, msg)] = errors_of(event, "rectification.updates")
+    assert (loc, code) == ("type", "unknown_type")
+    assert "'safety.hazard.teleported'" in msg and "safety.rectification.reviewed" in msg
+
+
+def test_type_on_the_wrong_topic() -> None:
+    """A known type on a topic it does not belong to is rejected, naming the right topic."""
+    [(loc, code, msg)] = errors_of(example("alert-raised.json"), "hazard.reports")
+    assert (loc, code) == ("type", "wrong_topic")
+    assert msg == "safety.alert.raised belongs on topic responder.alerts, not hazard.reports"
+
+
+def test_missing_field() -> None:
+    """A required field that is absent is named by its path."""
+    event = example("hazard-reported.json")
+    del event["data"]["sector"]
+    del event["subject"]
+    got = {(loc, code) for loc, code, _ in errors_of(event)}
+    assert got == {("data.sector", "missing"), ("subject", "missing")}
+
+
+def test_mistyped_fields() -> None:
+    """Values of the wrong JSON type are not coerced: a string is not a number or a boolean."""
+    event = example("alert-raised.json")
+    event["data"]["casualties"]["dead"] = "2"
+    event["data"]["crowded_place"] = "yes"
+    event["data"]["location"]["lat"] = "36.4"
+    got = {(loc, code) for loc, code, _ in errors_of(event, "responder.alerts")}
+    assert got == {
+        ("data.casualties.dead", "int_type"),
+        ("data.crowded_place", "bool_type"),
+        ("data.location.lat", "float_type"),
+    }
+
+
+def test_unknown_field_in_data() -> None:
+    """A field the contract does not define in data is an error, so typos do not pass unseen."""
+    event = example("hazard-reported.json")
+    event["data"]["sectr"] = "fire_safety"
+    assert ("data.sectr", "extra_forbidden") in {(loc, c) for loc, c, _ in errors_of(event)}
+
+
+def test_bad_uscc() -> None:
+    """A USCC whose check character is wrong is rejected with the character GB 32100 gives."""
+    event = example("hazard-reported.json")
+    event["data"]["enterprise"]["uscc"] = "91371500MA3C4XK2N3"
+    [(loc, code, msg)] = errors_of(event)
+    assert (loc, code) == ("data.enterprise.uscc", "uscc")
+    assert "gives '2'" in msg
+
+
+def test_uscc_with_a_forbidden_letter() -> None:
+    """I, O, S, V and Z are not in the USCC alphabet."""
+    event = example("hazard-reported.json")
+    event["data"]["enterprise"]["uscc"] = "91371500MA3C4XKON2"
+    [(_, code, msg)] = errors_of(event)
+    assert code == "uscc" and "'O'" in msg
+
+
+def test_unknown_town() -> None:
+    """A town that is not in rules/ is rejected, wherever the location is."""
+    event = example("inspection-recorded.json")
+    event["data"]["location"]["town"] = "atlantis"
+    [(loc, code, msg)] = errors_of(event, "inspection.findings")
+    assert (loc, code) == ("data.location.town", "unknown_town")
+    assert "'atlantis'" in msg
+
+
+def test_time_without_offset() -> None:
+    """A timestamp without an offset is rejected, in the envelope and in data."""
+    event = example("hazard-reported.json")
+    event["data"]["rectify_by"] = "2026-12-07T18:00:00"
+    [(loc, code, msg)] = errors_of(event)
+    assert loc.startswith("data.rectify_by") and "offset" in msg
+
+
+def test_anonymous_actor_must_be_public() -> None:
+    """Only role 'public' may be anonymous."""
+    event = example("hazard-reported.json")
+    event["data"]["reporter"] = {"role": "grid_worker", "anonymous": True}
+    [(loc, code, msg)] = errors_of(event)
+    assert (loc, code) == ("data.reporter", "anonymous_role")
+    assert "'grid_worker'" in msg
+
+
+def test_anonymous_public_report_is_accepted() -> None:
+    """An anonymous member of the public, without identity fields, is a valid reporter."""
+    event = example("hazard-reported.json")
+    event["data"]["reporter"] = {"role": "public", "anonymous": True}
+    result = validate_record(json.dumps(event).encode(), "hazard.reports", KNOWN)
+    assert isinstance(result, Accepted)
+
+
+def test_anonymous_actor_with_identity() -> None:
+    """An anonymous actor must not carry an id or a name."""
+    event = example("hazard-reported.json")
+    event["data"]["reporter"] = {"role": "public", "anonymous": True, "id": "p-1"}
+    assert errors_of(event)[0][1] == "anonymous_identity"
+
+
+def test_subject_must_match_the_data() -> None:
+    """The subject keys the partition, so it must be the hazard_id the data names."""
+    event = example("hazard-reported.json") | {"subject": "HZ-OTHER"}
+    [(loc, code, _)] = errors_of(event)
+    assert (loc, code) == ("subject", "subject_mismatch")
+
+
+def test_law_enforcement_needs_two_inspectors() -> None:
+    """A law-enforcement inspection with one inspector is rejected; an expert check is not."""
+    event = example("inspection-recorded.json")
+    event["data"]["inspectors"] = event["data"]["inspectors"][:1]
+    assert errors_of(event, "inspection.findings")[0][1] == "inspectors"
+    event["data"]["kind"] = "expert_check"
+    ok = validate_record(json.dumps(event).encode(), "inspection.findings", KNOWN)
+    assert isinstance(ok, Accepted)
+
+
+def test_verified_needs_grade_when_confirmed() -> None:
+    """A confirmation without a grade is rejected."""
+    event = {
+        "specversion": "1.0", "id": "v-1", "source": "/apps/office/1",
+        "type": "safety.hazard.verified", "time": "2026-11-30T10:00:00+08:00",
+        "subject": "HZ-1",
+        "data": {"hazard_id": "HZ-1", "verdict": "confirmed",
+                 "by": {"id": "s-1", "role": "supervisor"}},
+    }
+    assert errors_of(event, "rectification.updates")[0][1] == "grade"
+
+
+def test_unknown_lead_department() -> None:
+    """A lead_department override must name a department in rules/."""
+    event = {
+        "specversion": "1.0", "id": "v-2", "source": "/apps/office/1",
+        "type": "safety.hazard.verified", "time": "2026-11-30T10:00:00+08:00",
+        "subject": "HZ-1",
+        "data": {"hazard_id": "HZ-1", "verdict": "confirmed", "grade": "major",
+                 "lead_department": "ministry_of_magic",
+                 "by": {"id": "s-1", "role": "supervisor"}},
+    }
+    [(loc, code, _)] = errors_of(event, "rectification.updates")
+    assert (loc, code) == ("data.lead_department", "unknown_department")
+
+
+def test_every_error_is_reported_not_just_the_first() -> None:
+    """A record with several problems lists them all, so a field app can fix them in one go."""
+    event = example("hazard-reported.json")
+    event["time"] = "yesterday"
+    event["data"]["location"]["town"] = "atlantis"
+    event["data"]["grade_claimed"] = "huge"
+    locs = {loc for loc, _, _ in errors_of(event)}
+    assert {"time", "data.location.town", "data.grade_claimed"} <= locs
