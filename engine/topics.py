@@ -75,9 +75,10 @@ def load_topics(path: Path, app_id: str, prefix: str = "") -> tuple[TopicSpec, .
     except (OSError, yaml.YAMLError) as exc:
         raise TopicsError(f"{path}: cannot read topic declarations: {exc}") from exc
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise TopicsError(f"{path}: {where}: {first['msg']}") from exc
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
+        )
+        raise TopicsError(f"{path}: {problems}") from exc
     d = parsed.defaults
     specs = tuple(
         TopicSpec(

@@ -1,1 +1,1 @@
-"""The public contract in code: the envelope, the intake events, and the outputs (shared/contract/CONTRACT.md)."""
+"""The public contract in code: envelope, intake events and outputs (shared/contract/CONTRACT.md)."""

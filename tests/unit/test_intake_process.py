@@ -1,0 +1,120 @@
+"""The intake decision: accept, redeliver, reject or drop a duplicate, with deterministic outputs."""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+
+from engine.intake.process import DUPLICATES, TIMELINE, Record, decide_intake
+from engine.intake.timeline import FINDING_TYPE
+from engine.reference import load_reference
+
+REPO = Path(__file__).resolve().parents[2]
+EXAMPLES = REPO.parent / "shared" / "contract" / "examples"
+KNOWN = load_reference(REPO / "rules")
+REPORT = (EXAMPLES / "hazard-reported.json").read_bytes()
+
+
+def record(value: bytes | None, offset: int = 0, topic: str = "hazard.reports") -> Record:
+    return Record(topic, 0, offset, b"HZ-20261130-0001", value, 1_764_465_120_000)
+
+
+class Store(dict):
+    """The de-duplication table, as a dict with the agent's get and set."""
+
+    def remember(self, outcome) -> None:
+        if outcome.remember:
+            self[outcome.remember[0]] = outcome.remember[1]
+
+
+def test_accepted_event_goes_to_the_timeline_keyed_by_subject() -> None:
+    """An accepted report becomes one timeline entry, normalised to Asia/Shanghai time."""
+    out = decide_intake(record(REPORT), {}.get, KNOWN)
+    assert out.kind == "accepted"
+    [send] = out.sends
+    assert (send.topic, send.key) == (TIMELINE, b"HZ-20261130-0001")
+    entry = json.loads(send.value)
+    assert entry["type"] == "safety.hazard.reported"
+    assert entry["time"] == "2026-11-30T09:12:00+08:00"
+    assert entry["origin"] == {"topic": "hazard.reports", "partition": 0, "offset": 0}
+    assert entry["data"]["reporter"]["anonymous"] is False  # defaults filled in
+
+
+def test_second_copy_at_another_offset_is_a_duplicate() -> None:
+    """The same (source, id) sent again is recorded as a duplicate and changes nothing."""
+    store = Store()
+    first = decide_intake(record(REPORT, 0), store.get, KNOWN)
+    store.remember(first)
+    again = decide_intake(record(REPORT, 7), store.get, KNOWN)
+    assert again.kind == "duplicate" and again.remember is None
+    [send] = again.sends
+    assert send.topic == DUPLICATES
+    dup = json.loads(send.value)
+    assert (dup["position"], dup["first_position"], dup["conflicting"]) == (
+        "hazard.reports/0/7", "hazard.reports/0/0", False)
+
+
+def test_duplicate_with_different_content_is_flagged_as_conflicting() -> None:
+    """An id reused for other content is still a duplicate, but flagged for a person to look at."""
+    store = Store()
+    store.remember(decide_intake(record(REPORT, 0), store.get, KNOWN))
+    changed = REPORT.replace(b"Fire exit blocked", b"Fire exit still blocked")
+    dup = json.loads(decide_intake(record(changed, 3), store.get, KNOWN).sends[0].value)
+    assert dup["conflicting"] is True
+
+
+def test_redelivery_of_the_same_record_resends_the_same_entries() -> None:
+    """After a crash the same record is resent with the same entry ids, not dropped."""
+    store = Store()
+    first = decide_intake(record(REPORT, 0), store.get, KNOWN)
+    store.remember(first)
+    again = decide_intake(record(REPORT, 0), store.get, KNOWN)
+    assert again.kind == "redelivered"
+    assert again.sends == first.sends
+
+
+def test_rejection_carries_position_errors_and_original_bytes() -> None:
+    """A rejected record keeps its bytes, its position, and a deterministic id."""
+    raw = b"this line is not JSON at all"
+    out = decide_intake(record(raw, 4), {}.get, KNOWN)
+    assert out.kind == "rejected" and out.reasons == ("not_json",)
+    [send] = out.sends
+    event = json.loads(send.value)
+    assert event["type"] == "safety.intake.rejected" and event["source"] == "/engine"
+    data = event["data"]
+    assert (data["topic"], data["partition"], data["offset"], data["key"]) == (
+        "hazard.reports", 0, 4, "HZ-20261130-0001")
+    assert base64.b64decode(data["raw_base64"]) == raw
+    assert data["errors"][0]["loc"] == ["record"]
+    assert event["id"] == json.loads(decide_intake(record(raw, 4), {}.get, KNOWN).sends[0].value)["id"]
+
+
+def test_rejection_of_non_utf8_bytes_keeps_them_exactly() -> None:
+    """Bytes that are not text survive the trip through the rejection record unchanged."""
+    raw = bytes(range(256))
+    data = json.loads(decide_intake(record(raw), {}.get, KNOWN).sends[0].value)["data"]
+    assert base64.b64decode(data["raw_base64"]) == raw
+
+
+def test_inspection_fans_out_one_entry_per_finding() -> None:
+    """An inspection is recorded under its id, and each finding under its hazard_id."""
+    raw = (EXAMPLES / "inspection-recorded.json").read_bytes()
+    out = decide_intake(record(raw, topic="inspection.findings"), {}.get, KNOWN)
+    keys = [s.key for s in out.sends]
+    assert keys == [b"INS-20261130-017", b"HZ-20261130-0002", b"HZ-20261130-0003"]
+    finding = json.loads(out.sends[1].value)
+    assert finding["type"] == FINDING_TYPE
+    assert finding["data"]["grade"] == "major"
+    assert finding["data"]["inspection"]["law_enforcement"] is True
+    ids = {json.loads(s.value)["entry_id"] for s in out.sends}
+    assert len(ids) == 3
+
+
+def test_prefixed_topic_is_validated_by_its_contract_name() -> None:
+    """With a topic prefix the contract's type-to-topic rule still applies."""
+    rec = Record("ns.hazard.reports", 0, 0, b"k", REPORT, 0)
+    assert decide_intake(rec, {}.get, KNOWN, contract_topic="hazard.reports").kind == "accepted"
+    rec = Record("ns.responder.alerts", 0, 0, b"k", REPORT, 0)
+    out = decide_intake(rec, {}.get, KNOWN, contract_topic="responder.alerts")
+    assert out.kind == "rejected" and out.reasons == ("wrong_topic",)
