@@ -1,0 +1,110 @@
+"""Intake through a real broker: the contract's examples, bad input, topic conflicts, tools."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from conftest import EXAMPLES
+from kafka_helpers import Namespace, Worker, produce, read_all, values
+
+pytestmark = pytest.mark.broker
+
+
+def cli(namespace: Namespace, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "engine", *args], env=namespace.env(),
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_examples_accepted_and_rejected_examples_rejected(namespace: Namespace, worker: Worker) -> None:
+    """The three examples reach the timeline; each rejected example is rejected with its reason."""
+    worker.start().wait_for("Worker ready")
+    sent = cli(namespace, "publish", *(str(p) for p in sorted(EXAMPLES.glob("*.json"))))
+    assert sent.returncode == 0, sent.stderr
+    assert "sent 3, skipped 0" in sent.stderr
+    bad = cli(namespace, "publish", "--topic", "hazard.reports", str(EXAMPLES / "rejected-examples.jsonl"))
+    assert bad.returncode == 0, bad.stderr
+
+    timeline = values(asyncio.run(read_all(namespace.bootstrap, namespace.topic("engine.timeline"),
+                                           expect=5)))
+    assert sorted((e["type"], e["subject"]) for e in timeline) == [
+        ("safety.alert.raised", "AL-20261130-0009"),
+        ("safety.hazard.reported", "HZ-20261130-0001"),
+        ("safety.inspection.finding", "HZ-20261130-0002"),
+        ("safety.inspection.finding", "HZ-20261130-0003"),
+        ("safety.inspection.recorded", "INS-20261130-017"),
+    ]
+    rejected = values(asyncio.run(read_all(namespace.bootstrap, namespace.topic("intake.rejected"),
+                                           expect=5)))
+    by_key = {r["data"]["key"]: r["data"]["errors"][0] for r in rejected}
+    assert {k: (".".join(map(str, e["loc"])), e["type"]) for k, e in by_key.items()} == {
+        "HZ-X1": ("time", "timezone_aware"),
+        "HZ-X2": ("data.location.town", "unknown_town"),
+        "HZ-X3": ("data.enterprise.uscc", "uscc"),
+        "HZ-X4": ("type", "unknown_type"),
+        None: ("record", "not_json"),
+    }
+    not_json = next(r for r in rejected if r["data"]["key"] is None)
+    assert base64.b64decode(not_json["data"]["raw_base64"]) == b"this line is not JSON at all"
+    assert not_json["data"]["topic"] == namespace.topic("hazard.reports")
+
+    tail = cli(namespace, "tail", "intake.rejected", "--from-beginning", "--idle-timeout", "2")
+    assert "REJECTED" in tail.stdout and "unknown town 'atlantis'" in tail.stdout
+    log = worker.log_text()
+    assert '"event": "intake_rejected"' in log and '"offset": ' in log
+
+
+def test_oversized_record_is_rejected_with_its_bytes(namespace: Namespace, worker: Worker) -> None:
+    """A record over 1 MiB travels through the broker and is rejected with all of its bytes."""
+    worker.start().wait_for("Worker ready")
+    big = b'{"specversion":"1.0","pad":"' + b"x" * (1024 * 1024 + 10) + b'"}'
+    asyncio.run(produce(namespace.bootstrap, namespace.topic("hazard.reports"), [(b"HZ-BIG", big)]))
+    [rec] = values(asyncio.run(read_all(namespace.bootstrap, namespace.topic("intake.rejected"), expect=1)))
+    assert rec["data"]["errors"][0]["type"] == "too_large"
+    assert base64.b64decode(rec["data"]["raw_base64"]) == big
+
+
+def test_topic_conflict_refuses_to_start(namespace: Namespace, worker: Worker) -> None:
+    """An existing topic that differs from topics.yaml stops the worker with the setting named."""
+    async def make_conflicting_topic() -> None:
+        admin = AIOKafkaAdminClient(bootstrap_servers=namespace.bootstrap)
+        await admin.start()
+        try:
+            await admin.create_topics([NewTopic(namespace.topic("escalations"), 2, 1)])
+        finally:
+            await admin.close()
+
+    asyncio.run(make_conflicting_topic())
+    worker.start()
+    assert worker.proc is not None and worker.proc.wait(90) == 2
+    log = worker.log_text()
+    assert f"topic '{namespace.topic('escalations')}': partitions is 2 on the broker, declared 4" in log
+    assert "retention.ms is '604800000' on the broker, declared '31536000000'" in log
+
+
+def test_publish_reports_bad_lines_and_sends_the_rest(namespace: Namespace, worker: Worker,
+                                                      tmp_path: Path) -> None:
+    """A bad line is reported with its number; the good lines around it are still sent."""
+    worker.start().wait_for("Worker ready")
+    report = json.loads((EXAMPLES / "hazard-reported.json").read_text())
+    second = json.loads(json.dumps(report))
+    second["id"], second["subject"] = "ev-2", "HZ-2"
+    second["data"]["hazard_id"] = "HZ-2"
+    lines = [json.dumps(report), "{oops", json.dumps({"type": "safety.nope", "subject": "x"}),
+             json.dumps(second)]
+    path = tmp_path / "events.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    result = cli(namespace, "publish", str(path))
+    assert result.returncode == 1
+    assert f"{path}:2: skipped: not JSON" in result.stderr
+    assert f"{path}:3: skipped: unknown event type 'safety.nope'" in result.stderr
+    assert "sent 2, skipped 2" in result.stderr
+    timeline = values(asyncio.run(read_all(namespace.bootstrap, namespace.topic("engine.timeline"),
+                                           expect=2)))
+    assert sorted(e["subject"] for e in timeline) == ["HZ-2", "HZ-20261130-0001"]
