@@ -50,6 +50,10 @@ def create_app(settings: Settings, bootstrap: str, known: KnownIds,
         web_enabled=False,
         web_transport="tcp://127.0.0.1",
         table_standby_replicas=0,
+        # A SIGKILLed worker holds its partitions until its session times out;
+        # 10 s instead of Faust's 60 s keeps recovery after a crash short.
+        broker_session_timeout=10.0,
+        broker_heartbeat_interval=2.0,
     )
     metrics = IntakeMetrics(registry or CollectorRegistry())
     raw = {"key_serializer": "raw", "value_serializer": "raw"}

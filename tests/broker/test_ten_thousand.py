@@ -108,7 +108,9 @@ def test_ten_thousand_mixed_records_are_all_accounted_for(namespace: Namespace, 
     positions += asyncio.run(send(namespace.bootstrap, topic, records[half:]))
     # Some of the second half re-send events accepted before the kill.
     assert any(cls == "duplicate" for _, _, cls, _ in records[half:])
+    restarted = time.monotonic()
     worker.start().wait_for("Worker ready")
+    ready_after_restart = time.monotonic() - restarted
 
     expected = Counter(cls for _, _, cls, _ in records)
     timeline = asyncio.run(read_all(namespace.bootstrap, namespace.topic("engine.timeline"),
@@ -144,7 +146,8 @@ def test_ten_thousand_mixed_records_are_all_accounted_for(namespace: Namespace, 
     counts = Counter(cls for cls, _ in got.values())
     print(f"\n10k intake: in={TOTAL} accepted={counts['accepted']} rejected={counts['rejected']} "
           f"duplicates={counts['duplicate']} timeline_records={len(entries)} "
-          f"(repeated after kill: {len(entries) - len(accepted_at)}) elapsed={elapsed:.1f}s")
+          f"(repeated after kill: {len(entries) - len(accepted_at)}) elapsed={elapsed:.1f}s "
+          f"ready_after_restart={ready_after_restart:.1f}s")
     assert TOTAL == counts["accepted"] + counts["rejected"] + counts["duplicate"]
     assert counts == expected
     mismatched = {p: (want[p], got.get(p)) for p in want if got.get(p) != want[p]}
