@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from kafka_helpers import Namespace, Worker
 
 from engine.broker import broker_session
+from engine.harness import Namespace, Worker
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = REPO.parent / "shared" / "contract" / "examples"
@@ -16,15 +18,21 @@ EXAMPLES = REPO.parent / "shared" / "contract" / "examples"
 
 @pytest.fixture(scope="session")
 def kafka_bootstrap() -> Iterator[str]:
-    """A real broker: testcontainers, KAFKA_BOOTSTRAP_SERVERS, or the local one started here."""
-    with broker_session() as bootstrap:
+    """A real broker: testcontainers, KAFKA_BOOTSTRAP_SERVERS, or the local one started here.
+
+    On a developer's machine a local broker is left running for the next run;
+    in CI it is stopped, if this session started it.
+    """
+    with broker_session(stop_on_exit=bool(os.environ.get("CI"))) as bootstrap:
         yield bootstrap
 
 
 @pytest.fixture
-def namespace(kafka_bootstrap: str, tmp_path: Path) -> Namespace:
+def namespace(kafka_bootstrap: str, tmp_path: Path) -> Iterator[Namespace]:
     """Fresh topics, consumer group and data dir for one test, on the session's broker."""
-    return Namespace(kafka_bootstrap, tmp_path)
+    ns = Namespace(kafka_bootstrap, tmp_path)
+    yield ns
+    asyncio.run(ns.delete_topics())
 
 
 @pytest.fixture

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from conftest import EXAMPLES
-from kafka_helpers import Namespace, Worker, produce, read_all, values
+
+from engine.harness import Namespace, Worker, produce, read_all, values
 
 pytestmark = pytest.mark.broker
 

@@ -13,8 +13,8 @@ import time
 from collections import Counter
 
 import pytest
-from kafka_helpers import Namespace, Worker, read_all
 
+from engine.harness import Namespace, Worker, read_all
 from engine.intake.timeline import FINDING_TYPE
 from engine.tools.kafka import producer
 

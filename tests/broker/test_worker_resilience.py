@@ -9,7 +9,8 @@ import time
 
 import pytest
 from conftest import EXAMPLES
-from kafka_helpers import Namespace, Worker, produce, read_all, values
+
+from engine.harness import Namespace, Worker, produce, read_all, values
 
 pytestmark = pytest.mark.broker
 

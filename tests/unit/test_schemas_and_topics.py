@@ -69,3 +69,12 @@ def test_bad_declaration_names_the_key(tmp_path: Path) -> None:
 def test_sector_enum_matches_the_reference_list() -> None:
     """The contract's sectors and the rules' sector list are the same, in the same order."""
     assert tuple(Sector) == SECTORS
+
+
+def test_shipped_examples_are_the_contracts() -> None:
+    """topics/examples/ holds the contract's examples unchanged, so the demo shows the real thing."""
+    shared = REPO.parent / "shared" / "contract" / "examples"
+    shipped = REPO / "topics" / "examples"
+    assert sorted(p.name for p in shipped.iterdir()) == sorted(p.name for p in shared.iterdir())
+    for path in shared.iterdir():
+        assert (shipped / path.name).read_bytes() == path.read_bytes(), path.name

@@ -1,4 +1,9 @@
-"""Test support for broker tests: a worker run as a real process, and reading topics to the end."""
+"""Running engines for tests, the demo and benchmarks: a namespace, a worker process, topic I/O.
+
+Each Namespace is an isolated engine on a shared broker: its own topic
+prefix, consumer group and data directory. The worker runs as a real child
+process, so it can be SIGKILLed and restarted like in production.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 
 from engine.tools.kafka import producer
 
@@ -50,6 +56,18 @@ class Namespace:
     def topic(self, name: str) -> str:
         """The physical name of a contract or internal topic in this namespace."""
         return self.prefix + name
+
+    async def delete_topics(self) -> None:
+        """Delete every topic of this namespace, so test runs do not pile up on a shared broker."""
+        admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap)
+        await admin.start()
+        try:
+            mine = [t for t in await admin.list_topics()
+                    if t.startswith(self.prefix) or t.startswith(f"{self.name}-")]
+            if mine:
+                await admin.delete_topics(mine)
+        finally:
+            await admin.close()
 
 
 class Worker:
