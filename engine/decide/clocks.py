@@ -1,0 +1,188 @@
+"""The clocks of a hazard: derived from its facts, and what happens when one runs out.
+
+Clocks are never stored as timers. `derive` recomputes them from the state
+after every change, and a clock that no longer applies simply disappears, so a
+stale "deadline reached" event finds nothing to fire.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from engine.decide import emit
+from engine.decide.emit import Out
+from engine.decide.state import Hazard
+from engine.ruleset.compiled import Rules, Span
+
+
+def _at(ts: int) -> datetime:
+    return datetime.fromtimestamp(ts, UTC)
+
+
+def after(span: Span, start: int, rules: Rules) -> tuple[int, bool]:
+    """A deadline `span` after `start`, in epoch seconds, and whether it is approximate."""
+    d = span.after(_at(start), rules.calendar)
+    return int(d.at.timestamp()), d.approximate
+
+
+def _repeat(span: Span, start: int, times: int, rules: Rules) -> int:
+    due = start
+    for _ in range(times):
+        due = after(span, due, rules)[0]
+    return due
+
+
+def derive(h: Hazard, rules: Rules) -> dict[str, int]:
+    """Every running clock of the hazard: name -> due time."""
+    clocks: dict[str, int] = {}
+    if not h.is_open():
+        return clocks
+    # Once a department is referred for failing its duty, the matter is with discipline
+    # inspection: its duty clocks on this hazard stop repeating.
+    lead = emit.lead_department(h, rules)
+    lead_referred = f"{rules.duty_failures.rule_id}:{lead}" in h.referred
+    if h.verdict is None and h.origin == "report" and not lead_referred:
+        clocks["verify"] = _repeat(rules.verify.within, h.opened_at, h.verify_fails + 1, rules)
+    if h.verdict == "confirmed" and h.deadline is not None and h.completed_at is None \
+            and h.step < len(rules.ladder):
+        clocks["ladder"] = after(rules.ladder[h.step].at, h.deadline, rules)[0]
+    if h.completed_at is not None and not lead_referred:
+        clocks["review"] = _repeat(rules.review.within, h.completed_at, h.review_fails + 1, rules)
+    if h.listed and h.listed[3]:
+        if h.grade == "major" and h.planned_at is None and not h.plan_fired:
+            clocks["plan"] = after(rules.supervision.plan_within, h.listed[1], rules)[0]
+        if rules.supervision_missed.rule_id not in h.referred and h.completed_at is None:
+            clocks["supervision"] = h.listed[2]
+    if h.ext is not None and h.ext_fails == 0:
+        clocks["extension"] = after(rules.supervision.extension_decide_within, h.ext[0], rules)[0]
+    return clocks
+
+
+def clock_id(h: Hazard, name: str, due: int) -> str:
+    """The id of a clock's firing, shared by every path that fires it."""
+    return emit.output_id("clock", h.id, name, due)
+
+
+def _duty_failure(h: Hazard, rules: Rules, due: int, dept: str | None, rule_id: str, what: str,
+                  cause: str) -> list[Out]:
+    """A department missed its own deadline (不履行安全监管职责): escalate, and refer if repeated."""
+    if dept is None:
+        return []
+    h.duty_fails[dept] = h.duty_fails.get(dept, 0) + 1
+    count = h.duty_fails[dept]
+    outs = [emit.escalation(
+        h, rules, rule_id=rule_id, action="notify", tier=rules.duty_tier, at=due,
+        targets=emit.resolve_all(rules.duty_targets, h, rules, failing=dept),
+        reason=f"{what}: the deadline {emit.iso(due)} passed (不履行安全监管职责, failure {count})",
+        key=(due, dept), caused_by=[cause])]
+    h.history.append([due, cause, f"duty failure {rule_id} by {dept} ({count})"])
+    ground = rules.duty_failures
+    tag = f"{ground.rule_id}:{dept}"
+    if count >= ground.threshold and tag not in h.referred:
+        h.referred.append(tag)
+        outs += _refer(h, rules, due, tag, ground.rule_id, ground.respondents, dept,
+                       f"{dept} failed its duty on this hazard {count} times "
+                       f"(不履行安全监管职责), last: {what}", cause)
+    return outs
+
+
+def _refer(h: Hazard, rules: Rules, at: int, tag: str, rule_id: str, respondents: tuple[str, ...],
+           failing: str | None, grounds: str, cause: str) -> list[Out]:
+    h.history.append([at, cause, f"referred to discipline inspection: {rule_id}"])
+    units = emit.resolve_all(respondents, h, rules, failing=failing)
+    return [
+        emit.referral(h, rules, ground_id=tag, grounds=grounds, at=at, respondents=units),
+        emit.escalation(h, rules, rule_id=rule_id, action="discipline_referral", tier="red", at=at,
+                        targets=emit.resolve(rules.referral_target, h, rules) + units,
+                        reason=f"Referred to discipline inspection (抄报移送纪委监委): {grounds}",
+                        key=tag, caused_by=[cause]),
+    ]
+
+
+def _ladder(h: Hazard, rules: Rules, due: int, cause: str) -> list[Out]:
+    step = rules.ladder[h.step]
+    h.step += 1
+    h.tier = step.tier
+    overdue = "" if step.at.n < 0 else f", {step.at} past the deadline"
+    reason = (f"Rectification of {h.id} due {emit.iso(h.deadline)} is not claimed complete"
+              f"{overdue} ({step.tier})" + (" (deadline approximate: no holiday data)" if h.approx else ""))
+    targets = emit.resolve_all(step.targets, h, rules)
+    outs = [emit.escalation(h, rules, rule_id=step.rule_id, action=action, tier=step.tier, at=due,
+                            targets=targets, reason=reason, key=(h.cycle, due), caused_by=[cause],
+                            due_at=h.deadline)
+            for action in step.actions]
+    h.history.append([due, cause, f"ladder {step.rule_id}: {', '.join(step.actions)}"])
+    if "listed_supervision" in step.actions and not (h.listed and h.listed[3]):
+        outs += list_hazard(h, rules, due, cause)
+    return outs
+
+
+def list_hazard(h: Hazard, rules: Rules, at: int, cause: str) -> list[Out]:
+    """Place the hazard under listed supervision (挂牌督办) from `at`."""
+    ls = rules.supervision
+    year = datetime.fromtimestamp(at, UTC).astimezone(emit.SHANGHAI).year
+    notice = ls.notice_no.format(district=rules.reference.district.name, year=year, hazard_id=h.id)
+    cap = after(ls.max_deadline, at, rules)[0]
+    if h.grade == "major" and h.deadline is not None:
+        deadline = min(h.deadline, cap)
+    else:
+        deadline = min(after(ls.general_window, at, rules)[0], cap)
+    h.listed = [notice, at, deadline, True]
+    h.history.append([at, cause, f"listed supervision {notice}, deadline {emit.iso(deadline)}"])
+    return [emit.supervision_listed(h, rules, at)]
+
+
+def fire(h: Hazard, name: str, due: int, rules: Rules) -> list[Out]:
+    """Run out clock `name` at `due`: change the counters it moves, and return what to send."""
+    cause = clock_id(h, name, due)
+    handlers: dict[str, Callable[[], list[Out]]] = {
+        "verify": lambda: _verify(h, rules, due, cause),
+        "ladder": lambda: _ladder(h, rules, due, cause),
+        "review": lambda: _review(h, rules, due, cause),
+        "plan": lambda: _plan(h, rules, due, cause),
+        "supervision": lambda: _supervision(h, rules, due, cause),
+        "extension": lambda: _extension(h, rules, due, cause),
+    }
+    return handlers[name]()
+
+
+def _verify(h: Hazard, rules: Rules, due: int, cause: str) -> list[Out]:
+    h.verify_fails += 1
+    return _duty_failure(h, rules, due, emit.lead_department(h, rules), rules.verify.rule_id,
+                         f"{h.id} was not verified within {rules.verify.within}", cause)
+
+
+def _review(h: Hazard, rules: Rules, due: int, cause: str) -> list[Out]:
+    h.review_fails += 1
+    return _duty_failure(h, rules, due, emit.lead_department(h, rules), rules.review.rule_id,
+                         f"the completion claim on {h.id} was not reviewed within {rules.review.within}",
+                         cause)
+
+
+def _plan(h: Hazard, rules: Rules, due: int, cause: str) -> list[Out]:
+    h.plan_fired = True
+    ls = rules.supervision
+    h.history.append([due, cause, "rectification plan overdue"])
+    return [emit.escalation(
+        h, rules, rule_id=f"{ls.rule_id}.plan", action="notify", tier=ls.plan_tier, at=due,
+        targets=emit.resolve_all(ls.plan_targets, h, rules),
+        reason=f"No rectification plan (整改方案) filed for listed hazard {h.id} within "
+               f"{ls.plan_within} of notice {h.listed[0]}", key=due, caused_by=[cause])]
+
+
+def _supervision(h: Hazard, rules: Rules, due: int, cause: str) -> list[Out]:
+    ground = rules.supervision_missed
+    h.referred.append(ground.rule_id)
+    return _refer(h, rules, due, ground.rule_id, ground.rule_id, ground.respondents, None,
+                  f"the listed-supervision deadline {emit.iso(due)} of notice {h.listed[0]} was "
+                  "missed", cause)
+
+
+def _extension(h: Hazard, rules: Rules, due: int, cause: str) -> list[Out]:
+    h.ext_fails += 1
+    body = rules.supervision.supervising_body
+    dept = body.split(":", 1)[1] if body.startswith("department:") else emit.lead_department(h, rules)
+    return _duty_failure(h, rules, due, dept, f"{rules.supervision.rule_id}.extension",
+                         f"the extension request on {h.id} was not decided within "
+                         f"{rules.supervision.extension_decide_within}", cause)

@@ -1,0 +1,155 @@
+"""Building output events: escalations, listed-supervision notices, referrals.
+
+Every id is derived from the subject and the decision (rule, cycle, step,
+due time), never from the wall clock or from which event happened to trigger
+it, so a replay or a crash recovery produces the same ids.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from engine.contract.outputs import (
+    ENGINE_SOURCE,
+    ESCALATIONS,
+    REFERRALS_DISCIPLINE,
+    SUPERVISION_LISTED,
+)
+from engine.decide.state import Hazard
+from engine.ruleset.calendar import SHANGHAI
+from engine.ruleset.compiled import Rules
+
+_NS = uuid.UUID("3b9e7f1a-2c4d-4e5f-8a6b-7c8d9e0f1a2b")
+
+
+@dataclass(frozen=True, slots=True)
+class Out:
+    """One output record: its topic, its key, and the CloudEvent to write."""
+
+    topic: str
+    key: str
+    event: dict[str, Any]
+
+    @property
+    def id(self) -> str:
+        """The output's deterministic id."""
+        return self.event["id"]
+
+
+def iso(ts: int | None) -> str | None:
+    """An epoch-seconds time as RFC 3339 in Asia/Shanghai."""
+    return None if ts is None else datetime.fromtimestamp(ts, UTC).astimezone(SHANGHAI).isoformat()
+
+
+def output_id(*parts: object) -> str:
+    """A deterministic id from the parts that identify a decision."""
+    return str(uuid.uuid5(_NS, "\x1f".join(str(p) for p in parts)))
+
+
+def _envelope(type_: str, id_: str, subject: str, at: int, data: dict[str, Any]) -> dict[str, Any]:
+    return {"specversion": "1.0", "id": id_, "source": ENGINE_SOURCE, "type": type_,
+            "time": iso(at), "subject": subject, "datacontenttype": "application/json",
+            "data": data}
+
+
+def resolve(target: str, h: Hazard, rules: Rules, failing: str | None = None) -> list[dict[str, Any]]:
+    """Turn a rule's target name into concrete units, through the jurisdiction tree and sector map."""
+    ref = rules.reference
+    town = ref.towns.get(h.town) if h.town else None
+    if target == "enterprise":
+        return [{"kind": "enterprise", "id": h.enterprise[0], "name": h.enterprise[1]}] \
+            if h.enterprise else []
+    if target == "town":
+        return [{"kind": "town", "id": town.id, "name": town.name}] if town else []
+    if target == "town_safety_office":
+        return [{"kind": "unit", "id": town.safety_office, "name": f"{town.name}安监站"}] if town else []
+    if target == "district":
+        return [{"kind": "district", "id": ref.district.id, "name": ref.district.name}]
+    if target == "lead_department":
+        dept = lead_department(h, rules)
+        return [_department(dept, rules)] if dept else []
+    if target == "sector_departments":
+        return [_department(d.id, rules) for d in ref.sector_departments(h.sector)] if h.sector else []
+    if target == "supervising_body":
+        return resolve(rules.supervision.supervising_body, h, rules)
+    if target == "failing_department":
+        return [_department(failing, rules)] if failing else []
+    if target.startswith("department:"):
+        return [_department(target.split(":", 1)[1], rules)]
+    raise ValueError(f"unknown target {target!r}")  # load_rules rejects these
+
+
+def resolve_all(targets: tuple[str, ...], h: Hazard, rules: Rules,
+                failing: str | None = None) -> list[dict[str, Any]]:
+    """Resolve several targets, each unit once, in order."""
+    seen, out = set(), []
+    for target in targets:
+        for unit in resolve(target, h, rules, failing):
+            if (unit["kind"], unit["id"]) not in seen:
+                seen.add((unit["kind"], unit["id"]))
+                out.append(unit)
+    return out
+
+
+def lead_department(h: Hazard, rules: Rules) -> str | None:
+    """The verification's override, else the sector's lead department (管行业必须管安全)."""
+    if h.lead:
+        return h.lead
+    return rules.reference.sector_lead(h.sector).id if h.sector else None
+
+
+def _department(dept_id: str, rules: Rules) -> dict[str, Any]:
+    dept = rules.reference.department(dept_id)
+    return {"kind": "department", "id": dept_id, "name": dept.name if dept else None}
+
+
+def escalation(h: Hazard, rules: Rules, *, rule_id: str, action: str, tier: str, at: int,
+               targets: list[dict[str, Any]], reason: str, key: object, caused_by: list[str],
+               due_at: int | None = None) -> Out:
+    """A `safety.escalation.raised` event about a hazard."""
+    eid = output_id("escalation", h.id, rule_id, action, key)
+    data = {
+        "escalation_id": eid, "subject_kind": "hazard", "subject_id": h.id, "action": action,
+        "tier": tier, "targets": targets, "reason": reason, "rule_id": rule_id,
+        "rules_version": rules.version, "due_at": iso(due_at), "town": h.town, "sector": h.sector,
+        "grade": h.grade or h.claimed, "caused_by": caused_by,
+    }
+    return Out(ESCALATIONS, h.id, _envelope("safety.escalation.raised", eid, h.id, at, data))
+
+
+def supervision_listed(h: Hazard, rules: Rules, at: int) -> Out:
+    """The listed-supervision notice (挂牌督办通知)."""
+    notice_no, _, deadline, _ = h.listed  # type: ignore[misc]
+    ls = rules.supervision
+    data = {
+        "notice_no": notice_no, "hazard_id": h.id,
+        "enterprise": {"uscc": h.enterprise[0], "name": h.enterprise[1]} if h.enterprise else None,
+        "supervising_body": resolve(ls.supervising_body, h, rules)[0],
+        "responsible_units": resolve_all(ls.responsible_units, h, rules),
+        "deadline": iso(deadline), "legal_basis": ls.legal_basis, "rules_version": rules.version,
+    }
+    eid = output_id("supervision.listed", h.id, notice_no, deadline)
+    return Out(SUPERVISION_LISTED, h.id, _envelope("safety.supervision.listed", eid, h.id, at, data))
+
+
+def supervision_lifted(h: Hazard, rules: Rules, at: int, reason: str) -> Out:
+    """The lifting of listed supervision (摘牌), when the review passes."""
+    notice_no = h.listed[0]  # type: ignore[index]
+    data = {"notice_no": notice_no, "hazard_id": h.id, "reason": reason, "lifted_at": iso(at),
+            "rules_version": rules.version}
+    eid = output_id("supervision.lifted", h.id, notice_no)
+    return Out(SUPERVISION_LISTED, h.id, _envelope("safety.supervision.lifted", eid, h.id, at, data))
+
+
+def referral(h: Hazard, rules: Rules, *, ground_id: str, grounds: str, at: int,
+             respondents: list[dict[str, Any]]) -> Out:
+    """A referral to discipline inspection (抄报移送纪委监委) carrying the whole timeline."""
+    rid = output_id("referral", h.id, ground_id)
+    timeline = [{"time": iso(t), "event_id": e, "what": w} for t, e, w in h.history]
+    data = {"referral_id": rid, "subject_kind": "hazard", "subject_id": h.id,
+            "respondents": [{k: r[k] for k in ("kind", "id", "name")} for r in respondents],
+            "grounds": grounds, "timeline": timeline, "rules_version": rules.version}
+    return Out(REFERRALS_DISCIPLINE, h.id, _envelope("safety.referral.discipline", rid, h.id, at, data))

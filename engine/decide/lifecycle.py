@@ -1,0 +1,179 @@
+"""Applying one field event to a hazard: the lifecycle facts each event type records.
+
+Field apps work offline, so events come in any order. Each event records its
+facts with its own time; where two events set the same fact, the later event
+time wins, whatever order they arrived in. Opening the hazard (a report or a
+finding) is what starts its clocks; until then it is an orphan.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time
+from typing import Any
+
+from engine.decide import emit
+from engine.decide.clocks import after, list_hazard
+from engine.decide.emit import Out
+from engine.decide.state import Hazard
+from engine.ruleset.calendar import SHANGHAI
+from engine.ruleset.compiled import Rules
+
+
+def epoch(value: str) -> int:
+    """An RFC 3339 time, or a date read as the end of that day in Asia/Shanghai, in epoch seconds."""
+    if len(value) == 10:
+        return int(datetime.combine(date.fromisoformat(value), time(23, 59, 59), SHANGHAI).timestamp())
+    return int(datetime.fromisoformat(value).timestamp())
+
+
+def _open(h: Hazard, at: int, event_id: str, origin: str, d: dict[str, Any]) -> None:
+    if h.opened is not None and (h.opened_at or 0) <= at:
+        return  # opened already, by an earlier report or finding
+    h.opened, h.opened_at, h.origin = event_id, at, origin
+    h.sector = d["sector"]
+    h.town = d.get("location", {}).get("town")
+    ent = d.get("enterprise")
+    h.enterprise = [ent["uscc"], ent["name"]] if ent else h.enterprise
+    if d.get("rectify_by"):
+        h.rectify_by = epoch(d["rectify_by"])
+
+
+def _confirm(h: Hazard, at: int, event_id: str, grade: str) -> None:
+    if h.verified_at is not None and h.verified_at > at:
+        return
+    h.verdict, h.grade, h.verified_at, h.confirmed_by = "confirmed", grade, at, event_id
+
+
+def apply_event(h: Hazard, entry: dict[str, Any], at: int, rules: Rules) -> list[Out]:
+    """Record one field event's facts on the hazard; return notices it issues at once."""
+    kind = entry["type"].rsplit(".", 1)[-1]
+    d = entry["data"]
+    eid = entry["event_id"]
+    outs: list[Out] = []
+    if kind == "reported":
+        _open(h, at, eid, "report", d)
+        h.title = h.title or d["title"]
+        h.claimed = d["grade_claimed"]
+        what = f"reported ({d['grade_claimed']}) via {d['found_via']}"
+    elif kind == "finding":
+        insp = d["inspection"]
+        _open(h, at, eid, "finding" if insp["law_enforcement"] else "report",
+              {**d, "location": insp["location"], "enterprise": insp["enterprise"]})
+        h.title = h.title or d["description"][:80]
+        h.claimed = d["grade"]
+        what = f"found by {insp['kind']} inspection {insp['inspection_id']} ({d['grade']})"
+        if insp["law_enforcement"]:
+            _confirm(h, at, eid, d["grade"])  # a law-enforcement finding confirms itself
+        if d.get("immediate"):
+            h.closed_at, h.closed_how = at, "immediate"
+            what += ", fixed on the spot"
+    elif kind == "verified":
+        what = f"verified: {d['verdict']}"
+        if d.get("lead_department"):
+            h.lead = d["lead_department"]
+        if d["verdict"] == "confirmed":
+            _confirm(h, at, eid, d["grade"])
+            what += f" ({d['grade']})"
+        elif h.verified_at is None or h.verified_at <= at:
+            h.verdict, h.verified_at = d["verdict"], at
+            h.duplicate_of = d.get("duplicate_of")
+            h.closed_at, h.closed_how = at, d["verdict"]
+    elif kind == "planned":
+        h.planned_at, h.plan_target = at, epoch(d["target_date"])
+        what = f"rectification planned, target {emit.iso(h.plan_target)}"
+    elif kind == "progressed":
+        h.progress = max(h.progress, d["percent"])
+        what = f"rectification {d['percent']}% done"
+    elif kind == "completed":
+        if h.closed_how is None:
+            h.completed_at = at
+        what = "rectification claimed complete"
+    elif kind == "reviewed":
+        what, more = _review(h, at, eid, d["outcome"], rules)
+        outs += more
+    elif kind == "extension_requested":
+        what, more = _extension_request(h, at, eid, d, rules)
+        outs += more
+    elif kind == "extension_decided":
+        what, more = _extension_decision(h, at, eid, d, rules)
+        outs += more
+    else:
+        what = kind
+    h.history.append([at, eid, what])
+    return outs
+
+
+def settle(h: Hazard, rules: Rules, at: int, cause: str) -> list[Out]:
+    """Bring derived facts up to date: the deadline, and listed supervision of a major hazard."""
+    outs: list[Out] = []
+    if h.is_open() and h.verdict == "confirmed" and h.deadline is None:
+        grade = rules.grades[h.grade]
+        start = max(h.verified_at, h.opened_at)
+        h.cycle_start = start
+        if h.rectify_by is not None:
+            h.deadline = h.rectify_by
+        else:
+            h.deadline, h.approx = after(grade.rectify_within, start, rules)
+    if h.is_open() and h.grade == "major" and h.verdict == "confirmed" and h.listed is None:
+        outs += list_hazard(h, rules, max(h.verified_at, h.opened_at), h.confirmed_by or cause)
+        h.deadline = h.listed[2]
+    return outs
+
+
+def _review(h: Hazard, at: int, eid: str, outcome: str, rules: Rules) -> tuple[str, list[Out]]:
+    if outcome == "passed":
+        h.closed_at, h.closed_how, h.completed_at = at, "passed", None
+        outs = []
+        if h.listed and h.listed[3]:
+            h.listed[3] = False
+            outs.append(emit.supervision_lifted(h, rules, at, "the acceptance review (复查验收) passed"))
+        return "review passed: closed", outs
+    # A failed review sends the hazard back to rectification with a new deadline.
+    grade = rules.grades[h.grade or "general"]
+    h.completed_at = None
+    h.cycle += 1
+    h.cycle_start = at
+    h.step, h.tier = 0, None
+    h.deadline, h.approx = after(grade.after_failed_review, at, rules)
+    h.review_fails = 0
+    return f"review failed: new deadline {emit.iso(h.deadline)}", []
+
+
+def _extension_request(h: Hazard, at: int, eid: str, d: dict[str, Any],
+                       rules: Rules) -> tuple[str, list[Out]]:
+    ls = rules.supervision
+    if h.deadline is None:
+        return "extension requested, but no deadline runs", []
+    left, _ = rules.calendar.working_days_between(_dt(at), _dt(h.deadline))
+    if left >= ls.extension_request_before.n:
+        h.ext, h.ext_fails = [at, epoch(d["requested_until"]), eid], 0
+        return f"extension requested until {d['requested_until']} ({left} working days left)", []
+    reason = (f"Extension request on {h.id} refused: it came {left} working days before the "
+              f"deadline {emit.iso(h.deadline)}; the rules need at least {ls.extension_request_before}")
+    out = emit.escalation(h, rules, rule_id=f"{ls.rule_id}.extension", action="notify",
+                          tier=h.tier or "blue", at=at,
+                          targets=emit.resolve_all(("enterprise", "supervising_body"), h, rules),
+                          reason=reason, key=("too_late", eid), caused_by=[eid])
+    return "extension requested too late: deadline unchanged", [out]
+
+
+def _extension_decision(h: Hazard, at: int, eid: str, d: dict[str, Any],
+                        rules: Rules) -> tuple[str, list[Out]]:
+    if h.ext is None:
+        return "extension decided without a valid pending request: deadline unchanged", []
+    h.ext = None
+    if not d["approved"]:
+        return "extension rejected: deadline unchanged", []
+    new = epoch(d["new_deadline"])
+    if h.listed:
+        new = min(new, after(rules.supervision.max_deadline, h.listed[1], rules)[0])
+        h.listed[2] = new
+    h.deadline, h.approx = new, False
+    h.step, h.tier = 0, None
+    # The notice is issued again with the new deadline; its id changes with the deadline.
+    outs = [emit.supervision_listed(h, rules, at)] if h.listed and h.listed[3] else []
+    return f"extension approved: new deadline {emit.iso(new)}", outs
+
+
+def _dt(ts: int) -> datetime:
+    return datetime.fromtimestamp(ts, UTC)

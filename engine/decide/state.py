@@ -1,0 +1,117 @@
+"""The compact state of one hazard, kept in a Faust table and rebuilt by replaying its timeline.
+
+Times are whole seconds since the epoch, to keep a million open hazards small.
+The state holds facts (when it was reported, verified, planned, claimed...);
+the running clocks are derived from the facts (see clocks.py), so events that
+arrive out of order still lead to the same state.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+# Field defaults are left out of the encoding, so a typical state is a few hundred bytes.
+_DEFAULTS: dict[str, Any] = {}
+
+
+@dataclass(slots=True)
+class Hazard:
+    """Everything the rules need to know about one hazard (隐患)."""
+
+    id: str
+    opened: str | None = None  # event id of the opening report or finding; None: an orphan
+    opened_at: int | None = None
+    origin: str | None = None  # report | finding
+    title: str = ""
+    sector: str | None = None
+    town: str | None = None
+    enterprise: list[str] | None = None  # [uscc, name]
+    claimed: str | None = None  # grade claimed by the reporter
+    rectify_by: int | None = None  # deadline set by the inspector or reporter
+    verdict: str | None = None  # confirmed | unfounded | duplicate
+    grade: str | None = None  # general | major, once confirmed
+    verified_at: int | None = None
+    confirmed_by: str | None = None  # event id of the confirmation
+    duplicate_of: str | None = None
+    lead: str | None = None  # lead department override from the verification
+    immediate: bool = False  # fixed on the spot during an inspection
+    cycle: int = 0  # rectification cycle; a failed review starts the next
+    cycle_start: int | None = None
+    deadline: int | None = None  # rectification deadline of this cycle
+    approx: bool = False  # a deadline computed without holiday data for its year
+    planned_at: int | None = None
+    plan_target: int | None = None
+    progress: int = 0
+    completed_at: int | None = None  # a completion claim awaiting review
+    closed_at: int | None = None
+    closed_how: str | None = None  # passed | immediate | unfounded | duplicate
+    step: int = 0  # ladder steps fired in this cycle
+    tier: str | None = None
+    listed: list[Any] | None = None  # [notice_no, listed_at, deadline, active]
+    plan_fired: bool = False
+    ext: list[Any] | None = None  # pending extension: [requested_at, requested_until, event id]
+    verify_fails: int = 0
+    review_fails: int = 0
+    ext_fails: int = 0
+    duty_fails: dict[str, int] = field(default_factory=dict)  # department -> failures
+    referred: list[str] = field(default_factory=list)  # referral grounds already sent
+    clocks: dict[str, int] = field(default_factory=dict)  # clock name -> due (derived)
+    applied: list[int] = field(default_factory=list)  # 64-bit hashes of applied entry ids
+    history: list[list[Any]] = field(default_factory=list)  # [time, event id, what]
+    watermark: int = 0  # the latest time this state has been brought to
+
+    def encode(self) -> bytes:
+        """Serialise compactly, leaving out fields at their defaults."""
+        out = {}
+        for name in _FIELD_NAMES:
+            value = getattr(self, name)
+            if value != _DEFAULTS.get(name, _MISSING) and value not in (None, [], {}):
+                out[name] = value
+        return json.dumps(out, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+    @classmethod
+    def decode(cls, raw: bytes) -> Hazard:
+        """The inverse of encode."""
+        return cls(**json.loads(raw))
+
+    def status(self) -> str:
+        """Where the hazard stands in its lifecycle."""
+        if self.closed_how:
+            return {"passed": "closed", "immediate": "closed"}.get(self.closed_how, self.closed_how)
+        if self.opened is None:
+            return "orphan"
+        if self.completed_at is not None:
+            return "completed"
+        if self.progress > 0:
+            return "in_progress"
+        if self.planned_at is not None:
+            return "planned"
+        if self.verdict == "confirmed":
+            return "verified"
+        return "reported"
+
+    def is_open(self) -> bool:
+        """Open: reported or found, and not closed in any way."""
+        return self.opened is not None and self.closed_how is None
+
+    def overdue(self, now: int) -> bool:
+        """Past its rectification deadline with no completion claim pending."""
+        return (self.is_open() and self.deadline is not None and now > self.deadline
+                and self.completed_at is None)
+
+    def next_due(self) -> int | None:
+        """The earliest running clock, for the deadline index."""
+        return min(self.clocks.values()) if self.clocks else None
+
+
+_MISSING = object()
+_FIELD_NAMES = [f.name for f in fields(Hazard)]
+_DEFAULTS.update({f.name: f.default for f in fields(Hazard) if f.default is not f.default_factory})
+
+
+def entry_hash(entry_id: str) -> int:
+    """A 64-bit hash of an entry id: enough to recognise a re-delivered entry, in 8 bytes."""
+    return int.from_bytes(hashlib.blake2b(entry_id.encode(), digest_size=8).digest(), "big")

@@ -1,0 +1,125 @@
+"""The compiled, immutable rules the decision core runs on, built once from the files."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Literal
+
+from engine.reference import Reference
+from engine.ruleset.calendar import Deadline, WorkCalendar
+
+Unit = Literal["minutes", "hours", "days", "working days"]
+_SPAN = re.compile(r"^\s*(-?\d+)\s+(minutes?|hours?|days?|working days?)\s*$")
+TIERS = ("blue", "yellow", "orange", "red")
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """A duration as the rules write it: '7 days', '3 working days', '-2 days', '10 minutes'."""
+
+    n: int
+    unit: Unit
+
+    @classmethod
+    def parse(cls, text: str) -> Span:
+        """Parse '<n> <unit>'; raise ValueError naming the accepted units."""
+        m = _SPAN.match(text)
+        if not m:
+            raise ValueError(f"{text!r} is not a duration: write '<n> minutes|hours|days|working days'")
+        unit = m.group(2).rstrip("s") + "s" if not m.group(2).startswith("working") else "working days"
+        return cls(int(m.group(1)), unit)  # type: ignore[arg-type]
+
+    def after(self, start: datetime, calendar: WorkCalendar) -> Deadline:
+        """The deadline this span sets from `start`."""
+        if self.unit == "minutes":
+            return Deadline(start + timedelta(minutes=self.n))
+        if self.unit == "hours":
+            return Deadline(start + timedelta(hours=self.n))
+        if self.unit == "days":
+            return calendar.add_days(start, self.n)
+        return calendar.add_working_days(start, self.n)
+
+    def __str__(self) -> str:
+        return f"{self.n} {self.unit}"
+
+
+@dataclass(frozen=True, slots=True)
+class Grade:
+    """A hazard grade and its rectification windows."""
+
+    id: str
+    name: str
+    rectify_within: Span
+    after_failed_review: Span
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class LadderStep:
+    """One step of the overdue ladder: when, at which tier, what to do and whom to tell."""
+
+    rule_id: str
+    at: Span
+    tier: str
+    actions: tuple[str, ...]
+    targets: tuple[str, ...]
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class Duty:
+    """A department's own deadline (verify, review), escalated when missed."""
+
+    rule_id: str
+    within: Span
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class ListedSupervision:
+    """How listed supervision (挂牌督办) is issued, timed, extended and lifted."""
+
+    rule_id: str
+    notice_no: str
+    supervising_body: str
+    responsible_units: tuple[str, ...]
+    legal_basis: str
+    max_deadline: Span
+    general_window: Span
+    plan_within: Span
+    plan_tier: str
+    plan_targets: tuple[str, ...]
+    extension_request_before: Span
+    extension_decide_within: Span
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReferralGround:
+    """One ground for referral to discipline inspection, and who answers for it."""
+
+    rule_id: str
+    respondents: tuple[str, ...]
+    source: str
+    threshold: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Rules:
+    """Everything the decision core needs: reference data, hazard rules, and the calendar."""
+
+    version: str
+    reference: Reference
+    calendar: WorkCalendar
+    grades: dict[str, Grade]
+    verify: Duty
+    review: Duty
+    duty_targets: tuple[str, ...]
+    duty_tier: str
+    ladder: tuple[LadderStep, ...]
+    supervision: ListedSupervision
+    referral_target: str
+    supervision_missed: ReferralGround
+    duty_failures: ReferralGround

@@ -1,0 +1,160 @@
+"""Loading rules/hazards.yaml with the reference data, and checking every cross-reference."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from engine.reference import Reference, RulesFileError, load_reference
+from engine.reference.parse import read_yaml, validate
+from engine.ruleset.calendar import WorkCalendar
+from engine.ruleset.compiled import (
+    TIERS,
+    Duty,
+    Grade,
+    LadderStep,
+    ListedSupervision,
+    ReferralGround,
+    Rules,
+    Span,
+)
+from engine.ruleset.models import HazardsFile
+
+RulesLoadError = RulesFileError
+
+# Targets the core knows how to resolve for a hazard; `department:<id>` names one directly.
+TARGETS = frozenset({
+    "enterprise", "town", "town_safety_office", "district", "lead_department",
+    "sector_departments", "supervising_body", "failing_department",
+})
+ACTIONS = frozenset({"remind", "notify", "supervision_letter", "summon", "listed_supervision"})
+
+
+class _Checker:
+    """Builds compiled values from file values, raising errors that name file and key."""
+
+    def __init__(self, shown: str, reference: Reference) -> None:
+        self.shown = shown
+        self.reference = reference
+
+    def fail(self, key: str, reason: str) -> RulesFileError:
+        return RulesFileError(self.shown, key, reason)
+
+    def span(self, key: str, text: str, *, positive: bool = True) -> Span:
+        try:
+            span = Span.parse(text)
+        except ValueError as exc:
+            raise self.fail(key, str(exc)) from None
+        if positive and span.n <= 0:
+            raise self.fail(key, f"{text!r} must be positive")
+        return span
+
+    def targets(self, key: str, names: list[str]) -> tuple[str, ...]:
+        for i, name in enumerate(names):
+            if name.startswith("department:"):
+                dept = name.split(":", 1)[1]
+                if not self.reference.has_department(dept):
+                    raise self.fail(f"{key}[{i}]", f'unknown department "{dept}" '
+                                    "(define it in reference/departments.yaml)")
+            elif name not in TARGETS:
+                raise self.fail(f"{key}[{i}]", f'unknown target "{name}" (use one of '
+                                f"{', '.join(sorted(TARGETS))}, or department:<id>)")
+        return tuple(names)
+
+
+def load_rules(rules_dir: Path | str) -> Rules:
+    """Load and check rules/hazards.yaml and rules/reference/; raise RulesFileError on any problem."""
+    rules_dir = Path(rules_dir)
+    reference = load_reference(rules_dir)
+    shown = f"{rules_dir.name}/hazards.yaml"
+    f = validate(HazardsFile, read_yaml(rules_dir / "hazards.yaml", shown), shown)
+    c = _Checker(shown, reference)
+
+    missing = {"general", "major"} - set(f.grades)
+    if missing:
+        raise c.fail("grades", f"missing grade(s): {', '.join(sorted(missing))}")
+    grades = {
+        gid: Grade(gid, g.name, c.span(f"grades.{gid}.rectify_within", g.rectify_within),
+                   c.span(f"grades.{gid}.after_failed_review", g.after_failed_review), g.source)
+        for gid, g in f.grades.items()
+    }
+    ladder: list[LadderStep] = []
+    for i, s in enumerate(f.overdue_ladder):
+        key = f"overdue_ladder[{i}]"
+        at = c.span(f"{key}.at", s.at, positive=False)
+        if at.unit not in ("days", "hours", "minutes"):
+            raise c.fail(f"{key}.at", "ladder offsets are calendar days, hours or minutes")
+        if ladder:
+            before = ladder[-1]
+            if _minutes(at) <= _minutes(before.at):
+                raise c.fail(f"{key}.at", f"{s.at!r} does not come after the previous step's "
+                             f"{before.at} (the ladder only goes forward)")
+            if TIERS.index(s.tier) < TIERS.index(before.tier):
+                raise c.fail(f"{key}.tier", f"{s.tier} is below the previous step's {before.tier} "
+                             "(tiers only climb: blue, yellow, orange, red)")
+        unknown = [a for a in s.actions if a not in ACTIONS]
+        if unknown:
+            raise c.fail(f"{key}.actions", f"unknown action {unknown[0]!r} "
+                         f"(use {', '.join(sorted(ACTIONS))})")
+        ladder.append(LadderStep(s.rule_id, at, s.tier, tuple(s.actions),
+                                 c.targets(f"{key}.targets", s.targets), s.source))
+    ids = [s.rule_id for s in ladder]
+    if len(set(ids)) != len(ids):
+        raise c.fail("overdue_ladder", "two steps share a rule_id")
+
+    ls = f.listed_supervision
+    supervision = ListedSupervision(
+        rule_id=ls.rule_id, notice_no=ls.notice_no,
+        supervising_body=c.targets("listed_supervision.supervising_body", [ls.supervising_body])[0],
+        responsible_units=c.targets("listed_supervision.responsible_units", ls.responsible_units),
+        legal_basis=ls.legal_basis,
+        max_deadline=c.span("listed_supervision.max_deadline", ls.max_deadline),
+        general_window=c.span("listed_supervision.general_window", ls.general_window),
+        plan_within=c.span("listed_supervision.plan_within", ls.plan_within),
+        plan_tier=ls.plan_tier,
+        plan_targets=c.targets("listed_supervision.plan_targets", ls.plan_targets),
+        extension_request_before=c.span("listed_supervision.extension_request_before",
+                                        ls.extension_request_before),
+        extension_decide_within=c.span("listed_supervision.extension_decide_within",
+                                       ls.extension_decide_within),
+        source=ls.source,
+    )
+    try:
+        ls.notice_no.format(district="D", year=2026, hazard_id="H")
+    except (KeyError, IndexError, ValueError) as exc:
+        raise c.fail("listed_supervision.notice_no", f"bad template ({exc}); use "
+                     "{district}, {year} and {hazard_id}") from None
+    if _minutes(grades["major"].rectify_within) > _minutes(supervision.max_deadline):
+        raise c.fail("grades.major.rectify_within", "longer than listed_supervision.max_deadline")
+
+    r = f.referral
+    target = c.targets("referral.target", [r.target])[0]
+    return Rules(
+        version=f.version if f.version == reference.version else f"{f.version}+ref{reference.version}",
+        reference=reference,
+        calendar=WorkCalendar(),
+        grades=grades,
+        verify=Duty(f.duties.verify.rule_id, c.span("duties.verify.within", f.duties.verify.within),
+                    f.duties.verify.source),
+        review=Duty(f.duties.review.rule_id, c.span("duties.review.within", f.duties.review.within),
+                    f.duties.review.source),
+        duty_targets=c.targets("duties.escalate_to", f.duties.escalate_to),
+        duty_tier=f.duties.tier,
+        ladder=tuple(ladder),
+        supervision=supervision,
+        referral_target=target,
+        supervision_missed=ReferralGround(
+            r.supervision_deadline_missed.rule_id,
+            c.targets("referral.supervision_deadline_missed.respondents",
+                      r.supervision_deadline_missed.respondents),
+            r.supervision_deadline_missed.source),
+        duty_failures=ReferralGround(
+            r.duty_failures.rule_id,
+            c.targets("referral.duty_failures.respondents", r.duty_failures.respondents),
+            r.duty_failures.source, r.duty_failures.threshold),
+    )
+
+
+def _minutes(span: Span) -> float:
+    # Only for ordering and comparing spans; a working day counts as a day here.
+    per = {"minutes": 1, "hours": 60, "days": 1440, "working days": 1440}
+    return span.n * per[span.unit]

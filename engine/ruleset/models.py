@@ -1,0 +1,80 @@
+"""Strict file models of rules/hazards.yaml; unknown keys and bad values fail at load."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Tier = Literal["blue", "yellow", "orange", "red"]
+
+
+class _File(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class GradeEntry(_File):
+    name: str
+    rectify_within: str
+    after_failed_review: str
+    source: str = Field(min_length=1)
+
+
+class DutyEntry(_File):
+    rule_id: str
+    within: str
+    source: str = Field(min_length=1)
+
+
+class Duties(_File):
+    verify: DutyEntry
+    review: DutyEntry
+    escalate_to: list[str] = Field(min_length=1)
+    tier: Tier
+
+
+class StepEntry(_File):
+    rule_id: str
+    at: str
+    tier: Tier
+    actions: list[str] = Field(min_length=1)
+    targets: list[str] = Field(min_length=1)
+    source: str = Field(min_length=1)
+
+
+class SupervisionEntry(_File):
+    rule_id: str
+    notice_no: str
+    supervising_body: str
+    responsible_units: list[str] = Field(min_length=1)
+    legal_basis: str
+    max_deadline: str
+    general_window: str
+    plan_within: str
+    plan_tier: Tier
+    plan_targets: list[str] = Field(min_length=1)
+    extension_request_before: str
+    extension_decide_within: str
+    source: str = Field(min_length=1)
+
+
+class GroundEntry(_File):
+    rule_id: str
+    respondents: list[str] = Field(min_length=1)
+    threshold: int = Field(default=1, ge=1)
+    source: str = Field(min_length=1)
+
+
+class ReferralEntry(_File):
+    target: str
+    supervision_deadline_missed: GroundEntry
+    duty_failures: GroundEntry
+
+
+class HazardsFile(_File):
+    version: str
+    grades: dict[Literal["general", "major"], GradeEntry]
+    duties: Duties
+    overdue_ladder: list[StepEntry] = Field(min_length=1)
+    listed_supervision: SupervisionEntry
+    referral: ReferralEntry
