@@ -1,5 +1,11 @@
 """The Faust application: a thin shell that reads records, calls the pure core, and writes.
 
+Two agents: `intake` validates field events into the timeline; `decide` reads
+the timeline, keeps each hazard's state in a table, and writes escalations,
+notices and referrals. A timer publishes "deadline reached" entries back into
+the timeline, keyed by subject, so the timeline stays the one record of what
+happened and the decision agent is the only writer of state.
+
 Concurrency stays at 1 on every agent: with more, Faust can commit past
 messages not yet processed (faust-streaming#606). Delivery is at least once;
 every output id is deterministic, so a replay repeats ids instead of inventing
@@ -8,39 +14,39 @@ new ones.
 
 from __future__ import annotations
 
+import json
 import time
 
 import faust
 import structlog
 from prometheus_client import CollectorRegistry
 
-from engine.contract.common import KnownIds
+from engine.clocks import DeadlineIndex, time_source
 from engine.contract.envelope import INTAKE_TOPICS
-from engine.intake.process import Record, decide_intake
+from engine.decide.core import decide
+from engine.decide.replay import clock_entry
+from engine.intake.process import TIMELINE, Record, decide_intake
+from engine.intake.timeline import encode
 from engine.metrics import IntakeMetrics
+from engine.ruleset import Rules
 from engine.settings import Settings
+from engine.store import due_of, pack, unpack
 from engine.topics import TopicSpec
 
-log = structlog.get_logger("engine.intake")
+log = structlog.get_logger("engine.app")
 
 SEEN_TABLE = "intake-seen"
+HAZARD_TABLE = "hazards"
+RAW = {"key_serializer": "raw", "value_serializer": "raw"}
 
 
-def create_app(settings: Settings, bootstrap: str, known: KnownIds,
-               specs: tuple[TopicSpec, ...], registry: CollectorRegistry | None = None) -> faust.App:
-    """Build the Faust app with its intake agent and de-duplication table."""
-    partitions = {s.name: s.partitions for s in specs}
-    prefix = settings.topic_prefix
-    intake_partitions = {partitions[prefix + name] for name in INTAKE_TOPICS}
-    if len(intake_partitions) != 1:
-        raise ValueError("the intake topics must share one partition count (Faust co-partitions)")
-    (n_partitions,) = intake_partitions
-    app = faust.App(
+def _faust_app(settings: Settings, bootstrap: str, partitions: int) -> faust.App:
+    return faust.App(
         settings.app_id,
         broker=";".join(f"kafka://{hp.strip()}" for hp in bootstrap.split(",")),
         store="memory://",
         datadir=str(settings.data_dir),
-        topic_partitions=n_partitions,
+        topic_partitions=partitions,
         topic_replication_factor=settings.replication_factor,
         topic_allow_declare=False,  # the engine creates every topic itself (topics/topics.yaml)
         consumer_auto_offset_reset="earliest",
@@ -51,36 +57,52 @@ def create_app(settings: Settings, bootstrap: str, known: KnownIds,
         # a few milliseconds lets records share batches (measured: 753 -> 917 records/s).
         producer_linger=0.005,
         web_enabled=False,
-        web_transport="tcp://127.0.0.1",
         table_standby_replicas=0,
         # A SIGKILLed worker holds its partitions until its session times out;
         # 10 s instead of Faust's 60 s keeps recovery after a crash short.
         broker_session_timeout=10.0,
         broker_heartbeat_interval=2.0,
     )
+
+
+def create_app(settings: Settings, bootstrap: str, rules: Rules, specs: tuple[TopicSpec, ...],
+               registry: CollectorRegistry | None = None) -> faust.App:
+    """Build the Faust app with its agents, tables and timer."""
+    prefix = settings.topic_prefix
+    partitions = {s.name: s.partitions for s in specs}
+    counts = {partitions[prefix + name] for name in (*INTAKE_TOPICS, TIMELINE)}
+    if len(counts) != 1:
+        raise ValueError("the intake and timeline topics must share one partition count "
+                         "(Faust co-partitions them with the tables)")
+    (n,) = counts
+    app = _faust_app(settings, bootstrap, n)
     metrics = IntakeMetrics(registry or CollectorRegistry())
-    raw = {"key_serializer": "raw", "value_serializer": "raw"}
-    intake_topic = app.topic(*(prefix + name for name in INTAKE_TOPICS), **raw)
-    seen = app.Table(SEEN_TABLE, partitions=n_partitions, key_type=str, value_type=str)
-    outputs: dict[str, faust.types.TopicT] = {}
+    topics: dict[str, faust.types.TopicT] = {}
 
-    def output(name: str) -> faust.types.TopicT:
-        if name not in outputs:
-            outputs[name] = app.topic(prefix + name, **raw)
-        return outputs[name]
+    def topic(name: str) -> faust.types.TopicT:
+        if name not in topics:
+            topics[name] = app.topic(prefix + name, **RAW)
+        return topics[name]
 
-    @app.agent(intake_topic, concurrency=1, name="intake")
+    seen = app.Table(SEEN_TABLE, partitions=n, key_type=str, value_type=str)
+    hazards = app.Table(HAZARD_TABLE, partitions=n, key_type=bytes, value_type=bytes)
+    index = DeadlineIndex()
+    clock = time_source(settings.clock_start, settings.clock_anchor, settings.clock_rate,
+                        settings.clock_end)
+
+    @app.agent(app.topic(*(prefix + name for name in INTAKE_TOPICS), **RAW), concurrency=1,
+               name="intake")
     async def intake(stream):  # noqa: ANN001 - Faust's stream type
-        """Validate, de-duplicate and normalise every intake record."""
+        """Validate, de-duplicate and normalise every intake record into the timeline."""
         async for event in stream.events():
             started = time.perf_counter()
             msg = event.message
             record = Record(msg.topic, msg.partition, msg.offset, msg.key, msg.value,
                             int(msg.timestamp * 1000))
-            outcome = decide_intake(record, seen.get, known, settings.max_record_bytes,
+            outcome = decide_intake(record, seen.get, rules.reference, settings.max_record_bytes,
                                     msg.topic.removeprefix(prefix))
             for send in outcome.sends:
-                await output(send.topic).send(key=send.key, value=send.value)
+                await topic(send.topic).send(key=send.key, value=send.value)
             if outcome.remember is not None:
                 seen[outcome.remember[0]] = outcome.remember[1]
             metrics.records.labels(msg.topic, outcome.kind).inc()
@@ -92,5 +114,44 @@ def create_app(settings: Settings, bootstrap: str, known: KnownIds,
                          subject=outcome.subject, topic=msg.topic, partition=msg.partition,
                          offset=msg.offset, reasons=list(outcome.reasons) or None)
 
+    @app.agent(topic(TIMELINE), concurrency=1, name="decide")
+    async def decide_agent(stream):  # noqa: ANN001
+        """Apply each timeline entry to its hazard's state and send what the rules decide."""
+        async for event in stream.events():
+            msg = event.message
+            entry = json.loads(msg.value)
+            if entry.get("subject_kind") != "hazard":
+                continue  # inspections and alerts are not this agent's business (yet)
+            key = msg.key
+            raw_state = hazards.get(key)
+            state = unpack(raw_state) if raw_state is not None else None
+            new, outs = decide(state, entry, rules)
+            if new is state:
+                continue  # a re-delivered entry
+            for out in outs:
+                await topic(out.topic).send(key=out.key.encode(), value=encode(out.event))
+                log.info("decision", event_id=out.id, subject=out.key, topic=out.topic,
+                         type=out.event["type"], action=out.event["data"].get("action"),
+                         tier=out.event["data"].get("tier"), caused_by=entry["entry_id"],
+                         partition=msg.partition, offset=msg.offset)
+            hazards[key] = pack(new)
+            index.set(new.id, new.next_due())
+
+    @hazards.on_recover
+    async def rebuild_index() -> None:
+        """After recovery or a rebalance, rebuild the deadline index from the table."""
+        started = time.perf_counter()
+        index.rebuild((k.decode(), due_of(v)) for k, v in hazards.items())
+        log.info("deadline_index_rebuilt", subjects=len(index),
+                 seconds=round(time.perf_counter() - started, 3))
+
+    @app.timer(interval=settings.tick_s)
+    async def tick() -> None:
+        """Publish a 'deadline reached' entry for every subject with a clock now due."""
+        now = clock.now()
+        for due, subject in index.pop_due(now):
+            await topic(TIMELINE).send(key=subject.encode(), value=encode(clock_entry(subject, due)))
+
     app.intake_metrics = metrics  # type: ignore[attr-defined]
+    app.deadline_index = index  # type: ignore[attr-defined]
     return app

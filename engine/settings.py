@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 from pydantic import AliasChoices, Field
@@ -37,5 +38,17 @@ class Settings(BaseSettings):
                                   description="HAZARD_MAX_RECORD_BYTES: larger events are rejected")
     log_level: str = Field(default="info", pattern="^(debug|info|warn|warning|error)$",
                            description="HAZARD_LOG_LEVEL")
+    clock_start: datetime | None = Field(
+        default=None, description="HAZARD_CLOCK_START: simulated time at HAZARD_CLOCK_ANCHOR; "
+        "unset means the system clock")
+    clock_anchor: float | None = Field(
+        default=None, description="HAZARD_CLOCK_ANCHOR: the real epoch second the simulated "
+        "start corresponds to (default: when the worker starts); keep it across restarts")
+    clock_rate: float = Field(default=1.0, gt=0, description="HAZARD_CLOCK_RATE: simulated "
+                              "seconds per real second")
+    clock_end: datetime | None = Field(default=None, description="HAZARD_CLOCK_END: the "
+                                       "simulated clock stops here")
+    tick_s: float = Field(default=1.0, gt=0, description="HAZARD_TICK_S: how often the timer "
+                          "looks for due deadlines, in real seconds")
     broker_retry_max_s: float = Field(default=10.0, gt=0,
                                       description="HAZARD_BROKER_RETRY_MAX_S: longest retry pause")

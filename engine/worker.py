@@ -18,7 +18,8 @@ from engine import logs
 from engine.app import create_app
 from engine.broker.local import read_state
 from engine.errors import EngineError
-from engine.reference import RulesError, load_reference
+from engine.reference import RulesError
+from engine.ruleset import load_rules
 from engine.settings import Settings
 from engine.topics import TopicsError, ensure_topics, load_topics
 
@@ -67,7 +68,7 @@ def run_worker(settings: Settings | None = None) -> int:
     settings = settings or Settings()
     logs.configure(settings.log_level)
     try:
-        reference = load_reference(settings.rules_dir)
+        rules = load_rules(settings.rules_dir)
         specs = load_topics(settings.topics_file, settings.app_id, settings.topic_prefix)
     except (EngineError, RulesError) as exc:
         log.error("configuration_invalid", error=str(exc))
@@ -81,7 +82,7 @@ def run_worker(settings: Settings | None = None) -> int:
         return EXIT_CONFIG
     except KeyboardInterrupt:
         return 130
-    app = create_app(settings, bootstrap, reference, specs)
+    app = create_app(settings, bootstrap, rules, specs)
     worker = faust.Worker(app, loop=loop, loglevel=settings.log_level,
                           logging_config=logs.logging_config(settings.log_level),
                           redirect_stdouts=False, quiet=True)

@@ -1,0 +1,93 @@
+"""`hazard-engine rules check` and `hazard-engine rules test FILE...`, like promtool for the hazard rules."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from engine.reference import RulesFileError
+from engine.ruleset import load_rules
+from engine.ruleset.compiled import Rules
+from engine.ruletest import report
+from engine.ruletest.run import FileResult, run_file
+
+
+def register(subparsers: Any) -> None:
+    """Add the `rules` command, with `check` and `test`, to the main CLI's subparsers."""
+    rules = subparsers.add_parser("rules", help="check the rules, or run rule tests against them")
+    sub = rules.add_subparsers(dest="rules_command", required=True)
+    check = sub.add_parser("check", help="validate rules/hazards.yaml and rules/reference/")
+    check.add_argument("--rules-dir", type=Path, help="default: HAZARD_RULES_DIR or rules/")
+    check.set_defaults(func=check_command)
+    test = sub.add_parser("test", help="run rule-test files (rules/tests/*.yaml) against the rules")
+    test.add_argument("files", nargs="+", type=Path)
+    test.add_argument("--rules-dir", type=Path, help="default: HAZARD_RULES_DIR or rules/")
+    test.add_argument("-v", "--verbose", action="store_true",
+                      help="list every output of passing files too")
+    test.set_defaults(func=test_command)
+
+
+def _rules_dir(args: argparse.Namespace) -> Path:
+    if getattr(args, "rules_dir", None):
+        return args.rules_dir
+    from engine.settings import Settings  # imported late: only needed without --rules-dir
+
+    return Settings().rules_dir
+
+
+def describe(rules: Rules) -> str:
+    """A one-line summary of loaded rules, so an operator sees what a change amounted to."""
+    ref = rules.reference
+    ladder = ", ".join(f"{s.tier} at {s.at}" for s in rules.ladder)
+    grades = ", ".join(f"{g.id} {g.rectify_within}" for g in rules.grades.values())
+    line = (f"rules OK: version {rules.version}, {len(rules.ladder)} ladder steps ({ladder}), "
+            f"grades: {grades}, verify within {rules.verify.within}, review within "
+            f"{rules.review.within}, plan within {rules.supervision.plan_within}; "
+            f"{len(ref.towns)} towns, {len(ref.departments)} departments, {len(ref.sectors)} sectors")
+    return line
+
+
+def check_command(args: argparse.Namespace) -> int:
+    """Validate the rules; print a summary and return 0, or print the problem and return 1."""
+    try:
+        rules = load_rules(_rules_dir(args))
+    except RulesFileError as exc:
+        print(f"rules check failed: {exc}", file=sys.stderr)
+        return 1
+    print(describe(rules))
+    if rules.reference.sample:
+        print("warning: reference/jurisdiction.yaml is marked as sample data; replace it with the "
+              "district's own before going live", file=sys.stderr)
+    return 0
+
+
+def test_command(args: argparse.Namespace) -> int:
+    """Run each rule-test file; print failures with diffs, then `N passed, M failed`."""
+    try:
+        rules = load_rules(_rules_dir(args))
+    except RulesFileError as exc:
+        print(f"cannot run rule tests, the rules do not load: {exc}", file=sys.stderr)
+        return 1
+    results = [run_file(path, rules) for path in args.files]
+    for result in results:
+        print(render(result, verbose=args.verbose))
+    failed = sum(not r.passed for r in results)
+    print(f"{len(results) - failed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+def render(result: FileResult, verbose: bool = False) -> str:
+    """The report of one file: one line when it passed, the diffs and every output when not."""
+    title = f"{result.path}" + (f": {result.name}" if result.name else "")
+    if result.error is not None:
+        return f"ERROR {title}\n  {result.error}"
+    lines = [f"{'PASS' if result.passed else 'FAIL'} {title}"]
+    for failure in result.failures:
+        lines += ["  " + line for line in failure]
+    if result.failures or verbose:
+        lines.append(f"  every output sent ({len(result.got)}):")
+        lines += [f"    {report.when(g.at, result.start)}  {report.summary(g.out.event)}"
+                  for g in result.got] or ["    (none)"]
+    return "\n".join(lines)

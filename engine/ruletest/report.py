@@ -1,0 +1,54 @@
+"""Rendering a rule test's outcome for people: times as offsets from start, outputs one per line."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from engine.ruleset.calendar import SHANGHAI
+from engine.ruletest.match import show
+
+
+def offset(seconds: int) -> str:
+    """A time relative to the test's start, e.g. '+8d 14:59:59' or '-0d 01:00:00'."""
+    sign = "-" if seconds < 0 else "+"
+    days, rest = divmod(abs(seconds), 86400)
+    return f"{sign}{days}d {rest // 3600:02d}:{rest % 3600 // 60:02d}:{rest % 60:02d}"
+
+
+def when(at: int, start: int) -> str:
+    """An instant as its offset from start and its Asia/Shanghai wall time."""
+    wall = datetime.fromtimestamp(at, SHANGHAI).strftime("%Y-%m-%d %H:%M:%S")
+    return f"{offset(at - start):>13}  {wall}"
+
+
+def summary(event: dict[str, Any]) -> str:
+    """The gist of one output event: its type and the fields a supervisor looks at first."""
+    d = event["data"]
+    kind = event["type"].removeprefix("safety.")
+    if kind == "escalation.raised":
+        gist = f"{d.get('action')} {d.get('tier')} {d.get('rule_id')}"
+    elif kind == "supervision.listed":
+        gist = f"{d.get('notice_no')} deadline {d.get('deadline')}"
+    elif kind == "supervision.lifted":
+        gist = f"{d.get('notice_no')}"
+    else:
+        gist = f"respondents {show(d.get('respondents'))}"
+    return f"{kind:<19} {event.get('subject')}  {gist}"
+
+
+def window(low: int, high: int, start: int) -> str:
+    """A want's window, in offsets and wall times."""
+    if low == high:
+        return f"at {when(low, start).strip()}"
+    return f"within [{offset(low - start)}, {offset(high - start)}] " \
+           f"({when(low, start).split('  ')[1]} .. {when(high, start).split('  ')[1]})"
+
+
+def distance(at: int, low: int, high: int) -> str:
+    """Where an output fell relative to a window, in words."""
+    if at < low:
+        return f"{offset(low - at)[1:]} before the window"
+    if at > high:
+        return f"{offset(at - high)[1:]} after the window"
+    return "in the window"

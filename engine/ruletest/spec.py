@@ -1,0 +1,158 @@
+"""The rule-test file format: strict models, instants written as offsets or times, and loading.
+
+A file reads top to bottom like a case file: when it starts, what happened
+when, and what the engine must have sent by when. Instants are offsets from
+`start` ("0", "1d", "3d 2h", "-1h", "90m") or absolute RFC 3339 times with an
+offset, so a test of a holiday deadline can name the exact day.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+
+from engine.contract.envelope import EVENT_TYPES
+from engine.reference import RulesFileError
+from engine.reference.parse import read_yaml, validate
+
+_OFFSET = re.compile(r"^(-)?\s*((?:\d+\s*[wdhms]\s*)+)$")
+_PART = re.compile(r"(\d+)\s*([wdhms])")
+_SECONDS = {"w": 604800, "d": 86400, "h": 3600, "m": 60, "s": 1}
+OUTPUT_TYPES = ("safety.escalation.raised", "safety.supervision.listed",
+                "safety.supervision.lifted", "safety.referral.discipline")
+STATUSES = ("orphan", "reported", "verified", "planned", "in_progress", "completed", "closed",
+            "unfounded", "duplicate")
+
+
+def _as_text(value: Any) -> Any:
+    # YAML turns `0` into an int and a timestamp into a datetime; both are instants here.
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, bool):
+        return value  # let the str check reject it
+    if isinstance(value, int):
+        if value != 0:
+            raise ValueError(f"{value} has no unit: write e.g. '{value}d', '{value}h' or '{value}m' "
+                             "(YAML also reads 1:30 as the number 90)")
+        return "0"
+    if isinstance(value, date):
+        raise ValueError(f"{value} is a date without a time: write an offset such as '3d', or a "
+                         f"time with an offset such as {value}T23:59:59+08:00")
+    return value
+
+
+def _check_instant(text: str) -> str:
+    if _OFFSET.match(text.strip()):
+        return text
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        parsed = None
+    if parsed is None or parsed.tzinfo is None:
+        raise ValueError(f"{text!r} is neither an offset from start ('0', '1d', '3d 2h', '-1h', "
+                         "'90m', '2w') nor an RFC 3339 time with an offset (2026-10-10T23:59:59+08:00)")
+    return text
+
+
+Instant = Annotated[str, BeforeValidator(_as_text), AfterValidator(_check_instant)]
+
+
+def resolve(instant: str, start: int) -> int:
+    """An instant of a test file as epoch seconds: an offset counts from `start`."""
+    m = _OFFSET.match(instant.strip())
+    if not m:
+        return int(datetime.fromisoformat(instant).timestamp())
+    seconds = sum(int(n) * _SECONDS[u] for n, u in _PART.findall(m.group(2)))
+    return start - seconds if m.group(1) else start + seconds
+
+
+def _known_type(name: str) -> str:
+    if name not in EVENT_TYPES:
+        raise ValueError(f"unknown event type {name!r} (use one of {', '.join(EVENT_TYPES)})")
+    return name
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class EventSpec(_Strict):
+    """One field event fed to the engine at `at`; envelope fields default from the file."""
+
+    at: Instant
+    type: Annotated[str, AfterValidator(_known_type)]
+    subject: str | None = None
+    id: str | None = None
+    source: str | None = None
+    time: Instant | None = None  # when it happened in the field; earlier than `at` if sent offline
+    data: dict[str, Any]
+
+
+class WantSpec(_Strict):
+    """An output that must appear (or, with count, appear exactly so often) in a window."""
+
+    within: tuple[Instant, Instant] | None = None
+    at: Instant | None = None  # shorthand for a window of one instant
+    type: Literal[OUTPUT_TYPES]  # type: ignore[valid-type]
+    subject: str | None = None
+    match: dict[str, Any] = Field(default_factory=dict)
+    count: int | None = Field(default=None, ge=0)
+
+    @model_validator(mode="after")
+    def _one_window(self) -> WantSpec:
+        if (self.within is None) == (self.at is None):
+            raise ValueError("give exactly one of within: [from, to] or at: <instant>")
+        return self
+
+    def window(self) -> tuple[str, str]:
+        """The window as written, both ends included."""
+        return self.within if self.within is not None else (self.at, self.at)  # type: ignore[return-value]
+
+
+class FinalSpec(_Strict):
+    """The wanted state of one subject when the clock stops; only the keys given are checked."""
+
+    status: Literal[STATUSES] | None = None  # type: ignore[valid-type]
+    verdict: Literal["confirmed", "unfounded", "duplicate"] | None = None
+    grade: Literal["general", "major"] | None = None
+    tier: Literal["blue", "yellow", "orange", "red"] | None = None
+    deadline: Any = None  # a date (end of that day) or a time with an offset
+    listed: bool | None = None  # listed supervision active
+    listed_deadline: Any = None
+    cycle: int | None = Field(default=None, ge=0)
+    running: list[Literal["verify", "ladder", "review", "plan", "supervision", "extension"]] | None = None
+
+
+class RuleTest(_Strict):
+    """A whole rule-test file."""
+
+    name: str = Field(min_length=1)
+    description: str | None = None
+    start: Instant
+    until: Instant
+    events: list[EventSpec] = Field(min_length=1)
+    want: list[WantSpec] = Field(default_factory=list)
+    final: dict[str, FinalSpec] = Field(default_factory=dict)
+
+
+def load(path: Path) -> RuleTest:
+    """Read and validate one rule-test file; raise RulesFileError naming the file and key."""
+    shown = str(path)
+    spec = validate(RuleTest, read_yaml(path, shown), shown)
+    if _OFFSET.match(spec.start.strip()):
+        raise RulesFileError(shown, "start", "start must be an RFC 3339 time with an offset, "
+                             "e.g. 2026-11-02T09:00:00+08:00 (other instants count from it)")
+    begin = resolve(spec.start, 0)
+    if resolve(spec.until, begin) < max(resolve(e.at, begin) for e in spec.events):
+        raise RulesFileError(shown, "until", "comes before the last event's `at`")
+    for i, want in enumerate(spec.want):
+        low, high = (resolve(t, begin) for t in want.window())
+        if low > high:
+            raise RulesFileError(shown, f"want[{i}].within", "the window ends before it starts")
+    if not spec.want and not spec.final:
+        raise RulesFileError(shown, "want", "a test needs at least one want or a final state")
+    return spec
