@@ -14,6 +14,7 @@ new ones.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 
@@ -128,8 +129,14 @@ def create_app(settings: Settings, bootstrap: str, rules: Rules, specs: tuple[To
             new, outs = decide(state, entry, rules)
             if new is state:
                 continue  # a re-delivered entry
+            # Outputs must be on the broker before the state that records them: if the state
+            # landed first and the worker died, the replayed entry would count as applied and
+            # its outputs would never be sent. Most entries have none, so this rarely waits.
+            pending = [await topic(out.topic).send(key=out.key.encode(), value=encode(out.event))
+                       for out in outs]
+            if pending:
+                await asyncio.gather(*pending)
             for out in outs:
-                await topic(out.topic).send(key=out.key.encode(), value=encode(out.event))
                 log.info("decision", event_id=out.id, subject=out.key, topic=out.topic,
                          type=out.event["type"], action=out.event["data"].get("action"),
                          tier=out.event["data"].get("tier"), caused_by=entry["entry_id"],

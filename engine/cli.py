@@ -35,6 +35,15 @@ def _tail(args: argparse.Namespace) -> int:
                     args.from_beginning, args.max, args.idle_timeout, args.json)
 
 
+def _show(args: argparse.Namespace) -> int:
+    from engine.tools import show
+    from engine.tools.kafka import bootstrap_for
+
+    settings = Settings()
+    return show.run(bootstrap_for(settings), settings.topic_prefix, settings.app_id, args.hazard_id,
+                    args.json)
+
+
 def _schemas(args: argparse.Namespace) -> int:
     from engine import schemas
 
@@ -74,6 +83,11 @@ def parser() -> argparse.ArgumentParser:
     tail.add_argument("--idle-timeout", type=float, help="stop after this many idle seconds")
     tail.add_argument("--json", action="store_true", help="print each record's JSON as it is")
     tail.set_defaults(func=_tail)
+
+    show = sub.add_parser("show", help="print a hazard's state, running clocks and timeline")
+    show.add_argument("hazard_id")
+    show.add_argument("--json", action="store_true")
+    show.set_defaults(func=_show)
 
     sch = sub.add_parser("schemas", help="export or check topics/schemas/")
     sch.add_argument("action", choices=["export", "check"])

@@ -22,7 +22,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
-from engine.tools.kafka import producer
+from engine.tools.kafka import partitions_of, producer
 
 READY = "Worker ready"  # Faust logs this once partitions are assigned and tables recovered
 
@@ -144,10 +144,7 @@ async def read_all(bootstrap: str, topic: str, settle: float = 2.0, timeout: flo
                                 fetch_max_bytes=64 << 20)
     await consumer.start()
     try:
-        partitions = consumer.partitions_for_topic(topic)
-        if not partitions:
-            await consumer._client.force_metadata_update()
-            partitions = consumer.partitions_for_topic(topic) or set()
+        partitions = await partitions_of(consumer, topic)
         tps = [TopicPartition(topic, p) for p in partitions]
         consumer.assign(tps)
         await consumer.seek_to_beginning(*tps)

@@ -19,7 +19,7 @@ def offset(seconds: int) -> str:
 def when(at: int, start: int) -> str:
     """An instant as its offset from start and its Asia/Shanghai wall time."""
     wall = datetime.fromtimestamp(at, SHANGHAI).strftime("%Y-%m-%d %H:%M:%S")
-    return f"{offset(at - start):>13}  {wall}"
+    return f"{offset(at - start):>14}  {wall}"
 
 
 def summary(event: dict[str, Any]) -> str:

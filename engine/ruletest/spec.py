@@ -46,7 +46,7 @@ def _as_text(value: Any) -> Any:
 
 
 def _check_instant(text: str) -> str:
-    if _OFFSET.match(text.strip()):
+    if text.strip() == "0" or _OFFSET.match(text.strip()):
         return text
     try:
         parsed = datetime.fromisoformat(text)
@@ -63,6 +63,8 @@ Instant = Annotated[str, BeforeValidator(_as_text), AfterValidator(_check_instan
 
 def resolve(instant: str, start: int) -> int:
     """An instant of a test file as epoch seconds: an offset counts from `start`."""
+    if instant.strip() == "0":
+        return start
     m = _OFFSET.match(instant.strip())
     if not m:
         return int(datetime.fromisoformat(instant).timestamp())
@@ -142,8 +144,14 @@ class RuleTest(_Strict):
 def load(path: Path) -> RuleTest:
     """Read and validate one rule-test file; raise RulesFileError naming the file and key."""
     shown = str(path)
-    spec = validate(RuleTest, read_yaml(path, shown), shown)
-    if _OFFSET.match(spec.start.strip()):
+    try:
+        spec = validate(RuleTest, read_yaml(path, shown), shown)
+    except RulesFileError as exc:
+        # Say events[2].at, as the rest of this runner does, and drop pydantic's "Value error, ".
+        key = re.sub(r"\.(\d+)", r"[\1]", exc.key) if exc.key else None
+        raise RulesFileError(exc.file, key, exc.reason.replace("Value error, ", ""),
+                             line=exc.line, column=exc.column) from None
+    if spec.start.strip() == "0" or _OFFSET.match(spec.start.strip()):
         raise RulesFileError(shown, "start", "start must be an RFC 3339 time with an offset, "
                              "e.g. 2026-11-02T09:00:00+08:00 (other instants count from it)")
     begin = resolve(spec.start, 0)

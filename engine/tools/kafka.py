@@ -38,3 +38,12 @@ def reader(bootstrap: str) -> AIOKafkaConsumer:
         bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False,
         fetch_max_bytes=64 * 1024 * 1024, max_partition_fetch_bytes=16 * 1024 * 1024,
     )
+
+
+async def partitions_of(consumer: AIOKafkaConsumer, topic: str) -> list[int]:
+    """The partitions of a topic, asking the broker when the consumer's metadata lacks it."""
+    partitions = consumer.partitions_for_topic(topic)
+    if not partitions:
+        await consumer._client.force_metadata_update()  # a topic the consumer has not met yet
+        partitions = consumer.partitions_for_topic(topic)
+    return sorted(partitions or ())

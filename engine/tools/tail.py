@@ -9,7 +9,7 @@ from typing import Any, TextIO
 
 from aiokafka import TopicPartition
 
-from engine.tools.kafka import reader
+from engine.tools.kafka import partitions_of, reader
 
 
 def _short(value: Any, limit: int = 120) -> str:
@@ -55,14 +55,11 @@ async def tail(bootstrap: str, topic: str, from_beginning: bool, max_records: in
     consumer = reader(bootstrap)
     await consumer.start()
     try:
-        partitions = consumer.partitions_for_topic(topic)
-        if not partitions:
-            await consumer._client.force_metadata_update()  # a topic made just now
-            partitions = consumer.partitions_for_topic(topic)
+        partitions = await partitions_of(consumer, topic)
         if not partitions:
             print(f"no topic {topic!r} on {bootstrap}", file=sys.stderr)
             return 1
-        tps = [TopicPartition(topic, p) for p in sorted(partitions)]
+        tps = [TopicPartition(topic, p) for p in partitions]
         consumer.assign(tps)
         if from_beginning:
             await consumer.seek_to_beginning(*tps)

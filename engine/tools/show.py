@@ -1,0 +1,97 @@
+"""`hazard-engine show HAZARD_ID`: a hazard's state, its running clocks and its timeline.
+
+The state is read from the hazard table's changelog and the timeline from the
+timeline topic, on the one partition the hazard's id hashes to, so this works
+without the worker and without its HTTP server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from typing import Any
+
+from aiokafka import TopicPartition
+from aiokafka.partitioner import DefaultPartitioner
+
+from engine.decide.emit import iso
+from engine.decide.state import Hazard
+from engine.intake.process import TIMELINE
+from engine.store import unpack
+from engine.tools.kafka import partitions_of, reader
+
+
+async def _records_for_key(bootstrap: str, topic: str, key: bytes) -> list[Any]:
+    consumer = reader(bootstrap)
+    await consumer.start()
+    try:
+        all_partitions = await partitions_of(consumer, topic)
+        if not all_partitions:
+            return []
+        # Faust writes a table's changelog to the partition of the record that changed it,
+        # which is the timeline partition the key hashes to, as Kafka's default partitioner does.
+        partition = DefaultPartitioner()(key, all_partitions, all_partitions)
+        tp = TopicPartition(topic, partition)
+        consumer.assign([tp])
+        await consumer.seek_to_beginning(tp)
+        end = (await consumer.end_offsets([tp]))[tp]
+        found = []
+        while await consumer.position(tp) < end:
+            batch = await consumer.getmany(tp, timeout_ms=1000)
+            found += [r for r in batch.get(tp, []) if r.key == key]
+        return found
+    finally:
+        await consumer.stop()
+
+
+async def load(bootstrap: str, prefix: str, app_id: str, hazard_id: str
+               ) -> tuple[Hazard | None, list[dict[str, Any]]]:
+    """The latest stored state of a hazard and its timeline entries, in order."""
+    key = hazard_id.encode()
+    changes = await _records_for_key(bootstrap, f"{app_id}-hazards-changelog", key)
+    entries = await _records_for_key(bootstrap, prefix + TIMELINE, key)
+    latest = changes[-1].value if changes else None
+    return (unpack(latest) if latest else None), [json.loads(r.value) for r in entries]
+
+
+def render(h: Hazard | None, entries: list[dict[str, Any]], hazard_id: str) -> str:
+    """A readable page about one hazard."""
+    if h is None and not entries:
+        return f"{hazard_id}: no such hazard on this broker"
+    lines = []
+    if h is not None:
+        lines += [
+            f"{h.id}  status={h.status()}  tier={h.tier or '-'}  grade={h.grade or h.claimed or '-'}",
+            f"  title: {h.title}",
+            f"  town={h.town}  sector={h.sector}  enterprise={h.enterprise[1] if h.enterprise else '-'}",
+            f"  deadline: {iso(h.deadline) or '-'}{'  (approximate)' if h.approx else ''}"
+            f"  cycle={h.cycle}  ladder steps fired={h.step}",
+        ]
+        if h.listed:
+            lines.append(f"  listed supervision: {h.listed[0]}, deadline {iso(h.listed[2])}, "
+                         f"{'active' if h.listed[3] else 'lifted'}")
+        lines.append("  running clocks:" if h.clocks else "  running clocks: none")
+        lines += [f"    {name:<12} due {iso(due)}" for name, due in sorted(h.clocks.items(),
+                                                                        key=lambda kv: kv[1])]
+        lines.append("  record (三项制度):")
+        lines += [f"    {iso(t)}  {what}  [{eid}]" for t, eid, what in h.history]
+    lines.append(f"  timeline entries: {len(entries)}")
+    lines += [f"    {e.get('time')}  {e['type']}  {e.get('event_id') or e['entry_id']}"
+              for e in entries]
+    return "\n".join(lines)
+
+
+def run(bootstrap: str, prefix: str, app_id: str, hazard_id: str, as_json: bool) -> int:
+    """Print one hazard; exit 1 when it is unknown."""
+    h, entries = asyncio.run(load(bootstrap, prefix, app_id, hazard_id))
+    if as_json:
+        print(json.dumps({"state": json.loads(h.encode()) if h else None,
+                          "status": h.status() if h else None, "timeline": entries},
+                         ensure_ascii=False, indent=2))
+    else:
+        print(render(h, entries, hazard_id))
+    if h is None and not entries:
+        print(f"no hazard {hazard_id!r}", file=sys.stderr)
+        return 1
+    return 0
