@@ -20,6 +20,8 @@ import time
 
 import faust
 import structlog
+from aiokafka.admin import AIOKafkaAdminClient
+from faust.types import TP
 from prometheus_client import CollectorRegistry
 
 from engine.clocks import DeadlineIndex, time_source
@@ -66,6 +68,60 @@ def _faust_app(settings: Settings, bootstrap: str, partitions: int) -> faust.App
     )
 
 
+class CatchUpGate:
+    """Holds the clocks back after a start or rebalance until intake has caught up.
+
+    Events that arrived while the worker was down are older than the deadlines
+    that fell due meanwhile. Firing those deadlines first would escalate a
+    hazard whose completion claim is still waiting in the backlog, and would
+    differ from what a worker that never stopped decides. So the timer waits
+    until intake has processed every record that was there when it started.
+    """
+
+    def __init__(self, app: faust.App, bootstrap: str, group_id: str, topics: set[str]) -> None:
+        self.app, self.bootstrap, self.group_id, self.topics = app, bootstrap, group_id, topics
+        self._open = False
+        self._waiting: dict[TP, int] | None = None
+        self._processed: dict[TP, int] = {}
+
+    def processed(self, tp: TP, offset: int) -> None:
+        """Note that intake has handled the record at `offset`."""
+        self._processed[tp] = offset
+
+    def close(self) -> None:
+        """Hold the clocks again: partitions have just been (re)assigned."""
+        self._open, self._waiting = False, None
+
+    async def is_open(self) -> bool:
+        """Whether intake has caught up with what was there when the gate closed."""
+        if self._open:
+            return True
+        if self._waiting is None:
+            tps = [tp for tp in self.app.consumer.assignment() if tp.topic in self.topics]
+            if not tps:
+                return False
+            ends = await self.app.consumer.highwaters(*tps)
+            committed = await self._committed(tps)
+            self._waiting = {tp: end for tp, end in ends.items() if committed.get(tp, 0) < end}
+            log.info("clocks_held", partitions_behind=len(self._waiting))
+        self._waiting = {tp: end for tp, end in self._waiting.items()
+                         if self._processed.get(tp, -1) + 1 < end}
+        if not self._waiting:
+            self._open = True
+            log.info("clocks_resumed")
+        return self._open
+
+    async def _committed(self, tps: list[TP]) -> dict[TP, int]:
+        admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap)
+        await admin.start()
+        try:
+            offsets = await admin.list_consumer_group_offsets(self.group_id, partitions=tps)
+        finally:
+            await admin.close()
+        return {TP(tp.topic, tp.partition): meta.offset for tp, meta in offsets.items()
+                if meta.offset >= 0}
+
+
 def create_app(settings: Settings, bootstrap: str, rules: Rules, specs: tuple[TopicSpec, ...],
                registry: CollectorRegistry | None = None) -> faust.App:
     """Build the Faust app with its agents, tables and timer."""
@@ -85,6 +141,8 @@ def create_app(settings: Settings, bootstrap: str, rules: Rules, specs: tuple[To
             topics[name] = app.topic(prefix + name, **RAW)
         return topics[name]
 
+    intake_names = {prefix + name for name in INTAKE_TOPICS}
+    gate = CatchUpGate(app, bootstrap, settings.app_id, intake_names)
     seen = app.Table(SEEN_TABLE, partitions=n, key_type=str, value_type=str)
     hazards = app.Table(HAZARD_TABLE, partitions=n, key_type=bytes, value_type=bytes)
     index = DeadlineIndex()
@@ -106,6 +164,7 @@ def create_app(settings: Settings, bootstrap: str, rules: Rules, specs: tuple[To
                 await topic(send.topic).send(key=send.key, value=send.value)
             if outcome.remember is not None:
                 seen[outcome.remember[0]] = outcome.remember[1]
+            gate.processed(msg.tp, msg.offset)
             metrics.records.labels(msg.topic, outcome.kind).inc()
             for reason in outcome.reasons:
                 metrics.rejections.labels(msg.topic, reason).inc()
@@ -149,12 +208,15 @@ def create_app(settings: Settings, bootstrap: str, rules: Rules, specs: tuple[To
         """After recovery or a rebalance, rebuild the deadline index from the table."""
         started = time.perf_counter()
         index.rebuild((k.decode(), due_of(v)) for k, v in hazards.items())
+        gate.close()
         log.info("deadline_index_rebuilt", subjects=len(index),
                  seconds=round(time.perf_counter() - started, 3))
 
     @app.timer(interval=settings.tick_s)
     async def tick() -> None:
         """Publish a 'deadline reached' entry for every subject with a clock now due."""
+        if not await gate.is_open():
+            return
         now = clock.now()
         for due, subject in index.pop_due(now):
             await topic(TIMELINE).send(key=subject.encode(), value=encode(clock_entry(subject, due)))

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from engine.broker import cli as broker_cli
 from engine.errors import EngineError
+from engine.ruletest import cli as ruletest_cli
 from engine.settings import Settings
 
 
@@ -97,6 +98,7 @@ def parser() -> argparse.ArgumentParser:
         .set_defaults(func=_demo)
 
     broker_cli.register(sub)
+    ruletest_cli.register(sub)
     return p
 
 

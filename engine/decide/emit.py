@@ -148,7 +148,9 @@ def referral(h: Hazard, rules: Rules, *, ground_id: str, grounds: str, at: int,
              respondents: list[dict[str, Any]]) -> Out:
     """A referral to discipline inspection (抄报移送纪委监委) carrying the whole timeline."""
     rid = output_id("referral", h.id, ground_id)
-    timeline = [{"time": iso(t), "event_id": e, "what": w} for t, e, w in h.history]
+    # In time order: events from offline apps arrive late, and history is kept in arrival order.
+    timeline = [{"time": iso(t), "event_id": e, "what": w}
+                for t, e, w in sorted(h.history, key=lambda item: item[0])]
     data = {"referral_id": rid, "subject_kind": "hazard", "subject_id": h.id,
             "respondents": [{k: r[k] for k in ("kind", "id", "name")} for r in respondents],
             "grounds": grounds, "timeline": timeline, "rules_version": rules.version}

@@ -38,6 +38,12 @@ def _open(h: Hazard, at: int, event_id: str, origin: str, d: dict[str, Any]) -> 
         h.rectify_by = epoch(d["rectify_by"])
 
 
+def _close(h: Hazard, at: int, how: str) -> None:
+    # Of two events that close the hazard, the later one says how, whichever arrived first.
+    if h.closed_at is None or h.closed_at <= at:
+        h.closed_at, h.closed_how = at, how
+
+
 def _confirm(h: Hazard, at: int, event_id: str, grade: str) -> None:
     if h.verified_at is not None and h.verified_at > at:
         return
@@ -65,7 +71,7 @@ def apply_event(h: Hazard, entry: dict[str, Any], at: int, rules: Rules) -> list
         if insp["law_enforcement"]:
             _confirm(h, at, eid, d["grade"])  # a law-enforcement finding confirms itself
         if d.get("immediate"):
-            h.closed_at, h.closed_how = at, "immediate"
+            _close(h, at, "immediate")
             what += ", fixed on the spot"
     elif kind == "verified":
         what = f"verified: {d['verdict']}"
@@ -77,15 +83,18 @@ def apply_event(h: Hazard, entry: dict[str, Any], at: int, rules: Rules) -> list
         elif h.verified_at is None or h.verified_at <= at:
             h.verdict, h.verified_at = d["verdict"], at
             h.duplicate_of = d.get("duplicate_of")
-            h.closed_at, h.closed_how = at, d["verdict"]
+            _close(h, at, d["verdict"])
     elif kind == "planned":
-        h.planned_at, h.plan_target = at, epoch(d["target_date"])
-        what = f"rectification planned, target {emit.iso(h.plan_target)}"
+        if h.planned_at is None or h.planned_at <= at:  # the latest plan stands
+            h.planned_at, h.plan_target = at, epoch(d["target_date"])
+        what = f"rectification planned, target {emit.iso(epoch(d['target_date']))}"
     elif kind == "progressed":
         h.progress = max(h.progress, d["percent"])
         what = f"rectification {d['percent']}% done"
     elif kind == "completed":
-        if h.closed_how is None:
+        # The latest claim stands; a claim that a later failed review has judged already does not.
+        judged = h.cycle > 0 and h.cycle_start is not None and at < h.cycle_start
+        if h.closed_how is None and not judged and (h.completed_at is None or h.completed_at <= at):
             h.completed_at = at
         what = "rectification claimed complete"
     elif kind == "reviewed":
@@ -99,6 +108,9 @@ def apply_event(h: Hazard, entry: dict[str, Any], at: int, rules: Rules) -> list
         outs += more
     else:
         what = kind
+    if h.closed_how is not None:
+        # No claim awaits review on a closed hazard, whichever arrived first: the claim or the close.
+        h.completed_at = None
     h.history.append([at, eid, what])
     return outs
 
@@ -122,7 +134,8 @@ def settle(h: Hazard, rules: Rules, at: int, cause: str) -> list[Out]:
 
 def _review(h: Hazard, at: int, eid: str, outcome: str, rules: Rules) -> tuple[str, list[Out]]:
     if outcome == "passed":
-        h.closed_at, h.closed_how, h.completed_at = at, "passed", None
+        _close(h, at, "passed")
+        h.completed_at = None
         outs = []
         if h.listed and h.listed[3]:
             h.listed[3] = False
@@ -130,13 +143,15 @@ def _review(h: Hazard, at: int, eid: str, outcome: str, rules: Rules) -> tuple[s
         return "review passed: closed", outs
     # A failed review sends the hazard back to rectification with a new deadline.
     grade = rules.grades[h.grade or "general"]
-    h.completed_at = None
+    if h.completed_at is not None and h.completed_at <= at:
+        h.completed_at = None  # the claim it judged; a later claim still awaits its review
     h.cycle += 1
-    h.cycle_start = at
+    deadline, approx = after(grade.after_failed_review, at, rules)
+    if h.cycle_start is None or h.cycle_start <= at:  # the latest failed review sets the deadline
+        h.cycle_start, h.deadline, h.approx = at, deadline, approx
     h.step, h.tier = 0, None
-    h.deadline, h.approx = after(grade.after_failed_review, at, rules)
     h.review_fails = 0
-    return f"review failed: new deadline {emit.iso(h.deadline)}", []
+    return f"review failed: new deadline {emit.iso(deadline)}", []
 
 
 def _extension_request(h: Hazard, at: int, eid: str, d: dict[str, Any],

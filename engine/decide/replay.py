@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from engine.clocks.index import DeadlineIndex
 from engine.decide.core import CLOCK_TYPE, decide
 from engine.decide.emit import Out, iso, output_id
 from engine.decide.state import Hazard
@@ -30,6 +31,7 @@ class Replay:
     states: dict[str, Hazard] = field(default_factory=dict)
     outputs: list[tuple[int, Out]] = field(default_factory=list)
     now: int = 0
+    index: DeadlineIndex = field(default_factory=DeadlineIndex)
 
     def feed(self, entry: dict[str, Any], now: int | None = None) -> list[Out]:
         """Apply one timeline entry (hazard entries only; others are not this core's business)."""
@@ -38,17 +40,14 @@ class Replay:
         subject = entry["subject"]
         state, outs = decide(self.states.get(subject), entry, self.rules, now)
         self.states[subject] = state
+        self.index.set(subject, state.next_due())
         self.outputs.extend((state.watermark, o) for o in outs)
         self.now = max(self.now, state.watermark)
         return outs
 
     def advance_to(self, t: int) -> None:
         """Fire every clock of every subject due at or before `t`, in time order."""
-        while True:
-            due = [(s.next_due(), sid) for sid, s in self.states.items() if s.next_due() is not None]
-            ready = [d for d in due if d[0] <= t]
-            if not ready:
-                break
-            when, subject = min(ready)
+        while ready := self.index.pop_due(t, limit=1):
+            when, subject = ready[0]
             self.feed(clock_entry(subject, when))
         self.now = max(self.now, t)

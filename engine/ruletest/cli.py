@@ -22,7 +22,7 @@ def register(subparsers: Any) -> None:
     check.add_argument("--rules-dir", type=Path, help="default: HAZARD_RULES_DIR or rules/")
     check.set_defaults(func=check_command)
     test = sub.add_parser("test", help="run rule-test files (rules/tests/*.yaml) against the rules")
-    test.add_argument("files", nargs="+", type=Path)
+    test.add_argument("files", nargs="+", type=Path, help="rule-test files, e.g. rules/tests/*.yaml")
     test.add_argument("--rules-dir", type=Path, help="default: HAZARD_RULES_DIR or rules/")
     test.add_argument("-v", "--verbose", action="store_true",
                       help="list every output of passing files too")

@@ -16,10 +16,14 @@ def offset(seconds: int) -> str:
     return f"{sign}{days}d {rest // 3600:02d}:{rest % 3600 // 60:02d}:{rest % 60:02d}"
 
 
+def wall(at: int) -> str:
+    """An instant as Asia/Shanghai wall time, to the second."""
+    return datetime.fromtimestamp(at, SHANGHAI).strftime("%Y-%m-%d %H:%M:%S")
+
+
 def when(at: int, start: int) -> str:
-    """An instant as its offset from start and its Asia/Shanghai wall time."""
-    wall = datetime.fromtimestamp(at, SHANGHAI).strftime("%Y-%m-%d %H:%M:%S")
-    return f"{offset(at - start):>14}  {wall}"
+    """An instant as its offset from start and its wall time, aligned for a column."""
+    return f"{offset(at - start):>14}  {wall(at)}"
 
 
 def summary(event: dict[str, Any]) -> str:
@@ -40,9 +44,8 @@ def summary(event: dict[str, Any]) -> str:
 def window(low: int, high: int, start: int) -> str:
     """A want's window, in offsets and wall times."""
     if low == high:
-        return f"at {when(low, start).strip()}"
-    return f"within [{offset(low - start)}, {offset(high - start)}] " \
-           f"({when(low, start).split('  ')[1]} .. {when(high, start).split('  ')[1]})"
+        return f"at {offset(low - start)} ({wall(low)})"
+    return f"within [{offset(low - start)}, {offset(high - start)}] ({wall(low)} .. {wall(high)})"
 
 
 def distance(at: int, low: int, high: int) -> str:

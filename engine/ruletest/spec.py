@@ -19,7 +19,7 @@ from engine.contract.envelope import EVENT_TYPES
 from engine.reference import RulesFileError
 from engine.reference.parse import read_yaml, validate
 
-_OFFSET = re.compile(r"^(-)?\s*((?:\d+\s*[wdhms]\s*)+)$")
+_OFFSET = re.compile(r"^([-+])?\s*((?:\d+\s*[wdhms]\s*)+)$")
 _PART = re.compile(r"(\d+)\s*([wdhms])")
 _SECONDS = {"w": 604800, "d": 86400, "h": 3600, "m": 60, "s": 1}
 OUTPUT_TYPES = ("safety.escalation.raised", "safety.supervision.listed",
@@ -69,12 +69,17 @@ def resolve(instant: str, start: int) -> int:
     if not m:
         return int(datetime.fromisoformat(instant).timestamp())
     seconds = sum(int(n) * _SECONDS[u] for n, u in _PART.findall(m.group(2)))
-    return start - seconds if m.group(1) else start + seconds
+    return start - seconds if m.group(1) == "-" else start + seconds
+
+
+# The replay runs the hazard core; alerts have their own rules and are not fed to it.
+HAZARD_EVENT_TYPES = tuple(n for n, t in EVENT_TYPES.items() if t.subject_kind != "alert")
 
 
 def _known_type(name: str) -> str:
-    if name not in EVENT_TYPES:
-        raise ValueError(f"unknown event type {name!r} (use one of {', '.join(EVENT_TYPES)})")
+    if name not in HAZARD_EVENT_TYPES:
+        raise ValueError(f"unknown or unsupported event type {name!r} (rule tests run hazard events: "
+                         f"{', '.join(HAZARD_EVENT_TYPES)})")
     return name
 
 
@@ -144,6 +149,8 @@ class RuleTest(_Strict):
 def load(path: Path) -> RuleTest:
     """Read and validate one rule-test file; raise RulesFileError naming the file and key."""
     shown = str(path)
+    if not path.is_file():
+        raise RulesFileError(shown, None, "no such rule-test file")
     try:
         spec = validate(RuleTest, read_yaml(path, shown), shown)
     except RulesFileError as exc:

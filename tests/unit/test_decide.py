@@ -1,0 +1,838 @@
+"""The hazard decision core: every lifecycle transition and every rule of rules/hazards.yaml.
+
+Entries are built by the real intake (decide_fixtures), so each test also goes
+through the contract's validation. Dates are in 2026, which the holiday data covers.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+from decide_fixtures import (
+    ENTERPRISE,
+    RULES,
+    at,
+    complete,
+    end_of,
+    entry_time,
+    escalations,
+    events,
+    ext_decision,
+    ext_request,
+    finding,
+    hazard_entries,
+    inspection,
+    iso_end,
+    outs_data,
+    plan,
+    progress,
+    report,
+    review,
+    run,
+    target_ids,
+    verify,
+)
+
+from engine.contract.outputs import OUTPUT_TYPES
+from engine.decide.core import decide
+from engine.decide.replay import Replay, clock_entry
+from engine.decide.state import Hazard, entry_hash
+
+HZ = "HZ-1"
+MAJOR = "HZ-M"
+ENT = ("enterprise", ENTERPRISE["uscc"])
+FIRE = ("department", "fire_rescue")  # lead department of sector fire_safety
+BUREAU = ("department", "safety_bureau")
+DISCIPLINE = ("department", "discipline_inspection")
+TOWN = ("town", "lihaiwu")
+TOWN_OFFICE = ("unit", "lihaiwu_safety_office")
+NOTICE = "度假区挂督〔2026〕HZ-M"
+NAMES = {ENTERPRISE["uscc"]: ENTERPRISE["name"], "fire_rescue": "区消防救援大队", "safety_bureau": "区安监局",
+         "lihaiwu": "李海务街道", "lihaiwu_safety_office": "李海务街道安监站"}
+
+
+def general_confirmed(**report_kw) -> list[dict]:
+    """A general hazard reported Mon 2 Nov 2026 and confirmed on Tue 3 Nov: deadline 10 Nov."""
+    return [report(HZ, "2026-11-02 09:00", **report_kw), verify(HZ, "2026-11-03 10:00")]
+
+
+def major_confirmed(**report_kw) -> list[dict]:
+    """A major hazard reported Mon 2 Mar 2026 and confirmed Tue 3 Mar: listed, deadline 1 Jun."""
+    return [report(MAJOR, "2026-03-02 09:00", grade="major", **report_kw),
+            verify(MAJOR, "2026-03-03 10:00", grade="major")]
+
+
+def step(entries: list[dict], state: Hazard | None = None) -> tuple[Hazard, list]:
+    """Apply entries one by one with `decide`, each at its own time; return the state and all outputs."""
+    outs: list = []
+    for e in entries:
+        state, more = decide(state, e, RULES)
+        outs += more
+    assert state is not None
+    return state, outs
+
+
+# --- opening: the report and the verification duty ----------------------------------------------
+
+
+def test_report_opens_a_hazard_with_a_verify_clock() -> None:
+    """A report opens the hazard as 'reported' with the verify clock due after 3 working days."""
+    h, outs = decide(None, report(HZ, "2026-11-02 09:00"), RULES)
+    assert h.status() == "reported" and h.is_open()
+    assert (h.origin, h.sector, h.town, h.enterprise) == (
+        "report", "fire_safety", "lihaiwu", [ENTERPRISE["uscc"], ENTERPRISE["name"]])
+    assert h.clocks == {"verify": end_of("2026-11-05")}  # Tue, Wed, Thu
+    assert outs == []
+
+
+@pytest.mark.parametrize(("reported", "due"), [
+    ("2026-11-05 16:00", "2026-11-10"),  # Thu: Fri, (weekend), Mon, Tue
+    ("2026-09-30 09:00", "2026-10-10"),  # National Day 1-7 Oct; Sat 10 Oct is a make-up working day
+    ("2026-09-24 09:00", "2026-09-30"),  # Mid-autumn 25-27 Sep
+    ("2026-04-02 09:00", "2026-04-08"),  # Qingming 4-6 Apr
+])
+def test_verify_clock_counts_working_days_over_weekends_and_holidays(reported: str, due: str) -> None:
+    """The verify clock skips weekends and PRC holidays and counts make-up working days."""
+    h, _ = decide(None, report(HZ, reported), RULES)
+    assert h.clocks == {"verify": end_of(due)}
+    assert not h.approx
+
+
+# --- verification --------------------------------------------------------------------------------
+
+
+def test_confirmed_general_hazard_gets_7_days_and_the_ladder_clock() -> None:
+    """A general hazard confirmed on 3 Nov is due at the end of 10 Nov; the ladder starts 2 days earlier."""
+    h, outs = step(general_confirmed())
+    assert h.status() == "verified"
+    assert (h.verdict, h.grade, h.cycle) == ("confirmed", "general", 0)
+    assert h.deadline == end_of("2026-11-10")
+    assert h.clocks == {"ladder": end_of("2026-11-08")}  # ladder.blue at -2 days; no verify clock
+    assert outs == []
+
+
+def test_rectify_by_overrides_the_grade_window() -> None:
+    """A rectify_by set by the reporter is the deadline instead of the 7-day default."""
+    h, _ = step(general_confirmed(rectify_by="2026-11-20"))
+    assert h.deadline == end_of("2026-11-20")
+    assert h.clocks == {"ladder": end_of("2026-11-18")}
+
+
+def test_rectify_by_of_a_finding_overrides_the_grade_window() -> None:
+    """A law-enforcement finding's rectify_by (a time) is its deadline."""
+    entries = inspection("2026-11-02 10:00", [finding("HZ-F", rectify_by="2026-11-25 18:00")])
+    h, _ = step(hazard_entries(entries))
+    assert h.deadline == at("2026-11-25 18:00")
+
+
+@pytest.mark.parametrize("verdict", ["unfounded", "duplicate"])
+def test_unfounded_or_duplicate_verdict_closes_without_clocks(verdict: str) -> None:
+    """An unfounded or duplicate verdict closes the hazard: no clocks, and nothing is ever escalated."""
+    rp = run(report(HZ, "2026-11-02 09:00"),
+             verify(HZ, "2026-11-03 10:00", verdict, None, duplicate_of="HZ-0"),
+             until="2026-12-31 00:00")
+    h = rp.states[HZ]
+    assert h.status() == verdict and not h.is_open()
+    assert h.clocks == {} and h.deadline is None
+    assert h.duplicate_of == ("HZ-0" if verdict == "duplicate" else None)
+    assert rp.outputs == []
+
+
+def test_verification_before_the_report_waits_for_it() -> None:
+    """A verification that arrives before the report leaves an orphan; the report then opens it, confirmed."""
+    h, outs = decide(None, verify(HZ, "2026-11-03 10:00"), RULES)
+    assert h.status() == "orphan" and h.clocks == {} and outs == []
+    h, outs = decide(h, report(HZ, "2026-11-02 09:00"), RULES)
+    assert h.status() == "verified"
+    assert h.deadline == end_of("2026-11-10")
+    assert h.clocks == {"ladder": end_of("2026-11-08")}
+
+
+# --- rectification: plan, progress, completion, review -------------------------------------------
+
+
+def test_plan_progress_complete_and_review_move_the_status() -> None:
+    """Plan, progress, completion and a passed review give planned, in_progress, completed, closed."""
+    h, _ = step(general_confirmed())
+    h, outs = decide(h, plan(HZ, "2026-11-04 09:00", "2026-11-09"), RULES)
+    assert h.status() == "planned" and h.plan_target == end_of("2026-11-09") and outs == []
+    h, outs = decide(h, progress(HZ, "2026-11-05 09:00", 40), RULES)
+    assert h.status() == "in_progress" and h.progress == 40 and outs == []
+    h, outs = decide(h, complete(HZ, "2026-11-06 09:00"), RULES)
+    assert h.status() == "completed" and outs == []
+    assert h.clocks == {"review": end_of("2026-11-16")}  # the ladder stops; review within 10 days
+    h, outs = decide(h, review(HZ, "2026-11-07 09:00", "passed"), RULES)
+    assert h.status() == "closed" and h.closed_how == "passed"
+    assert h.clocks == {} and outs == []
+
+
+def test_progress_never_goes_back() -> None:
+    """A lower percentage arriving later does not lower the recorded progress."""
+    h, _ = step(general_confirmed() + [progress(HZ, "2026-11-05 09:00", 80),
+                                        progress(HZ, "2026-11-04 09:00", 30)])
+    assert h.progress == 80
+
+
+def test_completion_claim_stops_the_ladder() -> None:
+    """A hazard claimed complete before its deadline gets no ladder escalation, only the review duty."""
+    rp = run(*general_confirmed(), complete(HZ, "2026-11-06 09:00"), until="2026-11-16 00:00")
+    assert escalations(rp) == []
+
+
+def test_closed_hazard_ignores_a_late_completion_claim() -> None:
+    """A completion claim after the hazard was closed does not reopen it."""
+    h, _ = step(general_confirmed() + [complete(HZ, "2026-11-06 09:00"), review(HZ, "2026-11-07 09:00"),
+                                        complete(HZ, "2026-11-08 09:00")])
+    assert h.status() == "closed" and h.completed_at is None and h.clocks == {}
+
+
+def test_failed_review_starts_a_new_cycle_of_7_days_for_a_general_hazard() -> None:
+    """A failed review of a general hazard sets a new deadline 7 days on, and the ladder starts again."""
+    rp = run(*general_confirmed(), complete(HZ, "2026-11-07 09:00"),
+             review(HZ, "2026-11-12 15:00", "failed"), until="2026-11-30 00:00")
+    h = rp.states[HZ]
+    assert (h.cycle, h.cycle_start, h.deadline) == (1, at("2026-11-12 15:00"), end_of("2026-11-19"))
+    assert h.status() == "verified" and h.completed_at is None
+    # Nothing escalated in the first cycle (claimed complete in time); the second runs the ladder anew.
+    blue = escalations(rp, rule_id="ladder.blue")
+    assert [e["due_at"] for e in blue] == [iso_end("2026-11-19")]
+    assert events(rp, "safety.escalation.raised", rule_id="ladder.blue")[0]["time"] == iso_end("2026-11-17")
+    assert [e["rule_id"] for e in escalations(rp)] == [
+        "ladder.blue", "ladder.yellow", "ladder.yellow", "ladder.orange", "ladder.red", "ladder.red"]
+
+
+def test_ladder_restarts_after_a_failed_review_with_new_ids() -> None:
+    """Ladder steps fired in cycle 0 fire again in cycle 1 under new ids."""
+    rp = run(*general_confirmed(), until="2026-11-14 00:00")  # blue, yellow, orange fired
+    first = {e["escalation_id"] for e in escalations(rp)}
+    assert rp.states[HZ].step == 3 and rp.states[HZ].tier == "orange"
+    for e in (complete(HZ, "2026-11-14 09:00"), review(HZ, "2026-11-15 09:00", "failed")):
+        rp.feed(e, now=entry_time(e))
+    h = rp.states[HZ]
+    assert (h.step, h.tier, h.deadline) == (0, None, end_of("2026-11-22"))
+    assert h.clocks == {"ladder": end_of("2026-11-20")}
+    rp.advance_to(at("2026-11-21 00:00"))
+    [blue2] = escalations(rp, rule_id="ladder.blue", due_at=iso_end("2026-11-22"))
+    assert blue2["escalation_id"] not in first
+
+
+def test_failed_review_gives_a_major_hazard_30_days() -> None:
+    """A failed review of a major hazard sets a new deadline 30 days on."""
+    h, _ = step(major_confirmed() + [plan(MAJOR, "2026-03-04 09:00"), complete(MAJOR, "2026-04-01 09:00"),
+                                      review(MAJOR, "2026-04-03 11:00", "failed")])
+    assert (h.cycle, h.deadline) == (1, end_of("2026-05-03"))
+    assert h.clocks["ladder"] == end_of("2026-05-01")
+
+
+# --- the overdue ladder --------------------------------------------------------------------------
+
+
+LADDER = [
+    # rule_id, fires at, tier, actions, targets
+    ("ladder.blue", "2026-11-08", "blue", ["remind"], [ENT]),
+    ("ladder.yellow", "2026-11-10", "yellow", ["remind", "notify"], [ENT, TOWN_OFFICE]),
+    ("ladder.orange", "2026-11-13", "orange", ["supervision_letter"], [FIRE, BUREAU]),
+    ("ladder.red", "2026-11-17", "red", ["listed_supervision", "summon"], [FIRE, BUREAU, ENT, TOWN]),
+]
+
+
+@pytest.mark.parametrize(("rule_id", "day", "tier", "actions", "targets"), LADDER)
+def test_each_ladder_step_escalates_with_its_actions_tier_and_targets(
+        rule_id: str, day: str, tier: str, actions: list[str], targets: list[tuple[str, str]]) -> None:
+    """Each ladder step fires at its offset from the deadline, one escalation per action, to its targets."""
+    rp = run(*general_confirmed(), until="2026-11-30 00:00")
+    raised = events(rp, "safety.escalation.raised", rule_id=rule_id)
+    assert [e["data"]["action"] for e in raised] == actions
+    for e in raised:
+        d = e["data"]
+        assert e["time"] == iso_end(day)
+        assert d["tier"] == tier
+        assert target_ids(d) == targets
+        assert d["due_at"] == iso_end("2026-11-10")
+        assert (d["subject_id"], d["subject_kind"], d["town"], d["sector"], d["grade"]) == (
+            HZ, "hazard", "lihaiwu", "fire_safety", "general")
+        assert d["rules_version"] == RULES.version
+    # The targets carry names from the reference data.
+    names = {t["id"]: t["name"] for e in raised for t in e["data"]["targets"]}
+    assert names == {k: v for k, v in NAMES.items() if k in {i for _, i in targets}}
+
+
+def test_ladder_tiers_only_climb_and_each_step_fires_once() -> None:
+    """The ladder fires blue, yellow, orange, red in order, once each, and stops."""
+    rp = run(*general_confirmed(), until="2026-11-30 00:00")
+    tiers = [e["tier"] for e in escalations(rp) if e["rule_id"].startswith("ladder.")]
+    assert tiers == ["blue", "yellow", "yellow", "orange", "red", "red"]
+    h = rp.states[HZ]
+    assert (h.step, h.tier) == (len(RULES.ladder), "red")
+    assert "ladder" not in h.clocks
+
+
+def test_a_hazard_without_enterprise_is_escalated_to_the_other_targets() -> None:
+    """A hazard in a public place (no enterprise) drops the enterprise target, keeping the rest."""
+    rp = run(*general_confirmed(enterprise=None), until="2026-11-11 00:00")
+    assert [target_ids(e) for e in escalations(rp)] == [[], [TOWN_OFFICE], [TOWN_OFFICE]]
+
+
+def test_red_step_lists_a_general_hazard_for_30_days() -> None:
+    """At the red step a general hazard is placed under listed supervision with a 30-day deadline."""
+    rp = run(*general_confirmed(), until="2026-11-18 00:00")
+    [notice] = events(rp, "safety.supervision.listed")
+    d = notice["data"]
+    assert notice["time"] == iso_end("2026-11-17")
+    assert d["notice_no"] == "度假区挂督〔2026〕HZ-1"
+    assert d["deadline"] == iso_end("2026-12-17")
+    assert d["rules_version"] == RULES.version
+    h = rp.states[HZ]
+    assert h.listed == ["度假区挂督〔2026〕HZ-1", end_of("2026-11-17"), end_of("2026-12-17"), True]
+    assert h.clocks == {"supervision": end_of("2026-12-17")}  # no plan clock for a general hazard
+
+
+def test_missed_supervision_of_a_general_hazard_is_referred() -> None:
+    """A general hazard listed at the red step and still open at its 30-day deadline is referred."""
+    rp = run(*general_confirmed(), until="2026-12-31 00:00")
+    [ref] = events(rp, "safety.referral.discipline")
+    assert ref["time"] == iso_end("2026-12-17")
+    assert target_ids(ref["data"], "respondents") == [ENT, FIRE]
+
+
+# --- major hazards: listed supervision (挂牌督办) ---------------------------------------------------
+
+
+def test_confirmed_major_hazard_is_listed_at_once() -> None:
+    """Confirming a major hazard issues the listed-supervision notice at once, each field as the rules say."""
+    h, outs = step(major_confirmed())
+    [out] = outs
+    assert out.topic == "supervision.listed" and out.key == MAJOR
+    assert out.event["type"] == "safety.supervision.listed"
+    assert out.event["time"] == "2026-03-03T10:00:00+08:00"
+    d = out.event["data"]
+    assert d["notice_no"] == NOTICE
+    assert d["hazard_id"] == MAJOR
+    assert d["enterprise"] == ENTERPRISE
+    assert d["supervising_body"] == {"kind": "department", "id": "safety_bureau", "name": "区安监局"}
+    assert target_ids(d, "responsible_units") == [ENT, FIRE, TOWN]
+    assert d["deadline"] == iso_end("2026-06-01")  # 90 days
+    assert d["legal_basis"] == RULES.supervision.legal_basis and "安全生产法" in d["legal_basis"]
+    assert d["rules_version"] == RULES.version
+    assert h.deadline == end_of("2026-06-01")
+    assert h.clocks == {"plan": end_of("2026-03-06"), "ladder": end_of("2026-05-30"),
+                        "supervision": end_of("2026-06-01")}
+
+
+def test_major_deadline_is_capped_at_one_year() -> None:
+    """A rectify_by more than a year after the notice is cut to the one-year maximum."""
+    h, outs = step(major_confirmed(rectify_by="2027-06-30"))
+    assert h.deadline == end_of("2027-03-03")
+    assert outs_data(outs)[0]["deadline"] == iso_end("2027-03-03")
+
+
+def test_missing_plan_escalates_three_working_days_after_the_notice() -> None:
+    """No plan within 3 working days of the notice escalates to the enterprise, lead and supervising body."""
+    rp = run(*major_confirmed(), until="2026-03-10 00:00")
+    [esc] = escalations(rp)
+    assert esc["rule_id"] == "supervision.listed.plan"
+    assert (esc["action"], esc["tier"]) == ("notify", "orange")
+    assert target_ids(esc) == [ENT, FIRE, BUREAU]
+    assert events(rp, "safety.escalation.raised")[0]["time"] == iso_end("2026-03-06")
+    assert "plan" not in rp.states[MAJOR].clocks  # it fires once
+
+
+def test_plan_filed_in_time_stops_the_plan_clock() -> None:
+    """A plan filed within 3 working days removes the plan clock, and nothing is escalated."""
+    rp = run(*major_confirmed(), plan(MAJOR, "2026-03-05 09:00"), until="2026-05-01 00:00")
+    assert "plan" not in rp.states[MAJOR].clocks
+    assert escalations(rp) == []
+
+
+def test_missed_supervision_deadline_is_referred_to_discipline_inspection() -> None:
+    """A major hazard still open at the notice's deadline is referred, respondents enterprise and lead."""
+    rp = run(*major_confirmed(), plan(MAJOR, "2026-03-04 09:00"), progress(MAJOR, "2026-04-01 09:00", 30),
+             until="2026-06-30 00:00")
+    [ref] = events(rp, "safety.referral.discipline")
+    assert ref["time"] == iso_end("2026-06-01")
+    d = ref["data"]
+    assert target_ids(d, "respondents") == [ENT, FIRE]
+    assert NOTICE in d["grounds"]
+    assert d["rules_version"] == RULES.version
+    [esc] = escalations(rp, rule_id="referral.supervision_missed")
+    assert (esc["action"], esc["tier"]) == ("discipline_referral", "red")
+    assert target_ids(esc) == [DISCIPLINE, ENT, FIRE]
+    # The timeline carries every event and decision so far, in time order.
+    whats = [item["what"] for item in d["timeline"]]
+    assert whats[:5] == ["reported (major) via grid_patrol", "verified: confirmed (major)",
+                         f"listed supervision {NOTICE}, deadline {iso_end('2026-06-01')}",
+                         "rectification planned, target 2026-12-20T23:59:59+08:00",
+                         "rectification 30% done"]
+    assert whats[-1] == "referred to discipline inspection: referral.supervision_missed"
+    times = [item["time"] for item in d["timeline"]]
+    assert times == sorted(times, key=at)
+    # Referred once only, and the supervision clock stops.
+    assert "supervision" not in rp.states[MAJOR].clocks
+
+
+def test_referral_timeline_is_in_time_order_when_events_arrive_out_of_order() -> None:
+    """Events that arrive late still take their place by time in a referral's timeline."""
+    rp = Replay(RULES)
+    late_report = report(MAJOR, "2026-03-02 09:00", grade="major")
+    for e in (verify(MAJOR, "2026-03-03 10:00", grade="major"), plan(MAJOR, "2026-03-04 09:00")):
+        rp.feed(e, now=entry_time(e))
+    rp.feed(late_report, now=at("2026-03-04 10:00"))  # the report reaches the engine last
+    rp.advance_to(at("2026-06-30 00:00"))
+    [ref] = events(rp, "safety.referral.discipline")
+    times = [at(item["time"]) for item in ref["data"]["timeline"]]
+    assert times == sorted(times)
+    assert ref["data"]["timeline"][0]["what"] == "reported (major) via grid_patrol"
+
+
+def test_major_red_step_does_not_list_the_hazard_again() -> None:
+    """A hazard already listed gets no second notice from the ladder's red step."""
+    rp = run(*major_confirmed(), plan(MAJOR, "2026-03-04 09:00"), until="2026-06-30 00:00")
+    assert len(events(rp, "safety.supervision.listed")) == 1
+    assert [e["action"] for e in escalations(rp, rule_id="ladder.red")] == ["listed_supervision", "summon"]
+
+
+def test_passed_review_lifts_supervision() -> None:
+    """A passed review closes a listed hazard and lifts its supervision (摘牌); nothing follows."""
+    rp = run(*major_confirmed(), plan(MAJOR, "2026-03-04 09:00"), complete(MAJOR, "2026-05-01 09:00"),
+             review(MAJOR, "2026-05-06 10:00", "passed"), until="2026-12-31 00:00")
+    [lifted] = events(rp, "safety.supervision.lifted")
+    assert lifted["time"] == "2026-05-06T10:00:00+08:00"
+    d = lifted["data"]
+    assert (d["notice_no"], d["hazard_id"], d["lifted_at"]) == (NOTICE, MAJOR, "2026-05-06T10:00:00+08:00")
+    assert d["rules_version"] == RULES.version
+    h = rp.states[MAJOR]
+    assert h.status() == "closed" and h.listed[3] is False and h.clocks == {}
+    assert escalations(rp) == [] and events(rp, "safety.referral.discipline") == []
+
+
+def test_completion_claim_holds_the_supervision_clock() -> None:
+    """A completion claim awaiting review stops the supervision deadline from referring the hazard."""
+    rp = run(*major_confirmed(), plan(MAJOR, "2026-03-04 09:00"), complete(MAJOR, "2026-05-28 09:00"),
+             until="2026-06-05 00:00")
+    assert events(rp, "safety.referral.discipline") == []
+    assert rp.states[MAJOR].clocks == {"review": end_of("2026-06-07")}
+
+
+# --- department duties: verify and review (不履行安全监管职责) ---------------------------------------
+
+
+def test_verification_in_time_raises_no_duty_failure() -> None:
+    """A hazard verified within 3 working days raises no duty escalation."""
+    rp = run(report(HZ, "2026-11-02 09:00"), verify(HZ, "2026-11-05 18:00"), until="2026-11-07 00:00")
+    assert escalations(rp) == []
+
+
+def test_verify_duty_failures_escalate_and_the_second_refers_the_department() -> None:
+    """An unverified report escalates to the lead department and the bureau; the second failure refers it."""
+    rp = run(report(HZ, "2026-11-02 09:00"), until="2026-12-31 00:00")
+    duty = events(rp, "safety.escalation.raised", rule_id="duty.verify")
+    assert [e["time"] for e in duty] == [iso_end("2026-11-05"), iso_end("2026-11-10")]
+    for e in duty:
+        assert (e["data"]["action"], e["data"]["tier"]) == ("notify", "orange")
+        assert target_ids(e["data"]) == [FIRE, BUREAU]
+    assert "failure 1" in duty[0]["data"]["reason"] and "failure 2" in duty[1]["data"]["reason"]
+    [ref] = events(rp, "safety.referral.discipline")
+    assert ref["time"] == iso_end("2026-11-10")
+    assert target_ids(ref["data"], "respondents") == [FIRE]
+    [esc] = escalations(rp, rule_id="referral.duty_failures")
+    assert (esc["action"], esc["tier"]) == ("discipline_referral", "red")
+    assert target_ids(esc) == [DISCIPLINE, FIRE]
+    h = rp.states[HZ]
+    assert h.duty_fails == {"fire_rescue": 2} and h.clocks == {}  # referred: the clock stops
+
+
+def test_a_late_verification_still_confirms_the_hazard() -> None:
+    """A verification after a duty failure confirms the hazard and starts its deadline normally."""
+    rp = run(report(HZ, "2026-11-02 09:00"), verify(HZ, "2026-11-06 10:00"), until="2026-11-07 00:00")
+    assert [e["rule_id"] for e in escalations(rp)] == ["duty.verify"]
+    h = rp.states[HZ]
+    assert h.deadline == end_of("2026-11-13") and h.clocks == {"ladder": end_of("2026-11-11")}
+
+
+def test_review_duty_failures_escalate_and_the_second_refers_the_department() -> None:
+    """A completion claim not reviewed within 10 days escalates; ten days later the department is referred."""
+    rp = run(*general_confirmed(), complete(HZ, "2026-11-05 09:00"), until="2026-12-31 00:00")
+    duty = events(rp, "safety.escalation.raised", rule_id="duty.review")
+    assert [e["time"] for e in duty] == [iso_end("2026-11-15"), iso_end("2026-11-25")]
+    assert all(target_ids(e["data"]) == [FIRE, BUREAU] and e["data"]["tier"] == "orange" for e in duty)
+    [ref] = events(rp, "safety.referral.discipline")
+    assert target_ids(ref["data"], "respondents") == [FIRE]
+    assert ref["time"] == iso_end("2026-11-25")
+    assert rp.states[HZ].clocks == {}
+
+
+def test_review_in_time_raises_no_duty_failure() -> None:
+    """A review within 10 days of the completion claim raises nothing."""
+    rp = run(*general_confirmed(), complete(HZ, "2026-11-05 09:00"), review(HZ, "2026-11-15 20:00"),
+             until="2026-12-31 00:00")
+    assert rp.outputs == []
+
+
+# --- extensions (延期) ----------------------------------------------------------------------------
+
+
+def major_planned() -> list[dict]:
+    return major_confirmed() + [plan(MAJOR, "2026-03-04 09:00")]
+
+
+def test_approved_extension_moves_the_deadline_and_reissues_the_notice() -> None:
+    """A request 20+ working days ahead, approved, moves the deadline and issues the notice again."""
+    rp = run(*major_planned(), ext_request(MAJOR, "2026-04-01 10:00", "2026-07-31"),
+             ext_decision(MAJOR, "2026-04-03 10:00", "2026-07-31"), until="2026-07-01 00:00")
+    notices = events(rp, "safety.supervision.listed")
+    assert [n["data"]["deadline"] for n in notices] == [iso_end("2026-06-01"), iso_end("2026-07-31")]
+    assert notices[1]["time"] == "2026-04-03T10:00:00+08:00"
+    assert notices[0]["id"] != notices[1]["id"]
+    assert notices[1]["data"]["notice_no"] == NOTICE
+    h = rp.states[MAJOR]
+    assert h.deadline == end_of("2026-07-31") and h.listed[2] == end_of("2026-07-31")
+    assert h.ext is None
+    assert h.clocks == {"ladder": end_of("2026-07-29"), "supervision": end_of("2026-07-31")}
+    assert escalations(rp) == [] and events(rp, "safety.referral.discipline") == []
+
+
+def test_approved_extension_is_capped_at_one_year_from_the_notice() -> None:
+    """An approved new deadline beyond a year from the notice is cut to the year."""
+    h, _ = step(major_planned() + [ext_request(MAJOR, "2026-04-01 10:00", "2027-12-31"),
+                                    ext_decision(MAJOR, "2026-04-03 10:00", "2027-12-31")])
+    assert h.deadline == end_of("2027-03-03") and h.listed[2] == end_of("2027-03-03")
+
+
+def test_rejected_extension_leaves_the_deadline() -> None:
+    """A rejected extension changes nothing: the referral still comes at the original deadline."""
+    rp = run(*major_planned(), ext_request(MAJOR, "2026-04-01 10:00", "2026-07-31"),
+             ext_decision(MAJOR, "2026-04-03 10:00", None), until="2026-06-02 00:00")
+    assert len(events(rp, "safety.supervision.listed")) == 1
+    h = rp.states[MAJOR]
+    assert h.deadline == end_of("2026-06-01") and h.ext is None
+    [ref] = events(rp, "safety.referral.discipline")
+    assert ref["time"] == iso_end("2026-06-01")
+
+
+def test_extension_asked_too_late_is_refused_with_a_notice() -> None:
+    """A request less than 20 working days before the deadline is refused: notify, deadline unchanged."""
+    req = ext_request(MAJOR, "2026-05-20 10:00", "2026-07-31")
+    h, outs = step(major_planned() + [req])
+    [esc] = outs_data(outs[1:])
+    assert esc["rule_id"] == "supervision.listed.extension"
+    assert (esc["action"], esc["tier"]) == ("notify", "blue")
+    assert target_ids(esc) == [ENT, BUREAU]
+    assert esc["caused_by"] == [req["event_id"]]
+    assert "8 working days" in esc["reason"]  # 21-22 and 25-29 May, 1 Jun
+    assert h.deadline == end_of("2026-06-01") and h.ext is None
+    assert "extension" not in h.clocks
+    # A decision on the refused request does nothing either.
+    h, outs = decide(h, ext_decision(MAJOR, "2026-05-21 10:00", "2026-07-31"), RULES)
+    assert outs == [] and h.deadline == end_of("2026-06-01")
+
+
+def test_undecided_extension_is_a_duty_failure_of_the_supervising_body() -> None:
+    """A request not decided within 10 working days escalates as a duty failure of the safety bureau."""
+    rp = run(*major_planned(), ext_request(MAJOR, "2026-04-01 10:00", "2026-07-31"),
+             until="2026-05-01 00:00")
+    [e] = events(rp, "safety.escalation.raised")
+    assert e["time"] == iso_end("2026-04-16")  # 2, 3, (4-6 Qingming), 7-10, 13-16 Apr
+    d = e["data"]
+    assert (d["rule_id"], d["action"], d["tier"]) == ("supervision.listed.extension", "notify", "orange")
+    assert target_ids(d) == [FIRE, BUREAU]
+    h = rp.states[MAJOR]
+    assert h.duty_fails == {"safety_bureau": 1} and "extension" not in h.clocks
+
+
+def test_extension_decided_within_10_working_days_raises_nothing() -> None:
+    """A request decided in time raises no duty failure."""
+    rp = run(*major_planned(), ext_request(MAJOR, "2026-04-01 10:00", "2026-07-31"),
+             ext_decision(MAJOR, "2026-04-16 18:00", None), until="2026-05-01 00:00")
+    assert escalations(rp) == []
+
+
+# --- inspection findings --------------------------------------------------------------------------
+
+
+def test_immediate_finding_opens_and_closes_at_once() -> None:
+    """A finding fixed on the spot is closed at once: no clocks, no outputs, ever."""
+    rp = run(inspection("2026-11-02 10:00", [finding("HZ-F", immediate=True)]), until="2026-12-31 00:00")
+    h = rp.states["HZ-F"]
+    assert h.status() == "closed" and h.closed_how == "immediate"
+    assert h.clocks == {} and rp.outputs == []
+
+
+def test_expert_check_finding_needs_verification() -> None:
+    """A finding of an expert check is a report: unconfirmed, with the verify clock running."""
+    entries = inspection("2026-11-02 10:00", [finding("HZ-F")], kind="expert_check")
+    h, outs = step(hazard_entries(entries))
+    assert h.status() == "reported" and h.verdict is None and h.origin == "report"
+    assert h.clocks == {"verify": end_of("2026-11-05")} and outs == []
+    h, _ = decide(h, verify("HZ-F", "2026-11-03 10:00"), RULES)
+    assert h.status() == "verified" and h.deadline == end_of("2026-11-10")
+
+
+def test_law_enforcement_finding_confirms_itself() -> None:
+    """A law-enforcement finding is confirmed at its grade at once, with its deadline and ladder."""
+    entries = inspection("2026-11-02 10:00", [finding("HZ-F")])
+    assert [e["subject_kind"] for e in entries] == ["inspection", "hazard"]
+    rp = Replay(RULES)
+    assert rp.feed(entries[0]) == []  # the inspection's own entry is not the hazard core's business
+    rp.feed(entries[1])
+    h = rp.states["HZ-F"]
+    assert (h.status(), h.origin, h.verdict, h.grade) == ("verified", "finding", "confirmed", "general")
+    assert h.deadline == end_of("2026-11-09")
+    assert h.clocks == {"ladder": end_of("2026-11-07")}
+    assert h.town == "zhulaozhuang" and h.enterprise[0] == "91371500MA3D7PQ1LM"
+
+
+def test_law_enforcement_major_finding_is_listed_at_once() -> None:
+    """A major finding of a law-enforcement inspection issues the notice at the inspection's time."""
+    rp = run(inspection("2026-11-02 10:00", [finding("HZ-A"), finding("HZ-C", "major")]))
+    [notice] = events(rp, "safety.supervision.listed")
+    assert notice["time"] == "2026-11-02T10:00:00+08:00"
+    assert notice["data"]["notice_no"] == "度假区挂督〔2026〕HZ-C"
+    assert target_ids(notice["data"], "responsible_units") == [
+        ("enterprise", "91371500MA3D7PQ1LM"), BUREAU, ("town", "zhulaozhuang")]
+    assert rp.states["HZ-A"].listed is None
+
+
+def test_lead_department_override_changes_the_targets() -> None:
+    """A lead_department given in the verification replaces the sector's lead in every target."""
+    rp = run(report(HZ, "2026-11-02 09:00"), verify(HZ, "2026-11-03 10:00", lead="market_supervision"),
+             until="2026-11-18 00:00")
+    market = ("department", "market_supervision")
+    [orange] = escalations(rp, rule_id="ladder.orange")
+    assert target_ids(orange) == [market, BUREAU]
+    assert all(target_ids(e)[:2] == [market, BUREAU] for e in escalations(rp, rule_id="ladder.red"))
+    [notice] = events(rp, "safety.supervision.listed")
+    assert market in target_ids(notice["data"], "responsible_units")
+    assert FIRE not in {t for e in escalations(rp) for t in target_ids(e)}
+
+
+# --- events arriving out of order (field apps work offline) ---------------------------------------
+
+
+def arrive(*entries: dict) -> Hazard:
+    """Apply entries in the order given, each no earlier than the latest time seen so far."""
+    h: Hazard | None = None
+    for e in entries:
+        h, _ = decide(h, e, RULES)
+    assert h is not None
+    return h
+
+
+def test_the_later_of_two_plans_stands_whatever_arrives_first() -> None:
+    """Two plans: the later one's target stands, and each plan's own target is recorded."""
+    first, second = plan(HZ, "2026-11-04 09:00", "2026-11-08"), plan(HZ, "2026-11-04 09:30", "2026-11-09")
+    for order in ((first, second), (second, first)):
+        h = arrive(*general_confirmed(), *order)
+        assert (h.planned_at, h.plan_target) == (at("2026-11-04 09:30"), end_of("2026-11-09"))
+        whats = sorted(w for _, _, w in h.history if w.startswith("rectification planned"))
+        assert whats == [f"rectification planned, target {iso_end('2026-11-08')}",
+                         f"rectification planned, target {iso_end('2026-11-09')}"]
+
+
+def test_the_later_of_two_completion_claims_stands() -> None:
+    """Two completion claims: the review clock runs from the later one, whatever arrives first."""
+    first, second = complete(HZ, "2026-11-05 09:00"), complete(HZ, "2026-11-06 09:00")
+    for order in ((first, second), (second, first)):
+        h = arrive(*general_confirmed(), *order)
+        assert h.completed_at == at("2026-11-06 09:00")
+        assert h.clocks == {"review": end_of("2026-11-16")}
+
+
+def test_a_claim_judged_by_a_failed_review_arriving_late_is_not_pending() -> None:
+    """A completion claim arriving after the failed review that judged it leaves the new cycle running."""
+    claim, failed = complete(HZ, "2026-11-05 09:00"), review(HZ, "2026-11-05 09:30", "failed")
+    in_order, late = arrive(*general_confirmed(), claim, failed), arrive(*general_confirmed(), failed, claim)
+    for h in (in_order, late):
+        assert h.completed_at is None and h.cycle == 1
+        assert h.deadline == end_of("2026-11-12") and h.clocks == {"ladder": end_of("2026-11-10")}
+
+
+def test_a_new_claim_survives_a_late_failed_review_of_the_previous_one() -> None:
+    """A failed review arriving after a newer completion claim leaves the newer claim awaiting review."""
+    old, failed, new = (complete(HZ, "2026-11-05 09:00"), review(HZ, "2026-11-05 09:30", "failed"),
+                        complete(HZ, "2026-11-05 10:00"))
+    for h in (arrive(*general_confirmed(), old, failed, new), arrive(*general_confirmed(), old, new, failed)):
+        assert (h.cycle, h.completed_at) == (1, at("2026-11-05 10:00"))
+        assert h.clocks == {"review": end_of("2026-11-15")}
+
+
+def test_the_later_of_two_failed_reviews_sets_the_deadline() -> None:
+    """Two failed reviews arriving in either order: two cycles, the deadline from the later one."""
+    a, b = review(HZ, "2026-11-05 09:00", "failed"), review(HZ, "2026-11-06 09:00", "failed")
+    for order in ((a, b), (b, a)):
+        h = arrive(*general_confirmed(), *order)
+        assert (h.cycle, h.cycle_start, h.deadline) == (2, at("2026-11-06 09:00"), end_of("2026-11-13"))
+        assert sorted(w for _, _, w in h.history if w.startswith("review failed")) == [
+            f"review failed: new deadline {iso_end('2026-11-12')}",
+            f"review failed: new deadline {iso_end('2026-11-13')}"]
+
+
+def test_the_later_close_says_how_the_hazard_was_closed() -> None:
+    """An immediate fix, then a passed review: closed as passed, whichever arrives first."""
+    found = hazard_entries(inspection("2026-11-02 10:00", [finding("HZ-F", immediate=True)]))[0]
+    passed = review("HZ-F", "2026-11-02 10:30", "passed")
+    for h in (arrive(found, passed), arrive(passed, found)):
+        assert (h.closed_how, h.closed_at, h.status()) == ("passed", at("2026-11-02 10:30"), "closed")
+
+
+def test_no_claim_awaits_review_on_a_closed_hazard() -> None:
+    """A completion claim and an unfounded verdict, in either order, leave no claim pending."""
+    claim, unfounded = complete(HZ, "2026-11-03 09:00"), verify(HZ, "2026-11-03 10:00", "unfounded", None)
+    for order in ((claim, unfounded), (unfounded, claim)):
+        h = arrive(report(HZ, "2026-11-02 09:00"), *order)
+        assert h.status() == "unfounded" and h.completed_at is None and h.clocks == {}
+
+
+# --- the decision function itself -----------------------------------------------------------------
+
+
+def test_decide_does_not_modify_the_given_state() -> None:
+    """`decide` works on a copy: the state passed in is left as it was."""
+    h, _ = step(general_confirmed())
+    before = copy.deepcopy(h)
+    new, _ = decide(h, complete(HZ, "2026-11-05 09:00"), RULES)
+    assert h == before and new != h
+
+
+def test_redelivered_entry_changes_nothing() -> None:
+    """An entry delivered again (same entry_id) returns the state unchanged and no outputs."""
+    entries = general_confirmed()
+    h, _ = step(entries)
+    assert entry_hash(entries[1]["entry_id"]) in h.applied
+    again, outs = decide(h, entries[1], RULES)
+    assert again == h and outs == []
+    # Also much later, when a clock would otherwise have been brought forward.
+    again, outs = decide(h, entries[0], RULES, now=at("2026-11-20 00:00"))
+    assert again == h and outs == []
+
+
+def test_redelivered_completion_does_not_undo_a_later_review() -> None:
+    """A completion claim delivered again after a failed review does not claim the new cycle complete."""
+    c = complete(HZ, "2026-11-05 09:00")
+    h, _ = step(general_confirmed() + [c, review(HZ, "2026-11-06 09:00", "failed")])
+    again, outs = decide(h, c, RULES)
+    assert again.completed_at is None and outs == [] and again == h
+
+
+def test_clocks_are_caught_up_before_a_later_event_is_applied() -> None:
+    """With no timer entries, a later event first fires every clock due before it, each at its due time."""
+    h, _ = decide(None, report(HZ, "2026-11-02 09:00"), RULES)
+    h, outs = decide(h, progress(HZ, "2026-11-12 09:00", 10), RULES)
+    assert [(o.event["type"], o.event["time"]) for o in outs] == [
+        ("safety.escalation.raised", iso_end("2026-11-05")),
+        ("safety.escalation.raised", iso_end("2026-11-10")),
+        ("safety.referral.discipline", iso_end("2026-11-10")),
+        ("safety.escalation.raised", iso_end("2026-11-10")),
+    ]
+    assert h.watermark == at("2026-11-12 09:00")
+
+
+def test_clock_entry_fires_the_due_clock() -> None:
+    """A timer's clock entry at the due time fires that clock."""
+    h, _ = step(general_confirmed())
+    h, outs = decide(h, clock_entry(HZ, end_of("2026-11-08")), RULES)
+    [esc] = outs_data(outs)
+    assert esc["rule_id"] == "ladder.blue"
+    assert h.clocks == {"ladder": end_of("2026-11-10")}
+
+
+def test_stale_clock_entry_does_nothing() -> None:
+    """A clock entry for a clock that has moved on (plan filed) finds nothing to fire."""
+    h, _ = step(major_confirmed())
+    plan_due = h.clocks["plan"]
+    h, _ = decide(h, plan(MAJOR, "2026-03-04 09:00"), RULES)
+    new, outs = decide(h, clock_entry(MAJOR, plan_due), RULES)
+    assert outs == [] and new.clocks == h.clocks and new.history == h.history
+
+
+def test_clock_entry_after_completion_does_nothing() -> None:
+    """A ladder clock entry arriving after the completion claim stopped the ladder fires nothing."""
+    h, _ = step(general_confirmed() + [complete(HZ, "2026-11-05 09:00")])
+    new, outs = decide(h, clock_entry(HZ, end_of("2026-11-08")), RULES)
+    assert outs == [] and new.step == 0
+
+
+def test_clock_entry_already_handled_does_nothing() -> None:
+    """The same clock entry delivered twice fires its clock once."""
+    h, _ = step(general_confirmed())
+    tick = clock_entry(HZ, end_of("2026-11-08"))
+    h, first = decide(h, tick, RULES)
+    h, second = decide(h, tick, RULES)
+    assert len(first) == 1 and second == []
+
+
+def everything() -> Replay:
+    """One run that produces every kind of output the hazard core sends."""
+    return run(
+        *general_confirmed(),  # ladder, listing at red, supervision missed
+        report("HZ-2", "2026-11-02 09:00", sector="construction"),  # verify duty and its referral
+        *major_confirmed(),  # plan missing
+        ext_request(MAJOR, "2026-05-20 10:00", "2026-07-31"),  # too late
+        complete(MAJOR, "2026-05-25 09:00"), review(MAJOR, "2026-05-26 09:00", "passed"),  # lifted
+        until="2026-12-31 00:00",
+    )
+
+
+def test_every_output_names_its_rule_and_rules_version_and_meets_the_contract() -> None:
+    """Every output carries rules_version, escalations their rule_id; each is valid contract data."""
+    rp = everything()
+    kinds = {o.event["type"] for _, o in rp.outputs}
+    assert kinds == {"safety.escalation.raised", "safety.supervision.listed",
+                     "safety.supervision.lifted", "safety.referral.discipline"}
+    known_rules = ({s.rule_id for s in RULES.ladder}
+                   | {RULES.verify.rule_id, RULES.review.rule_id, RULES.supervision_missed.rule_id,
+                      RULES.duty_failures.rule_id}
+                   | {f"{RULES.supervision.rule_id}.{x}" for x in ("plan", "extension")})
+    for _, o in rp.outputs:
+        e = o.event
+        topic, model = OUTPUT_TYPES[e["type"]]
+        assert o.topic == topic and o.key == e["subject"]
+        model.model_validate(e["data"])
+        assert (e["specversion"], e["source"], e["datacontenttype"]) == ("1.0", "/engine",
+                                                                        "application/json")
+        assert e["data"]["rules_version"] == RULES.version == "2026.1"
+        if e["type"] == "safety.escalation.raised":
+            assert e["data"]["rule_id"] in known_rules
+            assert e["id"] == e["data"]["escalation_id"]
+            assert e["data"]["caused_by"]
+        if e["type"] == "safety.referral.discipline":
+            assert e["id"] == e["data"]["referral_id"]
+
+
+def test_output_ids_are_deterministic() -> None:
+    """The same history run twice gives the same outputs, ids included, and the same states."""
+    entries = (general_confirmed() + major_confirmed()
+               + [ext_request(MAJOR, "2026-05-20 10:00", "2026-07-31")])
+    a, b = run(*entries, until="2026-12-31 00:00"), run(*entries, until="2026-12-31 00:00")
+    assert [(t, o.event) for t, o in a.outputs] == [(t, o.event) for t, o in b.outputs]
+    assert a.states == b.states
+    ids = [o.id for _, o in a.outputs]
+    assert len(ids) == len(set(ids))  # no two decisions share an id
+
+
+def test_output_ids_do_not_depend_on_when_a_clock_is_fired() -> None:
+    """A clock fired by the timer or caught up by a later event yields the same output ids."""
+    entries = general_confirmed()
+    timer = run(*entries, until="2026-11-09 00:00")
+    h, _ = step(entries)
+    h, late = decide(h, progress(HZ, "2026-11-09 00:00", 10, event_id="p1"), RULES)
+    assert [o.id for _, o in timer.outputs] == [o.id for o in late]
+
+
+def test_hazard_encode_decode_round_trip() -> None:
+    """A full state survives encode/decode unchanged, and defaults are left out of the encoding."""
+    rp = everything()
+    for h in rp.states.values():
+        assert Hazard.decode(h.encode()) == h
+    assert Hazard.decode(Hazard("HZ-X").encode()) == Hazard("HZ-X")
+    assert Hazard("HZ-X").encode() == b'{"id":"HZ-X"}'
+    major = rp.states[MAJOR]
+    assert major.listed and major.history and major.applied
+    assert NOTICE.encode() in major.encode()  # UTF-8, not \\u escapes
+
+
+def test_status_names() -> None:
+    """status() names every stage, an orphan included."""
+    assert Hazard("X").status() == "orphan"
+    assert Hazard("X", opened="e", closed_how="immediate").status() == "closed"
+    assert Hazard("X", opened="e", closed_how="duplicate").status() == "duplicate"
