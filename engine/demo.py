@@ -1,4 +1,10 @@
-"""`hazard-engine demo`: a broker, a worker, the contract's examples, and what became of them.
+"""`hazard-engine demo`: a broker, a worker, and four weeks of a district on an accelerated clock.
+
+Part 1 publishes the contract's examples, the rejected examples and a
+duplicate, and shows what intake made of them. Part 2 simulates the district:
+field apps report hazards, inspectors find more, enterprises rectify, some on
+time and some late. Escalations are printed as the engine sends them, through
+to listed supervision and referrals, and a summary closes the run.
 
 The demo runs in a namespace of its own (a topic prefix and an app id), so it
 can run again and again on the same broker and always starts clean.
@@ -11,15 +17,25 @@ import json
 import sys
 import tempfile
 import time
+from collections import Counter
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from engine.broker import broker_session
-from engine.harness import Namespace, Worker, read_all
+from engine.clocks.timesource import ScaledTime
+from engine.harness import Namespace, Worker, latest_states, publish_on_schedule, read_all
 from engine.settings import REPO_ROOT
+from engine.simulate import DAY, District
 from engine.tools import publish
+from engine.tools.kafka import reader
 from engine.tools.tail import describe
 
 EXAMPLES = REPO_ROOT / "topics" / "examples"
+START = datetime.fromisoformat("2026-11-30T08:00:00+08:00")  # the examples' day
+DAYS, RATE = 28, DAY / 1.2  # four simulated weeks, a day every 1.2 real seconds
+COLOURS = {"blue": "34", "yellow": "33", "orange": "38;5;208", "red": "31"}
+FEEDS = ("escalations", "supervision.listed", "referrals.discipline")
 
 
 def _say(text: str = "") -> None:
@@ -31,8 +47,12 @@ def _section(title: str) -> None:
     _say(f"== {title}")
 
 
+def _paint(text: str, tier: str | None) -> str:
+    return f"\033[{COLOURS[tier]}m{text}\033[0m" if tier in COLOURS and sys.stdout.isatty() else text
+
+
 def run_demo() -> int:
-    """Run the demo end to end; return 0 when every example ended where the contract says."""
+    """Run the demo end to end; return 0 when everything ended where it should."""
     with broker_session(progress=lambda m: print(f"   {m}", file=sys.stderr, flush=True)) as bootstrap:
         _section(f"Kafka broker at {bootstrap}")
         with tempfile.TemporaryDirectory(prefix="hazard-demo-") as tmp:
@@ -42,54 +62,117 @@ def run_demo() -> int:
 
 def _run(ns: Namespace, tmp: Path) -> int:
     _say(f"   namespace {ns.name}: topics are prefixed with {ns.prefix!r}")
-    worker = Worker(ns.env(), tmp / "worker.log")
-    _section("Starting the worker (hazard-engine worker)")
+    anchor = time.time() + 6
+    end = START.timestamp() + DAYS * DAY
+    clock = ScaledTime(START.timestamp(), anchor, RATE, end)
+    worker = Worker(ns.env(HAZARD_CLOCK_START=START.isoformat(), HAZARD_CLOCK_ANCHOR=str(anchor),
+                           HAZARD_CLOCK_RATE=str(RATE), HAZARD_TICK_S="0.1",
+                           HAZARD_CLOCK_END=datetime.fromtimestamp(end, START.tzinfo).isoformat()),
+                    tmp / "worker.log")
+    _section(f"Starting the worker; its clock starts at {START} and runs a day every "
+             f"{DAY / RATE:.1f} s")
     started = time.monotonic()
     worker.start()
     try:
         worker.wait_for("Worker ready", timeout=120)
         _say(f"   ready in {time.monotonic() - started:.1f} s")
-
-        _section("Publishing the contract's examples (hazard-engine publish)")
-        valid = sorted(EXAMPLES.glob("*.json"))
-        for line in asyncio.run(publish.send(publish.plan(valid)[0], ns.bootstrap, ns.prefix)):
-            _say(f"   {line}")
-        _say("   ... and the rejected examples, each line as it is, to hazard.reports")
-        bad, _ = publish.plan([EXAMPLES / "rejected-examples.jsonl"], force_topic="hazard.reports")
-        for line in asyncio.run(publish.send(bad, ns.bootstrap, ns.prefix)):
-            _say(f"   {line}")
-        _say("   ... and the hazard report once more, as a field app retrying would")
-        for line in asyncio.run(publish.send(publish.plan([EXAMPLES / "hazard-reported.json"])[0],
-                                             ns.bootstrap, ns.prefix)):
-            _say(f"   {line}")
-
-        timeline = asyncio.run(read_all(ns.bootstrap, ns.topic("engine.timeline"), expect=5, timeout=60))
-        rejected = asyncio.run(read_all(ns.bootstrap, ns.topic("intake.rejected"), expect=len(bad),
-                                        timeout=60))
-        duplicates = asyncio.run(read_all(ns.bootstrap, ns.topic("engine.intake.duplicates"), expect=1,
-                                          timeout=60))
-        _section(f"Accepted: {len(timeline)} timeline entries (engine.timeline, keyed by subject)")
-        for rec in timeline:
-            _say(f"   {describe(rec.value)}")
-        _section(f"Rejected: {len(rejected)} records (intake.rejected), and why")
-        for rec in rejected:
-            _say(f"   {describe(rec.value)}")
-        _section(f"Duplicates: {len(duplicates)} (engine.intake.duplicates): changed nothing")
-        for rec in duplicates:
-            _say(f"   {describe(rec.value)}")
-        first = json.loads(rejected[0].value) if rejected else None
-        if first:
-            _section("One rejection in full, as a subscriber receives it")
-            _say(json.dumps(first, ensure_ascii=False, indent=2))
-
+        ok = _intake_part(ns)
+        ok &= asyncio.run(_district_part(ns, clock, end))
         _section("See it yourself")
-        _say(f"   export KAFKA_BOOTSTRAP_SERVERS={ns.bootstrap} HAZARD_TOPIC_PREFIX={ns.prefix}")
-        _say("   hazard-engine tail intake.rejected --from-beginning --idle-timeout 2")
-        _say("   hazard-engine tail engine.timeline --from-beginning --idle-timeout 2")
-        ok = len(timeline) == 5 and len(rejected) == len(bad) and len(duplicates) == 1
+        _say(f"   export KAFKA_BOOTSTRAP_SERVERS={ns.bootstrap} HAZARD_TOPIC_PREFIX={ns.prefix} "
+             f"HAZARD_APP_ID={ns.name}")
+        _say("   hazard-engine tail escalations --from-beginning --idle-timeout 2")
+        _say("   hazard-engine show HZ-20261130-0002      # the listed major hazard from the examples")
         _say()
-        _say("demo finished: " + ("every example ended where the contract says" if ok
+        _say("demo finished: " + ("everything ended where it should" if ok
                                   else "SOMETHING IS MISSING, see above"))
         return 0 if ok else 1
     finally:
         worker.stop()
+
+
+def _intake_part(ns: Namespace) -> bool:
+    _section("Part 1: the contract's examples (hazard-engine publish)")
+    valid = sorted(EXAMPLES.glob("*.json"))
+    for line in asyncio.run(publish.send(publish.plan(valid)[0], ns.bootstrap, ns.prefix)):
+        _say(f"   {line}")
+    _say("   ... the rejected examples, each line as it is, to hazard.reports")
+    bad, _ = publish.plan([EXAMPLES / "rejected-examples.jsonl"], force_topic="hazard.reports")
+    asyncio.run(publish.send(bad, ns.bootstrap, ns.prefix))
+    _say("   ... and the hazard report once more, as a field app retrying would")
+    asyncio.run(publish.send(publish.plan([EXAMPLES / "hazard-reported.json"])[0], ns.bootstrap,
+                             ns.prefix))
+    timeline = asyncio.run(read_all(ns.bootstrap, ns.topic("engine.timeline"), expect=5, timeout=60))
+    rejected = asyncio.run(read_all(ns.bootstrap, ns.topic("intake.rejected"), expect=len(bad),
+                                    timeout=60))
+    duplicates = asyncio.run(read_all(ns.bootstrap, ns.topic("engine.intake.duplicates"), expect=1,
+                                      timeout=60))
+    _say(f"   accepted into the timeline: {len(timeline)} entries")
+    for rec in timeline:
+        _say(f"     {describe(rec.value)}")
+    _say(f"   rejected (intake.rejected): {len(rejected)}, each with its reason")
+    for rec in rejected:
+        _say(f"     {describe(rec.value)}")
+    _say(f"   duplicates (engine.intake.duplicates): {len(duplicates)}, which changed nothing")
+    return len(timeline) == 5 and len(rejected) == len(bad) and len(duplicates) == 1
+
+
+async def _district_part(ns: Namespace, clock: ScaledTime, end: float) -> bool:
+    events = [p for p in District(START, seed=2026).events(40, 10) if p.at < end - DAY]
+    _section(f"Part 2: {DAYS} days of the district: {len(events)} field events about 40 hazards, "
+             "plus the examples")
+    _say("   escalations as the engine sends them (simulated time):")
+    seen: Counter[str] = Counter()
+    feed = asyncio.create_task(_live_feed(ns, end, clock, seen))
+    await publish_on_schedule(ns.bootstrap, ns.prefix, clock, events)
+    await asyncio.sleep(max(0.0, clock.real_time_of(end) - time.time()) + 3)
+    feed.cancel()
+    await asyncio.gather(feed, return_exceptions=True)
+
+    states = await latest_states(ns.bootstrap, ns.name)
+    _section(f"Summary at {datetime.fromtimestamp(end, START.tzinfo):%Y-%m-%d %H:%M}")
+    by_status = Counter(s.status() for s in states.values())
+    _say("   hazards by state: " + ", ".join(f"{k} {v}" for k, v in sorted(by_status.items())))
+    overdue = Counter(s.town for s in states.values() if s.overdue(int(end)))
+    _say("   overdue rectifications by town: "
+         + (", ".join(f"{k} {v}" for k, v in sorted(overdue.items())) or "none"))
+    listed = sum(1 for s in states.values() if s.listed and s.listed[3])
+    _say(f"   under listed supervision (挂牌督办) now: {listed}")
+    _say("   sent: " + ", ".join(f"{k} {v}" for k, v in sorted(seen.items())))
+    return seen["listed supervision"] > 0 and seen["referral"] > 0 and seen["escalation"] > 0
+
+
+async def _live_feed(ns: Namespace, end: float, clock: ScaledTime, seen: Counter[str]) -> None:
+    consumer = reader(ns.bootstrap)
+    await consumer.start()
+    try:
+        consumer.subscribe([ns.topic(t) for t in FEEDS])
+        while True:
+            batch = await consumer.getmany(timeout_ms=200)
+            for records in batch.values():
+                for rec in records:
+                    _say("   " + _line(json.loads(rec.value), seen))
+    finally:
+        await consumer.stop()
+
+
+def _line(event: dict[str, Any], seen: Counter[str]) -> str:
+    d = event["data"]
+    when = event["time"][:16].replace("T", " ")
+    if event["type"] == "safety.escalation.raised":
+        seen["escalation"] += 1
+        text = f"{when}  {d['tier']:<6} {d['action']:<20} {d['subject_id']:<17} {d['reason'][:90]}"
+        return _paint(text, d["tier"])
+    if event["type"] == "safety.supervision.listed":
+        seen["listed supervision"] += 1
+        return _paint(f"{when}  LISTED {d['notice_no']} deadline {d['deadline'][:10]}", "red")
+    if event["type"] == "safety.supervision.lifted":
+        seen["lifted"] += 1
+        return f"{when}  LIFTED {d['notice_no']}: {d['reason']}"
+    seen["referral"] += 1
+    who = ", ".join(r["name"] or r["id"] for r in d["respondents"])
+    return _paint(f"{when}  REFERRAL to discipline inspection: {d['subject_id']} ({who}) "
+                  f"with {len(d['timeline'])} timeline steps", "red")
+
+
+__all__ = ["run_demo"]

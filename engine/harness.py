@@ -13,6 +13,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
+from engine.contract.envelope import EVENT_TYPES
 from engine.tools.kafka import partitions_of, producer
 
 READY = "Worker ready"  # Faust logs this once partitions are assigned and tables recovered
@@ -169,3 +171,37 @@ async def read_all(bootstrap: str, topic: str, settle: float = 2.0, timeout: flo
 def values(records: list[Any]) -> list[dict[str, Any]]:
     """Decode the JSON values of consumed records."""
     return [json.loads(r.value) for r in records]
+
+
+async def publish_on_schedule(bootstrap: str, prefix: str, clock: Any, events: list[Any],
+                              on_day: dict[int, Any] | None = None,
+                              ) -> tuple[int, list[threading.Thread]]:
+    """Publish simulated events when the scaled clock reaches their time, as field apps would.
+
+    `on_day` maps a simulated day to a callback started in a thread when the
+    publisher reaches that day (a crash, a restart), so publishing goes on meanwhile.
+    """
+    on_day = dict(on_day or {})
+    sent, threads = 0, []
+    async with producer(bootstrap) as prod:
+        for planned in events:
+            for day in sorted(on_day):
+                if planned.at >= clock.start + day * 86400:
+                    threads.append(threading.Thread(target=on_day.pop(day)))
+                    threads[-1].start()
+            delay = clock.real_time_of(planned.at) - time.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            topic = prefix + EVENT_TYPES[planned.event["type"]].topic
+            await prod.send(topic, json.dumps(planned.event).encode(),
+                            key=planned.event["subject"].encode())
+            sent += 1
+    return sent, threads
+
+
+async def latest_states(bootstrap: str, app_id: str) -> dict[str, Any]:
+    """Every hazard's latest state, read from the hazard table's changelog."""
+    from engine.store import unpack
+
+    records = await read_all(bootstrap, f"{app_id}-hazards-changelog", settle=2, timeout=120)
+    return {r.key.decode(): unpack(r.value) for r in records if r.value}

@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import threading
 import time
 from datetime import datetime
 from typing import Any
@@ -26,13 +25,11 @@ import pytest
 from engine.clocks.timesource import ScaledTime
 from engine.contract.envelope import EVENT_TYPES
 from engine.decide.replay import Replay
-from engine.harness import Namespace, Worker, read_all
+from engine.harness import Namespace, Worker, latest_states, publish_on_schedule, read_all
 from engine.intake.process import Record, decide_intake
 from engine.ruleset import load_rules
 from engine.settings import REPO_ROOT
 from engine.simulate import DAY, District
-from engine.store import unpack
-from engine.tools.kafka import producer
 
 pytestmark = pytest.mark.broker
 
@@ -68,31 +65,6 @@ def canonical(state: Any) -> dict[str, Any]:
     return doc
 
 
-async def publish_on_schedule(ns: Namespace, clock: ScaledTime, events: list[Any],
-                              on_day: dict[int, Any]) -> tuple[int, list[threading.Thread]]:
-    """Publish each event when the simulated clock reaches its time; start callbacks on given days.
-
-    Callbacks run in threads, so field apps go on publishing while the worker is down.
-    """
-    start = clock.start
-    sent = 0
-    threads = []
-    async with producer(ns.bootstrap) as prod:
-        for planned in events:
-            for day in sorted(on_day):
-                if planned.at >= start + day * DAY:
-                    threads.append(threading.Thread(target=on_day.pop(day)))
-                    threads[-1].start()
-            delay = clock.real_time_of(planned.at) - time.time()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            topic = ns.topic(EVENT_TYPES[planned.event["type"]].topic)
-            await prod.send(topic, json.dumps(planned.event).encode(),
-                            key=planned.event["subject"].encode())
-            sent += 1
-    return sent, threads
-
-
 def test_sigkilled_worker_ends_where_a_crash_free_run_ends(namespace: Namespace, tmp_path) -> None:
     """Two SIGKILLs mid-run: same final states, same escalation id set, as the crash-free run."""
     district = District(START, seed=7, min_gap_days=7)
@@ -122,7 +94,8 @@ def test_sigkilled_worker_ends_where_a_crash_free_run_ends(namespace: Namespace,
         worker.start().wait_for("Worker ready", timeout=120)
         began = time.monotonic()
         sent, threads = asyncio.run(publish_on_schedule(
-            namespace, clock, events, {d: crash_and_restart for d in KILL_AT_DAYS}))
+            namespace.bootstrap, namespace.prefix, clock, events,
+            {d: crash_and_restart for d in KILL_AT_DAYS}))
         for thread in threads:
             thread.join(180)
         wait = clock.real_time_of(end) - time.time()
@@ -149,9 +122,7 @@ def test_sigkilled_worker_ends_where_a_crash_free_run_ends(namespace: Namespace,
                           by_id[i]["data"].get("rule_id")) for i in sorted(missing)[:8]]
     assert not extra, sorted(extra)[:5]
 
-    changelog = asyncio.run(read_all(namespace.bootstrap, f"{namespace.name}-hazards-changelog",
-                                     settle=3, timeout=120))
-    final = {r.key.decode(): unpack(r.value) for r in changelog}  # the latest value per key wins
+    final = asyncio.run(latest_states(namespace.bootstrap, namespace.name))
     assert set(final) == set(expected.states)
     differ = [h for h in expected.states
               if canonical(final[h]) != canonical(expected.states[h])]
