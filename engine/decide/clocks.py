@@ -104,7 +104,7 @@ def _ladder(h: Hazard, rules: Rules, due: int, cause: str) -> list[Out]:
     step = rules.ladder[h.step]
     h.step += 1
     h.tier = step.tier
-    overdue = "" if step.at.n < 0 else f", {step.at} past the deadline"
+    overdue = "" if step.at.n < 0 else ", due today" if step.at.n == 0 else f", {step.at} past the deadline"
     reason = (f"Rectification of {h.id} due {emit.iso(h.deadline)} is not claimed complete"
               f"{overdue} ({step.tier})" + (" (deadline approximate: no holiday data)" if h.approx else ""))
     targets = emit.resolve_all(step.targets, h, rules)

@@ -131,7 +131,8 @@ def supervision_listed(h: Hazard, rules: Rules, at: int) -> Out:
         "responsible_units": resolve_all(ls.responsible_units, h, rules),
         "deadline": iso(deadline), "legal_basis": ls.legal_basis, "rules_version": rules.version,
     }
-    eid = output_id("supervision.listed", h.id, notice_no, deadline)
+    # The issue time is part of the id: a notice re-issued A -> B -> A is three notices.
+    eid = output_id("supervision.listed", h.id, notice_no, deadline, at)
     return Out(SUPERVISION_LISTED, h.id, _envelope("safety.supervision.listed", eid, h.id, at, data))
 
 

@@ -96,6 +96,7 @@ def apply_event(h: Hazard, entry: dict[str, Any], at: int, rules: Rules) -> list
         judged = h.cycle > 0 and h.cycle_start is not None and at < h.cycle_start
         if h.closed_how is None and not judged and (h.completed_at is None or h.completed_at <= at):
             h.completed_at = at
+            h.review_fails = 0  # the review clock runs afresh from the newest claim
         what = "rectification claimed complete"
     elif kind == "reviewed":
         what, more = _review(h, at, eid, d["outcome"], rules)
@@ -162,7 +163,11 @@ def _extension_request(h: Hazard, at: int, eid: str, d: dict[str, Any],
     left, _ = rules.calendar.working_days_between(_dt(at), _dt(h.deadline))
     if left >= ls.extension_request_before.n:
         h.ext, h.ext_fails = [at, epoch(d["requested_until"]), eid], 0
-        return f"extension requested until {d['requested_until']} ({left} working days left)", []
+        what = f"extension requested until {d['requested_until']} ({left} working days left)"
+        if h.early is not None and h.early[0] >= at:
+            decided, outs = _decide_extension(h, h.early, rules)
+            return f"{what}; {decided}", outs
+        return what, []
     reason = (f"Extension request on {h.id} refused: it came {left} working days before the "
               f"deadline {emit.iso(h.deadline)}; the rules need at least {ls.extension_request_before}")
     out = emit.escalation(h, rules, rule_id=f"{ls.rule_id}.extension", action="notify",
@@ -174,18 +179,26 @@ def _extension_request(h: Hazard, at: int, eid: str, d: dict[str, Any],
 
 def _extension_decision(h: Hazard, at: int, eid: str, d: dict[str, Any],
                         rules: Rules) -> tuple[str, list[Out]]:
+    decision = [at, d["approved"], epoch(d["new_deadline"]) if d.get("new_deadline") else None, eid]
     if h.ext is None:
-        return "extension decided without a valid pending request: deadline unchanged", []
-    h.ext = None
-    if not d["approved"]:
+        # Offline apps: the decision may arrive before its request. Keep it; a request made
+        # before it, arriving later, is then decided at once (see _extension_request).
+        h.early = decision
+        return "extension decided before any valid request arrived: kept for its request", []
+    return _decide_extension(h, decision, rules)
+
+
+def _decide_extension(h: Hazard, decision: list[Any], rules: Rules) -> tuple[str, list[Out]]:
+    at, approved, new, _ = decision
+    h.ext, h.early = None, None
+    if not approved:
         return "extension rejected: deadline unchanged", []
-    new = epoch(d["new_deadline"])
     if h.listed:
         new = min(new, after(rules.supervision.max_deadline, h.listed[1], rules)[0])
         h.listed[2] = new
     h.deadline, h.approx = new, False
     h.step, h.tier = 0, None
-    # The notice is issued again with the new deadline; its id changes with the deadline.
+    # The notice is issued again with the new deadline.
     outs = [emit.supervision_listed(h, rules, at)] if h.listed and h.listed[3] else []
     return f"extension approved: new deadline {emit.iso(new)}", outs
 

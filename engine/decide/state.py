@@ -53,6 +53,7 @@ class Hazard:
     listed: list[Any] | None = None  # [notice_no, listed_at, deadline, active]
     plan_fired: bool = False
     ext: list[Any] | None = None  # pending extension: [requested_at, requested_until, event id]
+    early: list[Any] | None = None  # a decision that came before its request: [at, approved, new, id]
     verify_fails: int = 0
     review_fails: int = 0
     ext_fails: int = 0

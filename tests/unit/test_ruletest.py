@@ -19,12 +19,7 @@ FILES = sorted((RULES / "tests").glob("*.yaml"))
 
 # Rule tests that assert the correct behaviour where the core has a known bug; strict, so
 # the marker must go once the core is fixed.
-KNOWN_CORE_BUGS = {
-    "out_of_order_review": "a failed review arriving before the completion claim it answers "
-                           "leaves the stale claim pending (engine/decide/lifecycle.py, 'completed')",
-    "out_of_order_extension": "an extension decision arriving before its request is dropped, and "
-                              "the late request then waits forever (lifecycle._extension_decision)",
-}
+KNOWN_CORE_BUGS: dict[str, str] = {}
 
 
 @pytest.fixture(scope="module")
