@@ -22,15 +22,16 @@ import faust
 import structlog
 from aiokafka.admin import AIOKafkaAdminClient
 from faust.types import TP
-from prometheus_client import CollectorRegistry
+from prometheus_client import CollectorRegistry, generate_latest
 
 from engine.clocks import DeadlineIndex, time_source
 from engine.contract.envelope import INTAKE_TOPICS
 from engine.decide.core import decide
+from engine.decide.emit import lead_department
 from engine.decide.replay import clock_entry
 from engine.intake.process import TIMELINE, Record, decide_intake
 from engine.intake.timeline import encode
-from engine.metrics import IntakeMetrics
+from engine.metrics import EngineMetrics, HazardGauges, RuntimeGauges
 from engine.ruleset import Rules
 from engine.settings import Settings
 from engine.store import due_of, pack, unpack
@@ -59,7 +60,17 @@ def _faust_app(settings: Settings, bootstrap: str, partitions: int) -> faust.App
         # Faust's default linger of 0 sends one produce request per record;
         # a few milliseconds lets records share batches (measured: 753 -> 917 records/s).
         producer_linger=0.005,
-        web_enabled=False,
+        # The web server serves /metrics; Faust's own pages are off, tables above all,
+        # since they would show every hazard's state to anyone who can reach the port.
+        web_enabled=True,
+        web_port=settings.web_port,
+        web_bind=settings.web_bind,
+        web_host=settings.web_bind,
+        web_tables_enabled=False,
+        web_router_enabled=False,
+        web_graph_enabled=False,
+        web_stats_enabled=False,
+        web_metrics_enabled=False,
         table_standby_replicas=0,
         # A SIGKILLed worker holds its partitions until its session times out;
         # 10 s instead of Faust's 60 s keeps recovery after a crash short.
@@ -133,7 +144,8 @@ def create_app(settings: Settings, bootstrap: str, rules: Rules, specs: tuple[To
                          "(Faust co-partitions them with the tables)")
     (n,) = counts
     app = _faust_app(settings, bootstrap, n)
-    metrics = IntakeMetrics(registry or CollectorRegistry())
+    registry = registry or CollectorRegistry()
+    metrics = EngineMetrics(registry)
     topics: dict[str, faust.types.TopicT] = {}
 
     def topic(name: str) -> faust.types.TopicT:
@@ -148,6 +160,33 @@ def create_app(settings: Settings, bootstrap: str, rules: Rules, specs: tuple[To
     index = DeadlineIndex()
     clock = time_source(settings.clock_start, settings.clock_anchor, settings.clock_rate,
                         settings.clock_end)
+    gauges = HazardGauges(lambda h: lead_department(h, rules), clock.now)
+    registry.register(gauges)
+    offsets: dict[tuple[str, int], int] = {}  # the last offset each agent handled, per partition
+
+    consumed = {*intake_names, prefix + TIMELINE}
+
+    def lag() -> dict[tuple[str, int], int]:
+        out = {}
+        for tp in app.consumer.assignment():
+            if tp.topic not in consumed:
+                continue  # changelogs are read only during recovery
+            high = app.consumer.highwater(tp)
+            if high is not None:
+                out[(tp.topic, tp.partition)] = max(0, high - offsets.get((tp.topic, tp.partition), -1) - 1)
+        return out
+
+    def timer_lag() -> float:
+        earliest = index.earliest()
+        return max(0.0, clock.now() - earliest) if earliest is not None else 0.0
+
+    registry.register(RuntimeGauges(lag, lambda: len(index), timer_lag))
+
+    @app.page("/metrics")
+    async def metrics_page(web, request):  # noqa: ANN001 - Faust's view arguments
+        """Prometheus metrics of this worker."""
+        # aiohttp refuses a charset inside content_type; the exposition format is UTF-8 anyway.
+        return web.bytes(generate_latest(registry), content_type="text/plain; version=0.0.4")
 
     @app.agent(app.topic(*(prefix + name for name in INTAKE_TOPICS), **RAW), concurrency=1,
                name="intake")
@@ -165,10 +204,11 @@ def create_app(settings: Settings, bootstrap: str, rules: Rules, specs: tuple[To
             if outcome.remember is not None:
                 seen[outcome.remember[0]] = outcome.remember[1]
             gate.processed(msg.tp, msg.offset)
-            metrics.records.labels(msg.topic, outcome.kind).inc()
+            offsets[(msg.topic, msg.partition)] = msg.offset
+            metrics.intake_records.labels(msg.topic, outcome.kind).inc()
             for reason in outcome.reasons:
-                metrics.rejections.labels(msg.topic, reason).inc()
-            metrics.latency.observe(time.perf_counter() - started)
+                metrics.intake_rejections.labels(msg.topic, reason).inc()
+            metrics.processing.labels("intake").observe(time.perf_counter() - started)
             if outcome.kind != "accepted":
                 log.info(f"intake_{outcome.kind}", event_id=outcome.event_id,
                          subject=outcome.subject, topic=msg.topic, partition=msg.partition,
@@ -178,7 +218,9 @@ def create_app(settings: Settings, bootstrap: str, rules: Rules, specs: tuple[To
     async def decide_agent(stream):  # noqa: ANN001
         """Apply each timeline entry to its hazard's state and send what the rules decide."""
         async for event in stream.events():
+            started = time.perf_counter()
             msg = event.message
+            offsets[(msg.topic, msg.partition)] = msg.offset
             entry = json.loads(msg.value)
             if entry.get("subject_kind") != "hazard":
                 continue  # inspections and alerts are not this agent's business (yet)
@@ -196,18 +238,22 @@ def create_app(settings: Settings, bootstrap: str, rules: Rules, specs: tuple[To
             if pending:
                 await asyncio.gather(*pending)
             for out in outs:
+                metrics.count_output(out.event)
                 log.info("decision", event_id=out.id, subject=out.key, topic=out.topic,
                          type=out.event["type"], action=out.event["data"].get("action"),
                          tier=out.event["data"].get("tier"), caused_by=entry["entry_id"],
                          partition=msg.partition, offset=msg.offset)
             hazards[key] = pack(new)
             index.set(new.id, new.next_due())
+            gauges.update(new)
+            metrics.processing.labels("decide").observe(time.perf_counter() - started)
 
     @hazards.on_recover
     async def rebuild_index() -> None:
         """After recovery or a rebalance, rebuild the deadline index from the table."""
         started = time.perf_counter()
         index.rebuild((k.decode(), due_of(v)) for k, v in hazards.items())
+        gauges.reset(unpack(v) for v in hazards.values())
         gate.close()
         log.info("deadline_index_rebuilt", subjects=len(index),
                  seconds=round(time.perf_counter() - started, 3))
@@ -221,6 +267,6 @@ def create_app(settings: Settings, bootstrap: str, rules: Rules, specs: tuple[To
         for due, subject in index.pop_due(now):
             await topic(TIMELINE).send(key=subject.encode(), value=encode(clock_entry(subject, due)))
 
-    app.intake_metrics = metrics  # type: ignore[attr-defined]
+    app.engine_metrics = metrics  # type: ignore[attr-defined]
     app.deadline_index = index  # type: ignore[attr-defined]
     return app

@@ -23,6 +23,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
+from engine.broker.install import free_port
 from engine.contract.envelope import EVENT_TYPES
 from engine.tools.kafka import partitions_of, producer
 
@@ -36,6 +37,7 @@ class Namespace:
     bootstrap: str
     root: Path
     name: str = field(default_factory=lambda: f"t{uuid.uuid4().hex[:10]}")
+    web_port: int = field(default_factory=lambda: free_port())
 
     @property
     def prefix(self) -> str:
@@ -51,6 +53,7 @@ class Namespace:
             HAZARD_APP_ID=self.name,
             HAZARD_DATA_DIR=str(self.root / "worker-data"),
             HAZARD_LOG_LEVEL="info",
+            HAZARD_WEB_PORT=str(self.web_port),
         )
         env.update(extra)
         return env

@@ -1,27 +1,175 @@
-"""Prometheus metrics of the engine, registered on a registry the caller passes in."""
+"""Prometheus metrics of the engine, registered on a registry the caller passes in.
+
+Names follow Prometheus' guide: base units, `_total` on counters, and only
+bounded labels (topic, reason, grade, town, sector, tier, department, action,
+level, partition); never a hazard or alert id.
+
+Counters count what this process did, so a record processed again after a
+crash is counted again; ids on the output topics are what de-duplicate.
+"""
 
 from __future__ import annotations
 
+from collections import Counter as Tally
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
 from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+from engine.decide.state import Hazard
+
+_LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0, 2.5)
 
 
-class IntakeMetrics:
-    """Counts of what intake did with each record, by topic; no unbounded labels."""
+@dataclass(frozen=True, slots=True)
+class _View:
+    """What the gauges need of one hazard, kept so a change can be undone from the tallies."""
+
+    open_labels: tuple[str, str, str, str] | None  # grade, town, sector, tier
+    overdue_labels: tuple[str, str, str] | None  # grade, town, lead department
+    deadline: int | None
+    listed: bool
+
+
+class HazardGauges(Collector):
+    """Open, overdue and listed hazards, kept up to date as states change, read at scrape time."""
+
+    def __init__(self, lead_of: Callable[[Hazard], str | None], now: Callable[[], float]) -> None:
+        self._lead_of = lead_of
+        self._now = now
+        self._views: dict[str, _View] = {}
+        self._open: Tally[tuple[str, str, str, str]] = Tally()
+        self._overdue: dict[tuple[str, str, str], dict[str, int]] = {}
+        self._listed = 0
+
+    def _view(self, h: Hazard) -> _View:
+        if not h.is_open():
+            return _View(None, None, None, False)
+        grade = h.grade or h.claimed or "unknown"
+        labels = (grade, h.town or "unknown", h.sector or "unknown", h.tier or "none")
+        overdue = None
+        if h.deadline is not None and h.completed_at is None and h.watermark >= h.deadline:
+            overdue = (grade, h.town or "unknown", self._lead_of(h) or "unknown")
+        return _View(labels, overdue, h.deadline, bool(h.listed and h.listed[3]))
+
+    def update(self, h: Hazard) -> None:
+        """Replace what is counted for this hazard by what its new state says."""
+        old = self._views.get(h.id)
+        new = self._view(h)
+        if old == new:
+            return
+        if old is not None:
+            self._apply(h.id, old, -1)
+        self._apply(h.id, new, +1)
+        self._views[h.id] = new
+
+    def reset(self, states: Iterator[Hazard]) -> None:
+        """Count every state afresh, e.g. after recovery."""
+        self._views.clear()
+        self._open.clear()
+        self._overdue.clear()
+        self._listed = 0
+        for h in states:
+            self.update(h)
+
+    def _apply(self, hazard_id: str, view: _View, sign: int) -> None:
+        if view.open_labels is not None:
+            self._open[view.open_labels] += sign
+            if not self._open[view.open_labels]:
+                del self._open[view.open_labels]
+        if view.overdue_labels is not None:
+            group = self._overdue.setdefault(view.overdue_labels, {})
+            if sign > 0:
+                group[hazard_id] = view.deadline or 0
+            else:
+                group.pop(hazard_id, None)
+                if not group:
+                    del self._overdue[view.overdue_labels]
+        self._listed += sign * view.listed
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        """Yield the gauges; the age of the oldest overdue rectification is measured now."""
+        open_ = GaugeMetricFamily("hazard_open", "Open hazards by grade, town, sector and tier.",
+                                  labels=["grade", "town", "sector", "tier"])
+        for labels, n in sorted(self._open.items()):
+            open_.add_metric(list(labels), n)
+        yield open_
+        overdue = GaugeMetricFamily(
+            "hazard_overdue_rectifications", "Rectifications past their deadline with no claim, "
+            "by grade, town and lead department.", labels=["grade", "town", "department"])
+        oldest: dict[tuple[str, str], int] = {}
+        for (grade, town, dept), members in sorted(self._overdue.items()):
+            overdue.add_metric([grade, town, dept], len(members))
+            first = min(members.values())
+            oldest[(grade, town)] = min(first, oldest.get((grade, town), first))
+        yield overdue
+        age = GaugeMetricFamily(
+            "hazard_oldest_overdue_age_seconds", "Seconds since the deadline of the oldest overdue "
+            "rectification, by grade and town.", labels=["grade", "town"])
+        now = self._now()
+        for (grade, town), deadline in sorted(oldest.items()):
+            age.add_metric([grade, town], max(0.0, now - deadline))
+        yield age
+        yield GaugeMetricFamily("hazard_listed_supervisions_active",
+                                "Hazards under listed supervision (挂牌督办) now.", value=self._listed)
+
+
+class EngineMetrics:
+    """Every metric the engine exports, on one registry."""
 
     def __init__(self, registry: CollectorRegistry) -> None:
-        self.records = Counter(
+        self.registry = registry
+        self.intake_records = Counter(
             "hazard_intake_records_total",
             "Intake records by topic and outcome (accepted, redelivered, rejected, duplicate).",
-            ["topic", "outcome"], registry=registry,
-        )
-        self.rejections = Counter(
-            "hazard_intake_rejections_total",
-            "Reasons for rejected intake records, by topic and error type.",
-            ["topic", "reason"], registry=registry,
-        )
-        self.latency = Histogram(
-            "hazard_intake_processing_seconds",
-            "Time to decide one intake record and hand its outputs to the producer.",
-            registry=registry,
-            buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0),
-        )
+            ["topic", "outcome"], registry=registry)
+        self.intake_rejections = Counter(
+            "hazard_intake_rejections_total", "Reasons for rejected intake records, by topic "
+            "and error type.", ["topic", "reason"], registry=registry)
+        self.processing = Histogram(
+            "hazard_processing_seconds", "Time to handle one record, by stage (intake, decide).",
+            ["stage"], registry=registry, buckets=_LATENCY_BUCKETS)
+        self.escalations = Counter(
+            "hazard_escalations_total", "Escalations sent, by action and subject kind.",
+            ["action", "subject_kind"], registry=registry)
+        self.referrals = Counter("hazard_referrals_total",
+                                 "Referrals to discipline inspection (抄报移送纪委监委) sent.",
+                                 registry=registry)
+        self.notices = Counter("hazard_supervision_notices_total",
+                               "Listed-supervision notices sent, by type (listed, lifted).",
+                               ["type"], registry=registry)
+
+    def count_output(self, event: dict) -> None:
+        """Count one output event by its type."""
+        kind = event.get("type", "")
+        if kind == "safety.escalation.raised":
+            data = event["data"]
+            self.escalations.labels(data["action"], data["subject_kind"]).inc()
+        elif kind == "safety.referral.discipline":
+            self.referrals.inc()
+        elif kind.startswith("safety.supervision."):
+            self.notices.labels(kind.rsplit(".", 1)[-1]).inc()
+
+
+class RuntimeGauges(Collector):
+    """Gauges read from the running worker at scrape time: lag, clock index, timer lag."""
+
+    def __init__(self, lag: Callable[[], dict[tuple[str, int], int]], index_size: Callable[[], int],
+                 timer_lag: Callable[[], float]) -> None:
+        self._lag, self._index_size, self._timer_lag = lag, index_size, timer_lag
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        """Yield consumer lag per partition, the clock index size and the timer's lag."""
+        lag = GaugeMetricFamily("hazard_consumer_lag_records", "Records not yet processed, by "
+                                "topic and partition.", labels=["topic", "partition"])
+        for (topic, partition), n in sorted(self._lag().items()):
+            lag.add_metric([topic, str(partition)], n)
+        yield lag
+        yield GaugeMetricFamily("hazard_clock_index_subjects",
+                                "Subjects with a running clock in this worker's deadline index.",
+                                value=self._index_size())
+        yield GaugeMetricFamily("hazard_clock_timer_lag_seconds", "How far the earliest unfired "
+                                "deadline lies behind the clock (0 when none is due).",
+                                value=self._timer_lag())

@@ -50,5 +50,8 @@ class Settings(BaseSettings):
                                        "simulated clock stops here")
     tick_s: float = Field(default=1.0, gt=0, description="HAZARD_TICK_S: how often the timer "
                           "looks for due deadlines, in real seconds")
+    web_port: int = Field(default=6066, ge=1, le=65535,
+                          description="HAZARD_WEB_PORT: the worker's HTTP port (/metrics)")
+    web_bind: str = Field(default="127.0.0.1", description="HAZARD_WEB_BIND: address to listen on")
     broker_retry_max_s: float = Field(default=10.0, gt=0,
                                       description="HAZARD_BROKER_RETRY_MAX_S: longest retry pause")

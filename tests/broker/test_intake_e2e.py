@@ -7,6 +7,8 @@ import base64
 import json
 import subprocess
 import sys
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -59,6 +61,15 @@ def test_examples_accepted_and_rejected_examples_rejected(namespace: Namespace, 
     assert "REJECTED" in tail.stdout and "unknown town 'atlantis'" in tail.stdout
     log = worker.log_text()
     assert '"event": "intake_rejected"' in log and '"offset": ' in log
+
+    metrics = urllib.request.urlopen(f"http://127.0.0.1:{namespace.web_port}/metrics", timeout=10)
+    text = metrics.read().decode()
+    hazard_reports = namespace.topic("hazard.reports")
+    assert f'hazard_intake_records_total{{outcome="rejected",topic="{hazard_reports}"}} 5.0' in text
+    assert "hazard_listed_supervisions_active 1.0" in text  # the example's major finding
+    with pytest.raises(urllib.error.HTTPError) as refused:  # Faust's table pages stay off
+        urllib.request.urlopen(f"http://127.0.0.1:{namespace.web_port}/table/", timeout=10)
+    assert refused.value.code == 404
 
 
 def test_oversized_record_is_rejected_with_its_bytes(namespace: Namespace, worker: Worker) -> None:

@@ -1,0 +1,61 @@
+"""The hazard gauges follow state changes exactly, with bounded labels."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, generate_latest
+
+from engine.decide.state import Hazard
+from engine.metrics import EngineMetrics, HazardGauges
+
+
+def text(registry: CollectorRegistry) -> str:
+    return generate_latest(registry).decode()
+
+
+def hazard(hid: str, **kw) -> Hazard:
+    base = dict(opened="e", opened_at=0, origin="report", sector="fire_safety", town="huxi",
+                verdict="confirmed", grade="general", deadline=1000, watermark=0)
+    base.update(kw)
+    return Hazard(hid, **base)
+
+
+def test_open_overdue_and_oldest_age() -> None:
+    """Open hazards are counted by labels; overdue ones give the age of the oldest deadline."""
+    registry = CollectorRegistry()
+    gauges = HazardGauges(lambda h: "fire_rescue", now=lambda: 5000.0)
+    registry.register(gauges)
+    gauges.update(hazard("A", watermark=1000, tier="yellow"))
+    gauges.update(hazard("B", watermark=2000, deadline=2000, tier="yellow"))
+    gauges.update(hazard("C", watermark=10, tier=None))
+    out = text(registry)
+    assert 'hazard_open{grade="general",sector="fire_safety",tier="yellow",town="huxi"} 2.0' in out
+    assert 'hazard_overdue_rectifications{department="fire_rescue",grade="general",town="huxi"} 2.0' in out
+    assert 'hazard_oldest_overdue_age_seconds{grade="general",town="huxi"} 4000.0' in out
+    assert "HZ" not in out and '"A"' not in out  # no hazard id ever becomes a label
+
+
+def test_closing_a_hazard_removes_it_everywhere() -> None:
+    """A passed review takes the hazard out of open, overdue and listed counts."""
+    registry = CollectorRegistry()
+    gauges = HazardGauges(lambda h: "fire_rescue", now=lambda: 0.0)
+    registry.register(gauges)
+    gauges.update(hazard("A", watermark=1000, listed=["N", 0, 10, True]))
+    assert "hazard_listed_supervisions_active 1.0" in text(registry)
+    gauges.update(hazard("A", watermark=1000, closed_how="passed", listed=["N", 0, 10, False]))
+    out = text(registry)
+    assert "hazard_listed_supervisions_active 0.0" in out
+    assert "hazard_open{" not in out and "hazard_overdue_rectifications{" not in out
+
+
+def test_outputs_are_counted_by_type() -> None:
+    """Escalations by action, referrals and notices each have their counter."""
+    registry = CollectorRegistry()
+    metrics = EngineMetrics(registry)
+    metrics.count_output({"type": "safety.escalation.raised",
+                          "data": {"action": "summon", "subject_kind": "hazard"}})
+    metrics.count_output({"type": "safety.referral.discipline", "data": {}})
+    metrics.count_output({"type": "safety.supervision.lifted", "data": {}})
+    out = text(registry)
+    assert 'hazard_escalations_total{action="summon",subject_kind="hazard"} 1.0' in out
+    assert "hazard_referrals_total 1.0" in out
+    assert 'hazard_supervision_notices_total{type="lifted"} 1.0' in out
