@@ -58,6 +58,12 @@ def _schemas(args: argparse.Namespace) -> int:
     return 1 if problems else 0
 
 
+def _setup(args: argparse.Namespace) -> int:
+    from engine.tools import setup
+
+    return setup.run()
+
+
 def _demo(args: argparse.Namespace) -> int:
     from engine.demo import run_demo
 
@@ -93,6 +99,9 @@ def parser() -> argparse.ArgumentParser:
     sch = sub.add_parser("schemas", help="export or check topics/schemas/")
     sch.add_argument("action", choices=["export", "check"])
     sch.set_defaults(func=_schemas)
+
+    sub.add_parser("setup", help="install Kafka and the Prometheus tools the tests use") \
+        .set_defaults(func=_setup)
 
     sub.add_parser("demo", help="start a broker and a worker, publish examples, show results") \
         .set_defaults(func=_demo)

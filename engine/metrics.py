@@ -31,6 +31,7 @@ class _View:
     overdue_labels: tuple[str, str, str] | None  # grade, town, lead department
     deadline: int | None
     listed: bool
+    listed_deadline: int | None = None
 
 
 class HazardGauges(Collector):
@@ -43,6 +44,7 @@ class HazardGauges(Collector):
         self._open: Tally[tuple[str, str, str, str]] = Tally()
         self._overdue: dict[tuple[str, str, str], dict[str, int]] = {}
         self._listed = 0
+        self._listed_deadlines: dict[str, dict[str, int]] = {}  # town -> hazard -> deadline
 
     def _view(self, h: Hazard) -> _View:
         if not h.is_open():
@@ -52,7 +54,8 @@ class HazardGauges(Collector):
         overdue = None
         if h.deadline is not None and h.completed_at is None and h.watermark >= h.deadline:
             overdue = (grade, h.town or "unknown", self._lead_of(h) or "unknown")
-        return _View(labels, overdue, h.deadline, bool(h.listed and h.listed[3]))
+        listed = bool(h.listed and h.listed[3])
+        return _View(labels, overdue, h.deadline, listed, h.listed[2] if listed else None)
 
     def update(self, h: Hazard) -> None:
         """Replace what is counted for this hazard by what its new state says."""
@@ -71,6 +74,7 @@ class HazardGauges(Collector):
         self._open.clear()
         self._overdue.clear()
         self._listed = 0
+        self._listed_deadlines.clear()
         for h in states:
             self.update(h)
 
@@ -88,6 +92,15 @@ class HazardGauges(Collector):
                 if not group:
                     del self._overdue[view.overdue_labels]
         self._listed += sign * view.listed
+        if view.listed and view.open_labels is not None:
+            town = view.open_labels[1]
+            deadlines = self._listed_deadlines.setdefault(town, {})
+            if sign > 0:
+                deadlines[hazard_id] = view.listed_deadline or 0
+            else:
+                deadlines.pop(hazard_id, None)
+                if not deadlines:
+                    del self._listed_deadlines[town]
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         """Yield the gauges; the age of the oldest overdue rectification is measured now."""
@@ -114,6 +127,12 @@ class HazardGauges(Collector):
         yield age
         yield GaugeMetricFamily("hazard_listed_supervisions_active",
                                 "Hazards under listed supervision (挂牌督办) now.", value=self._listed)
+        nearest = GaugeMetricFamily(
+            "hazard_listed_supervision_next_deadline_timestamp_seconds", "The nearest deadline "
+            "of an active listed supervision, by town (Unix time).", labels=["town"])
+        for town, deadlines in sorted(self._listed_deadlines.items()):
+            nearest.add_metric([town], min(deadlines.values()))
+        yield nearest
 
 
 class EngineMetrics:

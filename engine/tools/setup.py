@@ -1,0 +1,40 @@
+"""`hazard-engine setup`: install what the tests need that pip cannot.
+
+Kafka comes from Maven Central into the cache (as `broker up` would do on
+first use); promtool and amtool come from Debian's prometheus and
+prometheus-alertmanager packages. Nothing here is needed to run the engine.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+
+from engine.broker.install import ensure_installed
+
+DEBIAN_PACKAGES = {"promtool": "prometheus", "amtool": "prometheus-alertmanager",
+                   "prometheus": "prometheus"}
+
+
+def run() -> int:
+    """Install Kafka and the Prometheus tools if missing; return 0 when all are there."""
+    kafka = ensure_installed(progress=lambda m: print(f"kafka: {m}", file=sys.stderr))
+    print(f"kafka {kafka.version}: {kafka.libs}")
+    missing = sorted({pkg for tool, pkg in DEBIAN_PACKAGES.items() if shutil.which(tool) is None})
+    if missing:
+        if os.geteuid() != 0 or shutil.which("apt-get") is None:
+            print("missing: " + ", ".join(missing) + "; install them with: sudo apt-get install "
+                  + " ".join(missing), file=sys.stderr)
+            return 1
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        for cmd in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", *missing]):
+            done = subprocess.run(cmd, env=env, capture_output=True, text=True)
+            if done.returncode != 0:
+                print(f"{' '.join(cmd)} failed:\n{done.stdout[-2000:]}{done.stderr[-2000:]}",
+                      file=sys.stderr)
+                return 1
+    for tool in DEBIAN_PACKAGES:
+        print(f"{tool}: {shutil.which(tool)}")
+    return 0
