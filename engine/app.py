@@ -17,6 +17,9 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
 
 import faust
 import structlog
@@ -24,30 +27,47 @@ from aiokafka.admin import AIOKafkaAdminClient
 from faust.types import TP
 from prometheus_client import CollectorRegistry, generate_latest
 
+from engine.alerts import Alert, AlertRules, alert_clock_entry, decide_alert
 from engine.clocks import DeadlineIndex, time_source
 from engine.contract.envelope import INTAKE_TOPICS
+from engine.contract.outputs import ALERTS_CAP
 from engine.decide.core import decide
-from engine.decide.emit import lead_department
+from engine.decide.emit import Out, lead_department
 from engine.decide.replay import clock_entry
+from engine.feeds import web as feeds
+from engine.feeds.tokens import TokenFileError, TokenStore
+from engine.feeds.views import alert_source, hazard_source
 from engine.intake.process import TIMELINE, Record, decide_intake
 from engine.intake.timeline import encode
-from engine.metrics import EngineMetrics, HazardGauges, RuntimeGauges
+from engine.metrics import AlertGauges, EngineMetrics, HazardGauges, RuntimeGauges
 from engine.ruleset import Rules
 from engine.settings import Settings
 from engine.store import due_of, pack, unpack
+from engine.tools.kafka import client_auth
 from engine.topics import TopicSpec
 
 log = structlog.get_logger("engine.app")
 
 SEEN_TABLE = "intake-seen"
-HAZARD_TABLE = "hazards"
+TABLES = {"hazard": "hazards", "alert": "alerts"}
 RAW = {"key_serializer": "raw", "value_serializer": "raw"}
+
+
+def _credentials(settings: Settings) -> faust.SASLCredentials | None:
+    """SASL/SCRAM credentials from settings, for a broker started with `broker up --secure`."""
+    if not settings.kafka_sasl_username:
+        return None
+    password = settings.kafka_sasl_password
+    return faust.SASLCredentials(username=settings.kafka_sasl_username,
+                                 password=password.get_secret_value() if password else None,
+                                 mechanism=settings.kafka_sasl_mechanism or "SCRAM-SHA-512")
 
 
 def _faust_app(settings: Settings, bootstrap: str, partitions: int) -> faust.App:
     return faust.App(
         settings.app_id,
         broker=";".join(f"kafka://{hp.strip()}" for hp in bootstrap.split(",")),
+        broker_credentials=_credentials(settings),
         store="memory://",
         datadir=str(settings.data_dir),
         topic_partitions=partitions,
@@ -89,8 +109,10 @@ class CatchUpGate:
     until intake has processed every record that was there when it started.
     """
 
-    def __init__(self, app: faust.App, bootstrap: str, group_id: str, topics: set[str]) -> None:
+    def __init__(self, app: faust.App, bootstrap: str, group_id: str, topics: set[str],
+                 auth: dict[str, Any] | None = None) -> None:
         self.app, self.bootstrap, self.group_id, self.topics = app, bootstrap, group_id, topics
+        self.auth = dict(auth or {})
         self._open = False
         self._waiting: dict[TP, int] | None = None
         self._processed: dict[TP, int] = {}
@@ -123,7 +145,7 @@ class CatchUpGate:
         return self._open
 
     async def _committed(self, tps: list[TP]) -> dict[TP, int]:
-        admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap)
+        admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap, **self.auth)
         await admin.start()
         try:
             offsets = await admin.list_consumer_group_offsets(self.group_id, partitions=tps)
@@ -133,8 +155,24 @@ class CatchUpGate:
                 if meta.offset >= 0}
 
 
+@dataclass(frozen=True, slots=True)
+class Core:
+    """One kind of subject the decision agent keeps state for: its pure core and how to store it."""
+
+    kind: str
+    decide: Callable[[Any, dict[str, Any]], tuple[Any, list[Out]]]
+    decode: Callable[[bytes], Any]
+    clock_entry: Callable[[str, int], dict[str, Any]]
+
+
+def _record_value(out: Out) -> bytes:
+    # A CAP document travels as its XML; every other output is a CloudEvent in JSON.
+    return out.event["xml"].encode("utf-8") if out.topic == ALERTS_CAP else encode(out.event)
+
+
 def create_app(settings: Settings, bootstrap: str, rules: Rules, specs: tuple[TopicSpec, ...],
-               registry: CollectorRegistry | None = None) -> faust.App:
+               registry: CollectorRegistry | None = None,
+               alert_rules: AlertRules | None = None) -> faust.App:
     """Build the Faust app with its agents, tables and timer."""
     prefix = settings.topic_prefix
     partitions = {s.name: s.partitions for s in specs}
@@ -154,14 +192,22 @@ def create_app(settings: Settings, bootstrap: str, rules: Rules, specs: tuple[To
         return topics[name]
 
     intake_names = {prefix + name for name in INTAKE_TOPICS}
-    gate = CatchUpGate(app, bootstrap, settings.app_id, intake_names)
+    gate = CatchUpGate(app, bootstrap, settings.app_id, intake_names, client_auth(settings))
     seen = app.Table(SEEN_TABLE, partitions=n, key_type=str, value_type=str)
-    hazards = app.Table(HAZARD_TABLE, partitions=n, key_type=bytes, value_type=bytes)
-    index = DeadlineIndex()
+    cores = {"hazard": Core("hazard", lambda st, e: decide(st, e, rules), unpack, clock_entry)}
+    if alert_rules is not None:
+        cores["alert"] = Core("alert", lambda st, e: decide_alert(st, e, alert_rules),
+                              lambda raw: unpack(raw, Alert),
+                              alert_clock_entry)
+    tables = {kind: app.Table(TABLES[kind], partitions=n, key_type=bytes, value_type=bytes)
+              for kind in cores}
+    indices = {kind: DeadlineIndex() for kind in cores}
     clock = time_source(settings.clock_start, settings.clock_anchor, settings.clock_rate,
                         settings.clock_end)
     gauges = HazardGauges(lambda h: lead_department(h, rules), clock.now)
     registry.register(gauges)
+    alert_gauges = AlertGauges()
+    registry.register(alert_gauges)
     offsets: dict[tuple[str, int], int] = {}  # the last offset each agent handled, per partition
 
     consumed = {*intake_names, prefix + TIMELINE}
@@ -177,10 +223,10 @@ def create_app(settings: Settings, bootstrap: str, rules: Rules, specs: tuple[To
         return out
 
     def timer_lag() -> float:
-        earliest = index.earliest()
-        return max(0.0, clock.now() - earliest) if earliest is not None else 0.0
+        dues = [d for d in (i.earliest() for i in indices.values()) if d is not None]
+        return max(0.0, clock.now() - min(dues)) if dues else 0.0
 
-    registry.register(RuntimeGauges(lag, lambda: len(index), timer_lag))
+    registry.register(RuntimeGauges(lag, lambda: sum(map(len, indices.values())), timer_lag))
 
     @app.page("/metrics")
     async def metrics_page(web, request):  # noqa: ANN001 - Faust's view arguments
@@ -216,47 +262,53 @@ def create_app(settings: Settings, bootstrap: str, rules: Rules, specs: tuple[To
 
     @app.agent(topic(TIMELINE), concurrency=1, name="decide")
     async def decide_agent(stream):  # noqa: ANN001
-        """Apply each timeline entry to its hazard's state and send what the rules decide."""
+        """Apply each timeline entry to its subject's state and send what the rules decide."""
         async for event in stream.events():
             started = time.perf_counter()
             msg = event.message
             offsets[(msg.topic, msg.partition)] = msg.offset
             entry = json.loads(msg.value)
-            if entry.get("subject_kind") != "hazard":
-                continue  # inspections and alerts are not this agent's business (yet)
-            key = msg.key
-            raw_state = hazards.get(key)
-            state = unpack(raw_state) if raw_state is not None else None
-            new, outs = decide(state, entry, rules)
+            core = cores.get(entry.get("subject_kind"))
+            if core is None:
+                continue  # an inspection is recorded in the timeline; no rules act on it
+            table = tables[core.kind]
+            raw_state = table.get(msg.key)
+            state = core.decode(raw_state) if raw_state is not None else None
+            new, outs = core.decide(state, entry)
             if new is state:
                 continue  # a re-delivered entry
             # Outputs must be on the broker before the state that records them: if the state
             # landed first and the worker died, the replayed entry would count as applied and
             # its outputs would never be sent. Most entries have none, so this rarely waits.
-            pending = [await topic(out.topic).send(key=out.key.encode(), value=encode(out.event))
+            pending = [await topic(out.topic).send(key=out.key.encode(), value=_record_value(out))
                        for out in outs]
             if pending:
                 await asyncio.gather(*pending)
             for out in outs:
                 metrics.count_output(out.event)
                 log.info("decision", event_id=out.id, subject=out.key, topic=out.topic,
-                         type=out.event["type"], action=out.event["data"].get("action"),
-                         tier=out.event["data"].get("tier"), caused_by=entry["entry_id"],
-                         partition=msg.partition, offset=msg.offset)
-            hazards[key] = pack(new)
-            index.set(new.id, new.next_due())
-            gauges.update(new)
+                         type=out.event["type"], action=out.event.get("data", {}).get("action"),
+                         caused_by=entry["entry_id"], partition=msg.partition, offset=msg.offset)
+            table[msg.key] = pack(new)
+            indices[core.kind].set(new.id, new.next_due())
+            (gauges if core.kind == "hazard" else alert_gauges).update(new)
             metrics.processing.labels("decide").observe(time.perf_counter() - started)
 
-    @hazards.on_recover
-    async def rebuild_index() -> None:
-        """After recovery or a rebalance, rebuild the deadline index from the table."""
-        started = time.perf_counter()
-        index.rebuild((k.decode(), due_of(v)) for k, v in hazards.items())
-        gauges.reset(unpack(v) for v in hazards.values())
-        gate.close()
-        log.info("deadline_index_rebuilt", subjects=len(index),
-                 seconds=round(time.perf_counter() - started, 3))
+    def on_recover(kind: str) -> Callable[[], Awaitable[None]]:
+        async def rebuild() -> None:
+            """After recovery or a rebalance, rebuild the deadline index and gauges from the table."""
+            started = time.perf_counter()
+            table = tables[kind]
+            indices[kind].rebuild((k.decode(), due_of(v)) for k, v in table.items())
+            (gauges if kind == "hazard" else alert_gauges).reset(
+                cores[kind].decode(v) for v in table.values())
+            gate.close()
+            log.info("deadline_index_rebuilt", kind=kind, subjects=len(indices[kind]),
+                     seconds=round(time.perf_counter() - started, 3))
+        return rebuild
+
+    for kind, table in tables.items():
+        table.on_recover(on_recover(kind))
 
     @app.timer(interval=settings.tick_s)
     async def tick() -> None:
@@ -264,9 +316,20 @@ def create_app(settings: Settings, bootstrap: str, rules: Rules, specs: tuple[To
         if not await gate.is_open():
             return
         now = clock.now()
-        for due, subject in index.pop_due(now):
-            await topic(TIMELINE).send(key=subject.encode(), value=encode(clock_entry(subject, due)))
+        for kind, index in indices.items():
+            for due, subject in index.pop_due(now):
+                entry = cores[kind].clock_entry(subject, due)
+                await topic(TIMELINE).send(key=subject.encode(), value=encode(entry))
+
+    tokens = TokenStore.from_env()  # HAZARD_TOKENS_FILE; unset, the feeds answer 401
+    unknown = tokens.unknown_ids(set(rules.reference.towns), set(rules.reference.departments))
+    if unknown:
+        raise TokenFileError(f"{tokens.path}: unknown {', '.join(unknown)}")
+    feeds.register(app, settings=settings, bootstrap=bootstrap,
+                   hazards=hazard_source(tables["hazard"], rules, clock.now),
+                   alerts=alert_source(tables["alert"], clock.now) if "alert" in tables else None,
+                   tokens=tokens, now=clock.now)
 
     app.engine_metrics = metrics  # type: ignore[attr-defined]
-    app.deadline_index = index  # type: ignore[attr-defined]
+    app.deadline_indices = indices  # type: ignore[attr-defined]
     return app

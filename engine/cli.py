@@ -58,6 +58,21 @@ def _schemas(args: argparse.Namespace) -> int:
     return 1 if problems else 0
 
 
+def _watch(args: argparse.Namespace) -> int:
+    from engine.tools import watch
+    from engine.tools.kafka import bootstrap_for
+
+    settings = Settings()
+    return watch.run(bootstrap_for(settings), settings.topic_prefix, args.town, args.department,
+                     args.tier, args.from_beginning, args.idle_timeout)
+
+
+def _token(args: argparse.Namespace) -> int:
+    from engine.feeds.tokens import cli_new
+
+    return cli_new(args.name, args.town, args.department, args.district)
+
+
 def _setup(args: argparse.Namespace) -> int:
     from engine.tools import setup
 
@@ -99,6 +114,24 @@ def parser() -> argparse.ArgumentParser:
     sch = sub.add_parser("schemas", help="export or check topics/schemas/")
     sch.add_argument("action", choices=["export", "check"])
     sch.set_defaults(func=_schemas)
+
+    watch = sub.add_parser("watch", help="print escalations as they happen, coloured by tier")
+    watch.add_argument("--town", action="append", default=[])
+    watch.add_argument("--department", action="append", default=[])
+    watch.add_argument("--tier", action="append", default=[],
+                       choices=["blue", "yellow", "orange", "red"])
+    watch.add_argument("--from-beginning", action="store_true")
+    watch.add_argument("--idle-timeout", type=float, help="stop after this many idle seconds")
+    watch.set_defaults(func=_watch)
+
+    token = sub.add_parser("token", help="supervisors' tokens for the HTTP feeds")
+    token_sub = token.add_subparsers(dest="token_command", required=True)
+    new = token_sub.add_parser("new", help="mint a token and print its tokens-file line")
+    new.add_argument("--name")
+    new.add_argument("--town", action="append", default=[])
+    new.add_argument("--department", action="append", default=[])
+    new.add_argument("--district", action="store_true")
+    new.set_defaults(func=_token)
 
     sub.add_parser("setup", help="install Kafka and the Prometheus tools the tests use") \
         .set_defaults(func=_setup)

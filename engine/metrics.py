@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections import Counter as Tally
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily
@@ -133,6 +134,34 @@ class HazardGauges(Collector):
         for town, deadlines in sorted(self._listed_deadlines.items()):
             nearest.add_metric([town], min(deadlines.values()))
         yield nearest
+
+
+class AlertGauges(Collector):
+    """Open alerts by response level, kept up to date as alert states change."""
+
+    def __init__(self) -> None:
+        self._levels: dict[str, str] = {}  # alert id -> level of an open alert
+
+    def update(self, alert: Any) -> None:
+        """Count the alert under its current level while it is open."""
+        if alert.is_open():
+            self._levels[alert.id] = alert.level or "unknown"
+        else:
+            self._levels.pop(alert.id, None)
+
+    def reset(self, alerts: Iterator[Any]) -> None:
+        """Count every alert afresh, e.g. after recovery."""
+        self._levels.clear()
+        for alert in alerts:
+            self.update(alert)
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        """Yield open alerts by response level."""
+        gauge = GaugeMetricFamily("hazard_alerts_open", "Open first-responder alerts by "
+                                  "response level (I highest).", labels=["level"])
+        for level, n in sorted(Tally(self._levels.values()).items()):
+            gauge.add_metric([level], n)
+        yield gauge
 
 
 class EngineMetrics:

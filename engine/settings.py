@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from engine.broker.install import cache_root
@@ -23,6 +23,19 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("KAFKA_BOOTSTRAP_SERVERS", "HAZARD_BOOTSTRAP_SERVERS"),
         description="KAFKA_BOOTSTRAP_SERVERS: host:port[,host:port]; unset means the local broker",
     )
+    # Kafka login; all unset means PLAINTEXT without SASL (the plain local broker).
+    kafka_security_protocol: str | None = Field(
+        default=None, pattern="^(PLAINTEXT|SASL_PLAINTEXT|SASL_SSL|SSL)$",
+        validation_alias="KAFKA_SECURITY_PROTOCOL",
+        description="KAFKA_SECURITY_PROTOCOL: e.g. SASL_PLAINTEXT (`broker up --secure`)")
+    kafka_sasl_mechanism: str | None = Field(
+        default=None, validation_alias="KAFKA_SASL_MECHANISM",
+        description="KAFKA_SASL_MECHANISM: e.g. SCRAM-SHA-512")
+    kafka_sasl_username: str | None = Field(default=None, validation_alias="KAFKA_SASL_USERNAME",
+                                            description="KAFKA_SASL_USERNAME")
+    kafka_sasl_password: SecretStr | None = Field(
+        default=None, validation_alias="KAFKA_SASL_PASSWORD",
+        description="KAFKA_SASL_PASSWORD: never logged (SecretStr)")
     topic_prefix: str = Field(default="", pattern=r"^[A-Za-z0-9._-]*$",
                               description="HAZARD_TOPIC_PREFIX: prepended to every topic name, "
                               "to run several isolated engines (tests, demos) on one broker")

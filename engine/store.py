@@ -6,18 +6,20 @@ number per hazard instead of parsing a million states.
 
 from __future__ import annotations
 
+from typing import Any
+
 from engine.decide.state import Hazard
 
 
-def pack(h: Hazard) -> bytes:
+def pack(h: Any) -> bytes:
     """Serialise a state for the table."""
     due = h.next_due()
     return (str(due) if due is not None else "").encode() + b"\n" + h.encode()
 
 
-def unpack(raw: bytes) -> Hazard:
-    """The state stored by `pack`."""
-    return Hazard.decode(raw[raw.index(b"\n") + 1:])
+def unpack(raw: bytes, kind: type[Any] = Hazard) -> Any:
+    """The state stored by `pack`: a Hazard, or another state class with `decode`."""
+    return kind.decode(raw[raw.index(b"\n") + 1:])
 
 
 def due_of(raw: bytes) -> int | None:

@@ -15,12 +15,15 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
 from engine import logs
+from engine.alerts import load_alert_rules
 from engine.app import create_app
 from engine.broker.local import read_state
 from engine.errors import EngineError
+from engine.feeds.tokens import TokenFileError
 from engine.reference import RulesError
 from engine.ruleset import load_rules
 from engine.settings import Settings
+from engine.tools.kafka import client_auth
 from engine.topics import TopicsError, ensure_topics, load_topics
 
 log = structlog.get_logger("engine.worker")
@@ -46,7 +49,8 @@ async def _connect_and_prepare(settings: Settings, specs) -> str:
             log.warning("broker_unknown", attempt=attempt, retry_in_s=pause,
                         hint="set KAFKA_BOOTSTRAP_SERVERS or run `hazard-engine broker up`")
         else:
-            admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10_000)
+            admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10_000,
+                                        **client_auth(settings))
             try:
                 await asyncio.wait_for(admin.start(), timeout=10)
                 created = await ensure_topics(admin, specs, settings.replication_factor,
@@ -69,6 +73,7 @@ def run_worker(settings: Settings | None = None) -> int:
     logs.configure(settings.log_level)
     try:
         rules = load_rules(settings.rules_dir)
+        alert_rules = load_alert_rules(settings.rules_dir, rules.reference)
         specs = load_topics(settings.topics_file, settings.app_id, settings.topic_prefix)
     except (EngineError, RulesError) as exc:
         log.error("configuration_invalid", error=str(exc))
@@ -82,7 +87,11 @@ def run_worker(settings: Settings | None = None) -> int:
         return EXIT_CONFIG
     except KeyboardInterrupt:
         return 130
-    app = create_app(settings, bootstrap, rules, specs)
+    try:
+        app = create_app(settings, bootstrap, rules, specs, alert_rules=alert_rules)
+    except TokenFileError as exc:
+        log.error("configuration_invalid", error=str(exc))
+        return EXIT_CONFIG
     worker = faust.Worker(app, loop=loop, loglevel=settings.log_level,
                           logging_config=logs.logging_config(settings.log_level),
                           redirect_stdouts=False, quiet=True)

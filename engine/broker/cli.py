@@ -7,7 +7,7 @@ import sys
 
 import structlog
 
-from engine.broker import local
+from engine.broker import local, secure
 from engine.broker.install import BrokerStartError
 
 
@@ -40,7 +40,10 @@ def cmd_up(args: argparse.Namespace) -> int:
     """Start or reuse the local broker and print its bootstrap address as the last stdout line."""
     _keep_stdout_for_results()
     try:
-        result = local.ensure_up(timeout=args.timeout, progress=_progress)
+        if getattr(args, "secure", False):
+            result = secure.ensure_up(args.timeout, _progress, prefix=args.prefix, app_id=args.app_id)
+        else:
+            result = local.ensure_up(timeout=args.timeout, progress=_progress)
     except BrokerStartError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
@@ -54,17 +57,20 @@ def cmd_up(args: argparse.Namespace) -> int:
 def cmd_down(args: argparse.Namespace) -> int:
     """Stop the local broker, reporting what happened; no broker is not an error."""
     _keep_stdout_for_results()
-    print(local.down(timeout=args.timeout).message)
+    home = secure.secure_dir() if getattr(args, "secure", False) else None
+    print(local.down(timeout=args.timeout, home=home).message)
     return 0
 
 
 def cmd_status(args: argparse.Namespace) -> int:
     """Print whether the local broker is running and where; exit 0 either way."""
-    st = local.status()
+    is_secure = getattr(args, "secure", False)
+    st = local.status(home=secure.secure_dir() if is_secure else None)
+    name = "secure Kafka" if is_secure else "Kafka"
     if not st.running:
-        print("Kafka: not running")
+        print(f"{name}: not running")
         return 0
-    print("Kafka: running")
+    print(f"{name}: running")
     print(f"  bootstrap: {st.bootstrap}")
     print(f"  pid:       {st.pid}")
     print(f"  log:       {st.log_path}")
@@ -72,7 +78,14 @@ def cmd_status(args: argparse.Namespace) -> int:
     print(f"  uptime:    {_format_duration(st.uptime_seconds or 0.0)}")
     if st.start_seconds is not None:
         print(f"  started in {st.start_seconds:.1f}s")
+    if is_secure:
+        print(f"  credentials: {secure.credentials_path()} (SASL_PLAINTEXT, SCRAM-SHA-512)")
     return 0
+
+
+def _add_secure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--secure", action="store_true",
+                        help="the SASL/SCRAM broker with ACLs, which runs beside the plain one")  # fmt: skip
 
 
 def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -88,6 +101,9 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
         default=local.DEFAULT_START_TIMEOUT,
         help="seconds to wait for the broker to answer (default: %(default)s)",
     )
+    _add_secure(up)
+    up.add_argument("--prefix", default="", help="with --secure: HAZARD_TOPIC_PREFIX to grant ACLs for")
+    up.add_argument("--app-id", default="hazard-engine", help="with --secure: HAZARD_APP_ID for the ACLs")
     up.set_defaults(func=cmd_up)
 
     down = commands.add_parser("down", help="stop the local broker")
@@ -97,9 +113,11 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
         default=20.0,
         help="seconds to wait after SIGTERM before SIGKILL (default: %(default)s)",
     )
+    _add_secure(down)
     down.set_defaults(func=cmd_down)
 
     status = commands.add_parser("status", help="show whether the local broker is running")
+    _add_secure(status)
     status.set_defaults(func=cmd_status)
     return broker
 

@@ -84,9 +84,9 @@ def broker_dir() -> Path:
     return install.cache_root() / "broker"
 
 
-def state_path() -> Path:
-    """Return the path of the local broker's state file."""
-    return broker_dir() / "state.json"
+def state_path(home: Path | None = None) -> Path:
+    """Return the path of the state file in `home` (default: the plain local broker's dir)."""
+    return (home or broker_dir()) / "state.json"
 
 
 def _start_error(message: str, log_path: Path) -> BrokerStartError:
@@ -116,8 +116,8 @@ def pid_alive(pid: int) -> bool:
     return stat.rpartition(")")[2].split()[0] != "Z" and b"kafka.Kafka" in cmdline
 
 
-def broker_answers(bootstrap: str, timeout: float = 5.0) -> bool:
-    """Return True if a metadata request to `bootstrap` lists at least one broker."""
+def broker_answers(bootstrap: str, timeout: float = 5.0, auth: Mapping | None = None) -> bool:
+    """Return True if a metadata request (with aiokafka's `auth` options) lists a broker."""
     host, _, port = bootstrap.rpartition(":")
     try:
         # A cheap TCP probe first keeps aiokafka from logging an error per refused attempt.
@@ -126,7 +126,8 @@ def broker_answers(bootstrap: str, timeout: float = 5.0) -> bool:
         return False
 
     async def probe() -> bool:
-        client = AIOKafkaClient(bootstrap_servers=bootstrap, request_timeout_ms=int(timeout * 1000))
+        client = AIOKafkaClient(bootstrap_servers=bootstrap, request_timeout_ms=int(timeout * 1000),
+                                **(auth or {}))  # fmt: skip
         try:
             await asyncio.wait_for(client.bootstrap(), timeout)
             return bool(client.cluster.brokers())
@@ -144,10 +145,10 @@ def broker_answers(bootstrap: str, timeout: float = 5.0) -> bool:
         return pool.submit(asyncio.run, probe()).result()
 
 
-def read_state() -> BrokerState | None:
+def read_state(home: Path | None = None) -> BrokerState | None:
     """Return the recorded broker state, or None if there is none or it is unreadable."""
     try:
-        return BrokerState(**json.loads(state_path().read_text()))
+        return BrokerState(**json.loads(state_path(home).read_text()))
     except (FileNotFoundError, json.JSONDecodeError, TypeError):
         return None
 
@@ -263,15 +264,16 @@ def _terminate(pid: int, timeout: float) -> str:
     return how
 
 
-def down(timeout: float = 20.0) -> DownResult:
-    """Stop the recorded local broker (SIGTERM, then SIGKILL after `timeout`) and forget it."""
-    with install.file_lock(broker_dir() / ".lock"):
-        state = read_state()
+def down(timeout: float = 20.0, home: Path | None = None) -> DownResult:
+    """Stop the broker recorded in `home` (default: the plain one); SIGTERM, then SIGKILL."""
+    home = home or broker_dir()
+    with install.file_lock(home / ".lock"):
+        state = read_state(home)
         if state is None:
             return DownResult(False, "no local Kafka broker is recorded; nothing to stop")
         t0 = time.monotonic()
         how = _terminate(state.pid, timeout)
-        state_path().unlink(missing_ok=True)
+        state_path(home).unlink(missing_ok=True)
     took = time.monotonic() - t0
     messages = {
         "gone": f"Kafka (pid {state.pid}) was already gone; removed its stale state",
@@ -282,9 +284,9 @@ def down(timeout: float = 20.0) -> DownResult:
     return DownResult(how != "gone", messages[how], state.pid)
 
 
-def status() -> BrokerStatus:
-    """Report whether the recorded local broker is running, and where."""
-    state = read_state()
+def status(home: Path | None = None) -> BrokerStatus:
+    """Report whether the recorded local broker (or the one in `home`) is running, and where."""
+    state = read_state(home)
     if state is None or not pid_alive(state.pid):
         return BrokerStatus(False)
     uptime = round(time.time() - state.started_at, 1)

@@ -1,4 +1,4 @@
-"""Rule tests for the hazard rules: YAML files of field events and the outputs they must cause."""
+"""Rule tests for the hazard and alert rules: YAML files of field events and the outputs they must cause."""
 
 from engine.ruletest.run import FileResult, run_file
 

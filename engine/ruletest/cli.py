@@ -7,6 +7,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from engine.alerts import AlertRules, load_alert_rules
+from engine.alerts.rules import words
 from engine.reference import RulesFileError
 from engine.ruleset import load_rules
 from engine.ruleset.compiled import Rules
@@ -18,7 +20,8 @@ def register(subparsers: Any) -> None:
     """Add the `rules` command, with `check` and `test`, to the main CLI's subparsers."""
     rules = subparsers.add_parser("rules", help="check the rules, or run rule tests against them")
     sub = rules.add_subparsers(dest="rules_command", required=True)
-    check = sub.add_parser("check", help="validate rules/hazards.yaml and rules/reference/")
+    check = sub.add_parser("check", help="validate rules/hazards.yaml, rules/alerts.yaml and "
+                           "rules/reference/")
     check.add_argument("--rules-dir", type=Path, help="default: HAZARD_RULES_DIR or rules/")
     check.set_defaults(func=check_command)
     test = sub.add_parser("test", help="run rule-test files (rules/tests/*.yaml) against the rules")
@@ -49,14 +52,29 @@ def describe(rules: Rules) -> str:
     return line
 
 
+def describe_alerts(rules: AlertRules) -> str:
+    """A one-line summary of the alert rules."""
+    steps = ", ".join(f"+{words(s.after)} {s.rule_id.rsplit('.', 1)[-1]}" for s in rules.handover)
+    reports = ", ".join(f"{lv.id} {words(lv.within)}" for lv in rules.report_levels)
+    return (f"alert rules OK: version {rules.version}, {len(rules.kinds)} kinds, grades "
+            f"{', '.join(g.id for g in rules.grades)}, handover {steps}, reports {reports}")
+
+
+def _load(args: argparse.Namespace) -> tuple[Rules, AlertRules]:
+    rules_dir = _rules_dir(args)
+    rules = load_rules(rules_dir)
+    return rules, load_alert_rules(rules_dir, rules.reference)
+
+
 def check_command(args: argparse.Namespace) -> int:
     """Validate the rules; print a summary and return 0, or print the problem and return 1."""
     try:
-        rules = load_rules(_rules_dir(args))
+        rules, alert_rules = _load(args)
     except RulesFileError as exc:
         print(f"rules check failed: {exc}", file=sys.stderr)
         return 1
     print(describe(rules))
+    print(describe_alerts(alert_rules))
     if rules.reference.sample:
         print("warning: reference/jurisdiction.yaml is marked as sample data; replace it with the "
               "district's own before going live", file=sys.stderr)
@@ -66,11 +84,11 @@ def check_command(args: argparse.Namespace) -> int:
 def test_command(args: argparse.Namespace) -> int:
     """Run each rule-test file; print failures with diffs, then `N passed, M failed`."""
     try:
-        rules = load_rules(_rules_dir(args))
+        rules, alert_rules = _load(args)
     except RulesFileError as exc:
         print(f"cannot run rule tests, the rules do not load: {exc}", file=sys.stderr)
         return 1
-    results = [run_file(path, rules) for path in args.files]
+    results = [run_file(path, rules, alert_rules) for path in args.files]
     for result in results:
         print(render(result, verbose=args.verbose))
     failed = sum(not r.passed for r in results)

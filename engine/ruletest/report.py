@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from engine.ruleset.calendar import SHANGHAI
+from engine.ruletest.capview import cap_view
 from engine.ruletest.match import show
 
 
@@ -28,10 +29,14 @@ def when(at: int, start: int) -> str:
 
 def summary(event: dict[str, Any]) -> str:
     """The gist of one output event: its type and the fields a supervisor looks at first."""
+    if event["type"] == "cap":
+        v = cap_view(event["xml"])
+        return (f"{'cap':<19} {v.get('parameters', {}).get('alertId')}  {v.get('msgType')} "
+                f"{v.get('status')} #{v.get('sequence')} {v.get('severity')}")
     d = event["data"]
     kind = event["type"].removeprefix("safety.")
     if kind == "escalation.raised":
-        gist = f"{d.get('action')} {d.get('tier')} {d.get('rule_id')}"
+        gist = f"{d.get('action')} {d.get('tier') or d.get('response_level')} {d.get('rule_id')}"
     elif kind == "supervision.listed":
         gist = f"{d.get('notice_no')} deadline {d.get('deadline')}"
     elif kind == "supervision.lifted":

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from engine.alerts import Alert, AlertReplay, AlertRules
 from engine.decide.emit import Out, iso
 from engine.decide.lifecycle import epoch
 from engine.decide.replay import Replay
@@ -18,9 +19,10 @@ from engine.decide.state import Hazard
 from engine.reference import RulesFileError
 from engine.ruleset.compiled import Rules
 from engine.ruletest import report
+from engine.ruletest.capview import cap_view
 from engine.ruletest.events import Intake, cloud_event
 from engine.ruletest.match import field_marks, matches, show
-from engine.ruletest.spec import FinalSpec, RuleTest, WantSpec, load, resolve
+from engine.ruletest.spec import ALERT_EVENT_TYPES, FinalSpec, RuleTest, WantSpec, load, resolve
 
 _CLOSEST = 3  # near misses shown per unmet want: enough to see the pattern, short enough to read
 
@@ -39,8 +41,15 @@ class Got:
 
     @property
     def data(self) -> dict[str, Any]:
-        """The CloudEvent data."""
+        """The CloudEvent data; for a CAP document, its fields (engine.ruletest.capview)."""
+        if self.type == "cap":
+            return cap_view(self.out.event["xml"])
         return self.out.event["data"]
+
+    @property
+    def subject(self) -> str | None:
+        """The hazard or alert the output is about."""
+        return self.out.event.get("subject", self.out.key)
 
 
 @dataclass
@@ -60,52 +69,61 @@ class FileResult:
         return self.error is None and not self.failures
 
 
-def run_file(path: Path, rules: Rules) -> FileResult:
-    """Run one rule-test file against `rules`."""
+def run_file(path: Path, rules: Rules, alert_rules: AlertRules | None = None) -> FileResult:
+    """Run one rule-test file against `rules` (and `alert_rules`, which events about alerts need)."""
     result = FileResult(path)
     try:
         spec = load(path)
         result.name = spec.name
         result.start = resolve(spec.start, 0)
-        replay = _replay(spec, path, rules, result.start)
+        if alert_rules is None and any(e.type in ALERT_EVENT_TYPES for e in spec.events):
+            raise RulesFileError(str(path), "events", "events about alerts need the alert rules "
+                                 "(rules/alerts.yaml); none were given to the runner")
+        replay, alerts = _replay(spec, path, rules, alert_rules, result.start)
     except RulesFileError as exc:
         result.error = str(exc)
         return result
     except Exception as exc:  # a crash of the core is this file's result, not the end of the run
         result.error = f"{path}: the engine failed on this test: {type(exc).__name__}: {exc}"
         return result
-    result.got = sorted((Got(epoch(o.event["time"]), o) for _, o in replay.outputs),
-                        key=lambda g: g.at)
+    outputs = replay.outputs + (alerts.outputs if alerts is not None else [])
+    result.got = sorted((Got(epoch(o.event["time"]), o) for _, o in outputs), key=lambda g: g.at)
+    states: dict[str, Hazard | Alert] = {**replay.states, **(alerts.states if alerts else {})}
     for i, want in enumerate(spec.want):
         problem = _check_want(i, want, result.got, result.start)
         if problem:
             result.failures.append(problem)
     for subject, final in spec.final.items():
-        problem = _check_final(subject, final, replay.states.get(subject))
+        problem = _check_final(subject, final, states.get(subject))
         if problem:
             result.failures.append(problem)
     return result
 
 
-def _replay(spec: RuleTest, path: Path, rules: Rules, start: int) -> Replay:
+def _replay(spec: RuleTest, path: Path, rules: Rules, alert_rules: AlertRules | None,
+            start: int) -> tuple[Replay, AlertReplay | None]:
     intake = Intake(rules.reference, str(path))
     replay = Replay(rules)
+    alerts = AlertReplay(alert_rules) if alert_rules is not None else None
+    # The two cores are independent: each takes the entries of its own subjects.
+    cores = [replay, alerts] if alerts is not None else [replay]
     # A stable sort: events at one instant are fed in the order the file lists them.
     order = sorted(enumerate(spec.events), key=lambda pair: resolve(pair[1].at, start))
     for index, ev in order:
         at = resolve(ev.at, start)
         entries = intake.entries(cloud_event(ev, index, start, path.stem), index, at)
-        replay.advance_to(at)
-        for entry in entries:
-            replay.feed(entry, now=at)  # the engine sees it at `at`, whatever its own time says
-    replay.advance_to(resolve(spec.until, start))
-    return replay
+        for core in cores:
+            core.advance_to(at)
+            for entry in entries:
+                core.feed(entry, now=at)  # the engine sees it at `at`, whatever its own time says
+    for core in cores:
+        core.advance_to(resolve(spec.until, start))
+    return replay, alerts
 
 
 def _check_want(i: int, want: WantSpec, got: list[Got], start: int) -> list[str] | None:
     low, high = (resolve(t, start) for t in want.window())
-    same = [g for g in got if g.type == want.type
-            and (want.subject is None or g.out.event.get("subject") == want.subject)]
+    same = [g for g in got if g.type == want.type and (want.subject is None or g.subject == want.subject)]
     hits = [g for g in same if low <= g.at <= high and matches(want.match, g.data)]
     if len(hits) >= 1 if want.count is None else len(hits) == want.count:
         return None
@@ -141,15 +159,26 @@ def state_view(h: Hazard) -> dict[str, Any]:
             "cycle": h.cycle, "running": sorted(h.clocks)}
 
 
-def _check_final(subject: str, final: FinalSpec, h: Hazard | None) -> list[str] | None:
+def alert_view(a: Alert) -> dict[str, Any]:
+    """The parts of an alert's final state a test may check, in the test file's vocabulary."""
+    return {"status": a.status(), "grade": a.grade, "level": a.level, "reported": sorted(a.reported),
+            "missed": sorted(a.missed), "handovers": a.step, "exercise": a.exercise,
+            "running": sorted(a.clocks)}
+
+
+def _check_final(subject: str, final: FinalSpec, h: Hazard | Alert | None) -> list[str] | None:
     head = f"final {subject}:"
     if h is None:
         return [f"{head} no event about {subject} reached the engine, so it has no state"]
-    view = state_view(h)
-    wanted = {k: getattr(final, k) for k in type(final).model_fields if k in final.model_fields_set}
+    view = alert_view(h) if isinstance(h, Alert) else state_view(h)
+    wanted = final.keys()
+    foreign = [k for k in wanted if k not in view]
+    if foreign:
+        noun = "an alert" if isinstance(h, Alert) else "a hazard"
+        return [f"{head} {', '.join(foreign)} is not a key of {noun} (use {', '.join(view)})"]
     bad = []
     for key, value in wanted.items():
-        ok = sorted(value) == view[key] if key == "running" and value is not None \
+        ok = sorted(value) == view[key] if key in ("running", "reported", "missed") and value is not None \
             else matches(value, view[key])
         if not ok:
             bad.append(f"  ✗ {key}: wanted {show(value)}, got {show(view[key])}")

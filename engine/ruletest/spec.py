@@ -22,10 +22,14 @@ from engine.reference.parse import read_yaml, validate
 _OFFSET = re.compile(r"^([-+])?\s*((?:\d+\s*[wdhms]\s*)+)$")
 _PART = re.compile(r"(\d+)\s*([wdhms])")
 _SECONDS = {"w": 604800, "d": 86400, "h": 3600, "m": 60, "s": 1}
+# "cap" is a CAP 1.2 document on alerts.cap; its match keys are those of engine.ruletest.capview.
 OUTPUT_TYPES = ("safety.escalation.raised", "safety.supervision.listed",
-                "safety.supervision.lifted", "safety.referral.discipline")
+                "safety.supervision.lifted", "safety.referral.discipline", "cap")
 STATUSES = ("orphan", "reported", "verified", "planned", "in_progress", "completed", "closed",
             "unfounded", "duplicate")
+ALERT_STATUSES = ("open", "acknowledged")  # and orphan, closed
+HAZARD_CLOCKS = ("verify", "ladder", "review", "plan", "supervision", "extension")
+ALERT_CLOCKS = ("handover", "report_county", "report_city", "report_province", "report_state_council")
 
 
 def _as_text(value: Any) -> Any:
@@ -72,14 +76,14 @@ def resolve(instant: str, start: int) -> int:
     return start - seconds if m.group(1) == "-" else start + seconds
 
 
-# The replay runs the hazard core; alerts have their own rules and are not fed to it.
-HAZARD_EVENT_TYPES = tuple(n for n, t in EVENT_TYPES.items() if t.subject_kind != "alert")
+# Hazard events run through the hazard core, alert events through the alert core (engine/alerts/).
+ALERT_EVENT_TYPES = tuple(n for n, t in EVENT_TYPES.items() if t.subject_kind == "alert")
 
 
 def _known_type(name: str) -> str:
-    if name not in HAZARD_EVENT_TYPES:
-        raise ValueError(f"unknown or unsupported event type {name!r} (rule tests run hazard events: "
-                         f"{', '.join(HAZARD_EVENT_TYPES)})")
+    if name not in EVENT_TYPES:
+        raise ValueError(f"unknown or unsupported event type {name!r} (rule tests run the intake "
+                         f"events: {', '.join(EVENT_TYPES)})")
     return name
 
 
@@ -123,15 +127,26 @@ class WantSpec(_Strict):
 class FinalSpec(_Strict):
     """The wanted state of one subject when the clock stops; only the keys given are checked."""
 
-    status: Literal[STATUSES] | None = None  # type: ignore[valid-type]
+    status: Literal[STATUSES + ALERT_STATUSES] | None = None  # type: ignore[valid-type]
     verdict: Literal["confirmed", "unfounded", "duplicate"] | None = None
-    grade: Literal["general", "major"] | None = None
+    # Hazards: general, major. Alerts: general, large, major, especially_major.
+    grade: Literal["general", "major", "large", "especially_major"] | None = None
     tier: Literal["blue", "yellow", "orange", "red"] | None = None
     deadline: Any = None  # a date (end of that day) or a time with an offset
     listed: bool | None = None  # listed supervision active
     listed_deadline: Any = None
     cycle: int | None = Field(default=None, ge=0)
-    running: list[Literal["verify", "ladder", "review", "plan", "supervision", "extension"]] | None = None
+    running: list[Literal[HAZARD_CLOCKS + ALERT_CLOCKS]] | None = None  # type: ignore[valid-type]
+    # Alerts only:
+    level: Literal["I", "II", "III", "IV"] | None = None  # the response level activated
+    reported: list[Literal["county", "city", "province", "state_council"]] | None = None
+    missed: list[Literal["county", "city", "province", "state_council"]] | None = None
+    handovers: int | None = Field(default=None, ge=0)  # handover steps passed
+    exercise: bool | None = None
+
+    def keys(self) -> dict[str, Any]:
+        """The keys the file gives, with their values."""
+        return {k: getattr(self, k) for k in type(self).model_fields if k in self.model_fields_set}
 
 
 class RuleTest(_Strict):

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient
 
 from engine.broker.local import read_state
 from engine.errors import EngineError
@@ -23,21 +27,48 @@ def bootstrap_for(settings: Settings) -> str:
     return state.bootstrap
 
 
-def producer(bootstrap: str) -> AIOKafkaProducer:
+def client_auth(settings: Settings) -> dict[str, str]:
+    """aiokafka's security options from the KAFKA_SECURITY_PROTOCOL/KAFKA_SASL_* settings.
+
+    Empty when none is set, so clients of the plain broker are built exactly as before.
+    """
+    password = settings.kafka_sasl_password
+    options = {
+        "security_protocol": settings.kafka_security_protocol,
+        "sasl_mechanism": settings.kafka_sasl_mechanism,
+        # aiokafka names them "plain" but uses them for SCRAM too.
+        "sasl_plain_username": settings.kafka_sasl_username,
+        "sasl_plain_password": password.get_secret_value() if password else None,
+    }
+    return {key: value for key, value in options.items() if value is not None}
+
+
+def _auth(auth: Mapping[str, Any] | None) -> Mapping[str, Any]:
+    # The tools take their login from the environment unless told otherwise.
+    return client_auth(Settings()) if auth is None else auth
+
+
+def producer(bootstrap: str, auth: Mapping[str, Any] | None = None) -> AIOKafkaProducer:
     """A producer that waits for every in-sync replica and never writes a record twice."""
     return AIOKafkaProducer(
         bootstrap_servers=bootstrap, acks="all", enable_idempotence=True,
         max_request_size=16 * 1024 * 1024, request_timeout_ms=30_000,
-        linger_ms=5,
+        linger_ms=5, **_auth(auth),
     )
 
 
-def reader(bootstrap: str) -> AIOKafkaConsumer:
+def reader(bootstrap: str, auth: Mapping[str, Any] | None = None) -> AIOKafkaConsumer:
     """A consumer without a group, for reading topics from a chosen position."""
     return AIOKafkaConsumer(
         bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False,
         fetch_max_bytes=64 * 1024 * 1024, max_partition_fetch_bytes=16 * 1024 * 1024,
+        **_auth(auth),
     )
+
+
+def admin(bootstrap: str, auth: Mapping[str, Any] | None = None, **options: Any) -> AIOKafkaAdminClient:
+    """An admin client (not yet started), logging in with `auth` when given."""
+    return AIOKafkaAdminClient(bootstrap_servers=bootstrap, **options, **_auth(auth))
 
 
 async def partitions_of(consumer: AIOKafkaConsumer, topic: str) -> list[int]:

@@ -1,0 +1,111 @@
+"""The CAP 1.2 document of each alert raised, updated or closed, for topic `alerts.cap`.
+
+The document itself is built by engine.cap; this module decides when one is
+due and fills it in from the alert. The output is an `Out` whose event is
+`{"id": <CAP identifier>, "type": "cap", "time": <sent>, "xml": <document>}`:
+the worker writes the XML's bytes as the record value, keyed by the alert id.
+
+Each message's identifier is the rules' issuer code, the Beijing time of the
+event it reports and a sequence number per alert (1, 2, 3...), and its
+`references` name every earlier message about the alert. Events about an
+alert that arrive before its raising wait for it; once a Cancel has gone
+out, later events send no CAP.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from engine.alerts import emit
+from engine.alerts.rules import AlertRules
+from engine.alerts.state import Alert
+from engine.cap import CapMessage, cap_fields, event_text, identifier, msg_type_for, render
+from engine.contract.outputs import ALERTS_CAP
+from engine.decide.emit import Out, iso
+
+STATES = ("raised", "updated", "closed")  # the event types that send a CAP document
+
+
+def on_event(a: Alert, state: str, at: int, event_id: str, rules: AlertRules) -> list[Out]:
+    """The CAP documents an applied event sends now (several when a raising releases waiting ones)."""
+    if state not in STATES:
+        return []
+    if a.opened is None:
+        a.waiting.append([at, event_id, state])
+        return []
+    if state != "raised":
+        return _send(a, state, at, rules)
+    if a.opened != event_id or a.caps:
+        return []  # a second raising of the same alert
+    outs = _send(a, "raised", a.opened_at, rules)
+    for w_at, _, w_state in sorted(a.waiting, key=lambda w: w[0]):
+        outs += _send(a, w_state, w_at, rules)
+    a.waiting = []
+    return outs
+
+
+def _send(a: Alert, state: str, at: int, rules: AlertRules) -> list[Out]:
+    if any(c[3] == "Cancel" for c in a.caps):
+        return []
+    cap = rules.cap
+    sent = datetime.fromtimestamp(at, UTC)
+    sequence = len(a.caps) + 1
+    ident = identifier(cap.issuer_code, sent, sequence)
+    category, urgency, severity, certainty = cap_fields(a.level, state, a.kind)
+    headline, description = _words(a, state, rules)
+    kind = rules.kinds[a.kind]
+    loc = a.location or {}
+    circle = (loc["lat"], loc["lon"], cap.circle_radius_km) if loc.get("lat") is not None else None
+    msg = CapMessage(
+        identifier=ident, sender=cap.sender, sent=sent,
+        status="Exercise" if a.exercise else "Actual", msg_type=msg_type_for(state),
+        references=tuple((cap.sender, c[1], datetime.fromtimestamp(c[2], UTC)) for c in a.caps),
+        event=event_text(a.kind), category=category, urgency=urgency, severity=severity,
+        certainty=certainty, headline=headline, description=description,
+        instruction=kind.instruction if state != "closed" else None,
+        area_desc=emit.place(a, rules), circle=circle, parameters=_parameters(a, rules),
+        sender_name=cap.sender_name, note="演练 Exercise" if a.exercise else None)
+    a.caps.append([sequence, ident, at, msg.msg_type])
+    event: dict[str, Any] = {"id": ident, "type": "cap", "time": iso(at),
+                             "xml": render(msg).decode("utf-8")}
+    return [Out(ALERTS_CAP, a.id, event)]
+
+
+def _words(a: Alert, state: str, rules: AlertRules) -> tuple[str, str]:
+    kind = rules.kinds[a.kind]
+    town = rules.reference.towns.get(a.town() or "")
+    where = town.name if town else a.town()
+    grade = rules.grade(a.grade) if a.grade else None
+    f = a.figures()
+    tag = {"raised": "", "updated": "（更新 update）", "closed": "（结束 closed）"}[state]
+    headline = (f"{where}{kind.name}{tag}：{a.level}级响应 / {kind.name_en.capitalize()} in {where}, "
+                f"response level {a.level}" + (" (closed)" if state == "closed" else ""))
+    people = (f"死亡{f.dead}人、失踪{f.missing}人、重伤{f.seriously_injured}人、轻伤{f.injured}人、"
+              f"被困{f.trapped}人")
+    english = (f"{f.dead} dead, {f.missing} missing, {f.seriously_injured} seriously injured, "
+               f"{f.injured} injured, {f.trapped} trapped")
+    if f.loss_cny is not None:
+        people += f"，直接经济损失约{f.loss_cny:,.0f}元"
+        english += f", direct loss about {f.loss_cny:,.0f} CNY"
+    if f.evacuate is not None:
+        people += f"，需疏散{f.evacuate}人"
+        english += f", {f.evacuate} to evacuate"
+    graded = f"{grade.name}，" if grade else ""
+    description = (f"{emit.place(a, rules)}发生{kind.name}。{people}。{graded}启动{a.level}级应急响应。"
+                   f"{a.description}\n{kind.name_en.capitalize()}: {english}. "
+                   f"{grade.name_en.capitalize() + ', ' if grade else ''}response level {a.level}.")
+    return headline, description
+
+
+def _parameters(a: Alert, rules: AlertRules) -> tuple[tuple[str, str], ...]:
+    f = a.figures()
+    params = [("alertId", a.id), ("kind", a.kind or ""), ("grade", a.grade or ""),
+              ("responseLevel", a.level or ""), ("dead", str(f.dead)), ("missing", str(f.missing)),
+              ("seriouslyInjured", str(f.seriously_injured)), ("injured", str(f.injured)),
+              ("trapped", str(f.trapped))]
+    if f.loss_cny is not None:
+        params.append(("estimatedLossCny", f"{f.loss_cny:.2f}"))
+    if f.evacuate is not None:
+        params.append(("peopleToEvacuate", str(f.evacuate)))
+    return (*params, ("ruleId", rules.cap.rule_id), ("rulesVersion", rules.version))

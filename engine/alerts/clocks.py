@@ -1,0 +1,118 @@
+"""The clocks of an alert, derived from its facts, and what happens when one runs out.
+
+Two kinds run while an alert is open (raised and not closed):
+
+- `handover`: the A/B post chain (灾害信息员 A、B 岗). Until a responder
+  acknowledges the alert, it passes from post A to post B, the grid chief,
+  the town and the district, each step `after` the previous one.
+- `report_<level>`: the accident-report clocks (493号令 arts. 9, 10). The
+  county level is due `within` of the accident; each level above is due
+  `within` of the report to the level below when that report came in time,
+  else of the level below's due time, so one late report does not push the
+  whole chain back. A level a re-grade adds is due `within` of the re-grade at
+  the earliest (补报, art. 13). A missed clock escalates once (report_overdue).
+
+As for hazards, nothing is stored as a timer: `derive` recomputes the clocks
+after every change, and a clock that no longer applies simply disappears.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from engine.alerts import emit
+from engine.alerts.rules import AlertRules, words
+from engine.alerts.state import Alert
+from engine.decide.emit import Out, iso, output_id
+from engine.ruleset.compiled import Span
+
+
+def after(span: Span, start: int, rules: AlertRules) -> int:
+    """The due time `span` after `start`, in epoch seconds."""
+    return int(span.after(datetime.fromtimestamp(start, UTC), rules.calendar).at.timestamp())
+
+
+def handover_due(a: Alert, rules: AlertRules) -> tuple[int, int] | None:
+    """The next handover step (its index in the rules) and when it is due; None if none runs."""
+    if not a.is_open() or a.acked is not None:
+        return None
+    due = a.opened_at
+    for i, step in enumerate(rules.handover):
+        if step.skip_if_post is not None and step.skip_if_post == (a.post or "A"):
+            continue  # raised at that post already: the chain starts past it
+        due = after(step.after, due, rules)
+        if i >= a.step:
+            return i, due
+    return None
+
+
+def report_dues(a: Alert, rules: AlertRules) -> dict[str, int]:
+    """The due time of every report level demanded so far, reported or not, lowest first."""
+    dues: dict[str, int] = {}
+    base = a.opened_at
+    for level in rules.report_levels:
+        demanded = a.demanded.get(level.id)
+        if demanded is None or base is None:
+            break
+        due = after(level.within, max(base, demanded), rules)
+        dues[level.id] = due
+        reported = a.reported.get(level.id)
+        base = min(reported, due) if reported is not None else due
+    return dues
+
+
+def derive(a: Alert, rules: AlertRules) -> dict[str, int]:
+    """Every running clock of the alert: name -> due time."""
+    if not a.is_open():
+        return {}
+    clocks = {f"report_{lv}": due for lv, due in report_dues(a, rules).items()
+              if lv not in a.reported and lv not in a.missed}
+    step = handover_due(a, rules)
+    if step is not None:
+        clocks["handover"] = step[1]
+    return clocks
+
+
+def clock_id(a: Alert, name: str, due: int) -> str:
+    """The id of a clock's firing, shared by every path that fires it."""
+    return output_id("clock", a.id, name, due)
+
+
+def fire(a: Alert, name: str, due: int, rules: AlertRules) -> list[Out]:
+    """Run out clock `name` at `due`: move the facts it moves, and return what to send."""
+    cause = clock_id(a, name, due)
+    if name == "handover":
+        return _handover(a, rules, due, cause)
+    return _report(a, rules, name.removeprefix("report_"), due, cause)
+
+
+def _handover(a: Alert, rules: AlertRules, due: int, cause: str) -> list[Out]:
+    i, _ = handover_due(a, rules)  # type: ignore[misc]
+    step = rules.handover[i]
+    a.step = i + 1
+    following = handover_due(a, rules)
+    targets = emit.resolve_all(step.targets, a, rules)
+    names = ", ".join(t["name"] or t["id"] for t in targets)
+    a.history.append([due, cause, f"handover {step.rule_id} to {names}"])
+    reason = (f"Alert {a.id} was not acknowledged {_since(due - a.opened_at)} after it was raised: "
+              f"handed over to {names} (灾害信息员 A、B 岗)")
+    return [emit.escalation(a, rules, rule_id=step.rule_id, action="handover", at=due, targets=targets,
+                            reason=reason, key=(i, due), caused_by=[cause],
+                            due_at=following[1] if following else None)]
+
+
+def _report(a: Alert, rules: AlertRules, level_id: str, due: int, cause: str) -> list[Out]:
+    level = next(lv for lv in rules.report_levels if lv.id == level_id)
+    a.missed.append(level_id)
+    a.history.append([due, cause, f"report to {level_id} overdue"])
+    grade = rules.grade(a.grade).name if a.grade else "the accident"
+    reason = (f"{grade} {a.id}: no report reached {level.name} by {iso(due)} ({words(level.within)} "
+              f"allowed; 生产安全事故报告和调查处理条例 arts. 9–10)")
+    return [emit.escalation(a, rules, rule_id=level.rule_id, action="report_overdue", at=due,
+                            targets=emit.resolve_all(level.overdue_targets, a, rules, level),
+                            reason=reason, key=(level_id, due), caused_by=[cause], due_at=due)]
+
+
+def _since(seconds: int) -> str:
+    minutes = seconds // 60
+    return f"{minutes} minutes" if minutes < 120 else f"{minutes // 60} hours {minutes % 60} minutes"

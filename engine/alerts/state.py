@@ -1,0 +1,96 @@
+"""The compact state of one alert, kept in a table and rebuilt by replaying its timeline.
+
+As for hazards (engine/decide/state.py), times are epoch seconds, the state
+holds facts with their times, and the running clocks are derived from the
+facts (clocks.py), so events that arrive out of order lead to the same state.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+from engine.alerts.grade import Figures
+from engine.decide.state import entry_hash
+
+__all__ = ["Alert", "entry_hash"]
+
+
+@dataclass(slots=True)
+class Alert:
+    """Everything the alert rules need to know about one alert (突发事件警情)."""
+
+    id: str
+    opened: str | None = None  # event id of the raising; None: an orphan
+    opened_at: int | None = None  # when it happened: the accident's time, every clock's origin
+    kind: str | None = None
+    location: dict[str, Any] | None = None  # the raising's location object
+    description: str = ""
+    crowded: bool = False
+    post: str | None = None  # the post (A or B) it was raised at
+    exercise: bool = False  # a drill (演练): CAP status Exercise
+    # Figure reports in time order: [time, event id, casualties, loss, to evacuate] (None: not given).
+    reports: list[list[Any]] = field(default_factory=list)
+    grade: str | None = None  # the accident grade held now
+    level: str | None = None  # the response level activated now
+    demanded: dict[str, int] = field(default_factory=dict)  # report level -> when first demanded
+    reported: dict[str, int] = field(default_factory=dict)  # report level -> when its authority acked
+    missed: list[str] = field(default_factory=list)  # report levels whose clock ran out
+    acked: list[Any] | None = None  # the responder's acknowledgement: [time, unit, event id]
+    step: int = 0  # handover steps passed (skipped ones included)
+    closed_at: int | None = None
+    closed_by: str | None = None
+    caps: list[list[Any]] = field(default_factory=list)  # CAP sent: [sequence, identifier, sent, type]
+    waiting: list[list[Any]] = field(default_factory=list)  # before the raising: [time, event id, type]
+    clocks: dict[str, int] = field(default_factory=dict)  # clock name -> due (derived)
+    applied: list[int] = field(default_factory=list)  # 64-bit hashes of applied entry ids
+    history: list[list[Any]] = field(default_factory=list)  # [time, event id, what]
+    watermark: int = 0  # the latest time this state has been brought to
+
+    def encode(self) -> bytes:
+        """Serialise compactly, leaving out fields at their defaults."""
+        out = {name: getattr(self, name) for name in _FIELD_NAMES
+               if getattr(self, name) != _DEFAULTS.get(name) and getattr(self, name) not in (None, [], {})}
+        return json.dumps(out, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+    @classmethod
+    def decode(cls, raw: bytes) -> Alert:
+        """The inverse of encode."""
+        return cls(**json.loads(raw))
+
+    def status(self) -> str:
+        """orphan (not raised yet), open, acknowledged (a responder took it on) or closed."""
+        if self.closed_at is not None:
+            return "closed"
+        if self.opened is None:
+            return "orphan"
+        return "acknowledged" if self.acked is not None else "open"
+
+    def is_open(self) -> bool:
+        """Raised and not closed."""
+        return self.opened is not None and self.closed_at is None
+
+    def figures(self, until: int | None = None) -> Figures:
+        """The latest figures, each field from the latest report giving it (up to `until`)."""
+        casualties, loss, evacuate = None, None, None
+        for at, _, c, lo, ev in self.reports:
+            if until is not None and at > until:
+                break
+            casualties = c if c is not None else casualties
+            loss = lo if lo is not None else loss
+            evacuate = ev if ev is not None else evacuate
+        return Figures.of(casualties, loss, evacuate)
+
+    def town(self) -> str | None:
+        """The town (镇/街道) id of the alert's location."""
+        return self.location.get("town") if self.location else None
+
+    def next_due(self) -> int | None:
+        """The earliest running clock, for the deadline index."""
+        return min(self.clocks.values()) if self.clocks else None
+
+
+_FIELD_NAMES = [f.name for f in fields(Alert)]
+_DEFAULTS: dict[str, Any] = {f.name: f.default for f in fields(Alert)
+                             if f.default is not f.default_factory}  # type: ignore[misc]

@@ -1,0 +1,168 @@
+"""The pure parts of the feeds: query filters, scope checks, stream positions and pagination.
+
+Nothing here touches Kafka or HTTP, so all of it is unit-tested directly.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import heapq
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from engine.feeds.tokens import Scope
+
+TIERS = ("blue", "yellow", "orange", "red")
+LEVELS = ("IV", "III", "II", "I")
+MAX_LIMIT = 500
+MAX_PARTITIONS = 4096  # bounds the work a forged Last-Event-ID can cause
+
+
+class BadRequest(ValueError):
+    """A query parameter or header the feeds cannot use (HTTP 400)."""
+
+
+def _values(query: Any, name: str) -> frozenset[str]:
+    """Values of a parameter given as `?x=a,b` or `?x=a&x=b`; empty when absent."""
+    raw = query.getall(name, []) if hasattr(query, "getall") else [query[name]] if name in query else []
+    return frozenset(v.strip() for item in raw for v in str(item).split(",") if v.strip())
+
+
+@dataclass(frozen=True, slots=True)
+class Filters:
+    """What a client asked to see; an empty set means no filter on that field."""
+
+    towns: frozenset[str] = frozenset()
+    departments: frozenset[str] = frozenset()
+    tiers: frozenset[str] = frozenset()
+    levels: frozenset[str] = frozenset()
+    actions: frozenset[str] = frozenset()
+
+    @classmethod
+    def from_query(cls, query: Mapping[str, Any]) -> Filters:
+        """Read `town`, `department`, `tier`, `level` and `action` from a query string."""
+        f = cls(_values(query, "town"), _values(query, "department"), _values(query, "tier"),
+                _values(query, "level"), _values(query, "action"))
+        if bad := sorted(f.tiers - set(TIERS)):
+            raise BadRequest(f"unknown tier {bad[0]!r}: use {', '.join(TIERS)}")
+        if bad := sorted(f.levels - set(LEVELS)):
+            raise BadRequest(f"unknown level {bad[0]!r}: use {', '.join(LEVELS)}")
+        return f
+
+    def outside(self, scope: Scope) -> str | None:
+        """Why these filters ask for more than `scope` allows (HTTP 403), or None."""
+        for town in sorted(self.towns):
+            if not scope.may_ask_town(town):
+                return f"town {town!r} is outside the scope of this token"
+        for dept in sorted(self.departments):
+            if not scope.may_ask_department(dept):
+                return f"department {dept!r} is outside the scope of this token"
+        return None
+
+    def matches_place(self, town: str | None, departments: Iterable[str]) -> bool:
+        """Whether an item's town and departments pass the town and department filters."""
+        if self.towns and town not in self.towns:
+            return False
+        return not self.departments or not self.departments.isdisjoint(departments)
+
+
+def escalation_departments(data: Mapping[str, Any], lead: Iterable[str] = ()) -> set[str]:
+    """The departments an escalation concerns: its department targets and the lead department."""
+    targets = data.get("targets") or []
+    return {t["id"] for t in targets if isinstance(t, dict) and t.get("kind") == "department"
+            and isinstance(t.get("id"), str)} | set(lead)
+
+
+def escalation_visible(data: Mapping[str, Any], departments: set[str], filters: Filters,
+                       scope: Scope) -> bool:
+    """Whether one escalation's data goes to a client: its scope always, then its filters."""
+    town = data.get("town")
+    if not scope.allows(town, departments):
+        return False
+    if not filters.matches_place(town, departments):
+        return False
+    if filters.tiers and data.get("tier") not in filters.tiers:
+        return False
+    if filters.levels and data.get("response_level") not in filters.levels:
+        return False
+    return not filters.actions or data.get("action") in filters.actions
+
+
+def item_visible(view: Mapping[str, Any], filters: Filters, scope: Scope,
+                 overdue: bool | None = None) -> bool:
+    """Whether a hazard or alert view passes the scope, the place filters and `overdue`."""
+    town, depts = view.get("town"), view.get("departments") or ()
+    if not scope.allows(town, depts) or not filters.matches_place(town, depts):
+        return False
+    return overdue is None or bool(view.get("overdue")) == overdue
+
+
+def encode_positions(positions: Mapping[int, int]) -> str:
+    """A stream position as an SSE id: each partition's next offset, `0:15,1:7,2:0`."""
+    return ",".join(f"{p}:{o}" for p, o in sorted(positions.items()))
+
+
+def decode_positions(text: str) -> dict[int, int]:
+    """The inverse of encode_positions; BadRequest on anything else."""
+    out: dict[int, int] = {}
+    for part in text.strip().split(","):
+        p, sep, o = part.partition(":")
+        if not (sep and p.isdigit() and o.isdigit()) or len(out) >= MAX_PARTITIONS:
+            raise BadRequest(f"Last-Event-ID {text[:80]!r} is not a stream position "
+                             "like '0:15,1:7'")
+        if int(p) in out:
+            raise BadRequest(f"Last-Event-ID names partition {p} twice")
+        out[int(p)] = int(o)
+    return out
+
+
+def parse_bool(value: str | None, name: str) -> bool | None:
+    """`true`/`false` (or absent: None) from a query parameter."""
+    if value is None or value == "":
+        return None
+    if value.lower() in ("true", "1", "yes"):
+        return True
+    if value.lower() in ("false", "0", "no"):
+        return False
+    raise BadRequest(f"{name} must be true or false, not {value!r}")
+
+
+def parse_limit(value: str | None, default: int = 50) -> int:
+    """A page size between 1 and MAX_LIMIT."""
+    if value is None or value == "":
+        return default
+    if not value.isdigit() or not 1 <= int(value) <= MAX_LIMIT:
+        raise BadRequest(f"limit must be a whole number from 1 to {MAX_LIMIT}")
+    return int(value)
+
+
+def encode_cursor(last_id: str) -> str:
+    """An opaque cursor: the last id of a page, base64url."""
+    return base64.urlsafe_b64encode(last_id.encode("utf-8")).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None) -> str | None:
+    """The id a cursor continues after."""
+    if not cursor:
+        return None
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        return base64.b64decode(padded, altchars=b"-_", validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
+        raise BadRequest("cursor is not one this server gave out") from exc
+
+
+def paginate(items: Iterable[dict[str, Any]], after: str | None, limit: int
+             ) -> tuple[list[dict[str, Any]], str | None]:
+    """The first `limit` items by id after `after`, and the cursor of the next page (or None).
+
+    Ordered by id, so a page never repeats or skips an item that existed when both
+    pages were read; nsmallest keeps this O(n log limit) on a million hazards.
+    """
+    rest = (i for i in items if after is None or i["id"] > after)
+    page = heapq.nsmallest(limit + 1, rest, key=lambda i: i["id"])
+    more = len(page) > limit
+    page = page[:limit]
+    return page, (encode_cursor(page[-1]["id"]) if more else None)

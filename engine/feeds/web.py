@@ -1,0 +1,242 @@
+"""Supervisors' HTTP feeds on the worker's web server: live escalations (SSE) and state look-ups.
+
+    GET /feeds/escalations?town=&department=&tier=&level=&action=   text/event-stream
+    GET /hazards/{id}            GET /hazards?town=&department=&overdue=&limit=&cursor=
+    GET /alerts/{id}             GET /alerts?...          (when an alerts source is given)
+
+Every request needs `Authorization: Bearer <token>` (401 without a valid one);
+asking outside the token's scope is 403, and the scope also filters every
+event and item, so a town's supervisor never receives another town's data,
+whatever the filters. The SSE stream reads the escalations topic with its own
+group-less consumer; each event's id is the stream position after it (every
+partition's next offset), so a client reconnecting with Last-Event-ID resumes
+exactly where it stopped: Kafka offsets, not the worker's memory, are the truth.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+import structlog
+from aiohttp import web as aioweb
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from engine.contract.outputs import ESCALATIONS
+from engine.decide.emit import iso
+from engine.feeds.filters import (
+    BadRequest,
+    Filters,
+    decode_cursor,
+    decode_positions,
+    encode_positions,
+    escalation_departments,
+    escalation_visible,
+    item_visible,
+    paginate,
+    parse_bool,
+    parse_limit,
+)
+from engine.feeds.tokens import ENV, Scope, TokenStore
+from engine.feeds.views import StateSource
+from engine.settings import Settings
+from engine.tools.kafka import partitions_of
+
+log = structlog.get_logger("engine.feeds")
+
+KEEPALIVE_S = 15.0
+POLL_MS = 1000  # how often a stream notices a closed connection or a shutdown
+MAX_STREAMS = 64  # each stream holds a Kafka connection; beyond this, clients get 503
+RETRY_MS = 3000  # what EventSource waits before reconnecting
+
+
+def _unauthorized(view: Any, reason: str) -> Any:
+    return view.error(401, reason, headers={"WWW-Authenticate": 'Bearer realm="hazard-engine"'})
+
+
+def _authorize(view: Any, request: Any, tokens: TokenStore) -> Scope | Any:
+    """The token's scope, or the 401 response to return."""
+    if not tokens.configured:
+        return _unauthorized(view, f"supervisor tokens are not configured on this worker "
+                                   f"(set {ENV}); the feeds serve no one without them")
+    header = request.headers.get("Authorization")
+    if not header:
+        return _unauthorized(view, "a bearer token is required: Authorization: Bearer <token>")
+    scope = tokens.authenticate(header)
+    return scope if scope is not None else _unauthorized(view, "unknown or revoked token")
+
+
+class EscalationStream:
+    """Serves one SSE client: reads the topic from a position and writes what its scope allows."""
+
+    def __init__(self, bootstrap: str, topic: str, sources: dict[str, StateSource | None],
+                 closing: asyncio.Event) -> None:
+        self.bootstrap, self.topic, self.sources, self.closing = bootstrap, topic, sources, closing
+
+    def departments(self, data: dict[str, Any]) -> set[str]:
+        """Departments an escalation concerns; the lead one comes from the subject's state."""
+        source = self.sources.get(str(data.get("subject_kind")))
+        view = source.get(str(data.get("subject_id"))) if source is not None else None
+        return escalation_departments(data, (view or {}).get("departments") or ())
+
+    def frame(self, value: bytes | None, filters: Filters, scope: Scope,
+              need_departments: bool) -> str | None:
+        """The `data:` line of a record, or None when this client must not or need not see it."""
+        try:
+            event = json.loads(value or b"")
+        except ValueError:
+            return None  # not the engine's output; nothing a supervisor could use
+        data = event.get("data") if isinstance(event, dict) else None
+        if not isinstance(data, dict):
+            return None
+        depts = self.departments(data) if need_departments else set()
+        if not escalation_visible(data, depts, filters, scope):
+            return None
+        # Re-serialised on one line: an SSE data field ends at the first newline.
+        return json.dumps(event, ensure_ascii=False, separators=(",", ":"))
+
+    async def serve(self, request: Any, scope: Scope, filters: Filters,
+                    start: dict[int, int] | None) -> aioweb.StreamResponse:
+        """Stream escalations until the client goes away or the worker stops."""
+        consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, group_id=None,
+                                    enable_auto_commit=False, client_id="hazard-feeds",
+                                    # a Last-Event-ID older than retention resumes at the oldest kept
+                                    auto_offset_reset="earliest")
+        await consumer.start()
+        resp: aioweb.StreamResponse | None = None
+        try:
+            partitions = await partitions_of(consumer, self.topic)
+            if not partitions:
+                raise aioweb.HTTPServiceUnavailable(text=f"no topic {self.topic}")
+            tps = {p: TopicPartition(self.topic, p) for p in partitions}
+            consumer.assign(list(tps.values()))
+            if start is None:
+                ends = await consumer.end_offsets(list(tps.values()))
+                positions = {p: ends[tp] for p, tp in tps.items()}
+            else:
+                # A partition the id does not name was added since: all of it is news.
+                positions = {p: start.get(p, 0) for p in tps}
+            for p, tp in tps.items():
+                consumer.seek(tp, positions[p])
+            resp = aioweb.StreamResponse(headers={
+                "Content-Type": "text/event-stream; charset=utf-8", "Cache-Control": "no-cache",
+                "X-Accel-Buffering": "no"})  # tells nginx-like proxies not to buffer the stream
+            await resp.prepare(request)
+            await resp.write(f"retry: {RETRY_MS}\n: from {encode_positions(positions)}\n\n".encode())
+            need_departments = bool(filters.departments or (scope.departments and not scope.district))
+            last_write = time.monotonic()
+            while not self.closing.is_set():
+                transport = request.transport
+                if transport is None or transport.is_closing():
+                    break
+                batch = await consumer.getmany(timeout_ms=POLL_MS)
+                out = []
+                for tp, records in sorted(batch.items()):
+                    for rec in records:
+                        positions[tp.partition] = rec.offset + 1
+                        line = self.frame(rec.value, filters, scope, need_departments)
+                        if line is not None:
+                            out.append(f"id: {encode_positions(positions)}\nevent: escalation\n"
+                                       f"data: {line}\n\n")
+                if out:
+                    await resp.write("".join(out).encode("utf-8"))
+                    last_write = time.monotonic()
+                elif time.monotonic() - last_write >= KEEPALIVE_S:
+                    await resp.write(b": keepalive\n\n")  # keeps proxies and NAT from closing it
+                    last_write = time.monotonic()
+            return resp
+        except ConnectionError:  # the client went away in the middle of a write
+            if resp is None:
+                raise
+            return resp
+        finally:
+            await consumer.stop()
+
+
+def _list(view: Any, request: Any, source: StateSource, scope: Scope, now: Callable[[], float]
+          ) -> Any:
+    filters = Filters.from_query(request.query)
+    if reason := filters.outside(scope):
+        return view.error(403, reason)
+    overdue = parse_bool(request.query.get("overdue"), "overdue")
+    after, limit = decode_cursor(request.query.get("cursor")), parse_limit(request.query.get("limit"))
+    page, cursor = paginate((v for v in source.items() if item_visible(v, filters, scope, overdue)),
+                            after, limit)
+    # A list is a summary: each item's full record is one GET /…/{id} away.
+    items = [{k: v for k, v in item.items() if k != "record"} for item in page]
+    return view.json({"items": items, "next_cursor": cursor, "as_of": iso(int(now()))})
+
+
+def _one(view: Any, source: StateSource, id_: str, scope: Scope, kind: str) -> Any:
+    item = source.get(id_)
+    if item is None:
+        return view.error(404, f"no {kind} {id_!r} on this worker")
+    if not scope.allows(item.get("town"), item.get("departments") or ()):
+        return view.error(403, f"{kind} {id_!r} is outside the scope of this token")
+    return view.json(item)
+
+
+def register(app: Any, *, settings: Settings, bootstrap: str, hazards: StateSource,
+             alerts: StateSource | None, tokens: TokenStore, now: Callable[[], float]) -> None:
+    """Add the feeds' pages to a Faust app's web server."""
+    topic = settings.topic_prefix + ESCALATIONS
+    closing = asyncio.Event()
+    streams = EscalationStream(bootstrap, topic, {"hazard": hazards, "alert": alerts}, closing)
+    active: set[int] = set()
+
+    async def on_shutdown(_: Any) -> None:
+        # aiohttp waits up to 60 s for open handlers; SSE handlers never end by themselves.
+        closing.set()
+
+    app.web.web_app.on_shutdown.append(on_shutdown)
+
+    def guarded(handler: Callable[..., Any]) -> Callable[..., Any]:
+        async def page(view: Any, request: Any, **match: str) -> Any:
+            scope = _authorize(view, request, tokens)
+            if not isinstance(scope, Scope):
+                return scope
+            try:
+                return await handler(view, request, scope, **match)
+            except BadRequest as exc:
+                return view.error(400, str(exc))
+        page.__doc__ = handler.__doc__
+        return page
+
+    async def escalations(view: Any, request: Any, scope: Scope) -> Any:
+        """Live escalations as Server-Sent Events, within the token's scope."""
+        filters = Filters.from_query(request.query)
+        if reason := filters.outside(scope):
+            return view.error(403, reason)
+        last = request.headers.get("Last-Event-ID") or request.query.get("last_event_id")
+        start = decode_positions(last) if last else None
+        if len(active) >= MAX_STREAMS:
+            return view.error(503, "too many open feeds on this worker; retry later",
+                              headers={"Retry-After": "30"})
+        marker = id(request)
+        active.add(marker)
+        log.info("feed_opened", supervisor=scope.name, resume=last, filters=str(request.query_string))
+        try:
+            return await streams.serve(request, scope, filters, start)
+        finally:
+            active.discard(marker)
+            log.info("feed_closed", supervisor=scope.name)
+
+    app.page("/feeds/escalations", name="feeds_escalations")(guarded(escalations))
+    for kind, source in (("hazard", hazards), ("alert", alerts)):
+        if source is None:
+            continue
+
+        async def one(view: Any, request: Any, scope: Scope, id: str,  # noqa: A002 - route name
+                      source: StateSource = source, kind: str = kind) -> Any:
+            """One item's state view."""
+            return _one(view, source, id, scope, kind)
+
+        async def many(view: Any, request: Any, scope: Scope, source: StateSource = source) -> Any:
+            """A page of items within the token's scope, ordered by id."""
+            return _list(view, request, source, scope, now)
+
+        app.page(f"/{kind}s/{{id}}", name=f"feeds_{kind}")(guarded(one))
+        app.page(f"/{kind}s", name=f"feeds_{kind}s")(guarded(many))

@@ -1,0 +1,120 @@
+"""`hazard-engine watch`: escalations as they happen, one readable line each, coloured by tier.
+
+It reads the escalations topic straight from Kafka with a group-less consumer
+(like `tail`), so it needs broker access but no token and no worker; the
+filters are the HTTP feed's (engine/feeds/filters.py), the department filter
+matching a department target or the sector's lead department.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TextIO
+
+from aiokafka import TopicPartition
+
+from engine.contract.outputs import ESCALATIONS
+from engine.feeds.filters import BadRequest, Filters, escalation_departments, escalation_visible
+from engine.feeds.tokens import Scope
+from engine.tools.kafka import partitions_of, reader
+
+# Tier and response level (IV lowest .. I highest) share one colour scale.
+COLOURS = {"blue": "34", "yellow": "33", "orange": "38;5;208", "red": "1;31",
+           "IV": "34", "III": "33", "II": "38;5;208", "I": "1;31"}
+EVERYTHING = Scope("watch", district=True)  # broker access already sees every topic
+
+
+def _short(text: str, limit: int = 100) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def format_escalation(event: dict[str, Any], colour: bool) -> str:
+    """One line about an escalation: time, tier, action, subject, town, targets and reason."""
+    data = event.get("data") or {}
+    level = data.get("tier") or data.get("response_level") or "-"
+    badge = f"{level.upper():<6}"
+    if colour and level in COLOURS:
+        badge = f"\x1b[{COLOURS[level]}m{badge}\x1b[0m"
+    when = str(event.get("time") or "")[:16].replace("T", " ")
+    targets = ", ".join(t.get("name") or t.get("id", "?") for t in data.get("targets") or [])
+    return (f"{when}  {badge} {data.get('action', '?'):<20} {data.get('subject_id', '?')}  "
+            f"{data.get('town') or '-'}  → {targets or '-'}  {_short(str(data.get('reason', '')))}")
+
+
+def sector_leads(rules_dir: Path | None = None) -> Callable[[str | None], str | None]:
+    """A function from a sector to its lead department, from the rules' reference data."""
+    from engine.ruleset import load_rules
+    from engine.settings import REPO_ROOT
+
+    reference = load_rules(rules_dir or REPO_ROOT / "rules").reference
+
+    def lead(sector: str | None) -> str | None:
+        try:
+            return reference.sector_lead(sector).id if sector else None
+        except (KeyError, ValueError, AttributeError):
+            return None
+    return lead
+
+
+def wanted(event: Any, filters: Filters, lead: Callable[[str | None], str | None] | None) -> bool:
+    """Whether an escalation passes the command's filters."""
+    data = event.get("data") if isinstance(event, dict) else None
+    if not isinstance(data, dict) or event.get("type") != "safety.escalation.raised":
+        return False
+    leads = [d for d in [lead(data.get("sector"))] if d] if lead else []
+    return escalation_visible(data, escalation_departments(data, leads), filters, EVERYTHING)
+
+
+async def watch(bootstrap: str, topic: str, filters: Filters, from_beginning: bool,
+                idle_timeout: float | None, out: TextIO = sys.stdout,
+                colour: bool | None = None) -> int:
+    """Print matching escalations until stopped or idle for `idle_timeout` seconds."""
+    colour = out.isatty() if colour is None else colour
+    lead = sector_leads() if filters.departments else None
+    consumer = reader(bootstrap)
+    await consumer.start()
+    try:
+        partitions = await partitions_of(consumer, topic)
+        if not partitions:
+            print(f"no topic {topic!r} on {bootstrap}", file=sys.stderr)
+            return 1
+        tps = [TopicPartition(topic, p) for p in partitions]
+        consumer.assign(tps)
+        await (consumer.seek_to_beginning(*tps) if from_beginning else consumer.seek_to_end(*tps))
+        while True:
+            batch = await consumer.getmany(timeout_ms=int((idle_timeout or 1) * 1000))
+            if not batch and idle_timeout:
+                return 0
+            for records in batch.values():
+                for rec in records:
+                    try:
+                        event = json.loads(rec.value or b"")
+                    except ValueError:
+                        continue
+                    if wanted(event, filters, lead):
+                        print(format_escalation(event, colour), file=out, flush=True)
+    finally:
+        await consumer.stop()
+
+
+def run(bootstrap: str, prefix: str, town: list[str] | str | None, department: list[str] | str | None,
+        tier: list[str] | str | None, from_beginning: bool, idle_timeout: float | None) -> int:
+    """Run `watch` on the namespace's escalations topic; Ctrl-C ends it quietly."""
+    def values(v: list[str] | str | None) -> list[str]:
+        return [] if not v else [v] if isinstance(v, str) else list(v)
+
+    query = {"town": values(town), "department": values(department), "tier": values(tier)}
+    try:
+        filters = Filters.from_query({k: ",".join(v) for k, v in query.items() if v})
+    except BadRequest as exc:
+        print(f"hazard-engine watch: {exc}", file=sys.stderr)
+        return 2
+    try:
+        return asyncio.run(watch(bootstrap, prefix + ESCALATIONS, filters, from_beginning,
+                                 idle_timeout))
+    except KeyboardInterrupt:
+        return 130

@@ -1,0 +1,206 @@
+"""Start the SASL/SCRAM broker with ACLs and check who may log in, write and read what."""
+
+from __future__ import annotations
+
+import asyncio
+import stat
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import structlog
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.errors import (
+    ClusterAuthorizationFailedError,
+    GroupAuthorizationFailedError,
+    KafkaError,
+    TopicAuthorizationFailedError,
+)
+
+from engine.broker import cli, local, secure
+from engine.broker.install import ensure_installed
+from engine.settings import REPO_ROOT, Settings
+from engine.tools.kafka import admin, client_auth, producer, reader
+from engine.topics import ensure_topics, load_topics
+
+pytestmark = pytest.mark.broker
+
+APP_ID = "hazard-engine"
+
+
+@pytest.fixture(scope="module")
+def creds(tmp_path_factory: pytest.TempPathFactory) -> Iterator[secure.Credentials]:
+    """Start a secure broker in a private cache (reusing the installed jars); stop it at the end."""
+    libs = ensure_installed().libs
+    root = tmp_path_factory.mktemp("hazard-cache-secure")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("HAZARD_CACHE_DIR", str(root))
+        mp.setenv("HAZARD_KAFKA_LIBS", str(libs))
+        mp.delenv("KAFKA_BOOTSTRAP_SERVERS", raising=False)
+        try:
+            result = secure.ensure_up(timeout=120)
+            assert result.started
+            found = secure.read_credentials()
+            assert found is not None and found.bootstrap == result.bootstrap
+            yield found
+        finally:
+            secure.down(timeout=10)
+            local.down(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def topics(creds: secure.Credentials) -> list[str]:
+    """Create the declared topics as the engine principal, the way the worker does."""
+    specs = load_topics(REPO_ROOT / "topics" / "topics.yaml", APP_ID)
+
+    async def run() -> tuple[list[str], list[str]]:
+        client = admin(creds.bootstrap, creds.auth("engine"), request_timeout_ms=10_000)
+        await client.start()
+        try:
+            # The second call compares configs: it needs DESCRIBE_CONFIGS, not just CREATE.
+            return (await ensure_topics(client, specs, 1, 1), await ensure_topics(client, specs, 1, 1))
+        finally:
+            await client.close()
+
+    created, again = asyncio.run(run())
+    assert sorted(created) == sorted(s.name for s in specs) and again == []
+    return created
+
+
+@pytest.fixture(autouse=True)
+def restore_structlog() -> Iterator[None]:
+    """Undo the CLI's structlog setup so later tests see structlog as they left it."""
+    configured = structlog.is_configured()
+    yield
+    if not configured:
+        structlog.reset_defaults()
+
+
+async def _send(creds: secure.Credentials, user: str, topic: str, value: bytes, idempotent: bool) -> None:
+    prod = AIOKafkaProducer(bootstrap_servers=creds.bootstrap, enable_idempotence=idempotent,
+                            request_timeout_ms=10_000, **creds.auth(user))  # fmt: skip
+    await prod.start()
+    try:
+        await prod.send_and_wait(topic, value)
+    finally:
+        await prod.stop()
+
+
+async def _read_one(creds: secure.Credentials, user: str, topic: str, group: str) -> bytes:
+    cons = AIOKafkaConsumer(topic, bootstrap_servers=creds.bootstrap, group_id=group,
+                            auto_offset_reset="earliest", **creds.auth(user))  # fmt: skip
+    await cons.start()
+    try:
+        record = await asyncio.wait_for(cons.getone(), 30)
+        await cons.commit()
+        return record.value
+    finally:
+        await cons.stop()
+
+
+def test_unauthenticated_and_wrong_password_clients_are_refused(creds: secure.Credentials) -> None:
+    """PLAINTEXT clients and SASL clients with a wrong password get no metadata; real ones do."""
+    wrong = {**creds.auth("field-app"), "sasl_plain_password": "not-" + creds.passwords["field-app"]}
+    assert not local.broker_answers(creds.bootstrap, timeout=5.0)
+    assert not local.broker_answers(creds.bootstrap, timeout=5.0, auth=wrong)
+    assert local.broker_answers(creds.bootstrap, timeout=5.0, auth=creds.auth("field-app"))
+
+    async def send_plaintext() -> None:
+        prod = AIOKafkaProducer(bootstrap_servers=creds.bootstrap, request_timeout_ms=5_000)
+        try:
+            await asyncio.wait_for(prod.start(), 15)
+        finally:
+            await prod.stop()
+
+    with pytest.raises((KafkaError, TimeoutError)):
+        asyncio.run(send_plaintext())
+
+
+def test_field_app_writes_intake(creds: secure.Credentials, topics: list[str]) -> None:
+    """field-app writes hazard.reports with the engine's idempotent producer settings."""
+
+    async def run() -> None:
+        async with producer(creds.bootstrap, creds.auth("field-app")) as prod:
+            await prod.send_and_wait("hazard.reports", b'{"probe": "field-app"}', key=b"HZ-1")
+
+    asyncio.run(run())
+
+
+def test_field_app_cannot_read_escalations(creds: secure.Credentials, topics: list[str]) -> None:
+    """field-app has no READ on output topics nor a consumer group."""
+    with pytest.raises((TopicAuthorizationFailedError, GroupAuthorizationFailedError)):
+        asyncio.run(_read_one(creds, "field-app", "escalations", "field-app"))
+
+
+def test_supervisor_cannot_write_intake(creds: secure.Credentials, topics: list[str]) -> None:
+    """supervisor may not write hazard.reports: refused per topic, and idempotence is refused too."""
+    with pytest.raises(TopicAuthorizationFailedError):
+        asyncio.run(_send(creds, "supervisor", "hazard.reports", b"forged", idempotent=False))
+    # With no WRITE anywhere, an idempotent producer is refused its producer id first.
+    with pytest.raises(ClusterAuthorizationFailedError):
+        asyncio.run(_send(creds, "supervisor", "hazard.reports", b"forged", idempotent=True))
+
+
+def test_engine_writes_escalations_and_supervisor_reads_them(
+    creds: secure.Credentials, topics: list[str]
+) -> None:
+    """engine writes an escalation; supervisor reads it in a supervisor- group, not in another."""
+    value = f"escalation {uuid.uuid4()}".encode()
+    asyncio.run(_send(creds, "engine", "escalations", value, idempotent=True))
+    assert asyncio.run(_read_one(creds, "supervisor", "escalations", "supervisor-district")) == value
+    with pytest.raises(GroupAuthorizationFailedError):
+        asyncio.run(_read_one(creds, "supervisor", "escalations", "hazard-engine"))
+    with pytest.raises(TopicAuthorizationFailedError):
+        asyncio.run(_read_one(creds, "supervisor", "intake.rejected", "supervisor-district"))
+
+
+def test_engine_reads_intake_in_its_group_and_owns_internal_topics(
+    creds: secure.Credentials, topics: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """engine, logged in from KAFKA_* settings, reads intake and writes and reads its timeline."""
+    for name, value in creds.env("engine").items():
+        monkeypatch.setenv(name, value)
+    auth = client_auth(Settings())
+    assert auth == creds.auth("engine")
+    asyncio.run(_send(creds, "field-app", "hazard.reports", b"for the engine", idempotent=True))
+    assert asyncio.run(_read_one(creds, "engine", "hazard.reports", APP_ID))
+
+    async def timeline() -> bytes:
+        async with producer(creds.bootstrap, auth) as prod:
+            sent = await prod.send_and_wait("engine.timeline", b"timeline entry")
+        consumer = reader(creds.bootstrap, auth)
+        await consumer.start()
+        try:
+            tp = TopicPartition("engine.timeline", sent.partition)
+            consumer.assign([tp])
+            consumer.seek(tp, sent.offset)
+            return (await asyncio.wait_for(consumer.getone(), 30)).value
+        finally:
+            await consumer.stop()
+
+    assert asyncio.run(timeline()) == b"timeline entry"
+    # Least privilege: the engine reads intake but may not forge it.
+    with pytest.raises(TopicAuthorizationFailedError):
+        asyncio.run(_send(creds, "engine", "hazard.reports", b"forged", idempotent=False))
+
+
+def test_plain_settings_add_no_security_options(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without KAFKA_SECURITY_PROTOCOL/KAFKA_SASL_*, clients are built as for the plain broker."""
+    for name in secure.Credentials("x:1", {"u": "p"}).env("u"):
+        monkeypatch.delenv(name, raising=False)
+    assert client_auth(Settings()) == {}
+
+
+def test_cli_status_and_credentials_file(
+    creds: secure.Credentials, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`broker status --secure` shows the broker; the credentials file is 0600; plain is separate."""
+    assert stat.S_IMODE(Path(secure.credentials_path()).stat().st_mode) == 0o600
+    assert cli.main(["broker", "up", "--secure"]) == 0
+    assert capsys.readouterr().out.strip().splitlines()[-1] == creds.bootstrap
+    assert cli.main(["broker", "status", "--secure"]) == 0
+    out = capsys.readouterr().out
+    assert "secure Kafka: running" in out and str(secure.credentials_path()) in out
+    # The plain broker's state is elsewhere: the secure one does not show up as it.
+    assert not local.status().running

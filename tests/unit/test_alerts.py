@@ -1,0 +1,315 @@
+"""The alert core: grading, response levels, the A/B handover, report clocks, CAP, and its rule tests."""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+from decide_fixtures import RULES, at, event
+
+from engine.alerts import Alert, AlertReplay, Figures, classify, decide_alert, level_for, load_alert_rules
+from engine.alerts.clocks import report_dues
+from engine.alerts.replay import alert_clock_entry
+from engine.cap import validate as cap_validate
+from engine.contract.outputs import ALERTS_CAP, ESCALATIONS, Escalation
+from engine.reference import RulesFileError
+from engine.ruletest import cli, run_file
+from engine.ruletest.capview import cap_view
+
+REPO = Path(__file__).resolve().parents[2]
+ALERT_RULES = load_alert_rules(REPO / "rules", RULES.reference)
+FILES = sorted((REPO / "rules" / "tests" / "alerts").glob("*.yaml"))
+INFO_OFFICER = {"id": "io-0101", "role": "info_officer", "name": "Chen Jie"}
+FIRE_BRIGADE_ACK = {"unit": "fire_rescue", "by": {"id": "fr-007", "role": "inspector"}}
+
+
+def raised(aid: str, time: str, *, kind: str = "fire", casualties: dict[str, int] | None = None,
+           event_id: str | None = None, **extra: Any) -> dict[str, Any]:
+    """`safety.alert.raised` as the intake turns it into a timeline entry."""
+    data = {"alert_id": aid, "kind": kind, "description": "Smoke from a warehouse roof.",
+            "location": {"town": "lihaiwu", "grid": "LHW-03", "address": "No. 8 Binhe Road"},
+            "casualties": casualties or {}, "reporter": INFO_OFFICER, **extra}
+    [entry] = event("safety.alert.raised", time, data, aid, event_id)
+    return entry
+
+
+def alert_event(type_: str, aid: str, time: str, **data: Any) -> dict[str, Any]:
+    """Any other alert event (updated, acknowledged, closed)."""
+    [entry] = event(f"safety.alert.{type_}", time, {"alert_id": aid, **data}, aid)
+    return entry
+
+
+def run(entries: list[dict[str, Any]], until: str, rules=ALERT_RULES) -> AlertReplay:
+    """Feed entries at their own times, then run the clocks until `until`."""
+    rp = AlertReplay(rules)
+    for entry in entries:
+        rp.advance_to(at(entry["time"]))
+        rp.feed(entry)
+    rp.advance_to(at(until))
+    return rp
+
+
+def escalations(rp: AlertReplay, action: str | None = None) -> list[dict[str, Any]]:
+    """The data of every escalation sent, optionally of one action."""
+    return [o.event["data"] for _, o in rp.outputs
+            if o.topic == ESCALATIONS and action in (None, o.event["data"]["action"])]
+
+
+def caps(rp: AlertReplay) -> list[dict[str, Any]]:
+    """Every CAP document sent, as the rule tests see it."""
+    return [cap_view(o.event["xml"]) for _, o in rp.outputs if o.topic == ALERTS_CAP]
+
+
+# Each threshold of 493号令 art. 3, just below and at it: "以上" includes the number.
+BOUNDARIES = [
+    ({"dead": 2}, None, "general"), ({"dead": 3}, None, "large"),
+    ({"dead": 9}, None, "large"), ({"dead": 10}, None, "major"),
+    ({"dead": 29}, None, "major"), ({"dead": 30}, None, "especially_major"),
+    ({"seriously_injured": 9}, None, "general"), ({"seriously_injured": 10}, None, "large"),
+    ({"seriously_injured": 49}, None, "large"), ({"seriously_injured": 50}, None, "major"),
+    ({"seriously_injured": 99}, None, "major"), ({"seriously_injured": 100}, None, "especially_major"),
+    ({}, 9_990_000, "general"), ({}, 10_000_000, "large"),
+    ({}, 49_990_000, "large"), ({}, 50_000_000, "major"),
+    ({}, 99_990_000, "major"), ({}, 100_000_000, "especially_major"),
+    ({}, 9_999_999.99, "general"), ({}, 99_999_999.99, "major"),
+]
+
+
+@pytest.mark.parametrize(("casualties", "loss", "grade"), BOUNDARIES,
+                         ids=[f"{c or ''}{loss or ''}->{g}" for c, loss, g in BOUNDARIES])
+def test_each_grade_boundary_is_classified_on_the_right_side(casualties, loss, grade):
+    """Just below a threshold is the lower grade, at it the higher one."""
+    assert classify(Figures.of(casualties, loss), ALERT_RULES)[0] == grade
+
+
+def test_the_missing_count_with_the_dead_unless_the_rules_say_otherwise():
+    """2 dead and 1 missing is 3 dead (死亡含失踪); without the rule it stays general."""
+    fig = Figures.of({"dead": 2, "missing": 1})
+    grade, reasons = classify(fig, ALERT_RULES)
+    assert grade == "large" and "incl. 1 missing" in reasons[0]
+    apart = dataclasses.replace(ALERT_RULES, missing_count_as_dead=False)
+    assert classify(fig, apart)[0] == "general"
+
+
+@pytest.mark.parametrize(("grade", "level"), [("general", "IV"), ("large", "III"), ("major", "II"),
+                                              ("especially_major", "I")])
+def test_each_grade_maps_to_its_response_level(grade, level):
+    """特别重大 → I, 重大 → II, 较大 → III, 一般 → IV."""
+    assert level_for(grade, False, None, ALERT_RULES)[0] == level
+
+
+@pytest.mark.parametrize(("grade", "crowded", "evacuate", "level"), [
+    ("general", True, None, "III"), ("general", False, 999, "IV"), ("general", False, 1000, "III"),
+    ("general", True, 5000, "III"), ("large", True, None, "II"), ("especially_major", True, 2000, "I"),
+])
+def test_a_crowded_place_or_many_to_evacuate_raises_the_level_once_never_above_i(
+        grade, crowded, evacuate, level):
+    """Each raise is one level; both together still one; nothing goes above I."""
+    assert level_for(grade, crowded, evacuate, ALERT_RULES)[0] == level
+
+
+def test_raising_activates_the_level_and_publishes_a_cap_alert():
+    """A raised alert sends a response activation naming the kind's units, then a CAP Alert."""
+    state, outs = decide_alert(None, raised("AL-U1", "2026-11-02 09:00", casualties={"dead": 3}),
+                               ALERT_RULES)
+    assert [o.topic for o in outs] == [ESCALATIONS, ALERTS_CAP]
+    data = Escalation.model_validate(outs[0].event["data"])
+    assert (data.action, data.response_level, data.tier, data.grade) == \
+        ("response_activation", "III", None, "large")
+    assert [(t.kind, t.id) for t in data.targets] == [("department", "fire_rescue"), ("town", "lihaiwu")]
+    assert outs[1].event["type"] == "cap" and outs[1].key == "AL-U1"
+    assert cap_validate(outs[1].event["xml"].encode()) == []
+    assert state.clocks == {"handover": at("2026-11-02 09:10"), "report_county": at("2026-11-02 10:00"),
+                            "report_city": at("2026-11-02 12:00"), "report_province": at("2026-11-02 14:00")}
+
+
+def test_a_responder_acknowledgement_stops_the_chain_an_authority_one_does_not():
+    """fire_rescue's ack ends the handover clock; district_emergency's records the county report."""
+    state, _ = decide_alert(None, raised("AL-U2", "2026-11-02 09:00"), ALERT_RULES)
+    state, outs = decide_alert(state, alert_event("acknowledged", "AL-U2", "2026-11-02 09:05",
+                                                  unit="district_emergency", by=INFO_OFFICER), ALERT_RULES)
+    assert outs == [] and "handover" in state.clocks and state.reported == {"county": at("2026-11-02 09:05")}
+    assert "report_county" not in state.clocks
+    state, outs = decide_alert(state, alert_event("acknowledged", "AL-U2", "2026-11-02 09:06",
+                                                  **FIRE_BRIGADE_ACK), ALERT_RULES)
+    assert outs == [] and state.status() == "acknowledged" and "handover" not in state.clocks
+
+
+def test_city_report_is_due_two_hours_after_the_county_report_or_its_missed_due():
+    """In time, the county report starts the city's 2 hours; a late one does not push it back."""
+    in_time, _ = decide_alert(None, raised("AL-U3", "2026-11-02 09:00"), ALERT_RULES)
+    in_time.reported["county"] = at("2026-11-02 09:20")
+    assert report_dues(in_time, ALERT_RULES) == {"county": at("2026-11-02 10:00"),
+                                                  "city": at("2026-11-02 11:20")}
+    in_time.reported["county"] = at("2026-11-02 10:30")
+    assert report_dues(in_time, ALERT_RULES)["city"] == at("2026-11-02 12:00")
+
+
+def test_the_whole_chain_fires_in_order_and_closing_stops_every_clock():
+    """B +10m, grid chief +20m, town +30m, district +40m; after a close nothing more is sent."""
+    rp = run([raised("AL-U4", "2026-11-02 09:00")], "2026-11-02 09:45")
+    assert [(e["rule_id"], e["due_at"]) for e in escalations(rp, "handover")] == [
+        ("handover.post_b", "2026-11-02T09:20:00+08:00"),
+        ("handover.grid_chief", "2026-11-02T09:30:00+08:00"),
+        ("handover.town", "2026-11-02T09:40:00+08:00"),
+        ("handover.district", None)]
+    state, outs = decide_alert(rp.states["AL-U4"], alert_event(
+        "closed", "AL-U4", "2026-11-02 09:50", note="Out.", by=INFO_OFFICER), ALERT_RULES)
+    assert state.clocks == {} and state.next_due() is None
+    assert [cap_view(o.event["xml"])["msgType"] for o in outs] == ["Cancel"]
+    update = alert_event("updated", "AL-U4", "2026-11-02 10:00", casualties={"dead": 40})
+    _, later = decide_alert(state, update, ALERT_RULES, now=at("2026-11-05 00:00"))
+    assert later == []
+
+
+def test_a_smaller_figure_does_not_lower_the_level_unless_the_rules_allow_it():
+    """By default the level holds; with downgrade allowed, lowering is itself an escalation."""
+    entries = [raised("AL-U5", "2026-11-02 09:00", casualties={"dead": 3}),
+               alert_event("updated", "AL-U5", "2026-11-02 09:30", casualties={"dead": 2})]
+    held = run(entries, "2026-11-02 09:31")
+    assert [e["response_level"] for e in escalations(held, "response_activation")] == ["III"]
+    assert (held.states["AL-U5"].grade, held.states["AL-U5"].level) == ("large", "III")
+    lowering = run(entries, "2026-11-02 09:31", dataclasses.replace(ALERT_RULES, downgrade_allowed=True))
+    activations = escalations(lowering, "response_activation")
+    assert [e["response_level"] for e in activations] == ["III", "IV"]
+    assert "lowered from III" in activations[1]["reason"]
+
+
+def _story(suffix: str = "") -> list[dict[str, Any]]:
+    aid = f"AL-DET{suffix}"
+    return [raised(aid, "2026-11-02 09:00", event_id=f"r{suffix}", crowded_place=True),
+            alert_event("updated", aid, "2026-11-02 09:30", casualties={"dead": 10}),
+            alert_event("acknowledged", aid, "2026-11-02 09:35", **FIRE_BRIGADE_ACK)]
+
+
+def test_output_ids_are_the_same_for_the_same_history_and_differ_between_alerts():
+    """A replay yields the same escalation ids and CAP identifiers; another alert gets its own."""
+    entries = _story()
+    first, second = run(entries, "2026-11-02 20:00"), run(entries, "2026-11-02 20:00")
+    ids = [o.id for _, o in first.outputs]
+    assert ids == [o.id for _, o in second.outputs] and len(set(ids)) == len(ids)
+    other = {o.id for _, o in run(_story("-2"), "2026-11-02 20:00").outputs if o.topic == ESCALATIONS}
+    assert other.isdisjoint(ids)
+    assert [c["sequence"] for c in caps(first)] == [1, 2]
+    assert caps(first)[1]["references"] == [caps(first)[0]["identifier"]]
+
+
+def test_a_redelivered_entry_or_clock_changes_nothing():
+    """The same entry twice returns the same state and no output; so does a stale clock entry."""
+    entry = raised("AL-U6", "2026-11-02 09:00")
+    state, outs = decide_alert(None, entry, ALERT_RULES)
+    assert outs
+    again, outs = decide_alert(state, entry, ALERT_RULES)
+    assert again is state and outs == []
+    fired, outs = decide_alert(state, alert_clock_entry("AL-U6", at("2026-11-02 09:10")), ALERT_RULES)
+    assert [o.event["data"]["rule_id"] for o in outs] == ["handover.post_b"]
+    _, outs = decide_alert(fired, alert_clock_entry("AL-U6", at("2026-11-02 09:10")), ALERT_RULES)
+    assert outs == []
+
+
+def test_state_survives_encode_and_decode_and_leaves_defaults_out():
+    """decode(encode(s)) equals s, and decides the same; an orphan encodes to a few bytes."""
+    rp = run(_story(), "2026-11-02 11:00")
+    state = rp.states["AL-DET"]
+    copy = Alert.decode(state.encode())
+    assert copy == state
+    close = alert_event("closed", "AL-DET", "2026-11-02 11:30", note="Out.", by=INFO_OFFICER)
+    assert decide_alert(copy, close, ALERT_RULES)[1] == decide_alert(state, close, ALERT_RULES)[1]
+    assert Alert("AL-X").encode() == b'{"id":"AL-X"}'
+
+
+def test_an_orphan_waits_for_its_raising_without_clocks():
+    """An update before the raising records figures only; the raising then sends Alert and Update CAP."""
+    state, outs = decide_alert(None, alert_event("updated", "AL-U7", "2026-11-02 09:10",
+                                                 casualties={"dead": 3}), ALERT_RULES)
+    assert outs == [] and state.status() == "orphan" and state.clocks == {}
+    state, outs = decide_alert(state, raised("AL-U7", "2026-11-02 09:00"), ALERT_RULES,
+                               now=at("2026-11-02 09:12"))
+    assert [o.event["data"]["response_level"] for o in outs if o.topic == ESCALATIONS][0] == "III"
+    assert [cap_view(o.event["xml"])["msgType"] for o in outs if o.topic == ALERTS_CAP] == ["Alert", "Update"]
+
+
+def test_every_output_of_the_alert_rule_tests_matches_the_contract_and_the_cap_schema():
+    """Escalations validate as engine.contract.outputs.Escalation; CAP documents against CAP 1.2."""
+    sent = [g.out for path in FILES for g in run_file(path, RULES, ALERT_RULES).got]
+    assert {o.event["data"]["action"] for o in sent if o.topic == ESCALATIONS} == \
+        {"response_activation", "handover", "report_overdue"}
+    for out in sent:
+        if out.topic == ESCALATIONS:
+            data = Escalation.model_validate(out.event["data"])
+            assert (data.subject_kind, data.tier, data.sector) == ("alert", None, None)
+            assert data.response_level and data.rule_id and data.rules_version == "2026.1"
+            assert out.id == data.escalation_id and out.key == data.subject_id
+        else:
+            assert out.topic == ALERTS_CAP and set(out.event) == {"id", "type", "time", "xml"}
+            assert cap_validate(out.event["xml"].encode()) == [], out.event["xml"]
+            assert cap_view(out.event["xml"])["identifier"] == out.id
+
+
+def test_rule_tests_for_alerts_are_shipped():
+    """There is a rule test for each behaviour the issue lists."""
+    assert {p.stem for p in FILES} >= {"grade_boundaries", "missing_with_dead", "level_raises", "regrade",
+                                       "handover_chain", "report_clocks", "regrade_window",
+                                       "closed_stops_clocks", "exercise"}
+
+
+@pytest.mark.parametrize("path", FILES, ids=[p.stem for p in FILES])
+def test_shipped_alert_rule_test_passes(path):
+    """Every rules/tests/alerts file passes through the runner."""
+    result = run_file(path, RULES, ALERT_RULES)
+    assert result.passed, cli.render(result)
+
+
+def test_a_wrong_alert_want_fails_with_a_diff(tmp_path):
+    """A want at the wrong level fails and shows the closest output field by field."""
+    text = (FILES[0].parent / "handover_chain.yaml").read_text(encoding="utf-8")
+    path = tmp_path / "wrong.yaml"
+    path.write_text(text.replace("rule_id: handover.post_b, response_level: IV",
+                                 "rule_id: handover.post_b, response_level: II"), encoding="utf-8")
+    out = cli.render(run_file(path, RULES, ALERT_RULES))
+    assert out.startswith("FAIL") and "✗ response_level: wanted II, got IV" in out
+
+
+def test_alert_events_without_alert_rules_and_hazard_keys_on_an_alert_fail_clearly(tmp_path):
+    """The runner names the missing alert rules, and a final key that an alert lacks."""
+    path = FILES[0].parent / "exercise.yaml"
+    result = run_file(path, RULES)
+    assert result.error is not None and "events: events about alerts need the alert rules" in result.error
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(path.read_text(encoding="utf-8").replace("exercise: true, level", "tier: red, level"),
+                   encoding="utf-8")
+    assert "tier is not a key of an alert" in cli.render(run_file(bad, RULES, ALERT_RULES))
+
+
+@pytest.mark.parametrize(("old", "new", "key"), [
+    pytest.param("  missing_count_as_dead: true\n", "  missing_count_as_dead: true\n  misssing: 1\n",
+                 "grading.misssing", id="unknown-key"),
+    pytest.param("      dead: 10\n", "      dead: 40\n", "grading.grades.especially_major.dead",
+                 id="thresholds-not-rising"),
+    pytest.param("[department:fire_rescue]", "[department:fire_brigade]", "kinds.fire.responders[0]",
+                 id="unknown-department"),
+    pytest.param("    targets: [post_b]", "    targets: [post_c]", "handover.steps[0].targets[0]",
+                 id="unknown-target"),
+    pytest.param("      after: 10 minutes\n      targets: [post_b]",
+                 "      after: 10 mins\n      targets: [post_b]", "handover.steps[0].after", id="bad-span"),
+    pytest.param("authorities: [city_emergency]", "authorities: [fire_rescue]",
+                 "accident_report.levels.city.authorities[0]", id="authority-also-responds"),
+    pytest.param("    major: II\n", "    major: IV\n", "response.by_grade.major",
+                 id="level-below-lower-grade"),
+    pytest.param("  issuer_code: \"37150000000000000\"", "  issuer_code: \"3715-00\"", "cap.issuer_code",
+                 id="bad-issuer-code"),
+])
+def test_a_broken_alerts_file_names_the_file_and_key(tmp_path, old, new, key):
+    """Load errors name rules/alerts.yaml and the dotted key, as hazards.yaml's do."""
+    copy = tmp_path / "rules"
+    shutil.copytree(REPO / "rules", copy)
+    path = copy / "alerts.yaml"
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    with pytest.raises(RulesFileError) as exc:
+        load_alert_rules(copy)
+    assert exc.value.file == "rules/alerts.yaml" and exc.value.key == key, str(exc.value)

@@ -1,0 +1,250 @@
+"""The supervisor feeds without Kafka: tokens, scopes, filters, stream positions, pagination, views."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+import pytest
+from decide_fixtures import RULES
+
+from engine.decide.state import Hazard
+from engine.feeds.filters import (
+    BadRequest,
+    Filters,
+    decode_cursor,
+    decode_positions,
+    encode_positions,
+    escalation_departments,
+    escalation_visible,
+    item_visible,
+    paginate,
+    parse_bool,
+    parse_limit,
+)
+from engine.feeds.tokens import Scope, TokenFileError, TokenStore, hash_token, mint, new_token, parse
+from engine.feeds.views import TableSource, hazard_view
+from engine.store import pack, unpack
+from engine.tools.watch import format_escalation, wanted
+
+HUXI = Scope("huxi", towns=frozenset({"huxi"}))
+FIRE = Scope("fire", departments=frozenset({"fire_rescue"}))
+HUXI_FIRE = Scope("huxi-fire", towns=frozenset({"huxi"}), departments=frozenset({"fire_rescue"}))
+DISTRICT = Scope("district", district=True)
+
+
+def tokens_file(tmp_path: Path, *entries: str) -> Path:
+    path = tmp_path / "tokens.yaml"
+    path.write_text("supervisors:\n" + "\n".join(entries) + "\n")
+    return path
+
+
+def escalation(town: str = "huxi", tier: str | None = "red", action: str = "summon",
+               depts: tuple[str, ...] = ("fire_rescue",), level: str | None = None) -> dict:
+    targets = [{"kind": "department", "id": d, "name": d} for d in depts]
+    targets.append({"kind": "town", "id": town, "name": town})
+    return {"subject_kind": "hazard", "subject_id": "HZ-1", "action": action, "tier": tier,
+            "response_level": level, "town": town, "targets": targets, "sector": "fire_safety"}
+
+
+# --- tokens -------------------------------------------------------------------------------
+
+
+def test_minted_token_is_random_and_only_its_hash_is_written(tmp_path: Path) -> None:
+    """`mint` gives a fresh 256-bit token and an entry with its hash that the store accepts."""
+    token, line = mint("huxi-office", ["huxi"], [], False)
+    assert token.startswith("hzt_") and len(token) > 40 and token != new_token()
+    assert token not in line and hash_token(token) in line
+    store = TokenStore.load(tokens_file(tmp_path, line))
+    assert store.authenticate(f"Bearer {token}") == Scope("huxi-office", frozenset({"huxi"}))
+    assert hash_token(token) == hash_token(token) and hash_token(token).startswith("sha256:")
+
+
+def test_authenticate_refuses_missing_malformed_and_unknown_tokens(tmp_path: Path) -> None:
+    """Only `Bearer <a configured token>` authenticates; an unconfigured store refuses all."""
+    token, line = mint("x", [], [], True)
+    store = TokenStore.load(tokens_file(tmp_path, line))
+    assert store.authenticate(f"bearer  {token} ") == Scope("x", district=True)
+    for header in (None, "", "Bearer", f"Basic {token}", token, "Bearer " + token + "x",
+                   "Bearer " + new_token()):
+        assert store.authenticate(header) is None, header
+    assert not TokenStore().configured and TokenStore().authenticate(f"Bearer {token}") is None
+    assert TokenStore.from_env({}).configured is False
+
+
+def test_tokens_file_is_reloaded_and_a_broken_one_refuses_everyone(tmp_path: Path) -> None:
+    """Revoking a token works without a restart; a file that stops parsing fails closed."""
+    t1, l1 = mint("a", ["huxi"], [], False)
+    t2, l2 = mint("b", ["yuji"], [], False)
+    path = tokens_file(tmp_path, l1, l2)
+    store = TokenStore.load(path)
+    assert store.authenticate(f"Bearer {t2}") is not None
+    path.write_text("supervisors:\n" + l1 + "\n")
+    os.utime(path, ns=(time.time_ns(), time.time_ns() + 10**9))
+    assert store.authenticate(f"Bearer {t2}") is None and store.authenticate(f"Bearer {t1}")
+    path.write_text("supervisors: [this is: not valid")
+    os.utime(path, ns=(time.time_ns(), time.time_ns() + 2 * 10**9))
+    assert store.authenticate(f"Bearer {t1}") is None
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("[]", "top-level 'supervisors:'"),
+    ("supervisors:\n  - {name: a, hash: 'abc', towns: [huxi]}", "'hash' must be"),
+    (f"supervisors:\n  - {{name: a, hash: '{hash_token('t')}'}}", "give towns, departments"),
+    (f"supervisors:\n  - {{hash: '{hash_token('t')}', town: [huxi]}}", "unknown keys"),
+    (f"supervisors:\n  - {{hash: '{hash_token('t')}', district: true}}\n"
+     f"  - {{hash: '{hash_token('t')}', district: true}}", "twice"),
+])
+def test_bad_tokens_files_are_refused_with_a_reason(text: str, message: str) -> None:
+    """Mistakes in the tokens file fail at start with what is wrong."""
+    with pytest.raises(TokenFileError, match=message):
+        parse(text)
+
+
+def test_unknown_towns_and_departments_are_reported(tmp_path: Path) -> None:
+    """A typo in a scope would silently show nothing, so the store can list unknown ids."""
+    _, line = mint("typo", ["huxii"], ["fire"], False)
+    store = TokenStore.load(tokens_file(tmp_path, line))
+    assert store.unknown_ids({"huxi"}, {"fire_rescue"}) == ["department 'fire' (typo)",
+                                                            "town 'huxii' (typo)"]
+
+
+# --- scopes and filters -------------------------------------------------------------------
+
+
+def test_scope_allows_its_towns_departments_both_or_all() -> None:
+    """Towns and departments each restrict; a scope naming both needs both; district sees all."""
+    assert HUXI.allows("huxi", []) and not HUXI.allows("yuji", ["fire_rescue"])
+    assert not HUXI.allows(None, [])  # an item without a town is not any town's
+    assert FIRE.allows("yuji", ["fire_rescue", "safety_bureau"]) and not FIRE.allows("huxi", [])
+    assert HUXI_FIRE.allows("huxi", ["fire_rescue"])
+    assert not HUXI_FIRE.allows("huxi", ["safety_bureau"]) and not HUXI_FIRE.allows("yuji", ["fire_rescue"])
+    assert DISTRICT.allows(None, [])
+
+
+def test_filters_outside_the_scope_are_refused() -> None:
+    """Asking for another town or department is a 403, not an empty feed."""
+    refused = Filters(towns=frozenset({"yuji"})).outside(HUXI)
+    assert refused == "town 'yuji' is outside the scope of this token"
+    assert Filters(towns=frozenset({"huxi"})).outside(HUXI) is None
+    assert Filters(departments=frozenset({"safety_bureau"})).outside(FIRE) is not None
+    assert Filters(departments=frozenset({"safety_bureau"})).outside(HUXI) is None
+    assert Filters(towns=frozenset({"yuji"})).outside(DISTRICT) is None
+
+
+def test_filters_from_query_accept_lists_and_refuse_unknown_tiers() -> None:
+    """`?tier=orange,red` and repeated parameters both work; a misspelt tier is a 400."""
+    f = Filters.from_query({"town": "huxi", "tier": "orange, red", "action": "summon"})
+    assert f == Filters(frozenset({"huxi"}), frozenset(), frozenset({"orange", "red"}),
+                        frozenset(), frozenset({"summon"}))
+    with pytest.raises(BadRequest, match="unknown tier 'purple'"):
+        Filters.from_query({"tier": "purple"})
+    with pytest.raises(BadRequest, match="unknown level"):
+        Filters.from_query({"level": "V"})
+
+
+def test_escalation_visibility_applies_scope_before_filters() -> None:
+    """A town supervisor never sees another town's escalation, even without a town filter."""
+    none = Filters()
+    yuji = escalation(town="yuji")
+    assert not escalation_visible(yuji, escalation_departments(yuji), none, HUXI)
+    assert escalation_visible(yuji, escalation_departments(yuji), none, DISTRICT)
+    huxi = escalation(tier="orange")
+    depts = escalation_departments(huxi)
+    assert depts == {"fire_rescue"}
+    assert escalation_visible(huxi, depts, Filters(tiers=frozenset({"orange"})), HUXI)
+    assert not escalation_visible(huxi, depts, Filters(tiers=frozenset({"red"})), HUXI)
+    assert not escalation_visible(huxi, depts, Filters(actions=frozenset({"remind"})), HUXI)
+    alert = escalation(tier=None, level="II")
+    assert escalation_visible(alert, set(), Filters(levels=frozenset({"II"})), DISTRICT)
+
+
+def test_department_filter_matches_a_target_or_the_lead_department() -> None:
+    """`department=` matches a department target, or the subject's lead department."""
+    data = escalation(depts=())
+    assert not escalation_visible(data, escalation_departments(data), Filters(), FIRE)
+    assert escalation_visible(data, escalation_departments(data, ["fire_rescue"]), Filters(), FIRE)
+    only = Filters(departments=frozenset({"safety_bureau"}))
+    assert escalation_visible(data, escalation_departments(data, ["safety_bureau"]), only, DISTRICT)
+    assert not escalation_visible(data, escalation_departments(data, ["fire_rescue"]), only, DISTRICT)
+
+
+# --- stream positions ---------------------------------------------------------------------
+
+
+def test_positions_round_trip_and_reject_anything_else() -> None:
+    """The SSE id is each partition's next offset; malformed ids are a 400."""
+    positions = {2: 0, 0: 15, 3: 9, 1: 7}
+    assert encode_positions(positions) == "0:15,1:7,2:0,3:9"
+    assert decode_positions("0:15,1:7,2:0,3:9") == positions
+    for bad in ("", "0:", "a:1", "0:1,0:2", "0:-1", "0=1", "0:1;1:2"):
+        with pytest.raises(BadRequest):
+            decode_positions(bad)
+    with pytest.raises(BadRequest):
+        decode_positions(",".join(f"{p}:0" for p in range(5000)))
+
+
+# --- pagination and views -----------------------------------------------------------------
+
+
+def test_pagination_is_stable_by_id_without_repeats_or_gaps() -> None:
+    """Walking the cursors visits every item once, in id order, whatever the source's order."""
+    items = [{"id": f"HZ-{n:03}"} for n in (5, 1, 9, 3, 7, 2, 8, 4, 6, 10)]
+    seen, after = [], None
+    while True:
+        page, cursor = paginate(items, after, 3)
+        seen += [i["id"] for i in page]
+        if cursor is None:
+            break
+        after = decode_cursor(cursor)
+    assert seen == sorted(i["id"] for i in items)
+    assert paginate([], None, 3) == ([], None)
+    with pytest.raises(BadRequest):
+        decode_cursor("%%%")
+    assert parse_limit(None) == 50 and parse_limit("500") == 500
+    for bad in ("0", "501", "x", "-1"):
+        with pytest.raises(BadRequest):
+            parse_limit(bad)
+    assert parse_bool("true", "overdue") is True and parse_bool(None, "overdue") is None
+    with pytest.raises(BadRequest):
+        parse_bool("maybe", "overdue")
+
+
+def test_hazard_view_and_table_source() -> None:
+    """A hazard's view has its place, lead department, overdue flag, clocks and record."""
+    h = Hazard("HZ-9", opened="e1", opened_at=1_790_000_000, title="Blocked exit", sector="fire_safety",
+               town="huxi", verdict="confirmed", grade="general", deadline=1_790_100_000,
+               clocks={"ladder": 1_790_200_000, "review": 1_790_150_000},
+               history=[[1_790_000_500, "e2", "verified"], [1_790_000_000, "e1", "reported"]])
+    table = {b"HZ-9": pack(h)}
+    source = TableSource(table, lambda raw: hazard_view(unpack(raw), RULES, 1_790_100_001))
+    view = source.get("HZ-9")
+    assert view is not None and source.get("HZ-X") is None
+    assert view["status"] == "verified" and view["overdue"] is True
+    assert view["lead_department"] == "fire_rescue" and view["departments"] == ["fire_rescue"]
+    assert [c["name"] for c in view["clocks"]] == ["review", "ladder"]
+    assert [r["what"] for r in view["record"]] == ["reported", "verified"]
+    assert view["deadline"].endswith("+08:00")
+    json.dumps(view)  # JSON-ready
+    assert item_visible(view, Filters(), HUXI, overdue=True)
+    assert not item_visible(view, Filters(), HUXI, overdue=False)
+    assert not item_visible(view, Filters(), Scope("y", towns=frozenset({"yuji"})))
+    assert [v["id"] for v in source.items()] == ["HZ-9"]
+
+
+# --- watch --------------------------------------------------------------------------------
+
+
+def test_watch_line_is_coloured_by_tier_only_on_a_terminal() -> None:
+    """`watch` prints one line per escalation, with ANSI colour when asked."""
+    event = {"type": "safety.escalation.raised", "time": "2026-11-05T09:00:00+08:00",
+             "data": {**escalation(), "reason": "7 days overdue"}}
+    plain = format_escalation(event, colour=False)
+    assert plain.startswith("2026-11-05 09:00  RED") and "HZ-1" in plain and "\x1b[" not in plain
+    assert "\x1b[1;31mRED" in format_escalation(event, colour=True)
+    assert wanted(event, Filters(towns=frozenset({"huxi"})), None)
+    assert not wanted(event, Filters(towns=frozenset({"yuji"})), None)
+    assert wanted(event, Filters(departments=frozenset({"safety_bureau"})), lambda s: "safety_bureau")
+    assert not wanted({"type": "other", "data": {}}, Filters(), None)
