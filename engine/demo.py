@@ -3,8 +3,10 @@
 Part 1 publishes the contract's examples, the rejected examples and a
 duplicate, and shows what intake made of them. Part 2 simulates the district:
 field apps report hazards, inspectors find more, enterprises rectify, some on
-time and some late. Escalations are printed as the engine sends them, through
-to listed supervision and referrals, and a summary closes the run.
+time and some late; and the example's night-market fire grows, its response
+level rises, posts hand it over, a report clock runs out and each step goes
+out as a CAP 1.2 document. Escalations are printed as the engine sends them,
+through to listed supervision and referrals, and a summary closes the run.
 
 The demo runs in a namespace of its own (a topic prefix and an app id), so it
 can run again and again on the same broker and always starts clean.
@@ -23,10 +25,11 @@ from pathlib import Path
 from typing import Any
 
 from engine.broker import broker_session
+from engine.cap import validate
 from engine.clocks.timesource import ScaledTime
 from engine.harness import Namespace, Worker, latest_states, publish_on_schedule, read_all
 from engine.settings import REPO_ROOT
-from engine.simulate import DAY, District
+from engine.simulate import DAY, District, Planned
 from engine.tools import publish
 from engine.tools.kafka import reader
 from engine.tools.tail import describe
@@ -35,7 +38,8 @@ EXAMPLES = REPO_ROOT / "topics" / "examples"
 START = datetime.fromisoformat("2026-11-30T08:00:00+08:00")  # the examples' day
 DAYS, RATE = 28, DAY / 1.2  # four simulated weeks, a day every 1.2 real seconds
 COLOURS = {"blue": "34", "yellow": "33", "orange": "38;5;208", "red": "31"}
-FEEDS = ("escalations", "supervision.listed", "referrals.discipline")
+FEEDS = ("escalations", "supervision.listed", "referrals.discipline", "alerts.cap")
+INCIDENT = "AL-20261130-0009"  # the contract's example: a fire in the Lakeside Night Market
 
 
 def _say(text: str = "") -> None:
@@ -117,8 +121,32 @@ def _intake_part(ns: Namespace) -> bool:
     return len(timeline) == 5 and len(rejected) == len(bad) and len(duplicates) == 1
 
 
+def _incident() -> list[Planned]:
+    """The night-market fire of the contract's example, as it grows and is brought under control."""
+    def event(type_: str, id_: str, at: str, data: dict[str, Any]) -> Planned:
+        when = datetime.fromisoformat(f"2026-11-30T{at}:00+08:00")
+        body = {"specversion": "1.0", "id": id_, "source": "/apps/grid/HX-11", "type": type_,
+                "time": when.isoformat(), "subject": INCIDENT, "data": {"alert_id": INCIDENT, **data}}
+        return Planned(int(when.timestamp()), body)
+
+    duty = {"id": "duty-1", "role": "info_officer"}
+    return [
+        event("safety.alert.updated", "fire-u1", "19:25",
+              {"casualties": {"dead": 2, "missing": 2, "seriously_injured": 6, "trapped": 5},
+               "note": "Roof of row C collapsed"}),
+        event("safety.alert.acknowledged", "fire-a1", "19:32", {"unit": "fire_rescue", "by": duty}),
+        event("safety.alert.acknowledged", "fire-r1", "19:40",
+              {"unit": "district_emergency", "by": duty}),  # reported to the county level in time
+        event("safety.alert.updated", "fire-u2", "19:50",
+              {"casualties": {"dead": 8, "missing": 3, "seriously_injured": 12, "trapped": 0}}),
+        event("safety.alert.closed", "fire-c1", "23:50", {"note": "Fire out, site handed over",
+                                                          "by": duty}),
+    ]
+
+
 async def _district_part(ns: Namespace, clock: ScaledTime, end: float) -> bool:
     events = [p for p in District(START, seed=2026).events(40, 10) if p.at < end - DAY]
+    events = sorted(events + _incident(), key=lambda p: p.at)
     _section(f"Part 2: {DAYS} days of the district: {len(events)} field events about 40 hazards, "
              "plus the examples")
     _say("   escalations as the engine sends them (simulated time):")
@@ -139,7 +167,13 @@ async def _district_part(ns: Namespace, clock: ScaledTime, end: float) -> bool:
     listed = sum(1 for s in states.values() if s.listed and s.listed[3])
     _say(f"   under listed supervision (挂牌督办) now: {listed}")
     _say("   sent: " + ", ".join(f"{k} {v}" for k, v in sorted(seen.items())))
-    return seen["listed supervision"] > 0 and seen["referral"] > 0 and seen["escalation"] > 0
+    caps = await read_all(ns.bootstrap, ns.topic("alerts.cap"), settle=2, timeout=60)
+    if caps:
+        _section(f"The last CAP 1.2 document of {INCIDENT} (alerts.cap), valid against the OASIS schema: "
+                 f"{'yes' if not validate(caps[-1].value) else 'NO'}")
+        _say(caps[-1].value.decode())
+    return (seen["listed supervision"] > 0 and seen["referral"] > 0 and seen["escalation"] > 0
+            and seen["CAP invalid"] == 0 and seen["CAP valid"] >= 4)
 
 
 async def _live_feed(ns: Namespace, end: float, clock: ScaledTime, seen: Counter[str]) -> None:
@@ -149,11 +183,27 @@ async def _live_feed(ns: Namespace, end: float, clock: ScaledTime, seen: Counter
         consumer.subscribe([ns.topic(t) for t in FEEDS])
         while True:
             batch = await consumer.getmany(timeout_ms=200)
-            for records in batch.values():
+            for tp, records in batch.items():
                 for rec in records:
-                    _say("   " + _line(json.loads(rec.value), seen))
+                    if tp.topic.endswith("alerts.cap"):
+                        _say("   " + _cap_line(rec.value, seen))
+                    else:
+                        _say("   " + _line(json.loads(rec.value), seen))
     finally:
         await consumer.stop()
+
+
+def _cap_line(xml: bytes, seen: Counter[str]) -> str:
+    valid = not validate(xml)
+    seen["CAP valid" if valid else "CAP invalid"] += 1
+    text = xml.decode()
+
+    def tag(name: str) -> str:
+        return text.split(f"<{name}>", 1)[1].split(f"</{name}>", 1)[0] if f"<{name}>" in text else "?"
+
+    return (f"{tag('sent')[:16].replace('T', ' ')}  CAP {tag('msgType'):<6} {tag('identifier')} "
+            f"{tag('severity')}/{tag('urgency')}: {tag('headline')} "
+            f"[{'valid' if valid else 'INVALID'} CAP 1.2]")
 
 
 def _line(event: dict[str, Any], seen: Counter[str]) -> str:
@@ -161,8 +211,9 @@ def _line(event: dict[str, Any], seen: Counter[str]) -> str:
     when = event["time"][:16].replace("T", " ")
     if event["type"] == "safety.escalation.raised":
         seen["escalation"] += 1
-        text = f"{when}  {d['tier']:<6} {d['action']:<20} {d['subject_id']:<17} {d['reason'][:90]}"
-        return _paint(text, d["tier"])
+        level = d["tier"] or f"lvl {d['response_level']}"
+        text = f"{when}  {level:<6} {d['action']:<20} {d['subject_id']:<17} {d['reason'][:90]}"
+        return _paint(text, d["tier"] or ("red" if d["response_level"] in ("I", "II") else "orange"))
     if event["type"] == "safety.supervision.listed":
         seen["listed supervision"] += 1
         return _paint(f"{when}  LISTED {d['notice_no']} deadline {d['deadline'][:10]}", "red")
