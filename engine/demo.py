@@ -24,6 +24,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from aiokafka import TopicPartition
+
 from engine.broker import broker_session
 from engine.cap import validate
 from engine.clocks.timesource import ScaledTime
@@ -31,7 +33,7 @@ from engine.harness import Namespace, Worker, latest_states, publish_on_schedule
 from engine.settings import REPO_ROOT
 from engine.simulate import DAY, District, Planned
 from engine.tools import publish
-from engine.tools.kafka import reader
+from engine.tools.kafka import partitions_of, reader
 from engine.tools.tail import describe
 
 EXAMPLES = REPO_ROOT / "topics" / "examples"
@@ -124,7 +126,7 @@ def _intake_part(ns: Namespace) -> bool:
 def _incident() -> list[Planned]:
     """The night-market fire of the contract's example, as it grows and is brought under control."""
     def event(type_: str, id_: str, at: str, data: dict[str, Any]) -> Planned:
-        when = datetime.fromisoformat(f"2026-11-30T{at}:00+08:00")
+        when = datetime.fromisoformat(f"{at}:00+08:00" if "T" in at else f"2026-11-30T{at}:00+08:00")
         body = {"specversion": "1.0", "id": id_, "source": "/apps/grid/HX-11", "type": type_,
                 "time": when.isoformat(), "subject": INCIDENT, "data": {"alert_id": INCIDENT, **data}}
         return Planned(int(when.timestamp()), body)
@@ -139,8 +141,9 @@ def _incident() -> list[Planned]:
               {"unit": "district_emergency", "by": duty}),  # reported to the county level in time
         event("safety.alert.updated", "fire-u2", "19:50",
               {"casualties": {"dead": 8, "missing": 3, "seriously_injured": 12, "trapped": 0}}),
-        event("safety.alert.closed", "fire-c1", "23:50", {"note": "Fire out, site handed over",
-                                                          "by": duty}),
+        # Nobody reported beyond the county: the city, province and State Council clocks run out.
+        event("safety.alert.closed", "fire-c1", "2026-12-01T02:30",
+              {"note": "Fire out, site handed over", "by": duty}),
     ]
 
 
@@ -180,7 +183,11 @@ async def _live_feed(ns: Namespace, end: float, clock: ScaledTime, seen: Counter
     consumer = reader(ns.bootstrap)
     await consumer.start()
     try:
-        consumer.subscribe([ns.topic(t) for t in FEEDS])
+        # From the beginning of this run's own topics: part 1's alert went out before part 2.
+        tps = [TopicPartition(ns.topic(t), p) for t in FEEDS
+               for p in await partitions_of(consumer, ns.topic(t))]
+        consumer.assign(tps)
+        await consumer.seek_to_beginning(*tps)
         while True:
             batch = await consumer.getmany(timeout_ms=200)
             for tp, records in batch.items():
