@@ -22,26 +22,13 @@ from engine.alerts.clocks import after, derive, fire
 from engine.alerts.grade import classify, higher, level_for
 from engine.alerts.rules import GRADES, AlertRules
 from engine.alerts.state import Alert, entry_hash
-from engine.decide.core import CLOCK_TYPE, entry_time
+from engine.decide.core import CLOCK_TYPE, advance_clocks, entry_time
 from engine.decide.emit import Out
-
-_MAX_FIRINGS = 1000  # a guard: the rules cannot make a clock fire forever at one instant
 
 
 def advance(a: Alert, rules: AlertRules, now: int) -> list[Out]:
     """Fire, in due order, every clock of the alert that is due at or before `now`."""
-    outs: list[Out] = []
-    for _ in range(_MAX_FIRINGS):
-        a.clocks = derive(a, rules)
-        due_now = [(due, name) for name, due in a.clocks.items() if due <= now]
-        if not due_now:
-            break
-        due, name = min(due_now)
-        outs += fire(a, name, due, rules)
-    else:
-        raise RuntimeError(f"clocks of alert {a.id} keep firing at {now}: check the rules")
-    a.watermark = max(a.watermark, now)
-    return outs
+    return advance_clocks(a, rules, now, derive, fire)
 
 
 def decide_alert(state: Alert | None, entry: dict[str, Any], rules: AlertRules,

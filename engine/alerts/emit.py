@@ -11,7 +11,7 @@ from typing import Any
 from engine.alerts.rules import AlertRules, ReportLevel
 from engine.alerts.state import Alert
 from engine.contract.outputs import ESCALATIONS
-from engine.decide.emit import Out, _envelope, iso, output_id
+from engine.decide.emit import Out, envelope, iso, output_id
 
 EXERCISE = "[演练 EXERCISE] "
 
@@ -78,7 +78,7 @@ def escalation(a: Alert, rules: AlertRules, *, rule_id: str, action: str, at: in
         "rules_version": rules.version, "due_at": iso(due_at), "town": a.town(), "sector": None,
         "grade": a.grade, "caused_by": caused_by,
     }
-    return Out(ESCALATIONS, a.id, _envelope("safety.escalation.raised", eid, a.id, at, data))
+    return Out(ESCALATIONS, a.id, envelope("safety.escalation.raised", eid, a.id, at, data))
 
 
 def place(a: Alert, rules: AlertRules) -> str:

@@ -15,6 +15,7 @@ moved on finds nothing to do.
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from typing import Any
 
 from engine.decide.clocks import derive, fire
@@ -32,20 +33,26 @@ def entry_time(entry: dict[str, Any]) -> int:
     return entry["data"]["due"] if entry["type"] == CLOCK_TYPE else epoch(entry["time"])
 
 
-def advance(h: Hazard, rules: Rules, now: int) -> list[Out]:
-    """Fire, in due order, every clock of the hazard that is due at or before `now`."""
+def advance_clocks(state: Any, rules: Any, now: int, derive_fn: Callable[[Any, Any], dict[str, int]],
+                   fire_fn: Callable[[Any, str, int, Any], list[Out]]) -> list[Out]:
+    """Fire, in due order, every clock of a subject due at or before `now`; any core's clocks."""
     outs: list[Out] = []
     for _ in range(_MAX_FIRINGS):
-        h.clocks = derive(h, rules)
-        due_now = [(due, name) for name, due in h.clocks.items() if due <= now]
+        state.clocks = derive_fn(state, rules)
+        due_now = [(due, name) for name, due in state.clocks.items() if due <= now]
         if not due_now:
             break
         due, name = min(due_now)
-        outs += fire(h, name, due, rules)
+        outs += fire_fn(state, name, due, rules)
     else:
-        raise RuntimeError(f"clocks of {h.id} keep firing at {now}: check the rules")
-    h.watermark = max(h.watermark, now)
+        raise RuntimeError(f"clocks of {state.id} keep firing at {now}: check the rules")
+    state.watermark = max(state.watermark, now)
     return outs
+
+
+def advance(h: Hazard, rules: Rules, now: int) -> list[Out]:
+    """Fire, in due order, every clock of the hazard that is due at or before `now`."""
+    return advance_clocks(h, rules, now, derive, fire)
 
 
 def decide(state: Hazard | None, entry: dict[str, Any], rules: Rules,

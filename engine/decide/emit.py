@@ -49,7 +49,7 @@ def output_id(*parts: object) -> str:
     return str(uuid.uuid5(_NS, "\x1f".join(str(p) for p in parts)))
 
 
-def _envelope(type_: str, id_: str, subject: str, at: int, data: dict[str, Any]) -> dict[str, Any]:
+def envelope(type_: str, id_: str, subject: str, at: int, data: dict[str, Any]) -> dict[str, Any]:
     return {"specversion": "1.0", "id": id_, "source": ENGINE_SOURCE, "type": type_,
             "time": iso(at), "subject": subject, "datacontenttype": "application/json",
             "data": data}
@@ -117,7 +117,7 @@ def escalation(h: Hazard, rules: Rules, *, rule_id: str, action: str, tier: str,
         "rules_version": rules.version, "due_at": iso(due_at), "town": h.town, "sector": h.sector,
         "grade": h.grade or h.claimed, "caused_by": caused_by,
     }
-    return Out(ESCALATIONS, h.id, _envelope("safety.escalation.raised", eid, h.id, at, data))
+    return Out(ESCALATIONS, h.id, envelope("safety.escalation.raised", eid, h.id, at, data))
 
 
 def supervision_listed(h: Hazard, rules: Rules, at: int) -> Out:
@@ -133,7 +133,7 @@ def supervision_listed(h: Hazard, rules: Rules, at: int) -> Out:
     }
     # The issue time is part of the id: a notice re-issued A -> B -> A is three notices.
     eid = output_id("supervision.listed", h.id, notice_no, deadline, at)
-    return Out(SUPERVISION_LISTED, h.id, _envelope("safety.supervision.listed", eid, h.id, at, data))
+    return Out(SUPERVISION_LISTED, h.id, envelope("safety.supervision.listed", eid, h.id, at, data))
 
 
 def supervision_lifted(h: Hazard, rules: Rules, at: int, reason: str) -> Out:
@@ -142,7 +142,7 @@ def supervision_lifted(h: Hazard, rules: Rules, at: int, reason: str) -> Out:
     data = {"notice_no": notice_no, "hazard_id": h.id, "reason": reason, "lifted_at": iso(at),
             "rules_version": rules.version}
     eid = output_id("supervision.lifted", h.id, notice_no)
-    return Out(SUPERVISION_LISTED, h.id, _envelope("safety.supervision.lifted", eid, h.id, at, data))
+    return Out(SUPERVISION_LISTED, h.id, envelope("safety.supervision.lifted", eid, h.id, at, data))
 
 
 def referral(h: Hazard, rules: Rules, *, ground_id: str, grounds: str, at: int,
@@ -155,4 +155,4 @@ def referral(h: Hazard, rules: Rules, *, ground_id: str, grounds: str, at: int,
     data = {"referral_id": rid, "subject_kind": "hazard", "subject_id": h.id,
             "respondents": [{k: r[k] for k in ("kind", "id", "name")} for r in respondents],
             "grounds": grounds, "timeline": timeline, "rules_version": rules.version}
-    return Out(REFERRALS_DISCIPLINE, h.id, _envelope("safety.referral.discipline", rid, h.id, at, data))
+    return Out(REFERRALS_DISCIPLINE, h.id, envelope("safety.referral.discipline", rid, h.id, at, data))
