@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import os
 import stat
 import uuid
 from collections.abc import Iterator
@@ -19,7 +21,8 @@ from aiokafka.errors import (
 )
 
 from engine.broker import cli, local, secure
-from engine.broker.install import ensure_installed
+from engine.broker.install import ensure_installed, free_port
+from engine.harness import Worker
 from engine.settings import REPO_ROOT, Settings
 from engine.tools.kafka import admin, client_auth, producer, reader
 from engine.topics import ensure_topics, load_topics
@@ -204,3 +207,22 @@ def test_cli_status_and_credentials_file(
     assert "secure Kafka: running" in out and str(secure.credentials_path()) in out
     # The plain broker's state is elsewhere: the secure one does not show up as it.
     assert not local.status().running
+
+
+def test_worker_runs_as_the_engine_principal(creds: secure.Credentials, topics: list[str],
+                                             tmp_path) -> None:
+    """A real worker logs in as `engine` and has every right it needs, end to end."""
+    env = {**os.environ, **creds.env("engine"), "HAZARD_APP_ID": APP_ID, "HAZARD_TOPIC_PREFIX": "",
+           "HAZARD_DATA_DIR": str(tmp_path / "data"), "HAZARD_WEB_PORT": str(free_port())}
+    worker = Worker(env, tmp_path / "worker.log")
+    try:
+        worker.start().wait_for("Worker ready", timeout=120)
+        finding = (REPO_ROOT / "topics" / "examples" / "inspection-recorded.json").read_bytes()
+        asyncio.run(_send(creds, "field-app", "inspection.findings", finding, idempotent=True))
+        listed = json.loads(asyncio.run(_read_one(creds, "supervisor", "supervision.listed",
+                                                  "supervisor-e2e")))
+        assert listed["data"]["hazard_id"] == "HZ-20261130-0002"
+        assert "TopicAuthorizationFailed" not in worker.log_text()
+        assert "ClusterAuthorizationFailed" not in worker.log_text()
+    finally:
+        worker.stop()
