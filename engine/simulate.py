@@ -53,8 +53,10 @@ class Planned:
 class District:
     """Generates hazards and their lifecycles; `events()` returns them in time order."""
 
-    def __init__(self, start: datetime, seed: int = 1, min_gap_days: float = 0.3) -> None:
+    def __init__(self, start: datetime, seed: int = 1, min_gap_days: float = 0.3,
+                 office_hours: tuple[int, int] = (8, 17)) -> None:
         self.start = int(start.timestamp())
+        self.office_hours = office_hours
         self.rng = random.Random(seed)
         self.min_gap = min_gap_days * DAY
         self.enterprises = [(make_uscc(self.rng), f"Enterprise {i} Co., Ltd.") for i in range(60)]
@@ -68,7 +70,8 @@ class District:
     def _work_time(self, t: float) -> int:
         # Field work happens in office hours, never at a deadline's 23:59:59.
         local = datetime.fromtimestamp(t, UTC).astimezone(SHANGHAI)
-        hour = 8 + self.rng.random() * 9
+        first, last = self.office_hours
+        hour = first + self.rng.random() * (last - first)
         moment = local.replace(hour=int(hour), minute=int(hour % 1 * 60), second=0, microsecond=0)
         if moment.timestamp() < t:
             moment += timedelta(days=1)
