@@ -27,6 +27,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from faust.types import TP
 from prometheus_client import CollectorRegistry, generate_latest
 
+from engine import faust_fixes
 from engine.alerts import Alert, AlertRules, alert_clock_entry, decide_alert
 from engine.clocks import DeadlineIndex, time_source
 from engine.contract.envelope import INTAKE_TOPICS
@@ -96,6 +97,10 @@ def _faust_app(settings: Settings, bootstrap: str, partitions: int) -> faust.App
         # 10 s instead of Faust's 60 s keeps recovery after a crash short.
         broker_session_timeout=10.0,
         broker_heartbeat_interval=2.0,
+        # Static membership: a restarted worker rejoins as itself, so no second rebalance
+        # follows its restart (Faust can drop a record that is in flight when a rebalance
+        # suspends the stream; it is read again only after the next restart).
+        consumer_group_instance_id=settings.instance_id,
     )
 
 
@@ -174,6 +179,7 @@ def create_app(settings: Settings, bootstrap: str, rules: Rules, specs: tuple[To
                registry: CollectorRegistry | None = None,
                alert_rules: AlertRules | None = None) -> faust.App:
     """Build the Faust app with its agents, tables and timer."""
+    faust_fixes.apply()
     prefix = settings.topic_prefix
     partitions = {s.name: s.partitions for s in specs}
     counts = {partitions[prefix + name] for name in (*INTAKE_TOPICS, TIMELINE)}

@@ -54,6 +54,7 @@ class Namespace:
             HAZARD_DATA_DIR=str(self.root / "worker-data"),
             HAZARD_LOG_LEVEL="info",
             HAZARD_WEB_PORT=str(self.web_port),
+            HAZARD_INSTANCE_ID=f"{self.name}-worker-1",
         )
         env.update(extra)
         return env

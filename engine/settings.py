@@ -39,6 +39,11 @@ class Settings(BaseSettings):
     topic_prefix: str = Field(default="", pattern=r"^[A-Za-z0-9._-]*$",
                               description="HAZARD_TOPIC_PREFIX: prepended to every topic name, "
                               "to run several isolated engines (tests, demos) on one broker")
+    instance_id: str | None = Field(
+        default=None, description="HAZARD_INSTANCE_ID: a stable id for this worker (Kafka static "
+        "group membership): a restarted worker takes its partitions back at once, without "
+        "waiting for its old session to time out and without a second rebalance. Give each "
+        "worker its own.")
     app_id: str = Field(default="hazard-engine", description="HAZARD_APP_ID: Faust app and group id")
     rules_dir: Path = Field(default=REPO_ROOT / "rules", description="HAZARD_RULES_DIR")
     topics_file: Path = Field(default=REPO_ROOT / "topics" / "topics.yaml",

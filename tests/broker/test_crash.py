@@ -130,4 +130,8 @@ def test_sigkilled_worker_ends_where_a_crash_free_run_ends(namespace: Namespace,
     assert set(final) == set(expected.states)
     differ = [h for h in expected.states
               if canonical(final[h]) != canonical(expected.states[h])]
-    assert not differ, (differ[:3], canonical(final[differ[0]]), canonical(expected.states[differ[0]]))
+    def diff(h: str) -> dict[str, tuple[Any, Any]]:
+        got, want = canonical(final[h]), canonical(expected.states[h])
+        return {k: (got.get(k), want.get(k)) for k in set(got) | set(want) if got.get(k) != want.get(k)}
+
+    assert not differ, {h: diff(h) for h in differ[:3]}
