@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+from collections.abc import AsyncIterator
 from typing import Any, TextIO
 
 from aiokafka import TopicPartition
@@ -49,39 +50,51 @@ def describe(value: bytes | None) -> str:
     return f"{kind} {subject} {_short(data)}"
 
 
-async def tail(bootstrap: str, topic: str, from_beginning: bool, max_records: int | None,
-               idle_timeout: float | None, as_json: bool, out: TextIO = sys.stdout) -> int:
-    """Print records of `topic` until stopped, `max_records` are printed, or it is idle too long."""
+class NoTopic(Exception):
+    """The topic to follow does not exist on the broker."""
+
+
+async def follow(bootstrap: str, topic: str, from_beginning: bool, idle_timeout: float | None
+                 ) -> AsyncIterator[tuple[TopicPartition, Any]]:
+    """Yield (partition, record) from every partition of `topic`, until idle for `idle_timeout` s."""
     consumer = reader(bootstrap)
     await consumer.start()
     try:
         partitions = await partitions_of(consumer, topic)
         if not partitions:
-            print(f"no topic {topic!r} on {bootstrap}", file=sys.stderr)
-            return 1
+            raise NoTopic(f"no topic {topic!r} on {bootstrap}")
         tps = [TopicPartition(topic, p) for p in partitions]
         consumer.assign(tps)
-        if from_beginning:
-            await consumer.seek_to_beginning(*tps)
-        else:
-            await consumer.seek_to_end(*tps)
-        printed = 0
-        while max_records is None or printed < max_records:
-            timeout_ms = int(idle_timeout * 1000) if idle_timeout else 1000
-            batch = await consumer.getmany(timeout_ms=timeout_ms)
+        await (consumer.seek_to_beginning(*tps) if from_beginning else consumer.seek_to_end(*tps))
+        while True:
+            batch = await consumer.getmany(timeout_ms=int((idle_timeout or 1) * 1000))
             if not batch and idle_timeout:
-                break
+                return
             for tp, records in sorted(batch.items()):
                 for rec in records:
-                    if as_json:
-                        line = rec.value.decode("utf-8", "replace") if rec.value else "null"
-                    else:
-                        line = f"{tp.topic}[{tp.partition}]@{rec.offset} {describe(rec.value)}"
-                    print(line, file=out, flush=True)
-                    printed += 1
-        return 0
+                    yield tp, rec
     finally:
         await consumer.stop()
+
+
+async def tail(bootstrap: str, topic: str, from_beginning: bool, max_records: int | None,
+               idle_timeout: float | None, as_json: bool, out: TextIO = sys.stdout) -> int:
+    """Print records of `topic` until stopped, `max_records` are printed, or it is idle too long."""
+    printed = 0
+    try:
+        async for tp, rec in follow(bootstrap, topic, from_beginning, idle_timeout):
+            if as_json:
+                line = rec.value.decode("utf-8", "replace") if rec.value else "null"
+            else:
+                line = f"{tp.topic}[{tp.partition}]@{rec.offset} {describe(rec.value)}"
+            print(line, file=out, flush=True)
+            printed += 1
+            if max_records is not None and printed >= max_records:
+                break
+    except NoTopic as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    return 0
 
 
 def run(bootstrap: str, topic: str, from_beginning: bool, max_records: int | None,

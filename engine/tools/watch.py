@@ -15,12 +15,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
-from aiokafka import TopicPartition
-
 from engine.contract.outputs import ESCALATIONS
 from engine.feeds.filters import BadRequest, Filters, escalation_departments, escalation_visible
 from engine.feeds.tokens import Scope
-from engine.tools.kafka import partitions_of, reader
+from engine.tools.tail import NoTopic, follow
 
 # Tier and response level (IV lowest .. I highest) share one colour scale.
 COLOURS = {"blue": "34", "yellow": "33", "orange": "38;5;208", "red": "1;31",
@@ -75,30 +73,18 @@ async def watch(bootstrap: str, topic: str, filters: Filters, from_beginning: bo
     """Print matching escalations until stopped or idle for `idle_timeout` seconds."""
     colour = out.isatty() if colour is None else colour
     lead = sector_leads() if filters.departments else None
-    consumer = reader(bootstrap)
-    await consumer.start()
     try:
-        partitions = await partitions_of(consumer, topic)
-        if not partitions:
-            print(f"no topic {topic!r} on {bootstrap}", file=sys.stderr)
-            return 1
-        tps = [TopicPartition(topic, p) for p in partitions]
-        consumer.assign(tps)
-        await (consumer.seek_to_beginning(*tps) if from_beginning else consumer.seek_to_end(*tps))
-        while True:
-            batch = await consumer.getmany(timeout_ms=int((idle_timeout or 1) * 1000))
-            if not batch and idle_timeout:
-                return 0
-            for records in batch.values():
-                for rec in records:
-                    try:
-                        event = json.loads(rec.value or b"")
-                    except ValueError:
-                        continue
-                    if wanted(event, filters, lead):
-                        print(format_escalation(event, colour), file=out, flush=True)
-    finally:
-        await consumer.stop()
+        async for _tp, rec in follow(bootstrap, topic, from_beginning, idle_timeout):
+            try:
+                event = json.loads(rec.value or b"")
+            except ValueError:
+                continue
+            if wanted(event, filters, lead):
+                print(format_escalation(event, colour), file=out, flush=True)
+    except NoTopic as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    return 0
 
 
 def run(bootstrap: str, prefix: str, town: list[str] | str | None, department: list[str] | str | None,
