@@ -24,7 +24,7 @@ def _publish(args: argparse.Namespace) -> int:
 
     settings = Settings()
     return publish.run(args.files, bootstrap_for(settings), settings.topic_prefix,
-                       args.topic, args.quiet)
+                       args.topic, args.quiet, args.retry_for)
 
 
 def _tail(args: argparse.Namespace) -> int:
@@ -96,6 +96,9 @@ def parser() -> argparse.ArgumentParser:
     pub.add_argument("files", nargs="+", type=Path)
     pub.add_argument("--topic", help="send every line as it is to this topic (to test rejection)")
     pub.add_argument("--quiet", action="store_true", help="print only the summary")
+    pub.add_argument("--retry-for", type=float, default=120.0, metavar="SECONDS",
+                     help="keep resending what the broker has not acknowledged for this long "
+                          "(default: %(default)s; a broker restart or leader change is ridden out)")
     pub.set_defaults(func=_publish)
 
     tail = sub.add_parser("tail", help="print what a topic holds, one line per event")

@@ -5,11 +5,20 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import structlog
+from aiokafka.errors import KafkaError
+from aiokafka.structs import RecordMetadata
+
 from engine.contract.envelope import EVENT_TYPES
+from engine.errors import EngineError
+
+log = structlog.get_logger("engine.publish")
+DEFAULT_RETRY_FOR = 120.0  # long enough to ride out a broker restart or a leader election
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,22 +91,121 @@ def plan(paths: list[Path], force_topic: str | None = None) -> tuple[list[Item],
     return items, problems
 
 
-async def send(items: list[Item], bootstrap: str, prefix: str = "") -> list[str]:
-    """Send the items in order and return one line per item saying where it landed."""
-    from engine.tools.kafka import producer
+class NotDelivered(EngineError):
+    """Some events were not acknowledged by the broker before the retry time ran out."""
 
-    report = []
-    async with producer(bootstrap) as prod:
-        futures = [await prod.send(prefix + item.topic, item.value, key=item.key)
-                   for item in items]
-        for item, future in zip(items, futures, strict=True):
-            meta = await future
-            report.append(f"{item.where} -> {meta.topic}[{meta.partition}]@{meta.offset}")
-    return report
+
+class Publisher:
+    """Sends records with acks=all and retries what the broker did not acknowledge.
+
+    A field gateway must not lose a report because the broker restarted or a
+    partition's leader moved: records that fail (a refused connection, a
+    timeout, a leader change) are sent again, with a new producer, until
+    `retry_for` seconds have passed since the first failure. A retried record
+    may reach the topic twice; the engine recognises the second copy by its
+    (source, id) and records it as a duplicate.
+    """
+
+    def __init__(self, bootstrap: str, retry_for: float = DEFAULT_RETRY_FOR,
+                 on_retry: Callable[[int, str], None] | None = None) -> None:
+        self.bootstrap, self.retry_for, self.on_retry = bootstrap, retry_for, on_retry
+        self._producer = None
+        self.retries = 0
+
+    async def __aenter__(self) -> Publisher:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self._close()
+
+    async def _close(self) -> None:
+        if self._producer is not None:
+            producer, self._producer = self._producer, None
+            try:
+                await producer.stop()
+            except (KafkaError, OSError) as err:  # the broker may be the reason for closing
+                log.info("producer_close_failed", error=repr(err))
+
+    async def _started(self):  # noqa: ANN202 - an AIOKafkaProducer
+        from engine.tools.kafka import producer
+
+        if self._producer is None:
+            fresh = producer(self.bootstrap)
+            try:
+                await fresh.start()
+            except BaseException:
+                await fresh.stop()
+                raise
+            self._producer = fresh
+        return self._producer
+
+    async def _attempt(self, records: Sequence[tuple[str, bytes | None, bytes]]
+                       ) -> list[RecordMetadata | BaseException]:
+        """Send once; each record's metadata, or the error that kept it from the broker."""
+        prod = await self._started()
+        futures, unsent = [], None
+        for topic, key, value in records:
+            try:
+                futures.append(await prod.send(topic, value, key=key))
+            except KafkaError as err:  # no metadata in time: this record and the rest wait
+                unsent = err
+                break
+        results: list[RecordMetadata | BaseException] = []
+        for future in futures:
+            try:
+                results.append(await future)
+            except KafkaError as err:
+                results.append(err)
+        return results + [unsent] * (len(records) - len(futures))
+
+    async def send_many(self, records: Sequence[tuple[str, bytes | None, bytes]]
+                        ) -> list[RecordMetadata]:
+        """Send (topic, key, value) records; return their metadata once every one is acknowledged."""
+        done: dict[int, RecordMetadata] = {}
+        todo = list(range(len(records)))
+        first_failure: float | None = None
+        pause = 0.5
+        while todo:
+            try:
+                results = await self._attempt([records[i] for i in todo])
+            except (KafkaError, OSError) as err:  # the producer could not even start
+                results = [err] * len(todo)
+            failed = []
+            for i, outcome in zip(todo, results, strict=True):
+                if isinstance(outcome, RecordMetadata):
+                    done[i] = outcome
+                else:
+                    failed.append((i, outcome))
+            if not failed:
+                break
+            now = time.monotonic()
+            first_failure = first_failure or now
+            reason = repr(failed[0][1])
+            if now - first_failure > self.retry_for:
+                raise NotDelivered(f"{len(failed)} of {len(records)} events not acknowledged "
+                                   f"after retrying for {self.retry_for:.0f} s; last error: {reason}")
+            self.retries += 1
+            log.warning("publish_retry", waiting=len(failed), error=reason, pause_s=pause)
+            if self.on_retry:
+                self.on_retry(len(failed), reason)
+            await self._close()  # a fresh producer: new connections, fresh metadata
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, 5.0)
+            todo = [i for i, _ in failed]
+        return [done[i] for i in range(len(records))]
+
+
+async def send(items: list[Item], bootstrap: str, prefix: str = "",
+               retry_for: float = DEFAULT_RETRY_FOR) -> list[str]:
+    """Send the items in order and return one line per item saying where it landed."""
+    async with Publisher(bootstrap, retry_for) as publisher:
+        metas = await publisher.send_many([(prefix + i.topic, i.key, i.value) for i in items])
+    return [f"{item.where} -> {meta.topic}[{meta.partition}]@{meta.offset}"
+            for item, meta in zip(items, metas, strict=True)]
 
 
 def run(paths: list[Path], bootstrap: str, prefix: str = "", force_topic: str | None = None,
-        quiet: bool = False) -> int:
+        quiet: bool = False, retry_for: float = DEFAULT_RETRY_FOR) -> int:
     """Publish files; return 0 if every line was sent, 1 if some were skipped."""
     missing = [p for p in paths if not p.is_file()]
     for path in missing:
@@ -105,7 +213,12 @@ def run(paths: list[Path], bootstrap: str, prefix: str = "", force_topic: str | 
     items, problems = plan([p for p in paths if p.is_file()], force_topic)
     for problem in problems:
         print(f"{problem.where}: skipped: {problem.reason}", file=sys.stderr)
-    for line in asyncio.run(send(items, bootstrap, prefix)) if items else []:
+    try:
+        lines = asyncio.run(send(items, bootstrap, prefix, retry_for)) if items else []
+    except NotDelivered as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    for line in lines:
         if not quiet:
             print(line)
     print(f"sent {len(items)}, skipped {len(problems) + len(missing)}", file=sys.stderr)
