@@ -1,23 +1,39 @@
-"""A correction to faust-streaming that at-least-once delivery of table state depends on.
+"""Corrections to faust-streaming that at-least-once delivery depends on.
 
-Faust commits a consumer offset only after `Producer.flush()`, which is meant
-to drain the buffer that table changelog writes wait in. But
-`ProducerBuffer.flush` (faust/transport/producer.py, flush_atmost) gives up
-when no message leaves the buffer within 0.1 s, so the commit can run ahead of
-a state write still in the buffer. A worker killed at that moment loses the
-write while its input counts as processed: the crash test caught a hazard
-whose rectification plan vanished this way. The replacement waits until the
-buffer is empty.
+Both were found by the crash test (`tests/broker/test_crash.py`), which kills
+the worker mid-stream and compares every hazard with a crash-free run.
+
+1. Faust commits a consumer offset only after `Producer.flush()`, which is
+   meant to drain the buffer that table changelog writes wait in. But
+   `ProducerBuffer.flush` (faust/transport/producer.py, flush_atmost) gives up
+   when no message leaves the buffer within 0.1 s, so the commit can run ahead
+   of a state write still in the buffer. The replacement waits until the
+   buffer is empty.
+
+2. After a (re)assignment Faust seeks every partition to its committed offset
+   (`Consumer.perform_seek`), but aiokafka's `seek_to_committed` skips a
+   partition that has no committed offset yet. Faust can fetch records and
+   then drop them unprocessed while recovery or a rebalance holds the stream
+   (faust/transport/consumer.py, `getmany` leaves its batch early), trusting
+   the seek to fetch them again. For a partition that never had a commit the
+   seek does nothing, the fetch position stays past the dropped records, and
+   the first commit of later offsets loses them for good. The crash test lost
+   a hazard's verification this way: the first record ever written to its
+   partition, read 50 ms before the SIGKILL. The replacement also seeks such
+   partitions to their beginning, which is what `auto_offset_reset=earliest`
+   means for them.
 """
 
 from __future__ import annotations
 
 import structlog
+from aiokafka import TopicPartition
+from faust.transport.consumer import Consumer
 from faust.transport.producer import ProducerBuffer
 
 log = structlog.get_logger("engine.faust_fixes")
 
-_original_flush = ProducerBuffer.flush
+_original_perform_seek = Consumer.perform_seek
 
 
 async def _flush_until_empty(self: ProducerBuffer) -> None:
@@ -30,7 +46,20 @@ async def _flush_until_empty(self: ProducerBuffer) -> None:
             log.warning("producer_buffer_not_draining", waiting=self.size, rounds=rounds)
 
 
+async def _seek_all_to_committed(self: Consumer) -> None:
+    """Seek committed partitions to their commit and the others to their beginning."""
+    await _original_perform_seek(self)
+    changelogs = self.app.tables.changelog_topics
+    fresh = [TopicPartition(tp.topic, tp.partition) for tp in self.assignment()
+             if tp.topic not in changelogs and self._committed_offset.get(tp) is None]
+    if fresh:
+        await self._thread.seek_to_beginning(*fresh)
+        log.info("uncommitted_partitions_rewound", partitions=len(fresh))
+
+
 def apply() -> None:
-    """Install the fix once; safe to call again."""
+    """Install the fixes once; safe to call again."""
     if ProducerBuffer.flush is not _flush_until_empty:
         ProducerBuffer.flush = _flush_until_empty  # type: ignore[method-assign]
+    if Consumer.perform_seek is not _seek_all_to_committed:
+        Consumer.perform_seek = _seek_all_to_committed  # type: ignore[method-assign]
