@@ -24,8 +24,9 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from engine.broker.install import free_port
-from engine.contract.envelope import EVENT_TYPES
+from engine.contract.envelope import EVENT_TYPES, INTAKE_TOPICS
 from engine.tools.kafka import partitions_of, producer
+from engine.tools.publish import DEFAULT_RETRY_FOR, Publisher
 
 READY = "Worker ready"  # Faust logs this once partitions are assigned and tables recovered
 
@@ -55,6 +56,7 @@ class Namespace:
             HAZARD_LOG_LEVEL="info",
             HAZARD_WEB_PORT=str(self.web_port),
             HAZARD_INSTANCE_ID=f"{self.name}-worker-1",
+            PYTHONUNBUFFERED="1",  # a SIGKILLed worker must not take its last log lines with it
         )
         env.update(extra)
         return env
@@ -113,6 +115,10 @@ class Worker:
             time.sleep(0.2)
         raise AssertionError(f"no {text!r} in the worker log after {timeout} s:\n"
                              f"{self.log_text()[-4000:]}")
+
+    def alive(self) -> bool:
+        """Whether the worker process is running."""
+        return self.proc is not None and self.proc.poll() is None
 
     def kill(self) -> None:
         """SIGKILL the worker: no chance to flush or commit anything."""
@@ -179,28 +185,83 @@ def values(records: list[Any]) -> list[dict[str, Any]]:
 
 async def publish_on_schedule(bootstrap: str, prefix: str, clock: Any, events: list[Any],
                               on_day: dict[int, Any] | None = None,
+                              retry_for: float = DEFAULT_RETRY_FOR,
                               ) -> tuple[int, list[threading.Thread]]:
     """Publish simulated events when the scaled clock reaches their time, as field apps would.
 
-    `on_day` maps a simulated day to a callback started in a thread when the
-    publisher reaches that day (a crash, a restart), so publishing goes on meanwhile.
+    Events go out through the project's retrying `Publisher`, so a broker
+    outage delays them instead of losing them; events already due are sent
+    together. `on_day` maps a simulated day to a callback started in a thread
+    when the publisher reaches that day (a crash, a restart), so publishing
+    goes on meanwhile.
     """
     on_day = dict(on_day or {})
     sent, threads = 0, []
-    async with producer(bootstrap) as prod:
-        for planned in events:
+    async with Publisher(bootstrap, retry_for) as publisher:
+        i = 0
+        while i < len(events):
             for day in sorted(on_day):
-                if planned.at >= clock.start + day * 86400:
+                if events[i].at >= clock.start + day * 86400:
                     threads.append(threading.Thread(target=on_day.pop(day)))
                     threads[-1].start()
-            delay = clock.real_time_of(planned.at) - time.time()
+            delay = clock.real_time_of(events[i].at) - time.time()
             if delay > 0:
                 await asyncio.sleep(delay)
-            topic = prefix + EVENT_TYPES[planned.event["type"]].topic
-            await prod.send(topic, json.dumps(planned.event).encode(),
-                            key=planned.event["subject"].encode())
-            sent += 1
+            batch = [events[i]]
+            while (i + len(batch) < len(events) and len(batch) < 500
+                   and clock.real_time_of(events[i + len(batch)].at) <= time.time()
+                   and not any(events[i + len(batch)].at >= clock.start + d * 86400 for d in on_day)):
+                batch.append(events[i + len(batch)])
+            await publisher.send_many([
+                (prefix + EVENT_TYPES[p.event["type"]].topic, p.event["subject"].encode(),
+                 json.dumps(p.event).encode()) for p in batch])
+            sent += len(batch)
+            i += len(batch)
     return sent, threads
+
+
+async def group_progress(ns: Namespace, topics: list[str]) -> tuple[int, int]:
+    """How far the engine's consumer group has committed, and the end, summed over `topics`."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=ns.bootstrap)
+    consumer = AIOKafkaConsumer(bootstrap_servers=ns.bootstrap, group_id=None)
+    await admin.start()
+    await consumer.start()
+    try:
+        tps = [TopicPartition(t, p) for t in topics for p in await partitions_of(consumer, t)]
+        ends = await consumer.end_offsets(tps)
+        committed = await admin.list_consumer_group_offsets(ns.name, partitions=tps)
+        done = sum(max(meta.offset, 0) for meta in committed.values())
+        return done, sum(ends.values())
+    finally:
+        await consumer.stop()
+        await admin.close()
+
+
+async def wait_drained(ns: Namespace, idle_timeout: float = 60.0, alive: Any = None) -> None:
+    """Wait until the engine has committed every intake and timeline record.
+
+    Raises if the committed position makes no progress for `idle_timeout`
+    seconds while records wait (a stalled engine), or if `alive()` says the
+    worker died.
+    """
+    topics = [ns.topic(t) for t in (*INTAKE_TOPICS, "engine.timeline")]
+    last, since = -1, time.monotonic()
+    while True:
+        done, end = await group_progress(ns, topics)
+        if done >= end and end > 0:
+            # The timeline grows while intake drains: it is done when a second look agrees.
+            await asyncio.sleep(3)
+            again = await group_progress(ns, topics)
+            if again[0] >= again[1] and again[1] == end:
+                return
+        if done != last:
+            last, since = done, time.monotonic()
+        elif time.monotonic() - since > idle_timeout:
+            raise AssertionError(f"engine stalled: {done} of {end} records committed, "
+                                 f"no progress for {idle_timeout:.0f} s")
+        if alive is not None and not alive():
+            raise AssertionError("the worker died while draining")
+        await asyncio.sleep(1)
 
 
 async def latest_states(bootstrap: str, app_id: str) -> dict[str, Any]:
