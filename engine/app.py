@@ -32,13 +32,14 @@ from engine.alerts import Alert, AlertRules, alert_clock_entry, decide_alert
 from engine.clocks import DeadlineIndex, time_source
 from engine.contract.envelope import INTAKE_TOPICS
 from engine.contract.outputs import ALERTS_CAP
+from engine.deadletter import DEAD_LETTER, Poison, dead_letter
 from engine.decide.core import decide
 from engine.decide.emit import Out, lead_department
 from engine.decide.replay import clock_entry
 from engine.feeds import web as feeds
 from engine.feeds.tokens import TokenFileError, TokenStore
 from engine.feeds.views import alert_source, hazard_source
-from engine.intake.process import TIMELINE, Record, decide_intake
+from engine.intake.process import TIMELINE, Record, decide_intake, processing_failure
 from engine.intake.timeline import encode
 from engine.metrics import AlertGauges, EngineMetrics, HazardGauges, RuntimeGauges
 from engine.ruleset import Rules
@@ -215,6 +216,7 @@ def create_app(settings: Settings, bootstrap: str, rules: Rules, specs: tuple[To
     alert_gauges = AlertGauges()
     registry.register(alert_gauges)
     offsets: dict[tuple[str, int], int] = {}  # the last offset each agent handled, per partition
+    poison = Poison.parse(settings.test_poison)  # a test hook; empty, it checks nothing
 
     consumed = {*intake_names, prefix + TIMELINE}
 
@@ -249,8 +251,15 @@ def create_app(settings: Settings, bootstrap: str, rules: Rules, specs: tuple[To
             msg = event.message
             record = Record(msg.topic, msg.partition, msg.offset, msg.key, msg.value,
                             int(msg.timestamp * 1000))
-            outcome = decide_intake(record, seen.get, rules.reference, settings.max_record_bytes,
-                                    msg.topic.removeprefix(prefix))
+            try:
+                poison.check("intake", msg.value)
+                outcome = decide_intake(record, seen.get, rules.reference,
+                                        settings.max_record_bytes, msg.topic.removeprefix(prefix))
+            except Exception as exc:  # a bug must not hold the partition: reject, move on
+                log.exception("intake_failed", topic=msg.topic, partition=msg.partition,
+                              offset=msg.offset)
+                outcome = processing_failure(record, exc)
+                metrics.dead_letters.labels("intake").inc()
             for send in outcome.sends:
                 await topic(send.topic).send(key=send.key, value=send.value)
             if outcome.remember is not None:
@@ -273,14 +282,24 @@ def create_app(settings: Settings, bootstrap: str, rules: Rules, specs: tuple[To
             started = time.perf_counter()
             msg = event.message
             offsets[(msg.topic, msg.partition)] = msg.offset
-            entry = json.loads(msg.value)
-            core = cores.get(entry.get("subject_kind"))
-            if core is None:
-                continue  # an inspection is recorded in the timeline; no rules act on it
-            table = tables[core.kind]
-            raw_state = table.get(msg.key)
-            state = core.decode(raw_state) if raw_state is not None else None
-            new, outs = core.decide(state, entry)
+            try:
+                poison.check("decide", msg.value)
+                entry = json.loads(msg.value)
+                core = cores.get(entry.get("subject_kind"))
+                if core is None:
+                    continue  # an inspection is recorded in the timeline; no rules act on it
+                table = tables[core.kind]
+                raw_state = table.get(msg.key)
+                state = core.decode(raw_state) if raw_state is not None else None
+                new, outs = core.decide(state, entry)
+            except Exception as exc:  # a bug must not hold the partition: dead-letter, move on
+                log.exception("decision_failed", subject=(msg.key or b"").decode("utf-8", "replace"),
+                              partition=msg.partition, offset=msg.offset)
+                letter = dead_letter("decide", msg.topic, msg.partition, msg.offset, msg.key,
+                                     msg.value, exc)
+                await (await topic(DEAD_LETTER).send(key=msg.key, value=encode(letter)))
+                metrics.dead_letters.labels("decide").inc()
+                continue
             if new is state:
                 continue  # a re-delivered entry
             # Outputs must be on the broker before the state that records them: if the state

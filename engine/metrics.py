@@ -185,6 +185,11 @@ class EngineMetrics:
         self.referrals = Counter("hazard_referrals_total",
                                  "Referrals to discipline inspection (抄报移送纪委监委) sent.",
                                  registry=registry)
+        self.dead_letters = Counter(
+            "hazard_dead_letters_total", "Records whose processing raised, set aside so their "
+            "partition moves on (intake: intake.rejected with processing_error; decide: "
+            "engine.deadletter), by agent.", ["agent"],
+            registry=registry)
         self.notices = Counter("hazard_supervision_notices_total",
                                "Listed-supervision notices sent, by type (listed, lifted).",
                                ["type"], registry=registry)

@@ -71,5 +71,9 @@ class Settings(BaseSettings):
     web_port: int = Field(default=6066, ge=1, le=65535,
                           description="HAZARD_WEB_PORT: the worker's HTTP port (/metrics)")
     web_bind: str = Field(default="127.0.0.1", description="HAZARD_WEB_BIND: address to listen on")
+    test_poison: str | None = Field(
+        default=None, description="HAZARD_TEST_POISON: a test hook, inert unless set: "
+        "'intake:MARK,decide:MARK2' makes that agent raise on records carrying MARK, as a bug "
+        "would (see engine/deadletter.py). Never set it in production.")
     broker_retry_max_s: float = Field(default=10.0, gt=0,
                                       description="HAZARD_BROKER_RETRY_MAX_S: longest retry pause")

@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from typing import Literal
 
 from engine.contract.common import KnownIds
-from engine.contract.outputs import ENGINE_SOURCE, INTAKE_REJECTED, IntakeRejected
+from engine.contract.outputs import ENGINE_SOURCE, INTAKE_REJECTED, IntakeRejected, RejectionError
 from engine.intake.timeline import SHANGHAI, encode, timeline_entries
 from engine.intake.validate import MAX_RECORD_BYTES, Accepted, validate_record
 
@@ -111,6 +111,18 @@ def _rejection(record: Record, errors) -> Outcome:
     }
     return Outcome("rejected", (Send(INTAKE_REJECTED, record.key, encode(event)),),
                    reasons=tuple(e.type for e in errors))
+
+
+def processing_failure(record: Record, exc: BaseException) -> Outcome:
+    """The rejection of a record whose processing raised: the engine's fault, not the sender's.
+
+    It goes to `intake.rejected` like any rejection, with the error type
+    `processing_error` and the exception, so the record is accounted for and
+    can be published again once the cause is fixed.
+    """
+    error = RejectionError(loc=[], msg=f"the engine failed on this record: {type(exc).__name__}: "
+                           f"{exc}"[:2000], type="processing_error")
+    return _rejection(record, [error])
 
 
 def decide_intake(record: Record, seen: Callable[[str], str | None], known: KnownIds,
