@@ -275,49 +275,50 @@ def create_app(settings: Settings, bootstrap: str, rules: Rules, specs: tuple[To
                          subject=outcome.subject, topic=msg.topic, partition=msg.partition,
                          offset=msg.offset, reasons=list(outcome.reasons) or None)
 
-    @app.agent(topic(TIMELINE), concurrency=1, name="decide")
-    async def decide_agent(stream):  # noqa: ANN001
-        """Apply each timeline entry to its subject's state and send what the rules decide."""
-        async for event in stream.events():
-            started = time.perf_counter()
-            msg = event.message
-            offsets[(msg.topic, msg.partition)] = msg.offset
-            try:
-                poison.check("decide", msg.value)
-                entry = json.loads(msg.value)
-                core = cores.get(entry.get("subject_kind"))
-                if core is None:
-                    continue  # an inspection is recorded in the timeline; no rules act on it
-                table = tables[core.kind]
-                raw_state = table.get(msg.key)
-                state = core.decode(raw_state) if raw_state is not None else None
-                new, outs = core.decide(state, entry)
-            except Exception as exc:  # a bug must not hold the partition: dead-letter, move on
-                log.exception("decision_failed", subject=(msg.key or b"").decode("utf-8", "replace"),
-                              partition=msg.partition, offset=msg.offset)
-                letter = dead_letter("decide", msg.topic, msg.partition, msg.offset, msg.key,
-                                     msg.value, exc)
-                await (await topic(DEAD_LETTER).send(key=msg.key, value=encode(letter)))
-                metrics.dead_letters.labels("decide").inc()
-                continue
-            if new is state:
-                continue  # a re-delivered entry
-            # Outputs must be on the broker before the state that records them: if the state
-            # landed first and the worker died, the replayed entry would count as applied and
-            # its outputs would never be sent. Most entries have none, so this rarely waits.
-            pending = [await topic(out.topic).send(key=out.key.encode(), value=_record_value(out))
-                       for out in outs]
-            if pending:
-                await asyncio.gather(*pending)
-            for out in outs:
-                metrics.count_output(out.event)
-                log.info("decision", event_id=out.id, subject=out.key, topic=out.topic,
-                         type=out.event["type"], action=out.event.get("data", {}).get("action"),
-                         caused_by=entry["entry_id"], partition=msg.partition, offset=msg.offset)
-            table[msg.key] = pack(new)
-            indices[core.kind].set(new.id, new.next_due())
-            (gauges if core.kind == "hazard" else alert_gauges).update(new)
-            metrics.processing.labels("decide").observe(time.perf_counter() - started)
+    if settings.decide:  # HAZARD_DECIDE=false runs intake only
+        @app.agent(topic(TIMELINE), concurrency=1, name="decide")
+        async def decide_agent(stream):  # noqa: ANN001
+            """Apply each timeline entry to its subject's state and send what the rules decide."""
+            async for event in stream.events():
+                started = time.perf_counter()
+                msg = event.message
+                offsets[(msg.topic, msg.partition)] = msg.offset
+                try:
+                    poison.check("decide", msg.value)
+                    entry = json.loads(msg.value)
+                    core = cores.get(entry.get("subject_kind"))
+                    if core is None:
+                        continue  # an inspection is recorded in the timeline; no rules act on it
+                    table = tables[core.kind]
+                    raw_state = table.get(msg.key)
+                    state = core.decode(raw_state) if raw_state is not None else None
+                    new, outs = core.decide(state, entry)
+                except Exception as exc:  # a bug must not hold the partition: dead-letter, move on
+                    log.exception("decision_failed", subject=(msg.key or b"").decode("utf-8", "replace"),
+                                  partition=msg.partition, offset=msg.offset)
+                    letter = dead_letter("decide", msg.topic, msg.partition, msg.offset, msg.key,
+                                         msg.value, exc)
+                    await (await topic(DEAD_LETTER).send(key=msg.key, value=encode(letter)))
+                    metrics.dead_letters.labels("decide").inc()
+                    continue
+                if new is state:
+                    continue  # a re-delivered entry
+                # Outputs must be on the broker before the state that records them: if the state
+                # landed first and the worker died, the replayed entry would count as applied and
+                # its outputs would never be sent. Most entries have none, so this rarely waits.
+                pending = [await topic(out.topic).send(key=out.key.encode(), value=_record_value(out))
+                           for out in outs]
+                if pending:
+                    await asyncio.gather(*pending)
+                for out in outs:
+                    metrics.count_output(out.event)
+                    log.info("decision", event_id=out.id, subject=out.key, topic=out.topic,
+                             type=out.event["type"], action=out.event.get("data", {}).get("action"),
+                             caused_by=entry["entry_id"], partition=msg.partition, offset=msg.offset)
+                table[msg.key] = pack(new)
+                indices[core.kind].set(new.id, new.next_due())
+                (gauges if core.kind == "hazard" else alert_gauges).update(new)
+                metrics.processing.labels("decide").observe(time.perf_counter() - started)
 
     def on_recover(kind: str) -> Callable[[], Awaitable[None]]:
         async def rebuild() -> None:
@@ -335,16 +336,17 @@ def create_app(settings: Settings, bootstrap: str, rules: Rules, specs: tuple[To
     for kind, table in tables.items():
         table.on_recover(on_recover(kind))
 
-    @app.timer(interval=settings.tick_s)
-    async def tick() -> None:
-        """Publish a 'deadline reached' entry for every subject with a clock now due."""
-        if not await gate.is_open():
-            return
-        now = clock.now()
-        for kind, index in indices.items():
-            for due, subject in index.pop_due(now):
-                entry = cores[kind].clock_entry(subject, due)
-                await topic(TIMELINE).send(key=subject.encode(), value=encode(entry))
+    if settings.decide:
+        @app.timer(interval=settings.tick_s)
+        async def tick() -> None:
+            """Publish a 'deadline reached' entry for every subject with a clock now due."""
+            if not await gate.is_open():
+                return
+            now = clock.now()
+            for kind, index in indices.items():
+                for due, subject in index.pop_due(now):
+                    entry = cores[kind].clock_entry(subject, due)
+                    await topic(TIMELINE).send(key=subject.encode(), value=encode(entry))
 
     tokens = TokenStore.from_env()  # HAZARD_TOKENS_FILE; unset, the feeds answer 401
     unknown = tokens.unknown_ids(set(rules.reference.towns), set(rules.reference.departments))

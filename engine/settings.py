@@ -71,6 +71,10 @@ class Settings(BaseSettings):
     web_port: int = Field(default=6066, ge=1, le=65535,
                           description="HAZARD_WEB_PORT: the worker's HTTP port (/metrics)")
     web_bind: str = Field(default="127.0.0.1", description="HAZARD_WEB_BIND: address to listen on")
+    decide: bool = Field(
+        default=True, description="HAZARD_DECIDE: run the decision agent and the clocks; "
+        "false runs intake only (validate, de-duplicate, append to the timeline), as the "
+        "benchmark's intake rung does")
     test_poison: str | None = Field(
         default=None, description="HAZARD_TEST_POISON: a test hook, inert unless set: "
         "'intake:MARK,decide:MARK2' makes that agent raise on records carrying MARK, as a bug "
