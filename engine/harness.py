@@ -186,6 +186,7 @@ def values(records: list[Any]) -> list[dict[str, Any]]:
 async def publish_on_schedule(bootstrap: str, prefix: str, clock: Any, events: list[Any],
                               on_day: dict[int, Any] | None = None,
                               retry_for: float = DEFAULT_RETRY_FOR,
+                              stats: dict[str, int] | None = None,
                               ) -> tuple[int, list[threading.Thread]]:
     """Publish simulated events when the scaled clock reaches their time, as field apps would.
 
@@ -193,7 +194,7 @@ async def publish_on_schedule(bootstrap: str, prefix: str, clock: Any, events: l
     outage delays them instead of losing them; events already due are sent
     together. `on_day` maps a simulated day to a callback started in a thread
     when the publisher reaches that day (a crash, a restart), so publishing
-    goes on meanwhile.
+    goes on meanwhile. `stats`, if given, receives how often sending was retried.
     """
     on_day = dict(on_day or {})
     sent, threads = 0, []
@@ -217,6 +218,8 @@ async def publish_on_schedule(bootstrap: str, prefix: str, clock: Any, events: l
                  json.dumps(p.event).encode()) for p in batch])
             sent += len(batch)
             i += len(batch)
+        if stats is not None:
+            stats["publish_retries"] = publisher.retries
     return sent, threads
 
 

@@ -1,0 +1,403 @@
+"""The full accounting every fault case ends with, and the crash-free reference it compares to.
+
+After a fault run, `observe` reads back from the broker what went in and what
+came out. `account` then checks, and counts:
+
+- every record on the intake topics is accepted, rejected or a duplicate,
+  exactly once, and in the class the pure intake gives it;
+- every hazard and alert ends in the state the reference gives it;
+- the set of output ids equals the reference's set: none missing, none extra
+  after de-duplication by id.
+
+A case prints its row, `tests/faults/conftest.py` prints the table of every
+row at the end of the session, and each row is appended, as one JSON line, to
+the file named by HAZARD_FAULTS_REPORT (if set).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import random
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from engine.alerts import AlertRules
+from engine.alerts.replay import AlertReplay
+from engine.clocks.timesource import ScaledTime
+from engine.contract.envelope import EVENT_TYPES, INTAKE_TOPICS
+from engine.deadletter import Poison, PoisonForTests
+from engine.decide.replay import Replay
+from engine.harness import Namespace, Worker, publish_on_schedule, read_all, wait_drained
+from engine.intake.process import (
+    DUPLICATES,
+    INTAKE_REJECTED,
+    TIMELINE,
+    Record,
+    decide_intake,
+    processing_failure,
+)
+from engine.ruleset import Rules
+from engine.simulate import DAY, Planned
+from engine.store import unpack
+
+OUTPUT_TOPICS = ("escalations", "supervision.listed", "referrals.discipline", "alerts.cap")
+
+
+@dataclass
+class Observed:
+    """What a run left on the broker, read back after the worker went quiet."""
+
+    intake: list[Any]  # records of the four intake topics
+    timeline: list[Any]
+    rejected: list[dict[str, Any]]
+    duplicates: list[dict[str, Any]]
+    output_ids: list[str]  # with repeats: one per output record read
+    hazards: dict[str, Any]
+    alerts: dict[str, Any]
+
+
+async def observe(ns: Namespace, settle: float = 4.0) -> Observed:
+    """Read every topic a fault case is judged on."""
+    async def topic(name: str) -> list[Any]:
+        return await read_all(ns.bootstrap, ns.topic(name), settle=settle, timeout=600)
+
+    intake = [r for name in INTAKE_TOPICS for r in await topic(name)]
+    timeline = await topic(TIMELINE)
+    rejected = [json.loads(r.value) for r in await topic(INTAKE_REJECTED)]
+    duplicates = [json.loads(r.value) for r in await topic(DUPLICATES)]
+    ids = []
+    for name in OUTPUT_TOPICS:
+        for r in await topic(name):
+            ids.append(_output_id(r.value))
+    states: dict[str, dict[str, Any]] = {}
+    for kind, table in (("hazard", "hazards"), ("alert", "alerts")):
+        records = await read_all(ns.bootstrap, f"{ns.name}-{table}-changelog", settle=2, timeout=300)
+        states[kind] = {r.key.decode(): r.value for r in records if r.value}
+    from engine.alerts import Alert
+
+    return Observed(intake, timeline, rejected, duplicates, ids,
+                    {k: unpack(v) for k, v in states["hazard"].items()},
+                    {k: unpack(v, Alert) for k, v in states["alert"].items()})
+
+
+def _output_id(value: bytes) -> str:
+    if value.lstrip().startswith(b"<"):  # a CAP document: its identifier is the output id
+        text = value.decode()
+        return text.split("<identifier>", 1)[1].split("</identifier>", 1)[0]
+    return json.loads(value)["id"]
+
+
+def canonical(state: Any) -> dict[str, Any]:
+    """A state as compared: without delivery bookkeeping, the record in a stable order."""
+    doc = json.loads(state.encode())
+    for volatile in ("applied", "watermark"):
+        doc.pop(volatile, None)
+    if "history" in doc:
+        doc["history"] = sorted(map(tuple, doc["history"]))
+    return doc
+
+
+@dataclass
+class Reference:
+    """The fault-free outcome: final states of every subject and the ids of every output."""
+
+    hazards: dict[str, Any]
+    alerts: dict[str, Any]
+    output_ids: set[str]
+
+
+def reference_run(events: list[Any], end: int, rules: Rules,
+                  alert_rules: AlertRules | None = None, clocks: bool = True) -> Reference:
+    """A crash-free run of planned events: through intake and the core, clocks fired in order.
+
+    Without `clocks`, no deadline fires: the run of a worker whose clock stands still.
+    """
+    hazards, alerts = Replay(rules), AlertReplay(alert_rules) if alert_rules else None
+    for i, planned in enumerate(events):
+        topic = EVENT_TYPES[planned.event["type"]].topic
+        out = decide_intake(Record(topic, 0, i, None, json.dumps(planned.event).encode(), 0),
+                            {}.get, rules.reference)
+        assert out.kind == "accepted", out
+        if clocks:
+            hazards.advance_to(planned.at)
+        for send in out.sends:
+            hazards.feed(json.loads(send.value))
+            if alerts:
+                alerts.feed(json.loads(send.value))
+    if clocks:
+        hazards.advance_to(end)
+    ids = {o.id for _, o in hazards.outputs} | ({o.id for _, o in alerts.outputs} if alerts else set())
+    return Reference(hazards.states, alerts.states if alerts else {}, ids)
+
+
+def replay_timeline(timeline: list[Any], rules: Rules,
+                    alert_rules: AlertRules | None = None) -> Reference:
+    """The pure core over a timeline as the engine wrote it, with no clock fired.
+
+    For a run on a stopped clock: each subject's entries are applied in the
+    order of its partition, which is the order the decision agent saw them.
+    """
+    hazards, alerts = Replay(rules), AlertReplay(alert_rules) if alert_rules else None
+    for r in sorted(timeline, key=lambda r: (r.partition, r.offset)):
+        entry = json.loads(r.value)
+        hazards.feed(entry)
+        if alerts:
+            alerts.feed(entry)
+    ids = {o.id for _, o in hazards.outputs} | ({o.id for _, o in alerts.outputs} if alerts else set())
+    return Reference(hazards.states, alerts.states if alerts else {}, ids)
+
+
+@dataclass
+class Accounting:
+    """One row of the fault table, and every problem found."""
+
+    fault: str
+    injected: int
+    events_in: int = 0
+    accepted: int = 0
+    rejected: int = 0
+    duplicates: int = 0
+    escalations: int = 0
+    missing: int = 0
+    extra: int = 0
+    states_differ: int = 0
+    extras: dict[str, Any] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+
+    def row(self) -> dict[str, Any]:
+        """The table row, without the problem list."""
+        doc = asdict(self)
+        doc.pop("problems")
+        return doc
+
+
+def _position(prefix: str, topic: str, partition: int, offset: int) -> str:
+    return f"{topic.removeprefix(prefix)}/{partition}/{offset}"
+
+
+def account(ns: Namespace, seen: Observed, rules: Rules, want: Reference, fault: str,
+            injected: int, poison: Poison | None = None) -> Accounting:
+    """Check a fault run against the pure intake and the reference; count the table's columns.
+
+    `poison` is the worker's test hook: a record it makes intake raise on must
+    be rejected as a processing error.
+    """
+    acc = Accounting(fault, injected)
+    prefix = ns.prefix
+    inputs = sorted(seen.intake, key=lambda r: (r.topic, r.partition, r.offset))
+    acc.events_in = len(inputs)
+
+    # What the engine did with each intake record, by position.
+    verdicts: dict[str, list[str]] = {}
+    for r in seen.timeline:
+        origin = json.loads(r.value).get("origin")
+        if origin:  # clock entries have none
+            pos = _position(prefix, origin["topic"], origin["partition"], origin["offset"])
+            if "accepted" not in verdicts.setdefault(pos, []):
+                verdicts[pos].append("accepted")
+    for doc in seen.rejected:
+        d = doc["data"]
+        verdicts.setdefault(_position(prefix, d["topic"], d["partition"], d["offset"]), []).append(
+            "rejected")
+    for doc in seen.duplicates:
+        topic, partition, offset = doc["position"].rsplit("/", 2)
+        verdicts.setdefault(_position(prefix, topic, int(partition), int(offset)), []).append(
+            "duplicate")
+
+    # What the pure intake gives each record. Copies of one event (the same source and id)
+    # may sit on different topics, and which the engine meets first depends on how it
+    # interleaves them; so the first copy it met must be accepted and every other a
+    # duplicate, and within a partition the first is the lowest offset.
+    reasons: Counter[str] = Counter()
+    copies: dict[str, list[tuple[str, str, int]]] = {}
+    for r in inputs:
+        record = Record(r.topic, r.partition, r.offset, r.key, r.value, r.timestamp)
+        try:
+            (poison or Poison({})).check("intake", r.value)
+            out = decide_intake(record, {}.get, rules.reference,
+                                contract_topic=r.topic.removeprefix(prefix))
+        except PoisonForTests as exc:
+            out = processing_failure(record, exc)
+        pos = _position(prefix, r.topic, r.partition, r.offset)
+        got = sorted(set(verdicts.pop(pos, [])))
+        if out.kind == "rejected":
+            acc.rejected += 1
+            reasons.update(out.reasons)
+            if got != ["rejected"]:
+                acc.problems.append(f"{pos}: engine says {got or 'nothing'}, pure intake rejects "
+                                    f"it ({', '.join(out.reasons)})")
+            continue
+        assert out.remember is not None
+        tp = f"{r.topic}/{r.partition}"
+        copies.setdefault(out.remember[0], []).append((pos, tp, r.offset, got))
+    for key, group in copies.items():
+        accepted = [c for c in group if c[3] == ["accepted"]]
+        others = [c for c in group if c[3] != ["accepted"]]
+        acc.accepted += 1
+        acc.duplicates += len(group) - 1
+        if len(accepted) != 1 or any(c[3] != ["duplicate"] for c in others):
+            acc.problems.append(f"event {key}: copies {[(c[0], c[3]) for c in group]}; want one "
+                                "accepted and the rest duplicates")
+            continue
+        first = min(c[2] for c in group if c[1] == accepted[0][1])
+        if accepted[0][2] != first:
+            acc.problems.append(f"event {key}: {accepted[0][0]} accepted, but an earlier copy in "
+                                "its partition is not")
+    for pos, got in verdicts.items():
+        acc.problems.append(f"{pos}: a verdict {got} for no intake record")
+    unnamed = [d for d in seen.rejected if not all(e.get("type") and e.get("msg")
+                                                   for e in d["data"]["errors"])]
+    if unnamed:
+        acc.problems.append(f"{len(unnamed)} rejections without a named reason")
+    acc.extras["rejection_reasons"] = dict(reasons.most_common(12))
+
+    got_ids = set(seen.output_ids)
+    acc.escalations = len(got_ids)
+    missing, extra = want.output_ids - got_ids, got_ids - want.output_ids
+    acc.missing, acc.extra = len(missing), len(extra)
+    acc.extras["output_records_read"] = len(seen.output_ids)
+    if missing:
+        acc.problems.append(f"{len(missing)} outputs missing, e.g. {sorted(missing)[:3]}")
+    if extra:
+        acc.problems.append(f"{len(extra)} outputs extra, e.g. {sorted(extra)[:3]}")
+
+    for kind, got_states, want_states in (("hazard", seen.hazards, want.hazards),
+                                          ("alert", seen.alerts, want.alerts)):
+        if set(got_states) != set(want_states):
+            only = sorted(set(got_states) ^ set(want_states))
+            acc.problems.append(f"{kind} subjects differ: {only[:5]}")
+        differ = [s for s in want_states if s in got_states
+                  and canonical(got_states[s]) != canonical(want_states[s])]
+        acc.states_differ += len(differ)
+        for s in differ[:3]:
+            g, w = canonical(got_states[s]), canonical(want_states[s])
+            acc.problems.append(f"{kind} {s} differs: " + str(
+                {k: (g.get(k), w.get(k)) for k in set(g) | set(w) if g.get(k) != w.get(k)}))
+    return acc
+
+
+ROWS: list[dict[str, Any]] = []  # this session's rows, for the table conftest.py prints
+
+
+def report(acc: Accounting) -> None:
+    """Print the row; keep it for the session's table; append it to $HAZARD_FAULTS_REPORT."""
+    row = acc.row()
+    ROWS.append(row)
+    print("\nfault accounting:", json.dumps(row, ensure_ascii=False))
+    path = os.environ.get("HAZARD_FAULTS_REPORT")
+    if path:
+        with Path(path).open("a") as f:
+            f.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+# --- A simulated district run with faults injected on given days ---------------------------
+
+START = datetime.fromisoformat("2026-09-01T08:00:00+08:00")
+SECONDS_PER_DAY = 4.0  # one simulated day every four real seconds
+
+
+def noisy(events: list[Planned], seed: int = 3, every_dup: int = 20, every_bad: int = 30
+          ) -> list[Planned]:
+    """The district's events plus repeats (same source and id) and broken copies.
+
+    A repeat goes out a simulated hour after its original, as a field app that
+    did not see its acknowledgement sends again; a broken copy has a time
+    without an offset and an id of its own, so the engine rejects it.
+    """
+    rng = random.Random(seed)
+    extra = []
+    for n, planned in enumerate(events):
+        if n % every_dup == 0:
+            extra.append(Planned(planned.at + 3600, planned.event))
+        if n % every_bad == 0:
+            broken = json.loads(json.dumps(planned.event))
+            broken["id"] = f"{broken['id']}-broken"
+            broken["time"] = broken["time"][:19]
+            extra.append(Planned(planned.at + rng.randrange(60, 3600), broken))
+    return sorted([*events, *extra], key=lambda p: p.at)
+
+
+@dataclass
+class DistrictRun:
+    """What a district run with faults produced, and how long the faults took to recover."""
+
+    observed: Observed
+    sent: int
+    seconds: float
+    recoveries: list[dict[str, float]]
+    publish_retries: int
+
+
+def district_run(ns: Namespace, tmp_path: Path, events: list[Planned], end: int,
+                 faults: dict[int, Callable[[Worker], dict[str, float]]] | None = None,
+                 env: dict[str, str] | None = None, seconds_per_day: float = SECONDS_PER_DAY,
+                 frozen: bool = False) -> DistrictRun:
+    """Run the district's events on a scaled clock, calling `faults[day](worker)` on those days.
+
+    Each fault callback runs in a thread while publishing goes on, and returns
+    the figures it measured (say, seconds until the worker was ready again).
+    With `frozen`, the worker's clock stands still before the first event, so
+    no deadline fires: for faults (a broker outage) that delay events by more
+    simulated time than separates them from their deadlines. The run ends with
+    a clean restart of the worker and a drained backlog.
+    """
+    anchor = time.time() + 8  # time for the worker to start before simulated day 0
+    rate = DAY / seconds_per_day
+    clock = ScaledTime(START.timestamp(), anchor, rate, float(end))
+    if frozen:
+        still = datetime.fromtimestamp(START.timestamp() - DAY, START.tzinfo).isoformat()
+        times = {"HAZARD_CLOCK_START": still, "HAZARD_CLOCK_END": still}
+    else:
+        times = {"HAZARD_CLOCK_START": START.isoformat(), "HAZARD_CLOCK_ANCHOR": str(anchor),
+                 "HAZARD_CLOCK_RATE": str(rate), "HAZARD_TICK_S": "0.1",
+                 "HAZARD_CLOCK_END": datetime.fromtimestamp(end, START.tzinfo).isoformat()}
+    worker = Worker(ns.env(**times, **(env or {})), tmp_path / "worker.log")
+    recoveries: list[dict[str, float]] = []
+
+    def inject(fault: Callable[[Worker], dict[str, float]]) -> Callable[[], None]:
+        return lambda: recoveries.append(fault(worker))
+
+    try:
+        worker.start().wait_for("Worker ready", timeout=120)
+        began = time.monotonic()
+        stats: dict[str, int] = {}
+        sent, threads = asyncio.run(publish_on_schedule(
+            ns.bootstrap, ns.prefix, clock, events,
+            {d: inject(f) for d, f in (faults or {}).items()}, stats=stats))
+        for thread in threads:
+            thread.join(300)
+        wait = clock.real_time_of(end) - time.time()
+        if wait > 0:
+            time.sleep(wait)
+        asyncio.run(wait_drained(ns, idle_timeout=120, alive=worker.alive))
+        # A clean stop and start before judging: whatever a fault left uncommitted is read again.
+        worker.stop()
+        worker.start().wait_for("Worker ready", timeout=120)
+        asyncio.run(wait_drained(ns, idle_timeout=120, alive=worker.alive))
+        seconds = time.monotonic() - began
+        observed = asyncio.run(observe(ns))
+    finally:
+        worker.stop()
+    return DistrictRun(observed, sent, seconds, recoveries, stats.get("publish_retries", 0))
+
+
+def kill_and_restart(worker: Worker) -> dict[str, float]:
+    """SIGKILL the worker, start it again, and time its recovery.
+
+    `ready_s` runs to Faust's "Worker ready" (tables recovered, partitions
+    assigned), `first_decision_s` to the first output decided after it.
+    """
+    worker.kill()
+    killed = time.monotonic()
+    worker.start()
+    worker.wait_for("Worker ready", timeout=120)
+    ready = round(time.monotonic() - killed, 2)
+    worker.wait_for('"event": "decision"', timeout=120)
+    return {"ready_s": ready, "first_decision_s": round(time.monotonic() - killed, 2)}
