@@ -30,6 +30,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 from engine import faust_fixes
 from engine.alerts import Alert, AlertRules, alert_clock_entry, decide_alert
 from engine.clocks import DeadlineIndex, time_source
+from engine.continuity import Continuity, Verdict, rewind
 from engine.contract.envelope import INTAKE_TOPICS
 from engine.contract.outputs import ALERTS_CAP
 from engine.deadletter import DEAD_LETTER, Poison, dead_letter
@@ -217,6 +218,19 @@ def create_app(settings: Settings, bootstrap: str, rules: Rules, specs: tuple[To
     registry.register(alert_gauges)
     offsets: dict[tuple[str, int], int] = {}  # the last offset each agent handled, per partition
     poison = Poison.parse(settings.test_poison)  # a test hook; empty, it checks nothing
+    continuity = Continuity()
+
+    async def in_order(msg: Any) -> bool:
+        """False if records before `msg` were skipped; then they are fetched again, `msg` after."""
+        if msg.tp not in continuity.expected:
+            committed = app.consumer._committed_offset.get(msg.tp)  # set by the seek at assignment
+            if committed is not None:
+                continuity.start(msg.tp, committed)
+        verdict, expected = continuity.check(msg.tp, msg.offset)
+        if verdict is Verdict.REWIND:
+            await rewind(app.consumer, msg.tp, expected, msg.offset)
+            return False
+        return True
 
     consumed = {*intake_names, prefix + TIMELINE}
 
@@ -249,6 +263,8 @@ def create_app(settings: Settings, bootstrap: str, rules: Rules, specs: tuple[To
         async for event in stream.events():
             started = time.perf_counter()
             msg = event.message
+            if not await in_order(msg):
+                continue
             record = Record(msg.topic, msg.partition, msg.offset, msg.key, msg.value,
                             int(msg.timestamp * 1000))
             try:
@@ -282,6 +298,8 @@ def create_app(settings: Settings, bootstrap: str, rules: Rules, specs: tuple[To
             async for event in stream.events():
                 started = time.perf_counter()
                 msg = event.message
+                if not await in_order(msg):
+                    continue
                 offsets[(msg.topic, msg.partition)] = msg.offset
                 try:
                     poison.check("decide", msg.value)
@@ -329,6 +347,7 @@ def create_app(settings: Settings, bootstrap: str, rules: Rules, specs: tuple[To
             (gauges if kind == "hazard" else alert_gauges).reset(
                 cores[kind].decode(v) for v in table.values())
             gate.close()
+            continuity.reset()
             log.info("deadline_index_rebuilt", kind=kind, subjects=len(indices[kind]),
                      seconds=round(time.perf_counter() - started, 3))
         return rebuild
