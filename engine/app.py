@@ -230,6 +230,10 @@ def create_app(settings: Settings, bootstrap: str, rules: Rules, specs: tuple[To
         if verdict is Verdict.REWIND:
             await rewind(app.consumer, msg.tp, expected, msg.offset)
             return False
+        if verdict is Verdict.GAP:  # nothing lies between: those offsets may be committed
+            log.info("offsets_empty", topic=msg.topic, partition=msg.partition,
+                     offsets=f"{expected}-{msg.offset - 1}")
+            await faust_fixes.add_gap(app.consumer, msg.tp, expected, msg.offset - 1)
         return True
 
     consumed = {*intake_names, prefix + TIMELINE}

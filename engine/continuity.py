@@ -9,10 +9,12 @@ caught that once in ten SIGKILLs.
 
 `Continuity.check` is the pure decision: per partition it remembers the
 highest offset handled since the last assignment, and says what to do with
-the next one. The agent then, on `REWIND`, withdraws Faust's gap, seeks back
-to the first missing offset and skips the record in hand (it comes again, in
-order). A jump that persists after one rewind is real (a field app's
-transaction markers take offsets too) and is accepted.
+the next one. The agent then, on `REWIND`, seeks back to the first missing
+offset and skips the record in hand (it comes again, in order). A jump that
+persists after one rewind is real (a field app's transaction markers take
+offsets too): `GAP` says so, and the agent tells Faust the offsets between may
+be committed (`engine.faust_fixes.add_gap`), which Faust no longer assumes on
+its own.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ class Verdict(Enum):
 
     PROCESS = "process"
     REWIND = "rewind"  # records were skipped: seek back to `expected`, drop this one for now
+    GAP = "gap"  # the jump persisted after a rewind: no records lie between; process this one
 
 
 @dataclass
@@ -61,16 +64,13 @@ class Continuity:
         if self.rewound.get(tp) == jump:  # the same jump after a rewind: nothing lies between
             del self.rewound[tp]
             self.expected[tp] = offset + 1
-            return Verdict.PROCESS, want
+            return Verdict.GAP, want
         self.rewound[tp] = jump
         return Verdict.REWIND, want
 
 
 async def rewind(consumer: Any, tp: Any, expected: int, got: int) -> None:
-    """Seek `tp` back to `expected`, withdrawing the gap Faust recorded for the skipped offsets."""
-    gaps = getattr(consumer, "_gap", {}).get(tp)
-    if gaps is not None:
-        gaps.chop(expected, got)  # Faust would otherwise count them as acknowledged
+    """Seek `tp` back to `expected`, so the skipped records are fetched again."""
     log.warning("offsets_skipped_rewinding", topic=tp.topic, partition=tp.partition,
                 expected=expected, got=got, skipped=got - expected)
     await consumer.seek(tp, expected)

@@ -22,6 +22,14 @@ the worker mid-stream and compares every hazard with a crash-free run.
    partition, read 50 ms before the SIGKILL. The replacement also seeks such
    partitions to their beginning, which is what `auto_offset_reset=earliest`
    means for them.
+
+3. When the next record of a partition is more than one offset past the last,
+   Faust assumes the offsets between hold nothing (compaction, transaction
+   markers) and counts them as processed (`Consumer._add_gap`), so a commit
+   can pass records it fetched and dropped. The ten-kill fault case lost an
+   update this way. The replacement assumes nothing; the agents check every
+   jump themselves (`engine/continuity.py`): they seek back once, and only a
+   jump that persists is reported to Faust as empty (`add_gap`).
 """
 
 from __future__ import annotations
@@ -34,6 +42,7 @@ from faust.transport.producer import ProducerBuffer
 log = structlog.get_logger("engine.faust_fixes")
 
 _original_perform_seek = Consumer.perform_seek
+_original_add_gap = Consumer._add_gap
 
 
 async def _flush_until_empty(self: ProducerBuffer) -> None:
@@ -57,9 +66,20 @@ async def _seek_all_to_committed(self: Consumer) -> None:
         log.info("uncommitted_partitions_rewound", partitions=len(fresh))
 
 
+async def _no_gap_on_a_jump(self: Consumer, tp: object, offset_from: int, offset_to: int) -> None:
+    """Faust's own gap filling, disabled: a jump in offsets is not taken as empty offsets."""
+
+
+async def add_gap(consumer: Consumer, tp: object, offset_from: int, offset_to: int) -> None:
+    """Let offsets `offset_from`..`offset_to`, known to hold no records, count as processed."""
+    await _original_add_gap(consumer, tp, offset_from, offset_to)
+
+
 def apply() -> None:
     """Install the fixes once; safe to call again."""
     if ProducerBuffer.flush is not _flush_until_empty:
         ProducerBuffer.flush = _flush_until_empty  # type: ignore[method-assign]
     if Consumer.perform_seek is not _seek_all_to_committed:
         Consumer.perform_seek = _seek_all_to_committed  # type: ignore[method-assign]
+    if Consumer._add_gap is not _no_gap_on_a_jump:
+        Consumer._add_gap = _no_gap_on_a_jump  # type: ignore[method-assign]

@@ -41,7 +41,7 @@ def test_a_jump_that_persists_after_a_rewind_is_real() -> None:
     c.start("p0", 10)
     c.check("p0", 10)
     assert c.check("p0", 12)[0] is Verdict.REWIND
-    assert c.check("p0", 12) == (Verdict.PROCESS, 11)
+    assert c.check("p0", 12) == (Verdict.GAP, 11)
     assert c.check("p0", 13)[0] is Verdict.PROCESS
 
 
