@@ -16,13 +16,15 @@ from engine.broker.install import ensure_installed
 
 DEBIAN_PACKAGES = {"promtool": "prometheus", "amtool": "prometheus-alertmanager",
                    "prometheus": "prometheus"}
+BENCH_PACKAGES = {"kcat": "kcat"}  # the benchmark's broker rung; the tests do not need it
 
 
-def run() -> int:
-    """Install Kafka and the Prometheus tools if missing; return 0 when all are there."""
+def run(bench: bool = False) -> int:
+    """Install Kafka and the Prometheus tools (and with `bench`, kcat) if missing; 0 when done."""
     kafka = ensure_installed(progress=lambda m: print(f"kafka: {m}", file=sys.stderr))
     print(f"kafka {kafka.version}: {kafka.libs}")
-    missing = sorted({pkg for tool, pkg in DEBIAN_PACKAGES.items() if shutil.which(tool) is None})
+    wanted = {**DEBIAN_PACKAGES, **(BENCH_PACKAGES if bench else {})}
+    missing = sorted({pkg for tool, pkg in wanted.items() if shutil.which(tool) is None})
     if missing:
         if os.geteuid() != 0 or shutil.which("apt-get") is None:
             print("missing: " + ", ".join(missing) + "; install them with: sudo apt-get install "
@@ -35,6 +37,6 @@ def run() -> int:
                 print(f"{' '.join(cmd)} failed:\n{done.stdout[-2000:]}{done.stderr[-2000:]}",
                       file=sys.stderr)
                 return 1
-    for tool in DEBIAN_PACKAGES:
+    for tool in wanted:
         print(f"{tool}: {shutil.which(tool)}")
     return 0
