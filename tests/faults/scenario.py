@@ -28,7 +28,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from engine.alerts import AlertRules
+from engine.alerts import Alert, AlertRules
 from engine.alerts.replay import AlertReplay
 from engine.clocks.timesource import ScaledTime
 from engine.contract.envelope import EVENT_TYPES, INTAKE_TOPICS
@@ -80,8 +80,6 @@ async def observe(ns: Namespace, settle: float = 4.0) -> Observed:
     for kind, table in (("hazard", "hazards"), ("alert", "alerts")):
         records = await read_all(ns.bootstrap, f"{ns.name}-{table}-changelog", settle=2, timeout=300)
         states[kind] = {r.key.decode(): r.value for r in records if r.value}
-    from engine.alerts import Alert
-
     return Observed(intake, timeline, rejected, duplicates, ids,
                     {k: unpack(v) for k, v in states["hazard"].items()},
                     {k: unpack(v, Alert) for k, v in states["alert"].items()})
