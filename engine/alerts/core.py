@@ -14,21 +14,27 @@ CAP document goes out.
 from __future__ import annotations
 
 import bisect
-import copy
 from typing import Any
 
 from engine.alerts import capdoc, emit
 from engine.alerts.clocks import after, derive, fire
 from engine.alerts.grade import classify, higher, level_for
 from engine.alerts.rules import GRADES, AlertRules
-from engine.alerts.state import Alert, entry_hash
-from engine.decide.core import CLOCK_TYPE, advance_clocks, entry_time
+from engine.alerts.state import Alert
+from engine.decide.core import advance_clocks, apply_entry
 from engine.decide.emit import Out
 
 
 def advance(a: Alert, rules: AlertRules, now: int) -> list[Out]:
     """Fire, in due order, every clock of the alert that is due at or before `now`."""
     return advance_clocks(a, rules, now, derive, fire)
+
+
+def _apply(a: Alert, entry: dict[str, Any], at: int, rules: AlertRules) -> list[Out]:
+    what = entry["type"].rsplit(".", 1)[-1]
+    apply_event(a, entry, at, rules)
+    outs = settle(a, rules, at, entry["event_id"])
+    return outs + capdoc.on_event(a, what, at, entry["event_id"], rules)
 
 
 def decide_alert(state: Alert | None, entry: dict[str, Any], rules: AlertRules,
@@ -38,22 +44,7 @@ def decide_alert(state: Alert | None, entry: dict[str, Any], rules: AlertRules,
     `state` is not modified. `now` defaults to the entry's own time; it never
     goes back behind the state's watermark.
     """
-    a = copy.deepcopy(state) if state is not None else Alert(entry["subject"])
-    now = max(now if now is not None else entry_time(entry), a.watermark)
-    if entry["type"] == CLOCK_TYPE:
-        return a, advance(a, rules, now)
-    tag = entry_hash(entry["entry_id"])
-    if tag in a.applied:
-        return state if state is not None else a, []  # a re-delivered entry changes nothing
-    a.applied.append(tag)
-    at = entry_time(entry)
-    outs = advance(a, rules, min(at, now))
-    what = entry["type"].rsplit(".", 1)[-1]
-    apply_event(a, entry, at, rules)
-    outs += settle(a, rules, at, entry["event_id"])
-    outs += capdoc.on_event(a, what, at, entry["event_id"], rules)
-    outs += advance(a, rules, now)
-    return a, outs
+    return apply_entry(state, entry, rules, now, new=Alert, advance_fn=advance, apply_fn=_apply)
 
 
 def apply_event(a: Alert, entry: dict[str, Any], at: int, rules: AlertRules) -> None:

@@ -7,10 +7,10 @@ facts (clocks.py), so events that arrive out of order lead to the same state.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from engine import codec
 from engine.alerts.grade import Figures
 from engine.decide.state import entry_hash
 
@@ -52,12 +52,12 @@ class Alert:
         """Serialise compactly, leaving out fields at their defaults."""
         out = {name: getattr(self, name) for name in _FIELD_NAMES
                if getattr(self, name) != _DEFAULTS.get(name) and getattr(self, name) not in (None, [], {})}
-        return json.dumps(out, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        return codec.dumps(out)
 
     @classmethod
     def decode(cls, raw: bytes) -> Alert:
         """The inverse of encode."""
-        return cls(**json.loads(raw))
+        return cls(**codec.loads(raw))
 
     def status(self) -> str:
         """orphan (not raised yet), open, acknowledged (a responder took it on) or closed."""

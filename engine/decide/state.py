@@ -9,9 +9,10 @@ arrive out of order still lead to the same state.
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass, field, fields
 from typing import Any
+
+from engine import codec
 
 # Field defaults are left out of the encoding, so a typical state is a few hundred bytes.
 _DEFAULTS: dict[str, Any] = {}
@@ -71,12 +72,12 @@ class Hazard:
             value = getattr(self, name)
             if value != _DEFAULTS.get(name, _MISSING) and value not in (None, [], {}):
                 out[name] = value
-        return json.dumps(out, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        return codec.dumps(out)
 
     @classmethod
     def decode(cls, raw: bytes) -> Hazard:
         """The inverse of encode."""
-        return cls(**json.loads(raw))
+        return cls(**codec.loads(raw))
 
     def status(self) -> str:
         """Where the hazard stands in its lifecycle."""

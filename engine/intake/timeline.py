@@ -8,12 +8,12 @@ because the hazard's lifecycle is what later rules act on.
 
 from __future__ import annotations
 
-import json
 import uuid
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from engine import codec
 from engine.contract.envelope import Envelope, EventType
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -78,4 +78,4 @@ def timeline_entries(event: Envelope, event_type: EventType, origin: dict[str, A
 
 def encode(entry: dict[str, Any]) -> bytes:
     """Serialise a timeline entry or output as compact UTF-8 JSON."""
-    return json.dumps(entry, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    return codec.dumps(entry)

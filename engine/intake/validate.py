@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from pydantic import ValidationError
 
+from engine import codec
 from engine.contract.common import KnownIds
 from engine.contract.envelope import EVENT_TYPES, INTAKE_TOPICS, Envelope, EventType, types_on
 from engine.contract.outputs import RejectionError
@@ -69,10 +70,15 @@ def validate_record(value: bytes | None, topic: str, known: KnownIds,
     except UnicodeDecodeError as exc:
         return _err(("record",), f"not UTF-8: {exc.reason} at byte {exc.start}", "not_utf8")
     try:
-        raw = json.loads(text)
-    except json.JSONDecodeError as exc:
-        return _err(("record",), f"not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}",
-                    "not_json")
+        raw = codec.loads(value)
+    except codec.JSONDecodeError:
+        # orjson is the fast path; the stdlib names the line and column of the fault, and
+        # accepts what orjson refuses (NaN, integers past 64 bits) for the schema to judge.
+        try:
+            raw = json.loads(text)
+        except json.JSONDecodeError as exc:
+            return _err(("record",), f"not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}",
+                        "not_json")
     if not isinstance(raw, dict):
         return _err(("record",), f"an event must be a JSON object, not {type(raw).__name__}",
                     "not_object")

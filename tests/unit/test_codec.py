@@ -1,0 +1,61 @@
+"""The fast JSON path and the state copy that replaced the stdlib and `copy.deepcopy`."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from engine import codec
+from engine.decide.core import clone
+from engine.decide.state import Hazard
+from engine.intake.validate import Invalid, validate_record
+from engine.reference import load_reference
+
+KNOWN = load_reference(Path(__file__).resolve().parents[2] / "rules")
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**63), 2**64 - 1) | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=20,
+)
+
+
+@given(JSON_VALUES)
+def test_codec_writes_what_the_stdlib_wrote(value: object) -> None:
+    """Stored states and entries keep their bytes: orjson writes the stdlib's compact UTF-8 JSON."""
+    want = json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    assert codec.dumps(value) == want
+    assert codec.loads(want) == value
+
+
+def test_clone_is_independent_of_the_original() -> None:
+    """Changing any container of the copy leaves the original as it was."""
+    h = Hazard("h-1", title="坑", enterprise=["9131", "厂"], duty_fails={"d-ajj": 1},
+               listed=["No.1", 10, 20, True], applied=[2**64 - 1], history=[[1, "e-1", "reported"]],
+               clocks={"verify": 5})
+    before = copy.deepcopy(h)
+    c = clone(h)
+    assert c == h and c is not h
+    c.enterprise.append("x")
+    c.duty_fails["d-ajj"] = 2
+    c.listed[3] = False
+    c.applied.append(1)
+    c.history[0].append("more")
+    c.clocks.clear()
+    assert h == before
+
+
+def test_json_orjson_refuses_is_still_judged_by_the_schema() -> None:
+    """NaN is not JSON to orjson; the stdlib parses it, so the schema names the real fault."""
+    [error, *_] = validate_record(b'{"specversion": NaN}', "hazard.reports", KNOWN).errors
+    assert error.type != "not_json"
+
+
+def test_not_json_still_names_line_and_column() -> None:
+    """The stdlib parser still reports where a broken record breaks."""
+    result = validate_record(b'{\n  "a": 1,\n  oops}', "hazard.reports", KNOWN)
+    assert isinstance(result, Invalid)
+    assert result.errors[0].type == "not_json" and "line 3 column 3" in result.errors[0].msg
