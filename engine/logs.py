@@ -43,7 +43,9 @@ def logging_config(level: str = "info") -> dict[str, Any]:
 def configure(level: str = "info") -> None:
     """Route structlog and stdlib logging to JSON lines on stderr."""
     structlog.configure(
-        processors=[*_SHARED, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        # Drop an event below the logger's level before any processor works on it.
+        processors=[structlog.stdlib.filter_by_level, *_SHARED,
+                    structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
         logger_factory=structlog.stdlib.LoggerFactory(),
         wrapper_class=structlog.stdlib.BoundLogger,
         cache_logger_on_first_use=True,

@@ -95,6 +95,10 @@ def run_worker(settings: Settings | None = None) -> int:
     worker = faust.Worker(app, loop=loop, loglevel=settings.log_level,
                           logging_config=logs.logging_config(settings.log_level),
                           redirect_stdouts=False, quiet=True)
+    # Faust's terminal spinner lowers the root logger to DEBUG (keeping only the handler at the
+    # chosen level), so every debug line of Faust's send path was built and then thrown away:
+    # 6.4% of the busy time in the profile. Without it, the root stays at the chosen level.
+    worker.spinner = None
     try:
         worker.execute_from_commandline()
     except SystemExit as exc:
