@@ -39,9 +39,12 @@ from aiokafka import TopicPartition
 from prometheus_client.parser import text_string_to_metric_families
 
 from bench.latency import (
+    Position,
+    Rec,
     Window,
     escalation_causes,
     escalation_latencies,
+    growth_ms,
     intake_latencies,
     read_records,
     summary,
@@ -57,6 +60,10 @@ from engine.tools.kafka import partitions_of, reader
 
 LOG_LEVEL = "warning"  # per-decision info lines would be part of what is measured; see the info rung
 LOADS = (0.5, 0.8)  # latency is measured at these fractions of a rung's measured maximum
+# A window whose median latency rose by more than this from its first quarter to its last did not
+# keep pace: the worker was building a backlog.
+SATURATED_GROWTH_MS = 1000.0
+PROBE_STEP = 0.1  # below a saturated load, lower loads are tried this far apart
 
 
 def _machine_busy_seconds() -> float:
@@ -428,38 +435,59 @@ def latency_points(engine: Engine, items: Sequence[Item], rate: float, seconds: 
                    ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """Publish at each load of `rate` for `seconds`, then join every output to its input.
 
-    Returns a point per load, and how escalations were joined to their causes.
+    A window whose latency grew by more than `SATURATED_GROWTH_MS` from its
+    first quarter to its last did not keep pace (see `growth_ms`): its latency
+    measures how long the window was, not the engine, so it is marked saturated
+    and not quoted. Below a saturated load, lower loads are tried, `PROBE_STEP`
+    apart and above the last load that kept pace, to find the highest paced
+    rate the worker sustains. The backlog maximum comes from large fetched
+    batches; a paced stream of single records costs more per event.
+
+    Returns a point per window, and how escalations were joined to their causes.
     """
-    ns, windows, offset = engine.ns, [], 0
-    for load in LOADS:
+    ns, offset = engine.ns, 0
+    loads, kept_pace = list(LOADS), 0.0
+    inputs: list[Rec] = []
+    timeline: list[Rec] = []
+    causes: list[tuple[int, Position]] = []
+    notes: dict[str, Any] = {}
+    points: list[dict[str, Any]] = []
+    while loads:
+        load = loads.pop(0)
         count = min(int(rate * load * seconds), len(items) - offset)
         if count < 10:
             break
         start, end = asyncio.run(paced(ns.bootstrap, ns.prefix, items[offset:offset + count], rate * load))
         offset += count
-        windows.append((load, count, Window(start, end, warmup=max(2.0, 0.2 * (end - start)))))
+        window = Window(start, end, warmup=max(2.0, 0.2 * (end - start)))
         asyncio.run(engine.drain())
-    inputs = asyncio.run(read_records(ns.bootstrap, sorted(engine.intake)))
-    timeline = asyncio.run(read_records(ns.bootstrap, [ns.topic(TIMELINE)]))
-    notes: dict[str, Any] = {}
-    if engine.decide:
-        escalations = asyncio.run(read_records(ns.bootstrap, [ns.topic("escalations")]))
-        causes, notes["escalations_joined"] = escalation_causes(timeline, escalations)
-    points = []
-    for load, count, window in windows:
-        latencies = (escalation_latencies(inputs, causes, window) if engine.decide
-                     else intake_latencies(inputs, timeline, window))
+        inputs = asyncio.run(read_records(ns.bootstrap, sorted(engine.intake)))
+        timeline = asyncio.run(read_records(ns.bootstrap, [ns.topic(TIMELINE)]))
+        if engine.decide:
+            escalations = asyncio.run(read_records(ns.bootstrap, [ns.topic("escalations")]))
+            causes, notes["escalations_joined"] = escalation_causes(timeline, escalations)
+        samples = (escalation_latencies(inputs, causes, window) if engine.decide
+                   else intake_latencies(inputs, timeline, window))
+        growth = growth_ms(samples)
+        saturated = growth is not None and growth > SATURATED_GROWTH_MS
+        if not saturated:
+            kept_pace = max(kept_pace, load)
+        elif not loads and round(load - PROBE_STEP, 2) > kept_pace:
+            loads.append(round(load - PROBE_STEP, 2))
         assert engine.trace is not None
         usage = engine.trace.between(window.start, window.end)
-        points.append({"load": load, "target_rate": round(rate * load, 1),
+        points.append({"load": load, "probe": load not in LOADS, "target_rate": round(rate * load, 1),
                        "achieved_rate": round(count / (window.end - window.start), 1),
                        "seconds": round(window.end - window.start, 1),
                        "warmup_s": round(window.warmup, 1),
+                       "growth_ms": None if growth is None else round(growth, 1),
+                       "saturated": saturated,
                        "output": "escalation" if engine.decide else "timeline entry",
                        "worker_cores": round(usage.cpu_seconds / usage.seconds, 2),
                        "cpu_s_per_million": round(usage.cpu_seconds / count * 1e6, 1),
                        "machine_busy_cores": round(usage.machine_busy_cores, 2),
-                       **summary(latencies)})
+                       **summary([lat for _, lat in samples])})
+    notes["highest_load_kept_pace"] = kept_pace or None
     return points, notes
 
 

@@ -33,6 +33,7 @@ from typing import Any
 from engine.harness import read_all
 
 Position = tuple[str, int, int]  # topic, partition, offset
+Sample = tuple[int, int]  # when the input was sent (ms), and its latency (ms)
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,13 +89,29 @@ def _origin(entry: dict[str, Any]) -> Position:
     return (o["topic"], o["partition"], o["offset"])
 
 
-def intake_latencies(inputs: Iterable[Rec], timeline: Iterable[Rec], window: Window) -> list[float]:
-    """Milliseconds from each steady input's send to its last timeline entry."""
+def growth_ms(samples: Sequence[Sample]) -> float | None:
+    """How much the median latency rose from the first quarter of a window's sends to the last.
+
+    A worker that keeps pace has no trend: its latency is as long at the end of
+    the window as at the start. One that does not builds a backlog, and the
+    latency of what was sent last includes all of it. None: too few samples.
+    """
+    ordered = sorted(samples)
+    quarter = len(ordered) // 4
+    if quarter < 8:
+        return None
+    first = percentile([lat for _, lat in ordered[:quarter]], 50)
+    last = percentile([lat for _, lat in ordered[-quarter:]], 50)
+    return last - first
+
+
+def intake_latencies(inputs: Iterable[Rec], timeline: Iterable[Rec], window: Window) -> list[Sample]:
+    """(send time, milliseconds to its last timeline entry) of each steady input."""
     written: dict[Position, int] = {}
     for rec in timeline:
         origin = _origin(json.loads(rec.value))
         written[origin] = max(written.get(origin, 0), rec.timestamp_ms)
-    return [written[r.position] - r.timestamp_ms for r in inputs
+    return [(r.timestamp_ms, written[r.position] - r.timestamp_ms) for r in inputs
             if window.steady(r.timestamp_ms) and r.position in written]
 
 
@@ -130,10 +147,10 @@ def escalation_causes(timeline: Iterable[Rec], escalations: Iterable[Rec]
 
 
 def escalation_latencies(inputs: Iterable[Rec], causes: Iterable[tuple[int, Position]],
-                         window: Window) -> list[float]:
-    """Milliseconds from the causing input's send to each escalation, for steady inputs."""
+                         window: Window) -> list[Sample]:
+    """(send time of the causing input, milliseconds to the escalation), for steady inputs."""
     sent = {r.position: r.timestamp_ms for r in inputs}
-    return [at - sent[origin] for at, origin in causes
+    return [(sent[origin], at - sent[origin]) for at, origin in causes
             if origin in sent and window.steady(sent[origin])]
 
 

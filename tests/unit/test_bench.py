@@ -14,6 +14,7 @@ from bench.latency import (
     Window,
     escalation_causes,
     escalation_latencies,
+    growth_ms,
     intake_latencies,
     percentile,
     summary,
@@ -65,7 +66,7 @@ def test_intake_latency_waits_for_the_last_entry_of_an_input() -> None:
                 Rec("tl", 0, 1, 103_030, b"k", _entry("e1", "HZ-1", 0)),
                 Rec("tl", 1, 0, 103_520, b"k", _entry("e2", "HZ-2", 1))]
     window = Window(100.0, 110.0, 2.0)
-    assert sorted(intake_latencies(inputs, timeline, window)) == [20, 30]
+    assert sorted(intake_latencies(inputs, timeline, window)) == [(103_000, 30), (103_500, 20)]
 
 
 def test_escalation_joins_by_caused_by_else_by_the_subjects_latest_entry() -> None:
@@ -82,7 +83,16 @@ def test_escalation_joins_by_caused_by_else_by_the_subjects_latest_entry() -> No
     assert causes == [(1_050, ("in", 0, 0)), (5_080, ("in", 0, 1))]
     assert joined == {"by_caused_by": 1, "by_subject": 1, "unjoined": 0}
     inputs = [Rec("in", 0, 0, 990, b"", b""), Rec("in", 0, 1, 4_990, b"", b"")]
-    assert escalation_latencies(inputs, causes, Window(0.0, 10.0, 2.0)) == [90]
+    assert escalation_latencies(inputs, causes, Window(0.0, 10.0, 2.0)) == [(4_990, 90)]
+
+
+def test_growth_tells_a_backlog_from_a_steady_latency() -> None:
+    """A worker that keeps pace has no trend; one that falls behind shows its backlog growing."""
+    steady = [(t, 50 + (t % 7) * 10) for t in range(0, 40_000, 100)]
+    falling_behind = [(t, 50 + t // 10) for t in range(0, 40_000, 100)]  # 0.1 s more per second
+    assert abs(growth_ms(steady)) < 30
+    assert growth_ms(falling_behind) == 3_000
+    assert growth_ms(steady[:20]) is None  # too few to say
 
 
 def test_interpolate_is_linear_inside_and_flat_outside() -> None:
