@@ -29,7 +29,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 from engine import codec, faust_fixes
 from engine.alerts import Alert, AlertRules, alert_clock_entry, decide_alert
 from engine.clocks import DeadlineIndex, time_source
-from engine.continuity import Continuity, Verdict, rewind
+from engine.continuity import Continuity, Verdict, first_offset, rewind
 from engine.contract.envelope import INTAKE_TOPICS
 from engine.contract.outputs import ALERTS_CAP
 from engine.deadletter import DEAD_LETTER, Poison, dead_letter
@@ -233,13 +233,19 @@ def create_app(settings: Settings, bootstrap: str, rules: Rules, specs: tuple[To
             if committed is not None:
                 continuity.start(msg.tp, committed)
         verdict, expected = continuity.check(msg.tp, msg.offset)
+        if verdict is Verdict.CONFIRM:  # the jump came again after a rewind: is it real?
+            first = await first_offset(bootstrap, client_auth(settings), msg.tp, expected)
+            if first is None or first < msg.offset:
+                # Records lie between (a stale copy came first), or the broker did not say: again.
+                verdict = Verdict.REWIND
+            else:  # nothing lies between: those offsets may be committed
+                continuity.gap(msg.tp, msg.offset)
+                log.info("offsets_empty", topic=msg.topic, partition=msg.partition,
+                         offsets=f"{expected}-{msg.offset - 1}")
+                await faust_fixes.add_gap(app.consumer, msg.tp, expected, msg.offset - 1)
         if verdict is Verdict.REWIND:
             await rewind(app.consumer, msg.tp, expected, msg.offset)
             return False
-        if verdict is Verdict.GAP:  # nothing lies between: those offsets may be committed
-            log.info("offsets_empty", topic=msg.topic, partition=msg.partition,
-                     offsets=f"{expected}-{msg.offset - 1}")
-            await faust_fixes.add_gap(app.consumer, msg.tp, expected, msg.offset - 1)
         return True
 
     consumed = {*intake_names, prefix + TIMELINE}

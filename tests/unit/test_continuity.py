@@ -35,14 +35,26 @@ def test_a_skip_at_the_committed_start_is_rewound() -> None:
     assert c.check("p0", 203) == (Verdict.REWIND, 200)
 
 
-def test_a_jump_that_persists_after_a_rewind_is_real() -> None:
-    """Offsets taken by transaction markers: the same jump again after a rewind is accepted."""
+def test_a_jump_that_persists_after_a_rewind_is_checked_and_then_taken() -> None:
+    """The same jump after a rewind asks for the broker's word; once confirmed empty, it is taken."""
     c = Continuity()
     c.start("p0", 10)
     c.check("p0", 10)
     assert c.check("p0", 12)[0] is Verdict.REWIND
-    assert c.check("p0", 12) == (Verdict.GAP, 11)
+    assert c.check("p0", 12) == (Verdict.CONFIRM, 11)
+    c.gap("p0", 12)  # the broker has nothing at 11 (a transaction marker)
     assert c.check("p0", 13)[0] is Verdict.PROCESS
+
+
+def test_a_repeated_jump_is_never_taken_on_its_own() -> None:
+    """Until the broker confirms the gap, a repeated jump keeps asking, and the expected offset stays."""
+    c = Continuity()
+    c.start("p0", 82)
+    assert c.check("p0", 83)[0] is Verdict.REWIND
+    assert c.check("p0", 83) == (Verdict.CONFIRM, 82)
+    assert c.check("p0", 83) == (Verdict.CONFIRM, 82)  # the broker said records lie between
+    assert c.check("p0", 82)[0] is Verdict.PROCESS  # the rewind worked after all
+    assert c.check("p0", 83)[0] is Verdict.PROCESS
 
 
 def test_redelivered_records_are_processed_again() -> None:
