@@ -58,13 +58,14 @@ from engine.contract.envelope import EVENT_TYPES
 from engine.contract.outputs import ESCALATIONS
 from engine.decide.clocks import derive
 from engine.decide.core import CLOCK_TYPE
-from engine.decide.emit import iso
+from engine.decide.emit import iso, lead_department
 from engine.decide.lifecycle import epoch
 from engine.decide.replay import Replay
 from engine.decide.state import Hazard, entry_hash
 from engine.harness import READY, Namespace, Worker, produce, read_all
 from engine.intake.process import TIMELINE, Record, decide_intake
 from engine.intake.timeline import entry_id
+from engine.metrics import HazardGauges
 from engine.ruleset import Rules, load_rules
 from engine.ruleset.calendar import SHANGHAI
 from engine.settings import REPO_ROOT
@@ -240,10 +241,14 @@ def state(w: Workload, i: int, rules: Rules) -> Hazard:
 
 def table_records(w: Workload, rules: Rules, begin: int = 0, end: int | None = None
                   ) -> Iterator[tuple[bytes, bytes]]:
-    """Hazards `begin` to `end` as the worker keeps them: key and `pack`ed value, as in its changelog."""
+    """Hazards `begin` to `end` as the worker keeps them: key and `pack`ed value, as in its changelog.
+
+    The header carries the gauges' view of the hazard, as the worker writes it.
+    """
+    gauges = HazardGauges(lambda h: lead_department(h, rules), time.time)
     for i in range(begin, w.hazards if end is None else end):
         h = state(w, i, rules)
-        yield h.id.encode(), pack(h)
+        yield h.id.encode(), pack(h, gauges.view(h).encode())
 
 
 @functools.cache
@@ -501,10 +506,13 @@ def _events(records: Iterable[Any]) -> list[tuple[dict[str, Any], int]]:
     return [(json.loads(r.value), r.timestamp) for r in records]
 
 
-def run(bootstrap: str, workdir: Path, hazards: int = 1_000_000, quick: bool = False) -> dict[str, Any]:
+def run(bootstrap: str, workdir: Path, hazards: int = 1_000_000, quick: bool = False,
+        store: str = "memory") -> dict[str, Any]:
     """Load `hazards` open hazards into one worker; measure memory, timer lag and recovery after SIGKILL.
 
-    `quick` caps the hazards at 50,000 and shortens every phase. The worker's
+    `quick` caps the hazards at 50,000 and shortens every phase. `store` is the
+    worker's HAZARD_STORE: memory reads the whole changelog at every start,
+    rocksdb only what it gained since the worker's last write to local disk. The worker's
     log goes to `workdir/worker.log`, every clock's lag to `workdir/firings.csv`;
     the namespace's topics are deleted at the end.
     """
@@ -520,7 +528,7 @@ def run(bootstrap: str, workdir: Path, hazards: int = 1_000_000, quick: bool = F
     out: dict[str, Any] = {"hazards": hazards}
     try:
         # A worker with an empty table creates the topics and gives the baseline RSS.
-        worker = Worker(ns.env(**w.env(time.time(), phases.tick_s)), log).start()
+        worker = Worker(ns.env(**w.env(time.time(), phases.tick_s), HAZARD_STORE=store), log).start()
         _ready(worker, 0)
         time.sleep(phases.settle_s)
         out["rss_bytes_baseline"] = tree_rss_bytes(worker.proc.pid)
@@ -533,7 +541,7 @@ def run(bootstrap: str, workdir: Path, hazards: int = 1_000_000, quick: bool = F
         spawned = time.time()
         anchor = spawned + Phases.ready_estimate(hazards)
         clock = w.clock(anchor)
-        worker = Worker(ns.env(**w.env(anchor, phases.tick_s)), log).start()
+        worker = Worker(ns.env(**w.env(anchor, phases.tick_s), HAZARD_STORE=store), log).start()
         with Sampler(worker.proc.pid) as sampler:
             marks = _ready(worker, hazards)
             time.sleep(phases.settle_s)
@@ -578,7 +586,7 @@ def run(bootstrap: str, workdir: Path, hazards: int = 1_000_000, quick: bool = F
                             threshold, caught, start_phases(restarted, again)))
         _write_firings(workdir / "firings.csv", firings(events, clock), clock)
         stretch_ends = clock.real_time_of(w.start.timestamp() + w.steady_days * DAY)
-        out["settings"] = {"tick_s": phases.tick_s, "seconds_per_day": w.seconds_per_day,
+        out["settings"] = {"store": store, "tick_s": phases.tick_s, "seconds_per_day": w.seconds_per_day,
                            "clock_rate": w.rate, "hazards_dated_per_day": w.per_day,
                            "steady_hazards": w.steady, "measure_s": phases.measure_s,
                            "caught_up_lag_s": round(threshold, 3),
@@ -691,10 +699,12 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="50,000 hazards and short phases")
     parser.add_argument("--hazards", type=int, default=1_000_000)
     parser.add_argument("--workdir", type=Path, help="where the worker's log goes (default: a temp dir)")
+    parser.add_argument("--store", choices=("memory", "rocksdb"), default="memory",
+                        help="the worker's HAZARD_STORE")
     args = parser.parse_args()
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="bench-clocks-"))
     with broker_session() as bootstrap:
-        print(json.dumps(run(bootstrap, workdir, args.hazards, args.quick), indent=2))
+        print(json.dumps(run(bootstrap, workdir, args.hazards, args.quick, args.store), indent=2))
 
 
 if __name__ == "__main__":

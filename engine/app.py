@@ -41,10 +41,10 @@ from engine.feeds.tokens import TokenFileError, TokenStore
 from engine.feeds.views import alert_source, hazard_source
 from engine.intake.process import TIMELINE, Record, decide_intake, processing_failure
 from engine.intake.timeline import encode
-from engine.metrics import AlertGauges, EngineMetrics, HazardGauges, RuntimeGauges
+from engine.metrics import AlertGauges, EngineMetrics, GaugeView, HazardGauges, RuntimeGauges
 from engine.ruleset import Rules
 from engine.settings import Settings
-from engine.store import due_of, pack, unpack
+from engine.store import header, pack, unpack
 from engine.tools.kafka import client_auth
 from engine.topics import TopicSpec
 
@@ -70,8 +70,8 @@ def _faust_app(settings: Settings, bootstrap: str, partitions: int) -> faust.App
         settings.app_id,
         broker=";".join(f"kafka://{hp.strip()}" for hp in bootstrap.split(",")),
         broker_credentials=_credentials(settings),
-        store="memory://",
-        datadir=str(settings.data_dir),
+        store=f"{settings.store}://",
+        datadir=str(settings.data_dir / settings.app_id),  # one engine's tables apart from another's
         topic_partitions=partitions,
         topic_replication_factor=settings.replication_factor,
         topic_allow_declare=False,  # the engine creates every topic itself (topics/topics.yaml)
@@ -349,19 +349,38 @@ def create_app(settings: Settings, bootstrap: str, rules: Rules, specs: tuple[To
                     log.info("decision", event_id=out.id, subject=out.key, topic=out.topic,
                              type=out.event["type"], action=out.event.get("data", {}).get("action"),
                              caused_by=entry["entry_id"], partition=msg.partition, offset=msg.offset)
-                table[msg.key] = pack(new)
+                if core.kind == "hazard":
+                    view = gauges.view(new)
+                    table[msg.key] = pack(new, view.encode())
+                    gauges.put(new.id, view)
+                else:
+                    table[msg.key] = pack(new)
+                    alert_gauges.update(new)
                 indices[core.kind].set(new.id, new.next_due())
-                (gauges if core.kind == "hazard" else alert_gauges).update(new)
                 metrics.processing.labels("decide").observe(time.perf_counter() - started)
 
     def on_recover(kind: str) -> Callable[[], Awaitable[None]]:
         async def rebuild() -> None:
             """After recovery or a rebalance, rebuild the deadline index and gauges from the table."""
             started = time.perf_counter()
-            table = tables[kind]
-            indices[kind].rebuild((k.decode(), due_of(v)) for k, v in table.items())
-            (gauges if kind == "hazard" else alert_gauges).reset(
-                cores[kind].decode(v) for v in table.values())
+            dues: list[tuple[str, int | None]] = []
+            views: list[tuple[str, GaugeView]] = []
+            alerts = []
+            for key, raw in tables[kind].items():  # one pass: a million hazards take a while
+                subject = key.decode()
+                due, summary = header(raw)
+                dues.append((subject, due))
+                if kind != "hazard":
+                    alerts.append(cores[kind].decode(raw))
+                elif summary is not None:
+                    views.append((subject, GaugeView.decode(summary)))
+                else:  # stored before the header held the gauges' view
+                    views.append((subject, gauges.view(cores[kind].decode(raw))))
+            indices[kind].rebuild(dues)
+            if kind == "hazard":
+                gauges.reset(views)
+            else:
+                alert_gauges.reset(alerts)
             gate.close()
             continuity.reset()
             log.info("deadline_index_rebuilt", kind=kind, subjects=len(indices[kind]),

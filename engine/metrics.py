@@ -11,7 +11,7 @@ crash is counted again; ids on the output topics are what de-duplicate.
 from __future__ import annotations
 
 from collections import Counter as Tally
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,20 +19,48 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from engine import codec
 from engine.decide.state import Hazard
 
 _LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0, 2.5)
 
 
 @dataclass(frozen=True, slots=True)
-class _View:
-    """What the gauges need of one hazard, kept so a change can be undone from the tallies."""
+class GaugeView:
+    """What the gauges need of one hazard, kept so a change can be undone from the tallies.
+
+    It is stored beside the hazard's state (engine/store.py), so that after a
+    recovery the gauges are rebuilt from these few bytes instead of decoding a
+    million states.
+    """
 
     open_labels: tuple[str, str, str, str] | None  # grade, town, sector, tier
     overdue_labels: tuple[str, str, str] | None  # grade, town, lead department
     deadline: int | None
     listed: bool
     listed_deadline: int | None = None
+
+    def encode(self) -> bytes:
+        """Compact JSON, one line."""
+        return codec.dumps([self.open_labels, self.overdue_labels, self.deadline, self.listed,
+                            self.listed_deadline])
+
+    @classmethod
+    def decode(cls, raw: bytes) -> GaugeView:
+        """The inverse of encode."""
+        open_labels, overdue, deadline, listed, listed_deadline = codec.loads(raw)
+        return cls(_shared(open_labels), _shared(overdue), deadline, listed, listed_deadline)
+
+
+_CLOSED = GaugeView(None, None, None, False)
+_LABELS: dict[tuple[str, ...], tuple[str, ...]] = {}  # label sets are few: one copy of each
+
+
+def _shared(labels: Any) -> Any:
+    if not labels:
+        return None
+    key = tuple(labels)
+    return _LABELS.setdefault(key, key)
 
 
 class HazardGauges(Collector):
@@ -41,45 +69,52 @@ class HazardGauges(Collector):
     def __init__(self, lead_of: Callable[[Hazard], str | None], now: Callable[[], float]) -> None:
         self._lead_of = lead_of
         self._now = now
-        self._views: dict[str, _View] = {}
+        self._views: dict[str, GaugeView] = {}
         self._open: Tally[tuple[str, str, str, str]] = Tally()
         self._overdue: dict[tuple[str, str, str], dict[str, int]] = {}
         self._listed = 0
         self._listed_deadlines: dict[str, dict[str, int]] = {}  # town -> hazard -> deadline
 
-    def _view(self, h: Hazard) -> _View:
+    def view(self, h: Hazard) -> GaugeView:
+        """What the gauges count of this state."""
         if not h.is_open():
-            return _View(None, None, None, False)
+            return _CLOSED
         grade = h.grade or h.claimed or "unknown"
-        labels = (grade, h.town or "unknown", h.sector or "unknown", h.tier or "none")
+        labels = _shared((grade, h.town or "unknown", h.sector or "unknown", h.tier or "none"))
         overdue = None
         if h.deadline is not None and h.completed_at is None and h.watermark >= h.deadline:
-            overdue = (grade, h.town or "unknown", self._lead_of(h) or "unknown")
+            overdue = _shared((grade, h.town or "unknown", self._lead_of(h) or "unknown"))
         listed = bool(h.listed and h.listed[3])
-        return _View(labels, overdue, h.deadline, listed, h.listed[2] if listed else None)
+        return GaugeView(labels, overdue, h.deadline, listed, h.listed[2] if listed else None)
 
     def update(self, h: Hazard) -> None:
         """Replace what is counted for this hazard by what its new state says."""
-        old = self._views.get(h.id)
-        new = self._view(h)
+        self.put(h.id, self.view(h))
+
+    def put(self, hazard_id: str, new: GaugeView) -> None:
+        """Replace what is counted for this hazard by `new`."""
+        old = self._views.get(hazard_id)
         if old == new:
             return
         if old is not None:
-            self._apply(h.id, old, -1)
-        self._apply(h.id, new, +1)
-        self._views[h.id] = new
+            self._apply(hazard_id, old, -1)
+        self._apply(hazard_id, new, +1)
+        if new is _CLOSED or new == _CLOSED:
+            self._views.pop(hazard_id, None)  # a closed hazard counts nowhere; keep no view of it
+        else:
+            self._views[hazard_id] = new
 
-    def reset(self, states: Iterator[Hazard]) -> None:
-        """Count every state afresh, e.g. after recovery."""
+    def reset(self, views: Iterable[tuple[str, GaugeView]]) -> None:
+        """Count every hazard afresh from its view, e.g. after recovery."""
         self._views.clear()
         self._open.clear()
         self._overdue.clear()
         self._listed = 0
         self._listed_deadlines.clear()
-        for h in states:
-            self.update(h)
+        for hazard_id, view in views:
+            self.put(hazard_id, view)
 
-    def _apply(self, hazard_id: str, view: _View, sign: int) -> None:
+    def _apply(self, hazard_id: str, view: GaugeView, sign: int) -> None:
         if view.open_labels is not None:
             self._open[view.open_labels] += sign
             if not self._open[view.open_labels]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -50,6 +51,12 @@ class Settings(BaseSettings):
                               description="HAZARD_TOPICS_FILE")
     data_dir: Path = Field(default_factory=lambda: cache_root() / "worker",
                            description="HAZARD_DATA_DIR: Faust's local data")
+    store: Literal["memory", "rocksdb"] = Field(
+        default="memory", description="HAZARD_STORE: where the worker keeps its tables. memory: "
+        "rebuilt from their changelogs at every start (about 3,500 states a second here); "
+        "rocksdb: on local disk under HAZARD_DATA_DIR, so a restarted worker reads only what "
+        "its changelogs gained since, and a million open hazards recover in seconds instead of "
+        "minutes. Give each worker its own HAZARD_DATA_DIR.")
     replication_factor: int = Field(default=1, ge=1, description="HAZARD_REPLICATION_FACTOR")
     min_insync_replicas: int = Field(default=1, ge=1, description="HAZARD_MIN_INSYNC_REPLICAS")
     max_record_bytes: int = Field(default=1024 * 1024, ge=1024,

@@ -87,6 +87,8 @@ def run_worker(settings: Settings | None = None) -> int:
         return EXIT_CONFIG
     except KeyboardInterrupt:
         return 130
+    # Faust makes only the last level of its data directory (HAZARD_DATA_DIR/<app id>).
+    (settings.data_dir / settings.app_id).mkdir(parents=True, exist_ok=True)
     try:
         app = create_app(settings, bootstrap, rules, specs, alert_rules=alert_rules)
     except TokenFileError as exc:

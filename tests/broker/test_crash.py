@@ -33,8 +33,14 @@ HAZARDS, OVER_DAYS, END_DAY = int(os.environ.get("CRASH_HAZARDS", 700)), 12, 42
 KILL_AT_DAYS = tuple(int(d) for d in os.environ.get("CRASH_KILL_DAYS", "8,20").split(",") if d)
 
 
-def test_sigkilled_worker_ends_where_a_crash_free_run_ends(namespace: Namespace, tmp_path) -> None:
-    """Two SIGKILLs mid-run: same final states, same escalation id set, as the crash-free run."""
+@pytest.mark.parametrize("store", ["memory", "rocksdb"])
+def test_sigkilled_worker_ends_where_a_crash_free_run_ends(namespace: Namespace, tmp_path,
+                                                           store: str) -> None:
+    """Two SIGKILLs mid-run: same final states, same escalation id set, as the crash-free run.
+
+    With HAZARD_STORE=rocksdb the restarted worker keeps the tables it wrote to
+    disk before the kill, some of whose writes never reached their changelogs.
+    """
     rules = load_rules(REPO_ROOT / "rules")
     district = District(START, seed=7, min_gap_days=7, office_hours=(8, 12))
     end = int(START.timestamp()) + END_DAY * DAY
@@ -43,8 +49,10 @@ def test_sigkilled_worker_ends_where_a_crash_free_run_ends(namespace: Namespace,
     want = reference_run(events, end, rules)
 
     run = district_run(namespace, tmp_path, noisy(events), end,
-                       {day: kill_and_restart for day in KILL_AT_DAYS})
-    acc = account(namespace, run.observed, rules, want, "crash test: worker SIGKILL",
+                       {day: kill_and_restart for day in KILL_AT_DAYS}, env={"HAZARD_STORE": store})
+    if store == "rocksdb":
+        assert list((namespace.root / "worker-data").rglob("*.db")), "the tables were on disk"
+    acc = account(namespace, run.observed, rules, want, f"crash test: worker SIGKILL, {store} store",
                   len(run.recoveries))
     acc.extras.update(events_per_s=round(run.sent / run.seconds, 1), seconds=round(run.seconds),
                       recoveries=run.recoveries)

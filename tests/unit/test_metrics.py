@@ -5,7 +5,7 @@ from __future__ import annotations
 from prometheus_client import CollectorRegistry, generate_latest
 
 from engine.decide.state import Hazard
-from engine.metrics import EngineMetrics, HazardGauges
+from engine.metrics import EngineMetrics, GaugeView, HazardGauges
 
 
 def text(registry: CollectorRegistry) -> str:
@@ -59,3 +59,28 @@ def test_outputs_are_counted_by_type() -> None:
     assert 'hazard_escalations_total{action="summon",subject_kind="hazard"} 1.0' in out
     assert "hazard_referrals_total 1.0" in out
     assert 'hazard_supervision_notices_total{type="lifted"} 1.0' in out
+
+
+def test_gauges_rebuilt_from_stored_headers_match_gauges_fed_live() -> None:
+    """After recovery the gauges come from the summary in each state's header, not the state."""
+    from engine.store import header, pack, unpack
+
+    lead = lambda h: "fire_rescue"  # noqa: E731
+    live, rebuilt = CollectorRegistry(), CollectorRegistry()
+    fed, reset = HazardGauges(lead, now=lambda: 5000.0), HazardGauges(lead, now=lambda: 5000.0)
+    live.register(fed)
+    rebuilt.register(reset)
+    states = [hazard("A", watermark=1000, tier="yellow"),
+              hazard("B", watermark=2000, deadline=2000, listed=["N", 0, 9000, True]),
+              hazard("C", watermark=10, town="jinhu"),
+              hazard("D", watermark=3000, closed_how="passed")]
+    stored = []
+    for h in states:
+        view = fed.view(h)
+        fed.put(h.id, view)
+        stored.append((h.id, pack(h, view.encode())))
+    reset.reset((hid, GaugeView.decode(header(raw)[1])) for hid, raw in stored)
+    assert text(rebuilt) == text(live)
+    assert unpack(stored[1][1]) == states[1]
+    assert header(stored[1][1])[0] == states[1].next_due()
+    assert header(pack(states[0]))[1] is None  # no summary: the rebuild decodes the state instead
