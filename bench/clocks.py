@@ -248,7 +248,7 @@ def table_records(w: Workload, rules: Rules, begin: int = 0, end: int | None = N
     gauges = HazardGauges(lambda h: lead_department(h, rules), time.time)
     for i in range(begin, w.hazards if end is None else end):
         h = state(w, i, rules)
-        yield h.id.encode(), pack(h, gauges.view(h).encode())
+        yield h.id.encode(), pack(h, gauges.view(h).encode(rules.version))
 
 
 @functools.cache

@@ -351,7 +351,7 @@ def create_app(settings: Settings, bootstrap: str, rules: Rules, specs: tuple[To
                              caused_by=entry["entry_id"], partition=msg.partition, offset=msg.offset)
                 if core.kind == "hazard":
                     view = gauges.view(new)
-                    table[msg.key] = pack(new, view.encode())
+                    table[msg.key] = pack(new, view.encode(rules.version))
                     gauges.put(new.id, view)
                 else:
                     table[msg.key] = pack(new)
@@ -372,10 +372,9 @@ def create_app(settings: Settings, bootstrap: str, rules: Rules, specs: tuple[To
                 dues.append((subject, due))
                 if kind != "hazard":
                     alerts.append(cores[kind].decode(raw))
-                elif summary is not None:
-                    views.append((subject, GaugeView.decode(summary)))
-                else:  # stored before the header held the gauges' view
-                    views.append((subject, gauges.view(cores[kind].decode(raw))))
+                else:  # the stored view, unless it predates these rules (or views in headers)
+                    view = GaugeView.decode(summary, rules.version) if summary is not None else None
+                    views.append((subject, view or gauges.view(cores[kind].decode(raw))))
             indices[kind].rebuild(dues)
             if kind == "hazard":
                 gauges.reset(views)

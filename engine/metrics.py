@@ -31,7 +31,9 @@ class GaugeView:
 
     It is stored beside the hazard's state (engine/store.py), so that after a
     recovery the gauges are rebuilt from these few bytes instead of decoding a
-    million states.
+    million states. The lead department comes from the rules, so a stored view
+    names the rules version it was made under; under other rules it is not
+    used, and the state is decoded instead.
     """
 
     open_labels: tuple[str, str, str, str] | None  # grade, town, sector, tier
@@ -40,15 +42,18 @@ class GaugeView:
     listed: bool
     listed_deadline: int | None = None
 
-    def encode(self) -> bytes:
-        """Compact JSON, one line."""
-        return codec.dumps([self.open_labels, self.overdue_labels, self.deadline, self.listed,
-                            self.listed_deadline])
+    def encode(self, rules_version: str) -> bytes:
+        """Compact JSON, one line, naming the rules version the view was made under."""
+        return codec.dumps([rules_version, self.open_labels, self.overdue_labels, self.deadline,
+                            self.listed, self.listed_deadline])
 
     @classmethod
-    def decode(cls, raw: bytes) -> GaugeView:
-        """The inverse of encode."""
-        open_labels, overdue, deadline, listed, listed_deadline = codec.loads(raw)
+    def decode(cls, raw: bytes, rules_version: str) -> GaugeView | None:
+        """The inverse of encode; None if the view was made under other rules, or is not one."""
+        fields = codec.loads(raw)
+        if not isinstance(fields, list) or len(fields) != 6 or fields[0] != rules_version:
+            return None
+        _, open_labels, overdue, deadline, listed, listed_deadline = fields
         return cls(_shared(open_labels), _shared(overdue), deadline, listed, listed_deadline)
 
 
