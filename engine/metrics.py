@@ -50,7 +50,10 @@ class GaugeView:
     @classmethod
     def decode(cls, raw: bytes, rules_version: str) -> GaugeView | None:
         """The inverse of encode; None if the view was made under other rules, or is not one."""
-        fields = codec.loads(raw)
+        try:
+            fields = codec.loads(raw)
+        except codec.JSONDecodeError:
+            return None
         if not isinstance(fields, list) or len(fields) != 6 or fields[0] != rules_version:
             return None
         _, open_labels, overdue, deadline, listed, listed_deadline = fields

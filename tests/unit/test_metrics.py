@@ -82,6 +82,8 @@ def test_gauges_rebuilt_from_stored_headers_match_gauges_fed_live() -> None:
     reset.reset((hid, GaugeView.decode(header(raw)[1], "2026.1")) for hid, raw in stored)
     assert text(rebuilt) == text(live)
     assert GaugeView.decode(header(stored[0][1])[1], "2027.1") is None  # made under other rules
+    assert GaugeView.decode(b'[null,null,1,false,null]', "2026.1") is None  # an older layout
+    assert GaugeView.decode(b"not json", "2026.1") is None
     assert unpack(stored[1][1]) == states[1]
     assert header(stored[1][1])[0] == states[1].next_due()
     assert header(pack(states[0]))[1] is None  # no summary: the rebuild decodes the state instead
