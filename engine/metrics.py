@@ -107,7 +107,7 @@ class HazardGauges(Collector):
         if old is not None:
             self._apply(hazard_id, old, -1)
         self._apply(hazard_id, new, +1)
-        if new is _CLOSED or new == _CLOSED:
+        if new == _CLOSED:
             self._views.pop(hazard_id, None)  # a closed hazard counts nowhere; keep no view of it
         else:
             self._views[hazard_id] = new

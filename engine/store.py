@@ -34,7 +34,3 @@ def header(raw: bytes) -> tuple[int | None, bytes | None]:
     due, tab, summary = head.partition(b"\t")
     return (int(due) if due else None), (summary if tab else None)
 
-
-def due_of(raw: bytes) -> int | None:
-    """The next due time stored by `pack`, without decoding the state."""
-    return header(raw)[0]
