@@ -30,9 +30,26 @@ the worker mid-stream and compares every hazard with a crash-free run.
    update this way. The replacement assumes nothing; the agents check every
    jump themselves (`engine/continuity.py`): they seek back once, and only a
    jump that persists is reported to Faust as empty (`add_gap`).
+
+4. Faust commits the first run of acknowledged offsets even when it starts
+   one past the committed offset (`Consumer._new_offset`: its guard is
+   `min(acked) - committed > 1`, but the committed offset is the *next* record
+   to read, so a run starting at committed + 1 passes). The record at the
+   committed offset, still owed, is committed over. The agents create exactly
+   that shape: when `engine/continuity.py` finds records skipped it seeks back
+   and drops the record in hand, which Faust acknowledges; a commit before the
+   skipped record comes round again moves the group past it, and a SIGKILL
+   then loses it for good. The ten-kill fault case lost a rectification claim
+   this way (issue 20); faust-streaming#606 reports the same off-by-one for
+   agents with concurrency > 1. The replacement commits only a run that starts
+   exactly at the committed offset. For a partition without a commit, fix 2
+   now also records where its log begins, so that the run must start there and
+   the continuity check knows the first offset to expect.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import structlog
 from aiokafka import TopicPartition
@@ -42,7 +59,7 @@ from faust.transport.producer import ProducerBuffer
 log = structlog.get_logger("engine.faust_fixes")
 
 _original_perform_seek = Consumer.perform_seek
-_original_add_gap = Consumer._add_gap
+_original_new_offset = Consumer._new_offset
 
 
 async def _flush_until_empty(self: ProducerBuffer) -> None:
@@ -63,6 +80,10 @@ async def _seek_all_to_committed(self: Consumer) -> None:
              if tp.topic not in changelogs and self._committed_offset.get(tp) is None]
     if fresh:
         await self._thread.seek_to_beginning(*fresh)
+        # Where each log begins stands for its commit: the first run committed must start there,
+        # and the agents' continuity check knows which offset comes first.
+        for tp, first in (await self.earliest_offsets(*fresh)).items():
+            self._committed_offset[tp] = first
         log.info("uncommitted_partitions_rewound", partitions=len(fresh))
 
 
@@ -70,9 +91,46 @@ async def _no_gap_on_a_jump(self: Consumer, tp: object, offset_from: int, offset
     """Faust's own gap filling, disabled: a jump in offsets is not taken as empty offsets."""
 
 
-async def add_gap(consumer: Consumer, tp: object, offset_from: int, offset_to: int) -> None:
+async def add_gap(consumer: Consumer, tp: Any, offset_from: int, offset_to: int) -> None:
     """Let offsets `offset_from`..`offset_to`, known to hold no records, count as processed."""
-    await _original_add_gap(consumer, tp, offset_from, offset_to)
+    # Not Faust's `_add_gap`: it starts a gap one past the committed offset, so an empty offset at
+    # the commit itself would never count, and with fix 4 the partition would stop committing.
+    committed = consumer._committed_offset[tp]
+    start = offset_from if committed is None else max(offset_from, committed)
+    if start <= offset_to:
+        gaps = consumer._gap[tp]
+        gaps.addi(start, offset_to + 1)  # an interval tree's intervals exclude their end
+        gaps.merge_overlaps()
+
+
+def _commit_from_head(self: Consumer, tp: Any) -> int | None:
+    """The offset to commit for `tp`: one past the run of handled offsets that starts at the commit.
+
+    None while the offset at the commit is still owed, however many after it are handled.
+    """
+    acked = self._acked[tp]
+    if not acked:
+        return None
+    gaps = self._gap[tp]
+    if gaps:  # offsets known to be empty count as handled once a handled offset lies past them
+        top = max(acked)
+        empty = [o for span in gaps.overlap(0, top) for o in range(span.begin, span.end)]
+        if empty:
+            acked.extend(empty)
+            gaps.chop(0, max(max(empty), top) + 1)
+    acked.sort()
+    committed = self._committed_offset[tp]
+    head = acked[0] if committed is None else committed
+    n, end = 0, head
+    while n < len(acked) and acked[n] <= end:  # offsets below the commit were handled again
+        end = max(end, acked[n] + 1)
+        n += 1
+    done = acked[:n]
+    del acked[:n]
+    self._acked_index[tp].difference_update(done)
+    if end == head:
+        return None  # the record at the commit is owed: commit nothing
+    return end
 
 
 def apply() -> None:
@@ -83,3 +141,5 @@ def apply() -> None:
         Consumer.perform_seek = _seek_all_to_committed  # type: ignore[method-assign]
     if Consumer._add_gap is not _no_gap_on_a_jump:
         Consumer._add_gap = _no_gap_on_a_jump  # type: ignore[method-assign]
+    if Consumer._new_offset is not _commit_from_head:
+        Consumer._new_offset = _commit_from_head  # type: ignore[method-assign]

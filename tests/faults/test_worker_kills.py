@@ -25,6 +25,7 @@ from faults.scenario import START, account, district_run, kill_and_restart, nois
 pytestmark = pytest.mark.broker
 
 KILLS = int(os.environ.get("FAULTS_KILLS", 10))
+SEED = int(os.environ.get("FAULTS_SEED", 0))  # tests/faults/repeat.py runs the case with others
 HAZARDS = int(os.environ.get("FAULTS_HAZARDS", 400))
 END_DAY = 44
 
@@ -32,9 +33,9 @@ END_DAY = 44
 def test_ten_sigkills_lose_nothing(namespace: Namespace, tmp_path) -> None:
     """Ten SIGKILLs at random points: the same records, states and escalation ids as no crash."""
     rules = load_rules(REPO_ROOT / "rules")
-    rng = random.Random(11)
+    rng = random.Random(11 + SEED)
     end = int(START.timestamp()) + END_DAY * DAY
-    district = District(START, seed=5, min_gap_days=7, office_hours=(8, 12))
+    district = District(START, seed=5 + SEED, min_gap_days=7, office_hours=(8, 12))
     events = [p for p in district.events(HAZARDS, 12) if p.at < end - DAY]
     want = reference_run(events, end, rules)
     days = sorted(rng.sample(range(2, END_DAY - 3, 3 if KILLS <= 13 else 2), KILLS))
@@ -43,10 +44,10 @@ def test_ten_sigkills_lose_nothing(namespace: Namespace, tmp_path) -> None:
         time.sleep(rng.uniform(0, 3))
         return kill_and_restart(worker)
 
-    run = district_run(namespace, tmp_path, noisy(events), end,
+    run = district_run(namespace, tmp_path, noisy(events, seed=3 + SEED), end,
                        {day: kill_at_random for day in days})
     acc = account(namespace, run.observed, rules, want, "worker SIGKILL", len(run.recoveries))
-    acc.extras.update(kill_days=days, recoveries_ready_s=[r["ready_s"] for r in run.recoveries],
+    acc.extras.update(seed=SEED, kill_days=days, recoveries_ready_s=[r["ready_s"] for r in run.recoveries],
                       seconds=round(run.seconds), events_per_s=round(run.sent / run.seconds, 1))
     report(acc)
     assert len(run.recoveries) == KILLS
