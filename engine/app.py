@@ -26,7 +26,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from faust.types import TP
 from prometheus_client import CollectorRegistry, generate_latest
 
-from engine import codec, faust_fixes
+from engine import __version__, codec, faust_fixes
 from engine.alerts import Alert, AlertRules, alert_clock_entry, decide_alert
 from engine.clocks import DeadlineIndex, time_source
 from engine.continuity import Continuity, Verdict, first_offset, rewind
@@ -39,6 +39,7 @@ from engine.decide.replay import clock_entry
 from engine.feeds import web as feeds
 from engine.feeds.tokens import TokenFileError, TokenStore
 from engine.feeds.views import alert_source, hazard_source
+from engine.health import BrokerProbe, Readiness
 from engine.intake.process import TIMELINE, Record, decide_intake, processing_failure
 from engine.intake.timeline import encode
 from engine.metrics import AlertGauges, EngineMetrics, GaugeView, HazardGauges, RuntimeGauges
@@ -190,7 +191,7 @@ def create_app(settings: Settings, bootstrap: str, rules: Rules, specs: tuple[To
     (n,) = counts
     app = _faust_app(settings, bootstrap, n)
     registry = registry or CollectorRegistry()
-    metrics = EngineMetrics(registry)
+    metrics = EngineMetrics(registry, __version__, rules.version)
     topics: dict[str, faust.types.TopicT] = {}
 
     def topic(name: str) -> faust.types.TopicT:
@@ -224,6 +225,7 @@ def create_app(settings: Settings, bootstrap: str, rules: Rules, specs: tuple[To
     registry.register(alert_gauges)
     offsets: dict[tuple[str, int], int] = {}  # the last offset each agent handled, per partition
     poison = Poison.parse(settings.test_poison)  # a test hook; empty, it checks nothing
+    readiness = Readiness(frozenset(cores), settings.decide, settings.tick_s)
     continuity = Continuity()
 
     async def in_order(msg: Any) -> bool:
@@ -247,6 +249,23 @@ def create_app(settings: Settings, bootstrap: str, rules: Rules, specs: tuple[To
             await rewind(app.consumer, msg.tp, expected, msg.offset)
             return False
         return True
+
+    async def send_confirmed(name: str, key: bytes | None, value: bytes, msg: Any) -> None:
+        """Send and wait for the broker's acknowledgement, retrying for as long as it refuses.
+
+        The partition waits rather than moves past a record whose only trace would be lost.
+        """
+        pause = 0.5
+        while True:
+            try:
+                await (await topic(name).send(key=key, value=value))
+                return
+            except Exception as exc:  # noqa: BLE001 - any refusal: say so, wait, try again
+                log.error("send_refused_retrying", to=name, bytes=len(value), topic=msg.topic,
+                          partition=msg.partition, offset=msg.offset, retry_in_s=pause,
+                          error=f"{type(exc).__name__}: {exc}"[:300])
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, 30.0)
 
     consumed = {*intake_names, prefix + TIMELINE}
 
@@ -293,7 +312,10 @@ def create_app(settings: Settings, bootstrap: str, rules: Rules, specs: tuple[To
                 outcome = processing_failure(record, exc)
                 metrics.dead_letters.labels("intake").inc()
             for send in outcome.sends:
-                await topic(send.topic).send(key=send.key, value=send.value)
+                if outcome.kind == "rejected":  # rare, and the only record of the input: confirm it
+                    await send_confirmed(send.topic, send.key, send.value, msg)
+                else:
+                    await topic(send.topic).send(key=send.key, value=send.value)
             if outcome.remember is not None:
                 seen[outcome.remember[0].encode()] = outcome.remember[1].encode()
             gate.processed(msg.tp, msg.offset)
@@ -376,6 +398,7 @@ def create_app(settings: Settings, bootstrap: str, rules: Rules, specs: tuple[To
                     view = GaugeView.decode(summary, rules.version) if summary is not None else None
                     views.append((subject, view or gauges.view(cores[kind].decode(raw))))
             indices[kind].rebuild(dues)
+            readiness.table_recovered(kind)
             if kind == "hazard":
                 gauges.reset(views)
             else:
@@ -389,11 +412,41 @@ def create_app(settings: Settings, bootstrap: str, rules: Rules, specs: tuple[To
     for kind, table in tables.items():
         table.on_recover(on_recover(kind))
 
+    @app.on_partitions_revoked.connect
+    async def on_revoked(_app: Any, *_: Any, **__: Any) -> None:
+        """Partitions are being reassigned: not ready until their tables are recovered again."""
+        readiness.revoked()
+
+    probe = BrokerProbe(bootstrap, client_auth(settings))
+
+    @app.timer(interval=2.0, on_leader=False)
+    async def probe_broker() -> None:
+        """Ask the broker for metadata, so /readyz knows whether it answers."""
+        await probe.check(readiness)
+
+    @app.task
+    async def first_probe() -> None:
+        """Probe the broker at once, so readiness need not wait for the timer's first interval."""
+        await probe.check(readiness)
+
+    @app.page("/healthz")
+    async def healthz(web, request):  # noqa: ANN001 - Faust's view arguments
+        """Liveness: the process answers."""
+        return web.json({"alive": True})
+
+    @app.page("/readyz")
+    async def readyz(web, request):  # noqa: ANN001
+        """Readiness: tables recovered, clocks ticking, broker reachable; 503 with what is missing."""
+        ready, body = readiness.report()
+        return web.json(body, status=200 if ready else 503)
+
     if settings.decide:
         @app.timer(interval=settings.tick_s)
         async def tick() -> None:
             """Publish a 'deadline reached' entry for every subject with a clock now due."""
-            if not await gate.is_open():
+            held = not await gate.is_open()
+            readiness.ticked(held)
+            if held:
                 return
             now = clock.now()
             for kind, index in indices.items():
@@ -411,5 +464,6 @@ def create_app(settings: Settings, bootstrap: str, rules: Rules, specs: tuple[To
                    tokens=tokens, now=clock.now)
 
     app.engine_metrics = metrics  # type: ignore[attr-defined]
+    app.readiness = readiness  # type: ignore[attr-defined]
     app.deadline_indices = indices  # type: ignore[attr-defined]
     return app

@@ -29,7 +29,7 @@ from aiokafka import TopicPartition
 from engine.broker import broker_session
 from engine.cap import validate
 from engine.clocks.timesource import ScaledTime
-from engine.harness import Namespace, Worker, latest_states, publish_on_schedule, read_all
+from engine.harness import Namespace, Worker, latest_states, publish_on_schedule, read_all, wait_drained
 from engine.settings import REPO_ROOT
 from engine.simulate import DAY, District, Planned
 from engine.tools import publish
@@ -80,7 +80,7 @@ def _run(ns: Namespace, tmp: Path) -> int:
     started = time.monotonic()
     worker.start()
     try:
-        worker.wait_for("Worker ready", timeout=120)
+        worker.wait_ready(timeout=120)
         _say(f"   ready in {time.monotonic() - started:.1f} s")
         ok = _intake_part(ns)
         ok &= asyncio.run(_district_part(ns, clock, end))
@@ -160,6 +160,7 @@ async def _district_part(ns: Namespace, clock: ScaledTime, end: float) -> bool:
     feed.cancel()
     await asyncio.gather(feed, return_exceptions=True)
 
+    await wait_drained(ns, idle_timeout=60)  # the summary reads the states to their end
     states = await latest_states(ns.bootstrap, ns.name)
     _section(f"Summary at {datetime.fromtimestamp(end, START.tzinfo):%Y-%m-%d %H:%M}")
     by_status = Counter(s.status() for s in states.values())

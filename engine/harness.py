@@ -15,6 +15,8 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
+import urllib.request
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -116,6 +118,31 @@ class Worker:
         raise AssertionError(f"no {text!r} in the worker log after {timeout} s:\n"
                              f"{self.log_text()[-4000:]}")
 
+    def readyz(self, timeout: float = 2.0) -> tuple[int, dict[str, Any]]:
+        """The worker's answer to GET /readyz: status and body; (0, {}) if it does not answer."""
+        url = f"http://127.0.0.1:{self.env['HAZARD_WEB_PORT']}/readyz"
+        try:
+            with urllib.request.urlopen(url, timeout=timeout) as resp:
+                return resp.status, json.loads(resp.read())
+        except urllib.error.HTTPError as exc:
+            return exc.code, json.loads(exc.read() or b"{}")
+        except (OSError, ValueError):
+            return 0, {}
+
+    def wait_ready(self, timeout: float = 120) -> None:
+        """Wait until this run of the worker answers 200 on /readyz."""
+        deadline = time.monotonic() + timeout
+        body: dict[str, Any] = {}
+        while time.monotonic() < deadline:
+            status, body = self.readyz()
+            if status == 200:
+                return
+            if self.proc and self.proc.poll() is not None:
+                raise AssertionError(f"worker exited with {self.proc.returncode} before it was ready:"
+                                     f"\n{self.log_text()[-4000:]}")
+            time.sleep(0.1)
+        raise AssertionError(f"worker not ready after {timeout} s: {body}\n{self.log_text()[-4000:]}")
+
     def alive(self) -> bool:
         """Whether the worker process is running."""
         return self.proc is not None and self.proc.poll() is None
@@ -173,6 +200,39 @@ async def read_all(bootstrap: str, topic: str, settle: float = 2.0, timeout: flo
                 break
             if expect is None and time.monotonic() - idle_since > settle:
                 break
+        return out
+    finally:
+        await consumer.stop()
+
+
+async def read_to_end(bootstrap: str, topic: str, timeout: float = 300.0) -> list[Any]:
+    """Read a topic from the beginning up to the end offsets it has now, without waiting for silence.
+
+    For a topic whose writers are done (an engine that has drained): what a
+    quiet spell would also find, without the spell.
+    """
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None,
+                                enable_auto_commit=False, max_partition_fetch_bytes=16 << 20,
+                                fetch_max_bytes=64 << 20)
+    await consumer.start()
+    try:
+        tps = [TopicPartition(topic, p) for p in await partitions_of(consumer, topic)]
+        ends = await consumer.end_offsets(tps)
+        todo = [tp for tp in tps if ends[tp] > 0]
+        out: list[Any] = []
+        if not todo:
+            return out
+        consumer.assign(todo)
+        await consumer.seek_to_beginning(*todo)
+        deadline = time.monotonic() + timeout
+        while todo:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{topic}: not read to its end offsets within {timeout} s")
+            batch = await consumer.getmany(timeout_ms=500)
+            for records in batch.values():
+                out.extend(rec for rec in records)
+            # A transaction marker takes the last offset without a record: the position says it all.
+            todo = [tp for tp in todo if await consumer.position(tp) < ends[tp]]
         return out
     finally:
         await consumer.stop()
@@ -271,5 +331,5 @@ async def latest_states(bootstrap: str, app_id: str) -> dict[str, Any]:
     """Every hazard's latest state, read from the hazard table's changelog."""
     from engine.store import unpack
 
-    records = await read_all(bootstrap, f"{app_id}-hazards-changelog", settle=2, timeout=120)
+    records = await read_to_end(bootstrap, f"{app_id}-hazards-changelog")
     return {r.key.decode(): unpack(r.value) for r in records if r.value}

@@ -15,7 +15,15 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import (
+    GC_COLLECTOR,
+    PLATFORM_COLLECTOR,
+    PROCESS_COLLECTOR,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+)
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
@@ -210,8 +218,16 @@ class AlertGauges(Collector):
 class EngineMetrics:
     """Every metric the engine exports, on one registry."""
 
-    def __init__(self, registry: CollectorRegistry) -> None:
+    def __init__(self, registry: CollectorRegistry, version: str = "", rules_version: str = "") -> None:
         self.registry = registry
+        # The process's memory, CPU and open files, the interpreter and its garbage collector:
+        # the default collectors describe this process, so they go on the engine's registry too.
+        for collector in (PROCESS_COLLECTOR, PLATFORM_COLLECTOR, GC_COLLECTOR):
+            registry.register(collector)
+        self.build_info = Gauge("hazard_build_info", "Always 1; the engine's package version and "
+                                "the version of the rules it runs.", ["version", "rules_version"],
+                                registry=registry)
+        self.build_info.labels(version, rules_version).set(1)
         self.intake_records = Counter(
             "hazard_intake_records_total",
             "Intake records by topic and outcome (accepted, redelivered, rejected, duplicate).",

@@ -16,6 +16,18 @@ REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = REPO.parent / "shared" / "contract" / "examples"
 
 
+TIERS = {"unit": "unit", "broker": "broker", "broker_infra": "broker", "faults": "faults"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark each test with its tier by folder, so `-m unit`, `-m broker` or `-m faults` picks one."""
+    for item in items:
+        folder = Path(str(item.fspath)).relative_to(REPO / "tests").parts[0]
+        tier = TIERS.get(folder)
+        if tier is not None:
+            item.add_marker(tier)
+
+
 @pytest.fixture(scope="session")
 def kafka_bootstrap() -> Iterator[str]:
     """A real broker: testcontainers, KAFKA_BOOTSTRAP_SERVERS, or the local one started here.

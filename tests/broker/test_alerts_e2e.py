@@ -41,7 +41,7 @@ def test_night_market_fire_levels_handover_report_clock_and_cap(namespace: Names
                     tmp_path / "worker.log")
     alerts = namespace.topic("responder.alerts")
     try:
-        worker.start().wait_for("Worker ready", timeout=120)
+        worker.start().wait_ready(timeout=120)
         raised = (EXAMPLES / "alert-raised.json").read_bytes()
         asyncio.run(produce(namespace.bootstrap, alerts, [(b"AL-20261130-0009", raised)]))
         asyncio.run(produce(namespace.bootstrap, alerts, [alert_event(

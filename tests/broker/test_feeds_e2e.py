@@ -186,7 +186,7 @@ def test_feeds_keep_towns_apart_and_resume_exactly(namespace: Namespace, tmp_pat
             assert [i["id"] for i in page["items"]] == ["HZ-FH-3"] and page["next_cursor"] is None
 
     try:
-        worker.wait_for("Worker ready", timeout=120)
+        worker.wait_ready(timeout=120)
         asyncio.run(main())
     finally:
         worker.stop()

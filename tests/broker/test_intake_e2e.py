@@ -27,7 +27,7 @@ def cli(namespace: Namespace, *args: str) -> subprocess.CompletedProcess[str]:
 
 def test_examples_accepted_and_rejected_examples_rejected(namespace: Namespace, worker: Worker) -> None:
     """The three examples reach the timeline; each rejected example is rejected with its reason."""
-    worker.start().wait_for("Worker ready")
+    worker.start().wait_ready()
     sent = cli(namespace, "publish", *(str(p) for p in sorted(EXAMPLES.glob("*.json"))))
     assert sent.returncode == 0, sent.stderr
     assert "sent 3, skipped 0" in sent.stderr
@@ -74,7 +74,7 @@ def test_examples_accepted_and_rejected_examples_rejected(namespace: Namespace, 
 
 def test_oversized_record_is_rejected_with_its_bytes(namespace: Namespace, worker: Worker) -> None:
     """A record over 1 MiB travels through the broker and is rejected with all of its bytes."""
-    worker.start().wait_for("Worker ready")
+    worker.start().wait_ready()
     big = b'{"specversion":"1.0","pad":"' + b"x" * (1024 * 1024 + 10) + b'"}'
     asyncio.run(produce(namespace.bootstrap, namespace.topic("hazard.reports"), [(b"HZ-BIG", big)]))
     [rec] = values(asyncio.run(read_all(namespace.bootstrap, namespace.topic("intake.rejected"), expect=1)))
@@ -103,7 +103,7 @@ def test_topic_conflict_refuses_to_start(namespace: Namespace, worker: Worker) -
 def test_publish_reports_bad_lines_and_sends_the_rest(namespace: Namespace, worker: Worker,
                                                       tmp_path: Path) -> None:
     """A bad line is reported with its number; the good lines around it are still sent."""
-    worker.start().wait_for("Worker ready")
+    worker.start().wait_ready()
     report = json.loads((EXAMPLES / "hazard-reported.json").read_text())
     second = json.loads(json.dumps(report))
     second["id"], second["subject"] = "ev-2", "HZ-2"

@@ -62,7 +62,7 @@ def test_prometheus_fires_rectification_overdue(namespace: Namespace, tmp_path: 
                     tmp_path / "worker.log")
     prometheus, port = start_prometheus(tmp_path, f"127.0.0.1:{namespace.web_port}")
     try:
-        worker.start().wait_for("Worker ready", timeout=120)
+        worker.start().wait_ready(timeout=120)
         asyncio.run(produce(namespace.bootstrap, namespace.topic("hazard.reports"), [event(
             "safety.hazard.reported", "p-1", {
                 "hazard_id": "HZ-PROM-1", "title": "Blocked exit", "description": "Pallets",

@@ -98,7 +98,7 @@ def test_ten_thousand_mixed_records_are_all_accounted_for(namespace: Namespace, 
     rng = random.Random(20261130)
     records = build(rng)
     topic = namespace.topic("hazard.reports")
-    worker.start().wait_for("Worker ready")
+    worker.start().wait_ready()
     started = time.monotonic()
 
     half = TOTAL // 2
@@ -109,7 +109,7 @@ def test_ten_thousand_mixed_records_are_all_accounted_for(namespace: Namespace, 
     # Some of the second half re-send events accepted before the kill.
     assert any(cls == "duplicate" for _, _, cls, _ in records[half:])
     restarted = time.monotonic()
-    worker.start().wait_for("Worker ready")
+    worker.start().wait_ready()
     ready_after_restart = time.monotonic() - restarted
 
     expected = Counter(cls for _, _, cls, _ in records)

@@ -78,7 +78,7 @@ def test_worker_started_without_broker_retries_then_picks_up(namespace: Namespac
         assert worker.proc is not None and worker.proc.poll() is None, "it has not died"
 
         proxy.open()
-        worker.wait_for("Worker ready", timeout=120)
+        worker.wait_ready(timeout=120)
         assert '"event": "broker_ready"' in worker.log_text()
         report = (EXAMPLES / "hazard-reported.json").read_bytes()
         asyncio.run(produce(namespace.bootstrap, namespace.topic("hazard.reports"),

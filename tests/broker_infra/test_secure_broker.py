@@ -216,7 +216,7 @@ def test_worker_runs_as_the_engine_principal(creds: secure.Credentials, topics: 
            "HAZARD_DATA_DIR": str(tmp_path / "data"), "HAZARD_WEB_PORT": str(free_port())}
     worker = Worker(env, tmp_path / "worker.log")
     try:
-        worker.start().wait_for("Worker ready", timeout=120)
+        worker.start().wait_ready(timeout=120)
         finding = (REPO_ROOT / "topics" / "examples" / "inspection-recorded.json").read_bytes()
         asyncio.run(_send(creds, "field-app", "inspection.findings", finding, idempotent=True))
         listed = json.loads(asyncio.run(_read_one(creds, "supervisor", "supervision.listed",

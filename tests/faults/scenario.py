@@ -34,7 +34,7 @@ from engine.clocks.timesource import ScaledTime
 from engine.contract.envelope import EVENT_TYPES, INTAKE_TOPICS
 from engine.deadletter import Poison, PoisonForTests
 from engine.decide.replay import Replay
-from engine.harness import Namespace, Worker, publish_on_schedule, read_all, wait_drained
+from engine.harness import Namespace, Worker, publish_on_schedule, read_to_end, wait_drained
 from engine.intake.process import (
     DUPLICATES,
     INTAKE_REJECTED,
@@ -63,10 +63,10 @@ class Observed:
     alerts: dict[str, Any]
 
 
-async def observe(ns: Namespace, settle: float = 4.0) -> Observed:
-    """Read every topic a fault case is judged on."""
+async def observe(ns: Namespace) -> Observed:
+    """Read every topic a fault case is judged on, up to its end: the engine has drained."""
     async def topic(name: str) -> list[Any]:
-        return await read_all(ns.bootstrap, ns.topic(name), settle=settle, timeout=600)
+        return await read_to_end(ns.bootstrap, ns.topic(name), timeout=600)
 
     intake = [r for name in INTAKE_TOPICS for r in await topic(name)]
     timeline = await topic(TIMELINE)
@@ -78,7 +78,7 @@ async def observe(ns: Namespace, settle: float = 4.0) -> Observed:
             ids.append(_output_id(r.value))
     states: dict[str, dict[str, Any]] = {}
     for kind, table in (("hazard", "hazards"), ("alert", "alerts")):
-        records = await read_all(ns.bootstrap, f"{ns.name}-{table}-changelog", settle=2, timeout=300)
+        records = await read_to_end(ns.bootstrap, f"{ns.name}-{table}-changelog")
         states[kind] = {r.key.decode(): r.value for r in records if r.value}
     return Observed(intake, timeline, rejected, duplicates, ids,
                     {k: unpack(v) for k, v in states["hazard"].items()},
@@ -363,7 +363,7 @@ def district_run(ns: Namespace, tmp_path: Path, events: list[Planned], end: int,
         return lambda: recoveries.append(fault(worker))
 
     try:
-        worker.start().wait_for("Worker ready", timeout=120)
+        worker.start().wait_ready(timeout=120)
         began = time.monotonic()
         stats: dict[str, int] = {}
         sent, threads = asyncio.run(publish_on_schedule(
@@ -377,7 +377,7 @@ def district_run(ns: Namespace, tmp_path: Path, events: list[Planned], end: int,
         asyncio.run(wait_drained(ns, idle_timeout=120, alive=worker.alive))
         # A clean stop and start before judging: whatever a fault left uncommitted is read again.
         worker.stop()
-        worker.start().wait_for("Worker ready", timeout=120)
+        worker.start().wait_ready(timeout=120)
         asyncio.run(wait_drained(ns, idle_timeout=120, alive=worker.alive))
         seconds = time.monotonic() - began
         observed = asyncio.run(observe(ns))
@@ -389,13 +389,13 @@ def district_run(ns: Namespace, tmp_path: Path, events: list[Planned], end: int,
 def kill_and_restart(worker: Worker) -> dict[str, float]:
     """SIGKILL the worker, start it again, and time its recovery.
 
-    `ready_s` runs to Faust's "Worker ready" (tables recovered, partitions
-    assigned), `first_decision_s` to the first output decided after it.
+    `ready_s` runs to the first 200 on /readyz (tables recovered, clocks
+    ticking, broker answering), `first_decision_s` to the first output decided after it.
     """
     worker.kill()
     killed = time.monotonic()
     worker.start()
-    worker.wait_for("Worker ready", timeout=120)
+    worker.wait_ready(timeout=120)
     ready = round(time.monotonic() - killed, 2)
     worker.wait_for('"event": "decision"', timeout=120)
     return {"ready_s": ready, "first_decision_s": round(time.monotonic() - killed, 2)}

@@ -80,16 +80,33 @@ def _run(tmp_path: Path, brokers: int, seed: int, name: str, fault: Fault,
                       seconds=round(run.seconds))
     report(acc)
     assert run.recoveries and run.recoveries[0]["worker_alive"], "the worker did not ride it out"
+    if "readyz_missing" in run.recoveries[0]:  # the outage: /readyz named the broker, then recovered
+        assert "broker" in run.recoveries[0]["readyz_missing"]
     assert not acc.problems, acc.problems[:10]
+
+
+def _readyz_until(worker: Worker, want: int, timeout: float) -> tuple[float, dict[str, Any]]:
+    """Poll the worker's /readyz until it answers `want`; seconds taken and the body."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        status, body = worker.readyz()
+        if status == want:
+            return round(time.monotonic() - started, 1), body
+        time.sleep(0.5)
+    raise AssertionError(f"/readyz did not answer {want} within {timeout:.0f} s: {status} {body}")
 
 
 def _outage(cluster: Cluster, ns: Namespace, worker: Worker) -> dict[str, Any]:
     node = cluster.node_ids[0]
     cluster.stop_node(node, how="term")
-    time.sleep(OUTAGE_S)
+    unready_s, body = _readyz_until(worker, 503, OUTAGE_S - 5)
+    time.sleep(max(0.0, OUTAGE_S - unready_s))
     back = cluster.start_node(node)
+    ready_s, _ = _readyz_until(worker, 200, 120)
     return {"down_s": OUTAGE_S, "broker_back_s": round(back, 1),
-            "engine_resumed_s": _resumed(ns), "worker_alive": worker.alive()}
+            "engine_resumed_s": _resumed(ns), "worker_alive": worker.alive(),
+            "readyz_503_after_s": unready_s, "readyz_missing": body.get("missing"),
+            "readyz_200_after_back_s": ready_s}
 
 
 def _lose_leader(cluster: Cluster, ns: Namespace, worker: Worker) -> dict[str, Any]:

@@ -50,7 +50,7 @@ def test_fuzzed_records_are_all_accounted_for(namespace: Namespace, tmp_path) ->
     worker = Worker(namespace.env(HAZARD_CLOCK_START=FROZEN, HAZARD_CLOCK_END=FROZEN),
                     tmp_path / "worker.log")
     try:
-        worker.start().wait_for("Worker ready", timeout=120)
+        worker.start().wait_ready(timeout=120)
         sent_s = asyncio.run(_publish(namespace, fuzzed))
         started = time.monotonic()
         asyncio.run(wait_drained(namespace, idle_timeout=120, alive=worker.alive))

@@ -87,3 +87,13 @@ def test_gauges_rebuilt_from_stored_headers_match_gauges_fed_live() -> None:
     assert unpack(stored[1][1]) == states[1]
     assert header(stored[1][1])[0] == states[1].next_due()
     assert header(pack(states[0]))[1] is None  # no summary: the rebuild decodes the state instead
+
+
+def test_build_info_and_process_metrics_are_on_the_engines_registry() -> None:
+    """The engine's own registry carries its versions and the process collectors."""
+    registry = CollectorRegistry()
+    EngineMetrics(registry, "1.2.3", "rules-abc")
+    out = text(registry)
+    assert 'hazard_build_info{rules_version="rules-abc",version="1.2.3"} 1.0' in out
+    assert "process_resident_memory_bytes" in out
+    assert "python_info" in out
