@@ -125,6 +125,17 @@ class IntakeRejected(Output):
     received_at: AwareDatetime
     errors: Annotated[list[RejectionError], Field(min_length=1)]
     raw_base64: str
+    # Extensions, present only when the record's key or value was too long to repeat whole: the
+    # excerpt above is its start, and these give the whole one's size and SHA-256.
+    key_bytes: int | None = None
+    key_sha256: str | None = None
+    raw_bytes: int | None = None
+    raw_sha256: str | None = None
+
+    def dump(self) -> dict:
+        """The data as JSON values, without the extensions that do not apply."""
+        cut = {"key_bytes", "key_sha256", "raw_bytes", "raw_sha256"}
+        return self.model_dump(mode="json", exclude={f for f in cut if getattr(self, f) is None})
 
 
 OUTPUT_TYPES: dict[str, tuple[str, type[Output]]] = {

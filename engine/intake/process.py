@@ -27,6 +27,12 @@ from engine.intake.timeline import SHANGHAI, encode, timeline_entries
 from engine.intake.validate import MAX_RECORD_BYTES, Accepted, validate_record
 
 TIMELINE = "engine.timeline"
+# A rejection must always fit on intake.rejected, whatever came in: longer keys and values are cut
+# to an excerpt with the digest of the whole (the original stays on its intake topic), and a
+# record with thousands of faults names the first ones.
+KEY_EXCERPT_BYTES = 256
+RAW_EXCERPT_BYTES = MAX_RECORD_BYTES
+MAX_ERRORS = 50
 DUPLICATES = "engine.intake.duplicates"
 _NS = uuid.UUID("0d6c1a4e-7f3b-4b8a-9e21-5c4d3b2a1f09")
 
@@ -91,14 +97,32 @@ def output_id(kind: str, position: str) -> str:
     return str(uuid.uuid5(_NS, f"{kind}\x1f{position}"))
 
 
+def _excerpt(raw: bytes, limit: int) -> tuple[bytes, str | None]:
+    """`raw` itself if it is within `limit` bytes, else its first `limit` bytes and its digest."""
+    if len(raw) <= limit:
+        return raw, None
+    return raw[:limit], hashlib.sha256(raw).hexdigest()
+
+
+def _bounded(errors: list[RejectionError]) -> list[RejectionError]:
+    if len(errors) <= MAX_ERRORS:
+        return errors
+    more = RejectionError(loc=[], msg=f"and {len(errors) - MAX_ERRORS} more errors", type="too_many_errors")
+    return [*errors[:MAX_ERRORS], more]
+
+
 def _rejection(record: Record, errors) -> Outcome:
     received = _received_at(record)
-    key = record.key.decode("utf-8", "backslashreplace") if record.key is not None else None
+    key_cut, key_digest = (None, None) if record.key is None else _excerpt(record.key, KEY_EXCERPT_BYTES)
+    key = key_cut.decode("utf-8", "backslashreplace") if key_cut is not None else None
+    raw, raw_digest = _excerpt(record.value or b"", RAW_EXCERPT_BYTES)
     data = IntakeRejected(
         topic=record.topic, partition=record.partition, offset=record.offset, key=key,
-        received_at=received, errors=list(errors),
-        raw_base64=base64.b64encode(record.value or b"").decode("ascii"),
-    )
+        received_at=received, errors=_bounded(list(errors)),
+        raw_base64=base64.b64encode(raw).decode("ascii"),
+        key_bytes=len(record.key or b"") if key_digest else None, key_sha256=key_digest,
+        raw_bytes=len(record.value or b"") if raw_digest else None, raw_sha256=raw_digest,
+    ).dump()
     event = {
         "specversion": "1.0",
         "id": output_id("rejected", record.position),
@@ -107,9 +131,10 @@ def _rejection(record: Record, errors) -> Outcome:
         "time": received.isoformat(),
         "subject": key or record.position,
         "datacontenttype": "application/json",
-        "data": data.model_dump(mode="json"),
+        "data": data,
     }
-    return Outcome("rejected", (Send(INTAKE_REJECTED, record.key, encode(event)),),
+    out_key = record.key if key_digest is None else f"sha256:{key_digest}".encode()
+    return Outcome("rejected", (Send(INTAKE_REJECTED, out_key, encode(event)),),
                    reasons=tuple(e.type for e in errors))
 
 

@@ -17,6 +17,7 @@ from engine.contract.envelope import EVENT_TYPES, INTAKE_TOPICS, Envelope, Event
 from engine.contract.outputs import RejectionError
 
 MAX_RECORD_BYTES = 1024 * 1024  # 1 MiB, for the JSON of one event
+MAX_DEPTH = 1024  # orjson's nesting limit; the contract's events need fewer than ten levels
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +57,58 @@ def _from_pydantic(exc: ValidationError) -> Invalid:
     return Invalid(tuple(errors))
 
 
+def _parse(value: bytes, text: str) -> tuple[object, Invalid | None]:
+    """The parsed JSON, or why it is refused: not JSON, or JSON that parsers read differently."""
+    try:
+        raw = codec.loads(value)
+    except codec.JSONDecodeError as fast:
+        if "depth" in str(fast):  # past orjson's 1024 levels the stdlib would exhaust the stack
+            return None, _err(("record",), f"nested deeper than {MAX_DEPTH} levels", "too_deep")
+        try:  # the stdlib names the line and column of a syntax error
+            json.loads(text)
+        except RecursionError:
+            return None, _err(("record",), f"nested deeper than {MAX_DEPTH} levels", "too_deep")
+        except json.JSONDecodeError as exc:
+            return None, _err(("record",), f"not JSON: {exc.msg} at line {exc.lineno} column "
+                              f"{exc.colno}", "not_json")
+        # The stdlib reads it, orjson does not: NaN or Infinity, a number beyond a double, an
+        # unpaired surrogate. Other readers of the timeline would disagree on what it says.
+        return None, _err(("record",), f"JSON that parsers read differently: {fast}",
+                          "ambiguous_json")
+    # A key given twice leaves fewer strings after a round trip; only then is the exact look needed.
+    strings = _string_tokens(value)
+    if strings is None or strings != _string_tokens(codec.dumps(raw)):
+        try:
+            dup = _duplicate_key(text)
+        except RecursionError:
+            return None, _err(("record",), f"nested deeper than {MAX_DEPTH} levels", "too_deep")
+        if dup is not None:
+            return None, _err(("record",), f"the key {dup!r} appears twice in one object; readers "
+                              "would disagree on which value counts", "duplicate_key")
+    return raw, None
+
+
+def _string_tokens(doc: bytes) -> int | None:
+    """How many strings (keys and values) a JSON document holds; None if it escapes a backslash."""
+    if b"\\\\" in doc:
+        return None  # a string ending in a backslash hides its closing quote from the count
+    return (doc.count(b'"') - doc.count(b'\\"')) // 2
+
+
+def _duplicate_key(text: str) -> str | None:
+    """The first key that appears twice in one object of `text`, if any (a slower, exact look)."""
+    found: list[str] = []
+
+    def pairs(items: list[tuple[str, object]]) -> dict[str, object]:
+        keys = [k for k, _ in items]
+        if len(set(keys)) != len(keys) and not found:
+            found.append(next(k for i, k in enumerate(keys) if k in keys[:i]))
+        return dict(items)
+
+    json.loads(text, object_pairs_hook=pairs)
+    return found[0] if found else None
+
+
 def validate_record(value: bytes | None, topic: str, known: KnownIds,
                     max_bytes: int = MAX_RECORD_BYTES) -> Accepted | Invalid:
     """Check one record against the contract: size, encoding, JSON, envelope, type, topic and data."""
@@ -69,16 +122,9 @@ def validate_record(value: bytes | None, topic: str, known: KnownIds,
         text = value.decode("utf-8")
     except UnicodeDecodeError as exc:
         return _err(("record",), f"not UTF-8: {exc.reason} at byte {exc.start}", "not_utf8")
-    try:
-        raw = codec.loads(value)
-    except codec.JSONDecodeError:
-        # orjson is the fast path; the stdlib names the line and column of the fault, and
-        # accepts what orjson refuses (NaN, integers past 64 bits) for the schema to judge.
-        try:
-            raw = json.loads(text)
-        except json.JSONDecodeError as exc:
-            return _err(("record",), f"not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}",
-                        "not_json")
+    raw, refused = _parse(value, text)
+    if refused is not None:
+        return refused
     if not isinstance(raw, dict):
         return _err(("record",), f"an event must be a JSON object, not {type(raw).__name__}",
                     "not_object")

@@ -1,0 +1,117 @@
+"""Hostile input at intake: bad input is classified as bad input, and every rejection fits its topic."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+
+from engine.intake.process import KEY_EXCERPT_BYTES, MAX_ERRORS, RAW_EXCERPT_BYTES, Record, decide_intake
+from engine.intake.validate import Accepted, Invalid, validate_record
+from engine.reference import load_reference
+
+REPO = Path(__file__).resolve().parents[2]
+EXAMPLES = REPO.parent / "shared" / "contract" / "examples"
+KNOWN = load_reference(REPO / "rules")
+REPORT = (EXAMPLES / "hazard-reported.json").read_text(encoding="utf-8")
+
+
+def reasons(raw: bytes) -> list[str]:
+    """The rejection types validation gives `raw` on hazard.reports."""
+    result = validate_record(raw, "hazard.reports", KNOWN)
+    assert isinstance(result, Invalid), "expected a rejection"
+    return [e.type for e in result.errors]
+
+
+@pytest.mark.parametrize("depth", [1025, 5000, 100_000])
+def test_nesting_past_the_limit_is_too_deep_not_an_engine_failure(depth: int) -> None:
+    """Arrays nested past 1024 levels are rejected as too_deep instead of exhausting the stack."""
+    assert reasons(b"[" * depth + b"]" * depth) == ["too_deep"]
+    inside = REPORT.replace('"data":', '"x": ' + "[" * depth + "]" * depth + ', "data":')
+    assert reasons(inside.encode()) == ["too_deep"]
+
+
+def test_a_key_given_twice_is_rejected_and_named() -> None:
+    """The same key twice in one object is ambiguous: rejected as duplicate_key, naming the key."""
+    twice = REPORT.replace('"title":', '"title": "something else", "title":')
+    result = validate_record(twice.encode(), "hazard.reports", KNOWN)
+    assert isinstance(result, Invalid)
+    [error] = result.errors
+    assert error.type == "duplicate_key" and "'title'" in error.msg
+
+
+def test_a_key_given_twice_is_found_beside_escaped_backslashes() -> None:
+    """The quick count steps aside for escaped backslashes; the exact look still finds the key."""
+    event = json.loads(REPORT)
+    event["data"]["description"] = "C:\\\\share\\"
+    text = json.dumps(event).replace('"id":', '"id": "x", "id":', 1)
+    assert reasons(text.encode()) == ["duplicate_key"]
+
+
+def test_escaped_quotes_and_backslashes_alone_are_not_mistaken_for_a_repeated_key() -> None:
+    """Quotes and backslashes inside strings leave an event valid."""
+    event = json.loads(REPORT)
+    event["data"]["description"] = 'a "quoted" word, a path C:\\temp\\ and a lone \\" mark'
+    result = validate_record(json.dumps(event).encode(), "hazard.reports", KNOWN)
+    assert isinstance(result, Accepted), getattr(result, "errors", None)
+
+
+@pytest.mark.parametrize("number", ["NaN", "Infinity", "1e400"])
+def test_numbers_json_parsers_read_differently_are_rejected(number: str) -> None:
+    """NaN, Infinity and a number beyond a double are rejected as ambiguous_json."""
+    text = REPORT.replace('"lat": 36.4412', f'"lat": {number}')
+    assert reasons(text.encode()) == ["ambiguous_json"]
+
+
+def test_an_unpaired_surrogate_is_rejected() -> None:
+    """A string with half of a UTF-16 pair cannot be written back as UTF-8: ambiguous_json."""
+    text = REPORT.replace('"title": "Fire', '"title": "\\ud800 Fire')
+    assert reasons(text.encode()) == ["ambiguous_json"]
+
+
+def rejection(key: bytes | None, value: bytes) -> tuple[bytes | None, dict]:
+    """The key and data of the rejection intake makes of one record."""
+    out = decide_intake(Record("hazard.reports", 2, 179, key, value, 1_764_465_120_000), {}.get, KNOWN)
+    assert out.kind == "rejected"
+    [send] = out.sends
+    return send.key, json.loads(send.value)["data"]
+
+
+def test_an_oversized_invalid_utf8_key_is_cut_to_an_excerpt_with_its_digest() -> None:
+    """A 3 MiB key of bad UTF-8: the rejection keeps its start, size and SHA-256, and stays small."""
+    key = b"\xff\xfe" * (3 << 19)
+    out_key, data = rejection(key, b"{not json")
+    digest = hashlib.sha256(key).hexdigest()
+    assert out_key == f"sha256:{digest}".encode()
+    assert data["key_bytes"] == len(key) and data["key_sha256"] == digest
+    assert len(data["key"].encode()) <= 4 * KEY_EXCERPT_BYTES  # backslash escapes at most quadruple it
+    assert (data["topic"], data["partition"], data["offset"]) == ("hazard.reports", 2, 179)
+
+
+def test_an_oversized_value_is_cut_to_an_excerpt_with_its_digest() -> None:
+    """A 3 MiB value: the rejection keeps the first MiB, the size and the SHA-256 of the whole."""
+    value = b"x" * (3 << 20)
+    _, data = rejection(b"HZ-1", value)
+    assert base64.b64decode(data["raw_base64"]) == value[:RAW_EXCERPT_BYTES]
+    assert data["raw_bytes"] == len(value) and data["raw_sha256"] == hashlib.sha256(value).hexdigest()
+
+
+def test_a_record_within_the_limits_is_repeated_whole_without_extensions() -> None:
+    """Nothing cut, nothing added: key and bytes as they came, no size or digest fields."""
+    out_key, data = rejection(b"HZ-1", b"{not json")
+    assert out_key == b"HZ-1" and data["key"] == "HZ-1"
+    assert base64.b64decode(data["raw_base64"]) == b"{not json"
+    assert not {"key_bytes", "key_sha256", "raw_bytes", "raw_sha256"} & set(data)
+
+
+def test_thousands_of_faults_name_the_first_ones_and_count_the_rest() -> None:
+    """A record with thousands of unknown fields lists the first errors and says how many more."""
+    event = json.loads(REPORT)
+    event["data"].update({f"extra_{i}": i for i in range(3000)})
+    _, data = rejection(b"HZ-1", json.dumps(event).encode())
+    assert len(data["errors"]) == MAX_ERRORS + 1
+    assert data["errors"][-1]["type"] == "too_many_errors"
+    assert data["errors"][-1]["msg"].startswith("and ")
