@@ -97,14 +97,22 @@ def validate(model: type[M], data: dict[str, Any], shown: str) -> M:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
+        # A list whose only item failed is also reported as too short; that echo adds nothing.
+        raw = exc.errors()
+        errors = [e for e in raw if not (e["type"] == "too_short" and _has_inner(e["loc"], raw))]
         # An unknown key usually explains any "missing" error beside it, so report it first.
-        errors = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")
+        errors = sorted(errors, key=lambda e: e["type"] != "extra_forbidden")
         first = errors[0]
         key, owner = _walk(model, first["loc"])
         reason = _reason(first, owner)
         if len(errors) > 1:
             reason += f"; {len(errors) - 1} more problem(s) in this file"
         raise RulesFileError(shown, key or None, reason) from None
+
+
+def _has_inner(loc: tuple[int | str, ...], errors: list[Any]) -> bool:
+    """Whether another error lies inside the value at `loc`."""
+    return any(len(e["loc"]) > len(loc) and e["loc"][:len(loc)] == loc for e in errors)
 
 
 def _walk(model: type[BaseModel], loc: tuple[int | str, ...]) -> tuple[str, Any]:
