@@ -237,7 +237,7 @@ def load_alert_rules(rules_dir: Path | str, reference: Reference | None = None) 
 
     return AlertRules(
         version=f.version if f.version == reference.version else f"{f.version}+ref{reference.version}",
-        reference=reference, calendar=WorkCalendar(), grades=grades,
+        reference=reference, calendar=WorkCalendar(reference.notices), grades=grades,
         missing_count_as_dead=g.missing_count_as_dead,
         regrade_within=c.span("grading.regrade_within", g.regrade_within),
         regrade_by_kind=MappingProxyType({k: c.span(f"grading.regrade_within_by_kind.{k}", v)

@@ -105,8 +105,9 @@ def _ladder(h: Hazard, rules: Rules, due: int, cause: str) -> list[Out]:
     h.step += 1
     h.tier = step.tier
     overdue = "" if step.at.n < 0 else ", due today" if step.at.n == 0 else f", {step.at} past the deadline"
+    approx = " (deadline approximate: no holiday notice for its year)" if h.approx else ""
     reason = (f"Rectification of {h.id} due {emit.iso(h.deadline)} is not claimed complete"
-              f"{overdue} ({step.tier})" + (" (deadline approximate: no holiday data)" if h.approx else ""))
+              f"{overdue} ({step.tier}){approx}")
     targets = emit.resolve_all(step.targets, h, rules)
     outs = [emit.escalation(h, rules, rule_id=step.rule_id, action=action, tier=step.tier, at=due,
                             targets=targets, reason=reason, key=(h.cycle, due), caused_by=[cause],

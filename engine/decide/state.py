@@ -42,7 +42,7 @@ class Hazard:
     cycle: int = 0  # rectification cycle; a failed review starts the next
     cycle_start: int | None = None
     deadline: int | None = None  # rectification deadline of this cycle
-    approx: bool = False  # a deadline computed without holiday data for its year
+    approx: bool = False  # a deadline computed without a holiday notice for its year
     planned_at: int | None = None
     plan_target: int | None = None
     progress: int = 0

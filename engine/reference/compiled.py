@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
+from engine.reference.notices import NO_NOTICES, HolidayNotices
+
 
 @dataclass(frozen=True, slots=True)
 class Department:
@@ -89,6 +91,9 @@ class Reference:
     departments: Mapping[str, Department]
     sectors: Mapping[str, SectorAssignment]
     grids: Mapping[str, Grid]  # every grid by id, across all towns
+    # The holiday notices of calendar.yaml; they travel with the reference data so that
+    # every set of rules built on it counts working days the same way.
+    notices: HolidayNotices = NO_NOTICES
 
     def has_town(self, town_id: str) -> bool:
         """Whether `town_id` is a town of the jurisdiction tree."""

@@ -23,9 +23,12 @@ from engine.reference.models import (
     JurisdictionFile,
     SectorsFile,
 )
+from engine.reference.notices import NO_NOTICES, CalendarFile, HolidayNotices, compile_notices
 from engine.reference.parse import M, read_yaml, validate
 
 REFERENCE_FILES: tuple[str, ...] = tuple(FILE_MODELS)
+# Optional: without it the calendar relies on the chinese-calendar package alone.
+CALENDAR_FILE = "calendar.yaml"
 
 
 def load_reference(rules_dir: Path) -> Reference:
@@ -36,6 +39,7 @@ def load_reference(rules_dir: Path) -> Reference:
     label = rules_dir.name or rules_dir.resolve().name
     ref_dir = rules_dir / "reference"
     expected = ", ".join(REFERENCE_FILES)
+    allowed = f"{expected} and optionally {CALENDAR_FILE}"
     if not ref_dir.is_dir():
         raise RulesFileError(
             f"{label}/reference", None, f"directory not found (it must hold {expected})"
@@ -47,9 +51,9 @@ def load_reference(rules_dir: Path) -> Reference:
     # A misspelt file name would otherwise drop its facts without a word.
     for path in sorted(ref_dir.iterdir()):
         if path.suffix in (".yaml", ".yml") and not path.name.startswith(".") \
-                and path.name not in FILE_MODELS:
+                and path.name not in FILE_MODELS and path.name != CALENDAR_FILE:
             raise RulesFileError(
-                shown(path.name), None, f"unknown reference file (expected only {expected})"
+                shown(path.name), None, f"unknown reference file (expected only {allowed})"
             )
     for name in REFERENCE_FILES:
         if not (ref_dir / name).is_file():
@@ -66,10 +70,14 @@ def load_reference(rules_dir: Path) -> Reference:
 
     check_jurisdiction(jur, shown("jurisdiction.yaml"), deps.departments)
     check_sectors(secs, shown("sectors.yaml"), deps.departments)
-    return _compile(jur, deps, secs)
+    notices = NO_NOTICES
+    if (ref_dir / CALENDAR_FILE).is_file():
+        notices = compile_notices(read(CalendarFile, CALENDAR_FILE), shown(CALENDAR_FILE))
+    return _compile(jur, deps, secs, notices)
 
 
-def _compile(jur: JurisdictionFile, deps: DepartmentsFile, secs: SectorsFile) -> Reference:
+def _compile(jur: JurisdictionFile, deps: DepartmentsFile, secs: SectorsFile,
+             notices: HolidayNotices) -> Reference:
     """Build the frozen runtime form from file models that have passed every check."""
     departments = {
         dept_id: Department(dept_id, entry.name, entry.name_en, entry.level)
@@ -104,6 +112,9 @@ def _compile(jur: JurisdictionFile, deps: DepartmentsFile, secs: SectorsFile) ->
         )
 
     versions = {"jurisdiction": jur.version, "departments": deps.version, "sectors": secs.version}
+    if notices.version is not None:
+        # A changed calendar changes deadlines, so it must change the rules version too.
+        versions["calendar"] = notices.version
     distinct = set(versions.values())
     version = (
         distinct.pop()
@@ -119,4 +130,5 @@ def _compile(jur: JurisdictionFile, deps: DepartmentsFile, secs: SectorsFile) ->
         departments=MappingProxyType(departments),
         sectors=MappingProxyType(sectors),
         grids=MappingProxyType(grids),
+        notices=notices,
     )

@@ -113,7 +113,8 @@ class SectorsFile(_FileModel):
     sectors: dict[Id, SectorEntry]
 
 
-# File name -> model; the loader reads exactly these and rejects any other YAML file.
+# File name -> model; the loader requires exactly these, allows calendar.yaml (notices.py)
+# besides, and rejects any other YAML file.
 FILE_MODELS: dict[str, type[_FileModel]] = {
     "jurisdiction.yaml": JurisdictionFile,
     "departments.yaml": DepartmentsFile,

@@ -43,6 +43,19 @@ class _UniqueKeyLoader(yaml.SafeLoader):
             seen.add(key)
         return super().construct_mapping(node, deep=deep)
 
+    def construct_yaml_timestamp(self, node: yaml.ScalarNode) -> Any:
+        # PyYAML raises a bare ValueError for 2026-02-30, which would escape as a traceback.
+        try:
+            return super().construct_yaml_timestamp(node)
+        except ValueError as exc:
+            raise yaml.constructor.ConstructorError(
+                None, None, f'invalid date "{node.value}" ({exc}; write a real date as YYYY-MM-DD)',
+                node.start_mark,
+            ) from None
+
+
+_UniqueKeyLoader.add_constructor("tag:yaml.org,2002:timestamp", _UniqueKeyLoader.construct_yaml_timestamp)
+
 
 def read_yaml(path: Path, shown: str) -> dict[str, Any]:
     """Parse `path` as YAML and return its top-level mapping; `shown` is the path in messages."""
@@ -60,8 +73,8 @@ def read_yaml(path: Path, shown: str) -> dict[str, Any]:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         problem = exc.problem or exc.context or "invalid YAML"
-        # Our own duplicate-key error already says how to fix it.
-        if not problem.startswith("duplicate key"):
+        # Our own duplicate-key and date errors already say how to fix them.
+        if not problem.startswith(("duplicate key", "invalid date")):
             opened = exc.context_mark
             if exc.problem and exc.context and opened is not None and opened is not mark:
                 # e.g. an unclosed "[": say where it was opened, which is usually the culprit
@@ -84,14 +97,22 @@ def validate(model: type[M], data: dict[str, Any], shown: str) -> M:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
+        # A list whose only item failed is also reported as too short; that echo adds nothing.
+        raw = exc.errors()
+        errors = [e for e in raw if not (e["type"] == "too_short" and _has_inner(e["loc"], raw))]
         # An unknown key usually explains any "missing" error beside it, so report it first.
-        errors = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")
+        errors = sorted(errors, key=lambda e: e["type"] != "extra_forbidden")
         first = errors[0]
         key, owner = _walk(model, first["loc"])
         reason = _reason(first, owner)
         if len(errors) > 1:
             reason += f"; {len(errors) - 1} more problem(s) in this file"
         raise RulesFileError(shown, key or None, reason) from None
+
+
+def _has_inner(loc: tuple[int | str, ...], errors: list[Any]) -> bool:
+    """Whether another error lies inside the value at `loc`."""
+    return any(len(e["loc"]) > len(loc) and e["loc"][:len(loc)] == loc for e in errors)
 
 
 def _walk(model: type[BaseModel], loc: tuple[int | str, ...]) -> tuple[str, Any]:

@@ -1,10 +1,14 @@
-"""Working days in the PRC: public holidays and make-up working days (调休), from chinese-calendar.
+"""Working days in the PRC: public holidays and make-up working days (调休), year by year.
 
-The holiday data comes from the `chinese-calendar` package, which follows the
-State Council's yearly notices. For a year the package does not know yet (the
-notice for year N is usually published late in year N-1), the calendar falls
-back to Monday to Friday and marks the result as approximate, so every
-deadline computed that way says so in its output.
+Where a year's answer comes from, first match wins:
+
+1. rules/reference/calendar.yaml, the State Council's notice as the district
+   typed it in (a notice for year N usually comes out late in year N-1);
+2. the `chinese-calendar` package, which follows the same notices but only
+   up to the year of its release;
+3. otherwise the statutory holidays from the `holidays` package plus weekends.
+   That misses the notice's make-up working days and extra bridge days, so
+   every deadline computed from it is marked approximate and its output says so.
 """
 
 from __future__ import annotations
@@ -15,22 +19,27 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 import chinese_calendar
+import holidays
+
+from engine.reference.notices import NO_NOTICES, HolidayNotices
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
+# The years chinese-calendar has data for; it raises NotImplementedError outside them.
+PACKAGE_YEARS = range(min(chinese_calendar.holidays).year, max(chinese_calendar.holidays).year + 1)
+# From this day of the year on, `rules check` wants next year's notice typed in.
+WARN_FROM = (11, 1)
 
 
-@lru_cache(maxsize=4096)
-def _workday(day: date) -> tuple[bool, bool]:
-    """(is a working day, known from holiday data rather than guessed from the weekday)."""
-    try:
-        return chinese_calendar.is_workday(day), True
-    except NotImplementedError:
-        return day.weekday() < 5, False
+@lru_cache(maxsize=64)
+def _statutory_rest(year: int) -> frozenset[date]:
+    """The statutory PRC holidays of `year` (with weekend ones moved to a weekday), and 1 January."""
+    # 1 January is added by hand so that no gap in the package can make it a working day.
+    return frozenset(holidays.country_holidays("CN", years=year)) | {date(year, 1, 1)}
 
 
 @dataclass(frozen=True, slots=True)
 class Deadline:
-    """A due time, and whether it rests on guessed (weekday-only) holiday data."""
+    """A due time, and whether it rests on guessed holiday data rather than a notice."""
 
     at: datetime
     approximate: bool = False
@@ -39,13 +48,40 @@ class Deadline:
 class WorkCalendar:
     """Adds calendar or working days to an instant, in Asia/Shanghai."""
 
+    def __init__(self, notices: HolidayNotices = NO_NOTICES) -> None:
+        self.notices = notices
+        # The per-day lookup sits on the hot path of every deadline; a bounded cache per
+        # calendar keeps it O(1) while two rules dirs can still disagree about a year.
+        self._day = lru_cache(maxsize=4096)(self._lookup)
+        # A year typed beyond a missing one does not count: the gap is still guessed.
+        year = PACKAGE_YEARS[-1]
+        while year + 1 in notices.years:
+            year += 1
+        self._last_known_year = year
+
+    @property
+    def last_known_year(self) -> int:
+        """The last year up to which every year is known exactly (from calendar.yaml or chinese-calendar)."""
+        return self._last_known_year
+
+    def _lookup(self, day: date) -> tuple[bool, bool]:
+        """(is a working day, known from a notice rather than guessed from the statutory holidays)."""
+        typed = self.notices.days.get(day)
+        if typed is not None:
+            return typed, True
+        if day.year in self.notices.years:
+            return day.weekday() < 5, True
+        if day.year in PACKAGE_YEARS:
+            return chinese_calendar.is_workday(day), True
+        return day.weekday() < 5 and day not in _statutory_rest(day.year), False
+
     def is_workday(self, day: date) -> bool:
         """Whether `day` is a working day (a make-up Saturday is; a holiday Monday is not)."""
-        return _workday(day)[0]
+        return self._day(day)[0]
 
     def known(self, day: date) -> bool:
-        """Whether holiday data covers `day`'s year."""
-        return _workday(day)[1]
+        """Whether holiday data from a notice covers `day`'s year."""
+        return self._day(day)[1]
 
     def add_working_days(self, start: datetime, n: int) -> Deadline:
         """The end of the n-th working day after `start`'s day (a filing limit of n 工作日)."""
@@ -54,7 +90,7 @@ class WorkCalendar:
         counted = 0
         while counted < n:
             day += timedelta(days=1)
-            workday, known = _workday(day)
+            workday, known = self._day(day)
             approximate |= not known
             counted += workday
         return Deadline(datetime.combine(day, time(23, 59, 59), SHANGHAI), approximate)
@@ -71,7 +107,21 @@ class WorkCalendar:
         count, approximate = 0, False
         while day < last:
             day += timedelta(days=1)
-            workday, known = _workday(day)
+            workday, known = self._day(day)
             approximate |= not known
             count += workday
         return count, approximate
+
+
+def calendar_warnings(calendar: WorkCalendar, today: date) -> list[str]:
+    """What `rules check` should warn about: this year, or from 1 November next year, not known exactly."""
+    years = [today.year]
+    if (today.month, today.day) >= WARN_FROM:
+        years.append(today.year + 1)
+    return [
+        f"the holidays of {year} are not known exactly: working-day deadlines in {year} count Monday "
+        "to Friday less the statutory holidays and are marked approximate; add "
+        f"{year} to rules/reference/calendar.yaml from the State Council's notice "
+        f"(国务院办公厅关于{year}年部分节假日安排的通知)"
+        for year in years if not calendar.known(date(year, 1, 1))
+    ]

@@ -131,7 +131,7 @@ def load_rules(rules_dir: Path | str) -> Rules:
     return Rules(
         version=f.version if f.version == reference.version else f"{f.version}+ref{reference.version}",
         reference=reference,
-        calendar=WorkCalendar(),
+        calendar=WorkCalendar(reference.notices),
         grades=grades,
         verify=Duty(f.duties.verify.rule_id, c.span("duties.verify.within", f.duties.verify.within),
                     f.duties.verify.source),

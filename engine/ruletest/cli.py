@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ from engine.alerts import AlertRules, load_alert_rules
 from engine.alerts.rules import words
 from engine.reference import RulesFileError
 from engine.ruleset import load_rules
+from engine.ruleset.calendar import SHANGHAI, calendar_warnings
 from engine.ruleset.compiled import Rules
 from engine.ruletest import report
 from engine.ruletest.run import FileResult, run_file
@@ -48,7 +50,8 @@ def describe(rules: Rules) -> str:
     line = (f"rules OK: version {rules.version}, {len(rules.ladder)} ladder steps ({ladder}), "
             f"grades: {grades}, verify within {rules.verify.within}, review within "
             f"{rules.review.within}, plan within {rules.supervision.plan_within}; "
-            f"{len(ref.towns)} towns, {len(ref.departments)} departments, {len(ref.sectors)} sectors")
+            f"{len(ref.towns)} towns, {len(ref.departments)} departments, {len(ref.sectors)} sectors; "
+            f"holidays known exactly through {rules.calendar.last_known_year}")
     return line
 
 
@@ -78,7 +81,14 @@ def check_command(args: argparse.Namespace) -> int:
     if rules.reference.sample:
         print("warning: reference/jurisdiction.yaml is marked as sample data; replace it with the "
               "district's own before going live", file=sys.stderr)
+    for warning in calendar_warnings(rules.calendar, today()):
+        print(f"warning: {warning}", file=sys.stderr)
     return 0
+
+
+def today() -> date:
+    """Today in Asia/Shanghai, the date the calendar warnings are judged on (a seam for tests)."""
+    return datetime.now(SHANGHAI).date()
 
 
 def test_command(args: argparse.Namespace) -> int:

@@ -91,7 +91,8 @@ def _error(rules: Path) -> RulesFileError:
 def test_shipped_rules_load(ref: Reference) -> None:
     """The shipped rules/ loads, with one version across files and marked as sample data."""
     assert ref.version == "2026.1"
-    assert dict(ref.versions) == {n: "2026.1" for n in ("jurisdiction", "departments", "sectors")}
+    assert dict(ref.versions) == {n: "2026.1" for n in ("jurisdiction", "departments", "sectors",
+                                                         "calendar")}
     assert ref.sample is True
     assert (ref.district.id, ref.district.name) == ("district", "度假区")
 
