@@ -68,14 +68,6 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="HAZARD_", frozen=True, extra="ignore")
 
-    secrets_dir: Path | None = Field(
-        default=None, description="HAZARD_SECRETS_DIR (or --secrets-dir, or the configuration "
-        "file): a directory of files named after settings, each holding that setting's value, "
-        "e.g. kafka_sasl_password; the environment still wins over them")
-    tokens_file: Path | None = Field(
-        default=None, description="HAZARD_TOKENS_FILE: the supervisors' tokens for the HTTP "
-        "feeds (engine/feeds/tokens.py); unset, the feeds answer 401")
-
     bootstrap_servers: str | None = Field(
         default=None,
         validation_alias=AliasChoices("KAFKA_BOOTSTRAP_SERVERS", "HAZARD_BOOTSTRAP_SERVERS"),
@@ -145,6 +137,13 @@ class Settings(BaseSettings):
         "would (see engine/deadletter.py). Never set it in production.")
     broker_retry_max_s: float = Field(default=10.0, gt=0,
                                       description="HAZARD_BROKER_RETRY_MAX_S: longest retry pause")
+    secrets_dir: Path | None = Field(
+        default=None, description="HAZARD_SECRETS_DIR (or --secrets-dir, or the configuration "
+        "file): a directory of files named after settings, each holding that setting's value, "
+        "e.g. kafka_sasl_password; the environment still wins over them")
+    tokens_file: Path | None = Field(
+        default=None, description="HAZARD_TOKENS_FILE: the supervisors' tokens for the HTTP "
+        "feeds (engine/feeds/tokens.py); unset, the feeds answer 401")
 
     @classmethod
     def settings_customise_sources(
