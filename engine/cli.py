@@ -152,9 +152,9 @@ class _Version(argparse.Action):
 
 def _describe_commands(parser: argparse.ArgumentParser) -> None:
     """Give every subcommand its help as its description, so `CMD --help` says what it is for."""
-    for action in parser._actions:  # noqa: SLF001 - argparse keeps its tree private
-        if isinstance(action, argparse._SubParsersAction):  # noqa: SLF001
-            helps = {a.dest: a.help for a in action._choices_actions}  # noqa: SLF001
+    for action in parser._actions:  # argparse keeps its tree in private attributes
+        if isinstance(action, argparse._SubParsersAction):
+            helps = {a.dest: a.help for a in action._choices_actions}
             for name, sub in action.choices.items():
                 sub.description = sub.description or helps.get(name)
                 _describe_commands(sub)

@@ -13,8 +13,8 @@ import argparse
 from dataclasses import dataclass, field
 from pathlib import Path
 
-# argparse keeps the tree in private attributes; these are the only ones read here.
-_SUBPARSERS = argparse._SubParsersAction  # noqa: SLF001
+# argparse has no public way to walk its tree: _actions, _choices_actions and this class are read.
+_SUBPARSERS = argparse._SubParsersAction
 
 
 @dataclass
@@ -45,9 +45,9 @@ def _is_path(action: argparse.Action) -> bool:
 def walk(parser: argparse.ArgumentParser, path: tuple[str, ...] = (), help: str = "") -> Command:
     """The command tree below `parser`."""
     node = Command(path or (parser.prog,), help)
-    for action in parser._actions:  # noqa: SLF001
+    for action in parser._actions:
         if isinstance(action, _SUBPARSERS):
-            helps = {a.dest: a.help or "" for a in action._choices_actions}  # noqa: SLF001
+            helps = {a.dest: a.help or "" for a in action._choices_actions}
             for name, sub in action.choices.items():
                 node.subcommands[name] = walk(sub, (*node.path, name), helps.get(name, ""))
         elif action.option_strings:
