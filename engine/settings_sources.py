@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import difflib
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import yaml
 from pydantic import AliasChoices
@@ -38,6 +38,10 @@ def env_names(settings_cls: type[BaseSettings], field_name: str) -> list[str]:
     if field.validation_alias is not None:
         return input_keys(field_name, field)
     return [f"{settings_cls.model_config.get('env_prefix', '')}{field_name}".upper()]
+
+
+def _is_path(field: FieldInfo) -> bool:
+    return field.annotation is Path or Path in get_args(field.annotation)
 
 
 class _FieldSource(PydanticBaseSettingsSource):
@@ -89,7 +93,11 @@ class ConfigFileSource(_FieldSource):
                 close = difflib.get_close_matches(str(key), known, n=1)
                 hint = f" (did you mean {close[0]!r}?)" if close else " (see `hazard-engine config show`)"
                 raise ConfigError(f"configuration file {path}: unknown key {key!r}{hint}")
-        return dict(doc)
+        # A relative path in the file means beside the file, wherever the engine is started from.
+        base = path.parent  # type: ignore[union-attr]
+        return {key: str(base / value) if isinstance(value, str) and _is_path(known[key])
+                and not Path(value).expanduser().is_absolute() else value
+                for key, value in doc.items()}
 
 
 class SecretFilesSource(_FieldSource):

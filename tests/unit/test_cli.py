@@ -29,6 +29,7 @@ class FakeStream(io.StringIO):
         self.tty = tty
 
     def isatty(self) -> bool:
+        """What the test said this stream is."""
         return self.tty
 
 

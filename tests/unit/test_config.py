@@ -29,6 +29,7 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def write(path: Path, text: str) -> Path:
+    """Write a file (and its folder) for a test; return its path."""
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
     return path
@@ -111,6 +112,19 @@ def test_hazard_config_names_the_file_and_plain_settings_read_it(
     assert Settings.load().app_id == Settings().app_id == "from-file"
     other = write(tmp_path / "d.yaml", "app_id: from-option\n")
     assert Settings.load(other).app_id == "from-option"
+
+
+def test_relative_paths_in_the_file_are_beside_the_file(tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """rules_dir: rules in /etc/hz/c.yaml means /etc/hz/rules, from any working directory."""
+    write(tmp_path / "conf" / "s" / "kafka_sasl_username", "engine\n")
+    cfg = write(tmp_path / "conf" / "c.yaml", "rules_dir: rules\nsecrets_dir: s\n"
+                "topics_file: /abs/topics.yaml\napp_id: rules\n")
+    monkeypatch.chdir(tmp_path)
+    settings = Settings.load(Path("conf/c.yaml"))
+    assert settings.rules_dir == Path("conf/rules") and settings.secrets_dir == Path("conf/s")
+    assert settings.topics_file == Path("/abs/topics.yaml") and settings.app_id == "rules"
+    assert settings.kafka_sasl_username == "engine" and cfg.exists()
 
 
 def test_unknown_key_names_the_file_and_the_key(tmp_path: Path) -> None:
