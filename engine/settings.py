@@ -17,7 +17,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
@@ -219,7 +219,8 @@ def _explain(cls: type[Settings], exc: ValidationError, request: _Request) -> st
 
 def _is_secret(cls: type[Settings], name: str) -> bool:
     field_info = cls.model_fields.get(name)
-    return field_info is not None and "SecretStr" in str(field_info.annotation)
+    annotation = field_info.annotation if field_info else None
+    return annotation is SecretStr or SecretStr in get_args(annotation)
 
 
 def _short(value: Any) -> str:
