@@ -4,45 +4,59 @@ from __future__ import annotations
 
 import argparse
 import sys
+from importlib import metadata
 from pathlib import Path
+from typing import Any
 
+import structlog
+import yaml
+
+from engine import logs
 from engine.broker import cli as broker_cli
 from engine.errors import EngineError
 from engine.ruletest import cli as ruletest_cli
-from engine.settings import Settings
+from engine.settings import REPO_ROOT, Settings
+
+PROG = "hazard-engine"
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    """The settings for this run: --config/--secrets-dir, else HAZARD_CONFIG/HAZARD_SECRETS_DIR."""
+    return Settings.load(getattr(args, "config", None), getattr(args, "secrets_dir", None))
 
 
 def _worker(args: argparse.Namespace) -> int:
     from engine.worker import run_worker
 
-    return run_worker(Settings())
+    return run_worker(_settings(args))
 
 
 def _publish(args: argparse.Namespace) -> int:
     from engine.tools import publish
-    from engine.tools.kafka import bootstrap_for
+    from engine.tools.kafka import bootstrap_for, client_auth
 
-    settings = Settings()
+    settings = _settings(args)
     return publish.run(args.files, bootstrap_for(settings), settings.topic_prefix,
-                       args.topic, args.quiet, args.retry_for)
+                       args.topic, args.quiet, args.retry_for, auth=client_auth(settings))
 
 
 def _tail(args: argparse.Namespace) -> int:
     from engine.tools import tail
-    from engine.tools.kafka import bootstrap_for
+    from engine.tools.kafka import bootstrap_for, client_auth
 
-    settings = Settings()
+    settings = _settings(args)
     return tail.run(bootstrap_for(settings), settings.topic_prefix + args.topic,
-                    args.from_beginning, args.max, args.idle_timeout, args.json)
+                    args.from_beginning, args.max, args.idle_timeout, args.json,
+                    auth=client_auth(settings))
 
 
 def _show(args: argparse.Namespace) -> int:
     from engine.tools import show
-    from engine.tools.kafka import bootstrap_for
+    from engine.tools.kafka import bootstrap_for, client_auth
 
-    settings = Settings()
+    settings = _settings(args)
     return show.run(bootstrap_for(settings), settings.topic_prefix, settings.app_id, args.hazard_id,
-                    args.json)
+                    args.json, auth=client_auth(settings))
 
 
 def _schemas(args: argparse.Namespace) -> int:
@@ -60,11 +74,12 @@ def _schemas(args: argparse.Namespace) -> int:
 
 def _watch(args: argparse.Namespace) -> int:
     from engine.tools import watch
-    from engine.tools.kafka import bootstrap_for
+    from engine.tools.kafka import bootstrap_for, client_auth
 
-    settings = Settings()
+    settings = _settings(args)
     return watch.run(bootstrap_for(settings), settings.topic_prefix, args.town, args.department,
-                     args.tier, args.from_beginning, args.idle_timeout)
+                     args.tier, args.from_beginning, args.idle_timeout,
+                     auth=client_auth(settings), rules_dir=settings.rules_dir)
 
 
 def _token(args: argparse.Namespace) -> int:
@@ -85,15 +100,82 @@ def _demo(args: argparse.Namespace) -> int:
     return run_demo()
 
 
+def _config_show(args: argparse.Namespace) -> int:
+    from engine import configview
+
+    loaded = Settings.load_traced(args.config, args.secrets_dir)
+    print(configview.show(loaded, as_json=args.json))
+    return 0
+
+
+def _completion(args: argparse.Namespace) -> int:
+    from engine.completion import SHELLS
+
+    print(SHELLS[args.shell](parser()), end="")
+    return 0
+
+
+def _rules_versions(args: argparse.Namespace) -> str:
+    """The versions of the hazard and alert rules, read cheaply from their files' `version:` keys."""
+    try:
+        rules_dir = _settings(args).rules_dir
+    except EngineError:
+        rules_dir = REPO_ROOT / "rules"  # --version must answer even with a broken configuration
+    found = []
+    for name, label in (("hazards.yaml", "rules"), ("alerts.yaml", "alert rules")):
+        try:
+            doc = yaml.safe_load((rules_dir / name).read_text(encoding="utf-8"))
+        except (OSError, yaml.YAMLError):
+            continue
+        if isinstance(doc, dict) and doc.get("version"):
+            found.append(f"{label} {doc['version']}")
+    return ", ".join(found)
+
+
+class _Version(argparse.Action):
+    """Print the package version and the rules' versions, then exit (computed only when asked)."""
+
+    def __init__(self, option_strings: list[str], dest: str = argparse.SUPPRESS,
+                 default: Any = argparse.SUPPRESS, help: str | None = None) -> None:
+        super().__init__(option_strings, dest=dest, default=default, nargs=0, help=help)
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: Any, option_string: str | None = None) -> None:
+        try:
+            version = metadata.version(PROG)
+        except metadata.PackageNotFoundError:
+            version = "unknown (not installed)"
+        rules = _rules_versions(namespace)
+        print(f"{PROG} {version}" + (f" ({rules})" if rules else ""))
+        parser.exit()
+
+
+def _describe_commands(parser: argparse.ArgumentParser) -> None:
+    """Give every subcommand its help as its description, so `CMD --help` says what it is for."""
+    for action in parser._actions:  # argparse keeps its tree in private attributes
+        if isinstance(action, argparse._SubParsersAction):
+            helps = {a.dest: a.help for a in action._choices_actions}
+            for name, sub in action.choices.items():
+                sub.description = sub.description or helps.get(name)
+                _describe_commands(sub)
+
+
 def parser() -> argparse.ArgumentParser:
     """Build the argument parser of every subcommand."""
-    p = argparse.ArgumentParser(prog="hazard-engine", description=__doc__)
-    sub = p.add_subparsers(dest="command", required=True)
+    p = argparse.ArgumentParser(prog=PROG, description=__doc__)
+    p.add_argument("--version", action=_Version, help="print the package and rules versions and exit")
+    p.add_argument("--config", type=Path, metavar="FILE",
+                   help="YAML configuration file of settings (keys are the setting names, as "
+                        "`config show` lists them); default: $HAZARD_CONFIG")
+    p.add_argument("--secrets-dir", type=Path, metavar="DIR",
+                   help="directory of secret files, each named after a setting "
+                        "(e.g. kafka_sasl_password); default: $HAZARD_SECRETS_DIR")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     sub.add_parser("worker", help="run the engine's Faust worker").set_defaults(func=_worker)
 
     pub = sub.add_parser("publish", help="send CloudEvents from JSON or JSONL files")
-    pub.add_argument("files", nargs="+", type=Path)
+    pub.add_argument("files", nargs="+", type=Path, help="JSON or JSONL files of CloudEvents")
     pub.add_argument("--topic", help="send every line as it is to this topic (to test rejection)")
     pub.add_argument("--quiet", action="store_true", help="print only the summary")
     pub.add_argument("--retry-for", type=float, default=120.0, metavar="SECONDS",
@@ -102,38 +184,47 @@ def parser() -> argparse.ArgumentParser:
     pub.set_defaults(func=_publish)
 
     tail = sub.add_parser("tail", help="print what a topic holds, one line per event")
-    tail.add_argument("topic")
-    tail.add_argument("--from-beginning", action="store_true")
+    tail.add_argument("topic", help="the topic's name without HAZARD_TOPIC_PREFIX, e.g. "
+                      "safety.intake.rejected")
+    tail.add_argument("--from-beginning", action="store_true",
+                      help="start at the oldest record kept, not at the end")
     tail.add_argument("--max", type=int, help="stop after this many records")
     tail.add_argument("--idle-timeout", type=float, help="stop after this many idle seconds")
     tail.add_argument("--json", action="store_true", help="print each record's JSON as it is")
     tail.set_defaults(func=_tail)
 
     show = sub.add_parser("show", help="print a hazard's state, running clocks and timeline")
-    show.add_argument("hazard_id")
-    show.add_argument("--json", action="store_true")
+    show.add_argument("hazard_id", help="the hazard's id, e.g. HZ-20261130-0001")
+    show.add_argument("--json", action="store_true", help="print the state and timeline as JSON")
     show.set_defaults(func=_show)
 
     sch = sub.add_parser("schemas", help="export or check topics/schemas/")
-    sch.add_argument("action", choices=["export", "check"])
+    sch.add_argument("action", choices=["export", "check"],
+                     help="export: write the schemas; check: fail if they differ from the code")
     sch.set_defaults(func=_schemas)
 
     watch = sub.add_parser("watch", help="print escalations as they happen, coloured by tier")
-    watch.add_argument("--town", action="append", default=[])
-    watch.add_argument("--department", action="append", default=[])
+    watch.add_argument("--town", action="append", default=[],
+                       help="only escalations in this town (repeatable)")
+    watch.add_argument("--department", action="append", default=[],
+                       help="only escalations for this department (repeatable)")
     watch.add_argument("--tier", action="append", default=[],
-                       choices=["blue", "yellow", "orange", "red"])
-    watch.add_argument("--from-beginning", action="store_true")
+                       choices=["blue", "yellow", "orange", "red"],
+                       help="only escalations of this tier (repeatable)")
+    watch.add_argument("--from-beginning", action="store_true",
+                       help="print the escalations already sent too, not only new ones")
     watch.add_argument("--idle-timeout", type=float, help="stop after this many idle seconds")
     watch.set_defaults(func=_watch)
 
     token = sub.add_parser("token", help="supervisors' tokens for the HTTP feeds")
     token_sub = token.add_subparsers(dest="token_command", required=True)
     new = token_sub.add_parser("new", help="mint a token and print its tokens-file line")
-    new.add_argument("--name")
-    new.add_argument("--town", action="append", default=[])
-    new.add_argument("--department", action="append", default=[])
-    new.add_argument("--district", action="store_true")
+    new.add_argument("--name", help="who the token is for (default: made from the scope)")
+    new.add_argument("--town", action="append", default=[],
+                     help="a town the supervisor may see (repeatable)")
+    new.add_argument("--department", action="append", default=[],
+                     help="a department the supervisor may see (repeatable)")
+    new.add_argument("--district", action="store_true", help="the supervisor may see everything")
     new.set_defaults(func=_token)
 
     sub.add_parser("setup", help="install Kafka and the Prometheus tools the tests use") \
@@ -142,14 +233,28 @@ def parser() -> argparse.ArgumentParser:
     sub.add_parser("demo", help="start a broker and a worker, publish examples, show results") \
         .set_defaults(func=_demo)
 
+    config = sub.add_parser("config", help="the effective configuration")
+    config_sub = config.add_subparsers(dest="config_command", required=True, metavar="COMMAND")
+    show_cfg = config_sub.add_parser("show", help="print every setting, its value and where it "
+                                     "came from (default, file, secrets, env); secrets masked")
+    show_cfg.add_argument("--json", action="store_true", help="print JSON instead of YAML")
+    show_cfg.set_defaults(func=_config_show)
+
+    comp = sub.add_parser("completion", help="print a shell completion script")
+    comp.add_argument("shell", choices=["bash", "zsh"], help="the shell to complete for")
+    comp.set_defaults(func=_completion)
+
     broker_cli.register(sub)
     ruletest_cli.register(sub)
+    _describe_commands(p)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script."""
     args = parser().parse_args(argv)
+    if args.command != "worker" and not structlog.is_configured():
+        logs.configure_console()  # the worker logs JSON lines; it configures itself
     try:
         return int(args.func(args) or 0)
     except EngineError as exc:

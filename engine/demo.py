@@ -30,6 +30,7 @@ from engine.broker import broker_session
 from engine.cap import validate
 from engine.clocks.timesource import ScaledTime
 from engine.harness import Namespace, Worker, latest_states, publish_on_schedule, read_all, wait_drained
+from engine.logs import use_colour
 from engine.settings import REPO_ROOT
 from engine.simulate import DAY, District, Planned
 from engine.tools import publish
@@ -54,7 +55,7 @@ def _section(title: str) -> None:
 
 
 def _paint(text: str, tier: str | None) -> str:
-    return f"\033[{COLOURS[tier]}m{text}\033[0m" if tier in COLOURS and sys.stdout.isatty() else text
+    return f"\033[{COLOURS[tier]}m{text}\033[0m" if tier in COLOURS and use_colour(sys.stdout) else text
 
 
 def run_demo() -> int:

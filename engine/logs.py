@@ -1,12 +1,21 @@
-"""Structured JSON logs for the engine and for the libraries it runs on (Faust, aiokafka)."""
+"""Structured JSON logs for the engine and for the libraries it runs on (Faust, aiokafka).
+
+The worker logs JSON lines; the other commands log for a person with
+structlog's console renderer, coloured only on a terminal and never when
+NO_COLOR is set (https://no-color.org).
+"""
 
 from __future__ import annotations
 
 import logging
 import logging.config
-from typing import Any
+import os
+import sys
+from typing import Any, TextIO
 
 import structlog
+
+from engine.progress import is_terminal
 
 _SHARED = [
     structlog.contextvars.merge_contextvars,
@@ -51,3 +60,35 @@ def configure(level: str = "info") -> None:
         cache_logger_on_first_use=True,
     )
     logging.config.dictConfig(logging_config(level))
+
+
+def use_colour(stream: TextIO | None) -> bool:
+    """Whether to colour output on `stream`: only on a terminal, and never when NO_COLOR is set."""
+    return not os.environ.get("NO_COLOR") and is_terminal(stream)
+
+
+class _CurrentStderr:
+    # Looked up per write, so a later swap of sys.stderr (pytest capture) is followed.
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
+def configure_console() -> None:
+    """Route structlog to readable lines on stderr, for the commands a person runs (not the worker).
+
+    structlog's own default writes to stdout and decides on colour by stdout,
+    which leaks log lines into `$(hazard-engine broker up)` and colours a log
+    redirected to a file whenever stdout happens to be a terminal.
+    """
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="%Y-%m-%d %H:%M:%S", utc=False),
+            structlog.dev.ConsoleRenderer(colors=use_colour(sys.stderr)),
+        ],
+        logger_factory=structlog.PrintLoggerFactory(_CurrentStderr()),
+    )

@@ -1,17 +1,66 @@
-"""The process's one frozen settings object; every field names its environment variable."""
+"""The process's one frozen settings object; every field names its environment variable.
+
+Values come from, highest priority first: arguments to the constructor (the
+CLI's `--secrets-dir`), the environment, the secrets directory, the YAML
+configuration file, and the defaults below. The environment wins over files
+so that one variable can override a file an operator cannot edit (a mounted
+ConfigMap), and a secret file wins over the configuration file so that a
+password never has to sit beside the ordinary settings. `Settings.load` is
+the one loader; `Settings()` alone reads the same sources, finding the file
+and the directory through HAZARD_CONFIG and HAZARD_SECRETS_DIR.
+"""
 
 from __future__ import annotations
 
+import os
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal, get_args
 
-from pydantic import AliasChoices, Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AliasChoices, Field, SecretStr, ValidationError
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from engine.broker.install import cache_root
+from engine.settings_sources import (
+    ConfigError,
+    ConfigFileSource,
+    SecretFilesSource,
+    Traced,
+    env_names,
+    input_keys,
+)
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+CONFIG_ENV = "HAZARD_CONFIG"
+SECRETS_DIR_ENV = "HAZARD_SECRETS_DIR"
+# Where each value came from, as `config show` prints it; highest priority first.
+ORIGINS = ("argument", "env", "secrets", "file", "default")
+
+
+@dataclass
+class _Request:
+    """What one load was asked to read, and what it found where."""
+
+    config: Path | None = None
+    secrets_dir: Path | None = None
+    origins: dict[str, str] = field(default_factory=dict)
+    resolved_secrets_dir: Path | None = None
+
+
+# Set by Settings.load for the duration of one construction; plain Settings() leaves it unset.
+_REQUEST: ContextVar[_Request | None] = ContextVar("hazard_settings_request", default=None)
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """Settings with, for each field, where its value came from (one of ORIGINS)."""
+
+    settings: Settings
+    origins: dict[str, str]
+    config: Path | None
+    secrets_dir: Path | None
 
 
 class Settings(BaseSettings):
@@ -88,3 +137,92 @@ class Settings(BaseSettings):
         "would (see engine/deadletter.py). Never set it in production.")
     broker_retry_max_s: float = Field(default=10.0, gt=0,
                                       description="HAZARD_BROKER_RETRY_MAX_S: longest retry pause")
+    secrets_dir: Path | None = Field(
+        default=None, description="HAZARD_SECRETS_DIR (or --secrets-dir, or the configuration "
+        "file): a directory of files named after settings, each holding that setting's value, "
+        "e.g. kafka_sasl_password; the environment still wins over them")
+    tokens_file: Path | None = Field(
+        default=None, description="HAZARD_TOKENS_FILE: the supervisors' tokens for the HTTP "
+        "feeds (engine/feeds/tokens.py); unset, the feeds answer 401")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Read, highest first: arguments, environment, secrets directory, configuration file."""
+        request = _REQUEST.get() or _Request()
+        config = request.config or _env_path(CONFIG_ENV)
+        config_file = ConfigFileSource(settings_cls, config)
+        # The directory is needed before the values are merged, so it is resolved here in the
+        # same order as every other setting: argument, environment, then the file.
+        secrets_dir = request.secrets_dir or _env_path(SECRETS_DIR_ENV)
+        if secrets_dir is None and config_file.values().get("secrets_dir") is not None:
+            secrets_dir = Path(config_file.values()["secrets_dir"])
+        request.config, request.resolved_secrets_dir = config, secrets_dir
+        given = request.origins
+        return (Traced("argument", init_settings, given), Traced("env", env_settings, given),
+                Traced("secrets", SecretFilesSource(settings_cls, secrets_dir), given),
+                Traced("file", config_file, given))
+
+    @classmethod
+    def load(cls, config: Path | str | None = None, secrets_dir: Path | str | None = None) -> Settings:
+        """The settings of this process; a bad file, key or value raises ConfigError naming it."""
+        return cls.load_traced(config, secrets_dir).settings
+
+    @classmethod
+    def load_traced(cls, config: Path | str | None = None,
+                    secrets_dir: Path | str | None = None) -> Loaded:
+        """Like `load`, and also say where each value came from."""
+        request = _Request(Path(config) if config else None,
+                           Path(secrets_dir) if secrets_dir else None)
+        token = _REQUEST.set(request)
+        try:
+            settings = cls(**({"secrets_dir": request.secrets_dir} if request.secrets_dir else {}))
+        except ValidationError as exc:
+            raise ConfigError(_explain(cls, exc, request)) from None
+        finally:
+            _REQUEST.reset(token)
+        origins = {name: request.origins.get(name, "default") for name in cls.model_fields}
+        return Loaded(settings, origins, request.config, request.resolved_secrets_dir)
+
+
+def _env_path(name: str) -> Path | None:
+    value = os.environ.get(name, "").strip()
+    return Path(value) if value else None
+
+
+def _explain(cls: type[Settings], exc: ValidationError, request: _Request) -> str:
+    """One line per bad value, naming the setting and where it was set, never a secret's value."""
+    field_of = {key: name for name, f in cls.model_fields.items()
+                for key in [name, *input_keys(name, f)]}
+    lines = []
+    for error in exc.errors(include_url=False):
+        key = str(error["loc"][0]) if error["loc"] else "?"
+        name = field_of.get(key, key)
+        origin = request.origins.get(name, "default")
+        where = {
+            "env": "environment variable " + " / ".join(env_names(cls, name))
+            if name in cls.model_fields else key,
+            "file": f"{name!r} in configuration file {request.config}",
+            "secrets": f"secrets file {(request.resolved_secrets_dir or Path('.')) / name}",
+        }.get(origin, repr(name))
+        secret = origin == "secrets" or _is_secret(cls, name)
+        shown = "" if secret or "input" not in error else f" (got {_short(error['input'])})"
+        lines.append(f"bad setting {where}: {error['msg']}{shown}")
+    return "\n".join(lines)
+
+
+def _is_secret(cls: type[Settings], name: str) -> bool:
+    field_info = cls.model_fields.get(name)
+    annotation = field_info.annotation if field_info else None
+    return annotation is SecretStr or SecretStr in get_args(annotation)
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:79] + "…"

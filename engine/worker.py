@@ -69,7 +69,7 @@ async def _connect_and_prepare(settings: Settings, specs) -> str:
 
 def run_worker(settings: Settings | None = None) -> int:
     """Run the intake worker until it is stopped; return the process exit code."""
-    settings = settings or Settings()
+    settings = settings or Settings.load()
     logs.configure(settings.log_level)
     try:
         rules = load_rules(settings.rules_dir)

@@ -11,23 +11,16 @@ import sys
 
 import structlog
 
+from engine import logs
 from engine.broker import cluster, local, secure
 from engine.broker.install import BrokerStartError
-
-
-class _CurrentStderr:
-    # Looked up per write, so a later swap of sys.stderr (pytest capture) is followed.
-    def write(self, text: str) -> int:
-        return sys.stderr.write(text)
-
-    def flush(self) -> None:
-        sys.stderr.flush()
+from engine.progress import Bar
 
 
 def _keep_stdout_for_results() -> None:
     # Unconfigured structlog prints to stdout, which would leak log lines into `$(broker up)`.
     if not structlog.is_configured():
-        structlog.configure(logger_factory=structlog.PrintLoggerFactory(_CurrentStderr()))
+        logs.configure_console()
 
 
 def _progress(message: str) -> None:
@@ -51,12 +44,14 @@ def cmd_up(args: argparse.Namespace) -> int:
     _keep_stdout_for_results()
     brokers = _cluster_size(args)
     try:
-        if getattr(args, "secure", False):
-            result = secure.ensure_up(args.timeout, _progress, prefix=args.prefix, app_id=args.app_id)
-        elif brokers:
-            result = cluster.ensure_up(brokers, args.timeout, _progress)
-        else:
-            result = local.ensure_up(timeout=args.timeout, progress=_progress)
+        # The bar counts Maven's downloads on a first install; otherwise it only relays messages.
+        with Bar("downloading Kafka's jars") as bar:
+            if getattr(args, "secure", False):
+                result = secure.ensure_up(args.timeout, bar, prefix=args.prefix, app_id=args.app_id)
+            elif brokers:
+                result = cluster.ensure_up(brokers, args.timeout, bar)
+            else:
+                result = local.ensure_up(timeout=args.timeout, progress=bar)
     except BrokerStartError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import fcntl
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -27,7 +28,10 @@ _LOG4J_FILE = "log4j2.properties"
 
 log = structlog.get_logger()
 
+# Told each step in words. One that also has `step(count, detail)` (engine.progress.Bar) is
+# told of each artifact Maven downloads, so a first install shows it is moving.
 Progress = Callable[[str], None]
+_DOWNLOADED = re.compile(r"^Downloaded from \S+: (\S+)")
 
 _POM = """<?xml version="1.0" encoding="UTF-8"?>
 <project xmlns="http://maven.apache.org/POM/4.0.0">
@@ -125,24 +129,45 @@ def _write_log4j_config(home: Path) -> Path:
     return config
 
 
-def _run_maven(home: Path, libs: Path) -> None:
+def _maven_streamed(command: list[str], home: Path, step: Callable[..., None]) -> tuple[int, str]:
+    """Run Maven, telling `step` of each downloaded artifact; return its exit code and output."""
+    lines: list[str] = []
+    with subprocess.Popen(command, cwd=home, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          text=True) as proc:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            lines.append(line)
+            found = _DOWNLOADED.match(line)
+            if found:
+                step(1, found.group(1).rsplit("/", 1)[-1])
+    return proc.returncode, "".join(lines)
+
+
+def _run_maven(home: Path, libs: Path, progress: Progress | None = None) -> None:
     mvn = shutil.which("mvn")
     if mvn is None:
         raise KafkaInstallError("Maven (mvn) is not on PATH; it is needed to install Kafka")
     pom = home / "pom.xml"
     pom.write_text(_POM.format(kafka=KAFKA_VERSION, scala=SCALA_VERSION, log4j=LOG4J_VERSION))
+    step = getattr(progress, "step", None)
     command = [
-        mvn, "-q", "-B", "-f", str(pom),
+        mvn, "-B", "-f", str(pom),
         f"{DEPENDENCY_PLUGIN}:copy-dependencies",
         f"-DoutputDirectory={libs}",
         "-DincludeScope=runtime",
     ]  # fmt: skip
-    result = subprocess.run(command, cwd=home, capture_output=True, text=True, check=False)
-    if result.returncode != 0:
-        output = (result.stdout + result.stderr).strip().splitlines()
+    if step is None:
+        # Quiet unless someone counts the downloads: the output is only kept for an error.
+        command.insert(1, "-q")
+        result = subprocess.run(command, cwd=home, capture_output=True, text=True, check=False)
+        returncode, output_text = result.returncode, result.stdout + result.stderr
+    else:
+        returncode, output_text = _maven_streamed(command, home, step)
+    if returncode != 0:
+        output = output_text.strip().splitlines()
         tail = "\n".join(output[-40:]) or "(no output)"
         raise KafkaInstallError(
-            f"installing Kafka {KAFKA_VERSION} with Maven failed (exit {result.returncode}):\n"
+            f"installing Kafka {KAFKA_VERSION} with Maven failed (exit {returncode}):\n"
             f"{tail}"
         )
     if not _has_kafka_jar(libs):
@@ -168,7 +193,7 @@ def ensure_installed(root: Path | None = None, progress: Progress | None = None)
             if progress:
                 progress(f"installing Kafka {KAFKA_VERSION} from Maven Central into {home}")
             log.info("kafka.install.start", version=KAFKA_VERSION, home=str(home))
-            _run_maven(home, libs)
+            _run_maven(home, libs, progress)
             (home / _MARKER).write_text(KAFKA_VERSION + "\n")
             log.info("kafka.install.done", jars=len(list(libs.glob("*.jar"))))
         config = _write_log4j_config(home)

@@ -29,9 +29,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
-import os
 import secrets
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -142,9 +142,20 @@ class TokenStore:
         return cls(parse(text, str(path)), path)
 
     @classmethod
-    def from_env(cls, environ: dict[str, str] | None = None) -> TokenStore:
-        """The store named by HAZARD_TOKENS_FILE, or an unconfigured one when it is unset."""
-        path = (environ if environ is not None else os.environ).get(ENV)
+    def from_settings(cls, settings: Any) -> TokenStore:
+        """The store named by `settings.tokens_file` (HAZARD_TOKENS_FILE), or an unconfigured one."""
+        # Any object with a tokens_file attribute will do, so this module still needs no engine import.
+        path = getattr(settings, "tokens_file", None)
+        return cls.load(path) if path else cls()
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> TokenStore:
+        """Kept for older callers: `from_settings` of the loaded settings, or of `environ` when given."""
+        if environ is None:
+            from engine.settings import Settings  # late: only this old entry point needs the engine
+
+            return cls.from_settings(Settings.load())
+        path = environ.get(ENV)
         return cls.load(path) if path else cls()
 
     @property

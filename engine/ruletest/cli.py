@@ -10,6 +10,7 @@ from typing import Any
 
 from engine.alerts import AlertRules, load_alert_rules
 from engine.alerts.rules import words
+from engine.progress import Bar
 from engine.reference import RulesFileError
 from engine.ruleset import load_rules
 from engine.ruleset.calendar import SHANGHAI, calendar_warnings
@@ -39,7 +40,7 @@ def _rules_dir(args: argparse.Namespace) -> Path:
         return args.rules_dir
     from engine.settings import Settings  # imported late: only needed without --rules-dir
 
-    return Settings().rules_dir
+    return Settings.load(getattr(args, "config", None), getattr(args, "secrets_dir", None)).rules_dir
 
 
 def describe(rules: Rules) -> str:
@@ -98,7 +99,11 @@ def test_command(args: argparse.Namespace) -> int:
     except RulesFileError as exc:
         print(f"cannot run rule tests, the rules do not load: {exc}", file=sys.stderr)
         return 1
-    results = [run_file(path, rules, alert_rules) for path in args.files]
+    results = []
+    with Bar("rule tests", total=len(args.files)) as bar:  # drawn on a terminal only
+        for path in args.files:
+            results.append(run_file(path, rules, alert_rules))
+            bar.step(detail=path.name)
     for result in results:
         print(render(result, verbose=args.verbose))
     failed = sum(not r.passed for r in results)

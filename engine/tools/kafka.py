@@ -44,8 +44,8 @@ def client_auth(settings: Settings) -> dict[str, str]:
 
 
 def _auth(auth: Mapping[str, Any] | None) -> Mapping[str, Any]:
-    # The tools take their login from the environment unless told otherwise.
-    return client_auth(Settings()) if auth is None else auth
+    # Without a login from the caller, the tools take the one the process is configured with.
+    return client_auth(Settings.load()) if auth is None else auth
 
 
 def producer(bootstrap: str, auth: Mapping[str, Any] | None = None) -> AIOKafkaProducer:

@@ -6,9 +6,10 @@ import asyncio
 import json
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import structlog
 from aiokafka.errors import KafkaError
@@ -16,6 +17,7 @@ from aiokafka.structs import RecordMetadata
 
 from engine.contract.envelope import EVENT_TYPES
 from engine.errors import EngineError
+from engine.progress import Bar
 
 log = structlog.get_logger("engine.publish")
 DEFAULT_RETRY_FOR = 120.0  # long enough to ride out a broker restart or a leader election
@@ -107,8 +109,11 @@ class Publisher:
     """
 
     def __init__(self, bootstrap: str, retry_for: float = DEFAULT_RETRY_FOR,
-                 on_retry: Callable[[int, str], None] | None = None) -> None:
+                 on_retry: Callable[[int, str], None] | None = None,
+                 auth: Mapping[str, Any] | None = None,
+                 on_acked: Callable[[], None] | None = None) -> None:
         self.bootstrap, self.retry_for, self.on_retry = bootstrap, retry_for, on_retry
+        self.auth, self.on_acked = auth, on_acked
         self._producer = None
         self.retries = 0
 
@@ -130,7 +135,7 @@ class Publisher:
         from engine.tools.kafka import producer
 
         if self._producer is None:
-            fresh = producer(self.bootstrap)
+            fresh = producer(self.bootstrap, self.auth)
             try:
                 await fresh.start()
             except BaseException:
@@ -156,6 +161,9 @@ class Publisher:
                 results.append(await future)
             except KafkaError as err:
                 results.append(err)
+            else:
+                if self.on_acked:
+                    self.on_acked()
         return results + [unsent] * (len(records) - len(futures))
 
     async def send_many(self, records: Sequence[tuple[str, bytes | None, bytes]]
@@ -196,16 +204,18 @@ class Publisher:
 
 
 async def send(items: list[Item], bootstrap: str, prefix: str = "",
-               retry_for: float = DEFAULT_RETRY_FOR) -> list[str]:
+               retry_for: float = DEFAULT_RETRY_FOR, auth: Mapping[str, Any] | None = None,
+               on_acked: Callable[[], None] | None = None) -> list[str]:
     """Send the items in order and return one line per item saying where it landed."""
-    async with Publisher(bootstrap, retry_for) as publisher:
+    async with Publisher(bootstrap, retry_for, auth=auth, on_acked=on_acked) as publisher:
         metas = await publisher.send_many([(prefix + i.topic, i.key, i.value) for i in items])
     return [f"{item.where} -> {meta.topic}[{meta.partition}]@{meta.offset}"
             for item, meta in zip(items, metas, strict=True)]
 
 
 def run(paths: list[Path], bootstrap: str, prefix: str = "", force_topic: str | None = None,
-        quiet: bool = False, retry_for: float = DEFAULT_RETRY_FOR) -> int:
+        quiet: bool = False, retry_for: float = DEFAULT_RETRY_FOR,
+        auth: Mapping[str, Any] | None = None) -> int:
     """Publish files; return 0 if every line was sent, 1 if some were skipped."""
     missing = [p for p in paths if not p.is_file()]
     for path in missing:
@@ -214,7 +224,10 @@ def run(paths: list[Path], bootstrap: str, prefix: str = "", force_topic: str | 
     for problem in problems:
         print(f"{problem.where}: skipped: {problem.reason}", file=sys.stderr)
     try:
-        lines = asyncio.run(send(items, bootstrap, prefix, retry_for)) if items else []
+        # The bar draws only on a terminal; the per-event lines on stdout come after it.
+        with Bar("publishing", total=len(items)) as bar:
+            lines = asyncio.run(send(items, bootstrap, prefix, retry_for, auth,
+                                     on_acked=bar.step)) if items else []
     except NotDelivered as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

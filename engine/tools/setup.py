@@ -13,6 +13,7 @@ import subprocess
 import sys
 
 from engine.broker.install import ensure_installed
+from engine.progress import Bar
 
 DEBIAN_PACKAGES = {"promtool": "prometheus", "amtool": "prometheus-alertmanager",
                    "prometheus": "prometheus"}
@@ -21,7 +22,8 @@ BENCH_PACKAGES = {"kcat": "kcat"}  # the benchmark's broker rung; the tests do n
 
 def run(bench: bool = False) -> int:
     """Install Kafka and the Prometheus tools (and with `bench`, kcat) if missing; 0 when done."""
-    kafka = ensure_installed(progress=lambda m: print(f"kafka: {m}", file=sys.stderr))
+    with Bar("kafka: downloading jars") as bar:
+        kafka = ensure_installed(progress=bar)
     print(f"kafka {kafka.version}: {kafka.libs}")
     wanted = {**DEBIAN_PACKAGES, **(BENCH_PACKAGES if bench else {})}
     missing = sorted({pkg for tool, pkg in wanted.items() if shutil.which(tool) is None})

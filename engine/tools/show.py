@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+from collections.abc import Mapping
 from typing import Any
 
 from aiokafka import TopicPartition
@@ -22,8 +23,9 @@ from engine.store import unpack
 from engine.tools.kafka import partitions_of, reader
 
 
-async def _records_for_key(bootstrap: str, topic: str, key: bytes) -> list[Any]:
-    consumer = reader(bootstrap)
+async def _records_for_key(bootstrap: str, topic: str, key: bytes,
+                           auth: Mapping[str, Any] | None = None) -> list[Any]:
+    consumer = reader(bootstrap, auth)
     await consumer.start()
     try:
         all_partitions = await partitions_of(consumer, topic)
@@ -45,12 +47,12 @@ async def _records_for_key(bootstrap: str, topic: str, key: bytes) -> list[Any]:
         await consumer.stop()
 
 
-async def load(bootstrap: str, prefix: str, app_id: str, hazard_id: str
-               ) -> tuple[Hazard | None, list[dict[str, Any]]]:
+async def load(bootstrap: str, prefix: str, app_id: str, hazard_id: str,
+               auth: Mapping[str, Any] | None = None) -> tuple[Hazard | None, list[dict[str, Any]]]:
     """The latest stored state of a hazard and its timeline entries, in order."""
     key = hazard_id.encode()
-    changes = await _records_for_key(bootstrap, f"{app_id}-hazards-changelog", key)
-    entries = await _records_for_key(bootstrap, prefix + TIMELINE, key)
+    changes = await _records_for_key(bootstrap, f"{app_id}-hazards-changelog", key, auth)
+    entries = await _records_for_key(bootstrap, prefix + TIMELINE, key, auth)
     latest = changes[-1].value if changes else None
     return (unpack(latest) if latest else None), [json.loads(r.value) for r in entries]
 
@@ -82,9 +84,10 @@ def render(h: Hazard | None, entries: list[dict[str, Any]], hazard_id: str) -> s
     return "\n".join(lines)
 
 
-def run(bootstrap: str, prefix: str, app_id: str, hazard_id: str, as_json: bool) -> int:
+def run(bootstrap: str, prefix: str, app_id: str, hazard_id: str, as_json: bool,
+        auth: Mapping[str, Any] | None = None) -> int:
     """Print one hazard; exit 1 when it is unknown."""
-    h, entries = asyncio.run(load(bootstrap, prefix, app_id, hazard_id))
+    h, entries = asyncio.run(load(bootstrap, prefix, app_id, hazard_id, auth))
     if as_json:
         print(json.dumps({"state": json.loads(h.encode()) if h else None,
                           "status": h.status() if h else None, "timeline": entries},

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from typing import Any, TextIO
 
 from aiokafka import TopicPartition
@@ -54,10 +54,10 @@ class NoTopic(Exception):
     """The topic to follow does not exist on the broker."""
 
 
-async def follow(bootstrap: str, topic: str, from_beginning: bool, idle_timeout: float | None
-                 ) -> AsyncIterator[tuple[TopicPartition, Any]]:
+async def follow(bootstrap: str, topic: str, from_beginning: bool, idle_timeout: float | None,
+                 auth: Mapping[str, Any] | None = None) -> AsyncIterator[tuple[TopicPartition, Any]]:
     """Yield (partition, record) from every partition of `topic`, until idle for `idle_timeout` s."""
-    consumer = reader(bootstrap)
+    consumer = reader(bootstrap, auth)
     await consumer.start()
     try:
         partitions = await partitions_of(consumer, topic)
@@ -78,11 +78,12 @@ async def follow(bootstrap: str, topic: str, from_beginning: bool, idle_timeout:
 
 
 async def tail(bootstrap: str, topic: str, from_beginning: bool, max_records: int | None,
-               idle_timeout: float | None, as_json: bool, out: TextIO = sys.stdout) -> int:
+               idle_timeout: float | None, as_json: bool, out: TextIO = sys.stdout,
+               auth: Mapping[str, Any] | None = None) -> int:
     """Print records of `topic` until stopped, `max_records` are printed, or it is idle too long."""
     printed = 0
     try:
-        async for tp, rec in follow(bootstrap, topic, from_beginning, idle_timeout):
+        async for tp, rec in follow(bootstrap, topic, from_beginning, idle_timeout, auth):
             if as_json:
                 line = rec.value.decode("utf-8", "replace") if rec.value else "null"
             else:
@@ -98,10 +99,10 @@ async def tail(bootstrap: str, topic: str, from_beginning: bool, max_records: in
 
 
 def run(bootstrap: str, topic: str, from_beginning: bool, max_records: int | None,
-        idle_timeout: float | None, as_json: bool) -> int:
+        idle_timeout: float | None, as_json: bool, auth: Mapping[str, Any] | None = None) -> int:
     """Run `tail` and turn Ctrl-C into a quiet exit."""
     try:
         return asyncio.run(tail(bootstrap, topic, from_beginning, max_records, idle_timeout,
-                                as_json))
+                                as_json, auth=auth))
     except KeyboardInterrupt:
         return 130

@@ -11,13 +11,14 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TextIO
 
 from engine.contract.outputs import ESCALATIONS
 from engine.feeds.filters import BadRequest, Filters, escalation_departments, escalation_visible
 from engine.feeds.tokens import Scope
+from engine.logs import use_colour
 from engine.tools.tail import NoTopic, follow
 
 # Tier and response level (IV lowest .. I highest) share one colour scale.
@@ -69,12 +70,13 @@ def wanted(event: Any, filters: Filters, lead: Callable[[str | None], str | None
 
 async def watch(bootstrap: str, topic: str, filters: Filters, from_beginning: bool,
                 idle_timeout: float | None, out: TextIO = sys.stdout,
-                colour: bool | None = None) -> int:
+                colour: bool | None = None, auth: Mapping[str, Any] | None = None,
+                rules_dir: Path | None = None) -> int:
     """Print matching escalations until stopped or idle for `idle_timeout` seconds."""
-    colour = out.isatty() if colour is None else colour
-    lead = sector_leads() if filters.departments else None
+    colour = use_colour(out) if colour is None else colour
+    lead = sector_leads(rules_dir) if filters.departments else None
     try:
-        async for _tp, rec in follow(bootstrap, topic, from_beginning, idle_timeout):
+        async for _tp, rec in follow(bootstrap, topic, from_beginning, idle_timeout, auth):
             try:
                 event = json.loads(rec.value or b"")
             except ValueError:
@@ -88,7 +90,8 @@ async def watch(bootstrap: str, topic: str, filters: Filters, from_beginning: bo
 
 
 def run(bootstrap: str, prefix: str, town: list[str] | str | None, department: list[str] | str | None,
-        tier: list[str] | str | None, from_beginning: bool, idle_timeout: float | None) -> int:
+        tier: list[str] | str | None, from_beginning: bool, idle_timeout: float | None,
+        auth: Mapping[str, Any] | None = None, rules_dir: Path | None = None) -> int:
     """Run `watch` on the namespace's escalations topic; Ctrl-C ends it quietly."""
     def values(v: list[str] | str | None) -> list[str]:
         return [] if not v else [v] if isinstance(v, str) else list(v)
@@ -101,6 +104,6 @@ def run(bootstrap: str, prefix: str, town: list[str] | str | None, department: l
         return 2
     try:
         return asyncio.run(watch(bootstrap, prefix + ESCALATIONS, filters, from_beginning,
-                                 idle_timeout))
+                                 idle_timeout, auth=auth, rules_dir=rules_dir))
     except KeyboardInterrupt:
         return 130
