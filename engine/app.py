@@ -191,7 +191,7 @@ def create_app(settings: Settings, bootstrap: str, rules: Rules, specs: tuple[To
     (n,) = counts
     app = _faust_app(settings, bootstrap, n)
     registry = registry or CollectorRegistry()
-    metrics = EngineMetrics(registry, __version__, rules.version)
+    metrics = EngineMetrics(registry, __version__, rules.version, rules.calendar.last_known_year)
     topics: dict[str, faust.types.TopicT] = {}
 
     def topic(name: str) -> faust.types.TopicT:
@@ -454,7 +454,7 @@ def create_app(settings: Settings, bootstrap: str, rules: Rules, specs: tuple[To
                     entry = cores[kind].clock_entry(subject, due)
                     await topic(TIMELINE).send(key=subject.encode(), value=encode(entry))
 
-    tokens = TokenStore.from_env()  # HAZARD_TOKENS_FILE; unset, the feeds answer 401
+    tokens = TokenStore.from_settings(settings)  # HAZARD_TOKENS_FILE; unset, the feeds answer 401
     unknown = tokens.unknown_ids(set(rules.reference.towns), set(rules.reference.departments))
     if unknown:
         raise TokenFileError(f"{tokens.path}: unknown {', '.join(unknown)}")

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections import Counter as Tally
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from prometheus_client import (
@@ -29,6 +30,7 @@ from prometheus_client.registry import Collector
 
 from engine import codec
 from engine.decide.state import Hazard
+from engine.ruleset.calendar import SHANGHAI
 
 _LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0, 2.5)
 
@@ -218,7 +220,8 @@ class AlertGauges(Collector):
 class EngineMetrics:
     """Every metric the engine exports, on one registry."""
 
-    def __init__(self, registry: CollectorRegistry, version: str = "", rules_version: str = "") -> None:
+    def __init__(self, registry: CollectorRegistry, version: str = "", rules_version: str = "",
+                 calendar_known_through: int | None = None) -> None:
         self.registry = registry
         # The process's memory, CPU and open files, the interpreter and its garbage collector:
         # the default collectors describe this process, so they go on the engine's registry too.
@@ -228,6 +231,18 @@ class EngineMetrics:
                                 "the version of the rules it runs.", ["version", "rules_version"],
                                 registry=registry)
         self.build_info.labels(version, rules_version).set(1)
+        # Past this year deadlines are approximate; HolidayCalendarEnding warns two months ahead.
+        self.calendar_year = Gauge("hazard_calendar_known_through_year", "The last year whose public "
+                                   "holidays and make-up working days the rules know exactly "
+                                   "(rules/reference/calendar.yaml or chinese-calendar).",
+                                   registry=registry)
+        self.calendar_until = Gauge("hazard_calendar_known_until_timestamp_seconds", "When the last "
+                                    "exactly known year ends (its 31 December, 24:00 Asia/Shanghai).",
+                                    registry=registry)
+        if calendar_known_through is not None:
+            self.calendar_year.set(calendar_known_through)
+            year_end = datetime(calendar_known_through + 1, 1, 1, tzinfo=SHANGHAI)
+            self.calendar_until.set(year_end.timestamp())
         self.intake_records = Counter(
             "hazard_intake_records_total",
             "Intake records by topic and outcome (accepted, redelivered, rejected, duplicate).",

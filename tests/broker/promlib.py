@@ -232,8 +232,7 @@ class PromAPI(Protocol):
         """Every scraped metric name."""
 
 
-def check_queries(queries: list[tuple[str, str]], prom: PromAPI,
-                  excused: frozenset[str] = frozenset()) -> list[str]:
+def check_queries(queries: list[tuple[str, str]], prom: PromAPI) -> list[str]:
     """What is wrong with each query: refused by Prometheus, or naming a metric never scraped."""
     known = prom.names()
     problems = []
@@ -244,17 +243,6 @@ def check_queries(queries: list[tuple[str, str]], prom: PromAPI,
         names = metric_names(expr)
         if not names:
             problems.append(f"{where}: {expr!r} names no metric")
-        for name in sorted(names - known - excused):
+        for name in sorted(names - known):
             problems.append(f"{where}: {expr!r} names {name!r}, which the worker does not export")
     return problems
-
-
-def awaited(pending: dict[str, str], scraped: set[str]) -> frozenset[str]:
-    """The pending metrics still excused: those whose prefix no scraped name has yet.
-
-    `pending` maps a metric the dashboard already reads, which another change
-    is adding to the worker, to the prefix of its family. Once the worker
-    exports any name with that prefix, the metric is checked like any other.
-    """
-    return frozenset(name for name, prefix in pending.items()
-                     if not any(s.startswith(prefix) for s in scraped))

@@ -14,12 +14,11 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-import warnings
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from broker.promlib import Prometheus, awaited, check_queries, dashboard_queries, metric_names
+from broker.promlib import Prometheus, check_queries, dashboard_queries, metric_names
 
 from engine.contract.envelope import EVENT_TYPES
 from engine.harness import Namespace, Worker, produce
@@ -30,9 +29,6 @@ pytestmark = pytest.mark.broker
 DASHBOARD = REPO_ROOT / "docker" / "grafana" / "dashboards" / "hazard-engine.json"
 START = datetime.fromisoformat("2026-11-02T08:00:00+08:00")
 POISON = "DASH-POISON"
-# Metrics another branch is adding; each is excused while the worker exports no name with its prefix.
-PENDING = {"hazard_build_info": "hazard_build_", "process_resident_memory_bytes": "process_",
-           "process_cpu_seconds_total": "process_"}
 ACTOR = {"id": "s-1", "role": "supervisor"}
 
 
@@ -72,7 +68,7 @@ def district_trouble() -> list[tuple[str, bytes, bytes]]:
 
 def test_every_dashboard_query_parses_and_names_scraped_metrics(namespace: Namespace,
                                                                  tmp_path: Path) -> None:
-    """Each dashboard expression parses, names only scraped metrics, and (unless awaited) finds data."""
+    """Each dashboard expression parses, names only scraped metrics, and finds data."""
     queries = dashboard_queries(json.loads(DASHBOARD.read_text()))
     named = set().union(*(metric_names(expr) for _, expr in queries))
     end = START + timedelta(days=20)  # the clock stops there, so the gauges hold still
@@ -82,25 +78,19 @@ def test_every_dashboard_query_parses_and_names_scraped_metrics(namespace: Names
     worker = Worker(env, tmp_path / "worker.log")
     prometheus = Prometheus.start(tmp_path, f"127.0.0.1:{namespace.web_port}")
     try:
-        worker.start().wait_for("Worker ready", timeout=120)
+        worker.start().wait_ready(timeout=120)
         by_topic: dict[str, list[tuple[bytes, bytes]]] = {}
         for topic, key, value in district_trouble():
             by_topic.setdefault(topic, []).append((key, value))
         for topic, records in by_topic.items():
             asyncio.run(produce(namespace.bootstrap, namespace.topic(topic), records))
-        scraped = prometheus.wait_for_names(named - set(PENDING), timeout=120)
-        excused = awaited(PENDING, scraped)
-        problems = check_queries(queries, prometheus, excused)
-        print(f"\n{len(queries)} PromQL expressions checked, naming {len(named)} metrics; "
-              f"awaiting {sorted(excused) or 'none'}")
+        prometheus.wait_for_names(named, timeout=120)
+        problems = check_queries(queries, prometheus)
+        print(f"\n{len(queries)} PromQL expressions checked, naming {len(named)} metrics")
         assert not problems, "\n".join(problems + prometheus.scrape_errors())
         # Names alone miss a misspelt label value (subject_kind="alerts"): each query must find data.
-        empty = prometheus.wait_for_data(
-            [(where, expr) for where, expr in queries if not metric_names(expr) & excused], timeout=60)
+        empty = prometheus.wait_for_data(queries, timeout=60)
         assert not empty, f"no data for {empty}"
-        if excused:
-            warnings.warn(f"the worker does not export {sorted(excused)} yet; the dashboard's panels "
-                          "on them stay empty until it does", stacklevel=1)
     finally:
         prometheus.stop()
         worker.stop()

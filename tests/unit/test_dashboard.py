@@ -10,7 +10,7 @@ import copy
 import json
 
 import pytest
-from broker.promlib import awaited, check_queries, dashboard_queries, metric_names, substitute
+from broker.promlib import check_queries, dashboard_queries, metric_names, substitute
 from prometheus_client import CollectorRegistry
 from prometheus_client.process_collector import ProcessCollector
 
@@ -98,13 +98,6 @@ def test_a_refused_expression_and_one_naming_no_metric_are_caught() -> None:
                              FakeProm({"hazard_open"}))
     assert [p.split(":")[0] for p in problems] == ["p1", "p2"]
     assert "refused" in problems[0] and "names no metric" in problems[1]
-
-
-def test_pending_metrics_are_excused_only_until_their_family_appears() -> None:
-    """A pending metric is excused while no scraped name has its prefix, and checked once one does."""
-    pending = {"hazard_build_info": "hazard_build_", "process_cpu_seconds_total": "process_"}
-    assert awaited(pending, {"up", "hazard_open"}) == {"hazard_build_info", "process_cpu_seconds_total"}
-    assert awaited(pending, {"up", "process_open_fds", "hazard_build_information"}) == frozenset()
 
 
 def test_the_process_metrics_the_dashboard_awaits_are_spelt_as_prometheus_client_exports_them() -> None:

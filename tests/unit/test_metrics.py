@@ -97,3 +97,12 @@ def test_build_info_and_process_metrics_are_on_the_engines_registry() -> None:
     assert 'hazard_build_info{rules_version="rules-abc",version="1.2.3"} 1.0' in out
     assert "process_resident_memory_bytes" in out
     assert "python_info" in out
+
+
+def test_the_last_year_of_known_holidays_is_exported() -> None:
+    """The calendar's last exactly known year is a gauge, for an alert before the year turns."""
+    registry = CollectorRegistry()
+    EngineMetrics(registry, "1.2.3", "r", 2026)
+    out = text(registry)
+    assert "hazard_calendar_known_through_year 2026.0" in out
+    assert "hazard_calendar_known_until_timestamp_seconds 1.7987328e+09" in out  # 2027-01-01 00:00+08
