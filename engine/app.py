@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any
 
 import faust
@@ -27,15 +26,13 @@ from faust.types import TP
 from prometheus_client import CollectorRegistry, generate_latest
 
 from engine import __version__, codec, faust_fixes
-from engine.alerts import Alert, AlertRules, alert_clock_entry, decide_alert
+from engine.alerts import AlertRules
 from engine.clocks import DeadlineIndex, time_source
 from engine.continuity import Continuity, Verdict, first_offset, rewind
 from engine.contract.envelope import INTAKE_TOPICS
-from engine.contract.outputs import ALERTS_CAP
+from engine.cores import SEEN_TABLE, TABLES, build_cores, record_value
 from engine.deadletter import DEAD_LETTER, Poison, dead_letter
-from engine.decide.core import decide
-from engine.decide.emit import Out, lead_department
-from engine.decide.replay import clock_entry
+from engine.decide.emit import lead_department
 from engine.feeds import web as feeds
 from engine.feeds.tokens import TokenFileError, TokenStore
 from engine.feeds.views import alert_source, hazard_source
@@ -45,14 +42,12 @@ from engine.intake.timeline import encode
 from engine.metrics import AlertGauges, EngineMetrics, GaugeView, HazardGauges, RuntimeGauges
 from engine.ruleset import Rules
 from engine.settings import Settings
-from engine.store import header, pack, unpack
+from engine.store import header, pack
 from engine.tools.kafka import client_auth
 from engine.topics import TopicSpec
 
 log = structlog.get_logger("engine.app")
 
-SEEN_TABLE = "intake-seen"
-TABLES = {"hazard": "hazards", "alert": "alerts"}
 RAW = {"key_serializer": "raw", "value_serializer": "raw"}
 
 
@@ -162,21 +157,6 @@ class CatchUpGate:
                 if meta.offset >= 0}
 
 
-@dataclass(frozen=True, slots=True)
-class Core:
-    """One kind of subject the decision agent keeps state for: its pure core and how to store it."""
-
-    kind: str
-    decide: Callable[[Any, dict[str, Any]], tuple[Any, list[Out]]]
-    decode: Callable[[bytes], Any]
-    clock_entry: Callable[[str, int], dict[str, Any]]
-
-
-def _record_value(out: Out) -> bytes:
-    # A CAP document travels as its XML; every other output is a CloudEvent in JSON.
-    return out.event["xml"].encode("utf-8") if out.topic == ALERTS_CAP else encode(out.event)
-
-
 def create_app(settings: Settings, bootstrap: str, rules: Rules, specs: tuple[TopicSpec, ...],
                registry: CollectorRegistry | None = None,
                alert_rules: AlertRules | None = None) -> faust.App:
@@ -209,11 +189,7 @@ def create_app(settings: Settings, bootstrap: str, rules: Rules, specs: tuple[To
         mark = seen.get(key.encode())
         return None if mark is None else mark.decode()
 
-    cores = {"hazard": Core("hazard", lambda st, e: decide(st, e, rules), unpack, clock_entry)}
-    if alert_rules is not None:
-        cores["alert"] = Core("alert", lambda st, e: decide_alert(st, e, alert_rules),
-                              lambda raw: unpack(raw, Alert),
-                              alert_clock_entry)
+    cores = build_cores(rules, alert_rules)
     tables = {kind: app.Table(TABLES[kind], partitions=n, key_type=bytes, value_type=bytes)
               for kind in cores}
     indices = {kind: DeadlineIndex() for kind in cores}
@@ -362,7 +338,7 @@ def create_app(settings: Settings, bootstrap: str, rules: Rules, specs: tuple[To
                 # Outputs must be on the broker before the state that records them: if the state
                 # landed first and the worker died, the replayed entry would count as applied and
                 # its outputs would never be sent. Most entries have none, so this rarely waits.
-                pending = [await topic(out.topic).send(key=out.key.encode(), value=_record_value(out))
+                pending = [await topic(out.topic).send(key=out.key.encode(), value=record_value(out))
                            for out in outs]
                 if pending:
                     await asyncio.gather(*pending)

@@ -127,6 +127,10 @@ class Settings(BaseSettings):
     web_port: int = Field(default=6066, ge=1, le=65535,
                           description="HAZARD_WEB_PORT: the worker's HTTP port (/metrics)")
     web_bind: str = Field(default="127.0.0.1", description="HAZARD_WEB_BIND: address to listen on")
+    runtime: Literal["faust", "batch"] = Field(
+        default="faust", description="HAZARD_RUNTIME: faust (the agents and tables of "
+        "faust-streaming) or batch (engine/stream: aiokafka batches, one commit per batch after "
+        "every effect is acknowledged). Both read and write the same topics and changelogs.")
     decide: bool = Field(
         default=True, description="HAZARD_DECIDE: run the decision agent and the clocks; "
         "false runs intake only (validate, de-duplicate, append to the timeline), as the "

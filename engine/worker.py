@@ -87,6 +87,8 @@ def run_worker(settings: Settings | None = None) -> int:
         return EXIT_CONFIG
     except KeyboardInterrupt:
         return 130
+    if settings.runtime == "batch":
+        return _run_batch(loop, settings, bootstrap, rules, specs, alert_rules)
     # Faust makes only the last level of its data directory (HAZARD_DATA_DIR/<app id>).
     (settings.data_dir / settings.app_id).mkdir(parents=True, exist_ok=True)
     try:
@@ -105,4 +107,18 @@ def run_worker(settings: Settings | None = None) -> int:
         worker.execute_from_commandline()
     except SystemExit as exc:
         return int(exc.code or 0)
+    return 0
+
+
+def _run_batch(loop: asyncio.AbstractEventLoop, settings: Settings, bootstrap: str, rules, specs,
+               alert_rules) -> int:
+    """Run the batched runtime (HAZARD_RUNTIME=batch) on `loop` until it is stopped."""
+    from engine.stream.runtime import Runtime
+
+    try:
+        runtime = Runtime(settings, bootstrap, rules, specs, alert_rules=alert_rules)
+    except TokenFileError as exc:
+        log.error("configuration_invalid", error=str(exc))
+        return EXIT_CONFIG
+    loop.run_until_complete(runtime.run())
     return 0

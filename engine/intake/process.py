@@ -27,11 +27,12 @@ from engine.intake.timeline import SHANGHAI, encode, timeline_entries
 from engine.intake.validate import MAX_RECORD_BYTES, Accepted, validate_record
 
 TIMELINE = "engine.timeline"
-# A rejection must always fit on intake.rejected, whatever came in: longer keys and values are cut
-# to an excerpt with the digest of the whole (the original stays on its intake topic), and a
-# record with thousands of faults names the first ones.
+# A rejection must always fit on intake.rejected (8 MiB), whatever came in: a key over 256 bytes
+# and a value over 4 MiB (the intake topics' own limit, so only a topic configured larger lets one
+# in) are cut to an excerpt with the digest of the whole (the original stays on its intake topic),
+# and a record with thousands of faults names the first ones.
 KEY_EXCERPT_BYTES = 256
-RAW_EXCERPT_BYTES = MAX_RECORD_BYTES
+RAW_EXCERPT_BYTES = 4 * 1024 * 1024
 MAX_ERRORS = 50
 DUPLICATES = "engine.intake.duplicates"
 _NS = uuid.UUID("0d6c1a4e-7f3b-4b8a-9e21-5c4d3b2a1f09")

@@ -92,8 +92,8 @@ def test_an_oversized_invalid_utf8_key_is_cut_to_an_excerpt_with_its_digest() ->
 
 
 def test_an_oversized_value_is_cut_to_an_excerpt_with_its_digest() -> None:
-    """A 3 MiB value: the rejection keeps the first MiB, the size and the SHA-256 of the whole."""
-    value = b"x" * (3 << 20)
+    """A 5 MiB value: the rejection keeps the first 4 MiB, the size and the SHA-256 of the whole."""
+    value = b"x" * (5 << 20)
     _, data = rejection(b"HZ-1", value)
     assert base64.b64decode(data["raw_base64"]) == value[:RAW_EXCERPT_BYTES]
     assert data["raw_bytes"] == len(value) and data["raw_sha256"] == hashlib.sha256(value).hexdigest()

@@ -1,0 +1,48 @@
+"""The kinds of subject a worker keeps state for, whichever runtime carries the records.
+
+Each `Core` names a pure decision function, how a stored state decodes, and
+how a due clock becomes a timeline entry. Both runtimes build them here, so
+the hazard and alert rules are wired once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from engine.alerts import Alert, AlertRules, alert_clock_entry, decide_alert
+from engine.contract.outputs import ALERTS_CAP
+from engine.decide.core import decide
+from engine.decide.emit import Out
+from engine.decide.replay import clock_entry
+from engine.intake.timeline import encode
+from engine.ruleset import Rules
+from engine.store import unpack
+
+TABLES = {"hazard": "hazards", "alert": "alerts"}  # table names, as their changelog topics carry them
+SEEN_TABLE = "intake-seen"
+
+
+@dataclass(frozen=True, slots=True)
+class Core:
+    """One kind of subject the decision stage keeps state for: its pure core and how to store it."""
+
+    kind: str
+    decide: Callable[[Any, dict[str, Any]], tuple[Any, list[Out]]]
+    decode: Callable[[bytes], Any]
+    clock_entry: Callable[[str, int], dict[str, Any]]
+
+
+def build_cores(rules: Rules, alert_rules: AlertRules | None) -> dict[str, Core]:
+    """The hazard core, and the alert core when alert rules are loaded."""
+    cores = {"hazard": Core("hazard", lambda st, e: decide(st, e, rules), unpack, clock_entry)}
+    if alert_rules is not None:
+        cores["alert"] = Core("alert", lambda st, e: decide_alert(st, e, alert_rules),
+                              lambda raw: unpack(raw, Alert), alert_clock_entry)
+    return cores
+
+
+def record_value(out: Out) -> bytes:
+    """The bytes of an output record: a CAP document as its XML, any other output as JSON."""
+    return out.event["xml"].encode("utf-8") if out.topic == ALERTS_CAP else encode(out.event)

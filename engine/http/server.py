@@ -1,0 +1,104 @@
+"""One aiohttp server for a worker: `/metrics`, `/healthz`, `/readyz` and the supervisors' feeds.
+
+The feeds' pages (`engine.feeds.web.register`) were written against Faust's
+web API: `app.page(path)` and a view with `json`, `error` and `bytes`.
+`Pages` offers that much on a plain aiohttp application, so the same pages
+serve on the batched runtime without Faust.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import orjson
+import structlog
+from aiohttp import web
+from prometheus_client import CollectorRegistry, generate_latest
+
+from engine.health import Readiness
+
+log = structlog.get_logger("engine.http")
+
+Handler = Callable[..., Awaitable[web.StreamResponse]]
+
+
+class View:
+    """What a page handler answers with: JSON, an error as JSON, or bytes."""
+
+    @staticmethod
+    def json(value: Any, *, status: int = 200, headers: dict[str, str] | None = None,
+             content_type: str | None = None) -> web.Response:
+        """A JSON response."""
+        return web.Response(body=orjson.dumps(value), status=status, headers=headers,
+                            content_type=content_type or "application/json")
+
+    @classmethod
+    def error(cls, status: int, reason: str, headers: dict[str, str] | None = None,
+              **extra: Any) -> web.Response:
+        """An error, as `{"error": reason}` with the status."""
+        return cls.json({"error": reason, **extra}, status=status, headers=headers)
+
+    @staticmethod
+    def bytes(value: bytes, *, content_type: str | None = None, status: int = 200) -> web.Response:
+        """A response of raw bytes."""
+        return web.Response(body=value, status=status, content_type=content_type)
+
+
+class Pages:
+    """Faust's `app.page` and `app.web.web_app`, on a plain aiohttp application."""
+
+    def __init__(self) -> None:
+        self.web_app = web.Application()
+        self.web = self  # the feeds reach the application as `app.web.web_app`
+
+    def page(self, path: str, name: str | None = None) -> Callable[[Handler], Handler]:
+        """Serve `handler(view, request, **path_params)` for GET `path`."""
+        def add(handler: Handler) -> Handler:
+            async def get(request: web.Request) -> web.StreamResponse:
+                return await handler(View, request, **request.match_info)
+            self.web_app.router.add_get(path, get, name=name)
+            return handler
+        return add
+
+
+def health_pages(pages: Pages, registry: CollectorRegistry, readiness: Readiness) -> None:
+    """Add `/metrics`, `/healthz` and `/readyz` to `pages`."""
+    async def metrics(view: Any, request: web.Request) -> web.Response:
+        """Prometheus metrics of this worker."""
+        return web.Response(body=generate_latest(registry),
+                            headers={"Content-Type": "text/plain; version=0.0.4; charset=utf-8"})
+
+    async def healthz(view: Any, request: web.Request) -> web.Response:
+        """Liveness: the process answers."""
+        return view.json({"alive": True})
+
+    async def readyz(view: Any, request: web.Request) -> web.Response:
+        """Readiness: tables recovered, clocks ticking, broker reachable; 503 with what is missing."""
+        ready, body = readiness.report()
+        return view.json(body, status=200 if ready else 503)
+
+    pages.page("/metrics")(metrics)
+    pages.page("/healthz")(healthz)
+    pages.page("/readyz")(readyz)
+
+
+class Server:
+    """Runs `pages` on a host and port until stopped."""
+
+    def __init__(self, pages: Pages, host: str, port: int) -> None:
+        self.pages, self.host, self.port = pages, host, port
+        self.runner: web.AppRunner | None = None
+
+    async def start(self) -> None:
+        """Listen on the host and port."""
+        self.runner = web.AppRunner(self.pages.web_app, access_log=None, handle_signals=False,
+                                    shutdown_timeout=5.0)
+        await self.runner.setup()
+        await web.TCPSite(self.runner, self.host, self.port, reuse_address=True).start()
+        log.info("http_listening", host=self.host, port=self.port)
+
+    async def stop(self) -> None:
+        """Close the listener and the open connections."""
+        if self.runner is not None:
+            await self.runner.cleanup()

@@ -1,0 +1,440 @@
+"""The batched runtime: one consumer group, whole batches through the pure stages, then one commit.
+
+Per batch fetched with `getmany`:
+1. intake records become timeline entries, rejections and duplicates, and
+   de-duplication marks; timeline records become decisions and new states
+   (the pure `decide_intake` and cores, exactly as the Faust agents call them);
+2. every record the batch caused for another topic is sent, and the batch
+   waits for the broker's acknowledgement of all of them;
+3. then the table writes that record those effects go to their changelogs,
+   and the batch waits again;
+4. only then are the positions committed: the offset after the last record
+   of each partition in the batch.
+
+Every record `getmany` returns is handled before the next call, and a
+position is committed only as far as the records handled, so no position
+can pass a record that no stage saw (the Faust runtime's record skipped
+across a SIGKILL, issue 20, has no path here). If a send or a commit fails,
+nothing after it happens: the worker drops its tables, reads them again
+from the changelogs and goes back to its committed positions, as a restart
+would, and the deterministic output ids make the repeated records harmless.
+
+A rebalance waits for the batch in hand (the rebalance listener takes the
+same lock), so a revoked partition's last batch is committed by the worker
+that handled it; an assigned partition's tables are read from their
+changelogs before any of its records is handled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.coordinator.assignors.range import RangePartitionAssignor
+from prometheus_client import CollectorRegistry
+
+from engine import __version__, codec
+from engine.alerts import AlertRules
+from engine.clocks import DeadlineIndex, time_source
+from engine.contract.envelope import INTAKE_TOPICS
+from engine.cores import SEEN_TABLE, TABLES, Core, build_cores, record_value
+from engine.deadletter import DEAD_LETTER, Poison, dead_letter
+from engine.decide.emit import lead_department
+from engine.feeds import web as feeds
+from engine.feeds.tokens import TokenFileError, TokenStore
+from engine.feeds.views import alert_source, hazard_source
+from engine.health import BrokerProbe, Readiness
+from engine.http.server import Pages, Server, health_pages
+from engine.intake.process import TIMELINE, Record, decide_intake, processing_failure
+from engine.intake.timeline import encode
+from engine.metrics import AlertGauges, EngineMetrics, GaugeView, HazardGauges, RuntimeGauges
+from engine.ruleset import Rules
+from engine.settings import Settings
+from engine.store import header, pack
+from engine.stream.tables import Table, restore
+from engine.tools.kafka import client_auth
+from engine.topics import TopicSpec
+
+log = structlog.get_logger("engine.stream")
+
+MAX_BATCH = 2_000  # records per getmany: enough to amortise a round trip, small enough to stay fresh
+PROBE_S = 2.0
+
+
+class BatchFailed(Exception):
+    """A send or a commit of a batch failed: the worker must go back to its committed positions."""
+
+
+@dataclass(frozen=True, slots=True)
+class Send:
+    """A record to produce: topic, key, value, and a partition when it must be a given one."""
+
+    topic: str
+    key: bytes | None
+    value: bytes
+    partition: int | None = None
+
+
+class _Rebalance(ConsumerRebalanceListener):
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+
+    async def on_partitions_revoked(self, revoked: Iterable[TopicPartition]) -> None:
+        await self.runtime.revoked(set(revoked))
+
+    async def on_partitions_assigned(self, assigned: Iterable[TopicPartition]) -> None:
+        await self.runtime.assigned(set(assigned))
+
+
+class Runtime:
+    """A worker on aiokafka: intake, decisions and clocks over batches, with its HTTP server."""
+
+    def __init__(self, settings: Settings, bootstrap: str, rules: Rules, specs: tuple[TopicSpec, ...],
+                 alert_rules: AlertRules | None = None, registry: CollectorRegistry | None = None,
+                 tokens: TokenStore | None = None) -> None:
+        self.settings, self.bootstrap, self.rules = settings, bootstrap, rules
+        self.auth = client_auth(settings)
+        prefix = self.prefix = settings.topic_prefix
+        partitions = {s.name: s.partitions for s in specs}
+        counts = {partitions[prefix + name] for name in (*INTAKE_TOPICS, TIMELINE)}
+        if len(counts) != 1:
+            raise ValueError("the intake and timeline topics must share one partition count "
+                             "(partition N of each, and of each changelog, belong together)")
+        self.intake_topics = {prefix + name: name for name in INTAKE_TOPICS}
+        self.timeline = prefix + TIMELINE
+        self.cores: dict[str, Core] = build_cores(rules, alert_rules)
+        app_id = settings.app_id
+        self.tables = {kind: Table(f"{app_id}-{TABLES[kind]}-changelog") for kind in self.cores}
+        self.seen = Table(f"{app_id}-{SEEN_TABLE}-changelog")
+        self.indices = {kind: DeadlineIndex() for kind in self.cores}
+        self.clock = time_source(settings.clock_start, settings.clock_anchor, settings.clock_rate,
+                                 settings.clock_end)
+        self.registry = registry or CollectorRegistry()
+        self.metrics = EngineMetrics(self.registry, __version__, rules.version,
+                                     rules.calendar.last_known_year)
+        self.gauges = HazardGauges(lambda h: lead_department(h, rules), self.clock.now)
+        self.alert_gauges = AlertGauges()
+        self.registry.register(self.gauges)
+        self.registry.register(self.alert_gauges)
+        self.registry.register(RuntimeGauges(self._lag, lambda: sum(map(len, self.indices.values())),
+                                             self._timer_lag))
+        self.readiness = Readiness(frozenset(self.cores), settings.decide, settings.tick_s)
+        self.poison = Poison.parse(settings.test_poison)  # a test hook; empty, it checks nothing
+        self.lock = asyncio.Lock()
+        self.positions: dict[TopicPartition, int] = {}  # next offset to handle, per assigned partition
+        self.waiting: dict[TopicPartition, int] = {}  # intake ends the clocks wait for after assignment
+        self.last_tick = 0.0
+        self.last_probe = 0.0
+        self.stopping = asyncio.Event()
+        self.tokens = tokens or TokenStore.from_settings(settings)
+        self.consumer: AIOKafkaConsumer | None = None
+        self.producer: AIOKafkaProducer | None = None
+        self.failures = 0  # batches failed in a row, for the pause before the next try
+        self.pages = self._pages()  # a tokens file naming unknown towns fails here, at start
+
+    # --- the loop ---------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Consume, decide, send, commit, tick, until SIGTERM or SIGINT."""
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self.stopping.set)
+        server = Server(self.pages, self.settings.web_bind, self.settings.web_port)
+        await server.start()
+        probe = BrokerProbe(self.bootstrap, self.auth)
+        self.producer = AIOKafkaProducer(
+            bootstrap_servers=self.bootstrap, acks="all", enable_idempotence=True, linger_ms=5,
+            max_request_size=16 * 1024 * 1024, request_timeout_ms=30_000, **self.auth)
+        await self.producer.start()
+        self.consumer = AIOKafkaConsumer(
+            bootstrap_servers=self.bootstrap, group_id=self.settings.app_id,
+            group_instance_id=self.settings.instance_id, enable_auto_commit=False,
+            auto_offset_reset="earliest", partition_assignment_strategy=(RangePartitionAssignor,),
+            session_timeout_ms=10_000, heartbeat_interval_ms=2_000,
+            max_partition_fetch_bytes=16 * 1024 * 1024, fetch_max_bytes=64 * 1024 * 1024, **self.auth)
+        topics = [*self.intake_topics, *([self.timeline] if self.settings.decide else [])]
+        self.consumer.subscribe(topics, listener=_Rebalance(self))
+        await self.consumer.start()
+        log.info("worker_started", runtime="batch", topics=topics)
+        try:
+            while not self.stopping.is_set():
+                try:
+                    batch = await self.consumer.getmany(timeout_ms=100, max_records=MAX_BATCH)
+                    if batch:
+                        async with self.lock:
+                            await self._handle(batch)
+                    await self._tick(probe)
+                    self.failures = 0
+                except BatchFailed as exc:
+                    self.failures += 1
+                    pause = min(0.25 * 2 ** self.failures, 30.0)
+                    log.error("batch_failed_going_back", error=str(exc)[:500], failures=self.failures,
+                              retry_in_s=pause)
+                    await asyncio.sleep(pause)
+                    await self._go_back()
+        finally:
+            await server.stop()
+            await probe.close()
+            await self.consumer.stop()
+            await self.producer.stop()
+            log.info("worker_stopped")
+
+    async def _handle(self, batch: dict[TopicPartition, list[Any]]) -> None:
+        """Handle every record of a batch, send what it caused, record it, then commit."""
+        sends: list[Send] = []
+        writes: list[Send] = []
+        commits: dict[TopicPartition, int] = {}
+        for tp, records in batch.items():
+            stage = self._intake if tp.topic in self.intake_topics else self._decide
+            for rec in records:
+                stage(rec, sends, writes)
+            commits[tp] = records[-1].offset + 1
+        await self._send(sends)
+        await self._send(writes)
+        try:
+            await self.consumer.commit(commits)
+        except Exception as exc:  # noqa: BLE001 - any failed commit: the batch comes again
+            raise BatchFailed(f"commit failed: {type(exc).__name__}: {exc}") from exc
+        self.positions.update(commits)
+        self._note_caught_up(commits)
+
+    async def _send(self, records: list[Send]) -> None:
+        """Send records and wait until the broker acknowledged every one; BatchFailed if not."""
+        if not records:
+            return
+        try:
+            pending = [await self.producer.send(r.topic, r.value, key=r.key, partition=r.partition)
+                       for r in records]
+            await asyncio.gather(*pending)
+        except Exception as exc:  # noqa: BLE001 - whatever the broker said, nothing may be committed
+            raise BatchFailed(f"send failed: {type(exc).__name__}: {exc}") from exc
+
+    # --- the stages -------------------------------------------------------------------------
+
+    def _intake(self, rec: Any, sends: list[Send], writes: list[Send]) -> None:
+        """Validate, de-duplicate and normalise one intake record into the timeline."""
+        started = time.perf_counter()
+        record = Record(rec.topic, rec.partition, rec.offset, rec.key, rec.value, rec.timestamp)
+        try:
+            self.poison.check("intake", rec.value)
+            outcome = decide_intake(record, self._seen_mark, self.rules.reference,
+                                    self.settings.max_record_bytes, self.intake_topics[rec.topic])
+        except Exception as exc:  # a bug must not hold the partition: reject, move on
+            log.exception("intake_failed", topic=rec.topic, partition=rec.partition, offset=rec.offset)
+            outcome = processing_failure(record, exc)
+            self.metrics.dead_letters.labels("intake").inc()
+        sends.extend(Send(self.prefix + s.topic, s.key, s.value) for s in outcome.sends)
+        if outcome.remember is not None:
+            key, mark = outcome.remember[0].encode(), outcome.remember[1].encode()
+            self.seen.put(key, mark, rec.partition)
+            writes.append(Send(self.seen.changelog, key, mark, rec.partition))
+        self.metrics.intake_records.labels(rec.topic, outcome.kind).inc()
+        for reason in outcome.reasons:
+            self.metrics.intake_rejections.labels(rec.topic, reason).inc()
+        self.metrics.processing.labels("intake").observe(time.perf_counter() - started)
+        if outcome.kind != "accepted":
+            log.info(f"intake_{outcome.kind}", event_id=outcome.event_id, subject=outcome.subject,
+                     topic=rec.topic, partition=rec.partition, offset=rec.offset,
+                     reasons=list(outcome.reasons) or None)
+
+    def _seen_mark(self, key: str) -> str | None:
+        mark = self.seen.get(key.encode())
+        return None if mark is None else mark.decode()
+
+    def _decide(self, rec: Any, sends: list[Send], writes: list[Send]) -> None:
+        """Apply one timeline entry to its subject's state and queue what the rules decide."""
+        started = time.perf_counter()
+        try:
+            self.poison.check("decide", rec.value)
+            entry = codec.loads(rec.value)
+            core = self.cores.get(entry.get("subject_kind"))
+            if core is None:
+                return  # an inspection is recorded in the timeline; no rules act on it
+            table = self.tables[core.kind]
+            raw = table.get(rec.key)
+            state = core.decode(raw) if raw is not None else None
+            new, outs = core.decide(state, entry)
+        except Exception as exc:  # a bug must not hold the partition: dead-letter, move on
+            log.exception("decision_failed", subject=(rec.key or b"").decode("utf-8", "replace"),
+                          partition=rec.partition, offset=rec.offset)
+            letter = dead_letter("decide", rec.topic, rec.partition, rec.offset, rec.key, rec.value, exc)
+            sends.append(Send(self.prefix + DEAD_LETTER, rec.key, encode(letter)))
+            self.metrics.dead_letters.labels("decide").inc()
+            return
+        if new is state:
+            return  # a re-delivered entry
+        for out in outs:
+            sends.append(Send(self.prefix + out.topic, out.key.encode(), record_value(out)))
+            self.metrics.count_output(out.event)
+            log.info("decision", event_id=out.id, subject=out.key, topic=out.topic,
+                     type=out.event["type"], action=out.event.get("data", {}).get("action"),
+                     caused_by=entry["entry_id"], partition=rec.partition, offset=rec.offset)
+        if core.kind == "hazard":
+            view = self.gauges.view(new)
+            packed = pack(new, view.encode(self.rules.version))
+            self.gauges.put(new.id, view)
+        else:
+            packed = pack(new)
+            self.alert_gauges.update(new)
+        table.put(rec.key, packed, rec.partition)
+        writes.append(Send(table.changelog, rec.key, packed, rec.partition))
+        self.indices[core.kind].set(new.id, new.next_due())
+        self.metrics.processing.labels("decide").observe(time.perf_counter() - started)
+
+    # --- clocks -----------------------------------------------------------------------------
+
+    async def _tick(self, probe: BrokerProbe) -> None:
+        """Publish a 'deadline reached' entry for every subject with a clock now due."""
+        now_m = time.monotonic()
+        if now_m - self.last_probe >= PROBE_S:
+            self.last_probe = now_m
+            await probe.check(self.readiness)
+        if not self.settings.decide or now_m - self.last_tick < self.settings.tick_s:
+            return
+        self.last_tick = now_m
+        held = bool(self.waiting) or len(self.readiness.recovered) < len(self.cores)
+        self.readiness.ticked(held)
+        if held:
+            return
+        now = self.clock.now()
+        due = [Send(self.timeline, subject.encode(), encode(self.cores[kind].clock_entry(subject, at)))
+               for kind, index in self.indices.items() for at, subject in index.pop_due(now)]
+        await self._send(due)
+
+    def _note_caught_up(self, commits: dict[TopicPartition, int]) -> None:
+        """Open the clocks once intake has handled what was there when partitions were assigned."""
+        if not self.waiting:
+            return
+        for tp, position in commits.items():
+            if tp in self.waiting and position >= self.waiting[tp]:
+                del self.waiting[tp]
+        if not self.waiting:
+            log.info("clocks_resumed")
+
+    # --- rebalancing and recovery -----------------------------------------------------------
+
+    async def revoked(self, revoked: set[TopicPartition]) -> None:
+        """Partitions leave this worker: after the batch in hand, forget their states."""
+        async with self.lock:
+            self.readiness.revoked()
+            gone = {tp.partition for tp in revoked}
+            for table in (*self.tables.values(), self.seen):
+                table.drop(gone)
+            for tp in revoked:
+                self.positions.pop(tp, None)
+                self.waiting.pop(tp, None)
+            log.info("partitions_revoked", partitions=sorted(gone))
+
+    async def assigned(self, assigned: set[TopicPartition]) -> None:
+        """Partitions come to this worker: read their tables, rebuild clocks held until caught up."""
+        async with self.lock:
+            await self._recover({tp.partition for tp in self.consumer.assignment()})
+
+    async def _recover(self, numbers: set[int]) -> None:
+        started = time.perf_counter()
+        reader = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, group_id=None,
+                                  enable_auto_commit=False, fetch_max_bytes=64 * 1024 * 1024,
+                                  max_partition_fetch_bytes=16 * 1024 * 1024, **self.auth)
+        await reader.start()
+        try:
+            for table in (*self.tables.values(), self.seen):
+                table.clear()
+                await restore(reader, table, sorted(numbers))
+        finally:
+            await reader.stop()
+        for kind, table in self.tables.items():
+            self._rebuild(kind, table)
+            self.readiness.table_recovered(kind)
+        intake = [tp for tp in self.consumer.assignment() if tp.topic in self.intake_topics]
+        ends = await self.consumer.end_offsets(intake) if intake else {}
+        committed = {tp: await self.consumer.committed(tp) for tp in intake}
+        self.positions = {tp: off for tp, off in committed.items() if off is not None}
+        self.waiting = {tp: end for tp, end in ends.items() if (committed.get(tp) or 0) < end}
+        log.info("clocks_held", partitions_behind=len(self.waiting))
+        log.info("worker_ready", partitions=sorted(numbers), states=sum(map(len, self.tables.values())),
+                 marks=len(self.seen), seconds=round(time.perf_counter() - started, 3))
+
+    def _rebuild(self, kind: str, table: Table) -> None:
+        """The deadline index and the gauges of one table, from the headers of its stored states."""
+        started = time.perf_counter()
+        dues, views, alerts = [], [], []
+        core = self.cores[kind]
+        for key, raw in table.items():
+            due, summary = header(raw)
+            dues.append((key.decode(), due))
+            if kind != "hazard":
+                alerts.append(core.decode(raw))
+            else:  # the stored view, unless it predates these rules
+                view = GaugeView.decode(summary, self.rules.version) if summary is not None else None
+                views.append((key.decode(), view or self.gauges.view(core.decode(raw))))
+        self.indices[kind].rebuild(dues)
+        if kind == "hazard":
+            self.gauges.reset(views)
+        else:
+            self.alert_gauges.reset(alerts)
+        log.info("deadline_index_rebuilt", kind=kind, subjects=len(self.indices[kind]),
+                 seconds=round(time.perf_counter() - started, 3))
+
+    async def _go_back(self) -> None:
+        """After a failed batch: tables from the changelogs again, positions from the commits."""
+        pause = 0.5
+        while not self.stopping.is_set():
+            try:
+                async with self.lock:
+                    assignment = self.consumer.assignment()
+                    await self._recover({tp.partition for tp in assignment})
+                    for tp in assignment:
+                        committed = await self.consumer.committed(tp)
+                        if committed is None:
+                            await self.consumer.seek_to_beginning(tp)
+                        else:
+                            self.consumer.seek(tp, committed)
+                return
+            except Exception as exc:  # noqa: BLE001 - the broker is still away: wait and try again
+                log.warning("going_back_failed", error=f"{type(exc).__name__}: {exc}"[:300],
+                            retry_in_s=pause)
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, self.settings.broker_retry_max_s)
+
+    # --- what the HTTP server and the metrics read -------------------------------------------
+
+    def _pages(self) -> Pages:
+        pages = Pages()
+        health_pages(pages, self.registry, self.readiness)
+        unknown = self.tokens.unknown_ids(set(self.rules.reference.towns),
+                                          set(self.rules.reference.departments))
+        if unknown:
+            raise TokenFileError(f"{self.tokens.path}: unknown {', '.join(unknown)}")
+        feeds.register(pages, settings=self.settings, bootstrap=self.bootstrap,
+                       hazards=hazard_source(self.tables["hazard"], self.rules, self.clock.now),
+                       alerts=alert_source(self.tables["alert"], self.clock.now)
+                       if "alert" in self.tables else None,
+                       tokens=self.tokens, now=self.clock.now)
+        return pages
+
+    def _lag(self) -> dict[tuple[str, int], int]:
+        out = {}
+        if self.consumer is None:
+            return out
+        for tp in self.consumer.assignment():
+            high = self.consumer.highwater(tp)
+            if high is not None and tp in self.positions:
+                out[(tp.topic, tp.partition)] = max(0, high - self.positions[tp])
+        return out
+
+    def _timer_lag(self) -> float:
+        dues = [d for d in (i.earliest() for i in self.indices.values()) if d is not None]
+        return max(0.0, self.clock.now() - min(dues)) if dues else 0.0
+
+
+async def run_runtime(runtime: Runtime) -> None:
+    """Run a runtime to its end, for `engine.worker`."""
+    with contextlib.suppress(asyncio.CancelledError):
+        await runtime.run()
