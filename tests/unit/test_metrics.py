@@ -106,3 +106,33 @@ def test_the_last_year_of_known_holidays_is_exported() -> None:
     out = text(registry)
     assert "hazard_calendar_known_through_year 2026.0" in out
     assert "hazard_calendar_known_until_timestamp_seconds 1.7987328e+09" in out  # 2027-01-01 00:00+08
+
+
+def test_readme_documents_every_metric_with_its_labels() -> None:
+    """Each hazard_* family the worker exports has a row in README's table, with the same labels."""
+    from pathlib import Path
+
+    from engine.metrics import AlertGauges, RuntimeGauges
+
+    registry = CollectorRegistry()
+    EngineMetrics(registry, "v", "r", 2026)
+    gauges = HazardGauges(lambda h: "fire_rescue", now=lambda: 5000.0)
+    gauges.update(hazard("A", watermark=1000, tier="yellow", listed=None))
+    for collector in (gauges, AlertGauges(), RuntimeGauges(lambda: {("t", 0): 1}, lambda: 0, lambda: 0.0)):
+        registry.register(collector)
+    exported = {}
+    for family in registry.collect():
+        if family.name.startswith("hazard_"):
+            labels = {k for s in family.samples for k in s.labels if k not in ("le",)}
+            exported[family.name] = labels
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    rows = {}
+    for line in readme.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 3 and cells[0].startswith("`hazard_"):
+            rows[cells[0].strip("`")] = {c.strip("` ") for c in cells[1].split(",") if c.strip()}
+    names = {n.removesuffix("_total") for n in exported}
+    assert names == {n.removesuffix("_total") for n in rows}
+    for name, labels in exported.items():
+        documented = rows.get(name, rows.get(name + "_total", rows.get(name.removesuffix("_total"))))
+        assert labels <= documented, (name, labels, documented)
