@@ -95,9 +95,16 @@ def data_content_type_problem(text: str) -> tuple[str, str] | None:
 
 
 def structured_content_type_problem(text: str) -> tuple[str, str] | None:
-    """Why a record without ce_ headers cannot carry content-type `text`, or None if it can."""
+    """Why a record without ce_ headers cannot carry content-type `text`, or None if it can.
+
+    The binding spec gives a structured record `application/cloudevents+json`.
+    The Python SDK's 1.x `cloudevents.kafka.to_structured` instead moves the
+    event's datacontenttype (`application/json`) into this header, and the
+    contract promises that SDK producers work unchanged, so a JSON data media
+    type passes too.
+    """
     media = parse_media_type(text)
-    if media is None or media.essence != STRUCTURED:
+    if media is None or not (media.essence == STRUCTURED or is_json(media)):
         shown = _shown(text) if media is None else _shown(media.essence)
         return ("unsupported_content_type",
                 f"content-type {shown} on a record without ce_ headers: a structured event is "

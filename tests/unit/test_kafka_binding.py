@@ -168,11 +168,14 @@ def test_ce_headers_with_a_structured_body_are_mixed_mode() -> None:
 @pytest.mark.parametrize("content_type,code", [
     ("application/cloudevents+json", None),
     ("application/cloudevents+json; charset=UTF-8", None),
-    ("application/json", "unsupported_content_type"),
+    ("application/json", None),  # what the 1.x Python SDK's to_structured writes
+    ("text/plain", "unsupported_content_type"),
+    ("application/xml; charset=utf-8", "unsupported_content_type"),
     ("application/cloudevents+json; charset=latin-1", "unsupported_charset"),
+    ("application/json; charset=latin-1", "unsupported_charset"),
 ])
 def test_structured_content_type_header(content_type: str, code: str | None) -> None:
-    """Without ce_ headers a content-type, when sent, must be application/cloudevents+json in UTF-8."""
+    """Without ce_ headers a content-type, when sent, is the structured format or JSON, in UTF-8."""
     out = decide(json.dumps(REPORT).encode(), [("content-type", content_type.encode())])
     if code is None:
         assert out.kind == "accepted"
