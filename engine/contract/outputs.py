@@ -15,6 +15,28 @@ REFERRALS_DISCIPLINE = "referrals.discipline"
 ALERTS_CAP = "alerts.cap"
 INTAKE_REJECTED = "intake.rejected"
 OUTPUT_TOPICS = (ESCALATIONS, SUPERVISION_LISTED, REFERRALS_DISCIPLINE, ALERTS_CAP, INTAKE_REJECTED)
+# Output topics that version 2 of the contract adds; declared in topics/ as their emitters arrive.
+ENFORCEMENT_ACTIONS = "enforcement.actions"
+REFERRALS_JUDICIAL = "referrals.judicial"
+NOTIFICATIONS = "notifications"
+CLOUDEVENT_CONTENT_TYPE = b"application/cloudevents+json; charset=utf-8"
+CAP_CONTENT_TYPE = b"application/cap+xml"
+_CONTENT_TYPES = {
+    **{topic: CLOUDEVENT_CONTENT_TYPE
+       for topic in (*OUTPUT_TOPICS, ENFORCEMENT_ACTIONS, REFERRALS_JUDICIAL, NOTIFICATIONS)},
+    ALERTS_CAP: CAP_CONTENT_TYPE,
+}
+
+
+def record_headers(topic: str) -> list[tuple[str, bytes]]:
+    """The Kafka headers of a record the engine writes to `topic` (contract name, without a prefix).
+
+    Every output topic's records carry their content-type (contract section 1,
+    v2): a structured CloudEvent, or a CAP document on alerts.cap. Internal
+    topics are the engine's own business and get none.
+    """
+    content_type = _CONTENT_TYPES.get(topic)
+    return [] if content_type is None else [("content-type", content_type)]
 
 
 class Output(BaseModel):
