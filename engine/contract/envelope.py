@@ -5,13 +5,33 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, create_model
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, WithJsonSchema, create_model
+from pydantic_core import PydanticCustomError
 
 from engine.contract import intake
+from engine.contract.mediatype import data_content_type_problem
 
 # CloudEvents allows extension attributes, so the envelope accepts keys it does
 # not know; its data, which the contract defines, does not.
 _ENVELOPE_CONFIG = ConfigDict(extra="allow", frozen=True)
+
+
+def _json_media_type(value: str) -> str:
+    # Kept as sent: the contract does not say how to normalise it, and the timeline does not carry it.
+    problem = data_content_type_problem(value)
+    if problem is not None:
+        raise PydanticCustomError(*problem)
+    return value
+
+
+# A JSON media type with parameters, e.g. `application/json; charset=utf-8` (contract section 1, v2).
+DataContentType = Annotated[
+    str,
+    AfterValidator(_json_media_type),
+    WithJsonSchema({"type": "string", "examples": ["application/json",
+                                                   "application/json; charset=utf-8"],
+                    "description": "a JSON media type; a charset, if given, is utf-8"}),
+]
 
 
 class Envelope(BaseModel):
@@ -25,7 +45,7 @@ class Envelope(BaseModel):
     type: str
     time: AwareDatetime
     subject: Annotated[str, Field(min_length=1, max_length=200)]
-    datacontenttype: Literal["application/json"] | None = None
+    datacontenttype: DataContentType | None = None
     data: Any
 
 

@@ -15,6 +15,28 @@ REFERRALS_DISCIPLINE = "referrals.discipline"
 ALERTS_CAP = "alerts.cap"
 INTAKE_REJECTED = "intake.rejected"
 OUTPUT_TOPICS = (ESCALATIONS, SUPERVISION_LISTED, REFERRALS_DISCIPLINE, ALERTS_CAP, INTAKE_REJECTED)
+# Output topics that version 2 of the contract adds; declared in topics/ as their emitters arrive.
+ENFORCEMENT_ACTIONS = "enforcement.actions"
+REFERRALS_JUDICIAL = "referrals.judicial"
+NOTIFICATIONS = "notifications"
+CLOUDEVENT_CONTENT_TYPE = b"application/cloudevents+json; charset=utf-8"
+CAP_CONTENT_TYPE = b"application/cap+xml"
+_CONTENT_TYPES = {
+    **{topic: CLOUDEVENT_CONTENT_TYPE
+       for topic in (*OUTPUT_TOPICS, ENFORCEMENT_ACTIONS, REFERRALS_JUDICIAL, NOTIFICATIONS)},
+    ALERTS_CAP: CAP_CONTENT_TYPE,
+}
+
+
+def record_headers(topic: str) -> list[tuple[str, bytes]]:
+    """The Kafka headers of a record the engine writes to `topic` (contract name, without a prefix).
+
+    Every output topic's records carry their content-type (contract section 1,
+    v2): a structured CloudEvent, or a CAP document on alerts.cap. Internal
+    topics are the engine's own business and get none.
+    """
+    content_type = _CONTENT_TYPES.get(topic)
+    return [] if content_type is None else [("content-type", content_type)]
 
 
 class Output(BaseModel):
@@ -115,6 +137,16 @@ class RejectionError(Output):
     type: str = Field(description="a stable code for the kind of error, for counting and filtering")
 
 
+class RejectedHeader(Output):
+    """One Kafka header of a rejected record, so that a binary-mode event can be read and sent again."""
+
+    name: str
+    value_base64: str | None  # None for a header without a value
+    # Present only when the value was too long to repeat whole: its size and SHA-256.
+    value_bytes: int | None = None
+    value_sha256: str | None = None
+
+
 class IntakeRejected(Output):
     """Data of `safety.intake.rejected`: what could not be accepted, why, and the original bytes."""
 
@@ -131,11 +163,18 @@ class IntakeRejected(Output):
     key_sha256: str | None = None
     raw_bytes: int | None = None
     raw_sha256: str | None = None
+    # Extension, present only when the record had headers (a binary-mode event's attributes).
+    headers: list[RejectedHeader] | None = None
 
     def dump(self) -> dict:
         """The data as JSON values, without the extensions that do not apply."""
-        cut = {"key_bytes", "key_sha256", "raw_bytes", "raw_sha256"}
-        return self.model_dump(mode="json", exclude={f for f in cut if getattr(self, f) is None})
+        cut = {"key_bytes", "key_sha256", "raw_bytes", "raw_sha256", "headers"}
+        data = self.model_dump(mode="json", exclude={f for f in cut if getattr(self, f) is None})
+        for header in data.get("headers", ()):
+            for field in ("value_bytes", "value_sha256"):
+                if header[field] is None:
+                    del header[field]
+        return data
 
 
 OUTPUT_TYPES: dict[str, tuple[str, type[Output]]] = {

@@ -22,9 +22,16 @@ from datetime import UTC, datetime
 from typing import Literal
 
 from engine.contract.common import KnownIds
-from engine.contract.outputs import ENGINE_SOURCE, INTAKE_REJECTED, IntakeRejected, RejectionError
+from engine.contract.outputs import (
+    ENGINE_SOURCE,
+    INTAKE_REJECTED,
+    IntakeRejected,
+    RejectedHeader,
+    RejectionError,
+)
+from engine.intake.binding import validate_kafka_record
 from engine.intake.timeline import SHANGHAI, encode, timeline_entries
-from engine.intake.validate import MAX_RECORD_BYTES, Accepted, validate_record
+from engine.intake.validate import MAX_RECORD_BYTES, Accepted
 
 TIMELINE = "engine.timeline"
 # A rejection must always fit on intake.rejected (8 MiB), whatever came in: a key over 256 bytes
@@ -34,6 +41,9 @@ TIMELINE = "engine.timeline"
 KEY_EXCERPT_BYTES = 256
 RAW_EXCERPT_BYTES = 4 * 1024 * 1024
 MAX_ERRORS = 50
+# A binary-mode record's meaning is in its headers, so a rejection repeats them, within bounds too.
+MAX_HEADERS = 64
+HEADER_EXCERPT_BYTES = 1024
 DUPLICATES = "engine.intake.duplicates"
 _NS = uuid.UUID("0d6c1a4e-7f3b-4b8a-9e21-5c4d3b2a1f09")
 
@@ -50,6 +60,8 @@ class Record:
     key: bytes | None
     value: bytes | None
     timestamp_ms: int
+    # As aiokafka delivers them: (name, value) in order; a CloudEvents binary record's attributes.
+    headers: tuple[tuple[str, bytes], ...] = ()
 
     @property
     def position(self) -> str:
@@ -112,6 +124,21 @@ def _bounded(errors: list[RejectionError]) -> list[RejectionError]:
     return [*errors[:MAX_ERRORS], more]
 
 
+def _rejected_headers(record: Record) -> list[RejectedHeader] | None:
+    """The record's first headers, each value whole or as an excerpt with its digest; None if none."""
+    if not record.headers:
+        return None
+    out = []
+    for name, value in record.headers[:MAX_HEADERS]:
+        cut, digest = (None, None) if value is None else _excerpt(value, HEADER_EXCERPT_BYTES)
+        out.append(RejectedHeader(
+            name=name[:KEY_EXCERPT_BYTES],
+            value_base64=None if cut is None else base64.b64encode(cut).decode("ascii"),
+            value_bytes=len(value) if digest and value is not None else None, value_sha256=digest,
+        ))
+    return out
+
+
 def _rejection(record: Record, errors) -> Outcome:
     received = _received_at(record)
     key_cut, key_digest = (None, None) if record.key is None else _excerpt(record.key, KEY_EXCERPT_BYTES)
@@ -123,6 +150,7 @@ def _rejection(record: Record, errors) -> Outcome:
         raw_base64=base64.b64encode(raw).decode("ascii"),
         key_bytes=len(record.key or b"") if key_digest else None, key_sha256=key_digest,
         raw_bytes=len(record.value or b"") if raw_digest else None, raw_sha256=raw_digest,
+        headers=_rejected_headers(record),
     ).dump()
     event = {
         "specversion": "1.0",
@@ -153,18 +181,21 @@ def processing_failure(record: Record, exc: BaseException) -> Outcome:
 
 def decide_intake(record: Record, seen: Callable[[str], str | None], known: KnownIds,
                   max_bytes: int = MAX_RECORD_BYTES, contract_topic: str | None = None) -> Outcome:
-    """Validate, de-duplicate and normalise one record.
+    """Validate, de-duplicate and normalise one record, in either mode of the CloudEvents Kafka binding.
 
-    `contract_topic` is the record's topic as the contract names it, when the
+    The record's headers tell the mode; its key, when not null, must be the
+    event's subject. `contract_topic` is the record's topic as the contract names it, when the
     engine runs with a topic prefix; sends name contract topics too.
     """
-    result = validate_record(record.value, contract_topic or record.topic, known, max_bytes)
+    result = validate_kafka_record(record.key, record.headers, record.value,
+                                   contract_topic or record.topic, known, max_bytes)
     if not isinstance(result, Accepted):
         return _rejection(record, result.errors)
     event = result.event
-    assert record.value is not None  # validate_record rejects an empty record
+    content = result.content if result.content is not None else record.value
+    assert content is not None  # a structured record without a value is rejected
     key = dedupe_key(event.source, event.id)
-    mark = _mark(record.position, record.value)
+    mark = _mark(record.position, content)
     previous = seen(key)
     if previous is not None and previous.split("|", 1)[0] != record.position:
         first_position, _, digest = previous.partition("|")

@@ -26,6 +26,9 @@ class Accepted:
 
     event: Envelope
     event_type: EventType
+    # The bytes that stand for the event when its record value alone does not (binary mode), so
+    # that a later copy with other attributes is flagged as conflicting.
+    content: bytes | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,23 +60,23 @@ def _from_pydantic(exc: ValidationError) -> Invalid:
     return Invalid(tuple(errors))
 
 
-def _parse(value: bytes, text: str) -> tuple[object, Invalid | None]:
+def _parse(value: bytes, text: str, where: str = "record") -> tuple[object, Invalid | None]:
     """The parsed JSON, or why it is refused: not JSON, or JSON that parsers read differently."""
     try:
         raw = codec.loads(value)
     except codec.JSONDecodeError as fast:
         if "depth" in str(fast):  # past orjson's 1024 levels the stdlib would exhaust the stack
-            return None, _err(("record",), f"nested deeper than {MAX_DEPTH} levels", "too_deep")
+            return None, _err((where,), f"nested deeper than {MAX_DEPTH} levels", "too_deep")
         try:  # the stdlib names the line and column of a syntax error
             json.loads(text)
         except RecursionError:
-            return None, _err(("record",), f"nested deeper than {MAX_DEPTH} levels", "too_deep")
+            return None, _err((where,), f"nested deeper than {MAX_DEPTH} levels", "too_deep")
         except json.JSONDecodeError as exc:
-            return None, _err(("record",), f"not JSON: {exc.msg} at line {exc.lineno} column "
+            return None, _err((where,), f"not JSON: {exc.msg} at line {exc.lineno} column "
                               f"{exc.colno}", "not_json")
         # The stdlib reads it, orjson does not: NaN or Infinity, a number beyond a double, an
         # unpaired surrogate. Other readers of the timeline would disagree on what it says.
-        return None, _err(("record",), f"JSON that parsers read differently: {fast}",
+        return None, _err((where,), f"JSON that parsers read differently: {fast}",
                           "ambiguous_json")
     # A key given twice leaves fewer strings after a round trip; only then is the exact look needed.
     strings = _string_tokens(value)
@@ -81,9 +84,9 @@ def _parse(value: bytes, text: str) -> tuple[object, Invalid | None]:
         try:
             dup = _duplicate_key(text)
         except RecursionError:
-            return None, _err(("record",), f"nested deeper than {MAX_DEPTH} levels", "too_deep")
+            return None, _err((where,), f"nested deeper than {MAX_DEPTH} levels", "too_deep")
         if dup is not None:
-            return None, _err(("record",), f"the key {dup!r} appears twice in one object; readers "
+            return None, _err((where,), f"the key {dup!r} appears twice in one object; readers "
                               "would disagree on which value counts", "duplicate_key")
     return raw, None
 
@@ -109,25 +112,61 @@ def _duplicate_key(text: str) -> str | None:
     return found[0] if found else None
 
 
+def read_json(value: bytes, where: str = "record") -> tuple[object, str] | Invalid:
+    """Decode and parse JSON bytes; `where` names them in errors (the record, or a binary event's data)."""
+    try:
+        text = value.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return _err((where,), f"not UTF-8: {exc.reason} at byte {exc.start}", "not_utf8")
+    raw, refused = _parse(value, text, where)
+    if refused is not None:
+        return refused
+    return raw, text
+
+
+def _key_problem(key: bytes | None, subject: object) -> RejectionError | None:
+    """Why a record key does not fit the event's subject (contract section 1), or None if it does."""
+    if key is None or not isinstance(subject, str) or key == subject.encode("utf-8"):
+        return None
+    try:
+        shown = repr(key.decode("utf-8")[:200])
+    except UnicodeDecodeError as exc:
+        shown = f"of {len(key)} bytes that are not UTF-8 ({exc.reason} at byte {exc.start})"
+    return RejectionError(
+        loc=["key"],
+        msg=f"the record key {shown} is not the event's subject {subject[:200]!r}: key each record "
+        "by its subject (or leave the key null), so that every event about one subject shares a "
+        "partition",
+        type="key_mismatch",
+    )
+
+
 def validate_record(value: bytes | None, topic: str, known: KnownIds,
-                    max_bytes: int = MAX_RECORD_BYTES) -> Accepted | Invalid:
-    """Check one record against the contract: size, encoding, JSON, envelope, type, topic and data."""
+                    max_bytes: int = MAX_RECORD_BYTES, key: bytes | None = None) -> Accepted | Invalid:
+    """Check one structured record against the contract: size, encoding, JSON, then the event."""
     if value is None:
         return _err(("record",), "empty record (a tombstone): an event must be a JSON object",
                     "empty_record")
     if len(value) > max_bytes:
         return _err(("record",), f"record is {len(value)} bytes; the limit is {max_bytes} (1 MiB)",
                     "too_large")
-    try:
-        text = value.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        return _err(("record",), f"not UTF-8: {exc.reason} at byte {exc.start}", "not_utf8")
-    raw, refused = _parse(value, text)
-    if refused is not None:
-        return refused
+    parsed = read_json(value)
+    if isinstance(parsed, Invalid):
+        return parsed
+    raw, text = parsed
     if not isinstance(raw, dict):
         return _err(("record",), f"an event must be a JSON object, not {type(raw).__name__}",
                     "not_object")
+    return validate_event(raw, text, topic, known, key)
+
+
+def validate_event(raw: dict, text: str, topic: str, known: KnownIds,
+                   key: bytes | None = None) -> Accepted | Invalid:
+    """Check one parsed event, in either Kafka mode: envelope, type, topic, data, subject and key.
+
+    `text` is the JSON of `raw`; a null `key` (or none at all, over HTTP) is not checked.
+    """
+    key_error = _key_problem(key, raw.get("subject"))
     type_name = raw.get("type")
     event_type = EVENT_TYPES.get(type_name) if isinstance(type_name, str) else None
     if event_type is None:
@@ -143,7 +182,8 @@ def validate_record(value: bytes | None, topic: str, known: KnownIds,
             + ", ".join(types_on(topic) or sorted(EVENT_TYPES)),
             type="unknown_type",
         )
-        return Invalid((unknown, *(e for e in envelope_errors if e.loc != ["type"])))
+        rest = tuple(e for e in envelope_errors if e.loc != ["type"])
+        return Invalid((unknown, *rest, *((key_error,) if key_error else ())))
     errors: list[RejectionError] = []
     if topic in INTAKE_TOPICS and event_type.topic != topic:
         errors.append(RejectionError(
@@ -151,6 +191,8 @@ def validate_record(value: bytes | None, topic: str, known: KnownIds,
             msg=f"{type_name} belongs on topic {event_type.topic}, not {topic}",
             type="wrong_topic",
         ))
+    if key_error is not None:
+        errors.append(key_error)
     try:
         event = event_type.model.model_validate_json(text, strict=True, context={"known": known})
     except ValidationError as exc:

@@ -16,8 +16,9 @@ KNOWN = load_reference(REPO / "rules")
 REPORT = (EXAMPLES / "hazard-reported.json").read_bytes()
 
 
-def record(value: bytes | None, offset: int = 0, topic: str = "hazard.reports") -> Record:
-    return Record(topic, 0, offset, b"HZ-20261130-0001", value, 1_764_465_120_000)
+def record(value: bytes | None, offset: int = 0, topic: str = "hazard.reports",
+           key: bytes = b"HZ-20261130-0001") -> Record:
+    return Record(topic, 0, offset, key, value, 1_764_465_120_000)
 
 
 class Store(dict):
@@ -100,7 +101,7 @@ def test_rejection_of_non_utf8_bytes_keeps_them_exactly() -> None:
 def test_inspection_fans_out_one_entry_per_finding() -> None:
     """An inspection is recorded under its id, and each finding under its hazard_id."""
     raw = (EXAMPLES / "inspection-recorded.json").read_bytes()
-    out = decide_intake(record(raw, topic="inspection.findings"), {}.get, KNOWN)
+    out = decide_intake(record(raw, topic="inspection.findings", key=b"INS-20261130-017"), {}.get, KNOWN)
     keys = [s.key for s in out.sends]
     assert keys == [b"INS-20261130-017", b"HZ-20261130-0002", b"HZ-20261130-0003"]
     finding = json.loads(out.sends[1].value)
@@ -113,8 +114,8 @@ def test_inspection_fans_out_one_entry_per_finding() -> None:
 
 def test_prefixed_topic_is_validated_by_its_contract_name() -> None:
     """With a topic prefix the contract's type-to-topic rule still applies."""
-    rec = Record("ns.hazard.reports", 0, 0, b"k", REPORT, 0)
+    rec = Record("ns.hazard.reports", 0, 0, b"HZ-20261130-0001", REPORT, 0)
     assert decide_intake(rec, {}.get, KNOWN, contract_topic="hazard.reports").kind == "accepted"
-    rec = Record("ns.responder.alerts", 0, 0, b"k", REPORT, 0)
+    rec = Record("ns.responder.alerts", 0, 0, None, REPORT, 0)
     out = decide_intake(rec, {}.get, KNOWN, contract_topic="responder.alerts")
     assert out.kind == "rejected" and out.reasons == ("wrong_topic",)

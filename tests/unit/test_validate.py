@@ -237,3 +237,40 @@ def test_every_error_is_reported_not_just_the_first() -> None:
     event["data"]["grade_claimed"] = "huge"
     locs = {loc for loc, _, _ in errors_of(event)}
     assert {"time", "data.location.town", "data.grade_claimed"} <= locs
+
+
+@pytest.mark.parametrize("media_type", [
+    "application/json",
+    "application/json; charset=utf-8",
+    "Application/JSON ;charset=\"UTF-8\"",
+    "application/json;",
+    "application/geo+json",
+])
+def test_json_data_content_types_are_accepted(media_type: str) -> None:
+    """datacontenttype may be any spelling of a JSON media type, with parameters (contract v2)."""
+    event = example("hazard-reported.json") | {"datacontenttype": media_type}
+    result = validate_record(json.dumps(event).encode(), "hazard.reports", KNOWN)
+    assert isinstance(result, Accepted), getattr(result, "errors", None)
+    assert result.event.datacontenttype == media_type  # kept as sent; the timeline does not carry it
+
+
+def test_a_charset_other_than_utf8_is_rejected() -> None:
+    """A datacontenttype with charset=latin-1 is refused: events are UTF-8 JSON."""
+    event = example("hazard-reported.json") | {"datacontenttype": "application/json; charset=latin-1"}
+    [(loc, code, msg)] = errors_of(event)
+    assert (loc, code) == ("datacontenttype", "unsupported_charset")
+    assert "'latin-1'" in msg and "utf-8" in msg
+
+
+@pytest.mark.parametrize("media_type,word", [
+    ("text/plain", "'text/plain' is not a JSON media type"),
+    ("application/cloudevents+json", "not a CloudEvent"),
+    ("json", "is not a media type"),
+    ("application/json; charset=utf-8; charset=latin-1", "is not a media type"),
+])
+def test_a_data_content_type_that_is_not_json_is_rejected(media_type: str, word: str) -> None:
+    """A datacontenttype that is not a JSON media type is unsupported_content_type, saying why."""
+    event = example("hazard-reported.json") | {"datacontenttype": media_type}
+    [(loc, code, msg)] = errors_of(event)
+    assert (loc, code) == ("datacontenttype", "unsupported_content_type")
+    assert word in msg
