@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import faust
@@ -30,6 +30,7 @@ from engine.alerts import AlertRules
 from engine.clocks import DeadlineIndex, time_source
 from engine.continuity import Continuity, Verdict, first_offset, rewind
 from engine.contract.envelope import INTAKE_TOPICS
+from engine.contract.outputs import record_headers
 from engine.cores import SEEN_TABLE, TABLES, build_cores, record_value
 from engine.deadletter import DEAD_LETTER, Poison, dead_letter
 from engine.decide.emit import lead_department
@@ -157,6 +158,11 @@ class CatchUpGate:
                 if meta.offset >= 0}
 
 
+def _headers(headers: Any) -> tuple[tuple[str, bytes], ...]:
+    # Faust hands a record's headers over as a list of pairs or as a mapping.
+    return tuple(headers.items()) if isinstance(headers, Mapping) else tuple(headers or ())
+
+
 def create_app(settings: Settings, bootstrap: str, rules: Rules, specs: tuple[TopicSpec, ...],
                registry: CollectorRegistry | None = None,
                alert_rules: AlertRules | None = None) -> faust.App:
@@ -234,7 +240,7 @@ def create_app(settings: Settings, bootstrap: str, rules: Rules, specs: tuple[To
         pause = 0.5
         while True:
             try:
-                await (await topic(name).send(key=key, value=value))
+                await (await topic(name).send(key=key, value=value, headers=record_headers(name)))
                 return
             except Exception as exc:  # noqa: BLE001 - any refusal: say so, wait, try again
                 log.error("send_refused_retrying", to=name, bytes=len(value), topic=msg.topic,
@@ -277,7 +283,7 @@ def create_app(settings: Settings, bootstrap: str, rules: Rules, specs: tuple[To
             if not await in_order(msg):
                 continue
             record = Record(msg.topic, msg.partition, msg.offset, msg.key, msg.value,
-                            int(msg.timestamp * 1000))
+                            int(msg.timestamp * 1000), headers=_headers(msg.headers))
             try:
                 poison.check("intake", msg.value)
                 outcome = decide_intake(record, seen_mark, rules.reference,
@@ -291,7 +297,8 @@ def create_app(settings: Settings, bootstrap: str, rules: Rules, specs: tuple[To
                 if outcome.kind == "rejected":  # rare, and the only record of the input: confirm it
                     await send_confirmed(send.topic, send.key, send.value, msg)
                 else:
-                    await topic(send.topic).send(key=send.key, value=send.value)
+                    await topic(send.topic).send(key=send.key, value=send.value,
+                                                 headers=record_headers(send.topic))
             if outcome.remember is not None:
                 seen[outcome.remember[0].encode()] = outcome.remember[1].encode()
             gate.processed(msg.tp, msg.offset)
@@ -338,7 +345,8 @@ def create_app(settings: Settings, bootstrap: str, rules: Rules, specs: tuple[To
                 # Outputs must be on the broker before the state that records them: if the state
                 # landed first and the worker died, the replayed entry would count as applied and
                 # its outputs would never be sent. Most entries have none, so this rarely waits.
-                pending = [await topic(out.topic).send(key=out.key.encode(), value=record_value(out))
+                pending = [await topic(out.topic).send(key=out.key.encode(), value=record_value(out),
+                                                       headers=record_headers(out.topic))
                            for out in outs]
                 if pending:
                     await asyncio.gather(*pending)

@@ -44,6 +44,7 @@ from engine import __version__, codec
 from engine.alerts import AlertRules
 from engine.clocks import DeadlineIndex, time_source
 from engine.contract.envelope import INTAKE_TOPICS
+from engine.contract.outputs import record_headers
 from engine.cores import SEEN_TABLE, TABLES, Core, build_cores, record_value
 from engine.deadletter import DEAD_LETTER, Poison, dead_letter
 from engine.decide.emit import lead_department
@@ -74,12 +75,13 @@ class BatchFailed(Exception):
 
 @dataclass(frozen=True, slots=True)
 class Send:
-    """A record to produce: topic, key, value, and a partition when it must be a given one."""
+    """A record to produce: topic, key, value, a partition when it must be a given one, headers."""
 
     topic: str
     key: bytes | None
     value: bytes
     partition: int | None = None
+    headers: tuple[tuple[str, bytes], ...] = ()
 
 
 class _Rebalance(ConsumerRebalanceListener):
@@ -210,7 +212,8 @@ class Runtime:
         if not records:
             return
         try:
-            pending = [await self.producer.send(r.topic, r.value, key=r.key, partition=r.partition)
+            pending = [await self.producer.send(r.topic, r.value, key=r.key, partition=r.partition,
+                                                headers=list(r.headers) or None)
                        for r in records]
             await asyncio.gather(*pending)
         except Exception as exc:  # noqa: BLE001 - whatever the broker said, nothing may be committed
@@ -221,7 +224,8 @@ class Runtime:
     def _intake(self, rec: Any, sends: list[Send], writes: list[Send]) -> None:
         """Validate, de-duplicate and normalise one intake record into the timeline."""
         started = time.perf_counter()
-        record = Record(rec.topic, rec.partition, rec.offset, rec.key, rec.value, rec.timestamp)
+        record = Record(rec.topic, rec.partition, rec.offset, rec.key, rec.value, rec.timestamp,
+                        headers=tuple(rec.headers or ()))
         try:
             self.poison.check("intake", rec.value)
             outcome = decide_intake(record, self._seen_mark, self.rules.reference,
@@ -230,7 +234,8 @@ class Runtime:
             log.exception("intake_failed", topic=rec.topic, partition=rec.partition, offset=rec.offset)
             outcome = processing_failure(record, exc)
             self.metrics.dead_letters.labels("intake").inc()
-        sends.extend(Send(self.prefix + s.topic, s.key, s.value) for s in outcome.sends)
+        sends.extend(Send(self.prefix + s.topic, s.key, s.value, None, self._headers(s.topic))
+                     for s in outcome.sends)
         if outcome.remember is not None:
             key, mark = outcome.remember[0].encode(), outcome.remember[1].encode()
             self.seen.put(key, mark, rec.partition)
@@ -243,6 +248,10 @@ class Runtime:
             log.info(f"intake_{outcome.kind}", event_id=outcome.event_id, subject=outcome.subject,
                      topic=rec.topic, partition=rec.partition, offset=rec.offset,
                      reasons=list(outcome.reasons) or None)
+
+    @staticmethod
+    def _headers(topic: str) -> tuple[tuple[str, bytes], ...]:
+        return tuple(record_headers(topic))
 
     def _seen_mark(self, key: str) -> str | None:
         mark = self.seen.get(key.encode())
@@ -271,7 +280,8 @@ class Runtime:
         if new is state:
             return  # a re-delivered entry
         for out in outs:
-            sends.append(Send(self.prefix + out.topic, out.key.encode(), record_value(out)))
+            sends.append(Send(self.prefix + out.topic, out.key.encode(), record_value(out), None,
+                              self._headers(out.topic)))
             self.metrics.count_output(out.event)
             log.info("decision", event_id=out.id, subject=out.key, topic=out.topic,
                      type=out.event["type"], action=out.event.get("data", {}).get("action"),
