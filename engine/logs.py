@@ -25,6 +25,24 @@ _SHARED = [
 ]
 
 
+class ClientFaults(logging.Filter):
+    """Turns aiohttp's traceback for a malformed request into one warning line without a traceback.
+
+    A header too long or a request line that is not HTTP is the client's fault: the
+    server already answered 400, and a traceback in the log would read as an engine bug.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        from aiohttp.http_exceptions import HttpProcessingError
+
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, HttpProcessingError):
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+            record.msg, record.args = "bad_http_request: %s", (str(exc).splitlines()[0][:200],)
+            record.exc_info = record.exc_text = None
+        return True
+
+
 def logging_config(level: str = "info") -> dict[str, Any]:
     """A dictConfig that renders every stdlib record as one JSON line on stderr."""
     return {
@@ -41,8 +59,9 @@ def logging_config(level: str = "info") -> dict[str, Any]:
                 ],
             }
         },
+        "filters": {"client_faults": {"()": ClientFaults}},
         "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "json",
-                                "stream": "ext://sys.stderr"}},
+                                "stream": "ext://sys.stderr", "filters": ["client_faults"]}},
         "root": {"handlers": ["stderr"], "level": level.upper()},
         # aiokafka repeats connection errors many times a second; the engine says it once.
         "loggers": {"aiokafka": {"level": "ERROR" if level.lower() != "debug" else "DEBUG"}},

@@ -18,6 +18,7 @@ TIERS = ("blue", "yellow", "orange", "red")
 LEVELS = ("IV", "III", "II", "I")
 MAX_LIMIT = 500
 MAX_PARTITIONS = 4096  # bounds the work a forged Last-Event-ID can cause
+MAX_OFFSET = (1 << 63) - 1  # Kafka offsets are signed 64-bit; a larger one breaks the fetcher
 
 
 class BadRequest(ValueError):
@@ -99,6 +100,11 @@ def item_visible(view: Mapping[str, Any], filters: Filters, scope: Scope,
     return overdue is None or bool(view.get("overdue")) == overdue
 
 
+def _whole(text: str) -> bool:
+    # ASCII digits only, at most 19 of them: str.isdigit also takes '²' and '٣', which int() refuses.
+    return 0 < len(text) <= 19 and text.isascii() and text.isdigit()
+
+
 def encode_positions(positions: Mapping[int, int]) -> str:
     """A stream position as an SSE id: each partition's next offset, `0:15,1:7,2:0`."""
     return ",".join(f"{p}:{o}" for p, o in sorted(positions.items()))
@@ -109,7 +115,8 @@ def decode_positions(text: str) -> dict[int, int]:
     out: dict[int, int] = {}
     for part in text.strip().split(","):
         p, sep, o = part.partition(":")
-        if not (sep and p.isdigit() and o.isdigit()) or len(out) >= MAX_PARTITIONS:
+        if not (sep and _whole(p) and _whole(o)) or len(out) >= MAX_PARTITIONS \
+                or int(o) > MAX_OFFSET:
             raise BadRequest(f"Last-Event-ID {text[:80]!r} is not a stream position "
                              "like '0:15,1:7'")
         if int(p) in out:
@@ -133,7 +140,7 @@ def parse_limit(value: str | None, default: int = 50) -> int:
     """A page size between 1 and MAX_LIMIT."""
     if value is None or value == "":
         return default
-    if not value.isdigit() or not 1 <= int(value) <= MAX_LIMIT:
+    if not _whole(value) or not 1 <= int(value) <= MAX_LIMIT:
         raise BadRequest(f"limit must be a whole number from 1 to {MAX_LIMIT}")
     return int(value)
 

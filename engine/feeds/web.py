@@ -50,6 +50,7 @@ log = structlog.get_logger("engine.feeds")
 KEEPALIVE_S = 15.0
 POLL_MS = 1000  # how often a stream notices a closed connection or a shutdown
 MAX_STREAMS = 64  # each stream holds a Kafka connection; beyond this, clients get 503
+MAX_STREAMS_PER_TOKEN = 4  # so that one supervisor's screens cannot take every slot
 RETRY_MS = 3000  # what EventSource waits before reconnecting
 
 
@@ -99,8 +100,9 @@ class EscalationStream:
         return json.dumps(event, ensure_ascii=False, separators=(",", ":"))
 
     async def serve(self, request: Any, scope: Scope, filters: Filters,
-                    start: dict[int, int] | None) -> aioweb.StreamResponse:
-        """Stream escalations until the client goes away or the worker stops."""
+                    start: dict[int, int] | None,
+                    still_allowed: Callable[[], bool] = lambda: True) -> aioweb.StreamResponse:
+        """Stream escalations until the client goes away, its token is revoked, or the worker stops."""
         consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, group_id=None,
                                     enable_auto_commit=False, client_id="hazard-feeds",
                                     # a Last-Event-ID older than retention resumes at the oldest kept
@@ -131,6 +133,10 @@ class EscalationStream:
             while not self.closing.is_set():
                 transport = request.transport
                 if transport is None or transport.is_closing():
+                    break
+                if not still_allowed():  # the token was revoked or its scope changed: end the stream
+                    await resp.write(b"event: revoked\ndata: the token of this stream is no longer valid\n\n")
+                    log.info("feed_revoked", supervisor=scope.name)
                     break
                 batch = await consumer.getmany(timeout_ms=POLL_MS)
                 out = []
@@ -172,10 +178,10 @@ def _list(view: Any, request: Any, source: StateSource, scope: Scope, now: Calla
 
 def _one(view: Any, source: StateSource, id_: str, scope: Scope, kind: str) -> Any:
     item = source.get(id_)
-    if item is None:
+    # Outside the token's scope answers exactly as unknown: a town must not learn which ids exist
+    # elsewhere from a 403 where another id gets 404.
+    if item is None or not scope.allows(item.get("town"), item.get("departments") or ()):
         return view.error(404, f"no {kind} {id_!r} on this worker")
-    if not scope.allows(item.get("town"), item.get("departments") or ()):
-        return view.error(403, f"{kind} {id_!r} is outside the scope of this token")
     return view.json(item)
 
 
@@ -185,7 +191,7 @@ def register(app: Any, *, settings: Settings, bootstrap: str, hazards: StateSour
     topic = settings.topic_prefix + ESCALATIONS
     closing = asyncio.Event()
     streams = EscalationStream(bootstrap, topic, {"hazard": hazards, "alert": alerts}, closing)
-    active: set[int] = set()
+    active: dict[int, str] = {}  # open streams: request id -> the token's supervisor name
 
     async def on_shutdown(_: Any) -> None:
         # aiohttp waits up to 60 s for open handlers; SSE handlers never end by themselves.
@@ -215,13 +221,18 @@ def register(app: Any, *, settings: Settings, bootstrap: str, hazards: StateSour
         if len(active) >= MAX_STREAMS:
             return view.error(503, "too many open feeds on this worker; retry later",
                               headers={"Retry-After": "30"})
+        if sum(1 for name in active.values() if name == scope.name) >= MAX_STREAMS_PER_TOKEN:
+            return view.error(429, f"this token has {MAX_STREAMS_PER_TOKEN} feeds open already; "
+                              "close one or retry later", headers={"Retry-After": "30"})
         marker = id(request)
-        active.add(marker)
+        active[marker] = scope.name
+        header = request.headers.get("Authorization")
         log.info("feed_opened", supervisor=scope.name, resume=last, filters=str(request.query_string))
         try:
-            return await streams.serve(request, scope, filters, start)
+            return await streams.serve(request, scope, filters, start,
+                                       lambda: tokens.authenticate(header) == scope)
         finally:
-            active.discard(marker)
+            active.pop(marker, None)
             log.info("feed_closed", supervisor=scope.name)
 
     app.page("/feeds/escalations", name="feeds_escalations")(guarded(escalations))

@@ -49,6 +49,7 @@ class Feed:
         self.start: str | None = None  # the position the server says it started from
         self._resp: aiohttp.ClientResponse | None = None
         self._task: asyncio.Task[None] | None = None
+        self.revoked = self.ended = False
 
     async def open(self) -> Feed:
         headers = {"Authorization": f"Bearer {self.token}"}
@@ -66,12 +67,20 @@ class Feed:
 
     async def _read(self) -> None:
         assert self._resp is not None
-        while True:
-            block = (await self._resp.content.readuntil(b"\n\n")).decode()
-            fields = dict(line.split(": ", 1) for line in block.splitlines()
-                          if line and not line.startswith(":"))
-            if "data" in fields:
-                self.events.append((fields["id"], json.loads(fields["data"])))
+        try:
+            while True:
+                chunk = await self._resp.content.readuntil(b"\n\n")
+                if not chunk.endswith(b"\n\n"):  # what is left when the server closed the stream
+                    raise asyncio.IncompleteReadError(chunk, None)
+                block = chunk.decode()
+                fields = dict(line.split(": ", 1) for line in block.splitlines()
+                              if line and not line.startswith(":"))
+                if fields.get("event") == "revoked":
+                    self.revoked = True
+                elif "data" in fields:
+                    self.events.append((fields["id"], json.loads(fields["data"])))
+        except asyncio.IncompleteReadError:
+            self.ended = True  # the server closed the stream
 
     async def wait(self, count: int, timeout: float = 90) -> None:
         deadline = time.monotonic() + timeout
@@ -168,10 +177,14 @@ def test_feeds_keep_towns_apart_and_resume_exactly(namespace: Namespace, tmp_pat
                         and json.loads(r.value)["data"]["town"] == "huxi"]
             assert sorted(received) == sorted(expected)
             assert "HZ-FH-2" in {e["data"]["subject_id"] for _, e in again.events}
+            headers = {"Authorization": f"Bearer {huxi_token}"}
 
-            # State look-ups: within scope, outside it, unknown, and pages.
-            assert await status(session, "/hazards/HZ-FY-1", huxi_token) == 403
-            assert await status(session, "/hazards/HZ-NOPE", huxi_token) == 404
+            # State look-ups: within scope, outside it (answered exactly as unknown), and pages.
+            async with session.get(f"{base}/hazards/HZ-FY-1", headers=headers) as outside, \
+                    session.get(f"{base}/hazards/HZ-NOPE", headers=headers) as unknown:
+                assert outside.status == unknown.status == 404
+                assert (await outside.json())["error"].replace("HZ-FY-1", "X") == \
+                    (await unknown.json())["error"].replace("HZ-NOPE", "X")
             headers = {"Authorization": f"Bearer {huxi_token}"}
             async with session.get(f"{base}/hazards/HZ-FH-1", headers=headers) as resp:
                 one = await resp.json()
@@ -191,3 +204,45 @@ def test_feeds_keep_towns_apart_and_resume_exactly(namespace: Namespace, tmp_pat
     finally:
         worker.stop()
     assert '"event": "feed_opened"' in worker.log_text()
+
+
+def test_feeds_hold_under_hostile_requests_and_end_a_revoked_tokens_stream(namespace: Namespace,
+                                                                              tmp_path: Path) -> None:
+    """Forged positions and odd parameters are 400s; four streams a token; a revoked token's stream ends."""
+    huxi_token, huxi_line = mint("huxi-office", ["huxi"], [], False)
+    gone_token, gone_line = mint("leaving-office", ["huxi"], [], False)
+    worker = start_worker(namespace, tmp_path, [huxi_line, gone_line])
+    base = f"http://127.0.0.1:{namespace.web_port}"
+    feed_url = f"{base}/feeds/escalations"
+
+    async def status(session: aiohttp.ClientSession, path: str, extra: dict[str, str]) -> int:
+        headers = {"Authorization": f"Bearer {huxi_token}", **extra}
+        async with session.get(base + path, headers=headers) as resp:
+            await resp.read()
+            return resp.status
+
+    async def main() -> None:
+        async with aiohttp.ClientSession() as session:
+            for last_id in (f"0:{1 << 64}", "0:99999999999999999999", "٣:1", "0:1," * 5000):
+                assert await status(session, "/feeds/escalations", {"Last-Event-ID": last_id}) == 400
+            for query in ("limit=²", "limit=0", "limit=" + "9" * 40, "cursor=%FF%FE", "overdue=maybe"):
+                assert await status(session, f"/hazards?{query}", {}) == 400
+            feeds = [await Feed(session, feed_url, huxi_token).open() for _ in range(4)]
+            assert await status(session, "/feeds/escalations", {}) == 429
+            leaving = await Feed(session, feed_url, gone_token).open()
+            (tmp_path / "tokens.yaml").write_text(f"supervisors:\n{huxi_line}\n")
+            deadline = time.monotonic() + 10
+            while not leaving.ended:
+                assert time.monotonic() < deadline, "the revoked token's stream is still open"
+                await asyncio.sleep(0.1)
+            assert leaving.revoked
+            assert not any(f.ended for f in feeds)  # the others are untouched
+            for feed in feeds:
+                await feed.close()
+
+    try:
+        worker.wait_ready(timeout=120)
+        asyncio.run(main())
+    finally:
+        worker.stop()
+    assert "Traceback" not in worker.log_text()

@@ -91,3 +91,22 @@ def test_an_intake_only_worker_needs_no_clocks() -> None:
     r.broker_answered()
     ready, body = r.report()
     assert ready and body["checks"]["clocks"] == "off (HAZARD_DECIDE=false)"
+
+
+def test_a_malformed_request_is_logged_as_one_warning_without_a_traceback() -> None:
+    """aiohttp's traceback for a header too long becomes a warning naming the fault."""
+    import logging
+
+    from aiohttp.http_exceptions import LineTooLong
+
+    from engine.logs import ClientFaults
+
+    try:
+        raise LineTooLong(b"0:1,0:1", "8190")
+    except LineTooLong as exc:
+        record = logging.LogRecord("aiohttp.server", logging.ERROR, __file__, 1,
+                                   "Error handling request from %s", ("127.0.0.1",),
+                                   (type(exc), exc, exc.__traceback__))
+    assert ClientFaults().filter(record)
+    assert record.levelno == logging.WARNING and record.exc_info is None
+    assert record.getMessage().startswith("bad_http_request: 400, message:")
