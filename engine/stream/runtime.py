@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import heapq
 import signal
 import time
 from collections.abc import Iterable
@@ -192,12 +193,17 @@ class Runtime:
         """Handle every record of a batch, send what it caused, record it, then commit."""
         sends: list[Send] = []
         writes: list[Send] = []
-        commits: dict[TopicPartition, int] = {}
+        commits = {tp: records[-1].offset + 1 for tp, records in batch.items()}
+        intake = [records for tp, records in batch.items() if tp.topic in self.intake_topics]
+        # A subject's events come on several intake topics; the timeline fixes their order. Taken
+        # by the time the field apps sent them (each partition's own order kept), a backlog after
+        # an outage keeps the order they were published in, not one topic after another.
+        for rec in heapq.merge(*intake, key=lambda r: r.timestamp):
+            self._intake(rec, sends, writes)
         for tp, records in batch.items():
-            stage = self._intake if tp.topic in self.intake_topics else self._decide
-            for rec in records:
-                stage(rec, sends, writes)
-            commits[tp] = records[-1].offset + 1
+            if tp.topic not in self.intake_topics:
+                for rec in records:
+                    self._decide(rec, sends, writes)
         await self._send(sends)
         await self._send(writes)
         try:
