@@ -30,7 +30,8 @@ ResponseLevel = Literal["IV", "III", "II", "I"]
 class Target(Output):
     """A unit or jurisdiction that must be told."""
 
-    kind: Literal["department", "town", "district", "enterprise", "unit", "post", "official"]
+    kind: Literal["department", "town", "town_government", "district", "enterprise", "unit", "post",
+                  "official"]
     id: str
     name: str | None = None
 
@@ -80,9 +81,9 @@ class SupervisionLifted(Output):
 
 
 class Respondent(Output):
-    """Who a referral is about."""
+    """Who a referral is about: a public body or an official, never an enterprise (监察法 art. 15)."""
 
-    kind: Literal["enterprise", "department", "official"]
+    kind: Literal["department", "town_government", "official"]
     id: str
     name: str | None = None
 
@@ -101,8 +102,11 @@ class DisciplineReferral(Output):
     referral_id: str
     subject_kind: Literal["hazard", "alert"]
     subject_id: str
-    respondents: list[Respondent]
-    grounds: str
+    respondents: Annotated[list[Respondent], Field(min_length=1)]
+    grounds: Literal["duty_failure", "listed_supervision_failed", "periodic_filing"] = Field(
+        description="duty_failure (不履行安全监管职责), listed_supervision_failed (挂牌督办 not "
+        "fulfilled by its deadline) or periodic_filing (监督检查结果抄报备案)")
+    reason: str | None = Field(default=None, description="the grounds as a sentence a person can read")
     timeline: list[TimelineItem]
     rules_version: str
 

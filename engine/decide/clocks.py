@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from engine.decide import emit
 from engine.decide.emit import Out
 from engine.decide.state import Hazard
-from engine.ruleset.compiled import Rules, Span
+from engine.ruleset.compiled import ReferralGround, Rules, Span
 
 
 def _at(ts: int) -> datetime:
@@ -81,21 +81,24 @@ def _duty_failure(h: Hazard, rules: Rules, due: int, dept: str | None, rule_id: 
     tag = f"{ground.rule_id}:{dept}"
     if count >= ground.threshold and tag not in h.referred:
         h.referred.append(tag)
-        outs += _refer(h, rules, due, tag, ground.rule_id, ground.respondents, dept,
+        outs += _refer(h, rules, due, tag, ground, dept,
                        f"{dept} failed its duty on this hazard {count} times "
                        f"(不履行安全监管职责), last: {what}", cause)
     return outs
 
 
-def _refer(h: Hazard, rules: Rules, at: int, tag: str, rule_id: str, respondents: tuple[str, ...],
-           failing: str | None, grounds: str, cause: str) -> list[Out]:
-    h.history.append([at, cause, f"referred to discipline inspection: {rule_id}"])
-    units = emit.resolve_all(respondents, h, rules, failing=failing)
+def _refer(h: Hazard, rules: Rules, at: int, tag: str, ground: ReferralGround,
+           failing: str | None, reason: str, cause: str) -> list[Out]:
+    units = emit.resolve_all(ground.respondents, h, rules, failing=failing)
+    if not units:
+        return []  # nobody public to answer for it (no town, no lead): nothing to refer
+    h.history.append([at, cause, f"referred to discipline inspection: {ground.rule_id}"])
     return [
-        emit.referral(h, rules, ground_id=tag, grounds=grounds, at=at, respondents=units),
-        emit.escalation(h, rules, rule_id=rule_id, action="discipline_referral", tier="red", at=at,
-                        targets=emit.resolve(rules.referral_target, h, rules) + units,
-                        reason=f"Referred to discipline inspection (抄报移送纪委监委): {grounds}",
+        emit.referral(h, rules, ground_id=tag, code=ground.code, reason=reason, at=at,
+                      respondents=units),
+        emit.escalation(h, rules, rule_id=ground.rule_id, action="discipline_referral", tier="red",
+                        at=at, targets=emit.resolve(rules.referral_target, h, rules) + units,
+                        reason=f"Referred to discipline inspection (抄报移送纪委监委): {reason}",
                         key=tag, caused_by=[cause]),
     ]
 
@@ -174,7 +177,7 @@ def _plan(h: Hazard, rules: Rules, due: int, cause: str) -> list[Out]:
 def _supervision(h: Hazard, rules: Rules, due: int, cause: str) -> list[Out]:
     ground = rules.supervision_missed
     h.referred.append(ground.rule_id)
-    return _refer(h, rules, due, ground.rule_id, ground.rule_id, ground.respondents, None,
+    return _refer(h, rules, due, ground.rule_id, ground, None,
                   f"the listed-supervision deadline {emit.iso(due)} of notice {h.listed[0]} was "
                   "missed", cause)
 

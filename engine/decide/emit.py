@@ -64,6 +64,10 @@ def resolve(target: str, h: Hazard, rules: Rules, failing: str | None = None) ->
             if h.enterprise else []
     if target == "town":
         return [{"kind": "town", "id": town.id, "name": town.name}] if town else []
+    if target == "town_government":
+        # The plans address 镇政府 and 街道办事处 (the preamble: "各镇政府、街道办事处").
+        body = "办事处" if town and town.kind == "street" else "人民政府"
+        return [{"kind": "town_government", "id": town.id, "name": f"{town.name}{body}"}] if town else []
     if target == "town_safety_office":
         return [{"kind": "unit", "id": town.safety_office, "name": f"{town.name}安监站"}] if town else []
     if target == "district":
@@ -145,14 +149,20 @@ def supervision_lifted(h: Hazard, rules: Rules, at: int, reason: str) -> Out:
     return Out(SUPERVISION_LISTED, h.id, envelope("safety.supervision.lifted", eid, h.id, at, data))
 
 
-def referral(h: Hazard, rules: Rules, *, ground_id: str, grounds: str, at: int,
+# Who discipline inspection may be asked about (contract section 4, v2).
+RESPONDENT_KINDS = frozenset({"department", "town_government", "official"})
+
+
+def referral(h: Hazard, rules: Rules, *, ground_id: str, code: str, reason: str, at: int,
              respondents: list[dict[str, Any]]) -> Out:
     """A referral to discipline inspection (抄报移送纪委监委) carrying the whole timeline."""
     rid = output_id("referral", h.id, ground_id)
+    # load_rules admits only public bodies as respondents; this keeps it so whatever a target resolves to.
+    respondents = [r for r in respondents if r["kind"] in RESPONDENT_KINDS]
     # In time order: events from offline apps arrive late, and history is kept in arrival order.
     timeline = [{"time": iso(t), "event_id": e, "what": w}
                 for t, e, w in sorted(h.history, key=lambda item: item[0])]
     data = {"referral_id": rid, "subject_kind": "hazard", "subject_id": h.id,
             "respondents": [{k: r[k] for k in ("kind", "id", "name")} for r in respondents],
-            "grounds": grounds, "timeline": timeline, "rules_version": rules.version}
+            "grounds": code, "reason": reason, "timeline": timeline, "rules_version": rules.version}
     return Out(REFERRALS_DISCIPLINE, h.id, envelope("safety.referral.discipline", rid, h.id, at, data))

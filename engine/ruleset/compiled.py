@@ -98,9 +98,10 @@ class ListedSupervision:
 
 @dataclass(frozen=True, slots=True)
 class ReferralGround:
-    """One ground for referral to discipline inspection, and who answers for it."""
+    """One ground for referral to discipline inspection, its contract code, and who answers for it."""
 
     rule_id: str
+    code: str  # the contract's `grounds`: duty_failure, listed_supervision_failed
     respondents: tuple[str, ...]
     source: str
     threshold: int = 1

@@ -23,9 +23,13 @@ RulesLoadError = RulesFileError
 
 # Targets the core knows how to resolve for a hazard; `department:<id>` names one directly.
 TARGETS = frozenset({
-    "enterprise", "town", "town_safety_office", "district", "lead_department",
+    "enterprise", "town", "town_government", "town_safety_office", "district", "lead_department",
     "sector_departments", "supervising_body", "failing_department",
 })
+# Who a discipline referral may name: public bodies only. 纪委监委 reach public officials
+# (监察法 art. 15), not enterprises; an enterprise's failures go to enforcement instead.
+RESPONDENTS = frozenset({"town_government", "lead_department", "sector_departments",
+                         "failing_department"})
 ACTIONS = frozenset({"remind", "notify", "supervision_letter", "summon", "listed_supervision"})
 
 
@@ -59,6 +63,15 @@ class _Checker:
                 raise self.fail(f"{key}[{i}]", f'unknown target "{name}" (use one of '
                                 f"{', '.join(sorted(TARGETS))}, or department:<id>)")
         return tuple(names)
+
+    def respondents(self, key: str, names: list[str]) -> tuple[str, ...]:
+        """Referral respondents: departments and town governments, never an enterprise."""
+        for i, name in enumerate(names):
+            if not (name in RESPONDENTS or name.startswith("department:")):
+                raise self.fail(f"{key}[{i}]", f'"{name}" cannot be a respondent: discipline '
+                                "inspection reaches public bodies and officials only (监察法 art. 15); "
+                                f"use {', '.join(sorted(RESPONDENTS))} or department:<id>")
+        return self.targets(key, names)
 
 
 def load_rules(rules_dir: Path | str) -> Rules:
@@ -143,14 +156,14 @@ def load_rules(rules_dir: Path | str) -> Rules:
         supervision=supervision,
         referral_target=target,
         supervision_missed=ReferralGround(
-            r.supervision_deadline_missed.rule_id,
-            c.targets("referral.supervision_deadline_missed.respondents",
-                      r.supervision_deadline_missed.respondents),
-            r.supervision_deadline_missed.source),
+            r.listed_supervision_failed.rule_id, "listed_supervision_failed",
+            c.respondents("referral.listed_supervision_failed.respondents",
+                          r.listed_supervision_failed.respondents),
+            r.listed_supervision_failed.source, r.listed_supervision_failed.threshold),
         duty_failures=ReferralGround(
-            r.duty_failures.rule_id,
-            c.targets("referral.duty_failures.respondents", r.duty_failures.respondents),
-            r.duty_failures.source, r.duty_failures.threshold),
+            r.duty_failure.rule_id, "duty_failure",
+            c.respondents("referral.duty_failure.respondents", r.duty_failure.respondents),
+            r.duty_failure.source, r.duty_failure.threshold),
     )
 
 

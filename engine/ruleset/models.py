@@ -67,8 +67,8 @@ class GroundEntry(_File):
 
 class ReferralEntry(_File):
     target: str
-    supervision_deadline_missed: GroundEntry
-    duty_failures: GroundEntry
+    listed_supervision_failed: GroundEntry
+    duty_failure: GroundEntry
 
 
 class HazardsFile(_File):

@@ -46,6 +46,7 @@ FIRE = ("department", "fire_rescue")  # lead department of sector fire_safety
 BUREAU = ("department", "safety_bureau")
 DISCIPLINE = ("department", "discipline_inspection")
 TOWN = ("town", "lihaiwu")
+TOWN_GOV = ("town_government", "lihaiwu")
 TOWN_OFFICE = ("unit", "lihaiwu_safety_office")
 NOTICE = "度假区挂督〔2026〕HZ-M"
 NAMES = {ENTERPRISE["uscc"]: ENTERPRISE["name"], "fire_rescue": "区消防救援大队", "safety_bureau": "区安监局",
@@ -293,7 +294,7 @@ def test_missed_supervision_of_a_general_hazard_is_referred() -> None:
     rp = run(*general_confirmed(), until="2026-12-31 00:00")
     [ref] = events(rp, "safety.referral.discipline")
     assert ref["time"] == iso_end("2026-12-17")
-    assert target_ids(ref["data"], "respondents") == [ENT, FIRE]
+    assert target_ids(ref["data"], "respondents") == [TOWN_GOV, FIRE]
 
 
 # --- major hazards: listed supervision (挂牌督办) ---------------------------------------------------
@@ -346,18 +347,20 @@ def test_plan_filed_in_time_stops_the_plan_clock() -> None:
 
 
 def test_missed_supervision_deadline_is_referred_to_discipline_inspection() -> None:
-    """A major hazard still open at the notice's deadline is referred, respondents enterprise and lead."""
+    """A major hazard open at its notice deadline refers the town government and lead, not the enterprise."""
     rp = run(*major_confirmed(), plan(MAJOR, "2026-03-04 09:00"), progress(MAJOR, "2026-04-01 09:00", 30),
              until="2026-06-30 00:00")
     [ref] = events(rp, "safety.referral.discipline")
     assert ref["time"] == iso_end("2026-06-01")
     d = ref["data"]
-    assert target_ids(d, "respondents") == [ENT, FIRE]
-    assert NOTICE in d["grounds"]
+    assert target_ids(d, "respondents") == [TOWN_GOV, FIRE]
+    assert d["respondents"][0]["name"] == "李海务街道办事处"
+    assert d["grounds"] == "listed_supervision_failed"
+    assert NOTICE in d["reason"]
     assert d["rules_version"] == RULES.version
     [esc] = escalations(rp, rule_id="referral.supervision_missed")
     assert (esc["action"], esc["tier"]) == ("discipline_referral", "red")
-    assert target_ids(esc) == [DISCIPLINE, ENT, FIRE]
+    assert target_ids(esc) == [DISCIPLINE, TOWN_GOV, FIRE]
     # The timeline carries every event and decision so far, in time order.
     whats = [item["what"] for item in d["timeline"]]
     assert whats[:5] == ["reported (major) via grid_patrol", "verified: confirmed (major)",
@@ -423,42 +426,43 @@ def test_verification_in_time_raises_no_duty_failure() -> None:
     assert escalations(rp) == []
 
 
-def test_verify_duty_failures_escalate_and_the_second_refers_the_department() -> None:
-    """An unverified report escalates to the lead department and the bureau; the second failure refers it."""
+def test_verify_duty_failure_escalates_and_refers_the_department_at_once() -> None:
+    """An unverified report escalates to the lead department and the bureau, and refers it at once (一律)."""
     rp = run(report(HZ, "2026-11-02 09:00"), until="2026-12-31 00:00")
     duty = events(rp, "safety.escalation.raised", rule_id="duty.verify")
-    assert [e["time"] for e in duty] == [iso_end("2026-11-05"), iso_end("2026-11-10")]
+    assert [e["time"] for e in duty] == [iso_end("2026-11-05")]
     for e in duty:
         assert (e["data"]["action"], e["data"]["tier"]) == ("notify", "orange")
         assert target_ids(e["data"]) == [FIRE, BUREAU]
-    assert "failure 1" in duty[0]["data"]["reason"] and "failure 2" in duty[1]["data"]["reason"]
+    assert "failure 1" in duty[0]["data"]["reason"]
     [ref] = events(rp, "safety.referral.discipline")
-    assert ref["time"] == iso_end("2026-11-10")
+    assert ref["time"] == iso_end("2026-11-05")
     assert target_ids(ref["data"], "respondents") == [FIRE]
+    assert ref["data"]["grounds"] == "duty_failure"
     [esc] = escalations(rp, rule_id="referral.duty_failures")
     assert (esc["action"], esc["tier"]) == ("discipline_referral", "red")
     assert target_ids(esc) == [DISCIPLINE, FIRE]
     h = rp.states[HZ]
-    assert h.duty_fails == {"fire_rescue": 2} and h.clocks == {}  # referred: the clock stops
+    assert h.duty_fails == {"fire_rescue": 1} and h.clocks == {}  # referred: the clock stops
 
 
 def test_a_late_verification_still_confirms_the_hazard() -> None:
     """A verification after a duty failure confirms the hazard and starts its deadline normally."""
     rp = run(report(HZ, "2026-11-02 09:00"), verify(HZ, "2026-11-06 10:00"), until="2026-11-07 00:00")
-    assert [e["rule_id"] for e in escalations(rp)] == ["duty.verify"]
+    assert [e["rule_id"] for e in escalations(rp)] == ["duty.verify", "referral.duty_failures"]
     h = rp.states[HZ]
     assert h.deadline == end_of("2026-11-13") and h.clocks == {"ladder": end_of("2026-11-11")}
 
 
-def test_review_duty_failures_escalate_and_the_second_refers_the_department() -> None:
-    """A completion claim not reviewed within 10 days escalates; ten days later the department is referred."""
+def test_review_duty_failure_escalates_and_refers_the_department_at_once() -> None:
+    """A completion claim not reviewed within 10 days escalates and refers the department (一律)."""
     rp = run(*general_confirmed(), complete(HZ, "2026-11-05 09:00"), until="2026-12-31 00:00")
     duty = events(rp, "safety.escalation.raised", rule_id="duty.review")
-    assert [e["time"] for e in duty] == [iso_end("2026-11-15"), iso_end("2026-11-25")]
+    assert [e["time"] for e in duty] == [iso_end("2026-11-15")]
     assert all(target_ids(e["data"]) == [FIRE, BUREAU] and e["data"]["tier"] == "orange" for e in duty)
     [ref] = events(rp, "safety.referral.discipline")
     assert target_ids(ref["data"], "respondents") == [FIRE]
-    assert ref["time"] == iso_end("2026-11-25")
+    assert ref["time"] == iso_end("2026-11-15")
     assert rp.states[HZ].clocks == {}
 
 
@@ -528,10 +532,13 @@ def test_extension_asked_too_late_is_refused_with_a_notice() -> None:
 
 
 def test_undecided_extension_is_a_duty_failure_of_the_supervising_body() -> None:
-    """A request not decided within 10 working days escalates as a duty failure of the safety bureau."""
+    """A request undecided after 10 working days: a duty failure of the bureau, escalated and referred."""
     rp = run(*major_planned(), ext_request(MAJOR, "2026-04-01 10:00", "2026-07-31"),
              until="2026-05-01 00:00")
-    [e] = events(rp, "safety.escalation.raised")
+    [e] = events(rp, "safety.escalation.raised", rule_id="supervision.listed.extension")
+    [ref] = events(rp, "safety.referral.discipline")
+    assert target_ids(ref["data"], "respondents") == [BUREAU]
+    assert ref["data"]["grounds"] == "duty_failure" and ref["time"] == iso_end("2026-04-16")
     assert e["time"] == iso_end("2026-04-16")  # 2, 3, (4-6 Qingming), 7-10, 13-16 Apr
     d = e["data"]
     assert (d["rule_id"], d["action"], d["tier"]) == ("supervision.listed.extension", "notify", "orange")
@@ -716,15 +723,15 @@ def test_redelivered_completion_does_not_undo_a_later_review() -> None:
 
 def test_clocks_are_caught_up_before_a_later_event_is_applied() -> None:
     """With no timer entries, a later event first fires every clock due before it, each at its due time."""
-    h, _ = decide(None, report(HZ, "2026-11-02 09:00"), RULES)
-    h, outs = decide(h, progress(HZ, "2026-11-12 09:00", 10), RULES)
-    assert [(o.event["type"], o.event["time"]) for o in outs] == [
-        ("safety.escalation.raised", iso_end("2026-11-05")),
-        ("safety.escalation.raised", iso_end("2026-11-10")),
-        ("safety.referral.discipline", iso_end("2026-11-10")),
-        ("safety.escalation.raised", iso_end("2026-11-10")),
+    h, _ = step(general_confirmed())
+    h, outs = decide(h, progress(HZ, "2026-11-14 09:00", 10), RULES)
+    assert [(o.event["data"]["rule_id"], o.event["time"]) for o in outs] == [
+        ("ladder.blue", iso_end("2026-11-08")),
+        ("ladder.yellow", iso_end("2026-11-10")),
+        ("ladder.yellow", iso_end("2026-11-10")),
+        ("ladder.orange", iso_end("2026-11-13")),
     ]
-    assert h.watermark == at("2026-11-12 09:00")
+    assert h.watermark == at("2026-11-14 09:00")
 
 
 def test_clock_entry_fires_the_due_clock() -> None:

@@ -129,6 +129,9 @@ def test_rules_check_passes_on_the_shipped_rules(capsys):
     pytest.param("    at: 3 days\n", "    at: -3 days\n", "overdue_ladder[2].at", id="ladder-backwards"),
     pytest.param("supervising_body: department:safety_bureau", "supervising_body: department:nope",
                  "listed_supervision.supervising_body", id="unknown-department"),
+    pytest.param("respondents: [town_government, lead_department]",
+                 "respondents: [enterprise, lead_department]",
+                 "referral.listed_supervision_failed.respondents[0]", id="enterprise-respondent"),
 ])
 def test_rules_check_fails_on_a_broken_copy(tmp_path, capsys, old, new, key):
     copy = tmp_path / "rules"
