@@ -42,7 +42,7 @@ class Escalation(Output):
     escalation_id: str
     subject_kind: Literal["hazard", "alert"]
     subject_id: str
-    action: str = Field(description="remind, notify, supervision_letter, summon, listed_supervision, "
+    action: str = Field(description="remind, notify, supervision_letter, summon, "
                         "discipline_referral, response_activation, handover, report_overdue, ...")
     tier: Tier | None = None
     response_level: ResponseLevel | None = None

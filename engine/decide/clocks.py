@@ -116,21 +116,21 @@ def _ladder(h: Hazard, rules: Rules, due: int, cause: str) -> list[Out]:
                             due_at=h.deadline)
             for action in step.actions]
     h.history.append([due, cause, f"ladder {step.rule_id}: {', '.join(step.actions)}"])
-    if "listed_supervision" in step.actions and not (h.listed and h.listed[3]):
-        outs += list_hazard(h, rules, due, cause)
     return outs
 
 
 def list_hazard(h: Hazard, rules: Rules, at: int, cause: str) -> list[Out]:
-    """Place the hazard under listed supervision (挂牌督办) from `at`."""
+    """Place a major hazard (重大事故隐患) under listed supervision (挂牌督办) from `at`.
+
+    Only major hazards are listed (16号令; the plans, line 798): a general hazard
+    left unfixed goes to enforcement against the enterprise instead.
+    """
+    if h.grade != "major" or h.deadline is None:
+        return []
     ls = rules.supervision
     year = datetime.fromtimestamp(at, UTC).astimezone(emit.SHANGHAI).year
     notice = ls.notice_no.format(district=rules.reference.district.name, year=year, hazard_id=h.id)
-    cap = after(ls.max_deadline, at, rules)[0]
-    if h.grade == "major" and h.deadline is not None:
-        deadline = min(h.deadline, cap)
-    else:
-        deadline = min(after(ls.general_window, at, rules)[0], cap)
+    deadline = min(h.deadline, after(ls.max_deadline, at, rules)[0])
     h.listed = [notice, at, deadline, True]
     h.history.append([at, cause, f"listed supervision {notice}, deadline {emit.iso(deadline)}"])
     return [emit.supervision_listed(h, rules, at)]

@@ -129,7 +129,8 @@ def settle(h: Hazard, rules: Rules, at: int, cause: str) -> list[Out]:
             h.deadline, h.approx = after(grade.rectify_within, start, rules)
     if h.is_open() and h.grade == "major" and h.verdict == "confirmed" and h.listed is None:
         outs += list_hazard(h, rules, max(h.verified_at, h.opened_at), h.confirmed_by or cause)
-        h.deadline = h.listed[2]
+        if h.listed:
+            h.deadline = h.listed[2]
     return outs
 
 

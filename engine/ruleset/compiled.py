@@ -87,7 +87,6 @@ class ListedSupervision:
     responsible_units: tuple[str, ...]
     legal_basis: str
     max_deadline: Span
-    general_window: Span
     plan_within: Span
     plan_tier: str
     plan_targets: tuple[str, ...]

@@ -30,7 +30,7 @@ TARGETS = frozenset({
 # (监察法 art. 15), not enterprises; an enterprise's failures go to enforcement instead.
 RESPONDENTS = frozenset({"town_government", "lead_department", "sector_departments",
                          "failing_department"})
-ACTIONS = frozenset({"remind", "notify", "supervision_letter", "summon", "listed_supervision"})
+ACTIONS = frozenset({"remind", "notify", "supervision_letter", "summon"})
 
 
 class _Checker:
@@ -104,6 +104,10 @@ def load_rules(rules_dir: Path | str) -> Rules:
             if TIERS.index(s.tier) < TIERS.index(before.tier):
                 raise c.fail(f"{key}.tier", f"{s.tier} is below the previous step's {before.tier} "
                              "(tiers only climb: blue, yellow, orange, red)")
+        if "listed_supervision" in s.actions:
+            raise c.fail(f"{key}.actions", "listed_supervision is not a ladder action: only a major "
+                         "hazard is listed (挂牌督办), at once on confirmation; a general hazard left "
+                         "unfixed goes to enforcement against the enterprise")
         unknown = [a for a in s.actions if a not in ACTIONS]
         if unknown:
             raise c.fail(f"{key}.actions", f"unknown action {unknown[0]!r} "
@@ -121,7 +125,6 @@ def load_rules(rules_dir: Path | str) -> Rules:
         responsible_units=c.targets("listed_supervision.responsible_units", ls.responsible_units),
         legal_basis=ls.legal_basis,
         max_deadline=c.span("listed_supervision.max_deadline", ls.max_deadline),
-        general_window=c.span("listed_supervision.general_window", ls.general_window),
         plan_within=c.span("listed_supervision.plan_within", ls.plan_within),
         plan_tier=ls.plan_tier,
         plan_targets=c.targets("listed_supervision.plan_targets", ls.plan_targets),

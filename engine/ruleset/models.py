@@ -49,7 +49,6 @@ class SupervisionEntry(_File):
     responsible_units: list[str] = Field(min_length=1)
     legal_basis: str
     max_deadline: str
-    general_window: str
     plan_within: str
     plan_tier: Tier
     plan_targets: list[str] = Field(min_length=1)

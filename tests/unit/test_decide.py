@@ -200,7 +200,7 @@ def test_failed_review_starts_a_new_cycle_of_7_days_for_a_general_hazard() -> No
     assert [e["due_at"] for e in blue] == [iso_end("2026-11-19")]
     assert events(rp, "safety.escalation.raised", rule_id="ladder.blue")[0]["time"] == iso_end("2026-11-17")
     assert [e["rule_id"] for e in escalations(rp)] == [
-        "ladder.blue", "ladder.yellow", "ladder.yellow", "ladder.orange", "ladder.red", "ladder.red"]
+        "ladder.blue", "ladder.yellow", "ladder.yellow", "ladder.orange", "ladder.red"]
 
 
 def test_ladder_restarts_after_a_failed_review_with_new_ids() -> None:
@@ -234,7 +234,7 @@ LADDER = [
     ("ladder.blue", "2026-11-08", "blue", ["remind"], [ENT]),
     ("ladder.yellow", "2026-11-10", "yellow", ["remind", "notify"], [ENT, TOWN_OFFICE]),
     ("ladder.orange", "2026-11-13", "orange", ["supervision_letter"], [FIRE, BUREAU]),
-    ("ladder.red", "2026-11-17", "red", ["listed_supervision", "summon"], [FIRE, BUREAU, ENT, TOWN]),
+    ("ladder.red", "2026-11-17", "red", ["summon"], [FIRE, BUREAU, ENT, TOWN]),
 ]
 
 
@@ -263,7 +263,7 @@ def test_ladder_tiers_only_climb_and_each_step_fires_once() -> None:
     """The ladder fires blue, yellow, orange, red in order, once each, and stops."""
     rp = run(*general_confirmed(), until="2026-11-30 00:00")
     tiers = [e["tier"] for e in escalations(rp) if e["rule_id"].startswith("ladder.")]
-    assert tiers == ["blue", "yellow", "yellow", "orange", "red", "red"]
+    assert tiers == ["blue", "yellow", "yellow", "orange", "red"]
     h = rp.states[HZ]
     assert (h.step, h.tier) == (len(RULES.ladder), "red")
     assert "ladder" not in h.clocks
@@ -275,26 +275,13 @@ def test_a_hazard_without_enterprise_is_escalated_to_the_other_targets() -> None
     assert [target_ids(e) for e in escalations(rp)] == [[], [TOWN_OFFICE], [TOWN_OFFICE]]
 
 
-def test_red_step_lists_a_general_hazard_for_30_days() -> None:
-    """At the red step a general hazard is placed under listed supervision with a 30-day deadline."""
-    rp = run(*general_confirmed(), until="2026-11-18 00:00")
-    [notice] = events(rp, "safety.supervision.listed")
-    d = notice["data"]
-    assert notice["time"] == iso_end("2026-11-17")
-    assert d["notice_no"] == "度假区挂督〔2026〕HZ-1"
-    assert d["deadline"] == iso_end("2026-12-17")
-    assert d["rules_version"] == RULES.version
-    h = rp.states[HZ]
-    assert h.listed == ["度假区挂督〔2026〕HZ-1", end_of("2026-11-17"), end_of("2026-12-17"), True]
-    assert h.clocks == {"supervision": end_of("2026-12-17")}  # no plan clock for a general hazard
-
-
-def test_missed_supervision_of_a_general_hazard_is_referred() -> None:
-    """A general hazard listed at the red step and still open at its 30-day deadline is referred."""
+def test_a_general_hazard_is_never_listed_nor_referred() -> None:
+    """A general hazard left unfixed past red is not listed (挂牌督办 is for major hazards) nor referred."""
     rp = run(*general_confirmed(), until="2026-12-31 00:00")
-    [ref] = events(rp, "safety.referral.discipline")
-    assert ref["time"] == iso_end("2026-12-17")
-    assert target_ids(ref["data"], "respondents") == [TOWN_GOV, FIRE]
+    assert events(rp, "safety.supervision.listed") == []
+    assert events(rp, "safety.referral.discipline") == []
+    h = rp.states[HZ]
+    assert h.listed is None and h.tier == "red" and h.clocks == {}
 
 
 # --- major hazards: listed supervision (挂牌督办) ---------------------------------------------------
@@ -312,7 +299,7 @@ def test_confirmed_major_hazard_is_listed_at_once() -> None:
     assert d["hazard_id"] == MAJOR
     assert d["enterprise"] == ENTERPRISE
     assert d["supervising_body"] == {"kind": "department", "id": "safety_bureau", "name": "区安监局"}
-    assert target_ids(d, "responsible_units") == [ENT, FIRE, TOWN]
+    assert target_ids(d, "responsible_units") == [TOWN_GOV, FIRE]  # 属地政府或部门
     assert d["deadline"] == iso_end("2026-06-01")  # 90 days
     assert d["legal_basis"] == RULES.supervision.legal_basis and "安全生产法" in d["legal_basis"]
     assert d["rules_version"] == RULES.version
@@ -329,12 +316,12 @@ def test_major_deadline_is_capped_at_one_year() -> None:
 
 
 def test_missing_plan_escalates_three_working_days_after_the_notice() -> None:
-    """No plan within 3 working days of the notice escalates to the enterprise, lead and supervising body."""
+    """No plan within 3 working days of the notice escalates to the enterprise, town, lead and supervisor."""
     rp = run(*major_confirmed(), until="2026-03-10 00:00")
     [esc] = escalations(rp)
     assert esc["rule_id"] == "supervision.listed.plan"
     assert (esc["action"], esc["tier"]) == ("notify", "orange")
-    assert target_ids(esc) == [ENT, FIRE, BUREAU]
+    assert target_ids(esc) == [ENT, TOWN_GOV, FIRE, BUREAU]
     assert events(rp, "safety.escalation.raised")[0]["time"] == iso_end("2026-03-06")
     assert "plan" not in rp.states[MAJOR].clocks  # it fires once
 
@@ -392,7 +379,7 @@ def test_major_red_step_does_not_list_the_hazard_again() -> None:
     """A hazard already listed gets no second notice from the ladder's red step."""
     rp = run(*major_confirmed(), plan(MAJOR, "2026-03-04 09:00"), until="2026-06-30 00:00")
     assert len(events(rp, "safety.supervision.listed")) == 1
-    assert [e["action"] for e in escalations(rp, rule_id="ladder.red")] == ["listed_supervision", "summon"]
+    assert [e["action"] for e in escalations(rp, rule_id="ladder.red")] == ["summon"]
 
 
 def test_passed_review_lifts_supervision() -> None:
@@ -595,8 +582,7 @@ def test_law_enforcement_major_finding_is_listed_at_once() -> None:
     [notice] = events(rp, "safety.supervision.listed")
     assert notice["time"] == "2026-11-02T10:00:00+08:00"
     assert notice["data"]["notice_no"] == "度假区挂督〔2026〕HZ-C"
-    assert target_ids(notice["data"], "responsible_units") == [
-        ("enterprise", "91371500MA3D7PQ1LM"), BUREAU, ("town", "zhulaozhuang")]
+    assert target_ids(notice["data"], "responsible_units") == [("town_government", "zhulaozhuang"), BUREAU]
     assert rp.states["HZ-A"].listed is None
 
 
@@ -608,8 +594,6 @@ def test_lead_department_override_changes_the_targets() -> None:
     [orange] = escalations(rp, rule_id="ladder.orange")
     assert target_ids(orange) == [market, BUREAU]
     assert all(target_ids(e)[:2] == [market, BUREAU] for e in escalations(rp, rule_id="ladder.red"))
-    [notice] = events(rp, "safety.supervision.listed")
-    assert market in target_ids(notice["data"], "responsible_units")
     assert FIRE not in {t for e in escalations(rp) for t in target_ids(e)}
 
 

@@ -352,3 +352,15 @@ def test_no_referral_ever_names_an_enterprise(entries: list[dict[str, Any]]) -> 
         assert {r["kind"] for r in respondents} <= {"department", "town_government", "official"}
         assert not {r["id"] for r in respondents} & enterprises
         assert o.event["data"]["grounds"] in ("duty_failure", "listed_supervision_failed")
+
+
+@PROPERTY
+@given(histories())
+def test_only_major_hazards_are_ever_listed(entries: list[dict[str, Any]]) -> None:
+    """Every listed-supervision notice is about a hazard confirmed major, addressed to public bodies."""
+    rp = replay(in_order(entries))
+    for _, o in rp.outputs:
+        if o.event["type"] != "safety.supervision.listed":
+            continue
+        assert rp.states[o.key].grade == "major", o.event
+        assert {u["kind"] for u in o.event["data"]["responsible_units"]} <= {"department", "town_government"}

@@ -25,7 +25,7 @@ def _quotes_after_line_refs(text: str) -> list[tuple[int, int, str]]:
     for m in _LINE.finditer(text):
         first = int(m.group(1))
         last = int(m.group(2) or first)
-        window = text[m.end(): m.end() + 400]
+        window = text[m.end(): m.end() + 80]  # the quote follows its line reference closely
         q = _QUOTE.search(window)
         if q:
             found.append((first, last, q.group(1)))
