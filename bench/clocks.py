@@ -12,9 +12,9 @@ default murmur2 partitioner, where the worker itself would have written them.
 Every hazard is a general hazard (一般事故隐患) reported by a grid worker and
 confirmed before the simulated start, with a rectification date (rectify_by).
 Its clocks are the overdue ladder (blue 2 days before the date, yellow on it,
-orange 3 and red 7 days after): four clocks, each escalated when it runs out. A
-general hazard is never listed (挂牌督办 is for major hazards), so no
-listed-supervision deadline follows.
+orange 3 and red 7 days after, the overhaul proposal 14 days after): five
+clocks, each sending an escalation or an enforcement proposal when it runs
+out. A general hazard is never listed (挂牌督办 is for major hazards).
 
 **Spreading.** `per_day` hazards have their date on each simulated day of a
 steady stretch that starts `lead_days` days before the start (those hazards are
@@ -78,7 +78,7 @@ DAY = 86400
 START = datetime(2026, 1, 5, tzinfo=SHANGHAI)  # the simulated start: a Monday, at midnight
 SECONDS_PER_DAY = 0.25  # real seconds per simulated day
 QUICK_HAZARDS = 50_000
-FIRINGS_PER_HAZARD = 4  # blue, yellow, orange, red
+FIRINGS_PER_HAZARD = 5  # blue, yellow, orange, red (with the fine proposal), overhaul
 REPORTED_BY, VERIFIED_BY = "/apps/grid/bench", "/apps/office/bench"
 TOWN_IDS = sorted(TOWNS)
 ENTERPRISES = tuple((uscc, f"Enterprise {i} Co., Ltd.")
@@ -95,7 +95,7 @@ class Workload:
     hazards: int
     per_day: int = 2  # 40 clocks due per real second: the worker sends about 100 at most (measured)
     steady_days: int = 2000
-    lead_days: int = 8  # a hazard dated earlier has run out of clocks by the start (unit-tested)
+    lead_days: int = 15  # a hazard dated earlier has run out of clocks by the start (unit-tested)
     seconds_per_day: float = SECONDS_PER_DAY
     bulk_gap_days: int = 365
     bulk_days: int = 365

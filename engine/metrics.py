@@ -236,6 +236,9 @@ class EngineMetrics:
         self.notices = Counter("hazard_supervision_notices_total",
                                "Listed-supervision notices sent, by type (listed, lifted).",
                                ["type"], registry=registry)
+        self.proposals = Counter("hazard_enforcement_proposals_total",
+                                 "Enforcement measures proposed against enterprises, by measure.",
+                                 ["measure"], registry=registry)
 
     def count_output(self, event: dict) -> None:
         """Count one output event by its type."""
@@ -247,6 +250,8 @@ class EngineMetrics:
             self.referrals.inc()
         elif kind.startswith("safety.supervision."):
             self.notices.labels(kind.rsplit(".", 1)[-1]).inc()
+        elif kind == "safety.enforcement.proposed":
+            self.proposals.labels(event["data"]["measure"]).inc()
 
 
 class RuntimeGauges(Collector):

@@ -13,8 +13,10 @@ ESCALATIONS = "escalations"
 SUPERVISION_LISTED = "supervision.listed"
 REFERRALS_DISCIPLINE = "referrals.discipline"
 ALERTS_CAP = "alerts.cap"
+ENFORCEMENT_ACTIONS = "enforcement.actions"
 INTAKE_REJECTED = "intake.rejected"
-OUTPUT_TOPICS = (ESCALATIONS, SUPERVISION_LISTED, REFERRALS_DISCIPLINE, ALERTS_CAP, INTAKE_REJECTED)
+OUTPUT_TOPICS = (ESCALATIONS, SUPERVISION_LISTED, REFERRALS_DISCIPLINE, ALERTS_CAP, ENFORCEMENT_ACTIONS,
+                 INTAKE_REJECTED)
 
 
 class Output(BaseModel):
@@ -111,6 +113,35 @@ class DisciplineReferral(Output):
     rules_version: str
 
 
+Measure = Literal["fine", "suspend", "suspend_for_overhaul", "utility_stop_notice"]
+
+
+class AmountRange(Output):
+    """The range a fine may fall in, in CNY, as the law sets it (the decision picks the amount)."""
+
+    min: Annotated[int, Field(ge=0)]
+    max: Annotated[int, Field(ge=0)]
+
+
+class EnforcementProposed(Output):
+    """Data of `safety.enforcement.proposed`: a measure the rules propose against an enterprise."""
+
+    proposal_id: str
+    hazard_id: str
+    enterprise: Enterprise
+    measure: Measure = Field(description="fine (罚款), suspend (责令暂时停产停业, art. 65), "
+                             "suspend_for_overhaul (责令停产停业整顿, art. 102), utility_stop_notice "
+                             "(通知停止供电, art. 70)")
+    legal_basis: str
+    amount_range_cny: AmountRange | None = Field(description="for fines: the statutory range")
+    needs_legal_review: bool = Field(description="whether legal review (法制审核) must come first")
+    due_at: AwareDatetime | None = Field(description="when the legal review (if needed), else the "
+                                         "decision, is due")
+    rule_id: str
+    rules_version: str
+    caused_by: list[str]
+
+
 class RejectionError(Output):
     """One reason a record was rejected: where in the record, and what is wrong."""
 
@@ -136,5 +167,6 @@ OUTPUT_TYPES: dict[str, tuple[str, type[Output]]] = {
     "safety.supervision.listed": (SUPERVISION_LISTED, SupervisionListed),
     "safety.supervision.lifted": (SUPERVISION_LISTED, SupervisionLifted),
     "safety.referral.discipline": (REFERRALS_DISCIPLINE, DisciplineReferral),
+    "safety.enforcement.proposed": (ENFORCEMENT_ACTIONS, EnforcementProposed),
     "safety.intake.rejected": (INTAKE_REJECTED, IntakeRejected),
 }

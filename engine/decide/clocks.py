@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from engine.decide import emit
 from engine.decide.emit import Out
 from engine.decide.state import Hazard
-from engine.ruleset.compiled import ReferralGround, Rules, Span
+from engine.ruleset.compiled import PROPOSE, Measure, ReferralGround, Rules, Span
 
 
 def _at(ts: int) -> datetime:
@@ -114,9 +114,27 @@ def _ladder(h: Hazard, rules: Rules, due: int, cause: str) -> list[Out]:
     outs = [emit.escalation(h, rules, rule_id=step.rule_id, action=action, tier=step.tier, at=due,
                             targets=targets, reason=reason, key=(h.cycle, due), caused_by=[cause],
                             due_at=h.deadline)
-            for action in step.actions]
+            for action in step.actions if not action.startswith(PROPOSE)]
     h.history.append([due, cause, f"ladder {step.rule_id}: {', '.join(step.actions)}"])
+    for action in step.actions:
+        if action.startswith(PROPOSE):
+            outs += _propose(h, rules, rules.enforcement[action.removeprefix(PROPOSE)], step.rule_id,
+                             due, cause)
     return outs
+
+
+def _propose(h: Hazard, rules: Rules, measure: Measure, rule_id: str, due: int, cause: str) -> list[Out]:
+    """Propose an enforcement measure against the enterprise (安全生产法 art. 102 and others).
+
+    A hazard in a public place names no enterprise: there is nobody to fine, so nothing is proposed.
+    """
+    if not h.enterprise:
+        return []
+    review = "after legal review (法制审核)" if measure.needs_legal_review else "no legal review first"
+    h.history.append([due, cause, f"proposed {measure.id} against {h.enterprise[0]}, {review}"])
+    return [emit.enforcement_proposed(h, rules, measure, rule_id=rule_id, at=due,
+                                      due_at=after(measure.due_within, due, rules)[0],
+                                      key=(h.cycle, due), caused_by=[cause])]
 
 
 def list_hazard(h: Hazard, rules: Rules, at: int, cause: str) -> list[Out]:

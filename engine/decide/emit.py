@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from engine.contract.outputs import (
+    ENFORCEMENT_ACTIONS,
     ENGINE_SOURCE,
     ESCALATIONS,
     REFERRALS_DISCIPLINE,
@@ -20,7 +21,7 @@ from engine.contract.outputs import (
 )
 from engine.decide.state import Hazard
 from engine.ruleset.calendar import SHANGHAI
-from engine.ruleset.compiled import Rules
+from engine.ruleset.compiled import Measure, Rules
 
 _NS = uuid.UUID("3b9e7f1a-2c4d-4e5f-8a6b-7c8d9e0f1a2b")
 
@@ -166,3 +167,19 @@ def referral(h: Hazard, rules: Rules, *, ground_id: str, code: str, reason: str,
             "respondents": [{k: r[k] for k in ("kind", "id", "name")} for r in respondents],
             "grounds": code, "reason": reason, "timeline": timeline, "rules_version": rules.version}
     return Out(REFERRALS_DISCIPLINE, h.id, envelope("safety.referral.discipline", rid, h.id, at, data))
+
+
+def enforcement_proposed(h: Hazard, rules: Rules, measure: Measure, *, rule_id: str, at: int,
+                         due_at: int, key: object, caused_by: list[str]) -> Out:
+    """A proposal of an enforcement measure against the hazard's enterprise (never a public body)."""
+    pid = output_id("enforcement", h.id, rule_id, measure.id, key)
+    amount = measure.amount_range_cny
+    data = {
+        "proposal_id": pid, "hazard_id": h.id,
+        "enterprise": {"uscc": h.enterprise[0], "name": h.enterprise[1]},  # type: ignore[index]
+        "measure": measure.id, "legal_basis": measure.legal_basis,
+        "amount_range_cny": {"min": amount[0], "max": amount[1]} if amount else None,
+        "needs_legal_review": measure.needs_legal_review, "due_at": iso(due_at),
+        "rule_id": rule_id, "rules_version": rules.version, "caused_by": caused_by,
+    }
+    return Out(ENFORCEMENT_ACTIONS, h.id, envelope("safety.enforcement.proposed", pid, h.id, at, data))

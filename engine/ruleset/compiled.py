@@ -13,6 +13,8 @@ from engine.ruleset.calendar import Deadline, WorkCalendar
 Unit = Literal["minutes", "hours", "days", "working days"]
 _SPAN = re.compile(r"^\s*(-?\d+)\s+(minutes?|hours?|days?|working days?)\s*$")
 TIERS = ("blue", "yellow", "orange", "red")
+# A ladder action `propose:<measure>` proposes an enforcement measure of the rules' `enforcement` section.
+PROPOSE = "propose:"
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +109,18 @@ class ReferralGround:
 
 
 @dataclass(frozen=True, slots=True)
+class Measure:
+    """An enforcement measure the rules may propose against an enterprise, with its legal basis."""
+
+    id: str  # fine, suspend, suspend_for_overhaul, utility_stop_notice
+    legal_basis: str
+    amount_range_cny: tuple[int, int] | None
+    needs_legal_review: bool  # 法制审核 before the decision (重大执法决定)
+    due_within: Span  # for the legal review when needed, else for the decision
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
 class Rules:
     """Everything the decision core needs: reference data, hazard rules, and the calendar."""
 
@@ -123,3 +137,4 @@ class Rules:
     referral_target: str
     supervision_missed: ReferralGround
     duty_failures: ReferralGround
+    enforcement: dict[str, Measure]

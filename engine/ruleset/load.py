@@ -8,11 +8,13 @@ from engine.reference import Reference, RulesFileError, load_reference
 from engine.reference.parse import read_yaml, validate
 from engine.ruleset.calendar import WorkCalendar
 from engine.ruleset.compiled import (
+    PROPOSE,
     TIERS,
     Duty,
     Grade,
     LadderStep,
     ListedSupervision,
+    Measure,
     ReferralGround,
     Rules,
     Span,
@@ -107,11 +109,15 @@ def load_rules(rules_dir: Path | str) -> Rules:
         if "listed_supervision" in s.actions:
             raise c.fail(f"{key}.actions", "listed_supervision is not a ladder action: only a major "
                          "hazard is listed (挂牌督办), at once on confirmation; a general hazard left "
-                         "unfixed goes to enforcement against the enterprise")
-        unknown = [a for a in s.actions if a not in ACTIONS]
+                         "unfixed goes to enforcement against the enterprise (propose:fine)")
+        for j, a in enumerate(s.actions):
+            if a.startswith(PROPOSE) and a.removeprefix(PROPOSE) not in f.enforcement:
+                raise c.fail(f"{key}.actions[{j}]", f"{a!r} names no measure of the enforcement section "
+                             f"(defined: {', '.join(sorted(f.enforcement)) or 'none'})")
+        unknown = [a for a in s.actions if a not in ACTIONS and not a.startswith(PROPOSE)]
         if unknown:
             raise c.fail(f"{key}.actions", f"unknown action {unknown[0]!r} "
-                         f"(use {', '.join(sorted(ACTIONS))})")
+                         f"(use {', '.join(sorted(ACTIONS))}, or propose:<measure>)")
         ladder.append(LadderStep(s.rule_id, at, s.tier, tuple(s.actions),
                                  c.targets(f"{key}.targets", s.targets), s.source))
     ids = [s.rule_id for s in ladder]
@@ -142,6 +148,18 @@ def load_rules(rules_dir: Path | str) -> Rules:
     if _minutes(grades["major"].rectify_within) > _minutes(supervision.max_deadline):
         raise c.fail("grades.major.rectify_within", "longer than listed_supervision.max_deadline")
 
+    enforcement = {}
+    for mid, m in f.enforcement.items():
+        key = f"enforcement.{mid}"
+        amount = tuple(m.amount_range_cny) if m.amount_range_cny else None
+        if amount and not 0 <= amount[0] <= amount[1]:
+            raise c.fail(f"{key}.amount_range_cny", f"{list(amount)} is not a range: write [min, max], "
+                         "0 <= min <= max")
+        if mid == "fine" and amount is None:
+            raise c.fail(key, "a fine needs amount_range_cny: [min, max] as its legal basis sets them")
+        enforcement[mid] = Measure(mid, m.legal_basis, amount, m.needs_legal_review,  # type: ignore[arg-type]
+                                   c.span(f"{key}.due_within", m.due_within), m.source)
+
     r = f.referral
     target = c.targets("referral.target", [r.target])[0]
     return Rules(
@@ -167,6 +185,7 @@ def load_rules(rules_dir: Path | str) -> Rules:
             r.duty_failure.rule_id, "duty_failure",
             c.respondents("referral.duty_failure.respondents", r.duty_failure.respondents),
             r.duty_failure.source, r.duty_failure.threshold),
+        enforcement=enforcement,
     )
 
 

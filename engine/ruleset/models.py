@@ -64,6 +64,14 @@ class GroundEntry(_File):
     source: str = Field(min_length=1)
 
 
+class MeasureEntry(_File):
+    legal_basis: str = Field(min_length=1)
+    amount_range_cny: list[int] | None = Field(default=None, min_length=2, max_length=2)
+    needs_legal_review: bool
+    due_within: str
+    source: str = Field(min_length=1)
+
+
 class ReferralEntry(_File):
     target: str
     listed_supervision_failed: GroundEntry
@@ -77,3 +85,5 @@ class HazardsFile(_File):
     overdue_ladder: list[StepEntry] = Field(min_length=1)
     listed_supervision: SupervisionEntry
     referral: ReferralEntry
+    enforcement: dict[Literal["fine", "suspend", "suspend_for_overhaul", "utility_stop_notice"],
+                      MeasureEntry] = Field(default_factory=dict)

@@ -263,7 +263,7 @@ def test_ladder_tiers_only_climb_and_each_step_fires_once() -> None:
     """The ladder fires blue, yellow, orange, red in order, once each, and stops."""
     rp = run(*general_confirmed(), until="2026-11-30 00:00")
     tiers = [e["tier"] for e in escalations(rp) if e["rule_id"].startswith("ladder.")]
-    assert tiers == ["blue", "yellow", "yellow", "orange", "red"]
+    assert tiers == ["blue", "yellow", "yellow", "orange", "red", "red"]  # red: summon, then overhaul notice
     h = rp.states[HZ]
     assert (h.step, h.tier) == (len(RULES.ladder), "red")
     assert "ladder" not in h.clocks
@@ -275,6 +275,57 @@ def test_a_hazard_without_enterprise_is_escalated_to_the_other_targets() -> None
     assert [target_ids(e) for e in escalations(rp)] == [[], [TOWN_OFFICE], [TOWN_OFFICE]]
 
 
+def test_red_step_proposes_a_fine_against_the_enterprise() -> None:
+    """Seven days overdue, a fine (安全生产法 art. 102) is proposed against the enterprise, unreviewed."""
+    rp = run(*general_confirmed(), until="2026-11-18 00:00")
+    [out] = [o for _, o in rp.outputs if o.event["type"] == "safety.enforcement.proposed"]
+    assert (out.topic, out.key) == ("enforcement.actions", HZ)
+    e = out.event
+    d = e["data"]
+    assert e["time"] == iso_end("2026-11-17") and e["id"] == d["proposal_id"]
+    assert d["enterprise"] == ENTERPRISE and d["hazard_id"] == HZ
+    assert (d["measure"], d["amount_range_cny"], d["needs_legal_review"]) == (
+        "fine", {"min": 0, "max": 50000}, False)
+    assert "art. 102" in d["legal_basis"] and d["rule_id"] == "ladder.red"
+    assert d["due_at"] == iso_end("2026-11-24")  # 5 working days to decide
+    assert d["caused_by"] and d["rules_version"] == RULES.version
+
+
+def test_still_unfixed_after_the_fine_an_overhaul_is_proposed_after_legal_review() -> None:
+    """Fourteen days overdue, 停产停业整顿 is proposed, and it waits for legal review (法制审核)."""
+    rp = run(*general_confirmed(), until="2026-11-30 00:00")
+    proposals = events(rp, "safety.enforcement.proposed")
+    assert [(p["data"]["measure"], p["time"]) for p in proposals] == [
+        ("fine", iso_end("2026-11-17")), ("suspend_for_overhaul", iso_end("2026-11-24"))]
+    overhaul = proposals[1]["data"]
+    assert overhaul["needs_legal_review"] is True and overhaul["amount_range_cny"] is None
+    assert overhaul["due_at"] == iso_end("2026-12-01")  # the legal review's clock
+    assert "停产停业整顿" in overhaul["legal_basis"]
+
+
+def test_a_completion_claim_before_red_means_no_proposal() -> None:
+    """A hazard claimed done before the red step is not proposed for any enforcement."""
+    rp = run(*general_confirmed(), complete(HZ, "2026-11-17 23:00"), until="2026-11-30 00:00")
+    assert events(rp, "safety.enforcement.proposed") == []
+
+
+def test_a_public_place_without_enterprise_gets_no_proposal() -> None:
+    """With no enterprise there is nobody to fine: the ladder runs, nothing is proposed."""
+    rp = run(*general_confirmed(enterprise=None), until="2026-11-30 00:00")
+    assert events(rp, "safety.enforcement.proposed") == []
+    assert escalations(rp, rule_id="ladder.red")
+
+
+def test_proposal_ids_change_with_the_cycle() -> None:
+    """A failed review restarts the ladder; a fine in the new cycle is a new proposal, with a new id."""
+    rp = run(*general_confirmed(), until="2026-11-18 00:00")
+    first = events(rp, "safety.enforcement.proposed")[0]["id"]
+    rp = run(*general_confirmed(), complete(HZ, "2026-11-18 09:00"), review(HZ, "2026-11-19 10:00", "failed"),
+             until="2026-12-05 00:00")
+    ids = [e["id"] for e in events(rp, "safety.enforcement.proposed", measure="fine")]
+    assert ids[0] == first and len(ids) == 2 and ids[1] != first
+
+
 def test_a_general_hazard_is_never_listed_nor_referred() -> None:
     """A general hazard left unfixed past red is not listed (挂牌督办 is for major hazards) nor referred."""
     rp = run(*general_confirmed(), until="2026-12-31 00:00")
@@ -282,6 +333,8 @@ def test_a_general_hazard_is_never_listed_nor_referred() -> None:
     assert events(rp, "safety.referral.discipline") == []
     h = rp.states[HZ]
     assert h.listed is None and h.tier == "red" and h.clocks == {}
+    assert [e["data"]["measure"] for e in events(rp, "safety.enforcement.proposed")] == [
+        "fine", "suspend_for_overhaul"]  # the enterprise answers through enforcement instead
 
 
 # --- major hazards: listed supervision (挂牌督办) ---------------------------------------------------
@@ -769,7 +822,8 @@ def test_every_output_names_its_rule_and_rules_version_and_meets_the_contract() 
     rp = everything()
     kinds = {o.event["type"] for _, o in rp.outputs}
     assert kinds == {"safety.escalation.raised", "safety.supervision.listed",
-                     "safety.supervision.lifted", "safety.referral.discipline"}
+                     "safety.supervision.lifted", "safety.referral.discipline",
+                     "safety.enforcement.proposed"}
     known_rules = ({s.rule_id for s in RULES.ladder}
                    | {RULES.verify.rule_id, RULES.review.rule_id, RULES.supervision_missed.rule_id,
                       RULES.duty_failures.rule_id}
@@ -788,6 +842,9 @@ def test_every_output_names_its_rule_and_rules_version_and_meets_the_contract() 
             assert e["data"]["caused_by"]
         if e["type"] == "safety.referral.discipline":
             assert e["id"] == e["data"]["referral_id"]
+        if e["type"] == "safety.enforcement.proposed":
+            assert e["id"] == e["data"]["proposal_id"]
+            assert e["data"]["rule_id"] in known_rules and e["data"]["caused_by"]
 
 
 def test_output_ids_are_deterministic() -> None:

@@ -364,3 +364,16 @@ def test_only_major_hazards_are_ever_listed(entries: list[dict[str, Any]]) -> No
             continue
         assert rp.states[o.key].grade == "major", o.event
         assert {u["kind"] for u in o.event["data"]["responsible_units"]} <= {"department", "town_government"}
+
+
+@PROPERTY
+@given(histories())
+def test_enforcement_proposals_name_the_hazards_enterprise(entries: list[dict[str, Any]]) -> None:
+    """Every enforcement proposal is against an enterprise of the history, on enforcement.actions."""
+    rp = replay(in_order(entries))
+    enterprises = _enterprise_ids(entries)
+    for _, o in rp.outputs:
+        if o.event["type"] == "safety.enforcement.proposed":
+            assert o.topic == "enforcement.actions"
+            assert o.event["data"]["enterprise"]["uscc"] in enterprises
+            assert o.event["data"]["measure"] in RULES.enforcement
