@@ -14,9 +14,10 @@ SUPERVISION_LISTED = "supervision.listed"
 REFERRALS_DISCIPLINE = "referrals.discipline"
 ALERTS_CAP = "alerts.cap"
 ENFORCEMENT_ACTIONS = "enforcement.actions"
+REFERRALS_JUDICIAL = "referrals.judicial"
 INTAKE_REJECTED = "intake.rejected"
 OUTPUT_TOPICS = (ESCALATIONS, SUPERVISION_LISTED, REFERRALS_DISCIPLINE, ALERTS_CAP, ENFORCEMENT_ACTIONS,
-                 INTAKE_REJECTED)
+                 REFERRALS_JUDICIAL, INTAKE_REJECTED)
 
 
 class Output(BaseModel):
@@ -142,6 +143,28 @@ class EnforcementProposed(Output):
     caused_by: list[str]
 
 
+class Person(Output):
+    """A person named in the records of a case, with the role in which they were recorded."""
+
+    name: str
+    role: str = Field(description="e.g. responsible_person (整改责任人) from the rectification plan")
+
+
+class JudicialReferral(Output):
+    """Data of `safety.referral.judicial`: a transfer to the public security bureau (行刑衔接)."""
+
+    referral_id: str
+    hazard_id: str
+    enterprise: Enterprise | None
+    persons: list[Person]
+    offence: str = Field(description="e.g. 刑法 art. 134-1 (危险作业罪)")
+    recipient: Target
+    order_no: str | None = Field(default=None, description="the order found violated")
+    evidence: list[str] = Field(default_factory=list, description="URIs of the violation's evidence")
+    timeline: list[TimelineItem]
+    rules_version: str
+
+
 class RejectionError(Output):
     """One reason a record was rejected: where in the record, and what is wrong."""
 
@@ -168,5 +191,6 @@ OUTPUT_TYPES: dict[str, tuple[str, type[Output]]] = {
     "safety.supervision.lifted": (SUPERVISION_LISTED, SupervisionLifted),
     "safety.referral.discipline": (REFERRALS_DISCIPLINE, DisciplineReferral),
     "safety.enforcement.proposed": (ENFORCEMENT_ACTIONS, EnforcementProposed),
+    "safety.referral.judicial": (REFERRALS_JUDICIAL, JudicialReferral),
     "safety.intake.rejected": (INTAKE_REJECTED, IntakeRejected),
 }

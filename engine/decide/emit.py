@@ -17,6 +17,7 @@ from engine.contract.outputs import (
     ENGINE_SOURCE,
     ESCALATIONS,
     REFERRALS_DISCIPLINE,
+    REFERRALS_JUDICIAL,
     SUPERVISION_LISTED,
 )
 from engine.decide.state import Hazard
@@ -183,3 +184,24 @@ def enforcement_proposed(h: Hazard, rules: Rules, measure: Measure, *, rule_id: 
         "rule_id": rule_id, "rules_version": rules.version, "caused_by": caused_by,
     }
     return Out(ENFORCEMENT_ACTIONS, h.id, envelope("safety.enforcement.proposed", pid, h.id, at, data))
+
+
+def _timeline(h: Hazard) -> list[dict[str, Any]]:
+    # In time order: events from offline apps arrive late, and history is kept in arrival order.
+    return [{"time": iso(t), "event_id": e, "what": w} for t, e, w in sorted(h.history, key=lambda i: i[0])]
+
+
+def judicial_referral(h: Hazard, rules: Rules, *, order_no: str, at: int, evidence: list[str]) -> Out:
+    """A transfer to the public security bureau (行刑衔接) of an order on a major hazard found violated."""
+    j = rules.judicial
+    rid = output_id("judicial", h.id, order_no)
+    data = {
+        "referral_id": rid, "hazard_id": h.id,
+        "enterprise": {"uscc": h.enterprise[0], "name": h.enterprise[1]} if h.enterprise else None,
+        "persons": [{"name": h.responsible, "role": "responsible_person"}] if h.responsible else [],
+        "offence": j.offence,  # type: ignore[union-attr]
+        "recipient": resolve(j.recipient, h, rules)[0],  # type: ignore[union-attr]
+        "order_no": order_no, "evidence": evidence, "timeline": _timeline(h),
+        "rules_version": rules.version,
+    }
+    return Out(REFERRALS_JUDICIAL, h.id, envelope("safety.referral.judicial", rid, h.id, at, data))

@@ -121,6 +121,18 @@ class Measure:
 
 
 @dataclass(frozen=True, slots=True)
+class Judicial:
+    """When an order found violated is transferred to the public security bureau (行刑衔接)."""
+
+    rule_id: str
+    offence: str
+    recipient: str  # a target, department:<id>
+    orders: tuple[str, ...]  # the order kinds whose violation is transferred
+    grades: tuple[str, ...]  # the hazard grades it applies to
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
 class Rules:
     """Everything the decision core needs: reference data, hazard rules, and the calendar."""
 
@@ -138,3 +150,4 @@ class Rules:
     supervision_missed: ReferralGround
     duty_failures: ReferralGround
     enforcement: dict[str, Measure]
+    judicial: Judicial | None = None

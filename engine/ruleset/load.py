@@ -12,6 +12,7 @@ from engine.ruleset.compiled import (
     TIERS,
     Duty,
     Grade,
+    Judicial,
     LadderStep,
     ListedSupervision,
     Measure,
@@ -160,6 +161,10 @@ def load_rules(rules_dir: Path | str) -> Rules:
         enforcement[mid] = Measure(mid, m.legal_basis, amount, m.needs_legal_review,  # type: ignore[arg-type]
                                    c.span(f"{key}.due_within", m.due_within), m.source)
 
+    j = f.judicial
+    judicial = Judicial(j.rule_id, j.offence, c.targets("judicial.recipient", [j.recipient])[0],
+                        tuple(j.orders), tuple(j.grades), j.source) if j else None
+
     r = f.referral
     target = c.targets("referral.target", [r.target])[0]
     return Rules(
@@ -186,6 +191,7 @@ def load_rules(rules_dir: Path | str) -> Rules:
             c.respondents("referral.duty_failure.respondents", r.duty_failure.respondents),
             r.duty_failure.source, r.duty_failure.threshold),
         enforcement=enforcement,
+        judicial=judicial,
     )
 
 

@@ -72,6 +72,15 @@ class MeasureEntry(_File):
     source: str = Field(min_length=1)
 
 
+class JudicialEntry(_File):
+    rule_id: str
+    offence: str = Field(min_length=1)
+    recipient: str
+    orders: list[Literal["rectify_within", "suspend", "suspend_for_overhaul"]] = Field(min_length=1)
+    grades: list[Literal["general", "major"]] = Field(min_length=1)
+    source: str = Field(min_length=1)
+
+
 class ReferralEntry(_File):
     target: str
     listed_supervision_failed: GroundEntry
@@ -87,3 +96,4 @@ class HazardsFile(_File):
     referral: ReferralEntry
     enforcement: dict[Literal["fine", "suspend", "suspend_for_overhaul", "utility_stop_notice"],
                       MeasureEntry] = Field(default_factory=dict)
+    judicial: JudicialEntry | None = None
