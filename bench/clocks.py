@@ -12,18 +12,19 @@ default murmur2 partitioner, where the worker itself would have written them.
 Every hazard is a general hazard (一般事故隐患) reported by a grid worker and
 confirmed before the simulated start, with a rectification date (rectify_by).
 Its clocks are the overdue ladder (blue 2 days before the date, yellow on it,
-orange 3 and red 7 days after; red lists it (挂牌督办) for 30 days) and then the
-listed-supervision deadline: five clocks, each escalated when it runs out.
+orange 3 and red 7 days after, the overhaul proposal 14 days after): five
+clocks, each sending an escalation or an enforcement proposal when it runs
+out. A general hazard is never listed (挂牌督办 is for major hazards).
 
 **Spreading.** `per_day` hazards have their date on each simulated day of a
 steady stretch that starts `lead_days` days before the start (those hazards are
 part-way up the ladder: the core itself brings them to the start) and lasts
-past the end of the run; so on every simulated day `5 * per_day` clocks fall
+past the end of the run; so on every simulated day `FIRINGS_PER_HAZARD * per_day` clocks fall
 due, as in a district at steady state. The other hazards have dates a year
 after the stretch, spread over a year: open, indexed and held in memory, but
 not due during the run. Every ladder clock runs out at 23:59:59 of a day, so
 the worker's scaled clock runs one simulated day per `seconds_per_day` real
-seconds: a batch of `5 * per_day` clocks falls due that often, which at a
+seconds: a batch of `FIRINGS_PER_HAZARD * per_day` clocks falls due that often, which at a
 quarter of a second is close to a steady flow.
 
 **Timer lag** (see `firings`): for each clock that ran out, the real seconds
@@ -77,7 +78,7 @@ DAY = 86400
 START = datetime(2026, 1, 5, tzinfo=SHANGHAI)  # the simulated start: a Monday, at midnight
 SECONDS_PER_DAY = 0.25  # real seconds per simulated day
 QUICK_HAZARDS = 50_000
-FIRINGS_PER_HAZARD = 5  # blue, yellow, orange, red, the listed-supervision deadline
+FIRINGS_PER_HAZARD = 5  # blue, yellow, orange, red (with the fine proposal), overhaul
 REPORTED_BY, VERIFIED_BY = "/apps/grid/bench", "/apps/office/bench"
 TOWN_IDS = sorted(TOWNS)
 ENTERPRISES = tuple((uscc, f"Enterprise {i} Co., Ltd.")
@@ -94,7 +95,7 @@ class Workload:
     hazards: int
     per_day: int = 2  # 40 clocks due per real second: the worker sends about 100 at most (measured)
     steady_days: int = 2000
-    lead_days: int = 38  # a hazard dated earlier has run out of clocks by the start (unit-tested)
+    lead_days: int = 15  # a hazard dated earlier has run out of clocks by the start (unit-tested)
     seconds_per_day: float = SECONDS_PER_DAY
     bulk_gap_days: int = 365
     bulk_days: int = 365

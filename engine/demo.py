@@ -6,7 +6,9 @@ field apps report hazards, inspectors find more, enterprises rectify, some on
 time and some late; and the example's night-market fire grows, its response
 level rises, posts hand it over, a report clock runs out and each step goes
 out as a CAP 1.2 document. Escalations are printed as the engine sends them,
-through to listed supervision and referrals, and a summary closes the run.
+through to listed supervision of major hazards, referrals of public bodies to
+discipline inspection, and enforcement proposals (a fine, then 停产停业整顿)
+against enterprises that leave a hazard unfixed; a summary closes the run.
 
 The demo runs in a namespace of its own (a topic prefix and an app id), so it
 can run again and again on the same broker and always starts clean.
@@ -41,7 +43,7 @@ EXAMPLES = REPO_ROOT / "topics" / "examples"
 START = datetime.fromisoformat("2026-11-30T08:00:00+08:00")  # the examples' day
 DAYS, RATE = 28, DAY / 1.2  # four simulated weeks, a day every 1.2 real seconds
 COLOURS = {"blue": "34", "yellow": "33", "orange": "38;5;208", "red": "31"}
-FEEDS = ("escalations", "supervision.listed", "referrals.discipline", "alerts.cap")
+FEEDS = ("escalations", "supervision.listed", "referrals.discipline", "enforcement.actions", "alerts.cap")
 INCIDENT = "AL-20261130-0009"  # the contract's example: a fire in the Lakeside Night Market
 
 
@@ -178,7 +180,7 @@ async def _district_part(ns: Namespace, clock: ScaledTime, end: float) -> bool:
                  f"{'yes' if not validate(caps[-1].value) else 'NO'}")
         _say(caps[-1].value.decode())
     return (seen["listed supervision"] > 0 and seen["referral"] > 0 and seen["escalation"] > 0
-            and seen["CAP invalid"] == 0 and seen["CAP valid"] >= 4)
+            and seen["fine proposal"] > 0 and seen["CAP invalid"] == 0 and seen["CAP valid"] >= 4)
 
 
 async def _live_feed(ns: Namespace, end: float, clock: ScaledTime, seen: Counter[str]) -> None:
@@ -229,6 +231,13 @@ def _line(event: dict[str, Any], seen: Counter[str]) -> str:
     if event["type"] == "safety.supervision.lifted":
         seen["lifted"] += 1
         return f"{when}  LIFTED {d['notice_no']}: {d['reason']}"
+    if event["type"] == "safety.enforcement.proposed":
+        seen[f"{d['measure'].replace('_', ' ')} proposal"] += 1
+        amount = d["amount_range_cny"]
+        what = f"a fine of up to {amount['max']:,} CNY" if amount else d["measure"]
+        review = "after legal review (法制审核)" if d["needs_legal_review"] else "no legal review needed"
+        return _paint(f"{when}  ENFORCEMENT proposed against {d['enterprise']['name']}: {what} "
+                      f"({d['hazard_id']}, {review}, due {d['due_at'][:10]})", "orange")
     seen["referral"] += 1
     who = ", ".join(r["name"] or r["id"] for r in d["respondents"])
     return _paint(f"{when}  REFERRAL to discipline inspection: {d['subject_id']} ({who}) "

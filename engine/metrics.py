@@ -267,6 +267,12 @@ class EngineMetrics:
         self.notices = Counter("hazard_supervision_notices_total",
                                "Listed-supervision notices sent, by type (listed, lifted).",
                                ["type"], registry=registry)
+        self.transfers = Counter("hazard_judicial_referrals_total",
+                                 "Transfers to the public security bureau (行刑衔接) sent.",
+                                 registry=registry)
+        self.proposals = Counter("hazard_enforcement_proposals_total",
+                                 "Enforcement measures proposed against enterprises, by measure.",
+                                 ["measure"], registry=registry)
 
     def count_output(self, event: dict) -> None:
         """Count one output event by its type."""
@@ -278,6 +284,10 @@ class EngineMetrics:
             self.referrals.inc()
         elif kind.startswith("safety.supervision."):
             self.notices.labels(kind.rsplit(".", 1)[-1]).inc()
+        elif kind == "safety.referral.judicial":
+            self.transfers.inc()
+        elif kind == "safety.enforcement.proposed":
+            self.proposals.labels(event["data"]["measure"]).inc()
 
 
 class RuntimeGauges(Collector):

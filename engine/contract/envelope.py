@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, WithJsonSchema, create_model
 from pydantic_core import PydanticCustomError
 
-from engine.contract import intake
+from engine.contract import enforcement, intake
 from engine.contract.mediatype import data_content_type_problem
 
 # CloudEvents allows extension attributes, so the envelope accepts keys it does
@@ -77,7 +77,9 @@ HAZARD_REPORTS = "hazard.reports"
 INSPECTION_FINDINGS = "inspection.findings"
 RECTIFICATION_UPDATES = "rectification.updates"
 RESPONDER_ALERTS = "responder.alerts"
-INTAKE_TOPICS = (HAZARD_REPORTS, INSPECTION_FINDINGS, RECTIFICATION_UPDATES, RESPONDER_ALERTS)
+ENFORCEMENT_RECORDS = "enforcement.records"
+INTAKE_TOPICS = (HAZARD_REPORTS, INSPECTION_FINDINGS, RECTIFICATION_UPDATES, RESPONDER_ALERTS,
+                 ENFORCEMENT_RECORDS)
 
 _R = RECTIFICATION_UPDATES
 EVENT_TYPES: dict[str, EventType] = {
@@ -106,6 +108,16 @@ EVENT_TYPES: dict[str, EventType] = {
         _event_type("safety.alert.acknowledged", RESPONDER_ALERTS, intake.AlertAcknowledged,
                     "alert_id", "alert"),
         _event_type("safety.alert.closed", RESPONDER_ALERTS, intake.AlertClosed, "alert_id", "alert"),
+        _event_type("safety.enforcement.ordered", ENFORCEMENT_RECORDS, enforcement.EnforcementOrdered,
+                    "hazard_id", "hazard"),
+        _event_type("safety.enforcement.penalized", ENFORCEMENT_RECORDS,
+                    enforcement.EnforcementPenalized, "hazard_id", "hazard"),
+        _event_type("safety.enforcement.legal_reviewed", ENFORCEMENT_RECORDS,
+                    enforcement.EnforcementLegalReviewed, "hazard_id", "hazard"),
+        _event_type("safety.enforcement.violated", ENFORCEMENT_RECORDS, enforcement.EnforcementViolated,
+                    "hazard_id", "hazard"),
+        _event_type("safety.enforcement.lifted", ENFORCEMENT_RECORDS, enforcement.EnforcementLifted,
+                    "hazard_id", "hazard"),
     )
 }
 

@@ -13,17 +13,17 @@ ESCALATIONS = "escalations"
 SUPERVISION_LISTED = "supervision.listed"
 REFERRALS_DISCIPLINE = "referrals.discipline"
 ALERTS_CAP = "alerts.cap"
-INTAKE_REJECTED = "intake.rejected"
-OUTPUT_TOPICS = (ESCALATIONS, SUPERVISION_LISTED, REFERRALS_DISCIPLINE, ALERTS_CAP, INTAKE_REJECTED)
-# Output topics that version 2 of the contract adds; declared in topics/ as their emitters arrive.
 ENFORCEMENT_ACTIONS = "enforcement.actions"
 REFERRALS_JUDICIAL = "referrals.judicial"
+INTAKE_REJECTED = "intake.rejected"
+OUTPUT_TOPICS = (ESCALATIONS, SUPERVISION_LISTED, REFERRALS_DISCIPLINE, ALERTS_CAP, ENFORCEMENT_ACTIONS,
+                 REFERRALS_JUDICIAL, INTAKE_REJECTED)
+# An output topic that version 2 of the contract adds; declared in topics/ when its emitter arrives.
 NOTIFICATIONS = "notifications"
 CLOUDEVENT_CONTENT_TYPE = b"application/cloudevents+json; charset=utf-8"
 CAP_CONTENT_TYPE = b"application/cap+xml"
 _CONTENT_TYPES = {
-    **{topic: CLOUDEVENT_CONTENT_TYPE
-       for topic in (*OUTPUT_TOPICS, ENFORCEMENT_ACTIONS, REFERRALS_JUDICIAL, NOTIFICATIONS)},
+    **{topic: CLOUDEVENT_CONTENT_TYPE for topic in (*OUTPUT_TOPICS, NOTIFICATIONS)},
     ALERTS_CAP: CAP_CONTENT_TYPE,
 }
 
@@ -52,7 +52,8 @@ ResponseLevel = Literal["IV", "III", "II", "I"]
 class Target(Output):
     """A unit or jurisdiction that must be told."""
 
-    kind: Literal["department", "town", "district", "enterprise", "unit", "post", "official"]
+    kind: Literal["department", "town", "town_government", "district", "enterprise", "unit", "post",
+                  "official"]
     id: str
     name: str | None = None
 
@@ -63,7 +64,7 @@ class Escalation(Output):
     escalation_id: str
     subject_kind: Literal["hazard", "alert"]
     subject_id: str
-    action: str = Field(description="remind, notify, supervision_letter, summon, listed_supervision, "
+    action: str = Field(description="remind, notify, supervision_letter, summon, "
                         "discipline_referral, response_activation, handover, report_overdue, ...")
     tier: Tier | None = None
     response_level: ResponseLevel | None = None
@@ -102,9 +103,9 @@ class SupervisionLifted(Output):
 
 
 class Respondent(Output):
-    """Who a referral is about."""
+    """Who a referral is about: a public body or an official, never an enterprise (监察法 art. 15)."""
 
-    kind: Literal["enterprise", "department", "official"]
+    kind: Literal["department", "town_government", "official"]
     id: str
     name: str | None = None
 
@@ -123,8 +124,62 @@ class DisciplineReferral(Output):
     referral_id: str
     subject_kind: Literal["hazard", "alert"]
     subject_id: str
-    respondents: list[Respondent]
-    grounds: str
+    respondents: Annotated[list[Respondent], Field(min_length=1)]
+    grounds: Literal["duty_failure", "listed_supervision_failed", "periodic_filing"] = Field(
+        description="duty_failure (不履行安全监管职责), listed_supervision_failed (挂牌督办 not "
+        "fulfilled by its deadline) or periodic_filing (监督检查结果抄报备案)")
+    reason: str | None = Field(default=None, description="the grounds as a sentence a person can read")
+    timeline: list[TimelineItem]
+    rules_version: str
+
+
+Measure = Literal["fine", "suspend", "suspend_for_overhaul", "utility_stop_notice"]
+
+
+class AmountRange(Output):
+    """The range a fine may fall in, in CNY, as the law sets it (the decision picks the amount)."""
+
+    min: Annotated[int, Field(ge=0)]
+    max: Annotated[int, Field(ge=0)]
+
+
+class EnforcementProposed(Output):
+    """Data of `safety.enforcement.proposed`: a measure the rules propose against an enterprise."""
+
+    proposal_id: str
+    hazard_id: str
+    enterprise: Enterprise
+    measure: Measure = Field(description="fine (罚款), suspend (责令暂时停产停业, art. 65), "
+                             "suspend_for_overhaul (责令停产停业整顿, art. 102), utility_stop_notice "
+                             "(通知停止供电, art. 70)")
+    legal_basis: str
+    amount_range_cny: AmountRange | None = Field(description="for fines: the statutory range")
+    needs_legal_review: bool = Field(description="whether legal review (法制审核) must come first")
+    due_at: AwareDatetime | None = Field(description="when the legal review (if needed), else the "
+                                         "decision, is due")
+    rule_id: str
+    rules_version: str
+    caused_by: list[str]
+
+
+class Person(Output):
+    """A person named in the records of a case, with the role in which they were recorded."""
+
+    name: str
+    role: str = Field(description="e.g. responsible_person (整改责任人) from the rectification plan")
+
+
+class JudicialReferral(Output):
+    """Data of `safety.referral.judicial`: a transfer to the public security bureau (行刑衔接)."""
+
+    referral_id: str
+    hazard_id: str
+    enterprise: Enterprise | None
+    persons: list[Person]
+    offence: str = Field(description="e.g. 刑法 art. 134-1 (危险作业罪)")
+    recipient: Target
+    order_no: str | None = Field(default=None, description="the order found violated")
+    evidence: list[str] = Field(default_factory=list, description="URIs of the violation's evidence")
     timeline: list[TimelineItem]
     rules_version: str
 
@@ -182,5 +237,7 @@ OUTPUT_TYPES: dict[str, tuple[str, type[Output]]] = {
     "safety.supervision.listed": (SUPERVISION_LISTED, SupervisionListed),
     "safety.supervision.lifted": (SUPERVISION_LISTED, SupervisionLifted),
     "safety.referral.discipline": (REFERRALS_DISCIPLINE, DisciplineReferral),
+    "safety.enforcement.proposed": (ENFORCEMENT_ACTIONS, EnforcementProposed),
+    "safety.referral.judicial": (REFERRALS_JUDICIAL, JudicialReferral),
     "safety.intake.rejected": (INTAKE_REJECTED, IntakeRejected),
 }

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from engine.decide import emit
 from engine.decide.emit import Out
 from engine.decide.state import Hazard
-from engine.ruleset.compiled import Rules, Span
+from engine.ruleset.compiled import PROPOSE, Measure, ReferralGround, Rules, Span
 
 
 def _at(ts: int) -> datetime:
@@ -81,21 +81,24 @@ def _duty_failure(h: Hazard, rules: Rules, due: int, dept: str | None, rule_id: 
     tag = f"{ground.rule_id}:{dept}"
     if count >= ground.threshold and tag not in h.referred:
         h.referred.append(tag)
-        outs += _refer(h, rules, due, tag, ground.rule_id, ground.respondents, dept,
+        outs += _refer(h, rules, due, tag, ground, dept,
                        f"{dept} failed its duty on this hazard {count} times "
                        f"(不履行安全监管职责), last: {what}", cause)
     return outs
 
 
-def _refer(h: Hazard, rules: Rules, at: int, tag: str, rule_id: str, respondents: tuple[str, ...],
-           failing: str | None, grounds: str, cause: str) -> list[Out]:
-    h.history.append([at, cause, f"referred to discipline inspection: {rule_id}"])
-    units = emit.resolve_all(respondents, h, rules, failing=failing)
+def _refer(h: Hazard, rules: Rules, at: int, tag: str, ground: ReferralGround,
+           failing: str | None, reason: str, cause: str) -> list[Out]:
+    units = emit.resolve_all(ground.respondents, h, rules, failing=failing)
+    if not units:
+        return []  # nobody public to answer for it (no town, no lead): nothing to refer
+    h.history.append([at, cause, f"referred to discipline inspection: {ground.rule_id}"])
     return [
-        emit.referral(h, rules, ground_id=tag, grounds=grounds, at=at, respondents=units),
-        emit.escalation(h, rules, rule_id=rule_id, action="discipline_referral", tier="red", at=at,
-                        targets=emit.resolve(rules.referral_target, h, rules) + units,
-                        reason=f"Referred to discipline inspection (抄报移送纪委监委): {grounds}",
+        emit.referral(h, rules, ground_id=tag, code=ground.code, reason=reason, at=at,
+                      respondents=units),
+        emit.escalation(h, rules, rule_id=ground.rule_id, action="discipline_referral", tier="red",
+                        at=at, targets=emit.resolve(rules.referral_target, h, rules) + units,
+                        reason=f"Referred to discipline inspection (抄报移送纪委监委): {reason}",
                         key=tag, caused_by=[cause]),
     ]
 
@@ -112,23 +115,41 @@ def _ladder(h: Hazard, rules: Rules, due: int, cause: str) -> list[Out]:
     outs = [emit.escalation(h, rules, rule_id=step.rule_id, action=action, tier=step.tier, at=due,
                             targets=targets, reason=reason, key=(h.cycle, due), caused_by=[cause],
                             due_at=h.deadline)
-            for action in step.actions]
+            for action in step.actions if not action.startswith(PROPOSE)]
     h.history.append([due, cause, f"ladder {step.rule_id}: {', '.join(step.actions)}"])
-    if "listed_supervision" in step.actions and not (h.listed and h.listed[3]):
-        outs += list_hazard(h, rules, due, cause)
+    for action in step.actions:
+        if action.startswith(PROPOSE):
+            outs += _propose(h, rules, rules.enforcement[action.removeprefix(PROPOSE)], step.rule_id,
+                             due, cause)
     return outs
 
 
+def _propose(h: Hazard, rules: Rules, measure: Measure, rule_id: str, due: int, cause: str) -> list[Out]:
+    """Propose an enforcement measure against the enterprise (安全生产法 art. 102 and others).
+
+    A hazard in a public place names no enterprise: there is nobody to fine, so nothing is proposed.
+    """
+    if not h.enterprise:
+        return []
+    review = "after legal review (法制审核)" if measure.needs_legal_review else "no legal review first"
+    h.history.append([due, cause, f"proposed {measure.id} against {h.enterprise[0]}, {review}"])
+    return [emit.enforcement_proposed(h, rules, measure, rule_id=rule_id, at=due,
+                                      due_at=after(measure.due_within, due, rules)[0],
+                                      key=(h.cycle, due), caused_by=[cause])]
+
+
 def list_hazard(h: Hazard, rules: Rules, at: int, cause: str) -> list[Out]:
-    """Place the hazard under listed supervision (挂牌督办) from `at`."""
+    """Place a major hazard (重大事故隐患) under listed supervision (挂牌督办) from `at`.
+
+    Only major hazards are listed (16号令; the plans, line 798): a general hazard
+    left unfixed goes to enforcement against the enterprise instead.
+    """
+    if h.grade != "major" or h.deadline is None:
+        return []
     ls = rules.supervision
     year = datetime.fromtimestamp(at, UTC).astimezone(emit.SHANGHAI).year
     notice = ls.notice_no.format(district=rules.reference.district.name, year=year, hazard_id=h.id)
-    cap = after(ls.max_deadline, at, rules)[0]
-    if h.grade == "major" and h.deadline is not None:
-        deadline = min(h.deadline, cap)
-    else:
-        deadline = min(after(ls.general_window, at, rules)[0], cap)
+    deadline = min(h.deadline, after(ls.max_deadline, at, rules)[0])
     h.listed = [notice, at, deadline, True]
     h.history.append([at, cause, f"listed supervision {notice}, deadline {emit.iso(deadline)}"])
     return [emit.supervision_listed(h, rules, at)]
@@ -175,7 +196,7 @@ def _plan(h: Hazard, rules: Rules, due: int, cause: str) -> list[Out]:
 def _supervision(h: Hazard, rules: Rules, due: int, cause: str) -> list[Out]:
     ground = rules.supervision_missed
     h.referred.append(ground.rule_id)
-    return _refer(h, rules, due, ground.rule_id, ground.rule_id, ground.respondents, None,
+    return _refer(h, rules, due, ground.rule_id, ground, None,
                   f"the listed-supervision deadline {emit.iso(due)} of notice {h.listed[0]} was "
                   "missed", cause)
 

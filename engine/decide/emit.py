@@ -13,14 +13,16 @@ from datetime import UTC, datetime
 from typing import Any
 
 from engine.contract.outputs import (
+    ENFORCEMENT_ACTIONS,
     ENGINE_SOURCE,
     ESCALATIONS,
     REFERRALS_DISCIPLINE,
+    REFERRALS_JUDICIAL,
     SUPERVISION_LISTED,
 )
 from engine.decide.state import Hazard
 from engine.ruleset.calendar import SHANGHAI
-from engine.ruleset.compiled import Rules
+from engine.ruleset.compiled import Measure, Rules
 
 _NS = uuid.UUID("3b9e7f1a-2c4d-4e5f-8a6b-7c8d9e0f1a2b")
 
@@ -64,6 +66,10 @@ def resolve(target: str, h: Hazard, rules: Rules, failing: str | None = None) ->
             if h.enterprise else []
     if target == "town":
         return [{"kind": "town", "id": town.id, "name": town.name}] if town else []
+    if target == "town_government":
+        # The plans address 镇政府 and 街道办事处 (the preamble: "各镇政府、街道办事处").
+        body = "办事处" if town and town.kind == "street" else "人民政府"
+        return [{"kind": "town_government", "id": town.id, "name": f"{town.name}{body}"}] if town else []
     if target == "town_safety_office":
         return [{"kind": "unit", "id": town.safety_office, "name": f"{town.name}安监站"}] if town else []
     if target == "district":
@@ -145,14 +151,57 @@ def supervision_lifted(h: Hazard, rules: Rules, at: int, reason: str) -> Out:
     return Out(SUPERVISION_LISTED, h.id, envelope("safety.supervision.lifted", eid, h.id, at, data))
 
 
-def referral(h: Hazard, rules: Rules, *, ground_id: str, grounds: str, at: int,
+# Who discipline inspection may be asked about (contract section 4, v2).
+RESPONDENT_KINDS = frozenset({"department", "town_government", "official"})
+
+
+def referral(h: Hazard, rules: Rules, *, ground_id: str, code: str, reason: str, at: int,
              respondents: list[dict[str, Any]]) -> Out:
     """A referral to discipline inspection (抄报移送纪委监委) carrying the whole timeline."""
     rid = output_id("referral", h.id, ground_id)
+    # load_rules admits only public bodies as respondents; this keeps it so whatever a target resolves to.
+    respondents = [r for r in respondents if r["kind"] in RESPONDENT_KINDS]
     # In time order: events from offline apps arrive late, and history is kept in arrival order.
     timeline = [{"time": iso(t), "event_id": e, "what": w}
                 for t, e, w in sorted(h.history, key=lambda item: item[0])]
     data = {"referral_id": rid, "subject_kind": "hazard", "subject_id": h.id,
             "respondents": [{k: r[k] for k in ("kind", "id", "name")} for r in respondents],
-            "grounds": grounds, "timeline": timeline, "rules_version": rules.version}
+            "grounds": code, "reason": reason, "timeline": timeline, "rules_version": rules.version}
     return Out(REFERRALS_DISCIPLINE, h.id, envelope("safety.referral.discipline", rid, h.id, at, data))
+
+
+def enforcement_proposed(h: Hazard, rules: Rules, measure: Measure, *, rule_id: str, at: int,
+                         due_at: int, key: object, caused_by: list[str]) -> Out:
+    """A proposal of an enforcement measure against the hazard's enterprise (never a public body)."""
+    pid = output_id("enforcement", h.id, rule_id, measure.id, key)
+    amount = measure.amount_range_cny
+    data = {
+        "proposal_id": pid, "hazard_id": h.id,
+        "enterprise": {"uscc": h.enterprise[0], "name": h.enterprise[1]},  # type: ignore[index]
+        "measure": measure.id, "legal_basis": measure.legal_basis,
+        "amount_range_cny": {"min": amount[0], "max": amount[1]} if amount else None,
+        "needs_legal_review": measure.needs_legal_review, "due_at": iso(due_at),
+        "rule_id": rule_id, "rules_version": rules.version, "caused_by": caused_by,
+    }
+    return Out(ENFORCEMENT_ACTIONS, h.id, envelope("safety.enforcement.proposed", pid, h.id, at, data))
+
+
+def _timeline(h: Hazard) -> list[dict[str, Any]]:
+    # In time order: events from offline apps arrive late, and history is kept in arrival order.
+    return [{"time": iso(t), "event_id": e, "what": w} for t, e, w in sorted(h.history, key=lambda i: i[0])]
+
+
+def judicial_referral(h: Hazard, rules: Rules, *, order_no: str, at: int, evidence: list[str]) -> Out:
+    """A transfer to the public security bureau (行刑衔接) of an order on a major hazard found violated."""
+    j = rules.judicial
+    rid = output_id("judicial", h.id, order_no)
+    data = {
+        "referral_id": rid, "hazard_id": h.id,
+        "enterprise": {"uscc": h.enterprise[0], "name": h.enterprise[1]} if h.enterprise else None,
+        "persons": [{"name": h.responsible, "role": "responsible_person"}] if h.responsible else [],
+        "offence": j.offence,  # type: ignore[union-attr]
+        "recipient": resolve(j.recipient, h, rules)[0],  # type: ignore[union-attr]
+        "order_no": order_no, "evidence": evidence, "timeline": _timeline(h),
+        "rules_version": rules.version,
+    }
+    return Out(REFERRALS_JUDICIAL, h.id, envelope("safety.referral.judicial", rid, h.id, at, data))

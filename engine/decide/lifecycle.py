@@ -87,6 +87,7 @@ def apply_event(h: Hazard, entry: dict[str, Any], at: int, rules: Rules) -> list
     elif kind == "planned":
         if h.planned_at is None or h.planned_at <= at:  # the latest plan stands
             h.planned_at, h.plan_target = at, epoch(d["target_date"])
+            h.responsible = d["responsible_person"]
         what = f"rectification planned, target {emit.iso(epoch(d['target_date']))}"
     elif kind == "progressed":
         h.progress = max(h.progress, d["percent"])
@@ -107,6 +108,8 @@ def apply_event(h: Hazard, entry: dict[str, Any], at: int, rules: Rules) -> list
     elif kind == "extension_decided":
         what, more = _extension_decision(h, at, eid, d, rules)
         outs += more
+    elif kind in _ENFORCEMENT:
+        what = _enforcement_record(h, kind, at, eid, d)
     else:
         what = kind
     if h.closed_how is not None:
@@ -116,8 +119,31 @@ def apply_event(h: Hazard, entry: dict[str, Any], at: int, rules: Rules) -> list
     return outs
 
 
+_ENFORCEMENT = frozenset({"ordered", "penalized", "legal_reviewed", "violated", "lifted"})
+
+
+def _enforcement_record(h: Hazard, kind: str, at: int, eid: str, d: dict[str, Any]) -> str:
+    """Record an enforcement record's facts; return the timeline's words for it."""
+    if kind == "ordered":
+        if not any(o[0] == d["order_no"] for o in h.orders):
+            h.orders.append([d["order_no"], d["order"], at, eid])
+            h.orders.sort(key=lambda o: (o[2], o[0]))  # arrival order must not matter
+        until = f" until {d['until']}" if d.get("until") else ""
+        return f"order {d['order_no']}: {d['order']}{until} ({d['legal_basis']})"
+    if kind == "penalized":
+        return f"penalty decision {d['decision_no']}: fine {d['fine_cny']} CNY ({d['legal_basis']})"
+    if kind == "legal_reviewed":
+        return f"legal review (法制审核) of proposal {d['proposal_id']}: {d['outcome']}"
+    if kind == "violated":
+        if not any(v[2] == eid for v in h.violations):
+            h.violations.append([d["order_no"], at, eid, list(d["evidence"])])
+            h.violations.sort(key=lambda v: (v[1], v[2]))
+        return f"order {d['order_no']} found violated: {d['description']}"
+    return f"order {d['order_no']} lifted"
+
+
 def settle(h: Hazard, rules: Rules, at: int, cause: str) -> list[Out]:
-    """Bring derived facts up to date: the deadline, and listed supervision of a major hazard."""
+    """Bring derived facts up to date: the deadline, listed supervision, and judicial transfers."""
     outs: list[Out] = []
     if h.is_open() and h.verdict == "confirmed" and h.deadline is None:
         grade = rules.grades[h.grade]
@@ -129,7 +155,30 @@ def settle(h: Hazard, rules: Rules, at: int, cause: str) -> list[Out]:
             h.deadline, h.approx = after(grade.rectify_within, start, rules)
     if h.is_open() and h.grade == "major" and h.verdict == "confirmed" and h.listed is None:
         outs += list_hazard(h, rules, max(h.verified_at, h.opened_at), h.confirmed_by or cause)
-        h.deadline = h.listed[2]
+        if h.listed:
+            h.deadline = h.listed[2]
+    return outs + _transfer(h, rules)
+
+
+def _transfer(h: Hazard, rules: Rules) -> list[Out]:
+    """Transfer a violated order on a major hazard to the public security bureau (刑法 art. 134-1).
+
+    Checked after every event: the violation, the order and the confirmation of
+    the grade may arrive in any order, and the transfer follows the last of them.
+    """
+    j = rules.judicial
+    if j is None or h.grade not in j.grades or h.verdict != "confirmed":
+        return []
+    outs: list[Out] = []
+    orders = {o[0]: o for o in h.orders}
+    for order_no, found, eid, evidence in h.violations:
+        tag = f"{j.rule_id}:{order_no}"
+        order = orders.get(order_no)
+        if order is None or order[1] not in j.orders or tag in h.referred:
+            continue
+        h.referred.append(tag)
+        h.history.append([found, eid, f"transferred to the public security bureau: {j.offence}"])
+        outs.append(emit.judicial_referral(h, rules, order_no=order_no, at=found, evidence=evidence))
     return outs
 
 

@@ -60,6 +60,9 @@ class Hazard:
     ext_fails: int = 0
     duty_fails: dict[str, int] = field(default_factory=dict)  # department -> failures
     referred: list[str] = field(default_factory=list)  # referral grounds already sent
+    responsible: str | None = None  # the rectification plan's responsible person (整改责任人)
+    orders: list[list[Any]] = field(default_factory=list)  # [order_no, order, at, event id]
+    violations: list[list[Any]] = field(default_factory=list)  # [order_no, at, event id, evidence]
     clocks: dict[str, int] = field(default_factory=dict)  # clock name -> due (derived)
     applied: list[int] = field(default_factory=list)  # 64-bit hashes of applied entry ids
     history: list[list[Any]] = field(default_factory=list)  # [time, event id, what]

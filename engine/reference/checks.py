@@ -79,16 +79,19 @@ def check_sectors(sectors: SectorsFile, shown: str, departments: Container[str])
                 shown, key, 'no lead department (every sector needs one: "管行业必须管安全")'
             )
         _check_department(entry.lead, f"{key}.lead", shown, departments)
-        for index, dept in enumerate(entry.joint):
-            joint_key = f"{key}.joint[{index}]"
-            _check_department(dept, joint_key, shown, departments)
-            if dept == entry.lead:
-                raise RulesFileError(
-                    shown, joint_key,
-                    f'"{dept}" is already the lead department (list it only as lead)',
-                )
-            if dept in entry.joint[:index]:
-                raise RulesFileError(shown, joint_key, f'"{dept}" is listed twice (list it once)')
+        seen = [entry.lead]
+        for field_name in ("co_lead", "joint"):
+            for index, dept in enumerate(getattr(entry, field_name)):
+                dept_key = f"{key}.{field_name}[{index}]"
+                _check_department(dept, dept_key, shown, departments)
+                if dept == entry.lead:
+                    raise RulesFileError(
+                        shown, dept_key,
+                        f'"{dept}" is already the lead department (list it only as lead)',
+                    )
+                if dept in seen:
+                    raise RulesFileError(shown, dept_key, f'"{dept}" is listed twice (list it once)')
+                seen.append(dept)
 
 
 def _check_department(dept: str, key: str, shown: str, departments: Container[str]) -> None:

@@ -66,17 +66,18 @@ class District:
 
 @dataclass(frozen=True, slots=True)
 class SectorAssignment:
-    """Who supervises a sector: one lead department (管行业必须管安全) and joint departments."""
+    """Who supervises a sector: one lead department (管行业必须管安全), co-leads and joint departments."""
 
     sector: str
     lead: Department
     joint: tuple[Department, ...]
     source: str
-    # Lead first, then joint in file order; precomputed because routing asks for it per event.
+    co_lead: tuple[Department, ...] = ()
+    # Lead, co-leads, then joint in file order; precomputed because routing asks for it per event.
     departments: tuple[Department, ...] = field(init=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "departments", (self.lead, *self.joint))
+        object.__setattr__(self, "departments", (self.lead, *self.co_lead, *self.joint))
 
 
 @dataclass(frozen=True, slots=True, eq=False)

@@ -109,6 +109,7 @@ def _compile(jur: JurisdictionFile, deps: DepartmentsFile, secs: SectorsFile,
             departments[entry.lead],
             tuple(departments[dept] for dept in entry.joint),
             entry.source,
+            tuple(departments[dept] for dept in entry.co_lead),
         )
 
     versions = {"jurisdiction": jur.version, "departments": deps.version, "sectors": secs.version}

@@ -96,11 +96,14 @@ class DepartmentsFile(_FileModel):
 
 
 class SectorEntry(_FileModel):
-    """One sector's lead department and joint departments."""
+    """One sector's lead department, co-leads and joint departments."""
 
     # Optional here only so that a missing lead gets the loader's own message
     # ("管行业必须管安全") rather than pydantic's generic "field required".
     lead: Id | None = None
+    # The plans often name several departments as 牵头 for one campaign; the engine
+    # routes duties to `lead` (named first) and keeps the others as co-leads.
+    co_lead: tuple[Id, ...] = ()
     joint: tuple[Id, ...] = ()
     source: Text
 

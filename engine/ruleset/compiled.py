@@ -13,6 +13,8 @@ from engine.ruleset.calendar import Deadline, WorkCalendar
 Unit = Literal["minutes", "hours", "days", "working days"]
 _SPAN = re.compile(r"^\s*(-?\d+)\s+(minutes?|hours?|days?|working days?)\s*$")
 TIERS = ("blue", "yellow", "orange", "red")
+# A ladder action `propose:<measure>` proposes an enforcement measure of the rules' `enforcement` section.
+PROPOSE = "propose:"
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +89,6 @@ class ListedSupervision:
     responsible_units: tuple[str, ...]
     legal_basis: str
     max_deadline: Span
-    general_window: Span
     plan_within: Span
     plan_tier: str
     plan_targets: tuple[str, ...]
@@ -98,12 +99,37 @@ class ListedSupervision:
 
 @dataclass(frozen=True, slots=True)
 class ReferralGround:
-    """One ground for referral to discipline inspection, and who answers for it."""
+    """One ground for referral to discipline inspection, its contract code, and who answers for it."""
 
     rule_id: str
+    code: str  # the contract's `grounds`: duty_failure, listed_supervision_failed
     respondents: tuple[str, ...]
     source: str
     threshold: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Measure:
+    """An enforcement measure the rules may propose against an enterprise, with its legal basis."""
+
+    id: str  # fine, suspend, suspend_for_overhaul, utility_stop_notice
+    legal_basis: str
+    amount_range_cny: tuple[int, int] | None
+    needs_legal_review: bool  # 法制审核 before the decision (重大执法决定)
+    due_within: Span  # for the legal review when needed, else for the decision
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class Judicial:
+    """When an order found violated is transferred to the public security bureau (行刑衔接)."""
+
+    rule_id: str
+    offence: str
+    recipient: str  # a target, department:<id>
+    orders: tuple[str, ...]  # the order kinds whose violation is transferred
+    grades: tuple[str, ...]  # the hazard grades it applies to
+    source: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,3 +149,5 @@ class Rules:
     referral_target: str
     supervision_missed: ReferralGround
     duty_failures: ReferralGround
+    enforcement: dict[str, Measure]
+    judicial: Judicial | None = None

@@ -8,11 +8,14 @@ from engine.reference import Reference, RulesFileError, load_reference
 from engine.reference.parse import read_yaml, validate
 from engine.ruleset.calendar import WorkCalendar
 from engine.ruleset.compiled import (
+    PROPOSE,
     TIERS,
     Duty,
     Grade,
+    Judicial,
     LadderStep,
     ListedSupervision,
+    Measure,
     ReferralGround,
     Rules,
     Span,
@@ -23,10 +26,14 @@ RulesLoadError = RulesFileError
 
 # Targets the core knows how to resolve for a hazard; `department:<id>` names one directly.
 TARGETS = frozenset({
-    "enterprise", "town", "town_safety_office", "district", "lead_department",
+    "enterprise", "town", "town_government", "town_safety_office", "district", "lead_department",
     "sector_departments", "supervising_body", "failing_department",
 })
-ACTIONS = frozenset({"remind", "notify", "supervision_letter", "summon", "listed_supervision"})
+# Who a discipline referral may name: public bodies only. 纪委监委 reach public officials
+# (监察法 art. 15), not enterprises; an enterprise's failures go to enforcement instead.
+RESPONDENTS = frozenset({"town_government", "lead_department", "sector_departments",
+                         "failing_department"})
+ACTIONS = frozenset({"remind", "notify", "supervision_letter", "summon"})
 
 
 class _Checker:
@@ -60,6 +67,15 @@ class _Checker:
                                 f"{', '.join(sorted(TARGETS))}, or department:<id>)")
         return tuple(names)
 
+    def respondents(self, key: str, names: list[str]) -> tuple[str, ...]:
+        """Referral respondents: departments and town governments, never an enterprise."""
+        for i, name in enumerate(names):
+            if not (name in RESPONDENTS or name.startswith("department:")):
+                raise self.fail(f"{key}[{i}]", f'"{name}" cannot be a respondent: discipline '
+                                "inspection reaches public bodies and officials only (监察法 art. 15); "
+                                f"use {', '.join(sorted(RESPONDENTS))} or department:<id>")
+        return self.targets(key, names)
+
 
 def load_rules(rules_dir: Path | str) -> Rules:
     """Load and check rules/hazards.yaml and rules/reference/; raise RulesFileError on any problem."""
@@ -91,10 +107,18 @@ def load_rules(rules_dir: Path | str) -> Rules:
             if TIERS.index(s.tier) < TIERS.index(before.tier):
                 raise c.fail(f"{key}.tier", f"{s.tier} is below the previous step's {before.tier} "
                              "(tiers only climb: blue, yellow, orange, red)")
-        unknown = [a for a in s.actions if a not in ACTIONS]
+        if "listed_supervision" in s.actions:
+            raise c.fail(f"{key}.actions", "listed_supervision is not a ladder action: only a major "
+                         "hazard is listed (挂牌督办), at once on confirmation; a general hazard left "
+                         "unfixed goes to enforcement against the enterprise (propose:fine)")
+        for j, a in enumerate(s.actions):
+            if a.startswith(PROPOSE) and a.removeprefix(PROPOSE) not in f.enforcement:
+                raise c.fail(f"{key}.actions[{j}]", f"{a!r} names no measure of the enforcement section "
+                             f"(defined: {', '.join(sorted(f.enforcement)) or 'none'})")
+        unknown = [a for a in s.actions if a not in ACTIONS and not a.startswith(PROPOSE)]
         if unknown:
             raise c.fail(f"{key}.actions", f"unknown action {unknown[0]!r} "
-                         f"(use {', '.join(sorted(ACTIONS))})")
+                         f"(use {', '.join(sorted(ACTIONS))}, or propose:<measure>)")
         ladder.append(LadderStep(s.rule_id, at, s.tier, tuple(s.actions),
                                  c.targets(f"{key}.targets", s.targets), s.source))
     ids = [s.rule_id for s in ladder]
@@ -108,7 +132,6 @@ def load_rules(rules_dir: Path | str) -> Rules:
         responsible_units=c.targets("listed_supervision.responsible_units", ls.responsible_units),
         legal_basis=ls.legal_basis,
         max_deadline=c.span("listed_supervision.max_deadline", ls.max_deadline),
-        general_window=c.span("listed_supervision.general_window", ls.general_window),
         plan_within=c.span("listed_supervision.plan_within", ls.plan_within),
         plan_tier=ls.plan_tier,
         plan_targets=c.targets("listed_supervision.plan_targets", ls.plan_targets),
@@ -125,6 +148,22 @@ def load_rules(rules_dir: Path | str) -> Rules:
                      "{district}, {year} and {hazard_id}") from None
     if _minutes(grades["major"].rectify_within) > _minutes(supervision.max_deadline):
         raise c.fail("grades.major.rectify_within", "longer than listed_supervision.max_deadline")
+
+    enforcement = {}
+    for mid, m in f.enforcement.items():
+        key = f"enforcement.{mid}"
+        amount = tuple(m.amount_range_cny) if m.amount_range_cny else None
+        if amount and not 0 <= amount[0] <= amount[1]:
+            raise c.fail(f"{key}.amount_range_cny", f"{list(amount)} is not a range: write [min, max], "
+                         "0 <= min <= max")
+        if mid == "fine" and amount is None:
+            raise c.fail(key, "a fine needs amount_range_cny: [min, max] as its legal basis sets them")
+        enforcement[mid] = Measure(mid, m.legal_basis, amount, m.needs_legal_review,  # type: ignore[arg-type]
+                                   c.span(f"{key}.due_within", m.due_within), m.source)
+
+    j = f.judicial
+    judicial = Judicial(j.rule_id, j.offence, c.targets("judicial.recipient", [j.recipient])[0],
+                        tuple(j.orders), tuple(j.grades), j.source) if j else None
 
     r = f.referral
     target = c.targets("referral.target", [r.target])[0]
@@ -143,14 +182,16 @@ def load_rules(rules_dir: Path | str) -> Rules:
         supervision=supervision,
         referral_target=target,
         supervision_missed=ReferralGround(
-            r.supervision_deadline_missed.rule_id,
-            c.targets("referral.supervision_deadline_missed.respondents",
-                      r.supervision_deadline_missed.respondents),
-            r.supervision_deadline_missed.source),
+            r.listed_supervision_failed.rule_id, "listed_supervision_failed",
+            c.respondents("referral.listed_supervision_failed.respondents",
+                          r.listed_supervision_failed.respondents),
+            r.listed_supervision_failed.source, r.listed_supervision_failed.threshold),
         duty_failures=ReferralGround(
-            r.duty_failures.rule_id,
-            c.targets("referral.duty_failures.respondents", r.duty_failures.respondents),
-            r.duty_failures.source, r.duty_failures.threshold),
+            r.duty_failure.rule_id, "duty_failure",
+            c.respondents("referral.duty_failure.respondents", r.duty_failure.respondents),
+            r.duty_failure.source, r.duty_failure.threshold),
+        enforcement=enforcement,
+        judicial=judicial,
     )
 
 

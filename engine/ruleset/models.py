@@ -49,7 +49,6 @@ class SupervisionEntry(_File):
     responsible_units: list[str] = Field(min_length=1)
     legal_basis: str
     max_deadline: str
-    general_window: str
     plan_within: str
     plan_tier: Tier
     plan_targets: list[str] = Field(min_length=1)
@@ -65,10 +64,27 @@ class GroundEntry(_File):
     source: str = Field(min_length=1)
 
 
+class MeasureEntry(_File):
+    legal_basis: str = Field(min_length=1)
+    amount_range_cny: list[int] | None = Field(default=None, min_length=2, max_length=2)
+    needs_legal_review: bool
+    due_within: str
+    source: str = Field(min_length=1)
+
+
+class JudicialEntry(_File):
+    rule_id: str
+    offence: str = Field(min_length=1)
+    recipient: str
+    orders: list[Literal["rectify_within", "suspend", "suspend_for_overhaul"]] = Field(min_length=1)
+    grades: list[Literal["general", "major"]] = Field(min_length=1)
+    source: str = Field(min_length=1)
+
+
 class ReferralEntry(_File):
     target: str
-    supervision_deadline_missed: GroundEntry
-    duty_failures: GroundEntry
+    listed_supervision_failed: GroundEntry
+    duty_failure: GroundEntry
 
 
 class HazardsFile(_File):
@@ -78,3 +94,6 @@ class HazardsFile(_File):
     overdue_ladder: list[StepEntry] = Field(min_length=1)
     listed_supervision: SupervisionEntry
     referral: ReferralEntry
+    enforcement: dict[Literal["fine", "suspend", "suspend_for_overhaul", "utility_stop_notice"],
+                      MeasureEntry] = Field(default_factory=dict)
+    judicial: JudicialEntry | None = None

@@ -32,6 +32,7 @@ from engine.alerts import Alert, AlertRules
 from engine.alerts.replay import AlertReplay
 from engine.clocks.timesource import ScaledTime
 from engine.contract.envelope import EVENT_TYPES, INTAKE_TOPICS
+from engine.contract.outputs import OUTPUT_TOPICS as CONTRACT_OUTPUTS
 from engine.deadletter import Poison, PoisonForTests
 from engine.decide.replay import Replay
 from engine.harness import Namespace, Worker, publish_on_schedule, read_to_end, wait_drained
@@ -47,7 +48,8 @@ from engine.ruleset import Rules
 from engine.simulate import DAY, Planned
 from engine.store import unpack
 
-OUTPUT_TOPICS = ("escalations", "supervision.listed", "referrals.discipline", "alerts.cap")
+# Every decision output of the contract (enforcement.actions included); rejections are judged apart.
+OUTPUT_TOPICS = tuple(t for t in CONTRACT_OUTPUTS if t != "intake.rejected")
 
 
 @dataclass

@@ -80,7 +80,7 @@ def test_hazards_dated_lead_days_before_the_start_have_no_clock_left() -> None:
 
 
 def test_the_same_number_of_clocks_falls_due_on_every_simulated_day() -> None:
-    """In the steady stretch, 5 clocks per hazard dated per day run out on every day, from the first."""
+    """In the steady stretch, every ladder clock of the hazards dated per day runs out on every day."""
     expected = expected_escalations(SMALL, RULES, START + 15 * DAY)
     clocks = {(subject, due) for subject, due in expected.values()}
     per_day = Counter((due - START) // DAY for _, due in clocks)
@@ -99,7 +99,7 @@ def test_bulk_hazards_are_dated_after_the_run_spread_over_a_year() -> None:
 def test_a_workload_must_be_larger_than_its_steady_stretch() -> None:
     """Too few hazards for the stretch is refused, with the number needed."""
     with pytest.raises(ValueError, match="needs 116"):
-        Workload(hazards=100, per_day=2, steady_days=20)
+        Workload(hazards=100, per_day=2, steady_days=20, lead_days=38)
 
 
 def test_percentile_is_nearest_rank() -> None:

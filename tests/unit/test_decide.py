@@ -46,6 +46,7 @@ FIRE = ("department", "fire_rescue")  # lead department of sector fire_safety
 BUREAU = ("department", "safety_bureau")
 DISCIPLINE = ("department", "discipline_inspection")
 TOWN = ("town", "lihaiwu")
+TOWN_GOV = ("town_government", "lihaiwu")
 TOWN_OFFICE = ("unit", "lihaiwu_safety_office")
 NOTICE = "度假区挂督〔2026〕HZ-M"
 NAMES = {ENTERPRISE["uscc"]: ENTERPRISE["name"], "fire_rescue": "区消防救援大队", "safety_bureau": "区安监局",
@@ -199,7 +200,7 @@ def test_failed_review_starts_a_new_cycle_of_7_days_for_a_general_hazard() -> No
     assert [e["due_at"] for e in blue] == [iso_end("2026-11-19")]
     assert events(rp, "safety.escalation.raised", rule_id="ladder.blue")[0]["time"] == iso_end("2026-11-17")
     assert [e["rule_id"] for e in escalations(rp)] == [
-        "ladder.blue", "ladder.yellow", "ladder.yellow", "ladder.orange", "ladder.red", "ladder.red"]
+        "ladder.blue", "ladder.yellow", "ladder.yellow", "ladder.orange", "ladder.red"]
 
 
 def test_ladder_restarts_after_a_failed_review_with_new_ids() -> None:
@@ -233,7 +234,7 @@ LADDER = [
     ("ladder.blue", "2026-11-08", "blue", ["remind"], [ENT]),
     ("ladder.yellow", "2026-11-10", "yellow", ["remind", "notify"], [ENT, TOWN_OFFICE]),
     ("ladder.orange", "2026-11-13", "orange", ["supervision_letter"], [FIRE, BUREAU]),
-    ("ladder.red", "2026-11-17", "red", ["listed_supervision", "summon"], [FIRE, BUREAU, ENT, TOWN]),
+    ("ladder.red", "2026-11-17", "red", ["summon"], [FIRE, BUREAU, ENT, TOWN]),
 ]
 
 
@@ -262,7 +263,7 @@ def test_ladder_tiers_only_climb_and_each_step_fires_once() -> None:
     """The ladder fires blue, yellow, orange, red in order, once each, and stops."""
     rp = run(*general_confirmed(), until="2026-11-30 00:00")
     tiers = [e["tier"] for e in escalations(rp) if e["rule_id"].startswith("ladder.")]
-    assert tiers == ["blue", "yellow", "yellow", "orange", "red", "red"]
+    assert tiers == ["blue", "yellow", "yellow", "orange", "red", "red"]  # red: summon, then overhaul notice
     h = rp.states[HZ]
     assert (h.step, h.tier) == (len(RULES.ladder), "red")
     assert "ladder" not in h.clocks
@@ -274,26 +275,66 @@ def test_a_hazard_without_enterprise_is_escalated_to_the_other_targets() -> None
     assert [target_ids(e) for e in escalations(rp)] == [[], [TOWN_OFFICE], [TOWN_OFFICE]]
 
 
-def test_red_step_lists_a_general_hazard_for_30_days() -> None:
-    """At the red step a general hazard is placed under listed supervision with a 30-day deadline."""
+def test_red_step_proposes_a_fine_against_the_enterprise() -> None:
+    """Seven days overdue, a fine (安全生产法 art. 102) is proposed against the enterprise, unreviewed."""
     rp = run(*general_confirmed(), until="2026-11-18 00:00")
-    [notice] = events(rp, "safety.supervision.listed")
-    d = notice["data"]
-    assert notice["time"] == iso_end("2026-11-17")
-    assert d["notice_no"] == "度假区挂督〔2026〕HZ-1"
-    assert d["deadline"] == iso_end("2026-12-17")
-    assert d["rules_version"] == RULES.version
-    h = rp.states[HZ]
-    assert h.listed == ["度假区挂督〔2026〕HZ-1", end_of("2026-11-17"), end_of("2026-12-17"), True]
-    assert h.clocks == {"supervision": end_of("2026-12-17")}  # no plan clock for a general hazard
+    [out] = [o for _, o in rp.outputs if o.event["type"] == "safety.enforcement.proposed"]
+    assert (out.topic, out.key) == ("enforcement.actions", HZ)
+    e = out.event
+    d = e["data"]
+    assert e["time"] == iso_end("2026-11-17") and e["id"] == d["proposal_id"]
+    assert d["enterprise"] == ENTERPRISE and d["hazard_id"] == HZ
+    assert (d["measure"], d["amount_range_cny"], d["needs_legal_review"]) == (
+        "fine", {"min": 0, "max": 50000}, False)
+    assert "art. 102" in d["legal_basis"] and d["rule_id"] == "ladder.red"
+    assert d["due_at"] == iso_end("2026-11-24")  # 5 working days to decide
+    assert d["caused_by"] and d["rules_version"] == RULES.version
 
 
-def test_missed_supervision_of_a_general_hazard_is_referred() -> None:
-    """A general hazard listed at the red step and still open at its 30-day deadline is referred."""
+def test_still_unfixed_after_the_fine_an_overhaul_is_proposed_after_legal_review() -> None:
+    """Fourteen days overdue, 停产停业整顿 is proposed, and it waits for legal review (法制审核)."""
+    rp = run(*general_confirmed(), until="2026-11-30 00:00")
+    proposals = events(rp, "safety.enforcement.proposed")
+    assert [(p["data"]["measure"], p["time"]) for p in proposals] == [
+        ("fine", iso_end("2026-11-17")), ("suspend_for_overhaul", iso_end("2026-11-24"))]
+    overhaul = proposals[1]["data"]
+    assert overhaul["needs_legal_review"] is True and overhaul["amount_range_cny"] is None
+    assert overhaul["due_at"] == iso_end("2026-12-01")  # the legal review's clock
+    assert "停产停业整顿" in overhaul["legal_basis"]
+
+
+def test_a_completion_claim_before_red_means_no_proposal() -> None:
+    """A hazard claimed done before the red step is not proposed for any enforcement."""
+    rp = run(*general_confirmed(), complete(HZ, "2026-11-17 23:00"), until="2026-11-30 00:00")
+    assert events(rp, "safety.enforcement.proposed") == []
+
+
+def test_a_public_place_without_enterprise_gets_no_proposal() -> None:
+    """With no enterprise there is nobody to fine: the ladder runs, nothing is proposed."""
+    rp = run(*general_confirmed(enterprise=None), until="2026-11-30 00:00")
+    assert events(rp, "safety.enforcement.proposed") == []
+    assert escalations(rp, rule_id="ladder.red")
+
+
+def test_proposal_ids_change_with_the_cycle() -> None:
+    """A failed review restarts the ladder; a fine in the new cycle is a new proposal, with a new id."""
+    rp = run(*general_confirmed(), until="2026-11-18 00:00")
+    first = events(rp, "safety.enforcement.proposed")[0]["id"]
+    rp = run(*general_confirmed(), complete(HZ, "2026-11-18 09:00"), review(HZ, "2026-11-19 10:00", "failed"),
+             until="2026-12-05 00:00")
+    ids = [e["id"] for e in events(rp, "safety.enforcement.proposed", measure="fine")]
+    assert ids[0] == first and len(ids) == 2 and ids[1] != first
+
+
+def test_a_general_hazard_is_never_listed_nor_referred() -> None:
+    """A general hazard left unfixed past red is not listed (挂牌督办 is for major hazards) nor referred."""
     rp = run(*general_confirmed(), until="2026-12-31 00:00")
-    [ref] = events(rp, "safety.referral.discipline")
-    assert ref["time"] == iso_end("2026-12-17")
-    assert target_ids(ref["data"], "respondents") == [ENT, FIRE]
+    assert events(rp, "safety.supervision.listed") == []
+    assert events(rp, "safety.referral.discipline") == []
+    h = rp.states[HZ]
+    assert h.listed is None and h.tier == "red" and h.clocks == {}
+    assert [e["data"]["measure"] for e in events(rp, "safety.enforcement.proposed")] == [
+        "fine", "suspend_for_overhaul"]  # the enterprise answers through enforcement instead
 
 
 # --- major hazards: listed supervision (挂牌督办) ---------------------------------------------------
@@ -311,7 +352,7 @@ def test_confirmed_major_hazard_is_listed_at_once() -> None:
     assert d["hazard_id"] == MAJOR
     assert d["enterprise"] == ENTERPRISE
     assert d["supervising_body"] == {"kind": "department", "id": "safety_bureau", "name": "区安监局"}
-    assert target_ids(d, "responsible_units") == [ENT, FIRE, TOWN]
+    assert target_ids(d, "responsible_units") == [TOWN_GOV, FIRE]  # 属地政府或部门
     assert d["deadline"] == iso_end("2026-06-01")  # 90 days
     assert d["legal_basis"] == RULES.supervision.legal_basis and "安全生产法" in d["legal_basis"]
     assert d["rules_version"] == RULES.version
@@ -328,12 +369,12 @@ def test_major_deadline_is_capped_at_one_year() -> None:
 
 
 def test_missing_plan_escalates_three_working_days_after_the_notice() -> None:
-    """No plan within 3 working days of the notice escalates to the enterprise, lead and supervising body."""
+    """No plan within 3 working days of the notice escalates to the enterprise, town, lead and supervisor."""
     rp = run(*major_confirmed(), until="2026-03-10 00:00")
     [esc] = escalations(rp)
     assert esc["rule_id"] == "supervision.listed.plan"
     assert (esc["action"], esc["tier"]) == ("notify", "orange")
-    assert target_ids(esc) == [ENT, FIRE, BUREAU]
+    assert target_ids(esc) == [ENT, TOWN_GOV, FIRE, BUREAU]
     assert events(rp, "safety.escalation.raised")[0]["time"] == iso_end("2026-03-06")
     assert "plan" not in rp.states[MAJOR].clocks  # it fires once
 
@@ -346,18 +387,20 @@ def test_plan_filed_in_time_stops_the_plan_clock() -> None:
 
 
 def test_missed_supervision_deadline_is_referred_to_discipline_inspection() -> None:
-    """A major hazard still open at the notice's deadline is referred, respondents enterprise and lead."""
+    """A major hazard open at its notice deadline refers the town government and lead, not the enterprise."""
     rp = run(*major_confirmed(), plan(MAJOR, "2026-03-04 09:00"), progress(MAJOR, "2026-04-01 09:00", 30),
              until="2026-06-30 00:00")
     [ref] = events(rp, "safety.referral.discipline")
     assert ref["time"] == iso_end("2026-06-01")
     d = ref["data"]
-    assert target_ids(d, "respondents") == [ENT, FIRE]
-    assert NOTICE in d["grounds"]
+    assert target_ids(d, "respondents") == [TOWN_GOV, FIRE]
+    assert d["respondents"][0]["name"] == "李海务街道办事处"
+    assert d["grounds"] == "listed_supervision_failed"
+    assert NOTICE in d["reason"]
     assert d["rules_version"] == RULES.version
     [esc] = escalations(rp, rule_id="referral.supervision_missed")
     assert (esc["action"], esc["tier"]) == ("discipline_referral", "red")
-    assert target_ids(esc) == [DISCIPLINE, ENT, FIRE]
+    assert target_ids(esc) == [DISCIPLINE, TOWN_GOV, FIRE]
     # The timeline carries every event and decision so far, in time order.
     whats = [item["what"] for item in d["timeline"]]
     assert whats[:5] == ["reported (major) via grid_patrol", "verified: confirmed (major)",
@@ -389,7 +432,7 @@ def test_major_red_step_does_not_list_the_hazard_again() -> None:
     """A hazard already listed gets no second notice from the ladder's red step."""
     rp = run(*major_confirmed(), plan(MAJOR, "2026-03-04 09:00"), until="2026-06-30 00:00")
     assert len(events(rp, "safety.supervision.listed")) == 1
-    assert [e["action"] for e in escalations(rp, rule_id="ladder.red")] == ["listed_supervision", "summon"]
+    assert [e["action"] for e in escalations(rp, rule_id="ladder.red")] == ["summon"]
 
 
 def test_passed_review_lifts_supervision() -> None:
@@ -423,42 +466,43 @@ def test_verification_in_time_raises_no_duty_failure() -> None:
     assert escalations(rp) == []
 
 
-def test_verify_duty_failures_escalate_and_the_second_refers_the_department() -> None:
-    """An unverified report escalates to the lead department and the bureau; the second failure refers it."""
+def test_verify_duty_failure_escalates_and_refers_the_department_at_once() -> None:
+    """An unverified report escalates to the lead department and the bureau, and refers it at once (一律)."""
     rp = run(report(HZ, "2026-11-02 09:00"), until="2026-12-31 00:00")
     duty = events(rp, "safety.escalation.raised", rule_id="duty.verify")
-    assert [e["time"] for e in duty] == [iso_end("2026-11-05"), iso_end("2026-11-10")]
+    assert [e["time"] for e in duty] == [iso_end("2026-11-05")]
     for e in duty:
         assert (e["data"]["action"], e["data"]["tier"]) == ("notify", "orange")
         assert target_ids(e["data"]) == [FIRE, BUREAU]
-    assert "failure 1" in duty[0]["data"]["reason"] and "failure 2" in duty[1]["data"]["reason"]
+    assert "failure 1" in duty[0]["data"]["reason"]
     [ref] = events(rp, "safety.referral.discipline")
-    assert ref["time"] == iso_end("2026-11-10")
+    assert ref["time"] == iso_end("2026-11-05")
     assert target_ids(ref["data"], "respondents") == [FIRE]
+    assert ref["data"]["grounds"] == "duty_failure"
     [esc] = escalations(rp, rule_id="referral.duty_failures")
     assert (esc["action"], esc["tier"]) == ("discipline_referral", "red")
     assert target_ids(esc) == [DISCIPLINE, FIRE]
     h = rp.states[HZ]
-    assert h.duty_fails == {"fire_rescue": 2} and h.clocks == {}  # referred: the clock stops
+    assert h.duty_fails == {"fire_rescue": 1} and h.clocks == {}  # referred: the clock stops
 
 
 def test_a_late_verification_still_confirms_the_hazard() -> None:
     """A verification after a duty failure confirms the hazard and starts its deadline normally."""
     rp = run(report(HZ, "2026-11-02 09:00"), verify(HZ, "2026-11-06 10:00"), until="2026-11-07 00:00")
-    assert [e["rule_id"] for e in escalations(rp)] == ["duty.verify"]
+    assert [e["rule_id"] for e in escalations(rp)] == ["duty.verify", "referral.duty_failures"]
     h = rp.states[HZ]
     assert h.deadline == end_of("2026-11-13") and h.clocks == {"ladder": end_of("2026-11-11")}
 
 
-def test_review_duty_failures_escalate_and_the_second_refers_the_department() -> None:
-    """A completion claim not reviewed within 10 days escalates; ten days later the department is referred."""
+def test_review_duty_failure_escalates_and_refers_the_department_at_once() -> None:
+    """A completion claim not reviewed within 10 days escalates and refers the department (一律)."""
     rp = run(*general_confirmed(), complete(HZ, "2026-11-05 09:00"), until="2026-12-31 00:00")
     duty = events(rp, "safety.escalation.raised", rule_id="duty.review")
-    assert [e["time"] for e in duty] == [iso_end("2026-11-15"), iso_end("2026-11-25")]
+    assert [e["time"] for e in duty] == [iso_end("2026-11-15")]
     assert all(target_ids(e["data"]) == [FIRE, BUREAU] and e["data"]["tier"] == "orange" for e in duty)
     [ref] = events(rp, "safety.referral.discipline")
     assert target_ids(ref["data"], "respondents") == [FIRE]
-    assert ref["time"] == iso_end("2026-11-25")
+    assert ref["time"] == iso_end("2026-11-15")
     assert rp.states[HZ].clocks == {}
 
 
@@ -528,10 +572,13 @@ def test_extension_asked_too_late_is_refused_with_a_notice() -> None:
 
 
 def test_undecided_extension_is_a_duty_failure_of_the_supervising_body() -> None:
-    """A request not decided within 10 working days escalates as a duty failure of the safety bureau."""
+    """A request undecided after 10 working days: a duty failure of the bureau, escalated and referred."""
     rp = run(*major_planned(), ext_request(MAJOR, "2026-04-01 10:00", "2026-07-31"),
              until="2026-05-01 00:00")
-    [e] = events(rp, "safety.escalation.raised")
+    [e] = events(rp, "safety.escalation.raised", rule_id="supervision.listed.extension")
+    [ref] = events(rp, "safety.referral.discipline")
+    assert target_ids(ref["data"], "respondents") == [BUREAU]
+    assert ref["data"]["grounds"] == "duty_failure" and ref["time"] == iso_end("2026-04-16")
     assert e["time"] == iso_end("2026-04-16")  # 2, 3, (4-6 Qingming), 7-10, 13-16 Apr
     d = e["data"]
     assert (d["rule_id"], d["action"], d["tier"]) == ("supervision.listed.extension", "notify", "orange")
@@ -588,8 +635,7 @@ def test_law_enforcement_major_finding_is_listed_at_once() -> None:
     [notice] = events(rp, "safety.supervision.listed")
     assert notice["time"] == "2026-11-02T10:00:00+08:00"
     assert notice["data"]["notice_no"] == "度假区挂督〔2026〕HZ-C"
-    assert target_ids(notice["data"], "responsible_units") == [
-        ("enterprise", "91371500MA3D7PQ1LM"), BUREAU, ("town", "zhulaozhuang")]
+    assert target_ids(notice["data"], "responsible_units") == [("town_government", "zhulaozhuang"), BUREAU]
     assert rp.states["HZ-A"].listed is None
 
 
@@ -601,8 +647,6 @@ def test_lead_department_override_changes_the_targets() -> None:
     [orange] = escalations(rp, rule_id="ladder.orange")
     assert target_ids(orange) == [market, BUREAU]
     assert all(target_ids(e)[:2] == [market, BUREAU] for e in escalations(rp, rule_id="ladder.red"))
-    [notice] = events(rp, "safety.supervision.listed")
-    assert market in target_ids(notice["data"], "responsible_units")
     assert FIRE not in {t for e in escalations(rp) for t in target_ids(e)}
 
 
@@ -716,15 +760,15 @@ def test_redelivered_completion_does_not_undo_a_later_review() -> None:
 
 def test_clocks_are_caught_up_before_a_later_event_is_applied() -> None:
     """With no timer entries, a later event first fires every clock due before it, each at its due time."""
-    h, _ = decide(None, report(HZ, "2026-11-02 09:00"), RULES)
-    h, outs = decide(h, progress(HZ, "2026-11-12 09:00", 10), RULES)
-    assert [(o.event["type"], o.event["time"]) for o in outs] == [
-        ("safety.escalation.raised", iso_end("2026-11-05")),
-        ("safety.escalation.raised", iso_end("2026-11-10")),
-        ("safety.referral.discipline", iso_end("2026-11-10")),
-        ("safety.escalation.raised", iso_end("2026-11-10")),
+    h, _ = step(general_confirmed())
+    h, outs = decide(h, progress(HZ, "2026-11-14 09:00", 10), RULES)
+    assert [(o.event["data"]["rule_id"], o.event["time"]) for o in outs] == [
+        ("ladder.blue", iso_end("2026-11-08")),
+        ("ladder.yellow", iso_end("2026-11-10")),
+        ("ladder.yellow", iso_end("2026-11-10")),
+        ("ladder.orange", iso_end("2026-11-13")),
     ]
-    assert h.watermark == at("2026-11-12 09:00")
+    assert h.watermark == at("2026-11-14 09:00")
 
 
 def test_clock_entry_fires_the_due_clock() -> None:
@@ -778,7 +822,8 @@ def test_every_output_names_its_rule_and_rules_version_and_meets_the_contract() 
     rp = everything()
     kinds = {o.event["type"] for _, o in rp.outputs}
     assert kinds == {"safety.escalation.raised", "safety.supervision.listed",
-                     "safety.supervision.lifted", "safety.referral.discipline"}
+                     "safety.supervision.lifted", "safety.referral.discipline",
+                     "safety.enforcement.proposed"}
     known_rules = ({s.rule_id for s in RULES.ladder}
                    | {RULES.verify.rule_id, RULES.review.rule_id, RULES.supervision_missed.rule_id,
                       RULES.duty_failures.rule_id}
@@ -797,6 +842,9 @@ def test_every_output_names_its_rule_and_rules_version_and_meets_the_contract() 
             assert e["data"]["caused_by"]
         if e["type"] == "safety.referral.discipline":
             assert e["id"] == e["data"]["referral_id"]
+        if e["type"] == "safety.enforcement.proposed":
+            assert e["id"] == e["data"]["proposal_id"]
+            assert e["data"]["rule_id"] in known_rules and e["data"]["caused_by"]
 
 
 def test_output_ids_are_deterministic() -> None:

@@ -323,3 +323,57 @@ def test_allowed_reorderings_give_the_same_final_states(case: tuple[list, list])
 def _diff(got: dict[str, dict[str, Any]], want: dict[str, dict[str, Any]]) -> str:
     return "; ".join(f"{sid}.{k}: {got[sid].get(k)!r} != {want[sid].get(k)!r}"
                      for sid in want for k in want[sid] if got.get(sid, {}).get(k) != want[sid][k])
+
+
+# --- who answers for what (issue 14) --------------------------------------------------------------
+
+
+def _enterprise_ids(entries: list[dict[str, Any]]) -> set[str]:
+    ids: set[str] = set()
+    for e in entries:
+        d = e["data"]
+        for ent in (d.get("enterprise"), (d.get("inspection") or {}).get("enterprise")):
+            if ent:
+                ids.add(ent["uscc"])
+    return ids
+
+
+@PROPERTY
+@given(histories())
+def test_no_referral_ever_names_an_enterprise(entries: list[dict[str, Any]]) -> None:
+    """Every discipline referral names public bodies only (监察法 art. 15), never an enterprise."""
+    rp = replay(in_order(entries))
+    enterprises = _enterprise_ids(entries)
+    for _, o in rp.outputs:
+        if o.event["type"] != "safety.referral.discipline":
+            continue
+        respondents = o.event["data"]["respondents"]
+        assert respondents, o.event
+        assert {r["kind"] for r in respondents} <= {"department", "town_government", "official"}
+        assert not {r["id"] for r in respondents} & enterprises
+        assert o.event["data"]["grounds"] in ("duty_failure", "listed_supervision_failed")
+
+
+@PROPERTY
+@given(histories())
+def test_only_major_hazards_are_ever_listed(entries: list[dict[str, Any]]) -> None:
+    """Every listed-supervision notice is about a hazard confirmed major, addressed to public bodies."""
+    rp = replay(in_order(entries))
+    for _, o in rp.outputs:
+        if o.event["type"] != "safety.supervision.listed":
+            continue
+        assert rp.states[o.key].grade == "major", o.event
+        assert {u["kind"] for u in o.event["data"]["responsible_units"]} <= {"department", "town_government"}
+
+
+@PROPERTY
+@given(histories())
+def test_enforcement_proposals_name_the_hazards_enterprise(entries: list[dict[str, Any]]) -> None:
+    """Every enforcement proposal is against an enterprise of the history, on enforcement.actions."""
+    rp = replay(in_order(entries))
+    enterprises = _enterprise_ids(entries)
+    for _, o in rp.outputs:
+        if o.event["type"] == "safety.enforcement.proposed":
+            assert o.topic == "enforcement.actions"
+            assert o.event["data"]["enterprise"]["uscc"] in enterprises
+            assert o.event["data"]["measure"] in RULES.enforcement

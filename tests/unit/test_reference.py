@@ -23,20 +23,24 @@ from engine.reference import (
 RULES = Path(__file__).resolve().parents[2] / "rules"
 FIXTURES = Path(__file__).resolve().parent / "testdata" / "reference"
 
-# The district plans' assignment: sector -> (lead, joint departments).
+# The district plans' assignment (安全生产规划 section 三): sector -> (lead, co-leads, joint).
 SECTOR_PLAN = {
-    "hazardous_chemicals": ("safety_bureau", ("market_supervision", "public_security")),
-    "construction": ("housing_construction", ("law_enforcement",)),
-    "special_equipment": ("market_supervision", ()),
-    "fire_safety": ("fire_rescue", ()),
-    "road_transport": ("public_security", ()),
-    "industry_trade": ("safety_bureau", ("economic_development",)),
-    "gas": ("housing_construction", ("law_enforcement",)),
-    "agriculture": ("agriculture_rural", ("natural_resources",)),
-    "crowded_places": ("culture_tourism", ("safety_bureau",)),
-    "fireworks": ("safety_bureau", ("market_supervision", "public_security")),
-    "hazardous_waste": ("ecology_environment", ()),
-    "other": ("safety_bureau", ()),
+    "hazardous_chemicals": ("safety_bureau", ("market_supervision", "public_security"), ()),
+    "construction": ("housing_construction", ("law_enforcement",), ()),
+    "special_equipment": ("market_supervision", (), ("housing_construction", "culture_tourism")),
+    "fire_safety": ("fire_rescue", (), (
+        "public_security", "social_development", "education_sports", "housing_construction",
+        "agriculture_rural", "culture_tourism", "health", "market_supervision")),
+    "road_transport": ("public_security", (), ("housing_construction", "law_enforcement",
+                                                "safety_bureau")),
+    "industry_trade": ("safety_bureau", (), ("economic_development", "market_supervision")),
+    "gas": ("housing_construction", ("law_enforcement",), ()),
+    "agriculture": ("agriculture_rural", ("natural_resources",), ()),
+    "crowded_places": ("safety_bureau", ("law_enforcement",),
+                       ("economic_development", "market_supervision")),
+    "fireworks": ("safety_bureau", ("market_supervision", "public_security"), ()),
+    "hazardous_waste": ("ecology_environment", (), ()),
+    "other": ("safety_bureau", (), ()),
 }
 
 DEPARTMENT_NAMES = {
@@ -51,6 +55,9 @@ DEPARTMENT_NAMES = {
     "natural_resources": "市自然资源和规划局度假区分局",
     "ecology_environment": "市生态环境局度假区分局",
     "culture_tourism": "区文化旅游局",
+    "social_development": "区社发局",
+    "education_sports": "区教育体育中心",
+    "health": "区卫计局",
     "discipline_inspection": "区纪委监委",
 }
 
@@ -121,10 +128,11 @@ def test_departments(ref: Reference) -> None:
 
 
 def test_sector_map_matches_plan(ref: Reference) -> None:
-    """Each sector's lead and joint departments are exactly the district plan's assignment."""
+    """Each sector's lead, co-lead and joint departments are exactly the district plan's assignment."""
     assert tuple(SECTOR_PLAN) == SECTORS
     actual = {
-        name: (a.lead.id, tuple(d.id for d in a.joint)) for name, a in ref.sectors.items()
+        name: (a.lead.id, tuple(d.id for d in a.co_lead), tuple(d.id for d in a.joint))
+        for name, a in ref.sectors.items()
     }
     assert actual == SECTOR_PLAN
     assert all("管行业必须管安全" in a.source or "综合监管" in a.source
@@ -132,12 +140,12 @@ def test_sector_map_matches_plan(ref: Reference) -> None:
 
 
 def test_sector_lookups(ref: Reference) -> None:
-    """sector_lead gives the lead and sector_departments lists it first, then joint ones."""
+    """sector_lead gives the lead and sector_departments lists it first, then co-leads, then joint ones."""
     assert ref.sector_lead("fire_safety").name == "区消防救援大队"
     assert [d.id for d in ref.sector_departments("fireworks")] == [
         "safety_bureau", "market_supervision", "public_security",
     ]
-    assert ref.sector_departments("special_equipment") == (ref.departments["market_supervision"],)
+    assert ref.sector_departments("hazardous_waste") == (ref.departments["ecology_environment"],)
     with pytest.raises(KeyError, match="unknown sector 'mining'"):
         ref.sector_lead("mining")
 
@@ -194,7 +202,7 @@ def test_unknown_key(tmp_path: Path) -> None:
     err = _error(_patched(tmp_path, "sectors.yaml", edit))
     assert str(err) == (
         "rules/reference/sectors.yaml: sectors.fire_safety.leed: "
-        "unknown key (allowed: lead, joint, source)"
+        "unknown key (allowed: lead, co_lead, joint, source)"
     )
     assert (err.file, err.key) == ("rules/reference/sectors.yaml", "sectors.fire_safety.leed")
     assert isinstance(err, RulesError)
@@ -214,7 +222,7 @@ def test_dangling_department(tmp_path: Path) -> None:
 def test_dangling_joint_department(tmp_path: Path) -> None:
     """A joint department must be defined too, and the key names its list position."""
     def edit(d: dict[str, Any]) -> None:
-        d["sectors"]["agriculture"]["joint"] = ["natural_resources", "forestry"]
+        d["sectors"]["agriculture"]["joint"] = ["ecology_environment", "forestry"]
 
     err = _error(_patched(tmp_path, "sectors.yaml", edit))
     assert err.key == "sectors.agriculture.joint[1]"

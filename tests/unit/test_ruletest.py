@@ -122,13 +122,22 @@ def test_broken_yaml_names_the_line(tmp_path, rules):
 def test_rules_check_passes_on_the_shipped_rules(capsys):
     assert _run_cli(["rules", "check", "--rules-dir", str(RULES)]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("rules OK: version 2026.1, 4 ladder steps (blue at -2 days, ")
+    assert out.startswith("rules OK: version 2026.1, 5 ladder steps (blue at -2 days, ")
 
 
 @pytest.mark.parametrize(("old", "new", "key"), [
     pytest.param("    at: 3 days\n", "    at: -3 days\n", "overdue_ladder[2].at", id="ladder-backwards"),
     pytest.param("supervising_body: department:safety_bureau", "supervising_body: department:nope",
                  "listed_supervision.supervising_body", id="unknown-department"),
+    pytest.param("respondents: [town_government, lead_department]",
+                 "respondents: [enterprise, lead_department]",
+                 "referral.listed_supervision_failed.respondents[0]", id="enterprise-respondent"),
+    pytest.param('actions: [summon, "propose:fine"]', 'actions: [summon, "propose:jail"]',
+                 "overdue_ladder[3].actions[1]", id="unknown-measure"),
+    pytest.param('actions: [summon, "propose:fine"]', "actions: [listed_supervision, summon]",
+                 "overdue_ladder[3].actions", id="general-hazard-listed"),
+    pytest.param("amount_range_cny: [0, 50000]", "amount_range_cny: [50000, 0]",
+                 "enforcement.fine.amount_range_cny", id="fine-range-backwards"),
 ])
 def test_rules_check_fails_on_a_broken_copy(tmp_path, capsys, old, new, key):
     copy = tmp_path / "rules"

@@ -1,0 +1,118 @@
+"""Enforcement records (enforcement.records) and transfers to the public security bureau (刑法 art. 134-1)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from decide_fixtures import (
+    ENTERPRISE,
+    INSPECTORS,
+    RULES,
+    at,
+    entry_time,
+    events,
+    plan,
+    report,
+    run,
+    ts,
+    verify,
+)
+from decide_fixtures import event as timeline_event
+
+from engine.contract.envelope import EVENT_TYPES
+from engine.contract.outputs import OUTPUT_TYPES
+from engine.decide.replay import Replay
+from engine.intake.process import Record, decide_intake
+
+HZ = "HZ-J"
+ORDER = "度应急责改〔2026〕101"
+
+
+def ordered(time: str, order: str = "suspend", order_no: str = ORDER, **extra: Any) -> dict[str, Any]:
+    """`safety.enforcement.ordered` by two inspectors."""
+    [entry] = timeline_event("safety.enforcement.ordered", time, {
+        "hazard_id": HZ, "order_no": order_no, "order": order, "legal_basis": "安全生产法 art. 65",
+        "by": INSPECTORS, **extra}, HZ)
+    return entry
+
+
+def violated(time: str, order_no: str = ORDER) -> dict[str, Any]:
+    """`safety.enforcement.violated`, found by two inspectors, with a video."""
+    [entry] = timeline_event("safety.enforcement.violated", time, {
+        "hazard_id": HZ, "order_no": order_no, "found_at": ts(time),
+        "description": "Working on while suspended.", "evidence": ["https://files.example.org/v.mp4"],
+        "by": INSPECTORS}, HZ)
+    return entry
+
+
+def major() -> list[dict[str, Any]]:
+    return [report(HZ, "2026-11-02 09:00", grade="major", sector="hazardous_chemicals", town="zhulaozhuang"),
+            verify(HZ, "2026-11-02 15:00", grade="major"), plan(HZ, "2026-11-03 09:00")]
+
+
+def _intake(type_: str, data: dict[str, Any]) -> Any:
+    topic = EVENT_TYPES[type_].topic
+    cloud = {"specversion": "1.0", "id": "ev-x", "source": "/apps/test", "type": type_,
+             "time": ts("2026-11-02 10:00"), "subject": HZ, "data": data}
+    return decide_intake(Record(topic, 0, 1, None, json.dumps(cloud).encode(), 0), {}.get,
+                         RULES.reference, contract_topic=topic)
+
+
+def test_enforcement_records_arrive_on_their_own_topic() -> None:
+    """The five record types belong on enforcement.records, keyed by hazard_id."""
+    names = [n for n, t in EVENT_TYPES.items() if t.topic == "enforcement.records"]
+    assert sorted(names) == sorted(f"safety.enforcement.{k}" for k in
+                                   ("ordered", "penalized", "legal_reviewed", "violated", "lifted"))
+    assert all(EVENT_TYPES[n].subject_field == "hazard_id" for n in names)
+
+
+@pytest.mark.parametrize(("data", "words"), [
+    pytest.param({"order": "suspend", "by": INSPECTORS[:1]}, "at least 2", id="one-inspector"),
+    pytest.param({"order": "rectify_within", "by": INSPECTORS}, "until", id="rectify-without-until"),
+])
+def test_an_order_that_law_enforcement_could_not_give_is_rejected(data: dict[str, Any], words: str) -> None:
+    """An order needs two inspectors, and an order to rectify needs its date."""
+    out = _intake("safety.enforcement.ordered", {"hazard_id": HZ, "order_no": ORDER,
+                                                  "legal_basis": "安全生产法 art. 102", **data})
+    assert out.kind == "rejected"
+    assert words in json.dumps([s.value.decode() for s in out.sends], ensure_ascii=False)
+
+
+def test_a_violated_order_on_a_major_hazard_is_transferred_with_its_evidence() -> None:
+    """刑法 art. 134-1: the order found violated goes to the public security bureau, once."""
+    rp = run(*major(), ordered("2026-11-02 16:00"), violated("2026-11-05 10:00"),
+             violated("2026-11-09 10:00"), until="2026-11-10 00:00")
+    [ref] = events(rp, "safety.referral.judicial")
+    d = ref["data"]
+    OUTPUT_TYPES[ref["type"]][1].model_validate(d)
+    assert ref["time"] == "2026-11-05T10:00:00+08:00" and ref["id"] == d["referral_id"]
+    assert d["enterprise"] == ENTERPRISE and d["order_no"] == ORDER
+    assert d["recipient"] == {"kind": "department", "id": "public_security", "name": "市公安局度假区分局"}
+    assert "134-1" in d["offence"] and d["evidence"] == ["https://files.example.org/v.mp4"]
+    assert d["persons"] == [{"name": "Zhang Wei", "role": "responsible_person"}]
+    whats = [i["what"] for i in d["timeline"]]
+    assert any(w.startswith(f"order {ORDER}: suspend") for w in whats)
+    assert whats[-1].startswith("transferred to the public security bureau")
+
+
+def test_a_general_hazards_violated_order_is_not_transferred() -> None:
+    """134-1 item (2) is about orders given for a major hazard."""
+    rp = run(report(HZ, "2026-11-02 09:00"), verify(HZ, "2026-11-02 15:00"),
+             ordered("2026-11-02 16:00", "rectify_within", until="2026-11-09"), violated("2026-11-05 10:00"),
+             until="2026-11-10 00:00")
+    assert events(rp, "safety.referral.judicial") == []
+
+
+def test_the_transfer_does_not_depend_on_arrival_order() -> None:
+    """A violation that arrives before its order, or before the report, gives the same transfer id."""
+    entries = [*major(), ordered("2026-11-02 16:00"), violated("2026-11-05 10:00")]
+    ids = []
+    for order in (entries, entries[::-1]):
+        rp = Replay(RULES)
+        for e in order:
+            rp.feed(e, now=max(entry_time(x) for x in entries))
+        rp.advance_to(at("2026-11-06 00:00"))
+        ids.append([e["id"] for e in events(rp, "safety.referral.judicial")])
+    assert ids[0] == ids[1] and len(ids[0]) == 1
