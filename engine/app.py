@@ -25,13 +25,13 @@ from aiokafka.admin import AIOKafkaAdminClient
 from faust.types import TP
 from prometheus_client import CollectorRegistry, generate_latest
 
-from engine import __version__, codec, faust_fixes
+from engine import __version__, faust_fixes
 from engine.alerts import AlertRules
 from engine.clocks import DeadlineIndex, time_source
 from engine.continuity import Continuity, Verdict, first_offset, rewind
 from engine.contract.envelope import INTAKE_TOPICS
 from engine.contract.outputs import record_headers
-from engine.cores import SEEN_TABLE, TABLES, build_cores, record_value
+from engine.cores import SEEN_TABLE, TABLES, build_cores, decide_entry, record_value
 from engine.deadletter import DEAD_LETTER, Poison, dead_letter
 from engine.decide.emit import lead_department
 from engine.feeds import web as feeds
@@ -324,14 +324,7 @@ def create_app(settings: Settings, bootstrap: str, rules: Rules, specs: tuple[To
                 offsets[(msg.topic, msg.partition)] = msg.offset
                 try:
                     poison.check("decide", msg.value)
-                    entry = codec.loads(msg.value)
-                    core = cores.get(entry.get("subject_kind"))
-                    if core is None:
-                        continue  # an inspection is recorded in the timeline; no rules act on it
-                    table = tables[core.kind]
-                    raw_state = table.get(msg.key)
-                    state = core.decode(raw_state) if raw_state is not None else None
-                    new, outs = core.decide(state, entry)
+                    decision = decide_entry(cores, tables, msg.key, msg.value)
                 except Exception as exc:  # a bug must not hold the partition: dead-letter, move on
                     log.exception("decision_failed", subject=(msg.key or b"").decode("utf-8", "replace"),
                                   partition=msg.partition, offset=msg.offset)
@@ -340,8 +333,10 @@ def create_app(settings: Settings, bootstrap: str, rules: Rules, specs: tuple[To
                     await (await topic(DEAD_LETTER).send(key=msg.key, value=encode(letter)))
                     metrics.dead_letters.labels("decide").inc()
                     continue
-                if new is state:
-                    continue  # a re-delivered entry
+                if decision is None or decision.new is decision.state:
+                    continue  # no rules for its kind, or a re-delivered entry
+                core, entry, new, outs = decision.core, decision.entry, decision.new, decision.outs
+                table = tables[core.kind]
                 # Outputs must be on the broker before the state that records them: if the state
                 # landed first and the worker died, the replayed entry would count as applied and
                 # its outputs would never be sent. Most entries have none, so this rarely waits.

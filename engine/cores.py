@@ -7,10 +7,11 @@ the hazard and alert rules are wired once.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from engine import codec
 from engine.alerts import Alert, AlertRules, alert_clock_entry, decide_alert
 from engine.contract.outputs import ALERTS_CAP
 from engine.decide.core import decide
@@ -46,3 +47,30 @@ def build_cores(rules: Rules, alert_rules: AlertRules | None) -> dict[str, Core]
 def record_value(out: Out) -> bytes:
     """The bytes of an output record: a CAP document as its XML, any other output as JSON."""
     return out.event["xml"].encode("utf-8") if out.topic == ALERTS_CAP else encode(out.event)
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """What the rules decided for one timeline entry: the subject's core, its state before and after."""
+
+    core: Core
+    entry: dict[str, Any]
+    state: Any
+    new: Any
+    outs: list[Out]
+
+
+def decide_entry(cores: dict[str, Core], tables: Mapping[str, Mapping[bytes, bytes]],
+                 key: bytes | None, value: bytes | None) -> Decision | None:
+    """Apply one timeline record to its subject's stored state; None when no rules act on its kind.
+
+    Raises whatever the entry or the rules raise: the runtime dead-letters it.
+    """
+    entry = codec.loads(value)
+    core = cores.get(entry.get("subject_kind"))
+    if core is None:
+        return None  # an inspection is recorded in the timeline; no rules act on it
+    raw = tables[core.kind].get(key)
+    state = core.decode(raw) if raw is not None else None
+    new, outs = core.decide(state, entry)
+    return Decision(core, entry, state, new, outs)

@@ -41,12 +41,12 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListen
 from aiokafka.coordinator.assignors.range import RangePartitionAssignor
 from prometheus_client import CollectorRegistry
 
-from engine import __version__, codec
+from engine import __version__
 from engine.alerts import AlertRules
 from engine.clocks import DeadlineIndex, time_source
 from engine.contract.envelope import INTAKE_TOPICS
 from engine.contract.outputs import record_headers
-from engine.cores import SEEN_TABLE, TABLES, Core, build_cores, record_value
+from engine.cores import SEEN_TABLE, TABLES, Core, build_cores, decide_entry, record_value
 from engine.deadletter import DEAD_LETTER, Poison, dead_letter
 from engine.decide.emit import lead_department
 from engine.feeds import web as feeds
@@ -268,14 +268,7 @@ class Runtime:
         started = time.perf_counter()
         try:
             self.poison.check("decide", rec.value)
-            entry = codec.loads(rec.value)
-            core = self.cores.get(entry.get("subject_kind"))
-            if core is None:
-                return  # an inspection is recorded in the timeline; no rules act on it
-            table = self.tables[core.kind]
-            raw = table.get(rec.key)
-            state = core.decode(raw) if raw is not None else None
-            new, outs = core.decide(state, entry)
+            decision = decide_entry(self.cores, self.tables, rec.key, rec.value)
         except Exception as exc:  # a bug must not hold the partition: dead-letter, move on
             log.exception("decision_failed", subject=(rec.key or b"").decode("utf-8", "replace"),
                           partition=rec.partition, offset=rec.offset)
@@ -283,8 +276,10 @@ class Runtime:
             sends.append(Send(self.prefix + DEAD_LETTER, rec.key, encode(letter)))
             self.metrics.dead_letters.labels("decide").inc()
             return
-        if new is state:
-            return  # a re-delivered entry
+        if decision is None or decision.new is decision.state:
+            return  # no rules for its kind, or a re-delivered entry
+        core, entry, new, outs = decision.core, decision.entry, decision.new, decision.outs
+        table = self.tables[core.kind]
         for out in outs:
             sends.append(Send(self.prefix + out.topic, out.key.encode(), record_value(out), None,
                               self._headers(out.topic)))
