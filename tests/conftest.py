@@ -47,9 +47,15 @@ def namespace(kafka_bootstrap: str, tmp_path: Path) -> Iterator[Namespace]:
     asyncio.run(ns.delete_topics())
 
 
+# The contract's examples are dated 2026-11-30. On the real clock a worker fires their deadlines
+# once those dates pass, and a test about intake would read clock entries it never asked for; so
+# the `worker` fixture's clock stands still before them. Tests of clocks set their own.
+FROZEN = "2026-11-01T00:00:00+08:00"
+
+
 @pytest.fixture
 def worker(namespace: Namespace, tmp_path: Path) -> Iterator[Worker]:
-    """A worker process for the test's namespace, stopped when the test ends."""
-    w = Worker(namespace.env(), tmp_path / "worker.log")
+    """A worker process for the test's namespace, its clock stopped, stopped when the test ends."""
+    w = Worker(namespace.env(HAZARD_CLOCK_START=FROZEN, HAZARD_CLOCK_END=FROZEN), tmp_path / "worker.log")
     yield w
     w.stop()
