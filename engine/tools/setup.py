@@ -2,7 +2,8 @@
 
 Kafka comes from Maven Central into the cache (as `broker up` would do on
 first use); promtool and amtool come from Debian's prometheus and
-prometheus-alertmanager packages. Nothing here is needed to run the engine.
+prometheus-alertmanager packages, and zsh, so the zsh completion script is
+tried in a real zsh. Nothing here is needed to run the engine.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from engine.broker.install import ensure_installed
 from engine.progress import Bar
 
 DEBIAN_PACKAGES = {"promtool": "prometheus", "amtool": "prometheus-alertmanager",
-                   "prometheus": "prometheus"}
+                   "prometheus": "prometheus", "zsh": "zsh"}
 BENCH_PACKAGES = {"kcat": "kcat"}  # the benchmark's broker rung; the tests do not need it
 
 

@@ -118,9 +118,9 @@ def test_bash_completion_completes_commands_options_and_choices() -> None:
     assert set(_bash_complete(script, ["hazard-engine", "completion", ""])) == {"bash", "zsh"}
 
 
-@pytest.mark.skipif(shutil.which("zsh") is None, reason="zsh is not installed")
 def test_zsh_completion_parses_and_offers_subcommands() -> None:
     """In zsh (completion functions stubbed), the script offers a command's subcommands."""
+    assert shutil.which("zsh"), "zsh is not installed: run `hazard-engine setup` (apt-get)"
     program = ("compdef() { :; }; _describe() { print -l -- ${(P)4}; }; _files() { :; }\n"
                + zsh(parser())
                + "\nwords=(hazard-engine config ''); CURRENT=3; PREFIX=''; _hazard_engine\n")
