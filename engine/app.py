@@ -40,12 +40,12 @@ from engine.feeds.views import alert_source, hazard_source
 from engine.health import BrokerProbe, Readiness
 from engine.intake.process import TIMELINE, Record, decide_intake, processing_failure
 from engine.intake.timeline import encode
-from engine.metrics import AlertGauges, EngineMetrics, GaugeView, HazardGauges, RuntimeGauges
+from engine.metrics import AlertGauges, EngineMetrics, HazardGauges, RuntimeGauges
 from engine.ruleset import Rules
 from engine.settings import Settings
-from engine.store import header, pack
 from engine.tools.kafka import client_auth
 from engine.topics import TopicSpec
+from engine.views import Derived
 
 log = structlog.get_logger("engine.app")
 
@@ -205,6 +205,7 @@ def create_app(settings: Settings, bootstrap: str, rules: Rules, specs: tuple[To
     registry.register(gauges)
     alert_gauges = AlertGauges()
     registry.register(alert_gauges)
+    derived = Derived(cores, indices, gauges, alert_gauges, rules.version)
     offsets: dict[tuple[str, int], int] = {}  # the last offset each agent handled, per partition
     poison = Poison.parse(settings.test_poison)  # a test hook; empty, it checks nothing
     readiness = Readiness(frozenset(cores), settings.decide, settings.tick_s)
@@ -350,42 +351,16 @@ def create_app(settings: Settings, bootstrap: str, rules: Rules, specs: tuple[To
                     log.info("decision", event_id=out.id, subject=out.key, topic=out.topic,
                              type=out.event["type"], action=out.event.get("data", {}).get("action"),
                              caused_by=entry["entry_id"], partition=msg.partition, offset=msg.offset)
-                if core.kind == "hazard":
-                    view = gauges.view(new)
-                    table[msg.key] = pack(new, view.encode(rules.version))
-                    gauges.put(new.id, view)
-                else:
-                    table[msg.key] = pack(new)
-                    alert_gauges.update(new)
-                indices[core.kind].set(new.id, new.next_due())
+                table[msg.key] = derived.store(core.kind, new)
                 metrics.processing.labels("decide").observe(time.perf_counter() - started)
 
     def on_recover(kind: str) -> Callable[[], Awaitable[None]]:
         async def rebuild() -> None:
             """After recovery or a rebalance, rebuild the deadline index and gauges from the table."""
-            started = time.perf_counter()
-            dues: list[tuple[str, int | None]] = []
-            views: list[tuple[str, GaugeView]] = []
-            alerts = []
-            for key, raw in tables[kind].items():  # one pass: a million hazards take a while
-                subject = key.decode()
-                due, summary = header(raw)
-                dues.append((subject, due))
-                if kind != "hazard":
-                    alerts.append(cores[kind].decode(raw))
-                else:  # the stored view, unless it predates these rules (or views in headers)
-                    view = GaugeView.decode(summary, rules.version) if summary is not None else None
-                    views.append((subject, view or gauges.view(cores[kind].decode(raw))))
-            indices[kind].rebuild(dues)
+            derived.rebuild(kind, tables[kind].items())
             readiness.table_recovered(kind)
-            if kind == "hazard":
-                gauges.reset(views)
-            else:
-                alert_gauges.reset(alerts)
             gate.close()
             continuity.reset()
-            log.info("deadline_index_rebuilt", kind=kind, subjects=len(indices[kind]),
-                     seconds=round(time.perf_counter() - started, 3))
         return rebuild
 
     for kind, table in tables.items():

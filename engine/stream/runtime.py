@@ -56,13 +56,13 @@ from engine.health import BrokerProbe, Readiness
 from engine.http.server import Pages, Server, health_pages
 from engine.intake.process import TIMELINE, Record, decide_intake, processing_failure
 from engine.intake.timeline import encode
-from engine.metrics import AlertGauges, EngineMetrics, GaugeView, HazardGauges, RuntimeGauges
+from engine.metrics import AlertGauges, EngineMetrics, HazardGauges, RuntimeGauges
 from engine.ruleset import Rules
 from engine.settings import Settings
-from engine.store import header, pack
 from engine.stream.tables import Table, restore
 from engine.tools.kafka import client_auth
 from engine.topics import TopicSpec
+from engine.views import Derived
 
 log = structlog.get_logger("engine.stream")
 
@@ -126,6 +126,7 @@ class Runtime:
         self.alert_gauges = AlertGauges()
         self.registry.register(self.gauges)
         self.registry.register(self.alert_gauges)
+        self.derived = Derived(self.cores, self.indices, self.gauges, self.alert_gauges, rules.version)
         self.registry.register(RuntimeGauges(self._lag, lambda: sum(map(len, self.indices.values())),
                                              self._timer_lag))
         self.readiness = Readiness(frozenset(self.cores), settings.decide, settings.tick_s)
@@ -287,16 +288,9 @@ class Runtime:
             log.info("decision", event_id=out.id, subject=out.key, topic=out.topic,
                      type=out.event["type"], action=out.event.get("data", {}).get("action"),
                      caused_by=entry["entry_id"], partition=rec.partition, offset=rec.offset)
-        if core.kind == "hazard":
-            view = self.gauges.view(new)
-            packed = pack(new, view.encode(self.rules.version))
-            self.gauges.put(new.id, view)
-        else:
-            packed = pack(new)
-            self.alert_gauges.update(new)
+        packed = self.derived.store(core.kind, new)
         table.put(rec.key, packed, rec.partition)
         writes.append(Send(table.changelog, rec.key, packed, rec.partition))
-        self.indices[core.kind].set(new.id, new.next_due())
         self.metrics.processing.labels("decide").observe(time.perf_counter() - started)
 
     # --- clocks -----------------------------------------------------------------------------
@@ -361,7 +355,7 @@ class Runtime:
         finally:
             await reader.stop()
         for kind, table in self.tables.items():
-            self._rebuild(kind, table)
+            self.derived.rebuild(kind, table.items())
             self.readiness.table_recovered(kind)
         intake = [tp for tp in self.consumer.assignment() if tp.topic in self.intake_topics]
         ends = await self.consumer.end_offsets(intake) if intake else {}
@@ -371,27 +365,6 @@ class Runtime:
         log.info("clocks_held", partitions_behind=len(self.waiting))
         log.info("worker_ready", partitions=sorted(numbers), states=sum(map(len, self.tables.values())),
                  marks=len(self.seen), seconds=round(time.perf_counter() - started, 3))
-
-    def _rebuild(self, kind: str, table: Table) -> None:
-        """The deadline index and the gauges of one table, from the headers of its stored states."""
-        started = time.perf_counter()
-        dues, views, alerts = [], [], []
-        core = self.cores[kind]
-        for key, raw in table.items():
-            due, summary = header(raw)
-            dues.append((key.decode(), due))
-            if kind != "hazard":
-                alerts.append(core.decode(raw))
-            else:  # the stored view, unless it predates these rules
-                view = GaugeView.decode(summary, self.rules.version) if summary is not None else None
-                views.append((key.decode(), view or self.gauges.view(core.decode(raw))))
-        self.indices[kind].rebuild(dues)
-        if kind == "hazard":
-            self.gauges.reset(views)
-        else:
-            self.alert_gauges.reset(alerts)
-        log.info("deadline_index_rebuilt", kind=kind, subjects=len(self.indices[kind]),
-                 seconds=round(time.perf_counter() - started, 3))
 
     async def _go_back(self) -> None:
         """After a failed batch: tables from the changelogs again, positions from the commits."""
