@@ -93,7 +93,8 @@ class Settings(BaseSettings):
         default=None, description="HAZARD_INSTANCE_ID: a stable id for this worker (Kafka static "
         "group membership): a restarted worker takes its partitions back at once, without "
         "waiting for its old session to time out and without a second rebalance. Give each "
-        "worker its own.")
+        "worker its own. Faust runtime only: the batched runtime joins as a dynamic member "
+        "(see README, 'Consumer group membership').")
     app_id: str = Field(default="hazard-engine", description="HAZARD_APP_ID: Faust app and group id")
     rules_dir: Path = Field(default=REPO_ROOT / "rules", description="HAZARD_RULES_DIR")
     topics_file: Path = Field(default=REPO_ROOT / "topics" / "topics.yaml",
