@@ -32,7 +32,7 @@ from engine.continuity import Continuity, Verdict, first_offset, rewind
 from engine.contract.envelope import INTAKE_TOPICS
 from engine.contract.outputs import record_headers
 from engine.cores import SEEN_TABLE, TABLES, build_cores, decide_entry, record_value
-from engine.deadletter import DEAD_LETTER, Poison, dead_letter
+from engine.deadletter import DEAD_LETTER, dead_letter
 from engine.decide.emit import lead_department
 from engine.feeds import web as feeds
 from engine.feeds.tokens import TokenFileError, TokenStore
@@ -207,7 +207,6 @@ def create_app(settings: Settings, bootstrap: str, rules: Rules, specs: tuple[To
     registry.register(alert_gauges)
     derived = Derived(cores, indices, gauges, alert_gauges, rules.version)
     offsets: dict[tuple[str, int], int] = {}  # the last offset each agent handled, per partition
-    poison = Poison.parse(settings.test_poison)  # a test hook; empty, it checks nothing
     readiness = Readiness(frozenset(cores), settings.decide, settings.tick_s)
     continuity = Continuity()
 
@@ -286,7 +285,6 @@ def create_app(settings: Settings, bootstrap: str, rules: Rules, specs: tuple[To
             record = Record(msg.topic, msg.partition, msg.offset, msg.key, msg.value,
                             int(msg.timestamp * 1000), headers=_headers(msg.headers))
             try:
-                poison.check("intake", msg.value)
                 outcome = decide_intake(record, seen_mark, rules.reference,
                                         settings.max_record_bytes, msg.topic.removeprefix(prefix))
             except Exception as exc:  # a bug must not hold the partition: reject, move on
@@ -324,7 +322,6 @@ def create_app(settings: Settings, bootstrap: str, rules: Rules, specs: tuple[To
                     continue
                 offsets[(msg.topic, msg.partition)] = msg.offset
                 try:
-                    poison.check("decide", msg.value)
                     decision = decide_entry(cores, tables, msg.key, msg.value)
                 except Exception as exc:  # a bug must not hold the partition: dead-letter, move on
                     log.exception("decision_failed", subject=(msg.key or b"").decode("utf-8", "replace"),

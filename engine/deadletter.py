@@ -13,15 +13,14 @@ them. The agents catch the exception around the pure call (intake's
   `hazard_dead_letters_total`, which pages the operators.
 
 Both carry ids derived from the record's position, so a re-delivered record
-repeats its id. `HAZARD_TEST_POISON` lets the fault suite plant such records;
-unset, as in production, it does nothing.
+repeats its id. The fault suite plants such records through its own entry
+point (`tests/faults/poisoned_worker.py`); the product has no switch for it.
 """
 
 from __future__ import annotations
 
 import base64
 import traceback
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -29,34 +28,6 @@ from engine.decide.emit import output_id
 
 DEAD_LETTER = "engine.deadletter"
 PROCESSING_ERROR = "processing_error"
-
-
-class PoisonForTests(RuntimeError):
-    """Raised by the test hook for a record carrying the planted marker."""
-
-
-@dataclass(frozen=True, slots=True)
-class Poison:
-    """The test hook: markers that make an agent raise, by agent ("intake", "decide")."""
-
-    markers: dict[str, bytes]
-
-    @classmethod
-    def parse(cls, spec: str | None) -> Poison:
-        """`intake:MARK,decide:MARK2`; empty or unset means inert."""
-        markers = {}
-        for part in filter(None, (p.strip() for p in (spec or "").split(","))):
-            agent, sep, marker = part.partition(":")
-            if not sep or agent not in ("intake", "decide") or not marker:
-                raise ValueError(f"HAZARD_TEST_POISON: {part!r} is not 'intake:MARK' or 'decide:MARK'")
-            markers[agent] = marker.encode()
-        return cls(markers)
-
-    def check(self, agent: str, value: bytes | None) -> None:
-        """Raise if `value` carries the marker planted for `agent`."""
-        marker = self.markers.get(agent)
-        if marker and value and marker in value:
-            raise PoisonForTests(f"test hook HAZARD_TEST_POISON: the record carries {marker.decode()!r}")
 
 
 def error_details(exc: BaseException) -> dict[str, str]:

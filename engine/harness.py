@@ -83,9 +83,11 @@ class Namespace:
 class Worker:
     """`hazard-engine worker` as a child process, with its log in a file."""
 
-    def __init__(self, env: dict[str, str], log_path: Path) -> None:
+    def __init__(self, env: dict[str, str], log_path: Path,
+                 argv: tuple[str, ...] = ("-m", "engine", "worker")) -> None:
         self.env = env
         self.log_path = log_path
+        self.argv = argv  # what follows the interpreter: the worker, or a test's variant of it
         self.proc: subprocess.Popen[bytes] | None = None
         self._log_offset = 0
 
@@ -93,7 +95,7 @@ class Worker:
         """Start the process; its log goes to `log_path`, appended across restarts."""
         self._log_offset = self.log_path.stat().st_size if self.log_path.exists() else 0
         log = self.log_path.open("ab")
-        self.proc = subprocess.Popen([sys.executable, "-m", "engine", "worker"], env=self.env,
+        self.proc = subprocess.Popen([sys.executable, *self.argv], env=self.env,
                                      stdout=log, stderr=subprocess.STDOUT,
                                      start_new_session=True)
         log.close()

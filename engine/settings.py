@@ -100,7 +100,8 @@ class Settings(BaseSettings):
     topics_file: Path = Field(default=REPO_ROOT / "topics" / "topics.yaml",
                               description="HAZARD_TOPICS_FILE")
     data_dir: Path = Field(default_factory=lambda: cache_root() / "worker",
-                           description="HAZARD_DATA_DIR: Faust's local data")
+                           description="HAZARD_DATA_DIR: the worker's local data (its tables "
+                           "on disk with HAZARD_STORE=rocksdb)")
     store: Literal["memory", "rocksdb"] = Field(
         default="memory", description="HAZARD_STORE: where the worker keeps its tables. memory: "
         "rebuilt from their changelogs at every start (about 3,500 states a second here); "
@@ -136,10 +137,6 @@ class Settings(BaseSettings):
         default=True, description="HAZARD_DECIDE: run the decision agent and the clocks; "
         "false runs intake only (validate, de-duplicate, append to the timeline), as the "
         "benchmark's intake rung does")
-    test_poison: str | None = Field(
-        default=None, description="HAZARD_TEST_POISON: a test hook, inert unless set: "
-        "'intake:MARK,decide:MARK2' makes that agent raise on records carrying MARK, as a bug "
-        "would (see engine/deadletter.py). Never set it in production.")
     broker_retry_max_s: float = Field(default=10.0, gt=0,
                                       description="HAZARD_BROKER_RETRY_MAX_S: longest retry pause")
     secrets_dir: Path | None = Field(

@@ -47,7 +47,7 @@ from engine.clocks import DeadlineIndex, time_source
 from engine.contract.envelope import INTAKE_TOPICS
 from engine.contract.outputs import record_headers
 from engine.cores import SEEN_TABLE, TABLES, Core, build_cores, decide_entry, record_value
-from engine.deadletter import DEAD_LETTER, Poison, dead_letter
+from engine.deadletter import DEAD_LETTER, dead_letter
 from engine.decide.emit import lead_department
 from engine.feeds import web as feeds
 from engine.feeds.tokens import TokenFileError, TokenStore
@@ -59,7 +59,7 @@ from engine.intake.timeline import encode
 from engine.metrics import AlertGauges, EngineMetrics, HazardGauges, RuntimeGauges
 from engine.ruleset import Rules
 from engine.settings import Settings
-from engine.stream.tables import Table, restore
+from engine.stream.tables import LocalStore, Table, restore
 from engine.tools.kafka import client_auth
 from engine.topics import TopicSpec
 from engine.views import Derived
@@ -116,6 +116,8 @@ class Runtime:
         app_id = settings.app_id
         self.tables = {kind: Table(f"{app_id}-{TABLES[kind]}-changelog") for kind in self.cores}
         self.seen = Table(f"{app_id}-{SEEN_TABLE}-changelog")
+        self.local = (LocalStore(settings.data_dir / app_id / "tables")
+                      if settings.store == "rocksdb" else None)
         self.indices = {kind: DeadlineIndex() for kind in self.cores}
         self.clock = time_source(settings.clock_start, settings.clock_anchor, settings.clock_rate,
                                  settings.clock_end)
@@ -130,7 +132,6 @@ class Runtime:
         self.registry.register(RuntimeGauges(self._lag, lambda: sum(map(len, self.indices.values())),
                                              self._timer_lag))
         self.readiness = Readiness(frozenset(self.cores), settings.decide, settings.tick_s)
-        self.poison = Poison.parse(settings.test_poison)  # a test hook; empty, it checks nothing
         self.lock = asyncio.Lock()
         self.positions: dict[TopicPartition, int] = {}  # next offset to handle, per assigned partition
         self.waiting: dict[TopicPartition, int] = {}  # intake ends the clocks wait for after assignment
@@ -190,6 +191,8 @@ class Runtime:
             await probe.close()
             await self.consumer.stop()
             await self.producer.stop()
+            if self.local is not None:
+                self.local.close()
             log.info("worker_stopped")
 
     async def _handle(self, batch: dict[TopicPartition, list[Any]]) -> None:
@@ -208,7 +211,7 @@ class Runtime:
                 for rec in records:
                     self._decide(rec, sends, writes)
         await self._send(sends)
-        await self._send(writes)
+        self._keep_locally(writes, await self._send(writes))
         try:
             await self.consumer.commit(commits)
         except Exception as exc:  # noqa: BLE001 - any failed commit: the batch comes again
@@ -216,17 +219,36 @@ class Runtime:
         self.positions.update(commits)
         self._note_caught_up(commits)
 
-    async def _send(self, records: list[Send]) -> None:
-        """Send records and wait until the broker acknowledged every one; BatchFailed if not."""
+    async def _send(self, records: list[Send]) -> list[Any]:
+        """Send records and wait until the broker acknowledged every one; BatchFailed if not.
+
+        Returns the broker's metadata of each record (its partition and offset), in order.
+        """
         if not records:
-            return
+            return []
         try:
             pending = [await self.producer.send(r.topic, r.value, key=r.key, partition=r.partition,
                                                 headers=list(r.headers) or None)
                        for r in records]
-            await asyncio.gather(*pending)
+            return list(await asyncio.gather(*pending))
         except Exception as exc:  # noqa: BLE001 - whatever the broker said, nothing may be committed
             raise BatchFailed(f"send failed: {type(exc).__name__}: {exc}") from exc
+
+    def _keep_locally(self, writes: list[Send], acked: list[Any]) -> None:
+        """Copy table writes the changelogs acknowledged to the local store, with their positions."""
+        if self.local is None or not writes:
+            return
+        parts: dict[tuple[str, int], list[tuple[bytes, bytes | None]]] = {}
+        ends: dict[tuple[str, int], int] = {}
+        for write, meta in zip(writes, acked, strict=True):
+            part = (write.topic, meta.partition)
+            parts.setdefault(part, []).append((write.key, write.value))
+            ends[part] = max(ends.get(part, 0), meta.offset + 1)
+        try:
+            for (changelog, partition), items in parts.items():
+                self.local.save(changelog, partition, items, ends[(changelog, partition)])
+        except Exception as exc:  # noqa: BLE001 - a full disk: go back, the changelog has it all
+            raise BatchFailed(f"local store failed: {type(exc).__name__}: {exc}") from exc
 
     # --- the stages -------------------------------------------------------------------------
 
@@ -236,7 +258,6 @@ class Runtime:
         record = Record(rec.topic, rec.partition, rec.offset, rec.key, rec.value, rec.timestamp,
                         headers=tuple(rec.headers or ()))
         try:
-            self.poison.check("intake", rec.value)
             outcome = decide_intake(record, self._seen_mark, self.rules.reference,
                                     self.settings.max_record_bytes, self.intake_topics[rec.topic])
         except Exception as exc:  # a bug must not hold the partition: reject, move on
@@ -270,7 +291,6 @@ class Runtime:
         """Apply one timeline entry to its subject's state and queue what the rules decide."""
         started = time.perf_counter()
         try:
-            self.poison.check("decide", rec.value)
             decision = decide_entry(self.cores, self.tables, rec.key, rec.value)
         except Exception as exc:  # a bug must not hold the partition: dead-letter, move on
             log.exception("decision_failed", subject=(rec.key or b"").decode("utf-8", "replace"),
@@ -345,7 +365,7 @@ class Runtime:
             await self._recover({tp.partition for tp in self.consumer.assignment()})
 
     async def _recover(self, numbers: set[int]) -> None:
-        started = time.perf_counter()
+        started, read = time.perf_counter(), 0
         reader = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, group_id=None,
                                   enable_auto_commit=False, fetch_max_bytes=64 * 1024 * 1024,
                                   max_partition_fetch_bytes=16 * 1024 * 1024, **self.auth)
@@ -353,7 +373,7 @@ class Runtime:
         try:
             for table in (*self.tables.values(), self.seen):
                 table.clear()
-                await restore(reader, table, sorted(numbers))
+                read += await restore(reader, table, sorted(numbers), self.local)
         finally:
             await reader.stop()
         for kind, table in self.tables.items():
@@ -366,7 +386,8 @@ class Runtime:
         self.waiting = {tp: end for tp, end in ends.items() if (committed.get(tp) or 0) < end}
         log.info("clocks_held", partitions_behind=len(self.waiting))
         log.info("worker_ready", partitions=sorted(numbers), states=sum(map(len, self.tables.values())),
-                 marks=len(self.seen), seconds=round(time.perf_counter() - started, 3))
+                 marks=len(self.seen), changelog_records_read=read,
+                 local_store=self.local is not None, seconds=round(time.perf_counter() - started, 3))
 
     async def _go_back(self) -> None:
         """After a failed batch: tables from the changelogs again, positions from the commits."""

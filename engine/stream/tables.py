@@ -7,14 +7,22 @@ intake and timeline topics and the changelogs share one partition count).
 A worker that is assigned a partition reads that changelog partition from
 its beginning; the changelog topics and their layout are those the Faust
 runtime wrote, so either runtime recovers the other's tables.
+
+With a `LocalStore` (HAZARD_STORE=rocksdb) each table partition is also kept
+on local disk, with the changelog position it reflects. The local copy is
+written only after the broker acknowledged the same writes on the changelog,
+in one atomic batch with that position, so it is never ahead of the changelog:
+a restarted worker loads it and reads only the changelog's tail from there.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
 
 import structlog
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from rocksdict import AccessType, Options, Rdict, WriteBatch
 
 log = structlog.get_logger("engine.stream.tables")
 
@@ -59,27 +67,102 @@ class Table(Mapping[bytes, bytes]):
         return len(keys)
 
 
-async def restore(reader: AIOKafkaConsumer, table: Table, partitions: Iterable[int]) -> int:
-    """Load `partitions` of the table from its changelog, read from the beginning to its end now.
+# The key under which a local partition keeps its changelog position. 0xFF never occurs in UTF-8,
+# and every key of a table is UTF-8 text (a subject id, an intake mark), so no key can equal it.
+POSITION = b"\xffchangelog-position"
 
-    Later records of a key replace earlier ones; an empty value deletes it.
-    Returns the number of changelog records read.
+
+class LocalStore:
+    """Table partitions on local disk (RocksDB), each with the changelog position it reflects."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._open: dict[tuple[str, int], Rdict] = {}
+
+    def _db(self, changelog: str, partition: int) -> Rdict:
+        key = (changelog, partition)
+        if key not in self._open:
+            self.root.mkdir(parents=True, exist_ok=True)
+            options = Options(raw_mode=True)
+            options.create_if_missing(True)
+            self._open[key] = Rdict(str(self.root / f"{changelog}-{partition}.db"), options,
+                                    access_type=AccessType.read_write())
+        return self._open[key]
+
+    def load(self, table: Table, partition: int) -> int | None:
+        """Put the partition's stored keys into `table`; the changelog position they reflect."""
+        position = None
+        for key, value in self._db(table.changelog, partition).items():
+            if key == POSITION:
+                position = int(value)
+            else:
+                table.put(key, value, partition)
+        return position
+
+    def save(self, changelog: str, partition: int, writes: Iterable[tuple[bytes, bytes | None]],
+             position: int) -> None:
+        """Apply `writes` (None deletes) and record `position`, all or nothing."""
+        batch = WriteBatch(raw_mode=True)
+        for key, value in writes:
+            if value is None:
+                batch.delete(key)
+            else:
+                batch.put(key, value)
+        batch.put(POSITION, str(position).encode())
+        self._db(changelog, partition).write(batch)
+
+    def wipe(self, changelog: str, partition: int) -> None:
+        """Forget the partition's local copy (its changelog no longer matches it)."""
+        db = self._db(changelog, partition)
+        for key in list(db.keys()):
+            del db[key]
+
+    def close(self) -> None:
+        """Close every open partition."""
+        for db in self._open.values():
+            db.close()
+        self._open.clear()
+
+
+async def restore(reader: AIOKafkaConsumer, table: Table, partitions: Iterable[int],
+                  local: LocalStore | None = None) -> int:
+    """Load `partitions` of the table: from the local store if any, then from the changelog.
+
+    With a local copy whose position lies within the changelog, only the
+    records from that position on are read; without one (or when it does not
+    match the changelog: a topic deleted and made again) the changelog is read
+    from its beginning. Later records of a key replace earlier ones; an empty
+    value deletes it. Returns the number of changelog records read.
     """
     tps = [TopicPartition(table.changelog, p) for p in partitions]
     ends = await reader.end_offsets(tps)
-    todo = [tp for tp in tps if ends[tp] > 0]
+    starts = await reader.beginning_offsets(tps)
+    begin: dict[TopicPartition, int] = {}
+    for tp in tps:
+        position = local.load(table, tp.partition) if local is not None else None
+        if position is not None and not starts[tp] <= position <= ends[tp]:
+            log.warning("local_store_discarded", changelog=tp.topic, partition=tp.partition,
+                        position=position, changelog_start=starts[tp], changelog_end=ends[tp])
+            local.wipe(tp.topic, tp.partition)
+            table.drop([tp.partition])
+            position = None
+        begin[tp] = starts[tp] if position is None else position
+    todo = [tp for tp in tps if ends[tp] > begin[tp]]
     if not todo:
         return 0
     reader.assign(todo)
-    await reader.seek_to_beginning(*todo)
+    for tp in todo:
+        reader.seek(tp, begin[tp])
     count = 0
     while todo:
         batch = await reader.getmany(*todo, timeout_ms=500, max_records=50_000)
         for tp, records in batch.items():
-            for rec in records:
-                if rec.offset < ends[tp]:
-                    table.put(rec.key, rec.value, tp.partition)
-                    count += 1
+            read = [(rec.key, rec.value) for rec in records if rec.offset < ends[tp]]
+            for key, value in read:
+                table.put(key, value, tp.partition)
+            count += len(read)
+            if local is not None and read:
+                local.save(tp.topic, tp.partition, read, min(records[-1].offset + 1, ends[tp]))
         todo = [tp for tp in todo if await reader.position(tp) < ends[tp]]
     reader.unsubscribe()
     return count

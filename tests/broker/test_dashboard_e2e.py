@@ -4,7 +4,7 @@ A real worker on an accelerated clock (a simulated day a second) is given a
 district's worth of trouble, so that every series the dashboard reads exists:
 a general hazard that goes overdue, a major hazard listed at once (挂牌督办), a
 first-responder alert whose report clock is missed, a record that is not JSON
-and one that makes the intake agent raise (HAZARD_TEST_POISON). Prometheus
+and one that makes the intake stage raise (the suite's poisoned worker). Prometheus
 scrapes the worker; then each panel's and each template variable's expression
 must parse, and every metric it names must be among the scraped series.
 """
@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 from broker.promlib import Prometheus, check_queries, dashboard_queries, metric_names
+from faults.poisoned_worker import ARGV, INTAKE_MARK, poisoned_env
 
 from engine.contract.envelope import EVENT_TYPES
 from engine.harness import Namespace, Worker, produce
@@ -28,7 +29,7 @@ pytestmark = pytest.mark.broker
 
 DASHBOARD = REPO_ROOT / "docker" / "grafana" / "dashboards" / "hazard-engine.json"
 START = datetime.fromisoformat("2026-11-02T08:00:00+08:00")
-POISON = "DASH-POISON"
+POISON = INTAKE_MARK.decode()
 ACTOR = {"id": "s-1", "role": "supervisor"}
 
 
@@ -74,8 +75,8 @@ def test_every_dashboard_query_parses_and_names_scraped_metrics(namespace: Names
     end = START + timedelta(days=20)  # the clock stops there, so the gauges hold still
     env = namespace.env(HAZARD_CLOCK_START=START.isoformat(), HAZARD_CLOCK_ANCHOR=str(time.time() + 3),
                         HAZARD_CLOCK_RATE="86400", HAZARD_CLOCK_END=end.isoformat(),
-                        HAZARD_TICK_S="0.2", HAZARD_TEST_POISON=f"intake:{POISON}")
-    worker = Worker(env, tmp_path / "worker.log")
+                        HAZARD_TICK_S="0.2")
+    worker = Worker(poisoned_env(env), tmp_path / "worker.log", ARGV)
     prometheus = Prometheus.start(tmp_path, f"127.0.0.1:{namespace.web_port}")
     try:
         worker.start().wait_ready(timeout=120)

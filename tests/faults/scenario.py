@@ -33,7 +33,6 @@ from engine.alerts.replay import AlertReplay
 from engine.clocks.timesource import ScaledTime
 from engine.contract.envelope import EVENT_TYPES, INTAKE_TOPICS
 from engine.contract.outputs import OUTPUT_TOPICS as CONTRACT_OUTPUTS
-from engine.deadletter import Poison, PoisonForTests
 from engine.decide.replay import Replay
 from engine.harness import Namespace, Worker, publish_on_schedule, read_to_end, wait_drained
 from engine.intake.process import (
@@ -47,6 +46,7 @@ from engine.intake.process import (
 from engine.ruleset import Rules
 from engine.simulate import DAY, Planned
 from engine.store import unpack
+from faults.poisoned_worker import Poison, PoisonForTests
 
 # Every decision output of the contract (enforcement.actions included); rejections are judged apart.
 OUTPUT_TOPICS = tuple(t for t in CONTRACT_OUTPUTS if t != "intake.rejected")
@@ -186,8 +186,8 @@ def account(ns: Namespace, seen: Observed, rules: Rules, want: Reference, fault:
             injected: int, poison: Poison | None = None) -> Accounting:
     """Check a fault run against the pure intake and the reference; count the table's columns.
 
-    `poison` is the worker's test hook: a record it makes intake raise on must
-    be rejected as a processing error.
+    `poison` is what the worker's stages were poisoned with (`faults.poisoned_worker`):
+    a record it makes intake raise on must be rejected as a processing error.
     """
     acc = Accounting(fault, injected)
     prefix = ns.prefix
@@ -220,7 +220,8 @@ def account(ns: Namespace, seen: Observed, rules: Rules, want: Reference, fault:
     for r in inputs:
         record = Record(r.topic, r.partition, r.offset, r.key, r.value, r.timestamp)
         try:
-            (poison or Poison({})).check("intake", r.value)
+            if poison is not None:
+                poison.check("intake", r.value)
             out = decide_intake(record, {}.get, rules.reference,
                                 contract_topic=r.topic.removeprefix(prefix))
         except PoisonForTests as exc:
@@ -338,7 +339,7 @@ class DistrictRun:
 def district_run(ns: Namespace, tmp_path: Path, events: list[Planned], end: int,
                  faults: dict[int, Callable[[Worker], dict[str, float]]] | None = None,
                  env: dict[str, str] | None = None, seconds_per_day: float = SECONDS_PER_DAY,
-                 frozen: bool = False) -> DistrictRun:
+                 frozen: bool = False, argv: tuple[str, ...] | None = None) -> DistrictRun:
     """Run the district's events on a scaled clock, calling `faults[day](worker)` on those days.
 
     Each fault callback runs in a thread while publishing goes on, and returns
@@ -358,7 +359,8 @@ def district_run(ns: Namespace, tmp_path: Path, events: list[Planned], end: int,
         times = {"HAZARD_CLOCK_START": START.isoformat(), "HAZARD_CLOCK_ANCHOR": str(anchor),
                  "HAZARD_CLOCK_RATE": str(rate), "HAZARD_TICK_S": "0.1",
                  "HAZARD_CLOCK_END": datetime.fromtimestamp(end, START.tzinfo).isoformat()}
-    worker = Worker(ns.env(**times, **(env or {})), tmp_path / "worker.log")
+    worker = Worker(ns.env(**times, **(env or {})), tmp_path / "worker.log",
+                    *([argv] if argv else []))
     recoveries: list[dict[str, float]] = []
 
     def inject(fault: Callable[[Worker], dict[str, float]]) -> Callable[[], None]:

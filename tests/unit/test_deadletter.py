@@ -1,38 +1,47 @@
-"""The poison hook and the dead-letter record: inert unless set, specific when it fires."""
+"""The fault suite's poisoned stages, and the dead-letter record an engine fault leaves."""
 
 from __future__ import annotations
 
 import base64
 import json
+from types import SimpleNamespace
 
 import pytest
+from faults.poisoned_worker import DECIDE_MARK, INTAKE_MARK, POISON, PoisonForTests, plant
 
-from engine.deadletter import Poison, PoisonForTests, dead_letter
+from engine.deadletter import dead_letter
 from engine.intake.process import Record, processing_failure
+from engine.settings import Settings
 
 
-def test_unset_hook_checks_nothing() -> None:
-    """Production leaves HAZARD_TEST_POISON unset: no marker, no exception."""
-    for spec in (None, "", " , "):
-        Poison.parse(spec).check("decide", b"POISON anywhere")
+def test_poisoned_stage_raises_only_for_its_own_marker() -> None:
+    """The suite's poison: each stage raises on records carrying its marker, and on nothing else."""
+    POISON.check("decide", b'{"note": "harmless"}')
+    POISON.check("intake", b'{"note": "' + DECIDE_MARK + b'"}')
+    with pytest.raises(PoisonForTests, match=DECIDE_MARK.decode()):
+        POISON.check("decide", b'{"note": "' + DECIDE_MARK + b'"}')
+    with pytest.raises(PoisonForTests, match=INTAKE_MARK.decode()):
+        POISON.check("intake", INTAKE_MARK)
 
 
-def test_hook_raises_only_for_its_agent_and_marker() -> None:
-    """decide:MARK makes the decide agent raise on records carrying MARK, nothing else."""
-    hook = Poison.parse("decide:PILL-1,intake:PILL-2")
-    hook.check("decide", b'{"note": "harmless"}')
-    hook.check("intake", b'{"note": "PILL-1"}')
-    with pytest.raises(PoisonForTests, match="PILL-1"):
-        hook.check("decide", b'{"note": "PILL-1"}')
-    with pytest.raises(PoisonForTests, match="PILL-2"):
-        hook.check("intake", b"PILL-2")
+def test_planted_poison_wraps_the_stages_a_runtime_calls() -> None:
+    """`plant` wraps both stage functions where a runtime module looks them up, and only them."""
+    calls = []
+    module = SimpleNamespace(decide_intake=lambda record, *a: calls.append("intake") or "out",
+                             decide_entry=lambda cores, tables, key, value: calls.append("decide"))
+    plant(module)
+    assert module.decide_intake(SimpleNamespace(value=b"fine"), "x") == "out"
+    module.decide_entry(None, None, b"k", b"fine")
+    with pytest.raises(PoisonForTests):
+        module.decide_intake(SimpleNamespace(value=INTAKE_MARK), "x")
+    with pytest.raises(PoisonForTests):
+        module.decide_entry(None, None, b"k", DECIDE_MARK)
+    assert calls == ["intake", "decide"]
 
 
-@pytest.mark.parametrize("spec", ["PILL", "render:PILL", "decide:", ":PILL"])
-def test_a_malformed_hook_is_refused_with_its_part(spec: str) -> None:
-    """A typo in the hook must not silently disable the test that relies on it."""
-    with pytest.raises(ValueError, match="HAZARD_TEST_POISON"):
-        Poison.parse(spec)
+def test_the_product_has_no_poison_switch() -> None:
+    """No setting of the product plants poison: the fault suite has its own entry point."""
+    assert not [name for name in Settings.model_fields if "poison" in name]
 
 
 def test_dead_letter_keeps_the_record_and_the_exception() -> None:
