@@ -21,8 +21,10 @@ would, and the deterministic output ids make the repeated records harmless.
 
 A rebalance waits for the batch in hand (the rebalance listener takes the
 same lock), so a revoked partition's last batch is committed by the worker
-that handled it; an assigned partition's tables are read from their
-changelogs before any of its records is handled.
+that handled it. Assigned partitions are paused in the listener and their
+tables are read by the loop, outside the group's rebalance, before any of
+their records is handled: a recovery inside the listener holds up the
+group's heartbeats, and on a 3-broker cluster one never returned.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from typing import Any
 import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.coordinator.assignors.range import RangePartitionAssignor
+from aiokafka.errors import KafkaError
 from prometheus_client import CollectorRegistry
 
 from engine import __version__
@@ -68,6 +71,8 @@ log = structlog.get_logger("engine.stream")
 
 MAX_BATCH = 2_000  # records per getmany: enough to amortise a round trip, small enough to stay fresh
 PROBE_S = 2.0
+STEP_TIMEOUT_S = 60.0  # a recovery step (a broker request, or reading with no progress) that
+                       # takes longer fails, and the recovery starts again with a fresh reader
 
 
 class BatchFailed(Exception):
@@ -142,6 +147,7 @@ class Runtime:
         self.consumer: AIOKafkaConsumer | None = None
         self.producer: AIOKafkaProducer | None = None
         self.failures = 0  # batches failed in a row, for the pause before the next try
+        self.unrecovered = False  # partitions were assigned whose tables are not read yet
         self.pages = self._pages()  # a tokens file naming unknown towns fails here, at start
 
     # --- the loop ---------------------------------------------------------------------------
@@ -173,6 +179,8 @@ class Runtime:
         try:
             while not self.stopping.is_set():
                 try:
+                    if self.unrecovered:
+                        await self._recover_assigned()
                     batch = await self.consumer.getmany(timeout_ms=100, max_records=MAX_BATCH)
                     if batch:
                         async with self.lock:
@@ -360,28 +368,51 @@ class Runtime:
             log.info("partitions_revoked", partitions=sorted(gone))
 
     async def assigned(self, assigned: set[TopicPartition]) -> None:
-        """Partitions come to this worker: read their tables, rebuild clocks held until caught up."""
+        """Partitions come to this worker: hold them until the loop has read their tables."""
         async with self.lock:
-            await self._recover({tp.partition for tp in self.consumer.assignment()})
+            self.consumer.pause(*self.consumer.assignment())
+            self.unrecovered = True
+            log.info("partitions_assigned", partitions=sorted({tp.partition for tp in assigned}))
+
+    async def _recover_assigned(self) -> None:
+        """Read the tables of the whole assignment, then let its records flow."""
+        attempt = 0
+        while not self.stopping.is_set():
+            attempt += 1
+            assignment = self.consumer.assignment()
+            try:
+                async with self.lock:
+                    await self._recover({tp.partition for tp in assignment})
+                    if assignment != self.consumer.assignment():
+                        continue  # a rebalance came meanwhile: read what is assigned now
+                    self.unrecovered = False
+                    self.consumer.resume(*assignment)
+                return
+            except (TimeoutError, KafkaError, OSError) as exc:
+                log.warning("recovery_failed_retrying", attempt=attempt,
+                            error=f"{type(exc).__name__}: {exc}"[:300])
+                await asyncio.sleep(min(0.5 * attempt, self.settings.broker_retry_max_s))
 
     async def _recover(self, numbers: set[int]) -> None:
         started, read = time.perf_counter(), 0
         reader = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, group_id=None,
                                   enable_auto_commit=False, fetch_max_bytes=64 * 1024 * 1024,
                                   max_partition_fetch_bytes=16 * 1024 * 1024, **self.auth)
-        await reader.start()
+        await asyncio.wait_for(reader.start(), STEP_TIMEOUT_S)
         try:
             for table in (*self.tables.values(), self.seen):
                 table.clear()
-                read += await restore(reader, table, sorted(numbers), self.local)
+                read += await restore(reader, table, sorted(numbers), self.local, STEP_TIMEOUT_S)
+                log.info("table_restored", changelog=table.changelog, keys=len(table))
         finally:
             await reader.stop()
         for kind, table in self.tables.items():
             self.derived.rebuild(kind, table.items())
             self.readiness.table_recovered(kind)
         intake = [tp for tp in self.consumer.assignment() if tp.topic in self.intake_topics]
-        ends = await self.consumer.end_offsets(intake) if intake else {}
-        committed = {tp: await self.consumer.committed(tp) for tp in intake}
+        ends = await asyncio.wait_for(self.consumer.end_offsets(intake), STEP_TIMEOUT_S) if intake else {}
+        committed = {tp: await asyncio.wait_for(self.consumer.committed(tp), STEP_TIMEOUT_S)
+                     for tp in intake}
         self.positions = {tp: off for tp, off in committed.items() if off is not None}
         self.waiting = {tp: end for tp, end in ends.items() if (committed.get(tp) or 0) < end}
         log.info("clocks_held", partitions_behind=len(self.waiting))

@@ -17,6 +17,8 @@ a restarted worker loads it and reads only the changelog's tail from there.
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
@@ -125,18 +127,19 @@ class LocalStore:
 
 
 async def restore(reader: AIOKafkaConsumer, table: Table, partitions: Iterable[int],
-                  local: LocalStore | None = None) -> int:
+                  local: LocalStore | None = None, stall_s: float = 60.0) -> int:
     """Load `partitions` of the table: from the local store if any, then from the changelog.
 
     With a local copy whose position lies within the changelog, only the
     records from that position on are read; without one (or when it does not
     match the changelog: a topic deleted and made again) the changelog is read
     from its beginning. Later records of a key replace earlier ones; an empty
-    value deletes it. Returns the number of changelog records read.
+    value deletes it. Returns the number of changelog records read. A broker
+    request, or reading, that makes no progress for `stall_s` raises TimeoutError.
     """
     tps = [TopicPartition(table.changelog, p) for p in partitions]
-    ends = await reader.end_offsets(tps)
-    starts = await reader.beginning_offsets(tps)
+    ends = await asyncio.wait_for(reader.end_offsets(tps), stall_s)
+    starts = await asyncio.wait_for(reader.beginning_offsets(tps), stall_s)
     begin: dict[TopicPartition, int] = {}
     for tp in tps:
         position = local.load(table, tp.partition) if local is not None else None
@@ -153,9 +156,14 @@ async def restore(reader: AIOKafkaConsumer, table: Table, partitions: Iterable[i
     reader.assign(todo)
     for tp in todo:
         reader.seek(tp, begin[tp])
-    count = 0
+    count, progress = 0, time.monotonic()
     while todo:
+        if time.monotonic() - progress > stall_s:
+            raise TimeoutError(f"{table.changelog}: no record read for {stall_s:.0f} s, "
+                               f"{len(todo)} partitions short of their end")
         batch = await reader.getmany(*todo, timeout_ms=500, max_records=50_000)
+        if batch:
+            progress = time.monotonic()
         for tp, records in batch.items():
             read = [(rec.key, rec.value) for rec in records if rec.offset < ends[tp]]
             for key, value in read:
