@@ -1,0 +1,272 @@
+"""`POST /events`: field apps publish over HTTP what others publish on the intake topics (contract s. 1, v2).
+
+    401  no field-app token, or an unknown or revoked one (a supervisor's token is not one)
+    413  a body over HAZARD_HTTP_MAX_BODY_BYTES, or a batch over HAZARD_HTTP_MAX_BATCH events
+    415  a body that is not a CloudEvent in any mode of the HTTP binding (400 if unreadable)
+    429  the token posts faster than HAZARD_HTTP_RATE_PER_S (with its burst); Retry-After says when
+    403  an event's source or town is outside the token's scope; nothing of the request is sent
+    400  every event of the request is refused; the results say why, as the intake would
+    503  the broker did not acknowledge in time (Retry-After); send the same events again
+    202  every accepted event is on its intake topic, acknowledged by the broker (acks=all)
+
+Each event is checked by the Kafka intake's own code (engine/intake/binding.py)
+before it is sent, so an event that can never be accepted is answered at once
+with the errors `intake.rejected` would carry. Accepted events go to their
+type's intake topic, keyed by subject, as structured records; the worker's
+intake then takes them as it takes any record, de-duplication by (`source`,
+`id`) included: the same event posted twice, or posted again after a 503, is
+one event. The handler is a plain aiohttp one, so it serves on the Faust web
+server, on the batched runtime's server and in `hazard-engine gateway` alike.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import orjson
+import structlog
+from aiohttp import web
+from aiokafka import AIOKafkaProducer
+
+from engine.contract.common import KnownIds
+from engine.contract.outputs import CLOUDEVENT_CONTENT_TYPE
+from engine.feeds.tokens import ENV, FieldApp, TokenStore
+from engine.http.events import Item, RequestError, read_request, town_of
+from engine.intake.binding import validate_kafka_record
+from engine.intake.validate import Accepted
+from engine.settings import Settings
+from engine.tools.kafka import client_auth, producer
+
+log = structlog.get_logger("engine.http.intake")
+
+PATH = "/events"
+# What the intake's checks call the place an event came from, in an unknown-type message.
+HTTP_TOPIC = "POST /events"
+FIELD_APP_HEADER = "field-app"  # on each record sent: which token published it, for audits
+RETRY_AFTER_503_S = 5
+
+
+class RateLimiter:
+    """A token bucket per field app: `rate` events a second on average, `burst` at once."""
+
+    def __init__(self, rate: float, burst: int, now: Callable[[], float] = time.monotonic) -> None:
+        self.rate, self.burst, self.now = rate, burst, now
+        self._buckets: dict[str, tuple[float, float]] = {}  # name -> (tokens, when)
+
+    def take(self, name: str, events: int) -> float:
+        """Take `events` from `name`'s bucket: 0 if allowed, else the seconds until they would be.
+
+        A request larger than the burst waits for a full bucket, so it is not refused forever.
+        """
+        now = self.now()
+        tokens, when = self._buckets.get(name, (float(self.burst), now))
+        tokens = min(float(self.burst), tokens + (now - when) * self.rate)
+        cost = min(events, self.burst)
+        if tokens >= cost:
+            self._buckets[name] = (tokens - cost, now)
+            return 0.0
+        self._buckets[name] = (tokens, now)
+        return (cost - tokens) / self.rate
+
+
+def _answer(status: int, body: Mapping[str, Any], headers: Mapping[str, str] | None = None
+            ) -> web.Response:
+    return web.Response(body=orjson.dumps(body), status=status, headers=headers,
+                        content_type="application/json")
+
+
+def _error(status: int, reason: str, headers: Mapping[str, str] | None = None,
+           **extra: Any) -> web.Response:
+    return _answer(status, {"error": reason, **extra}, headers)
+
+
+def _unauthorized(reason: str) -> web.Response:
+    return _error(401, reason, {"WWW-Authenticate": 'Bearer realm="hazard-engine field apps"'})
+
+
+class _TooLarge(Exception):
+    pass
+
+
+async def _read_body(request: web.Request, limit: int) -> bytes:
+    """The body, or _TooLarge as soon as it passes `limit` bytes (nothing more is read)."""
+    if request.content_length is not None and request.content_length > limit:
+        raise _TooLarge
+    chunks, size = [], 0
+    async for chunk in request.content.iter_any():
+        size += len(chunk)
+        if size > limit:
+            raise _TooLarge
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _result(index: int, item: Item, checked: Any) -> dict[str, Any]:
+    attributes = item.attributes
+    out: dict[str, Any] = {"index": index}
+    for name in ("id", "source"):
+        if isinstance(attributes.get(name), str):
+            out[name] = attributes[name]
+    if isinstance(checked, Accepted):
+        out.update(status="accepted", topic=checked.event_type.topic, subject=checked.event.subject)
+    else:
+        out.update(status="rejected", errors=[e.model_dump(mode="json") for e in checked.errors])
+    return out
+
+
+class FieldIntake:
+    """Serves `POST /events`: checks, scopes, rate limits and sends to the intake topics."""
+
+    def __init__(self, settings: Settings, bootstrap: str | Callable[[], str], tokens: TokenStore,
+                 known: KnownIds, limiter: RateLimiter | None = None) -> None:
+        self.settings, self.tokens, self.known = settings, tokens, known
+        self._bootstrap = bootstrap
+        self.limiter = limiter or RateLimiter(settings.http_rate_per_s, settings.http_burst)
+        self._producer: AIOKafkaProducer | None = None
+        self._starting = asyncio.Lock()
+        self._pending: set[asyncio.Task[Any]] = set()
+
+    async def _started(self) -> AIOKafkaProducer:
+        """The producer, started on first use (and again after a failed start)."""
+        async with self._starting:
+            if self._producer is None:
+                bootstrap = self._bootstrap() if callable(self._bootstrap) else self._bootstrap
+                made = producer(bootstrap, client_auth(self.settings))
+                try:
+                    await asyncio.wait_for(made.start(), self.settings.http_ack_timeout_s)
+                except BaseException:
+                    await made.stop()
+                    raise
+                self._producer = made
+            return self._producer
+
+    async def close(self, _: Any = None) -> None:
+        """Stop the producer, after what it still holds is sent or has failed."""
+        if self._producer is not None:
+            await self._producer.stop()
+            self._producer = None
+
+    async def _send(self, sends: list[tuple[str, bytes, bytes]], app: str) -> bool:
+        """Send (topic, key, value) records; True once the broker acknowledged every one in time.
+
+        On a timeout the sends are not cancelled: they may still land, and a resent copy is
+        then a duplicate the intake drops. What is answered 202 is always on the broker.
+        """
+        try:
+            prod = await self._started()
+        except Exception as exc:  # noqa: BLE001 - any failure to reach the broker is a 503
+            log.warning("http_intake_broker_unreachable", error=f"{type(exc).__name__}: {exc}"[:300])
+            return False
+        headers = [("content-type", CLOUDEVENT_CONTENT_TYPE.encode()),
+                   (FIELD_APP_HEADER, app.encode("utf-8"))]
+
+        async def one(topic: str, key: bytes, value: bytes) -> None:
+            await (await prod.send(topic, value, key=key, headers=headers))
+
+        tasks = [asyncio.ensure_future(one(*send)) for send in sends]
+        done, pending = await asyncio.wait(tasks, timeout=self.settings.http_ack_timeout_s)
+        for task in pending:  # kept referenced until they end, and their outcome consumed
+            self._pending.add(task)
+            task.add_done_callback(self._pending.discard)
+            task.add_done_callback(lambda t: t.cancelled() or t.exception())
+        failed = [t.exception() for t in done if t.exception() is not None]
+        if failed or pending:
+            log.warning("http_intake_not_acknowledged", field_app=app, events=len(sends),
+                        failed=len(failed), pending=len(pending),
+                        error=f"{type(failed[0]).__name__}: {failed[0]}"[:300] if failed else None)
+            return False
+        return True
+
+    def _authenticate(self, request: web.Request) -> FieldApp | web.Response:
+        if not self.tokens.configured:
+            return _unauthorized(f"field-app tokens are not configured here (set {ENV}); "
+                                 "POST /events accepts no one without them")
+        header = request.headers.get("Authorization")
+        if not header:
+            return _unauthorized("a field-app bearer token is required: Authorization: Bearer <token>")
+        app = self.tokens.authenticate_field_app(header)
+        if app is None:
+            return _unauthorized("unknown or revoked field-app token (a supervisor's token "
+                                 "cannot publish)")
+        return app
+
+    async def post(self, request: web.Request) -> web.Response:
+        """Answer one `POST /events`."""
+        app = self._authenticate(request)
+        if isinstance(app, web.Response):
+            return app
+        settings = self.settings
+        try:
+            body = await _read_body(request, settings.http_max_body_bytes)
+        except _TooLarge:
+            return _error(413, f"the body is over {settings.http_max_body_bytes} bytes: send "
+                          "fewer events per request", {"Connection": "close"})
+        try:
+            items = read_request(request.headers, body, settings.http_max_batch)
+        except RequestError as exc:
+            return _error(exc.status, exc.reason,
+                          **({"errors": [e.model_dump(mode="json") for e in exc.errors]}
+                             if exc.errors else {}))
+        wait = self.limiter.take(app.name, len(items))
+        if wait > 0:
+            retry = max(1, math.ceil(wait))
+            log.info("http_intake_rate_limited", field_app=app.name, events=len(items),
+                     retry_after_s=retry)
+            return _error(429, f"this token posts faster than {settings.http_rate_per_s:g} events "
+                          f"a second; retry after {retry} s", {"Retry-After": str(retry)})
+        outside = self._outside(app, items)
+        if outside:
+            log.info("http_intake_forbidden", field_app=app.name, events=len(items))
+            return _error(403, outside[0]["reason"], outside=outside)
+        return await self._publish(app, items)
+
+    def _outside(self, app: FieldApp, items: tuple[Item, ...]) -> list[dict[str, Any]]:
+        """The events whose source or town the token may not publish, with why."""
+        out = []
+        for index, item in enumerate(items):
+            reason = (app.source_problem(item.attributes.get("source"))
+                      or app.town_problem(town_of(item.attributes)))
+            if reason is not None:
+                out.append({"index": index, "reason": reason})
+        return out
+
+    async def _publish(self, app: FieldApp, items: tuple[Item, ...]) -> web.Response:
+        prefix = self.settings.topic_prefix
+        results, sends = [], []
+        for index, item in enumerate(items):
+            # key None: over HTTP there is no key to check; the record gets the subject as key.
+            checked = validate_kafka_record(None, item.headers, item.value, HTTP_TOPIC, self.known,
+                                            self.settings.max_record_bytes)
+            results.append(_result(index, item, checked))
+            if isinstance(checked, Accepted):
+                content = checked.content if checked.content is not None else item.value
+                assert content is not None  # an accepted structured event has a value
+                sends.append((prefix + checked.event_type.topic,
+                              checked.event.subject.encode("utf-8"), content))
+        accepted = len(sends)
+        body = {"accepted": accepted, "rejected": len(items) - accepted, "results": results}
+        if not sends:
+            log.info("http_intake_refused", field_app=app.name, events=len(items))
+            return _answer(400, {"error": "no event of this request can be accepted; see "
+                                 "results", **body})
+        if not await self._send(sends, app.name):
+            return _error(503, "the broker did not acknowledge the events in time; send the same "
+                          "events again (a copy that did land is dropped as a duplicate)",
+                          {"Retry-After": str(RETRY_AFTER_503_S)})
+        log.info("http_intake_accepted", field_app=app.name, accepted=accepted,
+                 rejected=len(items) - accepted)
+        return _answer(202, body)
+
+
+def register(app: Any, *, settings: Settings, bootstrap: str | Callable[[], str],
+             tokens: TokenStore, known: KnownIds) -> FieldIntake:
+    """Serve `POST /events` on a Faust app's or a `Pages`' aiohttp application."""
+    intake = FieldIntake(settings, bootstrap, tokens, known)
+    web_app = app.web.web_app
+    web_app.router.add_post(PATH, intake.post, name="events")
+    web_app.on_cleanup.append(intake.close)
+    return intake
