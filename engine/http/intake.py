@@ -161,7 +161,7 @@ class FieldIntake:
         except Exception as exc:  # noqa: BLE001 - any failure to reach the broker is a 503
             log.warning("http_intake_broker_unreachable", error=f"{type(exc).__name__}: {exc}"[:300])
             return False
-        headers = [("content-type", CLOUDEVENT_CONTENT_TYPE.encode()),
+        headers = [("content-type", CLOUDEVENT_CONTENT_TYPE),
                    (FIELD_APP_HEADER, app.encode("utf-8"))]
 
         async def one(topic: str, key: bytes, value: bytes) -> None:
