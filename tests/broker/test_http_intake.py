@@ -27,7 +27,7 @@ from conftest import EXAMPLES, FROZEN
 from engine.broker.cluster import Cluster
 from engine.broker.install import free_port
 from engine.feeds.tokens import mint, mint_field_app
-from engine.harness import Namespace, Worker, read_to_end, wait_drained
+from engine.harness import Namespace, Worker, group_progress, read_to_end, wait_drained
 
 pytestmark = pytest.mark.broker
 
@@ -114,6 +114,21 @@ def reported(records: list[Any]) -> Counter[str]:
     """How many times each hazard was reported on the timeline."""
     entries = [json.loads(r.value) for r in records]
     return Counter(e["subject"] for e in entries if e.get("type") == "safety.hazard.reported")
+
+
+async def intake_drained(ns: Namespace, idle_timeout: float = 120) -> None:
+    """Wait until the engine has committed all it read of the intake topics (intake-only workers)."""
+    topics = [ns.topic("hazard.reports")]
+    last, since = -1, time.monotonic()
+    while True:
+        done, end = await group_progress(ns, topics)
+        if done >= end > 0:
+            return
+        if done != last:
+            last, since = done, time.monotonic()
+        elif time.monotonic() - since > idle_timeout:
+            raise AssertionError(f"intake stalled at {done} of {end}")
+        await asyncio.sleep(1)
 
 
 @pytest.fixture
@@ -232,7 +247,7 @@ def test_ten_thousand_events_from_twenty_concurrent_clients_are_all_accounted_fo
 
         statuses = asyncio.run(everyone())
         assert set(statuses) == {202} and len(statuses) == CLIENTS * (50 + (PER_CLIENT - 50) // BATCH_SIZE)
-        asyncio.run(wait_drained(namespace, idle_timeout=120))
+        asyncio.run(intake_drained(namespace))
         timeline = asyncio.run(read_to_end(namespace.bootstrap, namespace.topic("engine.timeline")))
         counts = reported(timeline)
         assert len(counts) == CLIENTS * PER_CLIENT and set(counts.values()) == {1}
