@@ -1,13 +1,7 @@
 """`POST /events`: field apps publish over HTTP what others publish on the intake topics (contract s. 1, v2).
 
-    401  no field-app token, or an unknown or revoked one (a supervisor's token is not one)
-    413  a body over HAZARD_HTTP_MAX_BODY_BYTES, or a batch over HAZARD_HTTP_MAX_BATCH events
-    415  a body that is not a CloudEvent in any mode of the HTTP binding (400 if unreadable)
-    429  the token posts faster than HAZARD_HTTP_RATE_PER_S (with its burst); Retry-After says when
-    403  an event's source or town is outside the token's scope; nothing of the request is sent
-    400  every event of the request is refused; the results say why, as the intake would
-    503  the broker did not acknowledge in time (Retry-After); send the same events again
-    202  every accepted event is on its intake topic, acknowledged by the broker (acks=all)
+The answers, when each is given and what a field app should do about it, are
+`ANSWERS` below; docs/contract.md and docs/openapi.yaml are generated from them.
 
 Each event is checked by the Kafka intake's own code (engine/intake/binding.py)
 before it is sent, so an event that can never be accepted is answered at once
@@ -25,15 +19,17 @@ import asyncio
 import math
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
 import orjson
 import structlog
 from aiohttp import web
 from aiokafka import AIOKafkaProducer
+from pydantic import BaseModel, ConfigDict
 
 from engine.contract.common import KnownIds
-from engine.contract.outputs import CLOUDEVENT_CONTENT_TYPE
+from engine.contract.outputs import CLOUDEVENT_CONTENT_TYPE, RejectionError
 from engine.feeds.tokens import ENV, FieldApp, TokenStore
 from engine.http.events import Item, RequestError, read_request, town_of
 from engine.intake.binding import validate_kafka_record
@@ -48,6 +44,81 @@ PATH = "/events"
 HTTP_TOPIC = "POST /events"
 FIELD_APP_HEADER = "field-app"  # on each record sent: which token published it, for audits
 RETRY_AFTER_503_S = 5
+
+
+class EventResult(BaseModel):
+    """What became of one event of a POST: accepted for intake, or rejected with the intake's errors."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    index: int
+    id: str | None = None
+    source: str | None = None
+    status: Literal["accepted", "rejected"]
+    topic: str | None = None  # accepted: the intake topic it was sent to, as the contract names it
+    subject: str | None = None  # accepted: the record's key
+    errors: list[RejectionError] | None = None  # rejected: as `intake.rejected` would carry them
+
+
+class PostAnswer(BaseModel):
+    """The body of a 202 (some events accepted) or a 400 (none could be)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    error: str | None = None
+    accepted: int
+    rejected: int
+    results: list[EventResult]
+
+
+class OutsideScope(BaseModel):
+    """One event a 403 refused, and why."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    index: int
+    reason: str
+
+
+class ErrorAnswer(BaseModel):
+    """Any other answer that is not a 202: a reason, and what it concerns."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    error: str
+    errors: list[RejectionError] | None = None  # 400: why the batch is not readable JSON
+    outside: list[OutsideScope] | None = None  # 403: each event outside the token's scope
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """One status POST /events may answer, when, and what the field app should do about it."""
+
+    status: int
+    when: str
+    then: str
+    retry_after: bool = False
+
+
+ANSWERS = (
+    Answer(202, "every accepted event is on its intake topic, acknowledged by the broker; the "
+           "results say which events were accepted and which were rejected, and why",
+           "done; fix and resend only the rejected ones (the same `source` and `id` may be reused)"),
+    Answer(400, "no event of the request can ever be accepted (each result gives the intake's "
+           "errors), or a batch is not readable JSON or is empty",
+           "fix the events; resending them unchanged will fail the same way"),
+    Answer(401, "no field-app token, an unknown or revoked one, or a supervisor's token",
+           "ask the district for a field-app token (`hazard-engine token new --field-app`)"),
+    Answer(403, "an event's `source` does not start with the token's source prefix, or the town it "
+           "names (`data.location.town`) is not one of the token's towns; nothing was sent",
+           "send only events within the token's scope; `outside` names each one"),
+    Answer(413, "the body is over HAZARD_HTTP_MAX_BODY_BYTES or a batch over HAZARD_HTTP_MAX_BATCH "
+           "events", "send fewer events per request"),
+    Answer(415, "the body is no CloudEvent in any mode of the HTTP binding (no ce- headers and "
+           "not a CloudEvents media type)", "use structured, binary or batch mode"),
+    Answer(429, "the token posts more than HAZARD_HTTP_RATE_PER_S events a second on average "
+           "(beyond HAZARD_HTTP_BURST at once)", "wait Retry-After seconds, then send again",
+           retry_after=True),
+    Answer(503, "the broker did not acknowledge every accepted event within "
+           "HAZARD_HTTP_ACK_TIMEOUT_S", "wait Retry-After seconds and send the same events again: "
+           "a copy that did land is dropped as a duplicate", retry_after=True),
+)
 
 
 class RateLimiter:
@@ -73,15 +144,14 @@ class RateLimiter:
         return (cost - tokens) / self.rate
 
 
-def _answer(status: int, body: Mapping[str, Any], headers: Mapping[str, str] | None = None
-            ) -> web.Response:
-    return web.Response(body=orjson.dumps(body), status=status, headers=headers,
-                        content_type="application/json")
+def _answer(status: int, body: BaseModel, headers: Mapping[str, str] | None = None) -> web.Response:
+    return web.Response(body=orjson.dumps(body.model_dump(mode="json", exclude_none=True)),
+                        status=status, headers=headers, content_type="application/json")
 
 
 def _error(status: int, reason: str, headers: Mapping[str, str] | None = None,
            **extra: Any) -> web.Response:
-    return _answer(status, {"error": reason, **extra}, headers)
+    return _answer(status, ErrorAnswer(error=reason, **extra), headers)
 
 
 def _unauthorized(reason: str) -> web.Response:
@@ -105,17 +175,13 @@ async def _read_body(request: web.Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def _result(index: int, item: Item, checked: Any) -> dict[str, Any]:
-    attributes = item.attributes
-    out: dict[str, Any] = {"index": index}
-    for name in ("id", "source"):
-        if isinstance(attributes.get(name), str):
-            out[name] = attributes[name]
+def _result(index: int, item: Item, checked: Any) -> EventResult:
+    said = {name: item.attributes[name] for name in ("id", "source")
+            if isinstance(item.attributes.get(name), str)}
     if isinstance(checked, Accepted):
-        out.update(status="accepted", topic=checked.event_type.topic, subject=checked.event.subject)
-    else:
-        out.update(status="rejected", errors=[e.model_dump(mode="json") for e in checked.errors])
-    return out
+        return EventResult(index=index, status="accepted", topic=checked.event_type.topic,
+                           subject=checked.event.subject, **said)
+    return EventResult(index=index, status="rejected", errors=list(checked.errors), **said)
 
 
 class FieldIntake:
@@ -208,9 +274,7 @@ class FieldIntake:
         try:
             items = read_request(request.headers, body, settings.http_max_batch)
         except RequestError as exc:
-            return _error(exc.status, exc.reason,
-                          **({"errors": [e.model_dump(mode="json") for e in exc.errors]}
-                             if exc.errors else {}))
+            return _error(exc.status, exc.reason, errors=list(exc.errors) or None)
         wait = self.limiter.take(app.name, len(items))
         if wait > 0:
             retry = max(1, math.ceil(wait))
@@ -221,17 +285,17 @@ class FieldIntake:
         outside = self._outside(app, items)
         if outside:
             log.info("http_intake_forbidden", field_app=app.name, events=len(items))
-            return _error(403, outside[0]["reason"], outside=outside)
+            return _error(403, outside[0].reason, outside=outside)
         return await self._publish(app, items)
 
-    def _outside(self, app: FieldApp, items: tuple[Item, ...]) -> list[dict[str, Any]]:
+    def _outside(self, app: FieldApp, items: tuple[Item, ...]) -> list[OutsideScope]:
         """The events whose source or town the token may not publish, with why."""
         out = []
         for index, item in enumerate(items):
             reason = (app.source_problem(item.attributes.get("source"))
                       or app.town_problem(town_of(item.attributes)))
             if reason is not None:
-                out.append({"index": index, "reason": reason})
+                out.append(OutsideScope(index=index, reason=reason))
         return out
 
     async def _publish(self, app: FieldApp, items: tuple[Item, ...]) -> web.Response:
@@ -248,11 +312,11 @@ class FieldIntake:
                 sends.append((prefix + checked.event_type.topic,
                               checked.event.subject.encode("utf-8"), content))
         accepted = len(sends)
-        body = {"accepted": accepted, "rejected": len(items) - accepted, "results": results}
+        body = PostAnswer(accepted=accepted, rejected=len(items) - accepted, results=results)
         if not sends:
             log.info("http_intake_refused", field_app=app.name, events=len(items))
-            return _answer(400, {"error": "no event of this request can be accepted; see "
-                                 "results", **body})
+            return _answer(400, body.model_copy(
+                update={"error": "no event of this request can be accepted; see results"}))
         if not await self._send(sends, app.name):
             return _error(503, "the broker did not acknowledge the events in time; send the same "
                           "events again (a copy that did land is dropped as a duplicate)",
