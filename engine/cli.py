@@ -72,6 +72,19 @@ def _schemas(args: argparse.Namespace) -> int:
     return 1 if problems else 0
 
 
+def _contract_docs(args: argparse.Namespace) -> int:
+    from engine import contractdocs
+
+    if not args.check:
+        for path in contractdocs.write():
+            print(path)
+        return 0
+    problems = contractdocs.differences()
+    for problem in problems:
+        print(f"{problem}; run `hazard-engine contract docs`", file=sys.stderr)
+    return 1 if problems else 0
+
+
 def _watch(args: argparse.Namespace) -> int:
     from engine.tools import watch
     from engine.tools.kafka import bootstrap_for, client_auth
@@ -218,6 +231,14 @@ def parser() -> argparse.ArgumentParser:
     sch.add_argument("action", choices=["export", "check"],
                      help="export: write the schemas; check: fail if they differ from the code")
     sch.set_defaults(func=_schemas)
+
+    contract = sub.add_parser("contract", help="the published contract: docs/contract.md, "
+                              "docs/asyncapi.yaml, docs/openapi.yaml")
+    contract_sub = contract.add_subparsers(dest="contract_command", required=True, metavar="COMMAND")
+    docs = contract_sub.add_parser("docs", help="generate the contract documents from the code")
+    docs.add_argument("--check", action="store_true",
+                      help="write nothing; fail if a document differs from the code")
+    docs.set_defaults(func=_contract_docs)
 
     watch = sub.add_parser("watch", help="print escalations as they happen, coloured by tier")
     watch.add_argument("--town", action="append", default=[],
