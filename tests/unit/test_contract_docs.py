@@ -143,3 +143,10 @@ def test_the_uscc_pattern_admits_valid_codes_and_only_the_standards_alphabet() -
         assert re.fullmatch(PATTERN, code)
     for letter in "IOSVZ":
         assert not re.fullmatch(PATTERN, "9137010" + letter + "MA3C00000X")
+
+
+def test_the_field_app_guide_tells_what_to_do_on_every_answer() -> None:
+    """docs/field-apps.md (hand-written) has a row for each status POST /events can answer."""
+    text = (contractdocs.DOCS_DIR / "field-apps.md").read_text(encoding="utf-8")
+    for answer in intake.ANSWERS:
+        assert f"| `{answer.status}` |" in text

@@ -271,3 +271,35 @@ def test_when_the_broker_cannot_be_reached_the_answer_is_503_with_retry_after(tm
     [(status, body, headers)] = asyncio.run(served.post(_event(), served.app))
     assert status == 503 and headers["Retry-After"] == "5" and "send the same events" in body["error"]
 
+
+
+# --- the command line -----------------------------------------------------------------------
+
+
+def test_token_new_field_app_prints_a_token_and_an_entry_the_store_accepts(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`token new --field-app` mints a token whose printed entry, under field_apps:, authenticates it."""
+    from engine.cli import main
+
+    assert main(["token", "new", "--field-app", "--name", "inspector", "--source-prefix",
+                 "/apps/inspector/", "--town", "huxi"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    token = out[0].rsplit(" ", 1)[1]
+    assert "field_apps:" in out[1]
+    store = TokenStore.load(tokens_file(tmp_path, [], [out[2]]))
+    assert store.authenticate_field_app(f"Bearer {token}") == FieldApp(
+        "inspector", "/apps/inspector/", frozenset({"huxi"}))
+
+
+@pytest.mark.parametrize(("argv", "words"), [
+    (["--field-app", "--town", "huxi"], "needs --name"),
+    (["--field-app", "--name", "a", "--district"], "for supervisors"),
+    (["--source-prefix", "/apps/", "--town", "huxi"], "add --field-app"),
+])
+def test_token_new_refuses_mixed_kinds(argv: list[str], words: str,
+                                       capsys: pytest.CaptureFixture[str]) -> None:
+    """A supervisor's options on a field app's token, or the reverse, is an error, not a guess."""
+    from engine.cli import main
+
+    assert main(["token", "new", *argv]) == 2
+    assert words in capsys.readouterr().err
