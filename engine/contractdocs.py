@@ -337,8 +337,9 @@ def contract_md() -> str:
              for name, prop in envelope["properties"].items()]
     intake_rows = [[f"`{s.name}`", ", ".join(f"`{t}`" for t in types.get(s.name, [])), s.key]
                    for s in specs if s.role == "intake"]
-    output_rows = [[f"`{s.name}`", ", ".join(f"`{t}`" for t in types.get(s.name, []))
-                    or "(CAP document)", s.key, CAP if s.name == ALERTS_CAP else CLOUDEVENT]
+    output_rows = [[f"`{s.name}`", "(CAP 1.2 document)" if s.name == ALERTS_CAP
+                    else ", ".join(f"`{t}`" for t in types.get(s.name, [])),
+                    s.key, CAP if s.name == ALERTS_CAP else CLOUDEVENT]
                    for s in specs if s.role == "output"]
     schema_rows = [[f"`{n}`", f"`{EVENT_TYPES[n].topic if n in EVENT_TYPES else OUTPUT_TYPES[n][0]}`",
                     f"[topics/schemas/{n}.json](../topics/schemas/{n}.json)"]

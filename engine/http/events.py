@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from urllib.parse import unquote
+from urllib.parse import unquote_to_bytes
 
 from engine import codec
 from engine.contract.mediatype import JSON, STRUCTURED, is_json, parse_media_type
@@ -41,7 +41,8 @@ class Item:
 
     headers: tuple[tuple[str, bytes], ...]
     value: bytes | None
-    # The event's attributes as far as they could be read, for the token's scope (source, town).
+    # The event's attributes as far as they could be read: a rejected event's answer names its
+    # id and source when it has them.
     attributes: Mapping[str, object]
 
 
@@ -52,10 +53,9 @@ def _binary_headers(headers: Mapping[str, str]) -> tuple[tuple[str, bytes], ...]
         lower = name.lower()
         if not lower.startswith(HTTP_CE_PREFIX):
             continue
-        try:  # a value that is not UTF-8 once decoded is named by the binding's checks
-            decoded = unquote(value, errors="strict").encode("utf-8", "surrogateescape")
-        except UnicodeDecodeError:
-            decoded = value.encode("utf-8", "surrogateescape")
+        # Bytes, not text: a value that is not UTF-8 once decoded is then named by the binding's
+        # own check (bad_header), as a Kafka header would be.
+        decoded = unquote_to_bytes(value.encode("utf-8", "surrogateescape"))
         out.append(("ce_" + name[len(HTTP_CE_PREFIX):], decoded))
     return tuple(out)
 
@@ -64,13 +64,8 @@ def _binary(headers: Mapping[str, str], content_type: str | None, body: bytes) -
     kafka = _binary_headers(headers)
     if content_type is not None:
         kafka = (*kafka, ("content-type", content_type.encode("utf-8", "surrogateescape")))
-    attributes: dict[str, object] = {}
-    for name, value in kafka:
-        if name.startswith("ce_"):
-            attributes[name[3:].lower()] = value.decode("utf-8", "replace")
-    data = read_json(body, "data") if body else None
-    if data is not None and not isinstance(data, Invalid):
-        attributes["data"] = data[0]
+    attributes = {name[3:].lower(): value.decode("utf-8", "replace")
+                  for name, value in kafka if name.startswith("ce_")}
     return Item(kafka, body or None, attributes)
 
 
@@ -126,10 +121,3 @@ def read_request(headers: Mapping[str, str], body: bytes, max_batch: int) -> tup
                        f"{STRUCTURED}, a batch as {BATCH}, or binary mode (the attributes as ce- "
                        f"headers, the data as {JSON}){hint}")
 
-
-def town_of(attributes: Mapping[str, object]) -> str | None:
-    """The town an event says it is about (data.location.town), or None when it names none."""
-    data = attributes.get("data")
-    location = data.get("location") if isinstance(data, dict) else None
-    town = location.get("town") if isinstance(location, dict) else None
-    return town if isinstance(town, str) else None

@@ -31,7 +31,7 @@ from pydantic import BaseModel, ConfigDict
 from engine.contract.common import KnownIds
 from engine.contract.outputs import CLOUDEVENT_CONTENT_TYPE, RejectionError
 from engine.feeds.tokens import ENV, FieldApp, TokenStore
-from engine.http.events import Item, RequestError, read_request, town_of
+from engine.http.events import Item, RequestError, read_request
 from engine.intake.binding import validate_kafka_record
 from engine.intake.validate import Accepted
 from engine.settings import Settings
@@ -282,35 +282,43 @@ class FieldIntake:
                      retry_after_s=retry)
             return _error(429, f"this token posts faster than {settings.http_rate_per_s:g} events "
                           f"a second; retry after {retry} s", {"Retry-After": str(retry)})
-        outside = self._outside(app, items)
+        # key None: over HTTP there is no key to check; each record gets its subject as key.
+        checked = [validate_kafka_record(None, item.headers, item.value, HTTP_TOPIC, self.known,
+                                         settings.max_record_bytes) for item in items]
+        outside = self._outside(app, checked)
         if outside:
             log.info("http_intake_forbidden", field_app=app.name, events=len(items))
             return _error(403, outside[0].reason, outside=outside)
-        return await self._publish(app, items)
+        return await self._publish(app, items, checked)
 
-    def _outside(self, app: FieldApp, items: tuple[Item, ...]) -> list[OutsideScope]:
-        """The events whose source or town the token may not publish, with why."""
+    def _outside(self, app: FieldApp, checked: list[Any]) -> list[OutsideScope]:
+        """The acceptable events whose source or town the token may not publish, with why.
+
+        Only events that would be sent are held to the scope; one the intake refuses anyway is
+        answered with its errors, which say more than a 403 would.
+        """
         out = []
-        for index, item in enumerate(items):
-            reason = (app.source_problem(item.attributes.get("source"))
-                      or app.town_problem(town_of(item.attributes)))
+        for index, result in enumerate(checked):
+            if not isinstance(result, Accepted):
+                continue
+            location = getattr(result.event.data, "location", None)
+            reason = (app.source_problem(result.event.source)
+                      or app.town_problem(getattr(location, "town", None)))
             if reason is not None:
                 out.append(OutsideScope(index=index, reason=reason))
         return out
 
-    async def _publish(self, app: FieldApp, items: tuple[Item, ...]) -> web.Response:
+    async def _publish(self, app: FieldApp, items: tuple[Item, ...], checked: list[Any]
+                       ) -> web.Response:
         prefix = self.settings.topic_prefix
         results, sends = [], []
-        for index, item in enumerate(items):
-            # key None: over HTTP there is no key to check; the record gets the subject as key.
-            checked = validate_kafka_record(None, item.headers, item.value, HTTP_TOPIC, self.known,
-                                            self.settings.max_record_bytes)
-            results.append(_result(index, item, checked))
-            if isinstance(checked, Accepted):
-                content = checked.content if checked.content is not None else item.value
+        for index, (item, result) in enumerate(zip(items, checked, strict=True)):
+            results.append(_result(index, item, result))
+            if isinstance(result, Accepted):
+                content = result.content if result.content is not None else item.value
                 assert content is not None  # an accepted structured event has a value
-                sends.append((prefix + checked.event_type.topic,
-                              checked.event.subject.encode("utf-8"), content))
+                sends.append((prefix + result.event_type.topic,
+                              result.event.subject.encode("utf-8"), content))
         accepted = len(sends)
         body = PostAnswer(accepted=accepted, rejected=len(items) - accepted, results=results)
         if not sends:
