@@ -65,6 +65,7 @@ def test_each_document_is_valid_against_its_specifications_schema(name: str) -> 
 @pytest.mark.parametrize(("name", "spoil"), [
     ("asyncapi.yaml", lambda d: d.pop("info")),
     ("asyncapi.yaml", lambda d: d["channels"]["escalations"].update(adress="typo")),
+    ("asyncapi.yaml", lambda d: d["channels"]["escalations"]["bindings"]["kafka"].update(partitions="4")),
     ("openapi.yaml", lambda d: d["paths"]["/events"]["post"].update(response={})),
     ("openapi.yaml", lambda d: d["components"]["securitySchemes"]["fieldApp"].pop("scheme")),
 ])
