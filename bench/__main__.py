@@ -27,7 +27,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from bench import ladder, profile, scaleout
+from bench import http, ladder, profile, scaleout
 from bench.workload import build, describe
 from engine.broker import broker_session
 from engine.broker.install import KAFKA_VERSION
@@ -48,11 +48,12 @@ class Sizes:
     profile_s: float
     core_events: int  # the pure core, timed without Kafka
     info_rung: bool  # rung 4 again with HAZARD_LOG_LEVEL=info
+    http_events: int  # the HTTP intake beside the Kafka intake (bench/http.py)
 
 
-FULL = Sizes(200_000, 40_000, 10_000, 30, 40, 20_000, True)
-QUICK = Sizes(20_000, 5_000, 1_500, 10, 10, 3_000, False)
-STEPS = ("ladder", "scaleout", "profile", "clocks")
+FULL = Sizes(200_000, 40_000, 10_000, 30, 40, 20_000, True, 10_000)
+QUICK = Sizes(20_000, 5_000, 1_500, 10, 10, 3_000, False, 2_000)
+STEPS = ("ladder", "scaleout", "profile", "clocks", "http")
 
 
 def format_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
@@ -228,6 +229,14 @@ def print_report(report: dict[str, Any], say: Callable[[str], None]) -> None:
             say(f"  the pure core without Kafka: intake {c['intake_cpu_s_per_million']:,.0f} + decide "
                 f"{c['decide_cpu_s_per_million']:,.0f} CPU-s per million events "
                 f"({c['core_events_per_cpu_s']:,.0f} events per CPU-second)")
+    if "kafka" in report.get("http", {}):
+        h = report["http"]
+        rows = [["kafka intake (pre-filled)", h["kafka"]["events"], h["kafka"]["events_per_s"], None, None]]
+        rows += [[f"POST /events, {r['events_per_request']} a request", r["events"], r["events_per_s"],
+                  r["latency_to_202"]["p50_ms"], r["latency_to_202"]["p99_ms"]]
+                 for r in (h.get("http-one"), h.get("http-batch")) if isinstance(r, dict)]
+        say("\nHTTP intake beside Kafka intake (one intake-only worker, one run):")
+        say(format_table(["intake", "events", "events/s", "p50 ms to 202", "p99 ms to 202"], rows))
     if isinstance(report.get("clocks"), dict):
         say("\nclocks:")
         say(format_table(["figure", "value"], _flat(report["clocks"])))
@@ -282,6 +291,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 opts.out.with_suffix(".profile.folded"), items[:sizes.core_events], say))
         if "clocks" in steps:
             _step(report, "clocks", say, lambda: _clocks(bootstrap, root, opts.quick, say))
+        if "http" in steps:
+            _step(report, "http", say, lambda: http.run(bootstrap, root, items, sizes.http_events, say))
     opts.out.write_text(json.dumps(report, indent=2, ensure_ascii=False, default=str) + "\n")
     print_report(report, say)
     say(f"\nresults: {opts.out}")

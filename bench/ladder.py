@@ -321,13 +321,14 @@ class Engine:
     """Workers of one namespace, started together and traced until they stop."""
 
     def __init__(self, ns: Namespace, workers: int = 1, decide: bool = True,
-                 log_level: str = LOG_LEVEL) -> None:
+                 log_level: str = LOG_LEVEL, env: dict[str, str] | None = None) -> None:
         self.ns, self.decide = ns, decide
         self.ports = [ns.web_port] + [free_port() for _ in range(workers - 1)]
         self.workers = [Worker(ns.env(
             HAZARD_LOG_LEVEL=log_level, HAZARD_DECIDE=str(decide).lower(),
             HAZARD_INSTANCE_ID=f"{ns.name}-worker-{i + 1}", HAZARD_WEB_PORT=str(port),
-            HAZARD_DATA_DIR=str(ns.root / f"worker-{i + 1}-data"), **frozen_clock_env()),
+            HAZARD_DATA_DIR=str(ns.root / f"worker-{i + 1}-data"), **frozen_clock_env(),
+            **(env or {})),
             ns.root / f"worker-{i + 1}.log") for i, port in enumerate(self.ports)]
         self.trace: Trace | None = None
 

@@ -38,6 +38,7 @@ from engine.feeds import web as feeds
 from engine.feeds.tokens import TokenFileError, TokenStore
 from engine.feeds.views import alert_source, hazard_source
 from engine.health import BrokerProbe, Readiness
+from engine.http import intake as field_intake
 from engine.intake.process import TIMELINE, Record, decide_intake, processing_failure
 from engine.intake.timeline import encode
 from engine.metrics import AlertGauges, EngineMetrics, HazardGauges, RuntimeGauges
@@ -413,6 +414,7 @@ def create_app(settings: Settings, bootstrap: str, rules: Rules, specs: tuple[To
                    hazards=hazard_source(tables["hazard"], rules, clock.now),
                    alerts=alert_source(tables["alert"], clock.now) if "alert" in tables else None,
                    tokens=tokens, now=clock.now)
+    field_intake.register(app, settings=settings, bootstrap=bootstrap, tokens=tokens, known=rules.reference)
 
     app.engine_metrics = metrics  # type: ignore[attr-defined]
     app.readiness = readiness  # type: ignore[attr-defined]

@@ -72,6 +72,19 @@ def _schemas(args: argparse.Namespace) -> int:
     return 1 if problems else 0
 
 
+def _contract_docs(args: argparse.Namespace) -> int:
+    from engine import contractdocs
+
+    if not args.check:
+        for path in contractdocs.write():
+            print(path)
+        return 0
+    problems = contractdocs.differences()
+    for problem in problems:
+        print(f"{problem}; run `hazard-engine contract docs`", file=sys.stderr)
+    return 1 if problems else 0
+
+
 def _watch(args: argparse.Namespace) -> int:
     from engine.tools import watch
     from engine.tools.kafka import bootstrap_for, client_auth
@@ -83,9 +96,25 @@ def _watch(args: argparse.Namespace) -> int:
 
 
 def _token(args: argparse.Namespace) -> int:
-    from engine.feeds.tokens import cli_new
+    from engine.feeds.tokens import cli_new, cli_new_field_app
 
+    if args.field_app:
+        if args.department or args.district:
+            print("hazard-engine token new: a field app's scope is --source-prefix and --town; "
+                  "--department and --district are for supervisors", file=sys.stderr)
+            return 2
+        return cli_new_field_app(args.name, args.source_prefix, args.town)
+    if args.source_prefix:
+        print("hazard-engine token new: --source-prefix is for field apps (add --field-app)",
+              file=sys.stderr)
+        return 2
     return cli_new(args.name, args.town, args.department, args.district)
+
+
+def _gateway(args: argparse.Namespace) -> int:
+    from engine.http.gateway import run_gateway
+
+    return run_gateway(_settings(args))
 
 
 def _setup(args: argparse.Namespace) -> int:
@@ -203,6 +232,14 @@ def parser() -> argparse.ArgumentParser:
                      help="export: write the schemas; check: fail if they differ from the code")
     sch.set_defaults(func=_schemas)
 
+    contract = sub.add_parser("contract", help="the published contract: docs/contract.md, "
+                              "docs/asyncapi.yaml, docs/openapi.yaml")
+    contract_sub = contract.add_subparsers(dest="contract_command", required=True, metavar="COMMAND")
+    docs = contract_sub.add_parser("docs", help="generate the contract documents from the code")
+    docs.add_argument("--check", action="store_true",
+                      help="write nothing; fail if a document differs from the code")
+    docs.set_defaults(func=_contract_docs)
+
     watch = sub.add_parser("watch", help="print escalations as they happen, coloured by tier")
     watch.add_argument("--town", action="append", default=[],
                        help="only escalations in this town (repeatable)")
@@ -216,16 +253,26 @@ def parser() -> argparse.ArgumentParser:
     watch.add_argument("--idle-timeout", type=float, help="stop after this many idle seconds")
     watch.set_defaults(func=_watch)
 
-    token = sub.add_parser("token", help="supervisors' tokens for the HTTP feeds")
+    token = sub.add_parser("token", help="tokens for the HTTP feeds (supervisors) and POST /events "
+                           "(field apps)")
     token_sub = token.add_subparsers(dest="token_command", required=True)
     new = token_sub.add_parser("new", help="mint a token and print its tokens-file line")
     new.add_argument("--name", help="who the token is for (default: made from the scope)")
     new.add_argument("--town", action="append", default=[],
-                     help="a town the supervisor may see (repeatable)")
+                     help="a town the supervisor may see, or the field app may publish for "
+                          "(repeatable)")
     new.add_argument("--department", action="append", default=[],
                      help="a department the supervisor may see (repeatable)")
     new.add_argument("--district", action="store_true", help="the supervisor may see everything")
+    new.add_argument("--field-app", action="store_true",
+                     help="a field app's token, to publish events with POST /events")
+    new.add_argument("--source-prefix", metavar="P",
+                     help="(field apps) the events' source must start with this, e.g. "
+                          "/apps/inspector/")
     new.set_defaults(func=_token)
+
+    sub.add_parser("gateway", help="serve POST /events alone, as its own process (for a district "
+                   "that keeps the workers off the field network)").set_defaults(func=_gateway)
 
     sub.add_parser("setup", help="install Kafka and the Prometheus tools the tests use") \
         .set_defaults(func=_setup)

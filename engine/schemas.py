@@ -17,6 +17,10 @@ from engine.contract.outputs import ENGINE_SOURCE, OUTPUT_TYPES
 from engine.settings import REPO_ROOT
 
 SCHEMA_DIR = REPO_ROOT / "topics" / "schemas"
+DIALECT = "https://json-schema.org/draft/2020-12/schema"  # what pydantic v2 generates
+# Absolute, so a schema names itself wherever it is copied; a URN (RFC 8141) and not a URL, because
+# the project publishes no web address a reader could fetch the schemas from.
+ID_BASE = "urn:hazard-engine:schema:"
 
 
 class _OutputEnvelope(BaseModel):
@@ -37,17 +41,20 @@ def _output_model(type_name: str, data_model: type[BaseModel]) -> type[BaseModel
                         type=(Literal[type_name], ...), data=(data_model, ...))  # type: ignore
 
 
+def _published(schema: dict[str, Any], type_name: str) -> dict[str, Any]:
+    """A model's schema with the dialect it is written in and its absolute id."""
+    return {"$schema": DIALECT, "$id": f"{ID_BASE}{type_name}", **schema}
+
+
 def schemas() -> dict[str, dict[str, Any]]:
     """Return file name -> JSON Schema for every intake and output event type."""
     out: dict[str, dict[str, Any]] = {}
     for name, event_type in EVENT_TYPES.items():
-        schema = event_type.model.model_json_schema()
-        schema["$id"] = f"hazard-engine/{name}.json"
+        schema = _published(event_type.model.model_json_schema(), name)
         schema["x-topic"] = event_type.topic
         out[f"{name}.json"] = schema
     for name, (topic, data_model) in OUTPUT_TYPES.items():
-        schema = _output_model(name, data_model).model_json_schema()
-        schema["$id"] = f"hazard-engine/{name}.json"
+        schema = _published(_output_model(name, data_model).model_json_schema(), name)
         schema["x-topic"] = topic
         out[f"{name}.json"] = schema
     return out

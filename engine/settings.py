@@ -147,6 +147,26 @@ class Settings(BaseSettings):
         default=None, description="HAZARD_TOKENS_FILE: the supervisors' tokens for the HTTP "
         "feeds (engine/feeds/tokens.py); unset, the feeds answer 401")
 
+    # POST /events, the HTTP intake of field apps (engine/http/intake.py).
+    http_max_body_bytes: int = Field(
+        default=4 * 1024 * 1024, ge=1024, description="HAZARD_HTTP_MAX_BODY_BYTES: the largest "
+        "body POST /events reads; a larger one is answered 413 (each event also stays within "
+        "HAZARD_MAX_RECORD_BYTES)")
+    http_max_batch: int = Field(default=1000, ge=1, description="HAZARD_HTTP_MAX_BATCH: the most "
+                                "events one batch (application/cloudevents-batch+json) may hold")
+    http_rate_per_s: float = Field(
+        default=200.0, gt=0, description="HAZARD_HTTP_RATE_PER_S: events a second one field-app "
+        "token may post, on average; beyond it (and its burst) the answer is 429 with Retry-After")
+    http_burst: int = Field(default=2000, ge=1, description="HAZARD_HTTP_BURST: events one token "
+                            "may post at once before HAZARD_HTTP_RATE_PER_S applies")
+    http_ack_timeout_s: float = Field(
+        default=10.0, gt=0, description="HAZARD_HTTP_ACK_TIMEOUT_S: how long POST /events waits "
+        "for the broker to acknowledge a request's events before answering 503 with Retry-After")
+    gateway_port: int = Field(default=6068, ge=1, le=65535, description="HAZARD_GATEWAY_PORT: the "
+                              "port of `hazard-engine gateway` (POST /events on its own)")
+    gateway_bind: str = Field(default="127.0.0.1", description="HAZARD_GATEWAY_BIND: the "
+                              "address `hazard-engine gateway` listens on")
+
     @classmethod
     def settings_customise_sources(
         cls,

@@ -18,6 +18,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from engine.contract.uscc import PATTERN as USCC_PATTERN
 from engine.contract.uscc import uscc_problem
 
 
@@ -136,7 +137,8 @@ class Location(Strict):
 class Enterprise(Strict):
     """A business, named by its unified social credit code (统一社会信用代码)."""
 
-    uscc: Annotated[str, Field(min_length=1, max_length=18)]
+    # The pattern is for readers of the JSON Schema only: the validator below gives the precise error.
+    uscc: Annotated[str, Field(min_length=1, max_length=18, json_schema_extra={"pattern": USCC_PATTERN})]
     name: NonEmpty
 
     @field_validator("uscc")

@@ -39,14 +39,19 @@ class Envelope(BaseModel):
 
     model_config = _ENVELOPE_CONFIG
 
-    specversion: Literal["1.0"]
-    id: Annotated[str, Field(min_length=1, max_length=200)]
-    source: Annotated[str, Field(min_length=1, max_length=500)]
-    type: str
-    time: AwareDatetime
-    subject: Annotated[str, Field(min_length=1, max_length=200)]
-    datacontenttype: DataContentType | None = None
-    data: Any
+    specversion: Annotated[Literal["1.0"], Field(description="always 1.0")]
+    id: Annotated[str, Field(min_length=1, max_length=200, description=(
+        "unique per event, chosen by the producer; the same source and id again is a duplicate"))]
+    source: Annotated[str, Field(min_length=1, max_length=500, description=(
+        "URI reference of the sending app or device, e.g. /apps/inspector/3f2a"))]
+    type: Annotated[str, Field(description="the event type, which decides its topic and its data")]
+    time: Annotated[AwareDatetime, Field(description=(
+        "RFC 3339 with an offset: when it happened in the field"))]
+    subject: Annotated[str, Field(min_length=1, max_length=200, description=(
+        "the hazard_id, alert_id or inspection_id the event is about; the record key"))]
+    datacontenttype: Annotated[DataContentType | None, Field(description=(
+        "a JSON media type when present, e.g. application/json; charset=utf-8"))] = None
+    data: Annotated[Any, Field(description="the object the event type defines")]
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,6 +6,9 @@ from __future__ import annotations
 # codes can be read aloud and typed without confusion.
 ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 _VALUE = {ch: i for i, ch in enumerate(ALPHABET)}
+# The shape of a code as a JSON Schema pattern, for the published schemas; the check character is
+# beyond a regular expression, so the engine's own validation (`uscc_problem`) still checks it.
+PATTERN = f"^[{ALPHABET}]{{18}}$"
 # Weight of position i is 3**i mod 31 (GB 32100-2015, section 5).
 _WEIGHTS = tuple(pow(3, i, 31) for i in range(17))
 

@@ -56,6 +56,7 @@ from engine.feeds import web as feeds
 from engine.feeds.tokens import TokenFileError, TokenStore
 from engine.feeds.views import alert_source, hazard_source
 from engine.health import BrokerProbe, Readiness
+from engine.http import intake as field_intake
 from engine.http.server import Pages, Server, health_pages
 from engine.intake.process import TIMELINE, Record, decide_intake, processing_failure
 from engine.intake.timeline import encode
@@ -455,6 +456,8 @@ class Runtime:
                        alerts=alert_source(self.tables["alert"], self.clock.now)
                        if "alert" in self.tables else None,
                        tokens=self.tokens, now=self.clock.now)
+        field_intake.register(pages, settings=self.settings, bootstrap=self.bootstrap,
+                              tokens=self.tokens, known=self.rules.reference)
         return pages
 
     def _lag(self) -> dict[tuple[str, int], int]:

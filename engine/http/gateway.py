@@ -1,0 +1,76 @@
+"""`hazard-engine gateway`: `POST /events` as its own process, off the workers' machines.
+
+It holds no state and reads no topic: it checks each event with the intake's
+own code, sends what passes to the intake topics and answers once the broker
+has it. Any number of gateways may run beside any number of workers. It also
+answers `/healthz`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from typing import Any
+
+import structlog
+from aiohttp import web
+
+from engine import logs
+from engine.errors import EngineError
+from engine.feeds.tokens import TokenFileError, TokenStore
+from engine.http import intake
+from engine.http.server import Pages, Server
+from engine.reference import RulesError, load_reference
+from engine.settings import Settings
+from engine.tools.kafka import bootstrap_for
+
+log = structlog.get_logger("engine.gateway")
+EXIT_CONFIG = 2
+
+
+def gateway_pages(settings: Settings) -> Pages:
+    """The gateway's routes: `POST /events` and `GET /healthz`."""
+    known = load_reference(settings.rules_dir)
+    tokens = TokenStore.from_settings(settings)
+    unknown = tokens.unknown_ids(set(known.towns), set(known.departments))
+    if unknown:
+        raise TokenFileError(f"{tokens.path}: unknown {', '.join(unknown)}")
+    pages = Pages()
+
+    async def healthz(view: Any, request: web.Request) -> web.Response:
+        """Liveness: the process answers."""
+        return view.json({"alive": True})
+
+    pages.page("/healthz")(healthz)
+    # The broker's address is looked up at the first POST, so a gateway may start before it.
+    intake.register(pages, settings=settings, bootstrap=lambda: bootstrap_for(settings),
+                    tokens=tokens, known=known)
+    return pages
+
+
+async def _serve(pages: Pages, settings: Settings) -> None:
+    server = Server(pages, settings.gateway_bind, settings.gateway_port)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await server.start()
+    log.info("gateway_listening", host=settings.gateway_bind, port=settings.gateway_port)
+    try:
+        await stop.wait()
+    finally:
+        await server.stop()
+        log.info("gateway_stopped")
+
+
+def run_gateway(settings: Settings | None = None) -> int:
+    """Serve `POST /events` until SIGTERM or SIGINT; the process exit code."""
+    settings = settings or Settings.load()
+    logs.configure(settings.log_level)
+    try:
+        pages = gateway_pages(settings)
+    except (EngineError, RulesError, TokenFileError) as exc:
+        log.error("configuration_invalid", error=str(exc))
+        return EXIT_CONFIG
+    asyncio.run(_serve(pages, settings))
+    return 0

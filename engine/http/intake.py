@@ -1,0 +1,344 @@
+"""`POST /events`: field apps publish over HTTP what others publish on the intake topics (contract s. 1, v2).
+
+The answers, when each is given and what a field app should do about it, are
+`ANSWERS` below; docs/contract.md and docs/openapi.yaml are generated from them.
+
+Each event is checked by the Kafka intake's own code (engine/intake/binding.py)
+before it is sent, so an event that can never be accepted is answered at once
+with the errors `intake.rejected` would carry. Accepted events go to their
+type's intake topic, keyed by subject, as structured records; the worker's
+intake then takes them as it takes any record, de-duplication by (`source`,
+`id`) included: the same event posted twice, or posted again after a 503, is
+one event. The handler is a plain aiohttp one, so it serves on the Faust web
+server, on the batched runtime's server and in `hazard-engine gateway` alike.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import orjson
+import structlog
+from aiohttp import web
+from aiokafka import AIOKafkaProducer
+from pydantic import BaseModel, ConfigDict
+
+from engine.contract.common import KnownIds
+from engine.contract.outputs import CLOUDEVENT_CONTENT_TYPE, RejectionError
+from engine.feeds.tokens import ENV, FieldApp, TokenStore
+from engine.http.events import Item, RequestError, read_request
+from engine.intake.binding import validate_kafka_record
+from engine.intake.validate import Accepted
+from engine.settings import Settings
+from engine.tools.kafka import client_auth, producer
+
+log = structlog.get_logger("engine.http.intake")
+
+PATH = "/events"
+# What the intake's checks call the place an event came from, in an unknown-type message.
+HTTP_TOPIC = "POST /events"
+FIELD_APP_HEADER = "field-app"  # on each record sent: which token published it, for audits
+RETRY_AFTER_503_S = 5
+
+
+class EventResult(BaseModel):
+    """What became of one event of a POST: accepted for intake, or rejected with the intake's errors."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    index: int
+    id: str | None = None
+    source: str | None = None
+    status: Literal["accepted", "rejected"]
+    topic: str | None = None  # accepted: the intake topic it was sent to, as the contract names it
+    subject: str | None = None  # accepted: the record's key
+    errors: list[RejectionError] | None = None  # rejected: as `intake.rejected` would carry them
+
+
+class PostAnswer(BaseModel):
+    """The body of a 202 (some events accepted) or a 400 (none could be)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    error: str | None = None
+    accepted: int
+    rejected: int
+    results: list[EventResult]
+
+
+class OutsideScope(BaseModel):
+    """One event a 403 refused, and why."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    index: int
+    reason: str
+
+
+class ErrorAnswer(BaseModel):
+    """Any other answer that is not a 202: a reason, and what it concerns."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    error: str
+    errors: list[RejectionError] | None = None  # 400: why the batch is not readable JSON
+    outside: list[OutsideScope] | None = None  # 403: each event outside the token's scope
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """One status POST /events may answer, when, and what the field app should do about it."""
+
+    status: int
+    when: str
+    then: str
+    retry_after: bool = False
+
+
+ANSWERS = (
+    Answer(202, "every accepted event is on its intake topic, acknowledged by the broker; the "
+           "results say which events were accepted and which were rejected, and why",
+           "done; fix and resend only the rejected ones (the same `source` and `id` may be reused)"),
+    Answer(400, "no event of the request can ever be accepted (each result gives the intake's "
+           "errors), or a batch is not readable JSON or is empty",
+           "fix the events; resending them unchanged will fail the same way"),
+    Answer(401, "no field-app token, an unknown or revoked one, or a supervisor's token",
+           "ask the district for a field-app token (`hazard-engine token new --field-app`)"),
+    Answer(403, "an event's `source` does not start with the token's source prefix, or the town it "
+           "names (`data.location.town`) is not one of the token's towns; nothing was sent",
+           "send only events within the token's scope; `outside` names each one"),
+    Answer(413, "the body is over HAZARD_HTTP_MAX_BODY_BYTES or a batch over HAZARD_HTTP_MAX_BATCH "
+           "events", "send fewer events per request"),
+    Answer(415, "the body is no CloudEvent in any mode of the HTTP binding (no ce- headers and "
+           "not a CloudEvents media type)", "use structured, binary or batch mode"),
+    Answer(429, "the token posts more than HAZARD_HTTP_RATE_PER_S events a second on average "
+           "(beyond HAZARD_HTTP_BURST at once)", "wait Retry-After seconds, then send again",
+           retry_after=True),
+    Answer(503, "the broker did not acknowledge every accepted event within "
+           "HAZARD_HTTP_ACK_TIMEOUT_S", "wait Retry-After seconds and send the same events again: "
+           "a copy that did land is dropped as a duplicate", retry_after=True),
+)
+
+
+class RateLimiter:
+    """A token bucket per field app: `rate` events a second on average, `burst` at once."""
+
+    def __init__(self, rate: float, burst: int, now: Callable[[], float] = time.monotonic) -> None:
+        self.rate, self.burst, self.now = rate, burst, now
+        self._buckets: dict[str, tuple[float, float]] = {}  # name -> (tokens, when)
+
+    def take(self, name: str, events: int) -> float:
+        """Take `events` from `name`'s bucket: 0 if allowed, else the seconds until they would be.
+
+        A request larger than the burst waits for a full bucket, so it is not refused forever.
+        """
+        now = self.now()
+        tokens, when = self._buckets.get(name, (float(self.burst), now))
+        tokens = min(float(self.burst), tokens + (now - when) * self.rate)
+        cost = min(events, self.burst)
+        if tokens >= cost:
+            self._buckets[name] = (tokens - cost, now)
+            return 0.0
+        self._buckets[name] = (tokens, now)
+        return (cost - tokens) / self.rate
+
+
+def _answer(status: int, body: BaseModel, headers: Mapping[str, str] | None = None) -> web.Response:
+    return web.Response(body=orjson.dumps(body.model_dump(mode="json", exclude_none=True)),
+                        status=status, headers=headers, content_type="application/json")
+
+
+def _error(status: int, reason: str, headers: Mapping[str, str] | None = None,
+           **extra: Any) -> web.Response:
+    return _answer(status, ErrorAnswer(error=reason, **extra), headers)
+
+
+def _unauthorized(reason: str) -> web.Response:
+    return _error(401, reason, {"WWW-Authenticate": 'Bearer realm="hazard-engine field apps"'})
+
+
+class _TooLarge(Exception):
+    pass
+
+
+async def _read_body(request: web.Request, limit: int) -> bytes:
+    """The body, or _TooLarge as soon as it passes `limit` bytes (nothing more is read)."""
+    if request.content_length is not None and request.content_length > limit:
+        raise _TooLarge
+    chunks, size = [], 0
+    async for chunk in request.content.iter_any():
+        size += len(chunk)
+        if size > limit:
+            raise _TooLarge
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _result(index: int, item: Item, checked: Any) -> EventResult:
+    said = {name: item.attributes[name] for name in ("id", "source")
+            if isinstance(item.attributes.get(name), str)}
+    if isinstance(checked, Accepted):
+        return EventResult(index=index, status="accepted", topic=checked.event_type.topic,
+                           subject=checked.event.subject, **said)
+    return EventResult(index=index, status="rejected", errors=list(checked.errors), **said)
+
+
+class FieldIntake:
+    """Serves `POST /events`: checks, scopes, rate limits and sends to the intake topics."""
+
+    def __init__(self, settings: Settings, bootstrap: str | Callable[[], str], tokens: TokenStore,
+                 known: KnownIds, limiter: RateLimiter | None = None) -> None:
+        self.settings, self.tokens, self.known = settings, tokens, known
+        self._bootstrap = bootstrap
+        self.limiter = limiter or RateLimiter(settings.http_rate_per_s, settings.http_burst)
+        self._producer: AIOKafkaProducer | None = None
+        self._starting = asyncio.Lock()
+        self._pending: set[asyncio.Task[Any]] = set()
+
+    async def _started(self) -> AIOKafkaProducer:
+        """The producer, started on first use (and again after a failed start)."""
+        async with self._starting:
+            if self._producer is None:
+                bootstrap = self._bootstrap() if callable(self._bootstrap) else self._bootstrap
+                made = producer(bootstrap, client_auth(self.settings))
+                try:
+                    await asyncio.wait_for(made.start(), self.settings.http_ack_timeout_s)
+                except BaseException:
+                    await made.stop()
+                    raise
+                self._producer = made
+            return self._producer
+
+    async def close(self, _: Any = None) -> None:
+        """Stop the producer, after what it still holds is sent or has failed."""
+        if self._producer is not None:
+            await self._producer.stop()
+            self._producer = None
+
+    async def _send(self, sends: list[tuple[str, bytes, bytes]], app: str) -> bool:
+        """Send (topic, key, value) records; True once the broker acknowledged every one in time.
+
+        On a timeout the sends are not cancelled: they may still land, and a resent copy is
+        then a duplicate the intake drops. What is answered 202 is always on the broker.
+        """
+        try:
+            prod = await self._started()
+        except Exception as exc:  # noqa: BLE001 - any failure to reach the broker is a 503
+            log.warning("http_intake_broker_unreachable", error=f"{type(exc).__name__}: {exc}"[:300])
+            return False
+        headers = [("content-type", CLOUDEVENT_CONTENT_TYPE),
+                   (FIELD_APP_HEADER, app.encode("utf-8"))]
+
+        async def one(topic: str, key: bytes, value: bytes) -> None:
+            await (await prod.send(topic, value, key=key, headers=headers))
+
+        tasks = [asyncio.ensure_future(one(*send)) for send in sends]
+        done, pending = await asyncio.wait(tasks, timeout=self.settings.http_ack_timeout_s)
+        for task in pending:  # kept referenced until they end, and their outcome consumed
+            self._pending.add(task)
+            task.add_done_callback(self._pending.discard)
+            task.add_done_callback(lambda t: t.cancelled() or t.exception())
+        failed = [t.exception() for t in done if t.exception() is not None]
+        if failed or pending:
+            log.warning("http_intake_not_acknowledged", field_app=app, events=len(sends),
+                        failed=len(failed), pending=len(pending),
+                        error=f"{type(failed[0]).__name__}: {failed[0]}"[:300] if failed else None)
+            return False
+        return True
+
+    def _authenticate(self, request: web.Request) -> FieldApp | web.Response:
+        if not self.tokens.configured:
+            return _unauthorized(f"field-app tokens are not configured here (set {ENV}); "
+                                 "POST /events accepts no one without them")
+        header = request.headers.get("Authorization")
+        if not header:
+            return _unauthorized("a field-app bearer token is required: Authorization: Bearer <token>")
+        app = self.tokens.authenticate_field_app(header)
+        if app is None:
+            return _unauthorized("unknown or revoked field-app token (a supervisor's token "
+                                 "cannot publish)")
+        return app
+
+    async def post(self, request: web.Request) -> web.Response:
+        """Answer one `POST /events`."""
+        app = self._authenticate(request)
+        if isinstance(app, web.Response):
+            return app
+        settings = self.settings
+        try:
+            body = await _read_body(request, settings.http_max_body_bytes)
+        except _TooLarge:
+            return _error(413, f"the body is over {settings.http_max_body_bytes} bytes: send "
+                          "fewer events per request", {"Connection": "close"})
+        try:
+            items = read_request(request.headers, body, settings.http_max_batch)
+        except RequestError as exc:
+            return _error(exc.status, exc.reason, errors=list(exc.errors) or None)
+        wait = self.limiter.take(app.name, len(items))
+        if wait > 0:
+            retry = max(1, math.ceil(wait))
+            log.info("http_intake_rate_limited", field_app=app.name, events=len(items),
+                     retry_after_s=retry)
+            return _error(429, f"this token posts faster than {settings.http_rate_per_s:g} events "
+                          f"a second; retry after {retry} s", {"Retry-After": str(retry)})
+        # key None: over HTTP there is no key to check; each record gets its subject as key.
+        checked = [validate_kafka_record(None, item.headers, item.value, HTTP_TOPIC, self.known,
+                                         settings.max_record_bytes) for item in items]
+        outside = self._outside(app, checked)
+        if outside:
+            log.info("http_intake_forbidden", field_app=app.name, events=len(items))
+            return _error(403, outside[0].reason, outside=outside)
+        return await self._publish(app, items, checked)
+
+    def _outside(self, app: FieldApp, checked: list[Any]) -> list[OutsideScope]:
+        """The acceptable events whose source or town the token may not publish, with why.
+
+        Only events that would be sent are held to the scope; one the intake refuses anyway is
+        answered with its errors, which say more than a 403 would.
+        """
+        out = []
+        for index, result in enumerate(checked):
+            if not isinstance(result, Accepted):
+                continue
+            location = getattr(result.event.data, "location", None)
+            reason = (app.source_problem(result.event.source)
+                      or app.town_problem(getattr(location, "town", None)))
+            if reason is not None:
+                out.append(OutsideScope(index=index, reason=reason))
+        return out
+
+    async def _publish(self, app: FieldApp, items: tuple[Item, ...], checked: list[Any]
+                       ) -> web.Response:
+        prefix = self.settings.topic_prefix
+        results, sends = [], []
+        for index, (item, result) in enumerate(zip(items, checked, strict=True)):
+            results.append(_result(index, item, result))
+            if isinstance(result, Accepted):
+                content = result.content if result.content is not None else item.value
+                assert content is not None  # an accepted structured event has a value
+                sends.append((prefix + result.event_type.topic,
+                              result.event.subject.encode("utf-8"), content))
+        accepted = len(sends)
+        body = PostAnswer(accepted=accepted, rejected=len(items) - accepted, results=results)
+        if not sends:
+            log.info("http_intake_refused", field_app=app.name, events=len(items))
+            return _answer(400, body.model_copy(
+                update={"error": "no event of this request can be accepted; see results"}))
+        if not await self._send(sends, app.name):
+            return _error(503, "the broker did not acknowledge the events in time; send the same "
+                          "events again (a copy that did land is dropped as a duplicate)",
+                          {"Retry-After": str(RETRY_AFTER_503_S)})
+        log.info("http_intake_accepted", field_app=app.name, accepted=accepted,
+                 rejected=len(items) - accepted)
+        return _answer(202, body)
+
+
+def register(app: Any, *, settings: Settings, bootstrap: str | Callable[[], str],
+             tokens: TokenStore, known: KnownIds) -> FieldIntake:
+    """Serve `POST /events` on a Faust app's or a `Pages`' aiohttp application."""
+    intake = FieldIntake(settings, bootstrap, tokens, known)
+    web_app = app.web.web_app
+    web_app.router.add_post(PATH, intake.post, name="events")
+    web_app.on_cleanup.append(intake.close)
+    return intake

@@ -1,0 +1,324 @@
+"""POST /events without a broker: token kinds and scopes, request parsing, and every answer before sending.
+
+The answers tested here (401, 403, 400, 413, 415, 429) are all given before
+anything is sent, so no broker is involved; the ones that need the broker
+(202, 503, duplicates) are in tests/broker/test_http_intake.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+from cloudevents.v1.conversion import to_binary, to_structured
+from cloudevents.v1.http import CloudEvent
+
+from engine.feeds.tokens import (
+    FieldApp,
+    TokenFileError,
+    TokenStore,
+    mint,
+    mint_field_app,
+    parse,
+    parse_file,
+)
+from engine.http import intake
+from engine.http.events import BATCH, RequestError, read_request
+from engine.http.intake import RateLimiter
+from engine.http.server import Pages
+from engine.intake.binding import validate_kafka_record
+from engine.reference import load_reference
+from engine.settings import Settings
+
+REPO = Path(__file__).resolve().parents[2]
+EXAMPLES = REPO.parent / "shared" / "contract" / "examples"
+KNOWN = load_reference(REPO / "rules")
+REPORT = json.loads((EXAMPLES / "hazard-reported.json").read_text())
+STRUCTURED = {"Content-Type": "application/cloudevents+json"}
+
+
+def tokens_file(tmp_path: Path, supervisors: list[str], apps: list[str]) -> Path:
+    path = tmp_path / "tokens.yaml"
+    text = ""
+    if supervisors:
+        text += "supervisors:\n" + "\n".join(supervisors) + "\n"
+    if apps:
+        text += "field_apps:\n" + "\n".join(apps) + "\n"
+    path.write_text(text)
+    return path
+
+
+# --- tokens ---------------------------------------------------------------------------------
+
+
+def test_a_supervisor_token_cannot_publish_and_a_field_app_token_cannot_read(tmp_path: Path) -> None:
+    """The two kinds of token live in one file and never stand in for each other."""
+    sup, sup_line = mint("huxi-office", ["huxi"], [], False)
+    app, app_line = mint_field_app("inspector", "/apps/inspector/", ["huxi"])
+    store = TokenStore.load(tokens_file(tmp_path, [sup_line], [app_line]))
+    assert store.authenticate(f"Bearer {sup}").name == "huxi-office"
+    assert store.authenticate_field_app(f"Bearer {sup}") is None
+    assert store.authenticate_field_app(f"Bearer {app}") == FieldApp("inspector", "/apps/inspector/",
+                                                                     frozenset({"huxi"}))
+    assert store.authenticate(f"Bearer {app}") is None
+
+
+def test_a_file_of_field_apps_only_is_valid_and_old_files_read_as_before(tmp_path: Path) -> None:
+    """Supervisors' files without field_apps are unchanged; a file may hold field apps alone."""
+    _, line = mint_field_app("sensor", None, [])
+    supervisors, apps = parse_file("field_apps:\n" + line)
+    assert supervisors == {} and [a.name for a in apps.values()] == ["sensor"]
+    _, sup_line = mint("d", [], [], True)
+    assert list(parse("supervisors:\n" + sup_line).values())[0].district
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("field_apps:\n  - {hash: 'sha256:" + "0" * 64 + "'}", "give the field app a name"),
+    ("field_apps:\n  - {name: a, hash: 'sha256:" + "0" * 64 + "', district: true}", "unknown keys"),
+    ("field_apps:\n  - {name: a, hash: 'sha256:" + "0" * 64 + "', towns: huxi}", "list of ids"),
+    ("field_apps: {name: a}", "must be a list"),
+    ("supervisors:\n  - {name: a, hash: 'sha256:" + "0" * 64 + "', district: true}\n"
+     "field_apps:\n  - {name: b, hash: 'sha256:" + "0" * 64 + "'}", "twice"),
+    ("supervisor: []", "top-level"),
+])
+def test_bad_field_app_entries_are_refused_with_a_reason(text: str, message: str) -> None:
+    """Mistakes under field_apps: fail at start and say what is wrong."""
+    with pytest.raises(TokenFileError, match=message):
+        parse_file(text)
+
+
+def test_a_field_apps_scope_is_its_source_prefix_and_its_towns() -> None:
+    """Source must start with the prefix; a town, when the event names one, must be in the list."""
+    app = FieldApp("inspector", "/apps/inspector/", frozenset({"huxi"}))
+    assert app.source_problem("/apps/inspector/3f2a") is None
+    assert "must start with '/apps/inspector/'" in app.source_problem("/apps/other/1")
+    assert app.source_problem(None) is not None
+    assert app.town_problem("huxi") is None and app.town_problem(None) is None
+    assert "outside this token's scope" in app.town_problem("yuji")
+    assert FieldApp("any").source_problem("/x") is None and FieldApp("any").town_problem("yuji") is None
+
+
+def test_field_app_towns_unknown_to_the_reference_are_reported(tmp_path: Path) -> None:
+    """A typo in a field app's towns is caught at start like a supervisor's."""
+    _, line = mint_field_app("typo", None, ["huxii"])
+    store = TokenStore.load(tokens_file(tmp_path, [], [line]))
+    assert store.unknown_ids({"huxi"}, set()) == ["town 'huxii' (typo)"]
+
+
+def test_the_rate_limiter_is_a_token_bucket_per_app() -> None:
+    """Burst at once, then the rate; each app has its own bucket; the wait is what is missing."""
+    now = [0.0]
+    limiter = RateLimiter(rate=10, burst=20, now=lambda: now[0])
+    assert limiter.take("a", 20) == 0
+    assert limiter.take("a", 5) == pytest.approx(0.5)
+    assert limiter.take("b", 20) == 0
+    now[0] = 0.5
+    assert limiter.take("a", 5) == 0
+    assert limiter.take("a", 1) > 0
+    now[0] = 100.0
+    assert limiter.take("a", 500) == 0  # larger than the burst: allowed once the bucket is full
+
+
+# --- request parsing ------------------------------------------------------------------------
+
+
+def _check(headers: dict[str, str], body: bytes) -> list[Any]:
+    return [validate_kafka_record(None, item.headers, item.value, intake.HTTP_TOPIC, KNOWN)
+            for item in read_request(headers, body, 1000)]
+
+
+def test_the_sdks_structured_and_binary_http_messages_are_accepted_as_the_same_event() -> None:
+    """cloudevents' to_structured and to_binary both give the contract's example report."""
+    attributes = {k: v for k, v in REPORT.items() if k != "data"}
+    event = CloudEvent(attributes, REPORT["data"])
+    for headers, body in (to_structured(event), to_binary(event)):
+        [checked] = _check(dict(headers), body)
+        assert checked.event.id == REPORT["id"] and checked.event.subject == REPORT["subject"]
+        assert checked.event_type.topic == "hazard.reports"
+
+
+def test_binary_header_values_are_percent_decoded() -> None:
+    """The HTTP binding percent-encodes header values; a source with a space arrives intact."""
+    headers = {f"ce-{k}": v for k, v in REPORT.items() if k not in ("data", "datacontenttype")}
+    headers["ce-source"] = "/apps/inspector/with%20space%C3%A9"
+    headers["Content-Type"] = "application/json; charset=utf-8"
+    [item] = read_request(headers, json.dumps(REPORT["data"]).encode(), 10)
+    assert dict(item.headers)["ce_source"] == "/apps/inspector/with spaceé".encode()
+    assert item.attributes["source"] == "/apps/inspector/with spaceé"
+
+
+def test_a_batch_is_one_item_per_event_with_each_checked_alone() -> None:
+    """A batch's good event is accepted and its bad one gets the intake's own error."""
+    bad = dict(REPORT, id="r-2", time="2026-11-30T09:12:00")
+    results = _check({"Content-Type": BATCH}, json.dumps([REPORT, bad]).encode())
+    assert results[0].event.id == REPORT["id"]
+    assert [e.type for e in results[1].errors] == ["timezone_aware"]
+
+
+def test_an_unknown_type_over_http_lists_every_intake_type() -> None:
+    """The same unknown_type error the Kafka intake gives, with the types to choose from."""
+    [checked] = _check(STRUCTURED, json.dumps(dict(REPORT, type="safety.hazard.found")).encode())
+    assert checked.errors[0].type == "unknown_type"
+    assert "safety.hazard.reported" in checked.errors[0].msg and "POST /events" in checked.errors[0].msg
+
+
+@pytest.mark.parametrize(("headers", "body", "status", "words"), [
+    ({"Content-Type": "application/json"}, b"{}", 415, "without ce- headers is not an event"),
+    ({}, b"{}", 415, "content type none"),
+    ({"Content-Type": "text/plain"}, b"x", 415, "application/cloudevents+json"),
+    ({"Content-Type": BATCH}, b"[1,", 400, "not readable JSON"),
+    ({"Content-Type": BATCH}, b"{}", 400, "JSON array of events"),
+    ({"Content-Type": BATCH}, b"[]", 400, "empty"),
+    ({"Content-Type": BATCH}, b"[{},{},{}]", 413, "limit is 2"),
+    ({"Content-Type": BATCH + "; charset=latin-1"}, b"[]", 415, "charset"),
+])
+def test_bodies_that_are_no_events_get_a_status_and_a_reason(headers: dict[str, str], body: bytes,
+                                                             status: int, words: str) -> None:
+    """Not a CloudEvent in any mode: 415; an unreadable or empty batch: 400; too many: 413."""
+    with pytest.raises(RequestError) as caught:
+        read_request(headers, body, 2)
+    assert caught.value.status == status and words in caught.value.reason
+
+
+# --- answers given before anything is sent --------------------------------------------------
+
+
+class Served:
+    """The intake's route on a real aiohttp server, pointed at a port where no broker listens."""
+
+    def __init__(self, tmp_path: Path, **settings: Any) -> None:
+        self.sup, sup_line = mint("district", [], [], True)
+        self.app, app_line = mint_field_app("inspector", "/apps/inspector/", ["lihaiwu"])
+        path = tokens_file(tmp_path, [sup_line], [app_line])
+        self.settings = Settings(tokens_file=path, **settings)
+
+    async def post(self, body: bytes, token: str | None, headers: dict[str, str] | None = None,
+                   times: int = 1) -> list[tuple[int, dict[str, Any], dict[str, str]]]:
+        out = []
+        pages = Pages()  # one per event loop: an aiohttp application keeps the loop it first ran on
+        intake.register(pages, settings=self.settings, bootstrap="127.0.0.1:9",
+                        tokens=TokenStore.from_settings(self.settings), known=KNOWN)
+        async with TestClient(TestServer(pages.web_app)) as client:
+            for _ in range(times):
+                h = dict(STRUCTURED if headers is None else headers)
+                if token:
+                    h["Authorization"] = f"Bearer {token}"
+                resp = await client.post("/events", data=body, headers=h)
+                out.append((resp.status, await resp.json(), dict(resp.headers)))
+        return out
+
+
+def _event(**changes: Any) -> bytes:
+    return json.dumps({**REPORT, "source": "/apps/inspector/3f2a", **changes}).encode()
+
+
+def test_without_a_valid_field_app_token_the_answer_is_401(tmp_path: Path) -> None:
+    """No token, a wrong one, or a supervisor's: 401 with a reason and WWW-Authenticate."""
+    served = Served(tmp_path)
+    for token, words in ((None, "bearer token is required"), ("hzt_nope", "unknown or revoked"),
+                         (served.sup, "supervisor's token cannot publish")):
+        [(status, body, headers)] = asyncio.run(served.post(_event(), token))
+        assert status == 401 and words in body["error"] and "WWW-Authenticate" in headers
+
+
+def test_events_outside_the_tokens_scope_are_403_and_name_which(tmp_path: Path) -> None:
+    """A source outside the prefix or a town outside the list refuses the request, naming the events."""
+    served = Served(tmp_path)
+    other_town = dict(REPORT["data"], location=dict(REPORT["data"]["location"], town="yuji"))
+    batch = json.dumps([json.loads(_event()), json.loads(_event(source="/apps/other/1")),
+                        json.loads(_event(data=other_town))]).encode()
+    [(status, body, _)] = asyncio.run(served.post(batch, served.app, {"Content-Type": BATCH}))
+    assert status == 403
+    assert [o["index"] for o in body["outside"]] == [1, 2]
+    assert "must start with '/apps/inspector/'" in body["outside"][0]["reason"]
+    assert "'yuji'" in body["outside"][1]["reason"]
+
+
+def test_a_request_whose_every_event_is_refused_is_400_with_the_intakes_errors(tmp_path: Path) -> None:
+    """Nothing is sent, and each result carries the errors intake.rejected would carry."""
+    served = Served(tmp_path)
+    [(status, body, _)] = asyncio.run(served.post(_event(time="2026-11-30T09:12:00"), served.app))
+    assert status == 400 and body["accepted"] == 0
+    [result] = body["results"]
+    assert result["status"] == "rejected" and result["errors"][0]["loc"] == ["time"]
+    assert result["errors"][0]["type"] == "timezone_aware"
+
+
+@pytest.mark.parametrize(("headers", "body", "status", "error_type"), [
+    (STRUCTURED, b"", 400, "empty_record"),
+    (STRUCTURED, b"{not json", 400, "not_json"),
+    (STRUCTURED, b"null", 400, "not_object"),
+    (STRUCTURED, b'"\xff"', 400, "not_utf8"),
+    ({"Content-Type": BATCH}, b'[1, "x"]', 400, "not_object"),
+    ({"ce-specversion": "1.0", "ce-id": "x", "ce-source": "%FF%FE", "Content-Type": "application/json"},
+     b"{}", 400, "bad_header"),
+    ({"ce-specversion": "1.0", "ce-datacontenttype": "application/json"}, b"{}", 400, "bad_header"),
+    ({"ce-id": "x", "Content-Type": "application/cloudevents+json"}, b"{}", 400, "mixed_mode"),
+])
+def test_hostile_bodies_get_the_intakes_own_error_never_a_500(
+        tmp_path: Path, headers: dict[str, str], body: bytes, status: int, error_type: str) -> None:
+    """Whatever the bytes, the answer is a 4xx naming the fault as the Kafka intake would."""
+    served = Served(tmp_path, http_ack_timeout_s=1)
+    [(got, answer, _)] = asyncio.run(served.post(body, served.app, headers))
+    assert got == status, answer
+    assert error_type in [e["type"] for r in answer["results"] for e in r["errors"]]
+
+
+def test_a_body_over_the_limit_is_413(tmp_path: Path) -> None:
+    """HAZARD_HTTP_MAX_BODY_BYTES bounds what is read."""
+    served = Served(tmp_path, http_max_body_bytes=2048)
+    [(status, body, _)] = asyncio.run(served.post(_event(pad="x" * 4096), served.app))
+    assert status == 413 and "over 2048 bytes" in body["error"]
+
+
+def test_a_flooding_token_gets_429_with_retry_after(tmp_path: Path) -> None:
+    """Past its burst, a token is told to wait, in whole seconds."""
+    served = Served(tmp_path, http_rate_per_s=0.5, http_burst=2)
+    bad = _event(time="2026-11-30T09:12:00")  # refused events count too: the work was done
+    answers = asyncio.run(served.post(bad, served.app, times=3))
+    assert [a[0] for a in answers] == [400, 400, 429]
+    assert answers[2][2]["Retry-After"] == "2" and "0.5 events a second" in answers[2][1]["error"]
+
+
+def test_when_the_broker_cannot_be_reached_the_answer_is_503_with_retry_after(tmp_path: Path) -> None:
+    """A good event and no broker: 503, never 202, and the client is told when to try again."""
+    served = Served(tmp_path, http_ack_timeout_s=3)
+    [(status, body, headers)] = asyncio.run(served.post(_event(), served.app))
+    assert status == 503 and headers["Retry-After"] == "5" and "send the same events" in body["error"]
+
+
+
+# --- the command line -----------------------------------------------------------------------
+
+
+def test_token_new_field_app_prints_a_token_and_an_entry_the_store_accepts(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`token new --field-app` mints a token whose printed entry, under field_apps:, authenticates it."""
+    from engine.cli import main
+
+    assert main(["token", "new", "--field-app", "--name", "inspector", "--source-prefix",
+                 "/apps/inspector/", "--town", "huxi"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    token = out[0].rsplit(" ", 1)[1]
+    assert "field_apps:" in out[1]
+    store = TokenStore.load(tokens_file(tmp_path, [], [out[2]]))
+    assert store.authenticate_field_app(f"Bearer {token}") == FieldApp(
+        "inspector", "/apps/inspector/", frozenset({"huxi"}))
+
+
+@pytest.mark.parametrize(("argv", "words"), [
+    (["--field-app", "--town", "huxi"], "needs --name"),
+    (["--field-app", "--name", "a", "--district"], "for supervisors"),
+    (["--source-prefix", "/apps/", "--town", "huxi"], "add --field-app"),
+])
+def test_token_new_refuses_mixed_kinds(argv: list[str], words: str,
+                                       capsys: pytest.CaptureFixture[str]) -> None:
+    """A supervisor's options on a field app's token, or the reverse, is an error, not a guess."""
+    from engine.cli import main
+
+    assert main(["token", "new", *argv]) == 2
+    assert words in capsys.readouterr().err
