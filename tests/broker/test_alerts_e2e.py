@@ -69,7 +69,7 @@ def test_night_market_fire_levels_handover_report_clock_and_cap(namespace: Names
         by_action.setdefault(e["data"]["action"], []).append(e["data"])
     levels = [d["response_level"] for d in by_action["response_activation"]]
     assert levels == ["III", "I"], levels  # crowded night market +1; then 重大 (11 dead incl. missing) +1
-    assert len(by_action["handover"]) == 4  # B post, grid chief, town, district: nobody acknowledged
+    assert len(by_action["handover"]) == 4  # duty officer, grid chief, town, district: nobody acknowledged
     overdue = by_action["report_overdue"]
     assert [d["rule_id"] for d in overdue] and all("county" not in d["rule_id"] for d in overdue)
     assert any("city" in d["rule_id"] for d in overdue), [d["rule_id"] for d in overdue]

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import shutil
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 from decide_fixtures import ENTERPRISE, RULES, at, event
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from engine.alerts import Alert, AlertReplay, Figures, classify, decide_alert, level_for, load_alert_rules
 from engine.alerts.clocks import report_dues
@@ -341,3 +345,88 @@ def test_a_broken_alerts_file_names_the_file_and_key(tmp_path, old, new, key):
     with pytest.raises(RulesFileError) as exc:
         load_alert_rules(copy)
     assert exc.value.file == "rules/alerts.yaml" and exc.value.key == key, str(exc.value)
+
+
+def _disaster_report(aid: str, time: str, kind: str, post: str = "A", **data: Any) -> dict[str, Any]:
+    [entry] = event("safety.disaster.reported", time, {
+        "alert_id": aid, "report_kind": kind, "post": post, "by": INFO_OFFICER, **data}, aid)
+    return entry
+
+
+def test_a_disaster_report_by_anyone_but_an_info_officer_or_of_an_unknown_kind_is_rejected():
+    """safety.disaster.reported names its problem: the filer's role, the report kind, the post."""
+    from engine.intake.validate import Invalid, validate_record
+    body = {"specversion": "1.0", "id": "dr-1", "source": "/apps/io/1", "type": "safety.disaster.reported",
+            "time": "2026-07-20T15:00:00+08:00", "subject": "AL-F",
+            "data": {"alert_id": "AL-F", "report_kind": "initial", "post": "A",
+                     "by": {"id": "gw-1", "role": "grid_worker"}}}
+    cases = [({}, "not_info_officer"), ({"report_kind": "weekly", "by": INFO_OFFICER}, "literal_error"),
+             ({"post": "C", "by": INFO_OFFICER}, "literal_error"),
+             ({"figures": {"relocated": -1}, "by": INFO_OFFICER}, "greater_than_equal")]
+    for change, code in cases:
+        sent = {**body, "data": {**body["data"], **change}}
+        result = validate_record(json.dumps(sent).encode(), "responder.alerts", RULES.reference)
+        assert isinstance(result, Invalid), change
+        assert code in [e.type for e in result.errors], (change, result.errors)
+    wrong_topic = validate_record(json.dumps({**body, "data": {**body["data"], "by": INFO_OFFICER}}).encode(),
+                                  "hazard.reports", RULES.reference)
+    assert isinstance(wrong_topic, Invalid) and wrong_topic.errors[0].type == "wrong_topic"
+
+
+def test_the_class_is_derived_from_kind_and_enterprise_unless_given():
+    """Every kind with and without an enterprise takes the rules' class; a given class wins."""
+    for kind, (with_enterprise, without) in ALERT_RULES.derive_class.items():
+        with_e, _ = decide_alert(None, raised(f"AL-{kind}", "2026-11-02 09:00", kind=kind), ALERT_RULES)
+        no_e, _ = decide_alert(None, raised(f"AL-{kind}-n", "2026-11-02 09:00", kind=kind, enterprise=None),
+                               ALERT_RULES)
+        given, _ = decide_alert(None, raised(f"AL-{kind}-g", "2026-11-02 09:00", kind=kind,
+                                             incident_class="natural_disaster"), ALERT_RULES)
+        assert (with_e.incident_class, no_e.incident_class, given.incident_class) == \
+            (with_enterprise, without, "natural_disaster"), kind
+        assert (with_e.grade is not None) == (with_enterprise == "production_accident"), kind
+        assert bool(no_e.demanded) == (without == "production_accident"), kind  # 493 report clocks
+
+
+def test_a_daily_report_is_due_at_nine_on_a_later_day_than_the_latest_report_and_skips_missed_days():
+    """08:59 and 09:00 reports both move the next due to the next day's 09:00; a missed day is skipped."""
+    state, _ = decide_alert(None, raised("AL-D", "2026-07-20 14:00", kind="flood"), ALERT_RULES)
+    for time, due in (("2026-07-21 08:59", "2026-07-22 09:00"), ("2026-07-22 09:00", "2026-07-23 09:00"),
+                      ("2026-07-22 23:59", "2026-07-23 09:00")):
+        state, _ = decide_alert(state, _disaster_report("AL-D", time, "update"), ALERT_RULES)
+        assert state.clocks["disaster_daily"] == at(due), time
+    state, outs = decide_alert(state, alert_clock_entry("AL-D", at("2026-07-23 09:00")), ALERT_RULES)
+    assert [o.event["data"]["rule_id"] for o in outs] == ["disaster.daily"]
+    assert state.clocks["disaster_daily"] == at("2026-07-24 09:00")
+    state, _ = decide_alert(state, _disaster_report("AL-D", "2026-07-23 10:00", "final"), ALERT_RULES)
+    assert "disaster_daily" not in state.clocks and "disaster_final" not in state.clocks
+
+
+REPORT_KINDS = st.sampled_from(["initial", "update", "zero", "final"])
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 4 * 24 * 60), REPORT_KINDS, st.sampled_from(["A", "B"]),
+                          st.booleans()), max_size=6),
+       st.integers(0, 5 * 24 * 60))
+def test_disaster_reports_redelivered_change_nothing_and_ids_repeat(reports, close_after):
+    """Any story of disaster reports, each maybe delivered twice, gives the outputs of delivering once."""
+    base = at("2026-07-20 14:00")
+
+    def story(twice: bool) -> list[str]:
+        entries = [raised("AL-P", "2026-07-20 14:00", kind="flood", event_id="raise-p")]
+        for i, (minute, kind, post, again) in enumerate(sorted(reports)):
+            time = datetime.fromtimestamp(base + 60 * minute, UTC).isoformat()
+            [entry] = event("safety.disaster.reported", time, {
+                "alert_id": "AL-P", "report_kind": kind, "post": post, "by": INFO_OFFICER}, "AL-P",
+                f"dr-{i}")
+            entries += [entry, entry] if twice and again else [entry]
+        closed = datetime.fromtimestamp(base + 60 * close_after + 30, UTC).isoformat()
+        [close] = event("safety.alert.closed", closed,
+                        {"alert_id": "AL-P", "note": "Over.", "by": INFO_OFFICER}, "AL-P", "close-p")
+        entries = sorted(entries + [close], key=lambda e: at(e["time"]))
+        rp = run(entries, "2026-07-30 00:00")
+        return [o.id for _, o in rp.outputs]
+
+    once = story(False)
+    assert story(True) == once
+    assert len(set(once)) == len(once)
