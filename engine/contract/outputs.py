@@ -121,7 +121,8 @@ class DisciplineReferral(Output):
     """Data of `safety.referral.discipline`: a referral to discipline inspection (抄报移送纪委监委)."""
 
     referral_id: str
-    subject_kind: Literal["hazard", "alert"]
+    subject_kind: Literal["hazard", "alert", "department"] = Field(
+        description="department: a periodic_filing, whose subject_id is the department's id")
     subject_id: str
     respondents: Annotated[list[Respondent], Field(min_length=1)]
     grounds: Literal["duty_failure", "listed_supervision_failed", "periodic_filing"] = Field(
