@@ -21,11 +21,12 @@ from datetime import datetime
 from engine.contract.outputs import REFERRALS_DISCIPLINE
 from engine.decide.emit import Out, department_unit, envelope, iso, lead_department, output_id
 from engine.decide.state import Hazard
+from engine.errors import EngineError
 from engine.ruleset.calendar import SHANGHAI
 from engine.ruleset.compiled import Rules
 
 
-class FilingError(ValueError):
+class FilingError(EngineError, ValueError):
     """A month that cannot be filed: badly written, or rules without a periodic_filing ground."""
 
 
