@@ -9,10 +9,13 @@ deterministic ids, shows what the change amounts to before it goes live:
     new = replay(entries, new_rules, new_alert_rules, until)
     diff = compare(old, new)
 
-Time moves as the worker's would: before each entry every clock due by the
-entry's time fires, and at the end every clock due by `until`. The clock
-entries the old timer recorded are skipped, because new rules set their own
-clocks. Nothing here touches Kafka; engine/tools/replay.py reads the topic.
+Time moves as the worker's did: before each entry every clock due by the
+entry's time fires, and at the end every clock due by `until`. A clock entry
+the old timer recorded is not applied (new rules set their own clocks), but it
+still marks that the engine's time had reached its due time there: an event
+that came in after it, though dated earlier, came too late to stop what was
+due by then, in both runs. Nothing here touches Kafka; engine/tools/replay.py
+reads the topic.
 """
 
 from __future__ import annotations
@@ -84,12 +87,11 @@ def replay(entries: Iterable[dict[str, Any]], rules: Rules, alert_rules: AlertRu
     for entry in entries:
         if step is not None:
             step()
-        if entry.get("type") == CLOCK_TYPE:
-            continue  # the old rules' timer; the new rules fire their own clocks below
         now = max(now, entry_time(entry))
         for run in runs:
             run.advance_to(now)
-            run.feed(entry)
+            if entry.get("type") != CLOCK_TYPE:  # the old timer's own entry: its time only
+                run.feed(entry)
     if until is not None:
         for run in runs:
             run.advance_to(max(now, until))

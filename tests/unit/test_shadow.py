@@ -25,7 +25,7 @@ UNTIL = at("2026-11-30 00:00")
 
 
 def test_the_same_rules_change_nothing_and_recorded_clock_entries_are_not_replayed():
-    """Old against old: no change; a recorded clock entry adds nothing either."""
+    """Old against old: no change; a recorded clock entry sends nothing of its own."""
     entries = _timeline()
     old = replay(entries, RULES, ALERT_RULES, UNTIL)
     with_clock = replay([*entries, clock_entry("HZ-S1", at("2026-11-12 00:00"))], RULES, ALERT_RULES, UNTIL)
@@ -94,3 +94,22 @@ def test_the_window_keeps_only_outputs_sent_within_it():
         ("accident.notify", "added"), ("alert.non_production", "removed"),
         ("alert.response", "changed"), ("alert.cap", "changed")}
     assert compare(old, new, since=raised_at + 3600).by_rule().keys() == {"report.county", "report.city"}
+
+
+def test_a_recorded_clock_entry_marks_how_far_time_had_gone_when_a_late_event_came():
+    """An acknowledgement dated 09:25 that came after the timer reached 09:30 did not stop 09:30's step."""
+    from test_alerts import FIRE_BRIGADE_ACK, alert_event
+
+    from engine.alerts import alert_clock_entry
+    alarm = raised("AL-LATE", "2026-11-02 09:00")
+    ack = alert_event("acknowledged", "AL-LATE", "2026-11-02 09:25", **FIRE_BRIGADE_ACK)
+
+    def handovers(entries):
+        sent = replay(entries, RULES, ALERT_RULES, at("2026-11-02 12:00"))
+        return [s.out.event["data"]["rule_id"] for s in sent
+                if s.out.event.get("data", {}).get("action") == "handover"]
+
+    in_time = handovers([alarm, ack])
+    late = handovers([alarm, alert_clock_entry("AL-LATE", at("2026-11-02 09:30")), ack])
+    assert in_time == ["handover.duty_officer", "handover.grid_chief"]
+    assert late == [*in_time, "handover.town"]
