@@ -70,8 +70,12 @@ def describe_alerts(rules: AlertRules) -> str:
     """A one-line summary of the alert rules."""
     steps = ", ".join(f"+{words(s.after)} {s.rule_id.rsplit('.', 1)[-1]}" for s in rules.handover)
     reports = ", ".join(f"{lv.id} {words(lv.within)}" for lv in rules.report_levels)
+    d = rules.disaster
+    chain = ", ".join(f"+{words(s.after)} {s.rule_id.rsplit('.', 1)[-1]}" for s in d.initial)
     return (f"alert rules OK: version {rules.version}, {len(rules.kinds)} kinds, grades "
-            f"{', '.join(g.id for g in rules.grades)}, handover {steps}, reports {reports}")
+            f"{', '.join(g.id for g in rules.grades)}, handover {steps}, reports {reports} "
+            f"(production accidents only); disaster reports: initial {chain}, daily by "
+            f"{d.daily_at[0]:02d}:{d.daily_at[1]:02d}, final within {words(d.final_within)} of the close")
 
 
 def _load(args: argparse.Namespace) -> tuple[Rules, AlertRules]:
