@@ -5,10 +5,12 @@ model: before anything else it fires every clock due up to the entry's time,
 in due order; a re-delivered entry changes nothing; a `safety.clock.fired`
 entry only brings the alert to its due time.
 
-Applying a field event records its facts (figures with their times, the
-acknowledgements, the close); `settle` then re-grades the alert from the
-facts and, when the response level changes, activates it; last, the event's
-CAP document goes out.
+Applying a field event records its facts (the incident class, figures with
+their times, the acknowledgements, disaster reports, the close); `settle` then
+re-grades the alert from the facts (a 493 grade for a production accident
+only) and, when the response level changes, activates it, and sends the
+class's once-only notices (incident.py); last, the event's CAP document goes
+out.
 """
 
 from __future__ import annotations

@@ -61,7 +61,7 @@ class Kind:
 
 @dataclass(frozen=True, slots=True)
 class HandoverStep:
-    """One step of the A/B post chain: how long after the previous one, and to whom."""
+    """One step of the duty officers' handover (应急值守): how long after the previous one, to whom."""
 
     rule_id: str
     after: Span
@@ -94,7 +94,7 @@ class Notify:
 
 @dataclass(frozen=True, slots=True)
 class DisasterStep:
-    """One step of the initial disaster report chain: post A silent, then post B asked, then..."""
+    """One step of the initial disaster-report chain: post A silent, post B asked, then the town..."""
 
     rule_id: str
     after: Span
