@@ -14,8 +14,6 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from aiokafka.errors import UnknownTopicOrPartitionError
-
 from engine.contract.outputs import REFERRALS_DISCIPLINE, record_headers
 from engine.cores import TABLES, record_value
 from engine.decide.emit import Out
@@ -24,7 +22,7 @@ from engine.decide.state import Hazard
 from engine.errors import EngineError
 from engine.ruleset.compiled import Rules
 from engine.store import unpack
-from engine.tools.kafka import producer, read_to_end
+from engine.tools.kafka import partitions_of, producer, read_to_end, reader
 
 
 async def latest_hazards(bootstrap: str, app_id: str,
@@ -41,13 +39,19 @@ class NoTopic(EngineError):
 
 
 async def _publish(bootstrap: str, prefix: str, outs: list[Out], auth: Mapping[str, Any] | None) -> None:
+    topic = prefix + REFERRALS_DISCIPLINE
+    consumer = reader(bootstrap, auth)
+    await consumer.start()
+    try:
+        exists = bool(await partitions_of(consumer, topic))
+    finally:
+        await consumer.stop()
+    if not exists:
+        raise NoTopic(f"topic {topic} does not exist: start the worker once (it creates every topic "
+                      "of topics/topics.yaml), then publish again")
     async with producer(bootstrap, auth) as prod:
-        try:
-            sent = [await prod.send(prefix + o.topic, record_value(o), key=o.key.encode(),
-                                    headers=record_headers(o.topic)) for o in outs]
-        except UnknownTopicOrPartitionError:
-            raise NoTopic(f"topic {prefix}{REFERRALS_DISCIPLINE} does not exist: start the worker once "
-                          "(it creates every topic of topics/topics.yaml), then publish again") from None
+        sent = [await prod.send(prefix + o.topic, record_value(o), key=o.key.encode(),
+                                headers=record_headers(o.topic)) for o in outs]
         await asyncio.gather(*sent)
 
 
