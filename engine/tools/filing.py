@@ -19,10 +19,9 @@ from engine.cores import TABLES, record_value
 from engine.decide.emit import Out
 from engine.decide.filing import monthly_filings
 from engine.decide.state import Hazard
-from engine.errors import EngineError
 from engine.ruleset.compiled import Rules
 from engine.store import unpack
-from engine.tools.kafka import partitions_of, producer, read_to_end, reader
+from engine.tools.kafka import NoTopic, partitions_of, producer, read_to_end, reader
 
 
 async def latest_hazards(bootstrap: str, app_id: str,
@@ -32,10 +31,6 @@ async def latest_hazards(bootstrap: str, app_id: str,
     for r in await read_to_end(bootstrap, f"{app_id}-{TABLES['hazard']}-changelog", auth):
         latest[r.key] = r.value
     return [unpack(v) for v in latest.values() if v]
-
-
-class NoTopic(EngineError):
-    """The topic to publish to does not exist: the worker creates it when it first starts."""
 
 
 async def _publish(bootstrap: str, prefix: str, outs: list[Out], auth: Mapping[str, Any] | None) -> None:

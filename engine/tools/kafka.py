@@ -18,6 +18,10 @@ class NoBroker(EngineError):
     """No broker address is configured and no local broker runs."""
 
 
+class NoTopic(EngineError):
+    """A topic a tool reads or writes does not exist on the broker."""
+
+
 def bootstrap_for(settings: Settings) -> str:
     """Return KAFKA_BOOTSTRAP_SERVERS, else the running local broker's address."""
     if settings.bootstrap_servers:
