@@ -59,6 +59,16 @@ def _show(args: argparse.Namespace) -> int:
                     args.json, auth=client_auth(settings))
 
 
+def _filing(args: argparse.Namespace) -> int:
+    from engine.ruleset import load_rules
+    from engine.tools import filing
+    from engine.tools.kafka import bootstrap_for, client_auth
+
+    settings = _settings(args)
+    return filing.run(bootstrap_for(settings), settings.topic_prefix, settings.app_id, args.month,
+                      load_rules(settings.rules_dir), args.publish, args.json, auth=client_auth(settings))
+
+
 def _schemas(args: argparse.Namespace) -> int:
     from engine import schemas
 
@@ -226,6 +236,13 @@ def parser() -> argparse.ArgumentParser:
     show.add_argument("hazard_id", help="the hazard's id, e.g. HZ-20261130-0001")
     show.add_argument("--json", action="store_true", help="print the state and timeline as JSON")
     show.set_defaults(func=_show)
+
+    fil = sub.add_parser("filing", help="the month's filing of supervision results with discipline "
+                         "inspection, one per sector-leading department (periodic_filing)")
+    fil.add_argument("--month", required=True, help="the month to file, YYYY-MM")
+    fil.add_argument("--publish", action="store_true", help="write the filings to referrals.discipline")
+    fil.add_argument("--json", action="store_true", help="print the filings' CloudEvents as JSON")
+    fil.set_defaults(func=_filing)
 
     sch = sub.add_parser("schemas", help="export or check topics/schemas/")
     sch.add_argument("action", choices=["export", "check"],

@@ -4,11 +4,17 @@ Part 1 publishes the contract's examples, the rejected examples and a
 duplicate, and shows what intake made of them. Part 2 simulates the district:
 field apps report hazards, inspectors find more, enterprises rectify, some on
 time and some late; and the example's night-market fire grows, its response
-level rises, posts hand it over, a report clock runs out and each step goes
-out as a CAP 1.2 document. Escalations are printed as the engine sends them,
-through to listed supervision of major hazards, referrals of public bodies to
-discipline inspection, and enforcement proposals (a fine, then 停产停业整顿)
-against enterprises that leave a hazard unfixed; a summary closes the run.
+level rises, the duty officers hand it over, a report clock runs out and each
+step goes out as a CAP 1.2 document. Escalations are printed as the engine
+sends them, through to listed supervision of major hazards, referrals of
+public bodies to discipline inspection, and enforcement proposals (a fine,
+then 停产停业整顿) against enterprises that leave a hazard unfixed. Four more
+scenes (issue 14): the example's chemical store keeps filling a tank it was
+ordered to stop using, so the order goes to the public security bureau (刑法
+art. 134-1) with a proposal to stop its power supply (art. 70); a child
+drowns in a village pond, a non-production incident routed to the town and
+its department; and a flood is reported by post B after post A stayed silent.
+A summary closes the run.
 
 The demo runs in a namespace of its own (a topic prefix and an app id), so it
 can run again and again on the same broker and always starts clean.
@@ -43,7 +49,8 @@ EXAMPLES = REPO_ROOT / "topics" / "examples"
 START = datetime.fromisoformat("2026-11-30T08:00:00+08:00")  # the examples' day
 DAYS, RATE = 28, DAY / 1.2  # four simulated weeks, a day every 1.2 real seconds
 COLOURS = {"blue": "34", "yellow": "33", "orange": "38;5;208", "red": "31"}
-FEEDS = ("escalations", "supervision.listed", "referrals.discipline", "enforcement.actions", "alerts.cap")
+FEEDS = ("escalations", "supervision.listed", "referrals.discipline", "enforcement.actions",
+         "referrals.judicial", "notifications", "alerts.cap")
 INCIDENT = "AL-20261130-0009"  # the contract's example: a fire in the Lakeside Night Market
 
 
@@ -85,7 +92,7 @@ def _run(ns: Namespace, tmp: Path) -> int:
     try:
         worker.wait_ready(timeout=120)
         _say(f"   ready in {time.monotonic() - started:.1f} s")
-        ok = _intake_part(ns)
+        ok = _intake_part(ns, tmp)
         ok &= asyncio.run(_district_part(ns, clock, end))
         _section("See it yourself")
         _say(f"   export KAFKA_BOOTSTRAP_SERVERS={ns.bootstrap} HAZARD_TOPIC_PREFIX={ns.prefix} "
@@ -100,9 +107,24 @@ def _run(ns: Namespace, tmp: Path) -> int:
         worker.stop()
 
 
-def _intake_part(ns: Namespace) -> bool:
+def _examples(tmp: Path) -> list[Path]:
+    """The contract's examples, the alert's saying what it is: the contract's example names no
+    enterprise, so the rules would read a fire as non-production; the night market's stalls are
+    businesses, so its field app sends incident_class (contract v2)."""
+    out = []
+    for path in sorted(EXAMPLES.glob("*.json")):
+        if path.name == "alert-raised.json":
+            event = json.loads(path.read_text(encoding="utf-8"))
+            event["data"]["incident_class"] = "production_accident"
+            path = tmp / path.name
+            path.write_text(json.dumps(event, ensure_ascii=False), encoding="utf-8")
+        out.append(path)
+    return out
+
+
+def _intake_part(ns: Namespace, tmp: Path) -> bool:
     _section("Part 1: the contract's examples (hazard-engine publish)")
-    valid = sorted(EXAMPLES.glob("*.json"))
+    valid = _examples(tmp)
     for line in asyncio.run(publish.send(publish.plan(valid)[0], ns.bootstrap, ns.prefix)):
         _say(f"   {line}")
     _say("   ... the rejected examples, each line as it is, to hazard.reports")
@@ -150,9 +172,52 @@ def _incident() -> list[Planned]:
     ]
 
 
+def _scenes() -> list[Planned]:
+    """Issue 14's scenes: a stop order violated and transferred, a drowning, a flood post A missed."""
+    def event(type_: str, id_: str, at: str, subject: str, data: dict[str, Any],
+              source: str = "/apps/demo") -> Planned:
+        when = datetime.fromisoformat(f"{at}:00+08:00")
+        body = {"specversion": "1.0", "id": id_, "source": source, "type": type_,
+                "time": when.isoformat(), "subject": subject, "data": data}
+        return Planned(int(when.timestamp()), body)
+
+    store, pond, flood = "HZ-20261130-0002", "AL-20261205-0001", "AL-20261210-0001"
+    two = [{"id": "insp-021", "role": "inspector", "name": "Zhao Min"},
+           {"id": "insp-034", "role": "inspector", "name": "Sun Hao"}]
+    order = "度应急责停〔2026〕7"
+    grid = {"id": "gw-0301", "role": "grid_worker"}
+    return [
+        event("safety.enforcement.ordered", "sc-ord-1", "2026-11-30T16:00", store,
+              {"hazard_id": store, "order_no": order, "order": "suspend",
+               "legal_basis": "安全生产法 art. 65", "by": two}, "/apps/enforcement/zm"),
+        event("safety.enforcement.violated", "sc-vio-1", "2026-12-03T10:00", store,
+              {"hazard_id": store, "order_no": order, "found_at": "2026-12-03T10:00:00+08:00",
+               "description": "Tank T-2 was being filled while the order stood.",
+               "evidence": ["https://files.example.org/demo/t2.mp4"], "by": two}, "/apps/enforcement/zm"),
+        event("safety.alert.raised", "sc-pond-1", "2026-12-05T16:20", pond,
+              {"alert_id": pond, "kind": "drowning", "casualties": {"dead": 1},
+               "location": {"town": "huxi", "address": "Huxi village pond"},
+               "description": "A child fell through the ice of the village pond.", "reporter": grid}),
+        event("safety.alert.raised", "sc-flood-1", "2026-12-10T09:00", flood,
+              {"alert_id": flood, "kind": "flood", "location": {"town": "zhulaozhuang"},
+               "description": "Meltwater over the embankment; a lane and fields flooded.",
+               "reporter": grid}),
+        event("safety.disaster.reported", "sc-flood-2", "2026-12-10T10:10", flood,
+              {"alert_id": flood, "report_kind": "initial", "post": "B",
+               "by": {"id": "io-0302", "role": "info_officer"},
+               "figures": {"affected_population": 60, "relocated": 12}}, "/apps/info/io-0302"),
+        event("safety.disaster.reported", "sc-flood-3", "2026-12-11T08:30", flood,
+              {"alert_id": flood, "report_kind": "final", "post": "B",
+               "by": {"id": "io-0302", "role": "info_officer"},
+               "figures": {"affected_population": 60, "direct_loss_cny": 80000}}, "/apps/info/io-0302"),
+        event("safety.alert.closed", "sc-flood-4", "2026-12-11T09:00", flood,
+              {"alert_id": flood, "note": "Water receded.", "by": {"id": "io-0302", "role": "info_officer"}}),
+    ]
+
+
 async def _district_part(ns: Namespace, clock: ScaledTime, end: float) -> bool:
     events = [p for p in District(START, seed=2026).events(40, 10) if p.at < end - DAY]
-    events = sorted(events + _incident(), key=lambda p: p.at)
+    events = sorted(events + _incident() + _scenes(), key=lambda p: p.at)
     _section(f"Part 2: {DAYS} days of the district: {len(events)} field events about 40 hazards, "
              "plus the examples")
     _say("   escalations as the engine sends them (simulated time):")
@@ -180,7 +245,10 @@ async def _district_part(ns: Namespace, clock: ScaledTime, end: float) -> bool:
                  f"{'yes' if not validate(caps[-1].value) else 'NO'}")
         _say(caps[-1].value.decode())
     return (seen["listed supervision"] > 0 and seen["referral"] > 0 and seen["escalation"] > 0
-            and seen["fine proposal"] > 0 and seen["CAP invalid"] == 0 and seen["CAP valid"] >= 4)
+            and seen["fine proposal"] > 0 and seen["CAP invalid"] == 0 and seen["CAP valid"] >= 4
+            and seen["judicial transfer"] > 0 and seen["utility stop notice proposal"] > 0
+            and seen["non-production routing"] > 0 and seen["post B asked"] > 0
+            and seen["notification"] > 0)
 
 
 async def _live_feed(ns: Namespace, end: float, clock: ScaledTime, seen: Counter[str]) -> None:
@@ -217,11 +285,15 @@ def _cap_line(xml: bytes, seen: Counter[str]) -> str:
             f"[{'valid' if valid else 'INVALID'} CAP 1.2]")
 
 
+_SCENE_RULES = {"alert.non_production": "non-production routing", "disaster.post_b": "post B asked"}
+
+
 def _line(event: dict[str, Any], seen: Counter[str]) -> str:
     d = event["data"]
     when = event["time"][:16].replace("T", " ")
     if event["type"] == "safety.escalation.raised":
         seen["escalation"] += 1
+        seen[_SCENE_RULES.get(d["rule_id"], "other escalation")] += 1
         level = d["tier"] or f"lvl {d['response_level']}"
         text = f"{when}  {level:<6} {d['action']:<20} {d['subject_id']:<17} {d['reason'][:90]}"
         return _paint(text, d["tier"] or ("red" if d["response_level"] in ("I", "II") else "orange"))
@@ -238,6 +310,15 @@ def _line(event: dict[str, Any], seen: Counter[str]) -> str:
         review = "after legal review (法制审核)" if d["needs_legal_review"] else "no legal review needed"
         return _paint(f"{when}  ENFORCEMENT proposed against {d['enterprise']['name']}: {what} "
                       f"({d['hazard_id']}, {review}, due {d['due_at'][:10]})", "orange")
+    if event["type"] == "safety.referral.judicial":
+        seen["judicial transfer"] += 1
+        return _paint(f"{when}  TRANSFER to {d['recipient']['name']}: order {d['order_no']} on "
+                      f"{d['hazard_id']} violated, {d['offence']}, {len(d['evidence'])} evidence", "red")
+    if event["type"] == "safety.notification.due":
+        seen["notification"] += 1
+        who = ", ".join(r["name"] or r["id"] for r in d["recipients"])
+        return _paint(f"{when}  NOTIFY {who} of {d['subject_id']} by {d['due_at'][:16]} "
+                      f"(493号令 art. 10)", "orange")
     seen["referral"] += 1
     who = ", ".join(r["name"] or r["id"] for r in d["respondents"])
     return _paint(f"{when}  REFERRAL to discipline inspection: {d['subject_id']} ({who}) "

@@ -27,6 +27,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from engine.broker.install import free_port
 from engine.contract.envelope import EVENT_TYPES, INTAKE_TOPICS
+from engine.tools import kafka as kafka_tools
 from engine.tools.kafka import partitions_of, producer
 from engine.tools.publish import DEFAULT_RETRY_FOR, Publisher
 
@@ -211,33 +212,13 @@ async def read_to_end(bootstrap: str, topic: str, timeout: float = 300.0) -> lis
     """Read a topic from the beginning up to the end offsets it has now, without waiting for silence.
 
     For a topic whose writers are done (an engine that has drained): what a
-    quiet spell would also find, without the spell.
+    quiet spell would also find, without the spell. The plain broker of the
+    tests and the demo: no login.
     """
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None,
-                                enable_auto_commit=False, max_partition_fetch_bytes=16 << 20,
-                                fetch_max_bytes=64 << 20)
-    await consumer.start()
     try:
-        tps = [TopicPartition(topic, p) for p in await partitions_of(consumer, topic)]
-        ends = await consumer.end_offsets(tps)
-        todo = [tp for tp in tps if ends[tp] > 0]
-        out: list[Any] = []
-        if not todo:
-            return out
-        consumer.assign(todo)
-        await consumer.seek_to_beginning(*todo)
-        deadline = time.monotonic() + timeout
-        while todo:
-            if time.monotonic() > deadline:
-                raise AssertionError(f"{topic}: not read to its end offsets within {timeout} s")
-            batch = await consumer.getmany(timeout_ms=500)
-            for records in batch.values():
-                out.extend(rec for rec in records)
-            # A transaction marker takes the last offset without a record: the position says it all.
-            todo = [tp for tp in todo if await consumer.position(tp) < ends[tp]]
-        return out
-    finally:
-        await consumer.stop()
+        return await kafka_tools.read_to_end(bootstrap, topic, {}, timeout=timeout)
+    except TimeoutError as exc:
+        raise AssertionError(str(exc)) from None
 
 
 def values(records: list[Any]) -> list[dict[str, Any]]:

@@ -1,5 +1,7 @@
-"""First-responder alerts (突发事件): accident grade and response level, the A/B post handover,
-the accident-report clocks, and a CAP 1.2 document for each alert raised, updated or closed.
+"""First-responder alerts (突发事件): incident class, accident grade and response level, the duty
+officers' handover (应急值守), the accident-report clocks of production accidents, the
+disaster-report clocks of natural disasters (灾害信息员 A、B 岗 report them), and a CAP 1.2
+document for each alert raised, updated or closed.
 
 A pure core, as for hazards (engine/decide/):
 

@@ -2,15 +2,19 @@
 
 Two kinds run while an alert is open (raised and not closed):
 
-- `handover`: the A/B post chain (灾害信息员 A、B 岗). Until a responder
-  acknowledges the alert, it passes from post A to post B, the grid chief,
-  the town and the district, each step `after` the previous one.
-- `report_<level>`: the accident-report clocks (493号令 arts. 9, 10). The
+- `handover`: the duty officers' handover (应急值守). Until a responder
+  acknowledges the alert, it passes to the town's duty officer, the grid
+  chief, the town and the district, each step `after` the previous one.
+- `report_<level>`: the accident-report clocks (493号令 arts. 9, 10), of
+  production-safety accidents only (no level is demanded of another class). The
   county level is due `within` of the accident; each level above is due
   `within` of the report to the level below when that report came in time,
   else of the level below's due time, so one late report does not push the
   whole chain back. A level a re-grade adds is due `within` of the re-grade at
   the earliest (补报, art. 13). A missed clock escalates once (report_overdue).
+
+The disaster-report clocks of natural disasters are in disaster.py; core.py
+runs both sets.
 
 As for hazards, nothing is stored as a timer: `derive` recomputes the clocks
 after every change, and a clock that no longer applies simply disappears.
@@ -95,7 +99,7 @@ def _handover(a: Alert, rules: AlertRules, due: int, cause: str) -> list[Out]:
     names = ", ".join(t["name"] or t["id"] for t in targets)
     a.history.append([due, cause, f"handover {step.rule_id} to {names}"])
     reason = (f"Alert {a.id} was not acknowledged {_since(due - a.opened_at)} after it was raised: "
-              f"handed over to {names} (灾害信息员 A、B 岗)")
+              f"handed over to {names} (应急值守)")
     return [emit.escalation(a, rules, rule_id=step.rule_id, action="handover", at=due, targets=targets,
                             reason=reason, key=(i, due), caused_by=[cause],
                             due_at=following[1] if following else None)]

@@ -5,10 +5,12 @@ model: before anything else it fires every clock due up to the entry's time,
 in due order; a re-delivered entry changes nothing; a `safety.clock.fired`
 entry only brings the alert to its due time.
 
-Applying a field event records its facts (figures with their times, the
-acknowledgements, the close); `settle` then re-grades the alert from the
-facts and, when the response level changes, activates it; last, the event's
-CAP document goes out.
+Applying a field event records its facts (the incident class, figures with
+their times, the acknowledgements, disaster reports, the close); `settle` then
+re-grades the alert from the facts (a 493 grade for a production accident
+only) and, when the response level changes, activates it, and sends the
+class's once-only notices (incident.py); last, the event's CAP document goes
+out.
 """
 
 from __future__ import annotations
@@ -16,13 +18,25 @@ from __future__ import annotations
 import bisect
 from typing import Any
 
-from engine.alerts import capdoc, emit
-from engine.alerts.clocks import after, derive, fire
+from engine.alerts import capdoc, clocks, disaster, emit, incident
+from engine.alerts.clocks import after, clock_id
 from engine.alerts.grade import classify, higher, level_for
 from engine.alerts.rules import GRADES, AlertRules
 from engine.alerts.state import Alert
 from engine.decide.core import advance_clocks, apply_entry
 from engine.decide.emit import Out
+
+
+def derive(a: Alert, rules: AlertRules) -> dict[str, int]:
+    """Every running clock of the alert: handover and 493 report clocks, and disaster-report clocks."""
+    return {**clocks.derive(a, rules), **disaster.derive(a, rules)}
+
+
+def fire(a: Alert, name: str, due: int, rules: AlertRules) -> list[Out]:
+    """Run out clock `name` at `due`, whichever kind it is."""
+    if name in disaster.NAMES:
+        return disaster.fire(a, name, due, rules, clock_id(a, name, due))
+    return clocks.fire(a, name, due, rules)
 
 
 def advance(a: Alert, rules: AlertRules, now: int) -> list[Out]:
@@ -58,8 +72,12 @@ def apply_event(a: Alert, entry: dict[str, Any], at: int, rules: AlertRules) -> 
             a.description = d["description"]
             a.crowded, a.post = d.get("crowded_place", False), d.get("post")
             a.exercise = d.get("exercise", False)
+            a.enterprise = d.get("enterprise")
+            a.incident_class = d.get("incident_class") or rules.incident_class(
+                d["kind"], a.enterprise is not None)
             _figures(a, at, eid, d)
-            note = f"raised: {d['kind']} in {a.town()}" + (" (exercise)" if a.exercise else "")
+            note = (f"raised: {d['kind']} in {a.town()}, {a.incident_class}"
+                    + (" (exercise)" if a.exercise else ""))
         else:
             note = "raised again: ignored (the first raising stands)"
     elif what == "updated":
@@ -74,6 +92,13 @@ def apply_event(a: Alert, entry: dict[str, Any], at: int, rules: AlertRules) -> 
             if a.acked is None or a.acked[0] > at:
                 a.acked = [at, d["unit"], eid]
             note = f"acknowledged by {d['unit']}"
+    elif what == "reported":  # safety.disaster.reported: a disaster information officer's report
+        report = [at, eid, d["report_kind"], d["post"]]
+        a.disaster_reports.insert(bisect.bisect_right([r[0] for r in a.disaster_reports], at), report)
+        figures = d.get("figures") or {}
+        _figures(a, at, eid, {"casualties": figures.get("casualties"),
+                              "estimated_loss_cny": figures.get("direct_loss_cny")})
+        note = f"disaster report {d['report_kind']} from post {d['post']}"
     elif what == "closed":
         if a.closed_at is None or a.closed_at > at:
             a.closed_at, a.closed_by = at, eid
@@ -116,13 +141,29 @@ def assess(a: Alert, rules: AlertRules) -> tuple[str, list[str], str, list[str],
 
 
 def settle(a: Alert, rules: AlertRules, at: int, cause: str) -> list[Out]:
-    """Re-grade the alert; activate its new response level when the level changes."""
+    """Re-grade the alert; activate its new response level when the level changes.
+
+    Only a production-safety accident gets a 493 grade, report clocks and the
+    art. 10 notifications; a non-production incident or a natural disaster
+    gets the response level of its figures' band and goes where its class says.
+    """
     if a.opened is None or (a.closed_at is not None and at >= a.closed_at):
         return []  # an orphan waits for its raising; a closed alert no longer re-grades
     grade, why, level, level_why, demanded = assess(a, rules)
-    for level_id, t in demanded.items():
-        a.demanded[level_id] = min(a.demanded.get(level_id, t), t)
-    a.grade = grade
+    accident = a.incident_class == "production_accident"
+    if accident:
+        for level_id, t in demanded.items():
+            a.demanded[level_id] = min(a.demanded.get(level_id, t), t)
+        a.grade = grade
+    else:
+        why = [f"{incident.CLASS_NAMES[a.incident_class or '']}: no 493号令 grade; response band of "
+               f"the figures (district practice): " + "; ".join(why)]
+    outs = _activate(a, rules, at, cause, level, why, level_why)
+    return outs + incident.on_settle(a, rules, at, cause)
+
+
+def _activate(a: Alert, rules: AlertRules, at: int, cause: str, level: str, why: list[str],
+              level_why: list[str]) -> list[Out]:
     if level == a.level or not (higher(a.level, level) or rules.downgrade_allowed):
         return []
     before, a.level = a.level, level

@@ -35,6 +35,12 @@ def resolve(target: str, a: Alert, rules: AlertRules,
         return [{"kind": "district", "id": ref.district.id, "name": ref.district.name}]
     if target in ("post_a", "post_b"):
         return [_post(a, rules, target[-1].upper())]
+    if target == "duty_officer":  # the town's duty officer (镇街应急值守)
+        return [{"kind": "official", "id": f"{town.id}:duty_officer", "name": f"{town.name}应急值班员"}] \
+            if town else []
+    if target == "duty_office":  # the district's emergency duty office (区应急值班室)
+        return [{"kind": "unit", "id": f"{ref.district.id}:duty_office",
+                 "name": f"{ref.district.name}应急值班室"}]
     if target == "grid_chief":
         grid = ref.grid((a.location or {}).get("grid") or "")
         if grid is None or grid.chief_role is None:  # no known grid: its town's safety office

@@ -11,7 +11,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from engine.contract.intake import AlertKind
+from engine.contract.intake import AlertKind, IncidentClass
 
 Grade = Literal["especially_major", "major", "large", "general"]
 Level = Literal["I", "II", "III", "IV"]
@@ -107,6 +107,57 @@ class CapEntry(_File):
     source: Text
 
 
+class DeriveEntry(_File):
+    enterprise: IncidentClass
+    no_enterprise: IncidentClass
+
+
+class IncidentClassEntry(_File):
+    derive: dict[AlertKind, DeriveEntry]
+    source: Text
+
+
+class NotifyEntry(_File):
+    rule_id: Text
+    within: str
+    recipients: list[str] = Field(min_length=1)
+    source: Text
+
+
+class NonProductionEntry(_File):
+    rule_id: Text
+    route: dict[AlertKind, list[str]] = Field(default_factory=dict)
+    default: list[str] = Field(min_length=1)
+    source: Text
+
+
+class DisasterStepEntry(_File):
+    rule_id: Text
+    after: str
+    targets: list[str] = Field(min_length=1)
+
+
+class DailyEntry(_File):
+    rule_id: Text
+    at: typing.Annotated[str, Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]
+    targets: list[str] = Field(min_length=1)
+    source: Text
+
+
+class FinalEntry(_File):
+    rule_id: Text
+    within: str
+    targets: list[str] = Field(min_length=1)
+    source: Text
+
+
+class DisasterReportEntry(_File):
+    initial: list[DisasterStepEntry] = Field(min_length=1)
+    initial_source: Text
+    daily: DailyEntry
+    final: FinalEntry
+
+
 class AlertsFile(_File):
     version: str
     grading: GradingEntry
@@ -114,4 +165,8 @@ class AlertsFile(_File):
     kinds: dict[AlertKind, KindEntry]
     handover: HandoverEntry
     accident_report: ReportEntry
+    incident_class: IncidentClassEntry
+    accident_notifications: NotifyEntry
+    non_production: NonProductionEntry
+    disaster_report: DisasterReportEntry
     cap: CapEntry

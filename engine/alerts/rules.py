@@ -29,7 +29,8 @@ REPORT_LEVELS = ("county", "city", "province", "state_council")  # lowest first
 KINDS: tuple[str, ...] = typing.get_args(AlertKind)
 # Targets an alert escalation may name; `department:<id>` names one directly.
 TARGETS = frozenset({"town", "town_safety_office", "district", "post_a", "post_b", "grid_chief",
-                     "responders"})
+                     "responders", "duty_officer", "duty_office"})
+CLASSES = ("production_accident", "non_production", "natural_disaster")
 REPORT_TARGETS = TARGETS | {"authority", "authority_below"}
 
 
@@ -60,7 +61,7 @@ class Kind:
 
 @dataclass(frozen=True, slots=True)
 class HandoverStep:
-    """One step of the A/B post chain: how long after the previous one, and to whom."""
+    """One step of the duty officers' handover (应急值守): how long after the previous one, to whom."""
 
     rule_id: str
     after: Span
@@ -79,6 +80,41 @@ class ReportLevel:
     authorities: tuple[str, ...]
     overdue_targets: tuple[str, ...]
     source: str
+
+
+@dataclass(frozen=True, slots=True)
+class Notify:
+    """Notices the law requires when a production-safety accident is reported (493号令 art. 10)."""
+
+    rule_id: str
+    within: Span
+    recipients: tuple[str, ...]
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class DisasterStep:
+    """One step of the initial disaster-report chain: post A silent, post B asked, then the town..."""
+
+    rule_id: str
+    after: Span
+    targets: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class DisasterReport:
+    """The disaster-report clocks (灾情报告: 初报, 续报 and 零报告, 核报) of a natural disaster."""
+
+    initial: tuple[DisasterStep, ...]
+    initial_source: str
+    daily_rule: str
+    daily_at: tuple[int, int]  # hour, minute in Asia/Shanghai
+    daily_targets: tuple[str, ...]
+    daily_source: str
+    final_rule: str
+    final_within: Span
+    final_targets: tuple[str, ...]
+    final_source: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +140,22 @@ class AlertRules:
     report_levels: tuple[ReportLevel, ...]  # lowest first
     reach: Mapping[str, str]  # grade -> highest report level
     cap: CapEntry
+    derive_class: Mapping[str, tuple[str, str]]  # kind -> (class with an enterprise, without one)
+    class_source: str
+    notify_accident: Notify
+    non_production_rule: str
+    non_production_route: Mapping[str, tuple[str, ...]]  # kind -> targets; "" is the default
+    non_production_source: str
+    disaster: DisasterReport
+
+    def incident_class(self, kind: str, enterprise_named: bool) -> str:
+        """The class the rules derive for an alert that does not give one."""
+        with_enterprise, without = self.derive_class[kind]
+        return with_enterprise if enterprise_named else without
+
+    def route(self, kind: str) -> tuple[str, ...]:
+        """Where a non-production incident of `kind` goes: the town and the sector's department."""
+        return self.non_production_route.get(kind, self.non_production_route[""])
 
     def grade(self, grade_id: str) -> GradeRule:
         """The grade with this id."""
@@ -228,6 +280,30 @@ def load_alert_rules(rules_dir: Path | str, reference: Reference | None = None) 
         if REPORT_LEVELS.index(rep.reach[high]) < REPORT_LEVELS.index(rep.reach[low]):
             raise c.fail(f"accident_report.reach.{high}", f"reaches lower than {low}")
 
+    c.complete("incident_class.derive", f.incident_class.derive, KINDS)
+    derive_class = {k: (e.enterprise, e.no_enterprise) for k, e in f.incident_class.derive.items()}
+    n = f.accident_notifications
+    notify_accident = Notify(n.rule_id, c.span("accident_notifications.within", n.within),
+                             c.targets("accident_notifications.recipients", n.recipients), n.source)
+    npr = f.non_production
+    route = {k: c.targets(f"non_production.route.{k}", v) for k, v in npr.route.items()}
+    route[""] = c.targets("non_production.default", npr.default)
+    d = f.disaster_report
+    hour, minute = (int(x) for x in d.daily.at.split(":"))
+    disaster = DisasterReport(
+        initial=tuple(DisasterStep(s.rule_id, c.span(f"disaster_report.initial[{i}].after", s.after),
+                                   c.targets(f"disaster_report.initial[{i}].targets", s.targets))
+                      for i, s in enumerate(d.initial)),
+        initial_source=d.initial_source, daily_rule=d.daily.rule_id, daily_at=(hour, minute),
+        daily_targets=c.targets("disaster_report.daily.targets", d.daily.targets),
+        daily_source=d.daily.source, final_rule=d.final.rule_id,
+        final_within=c.span("disaster_report.final.within", d.final.within),
+        final_targets=c.targets("disaster_report.final.targets", d.final.targets),
+        final_source=d.final.source)
+    for i, step in enumerate(disaster.initial):
+        if step.after.unit not in ("minutes", "hours"):
+            raise c.fail(f"disaster_report.initial[{i}].after", "initial report steps are minutes or hours")
+
     try:
         identifier(f.cap.issuer_code, datetime(2026, 1, 1, tzinfo=UTC), 1)
     except ValueError as exc:
@@ -249,4 +325,8 @@ def load_alert_rules(rules_dir: Path | str, reference: Reference | None = None) 
         downgrade_allowed=r.downgrade.allowed, notify=MappingProxyType(notify),
         kinds=MappingProxyType(kinds), handover=steps, report_levels=levels,
         reach=MappingProxyType(dict(rep.reach)), cap=f.cap,
+        derive_class=MappingProxyType(derive_class), class_source=f.incident_class.source,
+        notify_accident=notify_accident, non_production_rule=npr.rule_id,
+        non_production_route=MappingProxyType(route), non_production_source=npr.source,
+        disaster=disaster,
     )

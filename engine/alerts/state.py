@@ -30,6 +30,9 @@ class Alert:
     crowded: bool = False
     post: str | None = None  # the post (A or B) it was raised at
     exercise: bool = False  # a drill (演练): CAP status Exercise
+    enterprise: dict[str, Any] | None = None  # the enterprise where it happened (v2)
+    # production_accident, non_production or natural_disaster: given at raising or derived (v2).
+    incident_class: str | None = None
     # Figure reports in time order: [time, event id, casualties, loss, to evacuate] (None: not given).
     reports: list[list[Any]] = field(default_factory=list)
     grade: str | None = None  # the accident grade held now
@@ -46,6 +49,13 @@ class Alert:
     clocks: dict[str, int] = field(default_factory=dict)  # clock name -> due (derived)
     applied: list[int] = field(default_factory=list)  # 64-bit hashes of applied entry ids
     history: list[list[Any]] = field(default_factory=list)  # [time, event id, what]
+    notified: bool = False  # the 493号令 art. 10 notifications went out (production accidents)
+    routed: bool = False  # a non-production incident went to the town and the sector's department
+    # Disaster reports (灾情报告) in time order: [time, event id, report_kind, post].
+    disaster_reports: list[list[Any]] = field(default_factory=list)
+    dstep: int = 0  # steps of the initial disaster report chain passed
+    dmissed: list[int] = field(default_factory=list)  # daily (续报/零报告) due times that ran out
+    final_missed: bool = False  # the final report (核报) clock ran out
     watermark: int = 0  # the latest time this state has been brought to
 
     def encode(self) -> bytes:

@@ -113,6 +113,8 @@ EVENT_TYPES: dict[str, EventType] = {
         _event_type("safety.alert.acknowledged", RESPONDER_ALERTS, intake.AlertAcknowledged,
                     "alert_id", "alert"),
         _event_type("safety.alert.closed", RESPONDER_ALERTS, intake.AlertClosed, "alert_id", "alert"),
+        _event_type("safety.disaster.reported", RESPONDER_ALERTS, intake.DisasterReported,
+                    "alert_id", "alert"),
         _event_type("safety.enforcement.ordered", ENFORCEMENT_RECORDS, enforcement.EnforcementOrdered,
                     "hazard_id", "hazard"),
         _event_type("safety.enforcement.penalized", ENFORCEMENT_RECORDS,

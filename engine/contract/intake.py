@@ -221,6 +221,9 @@ AlertKind = Literal[
 ]
 
 
+IncidentClass = Literal["production_accident", "non_production", "natural_disaster"]
+
+
 class AlertRaised(Strict):
     """A first responder's alert (网格员 第一响应人, 灾害信息员) about something happening now."""
 
@@ -235,6 +238,10 @@ class AlertRaised(Strict):
     reporter: Actor
     post: Literal["A", "B"] | None = None
     exercise: bool = False  # an extension of the contract: a drill, published as CAP status Exercise
+    enterprise: Enterprise | None = None  # (v2) where it happened, when in a business
+    incident_class: IncidentClass | None = Field(
+        default=None, description="(v2) production_accident (生产安全事故), non_production (非生产类) or "
+        "natural_disaster; when absent the rules derive it from kind and enterprise")
 
 
 class AlertUpdated(Strict):
@@ -272,3 +279,33 @@ class AlertClosed(Strict):
     alert_id: Id
     note: NonEmpty
     by: Actor
+
+
+class DisasterFigures(Strict):
+    """The figures a disaster report (灾情报告) carries; each optional, as the report stage allows."""
+
+    affected_population: Count | None = None  # 受灾人口
+    relocated: Count | None = None  # 紧急转移安置人口
+    casualties: Casualties | None = None
+    houses_collapsed: Count | None = None  # 倒塌房屋（户）
+    crop_area_ha: float | None = Field(default=None, ge=0)  # 农作物受灾面积（公顷）
+    direct_loss_cny: float | None = Field(default=None, ge=0)  # 直接经济损失
+
+
+class DisasterReported(Strict):
+    """(v2) A disaster information officer's report (灾情 初报/续报/核报/零报告) from post A or B."""
+
+    alert_id: Id
+    report_kind: Literal["initial", "update", "final", "zero"]
+    post: Literal["A", "B"]
+    by: Actor
+    figures: DisasterFigures = Field(default_factory=DisasterFigures)
+    note: NonEmpty | None = None
+
+    @field_validator("by")
+    @classmethod
+    def _officer(cls, by: Actor) -> Actor:
+        if by.role is not Role.info_officer:
+            raise PydanticCustomError("not_info_officer", "a disaster report is filed by an "
+                                      "info_officer (灾害信息员), not '{role}'", {"role": by.role.value})
+        return by

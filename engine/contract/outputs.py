@@ -15,15 +15,14 @@ REFERRALS_DISCIPLINE = "referrals.discipline"
 ALERTS_CAP = "alerts.cap"
 ENFORCEMENT_ACTIONS = "enforcement.actions"
 REFERRALS_JUDICIAL = "referrals.judicial"
+NOTIFICATIONS = "notifications"
 INTAKE_REJECTED = "intake.rejected"
 OUTPUT_TOPICS = (ESCALATIONS, SUPERVISION_LISTED, REFERRALS_DISCIPLINE, ALERTS_CAP, ENFORCEMENT_ACTIONS,
-                 REFERRALS_JUDICIAL, INTAKE_REJECTED)
-# An output topic that version 2 of the contract adds; declared in topics/ when its emitter arrives.
-NOTIFICATIONS = "notifications"
+                 REFERRALS_JUDICIAL, NOTIFICATIONS, INTAKE_REJECTED)
 CLOUDEVENT_CONTENT_TYPE = b"application/cloudevents+json; charset=utf-8"
 CAP_CONTENT_TYPE = b"application/cap+xml"
 _CONTENT_TYPES = {
-    **{topic: CLOUDEVENT_CONTENT_TYPE for topic in (*OUTPUT_TOPICS, NOTIFICATIONS)},
+    **{topic: CLOUDEVENT_CONTENT_TYPE for topic in OUTPUT_TOPICS},
     ALERTS_CAP: CAP_CONTENT_TYPE,
 }
 
@@ -122,7 +121,8 @@ class DisciplineReferral(Output):
     """Data of `safety.referral.discipline`: a referral to discipline inspection (抄报移送纪委监委)."""
 
     referral_id: str
-    subject_kind: Literal["hazard", "alert"]
+    subject_kind: Literal["hazard", "alert", "department"] = Field(
+        description="department: a periodic_filing, whose subject_id is the department's id")
     subject_id: str
     respondents: Annotated[list[Respondent], Field(min_length=1)]
     grounds: Literal["duty_failure", "listed_supervision_failed", "periodic_filing"] = Field(
@@ -184,6 +184,29 @@ class JudicialReferral(Output):
     rules_version: str
 
 
+class NotificationDue(Output):
+    """Data of `safety.notification.due` (v2): a notice the law requires to other bodies.
+
+    E.g. 493号令 art. 10: a production-safety accident reported up the levels is
+    notified at the same time to the public security organ, the human resources
+    and social security department, the trade union and the procuratorate.
+    """
+
+    notification_id: str
+    subject_kind: Literal["hazard", "alert"]
+    subject_id: str
+    recipients: Annotated[list[Target], Field(min_length=1)]
+    legal_basis: str
+    reason: str
+    due_at: AwareDatetime | None = Field(description="by when the notice must have gone out")
+    incident_class: str | None = None
+    grade: str | None = None
+    town: str | None = None
+    rule_id: str
+    rules_version: str
+    caused_by: list[str]
+
+
 class RejectionError(Output):
     """One reason a record was rejected: where in the record, and what is wrong."""
 
@@ -239,5 +262,6 @@ OUTPUT_TYPES: dict[str, tuple[str, type[Output]]] = {
     "safety.referral.discipline": (REFERRALS_DISCIPLINE, DisciplineReferral),
     "safety.enforcement.proposed": (ENFORCEMENT_ACTIONS, EnforcementProposed),
     "safety.referral.judicial": (REFERRALS_JUDICIAL, JudicialReferral),
+    "safety.notification.due": (NOTIFICATIONS, NotificationDue),
     "safety.intake.rejected": (INTAKE_REJECTED, IntakeRejected),
 }

@@ -76,15 +76,15 @@ def resolve(target: str, h: Hazard, rules: Rules, failing: str | None = None) ->
         return [{"kind": "district", "id": ref.district.id, "name": ref.district.name}]
     if target == "lead_department":
         dept = lead_department(h, rules)
-        return [_department(dept, rules)] if dept else []
+        return [department_unit(dept, rules)] if dept else []
     if target == "sector_departments":
-        return [_department(d.id, rules) for d in ref.sector_departments(h.sector)] if h.sector else []
+        return [department_unit(d.id, rules) for d in ref.sector_departments(h.sector)] if h.sector else []
     if target == "supervising_body":
         return resolve(rules.supervision.supervising_body, h, rules)
     if target == "failing_department":
-        return [_department(failing, rules)] if failing else []
+        return [department_unit(failing, rules)] if failing else []
     if target.startswith("department:"):
-        return [_department(target.split(":", 1)[1], rules)]
+        return [department_unit(target.split(":", 1)[1], rules)]
     raise ValueError(f"unknown target {target!r}")  # load_rules rejects these
 
 
@@ -107,7 +107,8 @@ def lead_department(h: Hazard, rules: Rules) -> str | None:
     return rules.reference.sector_lead(h.sector).id if h.sector else None
 
 
-def _department(dept_id: str, rules: Rules) -> dict[str, Any]:
+def department_unit(dept_id: str, rules: Rules) -> dict[str, Any]:
+    """A department as a target or respondent: kind, id and its Chinese name."""
     dept = rules.reference.department(dept_id)
     return {"kind": "department", "id": dept_id, "name": dept.name if dept else None}
 

@@ -157,7 +157,7 @@ def settle(h: Hazard, rules: Rules, at: int, cause: str) -> list[Out]:
         outs += list_hazard(h, rules, max(h.verified_at, h.opened_at), h.confirmed_by or cause)
         if h.listed:
             h.deadline = h.listed[2]
-    return outs + _transfer(h, rules)
+    return outs + _transfer(h, rules) + _utility_stop(h, rules)
 
 
 def _transfer(h: Hazard, rules: Rules) -> list[Out]:
@@ -179,6 +179,39 @@ def _transfer(h: Hazard, rules: Rules) -> list[Out]:
         h.referred.append(tag)
         h.history.append([found, eid, f"transferred to the public security bureau: {j.offence}"])
         outs.append(emit.judicial_referral(h, rules, order_no=order_no, at=found, evidence=evidence))
+    return outs
+
+
+# 安全生产法 (2021) art. 70 reaches decisions to stop production or business, work or use (停产停业、
+# 停止施工、停止使用相关设施或者设备) made on an enterprise with a major hazard (重大事故隐患).
+_STOP_ORDERS = frozenset({"suspend", "suspend_for_overhaul"})
+UTILITY_STOP = "utility_stop_notice"
+
+
+def _utility_stop(h: Hazard, rules: Rules) -> list[Out]:
+    """Propose the art. 70 notice to stop power supply when a stop order on a major hazard is violated.
+
+    The enterprise refusing to carry out the decision is on record; whether there
+    is a real danger of an accident (现实危险) and the head's approval are the
+    department's to judge, so this is a proposal, once per order, dated by the
+    first violation found. Without `utility_stop_notice` in the rules' enforcement,
+    or without a named enterprise, nothing is proposed.
+    """
+    measure = rules.enforcement.get(UTILITY_STOP)
+    if measure is None or not h.enterprise or h.grade != "major" or h.verdict != "confirmed":
+        return []
+    outs: list[Out] = []
+    orders = {o[0]: o for o in h.orders}
+    for order_no, found, eid, _ in h.violations:
+        tag = f"{UTILITY_STOP}:{order_no}"
+        order = orders.get(order_no)
+        if order is None or order[1] not in _STOP_ORDERS or tag in h.referred:
+            continue
+        h.referred.append(tag)
+        h.history.append([found, eid, f"proposed {UTILITY_STOP} (安全生产法 art. 70) on order {order_no}"])
+        outs.append(emit.enforcement_proposed(h, rules, measure, rule_id=f"enforcement.{UTILITY_STOP}",
+                                              at=found, due_at=after(measure.due_within, found, rules)[0],
+                                              key=order_no, caused_by=[eid]))
     return outs
 
 

@@ -102,7 +102,7 @@ class ReferralGround:
     """One ground for referral to discipline inspection, its contract code, and who answers for it."""
 
     rule_id: str
-    code: str  # the contract's `grounds`: duty_failure, listed_supervision_failed
+    code: str  # the contract's `grounds`: duty_failure, listed_supervision_failed, periodic_filing
     respondents: tuple[str, ...]
     source: str
     threshold: int = 1
@@ -151,3 +151,4 @@ class Rules:
     duty_failures: ReferralGround
     enforcement: dict[str, Measure]
     judicial: Judicial | None = None
+    periodic_filing: ReferralGround | None = None  # the monthly filing of supervision results

@@ -167,6 +167,9 @@ def load_rules(rules_dir: Path | str) -> Rules:
 
     r = f.referral
     target = c.targets("referral.target", [r.target])[0]
+    if r.periodic_filing and r.periodic_filing.respondents != ["lead_department"]:
+        raise c.fail("referral.periodic_filing.respondents", "a filing is made by each department "
+                     "that leads a sector: write [lead_department]")
     return Rules(
         version=f.version if f.version == reference.version else f"{f.version}+ref{reference.version}",
         reference=reference,
@@ -192,6 +195,10 @@ def load_rules(rules_dir: Path | str) -> Rules:
             r.duty_failure.source, r.duty_failure.threshold),
         enforcement=enforcement,
         judicial=judicial,
+        periodic_filing=ReferralGround(
+            r.periodic_filing.rule_id, "periodic_filing",
+            c.respondents("referral.periodic_filing.respondents", r.periodic_filing.respondents),
+            r.periodic_filing.source) if r.periodic_filing else None,
     )
 
 

@@ -85,6 +85,7 @@ class ReferralEntry(_File):
     target: str
     listed_supervision_failed: GroundEntry
     duty_failure: GroundEntry
+    periodic_filing: GroundEntry | None = None
 
 
 class HazardsFile(_File):

@@ -20,7 +20,7 @@ from engine.ruletest.run import FileResult, run_file
 
 
 def register(subparsers: Any) -> None:
-    """Add the `rules` command, with `check` and `test`, to the main CLI's subparsers."""
+    """Add the `rules` command, with `check`, `test` and `replay`, to the main CLI's subparsers."""
     rules = subparsers.add_parser("rules", help="check the rules, or run rule tests against them")
     sub = rules.add_subparsers(dest="rules_command", required=True)
     check = sub.add_parser("check", help="validate rules/hazards.yaml, rules/alerts.yaml and "
@@ -33,6 +33,16 @@ def register(subparsers: Any) -> None:
     test.add_argument("-v", "--verbose", action="store_true",
                       help="list every output of passing files too")
     test.set_defaults(func=test_command)
+    rep = sub.add_parser("replay", help="run the recorded timeline through the rules in force and "
+                         "through NEW, and print what NEW would have sent differently")
+    rep.add_argument("--rules-dir", type=Path, required=True, metavar="NEW",
+                     help="the new rules (the rules in force are HAZARD_RULES_DIR or rules/)")
+    rep.add_argument("--from", dest="since", metavar="T",
+                     help="compare only outputs sent at or after T (RFC 3339 with an offset)")
+    rep.add_argument("--to", dest="until", metavar="T",
+                     help="replay up to T, clocks included (default: the latest entry's time)")
+    rep.add_argument("--json", action="store_true", help="print the difference as JSON")
+    rep.set_defaults(func=replay_command)
 
 
 def _rules_dir(args: argparse.Namespace) -> Path:
@@ -60,8 +70,12 @@ def describe_alerts(rules: AlertRules) -> str:
     """A one-line summary of the alert rules."""
     steps = ", ".join(f"+{words(s.after)} {s.rule_id.rsplit('.', 1)[-1]}" for s in rules.handover)
     reports = ", ".join(f"{lv.id} {words(lv.within)}" for lv in rules.report_levels)
+    d = rules.disaster
+    chain = ", ".join(f"+{words(s.after)} {s.rule_id.rsplit('.', 1)[-1]}" for s in d.initial)
     return (f"alert rules OK: version {rules.version}, {len(rules.kinds)} kinds, grades "
-            f"{', '.join(g.id for g in rules.grades)}, handover {steps}, reports {reports}")
+            f"{', '.join(g.id for g in rules.grades)}, handover {steps}, reports {reports} "
+            f"(production accidents only); disaster reports: initial {chain}, daily by "
+            f"{d.daily_at[0]:02d}:{d.daily_at[1]:02d}, final within {words(d.final_within)} of the close")
 
 
 def _load(args: argparse.Namespace) -> tuple[Rules, AlertRules]:
@@ -109,6 +123,31 @@ def test_command(args: argparse.Namespace) -> int:
     failed = sum(not r.passed for r in results)
     print(f"{len(results) - failed} passed, {failed} failed")
     return 1 if failed else 0
+
+
+def replay_command(args: argparse.Namespace) -> int:
+    """Shadow replay: the timeline topic through the rules in force and through --rules-dir."""
+    from engine.settings import Settings
+    from engine.tools import replay
+    from engine.tools.kafka import bootstrap_for, client_auth
+
+    settings = Settings.load(getattr(args, "config", None), getattr(args, "secrets_dir", None))
+    since = replay.parse_time(args.since, "--from")
+    until = replay.parse_time(args.until, "--to")
+    try:
+        current = load_rules(settings.rules_dir)
+        current_alerts = load_alert_rules(settings.rules_dir, current.reference)
+    except RulesFileError as exc:
+        print(f"cannot replay, the rules in force do not load: {exc}", file=sys.stderr)
+        return 1
+    try:
+        new = load_rules(args.rules_dir)
+        new_alerts = load_alert_rules(args.rules_dir, new.reference)
+    except RulesFileError as exc:
+        print(f"cannot replay, the new rules do not load: {exc}", file=sys.stderr)
+        return 1
+    return replay.run(bootstrap_for(settings), settings.topic_prefix, (current, current_alerts),
+                      (new, new_alerts), since, until, args.json, auth=client_auth(settings))
 
 
 def render(result: FileResult, verbose: bool = False) -> str:

@@ -163,7 +163,8 @@ def alert_view(a: Alert) -> dict[str, Any]:
     """The parts of an alert's final state a test may check, in the test file's vocabulary."""
     return {"status": a.status(), "grade": a.grade, "level": a.level, "reported": sorted(a.reported),
             "missed": sorted(a.missed), "handovers": a.step, "exercise": a.exercise,
-            "running": sorted(a.clocks)}
+            "running": sorted(a.clocks), "incident_class": a.incident_class,
+            "disaster_reports": [r[2] for r in a.disaster_reports], "disaster_missed": len(a.dmissed)}
 
 
 def _check_final(subject: str, final: FinalSpec, h: Hazard | Alert | None) -> list[str] | None:

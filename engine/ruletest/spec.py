@@ -25,12 +25,13 @@ _SECONDS = {"w": 604800, "d": 86400, "h": 3600, "m": 60, "s": 1}
 # "cap" is a CAP 1.2 document on alerts.cap; its match keys are those of engine.ruletest.capview.
 OUTPUT_TYPES = ("safety.escalation.raised", "safety.supervision.listed",
                 "safety.supervision.lifted", "safety.referral.discipline",
-                "safety.enforcement.proposed", "safety.referral.judicial", "cap")
+                "safety.enforcement.proposed", "safety.referral.judicial", "safety.notification.due", "cap")
 STATUSES = ("orphan", "reported", "verified", "planned", "in_progress", "completed", "closed",
             "unfounded", "duplicate")
 ALERT_STATUSES = ("open", "acknowledged")  # and orphan, closed
 HAZARD_CLOCKS = ("verify", "ladder", "review", "plan", "supervision", "extension")
-ALERT_CLOCKS = ("handover", "report_county", "report_city", "report_province", "report_state_council")
+ALERT_CLOCKS = ("handover", "report_county", "report_city", "report_province", "report_state_council",
+                "disaster_initial", "disaster_daily", "disaster_final")
 
 
 def _as_text(value: Any) -> Any:
@@ -144,6 +145,9 @@ class FinalSpec(_Strict):
     missed: list[Literal["county", "city", "province", "state_council"]] | None = None
     handovers: int | None = Field(default=None, ge=0)  # handover steps passed
     exercise: bool | None = None
+    incident_class: Literal["production_accident", "non_production", "natural_disaster"] | None = None
+    disaster_reports: list[Literal["initial", "update", "final", "zero"]] | None = None  # in time order
+    disaster_missed: int | None = Field(default=None, ge=0)  # daily reports (续报/零报告) missed
 
     def keys(self) -> dict[str, Any]:
         """The keys the file gives, with their values."""

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from engine.broker.local import read_state
@@ -15,6 +16,10 @@ from engine.settings import Settings
 
 class NoBroker(EngineError):
     """No broker address is configured and no local broker runs."""
+
+
+class NoTopic(EngineError):
+    """A topic a tool reads or writes does not exist on the broker."""
 
 
 def bootstrap_for(settings: Settings) -> str:
@@ -78,3 +83,46 @@ async def partitions_of(consumer: AIOKafkaConsumer, topic: str) -> list[int]:
         await consumer._client.force_metadata_update()  # a topic the consumer has not met yet
         partitions = consumer.partitions_for_topic(topic)
     return sorted(partitions or ())
+
+
+async def read_to_end(bootstrap: str, topic: str, auth: Mapping[str, Any] | None = None, *,
+                      timeout: float = 300.0,
+                      on_batch: Callable[[int, int], None] | None = None) -> list[Any]:
+    """Read a topic from the beginning up to the end offsets it has now, without waiting for silence.
+
+    For a topic whose writers are done, or a look at what it holds now: records
+    written after the call starts are not waited for. `on_batch(read, total)` is
+    told the progress, in records (offsets), after each batch.
+    """
+    consumer = reader(bootstrap, auth)
+    await consumer.start()
+    try:
+        tps = [TopicPartition(topic, p) for p in await partitions_of(consumer, topic)]
+        if not tps:
+            return []
+        starts = await consumer.beginning_offsets(tps)
+        ends = await consumer.end_offsets(tps)
+        total = sum(ends[tp] - starts[tp] for tp in tps)
+        todo = [tp for tp in tps if ends[tp] > starts[tp]]
+        out: list[Any] = []
+        if not todo:
+            return out
+        consumer.assign(todo)
+        await consumer.seek_to_beginning(*todo)
+        deadline = time.monotonic() + timeout
+        while todo:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{topic}: not read to its end offsets within {timeout} s")
+            batch = await consumer.getmany(timeout_ms=500)
+            for records in batch.values():
+                out.extend(records)
+            # A transaction marker takes the last offset without a record: the position says it all.
+            todo = [tp for tp in todo if await consumer.position(tp) < ends[tp]]
+            if on_batch is not None:
+                done = 0
+                for tp in consumer.assignment():
+                    done += min(await consumer.position(tp), ends[tp]) - starts[tp]
+                on_batch(done, total)
+        return out
+    finally:
+        await consumer.stop()

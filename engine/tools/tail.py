@@ -10,7 +10,7 @@ from typing import Any, TextIO
 
 from aiokafka import TopicPartition
 
-from engine.tools.kafka import partitions_of, reader
+from engine.tools.kafka import NoTopic, partitions_of, reader
 
 
 def _short(value: Any, limit: int = 120) -> str:
@@ -48,10 +48,6 @@ def describe(value: bytes | None) -> str:
         return (f"DUPLICATE {event.get('source')} id={event.get('event_id')} at "
                 f"{event.get('position')}, first at {event.get('first_position')}")
     return f"{kind} {subject} {_short(data)}"
-
-
-class NoTopic(Exception):
-    """The topic to follow does not exist on the broker."""
 
 
 async def follow(bootstrap: str, topic: str, from_beginning: bool, idle_timeout: float | None,

@@ -19,7 +19,8 @@ from engine.contract.outputs import ESCALATIONS
 from engine.feeds.filters import BadRequest, Filters, escalation_departments, escalation_visible
 from engine.feeds.tokens import Scope
 from engine.logs import use_colour
-from engine.tools.tail import NoTopic, follow
+from engine.tools.kafka import NoTopic
+from engine.tools.tail import follow
 
 # Tier and response level (IV lowest .. I highest) share one colour scale.
 COLOURS = {"blue": "34", "yellow": "33", "orange": "38;5;208", "red": "1;31",

@@ -42,7 +42,11 @@ def test_night_market_fire_levels_handover_report_clock_and_cap(namespace: Names
     alerts = namespace.topic("responder.alerts")
     try:
         worker.start().wait_ready(timeout=120)
-        raised = (EXAMPLES / "alert-raised.json").read_bytes()
+        # The contract's example names no enterprise: a fire so raised is derived non-production.
+        # The night market's stalls are businesses, so the field app says what it is (v2).
+        example = json.loads((EXAMPLES / "alert-raised.json").read_bytes())
+        example["data"]["incident_class"] = "production_accident"
+        raised = json.dumps(example).encode()
         asyncio.run(produce(namespace.bootstrap, alerts, [(b"AL-20261130-0009", raised)]))
         asyncio.run(produce(namespace.bootstrap, alerts, [alert_event(
             "safety.alert.updated", "u-1", "2026-11-30T19:08:00+08:00",
@@ -61,6 +65,8 @@ def test_night_market_fire_levels_handover_report_clock_and_cap(namespace: Names
                                                   settle=4, timeout=120)))
         caps = asyncio.run(read_all(namespace.bootstrap, namespace.topic("alerts.cap"), expect=3,
                                     timeout=120))
+        notices = values(asyncio.run(read_all(namespace.bootstrap, namespace.topic("notifications"),
+                                              expect=1, timeout=120)))
     finally:
         worker.stop()
 
@@ -69,11 +75,16 @@ def test_night_market_fire_levels_handover_report_clock_and_cap(namespace: Names
         by_action.setdefault(e["data"]["action"], []).append(e["data"])
     levels = [d["response_level"] for d in by_action["response_activation"]]
     assert levels == ["III", "I"], levels  # crowded night market +1; then 重大 (11 dead incl. missing) +1
-    assert len(by_action["handover"]) == 4  # B post, grid chief, town, district: nobody acknowledged
+    assert len(by_action["handover"]) == 4  # duty officer, grid chief, town, district: nobody acknowledged
     overdue = by_action["report_overdue"]
     assert [d["rule_id"] for d in overdue] and all("county" not in d["rule_id"] for d in overdue)
     assert any("city" in d["rule_id"] for d in overdue), [d["rule_id"] for d in overdue]
     assert all(e["data"]["subject_kind"] == "alert" and e["data"]["tier"] is None for e in escalations)
+    assert "notify" not in by_action  # a production accident is not routed as non-production
+    # 493号令 art. 10: one notice to public security, HR and social security, the union, the procuratorate.
+    assert [n["type"] for n in notices] == ["safety.notification.due"]
+    assert {r["id"] for r in notices[0]["data"]["recipients"]} == \
+        {"public_security", "human_resources", "trade_union", "procuratorate"}
 
     documents = [r.value for r in caps]
     assert [b"<msgType>Alert</msgType>" in d for d in documents][0]

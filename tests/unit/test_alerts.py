@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import shutil
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
-from decide_fixtures import RULES, at, event
+from decide_fixtures import ENTERPRISE, RULES, at, event
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from engine.alerts import Alert, AlertReplay, Figures, classify, decide_alert, level_for, load_alert_rules
 from engine.alerts.clocks import report_dues
 from engine.alerts.replay import alert_clock_entry
 from engine.cap import validate as cap_validate
-from engine.contract.outputs import ALERTS_CAP, ESCALATIONS, Escalation
+from engine.contract.outputs import ALERTS_CAP, ESCALATIONS, NOTIFICATIONS, Escalation, NotificationDue
 from engine.reference import RulesFileError
 from engine.ruletest import cli, run_file
 from engine.ruletest.capview import cap_view
@@ -28,10 +32,12 @@ FIRE_BRIGADE_ACK = {"unit": "fire_rescue", "by": {"id": "fr-007", "role": "inspe
 
 def raised(aid: str, time: str, *, kind: str = "fire", casualties: dict[str, int] | None = None,
            event_id: str | None = None, **extra: Any) -> dict[str, Any]:
-    """`safety.alert.raised` as the intake turns it into a timeline entry."""
+    """`safety.alert.raised` as the intake turns it into a timeline entry: by default at an
+    enterprise's warehouse, so a production-safety accident (pass enterprise=None for none)."""
     data = {"alert_id": aid, "kind": kind, "description": "Smoke from a warehouse roof.",
             "location": {"town": "lihaiwu", "grid": "LHW-03", "address": "No. 8 Binhe Road"},
-            "casualties": casualties or {}, "reporter": INFO_OFFICER, **extra}
+            "casualties": casualties or {}, "reporter": INFO_OFFICER, "enterprise": ENTERPRISE, **extra}
+    data = {k: v for k, v in data.items() if v is not None}
     [entry] = event("safety.alert.raised", time, data, aid, event_id)
     return entry
 
@@ -112,16 +118,22 @@ def test_a_crowded_place_or_many_to_evacuate_raises_the_level_once_never_above_i
 
 
 def test_raising_activates_the_level_and_publishes_a_cap_alert():
-    """A raised alert sends a response activation naming the kind's units, then a CAP Alert."""
+    """A raised accident sends a response activation naming the kind's units, its 493 art. 10
+    notifications, then a CAP Alert."""
     state, outs = decide_alert(None, raised("AL-U1", "2026-11-02 09:00", casualties={"dead": 3}),
                                ALERT_RULES)
-    assert [o.topic for o in outs] == [ESCALATIONS, ALERTS_CAP]
+    assert [o.topic for o in outs] == [ESCALATIONS, NOTIFICATIONS, ALERTS_CAP]
+    notice = NotificationDue.model_validate(outs[1].event["data"])
+    assert [r.id for r in notice.recipients] == ["public_security", "human_resources", "trade_union",
+                                                 "procuratorate"]
+    assert (notice.grade, notice.incident_class, notice.due_at.isoformat()) == \
+        ("large", "production_accident", "2026-11-02T11:00:00+08:00")
     data = Escalation.model_validate(outs[0].event["data"])
     assert (data.action, data.response_level, data.tier, data.grade) == \
         ("response_activation", "III", None, "large")
     assert [(t.kind, t.id) for t in data.targets] == [("department", "fire_rescue"), ("town", "lihaiwu")]
-    assert outs[1].event["type"] == "cap" and outs[1].key == "AL-U1"
-    assert cap_validate(outs[1].event["xml"].encode()) == []
+    assert outs[2].event["type"] == "cap" and outs[2].key == "AL-U1"
+    assert cap_validate(outs[2].event["xml"].encode()) == []
     assert state.clocks == {"handover": at("2026-11-02 09:10"), "report_county": at("2026-11-02 10:00"),
                             "report_city": at("2026-11-02 12:00"), "report_province": at("2026-11-02 14:00")}
 
@@ -149,10 +161,10 @@ def test_city_report_is_due_two_hours_after_the_county_report_or_its_missed_due(
 
 
 def test_the_whole_chain_fires_in_order_and_closing_stops_every_clock():
-    """B +10m, grid chief +20m, town +30m, district +40m; after a close nothing more is sent."""
+    """Duty officer +10m, grid chief +20m, town +30m, district +40m; after a close nothing more."""
     rp = run([raised("AL-U4", "2026-11-02 09:00")], "2026-11-02 09:45")
     assert [(e["rule_id"], e["due_at"]) for e in escalations(rp, "handover")] == [
-        ("handover.post_b", "2026-11-02T09:20:00+08:00"),
+        ("handover.duty_officer", "2026-11-02T09:20:00+08:00"),
         ("handover.grid_chief", "2026-11-02T09:30:00+08:00"),
         ("handover.town", "2026-11-02T09:40:00+08:00"),
         ("handover.district", None)]
@@ -205,7 +217,7 @@ def test_a_redelivered_entry_or_clock_changes_nothing():
     again, outs = decide_alert(state, entry, ALERT_RULES)
     assert again is state and outs == []
     fired, outs = decide_alert(state, alert_clock_entry("AL-U6", at("2026-11-02 09:10")), ALERT_RULES)
-    assert [o.event["data"]["rule_id"] for o in outs] == ["handover.post_b"]
+    assert [o.event["data"]["rule_id"] for o in outs] == ["handover.duty_officer"]
     _, outs = decide_alert(fired, alert_clock_entry("AL-U6", at("2026-11-02 09:10")), ALERT_RULES)
     assert outs == []
 
@@ -236,8 +248,13 @@ def test_every_output_of_the_alert_rule_tests_matches_the_contract_and_the_cap_s
     """Escalations validate as engine.contract.outputs.Escalation; CAP documents against CAP 1.2."""
     sent = [g.out for path in FILES for g in run_file(path, RULES, ALERT_RULES).got]
     assert {o.event["data"]["action"] for o in sent if o.topic == ESCALATIONS} == \
-        {"response_activation", "handover", "report_overdue"}
+        {"response_activation", "handover", "report_overdue", "notify"}
+    assert any(o.topic == NOTIFICATIONS for o in sent)
     for out in sent:
+        if out.topic == NOTIFICATIONS:
+            data = NotificationDue.model_validate(out.event["data"])
+            assert out.id == data.notification_id and data.incident_class == "production_accident"
+            continue
         if out.topic == ESCALATIONS:
             data = Escalation.model_validate(out.event["data"])
             assert (data.subject_kind, data.tier, data.sector) == ("alert", None, None)
@@ -267,8 +284,10 @@ def test_a_wrong_alert_want_fails_with_a_diff(tmp_path):
     """A want at the wrong level fails and shows the closest output field by field."""
     text = (FILES[0].parent / "handover_chain.yaml").read_text(encoding="utf-8")
     path = tmp_path / "wrong.yaml"
-    path.write_text(text.replace("rule_id: handover.post_b, response_level: IV",
-                                 "rule_id: handover.post_b, response_level: II"), encoding="utf-8")
+    wrong = text.replace("rule_id: handover.duty_officer, response_level: IV",
+                         "rule_id: handover.duty_officer, response_level: II")
+    assert wrong != text
+    path.write_text(wrong, encoding="utf-8")
     out = cli.render(run_file(path, RULES, ALERT_RULES))
     assert out.startswith("FAIL") and "✗ response_level: wanted II, got IV" in out
 
@@ -291,10 +310,23 @@ def test_alert_events_without_alert_rules_and_hazard_keys_on_an_alert_fail_clear
                  id="thresholds-not-rising"),
     pytest.param("[department:fire_rescue]", "[department:fire_brigade]", "kinds.fire.responders[0]",
                  id="unknown-department"),
-    pytest.param("    targets: [post_b]", "    targets: [post_c]", "handover.steps[0].targets[0]",
+    pytest.param("    targets: [duty_officer]", "    targets: [post_c]", "handover.steps[0].targets[0]",
                  id="unknown-target"),
-    pytest.param("      after: 10 minutes\n      targets: [post_b]",
-                 "      after: 10 mins\n      targets: [post_b]", "handover.steps[0].after", id="bad-span"),
+    pytest.param("      after: 10 minutes\n      targets: [duty_officer]",
+                 "      after: 10 mins\n      targets: [duty_officer]", "handover.steps[0].after",
+                 id="bad-span"),
+    pytest.param("    other: {enterprise: production_accident, no_enterprise: non_production}\n", "",
+                 "incident_class.derive", id="a-kind-without-class"),
+    pytest.param("    flood: {enterprise: natural_disaster", "    flood: {enterprise: disaster",
+                 "incident_class.derive.flood.enterprise", id="unknown-class"),
+    pytest.param("      targets: [post_b, post_a]", "      targets: [post_c]",
+                 "disaster_report.initial[0].targets[0]", id="unknown-disaster-target"),
+    pytest.param("      after: 1 hour\n      targets: [post_b", "      after: 1 day\n      targets: [post_b",
+                 "disaster_report.initial[0].after", id="disaster-step-in-days"),
+    pytest.param('    at: "09:00"', '    at: "9 am"', "disaster_report.daily.at", id="bad-daily-hour"),
+    pytest.param("    drowning: [town, department:education_sports]",
+                 "    drowning: [town, department:swimming]", "non_production.route.drowning[1]",
+                 id="unknown-route-department"),
     pytest.param("authorities: [city_emergency]", "authorities: [fire_rescue]",
                  "accident_report.levels.city.authorities[0]", id="authority-also-responds"),
     pytest.param("    major: II\n", "    major: IV\n", "response.by_grade.major",
@@ -313,3 +345,88 @@ def test_a_broken_alerts_file_names_the_file_and_key(tmp_path, old, new, key):
     with pytest.raises(RulesFileError) as exc:
         load_alert_rules(copy)
     assert exc.value.file == "rules/alerts.yaml" and exc.value.key == key, str(exc.value)
+
+
+def _disaster_report(aid: str, time: str, kind: str, post: str = "A", **data: Any) -> dict[str, Any]:
+    [entry] = event("safety.disaster.reported", time, {
+        "alert_id": aid, "report_kind": kind, "post": post, "by": INFO_OFFICER, **data}, aid)
+    return entry
+
+
+def test_a_disaster_report_by_anyone_but_an_info_officer_or_of_an_unknown_kind_is_rejected():
+    """safety.disaster.reported names its problem: the filer's role, the report kind, the post."""
+    from engine.intake.validate import Invalid, validate_record
+    body = {"specversion": "1.0", "id": "dr-1", "source": "/apps/io/1", "type": "safety.disaster.reported",
+            "time": "2026-07-20T15:00:00+08:00", "subject": "AL-F",
+            "data": {"alert_id": "AL-F", "report_kind": "initial", "post": "A",
+                     "by": {"id": "gw-1", "role": "grid_worker"}}}
+    cases = [({}, "not_info_officer"), ({"report_kind": "weekly", "by": INFO_OFFICER}, "literal_error"),
+             ({"post": "C", "by": INFO_OFFICER}, "literal_error"),
+             ({"figures": {"relocated": -1}, "by": INFO_OFFICER}, "greater_than_equal")]
+    for change, code in cases:
+        sent = {**body, "data": {**body["data"], **change}}
+        result = validate_record(json.dumps(sent).encode(), "responder.alerts", RULES.reference)
+        assert isinstance(result, Invalid), change
+        assert code in [e.type for e in result.errors], (change, result.errors)
+    wrong_topic = validate_record(json.dumps({**body, "data": {**body["data"], "by": INFO_OFFICER}}).encode(),
+                                  "hazard.reports", RULES.reference)
+    assert isinstance(wrong_topic, Invalid) and wrong_topic.errors[0].type == "wrong_topic"
+
+
+def test_the_class_is_derived_from_kind_and_enterprise_unless_given():
+    """Every kind with and without an enterprise takes the rules' class; a given class wins."""
+    for kind, (with_enterprise, without) in ALERT_RULES.derive_class.items():
+        with_e, _ = decide_alert(None, raised(f"AL-{kind}", "2026-11-02 09:00", kind=kind), ALERT_RULES)
+        no_e, _ = decide_alert(None, raised(f"AL-{kind}-n", "2026-11-02 09:00", kind=kind, enterprise=None),
+                               ALERT_RULES)
+        given, _ = decide_alert(None, raised(f"AL-{kind}-g", "2026-11-02 09:00", kind=kind,
+                                             incident_class="natural_disaster"), ALERT_RULES)
+        assert (with_e.incident_class, no_e.incident_class, given.incident_class) == \
+            (with_enterprise, without, "natural_disaster"), kind
+        assert (with_e.grade is not None) == (with_enterprise == "production_accident"), kind
+        assert bool(no_e.demanded) == (without == "production_accident"), kind  # 493 report clocks
+
+
+def test_a_daily_report_is_due_at_nine_on_a_later_day_than_the_latest_report_and_skips_missed_days():
+    """08:59 and 09:00 reports both move the next due to the next day's 09:00; a missed day is skipped."""
+    state, _ = decide_alert(None, raised("AL-D", "2026-07-20 14:00", kind="flood"), ALERT_RULES)
+    for time, due in (("2026-07-21 08:59", "2026-07-22 09:00"), ("2026-07-22 09:00", "2026-07-23 09:00"),
+                      ("2026-07-22 23:59", "2026-07-23 09:00")):
+        state, _ = decide_alert(state, _disaster_report("AL-D", time, "update"), ALERT_RULES)
+        assert state.clocks["disaster_daily"] == at(due), time
+    state, outs = decide_alert(state, alert_clock_entry("AL-D", at("2026-07-23 09:00")), ALERT_RULES)
+    assert [o.event["data"]["rule_id"] for o in outs] == ["disaster.daily"]
+    assert state.clocks["disaster_daily"] == at("2026-07-24 09:00")
+    state, _ = decide_alert(state, _disaster_report("AL-D", "2026-07-23 10:00", "final"), ALERT_RULES)
+    assert "disaster_daily" not in state.clocks and "disaster_final" not in state.clocks
+
+
+REPORT_KINDS = st.sampled_from(["initial", "update", "zero", "final"])
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 4 * 24 * 60), REPORT_KINDS, st.sampled_from(["A", "B"]),
+                          st.booleans()), max_size=6),
+       st.integers(0, 5 * 24 * 60))
+def test_disaster_reports_redelivered_change_nothing_and_ids_repeat(reports, close_after):
+    """Any story of disaster reports, each maybe delivered twice, gives the outputs of delivering once."""
+    base = at("2026-07-20 14:00")
+
+    def story(twice: bool) -> list[str]:
+        entries = [raised("AL-P", "2026-07-20 14:00", kind="flood", event_id="raise-p")]
+        for i, (minute, kind, post, again) in enumerate(sorted(reports)):
+            time = datetime.fromtimestamp(base + 60 * minute, UTC).isoformat()
+            [entry] = event("safety.disaster.reported", time, {
+                "alert_id": "AL-P", "report_kind": kind, "post": post, "by": INFO_OFFICER}, "AL-P",
+                f"dr-{i}")
+            entries += [entry, entry] if twice and again else [entry]
+        closed = datetime.fromtimestamp(base + 60 * close_after + 30, UTC).isoformat()
+        [close] = event("safety.alert.closed", closed,
+                        {"alert_id": "AL-P", "note": "Over.", "by": INFO_OFFICER}, "AL-P", "close-p")
+        entries = sorted(entries + [close], key=lambda e: at(e["time"]))
+        rp = run(entries, "2026-07-30 00:00")
+        return [o.id for _, o in rp.outputs]
+
+    once = story(False)
+    assert story(True) == once
+    assert len(set(once)) == len(once)

@@ -377,3 +377,59 @@ def test_enforcement_proposals_name_the_hazards_enterprise(entries: list[dict[st
             assert o.topic == "enforcement.actions"
             assert o.event["data"]["enterprise"]["uscc"] in enterprises
             assert o.event["data"]["measure"] in RULES.enforcement
+
+
+# --- the art. 70 notice and the monthly filing (issue 14) ------------------------------------------
+
+
+@PROPERTY
+@given(st.sampled_from(["suspend", "suspend_for_overhaul", "rectify_within"]),
+       st.sampled_from(["general", "major"]), st.integers(1, 3), st.permutations(range(3)),
+       st.integers(0, 5 * DAY))
+def test_a_violated_stop_order_on_a_major_hazard_gets_one_power_notice_whatever_the_order(
+        order: str, grade: str, violations: int, arrival: list[int], spread: int) -> None:
+    """Order and violations in any arrival order: one utility_stop_notice, same id, and only for a
+    stop order on a major hazard (安全生产法 art. 70)."""
+    from decide_fixtures import INSPECTORS, event
+
+    hid = f"HZ-A70-{order}-{grade}"
+    opened = hazard_entries(inspection("2026-11-02 09:00", [finding(hid, grade)]))
+    data = {"hazard_id": hid, "order_no": "ORD-1", "order": order, "legal_basis": "安全生产法",
+            "by": INSPECTORS} | ({"until": "2026-11-20"} if order == "rectify_within" else {})
+    [ordered] = event("safety.enforcement.ordered", "2026-11-02 11:00", data, hid, f"{hid}-o")
+    found = [event("safety.enforcement.violated", iso(at("2026-11-04 10:00") + i * spread), {
+        "hazard_id": hid, "order_no": "ORD-1", "found_at": iso(at("2026-11-04 10:00") + i * spread),
+        "description": "Worked on.", "evidence": [f"https://files.example.org/{i}.jpg"], "by": INSPECTORS},
+        hid, f"{hid}-v{i}")[0]
+        for i in range(violations)]
+    records = [ordered, *found][:3]
+    arrivals = [records[i] for i in arrival if i < len(records)]
+    last = max(entry_time(e) for e in records)
+    rp = replay([(max(entry_time(e) for e in opened), e) for e in opened]
+                + [(last, e) for e in arrivals])
+    notices = [o for _, o in rp.outputs if o.event["type"] == "safety.enforcement.proposed"
+               and o.event["data"]["measure"] == "utility_stop_notice"]
+    if order == "rectify_within" or grade == "general":
+        assert notices == []
+    else:
+        assert len(notices) == 1
+        in_order_rp = replay(in_order(opened + records))
+        assert [o.id for _, o in in_order_rp.outputs if o.id == notices[0].id] == [notices[0].id]
+
+
+@PROPERTY
+@given(histories(), st.sampled_from(["2026-03", "2026-04", "2026-06", "2026-12"]))
+def test_monthly_filings_count_every_hazard_of_the_month_once_and_name_departments_only(
+        entries: list[dict[str, Any]], month: str) -> None:
+    """The filings found-counts add up to the hazards opened that month; respondents are departments."""
+    from engine.decide.filing import month_bounds, monthly_filings
+
+    rp = replay(in_order(entries))
+    start, end = month_bounds(month)
+    outs = monthly_filings(rp.states.values(), month, RULES)
+    assert len({o.key for o in outs}) == len(outs)
+    found = sum(int(o.event["data"]["reason"].split(": ", 1)[1].split(" hazards found")[0]) for o in outs)
+    assert found == sum(1 for h in rp.states.values() if h.opened is not None and start <= h.opened_at < end)
+    for o in outs:
+        assert [r["kind"] for r in o.event["data"]["respondents"]] == ["department"]
+        assert o.event["data"]["grounds"] == "periodic_filing"

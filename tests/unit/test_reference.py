@@ -59,6 +59,10 @@ DEPARTMENT_NAMES = {
     "education_sports": "区教育体育中心",
     "health": "区卫计局",
     "discipline_inspection": "区纪委监委",
+    # 493号令 art. 10's notified bodies: SAMPLE names, the plans name none.
+    "human_resources": "区人力资源和社会保障部门",
+    "trade_union": "区总工会",
+    "procuratorate": "区人民检察院",
 }
 
 

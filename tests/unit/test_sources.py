@@ -9,7 +9,8 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 SEED = Path("/work/shared/seed/district-plans.txt")
-RULE_FILES = [REPO / "rules" / "hazards.yaml", *sorted((REPO / "rules" / "reference").glob("*.yaml"))]
+RULE_FILES = [REPO / "rules" / "hazards.yaml", REPO / "rules" / "alerts.yaml",
+              *sorted((REPO / "rules" / "reference").glob("*.yaml"))]
 # A quote is the text between Chinese or straight double quotes that holds Chinese characters.
 _QUOTE = re.compile(r'[“"]([^“”"]*[\u4e00-\u9fff][^“”"]*)[”"]')
 _LINE = re.compile(r"(?:plans,? line|plans line) (\d+)(?:-(\d+))?")

@@ -1,0 +1,116 @@
+"""The disaster-report clocks of a natural disaster (灾情报告), and what happens when one runs out.
+
+A natural disaster is not graded under 493号令; its information officers
+(灾害信息员 A、B 岗) report it in three stages, as 自然灾害情况统计调查制度 sets:
+
+- `disaster_initial` (初报): post A files the initial report within the first
+  step's time; if A is silent, post B is asked; then the town, then the
+  district duty office, each step `after` the previous one. Any report from
+  either post stops the chain.
+- `disaster_daily` (续报 / 零报告): from the first report until the final one
+  (or the alert's close, 灾情稳定), a report is due every day at the rules'
+  hour, even when nothing changed (24小时零报告). Each missed day escalates
+  once, and the next day's report is due as usual.
+- `disaster_final` (核报): once the alert is closed, the final report is due
+  within the rules' span; missing it escalates once.
+
+As for every clock here, nothing is stored as a timer: `derive` recomputes
+the due times from the facts.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from engine.alerts import emit
+from engine.alerts.clocks import after
+from engine.alerts.rules import AlertRules, words
+from engine.alerts.state import Alert
+from engine.decide.emit import Out, iso
+from engine.ruleset.calendar import SHANGHAI
+
+INITIAL, DAILY, FINAL = "disaster_initial", "disaster_daily", "disaster_final"
+NAMES = (INITIAL, DAILY, FINAL)
+
+
+def initial_due(a: Alert, rules: AlertRules) -> tuple[int, int] | None:
+    """The next step of the initial-report chain (its index) and when it is due; None if none runs."""
+    if not a.is_open() or a.disaster_reports:
+        return None
+    due = a.opened_at
+    for i, step in enumerate(rules.disaster.initial):
+        due = after(step.after, due, rules)
+        if i >= a.dstep:
+            return i, due
+    return None
+
+
+def daily_due(a: Alert, rules: AlertRules) -> int | None:
+    """When the next daily report (续报 or 零报告) is due: the rules' hour on a later day than the
+    latest report, skipping days already missed; None before the first or after the final report."""
+    if not a.is_open() or not a.disaster_reports or any(r[2] == "final" for r in a.disaster_reports):
+        return None
+    hour, minute = rules.disaster.daily_at
+    latest = datetime.fromtimestamp(max(r[0] for r in a.disaster_reports), UTC).astimezone(SHANGHAI)
+    day = latest.date() + timedelta(days=1)
+    while True:
+        due = int(datetime(day.year, day.month, day.day, hour, minute, tzinfo=SHANGHAI).timestamp())
+        if due not in a.dmissed:
+            return due
+        day += timedelta(days=1)
+
+
+def final_due(a: Alert, rules: AlertRules) -> int | None:
+    """When the final report (核报) is due after the close; None while open, once filed or missed."""
+    if a.opened is None or a.closed_at is None or a.final_missed \
+            or any(r[2] == "final" for r in a.disaster_reports):
+        return None
+    return after(rules.disaster.final_within, a.closed_at, rules)
+
+
+def derive(a: Alert, rules: AlertRules) -> dict[str, int]:
+    """The running disaster-report clocks of a natural disaster: name -> due time."""
+    if a.incident_class != "natural_disaster":
+        return {}
+    clocks: dict[str, int] = {}
+    step = initial_due(a, rules)
+    if step is not None:
+        clocks[INITIAL] = step[1]
+    for name, due in ((DAILY, daily_due(a, rules)), (FINAL, final_due(a, rules))):
+        if due is not None:
+            clocks[name] = due
+    return clocks
+
+
+def fire(a: Alert, name: str, due: int, rules: AlertRules, cause: str) -> list[Out]:
+    """Run out disaster clock `name` at `due`: record it, and return the escalation to send."""
+    d = rules.disaster
+    if name == INITIAL:
+        i, _ = initial_due(a, rules)  # type: ignore[misc]
+        step = d.initial[i]
+        a.dstep = i + 1
+        following = initial_due(a, rules)
+        targets = emit.resolve_all(step.targets, a, rules)
+        names = ", ".join(t["name"] or t["id"] for t in targets)
+        silent = "post A" if i == 0 else "post A and every unit asked since"
+        reason = (f"No initial disaster report (初报) on {a.id} from {silent} by {iso(due)}: "
+                  f"asked {names} to report (灾害信息员 A、B 岗; 自然灾害情况统计调查制度)")
+        a.history.append([due, cause, f"initial report asked of {names}"])
+        return [emit.escalation(a, rules, rule_id=step.rule_id, action="report_overdue", at=due,
+                                targets=targets, reason=reason, key=(name, i, due), caused_by=[cause],
+                                due_at=following[1] if following else None)]
+    if name == DAILY:
+        a.dmissed.append(due)
+        reason = (f"No daily disaster report (续报, or 零报告 when nothing changed) on {a.id} by "
+                  f"{iso(due)}: the report is due every day until the final report (24小时零报告)")
+        a.history.append([due, cause, "daily report overdue"])
+        return [emit.escalation(a, rules, rule_id=d.daily_rule, action="report_overdue", at=due,
+                                targets=emit.resolve_all(d.daily_targets, a, rules), reason=reason,
+                                key=(name, due), caused_by=[cause], due_at=daily_due(a, rules))]
+    a.final_missed = True
+    reason = (f"No final disaster report (核报) on {a.id} within {words(d.final_within)} of its close "
+              f"(灾情稳定) at {iso(a.closed_at)}")
+    a.history.append([due, cause, "final report overdue"])
+    return [emit.escalation(a, rules, rule_id=d.final_rule, action="report_overdue", at=due,
+                            targets=emit.resolve_all(d.final_targets, a, rules), reason=reason,
+                            key=(name, due), caused_by=[cause], due_at=due)]

@@ -1,0 +1,65 @@
+"""What an incident's class (incident_class) brings beyond its response level.
+
+- A production-safety accident (生产安全事故, 493号令 art. 2) is graded and
+  reported up the levels (core.py, clocks.py); when it is, the public security
+  organ, the human resources and social security department, the trade union
+  and the procuratorate are notified at the same time (art. 10). That notice
+  goes out once, on `notifications`.
+- A non-production incident (非生产类: carbon-monoxide poisoning at home,
+  drowning, rural road accidents) gets no 493 grade and no report clocks; it
+  goes once to the town and the sector's department (an escalation `notify`).
+- A natural disaster gets the disaster-report clocks (disaster.py).
+"""
+
+from __future__ import annotations
+
+from engine.alerts import emit
+from engine.alerts.clocks import after
+from engine.alerts.rules import AlertRules, words
+from engine.alerts.state import Alert
+from engine.contract.outputs import NOTIFICATIONS
+from engine.decide.emit import Out, envelope, iso, output_id
+
+CLASS_NAMES = {"production_accident": "production-safety accident (生产安全事故)",
+               "non_production": "non-production incident (非生产类)",
+               "natural_disaster": "natural disaster (自然灾害)", "": "unclassified incident"}
+
+
+def on_settle(a: Alert, rules: AlertRules, at: int, cause: str) -> list[Out]:
+    """The once-only notices of the alert's class, sent when it is first settled."""
+    if a.incident_class == "production_accident" and not a.notified:
+        a.notified = True
+        return [_notification(a, rules, at, cause)]
+    if a.incident_class == "non_production" and not a.routed:
+        a.routed = True
+        return [_route(a, rules, at, cause)]
+    return []
+
+
+def _notification(a: Alert, rules: AlertRules, at: int, cause: str) -> Out:
+    n = rules.notify_accident
+    nid = output_id("notification", a.id, n.rule_id)
+    recipients = emit.resolve_all(n.recipients, a, rules)
+    grade = rules.grade(a.grade).name if a.grade else "the accident"
+    due = after(n.within, a.opened_at, rules)
+    reason = (f"{grade} {a.id} at {emit.place(a, rules)} is a production-safety accident: when it is "
+              f"reported up the levels, notify {', '.join(r['name'] or r['id'] for r in recipients)} "
+              f"at the same time (within {words(n.within)} of the accident)")
+    a.history.append([at, cause, "493 art. 10 notifications due"])
+    data = {"notification_id": nid, "subject_kind": "alert", "subject_id": a.id,
+            "recipients": recipients, "legal_basis": n.source,
+            "reason": (emit.EXERCISE if a.exercise else "") + reason, "due_at": iso(due),
+            "incident_class": a.incident_class, "grade": a.grade, "town": a.town(),
+            "rule_id": n.rule_id, "rules_version": rules.version, "caused_by": [cause]}
+    return Out(NOTIFICATIONS, a.id, envelope("safety.notification.due", nid, a.id, at, data))
+
+
+def _route(a: Alert, rules: AlertRules, at: int, cause: str) -> Out:
+    targets = emit.resolve_all(rules.route(a.kind or ""), a, rules)
+    kind = rules.kinds[a.kind]
+    reason = (f"{kind.name} ({kind.name_en}) at {emit.place(a, rules)} is a non-production incident "
+              f"(非生产类): no 493号令 grade or report clocks; it goes to "
+              f"{', '.join(t['name'] or t['id'] for t in targets)} at response level {a.level}")
+    a.history.append([at, cause, "routed as non-production"])
+    return emit.escalation(a, rules, rule_id=rules.non_production_rule, action="notify", at=at,
+                           targets=targets, reason=reason, key=("route",), caused_by=[cause])

@@ -1,0 +1,82 @@
+"""The monthly filing of supervision results with discipline inspection (periodic_filing).
+
+The plans (line 798) copy "监督检查结果" to the discipline commission for its
+records (抄报同级纪委监委…备案). This is not a referral for a failure: each
+department that leads a sector files, once a month, what happened to the
+hazards it supervises, even when nothing did (a nil filing). It is built from
+the hazards' states alone, so like the cores it is pure:
+
+    outs = monthly_filings(states.values(), "2026-11", rules)
+
+Each output is a `safety.referral.discipline` with grounds `periodic_filing`,
+subject_kind `department` and subject_id the department's id; its id comes
+from the department and the month, so filing a month twice sends the same ids.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from engine.contract.outputs import REFERRALS_DISCIPLINE
+from engine.decide.emit import Out, department_unit, envelope, iso, lead_department, output_id
+from engine.decide.state import Hazard
+from engine.errors import EngineError
+from engine.ruleset.calendar import SHANGHAI
+from engine.ruleset.compiled import Rules
+
+
+class FilingError(EngineError, ValueError):
+    """A month that cannot be filed: badly written, or rules without a periodic_filing ground."""
+
+
+def month_bounds(month: str) -> tuple[int, int]:
+    """The first instant of `month` ("YYYY-MM") and of the next one, Asia/Shanghai, epoch seconds."""
+    try:
+        start = datetime.strptime(month, "%Y-%m").replace(tzinfo=SHANGHAI)
+    except ValueError:
+        raise FilingError(f"month {month!r}: write it as YYYY-MM, e.g. 2026-11") from None
+    following = start.replace(year=start.year + start.month // 12, month=start.month % 12 + 1)
+    return int(start.timestamp()), int(following.timestamp())
+
+
+def monthly_filings(hazards: Iterable[Hazard], month: str, rules: Rules) -> list[Out]:
+    """One filing per sector-leading department for `month`, dated at the month's end."""
+    ground = rules.periodic_filing
+    if ground is None:
+        raise FilingError("the rules have no referral.periodic_filing ground (rules/hazards.yaml)")
+    start, end = month_bounds(month)
+    leads = sorted({a.lead.id for a in rules.reference.sectors.values()})
+    by_dept: dict[str, list[Hazard]] = {d: [] for d in leads}
+    for h in hazards:
+        dept = lead_department(h, rules) if h.opened is not None else None
+        if dept is None or h.opened_at is None or h.opened_at >= end:
+            continue
+        if h.closed_at is not None and h.closed_at < start:
+            continue  # closed before the month: nothing to file
+        by_dept.setdefault(dept, []).append(h)
+    return [_filing(dept, sorted(by_dept[dept], key=lambda h: h.id), month, start, end, rules)
+            for dept in sorted(by_dept)]
+
+
+def _filing(dept: str, hazards: list[Hazard], month: str, start: int, end: int, rules: Rules) -> Out:
+    ground = rules.periodic_filing
+    assert ground is not None
+    rid = output_id("filing", dept, month, ground.rule_id)
+    found = sum(1 for h in hazards if start <= h.opened_at < end)  # type: ignore[operator]
+    closed = sum(1 for h in hazards if h.closed_at is not None and start <= h.closed_at < end)
+    still_open = [h for h in hazards if h.closed_at is None or h.closed_at >= end]
+    overdue = sum(1 for h in still_open if h.deadline is not None and h.deadline < end)
+    listed = sum(1 for h in still_open if h.listed and h.listed[3])
+    respondent = department_unit(dept, rules)
+    reason = (f"Supervision results of {respondent['name'] or dept} for {month} (监督检查结果抄报备案): "
+              f"{found} hazards found, {closed} closed, {len(still_open)} open at the month's end, "
+              f"{overdue} of them past their deadline, {listed} under listed supervision")
+    timeline = sorted(
+        ({"time": iso(t), "event_id": e, "what": f"{h.id}: {w}"}
+         for h in hazards for t, e, w in h.history if start <= t < end),
+        key=lambda item: (item["time"], item["event_id"]))
+    data = {"referral_id": rid, "subject_kind": "department", "subject_id": dept,
+            "respondents": [respondent], "grounds": "periodic_filing", "reason": reason,
+            "timeline": timeline, "rules_version": rules.version}
+    return Out(REFERRALS_DISCIPLINE, dept, envelope("safety.referral.discipline", rid, dept, end - 1, data))

@@ -1,0 +1,68 @@
+"""`hazard-engine filing --month YYYY-MM`: the monthly filing of supervision results (periodic_filing).
+
+Reads every hazard's latest state from the hazard table's changelog, builds
+one filing per sector-leading department with engine/decide/filing.py, prints
+them, and with `--publish` writes them to `referrals.discipline`. Their ids
+come from the department and the month, so publishing a month again sends
+records a subscriber recognises as the same filings.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from engine.contract.outputs import REFERRALS_DISCIPLINE, record_headers
+from engine.cores import TABLES, record_value
+from engine.decide.emit import Out
+from engine.decide.filing import monthly_filings
+from engine.decide.state import Hazard
+from engine.ruleset.compiled import Rules
+from engine.store import unpack
+from engine.tools.kafka import NoTopic, partitions_of, producer, read_to_end, reader
+
+
+async def latest_hazards(bootstrap: str, app_id: str,
+                         auth: Mapping[str, Any] | None = None) -> list[Hazard]:
+    """Every hazard's latest state in the table's changelog (a deleted key drops out)."""
+    latest: dict[bytes, bytes | None] = {}
+    for r in await read_to_end(bootstrap, f"{app_id}-{TABLES['hazard']}-changelog", auth):
+        latest[r.key] = r.value
+    return [unpack(v) for v in latest.values() if v]
+
+
+async def _publish(bootstrap: str, prefix: str, outs: list[Out], auth: Mapping[str, Any] | None) -> None:
+    topic = prefix + REFERRALS_DISCIPLINE
+    consumer = reader(bootstrap, auth)
+    await consumer.start()
+    try:
+        exists = bool(await partitions_of(consumer, topic))
+    finally:
+        await consumer.stop()
+    if not exists:
+        raise NoTopic(f"topic {topic} does not exist: start the worker once (it creates every topic "
+                      "of topics/topics.yaml), then publish again")
+    async with producer(bootstrap, auth) as prod:
+        sent = [await prod.send(prefix + o.topic, record_value(o), key=o.key.encode(),
+                                headers=record_headers(o.topic)) for o in outs]
+        await asyncio.gather(*sent)
+
+
+def run(bootstrap: str, prefix: str, app_id: str, month: str, rules: Rules, publish: bool,
+        as_json: bool, auth: Mapping[str, Any] | None = None) -> int:
+    """Build (and optionally publish) the month's filings; print them; return 0."""
+    hazards = asyncio.run(latest_hazards(bootstrap, app_id, auth))
+    outs = monthly_filings(hazards, month, rules)
+    if publish:
+        asyncio.run(_publish(bootstrap, prefix, outs, auth))
+    if as_json:
+        print(json.dumps([o.event for o in outs], ensure_ascii=False, indent=2))
+    else:
+        for o in outs:
+            d = o.event["data"]
+            print(f"{d['subject_id']:<22} {len(d['timeline']):>4} steps  {d['reason']}")
+        print(f"{len(outs)} filings for {month} from {len(hazards)} hazards"
+              + (f", published to {prefix}referrals.discipline" if publish else " (not published)"))
+    return 0

@@ -1,0 +1,82 @@
+"""`hazard-engine filing` through the real broker: states from the hazard table's changelog, filings out."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+from datetime import datetime
+
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+from engine.decide.state import Hazard
+from engine.harness import Namespace, produce, read_all, values
+from engine.store import pack
+
+
+def _at(text: str) -> int:
+    return int(datetime.fromisoformat(text).timestamp())
+
+
+def _states() -> list[tuple[bytes, bytes | None]]:
+    """Two fire-safety hazards (one open and overdue, one superseded), one deleted key."""
+    open_one = Hazard("HZ-FL-1", opened="e1", opened_at=_at("2026-11-02T09:00:00+08:00"),
+                      sector="fire_safety", town="lihaiwu", verdict="confirmed", grade="general",
+                      deadline=_at("2026-11-09T23:59:59+08:00"),
+                      history=[[_at("2026-11-02T09:00:00+08:00"), "e1", "reported"]])
+    older = Hazard("HZ-FL-2", opened="e2", opened_at=_at("2026-10-01T09:00:00+08:00"), sector="fire_safety")
+    newer = Hazard("HZ-FL-2", opened="e2", opened_at=_at("2026-10-01T09:00:00+08:00"), sector="fire_safety",
+                   closed_at=_at("2026-11-05T09:00:00+08:00"), closed_how="passed",
+                   history=[[_at("2026-11-05T09:00:00+08:00"), "e3", "review passed: closed"]])
+    return [(b"HZ-FL-1", pack(open_one)), (b"HZ-FL-2", pack(older)), (b"HZ-FL-2", pack(newer)),
+            (b"HZ-GONE", pack(Hazard("HZ-GONE", opened="e9", opened_at=1, sector="gas"))), (b"HZ-GONE", None)]
+
+
+async def _create(namespace: Namespace, topic: str, **configs: str) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=namespace.bootstrap)
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(topic, 4, 1, topic_configs=configs)])
+    finally:
+        await admin.close()
+
+
+async def _changelog(namespace: Namespace) -> None:
+    topic = f"{namespace.name}-hazards-changelog"  # as the worker's table keeps it
+    await _create(namespace, topic, **{"cleanup.policy": "compact"})
+    await produce(namespace.bootstrap, topic, _states())
+
+
+def _cli(namespace: Namespace, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "engine", "filing", *args], env=namespace.env(),
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_filing_reads_the_latest_states_and_publishes_one_filing_per_lead_department(
+        namespace: Namespace) -> None:
+    """The latest state of each key counts, a deleted key none; --publish twice writes the same filings."""
+    asyncio.run(_changelog(namespace))
+    shown = _cli(namespace, "--month", "2026-11", "--json")
+    assert shown.returncode == 0, shown.stderr
+    fire = next(e for e in json.loads(shown.stdout) if e["data"]["subject_id"] == "fire_rescue")
+    assert "1 hazards found, 1 closed, 1 open at the month's end, 1 of them past their deadline" \
+        in fire["data"]["reason"]
+    assert [t["event_id"] for t in fire["data"]["timeline"]] == ["e1", "e3"]
+
+    missing = _cli(namespace, "--month", "2026-11", "--publish")
+    assert missing.returncode == 2
+    assert "referrals.discipline does not exist: start the worker" in missing.stderr
+    asyncio.run(_create(namespace, namespace.topic("referrals.discipline")))
+    for _ in range(2):
+        published = _cli(namespace, "--month", "2026-11", "--publish")
+        assert published.returncode == 0, published.stderr
+        assert "published to" in published.stdout
+    records = asyncio.run(read_all(namespace.bootstrap, namespace.topic("referrals.discipline"), settle=2))
+    events = values(records)
+    ids = [e["id"] for e in events]
+    assert len(ids) == 2 * len(set(ids)) and all(e["data"]["grounds"] == "periodic_filing" for e in events)
+    assert all(dict(r.headers)["content-type"].startswith(b"application/cloudevents+json") for r in records)
+
+    bad = _cli(namespace, "--month", "November")
+    assert bad.returncode == 2 and "write it as YYYY-MM" in bad.stderr

@@ -1,0 +1,80 @@
+"""The monthly filing of supervision results with discipline inspection (grounds periodic_filing)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+from decide_fixtures import RULES, complete, report, review, run, verify
+
+from engine.contract.outputs import REFERRALS_DISCIPLINE, DisciplineReferral
+from engine.decide.filing import FilingError, month_bounds, monthly_filings
+from engine.decide.state import Hazard
+
+
+def _story():
+    """Three fire-safety hazards (lead: fire_rescue) and one construction hazard, across two months."""
+    return run(
+        report("HZ-F1", "2026-10-20 09:00"), verify("HZ-F1", "2026-10-20 10:00"),
+        complete("HZ-F1", "2026-10-25 10:00"), review("HZ-F1", "2026-10-28 10:00"),  # closed in October
+        report("HZ-F2", "2026-11-02 09:00"), verify("HZ-F2", "2026-11-02 10:00"),  # open, overdue
+        report("HZ-F3", "2026-11-30 23:59"),  # found on the month's last minute
+        report("HZ-F4", "2026-12-01 00:00"),  # the next month's
+        report("HZ-C1", "2026-11-03 09:00", sector="construction"), verify("HZ-C1", "2026-11-03 10:00"),
+        complete("HZ-C1", "2026-11-05 10:00"), review("HZ-C1", "2026-11-06 10:00"),
+        until="2026-12-02 00:00")
+
+
+def _by_dept(outs):
+    return {o.key: DisciplineReferral.model_validate(o.event["data"]) for o in outs}
+
+
+def test_every_sector_lead_files_each_month_even_with_nothing_to_report():
+    """One filing per department that leads a sector; those with no hazard file a nil return."""
+    rp = _story()
+    outs = monthly_filings(rp.states.values(), "2026-11", RULES)
+    leads = {a.lead.id for a in RULES.reference.sectors.values()}
+    assert {o.key for o in outs} == leads and all(o.topic == REFERRALS_DISCIPLINE for o in outs)
+    filings = _by_dept(outs)
+    for dept, f in filings.items():
+        assert (f.grounds, f.subject_kind, f.subject_id) == ("periodic_filing", "department", dept)
+        assert [(r.kind, r.id) for r in f.respondents] == [("department", dept)]
+    assert filings["market_supervision"].timeline == []
+    assert "0 hazards found, 0 closed, 0 open" in filings["market_supervision"].reason
+
+
+def test_a_filing_counts_the_month_at_its_boundaries():
+    """23:59 on the 30th is November's; 00:00 on 1 December is not; a hazard closed in October is left out."""
+    filings = _by_dept(monthly_filings(_story().states.values(), "2026-11", RULES))
+    fire = filings["fire_rescue"]
+    assert "2 hazards found, 0 closed, 2 open at the month's end, 1 of them past their deadline" \
+        in fire.reason
+    assert {item.what.split(":")[0] for item in fire.timeline} == {"HZ-F2", "HZ-F3"}
+    assert all(item.time.month == 11 for item in fire.timeline)
+    assert [t.time for t in fire.timeline] == sorted(t.time for t in fire.timeline)
+    construction = filings["housing_construction"]
+    assert "1 hazards found, 1 closed, 0 open" in construction.reason
+    october = _by_dept(monthly_filings(_story().states.values(), "2026-10", RULES))["fire_rescue"]
+    assert "1 hazards found, 1 closed, 0 open" in october.reason
+
+
+def test_filing_a_month_twice_sends_the_same_ids_and_months_differ():
+    """Ids come from department, month and rule: a repeated run de-duplicates, another month does not."""
+    states = list(_story().states.values())
+    first = [o.id for o in monthly_filings(states, "2026-11", RULES)]
+    assert first == [o.id for o in monthly_filings(reversed(states), "2026-11", RULES)]
+    assert not set(first) & {o.id for o in monthly_filings(states, "2026-12", RULES)}
+    assert month_bounds("2026-12")[1] == month_bounds("2027-01")[0]
+
+
+@pytest.mark.parametrize("month", ["2026-13", "11-2026", "", "2026-1x"])
+def test_a_badly_written_month_is_refused_by_name(month):
+    """The month is YYYY-MM; anything else is a FilingError that shows the format."""
+    with pytest.raises(FilingError, match="YYYY-MM"):
+        monthly_filings([], month, RULES)
+
+
+def test_rules_without_the_ground_refuse_to_file():
+    """A district that removes referral.periodic_filing gets a clear error, not an empty filing."""
+    with pytest.raises(FilingError, match="periodic_filing"):
+        monthly_filings([Hazard("HZ-X")], "2026-11", dataclasses.replace(RULES, periodic_filing=None))
