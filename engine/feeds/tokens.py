@@ -197,8 +197,17 @@ class TokenStore:
         kind, _, token = header.strip().partition(" ")
         if kind.lower() != "bearer" or not token.strip():
             return None
+        return self.scope_of(hash_token(token.strip()))
+
+    def scope_of(self, digest: str) -> Scope | None:
+        """The scope of the token whose hash is `digest` (as `hash_token` makes it), or None.
+
+        The board's session cookie carries this hash, never the token, and asks here
+        on every request, so a revoked token ends its sessions too.
+        """
+        if not self.configured or not isinstance(digest, str):
+            return None
         self._refresh()
-        digest = hash_token(token.strip())
         found = None
         # Compare against every entry without stopping early, in constant time each.
         for stored, scope in self._scopes.items():

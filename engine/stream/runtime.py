@@ -41,7 +41,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListen
 from aiokafka.coordinator.assignors.range import RangePartitionAssignor
 from prometheus_client import CollectorRegistry
 
-from engine import __version__
+from engine import __version__, board
 from engine.alerts import AlertRules
 from engine.clocks import DeadlineIndex, time_source
 from engine.contract.envelope import INTAKE_TOPICS
@@ -401,6 +401,11 @@ class Runtime:
                        alerts=alert_source(self.tables["alert"], self.clock.now)
                        if "alert" in self.tables else None,
                        tokens=self.tokens, now=self.clock.now)
+        board.register(pages, settings=self.settings, bootstrap=self.bootstrap,
+                       hazards=hazard_source(self.tables["hazard"], self.rules, self.clock.now),
+                       alerts=alert_source(self.tables["alert"], self.clock.now)
+                       if "alert" in self.tables else None,
+                       tokens=self.tokens, reference=self.rules.reference)
         return pages
 
     def _lag(self) -> dict[tuple[str, int], int]:

@@ -1,0 +1,353 @@
+"""The board's routes on the worker's aiohttp application (both runtimes).
+
+    GET  /board/signin, POST /board/signin, POST /board/signout
+    GET  /board                 the board (live escalations, counts, lists, heat table)
+    GET  /board/kiosk           the wall screen: live escalations and counts, reconnecting by itself
+    GET  /board/map             the risk picture: heat table and points drawn from lat/lon
+    GET  /board/summary         the board's numbers as an HTML fragment (the script refreshes it)
+    GET  /board/events          escalations as SSE, authenticated by the session cookie
+    GET  /board/session         204 while the session holds, 401 after (the script asks before reconnecting)
+    GET  /board/hazards/{id}, /board/alerts/{id}    detail pages
+    GET  /hazards.geojson       open hazards and alerts with a point, by cookie or bearer token
+    GET  /board/static/…        the vendored stylesheet and script
+
+Scopes come from the feeds' token store and checks; the SSE stream is the
+feeds' `EscalationStream`, so the board and `/feeds/escalations` resume from
+the same Last-Event-ID positions and filter with the same rule.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import structlog
+from aiohttp import web
+from aiokafka import TopicPartition
+
+from engine.board import picture
+from engine.board.html import LANGS, Page
+from engine.board.session import COOKIE, PRE_COOKIE, PRE_TTL_S, Session, SessionError, Sessions
+from engine.contract.outputs import (
+    ENFORCEMENT_ACTIONS,
+    ESCALATIONS,
+    REFERRALS_DISCIPLINE,
+    REFERRALS_JUDICIAL,
+    SUPERVISION_LISTED,
+)
+from engine.feeds.filters import BadRequest, Filters, decode_positions
+from engine.feeds.tokens import TokenStore
+from engine.feeds.views import StateSource
+from engine.feeds.web import MAX_STREAMS, MAX_STREAMS_PER_TOKEN, EscalationStream
+from engine.reference.compiled import Reference
+from engine.settings import Settings
+from engine.tools.kafka import partitions_of, reader
+
+log = structlog.get_logger("engine.board")
+
+STATIC = Path(__file__).parent / "static"
+LANG_COOKIE = "hzb_lang"
+OUTPUT_TOPICS = (ESCALATIONS, SUPERVISION_LISTED, REFERRALS_DISCIPLINE, ENFORCEMENT_ACTIONS,
+                 REFERRALS_JUDICIAL)
+MAX_OUTPUTS = 500  # a detail page lists at most this many outputs of one subject
+HEADERS = {
+    # Nothing from elsewhere, no inline script or style, never framed (clickjacking).
+    "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; "
+                               "img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; "
+                               "base-uri 'none'",
+    # same-origin, not no-referrer: under no-referrer the browser sends `Origin: null` with the
+    # board's own forms, and the Origin check below could not tell them from a forged one.
+    "X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin",
+    "Cache-Control": "no-store",
+}
+
+
+def scope_text(scope: Any, page: Page) -> str:
+    """The scope in words: the whole district, or its towns and departments."""
+    if scope.district:
+        return page.t["district"]
+    return ", ".join([*(page.town(t) for t in sorted(scope.towns)),
+                      *(page.department(d) for d in sorted(scope.departments))])
+
+
+def safe_next(path: str | None) -> str:
+    """Where to go after sign-in: a path on this board only, never another site."""
+    if not path or not path.startswith("/board") or path.startswith("//") or "\\" in path:
+        return "/board"
+    parts = urlsplit(path)
+    return "/board" if parts.scheme or parts.netloc else path
+
+
+async def subject_outputs(bootstrap: str, prefix: str, subject: str) -> list[dict[str, Any]]:
+    """The engine's outputs about one subject, read from the output topics (keyed by subject id).
+
+    Reads each topic up to its end offsets now; the board's detail pages ask for
+    one subject at a time, so this costs one pass over the output topics per view.
+    """
+    consumer = reader(bootstrap)
+    await consumer.start()
+    out: list[dict[str, Any]] = []
+    key = subject.encode("utf-8")
+    try:
+        for name in OUTPUT_TOPICS:
+            tps = [TopicPartition(prefix + name, p) for p in await partitions_of(consumer, prefix + name)]
+            if not tps:
+                continue
+            ends = await consumer.end_offsets(tps)
+            todo = [tp for tp in tps if ends[tp] > 0]
+            if not todo:
+                continue
+            consumer.assign(todo)
+            await consumer.seek_to_beginning(*todo)
+            while todo:
+                batch = await consumer.getmany(timeout_ms=500)
+                for records in batch.values():
+                    for rec in records:
+                        if rec.key == key and len(out) < MAX_OUTPUTS:
+                            out.append(_output(rec.value))
+                todo = [tp for tp in todo if await consumer.position(tp) < ends[tp]]
+    finally:
+        await consumer.stop()
+    return sorted((o for o in out if o), key=lambda o: str(o.get("time")))
+
+
+def _output(value: bytes | None) -> dict[str, Any]:
+    try:
+        event = json.loads(value or b"")
+    except ValueError:
+        return {}
+    data = event.get("data") if isinstance(event, dict) else None
+    if not isinstance(data, dict):
+        return {}
+    return {"time": event.get("time"), "type": event.get("type"), "id": event.get("id"),
+            "action": data.get("action") or data.get("measure") or data.get("grounds")
+            or data.get("notice_no"),
+            "tier": data.get("tier"), "rule_id": data.get("rule_id"), "reason": data.get("reason")}
+
+
+def register(app: Any, *, settings: Settings, bootstrap: str, hazards: StateSource,
+             alerts: StateSource | None, tokens: TokenStore, reference: Reference,
+             wall: Callable[[], float] = time.time) -> Sessions:
+    """Add the board's routes to `app.web.web_app`; returns its session keeper.
+
+    `wall` is the real clock for session expiry (never the engine's simulated
+    clock: a sign-in must not expire because a demo runs a day a second).
+    """
+    router = app.web.web_app.router
+    if settings.board_secret is not None:
+        secret = settings.board_secret.get_secret_value().encode("utf-8")
+    else:
+        secret = secrets.token_bytes(32)
+        log.info("board_secret_generated",
+                 note="HAZARD_BOARD_SECRET is unset: board sign-ins end when this worker restarts")
+    sessions = Sessions(secret, settings.board_session_s, tokens.scope_of)
+    closing = asyncio.Event()
+    streams = EscalationStream(bootstrap, settings.topic_prefix + ESCALATIONS,
+                               {"hazard": hazards, "alert": alerts}, closing)
+    active: dict[int, str] = {}
+
+    async def on_shutdown(_: Any) -> None:
+        closing.set()
+
+    app.web.web_app.on_shutdown.append(on_shutdown)
+
+    def lang_of(request: web.Request) -> str:
+        asked = request.query.get("lang")
+        if asked in LANGS:
+            return asked
+        kept = request.cookies.get(LANG_COOKIE)
+        return kept if kept in LANGS else "zh"
+
+    def secure(request: web.Request) -> bool:
+        return settings.board_cookie_secure or request.secure
+
+    def html(request: web.Request, text: str, status: int = 200) -> web.Response:
+        resp = web.Response(text=text, status=status, content_type="text/html", charset="utf-8",
+                            headers=HEADERS)
+        if request.query.get("lang") in LANGS:  # the language link: remembered for a year
+            resp.set_cookie(LANG_COOKIE, request.query["lang"], max_age=365 * 86400, path="/",
+                            samesite="Strict", httponly=True, secure=secure(request))
+        return resp
+
+    def page_for(request: web.Request, session: Session | None) -> Page:
+        p = Page(lang_of(request), reference, sessions.csrf(session) if session else None,
+                 session.scope.name if session else None)
+        if session is not None:
+            p.scope_text = scope_text(session.scope, p)
+            if session.scope.towns and not session.scope.district:
+                p.towns = session.scope.towns
+        return p
+
+    def signin_page(request: web.Request, error: str | None = None, status: int = 200,
+                    next_path: str = "/board") -> web.Response:
+        nonce = sessions.new_signin_nonce(wall())
+        page = Page(lang_of(request), reference, None, None)
+        resp = html(request, page.signin(sessions.signin_csrf(nonce), error, safe_next(next_path)), status)
+        resp.set_cookie(PRE_COOKIE, nonce, max_age=PRE_TTL_S, path="/board", httponly=True,
+                        samesite="Strict", secure=secure(request))
+        if request.cookies.get(COOKIE) is not None:
+            resp.del_cookie(COOKIE, path="/")  # a forged, expired or signed-out cookie goes
+        return resp
+
+    def session_of(request: web.Request) -> Session | None:
+        try:
+            return sessions.check(request.cookies.get(COOKIE), wall())
+        except SessionError:
+            return None
+
+    def signed_in(handler: Callable[[web.Request, Session], Awaitable[web.StreamResponse]],
+                  *, page: bool = True) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+        """A route for signed-in supervisors: pages send the others to sign in, the rest get 401."""
+        async def route(request: web.Request) -> web.StreamResponse:
+            session = session_of(request)
+            if session is None:
+                if page:
+                    return signin_page(request, next_path=request.path_qs)
+                return web.Response(status=401, text="not signed in to the board", headers=HEADERS)
+            try:
+                return await handler(request, session)
+            except BadRequest as exc:
+                return web.Response(status=400, text=str(exc), headers=HEADERS)
+        return route
+
+    def same_origin(request: web.Request) -> bool:
+        """A POST's Origin, when the browser sends one, must be this server."""
+        origin = request.headers.get("Origin")
+        return origin is None or urlsplit(origin).netloc == request.host
+
+    # --- sign-in and sign-out ---------------------------------------------------------------
+
+    async def get_signin(request: web.Request) -> web.StreamResponse:
+        if session_of(request) is not None:
+            raise web.HTTPSeeOther(safe_next(request.query.get("next")))
+        return signin_page(request, next_path=request.query.get("next") or "/board")
+
+    async def post_signin(request: web.Request) -> web.StreamResponse:
+        form = await request.post()
+        next_path = safe_next(str(form.get("next") or ""))
+        if not same_origin(request) or not sessions.signin_csrf_ok(
+                request.cookies.get(PRE_COOKIE), str(form.get("csrf") or ""), wall()):
+            return signin_page(request, "the form expired or did not come from this board; try again",
+                               403, next_path)
+        if not tokens.configured:
+            return signin_page(request, "supervisor tokens are not configured on this worker "
+                               "(HAZARD_TOKENS_FILE)", 403, next_path)
+        try:
+            session, value = sessions.sign_in(str(form.get("token") or ""), wall())
+        except SessionError as exc:
+            return signin_page(request, str(exc), 401, next_path)
+        log.info("board_signed_in", supervisor=session.scope.name)
+        resp = web.HTTPSeeOther(next_path)
+        resp.set_cookie(COOKIE, value, max_age=settings.board_session_s, path="/", httponly=True,
+                        samesite="Strict", secure=secure(request))
+        resp.del_cookie(PRE_COOKIE, path="/board")
+        raise resp
+
+    async def post_signout(request: web.Request, session: Session) -> web.StreamResponse:
+        form = await request.post()
+        if not same_origin(request) or not sessions.csrf_ok(session, str(form.get("csrf") or "")):
+            return web.Response(status=403, text="the form did not come from this session; reload the page",
+                                headers=HEADERS)
+        sessions.sign_out(session, wall())
+        log.info("board_signed_out", supervisor=session.scope.name)
+        resp = web.HTTPSeeOther("/board/signin")
+        resp.del_cookie(COOKIE, path="/")
+        raise resp
+
+    # --- pages -------------------------------------------------------------------------------
+
+    def views(session: Session) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        return (picture.visible(hazards.items(), session.scope),
+                picture.visible(alerts.items(), session.scope) if alerts is not None else [])
+
+    async def board(request: web.Request, session: Session) -> web.StreamResponse:
+        page = page_for(request, session)
+        hs, als = views(session)
+        return html(request, page.board(picture.summary(hs, als, wall()),
+                                        page.heat(*picture.heat(hs, als))))
+
+    async def kiosk(request: web.Request, session: Session) -> web.StreamResponse:
+        hs, als = views(session)
+        return html(request, page_for(request, session).kiosk(picture.summary(hs, als, wall())))
+
+    async def summary(request: web.Request, session: Session) -> web.StreamResponse:
+        page = page_for(request, session)
+        s = picture.summary(*views(session), wall())
+        return html(request, page.counts(s) if request.query.get("part") == "counts" else page.summary(s))
+
+    async def risk_map(request: web.Request, session: Session) -> web.StreamResponse:
+        page = page_for(request, session)
+        hs, als = views(session)
+        return html(request, page.map_page(page.heat(*picture.heat(hs, als)),
+                                           page.svg_map(picture.geojson([*hs, *als])["features"])))
+
+    async def detail(request: web.Request, session: Session, source: StateSource | None, kind: str
+                     ) -> web.StreamResponse:
+        page = page_for(request, session)
+        id_ = request.match_info["id"]
+        item = source.get(id_) if source is not None else None
+        # Outside the scope answers exactly as unknown, as the feeds do: no 403-versus-404 leak.
+        if item is None or not session.scope.allows(item.get("town"), item.get("departments") or ()):
+            return html(request, page.not_found(f"{kind} {id_}"), 404)
+        outputs = await subject_outputs(bootstrap, settings.topic_prefix, id_)
+        return html(request, page.hazard(item, outputs) if kind == "hazard" else page.alert(item, outputs))
+
+    async def hazard_page(request: web.Request, session: Session) -> web.StreamResponse:
+        return await detail(request, session, hazards, "hazard")
+
+    async def alert_page(request: web.Request, session: Session) -> web.StreamResponse:
+        return await detail(request, session, alerts, "alert")
+
+    async def alive(request: web.Request, session: Session) -> web.StreamResponse:
+        return web.Response(status=204, headers=HEADERS)
+
+    async def events(request: web.Request, session: Session) -> web.StreamResponse:
+        last = request.headers.get("Last-Event-ID") or request.query.get("last_event_id")
+        start = decode_positions(last) if last else None
+        if len(active) >= MAX_STREAMS:
+            return web.Response(status=503, text="too many open streams on this worker; retry later",
+                                headers={"Retry-After": "30"})
+        if sum(1 for d in active.values() if d == session.digest) >= MAX_STREAMS_PER_TOKEN:
+            return web.Response(status=429, text=f"this token has {MAX_STREAMS_PER_TOKEN} streams open",
+                                headers={"Retry-After": "30"})
+        marker = id(request)
+        active[marker] = session.digest
+        try:
+            return await streams.serve(request, session.scope, Filters(), start,
+                                       lambda: sessions.still_valid(session, wall()),
+                                       announce=True)
+        finally:
+            active.pop(marker, None)
+
+    async def geojson(request: web.Request) -> web.StreamResponse:
+        scope = tokens.authenticate(request.headers.get("Authorization"))
+        if scope is None:
+            session = session_of(request)
+            scope = session.scope if session else None
+        if scope is None:
+            return web.json_response({"error": "a bearer token or a board session is required"},
+                                     status=401, headers={"WWW-Authenticate": 'Bearer realm="hazard-engine"'})
+        items = [*hazards.items(), *(alerts.items() if alerts is not None else [])]
+        return web.json_response(picture.geojson(picture.visible(items, scope)),
+                                 content_type="application/geo+json")
+
+    router.add_get("/board/signin", get_signin)
+    router.add_post("/board/signin", post_signin)
+    router.add_post("/board/signout", signed_in(post_signout, page=False))
+    router.add_get("/board", signed_in(board))
+    router.add_get("/board/kiosk", signed_in(kiosk))
+    router.add_get("/board/map", signed_in(risk_map))
+    router.add_get("/board/summary", signed_in(summary, page=False))
+    router.add_get("/board/session", signed_in(alive, page=False))
+    router.add_get("/board/events", signed_in(events, page=False))
+    router.add_get("/board/hazards/{id}", signed_in(hazard_page))
+    router.add_get("/board/alerts/{id}", signed_in(alert_page))
+    router.add_get("/hazards.geojson", geojson)
+    router.add_static("/board/static/", STATIC, append_version=False)
+    return sessions
