@@ -215,7 +215,8 @@ class Page:
         states = "".join(f'<tr><th scope="row">{self.state(k)}</th><td>{n}</td></tr>'
                          for k, n in s["by_state"].items())
         return (f'<section aria-labelledby="counts-h"><h2 id="counts-h">{esc(t["open_hazards"])}: '
-                f'<span id="open-count">{s["open_hazards"]}</span></h2>'
+                f'<span id="open-count">{s["open_hazards"]}</span> · {esc(t["alerts"])}: '
+                f'<span id="alert-count">{len(s["alerts"])}</span></h2>'
                 f'<div class="two"><table><caption>{esc(t["by_tier"])}</caption>'
                 f'<thead><tr><th scope="col">{esc(t["tier"])}</th><th scope="col">{esc(t["count"])}</th></tr>'
                 f'</thead><tbody>{tiers}</tbody></table>'

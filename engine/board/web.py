@@ -318,6 +318,7 @@ def register(app: Any, *, settings: Settings, bootstrap: str, hazards: StateSour
                                 headers={"Retry-After": "30"})
         marker = id(request)
         active[marker] = session.digest
+        log.info("board_stream_opened", supervisor=session.scope.name, resume=last)
         try:
             return await streams.serve(request, session.scope, Filters(), start,
                                        lambda: sessions.still_valid(session, wall()),

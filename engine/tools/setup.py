@@ -21,6 +21,8 @@ from engine.progress import Bar
 DEBIAN_PACKAGES = {"promtool": "prometheus", "amtool": "prometheus-alertmanager",
                    "prometheus": "prometheus", "zsh": "zsh",
                    "chromium": "chromium", "chromedriver": "chromium-driver"}
+# Files that are not commands: a Chinese font, so the board's screenshots show Chinese, not boxes.
+DEBIAN_FILES = {"/usr/share/fonts/truetype/wqy/wqy-microhei.ttc": "fonts-wqy-microhei"}
 BENCH_PACKAGES = {"kcat": "kcat"}  # the benchmark's broker rung; the tests do not need it
 
 
@@ -30,7 +32,8 @@ def run(bench: bool = False) -> int:
         kafka = ensure_installed(progress=bar)
     print(f"kafka {kafka.version}: {kafka.libs}")
     wanted = {**DEBIAN_PACKAGES, **(BENCH_PACKAGES if bench else {})}
-    missing = sorted({pkg for tool, pkg in wanted.items() if shutil.which(tool) is None})
+    missing = sorted({pkg for tool, pkg in wanted.items() if shutil.which(tool) is None}
+                     | {pkg for path, pkg in DEBIAN_FILES.items() if not os.path.exists(path)})
     if missing:
         if os.geteuid() != 0 or shutil.which("apt-get") is None:
             print("missing: " + ", ".join(missing) + "; install them with: sudo apt-get install "
@@ -45,4 +48,6 @@ def run(bench: bool = False) -> int:
                 return 1
     for tool in wanted:
         print(f"{tool}: {shutil.which(tool)}")
+    for path, pkg in DEBIAN_FILES.items():
+        print(f"{pkg}: {path if os.path.exists(path) else None}")
     return 0

@@ -279,6 +279,10 @@ def test_kiosk_reconnects_after_a_worker_restart_and_shows_each_escalation_once(
     board_worker.start()
     board_worker.wait_ready()
     wait("the kiosk to reconnect", lambda: connected(driver), timeout=120)
+    # It came back from where it stopped (its Last-Event-ID), not from the topic's end.
+    resumed = [json.loads(line) for line in board_worker.log_text().splitlines()
+               if "board_stream_opened" in line]
+    assert resumed and all(r["resume"] for r in resumed), resumed
     wait("the alert raised while the worker was down", lambda: "AL-K-2" in live_subjects(driver))
     publish(namespace, "responder.alerts", alert("AL-K-3", "huxi", "HX-11", 36.47, 116.03))
     wait("an alert after the restart", lambda: "AL-K-3" in live_subjects(driver))
