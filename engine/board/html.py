@@ -37,7 +37,7 @@ TEXT: dict[str, dict[str, str]] = {
         "no_points": "没有带经纬度的事件。", "points": "点位（无底图，按经纬度绘制）",
         "rule": "规则", "action": "措施", "reason": "原因", "subject": "对象",
         "grades": "级别变化", "caps": "CAP 文档", "handover": "交接", "post": "岗位",
-        "reports": "逐级报告", "demanded": "应报时间", "reported": "已报",
+        "reports": "逐级报告", "demanded": "要求上报时间", "reported": "已报", "report_level": "报告层级",
         "lang_other": "English", "skip": "跳到正文", "scope": "可见范围",
         "district": "全区", "geojson": "GeoJSON 下载", "opened": "发生时间", "status_open": "处理中",
         "alerts_col": "警情", "untiered": "未分级",
@@ -63,7 +63,8 @@ TEXT: dict[str, dict[str, str]] = {
         "points": "Points (no base map, drawn from latitude and longitude)",
         "rule": "Rule", "action": "Action", "reason": "Reason", "subject": "Subject",
         "grades": "Grades over time", "caps": "CAP documents", "handover": "Handover", "post": "Post",
-        "reports": "Reports up the chain", "demanded": "Due", "reported": "Reported",
+        "reports": "Reports up the chain", "demanded": "Demanded at", "reported": "Reported",
+        "report_level": "Report level",
         "lang_other": "中文", "skip": "Skip to content", "scope": "Scope",
         "district": "whole district", "geojson": "GeoJSON download", "opened": "Happened",
         "status_open": "open", "alerts_col": "Alerts", "untiered": "no tier",
@@ -387,7 +388,7 @@ class Page:
         body = (f'<p><a href="/board">← {esc(t["back"])}</a></p>'
                 f'<h2 id="subject">{esc(a["id"])} · {esc(a.get("alert_kind"))}</h2>'
                 f'<dl class="facts">{dl}</dl>'
-                f'<h3>{esc(t["reports"])}</h3><table><thead><tr><th scope="col">{esc(t["level"])}</th>'
+                f'<h3>{esc(t["reports"])}</h3><table><thead><tr><th scope="col">{esc(t["report_level"])}</th>'
                 f'<th scope="col">{esc(t["demanded"])}</th><th scope="col">{esc(t["reported"])}</th>'
                 f'<th scope="col">{esc(t["missed"])}</th></tr></thead>'
                 f'<tbody>{reports or self._none(4)}</tbody>'

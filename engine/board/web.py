@@ -5,7 +5,8 @@
     GET  /board/kiosk           the wall screen: live escalations and counts, reconnecting by itself
     GET  /board/map             the risk picture: heat table and points drawn from lat/lon
     GET  /board/summary         the board's numbers as an HTML fragment (the script refreshes it)
-    GET  /board/events          escalations as SSE, authenticated by the session cookie
+    GET  /board/events          escalations as SSE, authenticated by the session cookie;
+                                `?recent=N` starts N records before each partition's end
     GET  /board/session         204 while the session holds, 401 after (the script asks before reconnecting)
     GET  /board/hazards/{id}, /board/alerts/{id}    detail pages
     GET  /hazards.geojson       open hazards and alerts with a point, by cookie or bearer token
@@ -41,7 +42,7 @@ from engine.contract.outputs import (
     REFERRALS_JUDICIAL,
     SUPERVISION_LISTED,
 )
-from engine.feeds.filters import BadRequest, Filters, decode_positions
+from engine.feeds.filters import BadRequest, Filters, decode_positions, parse_limit
 from engine.feeds.tokens import TokenStore
 from engine.feeds.views import StateSource
 from engine.feeds.web import MAX_STREAMS, MAX_STREAMS_PER_TOKEN, EscalationStream
@@ -115,6 +116,20 @@ async def subject_outputs(bootstrap: str, prefix: str, subject: str) -> list[dic
     finally:
         await consumer.stop()
     return sorted((o for o in out if o), key=lambda o: str(o.get("time")))
+
+
+async def recent_positions(bootstrap: str, topic: str, per_partition: int) -> dict[int, int]:
+    """A stream position `per_partition` records before each partition's end (or at its start)."""
+    consumer = reader(bootstrap)
+    await consumer.start()
+    try:
+        tps = [TopicPartition(topic, p) for p in await partitions_of(consumer, topic)]
+        if not tps:
+            return {}
+        first, ends = await consumer.beginning_offsets(tps), await consumer.end_offsets(tps)
+        return {tp.partition: max(first[tp], ends[tp] - per_partition) for tp in tps}
+    finally:
+        await consumer.stop()
 
 
 def _output(value: bytes | None) -> dict[str, Any]:
@@ -310,6 +325,9 @@ def register(app: Any, *, settings: Settings, bootstrap: str, hazards: StateSour
     async def events(request: web.Request, session: Session) -> web.StreamResponse:
         last = request.headers.get("Last-Event-ID") or request.query.get("last_event_id")
         start = decode_positions(last) if last else None
+        recent = request.query.get("recent")
+        if start is None and recent:  # a page just opened: begin with the latest escalations
+            start = await recent_positions(bootstrap, streams.topic, parse_limit(recent))
         if len(active) >= MAX_STREAMS:
             return web.Response(status=503, text="too many open streams on this worker; retry later",
                                 headers={"Retry-After": "30"})

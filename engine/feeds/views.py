@@ -62,6 +62,7 @@ def hazard_view(h: Hazard, rules: Rules, now: float) -> dict[str, Any]:
         "reported_at": iso(h.opened_at), "deadline": iso(h.deadline), "approximate": h.approx,
         "overdue": h.overdue(int(now)), "cycle": h.cycle, "listed": listed,
         "closed_at": iso(h.closed_at), "referrals": list(h.referred),
+        "location": {"town": h.town, "lat": h.point[0], "lon": h.point[1]} if h.point else {"town": h.town},
         "clocks": [{"name": name, "due": iso(due)}
                    for name, due in sorted(h.clocks.items(), key=lambda kv: kv[1])],
         # In time order: events from offline apps arrive late, and history is kept in arrival order.

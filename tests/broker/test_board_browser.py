@@ -16,6 +16,7 @@ import shutil
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -27,10 +28,24 @@ from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 
+from engine.board import picture
 from engine.board.session import COOKIE, Sessions
+from engine.clocks.timesource import ScaledTime
+from engine.demo import RATE, START
+from engine.demo import _incident as incident
 from engine.feeds.filters import decode_positions
 from engine.feeds.tokens import Scope, hash_token, mint
-from engine.harness import Namespace, Worker, produce, read_all
+from engine.harness import (
+    Namespace,
+    Worker,
+    latest_states,
+    produce,
+    publish_on_schedule,
+    read_all,
+    wait_drained,
+)
+from engine.simulate import DAY, District
+from engine.tools import publish as publish_tool
 
 pytestmark = pytest.mark.broker
 
@@ -74,12 +89,12 @@ def alert(alert_id: str, town: str, grid: str, lat: float, lon: float) -> tuple[
     return alert_id.encode(), json.dumps(body).encode()
 
 
-def report(hazard_id: str, town: str) -> tuple[bytes, bytes]:
+def report(hazard_id: str, town: str, lat: float, lon: float) -> tuple[bytes, bytes]:
     """The contract's example report, as another hazard in `town`."""
     body = json.loads((EXAMPLES / "hazard-reported.json").read_text(encoding="utf-8"))
     body["id"] = f"ev-{hazard_id}"
     body["subject"] = body["data"]["hazard_id"] = hazard_id
-    body["data"]["location"] = {"town": town}
+    body["data"]["location"] = {"town": town, "lat": lat, "lon": lon}
     body["data"].pop("enterprise", None)
     return hazard_id.encode(), json.dumps(body).encode()
 
@@ -169,7 +184,8 @@ def test_board_signs_in_updates_live_keeps_towns_apart_and_signs_out(
     driver.execute_script("window.boardMarker = 'not reloaded';")
 
     # Lihaiwu's alert goes first; once it escalated, huxi's follows.
-    publish(namespace, "hazard.reports", report("HZ-B-HX-1", "huxi"), report("HZ-B-LH-1", "lihaiwu"))
+    publish(namespace, "hazard.reports", report("HZ-B-HX-1", "huxi", 36.45, 116.01),
+            report("HZ-B-LH-1", "lihaiwu", 36.44, 115.98))
     publish(namespace, "responder.alerts", alert("AL-B-LH-1", "lihaiwu", "LHW-03", 36.4412, 115.9821))
     lihaiwu = wait("lihaiwu's escalations", lambda: about(escalations(namespace), "AL-B-LH-1"))
     publish(namespace, "responder.alerts", alert("AL-B-HX-1", "huxi", "HX-11", 36.4630, 116.0210))
@@ -194,12 +210,11 @@ def test_board_signs_in_updates_live_keeps_towns_apart_and_signs_out(
     src = driver.page_source
     for word in ("LH-1", "lihaiwu"):
         assert word not in src, src[max(0, src.find(word) - 300):src.find(word) + 100]
-    driver.save_screenshot(str(IMG / "board.png"))
 
     driver.get(base + "/board/map")
     points = [a.get_dom_attribute("href").rsplit("/", 1)[1]
               for a in driver.find_elements(By.CSS_SELECTOR, "#map a")]
-    assert "AL-B-HX-1" in points and all(p.startswith("AL-B-HX") for p in points)
+    assert {"AL-B-HX-1", "HZ-B-HX-1"} <= set(points) and all("-HX-" in p for p in points)
     assert "LH-1" not in driver.page_source
     driver.get(base + "/hazards.geojson")
     geo = json.loads(driver.find_element(By.TAG_NAME, "body").text)
@@ -216,7 +231,6 @@ def test_board_signs_in_updates_live_keeps_towns_apart_and_signs_out(
     assert "HZ-B-HX-1" in driver.find_element(By.ID, "subject").text
     record = driver.find_element(By.ID, "record").text
     assert "ev-HZ-B-HX-1" in record
-    driver.save_screenshot(str(IMG / "hazard-detail.png"))
     # An alert's detail lists the escalations it caused, with their rules.
     driver.get(base + "/board/alerts/AL-B-HX-1")
     outputs = driver.find_element(By.ID, "outputs").text
@@ -262,7 +276,8 @@ def test_kiosk_reconnects_after_a_worker_restart_and_shows_each_escalation_once(
     driver = chrome
     sign_in(driver, base, offices["district"], "/board/kiosk")
     wait("the live stream", lambda: connected(driver))
-    start = decode_positions(driver.find_element(By.TAG_NAME, "body").get_attribute("data-position"))
+    start = decode_positions(wait("the stream's start position", lambda: driver.find_element(
+        By.TAG_NAME, "body").get_attribute("data-position")))
     driver.execute_script("window.boardMarker = 'not reloaded';")
 
     publish(namespace, "responder.alerts", alert("AL-K-1", "huxi", "HX-11", 36.46, 116.02))
@@ -298,3 +313,66 @@ def test_kiosk_reconnects_after_a_worker_restart_and_shows_each_escalation_once(
     assert {json.loads(r.value)["data"]["subject_id"] for r in escalations(namespace)} >= \
         {"AL-K-1", "AL-K-2", "AL-K-3"}
     driver.save_screenshot(str(IMG / "kiosk.png"))
+
+
+def test_board_pictures_the_demo_district(namespace: Namespace, tmp_path: Path, chrome: webdriver.Chrome,
+                                          offices: dict[str, str]) -> None:
+    """The demo's district on its accelerated clock: the board's numbers match the engine's states,
+    a hazard's detail lists every output it caused; the README's screenshots come from here."""
+    days = 12
+    anchor = time.time() + 8
+    end = START.timestamp() + days * DAY
+    clock = ScaledTime(START.timestamp(), anchor, RATE, end)
+    worker = Worker(namespace.env(
+        HAZARD_CLOCK_START=START.isoformat(), HAZARD_CLOCK_ANCHOR=str(anchor), HAZARD_CLOCK_RATE=str(RATE),
+        HAZARD_TICK_S="0.1", HAZARD_CLOCK_END=datetime.fromtimestamp(end, START.tzinfo).isoformat(),
+        HAZARD_TOKENS_FILE=str(tmp_path / "tokens.yaml"), HAZARD_BOARD_SECRET=SECRET),
+        tmp_path / "worker.log")
+    base = f"http://127.0.0.1:{namespace.web_port}"
+    driver = chrome
+    worker.start()
+    try:
+        worker.wait_ready()
+        sign_in(driver, base, offices["district"])
+        wait("the live stream", lambda: connected(driver))
+        examples = publish_tool.plan(sorted(EXAMPLES.glob("*.json")))[0]  # as the demo's part 1
+        asyncio.run(publish_tool.send(examples, namespace.bootstrap, namespace.prefix))
+        planned = sorted([p for p in District(START, seed=2026).events(40, days - 2) if p.at < end - DAY]
+                         + incident(), key=lambda p: p.at)
+        asyncio.run(publish_on_schedule(namespace.bootstrap, namespace.prefix, clock, planned))
+        time.sleep(max(0.0, clock.real_time_of(end) - time.time()) + 1)  # the clock stops at `end`
+        asyncio.run(wait_drained(namespace, alive=worker.alive))
+        states = asyncio.run(latest_states(namespace.bootstrap, namespace.name))
+        live = wait("escalations on the open board", lambda: live_subjects(driver))
+
+        driver.get(base + "/board")
+        open_hazards = [h for h in states.values()
+                        if picture.is_open({"kind": "hazard", "status": h.status()})]
+        assert int(driver.find_element(By.ID, "open-count").text) == len(open_hazards)
+        overdue = {h.id for h in open_hazards if h.overdue(int(end))}
+        shown = driver.find_element(By.ID, "hazards").text
+        assert overdue and all(hid in shown for hid in overdue)
+        driver.save_screenshot(str(IMG / "board.png"))
+        driver.get(base + "/board/map")
+        driver.save_screenshot(str(IMG / "map.png"))
+
+        # The hazard with the most outputs: its page lists every one of them, with its rule.
+        outputs: dict[str, list[Any]] = {}
+        for topic in ("escalations", "supervision.listed", "referrals.discipline", "enforcement.actions"):
+            for r in asyncio.run(read_all(namespace.bootstrap, namespace.topic(topic), settle=0.5)):
+                outputs.setdefault(r.key.decode(), []).append(json.loads(r.value))
+        busiest = max((k for k in outputs if k.startswith("HZ-")), key=lambda k: len(outputs[k]))
+        assert busiest in states and live
+        driver.get(base + f"/board/hazards/{busiest}")
+        rows = driver.find_elements(By.CSS_SELECTOR, "#outputs tbody tr")
+        assert len(rows) == len(outputs[busiest])
+        table = driver.find_element(By.ID, "outputs").text
+        assert all((o["data"].get("rule_id") or "") in table for o in outputs[busiest])
+        record = driver.find_elements(By.CSS_SELECTOR, "#record tbody tr")
+        assert len(record) == len(states[busiest].history)
+        driver.save_screenshot(str(IMG / "hazard-detail.png"))
+        driver.get(base + "/board/alerts/AL-20261130-0009")
+        assert driver.find_elements(By.CSS_SELECTOR, "#outputs tbody tr")
+        driver.save_screenshot(str(IMG / "alert-detail.png"))
+    finally:
+        worker.stop()

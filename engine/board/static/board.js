@@ -77,7 +77,8 @@
   }
 
   function connect() {
-    var url = "/board/events" + (lastId ? "?last_event_id=" + encodeURIComponent(lastId) : "");
+    // The first time, the latest few escalations; after that, exactly from where it stopped.
+    var url = "/board/events" + (lastId ? "?last_event_id=" + encodeURIComponent(lastId) : "?recent=20");
     source = new EventSource(url);
     source.onopen = function () { state(true, conn.getAttribute("data-connected")); };
     source.addEventListener("position", function (e) { seen(e.lastEventId); });
