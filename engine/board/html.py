@@ -24,7 +24,8 @@ TEXT: dict[str, dict[str, str]] = {
         "token": "监管令牌", "token_help": "粘贴您的监管令牌（hzt_ 开头）。登录后令牌不会保存在浏览器中。",
         "signin_failed": "登录失败", "board": "看板", "kiosk": "大屏", "map": "风险一张图",
         "live": "实时升级", "waiting": "等待新的升级事件…", "connected": "已连接，实时更新中",
-        "disconnected": "连接已断开，正在重连…", "signed_out": "会话已结束，请重新登录",
+        "disconnected": "连接已断开，正在重连…", "connecting": "正在连接…",
+        "signed_out": "会话已结束，请重新登录",
         "open_hazards": "未销号隐患", "by_tier": "按等级", "by_state": "按状态",
         "overdue": "逾期未整改（按镇街、行业）", "listed": "挂牌督办", "days_left": "剩余天数",
         "deadline": "期限", "referrals": "移送", "alerts": "警情", "level": "响应级别",
@@ -49,6 +50,7 @@ TEXT: dict[str, dict[str, str]] = {
         "signin_failed": "Sign-in failed", "board": "Board", "kiosk": "Wall screen", "map": "Risk picture",
         "live": "Live escalations", "waiting": "Waiting for new escalations…",
         "connected": "Connected, updating live", "disconnected": "Disconnected, reconnecting…",
+        "connecting": "Connecting…",
         "signed_out": "The session has ended; sign in again",
         "open_hazards": "Open hazards", "by_tier": "By tier", "by_state": "By state",
         "overdue": "Overdue rectifications (by town and sector)", "listed": "Listed supervision",
@@ -159,7 +161,7 @@ class Page:
         t = self.t
         return (f'<p id="conn" class="conn" role="status" aria-live="polite" '
                 f'data-connected="{esc(t["connected"])}" data-disconnected="{esc(t["disconnected"])}" '
-                f'data-signed-out="{esc(t["signed_out"])}">{esc(t["disconnected"])}</p>')
+                f'data-signed-out="{esc(t["signed_out"])}">{esc(t["connecting"])}</p>')
 
     def live_list(self) -> str:
         t = self.t

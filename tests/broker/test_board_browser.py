@@ -27,6 +27,7 @@ from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 
 from engine.board import picture
 from engine.board.session import COOKIE, Sessions
@@ -237,6 +238,12 @@ def test_board_signs_in_updates_live_keeps_towns_apart_and_signs_out(
     for r in about(escalations(namespace), "AL-B-HX-1"):
         assert json.loads(r.value)["data"]["rule_id"] in outputs
 
+    # By keyboard: the first Tab reaches the skip link; the connection state is a live region.
+    driver.get(base + "/board")
+    driver.find_element(By.TAG_NAME, "body").send_keys(Keys.TAB)
+    assert driver.switch_to.active_element.get_attribute("class") == "skip"
+    assert driver.find_element(By.ID, "conn").get_attribute("role") == "status"
+
     # English on request.
     driver.get(base + "/board?lang=en")
     assert driver.find_element(By.TAG_NAME, "html").get_attribute("lang") == "en"
@@ -353,6 +360,20 @@ def test_board_pictures_the_demo_district(namespace: Namespace, tmp_path: Path, 
         shown = driver.find_element(By.ID, "hazards").text
         assert overdue and all(hid in shown for hid in overdue)
         driver.save_screenshot(str(IMG / "board.png"))
+        # On a phone: nothing wider than the screen, but for tables that scroll by themselves.
+        driver.set_window_size(390, 844)
+        driver.get(base + "/board")
+        # Elements that stick out of the screen, not counting those inside something that scrolls.
+        wider = driver.execute_script(
+            "const clipped = e => { for (let p = e.parentElement; p; p = p.parentElement)"
+            " { if (getComputedStyle(p).overflowX !== 'visible') return true; } return false; };"
+            "return [...document.querySelectorAll('body *')].filter(e => !clipped(e)"
+            " && e.getBoundingClientRect().right > window.innerWidth + 1)"
+            ".map(e => e.tagName + '#' + e.id + '.' + e.className).slice(0, 10);")
+        assert not wider, wider
+        assert driver.execute_script("return document.documentElement.scrollWidth <= window.innerWidth;")
+        driver.save_screenshot(str(IMG / "board-phone.png"))
+        driver.set_window_size(1400, 1000)
         driver.get(base + "/board/map")
         driver.save_screenshot(str(IMG / "map.png"))
 

@@ -262,8 +262,9 @@ def test_another_towns_subject_answers_as_an_unknown_one_and_geojson_keeps_the_s
         assert alert_outside.status == 404
         geo = await (await client.get("/hazards.geojson")).json()  # by the session cookie
         assert [f["id"] for f in geo["features"]] == ["AL-1"]
-        bad = await client.get("/board/events", headers={"Last-Event-ID": "0:x"})
-        assert bad.status == 400
+        for bad in ({"headers": {"Last-Event-ID": "0:x"}}, {"params": {"recent": "0"}},
+                    {"params": {"recent": "²"}}):
+            assert (await client.get("/board/events", **bad)).status == 400
         english = await client.get("/board/map?lang=en")
         assert "Risk picture" in await english.text() and 'id="map"' in await english.text()
         assert english.cookies["hzb_lang"].value == "en"
@@ -274,3 +275,32 @@ def test_another_towns_subject_answers_as_an_unknown_one_and_geojson_keeps_the_s
 def test_the_board_secret_must_be_long_enough() -> None:
     with pytest.raises(ValueError):
         Settings(board_secret="short")
+
+
+def contrast(a: str, b: str) -> float:
+    """The WCAG 2 contrast ratio of two #rrggbb colours."""
+    def luminance(colour: str) -> float:
+        channels = [int(colour[i:i + 2], 16) / 255 for i in (1, 3, 5)]
+        r, g, b = (c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels)
+        return 0.2126 * r + 0.7152 * g + 0.0722 * b
+    light, dark = sorted((luminance(a), luminance(b)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
+def test_every_coloured_text_of_the_stylesheet_passes_wcag_aa_contrast() -> None:
+    """Each rule that sets both a background and a text colour gives at least 4.5:1 (WCAG 2, AA)."""
+    css = (Path(__file__).resolve().parents[2] / "engine" / "board" / "static" / "board.css").read_text()
+    def full(colour: str) -> str:  # #fff -> #ffffff
+        return "#" + "".join(c * 2 for c in colour[1:]) if len(colour) == 4 else colour
+
+    names = {k: full(v) for k, v in re.findall(r"--([a-z]+):\s*(#[0-9a-f]{3,6})\b", css)}
+    pairs = []
+    for selector, body in re.findall(r"([^{}]+)\{([^{}]*)\}", css):
+        bg = re.search(r"background:\s*(var\(--([a-z]+)\)|#[0-9a-f]{3,6}\b)", body)
+        fg = re.search(r"(?<![-a-z])color:\s*(var\(--([a-z]+)\)|#[0-9a-f]{3,6}\b)", body)
+        if bg and fg:
+            pairs.append((selector.strip().splitlines()[-1], names.get(bg.group(2), full(bg.group(1))),
+                          names.get(fg.group(2), full(fg.group(1)))))
+    assert len(pairs) >= 8
+    low = [(s, b, f, round(contrast(b, f), 2)) for s, b, f in pairs if contrast(b, f) < 4.5]
+    assert not low, low
