@@ -419,7 +419,7 @@ def create_app(settings: Settings, bootstrap: str, rules: Rules, specs: tuple[To
     board.register(app, settings=settings, bootstrap=bootstrap,
                    hazards=hazard_source(tables["hazard"], rules, clock.now),
                    alerts=alert_source(tables["alert"], clock.now) if "alert" in tables else None,
-                   tokens=tokens, reference=rules.reference)
+                   tokens=tokens, reference=rules.reference, now=clock.now)
 
     app.engine_metrics = metrics  # type: ignore[attr-defined]
     app.readiness = readiness  # type: ignore[attr-defined]

@@ -251,12 +251,14 @@ class Page:
             for h in s["hazards"][:200])
         th = lambda *names: "".join(f'<th scope="col">{esc(t[n])}</th>' for n in names)  # noqa: E731
         return (self.counts(s)
-                + f'<section><h2>{esc(t["overdue"])}</h2><table><thead><tr>{th("town", "sector", "count")}'
+                + f'<section><h2>{esc(t["overdue"])}</h2><table id="overdue"><thead><tr>'
+                  f'{th("town", "sector", "count")}'
                   f'</tr></thead><tbody>{overdue or self._none(3)}</tbody></table></section>'
-                + f'<section><h2>{esc(t["listed"])}</h2><table><thead><tr>'
+                + f'<section><h2>{esc(t["listed"])}</h2><table id="listed"><thead><tr>'
                   f'{th("id", "notice", "deadline", "days_left")}</tr></thead>'
                   f'<tbody>{listed or self._none(4)}</tbody></table></section>'
-                + f'<section><h2>{esc(t["referrals"])}</h2><table><thead><tr>{th("id", "town", "grounds")}'
+                + f'<section><h2>{esc(t["referrals"])}</h2><table id="referrals"><thead><tr>'
+                  f'{th("id", "town", "grounds")}'
                   f'</tr></thead><tbody>{referrals or self._none(3)}</tbody></table></section>'
                 + f'<section><h2>{esc(t["alerts"])}</h2><table id="alerts"><thead><tr>'
                   f'{th("id", "town", "level", "state", "held_by", "clocks")}</tr></thead>'

@@ -148,11 +148,12 @@ def _output(value: bytes | None) -> dict[str, Any]:
 
 def register(app: Any, *, settings: Settings, bootstrap: str, hazards: StateSource,
              alerts: StateSource | None, tokens: TokenStore, reference: Reference,
-             wall: Callable[[], float] = time.time) -> Sessions:
+             now: Callable[[], float], wall: Callable[[], float] = time.time) -> Sessions:
     """Add the board's routes to `app.web.web_app`; returns its session keeper.
 
-    `wall` is the real clock for session expiry (never the engine's simulated
-    clock: a sign-in must not expire because a demo runs a day a second).
+    `now` is the engine's clock, for what the board says about hazards (days
+    left); `wall` is the real clock, for session expiry: a sign-in must not
+    expire because a demo's clock runs a day a second.
     """
     router = app.web.web_app.router
     if settings.board_secret is not None:
@@ -284,16 +285,16 @@ def register(app: Any, *, settings: Settings, bootstrap: str, hazards: StateSour
     async def board(request: web.Request, session: Session) -> web.StreamResponse:
         page = page_for(request, session)
         hs, als = views(session)
-        return html(request, page.board(picture.summary(hs, als, wall()),
+        return html(request, page.board(picture.summary(hs, als, now()),
                                         page.heat(*picture.heat(hs, als))))
 
     async def kiosk(request: web.Request, session: Session) -> web.StreamResponse:
         hs, als = views(session)
-        return html(request, page_for(request, session).kiosk(picture.summary(hs, als, wall())))
+        return html(request, page_for(request, session).kiosk(picture.summary(hs, als, now())))
 
     async def summary(request: web.Request, session: Session) -> web.StreamResponse:
         page = page_for(request, session)
-        s = picture.summary(*views(session), wall())
+        s = picture.summary(*views(session), now())
         return html(request, page.counts(s) if request.query.get("part") == "counts" else page.summary(s))
 
     async def risk_map(request: web.Request, session: Session) -> web.StreamResponse:

@@ -405,7 +405,8 @@ class Runtime:
                        hazards=hazard_source(self.tables["hazard"], self.rules, self.clock.now),
                        alerts=alert_source(self.tables["alert"], self.clock.now)
                        if "alert" in self.tables else None,
-                       tokens=self.tokens, reference=self.rules.reference)
+                       tokens=self.tokens, reference=self.rules.reference,
+                       now=self.clock.now)
         return pages
 
     def _lag(self) -> dict[tuple[str, int], int]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import math
 import shutil
 import time
 from collections import Counter
@@ -359,6 +360,12 @@ def test_board_pictures_the_demo_district(namespace: Namespace, tmp_path: Path, 
         overdue = {h.id for h in open_hazards if h.overdue(int(end))}
         shown = driver.find_element(By.ID, "hazards").text
         assert overdue and all(hid in shown for hid in overdue)
+        # Listed supervision: days left counted on the engine's clock (stopped at `end`), not the wall's.
+        listed = {h.id: math.ceil((h.listed[2] - end) / DAY)
+                  for h in open_hazards if h.listed and h.listed[3]}
+        rows = {r.find_elements(By.TAG_NAME, "td")[0].text: r.find_elements(By.TAG_NAME, "td")[3].text
+                for r in driver.find_elements(By.CSS_SELECTOR, "#listed tbody tr")}
+        assert listed and rows == {k: str(v) for k, v in listed.items()}
         driver.save_screenshot(str(IMG / "board.png"))
         # On a phone: nothing wider than the screen, but for tables that scroll by themselves.
         driver.set_window_size(390, 844)

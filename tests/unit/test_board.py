@@ -199,7 +199,8 @@ def run_board(tmp_path: Path, check: Callable[[TestClient, dict[str, str]], Awai
     pages = Pages()
     register(pages, settings=Settings(board_secret="k" * 40), bootstrap="127.0.0.1:9",
              hazards=Views(HAZARDS), alerts=Views(ALERTS),
-             tokens=TokenStore.load(tmp_path / "tokens.yaml"), reference=RULES.reference)
+             tokens=TokenStore.load(tmp_path / "tokens.yaml"), reference=RULES.reference,
+             now=lambda: NOW)
 
     async def main() -> None:
         async with TestClient(TestServer(pages.web_app)) as client:
