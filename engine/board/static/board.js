@@ -45,7 +45,11 @@
     li.appendChild(document.createTextNode(" · " + ((labels.towns || {})[d.town] || d.town || "") + " · " + (d.action || "")));
     li.appendChild(document.createElement("br"));
     li.appendChild(text("span", (event.time || "") + " · " + (d.rule_id || "") + " · " + (d.reason || ""), "meta"));
-    list.insertBefore(li, list.firstChild);
+    // Newest first by the escalation's time: a resumed stream delivers partition by partition.
+    li.setAttribute("data-time", event.time || "");
+    var before = list.firstChild;
+    while (before && (before.getAttribute("data-time") || "") > (event.time || "")) { before = before.nextSibling; }
+    list.insertBefore(li, before);
     while (list.children.length > 300) { list.removeChild(list.lastChild); }
   }
 
