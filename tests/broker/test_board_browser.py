@@ -275,6 +275,18 @@ def test_board_signs_in_updates_live_keeps_towns_apart_and_signs_out(
         driver.get(base + "/board")
         assert driver.find_elements(By.ID, "token") and not driver.find_elements(By.ID, "signout")
 
+    # A token revoked in the tokens file ends the open board's stream, and the board says so.
+    driver.delete_all_cookies()
+    sign_in(driver, base, offices["huxi"])
+    wait("the live stream", lambda: connected(driver))
+    tokens_file = Path(board_worker.env["HAZARD_TOKENS_FILE"])
+    tokens_file.write_text("".join(line for line in tokens_file.read_text().splitlines(keepends=True)
+                                   if hash_token(offices["huxi"]) not in line))
+    conn = driver.find_element(By.ID, "conn")
+    wait("the board to say the session ended", lambda: conn.get_attribute("data-signed-out") in conn.text)
+    driver.get(base + "/board")
+    assert driver.find_elements(By.ID, "token")
+
 
 def test_kiosk_reconnects_after_a_worker_restart_and_shows_each_escalation_once(
         namespace: Namespace, board_worker: Worker, chrome: webdriver.Chrome,
