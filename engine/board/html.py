@@ -36,6 +36,7 @@ TEXT: dict[str, dict[str, str]] = {
         "time": "时间", "event": "事件", "what": "内容", "outputs": "引发的输出（规则）",
         "back": "返回看板", "not_found": "未找到", "heat": "风险热力表（未销号）",
         "no_points": "没有带经纬度的事件。", "points": "点位（无底图，按经纬度绘制）",
+        "outputs_unavailable": "暂时无法读取输出（消息服务器无响应），请稍后刷新。",
         "rule": "规则", "action": "措施", "reason": "原因", "subject": "对象",
         "grades": "级别变化", "caps": "CAP 文档", "handover": "交接", "post": "岗位",
         "reports": "逐级报告", "demanded": "要求上报时间", "reported": "已报", "report_level": "报告层级",
@@ -63,7 +64,8 @@ TEXT: dict[str, dict[str, str]] = {
         "back": "Back to the board", "not_found": "Not found", "heat": "Risk heat table (open)",
         "no_points": "No event carries a latitude and longitude.",
         "points": "Points (no base map, drawn from latitude and longitude)",
-        "rule": "Rule", "action": "Action", "reason": "Reason", "subject": "Subject",
+        "outputs_unavailable": "The outputs cannot be read now (the broker does not answer); "
+        "reload later.", "rule": "Rule", "action": "Action", "reason": "Reason", "subject": "Subject",
         "grades": "Grades over time", "caps": "CAP documents", "handover": "Handover", "post": "Post",
         "reports": "Reports up the chain", "demanded": "Demanded at", "reported": "Reported",
         "report_level": "Report level",
@@ -344,8 +346,10 @@ class Page:
                 f'<th scope="col">{esc(t["event"])}</th><th scope="col">{esc(t["what"])}</th></tr></thead>'
                 f'<tbody>{rows or self._none(3)}</tbody></table>')
 
-    def _outputs(self, outputs: list[Mapping[str, Any]]) -> str:
+    def _outputs(self, outputs: list[Mapping[str, Any]] | None) -> str:
         t = self.t
+        if outputs is None:
+            return f'<p class="error" role="status">{esc(t["outputs_unavailable"])}</p>'
         rows = "".join(
             f'<tr><td>{esc(o.get("time"))}</td><td>{esc(o.get("type"))}</td>'
             f'<td>{esc(o.get("action"))}</td>'
@@ -358,7 +362,7 @@ class Page:
                 f'<th scope="col">{esc(t["reason"])}</th></tr></thead>'
                 f'<tbody>{rows or self._none(6)}</tbody></table>')
 
-    def hazard(self, h: Mapping[str, Any], outputs: list[Mapping[str, Any]]) -> str:
+    def hazard(self, h: Mapping[str, Any], outputs: list[Mapping[str, Any]] | None) -> str:
         t = self.t
         listed = h.get("listed") or {}
         clocks = "".join(f'<li>{esc(c["name"])}: {esc(c["due"])}</li>' for c in h.get("clocks") or ())
@@ -376,7 +380,7 @@ class Page:
                 f'<h3>{esc(t["outputs"])}</h3>{self._outputs(outputs)}')
         return self.frame(h["id"], body, kind="detail")
 
-    def alert(self, a: Mapping[str, Any], outputs: list[Mapping[str, Any]]) -> str:
+    def alert(self, a: Mapping[str, Any], outputs: list[Mapping[str, Any]] | None) -> str:
         t = self.t
         reports = "".join(
             f'<tr><td>{esc(r["level"])}</td><td>{esc(r["demanded"])}</td><td>{esc(r["reported"])}</td>'

@@ -31,6 +31,7 @@ from urllib.parse import urlsplit
 import structlog
 from aiohttp import web
 from aiokafka import TopicPartition
+from aiokafka.errors import KafkaError
 
 from engine.board import picture
 from engine.board.html import LANGS, Page
@@ -57,6 +58,7 @@ LANG_COOKIE = "hzb_lang"
 OUTPUT_TOPICS = (ESCALATIONS, SUPERVISION_LISTED, REFERRALS_DISCIPLINE, ENFORCEMENT_ACTIONS,
                  REFERRALS_JUDICIAL)
 MAX_OUTPUTS = 500  # a detail page lists at most this many outputs of one subject
+OUTPUTS_TIMEOUT_S = 10.0  # how long a page waits for the broker before it does without
 HEADERS = {
     # Nothing from elsewhere, no inline script or style, never framed (clickjacking).
     "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; "
@@ -336,7 +338,13 @@ class Board:
         # Outside the scope answers exactly as unknown, as the feeds do: no 403-versus-404 leak.
         if item is None or not session.scope.allows(item.get("town"), item.get("departments") or ()):
             return self.html(request, page.not_found(f"{kind} {id_}"), 404)
-        outputs = await subject_outputs(self.bootstrap, self.settings.topic_prefix, id_)
+        try:
+            outputs: list[dict[str, Any]] | None = await asyncio.wait_for(
+                subject_outputs(self.bootstrap, self.settings.topic_prefix, id_), OUTPUTS_TIMEOUT_S)
+        except (KafkaError, OSError, TimeoutError) as exc:
+            # The state is in memory; only the outputs need the broker: show what there is.
+            log.warning("board_outputs_unavailable", subject=id_, error=f"{type(exc).__name__}: {exc}"[:200])
+            outputs = None
         return self.html(request, page.hazard(item, outputs) if kind == "hazard"
                          else page.alert(item, outputs))
 
@@ -358,7 +366,12 @@ class Board:
         start = decode_positions(last) if last else None
         recent = request.query.get("recent")
         if start is None and recent:  # a page just opened: begin with the latest escalations
-            start = await recent_positions(self.bootstrap, self.streams.topic, parse_limit(recent))
+            try:
+                start = await asyncio.wait_for(recent_positions(self.bootstrap, self.streams.topic,
+                                                                parse_limit(recent)), OUTPUTS_TIMEOUT_S)
+            except (KafkaError, OSError, TimeoutError):
+                return web.Response(status=503, text="the broker does not answer; retrying",
+                                    headers={"Retry-After": "5"})
         if len(self.active) >= MAX_STREAMS:
             return web.Response(status=503, text="too many open streams on this worker; retry later",
                                 headers={"Retry-After": "30"})
@@ -372,6 +385,12 @@ class Board:
             return await self.streams.serve(request, session.scope, Filters(), start,
                                             lambda: self.sessions.still_valid(session, self.wall()),
                                             announce=True)
+        except (KafkaError, OSError) as exc:
+            if isinstance(exc, ConnectionResetError):
+                raise
+            log.warning("board_stream_failed", error=f"{type(exc).__name__}: {exc}"[:200])
+            return web.Response(status=503, text="the broker does not answer; retrying",
+                                headers={"Retry-After": "5"})
         finally:
             self.active.pop(marker, None)
 

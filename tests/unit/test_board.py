@@ -266,6 +266,11 @@ def test_another_towns_subject_answers_as_an_unknown_one_and_geojson_keeps_the_s
         for bad in ({"headers": {"Last-Event-ID": "0:x"}}, {"params": {"recent": "0"}},
                     {"params": {"recent": "²"}}):
             assert (await client.get("/board/events", **bad)).status == 400
+        # No broker behind this board: a detail page still shows the state, and says what is missing.
+        page = await client.get("/board/hazards/HZ-1?lang=en")
+        assert page.status == 200 and "The outputs cannot be read now" in await page.text()
+        assert (await client.get("/board/events", params={"recent": "5"})).status == 503
+        assert (await client.get("/board/events")).status == 503
         english = await client.get("/board/map?lang=en")
         assert "Risk picture" in await english.text() and 'id="map"' in await english.text()
         assert english.cookies["hzb_lang"].value == "en"
