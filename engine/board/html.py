@@ -400,7 +400,8 @@ class Page:
                 f'<th scope="col">{esc(t["demanded"])}</th><th scope="col">{esc(t["reported"])}</th>'
                 f'<th scope="col">{esc(t["missed"])}</th></tr></thead>'
                 f'<tbody>{reports or self._none(4)}</tbody>'
-                f'</table><h3>{esc(t["caps"])}</h3><ul>{caps or "<li>" + esc(t["none"]) + "</li>"}</ul>'
+                f'</table><h3>{esc(t["caps"])}</h3>'
+                f'<ul id="caps">{caps or "<li>" + esc(t["none"]) + "</li>"}</ul>'
                 f'<h3>{esc(t["record"])}</h3>{self._record(a.get("record") or [])}'
                 f'<h3>{esc(t["outputs"])}</h3>{self._outputs(outputs)}')
         return self.frame(a["id"], body, kind="detail")

@@ -13,6 +13,7 @@ import asyncio
 import base64
 import json
 import math
+import re
 import shutil
 import time
 from collections import Counter
@@ -420,8 +421,15 @@ def test_board_pictures_the_demo_district(namespace: Namespace, tmp_path: Path, 
         record = driver.find_elements(By.CSS_SELECTOR, "#record tbody tr")
         assert len(record) == len(states[busiest].history)
         driver.save_screenshot(str(IMG / "hazard-detail.png"))
+        # The example's fire: its escalations, and each CAP document it went out as.
         driver.get(base + "/board/alerts/AL-20261130-0009")
-        assert driver.find_elements(By.CSS_SELECTOR, "#outputs tbody tr")
+        rows = driver.find_elements(By.CSS_SELECTOR, "#outputs tbody tr")
+        assert len(rows) == len(outputs["AL-20261130-0009"])
+        caps = asyncio.run(read_all(namespace.bootstrap, namespace.topic("alerts.cap"), settle=0.5))
+        listed_caps = driver.find_element(By.ID, "caps").text
+        assert caps and len(driver.find_elements(By.CSS_SELECTOR, "#caps li")) == len(caps)
+        assert all(re.search(rb"<identifier>([^<]+)</identifier>", c.value).group(1).decode() in listed_caps
+                   for c in caps)
         driver.save_screenshot(str(IMG / "alert-detail.png"))
     finally:
         worker.stop()
