@@ -25,7 +25,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from faust.types import TP
 from prometheus_client import CollectorRegistry, generate_latest
 
-from engine import __version__, faust_fixes
+from engine import __version__, board, faust_fixes
 from engine.alerts import AlertRules
 from engine.clocks import DeadlineIndex, time_source
 from engine.continuity import Continuity, Verdict, first_offset, rewind
@@ -415,6 +415,10 @@ def create_app(settings: Settings, bootstrap: str, rules: Rules, specs: tuple[To
                    alerts=alert_source(tables["alert"], clock.now) if "alert" in tables else None,
                    tokens=tokens, now=clock.now)
     field_intake.register(app, settings=settings, bootstrap=bootstrap, tokens=tokens, known=rules.reference)
+    board.register(app, settings=settings, bootstrap=bootstrap,
+                   hazards=hazard_source(tables["hazard"], rules, clock.now),
+                   alerts=alert_source(tables["alert"], clock.now) if "alert" in tables else None,
+                   tokens=tokens, reference=rules.reference, now=clock.now)
 
     app.engine_metrics = metrics  # type: ignore[attr-defined]
     app.readiness = readiness  # type: ignore[attr-defined]

@@ -146,6 +146,18 @@ class Settings(BaseSettings):
     tokens_file: Path | None = Field(
         default=None, description="HAZARD_TOKENS_FILE: the supervisors' tokens for the HTTP "
         "feeds (engine/feeds/tokens.py); unset, the feeds answer 401")
+    board_secret: SecretStr | None = Field(
+        default=None, min_length=32, description="HAZARD_BOARD_SECRET: the key that signs the "
+        "board's session cookies (engine/board), at least 32 characters; give every worker "
+        "behind one address the same one. Unset, each worker process makes its own at start, "
+        "so a restart signs everyone out.")
+    board_session_s: int = Field(
+        default=12 * 3600, ge=60, le=7 * 86400, description="HAZARD_BOARD_SESSION_S: how long "
+        "a board sign-in lasts, in seconds (default 12 hours: one shift)")
+    board_cookie_secure: bool = Field(
+        default=False, description="HAZARD_BOARD_COOKIE_SECURE: mark the board's cookies Secure "
+        "(sent over HTTPS only); set it when the board is served through an HTTPS proxy. A "
+        "request that arrives over HTTPS gets Secure cookies anyway.")
 
     # POST /events, the HTTP intake of field apps (engine/http/intake.py).
     http_max_body_bytes: int = Field(

@@ -32,6 +32,8 @@ def _open(h: Hazard, at: int, event_id: str, origin: str, d: dict[str, Any]) -> 
     h.opened, h.opened_at, h.origin = event_id, at, origin
     h.sector = d["sector"]
     h.town = d.get("location", {}).get("town")
+    lat, lon = d.get("location", {}).get("lat"), d.get("location", {}).get("lon")
+    h.point = [lat, lon] if lat is not None and lon is not None else h.point
     ent = d.get("enterprise")
     h.enterprise = [ent["uscc"], ent["name"]] if ent else h.enterprise
     if d.get("rectify_by"):

@@ -29,6 +29,7 @@ class Hazard:
     title: str = ""
     sector: str | None = None
     town: str | None = None
+    point: list[float] | None = None  # [lat, lon] of the opening event's location, when it gave them
     enterprise: list[str] | None = None  # [uscc, name]
     claimed: str | None = None  # grade claimed by the reporter
     rectify_by: int | None = None  # deadline set by the inspector or reporter

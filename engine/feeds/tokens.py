@@ -272,14 +272,27 @@ class TokenStore:
         kind, _, token = header.strip().partition(" ")
         if kind.lower() != "bearer" or not token.strip():
             return None
+        return self._lookup(hash_token(token.strip()), field_apps)
+
+    def _lookup(self, digest: str, field_apps: bool) -> Any:
         self._refresh()
-        digest = hash_token(token.strip())
         found = None
         # Compare against every entry without stopping early, in constant time each.
         for stored, scope in (self._apps if field_apps else self._scopes).items():
             if hmac.compare_digest(stored, digest):
                 found = scope
         return found
+
+    def scope_of(self, digest: str) -> Scope | None:
+        """The supervisor's scope of the token whose hash is `digest` (as `hash_token` makes it).
+
+        The board's session cookie carries this hash, never the token, and asks here
+        on every request, so a revoked token ends its sessions too. A field app's
+        token has no supervisor's scope: None.
+        """
+        if not self.configured or not isinstance(digest, str):
+            return None
+        return self._lookup(digest, field_apps=False)
 
     def authenticate(self, header: str | None) -> Scope | None:
         """The supervisor's scope of the bearer token in an Authorization header, or None."""

@@ -61,7 +61,8 @@ def hazard_view(h: Hazard, rules: Rules, now: float) -> dict[str, Any]:
         "enterprise": {"uscc": h.enterprise[0], "name": h.enterprise[1]} if h.enterprise else None,
         "reported_at": iso(h.opened_at), "deadline": iso(h.deadline), "approximate": h.approx,
         "overdue": h.overdue(int(now)), "cycle": h.cycle, "listed": listed,
-        "closed_at": iso(h.closed_at),
+        "closed_at": iso(h.closed_at), "referrals": list(h.referred),
+        "location": {"town": h.town, "lat": h.point[0], "lon": h.point[1]} if h.point else {"town": h.town},
         "clocks": [{"name": name, "due": iso(due)}
                    for name, due in sorted(h.clocks.items(), key=lambda kv: kv[1])],
         # In time order: events from offline apps arrive late, and history is kept in arrival order.
@@ -83,6 +84,13 @@ def alert_view(a: Any, now: float) -> dict[str, Any]:
         "exercise": a.exercise, "opened_at": iso(a.opened_at), "closed_at": iso(a.closed_at),
         # An alert is overdue when one of its report clocks ran out.
         "overdue": bool(a.missed), "missed_reports": list(a.missed),
+        # Who holds it: the unit that acknowledged it, else the post (A or B) it was raised at.
+        "post": a.post, "held_by": a.acked[1] if a.acked else None, "handover_step": a.step,
+        "location": a.location,
+        "reports": [{"level": level, "demanded": iso(at), "reported": iso(a.reported.get(level))}
+                    for level, at in sorted(a.demanded.items(), key=lambda kv: kv[1])],
+        "caps": [{"sequence": seq, "identifier": ident, "sent": iso(sent), "msg_type": kind}
+                 for seq, ident, sent, kind in a.caps],
         "clocks": [{"name": name, "due": iso(due)}
                    for name, due in sorted(a.clocks.items(), key=lambda kv: kv[1])],
         "record": [{"time": iso(t), "event_id": e, "what": w}

@@ -101,8 +101,14 @@ class EscalationStream:
 
     async def serve(self, request: Any, scope: Scope, filters: Filters,
                     start: dict[int, int] | None,
-                    still_allowed: Callable[[], bool] = lambda: True) -> aioweb.StreamResponse:
-        """Stream escalations until the client goes away, its token is revoked, or the worker stops."""
+                    still_allowed: Callable[[], bool] = lambda: True,
+                    announce: bool = False) -> aioweb.StreamResponse:
+        """Stream escalations until the client goes away, its token is revoked, or the worker stops.
+
+        With `announce`, the start position also goes out as a `position` event with
+        that id, so a browser that reconnects before any escalation came still
+        resumes from where it started (the board's script reads it).
+        """
         consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, group_id=None,
                                     enable_auto_commit=False, client_id="hazard-feeds",
                                     # a Last-Event-ID older than retention resumes at the oldest kept
@@ -128,6 +134,9 @@ class EscalationStream:
                 "X-Accel-Buffering": "no"})  # tells nginx-like proxies not to buffer the stream
             await resp.prepare(request)
             await resp.write(f"retry: {RETRY_MS}\n: from {encode_positions(positions)}\n\n".encode())
+            if announce:
+                await resp.write(f"id: {encode_positions(positions)}\nevent: position\ndata: start\n\n"
+                                 .encode())
             need_departments = bool(filters.departments or (scope.departments and not scope.district))
             last_write = time.monotonic()
             while not self.closing.is_set():

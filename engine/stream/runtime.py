@@ -44,7 +44,7 @@ from aiokafka.coordinator.assignors.range import RangePartitionAssignor
 from aiokafka.errors import KafkaError
 from prometheus_client import CollectorRegistry
 
-from engine import __version__
+from engine import __version__, board
 from engine.alerts import AlertRules
 from engine.clocks import DeadlineIndex, time_source
 from engine.contract.envelope import INTAKE_TOPICS
@@ -458,6 +458,12 @@ class Runtime:
                        tokens=self.tokens, now=self.clock.now)
         field_intake.register(pages, settings=self.settings, bootstrap=self.bootstrap,
                               tokens=self.tokens, known=self.rules.reference)
+        board.register(pages, settings=self.settings, bootstrap=self.bootstrap,
+                       hazards=hazard_source(self.tables["hazard"], self.rules, self.clock.now),
+                       alerts=alert_source(self.tables["alert"], self.clock.now)
+                       if "alert" in self.tables else None,
+                       tokens=self.tokens, reference=self.rules.reference,
+                       now=self.clock.now)
         return pages
 
     def _lag(self) -> dict[tuple[str, int], int]:

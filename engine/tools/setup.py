@@ -3,7 +3,9 @@
 Kafka comes from Maven Central into the cache (as `broker up` would do on
 first use); promtool and amtool come from Debian's prometheus and
 prometheus-alertmanager packages, and zsh, so the zsh completion script is
-tried in a real zsh. Nothing here is needed to run the engine.
+tried in a real zsh; chromium and chromedriver (Debian's chromium and
+chromium-driver) let the board's browser tests drive a real headless browser.
+Nothing here is needed to run the engine.
 """
 
 from __future__ import annotations
@@ -17,17 +19,21 @@ from engine.broker.install import ensure_installed
 from engine.progress import Bar
 
 DEBIAN_PACKAGES = {"promtool": "prometheus", "amtool": "prometheus-alertmanager",
-                   "prometheus": "prometheus", "zsh": "zsh"}
+                   "prometheus": "prometheus", "zsh": "zsh",
+                   "chromium": "chromium", "chromedriver": "chromium-driver"}
+# Files that are not commands: a Chinese font, so the board's screenshots show Chinese, not boxes.
+DEBIAN_FILES = {"/usr/share/fonts/truetype/wqy/wqy-microhei.ttc": "fonts-wqy-microhei"}
 BENCH_PACKAGES = {"kcat": "kcat"}  # the benchmark's broker rung; the tests do not need it
 
 
 def run(bench: bool = False) -> int:
-    """Install Kafka and the Prometheus tools (and with `bench`, kcat) if missing; 0 when done."""
+    """Install Kafka, the Prometheus tools, zsh and Chromium (with `bench`, kcat) if missing; 0 if done."""
     with Bar("kafka: downloading jars") as bar:
         kafka = ensure_installed(progress=bar)
     print(f"kafka {kafka.version}: {kafka.libs}")
     wanted = {**DEBIAN_PACKAGES, **(BENCH_PACKAGES if bench else {})}
-    missing = sorted({pkg for tool, pkg in wanted.items() if shutil.which(tool) is None})
+    missing = sorted({pkg for tool, pkg in wanted.items() if shutil.which(tool) is None}
+                     | {pkg for path, pkg in DEBIAN_FILES.items() if not os.path.exists(path)})
     if missing:
         if os.geteuid() != 0 or shutil.which("apt-get") is None:
             print("missing: " + ", ".join(missing) + "; install them with: sudo apt-get install "
@@ -42,4 +48,6 @@ def run(bench: bool = False) -> int:
                 return 1
     for tool in wanted:
         print(f"{tool}: {shutil.which(tool)}")
+    for path, pkg in DEBIAN_FILES.items():
+        print(f"{pkg}: {path if os.path.exists(path) else None}")
     return 0

@@ -1,0 +1,412 @@
+"""The board's pages as server-rendered HTML, in Chinese first and English on request.
+
+Every value goes through `esc` (html.escape); colour is never the only sign of
+a tier or level: each badge carries its name in words. No inline script or
+style, so the Content-Security-Policy can forbid both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from html import escape
+from typing import Any
+from urllib.parse import quote
+
+from engine.board import picture
+from engine.feeds.filters import LEVELS, TIERS
+from engine.reference.compiled import Reference
+
+LANGS = ("zh", "en")
+
+TEXT: dict[str, dict[str, str]] = {
+    "zh": {
+        "title": "安全隐患与突发事件看板", "signin": "登录", "signout": "退出登录",
+        "token": "监管令牌", "token_help": "粘贴您的监管令牌（hzt_ 开头）。登录后令牌不会保存在浏览器中。",
+        "signin_failed": "登录失败", "board": "看板", "kiosk": "大屏", "map": "风险一张图",
+        "live": "实时升级", "waiting": "等待新的升级事件…", "connected": "已连接，实时更新中",
+        "disconnected": "连接已断开，正在重连…", "connecting": "正在连接…",
+        "signed_out": "会话已结束，请重新登录",
+        "open_hazards": "未销号隐患", "by_tier": "按等级", "by_state": "按状态",
+        "overdue": "逾期未整改（按镇街、行业）", "listed": "挂牌督办", "days_left": "剩余天数",
+        "deadline": "期限", "referrals": "移送", "alerts": "警情", "level": "响应级别",
+        "held_by": "处置单位/岗位", "clocks": "报告时限", "missed": "已超时",
+        "hazards": "隐患", "id": "编号", "town": "镇街", "sector": "行业", "tier": "等级",
+        "state": "状态", "count": "数量", "none": "无", "notice": "督办文号", "grounds": "事由",
+        "grade": "级别", "lead": "牵头部门", "reported_at": "上报时间", "record": "处置记录",
+        "time": "时间", "event": "事件", "what": "内容", "outputs": "引发的输出（规则）",
+        "back": "返回看板", "not_found": "未找到", "heat": "风险热力表（未销号）",
+        "no_points": "没有带经纬度的事件。", "points": "点位（无底图，按经纬度绘制）",
+        "outputs_unavailable": "暂时无法读取输出（消息服务器无响应），请稍后刷新。",
+        "rule": "规则", "action": "措施", "reason": "原因", "subject": "对象",
+        "grades": "级别变化", "caps": "CAP 文档", "handover": "交接", "post": "岗位",
+        "reports": "逐级报告", "demanded": "要求上报时间", "reported": "已报", "report_level": "报告层级",
+        "lang_other": "English", "skip": "跳到正文", "scope": "可见范围",
+        "district": "全区", "geojson": "GeoJSON 下载", "opened": "发生时间", "status_open": "处理中",
+        "alerts_col": "警情", "untiered": "未分级",
+    },
+    "en": {
+        "title": "Hazards and emergencies board", "signin": "Sign in", "signout": "Sign out",
+        "token": "Supervisor token", "token_help": "Paste your supervisor token (it starts with hzt_). "
+        "The browser does not keep the token after sign-in.",
+        "signin_failed": "Sign-in failed", "board": "Board", "kiosk": "Wall screen", "map": "Risk picture",
+        "live": "Live escalations", "waiting": "Waiting for new escalations…",
+        "connected": "Connected, updating live", "disconnected": "Disconnected, reconnecting…",
+        "connecting": "Connecting…",
+        "signed_out": "The session has ended; sign in again",
+        "open_hazards": "Open hazards", "by_tier": "By tier", "by_state": "By state",
+        "overdue": "Overdue rectifications (by town and sector)", "listed": "Listed supervision",
+        "days_left": "Days left", "deadline": "Deadline", "referrals": "Referrals", "alerts": "Alerts",
+        "level": "Response level", "held_by": "Held by", "clocks": "Report clocks", "missed": "Missed",
+        "hazards": "Hazards", "id": "Id", "town": "Town", "sector": "Sector", "tier": "Tier",
+        "state": "State", "count": "Count", "none": "None", "notice": "Notice no.", "grounds": "Grounds",
+        "grade": "Grade", "lead": "Lead department", "reported_at": "Reported", "record": "Record",
+        "time": "Time", "event": "Event", "what": "What", "outputs": "Outputs it caused (rule)",
+        "back": "Back to the board", "not_found": "Not found", "heat": "Risk heat table (open)",
+        "no_points": "No event carries a latitude and longitude.",
+        "points": "Points (no base map, drawn from latitude and longitude)",
+        "outputs_unavailable": "The outputs cannot be read now (the broker does not answer); "
+        "reload later.", "rule": "Rule", "action": "Action", "reason": "Reason", "subject": "Subject",
+        "grades": "Grades over time", "caps": "CAP documents", "handover": "Handover", "post": "Post",
+        "reports": "Reports up the chain", "demanded": "Demanded at", "reported": "Reported",
+        "report_level": "Report level",
+        "lang_other": "中文", "skip": "Skip to content", "scope": "Scope",
+        "district": "whole district", "geojson": "GeoJSON download", "opened": "Happened",
+        "status_open": "open", "alerts_col": "Alerts", "untiered": "no tier",
+    },
+}
+
+TIER_NAMES = {"zh": {"blue": "蓝（低）", "yellow": "黄（一般）", "orange": "橙（较大）", "red": "红（重大）",
+                     picture.NO_TIER: "未分级"},
+              "en": {"blue": "blue", "yellow": "yellow", "orange": "orange", "red": "red",
+                     picture.NO_TIER: "no tier"}}
+LEVEL_TIER = dict(zip(LEVELS, TIERS, strict=True))  # IV blue … I red, the same four colours
+STATES = {"zh": {"reported": "已上报", "verified": "已核实", "planned": "已制定方案", "in_progress": "整改中",
+                 "completed": "待验收", "closed": "已销号", "unfounded": "不属实", "duplicate": "重复",
+                 "orphan": "待关联", "open": "处置中", "acknowledged": "已响应"}}
+
+
+def esc(value: Any) -> str:
+    """Text for HTML: escaped, and '—' for nothing."""
+    return "—" if value is None or value == "" else escape(str(value), quote=True)
+
+
+class Page:
+    """Renders pages for one language, one scope and one reference."""
+
+    def __init__(self, lang: str, reference: Reference, csrf: str | None, scope_name: str | None,
+                 scope_text: str = "") -> None:
+        self.lang = lang if lang in LANGS else "zh"
+        self.t = TEXT[self.lang]
+        self.ref, self.csrf, self.scope_name, self.scope_text = reference, csrf, scope_name, scope_text
+        self.towns: frozenset[str] | None = None  # the scope's towns, when it names some
+
+    # --- names -------------------------------------------------------------------------------
+
+    def town(self, town_id: str | None) -> str:
+        town = self.ref.towns.get(town_id or "")
+        return esc(town.name if town and self.lang == "zh" else town_id)
+
+    def link(self, kind: str, id_: str) -> str:
+        """A link to a hazard's or alert's detail page."""
+        return f'<a href="/board/{kind}/{quote(id_, safe="")}">{esc(id_)}</a>'
+
+    def department(self, dept_id: str | None) -> str:
+        dept = self.ref.department(dept_id or "")
+        if dept is None:
+            return esc(dept_id)
+        return esc(dept.name if self.lang == "zh" else dept.name_en)
+
+    def state(self, status: str | None) -> str:
+        return esc(STATES.get(self.lang, {}).get(status or "", status))
+
+    def tier(self, tier: str | None) -> str:
+        key = tier or picture.NO_TIER
+        return (f'<span class="badge tier-{esc(key)}">'
+                f'{esc(TIER_NAMES[self.lang].get(key, key))}</span>')
+
+    def level(self, level: str | None) -> str:
+        if not level:
+            return esc(None)
+        prefix = "Ⅳ Ⅲ Ⅱ Ⅰ".split()[LEVELS.index(level)] + "级响应" if level in LEVELS and self.lang == "zh" \
+            else f"Level {level}"
+        return f'<span class="badge tier-{esc(LEVEL_TIER.get(level, "none"))}">{esc(prefix)}</span>'
+
+    # --- the frame ---------------------------------------------------------------------------
+
+    def frame(self, title: str, body: str, *, kind: str = "page", stream: bool = False) -> str:
+        t = self.t
+        nav = ""
+        if self.scope_name is not None:
+            other = "en" if self.lang == "zh" else "zh"
+            nav = (f'<nav aria-label="{esc(t["title"])}"><a href="/board">{esc(t["board"])}</a> '
+                   f'<a href="/board/kiosk">{esc(t["kiosk"])}</a> '
+                   f'<a href="/board/map">{esc(t["map"])}</a> '
+                   f'<a href="?lang={other}" lang="{"en" if other == "en" else "zh-CN"}" '
+                   f'id="lang-switch">{esc(t["lang_other"])}</a> '
+                   f'<span class="who">{esc(t["scope"])}: {esc(self.scope_name)}'
+                   f'{" (" + esc(self.scope_text) + ")" if self.scope_text else ""}</span>'
+                   f'<form method="post" action="/board/signout" class="inline">'
+                   f'<input type="hidden" name="csrf" value="{esc(self.csrf)}">'
+                   f'<button type="submit" id="signout">{esc(t["signout"])}</button></form></nav>')
+        script = '<script src="/board/static/board.js" defer></script>' if stream else ""
+        return (f'<!doctype html><html lang="{"zh-CN" if self.lang == "zh" else "en"}"><head>'
+                f'<meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">'
+                f'<title>{esc(title)} · {esc(t["title"])}</title>'
+                f'<link rel="stylesheet" href="/board/static/board.css">{script}</head>'
+                f'<body class="{esc(kind)}" data-lang="{self.lang}">'
+                f'<a class="skip" href="#main">{esc(t["skip"])}</a>'
+                f'<header><h1>{esc(self.ref.district.name)} · {esc(t["title"])}</h1>{nav}</header>'
+                f'<main id="main">{body}</main></body></html>')
+
+    def status_line(self) -> str:
+        """The connection state the script keeps up to date, in words (and read out when it changes)."""
+        t = self.t
+        return (f'<p id="conn" class="conn" role="status" aria-live="polite" '
+                f'data-connected="{esc(t["connected"])}" data-disconnected="{esc(t["disconnected"])}" '
+                f'data-signed-out="{esc(t["signed_out"])}">{esc(t["connecting"])}</p>')
+
+    def live_list(self) -> str:
+        t = self.t
+        return (f'<section aria-labelledby="live-h"><h2 id="live-h">{esc(t["live"])}</h2>'
+                f'{self.status_line()}'
+                f'<ol id="live" class="live" aria-live="polite" data-empty="{esc(t["waiting"])}" '
+                f'data-labels="{esc(self._live_labels())}"></ol></section>')
+
+    def _live_labels(self) -> str:
+        import json
+
+        return json.dumps({"tiers": TIER_NAMES[self.lang], "towns": {
+            k: (v.name if self.lang == "zh" else k) for k, v in self.ref.towns.items()
+            if self.towns is None or k in self.towns},
+            "level": "级响应" if self.lang == "zh" else "Level"}, ensure_ascii=False)
+
+    # --- sign-in -----------------------------------------------------------------------------
+
+    def signin(self, csrf: str, error: str | None = None, next_path: str = "/board") -> str:
+        t = self.t
+        alert = f'<p class="error" role="alert">{esc(t["signin_failed"])}: {esc(error)}</p>' if error else ""
+        body = (f'<h2>{esc(t["signin"])}</h2>{alert}'
+                f'<form method="post" action="/board/signin" class="signin">'
+                f'<input type="hidden" name="csrf" value="{esc(csrf)}">'
+                f'<input type="hidden" name="next" value="{esc(next_path)}">'
+                f'<label for="token">{esc(t["token"])}</label>'
+                f'<input id="token" name="token" type="password" autocomplete="off" required '
+                f'aria-describedby="token-help" spellcheck="false">'
+                f'<p id="token-help" class="help">{esc(t["token_help"])}</p>'
+                f'<button type="submit" id="signin">{esc(t["signin"])}</button></form>'
+                f'<p><a href="?lang={"en" if self.lang == "zh" else "zh"}">{esc(t["lang_other"])}</a></p>')
+        return self.frame(t["signin"], body)
+
+    # --- the board ---------------------------------------------------------------------------
+
+    def board(self, s: Mapping[str, Any], heat_html: str) -> str:
+        t = self.t
+        body = (f'<div class="grid">{self.live_list()}'
+                f'<div id="summary" data-src="/board/summary">{self.summary(s)}</div></div>'
+                f'<section aria-labelledby="heat-h"><h2 id="heat-h">{esc(t["heat"])}</h2>'
+                f'{heat_html}</section>')
+        return self.frame(t["board"], body, kind="board", stream=True)
+
+    def kiosk(self, s: Mapping[str, Any]) -> str:
+        t = self.t
+        body = (f'{self.live_list()}<div id="summary" data-src="/board/summary?part=counts">'
+                f'{self.counts(s)}</div>')
+        return self.frame(t["kiosk"], body, kind="kiosk", stream=True)
+
+    def counts(self, s: Mapping[str, Any]) -> str:
+        t = self.t
+        tiers = "".join(f'<tr><th scope="row">{self.tier(k)}</th><td>{n}</td></tr>'
+                        for k, n in s["by_tier"].items())
+        states = "".join(f'<tr><th scope="row">{self.state(k)}</th><td>{n}</td></tr>'
+                         for k, n in s["by_state"].items())
+        return (f'<section aria-labelledby="counts-h"><h2 id="counts-h">{esc(t["open_hazards"])}: '
+                f'<span id="open-count">{s["open_hazards"]}</span> · {esc(t["alerts"])}: '
+                f'<span id="alert-count">{len(s["alerts"])}</span></h2>'
+                f'<div class="two"><table><caption>{esc(t["by_tier"])}</caption>'
+                f'<thead><tr><th scope="col">{esc(t["tier"])}</th><th scope="col">{esc(t["count"])}</th></tr>'
+                f'</thead><tbody>{tiers}</tbody></table>'
+                f'<table><caption>{esc(t["by_state"])}</caption>'
+                f'<thead><tr><th scope="col">{esc(t["state"])}</th>'
+                f'<th scope="col">{esc(t["count"])}</th></tr>'
+                f'</thead><tbody>{states or self._none(2)}</tbody></table></div></section>')
+
+    def _none(self, cols: int) -> str:
+        return f'<tr><td colspan="{cols}">{esc(self.t["none"])}</td></tr>'
+
+    def summary(self, s: Mapping[str, Any]) -> str:
+        t = self.t
+        overdue = "".join(f'<tr><td>{self.town(o["town"])}</td><td>{esc(o["sector"])}</td>'
+                          f'<td>{o["count"]}</td></tr>' for o in s["overdue"])
+        listed = "".join(f'<tr><td>{self.link("hazards", x["id"])}</td>'
+                         f'<td>{esc(x["notice_no"])}</td><td>{esc(x["deadline"])}</td>'
+                         f'<td class="{"late" if (x["days_left"] or 0) < 0 else ""}">'
+                         f'{esc(x["days_left"])}</td></tr>' for x in s["listed"])
+        referrals = "".join(f'<tr><td>{self.link("hazards", r["id"])}</td>'
+                            f'<td>{self.town(r["town"])}</td><td>{esc(", ".join(r["grounds"]))}</td></tr>'
+                            for r in s["referrals"])
+        alerts = "".join(self._alert_row(a) for a in s["alerts"])
+        hazards = "".join(
+            f'<tr><td>{self.link("hazards", h["id"])}</td>'
+            f'<td>{esc(h.get("title"))}</td><td>{self.town(h.get("town"))}</td><td>{esc(h.get("sector"))}</td>'
+            f'<td>{self.tier(h.get("tier"))}</td><td>{self.state(h.get("status"))}</td>'
+            f'<td>{esc(h.get("deadline"))}{" ⚠" if h.get("overdue") else ""}</td></tr>'
+            for h in s["hazards"][:200])
+        th = lambda *names: "".join(f'<th scope="col">{esc(t[n])}</th>' for n in names)  # noqa: E731
+        return (self.counts(s)
+                + f'<section><h2>{esc(t["overdue"])}</h2><table id="overdue"><thead><tr>'
+                  f'{th("town", "sector", "count")}'
+                  f'</tr></thead><tbody>{overdue or self._none(3)}</tbody></table></section>'
+                + f'<section><h2>{esc(t["listed"])}</h2><table id="listed"><thead><tr>'
+                  f'{th("id", "notice", "deadline", "days_left")}</tr></thead>'
+                  f'<tbody>{listed or self._none(4)}</tbody></table></section>'
+                + f'<section><h2>{esc(t["referrals"])}</h2><table id="referrals"><thead><tr>'
+                  f'{th("id", "town", "grounds")}'
+                  f'</tr></thead><tbody>{referrals or self._none(3)}</tbody></table></section>'
+                + f'<section><h2>{esc(t["alerts"])}</h2><table id="alerts"><thead><tr>'
+                  f'{th("id", "town", "level", "state", "held_by", "clocks")}</tr></thead>'
+                  f'<tbody>{alerts or self._none(6)}</tbody></table></section>'
+                + f'<section><h2>{esc(t["hazards"])}</h2><table id="hazards"><thead><tr>'
+                  f'{th("id", "what", "town", "sector", "tier", "state", "deadline")}</tr></thead>'
+                  f'<tbody>{hazards or self._none(7)}</tbody></table></section>')
+
+    def _alert_row(self, a: Mapping[str, Any]) -> str:
+        t = self.t
+        missed = set(a.get("missed_reports") or ())
+        clocks = "; ".join(f'{esc(c["name"])} {esc(c["due"])}' for c in a.get("clocks") or ())
+        late = f' <strong class="late">{esc(t["missed"])}: {esc(", ".join(sorted(missed)))}</strong>' \
+            if missed else ""
+        holder = a.get("held_by") or (f'{t["post"]} {a["post"]}' if a.get("post") else None)
+        return (f'<tr><td>{self.link("alerts", a["id"])}</td>'
+                f'<td>{self.town(a.get("town"))}</td><td>{self.level(a.get("response_level"))}</td>'
+                f'<td>{self.state(a.get("status"))}</td><td>{esc(holder)}</td>'
+                f'<td>{clocks or esc(None)}{late}</td></tr>')
+
+    # --- risk picture ------------------------------------------------------------------------
+
+    def heat(self, towns: list[str], columns: list[str],
+             cells: Mapping[tuple[str, str], Mapping[str, int]]) -> str:
+        t = self.t
+        if not towns:
+            return f'<p>{esc(t["none"])}</p>'
+        head = "".join(f'<th scope="col">{esc(t["alerts_col"] if c == "alerts" else c)}</th>'
+                       for c in columns)
+        rows = []
+        for town in towns:
+            tds = []
+            for col in columns:
+                cell = cells.get((town, col), {})
+                total = sum(cell.values())
+                top = next((k for k in ("red", "orange", "yellow", "blue") if cell.get(k)), None)
+                words = ", ".join(
+                    f'{TIER_NAMES[self.lang].get(k, t["alerts_col"])} {n}'
+                    for k, n in sorted(cell.items(), key=lambda kv: kv[0]))
+                cls = f"heat tier-{top}" if top else ("heat alerts" if col == "alerts" and total else "heat")
+                tds.append(f'<td class="{cls}" title="{esc(words)}">{total or ""}'
+                           f'<span class="sr">{esc(words)}</span></td>')
+            rows.append(f'<tr><th scope="row">{self.town(town)}</th>{"".join(tds)}</tr>')
+        return (f'<div class="scroll"><table class="heat-table" id="heat"><thead><tr>'
+                f'<th scope="col">{esc(t["town"])}</th>{head}</tr></thead>'
+                f'<tbody>{"".join(rows)}</tbody></table></div>')
+
+    def svg_map(self, features: list[dict[str, Any]], width: int = 640, height: int = 420) -> str:
+        t = self.t
+        if not features:
+            return f'<p id="no-points">{esc(t["no_points"])}</p>'
+        marks = []
+        for x, y, f in picture.project(features, width, height):
+            p = f["properties"]
+            colour = p.get("tier") or LEVEL_TIER.get(p.get("response_level") or "", picture.NO_TIER)
+            label = f'{f["id"]} · {p.get("town") or ""} · ' + (
+                TIER_NAMES[self.lang].get(p.get("tier") or "", "") if p.get("kind") == "hazard"
+                else f'{t["level"]} {p.get("response_level") or "—"}')
+            shape = (f'<circle cx="{x:.1f}" cy="{y:.1f}" r="8"/>' if p.get("kind") == "hazard" else
+                     f'<rect x="{x - 7:.1f}" y="{y - 7:.1f}" width="14" height="14"/>')
+            href = f'/board/{"hazards" if p.get("kind") == "hazard" else "alerts"}/{quote(f["id"], safe="")}'
+            marks.append(f'<a href="{href}" class="pt tier-{esc(colour)}" aria-label="{esc(label)}">'
+                         f'<title>{esc(label)}</title>{shape}</a>')
+        return (f'<figure><svg id="map" viewBox="0 0 {width} {height}" role="img" '
+                f'aria-labelledby="map-cap" class="map"><rect class="bg" width="{width}" height="{height}"/>'
+                f'{"".join(marks)}</svg><figcaption id="map-cap">{esc(t["points"])} · '
+                f'<a href="/hazards.geojson">{esc(t["geojson"])}</a></figcaption></figure>')
+
+    def map_page(self, heat_html: str, svg: str) -> str:
+        t = self.t
+        body = (f'<section aria-labelledby="heat-h"><h2 id="heat-h">{esc(t["heat"])}</h2>'
+                f'{heat_html}</section><section aria-labelledby="map-h">'
+                f'<h2 id="map-h">{esc(t["map"])}</h2>{svg}</section>')
+        return self.frame(t["map"], body, kind="map")
+
+    # --- details -----------------------------------------------------------------------------
+
+    def _record(self, record: list[Mapping[str, Any]]) -> str:
+        t = self.t
+        rows = "".join(f'<tr><td>{esc(r["time"])}</td><td><code>{esc(r["event_id"])}</code></td>'
+                       f'<td>{esc(r["what"])}</td></tr>' for r in record)
+        return (f'<table id="record"><thead><tr><th scope="col">{esc(t["time"])}</th>'
+                f'<th scope="col">{esc(t["event"])}</th><th scope="col">{esc(t["what"])}</th></tr></thead>'
+                f'<tbody>{rows or self._none(3)}</tbody></table>')
+
+    def _outputs(self, outputs: list[Mapping[str, Any]] | None) -> str:
+        t = self.t
+        if outputs is None:
+            return f'<p class="error" role="status">{esc(t["outputs_unavailable"])}</p>'
+        rows = "".join(
+            f'<tr><td>{esc(o.get("time"))}</td><td>{esc(o.get("type"))}</td>'
+            f'<td>{esc(o.get("action"))}</td>'
+            f'<td>{self.tier(o.get("tier")) if o.get("tier") else esc(None)}</td>'
+            f'<td><code>{esc(o.get("rule_id"))}</code></td><td>{esc(o.get("reason"))}</td></tr>'
+            for o in outputs)
+        return (f'<table id="outputs"><thead><tr><th scope="col">{esc(t["time"])}</th>'
+                f'<th scope="col">{esc(t["event"])}</th><th scope="col">{esc(t["action"])}</th>'
+                f'<th scope="col">{esc(t["tier"])}</th><th scope="col">{esc(t["rule"])}</th>'
+                f'<th scope="col">{esc(t["reason"])}</th></tr></thead>'
+                f'<tbody>{rows or self._none(6)}</tbody></table>')
+
+    def hazard(self, h: Mapping[str, Any], outputs: list[Mapping[str, Any]] | None) -> str:
+        t = self.t
+        listed = h.get("listed") or {}
+        clocks = "".join(f'<li>{esc(c["name"])}: {esc(c["due"])}</li>' for c in h.get("clocks") or ())
+        facts = [("state", self.state(h.get("status"))), ("tier", self.tier(h.get("tier"))),
+                 ("grade", esc(h.get("grade"))), ("town", self.town(h.get("town"))),
+                 ("sector", esc(h.get("sector"))), ("lead", self.department(h.get("lead_department"))),
+                 ("reported_at", esc(h.get("reported_at"))),
+                 ("deadline", esc(h.get("deadline")) + (" ⚠" if h.get("overdue") else "")),
+                 ("notice", esc(listed.get("notice_no")))]
+        dl = "".join(f'<dt>{esc(t[k])}</dt><dd>{v}</dd>' for k, v in facts)
+        body = (f'<p><a href="/board">← {esc(t["back"])}</a></p>'
+                f'<h2 id="subject">{esc(h["id"])} · {esc(h.get("title"))}</h2><dl class="facts">{dl}</dl>'
+                f'<h3>{esc(t["clocks"])}</h3><ul>{clocks or "<li>" + esc(t["none"]) + "</li>"}</ul>'
+                f'<h3>{esc(t["record"])}</h3>{self._record(h.get("record") or [])}'
+                f'<h3>{esc(t["outputs"])}</h3>{self._outputs(outputs)}')
+        return self.frame(h["id"], body, kind="detail")
+
+    def alert(self, a: Mapping[str, Any], outputs: list[Mapping[str, Any]] | None) -> str:
+        t = self.t
+        reports = "".join(
+            f'<tr><td>{esc(r["level"])}</td><td>{esc(r["demanded"])}</td><td>{esc(r["reported"])}</td>'
+            f'<td>{esc(t["missed"]) if r["level"] in (a.get("missed_reports") or ()) else ""}</td></tr>'
+            for r in a.get("reports") or ())
+        caps = "".join(f'<li>#{esc(c["sequence"])} {esc(c["msg_type"])} <code>{esc(c["identifier"])}</code> '
+                       f'{esc(c["sent"])}</li>' for c in a.get("caps") or ())
+        facts = [("state", self.state(a.get("status"))), ("level", self.level(a.get("response_level"))),
+                 ("grade", esc(a.get("grade"))), ("town", self.town(a.get("town"))),
+                 ("opened", esc(a.get("opened_at"))), ("post", esc(a.get("post"))),
+                 ("held_by", esc(a.get("held_by"))), ("handover", esc(a.get("handover_step")))]
+        dl = "".join(f'<dt>{esc(t[k])}</dt><dd>{v}</dd>' for k, v in facts)
+        body = (f'<p><a href="/board">← {esc(t["back"])}</a></p>'
+                f'<h2 id="subject">{esc(a["id"])} · {esc(a.get("alert_kind"))}</h2>'
+                f'<dl class="facts">{dl}</dl>'
+                f'<h3>{esc(t["reports"])}</h3><table><thead><tr><th scope="col">{esc(t["report_level"])}</th>'
+                f'<th scope="col">{esc(t["demanded"])}</th><th scope="col">{esc(t["reported"])}</th>'
+                f'<th scope="col">{esc(t["missed"])}</th></tr></thead>'
+                f'<tbody>{reports or self._none(4)}</tbody>'
+                f'</table><h3>{esc(t["caps"])}</h3>'
+                f'<ul id="caps">{caps or "<li>" + esc(t["none"]) + "</li>"}</ul>'
+                f'<h3>{esc(t["record"])}</h3>{self._record(a.get("record") or [])}'
+                f'<h3>{esc(t["outputs"])}</h3>{self._outputs(outputs)}')
+        return self.frame(a["id"], body, kind="detail")
+
+    def not_found(self, what: str) -> str:
+        t = self.t
+        return self.frame(t["not_found"], f'<h2>{esc(t["not_found"])}</h2><p>{esc(what)}</p>'
+                          f'<p><a href="/board">{esc(t["back"])}</a></p>')

@@ -1,0 +1,138 @@
+"""What the board shows, computed from the feeds' state views within one scope.
+
+Pure: views in (as `engine.feeds.views` makes them), plain data out. Every
+function takes the already scope-filtered views from `visible`, so a count, a
+heat-table cell or a map point can only be made of what the scope allows.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any
+
+from engine.feeds.filters import TIERS, Filters, item_visible
+from engine.feeds.tokens import Scope
+
+CLOSED_HAZARD = frozenset({"closed", "unfounded", "duplicate", "orphan"})
+OPEN_ALERT = frozenset({"open", "acknowledged"})
+NO_TIER = "none"  # a hazard no rule has escalated yet
+NO_SECTOR = "-"
+DAY = 86400
+
+
+def visible(items: Iterable[Mapping[str, Any]], scope: Scope) -> list[dict[str, Any]]:
+    """The views `scope` may see, with the feeds' own check (no filters beyond the scope)."""
+    return [dict(v) for v in items if item_visible(v, Filters(), scope)]
+
+
+def is_open(view: Mapping[str, Any]) -> bool:
+    """Whether a hazard or alert view is still open."""
+    if view.get("kind") == "alert":
+        return view.get("status") in OPEN_ALERT
+    return view.get("status") not in CLOSED_HAZARD
+
+
+def epoch(text: str | None) -> float | None:
+    """An ISO-8601 time of a view as epoch seconds (None stays None)."""
+    return datetime.fromisoformat(text).timestamp() if text else None
+
+
+def days_left(deadline: str | None, now: float) -> int | None:
+    """Whole days from `now` to a deadline, rounded up; negative once it has passed."""
+    due = epoch(deadline)
+    return None if due is None else math.ceil((due - now) / DAY)
+
+
+def summary(hazards: list[dict[str, Any]], alerts: list[dict[str, Any]], now: float) -> dict[str, Any]:
+    """The board's numbers and lists, from views already filtered by `visible`."""
+    open_h = [h for h in hazards if is_open(h)]
+    tiers = Counter(h.get("tier") or NO_TIER for h in open_h)
+    overdue = Counter((h.get("town") or "", h.get("sector") or NO_SECTOR)
+                      for h in open_h if h.get("overdue"))
+    listed = sorted(
+        ({"id": h["id"], "town": h.get("town"), "notice_no": h["listed"]["notice_no"],
+          "deadline": h["listed"]["deadline"], "days_left": days_left(h["listed"]["deadline"], now)}
+         for h in open_h if h.get("listed") and h["listed"].get("active")),
+        key=lambda x: (x["days_left"] is None, x["days_left"] or 0, x["id"]))
+    referrals = [{"id": h["id"], "town": h.get("town"), "grounds": list(h["referrals"])}
+                 for h in hazards if h.get("referrals")]
+    open_a = sorted((a for a in alerts if is_open(a)), key=lambda a: a["id"])
+    return {
+        "open_hazards": len(open_h),
+        "by_tier": {t: tiers.get(t, 0) for t in (*reversed(TIERS), NO_TIER)},
+        "by_state": dict(sorted(Counter(h.get("status") for h in hazards).items())),
+        "overdue": [{"town": t, "sector": s, "count": n} for (t, s), n in sorted(overdue.items())],
+        "listed": listed,
+        "referrals": sorted(referrals, key=lambda r: r["id"]),
+        "alerts": open_a,
+        "hazards": sorted(open_h, key=lambda h: (-(TIERS.index(h["tier"]) if h.get("tier") in TIERS
+                                                    else -1), h["id"])),
+    }
+
+
+def heat(hazards: list[dict[str, Any]], alerts: list[dict[str, Any]]
+         ) -> tuple[list[str], list[str], dict[tuple[str, str], dict[str, int]]]:
+    """Open hazards by town × sector × tier, and open alerts by town as the column `alerts`.
+
+    Returns the towns (rows), the columns (sectors, then `alerts`) and the cells,
+    each a count per tier (NO_TIER for hazards no rule has escalated; `alerts` for alerts).
+    """
+    cells: dict[tuple[str, str], Counter[str]] = {}
+    for h in hazards:
+        if is_open(h):
+            key = (h.get("town") or "", h.get("sector") or NO_SECTOR)
+            cells.setdefault(key, Counter())[h.get("tier") or NO_TIER] += 1
+    for a in alerts:
+        if is_open(a):
+            cells.setdefault((a.get("town") or "", "alerts"), Counter())["alerts"] += 1
+    towns = sorted({t for t, _ in cells})
+    sectors = sorted({s for _, s in cells if s != "alerts"})
+    columns = [*sectors, *(["alerts"] if any(s == "alerts" for _, s in cells) else [])]
+    return towns, columns, {k: dict(v) for k, v in cells.items()}
+
+
+def point(view: Mapping[str, Any]) -> tuple[float, float] | None:
+    """(lon, lat) of a view that carries a usable location, else None."""
+    loc = view.get("location")
+    if not isinstance(loc, Mapping):
+        return None
+    lat, lon = loc.get("lat"), loc.get("lon")
+    if isinstance(lat, int | float) and isinstance(lon, int | float) and not isinstance(lat, bool) \
+            and -90 <= lat <= 90 and -180 <= lon <= 180:
+        return float(lon), float(lat)
+    return None
+
+
+def geojson(views: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    """A GeoJSON FeatureCollection (RFC 7946: lon, lat in WGS 84) of open views that have a point."""
+    features = []
+    for v in views:
+        p = point(v)
+        if p is None or not is_open(v):
+            continue
+        features.append({"type": "Feature", "id": v["id"],
+                         "geometry": {"type": "Point", "coordinates": list(p)},
+                         "properties": {"kind": v.get("kind"), "status": v.get("status"),
+                                        "town": v.get("town"), "sector": v.get("sector"),
+                                        "tier": v.get("tier"), "response_level": v.get("response_level"),
+                                        "overdue": bool(v.get("overdue"))}})
+    return {"type": "FeatureCollection", "features": sorted(features, key=lambda f: f["id"])}
+
+
+def project(features: list[dict[str, Any]], width: int, height: int, pad: int = 20
+            ) -> list[tuple[float, float, dict[str, Any]]]:
+    """SVG x, y of each feature: an equirectangular projection fitted to the points' extent."""
+    if not features:
+        return []
+    lons = [f["geometry"]["coordinates"][0] for f in features]
+    lats = [f["geometry"]["coordinates"][1] for f in features]
+    mid = math.cos(math.radians((min(lats) + max(lats)) / 2))
+    span_x = max((max(lons) - min(lons)) * mid, 1e-4)  # one point, or all in one place: centred
+    span_y = max(max(lats) - min(lats), 1e-4)
+    scale = min((width - 2 * pad) / span_x, (height - 2 * pad) / span_y)
+    cx, cy = (min(lons) + max(lons)) / 2, (min(lats) + max(lats)) / 2
+    return [(width / 2 + (lon - cx) * mid * scale, height / 2 - (lat - cy) * scale, f)
+            for f, lon, lat in zip(features, lons, lats, strict=True)]

@@ -1,0 +1,437 @@
+"""The board's routes on the worker's aiohttp application (both runtimes).
+
+    GET  /board/signin, POST /board/signin, POST /board/signout
+    GET  /board                 the board (live escalations, counts, lists, heat table)
+    GET  /board/kiosk           the wall screen: live escalations and counts, reconnecting by itself
+    GET  /board/map             the risk picture: heat table and points drawn from lat/lon
+    GET  /board/summary         the board's numbers as an HTML fragment (the script refreshes it)
+    GET  /board/events          escalations as SSE, authenticated by the session cookie;
+                                `?recent=N` starts N records before each partition's end
+    GET  /board/session         204 while the session holds, 401 after (the script asks before reconnecting)
+    GET  /board/hazards/{id}, /board/alerts/{id}    detail pages
+    GET  /hazards.geojson       open hazards and alerts with a point, by cookie or bearer token
+    GET  /board/static/…        the vendored stylesheet and script
+
+Scopes come from the feeds' token store and checks; the SSE stream is the
+feeds' `EscalationStream`, so the board and `/feeds/escalations` resume from
+the same Last-Event-ID positions and filter with the same rule.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import structlog
+from aiohttp import web
+from aiokafka import TopicPartition
+from aiokafka.errors import KafkaError
+
+from engine.board import picture
+from engine.board.html import LANGS, Page
+from engine.board.session import COOKIE, PRE_COOKIE, PRE_TTL_S, Session, SessionError, Sessions
+from engine.contract.outputs import (
+    ENFORCEMENT_ACTIONS,
+    ESCALATIONS,
+    REFERRALS_DISCIPLINE,
+    REFERRALS_JUDICIAL,
+    SUPERVISION_LISTED,
+)
+from engine.feeds.filters import BadRequest, Filters, decode_positions, parse_limit
+from engine.feeds.tokens import TokenStore
+from engine.feeds.views import StateSource
+from engine.feeds.web import MAX_STREAMS, MAX_STREAMS_PER_TOKEN, EscalationStream
+from engine.reference.compiled import Reference
+from engine.settings import Settings
+from engine.tools.kafka import partitions_of, reader
+
+log = structlog.get_logger("engine.board")
+
+STATIC = Path(__file__).parent / "static"
+LANG_COOKIE = "hzb_lang"
+OUTPUT_TOPICS = (ESCALATIONS, SUPERVISION_LISTED, REFERRALS_DISCIPLINE, ENFORCEMENT_ACTIONS,
+                 REFERRALS_JUDICIAL)
+MAX_OUTPUTS = 500  # a detail page lists at most this many outputs of one subject
+OUTPUTS_TIMEOUT_S = 10.0  # how long a page waits for the broker before it does without
+HEADERS = {
+    # Nothing from elsewhere, no inline script or style, never framed (clickjacking).
+    "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; "
+                               "img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; "
+                               "base-uri 'none'",
+    # same-origin, not no-referrer: under no-referrer the browser sends `Origin: null` with the
+    # board's own forms, and the Origin check below could not tell them from a forged one.
+    "X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin",
+    "Cache-Control": "no-store",
+}
+
+
+def scope_text(scope: Any, page: Page) -> str:
+    """The scope in words: the whole district, or its towns and departments."""
+    if scope.district:
+        return page.t["district"]
+    return ", ".join([*(page.town(t) for t in sorted(scope.towns)),
+                      *(page.department(d) for d in sorted(scope.departments))])
+
+
+def safe_next(path: str | None) -> str:
+    """Where to go after sign-in: a path on this board only, never another site."""
+    if not path or not path.startswith("/board") or path.startswith("//") or "\\" in path:
+        return "/board"
+    parts = urlsplit(path)
+    return "/board" if parts.scheme or parts.netloc else path
+
+
+async def subject_outputs(bootstrap: str, prefix: str, subject: str) -> list[dict[str, Any]]:
+    """The engine's outputs about one subject, read from the output topics (keyed by subject id).
+
+    Reads each topic up to its end offsets now; the board's detail pages ask for
+    one subject at a time, so this costs one pass over the output topics per view.
+    """
+    consumer = reader(bootstrap)
+    await consumer.start()
+    out: list[dict[str, Any]] = []
+    key = subject.encode("utf-8")
+    try:
+        for name in OUTPUT_TOPICS:
+            tps = [TopicPartition(prefix + name, p) for p in await partitions_of(consumer, prefix + name)]
+            if not tps:
+                continue
+            ends = await consumer.end_offsets(tps)
+            todo = [tp for tp in tps if ends[tp] > 0]
+            if not todo:
+                continue
+            consumer.assign(todo)
+            await consumer.seek_to_beginning(*todo)
+            while todo:
+                batch = await consumer.getmany(timeout_ms=500)
+                for records in batch.values():
+                    for rec in records:
+                        if rec.key == key and len(out) < MAX_OUTPUTS:
+                            out.append(_output(rec.value))
+                todo = [tp for tp in todo if await consumer.position(tp) < ends[tp]]
+    finally:
+        await consumer.stop()
+    return sorted((o for o in out if o), key=lambda o: str(o.get("time")))
+
+
+async def recent_positions(bootstrap: str, topic: str, per_partition: int) -> dict[int, int]:
+    """A stream position `per_partition` records before each partition's end (or at its start)."""
+    consumer = reader(bootstrap)
+    await consumer.start()
+    try:
+        tps = [TopicPartition(topic, p) for p in await partitions_of(consumer, topic)]
+        if not tps:
+            return {}
+        first, ends = await consumer.beginning_offsets(tps), await consumer.end_offsets(tps)
+        return {tp.partition: max(first[tp], ends[tp] - per_partition) for tp in tps}
+    finally:
+        await consumer.stop()
+
+
+def _output(value: bytes | None) -> dict[str, Any]:
+    try:
+        event = json.loads(value or b"")
+    except ValueError:
+        return {}
+    data = event.get("data") if isinstance(event, dict) else None
+    if not isinstance(data, dict):
+        return {}
+    return {"time": event.get("time"), "type": event.get("type"), "id": event.get("id"),
+            "action": data.get("action") or data.get("measure") or data.get("grounds")
+            or data.get("notice_no"),
+            "tier": data.get("tier"), "rule_id": data.get("rule_id"), "reason": data.get("reason")}
+
+
+Handler = Callable[[web.Request, Session], Awaitable[web.StreamResponse]]
+
+
+class Board:
+    """The board's handlers, over the collaborators it is given (sources, tokens, sessions, clocks)."""
+
+    def __init__(self, settings: Settings, bootstrap: str, hazards: StateSource,
+                 alerts: StateSource | None, tokens: TokenStore, reference: Reference,
+                 sessions: Sessions, streams: EscalationStream, now: Callable[[], float],
+                 wall: Callable[[], float]) -> None:
+        self.settings, self.bootstrap, self.reference = settings, bootstrap, reference
+        self.hazards, self.alerts, self.tokens = hazards, alerts, tokens
+        self.sessions, self.streams, self.now, self.wall = sessions, streams, now, wall
+        self.active: dict[int, str] = {}  # open streams: request id -> the session's token hash
+
+    def routes(self, router: web.UrlDispatcher) -> None:
+        """Add every route of the board to `router`."""
+        router.add_get("/board/signin", self.get_signin)
+        router.add_post("/board/signin", self.post_signin)
+        router.add_post("/board/signout", self.signed_in(self.post_signout, page=False))
+        router.add_get("/board", self.signed_in(self.board))
+        router.add_get("/board/kiosk", self.signed_in(self.kiosk))
+        router.add_get("/board/map", self.signed_in(self.risk_map))
+        router.add_get("/board/summary", self.signed_in(self.summary, page=False))
+        router.add_get("/board/session", self.signed_in(self.alive, page=False))
+        router.add_get("/board/events", self.signed_in(self.events, page=False))
+        router.add_get("/board/hazards/{id}", self.signed_in(self.hazard_page))
+        router.add_get("/board/alerts/{id}", self.signed_in(self.alert_page))
+        router.add_get("/hazards.geojson", self.geojson)
+        router.add_static("/board/static/", STATIC, append_version=False)
+
+    # --- helpers -----------------------------------------------------------------------------
+
+    @staticmethod
+    def lang_of(request: web.Request) -> str:
+        """The language asked for (`?lang=`), else the one remembered, else Chinese."""
+        asked = request.query.get("lang")
+        if asked in LANGS:
+            return asked
+        kept = request.cookies.get(LANG_COOKIE)
+        return kept if kept in LANGS else "zh"
+
+    def secure(self, request: web.Request) -> bool:
+        """Whether cookies get the Secure flag."""
+        return self.settings.board_cookie_secure or request.secure
+
+    def html(self, request: web.Request, text: str, status: int = 200) -> web.Response:
+        """A page, with the board's security headers (and the language link's cookie)."""
+        resp = web.Response(text=text, status=status, content_type="text/html", charset="utf-8",
+                            headers=HEADERS)
+        if request.query.get("lang") in LANGS:  # the language link: remembered for a year
+            resp.set_cookie(LANG_COOKIE, request.query["lang"], max_age=365 * 86400, path="/",
+                            samesite="Strict", httponly=True, secure=self.secure(request))
+        return resp
+
+    def page_for(self, request: web.Request, session: Session | None) -> Page:
+        """The renderer for this request's language and session."""
+        p = Page(self.lang_of(request), self.reference,
+                 self.sessions.csrf(session) if session else None, session.scope.name if session else None)
+        if session is not None:
+            p.scope_text = scope_text(session.scope, p)
+            if session.scope.towns and not session.scope.district:
+                p.towns = session.scope.towns
+        return p
+
+    def signin_page(self, request: web.Request, error: str | None = None, status: int = 200,
+                    next_path: str = "/board") -> web.Response:
+        """The sign-in form with a fresh CSRF nonce; a cookie that did not hold is removed."""
+        nonce = self.sessions.new_signin_nonce(self.wall())
+        page = Page(self.lang_of(request), self.reference, None, None)
+        resp = self.html(request, page.signin(self.sessions.signin_csrf(nonce), error,
+                                              safe_next(next_path)), status)
+        resp.set_cookie(PRE_COOKIE, nonce, max_age=PRE_TTL_S, path="/board", httponly=True,
+                        samesite="Strict", secure=self.secure(request))
+        if request.cookies.get(COOKIE) is not None:
+            resp.del_cookie(COOKIE, path="/")  # a forged, expired or signed-out cookie goes
+        return resp
+
+    def session_of(self, request: web.Request) -> Session | None:
+        """The request's valid session, or None."""
+        try:
+            return self.sessions.check(request.cookies.get(COOKIE), self.wall())
+        except SessionError:
+            return None
+
+    def signed_in(self, handler: Handler, *, page: bool = True
+                  ) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+        """A route for signed-in supervisors: pages send the others to sign in, the rest get 401."""
+        async def route(request: web.Request) -> web.StreamResponse:
+            session = self.session_of(request)
+            if session is None:
+                if page:
+                    return self.signin_page(request, next_path=request.path_qs)
+                return web.Response(status=401, text="not signed in to the board", headers=HEADERS)
+            try:
+                return await handler(request, session)
+            except BadRequest as exc:
+                return web.Response(status=400, text=str(exc), headers=HEADERS)
+        return route
+
+    @staticmethod
+    def same_origin(request: web.Request) -> bool:
+        """A POST's Origin, when the browser sends one, must be this server."""
+        origin = request.headers.get("Origin")
+        return origin is None or urlsplit(origin).netloc == request.host
+
+    def views(self, session: Session) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """The hazards and alerts within the session's scope."""
+        return (picture.visible(self.hazards.items(), session.scope),
+                picture.visible(self.alerts.items(), session.scope) if self.alerts is not None else [])
+
+    # --- sign-in and sign-out ---------------------------------------------------------------
+
+    async def get_signin(self, request: web.Request) -> web.StreamResponse:
+        """The sign-in form (or, when signed in already, where the form would lead)."""
+        if self.session_of(request) is not None:
+            raise web.HTTPSeeOther(safe_next(request.query.get("next")))
+        return self.signin_page(request, next_path=request.query.get("next") or "/board")
+
+    async def post_signin(self, request: web.Request) -> web.StreamResponse:
+        """Exchange a token for a session cookie, once the form's CSRF token checks out."""
+        form = await request.post()
+        next_path = safe_next(str(form.get("next") or ""))
+        if not self.same_origin(request) or not self.sessions.signin_csrf_ok(
+                request.cookies.get(PRE_COOKIE), str(form.get("csrf") or ""), self.wall()):
+            return self.signin_page(request, "the form expired or did not come from this board; "
+                                    "try again", 403, next_path)
+        if not self.tokens.configured:
+            return self.signin_page(request, "supervisor tokens are not configured on this worker "
+                                    "(HAZARD_TOKENS_FILE)", 403, next_path)
+        try:
+            session, value = self.sessions.sign_in(str(form.get("token") or ""), self.wall())
+        except SessionError as exc:
+            return self.signin_page(request, str(exc), 401, next_path)
+        log.info("board_signed_in", supervisor=session.scope.name)
+        resp = web.HTTPSeeOther(next_path)
+        resp.set_cookie(COOKIE, value, max_age=self.settings.board_session_s, path="/", httponly=True,
+                        samesite="Strict", secure=self.secure(request))
+        resp.del_cookie(PRE_COOKIE, path="/board")
+        raise resp
+
+    async def post_signout(self, request: web.Request, session: Session) -> web.StreamResponse:
+        """End the session (its cookie is refused from now on), with the form's CSRF token."""
+        form = await request.post()
+        if not self.same_origin(request) or not self.sessions.csrf_ok(session, str(form.get("csrf") or "")):
+            return web.Response(status=403, text="the form did not come from this session; reload the page",
+                                headers=HEADERS)
+        self.sessions.sign_out(session, self.wall())
+        log.info("board_signed_out", supervisor=session.scope.name)
+        resp = web.HTTPSeeOther("/board/signin")
+        resp.del_cookie(COOKIE, path="/")
+        raise resp
+
+    # --- pages -------------------------------------------------------------------------------
+
+    async def board(self, request: web.Request, session: Session) -> web.StreamResponse:
+        """The board: live escalations, numbers and lists, the heat table."""
+        page = self.page_for(request, session)
+        hs, als = self.views(session)
+        return self.html(request, page.board(picture.summary(hs, als, self.now()),
+                                             page.heat(*picture.heat(hs, als))))
+
+    async def kiosk(self, request: web.Request, session: Session) -> web.StreamResponse:
+        """The wall screen: live escalations and the counts."""
+        hs, als = self.views(session)
+        return self.html(request, self.page_for(request, session).kiosk(picture.summary(hs, als, self.now())))
+
+    async def summary(self, request: web.Request, session: Session) -> web.StreamResponse:
+        """The board's numbers as a fragment (`?part=counts`: the counts only)."""
+        page = self.page_for(request, session)
+        s = picture.summary(*self.views(session), self.now())
+        counts_only = request.query.get("part") == "counts"
+        return self.html(request, page.counts(s) if counts_only else page.summary(s))
+
+    async def risk_map(self, request: web.Request, session: Session) -> web.StreamResponse:
+        """The risk picture: heat table and points."""
+        page = self.page_for(request, session)
+        hs, als = self.views(session)
+        return self.html(request, page.map_page(page.heat(*picture.heat(hs, als)),
+                                                page.svg_map(picture.geojson([*hs, *als])["features"])))
+
+    async def detail(self, request: web.Request, session: Session, source: StateSource | None,
+                     kind: str) -> web.StreamResponse:
+        """A hazard's or an alert's page, with its record and the outputs it caused."""
+        page = self.page_for(request, session)
+        id_ = request.match_info["id"]
+        item = source.get(id_) if source is not None else None
+        # Outside the scope answers exactly as unknown, as the feeds do: no 403-versus-404 leak.
+        if item is None or not session.scope.allows(item.get("town"), item.get("departments") or ()):
+            return self.html(request, page.not_found(f"{kind} {id_}"), 404)
+        try:
+            outputs: list[dict[str, Any]] | None = await asyncio.wait_for(
+                subject_outputs(self.bootstrap, self.settings.topic_prefix, id_), OUTPUTS_TIMEOUT_S)
+        except (KafkaError, OSError, TimeoutError) as exc:
+            # The state is in memory; only the outputs need the broker: show what there is.
+            log.warning("board_outputs_unavailable", subject=id_, error=f"{type(exc).__name__}: {exc}"[:200])
+            outputs = None
+        return self.html(request, page.hazard(item, outputs) if kind == "hazard"
+                         else page.alert(item, outputs))
+
+    async def hazard_page(self, request: web.Request, session: Session) -> web.StreamResponse:
+        """A hazard's page."""
+        return await self.detail(request, session, self.hazards, "hazard")
+
+    async def alert_page(self, request: web.Request, session: Session) -> web.StreamResponse:
+        """An alert's page."""
+        return await self.detail(request, session, self.alerts, "alert")
+
+    async def alive(self, request: web.Request, session: Session) -> web.StreamResponse:
+        """204 while the session holds (the script asks before it reconnects)."""
+        return web.Response(status=204, headers=HEADERS)
+
+    async def events(self, request: web.Request, session: Session) -> web.StreamResponse:
+        """Escalations within the session's scope, as SSE, resuming from Last-Event-ID."""
+        last = request.headers.get("Last-Event-ID") or request.query.get("last_event_id")
+        start = decode_positions(last) if last else None
+        recent = request.query.get("recent")
+        if start is None and recent:  # a page just opened: begin with the latest escalations
+            try:
+                start = await asyncio.wait_for(recent_positions(self.bootstrap, self.streams.topic,
+                                                                parse_limit(recent)), OUTPUTS_TIMEOUT_S)
+            except (KafkaError, OSError, TimeoutError):
+                return web.Response(status=503, text="the broker does not answer; retrying",
+                                    headers={"Retry-After": "5"})
+        if len(self.active) >= MAX_STREAMS:
+            return web.Response(status=503, text="too many open streams on this worker; retry later",
+                                headers={"Retry-After": "30"})
+        if sum(1 for d in self.active.values() if d == session.digest) >= MAX_STREAMS_PER_TOKEN:
+            return web.Response(status=429, text=f"this token has {MAX_STREAMS_PER_TOKEN} streams open",
+                                headers={"Retry-After": "30"})
+        marker = id(request)
+        self.active[marker] = session.digest
+        log.info("board_stream_opened", supervisor=session.scope.name, resume=last)
+        try:
+            return await self.streams.serve(request, session.scope, Filters(), start,
+                                            lambda: self.sessions.still_valid(session, self.wall()),
+                                            announce=True)
+        except (KafkaError, OSError) as exc:
+            if isinstance(exc, ConnectionResetError):
+                raise
+            log.warning("board_stream_failed", error=f"{type(exc).__name__}: {exc}"[:200])
+            return web.Response(status=503, text="the broker does not answer; retrying",
+                                headers={"Retry-After": "5"})
+        finally:
+            self.active.pop(marker, None)
+
+    async def geojson(self, request: web.Request) -> web.StreamResponse:
+        """Open hazards and alerts with a point, within a bearer token's or a session's scope."""
+        scope = self.tokens.authenticate(request.headers.get("Authorization"))
+        if scope is None:
+            session = self.session_of(request)
+            scope = session.scope if session else None
+        if scope is None:
+            return web.json_response({"error": "a bearer token or a board session is required"},
+                                     status=401, headers={"WWW-Authenticate": 'Bearer realm="hazard-engine"'})
+        items = [*self.hazards.items(), *(self.alerts.items() if self.alerts is not None else [])]
+        return web.json_response(picture.geojson(picture.visible(items, scope)),
+                                 content_type="application/geo+json")
+
+
+def register(app: Any, *, settings: Settings, bootstrap: str, hazards: StateSource,
+             alerts: StateSource | None, tokens: TokenStore, reference: Reference,
+             now: Callable[[], float], wall: Callable[[], float] = time.time) -> Board:
+    """Add the board's routes to `app.web.web_app` (Faust's or `engine.http.server.Pages`).
+
+    `now` is the engine's clock, for what the board says about hazards (days
+    left); `wall` is the real clock, for session expiry: a sign-in must not
+    expire because a demo's clock runs a day a second.
+    """
+    if settings.board_secret is not None:
+        secret = settings.board_secret.get_secret_value().encode("utf-8")
+    else:
+        secret = secrets.token_bytes(32)
+        log.info("board_secret_generated",
+                 note="HAZARD_BOARD_SECRET is unset: board sign-ins end when this worker restarts")
+    closing = asyncio.Event()
+
+    async def on_shutdown(_: Any) -> None:
+        closing.set()  # aiohttp waits for open handlers; SSE handlers never end by themselves
+
+    app.web.web_app.on_shutdown.append(on_shutdown)
+    streams = EscalationStream(bootstrap, settings.topic_prefix + ESCALATIONS,
+                               {"hazard": hazards, "alert": alerts}, closing)
+    board = Board(settings, bootstrap, hazards, alerts, tokens, reference,
+                  Sessions(secret, settings.board_session_s, tokens.scope_of), streams, now, wall)
+    board.routes(app.web.web_app.router)
+    return board

@@ -1,0 +1,312 @@
+"""The board without Kafka: session cookies, CSRF, scopes in every number, and its routes in aiohttp."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import re
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+from decide_fixtures import RULES
+
+from engine.board import picture
+from engine.board.html import Page
+from engine.board.session import COOKIE, SessionError, Sessions
+from engine.board.web import register, safe_next
+from engine.feeds.tokens import Scope, TokenStore, hash_token, mint
+from engine.http.server import Pages
+from engine.settings import Settings
+
+SECRET = b"s" * 32
+NOW = 1_800_000_000.0
+HUXI = Scope("huxi-office", towns=frozenset({"huxi"}))
+DISTRICT = Scope("district", district=True)
+
+
+def keeper(scopes: dict[str, Scope], lifetime: int = 3600) -> Sessions:
+    return Sessions(SECRET, lifetime, scopes.get)
+
+
+# --- the session cookie -------------------------------------------------------------------
+
+
+def test_a_session_cookie_carries_the_tokens_hash_and_checks_its_scope_again() -> None:
+    """The cookie names the token's hash (never the token) and is re-checked against the store."""
+    scopes = {hash_token("hzt_huxi"): HUXI}
+    s = keeper(scopes)
+    session, cookie = s.sign_in("hzt_huxi", NOW)
+    assert "hzt_huxi" not in cookie and session.scope == HUXI
+    assert s.check(cookie, NOW + 10).scope == HUXI
+    scopes.clear()  # the token is revoked in the tokens file
+    with pytest.raises(SessionError, match="no longer valid"):
+        s.check(cookie, NOW + 10)
+    with pytest.raises(SessionError, match="unknown"):
+        s.sign_in("hzt_huxi", NOW)
+
+
+def test_a_forged_tampered_expired_or_signed_out_cookie_is_refused() -> None:
+    """Any change to a cookie breaks its signature; expiry and sign-out end it."""
+    scopes = {hash_token("hzt_huxi"): HUXI, hash_token("hzt_district"): DISTRICT}
+    s = keeper(scopes, lifetime=600)
+    session, cookie = s.sign_in("hzt_huxi", NOW)
+    version, body, mac = cookie.split(".")
+    payload = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+    payload["h"] = hash_token("hzt_district")  # the huxi session made to claim the district's scope
+    forged = base64.urlsafe_b64encode(json.dumps(payload).encode()).decode().rstrip("=")
+    other = Sessions(b"o" * 32, 600, scopes.get).sign_in("hzt_district", NOW)[1]  # another key
+    for bad in (f"{version}.{forged}.{mac}", other, cookie[:-2], "v1.x.y", "garbage", "", "a" * 5000):
+        with pytest.raises(SessionError):
+            s.check(bad, NOW)
+    with pytest.raises(SessionError, match="expired"):
+        s.check(cookie, NOW + 600)
+    assert s.still_valid(session, NOW)
+    s.sign_out(session, NOW)
+    with pytest.raises(SessionError, match="signed out"):
+        s.check(cookie, NOW)
+    assert not s.still_valid(session, NOW)
+    with pytest.raises(ValueError, match="32 bytes"):
+        Sessions(b"short", 600, scopes.get)
+
+
+def test_csrf_tokens_belong_to_one_session_and_sign_in_forms_to_their_nonce() -> None:
+    """A form's token from another session, or a sign-in token without its cookie, is refused."""
+    scopes = {hash_token("hzt_huxi"): HUXI}
+    s = keeper(scopes)
+    one, _ = s.sign_in("hzt_huxi", NOW)
+    two, _ = s.sign_in("hzt_huxi", NOW)
+    assert s.csrf_ok(one, s.csrf(one)) and not s.csrf_ok(one, s.csrf(two)) and not s.csrf_ok(one, "")
+    nonce = s.new_signin_nonce(NOW)
+    token = s.signin_csrf(nonce)
+    assert s.signin_csrf_ok(nonce, token, NOW)
+    assert not s.signin_csrf_ok(s.new_signin_nonce(NOW), token, NOW)  # another form's cookie
+    assert not s.signin_csrf_ok(nonce, token, NOW + 7200)  # the form waited too long
+    assert not s.signin_csrf_ok(nonce.replace(":", ":9"), token, NOW)  # a stretched expiry
+    assert not s.signin_csrf_ok(None, token, NOW) and not s.signin_csrf_ok(nonce, None, NOW)
+
+
+def test_after_sign_in_the_board_only_sends_people_to_its_own_pages() -> None:
+    for bad in ("https://evil.example/board", "//evil.example/board", "/feeds/escalations", "", None,
+                "/board\\@evil"):
+        assert safe_next(bad) == "/board"
+    assert safe_next("/board/hazards/HZ-1?lang=en") == "/board/hazards/HZ-1?lang=en"
+
+
+# --- what the board shows -----------------------------------------------------------------
+
+
+def hazard(id_: str, town: str, tier: str | None = None, status: str = "reported",
+           sector: str = "fire_safety", overdue: bool = False, listed: dict | None = None,
+           lat: float | None = None) -> dict[str, Any]:
+    view = {"kind": "hazard", "id": id_, "town": town, "departments": ["fire_rescue"], "tier": tier,
+            "status": status, "sector": sector, "overdue": overdue, "listed": listed, "referrals": [],
+            "title": "t", "deadline": None, "record": []}
+    if lat is not None:
+        view["location"] = {"lat": lat, "lon": 116.0}
+    return view
+
+
+def alert(id_: str, town: str, lat: float | None = 36.4) -> dict[str, Any]:
+    return {"kind": "alert", "id": id_, "town": town, "departments": [], "status": "open",
+            "response_level": "III", "overdue": False, "missed_reports": [], "clocks": [],
+            "location": {"town": town, "lat": lat, "lon": 116.0} if lat is not None else {"town": town},
+            "record": []}
+
+
+HAZARDS = [hazard("HZ-1", "huxi", "red", overdue=True), hazard("HZ-2", "huxi", None),
+           hazard("HZ-3", "lihaiwu", "orange", overdue=True,
+                  listed={"notice_no": "N-3", "deadline": "2027-01-10T00:00:00+08:00", "active": True}),
+           hazard("HZ-4", "huxi", "blue", status="closed")]
+ALERTS = [alert("AL-1", "huxi"), alert("AL-2", "lihaiwu"), alert("AL-3", "huxi", lat=None)]
+
+
+def test_every_number_of_a_towns_board_is_made_of_its_own_towns_subjects() -> None:
+    """Counts, lists, heat cells and map points of a town scope leave other towns out entirely."""
+    hs, als = picture.visible(HAZARDS, HUXI), picture.visible(ALERTS, HUXI)
+    s = picture.summary(hs, als, NOW)
+    assert s["open_hazards"] == 2 and s["by_tier"]["red"] == 1 and s["by_tier"]["orange"] == 0
+    assert s["by_state"] == {"closed": 1, "reported": 2}
+    assert s["overdue"] == [{"town": "huxi", "sector": "fire_safety", "count": 1}]
+    assert s["listed"] == [] and [a["id"] for a in s["alerts"]] == ["AL-1", "AL-3"]
+    towns, columns, cells = picture.heat(hs, als)
+    assert towns == ["huxi"] and columns == ["fire_safety", "alerts"]
+    assert cells[("huxi", "fire_safety")] == {"red": 1, "none": 1}
+    assert cells[("huxi", "alerts")] == {"alerts": 2}
+    geo = picture.geojson([*hs, *als])
+    assert [f["id"] for f in geo["features"]] == ["AL-1"]  # AL-3 has no point; closed HZ-4 is left out
+    assert geo["features"][0]["geometry"] == {"type": "Point", "coordinates": [116.0, 36.4]}
+
+    district = picture.summary(picture.visible(HAZARDS, DISTRICT), picture.visible(ALERTS, DISTRICT), NOW)
+    assert district["open_hazards"] == 3
+    assert district["listed"][0]["notice_no"] == "N-3"
+    assert district["listed"][0]["days_left"] == picture.days_left("2027-01-10T00:00:00+08:00", NOW)
+
+
+def test_days_left_and_points_read_only_what_makes_sense() -> None:
+    assert picture.days_left(None, NOW) is None
+    day = 86400
+    iso = "2027-01-15T08:00:00+00:00"
+    due = picture.epoch(iso)
+    assert picture.days_left(iso, due - 1.5 * day) == 2 and picture.days_left(iso, due + 0.5 * day) == 0
+    assert picture.days_left(iso, due + 1.5 * day) == -1
+    for loc in ({"lat": 91, "lon": 0}, {"lat": "36", "lon": 116}, {"lat": True, "lon": 1}, None, "x"):
+        assert picture.point({"location": loc}) is None
+
+
+def test_the_map_fits_its_points_inside_the_picture() -> None:
+    east = {**alert("B", "huxi"), "location": {"lat": 36.5, "lon": 116.2}}
+    feats = picture.geojson([alert("A", "huxi", 36.40), east])["features"]
+    placed = picture.project(feats, 600, 400, pad=20)
+    for x, y, _ in placed:
+        assert 20 - 1e-6 <= x <= 580 + 1e-6 and 20 - 1e-6 <= y <= 380 + 1e-6
+    (xa, ya, _), (xb, yb, _) = placed
+    assert xb > xa and yb < ya  # east is right, north is up
+    assert len(picture.project(feats[:1], 600, 400)) == 1 and picture.project([], 600, 400) == []
+
+
+def test_pages_escape_what_they_show() -> None:
+    page = Page("en", RULES.reference, "csrf", "office")
+    html = page.hazard({**hazard("<script>x</script>", "huxi"), "title": "<img src=x onerror=1>"}, [])
+    assert "<script>x" not in html and "<img src=x" not in html and "&lt;script&gt;" in html
+
+
+# --- the routes, on an aiohttp application without Kafka -----------------------------------
+
+
+class Views:
+    """A StateSource over a list of views."""
+
+    def __init__(self, items: list[dict[str, Any]]) -> None:
+        self.by_id = {i["id"]: i for i in items}
+
+    def get(self, id_: str) -> dict[str, Any] | None:
+        return self.by_id.get(id_)
+
+    def items(self) -> list[dict[str, Any]]:
+        return list(self.by_id.values())
+
+
+def run_board(tmp_path: Path, check: Callable[[TestClient, dict[str, str]], Awaitable[None]]) -> None:
+    tokens, lines = {}, []
+    for name, towns, district in (("huxi", ["huxi"], False), ("district", [], True)):
+        tokens[name], line = mint(name, towns, [], district)
+        lines.append(line)
+    (tmp_path / "tokens.yaml").write_text("supervisors:\n" + "\n".join(lines) + "\n")
+    pages = Pages()
+    register(pages, settings=Settings(board_secret="k" * 40), bootstrap="127.0.0.1:9",
+             hazards=Views(HAZARDS), alerts=Views(ALERTS),
+             tokens=TokenStore.load(tmp_path / "tokens.yaml"), reference=RULES.reference,
+             now=lambda: NOW)
+
+    async def main() -> None:
+        async with TestClient(TestServer(pages.web_app)) as client:
+            await check(client, tokens)
+
+    asyncio.run(main())
+
+
+async def sign_in(client: TestClient, token: str) -> Any:
+    form = await (await client.get("/board/signin")).text()
+    csrf = re.search(r'name="csrf" value="([^"]+)"', form).group(1)  # type: ignore[union-attr]
+    return await client.post("/board/signin", data={"csrf": csrf, "token": token, "next": "/board"},
+                             allow_redirects=False)
+
+
+def test_sign_in_sets_a_strict_httponly_expiring_cookie_and_sign_out_needs_the_csrf_token(
+        tmp_path: Path) -> None:
+    async def check(client: TestClient, tokens: dict[str, str]) -> None:
+        resp = await client.get("/board", allow_redirects=False)
+        assert resp.status == 200 and 'id="token"' in await resp.text()  # the sign-in page
+        # A sign-in form posted without its cookie's token (another site's form) is refused.
+        refused = await client.post("/board/signin", data={"csrf": "x", "token": tokens["huxi"]},
+                                    allow_redirects=False)
+        assert refused.status == 403 and COOKIE not in refused.cookies
+        resp = await sign_in(client, tokens["huxi"])
+        assert resp.status == 303 and resp.headers["Location"] == "/board"
+        header = next(h for h in resp.headers.getall("Set-Cookie") if h.startswith(COOKIE + "="))
+        assert "HttpOnly" in header and "SameSite=Strict" in header and "Max-Age=43200" in header
+        board = await client.get("/board")
+        text = await board.text()
+        assert board.status == 200 and "HZ-1" in text and "HZ-3" not in text and "AL-2" not in text
+        assert "script-src 'self'" in board.headers["Content-Security-Policy"]
+        csrf = re.search(r'name="csrf" value="([^"]+)"', text).group(1)  # type: ignore[union-attr]
+        for bad in ({}, {"csrf": "forged"}):
+            assert (await client.post("/board/signout", data=bad, allow_redirects=False)).status == 403
+        other_site = await client.post("/board/signout", data={"csrf": csrf}, allow_redirects=False,
+                                       headers={"Origin": "https://evil.example"})
+        assert other_site.status == 403
+        out = await client.post("/board/signout", data={"csrf": csrf}, allow_redirects=False)
+        assert out.status == 303 and out.headers["Location"] == "/board/signin"
+        assert 'id="token"' in await (await client.get("/board")).text()
+        assert (await client.get("/board/summary")).status == 401
+        assert (await client.get("/board/events")).status == 401
+
+    run_board(tmp_path, check)
+
+
+def test_another_towns_subject_answers_as_an_unknown_one_and_geojson_keeps_the_scope(
+        tmp_path: Path) -> None:
+    async def check(client: TestClient, tokens: dict[str, str]) -> None:
+        assert (await client.get("/hazards.geojson")).status == 401
+        geo = await (await client.get("/hazards.geojson",
+                                      headers={"Authorization": f"Bearer {tokens['huxi']}"})).json()
+        assert [f["id"] for f in geo["features"]] == ["AL-1"]
+        await sign_in(client, tokens["huxi"])
+        outside, unknown = await client.get("/board/hazards/HZ-3"), await client.get("/board/hazards/HZ-9")
+        assert outside.status == unknown.status == 404
+        assert (await outside.text()).replace("HZ-3", "X") == (await unknown.text()).replace("HZ-9", "X")
+        alert_outside = await client.get("/board/alerts/AL-2")
+        assert alert_outside.status == 404
+        geo = await (await client.get("/hazards.geojson")).json()  # by the session cookie
+        assert [f["id"] for f in geo["features"]] == ["AL-1"]
+        for bad in ({"headers": {"Last-Event-ID": "0:x"}}, {"params": {"recent": "0"}},
+                    {"params": {"recent": "²"}}):
+            assert (await client.get("/board/events", **bad)).status == 400
+        # No broker behind this board: a detail page still shows the state, and says what is missing.
+        page = await client.get("/board/hazards/HZ-1?lang=en")
+        assert page.status == 200 and "The outputs cannot be read now" in await page.text()
+        assert (await client.get("/board/events", params={"recent": "5"})).status == 503
+        assert (await client.get("/board/events")).status == 503
+        english = await client.get("/board/map?lang=en")
+        assert "Risk picture" in await english.text() and 'id="map"' in await english.text()
+        assert english.cookies["hzb_lang"].value == "en"
+
+    run_board(tmp_path, check)
+
+
+def test_the_board_secret_must_be_long_enough() -> None:
+    with pytest.raises(ValueError):
+        Settings(board_secret="short")
+
+
+def contrast(a: str, b: str) -> float:
+    """The WCAG 2 contrast ratio of two #rrggbb colours."""
+    def luminance(colour: str) -> float:
+        channels = [int(colour[i:i + 2], 16) / 255 for i in (1, 3, 5)]
+        r, g, b = (c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels)
+        return 0.2126 * r + 0.7152 * g + 0.0722 * b
+    light, dark = sorted((luminance(a), luminance(b)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
+def test_every_coloured_text_of_the_stylesheet_passes_wcag_aa_contrast() -> None:
+    """Each rule that sets both a background and a text colour gives at least 4.5:1 (WCAG 2, AA)."""
+    css = (Path(__file__).resolve().parents[2] / "engine" / "board" / "static" / "board.css").read_text()
+    def full(colour: str) -> str:  # #fff -> #ffffff
+        return "#" + "".join(c * 2 for c in colour[1:]) if len(colour) == 4 else colour
+
+    names = {k: full(v) for k, v in re.findall(r"--([a-z]+):\s*(#[0-9a-f]{3,6})\b", css)}
+    pairs = []
+    for selector, body in re.findall(r"([^{}]+)\{([^{}]*)\}", css):
+        bg = re.search(r"background:\s*(var\(--([a-z]+)\)|#[0-9a-f]{3,6}\b)", body)
+        fg = re.search(r"(?<![-a-z])color:\s*(var\(--([a-z]+)\)|#[0-9a-f]{3,6}\b)", body)
+        if bg and fg:
+            pairs.append((selector.strip().splitlines()[-1], names.get(bg.group(2), full(bg.group(1))),
+                          names.get(fg.group(2), full(fg.group(1)))))
+    assert len(pairs) >= 8
+    low = [(s, b, f, round(contrast(b, f), 2)) for s, b, f in pairs if contrast(b, f) < 4.5]
+    assert not low, low
