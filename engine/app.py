@@ -38,6 +38,7 @@ from engine.feeds import web as feeds
 from engine.feeds.tokens import TokenFileError, TokenStore
 from engine.feeds.views import alert_source, hazard_source
 from engine.health import BrokerProbe, Readiness
+from engine.http.limits import Limits, apply_to_faust
 from engine.intake.process import TIMELINE, Record, decide_intake, processing_failure
 from engine.intake.timeline import encode
 from engine.metrics import AlertGauges, EngineMetrics, HazardGauges, RuntimeGauges
@@ -417,6 +418,7 @@ def create_app(settings: Settings, bootstrap: str, rules: Rules, specs: tuple[To
                    alerts=alert_source(tables["alert"], clock.now) if "alert" in tables else None,
                    tokens=tokens, now=clock.now)
 
+    apply_to_faust(app, Limits.from_settings(settings))
     app.engine_metrics = metrics  # type: ignore[attr-defined]
     app.readiness = readiness  # type: ignore[attr-defined]
     app.deadline_indices = indices  # type: ignore[attr-defined]

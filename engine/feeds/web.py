@@ -74,8 +74,9 @@ class EscalationStream:
     """Serves one SSE client: reads the topic from a position and writes what its scope allows."""
 
     def __init__(self, bootstrap: str, topic: str, sources: dict[str, StateSource | None],
-                 closing: asyncio.Event) -> None:
+                 closing: asyncio.Event, write_s: float = 30.0) -> None:
         self.bootstrap, self.topic, self.sources, self.closing = bootstrap, topic, sources, closing
+        self.write_s = write_s  # a client that takes no write for this long loses its stream
 
     def departments(self, data: dict[str, Any]) -> set[str]:
         """Departments an escalation concerns; the lead one comes from the subject's state."""
@@ -127,7 +128,8 @@ class EscalationStream:
                 "Content-Type": "text/event-stream; charset=utf-8", "Cache-Control": "no-cache",
                 "X-Accel-Buffering": "no"})  # tells nginx-like proxies not to buffer the stream
             await resp.prepare(request)
-            await resp.write(f"retry: {RETRY_MS}\n: from {encode_positions(positions)}\n\n".encode())
+            await self._write(resp, f"retry: {RETRY_MS}\n: from {encode_positions(positions)}\n\n"
+                              .encode())
             need_departments = bool(filters.departments or (scope.departments and not scope.district))
             last_write = time.monotonic()
             while not self.closing.is_set():
@@ -135,7 +137,8 @@ class EscalationStream:
                 if transport is None or transport.is_closing():
                     break
                 if not still_allowed():  # the token was revoked or its scope changed: end the stream
-                    await resp.write(b"event: revoked\ndata: the token of this stream is no longer valid\n\n")
+                    await self._write(resp, b"event: revoked\n"
+                                      b"data: the token of this stream is no longer valid\n\n")
                     log.info("feed_revoked", supervisor=scope.name)
                     break
                 batch = await consumer.getmany(timeout_ms=POLL_MS)
@@ -148,18 +151,26 @@ class EscalationStream:
                             out.append(f"id: {encode_positions(positions)}\nevent: escalation\n"
                                        f"data: {line}\n\n")
                 if out:
-                    await resp.write("".join(out).encode("utf-8"))
+                    await self._write(resp, "".join(out).encode("utf-8"))
                     last_write = time.monotonic()
                 elif time.monotonic() - last_write >= KEEPALIVE_S:
-                    await resp.write(b": keepalive\n\n")  # keeps proxies and NAT from closing it
+                    await self._write(resp, b": keepalive\n\n")  # keeps proxies and NAT from closing it
                     last_write = time.monotonic()
             return resp
-        except ConnectionError:  # the client went away in the middle of a write
+        except (ConnectionError, TimeoutError) as exc:  # the client went away or stopped reading
             if resp is None:
                 raise
+            if isinstance(exc, TimeoutError):
+                log.info("feed_stalled", supervisor=scope.name, write_timeout_s=self.write_s)
+                if request.transport is not None:
+                    request.transport.abort()  # its buffered bytes would keep the slot otherwise
             return resp
         finally:
             await consumer.stop()
+
+    async def _write(self, resp: aioweb.StreamResponse, data: bytes) -> None:
+        # A client that stops reading fills the socket's buffers and then blocks the write.
+        await asyncio.wait_for(resp.write(data), self.write_s)
 
 
 def _list(view: Any, request: Any, source: StateSource, scope: Scope, now: Callable[[], float]
@@ -190,7 +201,8 @@ def register(app: Any, *, settings: Settings, bootstrap: str, hazards: StateSour
     """Add the feeds' pages to a Faust app's web server."""
     topic = settings.topic_prefix + ESCALATIONS
     closing = asyncio.Event()
-    streams = EscalationStream(bootstrap, topic, {"hazard": hazards, "alert": alerts}, closing)
+    streams = EscalationStream(bootstrap, topic, {"hazard": hazards, "alert": alerts}, closing,
+                               settings.web_write_timeout_s)
     active: dict[int, str] = {}  # open streams: request id -> the token's supervisor name
 
     async def on_shutdown(_: Any) -> None:

@@ -53,6 +53,7 @@ from engine.feeds import web as feeds
 from engine.feeds.tokens import TokenFileError, TokenStore
 from engine.feeds.views import alert_source, hazard_source
 from engine.health import BrokerProbe, Readiness
+from engine.http.limits import Limits
 from engine.http.server import Pages, Server, health_pages
 from engine.intake.process import TIMELINE, Record, decide_intake, processing_failure
 from engine.intake.timeline import encode
@@ -150,7 +151,8 @@ class Runtime:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.stopping.set)
-        server = Server(self.pages, self.settings.web_bind, self.settings.web_port)
+        server = Server(self.pages, self.settings.web_bind, self.settings.web_port,
+                        Limits.from_settings(self.settings))
         await server.start()
         probe = BrokerProbe(self.bootstrap, self.auth)
         self.producer = AIOKafkaProducer(
