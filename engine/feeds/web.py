@@ -24,6 +24,7 @@ from typing import Any
 import structlog
 from aiohttp import web as aioweb
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.errors import KafkaError
 
 from engine.contract.outputs import ESCALATIONS
 from engine.decide.emit import iso
@@ -108,9 +109,9 @@ class EscalationStream:
                                     enable_auto_commit=False, client_id="hazard-feeds",
                                     # a Last-Event-ID older than retention resumes at the oldest kept
                                     auto_offset_reset="earliest")
-        await consumer.start()
         resp: aioweb.StreamResponse | None = None
         try:
+            await consumer.start()  # inside the try: a failed start must release the client too
             partitions = await partitions_of(consumer, self.topic)
             if not partitions:
                 raise aioweb.HTTPServiceUnavailable(text=f"no topic {self.topic}")
@@ -157,6 +158,13 @@ class EscalationStream:
                     await self._write(resp, b": keepalive\n\n")  # keeps proxies and NAT from closing it
                     last_write = time.monotonic()
             return resp
+        except KafkaError as exc:
+            if resp is not None:  # the stream was open: end it; the client reconnects with its id
+                log.warning("feed_broker_lost", supervisor=scope.name, error=str(exc)[:200])
+                return resp
+            raise aioweb.HTTPServiceUnavailable(
+                text=json.dumps({"error": "the broker does not answer; retry later"}),
+                content_type="application/json", headers={"Retry-After": "10"}) from exc
         except (ConnectionError, TimeoutError) as exc:  # the client went away or stopped reading
             if resp is None:
                 raise

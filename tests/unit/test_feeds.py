@@ -68,7 +68,7 @@ def test_authenticate_refuses_missing_malformed_and_unknown_tokens(tmp_path: Pat
     store = TokenStore.load(tokens_file(tmp_path, line))
     assert store.authenticate(f"bearer  {token} ") == Scope("x", district=True)
     for header in (None, "", "Bearer", f"Basic {token}", token, "Bearer " + token + "x",
-                   "Bearer " + new_token()):
+                   "Bearer " + new_token(), "Bearer \udc80", "Bearer tök"):  # aiohttp's odd bytes
         assert store.authenticate(header) is None, header
     assert not TokenStore().configured and TokenStore().authenticate(f"Bearer {token}") is None
     assert TokenStore.from_env({}).configured is False
