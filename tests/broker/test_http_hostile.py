@@ -24,11 +24,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote_from_bytes
 
+import faust
 import pytest
 from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from prometheus_client import CollectorRegistry
 
 from engine.contract.outputs import ESCALATIONS
 from engine.decide.state import Hazard
@@ -36,7 +38,7 @@ from engine.feeds import web as feeds
 from engine.feeds.tokens import TokenStore, mint
 from engine.feeds.views import TableSource, hazard_view
 from engine.health import Readiness
-from engine.http.limits import Limits
+from engine.http.limits import Limits, apply_to_faust
 from engine.http.server import Pages, Server, health_pages
 from engine.logs import ClientFaults
 from engine.ruleset import load_rules
@@ -63,22 +65,46 @@ def hazards() -> dict[bytes, bytes]:
 
 
 class Running:
-    """The feeds' server on its own event loop in a thread, and a way to run coroutines there."""
+    """The feeds' server on its own event loop in a thread, and a way to run coroutines there.
 
-    def __init__(self, bootstrap: str, prefix: str, tokens_path: Path) -> None:
+    `kind` is the runtime whose server it is: the batched runtime's `Server`, or
+    Faust's own web driver with the feeds registered as a Faust worker does.
+    """
+
+    def __init__(self, kind: str, bootstrap: str, prefix: str, tokens_path: Path) -> None:
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.thread.start()
-        settings = Settings(topic_prefix=prefix, web_idle_timeout_s=5.0)
-        pages = Pages()
-        health_pages(pages, __import__("prometheus_client").CollectorRegistry(),
-                     Readiness(frozenset({"hazard"}), True, 1.0))
+        self.settings = Settings(topic_prefix=prefix, web_idle_timeout_s=5.0)
+        self.bootstrap, self.tokens_path = bootstrap, tokens_path
+        self.runner: Any = None
+        self.port = self.call(self.start_engine() if kind == "engine" else self.start_faust())
+
+    def register(self, app: Any) -> None:
         source = TableSource(hazards(), lambda raw: hazard_view(unpack(raw), RULES, NOW))
-        feeds.register(pages, settings=settings, bootstrap=bootstrap, hazards=source,
-                       alerts=source, tokens=TokenStore.load(tokens_path), now=lambda: NOW)
-        self.server = Server(pages, "127.0.0.1", 0, Limits.from_settings(settings))
-        self.call(self.server.start())
-        self.port = self.server.runner.addresses[0][1]
+        feeds.register(app, settings=self.settings, bootstrap=self.bootstrap, hazards=source,
+                       alerts=source, tokens=TokenStore.load(self.tokens_path), now=lambda: NOW)
+
+    async def start_engine(self) -> int:
+        pages = Pages()
+        health_pages(pages, CollectorRegistry(), Readiness(frozenset({"hazard"}), True, 1.0))
+        self.register(pages)
+        server = Server(pages, "127.0.0.1", 0, Limits.from_settings(self.settings))
+        await server.start()
+        self.runner, self.stop_server = server.runner, server.stop
+        return server.runner.addresses[0][1]
+
+    async def start_faust(self) -> int:
+        with socket.socket() as s:  # Faust's site takes its port from its settings
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        app = faust.App(f"hostile-{port}", web_port=port, web_bind="127.0.0.1",
+                        web_host="127.0.0.1")
+        self.register(app)
+        apply_to_faust(app, Limits.from_settings(self.settings))
+        await app.web.start_server()
+        self.runner, self.stop_server = app.web._runner, app.web.stop_server  # noqa: SLF001
+        return port
 
     def call(self, coro: Any) -> Any:
         future: Future[Any] = asyncio.run_coroutine_threadsafe(coro, self.loop)
@@ -87,7 +113,7 @@ class Running:
     def counts(self) -> dict[str, int]:
         """What a leak would grow: fds, connections, tasks and Kafka consumers."""
         async def inside() -> tuple[int, int]:
-            return len(asyncio.all_tasks()), len(self.server.runner.server.connections)
+            return len(asyncio.all_tasks()), len(self.runner.server.connections)
         tasks, connections = self.call(inside())
         gc.collect()
         consumers = sum(1 for o in gc.get_objects() if isinstance(o, AIOKafkaConsumer))
@@ -95,7 +121,7 @@ class Running:
                 "tasks": tasks, "consumers": consumers}
 
     def stop(self) -> None:
-        self.call(self.server.stop())
+        self.call(self.stop_server())
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(10)
         self.loop.close()
@@ -115,9 +141,10 @@ def tokens(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, st
     return path, out
 
 
-@pytest.fixture(scope="module")
-def running(kafka_bootstrap: str, tokens: tuple[Path, dict[str, str]]) -> Iterator[Running]:
-    prefix = f"hostile{os.getpid()}{int(time.time())}."
+@pytest.fixture(scope="module", params=["engine", "faust"])
+def running(request: pytest.FixtureRequest, kafka_bootstrap: str,
+            tokens: tuple[Path, dict[str, str]]) -> Iterator[Running]:
+    prefix = f"hostile{os.getpid()}{request.param}{int(time.time())}."
 
     async def create(topics: list[NewTopic] | None, delete: list[str] | None = None) -> None:
         admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)
@@ -131,7 +158,7 @@ def running(kafka_bootstrap: str, tokens: tuple[Path, dict[str, str]]) -> Iterat
             await admin.close()
 
     asyncio.run(create([NewTopic(prefix + ESCALATIONS, 3, 1)]))
-    server = Running(kafka_bootstrap, prefix, tokens[0])
+    server = Running(request.param, kafka_bootstrap, prefix, tokens[0])
     faults = ClientFaults()  # as the worker's logging does: a bad request is one line, not a traceback
     logging.getLogger("aiohttp.server").addFilter(faults)
     yield server
