@@ -414,8 +414,10 @@ def create_app(settings: Settings, bootstrap: str, rules: Rules, specs: tuple[To
     if unknown:
         raise TokenFileError(f"{tokens.path}: unknown {', '.join(unknown)}")
     feeds.register(app, settings=settings, bootstrap=bootstrap,
-                   hazards=hazard_source(tables["hazard"], rules, clock.now),
-                   alerts=alert_source(tables["alert"], clock.now) if "alert" in tables else None,
+                   hazards=hazard_source(tables["hazard"], rules, clock.now,
+                                         derived.place_index("hazard")),
+                   alerts=alert_source(tables["alert"], clock.now, derived.place_index("alert"))
+                   if "alert" in tables else None,
                    tokens=tokens, now=clock.now)
 
     apply_to_faust(app, Limits.from_settings(settings))

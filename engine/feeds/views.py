@@ -8,13 +8,20 @@ concerns), which is what access control and the filters look at.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
+import asyncio
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Protocol
 
 from engine.decide.emit import iso, lead_department
 from engine.decide.state import Hazard
+from engine.feeds.filters import Filters, item_visible
+from engine.feeds.index import Place, PlaceIndex
+from engine.feeds.tokens import Scope
 from engine.ruleset import Rules
 from engine.store import unpack
+
+SCAN_CHUNK = 2_000  # index entries looked at between two turns of the event loop
+DECODE_CHUNK = 50  # states decoded between two turns of the event loop (about 2.5 ms)
 
 
 class StateSource(Protocol):
@@ -23,27 +30,63 @@ class StateSource(Protocol):
     def get(self, id_: str) -> dict[str, Any] | None:
         """The view of one item, or None when unknown."""
 
-    def items(self) -> Iterable[dict[str, Any]]:
-        """Views of every item (in no particular order)."""
+    def place(self, id_: str) -> Place | None:
+        """Where one item stands (town, departments, overdue), without decoding it; None if unknown."""
+
+    async def page(self, scope: Scope, filters: Filters, overdue: bool | None, after: str | None,
+                   limit: int, now: float) -> tuple[list[dict[str, Any]], str | None]:
+        """Up to `limit` visible items in id order after `after`, and the id to go on after."""
 
 
 class TableSource:
-    """A StateSource over a Faust table (or any mapping) of raw bytes keyed by id bytes."""
+    """A StateSource over a table of raw bytes keyed by id bytes, and the index of its places."""
 
-    def __init__(self, table: Mapping[bytes, bytes], view: Callable[[bytes], dict[str, Any] | None]
-                 ) -> None:
-        self.table, self.view = table, view
+    def __init__(self, table: Mapping[bytes, bytes], view: Callable[[bytes], dict[str, Any] | None],
+                 index: PlaceIndex) -> None:
+        self.table, self.view, self.index = table, view, index
 
     def get(self, id_: str) -> dict[str, Any] | None:
         """The view of one item, or None when unknown."""
-        raw = self.table.get(id_.encode("utf-8"))
+        try:
+            raw = self.table.get(id_.encode("utf-8"))
+        except UnicodeEncodeError:  # an id from a path can hold what no stored key does
+            return None
         return self.view(raw) if raw else None
 
+    def place(self, id_: str) -> Place | None:
+        """Where one item stands, from the index."""
+        return self.index.get(id_)
+
     def items(self) -> Iterator[dict[str, Any]]:
-        """Views of every item this worker holds."""
+        """Views of every item this worker holds (tools and tests; the feeds page instead)."""
         for raw in list(self.table.values()):  # a copy: the agent may write meanwhile
             if raw and (view := self.view(raw)) is not None:
                 yield view
+
+    async def page(self, scope: Scope, filters: Filters, overdue: bool | None, after: str | None,
+                   limit: int, now: float) -> tuple[list[dict[str, Any]], str | None]:
+        """Up to `limit` visible items after `after`: the index picks them, only they are decoded.
+
+        Both steps give the event loop a turn between chunks, so a long list
+        never holds up the processing of events.
+        """
+        found: list[str] = []
+        position = after
+        while len(found) <= limit:
+            ids, position = self.index.scan(scope, filters, overdue, now, position, SCAN_CHUNK)
+            found.extend(ids)
+            if position is None:
+                break
+            await asyncio.sleep(0)
+        items = []
+        for n, id_ in enumerate(found[:limit], 1):
+            view = self.get(id_)
+            # Re-checked: the state may have changed while the loop took its turns.
+            if view is not None and item_visible(view, filters, scope, overdue):
+                items.append(view)
+            if n % DECODE_CHUNK == 0:
+                await asyncio.sleep(0)
+        return items, (found[limit - 1] if len(found) > limit else None)
 
 
 def hazard_view(h: Hazard, rules: Rules, now: float) -> dict[str, Any]:
@@ -70,9 +113,10 @@ def hazard_view(h: Hazard, rules: Rules, now: float) -> dict[str, Any]:
     }
 
 
-def hazard_source(table: Mapping[bytes, bytes], rules: Rules, now: Callable[[], float]) -> TableSource:
+def hazard_source(table: Mapping[bytes, bytes], rules: Rules, now: Callable[[], float],
+                  index: PlaceIndex) -> TableSource:
     """The hazards table (values as `engine.store.pack` writes them) as a StateSource."""
-    return TableSource(table, lambda raw: hazard_view(unpack(raw), rules, now()))
+    return TableSource(table, lambda raw: hazard_view(unpack(raw), rules, now()), index)
 
 
 def alert_view(a: Any, now: float) -> dict[str, Any]:
@@ -90,8 +134,9 @@ def alert_view(a: Any, now: float) -> dict[str, Any]:
     }
 
 
-def alert_source(table: Mapping[bytes, bytes], now: Callable[[], float]) -> TableSource:
+def alert_source(table: Mapping[bytes, bytes], now: Callable[[], float],
+                 index: PlaceIndex) -> TableSource:
     """The alerts table (values as `engine.store.pack` writes them) as a StateSource."""
     from engine.alerts import Alert  # only workers that run the alert rules need it
 
-    return TableSource(table, lambda raw: alert_view(unpack(raw, Alert), now()))
+    return TableSource(table, lambda raw: alert_view(unpack(raw, Alert), now()), index)

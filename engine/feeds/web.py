@@ -33,11 +33,10 @@ from engine.feeds.filters import (
     Filters,
     decode_cursor,
     decode_positions,
+    encode_cursor,
     encode_positions,
     escalation_departments,
     escalation_visible,
-    item_visible,
-    paginate,
     parse_bool,
     parse_limit,
 )
@@ -80,10 +79,10 @@ class EscalationStream:
         self.write_s = write_s  # a client that takes no write for this long loses its stream
 
     def departments(self, data: dict[str, Any]) -> set[str]:
-        """Departments an escalation concerns; the lead one comes from the subject's state."""
+        """Departments an escalation concerns; the lead one comes from the index, not the state."""
         source = self.sources.get(str(data.get("subject_kind")))
-        view = source.get(str(data.get("subject_id"))) if source is not None else None
-        return escalation_departments(data, (view or {}).get("departments") or ())
+        place = source.place(str(data.get("subject_id"))) if source is not None else None
+        return escalation_departments(data, place.departments if place is not None else ())
 
     def frame(self, value: bytes | None, filters: Filters, scope: Scope,
               need_departments: bool) -> str | None:
@@ -181,26 +180,29 @@ class EscalationStream:
         await asyncio.wait_for(resp.write(data), self.write_s)
 
 
-def _list(view: Any, request: Any, source: StateSource, scope: Scope, now: Callable[[], float]
-          ) -> Any:
+async def _list(view: Any, request: Any, source: StateSource, scope: Scope,
+                now: Callable[[], float]) -> Any:
     filters = Filters.from_query(request.query)
     if reason := filters.outside(scope):
         return view.error(403, reason)
     overdue = parse_bool(request.query.get("overdue"), "overdue")
     after, limit = decode_cursor(request.query.get("cursor")), parse_limit(request.query.get("limit"))
-    page, cursor = paginate((v for v in source.items() if item_visible(v, filters, scope, overdue)),
-                            after, limit)
+    at = now()
+    page, last = await source.page(scope, filters, overdue, after, limit, at)
     # A list is a summary: each item's full record is one GET /…/{id} away.
     items = [{k: v for k, v in item.items() if k != "record"} for item in page]
-    return view.json({"items": items, "next_cursor": cursor, "as_of": iso(int(now()))})
+    return view.json({"items": items, "next_cursor": encode_cursor(last) if last is not None else None,
+                      "as_of": iso(int(at))})
 
 
 def _one(view: Any, source: StateSource, id_: str, scope: Scope, kind: str) -> Any:
-    item = source.get(id_)
     # Outside the token's scope answers exactly as unknown: a town must not learn which ids exist
-    # elsewhere from a 403 where another id gets 404.
+    # elsewhere from a 403 where another id gets 404. The index answers both without decoding.
+    place = source.place(id_)
+    item = source.get(id_) if place is not None and scope.allows(place.town, place.departments) \
+        else None
     if item is None or not scope.allows(item.get("town"), item.get("departments") or ()):
-        return view.error(404, f"no {kind} {id_!r} on this worker")
+        return view.error(404, f"no {kind} {id_[:200]!r} on this worker")
     return view.json(item)
 
 
@@ -267,7 +269,7 @@ def register(app: Any, *, settings: Settings, bootstrap: str, hazards: StateSour
 
         async def many(view: Any, request: Any, scope: Scope, source: StateSource = source) -> Any:
             """A page of items within the token's scope, ordered by id."""
-            return _list(view, request, source, scope, now)
+            return await _list(view, request, source, scope, now)
 
         app.page(f"/{kind}s/{{id}}", name=f"feeds_{kind}")(guarded(one))
         app.page(f"/{kind}s", name=f"feeds_{kind}s")(guarded(many))

@@ -399,8 +399,10 @@ class Runtime:
         if unknown:
             raise TokenFileError(f"{self.tokens.path}: unknown {', '.join(unknown)}")
         feeds.register(pages, settings=self.settings, bootstrap=self.bootstrap,
-                       hazards=hazard_source(self.tables["hazard"], self.rules, self.clock.now),
-                       alerts=alert_source(self.tables["alert"], self.clock.now)
+                       hazards=hazard_source(self.tables["hazard"], self.rules, self.clock.now,
+                                             self.derived.place_index("hazard")),
+                       alerts=alert_source(self.tables["alert"], self.clock.now,
+                                           self.derived.place_index("alert"))
                        if "alert" in self.tables else None,
                        tokens=self.tokens, now=self.clock.now)
         return pages

@@ -33,8 +33,10 @@ from hypothesis import strategies as st
 from prometheus_client import CollectorRegistry
 
 from engine.contract.outputs import ESCALATIONS
+from engine.decide.emit import lead_department
 from engine.decide.state import Hazard
 from engine.feeds import web as feeds
+from engine.feeds.index import PlaceIndex, hazard_place
 from engine.feeds.tokens import TokenStore, mint
 from engine.feeds.views import TableSource, hazard_view
 from engine.health import Readiness
@@ -81,7 +83,11 @@ class Running:
         self.port = self.call(self.start_engine() if kind == "engine" else self.start_faust())
 
     def register(self, app: Any) -> None:
-        source = TableSource(hazards(), lambda raw: hazard_view(unpack(raw), RULES, NOW))
+        table, index = hazards(), PlaceIndex()
+        for raw in table.values():
+            h = unpack(raw)
+            index.put(h.id, hazard_place(h, lead_department(h, RULES)))
+        source = TableSource(table, lambda raw: hazard_view(unpack(raw), RULES, NOW), index)
         feeds.register(app, settings=self.settings, bootstrap=self.bootstrap, hazards=source,
                        alerts=source, tokens=TokenStore.load(self.tokens_path), now=lambda: NOW)
 
