@@ -147,6 +147,13 @@ class Settings(BaseSettings):
     web_max_body_bytes: int = Field(
         default=4096, ge=0, description="HAZARD_WEB_MAX_BODY_BYTES: every page is a GET, so a "
         "request declaring a larger body (or one of unknown length) answers 413 unread")
+    feeds_loop_share: float = Field(
+        default=0.5, gt=0, le=1, description="HAZARD_FEEDS_LOOP_SHARE: the most of the worker's "
+        "event loop the feeds' lists and stream replays may take together, however many clients "
+        "ask, so that events are decided on time under any HTTP load (engine/feeds/share.py)")
+    feeds_max_waiting: int = Field(
+        default=64, ge=1, description="HAZARD_FEEDS_MAX_WAITING: list requests waiting for the "
+        "feeds' share beyond this answer 503 with Retry-After")
     runtime: Literal["faust", "batch"] = Field(
         default="faust", description="HAZARD_RUNTIME: faust (the agents and tables of "
         "faust-streaming) or batch (engine/stream: aiokafka batches, one commit per batch after "

@@ -8,20 +8,21 @@ concerns), which is what access control and the filters look at.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Iterator, Mapping
+from functools import partial
 from typing import Any, Protocol
 
 from engine.decide.emit import iso, lead_department
 from engine.decide.state import Hazard
 from engine.feeds.filters import Filters, item_visible
 from engine.feeds.index import Place, PlaceIndex
+from engine.feeds.share import LoopShare
 from engine.feeds.tokens import Scope
 from engine.ruleset import Rules
 from engine.store import unpack
 
-SCAN_CHUNK = 2_000  # index entries looked at between two turns of the event loop
-DECODE_CHUNK = 50  # states decoded between two turns of the event loop (about 2.5 ms)
+SCAN_CHUNK = 2_000  # index entries looked at in one turn of the feeds (engine/feeds/share.py)
+DECODE_CHUNK = 20  # states decoded in one turn (about 1 ms)
 
 
 class StateSource(Protocol):
@@ -34,7 +35,7 @@ class StateSource(Protocol):
         """Where one item stands (town, departments, overdue), without decoding it; None if unknown."""
 
     async def page(self, scope: Scope, filters: Filters, overdue: bool | None, after: str | None,
-                   limit: int, now: float) -> tuple[list[dict[str, Any]], str | None]:
+                   limit: int, now: float, share: LoopShare) -> tuple[list[dict[str, Any]], str | None]:
         """Up to `limit` visible items in id order after `after`, and the id to go on after."""
 
 
@@ -64,29 +65,30 @@ class TableSource:
                 yield view
 
     async def page(self, scope: Scope, filters: Filters, overdue: bool | None, after: str | None,
-                   limit: int, now: float) -> tuple[list[dict[str, Any]], str | None]:
+                   limit: int, now: float, share: LoopShare) -> tuple[list[dict[str, Any]], str | None]:
         """Up to `limit` visible items after `after`: the index picks them, only they are decoded.
 
-        Both steps give the event loop a turn between chunks, so a long list
-        never holds up the processing of events.
+        Both steps run in chunks within the feeds' share of the event loop, so
+        a long list never holds up the processing of events.
         """
         found: list[str] = []
         position = after
         while len(found) <= limit:
-            ids, position = self.index.scan(scope, filters, overdue, now, position, SCAN_CHUNK)
+            ids, position = await share.run(partial(self.index.scan, scope, filters, overdue, now,
+                                                    position, SCAN_CHUNK))
             found.extend(ids)
             if position is None:
                 break
-            await asyncio.sleep(0)
         items = []
-        for n, id_ in enumerate(found[:limit], 1):
-            view = self.get(id_)
-            # Re-checked: the state may have changed while the loop took its turns.
-            if view is not None and item_visible(view, filters, scope, overdue):
-                items.append(view)
-            if n % DECODE_CHUNK == 0:
-                await asyncio.sleep(0)
+        chosen = found[:limit]
+        for start in range(0, len(chosen), DECODE_CHUNK):
+            views = await share.run(partial(self._views, chosen[start:start + DECODE_CHUNK]))
+            # Re-checked: the state may have changed while other work had its turn.
+            items += [v for v in views if v is not None and item_visible(v, filters, scope, overdue)]
         return items, (found[limit - 1] if len(found) > limit else None)
+
+    def _views(self, ids: list[str]) -> list[dict[str, Any] | None]:
+        return [self.get(id_) for id_ in ids]
 
 
 def hazard_view(h: Hazard, rules: Rules, now: float) -> dict[str, Any]:

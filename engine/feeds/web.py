@@ -19,6 +19,7 @@ import asyncio
 import json
 import time
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import structlog
@@ -40,6 +41,7 @@ from engine.feeds.filters import (
     parse_bool,
     parse_limit,
 )
+from engine.feeds.share import Busy, LoopShare
 from engine.feeds.tokens import ENV, Scope, TokenStore
 from engine.feeds.views import StateSource
 from engine.settings import Settings
@@ -52,6 +54,7 @@ POLL_MS = 1000  # how often a stream notices a closed connection or a shutdown
 MAX_STREAMS = 64  # each stream holds a Kafka connection; beyond this, clients get 503
 MAX_STREAMS_PER_TOKEN = 4  # so that one supervisor's screens cannot take every slot
 RETRY_MS = 3000  # what EventSource waits before reconnecting
+REPLAY_BATCH = 200  # records framed in one turn of the feeds (engine/feeds/share.py)
 
 
 def _unauthorized(view: Any, reason: str) -> Any:
@@ -74,8 +77,9 @@ class EscalationStream:
     """Serves one SSE client: reads the topic from a position and writes what its scope allows."""
 
     def __init__(self, bootstrap: str, topic: str, sources: dict[str, StateSource | None],
-                 closing: asyncio.Event, write_s: float = 30.0) -> None:
+                 closing: asyncio.Event, share: LoopShare, write_s: float = 30.0) -> None:
         self.bootstrap, self.topic, self.sources, self.closing = bootstrap, topic, sources, closing
+        self.share = share  # framing a replay's records takes its turns with the lists
         self.write_s = write_s  # a client that takes no write for this long loses its stream
 
     def departments(self, data: dict[str, Any]) -> set[str]:
@@ -141,17 +145,11 @@ class EscalationStream:
                                       b"data: the token of this stream is no longer valid\n\n")
                     log.info("feed_revoked", supervisor=scope.name)
                     break
-                batch = await consumer.getmany(timeout_ms=POLL_MS)
-                out = []
-                for tp, records in sorted(batch.items()):
-                    for rec in records:
-                        positions[tp.partition] = rec.offset + 1
-                        line = self.frame(rec.value, filters, scope, need_departments)
-                        if line is not None:
-                            out.append(f"id: {encode_positions(positions)}\nevent: escalation\n"
-                                       f"data: {line}\n\n")
+                batch = await consumer.getmany(timeout_ms=POLL_MS, max_records=REPLAY_BATCH)
+                out = await self.share.run(partial(self.frames, batch, positions, filters, scope,
+                                                   need_departments)) if batch else ""
                 if out:
-                    await self._write(resp, "".join(out).encode("utf-8"))
+                    await self._write(resp, out.encode("utf-8"))
                     last_write = time.monotonic()
                 elif time.monotonic() - last_write >= KEEPALIVE_S:
                     await self._write(resp, b": keepalive\n\n")  # keeps proxies and NAT from closing it
@@ -175,20 +173,34 @@ class EscalationStream:
         finally:
             await consumer.stop()
 
+    def frames(self, batch: dict[TopicPartition, list[Any]], positions: dict[int, int],
+               filters: Filters, scope: Scope, need_departments: bool) -> str:
+        """The SSE events of a batch this client may see; `positions` moves past every record."""
+        out = []
+        for tp, records in sorted(batch.items()):
+            for rec in records:
+                positions[tp.partition] = rec.offset + 1
+                line = self.frame(rec.value, filters, scope, need_departments)
+                if line is not None:
+                    out.append(f"id: {encode_positions(positions)}\nevent: escalation\n"
+                               f"data: {line}\n\n")
+        return "".join(out)
+
     async def _write(self, resp: aioweb.StreamResponse, data: bytes) -> None:
         # A client that stops reading fills the socket's buffers and then blocks the write.
         await asyncio.wait_for(resp.write(data), self.write_s)
 
 
 async def _list(view: Any, request: Any, source: StateSource, scope: Scope,
-                now: Callable[[], float]) -> Any:
+                now: Callable[[], float], share: LoopShare) -> Any:
     filters = Filters.from_query(request.query)
     if reason := filters.outside(scope):
         return view.error(403, reason)
     overdue = parse_bool(request.query.get("overdue"), "overdue")
     after, limit = decode_cursor(request.query.get("cursor")), parse_limit(request.query.get("limit"))
+    share.admit()
     at = now()
-    page, last = await source.page(scope, filters, overdue, after, limit, at)
+    page, last = await source.page(scope, filters, overdue, after, limit, at, share)
     # A list is a summary: each item's full record is one GET /…/{id} away.
     items = [{k: v for k, v in item.items() if k != "record"} for item in page]
     return view.json({"items": items, "next_cursor": encode_cursor(last) if last is not None else None,
@@ -211,8 +223,9 @@ def register(app: Any, *, settings: Settings, bootstrap: str, hazards: StateSour
     """Add the feeds' pages to a Faust app's web server."""
     topic = settings.topic_prefix + ESCALATIONS
     closing = asyncio.Event()
+    share = LoopShare(settings.feeds_loop_share, settings.feeds_max_waiting)
     streams = EscalationStream(bootstrap, topic, {"hazard": hazards, "alert": alerts}, closing,
-                               settings.web_write_timeout_s)
+                               share, settings.web_write_timeout_s)
     active: dict[int, str] = {}  # open streams: request id -> the token's supervisor name
 
     async def on_shutdown(_: Any) -> None:
@@ -230,6 +243,8 @@ def register(app: Any, *, settings: Settings, bootstrap: str, hazards: StateSour
                 return await handler(view, request, scope, **match)
             except BadRequest as exc:
                 return view.error(400, str(exc))
+            except Busy as exc:
+                return view.error(503, f"{exc}; retry later", headers={"Retry-After": "1"})
         page.__doc__ = handler.__doc__
         return page
 
@@ -269,7 +284,7 @@ def register(app: Any, *, settings: Settings, bootstrap: str, hazards: StateSour
 
         async def many(view: Any, request: Any, scope: Scope, source: StateSource = source) -> Any:
             """A page of items within the token's scope, ordered by id."""
-            return await _list(view, request, source, scope, now)
+            return await _list(view, request, source, scope, now, share)
 
         app.page(f"/{kind}s/{{id}}", name=f"feeds_{kind}")(guarded(one))
         app.page(f"/{kind}s", name=f"feeds_{kind}s")(guarded(many))

@@ -194,7 +194,8 @@ PARAM_VALUES = st.one_of(st.sampled_from([b"huxi", b"yuji", b"fire_rescue", b"re
 IDS = st.one_of(st.sampled_from([b"HZ-001", b"HZ-002", b"HZ-999", b"..", b"%2e%2e", b"HZ-001/x"]),
                 TEXTISH, st.binary(min_size=300, max_size=3000))
 PATHS = st.one_of(
-    st.sampled_from([b"/hazards", b"/alerts", b"/feeds/escalations", b"/healthz", b"/readyz",
+    # Not /readyz: its 503 is the answer "not ready", and this server never recovers a table.
+    st.sampled_from([b"/hazards", b"/alerts", b"/feeds/escalations", b"/healthz",
                      b"/metrics", b"/", b"//hazards", b"/hazards/", b"*"]),
     IDS.map(lambda i: b"/hazards/" + quote_from_bytes(i).encode()),
     IDS.map(lambda i: b"/alerts/" + quote_from_bytes(i).encode()),

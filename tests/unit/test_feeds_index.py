@@ -17,6 +17,7 @@ from engine.decide.state import Hazard
 from engine.feeds import views
 from engine.feeds.filters import Filters, item_visible
 from engine.feeds.index import Place, PlaceIndex, hazard_place
+from engine.feeds.share import Busy, LoopShare
 from engine.feeds.tokens import Scope
 from engine.feeds.views import TableSource, hazard_view
 from engine.metrics import AlertGauges, HazardGauges
@@ -62,7 +63,8 @@ def walk(source: TableSource, scope: Scope, filters: Filters, overdue: bool | No
     seen: list[str] = []
     after = None
     while True:
-        page, after = asyncio.run(source.page(scope, filters, overdue, after, limit, NOW))
+        page, after = asyncio.run(source.page(scope, filters, overdue, after, limit, NOW,
+                                              LoopShare(1.0)))
         assert len(page) <= limit
         seen += [item["id"] for item in page]
         if after is None:
@@ -97,7 +99,7 @@ def test_a_page_decodes_only_its_own_items() -> None:
     """Among 6,000 stored hazards, a town's page of 20 decodes 20 states, not 6,000."""
     decoded: list[str] = []
     source = source_of([hazard(n, TOWNS[n % 3], None, NOW - 1, False) for n in range(6000)], decoded)
-    page, after = asyncio.run(source.page(SCOPES[1], Filters(), True, None, 20, NOW))
+    page, after = asyncio.run(source.page(SCOPES[1], Filters(), True, None, 20, NOW, LoopShare()))
     assert [item["town"] for item in page] == ["huxi"] * 20 and after == page[-1]["id"]
     assert sorted(decoded) == [item["id"] for item in page]
 
@@ -149,3 +151,21 @@ def test_stored_states_carry_their_place_and_a_recovery_reads_it_without_decodin
     old = {k: pack(unpack(v)) for k, v in stored.items()}
     fresh.rebuild("hazard", old.items())
     assert fresh.place_index("hazard").places == before and len(decoded) == 30
+
+
+def test_loop_share_returns_each_result_and_refuses_beyond_its_queue() -> None:
+    """Each chunk's result comes back; with the queue full a newcomer is refused, then admitted."""
+    share = LoopShare(0.5, max_waiting=3)
+
+    async def go() -> list[int]:
+        results = asyncio.gather(*(share.run(lambda n=n: n * n) for n in range(5)))
+        await asyncio.sleep(0)  # all five are queued now: one runs, four wait
+        with pytest.raises(Busy):
+            share.admit()
+        return await results
+
+    assert asyncio.run(go()) == [0, 1, 4, 9, 16]
+    assert share.waiting == 0
+    share.admit()  # the queue is empty again
+    with pytest.raises(ValueError):
+        LoopShare(0)
