@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import json
 import logging
 import os
 import socket
@@ -39,6 +40,7 @@ from engine.feeds import web as feeds
 from engine.feeds.index import PlaceIndex, hazard_place
 from engine.feeds.tokens import TokenStore, mint
 from engine.feeds.views import TableSource, hazard_view
+from engine.harness import produce
 from engine.health import Readiness
 from engine.http.limits import Limits, apply_to_faust
 from engine.http.server import Pages, Server, health_pages
@@ -77,7 +79,7 @@ class Running:
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.thread.start()
-        self.settings = Settings(topic_prefix=prefix, web_idle_timeout_s=5.0)
+        self.settings = Settings(topic_prefix=prefix, web_idle_timeout_s=5.0, web_write_timeout_s=1.0)
         self.bootstrap, self.tokens_path = bootstrap, tokens_path
         self.runner: Any = None
         self.port = self.call(self.start_engine() if kind == "engine" else self.start_faust())
@@ -256,11 +258,12 @@ def status_of(port: int, request: bytes) -> int:
     return int(parts[1])
 
 
-def settled(running: Running, before: dict[str, int]) -> dict[str, int]:
+def settled(running: Running, before: dict[str, int],
+            keys: tuple[str, ...] = ("fds", "connections", "tasks", "consumers")) -> dict[str, int]:
     """The counts once every stream has noticed its client left (or after SETTLE_S)."""
     deadline = time.monotonic() + SETTLE_S
     now = running.counts()
-    while any(now[k] > before[k] for k in before) and time.monotonic() < deadline:
+    while any(now[k] > before[k] for k in keys) and time.monotonic() < deadline:
         time.sleep(0.5)
         now = running.counts()
     return now
@@ -300,3 +303,26 @@ def test_valid_streams_opened_and_dropped_leave_no_consumer(
                    + b"\r\n")
         assert status_of(running.port, request) == 200
     assert settled(running, before) == before
+
+
+def test_a_client_that_stops_reading_loses_its_stream(
+        running: Running, tokens: tuple[Path, dict[str, str]], kafka_bootstrap: str) -> None:
+    """A replay whose client takes nothing ends once a write has waited the write timeout:
+    its connection, tasks and consumer are released while the client's socket is still open."""
+    data = {"subject_kind": "hazard", "subject_id": "HZ-001", "town": "huxi", "action": "notify",
+            "note": "x" * 1000}
+    asyncio.run(produce(kafka_bootstrap, running.settings.topic_prefix + ESCALATIONS,
+                        [(b"HZ-001", json.dumps({"id": f"e{n}", "data": data}).encode())
+                         for n in range(20_000)]))
+    watched = ("connections", "tasks", "consumers")  # not fds: the client's socket is ours
+    before = settled(running, running.counts())
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.connect(("127.0.0.1", running.port))
+        sock.sendall(b"GET /feeds/escalations HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer "
+                     + tokens[1]["district"].encode() + b"\r\nLast-Event-ID: 0:0,1:0,2:0\r\n\r\n")
+        opened = time.monotonic()
+        while running.counts()["consumers"] == before["consumers"] and time.monotonic() - opened < SETTLE_S:
+            time.sleep(0.2)  # the stream has started once its consumer exists
+        after = settled(running, before, watched)
+        assert {k: after[k] for k in watched} == {k: before[k] for k in watched}

@@ -64,7 +64,8 @@ def test_fuzzed_records_are_all_accounted_for(namespace: Namespace, tmp_path) ->
     assert "Traceback" not in worker.log_text(), worker.log_text()[-3000:]
 
     want = replay_timeline(seen.timeline, rules, alert_rules)
-    acc = account(namespace, seen, rules, want, "fuzzed intake (schemas, mutations, bytes)", COUNT)
+    acc = account(namespace, seen, rules, want,
+                  "fuzzed intake (schemas, mutations, bytes, keys, headers)", COUNT)
     kinds: dict[str, int] = {}
     for r in fuzzed:
         kinds[r.kind.split(":")[0]] = kinds.get(r.kind.split(":")[0], 0) + 1
