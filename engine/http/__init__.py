@@ -1,1 +1,1 @@
-"""The worker's own HTTP server for the batched runtime: metrics, health and the supervisors' feeds."""
+"""The worker's own HTTP server for the batched runtime, and fair limits for both runtimes' servers."""
