@@ -49,18 +49,28 @@ class Place:
             return None
         if not isinstance(fields, list) or len(fields) != 4 or fields[0] != rules_version:
             return None
-        return cls(fields[1], tuple(fields[2]), fields[3])
+        return cls.of(fields[1], fields[2], fields[3])
+
+    @classmethod
+    def of(cls, town: str | None, departments: Iterable[str], overdue_after: int | None) -> Place:
+        """A place whose town and departments are shared with every other place in the same
+        ones: a million hazards in a few towns need only a few copies of those."""
+        where = (town, tuple(departments))
+        return cls(*_PLACES.setdefault(where, where), overdue_after)
+
+
+_PLACES: dict[tuple[str | None, tuple[str, ...]], tuple[str | None, tuple[str, ...]]] = {}
 
 
 def hazard_place(h: Any, lead: str | None) -> Place:
     """A hazard's place: its town, its lead department, its deadline while open and unclaimed."""
     running = h.is_open() and h.deadline is not None and h.completed_at is None
-    return Place(h.town, (lead,) if lead else (), h.deadline if running else None)
+    return Place.of(h.town, (lead,) if lead else (), h.deadline if running else None)
 
 
 def alert_place(a: Any) -> Place:
     """An alert's place: its town; overdue from the moment a report clock ran out."""
-    return Place(a.town(), (), 0 if a.missed else None)
+    return Place.of(a.town(), (), 0 if a.missed else None)
 
 
 class PlaceIndex:
