@@ -69,7 +69,17 @@ SERVERS: dict[str, Callable[[Limits], Any]] = {"engine": engine_server, "faust":
 async def exchange(port: int, chunks: list[bytes], pause: float = 0.0) -> tuple[bytes, int]:
     """Send chunks (pausing between them) until the server closes; what it sent and chunks sent."""
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    received = asyncio.create_task(reader.read())  # b"..." up to the server's close
+    got = bytearray()
+
+    async def pump() -> bytes:
+        # Read as it comes: writing on after the server closed draws a reset, which would
+        # discard an answer still unread.
+        with contextlib.suppress(ConnectionError):
+            while chunk := await reader.read(65536):
+                got.extend(chunk)
+        return bytes(got)
+
+    received = asyncio.create_task(pump())  # up to the server's close
     sent = 0
     try:
         for chunk in chunks:
