@@ -63,6 +63,7 @@ from engine.decide.emit import iso, lead_department
 from engine.decide.lifecycle import epoch
 from engine.decide.replay import Replay
 from engine.decide.state import Hazard, entry_hash
+from engine.feeds.index import hazard_place
 from engine.harness import READY, Namespace, Worker, produce, read_all
 from engine.intake.process import TIMELINE, Record, decide_intake
 from engine.intake.timeline import entry_id
@@ -244,12 +245,13 @@ def table_records(w: Workload, rules: Rules, begin: int = 0, end: int | None = N
                   ) -> Iterator[tuple[bytes, bytes]]:
     """Hazards `begin` to `end` as the worker keeps them: key and `pack`ed value, as in its changelog.
 
-    The header carries the gauges' view of the hazard, as the worker writes it.
+    The header carries the gauges' view and the feeds' place of the hazard, as the worker writes them.
     """
     gauges = HazardGauges(lambda h: lead_department(h, rules), time.time)
     for i in range(begin, w.hazards if end is None else end):
         h = state(w, i, rules)
-        yield h.id.encode(), pack(h, gauges.view(h).encode(rules.version))
+        place = hazard_place(h, lead_department(h, rules))
+        yield h.id.encode(), pack(h, gauges.view(h).encode(rules.version), place.encode(rules.version))
 
 
 @functools.cache

@@ -39,6 +39,7 @@ from engine.feeds.tokens import TokenFileError, TokenStore
 from engine.feeds.views import alert_source, hazard_source
 from engine.health import BrokerProbe, Readiness
 from engine.http import intake as field_intake
+from engine.http.limits import Limits, apply_to_faust
 from engine.intake.process import TIMELINE, Record, decide_intake, processing_failure
 from engine.intake.timeline import encode
 from engine.metrics import AlertGauges, EngineMetrics, HazardGauges, RuntimeGauges
@@ -410,16 +411,16 @@ def create_app(settings: Settings, bootstrap: str, rules: Rules, specs: tuple[To
     unknown = tokens.unknown_ids(set(rules.reference.towns), set(rules.reference.departments))
     if unknown:
         raise TokenFileError(f"{tokens.path}: unknown {', '.join(unknown)}")
-    feeds.register(app, settings=settings, bootstrap=bootstrap,
-                   hazards=hazard_source(tables["hazard"], rules, clock.now),
-                   alerts=alert_source(tables["alert"], clock.now) if "alert" in tables else None,
+    hazards = hazard_source(tables["hazard"], rules, clock.now, derived.place_index("hazard"))
+    alerts = (alert_source(tables["alert"], clock.now, derived.place_index("alert"))
+              if "alert" in tables else None)
+    feeds.register(app, settings=settings, bootstrap=bootstrap, hazards=hazards, alerts=alerts,
                    tokens=tokens, now=clock.now)
     field_intake.register(app, settings=settings, bootstrap=bootstrap, tokens=tokens, known=rules.reference)
-    board.register(app, settings=settings, bootstrap=bootstrap,
-                   hazards=hazard_source(tables["hazard"], rules, clock.now),
-                   alerts=alert_source(tables["alert"], clock.now) if "alert" in tables else None,
+    board.register(app, settings=settings, bootstrap=bootstrap, hazards=hazards, alerts=alerts,
                    tokens=tokens, reference=rules.reference, now=clock.now)
 
+    apply_to_faust(app, Limits.from_settings(settings))
     app.engine_metrics = metrics  # type: ignore[attr-defined]
     app.readiness = readiness  # type: ignore[attr-defined]
     app.deadline_indices = indices  # type: ignore[attr-defined]

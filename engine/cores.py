@@ -15,8 +15,9 @@ from engine import codec
 from engine.alerts import Alert, AlertRules, alert_clock_entry, decide_alert
 from engine.contract.outputs import ALERTS_CAP
 from engine.decide.core import decide
-from engine.decide.emit import Out
+from engine.decide.emit import Out, lead_department
 from engine.decide.replay import clock_entry
+from engine.feeds.index import Place, alert_place, hazard_place
 from engine.intake.timeline import encode
 from engine.ruleset import Rules
 from engine.store import unpack
@@ -33,14 +34,16 @@ class Core:
     decide: Callable[[Any, dict[str, Any]], tuple[Any, list[Out]]]
     decode: Callable[[bytes], Any]
     clock_entry: Callable[[str, int], dict[str, Any]]
+    place: Callable[[Any], Place]  # where the feeds' index files a state (engine/feeds/index.py)
 
 
 def build_cores(rules: Rules, alert_rules: AlertRules | None) -> dict[str, Core]:
     """The hazard core, and the alert core when alert rules are loaded."""
-    cores = {"hazard": Core("hazard", lambda st, e: decide(st, e, rules), unpack, clock_entry)}
+    cores = {"hazard": Core("hazard", lambda st, e: decide(st, e, rules), unpack, clock_entry,
+                            lambda h: hazard_place(h, lead_department(h, rules)))}
     if alert_rules is not None:
         cores["alert"] = Core("alert", lambda st, e: decide_alert(st, e, alert_rules),
-                              lambda raw: unpack(raw, Alert), alert_clock_entry)
+                              lambda raw: unpack(raw, Alert), alert_clock_entry, alert_place)
     return cores
 
 

@@ -129,6 +129,33 @@ class Settings(BaseSettings):
     web_port: int = Field(default=6066, ge=1, le=65535,
                           description="HAZARD_WEB_PORT: the worker's HTTP port (/metrics)")
     web_bind: str = Field(default="127.0.0.1", description="HAZARD_WEB_BIND: address to listen on")
+    web_idle_timeout_s: float = Field(
+        default=15.0, gt=0, description="HAZARD_WEB_IDLE_TIMEOUT_S: a connection that has not "
+        "sent a whole request head for this long is closed: an idle keep-alive connection, a "
+        "half-open one, or a client sending its headers a byte at a time (slowloris)")
+    web_body_timeout_s: float = Field(
+        default=5.0, gt=0, description="HAZARD_WEB_BODY_TIMEOUT_S: how long the server reads "
+        "and discards a request body no page asked for before it closes the connection")
+    web_write_timeout_s: float = Field(
+        default=30.0, gt=0, description="HAZARD_WEB_WRITE_TIMEOUT_S: an event stream whose client "
+        "has not taken a write for this long is ended, so a client that stops reading cannot "
+        "hold a stream and its Kafka connection")
+    web_max_header_bytes: int = Field(
+        default=8190, ge=1024, le=65536, description="HAZARD_WEB_MAX_HEADER_BYTES: the longest "
+        "request line and the longest header field; longer answers 400")
+    web_max_headers: int = Field(default=64, ge=8, le=1024,
+                                 description="HAZARD_WEB_MAX_HEADERS: most header fields in a "
+                                 "request; more answers 400")
+    web_max_body_bytes: int = Field(
+        default=4096, ge=0, description="HAZARD_WEB_MAX_BODY_BYTES: every page is a GET, so a "
+        "request declaring a larger body (or one of unknown length) answers 413 unread")
+    feeds_loop_share: float = Field(
+        default=0.5, gt=0, le=1, description="HAZARD_FEEDS_LOOP_SHARE: the most of the worker's "
+        "event loop the feeds' lists and stream replays may take together, however many clients "
+        "ask, so that events are decided on time under any HTTP load (engine/feeds/share.py)")
+    feeds_max_waiting: int = Field(
+        default=64, ge=1, description="HAZARD_FEEDS_MAX_WAITING: list requests waiting for the "
+        "feeds' share beyond this answer 503 with Retry-After")
     runtime: Literal["faust", "batch"] = Field(
         default="faust", description="HAZARD_RUNTIME: faust (the agents and tables of "
         "faust-streaming) or batch (engine/stream: aiokafka batches, one commit per batch after "

@@ -1,4 +1,4 @@
-"""What a worker derives from its stored states: the deadline index and the gauges.
+"""What a worker derives from its stored states: the deadline index, the gauges, the feeds' index.
 
 Both runtimes store a new state and rebuild after a recovery the same way:
 the state is packed with its next due time and (for a hazard) the gauges'
@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
 
 from engine.clocks import DeadlineIndex
 from engine.cores import Core
+from engine.feeds.index import Place, PlaceIndex
 from engine.metrics import AlertGauges, GaugeView, HazardGauges
 from engine.store import header, pack
 
@@ -32,17 +33,24 @@ class Derived:
     gauges: HazardGauges
     alert_gauges: AlertGauges
     rules_version: str
+    places: dict[str, PlaceIndex] = field(default_factory=dict)  # what the feeds' lists read
+
+    def place_index(self, kind: str) -> PlaceIndex:
+        """The feeds' index of one kind of subject (engine/feeds/index.py)."""
+        return self.places.setdefault(kind, PlaceIndex())
 
     def store(self, kind: str, new: Any) -> bytes:
-        """The bytes to store for a subject's new state; its clock and gauges follow it."""
+        """The bytes to store for a subject's new state; its clock, gauges and place follow it."""
+        place = self.cores[kind].place(new)
         if kind == "hazard":
             view = self.gauges.view(new)
-            packed = pack(new, view.encode(self.rules_version))
+            packed = pack(new, view.encode(self.rules_version), place.encode(self.rules_version))
             self.gauges.put(new.id, view)
         else:
             packed = pack(new)
             self.alert_gauges.update(new)
         self.indices[kind].set(new.id, new.next_due())
+        self.place_index(kind).put(new.id, place)
         return packed
 
     def rebuild(self, kind: str, stored: Iterable[tuple[bytes, bytes]]) -> None:
@@ -50,18 +58,26 @@ class Derived:
         started = time.perf_counter()
         dues: list[tuple[str, int | None]] = []
         views: list[tuple[str, GaugeView]] = []
+        places: list[tuple[str, Place]] = []
         alerts = []
-        core = self.cores[kind]
+        core, version = self.cores[kind], self.rules_version
         for key, raw in stored:  # a million hazards take a while: headers, not states, where possible
             subject = key.decode()
-            due, summary = header(raw)
+            due, summary, where = header(raw)
             dues.append((subject, due))
             if kind != "hazard":
-                alerts.append(core.decode(raw))
-            else:  # the stored view, unless it predates these rules (or views in headers)
-                view = GaugeView.decode(summary, self.rules_version) if summary is not None else None
-                views.append((subject, view or self.gauges.view(core.decode(raw))))
+                alert = core.decode(raw)
+                alerts.append(alert)
+                places.append((subject, core.place(alert)))
+                continue
+            # The stored view and place, unless they predate these rules (or their part of the header).
+            view = GaugeView.decode(summary, version) if summary is not None else None
+            place = Place.decode(where, version) if where is not None else None
+            state = core.decode(raw) if view is None or place is None else None
+            views.append((subject, view or self.gauges.view(state)))
+            places.append((subject, place or core.place(state)))
         self.indices[kind].rebuild(dues)
+        self.place_index(kind).rebuild(places)
         if kind == "hazard":
             self.gauges.reset(views)
         else:

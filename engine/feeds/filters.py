@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import heapq
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -94,10 +93,17 @@ def escalation_visible(data: Mapping[str, Any], departments: set[str], filters: 
 def item_visible(view: Mapping[str, Any], filters: Filters, scope: Scope,
                  overdue: bool | None = None) -> bool:
     """Whether a hazard or alert view passes the scope, the place filters and `overdue`."""
-    town, depts = view.get("town"), view.get("departments") or ()
+    return place_visible(view.get("town"), view.get("departments") or (), bool(view.get("overdue")),
+                         filters, scope, overdue)
+
+
+def place_visible(town: str | None, departments: Iterable[str], is_overdue: bool, filters: Filters,
+                  scope: Scope, overdue: bool | None = None) -> bool:
+    """Whether an item in `town` concerning `departments` passes the scope, filters and `overdue`."""
+    depts = list(departments)
     if not scope.allows(town, depts) or not filters.matches_place(town, depts):
         return False
-    return overdue is None or bool(view.get("overdue")) == overdue
+    return overdue is None or is_overdue == overdue
 
 
 def _whole(text: str) -> bool:
@@ -159,17 +165,3 @@ def decode_cursor(cursor: str | None) -> str | None:
         return base64.b64decode(padded, altchars=b"-_", validate=True).decode("utf-8")
     except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
         raise BadRequest("cursor is not one this server gave out") from exc
-
-
-def paginate(items: Iterable[dict[str, Any]], after: str | None, limit: int
-             ) -> tuple[list[dict[str, Any]], str | None]:
-    """The first `limit` items by id after `after`, and the cursor of the next page (or None).
-
-    Ordered by id, so a page never repeats or skips an item that existed when both
-    pages were read; nsmallest keeps this O(n log limit) on a million hazards.
-    """
-    rest = (i for i in items if after is None or i["id"] > after)
-    page = heapq.nsmallest(limit + 1, rest, key=lambda i: i["id"])
-    more = len(page) > limit
-    page = page[:limit]
-    return page, (encode_cursor(page[-1]["id"]) if more else None)

@@ -270,7 +270,9 @@ class TokenStore:
         if not header or not self.configured:
             return None
         kind, _, token = header.strip().partition(" ")
-        if kind.lower() != "bearer" or not token.strip():
+        # Tokens are URL-safe ASCII; aiohttp hands other header bytes over as surrogates,
+        # which would not even encode for hashing.
+        if kind.lower() != "bearer" or not token.strip() or not token.isascii():
             return None
         return self._lookup(hash_token(token.strip()), field_apps)
 

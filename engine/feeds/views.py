@@ -8,13 +8,21 @@ concerns), which is what access control and the filters look at.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from functools import partial
 from typing import Any, Protocol
 
 from engine.decide.emit import iso, lead_department
 from engine.decide.state import Hazard
+from engine.feeds.filters import Filters, item_visible
+from engine.feeds.index import Place, PlaceIndex
+from engine.feeds.share import LoopShare
+from engine.feeds.tokens import Scope
 from engine.ruleset import Rules
 from engine.store import unpack
+
+SCAN_CHUNK = 2_000  # index entries looked at in one turn of the feeds (engine/feeds/share.py)
+DECODE_CHUNK = 20  # states decoded in one turn (about 1 ms)
 
 
 class StateSource(Protocol):
@@ -23,27 +31,64 @@ class StateSource(Protocol):
     def get(self, id_: str) -> dict[str, Any] | None:
         """The view of one item, or None when unknown."""
 
-    def items(self) -> Iterable[dict[str, Any]]:
-        """Views of every item (in no particular order)."""
+    def place(self, id_: str) -> Place | None:
+        """Where one item stands (town, departments, overdue), without decoding it; None if unknown."""
+
+    async def page(self, scope: Scope, filters: Filters, overdue: bool | None, after: str | None,
+                   limit: int, now: float, share: LoopShare) -> tuple[list[dict[str, Any]], str | None]:
+        """Up to `limit` visible items in id order after `after`, and the id to go on after."""
 
 
 class TableSource:
-    """A StateSource over a Faust table (or any mapping) of raw bytes keyed by id bytes."""
+    """A StateSource over a table of raw bytes keyed by id bytes, and the index of its places."""
 
-    def __init__(self, table: Mapping[bytes, bytes], view: Callable[[bytes], dict[str, Any] | None]
-                 ) -> None:
-        self.table, self.view = table, view
+    def __init__(self, table: Mapping[bytes, bytes], view: Callable[[bytes], dict[str, Any] | None],
+                 index: PlaceIndex) -> None:
+        self.table, self.view, self.index = table, view, index
 
     def get(self, id_: str) -> dict[str, Any] | None:
         """The view of one item, or None when unknown."""
-        raw = self.table.get(id_.encode("utf-8"))
+        try:
+            raw = self.table.get(id_.encode("utf-8"))
+        except UnicodeEncodeError:  # an id from a path can hold what no stored key does
+            return None
         return self.view(raw) if raw else None
 
+    def place(self, id_: str) -> Place | None:
+        """Where one item stands, from the index."""
+        return self.index.get(id_)
+
     def items(self) -> Iterator[dict[str, Any]]:
-        """Views of every item this worker holds."""
+        """Views of every item this worker holds (tools and tests; the feeds page instead)."""
         for raw in list(self.table.values()):  # a copy: the agent may write meanwhile
             if raw and (view := self.view(raw)) is not None:
                 yield view
+
+    async def page(self, scope: Scope, filters: Filters, overdue: bool | None, after: str | None,
+                   limit: int, now: float, share: LoopShare) -> tuple[list[dict[str, Any]], str | None]:
+        """Up to `limit` visible items after `after`: the index picks them, only they are decoded.
+
+        Both steps run in chunks within the feeds' share of the event loop, so
+        a long list never holds up the processing of events.
+        """
+        found: list[str] = []
+        position = after
+        while len(found) <= limit:
+            ids, position = await share.run(partial(self.index.scan, scope, filters, overdue, now,
+                                                    position, SCAN_CHUNK))
+            found.extend(ids)
+            if position is None:
+                break
+        items = []
+        chosen = found[:limit]
+        for start in range(0, len(chosen), DECODE_CHUNK):
+            views = await share.run(partial(self._views, chosen[start:start + DECODE_CHUNK]))
+            # Re-checked: the state may have changed while other work had its turn.
+            items += [v for v in views if v is not None and item_visible(v, filters, scope, overdue)]
+        return items, (found[limit - 1] if len(found) > limit else None)
+
+    def _views(self, ids: list[str]) -> list[dict[str, Any] | None]:
+        return [self.get(id_) for id_ in ids]
 
 
 def hazard_view(h: Hazard, rules: Rules, now: float) -> dict[str, Any]:
@@ -71,9 +116,10 @@ def hazard_view(h: Hazard, rules: Rules, now: float) -> dict[str, Any]:
     }
 
 
-def hazard_source(table: Mapping[bytes, bytes], rules: Rules, now: Callable[[], float]) -> TableSource:
+def hazard_source(table: Mapping[bytes, bytes], rules: Rules, now: Callable[[], float],
+                  index: PlaceIndex) -> TableSource:
     """The hazards table (values as `engine.store.pack` writes them) as a StateSource."""
-    return TableSource(table, lambda raw: hazard_view(unpack(raw), rules, now()))
+    return TableSource(table, lambda raw: hazard_view(unpack(raw), rules, now()), index)
 
 
 def alert_view(a: Any, now: float) -> dict[str, Any]:
@@ -98,8 +144,9 @@ def alert_view(a: Any, now: float) -> dict[str, Any]:
     }
 
 
-def alert_source(table: Mapping[bytes, bytes], now: Callable[[], float]) -> TableSource:
+def alert_source(table: Mapping[bytes, bytes], now: Callable[[], float],
+                 index: PlaceIndex) -> TableSource:
     """The alerts table (values as `engine.store.pack` writes them) as a StateSource."""
     from engine.alerts import Alert  # only workers that run the alert rules need it
 
-    return TableSource(table, lambda raw: alert_view(unpack(raw, Alert), now()))
+    return TableSource(table, lambda raw: alert_view(unpack(raw, Alert), now()), index)

@@ -19,11 +19,13 @@ import asyncio
 import json
 import time
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import structlog
 from aiohttp import web as aioweb
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.errors import KafkaError
 
 from engine.contract.outputs import ESCALATIONS
 from engine.decide.emit import iso
@@ -32,14 +34,14 @@ from engine.feeds.filters import (
     Filters,
     decode_cursor,
     decode_positions,
+    encode_cursor,
     encode_positions,
     escalation_departments,
     escalation_visible,
-    item_visible,
-    paginate,
     parse_bool,
     parse_limit,
 )
+from engine.feeds.share import Busy, LoopShare
 from engine.feeds.tokens import ENV, Scope, TokenStore
 from engine.feeds.views import StateSource
 from engine.settings import Settings
@@ -52,6 +54,7 @@ POLL_MS = 1000  # how often a stream notices a closed connection or a shutdown
 MAX_STREAMS = 64  # each stream holds a Kafka connection; beyond this, clients get 503
 MAX_STREAMS_PER_TOKEN = 4  # so that one supervisor's screens cannot take every slot
 RETRY_MS = 3000  # what EventSource waits before reconnecting
+REPLAY_BATCH = 200  # records framed in one turn of the feeds (engine/feeds/share.py)
 
 
 def _unauthorized(view: Any, reason: str) -> Any:
@@ -74,14 +77,16 @@ class EscalationStream:
     """Serves one SSE client: reads the topic from a position and writes what its scope allows."""
 
     def __init__(self, bootstrap: str, topic: str, sources: dict[str, StateSource | None],
-                 closing: asyncio.Event) -> None:
+                 closing: asyncio.Event, share: LoopShare, write_s: float = 30.0) -> None:
         self.bootstrap, self.topic, self.sources, self.closing = bootstrap, topic, sources, closing
+        self.share = share  # framing a replay's records takes its turns with the lists
+        self.write_s = write_s  # a client that takes no write for this long loses its stream
 
     def departments(self, data: dict[str, Any]) -> set[str]:
-        """Departments an escalation concerns; the lead one comes from the subject's state."""
+        """Departments an escalation concerns; the lead one comes from the index, not the state."""
         source = self.sources.get(str(data.get("subject_kind")))
-        view = source.get(str(data.get("subject_id"))) if source is not None else None
-        return escalation_departments(data, (view or {}).get("departments") or ())
+        place = source.place(str(data.get("subject_id"))) if source is not None else None
+        return escalation_departments(data, place.departments if place is not None else ())
 
     def frame(self, value: bytes | None, filters: Filters, scope: Scope,
               need_departments: bool) -> str | None:
@@ -113,9 +118,9 @@ class EscalationStream:
                                     enable_auto_commit=False, client_id="hazard-feeds",
                                     # a Last-Event-ID older than retention resumes at the oldest kept
                                     auto_offset_reset="earliest")
-        await consumer.start()
         resp: aioweb.StreamResponse | None = None
         try:
+            await consumer.start()  # inside the try: a failed start must release the client too
             partitions = await partitions_of(consumer, self.topic)
             if not partitions:
                 raise aioweb.HTTPServiceUnavailable(text=f"no topic {self.topic}")
@@ -133,10 +138,11 @@ class EscalationStream:
                 "Content-Type": "text/event-stream; charset=utf-8", "Cache-Control": "no-cache",
                 "X-Accel-Buffering": "no"})  # tells nginx-like proxies not to buffer the stream
             await resp.prepare(request)
-            await resp.write(f"retry: {RETRY_MS}\n: from {encode_positions(positions)}\n\n".encode())
+            await self._write(resp, f"retry: {RETRY_MS}\n: from {encode_positions(positions)}\n\n"
+                              .encode())
             if announce:
-                await resp.write(f"id: {encode_positions(positions)}\nevent: position\ndata: start\n\n"
-                                 .encode())
+                await self._write(resp, f"id: {encode_positions(positions)}\nevent: position\n"
+                                  "data: start\n\n".encode())
             need_departments = bool(filters.departments or (scope.departments and not scope.district))
             last_write = time.monotonic()
             while not self.closing.is_set():
@@ -144,53 +150,80 @@ class EscalationStream:
                 if transport is None or transport.is_closing():
                     break
                 if not still_allowed():  # the token was revoked or its scope changed: end the stream
-                    await resp.write(b"event: revoked\ndata: the token of this stream is no longer valid\n\n")
+                    await self._write(resp, b"event: revoked\n"
+                                      b"data: the token of this stream is no longer valid\n\n")
                     log.info("feed_revoked", supervisor=scope.name)
                     break
-                batch = await consumer.getmany(timeout_ms=POLL_MS)
-                out = []
-                for tp, records in sorted(batch.items()):
-                    for rec in records:
-                        positions[tp.partition] = rec.offset + 1
-                        line = self.frame(rec.value, filters, scope, need_departments)
-                        if line is not None:
-                            out.append(f"id: {encode_positions(positions)}\nevent: escalation\n"
-                                       f"data: {line}\n\n")
+                batch = await consumer.getmany(timeout_ms=POLL_MS, max_records=REPLAY_BATCH)
+                out = await self.share.run(partial(self.frames, batch, positions, filters, scope,
+                                                   need_departments)) if batch else ""
                 if out:
-                    await resp.write("".join(out).encode("utf-8"))
+                    await self._write(resp, out.encode("utf-8"))
                     last_write = time.monotonic()
                 elif time.monotonic() - last_write >= KEEPALIVE_S:
-                    await resp.write(b": keepalive\n\n")  # keeps proxies and NAT from closing it
+                    await self._write(resp, b": keepalive\n\n")  # keeps proxies and NAT from closing it
                     last_write = time.monotonic()
             return resp
-        except ConnectionError:  # the client went away in the middle of a write
+        except KafkaError as exc:
+            if resp is not None:  # the stream was open: end it; the client reconnects with its id
+                log.warning("feed_broker_lost", supervisor=scope.name, error=str(exc)[:200])
+                return resp
+            raise aioweb.HTTPServiceUnavailable(
+                text=json.dumps({"error": "the broker does not answer; retry later"}),
+                content_type="application/json", headers={"Retry-After": "10"}) from exc
+        except (ConnectionError, TimeoutError) as exc:  # the client went away or stopped reading
             if resp is None:
                 raise
+            if isinstance(exc, TimeoutError):
+                log.info("feed_stalled", supervisor=scope.name, write_timeout_s=self.write_s)
+                if request.transport is not None:
+                    request.transport.abort()  # its buffered bytes would keep the slot otherwise
             return resp
         finally:
             await consumer.stop()
 
+    def frames(self, batch: dict[TopicPartition, list[Any]], positions: dict[int, int],
+               filters: Filters, scope: Scope, need_departments: bool) -> str:
+        """The SSE events of a batch this client may see; `positions` moves past every record."""
+        out = []
+        for tp, records in sorted(batch.items()):
+            for rec in records:
+                positions[tp.partition] = rec.offset + 1
+                line = self.frame(rec.value, filters, scope, need_departments)
+                if line is not None:
+                    out.append(f"id: {encode_positions(positions)}\nevent: escalation\n"
+                               f"data: {line}\n\n")
+        return "".join(out)
 
-def _list(view: Any, request: Any, source: StateSource, scope: Scope, now: Callable[[], float]
-          ) -> Any:
+    async def _write(self, resp: aioweb.StreamResponse, data: bytes) -> None:
+        # A client that stops reading fills the socket's buffers and then blocks the write.
+        await asyncio.wait_for(resp.write(data), self.write_s)
+
+
+async def _list(view: Any, request: Any, source: StateSource, scope: Scope,
+                now: Callable[[], float], share: LoopShare) -> Any:
     filters = Filters.from_query(request.query)
     if reason := filters.outside(scope):
         return view.error(403, reason)
     overdue = parse_bool(request.query.get("overdue"), "overdue")
     after, limit = decode_cursor(request.query.get("cursor")), parse_limit(request.query.get("limit"))
-    page, cursor = paginate((v for v in source.items() if item_visible(v, filters, scope, overdue)),
-                            after, limit)
+    share.admit()
+    at = now()
+    page, last = await source.page(scope, filters, overdue, after, limit, at, share)
     # A list is a summary: each item's full record is one GET /…/{id} away.
     items = [{k: v for k, v in item.items() if k != "record"} for item in page]
-    return view.json({"items": items, "next_cursor": cursor, "as_of": iso(int(now()))})
+    return view.json({"items": items, "next_cursor": encode_cursor(last) if last is not None else None,
+                      "as_of": iso(int(at))})
 
 
 def _one(view: Any, source: StateSource, id_: str, scope: Scope, kind: str) -> Any:
-    item = source.get(id_)
     # Outside the token's scope answers exactly as unknown: a town must not learn which ids exist
-    # elsewhere from a 403 where another id gets 404.
+    # elsewhere from a 403 where another id gets 404. The index answers both without decoding.
+    place = source.place(id_)
+    item = source.get(id_) if place is not None and scope.allows(place.town, place.departments) \
+        else None
     if item is None or not scope.allows(item.get("town"), item.get("departments") or ()):
-        return view.error(404, f"no {kind} {id_!r} on this worker")
+        return view.error(404, f"no {kind} {id_[:200]!r} on this worker")
     return view.json(item)
 
 
@@ -199,7 +232,9 @@ def register(app: Any, *, settings: Settings, bootstrap: str, hazards: StateSour
     """Add the feeds' pages to a Faust app's web server."""
     topic = settings.topic_prefix + ESCALATIONS
     closing = asyncio.Event()
-    streams = EscalationStream(bootstrap, topic, {"hazard": hazards, "alert": alerts}, closing)
+    share = LoopShare(settings.feeds_loop_share, settings.feeds_max_waiting)
+    streams = EscalationStream(bootstrap, topic, {"hazard": hazards, "alert": alerts}, closing,
+                               share, settings.web_write_timeout_s)
     active: dict[int, str] = {}  # open streams: request id -> the token's supervisor name
 
     async def on_shutdown(_: Any) -> None:
@@ -217,6 +252,8 @@ def register(app: Any, *, settings: Settings, bootstrap: str, hazards: StateSour
                 return await handler(view, request, scope, **match)
             except BadRequest as exc:
                 return view.error(400, str(exc))
+            except Busy as exc:
+                return view.error(503, f"{exc}; retry later", headers={"Retry-After": "1"})
         page.__doc__ = handler.__doc__
         return page
 
@@ -256,7 +293,7 @@ def register(app: Any, *, settings: Settings, bootstrap: str, hazards: StateSour
 
         async def many(view: Any, request: Any, scope: Scope, source: StateSource = source) -> Any:
             """A page of items within the token's scope, ordered by id."""
-            return _list(view, request, source, scope, now)
+            return await _list(view, request, source, scope, now, share)
 
         app.page(f"/{kind}s/{{id}}", name=f"feeds_{kind}")(guarded(one))
         app.page(f"/{kind}s", name=f"feeds_{kind}s")(guarded(many))

@@ -17,6 +17,7 @@ from aiohttp import web
 from prometheus_client import CollectorRegistry, generate_latest
 
 from engine.health import Readiness
+from engine.http.limits import Limits
 
 log = structlog.get_logger("engine.http")
 
@@ -84,16 +85,17 @@ def health_pages(pages: Pages, registry: CollectorRegistry, readiness: Readiness
 
 
 class Server:
-    """Runs `pages` on a host and port until stopped."""
+    """Runs `pages` on a host and port until stopped, within fair limits (engine/http/limits.py)."""
 
-    def __init__(self, pages: Pages, host: str, port: int) -> None:
-        self.pages, self.host, self.port = pages, host, port
+    def __init__(self, pages: Pages, host: str, port: int, limits: Limits) -> None:
+        self.pages, self.host, self.port, self.limits = pages, host, port, limits
         self.runner: web.AppRunner | None = None
 
     async def start(self) -> None:
         """Listen on the host and port."""
+        self.limits.install(self.pages.web_app)
         self.runner = web.AppRunner(self.pages.web_app, access_log=None, handle_signals=False,
-                                    shutdown_timeout=5.0)
+                                    shutdown_timeout=5.0, **self.limits.runner_options())
         await self.runner.setup()
         await web.TCPSite(self.runner, self.host, self.port, reuse_address=True).start()
         log.info("http_listening", host=self.host, port=self.port)

@@ -57,6 +57,7 @@ from engine.feeds.tokens import TokenFileError, TokenStore
 from engine.feeds.views import alert_source, hazard_source
 from engine.health import BrokerProbe, Readiness
 from engine.http import intake as field_intake
+from engine.http.limits import Limits
 from engine.http.server import Pages, Server, health_pages
 from engine.intake.process import TIMELINE, Record, decide_intake, processing_failure
 from engine.intake.timeline import encode
@@ -158,7 +159,8 @@ class Runtime:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.stopping.set)
-        server = Server(self.pages, self.settings.web_bind, self.settings.web_port)
+        server = Server(self.pages, self.settings.web_bind, self.settings.web_port,
+                        Limits.from_settings(self.settings))
         await server.start()
         probe = BrokerProbe(self.bootstrap, self.auth)
         self.producer = AIOKafkaProducer(
@@ -451,18 +453,16 @@ class Runtime:
                                           set(self.rules.reference.departments))
         if unknown:
             raise TokenFileError(f"{self.tokens.path}: unknown {', '.join(unknown)}")
-        feeds.register(pages, settings=self.settings, bootstrap=self.bootstrap,
-                       hazards=hazard_source(self.tables["hazard"], self.rules, self.clock.now),
-                       alerts=alert_source(self.tables["alert"], self.clock.now)
-                       if "alert" in self.tables else None,
-                       tokens=self.tokens, now=self.clock.now)
+        hazards = hazard_source(self.tables["hazard"], self.rules, self.clock.now,
+                                self.derived.place_index("hazard"))
+        alerts = (alert_source(self.tables["alert"], self.clock.now, self.derived.place_index("alert"))
+                  if "alert" in self.tables else None)
+        feeds.register(pages, settings=self.settings, bootstrap=self.bootstrap, hazards=hazards,
+                       alerts=alerts, tokens=self.tokens, now=self.clock.now)
         field_intake.register(pages, settings=self.settings, bootstrap=self.bootstrap,
                               tokens=self.tokens, known=self.rules.reference)
-        board.register(pages, settings=self.settings, bootstrap=self.bootstrap,
-                       hazards=hazard_source(self.tables["hazard"], self.rules, self.clock.now),
-                       alerts=alert_source(self.tables["alert"], self.clock.now)
-                       if "alert" in self.tables else None,
-                       tokens=self.tokens, reference=self.rules.reference,
+        board.register(pages, settings=self.settings, bootstrap=self.bootstrap, hazards=hazards,
+                       alerts=alerts, tokens=self.tokens, reference=self.rules.reference,
                        now=self.clock.now)
         return pages
 

@@ -12,7 +12,13 @@ and reach the rules. `records` then mixes three kinds:
   a wrong type, a value outside its enum, a time without an offset, an
   unknown town, a broken USCC check character, a field the contract does not
   have, a type sent to the wrong topic, truncated JSON);
-- raw random bytes.
+- raw random bytes;
+- hostile keys: random bytes, invalid UTF-8, keys past the rejection's 256-byte
+  excerpt up to a MiB, on otherwise valid or invalid events;
+- hostile headers: binary-mode (`ce_*`) records, some valid and some with
+  garbage (invalid UTF-8, null values, attributes twice, upper-case or
+  non-ASCII names, too many headers, huge values, mixed with structured mode),
+  and odd headers beside structured events.
 
 The engine's verdict on each record is not predicted here: the fault test
 runs the same records through the pure intake and compares.
@@ -45,7 +51,8 @@ class Fuzzed:
     topic: str
     key: bytes | None
     value: bytes
-    kind: str  # "valid", "mutated:<how>" or "bytes"
+    kind: str  # "valid", "mutated:<how>", "bytes", "key:<how>" or "headers:<how>"
+    headers: tuple[tuple[str, bytes | None], ...] = ()
 
 
 def intake_schemas(root: Path = SCHEMAS) -> dict[str, dict[str, Any]]:
@@ -239,9 +246,75 @@ def draw_events(schemas: dict[str, dict[str, Any]], towns: list[str], per_type: 
     return out
 
 
+Headers = tuple[tuple[str, bytes | None], ...]
+
+
+def _hostile_key(rng: random.Random, key: bytes | None) -> tuple[str, bytes | None]:
+    how = rng.choice(["random", "invalid_utf8", "long", "long", "empty", "none", "huge"])
+    if how == "huge" and rng.random() < 0.1:  # a MiB now and then: the excerpt must bound it
+        return how, rng.randbytes(1024 * 1024)
+    if how in ("long", "huge"):
+        return "long", (key or b"k") * rng.randrange(100, 2000) + rng.randbytes(rng.randrange(0, 64))
+    return how, {"random": rng.randbytes(rng.randrange(1, 64)),
+                 "invalid_utf8": (key or b"") + rng.choice([b"\xff", b"\xc3\x28", b"\xed\xa0\x80",
+                                                           b"\xf8\x88\x80\x80\x80", b"\x80"]),
+                 "empty": b"", "none": None}[how]
+
+
+def binary_mode(event: dict[str, Any]) -> tuple[list[tuple[str, bytes | None]], bytes]:
+    """`event` as a CloudEvents binary-mode record: attributes as ce_ headers, data as the value."""
+    headers: list[tuple[str, bytes | None]] = [
+        (f"ce_{name}", (value if isinstance(value, str) else json.dumps(value)).encode())
+        for name, value in event.items() if name not in ("data", "datacontenttype")]
+    headers.append(("content-type", b"application/json"))
+    return headers, _dump(event.get("data"))
+
+
+def _garbage(rng: random.Random) -> bytes:
+    return rng.choice([b"\xff\xfe", b"\x00", rng.randbytes(rng.randrange(0, 40)), b"\xc3",
+                       "名称".encode("gbk")])
+
+
+def _hostile_headers(rng: random.Random, event: dict[str, Any]) -> tuple[str, Headers, bytes]:
+    """One of the ways headers go wrong, as (how, headers, value)."""
+    headers, value = binary_mode(event)
+    how = rng.choice(["binary_valid", "binary_valid", "invalid_utf8", "null_value", "twice",
+                      "upper_case", "odd_name", "many", "huge_value", "mixed_mode", "no_specversion",
+                      "garbage_content_type", "odd_beside_structured"])
+    i = rng.randrange(len(headers))
+    if how == "invalid_utf8":
+        headers[i] = (headers[i][0], _garbage(rng))
+    elif how == "null_value":
+        headers[i] = (headers[i][0], None)
+    elif how == "twice":
+        headers.insert(rng.randrange(len(headers) + 1), (headers[i][0], _garbage(rng)))
+    elif how == "upper_case":
+        headers[i] = (headers[i][0].upper(), headers[i][1])
+    elif how == "odd_name":
+        headers.append((rng.choice(["ce_é", "ce_", "ce_a b", "\x00", "", "ce_" + "x" * 300]),
+                        _garbage(rng)))
+    elif how == "many":
+        headers += [(f"x-h{n}", b"v") for n in range(rng.randrange(60, 200))]
+    elif how == "huge_value":
+        headers.append((rng.choice(["ce_note", "x-trace"]), rng.randbytes(rng.randrange(2000, 200_000))))
+    elif how == "mixed_mode":
+        headers.append(("content-type", b"application/cloudevents+json"))
+    elif how == "no_specversion":
+        headers = [h for h in headers if h[0] != "ce_specversion"]
+    elif how == "garbage_content_type":
+        headers = [h for h in headers if h[0] != "content-type"] + [("content-type", _garbage(rng))]
+    elif how == "odd_beside_structured":  # a structured event with tracing-like headers beside it
+        headers = [(rng.choice(["traceparent", "x-odd", "X-ODD", "ümlaut"]), _garbage(rng))
+                   for _ in range(rng.randrange(1, 4))]
+        value = _dump(event)
+    return how, tuple(headers), value
+
+
 def records(count: int, towns: list[str], seed: int = 7, per_type: int = 150,
-            share_valid: float = 0.5, share_bytes: float = 0.1) -> Iterator[Fuzzed]:
-    """`count` records: schema-valid events, single mutations of them, and random bytes.
+            share_valid: float = 0.45, share_bytes: float = 0.1, share_keys: float = 0.05,
+            share_headers: float = 0.1) -> Iterator[Fuzzed]:
+    """`count` records: schema-valid events, single mutations of them, random bytes, hostile
+    keys and hostile headers.
 
     A pool of events is drawn with Hypothesis once; records reuse it with fresh
     ids, so some events also arrive twice (the same source and id) as duplicates.
@@ -262,6 +335,15 @@ def records(count: int, towns: list[str], seed: int = 7, per_type: int = 150,
         key = event["subject"].encode() if isinstance(event.get("subject"), str) else None
         if roll < share_bytes + share_valid:
             yield Fuzzed(topic, key, _dump(event), "valid")
+            continue
+        if roll < share_bytes + share_valid + share_keys:
+            how, hostile = _hostile_key(rng, key)
+            value = _dump(event) if rng.random() < 0.7 else rng.randbytes(rng.randrange(0, 300))
+            yield Fuzzed(topic, hostile, value, f"key:{how}")
+            continue
+        if roll < share_bytes + share_valid + share_keys + share_headers:
+            how, headers, value = _hostile_headers(rng, event)
+            yield Fuzzed(topic, key, value, f"headers:{how}", headers)
             continue
         how = rng.choice(sorted(MUTATIONS))
         target, raw = MUTATIONS[how](event, rng, topic)

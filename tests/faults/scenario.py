@@ -218,7 +218,8 @@ def account(ns: Namespace, seen: Observed, rules: Rules, want: Reference, fault:
     reasons: Counter[str] = Counter()
     copies: dict[str, list[tuple[str, str, int]]] = {}
     for r in inputs:
-        record = Record(r.topic, r.partition, r.offset, r.key, r.value, r.timestamp)
+        record = Record(r.topic, r.partition, r.offset, r.key, r.value, r.timestamp,
+                        headers=tuple(r.headers or ()))
         try:
             if poison is not None:
                 poison.check("intake", r.value)

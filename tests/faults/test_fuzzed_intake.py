@@ -1,4 +1,5 @@
-"""Fuzzed intake: 100,000 records drawn from the JSON Schemas, valid, subtly invalid, and raw bytes.
+"""Fuzzed intake: 100,000 records drawn from the JSON Schemas, valid, subtly invalid, raw bytes,
+hostile keys and hostile headers (CloudEvents binary mode among them).
 
 The records go through the real broker as fast as the publisher sends them,
 which is also a burst far above a district's rate. The engine must not crash
@@ -23,7 +24,7 @@ from engine.alerts import load_alert_rules
 from engine.harness import Namespace, Worker, wait_drained
 from engine.ruleset import load_rules
 from engine.settings import REPO_ROOT
-from engine.tools.publish import Publisher
+from engine.tools.kafka import producer
 from faults.fuzzgen import records
 from faults.scenario import account, observe, replay_timeline, report
 
@@ -35,10 +36,11 @@ FROZEN = "2026-08-01T00:00:00+08:00"  # before every generated event time
 
 async def _publish(ns: Namespace, batch: list) -> float:
     started = time.monotonic()
-    async with Publisher(ns.bootstrap) as publisher:
+    async with producer(ns.bootstrap) as prod:  # a plain producer: the records carry headers
         for i in range(0, len(batch), 5000):
-            await publisher.send_many([(ns.topic(r.topic), r.key, r.value)
-                                       for r in batch[i:i + 5000]])
+            sent = [await prod.send(ns.topic(r.topic), r.value, key=r.key,
+                                    headers=list(r.headers) or None) for r in batch[i:i + 5000]]
+            await asyncio.gather(*sent)
     return time.monotonic() - started
 
 
@@ -62,7 +64,8 @@ def test_fuzzed_records_are_all_accounted_for(namespace: Namespace, tmp_path) ->
     assert "Traceback" not in worker.log_text(), worker.log_text()[-3000:]
 
     want = replay_timeline(seen.timeline, rules, alert_rules)
-    acc = account(namespace, seen, rules, want, "fuzzed intake (schemas, mutations, bytes)", COUNT)
+    acc = account(namespace, seen, rules, want,
+                  "fuzzed intake (schemas, mutations, bytes, keys, headers)", COUNT)
     kinds: dict[str, int] = {}
     for r in fuzzed:
         kinds[r.kind.split(":")[0]] = kinds.get(r.kind.split(":")[0], 0) + 1

@@ -115,3 +115,23 @@ def test_thousands_of_faults_name_the_first_ones_and_count_the_rest() -> None:
     assert len(data["errors"]) == MAX_ERRORS + 1
     assert data["errors"][-1]["type"] == "too_many_errors"
     assert data["errors"][-1]["msg"].startswith("and ")
+
+
+def test_fuzzed_keys_and_headers_are_classified_and_every_rejection_fits() -> None:
+    """Byte-level fuzz of keys and headers (the fault tier's generator): each record is accepted
+    or rejected with a named reason, never an engine failure, and every rejection fits its topic."""
+    from faults.fuzzgen import records
+
+    fuzzed = list(records(800, sorted(KNOWN.towns), per_type=4, share_valid=0.0, share_bytes=0.0,
+                          share_keys=0.5, share_headers=0.5))
+    seen: dict[str, set[str]] = {}
+    for offset, r in enumerate(fuzzed):
+        out = decide_intake(Record(r.topic, 0, offset, r.key, r.value, 0, tuple(r.headers)), {}.get,
+                            KNOWN, contract_topic=r.topic)
+        assert "processing_error" not in out.reasons, (r.kind, out.reasons)
+        assert out.kind in ("accepted", "rejected"), r.kind
+        assert all(len(s.value) + len(s.key or b"") < 8 * 1024 * 1024 for s in out.sends)
+        assert all(len(s.key or b"") <= 2 * KEY_EXCERPT_BYTES for s in out.sends)
+        seen.setdefault(r.kind.split(":")[0], set()).add(out.kind)
+    # Both kinds of hostility reached both verdicts: the generator is not all noise.
+    assert seen == {"key": {"accepted", "rejected"}, "headers": {"accepted", "rejected"}}

@@ -1,0 +1,169 @@
+"""Where each stored subject stands for the feeds: its town, departments and when it falls overdue.
+
+`GET /hazards` and `GET /alerts` must cost what the caller may see, not what
+the worker holds. A `PlaceIndex` keeps, per kind of subject, the ids sorted
+once overall, by town and by department, each with its `Place`; it is updated
+as states are written (`engine.views.Derived.store`, both runtimes) and
+rebuilt after a recovery from the few bytes `engine.store.pack` keeps in each
+state's header. A page is then read in id order from the narrowest of those
+lists the token's scope and the filters allow, starting after the cursor's id,
+and only the ids on the page are decoded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from itertools import islice
+from typing import Any
+
+from sortedcontainers import SortedList
+
+from engine import codec
+from engine.feeds.filters import Filters, place_visible
+from engine.feeds.tokens import Scope
+
+
+@dataclass(frozen=True, slots=True)
+class Place:
+    """What access control, the place filters and `overdue=` need of one subject."""
+
+    town: str | None
+    departments: tuple[str, ...]
+    overdue_after: int | None  # overdue once the clock is past this; None: not while in this state
+
+    def overdue(self, now: float) -> bool:
+        """Whether the subject is overdue at `now`."""
+        return self.overdue_after is not None and now > self.overdue_after
+
+    def encode(self, rules_version: str) -> bytes:
+        """One line of compact JSON, naming the rules (a lead department depends on them)."""
+        return codec.dumps([rules_version, self.town, list(self.departments), self.overdue_after])
+
+    @classmethod
+    def decode(cls, raw: bytes, rules_version: str) -> Place | None:
+        """The inverse of encode; None if made under other rules, or not a place at all."""
+        try:
+            fields = codec.loads(raw)
+        except codec.JSONDecodeError:
+            return None
+        if not isinstance(fields, list) or len(fields) != 4 or fields[0] != rules_version:
+            return None
+        return cls.of(fields[1], fields[2], fields[3])
+
+    @classmethod
+    def of(cls, town: str | None, departments: Iterable[str], overdue_after: int | None) -> Place:
+        """A place whose town and departments are shared with every other place in the same
+        ones: a million hazards in a few towns need only a few copies of those."""
+        where = (town, tuple(departments))
+        return cls(*_PLACES.setdefault(where, where), overdue_after)
+
+
+_PLACES: dict[tuple[str | None, tuple[str, ...]], tuple[str | None, tuple[str, ...]]] = {}
+
+
+def hazard_place(h: Any, lead: str | None) -> Place:
+    """A hazard's place: its town, its lead department, its deadline while open and unclaimed."""
+    running = h.is_open() and h.deadline is not None and h.completed_at is None
+    return Place.of(h.town, (lead,) if lead else (), h.deadline if running else None)
+
+
+def alert_place(a: Any) -> Place:
+    """An alert's place: its town; overdue from the moment a report clock ran out."""
+    return Place.of(a.town(), (), 0 if a.missed else None)
+
+
+class PlaceIndex:
+    """The ids of one kind of subject in id order, overall, by town and by department."""
+
+    def __init__(self) -> None:
+        self.places: dict[str, Place] = {}
+        self._all: SortedList = SortedList()
+        self._towns: dict[str | None, SortedList] = {}
+        self._departments: dict[str, SortedList] = {}
+
+    def __len__(self) -> int:
+        return len(self.places)
+
+    def get(self, id_: str) -> Place | None:
+        """The place of one subject, or None when unknown."""
+        return self.places.get(id_)
+
+    def put(self, id_: str, place: Place) -> None:
+        """Record where a subject stands now."""
+        old = self.places.get(id_)
+        if old == place:
+            return
+        if old is not None:
+            self._remove(id_, old)
+        else:
+            self._all.add(id_)
+        self.places[id_] = place
+        self._towns.setdefault(place.town, SortedList()).add(id_)
+        for dept in place.departments:
+            self._departments.setdefault(dept, SortedList()).add(id_)
+
+    def _remove(self, id_: str, place: Place) -> None:
+        self._towns[place.town].discard(id_)
+        for dept in place.departments:
+            self._departments[dept].discard(id_)
+
+    def rebuild(self, places: Iterable[tuple[str, Place]]) -> None:
+        """Forget everything, then index `places` (after a recovery)."""
+        self.places = dict(places)
+        self._all = SortedList(self.places)
+        towns: dict[str | None, list[str]] = {}
+        depts: dict[str, list[str]] = {}
+        for id_, place in self.places.items():
+            towns.setdefault(place.town, []).append(id_)
+            for dept in place.departments:
+                depts.setdefault(dept, []).append(id_)
+        self._towns = {t: SortedList(ids) for t, ids in towns.items()}
+        self._departments = {d: SortedList(ids) for d, ids in depts.items()}
+
+    def lists_for(self, scope: Scope, filters: Filters) -> list[SortedList]:
+        """The narrowest sorted lists that hold every id the scope and filters may show."""
+        towns = filters.towns or (scope.towns if not scope.district else frozenset())
+        if towns:
+            return [self._towns[t] for t in sorted(towns) if t in self._towns]
+        depts = filters.departments or (scope.departments if not scope.district else frozenset())
+        if depts:
+            return [self._departments[d] for d in sorted(depts) if d in self._departments]
+        return [self._all]
+
+    def scan(self, scope: Scope, filters: Filters, overdue: bool | None, now: float,
+             after: str | None, chunk: int) -> tuple[list[str], str | None]:
+        """Up to one chunk of candidate ids after `after`: those visible, and where to go on from.
+
+        Returns the visible ids among the next `chunk` candidates (in id order)
+        and the last candidate looked at, or None when none are left. No
+        iterator over the index outlives a call, so the caller may yield to the
+        event loop between chunks while the index changes.
+        """
+        ids = _next_ids(self.lists_for(scope, filters), after, chunk)
+        if not ids:
+            return [], None
+        visible = []
+        for id_ in ids:
+            place = self.places.get(id_)
+            if place is not None and place_visible(place.town, place.departments,
+                                                   place.overdue(now), filters, scope, overdue):
+                visible.append(id_)
+        return visible, ids[-1]
+
+
+def _next_ids(lists: list[SortedList], after: str | None, n: int) -> list[str]:
+    """The next ids after `after` across sorted lists, in order, without gaps or repeats."""
+    taken: list[str] = []
+    bound: str | None = None  # beyond the last id of a list cut at n, that list may hold more
+    for ids in lists:
+        got = list(islice(_after(ids, after), n))
+        if len(got) == n:
+            bound = got[-1] if bound is None else min(bound, got[-1])
+        taken.extend(got)
+    merged = sorted(set(taken))
+    return merged if bound is None else [i for i in merged if i <= bound]
+
+
+def _after(ids: SortedList, after: str | None) -> Iterator[str]:
+    return iter(ids) if after is None else ids.irange(minimum=after, inclusive=(False, True))

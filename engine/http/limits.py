@@ -1,0 +1,85 @@
+"""Fair limits for a worker's HTTP server, from Settings, for both runtimes' aiohttp servers.
+
+aiohttp (3.14) offers the pieces but not one timeout per phase:
+
+- its keep-alive timer is armed when a connection opens and again after each
+  response, and closes the connection if no whole request head has arrived
+  when it fires. So `web_idle_timeout_s` bounds at once an idle connection, a
+  half-open one, and a client sending its headers a byte at a time; aiohttp's
+  own default is 3630 s.
+- a body no page reads is drained for `lingering_time` after the response,
+  then the connection is closed: that is the body read timeout.
+- the request line and each header field are bounded by `max_line_size` and
+  `max_field_size`, their number by `max_headers`; beyond, aiohttp answers 400.
+
+Every page is a GET, so a declared body beyond `web_max_body_bytes`, or a
+body of unknown length (chunked), answers 413 before any handler runs.
+
+The batched runtime's `Server` passes these to its own runner. Faust builds
+its runner in `faust.web.drivers.aiohttp.Web.__init__` with only
+`access_log=None`, and its settings reach the `Application` alone
+(`web_application_options`), so `apply_to_faust` adds the runner's options
+to that runner before the worker starts it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from aiohttp import web
+
+from engine.settings import Settings
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """What one client may take of the server: time to send a request, sizes, time to read."""
+
+    idle_s: float = 15.0
+    body_s: float = 5.0
+    write_s: float = 30.0
+    header_bytes: int = 8190
+    headers: int = 64
+    body_bytes: int = 4096
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Limits:
+        """The limits the settings give."""
+        return cls(settings.web_idle_timeout_s, settings.web_body_timeout_s,
+                   settings.web_write_timeout_s, settings.web_max_header_bytes,
+                   settings.web_max_headers, settings.web_max_body_bytes)
+
+    def runner_options(self) -> dict[str, Any]:
+        """Keyword arguments for `aiohttp.web.AppRunner` (handed on to each connection)."""
+        return {"keepalive_timeout": self.idle_s, "lingering_time": self.body_s,
+                "max_line_size": self.header_bytes, "max_field_size": self.header_bytes,
+                "max_headers": self.headers}
+
+    def middleware(self) -> Any:
+        """Refuses, unread, a request body larger than allowed or of unknown length (413)."""
+        limit = self.body_bytes
+
+        @web.middleware
+        async def bounded_body(request: web.Request, handler: Any) -> web.StreamResponse:
+            length = request.content_length
+            if request.body_exists and (length is None or length > limit):
+                body = orjson.dumps({"error": f"request body too large: at most {limit} bytes, "
+                                              "with a Content-Length"})
+                return web.Response(status=413, body=body, content_type="application/json",
+                                    headers={"Connection": "close"})
+            return await handler(request)
+
+        return bounded_body
+
+    def install(self, app: web.Application) -> None:
+        """Add the body limit to an application that is not yet frozen."""
+        app.middlewares.append(self.middleware())
+
+
+def apply_to_faust(faust_app: Any, limits: Limits) -> None:
+    """Give a Faust app's web server these limits; call before the worker starts it."""
+    driver = faust_app.web
+    limits.install(driver.web_app)
+    driver._runner._kwargs.update(limits.runner_options())  # noqa: SLF001 - see the module doc

@@ -1,0 +1,171 @@
+"""The feeds' index: lists cost what the caller may see, page by key, and follow stored states."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from decide_fixtures import RULES
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from engine.clocks import DeadlineIndex
+from engine.cores import build_cores
+from engine.decide.emit import lead_department
+from engine.decide.state import Hazard
+from engine.feeds import views
+from engine.feeds.filters import Filters, item_visible
+from engine.feeds.index import Place, PlaceIndex, hazard_place
+from engine.feeds.share import Busy, LoopShare
+from engine.feeds.tokens import Scope
+from engine.feeds.views import TableSource, hazard_view
+from engine.metrics import AlertGauges, HazardGauges
+from engine.store import pack, unpack
+from engine.views import Derived
+
+pytestmark = pytest.mark.unit
+
+NOW = 1_790_100_000
+TOWNS = ("huxi", "yuji", "shuanghu")
+SCOPES = (Scope("district", district=True), Scope("huxi", towns=frozenset({"huxi"})),
+          Scope("fire", departments=frozenset({"fire_rescue"})),
+          Scope("huxi-fire", towns=frozenset({"huxi"}), departments=frozenset({"fire_rescue"})),
+          Scope("two", towns=frozenset({"huxi", "yuji"})))
+FILTERS = (Filters(), Filters(towns=frozenset({"huxi"})), Filters(towns=frozenset({"huxi", "yuji"})),
+           Filters(departments=frozenset({"fire_rescue"})),
+           Filters(departments=frozenset({"fire_rescue", "emergency_management"})))
+
+
+def hazard(n: int, town: str, lead: str | None, deadline: int | None, closed: bool) -> Hazard:
+    return Hazard(f"HZ-{n:05d}", opened=f"e{n}", opened_at=NOW - 10 * 86400, title="t",
+                  sector="fire_safety", town=town, lead=lead, deadline=deadline,
+                  closed_how="passed" if closed else None)
+
+
+def source_of(hazards: list[Hazard], decoded: list[str] | None = None) -> TableSource:
+    """A source over packed hazards, indexed as Derived indexes them; `decoded` logs decodes."""
+    index = PlaceIndex()
+    for h in hazards:
+        index.put(h.id, hazard_place(h, lead_department(h, RULES)))
+
+    def view(raw: bytes) -> dict[str, Any]:
+        h = unpack(raw)
+        if decoded is not None:
+            decoded.append(h.id)
+        return hazard_view(h, RULES, NOW)
+    return TableSource({h.id.encode(): pack(h) for h in hazards}, view, index)
+
+
+def walk(source: TableSource, scope: Scope, filters: Filters, overdue: bool | None,
+         limit: int) -> list[str]:
+    """Every id the pages give, following the cursor from the first page to the last."""
+    seen: list[str] = []
+    after = None
+    while True:
+        page, after = asyncio.run(source.page(scope, filters, overdue, after, limit, NOW,
+                                              LoopShare(1.0)))
+        assert len(page) <= limit
+        seen += [item["id"] for item in page]
+        if after is None:
+            return seen
+
+
+HAZARDS = st.lists(st.tuples(st.sampled_from(TOWNS),
+                             st.sampled_from([None, "fire_rescue", "emergency_management"]),
+                             st.one_of(st.none(), st.integers(NOW - 86400, NOW + 86400)),
+                             st.booleans()), max_size=60)
+
+
+@settings(max_examples=200, deadline=None)
+@given(HAZARDS, st.sampled_from(SCOPES), st.sampled_from(FILTERS),
+       st.sampled_from([None, True, False]), st.integers(1, 7), st.integers(1, 5))
+def test_pages_give_exactly_what_a_full_scan_would(rows: list[tuple[Any, ...]], scope: Scope,
+                                                   filters: Filters, overdue: bool | None,
+                                                   limit: int, chunk: int) -> None:
+    """Walking the cursors yields every visible item once, in id order, as decoding all would."""
+    hazards = [hazard(n, *row) for n, row in enumerate(rows)]
+    source = source_of(hazards)
+    expected = sorted(v["id"] for v in source.items() if item_visible(v, filters, scope, overdue))
+    original = views.SCAN_CHUNK
+    views.SCAN_CHUNK = chunk  # small chunks exercise the merge of several towns' lists
+    try:
+        assert walk(source, scope, filters, overdue, limit) == expected
+    finally:
+        views.SCAN_CHUNK = original
+
+
+def test_a_page_decodes_only_its_own_items() -> None:
+    """Among 6,000 stored hazards, a town's page of 20 decodes 20 states, not 6,000."""
+    decoded: list[str] = []
+    source = source_of([hazard(n, TOWNS[n % 3], None, NOW - 1, False) for n in range(6000)], decoded)
+    page, after = asyncio.run(source.page(SCOPES[1], Filters(), True, None, 20, NOW, LoopShare()))
+    assert [item["town"] for item in page] == ["huxi"] * 20 and after == page[-1]["id"]
+    assert sorted(decoded) == [item["id"] for item in page]
+
+
+def test_index_follows_changes_of_town_department_and_state() -> None:
+    """A subject that moves or closes is found where it is now, and nowhere else."""
+    index = PlaceIndex()
+    index.put("HZ-1", Place("huxi", ("fire_rescue",), NOW - 5))
+    index.put("HZ-2", Place("yuji", (), None))
+    index.put("HZ-1", Place("yuji", ("emergency_management",), None))
+    scan = index.scan(Scope("huxi", towns=frozenset({"huxi"})), Filters(), None, NOW, None, 10)
+    assert scan == ([], None)
+    ids, _ = index.scan(Scope("y", towns=frozenset({"yuji"})), Filters(), None, NOW, None, 10)
+    assert ids == ["HZ-1", "HZ-2"]
+    ids, _ = index.scan(Scope("f", departments=frozenset({"fire_rescue"})), Filters(), None, NOW,
+                        None, 10)
+    assert ids == [] and len(index) == 2
+    assert Place.decode(Place("a", ("b",), 3).encode("v1"), "v1") == Place("a", ("b",), 3)
+    assert Place.decode(Place("a", ("b",), 3).encode("v1"), "v2") is None
+    assert Place.decode(b"not json", "v1") is None
+
+
+def derived() -> Derived:
+    gauges = HazardGauges(lambda h: lead_department(h, RULES), lambda: NOW)
+    return Derived(build_cores(RULES, None), {"hazard": DeadlineIndex()}, gauges, AlertGauges(),
+                   RULES.version)
+
+
+def test_stored_states_carry_their_place_and_a_recovery_reads_it_without_decoding() -> None:
+    """Derived.store files each state in the index; rebuild restores the same index from headers."""
+    d = derived()
+    stored = {}
+    for n in range(30):
+        h = hazard(n, TOWNS[n % 3], "fire_rescue" if n % 2 else None, NOW - n, n % 5 == 0)
+        stored[h.id.encode()] = d.store("hazard", h)
+    before = dict(d.place_index("hazard").places)
+    assert before["HZ-00001"] == Place("yuji", ("fire_rescue",), NOW - 1)
+    assert before["HZ-00005"].overdue_after is None  # closed
+
+    fresh, decoded = derived(), []
+    core = fresh.cores["hazard"]
+    counting = type(core)(core.kind, core.decide, lambda raw: decoded.append(1) or core.decode(raw),
+                          core.clock_entry, core.place)
+    fresh.cores["hazard"] = counting
+    fresh.rebuild("hazard", stored.items())
+    assert fresh.place_index("hazard").places == before and decoded == []
+
+    # A state stored before places were in headers is decoded once, and filed all the same.
+    old = {k: pack(unpack(v)) for k, v in stored.items()}
+    fresh.rebuild("hazard", old.items())
+    assert fresh.place_index("hazard").places == before and len(decoded) == 30
+
+
+def test_loop_share_returns_each_result_and_refuses_beyond_its_queue() -> None:
+    """Each chunk's result comes back; with the queue full a newcomer is refused, then admitted."""
+    share = LoopShare(0.5, max_waiting=3)
+
+    async def go() -> list[int]:
+        results = asyncio.gather(*(share.run(lambda n=n: n * n) for n in range(5)))
+        await asyncio.sleep(0)  # all five are queued now: one runs, four wait
+        with pytest.raises(Busy):
+            share.admit()
+        return await results
+
+    assert asyncio.run(go()) == [0, 1, 4, 9, 16]
+    assert share.waiting == 0
+    share.admit()  # the queue is empty again
+    with pytest.raises(ValueError):
+        LoopShare(0)

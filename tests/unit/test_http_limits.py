@@ -1,0 +1,165 @@
+"""Fair limits of the worker's HTTP server, tried with raw sockets against real servers.
+
+Both servers are tried: the batched runtime's `engine.http.server.Server`
+and Faust's own aiohttp web driver with `apply_to_faust`. Nothing is mocked:
+the client is a TCP socket that sends what an attacker would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import faust
+import pytest
+
+from engine.health import Readiness
+from engine.http.limits import Limits, apply_to_faust
+from engine.http.server import Pages, Server, health_pages
+from engine.settings import Settings
+
+pytestmark = pytest.mark.unit
+
+TIGHT = Limits(idle_s=0.5, body_s=0.5, header_bytes=1024, headers=16, body_bytes=64)
+SAFETY_S = 60.0  # only so that a broken server cannot hang the suite; never what is asserted
+
+
+@contextlib.asynccontextmanager
+async def engine_server(limits: Limits) -> AsyncIterator[int]:
+    """The batched runtime's server with its health pages, on a free port."""
+    from prometheus_client import CollectorRegistry
+
+    pages = Pages()
+    health_pages(pages, CollectorRegistry(), Readiness(frozenset({"hazard"}), True, 1.0))
+    server = Server(pages, "127.0.0.1", 0, limits)
+    await server.start()
+    try:
+        yield server.runner.addresses[0][1]
+    finally:
+        await server.stop()
+
+
+@contextlib.asynccontextmanager
+async def faust_server(limits: Limits) -> AsyncIterator[int]:
+    """Faust's web driver, as a Faust worker would start it, with the limits applied."""
+    import socket
+
+    with socket.socket() as s:  # Faust's TCPSite takes its port from the settings
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    app = faust.App("limits-test", web_port=port, web_bind="127.0.0.1", web_host="127.0.0.1")
+
+    @app.page("/healthz")
+    async def healthz(web: Any, request: Any) -> Any:
+        return web.json({"alive": True})
+
+    apply_to_faust(app, limits)
+    await app.web.start_server()
+    try:
+        yield port
+    finally:
+        await app.web.stop_server()
+
+
+SERVERS: dict[str, Callable[[Limits], Any]] = {"engine": engine_server, "faust": faust_server}
+
+
+async def exchange(port: int, chunks: list[bytes], pause: float = 0.0) -> tuple[bytes, int]:
+    """Send chunks (pausing between them) until the server closes; what it sent and chunks sent."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    got = bytearray()
+
+    async def pump() -> bytes:
+        # Read as it comes: writing on after the server closed draws a reset, which would
+        # discard an answer still unread.
+        with contextlib.suppress(ConnectionError):
+            while chunk := await reader.read(65536):
+                got.extend(chunk)
+        return bytes(got)
+
+    received = asyncio.create_task(pump())  # up to the server's close
+    sent = 0
+    try:
+        for chunk in chunks:
+            if received.done():
+                break
+            writer.write(chunk)
+            with contextlib.suppress(ConnectionError):
+                await writer.drain()
+            sent += 1
+            if pause:
+                await asyncio.wait({received}, timeout=pause)
+        return await asyncio.wait_for(received, SAFETY_S), sent
+    finally:
+        writer.close()
+        with contextlib.suppress(ConnectionError):
+            await writer.wait_closed()
+
+
+def run(server: str, limits: Limits, chunks: list[bytes], pause: float = 0.0) -> tuple[bytes, int]:
+    async def go() -> tuple[bytes, int]:
+        async with SERVERS[server](limits) as port:
+            return await exchange(port, chunks, pause)
+    return asyncio.run(go())
+
+
+@pytest.mark.parametrize("server", SERVERS)
+def test_slowloris_is_dropped_before_its_headers_are_done(server: str) -> None:
+    """A client sending its request head a byte at a time is closed without an answer."""
+    head = b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: " + b"a" * 400 + b"\r\n\r\n"
+    got, sent = run(server, TIGHT, [bytes([b]) for b in head], pause=0.05)
+    assert got == b""  # closed, never answered
+    assert sent < len(head)  # and before the head was complete
+
+
+@pytest.mark.parametrize("server", SERVERS)
+def test_an_idle_connection_is_closed(server: str) -> None:
+    """A connection that never sends a request, and one idle after its answer, are closed."""
+    got, _ = run(server, TIGHT, [])
+    assert got == b""
+    got, _ = run(server, TIGHT, [b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"])
+    assert got.startswith(b"HTTP/1.1 200") and got.count(b"HTTP/1.1") == 1
+
+
+@pytest.mark.parametrize("server", SERVERS)
+def test_oversized_header_field_request_line_and_header_count_answer_400(server: str) -> None:
+    """A header field or request line beyond the limit, or too many fields, answers 400."""
+    for request in (b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + b"b" * 2000 + b"\r\n\r\n",
+                    b"GET /healthz?" + b"q" * 2000 + b" HTTP/1.1\r\nHost: x\r\n\r\n",
+                    b"GET /healthz HTTP/1.1\r\nHost: x\r\n"
+                    + b"".join(b"X-%d: y\r\n" % i for i in range(40)) + b"\r\n"):
+        got, _ = run(server, TIGHT, [request])
+        assert got.split(b" ", 2)[1] == b"400", got[:200]  # aiohttp answers a bad head in HTTP/1.0
+
+
+@pytest.mark.parametrize("server", SERVERS)
+def test_a_large_or_unsized_body_answers_413_unread(server: str) -> None:
+    """A declared body beyond the limit, or a chunked one, is refused before any page runs."""
+    for framing in (b"Content-Length: 1000000000\r\n", b"Transfer-Encoding: chunked\r\n"):
+        got, _ = run(server, TIGHT, [b"GET /healthz HTTP/1.1\r\nHost: x\r\n" + framing + b"\r\n"])
+        assert got.startswith(b"HTTP/1.1 413"), got[:200]
+        assert b"request body too large" in got
+
+
+@pytest.mark.parametrize("server", SERVERS)
+def test_a_body_that_never_comes_does_not_hold_the_connection(server: str) -> None:
+    """A small declared body sent only in part: answered, then closed without waiting for it."""
+    got, sent = run(server, TIGHT, [b"GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 50\r\n\r\n",
+                                    b"0123456789"] + [b"."] * 100, pause=0.05)
+    assert got.startswith(b"HTTP/1.1 200")
+    # Closed before the 5 s it takes to send the rest (aiohttp's own default waits 10 s).
+    assert sent < 102
+
+
+def test_the_limits_come_from_settings() -> None:
+    """Every limit is a setting, with the defaults documented in Settings."""
+    limits = Limits.from_settings(Settings(web_idle_timeout_s=3, web_body_timeout_s=2,
+                                           web_write_timeout_s=9, web_max_header_bytes=2048,
+                                           web_max_headers=20, web_max_body_bytes=10))
+    assert limits == Limits(3, 2, 9, 2048, 20, 10)
+    assert limits.runner_options() == {"keepalive_timeout": 3, "lingering_time": 2,
+                                       "max_line_size": 2048, "max_field_size": 2048,
+                                       "max_headers": 20}
+    assert Limits.from_settings(Settings()) == Limits()
