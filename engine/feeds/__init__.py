@@ -3,5 +3,5 @@
     tokens.py   bearer tokens, their hashes, the tokens file and scopes
     filters.py  query filters, scope checks, stream positions (SSE ids), pagination
     views.py    JSON views of hazards and alerts, behind the StateSource protocol
-    web.py      `register(app, ...)`: the pages on the worker's Faust web server
+    web.py      `register(app, ...)`: the pages on the worker's web server
 """
