@@ -358,7 +358,7 @@ def _round(x: float | None, digits: int = 3) -> float | None:
 
 # --- the worker's log -----------------------------------------------------------------------------
 
-MARKS = {"broker_ready": '"broker_ready"', "assigned": "Highwater for active",
+MARKS = {"broker_ready": '"broker_ready"', "assigned": '"partitions_assigned"',
          "rebuilt": '"deadline_index_rebuilt"', "ready": READY}
 
 
@@ -486,7 +486,7 @@ class Phases:
     @staticmethod
     def ready_estimate(hazards: int) -> float:
         """A generous guess of how long a worker takes to recover `hazards` states."""
-        return 15 + hazards * 300e-6  # measured: Faust recovers about 4,000 states/s here
+        return 15 + hazards * 300e-6  # measured with Faust: about 4,000 states/s here
 
     def span_s(self, hazards: int) -> float:
         """The longest the scaled clock can run in one run: the steady stretch must last that long."""

@@ -260,7 +260,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--escalations", type=int, default=20_000)
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=30.0)
-    parser.add_argument("--runtime", choices=("faust", "batch"), default="faust")
+    parser.add_argument("--runtime", choices=("faust", "batch"), default="batch",
+                        help="HAZARD_RUNTIME for an older checkout given with --engine (Faust was "
+                        "the default before it left the tree); today's worker has only the batched one")
     parser.add_argument("--engine", type=Path, default=None,
                         help="run the worker from this checkout instead (to compare with older code)")
     parser.add_argument("--out", type=Path, default=None, help="write the figures here as JSON")

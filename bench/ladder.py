@@ -326,7 +326,7 @@ class Engine:
         self.ports = [ns.web_port] + [free_port() for _ in range(workers - 1)]
         self.workers = [Worker(ns.env(
             HAZARD_LOG_LEVEL=log_level, HAZARD_DECIDE=str(decide).lower(),
-            HAZARD_INSTANCE_ID=f"{ns.name}-worker-{i + 1}", HAZARD_WEB_PORT=str(port),
+            HAZARD_WEB_PORT=str(port),
             HAZARD_DATA_DIR=str(ns.root / f"worker-{i + 1}-data"), **frozen_clock_env(),
             **(env or {})),
             ns.root / f"worker-{i + 1}.log") for i, port in enumerate(self.ports)]

@@ -7,7 +7,7 @@ by their own time (the frame on top of the stack) and the engine's functions
 by the time spent inside them, and adds up own time by package.
 
 The pure core is then run in this process over the same events, with no
-Kafka and no Faust: intake as `decide_intake`, decisions as the decide agent
+Kafka: intake as `decide_intake`, decisions as the decide stage
 makes them (unpack the state, decide, encode the outputs, pack the state).
 The difference to the rungs' CPU per event is what the streaming shell costs.
 """
@@ -72,7 +72,7 @@ def function(frame: str) -> str:
 
 
 def package(frame: str) -> str:
-    """What a frame belongs to: an engine module (`engine/app`), a library (`faust`) or a stdlib module."""
+    """What a frame belongs to: an engine module (`engine/stream`), a library or a stdlib module."""
     parts = _path(frame.partition(" (")[2]).split("/")
     if parts[0] == "engine" and len(parts) > 1:
         return "engine/" + parts[1].removesuffix(".py")
@@ -84,13 +84,13 @@ ENTRY = {"engine/__main__", "engine/cli", "engine/worker"}  # on every stack of 
 # Concerns the docs discuss, each matched by substrings of a frame; a sample counts in every concern
 # on its stack, so the shares overlap and do not add up to 100.
 CONCERNS = {
-    "intake agent": ("create_app.<locals>.intake (",),
-    "decide agent": ("decide_agent (",),
+    "intake stage": ("Runtime._intake (",),
+    "decide stage": ("Runtime._decide (",),
     "pure core: intake (decide_intake)": ("decide_intake (",),
     "pure core: decisions (engine/decide, engine/alerts)": ("engine/decide/", "engine/alerts/"),
-    "producing (Faust topics, aiokafka producer)": ("faust/topics.py", "aiokafka/producer/"),
-    "consuming (Faust consumer, aiokafka fetcher)": ("faust/transport/consumer.py", "aiokafka/consumer/"),
-    "table changelogs (Faust)": ("send_changelog",),
+    "producing (aiokafka producer)": ("aiokafka/producer/",),
+    "consuming (aiokafka fetcher)": ("aiokafka/consumer/",),
+    "table changelogs and local store": ("Runtime._keep_locally (", "engine/stream/tables.py"),
     "logging (stdlib logging, structlog)": ("logging/__init__.py", "structlog/"),
     "JSON (stdlib json)": ("json/",),
     "pydantic": ("pydantic/",),

@@ -211,7 +211,7 @@ def parser() -> argparse.ArgumentParser:
                         "(e.g. kafka_sasl_password); default: $HAZARD_SECRETS_DIR")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    sub.add_parser("worker", help="run the engine's Faust worker").set_defaults(func=_worker)
+    sub.add_parser("worker", help="run the engine's worker").set_defaults(func=_worker)
 
     pub = sub.add_parser("publish", help="send CloudEvents from JSON or JSONL files")
     pub.add_argument("files", nargs="+", type=Path, help="JSON or JSONL files of CloudEvents")

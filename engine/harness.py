@@ -31,7 +31,7 @@ from engine.tools import kafka as kafka_tools
 from engine.tools.kafka import partitions_of, producer
 from engine.tools.publish import DEFAULT_RETRY_FOR, Publisher
 
-READY = "Worker ready"  # Faust logs this once partitions are assigned and tables recovered
+READY = '"worker_ready"'  # logged once the assigned partitions' tables are recovered
 
 
 @dataclass
@@ -58,7 +58,6 @@ class Namespace:
             HAZARD_DATA_DIR=str(self.root / "worker-data"),
             HAZARD_LOG_LEVEL="info",
             HAZARD_WEB_PORT=str(self.web_port),
-            HAZARD_INSTANCE_ID=f"{self.name}-worker-1",
             PYTHONUNBUFFERED="1",  # a SIGKILLed worker must not take its last log lines with it
         )
         env.update(extra)

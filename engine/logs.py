@@ -1,4 +1,4 @@
-"""Structured JSON logs for the engine and for the libraries it runs on (Faust, aiokafka).
+"""Structured JSON logs for the engine and for the libraries it runs on (aiokafka, aiohttp).
 
 The worker logs JSON lines; the other commands log for a person with
 structlog's console renderer, coloured only on a terminal and never when

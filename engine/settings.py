@@ -89,13 +89,8 @@ class Settings(BaseSettings):
     topic_prefix: str = Field(default="", pattern=r"^[A-Za-z0-9._-]*$",
                               description="HAZARD_TOPIC_PREFIX: prepended to every topic name, "
                               "to run several isolated engines (tests, demos) on one broker")
-    instance_id: str | None = Field(
-        default=None, description="HAZARD_INSTANCE_ID: a stable id for this worker (Kafka static "
-        "group membership): a restarted worker takes its partitions back at once, without "
-        "waiting for its old session to time out and without a second rebalance. Give each "
-        "worker its own. Faust runtime only: the batched runtime joins as a dynamic member "
-        "(see README, 'Consumer group membership').")
-    app_id: str = Field(default="hazard-engine", description="HAZARD_APP_ID: Faust app and group id")
+    app_id: str = Field(default="hazard-engine", description="HAZARD_APP_ID: the consumer group, "
+                        "and the prefix of the tables' changelog topics")
     rules_dir: Path = Field(default=REPO_ROOT / "rules", description="HAZARD_RULES_DIR")
     topics_file: Path = Field(default=REPO_ROOT / "topics" / "topics.yaml",
                               description="HAZARD_TOPICS_FILE")
@@ -156,10 +151,6 @@ class Settings(BaseSettings):
     feeds_max_waiting: int = Field(
         default=64, ge=1, description="HAZARD_FEEDS_MAX_WAITING: list requests waiting for the "
         "feeds' share beyond this answer 503 with Retry-After")
-    runtime: Literal["faust", "batch"] = Field(
-        default="faust", description="HAZARD_RUNTIME: faust (the agents and tables of "
-        "faust-streaming) or batch (engine/stream: aiokafka batches, one commit per batch after "
-        "every effect is acknowledged). Both read and write the same topics and changelogs.")
     decide: bool = Field(
         default=True, description="HAZARD_DECIDE: run the decision agent and the clocks; "
         "false runs intake only (validate, de-duplicate, append to the timeline), as the "

@@ -1,4 +1,4 @@
-"""Running the worker: wait for the broker, make sure the topics are right, then run Faust.
+"""Running the worker: wait for the broker, make sure the topics are right, then run the runtime.
 
 A worker started before its broker says so in its log, keeps retrying with a
 growing pause, and starts once the broker answers. Topic conflicts are not
@@ -9,20 +9,19 @@ from __future__ import annotations
 
 import asyncio
 
-import faust
 import structlog
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
 from engine import logs
 from engine.alerts import load_alert_rules
-from engine.app import create_app
 from engine.broker.local import read_state
 from engine.errors import EngineError
 from engine.feeds.tokens import TokenFileError
 from engine.reference import RulesError
 from engine.ruleset import load_rules
 from engine.settings import Settings
+from engine.stream.runtime import Runtime
 from engine.tools.kafka import client_auth
 from engine.topics import TopicsError, ensure_topics, load_topics
 
@@ -87,34 +86,6 @@ def run_worker(settings: Settings | None = None) -> int:
         return EXIT_CONFIG
     except KeyboardInterrupt:
         return 130
-    if settings.runtime == "batch":
-        return _run_batch(loop, settings, bootstrap, rules, specs, alert_rules)
-    # Faust makes only the last level of its data directory (HAZARD_DATA_DIR/<app id>).
-    (settings.data_dir / settings.app_id).mkdir(parents=True, exist_ok=True)
-    try:
-        app = create_app(settings, bootstrap, rules, specs, alert_rules=alert_rules)
-    except TokenFileError as exc:
-        log.error("configuration_invalid", error=str(exc))
-        return EXIT_CONFIG
-    worker = faust.Worker(app, loop=loop, loglevel=settings.log_level,
-                          logging_config=logs.logging_config(settings.log_level),
-                          redirect_stdouts=False, quiet=True)
-    # Faust's terminal spinner lowers the root logger to DEBUG (keeping only the handler at the
-    # chosen level), so every debug line of Faust's send path was built and then thrown away:
-    # 6.4% of the busy time in the profile. Without it, the root stays at the chosen level.
-    worker.spinner = None
-    try:
-        worker.execute_from_commandline()
-    except SystemExit as exc:
-        return int(exc.code or 0)
-    return 0
-
-
-def _run_batch(loop: asyncio.AbstractEventLoop, settings: Settings, bootstrap: str, rules, specs,
-               alert_rules) -> int:
-    """Run the batched runtime (HAZARD_RUNTIME=batch) on `loop` until it is stopped."""
-    from engine.stream.runtime import Runtime
-
     try:
         runtime = Runtime(settings, bootstrap, rules, specs, alert_rules=alert_rules)
     except TokenFileError as exc:

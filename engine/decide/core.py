@@ -1,6 +1,6 @@
 """The decision function: `decide(state, entry, rules, now) -> (new_state, outputs)`.
 
-It knows nothing of Kafka or Faust. Given the same state, entry, rules and
+It knows nothing of Kafka or HTTP. Given the same state, entry, rules and
 time it always returns the same result, so a replay is just a loop, and every
 rule can be tested in microseconds.
 

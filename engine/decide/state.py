@@ -1,4 +1,4 @@
-"""The compact state of one hazard, kept in a Faust table and rebuilt by replaying its timeline.
+"""The compact state of one hazard, kept in the worker's table and rebuilt by replaying its timeline.
 
 Times are whole seconds since the epoch, to keep a million open hazards small.
 The state holds facts (when it was reported, verified, planned, claimed...);

@@ -5,5 +5,5 @@
     index.py    where each subject stands (town, departments, overdue), sorted for paging by key
     share.py    the feeds' share of the event loop, so no number of clients starves the events
     views.py    JSON views of hazards and alerts, behind the StateSource protocol
-    web.py      `register(app, ...)`: the pages on the worker's web server (either runtime)
+    web.py      `register(app, ...)`: the pages on the worker's web server
 """

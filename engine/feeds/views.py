@@ -1,6 +1,6 @@
 """JSON-ready views of hazards and alerts, and the `StateSource` protocol the feeds read them through.
 
-The feeds never see a Faust table: they read a StateSource, so the alerts
+The feeds never see a table: they read a StateSource, so the alerts
 table plugs in the same way as the hazards table, and tests pass plain dicts.
 Every view carries `id`, `town` and `departments` (the department ids it
 concerns), which is what access control and the filters look at.

@@ -229,7 +229,7 @@ def _one(view: Any, source: StateSource, id_: str, scope: Scope, kind: str) -> A
 
 def register(app: Any, *, settings: Settings, bootstrap: str, hazards: StateSource,
              alerts: StateSource | None, tokens: TokenStore, now: Callable[[], float]) -> None:
-    """Add the feeds' pages to a Faust app's web server."""
+    """Add the feeds' pages to the worker's web server."""
     topic = settings.topic_prefix + ESCALATIONS
     closing = asyncio.Event()
     share = LoopShare(settings.feeds_loop_share, settings.feeds_max_waiting)

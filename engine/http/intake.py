@@ -9,7 +9,7 @@ with the errors `intake.rejected` would carry. Accepted events go to their
 type's intake topic, keyed by subject, as structured records; the worker's
 intake then takes them as it takes any record, de-duplication by (`source`,
 `id`) included: the same event posted twice, or posted again after a 503, is
-one event. The handler is a plain aiohttp one, so it serves on the Faust web
+one event. The handler is a plain aiohttp one, so it serves on the worker's web
 server, on the batched runtime's server and in `hazard-engine gateway` alike.
 """
 
@@ -336,7 +336,7 @@ class FieldIntake:
 
 def register(app: Any, *, settings: Settings, bootstrap: str | Callable[[], str],
              tokens: TokenStore, known: KnownIds) -> FieldIntake:
-    """Serve `POST /events` on a Faust app's or a `Pages`' aiohttp application."""
+    """Serve `POST /events` on a `Pages`' aiohttp application."""
     intake = FieldIntake(settings, bootstrap, tokens, known)
     web_app = app.web.web_app
     web_app.router.add_post(PATH, intake.post, name="events")

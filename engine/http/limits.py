@@ -1,4 +1,4 @@
-"""Fair limits for a worker's HTTP server, from Settings, for both runtimes' aiohttp servers.
+"""Fair limits for a worker's HTTP server, from Settings.
 
 aiohttp (3.14) offers the pieces but not one timeout per phase:
 
@@ -15,11 +15,7 @@ aiohttp (3.14) offers the pieces but not one timeout per phase:
 Every page is a GET, so a declared body beyond `web_max_body_bytes`, or a
 body of unknown length (chunked), answers 413 before any handler runs.
 
-The batched runtime's `Server` passes these to its own runner. Faust builds
-its runner in `faust.web.drivers.aiohttp.Web.__init__` with only
-`access_log=None`, and its settings reach the `Application` alone
-(`web_application_options`), so `apply_to_faust` adds the runner's options
-to that runner before the worker starts it.
+The worker's `Server` (and the gateway's) passes these to its runner.
 """
 
 from __future__ import annotations
@@ -76,10 +72,3 @@ class Limits:
     def install(self, app: web.Application) -> None:
         """Add the body limit to an application that is not yet frozen."""
         app.middlewares.append(self.middleware())
-
-
-def apply_to_faust(faust_app: Any, limits: Limits) -> None:
-    """Give a Faust app's web server these limits; call before the worker starts it."""
-    driver = faust_app.web
-    limits.install(driver.web_app)
-    driver._runner._kwargs.update(limits.runner_options())  # noqa: SLF001 - see the module doc

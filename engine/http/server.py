@@ -1,9 +1,9 @@
 """One aiohttp server for a worker: `/metrics`, `/healthz`, `/readyz` and the supervisors' feeds.
 
-The feeds' pages (`engine.feeds.web.register`) were written against Faust's
-web API: `app.page(path)` and a view with `json`, `error` and `bytes`.
-`Pages` offers that much on a plain aiohttp application, so the same pages
-serve on the batched runtime without Faust.
+The feeds' pages (`engine.feeds.web.register`) are written against a small
+page API: `app.page(path)` and a view with `json`, `error` and `bytes` (the
+shape of the Faust web API they were first written for). `Pages` offers that
+much on a plain aiohttp application.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The intake decision for one consumed record: accept, reject, or drop as a duplicate.
 
 This is pure: it sees a record and a look-up into the de-duplication store, and
-returns what to send and what to remember. The Faust agent performs it.
+returns what to send and what to remember. The runtime's intake stage performs it.
 
 Delivery is at least once. After a crash the store may already hold a record's
 mark while the record's timeline entries never reached the broker. So a record

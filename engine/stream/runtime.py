@@ -3,7 +3,7 @@
 Per batch fetched with `getmany`:
 1. intake records become timeline entries, rejections and duplicates, and
    de-duplication marks; timeline records become decisions and new states
-   (the pure `decide_intake` and cores, exactly as the Faust agents call them);
+   (the pure `decide_intake` and cores, exactly as the rule tests call them);
 2. every record the batch caused for another topic is sent, and the batch
    waits for the broker's acknowledgement of all of them;
 3. then the table writes that record those effects go to their changelogs,
@@ -13,7 +13,7 @@ Per batch fetched with `getmany`:
 
 Every record `getmany` returns is handled before the next call, and a
 position is committed only as far as the records handled, so no position
-can pass a record that no stage saw (the Faust runtime's record skipped
+can pass a record that no stage saw (the record the Faust runtime once skipped
 across a SIGKILL, issue 20, has no path here). If a send or a commit fails,
 nothing after it happens: the worker drops its tables, reads them again
 from the changelogs and goes back to its committed positions, as a restart
@@ -168,9 +168,8 @@ class Runtime:
             max_request_size=16 * 1024 * 1024, request_timeout_ms=30_000, **self.auth)
         await self.producer.start()
         self.consumer = AIOKafkaConsumer(
-            # Dynamic membership, whatever HAZARD_INSTANCE_ID says: aiokafka 0.14 carries the
-            # static id on JoinGroup and SyncGroup only, and a restarted static member sometimes
-            # waited forever for an assignment on a 3-broker cluster (the fault suite, 1 run in 2).
+            # Dynamic membership: aiokafka 0.14 carries a static member's id on JoinGroup and
+            # SyncGroup only (not on heartbeats), and sends no LeaveGroup for a static member.
             bootstrap_servers=self.bootstrap, group_id=self.settings.app_id, enable_auto_commit=False,
             auto_offset_reset="earliest", partition_assignment_strategy=(RangePartitionAssignor,),
             session_timeout_ms=10_000, heartbeat_interval_ms=2_000,

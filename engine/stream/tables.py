@@ -1,12 +1,12 @@
-"""A worker's tables on the batched runtime: bytes by key, each key owned by one input partition.
+"""A worker's tables: bytes by key, each key owned by one input partition.
 
 A table holds the states (or de-duplication marks) of the partitions this
 worker is assigned, in memory, and every write is mirrored to its compacted
 changelog topic, on the partition of the input record that caused it (the
 intake and timeline topics and the changelogs share one partition count).
 A worker that is assigned a partition reads that changelog partition from
-its beginning; the changelog topics and their layout are those the Faust
-runtime wrote, so either runtime recovers the other's tables.
+its beginning. The changelog topics and their layout are those the Faust
+runtime of earlier versions wrote, so an upgraded worker recovers its tables.
 
 With a `LocalStore` (HAZARD_STORE=rocksdb) each table partition is also kept
 on local disk, with the changelog position it reflects. The local copy is

@@ -31,7 +31,7 @@ async def _records_for_key(bootstrap: str, topic: str, key: bytes,
         all_partitions = await partitions_of(consumer, topic)
         if not all_partitions:
             return []
-        # Faust writes a table's changelog to the partition of the record that changed it,
+        # The worker writes a table's changelog to the partition of the record that changed it,
         # which is the timeline partition the key hashes to, as Kafka's default partitioner does.
         partition = DefaultPartitioner()(key, all_partitions, all_partitions)
         tp = TopicPartition(topic, partition)

@@ -127,17 +127,10 @@ def offices(tmp_path: Path) -> dict[str, str]:
 
 
 @pytest.fixture
-def runtime() -> str | None:
-    """The worker's runtime: as the environment says, unless a test asks for each."""
-    return None
-
-
-@pytest.fixture
-def board_worker(namespace: Namespace, tmp_path: Path, offices: dict[str, str],
-                 runtime: str | None) -> Iterator[Worker]:
+def board_worker(namespace: Namespace, tmp_path: Path, offices: dict[str, str]) -> Iterator[Worker]:
     w = Worker(namespace.env(HAZARD_CLOCK_START=FROZEN, HAZARD_CLOCK_END=FROZEN,
                              HAZARD_TOKENS_FILE=str(tmp_path / "tokens.yaml"),
-                             HAZARD_BOARD_SECRET=SECRET, **({"HAZARD_RUNTIME": runtime} if runtime else {})),
+                             HAZARD_BOARD_SECRET=SECRET),
                tmp_path / "worker.log")
     w.start()
     try:
@@ -297,7 +290,6 @@ def test_board_signs_in_updates_live_keeps_towns_apart_and_signs_out(
     assert driver.find_elements(By.ID, "token")
 
 
-@pytest.mark.parametrize("runtime", ["faust", "batch"])
 def test_kiosk_reconnects_after_a_worker_restart_and_shows_each_escalation_once(
         namespace: Namespace, board_worker: Worker, chrome: webdriver.Chrome,
         offices: dict[str, str]) -> None:

@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote_from_bytes
 
-import faust
 import pytest
 from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -42,7 +41,7 @@ from engine.feeds.tokens import TokenStore, mint
 from engine.feeds.views import TableSource, hazard_view
 from engine.harness import produce
 from engine.health import Readiness
-from engine.http.limits import Limits, apply_to_faust
+from engine.http.limits import Limits
 from engine.http.server import Pages, Server, health_pages
 from engine.logs import ClientFaults
 from engine.ruleset import load_rules
@@ -69,11 +68,8 @@ def hazards() -> dict[bytes, bytes]:
 
 
 class Running:
-    """The feeds' server on its own event loop in a thread, and a way to run coroutines there.
-
-    `kind` is the runtime whose server it is: the batched runtime's `Server`, or
-    Faust's own web driver with the feeds registered as a Faust worker does.
-    """
+    """The feeds' server (the worker's `Server`) on its own event loop in a thread, and a way to
+    run coroutines there."""
 
     def __init__(self, kind: str, bootstrap: str, prefix: str, tokens_path: Path) -> None:
         self.loop = asyncio.new_event_loop()
@@ -82,7 +78,7 @@ class Running:
         self.settings = Settings(topic_prefix=prefix, web_idle_timeout_s=5.0, web_write_timeout_s=1.0)
         self.bootstrap, self.tokens_path = bootstrap, tokens_path
         self.runner: Any = None
-        self.port = self.call(self.start_engine() if kind == "engine" else self.start_faust())
+        self.port = self.call(self.start_engine())
 
     def register(self, app: Any) -> None:
         table, index = hazards(), PlaceIndex()
@@ -101,18 +97,6 @@ class Running:
         await server.start()
         self.runner, self.stop_server = server.runner, server.stop
         return server.runner.addresses[0][1]
-
-    async def start_faust(self) -> int:
-        with socket.socket() as s:  # Faust's site takes its port from its settings
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        app = faust.App(f"hostile-{port}", web_port=port, web_bind="127.0.0.1",
-                        web_host="127.0.0.1")
-        self.register(app)
-        apply_to_faust(app, Limits.from_settings(self.settings))
-        await app.web.start_server()
-        self.runner, self.stop_server = app.web._runner, app.web.stop_server  # noqa: SLF001
-        return port
 
     def call(self, coro: Any) -> Any:
         future: Future[Any] = asyncio.run_coroutine_threadsafe(coro, self.loop)
@@ -149,7 +133,7 @@ def tokens(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, st
     return path, out
 
 
-@pytest.fixture(scope="module", params=["engine", "faust"])
+@pytest.fixture(scope="module", params=["engine"])
 def running(request: pytest.FixtureRequest, kafka_bootstrap: str,
             tokens: tuple[Path, dict[str, str]]) -> Iterator[Running]:
     prefix = f"hostile{os.getpid()}{request.param}{int(time.time())}."

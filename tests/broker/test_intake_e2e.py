@@ -67,7 +67,7 @@ def test_examples_accepted_and_rejected_examples_rejected(namespace: Namespace, 
     hazard_reports = namespace.topic("hazard.reports")
     assert f'hazard_intake_records_total{{outcome="rejected",topic="{hazard_reports}"}} 5.0' in text
     assert "hazard_listed_supervisions_active 1.0" in text  # the example's major finding
-    with pytest.raises(urllib.error.HTTPError) as refused:  # Faust's table pages stay off
+    with pytest.raises(urllib.error.HTTPError) as refused:  # no page shows raw tables
         urllib.request.urlopen(f"http://127.0.0.1:{namespace.web_port}/table/", timeout=10)
     assert refused.value.code == 404
 

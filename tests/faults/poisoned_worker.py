@@ -4,7 +4,7 @@
 same worker as `hazard-engine worker`, except that its intake stage raises on
 an intake record carrying `INTAKE_MARK` and its decide stage raises on a
 timeline entry carrying `DECIDE_MARK`, as a bug in the engine's code would.
-Both runtimes call the stages by their module-level names at the moment of the
+The runtime calls the stages by their module-level names at the moment of the
 call, so wrapping those names is enough; the product has no switch for it.
 """
 
@@ -71,11 +71,10 @@ def plant(*modules: Any) -> None:
 
 def main() -> int:
     """Run the worker with both stages poisoned; its exit code."""
-    from engine import app
     from engine.stream import runtime
     from engine.worker import run_worker
 
-    plant(app, runtime)
+    plant(runtime)
     return run_worker()
 
 

@@ -142,14 +142,16 @@ def test_log_marks_find_each_step_of_a_start_and_the_hazard_index_rebuild() -> N
     """The worker's JSON log gives when it joined, recovered, rebuilt the hazard index and was ready."""
     lines = [
         {"event": "broker_ready", "timestamp": "2026-11-29T11:38:36.000000Z"},
-        {"event": "[^---Recovery]: Highwater for active changelog partitions:",
+        {"partitions": [0, 1, 2, 3], "event": "partitions_assigned",
          "timestamp": "2026-11-29T11:38:37.000000Z"},
-        {"event": "[^---Recovery]: Recovery complete", "timestamp": "2026-11-29T11:38:47.000000Z"},
+        {"changelog": "app-hazards-changelog", "keys": 12, "event": "table_restored",
+         "timestamp": "2026-11-29T11:38:47.000000Z"},
         {"kind": "alert", "subjects": 0, "seconds": 0.0, "event": "deadline_index_rebuilt",
          "timestamp": "2026-11-29T11:38:47.100000Z"},
         {"kind": "hazard", "subjects": 12, "seconds": 3.5, "event": "deadline_index_rebuilt",
          "timestamp": "2026-11-29T11:38:50.500000Z"},
-        {"event": "[^---Recovery]: Worker ready", "timestamp": "2026-11-29T11:38:52.000000Z"},
+        {"partitions": [0, 1, 2, 3], "states": 12, "event": "worker_ready",
+         "timestamp": "2026-11-29T11:38:52.000000Z"},
     ]
     text = "not json\n" + "\n".join(json.dumps(line) for line in lines)
     marks = log_marks(text)

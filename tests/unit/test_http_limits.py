@@ -1,7 +1,6 @@
 """Fair limits of the worker's HTTP server, tried with raw sockets against real servers.
 
-Both servers are tried: the batched runtime's `engine.http.server.Server`
-and Faust's own aiohttp web driver with `apply_to_faust`. Nothing is mocked:
+The worker's `engine.http.server.Server` is tried. Nothing is mocked:
 the client is a TCP socket that sends what an attacker would.
 """
 
@@ -12,11 +11,10 @@ import contextlib
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-import faust
 import pytest
 
 from engine.health import Readiness
-from engine.http.limits import Limits, apply_to_faust
+from engine.http.limits import Limits
 from engine.http.server import Pages, Server, health_pages
 from engine.settings import Settings
 
@@ -41,29 +39,7 @@ async def engine_server(limits: Limits) -> AsyncIterator[int]:
         await server.stop()
 
 
-@contextlib.asynccontextmanager
-async def faust_server(limits: Limits) -> AsyncIterator[int]:
-    """Faust's web driver, as a Faust worker would start it, with the limits applied."""
-    import socket
-
-    with socket.socket() as s:  # Faust's TCPSite takes its port from the settings
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    app = faust.App("limits-test", web_port=port, web_bind="127.0.0.1", web_host="127.0.0.1")
-
-    @app.page("/healthz")
-    async def healthz(web: Any, request: Any) -> Any:
-        return web.json({"alive": True})
-
-    apply_to_faust(app, limits)
-    await app.web.start_server()
-    try:
-        yield port
-    finally:
-        await app.web.stop_server()
-
-
-SERVERS: dict[str, Callable[[Limits], Any]] = {"engine": engine_server, "faust": faust_server}
+SERVERS: dict[str, Callable[[Limits], Any]] = {"engine": engine_server}
 
 
 async def exchange(port: int, chunks: list[bytes], pause: float = 0.0) -> tuple[bytes, int]:

@@ -51,8 +51,8 @@ def test_every_contract_topic_is_declared_with_one_intake_partition_count() -> N
     assert {e.topic for e in EVENT_TYPES.values()} == set(INTAKE_TOPICS)
 
 
-def test_prefix_applies_to_contract_topics_not_to_faust_ones() -> None:
-    """A prefix isolates contract topics; Faust's own topics are isolated by the app id."""
+def test_prefix_applies_to_contract_topics_not_to_changelogs() -> None:
+    """A prefix isolates contract topics; the tables' changelogs are isolated by the app id."""
     names = {s.name for s in load_topics(REPO / "topics" / "topics.yaml", "app", "ns.")}
     assert "ns.hazard.reports" in names and "app-intake-seen-changelog" in names
 
