@@ -2,7 +2,7 @@
 
 The answers tested here (401, 403, 400, 413, 415, 429) are all given before
 anything is sent, so no broker is involved; the ones that need the broker
-(202, 503, duplicates) are in tests/broker/test_http_intake.py.
+(202, 503, duplicates) are in tests/broker/test_http_intake_e2e.py.
 """
 
 from __future__ import annotations
