@@ -98,11 +98,11 @@ class Settings(BaseSettings):
                            description="HAZARD_DATA_DIR: the worker's local data (its tables "
                            "on disk with HAZARD_STORE=rocksdb)")
     store: Literal["memory", "rocksdb"] = Field(
-        default="memory", description="HAZARD_STORE: where the worker keeps its tables. memory: "
-        "rebuilt from their changelogs at every start (about 3,500 states a second here); "
-        "rocksdb: on local disk under HAZARD_DATA_DIR, so a restarted worker reads only what "
-        "its changelogs gained since, and a million open hazards recover in seconds instead of "
-        "minutes. Give each worker its own HAZARD_DATA_DIR.")
+        default="rocksdb", description="HAZARD_STORE: where the worker keeps its tables besides "
+        "memory. rocksdb: also on local disk under HAZARD_DATA_DIR, written after their "
+        "changelogs acknowledged the same writes, so a restarted worker reads only what its "
+        "changelogs gained since; memory: read again from the whole changelogs at every start. "
+        "Give each worker its own HAZARD_DATA_DIR.")
     replication_factor: int = Field(default=1, ge=1, description="HAZARD_REPLICATION_FACTOR")
     min_insync_replicas: int = Field(default=1, ge=1, description="HAZARD_MIN_INSYNC_REPLICAS")
     max_record_bytes: int = Field(default=1024 * 1024, ge=1024,

@@ -80,7 +80,7 @@ def test_a_tokens_file_from_the_repository_is_mounted_into_the_engine(services: 
     path = repo_path(engine, engine["environment"]["HAZARD_TOKENS_FILE"])
     assert path is not None and path.is_file(), engine.get("volumes")
     assert not TokenStore.load(path).unknown_ids(set(), set())  # parses; names no town or department
-    assert all(v.endswith(":ro") for v in engine["volumes"])
+    assert all(v.endswith(":ro") for v in engine["volumes"] if v.startswith("."))  # files: read-only
 
 
 def test_prometheus_scrapes_the_engine_and_alerts_through_alertmanager(services: dict) -> None:
@@ -121,3 +121,12 @@ def test_grafana_provisioning_mounts_exist_and_point_at_prometheus(services: dic
     dashboard = json.loads((folder / "hazard-engine.json").read_text())
     uids = {json.dumps(p["datasource"]) for p in dashboard["panels"] if "datasource" in p}
     assert uids == {json.dumps({"type": "prometheus", "uid": source["uid"]})}
+
+
+def test_the_worker_keeps_its_local_store_on_a_named_volume(services: dict[str, Any]) -> None:
+    """HAZARD_DATA_DIR is on a volume the compose file declares, so a restart keeps the tables."""
+    engine = services["engine"]
+    data_dir = engine["environment"]["HAZARD_DATA_DIR"]
+    declared = yaml.safe_load((DOCKER / "compose.yaml").read_text()).get("volumes") or {}
+    mounts = [v.split(":") for v in engine.get("volumes", [])]
+    assert any(source in declared and target == data_dir for source, target, *_ in mounts)
