@@ -19,6 +19,7 @@ from engine import logs
 from engine.errors import EngineError
 from engine.feeds.tokens import TokenFileError, TokenStore
 from engine.http import intake
+from engine.http.limits import Limits
 from engine.http.server import Pages, Server
 from engine.reference import RulesError, load_reference
 from engine.settings import Settings
@@ -49,7 +50,7 @@ def gateway_pages(settings: Settings) -> Pages:
 
 
 async def _serve(pages: Pages, settings: Settings) -> None:
-    server = Server(pages, settings.gateway_bind, settings.gateway_port)
+    server = Server(pages, settings.gateway_bind, settings.gateway_port, Limits.from_settings(settings))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -32,6 +32,7 @@ from engine.contract.common import KnownIds
 from engine.contract.outputs import CLOUDEVENT_CONTENT_TYPE, RejectionError
 from engine.feeds.tokens import ENV, FieldApp, TokenStore
 from engine.http.events import Item, RequestError, read_request
+from engine.http.limits import bounds_own_body
 from engine.intake.binding import validate_kafka_record
 from engine.intake.validate import Accepted
 from engine.settings import Settings
@@ -339,6 +340,6 @@ def register(app: Any, *, settings: Settings, bootstrap: str | Callable[[], str]
     """Serve `POST /events` on a `Pages`' aiohttp application."""
     intake = FieldIntake(settings, bootstrap, tokens, known)
     web_app = app.web.web_app
-    web_app.router.add_post(PATH, intake.post, name="events")
+    web_app.router.add_post(PATH, bounds_own_body(intake.post), name="events")
     web_app.on_cleanup.append(intake.close)
     return intake

@@ -12,8 +12,10 @@ aiohttp (3.14) offers the pieces but not one timeout per phase:
 - the request line and each header field are bounded by `max_line_size` and
   `max_field_size`, their number by `max_headers`; beyond, aiohttp answers 400.
 
-Every page is a GET, so a declared body beyond `web_max_body_bytes`, or a
-body of unknown length (chunked), answers 413 before any handler runs.
+Pages are GETs, so a declared body beyond `web_max_body_bytes`, or a body of
+unknown length (chunked), answers 413 before any handler runs. A route that
+reads a body and bounds it itself (`POST /events`, with its own
+`HAZARD_HTTP_MAX_BODY_BYTES`) says so with `bounds_own_body`.
 
 The worker's `Server` (and the gateway's) passes these to its runner.
 """
@@ -27,6 +29,16 @@ import orjson
 from aiohttp import web
 
 from engine.settings import Settings
+
+OWN_BODY = "_bounds_own_body"
+
+
+def bounds_own_body(handler: Any) -> Any:
+    """The handler, marked as one that reads its body within a limit of its own."""
+    async def own(request: web.Request) -> web.StreamResponse:
+        return await handler(request)
+    setattr(own, OWN_BODY, True)
+    return own
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +71,9 @@ class Limits:
 
         @web.middleware
         async def bounded_body(request: web.Request, handler: Any) -> web.StreamResponse:
+            route = request.match_info.route
+            if getattr(getattr(route, "handler", None), OWN_BODY, False):
+                return await handler(request)
             length = request.content_length
             if request.body_exists and (length is None or length > limit):
                 body = orjson.dumps({"error": f"request body too large: at most {limit} bytes, "

@@ -139,3 +139,33 @@ def test_the_limits_come_from_settings() -> None:
                                        "max_line_size": 2048, "max_field_size": 2048,
                                        "max_headers": 20}
     assert Limits.from_settings(Settings()) == Limits()
+
+
+def test_a_route_that_bounds_its_own_body_reads_past_the_pages_limit() -> None:
+    """`POST /events` has its own, larger limit: the pages' 413 must not stand in front of it."""
+    from aiohttp import web
+
+    from engine.http.limits import bounds_own_body
+
+    async def echo(request: web.Request) -> web.Response:
+        return web.Response(text=str(len(await request.read())))
+
+    async def go() -> tuple[bytes, bytes]:
+        pages = Pages()
+        pages.web_app.router.add_post("/own", bounds_own_body(echo))
+        pages.web_app.router.add_post("/other", echo)
+        server = Server(pages, "127.0.0.1", 0, TIGHT)
+        await server.start()
+        try:
+            port = server.runner.addresses[0][1]
+            body = b"x" * 1000  # TIGHT allows 64
+            ask = b"POST %s HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\nConnection: close\r\n\r\n"
+            own, _ = await exchange(port, [ask % b"/own" + body])
+            other, _ = await exchange(port, [ask % b"/other" + body])
+            return own, other
+        finally:
+            await server.stop()
+
+    own, other = asyncio.run(go())
+    assert own.startswith(b"HTTP/1.1 200") and own.endswith(b"1000")
+    assert other.split(b" ", 2)[1] == b"413"
