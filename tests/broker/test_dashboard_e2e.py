@@ -61,7 +61,7 @@ def district_trouble() -> list[tuple[str, bytes, bytes]]:
             "alert_id": "AL-DASH-1", "kind": "fire", "location": {"town": "huxi"},
             "casualties": {"dead": 0, "missing": 1, "seriously_injured": 2, "injured": 5},
             "description": "Fire in a stall row", "reporter": {"id": "gw-1", "role": "grid_worker"},
-            "post": "A"}),
+            "post": "A", "incident_class": "production_accident"}),  # 493's clocks run for it
         ("hazard.reports", b"HZ-DASH-X", b"this is not JSON"),  # rejected
         report("HZ-DASH-3", "fire_safety", "general", "huxi", f"carries {POISON}"),  # dead letter
     ]
