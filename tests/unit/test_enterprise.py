@@ -1,0 +1,259 @@
+"""Enterprise records (enterprise.records) and one file per enterprise (一企一档), without a broker."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from decide_fixtures import (
+    ENTERPRISE,
+    INSPECTORS,
+    RULES,
+    SUPERVISOR,
+    at,
+    complete,
+    event,
+    finding,
+    inspection,
+    plan,
+    report,
+    review,
+    ts,
+    verify,
+)
+
+from engine.contract.envelope import EVENT_TYPES
+from engine.enterprise.core import decide_enterprise
+from engine.enterprise.replay import DistrictReplay
+from engine.enterprise.state import RECENT, EnterpriseFile
+from engine.enterprise.view import enterprise_place, enterprise_view
+from engine.intake.process import Record, decide_intake
+from engine.store import pack, unpack
+
+USCC = ENTERPRISE["uscc"]
+PLANT = "91371500MA3D7PQ1LM"  # the enterprise the inspection fixture visits
+
+
+def registered(uscc: str = USCC, time: str = "2026-11-01 09:00", **extra: Any) -> dict[str, Any]:
+    """`safety.enterprise.registered` through the real intake."""
+    data = {"uscc": uscc, "name": ENTERPRISE["name"], "sector": "industry_trade",
+            "location": {"town": "lihaiwu", "address": "No. 8 Binhe Road"},
+            "legal_representative": "Zhang Wei", "by": SUPERVISOR, **extra}
+    [entry] = event("safety.enterprise.registered", time, data, uscc)
+    return entry
+
+
+def classified(risk: str, key: bool, decided_at: str, time: str = "2026-11-01 10:00",
+               uscc: str = USCC) -> dict[str, Any]:
+    """`safety.enterprise.classified` by a supervisor."""
+    [entry] = event("safety.enterprise.classified", time, {
+        "uscc": uscc, "risk_class": risk, "key_enterprise": key, "decided_by": SUPERVISOR,
+        "decided_at": ts(decided_at), "decision_no": "度应急分〔2026〕7"}, uscc)
+    return entry
+
+
+def _intake(type_: str, data: dict[str, Any], subject: str = USCC, key: bytes | None = None) -> Any:
+    topic = EVENT_TYPES[type_].topic
+    cloud = {"specversion": "1.0", "id": "ev-e", "source": "/apps/test", "type": type_,
+             "time": ts("2026-11-02 10:00"), "subject": subject, "data": data}
+    return decide_intake(Record(topic, 0, 1, key, json.dumps(cloud).encode(), 0), {}.get,
+                         RULES.reference, contract_topic=topic)
+
+
+def _reasons(out: Any) -> str:
+    return json.dumps([json.loads(s.value)["data"]["errors"] for s in out.sends], ensure_ascii=False)
+
+
+# --- item 1: the records -------------------------------------------------------------------------
+
+def test_enterprise_records_arrive_on_their_own_topic_keyed_by_uscc() -> None:
+    """The three record types belong on enterprise.records, and their subject is the USCC."""
+    names = sorted(n for n, t in EVENT_TYPES.items() if t.topic == "enterprise.records")
+    assert names == [f"safety.enterprise.{k}" for k in ("classified", "closed", "registered")]
+    assert {EVENT_TYPES[n].subject_field for n in names} == {"uscc"}
+    assert {EVENT_TYPES[n].subject_kind for n in names} == {"enterprise"}
+
+
+GOOD = {"uscc": USCC, "name": "X Co.", "sector": "industry_trade", "location": {"town": "lihaiwu"},
+        "legal_representative": "Zhang Wei", "by": SUPERVISOR}
+
+
+@pytest.mark.parametrize(("type_", "data", "words"), [
+    pytest.param("safety.enterprise.registered", {**GOOD, "uscc": USCC[:-1] + "3"},
+                 "check character is '3' but GB 32100-2015 gives '2'", id="bad-check-character"),
+    pytest.param("safety.enterprise.registered", {**GOOD, "location": {"town": "atlantis"}},
+                 "unknown town 'atlantis'", id="unknown-town"),
+    pytest.param("safety.enterprise.registered", {**GOOD, "sector": "mining"}, "sector", id="bad-sector"),
+    pytest.param("safety.enterprise.registered", {**GOOD, "by": {"id": "p", "role": "public"}},
+                 "a registration is recorded by a supervisor or an inspector, not 'public'", id="public"),
+    pytest.param("safety.enterprise.registered", {k: v for k, v in GOOD.items()
+                                                   if k != "legal_representative"},
+                 "legal_representative", id="no-legal-representative"),
+    pytest.param("safety.enterprise.classified", {"uscc": USCC, "risk_class": "purple",
+                                                  "key_enterprise": True, "decided_by": SUPERVISOR,
+                                                  "decided_at": ts("2026-11-01 10:00")},
+                 "'red', 'orange', 'yellow' or 'blue'", id="bad-risk-class"),
+    pytest.param("safety.enterprise.classified", {"uscc": USCC, "risk_class": "red",
+                                                  "key_enterprise": True, "decided_by": SUPERVISOR,
+                                                  "decided_at": "2026-11-01T10:00:00"},
+                 "timezone", id="decided-at-without-offset"),
+    pytest.param("safety.enterprise.closed", {"uscc": USCC, "reason": "moved",
+                                              "by": {"id": "e", "role": "enterprise"}},
+                 "a closing is recorded by a supervisor or an inspector", id="closed-by-enterprise"),
+])
+def test_bad_enterprise_records_are_rejected_with_a_specific_reason(type_: str, data: dict[str, Any],
+                                                                    words: str) -> None:
+    """Each wrong field is named in the rejection, in words a field app's developer can act on."""
+    out = _intake(type_, data)
+    assert out.kind == "rejected"
+    assert words in _reasons(out)
+
+
+def test_an_enterprise_record_must_be_keyed_and_subjected_by_its_uscc() -> None:
+    """Subject and key are the USCC: another subject or key is rejected, naming both."""
+    out = _intake("safety.enterprise.registered", GOOD, subject="HZ-1")
+    assert out.kind == "rejected" and "must equal data.uscc" in _reasons(out)
+    out = _intake("safety.enterprise.registered", GOOD, key=b"HZ-1")
+    assert out.kind == "rejected" and out.reasons == ("key_mismatch",)
+    assert _intake("safety.enterprise.registered", GOOD, key=USCC.encode()).kind == "accepted"
+
+
+def test_an_enterprise_record_on_another_topic_is_rejected() -> None:
+    """A registration sent to hazard.reports names the topic it belongs on."""
+    cloud = {"specversion": "1.0", "id": "ev-t", "source": "/apps/test",
+             "type": "safety.enterprise.registered", "time": ts("2026-11-02 10:00"),
+             "subject": USCC, "data": GOOD}
+    out = decide_intake(Record("hazard.reports", 0, 1, None, json.dumps(cloud).encode(), 0), {}.get,
+                        RULES.reference, contract_topic="hazard.reports")
+    assert out.reasons == ("wrong_topic",) and "belongs on topic enterprise.records" in _reasons(out)
+
+
+# --- item 2: the file ----------------------------------------------------------------------------
+
+def test_registration_and_the_latest_classification_make_the_file() -> None:
+    """The classification decided last holds, whatever order the records arrive in."""
+    entries = [registered(), classified("red", True, "2026-11-01 10:00"),
+               classified("yellow", False, "2026-10-01 10:00", time="2026-11-01 11:00")]
+    for order in (entries, entries[::-1]):
+        f = None
+        for e in order:
+            f, outs = decide_enterprise(f, e, RULES)
+            assert outs == []
+        assert f.status() == "registered" and f.town == "lihaiwu" and f.sector == "industry_trade"
+        assert (f.risk_class, f.key) == ("red", True)
+        assert f.classified[0] == at("2026-11-01 10:00") and f.classified[1] == "sup-01"
+
+
+def test_a_closed_enterprise_keeps_its_file_and_a_later_registration_reopens_it() -> None:
+    """Closing is a status, not a deletion; a registration after it opens the file again."""
+    [closing] = event("safety.enterprise.closed", "2026-11-05 09:00",
+                      {"uscc": USCC, "reason": "Moved out of the district.", "by": SUPERVISOR}, USCC)
+    f, _ = decide_enterprise(None, registered(), RULES)
+    f, _ = decide_enterprise(f, closing, RULES)
+    assert f.status() == "closed" and f.name == ENTERPRISE["name"]
+    f, _ = decide_enterprise(f, registered(time="2026-11-06 09:00"), RULES)
+    assert f.status() == "registered"
+
+
+def test_a_re_delivered_entry_changes_nothing() -> None:
+    """The same entry twice returns the very same file, so the worker stores nothing new."""
+    f, _ = decide_enterprise(None, registered(), RULES)
+    entry = classified("red", True, "2026-11-01 10:00")
+    again, outs = decide_enterprise(f, entry, RULES)
+    assert again is not f and outs == []
+    assert decide_enterprise(again, entry, RULES)[0] is again
+
+
+def _district(*entries: dict[str, Any] | list[dict[str, Any]]) -> DistrictReplay:
+    rp = DistrictReplay.of(RULES)
+    for e in entries:
+        for one in (e if isinstance(e, list) else [e]):
+            rp.feed(one)
+    return rp
+
+
+def test_hazards_are_filed_under_their_enterprise_open_overdue_and_closed() -> None:
+    """Two reported hazards, one closed after review, one past its deadline: the file counts them."""
+    rp = _district(registered(),
+                   report("HZ-1", "2026-11-02 09:00"), verify("HZ-1", "2026-11-02 15:00"),
+                   report("HZ-2", "2026-11-02 09:30"), verify("HZ-2", "2026-11-02 16:00"),
+                   plan("HZ-2", "2026-11-03 09:00"), complete("HZ-2", "2026-11-04 09:00"),
+                   review("HZ-2", "2026-11-05 09:00"))
+    f = rp.state("enterprise", USCC)
+    deadline = rp.state("hazard", "HZ-1").deadline
+    view = enterprise_view(f, RULES, deadline + 1)
+    assert view["hazards"] == {"open": 1, "overdue": 1, "closed": 1}
+    assert [h["id"] for h in view["open_hazards"]] == ["HZ-1"] and view["open_hazards"][0]["overdue"]
+    assert enterprise_view(f, RULES, deadline)["hazards"]["overdue"] == 0  # overdue only past it
+    assert enterprise_place(f, RULES).overdue_after == deadline
+    # The enterprise's sector's lead department, and the lead department of its open hazard.
+    assert view["departments"] == ["fire_rescue", "safety_bureau"]
+
+
+def test_events_before_the_registration_are_kept_and_linked_when_it_comes() -> None:
+    """A hazard and an inspection of an unknown enterprise file it; the registration names it."""
+    rp = _district(report("HZ-1", "2026-11-02 09:00"), verify("HZ-1", "2026-11-02 15:00"))
+    f = rp.state("enterprise", USCC)
+    assert f.status() == "unregistered" and f.name == ENTERPRISE["name"] and len(f.hazards) == 1
+    rp.feed(registered(time="2026-11-03 09:00"))
+    f = rp.state("enterprise", USCC)
+    assert f.status() == "registered" and f.legal_representative == "Zhang Wei"
+    assert list(f.hazards) == ["HZ-1"] and f.sector == "industry_trade"
+
+
+def test_an_inspection_without_findings_counts_as_the_last_inspection() -> None:
+    """An inspection with no findings is valid and counts (contract section 3)."""
+    rp = _district(inspection("2026-11-02 10:00", [], inspection_id="INS-A"),
+                   inspection("2026-11-09 10:00", [finding("HZ-F")], inspection_id="INS-B"))
+    f = rp.state("enterprise", PLANT)
+    assert f.inspections == 2 and f.last_inspection[1:] == ["INS-B", "unannounced", 1]
+    assert list(f.hazards) == ["HZ-F"] and f.town == "zhulaozhuang"
+
+
+def test_orders_in_force_and_their_lifting_are_filed() -> None:
+    """An order on a hazard is in force in its enterprise's file until lifted."""
+    def order(kind: str, time: str, **data: Any) -> dict[str, Any]:
+        [e] = event(f"safety.enforcement.{kind}", time, {"hazard_id": "HZ-1", "order_no": "令-1", **data},
+                    "HZ-1")
+        return e
+    rp = _district(report("HZ-1", "2026-11-02 09:00", grade="major"),
+                   verify("HZ-1", "2026-11-02 15:00", grade="major"),
+                   order("ordered", "2026-11-02 16:00", order="suspend", legal_basis="安全生产法 art. 65",
+                         by=INSPECTORS))
+    assert enterprise_view(rp.state("enterprise", USCC), RULES, 0)["orders_in_force"][0]["order"] == "suspend"
+    rp.feed(order("lifted", "2026-11-20 09:00", by=SUPERVISOR))
+    assert rp.state("enterprise", USCC).orders == {}
+
+
+def test_the_file_stays_bounded_however_many_events() -> None:
+    """A year of inspections leaves RECENT record lines and exact counts."""
+    rp = _district(*[inspection(f"2026-{m:02d}-{d:02d} 10:00", [], inspection_id=f"INS-{m}-{d}")
+                     for m in range(1, 13) for d in (3, 17)])
+    f = rp.state("enterprise", PLANT)
+    assert f.inspections == 24 and f.last_inspection[1] == "INS-12-17"
+    rp = _district(*[inspection(f"2026-{m:02d}-{d:02d} 10:00", [], inspection_id=f"INS-{m}-{d}")
+                     for m in range(1, 13) for d in range(1, 8)])
+    f = rp.state("enterprise", PLANT)
+    assert f.inspections == 84 and len(f.recent) == RECENT
+    assert f.recent[-1][2].startswith("inspection INS-12-7 ")
+
+
+def test_a_stored_file_reads_back_the_same() -> None:
+    """pack then unpack gives the same file, as the worker's table stores it."""
+    rp = _district(registered(), report("HZ-1", "2026-11-02 09:00"), verify("HZ-1", "2026-11-02 15:00"))
+    f = rp.state("enterprise", USCC)
+    assert unpack(pack(f), EnterpriseFile) == f
+
+
+def test_links_do_not_change_the_hazard_cores_outputs() -> None:
+    """The wrapped hazard core sends what the plain one sends, plus links on the timeline only."""
+    from engine.decide.replay import Replay
+
+    entries = [report("HZ-1", "2026-11-02 09:00"), verify("HZ-1", "2026-11-02 15:00"),
+               review("HZ-1", "2026-12-20 09:00", outcome="failed")]
+    plain = Replay(RULES)
+    for e in entries:
+        plain.feed(e)
+    rp = _district(*entries)
+    assert [o.id for o in rp.outputs] == [o.id for _, o in plain.outputs]
