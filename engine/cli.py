@@ -55,6 +55,12 @@ def _show(args: argparse.Namespace) -> int:
     from engine.tools.kafka import bootstrap_for, client_auth
 
     settings = _settings(args)
+    if (args.hazard_id is None) == (args.enterprise is None):
+        print("show: give a hazard id or --enterprise USCC (one of them)", file=sys.stderr)
+        return 2
+    if args.enterprise is not None:
+        return show.run_enterprise(bootstrap_for(settings), settings.topic_prefix, settings.app_id,
+                                   args.enterprise, args.json, auth=client_auth(settings))
     return show.run(bootstrap_for(settings), settings.topic_prefix, settings.app_id, args.hazard_id,
                     args.json, auth=client_auth(settings))
 
@@ -232,8 +238,10 @@ def parser() -> argparse.ArgumentParser:
     tail.add_argument("--json", action="store_true", help="print each record's JSON as it is")
     tail.set_defaults(func=_tail)
 
-    show = sub.add_parser("show", help="print a hazard's state, running clocks and timeline")
-    show.add_argument("hazard_id", help="the hazard's id, e.g. HZ-20261130-0001")
+    show = sub.add_parser("show", help="print a hazard's state, running clocks and timeline, or an "
+                          "enterprise's file (一企一档)")
+    show.add_argument("hazard_id", nargs="?", help="the hazard's id, e.g. HZ-20261130-0001")
+    show.add_argument("--enterprise", metavar="USCC", help="show this enterprise's file instead")
     show.add_argument("--json", action="store_true", help="print the state and timeline as JSON")
     show.set_defaults(func=_show)
 

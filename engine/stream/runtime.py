@@ -52,6 +52,8 @@ from engine.contract.outputs import record_headers
 from engine.cores import SEEN_TABLE, TABLES, Core, build_cores, decide_entry, record_value
 from engine.deadletter import DEAD_LETTER, dead_letter
 from engine.decide.emit import lead_department
+from engine.enterprise import web as enterprise_web
+from engine.enterprise.view import enterprise_source
 from engine.feeds import web as feeds
 from engine.feeds.tokens import TokenFileError, TokenStore
 from engine.feeds.views import alert_source, hazard_source
@@ -458,6 +460,10 @@ class Runtime:
                   if "alert" in self.tables else None)
         feeds.register(pages, settings=self.settings, bootstrap=self.bootstrap, hazards=hazards,
                        alerts=alerts, tokens=self.tokens, now=self.clock.now)
+        enterprise_web.register(pages, settings=self.settings, tokens=self.tokens, now=self.clock.now,
+                                enterprises=enterprise_source(self.tables["enterprise"], self.rules,
+                                                              self.clock.now,
+                                                              self.derived.place_index("enterprise")))
         field_intake.register(pages, settings=self.settings, bootstrap=self.bootstrap,
                               tokens=self.tokens, known=self.rules.reference)
         board.register(pages, settings=self.settings, bootstrap=self.bootstrap, hazards=hazards,

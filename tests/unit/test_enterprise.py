@@ -257,3 +257,93 @@ def test_links_do_not_change_the_hazard_cores_outputs() -> None:
         plain.feed(e)
     rp = _district(*entries)
     assert [o.id for o in rp.outputs] == [o.id for _, o in plain.outputs]
+
+
+# --- item 2: the HTTP pages ----------------------------------------------------------------------
+
+def _pages_over(rp: DistrictReplay, tmp_path: Any) -> tuple[Any, dict[str, str]]:
+    from engine.enterprise import web as enterprise_web
+    from engine.enterprise.view import enterprise_source
+    from engine.feeds.index import PlaceIndex
+    from engine.feeds.tokens import TokenStore, mint
+    from engine.http.server import Pages
+    from engine.settings import Settings
+
+    table, index = {}, PlaceIndex()
+    for uscc, f in rp.states["enterprise"].items():
+        table[uscc.encode()] = pack(f)
+        index.put(uscc, enterprise_place(f, RULES))
+    tokens, lines = {}, []
+    for name, towns, depts, district in (("lihaiwu", ["lihaiwu"], [], False),
+                                         ("fire", [], ["fire_rescue"], False),
+                                         ("district", [], [], True)):
+        tokens[name], line = mint(name, towns, depts, district)
+        lines.append(line)
+    (tmp_path / "tokens.yaml").write_text("supervisors:\n" + "\n".join(lines) + "\n")
+    pages = Pages()
+    enterprise_web.register(pages, settings=Settings(), tokens=TokenStore.load(tmp_path / "tokens.yaml"),
+                            enterprises=enterprise_source(table, RULES, lambda: at("2026-12-31 00:00"),
+                                                          index),
+                            now=lambda: at("2026-12-31 00:00"))
+    return pages, tokens
+
+
+def test_enterprise_pages_answer_within_the_tokens_scope(tmp_path: Any) -> None:
+    """A town sees its enterprises' files; another town's answers exactly as an unknown USCC."""
+    import asyncio
+
+    from aiohttp.test_utils import TestClient, TestServer
+
+    rp = _district(registered(), report("HZ-1", "2026-11-02 09:00"), verify("HZ-1", "2026-11-02 15:00"),
+                   inspection("2026-11-02 10:00", [], inspection_id="INS-A"))
+    pages, tokens = _pages_over(rp, tmp_path)
+    unknown = "91350100M000100Y43"
+
+    async def main() -> None:
+        async with TestClient(TestServer(pages.web_app)) as client:
+            def auth(name: str) -> dict[str, str]:
+                return {"Authorization": f"Bearer {tokens[name]}"}
+            own = await client.get(f"/enterprises/{USCC}", headers=auth("lihaiwu"))
+            assert own.status == 200
+            body = await own.json()
+            assert body["name"] == ENTERPRISE["name"] and body["hazards"]["overdue"] == 1
+            outside = await client.get(f"/enterprises/{PLANT}", headers=auth("lihaiwu"))
+            missing = await client.get(f"/enterprises/{unknown}", headers=auth("lihaiwu"))
+            assert outside.status == missing.status == 404
+            assert (await outside.json())["error"].replace(PLANT, "X") == \
+                (await missing.json())["error"].replace(unknown, "X")
+            listed = await (await client.get("/enterprises", headers=auth("lihaiwu"))).json()
+            assert [i["id"] for i in listed["items"]] == [USCC]
+            everyone = await (await client.get("/enterprises", headers=auth("district"))).json()
+            assert sorted(i["id"] for i in everyone["items"]) == sorted([USCC, PLANT])
+            overdue = await (await client.get("/enterprises?overdue=true", headers=auth("district"))).json()
+            assert [i["id"] for i in overdue["items"]] == [USCC]
+            by_department = await (await client.get("/enterprises", headers=auth("fire"))).json()
+            assert [i["id"] for i in by_department["items"]] == [USCC]  # its open hazard's lead
+            assert (await client.get("/enterprises")).status == 401
+            assert (await client.get("/enterprises?town=zhulaozhuang", headers=auth("lihaiwu"))).status == 403
+            assert (await client.get("/enterprises?overdue=maybe", headers=auth("district"))).status == 400
+
+    asyncio.run(main())
+
+
+def test_show_renders_an_enterprises_file() -> None:
+    """`hazard-engine show --enterprise` prints counts, the overdue hazard and the last inspection."""
+    from engine.tools.show import render_enterprise
+
+    rp = _district(registered(), classified("orange", True, "2026-11-01 10:00"),
+                   report("HZ-1", "2026-11-02 09:00"), verify("HZ-1", "2026-11-02 15:00"))
+    f = rp.state("enterprise", USCC)
+    page = render_enterprise(f, [], USCC, at("2026-12-31 00:00"))
+    assert "risk class=orange  key enterprise (重点企业)" in page
+    assert "hazards: 1 open, 1 overdue, 0 closed" in page and "HZ-1" in page and "OVERDUE" in page
+    assert "inspections: 0; last none" in page
+    assert render_enterprise(None, [], USCC, 0) == f"{USCC}: no such enterprise on this broker"
+
+
+def test_show_needs_a_hazard_or_an_enterprise_but_not_both(capsys: Any) -> None:
+    """The command says what to give instead of guessing."""
+    from engine.cli import main
+
+    assert main(["show"]) == 2 and "one of them" in capsys.readouterr().err
+    assert main(["show", "HZ-1", "--enterprise", USCC]) == 2
