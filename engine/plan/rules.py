@@ -1,0 +1,126 @@
+"""The draw's rules (rules/plan.yaml) and the inspectors' roster (rules/reference/inspectors.yaml).
+
+Both files are parsed into strict models, cross-checked against the reference
+(every inspector's department must exist), then compiled into `PlanRules`,
+the immutable form the pure draw reads.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from engine import codec
+from engine.contract.common import Uscc
+from engine.reference import Reference
+from engine.reference.errors import RulesFileError
+from engine.reference.load import ROSTER_FILE
+from engine.reference.parse import read_yaml, validate
+
+PLAN_FILE = "plan.yaml"
+RISK_CLASSES = ("red", "orange", "yellow", "blue")
+
+
+class _File(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Weights(_File):
+    """A weight per risk class, and one for an enterprise not classified yet."""
+
+    red: float = Field(gt=0)
+    orange: float = Field(gt=0)
+    yellow: float = Field(gt=0)
+    blue: float = Field(gt=0)
+    unclassified: float = Field(gt=0)
+
+
+class History(_File):
+    """Multipliers read from an enterprise's file."""
+
+    overdue_hazard: float = Field(gt=0)
+    violated_order: float = Field(gt=0)
+    never_inspected: float = Field(gt=0)
+
+
+class Draw(_File):
+    """How many enterprises a period draws, how an inspector's load is capped, how they weigh."""
+
+    per_period: int = Field(ge=1, le=100_000)
+    max_per_inspector: int = Field(ge=1, le=10_000)
+    weights: Weights
+    history: History
+
+
+class PlanFile(_File):
+    """rules/plan.yaml."""
+
+    version: str
+    draw: Draw
+
+
+class Conflict(_File):
+    """A declared conflict of interest (回避): the inspector is never sent to this enterprise."""
+
+    uscc: Uscc
+    reason: str = Field(min_length=1)
+
+
+class InspectorEntry(_File):
+    """One certified law-enforcement officer of the roster."""
+
+    name: str = Field(min_length=1)
+    department: str
+    conflicts: list[Conflict] = Field(default_factory=list)
+
+
+class RosterFile(_File):
+    """rules/reference/inspectors.yaml."""
+
+    version: str
+    sample: bool = False
+    inspectors: dict[str, InspectorEntry] = Field(min_length=2)
+
+
+@dataclass(frozen=True, slots=True)
+class Inspector:
+    """An inspector as the draw reads it."""
+
+    id: str
+    name: str
+    department: str
+    conflicts: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
+class PlanRules:
+    """The compiled draw rules and roster; `roster_digest` names the roster an audit must use."""
+
+    version: str
+    draw: Draw
+    inspectors: tuple[Inspector, ...]
+
+    @property
+    def roster_digest(self) -> str:
+        """SHA-256 of the roster as the draw reads it (ids and conflicts, in id order)."""
+        doc = [[i.id, sorted(i.conflicts)] for i in self.inspectors]
+        return hashlib.sha256(codec.dumps(doc)).hexdigest()
+
+
+def load_plan(rules_dir: Path, reference: Reference, label: str = "rules") -> PlanRules:
+    """Read, check and compile rules/plan.yaml and rules/reference/inspectors.yaml."""
+    plan = validate(PlanFile, read_yaml(rules_dir / PLAN_FILE, f"{label}/{PLAN_FILE}"),
+                    f"{label}/{PLAN_FILE}")
+    shown = f"{label}/reference/{ROSTER_FILE}"
+    roster = validate(RosterFile, read_yaml(rules_dir / "reference" / ROSTER_FILE, shown), shown)
+    for inspector_id, entry in roster.inspectors.items():
+        if not reference.has_department(entry.department):
+            raise RulesFileError(shown, f"inspectors.{inspector_id}.department",
+                                 f"unknown department {entry.department!r}: it is not in "
+                                 "reference/departments.yaml")
+    inspectors = tuple(Inspector(i, e.name, e.department, frozenset(c.uscc for c in e.conflicts))
+                       for i, e in sorted(roster.inspectors.items()))
+    return PlanRules(plan.version, plan.draw, inspectors)

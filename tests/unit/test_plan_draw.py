@@ -1,0 +1,165 @@
+"""The random draw (双随机、一公开): reproducible, weighted, and each constraint at its boundary."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from decide_fixtures import REPO, RULES
+
+from engine.contract.uscc import check_character
+from engine.enterprise.state import EnterpriseFile
+from engine.plan.draw import (
+    SCALE,
+    Candidate,
+    DrawError,
+    candidates,
+    draw_event,
+    pick_pair,
+    previous_pairs,
+    rerun,
+    select,
+    weight_of,
+)
+from engine.plan.rules import Inspector, load_plan
+from engine.reference.errors import RulesFileError
+
+PLAN = load_plan(REPO / "rules", RULES.reference)
+NOW = 1_800_000_000
+
+
+def uscc(n: int) -> str:
+    """A valid USCC numbered n."""
+    body = f"91371500MA{n:07d}"
+    return body + check_character(body)
+
+
+def firm(n: int, risk: str | None = "yellow", key: bool = False, **extra: object) -> EnterpriseFile:
+    """A registered enterprise's file, inspected once, with nothing overdue."""
+    return EnterpriseFile(uscc(n), name=f"Firm {n}", registered="ev", registered_at=1, town="lihaiwu",
+                          sector="industry_trade", risk_class=risk, key=key, inspections=1, **extra)
+
+
+def roster(n: int, conflicts: dict[str, set[str]] | None = None) -> tuple[Inspector, ...]:
+    return tuple(Inspector(f"i{k}", f"I{k}", "safety_bureau", frozenset((conflicts or {}).get(f"i{k}", ())))
+                 for k in range(1, n + 1))
+
+
+def test_a_published_draw_re_run_from_its_own_record_gives_the_same_list() -> None:
+    """An auditor re-runs the recorded event (as JSON) with the roster and gets the same picks."""
+    files = [firm(n, risk) for n, risk in enumerate(["red", "orange", "yellow", "blue"] * 10)]
+    event = draw_event("S-2027-01", "2027-01", files, PLAN, [], NOW)
+    recorded = json.loads(json.dumps(event))
+    assert rerun(recorded["data"], PLAN) == recorded["data"]["picks"]
+    assert len(recorded["data"]["picks"]) == PLAN.draw.per_period
+    again = draw_event("S-2027-01", "2027-01", list(reversed(files)), PLAN, [], NOW)
+    assert again == event  # the order the files come in does not matter, nor does the id change
+    other = draw_event("S-2027-01b", "2027-01", files, PLAN, [], NOW)
+    assert other["id"] != event["id"] and other["data"]["picks"] != event["data"]["picks"]
+
+
+def test_a_re_run_with_another_roster_says_so() -> None:
+    """The roster is an input: a changed one is refused by name, not silently used."""
+    event = draw_event("S", "2027-01", [firm(1), firm(2)], PLAN, [], NOW)
+    changed = replace(PLAN, inspectors=PLAN.inspectors[:-1])
+    with pytest.raises(DrawError, match="the roster differs"):
+        rerun(event["data"], changed)
+
+
+def test_key_closed_and_unregistered_enterprises_are_not_drawn() -> None:
+    """Key enterprises are on their fixed cycle; closed and unregistered ones are not candidates."""
+    closed = replace(firm(3), closed_at=5)
+    unregistered = EnterpriseFile(uscc(4))
+    pool, excluded = candidates([firm(1), firm(2, key=True), closed, unregistered], PLAN, NOW)
+    assert [c.uscc for c in pool] == [uscc(1)]
+    assert excluded == {"key_enterprise": 1, "closed": 1, "unregistered": 1}
+
+
+def test_weights_follow_risk_class_and_history() -> None:
+    """Each multiplier applies at its boundary: one violation, one overdue hazard, no inspection."""
+    w, h = PLAN.draw.weights, PLAN.draw.history
+    assert weight_of(firm(1, "red"), PLAN, NOW) == w.red * SCALE
+    assert weight_of(firm(1, None), PLAN, NOW) == w.unclassified * SCALE
+    assert weight_of(firm(1, "blue", violations=1), PLAN, NOW) == w.blue * h.violated_order * SCALE
+    assert weight_of(firm(1, "blue", violations=0), PLAN, NOW) == w.blue * SCALE
+    due = {"HZ-1": ["verified", "general", NOW - 1, False, None, None, None, False]}
+    assert weight_of(firm(1, "blue", hazards=due), PLAN, NOW) == w.blue * h.overdue_hazard * SCALE
+    at_deadline = {"HZ-1": ["verified", "general", NOW, False, None, None, None, False]}
+    assert weight_of(firm(1, "blue", hazards=at_deadline), PLAN, NOW) == w.blue * SCALE
+    never = replace(firm(1, "blue"), inspections=0)
+    assert weight_of(never, PLAN, NOW) == w.blue * h.never_inspected * SCALE
+
+
+def test_heavier_enterprises_are_drawn_more_often() -> None:
+    """Over 400 seeds, a weight-8 enterprise is drawn about eight times as often as a weight-1 one."""
+    pool = [Candidate("A-red", 800), Candidate("B-blue", 100)] + [Candidate(f"C{k}", 200) for k in range(20)]
+    roster8 = roster(8)
+    counts = {"A-red": 0, "B-blue": 0}
+    for s in range(400):
+        for p in select(str(s), "2027-01", pool, roster8, {}, 1, 6):
+            counts[p["uscc"]] = counts.get(p["uscc"], 0) + 1
+    assert counts["A-red"] > 4 * counts["B-blue"] > 0
+
+
+def test_an_inspector_with_a_declared_conflict_is_never_sent() -> None:
+    """With three inspectors and one conflicted, the other two go; with two, nobody does."""
+    target = uscc(1)
+    three = roster(3, {"i1": {target}})
+    assert pick_pair("S", "2027-01", target, three, {}, 6, None) == ("i2", "i3")
+    two = roster(2, {"i2": {target}})
+    [pick] = select("S", "2027-01", [Candidate(target, 100)], two, {}, 1, 6)
+    assert pick["inspectors"] == [] and "declared conflict" in pick["unassigned"]
+    for s in range(50):  # whatever the seed
+        [pick] = select(str(s), "2027-01", [Candidate(target, 100)], roster(4, {"i3": {target}}), {}, 1, 6)
+        assert "i3" not in pick["inspectors"] and len(pick["inspectors"]) == 2
+
+
+def test_the_same_pair_is_never_sent_twice_running_to_one_enterprise() -> None:
+    """The previous pair is excluded; with only that pair free, the enterprise stays unassigned."""
+    target = uscc(1)
+    for s in range(50):
+        first = pick_pair(str(s), "2027-01", target, roster(3), {}, 6, None)
+        second = pick_pair(str(s), "2027-02", target, roster(3), {}, 6, first)
+        assert second is not None and set(second) != set(first)
+    assert pick_pair("S", "2027-02", target, roster(2), {}, 6, ("i2", "i1")) is None
+
+
+def test_an_inspectors_load_is_capped_per_period() -> None:
+    """With four inspectors and a cap of one visit, two enterprises get pairs and the third none."""
+    pool = [Candidate(uscc(n), 100) for n in range(3)]
+    picks = select("S", "2027-01", pool, roster(4), {}, 3, 1)
+    assert sorted(len(p["inspectors"]) for p in picks) == [0, 2, 2]
+    assert len({i for p in picks for i in p["inspectors"]}) == 4
+
+
+def test_a_period_with_fewer_candidates_than_its_quota_draws_them_all() -> None:
+    """per_period is an upper bound: every candidate is drawn once, none twice."""
+    picks = select("S", "2027-01", [Candidate(uscc(n), 100) for n in range(3)], roster(8), {}, 20, 6)
+    assert sorted(p["uscc"] for p in picks) == sorted(uscc(n) for n in range(3))
+
+
+def test_previous_pairs_come_from_the_latest_earlier_period() -> None:
+    """A draw of the same or a later period is not 'previous'; the latest earlier one wins."""
+    def d(period: str, pair: list[str]) -> dict:
+        return {"period": period, "picks": [{"uscc": "U", "inspectors": pair}]}
+    draws = [d("2026-11", ["i1", "i2"]), d("2026-12", ["i3", "i4"]), d("2027-01", ["i5", "i6"]),
+             d("2026-10", ["i7", "i8"]), d("2026-12", [])]
+    assert previous_pairs(draws, "2027-01") == {"U": ("i3", "i4")}
+    assert previous_pairs(draws, "2026-10") == {}
+
+
+def test_the_roster_is_checked_when_it_loads(tmp_path: Path) -> None:
+    """An inspector of an unknown department is refused, naming the file and the key."""
+    rules = tmp_path / "rules"
+    (rules / "reference").mkdir(parents=True)
+    (rules / "plan.yaml").write_text((REPO / "rules" / "plan.yaml").read_text(encoding="utf-8"),
+                                     encoding="utf-8")
+    (rules / "reference" / "inspectors.yaml").write_text(
+        'version: "1"\ninspectors:\n  a: {name: A, department: nowhere}\n  b: {name: B, department: '
+        'safety_bureau}\n', encoding="utf-8")
+    with pytest.raises(RulesFileError) as err:
+        load_plan(rules, RULES.reference)
+    assert "inspectors.yaml" in str(err.value) and "inspectors.a.department" in str(err.value)
+    assert "unknown department 'nowhere'" in str(err.value)
