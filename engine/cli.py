@@ -75,6 +75,21 @@ def _filing(args: argparse.Namespace) -> int:
                       load_rules(settings.rules_dir), args.publish, args.json, auth=client_auth(settings))
 
 
+def _plan(args: argparse.Namespace) -> int:
+    from engine.plan.rules import load_plan
+    from engine.ruleset import load_rules
+    from engine.tools import plan
+    from engine.tools.kafka import bootstrap_for, client_auth
+
+    settings = _settings(args)
+    rules = load_rules(settings.rules_dir)
+    plan_rules = load_plan(settings.rules_dir, rules.reference)
+    if args.plan_command == "verify":
+        return plan.run_verify(args.file, plan_rules)
+    return plan.run_draw(bootstrap_for(settings), settings.topic_prefix, settings.app_id, args.period,
+                         args.seed, plan_rules, args.record, args.json, auth=client_auth(settings))
+
+
 def _schemas(args: argparse.Namespace) -> int:
     from engine import schemas
 
@@ -244,6 +259,17 @@ def parser() -> argparse.ArgumentParser:
     show.add_argument("--enterprise", metavar="USCC", help="show this enterprise's file instead")
     show.add_argument("--json", action="store_true", help="print the state and timeline as JSON")
     show.set_defaults(func=_show)
+
+    pln = sub.add_parser("plan", help="the random draw of inspections (双随机、一公开) and its audit")
+    plan_sub = pln.add_subparsers(dest="plan_command", required=True, metavar="PLAN_COMMAND")
+    drw = plan_sub.add_parser("draw", help="draw a period's enterprises and pairs of inspectors")
+    drw.add_argument("--period", required=True, help="the month drawn for, YYYY-MM")
+    drw.add_argument("--seed", required=True, help="the published seed anyone can re-run the draw with")
+    drw.add_argument("--record", action="store_true", help="record the draw on inspections.draws")
+    drw.add_argument("--json", action="store_true", help="print the draw's event as JSON")
+    ver = plan_sub.add_parser("verify", help="re-run a recorded draw from its own inputs and compare")
+    ver.add_argument("file", type=Path, help="a JSON file holding the draw's event")
+    pln.set_defaults(func=_plan)
 
     fil = sub.add_parser("filing", help="the month's filing of supervision results with discipline "
                          "inspection, one per sector-leading department (periodic_filing)")

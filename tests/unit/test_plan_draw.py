@@ -163,3 +163,32 @@ def test_the_roster_is_checked_when_it_loads(tmp_path: Path) -> None:
         load_plan(rules, RULES.reference)
     assert "inspectors.yaml" in str(err.value) and "inspectors.a.department" in str(err.value)
     assert "unknown department 'nowhere'" in str(err.value)
+
+
+def test_plan_verify_agrees_with_a_recorded_draw_and_names_a_tampered_one(
+        tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    """`plan verify FILE`: 0 for the recorded draw, 1 when a pick was changed, 2 when unreadable."""
+    from engine.tools.plan import run_verify
+
+    event = draw_event("S", "2027-01", [firm(n, "red") for n in range(30)], PLAN, [], NOW)
+    path = tmp_path / "draw.json"
+    path.write_text(json.dumps(event), encoding="utf-8")
+    assert run_verify(path, PLAN) == 0 and "the same 20 picks" in capsys.readouterr().out
+    event["data"]["picks"][3]["inspectors"] = ["insp-001", "insp-002"]
+    event["data"]["picks"][3]["uscc"] = uscc(99)
+    path.write_text(json.dumps(event), encoding="utf-8")
+    assert run_verify(path, PLAN) == 1 and "DIFFERS" in capsys.readouterr().err
+    path.write_text("{", encoding="utf-8")
+    assert run_verify(path, PLAN) == 2 and "cannot re-run it" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("period", "seed", "words"), [
+    ("2027-13", "S", "is not a month"), ("2027-1", "S", "is not a month"), ("2027-01", " ", "--seed"),
+])
+def test_plan_draw_refuses_a_bad_period_or_seed_before_reading_anything(
+        period: str, seed: str, words: str, capsys: pytest.CaptureFixture) -> None:
+    """A bad period or an empty seed is a usage error (2), with no broker needed to say so."""
+    from engine.tools.plan import run_draw
+
+    assert run_draw("127.0.0.1:9", "", "app", period, seed, PLAN, False, False) == 2
+    assert words in capsys.readouterr().err
