@@ -7,9 +7,10 @@ also the event's subject. They open and keep the enterprise's file (一企一档
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Literal
 
-from pydantic import AwareDatetime, field_validator
+from pydantic import AwareDatetime, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from engine.contract.common import Actor, Id, Location, NonEmpty, Role, Sector, Strict, Uscc
@@ -57,6 +58,37 @@ class EnterpriseClassified(Strict):
     @classmethod
     def _by_official(cls, actor: Actor) -> Actor:
         return _official(actor, "a risk classification")
+
+
+class CreditDecided(Strict):
+    """A person's decision on a credit (失信) proposal: only a decision to list makes a list entry."""
+
+    uscc: Uscc
+    proposal_id: Id
+    outcome: Literal["listed", "rejected"]
+    listed_from: date | None = None  # the list entry's first day
+    listed_until: date | None = None  # the day it is to leave the list
+    decision_no: Id  # the written decision (列入决定书)
+    note: NonEmpty | None = None
+    by: Actor
+
+    @field_validator("by")
+    @classmethod
+    def _by_supervisor(cls, actor: Actor) -> Actor:
+        if actor.role is not Role.supervisor:
+            raise PydanticCustomError("decider_role", "a credit decision is made by a supervisor, "
+                                      "not '{role}'", {"role": actor.role.value})
+        return actor
+
+    @model_validator(mode="after")
+    def _dates_when_listed(self) -> CreditDecided:
+        listed = self.outcome == "listed"
+        if listed != (self.listed_from is not None and self.listed_until is not None):
+            raise PydanticCustomError("listed_dates", "listed_from and listed_until are required with, "
+                                      "and only with, outcome 'listed'")
+        if listed and self.listed_until <= self.listed_from:
+            raise PydanticCustomError("listed_dates", "listed_until must come after listed_from")
+        return self
 
 
 class EnterpriseClosed(Strict):

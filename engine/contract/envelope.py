@@ -136,6 +136,8 @@ EVENT_TYPES: dict[str, EventType] = {
                     enterprise.EnterpriseClassified, "uscc", "enterprise"),
         _event_type("safety.enterprise.closed", ENTERPRISE_RECORDS, enterprise.EnterpriseClosed,
                     "uscc", "enterprise"),
+        _event_type("safety.credit.decided", ENTERPRISE_RECORDS, enterprise.CreditDecided,
+                    "uscc", "enterprise"),
     )
 }
 

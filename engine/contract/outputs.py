@@ -17,8 +17,9 @@ ENFORCEMENT_ACTIONS = "enforcement.actions"
 REFERRALS_JUDICIAL = "referrals.judicial"
 NOTIFICATIONS = "notifications"
 INTAKE_REJECTED = "intake.rejected"
+CREDIT_PROPOSALS = "credit.proposals"
 OUTPUT_TOPICS = (ESCALATIONS, SUPERVISION_LISTED, REFERRALS_DISCIPLINE, ALERTS_CAP, ENFORCEMENT_ACTIONS,
-                 REFERRALS_JUDICIAL, NOTIFICATIONS, INTAKE_REJECTED)
+                 REFERRALS_JUDICIAL, NOTIFICATIONS, INTAKE_REJECTED, CREDIT_PROPOSALS)
 CLOUDEVENT_CONTENT_TYPE = b"application/cloudevents+json; charset=utf-8"
 CAP_CONTENT_TYPE = b"application/cap+xml"
 _CONTENT_TYPES = {
@@ -162,6 +163,24 @@ class EnforcementProposed(Output):
     caused_by: list[str]
 
 
+class CreditProposed(Output):
+    """Data of `safety.credit.proposed`: the rules propose listing an enterprise as dishonest (失信).
+
+    A proposal, not a decision: it counts only once a supervisor's
+    `safety.credit.decided` records the decision, and nothing is published before.
+    """
+
+    proposal_id: str
+    enterprise: dict[str, str | None] = Field(description="uscc and name (as known)")
+    criterion: Literal["violated_suspension", "repeated_overdue_major"]
+    legal_basis: str
+    reason: str
+    evidence: list[dict[str, object]] = Field(description="the hazards, orders and events it rests on")
+    needs_decision: bool = Field(description="always true: a person decides (safety.credit.decided)")
+    town: str | None = None
+    proposed_at: AwareDatetime
+
+
 class Person(Output):
     """A person named in the records of a case, with the role in which they were recorded."""
 
@@ -264,4 +283,5 @@ OUTPUT_TYPES: dict[str, tuple[str, type[Output]]] = {
     "safety.referral.judicial": (REFERRALS_JUDICIAL, JudicialReferral),
     "safety.notification.due": (NOTIFICATIONS, NotificationDue),
     "safety.intake.rejected": (INTAKE_REJECTED, IntakeRejected),
+    "safety.credit.proposed": (CREDIT_PROPOSALS, CreditProposed),
 }

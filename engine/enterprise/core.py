@@ -22,6 +22,7 @@ from typing import Any
 from engine.decide.core import apply_entry
 from engine.decide.emit import Out
 from engine.decide.lifecycle import epoch
+from engine.enterprise import credit
 from engine.enterprise.state import APPLIED, MAX_OPEN, RECENT, EnterpriseFile
 from engine.intake.timeline import INSPECTED_TYPE
 
@@ -65,6 +66,21 @@ def _inspected(f: EnterpriseFile, d: dict[str, Any], at: int) -> str:
     return f"inspection {d['inspection_id']} ({d['kind']}): {d['findings']} finding(s)"
 
 
+def _credit_from_hazard(f: EnterpriseFile, d: dict[str, Any], at: int) -> list[Out]:
+    """What a hazard's link may propose for the credit list (engine/enterprise/credit.py)."""
+    kinds = {o[0]: o[1] for o in d.get("orders", [])}
+    outs = [o for v in d.get("violated", []) for o in credit.on_violation(f, d["id"], v, kinds.get(v[0]))]
+    overdue = (d["open"] and d.get("grade") == "major" and d.get("deadline") is not None
+               and not d.get("completed") and at > d["deadline"])
+    if overdue and d["id"] not in f.overdue_major:
+        f.overdue_major[d["id"]] = d["deadline"]
+        outs += credit.on_overdue_major(f, at)
+    for hid, since in list(f.overdue_major.items()):  # older than the window: no longer counted
+        if at - since > credit.OVERDUE_MAJOR_WINDOW_S:
+            del f.overdue_major[hid]
+    return outs
+
+
 def _hazard(f: EnterpriseFile, d: dict[str, Any]) -> str | None:
     hid = d["id"]
     f.name = f.name or d.get("name")
@@ -104,6 +120,7 @@ def _alert(f: EnterpriseFile, d: dict[str, Any], at: int) -> str | None:
 def _apply(f: EnterpriseFile, entry: dict[str, Any], at: int, rules: Any) -> list[Out]:
     d, eid, kind = entry["data"], entry.get("event_id") or entry["entry_id"], entry["type"]
     del f.applied[:-APPLIED]
+    outs: list[Out] = []
     what: str | None
     if kind == "safety.enterprise.registered":
         what = _registered(f, d, at, eid)
@@ -115,8 +132,11 @@ def _apply(f: EnterpriseFile, entry: dict[str, Any], at: int, rules: Any) -> lis
         what = f"closed: {d['reason']}"
     elif kind == INSPECTED_TYPE:
         what = _inspected(f, d, at)
+    elif kind == "safety.credit.decided":
+        what = credit.decided(f, d, at, eid)
     elif kind == LINK_TYPE and d["kind"] == "hazard":
         what = _hazard(f, d)
+        outs = _credit_from_hazard(f, d, at)
     elif kind == LINK_TYPE and d["kind"] == "alert":
         what = _alert(f, d, at)
     else:
@@ -129,7 +149,10 @@ def _apply(f: EnterpriseFile, entry: dict[str, Any], at: int, rules: Any) -> lis
             _note(f, at, eid, f"enforcement proposal {proposal_id}: {measure} (hazard {d['id']})")
     if what is not None:
         _note(f, at, eid, what)
-    return []
+    for out in outs:
+        _note(f, at, eid, f"credit proposal {out.id} ({out.event['data']['criterion']}): awaits a "
+              "person's decision")
+    return outs
 
 
 def decide_enterprise(state: EnterpriseFile | None, entry: dict[str, Any], rules: Any,

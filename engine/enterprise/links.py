@@ -59,9 +59,11 @@ def with_hazard_links(decide: Decide, rules: Any) -> Decide:
                   else [])
         if after == before and not proposals and not lifted:
             return new, outs
+        seen = {v[2] for v in state.violations} if state is not None else set()
         data = {"kind": "hazard", "id": new.id, "name": new.enterprise[1], **after,
                 "first": before is None, "proposals": proposals, "lifted": lifted,
-                "new_violations": after["violations"] - (before or {}).get("violations", 0)}
+                "new_violations": after["violations"] - (before or {}).get("violations", 0),
+                "violated": [v for v in new.violations if v[2] not in seen]}
         return new, [*outs, link_entry(new.enterprise[0], entry, data)]
 
     return decide_linked

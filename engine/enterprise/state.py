@@ -47,6 +47,10 @@ class EnterpriseFile:
     alerts: int = 0
     last_alert: list[Any] | None = None  # [time, alert id, kind]
     proposals: list[list[Any]] = field(default_factory=list)  # [time, id, measure, hazard id], recent
+    # Credit (失信) proposals: [proposal id, criterion, proposed at, decision or None], where a decision
+    # is [outcome, at, listed_from, listed_until, decision no, event id] (engine/enterprise/credit.py).
+    credit: list[list[Any]] = field(default_factory=list)
+    overdue_major: dict[str, int] = field(default_factory=dict)  # major hazard -> overdue since
     recent: list[list[Any]] = field(default_factory=list)  # [time, event id, what], newest last
     applied: list[int] = field(default_factory=list)
     watermark: int = 0

@@ -6,6 +6,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from engine.decide.emit import iso
+from engine.enterprise import credit
 from engine.enterprise.state import EnterpriseFile
 from engine.feeds.index import Place, PlaceIndex
 from engine.feeds.views import TableSource
@@ -58,6 +59,12 @@ def enterprise_view(f: EnterpriseFile, rules: Any, now: float) -> dict[str, Any]
                         "alert_kind": f.last_alert[2]} if f.last_alert else None),
         "proposals": [{"time": iso(t), "proposal_id": p, "measure": m, "hazard_id": h}
                       for t, p, m, h in f.proposals],
+        # Proposals are for the supervisors who decide; only a person's decision makes a list entry.
+        "credit": {
+            "proposals": [{"proposal_id": pid, "criterion": criterion, "proposed_at": iso(at),
+                           "decision": decision[0] if decision else "awaiting a person's decision"}
+                          for pid, criterion, at, decision in f.credit],
+            "listed": credit.listed(f, int(now))},
         "record": [{"time": iso(t), "event_id": e, "what": w} for t, e, w in f.recent],
     }
 

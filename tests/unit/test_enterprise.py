@@ -70,7 +70,8 @@ def _reasons(out: Any) -> str:
 def test_enterprise_records_arrive_on_their_own_topic_keyed_by_uscc() -> None:
     """The three record types belong on enterprise.records, and their subject is the USCC."""
     names = sorted(n for n, t in EVENT_TYPES.items() if t.topic == "enterprise.records")
-    assert names == [f"safety.enterprise.{k}" for k in ("classified", "closed", "registered")]
+    assert names == ["safety.credit.decided"] + [f"safety.enterprise.{k}" for k in
+                                                 ("classified", "closed", "registered")]
     assert {EVENT_TYPES[n].subject_field for n in names} == {"uscc"}
     assert {EVENT_TYPES[n].subject_kind for n in names} == {"enterprise"}
 
@@ -347,3 +348,107 @@ def test_show_needs_a_hazard_or_an_enterprise_but_not_both(capsys: Any) -> None:
 
     assert main(["show"]) == 2 and "one of them" in capsys.readouterr().err
     assert main(["show", "HZ-1", "--enterprise", USCC]) == 2
+
+
+# --- credit (失信) proposals ---------------------------------------------------------------------
+
+def _enforcement(kind: str, time: str, hid: str = "HZ-1", **data: Any) -> dict[str, Any]:
+    [e] = event(f"safety.enforcement.{kind}", time, {"hazard_id": hid, "order_no": f"令-{hid}", **data}, hid)
+    return e
+
+
+def _violated(time: str, hid: str = "HZ-1") -> dict[str, Any]:
+    return _enforcement("violated", time, hid, found_at=ts(time), description="Working on while suspended.",
+                        evidence=["https://files.example.org/v.mp4"], by=INSPECTORS)
+
+
+def _major(hid: str, time: str, rectify_by: str) -> list[dict[str, Any]]:
+    return [report(hid, time, grade="major", rectify_by=rectify_by), verify(hid, time, grade="major")]
+
+
+def test_a_violated_suspension_order_is_proposed_for_the_credit_list_once() -> None:
+    """The proposal names its evidence and basis; the same violation again proposes nothing more."""
+    violation = _violated("2026-11-05 10:00")
+    rp = _district(registered(), *_major("HZ-1", "2026-11-02 09:00", "2027-06-30"),
+                   _enforcement("ordered", "2026-11-02 16:00", order="suspend",
+                                legal_basis="安全生产法 art. 65", by=INSPECTORS), violation)
+    [proposal] = [o for o in rp.outputs if o.topic == "credit.proposals"]
+    d = proposal.event["data"]
+    assert d["criterion"] == "violated_suspension" and d["needs_decision"] is True
+    assert "应急管理部令第11号" in d["legal_basis"] and d["evidence"][0]["order_no"] == "令-HZ-1"
+    assert d["evidence"][0]["uris"] == ["https://files.example.org/v.mp4"]
+    assert proposal.key == USCC and proposal.id == d["proposal_id"]
+    rp.feed(violation)  # re-delivered
+    assert len([o for o in rp.outputs if o.topic == "credit.proposals"]) == 1
+    view = enterprise_view(rp.state("enterprise", USCC), RULES, at("2026-11-06 00:00"))
+    assert view["credit"]["listed"] == []  # a proposal is not a listing
+    assert view["credit"]["proposals"][0]["decision"] == "awaiting a person's decision"
+
+
+def test_a_violated_order_to_rectify_is_not_a_credit_matter() -> None:
+    """Only an order to stop (art. 65 or 102) found violated is proposed."""
+    rp = _district(registered(), report("HZ-1", "2026-11-02 09:00"), verify("HZ-1", "2026-11-02 15:00"),
+                   _enforcement("ordered", "2026-11-02 16:00", order="rectify_within", until="2026-11-09",
+                                legal_basis="安全生产法 art. 102", by=INSPECTORS),
+                   _violated("2026-11-05 10:00"))
+    assert [o for o in rp.outputs if o.topic == "credit.proposals"] == []
+
+
+@pytest.mark.parametrize(("second_report", "proposed"), [
+    pytest.param("2026-11-20 09:00", True, id="two-within-a-year"),
+    pytest.param("2027-12-20 09:00", False, id="the-second-a-year-after-the-first"),
+])
+def test_two_major_hazards_overdue_within_a_year_are_proposed(second_report: str, proposed: bool) -> None:
+    """The threshold counts major hazards overdue within 365 days of each other."""
+    second_due = second_report[:8] + "28"
+    rp = _district(registered(), *_major("HZ-1", "2026-11-02 09:00", "2026-11-10"),
+                   plan("HZ-1", "2026-11-12 09:00"),  # after its deadline: the file sees it overdue
+                   *_major("HZ-2", second_report, second_due),
+                   plan("HZ-2", second_due[:8] + "29 09:00"))
+    got = [o.event["data"] for o in rp.outputs if o.topic == "credit.proposals"]
+    assert (len(got) == 1) is proposed
+    if proposed:
+        assert got[0]["criterion"] == "repeated_overdue_major"
+        assert [e["hazard_id"] for e in got[0]["evidence"]] == ["HZ-1", "HZ-2"]
+
+
+def test_only_a_supervisors_decision_to_list_makes_a_list_entry() -> None:
+    """'rejected' leaves no entry; 'listed' gives one with its entry and exit dates."""
+    rp = _district(registered(), *_major("HZ-1", "2026-11-02 09:00", "2027-06-30"),
+                   _enforcement("ordered", "2026-11-02 16:00", order="suspend",
+                                legal_basis="安全生产法 art. 65", by=INSPECTORS),
+                   _violated("2026-11-05 10:00"))
+    [proposal] = [o for o in rp.outputs if o.topic == "credit.proposals"]
+
+    def listed(when: str) -> list[dict[str, Any]]:
+        return enterprise_view(rp.state("enterprise", USCC), RULES, at(when))["credit"]["listed"]
+
+    def decision(outcome: str, **dates: str) -> dict[str, Any]:
+        [e] = event("safety.credit.decided", "2026-11-20 10:00", {
+            "uscc": USCC, "proposal_id": proposal.id, "outcome": outcome, "decision_no": "度应急失〔2026〕1",
+            "by": SUPERVISOR, **dates}, USCC)
+        return e
+    rp.feed(decision("rejected"))
+    assert listed("2026-12-01 00:00") == []
+    rp.feed(decision("listed", listed_from="2026-11-21", listed_until="2029-11-20"))
+    [entry] = listed("2026-12-01 00:00")
+    assert (entry["listed_from"], entry["listed_until"]) == ("2026-11-21", "2029-11-20")
+    assert entry["in_force"]
+    [gone] = listed("2029-11-21 00:00")
+    assert not gone["in_force"]
+
+
+@pytest.mark.parametrize(("data", "words"), [
+    pytest.param({"outcome": "listed"}, "listed_from and listed_until are required", id="listed-no-dates"),
+    pytest.param({"outcome": "rejected", "listed_from": "2026-11-21", "listed_until": "2029-11-20"},
+                 "only with, outcome 'listed'", id="rejected-with-dates"),
+    pytest.param({"outcome": "listed", "listed_from": "2026-11-21", "listed_until": "2026-11-21"},
+                 "listed_until must come after listed_from", id="exit-not-after-entry"),
+    pytest.param({"outcome": "listed", "listed_from": "2026-11-21", "listed_until": "2029-11-20",
+                  "by": INSPECTORS[0]}, "a credit decision is made by a supervisor", id="by-inspector"),
+])
+def test_bad_credit_decisions_are_rejected(data: dict[str, Any], words: str) -> None:
+    """A decision without its dates, with dates it should not have, or by the wrong person is refused."""
+    out = _intake("safety.credit.decided", {"uscc": USCC, "proposal_id": "p", "decision_no": "d",
+                                            "by": SUPERVISOR, **data})
+    assert out.kind == "rejected" and words in _reasons(out)
