@@ -19,11 +19,13 @@ from engine.decide.core import decide
 from engine.decide.emit import Out, lead_department
 from engine.decide.replay import clock_entry
 from engine.enterprise.core import decide_enterprise
+from engine.enterprise.coverage import EnterpriseRules
 from engine.enterprise.links import with_alert_links, with_hazard_links
 from engine.enterprise.state import EnterpriseFile
 from engine.enterprise.view import enterprise_place
 from engine.feeds.index import Place, alert_place, hazard_place
 from engine.intake.timeline import encode
+from engine.plan.rules import PlanRules
 from engine.ruleset import Rules
 from engine.store import unpack
 
@@ -43,15 +45,18 @@ class Core:
     place: Callable[[Any], Place]  # where the feeds' index files a state (engine/feeds/index.py)
 
 
-def build_cores(rules: Rules, alert_rules: AlertRules | None) -> dict[str, Core]:
+def build_cores(rules: Rules, alert_rules: AlertRules | None,
+                plan: PlanRules | None = None) -> dict[str, Core]:
     """The hazard and enterprise cores, and the alert core when alert rules are loaded.
 
     The hazard and alert cores are wrapped so that what changes about an
     enterprise's hazard or alert is also filed under the enterprise (engine/enterprise/links.py).
+    With `plan`, key enterprises' coverage clocks run (engine/enterprise/coverage.py).
     """
+    enterprise_rules = EnterpriseRules(rules, plan.coverage if plan is not None else None)
     cores = {"hazard": Core("hazard", with_hazard_links(lambda st, e: decide(st, e, rules), rules),
                             unpack, clock_entry, lambda h: hazard_place(h, lead_department(h, rules))),
-             "enterprise": Core("enterprise", lambda st, e: decide_enterprise(st, e, rules),
+             "enterprise": Core("enterprise", lambda st, e: decide_enterprise(st, e, enterprise_rules),
                                 lambda raw: unpack(raw, EnterpriseFile),
                                 partial(clock_entry, kind="enterprise"),
                                 lambda f: enterprise_place(f, rules))}

@@ -62,10 +62,12 @@ class Escalation(Output):
     """Data of `safety.escalation.raised`: a decision a supervisor must see."""
 
     escalation_id: str
-    subject_kind: Literal["hazard", "alert"]
+    subject_kind: Literal["hazard", "alert", "enterprise"] = Field(
+        description="enterprise: a key enterprise's coverage cycle missed (coverage_missed, duty_failure)")
     subject_id: str
     action: str = Field(description="remind, notify, supervision_letter, summon, "
-                        "discipline_referral, response_activation, handover, report_overdue, ...")
+                        "discipline_referral, response_activation, handover, report_overdue, "
+                        "coverage_missed, duty_failure, ...")
     tier: Tier | None = None
     response_level: ResponseLevel | None = None
     targets: list[Target]

@@ -19,19 +19,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine.decide.core import apply_entry
+from engine.decide.core import advance_clocks, apply_entry
 from engine.decide.emit import Out
 from engine.decide.lifecycle import epoch
-from engine.enterprise import credit
+from engine.enterprise import coverage, credit
+from engine.enterprise.coverage import EnterpriseRules
 from engine.enterprise.state import APPLIED, MAX_OPEN, RECENT, EnterpriseFile
 from engine.intake.timeline import INSPECTED_TYPE
 
 LINK_TYPE = "safety.enterprise.linked"  # internal: a hazard's or alert's summary for the file
 
 
-def _no_clocks(f: EnterpriseFile, rules: Any, now: int) -> list[Out]:
-    f.watermark = max(f.watermark, now)
-    return []
+def _advance(f: EnterpriseFile, er: EnterpriseRules, now: int) -> list[Out]:
+    return advance_clocks(f, er, now, coverage.derive, coverage.fire)
 
 
 def _note(f: EnterpriseFile, at: int, event_id: str, what: str) -> None:
@@ -157,6 +157,9 @@ def _apply(f: EnterpriseFile, entry: dict[str, Any], at: int, rules: Any) -> lis
 
 def decide_enterprise(state: EnterpriseFile | None, entry: dict[str, Any], rules: Any,
                       now: int | None = None) -> tuple[EnterpriseFile, list[Out]]:
-    """Apply one timeline entry to an enterprise's file; `state` is not modified."""
-    return apply_entry(state, entry, rules, now, new=EnterpriseFile, advance_fn=_no_clocks,
-                       apply_fn=_apply)
+    """Apply one timeline entry to an enterprise's file; `state` is not modified.
+
+    `rules` is an `EnterpriseRules`, or the hazard rules alone (no coverage clocks then).
+    """
+    er = rules if isinstance(rules, EnterpriseRules) else EnterpriseRules(rules, None)
+    return apply_entry(state, entry, er, now, new=EnterpriseFile, advance_fn=_advance, apply_fn=_apply)

@@ -24,9 +24,9 @@ class DistrictReplay:
     outputs: list[Out] = field(default_factory=list)
 
     @classmethod
-    def of(cls, rules: Any, alert_rules: Any = None) -> DistrictReplay:
+    def of(cls, rules: Any, alert_rules: Any = None, plan: Any = None) -> DistrictReplay:
         """A replay of the cores a worker with these rules runs."""
-        return cls(build_cores(rules, alert_rules))
+        return cls(build_cores(rules, alert_rules, plan))
 
     def feed(self, entry: dict[str, Any]) -> list[Out]:
         """Apply one timeline entry, then every link it causes; return the other outputs."""

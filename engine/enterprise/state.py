@@ -51,6 +51,10 @@ class EnterpriseFile:
     # is [outcome, at, listed_from, listed_until, decision no, event id] (engine/enterprise/credit.py).
     credit: list[list[Any]] = field(default_factory=list)
     overdue_major: dict[str, int] = field(default_factory=dict)  # major hazard -> overdue since
+    cov_base: int | None = None  # where the current coverage cycle started (engine/enterprise/coverage.py)
+    cov_step: int = 0  # its escalations fired: 1 the town safety office, 2 the lead department
+    duty_fails: dict[str, int] = field(default_factory=dict)  # department -> coverage cycles missed
+    clocks: dict[str, int] = field(default_factory=dict)  # clock name -> due (derived)
     recent: list[list[Any]] = field(default_factory=list)  # [time, event id, what], newest last
     applied: list[int] = field(default_factory=list)
     watermark: int = 0
@@ -83,8 +87,8 @@ class EnterpriseFile:
         return sorted(hid for hid, h in self.hazards.items() if h[2] is not None and not h[3] and now > h[2])
 
     def next_due(self) -> int | None:
-        """No clocks run on a file yet (coverage clocks are issue 17 item 3)."""
-        return None
+        """The earliest running clock (a key enterprise's coverage cycle), for the deadline index."""
+        return min(self.clocks.values()) if self.clocks else None
 
 
 _FIELD_NAMES = [f.name for f in fields(EnterpriseFile)]

@@ -55,11 +55,28 @@ class Draw(_File):
     history: History
 
 
+class CoverageDays(_File):
+    """Days between inspections of a key enterprise, by risk class."""
+
+    red: int = Field(ge=1, le=3650)
+    orange: int = Field(ge=1, le=3650)
+    yellow: int = Field(ge=1, le=3650)
+    blue: int = Field(ge=1, le=3650)
+
+
+class Coverage(_File):
+    """The key enterprises' fixed inspection cycle (全覆盖) and the grace before the lead department."""
+
+    days: CoverageDays
+    grace_days: int = Field(ge=0, le=365)
+
+
 class PlanFile(_File):
     """rules/plan.yaml."""
 
     version: str
     draw: Draw
+    coverage: Coverage
 
 
 class Conflict(_File):
@@ -102,6 +119,7 @@ class PlanRules:
     version: str
     draw: Draw
     inspectors: tuple[Inspector, ...]
+    coverage: Coverage
 
     @property
     def roster_digest(self) -> str:
@@ -123,4 +141,4 @@ def load_plan(rules_dir: Path, reference: Reference, label: str = "rules") -> Pl
                                  "reference/departments.yaml")
     inspectors = tuple(Inspector(i, e.name, e.department, frozenset(c.uscc for c in e.conflicts))
                        for i, e in sorted(roster.inspectors.items()))
-    return PlanRules(plan.version, plan.draw, inspectors)
+    return PlanRules(plan.version, plan.draw, inspectors, plan.coverage)

@@ -9,6 +9,7 @@ import pytest
 from decide_fixtures import (
     ENTERPRISE,
     INSPECTORS,
+    REPO,
     RULES,
     SUPERVISOR,
     at,
@@ -24,11 +25,15 @@ from decide_fixtures import (
 )
 
 from engine.contract.envelope import EVENT_TYPES
+from engine.contract.outputs import OUTPUT_TYPES
+from engine.decide.replay import clock_entry
 from engine.enterprise.core import decide_enterprise
+from engine.enterprise.coverage import EnterpriseRules
 from engine.enterprise.replay import DistrictReplay
 from engine.enterprise.state import RECENT, EnterpriseFile
 from engine.enterprise.view import enterprise_place, enterprise_view
 from engine.intake.process import Record, decide_intake
+from engine.plan.rules import load_plan
 from engine.store import pack, unpack
 
 USCC = ENTERPRISE["uscc"]
@@ -375,6 +380,7 @@ def test_a_violated_suspension_order_is_proposed_for_the_credit_list_once() -> N
     [proposal] = [o for o in rp.outputs if o.topic == "credit.proposals"]
     d = proposal.event["data"]
     assert d["criterion"] == "violated_suspension" and d["needs_decision"] is True
+    OUTPUT_TYPES[proposal.event["type"]][1].model_validate(d)
     assert "应急管理部令第11号" in d["legal_basis"] and d["evidence"][0]["order_no"] == "令-HZ-1"
     assert d["evidence"][0]["uris"] == ["https://files.example.org/v.mp4"]
     assert proposal.key == USCC and proposal.id == d["proposal_id"]
@@ -452,3 +458,77 @@ def test_bad_credit_decisions_are_rejected(data: dict[str, Any], words: str) -> 
     out = _intake("safety.credit.decided", {"uscc": USCC, "proposal_id": "p", "decision_no": "d",
                                             "by": SUPERVISOR, **data})
     assert out.kind == "rejected" and words in _reasons(out)
+
+
+# --- item 3: coverage clocks of key enterprises --------------------------------------------------
+
+COVERAGE = EnterpriseRules(RULES, load_plan(REPO / "rules", RULES.reference).coverage)
+DAY = 86_400
+
+
+def _coverage_rules() -> EnterpriseRules:
+    return COVERAGE
+
+
+def _file(*entries: dict[str, Any], now: int | None = None) -> tuple[EnterpriseFile, list[Any]]:
+    er, f, outs = _coverage_rules(), None, []
+    for e in entries:
+        f, got = decide_enterprise(f, e, er, now)
+        outs += got
+    return f, outs
+
+
+def _fired(f: EnterpriseFile, when: int) -> tuple[EnterpriseFile, list[Any]]:
+    return decide_enterprise(f, clock_entry(f.id, when, "enterprise"), COVERAGE, when)
+
+
+def _tick(f: EnterpriseFile, when: int) -> list[Any]:
+    return _fired(f, when)[1]
+
+
+def test_a_missed_cycle_goes_to_the_town_safety_office_then_the_lead_department() -> None:
+    """orange: 60 days from being classified key; the town safety office at 60, the lead 7 days later."""
+    f, outs = _file(registered(), classified("orange", True, "2026-11-01 10:00"))
+    day = DAY
+    due = at("2026-11-01 10:00") + 60 * day
+    assert outs == [] and f.next_due() == due
+    assert _tick(f, due - 1) == []
+    [town] = _tick(f, due)
+    d = town.event["data"]
+    assert (d["subject_kind"], d["action"], d["tier"]) == ("enterprise", "coverage_missed", "yellow")
+    OUTPUT_TYPES[town.event["type"]][1].model_validate(d)  # the contract's escalation, as published
+    assert d["targets"] == [{"kind": "unit", "id": "lihaiwu_safety_office", "name": "李海务街道安监站"}]
+    f, _ = _fired(f, due)
+    assert f.next_due() == due + 7 * day
+    assert _tick(f, due + 7 * day - 1) == []
+    [lead] = _tick(f, due + 7 * day)
+    assert lead.event["data"]["action"] == "duty_failure"
+    assert lead.event["data"]["targets"][0]["id"] == "safety_bureau"
+    f, _ = _fired(f, due + 7 * day)
+    assert f.duty_fails == {"safety_bureau": 1} and f.next_due() is None
+
+
+def test_an_inspection_before_the_cycle_ends_starts_the_next_one() -> None:
+    """Inspected a second before the 60 days ran out: nothing fires; the next cycle runs from it."""
+    day = DAY
+    f, _ = _file(registered(), classified("orange", True, "2026-11-01 10:00"))
+    due = at("2026-11-01 10:00") + 60 * day
+    [inspected] = [e for e in inspection("2026-12-31 09:59", [], inspection_id="INS-C") if
+                   e["subject_kind"] == "enterprise"]
+    inspected = {**inspected, "subject": USCC, "data": {**inspected["data"],
+                                                        "enterprise": {"uscc": USCC, "name": "x"}}}
+    assert at("2026-12-31 09:59") < due
+    f, outs = decide_enterprise(f, inspected, _coverage_rules())
+    assert outs == [] and f.next_due() == at("2026-12-31 09:59") + 60 * day
+    assert _tick(f, due) == []
+
+
+@pytest.mark.parametrize("key", [False, True])
+def test_only_registered_key_enterprises_have_a_coverage_clock(key: bool) -> None:
+    """A non-key enterprise is left to the random draw; a closed key one has no clock."""
+    f, _ = _file(registered(), classified("red", key, "2026-11-01 10:00"))
+    assert (f.next_due() is not None) is key
+    [closing] = event("safety.enterprise.closed", "2026-11-05 09:00",
+                      {"uscc": USCC, "reason": "Closed down.", "by": SUPERVISOR}, USCC)
+    f, _ = decide_enterprise(f, closing, _coverage_rules())
+    assert f.next_due() is None
