@@ -142,3 +142,8 @@ def load_plan(rules_dir: Path, reference: Reference, label: str = "rules") -> Pl
     inspectors = tuple(Inspector(i, e.name, e.department, frozenset(c.uscc for c in e.conflicts))
                        for i, e in sorted(roster.inspectors.items()))
     return PlanRules(plan.version, plan.draw, inspectors, plan.coverage)
+
+
+def optional_plan(rules_dir: Path, reference: Reference) -> PlanRules | None:
+    """The plan rules when the rules dir has a plan.yaml; None (no coverage clocks) when it has none."""
+    return load_plan(rules_dir, reference) if (rules_dir / PLAN_FILE).is_file() else None

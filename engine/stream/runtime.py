@@ -64,7 +64,7 @@ from engine.http.server import Pages, Server, health_pages
 from engine.intake.process import TIMELINE, Record, decide_intake, processing_failure
 from engine.intake.timeline import encode
 from engine.metrics import AlertGauges, EngineMetrics, HazardGauges, RuntimeGauges
-from engine.plan.rules import load_plan
+from engine.plan.rules import optional_plan
 from engine.ruleset import Rules
 from engine.settings import Settings
 from engine.stream.tables import LocalStore, Table, restore
@@ -123,7 +123,7 @@ class Runtime:
         self.intake_topics = {prefix + name: name for name in INTAKE_TOPICS}
         self.timeline = prefix + TIMELINE
         self.cores: dict[str, Core] = build_cores(rules, alert_rules,
-                                                  load_plan(settings.rules_dir, rules.reference))
+                                                  optional_plan(settings.rules_dir, rules.reference))
         app_id = settings.app_id
         self.tables = {kind: Table(f"{app_id}-{TABLES[kind]}-changelog") for kind in self.cores}
         self.seen = Table(f"{app_id}-{SEEN_TABLE}-changelog")

@@ -192,3 +192,11 @@ def test_plan_draw_refuses_a_bad_period_or_seed_before_reading_anything(
 
     assert run_draw("127.0.0.1:9", "", "app", period, seed, PLAN, False, False) == 2
     assert words in capsys.readouterr().err
+
+
+def test_a_rules_dir_without_a_plan_runs_without_coverage_clocks(tmp_path: Path) -> None:
+    """plan.yaml is optional for a worker: without it no coverage clock runs; with it, it must hold."""
+    from engine.plan.rules import optional_plan
+
+    assert optional_plan(tmp_path, RULES.reference) is None
+    assert optional_plan(REPO / "rules", RULES.reference) == PLAN
