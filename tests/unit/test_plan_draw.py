@@ -200,3 +200,21 @@ def test_a_rules_dir_without_a_plan_runs_without_coverage_clocks(tmp_path: Path)
 
     assert optional_plan(tmp_path, RULES.reference) is None
     assert optional_plan(REPO / "rules", RULES.reference) == PLAN
+
+
+def test_rules_check_names_a_bad_plan_value(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    """`hazard-engine rules check` reads plan.yaml too: a zero quota fails with the file and key."""
+    import shutil
+
+    from engine.cli import main
+
+    rules = tmp_path / "rules"
+    shutil.copytree(REPO / "rules", rules)
+    assert main(["rules", "check", "--rules-dir", str(rules)]) == 0
+    assert "plan rules OK" in capsys.readouterr().out
+    plan = rules / "plan.yaml"
+    plan.write_text(plan.read_text(encoding="utf-8").replace("per_period: 20", "per_period: 0"),
+                    encoding="utf-8")
+    assert main(["rules", "check", "--rules-dir", str(rules)]) == 1
+    err = capsys.readouterr().err
+    assert "plan.yaml" in err and "draw.per_period" in err
