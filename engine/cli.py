@@ -86,6 +86,9 @@ def _plan(args: argparse.Namespace) -> int:
     plan_rules = load_plan(settings.rules_dir, rules.reference)
     if args.plan_command == "verify":
         return plan.run_verify(args.file, plan_rules)
+    if args.plan_command == "progress":
+        return plan.run_progress(bootstrap_for(settings), settings.app_id, plan_rules, args.json,
+                                 auth=client_auth(settings))
     return plan.run_draw(bootstrap_for(settings), settings.topic_prefix, settings.app_id, args.period,
                          args.seed, plan_rules, args.record, args.json, auth=client_auth(settings))
 
@@ -269,6 +272,9 @@ def parser() -> argparse.ArgumentParser:
     drw.add_argument("--json", action="store_true", help="print the draw's event as JSON")
     ver = plan_sub.add_parser("verify", help="re-run a recorded draw from its own inputs and compare")
     ver.add_argument("file", type=Path, help="a JSON file holding the draw's event")
+    prog = plan_sub.add_parser("progress", help="the annual plan: inspections planned against done, "
+                               "by month and town")
+    prog.add_argument("--json", action="store_true", help="print the rows as JSON")
     pln.set_defaults(func=_plan)
 
     fil = sub.add_parser("filing", help="the month's filing of supervision results with discipline "

@@ -20,11 +20,11 @@ from __future__ import annotations
 from typing import Any
 
 from engine.decide.core import advance_clocks, apply_entry
-from engine.decide.emit import Out
+from engine.decide.emit import Out, iso
 from engine.decide.lifecycle import epoch
 from engine.enterprise import coverage, credit
 from engine.enterprise.coverage import EnterpriseRules
-from engine.enterprise.state import APPLIED, MAX_OPEN, RECENT, EnterpriseFile
+from engine.enterprise.state import APPLIED, MAX_OPEN, MONTHS, RECENT, EnterpriseFile
 from engine.intake.timeline import INSPECTED_TYPE
 
 LINK_TYPE = "safety.enterprise.linked"  # internal: a hazard's or alert's summary for the file
@@ -59,6 +59,10 @@ def _classified(f: EnterpriseFile, d: dict[str, Any], eid: str) -> str:
 
 def _inspected(f: EnterpriseFile, d: dict[str, Any], at: int) -> str:
     f.inspections += 1
+    month = iso(at)[:7]
+    f.months[month] = f.months.get(month, 0) + 1
+    for old in sorted(f.months)[:-MONTHS]:
+        del f.months[old]
     if f.last_inspection is None or at >= f.last_inspection[0]:
         f.last_inspection = [at, d["inspection_id"], d["kind"], d["findings"]]
     f.name = f.name or d["enterprise"]["name"]

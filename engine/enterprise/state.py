@@ -16,6 +16,7 @@ from engine import codec
 
 RECENT = 50  # record lines kept in a file
 MAX_OPEN = 500  # open hazards kept in detail; beyond, the oldest are only counted
+MONTHS = 24  # months of inspection counts kept, for the annual plan's progress
 APPLIED = 1000  # entry hashes kept to recognise a re-delivered entry (a batch is far smaller)
 
 
@@ -43,6 +44,7 @@ class EnterpriseFile:
     orders: dict[str, list[Any]] = field(default_factory=dict)  # order no -> [order, hazard id, at]
     violations: int = 0  # orders found violated (安全生产法 art. 65 orders not carried out)
     inspections: int = 0
+    months: dict[str, int] = field(default_factory=dict)  # YYYY-MM -> inspections, the latest MONTHS
     last_inspection: list[Any] | None = None  # [time, inspection id, kind, findings]
     alerts: int = 0
     last_alert: list[Any] | None = None  # [time, alert id, kind]

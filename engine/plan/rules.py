@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -71,12 +72,31 @@ class Coverage(_File):
     grace_days: int = Field(ge=0, le=365)
 
 
+class Campaign(_File):
+    """A campaign of a 重点时段 (e.g. 岁末年初, 汛期) adding inspections to each month it touches."""
+
+    id: str = Field(min_length=1)
+    name: str = Field(min_length=1)
+    from_: date = Field(alias="from")
+    to: date
+    extra_per_month: int = Field(ge=0, le=100_000)
+
+
+class Annual(_File):
+    """The annual enforcement plan (年度安全生产执法计划): inspections a month per town, and campaigns."""
+
+    year: int = Field(ge=2000, le=2100)
+    per_month: dict[str, int]
+    campaigns: list[Campaign] = Field(default_factory=list)
+
+
 class PlanFile(_File):
     """rules/plan.yaml."""
 
     version: str
     draw: Draw
     coverage: Coverage
+    annual: Annual | None = None
 
 
 class Conflict(_File):
@@ -120,6 +140,7 @@ class PlanRules:
     draw: Draw
     inspectors: tuple[Inspector, ...]
     coverage: Coverage
+    annual: Annual | None = None
 
     @property
     def roster_digest(self) -> str:
@@ -134,6 +155,15 @@ def load_plan(rules_dir: Path, reference: Reference, label: str = "rules") -> Pl
                     f"{label}/{PLAN_FILE}")
     shown = f"{label}/reference/{ROSTER_FILE}"
     roster = validate(RosterFile, read_yaml(rules_dir / "reference" / ROSTER_FILE, shown), shown)
+    shown_plan = f"{label}/{PLAN_FILE}"
+    for town in (plan.annual.per_month if plan.annual else {}):
+        if not reference.has_town(town):
+            raise RulesFileError(shown_plan, f"annual.per_month.{town}", f"unknown town {town!r}: it is "
+                                 "not in reference/jurisdiction.yaml")
+    for n, c in enumerate(plan.annual.campaigns if plan.annual else []):
+        if c.to < c.from_:
+            raise RulesFileError(shown_plan, f"annual.campaigns.{n}.to", f"campaign {c.id!r} ends "
+                                 f"({c.to}) before it starts ({c.from_})")
     for inspector_id, entry in roster.inspectors.items():
         if not reference.has_department(entry.department):
             raise RulesFileError(shown, f"inspectors.{inspector_id}.department",
@@ -141,7 +171,7 @@ def load_plan(rules_dir: Path, reference: Reference, label: str = "rules") -> Pl
                                  "reference/departments.yaml")
     inspectors = tuple(Inspector(i, e.name, e.department, frozenset(c.uscc for c in e.conflicts))
                        for i, e in sorted(roster.inspectors.items()))
-    return PlanRules(plan.version, plan.draw, inspectors, plan.coverage)
+    return PlanRules(plan.version, plan.draw, inspectors, plan.coverage, plan.annual)
 
 
 def optional_plan(rules_dir: Path, reference: Reference) -> PlanRules | None:

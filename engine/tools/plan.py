@@ -15,12 +15,14 @@ import re
 import sys
 import time
 from collections.abc import Mapping
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 from engine import codec
 from engine.cores import TABLES
 from engine.enterprise.state import EnterpriseFile
+from engine.plan.annual import progress
 from engine.plan.draw import DRAWN_TYPE, DrawError, draw_event, rerun
 from engine.plan.rules import PlanRules
 from engine.store import unpack
@@ -93,6 +95,27 @@ def run_draw(bootstrap: str, prefix: str, app_id: str, period: str, seed: str, p
           f"{ex['closed']} closed, {ex['unregistered']} unregistered"
           + (f"; recorded on {prefix}{DRAWS_TOPIC}" if record else " (not recorded)"))
     return 0
+
+
+def run_progress(bootstrap: str, app_id: str, plan: PlanRules, as_json: bool,
+                 auth: Mapping[str, Any] | None = None, today: date | None = None) -> int:
+    """Print the annual plan's progress by month and town; 1 when a month that ended fell behind."""
+    if plan.annual is None:
+        print("plan progress: rules/plan.yaml has no `annual` section", file=sys.stderr)
+        return 2
+    files = asyncio.run(latest_files(bootstrap, app_id, auth))
+    rows = progress(files, plan.annual, today or date.today())
+    if as_json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+    else:
+        for r in rows:
+            flag = "  BEHIND" if r["behind"] else ""
+            extra = f"  ({', '.join(r['campaigns'])})" if r["campaigns"] else ""
+            print(f"{r['month']}  {r['town']:<14} planned {r['planned']:>4}  done {r['done']:>4}"
+                  f"{flag}{extra}")
+    behind = [r for r in rows if r["behind"]]
+    print(f"{len(behind)} month-town(s) behind plan in {plan.annual.year}", file=sys.stderr)
+    return 1 if behind else 0
 
 
 def run_verify(path: Path, plan: PlanRules) -> int:

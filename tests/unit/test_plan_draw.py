@@ -218,3 +218,66 @@ def test_rules_check_names_a_bad_plan_value(tmp_path: Path, capsys: pytest.Captu
     assert main(["rules", "check", "--rules-dir", str(rules)]) == 1
     err = capsys.readouterr().err
     assert "plan.yaml" in err and "draw.per_period" in err
+
+
+# --- the annual enforcement plan -----------------------------------------------------------------
+
+def test_campaigns_add_to_the_months_they_touch_and_no_other() -> None:
+    """岁末年初 runs to 28 February: February has it, March not; 汛期 starts 1 June: June, not May."""
+    from engine.plan.annual import planned
+
+    annual = PLAN.annual
+    assert planned(annual, "huxi", 2027, 2) == (17, ["year_end_spring_festival"])
+    assert planned(annual, "huxi", 2027, 3) == (12, [])
+    assert planned(annual, "huxi", 2027, 5) == (12, [])
+    assert planned(annual, "huxi", 2027, 6) == (15, ["flood_season"])
+
+
+def test_progress_counts_inspections_by_month_and_town_and_marks_ended_months_behind() -> None:
+    """January in huxi: 17 planned; 17 done is on plan, 16 is behind, but only once January ended."""
+    from datetime import date
+
+    from engine.plan.annual import progress
+
+    def huxi(n: int, done: int) -> EnterpriseFile:
+        return replace(firm(n), town="huxi", months={"2027-01": done})
+    rows = {(r["month"], r["town"]): r for r in progress([huxi(1, 10), huxi(2, 7)], PLAN.annual,
+                                                          date(2027, 2, 1))}
+    assert rows[("2027-01", "huxi")] == {"month": "2027-01", "town": "huxi", "planned": 17, "done": 17,
+                                             "campaigns": ["year_end_spring_festival"], "behind": False}
+    short = progress([huxi(1, 10), huxi(2, 6)], PLAN.annual, date(2027, 2, 1))
+    assert [r["behind"] for r in short if r["month"] == "2027-01" and r["town"] == "huxi"] == [True]
+    on_last_day = progress([huxi(1, 10), huxi(2, 6)], PLAN.annual, date(2027, 1, 31))
+    assert not any(r["behind"] for r in on_last_day)
+
+
+def test_a_file_counts_inspections_by_month_for_two_years_at_most() -> None:
+    """The file keeps 24 months of counts, the latest."""
+    from decide_fixtures import inspection
+
+    from engine.enterprise.replay import DistrictReplay
+
+    rp = DistrictReplay.of(RULES)
+    for m in range(30):
+        year, month = 2025 + m // 12, m % 12 + 1
+        for e in inspection(f"{year}-{month:02d}-10 10:00", [], inspection_id=f"I-{m}"):
+            rp.feed(e)
+    f = rp.state("enterprise", "91371500MA3D7PQ1LM")
+    assert len(f.months) == 24 and min(f.months) == "2025-07" and f.months["2027-06"] == 1
+
+
+@pytest.mark.parametrize(("old", "new", "words"), [
+    ("    lihaiwu: 10\n", "    atlantis: 10\n", "annual.per_month.atlantis"),
+    ("      to: 2027-02-28\n", "      to: 2026-12-01\n", "ends (2026-12-01) before it starts"),
+])
+def test_a_bad_annual_plan_is_refused_by_file_and_key(tmp_path: Path, old: str, new: str, words: str) -> None:
+    """An unknown town or a campaign that ends before it starts fails when the rules load."""
+    import shutil
+
+    rules = tmp_path / "rules"
+    shutil.copytree(REPO / "rules", rules)
+    plan = rules / "plan.yaml"
+    plan.write_text(plan.read_text(encoding="utf-8").replace(old, new), encoding="utf-8")
+    with pytest.raises(RulesFileError, match="plan.yaml") as err:
+        load_plan(rules, RULES.reference)
+    assert words in str(err.value)
