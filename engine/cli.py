@@ -87,7 +87,8 @@ def _plan(args: argparse.Namespace) -> int:
     if args.plan_command == "verify":
         return plan.run_verify(args.file, plan_rules)
     if args.plan_command == "progress":
-        return plan.run_progress(bootstrap_for(settings), settings.app_id, plan_rules, args.json,
+        return plan.run_progress(bootstrap_for(settings), settings.topic_prefix, settings.app_id,
+                                 plan_rules, rules.reference, args.publish, args.json,
                                  auth=client_auth(settings))
     return plan.run_draw(bootstrap_for(settings), settings.topic_prefix, settings.app_id, args.period,
                          args.seed, plan_rules, args.record, args.json, auth=client_auth(settings))
@@ -275,6 +276,7 @@ def parser() -> argparse.ArgumentParser:
     prog = plan_sub.add_parser("progress", help="the annual plan: inspections planned against done, "
                                "by month and town")
     prog.add_argument("--json", action="store_true", help="print the rows as JSON")
+    prog.add_argument("--publish", action="store_true", help="escalate each month and town behind plan")
     pln.set_defaults(func=_plan)
 
     fil = sub.add_parser("filing", help="the month's filing of supervision results with discipline "

@@ -62,12 +62,13 @@ class Escalation(Output):
     """Data of `safety.escalation.raised`: a decision a supervisor must see."""
 
     escalation_id: str
-    subject_kind: Literal["hazard", "alert", "enterprise"] = Field(
-        description="enterprise: a key enterprise's coverage cycle missed (coverage_missed, duty_failure)")
+    subject_kind: Literal["hazard", "alert", "enterprise", "plan"] = Field(
+        description="enterprise: a key enterprise's coverage cycle missed (coverage_missed, "
+        "duty_failure); plan: a month and town behind the annual plan (plan_behind)")
     subject_id: str
     action: str = Field(description="remind, notify, supervision_letter, summon, "
                         "discipline_referral, response_activation, handover, report_overdue, "
-                        "coverage_missed, duty_failure, ...")
+                        "coverage_missed, duty_failure, plan_behind, ...")
     tier: Tier | None = None
     response_level: ResponseLevel | None = None
     targets: list[Target]

@@ -12,6 +12,8 @@ from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
+from engine.contract.outputs import ESCALATIONS
+from engine.decide.emit import Out, envelope, output_id
 from engine.enterprise.state import EnterpriseFile
 from engine.plan.rules import Annual
 
@@ -45,3 +47,30 @@ def progress(files: Iterable[EnterpriseFile], annual: Annual, today: date) -> li
             rows.append({"month": key, "town": town, "planned": want, "done": got,
                          "campaigns": campaigns, "behind": ended and got < want})
     return rows
+
+
+def behind_escalations(rows: Iterable[dict[str, Any]], annual: Annual, reference: Any, rules_version: str,
+                       lead: str, at: int) -> list[Out]:
+    """An escalation for each month and town behind plan, to the town safety office and `lead`.
+
+    Its id derives from the plan's year, the month and the town, so publishing the
+    progress again sends nothing new to a subscriber that de-duplicates.
+    """
+    outs = []
+    for r in rows:
+        if not r["behind"]:
+            continue
+        town = reference.towns[r["town"]]
+        subject = f"{r['month']}/{r['town']}"
+        eid = output_id("escalation", "annual-plan", annual.year, subject)
+        dept = reference.department(lead)
+        targets = [{"kind": "unit", "id": town.safety_office, "name": f"{town.name}安监站"},
+                   {"kind": "department", "id": lead, "name": dept.name if dept else None}]
+        data = {"escalation_id": eid, "subject_kind": "plan", "subject_id": subject,
+                "action": "plan_behind", "tier": "orange", "targets": targets,
+                "reason": f"{town.name}: {r['done']} of {r['planned']} planned inspections done in "
+                          f"{r['month']} (年度执法计划)",
+                "rule_id": "annual.behind", "rules_version": rules_version, "due_at": None,
+                "town": r["town"], "sector": None, "grade": None, "caused_by": []}
+        outs.append(Out(ESCALATIONS, subject, envelope("safety.escalation.raised", eid, subject, at, data)))
+    return outs

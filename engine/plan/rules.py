@@ -86,6 +86,7 @@ class Annual(_File):
     """The annual enforcement plan (年度安全生产执法计划): inspections a month per town, and campaigns."""
 
     year: int = Field(ge=2000, le=2100)
+    lead_department: str
     per_month: dict[str, int]
     campaigns: list[Campaign] = Field(default_factory=list)
 
@@ -160,6 +161,9 @@ def load_plan(rules_dir: Path, reference: Reference, label: str = "rules") -> Pl
         if not reference.has_town(town):
             raise RulesFileError(shown_plan, f"annual.per_month.{town}", f"unknown town {town!r}: it is "
                                  "not in reference/jurisdiction.yaml")
+    if plan.annual and not reference.has_department(plan.annual.lead_department):
+        raise RulesFileError(shown_plan, "annual.lead_department", f"unknown department "
+                             f"{plan.annual.lead_department!r}: it is not in reference/departments.yaml")
     for n, c in enumerate(plan.annual.campaigns if plan.annual else []):
         if c.to < c.from_:
             raise RulesFileError(shown_plan, f"annual.campaigns.{n}.to", f"campaign {c.id!r} ends "

@@ -20,9 +20,10 @@ from pathlib import Path
 from typing import Any
 
 from engine import codec
+from engine.contract.outputs import ESCALATIONS, record_headers
 from engine.cores import TABLES
 from engine.enterprise.state import EnterpriseFile
-from engine.plan.annual import progress
+from engine.plan.annual import behind_escalations, progress
 from engine.plan.draw import DRAWN_TYPE, DrawError, draw_event, rerun
 from engine.plan.rules import PlanRules
 from engine.store import unpack
@@ -49,8 +50,9 @@ async def recorded_draws(bootstrap: str, prefix: str,
             if e.get("type") == DRAWN_TYPE]
 
 
-async def _record(bootstrap: str, prefix: str, event: dict[str, Any], auth: Mapping[str, Any] | None) -> None:
-    topic = prefix + DRAWS_TOPIC
+async def _send(bootstrap: str, topic: str, records: list[tuple[str, dict[str, Any]]],
+                headers: list[tuple[str, bytes]], auth: Mapping[str, Any] | None) -> None:
+    """Send (key, event) records to a topic that must exist already."""
     consumer = reader(bootstrap, auth)
     await consumer.start()
     try:
@@ -59,9 +61,11 @@ async def _record(bootstrap: str, prefix: str, event: dict[str, Any], auth: Mapp
         await consumer.stop()
     if not exists:
         raise NoTopic(f"topic {topic} does not exist: start the worker once (it creates every topic "
-                      "of topics/topics.yaml), then record again")
+                      "of topics/topics.yaml), then send again")
     async with producer(bootstrap, auth) as prod:
-        await (await prod.send(topic, codec.dumps(event), key=event["subject"].encode()))
+        sent = [await prod.send(topic, codec.dumps(event), key=key.encode(), headers=headers or None)
+                for key, event in records]
+        await asyncio.gather(*sent)
 
 
 def run_draw(bootstrap: str, prefix: str, app_id: str, period: str, seed: str, plan: PlanRules,
@@ -79,7 +83,7 @@ def run_draw(bootstrap: str, prefix: str, app_id: str, period: str, seed: str, p
     earlier = asyncio.run(recorded_draws(bootstrap, prefix, auth))
     event = draw_event(seed, period, files, plan, earlier, int(time.time()) if now is None else now)
     if record:
-        asyncio.run(_record(bootstrap, prefix, event, auth))
+        asyncio.run(_send(bootstrap, prefix + DRAWS_TOPIC, [(period, event)], [], auth))
     if as_json:
         print(json.dumps(event, ensure_ascii=False, indent=2))
         return 0
@@ -97,9 +101,13 @@ def run_draw(bootstrap: str, prefix: str, app_id: str, period: str, seed: str, p
     return 0
 
 
-def run_progress(bootstrap: str, app_id: str, plan: PlanRules, as_json: bool,
-                 auth: Mapping[str, Any] | None = None, today: date | None = None) -> int:
-    """Print the annual plan's progress by month and town; 1 when a month that ended fell behind."""
+def run_progress(bootstrap: str, prefix: str, app_id: str, plan: PlanRules, reference: Any,
+                 publish: bool, as_json: bool, auth: Mapping[str, Any] | None = None,
+                 today: date | None = None) -> int:
+    """Print the annual plan's progress by month and town; 1 when a month that ended fell behind.
+
+    With `publish`, each month and town behind goes to `escalations` (a deterministic id each).
+    """
     if plan.annual is None:
         print("plan progress: rules/plan.yaml has no `annual` section", file=sys.stderr)
         return 2
@@ -114,7 +122,13 @@ def run_progress(bootstrap: str, app_id: str, plan: PlanRules, as_json: bool,
             print(f"{r['month']}  {r['town']:<14} planned {r['planned']:>4}  done {r['done']:>4}"
                   f"{flag}{extra}")
     behind = [r for r in rows if r["behind"]]
-    print(f"{len(behind)} month-town(s) behind plan in {plan.annual.year}", file=sys.stderr)
+    if publish and behind:
+        outs = behind_escalations(behind, plan.annual, reference, plan.version,
+                                  plan.annual.lead_department, int(time.time()))
+        asyncio.run(_send(bootstrap, prefix + ESCALATIONS, [(o.key, o.event) for o in outs],
+                          record_headers(ESCALATIONS), auth))
+    print(f"{len(behind)} month-town(s) behind plan in {plan.annual.year}"
+          + (f", escalated on {prefix}{ESCALATIONS}" if publish and behind else ""), file=sys.stderr)
     return 1 if behind else 0
 
 

@@ -281,3 +281,23 @@ def test_a_bad_annual_plan_is_refused_by_file_and_key(tmp_path: Path, old: str, 
     with pytest.raises(RulesFileError, match="plan.yaml") as err:
         load_plan(rules, RULES.reference)
     assert words in str(err.value)
+
+
+def test_a_month_behind_plan_is_escalated_to_the_town_and_the_lead_department() -> None:
+    """One escalation per month and town behind, valid against the contract, with a repeatable id."""
+    from datetime import date
+
+    from engine.contract.outputs import OUTPUT_TYPES
+    from engine.plan.annual import behind_escalations, progress
+
+    rows = progress([replace(firm(1), town="huxi", months={"2027-01": 16})], PLAN.annual, date(2027, 2, 1))
+    outs = behind_escalations(rows, PLAN.annual, RULES.reference, PLAN.version, "safety_bureau", NOW)
+    behind = [r for r in rows if r["behind"]]
+    assert len(outs) == len(behind) == 4  # January in all four towns: huxi did 16 of 17, the rest none
+    [huxi] = [o for o in outs if o.key == "2027-01/huxi"]
+    d = huxi.event["data"]
+    OUTPUT_TYPES[huxi.event["type"]][1].model_validate(d)
+    assert (d["subject_kind"], d["action"]) == ("plan", "plan_behind") and "16 of 17" in d["reason"]
+    assert [t["id"] for t in d["targets"]] == ["huxi_safety_office", "safety_bureau"]
+    again = behind_escalations(rows, PLAN.annual, RULES.reference, PLAN.version, "safety_bureau", NOW + 60)
+    assert [o.id for o in again] == [o.id for o in outs]
