@@ -86,6 +86,9 @@ def _plan(args: argparse.Namespace) -> int:
     plan_rules = load_plan(settings.rules_dir, rules.reference)
     if args.plan_command == "verify":
         return plan.run_verify(args.file, plan_rules)
+    if args.plan_command == "publish":
+        return plan.run_publish(bootstrap_for(settings), settings.topic_prefix, settings.app_id,
+                                args.period, args.json, auth=client_auth(settings))
     if args.plan_command == "progress":
         return plan.run_progress(bootstrap_for(settings), settings.topic_prefix, settings.app_id,
                                  plan_rules, rules.reference, args.publish, args.json,
@@ -273,6 +276,10 @@ def parser() -> argparse.ArgumentParser:
     drw.add_argument("--json", action="store_true", help="print the draw's event as JSON")
     ver = plan_sub.add_parser("verify", help="re-run a recorded draw from its own inputs and compare")
     ver.add_argument("file", type=Path, help="a JSON file holding the draw's event")
+    pub = plan_sub.add_parser("publish", help="publish a recorded draw with its results on "
+                              "inspections.public (一公开), once every drawn enterprise was inspected")
+    pub.add_argument("--period", required=True, help="the month drawn for, YYYY-MM")
+    pub.add_argument("--json", action="store_true", help="print the published event as JSON")
     prog = plan_sub.add_parser("progress", help="the annual plan: inspections planned against done, "
                                "by month and town")
     prog.add_argument("--json", action="store_true", help="print the rows as JSON")

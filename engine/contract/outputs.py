@@ -18,8 +18,9 @@ REFERRALS_JUDICIAL = "referrals.judicial"
 NOTIFICATIONS = "notifications"
 INTAKE_REJECTED = "intake.rejected"
 CREDIT_PROPOSALS = "credit.proposals"
+INSPECTIONS_PUBLIC = "inspections.public"
 OUTPUT_TOPICS = (ESCALATIONS, SUPERVISION_LISTED, REFERRALS_DISCIPLINE, ALERTS_CAP, ENFORCEMENT_ACTIONS,
-                 REFERRALS_JUDICIAL, NOTIFICATIONS, INTAKE_REJECTED, CREDIT_PROPOSALS)
+                 REFERRALS_JUDICIAL, NOTIFICATIONS, INTAKE_REJECTED, CREDIT_PROPOSALS, INSPECTIONS_PUBLIC)
 CLOUDEVENT_CONTENT_TYPE = b"application/cloudevents+json; charset=utf-8"
 CAP_CONTENT_TYPE = b"application/cap+xml"
 _CONTENT_TYPES = {
@@ -184,6 +185,30 @@ class CreditProposed(Output):
     proposed_at: AwareDatetime
 
 
+class PublishedPick(Output):
+    """One enterprise of a published draw: who was sent, and what its inspection found."""
+
+    uscc: str
+    name: str | None = None
+    town: str | None = None
+    inspectors: list[str]
+    inspections_in_period: int
+    last_inspection: dict[str, object] | None = Field(
+        description="the period's last inspection on file: inspection_id, kind, time, findings")
+
+
+class InspectionsPublished(Output):
+    """Data of `safety.inspection.published` (双随机、一公开): a draw and its results, once inspected."""
+
+    draw_id: str
+    period: str
+    seed: str
+    method: str
+    inputs_sha256: str = Field(description="SHA-256 of the recorded draw's inputs, for an audit")
+    picks: list[PublishedPick]
+    rules_version: str
+
+
 class Person(Output):
     """A person named in the records of a case, with the role in which they were recorded."""
 
@@ -287,4 +312,5 @@ OUTPUT_TYPES: dict[str, tuple[str, type[Output]]] = {
     "safety.notification.due": (NOTIFICATIONS, NotificationDue),
     "safety.intake.rejected": (INTAKE_REJECTED, IntakeRejected),
     "safety.credit.proposed": (CREDIT_PROPOSALS, CreditProposed),
+    "safety.inspection.published": (INSPECTIONS_PUBLIC, InspectionsPublished),
 }

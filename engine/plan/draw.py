@@ -21,12 +21,13 @@ gets the same list:
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from itertools import combinations
 from typing import Any
 
-from engine.decide.emit import envelope, output_id
+from engine.decide.emit import envelope, iso, output_id
 from engine.enterprise.state import EnterpriseFile
 from engine.plan.rules import Inspector, PlanRules
 
@@ -161,3 +162,36 @@ def rerun(data: Mapping[str, Any], rules: PlanRules) -> list[dict[str, Any]]:
     prev = {u: (a, b) for u, a, b in inputs["previous"]}
     return select(data["seed"], data["period"], pool, rules.inspectors, prev, inputs["per_period"],
                   inputs["max_per_inspector"])
+
+
+PUBLISHED_TYPE = "safety.inspection.published"
+
+
+def publication(data: Mapping[str, Any], files: Mapping[str, EnterpriseFile],
+                at: int) -> tuple[dict[str, Any] | None, list[str]]:
+    """The `safety.inspection.published` event of a recorded draw (一公开), or the USCCs not inspected yet.
+
+    Published only once every enterprise that was sent a pair has an inspection on
+    file in the draw's period; until then the list stays unpublished, so that no
+    enterprise learns in advance that it was drawn.
+    """
+    picks, missing = [], []
+    for p in data["picks"]:
+        f = files.get(p["uscc"])
+        count = f.months.get(data["period"], 0) if f is not None else 0
+        if p["inspectors"] and count == 0:
+            missing.append(p["uscc"])
+            continue
+        last = f.last_inspection if f is not None else None
+        in_period = last is not None and iso(last[0])[:7] == data["period"]
+        picks.append({"uscc": p["uscc"], "name": f.name if f else None, "town": f.town if f else None,
+                      "inspectors": p["inspectors"], "inspections_in_period": count,
+                      "last_inspection": ({"inspection_id": last[1], "kind": last[2], "time": iso(last[0]),
+                                           "findings": last[3]} if in_period else None)})
+    if missing:
+        return None, missing
+    eid = output_id("published", data["draw_id"])
+    body = {"draw_id": data["draw_id"], "period": data["period"], "seed": data["seed"],
+            "method": data["method"], "rules_version": data["rules_version"], "picks": picks,
+            "inputs_sha256": hashlib.sha256(json.dumps(data["inputs"], sort_keys=True).encode()).hexdigest()}
+    return envelope(PUBLISHED_TYPE, eid, data["period"], at, body), []

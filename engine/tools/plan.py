@@ -20,11 +20,11 @@ from pathlib import Path
 from typing import Any
 
 from engine import codec
-from engine.contract.outputs import ESCALATIONS, record_headers
+from engine.contract.outputs import ESCALATIONS, INSPECTIONS_PUBLIC, record_headers
 from engine.cores import TABLES
 from engine.enterprise.state import EnterpriseFile
 from engine.plan.annual import behind_escalations, progress
-from engine.plan.draw import DRAWN_TYPE, DrawError, draw_event, rerun
+from engine.plan.draw import DRAWN_TYPE, DrawError, draw_event, publication, rerun
 from engine.plan.rules import PlanRules
 from engine.store import unpack
 from engine.tools.kafka import NoTopic, partitions_of, producer, read_to_end, reader
@@ -98,6 +98,28 @@ def run_draw(bootstrap: str, prefix: str, app_id: str, period: str, seed: str, p
           f"{len(d['inputs']['candidates'])} candidates; left out {ex['key_enterprise']} key, "
           f"{ex['closed']} closed, {ex['unregistered']} unregistered"
           + (f"; recorded on {prefix}{DRAWS_TOPIC}" if record else " (not recorded)"))
+    return 0
+
+
+def run_publish(bootstrap: str, prefix: str, app_id: str, period: str, as_json: bool,
+                auth: Mapping[str, Any] | None = None, now: int | None = None) -> int:
+    """Publish a period's recorded draw with its results on inspections.public (一公开), once inspected."""
+    draws = [d for d in asyncio.run(recorded_draws(bootstrap, prefix, auth)) if d["period"] == period]
+    if not draws:
+        print(f"plan publish: no draw recorded for {period} on {prefix}{DRAWS_TOPIC}", file=sys.stderr)
+        return 2
+    files = {f.id: f for f in asyncio.run(latest_files(bootstrap, app_id, auth))}
+    event, missing = publication(draws[-1], files, int(time.time()) if now is None else now)
+    if event is None:
+        print(f"plan publish: not yet: {len(missing)} drawn enterprise(s) have no inspection recorded in "
+              f"{period}: {', '.join(missing[:10])}{' …' if len(missing) > 10 else ''}", file=sys.stderr)
+        return 1
+    asyncio.run(_send(bootstrap, prefix + INSPECTIONS_PUBLIC, [(period, event)],
+                      record_headers(INSPECTIONS_PUBLIC), auth))
+    if as_json:
+        print(json.dumps(event, ensure_ascii=False, indent=2))
+    print(f"published draw {event['data']['draw_id']} for {period} with {len(event['data']['picks'])} "
+          f"results on {prefix}{INSPECTIONS_PUBLIC}", file=sys.stderr)
     return 0
 
 

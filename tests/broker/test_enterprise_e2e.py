@@ -22,7 +22,7 @@ import pytest
 
 from engine.contract.uscc import check_character
 from engine.feeds.tokens import mint
-from engine.harness import Namespace, Worker, produce, wait_drained
+from engine.harness import Namespace, Worker, produce, read_all, wait_drained
 
 pytestmark = pytest.mark.broker
 
@@ -139,3 +139,26 @@ def test_files_answer_in_scope_survive_a_restart_and_feed_a_reproducible_draw(
     assert {u: [a, b] for u, a, b in later["inputs"]["previous"]} == first_pairs  # read back from the record
     for p in later["picks"]:
         assert set(p["inspectors"]) != set(first_pairs[p["uscc"]])  # never the same pair twice running
+
+    # 一公开: the January draw is published with its results only once both were inspected.
+    early = cli(namespace, "plan", "publish", "--period", "2027-01")
+    assert early.returncode == 1 and "not yet: 2 drawn enterprise(s)" in early.stderr
+    try:
+        worker.start().wait_ready()
+        asyncio.run(produce(namespace.bootstrap, namespace.topic("inspection.findings"), [ce(
+            "safety.inspection.recorded", f"INS-JAN-{n}", {
+                "inspection_id": f"INS-JAN-{n}", "kind": "random_check", "inspectors": INSPECTORS,
+                "enterprise": {"uscc": code, "name": "Firm"}, "location": {"town": "lihaiwu"},
+                "findings": []}, 10 + n, time="2027-01-15T10:00:00+08:00")
+            for n, code in enumerate((OWN, OTHER))]))
+        asyncio.run(wait_drained(namespace))
+    finally:
+        worker.stop()
+    published = cli(namespace, "plan", "publish", "--period", "2027-01", "--json")
+    assert published.returncode == 0, published.stderr
+    [record] = asyncio.run(read_all(namespace.bootstrap, namespace.topic("inspections.public"), expect=1))
+    public = json.loads(record.value)
+    assert public == json.loads(published.stdout.split("\npublished draw")[0])
+    assert public["data"]["draw_id"] == event["data"]["draw_id"]
+    assert {p["uscc"]: p["last_inspection"]["inspection_id"] for p in public["data"]["picks"]} == {
+        OWN: "INS-JAN-0", OTHER: "INS-JAN-1"}

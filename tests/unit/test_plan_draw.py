@@ -301,3 +301,25 @@ def test_a_month_behind_plan_is_escalated_to_the_town_and_the_lead_department() 
     assert [t["id"] for t in d["targets"]] == ["huxi_safety_office", "safety_bureau"]
     again = behind_escalations(rows, PLAN.annual, RULES.reference, PLAN.version, "safety_bureau", NOW + 60)
     assert [o.id for o in again] == [o.id for o in outs]
+
+
+def test_a_draw_is_published_with_its_results_only_once_every_drawn_enterprise_was_inspected() -> None:
+    """一公开 after the fact: before the inspections the list stays unpublished, naming who is missing."""
+    from engine.contract.outputs import OUTPUT_TYPES
+    from engine.plan.draw import publication
+
+    files = {f.id: f for f in (firm(n, "red") for n in range(3))}
+    data = draw_event("S", "2027-01", files.values(), PLAN, [], NOW)["data"]
+    event, missing = publication(data, files, NOW)
+    assert event is None and sorted(missing) == sorted(files)
+    jan = 1_798_790_400  # 2027-01-01T16:00:00+08:00
+    for f in files.values():
+        f.months["2027-01"] = 1
+    files[uscc(0)].last_inspection = [jan, "INS-J", "random_check", 2]
+    event, missing = publication(data, files, jan)
+    assert missing == [] and event["type"] == "safety.inspection.published"
+    OUTPUT_TYPES[event["type"]][1].model_validate(event["data"])
+    by = {p["uscc"]: p for p in event["data"]["picks"]}
+    assert by[uscc(0)]["last_inspection"]["inspection_id"] == "INS-J"
+    assert by[uscc(1)]["last_inspection"] is None and by[uscc(1)]["inspections_in_period"] == 1
+    assert publication(data, files, jan + 99)[0]["id"] == event["id"]
