@@ -29,11 +29,12 @@ from typing import Any
 
 from engine.contract.outputs import CREDIT_PROPOSALS
 from engine.decide.emit import Out, envelope, iso, output_id
+from engine.enterprise.coverage import DAY
 
 PROPOSED_TYPE = "safety.credit.proposed"
 SUSPENSIONS = frozenset({"suspend", "suspend_for_overhaul"})
 OVERDUE_MAJOR_COUNT = 2  # district practice: major hazards overdue ...
-OVERDUE_MAJOR_WINDOW_S = 365 * 86_400  # ... within this many days
+OVERDUE_MAJOR_WINDOW_S = 365 * DAY  # ... within this many days
 LIST_YEARS = 3  # 令11 listing period, confirmed only through a province's rules (see above)
 
 BASIS = {
@@ -41,7 +42,7 @@ BASIS = {
                            "its list applies is for the deciding department to confirm); 安全生产法 art. 78",
     "repeated_overdue_major": "安全生产法 art. 78 (违法行为信息库); district practice: "
                               f"{OVERDUE_MAJOR_COUNT} major hazards (重大事故隐患) overdue within "
-                              f"{OVERDUE_MAJOR_WINDOW_S // 86_400} days",
+                              f"{OVERDUE_MAJOR_WINDOW_S // DAY} days",
 }
 
 
@@ -83,7 +84,7 @@ def on_overdue_major(f: Any, at: int) -> list[Out]:
     return [proposal(f, "repeated_overdue_major", key, at,
                      [{"hazard_id": hid, "overdue_since": iso(t)} for t, hid in chosen],
                      f"{len(chosen)} major hazards overdue within "
-                     f"{OVERDUE_MAJOR_WINDOW_S // 86_400} days: {key}")]
+                     f"{OVERDUE_MAJOR_WINDOW_S // DAY} days: {key}")]
 
 
 def decided(f: Any, d: dict[str, Any], at: int, eid: str) -> str:
