@@ -55,6 +55,12 @@ def _show(args: argparse.Namespace) -> int:
     from engine.tools.kafka import bootstrap_for, client_auth
 
     settings = _settings(args)
+    if (args.hazard_id is None) == (args.enterprise is None):
+        print("show: give a hazard id or --enterprise USCC (one of them)", file=sys.stderr)
+        return 2
+    if args.enterprise is not None:
+        return show.run_enterprise(bootstrap_for(settings), settings.topic_prefix, settings.app_id,
+                                   args.enterprise, args.json, auth=client_auth(settings))
     return show.run(bootstrap_for(settings), settings.topic_prefix, settings.app_id, args.hazard_id,
                     args.json, auth=client_auth(settings))
 
@@ -67,6 +73,28 @@ def _filing(args: argparse.Namespace) -> int:
     settings = _settings(args)
     return filing.run(bootstrap_for(settings), settings.topic_prefix, settings.app_id, args.month,
                       load_rules(settings.rules_dir), args.publish, args.json, auth=client_auth(settings))
+
+
+def _plan(args: argparse.Namespace) -> int:
+    from engine.plan.rules import load_plan
+    from engine.ruleset import load_rules
+    from engine.tools import plan
+    from engine.tools.kafka import bootstrap_for, client_auth
+
+    settings = _settings(args)
+    rules = load_rules(settings.rules_dir)
+    plan_rules = load_plan(settings.rules_dir, rules.reference)
+    if args.plan_command == "verify":
+        return plan.run_verify(args.file, plan_rules)
+    if args.plan_command == "publish":
+        return plan.run_publish(bootstrap_for(settings), settings.topic_prefix, settings.app_id,
+                                args.period, args.json, auth=client_auth(settings))
+    if args.plan_command == "progress":
+        return plan.run_progress(bootstrap_for(settings), settings.topic_prefix, settings.app_id,
+                                 plan_rules, rules.reference, args.publish, args.json,
+                                 auth=client_auth(settings))
+    return plan.run_draw(bootstrap_for(settings), settings.topic_prefix, settings.app_id, args.period,
+                         args.seed, plan_rules, args.record, args.json, auth=client_auth(settings))
 
 
 def _schemas(args: argparse.Namespace) -> int:
@@ -232,10 +260,31 @@ def parser() -> argparse.ArgumentParser:
     tail.add_argument("--json", action="store_true", help="print each record's JSON as it is")
     tail.set_defaults(func=_tail)
 
-    show = sub.add_parser("show", help="print a hazard's state, running clocks and timeline")
-    show.add_argument("hazard_id", help="the hazard's id, e.g. HZ-20261130-0001")
+    show = sub.add_parser("show", help="print a hazard's state, running clocks and timeline, or an "
+                          "enterprise's file (一企一档)")
+    show.add_argument("hazard_id", nargs="?", help="the hazard's id, e.g. HZ-20261130-0001")
+    show.add_argument("--enterprise", metavar="USCC", help="show this enterprise's file instead")
     show.add_argument("--json", action="store_true", help="print the state and timeline as JSON")
     show.set_defaults(func=_show)
+
+    pln = sub.add_parser("plan", help="the random draw of inspections (双随机、一公开) and its audit")
+    plan_sub = pln.add_subparsers(dest="plan_command", required=True, metavar="PLAN_COMMAND")
+    drw = plan_sub.add_parser("draw", help="draw a period's enterprises and pairs of inspectors")
+    drw.add_argument("--period", required=True, help="the month drawn for, YYYY-MM")
+    drw.add_argument("--seed", required=True, help="the published seed anyone can re-run the draw with")
+    drw.add_argument("--record", action="store_true", help="record the draw on inspections.draws")
+    drw.add_argument("--json", action="store_true", help="print the draw's event as JSON")
+    ver = plan_sub.add_parser("verify", help="re-run a recorded draw from its own inputs and compare")
+    ver.add_argument("file", type=Path, help="a JSON file holding the draw's event")
+    pub = plan_sub.add_parser("publish", help="publish a recorded draw with its results on "
+                              "inspections.public (一公开), once every drawn enterprise was inspected")
+    pub.add_argument("--period", required=True, help="the month drawn for, YYYY-MM")
+    pub.add_argument("--json", action="store_true", help="print the published event as JSON")
+    prog = plan_sub.add_parser("progress", help="the annual plan: inspections planned against done, "
+                               "by month and town")
+    prog.add_argument("--json", action="store_true", help="print the rows as JSON")
+    prog.add_argument("--publish", action="store_true", help="escalate each month and town behind plan")
+    pln.set_defaults(func=_plan)
 
     fil = sub.add_parser("filing", help="the month's filing of supervision results with discipline "
                          "inspection, one per sector-leading department (periodic_filing)")

@@ -282,7 +282,7 @@ def openapi() -> dict[str, Any]:
                 **_supervisor_errors(),
                 "429": _error("this token has as many feeds open as it may", True),
                 "503": _error("too many feeds open on this worker", True)}}},
-        **_lists("hazard"), **_lists("alert"),
+        **_lists("hazard"), **_lists("alert"), **_lists("enterprise"),
         "/metrics": {"get": {"summary": "Prometheus metrics of this worker", "responses": {
             "200": {"description": "the text exposition format", "content": {
                 "text/plain": {"schema": {"type": "string"}}}}}}},

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from engine import codec
@@ -17,12 +18,19 @@ from engine.contract.outputs import ALERTS_CAP
 from engine.decide.core import decide
 from engine.decide.emit import Out, lead_department
 from engine.decide.replay import clock_entry
+from engine.enterprise.core import decide_enterprise
+from engine.enterprise.coverage import EnterpriseRules
+from engine.enterprise.links import with_alert_links, with_hazard_links
+from engine.enterprise.state import EnterpriseFile
+from engine.enterprise.view import enterprise_place
 from engine.feeds.index import Place, alert_place, hazard_place
 from engine.intake.timeline import encode
+from engine.plan.rules import PlanRules
 from engine.ruleset import Rules
 from engine.store import unpack
 
-TABLES = {"hazard": "hazards", "alert": "alerts"}  # table names, as their changelog topics carry them
+# Table names, as their changelog topics carry them.
+TABLES = {"hazard": "hazards", "alert": "alerts", "enterprise": "enterprises"}
 SEEN_TABLE = "intake-seen"
 
 
@@ -37,12 +45,23 @@ class Core:
     place: Callable[[Any], Place]  # where the feeds' index files a state (engine/feeds/index.py)
 
 
-def build_cores(rules: Rules, alert_rules: AlertRules | None) -> dict[str, Core]:
-    """The hazard core, and the alert core when alert rules are loaded."""
-    cores = {"hazard": Core("hazard", lambda st, e: decide(st, e, rules), unpack, clock_entry,
-                            lambda h: hazard_place(h, lead_department(h, rules)))}
+def build_cores(rules: Rules, alert_rules: AlertRules | None,
+                plan: PlanRules | None = None) -> dict[str, Core]:
+    """The hazard and enterprise cores, and the alert core when alert rules are loaded.
+
+    The hazard and alert cores are wrapped so that what changes about an
+    enterprise's hazard or alert is also filed under the enterprise (engine/enterprise/links.py).
+    With `plan`, key enterprises' coverage clocks run (engine/enterprise/coverage.py).
+    """
+    enterprise_rules = EnterpriseRules(rules, plan.coverage if plan is not None else None)
+    cores = {"hazard": Core("hazard", with_hazard_links(lambda st, e: decide(st, e, rules), rules),
+                            unpack, clock_entry, lambda h: hazard_place(h, lead_department(h, rules))),
+             "enterprise": Core("enterprise", lambda st, e: decide_enterprise(st, e, enterprise_rules),
+                                lambda raw: unpack(raw, EnterpriseFile),
+                                partial(clock_entry, kind="enterprise"),
+                                lambda f: enterprise_place(f, rules))}
     if alert_rules is not None:
-        cores["alert"] = Core("alert", lambda st, e: decide_alert(st, e, alert_rules),
+        cores["alert"] = Core("alert", with_alert_links(lambda st, e: decide_alert(st, e, alert_rules)),
                               lambda raw: unpack(raw, Alert), alert_clock_entry, alert_place)
     return cores
 

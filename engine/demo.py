@@ -14,7 +14,9 @@ ordered to stop using, so the order goes to the public security bureau (刑法
 art. 134-1) with a proposal to stop its power supply (art. 70); a child
 drowns in a village pond, a non-production incident routed to the town and
 its department; and a flood is reported by post B after post A stayed silent.
-A summary closes the run.
+A summary closes part 2. Part 3 (issue 17, engine/demo_enterprises.py) registers
+the district's enterprises, draws next month's random inspections and prints
+one enterprise's file.
 
 The demo runs in a namespace of its own (a topic prefix and an app id), so it
 can run again and again on the same broker and always starts clean.
@@ -34,10 +36,19 @@ from typing import Any
 
 from aiokafka import TopicPartition
 
+from engine import demo_enterprises
 from engine.broker import broker_session
 from engine.cap import validate
 from engine.clocks.timesource import ScaledTime
-from engine.harness import Namespace, Worker, latest_states, publish_on_schedule, read_all, wait_drained
+from engine.harness import (
+    Namespace,
+    Worker,
+    latest_states,
+    not_enterprise,
+    publish_on_schedule,
+    read_all,
+    wait_drained,
+)
 from engine.logs import use_colour
 from engine.settings import REPO_ROOT
 from engine.simulate import DAY, District, Planned
@@ -94,11 +105,14 @@ def _run(ns: Namespace, tmp: Path) -> int:
         _say(f"   ready in {time.monotonic() - started:.1f} s")
         ok = _intake_part(ns, tmp)
         ok &= asyncio.run(_district_part(ns, clock, end))
+        _section("Part 3: the district's enterprises (一企一档) and a month's random draw (双随机、一公开)")
+        ok &= demo_enterprises.run_part(ns, START, REPO_ROOT / "rules", _say)
         _section("See it yourself")
         _say(f"   export KAFKA_BOOTSTRAP_SERVERS={ns.bootstrap} HAZARD_TOPIC_PREFIX={ns.prefix} "
              f"HAZARD_APP_ID={ns.name}")
         _say("   hazard-engine tail escalations --from-beginning --idle-timeout 2")
         _say("   hazard-engine show HZ-20261130-0002      # the listed major hazard from the examples")
+        _say("   hazard-engine plan draw --period 2027-02 --seed my-seed   # next month's draw")
         _say()
         _say("demo finished: " + ("everything ended where it should" if ok
                                   else "SOMETHING IS MISSING, see above"))
@@ -133,7 +147,9 @@ def _intake_part(ns: Namespace, tmp: Path) -> bool:
     _say("   ... and the hazard report once more, as a field app retrying would")
     asyncio.run(publish.send(publish.plan([EXAMPLES / "hazard-reported.json"])[0], ns.bootstrap,
                              ns.prefix))
-    timeline = asyncio.run(read_all(ns.bootstrap, ns.topic("engine.timeline"), expect=5, timeout=60))
+    # Entries filed under enterprises (一企一档) come too, some from decisions: part 3 reads those.
+    timeline = asyncio.run(read_all(ns.bootstrap, ns.topic("engine.timeline"), expect=5, timeout=60,
+                                    where=not_enterprise))
     rejected = asyncio.run(read_all(ns.bootstrap, ns.topic("intake.rejected"), expect=len(bad),
                                     timeout=60))
     duplicates = asyncio.run(read_all(ns.bootstrap, ns.topic("engine.intake.duplicates"), expect=1,

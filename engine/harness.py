@@ -18,6 +18,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -178,8 +179,11 @@ async def produce(bootstrap: str, topic: str, records: list[tuple[bytes | None, 
 
 
 async def read_all(bootstrap: str, topic: str, settle: float = 2.0, timeout: float = 120.0,
-                   expect: int | None = None) -> list[Any]:
-    """Read a topic from the beginning until `expect` records arrived, or none came for `settle` s."""
+                   expect: int | None = None, where: Callable[[Any], bool] | None = None) -> list[Any]:
+    """Read a topic from the beginning until `expect` records arrived, or none came for `settle` s.
+
+    With `where`, only the records it accepts are kept and counted.
+    """
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None,
                                 enable_auto_commit=False, max_partition_fetch_bytes=16 << 20,
                                 fetch_max_bytes=64 << 20)
@@ -194,7 +198,7 @@ async def read_all(bootstrap: str, topic: str, settle: float = 2.0, timeout: flo
         idle_since = time.monotonic()
         while time.monotonic() < deadline:
             batch = await consumer.getmany(timeout_ms=200)
-            got = [rec for recs in batch.values() for rec in recs]
+            got = [rec for recs in batch.values() for rec in recs if where is None or where(rec)]
             out.extend(got)
             if got:
                 idle_since = time.monotonic()
@@ -205,6 +209,11 @@ async def read_all(bootstrap: str, topic: str, settle: float = 2.0, timeout: flo
         return out
     finally:
         await consumer.stop()
+
+
+def not_enterprise(record: Any) -> bool:
+    """Whether a timeline record is about a hazard, alert or inspection, not filed under an enterprise."""
+    return json.loads(record.value).get("subject_kind") != "enterprise"
 
 
 async def read_to_end(bootstrap: str, topic: str, timeout: float = 300.0) -> list[Any]:

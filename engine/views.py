@@ -48,7 +48,8 @@ class Derived:
             self.gauges.put(new.id, view)
         else:
             packed = pack(new)
-            self.alert_gauges.update(new)
+            if kind == "alert":
+                self.alert_gauges.update(new)
         self.indices[kind].set(new.id, new.next_due())
         self.place_index(kind).put(new.id, place)
         return packed
@@ -66,9 +67,10 @@ class Derived:
             due, summary, where = header(raw)
             dues.append((subject, due))
             if kind != "hazard":
-                alert = core.decode(raw)
-                alerts.append(alert)
-                places.append((subject, core.place(alert)))
+                state = core.decode(raw)
+                if kind == "alert":
+                    alerts.append(state)
+                places.append((subject, core.place(state)))
                 continue
             # The stored view and place, unless they predate these rules (or their part of the header).
             view = GaugeView.decode(summary, version) if summary is not None else None
@@ -80,7 +82,7 @@ class Derived:
         self.place_index(kind).rebuild(places)
         if kind == "hazard":
             self.gauges.reset(views)
-        else:
+        elif kind == "alert":
             self.alert_gauges.reset(alerts)
         log.info("deadline_index_rebuilt", kind=kind, subjects=len(self.indices[kind]),
                  seconds=round(time.perf_counter() - started, 3))

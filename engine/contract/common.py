@@ -7,6 +7,7 @@ from enum import StrEnum
 from typing import Annotated, Any, Protocol
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -134,21 +135,25 @@ class Location(Strict):
         return self
 
 
+def _check_uscc(code: str) -> str:
+    problem = uscc_problem(code)
+    if problem:
+        raise PydanticCustomError("uscc", "invalid USCC '{code}': {problem}",
+                                  {"code": code, "problem": problem})
+    return code
+
+
+# A unified social credit code (统一社会信用代码), check character verified. The pattern is for
+# readers of the JSON Schema only: the validator gives the precise error.
+Uscc = Annotated[str, Field(min_length=1, max_length=18, json_schema_extra={"pattern": USCC_PATTERN}),
+                 AfterValidator(_check_uscc)]
+
+
 class Enterprise(Strict):
     """A business, named by its unified social credit code (统一社会信用代码)."""
 
-    # The pattern is for readers of the JSON Schema only: the validator below gives the precise error.
-    uscc: Annotated[str, Field(min_length=1, max_length=18, json_schema_extra={"pattern": USCC_PATTERN})]
+    uscc: Uscc
     name: NonEmpty
-
-    @field_validator("uscc")
-    @classmethod
-    def _check_character(cls, code: str) -> str:
-        problem = uscc_problem(code)
-        if problem:
-            raise PydanticCustomError("uscc", "invalid USCC '{code}': {problem}",
-                                      {"code": code, "problem": problem})
-        return code
 
 
 class Actor(Strict):

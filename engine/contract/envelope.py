@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, WithJsonSchema, create_model
 from pydantic_core import PydanticCustomError
 
-from engine.contract import enforcement, intake
+from engine.contract import enforcement, enterprise, intake
 from engine.contract.mediatype import data_content_type_problem
 
 # CloudEvents allows extension attributes, so the envelope accepts keys it does
@@ -48,10 +48,14 @@ class Envelope(BaseModel):
     time: Annotated[AwareDatetime, Field(description=(
         "RFC 3339 with an offset: when it happened in the field"))]
     subject: Annotated[str, Field(min_length=1, max_length=200, description=(
-        "the hazard_id, alert_id or inspection_id the event is about; the record key"))]
+        "the hazard_id, alert_id, inspection_id or (enterprise records) uscc the event is about; "
+        "the record key"))]
     datacontenttype: Annotated[DataContentType | None, Field(description=(
         "a JSON media type when present, e.g. application/json; charset=utf-8"))] = None
     data: Annotated[Any, Field(description="the object the event type defines")]
+
+
+SubjectKind = Literal["hazard", "alert", "inspection", "enterprise"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,12 +66,12 @@ class EventType:
     topic: str
     data_model: type[BaseModel]
     subject_field: str
-    subject_kind: Literal["hazard", "alert", "inspection"]
+    subject_kind: SubjectKind
     model: type[Envelope]
 
 
 def _event_type(name: str, topic: str, data_model: type[BaseModel], subject_field: str,
-                subject_kind: Literal["hazard", "alert", "inspection"]) -> EventType:
+                subject_kind: SubjectKind) -> EventType:
     model = create_model(
         "".join(w.capitalize() for w in name.replace("_", ".").split(".")[1:]) + "Event",
         __base__=Envelope,
@@ -83,8 +87,9 @@ INSPECTION_FINDINGS = "inspection.findings"
 RECTIFICATION_UPDATES = "rectification.updates"
 RESPONDER_ALERTS = "responder.alerts"
 ENFORCEMENT_RECORDS = "enforcement.records"
+ENTERPRISE_RECORDS = "enterprise.records"
 INTAKE_TOPICS = (HAZARD_REPORTS, INSPECTION_FINDINGS, RECTIFICATION_UPDATES, RESPONDER_ALERTS,
-                 ENFORCEMENT_RECORDS)
+                 ENFORCEMENT_RECORDS, ENTERPRISE_RECORDS)
 
 _R = RECTIFICATION_UPDATES
 EVENT_TYPES: dict[str, EventType] = {
@@ -125,6 +130,14 @@ EVENT_TYPES: dict[str, EventType] = {
                     "hazard_id", "hazard"),
         _event_type("safety.enforcement.lifted", ENFORCEMENT_RECORDS, enforcement.EnforcementLifted,
                     "hazard_id", "hazard"),
+        _event_type("safety.enterprise.registered", ENTERPRISE_RECORDS,
+                    enterprise.EnterpriseRegistered, "uscc", "enterprise"),
+        _event_type("safety.enterprise.classified", ENTERPRISE_RECORDS,
+                    enterprise.EnterpriseClassified, "uscc", "enterprise"),
+        _event_type("safety.enterprise.closed", ENTERPRISE_RECORDS, enterprise.EnterpriseClosed,
+                    "uscc", "enterprise"),
+        _event_type("safety.credit.decided", ENTERPRISE_RECORDS, enterprise.CreditDecided,
+                    "uscc", "enterprise"),
     )
 }
 

@@ -17,8 +17,10 @@ ENFORCEMENT_ACTIONS = "enforcement.actions"
 REFERRALS_JUDICIAL = "referrals.judicial"
 NOTIFICATIONS = "notifications"
 INTAKE_REJECTED = "intake.rejected"
+CREDIT_PROPOSALS = "credit.proposals"
+INSPECTIONS_PUBLIC = "inspections.public"
 OUTPUT_TOPICS = (ESCALATIONS, SUPERVISION_LISTED, REFERRALS_DISCIPLINE, ALERTS_CAP, ENFORCEMENT_ACTIONS,
-                 REFERRALS_JUDICIAL, NOTIFICATIONS, INTAKE_REJECTED)
+                 REFERRALS_JUDICIAL, NOTIFICATIONS, INTAKE_REJECTED, CREDIT_PROPOSALS, INSPECTIONS_PUBLIC)
 CLOUDEVENT_CONTENT_TYPE = b"application/cloudevents+json; charset=utf-8"
 CAP_CONTENT_TYPE = b"application/cap+xml"
 _CONTENT_TYPES = {
@@ -61,10 +63,13 @@ class Escalation(Output):
     """Data of `safety.escalation.raised`: a decision a supervisor must see."""
 
     escalation_id: str
-    subject_kind: Literal["hazard", "alert"]
+    subject_kind: Literal["hazard", "alert", "enterprise", "plan"] = Field(
+        description="enterprise: a key enterprise's coverage cycle missed (coverage_missed, "
+        "duty_failure); plan: a month and town behind the annual plan (plan_behind)")
     subject_id: str
     action: str = Field(description="remind, notify, supervision_letter, summon, "
-                        "discipline_referral, response_activation, handover, report_overdue, ...")
+                        "discipline_referral, response_activation, handover, report_overdue, "
+                        "coverage_missed, duty_failure, plan_behind, ...")
     tier: Tier | None = None
     response_level: ResponseLevel | None = None
     targets: list[Target]
@@ -160,6 +165,48 @@ class EnforcementProposed(Output):
     rule_id: str
     rules_version: str
     caused_by: list[str]
+
+
+class CreditProposed(Output):
+    """Data of `safety.credit.proposed`: the rules propose listing an enterprise as dishonest (失信).
+
+    A proposal, not a decision: it counts only once a supervisor's
+    `safety.credit.decided` records the decision, and nothing is published before.
+    """
+
+    proposal_id: str
+    enterprise: dict[str, str | None] = Field(description="uscc and name (as known)")
+    criterion: Literal["violated_suspension", "repeated_overdue_major"]
+    legal_basis: str
+    reason: str
+    evidence: list[dict[str, object]] = Field(description="the hazards, orders and events it rests on")
+    needs_decision: bool = Field(description="always true: a person decides (safety.credit.decided)")
+    town: str | None = None
+    proposed_at: AwareDatetime
+
+
+class PublishedPick(Output):
+    """One enterprise of a published draw: who was sent, and what its inspection found."""
+
+    uscc: str
+    name: str | None = None
+    town: str | None = None
+    inspectors: list[str]
+    inspections_in_period: int
+    last_inspection: dict[str, object] | None = Field(
+        description="the period's last inspection on file: inspection_id, kind, time, findings")
+
+
+class InspectionsPublished(Output):
+    """Data of `safety.inspection.published` (双随机、一公开): a draw and its results, once inspected."""
+
+    draw_id: str
+    period: str
+    seed: str
+    method: str
+    inputs_sha256: str = Field(description="SHA-256 of the recorded draw's inputs, for an audit")
+    picks: list[PublishedPick]
+    rules_version: str
 
 
 class Person(Output):
@@ -264,4 +311,6 @@ OUTPUT_TYPES: dict[str, tuple[str, type[Output]]] = {
     "safety.referral.judicial": (REFERRALS_JUDICIAL, JudicialReferral),
     "safety.notification.due": (NOTIFICATIONS, NotificationDue),
     "safety.intake.rejected": (INTAKE_REJECTED, IntakeRejected),
+    "safety.credit.proposed": (CREDIT_PROPOSALS, CreditProposed),
+    "safety.inspection.published": (INSPECTIONS_PUBLIC, InspectionsPublished),
 }

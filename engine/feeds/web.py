@@ -3,6 +3,7 @@
     GET /feeds/escalations?town=&department=&tier=&level=&action=   text/event-stream
     GET /hazards/{id}            GET /hazards?town=&department=&overdue=&limit=&cursor=
     GET /alerts/{id}             GET /alerts?...          (when an alerts source is given)
+    GET /enterprises/{uscc}      GET /enterprises?...     (engine/enterprise/web.py, through `lookups`)
 
 Every request needs `Authorization: Bearer <token>` (401 without a valid one);
 asking outside the token's scope is 403, and the scope also filters every
@@ -244,18 +245,7 @@ def register(app: Any, *, settings: Settings, bootstrap: str, hazards: StateSour
     app.web.web_app.on_shutdown.append(on_shutdown)
 
     def guarded(handler: Callable[..., Any]) -> Callable[..., Any]:
-        async def page(view: Any, request: Any, **match: str) -> Any:
-            scope = _authorize(view, request, tokens)
-            if not isinstance(scope, Scope):
-                return scope
-            try:
-                return await handler(view, request, scope, **match)
-            except BadRequest as exc:
-                return view.error(400, str(exc))
-            except Busy as exc:
-                return view.error(503, f"{exc}; retry later", headers={"Retry-After": "1"})
-        page.__doc__ = handler.__doc__
-        return page
+        return guard(tokens, handler)
 
     async def escalations(view: Any, request: Any, scope: Scope) -> Any:
         """Live escalations as Server-Sent Events, within the token's scope."""
@@ -283,17 +273,37 @@ def register(app: Any, *, settings: Settings, bootstrap: str, hazards: StateSour
 
     app.page("/feeds/escalations", name="feeds_escalations")(guarded(escalations))
     for kind, source in (("hazard", hazards), ("alert", alerts)):
-        if source is None:
-            continue
+        if source is not None:
+            lookups(app, kind, source, tokens, now, share)
 
-        async def one(view: Any, request: Any, scope: Scope, id: str,  # noqa: A002 - route name
-                      source: StateSource = source, kind: str = kind) -> Any:
-            """One item's state view."""
-            return _one(view, source, id, scope, kind)
 
-        async def many(view: Any, request: Any, scope: Scope, source: StateSource = source) -> Any:
-            """A page of items within the token's scope, ordered by id."""
-            return await _list(view, request, source, scope, now, share)
+def guard(tokens: TokenStore, handler: Callable[..., Any]) -> Callable[..., Any]:
+    """A page that answers 401 without a valid token, and 400 or 503 for what the handler raises."""
+    async def page(view: Any, request: Any, **match: str) -> Any:
+        scope = _authorize(view, request, tokens)
+        if not isinstance(scope, Scope):
+            return scope
+        try:
+            return await handler(view, request, scope, **match)
+        except BadRequest as exc:
+            return view.error(400, str(exc))
+        except Busy as exc:
+            return view.error(503, f"{exc}; retry later", headers={"Retry-After": "1"})
+    page.__doc__ = handler.__doc__
+    return page
 
-        app.page(f"/{kind}s/{{id}}", name=f"feeds_{kind}")(guarded(one))
-        app.page(f"/{kind}s", name=f"feeds_{kind}s")(guarded(many))
+
+def lookups(app: Any, kind: str, source: StateSource, tokens: TokenStore, now: Callable[[], float],
+            share: LoopShare) -> None:
+    """`GET /{kind}s/{id}` and `GET /{kind}s`, scoped by the token, read from `source`."""
+
+    async def one(view: Any, request: Any, scope: Scope, id: str) -> Any:  # noqa: A002 - route name
+        """One item's state view."""
+        return _one(view, source, id, scope, kind)
+
+    async def many(view: Any, request: Any, scope: Scope) -> Any:
+        """A page of items within the token's scope, ordered by id."""
+        return await _list(view, request, source, scope, now, share)
+
+    app.page(f"/{kind}s/{{id}}", name=f"feeds_{kind}")(guard(tokens, one))
+    app.page(f"/{kind}s", name=f"feeds_{kind}s")(guard(tokens, many))

@@ -3,7 +3,8 @@
 Each entry is keyed by its subject, so everything about one hazard or alert
 sits on one partition, in order. An inspection is recorded under its own id,
 and each of its findings also opens an entry under the finding's hazard_id,
-because the hazard's lifecycle is what later rules act on.
+because the hazard's lifecycle is what later rules act on; the inspection is
+also filed under its enterprise's USCC, for the enterprise's file (一企一档).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from engine.contract.envelope import Envelope, EventType
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 FINDING_TYPE = "safety.inspection.finding"  # internal: one finding of an inspection, per hazard
+INSPECTED_TYPE = "safety.inspection.enterprise"  # internal: an inspection, filed under its enterprise
 _NS = uuid.UUID("6f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0")
 LAW_ENFORCEMENT_KINDS = frozenset(
     {"routine", "random_check", "unannounced", "special_campaign", "follow_up"}
@@ -73,6 +75,17 @@ def timeline_entries(event: Envelope, event_type: EventType, origin: dict[str, A
                 **base,
                 "data": {**finding, "inspection": context},
             }))
+        # The enterprise's file (一企一档) counts every inspection, one with no findings too.
+        uscc = data["enterprise"]["uscc"]
+        entries.append((uscc, {
+            "entry_id": entry_id(event.source, event.id, uscc),
+            "subject": uscc,
+            "subject_kind": "enterprise",
+            "type": INSPECTED_TYPE,
+            **base,
+            "data": {**context, "findings": len(data["findings"]),
+                     "inspectors": [a.get("id") for a in data["inspectors"]]},
+        }))
     return entries
 
 

@@ -29,6 +29,7 @@ from engine.reference.parse import M, read_yaml, validate
 REFERENCE_FILES: tuple[str, ...] = tuple(FILE_MODELS)
 # Optional: without it the calendar relies on the chinese-calendar package alone.
 CALENDAR_FILE = "calendar.yaml"
+ROSTER_FILE = "inspectors.yaml"  # optional: the inspectors' roster the random draw reads (engine/plan/)
 
 
 def load_reference(rules_dir: Path) -> Reference:
@@ -39,7 +40,7 @@ def load_reference(rules_dir: Path) -> Reference:
     label = rules_dir.name or rules_dir.resolve().name
     ref_dir = rules_dir / "reference"
     expected = ", ".join(REFERENCE_FILES)
-    allowed = f"{expected} and optionally {CALENDAR_FILE}"
+    allowed = f"{expected} and optionally {CALENDAR_FILE} and {ROSTER_FILE}"
     if not ref_dir.is_dir():
         raise RulesFileError(
             f"{label}/reference", None, f"directory not found (it must hold {expected})"
@@ -51,7 +52,7 @@ def load_reference(rules_dir: Path) -> Reference:
     # A misspelt file name would otherwise drop its facts without a word.
     for path in sorted(ref_dir.iterdir()):
         if path.suffix in (".yaml", ".yml") and not path.name.startswith(".") \
-                and path.name not in FILE_MODELS and path.name != CALENDAR_FILE:
+                and path.name not in FILE_MODELS and path.name not in (CALENDAR_FILE, ROSTER_FILE):
             raise RulesFileError(
                 shown(path.name), None, f"unknown reference file (expected only {allowed})"
             )

@@ -10,6 +10,7 @@ from typing import Any
 
 from engine.alerts import AlertRules, load_alert_rules
 from engine.alerts.rules import words
+from engine.plan.rules import optional_plan
 from engine.progress import Bar
 from engine.reference import RulesFileError
 from engine.ruleset import load_rules
@@ -88,11 +89,18 @@ def check_command(args: argparse.Namespace) -> int:
     """Validate the rules; print a summary and return 0, or print the problem and return 1."""
     try:
         rules, alert_rules = _load(args)
+        plan = optional_plan(_rules_dir(args), rules.reference)
     except RulesFileError as exc:
         print(f"rules check failed: {exc}", file=sys.stderr)
         return 1
     print(describe(rules))
     print(describe_alerts(alert_rules))
+    if plan is not None:
+        days = plan.coverage.days
+        print(f"plan rules OK: version {plan.version}, draw {plan.draw.per_period} a period from "
+              f"{len(plan.inspectors)} inspectors (at most {plan.draw.max_per_inspector} visits each); "
+              f"coverage cycles red {days.red}, orange {days.orange}, yellow {days.yellow}, "
+              f"blue {days.blue} days, then {plan.coverage.grace_days} days' grace")
     if rules.reference.sample:
         print("warning: reference/jurisdiction.yaml is marked as sample data; replace it with the "
               "district's own before going live", file=sys.stderr)

@@ -52,6 +52,8 @@ from engine.contract.outputs import record_headers
 from engine.cores import SEEN_TABLE, TABLES, Core, build_cores, decide_entry, record_value
 from engine.deadletter import DEAD_LETTER, dead_letter
 from engine.decide.emit import lead_department
+from engine.enterprise import web as enterprise_web
+from engine.enterprise.view import enterprise_source
 from engine.feeds import web as feeds
 from engine.feeds.tokens import TokenFileError, TokenStore
 from engine.feeds.views import alert_source, hazard_source
@@ -62,6 +64,7 @@ from engine.http.server import Pages, Server, health_pages
 from engine.intake.process import TIMELINE, Record, decide_intake, processing_failure
 from engine.intake.timeline import encode
 from engine.metrics import AlertGauges, EngineMetrics, HazardGauges, RuntimeGauges
+from engine.plan.rules import optional_plan
 from engine.ruleset import Rules
 from engine.settings import Settings
 from engine.stream.tables import LocalStore, Table, restore
@@ -119,7 +122,8 @@ class Runtime:
                              "(partition N of each, and of each changelog, belong together)")
         self.intake_topics = {prefix + name: name for name in INTAKE_TOPICS}
         self.timeline = prefix + TIMELINE
-        self.cores: dict[str, Core] = build_cores(rules, alert_rules)
+        self.cores: dict[str, Core] = build_cores(rules, alert_rules,
+                                                  optional_plan(settings.rules_dir, rules.reference))
         app_id = settings.app_id
         self.tables = {kind: Table(f"{app_id}-{TABLES[kind]}-changelog") for kind in self.cores}
         self.seen = Table(f"{app_id}-{SEEN_TABLE}-changelog")
@@ -458,6 +462,10 @@ class Runtime:
                   if "alert" in self.tables else None)
         feeds.register(pages, settings=self.settings, bootstrap=self.bootstrap, hazards=hazards,
                        alerts=alerts, tokens=self.tokens, now=self.clock.now)
+        enterprise_web.register(pages, settings=self.settings, tokens=self.tokens, now=self.clock.now,
+                                enterprises=enterprise_source(self.tables["enterprise"], self.rules,
+                                                              self.clock.now,
+                                                              self.derived.place_index("enterprise")))
         field_intake.register(pages, settings=self.settings, bootstrap=self.bootstrap,
                               tokens=self.tokens, known=self.rules.reference)
         board.register(pages, settings=self.settings, bootstrap=self.bootstrap, hazards=hazards,

@@ -1,5 +1,7 @@
 """`hazard-engine show HAZARD_ID`: a hazard's state, its running clocks and its timeline.
 
+`hazard-engine show --enterprise USCC` prints an enterprise's file (一企一档) the same way.
+
 The state is read from the hazard table's changelog and the timeline from the
 timeline topic, on the one partition the hazard's id hashes to, so this works
 without the worker and without its HTTP server.
@@ -10,14 +12,17 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+import time
 from collections.abc import Mapping
 from typing import Any
 
 from aiokafka import TopicPartition
 from aiokafka.partitioner import DefaultPartitioner
 
+from engine.cores import TABLES
 from engine.decide.emit import iso
 from engine.decide.state import Hazard
+from engine.enterprise.state import EnterpriseFile
 from engine.intake.process import TIMELINE
 from engine.store import unpack
 from engine.tools.kafka import partitions_of, reader
@@ -96,5 +101,64 @@ def run(bootstrap: str, prefix: str, app_id: str, hazard_id: str, as_json: bool,
         print(render(h, entries, hazard_id))
     if h is None and not entries:
         print(f"no hazard {hazard_id!r}", file=sys.stderr)
+        return 1
+    return 0
+
+
+async def load_enterprise(bootstrap: str, prefix: str, app_id: str, uscc: str,
+                          auth: Mapping[str, Any] | None = None
+                          ) -> tuple[EnterpriseFile | None, list[dict[str, Any]]]:
+    """The latest stored file of an enterprise and its timeline entries (records, inspections, links)."""
+    key = uscc.encode()
+    changes = await _records_for_key(bootstrap, f"{app_id}-{TABLES['enterprise']}-changelog", key, auth)
+    entries = await _records_for_key(bootstrap, prefix + TIMELINE, key, auth)
+    latest = changes[-1].value if changes else None
+    return (unpack(latest, EnterpriseFile) if latest else None), [json.loads(r.value) for r in entries]
+
+
+def render_enterprise(f: EnterpriseFile | None, entries: list[dict[str, Any]], uscc: str,
+                      now: int) -> str:
+    """A readable page about one enterprise's file (一企一档)."""
+    if f is None and not entries:
+        return f"{uscc}: no such enterprise on this broker"
+    lines = []
+    if f is not None:
+        overdue = f.overdue(now)
+        key = "  key enterprise (重点企业)" if f.key else ""
+        lines += [
+            f"{f.id}  {f.name or '-'}  status={f.status()}  risk class={f.risk_class or '-'}{key}",
+            f"  town={f.town or '-'}  sector={f.sector or '-'}  legal representative="
+            f"{f.legal_representative or '-'}",
+            f"  hazards: {len(f.hazards) + f.open_beyond} open, {len(overdue)} overdue, {f.closed} closed",
+        ]
+        lines += [f"    {hid:<24} {h[0]:<12} deadline {iso(h[2]) or '-'}"
+                  f"{'  OVERDUE' if hid in overdue else ''}" for hid, h in sorted(f.hazards.items())]
+        last = f.last_inspection
+        lines.append(f"  inspections: {f.inspections}; last "
+                     + (f"{iso(last[0])} {last[1]} ({last[2]}, {last[3]} finding(s))" if last else "none"))
+        lines.append("  orders in force:" if f.orders else "  orders in force: none")
+        lines += [f"    {no}  {o[0]}  on {o[1]} since {iso(o[2])}" for no, o in sorted(f.orders.items())]
+        lines.append(f"  alerts: {f.alerts}; violated orders: {f.violations}; "
+                     f"enforcement proposals: {len(f.proposals)}")
+        lines.append(f"  record (latest {len(f.recent)}):")
+        lines += [f"    {iso(t)}  {what}  [{eid}]" for t, eid, what in f.recent]
+    lines.append(f"  timeline entries: {len(entries)}")
+    return "\n".join(lines)
+
+
+def run_enterprise(bootstrap: str, prefix: str, app_id: str, uscc: str, as_json: bool,
+                   auth: Mapping[str, Any] | None = None, now: int | None = None) -> int:
+    """Print one enterprise's file; exit 1 when it is unknown."""
+    f, entries = asyncio.run(load_enterprise(bootstrap, prefix, app_id, uscc, auth))
+    at = int(time.time()) if now is None else now
+    if as_json:
+        print(json.dumps({"state": json.loads(f.encode()) if f else None,
+                          "status": f.status() if f else None,
+                          "overdue": f.overdue(at) if f else [], "timeline": entries},
+                         ensure_ascii=False, indent=2))
+    else:
+        print(render_enterprise(f, entries, uscc, at))
+    if f is None and not entries:
+        print(f"no enterprise {uscc!r}", file=sys.stderr)
         return 1
     return 0

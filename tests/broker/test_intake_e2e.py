@@ -15,7 +15,7 @@ import pytest
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from conftest import EXAMPLES
 
-from engine.harness import Namespace, Worker, produce, read_all, values
+from engine.harness import Namespace, Worker, not_enterprise, produce, read_all, values
 
 pytestmark = pytest.mark.broker
 
@@ -34,8 +34,15 @@ def test_examples_accepted_and_rejected_examples_rejected(namespace: Namespace, 
     bad = cli(namespace, "publish", "--topic", "hazard.reports", str(EXAMPLES / "rejected-examples.jsonl"))
     assert bad.returncode == 0, bad.stderr
 
+    # Enterprises get entries too (一企一档), some from the decisions: counted apart.
     timeline = values(asyncio.run(read_all(namespace.bootstrap, namespace.topic("engine.timeline"),
-                                           expect=5)))
+                                           expect=5, where=not_enterprise)))
+    filed = {(e["type"], e["subject"], e["data"].get("id")) for e in values(asyncio.run(read_all(
+        namespace.bootstrap, namespace.topic("engine.timeline"), expect=4,
+        where=lambda r: not not_enterprise(r))))}
+    assert {("safety.inspection.enterprise", "91371500MA3D7PQ1LM", None),
+            ("safety.enterprise.linked", "91371500MA3D7PQ1LM", "HZ-20261130-0002"),
+            ("safety.enterprise.linked", "91371500MA3D7PQ1LM", "HZ-20261130-0003")} <= filed
     assert sorted((e["type"], e["subject"]) for e in timeline) == [
         ("safety.alert.raised", "AL-20261130-0009"),
         ("safety.hazard.reported", "HZ-20261130-0001"),
@@ -118,5 +125,5 @@ def test_publish_reports_bad_lines_and_sends_the_rest(namespace: Namespace, work
     assert f"{path}:3: skipped: unknown event type 'safety.nope'" in result.stderr
     assert "sent 2, skipped 2" in result.stderr
     timeline = values(asyncio.run(read_all(namespace.bootstrap, namespace.topic("engine.timeline"),
-                                           expect=2)))
+                                           expect=2, where=not_enterprise)))
     assert sorted(e["subject"] for e in timeline) == ["HZ-2", "HZ-20261130-0001"]

@@ -21,6 +21,7 @@ from engine import contractdocs, schemas
 from engine.contract.envelope import EVENT_TYPES, INTAKE_TOPICS
 from engine.contract.outputs import OUTPUT_TYPES
 from engine.contract.uscc import ALPHABET, PATTERN, check_character
+from engine.enterprise import web as enterprise_web
 from engine.feeds import web as feeds
 from engine.feeds.tokens import TokenStore
 from engine.health import Readiness
@@ -99,13 +100,16 @@ class _NoState:
 
 
 def test_openapi_describes_exactly_the_routes_a_worker_serves() -> None:
-    """The paths match the real router of the worker's HTTP server: health, feeds and POST /events."""
+    """The paths match the real router of the worker's HTTP server: health, feeds, enterprises' files
+    and POST /events."""
     pages = Pages()
     settings = Settings()
     health_pages(pages, CollectorRegistry(), Readiness(frozenset({"hazard"}), True, 1.0))
     feeds.register(pages, settings=settings, bootstrap="-", hazards=_NoState(), alerts=_NoState(),
                    tokens=TokenStore(), now=lambda: 0.0)
     intake.register(pages, settings=settings, bootstrap="-", tokens=TokenStore(), known=None)  # type: ignore[arg-type]
+    enterprise_web.register(pages, settings=settings, enterprises=_NoState(), tokens=TokenStore(),
+                            now=lambda: 0.0)
     served = {(r.method.lower(), r.resource.canonical) for r in pages.web_app.router.routes()
               if r.method in ("GET", "POST")}
     doc = contractdocs.loads("openapi.yaml")

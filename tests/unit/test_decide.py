@@ -618,7 +618,7 @@ def test_expert_check_finding_needs_verification() -> None:
 def test_law_enforcement_finding_confirms_itself() -> None:
     """A law-enforcement finding is confirmed at its grade at once, with its deadline and ladder."""
     entries = inspection("2026-11-02 10:00", [finding("HZ-F")])
-    assert [e["subject_kind"] for e in entries] == ["inspection", "hazard"]
+    assert [e["subject_kind"] for e in entries] == ["inspection", "hazard", "enterprise"]
     rp = Replay(RULES)
     assert rp.feed(entries[0]) == []  # the inspection's own entry is not the hazard core's business
     rp.feed(entries[1])

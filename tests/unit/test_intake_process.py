@@ -99,17 +99,20 @@ def test_rejection_of_non_utf8_bytes_keeps_them_exactly() -> None:
 
 
 def test_inspection_fans_out_one_entry_per_finding() -> None:
-    """An inspection is recorded under its id, and each finding under its hazard_id."""
+    """An inspection is recorded under its id, each finding under its hazard_id, and the
+    inspection once more under its enterprise's USCC (一企一档)."""
     raw = (EXAMPLES / "inspection-recorded.json").read_bytes()
     out = decide_intake(record(raw, topic="inspection.findings", key=b"INS-20261130-017"), {}.get, KNOWN)
     keys = [s.key for s in out.sends]
-    assert keys == [b"INS-20261130-017", b"HZ-20261130-0002", b"HZ-20261130-0003"]
+    assert keys == [b"INS-20261130-017", b"HZ-20261130-0002", b"HZ-20261130-0003", b"91371500MA3D7PQ1LM"]
     finding = json.loads(out.sends[1].value)
     assert finding["type"] == FINDING_TYPE
     assert finding["data"]["grade"] == "major"
     assert finding["data"]["inspection"]["law_enforcement"] is True
+    filed = json.loads(out.sends[3].value)
+    assert filed["subject_kind"] == "enterprise" and filed["data"]["findings"] == 2
     ids = {json.loads(s.value)["entry_id"] for s in out.sends}
-    assert len(ids) == 3
+    assert len(ids) == 4
 
 
 def test_prefixed_topic_is_validated_by_its_contract_name() -> None:

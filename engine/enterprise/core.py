@@ -1,0 +1,169 @@
+"""The enterprise core: `decide_enterprise(state, entry, rules, now) -> (file, outputs)`, pure.
+
+It reads three kinds of timeline entry keyed by the enterprise's USCC:
+- the enterprise records a field app sends (`safety.enterprise.registered`,
+  `.classified`, `.closed`);
+- an inspection's enterprise entry, which the intake adds to every
+  `safety.inspection.recorded` (an inspection with no findings counts too);
+- a link (`LINK_TYPE`), which the hazard and alert cores add when what an
+  enterprise's file shows of one of its hazards or alerts changes
+  (engine/enterprise/links.py): the intake cannot know the enterprise of a
+  later rectification or enforcement record, the hazard's state does.
+
+Entries about an enterprise that is not registered yet build its file all the
+same; the registration then fills in who it is, and everything linked before
+stays in the file.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from engine.decide.core import advance_clocks, apply_entry
+from engine.decide.emit import Out, iso
+from engine.decide.lifecycle import epoch
+from engine.enterprise import coverage, credit
+from engine.enterprise.coverage import EnterpriseRules
+from engine.enterprise.state import APPLIED, MAX_OPEN, MONTHS, RECENT, EnterpriseFile
+from engine.intake.timeline import INSPECTED_TYPE
+
+LINK_TYPE = "safety.enterprise.linked"  # internal: a hazard's or alert's summary for the file
+
+
+def _advance(f: EnterpriseFile, er: EnterpriseRules, now: int) -> list[Out]:
+    return advance_clocks(f, er, now, coverage.derive, coverage.fire)
+
+
+def _note(f: EnterpriseFile, at: int, event_id: str, what: str) -> None:
+    f.recent.append([at, event_id, what])
+    f.recent.sort(key=lambda r: (r[0], r[1]))  # arrival order must not matter
+    del f.recent[:-RECENT]
+
+
+def _registered(f: EnterpriseFile, d: dict[str, Any], at: int, eid: str) -> str:
+    if f.registered_at is None or at >= f.registered_at:  # the latest registration holds
+        f.registered, f.registered_at, f.name = eid, at, d["name"]
+        f.town, f.address = d["location"]["town"], d["location"].get("address")
+        f.sector, f.legal_representative = d["sector"], d["legal_representative"]
+    return f"registered: {d['name']} ({d['sector']}, {d['location']['town']})"
+
+
+def _classified(f: EnterpriseFile, d: dict[str, Any], eid: str) -> str:
+    decided = epoch(d["decided_at"])
+    if f.classified is None or decided >= f.classified[0]:  # the latest decision holds
+        f.risk_class, f.key = d["risk_class"], d["key_enterprise"]
+        f.classified = [decided, d["decided_by"].get("id"), d.get("decision_no"), eid]
+    key = ", key enterprise (重点企业)" if d["key_enterprise"] else ""
+    return f"classified {d['risk_class']}{key} by {d['decided_by'].get('id')}"
+
+
+def _inspected(f: EnterpriseFile, d: dict[str, Any], at: int) -> str:
+    f.inspections += 1
+    month = iso(at)[:7]
+    f.months[month] = f.months.get(month, 0) + 1
+    for old in sorted(f.months)[:-MONTHS]:
+        del f.months[old]
+    if f.last_inspection is None or at >= f.last_inspection[0]:
+        f.last_inspection = [at, d["inspection_id"], d["kind"], d["findings"]]
+    f.name = f.name or d["enterprise"]["name"]
+    f.town = f.town or d["location"]["town"]
+    return f"inspection {d['inspection_id']} ({d['kind']}): {d['findings']} finding(s)"
+
+
+def _credit_from_hazard(f: EnterpriseFile, d: dict[str, Any], at: int) -> list[Out]:
+    """What a hazard's link may propose for the credit list (engine/enterprise/credit.py)."""
+    kinds = {o[0]: o[1] for o in d.get("orders", [])}
+    outs = [o for v in d.get("violated", []) for o in credit.on_violation(f, d["id"], v, kinds.get(v[0]))]
+    overdue = (d["open"] and d.get("grade") == "major" and d.get("deadline") is not None
+               and not d.get("completed") and at > d["deadline"])
+    if overdue and d["id"] not in f.overdue_major:
+        f.overdue_major[d["id"]] = d["deadline"]
+        outs += credit.on_overdue_major(f, at)
+    for hid, since in list(f.overdue_major.items()):  # older than the window: no longer counted
+        if at - since > credit.OVERDUE_MAJOR_WINDOW_S:
+            del f.overdue_major[hid]
+    return outs
+
+
+def _hazard(f: EnterpriseFile, d: dict[str, Any]) -> str | None:
+    hid = d["id"]
+    f.name = f.name or d.get("name")
+    f.town = f.town or d.get("town")
+    for order_no, order, at in d.get("orders", []):
+        if order_no not in f.orders and order_no not in d.get("lifted", ()):
+            f.orders[order_no] = [order, hid, at]
+    for order_no in d.get("lifted", ()):
+        f.orders.pop(order_no, None)
+    f.violations += d.get("new_violations", 0)
+    was = f.hazards.get(hid)
+    if not d["open"]:
+        if was is not None or d.get("first", False):
+            f.hazards.pop(hid, None)
+            f.closed += 1
+            return f"hazard {hid} {d['status']}"
+        return None
+    f.hazards[hid] = [d["status"], d.get("grade"), d.get("deadline"), d.get("completed", False),
+                      d.get("tier"), d.get("department"), d.get("sector"), d.get("listed", False)]
+    if len(f.hazards) > MAX_OPEN:  # the oldest ids leave the detail, not the count
+        oldest = min(f.hazards)
+        del f.hazards[oldest]
+        f.open_beyond += 1
+    return f"hazard {hid} opened ({d.get('grade') or 'grade unknown'})" if was is None else None
+
+
+def _alert(f: EnterpriseFile, d: dict[str, Any], at: int) -> str | None:
+    if not d.get("raised"):
+        return None
+    f.alerts += 1
+    if f.last_alert is None or at >= f.last_alert[0]:
+        f.last_alert = [at, d["id"], d.get("alert_kind")]
+    f.town = f.town or d.get("town")
+    return f"alert {d['id']} raised ({d.get('alert_kind')})"
+
+
+def _apply(f: EnterpriseFile, entry: dict[str, Any], at: int, rules: Any) -> list[Out]:
+    d, eid, kind = entry["data"], entry.get("event_id") or entry["entry_id"], entry["type"]
+    del f.applied[:-APPLIED]
+    outs: list[Out] = []
+    what: str | None
+    if kind == "safety.enterprise.registered":
+        what = _registered(f, d, at, eid)
+    elif kind == "safety.enterprise.classified":
+        what = _classified(f, d, eid)
+    elif kind == "safety.enterprise.closed":
+        if f.closed_at is None or at > f.closed_at:
+            f.closed_at, f.closed_reason = at, d["reason"]
+        what = f"closed: {d['reason']}"
+    elif kind == INSPECTED_TYPE:
+        what = _inspected(f, d, at)
+    elif kind == "safety.credit.decided":
+        what = credit.decided(f, d, at, eid)
+    elif kind == LINK_TYPE and d["kind"] == "hazard":
+        what = _hazard(f, d)
+        outs = _credit_from_hazard(f, d, at)
+    elif kind == LINK_TYPE and d["kind"] == "alert":
+        what = _alert(f, d, at)
+    else:
+        raise ValueError(f"the enterprise core has no rule for entry type {kind!r}")
+    for proposal_id, measure in d.get("proposals", []) if kind == LINK_TYPE else []:
+        if not any(p[1] == proposal_id for p in f.proposals):
+            f.proposals.append([at, proposal_id, measure, d["id"]])
+            f.proposals.sort(key=lambda p: (p[0], p[1]))
+            del f.proposals[:-RECENT]
+            _note(f, at, eid, f"enforcement proposal {proposal_id}: {measure} (hazard {d['id']})")
+    if what is not None:
+        _note(f, at, eid, what)
+    for out in outs:
+        _note(f, at, eid, f"credit proposal {out.id} ({out.event['data']['criterion']}): awaits a "
+              "person's decision")
+    return outs
+
+
+def decide_enterprise(state: EnterpriseFile | None, entry: dict[str, Any], rules: Any,
+                      now: int | None = None) -> tuple[EnterpriseFile, list[Out]]:
+    """Apply one timeline entry to an enterprise's file; `state` is not modified.
+
+    `rules` is an `EnterpriseRules`, or the hazard rules alone (no coverage clocks then).
+    """
+    er = rules if isinstance(rules, EnterpriseRules) else EnterpriseRules(rules, None)
+    return apply_entry(state, entry, er, now, new=EnterpriseFile, advance_fn=_advance, apply_fn=_apply)

@@ -1,0 +1,110 @@
+"""Credit (失信) proposals: when an enterprise's file shows conduct that may put it on the list.
+
+The engine only proposes; a person decides. A proposal goes to
+`credit.proposals` with its evidence and legal basis, and counts for nothing
+until a `safety.credit.decided` event records a person's decision; only a
+decision to list gives the file a list entry, with its entry and exit dates.
+Nothing about an enterprise's credit is published without that decision.
+
+Legal basis, as checked with public copies (see docs/enterprises.md):
+- 安全生产法 (2021) art. 78: the departments keep a record of work-safety
+  violations and announce serious ones (wording not confirmed verbatim here).
+- 安全生产严重失信主体名单管理办法 (应急管理部令第11号, in force 2023-10-01):
+  serious dishonesty (严重失信) is conduct for which a penalty was imposed and
+  which is "性质恶劣、情节严重" (art. 3); listing follows "谁处罚、谁决定、谁负责"
+  (art. 4). Nine situations are listed, five with an accident and four without;
+  the first of the four is working without a required licence or while it is
+  suspended or revoked. Which item covers working on under an order to stop is
+  NOT confirmed here; the older 安监总办〔2017〕49号 named "被责令停产停业整顿，
+  仍然从事生产经营建设活动" as a dishonest act. The 3-year listing period and
+  the early exit after 12 months are confirmed only through a province's
+  rules that apply the order (Shanxi), not the order's own text.
+The thresholds below (two major hazards overdue within 365 days) are
+DISTRICT PRACTICE and say so; a district changes them here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from engine.contract.outputs import CREDIT_PROPOSALS
+from engine.decide.emit import Out, envelope, iso, output_id
+from engine.enterprise.coverage import DAY
+
+PROPOSED_TYPE = "safety.credit.proposed"
+SUSPENSIONS = frozenset({"suspend", "suspend_for_overhaul"})
+OVERDUE_MAJOR_COUNT = 2  # district practice: major hazards overdue ...
+OVERDUE_MAJOR_WINDOW_S = 365 * DAY  # ... within this many days
+LIST_YEARS = 3  # 令11 listing period, confirmed only through a province's rules (see above)
+
+BASIS = {
+    "violated_suspension": "安全生产严重失信主体名单管理办法 (应急管理部令第11号) arts. 3, 4 (which item of "
+                           "its list applies is for the deciding department to confirm); 安全生产法 art. 78",
+    "repeated_overdue_major": "安全生产法 art. 78 (违法行为信息库); district practice: "
+                              f"{OVERDUE_MAJOR_COUNT} major hazards (重大事故隐患) overdue within "
+                              f"{OVERDUE_MAJOR_WINDOW_S // DAY} days",
+}
+
+
+def proposal(f: Any, criterion: str, key: str, at: int, evidence: list[dict[str, Any]],
+             reason: str) -> Out:
+    """A `safety.credit.proposed` event, its id derived from the enterprise, criterion and cause."""
+    pid = output_id("credit", f.id, criterion, key)
+    data = {"proposal_id": pid, "enterprise": {"uscc": f.id, "name": f.name}, "criterion": criterion,
+            "legal_basis": BASIS[criterion], "reason": reason, "evidence": evidence,
+            "needs_decision": True, "town": f.town, "proposed_at": iso(at)}
+    return Out(CREDIT_PROPOSALS, f.id, envelope(PROPOSED_TYPE, pid, f.id, at, data))
+
+
+def on_violation(f: Any, hazard_id: str, violation: list[Any], order: str | None) -> list[Out]:
+    """A suspension order found violated: propose listing, once per violation."""
+    order_no, at, eid, evidence = violation
+    if order not in SUSPENSIONS:
+        return []
+    pid = output_id("credit", f.id, "violated_suspension", eid)
+    if any(p[0] == pid for p in f.credit):
+        return []
+    f.credit.append([pid, "violated_suspension", at, None])
+    return [proposal(f, "violated_suspension", eid, at,
+                     [{"hazard_id": hazard_id, "order_no": order_no, "event_id": eid, "uris": evidence}],
+                     f"order {order_no} ({order}) on hazard {hazard_id} was found violated")]
+
+
+def on_overdue_major(f: Any, at: int) -> list[Out]:
+    """Major hazards overdue within the window reach the threshold: propose listing, once per set."""
+    recent = sorted((t, hid) for hid, t in f.overdue_major.items() if at - t <= OVERDUE_MAJOR_WINDOW_S)
+    if len(recent) < OVERDUE_MAJOR_COUNT:
+        return []
+    chosen = recent[-OVERDUE_MAJOR_COUNT:]
+    key = ",".join(hid for _, hid in sorted(chosen, key=lambda c: c[1]))
+    pid = output_id("credit", f.id, "repeated_overdue_major", key)
+    if any(p[0] == pid for p in f.credit):
+        return []
+    f.credit.append([pid, "repeated_overdue_major", at, None])
+    return [proposal(f, "repeated_overdue_major", key, at,
+                     [{"hazard_id": hid, "overdue_since": iso(t)} for t, hid in chosen],
+                     f"{len(chosen)} major hazards overdue within "
+                     f"{OVERDUE_MAJOR_WINDOW_S // DAY} days: {key}")]
+
+
+def decided(f: Any, d: dict[str, Any], at: int, eid: str) -> str:
+    """Record a person's decision on a proposal; only 'listed' makes a list entry."""
+    found = next((p for p in f.credit if p[0] == d["proposal_id"]), None)
+    if found is None:
+        f.credit.append([d["proposal_id"], None, at, None])  # decided before its proposal arrived
+        found = f.credit[-1]
+    found[3] = [d["outcome"], at, d.get("listed_from"), d.get("listed_until"), d["decision_no"], eid]
+    return (f"credit proposal {d['proposal_id']}: {d['outcome']} by {d['by'].get('id')} "
+            f"({d['decision_no']})")
+
+
+def listed(f: Any, now: int) -> list[dict[str, Any]]:
+    """The list entries a person decided, with whether each is in force at `now`."""
+    out = []
+    for pid, criterion, _, decision in f.credit:
+        if decision and decision[0] == "listed":
+            _, at, start, until, decision_no, _ = decision
+            out.append({"proposal_id": pid, "criterion": criterion, "decision_no": decision_no,
+                        "decided_at": iso(at), "listed_from": start, "listed_until": until,
+                        "in_force": start <= iso(now)[:10] <= until})
+    return out

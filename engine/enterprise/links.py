@@ -1,0 +1,85 @@
+"""Links from hazards and alerts to their enterprise's file: extra timeline entries keyed by USCC.
+
+The hazard and alert cores stay as they are; `with_hazard_links` and
+`with_alert_links` wrap them, compare what an enterprise's file shows of the
+subject before and after an entry, and when it changed add one timeline entry
+(`LINK_TYPE`) keyed by the enterprise's USCC to the outputs. The runtime sends
+it like any output, so it lands on the enterprise's partition and the
+enterprise core files it there. Its id derives from the entry that caused it,
+so a replay yields the same link, and the file recognises it as applied.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from engine.contract.outputs import ENFORCEMENT_ACTIONS
+from engine.decide.emit import Out, lead_department, output_id
+from engine.enterprise.core import LINK_TYPE
+from engine.intake.process import TIMELINE
+
+Decide = Callable[[Any, dict[str, Any]], tuple[Any, list[Out]]]
+
+
+def hazard_summary(h: Any, rules: Any) -> dict[str, Any] | None:
+    """What an enterprise's file shows of one hazard; None when it names no enterprise."""
+    if h is None or not h.enterprise or h.opened is None:
+        return None
+    return {"status": h.status(), "open": h.is_open(), "grade": h.grade or h.claimed,
+            "deadline": h.deadline, "completed": h.completed_at is not None, "tier": h.tier,
+            "department": lead_department(h, rules), "sector": h.sector, "town": h.town,
+            "listed": bool(h.listed and h.listed[3]),
+            "orders": [[o[0], o[1], o[2]] for o in h.orders], "violations": len(h.violations)}
+
+
+def link_entry(uscc: str, cause: dict[str, Any], data: dict[str, Any]) -> Out:
+    """The timeline entry that files `data` under enterprise `uscc`, caused by entry `cause`."""
+    eid = output_id("enterprise-link", cause["entry_id"], data["kind"], data["id"])
+    entry = {"entry_id": eid, "id": eid, "subject": uscc, "subject_kind": "enterprise",
+             "type": LINK_TYPE, "source": "/engine", "event_id": cause.get("event_id") or cause["entry_id"],
+             "time": cause["time"], "data": data}
+    return Out(TIMELINE, uscc, entry)
+
+
+def with_hazard_links(decide: Decide, rules: Any) -> Decide:
+    """The hazard core, adding a link whenever what the enterprise's file shows of the hazard changes."""
+
+    def decide_linked(state: Any, entry: dict[str, Any]) -> tuple[Any, list[Out]]:
+        new, outs = decide(state, entry)
+        if new is state:
+            return new, outs  # a re-delivered entry: nothing changed, nothing to link
+        after = hazard_summary(new, rules)
+        if after is None:
+            return new, outs
+        before = hazard_summary(state, rules)
+        proposals = [[o.event["data"]["proposal_id"], o.event["data"]["measure"]]
+                     for o in outs if o.topic == ENFORCEMENT_ACTIONS]
+        lifted = ([entry["data"]["order_no"]] if entry.get("type") == "safety.enforcement.lifted"
+                  else [])
+        if after == before and not proposals and not lifted:
+            return new, outs
+        seen = {v[2] for v in state.violations} if state is not None else set()
+        data = {"kind": "hazard", "id": new.id, "name": new.enterprise[1], **after,
+                "first": before is None, "proposals": proposals, "lifted": lifted,
+                "new_violations": after["violations"] - (before or {}).get("violations", 0),
+                "violated": [v for v in new.violations if v[2] not in seen]}
+        return new, [*outs, link_entry(new.enterprise[0], entry, data)]
+
+    return decide_linked
+
+
+def with_alert_links(decide: Decide) -> Decide:
+    """The alert core, adding a link when an alert raised at an enterprise opens."""
+
+    def decide_linked(state: Any, entry: dict[str, Any]) -> tuple[Any, list[Out]]:
+        new, outs = decide(state, entry)
+        if new is state or not new.enterprise or new.opened is None:
+            return new, outs
+        if state is not None and state.opened is not None:
+            return new, outs  # linked when it was raised
+        data = {"kind": "alert", "id": new.id, "raised": True, "alert_kind": new.kind,
+                "town": new.town(), "name": new.enterprise.get("name")}
+        return new, [*outs, link_entry(new.enterprise["uscc"], entry, data)]
+
+    return decide_linked

@@ -1,0 +1,98 @@
+"""The file of one enterprise (一企一档): who it is, its risk class, and a bounded summary of its record.
+
+The file is kept on the enterprise's own partition, keyed by its unified social
+credit code. It holds counts and the open items in full, but only the latest
+`RECENT` lines of its record: the full record of each hazard stays with the
+hazard, one `GET /hazards/{id}` away, so a file stays a few kilobytes however
+long the enterprise has been supervised.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+from engine import codec
+
+RECENT = 50  # record lines kept in a file
+MAX_OPEN = 500  # open hazards kept in detail; beyond, the oldest are only counted
+MONTHS = 24  # months of inspection counts kept, for the annual plan's progress
+APPLIED = 1000  # entry hashes kept to recognise a re-delivered entry (a batch is far smaller)
+
+
+@dataclass(slots=True)
+class EnterpriseFile:
+    """Everything the engine knows of one enterprise, bounded in size."""
+
+    id: str  # the USCC
+    name: str | None = None
+    registered: str | None = None  # event id of the registration; None: not registered (yet)
+    registered_at: int | None = None
+    town: str | None = None
+    address: str | None = None
+    sector: str | None = None
+    legal_representative: str | None = None
+    risk_class: str | None = None  # red, orange, yellow or blue
+    key: bool = False  # a key enterprise (重点企业), inspected on a fixed cycle
+    classified: list[Any] | None = None  # [decided_at, decided_by id, decision_no, event id]
+    closed_at: int | None = None
+    closed_reason: str | None = None
+    # Open hazards: id -> [status, grade, deadline, completed, tier, department, sector, listed].
+    hazards: dict[str, list[Any]] = field(default_factory=dict)
+    open_beyond: int = 0  # open hazards past MAX_OPEN, counted only
+    closed: int = 0  # hazards closed (passed, immediate, unfounded or duplicate)
+    orders: dict[str, list[Any]] = field(default_factory=dict)  # order no -> [order, hazard id, at]
+    violations: int = 0  # orders found violated (安全生产法 art. 65 orders not carried out)
+    inspections: int = 0
+    months: dict[str, int] = field(default_factory=dict)  # YYYY-MM -> inspections, the latest MONTHS
+    last_inspection: list[Any] | None = None  # [time, inspection id, kind, findings]
+    alerts: int = 0
+    last_alert: list[Any] | None = None  # [time, alert id, kind]
+    proposals: list[list[Any]] = field(default_factory=list)  # [time, id, measure, hazard id], recent
+    # Credit (失信) proposals: [proposal id, criterion, proposed at, decision or None], where a decision
+    # is [outcome, at, listed_from, listed_until, decision no, event id] (engine/enterprise/credit.py).
+    credit: list[list[Any]] = field(default_factory=list)
+    overdue_major: dict[str, int] = field(default_factory=dict)  # major hazard -> overdue since
+    cov_base: int | None = None  # where the current coverage cycle started (engine/enterprise/coverage.py)
+    cov_step: int = 0  # its escalations fired: 1 the town safety office, 2 the lead department
+    duty_fails: dict[str, int] = field(default_factory=dict)  # department -> coverage cycles missed
+    clocks: dict[str, int] = field(default_factory=dict)  # clock name -> due (derived)
+    recent: list[list[Any]] = field(default_factory=list)  # [time, event id, what], newest last
+    applied: list[int] = field(default_factory=list)
+    watermark: int = 0
+
+    def encode(self) -> bytes:
+        """Serialise compactly, leaving out fields at their defaults."""
+        return codec.dumps({name: getattr(self, name) for name in _FIELD_NAMES
+                            if getattr(self, name) != _DEFAULTS.get(name)
+                            and getattr(self, name) not in (None, [], {})})
+
+    @classmethod
+    def decode(cls, raw: bytes) -> EnterpriseFile:
+        """The inverse of encode."""
+        return cls(**codec.loads(raw))
+
+    def status(self) -> str:
+        """unregistered (only linked so far), registered, or closed."""
+        closed = self.closed_at is not None
+        if closed and (self.registered_at is None or self.closed_at >= self.registered_at):
+            return "closed"
+        return "registered" if self.registered else "unregistered"
+
+    def overdue_after(self) -> int | None:
+        """The earliest deadline of an open hazard with no completion claim: overdue past it."""
+        dues = [h[2] for h in self.hazards.values() if h[2] is not None and not h[3]]
+        return min(dues) if dues else None
+
+    def overdue(self, now: int) -> list[str]:
+        """Open hazards past their deadline with no completion claim pending."""
+        return sorted(hid for hid, h in self.hazards.items() if h[2] is not None and not h[3] and now > h[2])
+
+    def next_due(self) -> int | None:
+        """The earliest running clock (a key enterprise's coverage cycle), for the deadline index."""
+        return min(self.clocks.values()) if self.clocks else None
+
+
+_FIELD_NAMES = [f.name for f in fields(EnterpriseFile)]
+_DEFAULTS: dict[str, Any] = {f.name: f.default for f in fields(EnterpriseFile)
+                             if f.default is not f.default_factory}  # type: ignore[misc]

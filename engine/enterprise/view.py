@@ -1,0 +1,76 @@
+"""An enterprise's file as supervisors read it, where the feeds' index files it, and its StateSource."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from engine.decide.emit import iso
+from engine.enterprise import credit
+from engine.enterprise.state import EnterpriseFile
+from engine.feeds.index import Place, PlaceIndex
+from engine.feeds.views import TableSource
+from engine.store import unpack
+
+
+def departments(f: EnterpriseFile, rules: Any) -> tuple[str, ...]:
+    """The departments that see a file: its sector's lead department, and the lead of each open hazard."""
+    found = set()
+    if f.sector:
+        found.add(rules.reference.sector_lead(f.sector).id)
+    found.update(h[5] for h in f.hazards.values() if h[5])
+    return tuple(sorted(found))
+
+
+def enterprise_place(f: EnterpriseFile, rules: Any) -> Place:
+    """A file's place: its town, its departments, overdue once one of its open hazards is."""
+    return Place.of(f.town, departments(f, rules), f.overdue_after())
+
+
+def enterprise_view(f: EnterpriseFile, rules: Any, now: float) -> dict[str, Any]:
+    """The file of one enterprise (一企一档) for a supervisor."""
+    overdue = f.overdue(int(now))
+    classified = None
+    if f.classified:
+        decided_at, by, decision_no, _ = f.classified
+        classified = {"decided_at": iso(decided_at), "decided_by": by, "decision_no": decision_no}
+    last = f.last_inspection
+    return {
+        "kind": "enterprise", "id": f.id, "uscc": f.id, "status": f.status(), "name": f.name,
+        "town": f.town, "departments": list(departments(f, rules)), "sector": f.sector,
+        "address": f.address, "legal_representative": f.legal_representative,
+        "registered_at": iso(f.registered_at), "closed_at": iso(f.closed_at),
+        "closed_reason": f.closed_reason,
+        "risk_class": f.risk_class, "key_enterprise": f.key, "classified": classified,
+        "overdue": bool(overdue),
+        "hazards": {"open": len(f.hazards) + f.open_beyond, "overdue": len(overdue), "closed": f.closed},
+        "open_hazards": [
+            {"id": hid, "status": h[0], "grade": h[1], "deadline": iso(h[2]), "completion_claimed": h[3],
+             "tier": h[4], "lead_department": h[5], "listed": h[7], "overdue": hid in overdue}
+            for hid, h in sorted(f.hazards.items())],
+        "inspections": f.inspections,
+        "last_inspection": ({"time": iso(last[0]), "inspection_id": last[1], "kind": last[2],
+                             "findings": last[3]} if last else None),
+        "orders_in_force": [{"order_no": no, "order": o[0], "hazard_id": o[1], "since": iso(o[2])}
+                            for no, o in sorted(f.orders.items(), key=lambda kv: (kv[1][2], kv[0]))],
+        "violations": f.violations,
+        "alerts": f.alerts,
+        "last_alert": ({"time": iso(f.last_alert[0]), "alert_id": f.last_alert[1],
+                        "alert_kind": f.last_alert[2]} if f.last_alert else None),
+        "proposals": [{"time": iso(t), "proposal_id": p, "measure": m, "hazard_id": h}
+                      for t, p, m, h in f.proposals],
+        # Proposals are for the supervisors who decide; only a person's decision makes a list entry.
+        "credit": {
+            "proposals": [{"proposal_id": pid, "criterion": criterion, "proposed_at": iso(at),
+                           "decision": decision[0] if decision else "awaiting a person's decision"}
+                          for pid, criterion, at, decision in f.credit],
+            "listed": credit.listed(f, int(now))},
+        "record": [{"time": iso(t), "event_id": e, "what": w} for t, e, w in f.recent],
+    }
+
+
+def enterprise_source(table: Mapping[bytes, bytes], rules: Any, now: Callable[[], float],
+                      index: PlaceIndex) -> TableSource:
+    """The enterprises table (values as `engine.store.pack` writes them) as a StateSource."""
+    return TableSource(table, lambda raw: enterprise_view(unpack(raw, EnterpriseFile), rules, now()),
+                       index)

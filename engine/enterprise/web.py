@@ -1,0 +1,24 @@
+"""`GET /enterprises/{uscc}` and `GET /enterprises`: the enterprises' files, scoped like the feeds.
+
+A town's supervisor sees the files of its town's enterprises, a department's
+those of its sector and of its open hazards; a file outside the token's scope
+answers exactly as an unknown USCC does (404), as the feeds' look-ups do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from engine.feeds.share import LoopShare
+from engine.feeds.tokens import TokenStore
+from engine.feeds.views import StateSource
+from engine.feeds.web import lookups
+from engine.settings import Settings
+
+
+def register(app: Any, *, settings: Settings, enterprises: StateSource, tokens: TokenStore,
+             now: Callable[[], float]) -> None:
+    """Add the enterprises' pages to the worker's web server."""
+    share = LoopShare(settings.feeds_loop_share, settings.feeds_max_waiting)
+    lookups(app, "enterprise", enterprises, tokens, now, share)

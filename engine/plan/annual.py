@@ -1,0 +1,76 @@
+"""The annual enforcement plan's progress: inspections planned against done, by month and town.
+
+Planned is the plan's monthly number for the town plus every campaign that
+touches the month (rules/plan.yaml, `annual`); done is the inspections the
+enterprises' files count for that month, by the enterprise's town. A month
+that has ended with fewer done than planned is behind.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+from typing import Any
+
+from engine.contract.outputs import ESCALATIONS
+from engine.decide.emit import Out, envelope, output_id
+from engine.enterprise.state import EnterpriseFile
+from engine.plan.rules import Annual
+
+
+def _month_span(year: int, month: int) -> tuple[date, date]:
+    first = date(year, month, 1)
+    last = date(year + month // 12, month % 12 + 1, 1).toordinal() - 1
+    return first, date.fromordinal(last)
+
+
+def planned(annual: Annual, town: str, year: int, month: int) -> tuple[int, list[str]]:
+    """The inspections planned in one town and month, and the campaigns that add to them."""
+    first, last = _month_span(year, month)
+    active = [c for c in annual.campaigns if c.from_ <= last and c.to >= first]
+    return annual.per_month[town] + sum(c.extra_per_month for c in active), [c.id for c in active]
+
+
+def progress(files: Iterable[EnterpriseFile], annual: Annual, today: date) -> list[dict[str, Any]]:
+    """One row per month and town of the plan's year: planned, done, and whether it fell behind."""
+    done: dict[tuple[str, str], int] = {}
+    for f in files:
+        for month, count in f.months.items():
+            done[(month, f.town or "")] = done.get((month, f.town or ""), 0) + count
+    rows = []
+    for month in range(1, 13):
+        key = f"{annual.year}-{month:02d}"
+        ended = _month_span(annual.year, month)[1] < today
+        for town in sorted(annual.per_month):
+            want, campaigns = planned(annual, town, annual.year, month)
+            got = done.get((key, town), 0)
+            rows.append({"month": key, "town": town, "planned": want, "done": got,
+                         "campaigns": campaigns, "behind": ended and got < want})
+    return rows
+
+
+def behind_escalations(rows: Iterable[dict[str, Any]], annual: Annual, reference: Any, rules_version: str,
+                       lead: str, at: int) -> list[Out]:
+    """An escalation for each month and town behind plan, to the town safety office and `lead`.
+
+    Its id derives from the plan's year, the month and the town, so publishing the
+    progress again sends nothing new to a subscriber that de-duplicates.
+    """
+    outs = []
+    for r in rows:
+        if not r["behind"]:
+            continue
+        town = reference.towns[r["town"]]
+        subject = f"{r['month']}/{r['town']}"
+        eid = output_id("escalation", "annual-plan", annual.year, subject)
+        dept = reference.department(lead)
+        targets = [{"kind": "unit", "id": town.safety_office, "name": f"{town.name}安监站"},
+                   {"kind": "department", "id": lead, "name": dept.name if dept else None}]
+        data = {"escalation_id": eid, "subject_kind": "plan", "subject_id": subject,
+                "action": "plan_behind", "tier": "orange", "targets": targets,
+                "reason": f"{town.name}: {r['done']} of {r['planned']} planned inspections done in "
+                          f"{r['month']} (年度执法计划)",
+                "rule_id": "annual.behind", "rules_version": rules_version, "due_at": None,
+                "town": r["town"], "sector": None, "grade": None, "caused_by": []}
+        outs.append(Out(ESCALATIONS, subject, envelope("safety.escalation.raised", eid, subject, at, data)))
+    return outs

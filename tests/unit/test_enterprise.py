@@ -1,0 +1,534 @@
+"""Enterprise records (enterprise.records) and one file per enterprise (一企一档), without a broker."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from decide_fixtures import (
+    ENTERPRISE,
+    INSPECTORS,
+    REPO,
+    RULES,
+    SUPERVISOR,
+    at,
+    complete,
+    event,
+    finding,
+    inspection,
+    plan,
+    report,
+    review,
+    ts,
+    verify,
+)
+
+from engine.contract.envelope import EVENT_TYPES
+from engine.contract.outputs import OUTPUT_TYPES
+from engine.decide.replay import clock_entry
+from engine.enterprise.core import decide_enterprise
+from engine.enterprise.coverage import EnterpriseRules
+from engine.enterprise.replay import DistrictReplay
+from engine.enterprise.state import RECENT, EnterpriseFile
+from engine.enterprise.view import enterprise_place, enterprise_view
+from engine.intake.process import Record, decide_intake
+from engine.plan.rules import load_plan
+from engine.store import pack, unpack
+
+USCC = ENTERPRISE["uscc"]
+PLANT = "91371500MA3D7PQ1LM"  # the enterprise the inspection fixture visits
+
+
+def registered(uscc: str = USCC, time: str = "2026-11-01 09:00", **extra: Any) -> dict[str, Any]:
+    """`safety.enterprise.registered` through the real intake."""
+    data = {"uscc": uscc, "name": ENTERPRISE["name"], "sector": "industry_trade",
+            "location": {"town": "lihaiwu", "address": "No. 8 Binhe Road"},
+            "legal_representative": "Zhang Wei", "by": SUPERVISOR, **extra}
+    [entry] = event("safety.enterprise.registered", time, data, uscc)
+    return entry
+
+
+def classified(risk: str, key: bool, decided_at: str, time: str = "2026-11-01 10:00",
+               uscc: str = USCC) -> dict[str, Any]:
+    """`safety.enterprise.classified` by a supervisor."""
+    [entry] = event("safety.enterprise.classified", time, {
+        "uscc": uscc, "risk_class": risk, "key_enterprise": key, "decided_by": SUPERVISOR,
+        "decided_at": ts(decided_at), "decision_no": "度应急分〔2026〕7"}, uscc)
+    return entry
+
+
+def _intake(type_: str, data: dict[str, Any], subject: str = USCC, key: bytes | None = None) -> Any:
+    topic = EVENT_TYPES[type_].topic
+    cloud = {"specversion": "1.0", "id": "ev-e", "source": "/apps/test", "type": type_,
+             "time": ts("2026-11-02 10:00"), "subject": subject, "data": data}
+    return decide_intake(Record(topic, 0, 1, key, json.dumps(cloud).encode(), 0), {}.get,
+                         RULES.reference, contract_topic=topic)
+
+
+def _reasons(out: Any) -> str:
+    return json.dumps([json.loads(s.value)["data"]["errors"] for s in out.sends], ensure_ascii=False)
+
+
+# --- item 1: the records -------------------------------------------------------------------------
+
+def test_enterprise_records_arrive_on_their_own_topic_keyed_by_uscc() -> None:
+    """The three record types belong on enterprise.records, and their subject is the USCC."""
+    names = sorted(n for n, t in EVENT_TYPES.items() if t.topic == "enterprise.records")
+    assert names == ["safety.credit.decided"] + [f"safety.enterprise.{k}" for k in
+                                                 ("classified", "closed", "registered")]
+    assert {EVENT_TYPES[n].subject_field for n in names} == {"uscc"}
+    assert {EVENT_TYPES[n].subject_kind for n in names} == {"enterprise"}
+
+
+GOOD = {"uscc": USCC, "name": "X Co.", "sector": "industry_trade", "location": {"town": "lihaiwu"},
+        "legal_representative": "Zhang Wei", "by": SUPERVISOR}
+
+
+@pytest.mark.parametrize(("type_", "data", "words"), [
+    pytest.param("safety.enterprise.registered", {**GOOD, "uscc": USCC[:-1] + "3"},
+                 "check character is '3' but GB 32100-2015 gives '2'", id="bad-check-character"),
+    pytest.param("safety.enterprise.registered", {**GOOD, "location": {"town": "atlantis"}},
+                 "unknown town 'atlantis'", id="unknown-town"),
+    pytest.param("safety.enterprise.registered", {**GOOD, "sector": "mining"}, "sector", id="bad-sector"),
+    pytest.param("safety.enterprise.registered", {**GOOD, "by": {"id": "p", "role": "public"}},
+                 "a registration is recorded by a supervisor or an inspector, not 'public'", id="public"),
+    pytest.param("safety.enterprise.registered", {k: v for k, v in GOOD.items()
+                                                   if k != "legal_representative"},
+                 "legal_representative", id="no-legal-representative"),
+    pytest.param("safety.enterprise.classified", {"uscc": USCC, "risk_class": "purple",
+                                                  "key_enterprise": True, "decided_by": SUPERVISOR,
+                                                  "decided_at": ts("2026-11-01 10:00")},
+                 "'red', 'orange', 'yellow' or 'blue'", id="bad-risk-class"),
+    pytest.param("safety.enterprise.classified", {"uscc": USCC, "risk_class": "red",
+                                                  "key_enterprise": True, "decided_by": SUPERVISOR,
+                                                  "decided_at": "2026-11-01T10:00:00"},
+                 "timezone", id="decided-at-without-offset"),
+    pytest.param("safety.enterprise.closed", {"uscc": USCC, "reason": "moved",
+                                              "by": {"id": "e", "role": "enterprise"}},
+                 "a closing is recorded by a supervisor or an inspector", id="closed-by-enterprise"),
+])
+def test_bad_enterprise_records_are_rejected_with_a_specific_reason(type_: str, data: dict[str, Any],
+                                                                    words: str) -> None:
+    """Each wrong field is named in the rejection, in words a field app's developer can act on."""
+    out = _intake(type_, data)
+    assert out.kind == "rejected"
+    assert words in _reasons(out)
+
+
+def test_an_enterprise_record_must_be_keyed_and_subjected_by_its_uscc() -> None:
+    """Subject and key are the USCC: another subject or key is rejected, naming both."""
+    out = _intake("safety.enterprise.registered", GOOD, subject="HZ-1")
+    assert out.kind == "rejected" and "must equal data.uscc" in _reasons(out)
+    out = _intake("safety.enterprise.registered", GOOD, key=b"HZ-1")
+    assert out.kind == "rejected" and out.reasons == ("key_mismatch",)
+    assert _intake("safety.enterprise.registered", GOOD, key=USCC.encode()).kind == "accepted"
+
+
+def test_an_enterprise_record_on_another_topic_is_rejected() -> None:
+    """A registration sent to hazard.reports names the topic it belongs on."""
+    cloud = {"specversion": "1.0", "id": "ev-t", "source": "/apps/test",
+             "type": "safety.enterprise.registered", "time": ts("2026-11-02 10:00"),
+             "subject": USCC, "data": GOOD}
+    out = decide_intake(Record("hazard.reports", 0, 1, None, json.dumps(cloud).encode(), 0), {}.get,
+                        RULES.reference, contract_topic="hazard.reports")
+    assert out.reasons == ("wrong_topic",) and "belongs on topic enterprise.records" in _reasons(out)
+
+
+# --- item 2: the file ----------------------------------------------------------------------------
+
+def test_registration_and_the_latest_classification_make_the_file() -> None:
+    """The classification decided last holds, whatever order the records arrive in."""
+    entries = [registered(), classified("red", True, "2026-11-01 10:00"),
+               classified("yellow", False, "2026-10-01 10:00", time="2026-11-01 11:00")]
+    for order in (entries, entries[::-1]):
+        f = None
+        for e in order:
+            f, outs = decide_enterprise(f, e, RULES)
+            assert outs == []
+        assert f.status() == "registered" and f.town == "lihaiwu" and f.sector == "industry_trade"
+        assert (f.risk_class, f.key) == ("red", True)
+        assert f.classified[0] == at("2026-11-01 10:00") and f.classified[1] == "sup-01"
+
+
+def test_a_closed_enterprise_keeps_its_file_and_a_later_registration_reopens_it() -> None:
+    """Closing is a status, not a deletion; a registration after it opens the file again."""
+    [closing] = event("safety.enterprise.closed", "2026-11-05 09:00",
+                      {"uscc": USCC, "reason": "Moved out of the district.", "by": SUPERVISOR}, USCC)
+    f, _ = decide_enterprise(None, registered(), RULES)
+    f, _ = decide_enterprise(f, closing, RULES)
+    assert f.status() == "closed" and f.name == ENTERPRISE["name"]
+    f, _ = decide_enterprise(f, registered(time="2026-11-06 09:00"), RULES)
+    assert f.status() == "registered"
+
+
+def test_a_re_delivered_entry_changes_nothing() -> None:
+    """The same entry twice returns the very same file, so the worker stores nothing new."""
+    f, _ = decide_enterprise(None, registered(), RULES)
+    entry = classified("red", True, "2026-11-01 10:00")
+    again, outs = decide_enterprise(f, entry, RULES)
+    assert again is not f and outs == []
+    assert decide_enterprise(again, entry, RULES)[0] is again
+
+
+def _district(*entries: dict[str, Any] | list[dict[str, Any]]) -> DistrictReplay:
+    rp = DistrictReplay.of(RULES)
+    for e in entries:
+        for one in (e if isinstance(e, list) else [e]):
+            rp.feed(one)
+    return rp
+
+
+def test_hazards_are_filed_under_their_enterprise_open_overdue_and_closed() -> None:
+    """Two reported hazards, one closed after review, one past its deadline: the file counts them."""
+    rp = _district(registered(),
+                   report("HZ-1", "2026-11-02 09:00"), verify("HZ-1", "2026-11-02 15:00"),
+                   report("HZ-2", "2026-11-02 09:30"), verify("HZ-2", "2026-11-02 16:00"),
+                   plan("HZ-2", "2026-11-03 09:00"), complete("HZ-2", "2026-11-04 09:00"),
+                   review("HZ-2", "2026-11-05 09:00"))
+    f = rp.state("enterprise", USCC)
+    deadline = rp.state("hazard", "HZ-1").deadline
+    view = enterprise_view(f, RULES, deadline + 1)
+    assert view["hazards"] == {"open": 1, "overdue": 1, "closed": 1}
+    assert [h["id"] for h in view["open_hazards"]] == ["HZ-1"] and view["open_hazards"][0]["overdue"]
+    assert enterprise_view(f, RULES, deadline)["hazards"]["overdue"] == 0  # overdue only past it
+    assert enterprise_place(f, RULES).overdue_after == deadline
+    # The enterprise's sector's lead department, and the lead department of its open hazard.
+    assert view["departments"] == ["fire_rescue", "safety_bureau"]
+
+
+def test_events_before_the_registration_are_kept_and_linked_when_it_comes() -> None:
+    """A hazard and an inspection of an unknown enterprise file it; the registration names it."""
+    rp = _district(report("HZ-1", "2026-11-02 09:00"), verify("HZ-1", "2026-11-02 15:00"))
+    f = rp.state("enterprise", USCC)
+    assert f.status() == "unregistered" and f.name == ENTERPRISE["name"] and len(f.hazards) == 1
+    rp.feed(registered(time="2026-11-03 09:00"))
+    f = rp.state("enterprise", USCC)
+    assert f.status() == "registered" and f.legal_representative == "Zhang Wei"
+    assert list(f.hazards) == ["HZ-1"] and f.sector == "industry_trade"
+
+
+def test_an_inspection_without_findings_counts_as_the_last_inspection() -> None:
+    """An inspection with no findings is valid and counts (contract section 3)."""
+    rp = _district(inspection("2026-11-02 10:00", [], inspection_id="INS-A"),
+                   inspection("2026-11-09 10:00", [finding("HZ-F")], inspection_id="INS-B"))
+    f = rp.state("enterprise", PLANT)
+    assert f.inspections == 2 and f.last_inspection[1:] == ["INS-B", "unannounced", 1]
+    assert list(f.hazards) == ["HZ-F"] and f.town == "zhulaozhuang"
+
+
+def test_orders_in_force_and_their_lifting_are_filed() -> None:
+    """An order on a hazard is in force in its enterprise's file until lifted."""
+    def order(kind: str, time: str, **data: Any) -> dict[str, Any]:
+        [e] = event(f"safety.enforcement.{kind}", time, {"hazard_id": "HZ-1", "order_no": "令-1", **data},
+                    "HZ-1")
+        return e
+    rp = _district(report("HZ-1", "2026-11-02 09:00", grade="major"),
+                   verify("HZ-1", "2026-11-02 15:00", grade="major"),
+                   order("ordered", "2026-11-02 16:00", order="suspend", legal_basis="安全生产法 art. 65",
+                         by=INSPECTORS))
+    assert enterprise_view(rp.state("enterprise", USCC), RULES, 0)["orders_in_force"][0]["order"] == "suspend"
+    rp.feed(order("lifted", "2026-11-20 09:00", by=SUPERVISOR))
+    assert rp.state("enterprise", USCC).orders == {}
+
+
+def test_the_file_stays_bounded_however_many_events() -> None:
+    """A year of inspections leaves RECENT record lines and exact counts."""
+    rp = _district(*[inspection(f"2026-{m:02d}-{d:02d} 10:00", [], inspection_id=f"INS-{m}-{d}")
+                     for m in range(1, 13) for d in (3, 17)])
+    f = rp.state("enterprise", PLANT)
+    assert f.inspections == 24 and f.last_inspection[1] == "INS-12-17"
+    rp = _district(*[inspection(f"2026-{m:02d}-{d:02d} 10:00", [], inspection_id=f"INS-{m}-{d}")
+                     for m in range(1, 13) for d in range(1, 8)])
+    f = rp.state("enterprise", PLANT)
+    assert f.inspections == 84 and len(f.recent) == RECENT
+    assert f.recent[-1][2].startswith("inspection INS-12-7 ")
+
+
+def test_a_stored_file_reads_back_the_same() -> None:
+    """pack then unpack gives the same file, as the worker's table stores it."""
+    rp = _district(registered(), report("HZ-1", "2026-11-02 09:00"), verify("HZ-1", "2026-11-02 15:00"))
+    f = rp.state("enterprise", USCC)
+    assert unpack(pack(f), EnterpriseFile) == f
+
+
+def test_links_do_not_change_the_hazard_cores_outputs() -> None:
+    """The wrapped hazard core sends what the plain one sends, plus links on the timeline only."""
+    from engine.decide.replay import Replay
+
+    entries = [report("HZ-1", "2026-11-02 09:00"), verify("HZ-1", "2026-11-02 15:00"),
+               review("HZ-1", "2026-12-20 09:00", outcome="failed")]
+    plain = Replay(RULES)
+    for e in entries:
+        plain.feed(e)
+    rp = _district(*entries)
+    assert [o.id for o in rp.outputs] == [o.id for _, o in plain.outputs]
+
+
+# --- item 2: the HTTP pages ----------------------------------------------------------------------
+
+def _pages_over(rp: DistrictReplay, tmp_path: Any) -> tuple[Any, dict[str, str]]:
+    from engine.enterprise import web as enterprise_web
+    from engine.enterprise.view import enterprise_source
+    from engine.feeds.index import PlaceIndex
+    from engine.feeds.tokens import TokenStore, mint
+    from engine.http.server import Pages
+    from engine.settings import Settings
+
+    table, index = {}, PlaceIndex()
+    for uscc, f in rp.states["enterprise"].items():
+        table[uscc.encode()] = pack(f)
+        index.put(uscc, enterprise_place(f, RULES))
+    tokens, lines = {}, []
+    for name, towns, depts, district in (("lihaiwu", ["lihaiwu"], [], False),
+                                         ("fire", [], ["fire_rescue"], False),
+                                         ("district", [], [], True)):
+        tokens[name], line = mint(name, towns, depts, district)
+        lines.append(line)
+    (tmp_path / "tokens.yaml").write_text("supervisors:\n" + "\n".join(lines) + "\n")
+    pages = Pages()
+    enterprise_web.register(pages, settings=Settings(), tokens=TokenStore.load(tmp_path / "tokens.yaml"),
+                            enterprises=enterprise_source(table, RULES, lambda: at("2026-12-31 00:00"),
+                                                          index),
+                            now=lambda: at("2026-12-31 00:00"))
+    return pages, tokens
+
+
+def test_enterprise_pages_answer_within_the_tokens_scope(tmp_path: Any) -> None:
+    """A town sees its enterprises' files; another town's answers exactly as an unknown USCC."""
+    import asyncio
+
+    from aiohttp.test_utils import TestClient, TestServer
+
+    rp = _district(registered(), report("HZ-1", "2026-11-02 09:00"), verify("HZ-1", "2026-11-02 15:00"),
+                   inspection("2026-11-02 10:00", [], inspection_id="INS-A"))
+    pages, tokens = _pages_over(rp, tmp_path)
+    unknown = "91350100M000100Y43"
+
+    async def main() -> None:
+        async with TestClient(TestServer(pages.web_app)) as client:
+            def auth(name: str) -> dict[str, str]:
+                return {"Authorization": f"Bearer {tokens[name]}"}
+            own = await client.get(f"/enterprises/{USCC}", headers=auth("lihaiwu"))
+            assert own.status == 200
+            body = await own.json()
+            assert body["name"] == ENTERPRISE["name"] and body["hazards"]["overdue"] == 1
+            outside = await client.get(f"/enterprises/{PLANT}", headers=auth("lihaiwu"))
+            missing = await client.get(f"/enterprises/{unknown}", headers=auth("lihaiwu"))
+            assert outside.status == missing.status == 404
+            assert (await outside.json())["error"].replace(PLANT, "X") == \
+                (await missing.json())["error"].replace(unknown, "X")
+            listed = await (await client.get("/enterprises", headers=auth("lihaiwu"))).json()
+            assert [i["id"] for i in listed["items"]] == [USCC]
+            everyone = await (await client.get("/enterprises", headers=auth("district"))).json()
+            assert sorted(i["id"] for i in everyone["items"]) == sorted([USCC, PLANT])
+            overdue = await (await client.get("/enterprises?overdue=true", headers=auth("district"))).json()
+            assert [i["id"] for i in overdue["items"]] == [USCC]
+            by_department = await (await client.get("/enterprises", headers=auth("fire"))).json()
+            assert [i["id"] for i in by_department["items"]] == [USCC]  # its open hazard's lead
+            assert (await client.get("/enterprises")).status == 401
+            assert (await client.get("/enterprises?town=zhulaozhuang", headers=auth("lihaiwu"))).status == 403
+            assert (await client.get("/enterprises?overdue=maybe", headers=auth("district"))).status == 400
+
+    asyncio.run(main())
+
+
+def test_show_renders_an_enterprises_file() -> None:
+    """`hazard-engine show --enterprise` prints counts, the overdue hazard and the last inspection."""
+    from engine.tools.show import render_enterprise
+
+    rp = _district(registered(), classified("orange", True, "2026-11-01 10:00"),
+                   report("HZ-1", "2026-11-02 09:00"), verify("HZ-1", "2026-11-02 15:00"))
+    f = rp.state("enterprise", USCC)
+    page = render_enterprise(f, [], USCC, at("2026-12-31 00:00"))
+    assert "risk class=orange  key enterprise (重点企业)" in page
+    assert "hazards: 1 open, 1 overdue, 0 closed" in page and "HZ-1" in page and "OVERDUE" in page
+    assert "inspections: 0; last none" in page
+    assert render_enterprise(None, [], USCC, 0) == f"{USCC}: no such enterprise on this broker"
+
+
+def test_show_needs_a_hazard_or_an_enterprise_but_not_both(capsys: Any) -> None:
+    """The command says what to give instead of guessing."""
+    from engine.cli import main
+
+    assert main(["show"]) == 2 and "one of them" in capsys.readouterr().err
+    assert main(["show", "HZ-1", "--enterprise", USCC]) == 2
+
+
+# --- credit (失信) proposals ---------------------------------------------------------------------
+
+def _enforcement(kind: str, time: str, hid: str = "HZ-1", **data: Any) -> dict[str, Any]:
+    [e] = event(f"safety.enforcement.{kind}", time, {"hazard_id": hid, "order_no": f"令-{hid}", **data}, hid)
+    return e
+
+
+def _violated(time: str, hid: str = "HZ-1") -> dict[str, Any]:
+    return _enforcement("violated", time, hid, found_at=ts(time), description="Working on while suspended.",
+                        evidence=["https://files.example.org/v.mp4"], by=INSPECTORS)
+
+
+def _major(hid: str, time: str, rectify_by: str) -> list[dict[str, Any]]:
+    return [report(hid, time, grade="major", rectify_by=rectify_by), verify(hid, time, grade="major")]
+
+
+def test_a_violated_suspension_order_is_proposed_for_the_credit_list_once() -> None:
+    """The proposal names its evidence and basis; the same violation again proposes nothing more."""
+    violation = _violated("2026-11-05 10:00")
+    rp = _district(registered(), *_major("HZ-1", "2026-11-02 09:00", "2027-06-30"),
+                   _enforcement("ordered", "2026-11-02 16:00", order="suspend",
+                                legal_basis="安全生产法 art. 65", by=INSPECTORS), violation)
+    [proposal] = [o for o in rp.outputs if o.topic == "credit.proposals"]
+    d = proposal.event["data"]
+    assert d["criterion"] == "violated_suspension" and d["needs_decision"] is True
+    OUTPUT_TYPES[proposal.event["type"]][1].model_validate(d)
+    assert "应急管理部令第11号" in d["legal_basis"] and d["evidence"][0]["order_no"] == "令-HZ-1"
+    assert d["evidence"][0]["uris"] == ["https://files.example.org/v.mp4"]
+    assert proposal.key == USCC and proposal.id == d["proposal_id"]
+    rp.feed(violation)  # re-delivered
+    assert len([o for o in rp.outputs if o.topic == "credit.proposals"]) == 1
+    view = enterprise_view(rp.state("enterprise", USCC), RULES, at("2026-11-06 00:00"))
+    assert view["credit"]["listed"] == []  # a proposal is not a listing
+    assert view["credit"]["proposals"][0]["decision"] == "awaiting a person's decision"
+
+
+def test_a_violated_order_to_rectify_is_not_a_credit_matter() -> None:
+    """Only an order to stop (art. 65 or 102) found violated is proposed."""
+    rp = _district(registered(), report("HZ-1", "2026-11-02 09:00"), verify("HZ-1", "2026-11-02 15:00"),
+                   _enforcement("ordered", "2026-11-02 16:00", order="rectify_within", until="2026-11-09",
+                                legal_basis="安全生产法 art. 102", by=INSPECTORS),
+                   _violated("2026-11-05 10:00"))
+    assert [o for o in rp.outputs if o.topic == "credit.proposals"] == []
+
+
+@pytest.mark.parametrize(("second_report", "proposed"), [
+    pytest.param("2026-11-20 09:00", True, id="two-within-a-year"),
+    pytest.param("2027-12-20 09:00", False, id="the-second-a-year-after-the-first"),
+])
+def test_two_major_hazards_overdue_within_a_year_are_proposed(second_report: str, proposed: bool) -> None:
+    """The threshold counts major hazards overdue within 365 days of each other."""
+    second_due = second_report[:8] + "28"
+    rp = _district(registered(), *_major("HZ-1", "2026-11-02 09:00", "2026-11-10"),
+                   plan("HZ-1", "2026-11-12 09:00"),  # after its deadline: the file sees it overdue
+                   *_major("HZ-2", second_report, second_due),
+                   plan("HZ-2", second_due[:8] + "29 09:00"))
+    got = [o.event["data"] for o in rp.outputs if o.topic == "credit.proposals"]
+    assert (len(got) == 1) is proposed
+    if proposed:
+        assert got[0]["criterion"] == "repeated_overdue_major"
+        assert [e["hazard_id"] for e in got[0]["evidence"]] == ["HZ-1", "HZ-2"]
+
+
+def test_only_a_supervisors_decision_to_list_makes_a_list_entry() -> None:
+    """'rejected' leaves no entry; 'listed' gives one with its entry and exit dates."""
+    rp = _district(registered(), *_major("HZ-1", "2026-11-02 09:00", "2027-06-30"),
+                   _enforcement("ordered", "2026-11-02 16:00", order="suspend",
+                                legal_basis="安全生产法 art. 65", by=INSPECTORS),
+                   _violated("2026-11-05 10:00"))
+    [proposal] = [o for o in rp.outputs if o.topic == "credit.proposals"]
+
+    def listed(when: str) -> list[dict[str, Any]]:
+        return enterprise_view(rp.state("enterprise", USCC), RULES, at(when))["credit"]["listed"]
+
+    def decision(outcome: str, **dates: str) -> dict[str, Any]:
+        [e] = event("safety.credit.decided", "2026-11-20 10:00", {
+            "uscc": USCC, "proposal_id": proposal.id, "outcome": outcome, "decision_no": "度应急失〔2026〕1",
+            "by": SUPERVISOR, **dates}, USCC)
+        return e
+    rp.feed(decision("rejected"))
+    assert listed("2026-12-01 00:00") == []
+    rp.feed(decision("listed", listed_from="2026-11-21", listed_until="2029-11-20"))
+    [entry] = listed("2026-12-01 00:00")
+    assert (entry["listed_from"], entry["listed_until"]) == ("2026-11-21", "2029-11-20")
+    assert entry["in_force"]
+    [gone] = listed("2029-11-21 00:00")
+    assert not gone["in_force"]
+
+
+@pytest.mark.parametrize(("data", "words"), [
+    pytest.param({"outcome": "listed"}, "listed_from and listed_until are required", id="listed-no-dates"),
+    pytest.param({"outcome": "rejected", "listed_from": "2026-11-21", "listed_until": "2029-11-20"},
+                 "only with, outcome 'listed'", id="rejected-with-dates"),
+    pytest.param({"outcome": "listed", "listed_from": "2026-11-21", "listed_until": "2026-11-21"},
+                 "listed_until must come after listed_from", id="exit-not-after-entry"),
+    pytest.param({"outcome": "listed", "listed_from": "2026-11-21", "listed_until": "2029-11-20",
+                  "by": INSPECTORS[0]}, "a credit decision is made by a supervisor", id="by-inspector"),
+])
+def test_bad_credit_decisions_are_rejected(data: dict[str, Any], words: str) -> None:
+    """A decision without its dates, with dates it should not have, or by the wrong person is refused."""
+    out = _intake("safety.credit.decided", {"uscc": USCC, "proposal_id": "p", "decision_no": "d",
+                                            "by": SUPERVISOR, **data})
+    assert out.kind == "rejected" and words in _reasons(out)
+
+
+# --- item 3: coverage clocks of key enterprises --------------------------------------------------
+
+COVERAGE = EnterpriseRules(RULES, load_plan(REPO / "rules", RULES.reference).coverage)
+DAY = 86_400
+
+
+def _coverage_rules() -> EnterpriseRules:
+    return COVERAGE
+
+
+def _file(*entries: dict[str, Any], now: int | None = None) -> tuple[EnterpriseFile, list[Any]]:
+    er, f, outs = _coverage_rules(), None, []
+    for e in entries:
+        f, got = decide_enterprise(f, e, er, now)
+        outs += got
+    return f, outs
+
+
+def _fired(f: EnterpriseFile, when: int) -> tuple[EnterpriseFile, list[Any]]:
+    return decide_enterprise(f, clock_entry(f.id, when, "enterprise"), COVERAGE, when)
+
+
+def _tick(f: EnterpriseFile, when: int) -> list[Any]:
+    return _fired(f, when)[1]
+
+
+def test_a_missed_cycle_goes_to_the_town_safety_office_then_the_lead_department() -> None:
+    """orange: 60 days from being classified key; the town safety office at 60, the lead 7 days later."""
+    f, outs = _file(registered(), classified("orange", True, "2026-11-01 10:00"))
+    day = DAY
+    due = at("2026-11-01 10:00") + 60 * day
+    assert outs == [] and f.next_due() == due
+    assert _tick(f, due - 1) == []
+    [town] = _tick(f, due)
+    d = town.event["data"]
+    assert (d["subject_kind"], d["action"], d["tier"]) == ("enterprise", "coverage_missed", "yellow")
+    OUTPUT_TYPES[town.event["type"]][1].model_validate(d)  # the contract's escalation, as published
+    assert d["targets"] == [{"kind": "unit", "id": "lihaiwu_safety_office", "name": "李海务街道安监站"}]
+    f, _ = _fired(f, due)
+    assert f.next_due() == due + 7 * day
+    assert _tick(f, due + 7 * day - 1) == []
+    [lead] = _tick(f, due + 7 * day)
+    assert lead.event["data"]["action"] == "duty_failure"
+    assert lead.event["data"]["targets"][0]["id"] == "safety_bureau"
+    f, _ = _fired(f, due + 7 * day)
+    assert f.duty_fails == {"safety_bureau": 1} and f.next_due() is None
+
+
+def test_an_inspection_before_the_cycle_ends_starts_the_next_one() -> None:
+    """Inspected a second before the 60 days ran out: nothing fires; the next cycle runs from it."""
+    day = DAY
+    f, _ = _file(registered(), classified("orange", True, "2026-11-01 10:00"))
+    due = at("2026-11-01 10:00") + 60 * day
+    [inspected] = [e for e in inspection("2026-12-31 09:59", [], inspection_id="INS-C") if
+                   e["subject_kind"] == "enterprise"]
+    inspected = {**inspected, "subject": USCC, "data": {**inspected["data"],
+                                                        "enterprise": {"uscc": USCC, "name": "x"}}}
+    assert at("2026-12-31 09:59") < due
+    f, outs = decide_enterprise(f, inspected, _coverage_rules())
+    assert outs == [] and f.next_due() == at("2026-12-31 09:59") + 60 * day
+    assert _tick(f, due) == []
+
+
+@pytest.mark.parametrize("key", [False, True])
+def test_only_registered_key_enterprises_have_a_coverage_clock(key: bool) -> None:
+    """A non-key enterprise is left to the random draw; a closed key one has no clock."""
+    f, _ = _file(registered(), classified("red", key, "2026-11-01 10:00"))
+    assert (f.next_due() is not None) is key
+    [closing] = event("safety.enterprise.closed", "2026-11-05 09:00",
+                      {"uscc": USCC, "reason": "Closed down.", "by": SUPERVISOR}, USCC)
+    f, _ = decide_enterprise(f, closing, _coverage_rules())
+    assert f.next_due() is None
