@@ -76,6 +76,7 @@ class _Compose(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str
     services: dict[str, _Service] = Field(min_length=1)
+    volumes: dict[str, dict[str, Any] | None] = {}  # named volumes (the worker's local store)
 
 
 def test_compose_file_is_valid_and_consistent() -> None:
@@ -87,5 +88,6 @@ def test_compose_file_is_valid_and_consistent() -> None:
         for dep in service.depends_on or []:
             assert dep in compose.services, f"{name} depends on unknown {dep}"
         for volume in service.volumes or []:
-            assert (DOCKER / volume.split(":")[0]).exists(), volume
+            source = volume.split(":")[0]
+            assert source in compose.volumes or (DOCKER / source).exists(), volume
     assert (DOCKER.parent / compose.services["engine"].build["dockerfile"]).exists()
