@@ -147,7 +147,6 @@ class Runtime:
         self.positions: dict[TopicPartition, int] = {}  # next offset to handle, per assigned partition
         self.waiting: dict[TopicPartition, int] = {}  # intake ends the clocks wait for after assignment
         self.last_tick = 0.0
-        self.last_probe = 0.0
         self.stopping = asyncio.Event()
         self.tokens = tokens or TokenStore.from_settings(settings)
         self.consumer: AIOKafkaConsumer | None = None
@@ -182,6 +181,9 @@ class Runtime:
         self.consumer.subscribe(topics, listener=_Rebalance(self))
         await self.consumer.start()
         log.info("worker_started", runtime="batch", topics=topics)
+        # The broker probe runs beside the loop: a batch waiting out an outage must not also
+        # keep /readyz from saying the broker is gone.
+        watch = asyncio.create_task(self._watch_broker(probe), name="broker-probe")
         try:
             while not self.stopping.is_set():
                 try:
@@ -191,7 +193,7 @@ class Runtime:
                     if batch:
                         async with self.lock:
                             await self._handle(batch)
-                    await self._tick(probe)
+                    await self._tick()
                     self.failures = 0
                 except BatchFailed as exc:
                     self.failures += 1
@@ -201,6 +203,9 @@ class Runtime:
                     await asyncio.sleep(pause)
                     await self._go_back()
         finally:
+            watch.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watch
             await server.stop()
             await probe.close()
             await self.consumer.stop()
@@ -331,12 +336,15 @@ class Runtime:
 
     # --- clocks -----------------------------------------------------------------------------
 
-    async def _tick(self, probe: BrokerProbe) -> None:
+    async def _watch_broker(self, probe: BrokerProbe) -> None:
+        """Ask the broker every PROBE_S whether it answers, and tell the readiness."""
+        while True:
+            await probe.check(self.readiness)
+            await asyncio.sleep(PROBE_S)
+
+    async def _tick(self) -> None:
         """Publish a 'deadline reached' entry for every subject with a clock now due."""
         now_m = time.monotonic()
-        if now_m - self.last_probe >= PROBE_S:
-            self.last_probe = now_m
-            await probe.check(self.readiness)
         if not self.settings.decide or now_m - self.last_tick < self.settings.tick_s:
             return
         self.last_tick = now_m
