@@ -78,6 +78,7 @@ MAX_BATCH = 2_000  # records per getmany: enough to amortise a round trip, small
 PROBE_S = 2.0
 STEP_TIMEOUT_S = 60.0  # a recovery step (a broker request, or reading with no progress) that
                        # takes longer fails, and the recovery starts again with a fresh reader
+READER_STOP_S = 5.0  # how long a recovery waits for its changelog reader to close
 
 
 class BatchFailed(Exception):
@@ -419,7 +420,12 @@ class Runtime:
                 read += await restore(reader, table, sorted(numbers), self.local, STEP_TIMEOUT_S)
                 log.info("table_restored", changelog=table.changelog, keys=len(table))
         finally:
-            await reader.stop()
+            # Stopping the reader once hung for minutes after a broker of the cluster came back
+            # (the 3-broker fault case): what it read is in the tables, so do not wait for it.
+            try:
+                await asyncio.wait_for(reader.stop(), READER_STOP_S)
+            except TimeoutError:
+                log.warning("changelog_reader_stop_timed_out", seconds=READER_STOP_S)
         for kind, table in self.tables.items():
             self.derived.rebuild(kind, table.items())
             self.readiness.table_recovered(kind)
