@@ -38,8 +38,10 @@
       : (d.response_level ? d.response_level + " " + (labels.level || "") : (labels.tiers || {}).none || "");
     li.appendChild(text("span", badge, "badge tier-" + tier));
     li.appendChild(document.createTextNode(" "));
-    var link = document.createElement("a");
-    link.href = "/board/" + (d.subject_kind === "alert" ? "alerts/" : "hazards/") + encodeURIComponent(d.subject_id || "");
+    // Hazards and alerts have detail pages; an enterprise's or a plan's escalation names its subject.
+    var page = { hazard: "hazards/", alert: "alerts/" }[d.subject_kind || "hazard"];
+    var link = document.createElement(page ? "a" : "span");
+    if (page) { link.href = "/board/" + page + encodeURIComponent(d.subject_id || ""); }
     link.textContent = d.subject_id || "";
     li.appendChild(link);
     li.appendChild(document.createTextNode(" · " + ((labels.towns || {})[d.town] || d.town || "") + " · " + (d.action || "")));
