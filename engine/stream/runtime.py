@@ -154,6 +154,7 @@ class Runtime:
         self.producer: AIOKafkaProducer | None = None
         self.failures = 0  # batches failed in a row, for the pause before the next try
         self.unrecovered = False  # partitions were assigned whose tables are not read yet
+        self.generation = 0  # rebalances seen; a batch fetched before one is not handled
         self.pages = self._pages()  # a tokens file naming unknown towns fails here, at start
 
     # --- the loop ---------------------------------------------------------------------------
@@ -190,10 +191,15 @@ class Runtime:
                 try:
                     if self.unrecovered:
                         await self._recover_assigned()
+                    generation = self.generation
                     batch = await self.consumer.getmany(timeout_ms=100, max_records=MAX_BATCH)
                     if batch:
                         async with self.lock:
-                            await self._handle(batch)
+                            if generation == self.generation and not self.unrecovered:
+                                await self._handle(batch)
+                            else:  # fetched before a rebalance dropped the tables: read again
+                                log.info("batch_dropped_after_rebalance",
+                                         records=sum(map(len, batch.values())))
                     await self._tick()
                     self.failures = 0
                 except BatchFailed as exc:
@@ -373,6 +379,7 @@ class Runtime:
     async def revoked(self, revoked: set[TopicPartition]) -> None:
         """Partitions leave this worker: after the batch in hand, forget their states."""
         async with self.lock:
+            self.generation += 1
             self.readiness.revoked()
             gone = {tp.partition for tp in revoked}
             for table in (*self.tables.values(), self.seen):
@@ -385,6 +392,7 @@ class Runtime:
     async def assigned(self, assigned: set[TopicPartition]) -> None:
         """Partitions come to this worker: hold them until the loop has read their tables."""
         async with self.lock:
+            self.generation += 1
             self.consumer.pause(*self.consumer.assignment())
             self.unrecovered = True
             log.info("partitions_assigned", partitions=sorted({tp.partition for tp in assigned}))
@@ -400,6 +408,7 @@ class Runtime:
                     await self._recover({tp.partition for tp in assignment})
                     if assignment != self.consumer.assignment():
                         continue  # a rebalance came meanwhile: read what is assigned now
+                    await self._seek_committed(assignment)
                     self.unrecovered = False
                     self.consumer.resume(*assignment)
                 return
@@ -407,6 +416,19 @@ class Runtime:
                 log.warning("recovery_failed_retrying", attempt=attempt,
                             error=f"{type(exc).__name__}: {exc}"[:300])
                 await asyncio.sleep(min(0.5 * attempt, self.settings.broker_retry_max_s))
+
+    async def _seek_committed(self, assignment: set[TopicPartition]) -> None:
+        """Fetch every assigned partition again from its committed position (or its beginning).
+
+        After a recovery the tables hold what the committed positions caused, so reading
+        on from anywhere else would skip records (or apply them to tables that lack them).
+        """
+        for tp in assignment:
+            committed = await asyncio.wait_for(self.consumer.committed(tp), STEP_TIMEOUT_S)
+            if committed is None:
+                await self.consumer.seek_to_beginning(tp)
+            else:
+                self.consumer.seek(tp, committed)
 
     async def _recover(self, numbers: set[int]) -> None:
         started, read = time.perf_counter(), 0
@@ -448,12 +470,7 @@ class Runtime:
                 async with self.lock:
                     assignment = self.consumer.assignment()
                     await self._recover({tp.partition for tp in assignment})
-                    for tp in assignment:
-                        committed = await self.consumer.committed(tp)
-                        if committed is None:
-                            await self.consumer.seek_to_beginning(tp)
-                        else:
-                            self.consumer.seek(tp, committed)
+                    await self._seek_committed(assignment)
                 return
             except Exception as exc:  # noqa: BLE001 - the broker is still away: wait and try again
                 log.warning("going_back_failed", error=f"{type(exc).__name__}: {exc}"[:300],

@@ -23,6 +23,23 @@ log = structlog.get_logger("engine.publish")
 DEFAULT_RETRY_FOR = 120.0  # long enough to ride out a broker restart or a leader election
 
 
+def waves(keys: Sequence[bytes | None]) -> list[list[int]]:
+    """Positions of `keys` in rounds that hold each key at most once, in the order given.
+
+    Round n holds the n-th record of every key; records without a key go in the first.
+    """
+    rounds: list[list[int]] = []
+    seen: dict[bytes, int] = {}
+    for i, key in enumerate(keys):
+        n = 0 if key is None else seen.get(key, -1) + 1
+        if key is not None:
+            seen[key] = n
+        if n == len(rounds):
+            rounds.append([])
+        rounds[n].append(i)
+    return rounds
+
+
 @dataclass(frozen=True, slots=True)
 class Item:
     """One event to send, with where it came from."""
@@ -168,7 +185,22 @@ class Publisher:
 
     async def send_many(self, records: Sequence[tuple[str, bytes | None, bytes]]
                         ) -> list[RecordMetadata]:
-        """Send (topic, key, value) records; return their metadata once every one is acknowledged."""
+        """Send (topic, key, value) records; return their metadata once every one is acknowledged.
+
+        A subject's records go out one after the other: a record is sent only once the
+        earlier records with its key are acknowledged. Its event types live on several
+        topics, so without that a retry after a partial failure (a broker going away
+        mid-batch) would let a later event of a subject land before an earlier one.
+        """
+        done: dict[int, RecordMetadata] = {}
+        for wave in waves([key for _, key, _ in records]):
+            acked = await self._send_together([records[i] for i in wave])
+            done.update(zip(wave, acked, strict=True))
+        return [done[i] for i in range(len(records))]
+
+    async def _send_together(self, records: Sequence[tuple[str, bytes | None, bytes]]
+                             ) -> list[RecordMetadata]:
+        """Send records at once, retrying those that failed, until every one is acknowledged."""
         done: dict[int, RecordMetadata] = {}
         todo = list(range(len(records)))
         first_failure: float | None = None
