@@ -21,7 +21,7 @@ from engine.decide.filing import monthly_filings
 from engine.decide.state import Hazard
 from engine.ruleset.compiled import Rules
 from engine.store import unpack
-from engine.tools.kafka import NoTopic, partitions_of, producer, read_to_end, reader
+from engine.tools.kafka import producer, read_to_end, require_topic
 
 
 async def latest_hazards(bootstrap: str, app_id: str,
@@ -34,16 +34,7 @@ async def latest_hazards(bootstrap: str, app_id: str,
 
 
 async def _publish(bootstrap: str, prefix: str, outs: list[Out], auth: Mapping[str, Any] | None) -> None:
-    topic = prefix + REFERRALS_DISCIPLINE
-    consumer = reader(bootstrap, auth)
-    await consumer.start()
-    try:
-        exists = bool(await partitions_of(consumer, topic))
-    finally:
-        await consumer.stop()
-    if not exists:
-        raise NoTopic(f"topic {topic} does not exist: start the worker once (it creates every topic "
-                      "of topics/topics.yaml), then publish again")
+    await require_topic(bootstrap, prefix + REFERRALS_DISCIPLINE, auth)
     async with producer(bootstrap, auth) as prod:
         sent = [await prod.send(prefix + o.topic, record_value(o), key=o.key.encode(),
                                 headers=record_headers(o.topic)) for o in outs]

@@ -85,6 +85,19 @@ async def partitions_of(consumer: AIOKafkaConsumer, topic: str) -> list[int]:
     return sorted(partitions or ())
 
 
+async def require_topic(bootstrap: str, topic: str, auth: Mapping[str, Any] | None = None) -> None:
+    """NoTopic unless `topic` exists: a tool sends only to topics the worker has made."""
+    consumer = reader(bootstrap, auth)
+    await consumer.start()
+    try:
+        exists = bool(await partitions_of(consumer, topic))
+    finally:
+        await consumer.stop()
+    if not exists:
+        raise NoTopic(f"topic {topic} does not exist: start the worker once (it creates every topic "
+                      "of topics/topics.yaml), then send again")
+
+
 async def read_to_end(bootstrap: str, topic: str, auth: Mapping[str, Any] | None = None, *,
                       timeout: float = 300.0,
                       on_batch: Callable[[int, int], None] | None = None) -> list[Any]:

@@ -27,7 +27,7 @@ from engine.plan.annual import behind_escalations, progress
 from engine.plan.draw import DRAWN_TYPE, DrawError, draw_event, publication, rerun
 from engine.plan.rules import PlanRules
 from engine.store import unpack
-from engine.tools.kafka import NoTopic, partitions_of, producer, read_to_end, reader
+from engine.tools.kafka import producer, read_to_end, require_topic
 
 DRAWS_TOPIC = "inspections.draws"
 PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
@@ -53,15 +53,7 @@ async def recorded_draws(bootstrap: str, prefix: str,
 async def _send(bootstrap: str, topic: str, records: list[tuple[str, dict[str, Any]]],
                 headers: list[tuple[str, bytes]], auth: Mapping[str, Any] | None) -> None:
     """Send (key, event) records to a topic that must exist already."""
-    consumer = reader(bootstrap, auth)
-    await consumer.start()
-    try:
-        exists = bool(await partitions_of(consumer, topic))
-    finally:
-        await consumer.stop()
-    if not exists:
-        raise NoTopic(f"topic {topic} does not exist: start the worker once (it creates every topic "
-                      "of topics/topics.yaml), then send again")
+    await require_topic(bootstrap, topic, auth)
     async with producer(bootstrap, auth) as prod:
         sent = [await prod.send(topic, codec.dumps(event), key=key.encode(), headers=headers or None)
                 for key, event in records]
