@@ -44,7 +44,7 @@ from engine.contract.outputs import (
     SUPERVISION_LISTED,
 )
 from engine.feeds.filters import BadRequest, Filters, decode_positions, parse_limit
-from engine.feeds.share import LoopShare
+from engine.feeds.share import loop_share
 from engine.feeds.tokens import TokenStore
 from engine.feeds.views import StateSource
 from engine.feeds.web import MAX_STREAMS, MAX_STREAMS_PER_TOKEN, EscalationStream
@@ -430,9 +430,7 @@ def register(app: Any, *, settings: Settings, bootstrap: str, hazards: StateSour
         closing.set()  # aiohttp waits for open handlers; SSE handlers never end by themselves
 
     app.web.web_app.on_shutdown.append(on_shutdown)
-    # The board's replays take their turns on the event loop as the feeds' do (its own share:
-    # the board and the feeds are registered apart).
-    share = LoopShare(settings.feeds_loop_share, settings.feeds_max_waiting)
+    share = loop_share(app.web.web_app, settings)  # the feeds' turns on the event loop
     streams = EscalationStream(bootstrap, settings.topic_prefix + ESCALATIONS,
                                {"hazard": hazards, "alert": alerts}, closing, share,
                                settings.web_write_timeout_s)

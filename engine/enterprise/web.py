@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from engine.feeds.share import LoopShare
+from engine.feeds.share import loop_share
 from engine.feeds.tokens import TokenStore
 from engine.feeds.views import StateSource
 from engine.feeds.web import lookups
@@ -20,5 +20,5 @@ from engine.settings import Settings
 def register(app: Any, *, settings: Settings, enterprises: StateSource, tokens: TokenStore,
              now: Callable[[], float]) -> None:
     """Add the enterprises' pages to the worker's web server."""
-    share = LoopShare(settings.feeds_loop_share, settings.feeds_max_waiting)
+    share = loop_share(app.web.web_app, settings)
     lookups(app, "enterprise", enterprises, tokens, now, share)

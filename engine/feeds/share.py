@@ -10,7 +10,8 @@ a time, each followed, still holding the turn, by a pause long enough that
 the feeds take at most `share` of the loop's time whatever their number of
 clients. A client waits for its turn; past `max_waiting` waiting clients,
 new list requests are refused with 503 and Retry-After instead of queueing
-without bound.
+without bound. The feeds, the board and the enterprises' pages of one web
+server take their turns on the same share (`loop_share`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,10 @@ import asyncio
 import time
 from collections.abc import Callable
 from typing import TypeVar
+
+from aiohttp import web
+
+from engine.settings import Settings
 
 T = TypeVar("T")
 
@@ -59,3 +64,13 @@ class LoopShare:
         finally:
             if not entered:  # cancelled (the client left) before its turn came
                 self.waiting -= 1
+
+
+SHARE_KEY = web.AppKey("loop_share", LoopShare)
+
+
+def loop_share(web_app: web.Application, settings: Settings) -> LoopShare:
+    """The one LoopShare of a web server, made at the first call: its pages share one budget."""
+    if SHARE_KEY not in web_app:
+        web_app[SHARE_KEY] = LoopShare(settings.feeds_loop_share, settings.feeds_max_waiting)
+    return web_app[SHARE_KEY]

@@ -42,7 +42,7 @@ from engine.feeds.filters import (
     parse_bool,
     parse_limit,
 )
-from engine.feeds.share import Busy, LoopShare
+from engine.feeds.share import Busy, LoopShare, loop_share
 from engine.feeds.tokens import ENV, Scope, TokenStore
 from engine.feeds.views import StateSource
 from engine.settings import Settings
@@ -233,7 +233,7 @@ def register(app: Any, *, settings: Settings, bootstrap: str, hazards: StateSour
     """Add the feeds' pages to the worker's web server."""
     topic = settings.topic_prefix + ESCALATIONS
     closing = asyncio.Event()
-    share = LoopShare(settings.feeds_loop_share, settings.feeds_max_waiting)
+    share = loop_share(app.web.web_app, settings)
     streams = EscalationStream(bootstrap, topic, {"hazard": hazards, "alert": alerts}, closing,
                                share, settings.web_write_timeout_s)
     active: dict[int, str] = {}  # open streams: request id -> the token's supervisor name

@@ -169,3 +169,17 @@ def test_loop_share_returns_each_result_and_refuses_beyond_its_queue() -> None:
     share.admit()  # the queue is empty again
     with pytest.raises(ValueError):
         LoopShare(0)
+
+
+def test_the_pages_of_one_web_server_share_one_turn_on_the_loop() -> None:
+    """The feeds, the board and the enterprises' pages take their turns from one LoopShare."""
+    from engine.feeds.share import LoopShare, loop_share
+    from engine.http.server import Pages
+    from engine.settings import Settings
+
+    settings = Settings(feeds_loop_share=0.25, feeds_max_waiting=7)
+    pages, other = Pages(), Pages()
+    first = loop_share(pages.web_app, settings)
+    assert isinstance(first, LoopShare) and (first.share, first.max_waiting) == (0.25, 7)
+    assert loop_share(pages.web_app, settings) is first
+    assert loop_share(other.web_app, settings) is not first
