@@ -305,6 +305,12 @@ class TokenStore:
         return self._find(header, field_apps=True)
 
 
+def _entry_line(entry: dict[str, Any]) -> str:
+    """A tokens-file entry as the one line to append under its section."""
+    return "  - " + yaml.safe_dump(entry, default_flow_style=True, sort_keys=False, width=10**6,
+                                   allow_unicode=True).strip()
+
+
 def mint(name: str, towns: list[str], departments: list[str], district: bool) -> tuple[str, str]:
     """A new token and the YAML entry to append to the tokens file."""
     token = new_token()
@@ -316,9 +322,7 @@ def mint(name: str, towns: list[str], departments: list[str], district: bool) ->
     if departments:
         entry["departments"] = sorted(set(departments))
     _scope(entry, "new entry")  # the same checks the worker applies
-    line = "  - " + yaml.safe_dump(entry, default_flow_style=True, sort_keys=False, width=10**6,
-                                   allow_unicode=True).strip()
-    return token, line
+    return token, _entry_line(entry)
 
 
 def mint_field_app(name: str, source_prefix: str | None, towns: list[str]) -> tuple[str, str]:
@@ -330,9 +334,7 @@ def mint_field_app(name: str, source_prefix: str | None, towns: list[str]) -> tu
     if towns:
         entry["towns"] = sorted(set(towns))
     _field_app(entry, "new entry")
-    line = "  - " + yaml.safe_dump(entry, default_flow_style=True, sort_keys=False, width=10**6,
-                                   allow_unicode=True).strip()
-    return token, line
+    return token, _entry_line(entry)
 
 
 def cli_new_field_app(name: str | None, source_prefix: str | None, towns: list[str]) -> int:
