@@ -9,7 +9,7 @@ came out. `account` then checks, and counts:
 - the set of output ids equals the reference's set: none missing, none extra
   after de-duplication by id.
 
-A case prints its row, `tests/faults/conftest.py` prints the table of every
+A case prints its row, `tests/conftest.py` prints the table of every
 row at the end of the session, and each row is appended, as one JSON line, to
 the file named by HAZARD_FAULTS_REPORT (if set).
 """
@@ -285,7 +285,7 @@ def account(ns: Namespace, seen: Observed, rules: Rules, want: Reference, fault:
     return acc
 
 
-ROWS: list[dict[str, Any]] = []  # this session's rows, for the table conftest.py prints
+ROWS: list[dict[str, Any]] = []  # this process's rows; tests/conftest.py hands each to its test's report
 
 
 def report(acc: Accounting) -> None:

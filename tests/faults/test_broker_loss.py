@@ -121,11 +121,13 @@ def _lose_leader(cluster: Cluster, ns: Namespace, worker: Worker) -> dict[str, A
             "new_leader": cluster.leader_of(*busiest), "worker_alive": worker.alive()}
 
 
+@pytest.mark.long(120)
 def test_broker_stopped_for_30_seconds(tmp_path: Path) -> None:
     """The only broker stops for 30 s mid-stream: nothing is lost, the engine resumes by itself."""
     _run(tmp_path, 1, 9, "broker stopped 30 s", _outage)
 
 
+@pytest.mark.long(130)
 def test_cluster_loses_the_busiest_partition_leader(tmp_path: Path) -> None:
     """3 brokers, RF 3, min ISR 2, acks=all: the busiest partition's leader is killed and returns."""
     _run(tmp_path, 3, 13, "3-broker cluster: leader killed", _lose_leader,
