@@ -1,6 +1,6 @@
 """Fixtures shared by all tests: one real Kafka broker per run, and isolated namespaces.
 
-The suite runs on several pytest-xdist workers (`-n` in pyproject.toml): most
+The suite runs on three pytest-xdist workers (`-n` in pyproject.toml): most
 broker and fault cases spend their time waiting on a scaled clock, not on a
 core. The workers share one local broker; the controller stops it at the end
 in CI if the run started it. The longest cases are handed out first, and the

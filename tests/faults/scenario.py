@@ -20,6 +20,7 @@ import asyncio
 import json
 import os
 import random
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -363,9 +364,15 @@ def district_run(ns: Namespace, tmp_path: Path, events: list[Planned], end: int,
     worker = Worker(ns.env(**times, **(env or {})), tmp_path / "worker.log",
                     *([argv] if argv else []))
     recoveries: list[dict[str, float]] = []
+    one_at_a_time = threading.Lock()
 
     def inject(fault: Callable[[Worker], dict[str, float]]) -> Callable[[], None]:
-        return lambda: recoveries.append(fault(worker))
+        # On a busy machine a recovery can outlast the days to the next fault; that fault then
+        # waits for it, so that each is injected into a worker that is up, and each is counted.
+        def run() -> None:
+            with one_at_a_time:
+                recoveries.append(fault(worker))
+        return run
 
     try:
         worker.start().wait_ready(timeout=120)
