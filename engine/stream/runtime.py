@@ -63,7 +63,7 @@ from engine.http.limits import Limits
 from engine.http.server import Pages, Server, health_pages
 from engine.intake.process import TIMELINE, Record, decide_intake, processing_failure
 from engine.intake.timeline import encode
-from engine.metrics import AlertGauges, EngineMetrics, HazardGauges, RuntimeGauges
+from engine.metrics import AlertGauges, EngineMetrics, EnterpriseGauges, HazardGauges, RuntimeGauges
 from engine.plan.rules import optional_plan
 from engine.ruleset import Rules
 from engine.settings import Settings
@@ -140,7 +140,10 @@ class Runtime:
         self.alert_gauges = AlertGauges()
         self.registry.register(self.gauges)
         self.registry.register(self.alert_gauges)
-        self.derived = Derived(self.cores, self.indices, self.gauges, self.alert_gauges, rules.version)
+        self.enterprise_gauges = EnterpriseGauges(rules.reference, self.clock.now)
+        self.registry.register(self.enterprise_gauges)
+        self.derived = Derived(self.cores, self.indices, self.gauges, self.alert_gauges, rules.version,
+                               enterprise_gauges=self.enterprise_gauges)
         self.registry.register(RuntimeGauges(self._lag, lambda: sum(map(len, self.indices.values())),
                                              self._timer_lag))
         self.readiness = Readiness(frozenset(self.cores), settings.decide, settings.tick_s)
