@@ -21,10 +21,11 @@ DAY = 86_400
 
 @dataclass(frozen=True, slots=True)
 class EnterpriseRules:
-    """What the enterprise core reads: the hazard rules (reference, version) and the coverage rules."""
+    """What the enterprise core reads: the hazard rules (reference, version), coverage and credit rules."""
 
     rules: Any
     coverage: Any | None  # engine.plan.rules.Coverage; None: no coverage clocks
+    credit: Any | None = None  # engine.plan.rules.Credit; None: no credit thresholds (rules/plan.yaml)
 
 
 def cycle_base(f: Any) -> int | None:

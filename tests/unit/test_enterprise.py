@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -171,8 +172,11 @@ def test_a_re_delivered_entry_changes_nothing() -> None:
     assert decide_enterprise(again, entry, RULES)[0] is again
 
 
-def _district(*entries: dict[str, Any] | list[dict[str, Any]]) -> DistrictReplay:
-    rp = DistrictReplay.of(RULES)
+PLAN = load_plan(REPO / "rules", RULES.reference)
+
+
+def _district(*entries: dict[str, Any] | list[dict[str, Any]], plan_rules: Any = PLAN) -> DistrictReplay:
+    rp = DistrictReplay.of(RULES, plan=plan_rules)
     for e in entries:
         for one in (e if isinstance(e, list) else [e]):
             rp.feed(one)
@@ -418,6 +422,68 @@ def test_two_major_hazards_overdue_within_a_year_are_proposed(second_report: str
         assert [e["hazard_id"] for e in got[0]["evidence"]] == ["HZ-1", "HZ-2"]
 
 
+def _with_credit(**thresholds: dict[str, int]) -> Any:
+    """The repository's plan rules with some credit thresholds changed."""
+    changed = {name: getattr(PLAN.credit, name).model_copy(update=value)
+               for name, value in thresholds.items()}
+    return replace(PLAN, credit=PLAN.credit.model_copy(update=changed))
+
+
+@pytest.mark.parametrize(("thresholds", "proposed"), [
+    pytest.param({}, ["HZ-1,HZ-2"], id="the-rules-as-shipped"),
+    pytest.param({"overdue_major": {"count": 3}}, [], id="three-needed"),
+    pytest.param({"overdue_major": {"count": 1}}, ["HZ-1", "HZ-2"], id="one-is-enough"),
+    pytest.param({"overdue_major": {"window_days": 10}}, [], id="a-ten-day-window"),
+])
+def test_a_changed_credit_threshold_changes_the_decision(thresholds: dict[str, Any],
+                                                         proposed: list[str]) -> None:
+    """rules/plan.yaml's credit.overdue_major decides when a person is asked: the same record, other rules."""
+    rp = _district(registered(), *_major("HZ-1", "2026-11-02 09:00", "2026-11-10"),
+                   plan("HZ-1", "2026-11-12 09:00"),
+                   *_major("HZ-2", "2026-11-20 09:00", "2026-11-28"), plan("HZ-2", "2026-11-29 09:00"),
+                   plan_rules=_with_credit(**thresholds))
+    got = [o.event["data"] for o in rp.outputs if o.topic == "credit.proposals"]
+    assert [",".join(e["hazard_id"] for e in d["evidence"]) for d in got] == proposed
+    assert all("rules/plan.yaml credit.overdue_major" in d["legal_basis"] for d in got)
+
+
+def test_without_a_plan_only_a_violated_order_to_stop_is_proposed() -> None:
+    """No rules/plan.yaml, no thresholds: overdue major hazards propose nothing; a violation still does."""
+    rp = _district(registered(), *_major("HZ-1", "2026-11-02 09:00", "2026-11-10"),
+                   plan("HZ-1", "2026-11-12 09:00"),
+                   *_major("HZ-2", "2026-11-20 09:00", "2026-11-28"), plan("HZ-2", "2026-11-29 09:00"),
+                   plan_rules=None)
+    assert [o for o in rp.outputs if o.topic == "credit.proposals"] == []
+    rp = _district(registered(), *_major("HZ-1", "2026-11-02 09:00", "2027-06-30"),
+                   _enforcement("ordered", "2026-11-02 16:00", order="suspend",
+                                legal_basis="安全生产法 art. 65", by=INSPECTORS),
+                   _violated("2026-11-05 10:00"), plan_rules=None)
+    assert [o.event["data"]["criterion"] for o in rp.outputs if o.topic == "credit.proposals"] == [
+        "violated_suspension"]
+
+
+@pytest.mark.parametrize(("old", "new", "key"), [
+    ("    count: 2\n", "    count: 0\n", "credit.overdue_major.count"),
+    ("    count: 1\n    window_days: 365\n", "    count: 1\n", "credit.refused_inspection.window_days"),
+])
+def test_a_bad_credit_threshold_is_refused_by_file_and_key(tmp_path: Any, old: str, new: str,
+                                                           key: str) -> None:
+    """The rules-file checker reads credit too: a zero count or a missing window names its key."""
+    import shutil
+
+    from engine.reference.errors import RulesFileError
+
+    rules = tmp_path / "rules"
+    shutil.copytree(REPO / "rules", rules)
+    path = rules / "plan.yaml"
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    with pytest.raises(RulesFileError, match="plan.yaml") as err:
+        load_plan(rules, RULES.reference)
+    assert key in str(err.value)
+
+
 def test_only_a_supervisors_decision_to_list_makes_a_list_entry() -> None:
     """'rejected' leaves no entry; 'listed' gives one with its entry and exit dates."""
     rp = _district(registered(), *_major("HZ-1", "2026-11-02 09:00", "2027-06-30"),
@@ -462,7 +528,7 @@ def test_bad_credit_decisions_are_rejected(data: dict[str, Any], words: str) -> 
 
 # --- item 3: coverage clocks of key enterprises --------------------------------------------------
 
-COVERAGE = EnterpriseRules(RULES, load_plan(REPO / "rules", RULES.reference).coverage)
+COVERAGE = EnterpriseRules(RULES, PLAN.coverage, PLAN.credit)
 DAY = 86_400
 
 
