@@ -27,6 +27,7 @@ from decide_fixtures import (
 
 from engine.contract.envelope import EVENT_TYPES
 from engine.contract.outputs import OUTPUT_TYPES
+from engine.decide.emit import iso
 from engine.decide.replay import clock_entry
 from engine.enterprise.core import decide_enterprise
 from engine.enterprise.coverage import EnterpriseRules
@@ -567,11 +568,60 @@ def test_a_missed_cycle_goes_to_the_town_safety_office_then_the_lead_department(
     f, _ = _fired(f, due)
     assert f.next_due() == due + 7 * day
     assert _tick(f, due + 7 * day - 1) == []
-    [lead] = _tick(f, due + 7 * day)
+    lead, *_ = _tick(f, due + 7 * day)
     assert lead.event["data"]["action"] == "duty_failure"
     assert lead.event["data"]["targets"][0]["id"] == "safety_bureau"
     f, _ = _fired(f, due + 7 * day)
     assert f.duty_fails == {"safety_bureau": 1} and f.next_due() is None
+
+
+def _missed_cycles(er: EnterpriseRules, cycles: int) -> list[Any]:
+    """A key orange enterprise never inspected for `cycles` cycles (inspected late after each miss)."""
+    f, _ = _file(registered(), classified("orange", True, "2026-11-01 10:00"))
+    outs: list[Any] = []
+    for n in range(cycles):
+        due = f.next_due()
+        f, got = decide_enterprise(f, clock_entry(f.id, due, "enterprise"), er, due)
+        outs += got
+        due = f.next_due()
+        f, got = decide_enterprise(f, clock_entry(f.id, due, "enterprise"), er, due)
+        outs += got
+        [late] = [e for e in inspection(iso(due + DAY), [], inspection_id=f"INS-L{n}")
+                  if e["subject_kind"] == "enterprise"]
+        late = {**late, "subject": USCC, "data": {**late["data"], "enterprise": {"uscc": USCC, "name": "x"}}}
+        f, got = decide_enterprise(f, late, er)
+        outs += got
+    return outs
+
+
+def test_a_departments_missed_cycle_is_referred_to_discipline_inspection_like_a_hazards() -> None:
+    """referral.duty_failure (threshold 1, "一律"): the lead department, never the enterprise, is referred."""
+    outs = _missed_cycles(COVERAGE, 1)
+    [referral] = [o for o in outs if o.topic == "referrals.discipline"]
+    d = referral.event["data"]
+    OUTPUT_TYPES[referral.event["type"]][1].model_validate(d)
+    assert (d["subject_kind"], d["subject_id"], d["grounds"]) == (
+        "department", "safety_bureau", "duty_failure")
+    assert d["respondents"] == [{"kind": "department", "id": "safety_bureau", "name": "区安监局"}]
+    assert USCC not in json.dumps(d["respondents"]) and referral.key == "safety_bureau"
+    assert [step["what"].split(":")[0] for step in d["timeline"]] == [
+        "coverage cycle started (last inspection, or classification as a key enterprise)",
+        "cycle ran out", "still not inspected"]
+    [told] = [o.event["data"] for o in outs if o.event["type"] == "safety.escalation.raised"
+              and o.event["data"]["action"] == "discipline_referral"]
+    OUTPUT_TYPES["safety.escalation.raised"][1].model_validate(told)
+    assert told["tier"] == "red" and told["subject_kind"] == "enterprise"
+    assert {t["id"] for t in told["targets"]} == {"discipline_inspection", "safety_bureau"}
+    assert [o.id for o in _missed_cycles(COVERAGE, 1)] == [o.id for o in outs]  # a replay: the same ids
+
+
+def test_a_higher_referral_threshold_refers_only_the_repeated_miss() -> None:
+    """With referral.duty_failure.threshold 2 the first missed cycle is escalated, the second referred."""
+    ground = replace(RULES.duty_failures, threshold=2)
+    er = EnterpriseRules(replace(RULES, duty_failures=ground), PLAN.coverage, PLAN.credit)
+    assert [o for o in _missed_cycles(er, 1) if o.topic == "referrals.discipline"] == []
+    [referral] = [o for o in _missed_cycles(er, 2) if o.topic == "referrals.discipline"]
+    assert "2 time(s)" in referral.event["data"]["reason"]
 
 
 def test_an_inspection_before_the_cycle_ends_starts_the_next_one() -> None:
