@@ -57,6 +57,20 @@ def _classified(f: EnterpriseFile, d: dict[str, Any], eid: str) -> str:
     return f"classified {d['risk_class']}{key} by {d['decided_by'].get('id')}"
 
 
+def _refused(f: EnterpriseFile, d: dict[str, Any], at: int, er: EnterpriseRules) -> list[Out]:
+    """An inspection refused or obstructed (拒绝、阻碍检查): kept for credit, not counted as done."""
+    f.refusals[d["inspection_id"]] = at
+    for old in sorted(f.refusals, key=lambda k: (f.refusals[k], k))[:-RECENT]:
+        del f.refusals[old]
+    f.name = f.name or d["enterprise"]["name"]
+    f.town = f.town or d["location"]["town"]
+    if er.credit is None:
+        return []  # no thresholds without rules/plan.yaml
+    outs = credit.on_refusal(f, at, er.credit.refused_inspection)
+    credit.prune(f.refusals, at, er.credit.refused_inspection)
+    return outs
+
+
 def _inspected(f: EnterpriseFile, d: dict[str, Any], at: int) -> str:
     f.inspections += 1
     month = iso(at)[:7]
@@ -134,6 +148,9 @@ def _apply(f: EnterpriseFile, entry: dict[str, Any], at: int, rules: Any) -> lis
         if f.closed_at is None or at > f.closed_at:
             f.closed_at, f.closed_reason = at, d["reason"]
         what = f"closed: {d['reason']}"
+    elif kind == INSPECTED_TYPE and d.get("outcome") == "refused":
+        outs = _refused(f, d, at, rules)
+        what = f"inspection {d['inspection_id']} ({d['kind']}) REFUSED or obstructed (拒绝、阻碍检查)"
     elif kind == INSPECTED_TYPE:
         what = _inspected(f, d, at)
     elif kind == "safety.credit.decided":

@@ -136,6 +136,9 @@ def render_enterprise(f: EnterpriseFile | None, entries: list[dict[str, Any]], u
         last = f.last_inspection
         lines.append(f"  inspections: {f.inspections}; last "
                      + (f"{iso(last[0])} {last[1]} ({last[2]}, {last[3]} finding(s))" if last else "none"))
+        if f.refusals:
+            lines.append("  inspections REFUSED (拒绝、阻碍检查): " + ", ".join(
+                f"{iid} {iso(t)}" for iid, t in sorted(f.refusals.items(), key=lambda kv: (kv[1], kv[0]))))
         lines.append("  orders in force:" if f.orders else "  orders in force: none")
         lines += [f"    {no}  {o[0]}  on {o[1]} since {iso(o[2])}" for no, o in sorted(f.orders.items())]
         lines.append(f"  alerts: {f.alerts}; violated orders: {f.violations}; "

@@ -648,3 +648,71 @@ def test_only_registered_key_enterprises_have_a_coverage_clock(key: bool) -> Non
                       {"uscc": USCC, "reason": "Closed down.", "by": SUPERVISOR}, USCC)
     f, _ = decide_enterprise(f, closing, _coverage_rules())
     assert f.next_due() is None
+
+
+# --- refusing inspection (拒绝、阻碍检查) ----------------------------------------------------------
+
+def _refusal(time: str, iid: str, *, findings: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """A `safety.inspection.recorded` with outcome refused, through the real intake; its enterprise entry."""
+    entries = event("safety.inspection.recorded", time, {
+        "inspection_id": iid, "kind": "unannounced", "inspectors": INSPECTORS, "outcome": "refused",
+        "enterprise": {"uscc": USCC, "name": ENTERPRISE["name"]},
+        "location": {"town": "lihaiwu", "address": "No. 8 Binhe Road"}, "findings": findings or []}, iid)
+    [entry] = [e for e in entries if e["subject_kind"] == "enterprise"]
+    return entry
+
+
+def test_a_refused_inspection_is_proposed_for_the_credit_list_and_not_counted_as_done() -> None:
+    """One refusal (credit.refused_inspection, count 1) asks a person; the file keeps it, not as done."""
+    rp = _district(registered(), _refusal("2026-11-03 10:00", "INS-R1"))
+    [proposal] = [o for o in rp.outputs if o.topic == "credit.proposals"]
+    d = proposal.event["data"]
+    OUTPUT_TYPES[proposal.event["type"]][1].model_validate(d)
+    assert d["criterion"] == "refused_inspection" and d["needs_decision"] is True
+    assert d["evidence"] == [{"inspection_id": "INS-R1", "refused_at": ts("2026-11-03 10:00")}]
+    assert "应急管理部令第11号" in d["legal_basis"] and "not confirmed" in d["legal_basis"]
+    view = enterprise_view(rp.state("enterprise", USCC), RULES, at("2026-11-04 00:00"))
+    assert view["refused_inspections"] == [{"inspection_id": "INS-R1", "time": ts("2026-11-03 10:00")}]
+    assert view["inspections"] == 0 and view["last_inspection"] is None
+    assert view["credit"]["listed"] == []  # a proposal is not a listing
+
+
+@pytest.mark.parametrize(("second", "proposed"), [
+    pytest.param(None, [], id="one-refusal"),
+    pytest.param("2027-03-01 10:00", ["INS-R1,INS-R2"], id="two-within-the-window"),
+    pytest.param("2027-12-01 10:00", [], id="the-second-outside-the-window"),
+])
+def test_the_refusal_threshold_comes_from_the_rules(second: str | None, proposed: list[str]) -> None:
+    """With credit.refused_inspection count 2 in 365 days, a single refusal asks nobody."""
+    entries = [registered(), _refusal("2026-11-03 10:00", "INS-R1")]
+    if second:
+        entries.append(_refusal(second, "INS-R2"))
+    rp = _district(*entries, plan_rules=_with_credit(refused_inspection={"count": 2}))
+    got = [o.event["data"] for o in rp.outputs if o.topic == "credit.proposals"]
+    assert [",".join(e["inspection_id"] for e in d["evidence"]) for d in got] == proposed
+
+
+@pytest.mark.parametrize(("kind", "findings", "words"), [
+    pytest.param("unannounced", [finding("HZ-9")], "a refused inspection has no findings, got 1",
+                 id="refused-with-findings"),
+    pytest.param("expert_check", [], "an expert_check is not law enforcement", id="refused-expert-check"),
+])
+def test_a_refusal_that_cannot_be_one_is_rejected(kind: str, findings: list[Any], words: str) -> None:
+    """Only a law-enforcement inspection can be refused, and it then found nothing."""
+    inspectors = [INSPECTORS[0]] if kind == "expert_check" else INSPECTORS
+    cloud = {"specversion": "1.0", "id": "ev-r", "source": "/apps/test", "type": "safety.inspection.recorded",
+             "time": ts("2026-11-02 10:00"), "subject": "INS-X",
+             "data": {"inspection_id": "INS-X", "kind": kind, "inspectors": inspectors, "outcome": "refused",
+                      "enterprise": {"uscc": USCC, "name": "x"}, "location": {"town": "lihaiwu"},
+                      "findings": findings}}
+    out = decide_intake(Record("inspection.findings", 0, 1, None, json.dumps(cloud).encode(), 0), {}.get,
+                        RULES.reference, contract_topic="inspection.findings")
+    assert out.kind == "rejected" and words in _reasons(out)
+
+
+def test_a_refused_inspection_does_not_start_a_new_coverage_cycle() -> None:
+    """The key enterprise was not inspected: its cycle still runs out when it would have."""
+    f, _ = _file(registered(), classified("orange", True, "2026-11-01 10:00"))
+    due = f.next_due()
+    f, _ = decide_enterprise(f, _refusal("2026-12-20 10:00", "INS-R1"), COVERAGE)
+    assert f.next_due() == due and f.refusals == {"INS-R1": at("2026-12-20 10:00")}
