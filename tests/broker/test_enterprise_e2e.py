@@ -14,6 +14,7 @@ import asyncio
 import json
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -112,10 +113,25 @@ def test_files_answer_in_scope_survive_a_restart_and_feed_a_reproducible_draw(
         assert set(items) == {OWN, OTHER, UNREGISTERED}
         assert items[UNREGISTERED]["status"] == "unregistered" and items[UNREGISTERED]["inspections"] == 1
 
+        def gauges() -> list[str]:
+            with urllib.request.urlopen(f"{base}/metrics", timeout=10) as resp:
+                return sorted(line for line in resp.read().decode().splitlines()
+                              if line.startswith("hazard_enterprise"))
+        counted = gauges()
+        # By the enterprise's own labels, bounded: an unregistered file's unknown sector is "other".
+        assert 'hazard_enterprises{risk_class="orange",sector="industry_trade",town="lihaiwu"} 1.0' in counted
+        own_labels = 'risk_class="orange",sector="industry_trade",town="lihaiwu"'
+        assert f"hazard_enterprise_hazards_open{{{own_labels}}} 1.0" in counted
+        other_labels = 'risk_class="unclassified",sector="industry_trade",town="zhulaozhuang"'
+        assert f"hazard_enterprises{{{other_labels}}} 1.0" in counted
+        assert 'hazard_enterprises{risk_class="unclassified",sector="other",town="huxi"} 1.0' in counted
+        assert not any(code in line for line in counted for code in (OWN, OTHER, UNREGISTERED))
+
         worker.stop()
         worker.start().wait_ready()  # the files come back from the enterprises' changelog
         again = pages()
         assert again["own"] == seen["own"] and again["all"] == seen["all"]
+        assert gauges() == counted  # rebuilt from the changelog, the same counts
     finally:
         worker.stop()
 
