@@ -46,7 +46,7 @@ from prometheus_client import CollectorRegistry
 
 from engine import __version__, board
 from engine.alerts import AlertRules
-from engine.clocks import DeadlineIndex, time_source
+from engine.clocks import DeadlineIndex, from_settings
 from engine.contract.envelope import INTAKE_TOPICS
 from engine.contract.outputs import record_headers
 from engine.cores import SEEN_TABLE, TABLES, Core, build_cores, decide_entry, record_value
@@ -131,8 +131,7 @@ class Runtime:
         self.local = (LocalStore(settings.data_dir / app_id / "tables")
                       if settings.store == "rocksdb" else None)
         self.indices = {kind: DeadlineIndex() for kind in self.cores}
-        self.clock = time_source(settings.clock_start, settings.clock_anchor, settings.clock_rate,
-                                 settings.clock_end)
+        self.clock = from_settings(settings)
         self.registry = registry or CollectorRegistry()
         self.metrics = EngineMetrics(self.registry, __version__, rules.version,
                                      rules.calendar.last_known_year)
