@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 
 class TimeSource(Protocol):
@@ -53,3 +53,8 @@ def time_source(start: datetime | None, anchor: float | None, rate: float,
         return SystemTime()
     return ScaledTime(start.timestamp(), anchor if anchor is not None else time.time(), rate,
                       end.timestamp() if end is not None else None)
+
+
+def from_settings(settings: Any) -> TimeSource:
+    """The time source an engine.settings.Settings names (HAZARD_CLOCK_*): the worker's and the tools'."""
+    return time_source(settings.clock_start, settings.clock_anchor, settings.clock_rate, settings.clock_end)

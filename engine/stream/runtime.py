@@ -46,7 +46,7 @@ from prometheus_client import CollectorRegistry
 
 from engine import __version__, board
 from engine.alerts import AlertRules
-from engine.clocks import DeadlineIndex, time_source
+from engine.clocks import DeadlineIndex, from_settings
 from engine.contract.envelope import INTAKE_TOPICS
 from engine.contract.outputs import record_headers
 from engine.cores import SEEN_TABLE, TABLES, Core, build_cores, decide_entry, record_value
@@ -63,7 +63,7 @@ from engine.http.limits import Limits
 from engine.http.server import Pages, Server, health_pages
 from engine.intake.process import TIMELINE, Record, decide_intake, processing_failure
 from engine.intake.timeline import encode
-from engine.metrics import AlertGauges, EngineMetrics, HazardGauges, RuntimeGauges
+from engine.metrics import AlertGauges, EngineMetrics, EnterpriseGauges, HazardGauges, RuntimeGauges
 from engine.plan.rules import optional_plan
 from engine.ruleset import Rules
 from engine.settings import Settings
@@ -131,8 +131,7 @@ class Runtime:
         self.local = (LocalStore(settings.data_dir / app_id / "tables")
                       if settings.store == "rocksdb" else None)
         self.indices = {kind: DeadlineIndex() for kind in self.cores}
-        self.clock = time_source(settings.clock_start, settings.clock_anchor, settings.clock_rate,
-                                 settings.clock_end)
+        self.clock = from_settings(settings)
         self.registry = registry or CollectorRegistry()
         self.metrics = EngineMetrics(self.registry, __version__, rules.version,
                                      rules.calendar.last_known_year)
@@ -140,7 +139,10 @@ class Runtime:
         self.alert_gauges = AlertGauges()
         self.registry.register(self.gauges)
         self.registry.register(self.alert_gauges)
-        self.derived = Derived(self.cores, self.indices, self.gauges, self.alert_gauges, rules.version)
+        self.enterprise_gauges = EnterpriseGauges(rules.reference, self.clock.now)
+        self.registry.register(self.enterprise_gauges)
+        self.derived = Derived(self.cores, self.indices, self.gauges, self.alert_gauges, rules.version,
+                               enterprise_gauges=self.enterprise_gauges)
         self.registry.register(RuntimeGauges(self._lag, lambda: sum(map(len, self.indices.values())),
                                              self._timer_lag))
         self.readiness = Readiness(frozenset(self.cores), settings.decide, settings.tick_s)
