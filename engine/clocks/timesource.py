@@ -18,6 +18,10 @@ class TimeSource(Protocol):
 
     def now(self) -> float: ...
 
+    def at(self, real: float) -> float:
+        """The time this source gave, or will give, at the real epoch instant `real`."""
+        ...
+
 
 class SystemTime:
     """The machine's clock."""
@@ -25,6 +29,10 @@ class SystemTime:
     def now(self) -> float:
         """Seconds since the epoch."""
         return time.time()
+
+    def at(self, real: float) -> float:
+        """The machine's clock is real time."""
+        return real
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,7 +46,11 @@ class ScaledTime:
 
     def now(self) -> float:
         """The simulated instant that corresponds to now."""
-        t = self.start + (time.time() - self.anchor) * self.rate
+        return self.at(time.time())
+
+    def at(self, real: float) -> float:
+        """The simulated instant that corresponds to the real instant `real`."""
+        t = self.start + (real - self.anchor) * self.rate
         return min(t, self.end) if self.end is not None else t
 
     def real_time_of(self, simulated: float) -> float:
