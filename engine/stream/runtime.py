@@ -76,7 +76,10 @@ log = structlog.get_logger("engine.stream")
 
 MAX_BATCH = 2_000  # records per getmany: enough to amortise a round trip, small enough to stay fresh
 PROBE_S = 2.0
-SETTLE_S = 1.0  # a fetch's highwater was taken this much before the fetch's answer arrived, at most
+# A fetch's highwater was taken at most SETTLE_S before its answer arrived. An idle partition is
+# fetched again every FETCH_WAIT_MS, so the timer's horizon trails the clock by about their sum.
+SETTLE_S = 0.1
+FETCH_WAIT_MS = 200
 STEP_TIMEOUT_S = 60.0  # a recovery step (a broker request, or reading with no progress) that
                        # takes longer fails, and the recovery starts again with a fresh reader
 READER_STOP_S = 5.0  # how long a recovery waits for its changelog reader to close
@@ -181,7 +184,7 @@ class Runtime:
             # SyncGroup only (not on heartbeats), and sends no LeaveGroup for a static member.
             bootstrap_servers=self.bootstrap, group_id=self.settings.app_id, enable_auto_commit=False,
             auto_offset_reset="earliest", partition_assignment_strategy=(RangePartitionAssignor,),
-            session_timeout_ms=10_000, heartbeat_interval_ms=2_000,
+            session_timeout_ms=10_000, heartbeat_interval_ms=2_000, fetch_max_wait_ms=FETCH_WAIT_MS,
             max_partition_fetch_bytes=16 * 1024 * 1024, fetch_max_bytes=64 * 1024 * 1024, **self.auth)
         topics = [*self.intake_topics, *([self.timeline] if self.settings.decide else [])]
         self.consumer.subscribe(topics, listener=_Rebalance(self))
