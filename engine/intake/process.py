@@ -10,9 +10,9 @@ entries are sent again; their ids are deterministic, so readers that
 de-duplicate by id see each entry once. Only a copy at another position is a
 duplicate.
 
-The marks of a partition sit with that partition, so a copy is found only on
-the partition where the first was marked: the subject's, where a record keyed
-by its subject lands. A record with a null key lands anywhere; when it lands
+A worker holds the marks of the partitions it is assigned only, so a copy is
+sure to be found only on the partition where the first was marked: the
+subject's, where a record keyed by its subject lands. A record with a null key lands anywhere; when it lands
 on another partition than its subject's, the decision is to forward it there
 (`forwarded`), and it is marked and judged only as that copy. A record that
 is rejected is rejected where it lands, as no mark is involved.
