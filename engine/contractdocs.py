@@ -105,7 +105,9 @@ def asyncapi() -> dict[str, Any]:
         names = types.get(spec.name, [])
         channel: dict[str, Any] = {
             "address": spec.name,
-            "description": f"Role: {spec.role}. Key: {spec.key}.",
+            "description": f"Role: {spec.role}. Key: {spec.key}." + (
+                " A record with a null key is sent again by the engine, keyed by its subject, "
+                "to its subject's partition and judged there." if spec.role == "intake" else ""),
             "x-role": spec.role,
             "x-key": spec.key,
             "bindings": {"kafka": {
@@ -362,8 +364,16 @@ Each intake record holds one event, UTF-8 JSON, in either mode of the
 CloudEvents Kafka binding: *structured* (the value is the whole event,
 `content-type: {STRUCTURED}`) or *binary* (the attributes are `ce_*` headers,
 the value is `data`, `content-type` is the data's JSON media type). The record
-key should be the event's `subject`; a null key is accepted, a key that names
-another subject is rejected (`key_mismatch`). An event is at most
+key should be the event's `subject`; a key that names another subject is
+rejected (`key_mismatch`). A null key is accepted and routed by subject: a
+valid event with a null key that lands on another partition than its
+subject's is sent again by the engine to the same topic, keyed by its subject,
+value and headers unchanged, and judged there as that copy. So a duplicate is
+caught whichever partition it lands on, and the event counts once (the worker
+counts the forwarding in `hazard_intake_forwarded_total`). An event with a
+null key that cannot be accepted is rejected where it lands. Keying by subject
+still pays: a forwarded event is decided after whatever reached its subject's
+partition before its copy did. An event is at most
 {defaults['max_record_bytes']} bytes.
 
 {_table(["attribute", "required", "what it is"], attrs)}

@@ -322,8 +322,13 @@ class EngineMetrics:
             self.calendar_until.set(year_end.timestamp())
         self.intake_records = Counter(
             "hazard_intake_records_total",
-            "Intake records by topic and outcome (accepted, redelivered, rejected, duplicate).",
+            "Intake records by topic and outcome (accepted, redelivered, rejected, duplicate); a "
+            "forwarded record counts once, as its copy.",
             ["topic", "outcome"], registry=registry)
+        self.intake_forwarded = Counter(
+            "hazard_intake_forwarded_total", "Intake records with a null key sent again to their "
+            "subject's partition, keyed by subject, to be judged there, by topic.", ["topic"],
+            registry=registry)
         self.intake_rejections = Counter(
             "hazard_intake_rejections_total", "Reasons for rejected intake records, by topic "
             "and error type.", ["topic", "reason"], registry=registry)

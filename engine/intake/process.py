@@ -9,6 +9,13 @@ seen again at the very position that set its mark is a redelivery, and its
 entries are sent again; their ids are deterministic, so readers that
 de-duplicate by id see each entry once. Only a copy at another position is a
 duplicate.
+
+A worker holds the marks of the partitions it is assigned only, so a copy is
+sure to be found only on the partition where the first was marked: the
+subject's, where a record keyed by its subject lands. A record with a null key lands anywhere; when it lands
+on another partition than its subject's, the decision is to forward it there
+(`forwarded`), and it is marked and judged only as that copy. A record that
+is rejected is rejected where it lands, as no mark is involved.
 """
 
 from __future__ import annotations
@@ -47,7 +54,7 @@ HEADER_EXCERPT_BYTES = 1024
 DUPLICATES = "engine.intake.duplicates"
 _NS = uuid.UUID("0d6c1a4e-7f3b-4b8a-9e21-5c4d3b2a1f09")
 
-Kind = Literal["accepted", "redelivered", "rejected", "duplicate"]
+Kind = Literal["accepted", "redelivered", "rejected", "duplicate", "forwarded"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,18 +187,24 @@ def processing_failure(record: Record, exc: BaseException) -> Outcome:
 
 
 def decide_intake(record: Record, seen: Callable[[str], str | None], known: KnownIds,
-                  max_bytes: int = MAX_RECORD_BYTES, contract_topic: str | None = None) -> Outcome:
+                  max_bytes: int = MAX_RECORD_BYTES, contract_topic: str | None = None,
+                  home: Callable[[str], int] | None = None) -> Outcome:
     """Validate, de-duplicate and normalise one record, in either mode of the CloudEvents Kafka binding.
 
     The record's headers tell the mode; its key, when not null, must be the
     event's subject. `contract_topic` is the record's topic as the contract names it, when the
-    engine runs with a topic prefix; sends name contract topics too.
+    engine runs with a topic prefix; sends name contract topics too. `home` gives the partition
+    a subject's records land on; with it, a valid record with a null key on another partition
+    is `forwarded` (no sends, no mark: the caller sends it on, keyed by `subject`), before
+    its marks are looked at. Without it, every record is handled where it is.
     """
     result = validate_kafka_record(record.key, record.headers, record.value,
                                    contract_topic or record.topic, known, max_bytes)
     if not isinstance(result, Accepted):
         return _rejection(record, result.errors)
     event = result.event
+    if record.key is None and home is not None and home(event.subject) != record.partition:
+        return Outcome("forwarded", (), event_id=event.id, subject=event.subject)
     content = result.content if result.content is not None else record.value
     assert content is not None  # a structured record without a value is rejected
     key = dedupe_key(event.source, event.id)

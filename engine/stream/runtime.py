@@ -4,6 +4,9 @@ Per batch fetched with `getmany`:
 1. intake records become timeline entries, rejections and duplicates, and
    de-duplication marks; timeline records become decisions and new states
    (the pure `decide_intake` and cores, exactly as the rule tests call them);
+   a valid intake record with a null key on another partition than its
+   subject's is forwarded instead: sent again to its topic, keyed by its
+   subject, value and headers unchanged, and judged as that copy;
 2. every record the batch caused for another topic is sent, and the batch
    waits for the broker's acknowledgement of all of them;
 3. then the table writes that record those effects go to their changelogs,
@@ -68,7 +71,7 @@ from engine.plan.rules import optional_plan
 from engine.ruleset import Rules
 from engine.settings import Settings
 from engine.stream.tables import LocalStore, Table, restore
-from engine.tools.kafka import client_auth
+from engine.tools.kafka import client_auth, partition_for_key
 from engine.topics import TopicSpec
 from engine.views import Derived
 
@@ -91,13 +94,15 @@ class BatchFailed(Exception):
 
 @dataclass(frozen=True, slots=True)
 class Send:
-    """A record to produce: topic, key, value, a partition when it must be a given one, headers."""
+    """A record to produce: topic, key, value, a partition when it must be a given one, headers,
+    and a timestamp when it must keep one (else the producer's clock)."""
 
     topic: str
     key: bytes | None
     value: bytes
     partition: int | None = None
-    headers: tuple[tuple[str, bytes], ...] = ()
+    headers: tuple[tuple[str, bytes | None], ...] = ()
+    timestamp_ms: int | None = None
 
 
 class _Rebalance(ConsumerRebalanceListener):
@@ -126,6 +131,8 @@ class Runtime:
             raise ValueError("the intake and timeline topics must share one partition count "
                              "(partition N of each, and of each changelog, belong together)")
         self.intake_topics = {prefix + name: name for name in INTAKE_TOPICS}
+        # ensure_topics made sure the broker has the declared counts, so this needs no request.
+        self.intake_partitions = counts.pop()
         self.timeline = prefix + TIMELINE
         self.cores: dict[str, Core] = build_cores(rules, alert_rules,
                                                   optional_plan(settings.rules_dir, rules.reference))
@@ -263,6 +270,7 @@ class Runtime:
             return []
         try:
             pending = [await self.producer.send(r.topic, r.value, key=r.key, partition=r.partition,
+                                                timestamp_ms=r.timestamp_ms,
                                                 headers=list(r.headers) or None)
                        for r in records]
             return list(await asyncio.gather(*pending))
@@ -294,11 +302,16 @@ class Runtime:
                         headers=tuple(rec.headers or ()))
         try:
             outcome = decide_intake(record, self._seen_mark, self.rules.reference,
-                                    self.settings.max_record_bytes, self.intake_topics[rec.topic])
+                                    self.settings.max_record_bytes, self.intake_topics[rec.topic],
+                                    self._home)
         except Exception as exc:  # a bug must not hold the partition: reject, move on
             log.exception("intake_failed", topic=rec.topic, partition=rec.partition, offset=rec.offset)
             outcome = processing_failure(record, exc)
             self.metrics.dead_letters.labels("intake").inc()
+        if outcome.kind == "forwarded":
+            self._forward(rec, outcome.subject, sends)
+            self.metrics.processing.labels("intake").observe(time.perf_counter() - started)
+            return
         sends.extend(Send(self.prefix + s.topic, s.key, s.value, None, self._headers(s.topic))
                      for s in outcome.sends)
         if outcome.remember is not None:
@@ -313,6 +326,24 @@ class Runtime:
             log.info(f"intake_{outcome.kind}", event_id=outcome.event_id, subject=outcome.subject,
                      topic=rec.topic, partition=rec.partition, offset=rec.offset,
                      reasons=list(outcome.reasons) or None)
+
+    def _home(self, subject: str) -> int:
+        """The intake partition of a subject: where a record keyed by it lands, and its marks sit."""
+        return partition_for_key(subject.encode("utf-8"), self.intake_partitions)
+
+    def _forward(self, rec: Any, subject: str, sends: list[Send]) -> None:
+        """Send a null-key record again to its topic, keyed by its subject, to be judged there.
+
+        Value, headers and timestamp are the record's own, so the copy is the event the field
+        app sent, keyed as the contract asks. The copy has a key, so it is never forwarded
+        again. Like every send, it is acknowledged before this record's position is committed;
+        a copy sent again after a crash is a duplicate on the subject's partition.
+        """
+        sends.append(Send(rec.topic, subject.encode("utf-8"), rec.value, None,
+                          tuple(rec.headers or ()), rec.timestamp))
+        self.metrics.intake_forwarded.labels(rec.topic).inc()
+        log.info("intake_forwarded", subject=subject, topic=rec.topic, partition=rec.partition,
+                 offset=rec.offset, to_partition=self._home(subject))
 
     @staticmethod
     def _headers(topic: str) -> tuple[tuple[str, bytes], ...]:

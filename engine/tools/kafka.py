@@ -8,6 +8,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.partitioner import murmur2
 
 from engine.broker.local import read_state
 from engine.errors import EngineError
@@ -74,6 +75,16 @@ def reader(bootstrap: str, auth: Mapping[str, Any] | None = None) -> AIOKafkaCon
 def admin(bootstrap: str, auth: Mapping[str, Any] | None = None, **options: Any) -> AIOKafkaAdminClient:
     """An admin client (not yet started), logging in with `auth` when given."""
     return AIOKafkaAdminClient(bootstrap_servers=bootstrap, **options, **_auth(auth))
+
+
+def partition_for_key(key: bytes, partitions: int) -> int:
+    """The partition a producer's default partitioner gives `key` on a topic of `partitions` partitions.
+
+    aiokafka's DefaultPartitioner (aiokafka/partitioner.py) takes murmur2 of the key, as the Java
+    client's `Utils.murmur2`, keeps its low 31 bits and takes it modulo the number of partitions;
+    its own `murmur2` is used here, so the two cannot drift apart.
+    """
+    return (murmur2(key) & 0x7FFFFFFF) % partitions
 
 
 async def partitions_of(consumer: AIOKafkaConsumer, topic: str) -> list[int]:

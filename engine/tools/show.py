@@ -16,7 +16,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from aiokafka import TopicPartition
-from aiokafka.partitioner import DefaultPartitioner
 
 from engine.cores import TABLES
 from engine.decide.emit import iso
@@ -24,7 +23,7 @@ from engine.decide.state import Hazard
 from engine.enterprise.state import EnterpriseFile
 from engine.intake.process import TIMELINE
 from engine.store import unpack
-from engine.tools.kafka import partitions_of, reader
+from engine.tools.kafka import partition_for_key, partitions_of, reader
 
 
 async def _records_for_key(bootstrap: str, topic: str, key: bytes,
@@ -37,7 +36,7 @@ async def _records_for_key(bootstrap: str, topic: str, key: bytes,
             return []
         # The worker writes a table's changelog to the partition of the record that changed it,
         # which is the timeline partition the key hashes to, as Kafka's default partitioner does.
-        partition = DefaultPartitioner()(key, all_partitions, all_partitions)
+        partition = partition_for_key(key, len(all_partitions))
         tp = TopicPartition(topic, partition)
         consumer.assign([tp])
         await consumer.seek_to_beginning(tp)

@@ -18,7 +18,10 @@ and reach the rules. `records` then mixes three kinds:
 - hostile headers: binary-mode (`ce_*`) records, some valid and some with
   garbage (invalid UTF-8, null values, attributes twice, upper-case or
   non-ASCII names, too many headers, huge values, mixed with structured mode),
-  and odd headers beside structured events.
+  and odd headers beside structured events;
+- null keys on valid events, structured or binary, as the CloudEvents SDKs send
+  without a key mapper: they land on any partition, and the engine forwards
+  those away from their subject's partition (the accounting counts each once).
 
 The engine's verdict on each record is not predicted here: the fault test
 runs the same records through the pure intake and compares.
@@ -51,7 +54,7 @@ class Fuzzed:
     topic: str
     key: bytes | None
     value: bytes
-    kind: str  # "valid", "mutated:<how>", "bytes", "key:<how>" or "headers:<how>"
+    kind: str  # "valid", "mutated:<how>", "bytes", "key:<how>", "headers:<how>" or "null_key:<mode>"
     headers: tuple[tuple[str, bytes | None], ...] = ()
 
 
@@ -312,9 +315,9 @@ def _hostile_headers(rng: random.Random, event: dict[str, Any]) -> tuple[str, He
 
 def records(count: int, towns: list[str], seed: int = 7, per_type: int = 150,
             share_valid: float = 0.45, share_bytes: float = 0.1, share_keys: float = 0.05,
-            share_headers: float = 0.1) -> Iterator[Fuzzed]:
+            share_headers: float = 0.1, share_null_keys: float = 0.05) -> Iterator[Fuzzed]:
     """`count` records: schema-valid events, single mutations of them, random bytes, hostile
-    keys and hostile headers.
+    keys, hostile headers and valid events with null keys.
 
     A pool of events is drawn with Hypothesis once; records reuse it with fresh
     ids, so some events also arrive twice (the same source and id) as duplicates.
@@ -344,6 +347,13 @@ def records(count: int, towns: list[str], seed: int = 7, per_type: int = 150,
         if roll < share_bytes + share_valid + share_keys + share_headers:
             how, headers, value = _hostile_headers(rng, event)
             yield Fuzzed(topic, key, value, f"headers:{how}", headers)
+            continue
+        if roll < share_bytes + share_valid + share_keys + share_headers + share_null_keys:
+            if rng.random() < 0.5:
+                yield Fuzzed(topic, None, _dump(event), "null_key:structured")
+            else:
+                headers, value = binary_mode(event)
+                yield Fuzzed(topic, None, value, "null_key:binary", tuple(headers))
             continue
         how = rng.choice(sorted(MUTATIONS))
         target, raw = MUTATIONS[how](event, rng, topic)

@@ -4,7 +4,9 @@ After a fault run, `observe` reads back from the broker what went in and what
 came out. `account` then checks, and counts:
 
 - every record on the intake topics is accepted, rejected or a duplicate,
-  exactly once, and in the class the pure intake gives it;
+  exactly once, and in the class the pure intake gives it; a null-key record
+  away from its subject's partition is forwarded instead, and counts once, as
+  the copy the engine sent to that partition;
 - every hazard and alert ends in the state the reference gives it;
 - the set of output ids equals the reference's set: none missing, none extra
   after de-duplication by id.
@@ -47,6 +49,7 @@ from engine.intake.process import (
 from engine.ruleset import Rules
 from engine.simulate import DAY, Planned
 from engine.store import unpack
+from engine.tools.kafka import partition_for_key, partitions_of, reader
 from faults.poisoned_worker import Poison, PoisonForTests
 
 # Every decision output of the contract (enforcement.actions included); rejections are judged apart.
@@ -64,6 +67,7 @@ class Observed:
     output_ids: list[str]  # with repeats: one per output record read
     hazards: dict[str, Any]
     alerts: dict[str, Any]
+    partitions: int = 1  # of each intake topic: where a subject's records belong
 
 
 async def observe(ns: Namespace) -> Observed:
@@ -83,9 +87,15 @@ async def observe(ns: Namespace) -> Observed:
     for kind, table in (("hazard", "hazards"), ("alert", "alerts")):
         records = await read_to_end(ns.bootstrap, f"{ns.name}-{table}-changelog")
         states[kind] = {r.key.decode(): r.value for r in records if r.value}
+    consumer = reader(ns.bootstrap, {})
+    await consumer.start()
+    try:
+        partitions = len(await partitions_of(consumer, ns.topic(INTAKE_TOPICS[0])))
+    finally:
+        await consumer.stop()
     return Observed(intake, timeline, rejected, duplicates, ids,
                     {k: unpack(v) for k, v in states["hazard"].items()},
-                    {k: unpack(v, Alert) for k, v in states["alert"].items()})
+                    {k: unpack(v, Alert) for k, v in states["alert"].items()}, partitions)
 
 
 def _output_id(value: bytes) -> str:
@@ -212,12 +222,17 @@ def account(ns: Namespace, seen: Observed, rules: Rules, want: Reference, fault:
         verdicts.setdefault(_position(prefix, topic, int(partition), int(offset)), []).append(
             "duplicate")
 
-    # What the pure intake gives each record. Copies of one event (the same source and id)
-    # may sit on different topics, and which the engine meets first depends on how it
-    # interleaves them; so the first copy it met must be accepted and every other a
-    # duplicate, and within a partition the first is the lowest offset.
-    reasons: Counter[str] = Counter()
-    copies: dict[str, list[tuple[str, str, int]]] = {}
+    # What the pure intake gives each record, routing null keys by the engine's partitions. A
+    # forwarded record has no verdict of its own: the engine sent it again, keyed by subject, to
+    # its subject's partition, and the record it sent (the same topic, value and headers) is
+    # judged in its place, so each record a field app sent counts once.
+    # Copies of one event (the same source and id) may sit on different topics, and which the
+    # engine meets first depends on how it interleaves them; so the first copy it met must be
+    # accepted and every other a duplicate, and within a partition the first is the lowest offset.
+    def home(subject: str) -> int:
+        return partition_for_key(subject.encode("utf-8"), seen.partitions)
+
+    decided = []
     for r in inputs:
         record = Record(r.topic, r.partition, r.offset, r.key, r.value, r.timestamp,
                         headers=tuple(r.headers or ()))
@@ -225,11 +240,27 @@ def account(ns: Namespace, seen: Observed, rules: Rules, want: Reference, fault:
             if poison is not None:
                 poison.check("intake", r.value)
             out = decide_intake(record, {}.get, rules.reference,
-                                contract_topic=r.topic.removeprefix(prefix))
+                                contract_topic=r.topic.removeprefix(prefix), home=home)
         except PoisonForTests as exc:
             out = processing_failure(record, exc)
+        decided.append((r, record, out))
+    forwarded: Counter[tuple[Any, ...]] = Counter(
+        (r.topic, home(out.subject), out.subject.encode("utf-8"), r.value, record.headers)
+        for r, record, out in decided if out.kind == "forwarded")
+    reasons: Counter[str] = Counter()
+    copies: dict[str, list[tuple[str, str, int]]] = {}
+    for r, record, out in decided:
         pos = _position(prefix, r.topic, r.partition, r.offset)
         got = sorted(set(verdicts.pop(pos, [])))
+        if out.kind == "forwarded":
+            if got:
+                acc.problems.append(f"{pos}: a null key away from partition {home(out.subject)}, "
+                                    f"to be forwarded, but the engine says {got}")
+            continue
+        sent_again = (r.topic, r.partition, r.key, r.value, record.headers)
+        if forwarded[sent_again] > 0:  # the engine's copy, not a record of its own
+            forwarded[sent_again] -= 1
+            acc.events_in -= 1
         if out.kind == "rejected":
             acc.rejected += 1
             reasons.update(out.reasons)
@@ -240,6 +271,10 @@ def account(ns: Namespace, seen: Observed, rules: Rules, want: Reference, fault:
         assert out.remember is not None
         tp = f"{r.topic}/{r.partition}"
         copies.setdefault(out.remember[0], []).append((pos, tp, r.offset, got))
+    acc.extras["forwarded"] = sum(1 for *_, out in decided if out.kind == "forwarded")
+    if +forwarded:
+        acc.problems.append(f"{sum(forwarded.values())} null-key records were not forwarded to "
+                            f"their subjects' partitions, e.g. {next(iter(+forwarded))[:3]}")
     for key, group in copies.items():
         accepted = [c for c in group if c[3] == ["accepted"]]
         others = [c for c in group if c[3] != ["accepted"]]

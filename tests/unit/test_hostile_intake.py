@@ -123,7 +123,7 @@ def test_fuzzed_keys_and_headers_are_classified_and_every_rejection_fits() -> No
     from faults.fuzzgen import records
 
     fuzzed = list(records(800, sorted(KNOWN.towns), per_type=4, share_valid=0.0, share_bytes=0.0,
-                          share_keys=0.5, share_headers=0.5))
+                          share_keys=0.5, share_headers=0.5, share_null_keys=0.0))
     seen: dict[str, set[str]] = {}
     for offset, r in enumerate(fuzzed):
         out = decide_intake(Record(r.topic, 0, offset, r.key, r.value, 0, tuple(r.headers)), {}.get,
