@@ -121,7 +121,7 @@ def hazard_view(h: Hazard, rules: Rules, now: float) -> dict[str, Any]:
 
 
 def hazard_source(table: Mapping[bytes, bytes], rules: Rules, now: Callable[[], float],
-                  index: PlaceIndex) -> TableSource:
+                  index: PlaceIndex | Indices) -> TableSource:
     """The hazards table (values as `engine.store.pack` writes them) as a StateSource."""
     return TableSource(table, lambda raw: hazard_view(unpack(raw), rules, now()), index)
 
@@ -149,7 +149,7 @@ def alert_view(a: Any, now: float) -> dict[str, Any]:
 
 
 def alert_source(table: Mapping[bytes, bytes], now: Callable[[], float],
-                 index: PlaceIndex) -> TableSource:
+                 index: PlaceIndex | Indices) -> TableSource:
     """The alerts table (values as `engine.store.pack` writes them) as a StateSource."""
     from engine.alerts import Alert  # only workers that run the alert rules need it
 

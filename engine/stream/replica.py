@@ -58,6 +58,7 @@ class Replica:
         self.ends: dict[tuple[str, int], int] = {}  # the changelogs' ends, as last seen
         self.started_ends: dict[tuple[str, int], int] | None = None  # the ends when reading began
         self.caught_up = asyncio.Event()  # read once up to where the changelogs ended at the start
+        self.owned_known = asyncio.Event()  # the worker has recovered its first assignment
 
     # --- what the reader and the runtime call ------------------------------------------------
 
@@ -113,6 +114,7 @@ class Replica:
         """The worker's own tables hold `partitions` now: forget them here; how many keys went."""
         numbers = set(partitions)
         self.owned |= numbers
+        self.owned_known.set()
         gone = 0
         for kind, table in self.tables.items():
             index = self.indices[kind]
@@ -144,7 +146,12 @@ class Replica:
     # --- the reader ---------------------------------------------------------------------------
 
     async def follow(self, make_reader: Callable[[], AIOKafkaConsumer], retry_max_s: float) -> None:
-        """Read every changelog partition, from where this replica stands, until cancelled."""
+        """Read every changelog partition, from where this replica stands, until cancelled.
+
+        Reading starts once the worker has recovered its first assignment, so
+        that a first start does not hold the worker's own partitions twice.
+        """
+        await self.owned_known.wait()
         pause = 0.5
         while True:
             consumer = make_reader()

@@ -74,7 +74,9 @@ def listed(made: TableSource, scope: Scope = DISTRICT, limit: int = 2) -> list[s
 
 def test_records_of_other_partitions_are_kept_and_own_ones_only_counted() -> None:
     r = replica()
+    assert not r.owned_known.is_set()  # the reader waits for the worker's first assignment
     r.release([0])  # partition 0 is the worker's own
+    assert r.owned_known.is_set()
     r.apply(CHANGELOG, 0, 0, b"HZ-A", st("HZ-A", "huxi"))
     r.apply(CHANGELOG, 1, 0, b"HZ-B", st("HZ-B", "yuji"))
     r.apply(CHANGELOG, 1, 1, b"HZ-B", st("HZ-B", "huxi"))  # a later state of the same subject replaces it
