@@ -3,7 +3,9 @@
 Each worker owns half of the partitions. A hazard whose partition the first
 worker owns must be answered by the second worker's `GET /hazards/{id}` (and
 the other way round), from its replica of the changelogs, and `GET /hazards`
-paged through on either worker must list every hazard exactly once.
+paged through on either worker must list every hazard exactly once. Then the
+second worker leaves, and the first keeps answering for every hazard while
+the partitions move back to it.
 """
 
 from __future__ import annotations
@@ -123,6 +125,24 @@ def test_either_worker_answers_for_every_subject(namespace: Namespace, tmp_path:
                         assert resp.status == 404 and LAG_HEADER in resp.headers
                     async with session.get(f"{base}/metrics") as resp:
                         assert 'hazard_replica_lag_records{kind="hazard"}' in await resp.text()
+
+                # The second worker leaves: its partitions go back to the first, which moves
+                # its own into the replica while it reads them again. No answer misses anything.
+                leaving = asyncio.get_running_loop().run_in_executor(None, second.stop)
+                everything = halves[0] | halves[1]
+                deadline = time.monotonic() + 120
+                theirs = [s for s in SUBJECTS if partition[s] in halves[1]]
+                rounds = 0
+                while not (leaving.done() and owned(first) == everything):
+                    assert await listing(session, bases[0], headers) == SUBJECTS
+                    for subject in theirs:
+                        async with session.get(f"{bases[0]}/hazards/{subject}",
+                                               headers=headers) as resp:
+                            assert resp.status == 200, await resp.text()
+                    rounds += 1
+                    assert time.monotonic() < deadline, f"the first worker owns {owned(first)}"
+                assert await leaving == 0 and rounds > 0
+                assert await listing(session, bases[0], headers) == SUBJECTS
 
         asyncio.run(main())
     finally:
