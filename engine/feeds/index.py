@@ -110,6 +110,26 @@ class PlaceIndex:
             self._remove(id_, old)
             self._all.discard(id_)
 
+    def put_many(self, places: Iterable[tuple[str, Place]]) -> None:
+        """Record many places at once: one by one when they are few, else by rebuilding."""
+        items = list(places)
+        if len(items) * 4 < len(self.places):
+            for id_, place in items:
+                self.put(id_, place)
+        else:  # sorting once beats a million insertions into sorted lists
+            merged = dict(self.places)
+            merged.update(items)
+            self.rebuild(merged.items())
+
+    def discard_many(self, ids: Iterable[str]) -> None:
+        """Forget many subjects at once: one by one when they are few, else by rebuilding."""
+        gone = set(ids)
+        if len(gone) * 4 < len(self.places):
+            for id_ in gone:
+                self.discard(id_)
+        else:
+            self.rebuild((id_, place) for id_, place in self.places.items() if id_ not in gone)
+
     def _remove(self, id_: str, place: Place) -> None:
         self._towns[place.town].discard(id_)
         for dept in place.departments:

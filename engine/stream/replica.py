@@ -93,7 +93,7 @@ class Replica:
         numbers = None if partitions is None else set(partitions)
         moved = table.take(numbers)
         self.disown(numbers)
-        mine, places = self.tables[kind], self.indices[kind]
+        mine, placed = self.tables[kind], []
         for key, value, partition in moved:
             subject = key.decode("utf-8", "replace")
             place = index.get(subject)
@@ -103,7 +103,8 @@ class Replica:
                 except Exception:  # noqa: BLE001 - as in apply
                     continue
             mine.put(key, value, partition)
-            places.put(subject, place)
+            placed.append((subject, place))
+        self.indices[kind].put_many(placed)
         return len(moved)
 
     def disown(self, partitions: Iterable[int] | None = None) -> None:
@@ -117,10 +118,9 @@ class Replica:
         self.owned_known.set()
         gone = 0
         for kind, table in self.tables.items():
-            index = self.indices[kind]
-            for key, _, _ in table.take(numbers):
-                index.discard(key.decode("utf-8", "replace"))
-                gone += 1
+            taken = table.take(numbers)
+            self.indices[kind].discard_many(key.decode("utf-8", "replace") for key, _, _ in taken)
+            gone += len(taken)
         return gone
 
     def lag(self, kind: str) -> int:

@@ -220,3 +220,28 @@ def test_readiness_waits_for_the_replica_to_catch_up_once() -> None:
     r.note_ends({(CHANGELOG, 0): 0})
     ok, body = ready.report()
     assert ok and body["checks"]["replica"] == "caught up"
+
+
+def test_many_places_come_and_go_at_once_as_one_by_one() -> None:
+    """Bulk changes (a hand-over) rebuild the index when they are many; the result is the same."""
+    def places(n: int, town: str) -> list[tuple[str, Place]]:
+        return [(f"HZ-{i:03}", Place.of(town, ("fire_rescue",), None)) for i in range(n)]
+
+    for first, then in ((100, 10), (10, 100)):  # a few into many, and many into a few
+        bulk, single = PlaceIndex(), PlaceIndex()
+        for index in (bulk, single):
+            index.rebuild(places(first, "huxi"))
+        bulk.put_many(places(then, "yuji"))
+        for id_, place in places(then, "yuji"):
+            single.put(id_, place)
+        assert bulk.places == single.places
+        for scope in (DISTRICT, HUXI):
+            assert bulk.scan(scope, Filters(), None, 0.0, None, 500) == \
+                single.scan(scope, Filters(), None, 0.0, None, 500)
+        gone = [f"HZ-{i:03}" for i in range(0, max(first, then), 2)]
+        bulk.discard_many(gone)
+        for id_ in gone:
+            single.discard(id_)
+        assert bulk.places == single.places and len(bulk) == len(single)
+        assert bulk.scan(HUXI, Filters(), None, 0.0, None, 500) == \
+            single.scan(HUXI, Filters(), None, 0.0, None, 500)
