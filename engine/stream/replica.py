@@ -88,10 +88,14 @@ class Replica:
               partitions: Iterable[int] | None = None) -> int:
         """Take over the worker's own keys of `partitions` (None: all of them); how many moved.
 
-        Their places come from the worker's `index`, which its next recovery rebuilds.
+        Only the keys of partitions the worker's table answers for (released to
+        it after a whole recovery) move: for any other partition the replica
+        follows the changelog itself, and what the table holds of it (a recovery
+        that failed half-way) may be older. Those keys leave the table all the
+        same. Places come from the worker's `index`, which its next recovery rebuilds.
         """
         numbers = None if partitions is None else set(partitions)
-        moved = table.take(numbers)
+        moved = [row for row in table.take(numbers) if row[2] in self.owned]
         self.disown(numbers)
         mine, placed = self.tables[kind], []
         for key, value, partition in moved:
@@ -172,6 +176,9 @@ class Replica:
                     for tp, records in batch.items():
                         for rec in records:
                             self.apply(tp.topic, tp.partition, rec.offset, rec.key, rec.value)
+                    for tp in tps:  # past offsets compaction left empty, too
+                        at = (tp.topic, tp.partition)
+                        self.positions[at] = max(self.positions.get(at, 0), await consumer.position(tp))
                     seen = {(tp.topic, tp.partition): high for tp in tps
                             if (high := consumer.highwater(tp)) is not None}
                     self.note_ends(seen)

@@ -169,6 +169,19 @@ def test_a_recovery_hands_every_own_partition_over_and_takes_them_back() -> None
     assert listed(made, scope=HUXI) == ["HZ-A"]
 
 
+def test_a_half_read_table_never_overwrites_what_the_replica_follows() -> None:
+    """A recovery that failed half-way leaves older states in the table: the replica keeps its own."""
+    r = replica()
+    r.release([0])
+    table, index = own(("HZ-A", "huxi", 0))
+    r.adopt("hazard", table, index)  # a recovery starts: everything goes to the replica
+    r.apply(CHANGELOG, 0, 9, b"HZ-A", st("HZ-A", "yuji"))  # written on meanwhile
+    table.put(b"HZ-A", st("HZ-A", "huxi"), 0)  # the recovery read an older record, then failed
+    assert r.adopt("hazard", table, index) == 0  # the retry hands over nothing
+    assert len(table) == 0 and r.tables["hazard"][b"HZ-A"] == st("HZ-A", "yuji")
+    assert r.indices["hazard"].get("HZ-A") == Place.of("yuji", (), None)
+
+
 def test_read_table_prefers_the_replica_and_lists_each_key_once() -> None:
     replica_part = {b"HZ-A": b"replica", b"HZ-C": b"replica"}
     own_part = {b"HZ-A": b"own", b"HZ-B": b"own"}
