@@ -167,7 +167,11 @@ class Replica:
                     raise KafkaError("no changelog partitions found yet")
                 consumer.assign(tps)
                 for tp in tps:
-                    consumer.seek(tp, self.positions.get((tp.topic, tp.partition), 0))
+                    at = self.positions.get((tp.topic, tp.partition))
+                    if at is None:  # the reader's own reset is "latest": start at the beginning
+                        await consumer.seek_to_beginning(tp)
+                    else:
+                        consumer.seek(tp, at)
                 ends = await consumer.end_offsets(tps)
                 self.note_ends({(tp.topic, tp.partition): end for tp, end in ends.items()})
                 pause = 0.5
