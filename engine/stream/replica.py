@@ -166,12 +166,11 @@ class Replica:
                 if not tps:
                     raise KafkaError("no changelog partitions found yet")
                 consumer.assign(tps)
+                # From where this replica stands, never before a changelog's first kept record
+                # (the reader's own reset is "latest", which would skip what is there).
+                starts = await consumer.beginning_offsets(tps)
                 for tp in tps:
-                    at = self.positions.get((tp.topic, tp.partition))
-                    if at is None:  # the reader's own reset is "latest": start at the beginning
-                        await consumer.seek_to_beginning(tp)
-                    else:
-                        consumer.seek(tp, at)
+                    consumer.seek(tp, max(starts[tp], self.positions.get((tp.topic, tp.partition), 0)))
                 ends = await consumer.end_offsets(tps)
                 self.note_ends({(tp.topic, tp.partition): end for tp, end in ends.items()})
                 pause = 0.5
