@@ -51,6 +51,7 @@ def _tail(args: argparse.Namespace) -> int:
 
 
 def _show(args: argparse.Namespace) -> int:
+    from engine.clocks.timesource import from_settings
     from engine.tools import show
     from engine.tools.kafka import bootstrap_for, client_auth
 
@@ -60,7 +61,8 @@ def _show(args: argparse.Namespace) -> int:
         return 2
     if args.enterprise is not None:
         return show.run_enterprise(bootstrap_for(settings), settings.topic_prefix, settings.app_id,
-                                   args.enterprise, args.json, auth=client_auth(settings))
+                                   args.enterprise, args.json, now=from_settings(settings).now(),
+                                   auth=client_auth(settings))
     return show.run(bootstrap_for(settings), settings.topic_prefix, settings.app_id, args.hazard_id,
                     args.json, auth=client_auth(settings))
 
@@ -76,6 +78,7 @@ def _filing(args: argparse.Namespace) -> int:
 
 
 def _plan(args: argparse.Namespace) -> int:
+    from engine.clocks.timesource import from_settings
     from engine.plan.rules import load_plan
     from engine.ruleset import load_rules
     from engine.tools import plan
@@ -84,17 +87,19 @@ def _plan(args: argparse.Namespace) -> int:
     settings = _settings(args)
     rules = load_rules(settings.rules_dir)
     plan_rules = load_plan(settings.rules_dir, rules.reference)
+    now = from_settings(settings).now()  # HAZARD_CLOCK_*, as the worker's: a simulated run agrees with it
     if args.plan_command == "verify":
         return plan.run_verify(args.file, plan_rules)
     if args.plan_command == "publish":
         return plan.run_publish(bootstrap_for(settings), settings.topic_prefix, settings.app_id,
-                                args.period, args.json, auth=client_auth(settings))
+                                args.period, args.json, now=now, auth=client_auth(settings))
     if args.plan_command == "progress":
         return plan.run_progress(bootstrap_for(settings), settings.topic_prefix, settings.app_id,
-                                 plan_rules, rules.reference, args.publish, args.json,
+                                 plan_rules, rules.reference, args.publish, args.json, now=now,
                                  auth=client_auth(settings))
     return plan.run_draw(bootstrap_for(settings), settings.topic_prefix, settings.app_id, args.period,
-                         args.seed, plan_rules, args.record, args.json, auth=client_auth(settings))
+                         args.seed, plan_rules, args.record, args.json, now=now,
+                         auth=client_auth(settings))
 
 
 def _schemas(args: argparse.Namespace) -> int:

@@ -53,7 +53,8 @@ def build_cores(rules: Rules, alert_rules: AlertRules | None,
     enterprise's hazard or alert is also filed under the enterprise (engine/enterprise/links.py).
     With `plan`, key enterprises' coverage clocks run (engine/enterprise/coverage.py).
     """
-    enterprise_rules = EnterpriseRules(rules, plan.coverage if plan is not None else None)
+    enterprise_rules = (EnterpriseRules(rules, plan.coverage, plan.credit) if plan is not None
+                        else EnterpriseRules(rules, None, None))
     cores = {"hazard": Core("hazard", with_hazard_links(lambda st, e: decide(st, e, rules), rules),
                             unpack, clock_entry, lambda h: hazard_place(h, lead_department(h, rules))),
              "enterprise": Core("enterprise", lambda st, e: decide_enterprise(st, e, enterprise_rules),

@@ -106,7 +106,7 @@ def _run(ns: Namespace, tmp: Path) -> int:
         ok = _intake_part(ns, tmp)
         ok &= asyncio.run(_district_part(ns, clock, end))
         _section("Part 3: the district's enterprises (一企一档) and a month's random draw (双随机、一公开)")
-        ok &= demo_enterprises.run_part(ns, START, REPO_ROOT / "rules", _say)
+        ok &= demo_enterprises.run_part(ns, START, clock, REPO_ROOT / "rules", _say)
         _section("See it yourself")
         _say(f"   export KAFKA_BOOTSTRAP_SERVERS={ns.bootstrap} HAZARD_TOPIC_PREFIX={ns.prefix} "
              f"HAZARD_APP_ID={ns.name}")

@@ -16,6 +16,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from engine.clocks.timesource import TimeSource
 from engine.harness import Namespace, produce, wait_drained
 from engine.plan.draw import rerun
 from engine.plan.rules import load_plan
@@ -45,7 +46,8 @@ def records(district: District, towns: list[str], at: datetime) -> list[tuple[by
     return out
 
 
-def run_part(ns: Namespace, start: datetime, rules_dir: Path, say: Callable[[str], None]) -> bool:
+def run_part(ns: Namespace, start: datetime, clock: TimeSource, rules_dir: Path,
+             say: Callable[[str], None]) -> bool:
     """Register, draw, audit and show; True when each step gave what it should."""
     rules = load_rules(rules_dir)
     plan_rules = load_plan(rules_dir, rules.reference)
@@ -56,7 +58,7 @@ def run_part(ns: Namespace, start: datetime, rules_dir: Path, say: Callable[[str
     say(f"   registered and classified {len(district.enterprises)} enterprises (every fifth a key one)")
     say("   hazard-engine plan draw --period 2027-01 --seed demo-2027-01 --record")
     drew = plan.run_draw(ns.bootstrap, ns.prefix, ns.name, "2027-01", "demo-2027-01", plan_rules,
-                         record=True, as_json=False)
+                         record=True, as_json=False, now=clock.now())
     recorded = asyncio.run(plan.recorded_draws(ns.bootstrap, ns.prefix))
     audited = bool(recorded) and rerun(recorded[-1], plan_rules) == recorded[-1]["picks"]
     say(f"   an auditor's re-run of the recorded draw gives the same list: {'yes' if audited else 'NO'}")
@@ -65,5 +67,5 @@ def run_part(ns: Namespace, start: datetime, rules_dir: Path, say: Callable[[str
     if busiest is None:
         return False
     say(f"   hazard-engine show --enterprise {busiest.id}")
-    shown = show.run_enterprise(ns.bootstrap, ns.prefix, ns.name, busiest.id, False)
+    shown = show.run_enterprise(ns.bootstrap, ns.prefix, ns.name, busiest.id, False, now=clock.now())
     return drew == 0 and audited and shown == 0 and len(recorded[-1]["picks"]) > 0

@@ -2,7 +2,7 @@
 
 Names follow Prometheus' guide: base units, `_total` on counters, and only
 bounded labels (topic, reason, grade, town, sector, tier, department, action,
-level, partition); never a hazard or alert id.
+level, partition, risk_class); never a hazard or alert id, nor an enterprise's USCC.
 
 Counters count what this process did, so a record processed again after a
 crash is counted again; ids on the output topics are what de-duplicate.
@@ -215,6 +215,83 @@ class AlertGauges(Collector):
         for level, n in sorted(Tally(self._levels.values()).items()):
             gauge.add_metric([level], n)
         yield gauge
+
+
+UNCLASSIFIED = "unclassified"  # an enterprise not classified yet (no 红橙黄蓝 risk class)
+OTHER = "other"  # a town or sector the reference does not name, or none known yet
+
+
+@dataclass(frozen=True, slots=True)
+class EnterpriseView:
+    """What the enterprise gauges count of one file: its labels, open hazards and their deadlines."""
+
+    labels: tuple[str, str, str]  # town, sector, risk class, each from a bounded set
+    open: int
+    deadlines: tuple[int, ...]  # of open hazards with no completion claim: overdue once past
+
+
+class EnterpriseGauges(Collector):
+    """Enterprises on file, their open and overdue hazards, by town, sector and risk class.
+
+    Labels are bounded: a town or sector the reference does not know (or a
+    file that does not know its own yet) counts under "other", a file with no
+    risk class under "unclassified". Never a USCC. A closed enterprise counts
+    nowhere. Overdue is measured at scrape time, as the file's page does.
+    """
+
+    def __init__(self, reference: Any, now: Callable[[], float]) -> None:
+        self._towns = frozenset(reference.towns)
+        self._sectors = frozenset(reference.sectors)
+        self._now = now
+        self._views: dict[str, EnterpriseView] = {}
+
+    def view(self, f: Any) -> EnterpriseView | None:
+        """What the gauges count of this file (an engine.enterprise.state.EnterpriseFile); None if closed."""
+        if f.status() == "closed":
+            return None
+        labels = _shared((f.town if f.town in self._towns else OTHER,
+                          f.sector if f.sector in self._sectors else OTHER,
+                          f.risk_class or UNCLASSIFIED))
+        deadlines = tuple(sorted(h[2] for h in f.hazards.values() if h[2] is not None and not h[3]))
+        return EnterpriseView(labels, len(f.hazards) + f.open_beyond, deadlines)
+
+    def update(self, f: Any) -> None:
+        """Count the file as its new state says."""
+        view = self.view(f)
+        if view is None:
+            self._views.pop(f.id, None)
+        else:
+            self._views[f.id] = view
+
+    def reset(self, files: Iterable[Any]) -> None:
+        """Count every file afresh, e.g. after recovery."""
+        self._views.clear()
+        for f in files:
+            self.update(f)
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        """Yield enterprises, their open hazards and their overdue hazards now, by label set."""
+        now = self._now()
+        count: Tally[tuple[str, ...]] = Tally()
+        open_: Tally[tuple[str, ...]] = Tally()
+        overdue: Tally[tuple[str, ...]] = Tally()
+        for v in self._views.values():
+            count[v.labels] += 1
+            open_[v.labels] += v.open
+            overdue[v.labels] += sum(1 for d in v.deadlines if now > d)
+        names = ["town", "sector", "risk_class"]
+        for name, doc, tally in (
+                ("hazard_enterprises", "Enterprises on file and not closed, by town, sector and "
+                 "risk class.", count),
+                ("hazard_enterprise_hazards_open", "Open hazards of the enterprises on file, by the "
+                 "enterprise's town, sector and risk class.", open_),
+                ("hazard_enterprise_hazards_overdue", "Open hazards of the enterprises on file past "
+                 "their deadline with no completion claim, by the enterprise's town, sector and risk "
+                 "class.", overdue)):
+            family = GaugeMetricFamily(name, doc, labels=names)
+            for labels, n in sorted(tally.items()):
+                family.add_metric(list(labels), n)
+            yield family
 
 
 class EngineMetrics:

@@ -18,7 +18,7 @@ import structlog
 from engine.clocks import DeadlineIndex
 from engine.cores import Core
 from engine.feeds.index import Place, PlaceIndex
-from engine.metrics import AlertGauges, GaugeView, HazardGauges
+from engine.metrics import AlertGauges, EnterpriseGauges, GaugeView, HazardGauges
 from engine.store import header, pack
 
 log = structlog.get_logger("engine.views")
@@ -34,6 +34,7 @@ class Derived:
     alert_gauges: AlertGauges
     rules_version: str
     places: dict[str, PlaceIndex] = field(default_factory=dict)  # what the feeds' lists read
+    enterprise_gauges: EnterpriseGauges | None = None  # None: enterprises are not counted
 
     def place_index(self, kind: str) -> PlaceIndex:
         """The feeds' index of one kind of subject (engine/feeds/index.py)."""
@@ -50,6 +51,8 @@ class Derived:
             packed = pack(new)
             if kind == "alert":
                 self.alert_gauges.update(new)
+            elif kind == "enterprise" and self.enterprise_gauges is not None:
+                self.enterprise_gauges.update(new)
         self.indices[kind].set(new.id, new.next_due())
         self.place_index(kind).put(new.id, place)
         return packed
@@ -70,7 +73,7 @@ class Derived:
         dues: list[tuple[str, int | None]] = []
         views: list[tuple[str, GaugeView]] = []
         places: list[tuple[str, Place]] = []
-        alerts = []
+        alerts, files = [], []
         core, version = self.cores[kind], self.rules_version
         for key, raw in stored:  # a million hazards take a while: headers, not states, where possible
             subject = key.decode()
@@ -80,6 +83,8 @@ class Derived:
                 state = core.decode(raw)
                 if kind == "alert":
                     alerts.append(state)
+                elif kind == "enterprise":
+                    files.append(state)
                 places.append((subject, core.place(state)))
                 continue
             # The stored view and place, unless they predate these rules (or their part of the header).
@@ -94,5 +99,7 @@ class Derived:
             self.gauges.reset(views)
         elif kind == "alert":
             self.alert_gauges.reset(alerts)
+        elif kind == "enterprise" and self.enterprise_gauges is not None:
+            self.enterprise_gauges.reset(files)
         log.info("deadline_index_rebuilt", kind=kind, subjects=len(self.indices[kind]),
                  seconds=round(time.perf_counter() - started, 3))

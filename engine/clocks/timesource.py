@@ -10,13 +10,17 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 
 class TimeSource(Protocol):
     """Anything that says what time it is, in epoch seconds."""
 
     def now(self) -> float: ...
+
+    def at(self, real: float) -> float:
+        """The time this source gave, or will give, at the real epoch instant `real`."""
+        ...
 
 
 class SystemTime:
@@ -25,6 +29,10 @@ class SystemTime:
     def now(self) -> float:
         """Seconds since the epoch."""
         return time.time()
+
+    def at(self, real: float) -> float:
+        """The machine's clock is real time."""
+        return real
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,7 +46,11 @@ class ScaledTime:
 
     def now(self) -> float:
         """The simulated instant that corresponds to now."""
-        t = self.start + (time.time() - self.anchor) * self.rate
+        return self.at(time.time())
+
+    def at(self, real: float) -> float:
+        """The simulated instant that corresponds to the real instant `real`."""
+        t = self.start + (real - self.anchor) * self.rate
         return min(t, self.end) if self.end is not None else t
 
     def real_time_of(self, simulated: float) -> float:
@@ -53,3 +65,8 @@ def time_source(start: datetime | None, anchor: float | None, rate: float,
         return SystemTime()
     return ScaledTime(start.timestamp(), anchor if anchor is not None else time.time(), rate,
                       end.timestamp() if end is not None else None)
+
+
+def from_settings(settings: Any) -> TimeSource:
+    """The time source an engine.settings.Settings names (HAZARD_CLOCK_*): the worker's and the tools'."""
+    return time_source(settings.clock_start, settings.clock_anchor, settings.clock_rate, settings.clock_end)

@@ -68,6 +68,10 @@ class InspectionRecorded(Strict):
     enterprise: Enterprise
     location: Location
     findings: list[Finding] = Field(max_length=500)
+    outcome: Literal["completed", "refused"] = Field(
+        default="completed",
+        description="refused: the enterprise refused or obstructed the inspection (拒绝、阻碍检查), which "
+                    "then found nothing; only a law-enforcement inspection can be refused")
 
     @model_validator(mode="after")
     def _two_for_enforcement(self) -> InspectionRecorded:
@@ -78,6 +82,14 @@ class InspectionRecorded(Strict):
                 "a '{kind}' inspection is law enforcement and needs at least two inspectors, got {n}",
                 {"kind": self.kind, "n": len(self.inspectors)},
             )
+        if self.outcome == "refused" and self.kind == "expert_check":
+            raise PydanticCustomError(
+                "outcome", "an expert_check is not law enforcement: only a law-enforcement inspection is "
+                "refused (拒绝、阻碍检查); record the expert's findings instead")
+        if self.outcome == "refused" and self.findings:
+            raise PydanticCustomError(
+                "outcome", "a refused inspection has no findings, got {n}: record what was found by a "
+                "completed inspection", {"n": len(self.findings)})
         ids = [f.hazard_id for f in self.findings]
         if len(ids) != len(set(ids)):
             raise PydanticCustomError("findings", "two findings share one hazard_id")

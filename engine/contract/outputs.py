@@ -176,10 +176,10 @@ class CreditProposed(Output):
 
     proposal_id: str
     enterprise: dict[str, str | None] = Field(description="uscc and name (as known)")
-    criterion: Literal["violated_suspension", "repeated_overdue_major"]
+    criterion: Literal["violated_suspension", "repeated_overdue_major", "refused_inspection"]
     legal_basis: str
     reason: str
-    evidence: list[dict[str, object]] = Field(description="the hazards, orders and events it rests on")
+    evidence: list[dict[str, object]] = Field(description="the hazards, orders or inspections it rests on")
     needs_decision: bool = Field(description="always true: a person decides (safety.credit.decided)")
     town: str | None = None
     proposed_at: AwareDatetime

@@ -57,6 +57,20 @@ def _classified(f: EnterpriseFile, d: dict[str, Any], eid: str) -> str:
     return f"classified {d['risk_class']}{key} by {d['decided_by'].get('id')}"
 
 
+def _refused(f: EnterpriseFile, d: dict[str, Any], at: int, er: EnterpriseRules) -> list[Out]:
+    """An inspection refused or obstructed (拒绝、阻碍检查): kept for credit, not counted as done."""
+    f.refusals[d["inspection_id"]] = at
+    for old in sorted(f.refusals, key=lambda k: (f.refusals[k], k))[:-RECENT]:
+        del f.refusals[old]
+    f.name = f.name or d["enterprise"]["name"]
+    f.town = f.town or d["location"]["town"]
+    if er.credit is None:
+        return []  # no thresholds without rules/plan.yaml
+    outs = credit.on_refusal(f, at, er.credit.refused_inspection)
+    credit.prune(f.refusals, at, er.credit.refused_inspection)
+    return outs
+
+
 def _inspected(f: EnterpriseFile, d: dict[str, Any], at: int) -> str:
     f.inspections += 1
     month = iso(at)[:7]
@@ -70,18 +84,18 @@ def _inspected(f: EnterpriseFile, d: dict[str, Any], at: int) -> str:
     return f"inspection {d['inspection_id']} ({d['kind']}): {d['findings']} finding(s)"
 
 
-def _credit_from_hazard(f: EnterpriseFile, d: dict[str, Any], at: int) -> list[Out]:
+def _credit_from_hazard(f: EnterpriseFile, d: dict[str, Any], at: int, er: EnterpriseRules) -> list[Out]:
     """What a hazard's link may propose for the credit list (engine/enterprise/credit.py)."""
     kinds = {o[0]: o[1] for o in d.get("orders", [])}
     outs = [o for v in d.get("violated", []) for o in credit.on_violation(f, d["id"], v, kinds.get(v[0]))]
+    if er.credit is None:
+        return outs  # no thresholds without rules/plan.yaml
     overdue = (d["open"] and d.get("grade") == "major" and d.get("deadline") is not None
                and not d.get("completed") and at > d["deadline"])
     if overdue and d["id"] not in f.overdue_major:
         f.overdue_major[d["id"]] = d["deadline"]
-        outs += credit.on_overdue_major(f, at)
-    for hid, since in list(f.overdue_major.items()):  # older than the window: no longer counted
-        if at - since > credit.OVERDUE_MAJOR_WINDOW_S:
-            del f.overdue_major[hid]
+        outs += credit.on_overdue_major(f, at, er.credit.overdue_major)
+    credit.prune(f.overdue_major, at, er.credit.overdue_major)
     return outs
 
 
@@ -134,13 +148,16 @@ def _apply(f: EnterpriseFile, entry: dict[str, Any], at: int, rules: Any) -> lis
         if f.closed_at is None or at > f.closed_at:
             f.closed_at, f.closed_reason = at, d["reason"]
         what = f"closed: {d['reason']}"
+    elif kind == INSPECTED_TYPE and d.get("outcome") == "refused":
+        outs = _refused(f, d, at, rules)
+        what = f"inspection {d['inspection_id']} ({d['kind']}) REFUSED or obstructed (拒绝、阻碍检查)"
     elif kind == INSPECTED_TYPE:
         what = _inspected(f, d, at)
     elif kind == "safety.credit.decided":
         what = credit.decided(f, d, at, eid)
     elif kind == LINK_TYPE and d["kind"] == "hazard":
         what = _hazard(f, d)
-        outs = _credit_from_hazard(f, d, at)
+        outs = _credit_from_hazard(f, d, at, rules)
     elif kind == LINK_TYPE and d["kind"] == "alert":
         what = _alert(f, d, at)
     else:
@@ -165,5 +182,5 @@ def decide_enterprise(state: EnterpriseFile | None, entry: dict[str, Any], rules
 
     `rules` is an `EnterpriseRules`, or the hazard rules alone (no coverage clocks then).
     """
-    er = rules if isinstance(rules, EnterpriseRules) else EnterpriseRules(rules, None)
+    er = rules if isinstance(rules, EnterpriseRules) else EnterpriseRules(rules, None, None)
     return apply_entry(state, entry, er, now, new=EnterpriseFile, advance_fn=_advance, apply_fn=_apply)

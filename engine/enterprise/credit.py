@@ -19,8 +19,10 @@ Legal basis, as checked with public copies (see docs/enterprises.md):
   仍然从事生产经营建设活动" as a dishonest act. The 3-year listing period and
   the early exit after 12 months are confirmed only through a province's
   rules that apply the order (Shanxi), not the order's own text.
-The thresholds below (two major hazards overdue within 365 days) are
-DISTRICT PRACTICE and say so; a district changes them here.
+The thresholds (how many major hazards overdue, or inspections refused, within
+how many days) are DISTRICT PRACTICE: they live in rules/plan.yaml (`credit`),
+each with its source, and a district changes them there. Without a plan.yaml
+only a violated order to stop, which needs no threshold, is proposed.
 """
 
 from __future__ import annotations
@@ -33,16 +35,17 @@ from engine.enterprise.coverage import DAY
 
 PROPOSED_TYPE = "safety.credit.proposed"
 SUSPENSIONS = frozenset({"suspend", "suspend_for_overhaul"})
-OVERDUE_MAJOR_COUNT = 2  # district practice: major hazards overdue ...
-OVERDUE_MAJOR_WINDOW_S = 365 * DAY  # ... within this many days
-LIST_YEARS = 3  # 令11 listing period, confirmed only through a province's rules (see above)
 
 BASIS = {
     "violated_suspension": "安全生产严重失信主体名单管理办法 (应急管理部令第11号) arts. 3, 4 (which item of "
                            "its list applies is for the deciding department to confirm); 安全生产法 art. 78",
-    "repeated_overdue_major": "安全生产法 art. 78 (违法行为信息库); district practice: "
-                              f"{OVERDUE_MAJOR_COUNT} major hazards (重大事故隐患) overdue within "
-                              f"{OVERDUE_MAJOR_WINDOW_S // DAY} days",
+    "repeated_overdue_major": "安全生产法 art. 78 (违法行为信息库); the number and window are district "
+                              "practice (rules/plan.yaml credit.overdue_major)",
+    "refused_inspection": "安全生产严重失信主体名单管理办法 (应急管理部令第11号) art. 3 (whether its "
+                          "list names refusing inspection is not confirmed: for the deciding "
+                          "department); 安监总办〔2017〕49号 named obstructing supervision "
+                          "(阻碍…逃避、对抗安全监管监察) a dishonest act; the number and window are "
+                          "district practice (rules/plan.yaml credit.refused_inspection)",
 }
 
 
@@ -70,21 +73,48 @@ def on_violation(f: Any, hazard_id: str, violation: list[Any], order: str | None
                      f"order {order_no} ({order}) on hazard {hazard_id} was found violated")]
 
 
-def on_overdue_major(f: Any, at: int) -> list[Out]:
-    """Major hazards overdue within the window reach the threshold: propose listing, once per set."""
-    recent = sorted((t, hid) for hid, t in f.overdue_major.items() if at - t <= OVERDUE_MAJOR_WINDOW_S)
-    if len(recent) < OVERDUE_MAJOR_COUNT:
+def within(events: dict[str, int], at: int, threshold: Any) -> list[tuple[int, str]]:
+    """The (time, id) of the events no older than the threshold's window at `at`, oldest first."""
+    window = threshold.window_days * DAY
+    return sorted((t, key) for key, t in events.items() if at - t <= window)
+
+
+def prune(events: dict[str, int], at: int, threshold: Any) -> None:
+    """Forget the events older than the threshold's window: they no longer count."""
+    window = threshold.window_days * DAY
+    for key, t in list(events.items()):
+        if at - t > window:
+            del events[key]
+
+
+def _repeated(f: Any, criterion: str, events: dict[str, int], at: int, threshold: Any,
+              evidence: Any, what: str) -> list[Out]:
+    """Propose once per set of events that reaches the threshold within its window."""
+    recent = within(events, at, threshold)
+    if len(recent) < threshold.count:
         return []
-    chosen = recent[-OVERDUE_MAJOR_COUNT:]
-    key = ",".join(hid for _, hid in sorted(chosen, key=lambda c: c[1]))
-    pid = output_id("credit", f.id, "repeated_overdue_major", key)
+    chosen = recent[-threshold.count:]
+    key = ",".join(sorted(k for _, k in chosen))
+    pid = output_id("credit", f.id, criterion, key)
     if any(p[0] == pid for p in f.credit):
         return []
-    f.credit.append([pid, "repeated_overdue_major", at, None])
-    return [proposal(f, "repeated_overdue_major", key, at,
-                     [{"hazard_id": hid, "overdue_since": iso(t)} for t, hid in chosen],
-                     f"{len(chosen)} major hazards overdue within "
-                     f"{OVERDUE_MAJOR_WINDOW_S // DAY} days: {key}")]
+    f.credit.append([pid, criterion, at, None])
+    return [proposal(f, criterion, key, at, [evidence(k, t) for t, k in chosen],
+                     f"{len(chosen)} {what} within {threshold.window_days} days: {key}")]
+
+
+def on_overdue_major(f: Any, at: int, threshold: Any) -> list[Out]:
+    """Major hazards overdue within the window reach the threshold: propose listing, once per set."""
+    return _repeated(f, "repeated_overdue_major", f.overdue_major, at, threshold,
+                     lambda hid, t: {"hazard_id": hid, "overdue_since": iso(t)},
+                     "major hazard(s) (重大事故隐患) overdue")
+
+
+def on_refusal(f: Any, at: int, threshold: Any) -> list[Out]:
+    """Inspections refused within the window reach the threshold: propose listing, once per set."""
+    return _repeated(f, "refused_inspection", f.refusals, at, threshold,
+                     lambda iid, t: {"inspection_id": iid, "refused_at": iso(t)},
+                     "inspection(s) refused or obstructed (拒绝、阻碍检查)")
 
 
 def decided(f: Any, d: dict[str, Any], at: int, eid: str) -> str:

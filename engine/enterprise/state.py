@@ -53,6 +53,7 @@ class EnterpriseFile:
     # is [outcome, at, listed_from, listed_until, decision no, event id] (engine/enterprise/credit.py).
     credit: list[list[Any]] = field(default_factory=list)
     overdue_major: dict[str, int] = field(default_factory=dict)  # major hazard -> overdue since
+    refusals: dict[str, int] = field(default_factory=dict)  # inspection refused (拒绝、阻碍检查) -> when
     cov_base: int | None = None  # where the current coverage cycle started (engine/enterprise/coverage.py)
     cov_step: int = 0  # its escalations fired: 1 the town safety office, 2 the lead department
     duty_fails: dict[str, int] = field(default_factory=dict)  # department -> coverage cycles missed

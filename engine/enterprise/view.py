@@ -51,6 +51,8 @@ def enterprise_view(f: EnterpriseFile, rules: Any, now: float) -> dict[str, Any]
         "inspections": f.inspections,
         "last_inspection": ({"time": iso(last[0]), "inspection_id": last[1], "kind": last[2],
                              "findings": last[3]} if last else None),
+        "refused_inspections": [{"inspection_id": iid, "time": iso(t)} for iid, t in
+                                sorted(f.refusals.items(), key=lambda kv: (kv[1], kv[0]))],
         "orders_in_force": [{"order_no": no, "order": o[0], "hazard_id": o[1], "since": iso(o[2])}
                             for no, o in sorted(f.orders.items(), key=lambda kv: (kv[1][2], kv[0]))],
         "violations": f.violations,

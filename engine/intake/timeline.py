@@ -83,7 +83,7 @@ def timeline_entries(event: Envelope, event_type: EventType, origin: dict[str, A
             "subject_kind": "enterprise",
             "type": INSPECTED_TYPE,
             **base,
-            "data": {**context, "findings": len(data["findings"]),
+            "data": {**context, "findings": len(data["findings"]), "outcome": data["outcome"],
                      "inspectors": [a.get("id") for a in data["inspectors"]]},
         }))
     return entries

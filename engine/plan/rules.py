@@ -72,6 +72,20 @@ class Coverage(_File):
     grace_days: int = Field(ge=0, le=365)
 
 
+class Threshold(_File):
+    """A credit criterion's threshold: `count` occurrences within `window_days` days."""
+
+    count: int = Field(ge=1, le=1000)
+    window_days: int = Field(ge=1, le=3650)
+
+
+class Credit(_File):
+    """When the enterprise core proposes an enterprise for the credit list (失信), by criterion."""
+
+    overdue_major: Threshold  # major hazards (重大事故隐患) overdue
+    refused_inspection: Threshold  # inspections refused or obstructed (拒绝、阻碍检查)
+
+
 class Campaign(_File):
     """A campaign of a 重点时段 (e.g. 岁末年初, 汛期) adding inspections to each month it touches."""
 
@@ -97,6 +111,7 @@ class PlanFile(_File):
     version: str
     draw: Draw
     coverage: Coverage
+    credit: Credit
     annual: Annual | None = None
 
 
@@ -141,6 +156,7 @@ class PlanRules:
     draw: Draw
     inspectors: tuple[Inspector, ...]
     coverage: Coverage
+    credit: Credit
     annual: Annual | None = None
 
     @property
@@ -175,7 +191,7 @@ def load_plan(rules_dir: Path, reference: Reference, label: str = "rules") -> Pl
                                  "reference/departments.yaml")
     inspectors = tuple(Inspector(i, e.name, e.department, frozenset(c.uscc for c in e.conflicts))
                        for i, e in sorted(roster.inspectors.items()))
-    return PlanRules(plan.version, plan.draw, inspectors, plan.coverage, plan.annual)
+    return PlanRules(plan.version, plan.draw, inspectors, plan.coverage, plan.credit, plan.annual)
 
 
 def optional_plan(rules_dir: Path, reference: Reference) -> PlanRules | None:

@@ -46,7 +46,7 @@ from prometheus_client import CollectorRegistry
 
 from engine import __version__, board
 from engine.alerts import AlertRules
-from engine.clocks import DeadlineIndex, time_source
+from engine.clocks import DeadlineIndex, from_settings
 from engine.contract.envelope import INTAKE_TOPICS
 from engine.contract.outputs import record_headers
 from engine.cores import SEEN_TABLE, TABLES, Core, build_cores, decide_entry, record_value
@@ -63,7 +63,14 @@ from engine.http.limits import Limits
 from engine.http.server import Pages, Server, health_pages
 from engine.intake.process import TIMELINE, Record, decide_intake, processing_failure
 from engine.intake.timeline import encode
-from engine.metrics import AlertGauges, EngineMetrics, HazardGauges, ReplicaGauges, RuntimeGauges
+from engine.metrics import (
+    AlertGauges,
+    EngineMetrics,
+    EnterpriseGauges,
+    HazardGauges,
+    ReplicaGauges,
+    RuntimeGauges,
+)
 from engine.plan.rules import optional_plan
 from engine.ruleset import Rules
 from engine.settings import Settings
@@ -77,6 +84,10 @@ log = structlog.get_logger("engine.stream")
 
 MAX_BATCH = 2_000  # records per getmany: enough to amortise a round trip, small enough to stay fresh
 PROBE_S = 2.0
+# A fetch's highwater was taken at most SETTLE_S before its answer arrived. An idle partition is
+# fetched again every FETCH_WAIT_MS, so the timer's horizon trails the clock by about their sum.
+SETTLE_S = 0.1
+FETCH_WAIT_MS = 200
 STEP_TIMEOUT_S = 60.0  # a recovery step (a broker request, or reading with no progress) that
                        # takes longer fails, and the recovery starts again with a fresh reader
 READER_STOP_S = 5.0  # how long a recovery waits for its changelog reader to close
@@ -132,8 +143,7 @@ class Runtime:
         self.local = (LocalStore(settings.data_dir / app_id / "tables")
                       if settings.store == "rocksdb" else None)
         self.indices = {kind: DeadlineIndex() for kind in self.cores}
-        self.clock = time_source(settings.clock_start, settings.clock_anchor, settings.clock_rate,
-                                 settings.clock_end)
+        self.clock = from_settings(settings)
         self.registry = registry or CollectorRegistry()
         self.metrics = EngineMetrics(self.registry, __version__, rules.version,
                                      rules.calendar.last_known_year)
@@ -141,7 +151,10 @@ class Runtime:
         self.alert_gauges = AlertGauges()
         self.registry.register(self.gauges)
         self.registry.register(self.alert_gauges)
-        self.derived = Derived(self.cores, self.indices, self.gauges, self.alert_gauges, rules.version)
+        self.enterprise_gauges = EnterpriseGauges(rules.reference, self.clock.now)
+        self.registry.register(self.enterprise_gauges)
+        self.derived = Derived(self.cores, self.indices, self.gauges, self.alert_gauges, rules.version,
+                               enterprise_gauges=self.enterprise_gauges)
         self.registry.register(RuntimeGauges(self._lag, lambda: sum(map(len, self.indices.values())),
                                              self._timer_lag))
         self.readiness = Readiness(frozenset(self.cores), settings.decide, settings.tick_s)
@@ -153,6 +166,7 @@ class Runtime:
             self.readiness.replica_caught_up = self.replica.caught_up.is_set
         self.lock = asyncio.Lock()
         self.positions: dict[TopicPartition, int] = {}  # next offset to handle, per assigned partition
+        self.handled_until: dict[TopicPartition, int] = {}  # intake: latest broker timestamp handled, ms
         self.waiting: dict[TopicPartition, int] = {}  # intake ends the clocks wait for after assignment
         self.last_tick = 0.0
         self.stopping = asyncio.Event()
@@ -184,7 +198,7 @@ class Runtime:
             # SyncGroup only (not on heartbeats), and sends no LeaveGroup for a static member.
             bootstrap_servers=self.bootstrap, group_id=self.settings.app_id, enable_auto_commit=False,
             auto_offset_reset="earliest", partition_assignment_strategy=(RangePartitionAssignor,),
-            session_timeout_ms=10_000, heartbeat_interval_ms=2_000,
+            session_timeout_ms=10_000, heartbeat_interval_ms=2_000, fetch_max_wait_ms=FETCH_WAIT_MS,
             max_partition_fetch_bytes=16 * 1024 * 1024, fetch_max_bytes=64 * 1024 * 1024, **self.auth)
         topics = [*self.intake_topics, *([self.timeline] if self.settings.decide else [])]
         self.consumer.subscribe(topics, listener=_Rebalance(self))
@@ -256,6 +270,8 @@ class Runtime:
         except Exception as exc:  # noqa: BLE001 - any failed commit: the batch comes again
             raise BatchFailed(f"commit failed: {type(exc).__name__}: {exc}") from exc
         self.positions.update(commits)
+        self.handled_until.update({tp: max(r.timestamp for r in records)
+                                   for tp, records in batch.items() if tp.topic in self.intake_topics})
         self._note_caught_up(commits)
 
     async def _send(self, records: list[Send]) -> list[Any]:
@@ -372,10 +388,20 @@ class Runtime:
         self.readiness.ticked(held)
         if held:
             return
-        now = self.clock.now()
+        horizon = self._intake_horizon()
+        if horizon is None:
+            return
+        now = min(self.clock.now(), self.clock.at(horizon))
         due = [Send(self.timeline, subject.encode(), encode(self.cores[kind].clock_entry(subject, at)))
                for kind, index in self.indices.items() for at, subject in index.pop_due(now)]
         await self._send(due)
+
+    def _intake_horizon(self) -> float | None:
+        """`intake_horizon` over the assigned intake partitions, as the consumer last saw them."""
+        return intake_horizon(
+            (self.positions.get(tp, 0), self.consumer.highwater(tp), self.consumer.last_poll_timestamp(tp),
+             self.handled_until.get(tp, 0))
+            for tp in self.consumer.assignment() if tp.topic in self.intake_topics)
 
     def _note_caught_up(self, commits: dict[TopicPartition, int]) -> None:
         """Open the clocks once intake has handled what was there when partitions were assigned."""
@@ -403,6 +429,7 @@ class Runtime:
             self.seen.drop(gone)
             for tp in revoked:
                 self.positions.pop(tp, None)
+                self.handled_until.pop(tp, None)
                 self.waiting.pop(tp, None)
             log.info("partitions_revoked", partitions=sorted(gone))
 
@@ -444,8 +471,12 @@ class Runtime:
             committed = await asyncio.wait_for(self.consumer.committed(tp), STEP_TIMEOUT_S)
             if committed is None:
                 await self.consumer.seek_to_beginning(tp)
+                # Where the log starts now (retention may have moved it): the clocks' horizon
+                # compares this partition's position with its highwater.
+                self.positions[tp] = await asyncio.wait_for(self.consumer.position(tp), STEP_TIMEOUT_S)
             else:
                 self.consumer.seek(tp, committed)
+                self.positions[tp] = committed
 
     async def _recover(self, numbers: set[int]) -> None:
         started, read = time.perf_counter(), 0
@@ -478,6 +509,7 @@ class Runtime:
         committed = {tp: await asyncio.wait_for(self.consumer.committed(tp), STEP_TIMEOUT_S)
                      for tp in intake}
         self.positions = {tp: off for tp, off in committed.items() if off is not None}
+        self.handled_until = {}
         self.waiting = {tp: end for tp, end in ends.items() if (committed.get(tp) or 0) < end}
         log.info("clocks_held", partitions_behind=len(self.waiting))
         log.info("worker_ready", partitions=sorted(numbers), states=sum(map(len, self.tables.values())),
@@ -548,6 +580,27 @@ class Runtime:
     def _timer_lag(self) -> float:
         dues = [d for d in (i.earliest() for i in self.indices.values()) if d is not None]
         return max(0.0, self.clock.now() - min(dues)) if dues else 0.0
+
+
+def intake_horizon(partitions: Iterable[tuple[int, int | None, int | None, int]]) -> float | None:
+    """The real instant before which every intake record that reached the broker is handled.
+
+    The timer fires deadlines only up to it, so a rectification report sent
+    before its deadline is decided before the deadline's escalation, however
+    far behind the worker runs (a burst, a restart, a busy machine). Each
+    partition is (next offset to handle, highwater of its last fetch, when
+    that fetch was answered in ms, timestamp of the latest record handled in
+    ms). Caught up with that highwater, everything sent before the fetch is
+    handled (less SETTLE_S for the broker's side of the fetch); behind it,
+    everything up to the latest record handled, since the records after it
+    were sent later. None while a partition has not been fetched yet.
+    """
+    horizon = float("inf")
+    for position, high, polled, handled in partitions:
+        if high is None or polled is None:
+            return None
+        horizon = min(horizon, polled / 1000 - SETTLE_S if position >= high else handled / 1000)
+    return horizon
 
 
 async def run_runtime(runtime: Runtime) -> None:

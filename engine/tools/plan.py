@@ -13,9 +13,8 @@ import asyncio
 import json
 import re
 import sys
-import time
 from collections.abc import Mapping
-from datetime import date
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +25,7 @@ from engine.enterprise.state import EnterpriseFile
 from engine.plan.annual import behind_escalations, progress
 from engine.plan.draw import DRAWN_TYPE, DrawError, draw_event, publication, rerun
 from engine.plan.rules import PlanRules
+from engine.ruleset.calendar import SHANGHAI
 from engine.store import unpack
 from engine.tools.kafka import producer, read_to_end, require_topic
 
@@ -61,8 +61,7 @@ async def _send(bootstrap: str, topic: str, records: list[tuple[str, dict[str, A
 
 
 def run_draw(bootstrap: str, prefix: str, app_id: str, period: str, seed: str, plan: PlanRules,
-             record: bool, as_json: bool, auth: Mapping[str, Any] | None = None,
-             now: int | None = None) -> int:
+             record: bool, as_json: bool, *, now: float, auth: Mapping[str, Any] | None = None) -> int:
     """Draw a period's enterprises and inspectors; print them, and record the draw if asked."""
     if not PERIOD.match(period):
         print(f"plan draw: --period {period!r} is not a month, YYYY-MM", file=sys.stderr)
@@ -73,7 +72,7 @@ def run_draw(bootstrap: str, prefix: str, app_id: str, period: str, seed: str, p
         return 2
     files = asyncio.run(latest_files(bootstrap, app_id, auth))
     earlier = asyncio.run(recorded_draws(bootstrap, prefix, auth))
-    event = draw_event(seed, period, files, plan, earlier, int(time.time()) if now is None else now)
+    event = draw_event(seed, period, files, plan, earlier, int(now))
     if record:
         asyncio.run(_send(bootstrap, prefix + DRAWS_TOPIC, [(period, event)], [], auth))
     if as_json:
@@ -93,15 +92,15 @@ def run_draw(bootstrap: str, prefix: str, app_id: str, period: str, seed: str, p
     return 0
 
 
-def run_publish(bootstrap: str, prefix: str, app_id: str, period: str, as_json: bool,
-                auth: Mapping[str, Any] | None = None, now: int | None = None) -> int:
+def run_publish(bootstrap: str, prefix: str, app_id: str, period: str, as_json: bool, *, now: float,
+                auth: Mapping[str, Any] | None = None) -> int:
     """Publish a period's recorded draw with its results on inspections.public (一公开), once inspected."""
     draws = [d for d in asyncio.run(recorded_draws(bootstrap, prefix, auth)) if d["period"] == period]
     if not draws:
         print(f"plan publish: no draw recorded for {period} on {prefix}{DRAWS_TOPIC}", file=sys.stderr)
         return 2
     files = {f.id: f for f in asyncio.run(latest_files(bootstrap, app_id, auth))}
-    event, missing = publication(draws[-1], files, int(time.time()) if now is None else now)
+    event, missing = publication(draws[-1], files, int(now))
     if event is None:
         print(f"plan publish: not yet: {len(missing)} drawn enterprise(s) have no inspection recorded in "
               f"{period}: {', '.join(missing[:10])}{' …' if len(missing) > 10 else ''}", file=sys.stderr)
@@ -116,8 +115,7 @@ def run_publish(bootstrap: str, prefix: str, app_id: str, period: str, as_json: 
 
 
 def run_progress(bootstrap: str, prefix: str, app_id: str, plan: PlanRules, reference: Any,
-                 publish: bool, as_json: bool, auth: Mapping[str, Any] | None = None,
-                 today: date | None = None) -> int:
+                 publish: bool, as_json: bool, *, now: float, auth: Mapping[str, Any] | None = None) -> int:
     """Print the annual plan's progress by month and town; 1 when a month that ended fell behind.
 
     With `publish`, each month and town behind goes to `escalations` (a deterministic id each).
@@ -126,7 +124,7 @@ def run_progress(bootstrap: str, prefix: str, app_id: str, plan: PlanRules, refe
         print("plan progress: rules/plan.yaml has no `annual` section", file=sys.stderr)
         return 2
     files = asyncio.run(latest_files(bootstrap, app_id, auth))
-    rows = progress(files, plan.annual, today or date.today())
+    rows = progress(files, plan.annual, datetime.fromtimestamp(now, SHANGHAI).date())
     if as_json:
         print(json.dumps(rows, ensure_ascii=False, indent=2))
     else:
@@ -138,7 +136,7 @@ def run_progress(bootstrap: str, prefix: str, app_id: str, plan: PlanRules, refe
     behind = [r for r in rows if r["behind"]]
     if publish and behind:
         outs = behind_escalations(behind, plan.annual, reference, plan.version,
-                                  plan.annual.lead_department, int(time.time()))
+                                  plan.annual.lead_department, int(now))
         asyncio.run(_send(bootstrap, prefix + ESCALATIONS, [(o.key, o.event) for o in outs],
                           record_headers(ESCALATIONS), auth))
     print(f"{len(behind)} month-town(s) behind plan in {plan.annual.year}"

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -136,6 +135,9 @@ def render_enterprise(f: EnterpriseFile | None, entries: list[dict[str, Any]], u
         last = f.last_inspection
         lines.append(f"  inspections: {f.inspections}; last "
                      + (f"{iso(last[0])} {last[1]} ({last[2]}, {last[3]} finding(s))" if last else "none"))
+        if f.refusals:
+            lines.append("  inspections REFUSED (拒绝、阻碍检查): " + ", ".join(
+                f"{iid} {iso(t)}" for iid, t in sorted(f.refusals.items(), key=lambda kv: (kv[1], kv[0]))))
         lines.append("  orders in force:" if f.orders else "  orders in force: none")
         lines += [f"    {no}  {o[0]}  on {o[1]} since {iso(o[2])}" for no, o in sorted(f.orders.items())]
         lines.append(f"  alerts: {f.alerts}; violated orders: {f.violations}; "
@@ -147,10 +149,10 @@ def render_enterprise(f: EnterpriseFile | None, entries: list[dict[str, Any]], u
 
 
 def run_enterprise(bootstrap: str, prefix: str, app_id: str, uscc: str, as_json: bool,
-                   auth: Mapping[str, Any] | None = None, now: int | None = None) -> int:
-    """Print one enterprise's file; exit 1 when it is unknown."""
+                   *, now: float, auth: Mapping[str, Any] | None = None) -> int:
+    """Print one enterprise's file as of `now` (the settings' time source); exit 1 when it is unknown."""
     f, entries = asyncio.run(load_enterprise(bootstrap, prefix, app_id, uscc, auth))
-    at = int(time.time()) if now is None else now
+    at = int(now)
     if as_json:
         print(json.dumps({"state": json.loads(f.encode()) if f else None,
                           "status": f.status() if f else None,

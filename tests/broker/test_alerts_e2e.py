@@ -31,6 +31,7 @@ def alert_event(type_: str, id_: str, at: str, data: dict[str, Any]) -> tuple[by
     return b"AL-20261130-0009", json.dumps(body).encode()
 
 
+@pytest.mark.long(50)
 def test_night_market_fire_levels_handover_report_clock_and_cap(namespace: Namespace,
                                                                 tmp_path) -> None:
     """Casualties grow, the level rises, posts hand over, a report clock is missed, CAP validates."""

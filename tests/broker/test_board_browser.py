@@ -337,6 +337,7 @@ def test_kiosk_reconnects_after_a_worker_restart_and_shows_each_escalation_once(
     driver.save_screenshot(str(IMG / "kiosk.png"))
 
 
+@pytest.mark.long(35)
 def test_board_pictures_the_demo_district(namespace: Namespace, tmp_path: Path, chrome: webdriver.Chrome,
                                           offices: dict[str, str]) -> None:
     """The demo's district on its accelerated clock: the board's numbers match the engine's states,

@@ -33,6 +33,7 @@ HAZARDS, OVER_DAYS, END_DAY = int(os.environ.get("CRASH_HAZARDS", 700)), 12, 42
 KILL_AT_DAYS = tuple(int(d) for d in os.environ.get("CRASH_KILL_DAYS", "8,20").split(",") if d)
 
 
+@pytest.mark.long(190)
 @pytest.mark.parametrize("store", ["memory", "rocksdb"])
 def test_sigkilled_worker_ends_where_a_crash_free_run_ends(namespace: Namespace, tmp_path,
                                                            store: str) -> None:

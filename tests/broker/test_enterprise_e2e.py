@@ -14,6 +14,8 @@ import asyncio
 import json
 import subprocess
 import sys
+import urllib.request
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -52,8 +54,8 @@ def registration(code: str, town: str, n: int) -> tuple[bytes, bytes]:
         "legal_representative": "Zhang Wei", "by": SUPERVISOR}, n)
 
 
-def cli(namespace: Namespace, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "engine", *args], env=namespace.env(),
+def cli(namespace: Namespace, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "engine", *args], env=namespace.env(**env),
                           capture_output=True, text=True, timeout=120)
 
 
@@ -112,10 +114,25 @@ def test_files_answer_in_scope_survive_a_restart_and_feed_a_reproducible_draw(
         assert set(items) == {OWN, OTHER, UNREGISTERED}
         assert items[UNREGISTERED]["status"] == "unregistered" and items[UNREGISTERED]["inspections"] == 1
 
+        def gauges() -> list[str]:
+            with urllib.request.urlopen(f"{base}/metrics", timeout=10) as resp:
+                return sorted(line for line in resp.read().decode().splitlines()
+                              if line.startswith("hazard_enterprise"))
+        counted = gauges()
+        # By the enterprise's own labels, bounded: an unregistered file's unknown sector is "other".
+        assert 'hazard_enterprises{risk_class="orange",sector="industry_trade",town="lihaiwu"} 1.0' in counted
+        own_labels = 'risk_class="orange",sector="industry_trade",town="lihaiwu"'
+        assert f"hazard_enterprise_hazards_open{{{own_labels}}} 1.0" in counted
+        other_labels = 'risk_class="unclassified",sector="industry_trade",town="zhulaozhuang"'
+        assert f"hazard_enterprises{{{other_labels}}} 1.0" in counted
+        assert 'hazard_enterprises{risk_class="unclassified",sector="other",town="huxi"} 1.0' in counted
+        assert not any(code in line for line in counted for code in (OWN, OTHER, UNREGISTERED))
+
         worker.stop()
         worker.start().wait_ready()  # the files come back from the enterprises' changelog
         again = pages()
         assert again["own"] == seen["own"] and again["all"] == seen["all"]
+        assert gauges() == counted  # rebuilt from the changelog, the same counts
     finally:
         worker.stop()
 
@@ -123,9 +140,12 @@ def test_files_answer_in_scope_survive_a_restart_and_feed_a_reproducible_draw(
     assert shown.returncode == 0, shown.stderr
     assert "hazards: 1 open, 0 overdue, 0 closed" in shown.stdout and "risk class=orange" in shown.stdout
 
-    drawn = cli(namespace, "plan", "draw", "--period", "2027-01", "--seed", "e2e-seed", "--record", "--json")
+    drawn = cli(namespace, "plan", "draw", "--period", "2027-01", "--seed", "e2e-seed", "--record", "--json",
+                HAZARD_CLOCK_START=FROZEN, HAZARD_CLOCK_END=FROZEN)
     assert drawn.returncode == 0, drawn.stderr
     event = json.loads(drawn.stdout)
+    # The tool's now is the settings' time source (HAZARD_CLOCK_*), the worker's, not the machine's clock.
+    assert datetime.fromisoformat(event["time"]) == datetime.fromisoformat(FROZEN)
     assert sorted(p["uscc"] for p in event["data"]["picks"]) == sorted([OWN, OTHER])  # not the unregistered
     assert event["data"]["excluded"] == {"key_enterprise": 0, "closed": 0, "unregistered": 1}
     (tmp_path / "draw.json").write_text(drawn.stdout)

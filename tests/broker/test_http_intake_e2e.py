@@ -255,6 +255,7 @@ def test_ten_thousand_events_from_twenty_concurrent_clients_are_all_accounted_fo
         worker.stop()
 
 
+@pytest.mark.long(42)
 def test_a_stopped_broker_answers_503_and_loses_nothing_once_back(tmp_path: Path, tokens: Tokens) -> None:
     """The gateway on a broker of its own: 503 while it is down, and each event once after it is back."""
     with Cluster(tmp_path / "kafka", brokers=1) as cluster:

@@ -94,6 +94,7 @@ async def send(bootstrap: str, topic: str, batch: list[tuple[bytes, bytes, str, 
     return [f"{m.topic}/{m.partition}/{m.offset}" for m in metas]
 
 
+@pytest.mark.long(38)
 def test_ten_thousand_mixed_records_are_all_accounted_for(namespace: Namespace, worker: Worker) -> None:
     """in == accepted + rejected + duplicates, record by record, across a SIGKILL and a restart."""
     rng = random.Random(20261130)

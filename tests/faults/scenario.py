@@ -9,7 +9,7 @@ came out. `account` then checks, and counts:
 - the set of output ids equals the reference's set: none missing, none extra
   after de-duplication by id.
 
-A case prints its row, `tests/faults/conftest.py` prints the table of every
+A case prints its row, `tests/conftest.py` prints the table of every
 row at the end of the session, and each row is appended, as one JSON line, to
 the file named by HAZARD_FAULTS_REPORT (if set).
 """
@@ -20,6 +20,7 @@ import asyncio
 import json
 import os
 import random
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -285,7 +286,7 @@ def account(ns: Namespace, seen: Observed, rules: Rules, want: Reference, fault:
     return acc
 
 
-ROWS: list[dict[str, Any]] = []  # this session's rows, for the table conftest.py prints
+ROWS: list[dict[str, Any]] = []  # this process's rows; tests/conftest.py hands each to its test's report
 
 
 def report(acc: Accounting) -> None:
@@ -363,9 +364,15 @@ def district_run(ns: Namespace, tmp_path: Path, events: list[Planned], end: int,
     worker = Worker(ns.env(**times, **(env or {})), tmp_path / "worker.log",
                     *([argv] if argv else []))
     recoveries: list[dict[str, float]] = []
+    one_at_a_time = threading.Lock()
 
     def inject(fault: Callable[[Worker], dict[str, float]]) -> Callable[[], None]:
-        return lambda: recoveries.append(fault(worker))
+        # On a busy machine a recovery can outlast the days to the next fault; that fault then
+        # waits for it, so that each is injected into a worker that is up, and each is counted.
+        def run() -> None:
+            with one_at_a_time:
+                recoveries.append(fault(worker))
+        return run
 
     try:
         worker.start().wait_ready(timeout=120)

@@ -44,6 +44,7 @@ async def _publish(ns: Namespace, batch: list) -> float:
     return time.monotonic() - started
 
 
+@pytest.mark.long(300)
 def test_fuzzed_records_are_all_accounted_for(namespace: Namespace, tmp_path) -> None:
     """Every fuzzed record is accepted, rejected with a reason, or a duplicate; nothing stalls."""
     rules = load_rules(REPO_ROOT / "rules")

@@ -35,6 +35,7 @@ def _district(hazards: int, seed: int, days: int = 20) -> tuple[list, int]:
     return [p for p in events if p.at < end - DAY], end
 
 
+@pytest.mark.long(40)
 def test_poisoned_records_do_not_block_their_partitions(namespace: Namespace, tmp_path) -> None:
     """Records that make an agent raise are set aside with the exception; the rest flows."""
     rules = load_rules(REPO_ROOT / "rules")
@@ -71,6 +72,7 @@ def test_poisoned_records_do_not_block_their_partitions(namespace: Namespace, tm
     assert all("PoisonForTests" in d["data"]["errors"][0]["msg"] for d in processing_errors)
 
 
+@pytest.mark.long(35)
 def test_a_burst_of_ten_times_the_rate_is_absorbed(namespace: Namespace, tmp_path) -> None:
     """The district at ten times the worker-kill case's pace: every event accounted for."""
     rules = load_rules(REPO_ROOT / "rules")

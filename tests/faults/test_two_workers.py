@@ -70,6 +70,7 @@ class Second:
         return {"second_exit_code": float(code)}
 
 
+@pytest.mark.long(180)
 def test_a_second_worker_joins_dies_mid_batch_and_returns(namespace: Namespace, tmp_path) -> None:
     """Rebalances with clocks due, a SIGKILL mid-batch and a restart from the local store lose nothing."""
     rules = load_rules(REPO_ROOT / "rules")

@@ -30,6 +30,7 @@ HAZARDS = int(os.environ.get("FAULTS_HAZARDS", 400))
 END_DAY = 44
 
 
+@pytest.mark.long(195)
 def test_ten_sigkills_lose_nothing(namespace: Namespace, tmp_path) -> None:
     """Ten SIGKILLs at random points: the same records, states and escalation ids as no crash."""
     rules = load_rules(REPO_ROOT / "rules")

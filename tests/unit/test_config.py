@@ -241,3 +241,18 @@ def test_cli_reports_a_bad_configuration_and_exits_2(tmp_path: Path,
     cfg = write(tmp_path / "c.yaml", "web_prot: 1\n")
     assert main(["--config", str(cfg), "config", "show"]) == 2
     assert "unknown key 'web_prot'" in capsys.readouterr().err
+
+
+def test_the_worker_and_the_tools_take_their_time_from_the_clock_settings(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """HAZARD_CLOCK_START/END give a simulated now; without them it is the machine's clock."""
+    from datetime import datetime
+
+    from engine.clocks import ScaledTime, SystemTime, from_settings
+
+    assert isinstance(from_settings(Settings()), SystemTime)
+    monkeypatch.setenv("HAZARD_CLOCK_START", "2027-01-31T23:00:00+08:00")
+    monkeypatch.setenv("HAZARD_CLOCK_END", "2027-01-31T23:00:00+08:00")
+    clock = from_settings(Settings())
+    assert isinstance(clock, ScaledTime)
+    assert clock.now() == datetime.fromisoformat("2027-01-31T23:00:00+08:00").timestamp()

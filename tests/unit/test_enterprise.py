@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -26,6 +27,7 @@ from decide_fixtures import (
 
 from engine.contract.envelope import EVENT_TYPES
 from engine.contract.outputs import OUTPUT_TYPES
+from engine.decide.emit import iso
 from engine.decide.replay import clock_entry
 from engine.enterprise.core import decide_enterprise
 from engine.enterprise.coverage import EnterpriseRules
@@ -171,8 +173,11 @@ def test_a_re_delivered_entry_changes_nothing() -> None:
     assert decide_enterprise(again, entry, RULES)[0] is again
 
 
-def _district(*entries: dict[str, Any] | list[dict[str, Any]]) -> DistrictReplay:
-    rp = DistrictReplay.of(RULES)
+PLAN = load_plan(REPO / "rules", RULES.reference)
+
+
+def _district(*entries: dict[str, Any] | list[dict[str, Any]], plan_rules: Any = PLAN) -> DistrictReplay:
+    rp = DistrictReplay.of(RULES, plan=plan_rules)
     for e in entries:
         for one in (e if isinstance(e, list) else [e]):
             rp.feed(one)
@@ -418,6 +423,68 @@ def test_two_major_hazards_overdue_within_a_year_are_proposed(second_report: str
         assert [e["hazard_id"] for e in got[0]["evidence"]] == ["HZ-1", "HZ-2"]
 
 
+def _with_credit(**thresholds: dict[str, int]) -> Any:
+    """The repository's plan rules with some credit thresholds changed."""
+    changed = {name: getattr(PLAN.credit, name).model_copy(update=value)
+               for name, value in thresholds.items()}
+    return replace(PLAN, credit=PLAN.credit.model_copy(update=changed))
+
+
+@pytest.mark.parametrize(("thresholds", "proposed"), [
+    pytest.param({}, ["HZ-1,HZ-2"], id="the-rules-as-shipped"),
+    pytest.param({"overdue_major": {"count": 3}}, [], id="three-needed"),
+    pytest.param({"overdue_major": {"count": 1}}, ["HZ-1", "HZ-2"], id="one-is-enough"),
+    pytest.param({"overdue_major": {"window_days": 10}}, [], id="a-ten-day-window"),
+])
+def test_a_changed_credit_threshold_changes_the_decision(thresholds: dict[str, Any],
+                                                         proposed: list[str]) -> None:
+    """rules/plan.yaml's credit.overdue_major decides when a person is asked: the same record, other rules."""
+    rp = _district(registered(), *_major("HZ-1", "2026-11-02 09:00", "2026-11-10"),
+                   plan("HZ-1", "2026-11-12 09:00"),
+                   *_major("HZ-2", "2026-11-20 09:00", "2026-11-28"), plan("HZ-2", "2026-11-29 09:00"),
+                   plan_rules=_with_credit(**thresholds))
+    got = [o.event["data"] for o in rp.outputs if o.topic == "credit.proposals"]
+    assert [",".join(e["hazard_id"] for e in d["evidence"]) for d in got] == proposed
+    assert all("rules/plan.yaml credit.overdue_major" in d["legal_basis"] for d in got)
+
+
+def test_without_a_plan_only_a_violated_order_to_stop_is_proposed() -> None:
+    """No rules/plan.yaml, no thresholds: overdue major hazards propose nothing; a violation still does."""
+    rp = _district(registered(), *_major("HZ-1", "2026-11-02 09:00", "2026-11-10"),
+                   plan("HZ-1", "2026-11-12 09:00"),
+                   *_major("HZ-2", "2026-11-20 09:00", "2026-11-28"), plan("HZ-2", "2026-11-29 09:00"),
+                   plan_rules=None)
+    assert [o for o in rp.outputs if o.topic == "credit.proposals"] == []
+    rp = _district(registered(), *_major("HZ-1", "2026-11-02 09:00", "2027-06-30"),
+                   _enforcement("ordered", "2026-11-02 16:00", order="suspend",
+                                legal_basis="安全生产法 art. 65", by=INSPECTORS),
+                   _violated("2026-11-05 10:00"), plan_rules=None)
+    assert [o.event["data"]["criterion"] for o in rp.outputs if o.topic == "credit.proposals"] == [
+        "violated_suspension"]
+
+
+@pytest.mark.parametrize(("old", "new", "key"), [
+    ("    count: 2\n", "    count: 0\n", "credit.overdue_major.count"),
+    ("    count: 1\n    window_days: 365\n", "    count: 1\n", "credit.refused_inspection.window_days"),
+])
+def test_a_bad_credit_threshold_is_refused_by_file_and_key(tmp_path: Any, old: str, new: str,
+                                                           key: str) -> None:
+    """The rules-file checker reads credit too: a zero count or a missing window names its key."""
+    import shutil
+
+    from engine.reference.errors import RulesFileError
+
+    rules = tmp_path / "rules"
+    shutil.copytree(REPO / "rules", rules)
+    path = rules / "plan.yaml"
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    with pytest.raises(RulesFileError, match="plan.yaml") as err:
+        load_plan(rules, RULES.reference)
+    assert key in str(err.value)
+
+
 def test_only_a_supervisors_decision_to_list_makes_a_list_entry() -> None:
     """'rejected' leaves no entry; 'listed' gives one with its entry and exit dates."""
     rp = _district(registered(), *_major("HZ-1", "2026-11-02 09:00", "2027-06-30"),
@@ -462,7 +529,7 @@ def test_bad_credit_decisions_are_rejected(data: dict[str, Any], words: str) -> 
 
 # --- item 3: coverage clocks of key enterprises --------------------------------------------------
 
-COVERAGE = EnterpriseRules(RULES, load_plan(REPO / "rules", RULES.reference).coverage)
+COVERAGE = EnterpriseRules(RULES, PLAN.coverage, PLAN.credit)
 DAY = 86_400
 
 
@@ -501,11 +568,60 @@ def test_a_missed_cycle_goes_to_the_town_safety_office_then_the_lead_department(
     f, _ = _fired(f, due)
     assert f.next_due() == due + 7 * day
     assert _tick(f, due + 7 * day - 1) == []
-    [lead] = _tick(f, due + 7 * day)
+    lead, *_ = _tick(f, due + 7 * day)
     assert lead.event["data"]["action"] == "duty_failure"
     assert lead.event["data"]["targets"][0]["id"] == "safety_bureau"
     f, _ = _fired(f, due + 7 * day)
     assert f.duty_fails == {"safety_bureau": 1} and f.next_due() is None
+
+
+def _missed_cycles(er: EnterpriseRules, cycles: int) -> list[Any]:
+    """A key orange enterprise never inspected for `cycles` cycles (inspected late after each miss)."""
+    f, _ = _file(registered(), classified("orange", True, "2026-11-01 10:00"))
+    outs: list[Any] = []
+    for n in range(cycles):
+        due = f.next_due()
+        f, got = decide_enterprise(f, clock_entry(f.id, due, "enterprise"), er, due)
+        outs += got
+        due = f.next_due()
+        f, got = decide_enterprise(f, clock_entry(f.id, due, "enterprise"), er, due)
+        outs += got
+        [late] = [e for e in inspection(iso(due + DAY), [], inspection_id=f"INS-L{n}")
+                  if e["subject_kind"] == "enterprise"]
+        late = {**late, "subject": USCC, "data": {**late["data"], "enterprise": {"uscc": USCC, "name": "x"}}}
+        f, got = decide_enterprise(f, late, er)
+        outs += got
+    return outs
+
+
+def test_a_departments_missed_cycle_is_referred_to_discipline_inspection_like_a_hazards() -> None:
+    """referral.duty_failure (threshold 1, "一律"): the lead department, never the enterprise, is referred."""
+    outs = _missed_cycles(COVERAGE, 1)
+    [referral] = [o for o in outs if o.topic == "referrals.discipline"]
+    d = referral.event["data"]
+    OUTPUT_TYPES[referral.event["type"]][1].model_validate(d)
+    assert (d["subject_kind"], d["subject_id"], d["grounds"]) == (
+        "department", "safety_bureau", "duty_failure")
+    assert d["respondents"] == [{"kind": "department", "id": "safety_bureau", "name": "区安监局"}]
+    assert USCC not in json.dumps(d["respondents"]) and referral.key == "safety_bureau"
+    assert [step["what"].split(":")[0] for step in d["timeline"]] == [
+        "coverage cycle started (last inspection, or classification as a key enterprise)",
+        "cycle ran out", "still not inspected"]
+    [told] = [o.event["data"] for o in outs if o.event["type"] == "safety.escalation.raised"
+              and o.event["data"]["action"] == "discipline_referral"]
+    OUTPUT_TYPES["safety.escalation.raised"][1].model_validate(told)
+    assert told["tier"] == "red" and told["subject_kind"] == "enterprise"
+    assert {t["id"] for t in told["targets"]} == {"discipline_inspection", "safety_bureau"}
+    assert [o.id for o in _missed_cycles(COVERAGE, 1)] == [o.id for o in outs]  # a replay: the same ids
+
+
+def test_a_higher_referral_threshold_refers_only_the_repeated_miss() -> None:
+    """With referral.duty_failure.threshold 2 the first missed cycle is escalated, the second referred."""
+    ground = replace(RULES.duty_failures, threshold=2)
+    er = EnterpriseRules(replace(RULES, duty_failures=ground), PLAN.coverage, PLAN.credit)
+    assert [o for o in _missed_cycles(er, 1) if o.topic == "referrals.discipline"] == []
+    [referral] = [o for o in _missed_cycles(er, 2) if o.topic == "referrals.discipline"]
+    assert "2 time(s)" in referral.event["data"]["reason"]
 
 
 def test_an_inspection_before_the_cycle_ends_starts_the_next_one() -> None:
@@ -532,3 +648,71 @@ def test_only_registered_key_enterprises_have_a_coverage_clock(key: bool) -> Non
                       {"uscc": USCC, "reason": "Closed down.", "by": SUPERVISOR}, USCC)
     f, _ = decide_enterprise(f, closing, _coverage_rules())
     assert f.next_due() is None
+
+
+# --- refusing inspection (拒绝、阻碍检查) ----------------------------------------------------------
+
+def _refusal(time: str, iid: str, *, findings: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """A `safety.inspection.recorded` with outcome refused, through the real intake; its enterprise entry."""
+    entries = event("safety.inspection.recorded", time, {
+        "inspection_id": iid, "kind": "unannounced", "inspectors": INSPECTORS, "outcome": "refused",
+        "enterprise": {"uscc": USCC, "name": ENTERPRISE["name"]},
+        "location": {"town": "lihaiwu", "address": "No. 8 Binhe Road"}, "findings": findings or []}, iid)
+    [entry] = [e for e in entries if e["subject_kind"] == "enterprise"]
+    return entry
+
+
+def test_a_refused_inspection_is_proposed_for_the_credit_list_and_not_counted_as_done() -> None:
+    """One refusal (credit.refused_inspection, count 1) asks a person; the file keeps it, not as done."""
+    rp = _district(registered(), _refusal("2026-11-03 10:00", "INS-R1"))
+    [proposal] = [o for o in rp.outputs if o.topic == "credit.proposals"]
+    d = proposal.event["data"]
+    OUTPUT_TYPES[proposal.event["type"]][1].model_validate(d)
+    assert d["criterion"] == "refused_inspection" and d["needs_decision"] is True
+    assert d["evidence"] == [{"inspection_id": "INS-R1", "refused_at": ts("2026-11-03 10:00")}]
+    assert "应急管理部令第11号" in d["legal_basis"] and "not confirmed" in d["legal_basis"]
+    view = enterprise_view(rp.state("enterprise", USCC), RULES, at("2026-11-04 00:00"))
+    assert view["refused_inspections"] == [{"inspection_id": "INS-R1", "time": ts("2026-11-03 10:00")}]
+    assert view["inspections"] == 0 and view["last_inspection"] is None
+    assert view["credit"]["listed"] == []  # a proposal is not a listing
+
+
+@pytest.mark.parametrize(("second", "proposed"), [
+    pytest.param(None, [], id="one-refusal"),
+    pytest.param("2027-03-01 10:00", ["INS-R1,INS-R2"], id="two-within-the-window"),
+    pytest.param("2027-12-01 10:00", [], id="the-second-outside-the-window"),
+])
+def test_the_refusal_threshold_comes_from_the_rules(second: str | None, proposed: list[str]) -> None:
+    """With credit.refused_inspection count 2 in 365 days, a single refusal asks nobody."""
+    entries = [registered(), _refusal("2026-11-03 10:00", "INS-R1")]
+    if second:
+        entries.append(_refusal(second, "INS-R2"))
+    rp = _district(*entries, plan_rules=_with_credit(refused_inspection={"count": 2}))
+    got = [o.event["data"] for o in rp.outputs if o.topic == "credit.proposals"]
+    assert [",".join(e["inspection_id"] for e in d["evidence"]) for d in got] == proposed
+
+
+@pytest.mark.parametrize(("kind", "findings", "words"), [
+    pytest.param("unannounced", [finding("HZ-9")], "a refused inspection has no findings, got 1",
+                 id="refused-with-findings"),
+    pytest.param("expert_check", [], "an expert_check is not law enforcement", id="refused-expert-check"),
+])
+def test_a_refusal_that_cannot_be_one_is_rejected(kind: str, findings: list[Any], words: str) -> None:
+    """Only a law-enforcement inspection can be refused, and it then found nothing."""
+    inspectors = [INSPECTORS[0]] if kind == "expert_check" else INSPECTORS
+    cloud = {"specversion": "1.0", "id": "ev-r", "source": "/apps/test", "type": "safety.inspection.recorded",
+             "time": ts("2026-11-02 10:00"), "subject": "INS-X",
+             "data": {"inspection_id": "INS-X", "kind": kind, "inspectors": inspectors, "outcome": "refused",
+                      "enterprise": {"uscc": USCC, "name": "x"}, "location": {"town": "lihaiwu"},
+                      "findings": findings}}
+    out = decide_intake(Record("inspection.findings", 0, 1, None, json.dumps(cloud).encode(), 0), {}.get,
+                        RULES.reference, contract_topic="inspection.findings")
+    assert out.kind == "rejected" and words in _reasons(out)
+
+
+def test_a_refused_inspection_does_not_start_a_new_coverage_cycle() -> None:
+    """The key enterprise was not inspected: its cycle still runs out when it would have."""
+    f, _ = _file(registered(), classified("orange", True, "2026-11-01 10:00"))
+    due = f.next_due()
+    f, _ = decide_enterprise(f, _refusal("2026-12-20 10:00", "INS-R1"), COVERAGE)
+    assert f.next_due() == due and f.refusals == {"INS-R1": at("2026-12-20 10:00")}

@@ -112,13 +112,19 @@ def test_readme_documents_every_metric_with_its_labels() -> None:
     """Each hazard_* family the worker exports has a row in README's table, with the same labels."""
     from pathlib import Path
 
-    from engine.metrics import AlertGauges, RuntimeGauges
+    from decide_fixtures import RULES
+
+    from engine.enterprise.state import EnterpriseFile
+    from engine.metrics import AlertGauges, EnterpriseGauges, RuntimeGauges
 
     registry = CollectorRegistry()
     EngineMetrics(registry, "v", "r", 2026)
     gauges = HazardGauges(lambda h: "fire_rescue", now=lambda: 5000.0)
     gauges.update(hazard("A", watermark=1000, tier="yellow", listed=None))
-    for collector in (gauges, AlertGauges(), RuntimeGauges(lambda: {("t", 0): 1}, lambda: 0, lambda: 0.0)):
+    enterprises = EnterpriseGauges(RULES.reference, lambda: 5000.0)
+    enterprises.update(EnterpriseFile("91371500MA3C4XK2N2", registered="e", town="huxi", risk_class="red"))
+    for collector in (gauges, AlertGauges(), RuntimeGauges(lambda: {("t", 0): 1}, lambda: 0, lambda: 0.0),
+                      enterprises):
         registry.register(collector)
     exported = {}
     for family in registry.collect():

@@ -190,7 +190,7 @@ def test_plan_draw_refuses_a_bad_period_or_seed_before_reading_anything(
     """A bad period or an empty seed is a usage error (2), with no broker needed to say so."""
     from engine.tools.plan import run_draw
 
-    assert run_draw("127.0.0.1:9", "", "app", period, seed, PLAN, False, False) == 2
+    assert run_draw("127.0.0.1:9", "", "app", period, seed, PLAN, False, False, now=NOW) == 2
     assert words in capsys.readouterr().err
 
 
