@@ -33,6 +33,8 @@ class Readiness:
     clocks_held: bool = True
     broker_at: float | None = None  # when the broker last answered
     broker_error: str | None = None
+    # With HAZARD_REPLICAS: whether the replica of the other partitions has read its changelogs once.
+    replica_caught_up: Callable[[], bool] | None = None
 
     def revoked(self) -> None:
         """Partitions are being reassigned: the tables must be recovered again."""
@@ -63,6 +65,11 @@ class Readiness:
         checks["tables"] = "recovered" if not waiting else f"recovering: {', '.join(waiting)}"
         if waiting:
             missing.append("tables")
+        if self.replica_caught_up is not None:
+            caught_up = self.replica_caught_up()
+            checks["replica"] = "caught up" if caught_up else "reading the other partitions"
+            if not caught_up:
+                missing.append("replica")
         if not self.clocks:
             checks["clocks"] = "off (HAZARD_DECIDE=false)"
         elif self.last_tick is None or now - self.last_tick > 5 * self.tick_s + 2.0:

@@ -392,3 +392,19 @@ class RuntimeGauges(Collector):
         yield GaugeMetricFamily("hazard_clock_timer_lag_seconds", "How far the earliest unfired "
                                 "deadline lies behind the clock (0 when none is due).",
                                 value=self._timer_lag())
+
+
+class ReplicaGauges(Collector):
+    """How far behind this worker's replica of the other partitions is (engine/stream/replica.py)."""
+
+    def __init__(self, lags: Callable[[], dict[str, int]]) -> None:
+        self._lags = lags
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        """Yield the replica's lag per kind of subject."""
+        lag = GaugeMetricFamily("hazard_replica_lag_records", "Changelog records of the partitions "
+                                "this worker does not own that its replica has not applied yet, "
+                                "by kind of subject (HAZARD_REPLICAS).", labels=["kind"])
+        for kind, n in sorted(self._lags().items()):
+            lag.add_metric([kind], n)
+        yield lag

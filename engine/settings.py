@@ -103,6 +103,12 @@ class Settings(BaseSettings):
         "changelogs acknowledged the same writes, so a restarted worker reads only what its "
         "changelogs gained since; memory: read again from the whole changelogs at every start. "
         "Give each worker its own HAZARD_DATA_DIR.")
+    replicas: bool = Field(
+        default=True, description="HAZARD_REPLICAS (on/off): each worker also keeps a read-only "
+        "copy of the hazard, alert and enterprise states of the partitions it does not own, read "
+        "from their changelogs, so that any worker answers /hazards, /alerts, /enterprises and "
+        "the board for every subject (docs/several-workers.md). It costs the memory of every "
+        "such state on every worker; off, a worker answers only for its own partitions.")
     replication_factor: int = Field(default=1, ge=1, description="HAZARD_REPLICATION_FACTOR")
     min_insync_replicas: int = Field(default=1, ge=1, description="HAZARD_MIN_INSYNC_REPLICAS")
     max_record_bytes: int = Field(default=1024 * 1024, ge=1024,

@@ -57,6 +57,16 @@ class Derived:
         self.place_index(kind).put(new.id, place)
         return packed
 
+    def place_of(self, kind: str, raw: bytes) -> Place:
+        """Where a stored state stands for the feeds: from its header if it has one, else decoded."""
+        if kind == "hazard":
+            where = header(raw)[2]
+            place = Place.decode(where, self.rules_version) if where is not None else None
+            if place is not None:
+                return place
+        core = self.cores[kind]
+        return core.place(core.decode(raw))
+
     def rebuild(self, kind: str, stored: Iterable[tuple[bytes, bytes]]) -> None:
         """The index and gauges of one kind afresh from its stored (key, bytes), in one pass."""
         started = time.perf_counter()

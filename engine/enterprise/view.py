@@ -8,7 +8,7 @@ from typing import Any
 from engine.decide.emit import iso
 from engine.enterprise import credit
 from engine.enterprise.state import EnterpriseFile
-from engine.feeds.index import Place, PlaceIndex
+from engine.feeds.index import Indices, Place, PlaceIndex
 from engine.feeds.views import TableSource
 from engine.store import unpack
 
@@ -72,7 +72,7 @@ def enterprise_view(f: EnterpriseFile, rules: Any, now: float) -> dict[str, Any]
 
 
 def enterprise_source(table: Mapping[bytes, bytes], rules: Any, now: Callable[[], float],
-                      index: PlaceIndex) -> TableSource:
+                      index: PlaceIndex | Indices) -> TableSource:
     """The enterprises table (values as `engine.store.pack` writes them) as a StateSource."""
     return TableSource(table, lambda raw: enterprise_view(unpack(raw, EnterpriseFile), rules, now()),
                        index)

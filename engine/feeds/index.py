@@ -12,7 +12,7 @@ and only the ids on the page are decoded.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from itertools import islice
 from typing import Any
@@ -103,6 +103,33 @@ class PlaceIndex:
         for dept in place.departments:
             self._departments.setdefault(dept, SortedList()).add(id_)
 
+    def discard(self, id_: str) -> None:
+        """Forget a subject (its state was deleted, or it left this index)."""
+        old = self.places.pop(id_, None)
+        if old is not None:
+            self._remove(id_, old)
+            self._all.discard(id_)
+
+    def put_many(self, places: Iterable[tuple[str, Place]]) -> None:
+        """Record many places at once: one by one when they are few, else by rebuilding."""
+        items = list(places)
+        if len(items) * 4 < len(self.places):
+            for id_, place in items:
+                self.put(id_, place)
+        else:  # sorting once beats a million insertions into sorted lists
+            merged = dict(self.places)
+            merged.update(items)
+            self.rebuild(merged.items())
+
+    def discard_many(self, ids: Iterable[str]) -> None:
+        """Forget many subjects at once: one by one when they are few, else by rebuilding."""
+        gone = set(ids)
+        if len(gone) * 4 < len(self.places):
+            for id_ in gone:
+                self.discard(id_)
+        else:
+            self.rebuild((id_, place) for id_, place in self.places.items() if id_ not in gone)
+
     def _remove(self, id_: str, place: Place) -> None:
         self._towns[place.town].discard(id_)
         for dept in place.departments:
@@ -140,16 +167,50 @@ class PlaceIndex:
         iterator over the index outlives a call, so the caller may yield to the
         event loop between chunks while the index changes.
         """
-        ids = _next_ids(self.lists_for(scope, filters), after, chunk)
-        if not ids:
-            return [], None
-        visible = []
-        for id_ in ids:
-            place = self.places.get(id_)
-            if place is not None and place_visible(place.town, place.departments,
-                                                   place.overdue(now), filters, scope, overdue):
-                visible.append(id_)
-        return visible, ids[-1]
+        return _scan(self.lists_for(scope, filters), self.get, filters, scope, overdue, now, after,
+                     chunk)
+
+
+class Indices:
+    """Several place indices read as one: a worker's own and its replica's (engine/stream/replica.py).
+
+    A subject found in more than one (for a moment, while a partition moves
+    between them) is listed once, with the place of the first index that has it.
+    """
+
+    def __init__(self, *indices: PlaceIndex) -> None:
+        self.indices = indices
+
+    def __len__(self) -> int:
+        return len({id_ for index in self.indices for id_ in index.places})
+
+    def get(self, id_: str) -> Place | None:
+        """The place of one subject in the first index that has it, or None."""
+        for index in self.indices:
+            if (place := index.get(id_)) is not None:
+                return place
+        return None
+
+    def scan(self, scope: Scope, filters: Filters, overdue: bool | None, now: float,
+             after: str | None, chunk: int) -> tuple[list[str], str | None]:
+        """As `PlaceIndex.scan`, over the ids of every index."""
+        lists = [ids for index in self.indices for ids in index.lists_for(scope, filters)]
+        return _scan(lists, self.get, filters, scope, overdue, now, after, chunk)
+
+
+def _scan(lists: list[SortedList], place_of: Callable[[str], Place | None], filters: Filters,
+          scope: Scope, overdue: bool | None, now: float, after: str | None,
+          chunk: int) -> tuple[list[str], str | None]:
+    ids = _next_ids(lists, after, chunk)
+    if not ids:
+        return [], None
+    visible = []
+    for id_ in ids:
+        place = place_of(id_)
+        if place is not None and place_visible(place.town, place.departments,
+                                               place.overdue(now), filters, scope, overdue):
+            visible.append(id_)
+    return visible, ids[-1]
 
 
 def _next_ids(lists: list[SortedList], after: str | None, n: int) -> list[str]:

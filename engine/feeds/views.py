@@ -15,7 +15,7 @@ from typing import Any, Protocol
 from engine.decide.emit import iso, lead_department
 from engine.decide.state import Hazard
 from engine.feeds.filters import Filters, item_visible
-from engine.feeds.index import Place, PlaceIndex
+from engine.feeds.index import Indices, Place, PlaceIndex
 from engine.feeds.share import LoopShare
 from engine.feeds.tokens import Scope
 from engine.ruleset import Rules
@@ -42,8 +42,12 @@ class StateSource(Protocol):
 class TableSource:
     """A StateSource over a table of raw bytes keyed by id bytes, and the index of its places."""
 
+    # How many changelog records the copy it reads of other workers' partitions has not applied
+    # yet (engine/stream/replica.py); None when it reads only the worker's own tables.
+    behind: Callable[[], int] | None = None
+
     def __init__(self, table: Mapping[bytes, bytes], view: Callable[[bytes], dict[str, Any] | None],
-                 index: PlaceIndex) -> None:
+                 index: PlaceIndex | Indices) -> None:
         self.table, self.view, self.index = table, view, index
 
     def get(self, id_: str) -> dict[str, Any] | None:
@@ -117,7 +121,7 @@ def hazard_view(h: Hazard, rules: Rules, now: float) -> dict[str, Any]:
 
 
 def hazard_source(table: Mapping[bytes, bytes], rules: Rules, now: Callable[[], float],
-                  index: PlaceIndex) -> TableSource:
+                  index: PlaceIndex | Indices) -> TableSource:
     """The hazards table (values as `engine.store.pack` writes them) as a StateSource."""
     return TableSource(table, lambda raw: hazard_view(unpack(raw), rules, now()), index)
 
@@ -145,7 +149,7 @@ def alert_view(a: Any, now: float) -> dict[str, Any]:
 
 
 def alert_source(table: Mapping[bytes, bytes], now: Callable[[], float],
-                 index: PlaceIndex) -> TableSource:
+                 index: PlaceIndex | Indices) -> TableSource:
     """The alerts table (values as `engine.store.pack` writes them) as a StateSource."""
     from engine.alerts import Alert  # only workers that run the alert rules need it
 

@@ -201,6 +201,18 @@ class EscalationStream:
         await asyncio.wait_for(resp.write(data), self.write_s)
 
 
+LAG_HEADER = "X-Replica-Lag-Records"
+
+
+def _lag_headers(source: StateSource) -> dict[str, str] | None:
+    """How stale the copy of other workers' partitions behind an answer is, when there is one.
+
+    A source with a replica (engine/stream/replica.py) has `behind`; others answer without it.
+    """
+    behind = getattr(source, "behind", None)
+    return {LAG_HEADER: str(behind())} if behind is not None else None
+
+
 async def _list(view: Any, request: Any, source: StateSource, scope: Scope,
                 now: Callable[[], float], share: LoopShare) -> Any:
     filters = Filters.from_query(request.query)
@@ -214,7 +226,7 @@ async def _list(view: Any, request: Any, source: StateSource, scope: Scope,
     # A list is a summary: each item's full record is one GET /…/{id} away.
     items = [{k: v for k, v in item.items() if k != "record"} for item in page]
     return view.json({"items": items, "next_cursor": encode_cursor(last) if last is not None else None,
-                      "as_of": iso(int(at))})
+                      "as_of": iso(int(at))}, headers=_lag_headers(source))
 
 
 def _one(view: Any, source: StateSource, id_: str, scope: Scope, kind: str) -> Any:
@@ -224,8 +236,8 @@ def _one(view: Any, source: StateSource, id_: str, scope: Scope, kind: str) -> A
     item = source.get(id_) if place is not None and scope.allows(place.town, place.departments) \
         else None
     if item is None or not scope.allows(item.get("town"), item.get("departments") or ()):
-        return view.error(404, f"no {kind} {id_[:200]!r} on this worker")
-    return view.json(item)
+        return view.error(404, f"no {kind} {id_[:200]!r} on this worker", headers=_lag_headers(source))
+    return view.json(item, headers=_lag_headers(source))
 
 
 def register(app: Any, *, settings: Settings, bootstrap: str, hazards: StateSource,

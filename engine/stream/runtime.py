@@ -37,7 +37,7 @@ import contextlib
 import heapq
 import signal
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -59,19 +59,27 @@ from engine.enterprise import web as enterprise_web
 from engine.enterprise.view import enterprise_source
 from engine.feeds import web as feeds
 from engine.feeds.tokens import TokenFileError, TokenStore
-from engine.feeds.views import alert_source, hazard_source
+from engine.feeds.views import TableSource, alert_source, hazard_source
 from engine.health import BrokerProbe, Readiness
 from engine.http import intake as field_intake
 from engine.http.limits import Limits
 from engine.http.server import Pages, Server, health_pages
 from engine.intake.process import TIMELINE, Record, decide_intake, processing_failure
 from engine.intake.timeline import encode
-from engine.metrics import AlertGauges, EngineMetrics, EnterpriseGauges, HazardGauges, RuntimeGauges
+from engine.metrics import (
+    AlertGauges,
+    EngineMetrics,
+    EnterpriseGauges,
+    HazardGauges,
+    ReplicaGauges,
+    RuntimeGauges,
+)
 from engine.plan.rules import optional_plan
 from engine.ruleset import Rules
 from engine.settings import Settings
+from engine.stream.replica import Replica, read_side
 from engine.stream.tables import LocalStore, Table, restore
-from engine.tools.kafka import client_auth, partition_for_key
+from engine.tools.kafka import client_auth, partition_for_key, reader
 from engine.topics import TopicSpec
 from engine.views import Derived
 
@@ -157,6 +165,12 @@ class Runtime:
         self.registry.register(RuntimeGauges(self._lag, lambda: sum(map(len, self.indices.values())),
                                              self._timer_lag))
         self.readiness = Readiness(frozenset(self.cores), settings.decide, settings.tick_s)
+        # What the HTTP pages read of the partitions other workers own (engine/stream/replica.py).
+        self.replica = (Replica({kind: t.changelog for kind, t in self.tables.items()},
+                                self.derived.place_of) if settings.replicas else None)
+        if self.replica is not None:
+            self.registry.register(ReplicaGauges(self.replica.lags))
+            self.readiness.replica_caught_up = self.replica.caught_up.is_set
         self.lock = asyncio.Lock()
         self.positions: dict[TopicPartition, int] = {}  # next offset to handle, per assigned partition
         self.handled_until: dict[TopicPartition, int] = {}  # intake: latest broker timestamp handled, ms
@@ -200,6 +214,10 @@ class Runtime:
         # The broker probe runs beside the loop: a batch waiting out an outage must not also
         # keep /readyz from saying the broker is gone.
         watch = asyncio.create_task(self._watch_broker(probe), name="broker-probe")
+        follow = (asyncio.create_task(self.replica.follow(lambda: reader(self.bootstrap, self.auth),
+                                                          self.settings.broker_retry_max_s),
+                                      name="replica")
+                  if self.replica is not None else None)
         try:
             while not self.stopping.is_set():
                 try:
@@ -224,9 +242,11 @@ class Runtime:
                     await asyncio.sleep(pause)
                     await self._go_back()
         finally:
-            watch.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await watch
+            for task in (watch, follow):
+                if task is not None:
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
             await server.stop()
             await probe.close()
             await self.consumer.stop()
@@ -432,8 +452,12 @@ class Runtime:
             self.generation += 1
             self.readiness.revoked()
             gone = {tp.partition for tp in revoked}
-            for table in (*self.tables.values(), self.seen):
-                table.drop(gone)
+            for kind, table in self.tables.items():
+                if self.replica is not None:  # the replica answers for them from now on
+                    self.replica.adopt(kind, table, self.derived.place_index(kind), gone)
+                else:
+                    table.drop(gone)
+            self.seen.drop(gone)
             for tp in revoked:
                 self.positions.pop(tp, None)
                 self.handled_until.pop(tp, None)
@@ -492,6 +516,9 @@ class Runtime:
                                   max_partition_fetch_bytes=16 * 1024 * 1024, **self.auth)
         await asyncio.wait_for(reader.start(), STEP_TIMEOUT_S)
         try:
+            for kind, table in self.tables.items():
+                if self.replica is not None:  # answering for the partitions while they are read
+                    self.replica.adopt(kind, table, self.derived.place_index(kind))
             for table in (*self.tables.values(), self.seen):
                 table.clear()
                 read += await restore(reader, table, sorted(numbers), self.local, STEP_TIMEOUT_S)
@@ -506,6 +533,8 @@ class Runtime:
         for kind, table in self.tables.items():
             self.derived.rebuild(kind, table.items())
             self.readiness.table_recovered(kind)
+        if self.replica is not None:  # the worker's own tables answer for its partitions again
+            self.replica.release(numbers)
         intake = [tp for tp in self.consumer.assignment() if tp.topic in self.intake_topics]
         ends = await asyncio.wait_for(self.consumer.end_offsets(intake), STEP_TIMEOUT_S) if intake else {}
         committed = {tp: await asyncio.wait_for(self.consumer.committed(tp), STEP_TIMEOUT_S)
@@ -543,22 +572,31 @@ class Runtime:
                                           set(self.rules.reference.departments))
         if unknown:
             raise TokenFileError(f"{self.tokens.path}: unknown {', '.join(unknown)}")
-        hazards = hazard_source(self.tables["hazard"], self.rules, self.clock.now,
-                                self.derived.place_index("hazard"))
-        alerts = (alert_source(self.tables["alert"], self.clock.now, self.derived.place_index("alert"))
+        now = self.clock.now
+        hazards = self._source("hazard", lambda table, index: hazard_source(table, self.rules, now,
+                                                                            index))
+        alerts = (self._source("alert", lambda table, index: alert_source(table, now, index))
                   if "alert" in self.tables else None)
         feeds.register(pages, settings=self.settings, bootstrap=self.bootstrap, hazards=hazards,
                        alerts=alerts, tokens=self.tokens, now=self.clock.now)
         enterprise_web.register(pages, settings=self.settings, tokens=self.tokens, now=self.clock.now,
-                                enterprises=enterprise_source(self.tables["enterprise"], self.rules,
-                                                              self.clock.now,
-                                                              self.derived.place_index("enterprise")))
+                                enterprises=self._source("enterprise", lambda table, index:
+                                                         enterprise_source(table, self.rules, now,
+                                                                           index)))
         field_intake.register(pages, settings=self.settings, bootstrap=self.bootstrap,
                               tokens=self.tokens, known=self.rules.reference)
         board.register(pages, settings=self.settings, bootstrap=self.bootstrap, hazards=hazards,
                        alerts=alerts, tokens=self.tokens, reference=self.rules.reference,
                        now=self.clock.now)
         return pages
+
+    def _source(self, kind: str, make: Callable[[Any, Any], TableSource]) -> TableSource:
+        """What the pages of `kind` read: its table and place index, with the replica's if any."""
+        table, index, behind = read_side(self.replica, kind, self.tables[kind],
+                                         self.derived.place_index(kind))
+        source = make(table, index)
+        source.behind = behind
+        return source
 
     def _lag(self) -> dict[tuple[str, int], int]:
         out = {}

@@ -60,6 +60,12 @@ class Table(Mapping[bytes, bytes]):
         self._values.clear()
         self._partition.clear()
 
+    def take(self, partitions: Iterable[int] | None = None) -> list[tuple[bytes, bytes, int]]:
+        """Remove and return (key, value, partition) of every key of `partitions` (None: all)."""
+        gone = None if partitions is None else set(partitions)
+        keys = [k for k, p in self._partition.items() if gone is None or p in gone]
+        return [(k, self._values.pop(k), self._partition.pop(k)) for k in keys]
+
     def drop(self, partitions: Iterable[int]) -> int:
         """Forget every key of `partitions` (revoked from this worker); how many were dropped."""
         gone = set(partitions)

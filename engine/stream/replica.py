@@ -1,0 +1,222 @@
+"""Read-only copies of the partitions a worker does not own, so that any worker answers for any subject.
+
+A worker's tables hold the partitions it is assigned. For the HTTP look-ups
+(`/hazards`, `/alerts`, `/enterprises`, the board, the escalations feed's
+departments) each worker also keeps a `Replica`: one group-less consumer,
+assigned every partition of the hazard, alert and enterprise changelogs,
+reads them from their beginning and then follows their ends. Records of a
+partition the worker owns (and has recovered) are only counted past; records
+of any other partition go to the replica's table and place index. The pages
+read the replica first and the worker's own tables after (`ReadTable`,
+`engine.feeds.index.Indices`), so each subject is answered by exactly one copy.
+
+Partitions move between the two without an empty moment:
+- revoked (and before every recovery): the worker's own keys of those
+  partitions move into the replica (`adopt`), which from then on applies their
+  records; the replica was already following them, so it is at most a few
+  records behind what it was handed;
+- assigned: the replica keeps answering for the partition until the worker's
+  table of it is recovered, then forgets it (`release`).
+
+How stale a replica is shows as `lag`: the records of its partitions it has
+not applied yet (end of the changelog minus the position read), per kind, in
+the metric `hazard_replica_lag_records` and the header `X-Replica-Lag-Records`
+on every look-up. The design and its memory cost are in docs/several-workers.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Any
+
+import structlog
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.errors import KafkaError
+
+from engine.feeds.index import Indices, Place, PlaceIndex
+from engine.stream.tables import Table
+from engine.tools.kafka import partitions_of
+
+log = structlog.get_logger("engine.stream.replica")
+
+BATCH = 2_000  # records applied per turn: the decisions share the event loop
+STOP_S = 5.0  # how long stopping waits for the reader to close
+
+
+class Replica:
+    """The states of the partitions this worker does not own, per kind, with their places."""
+
+    def __init__(self, changelogs: Mapping[str, str], place_of: Callable[[str, bytes], Place]) -> None:
+        self.kinds = {changelog: kind for kind, changelog in changelogs.items()}
+        self.tables = {kind: Table(changelog) for kind, changelog in changelogs.items()}
+        self.indices = {kind: PlaceIndex() for kind in changelogs}
+        self.place_of = place_of  # where the feeds file a stored state (`Derived.place_of`)
+        self.owned: set[int] = set()  # partitions the worker's own tables answer for
+        self.positions: dict[tuple[str, int], int] = {}  # next offset to read, per changelog partition
+        self.ends: dict[tuple[str, int], int] = {}  # the changelogs' ends, as last seen
+        self.started_ends: dict[tuple[str, int], int] | None = None  # the ends when reading began
+        self.caught_up = asyncio.Event()  # read once up to where the changelogs ended at the start
+        self.owned_known = asyncio.Event()  # the worker has recovered its first assignment
+
+    # --- what the reader and the runtime call ------------------------------------------------
+
+    def apply(self, changelog: str, partition: int, offset: int, key: bytes | None,
+              value: bytes | None) -> None:
+        """One changelog record: kept when its partition is not the worker's own, counted past always."""
+        self.positions[(changelog, partition)] = offset + 1
+        kind = self.kinds.get(changelog)
+        if kind is None or key is None or partition in self.owned:
+            return
+        index = self.indices[kind]
+        subject = key.decode("utf-8", "replace")
+        if not value:  # a tombstone: the state is gone
+            self.tables[kind].put(key, None, partition)
+            index.discard(subject)
+            return
+        try:
+            place = self.place_of(kind, value)
+        except Exception:  # noqa: BLE001 - a record no reader can place must not stop the replica
+            log.warning("replica_record_unreadable", changelog=changelog, partition=partition,
+                        offset=offset)
+            return
+        self.tables[kind].put(key, value, partition)
+        index.put(subject, place)
+
+    def adopt(self, kind: str, table: Table, index: PlaceIndex,
+              partitions: Iterable[int] | None = None) -> int:
+        """Take over the worker's own keys of `partitions` (None: all of them); how many moved.
+
+        Only the keys of partitions the worker's table answers for (released to
+        it after a whole recovery) move: for any other partition the replica
+        follows the changelog itself, and what the table holds of it (a recovery
+        that failed half-way) may be older. Those keys leave the table all the
+        same. Places come from the worker's `index`, which its next recovery rebuilds.
+        """
+        numbers = None if partitions is None else set(partitions)
+        moved = [row for row in table.take(numbers) if row[2] in self.owned]
+        self.disown(numbers)
+        mine, placed = self.tables[kind], []
+        for key, value, partition in moved:
+            subject = key.decode("utf-8", "replace")
+            place = index.get(subject)
+            if place is None:
+                try:
+                    place = self.place_of(kind, value)
+                except Exception:  # noqa: BLE001 - as in apply
+                    continue
+            mine.put(key, value, partition)
+            placed.append((subject, place))
+        self.indices[kind].put_many(placed)
+        return len(moved)
+
+    def disown(self, partitions: Iterable[int] | None = None) -> None:
+        """The worker's own tables no longer answer for `partitions` (None: any): follow them here."""
+        self.owned = set() if partitions is None else self.owned - set(partitions)
+
+    def release(self, partitions: Iterable[int]) -> int:
+        """The worker's own tables hold `partitions` now: forget them here; how many keys went."""
+        numbers = set(partitions)
+        self.owned |= numbers
+        self.owned_known.set()
+        gone = 0
+        for kind, table in self.tables.items():
+            taken = table.take(numbers)
+            self.indices[kind].discard_many(key.decode("utf-8", "replace") for key, _, _ in taken)
+            gone += len(taken)
+        return gone
+
+    def lag(self, kind: str) -> int:
+        """Records of the replicated partitions of `kind` not applied yet."""
+        changelog = self.tables[kind].changelog
+        return sum(max(0, end - self.positions.get(tp, 0)) for tp, end in self.ends.items()
+                   if tp[0] == changelog and tp[1] not in self.owned)
+
+    def lags(self) -> dict[str, int]:
+        """`lag` of every kind, for the metrics."""
+        return {kind: self.lag(kind) for kind in self.tables}
+
+    def note_ends(self, ends: Mapping[tuple[str, int], int]) -> None:
+        """The changelogs' ends as the reader saw them; the first ones set what catching up means."""
+        self.ends.update(ends)
+        if self.started_ends is None:
+            self.started_ends = dict(ends)
+        if not self.caught_up.is_set() and all(
+                self.positions.get(tp, 0) >= end for tp, end in self.started_ends.items()):
+            self.caught_up.set()
+            log.info("replica_caught_up", subjects={k: len(t) for k, t in self.tables.items()})
+
+    # --- the reader ---------------------------------------------------------------------------
+
+    async def follow(self, make_reader: Callable[[], AIOKafkaConsumer], retry_max_s: float) -> None:
+        """Read every changelog partition, from where this replica stands, until cancelled.
+
+        Reading starts once the worker has recovered its first assignment, so
+        that a first start does not hold the worker's own partitions twice.
+        """
+        await self.owned_known.wait()
+        pause = 0.5
+        while True:
+            consumer = make_reader()
+            try:
+                await consumer.start()
+                tps = [TopicPartition(changelog, p) for changelog in self.kinds
+                       for p in await partitions_of(consumer, changelog)]
+                if not tps:
+                    raise KafkaError("no changelog partitions found yet")
+                consumer.assign(tps)
+                # From where this replica stands, never before a changelog's first kept record
+                # (the reader's own reset is "latest", which would skip what is there).
+                starts = await consumer.beginning_offsets(tps)
+                for tp in tps:
+                    consumer.seek(tp, max(starts[tp], self.positions.get((tp.topic, tp.partition), 0)))
+                ends = await consumer.end_offsets(tps)
+                self.note_ends({(tp.topic, tp.partition): end for tp, end in ends.items()})
+                pause = 0.5
+                while True:
+                    batch = await consumer.getmany(timeout_ms=500, max_records=BATCH)
+                    for tp, records in batch.items():
+                        for rec in records:
+                            self.apply(tp.topic, tp.partition, rec.offset, rec.key, rec.value)
+                    for tp in tps:  # past offsets compaction left empty, too
+                        at = (tp.topic, tp.partition)
+                        self.positions[at] = max(self.positions.get(at, 0), await consumer.position(tp))
+                    seen = {(tp.topic, tp.partition): high for tp in tps
+                            if (high := consumer.highwater(tp)) is not None}
+                    self.note_ends(seen)
+            except (KafkaError, OSError, TimeoutError) as exc:
+                log.warning("replica_reader_failed_retrying", error=f"{type(exc).__name__}: {exc}"[:300],
+                            retry_in_s=pause)
+            finally:
+                with contextlib.suppress(TimeoutError, KafkaError, OSError):
+                    await asyncio.wait_for(consumer.stop(), STOP_S)
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, retry_max_s)
+
+
+class ReadTable(Mapping[bytes, bytes]):
+    """The replica's table and the worker's own as one, the replica's first (engine/feeds/views.py)."""
+
+    def __init__(self, replica: Mapping[bytes, bytes], own: Mapping[bytes, bytes]) -> None:
+        self.replica, self.own = replica, own
+
+    def __getitem__(self, key: bytes) -> bytes:
+        value = self.replica.get(key)
+        return self.own[key] if value is None else value
+
+    def __iter__(self) -> Iterator[bytes]:
+        yield from list(self.replica)
+        yield from (key for key in list(self.own) if key not in self.replica)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
+def read_side(replica: Replica | None, kind: str, table: Table,
+              index: PlaceIndex) -> tuple[Mapping[bytes, bytes], Any, Callable[[], int] | None]:
+    """What the pages of `kind` read: the table, the place index, and the replica's lag (or None)."""
+    if replica is None:
+        return table, index, None
+    return (ReadTable(replica.tables[kind], table), Indices(replica.indices[kind], index),
+            lambda: replica.lag(kind))
