@@ -173,7 +173,8 @@ class Runtime:
             self.readiness.replica_caught_up = self.replica.caught_up.is_set
         self.lock = asyncio.Lock()
         self.positions: dict[TopicPartition, int] = {}  # next offset to handle, per assigned partition
-        self.handled_until: dict[TopicPartition, int] = {}  # intake: latest broker timestamp handled, ms
+        self.handled_until: dict[TopicPartition, int] = {}  # intake: latest record timestamp handled, ms
+        self.forwards, self.forwarded_ms = 0, 0  # null-key records forwarded; when the last were acked
         self.waiting: dict[TopicPartition, int] = {}  # intake ends the clocks wait for after assignment
         self.last_tick = 0.0
         self.stopping = asyncio.Event()
@@ -270,7 +271,10 @@ class Runtime:
             if tp.topic not in self.intake_topics:
                 for rec in records:
                     self._decide(rec, sends, writes)
+        forwards = self.forwards
         await self._send(sends)
+        if self.forwards != forwards:  # copies now on the broker that no fetch has seen yet
+            self.forwarded_ms = int(time.time() * 1000)
         self._keep_locally(writes, await self._send(writes))
         try:
             await self.consumer.commit(commits)
@@ -362,6 +366,7 @@ class Runtime:
         sends.append(Send(rec.topic, subject.encode("utf-8"), rec.value, None,
                           tuple(rec.headers or ()), rec.timestamp))
         self.metrics.intake_forwarded.labels(rec.topic).inc()
+        self.forwards += 1
         log.info("intake_forwarded", subject=subject, topic=rec.topic, partition=rec.partition,
                  offset=rec.offset, to_partition=self._home(subject))
 
@@ -428,9 +433,17 @@ class Runtime:
         await self._send(due)
 
     def _intake_horizon(self) -> float | None:
-        """`intake_horizon` over the assigned intake partitions, as the consumer last saw them."""
+        """`intake_horizon` over the assigned intake partitions, as the consumer last saw them.
+
+        A fetch answered before this worker's last forwarded copies were acknowledged
+        cannot vouch for them: until each partition is fetched again, the clocks wait.
+        """
+        def polled(tp: TopicPartition) -> int | None:
+            at = self.consumer.last_poll_timestamp(tp)
+            return at if at is not None and at > self.forwarded_ms else None
+
         return intake_horizon(
-            (self.positions.get(tp, 0), self.consumer.highwater(tp), self.consumer.last_poll_timestamp(tp),
+            (self.positions.get(tp, 0), self.consumer.highwater(tp), polled(tp),
              self.handled_until.get(tp, 0))
             for tp in self.consumer.assignment() if tp.topic in self.intake_topics)
 
