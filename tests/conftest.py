@@ -129,7 +129,8 @@ def _fault_rows(request: pytest.FixtureRequest) -> Iterator[None]:
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     """Collect the fault rows of finished tests (in the controller, or the only process)."""
-    if report.when == "call" and not _under_xdist():
+    # The fixture adds them in its teardown, so the teardown's report is the first to carry them.
+    if report.when == "teardown" and not _under_xdist():
         rows = [value for name, value in report.user_properties if name == "fault_row"]
         _ROWS.extend(rows)
 
