@@ -19,6 +19,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+from workerpair import owned, split_between
 
 from engine.cores import TABLES
 from engine.feeds.tokens import mint
@@ -40,24 +41,6 @@ def report(hazard_id: str, town: str) -> tuple[bytes, bytes]:
                      "sector": "fire_safety", "grade_claimed": "general", "found_via": "grid_patrol",
                      "location": {"town": town}, "reporter": {"id": "gw-1", "role": "grid_worker"}}}
     return hazard_id.encode(), json.dumps(body).encode()
-
-
-def owned(worker: Worker) -> set[int]:
-    """The partitions the worker's last recovery made its own, from its log."""
-    ready = [json.loads(line) for line in worker.log_text().splitlines()
-             if '"worker_ready"' in line]
-    return set(ready[-1]["partitions"]) if ready else set()
-
-
-def wait_split(first: Worker, second: Worker, timeout: float = 120) -> tuple[set[int], set[int]]:
-    """Wait until the two workers own disjoint, non-empty halves of the partitions and are ready."""
-    deadline = time.monotonic() + timeout
-    while True:
-        a, b = owned(first), owned(second)
-        if a and b and not a & b and first.readyz()[0] == 200 and second.readyz()[0] == 200:
-            return a, b
-        assert time.monotonic() < deadline, f"no split of the partitions: {a} and {b}"
-        time.sleep(0.2)
 
 
 async def listing(session: aiohttp.ClientSession, base: str, headers: dict[str, str]) -> list[str]:
@@ -90,7 +73,7 @@ def test_either_worker_answers_for_every_subject(namespace: Namespace, tmp_path:
     try:
         first.start().wait_ready()
         second.start().wait_ready()
-        halves = wait_split(first, second)
+        halves = split_between(first, second)
         asyncio.run(produce(namespace.bootstrap, namespace.topic("hazard.reports"),
                             [report(s, TOWNS[n % 2]) for n, s in enumerate(SUBJECTS)]))
 

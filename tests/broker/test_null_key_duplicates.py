@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 import urllib.request
 from pathlib import Path
 from typing import Any
 
 import pytest
 from conftest import EXAMPLES
+from workerpair import PARTITIONS, split_between
 
 from engine.harness import Namespace, Worker, free_port, read_to_end, wait_drained
 from engine.tools.kafka import partition_for_key, producer
@@ -26,7 +26,6 @@ from engine.tools.kafka import partition_for_key, producer
 pytestmark = pytest.mark.broker
 
 REPORT = json.loads((EXAMPLES / "hazard-reported.json").read_text(encoding="utf-8"))
-PARTITIONS = 4  # topics/topics.yaml: every intake topic
 
 
 def report(n: int, **changes: Any) -> dict[str, Any]:
@@ -68,24 +67,6 @@ def metric(worker: Worker, line: str) -> float:
             if sample.startswith(line + " "):
                 return float(sample.rsplit(" ", 1)[1])
     return 0.0
-
-
-def owned(worker: Worker) -> set[int]:
-    """The partitions of the worker's last recovered assignment, from its worker_ready log line."""
-    ready = [json.loads(line) for line in worker.log_text().splitlines()
-             if '"event": "worker_ready"' in line]
-    return set(ready[-1]["partitions"]) if ready else set()
-
-
-def split_between(first: Worker, second: Worker, timeout: float = 120) -> tuple[set[int], set[int]]:
-    """Wait until the two workers hold disjoint halves of the partitions, both recovered."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        mine, theirs = owned(first), owned(second)
-        if mine and theirs and not mine & theirs and mine | theirs == set(range(PARTITIONS)):
-            return mine, theirs
-        time.sleep(0.3)
-    raise AssertionError(f"the partitions were not split: {owned(first)} and {owned(second)}")
 
 
 def entries(records: list[Any], event: dict[str, Any]) -> list[tuple[Any, dict[str, Any]]]:
