@@ -175,3 +175,18 @@ def test_a_file_still_counts_an_inspection_the_plan_does_not_track() -> None:
         rp.feed(e)
     f: EnterpriseFile = rp.state("enterprise", FIRM)
     assert f.months == {"2028-01": 1} and "2028/huxi" not in rp.states["plan"]
+
+
+def test_a_link_sent_again_after_a_crash_counts_once() -> None:
+    """The enterprise's state rolled back to before the inspection: deciding it again sends the
+    same link (its id comes from the inspection's entry), and the plan recognises it."""
+    cores = build_cores(RULES, None, PLAN)
+    [_, entry] = inspected("yuji", "2027-01-05", "INS-CRASH")
+    _, first = cores["enterprise"].decide(None, entry)
+    _, again = cores["enterprise"].decide(None, entry)  # as after a restore from the changelog
+    [link], [link_again] = first, again
+    assert link.event == link_again.event and link.key == "2027/yuji"
+    p, _ = cores["plan"].decide(None, seed_entry(2027, "yuji"))
+    p, _ = cores["plan"].decide(p, link.event)
+    same, outs = cores["plan"].decide(p, link_again.event)
+    assert same is p and outs == [] and p.done == {"2027-01": 1}
