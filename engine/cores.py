@@ -26,11 +26,12 @@ from engine.enterprise.view import enterprise_place
 from engine.feeds.index import Place, alert_place, hazard_place
 from engine.intake.timeline import encode
 from engine.plan.rules import PlanRules
+from engine.plan.tracking import PlanTown, PlanTracking, decide_plan, plan_place, with_plan_links
 from engine.ruleset import Rules
 from engine.store import unpack
 
 # Table names, as their changelog topics carry them.
-TABLES = {"hazard": "hazards", "alert": "alerts", "enterprise": "enterprises"}
+TABLES = {"hazard": "hazards", "alert": "alerts", "enterprise": "enterprises", "plan": "plans"}
 SEEN_TABLE = "intake-seen"
 
 
@@ -51,16 +52,28 @@ def build_cores(rules: Rules, alert_rules: AlertRules | None,
 
     The hazard and alert cores are wrapped so that what changes about an
     enterprise's hazard or alert is also filed under the enterprise (engine/enterprise/links.py).
-    With `plan`, key enterprises' coverage clocks run (engine/enterprise/coverage.py).
+    With `plan`, key enterprises' coverage clocks run (engine/enterprise/coverage.py), and with
+    its `annual` section the plan core tracks each town's year (engine/plan/tracking.py), counting
+    the inspections the enterprise core links to it.
     """
     enterprise_rules = (EnterpriseRules(rules, plan.coverage, plan.credit) if plan is not None
                         else EnterpriseRules(rules, None, None))
+    annual = plan.annual if plan is not None else None
+    def enterprise_decide(st: Any, e: dict[str, Any]) -> tuple[Any, list[Out]]:
+        return decide_enterprise(st, e, enterprise_rules)
+
     cores = {"hazard": Core("hazard", with_hazard_links(lambda st, e: decide(st, e, rules), rules),
                             unpack, clock_entry, lambda h: hazard_place(h, lead_department(h, rules))),
-             "enterprise": Core("enterprise", lambda st, e: decide_enterprise(st, e, enterprise_rules),
+             "enterprise": Core("enterprise", (with_plan_links(enterprise_decide, annual)
+                                               if annual is not None else enterprise_decide),
                                 lambda raw: unpack(raw, EnterpriseFile),
                                 partial(clock_entry, kind="enterprise"),
                                 lambda f: enterprise_place(f, rules))}
+    if plan is not None and annual is not None:
+        tracking = PlanTracking(annual, rules.reference, plan.version)
+        cores["plan"] = Core("plan", lambda st, e: decide_plan(st, e, tracking),
+                             lambda raw: unpack(raw, PlanTown), partial(clock_entry, kind="plan"),
+                             lambda p: plan_place(p, annual.lead_department))
     if alert_rules is not None:
         cores["alert"] = Core("alert", with_alert_links(lambda st, e: decide_alert(st, e, alert_rules)),
                               lambda raw: unpack(raw, Alert), alert_clock_entry, alert_place)

@@ -212,8 +212,9 @@ async def read_all(bootstrap: str, topic: str, settle: float = 2.0, timeout: flo
 
 
 def not_enterprise(record: Any) -> bool:
-    """Whether a timeline record is about a hazard, alert or inspection, not filed under an enterprise."""
-    return json.loads(record.value).get("subject_kind") != "enterprise"
+    """Whether a timeline record is about a hazard, alert or inspection: not filed under an
+    enterprise, nor a seed or link of the annual plan (engine/plan/tracking.py)."""
+    return json.loads(record.value).get("subject_kind") not in ("enterprise", "plan")
 
 
 async def read_to_end(bootstrap: str, topic: str, timeout: float = 300.0) -> list[Any]:

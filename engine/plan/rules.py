@@ -102,6 +102,7 @@ class Annual(_File):
     year: int = Field(ge=2000, le=2100)
     lead_department: str
     per_month: dict[str, int]
+    check_days: int = Field(default=0, ge=0, le=28)  # the worker checks a month this long after it ends
     campaigns: list[Campaign] = Field(default_factory=list)
 
 

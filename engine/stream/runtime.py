@@ -75,6 +75,7 @@ from engine.metrics import (
     RuntimeGauges,
 )
 from engine.plan.rules import optional_plan
+from engine.plan.tracking import seed_entries
 from engine.ruleset import Rules
 from engine.settings import Settings
 from engine.stream.replica import Replica, read_side
@@ -142,8 +143,11 @@ class Runtime:
         # ensure_topics made sure the broker has the declared counts, so this needs no request.
         self.intake_partitions = counts.pop()
         self.timeline = prefix + TIMELINE
-        self.cores: dict[str, Core] = build_cores(rules, alert_rules,
-                                                  optional_plan(settings.rules_dir, rules.reference))
+        plan = optional_plan(settings.rules_dir, rules.reference)
+        self.cores: dict[str, Core] = build_cores(rules, alert_rules, plan)
+        # The annual plan's towns, each a subject the worker creates on the partition it owns.
+        self.plan_seeds = seed_entries(plan.annual) if "plan" in self.cores else []
+        self.unseeded: set[int] = set()  # partitions recovered whose plan subjects are not checked yet
         app_id = settings.app_id
         self.tables = {kind: Table(f"{app_id}-{TABLES[kind]}-changelog") for kind in self.cores}
         self.seen = Table(f"{app_id}-{SEEN_TABLE}-changelog")
@@ -424,6 +428,7 @@ class Runtime:
         self.readiness.ticked(held)
         if held:
             return
+        await self._seed_plan()
         horizon = self._intake_horizon()
         if horizon is None:
             return
@@ -431,6 +436,23 @@ class Runtime:
         due = [Send(self.timeline, subject.encode(), encode(self.cores[kind].clock_entry(subject, at)))
                for kind, index in self.indices.items() for at, subject in index.pop_due(now)]
         await self._send(due)
+
+    async def _seed_plan(self) -> None:
+        """Send the seed of each town of the annual plan that a partition just recovered lacks.
+
+        A month and town with no inspection has no state anywhere else, so no clock
+        would fire for it (engine/plan/tracking.py). A seed sent twice (a rebalance
+        before the first was decided) is recognised by its id and changes nothing.
+        """
+        if not self.unseeded:
+            return
+        table = self.tables["plan"]
+        missing = [e for e in self.plan_seeds
+                   if self._home(e["subject"]) in self.unseeded and table.get(e["subject"].encode()) is None]
+        await self._send([Send(self.timeline, e["subject"].encode(), encode(e)) for e in missing])
+        self.unseeded = set()
+        if missing:
+            log.info("plan_seeded", subjects=[e["subject"] for e in missing])
 
     def _intake_horizon(self) -> float | None:
         """`intake_horizon` over the assigned intake partitions, as the consumer last saw them.
@@ -555,6 +577,8 @@ class Runtime:
         self.positions = {tp: off for tp, off in committed.items() if off is not None}
         self.handled_until = {}
         self.waiting = {tp: end for tp, end in ends.items() if (committed.get(tp) or 0) < end}
+        if self.plan_seeds:
+            self.unseeded = set(numbers)
         log.info("clocks_held", partitions_behind=len(self.waiting))
         log.info("worker_ready", partitions=sorted(numbers), states=sum(map(len, self.tables.values())),
                  marks=len(self.seen), changelog_records_read=read,

@@ -14,6 +14,7 @@ import asyncio
 import json
 import subprocess
 import sys
+import time
 import urllib.request
 from datetime import datetime
 from pathlib import Path
@@ -182,3 +183,64 @@ def test_files_answer_in_scope_survive_a_restart_and_feed_a_reproducible_draw(
     assert public["data"]["draw_id"] == event["data"]["draw_id"]
     assert {p["uscc"]: p["last_inspection"]["inspection_id"] for p in public["data"]["picks"]} == {
         OWN: "INS-JAN-0", OTHER: "INS-JAN-1"}
+
+
+def test_the_worker_escalates_a_town_behind_its_annual_plan_by_itself(
+        namespace: Namespace, tmp_path: Path) -> None:
+    """January 2027: lihaiwu does its 15 planned inspections, huxi 3 of 17, the other towns none.
+
+    Recorded on a clock stopped on 31 January, the inspections reach each town's plan
+    through the enterprises' files. A worker whose scaled clock then runs across 3 February
+    00:00 (January's end plus rules/plan.yaml's check_days of 2) escalates the three towns
+    behind, by itself, at that instant; `plan progress --publish` later sends the same ids.
+    """
+    towns = {"lihaiwu": 15, "huxi": 3, "zhulaozhuang": 0, "yuji": 0}
+    firms = {town: uscc(20 + n) for n, town in enumerate(towns)}
+    log = tmp_path / "worker.log"
+    worker = Worker(namespace.env(HAZARD_CLOCK_START="2027-01-31T12:00:00+08:00",
+                                  HAZARD_CLOCK_END="2027-01-31T12:00:00+08:00"), log)
+    try:
+        worker.start().wait_ready()
+        asyncio.run(produce(namespace.bootstrap, namespace.topic("enterprise.records"), [
+            registration(code, town, 100 + n) for n, (town, code) in enumerate(firms.items())]))
+        asyncio.run(produce(namespace.bootstrap, namespace.topic("inspection.findings"), [ce(
+            "safety.inspection.recorded", f"INS-PLAN-{town}-{i}", {
+                "inspection_id": f"INS-PLAN-{town}-{i}", "kind": "routine", "inspectors": INSPECTORS,
+                "enterprise": {"uscc": firms[town], "name": "Firm"}, "location": {"town": town},
+                "findings": []}, 200 + 20 * n + i, time=f"2027-01-{10 + i:02d}T10:00:00+08:00")
+            for n, (town, done) in enumerate(towns.items()) for i in range(done)]))
+        asyncio.run(wait_drained(namespace))  # the inspections' links to the plan are decided too
+    finally:
+        worker.stop()
+
+    def plan_escalations(expect: int | None) -> list[dict[str, Any]]:
+        return [json.loads(r.value) for r in asyncio.run(read_all(
+            namespace.bootstrap, namespace.topic("escalations"), expect=expect,
+            where=lambda r: json.loads(r.value)["data"]["subject_kind"] == "plan"))]
+    assert plan_escalations(None) == []  # January has not been checked yet
+
+    anchor = time.time() + 5  # the simulated clock starts moving once the worker is up
+    worker = Worker(namespace.env(HAZARD_CLOCK_START="2027-02-02T23:58:00+08:00",
+                                  HAZARD_CLOCK_ANCHOR=str(anchor), HAZARD_CLOCK_RATE="60",
+                                  HAZARD_CLOCK_END="2027-02-03T01:00:00+08:00", HAZARD_TICK_S="0.1"), log)
+    try:
+        worker.start().wait_ready()
+        raised = plan_escalations(3)
+        asyncio.run(wait_drained(namespace))
+    finally:
+        worker.stop()
+    by_subject = {e["subject"]: e for e in raised}
+    assert set(by_subject) == {"2027-01/huxi", "2027-01/zhulaozhuang", "2027-01/yuji"}
+    assert "3 of 17" in by_subject["2027-01/huxi"]["data"]["reason"]
+    assert all(datetime.fromisoformat(e["time"]) == datetime.fromisoformat("2027-02-03T00:00:00+08:00")
+               for e in raised)  # at the check instant, not when someone looked
+    assert [t["id"] for t in by_subject["2027-01/huxi"]["data"]["targets"]] == [
+        "huxi_safety_office", "safety_bureau"]
+
+    tool = cli(namespace, "plan", "progress", "--json", "--publish",
+               HAZARD_CLOCK_START="2027-02-10T09:00:00+08:00", HAZARD_CLOCK_END="2027-02-10T09:00:00+08:00")
+    assert tool.returncode == 1, tool.stderr  # behind plan
+    rows = {(r["month"], r["town"]): r for r in json.loads(tool.stdout)}
+    assert rows[("2027-01", "lihaiwu")]["done"] == 15 and not rows[("2027-01", "lihaiwu")]["behind"]
+    both = plan_escalations(6)
+    assert len(both) == 6 and {e["id"] for e in both} == {e["id"] for e in raised}  # the same three ids

@@ -39,7 +39,7 @@ def test_examples_accepted_and_rejected_examples_rejected(namespace: Namespace, 
                                            expect=5, where=not_enterprise)))
     filed = {(e["type"], e["subject"], e["data"].get("id")) for e in values(asyncio.run(read_all(
         namespace.bootstrap, namespace.topic("engine.timeline"), expect=4,
-        where=lambda r: not not_enterprise(r))))}
+        where=lambda r: json.loads(r.value)["subject_kind"] == "enterprise")))}
     assert {("safety.inspection.enterprise", "91371500MA3D7PQ1LM", None),
             ("safety.enterprise.linked", "91371500MA3D7PQ1LM", "HZ-20261130-0002"),
             ("safety.enterprise.linked", "91371500MA3D7PQ1LM", "HZ-20261130-0003")} <= filed

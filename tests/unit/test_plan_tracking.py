@@ -1,0 +1,192 @@
+"""The worker's own tracking of the annual plan: seeds, inspection links, and the monthly check."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import replace
+from datetime import date, datetime
+
+from decide_fixtures import INSPECTORS, REPO, RULES, event, inspection
+
+from engine.contract.outputs import OUTPUT_TYPES
+from engine.contract.uscc import check_character
+from engine.cores import build_cores
+from engine.decide.replay import clock_entry
+from engine.enterprise.replay import DistrictReplay
+from engine.enterprise.state import EnterpriseFile
+from engine.plan.annual import behind_escalations, progress
+from engine.plan.rules import load_plan
+from engine.plan.tracking import PlanTown, month_end, seed_entries, seed_entry
+from engine.ruleset.calendar import SHANGHAI
+from engine.store import pack
+
+PLAN = load_plan(REPO / "rules", RULES.reference)
+FIRM = "91371500MA3D7PQ1LM"  # the enterprise decide_fixtures.inspection names
+
+
+def replay() -> DistrictReplay:
+    rp = DistrictReplay.of(RULES, None, PLAN)
+    for seed in seed_entries(PLAN.annual):
+        rp.feed(seed)
+    return rp
+
+
+TOWN_FIRMS = {town: n for n, town in enumerate(sorted(PLAN.annual.per_month), start=1)}
+
+
+def uscc(n: int) -> str:
+    body = f"91371500MA{n:07d}"
+    return body + check_character(body)
+
+
+def inspected(town: str, day: str, inspection_id: str) -> list[dict]:
+    """An inspection of the town's own enterprise: the file counts it under its town."""
+    return event("safety.inspection.recorded", f"{day}T10:00:00+08:00", {
+        "inspection_id": inspection_id, "kind": "routine", "inspectors": INSPECTORS,
+        "enterprise": {"uscc": uscc(TOWN_FIRMS[town]), "name": f"Firm of {town}"},
+        "location": {"town": town}, "findings": []}, inspection_id)
+
+
+def inspect(rp: DistrictReplay, town: str, n: int, day: str = "2027-01-20") -> None:
+    for i in range(n):
+        for e in inspected(town, day, f"INS-{town}-{day}-{i}"):
+            rp.feed(e)
+
+
+def check(rp: DistrictReplay, town: str) -> list:
+    """Fire the plan's next monthly clock for a town, as the worker's timer would."""
+    key = f"2027/{town}"
+    due = rp.state("plan", key).next_due()
+    return rp.feed(clock_entry(key, due, "plan"))
+
+
+def test_a_seed_starts_a_towns_year_with_januarys_check_due_after_the_grace() -> None:
+    """Seeded, huxi's year waits for 00:00 on 3 February (Beijing time): January plus check_days=2."""
+    rp = replay()
+    p = rp.state("plan", "2027/huxi")
+    assert (p.year, p.town, p.done, p.checked) == (2027, "huxi", {}, 0)
+    assert p.next_due() == int(datetime(2027, 2, 3, tzinfo=SHANGHAI).timestamp())
+    assert sorted(rp.states["plan"]) == ["2027/huxi", "2027/lihaiwu", "2027/yuji", "2027/zhulaozhuang"]
+    assert seed_entry(2027, "huxi") == seed_entries(PLAN.annual)[0]  # the same entry each time it is made
+
+
+def test_a_seed_sent_again_changes_nothing() -> None:
+    """A worker that seeds again after a rebalance: the entry is recognised, the state kept as it is."""
+    core = build_cores(RULES, None, PLAN)["plan"]
+    state, _ = core.decide(None, seed_entry(2027, "yuji"))
+    again, outs = core.decide(state, seed_entry(2027, "yuji"))
+    assert again is state and outs == []
+
+
+def test_an_inspection_counts_for_its_town_and_month_once_and_a_refused_one_not_at_all() -> None:
+    rp = replay()
+    entries = inspected("huxi", "2027-01-20", "INS-A")
+    for e in entries + entries:  # delivered twice
+        rp.feed(e)
+    inspect(rp, "huxi", 1, day="2027-02-02")
+    for e in event("safety.inspection.recorded", "2027-01-21T10:00:00+08:00", {
+            "inspection_id": "INS-R", "kind": "routine", "outcome": "refused",
+            "inspectors": INSPECTORS, "enterprise": {"uscc": uscc(TOWN_FIRMS["huxi"]), "name": "Firm"},
+            "location": {"town": "huxi"}, "findings": []},
+            "INS-R"):
+        rp.feed(e)
+    inspect(rp, "huxi", 1, day="2026-12-30")  # before the plan's year: not the plan's business
+    assert rp.state("plan", "2027/huxi").done == {"2027-01": 1, "2027-02": 1}
+
+
+def test_a_month_on_plan_is_not_escalated_and_the_next_months_check_follows() -> None:
+    """17 inspections in January in huxi (12 + 5 for 岁末年初): on plan, nothing sent."""
+    rp = replay()
+    inspect(rp, "huxi", 17)
+    assert check(rp, "huxi") == []
+    p = rp.state("plan", "2027/huxi")
+    assert (p.checked, p.behind) == (1, [])
+    assert p.next_due() == month_end(2027, 2) + 2 * 86_400
+
+
+def test_a_month_behind_escalates_with_the_id_and_targets_of_plan_progress() -> None:
+    """16 of 17: the worker's escalation is the one `plan progress --publish` would send, same id."""
+    rp = replay()
+    inspect(rp, "huxi", 16)
+    [out] = check(rp, "huxi")
+    d = out.event["data"]
+    OUTPUT_TYPES[out.event["type"]][1].model_validate(d)
+    assert out.key == "2027-01/huxi" and "16 of 17" in d["reason"]
+    assert (d["subject_kind"], d["action"], d["rule_id"]) == ("plan", "plan_behind", "annual.behind")
+    assert [t["id"] for t in d["targets"]] == ["huxi_safety_office", "safety_bureau"]
+    assert rp.state("plan", "2027/huxi").behind == ["2027-01"]
+    # The tool, from the enterprise's file, on any later day: the same id.
+    rows = progress(rp.states["enterprise"].values(), PLAN.annual, date(2027, 2, 10))
+    tool = behind_escalations([r for r in rows if r["town"] == "huxi"], PLAN.annual, RULES.reference,
+                              PLAN.version, PLAN.annual.lead_department, 1_900_000_000)
+    assert [o.id for o in tool] == [out.id]
+
+
+def test_a_town_with_no_inspection_at_all_escalates_too() -> None:
+    """The case no per-enterprise clock could catch: yuji did nothing in January."""
+    rp = replay()
+    [out] = check(rp, "yuji")
+    assert out.key == "2027-01/yuji" and "0 of 13" in out.event["data"]["reason"]
+
+
+def test_a_late_inspection_does_not_close_a_month_before_the_timer_does() -> None:
+    """Links come from many enterprises' partitions in no order: only the clock checks a month."""
+    rp = replay()
+    inspect(rp, "lihaiwu", 1, day="2027-03-15")  # arrives first, dated well past January's check
+    assert rp.outputs == [] and rp.state("plan", "2027/lihaiwu").checked == 0
+    inspect(rp, "lihaiwu", 15, day="2027-01-25")  # January's, later on the timeline
+    assert check(rp, "lihaiwu") == []  # 15 of 15: on plan
+
+
+def test_the_plan_state_stores_and_reads_back_and_a_replay_is_deterministic() -> None:
+    """The same entries in another order across enterprises give the same states and escalations."""
+    entries = [e for town, n in (("huxi", 16), ("lihaiwu", 15), ("zhulaozhuang", 3))
+               for i in range(n) for e in inspected(town, f"2027-01-{1 + i:02d}", f"I-{town}-{i}")]
+
+    def run(order: list) -> tuple[dict, list]:
+        rp = replay()
+        for e in order:
+            rp.feed(e)
+        outs = [o for town in sorted(PLAN.annual.per_month) for o in check(rp, town)]
+        # Everything but the order the entry hashes were noted in, which only recognises re-deliveries.
+        return ({k: replace(v, applied=sorted(v.applied)).encode() for k, v in rp.states["plan"].items()},
+                [(o.id, o.key, o.event["data"]["reason"]) for o in outs])
+
+    first = run(entries)
+    shuffled = entries[:]
+    random.Random(7).shuffle(shuffled)
+    assert run(shuffled) == first
+    assert [key for _, key, _ in first[1]] == ["2027-01/huxi", "2027-01/yuji", "2027-01/zhulaozhuang"]
+    core = build_cores(RULES, None, PLAN)["plan"]
+    raw = first[0]["2027/huxi"]
+    stored = pack(PlanTown.decode(raw))
+    assert core.decode(stored).encode() == raw
+
+
+def test_without_an_annual_section_there_is_no_plan_core() -> None:
+    assert "plan" not in build_cores(RULES, None, replace(PLAN, annual=None))
+    assert "plan" not in build_cores(RULES, None, None)
+
+
+def test_a_file_still_counts_an_inspection_the_plan_does_not_track() -> None:
+    """An inspection in a year the plan does not cover is filed; no plan subject appears for it."""
+    rp = replay()
+    for e in inspection("2028-01-05 10:00", [], inspection_id="INS-2028", town="huxi"):
+        rp.feed(e)
+    f: EnterpriseFile = rp.state("enterprise", FIRM)
+    assert f.months == {"2028-01": 1} and "2028/huxi" not in rp.states["plan"]
+
+
+def test_a_link_sent_again_after_a_crash_counts_once() -> None:
+    """The enterprise's state rolled back to before the inspection: deciding it again sends the
+    same link (its id comes from the inspection's entry), and the plan recognises it."""
+    cores = build_cores(RULES, None, PLAN)
+    [_, entry] = inspected("yuji", "2027-01-05", "INS-CRASH")
+    _, first = cores["enterprise"].decide(None, entry)
+    _, again = cores["enterprise"].decide(None, entry)  # as after a restore from the changelog
+    [link], [link_again] = first, again
+    assert link.event == link_again.event and link.key == "2027/yuji"
+    p, _ = cores["plan"].decide(None, seed_entry(2027, "yuji"))
+    p, _ = cores["plan"].decide(p, link.event)
+    same, outs = cores["plan"].decide(p, link_again.event)
+    assert same is p and outs == [] and p.done == {"2027-01": 1}
