@@ -40,7 +40,7 @@ class Core:
 
     kind: str
     decide: Callable[[Any, dict[str, Any]], tuple[Any, list[Out]]]
-    decode: Callable[[bytes], Any]
+    decode: Callable[[bytes], Any]  # for the decision: a history stays undecoded (engine/store.py)
     clock_entry: Callable[[str, int], dict[str, Any]]
     place: Callable[[Any], Place]  # where the feeds' index files a state (engine/feeds/index.py)
 
@@ -55,14 +55,15 @@ def build_cores(rules: Rules, alert_rules: AlertRules | None,
     """
     enterprise_rules = EnterpriseRules(rules, plan.coverage if plan is not None else None)
     cores = {"hazard": Core("hazard", with_hazard_links(lambda st, e: decide(st, e, rules), rules),
-                            unpack, clock_entry, lambda h: hazard_place(h, lead_department(h, rules))),
+                            partial(unpack, lazy=True), clock_entry,
+                            lambda h: hazard_place(h, lead_department(h, rules))),
              "enterprise": Core("enterprise", lambda st, e: decide_enterprise(st, e, enterprise_rules),
                                 lambda raw: unpack(raw, EnterpriseFile),
                                 partial(clock_entry, kind="enterprise"),
                                 lambda f: enterprise_place(f, rules))}
     if alert_rules is not None:
         cores["alert"] = Core("alert", with_alert_links(lambda st, e: decide_alert(st, e, alert_rules)),
-                              lambda raw: unpack(raw, Alert), alert_clock_entry, alert_place)
+                              partial(unpack, kind=Alert, lazy=True), alert_clock_entry, alert_place)
     return cores
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field, fields
-from typing import Any
+from typing import Any, ClassVar
 
 from engine import codec
 
@@ -65,23 +65,41 @@ class Hazard:
     orders: list[list[Any]] = field(default_factory=list)  # [order_no, order, at, event id]
     violations: list[list[Any]] = field(default_factory=list)  # [order_no, at, event id, evidence]
     clocks: dict[str, int] = field(default_factory=dict)  # clock name -> due (derived)
-    applied: list[int] = field(default_factory=list)  # 64-bit hashes of applied entry ids
+    applied: list[int] = field(default_factory=list)  # hashes of the latest APPLIED entry ids applied
     history: list[list[Any]] = field(default_factory=list)  # [time, event id, what]
     watermark: int = 0  # the latest time this state has been brought to
+    # The history stored before, as JSON not decoded: the decision path only appends to `history`
+    # (engine/store.py). Empty when the whole history is in `history`; read both with `timeline()`.
+    history_stored: bytes = b""
+
+    # What each place of a positional field means; the stored record names them (engine/store.py).
+    # "one": the field holds one such list; "many": a list of them; "map": a dict of them.
+    NAMED: ClassVar[dict[str, tuple[str, tuple[str, ...]]]] = {
+        "point": ("one", ("lat", "lon")),
+        "enterprise": ("one", ("uscc", "name")),
+        "listed": ("one", ("notice_no", "listed_at", "deadline", "active")),
+        "ext": ("one", ("requested_at", "requested_until", "event_id")),
+        "early": ("one", ("at", "approved", "new_deadline", "event_id")),
+        "orders": ("many", ("order_no", "order", "at", "event_id")),
+        "violations": ("many", ("order_no", "at", "event_id", "evidence")),
+    }
 
     def encode(self) -> bytes:
-        """Serialise compactly, leaving out fields at their defaults."""
-        out = {}
-        for name in _FIELD_NAMES:
-            value = getattr(self, name)
-            if value != _DEFAULTS.get(name, _MISSING) and value not in (None, [], {}):
-                out[name] = value
-        return codec.dumps(out)
+        """Serialise compactly, leaving out fields at their defaults; the whole history in `history`."""
+        return codec.dumps(state_doc(self, _FIELD_NAMES, _DEFAULTS))
+
+    def doc(self, history: bool = True) -> dict[str, Any]:
+        """The fields by name, those at their defaults left out; with the whole history or without it."""
+        return state_doc(self, _FIELD_NAMES, _DEFAULTS, history)
 
     @classmethod
     def decode(cls, raw: bytes) -> Hazard:
         """The inverse of encode."""
         return cls(**codec.loads(raw))
+
+    def timeline(self) -> list[list[Any]]:
+        """The whole history in arrival order: what was stored before, then what was added since."""
+        return full_history(self)
 
     def status(self) -> str:
         """Where the hazard stands in its lifecycle."""
@@ -114,10 +132,51 @@ class Hazard:
 
 
 _MISSING = object()
-_FIELD_NAMES = [f.name for f in fields(Hazard)]
+STORED = "history_stored"
+_FIELD_NAMES = [f.name for f in fields(Hazard) if f.name != STORED]
 _DEFAULTS.update({f.name: f.default for f in fields(Hazard) if f.default is not f.default_factory})
+
+# Entry hashes a state keeps to recognise a re-delivered entry. A duplicate comes at most one batch
+# of records (engine/stream/runtime.py MAX_BATCH) after its original: docs/redelivery.md says why.
+APPLIED = 2_000
 
 
 def entry_hash(entry_id: str) -> int:
     """A 64-bit hash of an entry id: enough to recognise a re-delivered entry, in 8 bytes."""
     return int.from_bytes(hashlib.blake2b(entry_id.encode(), digest_size=8).digest(), "big")
+
+
+def remember(applied: list[int], tag: int) -> None:
+    """Record an applied entry's hash, keeping only the latest APPLIED."""
+    applied.append(tag)
+    if len(applied) > APPLIED:
+        del applied[:-APPLIED]
+
+
+HISTORY_ITEM = ("time", "event_id", "what")  # the names of a history item's places, as stored
+
+
+def full_history(state: Any) -> list[list[Any]]:
+    """A hazard's or an alert's whole history: the stored part decoded, then what was added since."""
+    if not state.history_stored:
+        return state.history
+    return [*stored_history(state.history_stored), *state.history]
+
+
+def stored_history(raw: bytes) -> list[list[Any]]:
+    """History items as the table stores them (engine/store.py), back in their positional form."""
+    return [[item[n] for n in HISTORY_ITEM] for item in codec.loads(raw)]
+
+
+def state_doc(state: Any, names: list[str], defaults: dict[str, Any],
+              history: bool = True) -> dict[str, Any]:
+    """A state's fields by name, those at their defaults left out; with the whole history or without."""
+    out = {}
+    for name in names:
+        if name == "history":
+            value = full_history(state) if history else None
+        else:
+            value = getattr(state, name)
+        if value != defaults.get(name, _MISSING) and value not in (None, [], {}):
+            out[name] = value
+    return out
