@@ -51,8 +51,8 @@ def pack(h: Any, summary: bytes = b"", place: bytes = b"") -> bytes:
         head += b"\t" + place
     lazy = hasattr(h, "history_stored")  # a hazard or an alert, not an enterprise's file
     doc = _named(h.doc(history=False) if lazy else h.doc(), h.NAMED)
-    if "applied" in doc:
-        doc["applied"] = _applied(doc["applied"])
+    if h.applied or getattr(h, "applied_stored", b""):  # the stored part as it came, undecoded
+        doc["applied"] = _applied(getattr(h, "applied_stored", b""), h.applied)
     state = codec.dumps(doc)
     parts = [head, b"\n", _MARK, b"%d," % FORMAT, memoryview(state)[1:]]
     if lazy:
@@ -75,13 +75,13 @@ def _named(doc: dict[str, Any], named: dict[str, tuple[str, tuple[str, ...]]]) -
     return doc
 
 
-def _applied(tags: list[int]) -> str:
+def _applied(stored: bytes, tags: list[int]) -> str:
     """Entry hashes as base64 of their 8 bytes each: JSON's big integers cost ten times as much."""
-    return base64.b64encode(struct.pack(f">{len(tags)}Q", *tags)).decode()
+    return base64.b64encode(stored + struct.pack(f">{len(tags)}Q", *tags)).decode()
 
 
 def _tags(text: str) -> list[int]:
-    """The inverse of `_applied`."""
+    """The inverse of `_applied`, decoded to integers."""
     raw = base64.b64decode(text)
     return list(struct.unpack(f">{len(raw) // 8}Q", raw))
 
@@ -128,7 +128,10 @@ def unpack(raw: bytes, kind: type[Any] = Hazard, lazy: bool = False) -> Any:
         raise StoredFormatError(f"stored state {doc.get('id')!r} has format {version}; "
                                 f"this engine reads formats 0 to {FORMAT}")
     if "applied" in doc:
-        doc["applied"] = _tags(doc["applied"])
+        if lazy and hasattr(kind, "applied_stored"):
+            doc["applied_stored"], doc["applied"] = base64.b64decode(doc["applied"]), []
+        else:
+            doc["applied"] = _tags(doc["applied"])
     if history and history != b"[]":
         if lazy:
             doc["history_stored"] = history

@@ -58,6 +58,7 @@ class Alert:
     final_missed: bool = False  # the final report (核报) clock ran out
     watermark: int = 0  # the latest time this state has been brought to
     history_stored: bytes = b""  # the history stored before, not decoded (as for a Hazard)
+    applied_stored: bytes = b""  # the applied hashes stored before, not decoded (as for a Hazard)
 
     # What each place of a positional field means, as for a Hazard.
     NAMED: ClassVar[dict[str, tuple[str, tuple[str, ...]]]] = {
@@ -117,6 +118,6 @@ class Alert:
         return min(self.clocks.values()) if self.clocks else None
 
 
-_FIELD_NAMES = [f.name for f in fields(Alert) if f.name != STORED]
+_FIELD_NAMES = [f.name for f in fields(Alert) if f.name not in STORED]
 _DEFAULTS: dict[str, Any] = {f.name: f.default for f in fields(Alert)
                              if f.default is not f.default_factory}  # type: ignore[misc]

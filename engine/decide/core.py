@@ -20,7 +20,7 @@ from typing import Any
 from engine.decide.clocks import derive, fire
 from engine.decide.emit import Out
 from engine.decide.lifecycle import apply_event, epoch, settle
-from engine.decide.state import Hazard, entry_hash, remember
+from engine.decide.state import Hazard, applied_before, entry_hash, remember
 from engine.ruleset.compiled import Rules
 
 CLOCK_TYPE = "safety.clock.fired"
@@ -89,9 +89,9 @@ def apply_entry(state: Any, entry: dict[str, Any], rules: Any, now: int | None, 
     if entry["type"] == CLOCK_TYPE:
         return h, advance_fn(h, rules, now)
     tag = entry_hash(entry["entry_id"])
-    if tag in h.applied:
+    if applied_before(h, tag):
         return state if state is not None else h, []  # a re-delivered entry changes nothing
-    remember(h.applied, tag)
+    remember(h, tag)
     at = entry_time(entry)
     outs = advance_fn(h, rules, min(at, now))
     outs += apply_fn(h, entry, at, rules)

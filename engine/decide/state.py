@@ -9,6 +9,7 @@ arrive out of order still lead to the same state.
 from __future__ import annotations
 
 import hashlib
+import struct
 from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar
 
@@ -71,6 +72,8 @@ class Hazard:
     # The history stored before, as JSON not decoded: the decision path only appends to `history`
     # (engine/store.py). Empty when the whole history is in `history`; read both with `timeline()`.
     history_stored: bytes = b""
+    # The applied hashes stored before, 8 bytes each, not decoded; `applied` holds those added since.
+    applied_stored: bytes = b""
 
     # What each place of a positional field means; the stored record names them (engine/store.py).
     # "one": the field holds one such list; "many": a list of them; "map": a dict of them.
@@ -132,8 +135,8 @@ class Hazard:
 
 
 _MISSING = object()
-STORED = "history_stored"
-_FIELD_NAMES = [f.name for f in fields(Hazard) if f.name != STORED]
+STORED = ("history_stored", "applied_stored")
+_FIELD_NAMES = [f.name for f in fields(Hazard) if f.name not in STORED]
 _DEFAULTS.update({f.name: f.default for f in fields(Hazard) if f.default is not f.default_factory})
 
 # Entry hashes a state keeps to recognise a re-delivered entry. A duplicate comes at most one batch
@@ -146,11 +149,38 @@ def entry_hash(entry_id: str) -> int:
     return int.from_bytes(hashlib.blake2b(entry_id.encode(), digest_size=8).digest(), "big")
 
 
-def remember(applied: list[int], tag: int) -> None:
-    """Record an applied entry's hash, keeping only the latest APPLIED."""
-    applied.append(tag)
-    if len(applied) > APPLIED:
-        del applied[:-APPLIED]
+def applied_before(state: Any, tag: int) -> bool:
+    """Whether an entry with hash `tag` is among those the state applied last."""
+    if tag in state.applied:
+        return True
+    stored: bytes = getattr(state, "applied_stored", b"")
+    needle = tag.to_bytes(8, "big")
+    at = stored.find(needle)
+    while at >= 0:  # a match must start on a hash's first byte
+        if at % 8 == 0:
+            return True
+        at = stored.find(needle, at + 1)
+    return False
+
+
+def remember(state: Any, tag: int) -> None:
+    """Record an applied entry's hash, keeping only the latest APPLIED (stored ones leave first)."""
+    state.applied.append(tag)
+    stored: bytes = getattr(state, "applied_stored", b"")
+    over = len(stored) // 8 + len(state.applied) - APPLIED
+    if over > 0 and stored:
+        drop = min(over, len(stored) // 8)
+        state.applied_stored, over = stored[8 * drop:], over - drop
+    if over > 0:
+        del state.applied[:over]
+
+
+def all_applied(state: Any) -> list[int]:
+    """Every applied hash the state keeps, oldest first: the stored ones decoded, then the new."""
+    stored: bytes = getattr(state, "applied_stored", b"")
+    if not stored:
+        return state.applied
+    return [*struct.unpack(f">{len(stored) // 8}Q", stored), *state.applied]
 
 
 HISTORY_ITEM = ("time", "event_id", "what")  # the names of a history item's places, as stored
@@ -175,6 +205,8 @@ def state_doc(state: Any, names: list[str], defaults: dict[str, Any],
     for name in names:
         if name == "history":
             value = full_history(state) if history else None
+        elif name == "applied":
+            value = all_applied(state)
         else:
             value = getattr(state, name)
         if value != defaults.get(name, _MISSING) and value not in (None, [], {}):

@@ -54,6 +54,31 @@ def test_a_state_keeps_only_the_latest_applied_hashes_and_still_refuses_a_recent
     assert again is new and outs == []
 
 
+def test_a_state_read_from_the_table_refuses_a_copy_its_stored_hashes_name() -> None:
+    """Read lazily, the stored hashes stay bytes; a copy of an entry among them is still refused."""
+    entries = _story("HZ-R")[:4]
+    h, _ = _chain(entries, stored=True)
+    lazy = unpack(pack(h), lazy=True)
+    assert lazy.applied == [] and len(lazy.applied_stored) == 8 * len(entries)
+    for entry in entries:
+        again, outs = decide(lazy, entry, RULES)
+        assert again is lazy and outs == []
+    # The first entry's hash across two slots (4 bytes in): not a hash the state holds.
+    lazy.applied_stored = bytes(4) + entry_hash(entries[0]["entry_id"]).to_bytes(8, "big") + bytes(4)
+    assert decide(lazy, entries[0], RULES)[0] is not lazy
+
+
+def test_the_window_drops_stored_hashes_first_when_it_is_full() -> None:
+    """With APPLIED hashes stored, one more applied drops the oldest stored one, not a new one."""
+    h, _ = decide(None, report("HZ-S", "2026-11-02 09:00"), RULES)
+    h.applied = list(range(1, APPLIED + 1))
+    lazy = unpack(pack(h), lazy=True)
+    entry = progress("HZ-S", "2026-11-03 09:00", 10)
+    new, _ = decide(lazy, entry, RULES)
+    assert len(new.applied_stored) == 8 * (APPLIED - 1) and new.applied == [entry_hash(entry["entry_id"])]
+    assert unpack(pack(new)).applied == [*range(2, APPLIED + 1), entry_hash(entry["entry_id"])]
+
+
 def _chain(entries: list[dict[str, Any]], stored: bool) -> tuple[Hazard, list[Any]]:
     """Decide entries one by one, the state going through the table's bytes (lazily) or not."""
     state: Any = None
