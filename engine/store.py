@@ -50,7 +50,7 @@ def pack(h: Any, summary: bytes = b"", place: bytes = b"") -> bytes:
     if place:
         head += b"\t" + place
     lazy = hasattr(h, "history_stored")  # a hazard or an alert, not an enterprise's file
-    doc = _named(h.doc(history=False) if lazy else h.doc(), h.NAMED)
+    doc = _named(h.doc(whole=False) if lazy else h.doc(), h.NAMED)
     if h.applied or getattr(h, "applied_stored", b""):  # the stored part as it came, undecoded
         doc["applied"] = _applied(getattr(h, "applied_stored", b""), h.applied)
     state = codec.dumps(doc)

@@ -73,9 +73,10 @@ class Alert:
         """Serialise compactly, leaving out fields at their defaults; the whole history in `history`."""
         return codec.dumps(state_doc(self, _FIELD_NAMES, _DEFAULTS))
 
-    def doc(self, history: bool = True) -> dict[str, Any]:
-        """The fields by name, those at their defaults left out; with the whole history or without it."""
-        return state_doc(self, _FIELD_NAMES, _DEFAULTS, history)
+    def doc(self, whole: bool = True) -> dict[str, Any]:
+        """The fields by name, those at their defaults left out; `whole=False`: without the history
+        and the applied hashes, which the table stores as they came (engine/store.py)."""
+        return state_doc(self, _FIELD_NAMES, _DEFAULTS, whole)
 
     def timeline(self) -> list[list[Any]]:
         """The whole history in arrival order: what was stored before, then what was added since."""

@@ -91,9 +91,10 @@ class Hazard:
         """Serialise compactly, leaving out fields at their defaults; the whole history in `history`."""
         return codec.dumps(state_doc(self, _FIELD_NAMES, _DEFAULTS))
 
-    def doc(self, history: bool = True) -> dict[str, Any]:
-        """The fields by name, those at their defaults left out; with the whole history or without it."""
-        return state_doc(self, _FIELD_NAMES, _DEFAULTS, history)
+    def doc(self, whole: bool = True) -> dict[str, Any]:
+        """The fields by name, those at their defaults left out; `whole=False`: without the history
+        and the applied hashes, which the table stores as they came (engine/store.py)."""
+        return state_doc(self, _FIELD_NAMES, _DEFAULTS, whole)
 
     @classmethod
     def decode(cls, raw: bytes) -> Hazard:
@@ -199,14 +200,15 @@ def stored_history(raw: bytes) -> list[list[Any]]:
 
 
 def state_doc(state: Any, names: list[str], defaults: dict[str, Any],
-              history: bool = True) -> dict[str, Any]:
-    """A state's fields by name, those at their defaults left out; with the whole history or without."""
+              whole: bool = True) -> dict[str, Any]:
+    """A state's fields by name, those at their defaults left out; without the history and the
+    applied hashes unless `whole`."""
     out = {}
     for name in names:
         if name == "history":
-            value = full_history(state) if history else None
+            value = full_history(state) if whole else None
         elif name == "applied":
-            value = all_applied(state)
+            value = all_applied(state) if whole else None
         else:
             value = getattr(state, name)
         if value != defaults.get(name, _MISSING) and value not in (None, [], {}):
