@@ -9,12 +9,14 @@ alert) is read as a due time alone, and the state is decoded instead.
 
 Since format 1 the state is one line of JSON with `"format": 1` first and
 every field by name, the places of the positional lists the code keeps
-(`listed`, a report's figures, a history item...) named too after the state
-class's `NAMED`, and the applied entries' hashes as one base64 string; a
-hazard's or an alert's history follows on a line of its own. The decision
-reads the state line only: it keeps the history line as bytes and adds what
-it appends to the end of them when the state is stored again, so a decision
-no longer decodes, copies or re-encodes a history it does not read. `show`,
+(`listed`, a report's figures...) named too after the state class's `NAMED`
+(a list of such records by column: `{"time": [...], "event_id": [...]}`, which
+costs a zip instead of a dict per record), and the applied entries' hashes as
+one base64 string; a hazard's or an alert's history follows on a line of its
+own, each item named. The decision reads the state line only: it keeps the
+history line and the applied hashes as bytes and adds what it appends to the
+end of them when the state is stored again, so a decision no longer decodes,
+copies or re-encodes a history it does not read. `show`,
 the feeds, the board and a referral's evidence read the whole history
 (`timeline()`). A record of format 0 (no `format` key: the state as
 `encode()` writes it, history inside) still loads.
@@ -68,8 +70,8 @@ def _named(doc: dict[str, Any], named: dict[str, tuple[str, tuple[str, ...]]]) -
             continue
         if shape == "one":
             doc[name] = dict(zip(places, value, strict=True))
-        elif shape == "many":
-            doc[name] = [dict(zip(places, v, strict=True)) for v in value]
+        elif shape == "many":  # by column: one list per place, in the rows' order
+            doc[name] = dict(zip(places, map(list, zip(*value, strict=True)), strict=True))
         else:
             doc[name] = {k: dict(zip(places, v, strict=True)) for k, v in value.items()}
     return doc
@@ -95,7 +97,7 @@ def _positional(doc: dict[str, Any], named: dict[str, tuple[str, tuple[str, ...]
         if shape == "one":
             doc[name] = [value[p] for p in places]
         elif shape == "many":
-            doc[name] = [[v[p] for p in places] for v in value]
+            doc[name] = [list(row) for row in zip(*(value[p] for p in places), strict=True)]
         else:
             doc[name] = {k: [v[p] for p in places] for k, v in value.items()}
     return doc

@@ -76,7 +76,8 @@ class Hazard:
     applied_stored: bytes = b""
 
     # What each place of a positional field means; the stored record names them (engine/store.py).
-    # "one": the field holds one such list; "many": a list of them; "map": a dict of them.
+    # "one": the field holds one such list; "many": a list of them (stored by column); "map": a dict
+    # of them.
     NAMED: ClassVar[dict[str, tuple[str, tuple[str, ...]]]] = {
         "point": ("one", ("lat", "lon")),
         "enterprise": ("one", ("uscc", "name")),
