@@ -149,8 +149,10 @@ def assess(a: Alert, rules: AlertRules) -> tuple[str, list[str], str, list[str],
     the outcome does not depend on the order the updates arrive in.
     """
     end = after(rules.regrade_window(a.kind), a.opened_at, rules)
-    times = sorted({r[0] for r in a.reports if r[0] <= end}) or [a.opened_at]
-    moments = [(t, *classify(a.figures(until=t), rules)) for t in times]
+    # Each report time's figures in one pass: asking figures(until=t) for each t re-read every
+    # report before t, so an alert with many updates cost the square of their number.
+    by_time = a.figures_by_time(end) or [(a.opened_at, a.figures(until=a.opened_at))]
+    moments = [(t, *classify(figures, rules)) for t, figures in by_time]
     demanded: dict[str, int] = {}
     for t, grade_id, _ in moments:
         for level in rules.report_reach(grade_id):

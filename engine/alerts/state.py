@@ -110,6 +110,20 @@ class Alert:
             evacuate = ev if ev is not None else evacuate
         return Figures.of(casualties, loss, evacuate)
 
+    def figures_by_time(self, until: int) -> list[tuple[int, Figures]]:
+        """`figures(until=t)` for each report time t up to `until`, in one pass over the reports."""
+        out: list[tuple[int, Figures]] = []
+        casualties, loss, evacuate = None, None, None
+        for i, (at, _, c, lo, ev) in enumerate(self.reports):
+            if at > until:
+                break
+            casualties = c if c is not None else casualties
+            loss = lo if lo is not None else loss
+            evacuate = ev if ev is not None else evacuate
+            if i + 1 == len(self.reports) or self.reports[i + 1][0] != at:  # the last report at `at`
+                out.append((at, Figures.of(casualties, loss, evacuate)))
+        return out
+
     def town(self) -> str | None:
         """The town (镇/街道) id of the alert's location."""
         return self.location.get("town") if self.location else None
