@@ -41,7 +41,7 @@ class Core:
 
     kind: str
     decide: Callable[[Any, dict[str, Any]], tuple[Any, list[Out]]]
-    decode: Callable[[bytes], Any]
+    decode: Callable[[bytes], Any]  # for the decision: a history stays undecoded (engine/store.py)
     clock_entry: Callable[[str, int], dict[str, Any]]
     place: Callable[[Any], Place]  # where the feeds' index files a state (engine/feeds/index.py)
 
@@ -63,7 +63,8 @@ def build_cores(rules: Rules, alert_rules: AlertRules | None,
         return decide_enterprise(st, e, enterprise_rules)
 
     cores = {"hazard": Core("hazard", with_hazard_links(lambda st, e: decide(st, e, rules), rules),
-                            unpack, clock_entry, lambda h: hazard_place(h, lead_department(h, rules))),
+                            partial(unpack, lazy=True), clock_entry,
+                            lambda h: hazard_place(h, lead_department(h, rules))),
              "enterprise": Core("enterprise", (with_plan_links(enterprise_decide, annual)
                                                if annual is not None else enterprise_decide),
                                 lambda raw: unpack(raw, EnterpriseFile),
@@ -76,7 +77,7 @@ def build_cores(rules: Rules, alert_rules: AlertRules | None,
                              lambda p: plan_place(p, annual.lead_department))
     if alert_rules is not None:
         cores["alert"] = Core("alert", with_alert_links(lambda st, e: decide_alert(st, e, alert_rules)),
-                              lambda raw: unpack(raw, Alert), alert_clock_entry, alert_place)
+                              partial(unpack, kind=Alert, lazy=True), alert_clock_entry, alert_place)
     return cores
 
 

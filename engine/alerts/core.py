@@ -16,6 +16,7 @@ out.
 from __future__ import annotations
 
 import bisect
+from collections.abc import Callable
 from typing import Any
 
 from engine.alerts import capdoc, clocks, disaster, emit, incident
@@ -25,6 +26,7 @@ from engine.alerts.rules import GRADES, AlertRules
 from engine.alerts.state import Alert
 from engine.decide.core import advance_clocks, apply_entry
 from engine.decide.emit import Out
+from engine.decide.lifecycle import UnknownEntryType
 
 
 def derive(a: Alert, rules: AlertRules) -> dict[str, int]:
@@ -61,51 +63,74 @@ def decide_alert(state: Alert | None, entry: dict[str, Any], rules: AlertRules,
     return apply_entry(state, entry, rules, now, new=Alert, advance_fn=advance, apply_fn=_apply)
 
 
+# What one event type records on an alert: (alert, data, time, event id, rules) -> its history line.
+Handler = Callable[[Alert, dict[str, Any], int, str, AlertRules], str]
+
+
 def apply_event(a: Alert, entry: dict[str, Any], at: int, rules: AlertRules) -> None:
     """Record one field event's facts on the alert."""
-    what = entry["type"].rsplit(".", 1)[-1]
-    d, eid = entry["data"], entry["event_id"]
-    if what == "raised":
-        if a.opened is None:
-            a.opened, a.opened_at, a.kind = eid, at, d["kind"]
-            a.location = {k: v for k, v in d["location"].items() if v is not None}
-            a.description = d["description"]
-            a.crowded, a.post = d.get("crowded_place", False), d.get("post")
-            a.exercise = d.get("exercise", False)
-            a.enterprise = d.get("enterprise")
-            a.incident_class = d.get("incident_class") or rules.incident_class(
-                d["kind"], a.enterprise is not None)
-            _figures(a, at, eid, d)
-            note = (f"raised: {d['kind']} in {a.town()}, {a.incident_class}"
-                    + (" (exercise)" if a.exercise else ""))
-        else:
-            note = "raised again: ignored (the first raising stands)"
-    elif what == "updated":
-        _figures(a, at, eid, d)
-        note = "updated" + (f": {d['note']}" if d.get("note") else "")
-    elif what == "acknowledged":
-        level = rules.authority_level(d["unit"])
-        if level is not None:  # a report received by that level's authority
-            a.reported[level] = min(a.reported.get(level, at), at)
-            note = f"reported to {level} ({d['unit']})"
-        else:  # a responder takes the alert on: the earliest acknowledgement stands
-            if a.acked is None or a.acked[0] > at:
-                a.acked = [at, d["unit"], eid]
-            note = f"acknowledged by {d['unit']}"
-    elif what == "reported":  # safety.disaster.reported: a disaster information officer's report
-        report = [at, eid, d["report_kind"], d["post"]]
-        a.disaster_reports.insert(bisect.bisect_right([r[0] for r in a.disaster_reports], at), report)
-        figures = d.get("figures") or {}
-        _figures(a, at, eid, {"casualties": figures.get("casualties"),
-                              "estimated_loss_cny": figures.get("direct_loss_cny")})
-        note = f"disaster report {d['report_kind']} from post {d['post']}"
-    elif what == "closed":
-        if a.closed_at is None or a.closed_at > at:
-            a.closed_at, a.closed_by = at, eid
-        note = "closed"
-    else:
-        note = what
-    a.history.append([at, eid, note])
+    handler = HANDLERS.get(entry["type"])
+    if handler is None:
+        raise UnknownEntryType(f"no alert rule handles entries of type {entry['type']!r}")
+    eid = entry["event_id"]
+    a.history.append([at, eid, handler(a, entry["data"], at, eid, rules)])
+
+
+def _raised(a: Alert, d: dict[str, Any], at: int, eid: str, rules: AlertRules) -> str:
+    if a.opened is not None:
+        return "raised again: ignored (the first raising stands)"
+    a.opened, a.opened_at, a.kind = eid, at, d["kind"]
+    a.location = {k: v for k, v in d["location"].items() if v is not None}
+    a.description = d["description"]
+    a.crowded, a.post = d.get("crowded_place", False), d.get("post")
+    a.exercise = d.get("exercise", False)
+    a.enterprise = d.get("enterprise")
+    a.incident_class = d.get("incident_class") or rules.incident_class(d["kind"], a.enterprise is not None)
+    _figures(a, at, eid, d)
+    return (f"raised: {d['kind']} in {a.town()}, {a.incident_class}"
+            + (" (exercise)" if a.exercise else ""))
+
+
+def _updated(a: Alert, d: dict[str, Any], at: int, eid: str, rules: AlertRules) -> str:
+    _figures(a, at, eid, d)
+    return "updated" + (f": {d['note']}" if d.get("note") else "")
+
+
+def _acknowledged(a: Alert, d: dict[str, Any], at: int, eid: str, rules: AlertRules) -> str:
+    level = rules.authority_level(d["unit"])
+    if level is not None:  # a report received by that level's authority
+        a.reported[level] = min(a.reported.get(level, at), at)
+        return f"reported to {level} ({d['unit']})"
+    if a.acked is None or a.acked[0] > at:  # a responder takes it on: the earliest one stands
+        a.acked = [at, d["unit"], eid]
+    return f"acknowledged by {d['unit']}"
+
+
+def _disaster_reported(a: Alert, d: dict[str, Any], at: int, eid: str, rules: AlertRules) -> str:
+    """safety.disaster.reported: a disaster information officer's report."""
+    report = [at, eid, d["report_kind"], d["post"]]
+    a.disaster_reports.insert(bisect.bisect_right([r[0] for r in a.disaster_reports], at), report)
+    figures = d.get("figures") or {}
+    _figures(a, at, eid, {"casualties": figures.get("casualties"),
+                          "estimated_loss_cny": figures.get("direct_loss_cny")})
+    return f"disaster report {d['report_kind']} from post {d['post']}"
+
+
+def _closed(a: Alert, d: dict[str, Any], at: int, eid: str, rules: AlertRules) -> str:
+    if a.closed_at is None or a.closed_at > at:
+        a.closed_at, a.closed_by = at, eid
+    return "closed"
+
+
+# The handler of each full event type an alert's timeline carries: every contract type whose
+# subject is an alert (tests/unit/test_dispatch.py checks the list).
+HANDLERS: dict[str, Handler] = {
+    "safety.alert.raised": _raised,
+    "safety.alert.updated": _updated,
+    "safety.alert.acknowledged": _acknowledged,
+    "safety.alert.closed": _closed,
+    "safety.disaster.reported": _disaster_reported,
+}
 
 
 def _figures(a: Alert, at: int, eid: str, d: dict[str, Any]) -> None:
@@ -124,8 +149,10 @@ def assess(a: Alert, rules: AlertRules) -> tuple[str, list[str], str, list[str],
     the outcome does not depend on the order the updates arrive in.
     """
     end = after(rules.regrade_window(a.kind), a.opened_at, rules)
-    times = sorted({r[0] for r in a.reports if r[0] <= end}) or [a.opened_at]
-    moments = [(t, *classify(a.figures(until=t), rules)) for t in times]
+    # Each report time's figures in one pass: asking figures(until=t) for each t re-read every
+    # report before t, so an alert with many updates cost the square of their number.
+    by_time = a.figures_by_time(end) or [(a.opened_at, a.figures(until=a.opened_at))]
+    moments = [(t, *classify(figures, rules)) for t, figures in by_time]
     demanded: dict[str, int] = {}
     for t, grade_id, _ in moments:
         for level in rules.report_reach(grade_id):

@@ -8,11 +8,11 @@ facts (clocks.py), so events that arrive out of order lead to the same state.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
-from typing import Any
+from typing import Any, ClassVar
 
 from engine import codec
 from engine.alerts.grade import Figures
-from engine.decide.state import entry_hash
+from engine.decide.state import STORED, entry_hash, full_history, state_doc
 
 __all__ = ["Alert", "entry_hash"]
 
@@ -47,7 +47,7 @@ class Alert:
     caps: list[list[Any]] = field(default_factory=list)  # CAP sent: [sequence, identifier, sent, type]
     waiting: list[list[Any]] = field(default_factory=list)  # before the raising: [time, event id, type]
     clocks: dict[str, int] = field(default_factory=dict)  # clock name -> due (derived)
-    applied: list[int] = field(default_factory=list)  # 64-bit hashes of applied entry ids
+    applied: list[int] = field(default_factory=list)  # hashes of the latest APPLIED entry ids applied
     history: list[list[Any]] = field(default_factory=list)  # [time, event id, what]
     notified: bool = False  # the 493号令 art. 10 notifications went out (production accidents)
     routed: bool = False  # a non-production incident went to the town and the sector's department
@@ -57,12 +57,30 @@ class Alert:
     dmissed: list[int] = field(default_factory=list)  # daily (续报/零报告) due times that ran out
     final_missed: bool = False  # the final report (核报) clock ran out
     watermark: int = 0  # the latest time this state has been brought to
+    history_stored: bytes = b""  # the history stored before, not decoded (as for a Hazard)
+    applied_stored: bytes = b""  # the applied hashes stored before, not decoded (as for a Hazard)
+
+    # What each place of a positional field means, as for a Hazard.
+    NAMED: ClassVar[dict[str, tuple[str, tuple[str, ...]]]] = {
+        "reports": ("many", ("time", "event_id", "casualties", "loss_cny", "to_evacuate")),
+        "acked": ("one", ("time", "unit", "event_id")),
+        "caps": ("many", ("sequence", "identifier", "sent", "msg_type")),
+        "waiting": ("many", ("time", "event_id", "type")),
+        "disaster_reports": ("many", ("time", "event_id", "report_kind", "post")),
+    }
 
     def encode(self) -> bytes:
-        """Serialise compactly, leaving out fields at their defaults."""
-        out = {name: getattr(self, name) for name in _FIELD_NAMES
-               if getattr(self, name) != _DEFAULTS.get(name) and getattr(self, name) not in (None, [], {})}
-        return codec.dumps(out)
+        """Serialise compactly, leaving out fields at their defaults; the whole history in `history`."""
+        return codec.dumps(state_doc(self, _FIELD_NAMES, _DEFAULTS))
+
+    def doc(self, whole: bool = True) -> dict[str, Any]:
+        """The fields by name, those at their defaults left out; `whole=False`: without the history
+        and the applied hashes, which the table stores as they came (engine/store.py)."""
+        return state_doc(self, _FIELD_NAMES, _DEFAULTS, whole)
+
+    def timeline(self) -> list[list[Any]]:
+        """The whole history in arrival order: what was stored before, then what was added since."""
+        return full_history(self)
 
     @classmethod
     def decode(cls, raw: bytes) -> Alert:
@@ -92,6 +110,20 @@ class Alert:
             evacuate = ev if ev is not None else evacuate
         return Figures.of(casualties, loss, evacuate)
 
+    def figures_by_time(self, until: int) -> list[tuple[int, Figures]]:
+        """`figures(until=t)` for each report time t up to `until`, in one pass over the reports."""
+        out: list[tuple[int, Figures]] = []
+        casualties, loss, evacuate = None, None, None
+        for i, (at, _, c, lo, ev) in enumerate(self.reports):
+            if at > until:
+                break
+            casualties = c if c is not None else casualties
+            loss = lo if lo is not None else loss
+            evacuate = ev if ev is not None else evacuate
+            if i + 1 == len(self.reports) or self.reports[i + 1][0] != at:  # the last report at `at`
+                out.append((at, Figures.of(casualties, loss, evacuate)))
+        return out
+
     def town(self) -> str | None:
         """The town (镇/街道) id of the alert's location."""
         return self.location.get("town") if self.location else None
@@ -101,6 +133,6 @@ class Alert:
         return min(self.clocks.values()) if self.clocks else None
 
 
-_FIELD_NAMES = [f.name for f in fields(Alert)]
+_FIELD_NAMES = [f.name for f in fields(Alert) if f.name not in STORED]
 _DEFAULTS: dict[str, Any] = {f.name: f.default for f in fields(Alert)
                              if f.default is not f.default_factory}  # type: ignore[misc]

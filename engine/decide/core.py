@@ -20,7 +20,7 @@ from typing import Any
 from engine.decide.clocks import derive, fire
 from engine.decide.emit import Out
 from engine.decide.lifecycle import apply_event, epoch, settle
-from engine.decide.state import Hazard, entry_hash
+from engine.decide.state import Hazard, applied_before, entry_hash, remember
 from engine.ruleset.compiled import Rules
 
 CLOCK_TYPE = "safety.clock.fired"
@@ -59,9 +59,11 @@ def clone(state: Any) -> Any:
 
     States hold only JSON values (they are stored as JSON), so copying lists and
     dicts level by level is enough; `copy.deepcopy` did the same with a memo and
-    a dispatch per object, at several times the cost.
+    a dispatch per object, at several times the cost. The entry hashes (`applied`)
+    are integers, so one list copy is a deep copy of them.
     """
-    return type(state)(**{name: _copy(getattr(state, name)) for name in state.__slots__})
+    return type(state)(**{name: getattr(state, name).copy() if name == "applied"
+                          else _copy(getattr(state, name)) for name in state.__slots__})
 
 
 def _copy(value: Any) -> Any:
@@ -87,9 +89,9 @@ def apply_entry(state: Any, entry: dict[str, Any], rules: Any, now: int | None, 
     if entry["type"] == CLOCK_TYPE:
         return h, advance_fn(h, rules, now)
     tag = entry_hash(entry["entry_id"])
-    if tag in h.applied:
+    if applied_before(h, tag):
         return state if state is not None else h, []  # a re-delivered entry changes nothing
-    h.applied.append(tag)
+    remember(h, tag)
     at = entry_time(entry)
     outs = advance_fn(h, rules, min(at, now))
     outs += apply_fn(h, entry, at, rules)

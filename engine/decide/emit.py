@@ -164,7 +164,7 @@ def referral(h: Hazard, rules: Rules, *, ground_id: str, code: str, reason: str,
     respondents = [r for r in respondents if r["kind"] in RESPONDENT_KINDS]
     # In time order: events from offline apps arrive late, and history is kept in arrival order.
     timeline = [{"time": iso(t), "event_id": e, "what": w}
-                for t, e, w in sorted(h.history, key=lambda item: item[0])]
+                for t, e, w in sorted(h.timeline(), key=lambda item: item[0])]
     data = {"referral_id": rid, "subject_kind": "hazard", "subject_id": h.id,
             "respondents": [{k: r[k] for k in ("kind", "id", "name")} for r in respondents],
             "grounds": code, "reason": reason, "timeline": timeline, "rules_version": rules.version}
@@ -189,7 +189,8 @@ def enforcement_proposed(h: Hazard, rules: Rules, measure: Measure, *, rule_id: 
 
 def _timeline(h: Hazard) -> list[dict[str, Any]]:
     # In time order: events from offline apps arrive late, and history is kept in arrival order.
-    return [{"time": iso(t), "event_id": e, "what": w} for t, e, w in sorted(h.history, key=lambda i: i[0])]
+    return [{"time": iso(t), "event_id": e, "what": w}
+            for t, e, w in sorted(h.timeline(), key=lambda i: i[0])]
 
 
 def judicial_referral(h: Hazard, rules: Rules, *, order_no: str, at: int, evidence: list[str]) -> Out:

@@ -74,7 +74,7 @@ def _filing(dept: str, hazards: list[Hazard], month: str, start: int, end: int, 
               f"{overdue} of them past their deadline, {listed} under listed supervision")
     timeline = sorted(
         ({"time": iso(t), "event_id": e, "what": f"{h.id}: {w}"}
-         for h in hazards for t, e, w in h.history if start <= t < end),
+         for h in hazards for t, e, w in h.timeline() if start <= t < end),
         key=lambda item: (item["time"], item["event_id"]))
     data = {"referral_id": rid, "subject_kind": "department", "subject_id": dept,
             "respondents": [respondent], "grounds": "periodic_filing", "reason": reason,

@@ -8,6 +8,7 @@ finding) is what starts its clocks; until then it is an orphan.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, date, datetime, time
 from typing import Any
 
@@ -15,6 +16,7 @@ from engine.decide import emit
 from engine.decide.clocks import after, list_hazard
 from engine.decide.emit import Out
 from engine.decide.state import Hazard
+from engine.intake.timeline import FINDING_TYPE
 from engine.ruleset.calendar import SHANGHAI
 from engine.ruleset.compiled import Rules
 
@@ -52,68 +54,21 @@ def _confirm(h: Hazard, at: int, event_id: str, grade: str) -> None:
     h.verdict, h.grade, h.verified_at, h.confirmed_by = "confirmed", grade, at, event_id
 
 
+# What one event type records on a hazard: (hazard, data, time, event id, rules) -> (what, outputs).
+Handler = Callable[[Hazard, dict[str, Any], int, str, Rules], tuple[str, list[Out]]]
+
+
+class UnknownEntryType(ValueError):
+    """A timeline entry of a type no handler is registered for: dead-lettered, never ignored."""
+
+
 def apply_event(h: Hazard, entry: dict[str, Any], at: int, rules: Rules) -> list[Out]:
     """Record one field event's facts on the hazard; return notices it issues at once."""
-    kind = entry["type"].rsplit(".", 1)[-1]
-    d = entry["data"]
+    handler = HANDLERS.get(entry["type"])
+    if handler is None:
+        raise UnknownEntryType(f"no hazard rule handles entries of type {entry['type']!r}")
     eid = entry["event_id"]
-    outs: list[Out] = []
-    if kind == "reported":
-        _open(h, at, eid, "report", d)
-        h.title = h.title or d["title"]
-        h.claimed = d["grade_claimed"]
-        what = f"reported ({d['grade_claimed']}) via {d['found_via']}"
-    elif kind == "finding":
-        insp = d["inspection"]
-        _open(h, at, eid, "finding" if insp["law_enforcement"] else "report",
-              {**d, "location": insp["location"], "enterprise": insp["enterprise"]})
-        h.title = h.title or d["description"][:80]
-        h.claimed = d["grade"]
-        what = f"found by {insp['kind']} inspection {insp['inspection_id']} ({d['grade']})"
-        if insp["law_enforcement"]:
-            _confirm(h, at, eid, d["grade"])  # a law-enforcement finding confirms itself
-        if d.get("immediate"):
-            _close(h, at, "immediate")
-            what += ", fixed on the spot"
-    elif kind == "verified":
-        what = f"verified: {d['verdict']}"
-        if d.get("lead_department"):
-            h.lead = d["lead_department"]
-        if d["verdict"] == "confirmed":
-            _confirm(h, at, eid, d["grade"])
-            what += f" ({d['grade']})"
-        elif h.verified_at is None or h.verified_at <= at:
-            h.verdict, h.verified_at = d["verdict"], at
-            h.duplicate_of = d.get("duplicate_of")
-            _close(h, at, d["verdict"])
-    elif kind == "planned":
-        if h.planned_at is None or h.planned_at <= at:  # the latest plan stands
-            h.planned_at, h.plan_target = at, epoch(d["target_date"])
-            h.responsible = d["responsible_person"]
-        what = f"rectification planned, target {emit.iso(epoch(d['target_date']))}"
-    elif kind == "progressed":
-        h.progress = max(h.progress, d["percent"])
-        what = f"rectification {d['percent']}% done"
-    elif kind == "completed":
-        # The latest claim stands; a claim that a later failed review has judged already does not.
-        judged = h.cycle > 0 and h.cycle_start is not None and at < h.cycle_start
-        if h.closed_how is None and not judged and (h.completed_at is None or h.completed_at <= at):
-            h.completed_at = at
-            h.review_fails = 0  # the review clock runs afresh from the newest claim
-        what = "rectification claimed complete"
-    elif kind == "reviewed":
-        what, more = _review(h, at, eid, d["outcome"], rules)
-        outs += more
-    elif kind == "extension_requested":
-        what, more = _extension_request(h, at, eid, d, rules)
-        outs += more
-    elif kind == "extension_decided":
-        what, more = _extension_decision(h, at, eid, d, rules)
-        outs += more
-    elif kind in _ENFORCEMENT:
-        what = _enforcement_record(h, kind, at, eid, d)
-    else:
-        what = kind
+    what, outs = handler(h, entry["data"], at, eid, rules)
     if h.closed_how is not None:
         # No claim awaits review on a closed hazard, whichever arrived first: the claim or the close.
         h.completed_at = None
@@ -121,7 +76,74 @@ def apply_event(h: Hazard, entry: dict[str, Any], at: int, rules: Rules) -> list
     return outs
 
 
-_ENFORCEMENT = frozenset({"ordered", "penalized", "legal_reviewed", "violated", "lifted"})
+def _reported(h: Hazard, d: dict[str, Any], at: int, eid: str, rules: Rules) -> tuple[str, list[Out]]:
+    _open(h, at, eid, "report", d)
+    h.title = h.title or d["title"]
+    h.claimed = d["grade_claimed"]
+    return f"reported ({d['grade_claimed']}) via {d['found_via']}", []
+
+
+def _finding(h: Hazard, d: dict[str, Any], at: int, eid: str, rules: Rules) -> tuple[str, list[Out]]:
+    insp = d["inspection"]
+    _open(h, at, eid, "finding" if insp["law_enforcement"] else "report",
+          {**d, "location": insp["location"], "enterprise": insp["enterprise"]})
+    h.title = h.title or d["description"][:80]
+    h.claimed = d["grade"]
+    what = f"found by {insp['kind']} inspection {insp['inspection_id']} ({d['grade']})"
+    if insp["law_enforcement"]:
+        _confirm(h, at, eid, d["grade"])  # a law-enforcement finding confirms itself
+    if d.get("immediate"):
+        _close(h, at, "immediate")
+        what += ", fixed on the spot"
+    return what, []
+
+
+def _verified(h: Hazard, d: dict[str, Any], at: int, eid: str, rules: Rules) -> tuple[str, list[Out]]:
+    what = f"verified: {d['verdict']}"
+    if d.get("lead_department"):
+        h.lead = d["lead_department"]
+    if d["verdict"] == "confirmed":
+        _confirm(h, at, eid, d["grade"])
+        what += f" ({d['grade']})"
+    elif h.verified_at is None or h.verified_at <= at:
+        h.verdict, h.verified_at = d["verdict"], at
+        h.duplicate_of = d.get("duplicate_of")
+        _close(h, at, d["verdict"])
+    return what, []
+
+
+def _planned(h: Hazard, d: dict[str, Any], at: int, eid: str, rules: Rules) -> tuple[str, list[Out]]:
+    if h.planned_at is None or h.planned_at <= at:  # the latest plan stands
+        h.planned_at, h.plan_target = at, epoch(d["target_date"])
+        h.responsible = d["responsible_person"]
+    return f"rectification planned, target {emit.iso(epoch(d['target_date']))}", []
+
+
+def _progressed(h: Hazard, d: dict[str, Any], at: int, eid: str, rules: Rules) -> tuple[str, list[Out]]:
+    h.progress = max(h.progress, d["percent"])
+    return f"rectification {d['percent']}% done", []
+
+
+def _completed(h: Hazard, d: dict[str, Any], at: int, eid: str, rules: Rules) -> tuple[str, list[Out]]:
+    # The latest claim stands; a claim that a later failed review has judged already does not.
+    judged = h.cycle > 0 and h.cycle_start is not None and at < h.cycle_start
+    if h.closed_how is None and not judged and (h.completed_at is None or h.completed_at <= at):
+        h.completed_at = at
+        h.review_fails = 0  # the review clock runs afresh from the newest claim
+    return "rectification claimed complete", []
+
+
+def _reviewed(h: Hazard, d: dict[str, Any], at: int, eid: str, rules: Rules) -> tuple[str, list[Out]]:
+    return _review(h, at, eid, d["outcome"], rules)
+
+
+def _enforcement(kind: str) -> Handler:
+    def record(h: Hazard, d: dict[str, Any], at: int, eid: str, rules: Rules) -> tuple[str, list[Out]]:
+        return _enforcement_record(h, kind, at, eid, d), []
+    return record
+
+
+_ENFORCEMENT = ("ordered", "penalized", "legal_reviewed", "violated", "lifted")
 
 
 def _enforcement_record(h: Hazard, kind: str, at: int, eid: str, d: dict[str, Any]) -> str:
@@ -289,3 +311,21 @@ def _decide_extension(h: Hazard, decision: list[Any], rules: Rules) -> tuple[str
 
 def _dt(ts: int) -> datetime:
     return datetime.fromtimestamp(ts, UTC)
+
+
+# The handler of each full event type a hazard's timeline carries: every contract type whose
+# subject is a hazard, and an inspection's finding (tests/unit/test_dispatch.py checks the list).
+HANDLERS: dict[str, Handler] = {
+    "safety.hazard.reported": _reported,
+    FINDING_TYPE: _finding,
+    "safety.hazard.verified": _verified,
+    "safety.rectification.planned": _planned,
+    "safety.rectification.progressed": _progressed,
+    "safety.rectification.completed": _completed,
+    "safety.rectification.reviewed": _reviewed,
+    "safety.rectification.extension_requested": lambda h, d, at, eid, rules: _extension_request(
+        h, at, eid, d, rules),
+    "safety.rectification.extension_decided": lambda h, d, at, eid, rules: _extension_decision(
+        h, at, eid, d, rules),
+    **{f"safety.enforcement.{kind}": _enforcement(kind) for kind in _ENFORCEMENT},
+}

@@ -9,8 +9,9 @@ arrive out of order still lead to the same state.
 from __future__ import annotations
 
 import hashlib
+import struct
 from dataclasses import dataclass, field, fields
-from typing import Any
+from typing import Any, ClassVar
 
 from engine import codec
 
@@ -65,23 +66,45 @@ class Hazard:
     orders: list[list[Any]] = field(default_factory=list)  # [order_no, order, at, event id]
     violations: list[list[Any]] = field(default_factory=list)  # [order_no, at, event id, evidence]
     clocks: dict[str, int] = field(default_factory=dict)  # clock name -> due (derived)
-    applied: list[int] = field(default_factory=list)  # 64-bit hashes of applied entry ids
+    applied: list[int] = field(default_factory=list)  # hashes of the latest APPLIED entry ids applied
     history: list[list[Any]] = field(default_factory=list)  # [time, event id, what]
     watermark: int = 0  # the latest time this state has been brought to
+    # The history stored before, as JSON not decoded: the decision path only appends to `history`
+    # (engine/store.py). Empty when the whole history is in `history`; read both with `timeline()`.
+    history_stored: bytes = b""
+    # The applied hashes stored before, 8 bytes each, not decoded; `applied` holds those added since.
+    applied_stored: bytes = b""
+
+    # What each place of a positional field means; the stored record names them (engine/store.py).
+    # "one": the field holds one such list; "many": a list of them (stored by column); "map": a dict
+    # of them.
+    NAMED: ClassVar[dict[str, tuple[str, tuple[str, ...]]]] = {
+        "point": ("one", ("lat", "lon")),
+        "enterprise": ("one", ("uscc", "name")),
+        "listed": ("one", ("notice_no", "listed_at", "deadline", "active")),
+        "ext": ("one", ("requested_at", "requested_until", "event_id")),
+        "early": ("one", ("at", "approved", "new_deadline", "event_id")),
+        "orders": ("many", ("order_no", "order", "at", "event_id")),
+        "violations": ("many", ("order_no", "at", "event_id", "evidence")),
+    }
 
     def encode(self) -> bytes:
-        """Serialise compactly, leaving out fields at their defaults."""
-        out = {}
-        for name in _FIELD_NAMES:
-            value = getattr(self, name)
-            if value != _DEFAULTS.get(name, _MISSING) and value not in (None, [], {}):
-                out[name] = value
-        return codec.dumps(out)
+        """Serialise compactly, leaving out fields at their defaults; the whole history in `history`."""
+        return codec.dumps(state_doc(self, _FIELD_NAMES, _DEFAULTS))
+
+    def doc(self, whole: bool = True) -> dict[str, Any]:
+        """The fields by name, those at their defaults left out; `whole=False`: without the history
+        and the applied hashes, which the table stores as they came (engine/store.py)."""
+        return state_doc(self, _FIELD_NAMES, _DEFAULTS, whole)
 
     @classmethod
     def decode(cls, raw: bytes) -> Hazard:
         """The inverse of encode."""
         return cls(**codec.loads(raw))
+
+    def timeline(self) -> list[list[Any]]:
+        """The whole history in arrival order: what was stored before, then what was added since."""
+        return full_history(self)
 
     def status(self) -> str:
         """Where the hazard stands in its lifecycle."""
@@ -114,10 +137,81 @@ class Hazard:
 
 
 _MISSING = object()
-_FIELD_NAMES = [f.name for f in fields(Hazard)]
+STORED = ("history_stored", "applied_stored")
+_FIELD_NAMES = [f.name for f in fields(Hazard) if f.name not in STORED]
 _DEFAULTS.update({f.name: f.default for f in fields(Hazard) if f.default is not f.default_factory})
+
+# Entry hashes a state keeps to recognise a re-delivered entry. A duplicate comes at most one batch
+# of records (engine/stream/runtime.py MAX_BATCH) after its original: docs/redelivery.md says why.
+APPLIED = 2_000
 
 
 def entry_hash(entry_id: str) -> int:
     """A 64-bit hash of an entry id: enough to recognise a re-delivered entry, in 8 bytes."""
     return int.from_bytes(hashlib.blake2b(entry_id.encode(), digest_size=8).digest(), "big")
+
+
+def applied_before(state: Any, tag: int) -> bool:
+    """Whether an entry with hash `tag` is among those the state applied last."""
+    if tag in state.applied:
+        return True
+    stored: bytes = getattr(state, "applied_stored", b"")
+    needle = tag.to_bytes(8, "big")
+    at = stored.find(needle)
+    while at >= 0:  # a match must start on a hash's first byte
+        if at % 8 == 0:
+            return True
+        at = stored.find(needle, at + 1)
+    return False
+
+
+def remember(state: Any, tag: int) -> None:
+    """Record an applied entry's hash, keeping only the latest APPLIED (stored ones leave first)."""
+    state.applied.append(tag)
+    stored: bytes = getattr(state, "applied_stored", b"")
+    over = len(stored) // 8 + len(state.applied) - APPLIED
+    if over > 0 and stored:
+        drop = min(over, len(stored) // 8)
+        state.applied_stored, over = stored[8 * drop:], over - drop
+    if over > 0:
+        del state.applied[:over]
+
+
+def all_applied(state: Any) -> list[int]:
+    """Every applied hash the state keeps, oldest first: the stored ones decoded, then the new."""
+    stored: bytes = getattr(state, "applied_stored", b"")
+    if not stored:
+        return state.applied
+    return [*struct.unpack(f">{len(stored) // 8}Q", stored), *state.applied]
+
+
+HISTORY_ITEM = ("time", "event_id", "what")  # the names of a history item's places, as stored
+
+
+def full_history(state: Any) -> list[list[Any]]:
+    """A hazard's or an alert's whole history: the stored part decoded, then what was added since."""
+    if not state.history_stored:
+        return state.history
+    return [*stored_history(state.history_stored), *state.history]
+
+
+def stored_history(raw: bytes) -> list[list[Any]]:
+    """History items as the table stores them (engine/store.py), back in their positional form."""
+    return [[item[n] for n in HISTORY_ITEM] for item in codec.loads(raw)]
+
+
+def state_doc(state: Any, names: list[str], defaults: dict[str, Any],
+              whole: bool = True) -> dict[str, Any]:
+    """A state's fields by name, those at their defaults left out; without the history and the
+    applied hashes unless `whole`."""
+    out = {}
+    for name in names:
+        if name == "history":
+            value = full_history(state) if whole else None
+        elif name == "applied":
+            value = all_applied(state) if whole else None
+        else:
+            value = getattr(state, name)
+        if value != defaults.get(name, _MISSING) and value not in (None, [], {}):
+            out[name] = value
+    return out

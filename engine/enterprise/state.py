@@ -10,14 +10,13 @@ long the enterprise has been supervised.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
-from typing import Any
+from typing import Any, ClassVar
 
 from engine import codec
 
 RECENT = 50  # record lines kept in a file
 MAX_OPEN = 500  # open hazards kept in detail; beyond, the oldest are only counted
 MONTHS = 24  # months of inspection counts kept, for the annual plan's progress
-APPLIED = 1000  # entry hashes kept to recognise a re-delivered entry (a batch is far smaller)
 
 
 @dataclass(slots=True)
@@ -62,11 +61,27 @@ class EnterpriseFile:
     applied: list[int] = field(default_factory=list)
     watermark: int = 0
 
+    # What each place of a positional field means; the stored record names them (engine/store.py).
+    # The credit proposals, with a decision nested in each, stay positional for now.
+    NAMED: ClassVar[dict[str, tuple[str, tuple[str, ...]]]] = {
+        "classified": ("one", ("decided_at", "decided_by", "decision_no", "event_id")),
+        "hazards": ("map", ("status", "grade", "deadline", "completed", "tier", "department", "sector",
+                            "listed")),
+        "orders": ("map", ("order", "hazard_id", "at")),
+        "last_inspection": ("one", ("time", "inspection_id", "kind", "findings")),
+        "last_alert": ("one", ("time", "alert_id", "kind")),
+        "proposals": ("many", ("time", "proposal_id", "measure", "hazard_id")),
+        "recent": ("many", ("time", "event_id", "what")),
+    }
+
     def encode(self) -> bytes:
         """Serialise compactly, leaving out fields at their defaults."""
-        return codec.dumps({name: getattr(self, name) for name in _FIELD_NAMES
-                            if getattr(self, name) != _DEFAULTS.get(name)
-                            and getattr(self, name) not in (None, [], {})})
+        return codec.dumps(self.doc())
+
+    def doc(self) -> dict[str, Any]:
+        """The fields by name, those at their defaults left out."""
+        return {name: getattr(self, name) for name in _FIELD_NAMES
+                if getattr(self, name) != _DEFAULTS.get(name) and getattr(self, name) not in (None, [], {})}
 
     @classmethod
     def decode(cls, raw: bytes) -> EnterpriseFile:

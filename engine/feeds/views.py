@@ -116,7 +116,7 @@ def hazard_view(h: Hazard, rules: Rules, now: float) -> dict[str, Any]:
                    for name, due in sorted(h.clocks.items(), key=lambda kv: kv[1])],
         # In time order: events from offline apps arrive late, and history is kept in arrival order.
         "record": [{"time": iso(t), "event_id": e, "what": w}
-                   for t, e, w in sorted(h.history, key=lambda item: item[0])],
+                   for t, e, w in sorted(h.timeline(), key=lambda item: item[0])],
     }
 
 
@@ -144,7 +144,7 @@ def alert_view(a: Any, now: float) -> dict[str, Any]:
         "clocks": [{"name": name, "due": iso(due)}
                    for name, due in sorted(a.clocks.items(), key=lambda kv: kv[1])],
         "record": [{"time": iso(t), "event_id": e, "what": w}
-                   for t, e, w in sorted(a.history, key=lambda item: item[0])],
+                   for t, e, w in sorted(a.timeline(), key=lambda item: item[0])],
     }
 
 

@@ -30,12 +30,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from engine import codec
 from engine.decide.core import CLOCK_TYPE, advance_clocks, apply_entry, entry_time
 from engine.decide.emit import Out, iso, output_id
-from engine.enterprise.state import APPLIED
+from engine.decide.state import APPLIED
 from engine.feeds.index import Place
 from engine.intake.process import TIMELINE
 from engine.intake.timeline import INSPECTED_TYPE
@@ -70,10 +70,16 @@ class PlanTown:
     applied: list[int] = field(default_factory=list)
     watermark: int = 0
 
+    # Every field is named already: no positional lists to name in the stored record (engine/store.py).
+    NAMED: ClassVar[dict[str, tuple[str, tuple[str, ...]]]] = {}
+
+    def doc(self) -> dict[str, Any]:
+        """The fields by name, empty ones left out."""
+        return {name: getattr(self, name) for name in _FIELD_NAMES if getattr(self, name) not in ([], {})}
+
     def encode(self) -> bytes:
         """Serialise compactly, leaving out empty fields."""
-        return codec.dumps({name: getattr(self, name) for name in _FIELD_NAMES
-                            if getattr(self, name) not in ([], {})})
+        return codec.dumps(self.doc())
 
     @classmethod
     def decode(cls, raw: bytes) -> PlanTown:

@@ -80,7 +80,7 @@ def render(h: Hazard | None, entries: list[dict[str, Any]], hazard_id: str) -> s
         lines += [f"    {name:<12} due {iso(due)}" for name, due in sorted(h.clocks.items(),
                                                                         key=lambda kv: kv[1])]
         lines.append("  record (三项制度):")
-        lines += [f"    {iso(t)}  {what}  [{eid}]" for t, eid, what in h.history]
+        lines += [f"    {iso(t)}  {what}  [{eid}]" for t, eid, what in h.timeline()]
     lines.append(f"  timeline entries: {len(entries)}")
     lines += [f"    {e.get('time')}  {e['type']}  {e.get('event_id') or e['entry_id']}"
               for e in entries]

@@ -1,0 +1,248 @@
+"""`python -m bench.core`: the pure path timed part by part, and per-event cost against history length.
+
+No broker. Two measurements, both in this process:
+
+1. The benchmark's mixed workload (bench/workload.py) goes through the pure
+   path as a worker takes it: intake (`decide_intake`: validation,
+   de-duplication, normalisation into timeline entries), then for each
+   timeline entry of a hazard or an alert: reading the stored state
+   (`state_decode`), the decision (`decide`), encoding its outputs
+   (`output_encode`: CAP as XML bytes, the rest as JSON) and packing the new
+   state for its table (`state_encode`). Each part is given in µs per
+   workload event, so the parts add up to the whole path per event.
+2. One hazard and one alert collect a long history (a hazard: a report, a
+   verification, then progress updates; an alert: a raising, then updates).
+   At 10, 100, 1,000 and 5,000 events of history the next `--probe` events go
+   through decode, decide, output encoding and packing from the stored bytes,
+   and the average per event is given, with the stored size of the state.
+   An alert stops at 1,000: each of its CAP messages names every earlier one
+   (`references`), so the 5,000th update renders 5,000 references and
+   building that history takes longer than the rest of the run together.
+
+Times are the process's CPU time (`time.process_time_ns`), not the wall
+clock, so other processes on a shared machine weigh on them less.
+
+With `--baseline FILE` (default bench/results/core-before.json, when it
+exists) the figures of an earlier run are printed beside this run's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from bench.workload import START, build
+from engine import codec
+from engine.alerts import decide_alert, load_alert_rules
+from engine.cores import build_cores, record_value
+from engine.decide.core import decide
+from engine.intake.process import TIMELINE, Record, decide_intake
+from engine.ruleset import load_rules
+from engine.settings import REPO_ROOT, Settings
+from engine.store import pack
+
+BASELINE = REPO_ROOT / "bench" / "results" / "core-before.json"
+HISTORY_LENGTHS = {"hazard": (10, 100, 1_000, 5_000), "alert": (10, 100, 1_000)}
+PARTS = ("intake", "state_decode", "decide", "output_encode", "state_encode")
+
+
+class Clock:
+    """Nanoseconds spent per named part."""
+
+    def __init__(self) -> None:
+        self.ns: dict[str, int] = dict.fromkeys(PARTS, 0)
+
+    def timed(self, part: str, fn: Callable[..., Any], *args: Any) -> Any:
+        started = time.process_time_ns()
+        result = fn(*args)
+        self.ns[part] += time.process_time_ns() - started
+        return result
+
+
+class Path_:
+    """The pure path of the decide stage, from stored bytes to stored bytes, with its parts timed."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.rules = load_rules(settings.rules_dir)
+        self.alert_rules = load_alert_rules(settings.rules_dir, self.rules.reference)
+        # A stored state is read as the decide stage reads it (the cores' decode); the decision is
+        # the bare core's, without the enterprise links the runtime adds.
+        cores = build_cores(self.rules, self.alert_rules)
+        self.cores: dict[str, tuple[Callable[[Any, dict[str, Any]], Any], Callable[[bytes], Any]]] = {
+            "hazard": (lambda st, e: decide(st, e, self.rules), cores["hazard"].decode),
+            "alert": (lambda st, e: decide_alert(st, e, self.alert_rules), cores["alert"].decode)}
+
+    def step(self, kind: str, raw: bytes | None, entry: dict[str, Any], clock: Clock) -> bytes:
+        """One timeline entry applied to a stored state; the new stored bytes."""
+        decide_fn, decode = self.cores[kind]
+        state = clock.timed("state_decode", decode, raw) if raw is not None else None
+        new, outs = clock.timed("decide", decide_fn, state, entry)
+        clock.timed("output_encode", lambda: [record_value(o) for o in outs])
+        return clock.timed("state_encode", pack, new)
+
+
+def intake(items: list[Any], rules: Any, clock: Clock) -> list[dict[str, Any]]:
+    """The workload through `decide_intake`; the timeline entries it writes."""
+    seen: dict[str, str] = {}
+    entries: list[dict[str, Any]] = []
+    for offset, item in enumerate(items):
+        record = Record(item.topic, 0, offset, item.key, item.value, int(START.timestamp() * 1000))
+        outcome = clock.timed("intake", decide_intake, record, seen.get, rules.reference, 1_000_000,
+                              item.topic)
+        if outcome.remember is not None:
+            seen[outcome.remember[0]] = outcome.remember[1]
+        entries += [codec.loads(s.value) for s in outcome.sends if s.topic == TIMELINE]
+    return entries
+
+
+def mixed(path: Path_, events: int) -> dict[str, Any]:
+    """µs per workload event of each part of the pure path, over the mixed workload."""
+    items = build(events)
+    clock = Clock()
+    entries = intake(items, path.rules, clock)
+    tables: dict[str, dict[str, bytes]] = {kind: {} for kind in path.cores}
+    for entry in entries:
+        kind = entry["subject_kind"]
+        if kind in tables:
+            table = tables[kind]
+            table[entry["subject"]] = path.step(kind, table.get(entry["subject"]), entry, clock)
+    us = {part: round(ns / 1000 / len(items), 1) for part, ns in clock.ns.items()}
+    return {"events": len(items), "timeline_entries": len(entries), "us_per_event": us,
+            "total_us_per_event": round(sum(clock.ns.values()) / 1000 / len(items), 1)}
+
+
+def _event(type_: str, subject: str, n: int, at: datetime, data: dict[str, Any]) -> bytes:
+    return json.dumps({"specversion": "1.0", "id": f"{subject}-{n}", "source": "/apps/bench/history",
+                       "type": type_, "subject": subject, "time": at.isoformat(),
+                       "data": data}, ensure_ascii=False).encode()
+
+
+def hazard_events(count: int) -> list[tuple[str, bytes]]:
+    """A hazard's events: reported, verified (general), then progress updates every 10 minutes."""
+    hid, who = "HZ-HISTORY", {"id": "ent-1", "role": "enterprise"}
+    out = [("hazard.reports", _event("safety.hazard.reported", hid, 0, START, {
+        "hazard_id": hid, "title": "Gas pipe corroded at the meter", "description": "Gas pipe corroded",
+        "sector": "gas", "grade_claimed": "general", "found_via": "grid_patrol",
+        "location": {"town": "lihaiwu", "grid": "LHW-01"},
+        "enterprise": {"uscc": "913715NL60ABF8TX61", "name": "Enterprise 40 Co., Ltd."},
+        "reporter": {"id": "gw-1", "role": "grid_worker"}})),
+        ("rectification.updates", _event("safety.hazard.verified", hid, 1, START + timedelta(hours=1), {
+            "hazard_id": hid, "verdict": "confirmed", "grade": "general",
+            "by": {"id": "sup-1", "role": "supervisor"}}))]
+    for n in range(2, count):
+        out.append(("rectification.updates", _event(
+            "safety.rectification.progressed", hid, n, START + timedelta(hours=2, minutes=10 * n),
+            {"hazard_id": hid, "percent": min(n, 99), "note": f"step {n}", "by": who})))
+    return out
+
+
+def alert_events(count: int) -> list[tuple[str, bytes]]:
+    """An alert's events: raised, then figure updates every 6 hours (a long incident's 续报).
+
+    Updates this far apart keep about 120 of them inside the re-grade window
+    (30 days), whose grading looks at every report time in it.
+    """
+    aid = "AL-HISTORY"
+    out = [("responder.alerts", _event("safety.alert.raised", aid, 0, START, {
+        "alert_id": aid, "kind": "fire",
+        "location": {"town": "huxi", "grid": "HX-11", "address": "Market 1, stall row C"},
+        "casualties": {"dead": 0, "missing": 0, "seriously_injured": 0, "injured": 1, "trapped": 0},
+        "people_to_evacuate": 10, "crowded_place": False, "description": "Small fire in a stall.",
+        "reporter": {"id": "gw-1102", "role": "grid_worker"}, "post": "A"}))]
+    for n in range(1, count):
+        out.append(("responder.alerts", _event(
+            "safety.alert.updated", aid, n, START + timedelta(hours=6 * n),
+            {"alert_id": aid, "casualties": {"injured": 1 + n % 3}, "note": f"update {n}"})))
+    return out
+
+
+def history(path: Path_, kind: str, events: list[tuple[str, bytes]], probe: int) -> list[dict[str, Any]]:
+    """Per-event cost of the decide stage's pure path, and the stored size, at each history length."""
+    seen: dict[str, str] = {}
+    entries = []
+    for offset, (topic, value) in enumerate(events):
+        outcome = decide_intake(Record(topic, 0, offset, value[:0] or None, value, 0), seen.get,
+                                path.rules.reference, 1_000_000, topic)
+        if outcome.kind != "accepted":
+            raise ValueError(f"history event {offset} of {kind} not accepted: {outcome.reasons}")
+        seen[outcome.remember[0]] = outcome.remember[1]  # type: ignore[index]
+        entries += [codec.loads(s.value) for s in outcome.sends if s.topic == TIMELINE]
+    rows, raw, applied = [], None, 0
+    for length in HISTORY_LENGTHS[kind]:
+        while applied < length:  # grow the history (untimed)
+            raw = path.step(kind, raw, entries[applied], Clock())
+            applied += 1
+        assert raw is not None
+        clock, probed = Clock(), raw
+        for entry in entries[applied:applied + probe]:
+            probed = path.step(kind, probed, entry, clock)
+        rows.append({"history": length, "us_per_event": round(sum(clock.ns.values()) / 1000 / probe, 1),
+                     "stored_bytes": len(raw)})
+    return rows
+
+
+def run(events: int, probe: int) -> dict[str, Any]:
+    """Both measurements."""
+    path = Path_(Settings())
+    return {"mixed": mixed(path, events),
+            "history": {"hazard": history(path, "hazard", hazard_events(5_000 + probe), probe),
+                        "alert": history(path, "alert", alert_events(1_000 + probe), probe)}}
+
+
+def _cell(value: Any) -> str:
+    return "-" if value is None else f"{value:,.1f}" if isinstance(value, float) else f"{value:,}"
+
+
+def report(now: dict[str, Any], before: dict[str, Any] | None) -> str:
+    """The figures as two tables, an earlier run's beside this one's when given."""
+    def col(doc: dict[str, Any] | None, pick: Callable[[dict[str, Any]], Any]) -> str:
+        try:
+            return _cell(pick(doc)) if doc is not None else "-"
+        except (KeyError, IndexError, TypeError):
+            return "-"
+
+    lines = [f"pure path over the mixed workload ({now['mixed']['events']:,} events, "
+             f"{now['mixed']['timeline_entries']:,} timeline entries), µs per event",
+             f"{'part':<16}{'before':>10}{'now':>10}"]
+    def part_of(name: str) -> Callable[[dict[str, Any]], Any]:
+        if name == "total":
+            return lambda d: d["mixed"]["total_us_per_event"]
+        return lambda d: d["mixed"]["us_per_event"][name]
+
+    for part in (*PARTS, "total"):
+        lines.append(f"{part:<16}{col(before, part_of(part)):>10}{col(now, part_of(part)):>10}")
+    lines += ["", "decide stage per event (decode, decide, outputs, pack) against history length",
+              f"{'subject':<8}{'history':>9}{'µs before':>12}{'µs now':>10}{'bytes before':>14}"
+              f"{'bytes now':>12}"]
+    for kind in ("hazard", "alert"):
+        for i, row in enumerate(now["history"][kind]):
+            lines.append(f"{kind:<8}{row['history']:>9,}"
+                         f"{col(before, lambda d, k=kind, i=i: d['history'][k][i]['us_per_event']):>12}"
+                         f"{_cell(row['us_per_event']):>10}"
+                         f"{col(before, lambda d, k=kind, i=i: d['history'][k][i]['stored_bytes']):>14}"
+                         f"{_cell(row['stored_bytes']):>12}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.core", description=__doc__.split("\n")[0])
+    parser.add_argument("--events", type=int, default=20_000, help="events of the mixed workload")
+    parser.add_argument("--probe", type=int, default=50, help="events timed at each history length")
+    parser.add_argument("--baseline", type=Path, default=BASELINE, help="an earlier run's JSON")
+    parser.add_argument("--out", type=Path, default=None, help="write this run's figures as JSON")
+    args = parser.parse_args(argv)
+    now = run(args.events, args.probe)
+    before = json.loads(args.baseline.read_text()) if args.baseline.exists() else None
+    print(report(now, before))
+    if args.out is not None:
+        args.out.write_text(json.dumps(now, indent=2) + "\n")
+        print(f"\nwritten to {args.out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,40 @@
+"""bench.core's measurements on a small scale: every history event is accepted, the report lines up."""
+
+from __future__ import annotations
+
+import pytest
+
+from bench import core
+from engine.settings import Settings
+
+
+@pytest.fixture(scope="module")
+def path() -> core.Path_:
+    return core.Path_(Settings())
+
+
+@pytest.mark.parametrize("kind, events", [("hazard", core.hazard_events), ("alert", core.alert_events)])
+def test_history_rows_grow_with_the_history(path: core.Path_, kind: str, events, monkeypatch) -> None:
+    """Each length's row is measured after that many events; the stored state grows with them."""
+    monkeypatch.setitem(core.HISTORY_LENGTHS, kind, (3, 12))
+    rows = core.history(path, kind, events(12 + 4), probe=4)
+    assert [r["history"] for r in rows] == [3, 12]
+    assert rows[0]["stored_bytes"] < rows[1]["stored_bytes"]
+    assert all(r["us_per_event"] > 0 for r in rows)
+
+
+def test_the_report_puts_an_earlier_run_beside_this_one(path: core.Path_, monkeypatch) -> None:
+    """Every part and the total appear with both runs' figures; a missing earlier figure is a dash."""
+    monkeypatch.setitem(core.HISTORY_LENGTHS, "hazard", (3,))
+    monkeypatch.setitem(core.HISTORY_LENGTHS, "alert", (3,))
+    now = {"mixed": core.mixed(path, 200),
+           "history": {"hazard": core.history(path, "hazard", core.hazard_events(8), 2),
+                       "alert": core.history(path, "alert", core.alert_events(8), 2)}}
+    assert sum(now["mixed"]["us_per_event"].values()) == pytest.approx(now["mixed"]["total_us_per_event"],
+                                                                      abs=0.5)
+    before = {**now, "history": {"hazard": [], "alert": now["history"]["alert"]}}
+    lines = core.report(now, before).splitlines()
+    total = next(line for line in lines if line.startswith("total")).split()
+    assert total[1] == total[2] == f"{now['mixed']['total_us_per_event']:,.1f}"
+    hazard = next(line for line in lines if line.startswith("hazard")).split()
+    assert hazard[2] == "-" and hazard[4] == "-"  # no earlier hazard figures given

@@ -1,0 +1,133 @@
+"""Stored states: the bounded record of applied entries, the history kept apart, and old formats loading."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from decide_fixtures import (
+    RULES,
+    at,
+    complete,
+    plan,
+    progress,
+    report,
+    review,
+    verify,
+)
+
+from engine.alerts import Alert
+from engine.decide.core import decide
+from engine.decide.replay import clock_entry
+from engine.decide.state import APPLIED, Hazard, entry_hash
+from engine.store import StoredFormatError, header, pack, unpack
+from engine.stream.runtime import MAX_BATCH
+
+V0 = Path(__file__).parent / "testdata" / "states-v0"
+
+
+def _story(hid: str) -> list[dict[str, Any]]:
+    """A hazard's life with every kind of record in its history, a referral (evidence) included."""
+    return [report(hid, "2026-11-02 09:00", sector="construction"),  # no verification: duty referral
+            verify(hid, "2026-11-20 10:00"), plan(hid, "2026-11-21 09:00"),
+            progress(hid, "2026-11-23 09:00", 30), progress(hid, "2026-11-24 09:00", 60),
+            complete(hid, "2026-11-25 09:00"), review(hid, "2026-11-26 09:00", "failed"),
+            complete(hid, "2026-11-30 09:00"), review(hid, "2026-12-01 09:00", "passed")]
+
+
+def test_the_window_of_applied_entries_covers_a_whole_batch() -> None:
+    """A copy comes at most one batch after its original (docs/redelivery.md): the window holds a batch."""
+    assert APPLIED >= MAX_BATCH
+
+
+def test_a_state_keeps_only_the_latest_applied_hashes_and_still_refuses_a_recent_copy() -> None:
+    """Past APPLIED entries the oldest hashes leave; an entry applied lately is still refused."""
+    first = report("HZ-W", "2026-11-02 09:00")
+    h, _ = decide(None, first, RULES)
+    h.applied = list(range(1, APPLIED + 1))  # as if APPLIED entries had been applied before
+    entry = progress("HZ-W", "2026-11-03 09:00", 10)
+    new, _ = decide(h, entry, RULES)
+    assert len(new.applied) == APPLIED and new.applied[0] == 2
+    assert new.applied[-1] == entry_hash(entry["entry_id"])
+    again, outs = decide(new, entry, RULES)
+    assert again is new and outs == []
+
+
+def test_a_state_read_from_the_table_refuses_a_copy_its_stored_hashes_name() -> None:
+    """Read lazily, the stored hashes stay bytes; a copy of an entry among them is still refused."""
+    entries = _story("HZ-R")[:4]
+    h, _ = _chain(entries, stored=True)
+    lazy = unpack(pack(h), lazy=True)
+    assert lazy.applied == [] and len(lazy.applied_stored) == 8 * len(entries)
+    for entry in entries:
+        again, outs = decide(lazy, entry, RULES)
+        assert again is lazy and outs == []
+    # The first entry's hash across two slots (4 bytes in): not a hash the state holds.
+    lazy.applied_stored = bytes(4) + entry_hash(entries[0]["entry_id"]).to_bytes(8, "big") + bytes(4)
+    assert decide(lazy, entries[0], RULES)[0] is not lazy
+
+
+def test_the_window_drops_stored_hashes_first_when_it_is_full() -> None:
+    """With APPLIED hashes stored, one more applied drops the oldest stored one, not a new one."""
+    h, _ = decide(None, report("HZ-S", "2026-11-02 09:00"), RULES)
+    h.applied = list(range(1, APPLIED + 1))
+    lazy = unpack(pack(h), lazy=True)
+    entry = progress("HZ-S", "2026-11-03 09:00", 10)
+    new, _ = decide(lazy, entry, RULES)
+    assert len(new.applied_stored) == 8 * (APPLIED - 1) and new.applied == [entry_hash(entry["entry_id"])]
+    assert unpack(pack(new)).applied == [*range(2, APPLIED + 1), entry_hash(entry["entry_id"])]
+
+
+def _chain(entries: list[dict[str, Any]], stored: bool) -> tuple[Hazard, list[Any]]:
+    """Decide entries one by one, the state going through the table's bytes (lazily) or not."""
+    state: Any = None
+    outs: list[Any] = []
+    for entry in entries:
+        if stored and state is not None:
+            state = unpack(pack(state), lazy=True)
+        state, more = decide(state, entry, RULES)
+        outs += more
+    return state, outs
+
+
+def test_deciding_from_stored_bytes_with_the_history_undecoded_gives_the_same_outputs_and_state() -> None:
+    """The lazy history changes nothing: same outputs (a referral's timeline included), same state."""
+    entries = _story("HZ-L")
+    entries.append(clock_entry("HZ-L", at("2027-03-01 00:00")))
+    plain, plain_outs = _chain(entries, stored=False)
+    lazy, lazy_outs = _chain(entries, stored=True)
+    assert [o.event for o in lazy_outs] == [o.event for o in plain_outs]
+    assert any(o.event["type"] == "safety.referral.discipline" for o in plain_outs)
+    assert lazy.history_stored and len(lazy.history) < len(plain.history)  # only the new part decoded
+    assert lazy.timeline() == plain.history and lazy.encode() == plain.encode()
+    assert unpack(pack(lazy)) == plain  # read whole, as show and the feeds read it
+
+
+def test_a_stored_state_keeps_its_header_and_names_its_format() -> None:
+    """The header reads as before; the state line says its format, names every place, holds no history."""
+    h, _ = _chain(_story("HZ-H"), stored=False)
+    raw = pack(h, b"summary", b"place")
+    assert header(raw) == (h.next_due(), b"summary", b"place")
+    _, state, history = raw.split(b"\n")
+    assert state.startswith(b'{"format":1,') and b'"history"' not in state
+    assert b'"enterprise":{"uscc":"91371500MA3C4XK2N2","name":' in state
+    assert history.startswith(b'[{"time":') and unpack(raw) == h
+
+
+def test_a_state_of_an_unknown_format_is_refused_with_a_clear_error() -> None:
+    """A state written by a newer engine names its format instead of loading wrongly."""
+    with pytest.raises(StoredFormatError, match="format 9; this engine reads formats 0 to 1"):
+        unpack(b'\n{"format":9,"id":"HZ-1"}\n[]')
+
+
+@pytest.mark.parametrize("path", sorted(V0.glob("*.state")), ids=lambda p: p.stem)
+def test_states_stored_before_the_format_was_versioned_still_load(path: Path) -> None:
+    """Format 0 (written by commit 2fbe3f1): each loads to the state it encoded, whole or lazily."""
+    kind = Alert if path.name.startswith("alert-") else Hazard
+    want = kind.decode(path.with_suffix(".json").read_bytes())
+    raw = path.read_bytes()
+    assert unpack(raw, kind) == want
+    assert unpack(raw, kind, lazy=True) == want
+    assert header(raw)[0] == want.next_due()
+    assert unpack(pack(want), kind) == want  # and it goes on in format 1
