@@ -11,7 +11,6 @@ the partitions move back to it.
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -19,6 +18,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+from test_feeds_e2e import report
 from workerpair import owned, split_between
 
 from engine.cores import TABLES
@@ -31,16 +31,7 @@ pytestmark = pytest.mark.broker
 FROZEN = "2026-11-01T00:00:00+08:00"
 TOWNS = ("huxi", "yuji")
 SUBJECTS = [f"HZ-TW-{n:02}" for n in range(16)]
-
-
-def report(hazard_id: str, town: str) -> tuple[bytes, bytes]:
-    at = datetime.fromisoformat(FROZEN) - timedelta(minutes=10)
-    body = {"specversion": "1.0", "id": f"r-{hazard_id}", "source": "/apps/grid/T-01",
-            "type": "safety.hazard.reported", "time": at.isoformat(), "subject": hazard_id,
-            "data": {"hazard_id": hazard_id, "title": "Blocked exit", "description": "Pallets",
-                     "sector": "fire_safety", "grade_claimed": "general", "found_via": "grid_patrol",
-                     "location": {"town": town}, "reporter": {"id": "gw-1", "role": "grid_worker"}}}
-    return hazard_id.encode(), json.dumps(body).encode()
+REPORTED = datetime.fromisoformat(FROZEN) - timedelta(minutes=10)
 
 
 async def listing(session: aiohttp.ClientSession, base: str, headers: dict[str, str]) -> list[str]:
@@ -75,7 +66,7 @@ def test_either_worker_answers_for_every_subject(namespace: Namespace, tmp_path:
         second.start().wait_ready()
         halves = split_between(first, second)
         asyncio.run(produce(namespace.bootstrap, namespace.topic("hazard.reports"),
-                            [report(s, TOWNS[n % 2]) for n, s in enumerate(SUBJECTS)]))
+                            [report(s, TOWNS[n % 2], REPORTED) for n, s in enumerate(SUBJECTS)]))
 
         async def main() -> None:
             headers = {"Authorization": f"Bearer {token}"}
