@@ -195,6 +195,10 @@ class PublishedPick(Output):
     inspections_in_period: int
     last_inspection: dict[str, object] | None = Field(
         description="the period's last inspection on file: inspection_id, kind, time, findings")
+    refused_in_period: list[dict[str, str]] = Field(
+        default_factory=list,
+        description="inspections of the period the enterprise refused or obstructed (拒绝、阻碍检查): "
+                    "inspection_id, time; a refusal is a result, published like a finding")
 
 
 class InspectionsPublished(Output):

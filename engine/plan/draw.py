@@ -172,14 +172,17 @@ def publication(data: Mapping[str, Any], files: Mapping[str, EnterpriseFile],
     """The `safety.inspection.published` event of a recorded draw (一公开), or the USCCs not inspected yet.
 
     Published only once every enterprise that was sent a pair has an inspection on
-    file in the draw's period; until then the list stays unpublished, so that no
-    enterprise learns in advance that it was drawn.
+    file in the draw's period, done or refused (拒绝、阻碍检查: the refusal is its
+    result, and the public is owed it as much as a finding); until then the list
+    stays unpublished, so that no enterprise learns in advance that it was drawn.
     """
     picks, missing = [], []
     for p in data["picks"]:
         f = files.get(p["uscc"])
         count = f.months.get(data["period"], 0) if f is not None else 0
-        if p["inspectors"] and count == 0:
+        refused = sorted((t, iid) for iid, t in (f.refusals.items() if f is not None else ())
+                         if iso(t)[:7] == data["period"])
+        if p["inspectors"] and count == 0 and not refused:
             missing.append(p["uscc"])
             continue
         last = f.last_inspection if f is not None else None
@@ -187,7 +190,8 @@ def publication(data: Mapping[str, Any], files: Mapping[str, EnterpriseFile],
         picks.append({"uscc": p["uscc"], "name": f.name if f else None, "town": f.town if f else None,
                       "inspectors": p["inspectors"], "inspections_in_period": count,
                       "last_inspection": ({"inspection_id": last[1], "kind": last[2], "time": iso(last[0]),
-                                           "findings": last[3]} if in_period else None)})
+                                           "findings": last[3]} if in_period else None),
+                      "refused_in_period": [{"inspection_id": iid, "time": iso(t)} for t, iid in refused]})
     if missing:
         return None, missing
     eid = output_id("published", data["draw_id"])

@@ -323,3 +323,24 @@ def test_a_draw_is_published_with_its_results_only_once_every_drawn_enterprise_w
     assert by[uscc(0)]["last_inspection"]["inspection_id"] == "INS-J"
     assert by[uscc(1)]["last_inspection"] is None and by[uscc(1)]["inspections_in_period"] == 1
     assert publication(data, files, jan + 99)[0]["id"] == event["id"]
+
+
+def test_a_drawn_enterprise_that_refused_is_published_with_its_refusal_as_its_result() -> None:
+    """A refusal (拒绝、阻碍检查) is no inspection done, but it is the draw's result: it does not hold 一公开."""
+    from engine.contract.outputs import OUTPUT_TYPES
+    from engine.plan.draw import publication
+
+    files = {f.id: f for f in (firm(n, "red") for n in range(2))}
+    data = draw_event("S", "2027-01", files.values(), PLAN, [], NOW)["data"]
+    jan, dec = 1_798_790_400, 1_798_790_400 - 20 * 86400  # 2027-01-01T16:00+08:00, and in December
+    files[uscc(0)].months["2027-01"] = 1
+    files[uscc(1)].refusals["INS-OLD"] = dec  # refused in December: not this period's result
+    assert publication(data, files, jan)[1] == [uscc(1)]
+    files[uscc(1)].refusals["INS-R"] = jan
+    event, missing = publication(data, files, jan)
+    assert missing == []
+    OUTPUT_TYPES[event["type"]][1].model_validate(event["data"])
+    by = {p["uscc"]: p for p in event["data"]["picks"]}
+    assert by[uscc(1)]["inspections_in_period"] == 0
+    assert by[uscc(1)]["refused_in_period"] == [{"inspection_id": "INS-R", "time": "2027-01-01T16:00:00+08:00"}]
+    assert by[uscc(0)]["refused_in_period"] == []
