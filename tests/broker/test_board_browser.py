@@ -378,8 +378,10 @@ def test_board_pictures_the_demo_district(namespace: Namespace, tmp_path: Path, 
         # Listed supervision: days left counted on the engine's clock (stopped at `end`), not the wall's.
         listed = {h.id: math.ceil((h.listed[2] - end) / DAY)
                   for h in open_hazards if h.listed and h.listed[3]}
-        rows = {r.find_elements(By.TAG_NAME, "td")[0].text: r.find_elements(By.TAG_NAME, "td")[3].text
-                for r in driver.find_elements(By.CSS_SELECTOR, "#listed tbody tr")}
+        # Read in one script: the live stream may redraw the table between two element look-ups.
+        cells = driver.execute_script("return [...document.querySelectorAll('#listed tbody tr')]"
+                                      ".map(r => [...r.cells].map(c => c.innerText.trim()));")
+        rows = {row[0]: row[3] for row in cells}
         assert listed and rows == {k: str(v) for k, v in listed.items()}
         driver.save_screenshot(str(IMG / "board.png"))
         # On a phone: nothing wider than the screen, but for tables that scroll by themselves.
