@@ -27,7 +27,9 @@ from datetime import UTC, datetime
 from engine.alerts import emit
 from engine.alerts.rules import AlertRules, words
 from engine.alerts.state import Alert
-from engine.decide.emit import Out, iso, output_id
+from engine.kernel.ids import clock_id
+from engine.kernel.outputs import Out
+from engine.kernel.time import iso
 from engine.ruleset.compiled import Span
 
 
@@ -77,14 +79,9 @@ def derive(a: Alert, rules: AlertRules) -> dict[str, int]:
     return clocks
 
 
-def clock_id(a: Alert, name: str, due: int) -> str:
-    """The id of a clock's firing, shared by every path that fires it."""
-    return output_id("clock", a.id, name, due)
-
-
 def fire(a: Alert, name: str, due: int, rules: AlertRules) -> list[Out]:
     """Run out clock `name` at `due`: move the facts it moves, and return what to send."""
-    cause = clock_id(a, name, due)
+    cause = clock_id(a.id, name, due)
     if name == "handover":
         return _handover(a, rules, due, cause)
     return _report(a, rules, name.removeprefix("report_"), due, cause)

@@ -20,13 +20,14 @@ from collections.abc import Callable
 from typing import Any
 
 from engine.alerts import capdoc, clocks, disaster, emit, incident
-from engine.alerts.clocks import after, clock_id
+from engine.alerts.clocks import after
 from engine.alerts.grade import classify, higher, level_for
 from engine.alerts.rules import GRADES, AlertRules
 from engine.alerts.state import Alert
 from engine.decide.core import advance_clocks, apply_entry
-from engine.decide.emit import Out
 from engine.decide.lifecycle import UnknownEntryType
+from engine.kernel.ids import clock_id
+from engine.kernel.outputs import Out
 
 
 def derive(a: Alert, rules: AlertRules) -> dict[str, int]:
@@ -37,7 +38,7 @@ def derive(a: Alert, rules: AlertRules) -> dict[str, int]:
 def fire(a: Alert, name: str, due: int, rules: AlertRules) -> list[Out]:
     """Run out clock `name` at `due`, whichever kind it is."""
     if name in disaster.NAMES:
-        return disaster.fire(a, name, due, rules, clock_id(a, name, due))
+        return disaster.fire(a, name, due, rules, clock_id(a.id, name, due))
     return clocks.fire(a, name, due, rules)
 
 

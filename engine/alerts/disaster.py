@@ -26,7 +26,8 @@ from engine.alerts import emit
 from engine.alerts.clocks import after
 from engine.alerts.rules import AlertRules, words
 from engine.alerts.state import Alert
-from engine.decide.emit import Out, iso
+from engine.kernel.outputs import Out
+from engine.kernel.time import iso
 from engine.ruleset.calendar import SHANGHAI
 
 INITIAL, DAILY, FINAL = "disaster_initial", "disaster_daily", "disaster_final"

@@ -11,7 +11,9 @@ from typing import Any
 from engine.alerts.rules import AlertRules, ReportLevel
 from engine.alerts.state import Alert
 from engine.contract.outputs import ESCALATIONS
-from engine.decide.emit import Out, envelope, iso, output_id
+from engine.kernel.ids import output_id
+from engine.kernel.outputs import Out, envelope
+from engine.kernel.time import iso
 
 EXERCISE = "[演练 EXERCISE] "
 

@@ -18,7 +18,9 @@ from engine.alerts.clocks import after
 from engine.alerts.rules import AlertRules, words
 from engine.alerts.state import Alert
 from engine.contract.outputs import NOTIFICATIONS
-from engine.decide.emit import Out, envelope, iso, output_id
+from engine.kernel.ids import output_id
+from engine.kernel.outputs import Out, envelope
+from engine.kernel.time import iso
 
 CLASS_NAMES = {"production_accident": "production-safety accident (生产安全事故)",
                "non_production": "non-production incident (非生产类)",

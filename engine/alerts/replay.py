@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from engine.alerts.core import decide_alert
-from engine.decide.emit import Out
 from engine.decide.replay import Replay, clock_entry
+from engine.kernel.outputs import Out
 
 
 def alert_clock_entry(subject: str, due: int) -> dict[str, Any]:

@@ -11,8 +11,11 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from engine.decide import emit
-from engine.decide.emit import Out
 from engine.decide.state import Hazard
+from engine.kernel.ids import clock_id
+from engine.kernel.outputs import Out
+from engine.kernel.time import iso
+from engine.ruleset.calendar import SHANGHAI
 from engine.ruleset.compiled import PROPOSE, Measure, ReferralGround, Rules, Span
 
 
@@ -59,11 +62,6 @@ def derive(h: Hazard, rules: Rules) -> dict[str, int]:
     return clocks
 
 
-def clock_id(h: Hazard, name: str, due: int) -> str:
-    """The id of a clock's firing, shared by every path that fires it."""
-    return emit.output_id("clock", h.id, name, due)
-
-
 def _duty_failure(h: Hazard, rules: Rules, due: int, dept: str | None, rule_id: str, what: str,
                   cause: str) -> list[Out]:
     """A department missed its own deadline (不履行安全监管职责): escalate, and refer if repeated."""
@@ -74,7 +72,7 @@ def _duty_failure(h: Hazard, rules: Rules, due: int, dept: str | None, rule_id: 
     outs = [emit.escalation(
         h, rules, rule_id=rule_id, action="notify", tier=rules.duty_tier, at=due,
         targets=emit.resolve_all(rules.duty_targets, h, rules, failing=dept),
-        reason=f"{what}: the deadline {emit.iso(due)} passed (不履行安全监管职责, failure {count})",
+        reason=f"{what}: the deadline {iso(due)} passed (不履行安全监管职责, failure {count})",
         key=(due, dept), caused_by=[cause])]
     h.history.append([due, cause, f"duty failure {rule_id} by {dept} ({count})"])
     ground = rules.duty_failures
@@ -109,7 +107,7 @@ def _ladder(h: Hazard, rules: Rules, due: int, cause: str) -> list[Out]:
     h.tier = step.tier
     overdue = "" if step.at.n < 0 else ", due today" if step.at.n == 0 else f", {step.at} past the deadline"
     approx = " (deadline approximate: no holiday notice for its year)" if h.approx else ""
-    reason = (f"Rectification of {h.id} due {emit.iso(h.deadline)} is not claimed complete"
+    reason = (f"Rectification of {h.id} due {iso(h.deadline)} is not claimed complete"
               f"{overdue} ({step.tier}){approx}")
     targets = emit.resolve_all(step.targets, h, rules)
     outs = [emit.escalation(h, rules, rule_id=step.rule_id, action=action, tier=step.tier, at=due,
@@ -147,17 +145,17 @@ def list_hazard(h: Hazard, rules: Rules, at: int, cause: str) -> list[Out]:
     if h.grade != "major" or h.deadline is None:
         return []
     ls = rules.supervision
-    year = datetime.fromtimestamp(at, UTC).astimezone(emit.SHANGHAI).year
+    year = datetime.fromtimestamp(at, UTC).astimezone(SHANGHAI).year
     notice = ls.notice_no.format(district=rules.reference.district.name, year=year, hazard_id=h.id)
     deadline = min(h.deadline, after(ls.max_deadline, at, rules)[0])
     h.listed = [notice, at, deadline, True]
-    h.history.append([at, cause, f"listed supervision {notice}, deadline {emit.iso(deadline)}"])
+    h.history.append([at, cause, f"listed supervision {notice}, deadline {iso(deadline)}"])
     return [emit.supervision_listed(h, rules, at)]
 
 
 def fire(h: Hazard, name: str, due: int, rules: Rules) -> list[Out]:
     """Run out clock `name` at `due`: change the counters it moves, and return what to send."""
-    cause = clock_id(h, name, due)
+    cause = clock_id(h.id, name, due)
     handlers: dict[str, Callable[[], list[Out]]] = {
         "verify": lambda: _verify(h, rules, due, cause),
         "ladder": lambda: _ladder(h, rules, due, cause),
@@ -197,7 +195,7 @@ def _supervision(h: Hazard, rules: Rules, due: int, cause: str) -> list[Out]:
     ground = rules.supervision_missed
     h.referred.append(ground.rule_id)
     return _refer(h, rules, due, ground.rule_id, ground, None,
-                  f"the listed-supervision deadline {emit.iso(due)} of notice {h.listed[0]} was "
+                  f"the listed-supervision deadline {iso(due)} of notice {h.listed[0]} was "
                   "missed", cause)
 
 

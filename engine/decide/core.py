@@ -18,9 +18,9 @@ from collections.abc import Callable
 from typing import Any
 
 from engine.decide.clocks import derive, fire
-from engine.decide.emit import Out
 from engine.decide.lifecycle import apply_event, epoch, settle
 from engine.decide.state import Hazard, applied_before, entry_hash, remember
+from engine.kernel.outputs import Out
 from engine.ruleset.compiled import Rules
 
 CLOCK_TYPE = "safety.clock.fired"

@@ -7,54 +7,20 @@ it, so a replay or a crash recovery produces the same ids.
 
 from __future__ import annotations
 
-import uuid
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from engine.contract.outputs import (
     ENFORCEMENT_ACTIONS,
-    ENGINE_SOURCE,
     ESCALATIONS,
     REFERRALS_DISCIPLINE,
     REFERRALS_JUDICIAL,
     SUPERVISION_LISTED,
 )
 from engine.decide.state import Hazard
-from engine.ruleset.calendar import SHANGHAI
+from engine.kernel.ids import output_id
+from engine.kernel.outputs import Out, envelope
+from engine.kernel.time import iso
 from engine.ruleset.compiled import Measure, Rules
-
-_NS = uuid.UUID("3b9e7f1a-2c4d-4e5f-8a6b-7c8d9e0f1a2b")
-
-
-@dataclass(frozen=True, slots=True)
-class Out:
-    """One output record: its topic, its key, and the CloudEvent to write."""
-
-    topic: str
-    key: str
-    event: dict[str, Any]
-
-    @property
-    def id(self) -> str:
-        """The output's deterministic id."""
-        return self.event["id"]
-
-
-def iso(ts: int | None) -> str | None:
-    """An epoch-seconds time as RFC 3339 in Asia/Shanghai."""
-    return None if ts is None else datetime.fromtimestamp(ts, UTC).astimezone(SHANGHAI).isoformat()
-
-
-def output_id(*parts: object) -> str:
-    """A deterministic id from the parts that identify a decision."""
-    return str(uuid.uuid5(_NS, "\x1f".join(str(p) for p in parts)))
-
-
-def envelope(type_: str, id_: str, subject: str, at: int, data: dict[str, Any]) -> dict[str, Any]:
-    return {"specversion": "1.0", "id": id_, "source": ENGINE_SOURCE, "type": type_,
-            "time": iso(at), "subject": subject, "datacontenttype": "application/json",
-            "data": data}
 
 
 def resolve(target: str, h: Hazard, rules: Rules, failing: str | None = None) -> list[dict[str, Any]]:

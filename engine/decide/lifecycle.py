@@ -14,9 +14,10 @@ from typing import Any
 
 from engine.decide import emit
 from engine.decide.clocks import after, list_hazard
-from engine.decide.emit import Out
 from engine.decide.state import Hazard
 from engine.intake.timeline import FINDING_TYPE
+from engine.kernel.outputs import Out
+from engine.kernel.time import iso
 from engine.ruleset.calendar import SHANGHAI
 from engine.ruleset.compiled import Rules
 
@@ -116,7 +117,7 @@ def _planned(h: Hazard, d: dict[str, Any], at: int, eid: str, rules: Rules) -> t
     if h.planned_at is None or h.planned_at <= at:  # the latest plan stands
         h.planned_at, h.plan_target = at, epoch(d["target_date"])
         h.responsible = d["responsible_person"]
-    return f"rectification planned, target {emit.iso(epoch(d['target_date']))}", []
+    return f"rectification planned, target {iso(epoch(d['target_date']))}", []
 
 
 def _progressed(h: Hazard, d: dict[str, Any], at: int, eid: str, rules: Rules) -> tuple[str, list[Out]]:
@@ -258,7 +259,7 @@ def _review(h: Hazard, at: int, eid: str, outcome: str, rules: Rules) -> tuple[s
         h.cycle_start, h.deadline, h.approx = at, deadline, approx
     h.step, h.tier = 0, None
     h.review_fails = 0
-    return f"review failed: new deadline {emit.iso(deadline)}", []
+    return f"review failed: new deadline {iso(deadline)}", []
 
 
 def _extension_request(h: Hazard, at: int, eid: str, d: dict[str, Any],
@@ -275,7 +276,7 @@ def _extension_request(h: Hazard, at: int, eid: str, d: dict[str, Any],
             return f"{what}; {decided}", outs
         return what, []
     reason = (f"Extension request on {h.id} refused: it came {left} working days before the "
-              f"deadline {emit.iso(h.deadline)}; the rules need at least {ls.extension_request_before}")
+              f"deadline {iso(h.deadline)}; the rules need at least {ls.extension_request_before}")
     out = emit.escalation(h, rules, rule_id=f"{ls.rule_id}.extension", action="notify",
                           tier=h.tier or "blue", at=at,
                           targets=emit.resolve_all(("enterprise", "supervising_body"), h, rules),
@@ -306,7 +307,7 @@ def _decide_extension(h: Hazard, decision: list[Any], rules: Rules) -> tuple[str
     h.step, h.tier = 0, None
     # The notice is issued again with the new deadline.
     outs = [emit.supervision_listed(h, rules, at)] if h.listed and h.listed[3] else []
-    return f"extension approved: new deadline {emit.iso(new)}", outs
+    return f"extension approved: new deadline {iso(new)}", outs
 
 
 def _dt(ts: int) -> datetime:

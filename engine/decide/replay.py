@@ -13,7 +13,9 @@ from typing import Any, ClassVar
 
 from engine.clocks.index import DeadlineIndex
 from engine.decide.core import CLOCK_TYPE, decide
-from engine.decide.emit import Out, iso, output_id
+from engine.kernel.ids import output_id
+from engine.kernel.outputs import Out
+from engine.kernel.time import iso
 
 
 def clock_entry(subject: str, due: int, kind: str = "hazard") -> dict[str, Any]:

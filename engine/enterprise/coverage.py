@@ -22,16 +22,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from engine.contract.outputs import ESCALATIONS, REFERRALS_DISCIPLINE
-from engine.decide.emit import (
-    RESPONDENT_KINDS,
-    Out,
-    department_unit,
-    envelope,
-    iso,
-    output_id,
-    resolve,
-    resolve_all,
-)
+from engine.decide.emit import RESPONDENT_KINDS, department_unit, resolve, resolve_all
+from engine.kernel.ids import output_id
+from engine.kernel.outputs import Out, envelope
+from engine.kernel.time import iso
 
 DAY = 86_400
 

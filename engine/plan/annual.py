@@ -13,8 +13,9 @@ from datetime import date
 from typing import Any
 
 from engine.contract.outputs import ESCALATIONS
-from engine.decide.emit import Out, envelope, output_id
 from engine.enterprise.state import EnterpriseFile
+from engine.kernel.ids import output_id
+from engine.kernel.outputs import Out, envelope
 from engine.plan.rules import Annual
 
 
