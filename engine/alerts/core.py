@@ -20,7 +20,6 @@ from collections.abc import Callable
 from typing import Any
 
 from engine.alerts import capdoc, clocks, disaster, emit, incident
-from engine.alerts.clocks import after
 from engine.alerts.grade import classify, higher, level_for
 from engine.alerts.rules import GRADES, AlertRules
 from engine.alerts.state import Alert
@@ -28,6 +27,7 @@ from engine.decide.core import advance_clocks, apply_entry
 from engine.decide.lifecycle import UnknownEntryType
 from engine.kernel.ids import clock_id
 from engine.kernel.outputs import Out
+from engine.kernel.time import after
 
 
 def derive(a: Alert, rules: AlertRules) -> dict[str, int]:
@@ -149,7 +149,7 @@ def assess(a: Alert, rules: AlertRules) -> tuple[str, list[str], str, list[str],
     moment's figures reached, and the evacuation figure the highest given, so
     the outcome does not depend on the order the updates arrive in.
     """
-    end = after(rules.regrade_window(a.kind), a.opened_at, rules)
+    end = after(rules.regrade_window(a.kind), a.opened_at, rules).at
     # Each report time's figures in one pass: asking figures(until=t) for each t re-read every
     # report before t, so an alert with many updates cost the square of their number.
     by_time = a.figures_by_time(end) or [(a.opened_at, a.figures(until=a.opened_at))]

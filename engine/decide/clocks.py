@@ -8,31 +8,19 @@ stale "deadline reached" event finds nothing to fire.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
 
 from engine.decide import emit
 from engine.decide.state import Hazard
 from engine.kernel.ids import clock_id
 from engine.kernel.outputs import Out
-from engine.kernel.time import iso
-from engine.ruleset.calendar import SHANGHAI
+from engine.kernel.time import after, iso, local
 from engine.ruleset.compiled import PROPOSE, Measure, ReferralGround, Rules, Span
-
-
-def _at(ts: int) -> datetime:
-    return datetime.fromtimestamp(ts, UTC)
-
-
-def after(span: Span, start: int, rules: Rules) -> tuple[int, bool]:
-    """A deadline `span` after `start`, in epoch seconds, and whether it is approximate."""
-    d = span.after(_at(start), rules.calendar)
-    return int(d.at.timestamp()), d.approximate
 
 
 def _repeat(span: Span, start: int, times: int, rules: Rules) -> int:
     due = start
     for _ in range(times):
-        due = after(span, due, rules)[0]
+        due = after(span, due, rules).at
     return due
 
 
@@ -49,16 +37,16 @@ def derive(h: Hazard, rules: Rules) -> dict[str, int]:
         clocks["verify"] = _repeat(rules.verify.within, h.opened_at, h.verify_fails + 1, rules)
     if h.verdict == "confirmed" and h.deadline is not None and h.completed_at is None \
             and h.step < len(rules.ladder):
-        clocks["ladder"] = after(rules.ladder[h.step].at, h.deadline, rules)[0]
+        clocks["ladder"] = after(rules.ladder[h.step].at, h.deadline, rules).at
     if h.completed_at is not None and not lead_referred:
         clocks["review"] = _repeat(rules.review.within, h.completed_at, h.review_fails + 1, rules)
     if h.listed and h.listed[3]:
         if h.grade == "major" and h.planned_at is None and not h.plan_fired:
-            clocks["plan"] = after(rules.supervision.plan_within, h.listed[1], rules)[0]
+            clocks["plan"] = after(rules.supervision.plan_within, h.listed[1], rules).at
         if rules.supervision_missed.rule_id not in h.referred and h.completed_at is None:
             clocks["supervision"] = h.listed[2]
     if h.ext is not None and h.ext_fails == 0:
-        clocks["extension"] = after(rules.supervision.extension_decide_within, h.ext[0], rules)[0]
+        clocks["extension"] = after(rules.supervision.extension_decide_within, h.ext[0], rules).at
     return clocks
 
 
@@ -132,7 +120,7 @@ def _propose(h: Hazard, rules: Rules, measure: Measure, rule_id: str, due: int, 
     review = "after legal review (法制审核)" if measure.needs_legal_review else "no legal review first"
     h.history.append([due, cause, f"proposed {measure.id} against {h.enterprise[0]}, {review}"])
     return [emit.enforcement_proposed(h, rules, measure, rule_id=rule_id, at=due,
-                                      due_at=after(measure.due_within, due, rules)[0],
+                                      due_at=after(measure.due_within, due, rules).at,
                                       key=(h.cycle, due), caused_by=[cause])]
 
 
@@ -145,9 +133,9 @@ def list_hazard(h: Hazard, rules: Rules, at: int, cause: str) -> list[Out]:
     if h.grade != "major" or h.deadline is None:
         return []
     ls = rules.supervision
-    year = datetime.fromtimestamp(at, UTC).astimezone(SHANGHAI).year
+    year = local(at).year
     notice = ls.notice_no.format(district=rules.reference.district.name, year=year, hazard_id=h.id)
-    deadline = min(h.deadline, after(ls.max_deadline, at, rules)[0])
+    deadline = min(h.deadline, after(ls.max_deadline, at, rules).at)
     h.listed = [notice, at, deadline, True]
     h.history.append([at, cause, f"listed supervision {notice}, deadline {iso(deadline)}"])
     return [emit.supervision_listed(h, rules, at)]

@@ -18,9 +18,10 @@ from collections.abc import Callable
 from typing import Any
 
 from engine.decide.clocks import derive, fire
-from engine.decide.lifecycle import apply_event, epoch, settle
+from engine.decide.lifecycle import apply_event, settle
 from engine.decide.state import Hazard, applied_before, entry_hash, remember
 from engine.kernel.outputs import Out
+from engine.kernel.time import epoch
 from engine.ruleset.compiled import Rules
 
 CLOCK_TYPE = "safety.clock.fired"
