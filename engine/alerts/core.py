@@ -23,8 +23,7 @@ from engine.alerts import capdoc, clocks, disaster, emit, incident
 from engine.alerts.grade import classify, higher, level_for
 from engine.alerts.rules import GRADES, AlertRules
 from engine.alerts.state import Alert
-from engine.decide.core import advance_clocks, apply_entry
-from engine.decide.lifecycle import UnknownEntryType
+from engine.kernel.apply import UnknownEntryType, advance_clocks, apply_entry
 from engine.kernel.ids import clock_id
 from engine.kernel.outputs import Out
 from engine.kernel.time import after

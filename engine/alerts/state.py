@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 
 from engine import codec
 from engine.alerts.grade import Figures
-from engine.decide.state import STORED, entry_hash, full_history, state_doc
+from engine.kernel.state import STORED, entry_hash, full_history, state_doc
 
 __all__ = ["Alert", "entry_hash"]
 

@@ -15,6 +15,7 @@ from engine.decide import emit
 from engine.decide.clocks import list_hazard
 from engine.decide.state import Hazard
 from engine.intake.timeline import FINDING_TYPE
+from engine.kernel.apply import UnknownEntryType
 from engine.kernel.outputs import Out
 from engine.kernel.time import after, epoch, iso, utc
 from engine.ruleset.compiled import Rules
@@ -48,10 +49,6 @@ def _confirm(h: Hazard, at: int, event_id: str, grade: str) -> None:
 
 # What one event type records on a hazard: (hazard, data, time, event id, rules) -> (what, outputs).
 Handler = Callable[[Hazard, dict[str, Any], int, str, Rules], tuple[str, list[Out]]]
-
-
-class UnknownEntryType(ValueError):
-    """A timeline entry of a type no handler is registered for: dead-lettered, never ignored."""
 
 
 def apply_event(h: Hazard, entry: dict[str, Any], at: int, rules: Rules) -> list[Out]:

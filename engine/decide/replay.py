@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from engine.clocks.index import DeadlineIndex
-from engine.decide.core import CLOCK_TYPE, decide
+from engine.decide.core import decide
+from engine.kernel.apply import CLOCK_TYPE
 from engine.kernel.ids import output_id
 from engine.kernel.outputs import Out
 from engine.kernel.time import iso

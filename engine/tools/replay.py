@@ -18,9 +18,9 @@ from typing import Any
 
 from engine import codec
 from engine.alerts import AlertRules
-from engine.decide.core import entry_time
 from engine.errors import EngineError
 from engine.intake.process import TIMELINE
+from engine.kernel.apply import entry_time
 from engine.kernel.time import iso
 from engine.progress import Bar
 from engine.ruleset.compiled import Rules
