@@ -22,9 +22,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from engine.contract.outputs import ESCALATIONS, REFERRALS_DISCIPLINE
-from engine.decide.emit import RESPONDENT_KINDS, department_unit, resolve, resolve_all
+from engine.decide.emit import RESPONDENT_KINDS, resolve, resolve_all
 from engine.kernel.ids import output_id
 from engine.kernel.outputs import Out, envelope
+from engine.kernel.targets import department_unit
 from engine.kernel.time import iso
 
 DAY = 86_400
@@ -104,7 +105,7 @@ def fire(f: Any, name: str, due: int, er: EnterpriseRules) -> list[Out]:
     lead = ref.sector_lead(f.sector).id if f.sector else None
     if lead:
         f.duty_fails[lead] = f.duty_fails.get(lead, 0) + 1
-    targets = [department_unit(lead, er.rules)] if lead else []
+    targets = [department_unit(lead, er.rules.reference)] if lead else []
     what = (f"key enterprise {f.name or f.id} still not inspected {er.coverage.grace_days} days "
             f"after its {days}-day cycle from {since} ran out")
     outs = [_escalation(f, er, "duty_failure", "orange", due, targets,
