@@ -10,11 +10,10 @@ from typing import Any
 
 from engine.alerts.rules import AlertRules, ReportLevel
 from engine.alerts.state import Alert
-from engine.contract.outputs import ESCALATIONS
-from engine.kernel.ids import output_id
-from engine.kernel.outputs import Out, envelope
+from engine.kernel.escalation import escalation as kernel_escalation
+from engine.kernel.escalation import escalation_id
+from engine.kernel.outputs import Out
 from engine.kernel.targets import shared_unit, unique
-from engine.kernel.time import iso
 
 EXERCISE = "[演练 EXERCISE] "
 
@@ -66,15 +65,11 @@ def escalation(a: Alert, rules: AlertRules, *, rule_id: str, action: str, at: in
                targets: list[dict[str, Any]], reason: str, key: object, caused_by: list[str],
                due_at: int | None = None) -> Out:
     """A `safety.escalation.raised` event about an alert (tier None, response_level set)."""
-    eid = output_id("escalation", a.id, rule_id, action, key)
-    data = {
-        "escalation_id": eid, "subject_kind": "alert", "subject_id": a.id, "action": action,
-        "tier": None, "response_level": a.level, "targets": targets,
-        "reason": (EXERCISE if a.exercise else "") + reason, "rule_id": rule_id,
-        "rules_version": rules.version, "due_at": iso(due_at), "town": a.town(), "sector": None,
-        "grade": a.grade, "caused_by": caused_by,
-    }
-    return Out(ESCALATIONS, a.id, envelope("safety.escalation.raised", eid, a.id, at, data))
+    return kernel_escalation(
+        escalation_id(a.id, rule_id, action, key), subject_kind="alert", subject_id=a.id, action=action,
+        tier=None, response_level=a.level, targets=targets, reason=(EXERCISE if a.exercise else "") + reason,
+        rule_id=rule_id, rules_version=rules.version, at=at, due_at=due_at, town=a.town(), sector=None,
+        grade=a.grade, caused_by=caused_by)
 
 
 def place(a: Alert, rules: AlertRules) -> str:

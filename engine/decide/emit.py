@@ -11,12 +11,13 @@ from typing import Any
 
 from engine.contract.outputs import (
     ENFORCEMENT_ACTIONS,
-    ESCALATIONS,
     REFERRALS_DISCIPLINE,
     REFERRALS_JUDICIAL,
     SUPERVISION_LISTED,
 )
 from engine.decide.state import Hazard
+from engine.kernel.escalation import escalation as kernel_escalation
+from engine.kernel.escalation import escalation_id
 from engine.kernel.ids import output_id
 from engine.kernel.outputs import Out, envelope
 from engine.kernel.targets import department_unit, shared_unit, unique
@@ -67,14 +68,10 @@ def escalation(h: Hazard, rules: Rules, *, rule_id: str, action: str, tier: str,
                targets: list[dict[str, Any]], reason: str, key: object, caused_by: list[str],
                due_at: int | None = None) -> Out:
     """A `safety.escalation.raised` event about a hazard."""
-    eid = output_id("escalation", h.id, rule_id, action, key)
-    data = {
-        "escalation_id": eid, "subject_kind": "hazard", "subject_id": h.id, "action": action,
-        "tier": tier, "targets": targets, "reason": reason, "rule_id": rule_id,
-        "rules_version": rules.version, "due_at": iso(due_at), "town": h.town, "sector": h.sector,
-        "grade": h.grade or h.claimed, "caused_by": caused_by,
-    }
-    return Out(ESCALATIONS, h.id, envelope("safety.escalation.raised", eid, h.id, at, data))
+    return kernel_escalation(
+        escalation_id(h.id, rule_id, action, key), subject_kind="hazard", subject_id=h.id, action=action,
+        tier=tier, targets=targets, reason=reason, rule_id=rule_id, rules_version=rules.version, at=at,
+        due_at=due_at, town=h.town, sector=h.sector, grade=h.grade or h.claimed, caused_by=caused_by)
 
 
 def supervision_listed(h: Hazard, rules: Rules, at: int) -> Out:

@@ -23,6 +23,7 @@ from typing import Any
 
 from engine.contract.outputs import ESCALATIONS, REFERRALS_DISCIPLINE
 from engine.decide.emit import RESPONDENT_KINDS, resolve, resolve_all
+from engine.kernel.escalation import escalation
 from engine.kernel.ids import output_id
 from engine.kernel.outputs import Out, envelope
 from engine.kernel.targets import department_unit
@@ -83,12 +84,10 @@ def _escalation_id(f: Any, action: str) -> str:
 
 def _escalation(f: Any, er: EnterpriseRules, action: str, tier: str, at: int,
                 targets: list[dict[str, Any]], reason: str) -> Out:
-    eid = _escalation_id(f, action)
-    data = {"escalation_id": eid, "subject_kind": "enterprise", "subject_id": f.id, "action": action,
-            "tier": tier, "targets": targets, "reason": reason, "rule_id": f"coverage.{f.risk_class}",
-            "rules_version": er.rules.version, "due_at": None, "town": f.town, "sector": f.sector,
-            "grade": None, "caused_by": [f"coverage-cycle:{f.cov_base}"]}
-    return Out(ESCALATIONS, f.id, envelope("safety.escalation.raised", eid, f.id, at, data))
+    return escalation(_escalation_id(f, action), subject_kind="enterprise", subject_id=f.id, action=action,
+                      tier=tier, targets=targets, reason=reason, rule_id=f"coverage.{f.risk_class}",
+                      rules_version=er.rules.version, at=at, due_at=None, town=f.town, sector=f.sector,
+                      grade=None, caused_by=[f"coverage-cycle:{f.cov_base}"])
 
 
 def fire(f: Any, name: str, due: int, er: EnterpriseRules) -> list[Out]:
