@@ -8,22 +8,19 @@ arrive out of order still lead to the same state.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from engine import codec
-from engine.kernel.state import APPLIED, STORED, entry_hash, full_history, state_doc
+from engine.kernel.state import APPLIED, HistoryState, entry_hash
 
 # APPLIED and entry_hash are the redelivery window's, in the kernel; named here as well because
 # the hazard core's callers have always found them beside Hazard.
 __all__ = ["APPLIED", "Hazard", "entry_hash"]
 
-# Field defaults are left out of the encoding, so a typical state is a few hundred bytes.
-_DEFAULTS: dict[str, Any] = {}
 
 
 @dataclass(slots=True)
-class Hazard:
+class Hazard(HistoryState):
     """Everything the rules need to know about one hazard (隐患)."""
 
     id: str
@@ -91,24 +88,6 @@ class Hazard:
         "violations": ("many", ("order_no", "at", "event_id", "evidence")),
     }
 
-    def encode(self) -> bytes:
-        """Serialise compactly, leaving out fields at their defaults; the whole history in `history`."""
-        return codec.dumps(state_doc(self, _FIELD_NAMES, _DEFAULTS))
-
-    def doc(self, whole: bool = True) -> dict[str, Any]:
-        """The fields by name, those at their defaults left out; `whole=False`: without the history
-        and the applied hashes, which the table stores as they came (engine/store.py)."""
-        return state_doc(self, _FIELD_NAMES, _DEFAULTS, whole)
-
-    @classmethod
-    def decode(cls, raw: bytes) -> Hazard:
-        """The inverse of encode."""
-        return cls(**codec.loads(raw))
-
-    def timeline(self) -> list[list[Any]]:
-        """The whole history in arrival order: what was stored before, then what was added since."""
-        return full_history(self)
-
     def status(self) -> str:
         """Where the hazard stands in its lifecycle."""
         if self.closed_how:
@@ -134,10 +113,3 @@ class Hazard:
         return (self.is_open() and self.deadline is not None and now > self.deadline
                 and self.completed_at is None)
 
-    def next_due(self) -> int | None:
-        """The earliest running clock, for the deadline index."""
-        return min(self.clocks.values()) if self.clocks else None
-
-
-_FIELD_NAMES = [f.name for f in fields(Hazard) if f.name not in STORED]
-_DEFAULTS.update({f.name: f.default for f in fields(Hazard) if f.default is not f.default_factory})

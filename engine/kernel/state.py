@@ -8,9 +8,11 @@ Hazards, alerts, enterprise files and plan towns all use these.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import struct
-from typing import Any
+from dataclasses import fields
+from typing import Any, Self
 
 from engine import codec
 
@@ -91,3 +93,43 @@ def state_doc(state: Any, names: list[str], defaults: dict[str, Any],
         if value != defaults.get(name, _MISSING) and value not in (None, [], {}):
             out[name] = value
     return out
+
+
+@functools.cache
+def _layout(cls: type) -> tuple[list[str], dict[str, Any]]:
+    """A state class's field names as encoded (without the stored parts) and its plain defaults."""
+    return ([f.name for f in fields(cls) if f.name not in STORED],
+            {f.name: f.default for f in fields(cls) if f.default is not f.default_factory})  # type: ignore[misc]
+
+
+class HistoryState:
+    """What a state with a history kept apart (a Hazard, an Alert) does with itself, the same for both.
+
+    A subclass is a slotted dataclass with `history`, `applied`, `clocks` and the
+    two STORED fields.
+    """
+
+    __slots__ = ()
+
+    def encode(self) -> bytes:
+        """Serialise compactly, leaving out fields at their defaults; the whole history in `history`."""
+        return codec.dumps(state_doc(self, *_layout(type(self))))
+
+    def doc(self, whole: bool = True) -> dict[str, Any]:
+        """The fields by name, those at their defaults left out; `whole=False`: without the history
+        and the applied hashes, which the table stores as they came (engine/store.py)."""
+        return state_doc(self, *_layout(type(self)), whole)
+
+    @classmethod
+    def decode(cls, raw: bytes) -> Self:
+        """The inverse of encode."""
+        return cls(**codec.loads(raw))
+
+    def timeline(self) -> list[list[Any]]:
+        """The whole history in arrival order: what was stored before, then what was added since."""
+        return full_history(self)
+
+    def next_due(self) -> int | None:
+        """The earliest running clock, for the deadline index."""
+        clocks: dict[str, int] = self.clocks  # type: ignore[attr-defined]
+        return min(clocks.values()) if clocks else None
