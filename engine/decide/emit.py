@@ -20,7 +20,7 @@ from engine.kernel.escalation import escalation as kernel_escalation
 from engine.kernel.escalation import escalation_id
 from engine.kernel.ids import output_id
 from engine.kernel.outputs import Out, envelope
-from engine.kernel.targets import department_unit, shared_unit, unique
+from engine.kernel.targets import RESPONDENT_KINDS, department_unit, shared_unit, unique
 from engine.kernel.time import iso
 from engine.ruleset.compiled import Measure, Rules
 
@@ -97,10 +97,6 @@ def supervision_lifted(h: Hazard, rules: Rules, at: int, reason: str) -> Out:
             "rules_version": rules.version}
     eid = output_id("supervision.lifted", h.id, notice_no)
     return Out(SUPERVISION_LISTED, h.id, envelope("safety.supervision.lifted", eid, h.id, at, data))
-
-
-# Who discipline inspection may be asked about (contract section 4, v2).
-RESPONDENT_KINDS = frozenset({"department", "town_government", "official"})
 
 
 def referral(h: Hazard, rules: Rules, *, ground_id: str, code: str, reason: str, at: int,

@@ -22,11 +22,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from engine.contract.outputs import ESCALATIONS, REFERRALS_DISCIPLINE
-from engine.decide.emit import RESPONDENT_KINDS, resolve, resolve_all
+from engine.decide.emit import resolve, resolve_all
 from engine.kernel.escalation import escalation
 from engine.kernel.ids import output_id
 from engine.kernel.outputs import Out, envelope
-from engine.kernel.targets import department_unit
+from engine.kernel.targets import RESPONDENT_KINDS, department_unit
 from engine.kernel.time import iso
 
 DAY = 86_400

@@ -15,6 +15,10 @@ from engine.reference.compiled import Reference, Town
 
 Unit = dict[str, Any]
 
+# Who discipline inspection may be asked about (contract section 4, v2): a hazard's referral and an
+# enterprise's coverage referral keep only units of these kinds.
+RESPONDENT_KINDS = frozenset({"department", "town_government", "official"})
+
 
 def department_unit(dept_id: str, reference: Reference) -> Unit:
     """A department as a target or respondent: kind, id and its Chinese name."""
