@@ -24,7 +24,7 @@ import traceback
 from datetime import UTC, datetime
 from typing import Any
 
-from engine.decide.emit import output_id
+from engine.kernel.ids import output_id
 
 DEAD_LETTER = "engine.deadletter"
 PROCESSING_ERROR = "processing_error"

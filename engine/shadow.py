@@ -27,9 +27,9 @@ from typing import Any
 
 from engine.alerts import AlertReplay, AlertRules
 from engine.contract.outputs import ALERTS_CAP
-from engine.decide.core import CLOCK_TYPE, entry_time
-from engine.decide.emit import Out
 from engine.decide.replay import Replay
+from engine.kernel.apply import CLOCK_TYPE, entry_time
+from engine.kernel.outputs import Out
 from engine.ruleset.compiled import Rules
 
 # Parts of an output that name the rules rather than say what was decided.

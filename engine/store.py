@@ -29,7 +29,8 @@ import struct
 from typing import Any
 
 from engine import codec
-from engine.decide.state import HISTORY_ITEM, Hazard, stored_history
+from engine.decide.state import Hazard
+from engine.kernel.state import HISTORY_ITEM, stored_history
 
 FORMAT = 1
 _MARK = b'{"format":'

@@ -22,7 +22,8 @@ from engine.alerts.rules import AlertRules
 from engine.alerts.state import Alert
 from engine.cap import CapMessage, cap_fields, event_text, identifier, msg_type_for, render
 from engine.contract.outputs import ALERTS_CAP
-from engine.decide.emit import Out, iso
+from engine.kernel.outputs import Out
+from engine.kernel.time import iso
 
 STATES = ("raised", "updated", "closed")  # the event types that send a CAP document
 

@@ -22,18 +22,12 @@ after every change, and a clock that no longer applies simply disappears.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from engine.alerts import emit
 from engine.alerts.rules import AlertRules, words
 from engine.alerts.state import Alert
-from engine.decide.emit import Out, iso, output_id
-from engine.ruleset.compiled import Span
-
-
-def after(span: Span, start: int, rules: AlertRules) -> int:
-    """The due time `span` after `start`, in epoch seconds."""
-    return int(span.after(datetime.fromtimestamp(start, UTC), rules.calendar).at.timestamp())
+from engine.kernel.ids import clock_id
+from engine.kernel.outputs import Out
+from engine.kernel.time import after, iso
 
 
 def handover_due(a: Alert, rules: AlertRules) -> tuple[int, int] | None:
@@ -44,7 +38,7 @@ def handover_due(a: Alert, rules: AlertRules) -> tuple[int, int] | None:
     for i, step in enumerate(rules.handover):
         if step.skip_if_post is not None and step.skip_if_post == (a.post or "A"):
             continue  # raised at that post already: the chain starts past it
-        due = after(step.after, due, rules)
+        due = after(step.after, due, rules).at
         if i >= a.step:
             return i, due
     return None
@@ -58,7 +52,7 @@ def report_dues(a: Alert, rules: AlertRules) -> dict[str, int]:
         demanded = a.demanded.get(level.id)
         if demanded is None or base is None:
             break
-        due = after(level.within, max(base, demanded), rules)
+        due = after(level.within, max(base, demanded), rules).at
         dues[level.id] = due
         reported = a.reported.get(level.id)
         base = min(reported, due) if reported is not None else due
@@ -77,14 +71,9 @@ def derive(a: Alert, rules: AlertRules) -> dict[str, int]:
     return clocks
 
 
-def clock_id(a: Alert, name: str, due: int) -> str:
-    """The id of a clock's firing, shared by every path that fires it."""
-    return output_id("clock", a.id, name, due)
-
-
 def fire(a: Alert, name: str, due: int, rules: AlertRules) -> list[Out]:
     """Run out clock `name` at `due`: move the facts it moves, and return what to send."""
-    cause = clock_id(a, name, due)
+    cause = clock_id(a.id, name, due)
     if name == "handover":
         return _handover(a, rules, due, cause)
     return _report(a, rules, name.removeprefix("report_"), due, cause)

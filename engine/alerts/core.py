@@ -20,13 +20,13 @@ from collections.abc import Callable
 from typing import Any
 
 from engine.alerts import capdoc, clocks, disaster, emit, incident
-from engine.alerts.clocks import after, clock_id
 from engine.alerts.grade import classify, higher, level_for
 from engine.alerts.rules import GRADES, AlertRules
 from engine.alerts.state import Alert
-from engine.decide.core import advance_clocks, apply_entry
-from engine.decide.emit import Out
-from engine.decide.lifecycle import UnknownEntryType
+from engine.kernel.apply import UnknownEntryType, advance_clocks, apply_entry
+from engine.kernel.ids import clock_id
+from engine.kernel.outputs import Out
+from engine.kernel.time import after
 
 
 def derive(a: Alert, rules: AlertRules) -> dict[str, int]:
@@ -37,7 +37,7 @@ def derive(a: Alert, rules: AlertRules) -> dict[str, int]:
 def fire(a: Alert, name: str, due: int, rules: AlertRules) -> list[Out]:
     """Run out clock `name` at `due`, whichever kind it is."""
     if name in disaster.NAMES:
-        return disaster.fire(a, name, due, rules, clock_id(a, name, due))
+        return disaster.fire(a, name, due, rules, clock_id(a.id, name, due))
     return clocks.fire(a, name, due, rules)
 
 
@@ -148,7 +148,7 @@ def assess(a: Alert, rules: AlertRules) -> tuple[str, list[str], str, list[str],
     moment's figures reached, and the evacuation figure the highest given, so
     the outcome does not depend on the order the updates arrive in.
     """
-    end = after(rules.regrade_window(a.kind), a.opened_at, rules)
+    end = after(rules.regrade_window(a.kind), a.opened_at, rules).at
     # Each report time's figures in one pass: asking figures(until=t) for each t re-read every
     # report before t, so an alert with many updates cost the square of their number.
     by_time = a.figures_by_time(end) or [(a.opened_at, a.figures(until=a.opened_at))]

@@ -20,13 +20,13 @@ the due times from the facts.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from engine.alerts import emit
-from engine.alerts.clocks import after
 from engine.alerts.rules import AlertRules, words
 from engine.alerts.state import Alert
-from engine.decide.emit import Out, iso
+from engine.kernel.outputs import Out
+from engine.kernel.time import after, iso, local
 from engine.ruleset.calendar import SHANGHAI
 
 INITIAL, DAILY, FINAL = "disaster_initial", "disaster_daily", "disaster_final"
@@ -39,7 +39,7 @@ def initial_due(a: Alert, rules: AlertRules) -> tuple[int, int] | None:
         return None
     due = a.opened_at
     for i, step in enumerate(rules.disaster.initial):
-        due = after(step.after, due, rules)
+        due = after(step.after, due, rules).at
         if i >= a.dstep:
             return i, due
     return None
@@ -51,7 +51,7 @@ def daily_due(a: Alert, rules: AlertRules) -> int | None:
     if not a.is_open() or not a.disaster_reports or any(r[2] == "final" for r in a.disaster_reports):
         return None
     hour, minute = rules.disaster.daily_at
-    latest = datetime.fromtimestamp(max(r[0] for r in a.disaster_reports), UTC).astimezone(SHANGHAI)
+    latest = local(max(r[0] for r in a.disaster_reports))
     day = latest.date() + timedelta(days=1)
     while True:
         due = int(datetime(day.year, day.month, day.day, hour, minute, tzinfo=SHANGHAI).timestamp())
@@ -65,7 +65,7 @@ def final_due(a: Alert, rules: AlertRules) -> int | None:
     if a.opened is None or a.closed_at is None or a.final_missed \
             or any(r[2] == "final" for r in a.disaster_reports):
         return None
-    return after(rules.disaster.final_within, a.closed_at, rules)
+    return after(rules.disaster.final_within, a.closed_at, rules).at
 
 
 def derive(a: Alert, rules: AlertRules) -> dict[str, int]:

@@ -10,8 +10,10 @@ from typing import Any
 
 from engine.alerts.rules import AlertRules, ReportLevel
 from engine.alerts.state import Alert
-from engine.contract.outputs import ESCALATIONS
-from engine.decide.emit import Out, envelope, iso, output_id
+from engine.kernel.escalation import escalation as kernel_escalation
+from engine.kernel.escalation import escalation_id
+from engine.kernel.outputs import Out
+from engine.kernel.targets import shared_unit, unique
 
 EXERCISE = "[演练 EXERCISE] "
 
@@ -27,12 +29,9 @@ def resolve(target: str, a: Alert, rules: AlertRules,
     """Turn a rule's target name into concrete units, through the jurisdiction tree and the kind."""
     ref = rules.reference
     town = ref.towns.get(a.town() or "")
-    if target == "town":
-        return [{"kind": "town", "id": town.id, "name": town.name}] if town else []
-    if target == "town_safety_office":
-        return [{"kind": "unit", "id": town.safety_office, "name": f"{town.name}安监站"}] if town else []
-    if target == "district":
-        return [{"kind": "district", "id": ref.district.id, "name": ref.district.name}]
+    shared = shared_unit(target, town, ref)
+    if shared is not None:
+        return shared
     if target in ("post_a", "post_b"):
         return [_post(a, rules, target[-1].upper())]
     if target == "duty_officer":  # the town's duty officer (镇街应急值守)
@@ -53,38 +52,24 @@ def resolve(target: str, a: Alert, rules: AlertRules,
     if target == "authority_below" and level is not None:
         i = rules.report_levels.index(level)
         return resolve("authority", a, rules, rules.report_levels[i - 1]) if i else resolve("town", a, rules)
-    if target.startswith("department:"):
-        dept_id = target.split(":", 1)[1]
-        dept = ref.department(dept_id)
-        return [{"kind": "department", "id": dept_id, "name": dept.name if dept else None}]
     raise ValueError(f"unknown alert target {target!r}")  # load_alert_rules rejects these
 
 
 def resolve_all(targets: tuple[str, ...], a: Alert, rules: AlertRules,
                 level: ReportLevel | None = None) -> list[dict[str, Any]]:
     """Resolve several targets, each unit once, in order."""
-    seen, out = set(), []
-    for target in targets:
-        for unit in resolve(target, a, rules, level):
-            if (unit["kind"], unit["id"]) not in seen:
-                seen.add((unit["kind"], unit["id"]))
-                out.append(unit)
-    return out
+    return unique(unit for target in targets for unit in resolve(target, a, rules, level))
 
 
 def escalation(a: Alert, rules: AlertRules, *, rule_id: str, action: str, at: int,
                targets: list[dict[str, Any]], reason: str, key: object, caused_by: list[str],
                due_at: int | None = None) -> Out:
     """A `safety.escalation.raised` event about an alert (tier None, response_level set)."""
-    eid = output_id("escalation", a.id, rule_id, action, key)
-    data = {
-        "escalation_id": eid, "subject_kind": "alert", "subject_id": a.id, "action": action,
-        "tier": None, "response_level": a.level, "targets": targets,
-        "reason": (EXERCISE if a.exercise else "") + reason, "rule_id": rule_id,
-        "rules_version": rules.version, "due_at": iso(due_at), "town": a.town(), "sector": None,
-        "grade": a.grade, "caused_by": caused_by,
-    }
-    return Out(ESCALATIONS, a.id, envelope("safety.escalation.raised", eid, a.id, at, data))
+    return kernel_escalation(
+        escalation_id(a.id, rule_id, action, key), subject_kind="alert", subject_id=a.id, action=action,
+        tier=None, response_level=a.level, targets=targets, reason=(EXERCISE if a.exercise else "") + reason,
+        rule_id=rule_id, rules_version=rules.version, at=at, due_at=due_at, town=a.town(), sector=None,
+        grade=a.grade, caused_by=caused_by)
 
 
 def place(a: Alert, rules: AlertRules) -> str:

@@ -14,11 +14,12 @@
 from __future__ import annotations
 
 from engine.alerts import emit
-from engine.alerts.clocks import after
 from engine.alerts.rules import AlertRules, words
 from engine.alerts.state import Alert
 from engine.contract.outputs import NOTIFICATIONS
-from engine.decide.emit import Out, envelope, iso, output_id
+from engine.kernel.ids import output_id
+from engine.kernel.outputs import Out, envelope
+from engine.kernel.time import after, iso
 
 CLASS_NAMES = {"production_accident": "production-safety accident (生产安全事故)",
                "non_production": "non-production incident (非生产类)",
@@ -41,7 +42,7 @@ def _notification(a: Alert, rules: AlertRules, at: int, cause: str) -> Out:
     nid = output_id("notification", a.id, n.rule_id)
     recipients = emit.resolve_all(n.recipients, a, rules)
     grade = rules.grade(a.grade).name if a.grade else "the accident"
-    due = after(n.within, a.opened_at, rules)
+    due = after(n.within, a.opened_at, rules).at
     reason = (f"{grade} {a.id} at {emit.place(a, rules)} is a production-safety accident: when it is "
               f"reported up the levels, notify {', '.join(r['name'] or r['id'] for r in recipients)} "
               f"at the same time (within {words(n.within)} of the accident)")

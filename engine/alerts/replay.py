@@ -1,12 +1,12 @@
-"""A pure, in-memory run of the alert core over many alerts, as `Replay` is for hazards."""
+"""A pure, in-memory run of the alert core over many alerts (the loop is engine/kernel/replay.py)."""
 
 from __future__ import annotations
 
 from typing import Any, ClassVar
 
 from engine.alerts.core import decide_alert
-from engine.decide.emit import Out
-from engine.decide.replay import Replay, clock_entry
+from engine.kernel.outputs import Out
+from engine.kernel.replay import CoreReplay, clock_entry
 
 
 def alert_clock_entry(subject: str, due: int) -> dict[str, Any]:
@@ -14,7 +14,7 @@ def alert_clock_entry(subject: str, due: int) -> dict[str, Any]:
     return clock_entry(subject, due, "alert")
 
 
-class AlertReplay(Replay):
+class AlertReplay(CoreReplay):
     """States of every alert seen, and every output with the time it was sent."""
 
     kind: ClassVar[str] = "alert"

@@ -18,7 +18,8 @@ from types import MappingProxyType
 from engine.alerts.models import AlertsFile, CapEntry
 from engine.cap import identifier
 from engine.contract.intake import AlertKind
-from engine.reference import Reference, RulesFileError, load_reference
+from engine.kernel.checker import RulesChecker
+from engine.reference import Reference, load_reference
 from engine.reference.parse import read_yaml, validate
 from engine.ruleset.calendar import WorkCalendar
 from engine.ruleset.compiled import Span
@@ -180,47 +181,13 @@ def words(span: Span) -> str:
     return f"{span.n} {span.unit[:-1]}" if span.n == 1 and span.unit.endswith("s") else str(span)
 
 
-class _Checker:
-    def __init__(self, shown: str, reference: Reference) -> None:
-        self.shown, self.reference = shown, reference
-
-    def fail(self, key: str, reason: str) -> RulesFileError:
-        return RulesFileError(self.shown, key, reason)
-
-    def span(self, key: str, text: str) -> Span:
-        try:
-            span = Span.parse(text)
-        except ValueError as exc:
-            raise self.fail(key, str(exc)) from None
-        if span.n <= 0:
-            raise self.fail(key, f"{text!r} must be positive")
-        return span
-
-    def targets(self, key: str, names: list[str], allowed: frozenset[str] = TARGETS) -> tuple[str, ...]:
-        for i, name in enumerate(names):
-            if name.startswith("department:"):
-                if not self.reference.has_department(name.split(":", 1)[1]):
-                    raise self.fail(f"{key}[{i}]", f'unknown department "{name.split(":", 1)[1]}" '
-                                    "(define it in reference/departments.yaml)")
-            elif name not in allowed:
-                raise self.fail(f"{key}[{i}]", f'unknown target "{name}" (use one of '
-                                f"{', '.join(sorted(allowed))}, or department:<id>)")
-        return tuple(names)
-
-    def complete(self, key: str, got: Mapping[str, object], wanted: tuple[str, ...]) -> None:
-        missing = [w for w in wanted if w not in got]
-        if missing:
-            raise self.fail(key, f"missing {', '.join(missing)} (every one of {', '.join(wanted)} "
-                            "must be given)")
-
-
 def load_alert_rules(rules_dir: Path | str, reference: Reference | None = None) -> AlertRules:
     """Load and check rules/alerts.yaml (with rules/reference/); raise RulesFileError on any problem."""
     rules_dir = Path(rules_dir)
     reference = reference if reference is not None else load_reference(rules_dir)
     shown = f"{rules_dir.name or rules_dir.resolve().name}/alerts.yaml"
     f = validate(AlertsFile, read_yaml(rules_dir / "alerts.yaml", shown), shown)
-    c = _Checker(shown, reference)
+    c = RulesChecker(shown, reference, TARGETS)
 
     g = f.grading
     c.complete("grading.grades", g.grades, GRADES)

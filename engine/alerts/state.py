@@ -7,18 +7,17 @@ facts (clocks.py), so events that arrive out of order lead to the same state.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from engine import codec
 from engine.alerts.grade import Figures
-from engine.decide.state import STORED, entry_hash, full_history, state_doc
+from engine.kernel.state import HistoryState, entry_hash
 
 __all__ = ["Alert", "entry_hash"]
 
 
 @dataclass(slots=True)
-class Alert:
+class Alert(HistoryState):
     """Everything the alert rules need to know about one alert (突发事件警情)."""
 
     id: str
@@ -69,24 +68,6 @@ class Alert:
         "disaster_reports": ("many", ("time", "event_id", "report_kind", "post")),
     }
 
-    def encode(self) -> bytes:
-        """Serialise compactly, leaving out fields at their defaults; the whole history in `history`."""
-        return codec.dumps(state_doc(self, _FIELD_NAMES, _DEFAULTS))
-
-    def doc(self, whole: bool = True) -> dict[str, Any]:
-        """The fields by name, those at their defaults left out; `whole=False`: without the history
-        and the applied hashes, which the table stores as they came (engine/store.py)."""
-        return state_doc(self, _FIELD_NAMES, _DEFAULTS, whole)
-
-    def timeline(self) -> list[list[Any]]:
-        """The whole history in arrival order: what was stored before, then what was added since."""
-        return full_history(self)
-
-    @classmethod
-    def decode(cls, raw: bytes) -> Alert:
-        """The inverse of encode."""
-        return cls(**codec.loads(raw))
-
     def status(self) -> str:
         """orphan (not raised yet), open, acknowledged (a responder took it on) or closed."""
         if self.closed_at is not None:
@@ -127,12 +108,3 @@ class Alert:
     def town(self) -> str | None:
         """The town (镇/街道) id of the alert's location."""
         return self.location.get("town") if self.location else None
-
-    def next_due(self) -> int | None:
-        """The earliest running clock, for the deadline index."""
-        return min(self.clocks.values()) if self.clocks else None
-
-
-_FIELD_NAMES = [f.name for f in fields(Alert) if f.name not in STORED]
-_DEFAULTS: dict[str, Any] = {f.name: f.default for f in fields(Alert)
-                             if f.default is not f.default_factory}  # type: ignore[misc]

@@ -8,28 +8,19 @@ stale "deadline reached" event finds nothing to fire.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
 
 from engine.decide import emit
-from engine.decide.emit import Out
 from engine.decide.state import Hazard
+from engine.kernel.ids import clock_id
+from engine.kernel.outputs import Out
+from engine.kernel.time import after, iso, local
 from engine.ruleset.compiled import PROPOSE, Measure, ReferralGround, Rules, Span
-
-
-def _at(ts: int) -> datetime:
-    return datetime.fromtimestamp(ts, UTC)
-
-
-def after(span: Span, start: int, rules: Rules) -> tuple[int, bool]:
-    """A deadline `span` after `start`, in epoch seconds, and whether it is approximate."""
-    d = span.after(_at(start), rules.calendar)
-    return int(d.at.timestamp()), d.approximate
 
 
 def _repeat(span: Span, start: int, times: int, rules: Rules) -> int:
     due = start
     for _ in range(times):
-        due = after(span, due, rules)[0]
+        due = after(span, due, rules).at
     return due
 
 
@@ -46,22 +37,17 @@ def derive(h: Hazard, rules: Rules) -> dict[str, int]:
         clocks["verify"] = _repeat(rules.verify.within, h.opened_at, h.verify_fails + 1, rules)
     if h.verdict == "confirmed" and h.deadline is not None and h.completed_at is None \
             and h.step < len(rules.ladder):
-        clocks["ladder"] = after(rules.ladder[h.step].at, h.deadline, rules)[0]
+        clocks["ladder"] = after(rules.ladder[h.step].at, h.deadline, rules).at
     if h.completed_at is not None and not lead_referred:
         clocks["review"] = _repeat(rules.review.within, h.completed_at, h.review_fails + 1, rules)
     if h.listed and h.listed[3]:
         if h.grade == "major" and h.planned_at is None and not h.plan_fired:
-            clocks["plan"] = after(rules.supervision.plan_within, h.listed[1], rules)[0]
+            clocks["plan"] = after(rules.supervision.plan_within, h.listed[1], rules).at
         if rules.supervision_missed.rule_id not in h.referred and h.completed_at is None:
             clocks["supervision"] = h.listed[2]
     if h.ext is not None and h.ext_fails == 0:
-        clocks["extension"] = after(rules.supervision.extension_decide_within, h.ext[0], rules)[0]
+        clocks["extension"] = after(rules.supervision.extension_decide_within, h.ext[0], rules).at
     return clocks
-
-
-def clock_id(h: Hazard, name: str, due: int) -> str:
-    """The id of a clock's firing, shared by every path that fires it."""
-    return emit.output_id("clock", h.id, name, due)
 
 
 def _duty_failure(h: Hazard, rules: Rules, due: int, dept: str | None, rule_id: str, what: str,
@@ -74,7 +60,7 @@ def _duty_failure(h: Hazard, rules: Rules, due: int, dept: str | None, rule_id: 
     outs = [emit.escalation(
         h, rules, rule_id=rule_id, action="notify", tier=rules.duty_tier, at=due,
         targets=emit.resolve_all(rules.duty_targets, h, rules, failing=dept),
-        reason=f"{what}: the deadline {emit.iso(due)} passed (不履行安全监管职责, failure {count})",
+        reason=f"{what}: the deadline {iso(due)} passed (不履行安全监管职责, failure {count})",
         key=(due, dept), caused_by=[cause])]
     h.history.append([due, cause, f"duty failure {rule_id} by {dept} ({count})"])
     ground = rules.duty_failures
@@ -109,7 +95,7 @@ def _ladder(h: Hazard, rules: Rules, due: int, cause: str) -> list[Out]:
     h.tier = step.tier
     overdue = "" if step.at.n < 0 else ", due today" if step.at.n == 0 else f", {step.at} past the deadline"
     approx = " (deadline approximate: no holiday notice for its year)" if h.approx else ""
-    reason = (f"Rectification of {h.id} due {emit.iso(h.deadline)} is not claimed complete"
+    reason = (f"Rectification of {h.id} due {iso(h.deadline)} is not claimed complete"
               f"{overdue} ({step.tier}){approx}")
     targets = emit.resolve_all(step.targets, h, rules)
     outs = [emit.escalation(h, rules, rule_id=step.rule_id, action=action, tier=step.tier, at=due,
@@ -134,7 +120,7 @@ def _propose(h: Hazard, rules: Rules, measure: Measure, rule_id: str, due: int, 
     review = "after legal review (法制审核)" if measure.needs_legal_review else "no legal review first"
     h.history.append([due, cause, f"proposed {measure.id} against {h.enterprise[0]}, {review}"])
     return [emit.enforcement_proposed(h, rules, measure, rule_id=rule_id, at=due,
-                                      due_at=after(measure.due_within, due, rules)[0],
+                                      due_at=after(measure.due_within, due, rules).at,
                                       key=(h.cycle, due), caused_by=[cause])]
 
 
@@ -147,17 +133,17 @@ def list_hazard(h: Hazard, rules: Rules, at: int, cause: str) -> list[Out]:
     if h.grade != "major" or h.deadline is None:
         return []
     ls = rules.supervision
-    year = datetime.fromtimestamp(at, UTC).astimezone(emit.SHANGHAI).year
+    year = local(at).year
     notice = ls.notice_no.format(district=rules.reference.district.name, year=year, hazard_id=h.id)
-    deadline = min(h.deadline, after(ls.max_deadline, at, rules)[0])
+    deadline = min(h.deadline, after(ls.max_deadline, at, rules).at)
     h.listed = [notice, at, deadline, True]
-    h.history.append([at, cause, f"listed supervision {notice}, deadline {emit.iso(deadline)}"])
+    h.history.append([at, cause, f"listed supervision {notice}, deadline {iso(deadline)}"])
     return [emit.supervision_listed(h, rules, at)]
 
 
 def fire(h: Hazard, name: str, due: int, rules: Rules) -> list[Out]:
     """Run out clock `name` at `due`: change the counters it moves, and return what to send."""
-    cause = clock_id(h, name, due)
+    cause = clock_id(h.id, name, due)
     handlers: dict[str, Callable[[], list[Out]]] = {
         "verify": lambda: _verify(h, rules, due, cause),
         "ladder": lambda: _ladder(h, rules, due, cause),
@@ -197,7 +183,7 @@ def _supervision(h: Hazard, rules: Rules, due: int, cause: str) -> list[Out]:
     ground = rules.supervision_missed
     h.referred.append(ground.rule_id)
     return _refer(h, rules, due, ground.rule_id, ground, None,
-                  f"the listed-supervision deadline {emit.iso(due)} of notice {h.listed[0]} was "
+                  f"the listed-supervision deadline {iso(due)} of notice {h.listed[0]} was "
                   "missed", cause)
 
 

@@ -7,97 +7,54 @@ it, so a replay or a crash recovery produces the same ids.
 
 from __future__ import annotations
 
-import uuid
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from engine.contract.outputs import (
     ENFORCEMENT_ACTIONS,
-    ENGINE_SOURCE,
-    ESCALATIONS,
     REFERRALS_DISCIPLINE,
     REFERRALS_JUDICIAL,
     SUPERVISION_LISTED,
 )
 from engine.decide.state import Hazard
-from engine.ruleset.calendar import SHANGHAI
+from engine.kernel.escalation import escalation as kernel_escalation
+from engine.kernel.escalation import escalation_id
+from engine.kernel.ids import output_id
+from engine.kernel.outputs import Out, envelope
+from engine.kernel.targets import RESPONDENT_KINDS, department_unit, shared_unit, unique
+from engine.kernel.time import iso
 from engine.ruleset.compiled import Measure, Rules
-
-_NS = uuid.UUID("3b9e7f1a-2c4d-4e5f-8a6b-7c8d9e0f1a2b")
-
-
-@dataclass(frozen=True, slots=True)
-class Out:
-    """One output record: its topic, its key, and the CloudEvent to write."""
-
-    topic: str
-    key: str
-    event: dict[str, Any]
-
-    @property
-    def id(self) -> str:
-        """The output's deterministic id."""
-        return self.event["id"]
-
-
-def iso(ts: int | None) -> str | None:
-    """An epoch-seconds time as RFC 3339 in Asia/Shanghai."""
-    return None if ts is None else datetime.fromtimestamp(ts, UTC).astimezone(SHANGHAI).isoformat()
-
-
-def output_id(*parts: object) -> str:
-    """A deterministic id from the parts that identify a decision."""
-    return str(uuid.uuid5(_NS, "\x1f".join(str(p) for p in parts)))
-
-
-def envelope(type_: str, id_: str, subject: str, at: int, data: dict[str, Any]) -> dict[str, Any]:
-    return {"specversion": "1.0", "id": id_, "source": ENGINE_SOURCE, "type": type_,
-            "time": iso(at), "subject": subject, "datacontenttype": "application/json",
-            "data": data}
 
 
 def resolve(target: str, h: Hazard, rules: Rules, failing: str | None = None) -> list[dict[str, Any]]:
     """Turn a rule's target name into concrete units, through the jurisdiction tree and sector map."""
     ref = rules.reference
     town = ref.towns.get(h.town) if h.town else None
+    shared = shared_unit(target, town, ref)
+    if shared is not None:
+        return shared
     if target == "enterprise":
         return [{"kind": "enterprise", "id": h.enterprise[0], "name": h.enterprise[1]}] \
             if h.enterprise else []
-    if target == "town":
-        return [{"kind": "town", "id": town.id, "name": town.name}] if town else []
     if target == "town_government":
         # The plans address 镇政府 and 街道办事处 (the preamble: "各镇政府、街道办事处").
         body = "办事处" if town and town.kind == "street" else "人民政府"
         return [{"kind": "town_government", "id": town.id, "name": f"{town.name}{body}"}] if town else []
-    if target == "town_safety_office":
-        return [{"kind": "unit", "id": town.safety_office, "name": f"{town.name}安监站"}] if town else []
-    if target == "district":
-        return [{"kind": "district", "id": ref.district.id, "name": ref.district.name}]
     if target == "lead_department":
         dept = lead_department(h, rules)
-        return [department_unit(dept, rules)] if dept else []
+        return [department_unit(dept, ref)] if dept else []
     if target == "sector_departments":
-        return [department_unit(d.id, rules) for d in ref.sector_departments(h.sector)] if h.sector else []
+        return [department_unit(d.id, ref) for d in ref.sector_departments(h.sector)] if h.sector else []
     if target == "supervising_body":
         return resolve(rules.supervision.supervising_body, h, rules)
     if target == "failing_department":
-        return [department_unit(failing, rules)] if failing else []
-    if target.startswith("department:"):
-        return [department_unit(target.split(":", 1)[1], rules)]
+        return [department_unit(failing, ref)] if failing else []
     raise ValueError(f"unknown target {target!r}")  # load_rules rejects these
 
 
 def resolve_all(targets: tuple[str, ...], h: Hazard, rules: Rules,
                 failing: str | None = None) -> list[dict[str, Any]]:
     """Resolve several targets, each unit once, in order."""
-    seen, out = set(), []
-    for target in targets:
-        for unit in resolve(target, h, rules, failing):
-            if (unit["kind"], unit["id"]) not in seen:
-                seen.add((unit["kind"], unit["id"]))
-                out.append(unit)
-    return out
+    return unique(unit for target in targets for unit in resolve(target, h, rules, failing))
 
 
 def lead_department(h: Hazard, rules: Rules) -> str | None:
@@ -107,24 +64,14 @@ def lead_department(h: Hazard, rules: Rules) -> str | None:
     return rules.reference.sector_lead(h.sector).id if h.sector else None
 
 
-def department_unit(dept_id: str, rules: Rules) -> dict[str, Any]:
-    """A department as a target or respondent: kind, id and its Chinese name."""
-    dept = rules.reference.department(dept_id)
-    return {"kind": "department", "id": dept_id, "name": dept.name if dept else None}
-
-
 def escalation(h: Hazard, rules: Rules, *, rule_id: str, action: str, tier: str, at: int,
                targets: list[dict[str, Any]], reason: str, key: object, caused_by: list[str],
                due_at: int | None = None) -> Out:
     """A `safety.escalation.raised` event about a hazard."""
-    eid = output_id("escalation", h.id, rule_id, action, key)
-    data = {
-        "escalation_id": eid, "subject_kind": "hazard", "subject_id": h.id, "action": action,
-        "tier": tier, "targets": targets, "reason": reason, "rule_id": rule_id,
-        "rules_version": rules.version, "due_at": iso(due_at), "town": h.town, "sector": h.sector,
-        "grade": h.grade or h.claimed, "caused_by": caused_by,
-    }
-    return Out(ESCALATIONS, h.id, envelope("safety.escalation.raised", eid, h.id, at, data))
+    return kernel_escalation(
+        escalation_id(h.id, rule_id, action, key), subject_kind="hazard", subject_id=h.id, action=action,
+        tier=tier, targets=targets, reason=reason, rule_id=rule_id, rules_version=rules.version, at=at,
+        due_at=due_at, town=h.town, sector=h.sector, grade=h.grade or h.claimed, caused_by=caused_by)
 
 
 def supervision_listed(h: Hazard, rules: Rules, at: int) -> Out:
@@ -150,10 +97,6 @@ def supervision_lifted(h: Hazard, rules: Rules, at: int, reason: str) -> Out:
             "rules_version": rules.version}
     eid = output_id("supervision.lifted", h.id, notice_no)
     return Out(SUPERVISION_LISTED, h.id, envelope("safety.supervision.lifted", eid, h.id, at, data))
-
-
-# Who discipline inspection may be asked about (contract section 4, v2).
-RESPONDENT_KINDS = frozenset({"department", "town_government", "official"})
 
 
 def referral(h: Hazard, rules: Rules, *, ground_id: str, code: str, reason: str, at: int,

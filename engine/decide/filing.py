@@ -19,9 +19,13 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from engine.contract.outputs import REFERRALS_DISCIPLINE
-from engine.decide.emit import Out, department_unit, envelope, iso, lead_department, output_id
+from engine.decide.emit import lead_department
 from engine.decide.state import Hazard
 from engine.errors import EngineError
+from engine.kernel.ids import output_id
+from engine.kernel.outputs import Out, envelope
+from engine.kernel.targets import department_unit
+from engine.kernel.time import iso
 from engine.ruleset.calendar import SHANGHAI
 from engine.ruleset.compiled import Rules
 
@@ -68,7 +72,7 @@ def _filing(dept: str, hazards: list[Hazard], month: str, start: int, end: int, 
     still_open = [h for h in hazards if h.closed_at is None or h.closed_at >= end]
     overdue = sum(1 for h in still_open if h.deadline is not None and h.deadline < end)
     listed = sum(1 for h in still_open if h.listed and h.listed[3])
-    respondent = department_unit(dept, rules)
+    respondent = department_unit(dept, rules.reference)
     reason = (f"Supervision results of {respondent['name'] or dept} for {month} (监督检查结果抄报备案): "
               f"{found} hazards found, {closed} closed, {len(still_open)} open at the month's end, "
               f"{overdue} of them past their deadline, {listed} under listed supervision")

@@ -9,23 +9,16 @@ finding) is what starts its clocks; until then it is an orphan.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, date, datetime, time
 from typing import Any
 
 from engine.decide import emit
-from engine.decide.clocks import after, list_hazard
-from engine.decide.emit import Out
+from engine.decide.clocks import list_hazard
 from engine.decide.state import Hazard
 from engine.intake.timeline import FINDING_TYPE
-from engine.ruleset.calendar import SHANGHAI
+from engine.kernel.apply import UnknownEntryType
+from engine.kernel.outputs import Out
+from engine.kernel.time import after, epoch, iso, utc
 from engine.ruleset.compiled import Rules
-
-
-def epoch(value: str) -> int:
-    """An RFC 3339 time, or a date read as the end of that day in Asia/Shanghai, in epoch seconds."""
-    if len(value) == 10:
-        return int(datetime.combine(date.fromisoformat(value), time(23, 59, 59), SHANGHAI).timestamp())
-    return int(datetime.fromisoformat(value).timestamp())
 
 
 def _open(h: Hazard, at: int, event_id: str, origin: str, d: dict[str, Any]) -> None:
@@ -56,10 +49,6 @@ def _confirm(h: Hazard, at: int, event_id: str, grade: str) -> None:
 
 # What one event type records on a hazard: (hazard, data, time, event id, rules) -> (what, outputs).
 Handler = Callable[[Hazard, dict[str, Any], int, str, Rules], tuple[str, list[Out]]]
-
-
-class UnknownEntryType(ValueError):
-    """A timeline entry of a type no handler is registered for: dead-lettered, never ignored."""
 
 
 def apply_event(h: Hazard, entry: dict[str, Any], at: int, rules: Rules) -> list[Out]:
@@ -116,7 +105,7 @@ def _planned(h: Hazard, d: dict[str, Any], at: int, eid: str, rules: Rules) -> t
     if h.planned_at is None or h.planned_at <= at:  # the latest plan stands
         h.planned_at, h.plan_target = at, epoch(d["target_date"])
         h.responsible = d["responsible_person"]
-    return f"rectification planned, target {emit.iso(epoch(d['target_date']))}", []
+    return f"rectification planned, target {iso(epoch(d['target_date']))}", []
 
 
 def _progressed(h: Hazard, d: dict[str, Any], at: int, eid: str, rules: Rules) -> tuple[str, list[Out]]:
@@ -234,7 +223,7 @@ def _utility_stop(h: Hazard, rules: Rules) -> list[Out]:
         h.referred.append(tag)
         h.history.append([found, eid, f"proposed {UTILITY_STOP} (安全生产法 art. 70) on order {order_no}"])
         outs.append(emit.enforcement_proposed(h, rules, measure, rule_id=f"enforcement.{UTILITY_STOP}",
-                                              at=found, due_at=after(measure.due_within, found, rules)[0],
+                                              at=found, due_at=after(measure.due_within, found, rules).at,
                                               key=order_no, caused_by=[eid]))
     return outs
 
@@ -258,7 +247,7 @@ def _review(h: Hazard, at: int, eid: str, outcome: str, rules: Rules) -> tuple[s
         h.cycle_start, h.deadline, h.approx = at, deadline, approx
     h.step, h.tier = 0, None
     h.review_fails = 0
-    return f"review failed: new deadline {emit.iso(deadline)}", []
+    return f"review failed: new deadline {iso(deadline)}", []
 
 
 def _extension_request(h: Hazard, at: int, eid: str, d: dict[str, Any],
@@ -266,7 +255,7 @@ def _extension_request(h: Hazard, at: int, eid: str, d: dict[str, Any],
     ls = rules.supervision
     if h.deadline is None:
         return "extension requested, but no deadline runs", []
-    left, _ = rules.calendar.working_days_between(_dt(at), _dt(h.deadline))
+    left, _ = rules.calendar.working_days_between(utc(at), utc(h.deadline))
     if left >= ls.extension_request_before.n:
         h.ext, h.ext_fails = [at, epoch(d["requested_until"]), eid], 0
         what = f"extension requested until {d['requested_until']} ({left} working days left)"
@@ -275,7 +264,7 @@ def _extension_request(h: Hazard, at: int, eid: str, d: dict[str, Any],
             return f"{what}; {decided}", outs
         return what, []
     reason = (f"Extension request on {h.id} refused: it came {left} working days before the "
-              f"deadline {emit.iso(h.deadline)}; the rules need at least {ls.extension_request_before}")
+              f"deadline {iso(h.deadline)}; the rules need at least {ls.extension_request_before}")
     out = emit.escalation(h, rules, rule_id=f"{ls.rule_id}.extension", action="notify",
                           tier=h.tier or "blue", at=at,
                           targets=emit.resolve_all(("enterprise", "supervising_body"), h, rules),
@@ -300,17 +289,13 @@ def _decide_extension(h: Hazard, decision: list[Any], rules: Rules) -> tuple[str
     if not approved:
         return "extension rejected: deadline unchanged", []
     if h.listed:
-        new = min(new, after(rules.supervision.max_deadline, h.listed[1], rules)[0])
+        new = min(new, after(rules.supervision.max_deadline, h.listed[1], rules).at)
         h.listed[2] = new
     h.deadline, h.approx = new, False
     h.step, h.tier = 0, None
     # The notice is issued again with the new deadline.
     outs = [emit.supervision_listed(h, rules, at)] if h.listed and h.listed[3] else []
-    return f"extension approved: new deadline {emit.iso(new)}", outs
-
-
-def _dt(ts: int) -> datetime:
-    return datetime.fromtimestamp(ts, UTC)
+    return f"extension approved: new deadline {iso(new)}", outs
 
 
 # The handler of each full event type a hazard's timeline carries: every contract type whose

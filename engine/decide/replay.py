@@ -1,57 +1,22 @@
-"""A pure, in-memory run of a decision core over many subjects: a replay is just a loop.
-
-Rule tests, property tests, the crash test's reference run and the demo's
-summary use it. Clocks fire as `advance_to` moves time forward, exactly as the
-worker's timer would publish them. `Replay` runs the hazard core; the alert
-core subclasses it (engine/alerts/replay.py).
-"""
+"""A pure, in-memory run of the hazard core over many hazards (the loop is engine/kernel/replay.py)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from engine.clocks.index import DeadlineIndex
-from engine.decide.core import CLOCK_TYPE, decide
-from engine.decide.emit import Out, iso, output_id
+from engine.decide.core import decide
+from engine.kernel.outputs import Out
+from engine.kernel.replay import CoreReplay, clock_entry
+
+# clock_entry is the kernel's; named here as well because the hazard core's callers find it here.
+__all__ = ["Replay", "clock_entry"]
 
 
-def clock_entry(subject: str, due: int, kind: str = "hazard") -> dict[str, Any]:
-    """The timeline entry a timer publishes when `subject` has a clock due at `due`."""
-    return {"entry_id": output_id("clock-entry", subject, due), "subject": subject,
-            "subject_kind": kind, "type": CLOCK_TYPE, "time": iso(due), "data": {"due": due}}
+class Replay(CoreReplay):
+    """States of every hazard seen, and every output with the time it was sent."""
 
-
-@dataclass
-class Replay:
-    """States of every subject of one kind, and every output with the time it was sent."""
-
-    rules: Any
-    states: dict[str, Any] = field(default_factory=dict)
-    outputs: list[tuple[int, Out]] = field(default_factory=list)
-    now: int = 0
-    index: DeadlineIndex = field(default_factory=DeadlineIndex)
     kind: ClassVar[str] = "hazard"
 
     def decide(self, state: Any, entry: dict[str, Any], now: int | None) -> tuple[Any, list[Out]]:
-        """The core this replay runs."""
+        """The hazard core."""
         return decide(state, entry, self.rules, now)
-
-    def feed(self, entry: dict[str, Any], now: int | None = None) -> list[Out]:
-        """Apply one timeline entry of this replay's kind; entries of other kinds are skipped."""
-        if entry.get("subject_kind") != self.kind:
-            return []
-        subject = entry["subject"]
-        state, outs = self.decide(self.states.get(subject), entry, now)
-        self.states[subject] = state
-        self.index.set(subject, state.next_due())
-        self.outputs.extend((state.watermark, o) for o in outs)
-        self.now = max(self.now, state.watermark)
-        return outs
-
-    def advance_to(self, t: int) -> None:
-        """Fire every clock of every subject due at or before `t`, in time order."""
-        while ready := self.index.pop_due(t, limit=1):
-            when, subject = ready[0]
-            self.feed(clock_entry(subject, when, self.kind))
-        self.now = max(self.now, t)

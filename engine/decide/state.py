@@ -8,19 +8,19 @@ arrive out of order still lead to the same state.
 
 from __future__ import annotations
 
-import hashlib
-import struct
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from engine import codec
+from engine.kernel.state import APPLIED, HistoryState, entry_hash
 
-# Field defaults are left out of the encoding, so a typical state is a few hundred bytes.
-_DEFAULTS: dict[str, Any] = {}
+# APPLIED and entry_hash are the redelivery window's, in the kernel; named here as well because
+# the hazard core's callers have always found them beside Hazard.
+__all__ = ["APPLIED", "Hazard", "entry_hash"]
+
 
 
 @dataclass(slots=True)
-class Hazard:
+class Hazard(HistoryState):
     """Everything the rules need to know about one hazard (隐患)."""
 
     id: str
@@ -88,24 +88,6 @@ class Hazard:
         "violations": ("many", ("order_no", "at", "event_id", "evidence")),
     }
 
-    def encode(self) -> bytes:
-        """Serialise compactly, leaving out fields at their defaults; the whole history in `history`."""
-        return codec.dumps(state_doc(self, _FIELD_NAMES, _DEFAULTS))
-
-    def doc(self, whole: bool = True) -> dict[str, Any]:
-        """The fields by name, those at their defaults left out; `whole=False`: without the history
-        and the applied hashes, which the table stores as they came (engine/store.py)."""
-        return state_doc(self, _FIELD_NAMES, _DEFAULTS, whole)
-
-    @classmethod
-    def decode(cls, raw: bytes) -> Hazard:
-        """The inverse of encode."""
-        return cls(**codec.loads(raw))
-
-    def timeline(self) -> list[list[Any]]:
-        """The whole history in arrival order: what was stored before, then what was added since."""
-        return full_history(self)
-
     def status(self) -> str:
         """Where the hazard stands in its lifecycle."""
         if self.closed_how:
@@ -131,87 +113,3 @@ class Hazard:
         return (self.is_open() and self.deadline is not None and now > self.deadline
                 and self.completed_at is None)
 
-    def next_due(self) -> int | None:
-        """The earliest running clock, for the deadline index."""
-        return min(self.clocks.values()) if self.clocks else None
-
-
-_MISSING = object()
-STORED = ("history_stored", "applied_stored")
-_FIELD_NAMES = [f.name for f in fields(Hazard) if f.name not in STORED]
-_DEFAULTS.update({f.name: f.default for f in fields(Hazard) if f.default is not f.default_factory})
-
-# Entry hashes a state keeps to recognise a re-delivered entry. A duplicate comes at most one batch
-# of records (engine/stream/runtime.py MAX_BATCH) after its original: docs/redelivery.md says why.
-APPLIED = 2_000
-
-
-def entry_hash(entry_id: str) -> int:
-    """A 64-bit hash of an entry id: enough to recognise a re-delivered entry, in 8 bytes."""
-    return int.from_bytes(hashlib.blake2b(entry_id.encode(), digest_size=8).digest(), "big")
-
-
-def applied_before(state: Any, tag: int) -> bool:
-    """Whether an entry with hash `tag` is among those the state applied last."""
-    if tag in state.applied:
-        return True
-    stored: bytes = getattr(state, "applied_stored", b"")
-    needle = tag.to_bytes(8, "big")
-    at = stored.find(needle)
-    while at >= 0:  # a match must start on a hash's first byte
-        if at % 8 == 0:
-            return True
-        at = stored.find(needle, at + 1)
-    return False
-
-
-def remember(state: Any, tag: int) -> None:
-    """Record an applied entry's hash, keeping only the latest APPLIED (stored ones leave first)."""
-    state.applied.append(tag)
-    stored: bytes = getattr(state, "applied_stored", b"")
-    over = len(stored) // 8 + len(state.applied) - APPLIED
-    if over > 0 and stored:
-        drop = min(over, len(stored) // 8)
-        state.applied_stored, over = stored[8 * drop:], over - drop
-    if over > 0:
-        del state.applied[:over]
-
-
-def all_applied(state: Any) -> list[int]:
-    """Every applied hash the state keeps, oldest first: the stored ones decoded, then the new."""
-    stored: bytes = getattr(state, "applied_stored", b"")
-    if not stored:
-        return state.applied
-    return [*struct.unpack(f">{len(stored) // 8}Q", stored), *state.applied]
-
-
-HISTORY_ITEM = ("time", "event_id", "what")  # the names of a history item's places, as stored
-
-
-def full_history(state: Any) -> list[list[Any]]:
-    """A hazard's or an alert's whole history: the stored part decoded, then what was added since."""
-    if not state.history_stored:
-        return state.history
-    return [*stored_history(state.history_stored), *state.history]
-
-
-def stored_history(raw: bytes) -> list[list[Any]]:
-    """History items as the table stores them (engine/store.py), back in their positional form."""
-    return [[item[n] for n in HISTORY_ITEM] for item in codec.loads(raw)]
-
-
-def state_doc(state: Any, names: list[str], defaults: dict[str, Any],
-              whole: bool = True) -> dict[str, Any]:
-    """A state's fields by name, those at their defaults left out; without the history and the
-    applied hashes unless `whole`."""
-    out = {}
-    for name in names:
-        if name == "history":
-            value = full_history(state) if whole else None
-        elif name == "applied":
-            value = all_applied(state) if whole else None
-        else:
-            value = getattr(state, name)
-        if value != defaults.get(name, _MISSING) and value not in (None, [], {}):
-            out[name] = value
-    return out

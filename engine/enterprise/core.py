@@ -19,14 +19,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine.decide.core import advance_clocks, apply_entry
-from engine.decide.emit import Out, iso
-from engine.decide.lifecycle import epoch
-from engine.decide.state import APPLIED
 from engine.enterprise import coverage, credit
 from engine.enterprise.coverage import EnterpriseRules
 from engine.enterprise.state import MAX_OPEN, MONTHS, RECENT, EnterpriseFile
 from engine.intake.timeline import INSPECTED_TYPE
+from engine.kernel.apply import advance_clocks, apply_entry
+from engine.kernel.outputs import Out
+from engine.kernel.state import APPLIED
+from engine.kernel.time import epoch, iso
 
 LINK_TYPE = "safety.enterprise.linked"  # internal: a hazard's or alert's summary for the file
 

@@ -22,16 +22,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from engine.contract.outputs import ESCALATIONS, REFERRALS_DISCIPLINE
-from engine.decide.emit import (
-    RESPONDENT_KINDS,
-    Out,
-    department_unit,
-    envelope,
-    iso,
-    output_id,
-    resolve,
-    resolve_all,
-)
+from engine.decide.emit import resolve, resolve_all
+from engine.kernel.escalation import escalation
+from engine.kernel.ids import output_id
+from engine.kernel.outputs import Out, envelope
+from engine.kernel.targets import RESPONDENT_KINDS, department_unit
+from engine.kernel.time import iso
 
 DAY = 86_400
 
@@ -88,12 +84,10 @@ def _escalation_id(f: Any, action: str) -> str:
 
 def _escalation(f: Any, er: EnterpriseRules, action: str, tier: str, at: int,
                 targets: list[dict[str, Any]], reason: str) -> Out:
-    eid = _escalation_id(f, action)
-    data = {"escalation_id": eid, "subject_kind": "enterprise", "subject_id": f.id, "action": action,
-            "tier": tier, "targets": targets, "reason": reason, "rule_id": f"coverage.{f.risk_class}",
-            "rules_version": er.rules.version, "due_at": None, "town": f.town, "sector": f.sector,
-            "grade": None, "caused_by": [f"coverage-cycle:{f.cov_base}"]}
-    return Out(ESCALATIONS, f.id, envelope("safety.escalation.raised", eid, f.id, at, data))
+    return escalation(_escalation_id(f, action), subject_kind="enterprise", subject_id=f.id, action=action,
+                      tier=tier, targets=targets, reason=reason, rule_id=f"coverage.{f.risk_class}",
+                      rules_version=er.rules.version, at=at, due_at=None, town=f.town, sector=f.sector,
+                      grade=None, caused_by=[f"coverage-cycle:{f.cov_base}"])
 
 
 def fire(f: Any, name: str, due: int, er: EnterpriseRules) -> list[Out]:
@@ -110,7 +104,7 @@ def fire(f: Any, name: str, due: int, er: EnterpriseRules) -> list[Out]:
     lead = ref.sector_lead(f.sector).id if f.sector else None
     if lead:
         f.duty_fails[lead] = f.duty_fails.get(lead, 0) + 1
-    targets = [department_unit(lead, er.rules)] if lead else []
+    targets = [department_unit(lead, er.rules.reference)] if lead else []
     what = (f"key enterprise {f.name or f.id} still not inspected {er.coverage.grace_days} days "
             f"after its {days}-day cycle from {since} ran out")
     outs = [_escalation(f, er, "duty_failure", "orange", due, targets,

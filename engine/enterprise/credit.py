@@ -30,8 +30,10 @@ from __future__ import annotations
 from typing import Any
 
 from engine.contract.outputs import CREDIT_PROPOSALS
-from engine.decide.emit import Out, envelope, iso, output_id
 from engine.enterprise.coverage import DAY
+from engine.kernel.ids import output_id
+from engine.kernel.outputs import Out, envelope
+from engine.kernel.time import iso
 
 PROPOSED_TYPE = "safety.credit.proposed"
 SUSPENSIONS = frozenset({"suspend", "suspend_for_overhaul"})

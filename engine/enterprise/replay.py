@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine.cores import Core, build_cores
-from engine.decide.emit import Out
 from engine.intake.process import TIMELINE
+from engine.kernel.outputs import Out
 
 
 @dataclass

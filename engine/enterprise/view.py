@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from engine.decide.emit import iso
 from engine.enterprise import credit
 from engine.enterprise.state import EnterpriseFile
 from engine.feeds.index import Indices, Place, PlaceIndex
 from engine.feeds.views import TableSource
+from engine.kernel.time import iso
 from engine.store import unpack
 
 

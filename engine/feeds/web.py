@@ -29,7 +29,6 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 
 from engine.contract.outputs import ESCALATIONS
-from engine.decide.emit import iso
 from engine.feeds.filters import (
     BadRequest,
     Filters,
@@ -45,6 +44,7 @@ from engine.feeds.filters import (
 from engine.feeds.share import Busy, LoopShare, loop_share
 from engine.feeds.tokens import ENV, Scope, TokenStore
 from engine.feeds.views import StateSource
+from engine.kernel.time import iso
 from engine.settings import Settings
 from engine.tools.kafka import partitions_of
 

@@ -12,9 +12,11 @@ from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
-from engine.contract.outputs import ESCALATIONS
-from engine.decide.emit import Out, envelope, output_id
 from engine.enterprise.state import EnterpriseFile
+from engine.kernel.escalation import escalation
+from engine.kernel.ids import output_id
+from engine.kernel.outputs import Out
+from engine.kernel.targets import department_unit, shared_unit
 from engine.plan.rules import Annual
 
 
@@ -63,14 +65,11 @@ def behind_escalations(rows: Iterable[dict[str, Any]], annual: Annual, reference
         town = reference.towns[r["town"]]
         subject = f"{r['month']}/{r['town']}"
         eid = output_id("escalation", "annual-plan", annual.year, subject)
-        dept = reference.department(lead)
-        targets = [{"kind": "unit", "id": town.safety_office, "name": f"{town.name}安监站"},
-                   {"kind": "department", "id": lead, "name": dept.name if dept else None}]
-        data = {"escalation_id": eid, "subject_kind": "plan", "subject_id": subject,
-                "action": "plan_behind", "tier": "orange", "targets": targets,
-                "reason": f"{town.name}: {r['done']} of {r['planned']} planned inspections done in "
-                          f"{r['month']} (年度执法计划)",
-                "rule_id": "annual.behind", "rules_version": rules_version, "due_at": None,
-                "town": r["town"], "sector": None, "grade": None, "caused_by": []}
-        outs.append(Out(ESCALATIONS, subject, envelope("safety.escalation.raised", eid, subject, at, data)))
+        office = shared_unit("town_safety_office", town, reference) or []
+        targets = [*office, department_unit(lead, reference)]
+        outs.append(escalation(
+            eid, subject_kind="plan", subject_id=subject, action="plan_behind", tier="orange",
+            targets=targets, reason=f"{town.name}: {r['done']} of {r['planned']} planned inspections "
+            f"done in {r['month']} (年度执法计划)", rule_id="annual.behind", rules_version=rules_version,
+            at=at, due_at=None, town=r["town"], sector=None, grade=None, caused_by=[]))
     return outs

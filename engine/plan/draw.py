@@ -27,8 +27,10 @@ from dataclasses import dataclass
 from itertools import combinations
 from typing import Any
 
-from engine.decide.emit import envelope, iso, output_id
 from engine.enterprise.state import EnterpriseFile
+from engine.kernel.ids import output_id
+from engine.kernel.outputs import envelope
+from engine.kernel.time import iso
 from engine.plan.rules import Inspector, PlanRules
 
 DRAWN_TYPE = "safety.inspection.drawn"

@@ -33,12 +33,14 @@ from datetime import datetime
 from typing import Any, ClassVar
 
 from engine import codec
-from engine.decide.core import CLOCK_TYPE, advance_clocks, apply_entry, entry_time
-from engine.decide.emit import Out, iso, output_id
-from engine.decide.state import APPLIED
 from engine.feeds.index import Place
 from engine.intake.process import TIMELINE
 from engine.intake.timeline import INSPECTED_TYPE
+from engine.kernel.apply import CLOCK_TYPE, advance_clocks, apply_entry, entry_time
+from engine.kernel.ids import output_id
+from engine.kernel.outputs import Out
+from engine.kernel.state import APPLIED
+from engine.kernel.time import iso
 from engine.plan.annual import behind_escalations, planned
 from engine.ruleset.calendar import SHANGHAI
 

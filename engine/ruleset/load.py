@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from engine.kernel.checker import RulesChecker
 from engine.reference import Reference, RulesFileError, load_reference
 from engine.reference.parse import read_yaml, validate
 from engine.ruleset.calendar import WorkCalendar
@@ -36,36 +37,11 @@ RESPONDENTS = frozenset({"town_government", "lead_department", "sector_departmen
 ACTIONS = frozenset({"remind", "notify", "supervision_letter", "summon"})
 
 
-class _Checker:
-    """Builds compiled values from file values, raising errors that name file and key."""
+class _Checker(RulesChecker):
+    """The kernel's checker with the hazard core's targets, and referral respondents."""
 
     def __init__(self, shown: str, reference: Reference) -> None:
-        self.shown = shown
-        self.reference = reference
-
-    def fail(self, key: str, reason: str) -> RulesFileError:
-        return RulesFileError(self.shown, key, reason)
-
-    def span(self, key: str, text: str, *, positive: bool = True) -> Span:
-        try:
-            span = Span.parse(text)
-        except ValueError as exc:
-            raise self.fail(key, str(exc)) from None
-        if positive and span.n <= 0:
-            raise self.fail(key, f"{text!r} must be positive")
-        return span
-
-    def targets(self, key: str, names: list[str]) -> tuple[str, ...]:
-        for i, name in enumerate(names):
-            if name.startswith("department:"):
-                dept = name.split(":", 1)[1]
-                if not self.reference.has_department(dept):
-                    raise self.fail(f"{key}[{i}]", f'unknown department "{dept}" '
-                                    "(define it in reference/departments.yaml)")
-            elif name not in TARGETS:
-                raise self.fail(f"{key}[{i}]", f'unknown target "{name}" (use one of '
-                                f"{', '.join(sorted(TARGETS))}, or department:<id>)")
-        return tuple(names)
+        super().__init__(shown, reference, TARGETS)
 
     def respondents(self, key: str, names: list[str]) -> tuple[str, ...]:
         """Referral respondents: departments and town governments, never an enterprise."""

@@ -12,8 +12,8 @@ from datetime import date, datetime
 from typing import Any
 
 from engine.contract.envelope import EVENT_TYPES
-from engine.decide.emit import iso
 from engine.intake.process import Record, decide_intake
+from engine.kernel.time import iso
 from engine.reference import Reference, RulesFileError
 from engine.ruletest.spec import EventSpec, resolve
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from engine.decide.lifecycle import epoch
+from engine.kernel.time import epoch
 from engine.ruleset.calendar import SHANGHAI
 
 

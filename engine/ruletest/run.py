@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import Any
 
 from engine.alerts import Alert, AlertReplay, AlertRules
-from engine.decide.emit import Out, iso
-from engine.decide.lifecycle import epoch
 from engine.decide.replay import Replay
 from engine.decide.state import Hazard
+from engine.kernel.outputs import Out
+from engine.kernel.time import epoch, iso
 from engine.reference import RulesFileError
 from engine.ruleset.compiled import Rules
 from engine.ruletest import report

@@ -16,9 +16,9 @@ from typing import Any
 
 from engine.contract.outputs import REFERRALS_DISCIPLINE, record_headers
 from engine.cores import TABLES, record_value
-from engine.decide.emit import Out
 from engine.decide.filing import monthly_filings
 from engine.decide.state import Hazard
+from engine.kernel.outputs import Out
 from engine.ruleset.compiled import Rules
 from engine.store import unpack
 from engine.tools.kafka import producer, read_to_end, require_topic

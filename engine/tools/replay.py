@@ -18,10 +18,10 @@ from typing import Any
 
 from engine import codec
 from engine.alerts import AlertRules
-from engine.decide.core import entry_time
-from engine.decide.emit import iso
 from engine.errors import EngineError
 from engine.intake.process import TIMELINE
+from engine.kernel.apply import entry_time
+from engine.kernel.time import iso
 from engine.progress import Bar
 from engine.ruleset.compiled import Rules
 from engine.shadow import Change, Diff, compare, replay

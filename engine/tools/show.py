@@ -18,10 +18,10 @@ from typing import Any
 from aiokafka import TopicPartition
 
 from engine.cores import TABLES
-from engine.decide.emit import iso
 from engine.decide.state import Hazard
 from engine.enterprise.state import EnterpriseFile
 from engine.intake.process import TIMELINE
+from engine.kernel.time import iso
 from engine.store import unpack
 from engine.tools.kafka import partition_for_key, partitions_of, reader
 

@@ -1,0 +1,19 @@
+"""The machinery every decision core stands on: hazards, alerts, enterprises and plan towns.
+
+A core (engine/decide, engine/alerts, engine/enterprise, engine/plan/tracking.py)
+holds only its own rules: which facts an event records, which clocks run, and
+what they send. What they share lives here once, and no core imports another
+core's machinery:
+
+- `apply`: the timeline entry, the apply loop (`apply_entry`, `advance_clocks`),
+  `entry_time`, `CLOCK_TYPE`, `UnknownEntryType`;
+- `state`: the redelivery window (`APPLIED`, `entry_hash`), the history kept
+  outside the decision, and `HistoryState` (encode/decode of hazards and alerts);
+- `ids`: deterministic output ids and clock-firing ids;
+- `outputs`: the output record `Out` and the CloudEvent envelope;
+- `escalation`: the one builder of `safety.escalation.raised`;
+- `targets`: the target names every core resolves alike, each unit once;
+- `time`: epoch seconds from and to RFC 3339, and `after`, every core's deadline;
+- `checker`: the rules-file checker the hazard and alert rule loaders stand on;
+- `replay`: the in-memory loop over many subjects of one core.
+"""

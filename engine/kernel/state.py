@@ -1,0 +1,135 @@
+"""What every core's state shares: the redelivery window and the history kept outside the decision.
+
+A state keeps the hashes of the latest `APPLIED` entries it applied, to
+recognise a re-delivered entry (docs/redelivery.md says why that window is
+enough), and its history as stored bytes it only appends to (engine/store.py).
+Hazards, alerts, enterprise files and plan towns all use these.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import struct
+from dataclasses import fields
+from typing import Any, Self
+
+from engine import codec
+
+_MISSING = object()
+STORED = ("history_stored", "applied_stored")
+
+# Entry hashes a state keeps to recognise a re-delivered entry. A duplicate comes at most one batch
+# of records (engine/stream/runtime.py MAX_BATCH) after its original: docs/redelivery.md says why.
+APPLIED = 2_000
+
+
+def entry_hash(entry_id: str) -> int:
+    """A 64-bit hash of an entry id: enough to recognise a re-delivered entry, in 8 bytes."""
+    return int.from_bytes(hashlib.blake2b(entry_id.encode(), digest_size=8).digest(), "big")
+
+
+def applied_before(state: Any, tag: int) -> bool:
+    """Whether an entry with hash `tag` is among those the state applied last."""
+    if tag in state.applied:
+        return True
+    stored: bytes = getattr(state, "applied_stored", b"")
+    needle = tag.to_bytes(8, "big")
+    at = stored.find(needle)
+    while at >= 0:  # a match must start on a hash's first byte
+        if at % 8 == 0:
+            return True
+        at = stored.find(needle, at + 1)
+    return False
+
+
+def remember(state: Any, tag: int) -> None:
+    """Record an applied entry's hash, keeping only the latest APPLIED (stored ones leave first)."""
+    state.applied.append(tag)
+    stored: bytes = getattr(state, "applied_stored", b"")
+    over = len(stored) // 8 + len(state.applied) - APPLIED
+    if over > 0 and stored:
+        drop = min(over, len(stored) // 8)
+        state.applied_stored, over = stored[8 * drop:], over - drop
+    if over > 0:
+        del state.applied[:over]
+
+
+def all_applied(state: Any) -> list[int]:
+    """Every applied hash the state keeps, oldest first: the stored ones decoded, then the new."""
+    stored: bytes = getattr(state, "applied_stored", b"")
+    if not stored:
+        return state.applied
+    return [*struct.unpack(f">{len(stored) // 8}Q", stored), *state.applied]
+
+
+HISTORY_ITEM = ("time", "event_id", "what")  # the names of a history item's places, as stored
+
+
+def full_history(state: Any) -> list[list[Any]]:
+    """A hazard's or an alert's whole history: the stored part decoded, then what was added since."""
+    if not state.history_stored:
+        return state.history
+    return [*stored_history(state.history_stored), *state.history]
+
+
+def stored_history(raw: bytes) -> list[list[Any]]:
+    """History items as the table stores them (engine/store.py), back in their positional form."""
+    return [[item[n] for n in HISTORY_ITEM] for item in codec.loads(raw)]
+
+
+def state_doc(state: Any, names: list[str], defaults: dict[str, Any],
+              whole: bool = True) -> dict[str, Any]:
+    """A state's fields by name, those at their defaults left out; without the history and the
+    applied hashes unless `whole`."""
+    out = {}
+    for name in names:
+        if name == "history":
+            value = full_history(state) if whole else None
+        elif name == "applied":
+            value = all_applied(state) if whole else None
+        else:
+            value = getattr(state, name)
+        if value != defaults.get(name, _MISSING) and value not in (None, [], {}):
+            out[name] = value
+    return out
+
+
+@functools.cache
+def _layout(cls: type) -> tuple[list[str], dict[str, Any]]:
+    """A state class's field names as encoded (without the stored parts) and its plain defaults."""
+    return ([f.name for f in fields(cls) if f.name not in STORED],
+            {f.name: f.default for f in fields(cls) if f.default is not f.default_factory})  # type: ignore[misc]
+
+
+class HistoryState:
+    """What a state with a history kept apart (a Hazard, an Alert) does with itself, the same for both.
+
+    A subclass is a slotted dataclass with `history`, `applied`, `clocks` and the
+    two STORED fields.
+    """
+
+    __slots__ = ()
+
+    def encode(self) -> bytes:
+        """Serialise compactly, leaving out fields at their defaults; the whole history in `history`."""
+        return codec.dumps(state_doc(self, *_layout(type(self))))
+
+    def doc(self, whole: bool = True) -> dict[str, Any]:
+        """The fields by name, those at their defaults left out; `whole=False`: without the history
+        and the applied hashes, which the table stores as they came (engine/store.py)."""
+        return state_doc(self, *_layout(type(self)), whole)
+
+    @classmethod
+    def decode(cls, raw: bytes) -> Self:
+        """The inverse of encode."""
+        return cls(**codec.loads(raw))
+
+    def timeline(self) -> list[list[Any]]:
+        """The whole history in arrival order: what was stored before, then what was added since."""
+        return full_history(self)
+
+    def next_due(self) -> int | None:
+        """The earliest running clock, for the deadline index."""
+        clocks: dict[str, int] = self.clocks  # type: ignore[attr-defined]
+        return min(clocks.values()) if clocks else None
