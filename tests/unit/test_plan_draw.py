@@ -326,7 +326,7 @@ def test_a_draw_is_published_with_its_results_only_once_every_drawn_enterprise_w
 
 
 def test_a_drawn_enterprise_that_refused_is_published_with_its_refusal_as_its_result() -> None:
-    """A refusal (拒绝、阻碍检查) is no inspection done, but it is the draw's result: it does not hold 一公开."""
+    """A refusal (拒绝、阻碍检查) is no inspection done, but it is the draw's result: 一公开 goes ahead."""
     from engine.contract.outputs import OUTPUT_TYPES
     from engine.plan.draw import publication
 
@@ -342,5 +342,6 @@ def test_a_drawn_enterprise_that_refused_is_published_with_its_refusal_as_its_re
     OUTPUT_TYPES[event["type"]][1].model_validate(event["data"])
     by = {p["uscc"]: p for p in event["data"]["picks"]}
     assert by[uscc(1)]["inspections_in_period"] == 0
-    assert by[uscc(1)]["refused_in_period"] == [{"inspection_id": "INS-R", "time": "2027-01-01T16:00:00+08:00"}]
+    assert by[uscc(1)]["refused_in_period"] == [{"inspection_id": "INS-R",
+                                                 "time": "2027-01-01T16:00:00+08:00"}]
     assert by[uscc(0)]["refused_in_period"] == []
