@@ -39,6 +39,7 @@ from engine.contract.outputs import (
 from engine.intake.binding import validate_kafka_record
 from engine.intake.timeline import SHANGHAI, encode, timeline_entries
 from engine.intake.validate import MAX_RECORD_BYTES, Accepted
+from engine.uuid5 import uuid5_text
 
 TIMELINE = "engine.timeline"
 # A rejection must always fit on intake.rejected (8 MiB), whatever came in: a key over 256 bytes
@@ -52,7 +53,7 @@ MAX_ERRORS = 50
 MAX_HEADERS = 64
 HEADER_EXCERPT_BYTES = 1024
 DUPLICATES = "engine.intake.duplicates"
-_NS = uuid.UUID("0d6c1a4e-7f3b-4b8a-9e21-5c4d3b2a1f09")
+_NS = uuid.UUID("0d6c1a4e-7f3b-4b8a-9e21-5c4d3b2a1f09").bytes
 
 Kind = Literal["accepted", "redelivered", "rejected", "duplicate", "forwarded"]
 
@@ -114,7 +115,7 @@ def _received_at(record: Record) -> datetime:
 
 def output_id(kind: str, position: str) -> str:
     """A deterministic id for an output derived from one input position."""
-    return str(uuid.uuid5(_NS, f"{kind}\x1f{position}"))
+    return uuid5_text(_NS, f"{kind}\x1f{position}")
 
 
 def _excerpt(raw: bytes, limit: int) -> tuple[bytes, str | None]:

@@ -16,17 +16,20 @@ from zoneinfo import ZoneInfo
 
 from engine import codec
 from engine.contract.envelope import Envelope, EventType
+from engine.uuid5 import uuid5_text
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 FINDING_TYPE = "safety.inspection.finding"  # internal: one finding of an inspection, per hazard
 INSPECTED_TYPE = "safety.inspection.enterprise"  # internal: an inspection, filed under its enterprise
-_NS = uuid.UUID("6f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0")
+_NS = uuid.UUID("6f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0").bytes
 LAW_ENFORCEMENT_KINDS = frozenset(
     {"routine", "random_check", "unannounced", "special_campaign", "follow_up"}
 )
 
 
 def _normalise(value: Any) -> Any:
+    if isinstance(value, str | int | float | None):  # most values: nothing to do, so ask first
+        return value
     if isinstance(value, datetime):
         return value.astimezone(SHANGHAI).isoformat()
     if isinstance(value, date):
@@ -40,7 +43,7 @@ def _normalise(value: Any) -> Any:
 
 def entry_id(source: str, event_id: str, subject: str) -> str:
     """Derive a timeline entry's id from the event it records, so a replay yields the same id."""
-    return str(uuid.uuid5(_NS, f"{source}\x1f{event_id}\x1f{subject}"))
+    return uuid5_text(_NS, f"{source}\x1f{event_id}\x1f{subject}")
 
 
 def timeline_entries(event: Envelope, event_type: EventType, origin: dict[str, Any],
