@@ -10,6 +10,7 @@ also filed under its enterprise's USCC, for the enterprise's file (一企一档)
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -46,19 +47,47 @@ def entry_id(source: str, event_id: str, subject: str) -> str:
     return uuid5_text(_NS, f"{source}\x1f{event_id}\x1f{subject}")
 
 
+@dataclass(frozen=True, slots=True)
+class Normalised:
+    """An accepted event as the timeline records it: its type, envelope and data in JSON terms.
+
+    Times are in Asia/Shanghai and every field of the data is present, defaults
+    filled in, in the order the contract's model declares them.
+    """
+
+    event_type: EventType
+    source: str
+    event_id: str
+    subject: str
+    time: str
+    data: dict[str, Any]
+
+
+def normalised(event: Envelope, event_type: EventType) -> Normalised:
+    """The normalised form of an event pydantic accepted."""
+    return Normalised(event_type, event.source, event.id, event.subject, _normalise(event.time),
+                      _normalise(event.data.model_dump(mode="python")))
+
+
 def timeline_entries(event: Envelope, event_type: EventType, origin: dict[str, Any],
                      received_at: datetime) -> list[tuple[str, dict[str, Any]]]:
     """Turn one accepted event into (key, entry) pairs for the timeline topic."""
-    data = _normalise(event.data.model_dump(mode="python"))
+    return entries_of(normalised(event, event_type), origin, received_at)
+
+
+def entries_of(event: Normalised, origin: dict[str, Any],
+               received_at: datetime) -> list[tuple[str, dict[str, Any]]]:
+    """The (key, entry) pairs for the timeline topic of one normalised event."""
+    event_type, data = event.event_type, event.data
     base = {
         "source": event.source,
-        "event_id": event.id,
-        "time": _normalise(event.time),
+        "event_id": event.event_id,
+        "time": event.time,
         "received_at": _normalise(received_at),
         "origin": origin,
     }
     entries = [(event.subject, {
-        "entry_id": entry_id(event.source, event.id, event.subject),
+        "entry_id": entry_id(event.source, event.event_id, event.subject),
         "subject": event.subject,
         "subject_kind": event_type.subject_kind,
         "type": event_type.name,
@@ -71,7 +100,7 @@ def timeline_entries(event: Envelope, event_type: EventType, origin: dict[str, A
         for finding in data["findings"]:
             hazard_id = finding["hazard_id"]
             entries.append((hazard_id, {
-                "entry_id": entry_id(event.source, event.id, hazard_id),
+                "entry_id": entry_id(event.source, event.event_id, hazard_id),
                 "subject": hazard_id,
                 "subject_kind": "hazard",
                 "type": FINDING_TYPE,
@@ -81,7 +110,7 @@ def timeline_entries(event: Envelope, event_type: EventType, origin: dict[str, A
         # The enterprise's file (一企一档) counts every inspection, one with no findings too.
         uscc = data["enterprise"]["uscc"]
         entries.append((uscc, {
-            "entry_id": entry_id(event.source, event.id, uscc),
+            "entry_id": entry_id(event.source, event.event_id, uscc),
             "subject": uscc,
             "subject_kind": "enterprise",
             "type": INSPECTED_TYPE,
