@@ -69,12 +69,6 @@ def normalised(event: Envelope, event_type: EventType) -> Normalised:
                       _normalise(event.data.model_dump(mode="python")))
 
 
-def timeline_entries(event: Envelope, event_type: EventType, origin: dict[str, Any],
-                     received_at: datetime) -> list[tuple[str, dict[str, Any]]]:
-    """Turn one accepted event into (key, entry) pairs for the timeline topic."""
-    return entries_of(normalised(event, event_type), origin, received_at)
-
-
 def entries_of(event: Normalised, origin: dict[str, Any],
                received_at: datetime) -> list[tuple[str, dict[str, Any]]]:
     """The (key, entry) pairs for the timeline topic of one normalised event."""
