@@ -89,9 +89,12 @@ def test_fuzzed_records_agree(rules: Any, monkeypatch: pytest.MonkeyPatch) -> No
         kinds[outcome.kind if isinstance(outcome, Outcome) else "raised"] += 1
     assert sum(kinds.values()) == FUZZED
     # Both paths were really exercised: pydantic rejected and accepted, the fast path accepted
-    # each of the types it knows.
+    # thousands. Schema-drawn inspections seldom also meet the model's own rules (two officers,
+    # one hazard a finding), and how many do varies with Hypothesis's draws, so inspections are
+    # not required here; the edge cases below accept them on both paths.
     assert kinds["rejected"] > 1000 and kinds["accepted"] > 1000, kinds
-    assert set(both.fast_accepts) == set(fast._DATA), both.fast_accepts
+    assert sum(both.fast_accepts.values()) > 1000, both.fast_accepts
+    assert set(both.fast_accepts) >= set(fast._DATA) - {"safety.inspection.recorded"}, both.fast_accepts
 
 
 def _edge_cases() -> list[tuple[str, dict[str, Any]]]:
