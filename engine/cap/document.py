@@ -1,15 +1,17 @@
 """Rendering a `CapMessage` as CAP 1.2 XML bytes.
 
-The document is built with the standard library's ElementTree, children in the
-order the schema's `<sequence>` demands, and serialised with a fixed
-declaration and indentation, so the same message always gives the same bytes
-(a consumer can deduplicate or sign them).
+The document is written as text, children in the order the schema's
+`<sequence>` demands, with a fixed declaration and indentation, so the same
+message always gives the same bytes (a consumer can deduplicate or sign them).
+A message's shape is fixed (one alert, one info, at most one area, leaves
+holding text), so no element tree is built per message: the bytes are those
+ElementTree wrote with `ET.indent` and `default_namespace`, which a unit test
+checks against ElementTree itself.
 """
 
 from __future__ import annotations
 
 import re
-import xml.etree.ElementTree as ET
 from datetime import datetime
 
 from engine.cap.message import BEIJING, NAMESPACE, CapMessage
@@ -31,60 +33,63 @@ def cap_time(t: datetime) -> str:
 
 def render(msg: CapMessage) -> bytes:
     """Render the message as a UTF-8 CAP 1.2 XML document, the same bytes for the same message."""
-    alert = ET.Element(_q("alert"))
-    _add(alert, "identifier", msg.identifier)
-    _add(alert, "sender", msg.sender)
-    _add(alert, "sent", cap_time(msg.sent))
-    _add(alert, "status", msg.status)
-    _add(alert, "msgType", msg.msg_type)
+    out = [f'<alert xmlns="{NAMESPACE}">']
+    add = out.append
+    add(_leaf(1, "identifier", msg.identifier))
+    add(_leaf(1, "sender", msg.sender))
+    add(_leaf(1, "sent", cap_time(msg.sent)))
+    add(_leaf(1, "status", msg.status))
+    add(_leaf(1, "msgType", msg.msg_type))
     # Public: first responders and the public alike may see these; nothing here is restricted.
-    _add(alert, "scope", "Public")
+    add(_leaf(1, "scope", "Public"))
     if msg.note is not None:
-        _add(alert, "note", msg.note)
+        add(_leaf(1, "note", msg.note))
     if msg.references:
-        _add(alert, "references", " ".join(f"{s},{i},{cap_time(t)}" for s, i, t in msg.references))
+        add(_leaf(1, "references", " ".join(f"{s},{i},{cap_time(t)}" for s, i, t in msg.references)))
 
-    info = ET.SubElement(alert, _q("info"))
-    _add(info, "language", msg.language)
-    _add(info, "category", msg.category)
-    _add(info, "event", msg.event)
-    _add(info, "urgency", msg.urgency)
-    _add(info, "severity", msg.severity)
-    _add(info, "certainty", msg.certainty)
+    add("  <info>")
+    add(_leaf(2, "language", msg.language))
+    add(_leaf(2, "category", msg.category))
+    add(_leaf(2, "event", msg.event))
+    add(_leaf(2, "urgency", msg.urgency))
+    add(_leaf(2, "severity", msg.severity))
+    add(_leaf(2, "certainty", msg.certainty))
     if msg.sender_name is not None:
-        _add(info, "senderName", msg.sender_name)
-    _add(info, "headline", msg.headline)
-    _add(info, "description", msg.description)
+        add(_leaf(2, "senderName", msg.sender_name))
+    add(_leaf(2, "headline", msg.headline))
+    add(_leaf(2, "description", msg.description))
     if msg.instruction is not None:
-        _add(info, "instruction", msg.instruction)
+        add(_leaf(2, "instruction", msg.instruction))
     for name, value in msg.parameters:
-        parameter = ET.SubElement(info, _q("parameter"))
-        _add(parameter, "valueName", name)
-        _add(parameter, "value", value)
+        add("    <parameter>")
+        add(_leaf(3, "valueName", name))
+        add(_leaf(3, "value", value))
+        add("    </parameter>")
 
-    area = ET.SubElement(info, _q("area"))
-    _add(area, "areaDesc", msg.area_desc)
+    add("    <area>")
+    add(_leaf(3, "areaDesc", msg.area_desc))
     if msg.circle is not None:
         lat, lon, radius_km = msg.circle
         # CAP 1.2: a WGS 84 "lat,lon" point, a space, then the radius in kilometres.
-        _add(area, "circle", f"{_num(lat)},{_num(lon)} {_num(radius_km)}")
-
-    ET.indent(alert, space="  ")
-    # default_namespace writes xmlns="..." on the root and unprefixed names, without
-    # touching ElementTree's process-wide prefix registry.
-    body = ET.tostring(alert, encoding="unicode", default_namespace=NAMESPACE)
-    return _DECLARATION + body.encode("utf-8") + b"\n"
+        add(_leaf(3, "circle", f"{_num(lat)},{_num(lon)} {_num(radius_km)}"))
+    add("    </area>")
+    add("  </info>")
+    add("</alert>\n")
+    return _DECLARATION + "\n".join(out).encode("utf-8")
 
 
-def _q(name: str) -> str:
-    return f"{{{NAMESPACE}}}{name}"
+def _leaf(depth: int, name: str, text: str) -> str:
+    """One element holding text, on its own line at `depth` (two spaces a level), escaped for XML.
 
-
-def _add(parent: ET.Element, name: str, text: str) -> ET.Element:
-    child = ET.SubElement(parent, _q(name))
+    It writes what ElementTree wrote before this renderer: `&`, `<` and `>` escaped, nothing
+    else, and an empty element as `<name />`.
+    """
     # Replace what XML cannot hold with U+FFFD rather than drop it, so the loss shows.
-    child.text = _NOT_XML.sub("\ufffd", text)
-    return child
+    text = _NOT_XML.sub("\ufffd", text)
+    if "&" in text or "<" in text or ">" in text:
+        text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    pad = "  " * depth
+    return f"{pad}<{name}>{text}</{name}>" if text else f"{pad}<{name} />"
 
 
 def _num(x: float) -> str:

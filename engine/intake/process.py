@@ -36,9 +36,11 @@ from engine.contract.outputs import (
     RejectedHeader,
     RejectionError,
 )
+from engine.intake import fast
 from engine.intake.binding import validate_kafka_record
-from engine.intake.timeline import SHANGHAI, encode, timeline_entries
-from engine.intake.validate import MAX_RECORD_BYTES, Accepted
+from engine.intake.timeline import SHANGHAI, Normalised, encode, entries_of, normalised
+from engine.intake.validate import MAX_RECORD_BYTES, Accepted, read_json
+from engine.uuid5 import uuid5_text
 
 TIMELINE = "engine.timeline"
 # A rejection must always fit on intake.rejected (8 MiB), whatever came in: a key over 256 bytes
@@ -52,7 +54,7 @@ MAX_ERRORS = 50
 MAX_HEADERS = 64
 HEADER_EXCERPT_BYTES = 1024
 DUPLICATES = "engine.intake.duplicates"
-_NS = uuid.UUID("0d6c1a4e-7f3b-4b8a-9e21-5c4d3b2a1f09")
+_NS = uuid.UUID("0d6c1a4e-7f3b-4b8a-9e21-5c4d3b2a1f09").bytes
 
 Kind = Literal["accepted", "redelivered", "rejected", "duplicate", "forwarded"]
 
@@ -114,7 +116,7 @@ def _received_at(record: Record) -> datetime:
 
 def output_id(kind: str, position: str) -> str:
     """A deterministic id for an output derived from one input position."""
-    return str(uuid.uuid5(_NS, f"{kind}\x1f{position}"))
+    return uuid5_text(_NS, f"{kind}\x1f{position}")
 
 
 def _excerpt(raw: bytes, limit: int) -> tuple[bytes, str | None]:
@@ -186,6 +188,16 @@ def processing_failure(record: Record, exc: BaseException) -> Outcome:
     return _rejection(record, [error])
 
 
+def _fast(record: Record, topic: str, known: KnownIds, max_bytes: int) -> Normalised | None:
+    """The event if the fast path accepts the record (structured, no headers), else None."""
+    if record.headers or record.value is None or len(record.value) > max_bytes:
+        return None
+    parsed = read_json(record.value)
+    if not isinstance(parsed, tuple) or not isinstance(parsed[0], dict):
+        return None
+    return fast.accept(parsed[0], topic, known, record.key)
+
+
 def decide_intake(record: Record, seen: Callable[[str], str | None], known: KnownIds,
                   max_bytes: int = MAX_RECORD_BYTES, contract_topic: str | None = None,
                   home: Callable[[str], int] | None = None) -> Outcome:
@@ -198,37 +210,40 @@ def decide_intake(record: Record, seen: Callable[[str], str | None], known: Know
     is `forwarded` (no sends, no mark: the caller sends it on, keyed by `subject`), before
     its marks are looked at. Without it, every record is handled where it is.
     """
-    result = validate_kafka_record(record.key, record.headers, record.value,
-                                   contract_topic or record.topic, known, max_bytes)
-    if not isinstance(result, Accepted):
-        return _rejection(record, result.errors)
-    event = result.event
-    if record.key is None and home is not None and home(event.subject) != record.partition:
-        return Outcome("forwarded", (), event_id=event.id, subject=event.subject)
-    content = result.content if result.content is not None else record.value
+    quick = _fast(record, contract_topic or record.topic, known, max_bytes)
+    if quick is not None:
+        content, source, event_id, subject = record.value, quick.source, quick.event_id, quick.subject
+    else:
+        result = validate_kafka_record(record.key, record.headers, record.value,
+                                       contract_topic or record.topic, known, max_bytes)
+        if not isinstance(result, Accepted):
+            return _rejection(record, result.errors)
+        content = result.content if result.content is not None else record.value
+        source, event_id, subject = result.event.source, result.event.id, result.event.subject
+    if record.key is None and home is not None and home(subject) != record.partition:
+        return Outcome("forwarded", (), event_id=event_id, subject=subject)
     assert content is not None  # a structured record without a value is rejected
-    key = dedupe_key(event.source, event.id)
+    key = dedupe_key(source, event_id)
     mark = _mark(record.position, content)
     previous = seen(key)
     if previous is not None and previous.split("|", 1)[0] != record.position:
         first_position, _, digest = previous.partition("|")
         duplicate = {
             "id": output_id("duplicate", record.position),
-            "source": event.source,
-            "event_id": event.id,
-            "subject": event.subject,
+            "source": source,
+            "event_id": event_id,
+            "subject": subject,
             "position": record.position,
             "first_position": first_position,
             "conflicting": digest != mark.partition("|")[2],
             "received_at": _received_at(record).isoformat(),
         }
-        return Outcome("duplicate", (Send(DUPLICATES, event.subject.encode(), encode(duplicate)),),
-                       event_id=event.id, subject=event.subject)
+        return Outcome("duplicate", (Send(DUPLICATES, subject.encode(), encode(duplicate)),),
+                       event_id=event_id, subject=subject)
     origin = {"topic": record.topic, "partition": record.partition, "offset": record.offset}
-    sends = tuple(
-        Send(TIMELINE, subject.encode("utf-8"), encode(entry))
-        for subject, entry in timeline_entries(event, result.event_type, origin,
-                                               _received_at(record))
-    )
+    # Normalised only now, as before: a duplicate or a forwarded record never is.
+    event = quick if quick is not None else normalised(result.event, result.event_type)
+    sends = tuple(Send(TIMELINE, entry_key.encode("utf-8"), encode(entry))
+                  for entry_key, entry in entries_of(event, origin, _received_at(record)))
     kind: Kind = "redelivered" if previous is not None else "accepted"
-    return Outcome(kind, sends, remember=(key, mark), event_id=event.id, subject=event.subject)
+    return Outcome(kind, sends, remember=(key, mark), event_id=event_id, subject=subject)

@@ -10,23 +10,27 @@ also filed under its enterprise's USCC, for the enterprise's file (一企一档)
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from engine import codec
 from engine.contract.envelope import Envelope, EventType
+from engine.uuid5 import uuid5_text
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 FINDING_TYPE = "safety.inspection.finding"  # internal: one finding of an inspection, per hazard
 INSPECTED_TYPE = "safety.inspection.enterprise"  # internal: an inspection, filed under its enterprise
-_NS = uuid.UUID("6f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0")
+_NS = uuid.UUID("6f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0").bytes
 LAW_ENFORCEMENT_KINDS = frozenset(
     {"routine", "random_check", "unannounced", "special_campaign", "follow_up"}
 )
 
 
 def _normalise(value: Any) -> Any:
+    if isinstance(value, str | int | float | None):  # most values: nothing to do, so ask first
+        return value
     if isinstance(value, datetime):
         return value.astimezone(SHANGHAI).isoformat()
     if isinstance(value, date):
@@ -40,22 +44,44 @@ def _normalise(value: Any) -> Any:
 
 def entry_id(source: str, event_id: str, subject: str) -> str:
     """Derive a timeline entry's id from the event it records, so a replay yields the same id."""
-    return str(uuid.uuid5(_NS, f"{source}\x1f{event_id}\x1f{subject}"))
+    return uuid5_text(_NS, f"{source}\x1f{event_id}\x1f{subject}")
 
 
-def timeline_entries(event: Envelope, event_type: EventType, origin: dict[str, Any],
-                     received_at: datetime) -> list[tuple[str, dict[str, Any]]]:
-    """Turn one accepted event into (key, entry) pairs for the timeline topic."""
-    data = _normalise(event.data.model_dump(mode="python"))
+@dataclass(frozen=True, slots=True)
+class Normalised:
+    """An accepted event as the timeline records it: its type, envelope and data in JSON terms.
+
+    Times are in Asia/Shanghai and every field of the data is present, defaults
+    filled in, in the order the contract's model declares them.
+    """
+
+    event_type: EventType
+    source: str
+    event_id: str
+    subject: str
+    time: str
+    data: dict[str, Any]
+
+
+def normalised(event: Envelope, event_type: EventType) -> Normalised:
+    """The normalised form of an event pydantic accepted."""
+    return Normalised(event_type, event.source, event.id, event.subject, _normalise(event.time),
+                      _normalise(event.data.model_dump(mode="python")))
+
+
+def entries_of(event: Normalised, origin: dict[str, Any],
+               received_at: datetime) -> list[tuple[str, dict[str, Any]]]:
+    """The (key, entry) pairs for the timeline topic of one normalised event."""
+    event_type, data = event.event_type, event.data
     base = {
         "source": event.source,
-        "event_id": event.id,
-        "time": _normalise(event.time),
+        "event_id": event.event_id,
+        "time": event.time,
         "received_at": _normalise(received_at),
         "origin": origin,
     }
     entries = [(event.subject, {
-        "entry_id": entry_id(event.source, event.id, event.subject),
+        "entry_id": entry_id(event.source, event.event_id, event.subject),
         "subject": event.subject,
         "subject_kind": event_type.subject_kind,
         "type": event_type.name,
@@ -68,7 +94,7 @@ def timeline_entries(event: Envelope, event_type: EventType, origin: dict[str, A
         for finding in data["findings"]:
             hazard_id = finding["hazard_id"]
             entries.append((hazard_id, {
-                "entry_id": entry_id(event.source, event.id, hazard_id),
+                "entry_id": entry_id(event.source, event.event_id, hazard_id),
                 "subject": hazard_id,
                 "subject_kind": "hazard",
                 "type": FINDING_TYPE,
@@ -78,7 +104,7 @@ def timeline_entries(event: Envelope, event_type: EventType, origin: dict[str, A
         # The enterprise's file (一企一档) counts every inspection, one with no findings too.
         uscc = data["enterprise"]["uscc"]
         entries.append((uscc, {
-            "entry_id": entry_id(event.source, event.id, uscc),
+            "entry_id": entry_id(event.source, event.event_id, uscc),
             "subject": uscc,
             "subject_kind": "enterprise",
             "type": INSPECTED_TYPE,

@@ -1,0 +1,300 @@
+"""A fast accept path for the commonest valid intake events; pydantic stays the judge of the rest.
+
+Validating with pydantic, dumping the model and walking the dump to normalise
+it cost most of intake's time per event. For the event types that make up most
+of the traffic (a hazard reported or verified, an inspection recorded, a
+rectification planned, progressed, completed or reviewed) `accept` checks the common valid shape by
+hand and builds the normalised event (`timeline.Normalised`) directly from the
+parsed JSON.
+
+It can only say *accept*. Whatever it does not recognise, or finds wrong in
+any way, it hands back as None and the record goes through pydantic, which
+gives the precise errors of a rejection. So it is deliberately narrower than
+the contract: a structured record without headers, an envelope without
+extension attributes or datacontenttype, a time in the plain RFC 3339 form.
+A differential test over the fault suite's fuzz generator checks that both
+paths give every record the same outcome and the same bytes.
+
+The rules checked here are those of `engine/contract/common.py` and
+`engine/contract/intake.py` for these types; a change there needs a change
+here, and the differential test fails until both agree.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from engine.contract.common import KnownIds, Role, Sector, _deadline
+from engine.contract.envelope import EVENT_TYPES, INTAKE_TOPICS
+from engine.contract.uscc import uscc_problem
+from engine.intake.timeline import SHANGHAI, Normalised
+
+ID, NON_EMPTY, URI = 200, 4000, 2000  # the contract's bounds on Id, NonEmpty and Uri strings
+_ENVELOPE = frozenset({"specversion", "id", "source", "type", "time", "subject", "data"})
+# RFC 3339 as pydantic and `datetime.fromisoformat` both read it the same way: ASCII digits,
+# a 'T', at most microseconds, and an offset within a day.
+_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?"
+                   r"(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])")
+_SECTORS = frozenset(s.value for s in Sector)
+_ROLES = frozenset(r.value for r in Role)
+_ACTOR = frozenset({"id", "role", "name", "anonymous"})
+_LOCATION = frozenset({"town", "community", "grid", "address", "lat", "lon"})
+_ENTERPRISE = frozenset({"uscc", "name"})
+
+
+class _No(Exception):
+    """Not the common valid shape: pydantic decides."""
+
+
+def _obj(value: Any, allowed: frozenset[str]) -> dict[str, Any]:
+    if type(value) is not dict or not value.keys() <= allowed:
+        raise _No
+    return value
+
+
+def _text(value: Any, most: int) -> str:
+    if type(value) is not str or not 1 <= len(value) <= most:
+        raise _No
+    return value
+
+
+def _maybe_text(value: Any, most: int) -> str | None:
+    return None if value is None else _text(value, most)
+
+
+def _one_of(value: Any, allowed: frozenset[str]) -> str:
+    if type(value) is not str or value not in allowed:
+        raise _No
+    return value
+
+
+def _number(value: Any, low: float | None = None, high: float | None = None) -> float | None:
+    if value is None:
+        return None
+    if type(value) is not float and type(value) is not int:  # a bool is neither
+        raise _No
+    if (low is not None and value < low) or (high is not None and value > high):
+        raise _No
+    return float(value)
+
+
+def _deadline_text(value: Any) -> str:
+    if type(value) is not str:
+        raise _No
+    parsed = _deadline(value)  # the contract's own reading; it raises on what it refuses
+    if isinstance(parsed, datetime):
+        return parsed.astimezone(SHANGHAI).isoformat()
+    return parsed.isoformat()
+
+
+def _evidence(value: Any) -> list[str]:
+    if type(value) is not list or len(value) > 100:
+        raise _No
+    return [_text(v, URI) for v in value]
+
+
+def _actor(value: Any) -> dict[str, Any]:
+    a = _obj(value, _ACTOR)
+    actor_id, name = _maybe_text(a.get("id"), ID), _maybe_text(a.get("name"), NON_EMPTY)
+    role, anonymous = _one_of(a["role"], _ROLES), a.get("anonymous", False)
+    if type(anonymous) is not bool:
+        raise _No
+    if (anonymous and (role != "public" or actor_id is not None or name is not None)) or (
+            not anonymous and actor_id is None):
+        raise _No
+    return {"id": actor_id, "role": role, "name": name, "anonymous": anonymous}
+
+
+def _location(value: Any, known: KnownIds) -> dict[str, Any]:
+    loc = _obj(value, _LOCATION)
+    town = _text(loc["town"], ID)
+    if known is not None and not known.has_town(town):
+        raise _No
+    lat, lon = _number(loc.get("lat"), -90, 90), _number(loc.get("lon"), -180, 180)
+    if (lat is None) != (lon is None):
+        raise _No
+    return {"town": town, "community": _maybe_text(loc.get("community"), ID),
+            "grid": _maybe_text(loc.get("grid"), ID), "address": _maybe_text(loc.get("address"), NON_EMPTY),
+            "lat": lat, "lon": lon}
+
+
+def _enterprise(value: Any) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    e = _obj(value, _ENTERPRISE)
+    uscc = _text(e["uscc"], 18)
+    if uscc_problem(uscc):
+        raise _No
+    return {"uscc": uscc, "name": _text(e["name"], NON_EMPTY)}
+
+
+_REPORTED = frozenset({"hazard_id", "title", "description", "sector", "grade_claimed", "found_via",
+                       "location", "enterprise", "reporter", "evidence", "rectify_by"})
+_GRADES_CLAIMED = frozenset({"general", "major", "unknown"})
+_FOUND_VIA = frozenset({"enforcement", "expert_check", "unannounced", "random_check",
+                        "self_inspection", "grid_patrol", "public_report", "sensor"})
+
+
+def _hazard_reported(d: dict[str, Any], known: KnownIds) -> dict[str, Any]:
+    _obj(d, _REPORTED)
+    return {"hazard_id": _text(d["hazard_id"], ID), "title": _text(d["title"], NON_EMPTY),
+            "description": _text(d["description"], NON_EMPTY), "sector": _one_of(d["sector"], _SECTORS),
+            "grade_claimed": _one_of(d["grade_claimed"], _GRADES_CLAIMED),
+            "found_via": _one_of(d["found_via"], _FOUND_VIA), "location": _location(d["location"], known),
+            "enterprise": _enterprise(d.get("enterprise")), "reporter": _actor(d["reporter"]),
+            "evidence": _evidence(d.get("evidence", [])),
+            "rectify_by": None if d.get("rectify_by") is None else _deadline_text(d["rectify_by"])}
+
+
+_VERIFIED = frozenset({"hazard_id", "verdict", "grade", "duplicate_of", "lead_department", "by"})
+_VERDICTS = frozenset({"confirmed", "unfounded", "duplicate"})
+_GRADES = frozenset({"general", "major"})
+
+
+def _hazard_verified(d: dict[str, Any], known: KnownIds) -> dict[str, Any]:
+    _obj(d, _VERIFIED)
+    hazard_id, verdict = _text(d["hazard_id"], ID), _one_of(d["verdict"], _VERDICTS)
+    grade = None if d.get("grade") is None else _one_of(d["grade"], _GRADES)
+    duplicate_of = _maybe_text(d.get("duplicate_of"), ID)
+    department = _maybe_text(d.get("lead_department"), ID)
+    by = _actor(d["by"])
+    if department is not None and known is not None and not known.has_department(department):
+        raise _No
+    if ((verdict == "confirmed") != (grade is not None) or duplicate_of == hazard_id
+            or (verdict == "duplicate") != (duplicate_of is not None)):
+        raise _No
+    return {"hazard_id": hazard_id, "verdict": verdict, "grade": grade, "duplicate_of": duplicate_of,
+            "lead_department": department, "by": by}
+
+
+_PLANNED = frozenset({"hazard_id", "plan_summary", "responsible_person", "funds_cny", "target_date", "by"})
+
+
+def _planned(d: dict[str, Any], known: KnownIds) -> dict[str, Any]:
+    _obj(d, _PLANNED)
+    return {"hazard_id": _text(d["hazard_id"], ID), "plan_summary": _text(d["plan_summary"], NON_EMPTY),
+            "responsible_person": _text(d["responsible_person"], NON_EMPTY),
+            "funds_cny": _number(d.get("funds_cny"), 0), "target_date": _deadline_text(d["target_date"]),
+            "by": _actor(d["by"])}
+
+
+_PROGRESSED = frozenset({"hazard_id", "percent", "note", "by"})
+
+
+def _progressed(d: dict[str, Any], known: KnownIds) -> dict[str, Any]:
+    _obj(d, _PROGRESSED)
+    percent = d["percent"]
+    if type(percent) is not int or not 0 <= percent <= 100:
+        raise _No
+    return {"hazard_id": _text(d["hazard_id"], ID), "percent": percent, "note": _text(d["note"], NON_EMPTY),
+            "by": _actor(d["by"])}
+
+
+_COMPLETED = frozenset({"hazard_id", "note", "evidence", "by"})
+
+
+def _completed(d: dict[str, Any], known: KnownIds) -> dict[str, Any]:
+    _obj(d, _COMPLETED)
+    return {"hazard_id": _text(d["hazard_id"], ID), "note": _text(d["note"], NON_EMPTY),
+            "evidence": _evidence(d["evidence"]), "by": _actor(d["by"])}
+
+
+_REVIEWED = frozenset({"hazard_id", "outcome", "note", "by"})
+_OUTCOMES = frozenset({"passed", "failed"})
+_OUTCOMES_SEEN = frozenset({"completed", "refused"})  # of an inspection
+
+
+def _reviewed(d: dict[str, Any], known: KnownIds) -> dict[str, Any]:
+    _obj(d, _REVIEWED)
+    out = {"hazard_id": _text(d["hazard_id"], ID), "outcome": _one_of(d["outcome"], _OUTCOMES),
+           "note": _text(d["note"], NON_EMPTY), "by": _actor(d["by"])}
+    if out["by"]["role"] not in ("inspector", "expert"):
+        raise _No
+    return out
+
+
+_FINDING = frozenset({"hazard_id", "sector", "grade", "clause", "description", "rectify_by", "immediate"})
+_INSPECTION = frozenset({"inspection_id", "kind", "inspectors", "enterprise", "location", "findings",
+                         "outcome"})
+_KINDS = frozenset({"routine", "random_check", "unannounced", "special_campaign", "expert_check",
+                    "follow_up"})
+
+
+def _finding(value: Any) -> dict[str, Any]:
+    f = _obj(value, _FINDING)
+    immediate = f.get("immediate", False)
+    if type(immediate) is not bool:
+        raise _No
+    return {"hazard_id": _text(f["hazard_id"], ID), "sector": _one_of(f["sector"], _SECTORS),
+            "grade": _one_of(f["grade"], _GRADES), "clause": _text(f["clause"], NON_EMPTY),
+            "description": _text(f["description"], NON_EMPTY),
+            "rectify_by": None if f.get("rectify_by") is None else _deadline_text(f["rectify_by"]),
+            "immediate": immediate}
+
+
+def _inspection(d: dict[str, Any], known: KnownIds) -> dict[str, Any]:
+    _obj(d, _INSPECTION)
+    inspectors, findings = d["inspectors"], d["findings"]
+    if type(inspectors) is not list or not 1 <= len(inspectors) <= 50:
+        raise _No
+    if type(findings) is not list or len(findings) > 500:
+        raise _No
+    kind, outcome = _one_of(d["kind"], _KINDS), _one_of(d.get("outcome", "completed"), _OUTCOMES_SEEN)
+    enterprise = _enterprise(d["enterprise"])
+    if enterprise is None:
+        raise _No
+    out = {"inspection_id": _text(d["inspection_id"], ID), "kind": kind,
+           "inspectors": [_actor(a) for a in inspectors], "enterprise": enterprise,
+           "location": _location(d["location"], known), "findings": [_finding(f) for f in findings],
+           "outcome": outcome}
+    # The model's own rules: two officers for law enforcement, who may be refused; one hazard a finding.
+    if (kind != "expert_check" and len(inspectors) < 2) or (outcome == "refused" and (
+            kind == "expert_check" or findings)):
+        raise _No
+    if len({f["hazard_id"] for f in out["findings"]}) != len(findings):
+        raise _No
+    return out
+
+
+_DATA: dict[str, Callable[[dict[str, Any], KnownIds], dict[str, Any]]] = {
+    "safety.hazard.reported": _hazard_reported,
+    "safety.hazard.verified": _hazard_verified,
+    "safety.rectification.planned": _planned,
+    "safety.rectification.progressed": _progressed,
+    "safety.rectification.completed": _completed,
+    "safety.rectification.reviewed": _reviewed,
+    "safety.inspection.recorded": _inspection,
+}
+
+
+def accept(raw: dict[str, Any], topic: str, known: KnownIds, key: bytes | None) -> Normalised | None:
+    """The normalised event if `raw` is one of the common valid shapes, else None (ask pydantic)."""
+    try:
+        return _accept(raw, topic, known, key)
+    except Exception:  # noqa: BLE001 - anything unexpected is pydantic's to judge, never an accept
+        return None
+
+
+def _accept(raw: dict[str, Any], topic: str, known: KnownIds, key: bytes | None) -> Normalised | None:
+    type_name = raw.get("type")
+    check = _DATA.get(type_name) if type(type_name) is str else None
+    if check is None or not raw.keys() <= _ENVELOPE or raw.get("specversion") != "1.0":
+        return None
+    event_type = EVENT_TYPES[type_name]
+    if topic in INTAKE_TOPICS and event_type.topic != topic:
+        return None
+    event_id, source = _text(raw["id"], ID), _text(raw["source"], 500)
+    subject, time = _text(raw["subject"], ID), raw["time"]
+    if key is not None and key != subject.encode("utf-8"):
+        return None
+    if type(time) is not str or not _TIME.fullmatch(time):
+        return None
+    data = check(raw["data"], known)
+    if data[event_type.subject_field] != subject:
+        return None
+    at = datetime.fromisoformat(time)
+    return Normalised(event_type, source, event_id, subject, at.astimezone(SHANGHAI).isoformat(), data)
+
