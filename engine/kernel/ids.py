@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import uuid
 
-_NS = uuid.UUID("3b9e7f1a-2c4d-4e5f-8a6b-7c8d9e0f1a2b")
+from engine.uuid5 import uuid5_text
+
+_NS = uuid.UUID("3b9e7f1a-2c4d-4e5f-8a6b-7c8d9e0f1a2b").bytes
 
 
 def output_id(*parts: object) -> str:
-    """A deterministic id from the parts that identify a decision."""
-    return str(uuid.uuid5(_NS, "\x1f".join(str(p) for p in parts)))
+    """A deterministic id from the parts that identify a decision (a version 5 UUID's text)."""
+    return uuid5_text(_NS, "\x1f".join(str(p) for p in parts))
 
 
 def clock_id(subject_id: str, name: str, due: int) -> str:
