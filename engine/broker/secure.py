@@ -102,7 +102,7 @@ def acls(topics_file: Path, app_id: str = "hazard-engine", prefix: str = "") -> 
     outputs = [s.name for s in specs if s.role == "output"]
     # intake.rejected echoes any field app's records back; supervisors have no need for it.
     watched = [n for n in outputs if n != prefix + "intake.rejected"]
-    # Prefixed, so Faust may add a table or the engine an internal topic without a new ACL.
+    # Prefixed, so the engine may add a table or an internal topic without a new ACL.
     internal = (f"{app_id}-", f"{prefix}engine.")
     stray = [s.name for s in specs if s.role == "internal" and not s.name.startswith(internal)]
     rules: list[Acl] = []
@@ -115,7 +115,9 @@ def acls(topics_file: Path, app_id: str = "hazard-engine", prefix: str = "") -> 
     allow("supervisor", watched, (READ, DESCRIBE))
     allow("supervisor", [SUPERVISOR_GROUP_PREFIX], (READ,), GROUP, PREFIXED)
     # The worker creates every declared topic and compares its configs (engine.topics).
-    allow("engine", intake, (READ, DESCRIBE, CREATE, DESCRIBE_CONFIGS))
+    # WRITE too: a record with a null key is forwarded to its subject's partition of the same
+    # intake topic (engine.intake.process, `forwarded`), so that its duplicates are caught there.
+    allow("engine", intake, (READ, WRITE, DESCRIBE, CREATE, DESCRIBE_CONFIGS))
     allow("engine", outputs, (WRITE, DESCRIBE, CREATE, DESCRIBE_CONFIGS))
     allow("engine", list(internal), (READ, WRITE, DESCRIBE, CREATE, DESCRIBE_CONFIGS), TOPIC, PREFIXED)
     allow("engine", stray, (READ, WRITE, DESCRIBE, CREATE, DESCRIBE_CONFIGS))

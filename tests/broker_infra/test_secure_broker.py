@@ -161,7 +161,7 @@ def test_engine_writes_escalations_and_supervisor_reads_them(
 def test_engine_reads_intake_in_its_group_and_owns_internal_topics(
     creds: secure.Credentials, topics: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """engine, logged in from KAFKA_* settings, reads intake and writes and reads its timeline."""
+    """engine, logged in from KAFKA_* settings, reads intake in its group, writes it and its timeline."""
     for name, value in creds.env("engine").items():
         monkeypatch.setenv(name, value)
     auth = client_auth(Settings())
@@ -183,9 +183,12 @@ def test_engine_reads_intake_in_its_group_and_owns_internal_topics(
             await consumer.stop()
 
     assert asyncio.run(timeline()) == b"timeline entry"
-    # Least privilege: the engine reads intake but may not forge it.
-    with pytest.raises(TopicAuthorizationFailedError):
-        asyncio.run(_send(creds, "engine", "hazard.reports", b"forged", idempotent=False))
+    # The engine writes intake too: it forwards a null-key record to its subject's partition. That
+    # gives it no power it lacked, since it writes the timeline the decisions are made from.
+    asyncio.run(_send(creds, "engine", "hazard.reports", b"forwarded", idempotent=True))
+    # Least privilege still: it reads only in its own consumer group.
+    with pytest.raises(GroupAuthorizationFailedError):
+        asyncio.run(_read_one(creds, "engine", "hazard.reports", "supervisor-district"))
 
 
 def test_plain_settings_add_no_security_options(monkeypatch: pytest.MonkeyPatch) -> None:
