@@ -215,3 +215,19 @@ def outs_data(outs: list[Out], type_: str | None = None) -> list[dict[str, Any]]
 def target_ids(data: dict[str, Any], key: str = "targets") -> list[tuple[str, str]]:
     """(kind, id) of each target, in order."""
     return [(t["kind"], t["id"]) for t in data[key]]
+
+
+def edited_rules(tmp_path: Path, file: str, old: str, new: str) -> Path:
+    """A copy of rules/ in `tmp_path` with the first `old` in `file` replaced by `new`.
+
+    Fails if `old` is not in the file, so an edit that no longer applies cannot pass unnoticed.
+    """
+    import shutil
+
+    rules = tmp_path / "rules"
+    shutil.copytree(REPO / "rules", rules)
+    path = rules / file
+    text = path.read_text(encoding="utf-8")
+    assert old in text, f"{old!r} is not in rules/{file}"
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    return rules

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
-from decide_fixtures import ENTERPRISE, RULES, at, event
+from decide_fixtures import ENTERPRISE, RULES, at, edited_rules, event
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -336,12 +335,7 @@ def test_alert_events_without_alert_rules_and_hazard_keys_on_an_alert_fail_clear
 ])
 def test_a_broken_alerts_file_names_the_file_and_key(tmp_path, old, new, key):
     """Load errors name rules/alerts.yaml and the dotted key, as hazards.yaml's do."""
-    copy = tmp_path / "rules"
-    shutil.copytree(REPO / "rules", copy)
-    path = copy / "alerts.yaml"
-    text = path.read_text(encoding="utf-8")
-    assert old in text
-    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    copy = edited_rules(tmp_path, "alerts.yaml", old, new)
     with pytest.raises(RulesFileError) as exc:
         load_alert_rules(copy)
     assert exc.value.file == "rules/alerts.yaml" and exc.value.key == key, str(exc.value)

@@ -15,6 +15,7 @@ from decide_fixtures import (
     SUPERVISOR,
     at,
     complete,
+    edited_rules,
     event,
     finding,
     inspection,
@@ -470,16 +471,9 @@ def test_without_a_plan_only_a_violated_order_to_stop_is_proposed() -> None:
 def test_a_bad_credit_threshold_is_refused_by_file_and_key(tmp_path: Any, old: str, new: str,
                                                            key: str) -> None:
     """The rules-file checker reads credit too: a zero count or a missing window names its key."""
-    import shutil
-
     from engine.reference.errors import RulesFileError
 
-    rules = tmp_path / "rules"
-    shutil.copytree(REPO / "rules", rules)
-    path = rules / "plan.yaml"
-    text = path.read_text(encoding="utf-8")
-    assert old in text
-    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    rules = edited_rules(tmp_path, "plan.yaml", old, new)
     with pytest.raises(RulesFileError, match="plan.yaml") as err:
         load_plan(rules, RULES.reference)
     assert key in str(err.value)

@@ -7,7 +7,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from decide_fixtures import REPO, RULES
+from decide_fixtures import REPO, RULES, edited_rules
 
 from engine.contract.uscc import check_character
 from engine.enterprise.state import EnterpriseFile
@@ -272,12 +272,7 @@ def test_a_file_counts_inspections_by_month_for_two_years_at_most() -> None:
 ])
 def test_a_bad_annual_plan_is_refused_by_file_and_key(tmp_path: Path, old: str, new: str, words: str) -> None:
     """An unknown town or a campaign that ends before it starts fails when the rules load."""
-    import shutil
-
-    rules = tmp_path / "rules"
-    shutil.copytree(REPO / "rules", rules)
-    plan = rules / "plan.yaml"
-    plan.write_text(plan.read_text(encoding="utf-8").replace(old, new), encoding="utf-8")
+    rules = edited_rules(tmp_path, "plan.yaml", old, new)
     with pytest.raises(RulesFileError, match="plan.yaml") as err:
         load_plan(rules, RULES.reference)
     assert words in str(err.value)
