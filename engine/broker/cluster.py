@@ -346,7 +346,11 @@ class Cluster:
         return procs
 
     def _await_listed(self, procs: dict[int, subprocess.Popen[bytes]], ask: list[int], t0: float) -> None:
-        """Wait until a node in `ask` answers with metadata listing every node; raise if one dies."""
+        """Wait until every node in `ask` answers with metadata listing every node; raise if one dies.
+
+        Each is asked on its own: a node's metadata can lag behind another's for a moment after
+        a node (re)joins, and a client may ask any of them.
+        """
         everyone, listed = set(self.node_ids), set()
         addresses = [self.node(node_id).address for node_id in ask]
         while not everyone <= listed:
@@ -360,7 +364,7 @@ class Cluster:
                            f"{self.timeout:.0f}s (listed: {sorted(listed)}, missing: {missing})")  # fmt: skip
                 raise local._start_error(message, Path(self.node(missing[0]).log_path))
             time.sleep(0.25)
-            listed = listed_brokers(addresses, timeout=2.0)
+            listed = set.intersection(*(listed_brokers([address], timeout=2.0) for address in addresses))
 
     def _bring_up(self, node_ids: list[int], ask: list[int]) -> float:
         """Launch `node_ids`, wait until they are listed, and save the state; return the seconds taken."""
@@ -424,12 +428,14 @@ class Cluster:
     def start_node(self, node_id: int) -> float:
         """Restart a stopped node on its old ports and data (no format); return seconds until it is listed.
 
-        It counts as back when it answers a metadata request itself and lists every node.
+        It counts as back when it and every other running node answer a metadata request listing
+        every node.
         A node that is already running is left alone (0.0).
         """
         if self.is_running(node_id):
             return 0.0
-        elapsed = self._bring_up([node_id], ask=[node_id])
+        running = [n for n in self.node_ids if n == node_id or self.is_running(n)]
+        elapsed = self._bring_up([node_id], ask=running)
         log.info("cluster.node_started", node_id=node_id, pid=self.node(node_id).pid, seconds=elapsed)
         return elapsed
 
