@@ -44,7 +44,7 @@ from typing import Any
 import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.coordinator.assignors.range import RangePartitionAssignor
-from aiokafka.errors import KafkaError
+from aiokafka.errors import KafkaError, OutOfOrderSequenceNumber, UnknownProducerId
 from prometheus_client import CollectorRegistry
 
 from engine import __version__, board
@@ -95,6 +95,10 @@ FETCH_WAIT_MS = 200
 STEP_TIMEOUT_S = 60.0  # a recovery step (a broker request, or reading with no progress) that
                        # takes longer fails, and the recovery starts again with a fresh reader
 READER_STOP_S = 5.0  # how long a recovery waits for its changelog reader to close
+
+
+# Producer errors after which the broker refuses the producer's idempotent session for good.
+SEQUENCE_LOST = (OutOfOrderSequenceNumber, UnknownProducerId)
 
 
 class BatchFailed(Exception):
@@ -201,10 +205,7 @@ class Runtime:
                         Limits.from_settings(self.settings))
         await server.start()
         probe = BrokerProbe(self.bootstrap, self.auth)
-        self.producer = AIOKafkaProducer(
-            bootstrap_servers=self.bootstrap, acks="all", enable_idempotence=True, linger_ms=5,
-            max_request_size=16 * 1024 * 1024, request_timeout_ms=30_000, **self.auth)
-        await self.producer.start()
+        self.producer = await self._new_producer()
         self.consumer = AIOKafkaConsumer(
             # Dynamic membership: aiokafka 0.14 carries a static member's id on JoinGroup and
             # SyncGroup only (not on heartbeats), and sends no LeaveGroup for a static member.
@@ -244,6 +245,8 @@ class Runtime:
                     pause = min(0.25 * 2 ** self.failures, 30.0)
                     log.error("batch_failed_going_back", error=str(exc)[:500], failures=self.failures,
                               retry_in_s=pause)
+                    if isinstance(exc.__cause__, SEQUENCE_LOST):
+                        await self._renew_producer(exc.__cause__)
                     await asyncio.sleep(pause)
                     await self._go_back()
         finally:
@@ -288,6 +291,31 @@ class Runtime:
         self.handled_until.update({tp: max(r.timestamp for r in records)
                                    for tp, records in batch.items() if tp.topic in self.intake_topics})
         self._note_caught_up(commits)
+
+    async def _new_producer(self) -> AIOKafkaProducer:
+        producer = AIOKafkaProducer(
+            bootstrap_servers=self.bootstrap, acks="all", enable_idempotence=True, linger_ms=5,
+            max_request_size=16 * 1024 * 1024, request_timeout_ms=30_000, **self.auth)
+        await producer.start()
+        return producer
+
+    async def _renew_producer(self, cause: BaseException) -> None:
+        """Replace a producer whose idempotent session the broker no longer accepts.
+
+        After an outage the broker can refuse the producer's sequence numbers for good
+        (OutOfOrderSequenceNumber); every retry of the same producer fails the same way.
+        A new producer gets a new producer id; the batch is sent again from the committed
+        positions, and the deterministic ids make what the old one did send harmless.
+        """
+        try:
+            fresh = await self._new_producer()
+        except Exception as exc:  # noqa: BLE001 - the broker may be away still: the next failure tries again
+            log.warning("producer_renewal_failed", error=f"{type(exc).__name__}: {exc}"[:300])
+            return
+        log.warning("producer_renewed", cause=type(cause).__name__)
+        old, self.producer = self.producer, fresh
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(old.stop(), READER_STOP_S)
 
     async def _send(self, records: list[Send]) -> list[Any]:
         """Send records and wait until the broker acknowledged every one; BatchFailed if not.
