@@ -294,6 +294,21 @@ class EnterpriseGauges(Collector):
             yield family
 
 
+class HttpIntakeMetrics:
+    """What `POST /events` answered: on a worker's registry, or a gateway's own."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.answers = Counter(
+            "hazard_http_intake_answers_total", "Answers of POST /events, by HTTP status (202 "
+            "accepted; 400, 401, 403, 413, 415, 429: refused, and why is in the body; 503: the "
+            "broker did not acknowledge).", ["status"], registry=registry)
+        self.events = Counter(
+            "hazard_http_intake_events_total", "Events of POST /events requests that were checked, "
+            "by outcome (accepted: sent to the intake topics and acknowledged; rejected: refused "
+            "with the intake's errors; unsent: acceptable, but the request was refused as a whole "
+            "or the broker did not acknowledge it).", ["outcome"], registry=registry)
+
+
 class EngineMetrics:
     """Every metric the engine exports, on one registry."""
 
@@ -355,6 +370,7 @@ class EngineMetrics:
         self.proposals = Counter("hazard_enforcement_proposals_total",
                                  "Enforcement measures proposed against enterprises, by measure.",
                                  ["measure"], registry=registry)
+        self.http_intake = HttpIntakeMetrics(registry)
 
     def count_output(self, event: dict) -> None:
         """Count one output event by its type."""

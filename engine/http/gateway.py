@@ -3,7 +3,8 @@
 It holds no state and reads no topic: it checks each event with the intake's
 own code, sends what passes to the intake topics and answers once the broker
 has it. Any number of gateways may run beside any number of workers. It also
-answers `/healthz`.
+answers `/healthz`, and `/metrics` with what `POST /events` answered and the
+process's own figures.
 """
 
 from __future__ import annotations
@@ -14,13 +15,16 @@ from typing import Any
 
 import structlog
 from aiohttp import web
+from prometheus_client import CollectorRegistry
+from prometheus_client.process_collector import PROCESS_COLLECTOR
 
 from engine import logs
 from engine.errors import EngineError
 from engine.feeds.tokens import TokenFileError, TokenStore
 from engine.http import intake
 from engine.http.limits import Limits
-from engine.http.server import Pages, Server
+from engine.http.server import Pages, Server, metrics_page
+from engine.metrics import HttpIntakeMetrics
 from engine.reference import RulesError, load_reference
 from engine.settings import Settings
 from engine.tools.kafka import bootstrap_for
@@ -30,7 +34,7 @@ EXIT_CONFIG = 2
 
 
 def gateway_pages(settings: Settings) -> Pages:
-    """The gateway's routes: `POST /events` and `GET /healthz`."""
+    """The gateway's routes: `POST /events`, `GET /healthz` and `GET /metrics`."""
     known = load_reference(settings.rules_dir)
     tokens = TokenStore.from_settings(settings)
     unknown = tokens.unknown_ids(set(known.towns), set(known.departments))
@@ -43,9 +47,12 @@ def gateway_pages(settings: Settings) -> Pages:
         return view.json({"alive": True})
 
     pages.page("/healthz")(healthz)
+    registry = CollectorRegistry()
+    registry.register(PROCESS_COLLECTOR)
+    metrics_page(pages, registry)
     # The broker's address is looked up at the first POST, so a gateway may start before it.
     intake.register(pages, settings=settings, bootstrap=lambda: bootstrap_for(settings),
-                    tokens=tokens, known=known)
+                    tokens=tokens, known=known, metrics=HttpIntakeMetrics(registry))
     return pages
 
 

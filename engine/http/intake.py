@@ -35,6 +35,7 @@ from engine.http.events import Item, RequestError, read_request
 from engine.http.limits import bounds_own_body
 from engine.intake.binding import validate_kafka_record
 from engine.intake.validate import Accepted
+from engine.metrics import HttpIntakeMetrics
 from engine.settings import Settings
 from engine.tools.kafka import client_auth, producer
 
@@ -189,8 +190,9 @@ class FieldIntake:
     """Serves `POST /events`: checks, scopes, rate limits and sends to the intake topics."""
 
     def __init__(self, settings: Settings, bootstrap: str | Callable[[], str], tokens: TokenStore,
-                 known: KnownIds, limiter: RateLimiter | None = None) -> None:
-        self.settings, self.tokens, self.known = settings, tokens, known
+                 known: KnownIds, metrics: HttpIntakeMetrics, limiter: RateLimiter | None = None
+                 ) -> None:
+        self.settings, self.tokens, self.known, self.metrics = settings, tokens, known, metrics
         self._bootstrap = bootstrap
         self.limiter = limiter or RateLimiter(settings.http_rate_per_s, settings.http_burst)
         self._producer: AIOKafkaProducer | None = None
@@ -262,7 +264,12 @@ class FieldIntake:
         return app
 
     async def post(self, request: web.Request) -> web.Response:
-        """Answer one `POST /events`."""
+        """Answer one `POST /events`, counted by its status."""
+        answer = await self._answer(request)
+        self.metrics.answers.labels(str(answer.status)).inc()
+        return answer
+
+    async def _answer(self, request: web.Request) -> web.Response:
         app = self._authenticate(request)
         if isinstance(app, web.Response):
             return app
@@ -286,9 +293,12 @@ class FieldIntake:
         # key None: over HTTP there is no key to check; each record gets its subject as key.
         checked = [validate_kafka_record(None, item.headers, item.value, HTTP_TOPIC, self.known,
                                          settings.max_record_bytes) for item in items]
+        acceptable = sum(isinstance(result, Accepted) for result in checked)
+        self.metrics.events.labels("rejected").inc(len(checked) - acceptable)
         outside = self._outside(app, checked)
         if outside:
             log.info("http_intake_forbidden", field_app=app.name, events=len(items))
+            self.metrics.events.labels("unsent").inc(acceptable)
             return _error(403, outside[0].reason, outside=outside)
         return await self._publish(app, items, checked)
 
@@ -327,18 +337,20 @@ class FieldIntake:
             return _answer(400, body.model_copy(
                 update={"error": "no event of this request can be accepted; see results"}))
         if not await self._send(sends, app.name):
+            self.metrics.events.labels("unsent").inc(accepted)
             return _error(503, "the broker did not acknowledge the events in time; send the same "
                           "events again (a copy that did land is dropped as a duplicate)",
                           {"Retry-After": str(RETRY_AFTER_503_S)})
+        self.metrics.events.labels("accepted").inc(accepted)
         log.info("http_intake_accepted", field_app=app.name, accepted=accepted,
                  rejected=len(items) - accepted)
         return _answer(202, body)
 
 
 def register(app: Any, *, settings: Settings, bootstrap: str | Callable[[], str],
-             tokens: TokenStore, known: KnownIds) -> FieldIntake:
-    """Serve `POST /events` on a `Pages`' aiohttp application."""
-    intake = FieldIntake(settings, bootstrap, tokens, known)
+             tokens: TokenStore, known: KnownIds, metrics: HttpIntakeMetrics) -> FieldIntake:
+    """Serve `POST /events` on a `Pages`' aiohttp application, counting its answers in `metrics`."""
+    intake = FieldIntake(settings, bootstrap, tokens, known, metrics)
     web_app = app.web.web_app
     web_app.router.add_post(PATH, bounds_own_body(intake.post), name="events")
     web_app.on_cleanup.append(intake.close)

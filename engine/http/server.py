@@ -63,13 +63,18 @@ class Pages:
         return add
 
 
-def health_pages(pages: Pages, registry: CollectorRegistry, readiness: Readiness) -> None:
-    """Add `/metrics`, `/healthz` and `/readyz` to `pages`."""
+def metrics_page(pages: Pages, registry: CollectorRegistry) -> None:
+    """Add `/metrics`, the registry's metrics in Prometheus' text format, to `pages`."""
     async def metrics(view: Any, request: web.Request) -> web.Response:
-        """Prometheus metrics of this worker."""
+        """Prometheus metrics of this process."""
         return web.Response(body=generate_latest(registry),
                             headers={"Content-Type": "text/plain; version=0.0.4; charset=utf-8"})
 
+    pages.page("/metrics")(metrics)
+
+
+def health_pages(pages: Pages, registry: CollectorRegistry, readiness: Readiness) -> None:
+    """Add `/metrics`, `/healthz` and `/readyz` to `pages`."""
     async def healthz(view: Any, request: web.Request) -> web.Response:
         """Liveness: the process answers."""
         return view.json({"alive": True})
@@ -79,7 +84,7 @@ def health_pages(pages: Pages, registry: CollectorRegistry, readiness: Readiness
         ready, body = readiness.report()
         return view.json(body, status=200 if ready else 503)
 
-    pages.page("/metrics")(metrics)
+    metrics_page(pages, registry)
     pages.page("/healthz")(healthz)
     pages.page("/readyz")(readyz)
 

@@ -649,7 +649,8 @@ class Runtime:
                                                          enterprise_source(table, self.rules, now,
                                                                            index)))
         field_intake.register(pages, settings=self.settings, bootstrap=self.bootstrap,
-                              tokens=self.tokens, known=self.rules.reference)
+                              tokens=self.tokens, known=self.rules.reference,
+                              metrics=self.metrics.http_intake)
         board.register(pages, settings=self.settings, bootstrap=self.bootstrap, hazards=hazards,
                        alerts=alerts, tokens=self.tokens, reference=self.rules.reference,
                        now=self.clock.now)

@@ -23,6 +23,7 @@ import pytest
 from cloudevents.v1.conversion import to_binary, to_structured
 from cloudevents.v1.http import CloudEvent
 from conftest import EXAMPLES, FROZEN
+from prometheus_client.parser import text_string_to_metric_families
 
 from engine.broker.cluster import Cluster
 from engine.broker.install import free_port
@@ -103,6 +104,15 @@ async def post(url: str, token: str | None, body: bytes, headers: dict[str, str]
         headers = {**headers, "Authorization": f"Bearer {token}"}
     async with aiohttp.ClientSession() as session, session.post(url, data=body, headers=headers) as resp:
         return resp.status, await resp.json(), dict(resp.headers)
+
+
+async def scrape(url: str) -> dict[tuple[str, str], float]:
+    """The HTTP intake's counters on a /metrics page, by (sample name, its one label's value)."""
+    async with aiohttp.ClientSession() as session, session.get(url) as resp:
+        text = await resp.text()
+    return {(s.name, next(iter(s.labels.values()))): s.value
+            for family in text_string_to_metric_families(text) for s in family.samples
+            if s.name.startswith("hazard_http_intake_") and s.name.endswith("_total")}
 
 
 def run_post(url: str, token: str | None, body: bytes, headers: dict[str, str]
@@ -193,6 +203,16 @@ def test_structured_binary_batch_and_the_sdk_land_on_the_timeline_once_each(
                     headers={"Authorization": f"Bearer {tokens.grid}"}) as resp:
                 return resp.status
         assert asyncio.run(feed()) == 401
+        # Every answer above, counted by status, and every checked event by outcome.
+        counted = asyncio.run(scrape(url.replace("/events", "/metrics")))
+        assert {k: v for k, v in counted.items() if k[0] == "hazard_http_intake_answers_total"} == {
+            ("hazard_http_intake_answers_total", "202"): 6,
+            ("hazard_http_intake_answers_total", "401"): 2,
+            ("hazard_http_intake_answers_total", "403"): 1}
+        assert {k: v for k, v in counted.items() if k[0] == "hazard_http_intake_events_total"} == {
+            ("hazard_http_intake_events_total", "accepted"): 7,
+            ("hazard_http_intake_events_total", "rejected"): 1,
+            ("hazard_http_intake_events_total", "unsent"): 2}
 
         wanted = {f"HZ-20261130-H{n:05d}" for n in (1, 2, 3, 4, 6, 7)}
         asyncio.run(wait_drained(namespace))
@@ -290,6 +310,13 @@ def test_a_stopped_broker_answers_503_and_loses_nothing_once_back(tmp_path: Path
                     break
                 assert status in (503, 429), body
             assert status == 202 and body["accepted"] == 5, body
+            # The gateway's own /metrics counted each answer and what became of the events.
+            counted = asyncio.run(scrape(gateway.url + "/metrics"))
+            assert counted[("hazard_http_intake_answers_total", "202")] == 2
+            assert counted[("hazard_http_intake_answers_total", "429")] >= 1
+            assert counted[("hazard_http_intake_answers_total", "503")] >= 1
+            assert counted[("hazard_http_intake_events_total", "accepted")] == 10
+            assert counted[("hazard_http_intake_events_total", "unsent")] >= 5
             asyncio.run(wait_drained(ns, idle_timeout=120))
             timeline = asyncio.run(read_to_end(ns.bootstrap, ns.topic("engine.timeline")))
             assert reported(timeline) == Counter({f"HZ-20261130-H{n:05d}": 1 for n in range(10)})

@@ -27,6 +27,7 @@ from engine.feeds.tokens import TokenStore
 from engine.health import Readiness
 from engine.http import intake
 from engine.http.server import Pages, health_pages
+from engine.metrics import HttpIntakeMetrics
 from engine.settings import Settings
 
 SPECS = contractdocs.DOCS_DIR / "specs"
@@ -107,7 +108,8 @@ def test_openapi_describes_exactly_the_routes_a_worker_serves() -> None:
     health_pages(pages, CollectorRegistry(), Readiness(frozenset({"hazard"}), True, 1.0))
     feeds.register(pages, settings=settings, bootstrap="-", hazards=_NoState(), alerts=_NoState(),
                    tokens=TokenStore(), now=lambda: 0.0)
-    intake.register(pages, settings=settings, bootstrap="-", tokens=TokenStore(), known=None)  # type: ignore[arg-type]
+    intake.register(pages, settings=settings, bootstrap="-", tokens=TokenStore(), known=None,  # type: ignore[arg-type]
+                    metrics=HttpIntakeMetrics(CollectorRegistry()))
     enterprise_web.register(pages, settings=settings, enterprises=_NoState(), tokens=TokenStore(),
                             now=lambda: 0.0)
     served = {(r.method.lower(), r.resource.canonical) for r in pages.web_app.router.routes()

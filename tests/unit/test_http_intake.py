@@ -16,6 +16,7 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from cloudevents.v1.conversion import to_binary, to_structured
 from cloudevents.v1.http import CloudEvent
+from prometheus_client import CollectorRegistry
 
 from engine.feeds.tokens import (
     FieldApp,
@@ -31,6 +32,7 @@ from engine.http.events import BATCH, RequestError, read_request
 from engine.http.intake import RateLimiter
 from engine.http.server import Pages
 from engine.intake.binding import validate_kafka_record
+from engine.metrics import HttpIntakeMetrics
 from engine.reference import load_reference
 from engine.settings import Settings
 
@@ -195,13 +197,20 @@ class Served:
         self.app, app_line = mint_field_app("inspector", "/apps/inspector/", ["lihaiwu"])
         path = tokens_file(tmp_path, [sup_line], [app_line])
         self.settings = Settings(tokens_file=path, **settings)
+        self.registry = CollectorRegistry()
+        self.metrics = HttpIntakeMetrics(self.registry)
+
+    def counted(self, name: str, **labels: str) -> float:
+        """A sample of the intake's metrics, 0 when it was never counted."""
+        return self.registry.get_sample_value(name, labels) or 0.0
 
     async def post(self, body: bytes, token: str | None, headers: dict[str, str] | None = None,
                    times: int = 1) -> list[tuple[int, dict[str, Any], dict[str, str]]]:
         out = []
         pages = Pages()  # one per event loop: an aiohttp application keeps the loop it first ran on
         intake.register(pages, settings=self.settings, bootstrap="127.0.0.1:9",
-                        tokens=TokenStore.from_settings(self.settings), known=KNOWN)
+                        tokens=TokenStore.from_settings(self.settings), known=KNOWN,
+                        metrics=self.metrics)
         async with TestClient(TestServer(pages.web_app)) as client:
             for _ in range(times):
                 h = dict(STRUCTURED if headers is None else headers)
@@ -223,6 +232,8 @@ def test_without_a_valid_field_app_token_the_answer_is_401(tmp_path: Path) -> No
                          (served.sup, "supervisor's token cannot publish")):
         [(status, body, headers)] = asyncio.run(served.post(_event(), token))
         assert status == 401 and words in body["error"] and "WWW-Authenticate" in headers
+    assert served.counted("hazard_http_intake_answers_total", status="401") == 3
+    assert served.counted("hazard_http_intake_events_total", outcome="rejected") == 0  # never read
 
 
 def test_events_outside_the_tokens_scope_are_403_and_name_which(tmp_path: Path) -> None:
@@ -236,6 +247,8 @@ def test_events_outside_the_tokens_scope_are_403_and_name_which(tmp_path: Path) 
     assert [o["index"] for o in body["outside"]] == [1, 2]
     assert "must start with '/apps/inspector/'" in body["outside"][0]["reason"]
     assert "'yuji'" in body["outside"][1]["reason"]
+    assert served.counted("hazard_http_intake_answers_total", status="403") == 1
+    assert served.counted("hazard_http_intake_events_total", outcome="unsent") == 3
 
 
 def test_a_request_whose_every_event_is_refused_is_400_with_the_intakes_errors(tmp_path: Path) -> None:
@@ -246,6 +259,8 @@ def test_a_request_whose_every_event_is_refused_is_400_with_the_intakes_errors(t
     [result] = body["results"]
     assert result["status"] == "rejected" and result["errors"][0]["loc"] == ["time"]
     assert result["errors"][0]["type"] == "timezone_aware"
+    assert served.counted("hazard_http_intake_answers_total", status="400") == 1
+    assert served.counted("hazard_http_intake_events_total", outcome="rejected") == 1
 
 
 @pytest.mark.parametrize(("headers", "body", "status", "error_type"), [
@@ -282,6 +297,8 @@ def test_a_flooding_token_gets_429_with_retry_after(tmp_path: Path) -> None:
     answers = asyncio.run(served.post(bad, served.app, times=3))
     assert [a[0] for a in answers] == [400, 400, 429]
     assert answers[2][2]["Retry-After"] == "2" and "0.5 events a second" in answers[2][1]["error"]
+    assert served.counted("hazard_http_intake_answers_total", status="429") == 1
+    assert served.counted("hazard_http_intake_events_total", outcome="rejected") == 2  # not the 429's
 
 
 def test_when_the_broker_cannot_be_reached_the_answer_is_503_with_retry_after(tmp_path: Path) -> None:
@@ -289,6 +306,9 @@ def test_when_the_broker_cannot_be_reached_the_answer_is_503_with_retry_after(tm
     served = Served(tmp_path, http_ack_timeout_s=3)
     [(status, body, headers)] = asyncio.run(served.post(_event(), served.app))
     assert status == 503 and headers["Retry-After"] == "5" and "send the same events" in body["error"]
+    assert served.counted("hazard_http_intake_answers_total", status="503") == 1
+    assert served.counted("hazard_http_intake_events_total", outcome="unsent") == 1
+    assert served.counted("hazard_http_intake_events_total", outcome="accepted") == 0
 
 
 
