@@ -34,7 +34,10 @@ def planned(annual: Annual, town: str, year: int, month: int) -> tuple[int, list
 
 
 def progress(files: Iterable[EnterpriseFile], annual: Annual, today: date) -> list[dict[str, Any]]:
-    """One row per month and town of the plan's year: planned, done, and whether it fell behind."""
+    """One row per month and town of the plan's year: planned, done, and whether it fell behind.
+
+    A month before `tracked_from` is never behind: the engine did not record its inspections.
+    """
     done: dict[tuple[str, str], int] = {}
     for f in files:
         for month, count in f.months.items():
@@ -42,7 +45,7 @@ def progress(files: Iterable[EnterpriseFile], annual: Annual, today: date) -> li
     rows = []
     for month in range(1, 13):
         key = f"{annual.year}-{month:02d}"
-        ended = _month_span(annual.year, month)[1] < today
+        ended = _month_span(annual.year, month)[1] < today and month >= annual.tracked_from
         for town in sorted(annual.per_month):
             want, campaigns = planned(annual, town, annual.year, month)
             got = done.get((key, town), 0)

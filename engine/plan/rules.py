@@ -103,6 +103,9 @@ class Annual(_File):
     lead_department: str
     per_month: dict[str, int]
     check_days: int = Field(default=0, ge=0, le=28)  # the worker checks a month this long after it ends
+    # The first month whose inspections the engine records: a month before it is never found
+    # behind, since what was done in it is not on file (an engine started mid-year).
+    tracked_from: int = Field(default=1, ge=1, le=12)
     campaigns: list[Campaign] = Field(default_factory=list)
 
 

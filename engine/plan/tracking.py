@@ -23,7 +23,9 @@ other subject:
 
 The plan (its year, towns, numbers, campaigns and lead department) is read
 from the rules, not from the seed: a changed plan.yaml applies to the months
-not checked yet. A month already checked is not checked again.
+not checked yet. A month already checked is not checked again. Months before
+the plan's `tracked_from` are never checked: an engine started mid-year did not
+see their inspections, and finding them all behind would escalate wrongly.
 """
 
 from __future__ import annotations
@@ -125,12 +127,17 @@ def derive(p: PlanTown, pt: PlanTracking) -> dict[str, int]:
     a = pt.annual
     if a.year != p.year or p.town not in a.per_month or p.checked >= 12:
         return {}
-    return {"month": month_end(p.year, p.checked + 1) + a.check_days * DAY}
+    return {"month": month_end(p.year, _next_month(p, a)) + a.check_days * DAY}
+
+
+def _next_month(p: PlanTown, annual: Any) -> int:
+    """The month to check next: the one after the last checked, and never before `tracked_from`."""
+    return max(p.checked + 1, annual.tracked_from)
 
 
 def fire(p: PlanTown, name: str, due: int, pt: PlanTracking) -> list[Out]:
     """Check the next month: escalate it, as `plan progress --publish` would, if it fell behind."""
-    p.checked += 1
+    p.checked = _next_month(p, pt.annual)
     month = f"{p.year}-{p.checked:02d}"
     want, campaigns = planned(pt.annual, p.town, p.year, p.checked)
     got = p.done.get(month, 0)

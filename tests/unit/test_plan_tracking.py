@@ -122,6 +122,22 @@ def test_a_month_behind_escalates_with_the_id_and_targets_of_plan_progress() -> 
     assert [o.id for o in tool] == [out.id]
 
 
+def test_an_engine_started_mid_year_never_finds_the_months_before_it_behind() -> None:
+    """tracked_from: 7: nothing was recorded before July, so the first check is July's, in August,
+    and the tool marks no earlier month behind either; July with nothing done is behind."""
+    annual = PLAN.annual.model_copy(update={"tracked_from": 7})
+    rp = DistrictReplay.of(RULES, None, replace(PLAN, annual=annual))
+    for seed in seed_entries(annual):
+        rp.feed(seed)
+    p = rp.state("plan", "2027/yuji")
+    assert p.next_due() == month_end(2027, 7) + annual.check_days * 86_400
+    [out] = check(rp, "yuji")
+    assert out.key == "2027-07/yuji" and rp.state("plan", "2027/yuji").checked == 7
+    assert rp.state("plan", "2027/yuji").behind == ["2027-07"]
+    rows = progress([], annual, date(2027, 12, 31))
+    assert {r["month"] for r in rows if r["behind"]} == {f"2027-{m:02d}" for m in range(7, 12)}
+
+
 def test_a_town_with_no_inspection_at_all_escalates_too() -> None:
     """The case no per-enterprise clock could catch: yuji did nothing in January."""
     rp = replay()
