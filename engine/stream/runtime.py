@@ -34,7 +34,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import heapq
+import logging
 import signal
 import time
 from collections.abc import Callable, Iterable
@@ -85,6 +87,7 @@ from engine.topics import TopicSpec
 from engine.views import Derived
 
 log = structlog.get_logger("engine.stream")
+_LOGGER = logging.getLogger("engine.stream")  # what structlog's filter_by_level asks about `log`
 
 MAX_BATCH = 2_000  # records per getmany: enough to amortise a round trip, small enough to stay fresh
 PROBE_S = 2.0
@@ -366,7 +369,7 @@ class Runtime:
             self.metrics.dead_letters.labels("intake").inc()
         if outcome.kind == "forwarded":
             self._forward(rec, outcome.subject, sends)
-            self.metrics.processing.labels("intake").observe(time.perf_counter() - started)
+            self.metrics.observe("intake", time.perf_counter() - started)
             return
         sends.extend(Send(self.prefix + s.topic, s.key, s.value, None, self._headers(s.topic))
                      for s in outcome.sends)
@@ -374,11 +377,9 @@ class Runtime:
             key, mark = outcome.remember[0].encode(), outcome.remember[1].encode()
             self.seen.put(key, mark, rec.partition)
             writes.append(Send(self.seen.changelog, key, mark, rec.partition))
-        self.metrics.intake_records.labels(rec.topic, outcome.kind).inc()
-        for reason in outcome.reasons:
-            self.metrics.intake_rejections.labels(rec.topic, reason).inc()
-        self.metrics.processing.labels("intake").observe(time.perf_counter() - started)
-        if outcome.kind != "accepted":
+        self.metrics.count_intake(rec.topic, outcome.kind, outcome.reasons)
+        self.metrics.observe("intake", time.perf_counter() - started)
+        if outcome.kind != "accepted" and _LOGGER.isEnabledFor(logging.INFO):
             log.info(f"intake_{outcome.kind}", event_id=outcome.event_id, subject=outcome.subject,
                      topic=rec.topic, partition=rec.partition, offset=rec.offset,
                      reasons=list(outcome.reasons) or None)
@@ -403,8 +404,9 @@ class Runtime:
                  offset=rec.offset, to_partition=self._home(subject))
 
     @staticmethod
+    @functools.cache
     def _headers(topic: str) -> tuple[tuple[str, bytes], ...]:
-        return tuple(record_headers(topic))
+        return tuple(record_headers(topic))  # a few topics, each asked once per output
 
     def _seen_mark(self, key: str) -> str | None:
         mark = self.seen.get(key.encode())
@@ -426,17 +428,20 @@ class Runtime:
             return  # no rules for its kind, or a re-delivered entry
         core, entry, new, outs = decision.core, decision.entry, decision.new, decision.outs
         table = self.tables[core.kind]
+        # One info line per output; the check spares building it when the level drops it anyway.
+        info = bool(outs) and _LOGGER.isEnabledFor(logging.INFO)
         for out in outs:
             sends.append(Send(self.prefix + out.topic, out.key.encode(), record_value(out), None,
                               self._headers(out.topic)))
             self.metrics.count_output(out.event)
-            log.info("decision", event_id=out.id, subject=out.key, topic=out.topic,
-                     type=out.event["type"], action=out.event.get("data", {}).get("action"),
-                     caused_by=entry["entry_id"], partition=rec.partition, offset=rec.offset)
+            if info:
+                log.info("decision", event_id=out.id, subject=out.key, topic=out.topic,
+                         type=out.event["type"], action=out.event.get("data", {}).get("action"),
+                         caused_by=entry["entry_id"], partition=rec.partition, offset=rec.offset)
         packed = self.derived.store(core.kind, new)
         table.put(rec.key, packed, rec.partition)
         writes.append(Send(table.changelog, rec.key, packed, rec.partition))
-        self.metrics.processing.labels("decide").observe(time.perf_counter() - started)
+        self.metrics.observe("decide", time.perf_counter() - started)
 
     # --- clocks -----------------------------------------------------------------------------
 
