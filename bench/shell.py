@@ -317,10 +317,6 @@ def part_costs(items: Sequence[Item], level: str = "warning") -> dict[str, Any]:
     part("processing histogram", _per_call_us(lambda: observe("decide", 0.0001), [()] * 2000),
          1 + counts["timeline_entries"] / events)
     part("intake counter", _per_call_us(lambda: count("hazard.reports", "accepted"), [()] * 2000), 1)
-    if hasattr(runtime_module, "_LOGGER"):  # the stages ask the level before building the line
-        part("decision log line, as the stage asks for it", _per_call_us(
-            lambda: runtime_module._LOGGER.isEnabledFor(20) and runtime_module.log.info("decision", **fields),
-            [()] * 2000), outputs)
     return out
 
 

@@ -36,7 +36,6 @@ import asyncio
 import contextlib
 import functools
 import heapq
-import logging
 import signal
 import time
 from collections.abc import Callable, Iterable
@@ -87,7 +86,6 @@ from engine.topics import TopicSpec
 from engine.views import Derived
 
 log = structlog.get_logger("engine.stream")
-_LOGGER = logging.getLogger("engine.stream")  # what structlog's filter_by_level asks about `log`
 
 MAX_BATCH = 2_000  # records per getmany: enough to amortise a round trip, small enough to stay fresh
 PROBE_S = 2.0
@@ -379,7 +377,7 @@ class Runtime:
             writes.append(Send(self.seen.changelog, key, mark, rec.partition))
         self.metrics.count_intake(rec.topic, outcome.kind, outcome.reasons)
         self.metrics.observe("intake", time.perf_counter() - started)
-        if outcome.kind != "accepted" and _LOGGER.isEnabledFor(logging.INFO):
+        if outcome.kind != "accepted":
             log.info(f"intake_{outcome.kind}", event_id=outcome.event_id, subject=outcome.subject,
                      topic=rec.topic, partition=rec.partition, offset=rec.offset,
                      reasons=list(outcome.reasons) or None)
@@ -428,16 +426,13 @@ class Runtime:
             return  # no rules for its kind, or a re-delivered entry
         core, entry, new, outs = decision.core, decision.entry, decision.new, decision.outs
         table = self.tables[core.kind]
-        # One info line per output; the check spares building it when the level drops it anyway.
-        info = bool(outs) and _LOGGER.isEnabledFor(logging.INFO)
         for out in outs:
             sends.append(Send(self.prefix + out.topic, out.key.encode(), record_value(out), None,
                               self._headers(out.topic)))
             self.metrics.count_output(out.event)
-            if info:
-                log.info("decision", event_id=out.id, subject=out.key, topic=out.topic,
-                         type=out.event["type"], action=out.event.get("data", {}).get("action"),
-                         caused_by=entry["entry_id"], partition=rec.partition, offset=rec.offset)
+            log.info("decision", event_id=out.id, subject=out.key, topic=out.topic,
+                     type=out.event["type"], action=out.event.get("data", {}).get("action"),
+                     caused_by=entry["entry_id"], partition=rec.partition, offset=rec.offset)
         packed = self.derived.store(core.kind, new)
         table.put(rec.key, packed, rec.partition)
         writes.append(Send(table.changelog, rec.key, packed, rec.partition))
