@@ -31,7 +31,8 @@ def _lines(err: str) -> list[dict]:
 
 
 @pytest.mark.usefixtures("restored_logging")
-@pytest.mark.parametrize(("level", "written"), [("debug", True), ("info", True), ("warning", False)])
+@pytest.mark.parametrize(("level", "written"),
+                         [("debug", True), ("info", True), ("warn", False), ("warning", False)])
 def test_a_decision_line_is_one_json_line_at_info_and_below(
         level: str, written: bool, capsys: pytest.CaptureFixture[str]) -> None:
     logs.configure(level)
