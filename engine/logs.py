@@ -68,14 +68,47 @@ def logging_config(level: str = "info") -> dict[str, Any]:
     }
 
 
+class JsonLines:
+    """Where the engine's own structlog events go: each one JSON line, written straight to stderr.
+
+    They used to pass through stdlib logging (a LogRecord, a search for the calling
+    frame, a second LogRecord in the formatter, the handler's lock): about 80 µs a
+    line, paid for every decision at `info` (docs/benchmarks.md). The line is the
+    same; the libraries' stdlib records still go through the handler `logging_config` sets.
+    """
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name  # what add_logger_name writes as "logger"
+
+    def msg(self, line: str) -> None:
+        """Write one rendered line; sys.stderr is looked up per line, as pytest swaps it."""
+        stream = sys.stderr
+        stream.write(line + "\n")
+        stream.flush()
+
+    debug = info = warning = error = critical = msg
+
+
+def json_lines(*args: Any) -> JsonLines:
+    """structlog's logger factory for the worker: named as `get_logger(name)` says, or, without a
+    name, after the calling module (as structlog's stdlib LoggerFactory names it)."""
+    if args:
+        return JsonLines(args[0])
+    from structlog._frames import _find_first_app_frame_and_name  # what the stdlib factory uses
+
+    return JsonLines(_find_first_app_frame_and_name([__name__])[1])
+
+
 def configure(level: str = "info") -> None:
     """Route structlog and stdlib logging to JSON lines on stderr."""
     structlog.configure(
-        # Drop an event below the logger's level before any processor works on it.
-        processors=[structlog.stdlib.filter_by_level, *_SHARED,
-                    structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
-        logger_factory=structlog.stdlib.LoggerFactory(),
-        wrapper_class=structlog.stdlib.BoundLogger,
+        processors=[*_SHARED, structlog.processors.format_exc_info,
+                    structlog.processors.JSONRenderer(ensure_ascii=False)],
+        logger_factory=json_lines,
+        # Methods below the level do nothing at all: no event is built only to be dropped.
+        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
         cache_logger_on_first_use=True,
     )
     logging.config.dictConfig(logging_config(level))

@@ -309,6 +309,25 @@ class HttpIntakeMetrics:
             "or the broker did not acknowledge it).", ["outcome"], registry=registry)
 
 
+class _Children:
+    """A labelled metric's children by their label values, each looked up in prometheus_client once.
+
+    `labels()` checks and converts its values and takes a lock on every call: a few
+    µs that the worker paid several times per record. The label sets are bounded
+    (see the module's docstring), so keeping every child costs little.
+    """
+
+    def __init__(self, metric: Any) -> None:
+        self._metric = metric
+        self._children: dict[tuple[str, ...], Any] = {}
+
+    def __call__(self, *values: str) -> Any:
+        child = self._children.get(values)
+        if child is None:
+            child = self._children[values] = self._metric.labels(*values)
+        return child
+
+
 class EngineMetrics:
     """Every metric the engine exports, on one registry."""
 
@@ -371,21 +390,38 @@ class EngineMetrics:
                                  "Enforcement measures proposed against enterprises, by measure.",
                                  ["measure"], registry=registry)
         self.http_intake = HttpIntakeMetrics(registry)
+        # The children the worker touches per record, looked up once (_Children).
+        self._stage = _Children(self.processing)
+        self._intake = _Children(self.intake_records)
+        self._rejections = _Children(self.intake_rejections)
+        self._escalations = _Children(self.escalations)
+        self._notices = _Children(self.notices)
+        self._proposals = _Children(self.proposals)
+
+    def observe(self, stage: str, seconds: float) -> None:
+        """Time taken to handle one record in `stage` (intake, decide)."""
+        self._stage(stage).observe(seconds)
+
+    def count_intake(self, topic: str, outcome: str, reasons: Iterable[str] = ()) -> None:
+        """Count one intake record by topic and outcome, and each reason it was rejected for."""
+        self._intake(topic, outcome).inc()
+        for reason in reasons:
+            self._rejections(topic, reason).inc()
 
     def count_output(self, event: dict) -> None:
         """Count one output event by its type."""
         kind = event.get("type", "")
         if kind == "safety.escalation.raised":
             data = event["data"]
-            self.escalations.labels(data["action"], data["subject_kind"]).inc()
+            self._escalations(data["action"], data["subject_kind"]).inc()
         elif kind == "safety.referral.discipline":
             self.referrals.inc()
         elif kind.startswith("safety.supervision."):
-            self.notices.labels(kind.rsplit(".", 1)[-1]).inc()
+            self._notices(kind.rsplit(".", 1)[-1]).inc()
         elif kind == "safety.referral.judicial":
             self.transfers.inc()
         elif kind == "safety.enforcement.proposed":
-            self.proposals.labels(event["data"]["measure"]).inc()
+            self._proposals(event["data"]["measure"]).inc()
 
 
 class RuntimeGauges(Collector):

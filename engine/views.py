@@ -38,7 +38,10 @@ class Derived:
 
     def place_index(self, kind: str) -> PlaceIndex:
         """The feeds' index of one kind of subject (engine/feeds/index.py)."""
-        return self.places.setdefault(kind, PlaceIndex())
+        index = self.places.get(kind)
+        if index is None:  # not setdefault: that would build an empty index on every store
+            index = self.places[kind] = PlaceIndex()
+        return index
 
     def store(self, kind: str, new: Any) -> bytes:
         """The bytes to store for a subject's new state; its clock, gauges and place follow it."""

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import heapq
 import signal
 import time
@@ -366,7 +367,7 @@ class Runtime:
             self.metrics.dead_letters.labels("intake").inc()
         if outcome.kind == "forwarded":
             self._forward(rec, outcome.subject, sends)
-            self.metrics.processing.labels("intake").observe(time.perf_counter() - started)
+            self.metrics.observe("intake", time.perf_counter() - started)
             return
         sends.extend(Send(self.prefix + s.topic, s.key, s.value, None, self._headers(s.topic))
                      for s in outcome.sends)
@@ -374,10 +375,8 @@ class Runtime:
             key, mark = outcome.remember[0].encode(), outcome.remember[1].encode()
             self.seen.put(key, mark, rec.partition)
             writes.append(Send(self.seen.changelog, key, mark, rec.partition))
-        self.metrics.intake_records.labels(rec.topic, outcome.kind).inc()
-        for reason in outcome.reasons:
-            self.metrics.intake_rejections.labels(rec.topic, reason).inc()
-        self.metrics.processing.labels("intake").observe(time.perf_counter() - started)
+        self.metrics.count_intake(rec.topic, outcome.kind, outcome.reasons)
+        self.metrics.observe("intake", time.perf_counter() - started)
         if outcome.kind != "accepted":
             log.info(f"intake_{outcome.kind}", event_id=outcome.event_id, subject=outcome.subject,
                      topic=rec.topic, partition=rec.partition, offset=rec.offset,
@@ -403,8 +402,9 @@ class Runtime:
                  offset=rec.offset, to_partition=self._home(subject))
 
     @staticmethod
+    @functools.cache
     def _headers(topic: str) -> tuple[tuple[str, bytes], ...]:
-        return tuple(record_headers(topic))
+        return tuple(record_headers(topic))  # a few topics, each asked once per output
 
     def _seen_mark(self, key: str) -> str | None:
         mark = self.seen.get(key.encode())
@@ -436,7 +436,7 @@ class Runtime:
         packed = self.derived.store(core.kind, new)
         table.put(rec.key, packed, rec.partition)
         writes.append(Send(table.changelog, rec.key, packed, rec.partition))
-        self.metrics.processing.labels("decide").observe(time.perf_counter() - started)
+        self.metrics.observe("decide", time.perf_counter() - started)
 
     # --- clocks -----------------------------------------------------------------------------
 

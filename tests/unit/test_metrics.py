@@ -61,6 +61,35 @@ def test_outputs_are_counted_by_type() -> None:
     assert 'hazard_supervision_notices_total{type="lifted"} 1.0' in out
 
 
+def test_counts_through_the_kept_children_add_up_per_label_set() -> None:
+    """The worker's per-record helpers keep each labelled child; counts still add up per label set."""
+    registry = CollectorRegistry()
+    metrics = EngineMetrics(registry)
+    for _ in range(3):
+        metrics.count_intake("hazard.reports", "accepted")
+        metrics.count_output({"type": "safety.escalation.raised",
+                              "data": {"action": "notify", "subject_kind": "hazard"}})
+    metrics.count_intake("hazard.reports", "rejected", ("schema", "unknown_town"))
+    metrics.count_intake("alerts.raised", "rejected", ("schema",))
+    metrics.count_output({"type": "safety.escalation.raised",
+                          "data": {"action": "summon", "subject_kind": "hazard"}})
+    metrics.count_output({"type": "safety.enforcement.proposed", "data": {"measure": "fine"}})
+    metrics.observe("intake", 0.0002)
+    metrics.observe("intake", 0.003)
+    metrics.observe("decide", 0.0004)
+    out = text(registry)
+    assert 'hazard_intake_records_total{outcome="accepted",topic="hazard.reports"} 3.0' in out
+    assert 'hazard_intake_records_total{outcome="rejected",topic="hazard.reports"} 1.0' in out
+    assert 'hazard_intake_rejections_total{reason="unknown_town",topic="hazard.reports"} 1.0' in out
+    assert 'hazard_intake_rejections_total{reason="schema",topic="alerts.raised"} 1.0' in out
+    assert 'hazard_escalations_total{action="notify",subject_kind="hazard"} 3.0' in out
+    assert 'hazard_escalations_total{action="summon",subject_kind="hazard"} 1.0' in out
+    assert 'hazard_enforcement_proposals_total{measure="fine"} 1.0' in out
+    assert 'hazard_processing_seconds_count{stage="intake"} 2.0' in out
+    assert 'hazard_processing_seconds_bucket{le="0.0025",stage="intake"} 1.0' in out
+    assert 'hazard_processing_seconds_count{stage="decide"} 1.0' in out
+
+
 def test_gauges_rebuilt_from_stored_headers_match_gauges_fed_live() -> None:
     """After recovery the gauges come from the summary in each state's header, not the state."""
     from engine.store import header, pack, unpack

@@ -1,0 +1,69 @@
+"""The worker's own log lines are written straight to stderr, not through stdlib logging; each is the
+JSON line operators and the fault suite read, in the same order of keys, and the level still holds."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+
+import pytest
+import structlog
+
+from engine import logs
+
+
+@pytest.fixture
+def restored_logging() -> Iterator[None]:
+    saved = structlog.get_config()
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    try:
+        yield
+    finally:
+        structlog.configure(**saved)
+        root.handlers[:] = handlers
+        root.setLevel(level)
+
+
+def _lines(err: str) -> list[dict]:
+    return [json.loads(line) for line in err.splitlines() if line]
+
+
+@pytest.mark.usefixtures("restored_logging")
+@pytest.mark.parametrize(("level", "written"),
+                         [("debug", True), ("info", True), ("warn", False), ("warning", False)])
+def test_a_decision_line_is_one_json_line_at_info_and_below(
+        level: str, written: bool, capsys: pytest.CaptureFixture[str]) -> None:
+    logs.configure(level)
+    structlog.get_logger("engine.stream").info("decision", event_id="e-1", subject="HZ-1 湖溪",
+                                               partition=2, offset=7)
+    err = capsys.readouterr().err
+    if not written:
+        assert err == ""
+        return
+    assert '"event": "decision"' in err and '"offset": 7' in err and "湖溪" in err  # what tests grep
+    (line,) = _lines(err)
+    assert list(line) == ["event_id", "subject", "partition", "offset", "event", "level", "logger",
+                          "timestamp"]
+    assert (line["level"], line["logger"]) == ("info", "engine.stream")
+    assert line["timestamp"].endswith("Z")
+
+
+@pytest.mark.usefixtures("restored_logging")
+def test_exceptions_warnings_and_library_records_keep_their_lines(capsys: pytest.CaptureFixture[str]) -> None:
+    logs.configure("warning")
+    log = structlog.get_logger("engine.stream")
+    log.info("decision", subject="dropped")
+    log.warning("recovery_failed_retrying", attempt=2)
+    try:
+        raise ValueError("bad entry")
+    except ValueError:
+        log.exception("decision_failed", subject="HZ-2")
+    logging.getLogger("aiokafka").error("broker %s gone", "b-1")  # a library's stdlib record
+    warning, failure, library = _lines(capsys.readouterr().err)
+    assert (warning["event"], warning["level"], warning["attempt"]) == ("recovery_failed_retrying",
+                                                                        "warning", 2)
+    assert (failure["event"], failure["level"]) == ("decision_failed", "error")
+    assert failure["exception"].startswith("Traceback") and "ValueError: bad entry" in failure["exception"]
+    assert (library["event"], library["level"], library["logger"]) == ("broker b-1 gone", "error", "aiokafka")
