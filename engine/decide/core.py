@@ -38,10 +38,13 @@ def _apply(h: Hazard, entry: dict[str, Any], at: int, rules: Rules) -> list[Out]
 
 
 def decide(state: Hazard | None, entry: dict[str, Any], rules: Rules,
-           now: int | None = None) -> tuple[Hazard, list[Out]]:
+           now: int | None = None, *, owned: bool = False) -> tuple[Hazard, list[Out]]:
     """Apply one timeline entry to a hazard's state; return the new state and what to send.
 
-    `state` is not modified. `now` defaults to the entry's own time; it never
-    goes back behind the state's watermark.
+    `state` is not modified, unless the caller hands it over with `owned` (the
+    decide stage does, with the state it has just decoded): then it is changed in
+    place rather than copied, and must not be read afterwards. `now` defaults to
+    the entry's own time; it never goes back behind the state's watermark.
     """
-    return apply_entry(state, entry, rules, now, new=Hazard, advance_fn=advance, apply_fn=_apply)
+    return apply_entry(state, entry, rules, now, new=Hazard, advance_fn=advance, apply_fn=_apply,
+                       owned=owned)
