@@ -79,6 +79,9 @@ def utc(ts: int) -> datetime:
 # depends only on the day it is counted from, and the same few spans are counted from the same days
 # over and over. Weak keys: a calendar that is dropped (a reloaded rules dir) takes its cache along.
 _DUE: weakref.WeakKeyDictionary[WorkCalendar, dict[tuple[Span, int], Due]] = weakref.WeakKeyDictionary()
+# The calendar asked last and its cache: a worker runs on one calendar, and a weak lookup per
+# deadline cost more than the arithmetic it saves. It holds that one calendar alive.
+_LAST: tuple[WorkCalendar | None, dict[tuple[Span, int], Due]] = (None, {})
 
 
 def after(span: Span, start: int, rules: _Calendared) -> Due:
@@ -97,14 +100,24 @@ def after(span: Span, start: int, rules: _Calendared) -> Due:
     day = local_day(start)
     if day is None:
         return _after(span, start, calendar)
-    cache = _DUE.get(calendar)
-    if cache is None or len(cache) >= _CACHE_MOST:
-        cache = _DUE[calendar] = {}
+    last_calendar, cache = _LAST
+    if calendar is not last_calendar or len(cache) >= _CACHE_MOST:
+        cache = _due_cache(calendar)
     key = (span, day)
     found = cache.get(key)
     if found is None:
         found = cache[key] = _after(span, start, calendar)
     return found
+
+
+def _due_cache(calendar: WorkCalendar) -> dict[tuple[Span, int], Due]:
+    """The cache of `calendar`'s due times (a new one when full), remembered as the last used."""
+    global _LAST
+    cache = _DUE.get(calendar)
+    if cache is None or len(cache) >= _CACHE_MOST:
+        cache = _DUE[calendar] = {}
+    _LAST = (calendar, cache)
+    return cache
 
 
 def _after(span: Span, start: int, calendar: WorkCalendar) -> Due:
