@@ -180,6 +180,32 @@ def _edge_cases() -> list[tuple[str, dict[str, Any]]]:
         [{**finding, "immediate": True}], [{**finding, "immediate": 1}], [{**finding, "rectify_by": d}
                                                                           for d in deadlines[:1]],
         [{**finding, "grade": "unknown"}], [{**finding, "extra": 1}], None, [finding] * 501])
+    raised, updated = "safety.alert.raised", "safety.alert.updated"
+    counts = [0, 1, 1_000_000, 1_000_001, -1, 1.0, True, "3", None]
+    vary(raised, ("data", "casualties"), [{}, {"dead": 1}, {"trapped": 2, "injured": 1}, {"dead": None},
+                                          {"wounded": 1}, None, [], "x"])
+    vary(raised, ("data", "casualties", "missing"), counts)
+    vary(raised, ("data", "people_to_evacuate"), counts)
+    vary(raised, ("data", "estimated_loss_cny"), numbers)
+    vary(raised, ("data", "crowded_place"), [True, False, None, 1, "true"])
+    vary(raised, ("data", "exercise"), [True, False, None, 0])
+    vary(raised, ("data", "post"), ["A", "B", "C", "a", None, 1])
+    vary(raised, ("data", "kind"), ["fire", "gas_leak", "other", "earthquake", "", None])
+    vary(raised, ("data", "incident_class"), ["production_accident", "natural_disaster", "accident", None])
+    vary(raised, ("data", "enterprise"), [None, {"uscc": "913715NL60ABF8TX61", "name": "E"},
+                                          {"uscc": "913715NL60ABF8TX62", "name": "E"}])
+    vary(raised, ("data", "description"), strings)
+    vary(raised, ("data", "reporter"), actors)
+    vary(raised, ("data", "location", "town"), ["nowhere", "", None])
+    for data in ({}, {"note": None}, {"casualties": None, "note": None}, {"note": "n"},
+                 {"casualties": {}}, {"casualties": {"injured": 3}}, {"estimated_loss_cny": 0},
+                 {"people_to_evacuate": 0}, {"people_to_evacuate": -1}, {"note": ""}, {"unknown": 1}):
+        event = json.loads(json.dumps(base[updated]))
+        event["id"] = f"edge-{len(out)}"
+        event["data"] = {"alert_id": event["data"]["alert_id"], **data}
+        out.append((updated, event))
+    vary("safety.alert.acknowledged", ("data", "unit"), strings)
+    vary("safety.alert.closed", ("data", "note"), strings)
     for kind, outcome, findings in (("expert_check", "refused", []), ("routine", "refused", []),
                                     ("routine", "refused", [finding]), ("expert_check", "completed", [])):
         event = json.loads(json.dumps(base[recorded]))
