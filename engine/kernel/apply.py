@@ -16,12 +16,14 @@ from collections.abc import Callable
 from dataclasses import fields
 from typing import Any
 
+from engine.kernel.entries import Entry
 from engine.kernel.outputs import Out
 from engine.kernel.state import applied_before, entry_hash, remember
 from engine.kernel.time import epoch
 
-# A timeline entry: entry_id, subject, subject_kind, type, time and data (engine/intake/timeline.py).
-Entry = dict[str, Any]
+# A timeline entry (engine/kernel/entries.py): entry_id, subject, subject_kind, type, time and data.
+__all__ = ["CLOCK_TYPE", "Entry", "UnknownEntryType", "advance_clocks", "apply_entry", "clone",
+           "entry_time", "take_over"]
 
 
 class UnknownEntryType(ValueError):
