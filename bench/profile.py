@@ -179,7 +179,7 @@ def core_rates(items: Sequence[Item]) -> dict[str, Any]:
         entries += [s.value for s in outcome.sends if s.topic == TIMELINE]
     intake_cpu = time.process_time() - started
     cores: dict[str, tuple[Callable[..., Any], Callable[[bytes], Any]]] = {
-        "hazard": (lambda st, e: decide(st, e, rules), unpack),
+        "hazard": (lambda st, e: decide(st, e, rules, owned=True), unpack),  # as the decide stage
         "alert": (lambda st, e: decide_alert(st, e, alert_rules), lambda raw: unpack(raw, Alert))}
     tables: dict[str, dict[str, bytes]] = {kind: {} for kind in cores}
     started = time.process_time()

@@ -45,6 +45,9 @@ class Core:
     decode: Callable[[bytes], Any]  # for the decision: a history stays undecoded (engine/store.py)
     clock_entry: Callable[[str, int], dict[str, Any]]
     place: Callable[[Any], Place]  # where the feeds' index files a state (engine/feeds/index.py)
+    # The same decision on a state handed over (`decide(..., owned=True)`): changed in place, not
+    # copied first. The decide stage uses it on the state it has just decoded for this one entry.
+    decide_owned: Callable[[Any, dict[str, Any]], tuple[Any, list[Out]]] | None = None
 
 
 def build_cores(rules: Rules, alert_rules: AlertRules | None,
@@ -65,7 +68,8 @@ def build_cores(rules: Rules, alert_rules: AlertRules | None,
 
     cores = {"hazard": Core("hazard", with_hazard_links(lambda st, e: decide(st, e, rules), rules),
                             partial(unpack, lazy=True), clock_entry,
-                            lambda h: hazard_place(h, lead_department(h, rules))),
+                            lambda h: hazard_place(h, lead_department(h, rules)),
+                            with_hazard_links(lambda st, e: decide(st, e, rules, owned=True), rules)),
              "enterprise": Core("enterprise", (with_plan_links(enterprise_decide, annual)
                                                if annual is not None else enterprise_decide),
                                 lambda raw: unpack(raw, EnterpriseFile),
@@ -93,7 +97,7 @@ class Decision:
 
     core: Core
     entry: dict[str, Any]
-    state: Any
+    state: Any  # as decoded; handed over to the decision, so only `new is state` is worth asking
     new: Any
     outs: list[Out]
 
@@ -110,5 +114,6 @@ def decide_entry(cores: dict[str, Core], tables: Mapping[str, Mapping[bytes, byt
         return None  # an inspection is recorded in the timeline; no rules act on it
     raw = tables[core.kind].get(key)
     state = core.decode(raw) if raw is not None else None
-    new, outs = core.decide(state, entry)
+    # The state was decoded for this entry alone: the core may change it rather than copy it.
+    new, outs = (core.decide_owned or core.decide)(state, entry)
     return Decision(core, entry, state, new, outs)

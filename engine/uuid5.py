@@ -11,13 +11,22 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from typing import Any
+
+# SHA-1 already fed with each namespace: a name's hash starts from a copy of it.
+_SEEDED: dict[bytes, Any] = {}
+# The version (5) and variant (RFC 4122) bits as masks over the UUID's 128-bit integer.
+_CLEAR = ~((0xF000 << 64) | (0xC000 << 48))
+_SET = (0x5000 << 64) | (0x8000 << 48)
 
 
 def uuid5_text(namespace: uuid.UUID | bytes, name: str) -> str:
-    """`str(uuid.uuid5(namespace, name))`, at about a third of the cost."""
+    """`str(uuid.uuid5(namespace, name))`, at about a fifth of the cost."""
     prefix = namespace.bytes if isinstance(namespace, uuid.UUID) else namespace
-    digest = bytearray(hashlib.sha1(prefix + name.encode("utf-8"), usedforsecurity=False).digest()[:16])
-    digest[6] = (digest[6] & 0x0F) | 0x50  # version 5
-    digest[8] = (digest[8] & 0x3F) | 0x80  # the RFC 4122 variant
-    h = digest.hex()
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+    seeded = _SEEDED.get(prefix)
+    if seeded is None:
+        seeded = _SEEDED[prefix] = hashlib.sha1(prefix, usedforsecurity=False)
+    h = seeded.copy()
+    h.update(name.encode("utf-8"))
+    x = "%032x" % (int.from_bytes(h.digest()[:16], "big") & _CLEAR | _SET)
+    return f"{x[:8]}-{x[8:12]}-{x[12:16]}-{x[16:20]}-{x[20:]}"

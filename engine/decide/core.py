@@ -14,12 +14,11 @@ moved on finds nothing to do.
 
 from __future__ import annotations
 
-from typing import Any
-
 from engine.decide.clocks import derive, fire
 from engine.decide.lifecycle import apply_event, settle
 from engine.decide.state import Hazard
 from engine.kernel.apply import CLOCK_TYPE, advance_clocks, apply_entry, clone, entry_time
+from engine.kernel.entries import Entry
 from engine.kernel.outputs import Out
 from engine.ruleset.compiled import Rules
 
@@ -33,15 +32,18 @@ def advance(h: Hazard, rules: Rules, now: int) -> list[Out]:
     return advance_clocks(h, rules, now, derive, fire)
 
 
-def _apply(h: Hazard, entry: dict[str, Any], at: int, rules: Rules) -> list[Out]:
+def _apply(h: Hazard, entry: Entry, at: int, rules: Rules) -> list[Out]:
     return apply_event(h, entry, at, rules) + settle(h, rules, at, entry["event_id"])
 
 
-def decide(state: Hazard | None, entry: dict[str, Any], rules: Rules,
-           now: int | None = None) -> tuple[Hazard, list[Out]]:
+def decide(state: Hazard | None, entry: Entry, rules: Rules,
+           now: int | None = None, *, owned: bool = False) -> tuple[Hazard, list[Out]]:
     """Apply one timeline entry to a hazard's state; return the new state and what to send.
 
-    `state` is not modified. `now` defaults to the entry's own time; it never
-    goes back behind the state's watermark.
+    `state` is not modified, unless the caller hands it over with `owned` (the
+    decide stage does, with the state it has just decoded): then it is changed in
+    place rather than copied, and must not be read afterwards. `now` defaults to
+    the entry's own time; it never goes back behind the state's watermark.
     """
-    return apply_entry(state, entry, rules, now, new=Hazard, advance_fn=advance, apply_fn=_apply)
+    return apply_entry(state, entry, rules, now, new=Hazard, advance_fn=advance, apply_fn=_apply,
+                       owned=owned)

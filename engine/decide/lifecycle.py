@@ -16,6 +16,18 @@ from engine.decide.clocks import list_hazard
 from engine.decide.state import Hazard
 from engine.intake.timeline import FINDING_TYPE
 from engine.kernel.apply import UnknownEntryType
+from engine.kernel.entries import (
+    Entry,
+    ExtensionDecided,
+    ExtensionRequested,
+    FindingData,
+    HazardReported,
+    HazardVerified,
+    RectificationCompleted,
+    RectificationPlanned,
+    RectificationProgressed,
+    RectificationReviewed,
+)
 from engine.kernel.outputs import Out
 from engine.kernel.time import after, epoch, iso, utc
 from engine.ruleset.compiled import Rules
@@ -48,10 +60,11 @@ def _confirm(h: Hazard, at: int, event_id: str, grade: str) -> None:
 
 
 # What one event type records on a hazard: (hazard, data, time, event id, rules) -> (what, outputs).
-Handler = Callable[[Hazard, dict[str, Any], int, str, Rules], tuple[str, list[Out]]]
+# The data is the TypedDict engine/kernel/entries.py `DATA_TYPES` gives for the handler's type.
+Handler = Callable[[Hazard, Any, int, str, Rules], tuple[str, list[Out]]]
 
 
-def apply_event(h: Hazard, entry: dict[str, Any], at: int, rules: Rules) -> list[Out]:
+def apply_event(h: Hazard, entry: Entry, at: int, rules: Rules) -> list[Out]:
     """Record one field event's facts on the hazard; return notices it issues at once."""
     handler = HANDLERS.get(entry["type"])
     if handler is None:
@@ -65,14 +78,14 @@ def apply_event(h: Hazard, entry: dict[str, Any], at: int, rules: Rules) -> list
     return outs
 
 
-def _reported(h: Hazard, d: dict[str, Any], at: int, eid: str, rules: Rules) -> tuple[str, list[Out]]:
+def _reported(h: Hazard, d: HazardReported, at: int, eid: str, rules: Rules) -> tuple[str, list[Out]]:
     _open(h, at, eid, "report", d)
     h.title = h.title or d["title"]
     h.claimed = d["grade_claimed"]
     return f"reported ({d['grade_claimed']}) via {d['found_via']}", []
 
 
-def _finding(h: Hazard, d: dict[str, Any], at: int, eid: str, rules: Rules) -> tuple[str, list[Out]]:
+def _finding(h: Hazard, d: FindingData, at: int, eid: str, rules: Rules) -> tuple[str, list[Out]]:
     insp = d["inspection"]
     _open(h, at, eid, "finding" if insp["law_enforcement"] else "report",
           {**d, "location": insp["location"], "enterprise": insp["enterprise"]})
@@ -87,7 +100,7 @@ def _finding(h: Hazard, d: dict[str, Any], at: int, eid: str, rules: Rules) -> t
     return what, []
 
 
-def _verified(h: Hazard, d: dict[str, Any], at: int, eid: str, rules: Rules) -> tuple[str, list[Out]]:
+def _verified(h: Hazard, d: HazardVerified, at: int, eid: str, rules: Rules) -> tuple[str, list[Out]]:
     what = f"verified: {d['verdict']}"
     if d.get("lead_department"):
         h.lead = d["lead_department"]
@@ -101,19 +114,21 @@ def _verified(h: Hazard, d: dict[str, Any], at: int, eid: str, rules: Rules) -> 
     return what, []
 
 
-def _planned(h: Hazard, d: dict[str, Any], at: int, eid: str, rules: Rules) -> tuple[str, list[Out]]:
+def _planned(h: Hazard, d: RectificationPlanned, at: int, eid: str, rules: Rules) -> tuple[str, list[Out]]:
     if h.planned_at is None or h.planned_at <= at:  # the latest plan stands
         h.planned_at, h.plan_target = at, epoch(d["target_date"])
         h.responsible = d["responsible_person"]
     return f"rectification planned, target {iso(epoch(d['target_date']))}", []
 
 
-def _progressed(h: Hazard, d: dict[str, Any], at: int, eid: str, rules: Rules) -> tuple[str, list[Out]]:
+def _progressed(h: Hazard, d: RectificationProgressed, at: int, eid: str,
+                rules: Rules) -> tuple[str, list[Out]]:
     h.progress = max(h.progress, d["percent"])
     return f"rectification {d['percent']}% done", []
 
 
-def _completed(h: Hazard, d: dict[str, Any], at: int, eid: str, rules: Rules) -> tuple[str, list[Out]]:
+def _completed(h: Hazard, d: RectificationCompleted, at: int, eid: str,
+               rules: Rules) -> tuple[str, list[Out]]:
     # The latest claim stands; a claim that a later failed review has judged already does not.
     judged = h.cycle > 0 and h.cycle_start is not None and at < h.cycle_start
     if h.closed_how is None and not judged and (h.completed_at is None or h.completed_at <= at):
@@ -122,7 +137,7 @@ def _completed(h: Hazard, d: dict[str, Any], at: int, eid: str, rules: Rules) ->
     return "rectification claimed complete", []
 
 
-def _reviewed(h: Hazard, d: dict[str, Any], at: int, eid: str, rules: Rules) -> tuple[str, list[Out]]:
+def _reviewed(h: Hazard, d: RectificationReviewed, at: int, eid: str, rules: Rules) -> tuple[str, list[Out]]:
     return _review(h, at, eid, d["outcome"], rules)
 
 
@@ -250,7 +265,7 @@ def _review(h: Hazard, at: int, eid: str, outcome: str, rules: Rules) -> tuple[s
     return f"review failed: new deadline {iso(deadline)}", []
 
 
-def _extension_request(h: Hazard, at: int, eid: str, d: dict[str, Any],
+def _extension_request(h: Hazard, at: int, eid: str, d: ExtensionRequested,
                        rules: Rules) -> tuple[str, list[Out]]:
     ls = rules.supervision
     if h.deadline is None:
@@ -272,7 +287,7 @@ def _extension_request(h: Hazard, at: int, eid: str, d: dict[str, Any],
     return "extension requested too late: deadline unchanged", [out]
 
 
-def _extension_decision(h: Hazard, at: int, eid: str, d: dict[str, Any],
+def _extension_decision(h: Hazard, at: int, eid: str, d: ExtensionDecided,
                         rules: Rules) -> tuple[str, list[Out]]:
     decision = [at, d["approved"], epoch(d["new_deadline"]) if d.get("new_deadline") else None, eid]
     if h.ext is None:

@@ -48,20 +48,22 @@ def with_hazard_links(decide: Decide, rules: Any) -> Decide:
     """The hazard core, adding a link whenever what the enterprise's file shows of the hazard changes."""
 
     def decide_linked(state: Any, entry: dict[str, Any]) -> tuple[Any, list[Out]]:
+        # What the file shows of the hazard before, read first: a core that was handed its
+        # state (`owned`) changes the state's lists in place.
+        before = hazard_summary(state, rules)
+        seen = {v[2] for v in state.violations} if state is not None else set()
         new, outs = decide(state, entry)
         if new is state:
             return new, outs  # a re-delivered entry: nothing changed, nothing to link
         after = hazard_summary(new, rules)
         if after is None:
             return new, outs
-        before = hazard_summary(state, rules)
         proposals = [[o.event["data"]["proposal_id"], o.event["data"]["measure"]]
                      for o in outs if o.topic == ENFORCEMENT_ACTIONS]
         lifted = ([entry["data"]["order_no"]] if entry.get("type") == "safety.enforcement.lifted"
                   else [])
         if after == before and not proposals and not lifted:
             return new, outs
-        seen = {v[2] for v in state.violations} if state is not None else set()
         data = {"kind": "hazard", "id": new.id, "name": new.enterprise[1], **after,
                 "first": before is None, "proposals": proposals, "lifted": lifted,
                 "new_violations": after["violations"] - (before or {}).get("violations", 0),

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 from engine import codec
 from engine.contract.envelope import Envelope, EventType
+from engine.kernel.entries import Entry, Origin
 from engine.uuid5 import uuid5_text
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -69,8 +70,7 @@ def normalised(event: Envelope, event_type: EventType) -> Normalised:
                       _normalise(event.data.model_dump(mode="python")))
 
 
-def entries_of(event: Normalised, origin: dict[str, Any],
-               received_at: datetime) -> list[tuple[str, dict[str, Any]]]:
+def entries_of(event: Normalised, origin: Origin, received_at: datetime) -> list[tuple[str, Entry]]:
     """The (key, entry) pairs for the timeline topic of one normalised event."""
     event_type, data = event.event_type, event.data
     base = {
@@ -80,7 +80,7 @@ def entries_of(event: Normalised, origin: dict[str, Any],
         "received_at": _normalise(received_at),
         "origin": origin,
     }
-    entries = [(event.subject, {
+    entries: list[tuple[str, Entry]] = [(event.subject, {
         "entry_id": entry_id(event.source, event.event_id, event.subject),
         "subject": event.subject,
         "subject_kind": event_type.subject_kind,

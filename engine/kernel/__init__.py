@@ -5,8 +5,10 @@ holds only its own rules: which facts an event records, which clocks run, and
 what they send. What they share lives here once, and no core imports another
 core's machinery:
 
-- `apply`: the timeline entry, the apply loop (`apply_entry`, `advance_clocks`),
-  `entry_time`, `CLOCK_TYPE`, `UnknownEntryType`;
+- `entries`: the timeline entry (`Entry`) and the data of each entry type
+  (`DATA_TYPES`), as TypedDicts;
+- `apply`: the apply loop (`apply_entry`, `advance_clocks`; `owned` for a state
+  the caller hands over), `entry_time`, `CLOCK_TYPE`, `UnknownEntryType`;
 - `state`: the redelivery window (`APPLIED`, `entry_hash`), the history kept
   outside the decision, and `HistoryState` (encode/decode of hazards and alerts);
 - `ids`: deterministic output ids and clock-firing ids;

@@ -10,15 +10,20 @@ once (a re-delivered entry changes nothing), fire again.
 
 from __future__ import annotations
 
+import functools
+import operator
 from collections.abc import Callable
+from dataclasses import fields
 from typing import Any
 
+from engine.kernel.entries import Entry
 from engine.kernel.outputs import Out
 from engine.kernel.state import applied_before, entry_hash, remember
 from engine.kernel.time import epoch
 
-# A timeline entry: entry_id, subject, subject_kind, type, time and data (engine/intake/timeline.py).
-Entry = dict[str, Any]
+# A timeline entry (engine/kernel/entries.py): entry_id, subject, subject_kind, type, time and data.
+__all__ = ["CLOCK_TYPE", "Entry", "UnknownEntryType", "advance_clocks", "apply_entry", "clone",
+           "entry_time", "take_over"]
 
 
 class UnknownEntryType(ValueError):
@@ -72,16 +77,40 @@ def _copy(value: Any) -> Any:
     return value
 
 
+@functools.cache
+def _fields_of(cls: type) -> Callable[[Any], tuple[Any, ...]]:
+    """A state class's field values in the order its constructor takes them, read in one call."""
+    return operator.attrgetter(*(f.name for f in fields(cls)))
+
+
+def take_over(state: Any) -> Any:
+    """A new state object holding the very values of `state`: what a decision changes in place.
+
+    For a state handed over (`owned`): its lists and dicts are shared, not copied,
+    so `state` must not be read afterwards; only its identity stays apart, which
+    is how a caller tells a re-delivered entry (the same object back) from a decision.
+    """
+    cls = type(state)
+    return cls(*_fields_of(cls)(state))
+
+
 def apply_entry(state: Any, entry: Entry, rules: Any, now: int | None, *,
                 new: Callable[[str], Any], advance_fn: Callable[[Any, Any, int], list[Out]],
-                apply_fn: Callable[[Any, Entry, int, Any], list[Out]]) -> tuple[Any, list[Out]]:
+                apply_fn: Callable[[Any, Entry, int, Any], list[Out]],
+                owned: bool = False) -> tuple[Any, list[Out]]:
     """The shape every core shares: copy, fire what is due, apply the event once, fire again.
 
-    `state` is not modified. `now` defaults to the entry's own time; it never
-    goes back behind the state's watermark. `apply_fn` records the event's facts
-    and returns what they cause.
+    `state` is not modified, unless `owned`: then the caller hands the state over
+    (it decoded it for this one decision and reads it no more), and the decision
+    changes its lists and dicts in place instead of copying the whole state first;
+    the state returned is `state` itself only for a re-delivered entry, as without
+    `owned`. `now` defaults to the entry's own time; it never goes back behind the
+    state's watermark. `apply_fn` records the event's facts and returns what they cause.
     """
-    h = clone(state) if state is not None else new(entry["subject"])
+    if state is None:
+        h = new(entry["subject"])
+    else:
+        h = take_over(state) if owned else clone(state)
     now = max(now if now is not None else entry_time(entry), h.watermark)
     if entry["type"] == CLOCK_TYPE:
         return h, advance_fn(h, rules, now)

@@ -7,6 +7,8 @@ notice); a core that has no use for the second reads `.at`.
 
 from __future__ import annotations
 
+import functools
+import weakref
 from datetime import UTC, date, datetime, time
 from typing import NamedTuple, Protocol
 
@@ -28,6 +30,23 @@ class Due(NamedTuple):
     approximate: bool
 
 
+# Asia/Shanghai has kept +08:00 with no summer time since 1992 (tzdata; a unit test checks it against
+# zoneinfo up to 2100), so between these instants a local day is plain arithmetic. Outside them the
+# datetime path is taken, as it always was.
+_FIXED_FROM = 694_195_200  # 1992-01-01T00:00:00Z
+_FIXED_UNTIL = 4_102_444_800  # 2100-01-01T00:00:00Z
+_OFFSET = 8 * 3600
+_DAY = 86_400
+_UNIT_SECONDS = {"minutes": 60, "hours": 3600}
+_CACHE_MOST = 1 << 16  # due times kept per calendar before the cache starts over
+
+
+def local_day(ts: int) -> int | None:
+    """The Asia/Shanghai day of an epoch-seconds time as days since 1970-01-01; None outside
+    the years where that is arithmetic (then ask `local`)."""
+    return (ts + _OFFSET) // _DAY if _FIXED_FROM <= ts < _FIXED_UNTIL else None
+
+
 def local(ts: int) -> datetime:
     """An epoch-seconds time as an aware datetime in Asia/Shanghai."""
     return datetime.fromtimestamp(ts, UTC).astimezone(SHANGHAI)
@@ -35,9 +54,15 @@ def local(ts: int) -> datetime:
 
 def iso(ts: int | None) -> str | None:
     """An epoch-seconds time as RFC 3339 in Asia/Shanghai."""
-    return None if ts is None else local(ts).isoformat()
+    return None if ts is None else _iso(ts)
 
 
+@functools.lru_cache(maxsize=8192)
+def _iso(ts: int) -> str:
+    return local(ts).isoformat()
+
+
+@functools.lru_cache(maxsize=8192)
 def epoch(value: str) -> int:
     """An RFC 3339 time, or a date read as the end of that day in Asia/Shanghai, in epoch seconds."""
     if len(value) == 10:
@@ -50,7 +75,52 @@ def utc(ts: int) -> datetime:
     return datetime.fromtimestamp(ts, UTC)
 
 
+# Due times by (span, local day of the start) for each calendar: a calendar or working-day deadline
+# depends only on the day it is counted from, and the same few spans are counted from the same days
+# over and over. Weak keys: a calendar that is dropped (a reloaded rules dir) takes its cache along.
+_DUE: weakref.WeakKeyDictionary[WorkCalendar, dict[tuple[Span, int], Due]] = weakref.WeakKeyDictionary()
+# The calendar asked last and its cache: a worker runs on one calendar, and a weak lookup per
+# deadline cost more than the arithmetic it saves. It holds that one calendar alive.
+_LAST: tuple[WorkCalendar | None, dict[tuple[Span, int], Due]] = (None, {})
+
+
 def after(span: Span, start: int, rules: _Calendared) -> Due:
-    """The deadline `span` after `start`, on the rules' work calendar."""
-    d = span.after(utc(start), rules.calendar)
+    """The deadline `span` after `start`, on the rules' work calendar.
+
+    Minutes and hours are added as seconds; a deadline in days is computed once
+    per calendar, span and local day, then read from a cache.
+    """
+    calendar = rules.calendar
+    seconds = _UNIT_SECONDS.get(span.unit)
+    if seconds is not None:
+        due = start + seconds * span.n
+        if _FIXED_FROM <= start < _FIXED_UNTIL and _FIXED_FROM <= due < _FIXED_UNTIL:
+            return Due(due, False)
+        return _after(span, start, calendar)
+    day = local_day(start)
+    if day is None:
+        return _after(span, start, calendar)
+    last_calendar, cache = _LAST
+    if calendar is not last_calendar or len(cache) >= _CACHE_MOST:
+        cache = _due_cache(calendar)
+    key = (span, day)
+    found = cache.get(key)
+    if found is None:
+        found = cache[key] = _after(span, start, calendar)
+    return found
+
+
+def _due_cache(calendar: WorkCalendar) -> dict[tuple[Span, int], Due]:
+    """The cache of `calendar`'s due times (a new one when full), remembered as the last used."""
+    global _LAST
+    cache = _DUE.get(calendar)
+    if cache is None or len(cache) >= _CACHE_MOST:
+        cache = _DUE[calendar] = {}
+    _LAST = (calendar, cache)
+    return cache
+
+
+def _after(span: Span, start: int, calendar: WorkCalendar) -> Due:
+    """`after` the long way, through datetimes: what the cache holds, and outside its years."""
+    d = span.after(utc(start), calendar)
     return Due(int(d.at.timestamp()), d.approximate)

@@ -109,7 +109,11 @@ def _edge_cases() -> list[tuple[str, dict[str, Any]]]:
              "2026-11-30T09:12:00+08", "2026-11-30T24:00:00Z", "2026-11-30T23:59:60Z",
              "2026-02-30T09:12:00Z", "0000-01-01T00:00:00Z", "9999-12-31T23:59:59-23:59",
              "2026-11-30T09:12:00+23:59", "2026-11-30T09:12:00-00:00", "２０２６-11-30T09:12:00Z",
-             "2026-11-30T09:12:00.000000Z", "2026-11-30T09:12Z", "2026-11-30"]
+             "2026-11-30T09:12:00.000000Z", "2026-11-30T09:12Z", "2026-11-30",
+             # the fast path keeps a +08:00 time as sent from 1992 to 2099 (no summer time since)
+             "1991-07-01T12:00:00+08:00", "1991-12-31T23:59:59+08:00", "1992-01-01T00:00:00+08:00",
+             "2099-12-31T23:59:59+08:00", "2100-01-01T00:00:00+08:00", "2026-02-29T09:00:00+08:00",
+             "2026-11-30T09:12:00.000000+08:00", "2026-11-30T09:12:00.250+08:00"]
     deadlines = ["2026-12-01", "2026-12-01T10:00:00", "2026-12-01T10:00:00+08:00", "20261201",
                  "2026-W49-1", "2026-12-01T10:00:00.123456789+08:00", 20261201, None, "", "2026-13-01"]
     numbers = [0, 1, -1, 0.0, -0.0, 1.5, 100, 101, 90, 90.0000001, -180, 1e300, True, False, "5", None]
@@ -176,6 +180,32 @@ def _edge_cases() -> list[tuple[str, dict[str, Any]]]:
         [{**finding, "immediate": True}], [{**finding, "immediate": 1}], [{**finding, "rectify_by": d}
                                                                           for d in deadlines[:1]],
         [{**finding, "grade": "unknown"}], [{**finding, "extra": 1}], None, [finding] * 501])
+    raised, updated = "safety.alert.raised", "safety.alert.updated"
+    counts = [0, 1, 1_000_000, 1_000_001, -1, 1.0, True, "3", None]
+    vary(raised, ("data", "casualties"), [{}, {"dead": 1}, {"trapped": 2, "injured": 1}, {"dead": None},
+                                          {"wounded": 1}, None, [], "x"])
+    vary(raised, ("data", "casualties", "missing"), counts)
+    vary(raised, ("data", "people_to_evacuate"), counts)
+    vary(raised, ("data", "estimated_loss_cny"), numbers)
+    vary(raised, ("data", "crowded_place"), [True, False, None, 1, "true"])
+    vary(raised, ("data", "exercise"), [True, False, None, 0])
+    vary(raised, ("data", "post"), ["A", "B", "C", "a", None, 1])
+    vary(raised, ("data", "kind"), ["fire", "gas_leak", "other", "earthquake", "", None])
+    vary(raised, ("data", "incident_class"), ["production_accident", "natural_disaster", "accident", None])
+    vary(raised, ("data", "enterprise"), [None, {"uscc": "913715NL60ABF8TX61", "name": "E"},
+                                          {"uscc": "913715NL60ABF8TX62", "name": "E"}])
+    vary(raised, ("data", "description"), strings)
+    vary(raised, ("data", "reporter"), actors)
+    vary(raised, ("data", "location", "town"), ["nowhere", "", None])
+    for data in ({}, {"note": None}, {"casualties": None, "note": None}, {"note": "n"},
+                 {"casualties": {}}, {"casualties": {"injured": 3}}, {"estimated_loss_cny": 0},
+                 {"people_to_evacuate": 0}, {"people_to_evacuate": -1}, {"note": ""}, {"unknown": 1}):
+        event = json.loads(json.dumps(base[updated]))
+        event["id"] = f"edge-{len(out)}"
+        event["data"] = {"alert_id": event["data"]["alert_id"], **data}
+        out.append((updated, event))
+    vary("safety.alert.acknowledged", ("data", "unit"), strings)
+    vary("safety.alert.closed", ("data", "note"), strings)
     for kind, outcome, findings in (("expert_check", "refused", []), ("routine", "refused", []),
                                     ("routine", "refused", [finding]), ("expert_check", "completed", [])):
         event = json.loads(json.dumps(base[recorded]))

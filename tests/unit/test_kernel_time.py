@@ -1,0 +1,69 @@
+"""The kernel's time helpers: the cached deadline arithmetic gives what the datetime path gives."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from engine.kernel import time as ktime
+from engine.reference import load_reference
+from engine.ruleset.calendar import SHANGHAI, WorkCalendar
+from engine.ruleset.compiled import Span
+from engine.settings import REPO_ROOT
+
+CALENDAR = WorkCalendar(load_reference(REPO_ROOT / "rules").notices)
+UNITS = ("minutes", "hours", "days", "working days")
+
+
+class _Rules:
+    calendar = CALENDAR
+
+
+def test_the_local_day_is_the_zoneinfo_day_in_every_year_it_is_arithmetic_for() -> None:
+    """Every hour from 1992 to 2100 (a step that is not a divisor of a day, so every hour of the
+    day comes round): the arithmetic day is the day zoneinfo gives."""
+    for ts in range(ktime._FIXED_FROM, ktime._FIXED_UNTIL, 3600 * 7 + 60):
+        got = ktime.local_day(ts)
+        assert got is not None
+        assert got == datetime.fromtimestamp(ts, UTC).astimezone(SHANGHAI).date().toordinal() - 719163
+
+
+def test_outside_those_years_the_local_day_is_left_to_zoneinfo() -> None:
+    """Before 1992 (China kept summer time until 1991) and from 2100 there is no arithmetic day."""
+    assert ktime.local_day(ktime._FIXED_FROM - 1) is None
+    assert ktime.local_day(ktime._FIXED_UNTIL) is None
+    assert ktime.local_day(0) is None
+
+
+@settings(max_examples=400, deadline=None)
+@given(n=st.integers(-40, 400), unit=st.sampled_from(UNITS),
+       start=st.integers(-2_000_000_000, 4_200_000_000))
+def test_after_gives_the_datetime_paths_due_time_cached_or_not(n: int, unit: str, start: int) -> None:
+    """Asked twice (the second answer from the cache), `after` gives the datetime path's answer."""
+    span = Span(n, unit)  # type: ignore[arg-type]
+    want = ktime._after(span, start, CALENDAR)
+    assert ktime.after(span, start, _Rules) == want
+    assert ktime.after(span, start, _Rules) == want
+
+
+def test_two_calendars_keep_their_own_due_times() -> None:
+    """A calendar with a holiday notice the other lacks gets its own answer, not the other's cache."""
+    class Plain:
+        calendar = WorkCalendar()
+
+    start = int(datetime(2026, 9, 30, 10, tzinfo=SHANGHAI).timestamp())  # before the National Day week
+    span = Span(3, "working days")
+    shipped, plain = ktime.after(span, start, _Rules), ktime.after(span, start, Plain)
+    assert shipped == ktime._after(span, start, CALENDAR)
+    assert plain == ktime._after(span, start, Plain.calendar)
+
+
+def test_iso_and_epoch_read_back() -> None:
+    """The cached `iso` and `epoch` are each other's inverse, and a date is the end of its day."""
+    ts = int(datetime(2026, 11, 2, 9, 30, tzinfo=SHANGHAI).timestamp())
+    assert ktime.iso(ts) == "2026-11-02T09:30:00+08:00"
+    assert ktime.epoch(ktime.iso(ts)) == ts  # type: ignore[arg-type]
+    assert ktime.iso(ktime.epoch("2026-11-02")) == "2026-11-02T23:59:59+08:00"
+    assert ktime.iso(None) is None
