@@ -72,8 +72,12 @@ def pack(h: Any, summary: bytes = b"", place: bytes = b"", chunks: dict[int, byt
         head += b"\t" + place
     lazy = hasattr(h, "history_stored")  # a hazard or an alert, not an enterprise's file
     doc = _named(h.doc(whole=False) if lazy else h.doc(), h.NAMED)
+    applied = b""
     if h.applied or getattr(h, "applied_stored", b""):  # the stored part as it came, undecoded
-        doc["applied"] = _applied(getattr(h, "applied_stored", b""), h.applied)
+        if lazy:  # raw on the record's last line: no base64 to write or to read
+            applied = h.applied_stored + struct.pack(f">{len(h.applied)}Q", *h.applied)
+        else:
+            doc["applied"] = _applied(getattr(h, "applied_stored", b""), h.applied)
     tail: list[bytes | memoryview] = []
     if lazy:
         kept, items, tail = _kept(h.history_stored or StoredHistory(), h.history, chunks)
@@ -83,7 +87,9 @@ def pack(h: Any, summary: bytes = b"", place: bytes = b"", chunks: dict[int, byt
     parts = [head, b"\n", _MARK, b"%d," % FORMAT, memoryview(state)[1:]]
     if lazy:
         parts += [b"\n", *tail]
-    return b"".join(parts)  # the stored tail is copied once, here
+        if applied:
+            parts += [b"\n", applied]
+    return b"".join(parts)  # the stored tail and hashes are copied once, here
 
 
 def _kept(stored: StoredHistory, added: list[Any],
@@ -177,12 +183,20 @@ def unpack(raw: bytes, kind: type[Any] = Hazard, lazy: bool = False,
         return kind.decode(raw[start:])  # format 0
     end = raw.find(b"\n", start)
     line, tail = (raw[start:], b"") if end < 0 else (raw[start:end], raw[end + 1:])
+    hashes = None
+    if tail and (cut := tail.find(b"\n")) >= 0:  # format 2: the applied hashes follow, raw
+        tail, hashes = tail[:cut], tail[cut + 1:]
     doc = codec.loads(line)
     version = doc.pop("format")
     if version not in READS:
         raise StoredFormatError(f"stored state {doc.get('id')!r} has format {version}; "
                                 f"this engine reads formats 0 to {FORMAT}")
-    if "applied" in doc:
+    if hashes is not None:
+        if lazy:
+            doc["applied_stored"], doc["applied"] = hashes, []
+        else:
+            doc["applied"] = list(struct.unpack(f">{len(hashes) // 8}Q", hashes))
+    elif "applied" in doc:
         if lazy and hasattr(kind, "applied_stored"):
             doc["applied_stored"], doc["applied"] = base64.b64decode(doc["applied"]), []
         else:

@@ -111,8 +111,9 @@ def test_a_stored_state_keeps_its_header_and_names_its_format() -> None:
     h, _ = _chain(_story("HZ-H"), stored=False)
     raw = pack(h, b"summary", b"place")
     assert header(raw) == (h.next_due(), b"summary", b"place")
-    _, state, history = raw.split(b"\n")
-    assert state.startswith(b'{"format":2,') and b'"history"' not in state
+    _, state, history, hashes = raw.split(b"\n", 3)
+    assert state.startswith(b'{"format":2,') and b'"history"' not in state and b'"applied"' not in state
+    assert hashes == b"".join(tag.to_bytes(8, "big") for tag in h.applied)  # raw, not base64
     assert state.endswith(b'"history_kept":{"chunks":0,"tail":%d}}' % len(h.history))
     assert b'"enterprise":{"uscc":"91371500MA3C4XK2N2","name":' in state
     assert history.startswith(b'[{"time":') and unpack(raw) == h
