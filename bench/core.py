@@ -14,7 +14,10 @@ No broker. Two measurements, both in this process:
    verification, then progress updates; an alert: a raising, then updates).
    At 10, 100, 1,000 and 5,000 events of history the next `--probe` events go
    through decode, decide, output encoding and packing from the stored bytes,
-   and the average per event is given, with the stored size of the state.
+   and the average per event is given, with the stored size of the state
+   record and of its history's chunks, and the bytes a decision writes. The
+   same is measured with the history kept whole in the record (as format 1
+   kept it), in the same run, and printed side by side.
    An alert stops at 1,000: each of its CAP messages names every earlier one
    (`references`), so the 5,000th update renders 5,000 references and
    building that history takes longer than the rest of the run together.
@@ -42,6 +45,7 @@ from engine.alerts import decide_alert, load_alert_rules
 from engine.cores import build_cores, record_value
 from engine.decide.core import decide
 from engine.intake.process import TIMELINE, Record, decide_intake
+from engine.kernel.state import chunk_key
 from engine.ruleset import load_rules
 from engine.settings import REPO_ROOT, Settings
 from engine.store import pack
@@ -78,13 +82,23 @@ class Path_:
             "hazard": (lambda st, e: decide(st, e, self.rules, owned=True), cores["hazard"].decode),
             "alert": (lambda st, e: decide_alert(st, e, self.alert_rules), cores["alert"].decode)}
 
-    def step(self, kind: str, raw: bytes | None, entry: dict[str, Any], clock: Clock) -> bytes:
-        """One timeline entry applied to a stored state; the new stored bytes."""
+    def step(self, kind: str, raw: bytes | None, entry: dict[str, Any], clock: Clock,
+             history: dict[bytes, bytes] | None) -> tuple[bytes, int]:
+        """One timeline entry applied to a stored state; the new stored bytes, and the bytes of the
+        history chunks it wrote to `history` (the history table, as the worker keeps it). Without
+        `history` the whole history stays in the record, as format 1 kept it."""
         decide_fn, decode = self.cores[kind]
-        state = clock.timed("state_decode", decode, raw) if raw is not None else None
+        state = (None if raw is None else clock.timed("state_decode", decode, raw) if history is None
+                 else clock.timed("state_decode", lambda: decode(raw, history=history)))
         new, outs = clock.timed("decide", decide_fn, state, entry)
         clock.timed("output_encode", lambda: [record_value(o) for o in outs])
-        return clock.timed("state_encode", pack, new)
+        if history is None:
+            return clock.timed("state_encode", pack, new), 0
+        chunks: dict[int, bytes] = {}
+        packed = clock.timed("state_encode", pack, new, b"", b"", chunks)
+        key = entry["subject"].encode()
+        history.update((chunk_key(key, n), value) for n, value in chunks.items())
+        return packed, sum(map(len, chunks.values()))
 
 
 def intake(items: list[Any], rules: Any, clock: Clock) -> list[dict[str, Any]]:
@@ -107,11 +121,13 @@ def mixed(path: Path_, events: int) -> dict[str, Any]:
     clock = Clock()
     entries = intake(items, path.rules, clock)
     tables: dict[str, dict[str, bytes]] = {kind: {} for kind in path.cores}
+    histories: dict[str, dict[bytes, bytes]] = {kind: {} for kind in path.cores}
     for entry in entries:
         kind = entry["subject_kind"]
         if kind in tables:
             table = tables[kind]
-            table[entry["subject"]] = path.step(kind, table.get(entry["subject"]), entry, clock)
+            table[entry["subject"]] = path.step(kind, table.get(entry["subject"]), entry, clock,
+                                                histories[kind])[0]
     us = {part: round(ns / 1000 / len(items), 1) for part, ns in clock.ns.items()}
     return {"events": len(items), "timeline_entries": len(entries), "us_per_event": us,
             "total_us_per_event": round(sum(clock.ns.values()) / 1000 / len(items), 1)}
@@ -162,8 +178,12 @@ def alert_events(count: int) -> list[tuple[str, bytes]]:
     return out
 
 
-def history(path: Path_, kind: str, events: list[tuple[str, bytes]], probe: int) -> list[dict[str, Any]]:
-    """Per-event cost of the decide stage's pure path, and the stored size, at each history length."""
+def history(path: Path_, kind: str, events: list[tuple[str, bytes]], probe: int,
+            chunked: bool = True) -> list[dict[str, Any]]:
+    """Per-event cost of the decide stage's pure path, and the stored size, at each history length.
+
+    `chunked`: the history kept in chunks apart, as the worker keeps it; else whole in the record.
+    """
     seen: dict[str, str] = {}
     entries = []
     for offset, (topic, value) in enumerate(events):
@@ -174,16 +194,21 @@ def history(path: Path_, kind: str, events: list[tuple[str, bytes]], probe: int)
         seen[outcome.remember[0]] = outcome.remember[1]  # type: ignore[index]
         entries += [codec.loads(s.value) for s in outcome.sends if s.topic == TIMELINE]
     rows, raw, applied = [], None, 0
+    table: dict[bytes, bytes] | None = {} if chunked else None
     for length in HISTORY_LENGTHS[kind]:
         while applied < length:  # grow the history (untimed)
-            raw = path.step(kind, raw, entries[applied], Clock())
+            raw = path.step(kind, raw, entries[applied], Clock(), table)[0]
             applied += 1
         assert raw is not None
-        clock, probed = Clock(), raw
+        kept = sum(map(len, table.values())) if table is not None else 0
+        clock, probed, written = Clock(), raw, 0
+        probe_table = dict(table) if table is not None else None  # the probe's chunks are not kept
         for entry in entries[applied:applied + probe]:
-            probed = path.step(kind, probed, entry, clock)
+            probed, chunk_bytes = path.step(kind, probed, entry, clock, probe_table)
+            written += len(probed) + chunk_bytes
         rows.append({"history": length, "us_per_event": round(sum(clock.ns.values()) / 1000 / probe, 1),
-                     "stored_bytes": len(raw)})
+                     "stored_bytes": len(raw), "history_bytes": kept,
+                     "written_bytes_per_event": round(written / probe)})
     return rows
 
 
@@ -192,7 +217,10 @@ def run(events: int, probe: int) -> dict[str, Any]:
     path = Path_(Settings())
     return {"mixed": mixed(path, events),
             "history": {"hazard": history(path, "hazard", hazard_events(5_000 + probe), probe),
-                        "alert": history(path, "alert", alert_events(1_000 + probe), probe)}}
+                        "alert": history(path, "alert", alert_events(1_000 + probe), probe)},
+            # The same, the history kept whole in the record (format 1): before and after, one run.
+            "history_whole": {"hazard": history(path, "hazard", hazard_events(5_000 + probe), probe, False),
+                              "alert": history(path, "alert", alert_events(1_000 + probe), probe, False)}}
 
 
 def _cell(value: Any) -> str:
@@ -227,6 +255,20 @@ def report(now: dict[str, Any], before: dict[str, Any] | None) -> str:
                          f"{_cell(row['us_per_event']):>10}"
                          f"{col(before, lambda d, k=kind, i=i: d['history'][k][i]['stored_bytes']):>14}"
                          f"{_cell(row['stored_bytes']):>12}")
+    if "history_whole" not in now:
+        return "\n".join(lines)
+    lines += ["", "in this run: the history whole in the record (format 1) | in chunks apart (format 2)",
+              f"{'subject':<8}{'history':>9}{'µs whole':>10}{'µs chunks':>11}{'record whole':>14}"
+              f"{'record':>9}{'chunks':>10}{'written whole':>15}{'written':>9}"]
+    for kind in ("hazard", "alert"):
+        for row, whole in zip(now["history"][kind], now["history_whole"][kind], strict=True):
+            lines.append(f"{kind:<8}{row['history']:>9,}{_cell(whole['us_per_event']):>10}"
+                         f"{_cell(row['us_per_event']):>11}{_cell(whole['stored_bytes']):>14}"
+                         f"{_cell(row['stored_bytes']):>9}{_cell(row['history_bytes']):>10}"
+                         f"{_cell(whole['written_bytes_per_event']):>15}"
+                         f"{_cell(row['written_bytes_per_event']):>9}")
+    lines.append("(record: the state's table record; chunks: its history table's bytes; written: "
+                 "bytes a decision writes to the changelogs, on average)")
     return "\n".join(lines)
 
 

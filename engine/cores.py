@@ -34,6 +34,8 @@ from engine.store import unpack
 # Table names, as their changelog topics carry them.
 TABLES = {"hazard": "hazards", "alert": "alerts", "enterprise": "enterprises", "plan": "plans"}
 SEEN_TABLE = "intake-seen"
+# The history tables of the kinds whose history is kept apart from their states (engine/store.py).
+HISTORY_TABLES = {"hazard": "hazards-history", "alert": "alerts-history"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,17 +105,23 @@ class Decision:
 
 
 def decide_entry(cores: dict[str, Core], tables: Mapping[str, Mapping[bytes, bytes]],
-                 key: bytes | None, value: bytes | None) -> Decision | None:
+                 key: bytes | None, value: bytes | None,
+                 histories: Mapping[str, Mapping[bytes, bytes]] | None = None) -> Decision | None:
     """Apply one timeline record to its subject's stored state; None when no rules act on its kind.
 
-    Raises whatever the entry or the rules raise: the runtime dead-letters it.
+    `histories` are the history tables by kind: the state reads its history's
+    chunks from there, and only when a decision needs the whole history (a
+    referral's evidence). Raises whatever the entry or the rules raise: the
+    runtime dead-letters it.
     """
     entry = codec.loads(value)
     core = cores.get(entry.get("subject_kind"))
     if core is None:
         return None  # an inspection is recorded in the timeline; no rules act on it
     raw = tables[core.kind].get(key)
-    state = core.decode(raw) if raw is not None else None
+    history = histories.get(core.kind) if histories is not None else None
+    state = (None if raw is None else core.decode(raw) if history is None
+             else core.decode(raw, history=history))
     # The state was decoded for this entry alone: the core may change it rather than copy it.
     new, outs = (core.decide_owned or core.decide)(state, entry)
     return Decision(core, entry, state, new, outs)

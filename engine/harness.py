@@ -320,8 +320,10 @@ async def wait_drained(ns: Namespace, idle_timeout: float = 60.0, alive: Any = N
 
 
 async def latest_states(bootstrap: str, app_id: str) -> dict[str, Any]:
-    """Every hazard's latest state, read from the hazard table's changelog."""
+    """Every hazard's latest state, read from the hazard table's changelog, with its whole history
+    from the history table's changelog."""
     from engine.store import unpack
 
     records = await read_to_end(bootstrap, f"{app_id}-hazards-changelog")
-    return {r.key.decode(): unpack(r.value) for r in records if r.value}
+    history = {r.key: r.value for r in await read_to_end(bootstrap, f"{app_id}-hazards-history-changelog")}
+    return {r.key.decode(): unpack(r.value, history=history) for r in records if r.value}

@@ -20,19 +20,33 @@ copies or re-encodes a history it does not read. `show`,
 the feeds, the board and a referral's evidence read the whole history
 (`timeline()`). A record of format 0 (no `format` key: the state as
 `encode()` writes it, history inside) still loads.
+
+Since format 2 a hazard's or an alert's history is no longer stored whole in
+its record: the worker keeps it in a history table of its own (with its own
+compacted changelog), in chunks of CHUNK (64) items keyed `subject#n`, and the
+record's last line holds only the items after the last full chunk (fewer than
+CHUNK), its state line how many of each (`"history_kept": {"chunks": K,
+"tail": n}`). A decision writes the record, bounded whatever the history's
+length, and once every CHUNK items one new chunk; a chunk once written never
+changes. A record of format 1 (the whole history on its last line) loads, and
+its history moves into chunks when the subject is next written. `pack` without
+a place for chunks (tools, tests) keeps the whole history in the record, which
+is format 2 with no chunks.
 """
 
 from __future__ import annotations
 
 import base64
 import struct
+from collections.abc import Mapping
 from typing import Any
 
 from engine import codec
 from engine.decide.state import Hazard
-from engine.kernel.state import HISTORY_ITEM, stored_history
+from engine.kernel.state import CHUNK, HISTORY_ITEM, StoredHistory, chunk_reader, stored_history
 
-FORMAT = 1
+FORMAT = 2
+READS = (1, 2)  # the formats with a `format` key this code reads (0 has none)
 _MARK = b'{"format":'
 
 
@@ -40,11 +54,15 @@ class StoredFormatError(ValueError):
     """A stored state written in a format this code does not know (a newer engine wrote it)."""
 
 
-def pack(h: Any, summary: bytes = b"", place: bytes = b"") -> bytes:
+def pack(h: Any, summary: bytes = b"", place: bytes = b"", chunks: dict[int, bytes] | None = None) -> bytes:
     """Serialise a state for the table, with optional one-line summaries in its header.
 
     `summary` is what the gauges count of it, `place` where the feeds find it
-    (`engine.feeds.index.Place`); neither may hold a tab or a newline.
+    (`engine.feeds.index.Place`); neither may hold a tab or a newline. For a
+    hazard or an alert, `chunks` collects the history chunks to write to the
+    history table (chunk number -> bytes): each time the history's tail fills a
+    chunk of CHUNK items, that chunk leaves the record. Without `chunks` the
+    whole history stays in the record (chunks stored before are read back into it).
     """
     due = h.next_due()
     head = (str(due) if due is not None else "").encode()
@@ -54,13 +72,50 @@ def pack(h: Any, summary: bytes = b"", place: bytes = b"") -> bytes:
         head += b"\t" + place
     lazy = hasattr(h, "history_stored")  # a hazard or an alert, not an enterprise's file
     doc = _named(h.doc(whole=False) if lazy else h.doc(), h.NAMED)
+    applied = b""
     if h.applied or getattr(h, "applied_stored", b""):  # the stored part as it came, undecoded
-        doc["applied"] = _applied(getattr(h, "applied_stored", b""), h.applied)
+        if lazy:  # raw on the record's last line: no base64 to write or to read
+            applied = h.applied_stored + struct.pack(f">{len(h.applied)}Q", *h.applied)
+        else:
+            doc["applied"] = _applied(getattr(h, "applied_stored", b""), h.applied)
+    tail: list[bytes | memoryview] = []
+    if lazy:
+        kept, items, tail = _kept(h.history_stored or StoredHistory(), h.history, chunks)
+        if kept or items:
+            doc["history_kept"] = {"chunks": kept, "tail": items}
     state = codec.dumps(doc)
     parts = [head, b"\n", _MARK, b"%d," % FORMAT, memoryview(state)[1:]]
     if lazy:
-        parts += [b"\n", *_history(h.history_stored, h.history)]
-    return b"".join(parts)  # the stored history is copied once, here
+        parts += [b"\n", *tail]
+        if applied:
+            parts += [b"\n", applied]
+    return b"".join(parts)  # the stored tail and hashes are copied once, here
+
+
+def _kept(stored: StoredHistory, added: list[Any],
+          chunks: dict[int, bytes] | None) -> tuple[int, int, list[bytes | memoryview]]:
+    """The history chunks kept apart, the items on the record's last line and that line's parts.
+
+    Only a tail that reaches CHUNK items is decoded (a bounded amount, except once
+    for a history stored whole before format 2): its full chunks go to `chunks`.
+    """
+    if chunks is None and stored.chunks:  # the record alone must hold everything
+        items = [*stored.decoded(), *added]
+        return 0, len(items), [_dump(items)]
+    count = stored.tail_items + len(added)
+    if chunks is None or count < CHUNK:
+        return stored.chunks, count, _history(stored.tail, added)
+    items = [*(stored_history(stored.tail) if stored.tail_items else ()), *added]
+    full = len(items) // CHUNK
+    for i in range(full):
+        chunks[stored.chunks + i] = _dump(items[i * CHUNK:(i + 1) * CHUNK])
+    rest = items[full * CHUNK:]
+    return stored.chunks + full, len(rest), [_dump(rest)]
+
+
+def _dump(items: list[Any]) -> bytes:
+    """History items as stored: a JSON list, each item named."""
+    return codec.dumps([dict(zip(HISTORY_ITEM, item, strict=True)) for item in items])
 
 
 def _named(doc: dict[str, Any], named: dict[str, tuple[str, tuple[str, ...]]]) -> dict[str, Any]:
@@ -108,38 +163,58 @@ def _history(stored: bytes, added: list[Any]) -> list[bytes | memoryview]:
     """The parts of the stored history's JSON with `added` appended (named), what was stored undecoded."""
     if not added:
         return [stored or b"[]"]
-    new = codec.dumps([dict(zip(HISTORY_ITEM, item, strict=True)) for item in added])
+    new = _dump(added)
     if not stored or stored == b"[]":
         return [new]
     return [memoryview(stored)[:-1], b",", memoryview(new)[1:]]
 
 
-def unpack(raw: bytes, kind: type[Any] = Hazard, lazy: bool = False) -> Any:
+def unpack(raw: bytes, kind: type[Any] = Hazard, lazy: bool = False,
+           history: Mapping[bytes, bytes] | None = None) -> Any:
     """The state stored by `pack`: a Hazard, or another state class with `decode`.
 
     With `lazy`, a stored history stays undecoded in `history_stored` (what
-    the decision path wants); without, it is decoded into `history`.
+    the decision path wants); without, it is decoded into `history`. `history`
+    is the history table the state's chunks are in (keyed by `chunk_key`); a
+    state with chunks read whole without it raises MissingHistory.
     """
     start = raw.index(b"\n") + 1
     if not raw.startswith(_MARK, start):
         return kind.decode(raw[start:])  # format 0
     end = raw.find(b"\n", start)
-    line, history = (raw[start:], b"") if end < 0 else (raw[start:end], raw[end + 1:])
+    line, tail = (raw[start:], b"") if end < 0 else (raw[start:end], raw[end + 1:])
+    hashes = None
+    if tail and (cut := tail.find(b"\n")) >= 0:  # format 2: the applied hashes follow, raw
+        tail, hashes = tail[:cut], tail[cut + 1:]
     doc = codec.loads(line)
     version = doc.pop("format")
-    if version != FORMAT:
+    if version not in READS:
         raise StoredFormatError(f"stored state {doc.get('id')!r} has format {version}; "
                                 f"this engine reads formats 0 to {FORMAT}")
-    if "applied" in doc:
+    if hashes is not None:
+        if lazy:
+            doc["applied_stored"], doc["applied"] = hashes, []
+        else:
+            doc["applied"] = list(struct.unpack(f">{len(hashes) // 8}Q", hashes))
+    elif "applied" in doc:
         if lazy and hasattr(kind, "applied_stored"):
             doc["applied_stored"], doc["applied"] = base64.b64decode(doc["applied"]), []
         else:
             doc["applied"] = _tags(doc["applied"])
-    if history and history != b"[]":
-        if lazy:
-            doc["history_stored"] = history
+    kept = doc.pop("history_kept", None)
+    if kept is not None or (tail and tail != b"[]"):
+        if kept is None and not lazy:  # format 1: the whole history on the last line
+            doc["history"] = stored_history(tail)
+            return kind(**_positional(doc, kind.NAMED))
+        if kept is None:  # counted once; the subject's next write stores it in format 2
+            stored = StoredHistory(tail, len(codec.loads(tail)))
         else:
-            doc["history"] = stored_history(history)
+            reader = chunk_reader(history, doc["id"].encode()) if history is not None else None
+            stored = StoredHistory(tail, kept["tail"], kept["chunks"], reader)
+        if lazy:
+            doc["history_stored"] = stored
+        else:
+            doc["history"] = stored.decoded()
     return kind(**_positional(doc, kind.NAMED))
 
 

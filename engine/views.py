@@ -43,15 +43,19 @@ class Derived:
             index = self.places[kind] = PlaceIndex()
         return index
 
-    def store(self, kind: str, new: Any) -> bytes:
-        """The bytes to store for a subject's new state; its clock, gauges and place follow it."""
+    def store(self, kind: str, new: Any, chunks: dict[int, bytes] | None = None) -> bytes:
+        """The bytes to store for a subject's new state; its clock, gauges and place follow it.
+
+        `chunks` collects the history chunks to write apart (`engine.store.pack`).
+        """
         place = self.cores[kind].place(new)
         if kind == "hazard":
             view = self.gauges.view(new)
-            packed = pack(new, view.encode(self.rules_version), place.encode(self.rules_version))
+            packed = pack(new, view.encode(self.rules_version), place.encode(self.rules_version),
+                          chunks)
             self.gauges.put(new.id, view)
         else:
-            packed = pack(new)
+            packed = pack(new, chunks=chunks)
             if kind == "alert":
                 self.alert_gauges.update(new)
             elif kind == "enterprise" and self.enterprise_gauges is not None:

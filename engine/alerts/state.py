@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from engine.alerts.grade import Figures
-from engine.kernel.state import HistoryState, entry_hash
+from engine.kernel.state import HistoryState, StoredHistory, entry_hash
 
 __all__ = ["Alert", "entry_hash"]
 
@@ -56,7 +56,7 @@ class Alert(HistoryState):
     dmissed: list[int] = field(default_factory=list)  # daily (续报/零报告) due times that ran out
     final_missed: bool = False  # the final report (核报) clock ran out
     watermark: int = 0  # the latest time this state has been brought to
-    history_stored: bytes = b""  # the history stored before, not decoded (as for a Hazard)
+    history_stored: StoredHistory | None = None  # the history stored before, undecoded (as for a Hazard)
     applied_stored: bytes = b""  # the applied hashes stored before, not decoded (as for a Hazard)
 
     # What each place of a positional field means, as for a Hazard.

@@ -48,6 +48,7 @@ from engine.feeds.share import loop_share
 from engine.feeds.tokens import TokenStore
 from engine.feeds.views import StateSource
 from engine.feeds.web import MAX_STREAMS, MAX_STREAMS_PER_TOKEN, EscalationStream
+from engine.kernel.state import MissingHistory
 from engine.reference.compiled import Reference
 from engine.settings import Settings
 from engine.tools.kafka import partitions_of, reader
@@ -335,7 +336,11 @@ class Board:
         """A hazard's or an alert's page, with its record and the outputs it caused."""
         page = self.page_for(request, session)
         id_ = request.match_info["id"]
-        item = source.get(id_) if source is not None else None
+        try:
+            item = source.get(id_) if source is not None else None
+        except MissingHistory:  # a replica that has the state before the chunks it counts
+            return web.Response(status=503, text="this record's history is still being read; retry later",
+                                headers={"Retry-After": "1"})
         # Outside the scope answers exactly as unknown, as the feeds do: no 403-versus-404 leak.
         if item is None or not session.scope.allows(item.get("town"), item.get("departments") or ()):
             return self.html(request, page.not_found(f"{kind} {id_}"), 404)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from engine.kernel.state import APPLIED, HistoryState, entry_hash
+from engine.kernel.state import APPLIED, HistoryState, StoredHistory, entry_hash
 
 # APPLIED and entry_hash are the redelivery window's, in the kernel; named here as well because
 # the hazard core's callers have always found them beside Hazard.
@@ -69,9 +69,10 @@ class Hazard(HistoryState):
     applied: list[int] = field(default_factory=list)  # hashes of the latest APPLIED entry ids applied
     history: list[list[Any]] = field(default_factory=list)  # [time, event id, what]
     watermark: int = 0  # the latest time this state has been brought to
-    # The history stored before, as JSON not decoded: the decision path only appends to `history`
-    # (engine/store.py). Empty when the whole history is in `history`; read both with `timeline()`.
-    history_stored: bytes = b""
+    # The history stored before, not decoded: its full chunks apart in the history table and its
+    # tail (engine/store.py); the decision path only appends to `history`. None when the whole
+    # history is in `history`; read both with `timeline()`.
+    history_stored: StoredHistory | None = None
     # The applied hashes stored before, 8 bytes each, not decoded; `applied` holds those added since.
     applied_stored: bytes = b""
 

@@ -122,9 +122,12 @@ def hazard_view(h: Hazard, rules: Rules, now: float) -> dict[str, Any]:
 
 
 def hazard_source(table: Mapping[bytes, bytes], rules: Rules, now: Callable[[], float],
-                  index: PlaceIndex | Indices) -> TableSource:
-    """The hazards table (values as `engine.store.pack` writes them) as a StateSource."""
-    return TableSource(table, lambda raw: hazard_view(unpack(raw), rules, now()), index)
+                  index: PlaceIndex | Indices, history: Mapping[bytes, bytes] | None = None) -> TableSource:
+    """The hazards table (values as `engine.store.pack` writes them) as a StateSource.
+
+    `history` is the hazards' history table, where their timelines' chunks are.
+    """
+    return TableSource(table, lambda raw: hazard_view(unpack(raw, history=history), rules, now()), index)
 
 
 def alert_view(a: Any, now: float) -> dict[str, Any]:
@@ -150,8 +153,9 @@ def alert_view(a: Any, now: float) -> dict[str, Any]:
 
 
 def alert_source(table: Mapping[bytes, bytes], now: Callable[[], float],
-                 index: PlaceIndex | Indices) -> TableSource:
-    """The alerts table (values as `engine.store.pack` writes them) as a StateSource."""
+                 index: PlaceIndex | Indices, history: Mapping[bytes, bytes] | None = None) -> TableSource:
+    """The alerts table (values as `engine.store.pack` writes them) as a StateSource, with its
+    history table as for hazards."""
     from engine.alerts import Alert  # only workers that run the alert rules need it
 
-    return TableSource(table, lambda raw: alert_view(unpack(raw, Alert), now()), index)
+    return TableSource(table, lambda raw: alert_view(unpack(raw, Alert, history=history), now()), index)

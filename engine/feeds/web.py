@@ -44,6 +44,7 @@ from engine.feeds.filters import (
 from engine.feeds.share import Busy, LoopShare, loop_share
 from engine.feeds.tokens import ENV, Scope, TokenStore
 from engine.feeds.views import StateSource
+from engine.kernel.state import MissingHistory
 from engine.kernel.time import iso
 from engine.settings import Settings
 from engine.tools.kafka import partitions_of
@@ -301,6 +302,9 @@ def guard(tokens: TokenStore, handler: Callable[..., Any]) -> Callable[..., Any]
             return view.error(400, str(exc))
         except Busy as exc:
             return view.error(503, f"{exc}; retry later", headers={"Retry-After": "1"})
+        except MissingHistory:  # a replica that has the state before the chunks it counts
+            return view.error(503, "this record's history is still being read; retry later",
+                              headers={"Retry-After": "1"})
     page.__doc__ = handler.__doc__
     return page
 

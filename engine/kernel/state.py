@@ -11,7 +11,8 @@ from __future__ import annotations
 import functools
 import hashlib
 import struct
-from dataclasses import fields
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
 from typing import Any, Self
 
 from engine import codec
@@ -64,13 +65,72 @@ def all_applied(state: Any) -> list[int]:
 
 
 HISTORY_ITEM = ("time", "event_id", "what")  # the names of a history item's places, as stored
+CHUNK = 64  # history items per chunk kept apart from the state record (engine/store.py)
+
+
+class MissingHistory(LookupError):
+    """A chunk of a stored history the reader does not hold (not read yet, or lost)."""
+
+
+@dataclass(frozen=True, slots=True)
+class StoredHistory:
+    """The history a state was stored with, undecoded: full chunks kept apart, and a tail.
+
+    `chunks` chunks of CHUNK items each sit in the history table under
+    `chunk_key(subject, n)`; `read(n)` gives chunk n's stored JSON. The items
+    after them, `tail_items` of them, are `tail`, the JSON stored on the state
+    record's last line. A decision never reads the chunks (only a referral's
+    evidence does, through `timeline()`), so deciding costs the same however
+    long the history is.
+    """
+
+    tail: bytes = field(default=b"", repr=False)
+    tail_items: int = 0
+    chunks: int = 0
+    read: Callable[[int], bytes] | None = field(default=None, compare=False, repr=False)
+
+    def __bool__(self) -> bool:
+        return bool(self.chunks or self.tail_items)
+
+    @property
+    def items(self) -> int:
+        """How many items it holds in all."""
+        return self.chunks * CHUNK + self.tail_items
+
+    def chunk(self, n: int) -> list[list[Any]]:
+        """The items of chunk `n`, decoded."""
+        if self.read is None:
+            raise MissingHistory(f"history chunk {n} of {self.chunks}: no history table to read it from")
+        raw = self.read(n)
+        if not raw:
+            raise MissingHistory(f"history chunk {n} of {self.chunks} is not in the history table")
+        return stored_history(raw)
+
+    def decoded(self) -> list[list[Any]]:
+        """Every item, oldest first: the chunks in order, then the tail."""
+        out: list[list[Any]] = []
+        for n in range(self.chunks):
+            out += self.chunk(n)
+        if self.tail_items:
+            out += stored_history(self.tail)
+        return out
+
+
+def chunk_key(subject: bytes, n: int) -> bytes:
+    """The history table's key of a subject's chunk `n`: the subject's key, '#', the number."""
+    return b"%s#%d" % (subject, n)
+
+
+def chunk_reader(history: Mapping[bytes, bytes], subject: bytes) -> Callable[[int], bytes]:
+    """A reader of one subject's chunks in a history table (a missing chunk reads as b"")."""
+    return lambda n: history.get(chunk_key(subject, n)) or b""
 
 
 def full_history(state: Any) -> list[list[Any]]:
     """A hazard's or an alert's whole history: the stored part decoded, then what was added since."""
     if not state.history_stored:
         return state.history
-    return [*stored_history(state.history_stored), *state.history]
+    return [*state.history_stored.decoded(), *state.history]
 
 
 def stored_history(raw: bytes) -> list[list[Any]]:

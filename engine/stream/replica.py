@@ -48,9 +48,13 @@ STOP_S = 5.0  # how long stopping waits for the reader to close
 class Replica:
     """The states of the partitions this worker does not own, per kind, with their places."""
 
-    def __init__(self, changelogs: Mapping[str, str], place_of: Callable[[str, bytes], Place]) -> None:
+    def __init__(self, changelogs: Mapping[str, str], place_of: Callable[[str, bytes], Place],
+                 histories: Mapping[str, str] | None = None) -> None:
         self.kinds = {changelog: kind for kind, changelog in changelogs.items()}
         self.tables = {kind: Table(changelog) for kind, changelog in changelogs.items()}
+        # The history tables (engine/store.py): kept like the states, without places.
+        self.history_kinds = {changelog: kind for kind, changelog in (histories or {}).items()}
+        self.histories = {kind: Table(changelog) for kind, changelog in (histories or {}).items()}
         self.indices = {kind: PlaceIndex() for kind in changelogs}
         self.place_of = place_of  # where the feeds file a stored state (`Derived.place_of`)
         self.owned: set[int] = set()  # partitions the worker's own tables answer for
@@ -66,6 +70,10 @@ class Replica:
               value: bytes | None) -> None:
         """One changelog record: kept when its partition is not the worker's own, counted past always."""
         self.positions[(changelog, partition)] = offset + 1
+        if changelog in self.history_kinds:
+            if key is not None and partition not in self.owned:
+                self.histories[self.history_kinds[changelog]].put(key, value or None, partition)
+            return
         kind = self.kinds.get(changelog)
         if kind is None or key is None or partition in self.owned:
             return
@@ -111,6 +119,16 @@ class Replica:
         self.indices[kind].put_many(placed)
         return len(moved)
 
+    def adopt_history(self, kind: str, table: Table, partitions: Iterable[int] | None = None) -> int:
+        """As `adopt`, for a history table; call it before `adopt`, which disowns the partitions."""
+        numbers = None if partitions is None else set(partitions)
+        mine, moved = self.histories[kind], 0
+        for key, value, partition in table.take(numbers):
+            if partition in self.owned:
+                mine.put(key, value, partition)
+                moved += 1
+        return moved
+
     def disown(self, partitions: Iterable[int] | None = None) -> None:
         """The worker's own tables no longer answer for `partitions` (None: any): follow them here."""
         self.owned = set() if partitions is None else self.owned - set(partitions)
@@ -121,6 +139,8 @@ class Replica:
         self.owned |= numbers
         self.owned_known.set()
         gone = 0
+        for history in self.histories.values():
+            gone += len(history.take(numbers))
         for kind, table in self.tables.items():
             taken = table.take(numbers)
             self.indices[kind].discard_many(key.decode("utf-8", "replace") for key, _, _ in taken)
@@ -129,9 +149,11 @@ class Replica:
 
     def lag(self, kind: str) -> int:
         """Records of the replicated partitions of `kind` not applied yet."""
-        changelog = self.tables[kind].changelog
+        changelogs = {self.tables[kind].changelog}
+        if kind in self.histories:
+            changelogs.add(self.histories[kind].changelog)
         return sum(max(0, end - self.positions.get(tp, 0)) for tp, end in self.ends.items()
-                   if tp[0] == changelog and tp[1] not in self.owned)
+                   if tp[0] in changelogs and tp[1] not in self.owned)
 
     def lags(self) -> dict[str, int]:
         """`lag` of every kind, for the metrics."""
@@ -161,7 +183,7 @@ class Replica:
             consumer = make_reader()
             try:
                 await consumer.start()
-                tps = [TopicPartition(changelog, p) for changelog in self.kinds
+                tps = [TopicPartition(changelog, p) for changelog in (*self.kinds, *self.history_kinds)
                        for p in await partitions_of(consumer, changelog)]
                 if not tps:
                     raise KafkaError("no changelog partitions found yet")
@@ -220,3 +242,10 @@ def read_side(replica: Replica | None, kind: str, table: Table,
         return table, index, None
     return (ReadTable(replica.tables[kind], table), Indices(replica.indices[kind], index),
             lambda: replica.lag(kind))
+
+
+def history_side(replica: Replica | None, kind: str, table: Table) -> Mapping[bytes, bytes]:
+    """The history table the pages of `kind` read: the replica's and the worker's own as one."""
+    if replica is None:
+        return table
+    return ReadTable(replica.histories[kind], table)

@@ -53,7 +53,7 @@ from engine.alerts import AlertRules
 from engine.clocks import DeadlineIndex, from_settings
 from engine.contract.envelope import INTAKE_TOPICS
 from engine.contract.outputs import record_headers
-from engine.cores import SEEN_TABLE, TABLES, Core, build_cores, decide_entry, record_value
+from engine.cores import HISTORY_TABLES, SEEN_TABLE, TABLES, Core, build_cores, decide_entry, record_value
 from engine.deadletter import DEAD_LETTER, dead_letter
 from engine.decide.emit import lead_department
 from engine.enterprise import web as enterprise_web
@@ -67,6 +67,7 @@ from engine.http.limits import Limits
 from engine.http.server import Pages, Server, health_pages
 from engine.intake.process import TIMELINE, Record, decide_intake, processing_failure
 from engine.intake.timeline import encode
+from engine.kernel.state import chunk_key
 from engine.metrics import (
     AlertGauges,
     EngineMetrics,
@@ -79,7 +80,7 @@ from engine.plan.rules import optional_plan
 from engine.plan.tracking import seed_entries
 from engine.ruleset import Rules
 from engine.settings import Settings
-from engine.stream.replica import Replica, read_side
+from engine.stream.replica import Replica, history_side, read_side
 from engine.stream.tables import LocalStore, Table, restore
 from engine.tools.kafka import client_auth, partition_for_key, reader
 from engine.topics import TopicSpec
@@ -156,6 +157,10 @@ class Runtime:
         app_id = settings.app_id
         self.tables = {kind: Table(f"{app_id}-{TABLES[kind]}-changelog") for kind in self.cores}
         self.seen = Table(f"{app_id}-{SEEN_TABLE}-changelog")
+        # Hazards' and alerts' histories, in chunks apart from their states (engine/store.py).
+        self.histories = {kind: Table(f"{app_id}-{HISTORY_TABLES[kind]}-changelog")
+                          for kind in self.cores if kind in HISTORY_TABLES}
+        self.history_changelogs = {t.changelog for t in self.histories.values()}
         self.local = (LocalStore(settings.data_dir / app_id / "tables")
                       if settings.store == "rocksdb" else None)
         self.indices = {kind: DeadlineIndex() for kind in self.cores}
@@ -176,7 +181,9 @@ class Runtime:
         self.readiness = Readiness(frozenset(self.cores), settings.decide, settings.tick_s)
         # What the HTTP pages read of the partitions other workers own (engine/stream/replica.py).
         self.replica = (Replica({kind: t.changelog for kind, t in self.tables.items()},
-                                self.derived.place_of) if settings.replicas else None)
+                                self.derived.place_of,
+                                {kind: t.changelog for kind, t in self.histories.items()})
+                        if settings.replicas else None)
         if self.replica is not None:
             self.registry.register(ReplicaGauges(self.replica.lags))
             self.readiness.replica_caught_up = self.replica.caught_up.is_set
@@ -283,6 +290,11 @@ class Runtime:
         await self._send(sends)
         if self.forwards != forwards:  # copies now on the broker that no fetch has seen yet
             self.forwarded_ms = int(time.time() * 1000)
+        # History chunks first: a state on a changelog never counts a chunk that is not there.
+        chunks = [w for w in writes if w.topic in self.history_changelogs]
+        if chunks:
+            writes = [w for w in writes if w.topic not in self.history_changelogs]
+            self._keep_locally(chunks, await self._send(chunks))
         self._keep_locally(writes, await self._send(writes))
         try:
             await self.consumer.commit(commits)
@@ -414,7 +426,7 @@ class Runtime:
         """Apply one timeline entry to its subject's state and queue what the rules decide."""
         started = time.perf_counter()
         try:
-            decision = decide_entry(self.cores, self.tables, rec.key, rec.value)
+            decision = decide_entry(self.cores, self.tables, rec.key, rec.value, self.histories)
         except Exception as exc:  # a bug must not hold the partition: dead-letter, move on
             log.exception("decision_failed", subject=(rec.key or b"").decode("utf-8", "replace"),
                           partition=rec.partition, offset=rec.offset)
@@ -433,7 +445,14 @@ class Runtime:
             log.info("decision", event_id=out.id, subject=out.key, topic=out.topic,
                      type=out.event["type"], action=out.event.get("data", {}).get("action"),
                      caused_by=entry["entry_id"], partition=rec.partition, offset=rec.offset)
-        packed = self.derived.store(core.kind, new)
+        history = self.histories.get(core.kind)
+        chunks: dict[int, bytes] | None = {} if history is not None else None
+        packed = self.derived.store(core.kind, new, chunks)
+        if history is not None and chunks:
+            for n, value in chunks.items():
+                key = chunk_key(rec.key, n)
+                history.put(key, value, rec.partition)
+                writes.append(Send(history.changelog, key, value, rec.partition))
         table.put(rec.key, packed, rec.partition)
         writes.append(Send(table.changelog, rec.key, packed, rec.partition))
         self.metrics.observe("decide", time.perf_counter() - started)
@@ -515,6 +534,11 @@ class Runtime:
             self.generation += 1
             self.readiness.revoked()
             gone = {tp.partition for tp in revoked}
+            for kind, history in self.histories.items():  # before the states: adopt disowns
+                if self.replica is not None:
+                    self.replica.adopt_history(kind, history, gone)
+                else:
+                    history.drop(gone)
             for kind, table in self.tables.items():
                 if self.replica is not None:  # the replica answers for them from now on
                     self.replica.adopt(kind, table, self.derived.place_index(kind), gone)
@@ -579,10 +603,12 @@ class Runtime:
                                   max_partition_fetch_bytes=16 * 1024 * 1024, **self.auth)
         await asyncio.wait_for(reader.start(), STEP_TIMEOUT_S)
         try:
-            for kind, table in self.tables.items():
-                if self.replica is not None:  # answering for the partitions while they are read
+            if self.replica is not None:  # answering for the partitions while they are read
+                for kind, history in self.histories.items():  # before the states: adopt disowns
+                    self.replica.adopt_history(kind, history)
+                for kind, table in self.tables.items():
                     self.replica.adopt(kind, table, self.derived.place_index(kind))
-            for table in (*self.tables.values(), self.seen):
+            for table in (*self.tables.values(), *self.histories.values(), self.seen):
                 table.clear()
                 read += await restore(reader, table, sorted(numbers), self.local, STEP_TIMEOUT_S)
                 log.info("table_restored", changelog=table.changelog, keys=len(table))
@@ -638,9 +664,10 @@ class Runtime:
         if unknown:
             raise TokenFileError(f"{self.tokens.path}: unknown {', '.join(unknown)}")
         now = self.clock.now
-        hazards = self._source("hazard", lambda table, index: hazard_source(table, self.rules, now,
-                                                                            index))
-        alerts = (self._source("alert", lambda table, index: alert_source(table, now, index))
+        hazards = self._source("hazard", lambda table, index: hazard_source(
+            table, self.rules, now, index, history_side(self.replica, "hazard", self.histories["hazard"])))
+        alerts = (self._source("alert", lambda table, index: alert_source(
+            table, now, index, history_side(self.replica, "alert", self.histories["alert"])))
                   if "alert" in self.tables else None)
         feeds.register(pages, settings=self.settings, bootstrap=self.bootstrap, hazards=hazards,
                        alerts=alerts, tokens=self.tokens, now=self.clock.now)

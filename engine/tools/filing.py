@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from engine.contract.outputs import REFERRALS_DISCIPLINE, record_headers
-from engine.cores import TABLES, record_value
+from engine.cores import HISTORY_TABLES, TABLES, record_value
 from engine.decide.filing import monthly_filings
 from engine.decide.state import Hazard
 from engine.kernel.outputs import Out
@@ -26,11 +26,14 @@ from engine.tools.kafka import producer, read_to_end, require_topic
 
 async def latest_hazards(bootstrap: str, app_id: str,
                          auth: Mapping[str, Any] | None = None) -> list[Hazard]:
-    """Every hazard's latest state in the table's changelog (a deleted key drops out)."""
+    """Every hazard's latest state in the table's changelog (a deleted key drops out), with its
+    whole history from the history table's changelog."""
     latest: dict[bytes, bytes | None] = {}
     for r in await read_to_end(bootstrap, f"{app_id}-{TABLES['hazard']}-changelog", auth):
         latest[r.key] = r.value
-    return [unpack(v) for v in latest.values() if v]
+    history = {r.key: r.value for r in await read_to_end(
+        bootstrap, f"{app_id}-{HISTORY_TABLES['hazard']}-changelog", auth)}
+    return [unpack(v, history=history) for v in latest.values() if v]
 
 
 async def _publish(bootstrap: str, prefix: str, outs: list[Out], auth: Mapping[str, Any] | None) -> None:

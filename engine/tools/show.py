@@ -2,7 +2,8 @@
 
 `hazard-engine show --enterprise USCC` prints an enterprise's file (一企一档) the same way.
 
-The state is read from the hazard table's changelog and the timeline from the
+The state is read from the hazard table's changelog (its history's chunks from the history
+table's changelog) and the timeline from the
 timeline topic, on the one partition the hazard's id hashes to, so this works
 without the worker and without its HTTP server.
 """
@@ -17,7 +18,7 @@ from typing import Any
 
 from aiokafka import TopicPartition
 
-from engine.cores import TABLES
+from engine.cores import HISTORY_TABLES, TABLES
 from engine.decide.state import Hazard
 from engine.enterprise.state import EnterpriseFile
 from engine.intake.process import TIMELINE
@@ -27,7 +28,9 @@ from engine.tools.kafka import partition_for_key, partitions_of, reader
 
 
 async def _records_for_key(bootstrap: str, topic: str, key: bytes,
-                           auth: Mapping[str, Any] | None = None) -> list[Any]:
+                           auth: Mapping[str, Any] | None = None, chunks: bool = False) -> list[Any]:
+    """The records of `key` on the partition it hashes to; with `chunks`, those of its history
+    chunks instead (keys `chunk_key(key, n)`, written to the same partition)."""
     consumer = reader(bootstrap, auth)
     await consumer.start()
     try:
@@ -44,7 +47,8 @@ async def _records_for_key(bootstrap: str, topic: str, key: bytes,
         found = []
         while await consumer.position(tp) < end:
             batch = await consumer.getmany(tp, timeout_ms=1000)
-            found += [r for r in batch.get(tp, []) if r.key == key]
+            found += [r for r in batch.get(tp, [])
+                      if (r.key.rpartition(b"#")[0] == key if chunks else r.key == key)]
         return found
     finally:
         await consumer.stop()
@@ -55,9 +59,12 @@ async def load(bootstrap: str, prefix: str, app_id: str, hazard_id: str,
     """The latest stored state of a hazard and its timeline entries, in order."""
     key = hazard_id.encode()
     changes = await _records_for_key(bootstrap, f"{app_id}-hazards-changelog", key, auth)
+    chunks = await _records_for_key(bootstrap, f"{app_id}-{HISTORY_TABLES['hazard']}-changelog", key,
+                                    auth, chunks=True)
     entries = await _records_for_key(bootstrap, prefix + TIMELINE, key, auth)
     latest = changes[-1].value if changes else None
-    return (unpack(latest) if latest else None), [json.loads(r.value) for r in entries]
+    history = {r.key: r.value for r in chunks}
+    return (unpack(latest, history=history) if latest else None), [json.loads(r.value) for r in entries]
 
 
 def render(h: Hazard | None, entries: list[dict[str, Any]], hazard_id: str) -> str:

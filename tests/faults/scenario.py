@@ -84,9 +84,13 @@ async def observe(ns: Namespace) -> Observed:
         for r in await topic(name):
             ids.append(_output_id(r.value))
     states: dict[str, dict[str, Any]] = {}
+    history: dict[str, dict[bytes, bytes]] = {}
     for kind, table in (("hazard", "hazards"), ("alert", "alerts")):
         records = await read_to_end(ns.bootstrap, f"{ns.name}-{table}-changelog")
         states[kind] = {r.key.decode(): r.value for r in records if r.value}
+        # A long history's chunks are kept apart from the state (engine/store.py).
+        chunks = await read_to_end(ns.bootstrap, f"{ns.name}-{table}-history-changelog")
+        history[kind] = {r.key: r.value for r in chunks if r.value}
     consumer = reader(ns.bootstrap, {})
     await consumer.start()
     try:
@@ -94,8 +98,9 @@ async def observe(ns: Namespace) -> Observed:
     finally:
         await consumer.stop()
     return Observed(intake, timeline, rejected, duplicates, ids,
-                    {k: unpack(v) for k, v in states["hazard"].items()},
-                    {k: unpack(v, Alert) for k, v in states["alert"].items()}, partitions)
+                    {k: unpack(v, history=history["hazard"]) for k, v in states["hazard"].items()},
+                    {k: unpack(v, Alert, history=history["alert"]) for k, v in states["alert"].items()},
+                    partitions)
 
 
 def _output_id(value: bytes) -> str:

@@ -38,3 +38,19 @@ def test_the_report_puts_an_earlier_run_beside_this_one(path: core.Path_, monkey
     assert total[1] == total[2] == f"{now['mixed']['total_us_per_event']:,.1f}"
     hazard = next(line for line in lines if line.startswith("hazard")).split()
     assert hazard[2] == "-" and hazard[4] == "-"  # no earlier hazard figures given
+
+
+def test_the_history_rows_kept_in_chunks_stay_small_where_the_whole_history_grows(
+        path: core.Path_, monkeypatch) -> None:
+    """At 200 events the chunked record holds the tail only; the report sets both side by side."""
+    monkeypatch.setitem(core.HISTORY_LENGTHS, "hazard", (10, 200))
+    chunked = core.history(path, "hazard", core.hazard_events(204), 4)
+    whole = core.history(path, "hazard", core.hazard_events(204), 4, chunked=False)
+    assert chunked[0]["history_bytes"] == whole[0]["history_bytes"] == whole[1]["history_bytes"] == 0
+    assert chunked[1]["history_bytes"] > 0 and chunked[1]["stored_bytes"] < whole[1]["stored_bytes"] / 2
+    assert chunked[1]["written_bytes_per_event"] < whole[1]["written_bytes_per_event"] / 2
+    now = {"mixed": {"events": 1, "timeline_entries": 1, "us_per_event": {}, "total_us_per_event": 1.0},
+           "history": {"hazard": chunked, "alert": []}, "history_whole": {"hazard": whole, "alert": []}}
+    rows = [line.split() for line in core.report(now, None).splitlines()[-4:-1]]
+    assert rows[-1][:2] == ["hazard", "200"]
+    assert rows[-1][4:6] == [f"{whole[1]['stored_bytes']:,}", f"{chunked[1]['stored_bytes']:,}"]

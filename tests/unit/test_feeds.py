@@ -242,3 +242,45 @@ def test_watch_line_is_coloured_by_tier_only_on_a_terminal() -> None:
     assert not wanted(event, Filters(towns=frozenset({"yuji"})), None)
     assert wanted(event, Filters(departments=frozenset({"safety_bureau"})), lambda s: "safety_bureau")
     assert not wanted({"type": "other", "data": {}}, Filters(), None)
+
+
+def test_a_hazard_page_reads_its_history_chunks_and_answers_503_while_one_is_missing(
+        tmp_path: Path) -> None:
+    """`GET /hazards/{id}` shows the whole record from the history table; a chunk the copy it reads
+    does not hold yet (a replica behind) gets 503 with Retry-After, never a short record or a 500."""
+    import asyncio
+
+    from aiohttp.test_utils import TestClient, TestServer
+
+    from engine.feeds.share import LoopShare
+    from engine.feeds.views import hazard_source
+    from engine.feeds.web import lookups
+    from engine.http.server import Pages
+    from engine.kernel.state import chunk_key
+
+    items = [[1_790_000_000 + n, f"e{n}", f"step {n}"] for n in range(150)]
+    h = Hazard("HZ-L", opened="e0", opened_at=1_790_000_000, title="Blocked exit", sector="fire_safety",
+               town="huxi", history=items)
+    chunks: dict[int, bytes] = {}
+    table = {b"HZ-L": pack(h, chunks=chunks)}
+    history = {chunk_key(b"HZ-L", n): value for n, value in chunks.items()}
+    assert len(history) == 2
+    index = PlaceIndex()
+    index.put("HZ-L", hazard_place(h, None))
+    token, line = mint("district", [], [], True)
+    pages = Pages()
+    lookups(pages, "hazard", hazard_source(table, RULES, lambda: 1_790_100_000, index, history),
+            TokenStore.load(tokens_file(tmp_path, line)), lambda: 1_790_100_000, LoopShare(1.0, 8))
+
+    async def main() -> None:
+        async with TestClient(TestServer(pages.web_app)) as client:
+            auth = {"Authorization": f"Bearer {token}"}
+            whole = await client.get("/hazards/HZ-L", headers=auth)
+            assert whole.status == 200
+            assert [r["event_id"] for r in (await whole.json())["record"]] == [i[1] for i in items]
+            del history[chunk_key(b"HZ-L", 1)]
+            behind = await client.get("/hazards/HZ-L", headers=auth)
+            assert behind.status == 503 and behind.headers["Retry-After"] == "1"
+            assert "history is still being read" in (await behind.json())["error"]
+
+    asyncio.run(main())

@@ -15,7 +15,7 @@ from engine.feeds.share import LoopShare
 from engine.feeds.tokens import Scope
 from engine.feeds.views import TableSource
 from engine.health import Readiness
-from engine.stream.replica import ReadTable, Replica, read_side
+from engine.stream.replica import ReadTable, Replica, history_side, read_side
 from engine.stream.tables import Table
 
 CHANGELOG = "app-hazards-changelog"
@@ -258,3 +258,35 @@ def test_many_places_come_and_go_at_once_as_one_by_one() -> None:
         assert bulk.places == single.places and len(bulk) == len(single)
         assert bulk.scan(HUXI, Filters(), None, 0.0, None, 500) == \
             single.scan(HUXI, Filters(), None, 0.0, None, 500)
+
+
+HISTORY = "app-hazards-history-changelog"
+
+
+def test_history_chunks_are_replicated_adopted_and_released_with_their_partitions() -> None:
+    """Chunks of other partitions are kept, the worker's own are counted past; on revocation the
+    worker's chunks move in (adopted before the states, which disown the partition), and a
+    recovered partition's chunks leave again; the pages read replica and own as one."""
+    r = Replica({"hazard": CHANGELOG}, place_of, {"hazard": HISTORY})
+    r.release([0])  # the worker owns partition 0
+    r.apply(HISTORY, 1, 0, b"HZ-B#0", b"[chunk B0]")
+    r.apply(HISTORY, 0, 0, b"HZ-A#0", b"[chunk A0 from the changelog]")
+    assert dict(r.histories["hazard"]) == {b"HZ-B#0": b"[chunk B0]"}
+    assert r.positions[(HISTORY, 0)] == 1
+    r.ends[(HISTORY, 1)] = 3
+    assert r.lag("hazard") == 2  # the history changelog's records count in the kind's lag
+
+    own_history = Table(HISTORY)
+    own_history.put(b"HZ-A#0", b"[chunk A0]", 0)
+    both = history_side(r, "hazard", own_history)
+    assert both[b"HZ-A#0"] == b"[chunk A0]" and both[b"HZ-B#0"] == b"[chunk B0]"
+    assert history_side(None, "hazard", own_history) is own_history
+
+    table, index = own(("HZ-A", "huxi", 0))
+    assert r.adopt_history("hazard", own_history, [0]) == 1
+    assert r.adopt("hazard", table, index, [0]) == 1
+    assert len(own_history) == 0 and r.histories["hazard"][b"HZ-A#0"] == b"[chunk A0]"
+    r.apply(HISTORY, 0, 1, b"HZ-A#1", b"[chunk A1]")  # followed here now
+    assert b"HZ-A#1" in r.histories["hazard"]
+    r.release([0])
+    assert set(r.histories["hazard"]) == {b"HZ-B#0"}

@@ -21,10 +21,12 @@ from engine.alerts import Alert
 from engine.decide.core import decide
 from engine.decide.replay import clock_entry
 from engine.decide.state import APPLIED, Hazard, entry_hash
+from engine.kernel.state import CHUNK, MissingHistory, chunk_key
 from engine.store import StoredFormatError, header, pack, unpack
 from engine.stream.runtime import MAX_BATCH
 
 V0 = Path(__file__).parent / "testdata" / "states-v0"
+V1 = Path(__file__).parent / "testdata" / "states-v1"
 
 
 def _story(hid: str) -> list[dict[str, Any]]:
@@ -109,15 +111,17 @@ def test_a_stored_state_keeps_its_header_and_names_its_format() -> None:
     h, _ = _chain(_story("HZ-H"), stored=False)
     raw = pack(h, b"summary", b"place")
     assert header(raw) == (h.next_due(), b"summary", b"place")
-    _, state, history = raw.split(b"\n")
-    assert state.startswith(b'{"format":1,') and b'"history"' not in state
+    _, state, history, hashes = raw.split(b"\n", 3)
+    assert state.startswith(b'{"format":2,') and b'"history"' not in state and b'"applied"' not in state
+    assert hashes == b"".join(tag.to_bytes(8, "big") for tag in h.applied)  # raw, not base64
+    assert state.endswith(b'"history_kept":{"chunks":0,"tail":%d}}' % len(h.history))
     assert b'"enterprise":{"uscc":"91371500MA3C4XK2N2","name":' in state
     assert history.startswith(b'[{"time":') and unpack(raw) == h
 
 
 def test_a_state_of_an_unknown_format_is_refused_with_a_clear_error() -> None:
     """A state written by a newer engine names its format instead of loading wrongly."""
-    with pytest.raises(StoredFormatError, match="format 9; this engine reads formats 0 to 1"):
+    with pytest.raises(StoredFormatError, match="format 9; this engine reads formats 0 to 2"):
         unpack(b'\n{"format":9,"id":"HZ-1"}\n[]')
 
 
@@ -130,4 +134,117 @@ def test_states_stored_before_the_format_was_versioned_still_load(path: Path) ->
     assert unpack(raw, kind) == want
     assert unpack(raw, kind, lazy=True) == want
     assert header(raw)[0] == want.next_due()
-    assert unpack(pack(want), kind) == want  # and it goes on in format 1
+    assert unpack(pack(want), kind) == want  # and it goes on in format 2
+
+
+# --- format 2: the history in chunks apart -------------------------------------------------------
+
+
+def _stored_chain(entries: list[dict[str, Any]], history: dict[bytes, bytes],
+                  key: bytes) -> tuple[Any, list[Any], list[int]]:
+    """As `_chain(stored=True)`, the history's chunks kept in `history` as the worker keeps them.
+
+    Also returns how many chunks each decision wrote.
+    """
+    state: Any = None
+    outs: list[Any] = []
+    written = []
+    for entry in entries:
+        state, more = decide(state, entry, RULES)
+        outs += more
+        chunks: dict[int, bytes] = {}
+        raw = pack(state, chunks=chunks)
+        for n, value in chunks.items():
+            assert chunk_key(key, n) not in history  # a chunk is written once
+            history[chunk_key(key, n)] = value
+        written.append(len(chunks))
+        state = unpack(raw, lazy=True, history=history)
+    return state, outs, written
+
+
+def _long_story(hid: str, progresses: int) -> list[dict[str, Any]]:
+    """A report, many progress reports, then the story's end and a clock that refers it for its
+    duty failure: the referral's evidence is the whole timeline, read from the chunks."""
+    story = _story(hid)
+    extra = [progress(hid, f"2026-11-{3 + i // 24:02d} {i % 24:02d}:30", i % 100) for i in range(progresses)]
+    return [story[0], *extra, *story[1:], clock_entry(hid, at("2027-03-01 00:00"))]
+
+
+def test_a_long_history_goes_into_chunks_and_decides_exactly_as_a_history_kept_whole() -> None:
+    """Same outputs (a referral's whole timeline included) and same state; one chunk per CHUNK items."""
+    entries = _long_story("HZ-C", 300)
+    plain, plain_outs = _chain(entries, stored=False)
+    history: dict[bytes, bytes] = {}
+    lazy, lazy_outs, written = _stored_chain(entries, history, b"HZ-C")
+    assert [o.event for o in lazy_outs] == [o.event for o in plain_outs]
+    referrals = [o.event for o in plain_outs if o.event["type"] == "safety.referral.discipline"]
+    assert referrals and len(referrals[0]["data"]["timeline"]) > CHUNK  # a chunk read for evidence
+    assert lazy.timeline() == plain.history and lazy.encode() == plain.encode()
+    kept = len(plain.history) // CHUNK
+    assert sorted(history) == sorted(chunk_key(b"HZ-C", n) for n in range(kept))
+    assert max(written) == 1 and sum(written) == kept  # a decision writes at most one chunk
+    raw = pack(lazy, chunks={})
+    assert unpack(raw, history=history) == plain  # read whole, as show and the feeds read it
+    assert len(raw) < len(pack(plain)) / 2  # the record holds the tail only
+
+
+def test_the_stored_record_stays_bounded_however_long_the_history() -> None:
+    """From 100 to 600 events of history the record does not grow past its tail's CHUNK items."""
+    entries = _long_story("HZ-B", 600)[:-7]
+    sizes: list[int] = []
+    state: Any = None
+    history: dict[bytes, bytes] = {}
+    for entry in entries:
+        state, _ = decide(state, entry, RULES)
+        chunks: dict[int, bytes] = {}
+        raw = pack(state, chunks=chunks)
+        history.update((chunk_key(b"HZ-B", n), v) for n, v in chunks.items())
+        sizes.append(len(raw))
+        state = unpack(raw, lazy=True, history=history)
+    assert state.history_stored.items == len(state.timeline()) > 600
+    assert state.history_stored.tail_items < CHUNK
+    assert max(sizes[100:]) < 2 * max(sizes[:CHUNK])
+
+
+def test_a_state_whose_chunks_are_missing_says_so_instead_of_loading_a_short_history() -> None:
+    """Read whole without its history table, or with a chunk gone, a state raises MissingHistory."""
+    entries = _long_story("HZ-X", 100)[:-7]
+    history: dict[bytes, bytes] = {}
+    lazy, _, _ = _stored_chain(entries, history, b"HZ-X")
+    raw = pack(lazy, chunks={})
+    with pytest.raises(MissingHistory, match="no history table"):
+        unpack(raw)
+    del history[chunk_key(b"HZ-X", 0)]
+    with pytest.raises(MissingHistory, match="chunk 0 of 1 is not in the history table"):
+        unpack(raw, history=history)
+
+
+def test_packed_without_a_place_for_chunks_a_state_keeps_its_whole_history_in_the_record() -> None:
+    """Tools and tests that pack a state alone get a record that needs no history table."""
+    entries = _long_story("HZ-W2", 100)[:-7]
+    history: dict[bytes, bytes] = {}
+    lazy, _, _ = _stored_chain(entries, history, b"HZ-W2")
+    assert lazy.history_stored.chunks == 1
+    whole = pack(lazy)
+    assert b'"history_kept":{"chunks":0,' in whole
+    assert unpack(whole).history == lazy.timeline()
+
+
+@pytest.mark.parametrize("path", sorted(V1.glob("*.state")), ids=lambda p: p.stem)
+def test_states_stored_in_format_1_load_and_move_their_history_into_chunks_on_the_next_write(
+        path: Path) -> None:
+    """Format 1 (written by commit 7acaba8, the whole history on the record's last line) loads whole
+    and lazily; packed again with a place for chunks its full chunks leave the record."""
+    kind = Alert if path.name.startswith("alert-") else Hazard
+    want = kind.decode(path.with_suffix(".json").read_bytes())
+    raw = path.read_bytes()
+    assert raw.split(b"\n")[1].startswith(b'{"format":1,')
+    assert unpack(raw, kind) == want
+    lazy = unpack(raw, kind, lazy=True)
+    assert lazy.timeline() == want.history and lazy.encode() == want.encode()
+    chunks: dict[int, bytes] = {}
+    again = pack(lazy, chunks=chunks)
+    assert sorted(chunks) == list(range(len(want.history) // CHUNK))
+    history = {chunk_key(want.id.encode(), n): v for n, v in chunks.items()}
+    assert unpack(again, kind, history=history) == want
+    assert unpack(again, kind, lazy=True, history=history).timeline() == want.history
