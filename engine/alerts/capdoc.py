@@ -6,10 +6,23 @@ due and fills it in from the alert. The output is an `Out` whose event is
 the worker writes the XML's bytes as the record value, keyed by the alert id.
 
 Each message's identifier is the rules' issuer code, the Beijing time of the
-event it reports and a sequence number per alert (1, 2, 3...), and its
-`references` name every earlier message about the alert. Events about an
+event it reports and a sequence number per alert (1, 2, 3...). Events about an
 alert that arrive before its raising wait for it; once a Cancel has gone
 out, later events send no CAP.
+
+An Update or a Cancel names in `references` the raising message (the Alert)
+and the message sent just before it, not every earlier one: two references,
+however long the alert runs. CAP 1.2 (OASIS Standard, 1 July 2010), section
+3.2.1, defines `references` as the extended identifiers (sender,identifier,sent)
+of the earlier message or messages this one refers to, separated by
+whitespace; an Update "updates and supercedes" the messages it references and
+a Cancel cancels them. It does not ask for every earlier message. Each message
+supersedes the one before it, so the chain from any message to the latest is
+unbroken, and a consumer that keeps the current message of an incident
+replaces it at every step; the Alert is named every time, so a consumer that
+files messages under the one that opened the incident, or that missed some
+updates, still finds where each one belongs. Naming every earlier message made
+the 5,000th update of a long incident carry 5,000 references (docs/alerts.md).
 """
 
 from __future__ import annotations
@@ -46,12 +59,17 @@ def on_event(a: Alert, state: str, at: int, event_id: str, rules: AlertRules) ->
     return outs
 
 
+def references(caps: list[list[Any]]) -> list[list[Any]]:
+    """The messages a new Update or Cancel names: the raising message and the latest (see above)."""
+    return caps[:1] + caps[-1:] if len(caps) > 1 else caps[:1]
+
+
 def _send(a: Alert, state: str, at: int, rules: AlertRules) -> list[Out]:
-    if any(c[3] == "Cancel" for c in a.caps):
+    if a.caps and a.caps[-1][3] == "Cancel":  # nothing goes out after a Cancel, so it is the latest
         return []
     cap = rules.cap
     sent = datetime.fromtimestamp(at, UTC)
-    sequence = len(a.caps) + 1
+    sequence = a.caps[-1][0] + 1 if a.caps else 1  # the state keeps the first and the latest
     ident = identifier(cap.issuer_code, sent, sequence)
     category, urgency, severity, certainty = cap_fields(a.level, state, a.kind)
     headline, description = _words(a, state, rules)
@@ -61,13 +79,14 @@ def _send(a: Alert, state: str, at: int, rules: AlertRules) -> list[Out]:
     msg = CapMessage(
         identifier=ident, sender=cap.sender, sent=sent,
         status="Exercise" if a.exercise else "Actual", msg_type=msg_type_for(state),
-        references=tuple((cap.sender, c[1], datetime.fromtimestamp(c[2], UTC)) for c in a.caps),
+        references=tuple((cap.sender, c[1], datetime.fromtimestamp(c[2], UTC)) for c in references(a.caps)),
         event=event_text(a.kind), category=category, urgency=urgency, severity=severity,
         certainty=certainty, headline=headline, description=description,
         instruction=kind.instruction if state != "closed" else None,
         area_desc=emit.place(a, rules), circle=circle, parameters=_parameters(a, rules),
         sender_name=cap.sender_name, note="演练 Exercise" if a.exercise else None)
-    a.caps.append([sequence, ident, at, msg.msg_type])
+    row = [sequence, ident, at, msg.msg_type]
+    a.caps = [a.caps[0], row] if a.caps else [row]  # the first and the latest (bounds.py)
     event: dict[str, Any] = {"id": ident, "type": "cap", "time": iso(at),
                              "xml": render(msg).decode("utf-8")}
     return [Out(ALERTS_CAP, a.id, event)]
