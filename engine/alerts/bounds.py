@@ -64,12 +64,12 @@ def bound(a: Alert, rules: AlertRules) -> None:
         a.disaster_reports = kept
 
 
-def fold_late(a: Alert, report: list[Any], rules: AlertRules) -> None:
+def fold_late(a: Alert, report: tuple[Any, ...], rules: AlertRules) -> None:
     """Fold a report older than the latest folded one straight into `earlier` (see the module doc)."""
     _fold(a, report, regrade_end(a, rules), rules, late=True)
 
 
-def _fold(a: Alert, report: list[Any], end: int, rules: AlertRules, late: bool = False) -> None:
+def _fold(a: Alert, report: tuple[Any, ...], end: int, rules: AlertRules, late: bool = False) -> None:
     e = a.earlier if a.earlier is not None else {"until": report[0]}
     a.earlier = e
     at = report[0]

@@ -31,6 +31,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from engine.alerts import emit
+from engine.alerts.grade import Figures
 from engine.alerts.rules import AlertRules
 from engine.alerts.state import Alert
 from engine.cap import CapMessage, cap_fields, event_text, identifier, msg_type_for, render
@@ -72,7 +73,8 @@ def _send(a: Alert, state: str, at: int, rules: AlertRules) -> list[Out]:
     sequence = a.caps[-1][0] + 1 if a.caps else 1  # the state keeps the first and the latest
     ident = identifier(cap.issuer_code, sent, sequence)
     category, urgency, severity, certainty = cap_fields(a.level, state, a.kind)
-    headline, description = _words(a, state, rules)
+    place, figures = emit.place(a, rules), a.figures()
+    headline, description = _words(a, state, rules, place, figures)
     kind = rules.kinds[a.kind]
     loc = a.location or {}
     circle = (loc["lat"], loc["lon"], cap.circle_radius_km) if loc.get("lat") is not None else None
@@ -83,21 +85,20 @@ def _send(a: Alert, state: str, at: int, rules: AlertRules) -> list[Out]:
         event=event_text(a.kind), category=category, urgency=urgency, severity=severity,
         certainty=certainty, headline=headline, description=description,
         instruction=kind.instruction if state != "closed" else None,
-        area_desc=emit.place(a, rules), circle=circle, parameters=_parameters(a, rules),
+        area_desc=place, circle=circle, parameters=_parameters(a, rules, figures),
         sender_name=cap.sender_name, note="演练 Exercise" if a.exercise else None)
-    row = [sequence, ident, at, msg.msg_type]
+    row = (sequence, ident, at, msg.msg_type)
     a.caps = [a.caps[0], row] if a.caps else [row]  # the first and the latest (bounds.py)
     event: dict[str, Any] = {"id": ident, "type": "cap", "time": iso(at),
                              "xml": render(msg).decode("utf-8")}
     return [Out(ALERTS_CAP, a.id, event)]
 
 
-def _words(a: Alert, state: str, rules: AlertRules) -> tuple[str, str]:
+def _words(a: Alert, state: str, rules: AlertRules, place: str, f: Figures) -> tuple[str, str]:
     kind = rules.kinds[a.kind]
     town = rules.reference.towns.get(a.town() or "")
     where = town.name if town else a.town()
     grade = rules.grade(a.grade) if a.grade else None
-    f = a.figures()
     tag = {"raised": "", "updated": "（更新 update）", "closed": "（结束 closed）"}[state]
     headline = (f"{where}{kind.name}{tag}：{a.level}级响应 / {kind.name_en.capitalize()} in {where}, "
                 f"response level {a.level}" + (" (closed)" if state == "closed" else ""))
@@ -112,14 +113,13 @@ def _words(a: Alert, state: str, rules: AlertRules) -> tuple[str, str]:
         people += f"，需疏散{f.evacuate}人"
         english += f", {f.evacuate} to evacuate"
     graded = f"{grade.name}，" if grade else ""
-    description = (f"{emit.place(a, rules)}发生{kind.name}。{people}。{graded}启动{a.level}级应急响应。"
+    description = (f"{place}发生{kind.name}。{people}。{graded}启动{a.level}级应急响应。"
                    f"{a.description}\n{kind.name_en.capitalize()}: {english}. "
                    f"{grade.name_en.capitalize() + ', ' if grade else ''}response level {a.level}.")
     return headline, description
 
 
-def _parameters(a: Alert, rules: AlertRules) -> tuple[tuple[str, str], ...]:
-    f = a.figures()
+def _parameters(a: Alert, rules: AlertRules, f: Figures) -> tuple[tuple[str, str], ...]:
     params = [("alertId", a.id), ("kind", a.kind or ""), ("grade", a.grade or ""),
               ("responseLevel", a.level or ""), ("dead", str(f.dead)), ("missing", str(f.missing)),
               ("seriouslyInjured", str(f.seriously_injured)), ("injured", str(f.injured)),

@@ -110,7 +110,7 @@ def _acknowledged(a: Alert, d: dict[str, Any], at: int, eid: str, rules: AlertRu
 
 def _disaster_reported(a: Alert, d: dict[str, Any], at: int, eid: str, rules: AlertRules) -> str:
     """safety.disaster.reported: a disaster information officer's report."""
-    report = [at, eid, d["report_kind"], d["post"]]
+    report = (at, eid, d["report_kind"], d["post"])
     a.disaster_reports.insert(bisect.bisect_right([r[0] for r in a.disaster_reports], at), report)
     figures = d.get("figures") or {}
     _figures(a, at, eid, {"casualties": figures.get("casualties"),
@@ -136,7 +136,7 @@ HANDLERS: dict[str, Handler] = {
 
 
 def _figures(a: Alert, at: int, eid: str, d: dict[str, Any], rules: AlertRules) -> None:
-    report = [at, eid, d.get("casualties"), d.get("estimated_loss_cny"), d.get("people_to_evacuate")]
+    report = (at, eid, d.get("casualties"), d.get("estimated_loss_cny"), d.get("people_to_evacuate"))
     if not any(v is not None for v in report[2:]):
         return
     if a.earlier is not None and at < a.earlier["until"]:

@@ -33,8 +33,8 @@ class Alert(HistoryState):
     # production_accident, non_production or natural_disaster: given at raising or derived (v2).
     incident_class: str | None = None
     # The latest figure reports (at most bounds.REPORTS_KEPT) in time order:
-    # [time, event id, casualties, loss, to evacuate] (None: not given).
-    reports: list[list[Any]] = field(default_factory=list)
+    # (time, event id, casualties, loss, to evacuate) (None: not given).
+    reports: list[tuple[Any, ...]] = field(default_factory=list)
     # What the reports folded out of `reports` leave for the decisions (bounds.py); None: none folded.
     earlier: dict[str, Any] | None = None
     grade: str | None = None  # the accident grade held now
@@ -46,8 +46,8 @@ class Alert(HistoryState):
     step: int = 0  # handover steps passed (skipped ones included)
     closed_at: int | None = None
     closed_by: str | None = None
-    # CAP sent, the first and the latest only (bounds.py): [sequence, identifier, sent, type].
-    caps: list[list[Any]] = field(default_factory=list)
+    # CAP sent, the first and the latest only (bounds.py): (sequence, identifier, sent, type).
+    caps: list[tuple[Any, ...]] = field(default_factory=list)
     waiting: list[list[Any]] = field(default_factory=list)  # before the raising: [time, event id, type]
     clocks: dict[str, int] = field(default_factory=dict)  # clock name -> due (derived)
     applied: list[int] = field(default_factory=list)  # hashes of the latest APPLIED entry ids applied
@@ -55,8 +55,8 @@ class Alert(HistoryState):
     notified: bool = False  # the 493号令 art. 10 notifications went out (production accidents)
     routed: bool = False  # a non-production incident went to the town and the sector's department
     # Disaster reports (灾情报告) in time order, the latest few and the first final one (bounds.py):
-    # [time, event id, report_kind, post].
-    disaster_reports: list[list[Any]] = field(default_factory=list)
+    # (time, event id, report_kind, post).
+    disaster_reports: list[tuple[Any, ...]] = field(default_factory=list)
     dstep: int = 0  # steps of the initial disaster report chain passed
     dmissed: list[int] = field(default_factory=list)  # daily (续报/零报告) due times that ran out
     final_missed: bool = False  # the final report (核报) clock ran out
@@ -72,6 +72,15 @@ class Alert(HistoryState):
         "waiting": ("many", ("time", "event_id", "type")),
         "disaster_reports": ("many", ("time", "event_id", "report_kind", "post")),
     }
+
+    def __post_init__(self) -> None:
+        # A report, a CAP message or a disaster report, once recorded, never changes: kept as
+        # tuples, the copy each decision makes of the state (engine/kernel/apply.py `clone`)
+        # shares them instead of copying every field of every one.
+        for name in ("reports", "caps", "disaster_reports"):
+            rows = getattr(self, name)
+            if rows and type(rows[0]) is not tuple:
+                setattr(self, name, [tuple(r) for r in rows])
 
     def status(self) -> str:
         """orphan (not raised yet), open, acknowledged (a responder took it on) or closed."""
