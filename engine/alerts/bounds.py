@@ -20,7 +20,11 @@ happened; the state keeps what its decisions read:
 - `caps`: the first CAP message (the Alert) and the latest. The next message's
   sequence number follows the latest's, and a Cancel is always the latest
   (nothing is sent after it). Its `references` name those two (capdoc.py says
-  why a CAP consumer reads that correctly); every message stays on `alerts.cap`.
+  why a CAP consumer reads that correctly). A message the state no longer
+  keeps becomes a line of the history, so the feeds and the board still list
+  every one (`capdoc.sent`); a state stored before, with every message in
+  `caps`, moves those between to its history when it is bounded. Every
+  message stays on `alerts.cap`.
 - `disaster_reports`: the latest `DISASTER_REPORTS_KEPT`, and the first final
   report (核报) if one was dropped: the disaster clocks read only whether there
   is a report, whether a final one came and the latest report's time.
@@ -33,6 +37,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from engine.alerts.capdoc import history_item
 from engine.alerts.grade import Figures, classify
 from engine.alerts.rules import GRADES, AlertRules
 from engine.alerts.state import FIELDS, Alert
@@ -53,7 +58,8 @@ def bound(a: Alert, rules: AlertRules) -> None:
         end = regrade_end(a, rules)
         while len(a.reports) > REPORTS_KEPT:
             _fold(a, a.reports.pop(0), end, rules)
-    if len(a.caps) > 2:
+    if len(a.caps) > 2:  # a state stored before: its messages between go to the history
+        a.history += [history_item(c) for c in a.caps[1:-1]]
         a.caps = [a.caps[0], a.caps[-1]]
     if len(a.disaster_reports) > DISASTER_REPORTS_KEPT:
         kept = a.disaster_reports[-DISASTER_REPORTS_KEPT:]

@@ -27,6 +27,7 @@ the 5,000th update of a long incident carry 5,000 references (docs/alerts.md).
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -60,7 +61,30 @@ def on_event(a: Alert, state: str, at: int, event_id: str, rules: AlertRules) ->
     return outs
 
 
-def references(caps: list[list[Any]]) -> list[list[Any]]:
+# The state keeps the first message and the latest (bounds.py); every other one is a line of the
+# alert's history, "CAP Update #3: <identifier>" at the time it was sent, under its identifier.
+_SENT = re.compile(r"CAP (Alert|Update|Cancel) #(\d+): (\S+)")
+
+
+def history_item(cap: tuple[Any, ...]) -> list[Any]:
+    """The history's item for a CAP message the state no longer keeps: (sequence, identifier,
+    sent, type) -> [sent, identifier, what]."""
+    sequence, ident, at, msg_type = cap
+    return [at, ident, f"CAP {msg_type} #{sequence}: {ident}"]
+
+
+def sent(timeline: list[list[Any]], caps: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """Every CAP message sent about an alert, by sequence: (sequence, identifier, sent, type):
+    those its history records and the first and the latest, which its state keeps."""
+    found = {c[0]: tuple(c) for c in caps}
+    for at, _, what in timeline:
+        m = _SENT.fullmatch(what)
+        if m:
+            found[int(m[2])] = (int(m[2]), m[3], at, m[1])
+    return [found[seq] for seq in sorted(found)]
+
+
+def references(caps: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
     """The messages a new Update or Cancel names: the raising message and the latest (see above)."""
     return caps[:1] + caps[-1:] if len(caps) > 1 else caps[:1]
 
@@ -88,6 +112,8 @@ def _send(a: Alert, state: str, at: int, rules: AlertRules) -> list[Out]:
         area_desc=place, circle=circle, parameters=_parameters(a, rules, figures),
         sender_name=cap.sender_name, note="演练 Exercise" if a.exercise else None)
     row = (sequence, ident, at, msg.msg_type)
+    if len(a.caps) > 1:  # the latest makes way for this one: the history records it
+        a.history.append(history_item(a.caps[-1]))
     a.caps = [a.caps[0], row] if a.caps else [row]  # the first and the latest (bounds.py)
     event: dict[str, Any] = {"id": ident, "type": "cap", "time": iso(at),
                              "xml": render(msg).decode("utf-8")}

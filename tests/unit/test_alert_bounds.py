@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from engine.alerts import Alert, AlertReplay, bounds, decide_alert, load_alert_rules
 from engine.cap import validate as cap_validate
 from engine.contract.outputs import ALERTS_CAP
+from engine.feeds.views import alert_view
 from engine.kernel.time import iso
 from engine.ruletest.capview import cap_view
 from engine.store import pack, unpack
@@ -142,6 +143,11 @@ def test_cap_updates_reference_the_alert_and_the_latest_message_only() -> None:
     assert all(cap_validate(x.encode()) == [] for x in documents)
     a = rp.states[aid]
     assert [c[1] for c in a.caps] == [ids[0], ids[-1]] and a.caps[-1][3] == "Cancel"
+    # The feeds and the board still list every message sent: the history records each one.
+    listed = alert_view(a, 0)["caps"]
+    assert [(c["sequence"], c["identifier"], c["msg_type"]) for c in listed] == \
+        [(v["sequence"], v["identifier"], v["msgType"]) for v in views]
+    assert [c["sent"] for c in listed] == [v["sent"] for v in views]
 
 
 def test_disaster_reports_keep_the_latest_and_a_final_one() -> None:
@@ -172,7 +178,9 @@ def test_an_alert_stored_with_every_report_and_message_loads_and_is_bounded_on_i
     assert len(stored.reports) == bounds.REPORTS_KEPT and stored.earlier is not None
     assert [c[0] for c in stored.caps] == [1, 42]
     assert facts(stored) == facts(whole)
-    assert len(pack(new)) < len(raw)
+    # The state line is smaller; the history line (the record) gained the messages between.
+    assert len(pack(new).split(b"\n")[1]) < len(raw.split(b"\n")[1]) / 2
+    assert [c["sequence"] for c in alert_view(stored, 0)["caps"]] == list(range(1, 43))
 
 
 @pytest.mark.parametrize("rules", [ALERT_RULES, DOWNGRADE], ids=["held", "downgrade"])
