@@ -61,26 +61,26 @@ def on_event(a: Alert, state: str, at: int, event_id: str, rules: AlertRules) ->
     return outs
 
 
-# The state keeps the first message and the latest (bounds.py); every other one is a line of the
-# alert's history, "CAP Update #3: <identifier>" at the time it was sent, under its identifier.
-_SENT = re.compile(r"CAP (Alert|Update|Cancel) #(\d+): (\S+)")
+# The state keeps the first message and the latest (bounds.py); every other one is an item of the
+# alert's history: at the time it was sent, under its identifier, "CAP Update #3".
+_SENT = re.compile(r"CAP (Alert|Update|Cancel) #(\d+)")
 
 
 def history_item(cap: tuple[Any, ...]) -> list[Any]:
     """The history's item for a CAP message the state no longer keeps: (sequence, identifier,
     sent, type) -> [sent, identifier, what]."""
     sequence, ident, at, msg_type = cap
-    return [at, ident, f"CAP {msg_type} #{sequence}: {ident}"]
+    return [at, ident, f"CAP {msg_type} #{sequence}"]
 
 
 def sent(timeline: list[list[Any]], caps: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
     """Every CAP message sent about an alert, by sequence: (sequence, identifier, sent, type):
     those its history records and the first and the latest, which its state keeps."""
     found = {c[0]: tuple(c) for c in caps}
-    for at, _, what in timeline:
+    for at, ident, what in timeline:
         m = _SENT.fullmatch(what)
         if m:
-            found[int(m[2])] = (int(m[2]), m[3], at, m[1])
+            found[int(m[2])] = (int(m[2]), ident, at, m[1])
     return [found[seq] for seq in sorted(found)]
 
 
