@@ -32,8 +32,8 @@ from engine.kernel.time import after, iso
 
 def handover_due(a: Alert, rules: AlertRules) -> tuple[int, int] | None:
     """The next handover step (its index in the rules) and when it is due; None if none runs."""
-    if not a.is_open() or a.acked is not None:
-        return None
+    if not a.is_open() or a.acked is not None or a.step >= len(rules.handover):
+        return None  # every step passed: no need to work out their due times again
     due = a.opened_at
     for i, step in enumerate(rules.handover):
         if step.skip_if_post is not None and step.skip_if_post == (a.post or "A"):

@@ -19,14 +19,13 @@ import bisect
 from collections.abc import Callable
 from typing import Any
 
-from engine.alerts import capdoc, clocks, disaster, emit, incident
+from engine.alerts import bounds, capdoc, clocks, disaster, emit, incident
 from engine.alerts.grade import classify, higher, level_for
 from engine.alerts.rules import GRADES, AlertRules
 from engine.alerts.state import Alert
 from engine.kernel.apply import UnknownEntryType, advance_clocks, apply_entry
 from engine.kernel.ids import clock_id
 from engine.kernel.outputs import Out
-from engine.kernel.time import after
 
 
 def derive(a: Alert, rules: AlertRules) -> dict[str, int]:
@@ -42,8 +41,11 @@ def fire(a: Alert, name: str, due: int, rules: AlertRules) -> list[Out]:
 
 
 def advance(a: Alert, rules: AlertRules, now: int) -> list[Out]:
-    """Fire, in due order, every clock of the alert that is due at or before `now`."""
-    return advance_clocks(a, rules, now, derive, fire)
+    """Fire, in due order, every clock of the alert that is due at or before `now`; then bring its
+    reports and CAP messages within their bounds (bounds.py), so every state written is bounded."""
+    outs = advance_clocks(a, rules, now, derive, fire)
+    bounds.bound(a, rules)
+    return outs
 
 
 def _apply(a: Alert, entry: dict[str, Any], at: int, rules: AlertRules) -> list[Out]:
@@ -86,13 +88,13 @@ def _raised(a: Alert, d: dict[str, Any], at: int, eid: str, rules: AlertRules) -
     a.exercise = d.get("exercise", False)
     a.enterprise = d.get("enterprise")
     a.incident_class = d.get("incident_class") or rules.incident_class(d["kind"], a.enterprise is not None)
-    _figures(a, at, eid, d)
+    _figures(a, at, eid, d, rules)
     return (f"raised: {d['kind']} in {a.town()}, {a.incident_class}"
             + (" (exercise)" if a.exercise else ""))
 
 
 def _updated(a: Alert, d: dict[str, Any], at: int, eid: str, rules: AlertRules) -> str:
-    _figures(a, at, eid, d)
+    _figures(a, at, eid, d, rules)
     return "updated" + (f": {d['note']}" if d.get("note") else "")
 
 
@@ -108,11 +110,11 @@ def _acknowledged(a: Alert, d: dict[str, Any], at: int, eid: str, rules: AlertRu
 
 def _disaster_reported(a: Alert, d: dict[str, Any], at: int, eid: str, rules: AlertRules) -> str:
     """safety.disaster.reported: a disaster information officer's report."""
-    report = [at, eid, d["report_kind"], d["post"]]
+    report = (at, eid, d["report_kind"], d["post"])
     a.disaster_reports.insert(bisect.bisect_right([r[0] for r in a.disaster_reports], at), report)
     figures = d.get("figures") or {}
     _figures(a, at, eid, {"casualties": figures.get("casualties"),
-                          "estimated_loss_cny": figures.get("direct_loss_cny")})
+                          "estimated_loss_cny": figures.get("direct_loss_cny")}, rules)
     return f"disaster report {d['report_kind']} from post {d['post']}"
 
 
@@ -133,10 +135,13 @@ HANDLERS: dict[str, Handler] = {
 }
 
 
-def _figures(a: Alert, at: int, eid: str, d: dict[str, Any]) -> None:
-    report = [at, eid, d.get("casualties"), d.get("estimated_loss_cny"), d.get("people_to_evacuate")]
-    if any(v is not None for v in report[2:]):
-        # In time order; events at one instant in arrival order.
+def _figures(a: Alert, at: int, eid: str, d: dict[str, Any], rules: AlertRules) -> None:
+    report = (at, eid, d.get("casualties"), d.get("estimated_loss_cny"), d.get("people_to_evacuate"))
+    if not any(v is not None for v in report[2:]):
+        return
+    if a.earlier is not None and at < a.earlier["until"]:
+        bounds.fold_late(a, report, rules)  # older than a report folded already (bounds.py)
+    else:  # in time order; events at one instant in arrival order
         a.reports.insert(bisect.bisect_right([r[0] for r in a.reports], at), report)
 
 
@@ -148,21 +153,28 @@ def assess(a: Alert, rules: AlertRules) -> tuple[str, list[str], str, list[str],
     moment's figures reached, and the evacuation figure the highest given, so
     the outcome does not depend on the order the updates arrive in.
     """
-    end = after(rules.regrade_window(a.kind), a.opened_at, rules).at
+    end = bounds.regrade_end(a, rules)
     # Each report time's figures in one pass: asking figures(until=t) for each t re-read every
     # report before t, so an alert with many updates cost the square of their number.
-    by_time = a.figures_by_time(end) or [(a.opened_at, a.figures(until=a.opened_at))]
-    moments = [(t, *classify(figures, rules)) for t, figures in by_time]
-    demanded: dict[str, int] = {}
+    moments = [(t, *classify(figures, rules)) for t, figures in a.figures_by_time(end)]
+    folded = a.earlier or {}  # the moments of the reports folded out of `reports` (bounds.py)
+    best, last = folded.get("best"), folded.get("last")
+    if not moments and last is None:
+        moments = [(a.opened_at, *classify(a.figures(until=a.opened_at), rules))]
+    demanded: dict[str, int] = dict(folded.get("demanded", {}))
     for t, grade_id, _ in moments:
         for level in rules.report_reach(grade_id):
             demanded.setdefault(level.id, max(t, a.opened_at))
     if rules.downgrade_allowed:
-        _, grade, why = moments[-1]
+        _, grade, why = moments[-1] if moments else (last["time"], last["grade"], last["why"])
         evacuate = a.figures().evacuate
     else:
-        _, grade, why = min(moments, key=lambda m: GRADES.index(m[1]))
-        evacuate = max((r[4] for r in a.reports if r[4] is not None), default=None)
+        earlier = [(best["time"], best["grade"], best["why"])] if best is not None else []
+        _, grade, why = min(earlier + moments, key=lambda m: GRADES.index(m[1]))
+        given = [r[4] for r in a.reports if r[4] is not None]
+        if folded.get("to_evacuate_max") is not None:
+            given.append(folded["to_evacuate_max"])
+        evacuate = max(given, default=None)
     level, level_why = level_for(grade, a.crowded, evacuate, rules)
     return grade, why, level, level_why, demanded
 

@@ -35,7 +35,7 @@ NAMES = (INITIAL, DAILY, FINAL)
 
 def initial_due(a: Alert, rules: AlertRules) -> tuple[int, int] | None:
     """The next step of the initial-report chain (its index) and when it is due; None if none runs."""
-    if not a.is_open() or a.disaster_reports:
+    if not a.is_open() or a.disaster_reports or a.dstep >= len(rules.disaster.initial):
         return None
     due = a.opened_at
     for i, step in enumerate(rules.disaster.initial):

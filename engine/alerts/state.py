@@ -32,8 +32,11 @@ class Alert(HistoryState):
     enterprise: dict[str, Any] | None = None  # the enterprise where it happened (v2)
     # production_accident, non_production or natural_disaster: given at raising or derived (v2).
     incident_class: str | None = None
-    # Figure reports in time order: [time, event id, casualties, loss, to evacuate] (None: not given).
-    reports: list[list[Any]] = field(default_factory=list)
+    # The latest figure reports (at most bounds.REPORTS_KEPT) in time order:
+    # (time, event id, casualties, loss, to evacuate) (None: not given).
+    reports: list[tuple[Any, ...]] = field(default_factory=list)
+    # What the reports folded out of `reports` leave for the decisions (bounds.py); None: none folded.
+    earlier: dict[str, Any] | None = None
     grade: str | None = None  # the accident grade held now
     level: str | None = None  # the response level activated now
     demanded: dict[str, int] = field(default_factory=dict)  # report level -> when first demanded
@@ -43,15 +46,17 @@ class Alert(HistoryState):
     step: int = 0  # handover steps passed (skipped ones included)
     closed_at: int | None = None
     closed_by: str | None = None
-    caps: list[list[Any]] = field(default_factory=list)  # CAP sent: [sequence, identifier, sent, type]
+    # CAP sent, the first and the latest only (bounds.py): (sequence, identifier, sent, type).
+    caps: list[tuple[Any, ...]] = field(default_factory=list)
     waiting: list[list[Any]] = field(default_factory=list)  # before the raising: [time, event id, type]
     clocks: dict[str, int] = field(default_factory=dict)  # clock name -> due (derived)
     applied: list[int] = field(default_factory=list)  # hashes of the latest APPLIED entry ids applied
     history: list[list[Any]] = field(default_factory=list)  # [time, event id, what]
     notified: bool = False  # the 493号令 art. 10 notifications went out (production accidents)
     routed: bool = False  # a non-production incident went to the town and the sector's department
-    # Disaster reports (灾情报告) in time order: [time, event id, report_kind, post].
-    disaster_reports: list[list[Any]] = field(default_factory=list)
+    # Disaster reports (灾情报告) in time order, the latest few and the first final one (bounds.py):
+    # (time, event id, report_kind, post).
+    disaster_reports: list[tuple[Any, ...]] = field(default_factory=list)
     dstep: int = 0  # steps of the initial disaster report chain passed
     dmissed: list[int] = field(default_factory=list)  # daily (续报/零报告) due times that ran out
     final_missed: bool = False  # the final report (核报) clock ran out
@@ -68,6 +73,15 @@ class Alert(HistoryState):
         "disaster_reports": ("many", ("time", "event_id", "report_kind", "post")),
     }
 
+    def __post_init__(self) -> None:
+        # A report, a CAP message or a disaster report, once recorded, never changes: kept as
+        # tuples, the copy each decision makes of the state (engine/kernel/apply.py `clone`)
+        # shares them instead of copying every field of every one.
+        for name in ("reports", "caps", "disaster_reports"):
+            rows = getattr(self, name)
+            if rows and type(rows[0]) is not tuple:
+                setattr(self, name, [tuple(r) for r in rows])
+
     def status(self) -> str:
         """orphan (not raised yet), open, acknowledged (a responder took it on) or closed."""
         if self.closed_at is not None:
@@ -81,8 +95,12 @@ class Alert(HistoryState):
         return self.opened is not None and self.closed_at is None
 
     def figures(self, until: int | None = None) -> Figures:
-        """The latest figures, each field from the latest report giving it (up to `until`)."""
-        casualties, loss, evacuate = None, None, None
+        """The latest figures, each field from the latest report giving it (up to `until`).
+
+        Reports folded out of `reports` count through `earlier` (bounds.py): each
+        field's latest folded value, when it was given at or before `until`.
+        """
+        casualties, loss, evacuate = _folded(self.earlier, until)
         for at, _, c, lo, ev in self.reports:
             if until is not None and at > until:
                 break
@@ -92,9 +110,13 @@ class Alert(HistoryState):
         return Figures.of(casualties, loss, evacuate)
 
     def figures_by_time(self, until: int) -> list[tuple[int, Figures]]:
-        """`figures(until=t)` for each report time t up to `until`, in one pass over the reports."""
+        """`figures(until=t)` for each kept report time t up to `until`, in one pass over the reports.
+
+        Every folded report is older than every kept one, so each kept report time
+        starts from the folded figures.
+        """
         out: list[tuple[int, Figures]] = []
-        casualties, loss, evacuate = None, None, None
+        casualties, loss, evacuate = _folded(self.earlier, None)
         for i, (at, _, c, lo, ev) in enumerate(self.reports):
             if at > until:
                 break
@@ -108,3 +130,14 @@ class Alert(HistoryState):
     def town(self) -> str | None:
         """The town (镇/街道) id of the alert's location."""
         return self.location.get("town") if self.location else None
+
+
+FIELDS = ("casualties", "loss_cny", "to_evacuate")  # a report's figures, as `earlier` names them
+
+
+def _folded(earlier: dict[str, Any] | None, until: int | None) -> list[Any]:
+    """The folded reports' latest value of each figure (given at or before `until`), or Nones."""
+    if earlier is None:
+        return [None, None, None]
+    return [earlier.get(f) if until is None or earlier.get(f"{f}_at", until + 1) <= until else None
+            for f in FIELDS]

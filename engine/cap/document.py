@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from functools import lru_cache
 
 from engine.cap.message import BEIJING, NAMESPACE, CapMessage
 
@@ -78,6 +79,9 @@ def render(msg: CapMessage) -> bytes:
     return _DECLARATION + "\n".join(out).encode("utf-8")
 
 
+# Most leaves repeat from one message of an alert to the next (sender, status, event, the
+# category, the area, most parameters): each is checked and escaped once.
+@lru_cache(maxsize=4096)
 def _leaf(depth: int, name: str, text: str) -> str:
     """One element holding text, on its own line at `depth` (two spaces a level), escaped for XML.
 

@@ -132,6 +132,9 @@ def hazard_source(table: Mapping[bytes, bytes], rules: Rules, now: Callable[[], 
 
 def alert_view(a: Any, now: float) -> dict[str, Any]:
     """An alert's state for a supervisor (`a` is an `engine.alerts.Alert`)."""
+    from engine.alerts.capdoc import sent as cap_sent  # only workers that run the alert rules need it
+
+    timeline = a.timeline()
     return {
         "kind": "alert", "id": a.id, "status": a.status(), "alert_kind": a.kind,
         "town": a.town(), "departments": [], "grade": a.grade, "response_level": a.level,
@@ -143,12 +146,13 @@ def alert_view(a: Any, now: float) -> dict[str, Any]:
         "location": a.location,
         "reports": [{"level": level, "demanded": iso(at), "reported": iso(a.reported.get(level))}
                     for level, at in sorted(a.demanded.items(), key=lambda kv: kv[1])],
+        # Every CAP message sent: the state keeps the first and the latest, the history all of them.
         "caps": [{"sequence": seq, "identifier": ident, "sent": iso(sent), "msg_type": kind}
-                 for seq, ident, sent, kind in a.caps],
+                 for seq, ident, sent, kind in cap_sent(timeline, a.caps)],
         "clocks": [{"name": name, "due": iso(due)}
                    for name, due in sorted(a.clocks.items(), key=lambda kv: kv[1])],
         "record": [{"time": iso(t), "event_id": e, "what": w}
-                   for t, e, w in sorted(a.timeline(), key=lambda item: item[0])],
+                   for t, e, w in sorted(timeline, key=lambda item: item[0])],
     }
 
 

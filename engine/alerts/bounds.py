@@ -1,0 +1,107 @@
+"""How much of an alert's reports and CAP messages its state keeps: a bounded amount, whatever its age.
+
+An alert that runs for weeks (a flood's daily 续报, a fire updated every few
+minutes) would otherwise carry every figure report and every CAP message it
+ever had in its state, and every decision would decode, copy and re-encode
+them. The history (engine/kernel/state.py) keeps the full record of what
+happened; the state keeps what its decisions read:
+
+- `reports`: the latest `REPORTS_KEPT` figure reports, in time order. An older
+  report is folded into `Alert.earlier`: the latest value of each figure with
+  its time (what `figures()` reads), the largest evacuation figure given, and,
+  for the grading moments inside the re-grade window (493号令 art. 13), the
+  first moment with the highest grade, the latest moment, and when each report
+  level was first demanded (what `assess` reads). Folding keeps every decision
+  as it was as long as a report arrives no more than `REPORTS_KEPT` reports
+  late in time order. A report older than the latest folded one is still
+  counted exactly in the latest figures and the evacuation maximum; its
+  grading moment is its own figures over the folded figures given before it,
+  because the bounded state no longer holds the figures as they stood then.
+- `caps`: the first CAP message (the Alert) and the latest. The next message's
+  sequence number follows the latest's, and a Cancel is always the latest
+  (nothing is sent after it). Its `references` name those two (capdoc.py says
+  why a CAP consumer reads that correctly). A message the state no longer
+  keeps becomes a line of the history, so the feeds and the board still list
+  every one (`capdoc.sent`); a state stored before, with every message in
+  `caps`, moves those between to its history when it is bounded. Every
+  message stays on `alerts.cap`.
+- `disaster_reports`: the latest `DISASTER_REPORTS_KEPT`, and the first final
+  report (核报) if one was dropped: the disaster clocks read only whether there
+  is a report, whether a final one came and the latest report's time.
+
+`bound` runs on every decision (core.advance), so a state stored before these
+bounds, with long lists, is bounded on its next write.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from engine.alerts.capdoc import history_item
+from engine.alerts.grade import Figures, classify
+from engine.alerts.rules import GRADES, AlertRules
+from engine.alerts.state import FIELDS, Alert
+from engine.kernel.time import after
+
+REPORTS_KEPT = 16  # figure reports kept whole: how late (in reports) one can arrive and grade exactly
+DISASTER_REPORTS_KEPT = 8  # disaster reports kept: the clocks read the latest and a final one
+
+
+def regrade_end(a: Alert, rules: AlertRules) -> int:
+    """When the re-grade window of a raised alert ends: figures after it do not change the grade."""
+    return after(rules.regrade_window(a.kind), a.opened_at, rules).at
+
+
+def bound(a: Alert, rules: AlertRules) -> None:
+    """Bring the alert's reports, CAP messages and disaster reports within their bounds."""
+    if len(a.reports) > REPORTS_KEPT and a.opened is not None:  # an orphan has no window to fold by
+        end = regrade_end(a, rules)
+        while len(a.reports) > REPORTS_KEPT:
+            _fold(a, a.reports.pop(0), end, rules)
+    if len(a.caps) > 2:  # a state stored before: its messages between go to the history
+        a.history += [history_item(c) for c in a.caps[1:-1]]
+        a.caps = [a.caps[0], a.caps[-1]]
+    if len(a.disaster_reports) > DISASTER_REPORTS_KEPT:
+        kept = a.disaster_reports[-DISASTER_REPORTS_KEPT:]
+        if not any(r[2] == "final" for r in kept):
+            final = next((r for r in a.disaster_reports if r[2] == "final"), None)
+            if final is not None:
+                kept = [final, *kept[1:]]  # still in time order: the final is older than all kept
+        a.disaster_reports = kept
+
+
+def fold_late(a: Alert, report: tuple[Any, ...], rules: AlertRules) -> None:
+    """Fold a report older than the latest folded one straight into `earlier` (see the module doc)."""
+    _fold(a, report, regrade_end(a, rules), rules, late=True)
+
+
+def _fold(a: Alert, report: tuple[Any, ...], end: int, rules: AlertRules, late: bool = False) -> None:
+    e = a.earlier if a.earlier is not None else {"until": report[0]}
+    a.earlier = e
+    at = report[0]
+    if not late:
+        e["until"] = at
+    before = [e.get(f) if e.get(f"{f}_at", at + 1) <= at else None for f in FIELDS]
+    for f, value in zip(FIELDS, report[2:], strict=True):
+        if value is not None and (late is False or e.get(f"{f}_at", at) <= at):
+            e[f], e[f"{f}_at"] = value, at
+    evacuate = report[4]
+    if evacuate is not None:
+        e["to_evacuate_max"] = max(e.get("to_evacuate_max", evacuate), evacuate)
+    if at > end:
+        return  # after the re-grade window: no grading moment
+    if not late and a.reports and a.reports[0][0] == at:
+        return  # not the last report at its instant: the moment is the kept one's
+    figures = [v if v is not None else b for v, b in zip(report[2:], before, strict=True)]
+    grade, why = classify(Figures.of(*figures), rules)
+    moment = {"time": at, "grade": grade, "why": why}
+    best = e.get("best")
+    if best is None or GRADES.index(grade) < GRADES.index(best["grade"]) \
+            or (late and grade == best["grade"] and at < best["time"]):
+        e["best"] = moment
+    if e.get("last") is None or at >= e["last"]["time"]:
+        e["last"] = moment
+    demanded = e.setdefault("demanded", {})
+    for level in rules.report_reach(grade):
+        t = max(at, a.opened_at)
+        demanded[level.id] = min(demanded.get(level.id, t), t)
