@@ -92,13 +92,12 @@ class JsonLines:
 
 
 def json_lines(*args: Any) -> JsonLines:
-    """structlog's logger factory for the worker: named as `get_logger(name)` says, or, without a
-    name, after the calling module (as structlog's stdlib LoggerFactory names it)."""
-    if args:
-        return JsonLines(args[0])
-    from structlog._frames import _find_first_app_frame_and_name  # what the stdlib factory uses
+    """structlog's logger factory for the worker: named as `get_logger(name)` says.
 
-    return JsonLines(_find_first_app_frame_and_name([__name__])[1])
+    Every module of the engine names its logger; one that does not is logged as
+    "engine" rather than found by a search of the calling frames.
+    """
+    return JsonLines(args[0] if args else "engine")
 
 
 def configure(level: str = "info") -> None:

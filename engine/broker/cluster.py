@@ -40,7 +40,7 @@ LEAN_JVM = ("-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC")
 JVM_OPTIONS = (*local.JVM_OPTIONS, "-Xmx512m", *LEAN_JVM)
 StopHow = Literal["kill", "term"]
 
-log = structlog.get_logger()
+log = structlog.get_logger("engine.broker.cluster")
 
 
 @dataclass(frozen=True)

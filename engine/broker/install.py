@@ -26,7 +26,7 @@ DEPENDENCY_PLUGIN = "org.apache.maven.plugins:maven-dependency-plugin:3.8.1"
 _MARKER = ".installed"
 _LOG4J_FILE = "log4j2.properties"
 
-log = structlog.get_logger()
+log = structlog.get_logger("engine.broker.install")
 
 # Told each step in words. One that also has `step(count, detail)` (engine.progress.Bar) is
 # told of each artifact Maven downloads, so a first install shows it is moving.

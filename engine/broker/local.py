@@ -25,7 +25,7 @@ DEFAULT_START_TIMEOUT = 90.0
 JVM_OPTIONS = ("-Xms256m", "-Xmx1g")
 _LOG_TAIL_LINES = 40
 
-log = structlog.get_logger()
+log = structlog.get_logger("engine.broker.local")
 
 # Popen handles of brokers this process launched: kept so their exit can be reaped, not zombied.
 _children: dict[int, subprocess.Popen[bytes]] = {}

@@ -11,7 +11,7 @@ import structlog
 from engine.broker.install import Progress
 from engine.broker.local import DEFAULT_START_TIMEOUT, down, ensure_up
 
-log = structlog.get_logger()
+log = structlog.get_logger("engine.broker.session")
 
 # HAZARD_BROKER values; the local broker is the default because it needs no Docker daemon.
 BROKER_MODES = ("local", "testcontainers")
