@@ -114,7 +114,9 @@ class Settings(BaseSettings):
     max_record_bytes: int = Field(default=1024 * 1024, ge=1024,
                                   description="HAZARD_MAX_RECORD_BYTES: larger events are rejected")
     log_level: str = Field(default="info", pattern="^(debug|info|warn|warning|error)$",
-                           description="HAZARD_LOG_LEVEL")
+                           description="HAZARD_LOG_LEVEL: debug, info, "
+                           "warn or error; the worker writes a JSON line on stderr per decision at "
+                           "info and below, none at warn and above")
     clock_start: datetime | None = Field(
         default=None, description="HAZARD_CLOCK_START: simulated time at HAZARD_CLOCK_ANCHOR; "
         "unset means the system clock")
