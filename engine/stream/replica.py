@@ -12,7 +12,7 @@ read the replica first and the worker's own tables after (`ReadTable`,
 
 Partitions move between the two without an empty moment:
 - revoked (and before every recovery): the worker's own keys of those
-  partitions move into the replica (`adopt`), which from then on applies their
+  partitions move into the replica (`hand_over`), which from then on applies their
   records; the replica was already following them, so it is at most a few
   records behind what it was handed;
 - assigned: the replica keeps answering for the partition until the worker's
@@ -92,6 +92,20 @@ class Replica:
         self.tables[kind].put(key, value, partition)
         index.put(subject, place)
 
+    def hand_over(self, tables: Mapping[str, Table], histories: Mapping[str, Table],
+                  index_of: Callable[[str], PlaceIndex], partitions: Iterable[int] | None = None) -> int:
+        """The worker's own tables give up `partitions` (None: all): their keys move here; how many.
+
+        Every kind's keys and history chunks move first, and only then does the
+        replica start following those partitions itself: a kind handed over after
+        the partitions were disowned would move nothing (see `adopt`).
+        """
+        numbers = None if partitions is None else set(partitions)
+        moved = sum(self.adopt_history(kind, history, numbers) for kind, history in histories.items())
+        moved += sum(self.adopt(kind, table, index_of(kind), numbers) for kind, table in tables.items())
+        self.disown(numbers)
+        return moved
+
     def adopt(self, kind: str, table: Table, index: PlaceIndex,
               partitions: Iterable[int] | None = None) -> int:
         """Take over the worker's own keys of `partitions` (None: all of them); how many moved.
@@ -100,11 +114,12 @@ class Replica:
         it after a whole recovery) move: for any other partition the replica
         follows the changelog itself, and what the table holds of it (a recovery
         that failed half-way) may be older. Those keys leave the table all the
-        same. Places come from the worker's `index`, which its next recovery rebuilds.
+        same. Places come from the worker's `index`, which its next recovery
+        rebuilds. The partitions stay owned: `hand_over` disowns them once every
+        kind has moved.
         """
         numbers = None if partitions is None else set(partitions)
         moved = [row for row in table.take(numbers) if row[2] in self.owned]
-        self.disown(numbers)
         mine, placed = self.tables[kind], []
         for key, value, partition in moved:
             subject = key.decode("utf-8", "replace")
@@ -120,7 +135,7 @@ class Replica:
         return len(moved)
 
     def adopt_history(self, kind: str, table: Table, partitions: Iterable[int] | None = None) -> int:
-        """As `adopt`, for a history table; call it before `adopt`, which disowns the partitions."""
+        """As `adopt`, for a history table."""
         numbers = None if partitions is None else set(partitions)
         mine, moved = self.histories[kind], 0
         for key, value, partition in table.take(numbers):

@@ -534,15 +534,10 @@ class Runtime:
             self.generation += 1
             self.readiness.revoked()
             gone = {tp.partition for tp in revoked}
-            for kind, history in self.histories.items():  # before the states: adopt disowns
-                if self.replica is not None:
-                    self.replica.adopt_history(kind, history, gone)
-                else:
-                    history.drop(gone)
-            for kind, table in self.tables.items():
-                if self.replica is not None:  # the replica answers for them from now on
-                    self.replica.adopt(kind, table, self.derived.place_index(kind), gone)
-                else:
+            if self.replica is not None:  # the replica answers for them from now on
+                self.replica.hand_over(self.tables, self.histories, self.derived.place_index, gone)
+            else:
+                for table in (*self.tables.values(), *self.histories.values()):
                     table.drop(gone)
             self.seen.drop(gone)
             for tp in revoked:
@@ -604,10 +599,7 @@ class Runtime:
         await asyncio.wait_for(reader.start(), STEP_TIMEOUT_S)
         try:
             if self.replica is not None:  # answering for the partitions while they are read
-                for kind, history in self.histories.items():  # before the states: adopt disowns
-                    self.replica.adopt_history(kind, history)
-                for kind, table in self.tables.items():
-                    self.replica.adopt(kind, table, self.derived.place_index(kind))
+                self.replica.hand_over(self.tables, self.histories, self.derived.place_index)
             for table in (*self.tables.values(), *self.histories.values(), self.seen):
                 table.clear()
                 read += await restore(reader, table, sorted(numbers), self.local, STEP_TIMEOUT_S)

@@ -127,7 +127,7 @@ def test_revoked_partitions_move_into_the_replica_without_an_empty_moment() -> N
     table, index = own(("HZ-A", "huxi", 0), ("HZ-B", "yuji", 1))
     made = source(r, table, index)
     assert made.get("HZ-A") == {"id": "HZ-A", "town": "huxi", "departments": []}
-    assert r.adopt("hazard", table, index, [1]) == 1
+    assert r.hand_over({"hazard": table}, {}, lambda kind: index, [1]) == 1
     assert list(table) == [b"HZ-A"] and list(r.tables["hazard"]) == [b"HZ-B"]
     assert made.get("HZ-B") is not None and made.place("HZ-B") == Place.of("yuji", (), None)
     r.apply(CHANGELOG, 1, 7, b"HZ-B", st("HZ-B", "huxi"))  # another worker owns it now and writes on
@@ -153,12 +153,33 @@ def test_assigned_partitions_stay_answered_by_the_replica_until_recovered() -> N
     assert r.tables["hazard"].get(b"HZ-A") is None
 
 
+def test_every_kind_and_its_history_is_handed_over_not_only_the_first() -> None:
+    """The partitions are disowned once every kind has moved: the second kind's states are not lost."""
+    r = Replica({"hazard": CHANGELOG, "alert": "app-alerts-changelog"}, place_of,
+                {"hazard": "app-hazards-history-changelog", "alert": "app-alerts-history-changelog"})
+    r.release([0, 1])
+    hazards, hazard_index = own(("HZ-A", "huxi", 0), ("HZ-B", "yuji", 1))
+    alerts, alert_index = Table("app-alerts-changelog"), PlaceIndex()
+    alerts.put(b"AL-A", st("AL-A", "huxi"), 1)
+    hazard_chunks, alert_chunks = Table("h"), Table("a")
+    hazard_chunks.put(b"HZ-B#0", b"[B0]", 1)
+    alert_chunks.put(b"AL-A#0", b"[A0]", 1)
+    indices = {"hazard": hazard_index, "alert": alert_index}
+    moved = r.hand_over({"hazard": hazards, "alert": alerts},
+                        {"hazard": hazard_chunks, "alert": alert_chunks}, indices.__getitem__, [1])
+    assert moved == 4 and r.owned == {0}
+    assert list(r.tables["hazard"]) == [b"HZ-B"] and list(r.tables["alert"]) == [b"AL-A"]
+    assert r.indices["alert"].get("AL-A") == Place.of("huxi", (), None)
+    assert dict(r.histories["alert"]) == {b"AL-A#0": b"[A0]"}
+    assert list(hazards) == [b"HZ-A"] and len(alerts) == 0 and len(alert_chunks) == 0
+
+
 def test_a_recovery_hands_every_own_partition_over_and_takes_them_back() -> None:
     r = replica()
     r.release([0, 1])
     table, index = own(("HZ-A", "huxi", 0), ("HZ-B", "yuji", 1))
     made = source(r, table, index)
-    assert r.adopt("hazard", table, index) == 2 and r.owned == set()
+    assert r.hand_over({"hazard": table}, {}, lambda kind: index) == 2 and r.owned == set()
     table.clear()
     assert listed(made) == ["HZ-A", "HZ-B"]
     r.apply(CHANGELOG, 1, 3, b"HZ-C", st("HZ-C", "yuji"))  # another worker writes meanwhile
@@ -174,10 +195,10 @@ def test_a_half_read_table_never_overwrites_what_the_replica_follows() -> None:
     r = replica()
     r.release([0])
     table, index = own(("HZ-A", "huxi", 0))
-    r.adopt("hazard", table, index)  # a recovery starts: everything goes to the replica
+    r.hand_over({"hazard": table}, {}, lambda kind: index)  # a recovery starts: all to the replica
     r.apply(CHANGELOG, 0, 9, b"HZ-A", st("HZ-A", "yuji"))  # written on meanwhile
     table.put(b"HZ-A", st("HZ-A", "huxi"), 0)  # the recovery read an older record, then failed
-    assert r.adopt("hazard", table, index) == 0  # the retry hands over nothing
+    assert r.hand_over({"hazard": table}, {}, lambda kind: index) == 0  # the retry hands over nothing
     assert len(table) == 0 and r.tables["hazard"][b"HZ-A"] == st("HZ-A", "yuji")
     assert r.indices["hazard"].get("HZ-A") == Place.of("yuji", (), None)
 
@@ -283,8 +304,7 @@ def test_history_chunks_are_replicated_adopted_and_released_with_their_partition
     assert history_side(None, "hazard", own_history) is own_history
 
     table, index = own(("HZ-A", "huxi", 0))
-    assert r.adopt_history("hazard", own_history, [0]) == 1
-    assert r.adopt("hazard", table, index, [0]) == 1
+    assert r.hand_over({"hazard": table}, {"hazard": own_history}, lambda kind: index, [0]) == 2
     assert len(own_history) == 0 and r.histories["hazard"][b"HZ-A#0"] == b"[chunk A0]"
     r.apply(HISTORY, 0, 1, b"HZ-A#1", b"[chunk A1]")  # followed here now
     assert b"HZ-A#1" in r.histories["hazard"]
