@@ -59,7 +59,6 @@ from engine.contract.envelope import EVENT_TYPES
 from engine.contract.outputs import ESCALATIONS
 from engine.decide.clocks import derive
 from engine.decide.core import CLOCK_TYPE
-from engine.decide.emit import iso, lead_department
 from engine.decide.lifecycle import epoch
 from engine.decide.replay import Replay
 from engine.decide.state import Hazard, entry_hash
@@ -67,6 +66,8 @@ from engine.feeds.index import hazard_place
 from engine.harness import READY, Namespace, Worker, produce, read_all
 from engine.intake.process import TIMELINE, Record, decide_intake
 from engine.intake.timeline import entry_id
+from engine.kernel.targets import lead_department
+from engine.kernel.time import iso
 from engine.metrics import HazardGauges
 from engine.ruleset import Rules, load_rules
 from engine.ruleset.calendar import SHANGHAI

@@ -42,10 +42,10 @@ from engine.clocks import DeadlineIndex
 from engine.contract.envelope import EVENT_TYPES
 from engine.contract.outputs import ESCALATIONS
 from engine.cores import build_cores
-from engine.decide.emit import lead_department
 from engine.decide.state import Hazard
 from engine.feeds.tokens import mint
 from engine.harness import Namespace, Worker, produce, read_all
+from engine.kernel.targets import lead_department
 from engine.metrics import AlertGauges, HazardGauges
 from engine.ruleset import load_rules
 from engine.settings import REPO_ROOT

@@ -16,7 +16,6 @@ from engine import codec
 from engine.alerts import Alert, AlertRules, alert_clock_entry, decide_alert
 from engine.contract.outputs import ALERTS_CAP
 from engine.decide.core import decide
-from engine.decide.emit import lead_department
 from engine.enterprise.core import decide_enterprise
 from engine.enterprise.coverage import EnterpriseRules
 from engine.enterprise.links import with_alert_links, with_hazard_links
@@ -26,6 +25,7 @@ from engine.feeds.index import Place, alert_place, hazard_place
 from engine.intake.timeline import encode
 from engine.kernel.outputs import Out
 from engine.kernel.replay import clock_entry
+from engine.kernel.targets import lead_department
 from engine.plan.rules import PlanRules
 from engine.plan.tracking import PlanTown, PlanTracking, decide_plan, plan_place, with_plan_links
 from engine.ruleset import Rules

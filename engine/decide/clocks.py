@@ -13,6 +13,7 @@ from engine.decide import emit
 from engine.decide.state import Hazard
 from engine.kernel.ids import clock_id
 from engine.kernel.outputs import Out
+from engine.kernel.targets import lead_department, resolve, resolve_all
 from engine.kernel.time import after, iso, local
 from engine.ruleset.compiled import PROPOSE, Measure, ReferralGround, Rules, Span
 
@@ -31,7 +32,7 @@ def derive(h: Hazard, rules: Rules) -> dict[str, int]:
         return clocks
     # Once a department is referred for failing its duty, the matter is with discipline
     # inspection: its duty clocks on this hazard stop repeating.
-    lead = emit.lead_department(h, rules)
+    lead = lead_department(h, rules)
     lead_referred = f"{rules.duty_failures.rule_id}:{lead}" in h.referred
     if h.verdict is None and h.origin == "report" and not lead_referred:
         clocks["verify"] = _repeat(rules.verify.within, h.opened_at, h.verify_fails + 1, rules)
@@ -59,7 +60,7 @@ def _duty_failure(h: Hazard, rules: Rules, due: int, dept: str | None, rule_id: 
     count = h.duty_fails[dept]
     outs = [emit.escalation(
         h, rules, rule_id=rule_id, action="notify", tier=rules.duty_tier, at=due,
-        targets=emit.resolve_all(rules.duty_targets, h, rules, failing=dept),
+        targets=resolve_all(rules.duty_targets, h, rules, failing=dept),
         reason=f"{what}: the deadline {iso(due)} passed (不履行安全监管职责, failure {count})",
         key=(due, dept), caused_by=[cause])]
     h.history.append([due, cause, f"duty failure {rule_id} by {dept} ({count})"])
@@ -75,7 +76,7 @@ def _duty_failure(h: Hazard, rules: Rules, due: int, dept: str | None, rule_id: 
 
 def _refer(h: Hazard, rules: Rules, at: int, tag: str, ground: ReferralGround,
            failing: str | None, reason: str, cause: str) -> list[Out]:
-    units = emit.resolve_all(ground.respondents, h, rules, failing=failing)
+    units = resolve_all(ground.respondents, h, rules, failing=failing)
     if not units:
         return []  # nobody public to answer for it (no town, no lead): nothing to refer
     h.history.append([at, cause, f"referred to discipline inspection: {ground.rule_id}"])
@@ -83,7 +84,7 @@ def _refer(h: Hazard, rules: Rules, at: int, tag: str, ground: ReferralGround,
         emit.referral(h, rules, ground_id=tag, code=ground.code, reason=reason, at=at,
                       respondents=units),
         emit.escalation(h, rules, rule_id=ground.rule_id, action="discipline_referral", tier="red",
-                        at=at, targets=emit.resolve(rules.referral_target, h, rules) + units,
+                        at=at, targets=resolve(rules.referral_target, h, rules) + units,
                         reason=f"Referred to discipline inspection (抄报移送纪委监委): {reason}",
                         key=tag, caused_by=[cause]),
     ]
@@ -97,7 +98,7 @@ def _ladder(h: Hazard, rules: Rules, due: int, cause: str) -> list[Out]:
     approx = " (deadline approximate: no holiday notice for its year)" if h.approx else ""
     reason = (f"Rectification of {h.id} due {iso(h.deadline)} is not claimed complete"
               f"{overdue} ({step.tier}){approx}")
-    targets = emit.resolve_all(step.targets, h, rules)
+    targets = resolve_all(step.targets, h, rules)
     outs = [emit.escalation(h, rules, rule_id=step.rule_id, action=action, tier=step.tier, at=due,
                             targets=targets, reason=reason, key=(h.cycle, due), caused_by=[cause],
                             due_at=h.deadline)
@@ -157,13 +158,13 @@ def fire(h: Hazard, name: str, due: int, rules: Rules) -> list[Out]:
 
 def _verify(h: Hazard, rules: Rules, due: int, cause: str) -> list[Out]:
     h.verify_fails += 1
-    return _duty_failure(h, rules, due, emit.lead_department(h, rules), rules.verify.rule_id,
+    return _duty_failure(h, rules, due, lead_department(h, rules), rules.verify.rule_id,
                          f"{h.id} was not verified within {rules.verify.within}", cause)
 
 
 def _review(h: Hazard, rules: Rules, due: int, cause: str) -> list[Out]:
     h.review_fails += 1
-    return _duty_failure(h, rules, due, emit.lead_department(h, rules), rules.review.rule_id,
+    return _duty_failure(h, rules, due, lead_department(h, rules), rules.review.rule_id,
                          f"the completion claim on {h.id} was not reviewed within {rules.review.within}",
                          cause)
 
@@ -174,7 +175,7 @@ def _plan(h: Hazard, rules: Rules, due: int, cause: str) -> list[Out]:
     h.history.append([due, cause, "rectification plan overdue"])
     return [emit.escalation(
         h, rules, rule_id=f"{ls.rule_id}.plan", action="notify", tier=ls.plan_tier, at=due,
-        targets=emit.resolve_all(ls.plan_targets, h, rules),
+        targets=resolve_all(ls.plan_targets, h, rules),
         reason=f"No rectification plan (整改方案) filed for listed hazard {h.id} within "
                f"{ls.plan_within} of notice {h.listed[0]}", key=due, caused_by=[cause])]
 
@@ -190,7 +191,7 @@ def _supervision(h: Hazard, rules: Rules, due: int, cause: str) -> list[Out]:
 def _extension(h: Hazard, rules: Rules, due: int, cause: str) -> list[Out]:
     h.ext_fails += 1
     body = rules.supervision.supervising_body
-    dept = body.split(":", 1)[1] if body.startswith("department:") else emit.lead_department(h, rules)
+    dept = body.split(":", 1)[1] if body.startswith("department:") else lead_department(h, rules)
     return _duty_failure(h, rules, due, dept, f"{rules.supervision.rule_id}.extension",
                          f"the extension request on {h.id} was not decided within "
                          f"{rules.supervision.extension_decide_within}", cause)

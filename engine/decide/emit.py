@@ -20,48 +20,9 @@ from engine.kernel.escalation import escalation as kernel_escalation
 from engine.kernel.escalation import escalation_id
 from engine.kernel.ids import output_id
 from engine.kernel.outputs import Out, envelope
-from engine.kernel.targets import RESPONDENT_KINDS, department_unit, shared_unit, unique
+from engine.kernel.targets import RESPONDENT_KINDS, resolve, resolve_all
 from engine.kernel.time import iso
 from engine.ruleset.compiled import Measure, Rules
-
-
-def resolve(target: str, h: Hazard, rules: Rules, failing: str | None = None) -> list[dict[str, Any]]:
-    """Turn a rule's target name into concrete units, through the jurisdiction tree and sector map."""
-    ref = rules.reference
-    town = ref.towns.get(h.town) if h.town else None
-    shared = shared_unit(target, town, ref)
-    if shared is not None:
-        return shared
-    if target == "enterprise":
-        return [{"kind": "enterprise", "id": h.enterprise[0], "name": h.enterprise[1]}] \
-            if h.enterprise else []
-    if target == "town_government":
-        # The plans address 镇政府 and 街道办事处 (the preamble: "各镇政府、街道办事处").
-        body = "办事处" if town and town.kind == "street" else "人民政府"
-        return [{"kind": "town_government", "id": town.id, "name": f"{town.name}{body}"}] if town else []
-    if target == "lead_department":
-        dept = lead_department(h, rules)
-        return [department_unit(dept, ref)] if dept else []
-    if target == "sector_departments":
-        return [department_unit(d.id, ref) for d in ref.sector_departments(h.sector)] if h.sector else []
-    if target == "supervising_body":
-        return resolve(rules.supervision.supervising_body, h, rules)
-    if target == "failing_department":
-        return [department_unit(failing, ref)] if failing else []
-    raise ValueError(f"unknown target {target!r}")  # load_rules rejects these
-
-
-def resolve_all(targets: tuple[str, ...], h: Hazard, rules: Rules,
-                failing: str | None = None) -> list[dict[str, Any]]:
-    """Resolve several targets, each unit once, in order."""
-    return unique(unit for target in targets for unit in resolve(target, h, rules, failing))
-
-
-def lead_department(h: Hazard, rules: Rules) -> str | None:
-    """The verification's override, else the sector's lead department (管行业必须管安全)."""
-    if h.lead:
-        return h.lead
-    return rules.reference.sector_lead(h.sector).id if h.sector else None
 
 
 def escalation(h: Hazard, rules: Rules, *, rule_id: str, action: str, tier: str, at: int,

@@ -19,12 +19,11 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from engine.contract.outputs import REFERRALS_DISCIPLINE
-from engine.decide.emit import lead_department
 from engine.decide.state import Hazard
 from engine.errors import EngineError
 from engine.kernel.ids import output_id
 from engine.kernel.outputs import Out, envelope
-from engine.kernel.targets import department_unit
+from engine.kernel.targets import department_unit, lead_department
 from engine.kernel.time import iso
 from engine.ruleset.calendar import SHANGHAI
 from engine.ruleset.compiled import Rules

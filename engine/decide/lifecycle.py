@@ -29,6 +29,7 @@ from engine.kernel.entries import (
     RectificationReviewed,
 )
 from engine.kernel.outputs import Out
+from engine.kernel.targets import resolve_all
 from engine.kernel.time import after, epoch, iso, utc
 from engine.ruleset.compiled import Rules
 
@@ -282,7 +283,7 @@ def _extension_request(h: Hazard, at: int, eid: str, d: ExtensionRequested,
               f"deadline {iso(h.deadline)}; the rules need at least {ls.extension_request_before}")
     out = emit.escalation(h, rules, rule_id=f"{ls.rule_id}.extension", action="notify",
                           tier=h.tier or "blue", at=at,
-                          targets=emit.resolve_all(("enterprise", "supervising_body"), h, rules),
+                          targets=resolve_all(("enterprise", "supervising_body"), h, rules),
                           reason=reason, key=("too_late", eid), caused_by=[eid])
     return "extension requested too late: deadline unchanged", [out]
 

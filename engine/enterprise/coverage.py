@@ -22,11 +22,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from engine.contract.outputs import ESCALATIONS, REFERRALS_DISCIPLINE
-from engine.decide.emit import resolve, resolve_all
 from engine.kernel.escalation import escalation
 from engine.kernel.ids import output_id
 from engine.kernel.outputs import Out, envelope
-from engine.kernel.targets import RESPONDENT_KINDS, department_unit
+from engine.kernel.targets import RESPONDENT_KINDS, department_unit, resolve, resolve_all
 from engine.kernel.time import iso
 
 DAY = 86_400
@@ -43,7 +42,7 @@ class EnterpriseRules:
 
 @dataclass(frozen=True, slots=True)
 class _Place:
-    """What engine.decide.emit.resolve reads of a subject: an enterprise resolves targets as a hazard does."""
+    """An enterprise's file as `engine.kernel.targets.Located`: its targets resolve as a hazard's do."""
 
     town: str | None
     sector: str | None
@@ -97,7 +96,7 @@ def fire(f: Any, name: str, due: int, er: EnterpriseRules) -> list[Out]:
     since = iso(f.cov_base)
     f.cov_step += 1
     if name == "coverage":
-        targets = resolve("town_safety_office", _place(f), er.rules)  # type: ignore[arg-type]
+        targets = resolve("town_safety_office", _place(f), er.rules)
         return [_escalation(f, er, "coverage_missed", "yellow", due, targets,
                             f"key enterprise {f.name or f.id} ({f.risk_class}) not inspected within "
                             f"{days} days of {since}")]
@@ -119,7 +118,7 @@ def _refer(f: Any, er: EnterpriseRules, dept: str, at: int, what: str) -> list[O
     """Refer the department's duty failure to discipline inspection, as a hazard's is referred."""
     rules, ground = er.rules, er.rules.duty_failures
     place = _place(f)
-    units = [u for u in resolve_all(ground.respondents, place, rules, failing=dept)  # type: ignore[arg-type]
+    units = [u for u in resolve_all(ground.respondents, place, rules, failing=dept)
              if u["kind"] in RESPONDENT_KINDS]
     if not units:
         return []  # nobody public to answer for it: nothing to refer
@@ -141,7 +140,7 @@ def _refer(f: Any, er: EnterpriseRules, dept: str, at: int, what: str) -> list[O
             "respondents": [{k: u[k] for k in ("kind", "id", "name")} for u in units],
             "grounds": ground.code, "reason": reason, "timeline": timeline,
             "rules_version": rules.version}
-    targets = resolve(rules.referral_target, place, rules) + units  # type: ignore[arg-type]
+    targets = resolve(rules.referral_target, place, rules) + units
     eid = output_id("escalation", f.id, "coverage", "discipline_referral", f.cov_base)
     esc = {"escalation_id": eid, "subject_kind": "enterprise", "subject_id": f.id,
            "action": "discipline_referral", "tier": "red", "targets": targets,

@@ -15,11 +15,11 @@ from collections.abc import Callable
 from typing import Any
 
 from engine.contract.outputs import ENFORCEMENT_ACTIONS
-from engine.decide.emit import lead_department
 from engine.enterprise.core import LINK_TYPE
 from engine.intake.process import TIMELINE
 from engine.kernel.ids import output_id
 from engine.kernel.outputs import Out
+from engine.kernel.targets import lead_department
 
 Decide = Callable[[Any, dict[str, Any]], tuple[Any, list[Out]]]
 

@@ -12,12 +12,12 @@ from collections.abc import Callable, Iterator, Mapping
 from functools import partial
 from typing import Any, Protocol
 
-from engine.decide.emit import lead_department
 from engine.decide.state import Hazard
 from engine.feeds.filters import Filters, item_visible
 from engine.feeds.index import Indices, Place, PlaceIndex
 from engine.feeds.share import LoopShare
 from engine.feeds.tokens import Scope
+from engine.kernel.targets import lead_department
 from engine.kernel.time import iso
 from engine.ruleset import Rules
 from engine.store import unpack

@@ -55,7 +55,6 @@ from engine.contract.envelope import INTAKE_TOPICS
 from engine.contract.outputs import record_headers
 from engine.cores import HISTORY_TABLES, SEEN_TABLE, TABLES, Core, build_cores, decide_entry, record_value
 from engine.deadletter import DEAD_LETTER, dead_letter
-from engine.decide.emit import lead_department
 from engine.enterprise import web as enterprise_web
 from engine.enterprise.view import enterprise_source
 from engine.feeds import web as feeds
@@ -68,6 +67,7 @@ from engine.http.server import Pages, Server, health_pages
 from engine.intake.process import TIMELINE, Record, decide_intake, processing_failure
 from engine.intake.timeline import encode
 from engine.kernel.state import chunk_key
+from engine.kernel.targets import lead_department
 from engine.metrics import (
     AlertGauges,
     EngineMetrics,

@@ -33,7 +33,6 @@ from hypothesis import strategies as st
 from prometheus_client import CollectorRegistry
 
 from engine.contract.outputs import ESCALATIONS
-from engine.decide.emit import lead_department
 from engine.decide.state import Hazard
 from engine.feeds import web as feeds
 from engine.feeds.index import PlaceIndex, hazard_place
@@ -43,6 +42,7 @@ from engine.harness import produce
 from engine.health import Readiness
 from engine.http.limits import Limits
 from engine.http.server import Pages, Server, health_pages
+from engine.kernel.targets import lead_department
 from engine.logs import ClientFaults
 from engine.ruleset import load_rules
 from engine.settings import REPO_ROOT, Settings

@@ -10,8 +10,8 @@ from prometheus_client import CollectorRegistry, generate_latest
 
 from engine.clocks import DeadlineIndex
 from engine.cores import build_cores
-from engine.decide.emit import lead_department
 from engine.enterprise.state import EnterpriseFile
+from engine.kernel.targets import lead_department
 from engine.metrics import AlertGauges, EnterpriseGauges, HazardGauges
 from engine.views import Derived
 

@@ -12,7 +12,6 @@ from hypothesis import strategies as st
 
 from engine.clocks import DeadlineIndex
 from engine.cores import build_cores
-from engine.decide.emit import lead_department
 from engine.decide.state import Hazard
 from engine.feeds import views
 from engine.feeds.filters import Filters, item_visible
@@ -20,6 +19,7 @@ from engine.feeds.index import Place, PlaceIndex, hazard_place
 from engine.feeds.share import Busy, LoopShare
 from engine.feeds.tokens import Scope
 from engine.feeds.views import TableSource, hazard_view
+from engine.kernel.targets import lead_department
 from engine.metrics import AlertGauges, HazardGauges
 from engine.store import pack, unpack
 from engine.views import Derived
