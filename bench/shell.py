@@ -88,13 +88,7 @@ class _Silent:
 
 def _pack_format0(h: Any, summary: bytes = b"", place: bytes = b"") -> bytes:
     """`pack` as it was before stored format 1: the same header, then `h.encode()`."""
-    due = h.next_due()
-    head = (str(due) if due is not None else "").encode()
-    if summary or place:
-        head += b"\t" + summary
-    if place:
-        head += b"\t" + place
-    return head + b"\n" + h.encode()
+    return store.header_line(h, summary, place) + b"\n" + h.encode()
 
 
 @contextlib.contextmanager

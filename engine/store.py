@@ -64,12 +64,7 @@ def pack(h: Any, summary: bytes = b"", place: bytes = b"", chunks: dict[int, byt
     chunk of CHUNK items, that chunk leaves the record. Without `chunks` the
     whole history stays in the record (chunks stored before are read back into it).
     """
-    due = h.next_due()
-    head = (str(due) if due is not None else "").encode()
-    if summary or place:
-        head += b"\t" + summary
-    if place:
-        head += b"\t" + place
+    head = header_line(h, summary, place)
     lazy = hasattr(h, "history_stored")  # a hazard or an alert, not an enterprise's file
     doc = _named(h.doc(whole=False) if lazy else h.doc(), h.NAMED)
     applied = b""
@@ -90,6 +85,18 @@ def pack(h: Any, summary: bytes = b"", place: bytes = b"", chunks: dict[int, byt
         if applied:
             parts += [b"\n", applied]
     return b"".join(parts)  # the stored tail and hashes are copied once, here
+
+
+def header_line(h: Any, summary: bytes = b"", place: bytes = b"") -> bytes:
+    """A stored state's first line, without its newline: the next due time, then the summary and
+    the place when given, each after a tab (read back by `header`)."""
+    due = h.next_due()
+    head = (str(due) if due is not None else "").encode()
+    if summary or place:
+        head += b"\t" + summary
+    if place:
+        head += b"\t" + place
+    return head
 
 
 def _kept(stored: StoredHistory, added: list[Any],
