@@ -56,9 +56,10 @@ def _poisoned_intake(real: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _poisoned_decide(real: Callable[..., Any]) -> Callable[..., Any]:
-    def decide(cores: Any, tables: Any, key: bytes | None, value: bytes | None) -> Any:
+    def decide(cores: Any, tables: Any, key: bytes | None, value: bytes | None,
+               *args: Any, **kwargs: Any) -> Any:
         POISON.check("decide", value)
-        return real(cores, tables, key, value)
+        return real(cores, tables, key, value, *args, **kwargs)
     return decide
 
 

@@ -39,6 +39,20 @@ def test_planted_poison_wraps_the_stages_a_runtime_calls() -> None:
     assert calls == ["intake", "decide"]
 
 
+def test_planted_poison_passes_on_every_argument_the_stages_take() -> None:
+    """A stage that gains a parameter (decide_entry's `histories`) still gets it through the poison;
+    a wrapper that dropped it made every decision of the fault suite's poisoned worker fail."""
+    seen = []
+    module = SimpleNamespace(decide_intake=lambda *a, **k: seen.append((a, k)),
+                             decide_entry=lambda *a, **k: seen.append((a, k)))
+    plant(module)
+    record = SimpleNamespace(value=b"fine")
+    module.decide_intake(record, "seen", "reference", 5, topic="t")
+    module.decide_entry("cores", "tables", b"k", b"fine", "histories", extra=1)
+    assert seen == [((record, "seen", "reference", 5), {"topic": "t"}),
+                    (("cores", "tables", b"k", b"fine", "histories"), {"extra": 1})]
+
+
 def test_the_product_has_no_poison_switch() -> None:
     """No setting of the product plants poison: the fault suite has its own entry point."""
     assert not [name for name in Settings.model_fields if "poison" in name]
