@@ -56,13 +56,16 @@ def _apply(a: Alert, entry: dict[str, Any], at: int, rules: AlertRules) -> list[
 
 
 def decide_alert(state: Alert | None, entry: dict[str, Any], rules: AlertRules,
-                 now: int | None = None) -> tuple[Alert, list[Out]]:
+                 now: int | None = None, *, owned: bool = False) -> tuple[Alert, list[Out]]:
     """Apply one timeline entry to an alert's state; return the new state and what to send.
 
-    `state` is not modified. `now` defaults to the entry's own time; it never
-    goes back behind the state's watermark.
+    `state` is not modified, unless the caller hands it over with `owned` (as
+    `engine.decide.core.decide`): then it is changed in place rather than copied,
+    and must not be read afterwards. `now` defaults to the entry's own time; it
+    never goes back behind the state's watermark.
     """
-    return apply_entry(state, entry, rules, now, new=Alert, advance_fn=advance, apply_fn=_apply)
+    return apply_entry(state, entry, rules, now, new=Alert, advance_fn=advance, apply_fn=_apply,
+                       owned=owned)
 
 
 # What one event type records on an alert: (alert, data, time, event id, rules) -> its history line.

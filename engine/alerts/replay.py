@@ -20,5 +20,5 @@ class AlertReplay(CoreReplay):
     kind: ClassVar[str] = "alert"
 
     def decide(self, state: Any, entry: dict[str, Any], now: int | None) -> tuple[Any, list[Out]]:
-        """The alert core."""
-        return decide_alert(state, entry, self.rules, now)
+        """The alert core, on the state this replay holds and hands over."""
+        return decide_alert(state, entry, self.rules, now, owned=True)

@@ -18,5 +18,5 @@ class Replay(CoreReplay):
     kind: ClassVar[str] = "hazard"
 
     def decide(self, state: Any, entry: dict[str, Any], now: int | None) -> tuple[Any, list[Out]]:
-        """The hazard core."""
-        return decide(state, entry, self.rules, now)
+        """The hazard core, on the state this replay holds and hands over."""
+        return decide(state, entry, self.rules, now, owned=True)

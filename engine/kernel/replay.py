@@ -37,7 +37,8 @@ class CoreReplay:
     kind: ClassVar[str]
 
     def decide(self, state: Any, entry: Entry, now: int | None) -> tuple[Any, list[Out]]:
-        """The core this replay runs."""
+        """The core this replay runs. The replay hands its states over (`owned`): a state in
+        `states` is replaced by the decision's, and an earlier one is not to be read again."""
         raise NotImplementedError
 
     def feed(self, entry: Entry, now: int | None = None) -> list[Out]:

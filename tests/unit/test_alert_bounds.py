@@ -199,3 +199,24 @@ def test_every_kept_report_past_the_window_grades_by_the_folded_moments(rules) -
     assert facts(bounded.states[aid]) == facts(whole.states[aid])
     assert outputs(bounded) == outputs(whole)
     assert bounded.states[aid].grade == ("large" if rules.downgrade_allowed else "major")
+
+
+@settings(max_examples=30, deadline=None)
+@given(UPDATES, st.booleans(), st.lists(st.integers(0, 40), max_size=5))
+def test_an_owned_alert_decision_matches_the_copying_one(updates, close, again) -> None:
+    """Handed over (`owned`, as the replays do), the alert core gives the same outputs and stored
+    bytes as the copying core, entry by entry, and a re-delivered entry returns the state given."""
+    aid = "AL-OWNED"
+    entries = [_raised(aid)] + [_update(aid, START + 60 * t, **figures) for t, figures in sorted(updates)]
+    if close:
+        entries.append(_closed(aid, START + 60 * (max(t for t, _ in updates) + 1)))
+    entries += [entries[i % len(entries)] for i in again]  # re-deliveries, decided after the rest
+    copied = owned = None
+    for entry in entries:
+        want, want_outs = decide_alert(copied, entry, ALERT_RULES)
+        handed = None if owned is None else unpack(pack(owned), Alert, lazy=True)
+        got, outs = decide_alert(handed, entry, ALERT_RULES, owned=True)
+        assert [(o.topic, o.key, o.event) for o in outs] == [(o.topic, o.key, o.event) for o in want_outs]
+        assert (got is handed) == (want is copied and copied is not None)
+        assert pack(got) == pack(want)
+        copied, owned = want, got
