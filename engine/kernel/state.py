@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import operator
 import struct
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
@@ -138,28 +139,37 @@ def stored_history(raw: bytes) -> list[list[Any]]:
     return [[item[n] for n in HISTORY_ITEM] for item in codec.loads(raw)]
 
 
-def state_doc(state: Any, names: list[str], defaults: dict[str, Any],
-              whole: bool = True) -> dict[str, Any]:
-    """A state's fields by name, those at their defaults left out; without the history and the
-    applied hashes unless `whole`."""
+def state_doc(state: Any, whole: bool = True) -> dict[str, Any]:
+    """A state's fields by name, those at their defaults or empty left out; without the history
+    and the applied hashes unless `whole`."""
+    values, plan = _plan(type(state))
     out = {}
-    for name in names:
-        if name == "history":
-            value = full_history(state) if whole else None
-        elif name == "applied":
-            value = all_applied(state) if whole else None
-        else:
-            value = getattr(state, name)
-        if value != defaults.get(name, _MISSING) and value not in (None, [], {}):
-            out[name] = value
+    for (name, default, stored), value in zip(plan, values(state), strict=True):
+        if stored:  # the history or the applied hashes: partly in the stored parts
+            if not whole:
+                continue
+            value = full_history(state) if name == "history" else all_applied(state)
+        # Left out: None, an empty list or dict, and a value equal to the field's plain default.
+        if value is None or value is default or (not value and type(value) in _EMPTY):
+            continue
+        if default is not _MISSING and value == default:
+            continue
+        out[name] = value
     return out
 
 
+_EMPTY = (list, dict)
+
+
 @functools.cache
-def _layout(cls: type) -> tuple[list[str], dict[str, Any]]:
-    """A state class's field names as encoded (without the stored parts) and its plain defaults."""
-    return ([f.name for f in fields(cls) if f.name not in STORED],
-            {f.name: f.default for f in fields(cls) if f.default is not f.default_factory})  # type: ignore[misc]
+def _plan(cls: type) -> tuple[Callable[[Any], tuple[Any, ...]], tuple[tuple[str, Any, bool], ...]]:
+    """A state class's encoded fields in order (all but the STORED parts): one getter of all their
+    values, and each name with its plain default (or _MISSING) and whether it has a stored part."""
+    defaults = {f.name: f.default for f in fields(cls)
+                if f.default is not f.default_factory}  # type: ignore[misc]
+    names = [f.name for f in fields(cls) if f.name not in STORED]
+    return (operator.attrgetter(*names),
+            tuple((n, defaults.get(n, _MISSING), n in ("history", "applied")) for n in names))
 
 
 class HistoryState:
@@ -173,12 +183,12 @@ class HistoryState:
 
     def encode(self) -> bytes:
         """Serialise compactly, leaving out fields at their defaults; the whole history in `history`."""
-        return codec.dumps(state_doc(self, *_layout(type(self))))
+        return codec.dumps(state_doc(self))
 
     def doc(self, whole: bool = True) -> dict[str, Any]:
         """The fields by name, those at their defaults left out; `whole=False`: without the history
         and the applied hashes, which the table stores as they came (engine/store.py)."""
-        return state_doc(self, *_layout(type(self)), whole)
+        return state_doc(self, whole)
 
     @classmethod
     def decode(cls, raw: bytes) -> Self:
