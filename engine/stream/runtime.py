@@ -81,8 +81,10 @@ from engine.plan.tracking import seed_entries
 from engine.ruleset import Rules
 from engine.settings import Settings
 from engine.stream.replica import Replica, history_side, read_side
+from engine.stream.sending import send_all
 from engine.stream.tables import LocalStore, Table, restore
 from engine.tools.kafka import client_auth, partition_for_key, reader
+from engine.tools.kafka import producer as kafka_producer
 from engine.topics import TopicSpec
 from engine.views import Derived
 
@@ -306,9 +308,7 @@ class Runtime:
         self._note_caught_up(commits)
 
     async def _new_producer(self) -> AIOKafkaProducer:
-        producer = AIOKafkaProducer(
-            bootstrap_servers=self.bootstrap, acks="all", enable_idempotence=True, linger_ms=5,
-            max_request_size=16 * 1024 * 1024, request_timeout_ms=30_000, **self.auth)
+        producer = kafka_producer(self.bootstrap, self.auth)
         await producer.start()
         return producer
 
@@ -338,11 +338,7 @@ class Runtime:
         if not records:
             return []
         try:
-            pending = [await self.producer.send(r.topic, r.value, key=r.key, partition=r.partition,
-                                                timestamp_ms=r.timestamp_ms,
-                                                headers=list(r.headers) or None)
-                       for r in records]
-            return list(await asyncio.gather(*pending))
+            return await send_all(self.producer, records)
         except Exception as exc:  # noqa: BLE001 - whatever the broker said, nothing may be committed
             raise BatchFailed(f"send failed: {type(exc).__name__}: {exc}") from exc
 
