@@ -9,10 +9,11 @@ long the enterprise has been supervised.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from engine import codec
+from engine.kernel.state import state_doc
 
 RECENT = 50  # record lines kept in a file
 MAX_OPEN = 500  # open hazards kept in detail; beyond, the oldest are only counted
@@ -80,8 +81,7 @@ class EnterpriseFile:
 
     def doc(self) -> dict[str, Any]:
         """The fields by name, those at their defaults left out."""
-        return {name: getattr(self, name) for name in _FIELD_NAMES
-                if getattr(self, name) != _DEFAULTS.get(name) and getattr(self, name) not in (None, [], {})}
+        return state_doc(self)
 
     @classmethod
     def decode(cls, raw: bytes) -> EnterpriseFile:
@@ -108,7 +108,3 @@ class EnterpriseFile:
         """The earliest running clock (a key enterprise's coverage cycle), for the deadline index."""
         return min(self.clocks.values()) if self.clocks else None
 
-
-_FIELD_NAMES = [f.name for f in fields(EnterpriseFile)]
-_DEFAULTS: dict[str, Any] = {f.name: f.default for f in fields(EnterpriseFile)
-                             if f.default is not f.default_factory}  # type: ignore[misc]
