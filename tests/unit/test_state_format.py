@@ -21,12 +21,14 @@ from engine.alerts import Alert
 from engine.decide.core import decide
 from engine.decide.replay import clock_entry
 from engine.decide.state import APPLIED, Hazard, entry_hash
+from engine.enterprise.state import EnterpriseFile
 from engine.kernel.state import CHUNK, MissingHistory, chunk_key
 from engine.store import StoredFormatError, header, pack, unpack
 from engine.stream.runtime import MAX_BATCH
 
 V0 = Path(__file__).parent / "testdata" / "states-v0"
 V1 = Path(__file__).parent / "testdata" / "states-v1"
+V2 = Path(__file__).parent / "testdata" / "states-v2"
 
 
 def _story(hid: str) -> list[dict[str, Any]]:
@@ -112,7 +114,7 @@ def test_a_stored_state_keeps_its_header_and_names_its_format() -> None:
     raw = pack(h, b"summary", b"place")
     assert header(raw) == (h.next_due(), b"summary", b"place")
     _, state, history, hashes = raw.split(b"\n", 3)
-    assert state.startswith(b'{"format":2,') and b'"history"' not in state and b'"applied"' not in state
+    assert state.startswith(b'{"format":3,') and b'"history"' not in state and b'"applied"' not in state
     assert hashes == b"".join(tag.to_bytes(8, "big") for tag in h.applied)  # raw, not base64
     assert state.endswith(b'"history_kept":{"chunks":0,"tail":%d}}' % len(h.history))
     assert b'"enterprise":{"uscc":"91371500MA3C4XK2N2","name":' in state
@@ -121,7 +123,7 @@ def test_a_stored_state_keeps_its_header_and_names_its_format() -> None:
 
 def test_a_state_of_an_unknown_format_is_refused_with_a_clear_error() -> None:
     """A state written by a newer engine names its format instead of loading wrongly."""
-    with pytest.raises(StoredFormatError, match="format 9; this engine reads formats 0 to 2"):
+    with pytest.raises(StoredFormatError, match="format 9; this engine reads formats 0 to 3"):
         unpack(b'\n{"format":9,"id":"HZ-1"}\n[]')
 
 
@@ -248,3 +250,21 @@ def test_states_stored_in_format_1_load_and_move_their_history_into_chunks_on_th
     history = {chunk_key(want.id.encode(), n): v for n, v in chunks.items()}
     assert unpack(again, kind, history=history) == want
     assert unpack(again, kind, lazy=True, history=history).timeline() == want.history
+
+
+@pytest.mark.parametrize("path", sorted(V2.glob("*.state")), ids=lambda p: p.stem)
+def test_enterprise_files_stored_in_format_2_load_and_are_stored_by_column_next(path: Path) -> None:
+    """Format 2 (written by commit be2d994: an enterprise file's open hazards and orders a dict each)
+    loads to the file it stored; stored again, those maps go by column and read back the same."""
+    want = EnterpriseFile.decode(path.with_suffix(".json").read_bytes())
+    raw = path.read_bytes()
+    assert raw.split(b"\n")[1].startswith(b'{"format":2,')
+    assert unpack(raw, EnterpriseFile) == want
+    again = pack(want, b"summary", b"place")
+    line = again.split(b"\n")[1]
+    assert line.startswith(b'{"format":3,')
+    assert b'"hazards":{"keys":["' in line and b'"status":["' in line
+    if want.orders:
+        assert b'"orders":{"keys":["' in line and b'"hazard_id":["' in line
+    assert unpack(again, EnterpriseFile) == want
+    assert header(again) == (want.next_due(), b"summary", b"place")
