@@ -371,9 +371,11 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script."""
     args = parser().parse_args(argv)
-    if args.command != "worker" and not structlog.is_configured():
-        logs.configure_console()  # the worker logs JSON lines; it configures itself
     try:
+        if args.command != "worker" and not structlog.is_configured():
+            # The worker logs JSON lines; it configures itself. Inside the try: the console
+            # reads ToolSettings (NO_COLOR), and a bad value there is reported as any other is.
+            logs.configure_console()
         return int(args.func(args) or 0)
     except EngineError as exc:
         print(f"hazard-engine: {exc}", file=sys.stderr)

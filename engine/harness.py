@@ -28,6 +28,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from engine.broker.install import free_port
 from engine.contract.envelope import EVENT_TYPES, INTAKE_TOPICS
+from engine.settings import child_environment
 from engine.tools import kafka as kafka_tools
 from engine.tools.kafka import partitions_of, producer
 from engine.tools.publish import DEFAULT_RETRY_FOR, Publisher
@@ -51,18 +52,16 @@ class Namespace:
 
     def env(self, **extra: str) -> dict[str, str]:
         """The environment a worker or tool of this namespace runs with."""
-        env = dict(os.environ)
-        env.update(
-            KAFKA_BOOTSTRAP_SERVERS=self.bootstrap,
-            HAZARD_TOPIC_PREFIX=self.prefix,
-            HAZARD_APP_ID=self.name,
-            HAZARD_DATA_DIR=str(self.root / "worker-data"),
-            HAZARD_LOG_LEVEL="info",
-            HAZARD_WEB_PORT=str(self.web_port),
-            PYTHONUNBUFFERED="1",  # a SIGKILLed worker must not take its last log lines with it
-        )
-        env.update(extra)
-        return env
+        return child_environment(**{
+            "KAFKA_BOOTSTRAP_SERVERS": self.bootstrap,
+            "HAZARD_TOPIC_PREFIX": self.prefix,
+            "HAZARD_APP_ID": self.name,
+            "HAZARD_DATA_DIR": str(self.root / "worker-data"),
+            "HAZARD_LOG_LEVEL": "info",
+            "HAZARD_WEB_PORT": str(self.web_port),
+            "PYTHONUNBUFFERED": "1",  # a SIGKILLed worker must not take its last log lines with it
+            **extra,
+        })
 
     def topic(self, name: str) -> str:
         """The physical name of a contract or internal topic in this namespace."""

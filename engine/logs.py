@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import logging
 import logging.config
-import os
 import sys
 from typing import Any, TextIO
 
 import structlog
 
 from engine.progress import is_terminal
+from engine.settings import ToolSettings
 
 _SHARED = [
     structlog.contextvars.merge_contextvars,
@@ -113,9 +113,14 @@ def configure(level: str = "info") -> None:
     logging.config.dictConfig(logging_config(level))
 
 
-def use_colour(stream: TextIO | None) -> bool:
-    """Whether to colour output on `stream`: only on a terminal, and never when NO_COLOR is set."""
-    return not os.environ.get("NO_COLOR") and is_terminal(stream)
+def use_colour(stream: TextIO | None, no_color: bool | None = None) -> bool:
+    """Whether to colour output on `stream`: only on a terminal, and never when NO_COLOR is set.
+
+    `no_color` stands for NO_COLOR; None reads it from the environment's ToolSettings.
+    """
+    if no_color is None:
+        no_color = ToolSettings.load().no_color
+    return not no_color and is_terminal(stream)
 
 
 class _CurrentStderr:

@@ -8,6 +8,12 @@ ConfigMap), and a secret file wins over the configuration file so that a
 password never has to sit beside the ordinary settings. `Settings.load` is
 the one loader; `Settings()` alone reads the same sources, finding the file
 and the directory through HAZARD_CONFIG and HAZARD_SECRETS_DIR.
+
+`ToolSettings` is the other side: what the local broker, the tests' broker
+fixture, the demo and the console read (the cache, Java, which broker, colour).
+It reads the environment only, so it loads before any worker configuration
+exists, and a bad value there stops those tools, never the worker. Nothing
+outside this module reads the environment; `child_environment` only passes it on.
 """
 
 from __future__ import annotations
@@ -17,12 +23,11 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Annotated, Any, Literal, Self, get_args
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError
+from pydantic import AliasChoices, BeforeValidator, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from engine.broker.install import cache_root
 from engine.settings_sources import (
     ConfigError,
     ConfigFileSource,
@@ -37,6 +42,24 @@ CONFIG_ENV = "HAZARD_CONFIG"
 SECRETS_DIR_ENV = "HAZARD_SECRETS_DIR"
 # Where each value came from, as `config show` prints it; highest priority first.
 ORIGINS = ("argument", "env", "secrets", "file", "default")
+
+
+# Defined once for the worker's Settings and the tools' ToolSettings, so that both mean the same
+# broker when it is set; unset, both use the local one.
+BootstrapServers = Annotated[str | None, Field(
+    validation_alias=AliasChoices("KAFKA_BOOTSTRAP_SERVERS", "HAZARD_BOOTSTRAP_SERVERS"),
+    description="KAFKA_BOOTSTRAP_SERVERS: host:port[,host:port]; unset means the local broker",
+)]
+
+
+def child_environment(**extra: str) -> dict[str, str]:
+    """The environment for a child process: a copy of this one's, with `extra` on top.
+
+    It copies os.environ on purpose and reads no setting from it: a child (a worker
+    under test, apt-get) needs PATH, HOME and the locale, and reads its own
+    settings from what it is given, through its own Settings.
+    """
+    return {**os.environ, **extra}
 
 
 @dataclass
@@ -68,11 +91,7 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="HAZARD_", frozen=True, extra="ignore")
 
-    bootstrap_servers: str | None = Field(
-        default=None,
-        validation_alias=AliasChoices("KAFKA_BOOTSTRAP_SERVERS", "HAZARD_BOOTSTRAP_SERVERS"),
-        description="KAFKA_BOOTSTRAP_SERVERS: host:port[,host:port]; unset means the local broker",
-    )
+    bootstrap_servers: BootstrapServers = None
     # Kafka login; all unset means PLAINTEXT without SASL (the plain local broker).
     kafka_security_protocol: str | None = Field(
         default=None, pattern="^(PLAINTEXT|SASL_PLAINTEXT|SASL_SSL|SSL)$",
@@ -94,9 +113,9 @@ class Settings(BaseSettings):
     rules_dir: Path = Field(default=REPO_ROOT / "rules", description="HAZARD_RULES_DIR")
     topics_file: Path = Field(default=REPO_ROOT / "topics" / "topics.yaml",
                               description="HAZARD_TOPICS_FILE")
-    data_dir: Path = Field(default_factory=lambda: cache_root() / "worker",
+    data_dir: Path = Field(default_factory=lambda: CacheSettings().cache_dir / "worker",
                            description="HAZARD_DATA_DIR: the worker's local data (its tables "
-                           "on disk with HAZARD_STORE=rocksdb)")
+                           "on disk with HAZARD_STORE=rocksdb); default HAZARD_CACHE_DIR/worker")
     store: Literal["memory", "rocksdb"] = Field(
         default="rocksdb", description="HAZARD_STORE: where the worker keeps its tables besides "
         "memory. rocksdb: also on local disk under HAZARD_DATA_DIR, written after their "
@@ -251,12 +270,103 @@ class Settings(BaseSettings):
         return Loaded(settings, origins, request.config, request.resolved_secrets_dir)
 
 
+# HAZARD_BROKER's values; local is the default as it needs no Docker daemon.
+BrokerMode = Literal["local", "testcontainers"]
+
+
+def _broker_mode(value: Any) -> Any:
+    # Spelt as people type it: " Local " is local, and a blank value means the default.
+    return (value.strip().lower() or "local") if isinstance(value, str) else value
+
+
+def _any_text_is_true(value: Any) -> Any:
+    # https://no-color.org: set to any value but the empty string, colour is off; even NO_COLOR=0.
+    return bool(value) if isinstance(value, str) else value
+
+
+class CacheSettings(BaseSettings):
+    """Where the engine keeps what it installs and runs on this machine.
+
+    A class of its own so that Settings takes its data directory's default from
+    here without reading, or failing on, the tools' settings in ToolSettings.
+    """
+
+    # An empty variable counts as unset, as `${VAR:-default}` would treat it.
+    model_config = SettingsConfigDict(env_prefix="HAZARD_", frozen=True, extra="ignore",
+                                      env_ignore_empty=True)
+
+    cache_dir: Path = Field(
+        default_factory=lambda: Path.home() / ".cache" / "hazard-engine",
+        description="HAZARD_CACHE_DIR: where Kafka is installed and the local brokers (and, "
+        "by default, the worker) keep their data; default ~/.cache/hazard-engine")
+
+    @field_validator("cache_dir")
+    @classmethod
+    def _expand_home(cls, value: Path) -> Path:
+        return value.expanduser()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Read arguments, then the environment; no file, since no configuration exists yet."""
+        # Traced re-keys both to each field's alias, so that an argument given by field name
+        # (java_home=...) wins over the variable (JAVA_HOME) as an argument should.
+        given: dict[str, str] = {}
+        return Traced("argument", init_settings, given), Traced("env", env_settings, given)
+
+    @classmethod
+    def load(cls) -> Self:
+        """The values in the environment now; a bad one raises ConfigError naming its variable."""
+        try:
+            return cls()
+        except ValidationError as exc:
+            everything_from_env = _Request(origins=dict.fromkeys(cls.model_fields, "env"))
+            raise ConfigError(_explain(cls, exc, everything_from_env)) from None
+
+
+class ToolSettings(CacheSettings):
+    """What the local broker, the tests' broker fixture, the demo, the benchmark and the console read.
+
+    Environment only, and loaded where it is used rather than once, since tests set
+    these variables between calls; none of it is needed for Settings to be valid.
+    """
+
+    bootstrap_servers: BootstrapServers = None
+    broker: Annotated[BrokerMode, BeforeValidator(_broker_mode)] = Field(
+        default="local", description="HAZARD_BROKER: where the tests' fixture, the demo and the "
+        "benchmark get Kafka: local (KAFKA_BOOTSTRAP_SERVERS if set, else the local broker, "
+        "started if need be) or testcontainers (a Kafka container in Docker)")
+    kafka_image: str | None = Field(
+        default=None, description="HAZARD_KAFKA_IMAGE: the Docker image of Kafka for "
+        "HAZARD_BROKER=testcontainers; unset, testcontainers' own default")
+    kafka_libs: Path | None = Field(
+        default=None, description="HAZARD_KAFKA_LIBS: a directory of Kafka jars to run the "
+        "local brokers from, instead of installing Kafka from Maven Central into HAZARD_CACHE_DIR")
+    java_home: Path | None = Field(
+        default=None, validation_alias="JAVA_HOME", description="JAVA_HOME: the Java runtime "
+        "that runs the local brokers ($JAVA_HOME/bin/java); unset, the java on PATH")
+    no_color: Annotated[bool, BeforeValidator(_any_text_is_true)] = Field(
+        default=False, validation_alias="NO_COLOR", description="NO_COLOR: any non-empty value "
+        "turns colour off in every command's output, even on a terminal (https://no-color.org)")
+
+    @field_validator("kafka_libs")
+    @classmethod
+    def _expand_libs(cls, value: Path | None) -> Path | None:
+        return value.expanduser() if value is not None else None
+
+
 def _env_path(name: str) -> Path | None:
     value = os.environ.get(name, "").strip()
     return Path(value) if value else None
 
 
-def _explain(cls: type[Settings], exc: ValidationError, request: _Request) -> str:
+def _explain(cls: type[BaseSettings], exc: ValidationError, request: _Request) -> str:
     """One line per bad value, naming the setting and where it was set, never a secret's value."""
     field_of = {key: name for name, f in cls.model_fields.items()
                 for key in [name, *input_keys(name, f)]}
@@ -277,7 +387,7 @@ def _explain(cls: type[Settings], exc: ValidationError, request: _Request) -> st
     return "\n".join(lines)
 
 
-def _is_secret(cls: type[Settings], name: str) -> bool:
+def _is_secret(cls: type[BaseSettings], name: str) -> bool:
     field_info = cls.model_fields.get(name)
     annotation = field_info.annotation if field_info else None
     return annotation is SecretStr or SecretStr in get_args(annotation)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import fcntl
-import os
 import re
 import shutil
 import socket
@@ -16,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import structlog
+
+from engine.settings import CacheSettings, ToolSettings
 
 KAFKA_VERSION = "4.4.0"
 SCALA_VERSION = "2.13"
@@ -95,10 +96,10 @@ class KafkaInstall:
         return str(self.libs / "*")
 
 
-def cache_root() -> Path:
-    """Return the cache root: $HAZARD_CACHE_DIR or ~/.cache/hazard-engine."""
-    configured = os.environ.get("HAZARD_CACHE_DIR")
-    return Path(configured).expanduser() if configured else Path.home() / ".cache/hazard-engine"
+def cache_root(settings: CacheSettings | None = None) -> Path:
+    """Return the cache root: HAZARD_CACHE_DIR, else ~/.cache/hazard-engine."""
+    # CacheSettings, not ToolSettings: the worker finds the local broker through here.
+    return (settings or CacheSettings.load()).cache_dir
 
 
 def install_home(root: Path | None = None, version: str = KAFKA_VERSION) -> Path:
@@ -174,15 +175,16 @@ def _run_maven(home: Path, libs: Path, progress: Progress | None = None) -> None
         raise KafkaInstallError(f"Maven succeeded but no kafka_{SCALA_VERSION} jar is in {libs}")
 
 
-def ensure_installed(root: Path | None = None, progress: Progress | None = None) -> KafkaInstall:
+def ensure_installed(root: Path | None = None, progress: Progress | None = None,
+                     settings: ToolSettings | None = None) -> KafkaInstall:
     """Return the Kafka install, downloading it with Maven first if it is missing."""
-    home = install_home(root)
+    settings = settings or ToolSettings.load()
+    home = install_home(root or settings.cache_dir)
     home.mkdir(parents=True, exist_ok=True)
-    override = os.environ.get("HAZARD_KAFKA_LIBS")
-    if override:
-        libs = Path(override).expanduser()
+    libs = settings.kafka_libs
+    if libs is not None:
         if not _has_kafka_jar(libs):
-            raise KafkaInstallError(f"HAZARD_KAFKA_LIBS={override} holds no kafka jar")
+            raise KafkaInstallError(f"HAZARD_KAFKA_LIBS={libs} holds no kafka jar")
         return KafkaInstall(KAFKA_VERSION, home, libs, _write_log4j_config(home))
 
     libs = home / "libs"
@@ -250,10 +252,10 @@ def render_properties(props: Mapping[str, str]) -> str:
     return "".join(f"{key}={value}\n" for key, value in props.items())
 
 
-def java_executable() -> str:
+def java_executable(settings: ToolSettings | None = None) -> str:
     """Return the java binary: $JAVA_HOME/bin/java, else the one on PATH."""
-    java_home = os.environ.get("JAVA_HOME")
-    java = str(Path(java_home) / "bin/java") if java_home else shutil.which("java")
+    java_home = (settings or ToolSettings.load()).java_home
+    java = str(java_home / "bin/java") if java_home else shutil.which("java")
     if not java or not Path(java).exists():
         raise BrokerStartError("no Java runtime found: install Java 17+ or set JAVA_HOME")
     return java

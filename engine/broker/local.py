@@ -20,6 +20,7 @@ from aiokafka import AIOKafkaClient
 
 from engine.broker import install
 from engine.broker.install import BrokerStartError, Progress
+from engine.settings import CacheSettings, ToolSettings
 
 DEFAULT_START_TIMEOUT = 90.0
 JVM_OPTIONS = ("-Xms256m", "-Xmx1g")
@@ -79,9 +80,9 @@ class DownResult:
     pid: int | None = None
 
 
-def broker_dir() -> Path:
+def broker_dir(settings: CacheSettings | None = None) -> Path:
     """Return the directory holding the local broker's state, config, log and data."""
-    return install.cache_root() / "broker"
+    return install.cache_root(settings) / "broker"
 
 
 def state_path(home: Path | None = None) -> Path:
@@ -159,10 +160,11 @@ def _launch(
     port: int | None,
     controller_port: int | None,
     extra_properties: Mapping[str, str] | None,
+    settings: ToolSettings,
 ) -> BrokerState:
     say = progress or (lambda _msg: None)
-    kafka = install.ensure_installed(progress=say)
-    home = broker_dir()
+    kafka = install.ensure_installed(progress=say, settings=settings)
+    home = broker_dir(settings)
     data_dir, log_path, props_path = home / "data", home / "broker.log", home / "server.properties"
     port = port or install.free_port()
     controller_port = controller_port or install.free_port()
@@ -173,7 +175,8 @@ def _launch(
     # Fresh storage each start: an old log dir carries a cluster id the new format would reject.
     shutil.rmtree(data_dir, ignore_errors=True)
 
-    java, jvm_log = install.java_executable(), f"-Dlog4j2.configurationFile={kafka.log4j_config}"
+    java = install.java_executable(settings)
+    jvm_log = f"-Dlog4j2.configurationFile={kafka.log4j_config}"
     t0 = time.monotonic()
     with open(log_path, "wb") as out:
         fmt = [java, jvm_log, "-cp", kafka.classpath, "kafka.tools.StorageTool", "format",
@@ -202,8 +205,8 @@ def _launch(
     state = BrokerState(proc.pid, bootstrap, controller_port, str(log_path), str(data_dir),
                         time.time(), elapsed)  # fmt: skip
     # Written atomically so a concurrent reader never sees half a file.
-    state_path().with_suffix(".tmp").write_text(json.dumps(asdict(state), indent=2) + "\n")
-    state_path().with_suffix(".tmp").replace(state_path())
+    state_path(home).with_suffix(".tmp").write_text(json.dumps(asdict(state), indent=2) + "\n")
+    state_path(home).with_suffix(".tmp").replace(state_path(home))
     say(f"Kafka ready on {bootstrap} in {elapsed:.1f}s (pid {proc.pid})")
     log.info("broker.started", bootstrap=bootstrap, pid=proc.pid, start_seconds=elapsed)
     return state
@@ -216,11 +219,14 @@ def ensure_up(
     port: int | None = None,
     controller_port: int | None = None,
     extra_properties: Mapping[str, str] | None = None,
+    settings: ToolSettings | None = None,
 ) -> UpResult:
     """Reuse the recorded broker if it is alive and answering, else start a new one."""
+    settings = settings or ToolSettings.load()
+    home = broker_dir(settings)
     # Serialised so parallel test workers or a demo plus a benchmark share one broker.
-    with install.file_lock(broker_dir() / ".lock"):
-        state = read_state()
+    with install.file_lock(home / ".lock"):
+        state = read_state(home)
         if state and pid_alive(state.pid) and broker_answers(state.bootstrap, timeout=10.0):
             if progress:
                 progress(f"reusing Kafka on {state.bootstrap} (pid {state.pid})")
@@ -228,9 +234,10 @@ def ensure_up(
         if state:
             # Recorded broker is dead or hung: clear it out before starting a replacement.
             _terminate(state.pid, 10.0)
-            state_path().unlink(missing_ok=True)
+            state_path(home).unlink(missing_ok=True)
         return UpResult(
-            _launch(timeout, progress, port, controller_port, extra_properties), started=True
+            _launch(timeout, progress, port, controller_port, extra_properties, settings),
+            started=True,
         )
 
 
@@ -294,6 +301,8 @@ def status(home: Path | None = None) -> BrokerStatus:
                         state.start_seconds)  # fmt: skip
 
 
-def resolve_bootstrap(timeout: float = DEFAULT_START_TIMEOUT) -> str:
+def resolve_bootstrap(timeout: float = DEFAULT_START_TIMEOUT,
+                      settings: ToolSettings | None = None) -> str:
     """Return $KAFKA_BOOTSTRAP_SERVERS if set (starting nothing), else the local broker."""
-    return os.environ.get("KAFKA_BOOTSTRAP_SERVERS") or up(timeout)
+    settings = settings or ToolSettings.load()
+    return settings.bootstrap_servers or ensure_up(timeout, settings=settings).bootstrap

@@ -2,31 +2,32 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import structlog
 
 from engine.broker.install import Progress
-from engine.broker.local import DEFAULT_START_TIMEOUT, down, ensure_up
+from engine.broker.local import DEFAULT_START_TIMEOUT, broker_dir, down, ensure_up
+from engine.settings import ToolSettings
 
 log = structlog.get_logger("engine.broker.session")
 
-# HAZARD_BROKER values; the local broker is the default because it needs no Docker daemon.
-BROKER_MODES = ("local", "testcontainers")
-
 
 @contextmanager
-def testcontainers_kafka(image: str | None = None) -> Iterator[str]:
-    """Run Kafka in a Docker container via testcontainers, yielding its bootstrap address."""
+def testcontainers_kafka(image: str | None = None,
+                         settings: ToolSettings | None = None) -> Iterator[str]:
+    """Run Kafka in a Docker container via testcontainers, yielding its bootstrap address.
+
+    The image is `image`, else HAZARD_KAFKA_IMAGE, else testcontainers' default.
+    """
     # Imported lazily: testcontainers is a test extra, and it needs Docker only when used.
     try:
         from testcontainers.community.kafka import KafkaContainer
     except ImportError:  # testcontainers < 4.9 kept Kafka at the top level
         from testcontainers.kafka import KafkaContainer
 
-    image = image or os.environ.get("HAZARD_KAFKA_IMAGE")
+    image = image or (settings or ToolSettings.load()).kafka_image
     container = KafkaContainer(image) if image else KafkaContainer()
     if hasattr(container, "with_kraft"):
         container = container.with_kraft()
@@ -45,28 +46,28 @@ def broker_session(
     stop_on_exit: bool = False,
     timeout: float = DEFAULT_START_TIMEOUT,
     progress: Progress | None = None,
+    settings: ToolSettings | None = None,
 ) -> Iterator[str]:
     """Yield a bootstrap address from testcontainers, $KAFKA_BOOTSTRAP_SERVERS or the local broker.
 
-    `stop_on_exit` stops the local broker at the end, and only if this session started it;
-    by default it is left running so the next session starts in no time.
+    HAZARD_BROKER picks (`settings`, default: the environment's ToolSettings; a
+    bad value raises ConfigError naming it). `stop_on_exit` stops the local broker
+    at the end, and only if this session started it; by default it is left running
+    so the next session starts in no time.
     """
-    mode = os.environ.get("HAZARD_BROKER", "").strip().lower() or "local"
-    if mode not in BROKER_MODES:
-        raise ValueError(f"HAZARD_BROKER={mode!r}: expected one of {', '.join(BROKER_MODES)}")
-    if mode == "testcontainers":
-        with testcontainers_kafka() as bootstrap:
+    settings = settings or ToolSettings.load()
+    if settings.broker == "testcontainers":
+        with testcontainers_kafka(settings=settings) as bootstrap:
             yield bootstrap
         return
 
-    external = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
-    if external:
-        yield external
+    if settings.bootstrap_servers:
+        yield settings.bootstrap_servers
         return
 
-    result = ensure_up(timeout, progress)
+    result = ensure_up(timeout, progress, settings=settings)
     try:
         yield result.bootstrap
     finally:
         if stop_on_exit and result.started:
-            down()
+            down(home=broker_dir(settings))

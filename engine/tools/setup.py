@@ -17,6 +17,7 @@ import sys
 
 from engine.broker.install import ensure_installed
 from engine.progress import Bar
+from engine.settings import child_environment
 
 DEBIAN_PACKAGES = {"promtool": "prometheus", "amtool": "prometheus-alertmanager",
                    "prometheus": "prometheus", "zsh": "zsh",
@@ -39,7 +40,7 @@ def run(bench: bool = False) -> int:
             print("missing: " + ", ".join(missing) + "; install them with: sudo apt-get install "
                   + " ".join(missing), file=sys.stderr)
             return 1
-        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        env = child_environment(DEBIAN_FRONTEND="noninteractive")
         for cmd in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", *missing]):
             done = subprocess.run(cmd, env=env, capture_output=True, text=True)
             if done.returncode != 0:

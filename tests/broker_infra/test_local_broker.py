@@ -18,6 +18,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from engine.broker import cli, local
 from engine.broker.install import KafkaInstallError, ensure_installed
 from engine.broker.session import broker_session
+from engine.settings_sources import ConfigError
 
 pytestmark = pytest.mark.broker
 
@@ -127,7 +128,7 @@ def test_session_and_resolver_use_env_bootstrap_without_starting(
 def test_unknown_broker_mode_is_rejected(monkeypatch: pytest.MonkeyPatch) -> None:
     """A misspelt HAZARD_BROKER fails loudly instead of silently starting a local broker."""
     monkeypatch.setenv("HAZARD_BROKER", "testcontainer")
-    with pytest.raises(ValueError, match="testcontainers"), broker_session():
+    with pytest.raises(ConfigError, match="HAZARD_BROKER.*'testcontainers'"), broker_session():
         pass
 
 
