@@ -289,14 +289,15 @@ class Runtime:
                 for rec in records:
                     self._decide(rec, sends, writes)
         forwards = self.forwards
-        await self._send(sends)
-        if self.forwards != forwards:  # copies now on the broker that no fetch has seen yet
-            self.forwarded_ms = int(time.time() * 1000)
-        # History chunks first: a state on a changelog never counts a chunk that is not there.
+        # The outputs and the history chunks first, in one round trip: a state on a changelog never
+        # records an output or counts a chunk that is not on the broker.
         chunks = [w for w in writes if w.topic in self.history_changelogs]
         if chunks:
             writes = [w for w in writes if w.topic not in self.history_changelogs]
-            self._keep_locally(chunks, await self._send(chunks))
+        acked = await self._send(sends + chunks)
+        if self.forwards != forwards:  # copies now on the broker that no fetch has seen yet
+            self.forwarded_ms = int(time.time() * 1000)
+        self._keep_locally(chunks, acked[len(sends):])
         self._keep_locally(writes, await self._send(writes))
         try:
             await self.consumer.commit(commits)

@@ -8,7 +8,9 @@ partition it was given, else murmur2 of its key, `partition_for_key`),
 appends the records in order to aiokafka's `BatchBuilder`s, submits each
 builder with `send_batch` and waits for them all. A record's offset is its
 batch's base offset plus its place in the batch, which is what the broker
-assigns.
+assigns. A builder is closed before it is submitted: nothing else the producer
+sends joins it, and the sender takes it at once instead of waiting out
+`linger_ms`, which the worker, awaiting every batch it sends, has no use for.
 
 Records of one partition keep their order: their builders are submitted in
 order and aiokafka queues them in that order. A record with neither a key nor
@@ -74,6 +76,7 @@ async def send_all(producer: Any, records: Sequence[Outgoing]) -> list[Acked]:
 
     async def submit(tp: tuple[str, int]) -> None:
         builder, members = open_.pop(tp)
+        builder.close()  # complete: no other send joins it, and it does not linger (linger_ms)
         waits.append((await producer.send_batch(builder, tp[0], partition=tp[1]), members))
 
     for i, r in enumerate(records):
