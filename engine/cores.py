@@ -65,8 +65,11 @@ def build_cores(rules: Rules, alert_rules: AlertRules | None,
     enterprise_rules = (EnterpriseRules(rules, plan.coverage, plan.credit) if plan is not None
                         else EnterpriseRules(rules, None, None))
     annual = plan.annual if plan is not None else None
-    def enterprise_decide(st: Any, e: dict[str, Any]) -> tuple[Any, list[Out]]:
-        return decide_enterprise(st, e, enterprise_rules)
+    def enterprise_decide(st: Any, e: dict[str, Any], owned: bool = False) -> tuple[Any, list[Out]]:
+        return decide_enterprise(st, e, enterprise_rules, owned=owned)
+
+    def enterprise_owned(st: Any, e: dict[str, Any]) -> tuple[Any, list[Out]]:
+        return enterprise_decide(st, e, owned=True)
 
     cores = {"hazard": Core("hazard", with_hazard_links(lambda st, e: decide(st, e, rules), rules),
                             partial(unpack, lazy=True), clock_entry,
@@ -76,7 +79,9 @@ def build_cores(rules: Rules, alert_rules: AlertRules | None,
                                                if annual is not None else enterprise_decide),
                                 lambda raw: unpack(raw, EnterpriseFile),
                                 partial(clock_entry, kind="enterprise"),
-                                lambda f: enterprise_place(f, rules))}
+                                lambda f: enterprise_place(f, rules),
+                                (with_plan_links(enterprise_owned, annual)
+                                 if annual is not None else enterprise_owned))}
     if plan is not None and annual is not None:
         tracking = PlanTracking(annual, rules.reference, plan.version)
         cores["plan"] = Core("plan", lambda st, e: decide_plan(st, e, tracking),
@@ -84,7 +89,8 @@ def build_cores(rules: Rules, alert_rules: AlertRules | None,
                              lambda p: plan_place(p, annual.lead_department))
     if alert_rules is not None:
         cores["alert"] = Core("alert", with_alert_links(lambda st, e: decide_alert(st, e, alert_rules)),
-                              partial(unpack, kind=Alert, lazy=True), alert_clock_entry, alert_place)
+                              partial(unpack, kind=Alert, lazy=True), alert_clock_entry, alert_place,
+                              with_alert_links(lambda st, e: decide_alert(st, e, alert_rules, owned=True)))
     return cores
 
 

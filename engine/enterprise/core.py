@@ -178,10 +178,12 @@ def _apply(f: EnterpriseFile, entry: dict[str, Any], at: int, rules: Any) -> lis
 
 
 def decide_enterprise(state: EnterpriseFile | None, entry: dict[str, Any], rules: Any,
-                      now: int | None = None) -> tuple[EnterpriseFile, list[Out]]:
-    """Apply one timeline entry to an enterprise's file; `state` is not modified.
+                      now: int | None = None, *, owned: bool = False) -> tuple[EnterpriseFile, list[Out]]:
+    """Apply one timeline entry to an enterprise's file; `state` is not modified, unless the caller
+    hands it over with `owned` (the decide stage does, with the file it has just decoded).
 
     `rules` is an `EnterpriseRules`, or the hazard rules alone (no coverage clocks then).
     """
     er = rules if isinstance(rules, EnterpriseRules) else EnterpriseRules(rules, None, None)
-    return apply_entry(state, entry, er, now, new=EnterpriseFile, advance_fn=_advance, apply_fn=_apply)
+    return apply_entry(state, entry, er, now, new=EnterpriseFile, advance_fn=_advance, apply_fn=_apply,
+                       owned=owned)

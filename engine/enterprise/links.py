@@ -77,10 +77,11 @@ def with_alert_links(decide: Decide) -> Decide:
     """The alert core, adding a link when an alert raised at an enterprise opens."""
 
     def decide_linked(state: Any, entry: dict[str, Any]) -> tuple[Any, list[Out]]:
+        was_open = state is not None and state.opened is not None  # read before an owned decision
         new, outs = decide(state, entry)
         if new is state or not new.enterprise or new.opened is None:
             return new, outs
-        if state is not None and state.opened is not None:
+        if was_open:
             return new, outs  # linked when it was raised
         data = {"kind": "alert", "id": new.id, "raised": True, "alert_kind": new.kind,
                 "town": new.town(), "name": new.enterprise.get("name")}
