@@ -53,21 +53,46 @@ class GaugeView:
     listed_deadline: int | None = None
 
     def encode(self, rules_version: str) -> bytes:
-        """Compact JSON, one line, naming the rules version the view was made under."""
-        return codec.dumps([rules_version, self.open_labels, self.overdue_labels, self.deadline,
-                            self.listed, self.listed_deadline])
+        """Compact JSON, one line, every place named, naming the rules version the view was made
+        under; what is empty or false is left out."""
+        doc: dict[str, Any] = {"rules": rules_version}
+        if self.open_labels:
+            doc["open"] = dict(zip(OPEN_LABELS, self.open_labels, strict=True))
+        if self.overdue_labels:
+            doc["overdue"] = dict(zip(OVERDUE_LABELS, self.overdue_labels, strict=True))
+        if self.deadline is not None:
+            doc["deadline"] = self.deadline
+        if self.listed:
+            doc["listed"], doc["listed_deadline"] = True, self.listed_deadline
+        return codec.dumps(doc)
 
     @classmethod
     def decode(cls, raw: bytes, rules_version: str) -> GaugeView | None:
-        """The inverse of encode; None if the view was made under other rules, or is not one."""
+        """The inverse of encode; None if the view was made under other rules, or is not one.
+
+        A view stored before its places were named (a six-element list) still reads.
+        """
         try:
-            fields = codec.loads(raw)
+            doc = codec.loads(raw)
         except codec.JSONDecodeError:
             return None
-        if not isinstance(fields, list) or len(fields) != 6 or fields[0] != rules_version:
+        if isinstance(doc, list) and len(doc) == 6 and doc[0] == rules_version:
+            _, open_labels, overdue, deadline, listed, listed_deadline = doc
+            return cls(_shared(open_labels), _shared(overdue), deadline, listed, listed_deadline)
+        if not isinstance(doc, dict) or doc.get("rules") != rules_version:
             return None
-        _, open_labels, overdue, deadline, listed, listed_deadline = fields
-        return cls(_shared(open_labels), _shared(overdue), deadline, listed, listed_deadline)
+        try:
+            open_ = doc.get("open")
+            overdue = doc.get("overdue")
+            return cls(_shared([open_[k] for k in OPEN_LABELS]) if open_ else None,
+                       _shared([overdue[k] for k in OVERDUE_LABELS]) if overdue else None,
+                       doc.get("deadline"), bool(doc.get("listed")), doc.get("listed_deadline"))
+        except (KeyError, TypeError):
+            return None
+
+
+OPEN_LABELS = ("grade", "town", "sector", "tier")  # the places of GaugeView.open_labels
+OVERDUE_LABELS = ("grade", "town", "department")  # and of its overdue_labels
 
 
 _CLOSED = GaugeView(None, None, None, False)

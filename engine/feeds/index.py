@@ -37,19 +37,29 @@ class Place:
         return self.overdue_after is not None and now > self.overdue_after
 
     def encode(self, rules_version: str) -> bytes:
-        """One line of compact JSON, naming the rules (a lead department depends on them)."""
-        return codec.dumps([rules_version, self.town, list(self.departments), self.overdue_after])
+        """One line of compact JSON, each part named, naming the rules (a lead department depends
+        on them)."""
+        return codec.dumps({"rules": rules_version, "town": self.town, "departments": list(self.departments),
+                            "overdue_after": self.overdue_after})
 
     @classmethod
     def decode(cls, raw: bytes, rules_version: str) -> Place | None:
-        """The inverse of encode; None if made under other rules, or not a place at all."""
+        """The inverse of encode; None if made under other rules, or not a place at all.
+
+        A place stored before its parts were named (a four-element list) still reads.
+        """
         try:
-            fields = codec.loads(raw)
+            doc = codec.loads(raw)
         except codec.JSONDecodeError:
             return None
-        if not isinstance(fields, list) or len(fields) != 4 or fields[0] != rules_version:
+        if isinstance(doc, list) and len(doc) == 4 and doc[0] == rules_version:
+            return cls.of(doc[1], doc[2], doc[3])
+        if not isinstance(doc, dict) or doc.get("rules") != rules_version:
             return None
-        return cls.of(fields[1], fields[2], fields[3])
+        try:
+            return cls.of(doc["town"], doc["departments"], doc["overdue_after"])
+        except KeyError:
+            return None
 
     @classmethod
     def of(cls, town: str | None, departments: Iterable[str], overdue_after: int | None) -> Place:

@@ -120,6 +120,10 @@ def test_index_follows_changes_of_town_department_and_state() -> None:
     assert Place.decode(Place("a", ("b",), 3).encode("v1"), "v1") == Place("a", ("b",), 3)
     assert Place.decode(Place("a", ("b",), 3).encode("v1"), "v2") is None
     assert Place.decode(b"not json", "v1") is None
+    assert (Place("a", ("b",), 3).encode("v1")
+            == b'{"rules":"v1","town":"a","departments":["b"],"overdue_after":3}')
+    assert Place.decode(b'["v1","a",["b"],3]', "v1") == Place("a", ("b",), 3)  # stored before names
+    assert Place.decode(b'{"rules":"v1","town":"a"}', "v1") is None  # not a whole place
 
 
 def derived() -> Derived:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, generate_latest
 
+from engine import codec
 from engine.decide.state import Hazard
 from engine.metrics import EngineMetrics, GaugeView, HazardGauges
 
@@ -113,6 +114,15 @@ def test_gauges_rebuilt_from_stored_headers_match_gauges_fed_live() -> None:
     assert GaugeView.decode(header(stored[0][1])[1], "2027.1") is None  # made under other rules
     assert GaugeView.decode(b'[null,null,1,false,null]', "2026.1") is None  # an older layout
     assert GaugeView.decode(b"not json", "2026.1") is None
+    assert GaugeView.decode(b'{"rules":"2026.1","open":{"grade":"general"}}', "2026.1") is None  # torn
+    named = header(stored[1][1])[1]
+    assert named.startswith(b'{"rules":"2026.1","open":{"grade":') and b'"department":"fire_rescue"' in named
+    # A view stored before its places were named (a six-element list, as commit 5917cbe wrote it).
+    for h in states:
+        view = fed.view(h)
+        old = codec.dumps(["2026.1", view.open_labels, view.overdue_labels, view.deadline, view.listed,
+                           view.listed_deadline])
+        assert GaugeView.decode(old, "2026.1") == view == GaugeView.decode(view.encode("2026.1"), "2026.1")
     assert unpack(stored[1][1]) == states[1]
     assert header(stored[1][1])[0] == states[1].next_due()
     assert header(pack(states[0]))[1] is None  # no summary: the rebuild decodes the state instead
