@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 
 import structlog
-from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
 from engine import logs
@@ -22,6 +21,7 @@ from engine.reference import RulesError
 from engine.ruleset import load_rules
 from engine.settings import Settings
 from engine.stream.runtime import Runtime
+from engine.tools.kafka import admin as kafka_admin
 from engine.tools.kafka import client_auth
 from engine.topics import TopicsError, ensure_topics, load_topics
 
@@ -48,8 +48,7 @@ async def _connect_and_prepare(settings: Settings, specs) -> str:
             log.warning("broker_unknown", attempt=attempt, retry_in_s=pause,
                         hint="set KAFKA_BOOTSTRAP_SERVERS or run `hazard-engine broker up`")
         else:
-            admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10_000,
-                                        **client_auth(settings))
+            admin = kafka_admin(bootstrap, client_auth(settings), request_timeout_ms=10_000)
             try:
                 await asyncio.wait_for(admin.start(), timeout=10)
                 created = await ensure_topics(admin, specs, settings.replication_factor,

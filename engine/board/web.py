@@ -51,7 +51,7 @@ from engine.feeds.web import MAX_STREAMS, MAX_STREAMS_PER_TOKEN, EscalationStrea
 from engine.kernel.state import MissingHistory
 from engine.reference.compiled import Reference
 from engine.settings import Settings
-from engine.tools.kafka import partitions_of, reader
+from engine.tools.kafka import client_auth, partitions_of, reader
 
 log = structlog.get_logger("engine.board")
 
@@ -438,7 +438,7 @@ def register(app: Any, *, settings: Settings, bootstrap: str, hazards: StateSour
     share = loop_share(app.web.web_app, settings)  # the feeds' turns on the event loop
     streams = EscalationStream(bootstrap, settings.topic_prefix + ESCALATIONS,
                                {"hazard": hazards, "alert": alerts}, closing, share,
-                               settings.web_write_timeout_s)
+                               settings.web_write_timeout_s, client_auth(settings))
     board = Board(settings, bootstrap, hazards, alerts, tokens, reference,
                   Sessions(secret, settings.board_session_s, tokens.scope_of), streams, now, wall)
     board.routes(app.web.web_app.router)

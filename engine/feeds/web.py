@@ -19,13 +19,13 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from functools import partial
 from typing import Any
 
 import structlog
 from aiohttp import web as aioweb
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import TopicPartition
 from aiokafka.errors import KafkaError
 
 from engine.contract.outputs import ESCALATIONS
@@ -47,7 +47,7 @@ from engine.feeds.views import StateSource
 from engine.kernel.state import MissingHistory
 from engine.kernel.time import iso
 from engine.settings import Settings
-from engine.tools.kafka import partitions_of
+from engine.tools.kafka import client_auth, partitions_of, reader
 
 log = structlog.get_logger("engine.feeds")
 
@@ -79,8 +79,10 @@ class EscalationStream:
     """Serves one SSE client: reads the topic from a position and writes what its scope allows."""
 
     def __init__(self, bootstrap: str, topic: str, sources: dict[str, StateSource | None],
-                 closing: asyncio.Event, share: LoopShare, write_s: float = 30.0) -> None:
+                 closing: asyncio.Event, share: LoopShare, write_s: float = 30.0,
+                 auth: Mapping[str, Any] | None = None) -> None:
         self.bootstrap, self.topic, self.sources, self.closing = bootstrap, topic, sources, closing
+        self.auth = auth or {}  # the worker's login (Settings): a secure broker asks for it
         self.share = share  # framing a replay's records takes its turns with the lists
         self.write_s = write_s  # a client that takes no write for this long loses its stream
 
@@ -116,10 +118,9 @@ class EscalationStream:
         that id, so a browser that reconnects before any escalation came still
         resumes from where it started (the board's script reads it).
         """
-        consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, group_id=None,
-                                    enable_auto_commit=False, client_id="hazard-feeds",
-                                    # a Last-Event-ID older than retention resumes at the oldest kept
-                                    auto_offset_reset="earliest")
+        consumer = reader(self.bootstrap, self.auth, client_id="hazard-feeds",
+                          # a Last-Event-ID older than retention resumes at the oldest kept
+                          auto_offset_reset="earliest")
         resp: aioweb.StreamResponse | None = None
         try:
             await consumer.start()  # inside the try: a failed start must release the client too
@@ -248,7 +249,7 @@ def register(app: Any, *, settings: Settings, bootstrap: str, hazards: StateSour
     closing = asyncio.Event()
     share = loop_share(app.web.web_app, settings)
     streams = EscalationStream(bootstrap, topic, {"hazard": hazards, "alert": alerts}, closing,
-                               share, settings.web_write_timeout_s)
+                               share, settings.web_write_timeout_s, client_auth(settings))
     active: dict[int, str] = {}  # open streams: request id -> the token's supervisor name
 
     async def on_shutdown(_: Any) -> None:

@@ -83,8 +83,10 @@ from engine.settings import Settings
 from engine.stream.replica import Replica, history_side, read_side
 from engine.stream.sending import send_all
 from engine.stream.tables import LocalStore, Table, restore
-from engine.tools.kafka import client_auth, partition_for_key, reader
+from engine.tools.kafka import client_auth, partition_for_key
+from engine.tools.kafka import member as kafka_member
 from engine.tools.kafka import producer as kafka_producer
+from engine.tools.kafka import reader as kafka_reader
 from engine.topics import TopicSpec
 from engine.views import Derived
 
@@ -216,13 +218,12 @@ class Runtime:
         await server.start()
         probe = BrokerProbe(self.bootstrap, self.auth)
         self.producer = await self._new_producer()
-        self.consumer = AIOKafkaConsumer(
+        self.consumer = kafka_member(
             # Dynamic membership: aiokafka 0.14 carries a static member's id on JoinGroup and
             # SyncGroup only (not on heartbeats), and sends no LeaveGroup for a static member.
-            bootstrap_servers=self.bootstrap, group_id=self.settings.app_id, enable_auto_commit=False,
-            auto_offset_reset="earliest", partition_assignment_strategy=(RangePartitionAssignor,),
-            session_timeout_ms=10_000, heartbeat_interval_ms=2_000, fetch_max_wait_ms=FETCH_WAIT_MS,
-            max_partition_fetch_bytes=16 * 1024 * 1024, fetch_max_bytes=64 * 1024 * 1024, **self.auth)
+            self.bootstrap, self.auth, self.settings.app_id,
+            partition_assignment_strategy=(RangePartitionAssignor,),
+            session_timeout_ms=10_000, heartbeat_interval_ms=2_000, fetch_max_wait_ms=FETCH_WAIT_MS)
         topics = [*self.intake_topics, *([self.timeline] if self.settings.decide else [])]
         self.consumer.subscribe(topics, listener=_Rebalance(self))
         await self.consumer.start()
@@ -230,7 +231,7 @@ class Runtime:
         # The broker probe runs beside the loop: a batch waiting out an outage must not also
         # keep /readyz from saying the broker is gone.
         watch = asyncio.create_task(self._watch_broker(probe), name="broker-probe")
-        follow = (asyncio.create_task(self.replica.follow(lambda: reader(self.bootstrap, self.auth),
+        follow = (asyncio.create_task(self.replica.follow(lambda: kafka_reader(self.bootstrap, self.auth),
                                                           self.settings.broker_retry_max_s),
                                       name="replica")
                   if self.replica is not None else None)
@@ -590,9 +591,7 @@ class Runtime:
 
     async def _recover(self, numbers: set[int]) -> None:
         started, read = time.perf_counter(), 0
-        reader = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, group_id=None,
-                                  enable_auto_commit=False, fetch_max_bytes=64 * 1024 * 1024,
-                                  max_partition_fetch_bytes=16 * 1024 * 1024, **self.auth)
+        reader = kafka_reader(self.bootstrap, self.auth)
         await asyncio.wait_for(reader.start(), STEP_TIMEOUT_S)
         try:
             if self.replica is not None:  # answering for the partitions while they are read

@@ -63,13 +63,21 @@ def producer(bootstrap: str, auth: Mapping[str, Any] | None = None) -> AIOKafkaP
     )
 
 
-def reader(bootstrap: str, auth: Mapping[str, Any] | None = None) -> AIOKafkaConsumer:
-    """A consumer without a group, for reading topics from a chosen position."""
-    return AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False,
-        fetch_max_bytes=64 * 1024 * 1024, max_partition_fetch_bytes=16 * 1024 * 1024,
-        **_auth(auth),
-    )
+_FETCH = {"fetch_max_bytes": 64 * 1024 * 1024, "max_partition_fetch_bytes": 16 * 1024 * 1024}
+
+
+def reader(bootstrap: str, auth: Mapping[str, Any] | None = None, **options: Any) -> AIOKafkaConsumer:
+    """A consumer without a group, for reading topics from a chosen position (`options` are
+    aiokafka's, e.g. a client id or where to start when a position is gone)."""
+    return AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False,
+                            **{**_FETCH, **options}, **_auth(auth))
+
+
+def member(bootstrap: str, auth: Mapping[str, Any] | None, group_id: str, **options: Any) -> AIOKafkaConsumer:
+    """A consumer in `group_id` that commits only when told to, reading from the earliest kept
+    record where the group has no position (the worker's; `options` are aiokafka's)."""
+    return AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group_id, enable_auto_commit=False,
+                            auto_offset_reset="earliest", **{**_FETCH, **options}, **_auth(auth))
 
 
 def admin(bootstrap: str, auth: Mapping[str, Any] | None = None, **options: Any) -> AIOKafkaAdminClient:
