@@ -25,6 +25,19 @@ log = structlog.get_logger("engine.views")
 
 
 @dataclass
+class Collected:
+    """One kind's stored states read for `Derived.install`: due times, gauge views, places, and
+    the alerts and files whose gauges count whole states."""
+
+    dues: list[tuple[str, int | None]] = field(default_factory=list)
+    views: list[tuple[str, GaugeView]] = field(default_factory=list)
+    places: list[tuple[str, Place]] = field(default_factory=list)
+    alerts: list[Any] = field(default_factory=list)
+    files: list[Any] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+@dataclass
 class Derived:
     """The deadline indices and the gauges of one worker, kept in step with its tables."""
 
@@ -76,37 +89,50 @@ class Derived:
 
     def rebuild(self, kind: str, stored: Iterable[tuple[bytes, bytes]]) -> None:
         """The index and gauges of one kind afresh from its stored (key, bytes), in one pass."""
+        self.install(kind, self.collect(kind, stored))
+
+    def collect(self, kind: str, stored: Iterable[tuple[bytes, bytes]]) -> Collected:
+        """What `install` puts in place, read from the stored states; changes nothing shared.
+
+        A million hazards take half a minute here, so the runtime calls this in a thread:
+        on the event loop it would starve the consumer's heartbeats, and the group would
+        take the partitions away before the worker is ready (and again at every try).
+        """
         started = time.perf_counter()
-        dues: list[tuple[str, int | None]] = []
-        views: list[tuple[str, GaugeView]] = []
-        places: list[tuple[str, Place]] = []
-        alerts, files = [], []
+        out = Collected()
         core, version = self.cores[kind], self.rules_version
-        for key, raw in stored:  # a million hazards take a while: headers, not states, where possible
+        for key, raw in stored:  # headers, not states, where possible
             subject = key.decode()
             due, summary, where = header(raw)
-            dues.append((subject, due))
+            out.dues.append((subject, due))
             if kind != "hazard":
                 state = core.decode(raw)
                 if kind == "alert":
-                    alerts.append(state)
+                    out.alerts.append(state)
                 elif kind == "enterprise":
-                    files.append(state)
-                places.append((subject, core.place(state)))
+                    out.files.append(state)
+                out.places.append((subject, core.place(state)))
                 continue
             # The stored view and place, unless they predate these rules (or their part of the header).
             view = GaugeView.decode(summary, version) if summary is not None else None
             place = Place.decode(where, version) if where is not None else None
             state = core.decode(raw) if view is None or place is None else None
-            views.append((subject, view or self.gauges.view(state)))
-            places.append((subject, place or core.place(state)))
-        self.indices[kind].rebuild(dues)
-        self.place_index(kind).rebuild(places)
+            out.views.append((subject, view or self.gauges.view(state)))
+            out.places.append((subject, place or core.place(state)))
+        out.seconds = time.perf_counter() - started
+        return out
+
+    def install(self, kind: str, collected: Collected) -> None:
+        """Replace the index, the feeds' places and the gauges of one kind with what was collected."""
+        started = time.perf_counter()
+        self.indices[kind].rebuild(collected.dues)
+        self.place_index(kind).rebuild(collected.places)
         if kind == "hazard":
-            self.gauges.reset(views)
+            self.gauges.reset(collected.views)
         elif kind == "alert":
-            self.alert_gauges.reset(alerts)
+            self.alert_gauges.reset(collected.alerts)
         elif kind == "enterprise" and self.enterprise_gauges is not None:
-            self.enterprise_gauges.reset(files)
+            self.enterprise_gauges.reset(collected.files)
+        installed = time.perf_counter() - started
         log.info("deadline_index_rebuilt", kind=kind, subjects=len(self.indices[kind]),
-                 seconds=round(time.perf_counter() - started, 3))
+                 seconds=round(collected.seconds + installed, 3), install_seconds=round(installed, 3))

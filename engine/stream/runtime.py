@@ -608,7 +608,10 @@ class Runtime:
             except TimeoutError:
                 log.warning("changelog_reader_stop_timed_out", seconds=READER_STOP_S)
         for kind, table in self.tables.items():
-            self.derived.rebuild(kind, table.items())
+            # Read in a thread, so that the consumer keeps its heartbeats (a million hazards: half
+            # a minute); put in place here, on the loop, where /metrics and the feeds read them.
+            collected = await asyncio.to_thread(self.derived.collect, kind, table.items())
+            self.derived.install(kind, collected)
             self.readiness.table_recovered(kind)
         if self.replica is not None:  # the worker's own tables answer for its partitions again
             self.replica.release(numbers)

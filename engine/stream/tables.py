@@ -149,6 +149,7 @@ async def restore(reader: AIOKafkaConsumer, table: Table, partitions: Iterable[i
     begin: dict[TopicPartition, int] = {}
     for tp in tps:
         position = local.load(table, tp.partition) if local is not None else None
+        await asyncio.sleep(0)  # a quarter of a million states a partition: let heartbeats through
         if position is not None and not starts[tp] <= position <= ends[tp]:
             log.warning("local_store_discarded", changelog=tp.topic, partition=tp.partition,
                         position=position, changelog_start=starts[tp], changelog_end=ends[tp])

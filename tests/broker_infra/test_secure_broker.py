@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import aiohttp
 import pytest
 import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
@@ -22,6 +23,7 @@ from aiokafka.errors import (
 
 from engine.broker import cli, local, secure
 from engine.broker.install import ensure_installed, free_port
+from engine.feeds.tokens import mint
 from engine.harness import Worker
 from engine.settings import REPO_ROOT, Settings
 from engine.tools.kafka import admin, client_auth, producer, reader
@@ -214,12 +216,18 @@ def test_cli_status_and_credentials_file(
 
 def test_worker_runs_as_the_engine_principal(creds: secure.Credentials, topics: list[str],
                                              tmp_path) -> None:
-    """A real worker logs in as `engine` and has every right it needs, end to end."""
+    """A real worker logs in as `engine` and has every right it needs, end to end, its supervisors'
+    escalation feed included (the feed's reader logs in with the worker's credentials)."""
+    token, line = mint("district-office", [], [], True)
+    (tmp_path / "tokens.yaml").write_text(f"supervisors:\n{line}\n")
+    port = free_port()
     env = {**os.environ, **creds.env("engine"), "HAZARD_APP_ID": APP_ID, "HAZARD_TOPIC_PREFIX": "",
-           "HAZARD_DATA_DIR": str(tmp_path / "data"), "HAZARD_WEB_PORT": str(free_port())}
+           "HAZARD_DATA_DIR": str(tmp_path / "data"), "HAZARD_WEB_PORT": str(port),
+           "HAZARD_TOKENS_FILE": str(tmp_path / "tokens.yaml")}
     worker = Worker(env, tmp_path / "worker.log")
     try:
         worker.start().wait_ready(timeout=120)
+        assert asyncio.run(_feed_opens(f"http://127.0.0.1:{port}/feeds/escalations", token))
         finding = (REPO_ROOT / "topics" / "examples" / "inspection-recorded.json").read_bytes()
         asyncio.run(_send(creds, "field-app", "inspection.findings", finding, idempotent=True))
         listed = json.loads(asyncio.run(_read_one(creds, "supervisor", "supervision.listed",
@@ -229,3 +237,12 @@ def test_worker_runs_as_the_engine_principal(creds: secure.Credentials, topics: 
         assert "ClusterAuthorizationFailed" not in worker.log_text()
     finally:
         worker.stop()
+
+
+async def _feed_opens(url: str, token: str) -> str:
+    """The start position the escalation feed announces once its reader is on the topic."""
+    headers, timeout = {"Authorization": f"Bearer {token}"}, aiohttp.ClientTimeout(total=60)
+    async with aiohttp.ClientSession() as session, session.get(url, headers=headers, timeout=timeout) as resp:
+        assert resp.status == 200, await resp.text()
+        first = (await resp.content.readuntil(b"\n\n")).decode()
+        return next(line[len(": from "):] for line in first.splitlines() if line.startswith(": from "))
