@@ -90,7 +90,7 @@ CONCERNS = {
     "pure core: decisions (engine/decide, engine/alerts)": ("engine/decide/", "engine/alerts/"),
     "producing (aiokafka producer)": ("aiokafka/producer/",),
     "consuming (aiokafka fetcher)": ("aiokafka/consumer/",),
-    "table changelogs and local store": ("Runtime._keep_locally (", "engine/stream/tables.py"),
+    "table changelogs and local store": ("Runtime._written (", "engine/stream/tables.py"),
     "logging (stdlib logging, structlog)": ("logging/__init__.py", "structlog/"),
     "JSON (stdlib json)": ("json/",),
     "pydantic": ("pydantic/",),

@@ -59,6 +59,7 @@ class Replica:
         self.place_of = place_of  # where the feeds file a stored state (`Derived.place_of`)
         self.owned: set[int] = set()  # partitions the worker's own tables answer for
         self.positions: dict[tuple[str, int], int] = {}  # next offset to read, per changelog partition
+        self.restand: set[tuple[str, int]] = set()  # partitions whose position a take-over set
         self.ends: dict[tuple[str, int], int] = {}  # the changelogs' ends, as last seen
         self.started_ends: dict[tuple[str, int], int] | None = None  # the ends when reading began
         self.caught_up = asyncio.Event()  # read once up to where the changelogs ended at the start
@@ -119,6 +120,7 @@ class Replica:
         kind has moved.
         """
         numbers = None if partitions is None else set(partitions)
+        self._stand_where(table, numbers)
         moved = [row for row in table.take(numbers) if row[2] in self.owned]
         mine, placed = self.tables[kind], []
         for key, value, partition in moved:
@@ -137,12 +139,25 @@ class Replica:
     def adopt_history(self, kind: str, table: Table, partitions: Iterable[int] | None = None) -> int:
         """As `adopt`, for a history table."""
         numbers = None if partitions is None else set(partitions)
+        self._stand_where(table, numbers)
         mine, moved = self.histories[kind], 0
         for key, value, partition in table.take(numbers):
             if partition in self.owned:
                 mine.put(key, value, partition)
                 moved += 1
         return moved
+
+    def _stand_where(self, table: Table, partitions: set[int] | None) -> None:
+        """Follow the owned `partitions` of `table` on from where the table is complete.
+
+        The reader does not fetch the partitions the worker owns (the worker wrote or
+        read every record of them), so what the table holds is where the replica
+        stands when it takes them over.
+        """
+        for partition, end in table.complete.items():
+            if partition in self.owned and (partitions is None or partition in partitions):
+                self.positions[(table.changelog, partition)] = end
+                self.restand.add((table.changelog, partition))
 
     def disown(self, partitions: Iterable[int] | None = None) -> None:
         """The worker's own tables no longer answer for `partitions` (None: any): follow them here."""
@@ -180,7 +195,8 @@ class Replica:
         if self.started_ends is None:
             self.started_ends = dict(ends)
         if not self.caught_up.is_set() and all(
-                self.positions.get(tp, 0) >= end for tp, end in self.started_ends.items()):
+                self.positions.get(tp, 0) >= end for tp, end in self.started_ends.items()
+                if tp[1] not in self.owned):
             self.caught_up.set()
             log.info("replica_caught_up", subjects={k: len(t) for k, t in self.tables.items()})
 
@@ -203,23 +219,25 @@ class Replica:
                 if not tps:
                     raise KafkaError("no changelog partitions found yet")
                 consumer.assign(tps)
-                # From where this replica stands, never before a changelog's first kept record
-                # (the reader's own reset is "latest", which would skip what is there).
                 starts = await consumer.beginning_offsets(tps)
-                for tp in tps:
-                    consumer.seek(tp, max(starts[tp], self.positions.get((tp.topic, tp.partition), 0)))
                 ends = await consumer.end_offsets(tps)
                 self.note_ends({(tp.topic, tp.partition): end for tp, end in ends.items()})
+                followed: set[TopicPartition] | None = None
                 pause = 0.5
                 while True:
+                    followed = self._follow_now(consumer, tps, followed, starts)
+                    if not followed:  # the worker owns every partition: nothing to read
+                        self.note_ends({})
+                        await asyncio.sleep(0.5)
+                        continue
                     batch = await consumer.getmany(timeout_ms=500, max_records=BATCH)
                     for tp, records in batch.items():
                         for rec in records:
                             self.apply(tp.topic, tp.partition, rec.offset, rec.key, rec.value)
-                    for tp in tps:  # past offsets compaction left empty, too
-                        at = (tp.topic, tp.partition)
+                    for tp in followed - {tp for tp in tps if tp.partition in self.owned}:
+                        at = (tp.topic, tp.partition)  # past offsets compaction left empty, too
                         self.positions[at] = max(self.positions.get(at, 0), await consumer.position(tp))
-                    seen = {(tp.topic, tp.partition): high for tp in tps
+                    seen = {(tp.topic, tp.partition): high for tp in followed
                             if (high := consumer.highwater(tp)) is not None}
                     self.note_ends(seen)
             except (KafkaError, OSError, TimeoutError) as exc:
@@ -230,6 +248,27 @@ class Replica:
                     await asyncio.wait_for(consumer.stop(), STOP_S)
             await asyncio.sleep(pause)
             pause = min(pause * 2, retry_max_s)
+
+    def _follow_now(self, consumer: AIOKafkaConsumer, tps: list[TopicPartition],
+                    followed: set[TopicPartition] | None, starts: Mapping[TopicPartition, int]
+                    ) -> set[TopicPartition]:
+        """Fetch the partitions the worker does not own, each from where this replica stands.
+
+        An owned partition is not fetched at all (a worker that owns them all reads
+        nothing here); one the worker gave up is fetched again from the position its
+        table was complete up to (`_stand_where`), never before the changelog's
+        first kept record (the reader's own reset is "latest", which would skip
+        what is there).
+        """
+        now = {tp for tp in tps if tp.partition not in self.owned}
+        moved = {tp for tp in now if (tp.topic, tp.partition) in self.restand}
+        if followed is None or now != followed or moved:
+            consumer.pause(*(set(tps) - now))
+            for tp in now - (followed or set()) | moved:
+                consumer.seek(tp, max(starts[tp], self.positions.get((tp.topic, tp.partition), 0)))
+            consumer.resume(*now)
+            self.restand.clear()
+        return now
 
 
 class ReadTable(Mapping[bytes, bytes]):

@@ -165,6 +165,8 @@ class Runtime:
         self.histories = {kind: Table(f"{app_id}-{HISTORY_TABLES[kind]}-changelog")
                           for kind in self.cores if kind in HISTORY_TABLES}
         self.history_changelogs = {t.changelog for t in self.histories.values()}
+        self.by_changelog = {t.changelog: t for t in (*self.tables.values(), *self.histories.values(),
+                                                      self.seen)}
         self.local = (LocalStore(settings.data_dir / app_id / "tables")
                       if settings.store == "rocksdb" else None)
         self.indices = {kind: DeadlineIndex() for kind in self.cores}
@@ -298,8 +300,8 @@ class Runtime:
         acked = await self._send(sends + chunks)
         if self.forwards != forwards:  # copies now on the broker that no fetch has seen yet
             self.forwarded_ms = int(time.time() * 1000)
-        self._keep_locally(chunks, acked[len(sends):])
-        self._keep_locally(writes, await self._send(writes))
+        self._written(chunks, acked[len(sends):])
+        self._written(writes, await self._send(writes))
         try:
             await self.consumer.commit(commits)
         except Exception as exc:  # noqa: BLE001 - any failed commit: the batch comes again
@@ -344,9 +346,10 @@ class Runtime:
         except Exception as exc:  # noqa: BLE001 - whatever the broker said, nothing may be committed
             raise BatchFailed(f"send failed: {type(exc).__name__}: {exc}") from exc
 
-    def _keep_locally(self, writes: list[Send], acked: list[Any]) -> None:
-        """Copy table writes the changelogs acknowledged to the local store, with their positions."""
-        if self.local is None or not writes:
+    def _written(self, writes: list[Send], acked: list[Any]) -> None:
+        """Table writes the changelogs acknowledged: each table is complete up to them, and the
+        local store (if any) gets them with their positions."""
+        if not writes:
             return
         parts: dict[tuple[str, int], list[tuple[bytes, bytes | None]]] = {}
         ends: dict[tuple[str, int], int] = {}
@@ -354,6 +357,10 @@ class Runtime:
             part = (write.topic, meta.partition)
             parts.setdefault(part, []).append((write.key, write.value))
             ends[part] = max(ends.get(part, 0), meta.offset + 1)
+        for (changelog, partition), end in ends.items():
+            self.by_changelog[changelog].reached(partition, end)
+        if self.local is None:
+            return
         try:
             for (changelog, partition), items in parts.items():
                 self.local.save(changelog, partition, items, ends[(changelog, partition)])

@@ -36,6 +36,9 @@ class Table(Mapping[bytes, bytes]):
         self.changelog = changelog
         self._values: dict[bytes, bytes] = {}
         self._partition: dict[bytes, int] = {}
+        # Per partition, the changelog offset before which every record is in this table: where a
+        # reader that takes the table's keys over (engine/stream/replica.py) goes on reading.
+        self.complete: dict[int, int] = {}
 
     def __getitem__(self, key: bytes) -> bytes:
         return self._values[key]
@@ -55,15 +58,22 @@ class Table(Mapping[bytes, bytes]):
             self._values[key] = value
             self._partition[key] = partition
 
+    def reached(self, partition: int, end: int) -> None:
+        """Every record of `partition` before changelog offset `end` is in the table now."""
+        if end > self.complete.get(partition, 0):
+            self.complete[partition] = end
+
     def clear(self) -> None:
         """Forget every key."""
         self._values.clear()
         self._partition.clear()
+        self.complete.clear()
 
     def take(self, partitions: Iterable[int] | None = None) -> list[tuple[bytes, bytes, int]]:
         """Remove and return (key, value, partition) of every key of `partitions` (None: all)."""
         gone = None if partitions is None else set(partitions)
         keys = [k for k, p in self._partition.items() if gone is None or p in gone]
+        self.complete = {} if gone is None else {p: e for p, e in self.complete.items() if p not in gone}
         return [(k, self._values.pop(k), self._partition.pop(k)) for k in keys]
 
     def drop(self, partitions: Iterable[int]) -> int:
@@ -72,6 +82,7 @@ class Table(Mapping[bytes, bytes]):
         keys = [k for k, p in self._partition.items() if p in gone]
         for key in keys:
             del self._values[key], self._partition[key]
+        self.complete = {p: e for p, e in self.complete.items() if p not in gone}
         return len(keys)
 
 
@@ -159,6 +170,7 @@ async def restore(reader: AIOKafkaConsumer, table: Table, partitions: Iterable[i
         begin[tp] = starts[tp] if position is None else position
     todo = [tp for tp in tps if ends[tp] > begin[tp]]
     if not todo:
+        _reached(table, ends)
         return 0
     reader.assign(todo)
     for tp in todo:
@@ -180,4 +192,10 @@ async def restore(reader: AIOKafkaConsumer, table: Table, partitions: Iterable[i
                 local.save(tp.topic, tp.partition, read, min(records[-1].offset + 1, ends[tp]))
         todo = [tp for tp in todo if await reader.position(tp) < ends[tp]]
     reader.unsubscribe()
+    _reached(table, ends)
     return count
+
+
+def _reached(table: Table, ends: Mapping[TopicPartition, int]) -> None:
+    for tp, end in ends.items():
+        table.reached(tp.partition, end)

@@ -70,6 +70,7 @@ def test_a_restart_reads_only_what_the_changelog_gained(namespace: Namespace, tm
         local = LocalStore(tmp_path / "tables")
         table, read = await _restore(namespace, topic, local)
         assert read == 300 and len(table) == 300
+        assert table.complete == {0: 150, 1: 150}, "where a replica taking it over reads on"
         local.close()
 
         later = [(n % 2, f"HZ-{n}".encode(), f"state {n} v2".encode()) for n in range(0, 300, 10)]
@@ -79,6 +80,7 @@ def test_a_restart_reads_only_what_the_changelog_gained(namespace: Namespace, tm
         again, read = await _restore(namespace, topic, local)
         local.close()
         assert read == len(later), "only the records written after the first restore"
+        assert again.complete == {0: 181, 1: 151}
         full, _ = await _restore(namespace, topic, None)
         assert dict(again.items()) == dict(full.items())
         assert b"HZ-0" not in again and again[b"HZ-10"] == b"state 10 v2"

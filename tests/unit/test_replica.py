@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 
+from aiokafka import TopicPartition
+
 from engine.feeds.filters import Filters
 from engine.feeds.index import Indices, Place, PlaceIndex
 from engine.feeds.share import LoopShare
@@ -310,3 +312,82 @@ def test_history_chunks_are_replicated_adopted_and_released_with_their_partition
     assert b"HZ-A#1" in r.histories["hazard"]
     r.release([0])
     assert set(r.histories["hazard"]) == {b"HZ-B#0"}
+
+
+class Reader:
+    """What `Replica._follow_now` asks of its consumer: which partitions it pauses, seeks and resumes."""
+
+    def __init__(self) -> None:
+        self.fetching: set[TopicPartition] = set()
+        self.seeks: list[tuple[int, int]] = []
+
+    def pause(self, *tps: TopicPartition) -> None:
+        self.fetching -= set(tps)
+
+    def resume(self, *tps: TopicPartition) -> None:
+        self.fetching |= set(tps)
+
+    def seek(self, tp: TopicPartition, offset: int) -> None:
+        self.seeks.append((tp.partition, offset))
+
+
+TPS = [TopicPartition(CHANGELOG, p) for p in range(3)]
+
+
+def test_the_reader_fetches_no_partition_the_worker_owns() -> None:
+    """A worker that owns every partition wrote or read every record of them: its replica reads nothing."""
+    r, reader = replica(), Reader()
+    r.release([0, 1, 2])
+    followed = r._follow_now(reader, TPS, None, {tp: 0 for tp in TPS})
+    assert followed == set() and reader.fetching == set() and reader.seeks == []
+
+
+def test_a_partition_given_up_is_read_on_from_where_the_worker_s_table_was_complete() -> None:
+    r, reader = replica(), Reader()
+    r.release([0, 1])
+    starts = {tp: 5 for tp in TPS}  # compaction removed the first five records of each
+    followed = r._follow_now(reader, TPS, None, starts)
+    assert followed == {TPS[2]} and reader.seeks == [(2, 5)]  # never before the first kept record
+    table, index = own(("HZ-A", "huxi", 0), ("HZ-B", "yuji", 1))
+    table.reached(1, 40)  # the worker read and wrote partition 1 up to offset 40
+    r.hand_over({"hazard": table}, {}, lambda kind: index, [1])
+    assert table.complete == {} and r.positions[(CHANGELOG, 1)] == 40
+    followed = r._follow_now(reader, TPS, followed, starts)
+    assert followed == {TPS[1], TPS[2]} == reader.fetching and reader.seeks[1:] == [(1, 40)]
+    assert r._follow_now(reader, TPS, followed, starts) == followed and len(reader.seeks) == 2
+
+
+def test_a_partition_taken_back_and_given_up_again_before_the_reader_looked_is_sought_again() -> None:
+    """Released and handed over between two fetches: the reader's own position is older than the
+    table it took over, so it seeks to where the table stood rather than reading on."""
+    r, reader = replica(), Reader()
+    r.release([0])
+    followed = r._follow_now(reader, TPS, None, {tp: 0 for tp in TPS})
+    r.release([1])
+    table, index = own(("HZ-B", "yuji", 1))
+    table.reached(1, 70)
+    r.hand_over({"hazard": table}, {}, lambda kind: index, [1])
+    r._follow_now(reader, TPS, followed, {tp: 0 for tp in TPS})
+    assert reader.seeks[-1] == (1, 70)
+
+
+def test_caught_up_does_not_wait_for_partitions_the_worker_owns() -> None:
+    r = replica()
+    r.release([0])
+    r.note_ends({(CHANGELOG, 0): 90, (CHANGELOG, 1): 1})
+    assert not r.caught_up.is_set()
+    r.apply(CHANGELOG, 1, 0, b"HZ-B", st("HZ-B", "yuji"))
+    r.note_ends({})
+    assert r.caught_up.is_set()
+
+
+def test_a_table_is_complete_up_to_the_last_write_and_forgets_partitions_it_drops() -> None:
+    table = Table(CHANGELOG)
+    table.reached(0, 10)
+    table.reached(0, 7)  # an older acknowledgement never moves it back
+    table.reached(1, 3)
+    assert table.complete == {0: 10, 1: 3}
+    table.drop([1])
+    assert table.complete == {0: 10}
+    table.clear()
+    assert table.complete == {}
