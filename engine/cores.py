@@ -112,22 +112,29 @@ class Decision:
 
 def decide_entry(cores: dict[str, Core], tables: Mapping[str, Mapping[bytes, bytes]],
                  key: bytes | None, value: bytes | None,
-                 histories: Mapping[str, Mapping[bytes, bytes]] | None = None) -> Decision | None:
+                 histories: Mapping[str, Mapping[bytes, bytes]] | None = None,
+                 held: Mapping[tuple[str, bytes | None], Any] | None = None) -> Decision | None:
     """Apply one timeline record to its subject's stored state; None when no rules act on its kind.
 
     `histories` are the history tables by kind: the state reads its history's
     chunks from there, and only when a decision needs the whole history (a
-    referral's evidence). Raises whatever the entry or the rules raise: the
-    runtime dead-letters it.
+    referral's evidence). `held` has the states that earlier entries of the
+    same batch reached, not stored yet, by (kind, key): a subject found there
+    is decided on from that state instead of the table's. Raises whatever the
+    entry or the rules raise: the runtime dead-letters it.
     """
     entry = codec.loads(value)
     core = cores.get(entry.get("subject_kind"))
     if core is None:
         return None  # an inspection is recorded in the timeline; no rules act on it
-    raw = tables[core.kind].get(key)
-    history = histories.get(core.kind) if histories is not None else None
-    state = (None if raw is None else core.decode(raw) if history is None
-             else core.decode(raw, history=history))
-    # The state was decoded for this entry alone: the core may change it rather than copy it.
+    if held is not None and (core.kind, key) in held:
+        state = held[(core.kind, key)]
+    else:
+        raw = tables[core.kind].get(key)
+        history = histories.get(core.kind) if histories is not None else None
+        state = (None if raw is None else core.decode(raw) if history is None
+                 else core.decode(raw, history=history))
+    # The state was decoded (or reached) for this entry alone: the core may change it rather than
+    # copy it; the caller keeps only what the decision returns.
     new, outs = (core.decide_owned or core.decide)(state, entry)
     return Decision(core, entry, state, new, outs)

@@ -287,10 +287,8 @@ class Runtime:
         # an outage keeps the order they were published in, not one topic after another.
         for rec in heapq.merge(*intake, key=lambda r: r.timestamp):
             self._intake(rec, sends, writes)
-        for tp, records in batch.items():
-            if tp.topic not in self.intake_topics:
-                for rec in records:
-                    self._decide(rec, sends, writes)
+        self._decide_all([records for tp, records in batch.items() if tp.topic not in self.intake_topics],
+                         sends, writes)
         forwards = self.forwards
         # The outputs and the history chunks first, in one round trip: a state on a changelog never
         # records an output or counts a chunk that is not on the broker.
@@ -427,22 +425,42 @@ class Runtime:
         mark = self.seen.get(key.encode())
         return None if mark is None else mark.decode()
 
-    def _decide(self, rec: Any, sends: list[Send], writes: list[Send]) -> None:
-        """Apply one timeline entry to its subject's state and queue what the rules decide."""
+    def _decide_all(self, timeline: list[list[Any]], sends: list[Send], writes: list[Send]) -> None:
+        """Decide a batch's timeline entries in order; store each subject's state once, at the end.
+
+        A subject with several entries in the batch (an enterprise file, which every
+        hazard of the enterprise updates) is decoded once and encoded once, not once
+        an entry: its state goes from one decision to the next in `held`.
+        """
+        held: dict[tuple[str, bytes], Any] = {}  # the state each subject reached in this batch
+        done: dict[tuple[str, bytes], list[Any]] = {}  # the records that brought it there
+        for records in timeline:
+            for rec in records:
+                self._decide(rec, held, done, sends)
+        for (kind, key), state in held.items():
+            started = time.perf_counter()
+            self._store(kind, key, state, done[(kind, key)][-1].partition, writes)
+            self.metrics.observe("decide", time.perf_counter() - started)
+
+    def _decide(self, rec: Any, held: dict[tuple[str, bytes], Any], done: dict[tuple[str, bytes], list[Any]],
+                sends: list[Send]) -> None:
+        """Apply one timeline entry to its subject's state and queue the outputs the rules decide."""
         started = time.perf_counter()
         try:
-            decision = decide_entry(self.cores, self.tables, rec.key, rec.value, self.histories)
+            decision = decide_entry(self.cores, self.tables, rec.key, rec.value, self.histories, held)
         except Exception as exc:  # a bug must not hold the partition: dead-letter, move on
             log.exception("decision_failed", subject=(rec.key or b"").decode("utf-8", "replace"),
                           partition=rec.partition, offset=rec.offset)
             letter = dead_letter("decide", rec.topic, rec.partition, rec.offset, rec.key, rec.value, exc)
             sends.append(Send(self.prefix + DEAD_LETTER, rec.key, encode(letter)))
             self.metrics.dead_letters.labels("decide").inc()
+            self._decide_again(rec.key, held, done)
             return
         if decision is None or decision.new is decision.state:
             return  # no rules for its kind, or a re-delivered entry
-        core, entry, new, outs = decision.core, decision.entry, decision.new, decision.outs
-        table = self.tables[core.kind]
+        core, entry, outs = decision.core, decision.entry, decision.outs
+        held[(core.kind, rec.key)] = decision.new
+        done.setdefault((core.kind, rec.key), []).append(rec)
         for out in outs:
             sends.append(Send(self.prefix + out.topic, out.key.encode(), record_value(out), None,
                               self._headers(out.topic)))
@@ -450,17 +468,36 @@ class Runtime:
             log.info("decision", event_id=out.id, subject=out.key, topic=out.topic,
                      type=out.event["type"], action=out.event.get("data", {}).get("action"),
                      caused_by=entry["entry_id"], partition=rec.partition, offset=rec.offset)
-        history = self.histories.get(core.kind)
+        self.metrics.observe("decide", time.perf_counter() - started)
+
+    def _decide_again(self, key: bytes | None, held: dict[tuple[str, bytes], Any],
+                      done: dict[tuple[str, bytes], list[Any]]) -> None:
+        """After a failed decision: the subject's state as its earlier entries of the batch left it.
+
+        The failed decision may have changed the held state in place before it raised,
+        so it is decided again from the table's state through the entries that
+        succeeded (the rules are deterministic: the same states, outputs dropped).
+        """
+        for kind, subject in [k for k in held if k[1] == key]:
+            del held[(kind, subject)]
+            for rec in done[(kind, subject)]:
+                decision = decide_entry(self.cores, self.tables, rec.key, rec.value, self.histories, held)
+                if decision is not None and decision.new is not decision.state:
+                    held[(kind, subject)] = decision.new
+
+    def _store(self, kind: str, key: bytes, state: Any, partition: int, writes: list[Send]) -> None:
+        """Put a subject's new state in its table, its history's full chunks in theirs, and queue both."""
+        table = self.tables[kind]
+        history = self.histories.get(kind)
         chunks: dict[int, bytes] | None = {} if history is not None else None
-        packed = self.derived.store(core.kind, new, chunks)
+        packed = self.derived.store(kind, state, chunks)
         if history is not None and chunks:
             for n, value in chunks.items():
-                key = chunk_key(rec.key, n)
-                history.put(key, value, rec.partition)
-                writes.append(Send(history.changelog, key, value, rec.partition))
-        table.put(rec.key, packed, rec.partition)
-        writes.append(Send(table.changelog, rec.key, packed, rec.partition))
-        self.metrics.observe("decide", time.perf_counter() - started)
+                chunk = chunk_key(key, n)
+                history.put(chunk, value, partition)
+                writes.append(Send(history.changelog, chunk, value, partition))
+        table.put(key, packed, partition)
+        writes.append(Send(table.changelog, key, packed, partition))
 
     # --- clocks -----------------------------------------------------------------------------
 

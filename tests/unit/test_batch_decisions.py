@@ -1,0 +1,130 @@
+"""The decide stage over whole batches: a subject's state goes from one entry to the next in memory.
+
+`Runtime._decide_all` decodes a subject once for all its entries in a batch
+and stores it once at the end. Here the benchmark's mixed workload (hazards,
+alerts, enterprise files with their links, re-deliveries) goes through the
+real stage of a `Runtime` (no broker: only its tables and a list of sends)
+once a record at a time and once in batches of 300: the outputs, in order,
+and every table's bytes at the end must be the same. A decision that fails
+half-way, after changing the held state in place, must leave the subject as
+if that entry alone had been dead-lettered.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from engine import codec
+from engine.alerts import load_alert_rules
+from engine.cores import decide_entry
+from engine.ruleset import load_rules
+from engine.settings import REPO_ROOT, Settings
+from engine.stream import runtime as runtime_module
+from engine.stream.runtime import Runtime
+from engine.topics import load_topics
+from tests.unit.test_owned_decisions import _timeline
+
+RULES = load_rules(REPO_ROOT / "rules")
+ALERT_RULES = load_alert_rules(REPO_ROOT / "rules", RULES.reference)
+FAILS = b"FAILS-HALF-WAY"
+
+
+@dataclass(frozen=True, slots=True)
+class Rec:
+    """What the stage reads of a consumed timeline record."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes
+    value: bytes
+
+
+def _runtime(tmp_path: Any) -> Runtime:
+    settings = Settings(data_dir=tmp_path)
+    specs = load_topics(settings.topics_file, settings.app_id, settings.topic_prefix)
+    return Runtime(settings, "127.0.0.1:9", RULES, specs, ALERT_RULES)
+
+
+def _run(rt: Runtime, entries: list[dict[str, Any]], size: int) -> list[tuple[str, bytes, bytes]]:
+    """Decide `entries` (and the links and clock entries they send) in batches of `size`."""
+    sent: list[tuple[str, bytes, bytes]] = []
+    pending = [codec.dumps(e) for e in entries]
+    offset = 0
+    while pending:
+        batch, pending = pending[:size], pending[size:]
+        records = []
+        for value in batch:
+            entry = codec.loads(value.replace(FAILS, b""))
+            records.append(Rec(rt.timeline, 0, offset, entry["subject"].encode(), value))
+            offset += 1
+        sends: list[Any] = []
+        writes: list[Any] = []
+        rt._decide_all([records], sends, writes)
+        sent += [(s.topic, s.key, s.value) for s in sends]
+        # Links and clock entries go back on the timeline, as the worker sends them there.
+        pending += [s.value for s in sends if s.topic == rt.timeline]
+    return sent
+
+
+def _tables(rt: Runtime) -> dict[str, dict[bytes, bytes]]:
+    return {t.changelog: dict(t.items()) for t in (*rt.tables.values(), *rt.histories.values())}
+
+
+@pytest.fixture(scope="module")
+def entries() -> list[dict[str, Any]]:
+    made = _timeline(1_500)
+    made[200:200] = made[100:110]  # re-deliveries, among the rest
+    return made
+
+
+def test_batches_decide_and_store_as_one_record_at_a_time(entries: list[dict[str, Any]],
+                                                          tmp_path: Any) -> None:
+    one, many = _runtime(tmp_path / "one"), _runtime(tmp_path / "many")
+    sent_one, sent_many = _run(one, entries, 1), _run(many, entries, 300)
+    assert sent_many == sent_one
+    assert _tables(many) == _tables(one)
+    kinds = {e.get("subject_kind") for e in entries}
+    assert {"hazard", "alert", "enterprise"} <= kinds
+    assert sum(len(t) for t in _tables(many).values()) > 100
+
+
+def _failing(real: Any) -> Any:
+    """decide_entry that, for an entry carrying FAILS, decides it (changing the state it was
+    handed) and then raises, as a bug half-way through a decision would."""
+    def decide(cores: Any, tables: Any, key: Any, value: bytes, *args: Any, **kwargs: Any) -> Any:
+        if FAILS not in value:
+            return real(cores, tables, key, value, *args, **kwargs)
+        real(cores, tables, key, value.replace(FAILS, b""), *args, **kwargs)
+        raise RuntimeError("a bug half-way through a decision")
+    return decide
+
+
+def _enterprise_entries(entries: list[dict[str, Any]]) -> Iterator[int]:
+    """Where the workload's entries about one enterprise file are, after its first two."""
+    firsts: dict[str, int] = {}
+    for i, e in enumerate(entries):
+        if e.get("subject_kind") == "enterprise":
+            firsts[e["subject"]] = firsts.get(e["subject"], 0) + 1
+            if firsts[e["subject"]] > 2:
+                yield i
+
+
+def test_a_decision_that_fails_half_way_leaves_the_state_its_earlier_entries_reached(
+        entries: list[dict[str, Any]], tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(runtime_module, "decide_entry", _failing(decide_entry))
+    at = next(_enterprise_entries(entries))
+    poisoned = codec.loads(codec.dumps(entries[at]))
+    poisoned["data"]["note"] = FAILS.decode()  # the marker rides in the entry's bytes
+    with_failure = [*entries[:at], poisoned, *entries[at + 1:]]
+    without = [*entries[:at], *entries[at + 1:]]
+    failing, skipped = _runtime(tmp_path / "failing"), _runtime(tmp_path / "skipped")
+    sent = _run(failing, with_failure, 300)
+    letters = [s for s in sent if s[0] == runtime_module.DEAD_LETTER]
+    assert len(letters) == 1
+    assert [s for s in sent if s not in letters] == _run(skipped, without, 300)
+    assert _tables(failing) == _tables(skipped)
