@@ -102,10 +102,13 @@ class Workload:
     bulk_gap_days: int = 365
     bulk_days: int = 365
     start: datetime = START
+    burst: int = 0  # hazards dated `burst_day`, the first ones (`run_burst`)
+    burst_day: int = 0
 
     def __post_init__(self) -> None:
-        if self.hazards <= self.steady:
-            raise ValueError(f"{self.hazards} hazards: the steady stretch alone needs {self.steady}")
+        if self.hazards <= self.burst + self.steady:
+            raise ValueError(f"{self.hazards} hazards: the burst and the steady stretch alone need "
+                             f"{self.burst + self.steady}")
 
     @property
     def steady(self) -> int:
@@ -124,9 +127,12 @@ class Workload:
 
     def day_of(self, i: int) -> int:
         """The rectification date of hazard `i`, in days after the start's date."""
+        if i < self.burst:
+            return self.burst_day
+        i -= self.burst
         if i < self.steady:
             return i // self.per_day - self.lead_days
-        bulk = self.hazards - self.steady
+        bulk = self.hazards - self.burst - self.steady
         return self.steady_days + self.bulk_gap_days + (i - self.steady) * self.bulk_days // bulk
 
     def clock(self, anchor: float) -> ScaledTime:
@@ -286,8 +292,10 @@ def expected_escalations(w: Workload, rules: Rules, until: int) -> dict[str, tup
     # The first clock (blue) runs out before the date: hazards dated a little after `until` count too.
     last_day = math.ceil((until - w.start.timestamp()) / DAY) + max(0, -rules.ladder[0].at.n)
     replay = Replay(rules)
-    for i in range(w.hazards):  # hazards come in date order
+    for i in range(w.hazards):  # hazards come in date order, after the burst's
         if w.day_of(i) > last_day:
+            if i < w.burst:
+                continue
             break
         h = state(w, i, rules)
         replay.states[h.id] = h
@@ -603,6 +611,84 @@ def run(bootstrap: str, workdir: Path, hazards: int = 1_000_000, quick: bool = F
         asyncio.run(ns.delete_topics())
 
 
+BURST = 13_700  # a million hazards dated over a year: the clocks that run out at one midnight
+BURST_SECONDS_PER_DAY = 20.0  # the burst's blue clocks, then its yellow ones two days (40 s) later
+
+
+def run_burst(bootstrap: str, workdir: Path, hazards: int = 1_000_000, burst: int = BURST,
+              store: str = "rocksdb", timeout_s: float = 120.0) -> dict[str, Any]:
+    """`burst` of `hazards` open hazards have a clock that runs out at the same instant: how long until
+    every one has escalated.
+
+    The burst's hazards share one rectification date, so their first clocks (the
+    blue step, before the date) all run out at 23:59:59 of one simulated day,
+    about 40 real seconds after the worker should be ready; the rest are the
+    steady stretch (a clock every 2 s) and the bulk, as in `run`. Simulated time
+    runs a day per 20 real seconds, so the burst's next step is 40 s away. The
+    figures: from the instant the worker's clock reached the due time to the
+    first and the last escalation of the burst (Kafka timestamps), and when the
+    timer put the clocks on the timeline; each hazard of the burst must
+    escalate exactly once for that clock.
+    """
+    rules = district_rules()
+    first_step = -rules.ladder[0].at.n  # days before the date the first step runs out (blue: 2)
+    ready_s = 30 + hazards * 60e-6  # a first start from the changelog: 34-38 s for a million (measured)
+    rate = DAY / BURST_SECONDS_PER_DAY
+    # The burst's due time, 23:59:59 of its day, 20 to 40 real seconds after the anchor.
+    burst_day = math.ceil(20 * rate / DAY) + first_step
+    w = Workload(hazards, per_day=1, steady_days=math.ceil((ready_s + timeout_s + 300) * rate / DAY),
+                 seconds_per_day=BURST_SECONDS_PER_DAY, burst=burst, burst_day=burst_day)
+    probe = state(w, 0, rules)
+    due = probe.next_due()
+    assert due is not None and all(state(w, i, rules).next_due() == due for i in (1, burst - 1))
+    ids = {spec(w, i).id for i in range(burst)}
+    workdir.mkdir(parents=True, exist_ok=True)
+    ns = Namespace(bootstrap, workdir)
+    escalations = ns.topic(ESCALATIONS)
+    worker: Worker | None = None
+    try:
+        loaded = asyncio.run(load_changelog(bootstrap, f"{ns.name}-hazards-changelog", table_chunks(w)))
+        spawned = time.time()
+        anchor = spawned + ready_s
+        clock = w.clock(anchor)
+        due_real = clock.real_time_of(due)
+        worker = Worker(ns.env(**w.env(anchor, 0.1), HAZARD_STORE=store), workdir / "worker.log").start()
+        marks = _ready(worker, hazards)
+        if marks["ready"] > due_real - 5:
+            raise RuntimeError(f"the worker was ready {marks['ready'] - due_real:+.1f} s from the burst: "
+                               "raise Phases.ready_estimate")
+        deadline = due_real + timeout_s
+        got: dict[str, float] = {}
+        while time.time() < deadline and len(got) < burst:
+            time.sleep(2)
+            for event, ts in _events(asyncio.run(read_now(bootstrap, escalations))):
+                if event["subject"] in ids and epoch(event["time"]) == due:
+                    got[event["subject"]] = min(got.get(event["subject"], math.inf), ts / 1000)
+        worker.stop()
+        events = [(e, ts) for e, ts in _events(asyncio.run(read_now(bootstrap, escalations)))
+                  if e["subject"] in ids and epoch(e["time"]) == due]
+        timeline = _clock_entries(_events(asyncio.run(read_now(bootstrap, ns.topic(TIMELINE)))))
+        entered = sorted(t for (subject, at), t in timeline.items() if at == due and subject in ids)
+        sent = sorted(got.values())
+        return {
+            "hazards": hazards, "burst": burst, "due": iso(due),
+            "escalated": len(got), "escalations_sent": len(events),
+            "sent_twice": len(events) - len({e["id"] for e, _ in events}),
+            "on_timeline_first_s": _round(entered[0] - due_real) if entered else None,
+            "on_timeline_last_s": _round(entered[-1] - due_real) if entered else None,
+            "first_escalation_s": _round(sent[0] - due_real) if sent else None,
+            "cleared_s": _round(sent[-1] - due_real) if len(sent) == burst else None,
+            "clocks_per_s": round(burst / (sent[-1] - sent[0]), 1) if len(sent) == burst else None,
+            "ready_s": round(marks["ready"] - spawned, 2), "load_seconds": loaded["seconds"],
+            "settings": {"store": store, "tick_s": 0.1, "seconds_per_day": w.seconds_per_day,
+                         "burst_day": burst_day, "timeout_s": timeout_s},
+        }
+    finally:
+        if worker is not None:
+            worker.stop()
+        asyncio.run(ns.delete_topics())
+
+
 def _write_firings(path: Path, fired: list[Firing], clock: ScaledTime) -> None:
     """Every clock that ran out, one line each, to look at the lag over time."""
     with path.open("w") as f:
@@ -710,10 +796,16 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path, help="where the worker's log goes (default: a temp dir)")
     parser.add_argument("--store", choices=("memory", "rocksdb"), default="memory",
                         help="the worker's HAZARD_STORE")
+    parser.add_argument("--burst", type=int, nargs="?", const=BURST,
+                        help=f"only the burst: this many clocks due at once (default {BURST:,}) "
+                             "among the hazards, how long until all have escalated (`run_burst`)")
     args = parser.parse_args()
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="bench-clocks-"))
     with broker_session() as bootstrap:
-        print(json.dumps(run(bootstrap, workdir, args.hazards, args.quick, args.store), indent=2))
+        if args.burst:
+            print(json.dumps(run_burst(bootstrap, workdir, args.hazards, args.burst, args.store), indent=2))
+        else:
+            print(json.dumps(run(bootstrap, workdir, args.hazards, args.quick, args.store), indent=2))
 
 
 if __name__ == "__main__":

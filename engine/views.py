@@ -22,6 +22,7 @@ from engine.metrics import AlertGauges, EnterpriseGauges, GaugeView, HazardGauge
 from engine.store import header, pack
 
 log = structlog.get_logger("engine.views")
+_UNSEEN: Any = object()  # a view or place not decoded yet (None is one that does not read)
 
 
 @dataclass
@@ -101,6 +102,11 @@ class Derived:
         started = time.perf_counter()
         out = Collected()
         core, version = self.cores[kind], self.rules_version
+        # Hazards due on the same day in the same town, sector and tier store the same view and
+        # place: each distinct one is decoded once (a million hazards: tens of thousands), and
+        # the hazards share the (frozen) object.
+        views: dict[bytes, GaugeView | None] = {}
+        places: dict[bytes, Place | None] = {}
         for key, raw in stored:  # headers, not states, where possible
             subject = key.decode()
             due, summary, where = header(raw)
@@ -114,8 +120,15 @@ class Derived:
                 out.places.append((subject, core.place(state)))
                 continue
             # The stored view and place, unless they predate these rules (or their part of the header).
-            view = GaugeView.decode(summary, version) if summary is not None else None
-            place = Place.decode(where, version) if where is not None else None
+            view = place = None
+            if summary is not None:
+                view = views.get(summary, _UNSEEN)
+                if view is _UNSEEN:
+                    view = views[summary] = GaugeView.decode(summary, version)
+            if where is not None:
+                place = places.get(where, _UNSEEN)
+                if place is _UNSEEN:
+                    place = places[where] = Place.decode(where, version)
             state = core.decode(raw) if view is None or place is None else None
             out.views.append((subject, view or self.gauges.view(state)))
             out.places.append((subject, place or core.place(state)))

@@ -94,6 +94,11 @@ log = structlog.get_logger("engine.stream")
 
 MAX_BATCH = 2_000  # records per getmany: enough to amortise a round trip, small enough to stay fresh
 PROBE_S = 2.0
+# A worker killed without leaving holds its partitions until its session lapses: a restarted worker
+# waits that long to join (8 s of a 10 s session, measured). 6 s is the broker's least by default
+# (group.min.session.timeout.ms); the loop never holds the heartbeats for long (the index rebuild
+# runs in a thread, a local partition loads in about 2 s at a quarter of a million states).
+SESSION_MS = 6_000
 # A fetch's highwater was taken at most SETTLE_S before its answer arrived. An idle partition is
 # fetched again every FETCH_WAIT_MS, so the timer's horizon trails the clock by about their sum.
 SETTLE_S = 0.1
@@ -225,7 +230,7 @@ class Runtime:
             # SyncGroup only (not on heartbeats), and sends no LeaveGroup for a static member.
             self.bootstrap, self.auth, self.settings.app_id,
             partition_assignment_strategy=(RangePartitionAssignor,),
-            session_timeout_ms=10_000, heartbeat_interval_ms=2_000, fetch_max_wait_ms=FETCH_WAIT_MS)
+            session_timeout_ms=SESSION_MS, heartbeat_interval_ms=2_000, fetch_max_wait_ms=FETCH_WAIT_MS)
         topics = [*self.intake_topics, *([self.timeline] if self.settings.decide else [])]
         self.consumer.subscribe(topics, listener=_Rebalance(self))
         await self.consumer.start()

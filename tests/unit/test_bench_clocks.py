@@ -96,9 +96,25 @@ def test_bulk_hazards_are_dated_after_the_run_spread_over_a_year() -> None:
     assert days == sorted(days)
 
 
+def test_a_burst_s_hazards_all_run_out_at_one_instant_and_the_reference_fires_them() -> None:
+    """`run_burst`'s workload: the first `burst` hazards share a date, so their first clocks run out
+    together; the steady stretch and the bulk follow as without a burst."""
+    w = Workload(hazards=400, per_day=2, steady_days=20, burst=50, burst_day=5)
+    dues = {state(w, i, RULES).next_due() for i in range(w.burst)}
+    assert dues == {START + (5 - 2 + 1) * DAY - 1}  # blue: 23:59:59 two days before the date
+    assert [w.day_of(i) for i in range(w.burst, w.burst + w.steady)] == \
+        [SMALL.day_of(i) for i in range(SMALL.steady)]
+    assert w.day_of(w.burst + w.steady) == SMALL.day_of(SMALL.steady)
+    burst = {spec(w, i).id for i in range(w.burst)}
+    fired = {subject for subject, due in expected_escalations(w, RULES, min(dues)).values()
+             if due == min(dues)}
+    assert burst <= fired  # and the steady stretch's clocks of that day, as every day
+    assert len(fired - burst) == FIRINGS_PER_HAZARD * w.per_day
+
+
 def test_a_workload_must_be_larger_than_its_steady_stretch() -> None:
     """Too few hazards for the stretch is refused, with the number needed."""
-    with pytest.raises(ValueError, match="needs 116"):
+    with pytest.raises(ValueError, match="need 116"):
         Workload(hazards=100, per_day=2, steady_days=20, lead_days=38)
 
 
