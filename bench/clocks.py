@@ -647,6 +647,10 @@ def run_burst(bootstrap: str, workdir: Path, hazards: int = 1_000_000, burst: in
     escalations = ns.topic(ESCALATIONS)
     worker: Worker | None = None
     try:
+        # A worker with an empty table creates the topics.
+        worker = Worker(ns.env(**w.env(time.time(), 0.1), HAZARD_STORE=store), workdir / "worker.log").start()
+        _ready(worker, 0)
+        worker.stop()
         loaded = asyncio.run(load_changelog(bootstrap, f"{ns.name}-hazards-changelog", table_chunks(w)))
         spawned = time.time()
         anchor = spawned + ready_s
