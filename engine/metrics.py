@@ -147,6 +147,17 @@ class HazardGauges(Collector):
         else:
             self._views[hazard_id] = new
 
+    def fresh(self) -> HazardGauges:
+        """Empty gauges that count as these do: to be reset elsewhere, then `take`n."""
+        return HazardGauges(self._lead_of, self._now)
+
+    def take(self, other: HazardGauges) -> None:
+        """Count what `other` counts (reset off the event loop); `other` is spent."""
+        self._views, self._open, self._overdue = other._views, other._open, other._overdue
+        self._listed, self._listed_deadlines = other._listed, other._listed_deadlines
+        other._views, other._open, other._overdue = {}, Tally(), {}
+        other._listed, other._listed_deadlines = 0, {}
+
     def reset(self, views: Iterable[tuple[str, GaugeView]]) -> None:
         """Count every hazard afresh from its view, e.g. after recovery."""
         self._views.clear()

@@ -57,6 +57,11 @@ class DeadlineIndex:
         self._due = {s: d for s, d in items if d is not None}
         self._compact()
 
+    def take(self, other: DeadlineIndex) -> None:
+        """Become what `other` holds (built elsewhere, e.g. off the event loop); `other` is spent."""
+        self._heap, self._due = other._heap, other._due
+        other._heap, other._due = [], {}
+
     def _compact(self) -> None:
         self._heap = [(d, s) for s, d in self._due.items()]
         heapq.heapify(self._heap)

@@ -145,6 +145,12 @@ class PlaceIndex:
         for dept in place.departments:
             self._departments[dept].discard(id_)
 
+    def take(self, other: PlaceIndex) -> None:
+        """Become what `other` holds (built elsewhere, e.g. off the event loop); `other` is spent."""
+        self.places, self._all, self._towns, self._departments = (
+            other.places, other._all, other._towns, other._departments)
+        other.places, other._all, other._towns, other._departments = {}, SortedList(), {}, {}
+
     def rebuild(self, places: Iterable[tuple[str, Place]]) -> None:
         """Forget everything, then index `places` (after a recovery)."""
         self.places = dict(places)

@@ -95,10 +95,10 @@ log = structlog.get_logger("engine.stream")
 MAX_BATCH = 2_000  # records per getmany: enough to amortise a round trip, small enough to stay fresh
 PROBE_S = 2.0
 # A worker killed without leaving holds its partitions until its session lapses: a restarted worker
-# waits that long to join (8 s of a 10 s session, measured). 6 s is the broker's least by default
-# (group.min.session.timeout.ms); the loop never holds the heartbeats for long (the index rebuild
-# runs in a thread, a local partition loads in about 2 s at a quarter of a million states).
-SESSION_MS = 6_000
+# waits about that long to join (8 s of 10, measured). 6 s (the broker's least by default) lost the
+# group at every recovery of a million hazards while the index was put in place on the loop (5.8 s);
+# that now happens in a thread, but a rebalance still hands the replica a million keys on the loop.
+SESSION_MS = 10_000
 # A fetch's highwater was taken at most SETTLE_S before its answer arrived. An idle partition is
 # fetched again every FETCH_WAIT_MS, so the timer's horizon trails the clock by about their sum.
 SETTLE_S = 0.1
