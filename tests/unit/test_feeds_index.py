@@ -157,6 +157,33 @@ def test_stored_states_carry_their_place_and_a_recovery_reads_it_without_decodin
     assert fresh.place_index("hazard").places == before and len(decoded) == 30
 
 
+def test_a_rebuild_built_aside_is_put_in_place_in_the_objects_the_worker_reads() -> None:
+    """`collect` builds the index, places and gauges apart (in a thread); until `install` the live
+    ones are untouched, and after it the same objects hold exactly what was stored."""
+    live, stored = derived(), {}
+    for n in range(30):
+        h = hazard(n, TOWNS[n % 3], "fire_rescue" if n % 2 else None, NOW - n, n % 5 == 0)
+        stored[h.id.encode()] = live.store("hazard", h)
+    again = derived()
+    index, places, gauges = again.indices["hazard"], again.place_index("hazard"), again.gauges
+    again.store("hazard", hazard(99, "huxi", None, NOW - 99, False))  # gone from the tables since
+    collected = again.collect("hazard", stored.items())
+    assert len(index) == 1 and set(places.places) == {"HZ-00099"}  # not yet
+    again.install("hazard", collected)
+    assert again.indices["hazard"] is index and again.place_index("hazard") is places
+    assert places.places == live.place_index("hazard").places
+    for scope in SCOPES:
+        assert places.scan(scope, Filters(), None, NOW, None, 100) == \
+            live.place_index("hazard").scan(scope, Filters(), None, NOW, None, 100)
+
+    def samples(g: HazardGauges) -> list[Any]:
+        return [(family.name, sorted(family.samples)) for family in g.collect()]
+
+    assert samples(gauges) == samples(live.gauges)
+    assert len(index) == len(live.indices["hazard"]) and index.earliest() == live.indices["hazard"].earliest()
+    assert index.pop_due(float("inf")) == live.indices["hazard"].pop_due(float("inf"))
+
+
 def test_loop_share_returns_each_result_and_refuses_beyond_its_queue() -> None:
     """Each chunk's result comes back; with the queue full a newcomer is refused, then admitted."""
     share = LoopShare(0.5, max_waiting=3)
