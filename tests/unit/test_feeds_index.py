@@ -179,7 +179,8 @@ def test_a_rebuild_built_aside_is_put_in_place_in_the_objects_the_worker_reads()
             live.place_index("hazard").scan(scope, Filters(), None, NOW, None, 100)
 
     def samples(g: HazardGauges) -> list[Any]:
-        return [(family.name, sorted(family.samples)) for family in g.collect()]
+        return [(family.name, sorted((s.name, sorted(s.labels.items()), s.value) for s in family.samples))
+                for family in g.collect()]
 
     assert samples(gauges) == samples(live.gauges)
     assert len(index) == len(live.indices["hazard"]) and index.earliest() == live.indices["hazard"].earliest()
