@@ -4,17 +4,17 @@ A worker's tables hold the partitions it is assigned. For the HTTP look-ups
 (`/hazards`, `/alerts`, `/enterprises`, the board, the escalations feed's
 departments) each worker also keeps a `Replica`: one group-less consumer,
 assigned every partition of the hazard, alert and enterprise changelogs,
-reads them from their beginning and then follows their ends. Records of a
-partition the worker owns (and has recovered) are only counted past; records
-of any other partition go to the replica's table and place index. The pages
+fetches those the worker does not own, from their beginning, and then follows
+their ends; the partitions the worker owns (and has recovered) are paused.
+Their records go to the replica's table and place index. The pages
 read the replica first and the worker's own tables after (`ReadTable`,
 `engine.feeds.index.Indices`), so each subject is answered by exactly one copy.
 
 Partitions move between the two without an empty moment:
 - revoked (and before every recovery): the worker's own keys of those
-  partitions move into the replica (`hand_over`), which from then on applies their
-  records; the replica was already following them, so it is at most a few
-  records behind what it was handed;
+  partitions move into the replica (`hand_over`), which from then on fetches
+  their records from where the worker's table was complete (`Table.complete`),
+  so it reads only what came after what it was handed;
 - assigned: the replica keeps answering for the partition until the worker's
   table of it is recovered, then forgets it (`release`).
 
