@@ -284,5 +284,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    os.environ.setdefault("PYTHONUNBUFFERED", "1")
-    sys.exit(main())
+    sys.exit(main())  # the worker's own environment is engine.harness's (PYTHONUNBUFFERED there)
