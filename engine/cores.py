@@ -77,7 +77,7 @@ def build_cores(rules: Rules, alert_rules: AlertRules | None,
                             with_hazard_links(lambda st, e: decide(st, e, rules, owned=True), rules)),
              "enterprise": Core("enterprise", (with_plan_links(enterprise_decide, annual)
                                                if annual is not None else enterprise_decide),
-                                lambda raw: unpack(raw, EnterpriseFile),
+                                partial(unpack, kind=EnterpriseFile, lazy=True),
                                 partial(clock_entry, kind="enterprise"),
                                 lambda f: enterprise_place(f, rules),
                                 (with_plan_links(enterprise_owned, annual)

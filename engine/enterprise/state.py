@@ -61,6 +61,9 @@ class EnterpriseFile:
     recent: list[list[Any]] = field(default_factory=list)  # [time, event id, what], newest last
     applied: list[int] = field(default_factory=list)
     watermark: int = 0
+    # The applied hashes stored before, undecoded (as for a Hazard): a file hears from every hazard
+    # of its enterprise, and a list of 2,000 hashes cost 20 µs a scan for each re-delivery check.
+    applied_stored: bytes = b""
 
     # What each place of a positional field means; the stored record names them (engine/store.py).
     # The credit proposals, with a decision nested in each, stay positional for now.
