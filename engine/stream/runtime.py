@@ -80,6 +80,7 @@ from engine.plan.rules import optional_plan
 from engine.plan.tracking import seed_entries
 from engine.ruleset import Rules
 from engine.settings import Settings
+from engine.stream.held import Decoded, Held
 from engine.stream.replica import Replica, history_side, read_side
 from engine.stream.sending import send_all
 from engine.stream.tables import LocalStore, Table, restore
@@ -170,6 +171,8 @@ class Runtime:
         self.histories = {kind: Table(f"{app_id}-{HISTORY_TABLES[kind]}-changelog")
                           for kind in self.cores if kind in HISTORY_TABLES}
         self.history_changelogs = {t.changelog for t in self.histories.values()}
+        # Enterprise files and plan towns stay decoded between batches (engine/stream/held.py).
+        self.decoded = Decoded({kind for kind in self.cores if kind not in HISTORY_TABLES})
         self.by_changelog = {t.changelog: t for t in (*self.tables.values(), *self.histories.values(),
                                                       self.seen)}
         self.local = (LocalStore(settings.data_dir / app_id / "tables")
@@ -437,15 +440,18 @@ class Runtime:
         hazard of the enterprise updates) is decoded once and encoded once, not once
         an entry: its state goes from one decision to the next in `held`.
         """
-        held: dict[tuple[str, bytes], Any] = {}  # the state each subject reached in this batch
+        held = Held(self.tables, self.decoded)  # the state each subject reached in this batch
         done: dict[tuple[str, bytes], list[Any]] = {}  # the records that brought it there
         for records in timeline:
             for rec in records:
                 self._decide(rec, held, done, sends)
         for (kind, key), state in held.items():
+            if (kind, key) not in done:
+                continue  # kept decoded from an earlier batch, and no entry changed it
             started = time.perf_counter()
             self._store(kind, key, state, done[(kind, key)][-1].partition, writes)
             self.metrics.observe("decide", time.perf_counter() - started)
+        held.unused(done)
 
     def _decide(self, rec: Any, held: dict[tuple[str, bytes], Any], done: dict[tuple[str, bytes], list[Any]],
                 sends: list[Send]) -> None:
@@ -484,8 +490,8 @@ class Runtime:
         succeeded (the rules are deterministic: the same states, outputs dropped).
         """
         for kind, subject in [k for k in held if k[1] == key]:
-            del held[(kind, subject)]
-            for rec in done[(kind, subject)]:
+            del held[(kind, subject)]  # (a state kept from an earlier batch is not kept any more)
+            for rec in done.get((kind, subject), ()):
                 decision = decide_entry(self.cores, self.tables, rec.key, rec.value, self.histories, held)
                 if decision is not None and decision.new is not decision.state:
                     held[(kind, subject)] = decision.new
@@ -503,6 +509,7 @@ class Runtime:
                 writes.append(Send(history.changelog, chunk, value, partition))
         table.put(key, packed, partition)
         writes.append(Send(table.changelog, key, packed, partition))
+        self.decoded.keep((kind, key), packed, state)
 
     # --- clocks -----------------------------------------------------------------------------
 

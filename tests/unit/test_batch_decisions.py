@@ -24,6 +24,7 @@ from engine.cores import decide_entry
 from engine.ruleset import load_rules
 from engine.settings import REPO_ROOT, Settings
 from engine.stream import runtime as runtime_module
+from engine.stream.held import Decoded
 from engine.stream.runtime import Runtime
 from engine.topics import load_topics
 from tests.unit.test_owned_decisions import _timeline
@@ -44,10 +45,14 @@ class Rec:
     value: bytes
 
 
-def _runtime(tmp_path: Any) -> Runtime:
+def _runtime(tmp_path: Any, keep: bool = True) -> Runtime:
+    """A runtime without a broker; without `keep`, every batch decodes its states from the tables."""
     settings = Settings(data_dir=tmp_path)
     specs = load_topics(settings.topics_file, settings.app_id, settings.topic_prefix)
-    return Runtime(settings, "127.0.0.1:9", RULES, specs, ALERT_RULES)
+    runtime = Runtime(settings, "127.0.0.1:9", RULES, specs, ALERT_RULES)
+    if not keep:
+        runtime.decoded = Decoded(runtime.decoded.kinds, limit=0)
+    return runtime
 
 
 def _run(rt: Runtime, entries: list[dict[str, Any]], size: int) -> list[tuple[str, bytes, bytes]]:
@@ -84,13 +89,33 @@ def entries() -> list[dict[str, Any]]:
 
 def test_batches_decide_and_store_as_one_record_at_a_time(entries: list[dict[str, Any]],
                                                           tmp_path: Any) -> None:
-    one, many = _runtime(tmp_path / "one"), _runtime(tmp_path / "many")
+    one, many = _runtime(tmp_path / "one", keep=False), _runtime(tmp_path / "many", keep=False)
     sent_one, sent_many = _run(one, entries, 1), _run(many, entries, 300)
     assert sent_many == sent_one
     assert _tables(many) == _tables(one)
     kinds = {e.get("subject_kind") for e in entries}
     assert {"hazard", "alert", "enterprise"} <= kinds
     assert sum(len(t) for t in _tables(many).values()) > 100
+
+
+def test_states_kept_decoded_between_batches_decide_as_states_decoded_from_the_tables(
+        entries: list[dict[str, Any]], tmp_path: Any) -> None:
+    # One record a batch: every enterprise file is stored after each entry and kept decoded, and
+    # its next entry takes the kept state (the most reuse there can be).
+    kept, decoding = _runtime(tmp_path / "kept"), _runtime(tmp_path / "decoding", keep=False)
+    taken = 0
+    take = kept.decoded.take
+
+    def counting(key: Any, current: Any) -> Any:
+        nonlocal taken
+        state = take(key, current)
+        taken += state is not None
+        return state
+
+    kept.decoded.take = counting  # type: ignore[method-assign]
+    assert _run(kept, entries, 1) == _run(decoding, entries, 1)
+    assert _tables(kept) == _tables(decoding)
+    assert taken > 100 and len(kept.decoded) > 0 and len(decoding.decoded) == 0
 
 
 def _failing(real: Any) -> Any:
@@ -114,8 +139,9 @@ def _enterprise_entries(entries: list[dict[str, Any]]) -> Iterator[int]:
                 yield i
 
 
+@pytest.mark.parametrize("size", [300, 1])  # 1: the file the failure changed was kept decoded
 def test_a_decision_that_fails_half_way_leaves_the_state_its_earlier_entries_reached(
-        entries: list[dict[str, Any]], tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+        entries: list[dict[str, Any]], tmp_path: Any, monkeypatch: pytest.MonkeyPatch, size: int) -> None:
     monkeypatch.setattr(runtime_module, "decide_entry", _failing(decide_entry))
     at = next(_enterprise_entries(entries))
     poisoned = codec.loads(codec.dumps(entries[at]))
@@ -123,8 +149,8 @@ def test_a_decision_that_fails_half_way_leaves_the_state_its_earlier_entries_rea
     with_failure = [*entries[:at], poisoned, *entries[at + 1:]]
     without = [*entries[:at], *entries[at + 1:]]
     failing, skipped = _runtime(tmp_path / "failing"), _runtime(tmp_path / "skipped")
-    sent = _run(failing, with_failure, 300)
+    sent = _run(failing, with_failure, size)
     letters = [s for s in sent if s[0] == runtime_module.DEAD_LETTER]
     assert len(letters) == 1
-    assert [s for s in sent if s not in letters] == _run(skipped, without, 300)
+    assert [s for s in sent if s not in letters] == _run(skipped, without, size)
     assert _tables(failing) == _tables(skipped)
