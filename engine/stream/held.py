@@ -78,15 +78,14 @@ class Held(dict[Key, Any]):
     def __contains__(self, key: object) -> bool:
         if dict.__contains__(self, key):
             return True
-        kind, subject = key  # type: ignore[misc]
-        if kind not in self.decoded.kinds or subject is None:
+        if not isinstance(key, tuple) or key[0] not in self.decoded.kinds or key[1] is None:
             return False
-        current = self.tables[kind].get(subject)
-        state = self.decoded.take(key, current)  # type: ignore[arg-type]
-        if state is None:
+        current = self.tables[key[0]].get(key[1])
+        state = self.decoded.take(key, current)
+        if state is None or current is None:
             return False
-        self[key] = state  # type: ignore[index]
-        self.taken[key] = current  # type: ignore[index,assignment]
+        self[key] = state
+        self.taken[key] = current
         return True
 
     def unused(self, done: Mapping[Key, Any]) -> None:
