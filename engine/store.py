@@ -51,7 +51,14 @@ from typing import Any
 
 from engine import codec
 from engine.decide.state import Hazard
-from engine.kernel.state import CHUNK, HISTORY_ITEM, StoredHistory, chunk_reader, stored_history
+from engine.kernel.state import (
+    CHUNK,
+    HISTORY_ITEM,
+    StoredHistory,
+    applied_bytes,
+    chunk_reader,
+    stored_history,
+)
 
 FORMAT = 3
 READS = (1, 2, 3)  # the formats with a `format` key this code reads (0 has none)
@@ -78,9 +85,9 @@ def pack(h: Any, summary: bytes = b"", place: bytes = b"", chunks: dict[int, byt
     applied = b""
     if h.applied or getattr(h, "applied_stored", b""):  # the stored part as it came, undecoded
         if lazy:  # raw on the record's last line: no base64 to write or to read
-            applied = h.applied_stored + struct.pack(f">{len(h.applied)}Q", *h.applied)
+            applied = applied_bytes(h)
         else:
-            doc["applied"] = _applied(getattr(h, "applied_stored", b""), h.applied)
+            doc["applied"] = _applied(applied_bytes(h))
     tail: list[bytes | memoryview] = []
     if lazy:
         kept, items, tail = _kept(h.history_stored or StoredHistory(), h.history, chunks)
@@ -149,9 +156,9 @@ def _named(doc: dict[str, Any], named: dict[str, tuple[str, tuple[str, ...]]]) -
     return doc
 
 
-def _applied(stored: bytes, tags: list[int]) -> str:
-    """Entry hashes as base64 of their 8 bytes each: JSON's big integers cost ten times as much."""
-    return base64.b64encode(stored + struct.pack(f">{len(tags)}Q", *tags)).decode()
+def _applied(raw: bytes) -> str:
+    """Entry hashes (8 bytes each) as base64: JSON's big integers cost ten times as much."""
+    return base64.b64encode(raw).decode()
 
 
 def _tags(text: str) -> list[int]:

@@ -57,13 +57,18 @@ def remember(state: Any, tag: int) -> None:
         del state.applied[:over]
 
 
+def applied_bytes(state: Any) -> bytes:
+    """Every applied hash the state keeps, oldest first, 8 bytes each: the stored ones as they
+    came, then those applied since the state was decoded."""
+    return getattr(state, "applied_stored", b"") + struct.pack(f">{len(state.applied)}Q", *state.applied)
+
+
 def settle_applied(state: Any) -> None:
     """Move the hashes applied since the state was decoded to `applied_stored`, where decoding its
     stored record puts them all: a state kept in memory across batches (engine/stream/held.py)
     then checks a re-delivery with a search of bytes, not a scan of a list that keeps growing."""
     if state.applied and hasattr(state, "applied_stored"):
-        state.applied_stored += struct.pack(f">{len(state.applied)}Q", *state.applied)
-        state.applied = []
+        state.applied_stored, state.applied = applied_bytes(state), []
 
 
 def all_applied(state: Any) -> list[int]:

@@ -26,9 +26,10 @@ from engine.kernel.state import settle_applied
 
 Key = tuple[str, bytes | None]  # (kind, subject key)
 
-# Decoded states kept across batches. An enterprise file in memory is a few kilobytes, up to about
-# 150 KB with 500 open hazards in detail: a bound, not a cache of every subject.
-KEEP = 512
+# Decoded states kept across batches: a bound, not a cache of every subject. An enterprise file in
+# memory is a few kilobytes, 290 KB with 500 open hazards in detail (tracemalloc), so at worst
+# about 75 MB; a batch of MAX_BATCH records touches fewer busy files than this.
+KEEP = 256
 
 
 class Decoded:
