@@ -113,7 +113,7 @@ def _runtime(rules_dir: Path, without: set[str]) -> Runtime:
     if "metrics" in without:
         runtime.metrics = _Silent()  # type: ignore[assignment]
     if "views" in without:
-        runtime.derived.store = lambda kind, new: views.pack(new)  # type: ignore[method-assign]
+        runtime.derived.store = lambda kind, new, chunks=None: views.pack(new, chunks=chunks)  # type: ignore[method-assign]
     if "enterprise-gauges" in without:
         runtime.derived.enterprise_gauges = None
     return runtime
