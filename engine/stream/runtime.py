@@ -446,10 +446,11 @@ class Runtime:
             for rec in records:
                 self._decide(rec, held, done, sends)
         for (kind, key), state in held.items():
-            if (kind, key) not in done:
-                continue  # kept decoded from an earlier batch, and no entry changed it
+            records = done.get((kind, key))
+            if records is None:
+                continue  # kept decoded from an earlier batch (engine/stream/held.py), and unchanged
             started = time.perf_counter()
-            self._store(kind, key, state, done[(kind, key)][-1].partition, writes)
+            self._store(kind, key, state, records[-1].partition, writes)
             self.metrics.observe("decide", time.perf_counter() - started)
         held.unused(done)
 
