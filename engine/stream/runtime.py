@@ -81,6 +81,7 @@ from engine.plan.tracking import seed_entries
 from engine.ruleset import Rules
 from engine.settings import Settings
 from engine.stream.held import Decoded, Held
+from engine.stream.pauses import Pauses, recovering
 from engine.stream.replica import Replica, history_side, read_side
 from engine.stream.sending import send_all
 from engine.stream.tables import LocalStore, Table, restore
@@ -192,6 +193,8 @@ class Runtime:
                                enterprise_gauges=self.enterprise_gauges)
         self.registry.register(RuntimeGauges(self._lag, lambda: sum(map(len, self.indices.values())),
                                              self._timer_lag))
+        self.pauses = Pauses()
+        self.registry.register(self.pauses)
         self.readiness = Readiness(frozenset(self.cores), settings.decide, settings.tick_s)
         # What the HTTP pages read of the partitions other workers own (engine/stream/replica.py).
         self.replica = (Replica({kind: t.changelog for kind, t in self.tables.items()},
@@ -226,6 +229,7 @@ class Runtime:
         server = Server(self.pages, self.settings.web_bind, self.settings.web_port,
                         Limits.from_settings(self.settings))
         await server.start()
+        self.pauses.start()
         probe = BrokerProbe(self.bootstrap, self.auth)
         self.producer = await self._new_producer()
         self.consumer = kafka_member(
@@ -276,6 +280,7 @@ class Runtime:
                     task.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
                         await task
+            self.pauses.stop()
             await server.stop()
             await probe.close()
             await self.consumer.stop()
@@ -647,43 +652,47 @@ class Runtime:
                 self.positions[tp] = committed
 
     async def _recover(self, numbers: set[int]) -> None:
-        started, read = time.perf_counter(), 0
-        reader = kafka_reader(self.bootstrap, self.auth)
-        await asyncio.wait_for(reader.start(), STEP_TIMEOUT_S)
-        try:
-            if self.replica is not None:  # answering for the partitions while they are read
-                self.replica.hand_over(self.tables, self.histories, self.derived.place_index)
-            for table in (*self.tables.values(), *self.histories.values(), self.seen):
-                table.clear()
-                read += await restore(reader, table, sorted(numbers), self.local, STEP_TIMEOUT_S)
-                log.info("table_restored", changelog=table.changelog, keys=len(table))
-        finally:
-            # Stopping the reader once hung for minutes after a broker of the cluster came back
-            # (the 3-broker fault case): what it read is in the tables, so do not wait for it.
+        # No cyclic collection while the tables are read; one at the end, then what was built is frozen
+        # out of the collector's walks (engine/stream/pauses.py).
+        with recovering() as settled:
+            started, read = time.perf_counter(), 0
+            reader = kafka_reader(self.bootstrap, self.auth)
+            await asyncio.wait_for(reader.start(), STEP_TIMEOUT_S)
             try:
-                await asyncio.wait_for(reader.stop(), READER_STOP_S)
-            except TimeoutError:
-                log.warning("changelog_reader_stop_timed_out", seconds=READER_STOP_S)
-        for kind, table in self.tables.items():
-            # Read in a thread, so that the consumer keeps its heartbeats (a million hazards: half
-            # a minute); put in place here, on the loop, where /metrics and the feeds read them.
-            collected = await asyncio.to_thread(self.derived.collect, kind, table.items())
-            self.derived.install(kind, collected)
-            self.readiness.table_recovered(kind)
-        if self.replica is not None:  # the worker's own tables answer for its partitions again
-            self.replica.release(numbers)
-        intake = [tp for tp in self.consumer.assignment() if tp.topic in self.intake_topics]
-        ends = await asyncio.wait_for(self.consumer.end_offsets(intake), STEP_TIMEOUT_S) if intake else {}
-        committed = {tp: await asyncio.wait_for(self.consumer.committed(tp), STEP_TIMEOUT_S)
-                     for tp in intake}
-        self.positions = {tp: off for tp, off in committed.items() if off is not None}
-        self.handled_until = {}
-        self.waiting = {tp: end for tp, end in ends.items() if (committed.get(tp) or 0) < end}
-        if self.plan_seeds:
-            self.unseeded = set(numbers)
-        log.info("clocks_held", partitions_behind=len(self.waiting))
+                if self.replica is not None:  # answering for the partitions while they are read
+                    self.replica.hand_over(self.tables, self.histories, self.derived.place_index)
+                for table in (*self.tables.values(), *self.histories.values(), self.seen):
+                    table.clear()
+                    read += await restore(reader, table, sorted(numbers), self.local, STEP_TIMEOUT_S)
+                    log.info("table_restored", changelog=table.changelog, keys=len(table))
+            finally:
+                # Stopping the reader once hung for minutes after a broker of the cluster came back
+                # (the 3-broker fault case): what it read is in the tables, so do not wait for it.
+                try:
+                    await asyncio.wait_for(reader.stop(), READER_STOP_S)
+                except TimeoutError:
+                    log.warning("changelog_reader_stop_timed_out", seconds=READER_STOP_S)
+            for kind, table in self.tables.items():
+                # Read in a thread, so that the consumer keeps its heartbeats (a million hazards: half
+                # a minute); put in place here, on the loop, where /metrics and the feeds read them.
+                collected = await asyncio.to_thread(self.derived.collect, kind, table.items())
+                self.derived.install(kind, collected)
+                self.readiness.table_recovered(kind)
+            if self.replica is not None:  # the worker's own tables answer for its partitions again
+                self.replica.release(numbers)
+            intake = [tp for tp in self.consumer.assignment() if tp.topic in self.intake_topics]
+            ends = await asyncio.wait_for(self.consumer.end_offsets(intake), STEP_TIMEOUT_S) if intake else {}
+            committed = {tp: await asyncio.wait_for(self.consumer.committed(tp), STEP_TIMEOUT_S)
+                         for tp in intake}
+            self.positions = {tp: off for tp, off in committed.items() if off is not None}
+            self.handled_until = {}
+            self.waiting = {tp: end for tp, end in ends.items() if (committed.get(tp) or 0) < end}
+            if self.plan_seeds:
+                self.unseeded = set(numbers)
+            log.info("clocks_held", partitions_behind=len(self.waiting))
         log.info("worker_ready", partitions=sorted(numbers), states=sum(map(len, self.tables.values())),
-                 marks=len(self.seen), changelog_records_read=read,
+                 marks=len(self.seen), changelog_records_read=read, gc_frozen=settled.frozen,
+                 gc_settle_s=round(settled.seconds, 3),
                  local_store=self.local is not None, seconds=round(time.perf_counter() - started, 3))
 
     async def _go_back(self) -> None:

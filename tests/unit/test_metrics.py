@@ -155,6 +155,7 @@ def test_readme_documents_every_metric_with_its_labels() -> None:
 
     from engine.enterprise.state import EnterpriseFile
     from engine.metrics import AlertGauges, EnterpriseGauges, ReplicaGauges, RuntimeGauges
+    from engine.stream.pauses import Pauses
 
     registry = CollectorRegistry()
     EngineMetrics(registry, "v", "r", 2026)
@@ -163,7 +164,7 @@ def test_readme_documents_every_metric_with_its_labels() -> None:
     enterprises = EnterpriseGauges(RULES.reference, lambda: 5000.0)
     enterprises.update(EnterpriseFile("91371500MA3C4XK2N2", registered="e", town="huxi", risk_class="red"))
     for collector in (gauges, AlertGauges(), RuntimeGauges(lambda: {("t", 0): 1}, lambda: 0, lambda: 0.0),
-                      enterprises, ReplicaGauges(lambda: {"hazard": 0})):
+                      enterprises, ReplicaGauges(lambda: {"hazard": 0}), Pauses()):
         registry.register(collector)
     exported = {}
     for family in registry.collect():
