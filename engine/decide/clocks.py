@@ -32,8 +32,8 @@ def derive(h: Hazard, rules: Rules) -> dict[str, int]:
         return clocks
     # Once a department is referred for failing its duty, the matter is with discipline
     # inspection: its duty clocks on this hazard stop repeating.
-    lead = lead_department(h, rules)
-    lead_referred = f"{rules.duty_failures.rule_id}:{lead}" in h.referred
+    lead_referred = bool(h.referred) and \
+        f"{rules.duty_failures.rule_id}:{lead_department(h, rules)}" in h.referred
     if h.verdict is None and h.origin == "report" and not lead_referred:
         clocks["verify"] = _repeat(rules.verify.within, h.opened_at, h.verify_fails + 1, rules)
     if h.verdict == "confirmed" and h.deadline is not None and h.completed_at is None \

@@ -196,7 +196,7 @@ def _transfer(h: Hazard, rules: Rules) -> list[Out]:
     the grade may arrive in any order, and the transfer follows the last of them.
     """
     j = rules.judicial
-    if j is None or h.grade not in j.grades or h.verdict != "confirmed":
+    if not h.violations or j is None or h.grade not in j.grades or h.verdict != "confirmed":
         return []
     outs: list[Out] = []
     orders = {o[0]: o for o in h.orders}
@@ -226,6 +226,8 @@ def _utility_stop(h: Hazard, rules: Rules) -> list[Out]:
     first violation found. Without `utility_stop_notice` in the rules' enforcement,
     or without a named enterprise, nothing is proposed.
     """
+    if not h.violations:
+        return []
     measure = rules.enforcement.get(UTILITY_STOP)
     if measure is None or not h.enterprise or h.grade != "major" or h.verdict != "confirmed":
         return []

@@ -111,14 +111,14 @@ def apply_entry(state: Any, entry: Entry, rules: Any, now: int | None, *,
         h = new(entry["subject"])
     else:
         h = take_over(state) if owned else clone(state)
-    now = max(now if now is not None else entry_time(entry), h.watermark)
+    at = entry_time(entry)
+    now = max(now if now is not None else at, h.watermark)
     if entry["type"] == CLOCK_TYPE:
         return h, advance_fn(h, rules, now)
     tag = entry_hash(entry["entry_id"])
     if applied_before(h, tag):
         return state if state is not None else h, []  # a re-delivered entry changes nothing
     remember(h, tag)
-    at = entry_time(entry)
     outs = advance_fn(h, rules, min(at, now))
     outs += apply_fn(h, entry, at, rules)
     outs += advance_fn(h, rules, now)

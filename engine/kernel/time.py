@@ -75,13 +75,14 @@ def utc(ts: int) -> datetime:
     return datetime.fromtimestamp(ts, UTC)
 
 
-# Due times by (span, local day of the start) for each calendar: a calendar or working-day deadline
-# depends only on the day it is counted from, and the same few spans are counted from the same days
-# over and over. Weak keys: a calendar that is dropped (a reloaded rules dir) takes its cache along.
-_DUE: weakref.WeakKeyDictionary[WorkCalendar, dict[tuple[Span, int], Due]] = weakref.WeakKeyDictionary()
+# Due times by (span's n and unit, local day of the start) for each calendar: a calendar or
+# working-day deadline depends only on the day it is counted from, and the same few spans are
+# counted from the same days over and over. Weak keys: a calendar that is dropped (a reloaded
+# rules dir) takes its cache along.
+_DUE: weakref.WeakKeyDictionary[WorkCalendar, dict[tuple[int, str, int], Due]] = weakref.WeakKeyDictionary()
 # The calendar asked last and its cache: a worker runs on one calendar, and a weak lookup per
 # deadline cost more than the arithmetic it saves. It holds that one calendar alive.
-_LAST: tuple[WorkCalendar | None, dict[tuple[Span, int], Due]] = (None, {})
+_LAST: tuple[WorkCalendar | None, dict[tuple[int, str, int], Due]] = (None, {})
 
 
 def after(span: Span, start: int, rules: _Calendared) -> Due:
@@ -103,14 +104,14 @@ def after(span: Span, start: int, rules: _Calendared) -> Due:
     last_calendar, cache = _LAST
     if calendar is not last_calendar or len(cache) >= _CACHE_MOST:
         cache = _due_cache(calendar)
-    key = (span, day)
+    key = (span.n, span.unit, day)  # a span's own hash is dataclass code: twice the lookup
     found = cache.get(key)
     if found is None:
         found = cache[key] = _after(span, start, calendar)
     return found
 
 
-def _due_cache(calendar: WorkCalendar) -> dict[tuple[Span, int], Due]:
+def _due_cache(calendar: WorkCalendar) -> dict[tuple[int, str, int], Due]:
     """The cache of `calendar`'s due times (a new one when full), remembered as the last used."""
     global _LAST
     cache = _DUE.get(calendar)
