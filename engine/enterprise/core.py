@@ -17,6 +17,8 @@ stays in the file.
 
 from __future__ import annotations
 
+import bisect
+import operator
 from typing import Any
 
 from engine.enterprise import coverage, credit
@@ -35,9 +37,13 @@ def _advance(f: EnterpriseFile, er: EnterpriseRules, now: int) -> list[Out]:
     return advance_clocks(f, er, now, coverage.derive, coverage.fire)
 
 
+_RECENT_ORDER = operator.itemgetter(0, 1)  # (time, event id): arrival order must not matter
+
+
 def _note(f: EnterpriseFile, at: int, event_id: str, what: str) -> None:
-    f.recent.append([at, event_id, what])
-    f.recent.sort(key=lambda r: (r[0], r[1]))  # arrival order must not matter
+    # Only this keeps `recent`, always in order, so the new line is put in its place (after the
+    # lines of the same key, where appending and sorting put it) instead of sorting them all.
+    bisect.insort(f.recent, [at, event_id, what], key=_RECENT_ORDER)
     del f.recent[:-RECENT]
 
 
