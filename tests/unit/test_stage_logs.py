@@ -95,3 +95,30 @@ def test_a_plain_decision_line_is_joined_without_json_renderer() -> None:
                                    "offset": 7, "first": True, "event": "decision"})
     assert line == ('{"event_id": "e-1", "subject": "HZ-1 湖溪", "action": null, "offset": 7, '
                     '"first": true, "event": "decision"}')
+
+
+def _isoformat_stamp(ns: int) -> str:
+    """What TimeStamper(fmt="iso", utc=True) writes for the instant `ns`: datetime cut to microseconds."""
+    from datetime import UTC, datetime, timedelta
+    at = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=ns // 1000)
+    return at.isoformat().replace("+00:00", "Z")
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.integers(min_value=0, max_value=4_102_444_800 * 10**9), min_size=1, max_size=20),
+       st.integers(min_value=0, max_value=3))
+def test_the_stamp_is_what_structlog_timestamper_writes(instants: list[int], whole: int) -> None:
+    # Whole seconds (no fraction written) and the same second again, forwards and back.
+    instants = [*instants, instants[0] // 10**9 * 10**9, instants[0] + 1000 * whole, instants[0]]
+    stamp = logs.UtcStamp()
+    for ns in instants:
+        assert stamp.at(ns) == _isoformat_stamp(ns)
+
+
+def test_the_stamper_stamps_now() -> None:
+    import time
+    before = _isoformat_stamp(time.time_ns())
+    event = logs.UtcStamp()(None, "info", {"event": "x"})
+    after = _isoformat_stamp(time.time_ns())
+    assert list(event) == ["event", "timestamp"]
+    assert before[:19] <= event["timestamp"][:19] <= after[:19] and event["timestamp"].endswith("Z")
