@@ -39,7 +39,9 @@ dict's keys under `"keys"`, then one list per named place (`{"keys":
 ["HZ-1", ...], "status": [...], "grade": [...]}`), not a dict per record; an
 enterprise file of 19 open hazards, written and read on nearly every event,
 cost about 80 µs each way by record. A record of format 2 or 1 (by record)
-still loads.
+still loads. Since 2026-12-01 an enterprise file's and a plan town's applied
+hashes are raw on the record's last line, after an empty history line, as a
+hazard's are, not base64 in the JSON; the base64 form still loads.
 """
 
 from __future__ import annotations
@@ -81,13 +83,10 @@ def pack(h: Any, summary: bytes = b"", place: bytes = b"", chunks: dict[int, byt
     """
     head = header_line(h, summary, place)
     lazy = hasattr(h, "history_stored")  # a hazard or an alert, not an enterprise's file
-    doc = _named(h.doc(whole=False) if lazy else h.doc(), h.NAMED)
-    applied = b""
-    if h.applied or getattr(h, "applied_stored", b""):  # the stored part as it came, undecoded
-        if lazy:  # raw on the record's last line: no base64 to write or to read
-            applied = applied_bytes(h)
-        else:
-            doc["applied"] = _applied(applied_bytes(h))
+    doc = _named(h.doc(whole=False), h.NAMED)  # the applied hashes (and a history) go on lines of their own
+    # The applied hashes raw on the record's last line, the stored part as it came: no base64 to
+    # write or to read (an enterprise file's 2,000 hashes were 21 KB of base64 inside its JSON).
+    applied = applied_bytes(h) if h.applied or getattr(h, "applied_stored", b"") else b""
     tail: list[bytes | memoryview] = []
     if lazy:
         kept, items, tail = _kept(h.history_stored or StoredHistory(), h.history, chunks)
@@ -97,8 +96,10 @@ def pack(h: Any, summary: bytes = b"", place: bytes = b"", chunks: dict[int, byt
     parts = [head, b"\n", _MARK, b"%d," % FORMAT, memoryview(state)[1:]]
     if lazy:
         parts += [b"\n", *tail]
-        if applied:
-            parts += [b"\n", applied]
+    elif applied:
+        parts.append(b"\n[]")  # no history: an empty line 3, so that the hashes are line 4 as ever
+    if applied:
+        parts += [b"\n", applied]
     return b"".join(parts)  # the stored tail and hashes are copied once, here
 
 
@@ -156,13 +157,9 @@ def _named(doc: dict[str, Any], named: dict[str, tuple[str, tuple[str, ...]]]) -
     return doc
 
 
-def _applied(raw: bytes) -> str:
-    """Entry hashes (8 bytes each) as base64: JSON's big integers cost ten times as much."""
-    return base64.b64encode(raw).decode()
-
-
 def _tags(text: str) -> list[int]:
-    """The inverse of `_applied`, decoded to integers."""
+    """Entry hashes stored as base64 inside the JSON (enterprise files and plan towns until
+    2026-12-01), decoded to integers."""
     raw = base64.b64decode(text)
     return list(struct.unpack(f">{len(raw) // 8}Q", raw))
 

@@ -82,9 +82,10 @@ class EnterpriseFile:
         """Serialise compactly, leaving out fields at their defaults."""
         return codec.dumps(self.doc())
 
-    def doc(self) -> dict[str, Any]:
-        """The fields by name, those at their defaults left out."""
-        return state_doc(self)
+    def doc(self, whole: bool = True) -> dict[str, Any]:
+        """The fields by name, those at their defaults left out; without the applied hashes unless
+        `whole` (the table stores them raw, after the state: engine/store.py)."""
+        return state_doc(self, whole)
 
     @classmethod
     def decode(cls, raw: bytes) -> EnterpriseFile:

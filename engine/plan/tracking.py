@@ -77,9 +77,11 @@ class PlanTown:
     # Every field is named already: no positional lists to name in the stored record (engine/store.py).
     NAMED: ClassVar[dict[str, tuple[str, tuple[str, ...]]]] = {}
 
-    def doc(self) -> dict[str, Any]:
-        """The fields by name, empty ones left out."""
-        return {name: getattr(self, name) for name in _FIELD_NAMES if getattr(self, name) not in ([], {})}
+    def doc(self, whole: bool = True) -> dict[str, Any]:
+        """The fields by name, empty ones left out; without the applied hashes unless `whole` (the
+        table stores them raw, after the state: engine/store.py)."""
+        return {name: getattr(self, name) for name in _FIELD_NAMES
+                if getattr(self, name) not in ([], {}) and (whole or name != "applied")}
 
     def encode(self) -> bytes:
         """Serialise compactly, leaving out empty fields."""

@@ -268,3 +268,31 @@ def test_enterprise_files_stored_in_format_2_load_and_are_stored_by_column_next(
         assert b'"orders":{"keys":["' in line and b'"hazard_id":["' in line
     assert unpack(again, EnterpriseFile) == want
     assert header(again) == (want.next_due(), b"summary", b"place")
+
+
+@pytest.mark.parametrize("path", sorted(V2.glob("*.state")), ids=lambda p: p.stem)
+def test_an_enterprise_files_applied_hashes_go_raw_on_the_last_line_and_the_base64_ones_still_load(
+        path: Path) -> None:
+    """Stored before 2026-12-01, an enterprise file's hashes were base64 inside its JSON (these
+    format-2 records have them); stored now, they are the record's last line, 8 raw bytes each
+    after an empty history line, as a hazard's are, and read back the same, decoded or kept as bytes."""
+    want = EnterpriseFile.decode(path.with_suffix(".json").read_bytes())
+    old = path.read_bytes()
+    assert b'"applied":"' in old.split(b"\n")[1] and want.applied
+    again = pack(unpack(old, EnterpriseFile, lazy=True))
+    head, line, history, hashes = again.split(b"\n", 3)
+    assert b'"applied"' not in line and history == b"[]"
+    assert hashes == b"".join(tag.to_bytes(8, "big") for tag in want.applied)
+    assert unpack(again, EnterpriseFile) == want
+    lazy = unpack(again, EnterpriseFile, lazy=True)
+    assert lazy.applied_stored == hashes and lazy.applied == []
+    assert pack(lazy) == again
+
+
+def test_a_plan_towns_applied_hashes_go_raw_on_the_last_line_too() -> None:
+    from engine.plan.tracking import PlanTown
+    town = PlanTown("2026/huxi", year=2026, town="huxi", done={"2026-01": 3}, applied=[1, 2**64 - 1, 7])
+    raw = pack(town)
+    assert b'"applied"' not in raw.split(b"\n")[1] and raw.split(b"\n", 3)[2] == b"[]"
+    assert unpack(raw, PlanTown) == town
+    assert pack(PlanTown("2026/huxi", year=2026, town="huxi")).count(b"\n") == 1  # no hashes: two lines
