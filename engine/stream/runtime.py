@@ -229,7 +229,6 @@ class Runtime:
         server = Server(self.pages, self.settings.web_bind, self.settings.web_port,
                         Limits.from_settings(self.settings))
         await server.start()
-        self.pauses.start()
         probe = BrokerProbe(self.bootstrap, self.auth)
         self.producer = await self._new_producer()
         self.consumer = kafka_member(
@@ -249,6 +248,7 @@ class Runtime:
                                                           self.settings.broker_retry_max_s),
                                       name="replica")
                   if self.replica is not None else None)
+        self.pauses.start()  # stopped in the finally below
         try:
             while not self.stopping.is_set():
                 try:
