@@ -248,6 +248,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.add_argument("--quick", action="store_true", help="small sizes, for development: a few minutes")
     args.add_argument("--out", type=Path, default=DEFAULT_OUT, help="where to write the JSON results")
     args.add_argument("--only", default=",".join(STEPS), help=f"steps to run, of {', '.join(STEPS)}")
+    args.add_argument("--profile-rate", type=float, default=None, metavar="EVENTS_PER_S",
+                      help="profile the worker fed at this pace instead of draining a backlog "
+                      "(half the full engine rung's rate is the ladder's 50%% point)")
     opts = args.parse_args(argv)
     steps = {s.strip() for s in opts.only.split(",") if s.strip()}
     if unknown := steps - set(STEPS):
@@ -285,10 +288,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             _step(report, "scaleout", say,
                   lambda: scaleout.run(bootstrap, root, items[:sizes.full_events], say))
         if "profile" in steps:
-            queued = min(len(items), int(full_rate * (sizes.profile_s + 15)))
+            rate = opts.profile_rate
+            queued = min(len(items), int((rate or full_rate) * (sizes.profile_s + 15)))
             _step(report, "profile", say, lambda: profile.run(
                 bootstrap, root, items[:queued], sizes.profile_s,
-                opts.out.with_suffix(".profile.folded"), items[:sizes.core_events], say))
+                opts.out.with_suffix(".profile.folded"), items[:sizes.core_events], say, rate))
         if "clocks" in steps:
             _step(report, "clocks", say, lambda: _clocks(bootstrap, root, opts.quick, say))
         if "http" in steps:

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.ladder import Engine, prepare
-from bench.workload import Item
+from bench.workload import Item, paced
 from engine.alerts import Alert, decide_alert, load_alert_rules
 from engine.contract.outputs import ALERTS_CAP
 from engine.decide.core import decide
@@ -38,6 +38,7 @@ from engine.settings import REPO_ROOT, Settings
 from engine.store import pack, unpack
 
 Stacks = Counter[tuple[str, ...]]
+PACED_WARMUP_S = 5.0  # of a paced stream before the samples start: the worker's batches settle
 
 
 def py_spy() -> str | None:
@@ -146,17 +147,53 @@ def summarise(stacks: Stacks, top: int = 10) -> dict[str, Any]:
             "by_concern": shares(concerns, busy, len(CONCERNS))}
 
 
-def record(pid: int, seconds: float, out: Path, rate: int = 100) -> None:
-    """Sample a process with py-spy for `seconds`, writing folded stacks to `out`."""
+def _spy(pid: int, seconds: float, out: Path, rate: int) -> list[str]:
+    """The py-spy command that samples a process for `seconds`, writing folded stacks to `out`."""
     spy = py_spy()
     if spy is None:
         raise FileNotFoundError("py-spy is not installed: pip install -e '.[bench]'")
     # Full file names: py-spy would shorten engine/decide/core.py (a folder without __init__.py) to core.py.
-    done = subprocess.run([spy, "record", "--pid", str(pid), "--duration", str(int(seconds)),
-                           "--rate", str(rate), "--format", "raw", "--full-filenames", "--output", str(out)],
-                          capture_output=True, text=True)
+    return [spy, "record", "--pid", str(pid), "--duration", str(int(seconds)), "--rate", str(rate),
+            "--format", "raw", "--full-filenames", "--output", str(out)]
+
+
+def _finished(done: subprocess.CompletedProcess[str] | subprocess.Popen[str], stderr: str) -> None:
     if done.returncode != 0:
-        raise RuntimeError(f"py-spy exited with {done.returncode}: {done.stderr[-1000:]}")
+        raise RuntimeError(f"py-spy exited with {done.returncode}: {stderr[-1000:]}")
+
+
+def record(pid: int, seconds: float, out: Path, rate: int = 100) -> None:
+    """Sample a process with py-spy for `seconds`, writing folded stacks to `out`."""
+    done = subprocess.run(_spy(pid, seconds, out, rate), capture_output=True, text=True)
+    _finished(done, done.stderr)
+
+
+def record_paced(engine: Engine, items: Sequence[Item], rate: float, seconds: float, out: Path,
+                 spy_rate: int = 100) -> dict[str, Any]:
+    """Sample the first worker with py-spy while `items` are published at `rate` per second.
+
+    The samples start once the first few seconds of the stream have passed and
+    last `seconds`; the worker's CPU is taken over the whole stream. A worker
+    fed at a pace takes small batches, which cost more per event than the
+    large ones it drains from a backlog (docs/benchmarks.md).
+    """
+    assert engine.workers[0].proc is not None and engine.trace is not None
+
+    async def feed() -> tuple[float, float]:
+        stream = asyncio.ensure_future(paced(engine.ns.bootstrap, engine.ns.prefix, list(items), rate))
+        await asyncio.sleep(PACED_WARMUP_S)
+        spy = subprocess.Popen(_spy(engine.workers[0].proc.pid, seconds, out, spy_rate),  # type: ignore[union-attr]
+                               stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+        start, end = await stream
+        _, stderr = await asyncio.to_thread(spy.communicate)
+        _finished(spy, stderr)
+        return start, end
+
+    start, end = asyncio.run(feed())
+    usage = engine.trace.between(start, end)
+    return {"paced_rate": rate, "paced_events": len(items), "paced_seconds": round(end - start, 1),
+            "worker_cores": round(usage.cpu_seconds / usage.seconds, 2),
+            "cpu_us_per_event": round(usage.cpu_seconds / len(items) * 1e6, 1)}
 
 
 def _cpu_per_million(cpu_s: float, events: int) -> float:
@@ -205,18 +242,26 @@ def core_rates(items: Sequence[Item]) -> dict[str, Any]:
 
 
 def run(bootstrap: str, root: Path, items: Sequence[Item], seconds: float, out: Path,
-        core_items: Iterable[Item] = (), say: Callable[[str], None] = print) -> dict[str, Any]:
-    """Profile the full engine draining `items` for `seconds`; then time the pure core alone."""
-    say(f"profile: py-spy on the full engine for {seconds:.0f} s ({len(items)} events queued)")
-    ns = prepare(bootstrap, root, "profile", items)
+        core_items: Iterable[Item] = (), say: Callable[[str], None] = print,
+        rate: float | None = None) -> dict[str, Any]:
+    """Profile the full engine for `seconds`, draining `items` queued beforehand, or with `rate`
+    fed them at that pace; then time the pure core alone."""
+    how = f"fed {rate:,.0f} events/s" if rate else f"{len(items)} events queued"
+    say(f"profile: py-spy on the full engine for {seconds:.0f} s ({how})")
+    ns = prepare(bootstrap, root, "profile", [] if rate else items)
+    paced_figures: dict[str, Any] = {}
     try:
         with Engine(ns) as engine:
             engine.wait_assigned()
             assert engine.workers[0].proc is not None
-            record(engine.workers[0].proc.pid, seconds, out)
+            if rate:
+                paced_figures = record_paced(engine, items, rate, seconds, out)
+            else:
+                record(engine.workers[0].proc.pid, seconds, out)
     finally:
         asyncio.run(ns.delete_topics())
-    result = {"folded_stacks": str(out), "seconds": seconds, **summarise(parse_folded(out.read_text()))}
+    result = {"folded_stacks": str(out), "seconds": seconds, **paced_figures,
+              **summarise(parse_folded(out.read_text()))}
     core = list(core_items)
     if core:
         say(f"profile: the pure core over {len(core)} events, no Kafka")
