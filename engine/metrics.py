@@ -33,6 +33,7 @@ from engine.decide.state import Hazard
 from engine.ruleset.calendar import SHANGHAI
 
 _LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0, 2.5)
+_BATCH_BUCKETS = (1, 5, 10, 25, 50, 100, 250, 500, 1000, 2000)
 
 
 @dataclass(frozen=True, slots=True)
@@ -405,6 +406,11 @@ class EngineMetrics:
         self.processing = Histogram(
             "hazard_processing_seconds", "Time to handle one record, by stage (intake, decide).",
             ["stage"], registry=registry, buckets=_LATENCY_BUCKETS)
+        # A batch's records, fetched together and committed together: a worker fed at a pace takes
+        # small batches, whose per-batch work costs each event more (docs/benchmarks.md).
+        self.batch_records = Histogram(
+            "hazard_batch_records", "Records in each batch the worker handled (intake and timeline "
+            "together), and the records of those batches.", registry=registry, buckets=_BATCH_BUCKETS)
         self.escalations = Counter(
             "hazard_escalations_total", "Escalations sent, by action and subject kind.",
             ["action", "subject_kind"], registry=registry)

@@ -318,6 +318,7 @@ class Runtime:
         except Exception as exc:  # noqa: BLE001 - any failed commit: the batch comes again
             raise BatchFailed(f"commit failed: {type(exc).__name__}: {exc}") from exc
         self.positions.update(commits)
+        self.metrics.batch_records.observe(sum(map(len, batch.values())))
         self.handled_until.update({tp: max(r.timestamp for r in records)
                                    for tp, records in batch.items() if tp.topic in self.intake_topics})
         self._note_caught_up(commits)
