@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import structlog
@@ -99,7 +101,6 @@ def test_a_plain_decision_line_is_joined_without_json_renderer() -> None:
 
 def _isoformat_stamp(ns: int) -> str:
     """What TimeStamper(fmt="iso", utc=True) writes for the instant `ns`: datetime cut to microseconds."""
-    from datetime import UTC, datetime, timedelta
     at = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=ns // 1000)
     return at.isoformat().replace("+00:00", "Z")
 
@@ -116,7 +117,6 @@ def test_the_stamp_is_what_structlog_timestamper_writes(instants: list[int], who
 
 
 def test_the_stamper_stamps_now() -> None:
-    import time
     before = _isoformat_stamp(time.time_ns())
     event = logs.UtcStamp()(None, "info", {"event": "x"})
     after = _isoformat_stamp(time.time_ns())
