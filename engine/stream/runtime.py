@@ -703,8 +703,14 @@ class Runtime:
             try:
                 async with self.lock:
                     assignment = self.consumer.assignment()
+                    # Paused until every position is set: resumed together, the partitions are
+                    # fetched together, so the first batch is not the partitions sought first alone
+                    # (a subject's report on one intake topic behind its plan on another).
+                    self.consumer.pause(*assignment)
                     await self._recover({tp.partition for tp in assignment})
                     await self._seek_committed(assignment)
+                    if not self.unrecovered:  # else the rebalance's recovery resumes them
+                        self.consumer.resume(*assignment)
                 return
             except Exception as exc:  # noqa: BLE001 - the broker is still away: wait and try again
                 log.warning("going_back_failed", error=f"{type(exc).__name__}: {exc}"[:300],
