@@ -59,7 +59,7 @@ from engine.topics import load_topics
 
 PARTS = ("logs", "metrics", "views", "enterprise-gauges", "plan", "format1")
 PARTITIONS = 4  # as the benchmark's topics (bench/workload.py)
-BATCH = 2_000  # records per round, as a full commit window (WINDOW_RECORDS)
+BATCH = 2_000  # records per round, as MAX_BATCH
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,8 +165,7 @@ def run_stages(runtime: Runtime, items: Sequence[Item]) -> dict[str, Any]:
             entries += len(batch)
             sends, writes = [], []
             began = time.process_time()
-            runtime._decide_all([batch], sends)  # as `_handle` calls it
-            runtime._close_window(writes)  # and `_flush`: a window of one batch (HAZARD_COMMIT_INTERVAL_S=0)
+            runtime._decide_all([batch], sends, writes)  # as `_handle` calls it
             decide_cpu += time.process_time() - began
             decisions += len(writes)
             outputs += len(sends)

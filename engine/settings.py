@@ -148,10 +148,6 @@ class Settings(BaseSettings):
                                        "simulated clock stops here")
     tick_s: float = Field(default=1.0, gt=0, description="HAZARD_TICK_S: how often the timer "
                           "looks for due deadlines, in real seconds")
-    commit_interval_s: float = Field(
-        default=1.0, ge=0, le=60, description="HAZARD_COMMIT_INTERVAL_S: the longest a busy worker "
-        "keeps decided states in memory before it stores them and commits its positions, in real "
-        "seconds (0: after every batch)")
     web_port: int = Field(default=6066, ge=1, le=65535,
                           description="HAZARD_WEB_PORT: the worker's HTTP port (/metrics)")
     web_bind: str = Field(default="127.0.0.1", description="HAZARD_WEB_BIND: address to listen on")

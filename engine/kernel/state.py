@@ -21,9 +21,8 @@ from engine import codec
 _MISSING = object()
 STORED = ("history_stored", "applied_stored")
 
-# Entry hashes a state keeps to recognise a re-delivered entry. A duplicate comes at most one commit
-# window of records (engine/stream/runtime.py WINDOW_RECORDS) after its original: docs/redelivery.md
-# says why.
+# Entry hashes a state keeps to recognise a re-delivered entry. A duplicate comes at most one batch
+# of records (engine/stream/runtime.py MAX_BATCH) after its original: docs/redelivery.md says why.
 APPLIED = 2_000
 
 

@@ -28,7 +28,7 @@ Key = tuple[str, bytes | None]  # (kind, subject key)
 
 # Decoded states kept across batches: a bound, not a cache of every subject. An enterprise file in
 # memory is a few kilobytes, 290 KB with 500 open hazards in detail (tracemalloc), so at worst
-# about 75 MB; a commit window of WINDOW_RECORDS records touches fewer busy files than this.
+# about 75 MB; a batch of MAX_BATCH records touches fewer busy files than this.
 KEEP = 256
 
 

@@ -8,32 +8,19 @@ Per batch fetched with `getmany`:
    subject's is forwarded instead: sent again to its topic, keyed by its
    subject, value and headers unchanged, and judged as that copy;
 2. every record the batch caused for another topic is sent, and the batch
-   waits for the broker's acknowledgement of all of them.
-
-The new states and marks stay in memory, in the commit window, for the next
-batches to decide on. When the window closes (HAZARD_COMMIT_INTERVAL_S after
-its first batch, before another batch could take it past WINDOW_RECORDS, when
-a fetch brings nothing, before a rebalance and at a stop), `_flush`:
-3. stores each state the window changed once, however many of its entries
-   the window decided, and sends those table writes to their changelogs
-   (history chunks first), waiting for the acknowledgements;
-4. only then commits the positions: the offset after the last record of
-   each partition the window handled.
-
-A busy enterprise file, which every hazard of the enterprise updates, is
-then packed and written once a window instead of once a batch: on a paced
-feed that was the largest cost that a drained backlog did not have
-(docs/benchmarks.md). What the window has decided is on the broker as
-outputs; only the tables the HTTP pages read lag behind, by one window.
+   waits for the broker's acknowledgement of all of them;
+3. then the table writes that record those effects go to their changelogs,
+   and the batch waits again;
+4. only then are the positions committed: the offset after the last record
+   of each partition in the batch.
 
 Every record `getmany` returns is handled before the next call, and a
 position is committed only as far as the records handled, so no position
 can pass a record that no stage saw (the record the Faust runtime once skipped
 across a SIGKILL, issue 20, has no path here). If a send or a commit fails,
-nothing after it happens: the worker drops its tables and the window, reads
-the tables again from the changelogs and goes back to its committed
-positions, as a restart would, and the deterministic output ids make the
-repeated records harmless.
+nothing after it happens: the worker drops its tables, reads them again
+from the changelogs and goes back to its committed positions, as a restart
+would, and the deterministic output ids make the repeated records harmless.
 
 A rebalance waits for the batch in hand (the rebalance listener takes the
 same lock), so a revoked partition's last batch is committed by the worker
@@ -52,7 +39,7 @@ import heapq
 import signal
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import structlog
@@ -107,13 +94,7 @@ from engine.views import Derived
 
 log = structlog.get_logger("engine.stream")
 
-# Records per getmany: enough to amortise a round trip, small enough to stay fresh. Always asked for
-# in full: a fetch cut short takes the first partitions' records only, and a subject's events on
-# other intake topics would reach the timeline after later ones.
-MAX_BATCH = 1_000
-# Records per commit window: a window closes before a full batch could take it past this, which is
-# no more than a state's window of applied hashes (docs/redelivery.md).
-WINDOW_RECORDS = 2 * MAX_BATCH
+MAX_BATCH = 2_000  # records per getmany: enough to amortise a round trip, small enough to stay fresh
 PROBE_S = 2.0
 # A worker killed without leaving holds its partitions until its session lapses: a restarted worker
 # waits about that long to join (8 s of 10, measured). 6 s (the broker's least by default) lost the
@@ -148,25 +129,6 @@ class Send:
     partition: int | None = None
     headers: tuple[tuple[str, bytes | None], ...] = ()
     timestamp_ms: int | None = None
-
-
-@dataclass(slots=True)
-class Window:
-    """What the batches since the last commit decided that their changelogs do not hold yet."""
-
-    held: Held  # the state each subject reached, decided on by the next batches
-    done: dict[tuple[str, bytes], list[Any]] = field(default_factory=dict)  # records that brought it there
-    marks: list[Send] = field(default_factory=list)  # intake de-duplication marks to write
-    commits: dict[TopicPartition, int] = field(default_factory=dict)  # positions to commit
-    records: int = 0
-    opened: float = 0.0  # time.monotonic() of its first batch
-    clean: bool = True  # every batch it holds has its outputs acknowledged
-
-    def due(self, interval_s: float, fetched: bool) -> bool:
-        """Whether to store and commit now: the window is old, has no room for another full batch,
-        or the fetch came back empty."""
-        return self.records > 0 and (not fetched or self.records + MAX_BATCH > WINDOW_RECORDS
-                                     or time.monotonic() - self.opened >= interval_s)
 
 
 class _Rebalance(ConsumerRebalanceListener):
@@ -255,7 +217,6 @@ class Runtime:
         self.failures = 0  # batches failed in a row, for the pause before the next try
         self.unrecovered = False  # partitions were assigned whose tables are not read yet
         self.generation = 0  # rebalances seen; a batch fetched before one is not handled
-        self.window = self._new_window()
         self.pages = self._pages()  # a tokens file naming unknown towns fails here, at start
 
     # --- the loop ---------------------------------------------------------------------------
@@ -302,9 +263,6 @@ class Runtime:
                             else:  # fetched before a rebalance dropped the tables: read again
                                 log.info("batch_dropped_after_rebalance",
                                          records=sum(map(len, batch.values())))
-                    if self.window.due(self.settings.commit_interval_s, bool(batch)):
-                        async with self.lock:
-                            await self._flush()
                     await self._tick()
                     self.failures = 0
                 except BatchFailed as exc:
@@ -317,7 +275,6 @@ class Runtime:
                     await asyncio.sleep(pause)
                     await self._go_back()
         finally:
-            await self._flush_before("stop")
             for task in (watch, follow):
                 if task is not None:
                     task.cancel()
@@ -333,70 +290,38 @@ class Runtime:
             log.info("worker_stopped")
 
     async def _handle(self, batch: dict[TopicPartition, list[Any]]) -> None:
-        """Handle every record of a batch into the window and send what it caused."""
-        window = self.window
-        if not window.records:
-            window.opened = time.monotonic()
-        window.clean = False  # until the batch's outputs are acknowledged
+        """Handle every record of a batch, send what it caused, record it, then commit."""
         sends: list[Send] = []
-        handled = {tp: records[-1].offset + 1 for tp, records in batch.items()}
+        writes: list[Send] = []
+        commits = {tp: records[-1].offset + 1 for tp, records in batch.items()}
         intake = [records for tp, records in batch.items() if tp.topic in self.intake_topics]
         # A subject's events come on several intake topics; the timeline fixes their order. Taken
         # by the time the field apps sent them (each partition's own order kept), a backlog after
         # an outage keeps the order they were published in, not one topic after another.
         for rec in heapq.merge(*intake, key=lambda r: r.timestamp):
-            self._intake(rec, sends, window.marks)
+            self._intake(rec, sends, writes)
         self._decide_all([records for tp, records in batch.items() if tp.topic not in self.intake_topics],
-                         sends)
+                         sends, writes)
         forwards = self.forwards
-        # Outputs, timeline entries and forwarded copies: on the broker before any state records them.
-        await self._send(sends)
+        # The outputs and the history chunks first, in one round trip: a state on a changelog never
+        # records an output or counts a chunk that is not on the broker.
+        chunks = [w for w in writes if w.topic in self.history_changelogs]
+        if chunks:
+            writes = [w for w in writes if w.topic not in self.history_changelogs]
+        acked = await self._send(sends + chunks)
         if self.forwards != forwards:  # copies now on the broker that no fetch has seen yet
             self.forwarded_ms = int(time.time() * 1000)
-        count = sum(map(len, batch.values()))
-        window.commits.update(handled)
-        window.records += count
-        window.clean = True
-        # Handled: the clocks may count on these records (their entries are on the timeline), though
-        # their positions are committed only when the window is.
-        self.positions.update(handled)
-        self.metrics.batch_records.observe(count)
+        self._written(chunks, acked[len(sends):])
+        self._written(writes, await self._send(writes))
+        try:
+            await self.consumer.commit(commits)
+        except Exception as exc:  # noqa: BLE001 - any failed commit: the batch comes again
+            raise BatchFailed(f"commit failed: {type(exc).__name__}: {exc}") from exc
+        self.positions.update(commits)
+        self.metrics.batch_records.observe(sum(map(len, batch.values())))
         self.handled_until.update({tp: max(r.timestamp for r in records)
                                    for tp, records in batch.items() if tp.topic in self.intake_topics})
-        self._note_caught_up(handled)
-
-    async def _flush(self) -> None:
-        """Store what the window changed, wait for the changelogs, then commit its positions.
-
-        The history chunks go first, in their own round trip: a state on a changelog
-        never counts a chunk that is not on the broker (its outputs are there already).
-        """
-        if not self.window.records:
-            return
-        writes: list[Send] = []
-        window = self._close_window(writes)
-        chunks = [w for w in writes if w.topic in self.history_changelogs]
-        states = [w for w in writes if w.topic not in self.history_changelogs]
-        self._written(chunks, await self._send(chunks))
-        self._written(states, await self._send(states))
-        try:
-            await self.consumer.commit(window.commits)
-        except Exception as exc:  # noqa: BLE001 - any failed commit: the window comes again
-            raise BatchFailed(f"commit failed: {type(exc).__name__}: {exc}") from exc
-
-    async def _flush_before(self, what: str) -> None:
-        """Flush a window whose batches were all sent, before a rebalance or a stop; a failure
-        leaves it to be read again from the committed positions."""
-        if not (self.window.records and self.window.clean):
-            return
-        try:
-            await self._flush()
-        except BatchFailed as exc:
-            log.warning("flush_failed", before=what, error=str(exc)[:300])
-            self.window = self._new_window()
-
-    def _new_window(self) -> Window:
-        return Window(Held(self.tables, self.decoded))
+        self._note_caught_up(commits)
 
     async def _new_producer(self) -> AIOKafkaProducer:
         producer = kafka_producer(self.bootstrap, self.auth)
@@ -514,34 +439,26 @@ class Runtime:
         mark = self.seen.get(key.encode())
         return None if mark is None else mark.decode()
 
-    def _decide_all(self, timeline: list[list[Any]], sends: list[Send]) -> None:
-        """Decide a batch's timeline entries in order, each on the state its subject reached in the
-        window; `_close_window` stores each state once, when the window closes.
+    def _decide_all(self, timeline: list[list[Any]], sends: list[Send], writes: list[Send]) -> None:
+        """Decide a batch's timeline entries in order; store each subject's state once, at the end.
 
-        A subject with several entries in the window (an enterprise file, which every
+        A subject with several entries in the batch (an enterprise file, which every
         hazard of the enterprise updates) is decoded once and encoded once, not once
         an entry: its state goes from one decision to the next in `held`.
         """
-        window = self.window
+        held = Held(self.tables, self.decoded)  # the state each subject reached in this batch
+        done: dict[tuple[str, bytes], list[Any]] = {}  # the records that brought it there
         for records in timeline:
             for rec in records:
-                self._decide(rec, window.held, window.done, sends)
-
-    def _close_window(self, writes: list[Send]) -> Window:
-        """Store every state the window's decisions changed, once each; queue their writes, then the
-        window's marks; start a new window. The closed one is returned, with its positions."""
-        window, self.window = self.window, self._new_window()
-        held, done = window.held, window.done
+                self._decide(rec, held, done, sends)
         for (kind, key), state in held.items():
             records = done.get((kind, key))
             if records is None:
-                continue  # kept decoded from an earlier window (engine/stream/held.py), and unchanged
+                continue  # kept decoded from an earlier batch (engine/stream/held.py), and unchanged
             started = time.perf_counter()
             self._store(kind, key, state, records[-1].partition, writes)
             self.metrics.observe("decide", time.perf_counter() - started)
         held.unused(done)
-        writes += window.marks
-        return window
 
     def _decide(self, rec: Any, held: dict[tuple[str, bytes], Any], done: dict[tuple[str, bytes], list[Any]],
                 sends: list[Send]) -> None:
@@ -573,12 +490,11 @@ class Runtime:
 
     def _decide_again(self, key: bytes | None, held: dict[tuple[str, bytes], Any],
                       done: dict[tuple[str, bytes], list[Any]]) -> None:
-        """After a failed decision: the subject's state as its earlier entries of the window left it.
+        """After a failed decision: the subject's state as its earlier entries of the batch left it.
 
         The failed decision may have changed the held state in place before it raised,
-        so it is decided again from the table's state (stored when the last window
-        closed) through the window's entries that succeeded (the rules are
-        deterministic: the same states, outputs dropped).
+        so it is decided again from the table's state through the entries that
+        succeeded (the rules are deterministic: the same states, outputs dropped).
         """
         for kind, subject in [k for k in held if k[1] == key]:
             del held[(kind, subject)]  # (a state kept from an earlier batch is not kept any more)
@@ -674,10 +590,8 @@ class Runtime:
     # --- rebalancing and recovery -----------------------------------------------------------
 
     async def revoked(self, revoked: set[TopicPartition]) -> None:
-        """Partitions leave this worker: after the batch in hand, store and commit what the window
-        holds, then forget their states."""
+        """Partitions leave this worker: after the batch in hand, forget their states."""
         async with self.lock:
-            await self._flush_before("rebalance")
             self.generation += 1
             self.readiness.revoked()
             gone = {tp.partition for tp in revoked}
@@ -743,7 +657,6 @@ class Runtime:
         # out of the collector's walks (engine/stream/pauses.py).
         with recovering() as settled:
             started, read = time.perf_counter(), 0
-            self.window = self._new_window()  # what it decided is read again from the committed positions
             reader = kafka_reader(self.bootstrap, self.auth)
             await asyncio.wait_for(reader.start(), STEP_TIMEOUT_S)
             try:

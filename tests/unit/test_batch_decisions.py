@@ -1,15 +1,13 @@
 """The decide stage over whole batches: a subject's state goes from one entry to the next in memory.
 
-`Runtime._decide_all` decodes a subject once for all its entries in a commit
-window (one batch or several) and `_close_window` stores it once at the end.
-Here the benchmark's mixed workload (hazards, alerts, enterprise files with
-their links, re-deliveries) goes through the real stage of a `Runtime` (no
-broker: only its tables and a list of sends) once a record at a time, in
-batches of 300, and in windows of several small batches: the outputs, in
-order, and every table's bytes at the end must be the same. A decision that
-fails half-way, after changing the held state in place, must leave the
-subject as if that entry alone had been dead-lettered, also when earlier
-batches of its window changed the subject and are not stored yet.
+`Runtime._decide_all` decodes a subject once for all its entries in a batch
+and stores it once at the end. Here the benchmark's mixed workload (hazards,
+alerts, enterprise files with their links, re-deliveries) goes through the
+real stage of a `Runtime` (no broker: only its tables and a list of sends)
+once a record at a time and once in batches of 300: the outputs, in order,
+and every table's bytes at the end must be the same. A decision that fails
+half-way, after changing the held state in place, must leave the subject as
+if that entry alone had been dead-lettered.
 """
 
 from __future__ import annotations
@@ -57,13 +55,11 @@ def _runtime(tmp_path: Any, keep: bool = True) -> Runtime:
     return runtime
 
 
-def _run(rt: Runtime, entries: list[dict[str, Any]], size: int,
-         window: int = 1) -> list[tuple[str, bytes, bytes]]:
-    """Decide `entries` (and the links and clock entries they send) in batches of `size`, storing
-    the states every `window` batches."""
+def _run(rt: Runtime, entries: list[dict[str, Any]], size: int) -> list[tuple[str, bytes, bytes]]:
+    """Decide `entries` (and the links and clock entries they send) in batches of `size`."""
     sent: list[tuple[str, bytes, bytes]] = []
     pending = [codec.dumps(e) for e in entries]
-    offset = batches = 0
+    offset = 0
     while pending:
         batch, pending = pending[:size], pending[size:]
         records = []
@@ -72,13 +68,11 @@ def _run(rt: Runtime, entries: list[dict[str, Any]], size: int,
             records.append(Rec(rt.timeline, 0, offset, entry["subject"].encode(), value))
             offset += 1
         sends: list[Any] = []
-        rt._decide_all([records], sends)
+        writes: list[Any] = []
+        rt._decide_all([records], sends, writes)
         sent += [(s.topic, s.key, s.value) for s in sends]
         # Links and clock entries go back on the timeline, as the worker sends them there.
         pending += [s.value for s in sends if s.topic == rt.timeline]
-        batches += 1
-        if batches % window == 0 or not pending:
-            rt._close_window([])
     return sent
 
 
@@ -104,31 +98,6 @@ def test_batches_decide_and_store_as_one_record_at_a_time(entries: list[dict[str
     assert sum(len(t) for t in _tables(many).values()) > 100
 
 
-def test_a_window_of_several_batches_decides_and_stores_as_one_record_at_a_time(
-        entries: list[dict[str, Any]], tmp_path: Any) -> None:
-    one = _runtime(tmp_path / "one", keep=False)
-    windowed, by_batch = _stores_counted(_runtime(tmp_path / "windowed")), _stores_counted(
-        _runtime(tmp_path / "by_batch"))
-    assert _run(windowed, entries, 40, window=8) == _run(one, entries, 1)
-    assert _tables(windowed) == _tables(one)
-    # A subject decided in several batches of a window is stored once for them.
-    _run(by_batch, entries, 40)
-    assert 0 < windowed.stored < by_batch.stored * 0.9  # type: ignore[attr-defined]
-
-
-def _stores_counted(rt: Runtime) -> Runtime:
-    """`rt`, counting in `rt.stored` the states it stores."""
-    store = rt._store
-    rt.stored = 0  # type: ignore[attr-defined]
-
-    def counting(*args: Any) -> None:
-        rt.stored += 1  # type: ignore[attr-defined]
-        store(*args)
-
-    rt._store = counting  # type: ignore[method-assign]
-    return rt
-
-
 def test_states_kept_decoded_between_batches_decide_as_states_decoded_from_the_tables(
         entries: list[dict[str, Any]], tmp_path: Any) -> None:
     # One record a batch: every enterprise file is stored after each entry and kept decoded, and
@@ -149,14 +118,12 @@ def test_states_kept_decoded_between_batches_decide_as_states_decoded_from_the_t
     assert taken > 100 and len(kept.decoded) > 0 and len(decoding.decoded) == 0
 
 
-def _failing(real: Any, held_before: list[bool]) -> Any:
+def _failing(real: Any) -> Any:
     """decide_entry that, for an entry carrying FAILS, decides it (changing the state it was
-    handed) and then raises, as a bug half-way through a decision would; `held_before` gets
-    whether the window held the subject's state already."""
+    handed) and then raises, as a bug half-way through a decision would."""
     def decide(cores: Any, tables: Any, key: Any, value: bytes, *args: Any, **kwargs: Any) -> Any:
         if FAILS not in value:
             return real(cores, tables, key, value, *args, **kwargs)
-        held_before.append(dict.__contains__(args[1], ("enterprise", key)))
         real(cores, tables, key, value.replace(FAILS, b""), *args, **kwargs)
         raise RuntimeError("a bug half-way through a decision")
     return decide
@@ -172,23 +139,18 @@ def _enterprise_entries(entries: list[dict[str, Any]]) -> Iterator[int]:
                 yield i
 
 
-# (1, 1): the file the failure changed was kept decoded; (5, 20): earlier batches of its window
-# changed it, and it is not stored yet
-@pytest.mark.parametrize(("size", "window"), [(300, 1), (1, 1), (5, 20)])
+@pytest.mark.parametrize("size", [300, 1])  # 1: the file the failure changed was kept decoded
 def test_a_decision_that_fails_half_way_leaves_the_state_its_earlier_entries_reached(
-        entries: list[dict[str, Any]], tmp_path: Any, monkeypatch: pytest.MonkeyPatch, size: int,
-        window: int) -> None:
-    held_before: list[bool] = []
-    monkeypatch.setattr(runtime_module, "decide_entry", _failing(decide_entry, held_before))
+        entries: list[dict[str, Any]], tmp_path: Any, monkeypatch: pytest.MonkeyPatch, size: int) -> None:
+    monkeypatch.setattr(runtime_module, "decide_entry", _failing(decide_entry))
     at = next(_enterprise_entries(entries))
     poisoned = codec.loads(codec.dumps(entries[at]))
     poisoned["data"]["note"] = FAILS.decode()  # the marker rides in the entry's bytes
     with_failure = [*entries[:at], poisoned, *entries[at + 1:]]
     without = [*entries[:at], *entries[at + 1:]]
     failing, skipped = _runtime(tmp_path / "failing"), _runtime(tmp_path / "skipped")
-    sent = _run(failing, with_failure, size, window)
+    sent = _run(failing, with_failure, size)
     letters = [s for s in sent if s[0] == runtime_module.DEAD_LETTER]
     assert len(letters) == 1
-    assert [s for s in sent if s not in letters] == _run(skipped, without, size, window)
+    assert [s for s in sent if s not in letters] == _run(skipped, without, size)
     assert _tables(failing) == _tables(skipped)
-    assert held_before == [size * window > 1]  # (held from earlier entries of its batch or window)
