@@ -16,13 +16,8 @@ from typing import Any
 
 from aiokafka import TopicPartition
 
-from engine.alerts import load_alert_rules
-from engine.ruleset import load_rules
-from engine.settings import REPO_ROOT, Settings
 from engine.stream.runtime import Runtime
-from engine.topics import load_topics
-
-RULES = load_rules(REPO_ROOT / "rules")
+from tests.unit.test_batch_decisions import _runtime  # a Runtime without a broker
 
 
 class Consumer:
@@ -53,13 +48,6 @@ class Consumer:
 
     async def position(self, tp: TopicPartition) -> int:
         return 0
-
-
-def _runtime(tmp_path: Path) -> Runtime:
-    settings = Settings(data_dir=tmp_path)
-    specs = load_topics(settings.topics_file, settings.app_id, settings.topic_prefix)
-    alert_rules = load_alert_rules(REPO_ROOT / "rules", RULES.reference)
-    return Runtime(settings, "127.0.0.1:9", RULES, specs, alert_rules)
 
 
 def _assignment(rt: Runtime) -> set[TopicPartition]:
