@@ -80,6 +80,7 @@ from engine.plan.rules import optional_plan
 from engine.plan.tracking import seed_entries
 from engine.ruleset import Rules
 from engine.settings import Settings
+from engine.stream.align import Aligner
 from engine.stream.held import Decoded, Held
 from engine.stream.pauses import Pauses, recovering
 from engine.stream.replica import Replica, history_side, read_side
@@ -108,6 +109,9 @@ FETCH_WAIT_MS = 200
 STEP_TIMEOUT_S = 60.0  # a recovery step (a broker request, or reading with no progress) that
                        # takes longer fails, and the recovery starts again with a fresh reader
 READER_STOP_S = 5.0  # how long a recovery waits for its changelog reader to close
+# How long intake records wait for another intake topic's partition that has records to read but
+# does not deliver them (engine/stream/align.py); a partition that delivers is waited for in ms.
+ALIGN_WAIT_S = 2.0
 
 
 # Producer errors after which the broker refuses the producer's idempotent session for good.
@@ -217,6 +221,8 @@ class Runtime:
         self.failures = 0  # batches failed in a row, for the pause before the next try
         self.unrecovered = False  # partitions were assigned whose tables are not read yet
         self.generation = 0  # rebalances seen; a batch fetched before one is not handled
+        self.aligner = Aligner(ALIGN_WAIT_S)  # intake records held until co-partitions catch up
+        self.fetched_to: dict[TopicPartition, int] = {}  # the next offset getmany hands over
         self.pages = self._pages()  # a tokens file naming unknown towns fails here, at start
 
     # --- the loop ---------------------------------------------------------------------------
@@ -255,7 +261,7 @@ class Runtime:
                     if self.unrecovered:
                         await self._recover_assigned()
                     generation = self.generation
-                    batch = await self.consumer.getmany(timeout_ms=100, max_records=MAX_BATCH)
+                    batch = await self._fetch()
                     if batch:
                         async with self.lock:
                             if generation == self.generation and not self.unrecovered:
@@ -288,6 +294,34 @@ class Runtime:
             if self.local is not None:
                 self.local.close()
             log.info("worker_stopped")
+
+    async def _fetch(self, max_records: int = MAX_BATCH) -> dict[TopicPartition, list[Any]]:
+        """The next batch: timeline records as fetched, intake records once aligned in time.
+
+        While intake records are held back for a partition that is behind, the fetch asks
+        for that partition alone: the fetcher hands its buffers over one partition after
+        another, and would otherwise hand over a whole backlog of the others first.
+        """
+        wanted = self.aligner.blocking(self._intake_assigned(), self._behind) if self.aligner.held else []
+        fetched = await self.consumer.getmany(*wanted, timeout_ms=100, max_records=max_records)
+        batch: dict[TopicPartition, list[Any]] = {}
+        for tp, records in fetched.items():
+            self.fetched_to[tp] = records[-1].offset + 1
+            if tp.topic not in self.intake_topics:
+                batch[tp] = records
+        self.aligner.add({tp: records for tp, records in fetched.items() if tp.topic in self.intake_topics})
+        if self.aligner.held:
+            batch.update(self.aligner.release(self._intake_assigned(), self._behind, time.monotonic()))
+        return batch
+
+    def _intake_assigned(self) -> list[TopicPartition]:
+        return [tp for tp in self.consumer.assignment() if tp.topic in self.intake_topics]
+
+    def _behind(self, tp: TopicPartition) -> bool:
+        """Whether `tp` has records on the broker that getmany did not hand over yet (unknown: yes)."""
+        high = self.consumer.highwater(tp)
+        at = self.fetched_to.get(tp)
+        return high is None or at is None or at < high
 
     async def _handle(self, batch: dict[TopicPartition, list[Any]]) -> None:
         """Handle every record of a batch, send what it caused, record it, then commit."""
@@ -601,7 +635,9 @@ class Runtime:
                 for table in (*self.tables.values(), *self.histories.values()):
                     table.drop(gone)
             self.seen.drop(gone)
+            self.aligner.clear(revoked)
             for tp in revoked:
+                self.fetched_to.pop(tp, None)
                 self.positions.pop(tp, None)
                 self.handled_until.pop(tp, None)
                 self.waiting.pop(tp, None)
@@ -612,6 +648,7 @@ class Runtime:
         async with self.lock:
             self.generation += 1
             self.consumer.pause(*self.consumer.assignment())
+            self.aligner.clear()  # fetched again from the commits once the tables are read
             self.unrecovered = True
             log.info("partitions_assigned", partitions=sorted({tp.partition for tp in assigned}))
 
@@ -640,7 +677,9 @@ class Runtime:
 
         After a recovery the tables hold what the committed positions caused, so reading
         on from anywhere else would skip records (or apply them to tables that lack them).
+        What the aligner held is fetched again with the rest.
         """
+        self.aligner.clear()
         for tp in assignment:
             committed = await asyncio.wait_for(self.consumer.committed(tp), STEP_TIMEOUT_S)
             if committed is None:
@@ -651,6 +690,7 @@ class Runtime:
             else:
                 self.consumer.seek(tp, committed)
                 self.positions[tp] = committed
+            self.fetched_to[tp] = self.positions[tp]
 
     async def _recover(self, numbers: set[int]) -> None:
         # No cyclic collection while the tables are read; one at the end, then what was built is frozen
