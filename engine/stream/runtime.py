@@ -45,7 +45,7 @@ from typing import Any
 import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.coordinator.assignors.range import RangePartitionAssignor
-from aiokafka.errors import KafkaError, OutOfOrderSequenceNumber, UnknownProducerId
+from aiokafka.errors import IllegalStateError, KafkaError, OutOfOrderSequenceNumber, UnknownProducerId
 from prometheus_client import CollectorRegistry
 
 from engine import __version__, board
@@ -221,8 +221,7 @@ class Runtime:
         self.failures = 0  # batches failed in a row, for the pause before the next try
         self.unrecovered = False  # partitions were assigned whose tables are not read yet
         self.generation = 0  # rebalances seen; a batch fetched before one is not handled
-        self.aligner = Aligner(ALIGN_WAIT_S)  # intake records held until co-partitions catch up
-        self.fetched_to: dict[TopicPartition, int] = {}  # the next offset getmany hands over
+        self.aligner = Aligner(ALIGN_WAIT_S)  # intake records held until the others catch up
         self.pages = self._pages()  # a tokens file naming unknown towns fails here, at start
 
     # --- the loop ---------------------------------------------------------------------------
@@ -302,26 +301,27 @@ class Runtime:
         for that partition alone: the fetcher hands its buffers over one partition after
         another, and would otherwise hand over a whole backlog of the others first.
         """
-        wanted = self.aligner.blocking(self._intake_assigned(), self._behind) if self.aligner.held else []
+        wanted = (self.aligner.blocking(*await self._behind())) if self.aligner.held else []
         fetched = await self.consumer.getmany(*wanted, timeout_ms=100, max_records=max_records)
-        batch: dict[TopicPartition, list[Any]] = {}
-        for tp, records in fetched.items():
-            self.fetched_to[tp] = records[-1].offset + 1
-            if tp.topic not in self.intake_topics:
-                batch[tp] = records
+        batch = {tp: records for tp, records in fetched.items() if tp.topic not in self.intake_topics}
         self.aligner.add({tp: records for tp, records in fetched.items() if tp.topic in self.intake_topics})
         if self.aligner.held:
-            batch.update(self.aligner.release(self._intake_assigned(), self._behind, time.monotonic()))
+            batch.update(self.aligner.release(*await self._behind(), time.monotonic()))
         return batch
 
-    def _intake_assigned(self) -> list[TopicPartition]:
-        return [tp for tp in self.consumer.assignment() if tp.topic in self.intake_topics]
-
-    def _behind(self, tp: TopicPartition) -> bool:
-        """Whether `tp` has records on the broker that getmany did not hand over yet (unknown: yes)."""
-        high = self.consumer.highwater(tp)
-        at = self.fetched_to.get(tp)
-        return high is None or at is None or at < high
+    async def _behind(self) -> tuple[list[TopicPartition], Callable[[TopicPartition], bool]]:
+        """The assigned intake partitions, and whether each has records on the broker that getmany
+        did not hand over yet: its consumer position (past transaction markers too) short of
+        the highwater its last fetch saw. Unknown counts as behind."""
+        partitions = [tp for tp in self.consumer.assignment() if tp.topic in self.intake_topics]
+        behind: dict[TopicPartition, bool] = {}
+        for tp in partitions:
+            try:
+                high, at = self.consumer.highwater(tp), await self.consumer.position(tp)
+            except (AssertionError, IllegalStateError):  # revoked meanwhile: the batch is dropped
+                high = at = None
+            behind[tp] = high is None or at is None or at < high
+        return partitions, lambda tp: behind.get(tp, True)
 
     async def _handle(self, batch: dict[TopicPartition, list[Any]]) -> None:
         """Handle every record of a batch, send what it caused, record it, then commit."""
@@ -637,7 +637,6 @@ class Runtime:
             self.seen.drop(gone)
             self.aligner.clear(revoked)
             for tp in revoked:
-                self.fetched_to.pop(tp, None)
                 self.positions.pop(tp, None)
                 self.handled_until.pop(tp, None)
                 self.waiting.pop(tp, None)
@@ -690,7 +689,6 @@ class Runtime:
             else:
                 self.consumer.seek(tp, committed)
                 self.positions[tp] = committed
-            self.fetched_to[tp] = self.positions[tp]
 
     async def _recover(self, numbers: set[int]) -> None:
         # No cyclic collection while the tables are read; one at the end, then what was built is frozen

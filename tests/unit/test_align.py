@@ -126,6 +126,7 @@ class Consumer:
         self._assignment = assignment
         self.buffered = buffered
         self.high = {tp: (records[-1].offset + 1 if records else 0) for tp, records in buffered.items()}
+        self.at = {tp: 0 for tp in buffered}  # the position: the next offset handed over
         self.asked: list[tuple[TopicPartition, ...]] = []
 
     def assignment(self) -> set[TopicPartition]:
@@ -133,6 +134,9 @@ class Consumer:
 
     def highwater(self, tp: TopicPartition) -> int | None:
         return self.high.get(tp, 0)
+
+    async def position(self, tp: TopicPartition) -> int:
+        return self.at.get(tp, 0)
 
     async def getmany(self, *partitions: TopicPartition, timeout_ms: int = 0,
                       max_records: int | None = None) -> dict[TopicPartition, list[Rec]]:
@@ -144,6 +148,7 @@ class Consumer:
                 continue
             out[tp], self.buffered[tp] = self.buffered[tp][:room], self.buffered[tp][room:]
             room -= len(out[tp])
+            self.at[tp] = out[tp][-1].offset + 1
         return out
 
 
@@ -156,7 +161,6 @@ def test_the_runtime_hands_a_backlog_over_in_the_order_it_was_sent(tmp_path: Pat
                 **{tp: [] for tp in others}}
     consumer = Consumer({reports, updates, *others}, buffered)
     rt.consumer = consumer  # type: ignore[assignment]
-    rt.fetched_to = {tp: 0 for tp in consumer.assignment()}
 
     async def fetch_all() -> list[Rec]:
         handed: list[Rec] = []
@@ -168,3 +172,20 @@ def test_the_runtime_hands_a_backlog_over_in_the_order_it_was_sent(tmp_path: Pat
     handed = asyncio.run(fetch_all())
     assert [r.timestamp for r in handed] == [1, 2, 3, 4, 5, 6, 7, 8]
     assert (reports,) in consumer.asked  # the partition held back for was asked for alone
+
+
+def test_a_partition_ending_in_transaction_markers_is_not_behind(tmp_path: Path) -> None:
+    # A field app writing with Kafka transactions leaves a marker after its records: the
+    # highwater is one past the last record, and the consumer's position passes the marker.
+    rt = _runtime(tmp_path)
+    reports, updates = (TopicPartition(t, 0) for t in sorted(rt.intake_topics)[:2])
+
+    def first_batch(position: int) -> dict[Any, list[Rec]]:
+        consumer = Consumer({reports, updates}, {reports: recs(reports, 5), updates: []})
+        consumer.high[updates], consumer.at[updates] = 2, position  # record 0 handed over before
+        rt.consumer = consumer  # type: ignore[assignment]
+        rt.aligner.clear()
+        return asyncio.run(rt._fetch(max_records=3))
+
+    assert first_batch(position=1) == {}  # record 1 is still to come: the report waits for it
+    assert offsets(first_batch(position=2)) == {f"{reports.topic}-0": [0]}  # 1 was the marker
