@@ -467,11 +467,11 @@ class EngineMetrics:
 
 
 class RuntimeGauges(Collector):
-    """Gauges read from the running worker at scrape time: lag, clock index, timer lag."""
+    """Gauges read from the running worker at scrape time: lag, clock index, timer lag, held intake."""
 
     def __init__(self, lag: Callable[[], dict[tuple[str, int], int]], index_size: Callable[[], int],
-                 timer_lag: Callable[[], float]) -> None:
-        self._lag, self._index_size, self._timer_lag = lag, index_size, timer_lag
+                 timer_lag: Callable[[], float], held: Callable[[], int] = lambda: 0) -> None:
+        self._lag, self._index_size, self._timer_lag, self._held = lag, index_size, timer_lag, held
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         """Yield consumer lag per partition, the clock index size and the timer's lag."""
@@ -486,6 +486,9 @@ class RuntimeGauges(Collector):
         yield GaugeMetricFamily("hazard_clock_timer_lag_seconds", "How far the earliest unfired "
                                 "deadline lies behind the clock (0 when none is due).",
                                 value=self._timer_lag())
+        yield GaugeMetricFamily("hazard_intake_held_records", "Intake records fetched and held back "
+                                "until the other intake partitions are read up to their time.",
+                                value=self._held())
 
 
 class ReplicaGauges(Collector):

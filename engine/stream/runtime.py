@@ -195,8 +195,9 @@ class Runtime:
         self.registry.register(self.enterprise_gauges)
         self.derived = Derived(self.cores, self.indices, self.gauges, self.alert_gauges, rules.version,
                                enterprise_gauges=self.enterprise_gauges)
+        self.aligner = Aligner(ALIGN_WAIT_S)  # intake records held until the others catch up
         self.registry.register(RuntimeGauges(self._lag, lambda: sum(map(len, self.indices.values())),
-                                             self._timer_lag))
+                                             self._timer_lag, lambda: len(self.aligner)))
         self.pauses = Pauses()
         self.registry.register(self.pauses)
         self.readiness = Readiness(frozenset(self.cores), settings.decide, settings.tick_s)
@@ -221,7 +222,6 @@ class Runtime:
         self.failures = 0  # batches failed in a row, for the pause before the next try
         self.unrecovered = False  # partitions were assigned whose tables are not read yet
         self.generation = 0  # rebalances seen; a batch fetched before one is not handled
-        self.aligner = Aligner(ALIGN_WAIT_S)  # intake records held until the others catch up
         self.pages = self._pages()  # a tokens file naming unknown towns fails here, at start
 
     # --- the loop ---------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from aiokafka import TopicPartition
+from prometheus_client import generate_latest
 
 from engine.stream.align import Aligner
 from tests.unit.test_batch_decisions import _runtime  # a Runtime without a broker
@@ -189,3 +190,9 @@ def test_a_partition_ending_in_transaction_markers_is_not_behind(tmp_path: Path)
 
     assert first_batch(position=1) == {}  # record 1 is still to come: the report waits for it
     assert offsets(first_batch(position=2)) == {f"{reports.topic}-0": [0]}  # 1 was the marker
+
+
+def test_the_records_held_are_a_gauge(tmp_path: Path) -> None:
+    rt = _runtime(tmp_path)
+    rt.aligner.add({B: recs(B, 10, 20), B1: recs(B1, 30)})
+    assert b"hazard_intake_held_records 3.0" in generate_latest(rt.registry)
