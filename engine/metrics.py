@@ -470,11 +470,11 @@ class RuntimeGauges(Collector):
     """Gauges read from the running worker at scrape time: lag, clock index, timer lag, held intake."""
 
     def __init__(self, lag: Callable[[], dict[tuple[str, int], int]], index_size: Callable[[], int],
-                 timer_lag: Callable[[], float], held: Callable[[], int] = lambda: 0) -> None:
+                 timer_lag: Callable[[], float], held: Callable[[], int]) -> None:
         self._lag, self._index_size, self._timer_lag, self._held = lag, index_size, timer_lag, held
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        """Yield consumer lag per partition, the clock index size and the timer's lag."""
+        """Yield consumer lag per partition, the clock index size, the timer's lag and the intake held."""
         lag = GaugeMetricFamily("hazard_consumer_lag_records", "Records not yet processed, by "
                                 "topic and partition.", labels=["topic", "partition"])
         for (topic, partition), n in sorted(self._lag().items()):

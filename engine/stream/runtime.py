@@ -109,8 +109,8 @@ FETCH_WAIT_MS = 200
 STEP_TIMEOUT_S = 60.0  # a recovery step (a broker request, or reading with no progress) that
                        # takes longer fails, and the recovery starts again with a fresh reader
 READER_STOP_S = 5.0  # how long a recovery waits for its changelog reader to close
-# How long intake records wait for another intake topic's partition that has records to read but
-# does not deliver them (engine/stream/align.py); a partition that delivers is waited for in ms.
+# How long intake records wait for another intake partition that has records to read but does
+# not deliver them (engine/stream/align.py); a partition that delivers is waited for in ms.
 ALIGN_WAIT_S = 2.0
 
 

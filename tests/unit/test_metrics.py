@@ -163,8 +163,9 @@ def test_readme_documents_every_metric_with_its_labels() -> None:
     gauges.update(hazard("A", watermark=1000, tier="yellow", listed=None))
     enterprises = EnterpriseGauges(RULES.reference, lambda: 5000.0)
     enterprises.update(EnterpriseFile("91371500MA3C4XK2N2", registered="e", town="huxi", risk_class="red"))
-    for collector in (gauges, AlertGauges(), RuntimeGauges(lambda: {("t", 0): 1}, lambda: 0, lambda: 0.0),
-                      enterprises, ReplicaGauges(lambda: {"hazard": 0}), Pauses()):
+    runtime = RuntimeGauges(lambda: {("t", 0): 1}, lambda: 0, lambda: 0.0, lambda: 0)
+    replica = ReplicaGauges(lambda: {"hazard": 0})
+    for collector in (gauges, AlertGauges(), runtime, enterprises, replica, Pauses()):
         registry.register(collector)
     exported = {}
     for family in registry.collect():
