@@ -1,12 +1,12 @@
 """Intake records in the order the field apps sent them, across the intake topics.
 
 A subject's events come on several intake topics, keyed by the subject, so on
-the same partition number of each. `getmany` hands over what the
-fetcher holds one partition after another, until a batch is full: with a backlog
-(a restart, an outage, a worker that fell behind) one batch can hold a hazard's
-plan and completion from `rectification.updates` while its report, sent
-earlier, is still in `hazard.reports` waiting for a later batch. Decided in
-that order, the plan comes before the report and is refused.
+the same partition number of each. `getmany` hands over what the fetcher holds
+one partition after another, until a batch is full: with a backlog (a restart,
+an outage, a worker that fell behind) one batch can hold a hazard's plan and
+completion from `rectification.updates` while its report, sent earlier, is
+still in `hazard.reports` waiting for a later batch. Decided in that order, the
+plan comes before the report and changes nothing.
 
 `Aligner` holds intake records back until every assigned intake partition that
 still has records on the broker has been read up to their time (the record's
@@ -14,10 +14,9 @@ timestamp: when the field app sent it). A partition that has nothing more to
 read holds nothing back. All of them, not only the same partition number: an
 inspection's finding is keyed by the inspection, and the entries it makes for
 its hazard and enterprise join subjects whose other events came on other
-partitions. Like Kafka Streams' task idling, it
-waits at most `max_wait_s` for a partition that has records to read but does
-not deliver them (its broker away, say); then what is held goes on in the
-order it has.
+partitions. Like Kafka Streams' task idling, it waits at most `max_wait_s` for
+a partition that has records to read but does not deliver them (its broker
+away, say); then what is held goes on in the order it has.
 
 The records stay uncommitted while held: a crash or a going back fetches them
 again. Pure: the runtime says which partitions are behind and what time it is.
