@@ -11,7 +11,6 @@ apps sent in.
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,26 +18,14 @@ from aiokafka import TopicPartition
 from prometheus_client import generate_latest
 
 from engine.stream.align import Aligner
-from tests.unit.test_batch_decisions import _runtime  # a Runtime without a broker
-
-
-@dataclass(frozen=True)
-class Rec:
-    topic: str
-    partition: int
-    offset: int
-    timestamp: int
-    key: bytes = b"h-1"
-    value: bytes = b"{}"
-    headers: tuple[Any, ...] = ()
-
+from tests.unit.test_batch_decisions import Rec, _runtime  # a record; a Runtime without a broker
 
 A, B = TopicPartition("reports", 0), TopicPartition("updates", 0)
 A1, B1 = TopicPartition("reports", 1), TopicPartition("updates", 1)
 
 
 def recs(tp: TopicPartition, *stamps: int, first: int = 0) -> list[Rec]:
-    return [Rec(tp.topic, tp.partition, first + i, t) for i, t in enumerate(stamps)]
+    return [Rec(tp.topic, tp.partition, first + i, b"h-1", b"{}", t) for i, t in enumerate(stamps)]
 
 
 def offsets(released: dict[Any, list[Rec]]) -> dict[str, list[int]]:

@@ -36,13 +36,14 @@ FAILS = b"FAILS-HALF-WAY"
 
 @dataclass(frozen=True, slots=True)
 class Rec:
-    """What the stage reads of a consumed timeline record."""
+    """What the stages read of a consumed record (the time matters to intake: engine/stream/align.py)."""
 
     topic: str
     partition: int
     offset: int
     key: bytes
     value: bytes
+    timestamp: int = 0
 
 
 def _runtime(tmp_path: Any, keep: bool = True) -> Runtime:
