@@ -59,6 +59,7 @@ from engine.kernel.state import (
     StoredHistory,
     applied_bytes,
     chunk_reader,
+    from_doc,
     stored_history,
 )
 
@@ -229,7 +230,7 @@ def unpack(raw: bytes, kind: type[Any] = Hazard, lazy: bool = False,
     if kept is not None or (tail and tail != b"[]"):
         if kept is None and not lazy:  # format 1: the whole history on the last line
             doc["history"] = stored_history(tail)
-            return kind(**_positional(doc, kind.NAMED, version))
+            return from_doc(kind, _positional(doc, kind.NAMED, version))
         if kept is None:  # counted once; the subject's next write stores it in format 2
             stored = StoredHistory(tail, len(codec.loads(tail)))
         else:
@@ -239,7 +240,7 @@ def unpack(raw: bytes, kind: type[Any] = Hazard, lazy: bool = False,
             doc["history_stored"] = stored
         else:
             doc["history"] = stored.decoded()
-    return kind(**_positional(doc, kind.NAMED, version))
+    return from_doc(kind, _positional(doc, kind.NAMED, version))
 
 
 def header(raw: bytes) -> tuple[int | None, bytes | None, bytes | None]:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from engine import codec
-from engine.kernel.state import state_doc
+from engine.kernel.state import from_doc, state_doc
 
 RECENT = 50  # record lines kept in a file
 MAX_OPEN = 500  # open hazards kept in detail; beyond, the oldest are only counted
@@ -90,7 +90,7 @@ class EnterpriseFile:
     @classmethod
     def decode(cls, raw: bytes) -> EnterpriseFile:
         """The inverse of encode."""
-        return cls(**codec.loads(raw))
+        return from_doc(cls, codec.loads(raw))
 
     def status(self) -> str:
         """unregistered (only linked so far), registered, or closed."""

@@ -41,7 +41,7 @@ from engine.intake.timeline import INSPECTED_TYPE
 from engine.kernel.apply import CLOCK_TYPE, advance_clocks, apply_entry, entry_time
 from engine.kernel.ids import output_id
 from engine.kernel.outputs import Out
-from engine.kernel.state import APPLIED
+from engine.kernel.state import APPLIED, from_doc
 from engine.kernel.time import iso
 from engine.plan.annual import behind_escalations, planned
 from engine.ruleset.calendar import SHANGHAI
@@ -90,7 +90,7 @@ class PlanTown:
     @classmethod
     def decode(cls, raw: bytes) -> PlanTown:
         """The inverse of encode."""
-        return cls(**codec.loads(raw))
+        return from_doc(cls, codec.loads(raw))
 
     def next_due(self) -> int | None:
         """The next month's check, for the deadline index."""
