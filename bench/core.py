@@ -76,11 +76,11 @@ class Path_:
         self.alert_rules = load_alert_rules(settings.rules_dir, self.rules.reference)
         # A stored state is read as the decide stage reads it (the cores' decode); the decision is
         # the bare core's, without the enterprise links the runtime adds, and like the decide stage
-        # it hands the hazard core the state it has just decoded (`owned`).
+        # it hands the hazard and alert cores the state it has just decoded (`owned`).
         cores = build_cores(self.rules, self.alert_rules)
         self.cores: dict[str, tuple[Callable[[Any, dict[str, Any]], Any], Callable[[bytes], Any]]] = {
             "hazard": (lambda st, e: decide(st, e, self.rules, owned=True), cores["hazard"].decode),
-            "alert": (lambda st, e: decide_alert(st, e, self.alert_rules), cores["alert"].decode)}
+            "alert": (lambda st, e: decide_alert(st, e, self.alert_rules, owned=True), cores["alert"].decode)}
 
     def step(self, kind: str, raw: bytes | None, entry: dict[str, Any], clock: Clock,
              history: dict[bytes, bytes] | None) -> tuple[bytes, int]:
