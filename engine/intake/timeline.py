@@ -70,14 +70,15 @@ def normalised(event: Envelope, event_type: EventType) -> Normalised:
                       _normalise(event.data.model_dump(mode="python")))
 
 
-def entries_of(event: Normalised, origin: Origin, received_at: datetime) -> list[tuple[str, Entry]]:
-    """The (key, entry) pairs for the timeline topic of one normalised event."""
+def entries_of(event: Normalised, origin: Origin, received_at: str) -> list[tuple[str, Entry]]:
+    """The (key, entry) pairs for the timeline topic of one normalised event; `received_at` is the
+    record's broker time as RFC 3339 in Asia/Shanghai (`engine.kernel.time.iso_ms`)."""
     event_type, data = event.event_type, event.data
     base = {
         "source": event.source,
         "event_id": event.event_id,
         "time": event.time,
-        "received_at": _normalise(received_at),
+        "received_at": received_at,
         "origin": origin,
     }
     entries: list[tuple[str, Entry]] = [(event.subject, {

@@ -62,6 +62,28 @@ def _iso(ts: int) -> str:
     return local(ts).isoformat()
 
 
+def iso_ms(ms: int) -> str:
+    """An epoch-milliseconds time (a Kafka record's timestamp) as RFC 3339 in Asia/Shanghai: the
+    text `local` gives for it with `isoformat()`, microseconds shown when there are any."""
+    seconds, frac = divmod(ms, 1000)
+    if not _FIXED_FROM <= seconds < _FIXED_UNTIL:
+        return datetime.fromtimestamp(ms / 1000, UTC).astimezone(SHANGHAI).isoformat()
+    return f"{_second_text(seconds)}.{frac:03d}000+08:00" if frac else f"{_second_text(seconds)}+08:00"
+
+
+# Records come in bursts: the many records of one second share its text.
+@functools.lru_cache(maxsize=1024)
+def _second_text(seconds: int) -> str:
+    """An epoch-seconds time between _FIXED_FROM and _FIXED_UNTIL as local YYYY-MM-DDTHH:MM:SS."""
+    day, rest = divmod(seconds + _OFFSET, _DAY)
+    hour, rest = divmod(rest, 3600)
+    minute, second = divmod(rest, 60)
+    return f"{date.fromordinal(_EPOCH_ORDINAL + day).isoformat()}T{hour:02d}:{minute:02d}:{second:02d}"
+
+
+_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
+
+
 @functools.lru_cache(maxsize=8192)
 def epoch(value: str) -> int:
     """An RFC 3339 time, or a date read as the end of that day in Asia/Shanghai, in epoch seconds."""

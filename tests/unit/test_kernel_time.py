@@ -67,3 +67,23 @@ def test_iso_and_epoch_read_back() -> None:
     assert ktime.epoch(ktime.iso(ts)) == ts  # type: ignore[arg-type]
     assert ktime.iso(ktime.epoch("2026-11-02")) == "2026-11-02T23:59:59+08:00"
     assert ktime.iso(None) is None
+
+
+@settings(max_examples=2000, deadline=None)
+@given(ms=st.one_of(st.integers(-10**13, 10**13),
+                    st.integers(ktime._FIXED_FROM * 1000 - 5, ktime._FIXED_FROM * 1000 + 5),
+                    st.integers(ktime._FIXED_UNTIL * 1000 - 5, ktime._FIXED_UNTIL * 1000 + 5),
+                    st.integers(0, 10**6).map(lambda d: 1_767_542_400_000 + d * 1000)))  # whole seconds
+def test_iso_ms_is_the_text_datetime_gives(ms: int) -> None:
+    """A record's broker time as text: what the aware datetime's `isoformat()` writes, in the years
+    of arithmetic (microseconds shown only when there are any) and outside them."""
+    want = datetime.fromtimestamp(ms / 1000, UTC).astimezone(SHANGHAI).isoformat()
+    assert ktime.iso_ms(ms) == want
+    assert ktime.iso_ms(ms) == want  # from the cache of seconds
+
+
+def test_iso_ms_at_a_day_boundary() -> None:
+    """Midnight in Asia/Shanghai is 16:00 UTC the day before."""
+    ms = int(datetime(2026, 1, 5, tzinfo=SHANGHAI).timestamp()) * 1000
+    assert ktime.iso_ms(ms - 1) == "2026-01-04T23:59:59.999000+08:00"
+    assert ktime.iso_ms(ms) == "2026-01-05T00:00:00+08:00"
