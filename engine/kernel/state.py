@@ -156,12 +156,16 @@ def stored_history(raw: bytes) -> list[list[Any]]:
 def state_doc(state: Any, whole: bool = True) -> dict[str, Any]:
     """A state's fields by name, those at their defaults or empty left out; without the history
     and the applied hashes unless `whole`."""
+    if not whole:  # the decide stage's every store: one pass over the other fields
+        names, defaults, values = _plain(type(state))
+        # Left out: None, the field's own default, an empty list or dict, a value equal to the default.
+        return {name: value for name, default, value in zip(names, defaults, values(state), strict=True)
+                if value is not None and value is not default and (value or type(value) not in _EMPTY)
+                and value != default}
     values, plan = _plan(type(state))
     out = {}
     for (name, default, stored), value in zip(plan, values(state), strict=True):
         if stored:  # the history or the applied hashes: partly in the stored parts
-            if not whole:
-                continue
             value = full_history(state) if name == "history" else all_applied(state)
         # Left out: None, an empty list or dict, and a value equal to the field's plain default.
         if value is None or value is default or (not value and type(value) in _EMPTY):
@@ -204,6 +208,16 @@ def _plan(cls: type) -> tuple[Callable[[Any], tuple[Any, ...]], tuple[tuple[str,
     names = [f.name for f in fields(cls) if f.name not in STORED]
     return (operator.attrgetter(*names),
             tuple((n, defaults.get(n, _MISSING), n in ("history", "applied")) for n in names))
+
+
+@functools.cache
+def _plain(cls: type) -> tuple[tuple[str, ...], tuple[Any, ...], Callable[[Any], tuple[Any, ...]]]:
+    """The names and plain defaults (or _MISSING, which no value equals) of a state class's fields
+    without a stored part, and one getter of all their values."""
+    values, plan = _plan(cls)
+    kept = [(name, default) for name, default, stored in plan if not stored]
+    return (tuple(n for n, _ in kept), tuple(d for _, d in kept),
+            operator.attrgetter(*(n for n, _ in kept)))
 
 
 class HistoryState:
