@@ -10,9 +10,8 @@ also filed under its enterprise's USCC, for the enterprise's file (一企一档)
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from engine import codec
@@ -48,8 +47,7 @@ def entry_id(source: str, event_id: str, subject: str) -> str:
     return uuid5_text(_NS, f"{source}\x1f{event_id}\x1f{subject}")
 
 
-@dataclass(frozen=True, slots=True)
-class Normalised:
+class Normalised(NamedTuple):
     """An accepted event as the timeline records it: its type, envelope and data in JSON terms.
 
     Times are in Asia/Shanghai and every field of the data is present, defaults
