@@ -144,16 +144,7 @@ def list_hazard(h: Hazard, rules: Rules, at: int, cause: str) -> list[Out]:
 
 def fire(h: Hazard, name: str, due: int, rules: Rules) -> list[Out]:
     """Run out clock `name` at `due`: change the counters it moves, and return what to send."""
-    cause = clock_id(h.id, name, due)
-    handlers: dict[str, Callable[[], list[Out]]] = {
-        "verify": lambda: _verify(h, rules, due, cause),
-        "ladder": lambda: _ladder(h, rules, due, cause),
-        "review": lambda: _review(h, rules, due, cause),
-        "plan": lambda: _plan(h, rules, due, cause),
-        "supervision": lambda: _supervision(h, rules, due, cause),
-        "extension": lambda: _extension(h, rules, due, cause),
-    }
-    return handlers[name]()
+    return _FIRE[name](h, rules, due, clock_id(h.id, name, due))
 
 
 def _verify(h: Hazard, rules: Rules, due: int, cause: str) -> list[Out]:
@@ -195,3 +186,14 @@ def _extension(h: Hazard, rules: Rules, due: int, cause: str) -> list[Out]:
     return _duty_failure(h, rules, due, dept, f"{rules.supervision.rule_id}.extension",
                          f"the extension request on {h.id} was not decided within "
                          f"{rules.supervision.extension_decide_within}", cause)
+
+
+# What running out each clock does: (hazard, rules, due, the clock's id as the cause) -> outputs.
+_FIRE: dict[str, Callable[[Hazard, Rules, int, str], list[Out]]] = {
+    "verify": _verify,
+    "ladder": _ladder,
+    "review": _review,
+    "plan": _plan,
+    "supervision": _supervision,
+    "extension": _extension,
+}

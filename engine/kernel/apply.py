@@ -44,11 +44,10 @@ def advance_clocks(state: Any, rules: Any, now: int, derive_fn: Callable[[Any, A
     """Fire, in due order, every clock of a subject due at or before `now`; any core's clocks."""
     outs: list[Out] = []
     for _ in range(_MAX_FIRINGS):
-        state.clocks = derive_fn(state, rules)
-        due_now = [(due, name) for name, due in state.clocks.items() if due <= now]
-        if not due_now:
+        clocks = state.clocks = derive_fn(state, rules)
+        if not clocks or min(clocks.values()) > now:  # most often: nothing is due
             break
-        due, name = min(due_now)
+        due, name = min((due, name) for name, due in clocks.items() if due <= now)
         outs += fire_fn(state, name, due, rules)
     else:
         raise RuntimeError(f"clocks of {state.id} keep firing at {now}: check the rules")
