@@ -10,6 +10,7 @@ crash is counted again; ids on the output topics are what de-duplicate.
 
 from __future__ import annotations
 
+import bisect
 from collections import Counter as Tally
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -25,8 +26,9 @@ from prometheus_client import (
     Gauge,
     Histogram,
 )
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
+from prometheus_client.utils import floatToGoString
 
 from engine import codec
 from engine.decide.state import Hazard
@@ -346,6 +348,47 @@ class HttpIntakeMetrics:
             "or the broker did not acknowledge it).", ["outcome"], registry=registry)
 
 
+class StageTimes(Collector):
+    """`hazard_processing_seconds`: the time to handle one record, by stage, as a histogram.
+
+    prometheus_client's Histogram takes a lock for its sum and another for the
+    bucket it counts, and finds the bucket in a Python loop: 1.4 µs an
+    observation, made three or four times an event. The worker observes from
+    its event loop only and serves /metrics from the same loop
+    (engine/http/server.py), so plain counts need no lock: a bisect into the
+    bounds and two additions, 0.25 µs. The exposition is the same histogram
+    (`_bucket` with `le`, `_sum`, `_count`), without the `_created` sample.
+    """
+
+    def __init__(self, registry: CollectorRegistry, buckets: tuple[float, ...] = _LATENCY_BUCKETS) -> None:
+        self._bounds = tuple(sorted(buckets))
+        self._les = [*(floatToGoString(b) for b in self._bounds), "+Inf"]
+        self._counts: dict[str, list[int]] = {}  # stage -> observations per bucket, +Inf last
+        self._sums: dict[str, float] = {}
+        registry.register(self)
+
+    def observe(self, stage: str, seconds: float) -> None:
+        """One record handled in `stage` took `seconds`."""
+        counts = self._counts.get(stage)
+        if counts is None:
+            counts = self._counts[stage] = [0] * len(self._les)
+            self._sums[stage] = 0.0
+        counts[bisect.bisect_left(self._bounds, seconds)] += 1  # the first bound >= seconds: `le`
+        self._sums[stage] += seconds
+
+    def collect(self) -> Iterator[HistogramMetricFamily]:
+        """The histogram of every stage observed so far, its buckets cumulative."""
+        family = HistogramMetricFamily("hazard_processing_seconds", "Time to handle one record, by stage "
+                                       "(intake, decide).", labels=["stage"])
+        for stage, counts in self._counts.items():
+            total, buckets = 0, []
+            for le, n in zip(self._les, counts, strict=True):
+                total += n
+                buckets.append((le, total))
+            family.add_metric([stage], buckets, self._sums[stage])
+        yield family
+
+
 class _Children:
     """A labelled metric's children by their label values, each looked up in prometheus_client once.
 
@@ -403,9 +446,7 @@ class EngineMetrics:
         self.intake_rejections = Counter(
             "hazard_intake_rejections_total", "Reasons for rejected intake records, by topic "
             "and error type.", ["topic", "reason"], registry=registry)
-        self.processing = Histogram(
-            "hazard_processing_seconds", "Time to handle one record, by stage (intake, decide).",
-            ["stage"], registry=registry, buckets=_LATENCY_BUCKETS)
+        self.processing = StageTimes(registry)
         # A batch's records, fetched together and committed together: a worker fed at a pace takes
         # small batches, whose per-batch work costs each event more (docs/benchmarks.md).
         self.batch_records = Histogram(
@@ -433,7 +474,6 @@ class EngineMetrics:
                                  ["measure"], registry=registry)
         self.http_intake = HttpIntakeMetrics(registry)
         # The children the worker touches per record, looked up once (_Children).
-        self._stage = _Children(self.processing)
         self._intake = _Children(self.intake_records)
         self._rejections = _Children(self.intake_rejections)
         self._escalations = _Children(self.escalations)
@@ -442,7 +482,7 @@ class EngineMetrics:
 
     def observe(self, stage: str, seconds: float) -> None:
         """Time taken to handle one record in `stage` (intake, decide)."""
-        self._stage(stage).observe(seconds)
+        self.processing.observe(stage, seconds)
 
     def count_intake(self, topic: str, outcome: str, reasons: Iterable[str] = ()) -> None:
         """Count one intake record by topic and outcome, and each reason it was rejected for."""

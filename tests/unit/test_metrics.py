@@ -91,6 +91,36 @@ def test_counts_through_the_kept_children_add_up_per_label_set() -> None:
     assert 'hazard_processing_seconds_count{stage="decide"} 1.0' in out
 
 
+def test_the_stage_times_are_exposed_as_prometheus_clients_histogram_exposes_them() -> None:
+    """The lock-free stage histogram writes what prometheus_client's Histogram with the same name and
+    buckets writes for the same observations (bounds themselves, 0, past the last bound), bar the
+    `_created` sample."""
+    import random
+
+    from prometheus_client import Histogram
+
+    from engine.metrics import _LATENCY_BUCKETS
+
+    ours, theirs = CollectorRegistry(), CollectorRegistry()
+    metrics = EngineMetrics(ours)
+    reference = Histogram("hazard_processing_seconds",
+                          "Time to handle one record, by stage (intake, decide).",
+                          ["stage"], registry=theirs, buckets=_LATENCY_BUCKETS)
+    rng = random.Random(3)
+    for _ in range(3000):
+        stage = rng.choice(["intake", "decide"])
+        seconds = rng.choice([*_LATENCY_BUCKETS, 0.0, 3.0, rng.random() * 0.01, rng.random() * 4])
+        metrics.observe(stage, seconds)
+        reference.labels(stage).observe(seconds)
+
+    def lines(registry: CollectorRegistry) -> list[str]:
+        return [line for line in text(registry).splitlines()
+                if "hazard_processing_seconds" in line and "_created" not in line]
+
+    assert lines(ours) == lines(theirs)
+    assert len(lines(ours)) == 2 + 2 * (len(_LATENCY_BUCKETS) + 3)
+
+
 def test_gauges_rebuilt_from_stored_headers_match_gauges_fed_live() -> None:
     """After recovery the gauges come from the summary in each state's header, not the state."""
     from engine.store import header, pack, unpack
