@@ -191,7 +191,7 @@ def from_doc(cls: type[Any], doc: dict[str, Any]) -> Any:
     Python matches a keyword argument to a parameter by identity first and
     compares the strings only when that fails. A key orjson decodes is a new
     string, never the parameter's own, so each key was compared with up to all
-    49 of a hazard's parameter names: 7.5 µs to build a workload hazard, against
+    48 of a hazard's parameter names: 7.5 µs to build a workload hazard, against
     3.3 µs with its keys swapped for the names the class holds (unknown keys
     are passed on as they are, and fail as before).
     """

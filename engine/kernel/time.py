@@ -64,7 +64,7 @@ def _iso(ts: int) -> str:
 
 def iso_ms(ms: int) -> str:
     """An epoch-milliseconds time (a Kafka record's timestamp) as RFC 3339 in Asia/Shanghai: the
-    text `local` gives for it with `isoformat()`, microseconds shown when there are any."""
+    text `isoformat()` gives for it as an aware datetime there, microseconds shown when there are any."""
     seconds, frac = divmod(ms, 1000)
     if not _FIXED_FROM <= seconds < _FIXED_UNTIL:
         return datetime.fromtimestamp(ms / 1000, UTC).astimezone(SHANGHAI).isoformat()
