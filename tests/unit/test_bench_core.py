@@ -54,3 +54,18 @@ def test_the_history_rows_kept_in_chunks_stay_small_where_the_whole_history_grow
     rows = [line.split() for line in core.report(now, None).splitlines()[-4:-1]]
     assert rows[-1][:2] == ["hazard", "200"]
     assert rows[-1][4:6] == [f"{whole[1]['stored_bytes']:,}", f"{chunked[1]['stored_bytes']:,}"]
+
+
+def test_the_instruction_counts_run_the_path_bench_core_times() -> None:
+    """bench.instructions runs a script of its own under callgrind; run here without it, each of
+    its three stages works against today's bench.core and the last one stores the states."""
+    from bench import instructions
+
+    done: dict[int, dict] = {}
+    for stage in (0, 1, 2):
+        namespace: dict = {}
+        exec(instructions._RUN.format(events=30, stage=stage), namespace)  # noqa: S102 - our own script
+        done[stage] = namespace
+    assert "entries" not in done[0] and done[1]["entries"] and "tables" not in done[1]
+    assert done[2]["tables"]["hazard"] and all(raw for raw in done[2]["tables"]["hazard"].values())
+    assert instructions._COLLECTED.search("==1== Collected : 12345\n")[1] == "12345"
