@@ -156,24 +156,17 @@ def stored_history(raw: bytes) -> list[list[Any]]:
 def state_doc(state: Any, whole: bool = True) -> dict[str, Any]:
     """A state's fields by name, those at their defaults or empty left out; without the history
     and the applied hashes unless `whole`."""
-    if not whole:  # the decide stage's every store: one pass over the other fields
-        names, defaults, values = _plain(type(state))
-        # Left out: None, the field's own default, an empty list or dict, a value equal to the default.
-        return {name: value for name, default, value in zip(names, defaults, values(state), strict=True)
-                if value is not None and value is not default and (value or type(value) not in _EMPTY)
-                and value != default}
-    values, plan = _plan(type(state))
-    out = {}
-    for (name, default, stored), value in zip(plan, values(state), strict=True):
-        if stored:  # the history or the applied hashes: partly in the stored parts
-            value = full_history(state) if name == "history" else all_applied(state)
-        # Left out: None, an empty list or dict, and a value equal to the field's plain default.
-        if value is None or value is default or (not value and type(value) in _EMPTY):
-            continue
-        if default is not _MISSING and value == default:
-            continue
-        out[name] = value
-    return out
+    names, defaults, getter, stored_at = _plan(type(state), whole)
+    values = getter(state)
+    if stored_at:  # the history and the applied hashes, with what is stored of them
+        values = list(values)
+        for i in stored_at:
+            values[i] = full_history(state) if names[i] == "history" else all_applied(state)
+    # Left out: None, the field's own default, an empty list or dict, a value equal to the default
+    # (a field with a default factory has _MISSING, which no value equals).
+    return {name: value for name, default, value in zip(names, defaults, values, strict=True)
+            if value is not None and value is not default and (value or type(value) not in _EMPTY)
+            and value != default}
 
 
 _EMPTY = (list, dict)
@@ -200,24 +193,17 @@ def from_doc(cls: type[Any], doc: dict[str, Any]) -> Any:
 
 
 @functools.cache
-def _plan(cls: type) -> tuple[Callable[[Any], tuple[Any, ...]], tuple[tuple[str, Any, bool], ...]]:
-    """A state class's encoded fields in order (all but the STORED parts): one getter of all their
-    values, and each name with its plain default (or _MISSING) and whether it has a stored part."""
+def _plan(cls: type, whole: bool) -> tuple[tuple[str, ...], tuple[Any, ...], Callable[[Any], tuple[Any, ...]],
+                                           tuple[int, ...]]:
+    """A state class's encoded fields in order (never the STORED parts; the history and the applied
+    hashes only if `whole`): their names, their plain defaults (or _MISSING), one getter of all
+    their values, and where the history and the hashes are among them."""
     defaults = {f.name: f.default for f in fields(cls)
                 if f.default is not f.default_factory}  # type: ignore[misc]
-    names = [f.name for f in fields(cls) if f.name not in STORED]
-    return (operator.attrgetter(*names),
-            tuple((n, defaults.get(n, _MISSING), n in ("history", "applied")) for n in names))
-
-
-@functools.cache
-def _plain(cls: type) -> tuple[tuple[str, ...], tuple[Any, ...], Callable[[Any], tuple[Any, ...]]]:
-    """The names and plain defaults (or _MISSING, which no value equals) of a state class's fields
-    without a stored part, and one getter of all their values."""
-    values, plan = _plan(cls)
-    kept = [(name, default) for name, default, stored in plan if not stored]
-    return (tuple(n for n, _ in kept), tuple(d for _, d in kept),
-            operator.attrgetter(*(n for n, _ in kept)))
+    names = tuple(f.name for f in fields(cls)
+                  if f.name not in STORED and (whole or f.name not in ("history", "applied")))
+    return (names, tuple(defaults.get(n, _MISSING) for n in names), operator.attrgetter(*names),
+            tuple(i for i, n in enumerate(names) if n in ("history", "applied")))
 
 
 class HistoryState:
