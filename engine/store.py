@@ -84,7 +84,7 @@ def pack(h: Any, summary: bytes = b"", place: bytes = b"", chunks: dict[int, byt
     """
     head = header_line(h, summary, place)
     lazy = hasattr(h, "history_stored")  # a hazard or an alert, not an enterprise's file
-    doc = _named(h.doc(whole=False), h.NAMED)  # the applied hashes (and a history) go on lines of their own
+    doc = h.doc(whole=False, named=True)  # the applied hashes (and a history) go on lines of their own
     # The applied hashes raw on the record's last line, the stored part as it came: no base64 to
     # write or to read (an enterprise file's 2,000 hashes were 21 KB of base64 inside its JSON).
     applied = applied_bytes(h) if h.applied or getattr(h, "applied_stored", b"") else b""
@@ -142,22 +142,6 @@ def _dump(items: list[Any]) -> bytes:
     return codec.dumps([dict(zip(HISTORY_ITEM, item, strict=True)) for item in items])
 
 
-def _named(doc: dict[str, Any], named: dict[str, tuple[str, tuple[str, ...]]]) -> dict[str, Any]:
-    """A state's fields with the places of its positional lists named (a new dict where they change)."""
-    for name, (shape, places) in named.items():
-        value = doc.get(name)
-        if value is None:
-            continue
-        if shape == "one":
-            doc[name] = dict(zip(places, value, strict=True))
-        elif shape == "many":  # by column: one list per place, in the rows' order
-            doc[name] = dict(zip(places, map(list, zip(*value, strict=True)), strict=True))
-        else:  # by column, the dict's keys first
-            doc[name] = {"keys": list(value), **dict(zip(places, map(list, zip(*value.values(), strict=True)),
-                                                          strict=True))}
-    return doc
-
-
 def _tags(text: str) -> list[int]:
     """Entry hashes stored as base64 inside the JSON (enterprise files and plan towns until
     2026-12-01), decoded to integers."""
@@ -167,7 +151,8 @@ def _tags(text: str) -> list[int]:
 
 def _positional(doc: dict[str, Any], named: dict[str, tuple[str, tuple[str, ...]]],
                 version: int = FORMAT) -> dict[str, Any]:
-    """The inverse of `_named`: the lists the code keeps (a dict of them by record before format 3)."""
+    """The inverse of naming the places (`state_doc(..., named=True)`): the lists the code keeps (a
+    dict of them by record before format 3)."""
     for name, (shape, places) in named.items():
         value = doc.get(name)
         if value is None:

@@ -82,10 +82,11 @@ class EnterpriseFile:
         """Serialise compactly, leaving out fields at their defaults."""
         return codec.dumps(self.doc())
 
-    def doc(self, whole: bool = True) -> dict[str, Any]:
+    def doc(self, whole: bool = True, named: bool = False) -> dict[str, Any]:
         """The fields by name, those at their defaults left out; without the applied hashes unless
-        `whole` (the table stores them raw, after the state: engine/store.py)."""
-        return state_doc(self, whole)
+        `whole` (the table stores them raw, after the state); `named`: the positional lists' places
+        named, as stored (engine/store.py)."""
+        return state_doc(self, whole, named)
 
     @classmethod
     def decode(cls, raw: bytes) -> EnterpriseFile:

@@ -77,9 +77,10 @@ class PlanTown:
     # Every field is named already: no positional lists to name in the stored record (engine/store.py).
     NAMED: ClassVar[dict[str, tuple[str, tuple[str, ...]]]] = {}
 
-    def doc(self, whole: bool = True) -> dict[str, Any]:
+    def doc(self, whole: bool = True, named: bool = False) -> dict[str, Any]:
         """The fields by name, empty ones left out; without the applied hashes unless `whole` (the
-        table stores them raw, after the state: engine/store.py)."""
+        table stores them raw, after the state: engine/store.py). `named` changes nothing: a plan
+        town has no positional lists."""
         return {name: getattr(self, name) for name in _FIELD_NAMES
                 if getattr(self, name) not in ([], {}) and (whole or name != "applied")}
 

@@ -1,0 +1,100 @@
+"""`state_doc` is written out per state class (engine/kernel/state.py `_doc_builder`): it must
+leave out and keep exactly the fields the rule in its docstring names, in field order, for every
+state class, whatever odd value a field holds."""
+
+from __future__ import annotations
+
+from dataclasses import fields
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from engine.alerts import Alert
+from engine.decide.state import Hazard
+from engine.enterprise.state import EnterpriseFile
+from engine.kernel.state import STORED, StoredHistory, all_applied, full_history, state_doc
+
+_NO_DEFAULT = object()
+
+
+def reference_doc(state: Any, whole: bool, named: bool) -> dict[str, Any]:
+    """The rule spelt out one field at a time, the slow way: the oracle the written-out form is held to."""
+    out: dict[str, Any] = {}
+    for f in fields(state):
+        if f.name in STORED or (not whole and f.name in ("history", "applied")):
+            continue
+        value = getattr(state, f.name)
+        if whole and f.name == "history":
+            value = full_history(state)
+        elif whole and f.name == "applied":
+            value = all_applied(state)
+        default = f.default if f.default is not f.default_factory else _NO_DEFAULT  # type: ignore[misc]
+        if value is None or value is default or (not value and type(value) in (list, dict)):
+            continue
+        if default is not _NO_DEFAULT and value == default:
+            continue
+        if named and f.name in type(state).NAMED:
+            shape, places = type(state).NAMED[f.name]
+            if shape == "one":
+                value = {p: value[i] for i, p in enumerate(places)}
+            else:
+                rows = list(value.values()) if shape == "map" else value
+                value = {**({"keys": list(value)} if shape == "map" else {}),
+                         **{p: [row[i] for row in rows] for i, p in enumerate(places)}}
+        out[f.name] = value
+    return out
+
+
+def _same(state: Any) -> None:
+    for whole in (True, False):
+        for named in (True, False):
+            got, want = state_doc(state, whole, named), reference_doc(state, whole, named)
+            assert got == want and list(got) == list(want), (whole, named)
+
+
+# Values a field may hold that sit on the rule's edges: defaults equal but not identical, falsy
+# values that are not empty lists or dicts, empty containers where None is the default.
+_odd = st.sampled_from([None, 0, 0.0, False, True, "", "x", [], {}, [0], {"a": 1}, 7, -1, 10**20,
+                        "".join(["a", "b"]), int("0"), "".join([]), [[1, 2]]])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.data())
+def test_a_hazard_doc_follows_the_rule_for_any_field_values(data: st.DataObject) -> None:
+    h = Hazard(id=data.draw(st.sampled_from(["HZ-1", "", "H"])))
+    for f in fields(Hazard):
+        if f.name in ("id", *STORED) or f.name in Hazard.NAMED:
+            continue
+        if data.draw(st.booleans()):
+            setattr(h, f.name, data.draw(_odd))
+    _same(h)
+
+
+def test_the_named_places_of_a_busy_hazard_match_the_rule() -> None:
+    h = Hazard(id="HZ-9", title="t", point=[31.2, 121.4], enterprise=["91310000MA1FL0000X", "Acme"],
+               listed=["N-1", 5, 9, True], ext=[1, 2, "e"], early=[1, True, 3, "e2"],
+               orders=[["O1", "stop", 3, "e3"], ["O2", "fix", 4, "e4"]],
+               violations=[["O1", 5, "e5", "photo"]], cycle=int("2"), approx=bool(0), applied=[1, 2],
+               history=[[1, "e1", "reported"]], duty_fails={"应急管理局": 1}, clocks={"verify": 99})
+    h.history_stored = StoredHistory(b'[{"time":0,"event_id":"e0","what":"x"}]', 1)
+    h.applied_stored = (9).to_bytes(8, "big")
+    _same(h)
+    assert state_doc(h, True)["history"][0] == [0, "e0", "x"]  # the whole history, the stored part first
+
+
+def test_an_alert_and_an_enterprise_file_follow_the_same_rule() -> None:
+    a = Alert(id="AL-1", reports=[(1, "e1", 0, 0, 0)], caps=[(1, "urn:1", "2026-01-01", "Alert")],
+              acked=[5, "town", "e9"])
+    _same(a)
+    e = EnterpriseFile(id="91310000MA1FL0000X", hazards={"HZ-1": ["open", "general", 9, None, None, "d", "s",
+                                                                   False]},
+                       orders={"O1": ["stop", "HZ-1", 3]}, recent=[[1, "e1", "x"]], key=bool(1),
+                       classified=[1, "u", "n", "e"], applied=[3])
+    _same(e)
+
+
+def test_a_positional_list_of_the_wrong_length_fails_instead_of_being_stored_short() -> None:
+    with pytest.raises(ValueError):
+        state_doc(Hazard(id="HZ-1", listed=["N-1", 5]), named=True)
