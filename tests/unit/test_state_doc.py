@@ -1,6 +1,7 @@
-"""`state_doc` is written out per state class (engine/kernel/state.py `_doc_builder`): it must
-leave out and keep exactly the fields the rule in its docstring names, in field order, for every
-state class, whatever odd value a field holds."""
+"""`state_doc` and `from_doc` are written out per state class (engine/kernel/state.py
+`_doc_builder`, `_builder`): the first must leave out and keep exactly the fields the rule in its
+docstring names, in field order, for every state class, whatever odd value a field holds; the
+second must build what the class's constructor builds, and fail where it fails."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from hypothesis import strategies as st
 from engine.alerts import Alert
 from engine.decide.state import Hazard
 from engine.enterprise.state import EnterpriseFile
-from engine.kernel.state import STORED, StoredHistory, all_applied, full_history, state_doc
+from engine.kernel.state import STORED, StoredHistory, all_applied, from_doc, full_history, state_doc
 
 _NO_DEFAULT = object()
 
@@ -98,3 +99,34 @@ def test_an_alert_and_an_enterprise_file_follow_the_same_rule() -> None:
 def test_a_positional_list_of_the_wrong_length_fails_instead_of_being_stored_short() -> None:
     with pytest.raises(ValueError):
         state_doc(Hazard(id="HZ-1", listed=["N-1", 5]), named=True)
+
+
+# from_doc builds a state from a decoded doc without the constructor's keyword matching.
+
+@settings(max_examples=200, deadline=None)
+@given(st.data())
+def test_a_state_built_from_a_doc_equals_the_one_the_constructor_builds(data: st.DataObject) -> None:
+    names = [f.name for f in fields(Hazard) if f.name != "id"]
+    chosen = data.draw(st.lists(st.sampled_from(names), unique=True))
+    doc = {"id": "HZ-1", **{n: data.draw(_odd) for n in chosen}}
+    built, want = from_doc(Hazard, dict(doc)), Hazard(**doc)
+    assert built == want
+    assert all(getattr(built, n) == getattr(want, n) for n in Hazard.__slots__)
+
+
+def test_defaults_built_from_a_doc_are_fresh_and_post_init_runs() -> None:
+    one, two = from_doc(Hazard, {"id": "a"}), from_doc(Hazard, {"id": "b"})
+    one.orders.append(["O"])
+    assert two.orders == [] and two.history_stored is None
+    alert = from_doc(Alert, {"id": "AL-1", "reports": [[1, "e1", 0, 0, 0]]})
+    assert alert.reports == [(1, "e1", 0, 0, 0)]  # made tuples by __post_init__, as Alert(...) does
+
+
+def test_a_doc_with_an_unknown_key_or_without_an_id_fails_as_the_constructor_does() -> None:
+    for doc in ({"id": "HZ-1", "colour": "red"}, {"id": "HZ-1", "NAMED": {}}, {"id": "HZ-1", "status": 1},
+                {"title": "no id"}):
+        with pytest.raises(TypeError) as built:
+            from_doc(Hazard, doc)
+        with pytest.raises(TypeError) as constructed:
+            Hazard(**doc)
+        assert type(built.value) is type(constructed.value)
