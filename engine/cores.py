@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
-from typing import Any
+from typing import Any, NamedTuple
 
 from engine import codec
 from engine.alerts import Alert, AlertRules, alert_clock_entry, decide_alert
@@ -99,8 +99,7 @@ def record_value(out: Out) -> bytes:
     return out.event["xml"].encode("utf-8") if out.topic == ALERTS_CAP else encode(out.event)
 
 
-@dataclass(frozen=True, slots=True)
-class Decision:
+class Decision(NamedTuple):
     """What the rules decided for one timeline entry: the subject's core, its state before and after."""
 
     core: Core

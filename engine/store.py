@@ -66,6 +66,7 @@ from engine.kernel.state import (
 FORMAT = 3
 READS = (1, 2, 3)  # the formats with a `format` key this code reads (0 has none)
 _MARK = b'{"format":'
+_NO_HISTORY = StoredHistory()  # nothing stored before (frozen: one serves every state)
 
 
 class StoredFormatError(ValueError):
@@ -90,7 +91,7 @@ def pack(h: Any, summary: bytes = b"", place: bytes = b"", chunks: dict[int, byt
     applied = applied_bytes(h) if h.applied or getattr(h, "applied_stored", b"") else b""
     tail: list[bytes | memoryview] = []
     if lazy:
-        kept, items, tail = _kept(h.history_stored or StoredHistory(), h.history, chunks)
+        kept, items, tail = _kept(h.history_stored or _NO_HISTORY, h.history, chunks)
         if kept or items:
             doc["history_kept"] = {"chunks": kept, "tail": items}
     state = codec.dumps(doc)
