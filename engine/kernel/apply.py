@@ -11,14 +11,13 @@ once (a re-delivered entry changes nothing), fire again.
 from __future__ import annotations
 
 import functools
-import operator
 from collections.abc import Callable
 from dataclasses import fields
 from typing import Any
 
 from engine.kernel.entries import Entry
 from engine.kernel.outputs import Out
-from engine.kernel.state import applied_before, entry_hash, remember
+from engine.kernel.state import applied_before, entry_hash, remember, written
 from engine.kernel.time import epoch
 
 # A timeline entry (engine/kernel/entries.py): entry_id, subject, subject_kind, type, time and data.
@@ -77,9 +76,12 @@ def _copy(value: Any) -> Any:
 
 
 @functools.cache
-def _fields_of(cls: type) -> Callable[[Any], tuple[Any, ...]]:
-    """A state class's field values in the order its constructor takes them, read in one call."""
-    return operator.attrgetter(*(f.name for f in fields(cls)))
+def _shallow(cls: type) -> Callable[[Any], Any]:
+    """A function that makes a new `cls` holding the very values of one: each field read and set
+    once through the slots (0.6 µs for a hazard, against 1.9 through the constructor's 48 arguments)."""
+    lines = ["def shallow(s):", "    n = _new(_cls)", *(f"    n.{f.name} = s.{f.name}" for f in fields(cls)),
+             "    return n"]
+    return written("shallow", lines, {"_new": object.__new__, "_cls": cls})
 
 
 def take_over(state: Any) -> Any:
@@ -89,8 +91,7 @@ def take_over(state: Any) -> Any:
     so `state` must not be read afterwards; only its identity stays apart, which
     is how a caller tells a re-delivered entry (the same object back) from a decision.
     """
-    cls = type(state)
-    return cls(*_fields_of(cls)(state))
+    return _shallow(type(state))(state)
 
 
 def apply_entry(state: Any, entry: Entry, rules: Any, now: int | None, *,

@@ -218,11 +218,21 @@ def _doc_builder(cls: type, whole: bool, named: bool) -> Callable[[Any], dict[st
         lines.append(f"    if {test}:")
         lines.append(f"        d[{name!r}] = {value}")
     lines.append("    return d")
-    exec("\n".join(lines), space)  # noqa: S102 - source built above from the class's own field names
-    return space["doc"]  # type: ignore[no-any-return]
+    return written("doc", lines, space)
 
 
 _EMPTY = (list, dict)
+
+
+def written(name: str, lines: list[str], space: dict[str, Any]) -> Callable[..., Any]:
+    """The function `name` defined by `lines`, with the names in `space` as its globals.
+
+    For the functions written per state class from its fields (`_doc_builder`,
+    `_builder`, engine/kernel/apply.py `_shallow`): every name in their source
+    comes from a dataclass's own field names, never from data.
+    """
+    exec("\n".join(lines), space)  # noqa: S102
+    return space[name]  # type: ignore[no-any-return]
 
 
 def from_doc(cls: type[Any], doc: dict[str, Any]) -> Any:
@@ -267,8 +277,7 @@ def _builder(cls: type) -> Callable[[dict[str, Any]], Any]:
     if hasattr(cls, "__post_init__"):
         lines.append("    s.__post_init__()")
     lines.append("    return s")
-    exec("\n".join(lines), space)  # noqa: S102 - source built above from the class's own field names
-    return space["build"]  # type: ignore[no-any-return]
+    return written("build", lines, space)
 
 
 def _unknown(cls: type, key: Any) -> None:

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from engine.alerts import Alert
 from engine.decide.state import Hazard
 from engine.enterprise.state import EnterpriseFile
+from engine.kernel.apply import take_over
 from engine.kernel.state import STORED, StoredHistory, all_applied, from_doc, full_history, state_doc
 
 _NO_DEFAULT = object()
@@ -130,3 +131,12 @@ def test_a_doc_with_an_unknown_key_or_without_an_id_fails_as_the_constructor_doe
         with pytest.raises(TypeError) as constructed:
             Hazard(**doc)
         assert type(built.value) is type(constructed.value)
+
+
+def test_a_state_taken_over_is_a_new_object_holding_the_very_same_values() -> None:
+    for state in (Hazard(id="HZ-1", orders=[["O1", "stop", 3, "e3"]], clocks={"ladder": 9}),
+                  Alert(id="AL-1", reports=[(1, "e1", 0, 0, 0)]),
+                  EnterpriseFile(id="91310000MA1FL0000X", hazards={"HZ-1": ["open"]})):
+        new = take_over(state)
+        assert new is not state and type(new) is type(state) and new == state
+        assert all(getattr(new, f.name) is getattr(state, f.name) for f in fields(state))
