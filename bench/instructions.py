@@ -14,9 +14,10 @@ intake, setup and the whole path. The differences, divided by N, are the
 instructions an event costs in intake and in the rest. Setup (imports, rules,
 building the workload, and the whole path over the `--warm` events before the
 N) is the same in the three and drops out. Without the warm events a tree that
-pays more once (a function written per state class is compiled at its first
-use: about 9 million instructions in all) looked dearer by that sum divided
-by N, and the first events fill the calendar's and the time texts' caches.
+pays more once looked dearer by that sum divided by N: each function written
+per state class (engine/kernel/state.py `written`) is compiled at its first
+use, about 6 million instructions apiece, and the first events fill the
+calendar's and the time texts' caches.
 
 Give two trees (for example a `git worktree` of the commit before a change,
 and this one) to compare them on the same input. A tree takes about two and a
