@@ -17,7 +17,6 @@ from typing import Any, Self
 
 from engine import codec
 
-_MISSING = object()
 STORED = ("history_stored", "applied_stored")
 
 # Entry hashes a state keeps to recognise a re-delivered entry. A duplicate comes at most one batch
@@ -188,9 +187,9 @@ def _doc_builder(cls: type, whole: bool, named: bool) -> Callable[[Any], dict[st
 
     The generic form zipped every field's name, default and value and tested
     each in a comprehension, then renamed the positional lists in a second
-    pass: 8.2 µs for a workload hazard's stored doc (5.9 µs with the
-    comprehension alone), most of it on the forty fields left at their
-    defaults. Written out field by field, a field at its default costs an
+    pass: 6.8–7.5 µs for a workload hazard's stored doc, against 3.1–3.5
+    written out (interleaved in one process), most of it on the forty fields
+    left at their defaults. Written out field by field, a field at its default costs an
     attribute read and one comparison. The code is generated once per class,
     from `fields(cls)`, as `dataclasses` writes a class's `__init__`.
     """
@@ -236,7 +235,7 @@ def written(name: str, lines: list[str], space: dict[str, Any]) -> Callable[...,
 
 
 def from_doc(cls: type[Any], doc: dict[str, Any]) -> Any:
-    """`cls(**doc)` for a doc decoded from JSON, at a third of the cost: see `_builder`."""
+    """What `cls(**doc)` builds from a doc decoded from JSON, for less: see `_builder`."""
     return _builder(cls)(doc)
 
 
@@ -247,12 +246,14 @@ def _builder(cls: type) -> Callable[[dict[str, Any]], Any]:
     Python matches a keyword argument to a parameter by identity first and
     compares the strings only when that fails; a key orjson decodes is a new
     string, never the parameter's own, so `cls(**doc)` compared each key with up
-    to all 48 of a hazard's names (7.5 µs a workload hazard), and swapping the
-    keys for the class's own names first still cost 7.0 µs on a hazard's 20
-    keys. This sets every field to its default, then each key of the doc by
-    name through the slot (about 5 µs); `__post_init__` runs as after `__init__`.
-    An unknown key or a missing required field fails with TypeError, as the
-    constructor's call would.
+    to all 48 of a hazard's names. Swapping the keys for the class's own names
+    first helped, but the constructor still binds 48 parameters and sets 48
+    fields with their default checks. This sets every field to its default,
+    then each key of the doc through its slot, and runs `__post_init__` as
+    `__init__` does: 5.4–5.6 µs a workload hazard against 7.6–7.9 for the swap
+    and the constructor, measured interleaved in one process. An unknown key
+    or a missing required field fails with TypeError, as the constructor's
+    call would.
     """
     space: dict[str, Any] = {"_new": object.__new__, "_cls": cls, "_unknown": _unknown, "_missing": _missing}
     lines = ["def build(doc):", "    s = _new(_cls)"]
