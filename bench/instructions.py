@@ -74,7 +74,7 @@ _COLLECTED = re.compile(r"Collected : (\d+)")
 _ENV = {"PATH": "/usr/bin:/bin", "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0"}
 
 
-def count(tree: Path, events: int, stage: int, warm: int = 0) -> int:
+def count(tree: Path, events: int, stage: int, warm: int) -> int:
     """The instructions one run of `stage` (0 setup, 1 intake, 2 the whole path) executes in `tree`,
     over `events` workload events after `warm` decided in the setup."""
     done = subprocess.run(
@@ -88,7 +88,7 @@ def count(tree: Path, events: int, stage: int, warm: int = 0) -> int:
     return int(found[1])
 
 
-def measure(tree: Path, events: int, warm: int = 0) -> dict[str, int]:
+def measure(tree: Path, events: int, warm: int) -> dict[str, int]:
     """Instructions per event in intake, in the rest of the path, and in all, for one tree."""
     setup, intake, whole = (count(tree, events, stage, warm) for stage in (0, 1, 2))
     return {"intake": (intake - setup) // events, "decide_path": (whole - intake) // events,
