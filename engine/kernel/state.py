@@ -206,7 +206,7 @@ def _doc_builder(cls: type, whole: bool, named: bool) -> Callable[[Any], dict[st
         else:
             lines.append(f"    v = s.{name}")
         test = "v is not None and (v or type(v) not in _EMPTY)"
-        if f.default is not f.default_factory and f.default is not None:  # type: ignore[misc]
+        if f.default is not MISSING and f.default is not None:
             space[f"_d_{name}"] = f.default  # a plain default other than None: left out when equal
             test = f"v is not None and v is not _d_{name} and (v or type(v) not in _EMPTY) and v != _d_{name}"
         value = "v"

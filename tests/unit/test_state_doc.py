@@ -5,7 +5,7 @@ second must build what the class's constructor builds, and fail where it fails."
 
 from __future__ import annotations
 
-from dataclasses import fields
+from dataclasses import MISSING, fields
 from typing import Any
 
 import pytest
@@ -32,7 +32,7 @@ def reference_doc(state: Any, whole: bool, named: bool) -> dict[str, Any]:
             value = full_history(state)
         elif whole and f.name == "applied":
             value = all_applied(state)
-        default = f.default if f.default is not f.default_factory else _NO_DEFAULT  # type: ignore[misc]
+        default = f.default if f.default is not MISSING else _NO_DEFAULT  # none, or a default factory
         if value is None or value is default or (not value and type(value) in (list, dict)):
             continue
         if default is not _NO_DEFAULT and value == default:
