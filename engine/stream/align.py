@@ -24,6 +24,8 @@ again. Pure: the runtime says which partitions are behind and what time it is.
 
 from __future__ import annotations
 
+import heapq
+import itertools
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
@@ -32,8 +34,9 @@ from typing import Any
 class Aligner:
     """Intake records fetched but held back, per partition, in offset order."""
 
-    def __init__(self, max_wait_s: float) -> None:
+    def __init__(self, max_wait_s: float, limit: int | None = None) -> None:
         self.max_wait_s = max_wait_s
+        self.limit = limit  # records let go at once, at most (None: no limit)
         self.held: dict[Any, deque[Any]] = {}
         self._blocked_since: float | None = None  # when records were last let go, while some are held
 
@@ -60,6 +63,10 @@ class Aligner:
         tp has records on the broker that were not fetched yet (unknown counts as
         behind). A record goes when no partition that is behind could still bring
         an earlier one: its time is at most the last time fetched from each of them.
+        At most `limit` go at once, the earliest by time: held back over several
+        fetches, they would otherwise make one batch larger than a fetch, and the
+        window of applied entries is argued from the size of a batch
+        (docs/redelivery.md).
         """
         if not self.held:
             self._blocked_since = None
@@ -71,13 +78,19 @@ class Aligner:
                 horizon = min(horizon, queue[-1].timestamp if queue else float("-inf"))
         since = self._blocked_since
         forced = since is not None and now - since >= self.max_wait_s
+        ready: dict[Any, int] = {}  # how many of each partition's held records may go
+        for tp, queue in self.held.items():
+            n = 0
+            while n < len(queue) and (forced or queue[n].timestamp <= horizon):
+                n += 1
+            if n:
+                ready[tp] = n
+        if self.limit is not None and sum(ready.values()) > self.limit:
+            ready = self._earliest(ready, self.limit)
         out: dict[Any, list[Any]] = {}
-        for tp, queue in list(self.held.items()):
-            take = []
-            while queue and (forced or queue[0].timestamp <= horizon):
-                take.append(queue.popleft())
-            if take:
-                out[tp] = take
+        for tp, n in ready.items():
+            queue = self.held[tp]
+            out[tp] = [queue.popleft() for _ in range(n)]
             if not queue:
                 del self.held[tp]
         if not self.held:
@@ -85,6 +98,16 @@ class Aligner:
         elif out or since is None:
             self._blocked_since = now
         return out
+
+    def _earliest(self, ready: dict[Any, int], limit: int) -> dict[Any, int]:
+        """Of the `ready` first records of each partition, how many of each are among the `limit`
+        earliest by time (each partition's in its own order: always a prefix of its records)."""
+        merged = heapq.merge(*([(r.timestamp, tp) for r in itertools.islice(self.held[tp], n)]
+                               for tp, n in ready.items()), key=lambda pair: pair[0])
+        counts: dict[Any, int] = {}
+        for _, tp in itertools.islice(merged, limit):
+            counts[tp] = counts.get(tp, 0) + 1
+        return counts
 
     def clear(self, partitions: Iterable[Any] | None = None) -> None:
         """Forget what is held (of `partitions`; None: all): it is fetched again from the commits."""

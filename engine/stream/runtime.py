@@ -195,7 +195,7 @@ class Runtime:
         self.registry.register(self.enterprise_gauges)
         self.derived = Derived(self.cores, self.indices, self.gauges, self.alert_gauges, rules.version,
                                enterprise_gauges=self.enterprise_gauges)
-        self.aligner = Aligner(ALIGN_WAIT_S)  # intake records held until the others catch up
+        self.aligner = Aligner(ALIGN_WAIT_S, MAX_BATCH)  # intake held until the others catch up
         self.registry.register(RuntimeGauges(self._lag, lambda: sum(map(len, self.indices.values())),
                                              self._timer_lag, lambda: len(self.aligner)))
         self.pauses = Pauses()

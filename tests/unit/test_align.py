@@ -183,3 +183,22 @@ def test_the_records_held_are_a_gauge(tmp_path: Path) -> None:
     rt = _runtime(tmp_path)
     rt.aligner.add({B: recs(B, 10, 20), B1: recs(B1, 30)})
     assert b"hazard_intake_held_records 3.0" in generate_latest(rt.registry)
+
+
+def test_at_most_the_limit_goes_at_once_the_earliest_first() -> None:
+    """Records held over several fetches go in batches no larger than the limit (docs/redelivery.md
+    argues the window of applied entries from a batch's size): the earliest by time, each
+    partition's in its own order, and the rest at the next release."""
+    aligner = Aligner(max_wait_s=2.0, limit=3)
+    aligner.add({A: recs(A, 1, 4, 6, 9), B: recs(B, 2, 3, 8)})
+    first = aligner.release([A, B], lambda tp: False, now=0.0)
+    assert offsets(first) == {"reports-0": [0], "updates-0": [0, 1]}
+    second = aligner.release([A, B], lambda tp: False, now=0.1)
+    assert offsets(second) == {"reports-0": [1, 2], "updates-0": [2]}
+    assert offsets(aligner.release([A, B], lambda tp: False, now=0.2)) == {"reports-0": [3]}
+    assert not aligner.held
+
+
+def test_the_runtime_lets_go_no_more_than_a_batch_at_once(tmp_path: Path) -> None:
+    from engine.stream.runtime import MAX_BATCH
+    assert _runtime(tmp_path).aligner.limit == MAX_BATCH
