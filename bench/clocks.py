@@ -223,6 +223,11 @@ def core_state(s: Spec, rules: Rules, at: int) -> Hazard:
     return replay.states[s.id]
 
 
+# The source records the two entries came from (engine/kernel/state.py `remember`): `_entry` puts
+# each at offset 0 of partition 0 of its event's topic.
+_SOURCES = [f"{EVENT_TYPES[t].topic}/0" for t in ("safety.hazard.reported", "safety.hazard.verified")]
+
+
 def fast_state(s: Spec, rules: Rules) -> Hazard:
     """The state `core_state` gives before any clock has run out, built directly (about 20 times faster)."""
     h = Hazard(
@@ -232,6 +237,7 @@ def fast_state(s: Spec, rules: Rules) -> Hazard:
         confirmed_by=s.verify_id, cycle_start=s.verified_at, deadline=s.rectify_by,
         applied=[entry_hash(entry_id(REPORTED_BY, s.report_id, s.id)),
                  entry_hash(entry_id(VERIFIED_BY, s.verify_id, s.id))],
+        applied_from={key: {"starts": [0], "ends": [1]} for key in _SOURCES},
         history=[[s.reported_at, s.report_id, "reported (general) via grid_patrol"],
                  [s.verified_at, s.verify_id, "verified: confirmed (general)"]],
         watermark=s.verified_at)

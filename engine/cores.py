@@ -22,6 +22,7 @@ from engine.enterprise.links import with_alert_links, with_hazard_links
 from engine.enterprise.state import EnterpriseFile
 from engine.enterprise.view import enterprise_place
 from engine.feeds.index import Place, alert_place, hazard_place
+from engine.intake.process import TIMELINE
 from engine.intake.timeline import encode
 from engine.kernel.outputs import Out
 from engine.kernel.replay import clock_entry
@@ -112,17 +113,23 @@ class Decision(NamedTuple):
 def decide_entry(cores: dict[str, Core], tables: Mapping[str, Mapping[bytes, bytes]],
                  key: bytes | None, value: bytes | None,
                  histories: Mapping[str, Mapping[bytes, bytes]] | None = None,
-                 held: Mapping[tuple[str, bytes | None], Any] | None = None) -> Decision | None:
+                 held: Mapping[tuple[str, bytes | None], Any] | None = None,
+                 position: tuple[int, int] | None = None) -> Decision | None:
     """Apply one timeline record to its subject's stored state; None when no rules act on its kind.
 
     `histories` are the history tables by kind: the state reads its history's
     chunks from there, and only when a decision needs the whole history (a
     referral's evidence). `held` has the states that earlier entries of the
     same batch reached, not stored yet, by (kind, key): a subject found there
-    is decided on from that state instead of the table's. Raises whatever the
-    entry or the rules raise: the runtime dead-letters it.
+    is decided on from that state instead of the table's. `position` is the
+    record's timeline partition and offset: the entry carries it (`position`),
+    and a link it causes names it as its `cause`, for the window that tells a
+    link sent again from one sent before (docs/redelivery.md). Raises whatever
+    the entry or the rules raise: the runtime dead-letters it.
     """
     entry = codec.loads(value)
+    if position is not None:
+        entry["position"] = {"topic": TIMELINE, "partition": position[0], "offset": position[1]}
     core = cores.get(entry.get("subject_kind"))
     if core is None:
         return None  # an inspection is recorded in the timeline; no rules act on it

@@ -42,6 +42,12 @@ cost about 80 µs each way by record. A record of format 2 or 1 (by record)
 still loads. Since 2026-12-01 an enterprise file's and a plan town's applied
 hashes are raw on the record's last line, after an empty history line, as a
 hazard's are, not base64 in the JSON; the base64 form still loads.
+
+Since format 4 a state may hold `applied_from`: the hashes of the entries it
+applied, kept apart by the partition each came from, with their offsets there
+(docs/redelivery.md). A record of format 3 or before has none, and loads with
+none; an engine that reads only formats up to 3 refuses a record of format 4
+with StoredFormatError instead of a TypeError on the unknown field.
 """
 
 from __future__ import annotations
@@ -63,8 +69,8 @@ from engine.kernel.state import (
     stored_history,
 )
 
-FORMAT = 3
-READS = (1, 2, 3)  # the formats with a `format` key this code reads (0 has none)
+FORMAT = 4
+READS = (1, 2, 3, 4)  # the formats with a `format` key this code reads (0 has none)
 _MARK = b'{"format":'
 _NO_HISTORY = StoredHistory()  # nothing stored before (frozen: one serves every state)
 

@@ -51,6 +51,8 @@ class Alert(HistoryState):
     waiting: list[list[Any]] = field(default_factory=list)  # before the raising: [time, event id, type]
     clocks: dict[str, int] = field(default_factory=dict)  # clock name -> due (derived)
     applied: list[int] = field(default_factory=list)  # hashes of the latest APPLIED entry ids applied
+    # The records of each source partition whose entries it applied, as for a Hazard.
+    applied_from: dict[str, dict[str, list[int]]] = field(default_factory=dict)
     history: list[list[Any]] = field(default_factory=list)  # [time, event id, what]
     notified: bool = False  # the 493号令 art. 10 notifications went out (production accidents)
     routed: bool = False  # a non-production incident went to the town and the sector's department

@@ -67,6 +67,9 @@ class Hazard(HistoryState):
     violations: list[list[Any]] = field(default_factory=list)  # [order_no, at, event id, evidence]
     clocks: dict[str, int] = field(default_factory=dict)  # clock name -> due (derived)
     applied: list[int] = field(default_factory=list)  # hashes of the latest APPLIED entry ids applied
+    # The records of each source partition (`source_of`'s key) whose entries it applied, those of the
+    # last SPAN offsets there, as runs of offsets: {"starts": [...], "ends": [...]} (`remember`).
+    applied_from: dict[str, dict[str, list[int]]] = field(default_factory=dict)
     history: list[list[Any]] = field(default_factory=list)  # [time, event id, what]
     watermark: int = 0  # the latest time this state has been brought to
     # The history stored before, not decoded: its full chunks apart in the history table and its

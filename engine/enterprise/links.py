@@ -41,6 +41,8 @@ def link_entry(uscc: str, cause: dict[str, Any], data: dict[str, Any]) -> Out:
     entry = {"entry_id": eid, "id": eid, "subject": uscc, "subject_kind": "enterprise",
              "type": LINK_TYPE, "source": "/engine", "event_id": cause.get("event_id") or cause["entry_id"],
              "time": cause["time"], "data": data}
+    if "position" in cause:  # where the decide stage read the cause: see engine/kernel/state.py source_of
+        entry["cause"] = cause["position"]
     return Out(TIMELINE, uscc, entry)
 
 

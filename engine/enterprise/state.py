@@ -60,6 +60,9 @@ class EnterpriseFile:
     clocks: dict[str, int] = field(default_factory=dict)  # clock name -> due (derived)
     recent: list[list[Any]] = field(default_factory=list)  # [time, event id, what], newest last
     applied: list[int] = field(default_factory=list)
+    # The records of each source partition (`source_of`'s key) whose entries it applied, those of the
+    # last SPAN offsets there, as runs of offsets: {"starts": [...], "ends": [...]} (`remember`).
+    applied_from: dict[str, dict[str, list[int]]] = field(default_factory=dict)
     watermark: int = 0
     # The applied hashes stored before, undecoded (as for a Hazard): a file hears from every hazard
     # of its enterprise, and a list of 2,000 hashes cost 20 µs a scan for each re-delivery check.

@@ -322,7 +322,8 @@ class ClockData(TypedDict):
 
 
 class Origin(TypedDict):
-    """Where the intake read the event: the record's topic, partition and offset."""
+    """Where a record sits: its topic, partition and offset. An intake entry's `origin` is the
+    intake record of its event; a link's `cause` the timeline record of the entry that caused it."""
 
     topic: str
     partition: int
@@ -335,8 +336,10 @@ class Entry(TypedDict):
     Every entry has the first six keys. An entry the intake wrote for a field
     event also has `source`, `event_id`, `received_at` and `origin`; an entry
     the engine writes itself (a clock's firing, an enterprise or plan link) has
-    those of them it needs, and a link its output `id`. `data` is the
-    `DATA_TYPES` entry of `type`.
+    those of them it needs, and a link its output `id` and, when the decide stage
+    read its cause from the timeline, `cause`. `position` is not in the record:
+    the decide stage adds where it read the entry (engine/cores.py `decide_entry`).
+    `data` is the `DATA_TYPES` entry of `type`.
     """
 
     entry_id: str
@@ -350,6 +353,8 @@ class Entry(TypedDict):
     received_at: NotRequired[str]
     origin: NotRequired[Origin]
     id: NotRequired[str]
+    cause: NotRequired[Origin]
+    position: NotRequired[Origin]
 
 
 # The data each entry type carries: every contract type by its full name, and the engine's own.

@@ -8,6 +8,7 @@ Hazards, alerts, enterprise files and plan towns all use these.
 
 from __future__ import annotations
 
+import bisect
 import functools
 import hashlib
 import struct
@@ -29,8 +30,35 @@ def entry_hash(entry_id: str) -> int:
     return int.from_bytes(hashlib.blake2b(entry_id.encode(), digest_size=8).digest(), "big")
 
 
-def applied_before(state: Any, tag: int) -> bool:
-    """Whether an entry with hash `tag` is among those the state applied last."""
+# How far back, in offsets of one source partition, a state remembers which of its records it
+# applied (`applied_from`): twice the records of a batch, for a transaction's control marker
+# after each. A copy comes within one batch of its source partition after its original, however
+# many entries other partitions bring meanwhile: docs/redelivery.md says why.
+SPAN = 2 * APPLIED
+
+
+def source_of(entry: Mapping[str, Any]) -> tuple[str, int] | None:
+    """Where an entry was published from, as a window's key and the offset there: the intake record
+    it records (`origin`), or for a link the timeline record that caused it (`cause`); None for
+    an entry without either (a clock's firing, a plan's seed, an entry a test or tool wrote).
+
+    A subject gets at most one entry from one such record, and a copy of an
+    entry always comes from the same record as its original.
+    """
+    at = entry.get("origin") or entry.get("cause")
+    if at is None:
+        return None
+    return f"{at['topic']}/{at['partition']}", at["offset"]
+
+
+def applied_before(state: Any, tag: int, source: tuple[str, int] | None = None) -> bool:
+    """Whether an entry with hash `tag` from `source` (`source_of`) was applied: its source record
+    is among those the state applied from that partition lately, or its hash among the latest
+    APPLIED hashes."""
+    if source is not None:
+        runs = state.applied_from.get(source[0])
+        if runs is not None and _within(runs, source[1]):
+            return True
     if tag in state.applied:
         return True
     stored: bytes = getattr(state, "applied_stored", b"")
@@ -43,8 +71,12 @@ def applied_before(state: Any, tag: int) -> bool:
     return False
 
 
-def remember(state: Any, tag: int) -> None:
-    """Record an applied entry's hash, keeping only the latest APPLIED (stored ones leave first)."""
+def remember(state: Any, tag: int, source: tuple[str, int] | None = None) -> None:
+    """Record an applied entry: its source record among those applied from its partition (where
+    those more than SPAN offsets behind the latest leave), and its hash among the latest APPLIED
+    (stored ones leave first)."""
+    if source is not None:
+        _add(state.applied_from, *source)
     state.applied.append(tag)
     stored: bytes = getattr(state, "applied_stored", b"")
     over = len(stored) // 8 + len(state.applied) - APPLIED
@@ -53,6 +85,47 @@ def remember(state: Any, tag: int) -> None:
         state.applied_stored, over = stored[8 * drop:], over - drop
     if over > 0:
         del state.applied[:over]
+
+
+def _within(runs: dict[str, list[int]], offset: int) -> bool:
+    """Whether `offset` is in one of the runs (each from its start up to, not including, its end)."""
+    at = bisect.bisect_right(runs["starts"], offset) - 1
+    return at >= 0 and offset < runs["ends"][at]
+
+
+def _add(windows: dict[str, dict[str, list[int]]], key: str, offset: int) -> None:
+    """Put `offset` in the runs of partition `key`, then drop the runs that end SPAN offsets or more
+    before the latest.
+
+    A partition's records come in offset order, so an offset most often extends
+    the last run (a subject with every record of a partition: one run) or starts
+    a new one after it; one that comes late goes where it belongs.
+    """
+    runs = windows.get(key)
+    if runs is None:
+        windows[key] = {"starts": [offset], "ends": [offset + 1]}
+        return
+    starts, ends = runs["starts"], runs["ends"]
+    if offset >= ends[-1]:
+        if offset == ends[-1]:
+            ends[-1] += 1
+        else:
+            starts.append(offset)
+            ends.append(offset + 1)
+    elif not _within(runs, offset):
+        at = bisect.bisect_right(starts, offset)  # the run after it; `at - 1` (if any) ends before it
+        starts.insert(at, offset)
+        ends.insert(at, offset + 1)
+        if at + 1 < len(starts) and ends[at] == starts[at + 1]:  # joins the run after it
+            ends[at] = ends.pop(at + 1)
+            del starts[at + 1]
+        if at > 0 and ends[at - 1] == starts[at]:  # joins the run before it
+            ends[at - 1] = ends.pop(at)
+            del starts[at]
+    low = ends[-1] - SPAN  # a run ending at or before this is left behind
+    if ends[0] <= low:
+        cut = bisect.bisect_right(ends, low)
+        del starts[:cut], ends[:cut]
 
 
 def applied_bytes(state: Any) -> bytes:

@@ -72,6 +72,9 @@ class PlanTown:
     behind: list[str] = field(default_factory=list)  # months found behind and escalated
     clocks: dict[str, int] = field(default_factory=dict)  # clock name -> due (derived)
     applied: list[int] = field(default_factory=list)
+    # The records of each source partition (`source_of`'s key) whose entries it applied, those of the
+    # last SPAN offsets there, as runs of offsets: {"starts": [...], "ends": [...]} (`remember`).
+    applied_from: dict[str, dict[str, list[int]]] = field(default_factory=dict)
     watermark: int = 0
 
     # Every field is named already: no positional lists to name in the stored record (engine/store.py).
@@ -198,6 +201,8 @@ def inspection_link(cause: dict[str, Any], town: str, annual: Any) -> Out | None
              "source": "/engine", "event_id": cause.get("event_id") or cause["entry_id"],
              "time": cause["time"], "data": {"year": annual.year, "town": town, "month": month,
                                              "inspection_id": cause["data"].get("inspection_id")}}
+    if "position" in cause:  # as an enterprise link's (engine/enterprise/links.py)
+        entry["cause"] = cause["position"]
     return Out(TIMELINE, key, entry)
 
 

@@ -499,7 +499,8 @@ class Runtime:
         """Apply one timeline entry to its subject's state and queue the outputs the rules decide."""
         started = time.perf_counter()
         try:
-            decision = decide_entry(self.cores, self.tables, rec.key, rec.value, self.histories, held)
+            decision = decide_entry(self.cores, self.tables, rec.key, rec.value, self.histories, held,
+                                    (rec.partition, rec.offset))
         except Exception as exc:  # a bug must not hold the partition: dead-letter, move on
             log.exception("decision_failed", subject=(rec.key or b"").decode("utf-8", "replace"),
                           partition=rec.partition, offset=rec.offset)
@@ -533,7 +534,8 @@ class Runtime:
         for kind, subject in [k for k in held if k[1] == key]:
             del held[(kind, subject)]  # (a state kept from an earlier batch is not kept any more)
             for rec in done.get((kind, subject), ()):
-                decision = decide_entry(self.cores, self.tables, rec.key, rec.value, self.histories, held)
+                decision = decide_entry(self.cores, self.tables, rec.key, rec.value, self.histories,
+                                        held, (rec.partition, rec.offset))
                 if decision is not None and decision.new is not decision.state:
                     held[(kind, subject)] = decision.new
 

@@ -113,7 +113,7 @@ def _output_id(value: bytes) -> str:
 def canonical(state: Any) -> dict[str, Any]:
     """A state as compared: without delivery bookkeeping, the record in a stable order."""
     doc = json.loads(state.encode())
-    for volatile in ("applied", "watermark"):
+    for volatile in ("applied", "applied_from", "watermark"):
         doc.pop(volatile, None)
     if "history" in doc:
         doc["history"] = sorted(map(tuple, doc["history"]))

@@ -875,7 +875,7 @@ def test_hazard_encode_decode_round_trip() -> None:
     assert Hazard.decode(Hazard("HZ-X").encode()) == Hazard("HZ-X")
     assert Hazard("HZ-X").encode() == b'{"id":"HZ-X"}'
     major = rp.states[MAJOR]
-    assert major.listed and major.history and major.applied
+    assert major.listed and major.history and major.applied_from
     assert NOTICE.encode() in major.encode()  # UTF-8, not \\u escapes
 
 

@@ -160,7 +160,7 @@ def in_order(entries: list[dict[str, Any]]) -> list[tuple[int, dict[str, Any]]]:
 def canonical(h: Hazard) -> dict[str, Any]:
     """A state without what depends on delivery (which entries, up to when), history as a set."""
     d = dataclasses.asdict(h)
-    del d["applied"], d["watermark"]
+    del d["applied"], d["applied_from"], d["watermark"]
     d["history"] = sorted(d["history"])
     return d
 

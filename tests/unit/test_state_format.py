@@ -22,13 +22,14 @@ from engine.decide.core import decide
 from engine.decide.replay import clock_entry
 from engine.decide.state import APPLIED, Hazard, entry_hash
 from engine.enterprise.state import EnterpriseFile
-from engine.kernel.state import CHUNK, MissingHistory, chunk_key
+from engine.kernel.state import CHUNK, MissingHistory, applied_before, chunk_key
 from engine.store import StoredFormatError, header, pack, unpack
 from engine.stream.runtime import MAX_BATCH
 
 V0 = Path(__file__).parent / "testdata" / "states-v0"
 V1 = Path(__file__).parent / "testdata" / "states-v1"
 V2 = Path(__file__).parent / "testdata" / "states-v2"
+V3 = Path(__file__).parent / "testdata" / "states-v3"
 
 
 def _story(hid: str) -> list[dict[str, Any]]:
@@ -67,9 +68,10 @@ def test_a_state_read_from_the_table_refuses_a_copy_its_stored_hashes_name() -> 
     for entry in entries:
         again, outs = decide(lazy, entry, RULES)
         assert again is lazy and outs == []
-    # The first entry's hash across two slots (4 bytes in): not a hash the state holds.
+    # The first entry's hash across two slots (4 bytes in): not a hash the state holds (the entry
+    # without the intake record it came from, which the state also knows it applied).
     lazy.applied_stored = bytes(4) + entry_hash(entries[0]["entry_id"]).to_bytes(8, "big") + bytes(4)
-    assert decide(lazy, entries[0], RULES)[0] is not lazy
+    assert decide(lazy, {**entries[0], "origin": None}, RULES)[0] is not lazy
 
 
 def test_the_window_drops_stored_hashes_first_when_it_is_full() -> None:
@@ -114,7 +116,8 @@ def test_a_stored_state_keeps_its_header_and_names_its_format() -> None:
     raw = pack(h, b"summary", b"place")
     assert header(raw) == (h.next_due(), b"summary", b"place")
     _, state, history, hashes = raw.split(b"\n", 3)
-    assert state.startswith(b'{"format":3,') and b'"history"' not in state and b'"applied"' not in state
+    assert state.startswith(b'{"format":4,') and b'"history"' not in state and b'"applied"' not in state
+    assert b'"applied_from":{"hazard.reports/0":{"starts":[' in state
     assert hashes == b"".join(tag.to_bytes(8, "big") for tag in h.applied)  # raw, not base64
     assert state.endswith(b'"history_kept":{"chunks":0,"tail":%d}}' % len(h.history))
     assert b'"enterprise":{"uscc":"91371500MA3C4XK2N2","name":' in state
@@ -123,7 +126,7 @@ def test_a_stored_state_keeps_its_header_and_names_its_format() -> None:
 
 def test_a_state_of_an_unknown_format_is_refused_with_a_clear_error() -> None:
     """A state written by a newer engine names its format instead of loading wrongly."""
-    with pytest.raises(StoredFormatError, match="format 9; this engine reads formats 0 to 3"):
+    with pytest.raises(StoredFormatError, match="format 9; this engine reads formats 0 to 4"):
         unpack(b'\n{"format":9,"id":"HZ-1"}\n[]')
 
 
@@ -262,7 +265,7 @@ def test_enterprise_files_stored_in_format_2_load_and_are_stored_by_column_next(
     assert unpack(raw, EnterpriseFile) == want
     again = pack(want, b"summary", b"place")
     line = again.split(b"\n")[1]
-    assert line.startswith(b'{"format":3,')
+    assert line.startswith(b'{"format":4,')
     assert b'"hazards":{"keys":["' in line and b'"status":["' in line
     if want.orders:
         assert b'"orders":{"keys":["' in line and b'"hazard_id":["' in line
@@ -296,3 +299,21 @@ def test_a_plan_towns_applied_hashes_go_raw_on_the_last_line_too() -> None:
     assert b'"applied"' not in raw.split(b"\n")[1] and raw.split(b"\n", 3)[2] == b"[]"
     assert unpack(raw, PlanTown) == town
     assert pack(PlanTown("2026/huxi", year=2026, town="huxi")).count(b"\n") == 1  # no hashes: two lines
+
+
+@pytest.mark.parametrize("path", sorted(V3.glob("*.state")), ids=lambda p: p.stem)
+def test_states_stored_in_format_3_load_refuse_their_copies_and_are_stored_in_format_4(path: Path) -> None:
+    """Format 3 (written by commit 1e14391, no records by source): each loads to the state it
+    stored, with none; every entry it applied is still refused by its hash, whatever partition the
+    copy names; stored again it is format 4 and reads back the same."""
+    kind = {"alert": Alert, "hazard": Hazard, "enterprise": EnterpriseFile}[path.name.split("-", 1)[0]]
+    want = kind.decode(path.with_suffix(".json").read_bytes())
+    raw = path.read_bytes()
+    assert raw.split(b"\n")[1].startswith(b'{"format":3,')
+    assert unpack(raw, kind) == want and want.applied_from == {} and want.applied
+    lazy = unpack(raw, kind, lazy=True)
+    source = ("hazard.reports/5", 123)
+    assert all(applied_before(lazy, tag, source) for tag in want.applied)
+    again = pack(lazy)
+    assert again.split(b"\n")[1].startswith(b'{"format":4,')
+    assert unpack(again, kind) == want

@@ -1,0 +1,133 @@
+"""A copy is refused however many entries other partitions bring between it and its original.
+
+The window of the latest APPLIED entry hashes holds a copy whose original came
+within one batch before it. With several workers, a worker that dies mid-batch
+has its intake records published again (and its links sent again) after the
+group's session timeout, while the other workers go on publishing entries for
+the same subject from their own partitions: more than APPLIED of them pushed
+the original's hash out, and the copy was applied twice (docs/redelivery.md).
+A state now also keeps, per source partition, which records' entries it applied
+(`applied_from`), which no other partition's entries can push out.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from decide_fixtures import RULES, finding, inspection, report
+from hypothesis import given
+from hypothesis import strategies as st
+
+from engine import codec
+from engine.alerts import load_alert_rules
+from engine.cores import build_cores, decide_entry
+from engine.enterprise.core import LINK_TYPE, decide_enterprise
+from engine.intake.process import TIMELINE
+from engine.kernel import state as kernel_state
+from engine.kernel.state import APPLIED, SPAN, source_of
+from engine.settings import REPO_ROOT
+from engine.store import pack, unpack
+from engine.stream.runtime import MAX_BATCH
+
+FLOOD = APPLIED + 500  # more entries from elsewhere than the window of hashes holds
+
+
+def _enterprise_entry(entries: list[dict[str, Any]]) -> dict[str, Any]:
+    [entry] = [e for e in entries if e["subject_kind"] == "enterprise"]
+    return entry
+
+
+def _from(entry: dict[str, Any], n: int, partition: int) -> dict[str, Any]:
+    """Another entry of the same kind for the same subject: its own id, from `partition` at offset n."""
+    return {**entry, "entry_id": f"{entry['entry_id']}-{partition}-{n}",
+            "origin": {**entry["origin"], "partition": partition, "offset": n}}
+
+
+def test_the_window_by_source_reaches_back_two_batches() -> None:
+    """A batch's records of one partition span at most MAX_BATCH offsets, and one control marker
+    each if a producer writes them in transactions: SPAN must reach that far."""
+    assert SPAN >= 2 * MAX_BATCH
+
+
+def test_an_inspection_published_again_after_a_flood_from_other_partitions_counts_once() -> None:
+    """The case docs/redelivery.md found: an enterprise's inspection, then more entries than the hash
+    window holds from another intake partition (another worker's), then the inspection's copy."""
+    inspected = _enterprise_entry(inspection("2026-11-02 09:00", [finding("HZ-I1")]))
+    f, _ = decide_enterprise(None, inspected, RULES)
+    for n in range(FLOOD):
+        f, _ = decide_enterprise(f, _from(inspected, n, partition=7), RULES, owned=True)
+    f = unpack(pack(f), type(f), lazy=True)  # as the worker stores it and reads it back
+    assert f.inspections == FLOOD + 1
+    again, outs = decide_enterprise(f, inspected, RULES)
+    assert again is f and outs == [] and again.inspections == FLOOD + 1
+    # The hash alone no longer finds it: without the records by source it would count twice.
+    f.applied_from = {}
+    twice, _ = decide_enterprise(f, inspected, RULES)
+    assert twice.inspections == FLOOD + 2
+
+
+def test_a_link_sent_again_after_a_flood_of_other_links_is_refused() -> None:
+    """A hazard decided again after a failover sends its link again, with the same cause: refused
+    by the enterprise's file after more than APPLIED links caused on another timeline partition."""
+    alert_rules = load_alert_rules(REPO_ROOT / "rules", RULES.reference)
+    cores = build_cores(RULES, alert_rules)
+    entry = report("HZ-L1", "2026-11-02 09:00")
+    tables: dict[str, dict[bytes, bytes]] = {kind: {} for kind in cores}
+    decision = decide_entry(cores, tables, b"HZ-L1", codec.dumps(entry), position=(2, 41))
+    assert decision is not None
+    [link] = [o.event for o in decision.outs if o.event.get("type") == LINK_TYPE]
+    assert link["cause"] == {"topic": TIMELINE, "partition": 2, "offset": 41}
+    assert source_of(link) == (f"{TIMELINE}/2", 41)
+    # Decided again from the same stored state at the same position: the very same link.
+    again = decide_entry(cores, tables, b"HZ-L1", codec.dumps(entry), position=(2, 41))
+    assert again is not None and [o.event for o in again.outs if o.event.get("type") == LINK_TYPE] == [link]
+
+    f, _ = decide_enterprise(None, link, RULES)
+    for n in range(FLOOD):
+        other = {**link, "entry_id": f"other-{n}", "id": f"other-{n}",
+                 "data": {**link["data"], "id": f"HZ-O{n}"}, "cause": {**link["cause"], "partition": 3,
+                                                                      "offset": n}}
+        f, _ = decide_enterprise(f, other, RULES, owned=True)
+    assert len(f.applied) == APPLIED
+    refused, outs = decide_enterprise(f, link, RULES)
+    assert refused is f and outs == []
+
+
+def test_a_copy_within_its_own_partition_s_span_is_refused_after_a_flood_of_its_own() -> None:
+    """Entries from the same partition as the original, fewer than SPAN offsets on, leave the
+    original's record where it is; one SPAN or more behind the latest is let go."""
+    inspected = _enterprise_entry(inspection("2026-11-02 09:00", [finding("HZ-I2")]))
+    base = inspected["origin"]["offset"]
+    f, _ = decide_enterprise(None, inspected, RULES)
+    for n in range(1, SPAN):  # every offset up to SPAN - 1 past the original
+        f, _ = decide_enterprise(f, _from(inspected, base + n, inspected["origin"]["partition"]), RULES,
+                                 owned=True)
+    assert decide_enterprise(f, inspected, RULES)[0] is f
+    key = source_of(inspected)[0]  # type: ignore[index]
+    assert f.applied_from[key] == {"starts": [base], "ends": [base + SPAN]}  # one run for them all
+    f, _ = decide_enterprise(f, _from(inspected, base + 2 * SPAN, inspected["origin"]["partition"]), RULES)
+    assert f.applied_from[key] == {"starts": [base + 2 * SPAN], "ends": [base + 2 * SPAN + 1]}
+
+
+@given(st.lists(st.integers(min_value=0, max_value=120), max_size=80))
+def test_runs_of_offsets_hold_exactly_the_records_applied_within_the_span(offsets: list[int]) -> None:
+    """Against a plain set: never an offset that was not added; every added one within SPAN of the
+    latest is there (offsets mostly in order, some late, some twice)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(kernel_state, "SPAN", 20)
+        windows: dict[str, dict[str, list[int]]] = {}
+        added: set[int] = set()
+        for offset in offsets:
+            kernel_state._add(windows, "t/0", offset)
+            added.add(offset)
+            runs = windows["t/0"]
+            starts, ends = runs["starts"], runs["ends"]
+            assert all(s < e for s, e in zip(starts, ends, strict=True))
+            assert all(e < s for e, s in zip(ends, starts[1:], strict=False))  # apart, not touching
+            top = max(added)
+            for n in range(0, 130):
+                within = kernel_state._within(runs, n)
+                assert not within or n in added
+                if n in added and n > top - 20:
+                    assert within
