@@ -12,25 +12,31 @@ A state now also keeps, per source partition, which records' entries it applied
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from decide_fixtures import RULES, finding, inspection, report
+from decide_fixtures import INSPECTORS, RULES, finding, inspection, report, ts
 from hypothesis import given
 from hypothesis import strategies as st
 
 from engine import codec
 from engine.alerts import load_alert_rules
+from engine.contract.envelope import EVENT_TYPES
 from engine.cores import build_cores, decide_entry
+from engine.decide.state import Hazard
 from engine.enterprise.core import LINK_TYPE, decide_enterprise
+from engine.enterprise.state import EnterpriseFile
 from engine.intake.process import TIMELINE
 from engine.kernel import state as kernel_state
 from engine.kernel.state import APPLIED, SPAN, source_of
 from engine.settings import REPO_ROOT
 from engine.store import pack, unpack
 from engine.stream.runtime import MAX_BATCH
+from tests.unit.test_batch_decisions import _run, _runtime  # a Runtime without a broker
 
 FLOOD = APPLIED + 500  # more entries from elsewhere than the window of hashes holds
+USCC = "91371500MA3D7PQ1LM"  # the enterprise decide_fixtures' inspections are of
 
 
 def _enterprise_entry(entries: list[dict[str, Any]]) -> dict[str, Any]:
@@ -131,3 +137,53 @@ def test_runs_of_offsets_hold_exactly_the_records_applied_within_the_span(offset
                 assert not within or n in added
                 if n in added and n > top - 20:
                     assert within
+
+
+def _inspection_record(rt: Any, partition: int, offset: int, n: int, findings: list[Any]) -> Any:
+    """An inspection of one enterprise, as a field app publishes it, at (partition, offset)."""
+    iid = f"INS-FLOOD-{n}"
+    event = {"specversion": "1.0", "id": f"ev-flood-{n}", "source": "/apps/inspect",
+             "time": ts("2026-11-02 09:00"), "type": "safety.inspection.recorded", "subject": iid,
+             "data": {"inspection_id": iid, "kind": "unannounced", "inspectors": INSPECTORS,
+                      "enterprise": {"uscc": USCC, "name": "Jiangbei Chemical Storage Co., Ltd."},
+                      "location": {"town": "zhulaozhuang", "address": "Industrial Park Road 3"},
+                      "findings": findings}}
+    topic = next(t for t, name in rt.intake_topics.items() if name == EVENT_TYPES[event["type"]].topic)
+    return SimpleNamespace(topic=topic, partition=partition, offset=offset, key=iid.encode(),
+                           value=codec.dumps(event), timestamp=1_790_000_000_000 + n, headers=None)
+
+
+def _timeline_of(rt: Any, records: list[Any]) -> list[dict[str, Any]]:
+    """What the runtime's intake stage sends to the timeline for `records`, decoded."""
+    sends: list[Any] = []
+    for rec in records:
+        rt._intake(rec, sends, [])
+    return [codec.loads(s.value) for s in sends if s.topic == rt.timeline]
+
+
+def test_two_workers_one_republishing_after_a_flood_through_the_runtime_s_stages(tmp_path: Any) -> None:
+    """The failover itself, through the runtime's real intake and decide stages (no broker): worker
+    A publishes an inspection's entries and dies before its marks are stored; worker C publishes
+    2,500 inspections of the same enterprise from another intake partition; worker B takes A's
+    partition and publishes the inspection's entries again. The enterprise's file and the
+    inspection's hazard count it once; without the records by source, the file counts it twice."""
+    def replay(name: str) -> Any:
+        a, b, c = (_runtime(tmp_path / f"{name}-{w}") for w in "abc")
+        original = _inspection_record(a, 0, 7, 0, [finding("HZ-FLOOD-1")])
+        entries = [*_timeline_of(a, [original]),
+                   *_timeline_of(c, [_inspection_record(c, 1, n, n + 1, []) for n in range(FLOOD)]),
+                   *_timeline_of(b, [original])]  # B has none of A's marks: the same entries again
+        assert len(entries) == 3 + 2 * FLOOD + 3  # each: its own entry, its enterprise's (and its finding's)
+        decider = _runtime(tmp_path / f"{name}-decide")
+        _run(decider, entries, 300)
+        file = unpack(decider.tables["enterprise"][USCC.encode()], EnterpriseFile)
+        hazard = unpack(decider.tables["hazard"][b"HZ-FLOOD-1"], Hazard)
+        return file, hazard
+
+    file, hazard = replay("by-source")
+    assert file.inspections == FLOOD + 1
+    assert [item[2] for item in hazard.history] == ["found by unannounced inspection INS-FLOOD-0 (general)"]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("engine.kernel.apply.source_of", lambda entry: None)
+        file, _ = replay("hashes-only")
+    assert file.inspections == FLOOD + 2
