@@ -61,11 +61,10 @@ from engine.decide.clocks import derive
 from engine.decide.core import CLOCK_TYPE
 from engine.decide.lifecycle import epoch
 from engine.decide.replay import Replay
-from engine.decide.state import Hazard, entry_hash
+from engine.decide.state import Hazard
 from engine.feeds.index import hazard_place
 from engine.harness import READY, Namespace, Worker, produce, read_all
 from engine.intake.process import TIMELINE, Record, decide_intake
-from engine.intake.timeline import entry_id
 from engine.kernel.targets import lead_department
 from engine.kernel.time import iso
 from engine.metrics import HazardGauges
@@ -235,8 +234,6 @@ def fast_state(s: Spec, rules: Rules) -> Hazard:
         sector=s.sector, town=s.town, enterprise=list(s.enterprise), claimed="general",
         rectify_by=s.rectify_by, verdict="confirmed", grade="general", verified_at=s.verified_at,
         confirmed_by=s.verify_id, cycle_start=s.verified_at, deadline=s.rectify_by,
-        applied=[entry_hash(entry_id(REPORTED_BY, s.report_id, s.id)),
-                 entry_hash(entry_id(VERIFIED_BY, s.verify_id, s.id))],
         applied_from={key: {"starts": [0], "ends": [1]} for key in _SOURCES},
         history=[[s.reported_at, s.report_id, "reported (general) via grid_patrol"],
                  [s.verified_at, s.verify_id, "verified: confirmed (general)"]],

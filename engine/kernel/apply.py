@@ -17,7 +17,7 @@ from typing import Any
 
 from engine.kernel.entries import Entry
 from engine.kernel.outputs import Out
-from engine.kernel.state import applied_before, entry_hash, remember, source_of, written
+from engine.kernel.state import applied_before, remember, source_of, written
 from engine.kernel.time import epoch
 
 # A timeline entry (engine/kernel/entries.py): entry_id, subject, subject_kind, type, time and data.
@@ -115,10 +115,10 @@ def apply_entry(state: Any, entry: Entry, rules: Any, now: int | None, *,
     now = max(now if now is not None else at, h.watermark)
     if entry["type"] == CLOCK_TYPE:
         return h, advance_fn(h, rules, now)
-    tag, source = entry_hash(entry["entry_id"]), source_of(entry)
-    if applied_before(h, tag, source):
+    entry_id, source = entry["entry_id"], source_of(entry)
+    if applied_before(h, entry_id, source):
         return state if state is not None else h, []  # a re-delivered entry changes nothing
-    remember(h, tag, source)
+    remember(h, entry_id, source)
     outs = advance_fn(h, rules, min(at, now))
     outs += apply_fn(h, entry, at, rules)
     outs += advance_fn(h, rules, now)

@@ -1,8 +1,10 @@
 """What every core's state shares: the redelivery window and the history kept outside the decision.
 
-A state keeps the hashes of the latest `APPLIED` entries it applied, to
-recognise a re-delivered entry (docs/redelivery.md says why that window is
-enough), and its history as stored bytes it only appends to (engine/store.py).
+A state keeps, to recognise a re-delivered entry, which records of each
+source partition it applied entries from (over the last SPAN offsets there)
+and the hashes of the latest `APPLIED` entries without a source
+(docs/redelivery.md says why that is enough), and its history as stored bytes
+it only appends to (engine/store.py).
 Hazards, alerts, enterprise files and plan towns all use these.
 """
 
@@ -42,8 +44,10 @@ def source_of(entry: Mapping[str, Any]) -> tuple[str, int] | None:
     it records (`origin`), or for a link the timeline record that caused it (`cause`); None for
     an entry without either (a clock's firing, a plan's seed, an entry a test or tool wrote).
 
-    A subject gets at most one entry from one such record, and a copy of an
-    entry always comes from the same record as its original.
+    A subject gets at most one entry from one such record, a copy of an entry
+    always comes from the same record as its original, and an entry id comes
+    from one record only (docs/redelivery.md): so for an entry with a source,
+    the record is all a state needs to keep.
     """
     at = entry.get("origin") or entry.get("cause")
     if at is None:
@@ -51,14 +55,22 @@ def source_of(entry: Mapping[str, Any]) -> tuple[str, int] | None:
     return f"{at['topic']}/{at['partition']}", at["offset"]
 
 
-def applied_before(state: Any, tag: int, source: tuple[str, int] | None = None) -> bool:
-    """Whether an entry with hash `tag` from `source` (`source_of`) was applied: its source record
-    is among those the state applied from that partition lately, or its hash among the latest
-    APPLIED hashes."""
+def applied_before(state: Any, entry_id: str, source: tuple[str, int] | None = None) -> bool:
+    """Whether the entry `entry_id` from `source` (`source_of`) was applied: its source record is
+    among those the state applied from that partition lately; or, for an entry without a source
+    or a state that still keeps hashes from before the records by source, its hash among the
+    latest APPLIED hashes (`hash_applied`)."""
     if source is not None:
         runs = state.applied_from.get(source[0])
         if runs is not None and _within(runs, source[1]):
             return True
+        if not state.applied and not getattr(state, "applied_stored", b""):
+            return False  # no hashes kept, so none from before the records by source
+    return hash_applied(state, entry_hash(entry_id))
+
+
+def hash_applied(state: Any, tag: int) -> bool:
+    """Whether an entry with hash `tag` is among the latest APPLIED hashes the state keeps."""
     if tag in state.applied:
         return True
     stored: bytes = getattr(state, "applied_stored", b"")
@@ -71,13 +83,14 @@ def applied_before(state: Any, tag: int, source: tuple[str, int] | None = None) 
     return False
 
 
-def remember(state: Any, tag: int, source: tuple[str, int] | None = None) -> None:
-    """Record an applied entry: its source record among those applied from its partition (where
-    those more than SPAN offsets behind the latest leave), and its hash among the latest APPLIED
-    (stored ones leave first)."""
+def remember(state: Any, entry_id: str, source: tuple[str, int] | None = None) -> None:
+    """Record an applied entry: from a source, its record among those applied from that partition
+    (where those more than SPAN offsets behind the latest leave); without one, its hash among the
+    latest APPLIED (stored ones leave first)."""
     if source is not None:
         _add(state.applied_from, *source)
-    state.applied.append(tag)
+        return
+    state.applied.append(entry_hash(entry_id))
     stored: bytes = getattr(state, "applied_stored", b"")
     over = len(stored) // 8 + len(state.applied) - APPLIED
     if over > 0 and stored:

@@ -95,9 +95,23 @@ def test_a_link_sent_again_after_a_flood_of_other_links_is_refused() -> None:
                  "data": {**link["data"], "id": f"HZ-O{n}"}, "cause": {**link["cause"], "partition": 3,
                                                                       "offset": n}}
         f, _ = decide_enterprise(f, other, RULES, owned=True)
-    assert len(f.applied) == APPLIED
+    assert f.applied == [] and sorted(f.applied_from) == [f"{TIMELINE}/2", f"{TIMELINE}/3"]
     refused, outs = decide_enterprise(f, link, RULES)
     assert refused is f and outs == []
+
+
+def test_an_entry_applied_before_the_records_by_source_is_refused_by_its_hash() -> None:
+    """A state stored before format 4 knows what it applied by hash alone: a copy of such an entry,
+    which names its source, is refused all the same; a state that keeps no hashes (every entry it
+    applied had a source) does not compute one."""
+    inspected = _enterprise_entry(inspection("2026-11-02 09:00", [finding("HZ-I3")]))
+    old, _ = decide_enterprise(None, {k: v for k, v in inspected.items() if k != "origin"}, RULES)
+    assert old.applied and not old.applied_from  # what format 3 stored
+    again, outs = decide_enterprise(old, inspected, RULES)
+    assert again is old and outs == []
+    new, _ = decide_enterprise(None, inspected, RULES)
+    assert new.applied == [] and new.applied_stored == b"" and new.applied_from
+    assert decide_enterprise(new, inspected, RULES)[0] is new
 
 
 def test_a_copy_within_its_own_partition_s_span_is_refused_after_a_flood_of_its_own() -> None:

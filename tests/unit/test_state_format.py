@@ -22,7 +22,7 @@ from engine.decide.core import decide
 from engine.decide.replay import clock_entry
 from engine.decide.state import APPLIED, Hazard, entry_hash
 from engine.enterprise.state import EnterpriseFile
-from engine.kernel.state import CHUNK, MissingHistory, applied_before, chunk_key
+from engine.kernel.state import CHUNK, MissingHistory, chunk_key, hash_applied
 from engine.store import StoredFormatError, header, pack, unpack
 from engine.stream.runtime import MAX_BATCH
 
@@ -46,12 +46,18 @@ def test_the_window_of_applied_entries_covers_a_whole_batch() -> None:
     assert APPLIED >= MAX_BATCH
 
 
+def _sourceless(entry: dict[str, Any]) -> dict[str, Any]:
+    """The entry without the intake record it came from: one the window of hashes keeps (an entry
+    with a source is kept by its record instead: tests/unit/test_redelivery_sources.py)."""
+    return {k: v for k, v in entry.items() if k != "origin"}
+
+
 def test_a_state_keeps_only_the_latest_applied_hashes_and_still_refuses_a_recent_copy() -> None:
     """Past APPLIED entries the oldest hashes leave; an entry applied lately is still refused."""
     first = report("HZ-W", "2026-11-02 09:00")
     h, _ = decide(None, first, RULES)
     h.applied = list(range(1, APPLIED + 1))  # as if APPLIED entries had been applied before
-    entry = progress("HZ-W", "2026-11-03 09:00", 10)
+    entry = _sourceless(progress("HZ-W", "2026-11-03 09:00", 10))
     new, _ = decide(h, entry, RULES)
     assert len(new.applied) == APPLIED and new.applied[0] == 2
     assert new.applied[-1] == entry_hash(entry["entry_id"])
@@ -61,17 +67,16 @@ def test_a_state_keeps_only_the_latest_applied_hashes_and_still_refuses_a_recent
 
 def test_a_state_read_from_the_table_refuses_a_copy_its_stored_hashes_name() -> None:
     """Read lazily, the stored hashes stay bytes; a copy of an entry among them is still refused."""
-    entries = _story("HZ-R")[:4]
+    entries = [_sourceless(e) for e in _story("HZ-R")[:4]]
     h, _ = _chain(entries, stored=True)
     lazy = unpack(pack(h), lazy=True)
     assert lazy.applied == [] and len(lazy.applied_stored) == 8 * len(entries)
     for entry in entries:
         again, outs = decide(lazy, entry, RULES)
         assert again is lazy and outs == []
-    # The first entry's hash across two slots (4 bytes in): not a hash the state holds (the entry
-    # without the intake record it came from, which the state also knows it applied).
+    # The first entry's hash across two slots (4 bytes in): not a hash the state holds.
     lazy.applied_stored = bytes(4) + entry_hash(entries[0]["entry_id"]).to_bytes(8, "big") + bytes(4)
-    assert decide(lazy, {**entries[0], "origin": None}, RULES)[0] is not lazy
+    assert decide(lazy, entries[0], RULES)[0] is not lazy
 
 
 def test_the_window_drops_stored_hashes_first_when_it_is_full() -> None:
@@ -79,7 +84,7 @@ def test_the_window_drops_stored_hashes_first_when_it_is_full() -> None:
     h, _ = decide(None, report("HZ-S", "2026-11-02 09:00"), RULES)
     h.applied = list(range(1, APPLIED + 1))
     lazy = unpack(pack(h), lazy=True)
-    entry = progress("HZ-S", "2026-11-03 09:00", 10)
+    entry = _sourceless(progress("HZ-S", "2026-11-03 09:00", 10))
     new, _ = decide(lazy, entry, RULES)
     assert len(new.applied_stored) == 8 * (APPLIED - 1) and new.applied == [entry_hash(entry["entry_id"])]
     assert unpack(pack(new)).applied == [*range(2, APPLIED + 1), entry_hash(entry["entry_id"])]
@@ -112,13 +117,15 @@ def test_deciding_from_stored_bytes_with_the_history_undecoded_gives_the_same_ou
 
 def test_a_stored_state_keeps_its_header_and_names_its_format() -> None:
     """The header reads as before; the state line says its format, names every place, holds no history."""
-    h, _ = _chain(_story("HZ-H"), stored=False)
+    entries = _story("HZ-H")
+    entries[:2] = map(_sourceless, entries[:2])  # two of its entries kept by their hashes
+    h, _ = _chain(entries, stored=False)
     raw = pack(h, b"summary", b"place")
     assert header(raw) == (h.next_due(), b"summary", b"place")
     _, state, history, hashes = raw.split(b"\n", 3)
     assert state.startswith(b'{"format":4,') and b'"history"' not in state and b'"applied"' not in state
-    assert b'"applied_from":{"hazard.reports/0":{"starts":[' in state
-    assert hashes == b"".join(tag.to_bytes(8, "big") for tag in h.applied)  # raw, not base64
+    assert b'"applied_from":{"rectification.updates/0":{"starts":[' in state
+    assert len(h.applied) == 2 and hashes == b"".join(tag.to_bytes(8, "big") for tag in h.applied)  # raw
     assert state.endswith(b'"history_kept":{"chunks":0,"tail":%d}}' % len(h.history))
     assert b'"enterprise":{"uscc":"91371500MA3C4XK2N2","name":' in state
     assert history.startswith(b'[{"time":') and unpack(raw) == h
@@ -304,16 +311,16 @@ def test_a_plan_towns_applied_hashes_go_raw_on_the_last_line_too() -> None:
 @pytest.mark.parametrize("path", sorted(V3.glob("*.state")), ids=lambda p: p.stem)
 def test_states_stored_in_format_3_load_refuse_their_copies_and_are_stored_in_format_4(path: Path) -> None:
     """Format 3 (written by commit 1e14391, no records by source): each loads to the state it
-    stored, with none; every entry it applied is still refused by its hash, whatever partition the
-    copy names; stored again it is format 4 and reads back the same."""
+    stored, with none, and still holds the hash of every entry it applied (which refuses a copy
+    with a source too: tests/unit/test_redelivery_sources.py); stored again it is format 4 and
+    reads back the same."""
     kind = {"alert": Alert, "hazard": Hazard, "enterprise": EnterpriseFile}[path.name.split("-", 1)[0]]
     want = kind.decode(path.with_suffix(".json").read_bytes())
     raw = path.read_bytes()
     assert raw.split(b"\n")[1].startswith(b'{"format":3,')
     assert unpack(raw, kind) == want and want.applied_from == {} and want.applied
     lazy = unpack(raw, kind, lazy=True)
-    source = ("hazard.reports/5", 123)
-    assert all(applied_before(lazy, tag, source) for tag in want.applied)
+    assert all(hash_applied(lazy, tag) for tag in want.applied)
     again = pack(lazy)
     assert again.split(b"\n")[1].startswith(b'{"format":4,')
     assert unpack(again, kind) == want
