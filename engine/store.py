@@ -43,11 +43,12 @@ still loads. Since 2026-12-01 an enterprise file's and a plan town's applied
 hashes are raw on the record's last line, after an empty history line, as a
 hazard's are, not base64 in the JSON; the base64 form still loads.
 
-Since format 4 a state may hold `applied_from`: the hashes of the entries it
-applied, kept apart by the partition each came from, with their offsets there
-(docs/redelivery.md). A record of format 3 or before has none, and loads with
-none; an engine that reads only formats up to 3 refuses a record of format 4
-with StoredFormatError instead of a TypeError on the unknown field.
+Since format 4 a state may hold `applied_from`: per partition its entries
+came from, the offsets of the records whose entries it applied, as runs
+(docs/redelivery.md); the applied hashes on the last line are then only those
+of entries without a source. A record of format 3 or before has none, and
+loads with none; an engine that reads only formats up to 3 refuses a record of
+format 4 with StoredFormatError instead of a TypeError on the unknown field.
 """
 
 from __future__ import annotations

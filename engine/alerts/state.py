@@ -50,7 +50,7 @@ class Alert(HistoryState):
     caps: list[tuple[Any, ...]] = field(default_factory=list)
     waiting: list[list[Any]] = field(default_factory=list)  # before the raising: [time, event id, type]
     clocks: dict[str, int] = field(default_factory=dict)  # clock name -> due (derived)
-    applied: list[int] = field(default_factory=list)  # hashes of the latest APPLIED applied without a source
+    applied: list[int] = field(default_factory=list)  # hashes of the latest APPLIED entries without a source
     # The records of each source partition whose entries it applied, as for a Hazard.
     applied_from: dict[str, dict[str, list[int]]] = field(default_factory=dict)
     history: list[list[Any]] = field(default_factory=list)  # [time, event id, what]

@@ -66,7 +66,7 @@ class Hazard(HistoryState):
     orders: list[list[Any]] = field(default_factory=list)  # [order_no, order, at, event id]
     violations: list[list[Any]] = field(default_factory=list)  # [order_no, at, event id, evidence]
     clocks: dict[str, int] = field(default_factory=dict)  # clock name -> due (derived)
-    applied: list[int] = field(default_factory=list)  # hashes of the latest APPLIED applied without a source
+    applied: list[int] = field(default_factory=list)  # hashes of the latest APPLIED entries without a source
     # The records of each source partition (`source_of`'s key) whose entries it applied, those of the
     # last SPAN offsets there, as runs of offsets: {"starts": [...], "ends": [...]} (`remember`).
     applied_from: dict[str, dict[str, list[int]]] = field(default_factory=dict)

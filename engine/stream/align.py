@@ -81,7 +81,9 @@ class Aligner:
         ready: dict[Any, int] = {}  # how many of each partition's held records may go
         for tp, queue in self.held.items():
             n = 0
-            while n < len(queue) and (forced or queue[n].timestamp <= horizon):
+            for record in queue:  # a deque: walked, not indexed
+                if not (forced or record.timestamp <= horizon):
+                    break
                 n += 1
             if n:
                 ready[tp] = n
