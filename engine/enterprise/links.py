@@ -19,6 +19,7 @@ from engine.enterprise.core import LINK_TYPE
 from engine.intake.process import TIMELINE
 from engine.kernel.ids import output_id
 from engine.kernel.outputs import Out
+from engine.kernel.state import with_cause
 from engine.kernel.targets import lead_department
 
 Decide = Callable[[Any, dict[str, Any]], tuple[Any, list[Out]]]
@@ -41,9 +42,7 @@ def link_entry(uscc: str, cause: dict[str, Any], data: dict[str, Any]) -> Out:
     entry = {"entry_id": eid, "id": eid, "subject": uscc, "subject_kind": "enterprise",
              "type": LINK_TYPE, "source": "/engine", "event_id": cause.get("event_id") or cause["entry_id"],
              "time": cause["time"], "data": data}
-    if "position" in cause:  # where the decide stage read the cause: see engine/kernel/state.py source_of
-        entry["cause"] = cause["position"]
-    return Out(TIMELINE, uscc, entry)
+    return Out(TIMELINE, uscc, with_cause(entry, cause))
 
 
 def with_hazard_links(decide: Decide, rules: Any) -> Decide:

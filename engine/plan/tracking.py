@@ -41,7 +41,7 @@ from engine.intake.timeline import INSPECTED_TYPE
 from engine.kernel.apply import CLOCK_TYPE, advance_clocks, apply_entry, entry_time
 from engine.kernel.ids import output_id
 from engine.kernel.outputs import Out
-from engine.kernel.state import APPLIED, from_doc
+from engine.kernel.state import APPLIED, from_doc, with_cause
 from engine.kernel.time import iso
 from engine.plan.annual import behind_escalations, planned
 from engine.ruleset.calendar import SHANGHAI
@@ -201,9 +201,7 @@ def inspection_link(cause: dict[str, Any], town: str, annual: Any) -> Out | None
              "source": "/engine", "event_id": cause.get("event_id") or cause["entry_id"],
              "time": cause["time"], "data": {"year": annual.year, "town": town, "month": month,
                                              "inspection_id": cause["data"].get("inspection_id")}}
-    if "position" in cause:  # as an enterprise link's (engine/enterprise/links.py)
-        entry["cause"] = cause["position"]
-    return Out(TIMELINE, key, entry)
+    return Out(TIMELINE, key, with_cause(entry, cause))
 
 
 def with_plan_links(decide: Any, annual: Any) -> Any:

@@ -44,6 +44,7 @@ class Rec:
     key: bytes
     value: bytes
     timestamp: int = 0
+    headers: Any = None
 
 
 def _runtime(tmp_path: Any, keep: bool = True) -> Runtime:

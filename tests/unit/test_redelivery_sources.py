@@ -6,13 +6,13 @@ has its intake records published again (and its links sent again) after the
 group's session timeout, while the other workers go on publishing entries for
 the same subject from their own partitions: more than APPLIED of them pushed
 the original's hash out, and the copy was applied twice (docs/redelivery.md).
-A state now also keeps, per source partition, which records' entries it applied
-(`applied_from`), which no other partition's entries can push out.
+A state now keeps, per source partition, which records' entries it applied
+(`applied_from`), which no other partition's entries can push out; the hashes
+only for entries without a source.
 """
 
 from __future__ import annotations
 
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -33,7 +33,7 @@ from engine.kernel.state import APPLIED, SPAN, source_of
 from engine.settings import REPO_ROOT
 from engine.store import pack, unpack
 from engine.stream.runtime import MAX_BATCH
-from tests.unit.test_batch_decisions import _run, _runtime  # a Runtime without a broker
+from tests.unit.test_batch_decisions import Rec, _run, _runtime  # a record; a Runtime without a broker
 
 FLOOD = APPLIED + 500  # more entries from elsewhere than the window of hashes holds
 USCC = "91371500MA3D7PQ1LM"  # the enterprise decide_fixtures' inspections are of
@@ -163,8 +163,7 @@ def _inspection_record(rt: Any, partition: int, offset: int, n: int, findings: l
                       "location": {"town": "zhulaozhuang", "address": "Industrial Park Road 3"},
                       "findings": findings}}
     topic = next(t for t, name in rt.intake_topics.items() if name == EVENT_TYPES[event["type"]].topic)
-    return SimpleNamespace(topic=topic, partition=partition, offset=offset, key=iid.encode(),
-                           value=codec.dumps(event), timestamp=1_790_000_000_000 + n, headers=None)
+    return Rec(topic, partition, offset, iid.encode(), codec.dumps(event), 1_790_000_000_000 + n)
 
 
 def _timeline_of(rt: Any, records: list[Any]) -> list[dict[str, Any]]:
