@@ -67,7 +67,7 @@ def test_an_inspection_published_again_after_a_flood_from_other_partitions_count
     assert f.inspections == FLOOD + 1
     again, outs = decide_enterprise(f, inspected, RULES)
     assert again is f and outs == [] and again.inspections == FLOOD + 1
-    # The hash alone no longer finds it: without the records by source it would count twice.
+    # Only the records by source find it (its hash is not kept): without them it counts twice.
     f.applied_from = {}
     twice, _ = decide_enterprise(f, inspected, RULES)
     assert twice.inspections == FLOOD + 2
