@@ -17,9 +17,9 @@ from typing import Any
 from engine.contract.outputs import ENFORCEMENT_ACTIONS
 from engine.enterprise.core import LINK_TYPE
 from engine.intake.process import TIMELINE
+from engine.kernel.entries import with_cause
 from engine.kernel.ids import output_id
 from engine.kernel.outputs import Out
-from engine.kernel.state import with_cause
 from engine.kernel.targets import lead_department
 
 Decide = Callable[[Any, dict[str, Any]], tuple[Any, list[Out]]]

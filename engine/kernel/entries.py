@@ -14,6 +14,7 @@ A handler is chosen by the entry's full `type` from its core's table
 """
 
 # No `from __future__ import annotations` here: TypedDict reads NotRequired from evaluated annotations.
+from collections.abc import Mapping
 from typing import Any, NotRequired, TypedDict
 
 from engine.contract.enforcement import OrderKind
@@ -355,6 +356,15 @@ class Entry(TypedDict):
     id: NotRequired[str]
     cause: NotRequired[Origin]
     position: NotRequired[Origin]
+
+
+def with_cause(link: dict[str, Any], cause: Mapping[str, Any]) -> dict[str, Any]:
+    """`link`, an entry the engine makes for another subject from the entry `cause`, naming where
+    the decide stage read `cause` (its `position`, when it gave one) as its `cause`: the record
+    a copy of the link would come from too (engine/kernel/state.py `source_of`)."""
+    if "position" in cause:
+        link["cause"] = cause["position"]
+    return link
 
 
 # The data each entry type carries: every contract type by its full name, and the engine's own.

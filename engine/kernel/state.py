@@ -55,15 +55,6 @@ def source_of(entry: Mapping[str, Any]) -> tuple[str, int] | None:
     return f"{at['topic']}/{at['partition']}", at["offset"]
 
 
-def with_cause(link: dict[str, Any], cause: Mapping[str, Any]) -> dict[str, Any]:
-    """`link`, an entry the engine makes for another subject from the entry `cause`, naming where
-    the decide stage read `cause` (its `position`, when it gave one) as its `cause`: the record
-    a copy of the link would come from too (`source_of`)."""
-    if "position" in cause:
-        link["cause"] = cause["position"]
-    return link
-
-
 def applied_before(state: Any, entry_id: str, source: tuple[str, int] | None = None) -> bool:
     """Whether the entry `entry_id` from `source` (`source_of`) was applied: its source record is
     among those the state applied from that partition lately; or, for an entry without a source

@@ -39,9 +39,10 @@ from engine.feeds.index import Place
 from engine.intake.process import TIMELINE
 from engine.intake.timeline import INSPECTED_TYPE
 from engine.kernel.apply import CLOCK_TYPE, advance_clocks, apply_entry, entry_time
+from engine.kernel.entries import with_cause
 from engine.kernel.ids import output_id
 from engine.kernel.outputs import Out
-from engine.kernel.state import APPLIED, from_doc, with_cause
+from engine.kernel.state import APPLIED, from_doc
 from engine.kernel.time import iso
 from engine.plan.annual import behind_escalations, planned
 from engine.ruleset.calendar import SHANGHAI
