@@ -14,6 +14,17 @@ collection walks. Those objects are still freed by reference counting when a
 later recovery drops them; the next recovery's collection thaws them first, so
 a reference cycle among them does not outlive them either.
 
+While the worker runs, a young collection waits for YOUNG new objects, not
+CPython's 700. A decision allocates hundreds of short-lived dicts and lists
+(a state's doc, its outputs, the entries), nearly all freed by reference
+counting within the batch; at 700 the collector ran every few events, and
+every tenth of those walked the middle generation, every hundredth the whole
+heap. In process, the runtime's stages over the workload's first 20,000
+events in batches of 300 spent 0.76-0.98 s in the collector at 700 and
+0.13-0.15 s at YOUNG (of about 5 s); a worker fed 1,400 events a second
+spent 1.0-1.1 s of every 25 in it, and 0.08-0.15 s (docs/benchmarks.md).
+A young collection at YOUNG walks at most that many objects, about 2 ms.
+
 The pauses themselves are a histogram on the engine's registry,
 `hazard_gc_pause_seconds{generation}`: the callback that times them only adds
 to plain integers, no lock taken inside the collector, and the registry reads
@@ -35,6 +46,7 @@ from prometheus_client.registry import Collector
 
 BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0)
 GENERATIONS = 3
+YOUNG = 10_000  # new objects before a young collection, while started (CPython's default: 700)
 
 
 class Pauses(Collector):
@@ -44,6 +56,7 @@ class Pauses(Collector):
         self.counts = [[0] * (len(BUCKETS) + 1) for _ in range(GENERATIONS)]  # the last: past all
         self.sums = [0.0] * GENERATIONS
         self._started = 0.0
+        self._thresholds: tuple[int, ...] | None = None  # what `start` replaced, put back by `stop`
 
     def _callback(self, phase: str, info: dict[str, Any]) -> None:
         if phase == "start":
@@ -55,12 +68,18 @@ class Pauses(Collector):
         self.sums[generation] += took
 
     def start(self) -> None:
-        """Time every collection from now on (the callback is the process's, so one worker's)."""
+        """Time every collection from now on, and collect the young generation every YOUNG new
+        objects (the callback and the thresholds are the process's, so one worker's)."""
         gc.callbacks.append(self._callback)
+        self._thresholds = gc.get_threshold()
+        gc.set_threshold(YOUNG, *self._thresholds[1:])
 
     def stop(self) -> None:
-        """Stop timing collections."""
+        """Stop timing collections, and put the thresholds back."""
         gc.callbacks.remove(self._callback)
+        if self._thresholds is not None:
+            gc.set_threshold(*self._thresholds)
+            self._thresholds = None
 
     def collect(self) -> Iterator[HistogramMetricFamily]:
         family = HistogramMetricFamily(

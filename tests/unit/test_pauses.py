@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 from prometheus_client import CollectorRegistry, generate_latest
 
-from engine.stream.pauses import BUCKETS, Pauses, recovering
+from engine.stream.pauses import BUCKETS, YOUNG, Pauses, recovering
 
 
 @pytest.fixture
@@ -39,6 +39,18 @@ def test_pauses_are_timed_per_generation_while_started() -> None:
         assert len(buckets) == len(BUCKETS) + 1
         assert buckets == sorted(buckets) and buckets[-1] == counts[generation]
     assert sum(s.value for s in family.samples if s.name.endswith("_sum")) > 0
+
+
+def test_a_started_worker_collects_the_young_generation_less_often_and_puts_it_back() -> None:
+    before = gc.get_threshold()
+    assert before[0] != YOUNG
+    pauses = Pauses()
+    pauses.start()
+    try:
+        assert gc.get_threshold() == (YOUNG, *before[1:])
+    finally:
+        pauses.stop()
+    assert gc.get_threshold() == before
 
 
 def test_the_histogram_is_on_the_registry() -> None:
