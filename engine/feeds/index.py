@@ -104,11 +104,13 @@ class PlaceIndex:
         old = self.places.get(id_)
         if old == place:
             return
+        self.places[id_] = place
         if old is not None:
+            if old.town == place.town and old.departments == place.departments:
+                return  # only when it falls overdue moved (a new deadline): the lists hold it already
             self._remove(id_, old)
         else:
             self._all.add(id_)
-        self.places[id_] = place
         self._towns.setdefault(place.town, SortedList()).add(id_)
         for dept in place.departments:
             self._departments.setdefault(dept, SortedList()).add(id_)

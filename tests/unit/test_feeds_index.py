@@ -126,6 +126,34 @@ def test_index_follows_changes_of_town_department_and_state() -> None:
     assert Place.decode(b'{"rules":"v1","town":"a"}', "v1") is None  # not a whole place
 
 
+_MOVES = st.lists(st.tuples(st.sampled_from(["HZ-1", "HZ-2", "HZ-3"]),
+                            st.none() | st.tuples(st.sampled_from(["huxi", "yuji", None]),
+                                                  st.sampled_from([(), ("fire_rescue",),
+                                                                   ("fire_rescue", "emergency_management")]),
+                                                  st.sampled_from([None, NOW - 5, NOW + 5]))),
+                  max_size=30)
+
+
+@given(_MOVES)
+@settings(max_examples=300, deadline=None)
+def test_index_kept_by_changes_is_the_index_built_afresh(moves: list[tuple[str, Any]]) -> None:
+    """Put and discarded in any order (a new deadline alone, a new town, a new department, gone),
+    the index lists what an index built from the final places lists."""
+    index, final = PlaceIndex(), {}
+    for id_, where in moves:
+        if where is None:
+            index.discard(id_)
+            final.pop(id_, None)
+        else:
+            index.put(id_, Place(*where))
+            final[id_] = Place(*where)
+    fresh = PlaceIndex()
+    fresh.rebuild(final.items())
+    assert index.places == fresh.places and list(index._all) == list(fresh._all)
+    for kept, built in ((index._towns, fresh._towns), (index._departments, fresh._departments)):
+        assert {k: list(v) for k, v in kept.items() if v} == {k: list(v) for k, v in built.items()}
+
+
 def derived() -> Derived:
     gauges = HazardGauges(lambda h: lead_department(h, RULES), lambda: NOW)
     return Derived(build_cores(RULES, None), {"hazard": DeadlineIndex()}, gauges, AlertGauges(),
