@@ -54,12 +54,22 @@ def _auth(auth: Mapping[str, Any] | None) -> Mapping[str, Any]:
     return client_auth(Settings.load()) if auth is None else auth
 
 
+# The bytes of records one record batch of a partition holds (aiokafka's `max_batch_size`, 16 KiB
+# by default). A worker's batch sends each enterprise file (about 10 KB) and every 20 timeline
+# entries in a record batch of their own at 16 KiB: about a hundred record batches, each a future,
+# a callback chain and a place in the produce request, for one batch of 157 events. At 1 MiB they
+# are one a partition: the two sends of such a batch took 8.4 ms of CPU against 20
+# (docs/benchmarks.md). Every declared topic takes records of 4 MiB at least (topics/topics.yaml;
+# a test holds it), so the broker never refuses a batch for its size.
+BATCH_BYTES = 1024 * 1024
+
+
 def producer(bootstrap: str, auth: Mapping[str, Any] | None = None) -> AIOKafkaProducer:
     """A producer that waits for every in-sync replica and never writes a record twice."""
     return AIOKafkaProducer(
         bootstrap_servers=bootstrap, acks="all", enable_idempotence=True,
         max_request_size=16 * 1024 * 1024, request_timeout_ms=30_000,
-        linger_ms=5, **_auth(auth),
+        max_batch_size=BATCH_BYTES, linger_ms=5, **_auth(auth),
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
@@ -49,6 +50,24 @@ def test_every_contract_topic_is_declared_with_one_intake_partition_count() -> N
     assert {specs[t].partitions for t in INTAKE_TOPICS} == {specs["app-intake-seen-changelog"].partitions}
     assert specs["app-intake-seen-changelog"].cleanup_policy == "compact"
     assert {e.topic for e in EVENT_TYPES.values()} == set(INTAKE_TOPICS)
+
+
+def test_every_topic_takes_a_whole_record_batch_of_the_producer() -> None:
+    """The worker's producer fills record batches up to BATCH_BYTES: a topic whose records may be
+    smaller would refuse a whole batch (and the worker would send it again for ever)."""
+    from engine.tools.kafka import BATCH_BYTES, producer
+
+    async def batch_size() -> int:
+        made = producer("127.0.0.1:9", {})  # not started: it connects to nothing
+        try:
+            return made._message_accumulator._batch_size  # type: ignore[no-any-return]
+        finally:
+            await made.stop()
+
+    assert asyncio.run(batch_size()) == BATCH_BYTES
+    overhead = 64 * 1024  # the batch's header and each record's, beyond the bytes counted
+    assert min(s.max_message_bytes for s in load_topics(REPO / "topics" / "topics.yaml", "app")) \
+        >= BATCH_BYTES + overhead
 
 
 def test_prefix_applies_to_contract_topics_not_to_changelogs() -> None:
