@@ -75,11 +75,12 @@ def test_examples_accepted_and_rejected_examples_rejected(namespace: Namespace, 
     hazard_reports = namespace.topic("hazard.reports")
     assert f'hazard_intake_records_total{{outcome="rejected",topic="{hazard_reports}"}} 5.0' in text
     assert "hazard_listed_supervisions_active 1.0" in text  # the example's major finding
-    # Every record handled came in a batch; the recovery's collection and the batches' own made pauses.
+    # Every record handled came in a batch; the recovery's full collection was timed (the young
+    # generation waits for 10,000 new objects, which a run this short may not make).
     batches = float(re.search(r"^hazard_batch_records_count (\S+)$", text, re.M).group(1))
     records = float(re.search(r"^hazard_batch_records_sum (\S+)$", text, re.M).group(1))
     assert batches >= 1 and records >= batches
-    assert re.search(r'^hazard_gc_pause_seconds_count\{generation="0"\} [1-9]', text, re.M)
+    assert re.search(r'^hazard_gc_pause_seconds_count\{generation="2"\} [1-9]', text, re.M)
     with pytest.raises(urllib.error.HTTPError) as refused:  # no page shows raw tables
         urllib.request.urlopen(f"http://127.0.0.1:{namespace.web_port}/table/", timeout=10)
     assert refused.value.code == 404
