@@ -348,6 +348,9 @@ class HttpIntakeMetrics:
             "or the broker did not acknowledge it).", ["outcome"], registry=registry)
 
 
+BATCH_PHASES = ("fetch", "intake", "decide", "send", "store", "commit")
+
+
 class StageTimes(Collector):
     """`hazard_processing_seconds`: the time to handle one record, by stage, as a histogram.
 
@@ -452,6 +455,13 @@ class EngineMetrics:
         self.batch_records = Histogram(
             "hazard_batch_records", "Records in each batch the worker handled (intake and timeline "
             "together), and the records of those batches.", registry=registry, buckets=_BATCH_BUCKETS)
+        # Where a batch's wall time goes, phase by phase, so that a rising latency can be put down to
+        # the broker (send, store, commit), the rules (decide) or an idle feed (fetch).
+        batch_seconds = Counter(
+            "hazard_batch_seconds_total", "Wall seconds the worker's batches spent in each phase: "
+            "fetch (waiting for records included), intake, decide, send (outputs, acknowledged), "
+            "store (state changelogs acknowledged, local store), commit.", ["phase"], registry=registry)
+        self.batch_seconds = {phase: batch_seconds.labels(phase) for phase in BATCH_PHASES}
         self.escalations = Counter(
             "hazard_escalations_total", "Escalations sent, by action and subject kind.",
             ["action", "subject_kind"], registry=registry)

@@ -260,7 +260,9 @@ class Runtime:
                     if self.unrecovered:
                         await self._recover_assigned()
                     generation = self.generation
+                    started = time.perf_counter()
                     batch = await self._fetch()
+                    self.metrics.batch_seconds["fetch"].inc(time.perf_counter() - started)
                     if batch:
                         async with self.lock:
                             if generation == self.generation and not self.unrecovered:
@@ -327,6 +329,7 @@ class Runtime:
         """Handle every record of a batch, send what it caused, record it, then commit."""
         sends: list[Send] = []
         writes: list[Send] = []
+        phases, started = self.metrics.batch_seconds, time.perf_counter()
         commits = {tp: records[-1].offset + 1 for tp, records in batch.items()}
         intake = [records for tp, records in batch.items() if tp.topic in self.intake_topics]
         # A subject's events come on several intake topics; the timeline fixes their order. Taken
@@ -334,8 +337,10 @@ class Runtime:
         # an outage keeps the order they were published in, not one topic after another.
         for rec in heapq.merge(*intake, key=lambda r: r.timestamp):
             self._intake(rec, sends, writes)
+        started = _phase(phases["intake"], started)
         self._decide_all([records for tp, records in batch.items() if tp.topic not in self.intake_topics],
                          sends, writes)
+        started = _phase(phases["decide"], started)
         forwards = self.forwards
         # The outputs and the history chunks first, in one round trip: a state on a changelog never
         # records an output or counts a chunk that is not on the broker.
@@ -345,12 +350,15 @@ class Runtime:
         acked = await self._send(sends + chunks)
         if self.forwards != forwards:  # copies now on the broker that no fetch has seen yet
             self.forwarded_ms = int(time.time() * 1000)
+        started = _phase(phases["send"], started)
         self._written(chunks, acked[len(sends):])
         self._written(writes, await self._send(writes))
+        started = _phase(phases["store"], started)
         try:
             await self.consumer.commit(commits)
         except Exception as exc:  # noqa: BLE001 - any failed commit: the batch comes again
             raise BatchFailed(f"commit failed: {type(exc).__name__}: {exc}") from exc
+        _phase(phases["commit"], started)
         self.positions.update(commits)
         self.metrics.batch_records.observe(sum(map(len, batch.values())))
         self.handled_until.update({tp: max(r.timestamp for r in records)
@@ -808,6 +816,13 @@ class Runtime:
     def _timer_lag(self) -> float:
         dues = [d for d in (i.earliest() for i in self.indices.values()) if d is not None]
         return max(0.0, self.clock.now() - min(dues)) if dues else 0.0
+
+
+def _phase(counter: Any, started: float) -> float:
+    """Add the seconds since `started` to a phase's counter; the time now, where the next phase starts."""
+    now = time.perf_counter()
+    counter.inc(now - started)
+    return now
 
 
 def intake_horizon(partitions: Iterable[tuple[int, int | None, int | None, int]]) -> float | None:

@@ -81,6 +81,10 @@ def test_examples_accepted_and_rejected_examples_rejected(namespace: Namespace, 
     records = float(re.search(r"^hazard_batch_records_sum (\S+)$", text, re.M).group(1))
     assert batches >= 1 and records >= batches
     assert re.search(r'^hazard_gc_pause_seconds_count\{generation="2"\} [1-9]', text, re.M)
+    phases = {m[1]: float(m[2]) for m in re.finditer(r'^hazard_batch_seconds_total\{phase="(\w+)"\} (\S+)$',
+                                                      text, re.M)}
+    assert set(phases) == {"fetch", "intake", "decide", "send", "store", "commit"}
+    assert all(phases[p] > 0 for p in ("fetch", "intake", "decide", "send", "store", "commit")), phases
     with pytest.raises(urllib.error.HTTPError) as refused:  # no page shows raw tables
         urllib.request.urlopen(f"http://127.0.0.1:{namespace.web_port}/table/", timeout=10)
     assert refused.value.code == 404
