@@ -49,6 +49,15 @@ came from, the offsets of the records whose entries it applied, as runs
 of entries without a source. A record of format 3 or before has none, and
 loads with none; an engine that reads only formats up to 3 refuses a record of
 format 4 with StoredFormatError instead of a TypeError on the unknown field.
+
+Since format 5 a list of positional rows (a hazard's orders, a file's recent
+lines, an alert's reports), or a dict of them (a file's open hazards and
+orders), is stored as its rows under one list of column names: `{"columns":
+["status", "grade", ...], "rows": {"HZ-1": ["planned", "general", ...]}}`.
+The names are still in the record, once; the rows are written and read as the
+code keeps them, with no transposing either way (a file of 500 open hazards:
+`pack` 104 → 62 µs). A record of format 4 or before (by column) loads; rows
+stored under columns in another order, or more of them, are read by name.
 """
 
 from __future__ import annotations
@@ -70,8 +79,8 @@ from engine.kernel.state import (
     stored_history,
 )
 
-FORMAT = 4
-READS = (1, 2, 3, 4)  # the formats with a `format` key this code reads (0 has none)
+FORMAT = 5
+READS = (1, 2, 3, 4, 5)  # the formats with a `format` key this code reads (0 has none)
 _MARK = b'{"format":'
 _NO_HISTORY = StoredHistory()  # nothing stored before (frozen: one serves every state)
 
@@ -159,14 +168,17 @@ def _tags(text: str) -> list[int]:
 
 def _positional(doc: dict[str, Any], named: dict[str, tuple[str, tuple[str, ...]]],
                 version: int = FORMAT) -> dict[str, Any]:
-    """The inverse of naming the places (`state_doc(..., named=True)`): the lists the code keeps (a
-    dict of them by record before format 3)."""
+    """The inverse of naming the places (`state_doc(..., named=True)`): the lists the code keeps
+    (since format 5 the rows as stored; by column in formats 3 and 4; a dict of them by record
+    before format 3)."""
     for name, (shape, places) in named.items():
         value = doc.get(name)
         if value is None:
             continue
         if shape == "one":
             doc[name] = [value[p] for p in places]
+        elif version >= 5:
+            doc[name] = _rows(doc.get("id"), name, places, value)
         elif shape == "many":
             doc[name] = [list(row) for row in zip(*(value[p] for p in places), strict=True)]
         elif version >= 3:
@@ -175,6 +187,27 @@ def _positional(doc: dict[str, Any], named: dict[str, tuple[str, tuple[str, ...]
         else:
             doc[name] = {k: [v[p] for p in places] for k, v in value.items()}
     return doc
+
+
+def _rows(subject: Any, name: str, places: tuple[str, ...], value: dict[str, Any]) -> Any:
+    """The rows of a field stored under its column names (format 5), in the order of `places`.
+
+    Stored under the very names this code gives them, the rows are taken as they
+    are. Under others (names in another order, or more of them) each row is read
+    by name; a name this code needs and the record lacks is a format this code
+    does not read.
+    """
+    columns, rows = value["columns"], value["rows"]
+    if len(columns) == len(places) and all(map(str.__eq__, columns, places)):
+        return rows
+    at = {column: n for n, column in enumerate(columns)}
+    missing = [p for p in places if p not in at]
+    if missing:
+        raise StoredFormatError(f"stored state {subject!r}: {name} has no column {missing[0]!r}")
+    order = [at[p] for p in places]
+    if type(rows) is dict:
+        return {k: [row[n] for n in order] for k, row in rows.items()}
+    return [[row[n] for n in order] for row in rows]
 
 
 def _history(stored: bytes, added: list[Any]) -> list[bytes | memoryview]:

@@ -80,8 +80,8 @@ class Hazard(HistoryState):
     applied_stored: bytes = b""
 
     # What each place of a positional field means; the stored record names them (engine/store.py).
-    # "one": the field holds one such list; "many": a list of them (stored by column); "map": a dict
-    # of them.
+    # "one": the field holds one such list (stored as a dict by name); "many": a list of them; "map":
+    # a dict of them (both stored as the rows under the list of names, since format 5).
     NAMED: ClassVar[dict[str, tuple[str, tuple[str, ...]]]] = {
         "point": ("one", ("lat", "lon")),
         "enterprise": ("one", ("uscc", "name")),

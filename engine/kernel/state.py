@@ -253,18 +253,17 @@ def _named_one(places: tuple[str, ...], value: list[Any]) -> dict[str, Any]:
     return dict(zip(places, value, strict=True))
 
 
-def _named_many(places: tuple[str, ...], value: list[list[Any]]) -> dict[str, list[Any]]:
-    """A list of positional lists by column: one list per place, in the rows' order (a zip, not a
-    dict per row)."""
-    return dict(zip(places, map(list, zip(*value, strict=True)), strict=True))
+def _named_rows(places: tuple[str, ...], value: list[Any] | dict[str, Any]) -> dict[str, Any]:
+    """A list of positional rows, or a dict of them, as it is under the names of its places (format 5):
+    `{"columns": [...], "rows": value}`. Nothing is copied or transposed: the JSON encoder writes
+    the rows as they are. A row of another length than `places` fails here, not when read back."""
+    rows = value.values() if type(value) is dict else value
+    if rows and set(map(len, rows)) != {len(places)}:
+        raise ValueError(f"rows of {sorted(set(map(len, rows)))} places stored under {len(places)} names")
+    return {"columns": places, "rows": value}
 
 
-def _named_map(places: tuple[str, ...], value: dict[str, list[Any]]) -> dict[str, list[Any]]:
-    """A dict of positional lists by column, the dict's keys first under "keys"."""
-    return {"keys": list(value), **_named_many(places, list(value.values()))}
-
-
-_NAMED_SHAPES = {"one": _named_one, "many": _named_many, "map": _named_map}
+_NAMED_SHAPES = {"one": _named_one, "many": _named_rows, "map": _named_rows}
 
 
 @functools.cache

@@ -41,10 +41,8 @@ def reference_doc(state: Any, whole: bool, named: bool) -> dict[str, Any]:
             shape, places = type(state).NAMED[f.name]
             if shape == "one":
                 value = {p: value[i] for i, p in enumerate(places)}
-            else:
-                rows = list(value.values()) if shape == "map" else value
-                value = {**({"keys": list(value)} if shape == "map" else {}),
-                         **{p: [row[i] for row in rows] for i, p in enumerate(places)}}
+            else:  # rows under their column names (format 5), the rows themselves as they are
+                value = {"columns": places, "rows": value}
         out[f.name] = value
     return out
 
@@ -100,6 +98,10 @@ def test_an_alert_and_an_enterprise_file_follow_the_same_rule() -> None:
 def test_a_positional_list_of_the_wrong_length_fails_instead_of_being_stored_short() -> None:
     with pytest.raises(ValueError):
         state_doc(Hazard(id="HZ-1", listed=["N-1", 5]), named=True)
+    with pytest.raises(ValueError, match="rows of \\[3, 4\\] places stored under 4 names"):
+        state_doc(Hazard(id="HZ-1", orders=[["O1", "stop", 3, "e3"], ["O2", "fix", 4]]), named=True)
+    with pytest.raises(ValueError, match="rows of \\[9\\] places stored under 8 names"):
+        state_doc(EnterpriseFile(id="E", hazards={"HZ-1": [None] * 9}), named=True)
 
 
 # from_doc builds a state from a decoded doc without the constructor's keyword matching.

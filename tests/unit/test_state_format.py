@@ -22,7 +22,7 @@ from engine.decide.core import decide
 from engine.decide.replay import clock_entry
 from engine.decide.state import APPLIED, Hazard, entry_hash
 from engine.enterprise.state import EnterpriseFile
-from engine.kernel.state import CHUNK, MissingHistory, chunk_key, hash_applied
+from engine.kernel.state import CHUNK, MissingHistory, applied_before, chunk_key, hash_applied
 from engine.store import StoredFormatError, header, pack, unpack
 from engine.stream.runtime import MAX_BATCH
 
@@ -30,6 +30,7 @@ V0 = Path(__file__).parent / "testdata" / "states-v0"
 V1 = Path(__file__).parent / "testdata" / "states-v1"
 V2 = Path(__file__).parent / "testdata" / "states-v2"
 V3 = Path(__file__).parent / "testdata" / "states-v3"
+V4 = Path(__file__).parent / "testdata" / "states-v4"
 
 
 def _story(hid: str) -> list[dict[str, Any]]:
@@ -123,7 +124,7 @@ def test_a_stored_state_keeps_its_header_and_names_its_format() -> None:
     raw = pack(h, b"summary", b"place")
     assert header(raw) == (h.next_due(), b"summary", b"place")
     _, state, history, hashes = raw.split(b"\n", 3)
-    assert state.startswith(b'{"format":4,') and b'"history"' not in state and b'"applied"' not in state
+    assert state.startswith(b'{"format":5,') and b'"history"' not in state and b'"applied"' not in state
     assert b'"applied_from":{"rectification.updates/0":{"starts":[' in state
     assert len(h.applied) == 2 and hashes == b"".join(tag.to_bytes(8, "big") for tag in h.applied)  # raw
     assert state.endswith(b'"history_kept":{"chunks":0,"tail":%d}}' % len(h.history))
@@ -133,7 +134,7 @@ def test_a_stored_state_keeps_its_header_and_names_its_format() -> None:
 
 def test_a_state_of_an_unknown_format_is_refused_with_a_clear_error() -> None:
     """A state written by a newer engine names its format instead of loading wrongly."""
-    with pytest.raises(StoredFormatError, match="format 9; this engine reads formats 0 to 4"):
+    with pytest.raises(StoredFormatError, match="format 9; this engine reads formats 0 to 5"):
         unpack(b'\n{"format":9,"id":"HZ-1"}\n[]')
 
 
@@ -263,19 +264,20 @@ def test_states_stored_in_format_1_load_and_move_their_history_into_chunks_on_th
 
 
 @pytest.mark.parametrize("path", sorted(V2.glob("*.state")), ids=lambda p: p.stem)
-def test_enterprise_files_stored_in_format_2_load_and_are_stored_by_column_next(path: Path) -> None:
+def test_enterprise_files_stored_in_format_2_load_and_are_stored_by_rows_next(path: Path) -> None:
     """Format 2 (written by commit be2d994: an enterprise file's open hazards and orders a dict each)
-    loads to the file it stored; stored again, those maps go by column and read back the same."""
+    loads to the file it stored; stored again, those maps go as rows under their column names and
+    read back the same."""
     want = EnterpriseFile.decode(path.with_suffix(".json").read_bytes())
     raw = path.read_bytes()
     assert raw.split(b"\n")[1].startswith(b'{"format":2,')
     assert unpack(raw, EnterpriseFile) == want
     again = pack(want, b"summary", b"place")
     line = again.split(b"\n")[1]
-    assert line.startswith(b'{"format":4,')
-    assert b'"hazards":{"keys":["' in line and b'"status":["' in line
+    assert line.startswith(b'{"format":5,')
+    assert b'"hazards":{"columns":["status","grade","deadline",' in line and b'"rows":{"HZ-' in line
     if want.orders:
-        assert b'"orders":{"keys":["' in line and b'"hazard_id":["' in line
+        assert b'"orders":{"columns":["order","hazard_id","at"],"rows":{"' in line
     assert unpack(again, EnterpriseFile) == want
     assert header(again) == (want.next_due(), b"summary", b"place")
 
@@ -309,11 +311,11 @@ def test_a_plan_towns_applied_hashes_go_raw_on_the_last_line_too() -> None:
 
 
 @pytest.mark.parametrize("path", sorted(V3.glob("*.state")), ids=lambda p: p.stem)
-def test_states_stored_in_format_3_load_refuse_their_copies_and_are_stored_in_format_4(path: Path) -> None:
+def test_states_stored_in_format_3_load_refuse_their_copies_and_are_stored_anew(path: Path) -> None:
     """Format 3 (written by commit 1e14391, no records by source): each loads to the state it
     stored, with none, and still holds the hash of every entry it applied (which refuses a copy
-    with a source too: tests/unit/test_redelivery_sources.py); stored again it is format 4 and
-    reads back the same."""
+    with a source too: tests/unit/test_redelivery_sources.py); stored again it is in today's
+    format and reads back the same."""
     kind = {"alert": Alert, "hazard": Hazard, "enterprise": EnterpriseFile}[path.name.split("-", 1)[0]]
     want = kind.decode(path.with_suffix(".json").read_bytes())
     raw = path.read_bytes()
@@ -322,5 +324,43 @@ def test_states_stored_in_format_3_load_refuse_their_copies_and_are_stored_in_fo
     lazy = unpack(raw, kind, lazy=True)
     assert all(hash_applied(lazy, tag) for tag in want.applied)
     again = pack(lazy)
-    assert again.split(b"\n")[1].startswith(b'{"format":4,')
+    assert again.split(b"\n")[1].startswith(b'{"format":5,')
     assert unpack(again, kind) == want
+
+
+@pytest.mark.parametrize("path", sorted(V4.glob("*.state")), ids=lambda p: p.stem)
+def test_states_stored_in_format_4_load_refuse_their_copies_and_store_their_rows_as_they_are(
+        path: Path) -> None:
+    """Format 4 (written by commit 333e3a9: lists and maps of positional rows by column) loads to
+    the state it stored, records by source and all, and refuses a copy of what it applied; stored
+    again it is format 5, every list or map of rows under its column names, and reads back the
+    same, whole and lazily."""
+    kind = {"alert": Alert, "hazard": Hazard, "enterprise": EnterpriseFile}[path.name.split("-", 1)[0]]
+    want = kind.decode(path.with_suffix(".json").read_bytes())
+    raw = path.read_bytes()
+    assert raw.split(b"\n")[1].startswith(b'{"format":4,')
+    assert unpack(raw, kind) == want and want.applied_from
+    lazy = unpack(raw, kind, lazy=True)
+    source, runs = next(iter(want.applied_from.items()))
+    entry_id = "any id: a record by source is known by its offset"
+    assert applied_before(lazy, entry_id, (source, runs["starts"][-1]))
+    again = pack(lazy, b"summary", b"place")
+    line = again.split(b"\n")[1]
+    assert line.startswith(b'{"format":5,') and header(again) == (want.next_due(), b"summary", b"place")
+    rows = [name for name, (shape, _) in kind.NAMED.items() if shape != "one" and getattr(want, name)]
+    assert all(b'"%s":{"columns":[' % name.encode() in line for name in rows)
+    assert unpack(again, kind) == want and unpack(again, kind, lazy=True) == lazy
+
+
+def test_rows_stored_under_other_column_names_are_read_by_name_or_refused() -> None:
+    """A record of format 5 whose columns come in another order, or with one more, reads each row by
+    name; one without a column this engine needs is refused, naming it."""
+    f = EnterpriseFile(id="E1", orders={"ZL-1": ["stop_use", "HZ-1", 7]},
+                       proposals=[[1, "EP-1", "fine", "HZ-1"]])
+    line = b'{"format":5,"id":"E1","orders":{"columns":["at","order","extra","hazard_id"],' \
+        b'"rows":{"ZL-1":[7,"stop_use",0,"HZ-1"]}},"proposals":{"columns":' \
+        b'["proposal_id","time","hazard_id","measure"],"rows":[["EP-1",1,"HZ-1","fine"]]}}'
+    assert unpack(b"\n" + line, EnterpriseFile) == f
+    with pytest.raises(StoredFormatError, match="'E1': orders has no column 'hazard_id'"):
+        unpack(b'\n{"format":5,"id":"E1","orders":{"columns":["order","at"],"rows":{"ZL-1":["x",7]}}}',
+               EnterpriseFile)
