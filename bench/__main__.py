@@ -31,6 +31,7 @@ from bench import http, ladder, profile, scaleout
 from bench.workload import build, describe
 from engine.broker import broker_session
 from engine.broker.install import KAFKA_VERSION
+from engine.metrics import BATCH_PHASES
 from engine.settings import REPO_ROOT
 
 DEFAULT_OUT = REPO_ROOT / "bench" / "results" / "latest.json"
@@ -107,6 +108,18 @@ def ladder_table(rungs: list[dict[str, Any]]) -> str:
           r["cpu_s_per_million"], r["events_per_cpu_s"], r["peak_rss_mb"], r["cores_used"],
           r["machine_busy_cores"], _latency(r, 0.5), _latency(r, 0.8), _kept_pace(r)]
          for r in rungs])
+
+
+def phases_table(rungs: list[dict[str, Any]]) -> str | None:
+    """Where each latency window's batches spent the worker's wall time, as shares of it (from the
+    window's start to the end of its drain); None when no window recorded its phases."""
+    rows = [[r["name"], f"{p['load']:.0%}", p["target_rate"], "yes" if p.get("saturated") else "no",
+             *(f"{100 * p['batch_phases_s'].get(phase, 0) / total:.0f}%" for phase in BATCH_PHASES)]
+            for r in rungs for p in r.get("latency", ())
+            if (total := sum(p.get("batch_phases_s", {}).values())) > 0]
+    if not rows:
+        return None
+    return format_table(["rung", "load", "events/s", "saturated", *BATCH_PHASES], rows)
 
 
 def scaleout_table(result: dict[str, Any]) -> str:
@@ -210,6 +223,10 @@ def print_report(report: dict[str, Any], say: Callable[[str], None]) -> None:
         f"(median {w.get('bytes_median')}), 4 intake topics x 4 partitions")
     if isinstance(report.get("ladder"), list):
         say("\n" + ladder_table(report["ladder"]))
+        phases = phases_table(report["ladder"])
+        if phases:
+            say("\nwhere the batches' wall time went in each latency window (hazard_batch_seconds_total):\n"
+                + phases)
         for name, t in report.get("targets", {}).items():
             say(f"  goal {name}: {t['goal']}, measured {t['measured']} -> {'met' if t['met'] else 'MISSED'}")
     if "runs" in report.get("scaleout", {}):

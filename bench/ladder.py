@@ -56,6 +56,7 @@ from engine.broker.local import read_state
 from engine.contract.envelope import INTAKE_TOPICS
 from engine.harness import Namespace, Worker, group_progress, wait_drained
 from engine.intake.process import TIMELINE
+from engine.metrics import BATCH_PHASES
 from engine.tools.kafka import partitions_of, reader
 
 LOG_LEVEL = "warning"  # per-decision info lines would be part of what is measured; see the info rung
@@ -307,6 +308,17 @@ def scrape(port: int) -> list[tuple[str, dict[str, str], float]]:
             for s in family.samples]
 
 
+def batch_phases(samples: list[tuple[str, dict[str, str], float]]) -> dict[str, float]:
+    """Seconds a worker's batches have spent in each phase so far (`hazard_batch_seconds_total`)."""
+    return {labels["phase"]: value for name, labels, value in samples
+            if name == "hazard_batch_seconds_total" and "phase" in labels}
+
+
+def phases_between(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
+    """The seconds of each phase from one scrape to a later one (a phase missing from either: 0)."""
+    return {phase: round(after.get(phase, 0.0) - before.get(phase, 0.0), 3) for phase in BATCH_PHASES}
+
+
 def assigned(samples: list[tuple[str, dict[str, str], float]], prefix: str) -> dict[str, list[int]]:
     """The intake partitions a worker holds, by contract topic name, from its consumer-lag gauge."""
     out: dict[str, list[int]] = defaultdict(list)
@@ -458,10 +470,12 @@ def latency_points(engine: Engine, items: Sequence[Item], rate: float, seconds: 
         count = min(int(rate * load * seconds), len(items) - offset)
         if count < 10:
             break
+        phases = batch_phases(scrape(ns.web_port))
         start, end = asyncio.run(paced(ns.bootstrap, ns.prefix, items[offset:offset + count], rate * load))
         offset += count
         window = Window(start, end, warmup=max(2.0, 0.2 * (end - start)))
         asyncio.run(engine.drain())
+        phases = phases_between(phases, batch_phases(scrape(ns.web_port)))
         inputs = asyncio.run(read_records(ns.bootstrap, sorted(engine.intake)))
         timeline = asyncio.run(read_records(ns.bootstrap, [ns.topic(TIMELINE)]))
         if engine.decide:
@@ -487,6 +501,9 @@ def latency_points(engine: Engine, items: Sequence[Item], rate: float, seconds: 
                        "worker_cores": round(usage.cpu_seconds / usage.seconds, 2),
                        "cpu_s_per_million": round(usage.cpu_seconds / count * 1e6, 1),
                        "machine_busy_cores": round(usage.machine_busy_cores, 2),
+                       # The worker's batches from the window's start to the end of its drain, by phase:
+                       # where its wall time went (fetch includes waiting for records).
+                       "batch_phases_s": phases,
                        **summary([lat for _, lat in samples])})
     notes["highest_load_kept_pace"] = kept_pace or None
     return points, notes

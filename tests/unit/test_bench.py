@@ -7,8 +7,8 @@ import math
 import sysconfig
 from collections import Counter
 
-from bench.__main__ import format_table, targets
-from bench.ladder import interpolate
+from bench.__main__ import format_table, phases_table, targets
+from bench.ladder import batch_phases, interpolate, phases_between
 from bench.latency import (
     Rec,
     Window,
@@ -141,6 +141,30 @@ def test_table_aligns_numbers_right_and_text_left() -> None:
     table = format_table(["rung", "events/s"], [["kcat", 195651.4], ["engine", None], ["x", 0.5]])
     assert table.splitlines() == ["rung    events/s", "------  --------", "kcat     195,651",
                                   "engine         -", "x           0.50"]
+
+
+def test_a_windows_batch_phases_come_from_two_scrapes_and_print_as_shares() -> None:
+    """The phases' counter is read before a window and after its drain; the difference of each
+    phase goes in the point, and the table gives each as a share of their sum."""
+    def samples(fetch: float, decide: float) -> list[tuple[str, dict[str, str], float]]:
+        return [("hazard_batch_seconds_total", {"phase": "fetch"}, fetch),
+                ("hazard_batch_seconds_created", {"phase": "fetch"}, 1.7e9),
+                ("hazard_batch_seconds_total", {"phase": "decide"}, decide),
+                ("hazard_processing_seconds_sum", {"stage": "decide"}, 99.0)]
+    before, after = batch_phases(samples(1.0, 2.0)), batch_phases(samples(4.0, 11.0))
+    assert before == {"fetch": 1.0, "decide": 2.0}
+    phases = phases_between(before, after)
+    assert phases == {"fetch": 3.0, "intake": 0.0, "decide": 9.0, "send": 0.0, "store": 0.0, "commit": 0.0}
+    rungs = [{"name": "4 full engine", "latency": [
+        {"load": 0.5, "target_rate": 1500.0, "saturated": False, "batch_phases_s": phases},
+        {"load": 0.8, "target_rate": 2400.0, "saturated": True, "batch_phases_s": {}}]},
+        {"name": "2 aiokafka", "latency": []}]
+    table = phases_table(rungs)
+    assert table is not None
+    assert table.splitlines()[2].split() == ["4", "full", "engine", "50%", "1,500", "no", "25%", "0%", "75%",
+                                             "0%", "0%", "0%"]
+    assert len(table.splitlines()) == 3  # a window without phases (an older results file) is left out
+    assert phases_table([{"name": "2 aiokafka", "latency": []}]) is None
 
 
 def test_targets_say_by_how_much_a_goal_is_missed() -> None:
