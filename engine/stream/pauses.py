@@ -50,13 +50,21 @@ YOUNG = 10_000  # new objects before a young collection, while started (CPython'
 
 
 class Pauses(Collector):
-    """The collector's pauses per generation, as a Prometheus histogram, between `start` and `stop`."""
+    """The collector's pauses per generation, as a Prometheus histogram, between `start` and `stop`.
+
+    The thresholds are the process's: with several started at once (two workers
+    in one test process), the first to start sets them and the last to stop puts
+    back what the first found, in whatever order they stop.
+    """
+
+    _running = 0  # started and not stopped, in this process
+    _before: tuple[int, ...] = ()  # the thresholds the first of them found
 
     def __init__(self) -> None:
         self.counts = [[0] * (len(BUCKETS) + 1) for _ in range(GENERATIONS)]  # the last: past all
         self.sums = [0.0] * GENERATIONS
         self._started = 0.0
-        self._thresholds: tuple[int, ...] | None = None  # what `start` replaced, put back by `stop`
+        self._on = False
 
     def _callback(self, phase: str, info: dict[str, Any]) -> None:
         if phase == "start":
@@ -69,17 +77,25 @@ class Pauses(Collector):
 
     def start(self) -> None:
         """Time every collection from now on, and collect the young generation every YOUNG new
-        objects (the callback and the thresholds are the process's, so one worker's)."""
+        objects (the callback and the thresholds are the process's: see the class)."""
+        if self._on:
+            return
+        self._on = True
         gc.callbacks.append(self._callback)
-        self._thresholds = gc.get_threshold()
-        gc.set_threshold(YOUNG, *self._thresholds[1:])
+        if Pauses._running == 0:
+            Pauses._before = gc.get_threshold()
+            gc.set_threshold(YOUNG, *Pauses._before[1:])
+        Pauses._running += 1
 
     def stop(self) -> None:
-        """Stop timing collections, and put the thresholds back."""
+        """Stop timing collections; the last of the started to stop puts the thresholds back."""
+        if not self._on:
+            return
+        self._on = False
         gc.callbacks.remove(self._callback)
-        if self._thresholds is not None:
-            gc.set_threshold(*self._thresholds)
-            self._thresholds = None
+        Pauses._running -= 1
+        if Pauses._running == 0:
+            gc.set_threshold(*Pauses._before)
 
     def collect(self) -> Iterator[HistogramMetricFamily]:
         family = HistogramMetricFamily(

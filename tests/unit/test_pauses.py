@@ -53,6 +53,30 @@ def test_a_started_worker_collects_the_young_generation_less_often_and_puts_it_b
     assert gc.get_threshold() == before
 
 
+@pytest.mark.parametrize("last", ["first started", "second started"])
+def test_two_started_at_once_keep_the_threshold_until_the_last_stops_then_put_back_the_first(
+        last: str) -> None:
+    """Two workers in one process: whichever stops first, the young threshold stays YOUNG for the
+    other, and the last to stop puts back what the first found, not YOUNG."""
+    before = gc.get_threshold()
+    one, two = Pauses(), Pauses()
+    one.start()
+    two.start()
+    try:
+        first, second = (two, one) if last == "first started" else (one, two)
+        first.stop()
+        assert gc.get_threshold() == (YOUNG, *before[1:])
+        first.stop()  # stopping twice changes nothing
+        assert gc.get_threshold() == (YOUNG, *before[1:])
+        second.stop()
+        assert gc.get_threshold() == before
+    finally:
+        one.stop()
+        two.stop()
+        gc.set_threshold(*before)
+    assert gc.callbacks.count(one._callback) == gc.callbacks.count(two._callback) == 0
+
+
 def test_the_histogram_is_on_the_registry() -> None:
     registry = CollectorRegistry()
     registry.register(Pauses())
