@@ -27,7 +27,6 @@ from engine.enterprise.state import MAX_OPEN, MONTHS, RECENT, EnterpriseFile
 from engine.intake.timeline import INSPECTED_TYPE
 from engine.kernel.apply import advance_clocks, apply_entry
 from engine.kernel.outputs import Out
-from engine.kernel.state import APPLIED
 from engine.kernel.time import epoch, iso
 
 LINK_TYPE = "safety.enterprise.linked"  # internal: a hazard's or alert's summary for the file
@@ -144,7 +143,6 @@ def _alert(f: EnterpriseFile, d: dict[str, Any], at: int) -> str | None:
 
 def _apply(f: EnterpriseFile, entry: dict[str, Any], at: int, rules: Any) -> list[Out]:
     d, eid, kind = entry["data"], entry.get("event_id") or entry["entry_id"], entry["type"]
-    del f.applied[:-APPLIED]
     outs: list[Out] = []
     what: str | None
     if kind == "safety.enterprise.registered":

@@ -42,7 +42,7 @@ from engine.kernel.apply import CLOCK_TYPE, advance_clocks, apply_entry, entry_t
 from engine.kernel.entries import with_cause
 from engine.kernel.ids import output_id
 from engine.kernel.outputs import Out
-from engine.kernel.state import APPLIED, from_doc
+from engine.kernel.state import from_doc
 from engine.kernel.time import iso
 from engine.plan.annual import behind_escalations, planned
 from engine.ruleset.calendar import SHANGHAI
@@ -168,7 +168,6 @@ def _apply(p: PlanTown, entry: dict[str, Any], at: int, pt: PlanTracking) -> lis
         p.done[d["month"]] = p.done.get(d["month"], 0) + 1
     else:
         raise ValueError(f"the plan core has no rule for entry type {kind!r}")
-    del p.applied[:-APPLIED]
     return []
 
 

@@ -36,6 +36,7 @@ from engine.enterprise.replay import DistrictReplay
 from engine.enterprise.state import RECENT, EnterpriseFile
 from engine.enterprise.view import enterprise_place, enterprise_view
 from engine.intake.process import Record, decide_intake
+from engine.kernel.state import APPLIED, entry_hash
 from engine.plan.rules import load_plan
 from engine.store import pack, unpack
 
@@ -236,6 +237,18 @@ def test_orders_in_force_and_their_lifting_are_filed() -> None:
     assert enterprise_view(rp.state("enterprise", USCC), RULES, 0)["orders_in_force"][0]["order"] == "suspend"
     rp.feed(order("lifted", "2026-11-20 09:00", by=SUPERVISOR))
     assert rp.state("enterprise", USCC).orders == {}
+
+
+def test_a_files_window_of_applied_hashes_stays_at_applied() -> None:
+    """A file that already keeps APPLIED hashes drops its oldest for an entry without a source: the
+    kernel's `remember` bounds every core's window, the enterprise file's too."""
+    entry = {k: v for k, v in registered().items() if k not in ("origin", "cause")}
+    full = EnterpriseFile(id=USCC, applied=list(range(1, APPLIED + 1)))
+    f, _ = decide_enterprise(full, entry, RULES)
+    assert len(f.applied) == APPLIED and f.applied[0] == 2 and f.applied[-1] == entry_hash(entry["entry_id"])
+    stored = unpack(pack(full), EnterpriseFile, lazy=True)  # the hashes as bytes, as the worker reads them
+    f, _ = decide_enterprise(stored, entry, RULES)
+    assert len(f.applied_stored) // 8 + len(f.applied) == APPLIED
 
 
 def test_the_file_stays_bounded_however_many_events() -> None:

@@ -14,6 +14,7 @@ from engine.cores import build_cores
 from engine.decide.replay import clock_entry
 from engine.enterprise.replay import DistrictReplay
 from engine.enterprise.state import EnterpriseFile
+from engine.kernel.state import APPLIED, entry_hash
 from engine.plan.annual import behind_escalations, progress
 from engine.plan.rules import load_plan
 from engine.plan.tracking import PlanTown, month_end, seed_entries, seed_entry
@@ -68,6 +69,15 @@ def test_a_seed_starts_a_towns_year_with_januarys_check_due_after_the_grace() ->
     assert p.next_due() == int(datetime(2027, 2, 3, tzinfo=SHANGHAI).timestamp())
     assert sorted(rp.states["plan"]) == ["2027/huxi", "2027/lihaiwu", "2027/yuji", "2027/zhulaozhuang"]
     assert seed_entry(2027, "huxi") == seed_entries(PLAN.annual)[0]  # the same entry each time it is made
+
+
+def test_a_towns_window_of_applied_hashes_stays_at_applied() -> None:
+    """A plan town keeping APPLIED hashes drops its oldest for the next entry (the kernel's bound)."""
+    core = build_cores(RULES, None, PLAN)["plan"]
+    entry = seed_entry(2027, "yuji")
+    state, _ = core.decide(PlanTown("2027/yuji", applied=list(range(1, APPLIED + 1))), entry)
+    assert len(state.applied) == APPLIED and state.applied[0] == 2
+    assert state.applied[-1] == entry_hash(entry["entry_id"])
 
 
 def test_a_seed_sent_again_changes_nothing() -> None:
