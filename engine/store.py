@@ -198,7 +198,7 @@ def _rows(subject: Any, name: str, places: tuple[str, ...], value: dict[str, Any
     does not read.
     """
     columns, rows = value["columns"], value["rows"]
-    if len(columns) == len(places) and all(map(str.__eq__, columns, places)):
+    if tuple(columns) == places:
         return rows
     at = {column: n for n, column in enumerate(columns)}
     missing = [p for p in places if p not in at]
