@@ -17,6 +17,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from conftest import EXAMPLES
 
 from engine.harness import Namespace, Worker, not_enterprise, produce, read_all, values
+from engine.metrics import BATCH_PHASES
 
 pytestmark = pytest.mark.broker
 
@@ -83,8 +84,8 @@ def test_examples_accepted_and_rejected_examples_rejected(namespace: Namespace, 
     assert re.search(r'^hazard_gc_pause_seconds_count\{generation="2"\} [1-9]', text, re.M)
     phases = {m[1]: float(m[2]) for m in re.finditer(r'^hazard_batch_seconds_total\{phase="(\w+)"\} (\S+)$',
                                                       text, re.M)}
-    assert set(phases) == {"fetch", "intake", "decide", "send", "store", "commit"}
-    assert all(phases[p] > 0 for p in ("fetch", "intake", "decide", "send", "store", "commit")), phases
+    assert set(phases) == set(BATCH_PHASES)
+    assert all(phases[p] > 0 for p in BATCH_PHASES), phases
     with pytest.raises(urllib.error.HTTPError) as refused:  # no page shows raw tables
         urllib.request.urlopen(f"http://127.0.0.1:{namespace.web_port}/table/", timeout=10)
     assert refused.value.code == 404
