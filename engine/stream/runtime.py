@@ -331,6 +331,7 @@ class Runtime:
         writes: list[Send] = []
         phases, started = self.metrics.batch_seconds, time.perf_counter()
         commits = {tp: records[-1].offset + 1 for tp, records in batch.items()}
+        forwards = self.forwards  # before intake, which counts what it forwards
         intake = [records for tp, records in batch.items() if tp.topic in self.intake_topics]
         # A subject's events come on several intake topics; the timeline fixes their order. Taken
         # by the time the field apps sent them (each partition's own order kept), a backlog after
@@ -341,7 +342,6 @@ class Runtime:
         self._decide_all([records for tp, records in batch.items() if tp.topic not in self.intake_topics],
                          sends, writes)
         started = _phase(phases["decide"], started)
-        forwards = self.forwards
         # The outputs and the history chunks first, in one round trip: a state on a changelog never
         # records an output or counts a chunk that is not on the broker.
         chunks = [w for w in writes if w.topic in self.history_changelogs]
