@@ -1,8 +1,7 @@
 """What a batch does once it is decided: its sends, table writes and commit, in that order.
 
 Here a Runtime without a broker gets a fake producer (`_send`) and consumer
-(`commit`) that record the order of what reaches the broker, and can hold or
-fail a send.
+(`commit`) that record the order of what reaches the broker.
 """
 
 from __future__ import annotations
@@ -14,35 +13,25 @@ from typing import Any
 import pytest
 
 from bench.workload import build
-from engine.stream.runtime import BatchFailed, Runtime
+from engine.stream.runtime import Runtime
 from engine.stream.sending import Acked
 from tests.unit.test_batch_decisions import Rec, _runtime
 
 
 class Broker:
-    """What the runtime's sends and commits did, in order; a send can be held or made to fail."""
+    """What the runtime's sends and commits did, in order."""
 
     def __init__(self) -> None:
         self.log: list[tuple[str, Any]] = []
-        self.release = asyncio.Event()
-        self.release.set()
-        self.fail_sends = 0  # the next this many sends fail
 
     async def send(self, records: list[Any]) -> list[Acked]:
         if not records:
             return []
-        await self.release.wait()
-        if self.fail_sends:
-            self.fail_sends -= 1
-            raise BatchFailed("send failed: the broker went away")
         self.log.append(("send", sorted({r.topic for r in records})))
         return [Acked(0, n) for n, _ in enumerate(records)]
 
     async def commit(self, commits: dict[Any, int]) -> None:
         self.log.append(("commit", {(tp.topic, tp.partition): end for tp, end in commits.items()}))
-
-    def assignment(self) -> set[Any]:
-        return set()
 
 
 @pytest.fixture
@@ -77,4 +66,6 @@ def test_a_batch_that_forwards_null_keys_holds_the_clocks_until_a_fetch_after_th
 
     asyncio.run(run())
     assert rt.forwards == 1 and rt.forwarded_ms > 0
+    # The copy went out keyed by its subject, then the batch's commit; no mark, no timeline entry.
+    assert [kind for kind, _ in broker.log] == ["send", "commit"]
     assert broker.log[0] == ("send", [rt.prefix + "hazard.reports"])
