@@ -182,6 +182,16 @@ class Settings(BaseSettings):
         default=True, description="HAZARD_DECIDE: run the decision agent and the clocks; "
         "false runs intake only (validate, de-duplicate, append to the timeline), as the "
         "benchmark's intake rung does")
+    fetch_wait_ms: int = Field(
+        default=10, ge=1, le=1000, description="HAZARD_FETCH_WAIT_MS: the longest the broker holds "
+        "a worker's fetch for HAZARD_FETCH_MIN_BYTES to arrive. Shorter: a little less latency "
+        "at low rates, more CPU when idle (an idle worker asks this often); the timer's horizon "
+        "trails the clock by about this much more (docs/benchmarks.md)")
+    fetch_min_bytes: int = Field(
+        default=65_536, ge=1, le=16 * 1024 * 1024, description="HAZARD_FETCH_MIN_BYTES: the "
+        "broker answers a worker's fetch once this much is there for it (or after "
+        "HAZARD_FETCH_WAIT_MS); 1 answers at the first record, which costs a worker fed a few "
+        "events a second a fetch and a batch for every record or two")
     broker_retry_max_s: float = Field(default=10.0, gt=0,
                                       description="HAZARD_BROKER_RETRY_MAX_S: longest retry pause")
     secrets_dir: Path | None = Field(

@@ -103,16 +103,15 @@ PROBE_S = 2.0
 # that now happens in a thread, but a rebalance still hands the replica a million keys on the loop.
 SESSION_MS = 10_000
 # A fetch's highwater was taken at most SETTLE_S before its answer arrived. An idle partition is
-# fetched again every FETCH_WAIT_MS, so the timer's horizon trails the clock by about their sum.
+# fetched again every `fetch_wait_ms`, so the timer's horizon trails the clock by about their sum.
 SETTLE_S = 0.1
-# The broker answers a fetch once it has FETCH_MIN_BYTES for it, or after FETCH_WAIT_MS. Answered
-# at the first byte (aiokafka's default), a worker fed 100 events a second fetched again the moment
-# each answer came, one or two records at a time, and encoding and decoding those requests for its
-# 28 partitions took most of its 0.75 cores; waiting up to 10 ms it used 0.38, the events' p50/p99
-# 18/26 -> 29/42 ms. A busy worker fills FETCH_MIN_BYTES at once. The price: an idle worker asks
-# every 10 ms, not every 200, and uses 0.09 cores instead of 0.02 (docs/benchmarks.md).
-FETCH_WAIT_MS = 10
-FETCH_MIN_BYTES = 65_536
+# The broker answers a fetch once it has `fetch_min_bytes` (64 KiB) for it, or after `fetch_wait_ms`
+# (10 ms; Settings). Answered at the first byte (aiokafka's default), a worker fed 100 events a
+# second fetched again the moment each answer came, one or two records at a time, and encoding and
+# decoding those requests for its 28 partitions took most of its 0.75 cores; waiting up to 10 ms it
+# used 0.38, the events' p50/p99 18/26 -> 29/42 ms. A busy worker fills the minimum at once. The
+# price: an idle worker asks every 10 ms, not every 200, and uses 0.09 cores instead of 0.02
+# (docs/benchmarks.md).
 STEP_TIMEOUT_S = 60.0  # a recovery step (a broker request, or reading with no progress) that
                        # takes longer fails, and the recovery starts again with a fresh reader
 READER_STOP_S = 5.0  # how long a recovery waits for its changelog reader to close
@@ -243,13 +242,7 @@ class Runtime:
         await server.start()
         probe = BrokerProbe(self.bootstrap, self.auth)
         self.producer = await self._new_producer()
-        self.consumer = kafka_member(
-            # Dynamic membership: aiokafka 0.14 carries a static member's id on JoinGroup and
-            # SyncGroup only (not on heartbeats), and sends no LeaveGroup for a static member.
-            self.bootstrap, self.auth, self.settings.app_id,
-            partition_assignment_strategy=(RangePartitionAssignor,),
-            session_timeout_ms=SESSION_MS, heartbeat_interval_ms=2_000, fetch_max_wait_ms=FETCH_WAIT_MS,
-            fetch_min_bytes=FETCH_MIN_BYTES)
+        self.consumer = self._new_consumer()
         topics = [*self.intake_topics, *([self.timeline] if self.settings.decide else [])]
         self.consumer.subscribe(topics, listener=_Rebalance(self))
         await self.consumer.start()
@@ -372,6 +365,16 @@ class Runtime:
         self.handled_until.update({tp: max(r.timestamp for r in records)
                                    for tp, records in batch.items() if tp.topic in self.intake_topics})
         self._note_caught_up(commits)
+
+    def _new_consumer(self) -> AIOKafkaConsumer:
+        """The worker's member of its group, not started."""
+        return kafka_member(
+            # Dynamic membership: aiokafka 0.14 carries a static member's id on JoinGroup and
+            # SyncGroup only (not on heartbeats), and sends no LeaveGroup for a static member.
+            self.bootstrap, self.auth, self.settings.app_id,
+            partition_assignment_strategy=(RangePartitionAssignor,),
+            session_timeout_ms=SESSION_MS, heartbeat_interval_ms=2_000,
+            fetch_max_wait_ms=self.settings.fetch_wait_ms, fetch_min_bytes=self.settings.fetch_min_bytes)
 
     async def _new_producer(self) -> AIOKafkaProducer:
         producer = kafka_producer(self.bootstrap, self.auth)
