@@ -26,13 +26,22 @@ Times are the process's CPU time (`time.process_time_ns`), not the wall
 clock, so other processes on a shared machine weigh on them less.
 
 With `--baseline FILE` (default bench/results/core-before.json, when it
-exists) the figures of an earlier run are printed beside this run's.
+exists) the figures of an earlier run are printed beside this run's. Those
+were taken on another day, maybe on another machine: the same code ran at
+83.8 µs an event on one host and 53.5 on the next (docs/benchmarks.md). With
+`--before COMMIT` the earlier tree is measured in this run instead, on this
+machine, just before this tree: a temporary `git worktree` of COMMIT runs its
+own `bench.core` with the same sizes. COMMIT needs a `bench/core.py` of its
+own; 73767be is the tree before issue 12's work with the first of them.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import subprocess
+import sys
+import tempfile
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -278,15 +287,46 @@ def report(now: dict[str, Any], before: dict[str, Any] | None) -> str:
     return "\n".join(lines)
 
 
+def measure_commit(commit: str, events: int, probe: int) -> dict[str, Any]:
+    """`bench.core`'s figures for another commit of this repository, measured now on this machine:
+    its own `bench/core.py`, run in a temporary worktree of it."""
+    def run_(cmd: list[str], **options: Any) -> None:
+        done = subprocess.run(cmd, capture_output=True, text=True, check=False, **options)
+        if done.returncode != 0:
+            raise RuntimeError(f"{' '.join(cmd[:4])} ... failed ({done.returncode}): "
+                               f"{(done.stderr or done.stdout)[-2000:]}")
+
+    with tempfile.TemporaryDirectory(prefix="bench-core-before-") as scratch:
+        tree, out = Path(scratch) / "tree", Path(scratch) / "before.json"
+        git = ["git", "-C", str(REPO_ROOT)]
+        run_([*git, "worktree", "add", "--detach", "--quiet", str(tree), commit])
+        try:
+            # Its report goes nowhere: the JSON is what is printed beside this run. On the
+            # path first, the worktree's own engine is the one imported.
+            run_([sys.executable, "-m", "bench.core", "--events", str(events), "--probe", str(probe),
+                  "--baseline", str(out.with_suffix(".none")), "--out", str(out)],
+                 cwd=tree, env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(tree)})
+            return json.loads(out.read_text())
+        finally:
+            subprocess.run([*git, "worktree", "remove", "--force", str(tree)], check=False,
+                           capture_output=True)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.core", description=__doc__.split("\n")[0])
     parser.add_argument("--events", type=int, default=20_000, help="events of the mixed workload")
     parser.add_argument("--probe", type=int, default=50, help="events timed at each history length")
     parser.add_argument("--baseline", type=Path, default=BASELINE, help="an earlier run's JSON")
+    parser.add_argument("--before", metavar="COMMIT", help="measure this commit now, on this machine, "
+                        "and print it as 'before' (instead of --baseline); it needs a bench/core.py")
     parser.add_argument("--out", type=Path, default=None, help="write this run's figures as JSON")
     args = parser.parse_args(argv)
+    if args.before is not None:
+        before = measure_commit(args.before, args.events, args.probe)
+        print(f"before: {args.before}, measured in this run")
+    else:
+        before = json.loads(args.baseline.read_text()) if args.baseline.exists() else None
     now = run(args.events, args.probe)
-    before = json.loads(args.baseline.read_text()) if args.baseline.exists() else None
     print(report(now, before))
     if args.out is not None:
         args.out.write_text(json.dumps(now, indent=2) + "\n")

@@ -73,3 +73,22 @@ def test_the_instruction_counts_run_the_path_bench_core_times() -> None:
     assert stored[2] != stored[1] and len(stored[2]["hazard"]) > len(stored[1]["hazard"])
     assert all(raw for raw in stored[2]["hazard"].values())
     assert instructions._COLLECTED.search("==1== Collected : 12345\n")[1] == "12345"
+
+
+def test_a_commit_is_measured_in_a_worktree_of_its_own_and_the_worktree_goes(tmp_path) -> None:
+    """`--before COMMIT` runs that commit's own bench.core now: HEAD's here, at a small size."""
+    import subprocess
+
+    from engine.settings import REPO_ROOT
+
+    def worktrees() -> str:
+        return subprocess.run(["git", "-C", str(REPO_ROOT), "worktree", "list"], check=True,
+                              capture_output=True, text=True).stdout
+
+    before = core.measure_commit("HEAD", 60, 2)
+    assert before["mixed"]["events"] == 60 and before["mixed"]["total_us_per_event"] > 0
+    assert [row["history"] for row in before["history"]["hazard"]] == list(core.HISTORY_LENGTHS["hazard"])
+    assert "bench-core-before-" not in worktrees()
+    with pytest.raises(RuntimeError, match="0{40}"):  # no such commit: git's words, nothing left
+        core.measure_commit("0" * 40, 60, 2)
+    assert "bench-core-before-" not in worktrees()
