@@ -32,7 +32,8 @@ were taken on another day, maybe on another machine: the same code ran at
 `--before COMMIT` the earlier tree is measured in this run instead, on this
 machine, just before this tree: a temporary `git worktree` of COMMIT runs its
 own `bench.core` with the same sizes. COMMIT needs a `bench/core.py` of its
-own; 73767be is the tree before issue 12's work with the first of them.
+own: 73767be is the tree before issue 12's work (2fbe3f1) with the first
+`bench/core.py` added, and nothing else.
 """
 
 from __future__ import annotations
@@ -301,8 +302,9 @@ def measure_commit(commit: str, events: int, probe: int) -> dict[str, Any]:
         git = ["git", "-C", str(REPO_ROOT)]
         run_([*git, "worktree", "add", "--detach", "--quiet", str(tree), commit])
         try:
-            # Its report goes nowhere: the JSON is what is printed beside this run. On the
-            # path first, the worktree's own engine is the one imported.
+            # Its report goes nowhere: the JSON is what is printed beside this run (and its
+            # baseline is a file that does not exist, so it reads none). On the path first, the
+            # worktree's own engine is the one imported.
             run_([sys.executable, "-m", "bench.core", "--events", str(events), "--probe", str(probe),
                   "--baseline", str(out.with_suffix(".none")), "--out", str(out)],
                  cwd=tree, env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(tree)})

@@ -75,7 +75,7 @@ def test_the_instruction_counts_run_the_path_bench_core_times() -> None:
     assert instructions._COLLECTED.search("==1== Collected : 12345\n")[1] == "12345"
 
 
-def test_a_commit_is_measured_in_a_worktree_of_its_own_and_the_worktree_goes(tmp_path) -> None:
+def test_a_commit_is_measured_in_a_worktree_of_its_own_and_the_worktree_goes() -> None:
     """`--before COMMIT` runs that commit's own bench.core now: HEAD's here, at a small size."""
     import subprocess
 
