@@ -99,31 +99,77 @@ def _map_delta(was: dict[str, Any], keys: list[str], values: list[Any],
     rows = list(now.values())
     differs = list(map(ne, rows, values))
     changed: dict[str, Any] = {}
+    edited: dict[str, Any] = {}
     at = -1
     with contextlib.suppress(ValueError):  # no row (or no more) differs
         while True:
             at = differs.index(True, at + 1)
-            changed[keys[at]] = rows[at]
+            key, row = keys[at], rows[at]
+            edit = _lists_delta(values[at], row)
+            if edit is None:
+                changed[key] = row
+            else:
+                edited[key] = edit
     changed.update(zip(listed[len(keys):], rows[len(keys):], strict=True))
     out: dict[str, Any] = {}
     if changed:
         out["set"] = changed
+    if edited:
+        out["edit"] = edited
     if gone:
         out["gone"] = [k for k in was if k in gone]
     return out
 
 
+def _lists_delta(was: Any, now: Any) -> dict[str, Any] | None:
+    """A value of lists by name (a source's applied runs, `{"starts": [...], "ends": [...]}`) as the
+    changes of each list; None for any other value, or one whose names changed."""
+    if type(was) is not dict or type(now) is not dict or list(was) != list(now):
+        return None
+    if not all(type(v) is list for v in now.values()) or not all(type(v) is list for v in was.values()):
+        return None
+    return {name: _list_delta(was[name], value) for name, value in now.items() if value != was[name]}
+
+
 def _list_delta(was: list[Any], now: list[Any]) -> dict[str, Any]:
-    """The list as the base's with `drop` items taken from its front and `add` put at its end."""
+    """The list as the base's from place `drop`, its next `keep` items, then `add`: a rolling list
+    drops lines at its front and adds some at its end, a source's runs also change their last."""
     n = len(was)
-    if now[:n] == was:
-        return {"add": now[n:]} if len(now) > n else {}
-    if now:
-        first = now[0]
-        for i in range(1, n):
-            if was[i] == first and was[i:] == now[:n - i]:
-                return {"drop": i, "add": now[n - i:]}
-    return {"drop": n, "add": now}
+    try:
+        drop = was.index(now[0]) if now else n
+    except ValueError:
+        drop = n
+    keep = _common(was, drop, now)
+    out: dict[str, Any] = {}
+    if drop:
+        out["drop"] = drop
+    if keep != n - drop:
+        out["keep"] = keep
+    if len(now) > keep:
+        out["add"] = now[keep:]
+    return out
+
+
+def _common(was: list[Any], drop: int, now: list[Any]) -> int:
+    """How many items `was[drop:]` and `now` have the same from their start (by halves, each
+    comparison a slice's in C)."""
+    most = min(len(was) - drop, len(now))
+    if was[drop:drop + most] == now[:most]:
+        return most
+    low, high = 0, most - 1  # the first `low` are the same; at most `high` are
+    while low < high:
+        mid = (low + high + 1) // 2
+        if was[drop:drop + mid] == now[:mid]:
+            low = mid
+        else:
+            high = mid - 1
+    return low
+
+
+def _apply_list(was: list[Any], step: dict[str, Any], added: list[Any] | None = None) -> list[Any]:
+    drop = step.get("drop", 0)
+    keep = step.get("keep", len(was) - drop)
+    return was[drop:drop + keep] + (step.get("add") or [] if added is None else added)
 
 
 def apply(parts: dict[str, Any], change: dict[str, Any], read_rows: Any) -> dict[str, Any]:
@@ -138,6 +184,9 @@ def apply(parts: dict[str, Any], change: dict[str, Any], read_rows: Any) -> dict
         if type(value) is dict:
             for key in step.get("gone", ()):
                 del value[key]
+            for key, edit in step.get("edit", {}).items():
+                value[key] = {field: _apply_list(lists, edit[field]) if field in edit else lists
+                              for field, lists in value[key].items()}
             rows = step.get("set")
             if rows:
                 value.update(read_rows(name, {"columns": columns, "rows": rows}) if columns else rows)
@@ -145,7 +194,7 @@ def apply(parts: dict[str, Any], change: dict[str, Any], read_rows: Any) -> dict
             added = step.get("add") or []
             if columns and added:
                 added = read_rows(name, {"columns": columns, "rows": added})
-            parts[name] = value[step.get("drop", 0):] + added
+            parts[name] = _apply_list(value, step, added)
     return parts
 
 

@@ -67,13 +67,17 @@ def clone(state: Any) -> Any:
 
 
 def copy_value(value: Any) -> Any:
-    """A JSON value's lists and dicts copied, level by level; its strings and numbers shared."""
+    """A JSON value's lists and dicts copied, level by level; its strings and numbers shared (a
+    leaf is not passed to a call of its own: rows of leaves are most of a state)."""
     kind = type(value)
     if kind is list:
-        return [copy_value(v) for v in value]
+        return [copy_value(v) if type(v) in _NESTED else v for v in value]
     if kind is dict:
-        return {k: copy_value(v) for k, v in value.items()}
+        return {k: copy_value(v) if type(v) in _NESTED else v for k, v in value.items()}
     return value
+
+
+_NESTED = (list, dict)
 
 
 @functools.cache

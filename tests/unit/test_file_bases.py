@@ -78,7 +78,14 @@ def edit(f: EnterpriseFile, rng: random.Random, step: int) -> None:
     elif r < 0.8:
         f.proposals.append([step, f"proposal-{step}", "fine", f"HZ-N{step}"])
     f.recent = [*f.recent, [1_769_000_000 + step, f"ev-n{step}", "x" * rng.randint(5, 40)]][-50:]
-    f.applied_from.setdefault(f"src/{step % 7}", {"starts": [], "ends": []})["ends"].append(step)
+    runs = f.applied_from.setdefault(f"src/{step % 7}", {"starts": [], "ends": []})
+    if runs["ends"] and rng.random() < 0.5:  # the last run grows
+        runs["ends"][-1] += 1
+    else:  # a run of its own
+        runs["starts"].append(1000 + step)
+        runs["ends"].append(1001 + step)
+    if len(runs["starts"]) > 6:  # the oldest runs leave the window
+        del runs["starts"][:2], runs["ends"][:2]
     f.inspections += 1
 
 
@@ -135,6 +142,19 @@ def test_the_base_a_record_on_the_broker_names_outlives_the_next_base() -> None:
             assert store.get(before) is not None
         before = raw
     assert f.base_stored.n > 3
+
+
+def test_a_source_s_runs_are_stored_as_what_changed_in_them() -> None:
+    store = Store()
+    f = busy_file()
+    f.applied_from["engine.timeline/0"] = {"starts": list(range(0, 400, 4)), "ends": list(range(1, 401, 4))}
+    store.put(f)
+    runs = f.applied_from["engine.timeline/0"]
+    runs["ends"][-1] += 1
+    del runs["starts"][0], runs["ends"][0]
+    raw = store.put(f)
+    assert b'"edit":{"engine.timeline/0":{"starts":{"drop":1},"ends":{"drop":1,"keep":98,"add":[398]}}}' in raw
+    same(store.get(), f)
 
 
 def test_a_small_file_stays_whole_in_its_record() -> None:
