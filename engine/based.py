@@ -12,7 +12,9 @@ history (the state class's `BASED`) are kept apart:
   under `USCC#N` (`chunk_key`), and never changed after.
 - The file's record holds the other fields and, under `"based"`, the base it
   stands on and what changed in those parts since (`delta`): rows set and gone
-  in a map, lines dropped from the front of a list and added at its end.
+  in a map; a list as the base's items from one place, how many, then what was
+  added (lines rolling off the front, a source's last run grown); a map's
+  value of lists (a source's runs) as the changes of each list.
 - When the changes grow past a quarter of their base's bytes, or cannot be put
   as changes (a row that came back moved), the file is stored with a new base
   N+1 and no changes. A file whose parts are smaller than `MIN_BASE` stays whole
