@@ -20,11 +20,6 @@ def dumps(value: Any) -> bytes:
     return orjson.dumps(value)
 
 
-def fragment(raw: bytes) -> Any:
-    """JSON already encoded, written as it is where `dumps` meets it inside a value."""
-    return orjson.Fragment(raw)
-
-
 def loads(raw: bytes | str) -> Any:
     """Parse JSON; raises `JSONDecodeError` (a ValueError) on anything that is not."""
     return orjson.loads(raw)

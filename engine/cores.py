@@ -35,12 +35,8 @@ from engine.store import unpack
 # Table names, as their changelog topics carry them.
 TABLES = {"hazard": "hazards", "alert": "alerts", "enterprise": "enterprises", "plan": "plans"}
 SEEN_TABLE = "intake-seen"
-# The history tables of the kinds whose history is kept apart from their states (engine/store.py),
-# and of the enterprises' files, whose large parts are kept there in bases (engine/based.py).
-HISTORY_TABLES = {"hazard": "hazards-history", "alert": "alerts-history",
-                  "enterprise": "enterprises-history"}
-# The kinds whose states the decide stage keeps decoded across batches (engine/stream/held.py).
-KEPT_DECODED = frozenset({"enterprise", "plan"})
+# The history tables of the kinds whose history is kept apart from their states (engine/store.py).
+HISTORY_TABLES = {"hazard": "hazards-history", "alert": "alerts-history"}
 
 
 @dataclass(frozen=True, slots=True)

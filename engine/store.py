@@ -58,12 +58,6 @@ The names are still in the record, once; the rows are written and read as the
 code keeps them, with no transposing either way (a file of 500 open hazards:
 `pack` 104 → 62 µs). A record of format 4 or before (by column) loads; rows
 stored under columns in another order, or more of them, are read by name.
-
-Since format 6 an enterprise file's large parts (its class's `BASED`) stand on
-a base in the enterprises' history table, and its record holds what changed
-since, under `"based"` (engine/based.py, docs/stored-state.md); its header
-holds its place, as a hazard's does. A record of format 5 or before loads, and
-moves onto a base when its file is next stored.
 """
 
 from __future__ import annotations
@@ -74,24 +68,19 @@ from collections.abc import Mapping
 from typing import Any
 
 from engine import codec
-from engine.based import MIN_BASE, REBASE_SHARE, Base, apply, delta, encode_change
 from engine.decide.state import Hazard
-from engine.kernel.apply import copy_value
 from engine.kernel.state import (
     CHUNK,
     HISTORY_ITEM,
-    MissingHistory,
     StoredHistory,
     applied_bytes,
-    chunk_key,
     chunk_reader,
     from_doc,
-    state_doc,
     stored_history,
 )
 
-FORMAT = 6
-READS = (1, 2, 3, 4, 5, 6)  # the formats with a `format` key this code reads (0 has none)
+FORMAT = 5
+READS = (1, 2, 3, 4, 5)  # the formats with a `format` key this code reads (0 has none)
 _MARK = b'{"format":'
 _NO_HISTORY = StoredHistory()  # nothing stored before (frozen: one serves every state)
 
@@ -100,8 +89,7 @@ class StoredFormatError(ValueError):
     """A stored state written in a format this code does not know (a newer engine wrote it)."""
 
 
-def pack(h: Any, summary: bytes = b"", place: bytes = b"",
-         chunks: dict[int, bytes | None] | None = None) -> bytes:
+def pack(h: Any, summary: bytes = b"", place: bytes = b"", chunks: dict[int, bytes] | None = None) -> bytes:
     """Serialise a state for the table, with optional one-line summaries in its header.
 
     `summary` is what the gauges count of it, `place` where the feeds find it
@@ -110,20 +98,10 @@ def pack(h: Any, summary: bytes = b"", place: bytes = b"",
     history table (chunk number -> bytes): each time the history's tail fills a
     chunk of CHUNK items, that chunk leaves the record. Without `chunks` the
     whole history stays in the record (chunks stored before are read back into it).
-
-    For a state class with `BASED` parts (an enterprise's file), `chunks` collects
-    a new base (and None for the base it removes), and the record holds only what
-    changed since the base it stands on (engine/based.py); the state's
-    `base_stored` is then the base it was stored on. Without `chunks` the file
-    is stored whole, as before format 6.
     """
     head = header_line(h, summary, place)
     lazy = hasattr(h, "history_stored")  # a hazard or an alert, not an enterprise's file
-    on_base = chunks is not None and hasattr(h, "base_stored")
-    # The applied hashes (and a history) go on lines of their own; a file's large parts, on a base.
-    doc = state_doc(h, False, True, "small" if on_base else "all")
-    if on_base:
-        _on_base(h, doc, chunks)  # type: ignore[arg-type] - not None when on_base
+    doc = h.doc(whole=False, named=True)  # the applied hashes (and a history) go on lines of their own
     # The applied hashes raw on the record's last line, the stored part as it came: no base64 to
     # write or to read (an enterprise file's 2,000 hashes were 21 KB of base64 inside its JSON).
     applied = applied_bytes(h) if h.applied or getattr(h, "applied_stored", b"") else b""
@@ -141,65 +119,6 @@ def pack(h: Any, summary: bytes = b"", place: bytes = b"",
     if applied:
         parts += [b"\n", applied]
     return b"".join(parts)  # the stored tail and hashes are copied once, here
-
-
-def _on_base(h: Any, doc: dict[str, Any], chunks: dict[int, bytes | None]) -> None:
-    """Add to `doc` (the state's other fields) what changed in its large parts since its base,
-    under `"based"`; or a new base to `chunks`; or the parts whole while they are small (format 6)."""
-    cls, base = type(h), h.base_stored
-    if base is not None:
-        change = delta(base, h, cls.NAMED)
-        if change is not None:
-            raw = encode_change(base.n, change)
-            if len(raw) * REBASE_SHARE <= base.size:
-                doc["based"] = codec.fragment(raw)
-                return
-    whole = state_doc(h, False, True, "based")
-    stored = codec.dumps(whole)
-    if base is None and len(stored) < MIN_BASE:
-        doc.update(whole)
-        return
-    n = base.n + 1 if base is not None else 1
-    chunks[n] = stored
-    if n > 2:
-        chunks[n - 2] = None  # the base before the one the stored record stands on
-    doc["based"] = codec.fragment(encode_change(n, {}))
-    # The base's own lists, sharing their strings and numbers with the state's: comparing the rows
-    # later stops at each shared one instead of comparing its characters.
-    h.base_stored = Base(n, {name: copy_value(getattr(h, name)) for name in cls.BASED}, len(stored))
-
-
-def base_parts(raw: bytes, cls: type[Any]) -> dict[str, Any]:
-    """A stored base's parts, as the state class keeps them (empty where the base has none)."""
-    doc = codec.loads(raw)
-    parts: dict[str, Any] = {}
-    for name, empty in cls.BASED.items():
-        value = doc.get(name)
-        if value is None:
-            parts[name] = empty()
-        elif name in cls.NAMED:
-            parts[name] = _rows(None, name, cls.NAMED[name][1], value)
-        else:
-            parts[name] = value
-    return parts
-
-
-def _onto_base(state: Any, based: dict[str, Any], history: Mapping[bytes, bytes] | None) -> None:
-    """Put a file's large parts in place: its base's, with the changes its record holds (format 6)."""
-    n, cls = based["on"], type(state)
-    raw = history.get(chunk_key(state.id.encode(), n)) if history is not None else None
-    if not raw:
-        raise MissingHistory(f"base {n} of {state.id!r} is not in the history table"
-                             if history is not None else
-                             f"base {n} of {state.id!r}: no history table to read it from")
-
-    def rows(name: str, value: dict[str, Any]) -> Any:
-        return _rows(state.id, name, cls.NAMED[name][1], value)
-
-    parts = base_parts(raw, cls)
-    for name, value in apply(copy_value(parts), based["change"], rows).items():
-        setattr(state, name, value)
-    state.base_stored = Base(n, parts, len(raw))
 
 
 def header_line(h: Any, summary: bytes = b"", place: bytes = b"") -> bytes:
@@ -323,7 +242,6 @@ def unpack(raw: bytes, kind: type[Any] = Hazard, lazy: bool = False,
     if version not in READS:
         raise StoredFormatError(f"stored state {doc.get('id')!r} has format {version}; "
                                 f"this engine reads formats 0 to {FORMAT}")
-    based = doc.pop("based", None)
     if hashes is not None:
         if lazy:
             doc["applied_stored"], doc["applied"] = hashes, []
@@ -348,10 +266,7 @@ def unpack(raw: bytes, kind: type[Any] = Hazard, lazy: bool = False,
             doc["history_stored"] = stored
         else:
             doc["history"] = stored.decoded()
-    state = from_doc(kind, _positional(doc, kind.NAMED, version))
-    if based is not None:
-        _onto_base(state, based, history)
-    return state
+    return from_doc(kind, _positional(doc, kind.NAMED, version))
 
 
 def header(raw: bytes) -> tuple[int | None, bytes | None, bytes | None]:

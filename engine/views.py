@@ -9,7 +9,7 @@ decoding every state.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,7 +18,6 @@ import structlog
 from engine.clocks import DeadlineIndex
 from engine.cores import Core
 from engine.feeds.index import Place, PlaceIndex
-from engine.kernel.state import MissingHistory
 from engine.metrics import AlertGauges, EnterpriseGauges, GaugeView, HazardGauges
 from engine.store import header, pack
 
@@ -64,12 +63,10 @@ class Derived:
             index = self.places[kind] = PlaceIndex()
         return index
 
-    def store(self, kind: str, new: Any, chunks: dict[int, bytes | None] | None = None) -> bytes:
+    def store(self, kind: str, new: Any, chunks: dict[int, bytes] | None = None) -> bytes:
         """The bytes to store for a subject's new state; its clock, gauges and place follow it.
 
-        `chunks` collects the history chunks (or a file's base) to write apart (`engine.store.pack`).
-        A hazard's header holds its gauges' view and its place, a file's its place: a replica
-        files a record by its header, before (or without) reading the base it stands on.
+        `chunks` collects the history chunks to write apart (`engine.store.pack`).
         """
         place = self.cores[kind].place(new)
         if kind == "hazard":
@@ -77,49 +74,32 @@ class Derived:
             packed = pack(new, view.encode(self.rules_version), place.encode(self.rules_version),
                           chunks)
             self.gauges.put(new.id, view)
-        elif kind == "enterprise":
-            packed = pack(new, place=place.encode(self.rules_version), chunks=chunks)
-            if self.enterprise_gauges is not None:
-                self.enterprise_gauges.update(new)
         else:
             packed = pack(new, chunks=chunks)
             if kind == "alert":
                 self.alert_gauges.update(new)
+            elif kind == "enterprise" and self.enterprise_gauges is not None:
+                self.enterprise_gauges.update(new)
         self.indices[kind].set(new.id, new.next_due())
         self.place_index(kind).put(new.id, place)
         return packed
 
     def place_of(self, kind: str, raw: bytes) -> Place:
-        """Where a stored state stands for the feeds: from its header if it has one, else decoded.
-
-        A file whose header place was made under other rules is decoded, which needs its
-        base; a reader without it (a replica that has not read the base yet) keeps the
-        place the header has, until the file is stored again.
-        """
-        where = header(raw)[2] if kind in ("hazard", "enterprise") else None
-        if where is not None:
-            place = Place.decode(where, self.rules_version)
+        """Where a stored state stands for the feeds: from its header if it has one, else decoded."""
+        if kind == "hazard":
+            where = header(raw)[2]
+            place = Place.decode(where, self.rules_version) if where is not None else None
             if place is not None:
                 return place
         core = self.cores[kind]
-        try:
-            return core.place(core.decode(raw))
-        except MissingHistory:
-            place = Place.decode(where, None) if where is not None else None
-            if place is None:
-                raise
-            return place
+        return core.place(core.decode(raw))
 
-    def rebuild(self, kind: str, stored: Iterable[tuple[bytes, bytes]],
-                history: Mapping[bytes, bytes] | None = None) -> None:
+    def rebuild(self, kind: str, stored: Iterable[tuple[bytes, bytes]]) -> None:
         """The index and gauges of one kind afresh from its stored (key, bytes), in one pass."""
-        self.install(kind, self.collect(kind, stored, history))
+        self.install(kind, self.collect(kind, stored))
 
-    def collect(self, kind: str, stored: Iterable[tuple[bytes, bytes]],
-                history: Mapping[bytes, bytes] | None = None) -> Collected:
+    def collect(self, kind: str, stored: Iterable[tuple[bytes, bytes]]) -> Collected:
         """What `install` puts in place, read from the stored states; changes nothing shared.
-
-        `history` is the kind's history table, where an enterprise's file reads its base.
 
         A million hazards take half a minute here, so the runtime calls this in a thread:
         on the event loop it would starve the consumer's heartbeats, and the group would
@@ -138,7 +118,7 @@ class Derived:
             due, summary, where = header(raw)
             out.dues.append((subject, due))
             if kind != "hazard":
-                state = core.decode(raw) if history is None else core.decode(raw, history=history)
+                state = core.decode(raw)
                 if kind == "alert":
                     out.alerts.append(state)
                 elif kind == "enterprise":

@@ -67,8 +67,6 @@ class EnterpriseFile:
     # The applied hashes stored before, undecoded (as for a Hazard): a file hears from every hazard
     # of its enterprise, and a list of 2,000 hashes cost 20 µs a scan for each re-delivery check.
     applied_stored: bytes = b""
-    # The base its large parts were stored on (engine/based.py), or None: stored whole.
-    base_stored: Any = field(default=None, compare=False, repr=False)
 
     # What each place of a positional field means; the stored record names them (engine/store.py).
     # The credit proposals, with a decision nested in each, stay positional for now.
@@ -82,11 +80,6 @@ class EnterpriseFile:
         "proposals": ("many", ("time", "proposal_id", "measure", "hazard_id")),
         "recent": ("many", ("time", "event_id", "what")),
     }
-
-    # The parts that grow with the enterprise's history, each with its empty value: since stored
-    # format 6 they are kept in a base apart from the file's record (engine/based.py).
-    BASED: ClassVar[dict[str, type]] = {"hazards": dict, "recent": list, "proposals": list,
-                                        "applied_from": dict}
 
     def encode(self) -> bytes:
         """Serialise compactly, leaving out fields at their defaults."""

@@ -74,9 +74,7 @@ def enterprise_view(f: EnterpriseFile, rules: Any, now: float) -> dict[str, Any]
 
 
 def enterprise_source(table: Mapping[bytes, bytes], rules: Any, now: Callable[[], float],
-                      index: PlaceIndex | Indices,
-                      history: Mapping[bytes, bytes] | None = None) -> TableSource:
-    """The enterprises table (values as `engine.store.pack` writes them) as a StateSource; `history`
-    holds the files' bases (engine/based.py)."""
-    return TableSource(table, lambda raw: enterprise_view(unpack(raw, EnterpriseFile, history=history),
-                                                          rules, now()), index)
+                      index: PlaceIndex | Indices) -> TableSource:
+    """The enterprises table (values as `engine.store.pack` writes them) as a StateSource."""
+    return TableSource(table, lambda raw: enterprise_view(unpack(raw, EnterpriseFile), rules, now()),
+                       index)

@@ -43,8 +43,8 @@ class Place:
                             "overdue_after": self.overdue_after})
 
     @classmethod
-    def decode(cls, raw: bytes, rules_version: str | None) -> Place | None:
-        """The inverse of encode; None if made under other rules (None: under any), or not a place.
+    def decode(cls, raw: bytes, rules_version: str) -> Place | None:
+        """The inverse of encode; None if made under other rules, or not a place at all.
 
         A place stored before its parts were named (a four-element list) still reads.
         """
@@ -52,9 +52,9 @@ class Place:
             doc = codec.loads(raw)
         except codec.JSONDecodeError:
             return None
-        if isinstance(doc, list) and len(doc) == 4 and rules_version in (doc[0], None):
+        if isinstance(doc, list) and len(doc) == 4 and doc[0] == rules_version:
             return cls.of(doc[1], doc[2], doc[3])
-        if not isinstance(doc, dict) or rules_version not in (doc.get("rules"), None):
+        if not isinstance(doc, dict) or doc.get("rules") != rules_version:
             return None
         try:
             return cls.of(doc["town"], doc["departments"], doc["overdue_after"])

@@ -22,7 +22,7 @@ from engine.kernel.time import epoch
 
 # A timeline entry (engine/kernel/entries.py): entry_id, subject, subject_kind, type, time and data.
 __all__ = ["CLOCK_TYPE", "Entry", "UnknownEntryType", "advance_clocks", "apply_entry", "clone",
-           "copy_value", "entry_time", "take_over"]
+           "entry_time", "take_over"]
 
 
 class UnknownEntryType(ValueError):
@@ -63,21 +63,16 @@ def clone(state: Any) -> Any:
     are integers, so one list copy is a deep copy of them.
     """
     return type(state)(**{name: getattr(state, name).copy() if name == "applied"
-                          else copy_value(getattr(state, name)) for name in state.__slots__})
+                          else _copy(getattr(state, name)) for name in state.__slots__})
 
 
-def copy_value(value: Any) -> Any:
-    """A JSON value's lists and dicts copied, level by level; its strings and numbers shared (a
-    leaf is not passed to a call of its own: rows of leaves are most of a state)."""
+def _copy(value: Any) -> Any:
     kind = type(value)
     if kind is list:
-        return [copy_value(v) if type(v) in _NESTED else v for v in value]
+        return [_copy(v) for v in value]
     if kind is dict:
-        return {k: copy_value(v) if type(v) in _NESTED else v for k, v in value.items()}
+        return {k: _copy(v) for k, v in value.items()}
     return value
-
-
-_NESTED = (list, dict)
 
 
 @functools.cache

@@ -20,7 +20,7 @@ from typing import Any, Self
 
 from engine import codec
 
-STORED = ("history_stored", "applied_stored", "base_stored")  # how it was stored, not what it is
+STORED = ("history_stored", "applied_stored")
 
 # Entry hashes a state keeps to recognise a re-delivered entry. A duplicate comes at most one batch
 # of records (engine/stream/runtime.py MAX_BATCH) after its original: docs/redelivery.md says why.
@@ -237,16 +237,15 @@ def stored_history(raw: bytes) -> list[list[Any]]:
     return [[item[n] for n in HISTORY_ITEM] for item in codec.loads(raw)]
 
 
-def state_doc(state: Any, whole: bool = True, named: bool = False, parts: str = "all") -> dict[str, Any]:
+def state_doc(state: Any, whole: bool = True, named: bool = False) -> dict[str, Any]:
     """A state's fields by name, those at their defaults or empty left out; without the history
     and the applied hashes unless `whole`; with `named`, the places of its positional lists named
-    after the class's `NAMED`, as the stored record holds them (engine/store.py). `parts`: "all"
-    the fields, "small" those not in the class's `BASED` (engine/based.py), "based" those only.
+    after the class's `NAMED`, as the stored record holds them (engine/store.py).
 
     A field is left out when it is None, its own default, an empty list or
     dict, or equal to its default (a field with a default factory has none).
     """
-    return _doc_builder(type(state), whole, named, parts)(state)
+    return _doc_builder(type(state), whole, named)(state)
 
 
 def _named_one(places: tuple[str, ...], value: list[Any]) -> dict[str, Any]:
@@ -268,7 +267,7 @@ _NAMED_SHAPES = {"one": _named_one, "many": _named_rows, "map": _named_rows}
 
 
 @functools.cache
-def _doc_builder(cls: type, whole: bool, named: bool, parts: str = "all") -> Callable[[Any], dict[str, Any]]:
+def _doc_builder(cls: type, whole: bool, named: bool) -> Callable[[Any], dict[str, Any]]:
     """`state_doc` for one state class, as a function written for its fields.
 
     The generic form zipped every field's name, default and value and tested
@@ -281,12 +280,9 @@ def _doc_builder(cls: type, whole: bool, named: bool, parts: str = "all") -> Cal
     """
     space: dict[str, Any] = {"_EMPTY": _EMPTY, "full_history": full_history, "all_applied": all_applied}
     lines = ["def doc(s):", "    d = {}"]
-    based = getattr(cls, "BASED", {})
     for f in fields(cls):
         name = f.name
         if name in STORED or (not whole and name in ("history", "applied")):
-            continue
-        if (parts == "small" and name in based) or (parts == "based" and name not in based):
             continue
         if whole and name == "history":
             lines.append("    v = full_history(s)")

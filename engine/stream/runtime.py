@@ -53,16 +53,7 @@ from engine.alerts import AlertRules
 from engine.clocks import DeadlineIndex, from_settings
 from engine.contract.envelope import INTAKE_TOPICS
 from engine.contract.outputs import record_headers
-from engine.cores import (
-    HISTORY_TABLES,
-    KEPT_DECODED,
-    SEEN_TABLE,
-    TABLES,
-    Core,
-    build_cores,
-    decide_entry,
-    record_value,
-)
+from engine.cores import HISTORY_TABLES, SEEN_TABLE, TABLES, Core, build_cores, decide_entry, record_value
 from engine.deadletter import DEAD_LETTER, dead_letter
 from engine.enterprise import web as enterprise_web
 from engine.enterprise.view import enterprise_source
@@ -187,13 +178,12 @@ class Runtime:
         app_id = settings.app_id
         self.tables = {kind: Table(f"{app_id}-{TABLES[kind]}-changelog") for kind in self.cores}
         self.seen = Table(f"{app_id}-{SEEN_TABLE}-changelog")
-        # Hazards' and alerts' histories, in chunks apart from their states (engine/store.py), and
-        # the bases of the enterprises' files (engine/based.py).
+        # Hazards' and alerts' histories, in chunks apart from their states (engine/store.py).
         self.histories = {kind: Table(f"{app_id}-{HISTORY_TABLES[kind]}-changelog")
                           for kind in self.cores if kind in HISTORY_TABLES}
         self.history_changelogs = {t.changelog for t in self.histories.values()}
         # Enterprise files and plan towns stay decoded between batches (engine/stream/held.py).
-        self.decoded = Decoded({kind for kind in self.cores if kind in KEPT_DECODED})
+        self.decoded = Decoded({kind for kind in self.cores if kind not in HISTORY_TABLES})
         self.by_changelog = {t.changelog: t for t in (*self.tables.values(), *self.histories.values(),
                                                       self.seen)}
         self.local = (LocalStore(settings.data_dir / app_id / "tables")
@@ -745,8 +735,7 @@ class Runtime:
             for kind, table in self.tables.items():
                 # Read in a thread, so that the consumer keeps its heartbeats (a million hazards: half
                 # a minute); put in place here, on the loop, where /metrics and the feeds read them.
-                collected = await asyncio.to_thread(self.derived.collect, kind, table.items(),
-                                                    self.histories.get(kind))
+                collected = await asyncio.to_thread(self.derived.collect, kind, table.items())
                 self.derived.install(kind, collected)
                 self.readiness.table_recovered(kind)
             if self.replica is not None:  # the worker's own tables answer for its partitions again
@@ -798,19 +787,17 @@ class Runtime:
         if unknown:
             raise TokenFileError(f"{self.tokens.path}: unknown {', '.join(unknown)}")
         now = self.clock.now
-
-        def history(kind: str) -> Any:
-            return history_side(self.replica, kind, self.histories[kind])
-
         hazards = self._source("hazard", lambda table, index: hazard_source(
-            table, self.rules, now, index, history("hazard")))
+            table, self.rules, now, index, history_side(self.replica, "hazard", self.histories["hazard"])))
         alerts = (self._source("alert", lambda table, index: alert_source(
-            table, now, index, history("alert"))) if "alert" in self.tables else None)
+            table, now, index, history_side(self.replica, "alert", self.histories["alert"])))
+                  if "alert" in self.tables else None)
         feeds.register(pages, settings=self.settings, bootstrap=self.bootstrap, hazards=hazards,
                        alerts=alerts, tokens=self.tokens, now=self.clock.now)
         enterprise_web.register(pages, settings=self.settings, tokens=self.tokens, now=self.clock.now,
-                                enterprises=self._source("enterprise", lambda table, index: enterprise_source(
-                                    table, self.rules, now, index, history("enterprise"))))
+                                enterprises=self._source("enterprise", lambda table, index:
+                                                         enterprise_source(table, self.rules, now,
+                                                                           index)))
         field_intake.register(pages, settings=self.settings, bootstrap=self.bootstrap,
                               tokens=self.tokens, known=self.rules.reference,
                               metrics=self.metrics.http_intake)

@@ -20,7 +20,7 @@ from typing import Any
 
 from engine import codec
 from engine.contract.outputs import ESCALATIONS, INSPECTIONS_PUBLIC, record_headers
-from engine.cores import HISTORY_TABLES, TABLES
+from engine.cores import TABLES
 from engine.enterprise.state import EnterpriseFile
 from engine.plan.annual import behind_escalations, progress
 from engine.plan.draw import DRAWN_TYPE, DrawError, draw_event, publication, rerun
@@ -35,14 +35,11 @@ PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
 async def latest_files(bootstrap: str, app_id: str,
                        auth: Mapping[str, Any] | None = None) -> list[EnterpriseFile]:
-    """Every enterprise's latest file in the table's changelog, on the bases in its history's."""
+    """Every enterprise's latest file in the table's changelog."""
     latest: dict[bytes, bytes | None] = {}
     for r in await read_to_end(bootstrap, f"{app_id}-{TABLES['enterprise']}-changelog", auth):
         latest[r.key] = r.value
-    bases: dict[bytes, bytes | None] = {}
-    for r in await read_to_end(bootstrap, f"{app_id}-{HISTORY_TABLES['enterprise']}-changelog", auth):
-        bases[r.key] = r.value
-    return [unpack(v, EnterpriseFile, history=bases) for v in latest.values() if v]
+    return [unpack(v, EnterpriseFile) for v in latest.values() if v]
 
 
 async def recorded_draws(bootstrap: str, prefix: str,

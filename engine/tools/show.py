@@ -116,13 +116,9 @@ async def load_enterprise(bootstrap: str, prefix: str, app_id: str, uscc: str,
     """The latest stored file of an enterprise and its timeline entries (records, inspections, links)."""
     key = uscc.encode()
     changes = await _records_for_key(bootstrap, f"{app_id}-{TABLES['enterprise']}-changelog", key, auth)
-    bases = await _records_for_key(bootstrap, f"{app_id}-{HISTORY_TABLES['enterprise']}-changelog", key,
-                                   auth, chunks=True)
     entries = await _records_for_key(bootstrap, prefix + TIMELINE, key, auth)
     latest = changes[-1].value if changes else None
-    history = {r.key: r.value for r in bases}
-    return ((unpack(latest, EnterpriseFile, history=history) if latest else None),
-            [json.loads(r.value) for r in entries])
+    return (unpack(latest, EnterpriseFile) if latest else None), [json.loads(r.value) for r in entries]
 
 
 def render_enterprise(f: EnterpriseFile | None, entries: list[dict[str, Any]], uscc: str,

@@ -21,10 +21,8 @@ import pytest
 from engine import codec
 from engine.alerts import load_alert_rules
 from engine.cores import decide_entry
-from engine.enterprise.state import EnterpriseFile
 from engine.ruleset import load_rules
 from engine.settings import REPO_ROOT, Settings
-from engine.store import unpack
 from engine.stream import runtime as runtime_module
 from engine.stream.held import Decoded
 from engine.stream.runtime import Runtime
@@ -89,20 +87,6 @@ def _tables(rt: Runtime) -> dict[str, dict[bytes, bytes]]:
     return {t.changelog: dict(t.items()) for t in (*rt.tables.values(), *rt.histories.values())}
 
 
-def _files(rt: Runtime) -> dict[bytes, bytes]:
-    """Each enterprise's file as decoded from its record and base, every field in its order."""
-    bases = rt.histories["enterprise"]
-    return {key: codec.dumps(unpack(raw, EnterpriseFile, history=bases).doc())
-            for key, raw in rt.tables["enterprise"].items()}
-
-
-def _but_files(tables: dict[str, dict[bytes, bytes]], rt: Runtime) -> dict[str, dict[bytes, bytes]]:
-    """The tables but the enterprises' records and bases: how a file is split between them depends
-    on when it was stored, which the size of the batches decides (engine/based.py)."""
-    files = {rt.tables["enterprise"].changelog, rt.histories["enterprise"].changelog}
-    return {name: table for name, table in tables.items() if name not in files}
-
-
 @pytest.fixture(scope="module")
 def entries() -> list[dict[str, Any]]:
     made = _timeline(1_500)
@@ -115,9 +99,7 @@ def test_batches_decide_and_store_as_one_record_at_a_time(entries: list[dict[str
     one, many = _runtime(tmp_path / "one", keep=False), _runtime(tmp_path / "many", keep=False)
     sent_one, sent_many = _run(one, entries, 1), _run(many, entries, 300)
     assert sent_many == sent_one
-    assert _but_files(_tables(many), many) == _but_files(_tables(one), one)
-    assert _files(many) == _files(one)
-    assert any(raw.count(b'"based"') for raw in many.tables["enterprise"].values())
+    assert _tables(many) == _tables(one)
     kinds = {e.get("subject_kind") for e in entries}
     assert {"hazard", "alert", "enterprise"} <= kinds
     assert sum(len(t) for t in _tables(many).values()) > 100

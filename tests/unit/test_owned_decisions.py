@@ -17,7 +17,7 @@ from typing import Any
 from bench.workload import START, build
 from engine import codec
 from engine.alerts import load_alert_rules
-from engine.cores import HISTORY_TABLES, build_cores, decide_entry, record_value
+from engine.cores import build_cores, decide_entry, record_value
 from engine.intake.process import TIMELINE, Record, decide_intake
 from engine.plan.rules import optional_plan
 from engine.ruleset import load_rules
@@ -47,7 +47,7 @@ def test_owned_decisions_give_the_same_outputs_and_stored_states_as_copying_ones
     entries[200:200] = entries[100:110]  # re-deliveries, among the rest
     kept: dict[tuple[str, str], Any] = {}  # copying: states in memory
     tables: dict[str, dict[bytes, bytes]] = {kind: {} for kind in CORES}  # owned: packed, as stored
-    histories: dict[str, dict[bytes, bytes]] = {kind: {} for kind in HISTORY_TABLES}  # as the worker
+    histories: dict[str, dict[bytes, bytes]] = {kind: {} for kind in ("hazard", "alert")}  # as the worker
     decided = {kind: 0 for kind in CORES}
     pending = list(entries)
     while pending:
@@ -64,13 +64,9 @@ def test_owned_decisions_give_the_same_outputs_and_stored_states_as_copying_ones
         assert (got.new is got.state) == (want is before and before is not None)
         if got.new is got.state:
             continue
-        chunks: dict[int, bytes | None] = {}
+        chunks: dict[int, bytes] = {}
         tables[core.kind][key] = pack(got.new, b"", b"", chunks)
-        for n, value in chunks.items():  # None: a file's base it no longer needs
-            if value is None:
-                del histories[core.kind][key + b"#%d" % n]
-            else:
-                histories[core.kind][key + b"#%d" % n] = value
+        histories.get(core.kind, {}).update((key + b"#%d" % n, v) for n, v in chunks.items())
         assert pack(got.new) == pack(want)
         kept[(core.kind, entry["subject"])] = want
         decided[core.kind] += 1

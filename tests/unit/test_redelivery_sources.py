@@ -189,8 +189,7 @@ def test_two_workers_one_republishing_after_a_flood_through_the_runtime_s_stages
         assert len(entries) == 3 + 2 * FLOOD + 3  # each: its own entry, its enterprise's (and its finding's)
         decider = _runtime(tmp_path / f"{name}-decide")
         _run(decider, entries, 300)
-        file = unpack(decider.tables["enterprise"][USCC.encode()], EnterpriseFile,
-                      history=decider.histories["enterprise"])
+        file = unpack(decider.tables["enterprise"][USCC.encode()], EnterpriseFile)
         hazard = unpack(decider.tables["hazard"][b"HZ-FLOOD-1"], Hazard)
         return file, hazard
 

@@ -124,7 +124,7 @@ def test_a_stored_state_keeps_its_header_and_names_its_format() -> None:
     raw = pack(h, b"summary", b"place")
     assert header(raw) == (h.next_due(), b"summary", b"place")
     _, state, history, hashes = raw.split(b"\n", 3)
-    assert state.startswith(b'{"format":6,') and b'"history"' not in state and b'"applied"' not in state
+    assert state.startswith(b'{"format":5,') and b'"history"' not in state and b'"applied"' not in state
     assert b'"applied_from":{"rectification.updates/0":{"starts":[' in state
     assert len(h.applied) == 2 and hashes == b"".join(tag.to_bytes(8, "big") for tag in h.applied)  # raw
     assert state.endswith(b'"history_kept":{"chunks":0,"tail":%d}}' % len(h.history))
@@ -134,7 +134,7 @@ def test_a_stored_state_keeps_its_header_and_names_its_format() -> None:
 
 def test_a_state_of_an_unknown_format_is_refused_with_a_clear_error() -> None:
     """A state written by a newer engine names its format instead of loading wrongly."""
-    with pytest.raises(StoredFormatError, match="format 9; this engine reads formats 0 to 6"):
+    with pytest.raises(StoredFormatError, match="format 9; this engine reads formats 0 to 5"):
         unpack(b'\n{"format":9,"id":"HZ-1"}\n[]')
 
 
@@ -274,7 +274,7 @@ def test_enterprise_files_stored_in_format_2_load_and_are_stored_by_rows_next(pa
     assert unpack(raw, EnterpriseFile) == want
     again = pack(want, b"summary", b"place")
     line = again.split(b"\n")[1]
-    assert line.startswith(b'{"format":6,')
+    assert line.startswith(b'{"format":5,')
     assert b'"hazards":{"columns":["status","grade","deadline",' in line and b'"rows":{"HZ-' in line
     if want.orders:
         assert b'"orders":{"columns":["order","hazard_id","at"],"rows":{"' in line
@@ -324,7 +324,7 @@ def test_states_stored_in_format_3_load_refuse_their_copies_and_are_stored_anew(
     lazy = unpack(raw, kind, lazy=True)
     assert all(hash_applied(lazy, tag) for tag in want.applied)
     again = pack(lazy)
-    assert again.split(b"\n")[1].startswith(b'{"format":6,')
+    assert again.split(b"\n")[1].startswith(b'{"format":5,')
     assert unpack(again, kind) == want
 
 
@@ -333,7 +333,7 @@ def test_states_stored_in_format_4_load_refuse_their_copies_and_store_their_rows
         path: Path) -> None:
     """Format 4 (written by commit 333e3a9: lists and maps of positional rows by column) loads to
     the state it stored, records by source and all, and refuses a copy of what it applied; stored
-    again it is format 6, every list or map of rows under its column names, and reads back the
+    again it is format 5, every list or map of rows under its column names, and reads back the
     same, whole and lazily."""
     kind = {"alert": Alert, "hazard": Hazard, "enterprise": EnterpriseFile}[path.name.split("-", 1)[0]]
     want = kind.decode(path.with_suffix(".json").read_bytes())
@@ -346,7 +346,7 @@ def test_states_stored_in_format_4_load_refuse_their_copies_and_store_their_rows
     assert applied_before(lazy, entry_id, (source, runs["starts"][-1]))
     again = pack(lazy, b"summary", b"place")
     line = again.split(b"\n")[1]
-    assert line.startswith(b'{"format":6,') and header(again) == (want.next_due(), b"summary", b"place")
+    assert line.startswith(b'{"format":5,') and header(again) == (want.next_due(), b"summary", b"place")
     rows = [name for name, (shape, _) in kind.NAMED.items() if shape != "one" and getattr(want, name)]
     assert all(b'"%s":{"columns":[' % name.encode() in line for name in rows)
     assert unpack(again, kind) == want and unpack(again, kind, lazy=True) == lazy
