@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -55,10 +56,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     args.add_argument("--seconds", type=float, default=20.0, help="length of each paced window")
     args.add_argument("--drain", type=int, default=40_000, help="events drained first")
     args.add_argument("--tag", default="", help="a name for this run in its JSON line")
-    args.add_argument("--workdir", type=Path, default=Path(".bench") / "fixed-pace")
+    args.add_argument("--workdir", type=Path, default=None,
+                      help="where the worker keeps its data (default: a temporary directory)")
     opts = args.parse_args(argv)
-    with broker_session() as bootstrap:
-        result = run(bootstrap, opts.workdir, opts.drain, opts.rate, opts.seconds)
+    with broker_session() as bootstrap, tempfile.TemporaryDirectory(prefix="fixed-pace-") as tmp:
+        result = run(bootstrap, opts.workdir or Path(tmp), opts.drain, opts.rate, opts.seconds)
     print(json.dumps({"tag": opts.tag, "rate": opts.rate, **result}))
 
 
