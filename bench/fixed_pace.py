@@ -15,14 +15,13 @@ so that the machine's drift falls on both.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from bench.ladder import Engine, drain_usage, latency_points, prepare
+from bench.ladder import engine_rung
 from bench.workload import build
 
 POINT_KEYS = ("target_rate", "achieved_rate", "saturated", "worker_cores", "machine_busy_cores",
@@ -30,22 +29,16 @@ POINT_KEYS = ("target_rate", "achieved_rate", "saturated", "worker_cores", "mach
 
 
 def run(bootstrap: str, root: Path, drain: int, rate: float, seconds: float) -> dict[str, Any]:
-    """The drained rate of `drain` events, then the worker at 50% and 80% of `rate`."""
+    """The drained rate of `drain` events, then the worker at 50% and 80% of `rate` (rung 4 of the
+    ladder with its paces fixed)."""
     items = build(drain + int(rate * 1.3 * seconds) + 1_000)
-    ns = prepare(bootstrap, root, "fixed-pace", items[:drain])
-    try:
-        with Engine(ns, decide=True) as engine:
-            usage = drain_usage(engine)
-            out: dict[str, Any] = {"drain": {
-                "events": drain, "events_per_s": round(drain / usage.seconds),
-                "cpu_s_per_million": round(usage.cpu_seconds / drain * 1e6),
-                "worker_cores": round(usage.cpu_seconds / usage.seconds, 2),
-                "machine_busy_cores": round(usage.machine_busy_cores, 2)}}
-            points, _ = latency_points(engine, items[drain:], rate, seconds)
-            out["paced"] = [{k: p[k] for k in POINT_KEYS if k in p} for p in points]
-            return out
-    finally:
-        asyncio.run(ns.delete_topics())
+    rung = engine_rung(bootstrap, root, items, drain, True, seconds, name="fixed pace", latency_rate=rate)
+    figures = rung.as_dict()
+    drained = {"events": drain, "events_per_s": round(rung.events_per_s),
+               "cpu_s_per_million": round(rung.cpu_s_per_million),
+               "worker_cores": figures["cores_used"],
+               "machine_busy_cores": round(rung.usage.machine_busy_cores, 2)}
+    return {"drain": drained, "paced": [{k: p[k] for k in POINT_KEYS if k in p} for p in rung.latency]}
 
 
 def main(argv: Sequence[str] | None = None) -> None:

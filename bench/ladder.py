@@ -510,8 +510,10 @@ def latency_points(engine: Engine, items: Sequence[Item], rate: float, seconds: 
 
 
 def engine_rung(bootstrap: str, root: Path, items: Sequence[Item], events: int, decide: bool,
-                latency_s: float, log_level: str = LOG_LEVEL, name: str | None = None) -> Rung:
-    """Drain `events` pre-filled events with one worker, then measure latency at 50% and 80% load."""
+                latency_s: float, log_level: str = LOG_LEVEL, name: str | None = None,
+                latency_rate: float | None = None) -> Rung:
+    """Drain `events` pre-filled events with one worker, then measure latency at 50% and 80% load:
+    of the rate it drained, or of `latency_rate` (the same paces for every tree of an A/B)."""
     name = name or ("4 full engine" if decide else "3 intake only")
     ns = prepare(bootstrap, root, re.sub(r"\W+", "-", name), items[:events])
     try:
@@ -521,8 +523,8 @@ def engine_rung(bootstrap: str, root: Path, items: Sequence[Item], events: int, 
                                if decide else "validate, de-duplicate, append to the timeline")
                         + f"; HAZARD_LOG_LEVEL={log_level}", events, usage)
             if latency_s > 0:
-                rung.latency, rung.notes = latency_points(engine, items[events:], rung.events_per_s,
-                                                          latency_s)
+                rung.latency, rung.notes = latency_points(engine, items[events:],
+                                                          latency_rate or rung.events_per_s, latency_s)
         return rung
     finally:
         asyncio.run(ns.delete_topics())
