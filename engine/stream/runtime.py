@@ -2,17 +2,23 @@
 
 Per batch fetched with `getmany`:
 1. intake records become timeline entries, rejections and duplicates, and
-   de-duplication marks; timeline records become decisions and new states
-   (the pure `decide_intake` and cores, exactly as the rule tests call them);
-   a valid intake record with a null key on another partition than its
-   subject's is forwarded instead: sent again to its topic, keyed by its
-   subject, value and headers unchanged, and judged as that copy;
-2. every record the batch caused for another topic is sent, and the batch
-   waits for the broker's acknowledgement of all of them;
-3. then the table writes that record those effects go to their changelogs,
+   de-duplication marks (the pure `decide_intake`); a valid intake record
+   with a null key on another partition than its subject's is forwarded
+   instead: sent again to its topic, keyed by its subject, value and headers
+   unchanged, and judged as that copy;
+2. those records are sent and the batch waits for the broker's
+   acknowledgement; each timeline entry that is the next record of its
+   partition for this worker to decide is taken into the decide stage at
+   once, at the offset the broker gave it, instead of a fetch later (one
+   trip through the broker an event, not two);
+3. the timeline records fetched, then those taken, become decisions and new
+   states (the pure cores, exactly as the rule tests call them); their
+   outputs and history chunks are sent, and the batch waits again;
+4. then the table writes that record those effects go to their changelogs,
    and the batch waits again;
-4. only then are the positions committed: the offset after the last record
-   of each partition in the batch.
+5. only then are the positions committed: the offset after the last record
+   of each partition in the batch, or taken into it, and the consumer moves
+   past the entries it took.
 
 Every record `getmany` returns is handled before the next call, and a
 position is committed only as far as the records handled, so no position
@@ -126,6 +132,17 @@ SEQUENCE_LOST = (OutOfOrderSequenceNumber, UnknownProducerId)
 
 class BatchFailed(Exception):
     """A send or a commit of a batch failed: the worker must go back to its committed positions."""
+
+
+@dataclass(frozen=True, slots=True)
+class Appended:
+    """A timeline record this worker has just sent, as the decide stage reads a fetched one."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes
 
 
 @dataclass(frozen=True, slots=True)
@@ -340,19 +357,36 @@ class Runtime:
         for rec in heapq.merge(*intake, key=lambda r: r.timestamp):
             self._intake(rec, sends, writes)
         started = _phase(phases["intake"], started)
-        self._decide_all([records for tp, records in batch.items() if tp.topic not in self.intake_topics],
-                         sends, writes)
-        started = _phase(phases["decide"], started)
-        # The outputs and the history chunks first, in one round trip: a state on a changelog never
-        # records an output or counts a chunk that is not on the broker.
-        chunks = [w for w in writes if w.topic in self.history_changelogs]
-        if chunks:
-            writes = [w for w in writes if w.topic not in self.history_changelogs]
-        acked = await self._send(sends + chunks)
-        if self.forwards != forwards:  # copies now on the broker that no fetch has seen yet
-            self.forwarded_ms = int(time.time() * 1000)
-        started = _phase(phases["send"], started)
-        self._written(chunks, acked[len(sends):])
+        pending = [records for tp, records in batch.items() if tp.topic not in self.intake_topics]
+        # Per timeline partition, how many more records this batch may decide (see `_appended`).
+        room = {tp.partition: MAX_BATCH - len(records) for tp, records in batch.items()
+                if tp.topic == self.timeline}
+        taken: list[Appended] = []
+        if sends:  # the timeline entries, rejections and forwarded copies, on the broker first
+            acked = await self._send(sends)
+            if self.forwards != forwards:  # copies now on the broker that no fetch has seen yet
+                self.forwarded_ms = int(time.time() * 1000)
+            started = _phase(phases["send"], started)
+            taken = self._appended(sends, acked, room, commits)
+            pending.append(taken)
+        # Rounds: the records in hand are decided, their outputs sent; the links they sent to the
+        # timeline (a hazard's to its enterprise, an inspection's to its town's plan) are decided
+        # in the next round the same way, as long as they are taken.
+        while pending:
+            outs: list[Send] = []
+            decided: list[Send] = []
+            self._decide_all(pending, outs, decided)
+            started = _phase(phases["decide"], started)
+            # The outputs and the history chunks first: a state on a changelog never records an
+            # output or counts a chunk that is not on the broker.
+            chunks = [w for w in decided if w.topic in self.history_changelogs]
+            writes += [w for w in decided if w.topic not in self.history_changelogs]
+            acked = await self._send(outs + chunks)
+            started = _phase(phases["send"], started)
+            self._written(chunks, acked[len(outs):])
+            more = self._appended(outs, acked[:len(outs)], room, commits)
+            taken += more
+            pending = [more] if more else []
         self._written(writes, await self._send(writes))
         started = _phase(phases["store"], started)
         try:
@@ -360,11 +394,57 @@ class Runtime:
         except Exception as exc:  # noqa: BLE001 - any failed commit: the batch comes again
             raise BatchFailed(f"commit failed: {type(exc).__name__}: {exc}") from exc
         _phase(phases["commit"], started)
+        self._skip_decided(taken, commits)
         self.positions.update(commits)
         self.metrics.batch_records.observe(sum(map(len, batch.values())))
         self.handled_until.update({tp: max(r.timestamp for r in records)
                                    for tp, records in batch.items() if tp.topic in self.intake_topics})
         self._note_caught_up(commits)
+
+    def _appended(self, sends: list[Send], acked: list[Any], room: dict[int, int],
+                  commits: dict[TopicPartition, int]) -> list[Appended]:
+        """The timeline entries just sent that the decide stage takes now, instead of a fetch later.
+
+        An entry is taken when it is the next record of its partition for this worker to
+        decide: every record before it was decided, in an earlier batch or earlier in this
+        one, so deciding it now is what fetching it would do, in the same order and at the
+        same offset (which its decision records). At the first entry of a partition that is
+        not (a clock entry sent between two batches, another worker's record, a gap), the
+        rest of that partition's entries are left to the fetch, in order. `room` is how many
+        more records of each partition the batch may decide, MAX_BATCH in all, fetched and
+        taken together: the bound docs/redelivery.md argues from. `commits` is moved past
+        what is taken.
+        """
+        if not self.settings.decide:
+            return []
+        taken: list[Appended] = []
+        nexts: dict[int, int | None] = {}  # per timeline partition: the offset to take next, or None
+        for send, meta in zip(sends, acked, strict=True):
+            if send.topic != self.timeline:
+                continue
+            part = meta.partition
+            tp = TopicPartition(self.timeline, part)
+            if part not in nexts:
+                nexts[part] = commits.get(tp, self.positions.get(tp))
+            if meta.offset != nexts[part] or room.get(part, MAX_BATCH) <= 0:
+                nexts[part] = None  # the fetch brings this one and the rest of its partition
+                continue
+            taken.append(Appended(self.timeline, part, meta.offset, send.key, send.value))
+            nexts[part] = commits[tp] = meta.offset + 1
+            room[part] = room.get(part, MAX_BATCH) - 1
+        return taken
+
+    def _skip_decided(self, appended: list[Appended], commits: dict[TopicPartition, int]) -> None:
+        """Move the consumer past the timeline entries decided as they were sent.
+
+        The fetcher drops what it holds of those partitions and a fetch already asked
+        answers for the old position, so none of them is handed over, decoded or
+        decided again.
+        """
+        for part in {a.partition for a in appended}:
+            tp = TopicPartition(self.timeline, part)
+            with contextlib.suppress(IllegalStateError):  # revoked meanwhile: its next owner reads on
+                self.consumer.seek(tp, commits[tp])
 
     def _new_consumer(self) -> AIOKafkaConsumer:
         """The worker's member of its group, not started."""
