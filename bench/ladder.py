@@ -314,9 +314,18 @@ def batch_phases(samples: list[tuple[str, dict[str, str], float]]) -> dict[str, 
             if name == "hazard_batch_seconds_total" and "phase" in labels}
 
 
-def phases_between(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
-    """The seconds of each phase from one scrape to a later one (a phase missing from either: 0)."""
-    return {phase: round(after.get(phase, 0.0) - before.get(phase, 0.0), 3) for phase in BATCH_PHASES}
+def phases_between(before: dict[str, float], after: dict[str, float],
+                   keys: Sequence[str] = BATCH_PHASES) -> dict[str, float]:
+    """The seconds of each phase (or the count of each of `keys`) from one scrape to a later one (a
+    key missing from either: 0)."""
+    return {key: round(after.get(key, 0.0) - before.get(key, 0.0), 3) for key in keys}
+
+
+def timeline_paths(samples: list[tuple[str, dict[str, str], float]]) -> dict[str, float]:
+    """Timeline records a worker has decided so far, taken as it sent them or fetched
+    (`hazard_timeline_entries_total`)."""
+    return {labels["path"]: value for name, labels, value in samples
+            if name == "hazard_timeline_entries_total" and "path" in labels}
 
 
 def assigned(samples: list[tuple[str, dict[str, str], float]], prefix: str) -> dict[str, list[int]]:
@@ -470,12 +479,15 @@ def latency_points(engine: Engine, items: Sequence[Item], rate: float, seconds: 
         count = min(int(rate * load * seconds), len(items) - offset)
         if count < 10:
             break
-        phases = batch_phases(scrape(ns.web_port))
+        scraped = scrape(ns.web_port)
+        phases, paths = batch_phases(scraped), timeline_paths(scraped)
         start, end = asyncio.run(paced(ns.bootstrap, ns.prefix, items[offset:offset + count], rate * load))
         offset += count
         window = Window(start, end, warmup=max(2.0, 0.2 * (end - start)))
         asyncio.run(engine.drain())
-        phases = phases_between(phases, batch_phases(scrape(ns.web_port)))
+        scraped = scrape(ns.web_port)
+        phases = phases_between(phases, batch_phases(scraped))
+        paths = phases_between(paths, timeline_paths(scraped), ("taken", "fetched"))
         inputs = asyncio.run(read_records(ns.bootstrap, sorted(engine.intake)))
         timeline = asyncio.run(read_records(ns.bootstrap, [ns.topic(TIMELINE)]))
         if engine.decide:
@@ -504,6 +516,9 @@ def latency_points(engine: Engine, items: Sequence[Item], rate: float, seconds: 
                        # The worker's batches from the window's start to the end of its drain, by phase:
                        # where its wall time went (fetch includes waiting for records).
                        "batch_phases_s": phases,
+                       # Timeline records decided in that time: taken in the batch that sent them, or
+                       # fetched a batch later.
+                       "timeline_entries": paths,
                        **summary([lat for _, lat in samples])})
     notes["highest_load_kept_pace"] = kept_pace or None
     return points, notes

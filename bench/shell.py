@@ -34,6 +34,7 @@ Times are the process's CPU time, so a busy machine weighs on them less.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import json
 import shutil
@@ -139,7 +140,7 @@ def run_stages(runtime: Runtime, items: Sequence[Item]) -> dict[str, Any]:
     by_kind: dict[str, int] = defaultdict(int)
     timeline_offsets: dict[int, int] = defaultdict(int)
     records = _intake_records(runtime, items)
-    pending: list[Rec] = []
+    loop = asyncio.new_event_loop()
 
     def to_timeline(sends: list[Send]) -> list[Rec]:
         out = []
@@ -151,6 +152,13 @@ def run_stages(runtime: Runtime, items: Sequence[Item]) -> dict[str, Any]:
                 timeline_offsets[partition] += 1
         return out
 
+    handed: list[Send] = []  # outputs a batch's decisions sent before their last round
+
+    async def take(outs: list[Send]) -> list[Rec]:
+        # The links among the outputs, decided in the same batch, as the worker takes them.
+        handed.extend(outs)
+        return to_timeline(outs)
+
     for start in range(0, len(records), BATCH):
         sends: list[Send] = []
         writes: list[Send] = []
@@ -159,20 +167,20 @@ def run_stages(runtime: Runtime, items: Sequence[Item]) -> dict[str, Any]:
             runtime._intake(rec, sends, writes)
         intake_cpu += time.process_time() - began
         sends_n, writes_n = sends_n + len(sends), writes_n + len(writes)
-        pending += to_timeline(sends)
-        while pending:  # the entries this batch caused, then what their decisions caused
-            batch, pending = pending, []
-            entries += len(batch)
-            sends, writes = [], []
-            began = time.process_time()
-            runtime._decide_all([batch], sends, writes)  # as `_handle` calls it
-            decide_cpu += time.process_time() - began
-            decisions += len(writes)
-            outputs += len(sends)
-            for write in writes:
-                by_kind[kinds[write.topic]] += 1
-            sends_n, writes_n = sends_n + len(sends), writes_n + len(writes)
-            pending += to_timeline(sends)
+        pending = to_timeline(sends)
+        handed.clear()
+        sends, writes = [], []
+        began = time.process_time()
+        loop.run_until_complete(runtime._decide_all([pending], sends, writes, take))  # as `_handle` does
+        decide_cpu += time.process_time() - began
+        sends = handed + sends
+        entries += len(pending) + sum(s.topic == runtime.timeline for s in sends)
+        decisions += len(writes)
+        outputs += len(sends)
+        for write in writes:
+            by_kind[kinds[write.topic]] += 1
+        sends_n, writes_n = sends_n + len(sends), writes_n + len(writes)
+    loop.close()
     return {"events": len(items), "timeline_entries": entries, "decisions_stored": decisions,
             "sends": sends_n, "table_writes": writes_n, "outputs": outputs, "decided_by_kind": dict(by_kind),
             "intake_us_per_event": round(intake_cpu / len(items) * 1e6, 1),

@@ -462,6 +462,12 @@ class EngineMetrics:
             "fetch (waiting for records included), intake, decide, send (outputs, acknowledged), "
             "store (state changelogs acknowledged, local store), commit.", ["phase"], registry=registry)
         self.batch_seconds = {phase: batch_seconds.labels(phase) for phase in BATCH_PHASES}
+        # Timeline entries decided as the worker sent them, or fetched: a share fetched that grows
+        # means entries wait a batch longer (clock entries between batches, another worker's records).
+        timeline_entries = Counter(
+            "hazard_timeline_entries_total", "Timeline records decided, by path: taken (sent by this "
+            "worker and decided in the same batch) or fetched.", ["path"], registry=registry)
+        self.timeline_entries = {path: timeline_entries.labels(path) for path in ("taken", "fetched")}
         self.escalations = Counter(
             "hazard_escalations_total", "Escalations sent, by action and subject kind.",
             ["action", "subject_kind"], registry=registry)

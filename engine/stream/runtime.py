@@ -44,7 +44,7 @@ import functools
 import heapq
 import signal
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -368,25 +368,29 @@ class Runtime:
                 self.forwarded_ms = int(time.time() * 1000)
             started = _phase(phases["send"], started)
             taken = self._appended(sends, acked, room, commits)
-            pending.append(taken)
-        # Rounds: the records in hand are decided, their outputs sent; the links they sent to the
-        # timeline (a hazard's to its enterprise, an inspection's to its town's plan) are decided
-        # in the next round the same way, as long as they are taken.
-        while pending:
-            outs: list[Send] = []
-            decided: list[Send] = []
-            self._decide_all(pending, outs, decided)
+            pending.append(list(taken))
+
+        async def take(outs: list[Send]) -> list[Appended]:
+            """Send the outputs decided so far; the links among them to decide in this batch too."""
+            nonlocal started
             started = _phase(phases["decide"], started)
-            # The outputs and the history chunks first: a state on a changelog never records an
-            # output or counts a chunk that is not on the broker.
-            chunks = [w for w in decided if w.topic in self.history_changelogs]
-            writes += [w for w in decided if w.topic not in self.history_changelogs]
-            acked = await self._send(outs + chunks)
+            acked = await self._send(outs)
             started = _phase(phases["send"], started)
-            self._written(chunks, acked[len(outs):])
-            more = self._appended(outs, acked[:len(outs)], room, commits)
-            taken += more
-            pending = [more] if more else []
+            more = self._appended(outs, acked, room, commits)
+            taken.extend(more)
+            return more
+
+        outs: list[Send] = []
+        decided: list[Send] = []
+        await self._decide_all(pending, outs, decided, take)
+        started = _phase(phases["decide"], started)
+        # The outputs not sent yet and the history chunks first, in one round trip: a state on a
+        # changelog never records an output or counts a chunk that is not on the broker.
+        chunks = [w for w in decided if w.topic in self.history_changelogs]
+        writes += [w for w in decided if w.topic not in self.history_changelogs]
+        acked = await self._send(outs + chunks)
+        started = _phase(phases["send"], started)
+        self._written(chunks, acked[len(outs):])
         self._written(writes, await self._send(writes))
         started = _phase(phases["store"], started)
         try:
@@ -397,6 +401,9 @@ class Runtime:
         self._skip_decided(taken, commits)
         self.positions.update(commits)
         self.metrics.batch_records.observe(sum(map(len, batch.values())))
+        self.metrics.timeline_entries["taken"].inc(len(taken))
+        self.metrics.timeline_entries["fetched"].inc(sum(len(records) for tp, records in batch.items()
+                                                         if tp.topic == self.timeline))
         self.handled_until.update({tp: max(r.timestamp for r in records)
                                    for tp, records in batch.items() if tp.topic in self.intake_topics})
         self._note_caught_up(commits)
@@ -572,18 +579,29 @@ class Runtime:
         mark = self.seen.get(key.encode())
         return None if mark is None else mark.decode()
 
-    def _decide_all(self, timeline: list[list[Any]], sends: list[Send], writes: list[Send]) -> None:
+    async def _decide_all(self, timeline: list[list[Any]], sends: list[Send], writes: list[Send],
+                          take: Callable[[list[Send]], Awaitable[list[Appended]]] | None = None) -> None:
         """Decide a batch's timeline entries in order; store each subject's state once, at the end.
 
         A subject with several entries in the batch (an enterprise file, which every
         hazard of the enterprise updates) is decoded once and encoded once, not once
-        an entry: its state goes from one decision to the next in `held`.
+        an entry: its state goes from one decision to the next in `held`. With `take`,
+        the decisions' outputs are handed to it whenever they include timeline entries
+        (links), and the entries it returns are decided next, in the same `held`, so
+        a file that hears from the batch's hazards and from its inspections is still
+        stored once; `sends` keeps only what was not handed over.
         """
         held = Held(self.tables, self.decoded)  # the state each subject reached in this batch
         done: dict[tuple[str, bytes], list[Any]] = {}  # the records that brought it there
-        for records in timeline:
-            for rec in records:
-                self._decide(rec, held, done, sends)
+        while timeline:
+            for records in timeline:
+                for rec in records:
+                    self._decide(rec, held, done, sends)
+            if take is None or not any(s.topic == self.timeline for s in sends):
+                break
+            more = await take(list(sends))
+            sends.clear()
+            timeline = [more] if more else []
         for (kind, key), state in held.items():
             records = done.get((kind, key))
             if records is None:

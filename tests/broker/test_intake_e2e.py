@@ -86,6 +86,8 @@ def test_examples_accepted_and_rejected_examples_rejected(namespace: Namespace, 
                                                       text, re.M)}
     assert set(phases) == set(BATCH_PHASES)
     assert all(phases[p] > 0 for p in BATCH_PHASES), phases
+    # The worker decided the entries it sent in the batch that sent them, on the real broker.
+    assert float(re.search(r'^hazard_timeline_entries_total\{path="taken"\} (\S+)$', text, re.M).group(1)) > 0
     with pytest.raises(urllib.error.HTTPError) as refused:  # no page shows raw tables
         urllib.request.urlopen(f"http://127.0.0.1:{namespace.web_port}/table/", timeout=10)
     assert refused.value.code == 404

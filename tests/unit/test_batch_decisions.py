@@ -12,6 +12,7 @@ if that entry alone had been dead-lettered.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -76,7 +77,7 @@ def _run(rt: Runtime, entries: list[dict[str, Any] | None], size: int) -> list[t
             offset += 1
         sends: list[Any] = []
         writes: list[Any] = []
-        rt._decide_all([records], sends, writes)
+        asyncio.run(rt._decide_all([records], sends, writes))
         sent += [(s.topic, s.key, s.value) for s in sends]
         # Links and clock entries go back on the timeline, as the worker sends them there.
         pending += [s.value for s in sends if s.topic == rt.timeline]

@@ -8,7 +8,7 @@ import sysconfig
 from collections import Counter
 
 from bench.__main__ import format_table, phases_table, targets
-from bench.ladder import batch_phases, interpolate, phases_between
+from bench.ladder import batch_phases, interpolate, phases_between, timeline_paths
 from bench.latency import (
     Rec,
     Window,
@@ -165,6 +165,19 @@ def test_a_windows_batch_phases_come_from_two_scrapes_and_print_as_shares() -> N
                                              "0%", "0%", "0%"]
     assert len(table.splitlines()) == 3  # a window without phases (an older results file) is left out
     assert phases_table([{"name": "2 aiokafka", "latency": []}]) is None
+
+
+def test_a_windows_timeline_entries_by_path_come_from_two_scrapes() -> None:
+    """Taken and fetched timeline records, read before a window and after its drain: the counts between."""
+    def samples(taken: float, fetched: float) -> list[tuple[str, dict[str, str], float]]:
+        return [("hazard_timeline_entries_total", {"path": "taken"}, taken),
+                ("hazard_timeline_entries_created", {"path": "taken"}, 1.7e9),
+                ("hazard_timeline_entries_total", {"path": "fetched"}, fetched),
+                ("hazard_batch_seconds_total", {"phase": "fetch"}, 5.0)]
+    before, after = timeline_paths(samples(10.0, 2.0)), timeline_paths(samples(910.0, 52.0))
+    assert before == {"taken": 10.0, "fetched": 2.0}
+    assert phases_between(before, after, ("taken", "fetched")) == {"taken": 900.0, "fetched": 50.0}
+    assert phases_between({}, {"taken": 3.0}, ("taken", "fetched")) == {"taken": 3.0, "fetched": 0.0}
 
 
 def test_targets_say_by_how_much_a_goal_is_missed() -> None:

@@ -119,7 +119,7 @@ def _replayed(tmp_path: Any, log: Log) -> tuple[Outputs, dict[str, dict[bytes, b
     for p in range(rt.intake_partitions):
         for rec in log.records[(rt.timeline, p)]:
             sends: list[Any] = []
-            rt._decide_all([[rec]], sends, [])
+            asyncio.run(rt._decide_all([[rec]], sends, []))
             outputs += [(s.topic, s.key, s.value) for s in sends if s.topic != rt.timeline]
             links += [(s.key, s.value) for s in sends if s.topic == rt.timeline]
     # What the decisions sent to the timeline is what the log holds besides the intake's entries.
