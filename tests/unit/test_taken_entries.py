@@ -4,7 +4,7 @@
 is the next record of its partition for the worker straight into the decide
 stage (`_appended`), instead of fetching it a batch later. Here a Runtime without
 a broker gets an in-memory log in its place (offsets per topic and partition, as
-the broker gives them; a consumer whose position is moved by commits and seeks)
+the broker gives them; a consumer that commits)
 and the benchmark's workload goes through `_handle` batch after batch. Deciding
 the timeline the log ends with, one record at a time on a fresh runtime, must
 give the same outputs and the same tables: taking an entry at once decides it
@@ -38,7 +38,6 @@ class Log:
         self.records: dict[tuple[str, int], list[Rec]] = defaultdict(list)
         self.sends: list[list[str]] = []  # the topics of each round trip, in order
         self.commits: list[dict[tuple[str, int], int]] = []
-        self.seeks: dict[tuple[str, int], int] = {}
 
     def append(self, topic: str, key: bytes | None, value: bytes, partition: int | None = None,
                timestamp: int = 0) -> Acked:
@@ -57,8 +56,10 @@ class Log:
     async def commit(self, commits: dict[TopicPartition, int]) -> None:
         self.commits.append({(tp.topic, tp.partition): end for tp, end in commits.items()})
 
-    def seek(self, tp: TopicPartition, offset: int) -> None:
-        self.seeks[(tp.topic, tp.partition)] = offset
+    async def getmany(self, *partitions: TopicPartition, **_: Any) -> dict[TopicPartition, list[Rec]]:
+        """Every record of the timeline from its start, as a consumer never moved past what was taken."""
+        return {TopicPartition(t, p): list(records) for (t, p), records in self.records.items()
+                if t == self.rt.timeline and records}
 
 
 def _worker(tmp_path: Any) -> tuple[Runtime, Log]:
@@ -147,7 +148,7 @@ def _sent(rt: Runtime, log: Log) -> list[tuple[str, bytes, bytes]]:
 def test_entries_taken_as_sent_decide_what_the_timeline_decides_in_order(tmp_path: Any, size: int) -> None:
     rt, log = _worker(tmp_path)
     _feed(rt, log, 1_200, size)
-    assert log.seeks  # entries were taken, not only fetched
+    assert rt.metrics.timeline_entries["taken"]._value.get() > 0  # taken, not only fetched
     fired = [r for (topic, _), records in log.records.items() if topic == rt.timeline
              for r in records if b'"safety.clock.fired"' in r.value]
     assert fired  # and clock entries fetched ahead of them
@@ -173,7 +174,8 @@ def test_a_batch_decides_its_own_entries_sends_what_they_cause_then_commits_past
               for r in records if r.key != item.key]
     ends = {timeline: 1} | {(rt.timeline, link.partition): link.offset + 1}
     assert log.commits == [{(tp.topic, tp.partition): 1, **ends}]
-    assert log.seeks == ends
+    assert {(tp.topic, tp.partition): end for tp, end in rt.positions.items() if tp.topic == rt.timeline
+            and end} == ends
     assert rt.tables["hazard"].get(item.key) is not None
     assert rt.tables["enterprise"].get(link.key) is not None
 
@@ -188,7 +190,7 @@ def test_an_entry_after_a_record_the_worker_has_not_decided_is_left_to_the_fetch
 
     asyncio.run(rt._handle({tp: log.records[(tp.topic, tp.partition)]}))
     assert log.commits == [{(tp.topic, tp.partition): 1}]  # the timeline's position stays
-    assert log.seeks == {}
+    assert rt.positions[TopicPartition(rt.timeline, home)] == 0
     assert rt.tables["hazard"].get(item.key) is None  # decided once fetched, after the record before it
 
 
@@ -210,4 +212,24 @@ def test_a_batch_decides_at_most_max_batch_records_of_a_partition(tmp_path: Any)
 
     asyncio.run(rt._handle(batch))
     assert log.commits[-1][(rt.timeline, home)] == MAX_BATCH  # the fetched, and one taken
-    assert log.seeks[(rt.timeline, home)] == MAX_BATCH
+    assert rt.positions[timeline] == MAX_BATCH
+
+
+def test_a_fetch_drops_the_entries_the_worker_took_and_keeps_the_rest(tmp_path: Any) -> None:
+    """The consumer is not moved past what was taken: the fetch hands those entries over again,
+    and only the records from the worker's position on reach the batch."""
+    rt, log = _worker(tmp_path)
+    items = [i for i in build(60) if i.topic == "hazard.reports"][:5]
+    batch: dict[TopicPartition, list[Any]] = {}
+    for n, item in enumerate(items):
+        acked = log.append(rt.prefix + item.topic, item.key, item.value, timestamp=1_000 + n)
+        tp = TopicPartition(rt.prefix + item.topic, acked.partition)
+        batch.setdefault(tp, []).append(log.records[(tp.topic, tp.partition)][acked.offset])
+    asyncio.run(rt._handle(batch))
+    assert not _fetch(rt, log)  # every entry and link was taken
+    clock = log.append(rt.timeline, items[0].key, b'{"kind": "a clock entry after them"}',
+                       partition=partition_for_key(items[0].key, rt.intake_partitions))
+
+    fetched = asyncio.run(rt._fetch())
+    assert {(tp.partition, tuple(r.offset for r in records)) for tp, records in fetched.items()} == {
+        (clock.partition, (clock.offset,))}
