@@ -434,19 +434,24 @@ class Runtime:
             return []
         taken: list[Appended] = []
         nexts: dict[int, int | None] = {}  # per timeline partition: the offset to take next, or None
+        ends: dict[int, int] = {}  # per timeline partition: the offset after the last entry taken
+        timeline = self.timeline
         for send, meta in zip(sends, acked, strict=True):
-            if send.topic != self.timeline:
+            if send.topic != timeline:
                 continue
-            part = meta.partition
-            tp = TopicPartition(self.timeline, part)
-            if part not in nexts:
-                nexts[part] = commits.get(tp, self.positions.get(tp))
-            if meta.offset != nexts[part] or room.get(part, MAX_BATCH) <= 0:
+            part, offset = meta.partition, meta.offset
+            expected = nexts.get(part, -1)
+            if expected == -1:  # the partition's first entry in these sends
+                tp = TopicPartition(timeline, part)
+                expected = commits.get(tp, self.positions.get(tp))
+            if offset != expected or room.get(part, MAX_BATCH) <= 0:
                 nexts[part] = None  # the fetch brings this one and the rest of its partition
                 continue
-            taken.append(Appended(self.timeline, part, meta.offset, send.key, send.value))
-            nexts[part] = commits[tp] = meta.offset + 1
+            taken.append(Appended(timeline, part, offset, send.key, send.value))
+            nexts[part] = ends[part] = offset + 1
             room[part] = room.get(part, MAX_BATCH) - 1
+        for part, end in ends.items():
+            commits[TopicPartition(timeline, part)] = end
         return taken
 
     def _new_consumer(self) -> AIOKafkaConsumer:
