@@ -600,7 +600,7 @@ class Runtime:
                     self._decide(rec, held, done, sends)
             if take is None or not any(s.topic == self.timeline for s in sends):
                 break
-            more = await take(list(sends))
+            more = await take(sends)  # sent: they leave `sends`
             sends.clear()
             timeline = [more] if more else []
         for (kind, key), state in held.items():
