@@ -192,6 +192,12 @@ class Settings(BaseSettings):
         "broker answers a worker's fetch once this much is there for it (or after "
         "HAZARD_FETCH_WAIT_MS); 1 answers at the first record, which costs a worker fed a few "
         "events a second a fetch and a batch for every record or two")
+    store_every_ms: int = Field(
+        default=200, ge=0, le=10_000, description="HAZARD_STORE_EVERY_MS: small batches (a paced "
+        "worker's) share one write of the states they changed and one commit, at most this long "
+        "after the first of them; 0 stores and commits after every batch. Longer: less CPU at "
+        "moderate rates (an enterprise file changed by every batch is written once), and a crash "
+        "decides this much work again (the same output ids; docs/redelivery.md)")
     broker_retry_max_s: float = Field(default=10.0, gt=0,
                                       description="HAZARD_BROKER_RETRY_MAX_S: longest retry pause")
     secrets_dir: Path | None = Field(

@@ -56,17 +56,17 @@ class Aligner:
         return [tp for tp in partitions if tp not in self.held and behind(tp)]
 
     def release(self, partitions: Iterable[Any], behind: Callable[[Any], bool],
-                now: float) -> dict[Any, list[Any]]:
+                now: float, limit: int | None = None) -> dict[Any, list[Any]]:
         """The held records that may go on now, per partition (a prefix of each one's).
 
         `partitions` are the intake partitions assigned; `behind(tp)` says whether
         tp has records on the broker that were not fetched yet (unknown counts as
         behind). A record goes when no partition that is behind could still bring
         an earlier one: its time is at most the last time fetched from each of them.
-        At most `limit` go at once, the earliest by time: held back over several
-        fetches, they would otherwise make one batch larger than a fetch, and the
-        window of applied entries is argued from the size of a batch
-        (docs/redelivery.md).
+        At most `limit` go at once (the aligner's, or the one given if lower), the
+        earliest by time: held back over several fetches, they would otherwise make one
+        batch larger than a fetch, and the window of applied entries is argued from how
+        many records are decided between two commits (docs/redelivery.md).
         """
         if not self.held:
             self._blocked_since = None
@@ -87,8 +87,10 @@ class Aligner:
                 n += 1
             if n:
                 ready[tp] = n
-        if self.limit is not None and sum(ready.values()) > self.limit:
-            ready = self._earliest(ready, self.limit)
+        if self.limit is not None:
+            limit = self.limit if limit is None else min(limit, self.limit)
+        if limit is not None and sum(ready.values()) > limit:
+            ready = self._earliest(ready, limit)
         out: dict[Any, list[Any]] = {}
         for tp, n in ready.items():
             queue = self.held[tp]

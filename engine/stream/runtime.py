@@ -235,6 +235,14 @@ class Runtime:
             self.readiness.replica_caught_up = self.replica.caught_up.is_set
         self.lock = asyncio.Lock()
         self.positions: dict[TopicPartition, int] = {}  # next offset to handle, per assigned partition
+        # Small batches share one write of their states and one commit (`_stored_or_held`): what the
+        # batches since the last commit left to write (the newest value of each changelog key) and
+        # to commit, where each partition was committed, and since when something waits.
+        self.committed: dict[TopicPartition, int] = {}
+        self.unstored: dict[tuple[str, int | None, bytes | None], Send] = {}
+        self.uncommitted: dict[TopicPartition, int] = {}
+        self.unstored_since: float | None = None
+        self.backlog = True  # the last fetch brought all it was allowed: the records are waiting
         self.handled_until: dict[TopicPartition, int] = {}  # intake: latest record timestamp handled, ms
         self.forwards, self.forwarded_ms = 0, 0  # null-key records forwarded; when the last were acked
         self.waiting: dict[TopicPartition, int] = {}  # intake ends the clocks wait for after assignment
@@ -280,7 +288,7 @@ class Runtime:
                         await self._recover_assigned()
                     generation = self.generation
                     started = time.perf_counter()
-                    batch = await self._fetch()
+                    batch = await self._fetch(MAX_BATCH - self._span())
                     self.metrics.batch_seconds["fetch"].inc(time.perf_counter() - started)
                     if batch:
                         async with self.lock:
@@ -289,6 +297,10 @@ class Runtime:
                             else:  # fetched before a rebalance dropped the tables: read again
                                 log.info("batch_dropped_after_rebalance",
                                          records=sum(map(len, batch.values())))
+                    elif self.uncommitted:  # nothing came: what the last batches left waits no more
+                        async with self.lock:
+                            if not self.unrecovered:
+                                await self._store_and_commit()
                     await self._tick()
                     self.failures = 0
                 except BatchFailed as exc:
@@ -301,6 +313,12 @@ class Runtime:
                     await asyncio.sleep(pause)
                     await self._go_back()
         finally:
+            if self.uncommitted and not self.unrecovered:
+                try:
+                    async with self.lock:
+                        await self._store_and_commit()
+                except BatchFailed as exc:  # read again from the last commit by whoever comes next
+                    log.warning("store_at_stop_failed", error=str(exc)[:300])
             for task in (watch, follow):
                 if task is not None:
                     task.cancel()
@@ -324,6 +342,7 @@ class Runtime:
         """
         wanted = (self.aligner.blocking(*await self._behind())) if self.aligner.held else []
         fetched = await self.consumer.getmany(*wanted, timeout_ms=100, max_records=max_records)
+        self.backlog = sum(map(len, fetched.values())) >= max_records
         batch = {}
         for tp, records in fetched.items():
             if tp.topic in self.intake_topics:
@@ -335,7 +354,7 @@ class Runtime:
                 batch[tp] = records
         self.aligner.add({tp: records for tp, records in fetched.items() if tp.topic in self.intake_topics})
         if self.aligner.held:
-            batch.update(self.aligner.release(*await self._behind(), time.monotonic()))
+            batch.update(self.aligner.release(*await self._behind(), time.monotonic(), max_records))
         return batch
 
     async def _behind(self) -> tuple[list[TopicPartition], Callable[[TopicPartition], bool]]:
@@ -353,7 +372,8 @@ class Runtime:
         return partitions, lambda tp: behind.get(tp, True)
 
     async def _handle(self, batch: dict[TopicPartition, list[Any]]) -> None:
-        """Handle every record of a batch, send what it caused, record it, then commit."""
+        """Handle every record of a batch and send what it caused; store and commit, or leave that
+        to a later batch while batches are small (`_store_due`)."""
         sends: list[Send] = []
         writes: list[Send] = []
         phases, started = self.metrics.batch_seconds, time.perf_counter()
@@ -367,9 +387,10 @@ class Runtime:
             self._intake(rec, sends, writes)
         started = _phase(phases["intake"], started)
         pending = [records for tp, records in batch.items() if tp.topic not in self.intake_topics]
-        # Per timeline partition, how many more records this batch may decide (see `_appended`).
-        room = {tp.partition: MAX_BATCH - len(records) for tp, records in batch.items()
-                if tp.topic == self.timeline}
+        # Per timeline partition, how many more records may be decided before the next commit (see
+        # `_appended`): MAX_BATCH less what the batches since the last one and this one's fetch hold.
+        room = {tp.partition: MAX_BATCH - self._since(tp) - len(batch.get(tp, ()))
+                for tp in {*self.positions, *batch} if tp.topic == self.timeline}
         taken: list[Appended] = []
         if sends:  # the timeline entries, rejections and forwarded copies, on the broker first
             acked = await self._send(sends)
@@ -400,13 +421,10 @@ class Runtime:
         acked = await self._send(outs + chunks)
         started = _phase(phases["send"], started)
         self._written(chunks, acked[len(outs):])
-        self._written(writes, await self._send(writes))
-        started = _phase(phases["store"], started)
-        try:
-            await self.consumer.commit(commits)
-        except Exception as exc:  # noqa: BLE001 - any failed commit: the batch comes again
-            raise BatchFailed(f"commit failed: {type(exc).__name__}: {exc}") from exc
-        _phase(phases["commit"], started)
+        self.unstored.update(((w.topic, w.partition, w.key), w) for w in writes)  # the newest of each key
+        for tp in commits:  # where each partition's run since its commit starts, if not known yet
+            self.committed.setdefault(tp, self.positions.get(tp, 0))
+        self.uncommitted.update(commits)
         self.positions.update(commits)
         self.metrics.batch_records.observe(sum(map(len, batch.values())))
         self.metrics.timeline_entries["taken"].inc(len(taken))
@@ -415,6 +433,59 @@ class Runtime:
         self.handled_until.update({tp: max(r.timestamp for r in records)
                                    for tp, records in batch.items() if tp.topic in self.intake_topics})
         self._note_caught_up(commits)
+        if self._store_due():
+            await self._store_and_commit()
+
+    def _since(self, tp: TopicPartition) -> int:
+        """How many offsets of `tp` were decided since its last commit."""
+        at = self.positions.get(tp)
+        return 0 if at is None else at - self.committed.get(tp, at)
+
+    def _span(self) -> int:
+        """The most offsets of one partition decided since its last commit: at most MAX_BATCH."""
+        return max(map(self._since, self.uncommitted), default=0)
+
+    def _store_due(self) -> bool:
+        """Whether what the batches since the last commit changed is stored and committed now.
+
+        It waits for more batches only while they are small and recent: it goes after a fetch
+        that brought all it was allowed (a backlog, where one batch already holds many events
+        of each busy subject), once a partition has MAX_BATCH / 2 offsets decided since its
+        commit, and `store_every_ms` after the first batch that waits. The fetch asks for no
+        more than MAX_BATCH less that span, so no partition ever has more than MAX_BATCH
+        records decided since its last commit: the bound docs/redelivery.md argues from.
+        """
+        if self.backlog or self._span() >= MAX_BATCH // 2:
+            return True
+        now = time.monotonic()
+        if self.unstored_since is None:
+            self.unstored_since = now
+        return now - self.unstored_since >= self.settings.store_every_ms / 1000
+
+    async def _store_and_commit(self) -> None:
+        """Write the states and marks the batches since the last commit changed, then commit past them.
+
+        Each key's newest value is written once, however many of the batches changed it (an
+        enterprise file hears from most batches); the commit waits for the broker's
+        acknowledgement of every write, so nothing is committed before what it caused is there.
+        """
+        phases, started = self.metrics.batch_seconds, time.perf_counter()
+        writes = list(self.unstored.values())
+        self._written(writes, await self._send(writes))
+        started = _phase(phases["store"], started)
+        try:
+            await self.consumer.commit(self.uncommitted)
+        except Exception as exc:  # noqa: BLE001 - any failed commit: the batches come again
+            raise BatchFailed(f"commit failed: {type(exc).__name__}: {exc}") from exc
+        _phase(phases["commit"], started)
+        self.committed.update(self.uncommitted)
+        self._forget_unstored()
+
+    def _forget_unstored(self) -> None:
+        """Nothing waits to be stored or committed: it was, or the tables are read again."""
+        self.unstored.clear()
+        self.uncommitted.clear()
+        self.unstored_since = None
 
     def _appended(self, sends: list[Send], acked: list[Any], room: dict[int, int],
                   commits: dict[TopicPartition, int]) -> list[Appended]:
@@ -747,6 +818,13 @@ class Runtime:
         """Partitions leave this worker: after the batch in hand, forget their states."""
         async with self.lock:
             self.generation += 1
+            if self.uncommitted and not self.unrecovered:
+                try:  # what the last batches changed, stored and committed before another takes it
+                    await self._store_and_commit()
+                except BatchFailed as exc:  # read again from the last commit, here or elsewhere
+                    log.warning("store_before_revoke_failed", error=str(exc)[:300])
+                    self._forget_unstored()
+                    self.unrecovered = True  # this worker's tables are ahead of the changelogs
             self.readiness.revoked()
             gone = {tp.partition for tp in revoked}
             if self.replica is not None:  # the replica answers for them from now on
@@ -758,6 +836,7 @@ class Runtime:
             self.aligner.clear(revoked)
             for tp in revoked:
                 self.positions.pop(tp, None)
+                self.committed.pop(tp, None)
                 self.handled_until.pop(tp, None)
                 self.waiting.pop(tp, None)
             log.info("partitions_revoked", partitions=sorted(gone))
@@ -809,10 +888,12 @@ class Runtime:
             else:
                 self.consumer.seek(tp, committed)
                 self.positions[tp] = committed
+        self.committed = dict(self.positions)
 
     async def _recover(self, numbers: set[int]) -> None:
         # No cyclic collection while the tables are read; one at the end, then what was built is frozen
         # out of the collector's walks (engine/stream/pauses.py).
+        self._forget_unstored()  # the tables are read again from the changelogs
         with recovering() as settled:
             started, read = time.perf_counter(), 0
             reader = kafka_reader(self.bootstrap, self.auth)
