@@ -25,7 +25,7 @@ from bench.ladder import engine_rung
 from bench.workload import build
 
 POINT_KEYS = ("target_rate", "achieved_rate", "saturated", "worker_cores", "machine_busy_cores",
-              "cpu_s_per_million", "p50_ms", "p99_ms", "timeline_entries")
+              "cpu_s_per_million", "p50_ms", "p99_ms", "timeline_entries", "stores")
 
 
 def run(bootstrap: str, root: Path, drain: int, rate: float, seconds: float) -> dict[str, Any]:

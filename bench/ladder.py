@@ -328,6 +328,16 @@ def timeline_paths(samples: list[tuple[str, dict[str, str], float]]) -> dict[str
             if name == "hazard_timeline_entries_total" and "path" in labels}
 
 
+STORE_COUNTS = {"hazard_batch_records_count": "batches", "hazard_commits_total": "commits",
+                "hazard_state_writes_total": "state_writes"}
+
+
+def store_counts(samples: list[tuple[str, dict[str, str], float]]) -> dict[str, float]:
+    """Batches a worker has handled so far, the commits they took and the states those wrote
+    (several small batches share one commit: HAZARD_STORE_EVERY_MS)."""
+    return {STORE_COUNTS[name]: value for name, _, value in samples if name in STORE_COUNTS}
+
+
 def assigned(samples: list[tuple[str, dict[str, str], float]], prefix: str) -> dict[str, list[int]]:
     """The intake partitions a worker holds, by contract topic name, from its consumer-lag gauge."""
     out: dict[str, list[int]] = defaultdict(list)
@@ -480,7 +490,7 @@ def latency_points(engine: Engine, items: Sequence[Item], rate: float, seconds: 
         if count < 10:
             break
         scraped = scrape(ns.web_port)
-        phases, paths = batch_phases(scraped), timeline_paths(scraped)
+        phases, paths, stores = batch_phases(scraped), timeline_paths(scraped), store_counts(scraped)
         start, end = asyncio.run(paced(ns.bootstrap, ns.prefix, items[offset:offset + count], rate * load))
         offset += count
         window = Window(start, end, warmup=max(2.0, 0.2 * (end - start)))
@@ -488,6 +498,7 @@ def latency_points(engine: Engine, items: Sequence[Item], rate: float, seconds: 
         scraped = scrape(ns.web_port)
         phases = phases_between(phases, batch_phases(scraped))
         paths = phases_between(paths, timeline_paths(scraped), ("taken", "fetched"))
+        stores = phases_between(stores, store_counts(scraped), tuple(STORE_COUNTS.values()))
         inputs = asyncio.run(read_records(ns.bootstrap, sorted(engine.intake)))
         timeline = asyncio.run(read_records(ns.bootstrap, [ns.topic(TIMELINE)]))
         if engine.decide:
@@ -519,6 +530,8 @@ def latency_points(engine: Engine, items: Sequence[Item], rate: float, seconds: 
                        # Timeline records decided in that time: taken in the batch that sent them, or
                        # fetched a batch later.
                        "timeline_entries": paths,
+                       # The batches of that time, the commits they shared, the state writes those took.
+                       "stores": stores,
                        **summary([lat for _, lat in samples])})
     notes["highest_load_kept_pace"] = kept_pace or None
     return points, notes

@@ -468,6 +468,12 @@ class EngineMetrics:
             "hazard_timeline_entries_total", "Timeline records decided, by path: taken (sent by this "
             "worker and decided in the same batch) or fetched.", ["path"], registry=registry)
         self.timeline_entries = {path: timeline_entries.labels(path) for path in ("taken", "fetched")}
+        # Small batches share one write of their states and one commit (HAZARD_STORE_EVERY_MS): how
+        # many commits, and how many state writes they took, against hazard_batch_records' count.
+        self.commits = Counter("hazard_commits_total", "Commits of the worker's positions, each after "
+                               "the state writes of the batches it covers.", registry=registry)
+        self.state_writes = Counter("hazard_state_writes_total", "States and intake marks written to "
+                                    "the changelogs, each key once per commit.", registry=registry)
         self.escalations = Counter(
             "hazard_escalations_total", "Escalations sent, by action and subject kind.",
             ["action", "subject_kind"], registry=registry)

@@ -10,6 +10,12 @@ An enterprise file is what pays: every hazard of the enterprise updates it, so
 a paced worker decodes each busy file once a batch, and a file with 500 open
 hazards costs 600-800 µs to decode (docs/benchmarks.md).
 
+Batches that share one commit (`Runtime._store_due`) go further: the enterprise
+files and plan towns they change wait in `Runtime.changed`, not encoded at all,
+and the next batch takes them from there before anything else, until the shared
+write encodes each once (`Runtime._store_changed`). A decision that fails is then
+decided again from the table through the records of those batches too.
+
 A state taken leaves `Decoded` (the decision changes it in place), and comes
 back only when the batch stores it. So a decision that fails half-way leaves
 nothing behind: the subject is decided again from the table's bytes. Anything
@@ -62,22 +68,29 @@ class Decoded:
 
 
 class Held(dict[Key, Any]):
-    """The states a batch's earlier entries reached, by (kind, key); on a miss, a state `Decoded`
-    kept from an earlier batch, if the table still holds what it was stored as.
+    """The states a batch's earlier entries reached, by (kind, key); on a miss, a state an earlier
+    batch changed and left unstored (`changed`), else one `Decoded` kept from an earlier batch,
+    if the table still holds what it was stored as.
 
     `decide_entry` asks `key in held` before it reads the table, which is where a kept
-    state is taken. The batch stores every state it holds that a decision changed; one
-    taken for an entry that changed nothing (a re-delivery) goes back unchanged (`unused`).
+    state is taken. The batch stores every state it holds that a decision changed, or
+    leaves it in `changed` for a later batch to store; one taken from `decoded` for an
+    entry that changed nothing (a re-delivery) goes back unchanged (`unused`).
     """
 
-    def __init__(self, tables: Mapping[str, Mapping[bytes, bytes]], decoded: Decoded) -> None:
+    def __init__(self, tables: Mapping[str, Mapping[bytes, bytes]], decoded: Decoded,
+                 changed: dict[Key, Any] | None = None) -> None:
         super().__init__()
         self.tables = tables
         self.decoded = decoded
+        self.changed = {} if changed is None else changed
         self.taken: dict[Key, bytes] = {}  # the stored bytes of each state taken from `decoded`
 
     def __contains__(self, key: object) -> bool:
         if dict.__contains__(self, key):
+            return True
+        if key in self.changed:  # newer than the table: an earlier batch changed it, unstored
+            self[key] = self.changed.pop(key)  # type: ignore[index]
             return True
         if not isinstance(key, tuple) or key[0] not in self.decoded.kinds or key[1] is None:
             return False

@@ -242,6 +242,10 @@ class Runtime:
         self.unstored: dict[tuple[str, int | None, bytes | None], Send] = {}
         self.uncommitted: dict[TopicPartition, int] = {}
         self.unstored_since: float | None = None
+        # Enterprise files and plan towns the batches since the last commit changed, not encoded yet
+        # (`_decide_all` with `keep`), and the records that changed each since its table's bytes.
+        self.changed: dict[tuple[str, bytes], Any] = {}
+        self.changed_records: dict[tuple[str, bytes], list[Any]] = {}
         self.backlog = True  # the last fetch brought all it was allowed: the records are waiting
         self.handled_until: dict[TopicPartition, int] = {}  # intake: latest record timestamp handled, ms
         self.forwards, self.forwarded_ms = 0, 0  # null-key records forwarded; when the last were acked
@@ -312,13 +316,15 @@ class Runtime:
                         await self._renew_producer(exc.__cause__)
                     await asyncio.sleep(pause)
                     await self._go_back()
-        finally:
+            # Stopping: what the last batches left is stored and committed. Not on an error or a
+            # cancellation, which may have left a batch half-way with the states it took.
             if self.uncommitted and not self.unrecovered:
                 try:
                     async with self.lock:
                         await self._store_and_commit()
                 except BatchFailed as exc:  # read again from the last commit by whoever comes next
                     log.warning("store_at_stop_failed", error=str(exc)[:300])
+        finally:
             for task in (watch, follow):
                 if task is not None:
                     task.cancel()
@@ -412,7 +418,7 @@ class Runtime:
 
         outs: list[Send] = []
         decided: list[Send] = []
-        await self._decide_all(pending, outs, decided, take)
+        await self._decide_all(pending, outs, decided, take, keep=self._may_wait())
         started = _phase(phases["decide"], started)
         # The outputs not sent yet and the history chunks first, in one round trip: a state on a
         # changelog never records an output or counts a chunk that is not on the broker.
@@ -455,12 +461,17 @@ class Runtime:
         more than MAX_BATCH less that span, so no partition ever has more than MAX_BATCH
         records decided since its last commit: the bound docs/redelivery.md argues from.
         """
-        if self.backlog or self._span() >= MAX_BATCH // 2:
+        if not self._may_wait() or self._span() >= MAX_BATCH // 2:
             return True
         now = time.monotonic()
         if self.unstored_since is None:
             self.unstored_since = now
         return now - self.unstored_since >= self.settings.store_every_ms / 1000
+
+    def _may_wait(self) -> bool:
+        """Whether this batch's writes may wait for later batches: not in a backlog, nor when
+        `store_every_ms` is 0."""
+        return not self.backlog and self.settings.store_every_ms > 0
 
     async def _store_and_commit(self) -> None:
         """Write the states and marks the batches since the last commit changed, then commit past them.
@@ -470,6 +481,10 @@ class Runtime:
         acknowledgement of every write, so nothing is committed before what it caused is there.
         """
         phases, started = self.metrics.batch_seconds, time.perf_counter()
+        changed: list[Send] = []
+        self._store_changed(changed)
+        self.unstored.update(((w.topic, w.partition, w.key), w) for w in changed)
+        started = _phase(phases["decide"], started)
         writes = list(self.unstored.values())
         self._written(writes, await self._send(writes))
         started = _phase(phases["store"], started)
@@ -478,14 +493,26 @@ class Runtime:
         except Exception as exc:  # noqa: BLE001 - any failed commit: the batches come again
             raise BatchFailed(f"commit failed: {type(exc).__name__}: {exc}") from exc
         _phase(phases["commit"], started)
+        self.metrics.commits.inc()
+        self.metrics.state_writes.inc(len(writes))
         self.committed.update(self.uncommitted)
         self._forget_unstored()
+
+    def _store_changed(self, writes: list[Send]) -> None:
+        """Store the enterprise files and plan towns the batches left in `changed`: encoded once
+        for all those batches, each with its table write queued in `writes`."""
+        for (kind, key), state in self.changed.items():
+            self._store(kind, key, state, self.changed_records[(kind, key)][-1].partition, writes)
+        self.changed.clear()
+        self.changed_records.clear()
 
     def _forget_unstored(self) -> None:
         """Nothing waits to be stored or committed: it was, or the tables are read again."""
         self.unstored.clear()
         self.uncommitted.clear()
         self.unstored_since = None
+        self.changed.clear()
+        self.changed_records.clear()
 
     def _appended(self, sends: list[Send], acked: list[Any], room: dict[int, int],
                   commits: dict[TopicPartition, int]) -> list[Appended]:
@@ -652,7 +679,8 @@ class Runtime:
         return None if mark is None else mark.decode()
 
     async def _decide_all(self, timeline: list[list[Any]], sends: list[Send], writes: list[Send],
-                          take: Callable[[list[Send]], Awaitable[list[Appended]]] | None = None) -> None:
+                          take: Callable[[list[Send]], Awaitable[list[Appended]]] | None = None,
+                          keep: bool = False) -> None:
         """Decide a batch's timeline entries in order; store each subject's state once, at the end.
 
         A subject with several entries in the batch (an enterprise file, which every
@@ -661,9 +689,11 @@ class Runtime:
         the decisions' outputs are handed to it whenever they include timeline entries
         (links), and the entries it returns are decided next, in the same `held`, so
         a file that hears from the batch's hazards and from its inspections is still
-        stored once; `sends` keeps only what was not handed over.
+        stored once; `sends` keeps only what was not handed over. With `keep`, the
+        enterprise files and plan towns changed are not stored yet but left in `changed`
+        for the next batches, until `_store_and_commit` stores them once for all.
         """
-        held = Held(self.tables, self.decoded)  # the state each subject reached in this batch
+        held = Held(self.tables, self.decoded, self.changed)  # each subject's state in this batch
         done: dict[tuple[str, bytes], list[Any]] = {}  # the records that brought it there
         while timeline:
             for records in timeline:
@@ -676,10 +706,18 @@ class Runtime:
             timeline = [more] if more else []
         for (kind, key), state in held.items():
             records = done.get((kind, key))
+            earlier = self.changed_records.get((kind, key))  # it came from `changed`, unstored
             if records is None:
-                continue  # kept decoded from an earlier batch (engine/stream/held.py), and unchanged
+                if earlier is not None:
+                    self.changed[(kind, key)] = state  # unchanged by this batch: still to store
+                continue  # else kept decoded from an earlier batch (engine/stream/held.py), unchanged
+            if keep and kind in self.decoded.kinds:
+                self.changed[(kind, key)] = state
+                self.changed_records.setdefault((kind, key), []).extend(records)
+                continue
             started = time.perf_counter()
             self._store(kind, key, state, records[-1].partition, writes)
+            self.changed_records.pop((kind, key), None)
             self.metrics.observe("decide", time.perf_counter() - started)
         held.unused(done)
 
@@ -718,11 +756,14 @@ class Runtime:
 
         The failed decision may have changed the held state in place before it raised,
         so it is decided again from the table's state through the entries that
-        succeeded (the rules are deterministic: the same states, outputs dropped).
+        succeeded, an earlier batch's not stored yet first (the rules are
+        deterministic: the same states, outputs dropped).
         """
         for kind, subject in [k for k in held if k[1] == key]:
             del held[(kind, subject)]  # (a state kept from an earlier batch is not kept any more)
-            for rec in done.get((kind, subject), ()):
+            # An earlier batch's changes not stored yet are decided again first.
+            earlier = self.changed_records.get((kind, subject), [])
+            for rec in [*earlier, *done.get((kind, subject), ())]:
                 decision = decide_entry(self.cores, self.tables, rec.key, rec.value, self.histories,
                                         held, (rec.partition, rec.offset))
                 if decision is not None and decision.new is not decision.state:

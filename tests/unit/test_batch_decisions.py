@@ -58,10 +58,13 @@ def _runtime(tmp_path: Any, keep: bool = True) -> Runtime:
     return runtime
 
 
-def _run(rt: Runtime, entries: list[dict[str, Any] | None], size: int) -> list[tuple[str, bytes, bytes]]:
+def _run(rt: Runtime, entries: list[dict[str, Any] | None], size: int,
+         keep: bool = False) -> list[tuple[str, bytes, bytes]]:
     """Decide `entries` (and the links and clock entries they send) in batches of `size`, each at
     the next offset of one timeline partition; None holds an offset with no record (so that the
-    links, which name their cause's offset, are the same as in a run with a record there)."""
+    links, which name their cause's offset, are the same as in a run with a record there). With
+    `keep`, the enterprise files and plan towns changed wait unstored from batch to batch, and
+    are stored at the end, as batches sharing one commit leave them."""
     sent: list[tuple[str, bytes, bytes]] = []
     pending = [None if e is None else codec.dumps(e) for e in entries]
     offset = 0
@@ -77,10 +80,11 @@ def _run(rt: Runtime, entries: list[dict[str, Any] | None], size: int) -> list[t
             offset += 1
         sends: list[Any] = []
         writes: list[Any] = []
-        asyncio.run(rt._decide_all([records], sends, writes))
+        asyncio.run(rt._decide_all([records], sends, writes, keep=keep))
         sent += [(s.topic, s.key, s.value) for s in sends]
         # Links and clock entries go back on the timeline, as the worker sends them there.
         pending += [s.value for s in sends if s.topic == rt.timeline]
+    rt._store_changed([])
     return sent
 
 
@@ -101,6 +105,9 @@ def test_batches_decide_and_store_as_one_record_at_a_time(entries: list[dict[str
     sent_one, sent_many = _run(one, entries, 1), _run(many, entries, 300)
     assert sent_many == sent_one
     assert _tables(many) == _tables(one)
+    waiting = _runtime(tmp_path / "waiting")  # files left unstored from batch to batch, stored at the end
+    assert _run(waiting, entries, 37, keep=True) == sent_one
+    assert _tables(waiting) == _tables(one)
     kinds = {e.get("subject_kind") for e in entries}
     assert {"hazard", "alert", "enterprise"} <= kinds
     assert sum(len(t) for t in _tables(many).values()) > 100
@@ -147,9 +154,11 @@ def _enterprise_entries(entries: list[dict[str, Any]]) -> Iterator[int]:
                 yield i
 
 
-@pytest.mark.parametrize("size", [300, 1])  # 1: the file the failure changed was kept decoded
+# 1: the file the failure changed was kept decoded; with `keep`, left unstored by the batches before
+@pytest.mark.parametrize(("size", "keep"), [(300, False), (1, False), (1, True), (37, True)])
 def test_a_decision_that_fails_half_way_leaves_the_state_its_earlier_entries_reached(
-        entries: list[dict[str, Any]], tmp_path: Any, monkeypatch: pytest.MonkeyPatch, size: int) -> None:
+        entries: list[dict[str, Any]], tmp_path: Any, monkeypatch: pytest.MonkeyPatch, size: int,
+        keep: bool) -> None:
     monkeypatch.setattr(runtime_module, "decide_entry", _failing(decide_entry))
     at = next(_enterprise_entries(entries))
     poisoned = codec.loads(codec.dumps(entries[at]))
@@ -157,8 +166,8 @@ def test_a_decision_that_fails_half_way_leaves_the_state_its_earlier_entries_rea
     with_failure = [*entries[:at], poisoned, *entries[at + 1:]]
     without = [*entries[:at], None, *entries[at + 1:]]
     failing, skipped = _runtime(tmp_path / "failing"), _runtime(tmp_path / "skipped")
-    sent = _run(failing, with_failure, size)
+    sent = _run(failing, with_failure, size, keep)
     letters = [s for s in sent if s[0] == runtime_module.DEAD_LETTER]
     assert len(letters) == 1
-    assert [s for s in sent if s not in letters] == _run(skipped, without, size)
+    assert [s for s in sent if s not in letters] == _run(skipped, without, size, keep)
     assert _tables(failing) == _tables(skipped)

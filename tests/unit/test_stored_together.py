@@ -137,11 +137,17 @@ def test_partitions_revoked_are_stored_and_committed_before_they_go(tmp_path: An
     rt, log = _waiting_worker(tmp_path)
     _feed(rt, log, 300, 30)
     assert not log.commits and rt.uncommitted
-    waiting, held = dict(rt.uncommitted), _tables(rt)
+    assert rt.changed  # enterprise files too, not even encoded yet
+    waiting = dict(rt.uncommitted)
     asyncio.run(rt.revoked({TopicPartition(rt.timeline, 0)}))
     assert log.commits == [{(tp.topic, tp.partition): end for tp, end in waiting.items()}]
-    assert not rt.uncommitted and not rt.unstored
-    assert _changelog_tables(rt, log) == held  # what the worker held, the revoked partition's too
+    assert not rt.uncommitted and not rt.unstored and not rt.changed
+
+    twin, twin_log = _waiting_worker(tmp_path / "twin")  # the same batches, stored at the end
+    _feed(twin, twin_log, 300, 30)
+    asyncio.run(twin._store_and_commit())
+    # What the worker held, the revoked partition's too, is on the changelogs.
+    assert _changelog_tables(rt, log) == _tables(twin)
 
 
 def _recovered(tmp_path: Any, log: Log) -> Runtime:
@@ -169,7 +175,7 @@ def test_a_worker_that_stops_before_storing_is_followed_by_one_that_reaches_the_
     _feed(first, log, 3_000, 37)
     assert log.commits  # some batches were stored and committed on the way
     assert first.uncommitted and first.unstored  # it stops here, without storing the last ones
-    held = _tables(first)
+    assert first.changed  # nor the enterprise files those changed
 
     second = _recovered(tmp_path / "second", log)
     behind = sum(end - second.positions.get(tp, 0) for tp, end in first.positions.items())
@@ -190,7 +196,6 @@ def test_a_worker_that_stops_before_storing_is_followed_by_one_that_reaches_the_
     asyncio.run(drain())
     assert not second.uncommitted  # stored every batch: a backlog, as after a restart
 
-    assert _tables(second) == held
     outputs, tables = _replayed(tmp_path / "replay", log)
     assert _tables(second) == tables
     # Decided again, the same outputs: nothing the record-at-a-time replay does not send.
