@@ -460,7 +460,8 @@ class EngineMetrics:
         batch_seconds = Counter(
             "hazard_batch_seconds_total", "Wall seconds the worker's batches spent in each phase: "
             "fetch (waiting for records included), intake, decide, send (outputs, acknowledged), "
-            "store (state changelogs acknowledged, local store), commit.", ["phase"], registry=registry)
+            "store (state changelogs acknowledged, local store), commit; a paced worker's store and "
+            "commit overlap its next batches.", ["phase"], registry=registry)
         self.batch_seconds = {phase: batch_seconds.labels(phase) for phase in BATCH_PHASES}
         # Timeline entries decided as the worker sent them, or fetched: a share fetched that grows
         # means entries wait a batch longer (clock entries between batches, another worker's records).

@@ -247,6 +247,9 @@ class Runtime:
         self.changed: dict[tuple[str, bytes], Any] = {}
         self.changed_records: dict[tuple[str, bytes], list[Any]] = {}
         self.backlog = True  # the last fetch brought all it was allowed: the records are waiting
+        # The shared write in flight: the broker acknowledging it and the commit after it, while
+        # the loop goes on with the next batches (`_store_and_commit`).
+        self.storing: asyncio.Future[None] | None = None
         self.handled_until: dict[TopicPartition, int] = {}  # intake: latest record timestamp handled, ms
         self.forwards, self.forwarded_ms = 0, 0  # null-key records forwarded; when the last were acked
         self.waiting: dict[TopicPartition, int] = {}  # intake ends the clocks wait for after assignment
@@ -288,6 +291,8 @@ class Runtime:
         try:
             while not self.stopping.is_set():
                 try:
+                    if self.storing is not None and self.storing.done():
+                        await self._stored()  # raises BatchFailed if it failed: go back
                     if self.unrecovered:
                         await self._recover_assigned()
                     generation = self.generation
@@ -304,7 +309,7 @@ class Runtime:
                     elif self.uncommitted:  # nothing came: what the last batches left waits no more
                         async with self.lock:
                             if not self.unrecovered:
-                                await self._store_and_commit()
+                                await self._store_and_commit(wait=False)
                     await self._tick()
                     self.failures = 0
                 except BatchFailed as exc:
@@ -318,7 +323,7 @@ class Runtime:
                     await self._go_back()
             # Stopping: what the last batches left is stored and committed. Not on an error or a
             # cancellation, which may have left a batch half-way with the states it took.
-            if self.uncommitted and not self.unrecovered:
+            if (self.uncommitted or self.storing is not None) and not self.unrecovered:
                 try:
                     async with self.lock:
                         await self._store_and_commit()
@@ -440,7 +445,9 @@ class Runtime:
                                    for tp, records in batch.items() if tp.topic in self.intake_topics})
         self._note_caught_up(commits)
         if self._store_due():
-            await self._store_and_commit()
+            # Paced, the loop goes on while the broker acknowledges the write; in a backlog each
+            # batch waits for its own, as it always did.
+            await self._store_and_commit(wait=not self._may_wait())
 
     def _since(self, tp: TopicPartition) -> int:
         """How many offsets of `tp` were decided since its last commit."""
@@ -448,8 +455,9 @@ class Runtime:
         return 0 if at is None else at - self.committed.get(tp, at)
 
     def _span(self) -> int:
-        """The most offsets of one partition decided since its last commit: at most MAX_BATCH."""
-        return max(map(self._since, self.uncommitted), default=0)
+        """The most offsets of one partition decided since its last commit (a write in flight is
+        not committed yet): at most MAX_BATCH."""
+        return max(map(self._since, self.positions), default=0)
 
     def _store_due(self) -> bool:
         """Whether what the batches since the last commit changed is stored and committed now.
@@ -473,30 +481,63 @@ class Runtime:
         `store_every_ms` is 0."""
         return not self.backlog and self.settings.store_every_ms > 0
 
-    async def _store_and_commit(self) -> None:
+    async def _store_and_commit(self, wait: bool = True) -> None:
         """Write the states and marks the batches since the last commit changed, then commit past them.
 
         Each key's newest value is written once, however many of the batches changed it (an
         enterprise file hears from most batches); the commit waits for the broker's
         acknowledgement of every write, so nothing is committed before what it caused is there.
+        Without `wait` the loop goes on with the next batches meanwhile (`self.storing`): their
+        outputs do not depend on it, the next write waits for this one (a key's values reach
+        its changelog in order, commits go in order), and if it fails the loop goes back to
+        the last commit that was made. Positions count from that commit until this one is made
+        (`_since`), so the bound on what a failure sends back stays MAX_BATCH.
         """
-        phases, started = self.metrics.batch_seconds, time.perf_counter()
+        await self._stored()
+        started = time.perf_counter()
         changed: list[Send] = []
         self._store_changed(changed)
         self.unstored.update(((w.topic, w.partition, w.key), w) for w in changed)
-        started = _phase(phases["decide"], started)
-        writes = list(self.unstored.values())
+        _phase(self.metrics.batch_seconds["decide"], started)
+        writes, commits = list(self.unstored.values()), dict(self.uncommitted)
+        self._forget_unstored()
+        if writes or commits:
+            self.storing = asyncio.ensure_future(self._write_and_commit(writes, commits))
+        if wait:
+            await self._stored()
+
+    async def _write_and_commit(self, writes: list[Send], commits: dict[TopicPartition, int]) -> None:
+        """Send a shared write, have it acknowledged and in the local store, then commit past it.
+
+        Its store and commit phases are the broker's time, which the loop spends on the next
+        batches unless it waits (`_stored`)."""
+        phases, started = self.metrics.batch_seconds, time.perf_counter()
         self._written(writes, await self._send(writes))
         started = _phase(phases["store"], started)
-        try:
-            await self.consumer.commit(self.uncommitted)
-        except Exception as exc:  # noqa: BLE001 - any failed commit: the batches come again
-            raise BatchFailed(f"commit failed: {type(exc).__name__}: {exc}") from exc
+        if commits:
+            try:
+                await self.consumer.commit(commits)
+            except Exception as exc:  # noqa: BLE001 - any failed commit: the batches come again
+                raise BatchFailed(f"commit failed: {type(exc).__name__}: {exc}") from exc
         _phase(phases["commit"], started)
         self.metrics.commits.inc()
         self.metrics.state_writes.inc(len(writes))
-        self.committed.update(self.uncommitted)
-        self._forget_unstored()
+        self.committed.update(commits)
+
+    async def _stored(self) -> None:
+        """Wait until the shared write in flight (if any) is acknowledged and committed;
+        BatchFailed if it failed."""
+        storing, self.storing = self.storing, None
+        if storing is not None:
+            await storing
+
+    def _drop_storing(self) -> None:
+        """Going back: the write in flight no longer counts (its commit, if made, is read back)."""
+        storing, self.storing = self.storing, None
+        if storing is not None:
+            storing.cancel()
+            # Its end is not awaited: retrieve it, so that a failure is not reported as lost.
+            storing.add_done_callback(lambda done: done.cancelled() or done.exception())
 
     def _store_changed(self, writes: list[Send]) -> None:
         """Store the enterprise files and plan towns the batches left in `changed`: encoded once
@@ -507,7 +548,7 @@ class Runtime:
         self.changed_records.clear()
 
     def _forget_unstored(self) -> None:
-        """Nothing waits to be stored or committed: it was, or the tables are read again."""
+        """Nothing waits to be stored or committed: it is on its way, or the tables are read again."""
         self.unstored.clear()
         self.uncommitted.clear()
         self.unstored_since = None
@@ -859,7 +900,7 @@ class Runtime:
         """Partitions leave this worker: after the batch in hand, forget their states."""
         async with self.lock:
             self.generation += 1
-            if self.uncommitted and not self.unrecovered:
+            if (self.uncommitted or self.storing is not None) and not self.unrecovered:
                 try:  # what the last batches changed, stored and committed before another takes it
                     await self._store_and_commit()
                 except BatchFailed as exc:  # read again from the last commit, here or elsewhere
@@ -934,6 +975,7 @@ class Runtime:
     async def _recover(self, numbers: set[int]) -> None:
         # No cyclic collection while the tables are read; one at the end, then what was built is frozen
         # out of the collector's walks (engine/stream/pauses.py).
+        self._drop_storing()
         self._forget_unstored()  # the tables are read again from the changelogs
         with recovering() as settled:
             started, read = time.perf_counter(), 0

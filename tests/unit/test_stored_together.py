@@ -20,12 +20,15 @@ from __future__ import annotations
 
 import asyncio
 from typing import Any
+from unittest.mock import patch
 
+import pytest
 from aiokafka import TopicPartition
+from aiokafka.errors import KafkaTimeoutError
 
 from bench.workload import build
 from engine.settings import Settings
-from engine.stream.runtime import MAX_BATCH, Runtime
+from engine.stream.runtime import MAX_BATCH, BatchFailed, Runtime
 from tests.unit.test_batch_decisions import _tables
 from tests.unit.test_taken_entries import Log, _by_key, _feed, _fetch, _replayed, _sent, _worker
 
@@ -98,14 +101,21 @@ def test_batches_wait_no_longer_than_store_every_ms(tmp_path: Any) -> None:
 
     rt, log = _waiting_worker(tmp_path / "later", every_ms=50)
     items = [i for i in build(100) if i.topic == "hazard.reports"][:2]
-    for n, item in enumerate(items):
-        acked = log.append(rt.prefix + item.topic, item.key, item.value, timestamp=1_000 + n)
-        tp = TopicPartition(rt.prefix + item.topic, acked.partition)
-        asyncio.run(rt._handle({tp: [log.records[(tp.topic, tp.partition)][acked.offset]]}))
-        if n == 0:
-            assert not log.commits and rt.uncommitted  # the first waits
-            rt.unstored_since -= 0.05  # type: ignore[operator]  # as if 50 ms went by
-    assert len(log.commits) == 1 and not rt.uncommitted  # the second batch took both along
+
+    async def two_batches() -> None:
+        for n, item in enumerate(items):
+            acked = log.append(rt.prefix + item.topic, item.key, item.value, timestamp=1_000 + n)
+            tp = TopicPartition(rt.prefix + item.topic, acked.partition)
+            await rt._handle({tp: [log.records[(tp.topic, tp.partition)][acked.offset]]})
+            if n == 0:
+                assert not log.commits and rt.uncommitted and rt.storing is None  # the first waits
+                rt.unstored_since -= 0.05  # type: ignore[operator]  # as if 50 ms went by
+        # The second batch took both along: a write in flight, the loop not held for it.
+        assert rt.storing is not None and not rt.uncommitted and not log.commits
+        await rt._stored()
+
+    asyncio.run(two_batches())
+    assert len(log.commits) == 1 and rt.storing is None
 
 
 def test_a_backlog_stores_every_batch(tmp_path: Any) -> None:
@@ -200,3 +210,69 @@ def test_a_worker_that_stops_before_storing_is_followed_by_one_that_reaches_the_
     assert _tables(second) == tables
     # Decided again, the same outputs: nothing the record-at-a-time replay does not send.
     assert set(_sent(second, log)) == set(outputs)
+
+
+def test_a_write_in_flight_that_fails_is_reported_and_nothing_is_committed(tmp_path: Any) -> None:
+    rt, log = _waiting_worker(tmp_path)
+    real = log.send
+
+    async def send(records: list[Any]) -> list[Any]:
+        if any(r.topic.endswith("-changelog") for r in records):
+            raise KafkaTimeoutError("the broker went away")
+        return await real(records)
+
+    rt._send = Runtime._send.__get__(rt)  # type: ignore[method-assign]  # its BatchFailed wrapping
+    rt.producer = object()  # type: ignore[assignment]
+    items = [i for i in build(60) if i.topic == "hazard.reports"][:3]
+
+    async def run() -> None:
+        for n, item in enumerate(items):
+            acked = log.append(rt.prefix + item.topic, item.key, item.value, timestamp=1_000 + n)
+            tp = TopicPartition(rt.prefix + item.topic, acked.partition)
+            if n < 2:
+                await rt._handle({tp: [log.records[(tp.topic, tp.partition)][acked.offset]]})
+                rt.unstored_since = 0.0  # due: the next batch's write goes in flight
+                continue
+            # The loop sees it fail when it looks (each turn), or at the next write at the latest.
+            await asyncio.sleep(0)
+            assert rt.storing is not None and rt.storing.done()
+            with pytest.raises(BatchFailed, match="the broker went away"):
+                await rt._handle({tp: [log.records[(tp.topic, tp.partition)][acked.offset]]})
+
+    with patch("engine.stream.runtime.send_all", lambda _producer, records: send(records)):
+        asyncio.run(run())
+    assert not log.commits  # nothing committed past a write that failed
+    assert rt.storing is None
+
+
+def test_a_write_waits_for_the_one_in_flight_and_going_back_drops_it(tmp_path: Any) -> None:
+    rt, log = _waiting_worker(tmp_path)
+    _feed(rt, log, 300, 30)
+    release = asyncio.Event()
+    real = log.send
+
+    async def slow(records: list[Any]) -> list[Any]:  # the broker slow to acknowledge
+        await release.wait()
+        return await real(records)
+
+    async def run() -> None:
+        rt._send = slow  # type: ignore[method-assign]
+        await rt._store_and_commit(wait=False)
+        first = rt.storing
+        assert first is not None and not log.commits
+        second = asyncio.ensure_future(rt._store_and_commit(wait=False))
+        await asyncio.sleep(0)
+        assert not second.done()  # it waits for the write in flight
+        release.set()
+        await second
+        assert first.done() and log.commits
+        # Going back drops a write in flight instead of waiting for it.
+        rt.unstored[("t", 0, b"k")] = object()  # type: ignore[assignment]
+        rt.uncommitted[TopicPartition(rt.timeline, 0)] = 10**6
+        release.clear()
+        await rt._store_and_commit(wait=False)
+        assert rt.storing is not None
+        rt._drop_storing()
+        assert rt.storing is None
+
+    asyncio.run(run())
