@@ -197,7 +197,7 @@ class Settings(BaseSettings):
         "worker's) share one write of the states they changed and one commit, at most this long "
         "after the first of them; 0 stores and commits after every batch. Longer: less CPU at "
         "moderate rates (an enterprise file changed by every batch is written once), and a crash "
-        "decides this much work again (the same output ids; docs/redelivery.md)")
+        "decides up to about twice this much work again (the same output ids; docs/redelivery.md)")
     broker_retry_max_s: float = Field(default=10.0, gt=0,
                                       description="HAZARD_BROKER_RETRY_MAX_S: longest retry pause")
     secrets_dir: Path | None = Field(

@@ -235,7 +235,7 @@ class Runtime:
             self.readiness.replica_caught_up = self.replica.caught_up.is_set
         self.lock = asyncio.Lock()
         self.positions: dict[TopicPartition, int] = {}  # next offset to handle, per assigned partition
-        # Small batches share one write of their states and one commit (`_stored_or_held`): what the
+        # Small batches share one write of their states and one commit (`_store_due`): what the
         # batches since the last commit left to write (the newest value of each changelog key) and
         # to commit, where each partition was committed, and since when something waits.
         self.committed: dict[TopicPartition, int] = {}
