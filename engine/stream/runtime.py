@@ -45,7 +45,7 @@ import functools
 import heapq
 import signal
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -382,10 +382,14 @@ class Runtime:
             behind[tp] = high is None or at is None or at < high
         return partitions, lambda tp: behind.get(tp, True)
 
-    async def _handle(self, batch: dict[TopicPartition, list[Any]]) -> None:
+    async def _handle(self, batch: dict[TopicPartition, list[Any]], due: Sequence[Send] = ()) -> None:
         """Handle every record of a batch and send what it caused; store and commit, or leave that
-        to a later batch while batches are small (`_store_due`)."""
-        sends: list[Send] = []
+        to a later batch while batches are small (`_store_due`).
+
+        `due` are timeline entries the worker itself sends before the batch's own (the clock
+        entries of `_tick`, with an empty batch): sent with them, and taken as they are.
+        """
+        sends: list[Send] = list(due)
         writes: list[Send] = []
         phases, started = self.metrics.batch_seconds, time.perf_counter()
         commits = {tp: records[-1].offset + 1 for tp, records in batch.items()}
@@ -437,7 +441,8 @@ class Runtime:
             self.committed.setdefault(tp, self.positions.get(tp, 0))
         self.uncommitted.update(commits)
         self.positions.update(commits)
-        self.metrics.batch_records.observe(sum(map(len, batch.values())))
+        if batch:
+            self.metrics.batch_records.observe(sum(map(len, batch.values())))
         self.metrics.timeline_entries["taken"].inc(len(taken))
         self.metrics.timeline_entries["fetched"].inc(sum(len(records) for tp, records in batch.items()
                                                          if tp.topic == self.timeline))
@@ -848,9 +853,16 @@ class Runtime:
         if horizon is None:
             return
         now = min(self.clock.now(), self.clock.at(horizon))
-        due = [Send(self.timeline, subject.encode(), encode(self.cores[kind].clock_entry(subject, at)))
-               for kind, index in self.indices.items() for at, subject in index.pop_due(now)]
-        await self._send(due)
+        async with self.lock:  # a rebalance meanwhile has dropped the indices it affects
+            if self.unrecovered:
+                return
+            due = [Send(self.timeline, subject.encode(), encode(self.cores[kind].clock_entry(subject, at)))
+                   for kind, index in self.indices.items() for at, subject in index.pop_due(now)]
+            if due:
+                # Decided as they are sent, as a batch's own entries are (`_appended`): a clock
+                # entry left to the fetch also kept the next batch's entries of its partition
+                # from being taken, and 13,700 due at once were read back before any was decided.
+                await self._handle({}, due)
 
     async def _seed_plan(self) -> None:
         """Send the seed of each town of the annual plan that a partition just recovered lacks.

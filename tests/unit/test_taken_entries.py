@@ -84,9 +84,34 @@ def _fetch(rt: Runtime, log: Log) -> dict[TopicPartition, list[Rec]]:
     return batch
 
 
-def _feed(rt: Runtime, log: Log, events: int, size: int) -> None:
+class Stopped:
+    """A time source held where the test puts it (engine.clocks.timesource.TimeSource)."""
+
+    def __init__(self) -> None:
+        self.t = 0.0
+
+    def now(self) -> float:
+        return self.t
+
+    def at(self, real: float) -> float:
+        return self.t
+
+
+async def _timer(rt: Runtime, now: float) -> None:
+    """The worker's timer at `now`, everything recovered and intake caught up."""
+    rt.clock = Stopped()  # type: ignore[assignment]
+    rt.clock.t = now  # type: ignore[attr-defined]
+    rt.last_tick = float("-inf")
+    rt.readiness.recovered.update(rt.cores)
+    rt._intake_horizon = lambda: now  # type: ignore[method-assign]
+    await rt._tick()
+
+
+def _feed(rt: Runtime, log: Log, events: int, size: int, timer: bool = False) -> None:
     """The workload's first `events` through the intake topics, `size` a batch, each batch with what
-    a fetch would bring of the timeline; then fetches until the timeline is decided to its end."""
+    a fetch would bring of the timeline; then fetches until the timeline is decided to its end.
+    The clocks due by each batch's last event are sent to the timeline after it: with `timer`, by
+    the worker's own timer (`Runtime._tick`), else as another sender's records."""
     items = build(events)
 
     async def run() -> None:
@@ -100,6 +125,9 @@ def _feed(rt: Runtime, log: Log, events: int, size: int) -> None:
             # The clocks due by the batch's last event, sent as the worker's timer sends them: the
             # next batch fetches them, ahead of the entries it appends after them.
             now = datetime.fromisoformat(json.loads(items[min(start + size, len(items)) - 1].value)["time"])
+            if timer:
+                await _timer(rt, now.timestamp())
+                continue
             for kind, index in rt.indices.items():
                 for at, subject in index.pop_due(now.timestamp()):
                     log.append(rt.timeline, subject.encode(), encode(rt.cores[kind].clock_entry(subject, at)))
@@ -158,6 +186,39 @@ def test_entries_taken_as_sent_decide_what_the_timeline_decides_in_order(tmp_pat
     assert outputs  # the workload escalates
     assert _by_key(_sent(rt, log)) == _by_key(outputs)
     assert _tables(rt) == tables
+
+
+@pytest.mark.parametrize("size", [1, 37])
+def test_clock_entries_the_timer_sends_are_decided_as_sent_as_the_timeline_decides_them(
+        tmp_path: Any, size: int) -> None:
+    rt, log = _worker(tmp_path)
+    _feed(rt, log, 1_200, size, timer=True)
+    fired = [r for (topic, _), records in log.records.items() if topic == rt.timeline
+             for r in records if b'"safety.clock.fired"' in r.value]
+    assert fired  # the timer sent clock entries
+    # Every one was taken as sent, and every entry after it: no batch fetched a timeline record.
+    assert rt.registry.get_sample_value("hazard_timeline_entries_total", {"path": "fetched"}) == 0
+    outputs, tables = _replayed(tmp_path, log)
+    assert _by_key(_sent(rt, log)) == _by_key(outputs)
+    assert _tables(rt) == tables
+
+
+def test_a_clock_entry_after_a_record_not_decided_yet_is_left_to_the_fetch(tmp_path: Any) -> None:
+    rt, log = _worker(tmp_path)
+    _feed(rt, log, 300, 300)
+    later = max(at for index in rt.indices.values() for at, _ in index.pop_due(float("inf")))
+    rt, log = _worker(tmp_path / "again")
+    _feed(rt, log, 300, 300)
+    for p in range(rt.intake_partitions):  # a record of another sender on every partition, not fetched
+        log.append(rt.timeline, b"someone-else", b"{}", partition=p)
+    before = {tp: at for tp, at in rt.positions.items() if tp.topic == rt.timeline}
+
+    asyncio.run(_timer(rt, later))
+    fired = [r for (topic, _), records in log.records.items() if topic == rt.timeline
+             for r in records if b'"safety.clock.fired"' in r.value]
+    assert fired  # sent,
+    assert {tp: at for tp, at in rt.positions.items() if tp.topic == rt.timeline} == before  # not taken
+    assert _fetch(rt, log)  # the fetch brings them, after the record before them
 
 
 def test_a_batch_decides_its_own_entries_sends_what_they_cause_then_commits_past_them(tmp_path: Any) -> None:
