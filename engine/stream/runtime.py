@@ -295,9 +295,14 @@ class Runtime:
                         await self._stored()  # raises BatchFailed if it failed: go back
                     if self.unrecovered:
                         await self._recover_assigned()
+                    room = MAX_BATCH - self._span()
+                    if room <= 0:  # a partition has all a batch may decide since its commit
+                        async with self.lock:
+                            await self._make_room(1)
+                        continue  # (or the tables are read again first)
                     generation = self.generation
                     started = time.perf_counter()
-                    batch = await self._fetch(MAX_BATCH - self._span())
+                    batch = await self._fetch(room)
                     self.metrics.batch_seconds["fetch"].inc(time.perf_counter() - started)
                     if batch:
                         async with self.lock:
@@ -568,8 +573,8 @@ class Runtime:
         decide: every record before it was decided, in an earlier batch or earlier in this
         one, so deciding it now is what fetching it would do, in the same order and at the
         same offset (which its decision records). At the first entry of a partition that is
-        not (a clock entry sent between two batches, another worker's record, a gap), the
-        rest of that partition's entries are left to the fetch, in order. `room` is how many
+        not (another worker's record, an entry an earlier batch left to the fetch, a gap),
+        the rest of that partition's entries are left to the fetch, in order. `room` is how many
         more records of each partition the batch may decide, MAX_BATCH in all, fetched and
         taken together: the bound docs/redelivery.md argues from. `commits` is moved past
         what is taken, and `_fetch` drops them when they come.
@@ -858,11 +863,20 @@ class Runtime:
                 return
             due = [Send(self.timeline, subject.encode(), encode(self.cores[kind].clock_entry(subject, at)))
                    for kind, index in self.indices.items() for at, subject in index.pop_due(now)]
-            if due:
-                # Decided as they are sent, as a batch's own entries are (`_appended`): a clock
-                # entry left to the fetch also kept the next batch's entries of its partition
-                # from being taken, and 13,700 due at once were read back before any was decided.
-                await self._handle({}, due)
+            # Decided as they are sent, as a batch's own entries are (`_appended`): a clock entry
+            # left to the fetch also kept the next batch's entries of its partition from being
+            # taken, and 13,700 due at once were read back before any was decided. At most
+            # MAX_BATCH a batch, as a fetch brings them, so the first escalations go early.
+            for start in range(0, len(due), MAX_BATCH):
+                chunk = due[start:start + MAX_BATCH]
+                await self._make_room(len(chunk))
+                await self._handle({}, chunk)
+
+    async def _make_room(self, records: int) -> None:
+        """Store and commit first if `records` more could take a partition past MAX_BATCH records
+        decided since its last commit (the bound docs/redelivery.md argues from). Under the lock."""
+        if self._span() + records > MAX_BATCH and not self.unrecovered:
+            await self._store_and_commit()
 
     async def _seed_plan(self) -> None:
         """Send the seed of each town of the annual plan that a partition just recovered lacks.

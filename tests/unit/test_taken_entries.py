@@ -221,6 +221,57 @@ def test_a_clock_entry_after_a_record_not_decided_yet_is_left_to_the_fetch(tmp_p
     assert _fetch(rt, log)  # the fetch brings them, after the record before them
 
 
+def test_a_burst_of_clocks_is_taken_a_batch_at_a_time_and_no_commit_spans_more_than_max_batch(
+        tmp_path: Any) -> None:
+    rt, log = _worker(tmp_path)
+    burst = 2 * MAX_BATCH + 500
+    # Clocks of hazards the table does not hold (their entries change nothing), all on one
+    # timeline partition: each batch of them fills it.
+    subjects = (f"HZ-BURST-{n}" for n in range(100 * burst))
+    for subject in [s for s in subjects if partition_for_key(s.encode(), rt.intake_partitions) == 0][:burst]:
+        rt.indices["hazard"].set(subject, 1_000)
+    rt.backlog = False  # its last fetch was small: a write it starts is left in flight
+    spans: list[int] = []
+    handle = rt._handle
+
+    async def handled(batch: Any, due: Any = ()) -> None:
+        await handle(batch, due)
+        spans.append(rt._span())
+
+    rt._handle = handled  # type: ignore[method-assign]
+    asyncio.run(_timer(rt, 2_000))
+    ends = {p: len(log.records[(rt.timeline, p)]) for p in range(rt.intake_partitions)}
+    assert ends[0] == burst
+    assert len(spans) == 3 and max(spans) <= MAX_BATCH  # a batch of MAX_BATCH at most, thrice
+    # Every entry taken as sent: each partition's position is its end, nothing is left to fetch.
+    assert rt.registry.get_sample_value("hazard_timeline_entries_total", {"path": "taken"}) == burst
+    assert {p: rt.positions[TopicPartition(rt.timeline, p)] for p in ends} == ends
+    assert not _fetch(rt, log)
+    # No partition ever had more than MAX_BATCH entries decided since its last commit.
+    last = {p: 0 for p in ends}
+    for commit in log.commits:
+        for (topic, p), end in commit.items():
+            if topic == rt.timeline:
+                assert end - last[p] <= MAX_BATCH
+                last[p] = end
+
+
+def test_a_fetch_with_no_room_left_waits_for_a_commit(tmp_path: Any) -> None:
+    """Batches that leave a partition MAX_BATCH records decided since its commit, with their write
+    still in flight, are committed before the next fetch, which could ask for none (aiokafka
+    refuses `max_records=0`)."""
+    rt, log = _worker(tmp_path)
+    tp = TopicPartition(rt.timeline, 0)
+    rt.committed[tp], rt.positions[tp], rt.uncommitted[tp] = 0, MAX_BATCH, MAX_BATCH
+
+    async def run() -> None:
+        await rt._make_room(1)
+
+    asyncio.run(run())
+    assert log.commits == [{(rt.timeline, 0): MAX_BATCH}]
+    assert rt._span() == 0
+
+
 def test_a_batch_decides_its_own_entries_sends_what_they_cause_then_commits_past_them(tmp_path: Any) -> None:
     rt, log = _worker(tmp_path)
     item = next(i for i in build(20) if i.topic == "hazard.reports")
