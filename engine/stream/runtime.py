@@ -45,7 +45,7 @@ import functools
 import heapq
 import signal
 import time
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -295,11 +295,9 @@ class Runtime:
                         await self._stored()  # raises BatchFailed if it failed: go back
                     if self.unrecovered:
                         await self._recover_assigned()
-                    room = MAX_BATCH - self._span()
-                    if room <= 0:  # a partition has all a batch may decide since its commit
-                        async with self.lock:
-                            await self._make_room(1)
-                        continue  # (or the tables are read again first)
+                    room = await self._room()
+                    if room <= 0:  # (its tables are read again first)
+                        continue
                     generation = self.generation
                     started = time.perf_counter()
                     batch = await self._fetch(room)
@@ -387,14 +385,10 @@ class Runtime:
             behind[tp] = high is None or at is None or at < high
         return partitions, lambda tp: behind.get(tp, True)
 
-    async def _handle(self, batch: dict[TopicPartition, list[Any]], due: Sequence[Send] = ()) -> None:
+    async def _handle(self, batch: dict[TopicPartition, list[Any]]) -> None:
         """Handle every record of a batch and send what it caused; store and commit, or leave that
-        to a later batch while batches are small (`_store_due`).
-
-        `due` are timeline entries the worker itself sends before the batch's own (the clock
-        entries of `_tick`, with an empty batch): sent with them, and taken as they are.
-        """
-        sends: list[Send] = list(due)
+        to a later batch while batches are small (`_store_due`)."""
+        sends: list[Send] = []
         writes: list[Send] = []
         phases, started = self.metrics.batch_seconds, time.perf_counter()
         commits = {tp: records[-1].offset + 1 for tp, records in batch.items()}
@@ -446,8 +440,7 @@ class Runtime:
             self.committed.setdefault(tp, self.positions.get(tp, 0))
         self.uncommitted.update(commits)
         self.positions.update(commits)
-        if batch:
-            self.metrics.batch_records.observe(sum(map(len, batch.values())))
+        self.metrics.batch_records.observe(sum(map(len, batch.values())))
         self.metrics.timeline_entries["taken"].inc(len(taken))
         self.metrics.timeline_entries["fetched"].inc(sum(len(records) for tp, records in batch.items()
                                                          if tp.topic == self.timeline))
@@ -458,6 +451,20 @@ class Runtime:
             # Paced, the loop goes on while the broker acknowledges the write; in a backlog each
             # batch waits for its own, as it always did.
             await self._store_and_commit(wait=not self._may_wait())
+
+    async def _room(self) -> int:
+        """How many records the next fetch may bring: MAX_BATCH less the span since the last commit.
+
+        A paced batch that fills a partition to MAX_BATCH (a small fetch, with the entries
+        it took) leaves its shared write in flight and the span at MAX_BATCH: then that write
+        is awaited and all that waits is committed first, rather than asking `getmany` for
+        no records, which aiokafka refuses (a ValueError that ended the worker's loop).
+        """
+        if self._span() >= MAX_BATCH:
+            async with self.lock:
+                if not self.unrecovered:
+                    await self._store_and_commit()
+        return MAX_BATCH - self._span()
 
     def _since(self, tp: TopicPartition) -> int:
         """How many offsets of `tp` were decided since its last commit."""
@@ -573,8 +580,8 @@ class Runtime:
         decide: every record before it was decided, in an earlier batch or earlier in this
         one, so deciding it now is what fetching it would do, in the same order and at the
         same offset (which its decision records). At the first entry of a partition that is
-        not (another worker's record, an entry an earlier batch left to the fetch, a gap),
-        the rest of that partition's entries are left to the fetch, in order. `room` is how many
+        not (a clock entry sent between two batches, another worker's record, a gap), the
+        rest of that partition's entries are left to the fetch, in order. `room` is how many
         more records of each partition the batch may decide, MAX_BATCH in all, fetched and
         taken together: the bound docs/redelivery.md argues from. `commits` is moved past
         what is taken, and `_fetch` drops them when they come.
@@ -858,25 +865,9 @@ class Runtime:
         if horizon is None:
             return
         now = min(self.clock.now(), self.clock.at(horizon))
-        async with self.lock:  # a rebalance meanwhile has dropped the indices it affects
-            if self.unrecovered:
-                return
-            due = [Send(self.timeline, subject.encode(), encode(self.cores[kind].clock_entry(subject, at)))
-                   for kind, index in self.indices.items() for at, subject in index.pop_due(now)]
-            # Decided as they are sent, as a batch's own entries are (`_appended`): a clock entry
-            # left to the fetch also kept the next batch's entries of its partition from being
-            # taken, and 13,700 due at once were read back before any was decided. At most
-            # MAX_BATCH a batch, as a fetch brings them, so the first escalations go early.
-            for start in range(0, len(due), MAX_BATCH):
-                chunk = due[start:start + MAX_BATCH]
-                await self._make_room(len(chunk))
-                await self._handle({}, chunk)
-
-    async def _make_room(self, records: int) -> None:
-        """Store and commit first if `records` more could take a partition past MAX_BATCH records
-        decided since its last commit (the bound docs/redelivery.md argues from). Under the lock."""
-        if self._span() + records > MAX_BATCH and not self.unrecovered:
-            await self._store_and_commit()
+        due = [Send(self.timeline, subject.encode(), encode(self.cores[kind].clock_entry(subject, at)))
+               for kind, index in self.indices.items() for at, subject in index.pop_due(now)]
+        await self._send(due)
 
     async def _seed_plan(self) -> None:
         """Send the seed of each town of the annual plan that a partition just recovered lacks.

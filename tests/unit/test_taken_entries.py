@@ -84,34 +84,9 @@ def _fetch(rt: Runtime, log: Log) -> dict[TopicPartition, list[Rec]]:
     return batch
 
 
-class Stopped:
-    """A time source held where the test puts it (engine.clocks.timesource.TimeSource)."""
-
-    def __init__(self) -> None:
-        self.t = 0.0
-
-    def now(self) -> float:
-        return self.t
-
-    def at(self, real: float) -> float:
-        return self.t
-
-
-async def _timer(rt: Runtime, now: float) -> None:
-    """The worker's timer at `now`, everything recovered and intake caught up."""
-    rt.clock = Stopped()  # type: ignore[assignment]
-    rt.clock.t = now  # type: ignore[attr-defined]
-    rt.last_tick = float("-inf")
-    rt.readiness.recovered.update(rt.cores)
-    rt._intake_horizon = lambda: now  # type: ignore[method-assign]
-    await rt._tick()
-
-
-def _feed(rt: Runtime, log: Log, events: int, size: int, timer: bool = False) -> None:
+def _feed(rt: Runtime, log: Log, events: int, size: int) -> None:
     """The workload's first `events` through the intake topics, `size` a batch, each batch with what
-    a fetch would bring of the timeline; then fetches until the timeline is decided to its end.
-    The clocks due by each batch's last event are sent to the timeline after it: with `timer`, by
-    the worker's own timer (`Runtime._tick`), else as another sender's records."""
+    a fetch would bring of the timeline; then fetches until the timeline is decided to its end."""
     items = build(events)
 
     async def run() -> None:
@@ -125,9 +100,6 @@ def _feed(rt: Runtime, log: Log, events: int, size: int, timer: bool = False) ->
             # The clocks due by the batch's last event, sent as the worker's timer sends them: the
             # next batch fetches them, ahead of the entries it appends after them.
             now = datetime.fromisoformat(json.loads(items[min(start + size, len(items)) - 1].value)["time"])
-            if timer:
-                await _timer(rt, now.timestamp())
-                continue
             for kind, index in rt.indices.items():
                 for at, subject in index.pop_due(now.timestamp()):
                     log.append(rt.timeline, subject.encode(), encode(rt.cores[kind].clock_entry(subject, at)))
@@ -188,90 +160,6 @@ def test_entries_taken_as_sent_decide_what_the_timeline_decides_in_order(tmp_pat
     assert _tables(rt) == tables
 
 
-@pytest.mark.parametrize("size", [1, 37])
-def test_clock_entries_the_timer_sends_are_decided_as_sent_as_the_timeline_decides_them(
-        tmp_path: Any, size: int) -> None:
-    rt, log = _worker(tmp_path)
-    _feed(rt, log, 1_200, size, timer=True)
-    fired = [r for (topic, _), records in log.records.items() if topic == rt.timeline
-             for r in records if b'"safety.clock.fired"' in r.value]
-    assert fired  # the timer sent clock entries
-    # Every one was taken as sent, and every entry after it: no batch fetched a timeline record.
-    assert rt.registry.get_sample_value("hazard_timeline_entries_total", {"path": "fetched"}) == 0
-    outputs, tables = _replayed(tmp_path, log)
-    assert _by_key(_sent(rt, log)) == _by_key(outputs)
-    assert _tables(rt) == tables
-
-
-def test_a_clock_entry_after_a_record_not_decided_yet_is_left_to_the_fetch(tmp_path: Any) -> None:
-    rt, log = _worker(tmp_path)
-    _feed(rt, log, 300, 300)
-    later = max(at for index in rt.indices.values() for at, _ in index.pop_due(float("inf")))
-    rt, log = _worker(tmp_path / "again")
-    _feed(rt, log, 300, 300)
-    for p in range(rt.intake_partitions):  # a record of another sender on every partition, not fetched
-        log.append(rt.timeline, b"someone-else", b"{}", partition=p)
-    before = {tp: at for tp, at in rt.positions.items() if tp.topic == rt.timeline}
-
-    asyncio.run(_timer(rt, later))
-    fired = [r for (topic, _), records in log.records.items() if topic == rt.timeline
-             for r in records if b'"safety.clock.fired"' in r.value]
-    assert fired  # sent,
-    assert {tp: at for tp, at in rt.positions.items() if tp.topic == rt.timeline} == before  # not taken
-    assert _fetch(rt, log)  # the fetch brings them, after the record before them
-
-
-def test_a_burst_of_clocks_is_taken_a_batch_at_a_time_and_no_commit_spans_more_than_max_batch(
-        tmp_path: Any) -> None:
-    rt, log = _worker(tmp_path)
-    burst = 2 * MAX_BATCH + 500
-    # Clocks of hazards the table does not hold (their entries change nothing), all on one
-    # timeline partition: each batch of them fills it.
-    subjects = (f"HZ-BURST-{n}" for n in range(100 * burst))
-    for subject in [s for s in subjects if partition_for_key(s.encode(), rt.intake_partitions) == 0][:burst]:
-        rt.indices["hazard"].set(subject, 1_000)
-    rt.backlog = False  # its last fetch was small: a write it starts is left in flight
-    spans: list[int] = []
-    handle = rt._handle
-
-    async def handled(batch: Any, due: Any = ()) -> None:
-        await handle(batch, due)
-        spans.append(rt._span())
-
-    rt._handle = handled  # type: ignore[method-assign]
-    asyncio.run(_timer(rt, 2_000))
-    ends = {p: len(log.records[(rt.timeline, p)]) for p in range(rt.intake_partitions)}
-    assert ends[0] == burst
-    assert len(spans) == 3 and max(spans) <= MAX_BATCH  # a batch of MAX_BATCH at most, thrice
-    # Every entry taken as sent: each partition's position is its end, nothing is left to fetch.
-    assert rt.registry.get_sample_value("hazard_timeline_entries_total", {"path": "taken"}) == burst
-    assert {p: rt.positions[TopicPartition(rt.timeline, p)] for p in ends} == ends
-    assert not _fetch(rt, log)
-    # No partition ever had more than MAX_BATCH entries decided since its last commit.
-    last = {p: 0 for p in ends}
-    for commit in log.commits:
-        for (topic, p), end in commit.items():
-            if topic == rt.timeline:
-                assert end - last[p] <= MAX_BATCH
-                last[p] = end
-
-
-def test_a_fetch_with_no_room_left_waits_for_a_commit(tmp_path: Any) -> None:
-    """Batches that leave a partition MAX_BATCH records decided since its commit, with their write
-    still in flight, are committed before the next fetch, which could ask for none (aiokafka
-    refuses `max_records=0`)."""
-    rt, log = _worker(tmp_path)
-    tp = TopicPartition(rt.timeline, 0)
-    rt.committed[tp], rt.positions[tp], rt.uncommitted[tp] = 0, MAX_BATCH, MAX_BATCH
-
-    async def run() -> None:
-        await rt._make_room(1)
-
-    asyncio.run(run())
-    assert log.commits == [{(rt.timeline, 0): MAX_BATCH}]
-    assert rt._span() == 0
-
-
 def test_a_batch_decides_its_own_entries_sends_what_they_cause_then_commits_past_them(tmp_path: Any) -> None:
     rt, log = _worker(tmp_path)
     item = next(i for i in build(20) if i.topic == "hazard.reports")
@@ -327,6 +215,34 @@ def test_a_batch_decides_at_most_max_batch_records_of_a_partition(tmp_path: Any)
     asyncio.run(rt._handle(batch))
     assert log.commits[-1][(rt.timeline, home)] == MAX_BATCH  # the fetched, and one taken
     assert rt.positions[timeline] == MAX_BATCH
+
+
+def test_a_paced_batch_that_fills_a_partition_is_committed_before_the_next_fetch(tmp_path: Any) -> None:
+    """A small fetch whose own entries fill a partition to MAX_BATCH leaves its write in flight and
+    no room: the next fetch would ask aiokafka for `max_records=0`, which it refuses."""
+    rt, log = _worker(tmp_path)
+    rt.backlog = False  # the last fetch was small: the batch's shared write is left in flight
+    items = [i for i in build(400) if i.topic == "hazard.reports"]
+    home = partition_for_key(items[0].key, rt.intake_partitions)
+    items = [i for i in items if partition_for_key(i.key, rt.intake_partitions) == home][:3]
+    timeline = TopicPartition(rt.timeline, home)
+    for _ in range(MAX_BATCH - 1):
+        log.append(rt.timeline, b"filler", b"{}", partition=home)
+    batch: dict[TopicPartition, list[Any]] = {timeline: list(log.records[(rt.timeline, home)])}
+    for item in items:
+        acked = log.append(rt.prefix + item.topic, item.key, item.value, timestamp=1_000)
+        tp = TopicPartition(rt.prefix + item.topic, acked.partition)
+        batch.setdefault(tp, []).append(log.records[(tp.topic, tp.partition)][acked.offset])
+
+    async def run() -> tuple[int, int, bool]:
+        await rt._handle(batch)
+        span, in_flight = rt._span(), rt.storing is not None
+        return span, await rt._room(), in_flight
+
+    span, room, in_flight = asyncio.run(run())
+    assert (span, in_flight) == (MAX_BATCH, True)
+    assert room == MAX_BATCH  # committed first: the fetch may bring a whole batch again
+    assert log.commits[-1][(rt.timeline, home)] == MAX_BATCH
 
 
 def test_a_fetch_drops_the_entries_the_worker_took_and_keeps_the_rest(tmp_path: Any) -> None:
