@@ -221,18 +221,26 @@ def test_a_paced_batch_that_fills_a_partition_is_committed_before_the_next_fetch
     """A small fetch whose own entries fill a partition to MAX_BATCH leaves its write in flight and
     no room: the next fetch would ask aiokafka for `max_records=0`, which it refuses."""
     rt, log = _worker(tmp_path)
-    rt.backlog = False  # the last fetch was small: the batch's shared write is left in flight
-    items = [i for i in build(400) if i.topic == "hazard.reports"]
+    items = [i for i in build(3_000) if i.topic == "hazard.reports"]
     home = partition_for_key(items[0].key, rt.intake_partitions)
-    items = [i for i in items if partition_for_key(i.key, rt.intake_partitions) == home][:3]
+    items = [i for i in items if partition_for_key(i.key, rt.intake_partitions) == home][:100]
     timeline = TopicPartition(rt.timeline, home)
-    for _ in range(MAX_BATCH - 1):
+    # Earlier small batches decided MAX_BATCH / 2 records of the partition; their writes wait.
+    for _ in range(MAX_BATCH // 2):
         log.append(rt.timeline, b"filler", b"{}", partition=home)
-    batch: dict[TopicPartition, list[Any]] = {timeline: list(log.records[(rt.timeline, home)])}
-    for item in items:
-        acked = log.append(rt.prefix + item.topic, item.key, item.value, timestamp=1_000)
+    rt.positions[timeline] = rt.uncommitted[timeline] = MAX_BATCH // 2
+    rt.committed[timeline] = 0
+    # The next fetch asked for MAX_BATCH less that span and brought one record fewer: no backlog,
+    # so the batch's write is left in flight. Its hazards' entries and links fill the partition.
+    for _ in range(MAX_BATCH // 2 - 1 - len(items)):
+        log.append(rt.timeline, b"filler", b"{}", partition=home)
+    batch: dict[TopicPartition, list[Any]] = {timeline: log.records[(rt.timeline, home)][MAX_BATCH // 2:]}
+    for n, item in enumerate(items):
+        acked = log.append(rt.prefix + item.topic, item.key, item.value, timestamp=1_000 + n)
         tp = TopicPartition(rt.prefix + item.topic, acked.partition)
         batch.setdefault(tp, []).append(log.records[(tp.topic, tp.partition)][acked.offset])
+    assert sum(map(len, batch.values())) == MAX_BATCH // 2 - 1
+    rt.backlog = False
 
     async def run() -> tuple[int, int, bool]:
         await rt._handle(batch)
