@@ -137,7 +137,11 @@ def test_the_fetch_asks_for_no_more_than_the_span_leaves(tmp_path: Any) -> None:
     log.getmany = getmany  # type: ignore[method-assign]
     tp = TopicPartition(rt.timeline, 1)
     rt.positions[tp], rt.committed[tp], rt.uncommitted[tp] = 700, 100, 700
-    asyncio.run(rt._fetch(MAX_BATCH - rt._span()))
+
+    async def fetch() -> None:  # as the loop asks: the room the runtime leaves
+        await rt._fetch(await rt._room())
+
+    asyncio.run(fetch())
     assert asked == [MAX_BATCH - 600]
     assert not rt.backlog  # an empty fetch is no backlog
     assert not rt._store_due()  # 600 offsets since the commit, and the 10 s not gone by
