@@ -21,6 +21,13 @@ No broker. Two measurements, both in this process:
    An alert goes to 5,000 as a hazard does: its state keeps a bounded number
    of reports and CAP messages, and each CAP update names two earlier
    messages, not all of them (engine/alerts/bounds.py).
+3. The same workload's timeline through the decide stage as a worker wires it
+   (`as_worker`): the hazard and alert cores with their enterprise links, the
+   enterprise files, the plan's towns, and the views every store updates, per
+   kind of subject. The first measurement leaves these out on purpose (it is
+   the path issue 12 set its target on, and the tree it is compared with had
+   no enterprise files); this one is what a worker pays per event before any
+   Kafka work.
 
 Times are the process's CPU time (`time.process_time_ns`), not the wall
 clock, so other processes on a shared machine weigh on them less.
@@ -52,13 +59,19 @@ from typing import Any
 from bench.workload import START, build
 from engine import codec
 from engine.alerts import decide_alert, load_alert_rules
-from engine.cores import build_cores, record_value
+from engine.clocks import DeadlineIndex
+from engine.cores import HISTORY_TABLES, build_cores, record_value
 from engine.decide.core import decide
 from engine.intake.process import TIMELINE, Record, decide_intake
 from engine.kernel.state import chunk_key
+from engine.kernel.targets import lead_department
+from engine.metrics import AlertGauges, EnterpriseGauges, HazardGauges
+from engine.plan.rules import optional_plan
+from engine.plan.tracking import seed_entries
 from engine.ruleset import load_rules
 from engine.settings import REPO_ROOT, Settings
 from engine.store import pack
+from engine.views import Derived
 
 BASELINE = REPO_ROOT / "bench" / "results" / "core-before.json"
 HISTORY_LENGTHS = {"hazard": (10, 100, 1_000, 5_000), "alert": (10, 100, 1_000, 5_000)}
@@ -228,10 +241,83 @@ def history(path: Path_, kind: str, events: list[tuple[str, bytes]], probe: int,
     return rows
 
 
+def as_worker(events: int) -> dict[str, Any]:
+    """µs per workload event of the decide stage as a worker wires it, by kind of subject.
+
+    `mixed` times the bare hazard and alert cores, the path issue 12 set its target
+    on. A worker decides more for the same events: each hazard's and alert's
+    decision also files what changed under its enterprise (a link, a timeline
+    entry of the enterprise), the enterprise files and the annual plan's towns
+    are decided too, and every stored state updates the deadline index, the
+    gauges and the feeds' place index (`Derived.store`, which packs it). Here the
+    timeline goes through the cores of `build_cores` a record at a time, each
+    link decided right after the entry that sent it, as a batch of one record
+    would; `decode` reads the stored bytes, `decide` is the core with its links,
+    `outputs` encodes what it sends, `store` is `Derived.store`. No broker, no
+    table writes, no metrics or logs. Nothing stays decoded from one record to
+    the next: the runtime keeps enterprise files decoded across batches and
+    encodes each once per commit (engine/stream/held.py), so their `decode` and
+    `store` here are what it pays at worst, with batches of one record.
+    """
+    settings = Settings()
+    rules = load_rules(settings.rules_dir)
+    alert_rules = load_alert_rules(settings.rules_dir, rules.reference)
+    plan = optional_plan(settings.rules_dir, rules.reference)
+    cores = build_cores(rules, alert_rules, plan)
+    derived = Derived(cores, {kind: DeadlineIndex() for kind in cores},
+                      HazardGauges(lambda h: lead_department(h, rules), START.timestamp), AlertGauges(),
+                      rules.version, enterprise_gauges=EnterpriseGauges(rules.reference, START.timestamp))
+    items = build(events)
+    # The annual plan's towns first, as a worker seeds them when it starts (`Runtime._seed_plan`).
+    seeds = [codec.dumps(e) for e in seed_entries(plan.annual)] if "plan" in cores else []
+    entries = seeds + intake(items, rules, Clock())
+    tables: dict[str, dict[bytes, bytes]] = {kind: {} for kind in cores}
+    histories: dict[str, dict[bytes, bytes]] = {kind: {} for kind in cores if kind in HISTORY_TABLES}
+    ns: dict[str, dict[str, int]] = {kind: dict.fromkeys(("decode", "decide", "outputs", "store"), 0)
+                                     for kind in cores}
+    counts: dict[str, int] = dict.fromkeys(cores, 0)
+    clock = time.process_time_ns
+    queue, offset = list(reversed(entries)), 0
+    while queue:
+        entry = codec.loads(queue.pop())  # the timeline record read back: not timed
+        entry["position"] = {"topic": TIMELINE, "partition": 0, "offset": offset}
+        offset += 1
+        core = cores.get(entry["subject_kind"])
+        if core is None:
+            continue  # no rules act on its kind
+        kind, key, parts = core.kind, entry["subject"].encode(), ns[core.kind]
+        history = histories.get(kind)
+        raw = tables[kind].get(key)
+        t0 = clock()
+        state = (None if raw is None else core.decode(raw) if history is None
+                 else core.decode(raw, history=history))
+        t1 = clock()
+        new, outs = (core.decide_owned or core.decide)(state, entry)
+        t2 = clock()
+        values = [record_value(out) for out in outs]
+        t3 = clock()
+        chunks: dict[int, bytes] | None = {} if history is not None else None
+        tables[kind][key] = derived.store(kind, new, chunks)
+        t4 = clock()
+        parts["decode"] += t1 - t0
+        parts["decide"] += t2 - t1
+        parts["outputs"] += t3 - t2
+        parts["store"] += t4 - t3
+        counts[kind] += 1
+        if history is not None and chunks:
+            history.update((chunk_key(key, n), value) for n, value in chunks.items())
+        # Links (entries of the enterprise's or the town's timeline) next, as the batch takes them.
+        queue += reversed([value for out, value in zip(outs, values, strict=True) if out.topic == TIMELINE])
+    per_event = {kind: {part: round(v / 1000 / len(items), 1) for part, v in parts.items()}
+                 for kind, parts in ns.items()}
+    return {"events": len(items), "decisions": counts, "us_per_event": per_event,
+            "total_us_per_event": round(sum(sum(p.values()) for p in ns.values()) / 1000 / len(items), 1)}
+
+
 def run(events: int, probe: int) -> dict[str, Any]:
-    """Both measurements."""
+    """The three measurements."""
     path = Path_(Settings())
-    return {"mixed": mixed(path, events),
+    return {"mixed": mixed(path, events), "as_worker": as_worker(events),
             "history": {"hazard": history(path, "hazard", hazard_events(5_000 + probe), probe),
                         "alert": history(path, "alert", alert_events(5_000 + probe), probe)},
             # The same, the history kept whole in the record (format 1): before and after, one run.
@@ -261,6 +347,17 @@ def report(now: dict[str, Any], before: dict[str, Any] | None) -> str:
 
     for part in (*PARTS, "total"):
         lines.append(f"{part:<16}{col(before, part_of(part)):>10}{col(now, part_of(part)):>10}")
+    if "as_worker" in now:
+        worker = now["as_worker"]
+        lines += ["", "the decide stage as a worker wires it (links, enterprise files, plan towns, "
+                      "views), µs per workload event; decisions: "
+                      + ", ".join(f"{kind} {n:,}" for kind, n in worker["decisions"].items()),
+                  f"{'subject':<12}{'decode':>9}{'decide':>9}{'outputs':>9}{'store':>9}{'total':>9}"]
+        for kind, parts in worker["us_per_event"].items():
+            lines.append(f"{kind:<12}" + "".join(f"{_cell(v):>9}" for v in parts.values())
+                         + f"{_cell(sum(parts.values())):>9}")
+        lines.append(f"{'all':<12}{'':>36}{_cell(worker['total_us_per_event']):>9}"
+                     f"   (intake adds {_cell(now['mixed']['us_per_event']['intake'])})")
     lines += ["", "decide stage per event (decode, decide, outputs, pack) against history length",
               f"{'subject':<8}{'history':>9}{'µs before':>12}{'µs now':>10}{'bytes before':>14}"
               f"{'bytes now':>12}"]

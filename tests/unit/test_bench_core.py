@@ -92,3 +92,31 @@ def test_a_commit_is_measured_in_a_worktree_of_its_own_and_the_worktree_goes() -
     with pytest.raises(RuntimeError, match="0{40}"):  # no such commit: git's words, nothing left
         core.measure_commit("0" * 40, 60, 2)
     assert "bench-core-before-" not in worktrees()
+
+
+def test_the_worker_path_decides_every_entry_with_its_links_and_the_report_gives_each_kind() -> None:
+    """`as_worker` decides each hazard and alert entry once, each enterprise's entries and the links
+    its hazards send it, and the plan's seeds; its parts add up to its total, and the report lists
+    every kind with that total."""
+    from engine import codec
+
+    worker = core.as_worker(300)
+    entries = [codec.loads(v) for v in core.intake(core.build(300), core.load_rules(Settings().rules_dir),
+                                                    core.Clock())]
+    kinds = [e["subject_kind"] for e in entries]
+    assert worker["decisions"]["hazard"] == kinds.count("hazard")
+    assert worker["decisions"]["alert"] == kinds.count("alert")
+    # An enterprise decides its own entries (inspections) and a link from each hazard and alert
+    # decision that changed what its file shows: more than its own entries.
+    assert worker["decisions"]["enterprise"] > kinds.count("enterprise") > 0
+    assert worker["decisions"]["plan"] > 0  # the seeds of the annual plan's towns
+    parts = sum(sum(p.values()) for p in worker["us_per_event"].values())
+    assert parts == pytest.approx(worker["total_us_per_event"], abs=0.5)
+    now = {"mixed": {"events": 1, "timeline_entries": 1, "us_per_event": dict.fromkeys(core.PARTS, 1.0),
+                     "total_us_per_event": 5.0},
+           "as_worker": worker, "history": {"hazard": [], "alert": []}}
+    lines = core.report(now, None).splitlines()
+    for kind in worker["decisions"]:
+        assert any(line.split()[:1] == [kind] for line in lines)
+    all_line = next(line for line in lines if line.startswith("all "))
+    assert f"{worker['total_us_per_event']:,.1f}" in all_line
