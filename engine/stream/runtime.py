@@ -529,6 +529,8 @@ class Runtime:
         Its store and commit phases are the broker's time, which the loop spends on the next
         batches unless it waits (`_stored`)."""
         phases, started = self.metrics.batch_seconds, time.perf_counter()
+        if writes:
+            await self._still_member(commits)
         self._written(writes, await self._send(writes))
         started = _phase(phases["store"], started)
         if commits:
@@ -540,6 +542,31 @@ class Runtime:
         self.metrics.commits.inc()
         self.metrics.state_writes.inc(len(writes))
         self.committed.update(commits)
+
+    async def _still_member(self, commits: dict[TopicPartition, int]) -> None:
+        """BatchFailed unless the group still counts this worker as the owner of `commits`' partitions.
+
+        A worker whose session lapsed (its loop stalled or its process was stopped for longer
+        than SESSION_MS, or the coordinator was out of its reach) does not know at once that
+        its partitions went to another worker, which has stored newer states of the same keys
+        since. Its write would then be the newest record of those keys on their changelogs,
+        and whoever reads them next (a restart from the local store, a rebalance, the replica)
+        would take the older states: decisions lost, a clock that runs again. Before the
+        states go out, the positions last committed are committed again, unchanged: the
+        coordinator takes that only from a member of the group's current generation (during
+        a rebalance too, before this worker gives its partitions up) and refuses one whose
+        session it ended. Refused, the batch fails before anything is written, and the
+        worker goes back (or, revoked, reads its tables again) as after any failed commit.
+        What is left: a stall between this check and the write's few milliseconds.
+        """
+        again = {tp: self.committed[tp] for tp in commits if tp in self.committed}
+        if not again:
+            return
+        try:
+            await self.consumer.commit(again)
+        except Exception as exc:  # noqa: BLE001 - whatever it was, the states must not go out
+            raise BatchFailed(f"not a member of the group any more, states not written: "
+                              f"{type(exc).__name__}: {exc}") from exc
 
     async def _stored(self) -> None:
         """Wait until the shared write in flight (if any) is acknowledged and committed;

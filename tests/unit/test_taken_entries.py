@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 from aiokafka import TopicPartition
+from aiokafka.errors import CommitFailedError
 
 from bench.workload import build
 from engine.intake.timeline import encode
@@ -38,6 +39,10 @@ class Log:
         self.records: dict[tuple[str, int], list[Rec]] = defaultdict(list)
         self.sends: list[list[str]] = []  # the topics of each round trip, in order
         self.commits: list[dict[tuple[str, int], int]] = []
+        # Commits of the positions last committed, unchanged: the runtime's check that the group
+        # still counts it as a member before it writes states (`Runtime._still_member`).
+        self.probes: list[dict[tuple[str, int], int]] = []
+        self.refuse = False  # the coordinator refuses every commit: this worker's session ended
 
     def append(self, topic: str, key: bytes | None, value: bytes, partition: int | None = None,
                timestamp: int = 0) -> Acked:
@@ -54,7 +59,12 @@ class Log:
         return [self.append(r.topic, r.key, r.value, r.partition) for r in records]
 
     async def commit(self, commits: dict[TopicPartition, int]) -> None:
-        self.commits.append({(tp.topic, tp.partition): end for tp, end in commits.items()})
+        if self.refuse:
+            raise CommitFailedError("the group has already rebalanced")
+        done = {(tp.topic, tp.partition): end for tp, end in commits.items()}
+        # A commit that moves no partition past where the runtime last committed it is the check.
+        probe = all(self.rt.committed.get(tp) == end for tp, end in commits.items())
+        (self.probes if probe else self.commits).append(done)
 
     async def getmany(self, *partitions: TopicPartition, **_: Any) -> dict[TopicPartition, list[Rec]]:
         """Every record of the timeline from its start, as a consumer never moved past what was taken."""
