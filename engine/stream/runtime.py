@@ -557,7 +557,9 @@ class Runtime:
         a rebalance too, before this worker gives its partitions up) and refuses one whose
         session it ended. Refused, the batch fails before anything is written, and the
         worker goes back (or, revoked, reads its tables again) as after any failed commit.
-        What is left: a stall between this check and the write's few milliseconds.
+        What is left: a stall between this check and the write's few milliseconds, and a
+        group that every other member left meanwhile (Kafka takes a commit without a
+        generation from an empty group, which aiokafka sends once it has dropped its own).
         """
         again = {tp: self.committed[tp] for tp in commits if tp in self.committed}
         if not again:
