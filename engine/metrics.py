@@ -446,6 +446,10 @@ class EngineMetrics:
             "hazard_intake_forwarded_total", "Intake records with a null key sent again to their "
             "subject's partition, keyed by subject, to be judged there, by topic.", ["topic"],
             registry=registry)
+        self.marks_forgotten = Counter(
+            "hazard_intake_marks_forgotten_total", "De-duplication marks forgotten: their events "
+            "happened more than HAZARD_DEDUP_DAYS (and a day) ago, and intake rejects anything "
+            "that old as stale.", registry=registry)
         self.intake_rejections = Counter(
             "hazard_intake_rejections_total", "Reasons for rejected intake records, by topic "
             "and error type.", ["topic", "reason"], registry=registry)
@@ -533,8 +537,10 @@ class RuntimeGauges(Collector):
     """Gauges read from the running worker at scrape time: lag, clock index, timer lag, held intake."""
 
     def __init__(self, lag: Callable[[], dict[tuple[str, int], int]], index_size: Callable[[], int],
-                 timer_lag: Callable[[], float], held: Callable[[], int]) -> None:
+                 timer_lag: Callable[[], float], held: Callable[[], int],
+                 marks: Callable[[], int] = lambda: 0) -> None:
         self._lag, self._index_size, self._timer_lag, self._held = lag, index_size, timer_lag, held
+        self._marks = marks
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         """Yield consumer lag per partition, the clock index size, the timer's lag and the intake held."""
@@ -552,6 +558,9 @@ class RuntimeGauges(Collector):
         yield GaugeMetricFamily("hazard_intake_held_records", "Intake records fetched and held back "
                                 "until the other intake partitions are read up to their time.",
                                 value=self._held())
+        yield GaugeMetricFamily("hazard_intake_marks", "De-duplication marks this worker holds for "
+                                "its intake partitions (one per event taken, forgotten after "
+                                "HAZARD_DEDUP_DAYS).", value=self._marks())
 
 
 class ReplicaGauges(Collector):

@@ -132,6 +132,12 @@ class Settings(BaseSettings):
     min_insync_replicas: int = Field(default=1, ge=1, description="HAZARD_MIN_INSYNC_REPLICAS")
     max_record_bytes: int = Field(default=1024 * 1024, ge=1024,
                                   description="HAZARD_MAX_RECORD_BYTES: larger events are rejected")
+    dedup_days: int = Field(
+        default=730, ge=0, le=36_500, description="HAZARD_DEDUP_DAYS: how long after an event's "
+        "time the worker keeps its de-duplication mark; older marks are forgotten, so a worker's "
+        "memory does not grow with every event ever taken, and an event older than this is "
+        "rejected as `stale` (it could be a copy of one whose mark is gone). 0 keeps every mark "
+        "and takes events of any age. Raise it before entering older records (docs/redelivery.md)")
     log_level: str = Field(default="info", pattern="^(debug|info|warn|warning|error)$",
                            description="HAZARD_LOG_LEVEL: debug, info, "
                            "warn or error; the worker writes a JSON line on stderr per decision at "

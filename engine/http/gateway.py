@@ -19,6 +19,7 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.process_collector import PROCESS_COLLECTOR
 
 from engine import logs
+from engine.clocks.timesource import from_settings
 from engine.errors import EngineError
 from engine.feeds.tokens import TokenFileError, TokenStore
 from engine.http import intake
@@ -52,7 +53,8 @@ def gateway_pages(settings: Settings) -> Pages:
     metrics_page(pages, registry)
     # The broker's address is looked up at the first POST, so a gateway may start before it.
     intake.register(pages, settings=settings, bootstrap=lambda: bootstrap_for(settings),
-                    tokens=tokens, known=known, metrics=HttpIntakeMetrics(registry))
+                    tokens=tokens, known=known, metrics=HttpIntakeMetrics(registry),
+                    now=from_settings(settings).now)
     return pages
 
 

@@ -34,7 +34,7 @@ from engine.feeds.tokens import ENV, FieldApp, TokenStore
 from engine.http.events import Item, RequestError, read_request
 from engine.http.limits import bounds_own_body
 from engine.intake.binding import validate_kafka_record
-from engine.intake.validate import Accepted
+from engine.intake.validate import Accepted, Invalid, stale_problem
 from engine.metrics import HttpIntakeMetrics
 from engine.settings import Settings
 from engine.tools.kafka import client_auth, producer
@@ -190,9 +190,10 @@ class FieldIntake:
     """Serves `POST /events`: checks, scopes, rate limits and sends to the intake topics."""
 
     def __init__(self, settings: Settings, bootstrap: str | Callable[[], str], tokens: TokenStore,
-                 known: KnownIds, metrics: HttpIntakeMetrics, limiter: RateLimiter | None = None
-                 ) -> None:
+                 known: KnownIds, metrics: HttpIntakeMetrics, now: Callable[[], float],
+                 limiter: RateLimiter | None = None) -> None:
         self.settings, self.tokens, self.known, self.metrics = settings, tokens, known, metrics
+        self.now = now  # the engine's clock (HAZARD_CLOCK_*), for the de-duplication window
         self._bootstrap = bootstrap
         self.limiter = limiter or RateLimiter(settings.http_rate_per_s, settings.http_burst)
         self._producer: AIOKafkaProducer | None = None
@@ -291,8 +292,9 @@ class FieldIntake:
             return _error(429, f"this token posts faster than {settings.http_rate_per_s:g} events "
                           f"a second; retry after {retry} s", {"Retry-After": str(retry)})
         # key None: over HTTP there is no key to check; each record gets its subject as key.
-        checked = [validate_kafka_record(None, item.headers, item.value, HTTP_TOPIC, self.known,
-                                         settings.max_record_bytes) for item in items]
+        checked = [self._stale(validate_kafka_record(None, item.headers, item.value, HTTP_TOPIC,
+                                                     self.known, settings.max_record_bytes))
+                   for item in items]
         acceptable = sum(isinstance(result, Accepted) for result in checked)
         self.metrics.events.labels("rejected").inc(len(checked) - acceptable)
         outside = self._outside(app, checked)
@@ -301,6 +303,15 @@ class FieldIntake:
             self.metrics.events.labels("unsent").inc(acceptable)
             return _error(403, outside[0].reason, outside=outside)
         return await self._publish(app, items, checked)
+
+    def _stale(self, result: Accepted | Invalid) -> Accepted | Invalid:
+        """An acceptable event older than the de-duplication window is refused here, as the worker
+        would refuse it (`stale`, engine/intake/process.py), rather than answered 202 first."""
+        days = self.settings.dedup_days
+        if not isinstance(result, Accepted) or not days:
+            return result
+        problem = stale_problem(int(result.event.time.timestamp()), int(self.now()) - days * 86_400)
+        return result if problem is None else Invalid((problem,))
 
     def _outside(self, app: FieldApp, checked: list[Any]) -> list[OutsideScope]:
         """The acceptable events whose source or town the token may not publish, with why.
@@ -348,9 +359,11 @@ class FieldIntake:
 
 
 def register(app: Any, *, settings: Settings, bootstrap: str | Callable[[], str],
-             tokens: TokenStore, known: KnownIds, metrics: HttpIntakeMetrics) -> FieldIntake:
-    """Serve `POST /events` on a `Pages`' aiohttp application, counting its answers in `metrics`."""
-    intake = FieldIntake(settings, bootstrap, tokens, known, metrics)
+             tokens: TokenStore, known: KnownIds, metrics: HttpIntakeMetrics,
+             now: Callable[[], float]) -> FieldIntake:
+    """Serve `POST /events` on a `Pages`' aiohttp application, counting its answers in `metrics`;
+    `now` is the engine's clock."""
+    intake = FieldIntake(settings, bootstrap, tokens, known, metrics, now)
     web_app = app.web.web_app
     web_app.router.add_post(PATH, bounds_own_body(intake.post), name="events")
     web_app.on_cleanup.append(intake.close)

@@ -38,8 +38,8 @@ from engine.contract.outputs import (
 from engine.intake import fast
 from engine.intake.binding import validate_kafka_record
 from engine.intake.timeline import SHANGHAI, Normalised, encode, entries_of, normalised
-from engine.intake.validate import MAX_RECORD_BYTES, Accepted, read_json
-from engine.kernel.time import iso_ms
+from engine.intake.validate import MAX_RECORD_BYTES, Accepted, read_json, stale_problem
+from engine.kernel.time import epoch, iso_ms
 from engine.uuid5 import uuid5_text
 
 TIMELINE = "engine.timeline"
@@ -104,9 +104,29 @@ def dedupe_key(source: str, event_id: str) -> str:
     return f"{source}\x1f{event_id}"
 
 
-def _mark(position: str, value: bytes) -> str:
-    # The digest lets a later copy with different content be flagged as a conflict.
-    return f"{position}|{hashlib.blake2b(value, digest_size=8).hexdigest()}"
+class Mark(NamedTuple):
+    """What the de-duplication store keeps of an accepted event, as `position|digest|time`."""
+
+    position: str  # where the event was accepted: a copy at the same position is a redelivery
+    digest: str  # of the record's value: a copy with other content is flagged as a conflict
+    at: int | None  # the event's time, epoch seconds (`engine.stream.marks` forgets old marks); None in
+    # marks stored before it was kept
+
+    def text(self) -> str:
+        """The mark as stored."""
+        stored = f"{self.position}|{self.digest}"
+        return stored if self.at is None else f"{stored}|{self.at}"
+
+    @classmethod
+    def read(cls, text: str) -> Mark:
+        """The inverse of `text`; also reads the `position|digest` marks of earlier versions."""
+        position, _, rest = text.partition("|")
+        digest, _, at = rest.partition("|")
+        return cls(position, digest, int(at) if at else None)
+
+
+def _digest(value: bytes) -> str:
+    return hashlib.blake2b(value, digest_size=8).hexdigest()
 
 
 def _received_at(record: Record) -> datetime:
@@ -201,7 +221,7 @@ def _fast(record: Record, topic: str, known: KnownIds, max_bytes: int) -> Normal
 
 def decide_intake(record: Record, seen: Callable[[str], str | None], known: KnownIds,
                   max_bytes: int = MAX_RECORD_BYTES, contract_topic: str | None = None,
-                  home: Callable[[str], int] | None = None) -> Outcome:
+                  home: Callable[[str], int] | None = None, stale_before: int | None = None) -> Outcome:
     """Validate, de-duplicate and normalise one record, in either mode of the CloudEvents Kafka binding.
 
     The record's headers tell the mode; its key, when not null, must be the
@@ -210,6 +230,10 @@ def decide_intake(record: Record, seen: Callable[[str], str | None], known: Know
     a subject's records land on; with it, a valid record with a null key on another partition
     is `forwarded` (no sends, no mark: the caller sends it on, keyed by `subject`), before
     its marks are looked at. Without it, every record is handled where it is.
+
+    `stale_before` (epoch seconds) is where the marks kept begin: an event that happened
+    before it, with no mark, is rejected as `stale`, as its first copy's mark may be gone
+    (`engine.stream.marks`). A copy whose mark is still kept is a duplicate all the same.
     """
     quick = _fast(record, contract_topic or record.topic, known, max_bytes)
     if quick is not None:
@@ -225,18 +249,17 @@ def decide_intake(record: Record, seen: Callable[[str], str | None], known: Know
         return Outcome("forwarded", (), event_id=event_id, subject=subject)
     assert content is not None  # a structured record without a value is rejected
     key = dedupe_key(source, event_id)
-    mark = _mark(record.position, content)
-    previous = seen(key)
-    if previous is not None and previous.split("|", 1)[0] != record.position:
-        first_position, _, digest = previous.partition("|")
+    stored = seen(key)
+    previous = None if stored is None else Mark.read(stored)
+    if previous is not None and previous.position != record.position:
         duplicate = {
             "id": output_id("duplicate", record.position),
             "source": source,
             "event_id": event_id,
             "subject": subject,
             "position": record.position,
-            "first_position": first_position,
-            "conflicting": digest != mark.partition("|")[2],
+            "first_position": previous.position,
+            "conflicting": previous.digest != _digest(content),
             "received_at": iso_ms(record.timestamp_ms),
         }
         return Outcome("duplicate", (Send(DUPLICATES, subject.encode(), encode(duplicate)),),
@@ -244,7 +267,13 @@ def decide_intake(record: Record, seen: Callable[[str], str | None], known: Know
     origin = {"topic": record.topic, "partition": record.partition, "offset": record.offset}
     # Normalised only now, as before: a duplicate or a forwarded record never is.
     event = quick if quick is not None else normalised(result.event, result.event_type)
+    at = epoch(event.time)
+    if previous is None and stale_before is not None:  # a redelivery was judged when it came first
+        problem = stale_problem(at, stale_before)
+        if problem is not None:
+            return _rejection(record, [problem])
     sends = tuple(Send(TIMELINE, entry_key.encode("utf-8"), encode(entry))
                   for entry_key, entry in entries_of(event, origin, iso_ms(record.timestamp_ms)))
     kind: Kind = "redelivered" if previous is not None else "accepted"
-    return Outcome(kind, sends, remember=(key, mark), event_id=event_id, subject=subject)
+    mark = Mark(record.position, _digest(content), at)  # a redelivery's: the one it set, with its time
+    return Outcome(kind, sends, remember=(key, mark.text()), event_id=event_id, subject=subject)

@@ -15,6 +15,7 @@ from engine import codec
 from engine.contract.common import KnownIds
 from engine.contract.envelope import EVENT_TYPES, INTAKE_TOPICS, Envelope, EventType, types_on
 from engine.contract.outputs import RejectionError
+from engine.kernel.time import iso
 
 MAX_RECORD_BYTES = 1024 * 1024  # 1 MiB, for the JSON of one event
 MAX_DEPTH = 1024  # orjson's nesting limit; the contract's events need fewer than ten levels
@@ -140,6 +141,25 @@ def _key_problem(key: bytes | None, subject: object) -> RejectionError | None:
         "by its subject (or leave the key null), so that every event about one subject shares a "
         "partition",
         type="key_mismatch",
+    )
+
+
+def stale_problem(at: int, stale_before: int) -> RejectionError | None:
+    """Why an event that happened at `at` (epoch seconds) is too old to take, or None.
+
+    The worker keeps each event's de-duplication mark for HAZARD_DEDUP_DAYS
+    after the event's time (`engine.stream.marks`), so it could not tell an
+    older event from a copy of one it took and has forgotten.
+    """
+    if at >= stale_before:
+        return None
+    return RejectionError(
+        loc=["time"],
+        msg=f"the event happened at {iso(at)}, before {iso(stale_before)}: the engine keeps what it "
+        "needs to recognise a copy of an event for HAZARD_DEDUP_DAYS after the event's time, so an "
+        "older event could be one it already took; to enter older records, the operator raises "
+        "HAZARD_DEDUP_DAYS (0 keeps every mark) and restarts the workers first",
+        type="stale",
     )
 
 

@@ -89,6 +89,7 @@ from engine.ruleset import Rules
 from engine.settings import Settings
 from engine.stream.align import Aligner
 from engine.stream.held import Decoded, Held
+from engine.stream.marks import MarkSweep
 from engine.stream.pauses import Pauses, recovering
 from engine.stream.replica import Replica, history_side, read_side
 from engine.stream.sending import send_all
@@ -153,7 +154,7 @@ class Send:
 
     topic: str
     key: bytes | None
-    value: bytes
+    value: bytes | None  # None: a tombstone, on a changelog
     partition: int | None = None
     headers: tuple[tuple[str, bytes | None], ...] = ()
     timestamp_ms: int | None = None
@@ -196,6 +197,8 @@ class Runtime:
         app_id = settings.app_id
         self.tables = {kind: Table(f"{app_id}-{TABLES[kind]}-changelog") for kind in self.cores}
         self.seen = Table(f"{app_id}-{SEEN_TABLE}-changelog")
+        self.sweep = MarkSweep(self.seen, settings.dedup_days)  # old marks forgotten (engine/stream/marks.py)
+        self.last_sweep = 0.0
         # Hazards' and alerts' histories, in chunks apart from their states (engine/store.py).
         self.histories = {kind: Table(f"{app_id}-{HISTORY_TABLES[kind]}-changelog")
                           for kind in self.cores if kind in HISTORY_TABLES}
@@ -221,7 +224,8 @@ class Runtime:
                                enterprise_gauges=self.enterprise_gauges)
         self.aligner = Aligner(ALIGN_WAIT_S, MAX_BATCH)  # intake held until the others catch up
         self.registry.register(RuntimeGauges(self._lag, lambda: sum(map(len, self.indices.values())),
-                                             self._timer_lag, lambda: len(self.aligner)))
+                                             self._timer_lag, lambda: len(self.aligner),
+                                             lambda: len(self.seen)))
         self.pauses = Pauses()
         self.registry.register(self.pauses)
         self.readiness = Readiness(frozenset(self.cores), settings.decide, settings.tick_s)
@@ -314,6 +318,7 @@ class Runtime:
                             if not self.unrecovered:
                                 await self._store_and_commit(wait=False)
                     await self._tick()
+                    self._sweep_marks()
                     self.failures = 0
                 except BatchFailed as exc:
                     self.failures += 1
@@ -715,7 +720,7 @@ class Runtime:
         try:
             outcome = decide_intake(record, self._seen_mark, self.rules.reference,
                                     self.settings.max_record_bytes, self.intake_topics[rec.topic],
-                                    self._home)
+                                    self._home, self._stale_before())
         except Exception as exc:  # a bug must not hold the partition: reject, move on
             log.exception("intake_failed", topic=rec.topic, partition=rec.partition, offset=rec.offset)
             outcome = processing_failure(record, exc)
@@ -736,6 +741,27 @@ class Runtime:
             log.info(f"intake_{outcome.kind}", event_id=outcome.event_id, subject=outcome.subject,
                      topic=rec.topic, partition=rec.partition, offset=rec.offset,
                      reasons=list(outcome.reasons) or None)
+
+    def _stale_before(self) -> int | None:
+        """Where the window of de-duplication marks begins (HAZARD_DEDUP_DAYS); None: no window."""
+        days = self.settings.dedup_days
+        return int(self.clock.now()) - days * 86_400 if days else None
+
+    def _sweep_marks(self) -> None:
+        """Forget the next slice of marks past the window, once per tick (engine/stream/marks.py);
+        their deletions go to the changelog and the local store with the next commit."""
+        now_m = time.monotonic()
+        if now_m - self.last_sweep < self.settings.tick_s:
+            return
+        self.last_sweep = now_m
+        changes = self.sweep.step(self.clock.now())
+        changelog = self.seen.changelog
+        for key, value, partition in changes:
+            self.unstored[(changelog, partition, key)] = Send(changelog, key, value, partition)
+        forgotten = sum(value is None for _, value, _ in changes)
+        if forgotten:
+            self.metrics.marks_forgotten.inc(forgotten)
+            log.info("intake_marks_forgotten", marks=forgotten, held=len(self.seen))
 
     def _home(self, subject: str) -> int:
         """The intake partition of a subject: where a record keyed by it lands, and its marks sit."""
@@ -1109,7 +1135,7 @@ class Runtime:
                                                                            index)))
         field_intake.register(pages, settings=self.settings, bootstrap=self.bootstrap,
                               tokens=self.tokens, known=self.rules.reference,
-                              metrics=self.metrics.http_intake)
+                              metrics=self.metrics.http_intake, now=self.clock.now)
         board.register(pages, settings=self.settings, bootstrap=self.bootstrap, hazards=hazards,
                        alerts=alerts, tokens=self.tokens, reference=self.rules.reference,
                        now=self.clock.now)

@@ -58,6 +58,10 @@ class Table(Mapping[bytes, bytes]):
             self._values[key] = value
             self._partition[key] = partition
 
+    def partition_of(self, key: bytes) -> int | None:
+        """The partition `key` belongs to; None if the table does not hold it."""
+        return self._partition.get(key)
+
     def reached(self, partition: int, end: int) -> None:
         """Every record of `partition` before changelog offset `end` is in the table now."""
         if end > self.complete.get(partition, 0):

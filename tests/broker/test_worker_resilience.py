@@ -65,8 +65,10 @@ class LateProxy:
 def test_worker_started_without_broker_retries_then_picks_up(namespace: Namespace, tmp_path) -> None:
     """No broker at start: clear warnings, no traceback, no exit; it works once the broker answers."""
     proxy = LateProxy(namespace.bootstrap)
+    # The system clock, and an example dated 2026-11-30: no window, or it would be `stale` one day.
     worker = Worker(namespace.env(KAFKA_BOOTSTRAP_SERVERS=f"127.0.0.1:{proxy.port}",
-                                  HAZARD_BROKER_RETRY_MAX_S="1"), tmp_path / "worker.log")
+                                  HAZARD_BROKER_RETRY_MAX_S="1", HAZARD_DEDUP_DAYS="0"),
+                    tmp_path / "worker.log")
     try:
         worker.start()
         worker.wait_for('"event": "broker_unreachable"', timeout=60)

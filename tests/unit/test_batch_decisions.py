@@ -50,7 +50,9 @@ class Rec:
 
 def _runtime(tmp_path: Any, keep: bool = True) -> Runtime:
     """A runtime without a broker; without `keep`, every batch decodes its states from the tables."""
-    settings = Settings(data_dir=tmp_path)
+    # The system clock, and a workload dated 2026-01: no de-duplication window, or it would one day
+    # find every event `stale` (tests/unit/test_mark_sweep.py runs a window).
+    settings = Settings(data_dir=tmp_path, dedup_days=0)
     specs = load_topics(settings.topics_file, settings.app_id, settings.topic_prefix)
     runtime = Runtime(settings, "127.0.0.1:9", RULES, specs, ALERT_RULES)
     if not keep:

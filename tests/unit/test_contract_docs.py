@@ -109,7 +109,7 @@ def test_openapi_describes_exactly_the_routes_a_worker_serves() -> None:
     feeds.register(pages, settings=settings, bootstrap="-", hazards=_NoState(), alerts=_NoState(),
                    tokens=TokenStore(), now=lambda: 0.0)
     intake.register(pages, settings=settings, bootstrap="-", tokens=TokenStore(), known=None,  # type: ignore[arg-type]
-                    metrics=HttpIntakeMetrics(CollectorRegistry()))
+                    metrics=HttpIntakeMetrics(CollectorRegistry()), now=lambda: 0.0)
     enterprise_web.register(pages, settings=settings, enterprises=_NoState(), tokens=TokenStore(),
                             now=lambda: 0.0)
     served = {(r.method.lower(), r.resource.canonical) for r in pages.web_app.router.routes()

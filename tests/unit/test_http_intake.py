@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,7 @@ REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO.parent / "shared" / "contract" / "examples"
 KNOWN = load_reference(REPO / "rules")
 REPORT = json.loads((EXAMPLES / "hazard-reported.json").read_text())
+NOW = datetime.fromisoformat(REPORT["time"]).timestamp()
 STRUCTURED = {"Content-Type": "application/cloudevents+json"}
 
 
@@ -199,6 +201,7 @@ class Served:
         self.settings = Settings(tokens_file=path, **settings)
         self.registry = CollectorRegistry()
         self.metrics = HttpIntakeMetrics(self.registry)
+        self.now = NOW  # the engine's clock: the day of the example events
 
     def counted(self, name: str, **labels: str) -> float:
         """A sample of the intake's metrics, 0 when it was never counted."""
@@ -210,7 +213,7 @@ class Served:
         pages = Pages()  # one per event loop: an aiohttp application keeps the loop it first ran on
         intake.register(pages, settings=self.settings, bootstrap="127.0.0.1:9",
                         tokens=TokenStore.from_settings(self.settings), known=KNOWN,
-                        metrics=self.metrics)
+                        metrics=self.metrics, now=lambda: self.now)
         async with TestClient(TestServer(pages.web_app)) as client:
             for _ in range(times):
                 h = dict(STRUCTURED if headers is None else headers)
@@ -261,6 +264,25 @@ def test_a_request_whose_every_event_is_refused_is_400_with_the_intakes_errors(t
     assert result["errors"][0]["type"] == "timezone_aware"
     assert served.counted("hazard_http_intake_answers_total", status="400") == 1
     assert served.counted("hazard_http_intake_events_total", outcome="rejected") == 1
+
+
+def test_an_event_older_than_the_dedup_window_is_refused_at_the_door(tmp_path: Path) -> None:
+    """As the worker would reject it (`stale`), so the field app hears it now, not after a 202."""
+    served = Served(tmp_path, dedup_days=30)
+    served.now = NOW + 30 * 86_400 + 1  # 30 days and a second after the report's time
+    old, fresh = _event(id="old-1"), _event(id="fresh-1", time="2026-12-30T09:12:00+08:00")
+    [(status, body, _)] = asyncio.run(served.post(old, served.app))
+    assert status == 400 and body["accepted"] == 0
+    [result] = body["results"]
+    assert (result["errors"][0]["type"], result["errors"][0]["loc"]) == ("stale", ["time"])
+    served.now = NOW + 30 * 86_400  # the window's first second
+    [(status, body, _)] = asyncio.run(served.post(json.dumps([json.loads(old), json.loads(fresh)]).encode(),
+                                                  served.app, headers={"Content-Type": BATCH}))
+    assert status == 503  # both acceptable now: only the broker is missing here
+    served = Served(tmp_path, dedup_days=0)
+    served.now = NOW + 3_000 * 86_400
+    [(status, _, _)] = asyncio.run(served.post(old, served.app))
+    assert status == 503  # no window: any age
 
 
 @pytest.mark.parametrize(("headers", "body", "status", "error_type"), [

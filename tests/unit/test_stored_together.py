@@ -36,7 +36,7 @@ from tests.unit.test_taken_entries import Log, _by_key, _feed, _fetch, _replayed
 def _waiting_worker(tmp_path: Any, every_ms: int = 10_000) -> tuple[Runtime, Log]:
     """A worker whose batches wait to be stored for `every_ms`, or until MAX_BATCH / 2."""
     rt, log = _worker(tmp_path)
-    rt.settings = Settings(data_dir=tmp_path, store_every_ms=every_ms)
+    rt.settings = Settings(data_dir=tmp_path, store_every_ms=every_ms, dedup_days=0)  # as `_runtime`
     rt.backlog = False  # the fetches here are small: no backlog
     return rt, log
 

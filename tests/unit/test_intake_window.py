@@ -1,0 +1,75 @@
+"""The de-duplication window at intake: marks carry the event's time, and an event older than the
+window is rejected as `stale` unless a mark says what it is (engine/intake/process.py)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from engine.intake.process import Mark, Record, decide_intake
+from engine.kernel.time import epoch
+from tests.unit.test_intake_process import KNOWN, REPORT, Store, record
+
+AT = epoch("2026-11-30T09:12:00+08:00")  # the example report's time
+
+
+def binary(offset: int = 0) -> Record:
+    """The example report in the CloudEvents Kafka binding's binary mode (the validator's slow path)."""
+    event = json.loads(REPORT)
+    headers = tuple((f"ce_{name}", event[name].encode()) for name in
+                    ("specversion", "id", "source", "type", "time", "subject"))
+    return Record("hazard.reports", 0, offset, event["subject"].encode(), json.dumps(event["data"]).encode(),
+                  1_764_465_120_000, headers=(*headers, ("content-type", b"application/json")))
+
+
+@pytest.mark.parametrize("make", [lambda offset: record(REPORT, offset), binary],
+                         ids=["structured", "binary"])
+def test_an_event_before_the_window_is_rejected_as_stale_and_one_inside_is_taken(make) -> None:
+    inside = decide_intake(make(0), {}.get, KNOWN, stale_before=AT)  # exactly at the window's start
+    assert inside.kind == "accepted"
+    mark = Mark.read(inside.remember[1])
+    assert (mark.position, mark.at) == ("hazard.reports/0/0", AT)
+    out = decide_intake(make(0), {}.get, KNOWN, stale_before=AT + 1)
+    assert (out.kind, out.reasons, out.remember) == ("rejected", ("stale",), None)
+    [error] = json.loads(out.sends[0].value)["data"]["errors"]
+    assert error["loc"] == ["time"]
+    assert "HAZARD_DEDUP_DAYS" in error["msg"] and "2026-11-30T09:12:00+08:00" in error["msg"]
+
+
+def test_a_copy_whose_mark_is_kept_is_a_duplicate_however_old() -> None:
+    store = Store()
+    store.remember(decide_intake(record(REPORT, 0), store.get, KNOWN, stale_before=AT))
+    again = decide_intake(record(REPORT, 5), store.get, KNOWN, stale_before=AT + 10**8)
+    assert again.kind == "duplicate"
+
+
+def test_a_redelivery_is_taken_again_even_past_the_window() -> None:
+    """A record redelivered after a crash was judged when it came first: the same entries again."""
+    store = Store()
+    first = decide_intake(record(REPORT, 0), store.get, KNOWN, stale_before=AT)
+    store.remember(first)
+    again = decide_intake(record(REPORT, 0), store.get, KNOWN, stale_before=AT + 10**8)
+    assert (again.kind, again.sends, again.remember) == ("redelivered", first.sends, first.remember)
+
+
+def test_marks_stored_without_a_time_still_tell_copies_and_conflicts() -> None:
+    """A mark of an earlier version (`position|digest`) reads as one without a time."""
+    store = Store()
+    store.remember(decide_intake(record(REPORT, 0), store.get, KNOWN))
+    [key] = store
+    mark = Mark.read(store[key])
+    store[key] = f"{mark.position}|{mark.digest}"  # as stored before marks kept their time
+    assert Mark.read(store[key]) == mark._replace(at=None)
+    same = json.loads(decide_intake(record(REPORT, 3), store.get, KNOWN).sends[0].value)
+    assert (same["first_position"], same["conflicting"]) == ("hazard.reports/0/0", False)
+    changed = REPORT.replace(b"Fire exit blocked", b"Fire exit still blocked")
+    assert json.loads(decide_intake(record(changed, 4), store.get, KNOWN).sends[0].value)["conflicting"]
+    redelivered = decide_intake(record(REPORT, 0), store.get, KNOWN, stale_before=AT + 10**8)
+    assert redelivered.kind == "redelivered"
+    assert Mark.read(redelivered.remember[1]) == mark  # it gets its time
+
+
+def test_a_mark_reads_back_as_written() -> None:
+    for mark in (Mark("hazard.reports/3/17", "0f1e2d3c4b5a6978", 1_764_465_120), Mark("t/0/0", "ab", None)):
+        assert Mark.read(mark.text()) == mark
