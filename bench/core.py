@@ -59,13 +59,10 @@ from typing import Any
 from bench.workload import START, build
 from engine import codec
 from engine.alerts import decide_alert, load_alert_rules
-from engine.clocks import DeadlineIndex
 from engine.cores import HISTORY_TABLES, build_cores, record_value
 from engine.decide.core import decide
 from engine.intake.process import TIMELINE, Record, decide_intake
 from engine.kernel.state import chunk_key
-from engine.kernel.targets import lead_department
-from engine.metrics import AlertGauges, EnterpriseGauges, HazardGauges
 from engine.plan.rules import optional_plan
 from engine.plan.tracking import seed_entries
 from engine.ruleset import load_rules
@@ -264,9 +261,7 @@ def as_worker(events: int) -> dict[str, Any]:
     alert_rules = load_alert_rules(settings.rules_dir, rules.reference)
     plan = optional_plan(settings.rules_dir, rules.reference)
     cores = build_cores(rules, alert_rules, plan)
-    derived = Derived(cores, {kind: DeadlineIndex() for kind in cores},
-                      HazardGauges(lambda h: lead_department(h, rules), START.timestamp), AlertGauges(),
-                      rules.version, enterprise_gauges=EnterpriseGauges(rules.reference, START.timestamp))
+    derived = Derived.build(cores, rules, START.timestamp)
     items = build(events)
     # The annual plan's towns first, as a worker seeds them when it starts (`Runtime._seed_plan`).
     seeds = [codec.dumps(e) for e in seed_entries(plan.annual)] if "plan" in cores else []

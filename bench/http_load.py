@@ -38,15 +38,12 @@ import aiohttp
 from bench.clocks import load_changelog, percentile
 from bench.workload import create_topics
 from engine.broker import broker_session
-from engine.clocks import DeadlineIndex
 from engine.contract.envelope import EVENT_TYPES
 from engine.contract.outputs import ESCALATIONS
 from engine.cores import build_cores
 from engine.decide.state import Hazard
 from engine.feeds.tokens import mint
 from engine.harness import Namespace, Worker, produce, read_all
-from engine.kernel.targets import lead_department
-from engine.metrics import AlertGauges, HazardGauges
 from engine.ruleset import load_rules
 from engine.settings import REPO_ROOT
 from engine.views import Derived
@@ -59,9 +56,7 @@ PROBES_PER_S = 2.0
 def hazard_records(count: int) -> list[tuple[bytes, bytes]]:
     """`count` open hazards across the towns, as the worker stores them."""
     rules = load_rules(REPO_ROOT / "rules")
-    gauges = HazardGauges(lambda h: lead_department(h, rules), time.time)
-    derived = Derived(build_cores(rules, None), {"hazard": DeadlineIndex()}, gauges, AlertGauges(),
-                      rules.version)
+    derived = Derived.build(build_cores(rules, None), rules, time.time, enterprises=False)
     at = int(START.timestamp())
     out = []
     for i in range(count):

@@ -9,7 +9,7 @@ decoding every state.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,6 +18,7 @@ import structlog
 from engine.clocks import DeadlineIndex
 from engine.cores import Core
 from engine.feeds.index import Place, PlaceIndex
+from engine.kernel.targets import lead_department
 from engine.metrics import AlertGauges, EnterpriseGauges, GaugeView, HazardGauges
 from engine.store import header, pack
 
@@ -55,6 +56,16 @@ class Derived:
     rules_version: str
     places: dict[str, PlaceIndex] = field(default_factory=dict)  # what the feeds' lists read
     enterprise_gauges: EnterpriseGauges | None = None  # None: enterprises are not counted
+
+    @classmethod
+    def build(cls, cores: dict[str, Core], rules: Any, now: Callable[[], float],
+              enterprises: bool = True) -> Derived:
+        """Empty indices and gauges for `cores`, as a worker starts with: a deadline index per
+        kind, the hazards' gauges by their lead department, the enterprises' counted unless not
+        `enterprises`; the gauges read the time from `now`."""
+        return cls(cores, {kind: DeadlineIndex() for kind in cores},
+                   HazardGauges(lambda h: lead_department(h, rules), now), AlertGauges(), rules.version,
+                   enterprise_gauges=EnterpriseGauges(rules.reference, now) if enterprises else None)
 
     def place_index(self, kind: str) -> PlaceIndex:
         """The feeds' index of one kind of subject (engine/feeds/index.py)."""

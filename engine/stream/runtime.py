@@ -57,7 +57,7 @@ from prometheus_client import CollectorRegistry
 
 from engine import __version__, board
 from engine.alerts import AlertRules
-from engine.clocks import DeadlineIndex, from_settings
+from engine.clocks import from_settings
 from engine.contract.envelope import INTAKE_TOPICS
 from engine.contract.outputs import record_headers
 from engine.cores import HISTORY_TABLES, SEEN_TABLE, TABLES, Core, build_cores, decide_entry, record_value
@@ -74,12 +74,8 @@ from engine.http.server import Pages, Server, health_pages
 from engine.intake.process import TIMELINE, Record, decide_intake, processing_failure
 from engine.intake.timeline import encode
 from engine.kernel.state import chunk_key
-from engine.kernel.targets import lead_department
 from engine.metrics import (
-    AlertGauges,
     EngineMetrics,
-    EnterpriseGauges,
-    HazardGauges,
     ReplicaGauges,
     RuntimeGauges,
 )
@@ -209,19 +205,16 @@ class Runtime:
                                                       self.seen)}
         self.local = (LocalStore(settings.data_dir / app_id / "tables")
                       if settings.store == "rocksdb" else None)
-        self.indices = {kind: DeadlineIndex() for kind in self.cores}
         self.clock = from_settings(settings)
         self.registry = registry or CollectorRegistry()
         self.metrics = EngineMetrics(self.registry, __version__, rules.version,
                                      rules.calendar.last_known_year)
-        self.gauges = HazardGauges(lambda h: lead_department(h, rules), self.clock.now)
-        self.alert_gauges = AlertGauges()
-        self.registry.register(self.gauges)
-        self.registry.register(self.alert_gauges)
-        self.enterprise_gauges = EnterpriseGauges(rules.reference, self.clock.now)
-        self.registry.register(self.enterprise_gauges)
-        self.derived = Derived(self.cores, self.indices, self.gauges, self.alert_gauges, rules.version,
-                               enterprise_gauges=self.enterprise_gauges)
+        self.derived = Derived.build(self.cores, rules, self.clock.now)
+        self.indices = self.derived.indices
+        self.gauges, self.alert_gauges = self.derived.gauges, self.derived.alert_gauges
+        self.enterprise_gauges = self.derived.enterprise_gauges
+        for gauges in (self.gauges, self.alert_gauges, self.enterprise_gauges):
+            self.registry.register(gauges)
         self.aligner = Aligner(ALIGN_WAIT_S, MAX_BATCH)  # intake held until the others catch up
         self.registry.register(RuntimeGauges(self._lag, lambda: sum(map(len, self.indices.values())),
                                              self._timer_lag, lambda: len(self.aligner),

@@ -8,11 +8,9 @@ import pytest
 from decide_fixtures import RULES
 from prometheus_client import CollectorRegistry, generate_latest
 
-from engine.clocks import DeadlineIndex
 from engine.cores import build_cores
 from engine.enterprise.state import EnterpriseFile
-from engine.kernel.targets import lead_department
-from engine.metrics import AlertGauges, EnterpriseGauges, HazardGauges
+from engine.metrics import EnterpriseGauges
 from engine.views import Derived
 
 pytestmark = pytest.mark.unit
@@ -62,11 +60,9 @@ def test_enterprises_are_counted_by_town_sector_and_risk_class_with_bounded_labe
 def test_the_worker_counts_stored_files_and_a_recovery_counts_them_the_same() -> None:
     """Derived.store follows each new file; rebuild from the stored bytes gives the same gauges."""
     def derived() -> tuple[Derived, EnterpriseGauges]:
-        gauges = EnterpriseGauges(RULES.reference, lambda: float(NOW))
-        d = Derived(build_cores(RULES, None), {"hazard": DeadlineIndex(), "enterprise": DeadlineIndex()},
-                    HazardGauges(lambda h: lead_department(h, RULES), lambda: NOW), AlertGauges(),
-                    RULES.version, enterprise_gauges=gauges)
-        return d, gauges
+        d = Derived.build(build_cores(RULES, None), RULES, lambda: float(NOW))
+        assert d.enterprise_gauges is not None
+        return d, d.enterprise_gauges
     live, live_gauges = derived()
     stored = {}
     for n, (town, risk) in enumerate([("huxi", "red"), ("huxi", "blue"), ("yuji", "blue"), ("yuji", None)]):

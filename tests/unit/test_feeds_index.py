@@ -10,7 +10,6 @@ from decide_fixtures import RULES
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.clocks import DeadlineIndex
 from engine.cores import build_cores
 from engine.decide.state import Hazard
 from engine.feeds import views
@@ -20,7 +19,7 @@ from engine.feeds.share import Busy, LoopShare
 from engine.feeds.tokens import Scope
 from engine.feeds.views import TableSource, hazard_view
 from engine.kernel.targets import lead_department
-from engine.metrics import AlertGauges, HazardGauges
+from engine.metrics import HazardGauges
 from engine.store import pack, unpack
 from engine.views import Derived
 
@@ -155,9 +154,7 @@ def test_index_kept_by_changes_is_the_index_built_afresh(moves: list[tuple[str, 
 
 
 def derived() -> Derived:
-    gauges = HazardGauges(lambda h: lead_department(h, RULES), lambda: NOW)
-    return Derived(build_cores(RULES, None), {"hazard": DeadlineIndex()}, gauges, AlertGauges(),
-                   RULES.version)
+    return Derived.build(build_cores(RULES, None), RULES, lambda: NOW, enterprises=False)
 
 
 def test_stored_states_carry_their_place_and_a_recovery_reads_it_without_decoding() -> None:
