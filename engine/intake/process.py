@@ -122,7 +122,7 @@ class Mark(NamedTuple):
         """The inverse of `text`; also reads the `position|digest` marks of earlier versions."""
         position, _, rest = text.partition("|")
         digest, _, at = rest.partition("|")
-        return cls(position, digest, int(at) if at else None)
+        return cls(position, digest, int(at) if at.lstrip("-").isdigit() else None)
 
 
 def _digest(value: bytes) -> str:

@@ -747,7 +747,11 @@ class Runtime:
         if now_m - self.last_sweep < self.settings.tick_s:
             return
         self.last_sweep = now_m
-        changes = self.sweep.step(self.clock.now())
+        try:
+            changes = self.sweep.step(self.clock.now())
+        except Exception:  # housekeeping: a failure here must not stop the worker
+            log.exception("intake_marks_sweep_failed")
+            return
         changelog = self.seen.changelog
         for key, value, partition in changes:
             self.unstored[(changelog, partition, key)] = Send(changelog, key, value, partition)

@@ -67,6 +67,12 @@ def test_marks_gone_since_the_pass_began_are_passed_over() -> None:
     assert sweep.step(10 * DAY) == []
 
 
+def test_a_value_that_is_no_mark_of_this_engine_is_kept_and_read_without_a_time() -> None:
+    table = _table({b"odd": "t/0/1|aa|not-a-time", b"old": "t/0/2|bb|0"})
+    assert MarkSweep(table, days=1).step(10 * DAY) == [(b"old", None, 0)]
+    assert Mark.read("t/0/1|aa|not-a-time") == Mark("t/0/1", "aa", None)
+
+
 def test_no_window_keeps_every_mark() -> None:
     table = _table({b"a": "t/0/1|aa|0", b"b": "t/0/2|bb"})
     assert MarkSweep(table, days=0).step(10**10) == []
