@@ -69,7 +69,7 @@ def _defaults() -> dict[str, Any]:
     fields = Settings.model_fields
     return {name: fields[name].default for name in (
         "max_record_bytes", "http_max_body_bytes", "http_max_batch", "http_rate_per_s",
-        "http_burst", "http_ack_timeout_s")}
+        "http_burst", "http_ack_timeout_s", "dedup_days", "future_s")}
 
 
 def _component_id(text: str) -> str:
@@ -379,7 +379,12 @@ partition before its copy did. An event is at most
 {_table(["attribute", "required", "what it is"], attrs)}
 
 The same (`source`, `id`) a second time is a duplicate and changes nothing,
-whichever partition or route it comes by. Every output record carries
+whichever partition or route it comes by, for {defaults['dedup_days']} days after the
+event's `time` (`HAZARD_DEDUP_DAYS`): an event older than that is rejected
+(`stale`), as it could be a copy of one whose mark is gone. An event whose
+`time` lies more than {defaults['future_s']} s ahead of the engine's clock
+(`HAZARD_FUTURE_S`) is rejected (`future`): the rules decide on the event's
+time, and it would fire its subject's deadlines early. Every output record carries
 `content-type: {CLOUDEVENT}` (CAP documents: `{CAP}`).
 
 ### Over HTTP: `POST /events`

@@ -49,6 +49,7 @@ from engine.harness import (
     read_all,
     wait_drained,
 )
+from engine.kernel.time import epoch
 from engine.logs import use_colour
 from engine.settings import REPO_ROOT
 from engine.simulate import DAY, District, Planned
@@ -103,7 +104,7 @@ def _run(ns: Namespace, tmp: Path) -> int:
     try:
         worker.wait_ready(timeout=120)
         _say(f"   ready in {time.monotonic() - started:.1f} s")
-        ok = _intake_part(ns, tmp)
+        ok = _intake_part(ns, tmp, clock)
         ok &= asyncio.run(_district_part(ns, clock, end))
         _section("Part 3: the district's enterprises (一企一档) and a month's random draw (双随机、一公开)")
         ok &= demo_enterprises.run_part(ns, START, clock, REPO_ROOT / "rules", _say)
@@ -136,9 +137,14 @@ def _examples(tmp: Path) -> list[Path]:
     return out
 
 
-def _intake_part(ns: Namespace, tmp: Path) -> bool:
+def _intake_part(ns: Namespace, tmp: Path, clock: ScaledTime) -> bool:
     _section("Part 1: the contract's examples (hazard-engine publish)")
     valid = _examples(tmp)
+    # Sent once the worker's clock has reached the latest of them: intake refuses an event from
+    # ahead of its clock (`future`), and at a day every 1.2 s a few seconds early is days ahead.
+    latest = max(epoch(json.loads(path.read_text(encoding="utf-8"))["time"]) for path in valid)
+    while clock.now() < latest:
+        time.sleep(0.05)
     for line in asyncio.run(publish.send(publish.plan(valid)[0], ns.bootstrap, ns.prefix)):
         _say(f"   {line}")
     _say("   ... the rejected examples, each line as it is, to hazard.reports")

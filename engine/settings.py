@@ -138,6 +138,10 @@ class Settings(BaseSettings):
         "memory does not grow with every event ever taken, and an event older than this is "
         "rejected as `stale` (it could be a copy of one whose mark is gone). 0 keeps every mark "
         "and takes events of any age. Raise it before entering older records (docs/redelivery.md)")
+    future_s: int = Field(
+        default=900, ge=0, description="HAZARD_FUTURE_S: how far ahead of the engine's clock an "
+        "event's time may be (a device's clock a little fast); later is rejected as `future`, as "
+        "taking it would fire its subject's deadlines early. 0 takes any time")
     log_level: str = Field(default="info", pattern="^(debug|info|warn|warning|error)$",
                            description="HAZARD_LOG_LEVEL: debug, info, "
                            "warn or error; the worker writes a JSON line on stderr per decision at "

@@ -145,10 +145,25 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
             terminalreporter.write_line(line)
 
 
+class TestNamespace(Namespace):
+    """A namespace whose workers take events of any time ahead of their clock, unless told.
+
+    Tests stop or scale a worker's clock behind the events they publish, so that
+    deadlines fire only where a test means them to; intake would refuse those
+    events as `future` (HAZARD_FUTURE_S). tests/broker/test_event_times.py runs the check.
+    """
+
+    __test__ = False  # not a test class, whatever its name
+
+    def env(self, **extra: str) -> dict[str, str]:
+        """As `Namespace.env`, with HAZARD_FUTURE_S=0 unless `extra` sets it."""
+        return super().env(**{"HAZARD_FUTURE_S": "0", **extra})
+
+
 @pytest.fixture
 def namespace(kafka_bootstrap: str, tmp_path: Path) -> Iterator[Namespace]:
     """Fresh topics, consumer group and data dir for one test, on the session's broker."""
-    ns = Namespace(kafka_bootstrap, tmp_path)
+    ns = TestNamespace(kafka_bootstrap, tmp_path)
     yield ns
     asyncio.run(ns.delete_topics())
 

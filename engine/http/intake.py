@@ -34,7 +34,8 @@ from engine.feeds.tokens import ENV, FieldApp, TokenStore
 from engine.http.events import Item, RequestError, read_request
 from engine.http.limits import bounds_own_body
 from engine.intake.binding import validate_kafka_record
-from engine.intake.validate import Accepted, Invalid, stale_problem
+from engine.intake.process import time_window
+from engine.intake.validate import Accepted, Invalid, time_problem
 from engine.metrics import HttpIntakeMetrics
 from engine.settings import Settings
 from engine.tools.kafka import client_auth, producer
@@ -292,7 +293,7 @@ class FieldIntake:
             return _error(429, f"this token posts faster than {settings.http_rate_per_s:g} events "
                           f"a second; retry after {retry} s", {"Retry-After": str(retry)})
         # key None: over HTTP there is no key to check; each record gets its subject as key.
-        checked = [self._stale(validate_kafka_record(None, item.headers, item.value, HTTP_TOPIC,
+        checked = [self._timed(validate_kafka_record(None, item.headers, item.value, HTTP_TOPIC,
                                                      self.known, settings.max_record_bytes))
                    for item in items]
         acceptable = sum(isinstance(result, Accepted) for result in checked)
@@ -304,13 +305,13 @@ class FieldIntake:
             return _error(403, outside[0].reason, outside=outside)
         return await self._publish(app, items, checked)
 
-    def _stale(self, result: Accepted | Invalid) -> Accepted | Invalid:
-        """An acceptable event older than the de-duplication window is refused here, as the worker
-        would refuse it (`stale`, engine/intake/process.py), rather than answered 202 first."""
-        days = self.settings.dedup_days
-        if not isinstance(result, Accepted) or not days:
+    def _timed(self, result: Accepted | Invalid) -> Accepted | Invalid:
+        """An acceptable event whose time the worker would refuse (`stale` or `future`,
+        engine/intake/process.py) is refused here, rather than answered 202 first."""
+        if not isinstance(result, Accepted):
             return result
-        problem = stale_problem(int(result.event.time.timestamp()), int(self.now()) - days * 86_400)
+        window = time_window(self.now(), self.settings.dedup_days, self.settings.future_s)
+        problem = time_problem(int(result.event.time.timestamp()), *window)
         return result if problem is None else Invalid((problem,))
 
     def _outside(self, app: FieldApp, checked: list[Any]) -> list[OutsideScope]:

@@ -38,7 +38,7 @@ from engine.contract.outputs import (
 from engine.intake import fast
 from engine.intake.binding import validate_kafka_record
 from engine.intake.timeline import SHANGHAI, Normalised, encode, entries_of, normalised
-from engine.intake.validate import MAX_RECORD_BYTES, Accepted, read_json, stale_problem
+from engine.intake.validate import MAX_RECORD_BYTES, Accepted, read_json, time_problem
 from engine.kernel.time import epoch, iso_ms
 from engine.uuid5 import uuid5_text
 
@@ -135,6 +135,13 @@ def _received_at(record: Record) -> datetime:
     return datetime.fromtimestamp(record.timestamp_ms / 1000, tz=UTC).astimezone(SHANGHAI)
 
 
+def time_window(now: float, dedup_days: int, future_s: int) -> tuple[int | None, int | None]:
+    """The event times intake takes at `now`, as `decide_intake`'s `stale_before` and
+    `future_after`: HAZARD_DEDUP_DAYS back, HAZARD_FUTURE_S ahead; 0 leaves that side open."""
+    return (int(now) - dedup_days * 86_400 if dedup_days else None,
+            int(now) + future_s if future_s else None)
+
+
 def output_id(kind: str, position: str) -> str:
     """A deterministic id for an output derived from one input position."""
     return uuid5_text(_NS, f"{kind}\x1f{position}")
@@ -221,7 +228,8 @@ def _fast(record: Record, topic: str, known: KnownIds, max_bytes: int) -> Normal
 
 def decide_intake(record: Record, seen: Callable[[str], str | None], known: KnownIds,
                   max_bytes: int = MAX_RECORD_BYTES, contract_topic: str | None = None,
-                  home: Callable[[str], int] | None = None, stale_before: int | None = None) -> Outcome:
+                  home: Callable[[str], int] | None = None, stale_before: int | None = None,
+                  future_after: int | None = None) -> Outcome:
     """Validate, de-duplicate and normalise one record, in either mode of the CloudEvents Kafka binding.
 
     The record's headers tell the mode; its key, when not null, must be the
@@ -234,6 +242,8 @@ def decide_intake(record: Record, seen: Callable[[str], str | None], known: Know
     `stale_before` (epoch seconds) is where the marks kept begin: an event that happened
     before it, with no mark, is rejected as `stale`, as its first copy's mark may be gone
     (`engine.stream.marks`). A copy whose mark is still kept is a duplicate all the same.
+    An event that happened after `future_after` (the engine's clock and some leeway) is
+    rejected as `future`. None: no such bound (`validate.time_problem`).
     """
     quick = _fast(record, contract_topic or record.topic, known, max_bytes)
     if quick is not None:
@@ -268,8 +278,8 @@ def decide_intake(record: Record, seen: Callable[[str], str | None], known: Know
     # Normalised only now, as before: a duplicate or a forwarded record never is.
     event = quick if quick is not None else normalised(result.event, result.event_type)
     at = epoch(event.time)
-    if previous is None and stale_before is not None:  # a redelivery was judged when it came first
-        problem = stale_problem(at, stale_before)
+    if previous is None:  # a redelivery was judged when it came first
+        problem = time_problem(at, stale_before, future_after)
         if problem is not None:
             return _rejection(record, [problem])
     sends = tuple(Send(TIMELINE, entry_key.encode("utf-8"), encode(entry))

@@ -144,23 +144,36 @@ def _key_problem(key: bytes | None, subject: object) -> RejectionError | None:
     )
 
 
-def stale_problem(at: int, stale_before: int) -> RejectionError | None:
-    """Why an event that happened at `at` (epoch seconds) is too old to take, or None.
+def time_problem(at: int, stale_before: int | None, future_after: int | None) -> RejectionError | None:
+    """Why an event that happened at `at` (epoch seconds) cannot be taken for its time, or None.
 
-    The worker keeps each event's de-duplication mark for HAZARD_DEDUP_DAYS
-    after the event's time (`engine.stream.marks`), so it could not tell an
-    older event from a copy of one it took and has forgotten.
+    Before `stale_before`: the worker keeps each event's de-duplication mark
+    for HAZARD_DEDUP_DAYS after the event's time (`engine.stream.marks`), so
+    it could not tell an older event from a copy of one it took and forgot.
+    After `future_after`: the event says it happened later than the engine's
+    clock (and HAZARD_FUTURE_S of leeway). Taken, it would bring its subject's
+    clocks forward to that time and fire every deadline before it at once:
+    escalations, and referrals of officials, that are not due.
     """
-    if at >= stale_before:
-        return None
-    return RejectionError(
-        loc=["time"],
-        msg=f"the event happened at {iso(at)}, before {iso(stale_before)}: the engine keeps what it "
-        "needs to recognise a copy of an event for HAZARD_DEDUP_DAYS after the event's time, so an "
-        "older event could be one it already took; to enter older records, the operator raises "
-        "HAZARD_DEDUP_DAYS (0 keeps every mark) and restarts the workers first",
-        type="stale",
-    )
+    if stale_before is not None and at < stale_before:
+        return RejectionError(
+            loc=["time"],
+            msg=f"the event happened at {iso(at)}, before {iso(stale_before)}: the engine keeps what it "
+            "needs to recognise a copy of an event for HAZARD_DEDUP_DAYS after the event's time, so an "
+            "older event could be one it already took; to enter older records, the operator raises "
+            "HAZARD_DEDUP_DAYS (0 keeps every mark) and restarts the workers first",
+            type="stale",
+        )
+    if future_after is not None and at > future_after:
+        return RejectionError(
+            loc=["time"],
+            msg=f"the event's time {iso(at)} is after {iso(future_after)}, the engine's clock and "
+            "HAZARD_FUTURE_S of leeway: it cannot have happened yet, and taken it would fire the "
+            "deadlines of its subject early; check the sending device's clock and the time's UTC "
+            "offset, and send it again",
+            type="future",
+        )
+    return None
 
 
 def validate_record(value: bytes | None, topic: str, known: KnownIds,

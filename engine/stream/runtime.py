@@ -71,7 +71,7 @@ from engine.health import BrokerProbe, Readiness
 from engine.http import intake as field_intake
 from engine.http.limits import Limits
 from engine.http.server import Pages, Server, health_pages
-from engine.intake.process import TIMELINE, Record, decide_intake, processing_failure
+from engine.intake.process import TIMELINE, Record, decide_intake, processing_failure, time_window
 from engine.intake.timeline import encode
 from engine.kernel.state import chunk_key
 from engine.metrics import (
@@ -713,7 +713,7 @@ class Runtime:
         try:
             outcome = decide_intake(record, self._seen_mark, self.rules.reference,
                                     self.settings.max_record_bytes, self.intake_topics[rec.topic],
-                                    self._home, self._stale_before())
+                                    self._home, *self._time_window())
         except Exception as exc:  # a bug must not hold the partition: reject, move on
             log.exception("intake_failed", topic=rec.topic, partition=rec.partition, offset=rec.offset)
             outcome = processing_failure(record, exc)
@@ -735,10 +735,9 @@ class Runtime:
                      topic=rec.topic, partition=rec.partition, offset=rec.offset,
                      reasons=list(outcome.reasons) or None)
 
-    def _stale_before(self) -> int | None:
-        """Where the window of de-duplication marks begins (HAZARD_DEDUP_DAYS); None: no window."""
-        days = self.settings.dedup_days
-        return int(self.clock.now()) - days * 86_400 if days else None
+    def _time_window(self) -> tuple[int | None, int | None]:
+        """The event times intake takes now (`decide_intake`'s `stale_before`, `future_after`)."""
+        return time_window(self.clock.now(), self.settings.dedup_days, self.settings.future_s)
 
     def _sweep_marks(self) -> None:
         """Forget the next slice of marks past the window, once per tick (engine/stream/marks.py);

@@ -22,7 +22,7 @@ import aiohttp
 import pytest
 from cloudevents.v1.conversion import to_binary, to_structured
 from cloudevents.v1.http import CloudEvent
-from conftest import EXAMPLES, FROZEN
+from conftest import EXAMPLES, FROZEN, TestNamespace
 from prometheus_client.parser import text_string_to_metric_families
 
 from engine.broker.cluster import Cluster
@@ -279,7 +279,7 @@ def test_ten_thousand_events_from_twenty_concurrent_clients_are_all_accounted_fo
 def test_a_stopped_broker_answers_503_and_loses_nothing_once_back(tmp_path: Path, tokens: Tokens) -> None:
     """The gateway on a broker of its own: 503 while it is down, and each event once after it is back."""
     with Cluster(tmp_path / "kafka", brokers=1) as cluster:
-        ns = Namespace(cluster.bootstrap, tmp_path)
+        ns = TestNamespace(cluster.bootstrap, tmp_path)
         worker = http_worker(ns, tmp_path, tokens).start()
         gateway = Gateway(ns.env(HAZARD_TOKENS_FILE=str(tokens.path), HAZARD_HTTP_ACK_TIMEOUT_S="3",
                                  HAZARD_HTTP_RATE_PER_S="0.2", HAZARD_HTTP_BURST="5"),

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import TestNamespace
 
 from engine.broker.cluster import Cluster
 from engine.harness import Namespace, Worker, group_progress
@@ -72,7 +73,7 @@ def _run(tmp_path: Path, brokers: int, seed: int, name: str, fault: Fault,
     events, end = _district(seed)
     want = reference_run(events, end, rules, clocks=False)
     with Cluster(tmp_path / "kafka", brokers=brokers) as cluster:
-        ns = Namespace(cluster.bootstrap, tmp_path)
+        ns = TestNamespace(cluster.bootstrap, tmp_path)
         run = district_run(ns, tmp_path, noisy(events), end,
                            {8: lambda worker: fault(cluster, ns, worker)}, frozen=True, env=env)
     acc = account(ns, run.observed, rules, want, name, 1)

@@ -285,6 +285,16 @@ def test_an_event_older_than_the_dedup_window_is_refused_at_the_door(tmp_path: P
     assert status == 503  # no window: any age
 
 
+def test_an_event_ahead_of_the_engines_clock_is_refused_at_the_door(tmp_path: Path) -> None:
+    served = Served(tmp_path, future_s=600)
+    served.now = NOW - 601  # the report is 601 s ahead: a fast clock, or a wrong UTC offset
+    [(status, body, _)] = asyncio.run(served.post(_event(), served.app))
+    assert status == 400 and body["results"][0]["errors"][0]["type"] == "future"
+    served.now = NOW - 600
+    [(status, _, _)] = asyncio.run(served.post(_event(), served.app))
+    assert status == 503  # acceptable: only the broker is missing here
+
+
 @pytest.mark.parametrize(("headers", "body", "status", "error_type"), [
     (STRUCTURED, b"", 400, "empty_record"),
     (STRUCTURED, b"{not json", 400, "not_json"),

@@ -1,5 +1,6 @@
-"""The de-duplication window at intake: marks carry the event's time, and an event older than the
-window is rejected as `stale` unless a mark says what it is (engine/intake/process.py)."""
+"""The times intake takes: marks carry the event's time, an event older than the de-duplication
+window is rejected as `stale` unless a mark says what it is, and one ahead of the engine's clock as
+`future` (engine/intake/process.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import json
 
 import pytest
 
-from engine.intake.process import Mark, Record, decide_intake
+from engine.intake.process import Mark, Record, decide_intake, time_window
 from engine.kernel.time import epoch
 from tests.unit.test_intake_process import KNOWN, REPORT, Store, record
 
@@ -73,3 +74,27 @@ def test_marks_stored_without_a_time_still_tell_copies_and_conflicts() -> None:
 def test_a_mark_reads_back_as_written() -> None:
     for mark in (Mark("hazard.reports/3/17", "0f1e2d3c4b5a6978", 1_764_465_120), Mark("t/0/0", "ab", None)):
         assert Mark.read(mark.text()) == mark
+
+
+@pytest.mark.parametrize("make", [lambda offset: record(REPORT, offset), binary],
+                         ids=["structured", "binary"])
+def test_an_event_ahead_of_the_clock_is_rejected_as_future(make) -> None:
+    """Taken, it would fire its hazard's deadlines up to its time at once."""
+    assert decide_intake(make(0), {}.get, KNOWN, future_after=AT).kind == "accepted"
+    out = decide_intake(make(0), {}.get, KNOWN, future_after=AT - 1)
+    assert (out.kind, out.reasons, out.remember) == ("rejected", ("future",), None)
+    [error] = json.loads(out.sends[0].value)["data"]["errors"]
+    assert error["loc"] == ["time"] and "HAZARD_FUTURE_S" in error["msg"] and "UTC offset" in error["msg"]
+
+
+def test_a_copy_or_a_redelivery_is_not_judged_for_its_time_again() -> None:
+    store = Store()
+    first = decide_intake(record(REPORT, 0), store.get, KNOWN, future_after=AT)
+    store.remember(first)
+    assert decide_intake(record(REPORT, 0), store.get, KNOWN, future_after=AT - 10**6).kind == "redelivered"
+    assert decide_intake(record(REPORT, 4), store.get, KNOWN, future_after=AT - 10**6).kind == "duplicate"
+
+
+def test_the_window_is_the_settings_around_the_clock() -> None:
+    assert time_window(AT + 0.9, dedup_days=2, future_s=900) == (AT - 2 * 86_400, AT + 900)
+    assert time_window(AT, dedup_days=0, future_s=0) == (None, None)

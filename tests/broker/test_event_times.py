@@ -1,5 +1,6 @@
-"""The de-duplication window through a real broker: a worker forgets an old event's mark, writes the
-deletion to its changelog, and refuses a late copy of the event as stale (engine/stream/marks.py)."""
+"""The times intake takes, through a real broker: a worker forgets an old event's mark, writes the
+deletion to its changelog, and refuses a late copy of the event as stale (engine/stream/marks.py);
+it refuses an event from ahead of its clock as `future`, and takes one within the leeway."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from conftest import EXAMPLES
+from conftest import EXAMPLES, FROZEN
 from test_null_key_duplicates import drained, entries, metric
 
 from engine.harness import Namespace, Worker, produce
@@ -57,3 +58,26 @@ def test_an_old_mark_is_forgotten_its_deletion_kept_and_a_late_copy_refused_as_s
         worker.stop()
         if second is not None:
             second.stop()
+
+
+def test_an_event_from_ahead_of_the_clock_is_refused_and_one_within_the_leeway_taken(
+        namespace: Namespace, tmp_path: Path) -> None:
+    env = namespace.env(HAZARD_CLOCK_START=FROZEN, HAZARD_CLOCK_END=FROZEN, HAZARD_FUTURE_S="900")
+    worker = Worker(env, tmp_path / "worker.log").start()
+    try:
+        worker.wait_ready()
+        report = json.loads((EXAMPLES / "hazard-reported.json").read_text(encoding="utf-8"))
+        frozen = datetime.fromisoformat(FROZEN)
+        near = {**report, "id": "near-1", "time": (frozen + timedelta(seconds=900)).isoformat()}
+        ahead = {**report, "id": "ahead-1", "subject": "HZ-20261130-0777", "time": (frozen + timedelta(
+            days=40)).isoformat(), "data": {**report["data"], "hazard_id": "HZ-20261130-0777"}}
+        asyncio.run(produce(namespace.bootstrap, namespace.topic("hazard.reports"),
+                            [(e["subject"].encode(), json.dumps(e).encode()) for e in (near, ahead)]))
+        out = drained(namespace, worker)
+        assert len(entries(out["engine.timeline"], near)) == 1
+        assert entries(out["engine.timeline"], ahead) == []
+        [rejected] = [json.loads(r.value) for r in out["intake.rejected"]]
+        assert rejected["data"]["key"] == "HZ-20261130-0777"
+        assert [e["type"] for e in rejected["data"]["errors"]] == ["future"]
+    finally:
+        worker.stop()
