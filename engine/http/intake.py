@@ -34,8 +34,10 @@ from engine.feeds.tokens import ENV, FieldApp, TokenStore
 from engine.http.events import Item, RequestError, read_request
 from engine.http.limits import bounds_own_body
 from engine.intake.binding import validate_kafka_record
-from engine.intake.process import time_window
-from engine.intake.validate import Accepted, Invalid, time_problem
+from engine.intake.process import time_window, timing_problems
+from engine.intake.timeline import normalised
+from engine.intake.validate import Accepted, Invalid
+from engine.kernel.time import epoch
 from engine.metrics import HttpIntakeMetrics
 from engine.settings import Settings
 from engine.tools.kafka import client_auth, producer
@@ -306,13 +308,14 @@ class FieldIntake:
         return await self._publish(app, items, checked)
 
     def _timed(self, result: Accepted | Invalid) -> Accepted | Invalid:
-        """An acceptable event whose time the worker would refuse (`stale` or `future`,
-        engine/intake/process.py) is refused here, rather than answered 202 first."""
+        """An acceptable event whose times the worker would refuse (`stale`, `future`,
+        `deadline_passed`: engine/intake/process.py) is refused here, rather than answered 202."""
         if not isinstance(result, Accepted):
             return result
+        event = normalised(result.event, result.event_type)
         window = time_window(self.now(), self.settings.dedup_days, self.settings.future_s)
-        problem = time_problem(int(result.event.time.timestamp()), *window)
-        return result if problem is None else Invalid((problem,))
+        problems = timing_problems(event, epoch(event.time), *window)
+        return result if not problems else Invalid(tuple(problems))
 
     def _outside(self, app: FieldApp, checked: list[Any]) -> list[OutsideScope]:
         """The acceptable events whose source or town the token may not publish, with why.

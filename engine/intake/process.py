@@ -38,7 +38,7 @@ from engine.contract.outputs import (
 from engine.intake import fast
 from engine.intake.binding import validate_kafka_record
 from engine.intake.timeline import SHANGHAI, Normalised, encode, entries_of, normalised
-from engine.intake.validate import MAX_RECORD_BYTES, Accepted, read_json, time_problem
+from engine.intake.validate import MAX_RECORD_BYTES, Accepted, deadline_problems, read_json, time_problem
 from engine.kernel.time import epoch, iso_ms
 from engine.uuid5 import uuid5_text
 
@@ -133,6 +133,14 @@ def _received_at(record: Record) -> datetime:
     # The broker's timestamp, not the wall clock, so a replay writes the same thing; as text,
     # `iso_ms(record.timestamp_ms)` gives what `.isoformat()` of this gives, in a quarter of the time.
     return datetime.fromtimestamp(record.timestamp_ms / 1000, tz=UTC).astimezone(SHANGHAI)
+
+
+def timing_problems(event: Normalised, at: int, stale_before: int | None,
+                    future_after: int | None) -> list[RejectionError]:
+    """Why a valid event cannot be taken for its times: its own time (`at`, epoch seconds) outside
+    the window intake takes, or a deadline it sets already passed at that time."""
+    problem = time_problem(at, stale_before, future_after)
+    return [problem] if problem is not None else deadline_problems(event.event_type.name, event.data, at)
 
 
 def time_window(now: float, dedup_days: int, future_s: int) -> tuple[int | None, int | None]:
@@ -279,9 +287,9 @@ def decide_intake(record: Record, seen: Callable[[str], str | None], known: Know
     event = quick if quick is not None else normalised(result.event, result.event_type)
     at = epoch(event.time)
     if previous is None:  # a redelivery was judged when it came first
-        problem = time_problem(at, stale_before, future_after)
-        if problem is not None:
-            return _rejection(record, [problem])
+        problems = timing_problems(event, at, stale_before, future_after)
+        if problems:
+            return _rejection(record, problems)
     sends = tuple(Send(TIMELINE, entry_key.encode("utf-8"), encode(entry))
                   for entry_key, entry in entries_of(event, origin, iso_ms(record.timestamp_ms)))
     kind: Kind = "redelivered" if previous is not None else "accepted"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -15,7 +16,7 @@ from engine import codec
 from engine.contract.common import KnownIds
 from engine.contract.envelope import EVENT_TYPES, INTAKE_TOPICS, Envelope, EventType, types_on
 from engine.contract.outputs import RejectionError
-from engine.kernel.time import iso
+from engine.kernel.time import epoch, iso
 
 MAX_RECORD_BYTES = 1024 * 1024  # 1 MiB, for the JSON of one event
 MAX_DEPTH = 1024  # orjson's nesting limit; the contract's events need fewer than ten levels
@@ -174,6 +175,38 @@ def time_problem(at: int, stale_before: int | None, future_after: int | None) ->
             type="future",
         )
     return None
+
+
+# The deadlines an event sets, by event type: where each sits in its (normalised) data.
+_DEADLINES: dict[str, tuple[str, ...]] = {
+    "safety.hazard.reported": ("rectify_by",),
+    "safety.inspection.recorded": ("findings", "rectify_by"),  # each finding's
+    "safety.rectification.extension_requested": ("requested_until",),
+    "safety.rectification.extension_decided": ("new_deadline",),
+}
+
+
+def deadline_problems(type_name: str, data: dict[str, Any], at: int) -> list[RejectionError]:
+    """The deadlines an event of `type_name` sets that lie before its own time `at`, as errors.
+
+    `data` is as the timeline records it (a deadline as a date, the end of that
+    day in Asia/Shanghai, or a time). Such a deadline had passed when it was
+    set: a wrong year, most often. Taken, it would fire its hazard's overdue
+    escalations at once, a referral of the officials in charge included.
+    """
+    path = _DEADLINES.get(type_name)
+    if path is None:
+        return []
+    if len(path) == 2:
+        found = [(["data", path[0], i, path[1]], item.get(path[1]))
+                 for i, item in enumerate(data.get(path[0]) or ())]
+    else:
+        found = [(["data", path[0]], data.get(path[0]))]
+    return [RejectionError(
+        loc=loc, msg=f"{loc[-1]} {value} is before the event's own time {iso(at)}: a deadline "
+        "cannot have passed when it was set (a wrong year?); taken, it would fire its hazard's "
+        "overdue escalations at once",
+        type="deadline_passed") for loc, value in found if value is not None and epoch(value) < at]
 
 
 def validate_record(value: bytes | None, topic: str, known: KnownIds,

@@ -295,6 +295,15 @@ def test_an_event_ahead_of_the_engines_clock_is_refused_at_the_door(tmp_path: Pa
     assert status == 503  # acceptable: only the broker is missing here
 
 
+def test_a_deadline_already_passed_is_refused_at_the_door(tmp_path: Path) -> None:
+    served = Served(tmp_path)
+    [(status, body, _)] = asyncio.run(served.post(_event(data={**REPORT["data"], "rectify_by": "2025-11-30"}),
+                                                  served.app))
+    assert status == 400
+    [error] = body["results"][0]["errors"]
+    assert (error["type"], error["loc"]) == ("deadline_passed", ["data", "rectify_by"])
+
+
 @pytest.mark.parametrize(("headers", "body", "status", "error_type"), [
     (STRUCTURED, b"", 400, "empty_record"),
     (STRUCTURED, b"{not json", 400, "not_json"),

@@ -10,7 +10,7 @@ import pytest
 
 from engine.intake.process import Mark, Record, decide_intake, time_window
 from engine.kernel.time import epoch
-from tests.unit.test_intake_process import KNOWN, REPORT, Store, record
+from tests.unit.test_intake_process import EXAMPLES, KNOWN, REPORT, Store, record
 
 AT = epoch("2026-11-30T09:12:00+08:00")  # the example report's time
 
@@ -98,3 +98,50 @@ def test_a_copy_or_a_redelivery_is_not_judged_for_its_time_again() -> None:
 def test_the_window_is_the_settings_around_the_clock() -> None:
     assert time_window(AT + 0.9, dedup_days=2, future_s=900) == (AT - 2 * 86_400, AT + 900)
     assert time_window(AT, dedup_days=0, future_s=0) == (None, None)
+
+
+INSPECTION = json.loads((EXAMPLES / "inspection-recorded.json").read_text())
+
+
+def _inspection(*deadlines: str | None) -> bytes:
+    findings = INSPECTION["data"]["findings"]
+    data = {**INSPECTION["data"], "findings": [
+        {**findings[i % len(findings)], "hazard_id": f"HZ-20261130-09{i:02d}", "rectify_by": d,
+         "immediate": False} for i, d in enumerate(deadlines)]}
+    return json.dumps({**INSPECTION, "data": data}).encode()
+
+
+def test_a_finding_whose_deadline_had_passed_when_it_was_found_is_rejected() -> None:
+    """A wrong year in rectify_by would fire the hazard's whole overdue ladder at once."""
+    at = INSPECTION["time"]  # 2026-11-30T10:40:00+08:00
+    ok = decide_intake(record(_inspection("2026-11-30", at, None), topic="inspection.findings",
+                              key=INSPECTION["subject"].encode()), {}.get, KNOWN)
+    assert ok.kind == "accepted"  # a date is the end of its day; the very time is not past
+    out = decide_intake(record(_inspection("2026-12-10", "2025-12-10", "2026-11-30T10:39:59+08:00"),
+                               topic="inspection.findings", key=INSPECTION["subject"].encode()),
+                        {}.get, KNOWN)
+    assert (out.kind, out.reasons) == ("rejected", ("deadline_passed", "deadline_passed"))
+    errors = json.loads(out.sends[0].value)["data"]["errors"]
+    assert [e["loc"] for e in errors] == [["data", "findings", i, "rectify_by"] for i in (1, 2)]
+    assert "2025-12-10 is before the event's own time 2026-11-30T10:40:00+08:00" in errors[0]["msg"]
+
+
+@pytest.mark.parametrize(("type_", "field", "extra"), [
+    ("safety.hazard.reported", "rectify_by", {}),
+    ("safety.rectification.extension_requested", "requested_until", {"reason": "parts on order"}),
+    ("safety.rectification.extension_decided", "new_deadline", {"approved": True}),
+])
+def test_every_deadline_an_event_sets_is_checked(type_: str, field: str, extra: dict) -> None:
+    report = json.loads(REPORT)
+    if type_ == "safety.hazard.reported":
+        data = {**report["data"], field: "2026-11-29"}
+        topic = "hazard.reports"
+    else:
+        by = {"id": "sup-1", "role": "supervisor"}
+        data = {"hazard_id": report["subject"], field: "2026-11-29", "by": by, **extra}
+        topic = "hazard.rectifications"
+    event = {**report, "type": type_, "data": data}
+    out = decide_intake(record(json.dumps(event).encode(), topic=topic), {}.get, KNOWN)
+    assert (out.kind, out.reasons) == ("rejected", ("deadline_passed",)), out
+    data[field] = "2026-11-30"
+    assert decide_intake(record(json.dumps(event).encode(), topic=topic), {}.get, KNOWN).kind == "accepted"
