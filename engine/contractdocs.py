@@ -384,9 +384,9 @@ event's `time` (`HAZARD_DEDUP_DAYS`): an event older than that is rejected
 (`stale`), as it could be a copy of one whose mark is gone. An event whose
 `time` lies more than {defaults['future_s']} s ahead of the engine's clock
 (`HAZARD_FUTURE_S`) is rejected (`future`): the rules decide on the event's
-time, and it would fire its subject's deadlines early. So is a deadline an
-event sets (`rectify_by`, `requested_until`, `new_deadline`) before the
-event's own time (`deadline_passed`; a date counts to the end of its day).
+time, and it would fire its subject's deadlines early. So is a report's or a
+finding's `rectify_by` before the event's own time (`deadline_passed`; a date
+counts to the end of its day).
 Every output record carries
 `content-type: {CLOUDEVENT}` (CAP documents: `{CAP}`).
 

@@ -177,12 +177,12 @@ def time_problem(at: int, stale_before: int | None, future_after: int | None) ->
     return None
 
 
-# The deadlines an event sets, by event type: where each sits in its (normalised) data.
+# The deadlines an event sets on the hazard it opens, by event type: where each sits in its
+# (normalised) data. Not an extension's dates: a supervisor may approve a request after the date
+# it asked for has passed, and that decision is part of the record (三项制度) all the same.
 _DEADLINES: dict[str, tuple[str, ...]] = {
     "safety.hazard.reported": ("rectify_by",),
     "safety.inspection.recorded": ("findings", "rectify_by"),  # each finding's
-    "safety.rectification.extension_requested": ("requested_until",),
-    "safety.rectification.extension_decided": ("new_deadline",),
 }
 
 
