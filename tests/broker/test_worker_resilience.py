@@ -65,7 +65,7 @@ class LateProxy:
 def test_worker_started_without_broker_retries_then_picks_up(namespace: Namespace, tmp_path) -> None:
     """No broker at start: clear warnings, no traceback, no exit; it works once the broker answers."""
     proxy = LateProxy(namespace.bootstrap)
-    # The system clock, and an example dated 2026-11-30: no window, or it would be `stale` one day.
+    # The system clock, and an example dated 2026-11-30: no window, or it is `stale` from 2028-11-29.
     worker = Worker(namespace.env(KAFKA_BOOTSTRAP_SERVERS=f"127.0.0.1:{proxy.port}",
                                   HAZARD_BROKER_RETRY_MAX_S="1", HAZARD_DEDUP_DAYS="0"),
                     tmp_path / "worker.log")
