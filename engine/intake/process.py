@@ -109,8 +109,9 @@ class Mark(NamedTuple):
 
     position: str  # where the event was accepted: a copy at the same position is a redelivery
     digest: str  # of the record's value: a copy with other content is flagged as a conflict
-    at: int | None  # the event's time, epoch seconds (`engine.stream.marks` forgets old marks); None in
-    # marks stored before it was kept
+    # The event's time, epoch seconds, by which `engine.stream.marks` forgets old marks; None in a
+    # mark stored before marks kept it.
+    at: int | None
 
     def text(self) -> str:
         """The mark as stored."""
@@ -251,7 +252,9 @@ def decide_intake(record: Record, seen: Callable[[str], str | None], known: Know
     before it, with no mark, is rejected as `stale`, as its first copy's mark may be gone
     (`engine.stream.marks`). A copy whose mark is still kept is a duplicate all the same.
     An event that happened after `future_after` (the engine's clock and some leeway) is
-    rejected as `future`. None: no such bound (`validate.time_problem`).
+    rejected as `future`. None: no such bound (`validate.time_problem`). A report's or a
+    finding's `rectify_by` before the event's own time is rejected as `deadline_passed`
+    whatever the bounds (`validate.deadline_problems`).
     """
     quick = _fast(record, contract_topic or record.topic, known, max_bytes)
     if quick is not None:
