@@ -223,7 +223,9 @@ def test_worker_runs_as_the_engine_principal(creds: secure.Credentials, topics: 
     port = free_port()
     env = {**os.environ, **creds.env("engine"), "HAZARD_APP_ID": APP_ID, "HAZARD_TOPIC_PREFIX": "",
            "HAZARD_DATA_DIR": str(tmp_path / "data"), "HAZARD_WEB_PORT": str(port),
-           "HAZARD_TOKENS_FILE": str(tmp_path / "tokens.yaml")}
+           "HAZARD_TOKENS_FILE": str(tmp_path / "tokens.yaml"),
+           # The system clock, and an example dated 2026-11-30: no window, or it is stale from 2028-11-29.
+           "HAZARD_DEDUP_DAYS": "0"}
     worker = Worker(env, tmp_path / "worker.log")
     try:
         worker.start().wait_ready(timeout=120)
