@@ -253,19 +253,26 @@ def decide_intake(record: Record, seen: Callable[[str], str | None], known: Know
     (`engine.stream.marks`). A copy whose mark is still kept is a duplicate all the same.
     An event that happened after `future_after` (the engine's clock and some leeway) is
     rejected as `future`. None: no such bound (`validate.time_problem`). A report's or a
-    finding's `rectify_by` before the event's own time is rejected as `deadline_passed`
-    whatever the bounds (`validate.deadline_problems`).
+    finding's `rectify_by` before the event's own time is rejected as `deadline_passed`,
+    like any record the contract's checks refuse: where it lands, whatever the marks
+    (`validate.deadline_problems`).
     """
-    quick = _fast(record, contract_topic or record.topic, known, max_bytes)
-    if quick is not None:
-        content, source, event_id, subject = record.value, quick.source, quick.event_id, quick.subject
+    event = _fast(record, contract_topic or record.topic, known, max_bytes)
+    if event is not None:
+        content = record.value
     else:
         result = validate_kafka_record(record.key, record.headers, record.value,
                                        contract_topic or record.topic, known, max_bytes)
         if not isinstance(result, Accepted):
             return _rejection(record, result.errors)
         content = result.content if result.content is not None else record.value
-        source, event_id, subject = result.event.source, result.event.id, result.event.subject
+        event = normalised(result.event, result.event_type)
+    source, event_id, subject = event.source, event.event_id, event.subject
+    # What the event says alone, judged like the contract's checks: where it lands, whatever the marks.
+    at = epoch(event.time)
+    passed = deadline_problems(event.event_type.name, event.data, at)
+    if passed:
+        return _rejection(record, passed)
     if record.key is None and home is not None and home(subject) != record.partition:
         return Outcome("forwarded", (), event_id=event_id, subject=subject)
     assert content is not None  # a structured record without a value is rejected
@@ -286,13 +293,11 @@ def decide_intake(record: Record, seen: Callable[[str], str | None], known: Know
         return Outcome("duplicate", (Send(DUPLICATES, subject.encode(), encode(duplicate)),),
                        event_id=event_id, subject=subject)
     origin = {"topic": record.topic, "partition": record.partition, "offset": record.offset}
-    # Normalised only now, as before: a duplicate or a forwarded record never is.
-    event = quick if quick is not None else normalised(result.event, result.event_type)
-    at = epoch(event.time)
-    if previous is None:  # a redelivery was judged when it came first
-        problems = timing_problems(event, at, stale_before, future_after)
-        if problems:
-            return _rejection(record, problems)
+    # Its time against the engine's clock only now: a copy with a mark is a duplicate whenever it
+    # comes, and a redelivery was judged when it came first.
+    problem = time_problem(at, stale_before, future_after) if previous is None else None
+    if problem is not None:
+        return _rejection(record, [problem])
     sends = tuple(Send(TIMELINE, entry_key.encode("utf-8"), encode(entry))
                   for entry_key, entry in entries_of(event, origin, iso_ms(record.timestamp_ms)))
     kind: Kind = "redelivered" if previous is not None else "accepted"

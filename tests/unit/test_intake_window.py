@@ -139,3 +139,14 @@ def test_a_report_whose_deadline_had_passed_is_rejected_an_extensions_dates_are_
                         "by": {"id": "sup-1", "role": "supervisor"}}}
     out = decide_intake(record(json.dumps(decided).encode(), topic="hazard.rectifications"), {}.get, KNOWN)
     assert out.kind == "accepted", out
+
+
+def test_a_passed_deadline_is_rejected_where_it_lands_whatever_the_marks() -> None:
+    """Like any check of the contract's: a copy is not a duplicate, a null key is not forwarded."""
+    report = json.loads(REPORT)
+    store = Store()
+    store.remember(decide_intake(record(REPORT, 0), store.get, KNOWN))
+    late = json.dumps({**report, "data": {**report["data"], "rectify_by": "2025-11-30"}}).encode()
+    assert decide_intake(record(late, 3), store.get, KNOWN).reasons == ("deadline_passed",)
+    loose = Record("hazard.reports", 1, 0, None, late, 0)
+    assert decide_intake(loose, {}.get, KNOWN, home=lambda subject: 0).reasons == ("deadline_passed",)
