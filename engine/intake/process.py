@@ -138,10 +138,12 @@ def _received_at(record: Record) -> datetime:
 
 def timing_problems(event: Normalised, at: int, stale_before: int | None,
                     future_after: int | None) -> list[RejectionError]:
-    """Why a valid event cannot be taken for its times: its own time (`at`, epoch seconds) outside
-    the window intake takes, or a deadline it sets already passed at that time."""
-    problem = time_problem(at, stale_before, future_after)
-    return [problem] if problem is not None else deadline_problems(event.event_type.name, event.data, at)
+    """Why a valid event with no mark cannot be taken for its times, in the order `decide_intake`
+    judges them: a deadline it sets already passed at its own time (`at`, epoch seconds), else
+    that time outside the window intake takes. The HTTP intake answers with these."""
+    passed = deadline_problems(event.event_type.name, event.data, at)
+    problem = None if passed else time_problem(at, stale_before, future_after)
+    return passed or ([problem] if problem is not None else [])
 
 
 def time_window(now: float, dedup_days: int, future_s: int) -> tuple[int | None, int | None]:

@@ -383,3 +383,13 @@ def test_token_new_refuses_mixed_kinds(argv: list[str], words: str,
 
     assert main(["token", "new", *argv]) == 2
     assert words in capsys.readouterr().err
+
+
+def test_the_door_names_the_reason_the_worker_would_give_first(tmp_path: Path) -> None:
+    """A passed rectify_by on an event from ahead of the clock: deadline_passed, as the worker says."""
+    served = Served(tmp_path, future_s=600)
+    served.now = NOW - 3_600
+    event = _event(data={**REPORT["data"], "rectify_by": "2025-11-30"})
+    [(status, body, _)] = asyncio.run(served.post(event, served.app))
+    assert status == 400
+    assert [e["type"] for e in body["results"][0]["errors"]] == ["deadline_passed"]
