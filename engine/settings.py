@@ -141,7 +141,9 @@ class Settings(BaseSettings):
     future_s: int = Field(
         default=900, ge=0, description="HAZARD_FUTURE_S: how far ahead of the engine's clock an "
         "event's time may be (a device's clock a little fast); later is rejected as `future`, as "
-        "taking it would fire its subject's deadlines early. 0 takes any time")
+        "taking it would fire its subject's deadlines early. 0 takes any time. Also how far "
+        "ahead a record's timestamp may be and still date a late event's arrival "
+        "(rules: duties.late_arrival)")
     log_level: str = Field(default="info", pattern="^(debug|info|warn|warning|error)$",
                            description="HAZARD_LOG_LEVEL: debug, info, "
                            "warn or error; the worker writes a JSON line on stderr per decision at "

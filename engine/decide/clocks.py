@@ -25,6 +25,12 @@ def _repeat(span: Span, start: int, times: int, rules: Rules) -> int:
     return due
 
 
+def _start(h: Hazard, clock: str, at: int, rules: Rules) -> int:
+    """Where duty clock `clock` counts from: the time `at` of the event that started it, or its
+    arrival when that came late (engine/decide/lifecycle.py `_arrival`), while the rules say so."""
+    return h.arrived.get(clock, at) if rules.late_after is not None else at
+
+
 def derive(h: Hazard, rules: Rules) -> dict[str, int]:
     """Every running clock of the hazard: name -> due time."""
     clocks: dict[str, int] = {}
@@ -35,19 +41,22 @@ def derive(h: Hazard, rules: Rules) -> dict[str, int]:
     lead_referred = bool(h.referred) and \
         f"{rules.duty_failures.rule_id}:{lead_department(h, rules)}" in h.referred
     if h.verdict is None and h.origin == "report" and not lead_referred:
-        clocks["verify"] = _repeat(rules.verify.within, h.opened_at, h.verify_fails + 1, rules)
+        clocks["verify"] = _repeat(rules.verify.within, _start(h, "verify", h.opened_at, rules),
+                                   h.verify_fails + 1, rules)
     if h.verdict == "confirmed" and h.deadline is not None and h.completed_at is None \
             and h.step < len(rules.ladder):
         clocks["ladder"] = after(rules.ladder[h.step].at, h.deadline, rules).at
     if h.completed_at is not None and not lead_referred:
-        clocks["review"] = _repeat(rules.review.within, h.completed_at, h.review_fails + 1, rules)
+        clocks["review"] = _repeat(rules.review.within, _start(h, "review", h.completed_at, rules),
+                                   h.review_fails + 1, rules)
     if h.listed and h.listed[3]:
         if h.grade == "major" and h.planned_at is None and not h.plan_fired:
             clocks["plan"] = after(rules.supervision.plan_within, h.listed[1], rules).at
         if rules.supervision_missed.rule_id not in h.referred and h.completed_at is None:
             clocks["supervision"] = h.listed[2]
     if h.ext is not None and h.ext_fails == 0:
-        clocks["extension"] = after(rules.supervision.extension_decide_within, h.ext[0], rules).at
+        clocks["extension"] = after(rules.supervision.extension_decide_within,
+                                    _start(h, "extension", h.ext[0], rules), rules).at
     return clocks
 
 
@@ -147,17 +156,26 @@ def fire(h: Hazard, name: str, due: int, rules: Rules) -> list[Out]:
     return _FIRE[name](h, rules, due, clock_id(h.id, name, due))
 
 
+def _counted(h: Hazard, clock: str, at: int | None, rules: Rules) -> str:
+    """Where a duty clock counted from, when it was the event's arrival rather than its time."""
+    arrived = h.arrived.get(clock) if rules.late_after is not None else None
+    if arrived is None:
+        return ""
+    return f" of reaching the engine on {iso(arrived)} (its own time: {iso(at)})"
+
+
 def _verify(h: Hazard, rules: Rules, due: int, cause: str) -> list[Out]:
     h.verify_fails += 1
     return _duty_failure(h, rules, due, lead_department(h, rules), rules.verify.rule_id,
-                         f"{h.id} was not verified within {rules.verify.within}", cause)
+                         f"{h.id} was not verified within {rules.verify.within}"
+                         f"{_counted(h, 'verify', h.opened_at, rules)}", cause)
 
 
 def _review(h: Hazard, rules: Rules, due: int, cause: str) -> list[Out]:
     h.review_fails += 1
     return _duty_failure(h, rules, due, lead_department(h, rules), rules.review.rule_id,
-                         f"the completion claim on {h.id} was not reviewed within {rules.review.within}",
-                         cause)
+                         f"the completion claim on {h.id} was not reviewed within {rules.review.within}"
+                         f"{_counted(h, 'review', h.completed_at, rules)}", cause)
 
 
 def _plan(h: Hazard, rules: Rules, due: int, cause: str) -> list[Out]:
@@ -185,7 +203,8 @@ def _extension(h: Hazard, rules: Rules, due: int, cause: str) -> list[Out]:
     dept = body.split(":", 1)[1] if body.startswith("department:") else lead_department(h, rules)
     return _duty_failure(h, rules, due, dept, f"{rules.supervision.rule_id}.extension",
                          f"the extension request on {h.id} was not decided within "
-                         f"{rules.supervision.extension_decide_within}", cause)
+                         f"{rules.supervision.extension_decide_within}"
+                         f"{_counted(h, 'extension', h.ext[0], rules)}", cause)
 
 
 # What running out each clock does: (hazard, rules, due, the clock's id as the cause) -> outputs.

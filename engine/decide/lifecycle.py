@@ -71,12 +71,57 @@ def apply_event(h: Hazard, entry: Entry, at: int, rules: Rules) -> list[Out]:
     if handler is None:
         raise UnknownEntryType(f"no hazard rule handles entries of type {entry['type']!r}")
     eid = entry["event_id"]
+    known = h.arrived.get("verify", h.opened_at)  # when a report or finding first reached it
     what, outs = handler(h, entry["data"], at, eid, rules)
     if h.closed_how is not None:
         # No claim awaits review on a closed hazard, whichever arrived first: the claim or the close.
         h.completed_at = None
+    clock = _STARTS.get(entry["type"])
+    if clock is not None and rules.late_after is not None:
+        _arrival(h, clock, eid, at, _known_at(entry, at, rules), known)
     h.history.append([at, eid, what])
     return outs
+
+
+# The department's duty clock each event type starts (engine/decide/clocks.py `derive`).
+_STARTS = {"safety.hazard.reported": "verify", FINDING_TYPE: "verify",
+           "safety.rectification.completed": "review",
+           "safety.rectification.extension_requested": "extension"}
+
+
+def _known_at(entry: Entry, at: int, rules: Rules) -> int:
+    """When the department could first know of `entry`: its own time `at`, or when it reached the
+    engine if that was more than the rules' `duties.late_arrival.after` later (an app offline)."""
+    arrival = entry.get("arrived_at")
+    if arrival is None or rules.late_after is None:
+        return at
+    arrived = epoch(arrival)
+    return arrived if arrived > after(rules.late_after, at, rules).at else at
+
+
+def _arrival(h: Hazard, clock: str, eid: str, at: int, known: int, before: int | None) -> None:
+    """Record where duty clock `clock` counts from, after an event that starts it was applied.
+
+    The verify clock counts from the first moment any report or finding of the hazard was known,
+    whichever of them opened it (the earliest by time): so the order they arrive in does not matter.
+    The review and extension clocks count from the claim or request that stands (the latest, or
+    the pending one) and from when it was known.
+    """
+    if clock == "verify":
+        start = known if before is None else min(before, known)
+        stands = h.opened_at
+    elif clock == "review":
+        if h.completed_at != at:
+            return  # a claim that does not stand starts nothing
+        start, stands = known, at
+    else:
+        if h.ext is None or h.ext[2] != eid:
+            return  # a request refused as too late, or none pending
+        start, stands = known, at
+    if stands is not None and start > stands:
+        h.arrived[clock] = start
+    else:
+        h.arrived.pop(clock, None)
 
 
 def _reported(h: Hazard, d: HazardReported, at: int, eid: str, rules: Rules) -> tuple[str, list[Out]]:

@@ -61,6 +61,9 @@ class Hazard(HistoryState):
     review_fails: int = 0
     ext_fails: int = 0
     duty_fails: dict[str, int] = field(default_factory=dict)  # department -> failures
+    # Duty clock (verify, review, extension) -> when the event that starts it reached the engine,
+    # where that counts instead of the event's own time (rules: duties.late_arrival).
+    arrived: dict[str, int] = field(default_factory=dict)
     referred: list[str] = field(default_factory=list)  # referral grounds already sent
     responsible: str | None = None  # the rectification plan's responsible person (整改责任人)
     orders: list[list[Any]] = field(default_factory=list)  # [order_no, order, at, event id]

@@ -136,6 +136,16 @@ def _received_at(record: Record) -> datetime:
     return datetime.fromtimestamp(record.timestamp_ms / 1000, tz=UTC).astimezone(SHANGHAI)
 
 
+def _arrived_ms(timestamp_ms: int, now: float | None, skew_s: int) -> int | None:
+    """When a record reached the broker, as far as the engine's clock at `now` can vouch for it."""
+    if now is None:
+        return timestamp_ms
+    now_ms = int(now * 1000)
+    if timestamp_ms <= now_ms:
+        return timestamp_ms
+    return now_ms if timestamp_ms <= now_ms + skew_s * 1000 else None
+
+
 def timing_problems(event: Normalised, at: int, stale_before: int | None,
                     future_after: int | None) -> list[RejectionError]:
     """Why a valid event with no mark cannot be taken for its times, in the order `decide_intake`
@@ -240,7 +250,8 @@ def _fast(record: Record, topic: str, known: KnownIds, max_bytes: int) -> Normal
 def decide_intake(record: Record, seen: Callable[[str], str | None], known: KnownIds,
                   max_bytes: int = MAX_RECORD_BYTES, contract_topic: str | None = None,
                   home: Callable[[str], int] | None = None, stale_before: int | None = None,
-                  future_after: int | None = None) -> Outcome:
+                  future_after: int | None = None, now: float | None = None,
+                  skew_s: int = 0) -> Outcome:
     """Validate, de-duplicate and normalise one record, in either mode of the CloudEvents Kafka binding.
 
     The record's headers tell the mode; its key, when not null, must be the
@@ -258,6 +269,14 @@ def decide_intake(record: Record, seen: Callable[[str], str | None], known: Know
     finding's `rectify_by` before the event's own time is rejected as `deadline_passed`,
     like any record the contract's checks refuse: where it lands, whatever the marks
     (`validate.deadline_problems`).
+
+    An entry's `arrived_at` is when its record reached the broker (the record's
+    timestamp), the time the rules count a late event's duty clock from
+    (rules: duties.late_arrival). `now` is the engine's clock as it takes the record:
+    a timestamp up to `skew_s` ahead of it is taken as `now`, and one further ahead is
+    no arrival the engine can vouch for (a producer's clock is wrong, or a simulation's
+    runs behind the machine's): the entry then has no `arrived_at`, and its clocks
+    count from its own time. Without `now`, the timestamp is taken as it is.
     """
     event = _fast(record, contract_topic or record.topic, known, max_bytes)
     if event is not None:
@@ -300,8 +319,10 @@ def decide_intake(record: Record, seen: Callable[[str], str | None], known: Know
     problem = time_problem(at, stale_before, future_after) if previous is None else None
     if problem is not None:
         return _rejection(record, [problem])
+    arrived = _arrived_ms(record.timestamp_ms, now, skew_s)
     sends = tuple(Send(TIMELINE, entry_key.encode("utf-8"), encode(entry))
-                  for entry_key, entry in entries_of(event, origin, iso_ms(record.timestamp_ms)))
+                  for entry_key, entry in entries_of(event, origin, iso_ms(record.timestamp_ms),
+                                                     None if arrived is None else iso_ms(arrived)))
     kind: Kind = "redelivered" if previous is not None else "accepted"
     mark = Mark(record.position, _digest(content), at)  # a redelivery's: the one it set, with its time
     return Outcome(kind, sends, remember=(key, mark.text()), event_id=event_id, subject=subject)

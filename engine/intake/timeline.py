@@ -68,9 +68,11 @@ def normalised(event: Envelope, event_type: EventType) -> Normalised:
                       _normalise(event.data.model_dump(mode="python")))
 
 
-def entries_of(event: Normalised, origin: Origin, received_at: str) -> list[tuple[str, Entry]]:
+def entries_of(event: Normalised, origin: Origin, received_at: str,
+               arrived_at: str | None = None) -> list[tuple[str, Entry]]:
     """The (key, entry) pairs for the timeline topic of one normalised event; `received_at` is the
-    record's broker time as RFC 3339 in Asia/Shanghai (`engine.kernel.time.iso_ms`)."""
+    record's broker time as RFC 3339 in Asia/Shanghai (`engine.kernel.time.iso_ms`), and
+    `arrived_at`, when given, the arrival the engine vouches for (`decide_intake`)."""
     event_type, data = event.event_type, event.data
     base = {
         "source": event.source,
@@ -79,6 +81,8 @@ def entries_of(event: Normalised, origin: Origin, received_at: str) -> list[tupl
         "received_at": received_at,
         "origin": origin,
     }
+    if arrived_at is not None:
+        base["arrived_at"] = arrived_at
     entries: list[tuple[str, Entry]] = [(event.subject, {
         "entry_id": entry_id(event.source, event.event_id, event.subject),
         "subject": event.subject,

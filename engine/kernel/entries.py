@@ -335,8 +335,9 @@ class Entry(TypedDict):
     """A timeline entry.
 
     Every entry has the first six keys. An entry the intake wrote for a field
-    event also has `source`, `event_id`, `received_at` and `origin`; an entry
-    the engine writes itself (a clock's firing, an enterprise or plan link) has
+    event also has `source`, `event_id`, `received_at` and `origin`, and
+    `arrived_at` when the intake could vouch for its arrival; an entry the
+    engine writes itself (a clock's firing, an enterprise or plan link) has
     those of them it needs, and a link its output `id` and, when the decide stage
     read its cause from the timeline, `cause`. `position` is not in the record:
     the decide stage adds where it read the entry (engine/cores.py `decide_entry`).
@@ -352,6 +353,7 @@ class Entry(TypedDict):
     source: NotRequired[str]
     event_id: NotRequired[str]
     received_at: NotRequired[str]
+    arrived_at: NotRequired[str]  # the arrival duty clocks may count from (engine/intake/process.py)
     origin: NotRequired[Origin]
     id: NotRequired[str]
     cause: NotRequired[Origin]

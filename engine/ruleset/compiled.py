@@ -152,3 +152,6 @@ class Rules:
     enforcement: dict[str, Measure]
     judicial: Judicial | None = None
     periodic_filing: ReferralGround | None = None  # the monthly filing of supervision results
+    # A department's duty clock starts when the event that starts it reached the engine, if that
+    # was more than this after the event's own time (duties.late_arrival); None: at the event's time.
+    late_after: Span | None = None

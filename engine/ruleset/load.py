@@ -21,7 +21,7 @@ from engine.ruleset.compiled import (
     Rules,
     Span,
 )
-from engine.ruleset.models import HazardsFile
+from engine.ruleset.models import HazardsFile, LateArrivalEntry
 
 RulesLoadError = RulesFileError
 
@@ -175,7 +175,21 @@ def load_rules(rules_dir: Path | str) -> Rules:
             r.periodic_filing.rule_id, "periodic_filing",
             c.respondents("referral.periodic_filing.respondents", r.periodic_filing.respondents),
             r.periodic_filing.source) if r.periodic_filing else None,
+        late_after=_late_after(c, f.duties.late_arrival),
     )
+
+
+def _late_after(c: RulesChecker, late: LateArrivalEntry | None) -> Span | None:
+    """duties.late_arrival.after: how late an event may reach the engine before the duty clock it
+    starts counts from its arrival instead of its own time. Zero is allowed (any delay counts);
+    calendar days are not, as they count to the end of a day, not a length of time."""
+    if late is None:
+        return None
+    span = c.span("duties.late_arrival.after", late.after, positive=False)
+    if span.n < 0 or span.unit not in ("minutes", "hours"):
+        raise c.fail("duties.late_arrival.after", f"{late.after!r}: write a length of time in "
+                     "minutes or hours, 0 or more (e.g. '24 hours')")
+    return span
 
 
 def _minutes(span: Span) -> float:

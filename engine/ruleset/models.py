@@ -26,9 +26,15 @@ class DutyEntry(_File):
     source: str = Field(min_length=1)
 
 
+class LateArrivalEntry(_File):
+    after: str
+    source: str = Field(min_length=1)
+
+
 class Duties(_File):
     verify: DutyEntry
     review: DutyEntry
+    late_arrival: LateArrivalEntry | None = None
     escalate_to: list[str] = Field(min_length=1)
     tier: Tier
 

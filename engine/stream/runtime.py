@@ -710,10 +710,12 @@ class Runtime:
         started = time.perf_counter()
         record = Record(rec.topic, rec.partition, rec.offset, rec.key, rec.value, rec.timestamp,
                         headers=tuple(rec.headers or ()))
+        now = self.clock.now()
         try:
             outcome = decide_intake(record, self._seen_mark, self.rules.reference,
                                     self.settings.max_record_bytes, self.intake_topics[rec.topic],
-                                    self._home, *self._time_window())
+                                    self._home, *self._time_window(now), now=now,
+                                    skew_s=self.settings.future_s)
         except Exception as exc:  # a bug must not hold the partition: reject, move on
             log.exception("intake_failed", topic=rec.topic, partition=rec.partition, offset=rec.offset)
             outcome = processing_failure(record, exc)
@@ -735,9 +737,9 @@ class Runtime:
                      topic=rec.topic, partition=rec.partition, offset=rec.offset,
                      reasons=list(outcome.reasons) or None)
 
-    def _time_window(self) -> tuple[int | None, int | None]:
-        """The event times intake takes now (`decide_intake`'s `stale_before`, `future_after`)."""
-        return time_window(self.clock.now(), self.settings.dedup_days, self.settings.future_s)
+    def _time_window(self, now: float) -> tuple[int | None, int | None]:
+        """The event times intake takes at `now` (`decide_intake`'s `stale_before`, `future_after`)."""
+        return time_window(now, self.settings.dedup_days, self.settings.future_s)
 
     def _sweep_marks(self) -> None:
         """Forget the next slice of marks past the window, once per tick (engine/stream/marks.py);

@@ -86,7 +86,7 @@ def test_the_shared_parts_and_the_engines_own_entries_are_typed_too() -> None:
 
 
 def _check(entry: dict[str, Any], kinds: Counter[str]) -> None:
-    envelope = entries.Entry.__required_keys__ | {"source", "event_id", "received_at", "origin"}
+    envelope = entries.Entry.__required_keys__ | {"source", "event_id", "received_at", "arrived_at", "origin"}
     assert set(entry) == envelope, entry
     assert set(entry["origin"]) == set(get_type_hints(entries.Origin))
     data_type = entries.DATA_TYPES[entry["type"]]

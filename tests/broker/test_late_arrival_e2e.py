@@ -1,0 +1,68 @@
+"""A report that reaches the engine days late, through a real broker: the lead department's verify
+clock counts from the record's arrival, not from the report's own time (rules: duties.late_arrival).
+
+The worker's clock stands 20 days past the machine's, so both reports' deadlines have passed
+and their failures fire at once. Their records carry the broker's own timestamps (today), so
+nothing here is stamped by hand, and a record never sits outside the topics' retention.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import EXAMPLES
+from test_null_key_duplicates import entries
+
+from engine.harness import Namespace, Worker, produce, read_all, wait_drained
+from engine.kernel.time import after, epoch, iso
+from engine.ruleset import load_rules
+from engine.ruleset.calendar import SHANGHAI
+
+pytestmark = pytest.mark.broker
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _report(hazard_id: str, event_id: str, at: datetime) -> dict[str, Any]:
+    report = json.loads((EXAMPLES / "hazard-reported.json").read_text(encoding="utf-8"))
+    return {**report, "id": event_id, "subject": hazard_id, "time": at.isoformat(),
+            "data": {**report["data"], "hazard_id": hazard_id}}
+
+
+def test_a_report_five_days_late_is_counted_from_its_arrival(namespace: Namespace, tmp_path: Path) -> None:
+    rules = load_rules(REPO / "rules")
+    today = datetime.fromtimestamp(time.time(), SHANGHAI).replace(microsecond=0)
+    frozen = (today + timedelta(days=20)).isoformat()
+    worker = Worker(namespace.env(HAZARD_CLOCK_START=frozen, HAZARD_CLOCK_END=frozen),
+                    tmp_path / "worker.log").start()
+    late = _report("HZ-LATE-E2E-1", "late-e2e-1", today - timedelta(days=5))  # an app offline 5 days
+    prompt = _report("HZ-LATE-E2E-2", "late-e2e-2", today - timedelta(hours=1))
+    try:
+        worker.wait_ready()
+        asyncio.run(produce(namespace.bootstrap, namespace.topic("hazard.reports"),
+                            [(e["subject"].encode(), json.dumps(e).encode()) for e in (late, prompt)]))
+        asyncio.run(wait_drained(namespace, idle_timeout=120, alive=worker.alive))
+        failures = {e["subject"]: e["data"] for e in map(json.loads, (r.value for r in asyncio.run(read_all(
+            namespace.bootstrap, namespace.topic("escalations"), expect=2,
+            where=lambda r: json.loads(r.value)["data"].get("rule_id") == "duty.verify"))))}
+        timeline = asyncio.run(read_all(namespace.bootstrap, namespace.topic("engine.timeline")))
+    finally:
+        worker.stop()
+
+    [(_, entry)] = entries(timeline, late)
+    arrived = epoch(entry["arrived_at"])  # the broker's timestamp of the record
+    assert abs(arrived - today.timestamp()) < 600
+    due = after(rules.verify.within, arrived, rules).at
+    assert failures["HZ-LATE-E2E-1"]["reason"].startswith(
+        f"HZ-LATE-E2E-1 was not verified within 3 working days of reaching the engine on "
+        f"{iso(arrived)} (its own time: {late['time']}): the deadline {iso(due)} passed")
+    # An hour's delay is transport: counted from the report's own time, as before.
+    on_time = after(rules.verify.within, epoch(prompt["time"]), rules).at
+    assert failures["HZ-LATE-E2E-2"]["reason"].startswith(
+        f"HZ-LATE-E2E-2 was not verified within 3 working days: the deadline {iso(on_time)} passed")
