@@ -78,7 +78,10 @@ def apply_event(h: Hazard, entry: Entry, at: int, rules: Rules) -> list[Out]:
         h.completed_at = None
     clock = _STARTS.get(entry["type"])
     if clock is not None and rules.late_after is not None:
-        _arrival(h, clock, eid, at, _known_at(entry, at, rules), known)
+        arrived = _known_at(entry, at, rules)
+        _arrival(h, clock, eid, at, arrived, known)
+        if arrived != at:  # on the record (三项制度): why its clock counts from later
+            what += f" (reached the engine late, on {iso(arrived)})"
     h.history.append([at, eid, what])
     return outs
 

@@ -54,6 +54,12 @@ def _rules_dir(args: argparse.Namespace) -> Path:
     return Settings.load(getattr(args, "config", None), getattr(args, "secrets_dir", None)).rules_dir
 
 
+def _late(rules: Rules) -> str:
+    if rules.late_after is None:
+        return "duty clocks from the events' own times"
+    return f"duty clocks from arrival when more than {rules.late_after} late"
+
+
 def describe(rules: Rules) -> str:
     """A one-line summary of loaded rules, so an operator sees what a change amounted to."""
     ref = rules.reference
@@ -61,7 +67,8 @@ def describe(rules: Rules) -> str:
     grades = ", ".join(f"{g.id} {g.rectify_within}" for g in rules.grades.values())
     line = (f"rules OK: version {rules.version}, {len(rules.ladder)} ladder steps ({ladder}), "
             f"grades: {grades}, verify within {rules.verify.within}, review within "
-            f"{rules.review.within}, plan within {rules.supervision.plan_within}; "
+            f"{rules.review.within}, plan within {rules.supervision.plan_within}, "
+            f"{_late(rules)}; "
             f"{len(ref.towns)} towns, {len(ref.departments)} departments, {len(ref.sectors)} sectors; "
             f"holidays known exactly through {rules.calendar.last_known_year}")
     return line

@@ -68,12 +68,15 @@ def test_a_report_six_days_late_is_not_referred_on_arrival() -> None:
     rp.advance_to(at("2026-11-11"))
     [failure] = [o.event["data"] for _, o in rp.outputs if o.event["data"].get("rule_id") == "duty.verify"]
     assert "of reaching the engine on 2026-11-08T09:00:00+08:00" in failure["reason"]
+    what = rp.states["HZ-L1"].history[0][2]
+    assert what.endswith("(reached the engine late, on 2026-11-08T09:00:00+08:00)")
 
 
 def test_under_a_day_late_counts_from_the_event_s_own_time() -> None:
     """Transport, not an offline app: the clock is the one the event's time gives."""
     rp = feed([arriving(report("HZ-L2", "2026-11-02 09:00"), "2026-11-03 08:59")])
     assert rp.states["HZ-L2"].arrived == {}
+    assert "late" not in rp.states["HZ-L2"].history[0][2]
     assert verify_due(rp, "HZ-L2") == at("2026-11-05")
 
 
