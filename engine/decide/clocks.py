@@ -31,6 +31,15 @@ def _start(h: Hazard, clock: str, at: int, rules: Rules) -> int:
     return h.arrived.get(clock, at) if rules.late_after is not None else at
 
 
+def issued(h: Hazard, rules: Rules) -> int:
+    """When a listed hazard's notice could reach the enterprise: its date, or, when its report or
+    its confirmation reached the engine late, once both had (the engine issues it on the later)."""
+    at = h.listed[1]
+    if rules.late_after is None:
+        return at
+    return max(at, h.arrived.get("confirm", at), h.arrived.get("verify", at))
+
+
 def derive(h: Hazard, rules: Rules) -> dict[str, int]:
     """Every running clock of the hazard: name -> due time."""
     clocks: dict[str, int] = {}
@@ -51,7 +60,7 @@ def derive(h: Hazard, rules: Rules) -> dict[str, int]:
                                    h.review_fails + 1, rules)
     if h.listed and h.listed[3]:
         if h.grade == "major" and h.planned_at is None and not h.plan_fired:
-            clocks["plan"] = after(rules.supervision.plan_within, h.listed[1], rules).at
+            clocks["plan"] = after(rules.supervision.plan_within, issued(h, rules), rules).at
         if rules.supervision_missed.rule_id not in h.referred and h.completed_at is None:
             clocks["supervision"] = h.listed[2]
     if h.ext is not None and h.ext_fails == 0:
@@ -182,11 +191,14 @@ def _plan(h: Hazard, rules: Rules, due: int, cause: str) -> list[Out]:
     h.plan_fired = True
     ls = rules.supervision
     h.history.append([due, cause, "rectification plan overdue"])
+    start = issued(h, rules)
+    late = f", issued on {iso(start)} once its report and confirmation had reached the engine" \
+        if start != h.listed[1] else ""
     return [emit.escalation(
         h, rules, rule_id=f"{ls.rule_id}.plan", action="notify", tier=ls.plan_tier, at=due,
         targets=resolve_all(ls.plan_targets, h, rules),
         reason=f"No rectification plan (整改方案) filed for listed hazard {h.id} within "
-               f"{ls.plan_within} of notice {h.listed[0]}", key=due, caused_by=[cause])]
+               f"{ls.plan_within} of notice {h.listed[0]}{late}", key=due, caused_by=[cause])]
 
 
 def _supervision(h: Hazard, rules: Rules, due: int, cause: str) -> list[Out]:

@@ -76,10 +76,13 @@ def apply_event(h: Hazard, entry: Entry, at: int, rules: Rules) -> list[Out]:
     if h.closed_how is not None:
         # No claim awaits review on a closed hazard, whichever arrived first: the claim or the close.
         h.completed_at = None
-    clock = _STARTS.get(entry["type"])
-    if clock is not None and rules.late_after is not None:
+    if rules.late_after is not None and entry["type"] in _LATE:
         arrived = _known_at(entry, at, rules)
-        _arrival(h, clock, eid, at, arrived, known)
+        clock = _STARTS.get(entry["type"])
+        if clock is not None:
+            _arrival(h, clock, eid, at, arrived, known)
+        if h.confirmed_by == eid:  # the confirmation that stands: a listed hazard's notice waits for it
+            _arrival(h, "confirm", eid, at, arrived, None)
         if arrived != at:  # on the record (三项制度): why its clock counts from later
             what += f" (reached the engine late, on {iso(arrived)})"
     h.history.append([at, eid, what])
@@ -90,6 +93,9 @@ def apply_event(h: Hazard, entry: Entry, at: int, rules: Rules) -> list[Out]:
 _STARTS = {"safety.hazard.reported": "verify", FINDING_TYPE: "verify",
            "safety.rectification.completed": "review",
            "safety.rectification.extension_requested": "extension"}
+# The types whose arrival can count: those, and a verification (a confirmation lists a major
+# hazard, and the enterprise's plan is due from the notice: engine/decide/clocks.py `issued`).
+_LATE = frozenset({*_STARTS, "safety.hazard.verified"})
 
 
 def _known_at(entry: Entry, at: int, rules: Rules) -> int:
@@ -108,11 +114,14 @@ def _arrival(h: Hazard, clock: str, eid: str, at: int, known: int, before: int |
     The verify clock counts from the first moment any report or finding of the hazard was known,
     whichever of them opened it (the earliest by time): so the order they arrive in does not matter.
     The review and extension clocks count from the claim or request that stands (the latest, or
-    the pending one) and from when it was known.
+    the pending one) and from when it was known; "confirm" is when the confirmation that stands
+    was known.
     """
     if clock == "verify":
         start = known if before is None else min(before, known)
         stands = h.opened_at
+    elif clock == "confirm":
+        start, stands = known, at
     elif clock == "review":
         if h.completed_at != at:
             return  # a claim that does not stand starts nothing

@@ -52,6 +52,11 @@ def feed(entries: list[dict], rules=RULES, until: str | None = None) -> Replay:
     return rp
 
 
+def sent(rp: Replay, rule_id: str) -> list[dict]:
+    """The data of every output of `rule_id` so far."""
+    return [o.event["data"] for _, o in rp.outputs if o.event["data"].get("rule_id") == rule_id]
+
+
 def verify_due(rp: Replay, hid: str) -> int:
     return derive(rp.states[hid], RULES)["verify"]
 
@@ -66,7 +71,7 @@ def test_a_report_six_days_late_is_not_referred_on_arrival() -> None:
     rp.advance_to(at("2026-11-11") - 1)
     assert rp.outputs == []
     rp.advance_to(at("2026-11-11"))
-    [failure] = [o.event["data"] for _, o in rp.outputs if o.event["data"].get("rule_id") == "duty.verify"]
+    [failure] = sent(rp, "duty.verify")
     assert "of reaching the engine on 2026-11-08T09:00:00+08:00" in failure["reason"]
     what = rp.states["HZ-L1"].history[0][2]
     assert what.endswith("(reached the engine late, on 2026-11-08T09:00:00+08:00)")
@@ -85,7 +90,7 @@ def test_without_late_arrival_in_the_rules_every_clock_counts_from_the_event_s_t
     rp = feed([arriving(report("HZ-L3", "2026-11-02 09:00"), "2026-11-20 09:00")], rules)
     assert rp.states["HZ-L3"].arrived == {}
     # Due on the 5th, long before it arrived: the failure and the referral go out on arrival.
-    [failure] = [o.event["data"] for _, o in rp.outputs if o.event["data"].get("rule_id") == "duty.verify"]
+    [failure] = sent(rp, "duty.verify")
     assert failure["reason"].startswith("HZ-L3 was not verified within 3 working days: the deadline "
                                          "2026-11-05T23:59:59+08:00 passed")
     assert any(o.event["type"] == "safety.referral.discipline" for _, o in rp.outputs)
@@ -206,3 +211,25 @@ def test_rules_without_late_arrival_ignore_arrivals_a_state_recorded_before() ->
     h = feed([late]).states["HZ-L8"]
     assert derive(h, RULES)["verify"] == at("2026-11-11")
     assert derive(h, dataclasses.replace(RULES, late_after=None))["verify"] == at("2026-11-05")
+
+
+def test_a_listed_hazard_s_plan_is_due_from_when_its_notice_could_be_issued() -> None:
+    """A confirmation of a major hazard that reaches the engine five days late lists it then: the
+    enterprise's 3 working days for its plan count from that, not from the inspector's visit."""
+    entries = [arriving(report("HZ-L9", "2026-11-02 09:00", grade="major"), "2026-11-02 09:00"),
+               arriving(verify("HZ-L9", "2026-11-02 12:00", grade="major"), "2026-11-07 12:00")]
+    rp = feed(entries)
+    h = rp.states["HZ-L9"]
+    assert h.listed[1] == at("2026-11-02 12:00")  # the notice keeps the confirmation's date
+    assert h.arrived == {"confirm": at("2026-11-07 12:00")}
+    assert derive(h, RULES)["plan"] == at("2026-11-11")  # Sat 7th: Mon, Tue, Wed
+    assert derive(h, dataclasses.replace(RULES, late_after=None))["plan"] == at("2026-11-05")
+    rp.advance_to(at("2026-11-11"))
+    [plan] = sent(rp, "supervision.listed.plan")
+    assert plan["reason"].endswith("issued on 2026-11-07T12:00:00+08:00 once its report and "
+                                   "confirmation had reached the engine")
+    # The report late instead, after the confirmation: the notice waits for the report.
+    entries = [arriving(verify("HZ-L10", "2026-11-02 12:00", grade="major"), "2026-11-02 12:00"),
+               arriving(report("HZ-L10", "2026-11-02 09:00", grade="major"), "2026-11-09 09:00")]
+    h = feed(entries).states["HZ-L10"]
+    assert derive(h, RULES)["plan"] == at("2026-11-12")  # Mon 9th: Tue, Wed, Thu
