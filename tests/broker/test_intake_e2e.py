@@ -106,10 +106,20 @@ def test_oversized_record_is_rejected_with_its_bytes(namespace: Namespace, worke
 def test_topic_conflict_refuses_to_start(namespace: Namespace, worker: Worker) -> None:
     """An existing topic that differs from topics.yaml stops the worker with the setting named."""
     async def make_conflicting_topic() -> None:
+        # The create request answers with error codes rather than raising, and on a busy broker
+        # the topic can take a moment to show: the worker must find it there, or it creates its own.
         admin = AIOKafkaAdminClient(bootstrap_servers=namespace.bootstrap)
         await admin.start()
         try:
-            await admin.create_topics([NewTopic(namespace.topic("escalations"), 2, 1)])
+            name = namespace.topic("escalations")
+            response = await admin.create_topics([NewTopic(name, 2, 1)], timeout_ms=30_000)
+            assert all(error[1] == 0 for error in response.topic_errors), response.topic_errors
+            for _ in range(150):
+                [described] = await admin.describe_topics([name])
+                if described["error_code"] == 0 and len(described["partitions"]) == 2:
+                    return
+                await asyncio.sleep(0.2)
+            raise AssertionError(f"{name} did not show with 2 partitions: {described}")
         finally:
             await admin.close()
 
