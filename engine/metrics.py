@@ -36,6 +36,8 @@ from engine.ruleset.calendar import SHANGHAI
 
 _LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0, 2.5)
 _BATCH_BUCKETS = (1, 5, 10, 25, 50, 100, 250, 500, 1000, 2000)
+# A minute, ten, an hour, six hours, a day (the rules' default late_arrival), three days, a week, 30 days.
+_DELAY_BUCKETS = (60, 600, 3600, 21_600, 86_400, 259_200, 604_800, 2_592_000)
 
 
 @dataclass(frozen=True, slots=True)
@@ -450,6 +452,12 @@ class EngineMetrics:
             "hazard_intake_marks_forgotten_total", "De-duplication marks forgotten: their events "
             "happened more than HAZARD_DEDUP_DAYS (and a day) ago, and intake rejects anything "
             "that old as stale.", registry=registry)
+        self.arrival_delay = Histogram(
+            "hazard_intake_arrival_delay_seconds", "How long after its own time each accepted event "
+            "reached the broker (its record's timestamp, where the engine's clock vouches for it), "
+            "by topic: field apps that work offline show here. Past the rules' "
+            "duties.late_arrival.after, a department's clock counts from the arrival.", ["topic"],
+            registry=registry, buckets=_DELAY_BUCKETS)
         self.intake_rejections = Counter(
             "hazard_intake_rejections_total", "Reasons for rejected intake records, by topic "
             "and error type.", ["topic", "reason"], registry=registry)

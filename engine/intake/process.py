@@ -97,6 +97,9 @@ class Outcome(NamedTuple):
     event_id: str | None = None
     subject: str | None = None
     reasons: tuple[str, ...] = ()
+    # For an entry with an arrival the engine vouches for: how many seconds after the event's own
+    # time its record reached the broker (negative for a record stamped before it).
+    delay_s: int | None = None
 
 
 def dedupe_key(source: str, event_id: str) -> str:
@@ -325,4 +328,5 @@ def decide_intake(record: Record, seen: Callable[[str], str | None], known: Know
                                                      None if arrived is None else iso_ms(arrived)))
     kind: Kind = "redelivered" if previous is not None else "accepted"
     mark = Mark(record.position, _digest(content), at)  # a redelivery's: the one it set, with its time
-    return Outcome(kind, sends, remember=(key, mark.text()), event_id=event_id, subject=subject)
+    return Outcome(kind, sends, remember=(key, mark.text()), event_id=event_id, subject=subject,
+                   delay_s=None if arrived is None else arrived // 1000 - at)

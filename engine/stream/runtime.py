@@ -731,6 +731,8 @@ class Runtime:
             self.seen.put(key, mark, rec.partition)
             writes.append(Send(self.seen.changelog, key, mark, rec.partition))
         self.metrics.count_intake(rec.topic, outcome.kind, outcome.reasons)
+        if outcome.kind == "accepted" and outcome.delay_s is not None:
+            self.metrics.arrival_delay.labels(rec.topic).observe(max(0, outcome.delay_s))
         self.metrics.observe("intake", time.perf_counter() - started)
         if outcome.kind != "accepted":
             log.info(f"intake_{outcome.kind}", event_id=outcome.event_id, subject=outcome.subject,

@@ -233,3 +233,34 @@ def test_a_listed_hazard_s_plan_is_due_from_when_its_notice_could_be_issued() ->
                arriving(report("HZ-L10", "2026-11-02 09:00", grade="major"), "2026-11-09 09:00")]
     h = feed(entries).states["HZ-L10"]
     assert derive(h, RULES)["plan"] == at("2026-11-12")  # Mon 9th: Tue, Wed, Thu
+
+
+def test_the_worker_dates_arrivals_by_its_clock_and_measures_their_delay(tmp_path: Path) -> None:
+    """Through the runtime's intake stage: a record five days after its event gets that arrival and
+    is counted in hazard_intake_arrival_delay_seconds; one stamped ahead of the clock gets neither."""
+    import asyncio
+
+    from aiokafka import TopicPartition
+    from test_mark_sweep import _Now
+    from test_taken_entries import _worker
+
+    rt, log = _worker(tmp_path)
+    rt.clock = _Now(at("2026-11-09 10:00"))
+    topic = rt.prefix + "hazard.reports"
+    batch: dict = {}
+    for hid, stamp in (("HZ-R1", at("2026-11-07 09:00")), ("HZ-R2", at("2026-11-20 09:00"))):
+        data = report(hid, "2026-11-02 09:00")["data"]
+        event = {"specversion": "1.0", "id": f"ev-{hid}", "source": "/apps/test", "subject": hid,
+                 "type": "safety.hazard.reported", "time": "2026-11-02T09:00:00+08:00", "data": data}
+        acked = log.append(topic, hid.encode(), json.dumps(event).encode(), timestamp=stamp * 1000)
+        tp = TopicPartition(topic, acked.partition)
+        batch.setdefault(tp, []).append(log.records[(tp.topic, tp.partition)][acked.offset])
+    asyncio.run(rt._handle(batch))
+    written = {e["subject"]: e for (t, _), rs in log.records.items() if t == rt.timeline
+               for e in (json.loads(r.value) for r in rs)}
+    assert written["HZ-R1"]["arrived_at"] == iso(at("2026-11-07 09:00"))
+    assert "arrived_at" not in written["HZ-R2"]  # stamped 11 days ahead of the worker's clock
+    [histogram] = rt.metrics.arrival_delay.collect()
+    samples = {s.name: s.value for s in histogram.samples if s.labels.get("topic") == topic}
+    assert samples["hazard_intake_arrival_delay_seconds_count"] == 1
+    assert samples["hazard_intake_arrival_delay_seconds_sum"] == 5 * DAY
