@@ -71,12 +71,13 @@ def apply_event(h: Hazard, entry: Entry, at: int, rules: Rules) -> list[Out]:
     if handler is None:
         raise UnknownEntryType(f"no hazard rule handles entries of type {entry['type']!r}")
     eid = entry["event_id"]
-    known = h.arrived.get("verify", h.opened_at)  # when a report or finding first reached it
+    late = rules.late_after is not None and entry["type"] in _LATE
+    known = h.arrived.get("verify", h.opened_at) if late else None  # when a report first reached it
     what, outs = handler(h, entry["data"], at, eid, rules)
     if h.closed_how is not None:
         # No claim awaits review on a closed hazard, whichever arrived first: the claim or the close.
         h.completed_at = None
-    if rules.late_after is not None and entry["type"] in _LATE:
+    if late:
         arrived = _known_at(entry, at, rules)
         clock = _STARTS.get(entry["type"])
         if clock is not None:

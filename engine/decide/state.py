@@ -62,7 +62,8 @@ class Hazard(HistoryState):
     ext_fails: int = 0
     duty_fails: dict[str, int] = field(default_factory=dict)  # department -> failures
     # Duty clock (verify, review, extension) -> when the event that starts it reached the engine,
-    # where that counts instead of the event's own time (rules: duties.late_arrival).
+    # where that counts instead of the event's own time (rules: duties.late_arrival); "confirm":
+    # when the confirmation that stands did (a listed hazard's plan counts from the later).
     arrived: dict[str, int] = field(default_factory=dict)
     referred: list[str] = field(default_factory=list)  # referral grounds already sent
     responsible: str | None = None  # the rectification plan's responsible person (整改责任人)
