@@ -101,9 +101,10 @@ _LATE = frozenset({*_STARTS, "safety.hazard.verified"})
 
 def _known_at(entry: Entry, at: int, rules: Rules) -> int:
     """When the department could first know of `entry`: its own time `at`, or when it reached the
-    engine if that was more than the rules' `duties.late_arrival.after` later (an app offline)."""
+    engine if that was more than the rules' `duties.late_arrival.after` later (an app offline).
+    Called only with that rule set (`apply_event`)."""
     arrival = entry.get("arrived_at")
-    if arrival is None or rules.late_after is None:
+    if arrival is None:
         return at
     arrived = epoch(arrival)
     return arrived if arrived > after(rules.late_after, at, rules).at else at

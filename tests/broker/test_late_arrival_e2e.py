@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import EXAMPLES
+from conftest import EXAMPLES, REPO
 from test_null_key_duplicates import entries
 
 from engine.harness import Namespace, Worker, produce, read_all, wait_drained
@@ -25,8 +25,6 @@ from engine.ruleset import load_rules
 from engine.ruleset.calendar import SHANGHAI
 
 pytestmark = pytest.mark.broker
-
-REPO = Path(__file__).resolve().parents[2]
 
 
 def _report(hazard_id: str, event_id: str, at: datetime) -> dict[str, Any]:

@@ -12,15 +12,19 @@ transport, and the event's own time counts, as before.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import itertools
 import json
 from pathlib import Path
 
 import pytest
+from aiokafka import TopicPartition
 from decide_fixtures import RULES, at, complete, edited_rules, ext_request, report, verify
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from test_mark_sweep import _Now
+from test_taken_entries import _worker
 
 from engine.decide.clocks import derive
 from engine.decide.replay import Replay
@@ -238,12 +242,6 @@ def test_a_listed_hazard_s_plan_is_due_from_when_its_notice_could_be_issued() ->
 def test_the_worker_dates_arrivals_by_its_clock_and_measures_their_delay(tmp_path: Path) -> None:
     """Through the runtime's intake stage: a record five days after its event gets that arrival and
     is counted in hazard_intake_arrival_delay_seconds; one stamped ahead of the clock gets neither."""
-    import asyncio
-
-    from aiokafka import TopicPartition
-    from test_mark_sweep import _Now
-    from test_taken_entries import _worker
-
     rt, log = _worker(tmp_path)
     rt.clock = _Now(at("2026-11-09 10:00"))
     topic = rt.prefix + "hazard.reports"
