@@ -493,6 +493,9 @@ class EngineMetrics:
         self.referrals = Counter("hazard_referrals_total",
                                  "Referrals to discipline inspection (抄报移送纪委监委) sent.",
                                  registry=registry)
+        self.referrals_withdrawn = Counter(
+            "hazard_referrals_withdrawn_total", "Referrals to discipline inspection withdrawn after they "
+            "were sent: a record of the duty done in time reached the engine late.", registry=registry)
         self.dead_letters = Counter(
             "hazard_dead_letters_total", "Records whose processing raised, set aside so their "
             "partition moves on (intake: intake.rejected with processing_error; decide: "
@@ -533,6 +536,8 @@ class EngineMetrics:
             self._escalations(data["action"], data["subject_kind"]).inc()
         elif kind == "safety.referral.discipline":
             self.referrals.inc()
+        elif kind == "safety.referral.withdrawn":
+            self.referrals_withdrawn.inc()
         elif kind.startswith("safety.supervision."):
             self._notices(kind.rsplit(".", 1)[-1]).inc()
         elif kind == "safety.referral.judicial":

@@ -138,6 +138,12 @@ class DisciplineReferral(Output):
     rules_version: str
 
 
+class ReferralWithdrawn(DisciplineReferral):
+    """Data of `safety.referral.withdrawn` (an extension of the contract, on referrals.discipline):
+    a referral sent before a record showed the duty done in time, withdrawn. `referral_id` is the
+    referral's; the timeline holds the late record and the withdrawal."""
+
+
 Measure = Literal["fine", "suspend", "suspend_for_overhaul", "utility_stop_notice"]
 
 
@@ -311,6 +317,7 @@ OUTPUT_TYPES: dict[str, tuple[str, type[Output]]] = {
     "safety.supervision.listed": (SUPERVISION_LISTED, SupervisionListed),
     "safety.supervision.lifted": (SUPERVISION_LISTED, SupervisionLifted),
     "safety.referral.discipline": (REFERRALS_DISCIPLINE, DisciplineReferral),
+    "safety.referral.withdrawn": (REFERRALS_DISCIPLINE, ReferralWithdrawn),
     "safety.enforcement.proposed": (ENFORCEMENT_ACTIONS, EnforcementProposed),
     "safety.referral.judicial": (REFERRALS_JUDICIAL, JudicialReferral),
     "safety.notification.due": (NOTIFICATIONS, NotificationDue),

@@ -40,9 +40,24 @@ def issued(h: Hazard, rules: Rules) -> int:
     return max(at, h.arrived.get("confirm", at), h.arrived.get("verify", at))
 
 
+def hold(rules: Rules) -> Span | None:
+    """How long a referral for a missed deadline waits for a record dated before the deadline:
+    the delay the rules take for transport (duties.late_arrival); None, or 0: it does not wait."""
+    span = rules.late_after
+    return span if span is not None and span.n > 0 else None
+
+
+def released(held: list, rules: Rules) -> int:
+    """When held referral `held` is sent, unless a record withdraws its failure first."""
+    wait = hold(rules)
+    return held[1] if wait is None else after(wait, held[1], rules).at
+
+
 def derive(h: Hazard, rules: Rules) -> dict[str, int]:
     """Every running clock of the hazard: name -> due time."""
     clocks: dict[str, int] = {}
+    if h.held:  # a held referral is released even when a late record has closed the hazard since
+        clocks["refer"] = min(released(held, rules) for held in h.held)
     if not h.is_open():
         return clocks
     # Once a department is referred for failing its duty, the matter is with discipline
@@ -61,7 +76,7 @@ def derive(h: Hazard, rules: Rules) -> dict[str, int]:
     if h.listed and h.listed[3]:
         if h.grade == "major" and h.planned_at is None and not h.plan_fired:
             clocks["plan"] = after(rules.supervision.plan_within, issued(h, rules), rules).at
-        if rules.supervision_missed.rule_id not in h.referred and h.completed_at is None:
+        if h.completed_at is None and not _missed(h, rules.supervision_missed.rule_id):
             clocks["supervision"] = h.listed[2]
     if h.ext is not None and h.ext_fails == 0:
         clocks["extension"] = after(rules.supervision.extension_decide_within,
@@ -70,12 +85,17 @@ def derive(h: Hazard, rules: Rules) -> dict[str, int]:
 
 
 def _duty_failure(h: Hazard, rules: Rules, due: int, dept: str | None, rule_id: str, what: str,
-                  cause: str) -> list[Out]:
-    """A department missed its own deadline (不履行安全监管职责): escalate, and refer if repeated."""
+                  cause: str, clock: str, since: int) -> list[Out]:
+    """A department missed its own deadline (不履行安全监管职责): escalate, and refer if repeated.
+
+    The failure is kept as [clock, since, due, department] until the hazard closes: a record of
+    the department's act dated between `since` and `due` that arrives later withdraws it (`answer`).
+    """
     if dept is None:
         return []
     h.duty_fails[dept] = h.duty_fails.get(dept, 0) + 1
     count = h.duty_fails[dept]
+    h.failures.append([clock, since, due, dept])
     outs = [emit.escalation(
         h, rules, rule_id=rule_id, action="notify", tier=rules.duty_tier, at=due,
         targets=resolve_all(rules.duty_targets, h, rules, failing=dept),
@@ -84,12 +104,35 @@ def _duty_failure(h: Hazard, rules: Rules, due: int, dept: str | None, rule_id: 
     h.history.append([due, cause, f"duty failure {rule_id} by {dept} ({count})"])
     ground = rules.duty_failures
     tag = f"{ground.rule_id}:{dept}"
-    if count >= ground.threshold and tag not in h.referred:
-        h.referred.append(tag)
-        outs += _refer(h, rules, due, tag, ground, dept,
-                       f"{dept} failed its duty on this hazard {count} times "
-                       f"(不履行安全监管职责), last: {what}", cause)
+    if count >= ground.threshold and not _missed(h, tag):
+        outs += _refer_or_hold(h, rules, due, tag, dept,
+                               f"{dept} failed its duty on this hazard {count} times "
+                               f"(不履行安全监管职责), last: {what}", cause)
     return outs
+
+
+def _missed(h: Hazard, tag: str) -> bool:
+    """Whether the referral `tag` has been sent, or is held to be sent."""
+    return tag in h.referred or any(held[0] == tag for held in h.held)
+
+
+def _ground(rules: Rules, failing: str | None) -> ReferralGround:
+    # A department's duty failure names the department; a missed listed-supervision deadline, none.
+    return rules.duty_failures if failing is not None else rules.supervision_missed
+
+
+def _refer_or_hold(h: Hazard, rules: Rules, at: int, tag: str, failing: str | None, reason: str,
+                   cause: str) -> list[Out]:
+    """Refer at once, or, while the rules allow records time to arrive (`hold`), hold the referral
+    as [tag, missed at, failing department, reason, cause] until then (`_release`)."""
+    wait = hold(rules)
+    if wait is None:
+        h.referred.append(tag)
+        return _refer(h, rules, at, tag, _ground(rules, failing), failing, reason, cause)
+    h.held.append([tag, at, failing, reason, cause])
+    h.history.append([at, cause, f"referral {_ground(rules, failing).rule_id} held until "
+                                 f"{iso(after(wait, at, rules).at)} for records dated before the deadline"])
+    return []
 
 
 def _refer(h: Hazard, rules: Rules, at: int, tag: str, ground: ReferralGround,
@@ -98,13 +141,106 @@ def _refer(h: Hazard, rules: Rules, at: int, tag: str, ground: ReferralGround,
     if not units:
         return []  # nobody public to answer for it (no town, no lead): nothing to refer
     h.history.append([at, cause, f"referred to discipline inspection: {ground.rule_id}"])
+    gid = _referral_id(h, tag)
     return [
-        emit.referral(h, rules, ground_id=tag, code=ground.code, reason=reason, at=at,
+        emit.referral(h, rules, ground_id=gid, code=ground.code, reason=reason, at=at,
                       respondents=units),
         emit.escalation(h, rules, rule_id=ground.rule_id, action="discipline_referral", tier="red",
                         at=at, targets=resolve(rules.referral_target, h, rules) + units,
                         reason=f"Referred to discipline inspection (抄报移送纪委监委): {reason}",
-                        key=tag, caused_by=[cause]),
+                        key=gid, caused_by=[cause]),
+    ]
+
+
+WITHDRAWN = "withdrawn:"  # the mark in `referred` of a referral sent and withdrawn since
+
+
+def _referral_id(h: Hazard, tag: str) -> str:
+    """The ground id of referral `tag`'s current sending: the tag, then "#2", "#3"... for one sent
+    again after a withdrawal (a new referral: its id must differ from the one withdrawn)."""
+    sent = h.referred.count(WITHDRAWN + tag) + 1
+    return tag if sent == 1 else f"{tag}#{sent}"
+
+
+def _release(h: Hazard, rules: Rules, due: int, cause: str) -> list[Out]:
+    """Send the held referrals whose hold ends at `due`: no record has withdrawn their failure."""
+    outs: list[Out] = []
+    for held in [held for held in h.held if released(held, rules) <= due]:
+        h.held.remove(held)
+        tag, _, failing, reason, failed_by = held
+        h.referred.append(tag)
+        outs += _refer(h, rules, due, tag, _ground(rules, failing), failing, reason, failed_by)
+    return outs
+
+
+def answer(h: Hazard, rules: Rules, clock: str, done: int, eid: str, arrived: int | None) -> list[Out]:
+    """A record that the duty of `clock` was done at `done` withdraws the failures it answers.
+
+    An app offline past the deadline: the department verified (reviewed, decided) in time, but
+    the record reached the engine after the failure was escalated. Each failure of `clock` whose
+    period holds `done` is withdrawn and said so to those the failure was escalated to; a referral
+    it no longer supports is dropped while held, and withdrawn, to discipline inspection, once sent.
+    """
+    hit = [f for f in h.failures if f[0] == clock and f[1] <= done <= f[2]]
+    if not hit:
+        return []
+    at = max(done, h.watermark, arrived or done)  # decided on its arrival, after the failure
+    outs: list[Out] = []
+    touched: dict[str, str | None] = {}
+    for failure in hit:
+        h.failures.remove(failure)
+        _, _, due, dept = failure
+        tag = rules.supervision_missed.rule_id if dept is None else f"{rules.duty_failures.rule_id}:{dept}"
+        touched[tag] = dept
+        if dept is not None:
+            h.duty_fails[dept] -= 1
+            outs.append(emit.escalation(
+                h, rules, rule_id=_RULE[clock](rules), action="failure_withdrawn", tier=rules.duty_tier,
+                at=at, targets=resolve_all(rules.duty_targets, h, rules, failing=dept),
+                reason=f"The duty failure of {dept} on {h.id} at the deadline {iso(due)} is withdrawn: "
+                       f"the record {eid} of {iso(done)}, in time, reached the engine after it",
+                key=(due, dept), caused_by=[eid]))
+        h.history.append([at, eid, f"{_RULE[clock](rules)} failure of {iso(due)} withdrawn: "
+                                   f"done on {iso(done)}"])
+    for tag, failing in touched.items():
+        if not _stands(h, rules, failing):
+            outs += _withdraw(h, rules, at, tag, failing, eid)
+    return outs
+
+
+def _stands(h: Hazard, rules: Rules, failing: str | None) -> bool:
+    if failing is None:
+        return any(f[0] == "supervision" for f in h.failures)
+    return h.duty_fails.get(failing, 0) >= rules.duty_failures.threshold
+
+
+def _withdraw(h: Hazard, rules: Rules, at: int, tag: str, failing: str | None, eid: str) -> list[Out]:
+    """Drop the referral `tag` that its failures no longer support: held, or sent (withdrawn then)."""
+    ground = _ground(rules, failing)
+    held = [held for held in h.held if held[0] == tag]
+    if held:
+        h.held.remove(held[0])
+        h.history.append([at, eid, f"held referral {ground.rule_id} dropped: its failure was withdrawn"])
+        return []
+    if tag not in h.referred:
+        return []  # never referred: the failures were below the threshold
+    units = resolve_all(ground.respondents, h, rules, failing=failing)
+    gid = _referral_id(h, tag)
+    h.referred.remove(tag)
+    h.referred.append(WITHDRAWN + tag)
+    if not units:
+        return []  # nobody public answered for it: nothing was sent (`_refer`)
+    h.history.append([at, eid, f"referral to discipline inspection withdrawn: {ground.rule_id}"])
+    reason = (f"the record {eid} shows the duty done in time; it reached the engine after the "
+              f"referral was sent")
+    return [
+        emit.referral_withdrawn(h, rules, ground_id=gid, code=ground.code, reason=reason, at=at,
+                                respondents=units),
+        emit.escalation(h, rules, rule_id=ground.rule_id, action="referral_withdrawn",
+                        tier=rules.duty_tier, at=at,
+                        targets=resolve(rules.referral_target, h, rules) + units,
+                        reason=f"Referral to discipline inspection withdrawn: {reason}",
+                        key=gid, caused_by=[eid]),
     ]
 
 
@@ -177,14 +313,15 @@ def _verify(h: Hazard, rules: Rules, due: int, cause: str) -> list[Out]:
     h.verify_fails += 1
     return _duty_failure(h, rules, due, lead_department(h, rules), rules.verify.rule_id,
                          f"{h.id} was not verified within {rules.verify.within}"
-                         f"{_counted(h, 'verify', h.opened_at, rules)}", cause)
+                         f"{_counted(h, 'verify', h.opened_at, rules)}", cause, "verify", h.opened_at)
 
 
 def _review(h: Hazard, rules: Rules, due: int, cause: str) -> list[Out]:
     h.review_fails += 1
     return _duty_failure(h, rules, due, lead_department(h, rules), rules.review.rule_id,
                          f"the completion claim on {h.id} was not reviewed within {rules.review.within}"
-                         f"{_counted(h, 'review', h.completed_at, rules)}", cause)
+                         f"{_counted(h, 'review', h.completed_at, rules)}", cause, "review",
+                         h.completed_at)
 
 
 def _plan(h: Hazard, rules: Rules, due: int, cause: str) -> list[Out]:
@@ -202,11 +339,11 @@ def _plan(h: Hazard, rules: Rules, due: int, cause: str) -> list[Out]:
 
 
 def _supervision(h: Hazard, rules: Rules, due: int, cause: str) -> list[Out]:
-    ground = rules.supervision_missed
-    h.referred.append(ground.rule_id)
-    return _refer(h, rules, due, ground.rule_id, ground, None,
-                  f"the listed-supervision deadline {iso(due)} of notice {h.listed[0]} was "
-                  "missed", cause)
+    # A completion claim dated by the deadline that arrives later withdraws it (`answer`).
+    h.failures.append(["supervision", h.listed[1], due, None])
+    return _refer_or_hold(h, rules, due, rules.supervision_missed.rule_id, None,
+                          f"the listed-supervision deadline {iso(due)} of notice {h.listed[0]} was "
+                          "missed", cause)
 
 
 def _extension(h: Hazard, rules: Rules, due: int, cause: str) -> list[Out]:
@@ -216,7 +353,8 @@ def _extension(h: Hazard, rules: Rules, due: int, cause: str) -> list[Out]:
     return _duty_failure(h, rules, due, dept, f"{rules.supervision.rule_id}.extension",
                          f"the extension request on {h.id} was not decided within "
                          f"{rules.supervision.extension_decide_within}"
-                         f"{_counted(h, 'extension', h.ext[0], rules)}", cause)
+                         f"{_counted(h, 'extension', h.ext[0], rules)}", cause, "extension",
+                         h.ext[0])
 
 
 # What running out each clock does: (hazard, rules, due, the clock's id as the cause) -> outputs.
@@ -227,4 +365,13 @@ _FIRE: dict[str, Callable[[Hazard, Rules, int, str], list[Out]]] = {
     "plan": _plan,
     "supervision": _supervision,
     "extension": _extension,
+    "refer": _release,
+}
+
+# The rule each kept failure's clock is escalated under (`answer`).
+_RULE: dict[str, Callable[[Rules], str]] = {
+    "verify": lambda rules: rules.verify.rule_id,
+    "review": lambda rules: rules.review.rule_id,
+    "extension": lambda rules: f"{rules.supervision.rule_id}.extension",
+    "supervision": lambda rules: rules.supervision_missed.rule_id,
 }

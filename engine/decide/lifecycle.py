@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from engine.decide import emit
-from engine.decide.clocks import list_hazard
+from engine.decide.clocks import answer, list_hazard
 from engine.decide.state import Hazard
 from engine.intake.timeline import FINDING_TYPE
 from engine.kernel.apply import UnknownEntryType
@@ -87,7 +87,29 @@ def apply_event(h: Hazard, entry: Entry, at: int, rules: Rules) -> list[Out]:
         if arrived != at:  # on the record (三项制度): why its clock counts from later
             what += f" (reached the engine late, on {iso(arrived)})"
     h.history.append([at, eid, what])
+    if h.failures:  # a record of a duty done in time, reaching the engine after its failure fired
+        arrival = entry.get("arrived_at")
+        for clock in _answers(entry):
+            outs += answer(h, rules, clock, at, eid, None if arrival is None else epoch(arrival))
     return outs
+
+
+def _answers(entry: Entry) -> tuple[str, ...]:
+    """The clocks whose duty a record says was done at its time: a verification (or a finding of
+    law enforcement, which confirms itself), a review, an extension decision; for the listed-
+    supervision deadline, a completion claim or a review that passed."""
+    kind, data = entry["type"], entry["data"]
+    if kind == "safety.hazard.verified":
+        return ("verify",)
+    if kind == FINDING_TYPE:
+        return ("verify",) if data["inspection"]["law_enforcement"] else ()
+    if kind == "safety.rectification.reviewed":
+        return ("review", "supervision") if data["outcome"] == "passed" else ("review",)
+    if kind == "safety.rectification.extension_decided":
+        return ("extension",)
+    if kind == "safety.rectification.completed":
+        return ("supervision",)
+    return ()
 
 
 # The department's duty clock each event type starts (engine/decide/clocks.py `derive`).

@@ -66,6 +66,12 @@ class Hazard(HistoryState):
     # when the confirmation that stands did (a listed hazard's plan counts from the later).
     arrived: dict[str, int] = field(default_factory=dict)
     referred: list[str] = field(default_factory=list)  # referral grounds already sent
+    # Missed deadlines a late record of the duty done in time may still withdraw: [clock, since,
+    # due, department] (engine/decide/clocks.py `answer`); a listed-supervision one has no department.
+    failures: list[list[Any]] = field(default_factory=list)
+    # Referrals waiting out the rules' hold before they are sent: [tag, missed at, department, reason,
+    # cause] (engine/decide/clocks.py `_refer_or_hold`).
+    held: list[list[Any]] = field(default_factory=list)
     responsible: str | None = None  # the rectification plan's responsible person (整改责任人)
     orders: list[list[Any]] = field(default_factory=list)  # [order_no, order, at, event id]
     violations: list[list[Any]] = field(default_factory=list)  # [order_no, at, event id, evidence]
@@ -94,6 +100,8 @@ class Hazard(HistoryState):
         "early": ("one", ("at", "approved", "new_deadline", "event_id")),
         "orders": ("many", ("order_no", "order", "at", "event_id")),
         "violations": ("many", ("order_no", "at", "event_id", "evidence")),
+        "failures": ("many", ("clock", "since", "due", "department")),
+        "held": ("many", ("tag", "missed_at", "department", "reason", "cause")),
     }
 
     def status(self) -> str:

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator, Mapping
 from functools import partial
 from typing import Any, Protocol
 
+from engine.decide.clocks import WITHDRAWN, released
 from engine.decide.state import Hazard
 from engine.feeds.filters import Filters, item_visible
 from engine.feeds.index import Indices, Place, PlaceIndex
@@ -111,7 +112,11 @@ def hazard_view(h: Hazard, rules: Rules, now: float) -> dict[str, Any]:
         "enterprise": {"uscc": h.enterprise[0], "name": h.enterprise[1]} if h.enterprise else None,
         "reported_at": iso(h.opened_at), "deadline": iso(h.deadline), "approximate": h.approx,
         "overdue": h.overdue(int(now)), "cycle": h.cycle, "listed": listed,
-        "closed_at": iso(h.closed_at), "referrals": list(h.referred),
+        "closed_at": iso(h.closed_at), "referrals": [r for r in h.referred if not r.startswith(WITHDRAWN)],
+        # Referrals withdrawn since (a record showed the duty done in time), and those waiting out
+        # the rules' hold for such a record before they are sent.
+        "referrals_withdrawn": [r.removeprefix(WITHDRAWN) for r in h.referred if r.startswith(WITHDRAWN)],
+        "referrals_held": [{"ground": held[0], "until": iso(released(held, rules))} for held in h.held],
         "location": {"town": h.town, "lat": h.point[0], "lon": h.point[1]} if h.point else {"town": h.town},
         "clocks": [{"name": name, "due": iso(due)}
                    for name, due in sorted(h.clocks.items(), key=lambda kv: kv[1])],

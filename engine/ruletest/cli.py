@@ -10,6 +10,7 @@ from typing import Any
 
 from engine.alerts import AlertRules, load_alert_rules
 from engine.alerts.rules import words
+from engine.decide.clocks import hold
 from engine.plan.rules import optional_plan
 from engine.progress import Bar
 from engine.reference import RulesFileError
@@ -56,8 +57,9 @@ def _rules_dir(args: argparse.Namespace) -> Path:
 
 def _late(rules: Rules) -> str:
     if rules.late_after is None:
-        return "duty clocks from the events' own times"
-    return f"duty clocks from arrival when more than {rules.late_after} late"
+        return "duty clocks from the events' own times, referrals at the deadline"
+    held = f"referrals {rules.late_after} after the deadline" if hold(rules) else "referrals at the deadline"
+    return f"duty clocks from arrival when more than {rules.late_after} late, {held}"
 
 
 def describe(rules: Rules) -> str:

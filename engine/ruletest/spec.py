@@ -24,12 +24,12 @@ _PART = re.compile(r"(\d+)\s*([wdhms])")
 _SECONDS = {"w": 604800, "d": 86400, "h": 3600, "m": 60, "s": 1}
 # "cap" is a CAP 1.2 document on alerts.cap; its match keys are those of engine.ruletest.capview.
 OUTPUT_TYPES = ("safety.escalation.raised", "safety.supervision.listed",
-                "safety.supervision.lifted", "safety.referral.discipline",
+                "safety.supervision.lifted", "safety.referral.discipline", "safety.referral.withdrawn",
                 "safety.enforcement.proposed", "safety.referral.judicial", "safety.notification.due", "cap")
 STATUSES = ("orphan", "reported", "verified", "planned", "in_progress", "completed", "closed",
             "unfounded", "duplicate")
 ALERT_STATUSES = ("open", "acknowledged")  # and orphan, closed
-HAZARD_CLOCKS = ("verify", "ladder", "review", "plan", "supervision", "extension")
+HAZARD_CLOCKS = ("verify", "ladder", "review", "plan", "supervision", "extension", "refer")
 ALERT_CLOCKS = ("handover", "report_county", "report_city", "report_province", "report_state_council",
                 "disaster_initial", "disaster_daily", "disaster_final")
 

@@ -391,7 +391,7 @@ def test_missed_supervision_deadline_is_referred_to_discipline_inspection() -> N
     rp = run(*major_confirmed(), plan(MAJOR, "2026-03-04 09:00"), progress(MAJOR, "2026-04-01 09:00", 30),
              until="2026-06-30 00:00")
     [ref] = events(rp, "safety.referral.discipline")
-    assert ref["time"] == iso_end("2026-06-01")
+    assert ref["time"] == iso_end("2026-06-02")  # a day for a completion claim dated in time to arrive
     d = ref["data"]
     assert target_ids(d, "respondents") == [TOWN_GOV, FIRE]
     assert d["respondents"][0]["name"] == "李海务街道办事处"
@@ -466,8 +466,9 @@ def test_verification_in_time_raises_no_duty_failure() -> None:
     assert escalations(rp) == []
 
 
-def test_verify_duty_failure_escalates_and_refers_the_department_at_once() -> None:
-    """An unverified report escalates to the lead department and the bureau, and refers it at once (一律)."""
+def test_verify_duty_failure_escalates_and_refers_the_department_a_day_later() -> None:
+    """An unverified report escalates to the lead department and the bureau at the deadline, and
+    refers the department (一律) once the day given to a verification dated in time has passed."""
     rp = run(report(HZ, "2026-11-02 09:00"), until="2026-12-31 00:00")
     duty = events(rp, "safety.escalation.raised", rule_id="duty.verify")
     assert [e["time"] for e in duty] == [iso_end("2026-11-05")]
@@ -476,7 +477,7 @@ def test_verify_duty_failure_escalates_and_refers_the_department_at_once() -> No
         assert target_ids(e["data"]) == [FIRE, BUREAU]
     assert "failure 1" in duty[0]["data"]["reason"]
     [ref] = events(rp, "safety.referral.discipline")
-    assert ref["time"] == iso_end("2026-11-05")
+    assert ref["time"] == iso_end("2026-11-06")
     assert target_ids(ref["data"], "respondents") == [FIRE]
     assert ref["data"]["grounds"] == "duty_failure"
     [esc] = escalations(rp, rule_id="referral.duty_failures")
@@ -494,15 +495,15 @@ def test_a_late_verification_still_confirms_the_hazard() -> None:
     assert h.deadline == end_of("2026-11-13") and h.clocks == {"ladder": end_of("2026-11-11")}
 
 
-def test_review_duty_failure_escalates_and_refers_the_department_at_once() -> None:
-    """A completion claim not reviewed within 10 days escalates and refers the department (一律)."""
+def test_review_duty_failure_escalates_and_refers_the_department_a_day_later() -> None:
+    """A claim not reviewed within 10 days escalates, and a day later refers the department (一律)."""
     rp = run(*general_confirmed(), complete(HZ, "2026-11-05 09:00"), until="2026-12-31 00:00")
     duty = events(rp, "safety.escalation.raised", rule_id="duty.review")
     assert [e["time"] for e in duty] == [iso_end("2026-11-15")]
     assert all(target_ids(e["data"]) == [FIRE, BUREAU] and e["data"]["tier"] == "orange" for e in duty)
     [ref] = events(rp, "safety.referral.discipline")
     assert target_ids(ref["data"], "respondents") == [FIRE]
-    assert ref["time"] == iso_end("2026-11-15")
+    assert ref["time"] == iso_end("2026-11-16")
     assert rp.states[HZ].clocks == {}
 
 
@@ -544,14 +545,14 @@ def test_approved_extension_is_capped_at_one_year_from_the_notice() -> None:
 
 
 def test_rejected_extension_leaves_the_deadline() -> None:
-    """A rejected extension changes nothing: the referral still comes at the original deadline."""
+    """A rejected extension changes nothing: the referral still comes from the original deadline."""
     rp = run(*major_planned(), ext_request(MAJOR, "2026-04-01 10:00", "2026-07-31"),
-             ext_decision(MAJOR, "2026-04-03 10:00", None), until="2026-06-02 00:00")
+             ext_decision(MAJOR, "2026-04-03 10:00", None), until="2026-06-03 00:00")
     assert len(events(rp, "safety.supervision.listed")) == 1
     h = rp.states[MAJOR]
     assert h.deadline == end_of("2026-06-01") and h.ext is None
     [ref] = events(rp, "safety.referral.discipline")
-    assert ref["time"] == iso_end("2026-06-01")
+    assert ref["time"] == iso_end("2026-06-02")
 
 
 def test_extension_asked_too_late_is_refused_with_a_notice() -> None:
@@ -578,7 +579,7 @@ def test_undecided_extension_is_a_duty_failure_of_the_supervising_body() -> None
     [e] = events(rp, "safety.escalation.raised", rule_id="supervision.listed.extension")
     [ref] = events(rp, "safety.referral.discipline")
     assert target_ids(ref["data"], "respondents") == [BUREAU]
-    assert ref["data"]["grounds"] == "duty_failure" and ref["time"] == iso_end("2026-04-16")
+    assert ref["data"]["grounds"] == "duty_failure" and ref["time"] == iso_end("2026-04-17")
     assert e["time"] == iso_end("2026-04-16")  # 2, 3, (4-6 Qingming), 7-10, 13-16 Apr
     d = e["data"]
     assert (d["rule_id"], d["action"], d["tier"]) == ("supervision.listed.extension", "notify", "orange")

@@ -55,10 +55,12 @@ def test_outputs_are_counted_by_type() -> None:
     metrics.count_output({"type": "safety.escalation.raised",
                           "data": {"action": "summon", "subject_kind": "hazard"}})
     metrics.count_output({"type": "safety.referral.discipline", "data": {}})
+    metrics.count_output({"type": "safety.referral.withdrawn", "data": {}})
     metrics.count_output({"type": "safety.supervision.lifted", "data": {}})
     out = text(registry)
     assert 'hazard_escalations_total{action="summon",subject_kind="hazard"} 1.0' in out
-    assert "hazard_referrals_total 1.0" in out
+    assert "hazard_referrals_total 1.0" in out  # a withdrawal is no referral
+    assert "hazard_referrals_withdrawn_total 1.0" in out
     assert 'hazard_supervision_notices_total{type="lifted"} 1.0' in out
 
 

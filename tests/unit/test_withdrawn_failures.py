@@ -1,0 +1,268 @@
+"""A record of a duty done in time that reaches the engine after its deadline withdraws the failure.
+
+An inspector verifies a report on the last afternoon, on a tablet that stays
+offline: at the deadline the engine knows of no verification and escalates a
+duty failure (不履行安全监管职责). The referral to discipline inspection waits
+the rules' `duties.late_arrival.after` for such a record; when the record
+comes, the failure is withdrawn, a held referral is dropped, and a referral
+already sent is withdrawn (`safety.referral.withdrawn`), with the reason.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from decide_fixtures import (
+    RULES,
+    at,
+    complete,
+    edited_rules,
+    end_of,
+    ext_decision,
+    ext_request,
+    iso_end,
+    report,
+    review,
+    verify,
+)
+from test_decide import MAJOR, major_confirmed
+from test_late_arrival import arriving
+
+from engine.decide.replay import Replay
+from engine.decide.state import Hazard
+from engine.kernel.time import epoch
+from engine.ruleset import load_rules
+from engine.store import pack, unpack
+
+HZ = "HZ-W1"
+
+
+def on_time(entry: dict) -> dict:
+    return arriving(entry, epoch(entry["time"]))
+
+
+def feed(entries: list[dict], rules=RULES, until: str | None = None) -> Replay:
+    """Feed the entries in arrival order, each when it arrived, firing the clocks due on the way."""
+    rp = Replay(rules)
+    for entry in sorted(entries, key=lambda e: epoch(e["arrived_at"])):
+        t = epoch(entry["arrived_at"])
+        rp.advance_to(t)
+        rp.feed(entry, now=t)
+    if until is not None:
+        rp.advance_to(at(until))
+    return rp
+
+
+def sent(rp: Replay, type_: str = "safety.escalation.raised", **match) -> list[dict]:
+    """Every output event of `type_` whose data has the values in `match`."""
+    return [o.event for _, o in rp.outputs if o.event["type"] == type_
+            and all(o.event["data"].get(k) == v for k, v in match.items())]
+
+
+def reported() -> dict:
+    """Reported on Monday 2 November 2026: to be verified by the end of Thursday 5 November."""
+    return on_time(report(HZ, "2026-11-02 09:00"))
+
+
+def test_a_verification_in_time_arriving_within_the_hold_withdraws_the_failure_and_refers_nobody() -> None:
+    late = arriving(verify(HZ, "2026-11-05 16:00"), "2026-11-06 10:00")
+    rp = feed([reported(), late], until="2026-11-20 00:00")
+    [failure] = sent(rp, rule_id="duty.verify", action="notify")
+    assert failure["time"] == iso_end("2026-11-05")
+    [withdrawn] = sent(rp, rule_id="duty.verify", action="failure_withdrawn")
+    assert withdrawn["time"] == "2026-11-06T10:00:00+08:00"  # when the record arrived
+    assert withdrawn["data"]["targets"] == failure["data"]["targets"]
+    assert withdrawn["data"]["caused_by"] == [late["event_id"]]
+    assert (f"The duty failure of fire_rescue on {HZ} at the deadline {iso_end('2026-11-05')} is withdrawn"
+            in withdrawn["data"]["reason"])
+    assert withdrawn["id"] != failure["id"]
+    assert sent(rp, "safety.referral.discipline") == []
+    assert sent(rp, action="discipline_referral") == []
+    h = rp.states[HZ]
+    assert h.duty_fails == {"fire_rescue": 0} and h.failures == [] and h.held == []
+    assert h.referred == [] and "refer" not in h.clocks
+    whats = [w for _, _, w in h.history]
+    assert any(w.startswith("referral referral.duty_failures held until 2026-11-06T23:59:59") for w in whats)
+    assert "held referral referral.duty_failures dropped: its failure was withdrawn" in whats
+
+
+def test_a_verification_in_time_arriving_after_the_referral_withdraws_the_referral() -> None:
+    late = arriving(verify(HZ, "2026-11-05 16:00"), "2026-11-09 09:00")
+    rp = feed([reported(), late], until="2026-11-09 10:00")
+    [referral] = sent(rp, "safety.referral.discipline")
+    assert referral["time"] == iso_end("2026-11-06")  # the deadline, then the day's hold
+    [withdrawal] = sent(rp, "safety.referral.withdrawn")
+    assert withdrawal["time"] == "2026-11-09T09:00:00+08:00"
+    assert withdrawal["id"] != referral["id"]
+    data = withdrawal["data"]
+    assert data["referral_id"] == referral["data"]["referral_id"]  # names the referral it withdraws
+    assert (data["grounds"], data["respondents"]) == ("duty_failure", referral["data"]["respondents"])
+    last = data["timeline"][-1]["what"]
+    assert last == "referral to discipline inspection withdrawn: referral.duty_failures"
+    [esc] = sent(rp, action="referral_withdrawn")
+    assert esc["data"]["rule_id"] == "referral.duty_failures"
+    assert [t["id"] for t in esc["data"]["targets"]] == ["discipline_inspection", "fire_rescue"]
+    assert esc["data"]["reason"].startswith("Referral to discipline inspection withdrawn: the record ")
+    assert len(sent(rp, rule_id="duty.verify", action="failure_withdrawn")) == 1
+    h = rp.states[HZ]
+    assert h.referred == ["withdrawn:referral.duty_failures:fire_rescue"]
+    assert h.duty_fails == {"fire_rescue": 0}
+
+
+def test_a_department_referred_again_after_a_withdrawal_gets_a_new_referral_id() -> None:
+    """The withdrawn referral's id stays withdrawn: a new failure's referral must not reuse it."""
+    late = arriving(verify(HZ, "2026-11-05 16:00"), "2026-11-09 09:00")
+    claim = on_time(complete(HZ, "2026-11-10 09:00"))  # never reviewed: due by the end of 20 November
+    rp = feed([reported(), late, claim], until="2026-11-23 00:00")
+    first, second = sent(rp, "safety.referral.discipline")
+    assert second["time"] == iso_end("2026-11-21")
+    assert second["data"]["referral_id"] != first["data"]["referral_id"]
+    assert second["id"] != first["id"]
+    assert rp.states[HZ].referred == ["withdrawn:referral.duty_failures:fire_rescue",
+                                      "referral.duty_failures:fire_rescue"]
+    escs = sent(rp, action="discipline_referral")
+    assert len({e["id"] for e in escs}) == 2
+
+
+def test_a_verification_after_the_deadline_leaves_the_failure_standing() -> None:
+    late = arriving(verify(HZ, "2026-11-06 08:00"), "2026-11-06 09:00")
+    rp = feed([reported(), late], until="2026-11-20 00:00")
+    assert sent(rp, action="failure_withdrawn") == [] and sent(rp, "safety.referral.withdrawn") == []
+    [referral] = sent(rp, "safety.referral.discipline")
+    assert referral["time"] == iso_end("2026-11-06")
+    h = rp.states[HZ]
+    assert h.duty_fails == {"fire_rescue": 1}
+    assert h.failures == [["verify", at("2026-11-02 09:00"), end_of("2026-11-05"), "fire_rescue"]]
+
+
+def test_an_unfounded_verdict_in_time_arriving_late_withdraws_the_failure_of_a_hazard_it_closes() -> None:
+    late = arriving(verify(HZ, "2026-11-05 16:00", "unfounded", None), "2026-11-06 10:00")
+    rp = feed([reported(), late], until="2026-11-20 00:00")
+    assert len(sent(rp, rule_id="duty.verify", action="failure_withdrawn")) == 1
+    assert sent(rp, "safety.referral.discipline") == []
+    assert rp.states[HZ].status() == "unfounded" and rp.states[HZ].clocks == {}
+
+
+def test_an_unfounded_verdict_after_the_deadline_still_lets_the_held_referral_go() -> None:
+    """Closing the hazard does not drop a referral for a failure that stands."""
+    late = arriving(verify(HZ, "2026-11-06 08:00", "unfounded", None), "2026-11-06 09:00")
+    rp = feed([reported(), late], until="2026-11-20 00:00")
+    [referral] = sent(rp, "safety.referral.discipline")
+    assert referral["time"] == iso_end("2026-11-06")
+    assert rp.states[HZ].clocks == {}
+
+
+def test_a_review_in_time_arriving_late_withdraws_the_review_failure() -> None:
+    """Claimed on 5 November, reviewed (failed) on the 15th, the record arriving on the 16th at noon."""
+    entries = [reported(), on_time(verify(HZ, "2026-11-03 10:00")), on_time(complete(HZ, "2026-11-05 09:00")),
+               arriving(review(HZ, "2026-11-15 17:00", "failed"), "2026-11-16 12:00")]
+    rp = feed(entries, until="2026-11-30 00:00")
+    [failure] = sent(rp, rule_id="duty.review", action="notify")
+    assert failure["time"] == iso_end("2026-11-15")
+    assert len(sent(rp, rule_id="duty.review", action="failure_withdrawn")) == 1
+    assert sent(rp, "safety.referral.discipline") == []
+    h = rp.states[HZ]
+    assert h.cycle == 1 and h.deadline == end_of("2026-11-22")  # the failed review still counts
+
+
+def test_a_review_of_an_earlier_claim_does_not_answer_a_later_claim_s_failure() -> None:
+    entries = [reported(), on_time(verify(HZ, "2026-11-03 10:00")), on_time(complete(HZ, "2026-11-05 09:00")),
+               arriving(review(HZ, "2026-11-04 17:00", "failed"), "2026-11-16 12:00")]
+    rp = feed(entries, until="2026-11-30 00:00")
+    assert sent(rp, action="failure_withdrawn") == []
+    assert len(sent(rp, "safety.referral.discipline")) == 1
+
+
+def test_an_extension_decision_in_time_arriving_late_withdraws_the_bureau_s_failure() -> None:
+    """Requested on 1 April, due for a decision by the end of 16 April, decided on the 16th offline."""
+    entries = [on_time(e) for e in major_confirmed()]
+    entries += [on_time(ext_request(MAJOR, "2026-04-01 10:00", "2026-07-31")),
+                arriving(ext_decision(MAJOR, "2026-04-16 17:00", "2026-07-31"), "2026-04-20 09:00")]
+    rp = feed(entries, until="2026-04-21 00:00")
+    [failure] = sent(rp, rule_id="supervision.listed.extension", action="notify")
+    assert failure["time"] == iso_end("2026-04-16")
+    [withdrawn] = sent(rp, rule_id="supervision.listed.extension", action="failure_withdrawn")
+    assert withdrawn["time"] == "2026-04-20T09:00:00+08:00"
+    assert len(sent(rp, "safety.referral.discipline")) == 1  # sent on the 17th, and withdrawn
+    assert len(sent(rp, "safety.referral.withdrawn")) == 1
+    h = rp.states[MAJOR]
+    assert h.deadline == end_of("2026-07-31") and h.duty_fails == {"safety_bureau": 0}
+
+
+def test_a_completion_claim_by_the_listed_deadline_drops_or_withdraws_the_supervision_referral() -> None:
+    """Listed with a deadline of 1 June; the claim of 29 May reaches the engine on 2 June, or on 5 June."""
+    base = [on_time(e) for e in major_confirmed()]
+    within = feed(base + [arriving(complete(MAJOR, "2026-05-29 17:00"), "2026-06-02 10:00")],
+                  until="2026-06-05 00:00")
+    assert sent(within, "safety.referral.discipline") == []
+    assert sent(within, action="discipline_referral") == []
+    h = within.states[MAJOR]
+    assert h.failures == [] and h.held == [] and h.status() == "completed"
+    assert sent(within, action="failure_withdrawn") == []  # the failure was never escalated but as a referral
+
+    after = feed(base + [arriving(complete(MAJOR, "2026-05-29 17:00"), "2026-06-05 10:00")],
+                 until="2026-06-06 00:00")
+    [referral] = sent(after, "safety.referral.discipline")
+    assert referral["time"] == iso_end("2026-06-02")
+    assert referral["data"]["grounds"] == "listed_supervision_failed"
+    [withdrawal] = sent(after, "safety.referral.withdrawn")
+    assert withdrawal["data"]["referral_id"] == referral["data"]["referral_id"]
+    assert withdrawal["data"]["grounds"] == "listed_supervision_failed"
+    assert [r["id"] for r in withdrawal["data"]["respondents"]] == ["lihaiwu", "fire_rescue"]
+    assert after.states[MAJOR].referred == ["withdrawn:referral.supervision_missed"]
+
+
+def test_a_completion_claim_after_the_listed_deadline_leaves_the_referral() -> None:
+    base = [on_time(e) for e in major_confirmed()]
+    rp = feed(base + [arriving(complete(MAJOR, "2026-06-02 08:00"), "2026-06-02 09:00")],
+              until="2026-06-05 00:00")
+    assert len(sent(rp, "safety.referral.discipline")) == 1
+    assert sent(rp, "safety.referral.withdrawn") == []
+
+
+def test_without_late_arrival_a_referral_goes_at_once_and_is_withdrawn_when_answered() -> None:
+    rules = dataclasses.replace(RULES, late_after=None)
+    late = arriving(verify(HZ, "2026-11-05 16:00"), "2026-11-06 10:00")
+    rp = feed([reported(), late], rules, until="2026-11-07 00:00")
+    [referral] = sent(rp, "safety.referral.discipline")
+    assert referral["time"] == iso_end("2026-11-05")
+    [withdrawal] = sent(rp, "safety.referral.withdrawn")
+    assert withdrawal["time"] == "2026-11-06T10:00:00+08:00"
+
+
+def test_a_hold_of_zero_minutes_refers_at_once(tmp_path) -> None:
+    rules = load_rules(edited_rules(tmp_path, "hazards.yaml", "after: 24 hours", "after: 0 minutes"))
+    rp = feed([reported()], rules, until="2026-11-06 00:00")
+    [referral] = sent(rp, "safety.referral.discipline")
+    assert referral["time"] == iso_end("2026-11-05")
+
+
+def test_with_a_threshold_of_two_a_withdrawn_failure_withdraws_the_referral_it_completed(tmp_path) -> None:
+    """Two failures refer the department; the second one withdrawn, the referral goes with it."""
+    rules = load_rules(edited_rules(tmp_path, "hazards.yaml", "threshold: 1", "threshold: 2"))
+    entries = [reported(), on_time(verify(HZ, "2026-11-03 10:00")), on_time(complete(HZ, "2026-11-04 09:00")),
+               on_time(review(HZ, "2026-11-04 12:00", "failed")),
+               on_time(complete(HZ, "2026-11-06 09:00")),  # not reviewed in 10 days: failure 1, on the 16th
+               on_time(review(HZ, "2026-11-17 09:00", "failed")),
+               on_time(complete(HZ, "2026-11-18 09:00")),  # failure 2 on the 28th, referred on the 29th
+               arriving(review(HZ, "2026-11-28 15:00", "passed"), "2026-12-01 09:00")]
+    rp = feed(entries, rules, until="2026-12-02 00:00")
+    assert [e["time"] for e in sent(rp, rule_id="duty.review", action="notify")] == \
+        [iso_end("2026-11-16"), iso_end("2026-11-28")]
+    [referral] = sent(rp, "safety.referral.discipline")
+    assert referral["time"] == iso_end("2026-11-29")
+    assert len(sent(rp, "safety.referral.withdrawn")) == 1
+    assert rp.states[HZ].duty_fails == {"fire_rescue": 1}  # the first failure stands
+    assert rp.states[HZ].status() == "closed"
+
+
+def test_kept_failures_and_held_referrals_are_stored_by_name_and_load_back() -> None:
+    rp = feed([reported()], until="2026-11-06 12:00")
+    h = rp.states[HZ]
+    assert h.failures and h.held and h.clocks["refer"] == end_of("2026-11-06")
+    raw = pack(h)
+    assert b'"clock","since","due","department"' in raw  # rows under their names, not positional
+    back = unpack(raw)
+    assert (back.failures, back.held) == (h.failures, h.held)
+    # A state stored before these fields existed loads with none.
+    assert Hazard(id=HZ).failures == [] and Hazard(id=HZ).held == []
