@@ -341,8 +341,11 @@ def _line(event: dict[str, Any], seen: Counter[str]) -> str:
         who = ", ".join(r["name"] or r["id"] for r in d["recipients"])
         return _paint(f"{when}  NOTIFY {who} of {d['subject_id']} by {d['due_at'][:16]} "
                       f"(493号令 art. 10)", "orange")
-    seen["referral"] += 1
     who = ", ".join(r["name"] or r["id"] for r in d["respondents"])
+    if event["type"] == "safety.referral.withdrawn":
+        seen["referral withdrawn"] += 1
+        return f"{when}  REFERRAL WITHDRAWN: {d['subject_id']} ({who}): {d['reason']}"
+    seen["referral"] += 1
     return _paint(f"{when}  REFERRAL to discipline inspection: {d['subject_id']} ({who}) "
                   f"with {len(d['timeline'])} timeline steps", "red")
 

@@ -62,8 +62,8 @@ def derive(h: Hazard, rules: Rules) -> dict[str, int]:
         return clocks
     # Once a department is referred for failing its duty, the matter is with discipline
     # inspection: its duty clocks on this hazard stop repeating.
-    lead_referred = bool(h.referred) and \
-        f"{rules.duty_failures.rule_id}:{lead_department(h, rules)}" in h.referred
+    lead = lead_department(h, rules) if h.referred else None
+    lead_referred = lead is not None and _tag(rules, lead) in h.referred
     if h.verdict is None and h.origin == "report" and not lead_referred:
         clocks["verify"] = _repeat(rules.verify.within, _start(h, "verify", h.opened_at, rules),
                                    h.verify_fails + 1, rules)
@@ -76,7 +76,7 @@ def derive(h: Hazard, rules: Rules) -> dict[str, int]:
     if h.listed and h.listed[3]:
         if h.grade == "major" and h.planned_at is None and not h.plan_fired:
             clocks["plan"] = after(rules.supervision.plan_within, issued(h, rules), rules).at
-        if h.completed_at is None and not _missed(h, rules.supervision_missed.rule_id):
+        if h.completed_at is None and not _missed(h, _tag(rules, None)):
             clocks["supervision"] = h.listed[2]
     if h.ext is not None and h.ext_fails == 0:
         clocks["extension"] = after(rules.supervision.extension_decide_within,
@@ -88,8 +88,8 @@ def _duty_failure(h: Hazard, rules: Rules, due: int, dept: str | None, rule_id: 
                   cause: str, clock: str, since: int) -> list[Out]:
     """A department missed its own deadline (不履行安全监管职责): escalate, and refer if repeated.
 
-    The failure is kept as [clock, since, due, department] until the hazard closes: a record of
-    the department's act dated between `since` and `due` that arrives later withdraws it (`answer`).
+    The failure is kept as [clock, since, due, department], closed hazard or not: a record of the
+    department's act dated between `since` and `due` that arrives later withdraws it (`answer`).
     """
     if dept is None:
         return []
@@ -102,9 +102,8 @@ def _duty_failure(h: Hazard, rules: Rules, due: int, dept: str | None, rule_id: 
         reason=f"{what}: the deadline {iso(due)} passed (不履行安全监管职责, failure {count})",
         key=(due, dept), caused_by=[cause])]
     h.history.append([due, cause, f"duty failure {rule_id} by {dept} ({count})"])
-    ground = rules.duty_failures
-    tag = f"{ground.rule_id}:{dept}"
-    if count >= ground.threshold and not _missed(h, tag):
+    tag = _tag(rules, dept)
+    if count >= rules.duty_failures.threshold and not _missed(h, tag):
         outs += _refer_or_hold(h, rules, due, tag, dept,
                                f"{dept} failed its duty on this hazard {count} times "
                                f"(不履行安全监管职责), last: {what}", cause)
@@ -119,6 +118,13 @@ def _missed(h: Hazard, tag: str) -> bool:
 def _ground(rules: Rules, failing: str | None) -> ReferralGround:
     # A department's duty failure names the department; a missed listed-supervision deadline, none.
     return rules.duty_failures if failing is not None else rules.supervision_missed
+
+
+def _tag(rules: Rules, failing: str | None) -> str:
+    """How `referred` and `held` name the referral of `failing`'s duty failures (or of the missed
+    listed-supervision deadline, for None)."""
+    ground = _ground(rules, failing)
+    return ground.rule_id if failing is None else f"{ground.rule_id}:{failing}"
 
 
 def _refer_or_hold(h: Hazard, rules: Rules, at: int, tag: str, failing: str | None, reason: str,
@@ -190,8 +196,7 @@ def answer(h: Hazard, rules: Rules, clock: str, done: int, eid: str, arrived: in
     for failure in hit:
         h.failures.remove(failure)
         _, _, due, dept = failure
-        tag = rules.supervision_missed.rule_id if dept is None else f"{rules.duty_failures.rule_id}:{dept}"
-        touched[tag] = dept
+        touched[_tag(rules, dept)] = dept
         if dept is not None:
             h.duty_fails[dept] -= 1
             outs.append(emit.escalation(
@@ -341,7 +346,7 @@ def _plan(h: Hazard, rules: Rules, due: int, cause: str) -> list[Out]:
 def _supervision(h: Hazard, rules: Rules, due: int, cause: str) -> list[Out]:
     # A completion claim dated by the deadline that arrives later withdraws it (`answer`).
     h.failures.append(["supervision", h.listed[1], due, None])
-    return _refer_or_hold(h, rules, due, rules.supervision_missed.rule_id, None,
+    return _refer_or_hold(h, rules, due, _tag(rules, None), None,
                           f"the listed-supervision deadline {iso(due)} of notice {h.listed[0]} was "
                           "missed", cause)
 

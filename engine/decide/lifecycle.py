@@ -89,15 +89,15 @@ def apply_event(h: Hazard, entry: Entry, at: int, rules: Rules) -> list[Out]:
     h.history.append([at, eid, what])
     if h.failures:  # a record of a duty done in time, reaching the engine after its failure fired
         arrival = entry.get("arrived_at")
-        for clock in _answers(entry):
+        for clock in _answers(h, entry, at):
             outs += answer(h, rules, clock, at, eid, None if arrival is None else epoch(arrival))
     return outs
 
 
-def _answers(entry: Entry) -> tuple[str, ...]:
-    """The clocks whose duty a record says was done at its time: a verification (or a finding of
-    law enforcement, which confirms itself), a review, an extension decision; for the listed-
-    supervision deadline, a completion claim or a review that passed."""
+def _answers(h: Hazard, entry: Entry, at: int) -> tuple[str, ...]:
+    """The clocks whose duty a record says was done at its time `at`: a verification (or a finding
+    of law enforcement, which confirms itself), a review, an extension decision; for the listed-
+    supervision deadline, a completion claim no failed review has judged, or a review that passed."""
     kind, data = entry["type"], entry["data"]
     if kind == "safety.hazard.verified":
         return ("verify",)
@@ -108,7 +108,7 @@ def _answers(entry: Entry) -> tuple[str, ...]:
     if kind == "safety.rectification.extension_decided":
         return ("extension",)
     if kind == "safety.rectification.completed":
-        return ("supervision",)
+        return () if _judged(h, at) else ("supervision",)
     return ()
 
 
@@ -212,11 +212,15 @@ def _progressed(h: Hazard, d: RectificationProgressed, at: int, eid: str,
 def _completed(h: Hazard, d: RectificationCompleted, at: int, eid: str,
                rules: Rules) -> tuple[str, list[Out]]:
     # The latest claim stands; a claim that a later failed review has judged already does not.
-    judged = h.cycle > 0 and h.cycle_start is not None and at < h.cycle_start
-    if h.closed_how is None and not judged and (h.completed_at is None or h.completed_at <= at):
+    if h.closed_how is None and not _judged(h, at) and (h.completed_at is None or h.completed_at <= at):
         h.completed_at = at
         h.review_fails = 0  # the review clock runs afresh from the newest claim
     return "rectification claimed complete", []
+
+
+def _judged(h: Hazard, at: int) -> bool:
+    """Whether a completion claimed at `at` came before a failed review that judged it."""
+    return h.cycle > 0 and h.cycle_start is not None and at < h.cycle_start
 
 
 def _reviewed(h: Hazard, d: RectificationReviewed, at: int, eid: str, rules: Rules) -> tuple[str, list[Out]]:

@@ -220,6 +220,18 @@ def test_a_completion_claim_after_the_listed_deadline_leaves_the_referral() -> N
     assert sent(rp, "safety.referral.withdrawn") == []
 
 
+def test_a_completion_claim_a_failed_review_judged_leaves_the_supervision_referral() -> None:
+    """Claimed on 25 May, reviewed and failed on 28 May: the claim reaching the engine late does not
+    show the hazard rectified by the listed deadline."""
+    base = [on_time(e) for e in major_confirmed()]
+    rp = feed(base + [on_time(review(MAJOR, "2026-05-28 10:00", "failed")),
+                      arriving(complete(MAJOR, "2026-05-25 17:00"), "2026-06-05 10:00")],
+              until="2026-06-06 00:00")
+    assert len(sent(rp, "safety.referral.discipline")) == 1
+    assert sent(rp, "safety.referral.withdrawn") == []
+    assert rp.states[MAJOR].failures == [["supervision", at("2026-03-03 10:00"), end_of("2026-06-01"), None]]
+
+
 def test_without_late_arrival_a_referral_goes_at_once_and_is_withdrawn_when_answered() -> None:
     rules = dataclasses.replace(RULES, late_after=None)
     late = arriving(verify(HZ, "2026-11-05 16:00"), "2026-11-06 10:00")
