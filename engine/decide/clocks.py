@@ -13,6 +13,7 @@ from engine.decide import emit
 from engine.decide.state import Hazard
 from engine.kernel.ids import clock_id
 from engine.kernel.outputs import Out
+from engine.kernel.referral import hold, released, withdrawal
 from engine.kernel.targets import lead_department, resolve, resolve_all
 from engine.kernel.time import after, iso, local
 from engine.ruleset.compiled import PROPOSE, Measure, ReferralGround, Rules, Span
@@ -40,24 +41,11 @@ def issued(h: Hazard, rules: Rules) -> int:
     return max(at, h.arrived.get("confirm", at), h.arrived.get("verify", at))
 
 
-def hold(rules: Rules) -> Span | None:
-    """How long a referral for a missed deadline waits for a record dated before the deadline:
-    the delay the rules take for transport (duties.late_arrival); None, or 0: it does not wait."""
-    span = rules.late_after
-    return span if span is not None and span.n > 0 else None
-
-
-def released(held: list, rules: Rules) -> int:
-    """When held referral `held` is sent, unless a record withdraws its failure first."""
-    wait = hold(rules)
-    return held[1] if wait is None else after(wait, held[1], rules).at
-
-
 def derive(h: Hazard, rules: Rules) -> dict[str, int]:
     """Every running clock of the hazard: name -> due time."""
     clocks: dict[str, int] = {}
     if h.held:  # a held referral is released even when a late record has closed the hazard since
-        clocks["refer"] = min(released(held, rules) for held in h.held)
+        clocks["refer"] = min(released(held[1], rules) for held in h.held)
     if not h.is_open():
         return clocks
     # Once a department is referred for failing its duty, the matter is with discipline
@@ -131,13 +119,12 @@ def _refer_or_hold(h: Hazard, rules: Rules, at: int, tag: str, failing: str | No
                    cause: str) -> list[Out]:
     """Refer at once, or, while the rules allow records time to arrive (`hold`), hold the referral
     as [tag, missed at, failing department, reason, cause] until then (`_release`)."""
-    wait = hold(rules)
-    if wait is None:
+    if hold(rules) is None:
         h.referred.append(tag)
         return _refer(h, rules, at, tag, _ground(rules, failing), failing, reason, cause)
     h.held.append([tag, at, failing, reason, cause])
     h.history.append([at, cause, f"referral {_ground(rules, failing).rule_id} held until "
-                                 f"{iso(after(wait, at, rules).at)} for records dated before the deadline"])
+                                 f"{iso(released(at, rules))} for records dated before the deadline"])
     return []
 
 
@@ -171,7 +158,7 @@ def _referral_id(h: Hazard, tag: str) -> str:
 def _release(h: Hazard, rules: Rules, due: int, cause: str) -> list[Out]:
     """Send the held referrals whose hold ends at `due`: no record has withdrawn their failure."""
     outs: list[Out] = []
-    for held in [held for held in h.held if released(held, rules) <= due]:
+    for held in [held for held in h.held if released(held[1], rules) <= due]:
         h.held.remove(held)
         tag, _, failing, reason, failed_by = held
         h.referred.append(tag)
@@ -239,8 +226,8 @@ def _withdraw(h: Hazard, rules: Rules, at: int, tag: str, failing: str | None, e
     reason = (f"the record {eid} shows the duty done in time; it reached the engine after the "
               f"referral was sent")
     return [
-        emit.referral_withdrawn(h, rules, ground_id=gid, code=ground.code, reason=reason, at=at,
-                                respondents=units),
+        withdrawal(emit.referral(h, rules, ground_id=gid, code=ground.code, reason=reason, at=at,
+                                 respondents=units), reason, at),
         emit.escalation(h, rules, rule_id=ground.rule_id, action="referral_withdrawn",
                         tier=rules.duty_tier, at=at,
                         targets=resolve(rules.referral_target, h, rules) + units,

@@ -64,27 +64,12 @@ def referral(h: Hazard, rules: Rules, *, ground_id: str, code: str, reason: str,
              respondents: list[dict[str, Any]]) -> Out:
     """A referral to discipline inspection (抄报移送纪委监委) carrying the whole timeline."""
     rid = output_id("referral", h.id, ground_id)
-    data = _referral_data(h, rules, rid, code, reason, respondents)
-    return Out(REFERRALS_DISCIPLINE, h.id, envelope("safety.referral.discipline", rid, h.id, at, data))
-
-
-def referral_withdrawn(h: Hazard, rules: Rules, *, ground_id: str, code: str, reason: str, at: int,
-                       respondents: list[dict[str, Any]]) -> Out:
-    """The withdrawal of a referral sent before a record showed the duty done in time: it names
-    the referral (`referral_id`) and carries the timeline that shows why."""
-    rid = output_id("referral", h.id, ground_id)
-    data = _referral_data(h, rules, rid, code, reason, respondents)
-    wid = output_id("referral.withdrawn", h.id, ground_id)
-    return Out(REFERRALS_DISCIPLINE, h.id, envelope("safety.referral.withdrawn", wid, h.id, at, data))
-
-
-def _referral_data(h: Hazard, rules: Rules, rid: str, code: str, reason: str,
-                   respondents: list[dict[str, Any]]) -> dict[str, Any]:
     # load_rules admits only public bodies as respondents; this keeps it so whatever a target resolves to.
     respondents = [r for r in respondents if r["kind"] in RESPONDENT_KINDS]
-    return {"referral_id": rid, "subject_kind": "hazard", "subject_id": h.id,
+    data = {"referral_id": rid, "subject_kind": "hazard", "subject_id": h.id,
             "respondents": [{k: r[k] for k in ("kind", "id", "name")} for r in respondents],
             "grounds": code, "reason": reason, "timeline": _timeline(h), "rules_version": rules.version}
+    return Out(REFERRALS_DISCIPLINE, h.id, envelope("safety.referral.discipline", rid, h.id, at, data))
 
 
 def enforcement_proposed(h: Hazard, rules: Rules, measure: Measure, *, rule_id: str, at: int,

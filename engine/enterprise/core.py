@@ -144,6 +144,7 @@ def _alert(f: EnterpriseFile, d: dict[str, Any], at: int) -> str | None:
 def _apply(f: EnterpriseFile, entry: dict[str, Any], at: int, rules: Any) -> list[Out]:
     d, eid, kind = entry["data"], entry.get("event_id") or entry["entry_id"], entry["type"]
     outs: list[Out] = []
+    withdrawn: list[Out] = []
     what: str | None
     if kind == "safety.enterprise.registered":
         what = _registered(f, d, at, eid)
@@ -158,6 +159,9 @@ def _apply(f: EnterpriseFile, entry: dict[str, Any], at: int, rules: Any) -> lis
         what = f"inspection {d['inspection_id']} ({d['kind']}) REFUSED or obstructed (拒绝、阻碍检查)"
     elif kind == INSPECTED_TYPE:
         what = _inspected(f, d, at)
+        if f.missed:  # an inspection in time, reaching the engine after its cycle was missed
+            arrival = entry.get("arrived_at")
+            withdrawn = coverage.answer(f, rules, at, eid, None if arrival is None else epoch(arrival))
     elif kind == "safety.credit.decided":
         what = credit.decided(f, d, at, eid)
     elif kind == LINK_TYPE and d["kind"] == "hazard":
@@ -178,7 +182,12 @@ def _apply(f: EnterpriseFile, entry: dict[str, Any], at: int, rules: Any) -> lis
     for out in outs:
         _note(f, at, eid, f"credit proposal {out.id} ({out.event['data']['criterion']}): awaits a "
               "person's decision")
-    return outs
+    for out in withdrawn:
+        if out.event["type"] == "safety.referral.withdrawn":
+            _note(f, at, eid, f"referral {out.event['data']['referral_id']} withdrawn")
+        elif out.event["data"]["action"] == "failure_withdrawn":
+            _note(f, at, eid, out.event["data"]["reason"])
+    return outs + withdrawn
 
 
 def decide_enterprise(state: EnterpriseFile | None, entry: dict[str, Any], rules: Any,

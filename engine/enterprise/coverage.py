@@ -14,6 +14,12 @@ same ground, threshold and respondents as a hazard's duty failure
 enterprise reach the threshold. The hazard side refers such failures without
 waiting for a person's decision ("一律"), so this side does too; the referral
 names the department, never the enterprise (监察法 art. 15).
+
+Inspectors' tablets work offline, so as for a hazard (engine/kernel/referral.py)
+the referral waits the rules' `duties.late_arrival.after` before it is sent,
+and an inspection dated within the missed cycle's period withdraws the failure
+whenever it arrives: the department is told, a held referral is not sent, and
+one already sent is withdrawn.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from engine.contract.outputs import ESCALATIONS, REFERRALS_DISCIPLINE
 from engine.kernel.escalation import escalation
 from engine.kernel.ids import output_id
 from engine.kernel.outputs import Out, envelope
+from engine.kernel.referral import hold, released, withdrawal
 from engine.kernel.targets import RESPONDENT_KINDS, department_unit, resolve, resolve_all
 from engine.kernel.time import iso
 
@@ -62,78 +69,153 @@ def cycle_base(f: Any) -> int | None:
 
 
 def derive(f: Any, er: EnterpriseRules) -> dict[str, int]:
-    """The coverage clock running now, if any."""
+    """The coverage clock running now, if any, and the hold of a referral waiting to be sent."""
+    held = [m[1] for m in f.missed if m[4] == HELD]
+    clocks = {"refer": min(released(at, er.rules) for at in held)} if held else {}
     cov = er.coverage
     base = cycle_base(f)
     if cov is None or not f.key or f.status() != "registered" or not f.risk_class or base is None:
-        return {}
+        return clocks
     if f.cov_base != base:  # a new cycle: what the last one escalated is behind it
         f.cov_base, f.cov_step = base, 0
     due = base + getattr(cov.days, f.risk_class) * DAY
     if f.cov_step == 0:
-        return {"coverage": due}
-    if f.cov_step == 1:
-        return {"coverage_lead": due + cov.grace_days * DAY}
-    return {}
+        clocks["coverage"] = due
+    elif f.cov_step == 1:
+        clocks["coverage_lead"] = due + cov.grace_days * DAY
+    return clocks
 
 
-def _escalation_id(f: Any, action: str) -> str:
-    return output_id("escalation", f.id, "coverage", action, f.cov_base)
+# What became of the referral of a missed cycle (the last place of a `missed` record).
+HELD, SENT = "held", "sent"
+MISSED = 24  # missed cycles kept for a late inspection to answer (a held referral is always kept)
+
+
+def _escalation_id(f: Any, action: str, base: int | None = None) -> str:
+    return output_id("escalation", f.id, "coverage", action, f.cov_base if base is None else base)
 
 
 def _escalation(f: Any, er: EnterpriseRules, action: str, tier: str, at: int,
-                targets: list[dict[str, Any]], reason: str) -> Out:
-    return escalation(_escalation_id(f, action), subject_kind="enterprise", subject_id=f.id, action=action,
-                      tier=tier, targets=targets, reason=reason, rule_id=f"coverage.{f.risk_class}",
-                      rules_version=er.rules.version, at=at, due_at=None, town=f.town, sector=f.sector,
-                      grade=None, caused_by=[f"coverage-cycle:{f.cov_base}"])
+                targets: list[dict[str, Any]], reason: str, base: int | None = None,
+                caused_by: str | None = None) -> Out:
+    base = f.cov_base if base is None else base
+    return escalation(_escalation_id(f, action, base), subject_kind="enterprise", subject_id=f.id,
+                      action=action, tier=tier, targets=targets, reason=reason,
+                      rule_id=f"coverage.{f.risk_class}", rules_version=er.rules.version, at=at, due_at=None,
+                      town=f.town, sector=f.sector, grade=None,
+                      caused_by=[caused_by or f"coverage-cycle:{base}"])
+
+
+def _lead(f: Any, er: EnterpriseRules) -> str | None:
+    return er.rules.reference.sector_lead(f.sector).id if f.sector else None
+
+
+def _what(f: Any, er: EnterpriseRules, base: int) -> str:
+    days = getattr(er.coverage.days, f.risk_class)
+    return (f"key enterprise {f.name or f.id} still not inspected {er.coverage.grace_days} days "
+            f"after its {days}-day cycle from {iso(base)} ran out")
 
 
 def fire(f: Any, name: str, due: int, er: EnterpriseRules) -> list[Out]:
-    """Escalate a missed cycle: the town safety office first, then the lead department."""
-    ref = er.rules.reference
+    """Escalate a missed cycle: the town safety office first, then the lead department; or send
+    the referrals whose hold ended at `due`."""
+    if name == "refer":
+        return _release(f, er, due)
     days = getattr(er.coverage.days, f.risk_class)
-    since = iso(f.cov_base)
     f.cov_step += 1
     if name == "coverage":
         targets = resolve("town_safety_office", _place(f), er.rules)
         return [_escalation(f, er, "coverage_missed", "yellow", due, targets,
                             f"key enterprise {f.name or f.id} ({f.risk_class}) not inspected within "
-                            f"{days} days of {since}")]
-    lead = ref.sector_lead(f.sector).id if f.sector else None
-    if lead:
-        f.duty_fails[lead] = f.duty_fails.get(lead, 0) + 1
+                            f"{days} days of {iso(f.cov_base)}")]
+    lead = _lead(f, er)
     targets = [department_unit(lead, er.rules.reference)] if lead else []
-    what = (f"key enterprise {f.name or f.id} still not inspected {er.coverage.grace_days} days "
-            f"after its {days}-day cycle from {since} ran out")
+    what = _what(f, er, f.cov_base)
     outs = [_escalation(f, er, "duty_failure", "orange", due, targets,
                         f"{what}: a duty failure of the lead department (不履行安全监管职责)")]
-    ground = er.rules.duty_failures
-    if lead and f.duty_fails[lead] >= ground.threshold:
-        outs += _refer(f, er, lead, due, what)
+    if not lead:
+        return outs
+    f.duty_fails[lead] = f.duty_fails.get(lead, 0) + 1
+    # [cycle base, missed at, department, the event that started the cycle, what became of its referral]
+    start = f.last_inspection[1] if f.last_inspection else (f.classified[3] if f.classified else f.id)
+    missed = [f.cov_base, due, lead, start, None]
+    f.missed.append(missed)
+    kept = [m for m in f.missed if m[4] != HELD]
+    for old in kept[:-MISSED]:
+        f.missed.remove(old)
+    if f.duty_fails[lead] >= er.rules.duty_failures.threshold:
+        if hold(er.rules) is not None:
+            missed[4] = HELD
+        else:
+            sent = _refer(f, er, missed, due)
+            missed[4] = SENT if sent else None
+            outs += sent
     return outs
 
 
-def _refer(f: Any, er: EnterpriseRules, dept: str, at: int, what: str) -> list[Out]:
+def _release(f: Any, er: EnterpriseRules, due: int) -> list[Out]:
+    """Send the held referrals whose hold ends at `due`: no inspection dated in time has come."""
+    outs: list[Out] = []
+    for missed in f.missed:
+        if missed[4] == HELD and released(missed[1], er.rules) <= due:
+            sent = _refer(f, er, missed, due)
+            missed[4] = SENT if sent else None
+            outs += sent
+    return outs
+
+
+def answer(f: Any, er: EnterpriseRules, done: int, eid: str, arrived: int | None) -> list[Out]:
+    """An inspection done at `done` withdraws each missed cycle whose period holds it.
+
+    The inspector's tablet was offline: the inspection, in time, reached the engine after the
+    lead department's duty failure was escalated. The department is told the failure is
+    withdrawn; a held referral is not sent, and one already sent is withdrawn.
+    """
+    hit = [m for m in f.missed if m[0] <= done <= m[1]]
+    at = max(done, f.watermark, arrived or done)  # decided on its arrival, after the failure
+    outs: list[Out] = []
+    for missed in hit:
+        f.missed.remove(missed)
+        base, due, dept, _, referral = missed
+        f.duty_fails[dept] -= 1
+        outs.append(_escalation(
+            f, er, "failure_withdrawn", "orange", at, [department_unit(dept, er.rules.reference)],
+            f"The duty failure of {dept} on key enterprise {f.name or f.id} at {iso(due)} is withdrawn: "
+            f"inspection {eid} of {iso(done)}, in time, reached the engine after it", base, eid))
+        if referral == SENT:
+            reason = (f"inspection {eid} of {iso(done)} shows the duty done in time; it reached the "
+                      f"engine after the referral was sent")
+            referral_out, esc = _refer(f, er, missed, due)
+            told = {**esc.event["data"], "action": "referral_withdrawn", "tier": "orange",
+                    "escalation_id": _escalation_id(f, "referral_withdrawn", base), "caused_by": [eid],
+                    "reason": f"Referral to discipline inspection withdrawn: {reason}"}
+            outs += [withdrawal(referral_out, reason, at),
+                     Out(ESCALATIONS, f.id, envelope("safety.escalation.raised", told["escalation_id"],
+                                                     f.id, at, told))]
+    return outs
+
+
+def _refer(f: Any, er: EnterpriseRules, missed: list[Any], at: int) -> list[Out]:
     """Refer the department's duty failure to discipline inspection, as a hazard's is referred."""
+    base, due, dept, start, _ = missed
     rules, ground = er.rules, er.rules.duty_failures
     place = _place(f)
     units = [u for u in resolve_all(ground.respondents, place, rules, failing=dept)
              if u["kind"] in RESPONDENT_KINDS]
     if not units:
         return []  # nobody public to answer for it: nothing to refer
-    tag = f"{ground.rule_id}:{dept}:coverage:{f.id}:{f.cov_base}"
+    what = _what(f, er, base)
+    tag = f"{ground.rule_id}:{dept}:coverage:{f.id}:{base}"
     count = f.duty_fails[dept]
     reason = (f"{dept} failed its duty (不履行安全监管职责) on key enterprise {f.name or f.id} "
               f"{count} time(s): {what}")
-    start = f.last_inspection[1] if f.last_inspection else (f.classified[3] if f.classified else f.id)
-    town_due = f.cov_base + getattr(er.coverage.days, f.risk_class) * DAY
+    town_due = base + getattr(er.coverage.days, f.risk_class) * DAY
     timeline = [
-        {"time": iso(f.cov_base), "event_id": start, "what": "coverage cycle started (last inspection, "
+        {"time": iso(base), "event_id": start, "what": "coverage cycle started (last inspection, "
          "or classification as a key enterprise)"},
-        {"time": iso(town_due), "event_id": _escalation_id(f, "coverage_missed"),
+        {"time": iso(town_due), "event_id": _escalation_id(f, "coverage_missed", base),
          "what": "cycle ran out: the town safety office was told"},
-        {"time": iso(at), "event_id": _escalation_id(f, "duty_failure"),
+        {"time": iso(due), "event_id": _escalation_id(f, "duty_failure", base),
          "what": f"still not inspected: duty failure of {dept}"}]
     rid = output_id("referral", tag)
     data = {"referral_id": rid, "subject_kind": "department", "subject_id": dept,
@@ -141,11 +223,11 @@ def _refer(f: Any, er: EnterpriseRules, dept: str, at: int, what: str) -> list[O
             "grounds": ground.code, "reason": reason, "timeline": timeline,
             "rules_version": rules.version}
     targets = resolve(rules.referral_target, place, rules) + units
-    eid = output_id("escalation", f.id, "coverage", "discipline_referral", f.cov_base)
+    eid = output_id("escalation", f.id, "coverage", "discipline_referral", base)
     esc = {"escalation_id": eid, "subject_kind": "enterprise", "subject_id": f.id,
            "action": "discipline_referral", "tier": "red", "targets": targets,
            "reason": f"Referred to discipline inspection (抄报移送纪委监委): {reason}",
            "rules_version": rules.version, "rule_id": ground.rule_id, "due_at": None, "town": f.town,
-           "sector": f.sector, "grade": None, "caused_by": [_escalation_id(f, "duty_failure")]}
+           "sector": f.sector, "grade": None, "caused_by": [_escalation_id(f, "duty_failure", base)]}
     return [Out(REFERRALS_DISCIPLINE, dept, envelope("safety.referral.discipline", rid, dept, at, data)),
             Out(ESCALATIONS, f.id, envelope("safety.escalation.raised", eid, f.id, at, esc))]

@@ -57,6 +57,10 @@ class EnterpriseFile:
     cov_base: int | None = None  # where the current coverage cycle started (engine/enterprise/coverage.py)
     cov_step: int = 0  # its escalations fired: 1 the town safety office, 2 the lead department
     duty_fails: dict[str, int] = field(default_factory=dict)  # department -> coverage cycles missed
+    # Missed cycles a late inspection may still withdraw, the latest MISSED and every held referral:
+    # [cycle base, missed at, department, the cycle's starting event, its referral: held, sent or
+    # None] (engine/enterprise/coverage.py).
+    missed: list[list[Any]] = field(default_factory=list)
     clocks: dict[str, int] = field(default_factory=dict)  # clock name -> due (derived)
     recent: list[list[Any]] = field(default_factory=list)  # [time, event id, what], newest last
     applied: list[int] = field(default_factory=list)
@@ -79,6 +83,7 @@ class EnterpriseFile:
         "last_alert": ("one", ("time", "alert_id", "kind")),
         "proposals": ("many", ("time", "proposal_id", "measure", "hazard_id")),
         "recent": ("many", ("time", "event_id", "what")),
+        "missed": ("many", ("cycle_base", "missed_at", "department", "started_by", "referral")),
     }
 
     def encode(self) -> bytes:

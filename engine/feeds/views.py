@@ -12,12 +12,13 @@ from collections.abc import Callable, Iterator, Mapping
 from functools import partial
 from typing import Any, Protocol
 
-from engine.decide.clocks import WITHDRAWN, released
+from engine.decide.clocks import WITHDRAWN
 from engine.decide.state import Hazard
 from engine.feeds.filters import Filters, item_visible
 from engine.feeds.index import Indices, Place, PlaceIndex
 from engine.feeds.share import LoopShare
 from engine.feeds.tokens import Scope
+from engine.kernel.referral import released
 from engine.kernel.targets import lead_department
 from engine.kernel.time import iso
 from engine.ruleset import Rules
@@ -116,7 +117,7 @@ def hazard_view(h: Hazard, rules: Rules, now: float) -> dict[str, Any]:
         # Referrals withdrawn since (a record showed the duty done in time), and those waiting out
         # the rules' hold for such a record before they are sent.
         "referrals_withdrawn": [r.removeprefix(WITHDRAWN) for r in h.referred if r.startswith(WITHDRAWN)],
-        "referrals_held": [{"ground": held[0], "until": iso(released(held, rules))} for held in h.held],
+        "referrals_held": [{"ground": held[0], "until": iso(released(held[1], rules))} for held in h.held],
         "location": {"town": h.town, "lat": h.point[0], "lon": h.point[1]} if h.point else {"town": h.town},
         "clocks": [{"name": name, "due": iso(due)}
                    for name, due in sorted(h.clocks.items(), key=lambda kv: kv[1])],

@@ -10,7 +10,7 @@ from typing import Any
 
 from engine.alerts import AlertRules, load_alert_rules
 from engine.alerts.rules import words
-from engine.decide.clocks import hold
+from engine.kernel.referral import hold
 from engine.plan.rules import optional_plan
 from engine.progress import Bar
 from engine.reference import RulesFileError

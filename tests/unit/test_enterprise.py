@@ -579,7 +579,83 @@ def test_a_missed_cycle_goes_to_the_town_safety_office_then_the_lead_department(
     assert lead.event["data"]["action"] == "duty_failure"
     assert lead.event["data"]["targets"][0]["id"] == "safety_bureau"
     f, _ = _fired(f, due + 7 * day)
-    assert f.duty_fails == {"safety_bureau": 1} and f.next_due() is None
+    # The referral waits a day (duties.late_arrival.after) for an inspection dated in time.
+    assert f.duty_fails == {"safety_bureau": 1} and f.next_due() == due + 8 * day
+    assert _tick(f, due + 8 * day - 1) == []
+    referral, told = _tick(f, due + 8 * day)
+    assert referral.event["type"] == "safety.referral.discipline"
+    assert referral.event["time"] == iso(due + 8 * day)
+    assert referral.event["data"]["timeline"][-1]["time"] == iso(due + 7 * day)  # when it was missed
+    f, _ = _fired(f, due + 8 * day)
+    assert f.next_due() is None and f.missed[0][4] == "sent"
+
+
+def _inspected_at(time: str, arrived: str, iid: str = "INS-LATE") -> dict[str, Any]:
+    """An enterprise's inspection entry done at `time`, that reached the engine at `arrived`."""
+    [entry] = [e for e in inspection(time, [], inspection_id=iid) if e["subject_kind"] == "enterprise"]
+    return {**entry, "subject": USCC, "arrived_at": iso(at(arrived)),
+            "data": {**entry["data"], "enterprise": {"uscc": USCC, "name": "x"}}}
+
+
+def _missed_once() -> tuple[EnterpriseFile, list[Any], int]:
+    """An orange key enterprise whose lead department missed its first cycle: the duty failure
+    escalated at the end of the grace days (`due`), its referral held."""
+    f, _ = _file(registered(), classified("orange", True, "2026-11-01 10:00"))
+    due = at("2026-11-01 10:00") + 67 * DAY
+    outs: list[Any] = []
+    for when in (due - 7 * DAY, due):
+        f, got = _fired(f, when)
+        outs += got
+    return f, outs, due
+
+
+def test_an_inspection_in_time_arriving_during_the_hold_withdraws_the_failure_and_refers_nobody() -> None:
+    f, outs, due = _missed_once()
+    assert [o.event["data"]["action"] for o in outs] == ["coverage_missed", "duty_failure"]
+    late = _inspected_at(iso(due - 2 * DAY), iso(due + 3 * 3600))  # in the grace days; 3 hours late
+    f, got = decide_enterprise(f, late, COVERAGE, due + 3 * 3600)
+    [withdrawn] = got
+    d = withdrawn.event["data"]
+    OUTPUT_TYPES["safety.escalation.raised"][1].model_validate(d)
+    assert (d["action"], d["targets"][0]["id"]) == ("failure_withdrawn", "safety_bureau")
+    assert withdrawn.event["time"] == iso(due + 3 * 3600) and d["caused_by"] == [late["event_id"]]
+    assert f.duty_fails == {"safety_bureau": 0} and f.missed == []
+    assert _tick(f, due + 2 * DAY) == []  # nothing held: no referral
+    assert f.next_due() == due - 2 * DAY + 60 * DAY  # the next cycle runs from the inspection
+
+
+def test_an_inspection_in_time_arriving_after_the_referral_withdraws_it() -> None:
+    f, _, due = _missed_once()
+    f, outs = _fired(f, due + DAY)
+    [referral] = [o for o in outs if o.event["type"] == "safety.referral.discipline"]
+    late = _inspected_at(iso(due - 2 * DAY), iso(due + 5 * DAY))
+    f, got = decide_enterprise(f, late, COVERAGE, due + 5 * DAY)
+    by_type = {o.event["type"]: o for o in got if o.event["type"] != "safety.escalation.raised"}
+    withdrawal = by_type["safety.referral.withdrawn"]
+    OUTPUT_TYPES["safety.referral.withdrawn"][1].model_validate(withdrawal.event["data"])
+    assert withdrawal.event["data"]["referral_id"] == referral.event["data"]["referral_id"]
+    assert withdrawal.id != referral.id and withdrawal.key == "safety_bureau"
+    assert withdrawal.event["data"]["respondents"] == referral.event["data"]["respondents"]
+    actions = sorted(o.event["data"]["action"] for o in got if o.event["type"] == "safety.escalation.raised")
+    assert actions == ["failure_withdrawn", "referral_withdrawn"]
+    assert f.duty_fails == {"safety_bureau": 0} and f.missed == []
+
+
+def test_an_inspection_after_the_missed_cycle_leaves_the_failure() -> None:
+    f, _, due = _missed_once()
+    late = _inspected_at(iso(due + 3600), iso(due + 2 * 3600))
+    f, got = decide_enterprise(f, late, COVERAGE, due + 2 * 3600)
+    assert got == [] and f.duty_fails == {"safety_bureau": 1}
+    assert [o.event["type"] for o in _tick(f, due + DAY)] == ["safety.referral.discipline",
+                                                            "safety.escalation.raised"]
+
+
+def test_a_held_referral_is_stored_by_name_and_loads_back() -> None:
+    f, _, due = _missed_once()
+    raw = pack(f)
+    assert b'"cycle_base","missed_at","department","started_by","referral"' in raw
+    back = unpack(raw, EnterpriseFile)
+    assert back.missed == f.missed and back.missed[0][4] == "held"
 
 
 def _missed_cycles(er: EnterpriseRules, cycles: int) -> list[Any]:

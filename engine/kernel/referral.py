@@ -1,0 +1,44 @@
+"""Referrals for a missed deadline that a late record may still take back, for every core.
+
+A department's record of a duty done in time can reach the engine after the
+deadline it met: a tablet offline on an inspection, a verification entered in
+the field. So a referral to discipline inspection (抄报移送纪委监委) for a missed
+deadline waits `hold` after it, the span the rules give an event to arrive
+(`duties.late_arrival.after` in rules/hazards.yaml), and a record dated by the
+deadline withdraws the failure whenever it comes: a held referral is not sent,
+and one sent already is withdrawn with `safety.referral.withdrawn` (`withdrawal`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from engine.contract.outputs import REFERRALS_DISCIPLINE
+from engine.kernel.ids import output_id
+from engine.kernel.outputs import Out, envelope
+from engine.kernel.time import after
+
+WITHDRAWN_TYPE = "safety.referral.withdrawn"
+
+
+def hold(rules: Any) -> Any | None:
+    """How long a referral for a deadline missed waits for a record dated by it (a Span of the
+    hazard rules' `late_after`); None when it does not wait (no late_arrival, or 0 minutes)."""
+    span = rules.late_after
+    return span if span is not None and span.n > 0 else None
+
+
+def released(missed_at: int, rules: Any) -> int:
+    """When a referral for a deadline missed at `missed_at` is sent, unless a record withdraws it."""
+    wait = hold(rules)
+    return missed_at if wait is None else after(wait, missed_at, rules).at
+
+
+def withdrawal(referral: Out, reason: str, at: int) -> Out:
+    """The withdrawal of `referral` (as it was sent): its data, with the referral's own id in
+    `referral_id` and `reason` saying why, as a `safety.referral.withdrawn` of an id of its own."""
+    event = referral.event
+    data: dict[str, Any] = {**event["data"], "reason": reason}
+    wid = output_id("referral.withdrawn", event["id"])
+    return Out(REFERRALS_DISCIPLINE, referral.key,
+               envelope(WITHDRAWN_TYPE, wid, event["subject"], at, data))
