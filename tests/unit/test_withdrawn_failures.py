@@ -26,7 +26,7 @@ from decide_fixtures import (
     verify,
 )
 from test_decide import MAJOR, major_confirmed
-from test_late_arrival import arriving
+from test_late_arrival import arriving, feed
 
 from engine.decide.replay import Replay
 from engine.decide.state import Hazard
@@ -39,18 +39,6 @@ HZ = "HZ-W1"
 
 def on_time(entry: dict) -> dict:
     return arriving(entry, epoch(entry["time"]))
-
-
-def feed(entries: list[dict], rules=RULES, until: str | None = None) -> Replay:
-    """Feed the entries in arrival order, each when it arrived, firing the clocks due on the way."""
-    rp = Replay(rules)
-    for entry in sorted(entries, key=lambda e: epoch(e["arrived_at"])):
-        t = epoch(entry["arrived_at"])
-        rp.advance_to(t)
-        rp.feed(entry, now=t)
-    if until is not None:
-        rp.advance_to(at(until))
-    return rp
 
 
 def sent(rp: Replay, type_: str = "safety.escalation.raised", **match) -> list[dict]:
