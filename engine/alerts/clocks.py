@@ -22,6 +22,8 @@ after every change, and a clock that no longer applies simply disappears.
 
 from __future__ import annotations
 
+from typing import Any
+
 from engine.alerts import emit
 from engine.alerts.rules import AlertRules, words
 from engine.alerts.state import Alert
@@ -104,6 +106,33 @@ def _report(a: Alert, rules: AlertRules, level_id: str, due: int, cause: str) ->
     return [emit.escalation(a, rules, rule_id=level.rule_id, action="report_overdue", at=due,
                             targets=emit.resolve_all(level.overdue_targets, a, rules, level),
                             reason=reason, key=(level_id, due), caused_by=[cause], due_at=due)]
+
+
+def answered(a: Alert, entry: dict[str, Any], at: int, rules: AlertRules) -> tuple[str, int] | None:
+    """The missed report level, and its due time, that an acknowledgement by the level's authority
+    dated `at`, by that due time, shows was reported in time; asked before the entry is applied."""
+    if entry["type"] != "safety.alert.acknowledged" or not a.missed:
+        return None
+    level = rules.authority_level(entry["data"]["unit"])
+    if level is None or level not in a.missed:
+        return None
+    due = report_dues(a, rules).get(level)
+    return None if due is None or at > due else (level, due)
+
+
+def withdraw(a: Alert, rules: AlertRules, level_id: str, due: int, done: int, eid: str,
+             arrived: int | None) -> list[Out]:
+    """The report to `level_id` was made in time (at `done`) but its record reached the engine after
+    the clock ran out: withdraw the report_overdue escalation, to those it went to."""
+    level = next(lv for lv in rules.report_levels if lv.id == level_id)
+    a.missed.remove(level_id)
+    at = max(done, a.watermark, arrived or done)  # decided on its arrival, after the escalation
+    a.history.append([at, eid, f"report to {level_id} overdue: withdrawn, reported on {iso(done)}"])
+    reason = (f"The report_overdue of {a.id} to {level.name} at {iso(due)} is withdrawn: the record "
+              f"{eid} of the report on {iso(done)}, in time, reached the engine after it")
+    return [emit.escalation(a, rules, rule_id=level.rule_id, action="failure_withdrawn", at=at,
+                            targets=emit.resolve_all(level.overdue_targets, a, rules, level),
+                            reason=reason, key=(level_id, due), caused_by=[eid], due_at=due)]
 
 
 def _since(seconds: int) -> str:

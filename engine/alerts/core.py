@@ -26,6 +26,7 @@ from engine.alerts.state import Alert
 from engine.kernel.apply import UnknownEntryType, advance_clocks, apply_entry
 from engine.kernel.ids import clock_id
 from engine.kernel.outputs import Out
+from engine.kernel.time import epoch
 
 
 def derive(a: Alert, rules: AlertRules) -> dict[str, int]:
@@ -50,8 +51,13 @@ def advance(a: Alert, rules: AlertRules, now: int) -> list[Out]:
 
 def _apply(a: Alert, entry: dict[str, Any], at: int, rules: AlertRules) -> list[Out]:
     what = entry["type"].rsplit(".", 1)[-1]
+    late = clocks.answered(a, entry, at, rules)  # a report in time, recorded after its clock ran out
     apply_event(a, entry, at, rules)
     outs = settle(a, rules, at, entry["event_id"])
+    if late is not None:
+        arrival = entry.get("arrived_at")
+        outs = clocks.withdraw(a, rules, *late, at, entry["event_id"],
+                               None if arrival is None else epoch(arrival)) + outs
     return outs + capdoc.on_event(a, what, at, entry["event_id"], rules)
 
 

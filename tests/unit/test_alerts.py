@@ -159,6 +159,38 @@ def test_city_report_is_due_two_hours_after_the_county_report_or_its_missed_due(
     assert report_dues(in_time, ALERT_RULES)["city"] == at("2026-11-02 12:00")
 
 
+def _late_county_report(reported: str, arrived: str) -> AlertReplay:
+    """An accident at 09:00 whose county report, made at `reported`, reached the engine at `arrived`."""
+    rp = AlertReplay(ALERT_RULES)
+    rp.feed(raised("AL-U4", "2026-11-02 09:00"))
+    rp.advance_to(at(arrived))
+    ack = alert_event("acknowledged", "AL-U4", reported, unit="district_emergency", by=INFO_OFFICER)
+    rp.feed(ack, now=at(arrived))
+    rp.feed(ack, now=at(arrived))  # re-delivered: nothing more
+    return rp
+
+
+def test_a_county_report_in_time_recorded_late_withdraws_its_overdue_escalation():
+    rp = _late_county_report("2026-11-02 09:50", "2026-11-02 10:20")
+    [overdue] = escalations(rp, "report_overdue")
+    [withdrawn] = escalations(rp, "failure_withdrawn")
+    Escalation.model_validate(withdrawn)
+    assert (withdrawn["rule_id"], withdrawn["targets"]) == (overdue["rule_id"], overdue["targets"])
+    assert withdrawn["due_at"] == overdue["due_at"] == "2026-11-02T10:00:00+08:00"
+    assert "of the report on 2026-11-02T09:50:00+08:00, in time" in withdrawn["reason"]
+    state = rp.states["AL-U4"]
+    assert state.missed == [] and state.reported == {"county": at("2026-11-02 09:50")}
+    assert state.history[-2][2] == "reported to county (district_emergency)"
+    assert state.history[-1][2] == ("report to county overdue: withdrawn, reported on "
+                                    "2026-11-02T09:50:00+08:00")
+
+
+def test_a_county_report_after_its_due_time_leaves_the_overdue_escalation():
+    rp = _late_county_report("2026-11-02 10:05", "2026-11-02 10:20")
+    assert len(escalations(rp, "report_overdue")) == 1 and escalations(rp, "failure_withdrawn") == []
+    assert rp.states["AL-U4"].missed == ["county"]
+
+
 def test_the_whole_chain_fires_in_order_and_closing_stops_every_clock():
     """Duty officer +10m, grid chief +20m, town +30m, district +40m; after a close nothing more."""
     rp = run([raised("AL-U4", "2026-11-02 09:00")], "2026-11-02 09:45")
@@ -247,7 +279,7 @@ def test_every_output_of_the_alert_rule_tests_matches_the_contract_and_the_cap_s
     """Escalations validate as engine.contract.outputs.Escalation; CAP documents against CAP 1.2."""
     sent = [g.out for path in FILES for g in run_file(path, RULES, ALERT_RULES).got]
     assert {o.event["data"]["action"] for o in sent if o.topic == ESCALATIONS} == \
-        {"response_activation", "handover", "report_overdue", "notify"}
+        {"response_activation", "handover", "report_overdue", "notify", "failure_withdrawn"}
     assert any(o.topic == NOTIFICATIONS for o in sent)
     for out in sent:
         if out.topic == NOTIFICATIONS:
@@ -269,7 +301,7 @@ def test_rule_tests_for_alerts_are_shipped():
     """There is a rule test for each behaviour the issue lists."""
     assert {p.stem for p in FILES} >= {"grade_boundaries", "missing_with_dead", "level_raises", "regrade",
                                        "handover_chain", "report_clocks", "regrade_window",
-                                       "closed_stops_clocks", "exercise"}
+                                       "closed_stops_clocks", "exercise", "late_report_record"}
 
 
 @pytest.mark.parametrize("path", FILES, ids=[p.stem for p in FILES])
