@@ -30,6 +30,7 @@ from test_late_arrival import arriving, feed
 
 from engine.decide.replay import Replay
 from engine.decide.state import Hazard
+from engine.feeds.views import hazard_view
 from engine.kernel.time import epoch
 from engine.ruleset import load_rules
 from engine.store import pack, unpack
@@ -266,3 +267,16 @@ def test_kept_failures_and_held_referrals_are_stored_by_name_and_load_back() -> 
     assert (back.failures, back.held) == (h.failures, h.held)
     # A state stored before these fields existed loads with none.
     assert Hazard(id=HZ).failures == [] and Hazard(id=HZ).held == []
+
+
+def test_a_hazard_s_view_shows_its_referrals_sent_held_and_withdrawn() -> None:
+    held = feed([reported()], until="2026-11-06 12:00").states[HZ]
+    view = hazard_view(held, RULES, at("2026-11-06 12:00"))
+    assert view["referrals"] == [] and view["referrals_withdrawn"] == []
+    assert view["referrals_held"] == [{"ground": "referral.duty_failures:fire_rescue",
+                                       "until": iso_end("2026-11-06")}]
+    late = arriving(verify(HZ, "2026-11-05 16:00"), "2026-11-09 09:00")
+    withdrawn = feed([reported(), late], until="2026-11-09 10:00").states[HZ]
+    view = hazard_view(withdrawn, RULES, at("2026-11-09 10:00"))
+    assert view["referrals"] == [] and view["referrals_held"] == []
+    assert view["referrals_withdrawn"] == ["referral.duty_failures:fire_rescue"]
