@@ -121,12 +121,11 @@ def answered(a: Alert, entry: dict[str, Any], at: int, rules: AlertRules) -> tup
 
 
 def withdraw(a: Alert, rules: AlertRules, level_id: str, due: int, done: int, eid: str,
-             arrived: int | None) -> list[Out]:
+             at: int) -> list[Out]:
     """The report to `level_id` was made in time (at `done`) but its record reached the engine after
-    the clock ran out: withdraw the report_overdue escalation, to those it went to."""
+    the clock ran out: withdraw the report_overdue escalation at `at`, to those it went to."""
     level = next(lv for lv in rules.report_levels if lv.id == level_id)
     a.missed.remove(level_id)
-    at = max(done, a.watermark, arrived or done)  # decided on its arrival, after the escalation
     a.history.append([at, eid, f"report to {level_id} overdue: withdrawn, reported on {iso(done)}"])
     reason = (f"The report_overdue of {a.id} to {level.name} at {iso(due)} is withdrawn: the record "
               f"{eid} of the report on {iso(done)}, in time, reached the engine after it")

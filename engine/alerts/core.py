@@ -26,7 +26,7 @@ from engine.alerts.state import Alert
 from engine.kernel.apply import UnknownEntryType, advance_clocks, apply_entry
 from engine.kernel.ids import clock_id
 from engine.kernel.outputs import Out
-from engine.kernel.time import epoch
+from engine.kernel.referral import decided_at
 
 
 def derive(a: Alert, rules: AlertRules) -> dict[str, int]:
@@ -55,9 +55,8 @@ def _apply(a: Alert, entry: dict[str, Any], at: int, rules: AlertRules) -> list[
     apply_event(a, entry, at, rules)
     outs = settle(a, rules, at, entry["event_id"])
     if late is not None:
-        arrival = entry.get("arrived_at")
         outs = clocks.withdraw(a, rules, *late, at, entry["event_id"],
-                               None if arrival is None else epoch(arrival)) + outs
+                               decided_at(entry, at, a.watermark)) + outs
     return outs + capdoc.on_event(a, what, at, entry["event_id"], rules)
 
 

@@ -166,8 +166,9 @@ def _release(h: Hazard, rules: Rules, due: int, cause: str) -> list[Out]:
     return outs
 
 
-def answer(h: Hazard, rules: Rules, clock: str, done: int, eid: str, arrived: int | None) -> list[Out]:
-    """A record that the duty of `clock` was done at `done` withdraws the failures it answers.
+def answer(h: Hazard, rules: Rules, clock: str, done: int, eid: str, at: int) -> list[Out]:
+    """A record that the duty of `clock` was done at `done`, decided at `at`, withdraws the
+    failures it answers.
 
     An app offline past the deadline: the department verified (reviewed, decided) in time, but
     the record reached the engine after the failure was escalated. Each failure of `clock` whose
@@ -177,7 +178,6 @@ def answer(h: Hazard, rules: Rules, clock: str, done: int, eid: str, arrived: in
     hit = [f for f in h.failures if f[0] == clock and f[1] <= done <= f[2]]
     if not hit:
         return []
-    at = max(done, h.watermark, arrived or done)  # decided on its arrival, after the failure
     outs: list[Out] = []
     touched: dict[str, str | None] = {}
     for failure in hit:

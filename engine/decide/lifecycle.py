@@ -29,6 +29,7 @@ from engine.kernel.entries import (
     RectificationReviewed,
 )
 from engine.kernel.outputs import Out
+from engine.kernel.referral import decided_at
 from engine.kernel.targets import resolve_all
 from engine.kernel.time import after, epoch, iso, utc
 from engine.ruleset.compiled import Rules
@@ -88,9 +89,8 @@ def apply_event(h: Hazard, entry: Entry, at: int, rules: Rules) -> list[Out]:
             what += f" (reached the engine late, on {iso(arrived)})"
     h.history.append([at, eid, what])
     if h.failures:  # a record of a duty done in time, reaching the engine after its failure fired
-        arrival = entry.get("arrived_at")
         for clock in _answers(h, entry, at):
-            outs += answer(h, rules, clock, at, eid, None if arrival is None else epoch(arrival))
+            outs += answer(h, rules, clock, at, eid, decided_at(entry, at, h.watermark))
     return outs
 
 

@@ -27,6 +27,7 @@ from engine.enterprise.state import MAX_OPEN, MONTHS, RECENT, EnterpriseFile
 from engine.intake.timeline import INSPECTED_TYPE
 from engine.kernel.apply import advance_clocks, apply_entry
 from engine.kernel.outputs import Out
+from engine.kernel.referral import decided_at
 from engine.kernel.time import epoch, iso
 
 LINK_TYPE = "safety.enterprise.linked"  # internal: a hazard's or alert's summary for the file
@@ -160,8 +161,7 @@ def _apply(f: EnterpriseFile, entry: dict[str, Any], at: int, rules: Any) -> lis
     elif kind == INSPECTED_TYPE:
         what = _inspected(f, d, at)
         if f.missed:  # an inspection in time, reaching the engine after its cycle was missed
-            arrival = entry.get("arrived_at")
-            withdrawn = coverage.answer(f, rules, at, eid, None if arrival is None else epoch(arrival))
+            withdrawn = coverage.answer(f, rules, at, eid, decided_at(entry, at, f.watermark))
     elif kind == "safety.credit.decided":
         what = credit.decided(f, d, at, eid)
     elif kind == LINK_TYPE and d["kind"] == "hazard":

@@ -164,15 +164,14 @@ def _release(f: Any, er: EnterpriseRules, due: int) -> list[Out]:
     return outs
 
 
-def answer(f: Any, er: EnterpriseRules, done: int, eid: str, arrived: int | None) -> list[Out]:
-    """An inspection done at `done` withdraws each missed cycle whose period holds it.
+def answer(f: Any, er: EnterpriseRules, done: int, eid: str, at: int) -> list[Out]:
+    """An inspection done at `done`, decided at `at`, withdraws each missed cycle whose period holds it.
 
     The inspector's tablet was offline: the inspection, in time, reached the engine after the
     lead department's duty failure was escalated. The department is told the failure is
     withdrawn; a held referral is not sent, and one already sent is withdrawn.
     """
     hit = [m for m in f.missed if m[0] <= done <= m[1]]
-    at = max(done, f.watermark, arrived or done)  # decided on its arrival, after the failure
     outs: list[Out] = []
     for missed in hit:
         f.missed.remove(missed)

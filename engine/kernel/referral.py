@@ -16,7 +16,7 @@ from typing import Any
 from engine.contract.outputs import REFERRALS_DISCIPLINE
 from engine.kernel.ids import output_id
 from engine.kernel.outputs import Out, envelope
-from engine.kernel.time import after
+from engine.kernel.time import after, epoch
 
 WITHDRAWN_TYPE = "safety.referral.withdrawn"
 
@@ -32,6 +32,14 @@ def released(missed_at: int, rules: Any) -> int:
     """When a referral for a deadline missed at `missed_at` is sent, unless a record withdraws it."""
     wait = hold(rules)
     return missed_at if wait is None else after(wait, missed_at, rules).at
+
+
+def decided_at(entry: dict[str, Any], done: int, watermark: int) -> int:
+    """When a record of a duty done at `done` withdraws a failure: when it reached the engine (its
+    `arrived_at`, where intake could vouch for it), else the latest time its subject was brought
+    to, so never before the failure it withdraws."""
+    arrival = entry.get("arrived_at")
+    return max(done, watermark, done if arrival is None else epoch(arrival))
 
 
 def withdrawal(referral: Out, reason: str, at: int) -> Out:
