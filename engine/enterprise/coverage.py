@@ -70,9 +70,9 @@ def cycle_base(f: Any) -> int | None:
 
 def derive(f: Any, er: EnterpriseRules) -> dict[str, int]:
     """The coverage clock running now, if any, and the hold of a referral waiting to be sent."""
-    held = [m[1] for m in f.missed if m[4] == HELD]
-    clocks = {"refer": min(released(at, er.rules) for at in held)} if held else {}
     cov = er.coverage
+    held = [m[1] for m in f.missed if m[4] == HELD] if cov is not None else []  # none without its rules
+    clocks = {"refer": min(released(at, er.rules) for at in held)} if held else {}
     base = cycle_base(f)
     if cov is None or not f.key or f.status() != "registered" or not f.risk_class or base is None:
         return clocks

@@ -650,6 +650,25 @@ def test_an_inspection_after_the_missed_cycle_leaves_the_failure() -> None:
                                                             "safety.escalation.raised"]
 
 
+def test_without_late_arrival_the_referral_goes_at_once_and_is_withdrawn_when_answered() -> None:
+    er = EnterpriseRules(replace(RULES, late_after=None), PLAN.coverage, PLAN.credit)
+    f, _ = _file(registered(), classified("orange", True, "2026-11-01 10:00"))
+    due = at("2026-11-01 10:00") + 67 * DAY
+    for when in (due - 7 * DAY, due):
+        f, outs = decide_enterprise(f, clock_entry(f.id, when, "enterprise"), er, when)
+    assert [o.event["type"] for o in outs][1:] == ["safety.referral.discipline", "safety.escalation.raised"]
+    assert f.missed[0][4] == "sent" and f.next_due() is None
+    f, got = decide_enterprise(f, _inspected_at(iso(due - DAY), iso(due + DAY)), er, due + DAY)
+    assert [o.event["type"] for o in got].count("safety.referral.withdrawn") == 1
+
+
+def test_a_held_referral_waits_while_the_coverage_rules_are_gone() -> None:
+    f, _, due = _missed_once()
+    assert "refer" in f.clocks
+    f, outs = decide_enterprise(f, clock_entry(f.id, due + DAY, "enterprise"), RULES, due + DAY)
+    assert outs == [] and f.missed[0][4] == "held" and f.clocks == {}
+
+
 def test_a_held_referral_is_stored_by_name_and_loads_back() -> None:
     f, _, due = _missed_once()
     raw = pack(f)
