@@ -69,7 +69,9 @@ class Escalation(Output):
     subject_id: str
     action: str = Field(description="remind, notify, supervision_letter, summon, "
                         "discipline_referral, response_activation, handover, report_overdue, "
-                        "coverage_missed, duty_failure, plan_behind, ...")
+                        "coverage_missed, duty_failure, plan_behind, failure_withdrawn (an "
+                        "earlier failure's escalation taken back: a record of the duty done in time "
+                        "arrived late), referral_withdrawn, ...")
     tier: Tier | None = None
     response_level: ResponseLevel | None = None
     targets: list[Target]
