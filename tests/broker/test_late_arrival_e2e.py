@@ -64,3 +64,53 @@ def test_a_report_five_days_late_is_counted_from_its_arrival(namespace: Namespac
     on_time = after(rules.verify.within, epoch(prompt["time"]), rules).at
     assert failures["HZ-LATE-E2E-2"]["reason"].startswith(
         f"HZ-LATE-E2E-2 was not verified within 3 working days: the deadline {iso(on_time)} passed")
+
+
+def _verified(hazard_id: str, event_id: str, at: datetime) -> dict[str, Any]:
+    return {"specversion": "1.0", "id": event_id, "source": "/apps/fire/tablet-07",
+            "type": "safety.hazard.verified", "time": at.isoformat(), "subject": hazard_id,
+            "data": {"hazard_id": hazard_id, "verdict": "confirmed", "grade": "general",
+                     "by": {"id": "fire-01", "role": "inspector"}}}
+
+
+def test_a_verification_in_time_reaching_the_worker_after_the_referral_withdraws_it(
+        namespace: Namespace, tmp_path: Path) -> None:
+    """The worker's clock stands 20 days on: the report's verify deadline, and the day its referral
+    waits, are past. The referral goes; then a verification dated an hour before the deadline comes
+    (a tablet offline) and the worker withdraws the failure and the referral, on the broker."""
+    rules = load_rules(REPO / "rules")
+    today = datetime.fromtimestamp(time.time(), SHANGHAI).replace(microsecond=0)
+    frozen = (today + timedelta(days=20)).isoformat()
+    worker = Worker(namespace.env(HAZARD_CLOCK_START=frozen, HAZARD_CLOCK_END=frozen),
+                    tmp_path / "worker.log").start()
+    report = _report("HZ-WD-E2E", "wd-e2e-r", today - timedelta(hours=1))
+    due = after(rules.verify.within, epoch(report["time"]), rules).at
+    verified = _verified("HZ-WD-E2E", "wd-e2e-v", datetime.fromtimestamp(due - 3600, SHANGHAI))
+
+    def referrals(expect: int) -> list[dict[str, Any]]:
+        return [json.loads(r.value) for r in asyncio.run(read_all(
+            namespace.bootstrap, namespace.topic("referrals.discipline"), expect=expect))]
+
+    try:
+        worker.wait_ready()
+        asyncio.run(produce(namespace.bootstrap, namespace.topic("hazard.reports"),
+                            [(b"HZ-WD-E2E", json.dumps(report).encode())]))
+        asyncio.run(wait_drained(namespace, idle_timeout=120, alive=worker.alive))
+        [referral] = referrals(1)
+        asyncio.run(produce(namespace.bootstrap, namespace.topic("rectification.updates"),
+                            [(b"HZ-WD-E2E", json.dumps(verified).encode())]))
+        asyncio.run(wait_drained(namespace, idle_timeout=120, alive=worker.alive))
+        sent = referrals(2)
+        escalations = [json.loads(r.value)["data"] for r in asyncio.run(read_all(
+            namespace.bootstrap, namespace.topic("escalations"), expect=4,
+            where=lambda r: not json.loads(r.value)["data"]["rule_id"].startswith("ladder.")))]
+    finally:
+        worker.stop()
+
+    assert referral["type"] == "safety.referral.discipline"
+    assert referral["time"] == iso(after(rules.late_after, due, rules).at)  # the deadline, then the hold
+    [withdrawal] = [e for e in sent if e["type"] == "safety.referral.withdrawn"]
+    assert withdrawal["data"]["referral_id"] == referral["data"]["referral_id"]
+    assert [r["id"] for r in withdrawal["data"]["respondents"]] == ["fire_rescue"]
+    assert sorted(e["action"] for e in escalations) == [
+        "discipline_referral", "failure_withdrawn", "notify", "referral_withdrawn"]
