@@ -72,8 +72,8 @@ def derive(h: Hazard, rules: Rules) -> dict[str, int]:
     return clocks
 
 
-def _duty_failure(h: Hazard, rules: Rules, due: int, dept: str | None, rule_id: str, what: str,
-                  cause: str, clock: str, since: int) -> list[Out]:
+def _duty_failure(h: Hazard, rules: Rules, due: int, dept: str | None, clock: str, since: int,
+                  what: str, cause: str) -> list[Out]:
     """A department missed its own deadline (不履行安全监管职责): escalate, and refer if repeated.
 
     The failure is kept as [clock, since, due, department], closed hazard or not: a record of the
@@ -84,6 +84,7 @@ def _duty_failure(h: Hazard, rules: Rules, due: int, dept: str | None, rule_id: 
     h.duty_fails[dept] = h.duty_fails.get(dept, 0) + 1
     count = h.duty_fails[dept]
     h.failures.append([clock, since, due, dept])
+    rule_id = _RULE[clock](rules)
     outs = [emit.escalation(
         h, rules, rule_id=rule_id, action="notify", tier=rules.duty_tier, at=due,
         targets=resolve_all(rules.duty_targets, h, rules, failing=dept),
@@ -303,17 +304,16 @@ def _counted(h: Hazard, clock: str, at: int | None, rules: Rules) -> str:
 
 def _verify(h: Hazard, rules: Rules, due: int, cause: str) -> list[Out]:
     h.verify_fails += 1
-    return _duty_failure(h, rules, due, lead_department(h, rules), rules.verify.rule_id,
+    return _duty_failure(h, rules, due, lead_department(h, rules), "verify", h.opened_at,
                          f"{h.id} was not verified within {rules.verify.within}"
-                         f"{_counted(h, 'verify', h.opened_at, rules)}", cause, "verify", h.opened_at)
+                         f"{_counted(h, 'verify', h.opened_at, rules)}", cause)
 
 
 def _review(h: Hazard, rules: Rules, due: int, cause: str) -> list[Out]:
     h.review_fails += 1
-    return _duty_failure(h, rules, due, lead_department(h, rules), rules.review.rule_id,
+    return _duty_failure(h, rules, due, lead_department(h, rules), "review", h.completed_at,
                          f"the completion claim on {h.id} was not reviewed within {rules.review.within}"
-                         f"{_counted(h, 'review', h.completed_at, rules)}", cause, "review",
-                         h.completed_at)
+                         f"{_counted(h, 'review', h.completed_at, rules)}", cause)
 
 
 def _plan(h: Hazard, rules: Rules, due: int, cause: str) -> list[Out]:
@@ -342,11 +342,10 @@ def _extension(h: Hazard, rules: Rules, due: int, cause: str) -> list[Out]:
     h.ext_fails += 1
     body = rules.supervision.supervising_body
     dept = body.split(":", 1)[1] if body.startswith("department:") else lead_department(h, rules)
-    return _duty_failure(h, rules, due, dept, f"{rules.supervision.rule_id}.extension",
+    return _duty_failure(h, rules, due, dept, "extension", h.ext[0],
                          f"the extension request on {h.id} was not decided within "
                          f"{rules.supervision.extension_decide_within}"
-                         f"{_counted(h, 'extension', h.ext[0], rules)}", cause, "extension",
-                         h.ext[0])
+                         f"{_counted(h, 'extension', h.ext[0], rules)}", cause)
 
 
 # What running out each clock does: (hazard, rules, due, the clock's id as the cause) -> outputs.
@@ -360,7 +359,7 @@ _FIRE: dict[str, Callable[[Hazard, Rules, int, str], list[Out]]] = {
     "refer": _release,
 }
 
-# The rule each kept failure's clock is escalated under (`answer`).
+# The rule each duty clock's failure is escalated under (`_duty_failure`, `answer`).
 _RULE: dict[str, Callable[[Rules], str]] = {
     "verify": lambda rules: rules.verify.rule_id,
     "review": lambda rules: rules.review.rule_id,
