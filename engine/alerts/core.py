@@ -51,12 +51,16 @@ def advance(a: Alert, rules: AlertRules, now: int) -> list[Out]:
 
 def _apply(a: Alert, entry: dict[str, Any], at: int, rules: AlertRules) -> list[Out]:
     what = entry["type"].rsplit(".", 1)[-1]
-    late = clocks.answered(a, entry, at, rules)  # a report in time, recorded after its clock ran out
+    # A report in time whose record arrived after its clock ran out (an officer's app offline).
+    late = clocks.answered(a, entry, at, rules)
+    met = disaster.answered(a, at, entry["data"]["report_kind"], rules) \
+        if entry["type"] == "safety.disaster.reported" and (a.dstep or a.dmissed or a.final_missed) else []
     apply_event(a, entry, at, rules)
     outs = settle(a, rules, at, entry["event_id"])
-    if late is not None:
-        outs = clocks.withdraw(a, rules, *late, at, entry["event_id"],
-                               decided_at(entry, at, a.watermark)) + outs
+    if late is not None or met:
+        when = decided_at(entry, at, a.watermark)
+        withdrawn = clocks.withdraw(a, rules, *late, at, entry["event_id"], when) if late is not None else []
+        outs = withdrawn + disaster.withdraw(a, rules, met, at, entry["event_id"], when) + outs
     return outs + capdoc.on_event(a, what, at, entry["event_id"], rules)
 
 

@@ -82,6 +82,58 @@ def derive(a: Alert, rules: AlertRules) -> dict[str, int]:
     return clocks
 
 
+def answered(a: Alert, at: int, kind: str, rules: AlertRules) -> list[tuple[str, int, int | None]]:
+    """The disaster clocks that already ran out which a report of `kind` made at `at` shows were
+    met: (clock, due, initial step), asked before the report is applied (its record arrived late).
+
+    - an initial-chain step whose due time came at or after `at`, unless a report already on
+      file is dated by it too (that one answered it, or the step never fired);
+    - a daily report missed on the report's own day, at or after its time (a report on a day
+      before the hour covers that day's report, `daily_due`);
+    - the final report, missed, when this is the final one dated by its due time.
+    """
+    if a.incident_class != "natural_disaster" or a.opened_at is None:
+        return []
+    found: list[tuple[str, int, int | None]] = []
+    first = min((r[0] for r in a.disaster_reports), default=None)
+    due = a.opened_at
+    for i, step in enumerate(rules.disaster.initial[:a.dstep]):
+        due = after(step.after, due, rules).at
+        if at <= due and (first is None or due < first):
+            found.append((INITIAL, due, i))
+    day = local(at).date()
+    found += [(DAILY, d, None) for d in a.dmissed if at <= d and local(d).date() == day]
+    final = after(rules.disaster.final_within, a.closed_at, rules).at if a.closed_at is not None else None
+    if kind == "final" and a.final_missed and final is not None and at <= final:
+        found.append((FINAL, final, None))
+    return found
+
+
+def withdraw(a: Alert, rules: AlertRules, found: list[tuple[str, int, int | None]], done: int, eid: str,
+             at: int) -> list[Out]:
+    """Withdraw, at `at`, the report_overdue escalations of the clocks `answered` found, to those
+    they went to; a daily day or the final report withdrawn no longer counts as missed."""
+    d = rules.disaster
+    outs: list[Out] = []
+    for name, due, i in found:
+        if name == INITIAL:
+            step = d.initial[i]  # type: ignore[index]
+            rule_id, targets, key = step.rule_id, step.targets, (name, i, due)
+        elif name == DAILY:
+            a.dmissed.remove(due)
+            rule_id, targets, key = d.daily_rule, d.daily_targets, (name, due)
+        else:
+            a.final_missed = False
+            rule_id, targets, key = d.final_rule, d.final_targets, (name, due)
+        a.history.append([at, eid, f"{name} overdue of {iso(due)}: withdrawn, reported on {iso(done)}"])
+        outs.append(emit.escalation(
+            a, rules, rule_id=rule_id, action="failure_withdrawn", at=at,
+            targets=emit.resolve_all(targets, a, rules), key=key, caused_by=[eid], due_at=due,
+            reason=f"The report_overdue of {a.id} ({name}) at {iso(due)} is withdrawn: the record {eid} "
+                   f"of the report on {iso(done)}, in time, reached the engine after it"))
+    return outs
+
+
 def fire(a: Alert, name: str, due: int, rules: AlertRules, cause: str) -> list[Out]:
     """Run out disaster clock `name` at `due`: record it, and return the escalation to send."""
     d = rules.disaster

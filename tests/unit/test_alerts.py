@@ -191,6 +191,34 @@ def test_a_county_report_after_its_due_time_leaves_the_overdue_escalation():
     assert rp.states["AL-U4"].missed == ["county"]
 
 
+def _flood_daily(made: str, arrived: str) -> AlertReplay:
+    """A flood reported at once on 20 July; the daily report of the 21st (due 09:00) made at `made`,
+    its record reaching the engine at `arrived` (after the 09:00 escalation)."""
+    rp = AlertReplay(ALERT_RULES)
+    rp.feed(raised("AL-FL", "2026-07-20 14:00", kind="flood", enterprise=None))
+    def report(time: str, kind: str) -> dict[str, Any]:
+        [entry] = event("safety.disaster.reported", time,
+                        {"alert_id": "AL-FL", "report_kind": kind, "post": "A", "by": INFO_OFFICER}, "AL-FL")
+        return entry
+
+    rp.feed(report("2026-07-20 14:10", "initial"))
+    rp.advance_to(at(arrived))
+    rp.feed(report(made, "update"), now=at(arrived))
+    return rp
+
+
+@pytest.mark.parametrize(("made", "withdrawn"), [
+    ("2026-07-21 08:40", 1),  # before the hour, on its day: in time
+    ("2026-07-21 09:30", 0),  # after the hour: late
+    ("2026-07-20 22:00", 0),  # the evening before: it was the 20th's, and the 21st's report still came due
+])
+def test_a_daily_disaster_report_recorded_late_withdraws_only_the_day_it_was_in_time_for(made, withdrawn):
+    rp = _flood_daily(made, "2026-07-21 11:00")
+    assert [e["rule_id"] for e in escalations(rp, "report_overdue")] == ["disaster.daily"]
+    assert len(escalations(rp, "failure_withdrawn")) == withdrawn
+    assert len(rp.states["AL-FL"].dmissed) == 1 - withdrawn
+
+
 def test_the_whole_chain_fires_in_order_and_closing_stops_every_clock():
     """Duty officer +10m, grid chief +20m, town +30m, district +40m; after a close nothing more."""
     rp = run([raised("AL-U4", "2026-11-02 09:00")], "2026-11-02 09:45")
@@ -301,7 +329,8 @@ def test_rule_tests_for_alerts_are_shipped():
     """There is a rule test for each behaviour the issue lists."""
     assert {p.stem for p in FILES} >= {"grade_boundaries", "missing_with_dead", "level_raises", "regrade",
                                        "handover_chain", "report_clocks", "regrade_window",
-                                       "closed_stops_clocks", "exercise", "late_report_record"}
+                                       "closed_stops_clocks", "exercise", "late_report_record",
+                                       "disaster_late_records"}
 
 
 @pytest.mark.parametrize("path", FILES, ids=[p.stem for p in FILES])
