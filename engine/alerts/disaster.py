@@ -116,8 +116,8 @@ def withdraw(a: Alert, rules: AlertRules, found: list[tuple[str, int, int | None
     d = rules.disaster
     outs: list[Out] = []
     for name, due, i in found:
-        if name == INITIAL:
-            step = d.initial[i]  # type: ignore[index]
+        if i is not None:  # an initial-chain step (the only clock with a step)
+            step = d.initial[i]
             rule_id, targets, key = step.rule_id, step.targets, (name, i, due)
         elif name == DAILY:
             a.dmissed.remove(due)
