@@ -32,7 +32,7 @@ from engine.kernel.outputs import Out
 from engine.kernel.referral import decided_at
 from engine.kernel.targets import resolve_all
 from engine.kernel.time import after, epoch, iso, utc
-from engine.ruleset.compiled import Rules
+from engine.ruleset.compiled import Grade, Rules, Span
 
 
 def _open(h: Hazard, at: int, event_id: str, origin: str, d: dict[str, Any]) -> None:
@@ -268,10 +268,41 @@ def settle(h: Hazard, rules: Rules, at: int, cause: str) -> list[Out]:
         else:
             h.deadline, h.approx = after(grade.rectify_within, start, rules)
     if h.is_open() and h.grade == "major" and h.verdict == "confirmed" and h.listed is None:
+        _regraded(h, rules, cause)
         outs += list_hazard(h, rules, max(h.verified_at, h.opened_at), h.confirmed_by or cause)
         if h.listed:
             h.deadline = h.listed[2]
     return outs + _transfer(h, rules) + _utility_stop(h, rules)
+
+
+def _regraded(h: Hazard, rules: Rules, cause: str) -> None:
+    """Give a hazard confirmed at a lower grade, and now confirmed major, the major grade's time.
+
+    Its deadline is the lower grade's window from its first confirmation (7 days for a general
+    hazard, or its window after a failed review); listed supervision would keep it, and a major
+    hazard, which needs a treatment plan, would miss its notice's deadline within days and have
+    its responsible units referred. So a deadline that is still exactly what another grade's
+    window gave runs the major grade's window from the confirmation as major instead, when that
+    is later. A deadline a person set (`rectify_by`, an approved extension) is left as it is.
+    """
+    if h.deadline is None or h.rectify_by is not None or h.cycle_start is None:
+        return
+
+    def window(grade: Grade) -> Span:
+        return grade.after_failed_review if h.cycle else grade.rectify_within
+
+    if not any(after(window(g), h.cycle_start, rules).at == h.deadline
+               for name, g in rules.grades.items() if name != "major"):
+        return
+    since = max(h.verified_at, h.opened_at)
+    deadline, approx = after(window(rules.grades["major"]), since, rules)
+    if deadline <= h.deadline:
+        return
+    h.history.append([since, h.confirmed_by or cause,
+                      f"re-graded major: the deadline {iso(h.deadline)} of the lower grade "
+                      f"becomes {iso(deadline)}"])
+    h.deadline, h.approx = deadline, approx
+    h.step, h.tier = 0, None  # the ladder runs again against the new deadline
 
 
 def _transfer(h: Hazard, rules: Rules) -> list[Out]:

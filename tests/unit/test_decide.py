@@ -368,6 +368,39 @@ def test_major_deadline_is_capped_at_one_year() -> None:
     assert outs_data(outs)[0]["deadline"] == iso_end("2027-03-03")
 
 
+def test_a_general_hazard_re_graded_major_gets_the_major_window_from_the_re_grade() -> None:
+    """Confirmed general on 3 Nov (due 10 Nov), confirmed major on 5 Nov: listed with 90 days from
+    5 Nov, not the general 7 days, so nobody is referred for a notice's deadline five days away."""
+    rp = run(general_confirmed(), verify(HZ, "2026-11-05 10:00", grade="major"), until="2026-11-20 00:00")
+    h = rp.states[HZ]
+    assert (h.grade, h.deadline, h.step) == ("major", end_of("2027-02-03"), 0)
+    [listed] = outs_data([o for _, o in rp.outputs], "safety.supervision.listed")
+    assert listed["deadline"] == iso_end("2027-02-03")
+    assert h.clocks == {"ladder": end_of("2027-02-01"), "supervision": end_of("2027-02-03")}
+    assert events(rp, "safety.referral.discipline") == []
+    # a plan is still due 3 working days after the notice
+    assert [e["rule_id"] for e in escalations(rp)] == ["supervision.listed.plan"]
+    assert any(w == f"re-graded major: the deadline {iso_end('2026-11-10')} of the lower grade becomes "
+                    f"{iso_end('2027-02-03')}" for _, _, w in h.history)
+
+
+def test_a_re_graded_hazard_keeps_a_deadline_a_person_set() -> None:
+    """The reporter's rectify_by is a date a person chose: the listing keeps it."""
+    regraded = verify(HZ, "2026-11-05 10:00", grade="major")
+    h, outs = step(general_confirmed(rectify_by="2026-11-20") + [regraded])
+    assert h.deadline == end_of("2026-11-20")
+    assert outs_data(outs, "safety.supervision.listed")[0]["deadline"] == iso_end("2026-11-20")
+
+
+def test_a_hazard_re_graded_major_after_a_failed_review_gets_the_major_window_after_one() -> None:
+    """After a failed review a general hazard has 7 days; confirmed major then, it has 30 from then."""
+    h, _ = step(general_confirmed() + [complete(HZ, "2026-11-05 09:00"),
+                                       review(HZ, "2026-11-06 10:00", "failed"),
+                                       verify(HZ, "2026-11-09 10:00", grade="major")])
+    assert (h.cycle, h.grade, h.deadline) == (1, "major", end_of("2026-12-09"))
+    assert h.listed is not None and h.listed[2] == end_of("2026-12-09")
+
+
 def test_missing_plan_escalates_three_working_days_after_the_notice() -> None:
     """No plan within 3 working days of the notice escalates to the enterprise, town, lead and supervisor."""
     rp = run(*major_confirmed(), until="2026-03-10 00:00")
