@@ -169,7 +169,9 @@ def answer(f: Any, er: EnterpriseRules, done: int, eid: str, at: int) -> list[Ou
 
     The inspector's tablet was offline: the inspection, in time, reached the engine after the
     lead department's duty failure was escalated. The department is told the failure is
-    withdrawn; a held referral is not sent, and one already sent is withdrawn.
+    withdrawn; a held referral is not sent, and one already sent is withdrawn. With a
+    threshold above 1, a later cycle's referral that counted a withdrawn failure goes the same
+    way when the failures before it no longer reach the threshold.
     """
     hit = [m for m in f.missed if m[0] <= done <= m[1]]
     outs: list[Out] = []
@@ -182,16 +184,47 @@ def answer(f: Any, er: EnterpriseRules, done: int, eid: str, at: int) -> list[Ou
             f"The duty failure of {dept} on key enterprise {f.name or f.id} at {iso(due)} is withdrawn: "
             f"inspection {eid} of {iso(done)}, in time, reached the engine after it", base, eid))
         if referral == SENT:
-            reason = (f"inspection {eid} of {iso(done)} shows the duty done in time; it reached the "
-                      f"engine after the referral was sent")
-            referral_out, esc = _refer(f, er, missed, due)
-            told = {**esc.event["data"], "action": "referral_withdrawn", "tier": "orange",
-                    "escalation_id": _escalation_id(f, "referral_withdrawn", base), "caused_by": [eid],
-                    "reason": f"Referral to discipline inspection withdrawn: {reason}"}
-            outs += [withdrawal(referral_out, reason, at),
-                     Out(ESCALATIONS, f.id, envelope("safety.escalation.raised", told["escalation_id"],
-                                                     f.id, at, told))]
+            outs += _withdraw(f, er, missed, eid, at, f"inspection {eid} of {iso(done)} shows the duty "
+                                                      f"done in time; it reached the engine after the "
+                                                      f"referral was sent")
+    for dept in {m[2] for m in hit}:
+        outs += _recount(f, er, dept, eid, at)
     return outs
+
+
+def _recount(f: Any, er: EnterpriseRules, dept: str, eid: str, at: int) -> list[Out]:
+    """Drop or withdraw the referrals of `dept`'s missed cycles that no longer reach the threshold.
+
+    A missed cycle is referred when it is the department's threshold-th failure or later; its
+    place counts every failure still standing, including those too old to be kept in `missed`.
+    """
+    mine = sorted((m for m in f.missed if m[2] == dept), key=lambda m: m[1])
+    outs: list[Out] = []
+    for later, missed in enumerate(reversed(mine)):
+        place = f.duty_fails[dept] - later
+        if place >= er.rules.duty_failures.threshold or missed[4] not in (HELD, SENT):
+            continue
+        if missed[4] == SENT:
+            outs += _withdraw(f, er, missed, eid, at, f"inspection {eid} withdrew an earlier failure "
+                                                      f"of {dept}: this cycle's is its failure {place}, "
+                                                      f"under the threshold of "
+                                                      f"{er.rules.duty_failures.threshold}")
+        missed[4] = None
+    return outs
+
+
+def _withdraw(f: Any, er: EnterpriseRules, missed: list[Any], eid: str, at: int, reason: str) -> list[Out]:
+    """Withdraw the referral sent for `missed` (`safety.referral.withdrawn`), and tell its recipients."""
+    base, due = missed[0], missed[1]
+    sent = _refer(f, er, missed, due)
+    if not sent:
+        return []  # nobody public answers for it under today's rules: nothing to withdraw from
+    referral_out, esc = sent
+    told = {**esc.event["data"], "action": "referral_withdrawn", "tier": "orange",
+            "escalation_id": _escalation_id(f, "referral_withdrawn", base), "caused_by": [eid],
+            "reason": f"Referral to discipline inspection withdrawn: {reason}"}
+    raised = envelope("safety.escalation.raised", told["escalation_id"], f.id, at, told)
+    return [withdrawal(referral_out, reason, at), Out(ESCALATIONS, f.id, raised)]
 
 
 def _refer(f: Any, er: EnterpriseRules, missed: list[Any], at: int) -> list[Out]:

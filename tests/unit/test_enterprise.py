@@ -726,6 +726,65 @@ def test_a_higher_referral_threshold_refers_only_the_repeated_miss() -> None:
     assert "2 time(s)" in referral.event["data"]["reason"]
 
 
+def _missed_in_a_row(er: EnterpriseRules, cycles: int) -> tuple[EnterpriseFile, list[int], list[Any]]:
+    """Like `_missed_cycles`, with each cycle's referral released; the file, each cycle's
+    missed-at time, and every output."""
+    f, _ = _file(registered(), classified("orange", True, "2026-11-01 10:00"))
+    missed_at: list[int] = []
+    outs: list[Any] = []
+    for n in range(cycles):
+        for _step in range(2):
+            due = f.next_due()
+            f, got = decide_enterprise(f, clock_entry(f.id, due, "enterprise"), er, due)
+            outs += got
+        missed_at.append(due)
+        if "refer" in f.clocks:
+            f, got = decide_enterprise(f, clock_entry(f.id, f.clocks["refer"], "enterprise"), er,
+                                       f.clocks["refer"])
+            outs += got
+        f, got = decide_enterprise(f, _inspected_at(iso(due + 2 * DAY), iso(due + 2 * DAY), f"INS-R{n}"), er)
+        outs += got
+    return f, missed_at, outs
+
+
+def test_with_a_threshold_of_2_a_withdrawn_first_failure_withdraws_the_second_cycles_referral() -> None:
+    """Two missed cycles referred the lead department at the second. The first cycle's inspection,
+    done in time, then arrives: the department failed once, under the threshold, so the second
+    cycle's referral is withdrawn too; its failure stands."""
+    er = EnterpriseRules(replace(RULES, duty_failures=replace(RULES.duty_failures, threshold=2)),
+                         PLAN.coverage, PLAN.credit)
+    f, missed_at, outs = _missed_in_a_row(er, 2)
+    [referral] = [o for o in outs if o.event["type"] == "safety.referral.discipline"]
+    assert [m[4] for m in f.missed] == [None, "sent"]
+    arrived = missed_at[1] + 5 * DAY
+    f, got = decide_enterprise(f, _inspected_at(iso(missed_at[0] - DAY), iso(arrived)), er, arrived)
+    [withdrawal] = [o for o in got if o.event["type"] == "safety.referral.withdrawn"]
+    assert withdrawal.event["data"]["referral_id"] == referral.event["data"]["referral_id"]
+    assert "under the threshold of 2" in withdrawal.event["data"]["reason"]
+    actions = sorted(o.event["data"]["action"] for o in got if o.event["type"] == "safety.escalation.raised")
+    assert actions == ["failure_withdrawn", "referral_withdrawn"]
+    assert f.duty_fails == {"safety_bureau": 1} and [m[1] for m in f.missed] == [missed_at[1]]
+    assert f.missed[0][4] is None
+
+
+def test_with_a_threshold_of_2_a_withdrawn_first_failure_moves_the_referral_to_the_next() -> None:
+    """Three missed cycles: the second's referral sent, the third's held. The first cycle's
+    inspection arrives: the second cycle's failure is now the first and its referral is
+    withdrawn; the third's is the second, and its referral still goes."""
+    er = EnterpriseRules(replace(RULES, duty_failures=replace(RULES.duty_failures, threshold=2)),
+                         PLAN.coverage, PLAN.credit)
+    f, missed_at, _ = _missed_in_a_row(er, 2)
+    for _step in range(2):  # the third cycle runs out; its referral is held
+        due = f.next_due()
+        f, _ = decide_enterprise(f, clock_entry(f.id, due, "enterprise"), er, due)
+    assert [m[4] for m in f.missed] == [None, "sent", "held"]
+    f, got = decide_enterprise(f, _inspected_at(iso(missed_at[0] - DAY), iso(due + 3600)), er, due + 3600)
+    assert [o.event["type"] for o in got].count("safety.referral.withdrawn") == 1
+    assert [m[4] for m in f.missed] == [None, "held"] and f.duty_fails == {"safety_bureau": 2}
+    assert [o.event["type"] for o in _tick(f, due + DAY)] == ["safety.referral.discipline",
+                                                            "safety.escalation.raised"]
+
+
 def test_an_inspection_before_the_cycle_ends_starts_the_next_one() -> None:
     """Inspected a second before the 60 days ran out: nothing fires; the next cycle runs from it."""
     day = DAY
