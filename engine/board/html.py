@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import quote
 
 from engine.board import picture
+from engine.board.words import Words
 from engine.feeds.filters import LEVELS, TIERS
 from engine.reference.compiled import Reference
 
@@ -99,6 +100,7 @@ class Page:
         self.t = TEXT[self.lang]
         self.ref, self.csrf, self.scope_name, self.scope_text = reference, csrf, scope_name, scope_text
         self.towns: frozenset[str] | None = None  # the scope's towns, when it names some
+        self.w = Words(self.lang, reference)
 
     # --- names -------------------------------------------------------------------------------
 
@@ -177,7 +179,7 @@ class Page:
 
         return json.dumps({"tiers": TIER_NAMES[self.lang], "towns": {
             k: (v.name if self.lang == "zh" else k) for k, v in self.ref.towns.items()
-            if self.towns is None or k in self.towns},
+            if self.towns is None or k in self.towns}, "actions": self.w.all_actions(),
             "level": "级响应" if self.lang == "zh" else "Level"}, ensure_ascii=False)
 
     # --- sign-in -----------------------------------------------------------------------------
@@ -235,19 +237,20 @@ class Page:
 
     def summary(self, s: Mapping[str, Any]) -> str:
         t = self.t
-        overdue = "".join(f'<tr><td>{self.town(o["town"])}</td><td>{esc(o["sector"])}</td>'
+        overdue = "".join(f'<tr><td>{self.town(o["town"])}</td><td>{esc(self.w.sector(o["sector"]))}</td>'
                           f'<td>{o["count"]}</td></tr>' for o in s["overdue"])
         listed = "".join(f'<tr><td>{self.link("hazards", x["id"])}</td>'
                          f'<td>{esc(x["notice_no"])}</td><td>{esc(x["deadline"])}</td>'
                          f'<td class="{"late" if (x["days_left"] or 0) < 0 else ""}">'
                          f'{esc(x["days_left"])}</td></tr>' for x in s["listed"])
         referrals = "".join(f'<tr><td>{self.link("hazards", r["id"])}</td>'
-                            f'<td>{self.town(r["town"])}</td><td>{esc(", ".join(r["grounds"]))}</td></tr>'
+                            f'<td>{self.town(r["town"])}</td>'
+                            f'<td>{esc("; ".join(map(self.w.ground, r["grounds"])))}</td></tr>'
                             for r in s["referrals"])
         alerts = "".join(self._alert_row(a) for a in s["alerts"])
         hazards = "".join(
             f'<tr><td>{self.link("hazards", h["id"])}</td>'
-            f'<td>{esc(h.get("title"))}</td><td>{self.town(h.get("town"))}</td><td>{esc(h.get("sector"))}</td>'
+            f'<td>{esc(h.get("title"))}</td><td>{self.town(h.get("town"))}</td><td>{esc(self.w.sector(h.get("sector")))}</td>'
             f'<td>{self.tier(h.get("tier"))}</td><td>{self.state(h.get("status"))}</td>'
             f'<td>{esc(h.get("deadline"))}{" ⚠" if h.get("overdue") else ""}</td></tr>'
             for h in s["hazards"][:200])
@@ -272,7 +275,7 @@ class Page:
     def _alert_row(self, a: Mapping[str, Any]) -> str:
         t = self.t
         missed = set(a.get("missed_reports") or ())
-        clocks = "; ".join(f'{esc(c["name"])} {esc(c["due"])}' for c in a.get("clocks") or ())
+        clocks = "; ".join(f'{esc(self.w.clock(c["name"]))} {esc(c["due"])}' for c in a.get("clocks") or ())
         late = f' <strong class="late">{esc(t["missed"])}: {esc(", ".join(sorted(missed)))}</strong>' \
             if missed else ""
         holder = a.get("held_by") or (f'{t["post"]} {a["post"]}' if a.get("post") else None)
@@ -288,7 +291,7 @@ class Page:
         t = self.t
         if not towns:
             return f'<p>{esc(t["none"])}</p>'
-        head = "".join(f'<th scope="col">{esc(t["alerts_col"] if c == "alerts" else c)}</th>'
+        head = "".join(f'<th scope="col">{esc(t["alerts_col"] if c == "alerts" else self.w.sector(c))}</th>'
                        for c in columns)
         rows = []
         for town in towns:
@@ -351,8 +354,8 @@ class Page:
         if outputs is None:
             return f'<p class="error" role="status">{esc(t["outputs_unavailable"])}</p>'
         rows = "".join(
-            f'<tr><td>{esc(o.get("time"))}</td><td>{esc(o.get("type"))}</td>'
-            f'<td>{esc(o.get("action"))}</td>'
+            f'<tr><td>{esc(o.get("time"))}</td><td>{esc(self.w.output_type(o.get("type")))}</td>'
+            f'<td>{esc(self.w.action(o.get("action")))}</td>'
             f'<td>{self.tier(o.get("tier")) if o.get("tier") else esc(None)}</td>'
             f'<td><code>{esc(o.get("rule_id"))}</code></td><td>{esc(o.get("reason"))}</td></tr>'
             for o in outputs)
@@ -365,10 +368,12 @@ class Page:
     def hazard(self, h: Mapping[str, Any], outputs: list[Mapping[str, Any]] | None) -> str:
         t = self.t
         listed = h.get("listed") or {}
-        clocks = "".join(f'<li>{esc(c["name"])}: {esc(c["due"])}</li>' for c in h.get("clocks") or ())
+        clocks = "".join(f'<li>{esc(self.w.clock(c["name"]))}: {esc(c["due"])}</li>'
+                         for c in h.get("clocks") or ())
         facts = [("state", self.state(h.get("status"))), ("tier", self.tier(h.get("tier"))),
-                 ("grade", esc(h.get("grade"))), ("town", self.town(h.get("town"))),
-                 ("sector", esc(h.get("sector"))), ("lead", self.department(h.get("lead_department"))),
+                 ("grade", esc(self.w.grade(h.get("grade")))), ("town", self.town(h.get("town"))),
+                 ("sector", esc(self.w.sector(h.get("sector")))),
+                 ("lead", self.department(h.get("lead_department"))),
                  ("reported_at", esc(h.get("reported_at"))),
                  ("deadline", esc(h.get("deadline")) + (" ⚠" if h.get("overdue") else "")),
                  ("notice", esc(listed.get("notice_no")))]
@@ -383,18 +388,18 @@ class Page:
     def alert(self, a: Mapping[str, Any], outputs: list[Mapping[str, Any]] | None) -> str:
         t = self.t
         reports = "".join(
-            f'<tr><td>{esc(r["level"])}</td><td>{esc(r["demanded"])}</td><td>{esc(r["reported"])}</td>'
+            f'<tr><td>{esc(self.w.level(r["level"]))}</td><td>{esc(r["demanded"])}</td><td>{esc(r["reported"])}</td>'
             f'<td>{esc(t["missed"]) if r["level"] in (a.get("missed_reports") or ()) else ""}</td></tr>'
             for r in a.get("reports") or ())
         caps = "".join(f'<li>#{esc(c["sequence"])} {esc(c["msg_type"])} <code>{esc(c["identifier"])}</code> '
                        f'{esc(c["sent"])}</li>' for c in a.get("caps") or ())
         facts = [("state", self.state(a.get("status"))), ("level", self.level(a.get("response_level"))),
-                 ("grade", esc(a.get("grade"))), ("town", self.town(a.get("town"))),
+                 ("grade", esc(self.w.grade(a.get("grade")))), ("town", self.town(a.get("town"))),
                  ("opened", esc(a.get("opened_at"))), ("post", esc(a.get("post"))),
                  ("held_by", esc(a.get("held_by"))), ("handover", esc(a.get("handover_step")))]
         dl = "".join(f'<dt>{esc(t[k])}</dt><dd>{v}</dd>' for k, v in facts)
         body = (f'<p><a href="/board">← {esc(t["back"])}</a></p>'
-                f'<h2 id="subject">{esc(a["id"])} · {esc(a.get("alert_kind"))}</h2>'
+                f'<h2 id="subject">{esc(a["id"])} · {esc(self.w.alert_kind(a.get("alert_kind")))}</h2>'
                 f'<dl class="facts">{dl}</dl>'
                 f'<h3>{esc(t["reports"])}</h3><table><thead><tr><th scope="col">{esc(t["report_level"])}</th>'
                 f'<th scope="col">{esc(t["demanded"])}</th><th scope="col">{esc(t["reported"])}</th>'

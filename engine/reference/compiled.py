@@ -73,6 +73,7 @@ class SectorAssignment:
     joint: tuple[Department, ...]
     source: str
     co_lead: tuple[Department, ...] = ()
+    name: str | None = None  # the district's name of the sector (危险化学品), for people to read
     # Lead, co-leads, then joint in file order; precomputed because routing asks for it per event.
     departments: tuple[Department, ...] = field(init=False)
 

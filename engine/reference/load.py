@@ -111,6 +111,7 @@ def _compile(jur: JurisdictionFile, deps: DepartmentsFile, secs: SectorsFile,
             tuple(departments[dept] for dept in entry.joint),
             entry.source,
             tuple(departments[dept] for dept in entry.co_lead),
+            entry.name,
         )
 
     versions = {"jurisdiction": jur.version, "departments": deps.version, "sectors": secs.version}

@@ -98,6 +98,7 @@ class DepartmentsFile(_FileModel):
 class SectorEntry(_FileModel):
     """One sector's lead department, co-leads and joint departments."""
 
+    name: Text | None = None  # as the district says it (危险化学品); the board shows the id without it
     # Optional here only so that a missing lead gets the loader's own message
     # ("管行业必须管安全") rather than pydantic's generic "field required".
     lead: Id | None = None

@@ -206,6 +206,10 @@ def test_board_signs_in_updates_live_keeps_towns_apart_and_signs_out(
     # The board's stream has read lihaiwu's escalations and shown none of them.
     assert read_past_lihaiwu()
     assert all(s.startswith("AL-B-HX") for s in live_subjects(driver))
+    # Each escalation says what it does in the board's language: 启动应急响应, not response_activation.
+    lines = [li.text for li in driver.find_elements(By.CSS_SELECTOR, "#live li")]
+    assert any("启动应急响应" in line for line in lines), lines
+    assert not any("response_activation" in line for line in lines), lines
 
     # Lists, counts and the map hold only huxi's subjects; the numbers refreshed without a reload.
     wait("huxi's hazard in the list", lambda: "HZ-B-HX-1" in driver.find_element(By.ID, "hazards").text)

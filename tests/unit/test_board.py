@@ -14,14 +14,21 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from decide_fixtures import RULES
 
-from engine.board import picture
+from engine.alerts import load_alert_rules
+from engine.alerts.disaster import DAILY, FINAL, INITIAL
+from engine.board import picture, words
 from engine.board.html import Page
 from engine.board.session import COOKIE, SessionError, Sessions
 from engine.board.web import register, safe_next
+from engine.contract.outputs import OUTPUT_TYPES
+from engine.decide import clocks as hazard_clocks
 from engine.feeds.tokens import Scope, TokenStore, hash_token, mint
 from engine.http.server import Pages
+from engine.reference.models import SECTORS
+from engine.ruletest import run_file
 from engine.settings import Settings
 
+REPO = Path(__file__).resolve().parents[2]
 SECRET = b"s" * 32
 NOW = 1_800_000_000.0
 HUXI = Scope("huxi-office", towns=frozenset({"huxi"}))
@@ -172,6 +179,51 @@ def test_pages_escape_what_they_show() -> None:
     page = Page("en", RULES.reference, "csrf", "office")
     html = page.hazard({**hazard("<script>x</script>", "huxi"), "title": "<img src=x onerror=1>"}, [])
     assert "<script>x" not in html and "<img src=x" not in html and "&lt;script&gt;" in html
+
+
+def test_the_chinese_board_names_what_the_outputs_give_as_identifiers() -> None:
+    """Sectors, grades, clocks, actions, output types and referral grounds read in Chinese; the
+    English board shows the identifiers."""
+    view = {**hazard("HZ-9", "huxi", "orange"), "grade": "major",
+            "clocks": [{"name": "supervision", "due": "2027-01-10T23:59:59+08:00"}]}
+    outputs = [{"time": "2026-11-13T23:59:59+08:00", "type": "safety.escalation.raised",
+                "action": "supervision_letter", "tier": "orange", "rule_id": "ladder.orange", "reason": "r"}]
+    zh, en = Page("zh", RULES.reference, "c", "o").hazard(view, outputs), \
+        Page("en", RULES.reference, "c", "o").hazard(view, outputs)
+    for word in ("消防安全", "重大", "挂牌督办期限", "督办函", "升级"):
+        assert word in zh
+    for ident in ("fire_safety", "major", "supervision", "supervision_letter", "safety.escalation.raised"):
+        assert f">{ident}<" in en or f">{ident}:" in en
+    summary = picture.summary([{**view, "referrals": ["referral.duty_failures:fire_rescue",
+                                                      "referral.supervision_missed"]}], [], NOW)
+    grounds = "不履行安全监管职责（区消防救援大队）; 挂牌督办逾期未整改"
+    assert grounds in Page("zh", RULES.reference, "c", "o").summary(summary)
+    labels = json.loads(Page("zh", RULES.reference, "c", "o")._live_labels())
+    assert labels["actions"]["discipline_referral"] == "移送纪委监委"
+    assert json.loads(Page("en", RULES.reference, "c", "o")._live_labels())["actions"] == {}
+
+
+def test_every_identifier_the_shipped_rules_send_has_a_chinese_word() -> None:
+    """Each action, output type and grade the shipped rule tests send, each clock the cores run,
+    each sector of the contract and each accident report level has a word on the Chinese board:
+    a new one without a word would show as an identifier in a Chinese page."""
+    alert_rules = load_alert_rules(REPO / "rules", RULES.reference)
+    files = sorted((REPO / "rules" / "tests").glob("*.yaml")) + \
+        sorted((REPO / "rules" / "tests" / "alerts").glob("*.yaml"))
+    sent = [g.out.event for f in files for g in run_file(f, RULES, alert_rules).got if g.type != "cap"]
+    actions = {e["data"]["action"] for e in sent if "action" in e["data"]}
+    actions |= {a for step in RULES.ladder for a in step.actions if not a.startswith("propose:")}
+    actions |= {"coverage_missed", "duty_failure", "plan_behind"}  # the enterprise and plan cores'
+    assert len(actions) >= 13 and actions <= set(words.ACTIONS)
+    assert {e["type"] for e in sent} | set(OUTPUT_TYPES) <= set(words.TYPES)
+    grades = {e["data"].get("grade") for e in sent} - {None}
+    assert grades and grades <= set(words.GRADES)
+    clocks = set(hazard_clocks._FIRE) | {"handover", INITIAL, DAILY, FINAL} | {
+        f"report_{level.id}" for level in alert_rules.report_levels}
+    assert clocks <= set(words.CLOCKS)
+    assert {level.id for level in alert_rules.report_levels} <= set(words.LEVELS)
+    assert all(RULES.reference.sectors[s].name for s in SECTORS)
+    assert {g.rule_id for g in (RULES.duty_failures, RULES.supervision_missed)} <= set(words.GROUNDS)
 
 
 # --- the routes, on an aiohttp application without Kafka -----------------------------------

@@ -206,7 +206,7 @@ def test_unknown_key(tmp_path: Path) -> None:
     err = _error(_patched(tmp_path, "sectors.yaml", edit))
     assert str(err) == (
         "rules/reference/sectors.yaml: sectors.fire_safety.leed: "
-        "unknown key (allowed: lead, co_lead, joint, source)"
+        "unknown key (allowed: name, lead, co_lead, joint, source)"
     )
     assert (err.file, err.key) == ("rules/reference/sectors.yaml", "sectors.fire_safety.leed")
     assert isinstance(err, RulesError)

@@ -44,7 +44,7 @@
     if (page) { link.href = "/board/" + page + encodeURIComponent(d.subject_id || ""); }
     link.textContent = d.subject_id || "";
     li.appendChild(link);
-    li.appendChild(document.createTextNode(" · " + ((labels.towns || {})[d.town] || d.town || "") + " · " + (d.action || "")));
+    li.appendChild(document.createTextNode(" · " + ((labels.towns || {})[d.town] || d.town || "") + " · " + ((labels.actions || {})[d.action] || d.action || "")));
     li.appendChild(document.createElement("br"));
     li.appendChild(text("span", (event.time || "") + " · " + (d.rule_id || "") + " · " + (d.reason || ""), "meta"));
     // Newest first by the escalation's time: a resumed stream delivers partition by partition.
