@@ -15,7 +15,7 @@ from engine.kernel.ids import clock_id
 from engine.kernel.outputs import Out
 from engine.kernel.referral import hold, released, withdrawal
 from engine.kernel.targets import lead_department, resolve, resolve_all
-from engine.kernel.time import after, iso, local
+from engine.kernel.time import after, iso, latest, local
 from engine.ruleset.compiled import PROPOSE, Measure, ReferralGround, Rules, Span
 
 
@@ -85,17 +85,21 @@ def _duty_failure(h: Hazard, rules: Rules, due: int, dept: str | None, clock: st
     count = h.duty_fails[dept]
     h.failures.append([clock, since, due, dept])
     rule_id = _RULE[clock](rules)
+    until = _answerable(clock, since, due, rules)
+    doubt = "" if until == due else (
+        f"; the deadline is approximate (no holiday notice for its year): it may truly be as late as "
+        f"{iso(until)}, and a referral waits for that")
     outs = [emit.escalation(
         h, rules, rule_id=rule_id, action="notify", tier=rules.duty_tier, at=due,
         targets=resolve_all(rules.duty_targets, h, rules, failing=dept),
-        reason=f"{what}: the deadline {iso(due)} passed (不履行安全监管职责, failure {count})",
+        reason=f"{what}: the deadline {iso(due)} passed (不履行安全监管职责, failure {count}){doubt}",
         key=(due, dept), caused_by=[cause])]
     h.history.append([due, cause, f"duty failure {rule_id} by {dept} ({count})"])
     tag = _tag(rules, dept)
     if count >= rules.duty_failures.threshold and not _missed(h, tag):
         outs += _refer_or_hold(h, rules, due, tag, dept,
                                f"{dept} failed its duty on this hazard {count} times "
-                               f"(不履行安全监管职责), last: {what}", cause)
+                               f"(不履行安全监管职责), last: {what}", cause, until)
     return outs
 
 
@@ -117,15 +121,17 @@ def _tag(rules: Rules, failing: str | None) -> str:
 
 
 def _refer_or_hold(h: Hazard, rules: Rules, at: int, tag: str, failing: str | None, reason: str,
-                   cause: str) -> list[Out]:
+                   cause: str, until: int | None = None) -> list[Out]:
     """Refer at once, or, while the rules allow records time to arrive (`hold`), hold the referral
-    as [tag, missed at, failing department, reason, cause] until then (`_release`)."""
-    if hold(rules) is None:
+    as [tag, missed at, failing department, reason, cause] until then (`_release`). A deadline that
+    may truly fall as late as `until` (`_answerable`) counts as missed then."""
+    missed = at if until is None else until
+    if hold(rules) is None and missed <= at:
         h.referred.append(tag)
         return _refer(h, rules, at, tag, _ground(rules, failing), failing, reason, cause)
-    h.held.append([tag, at, failing, reason, cause])
+    h.held.append([tag, missed, failing, reason, cause])
     h.history.append([at, cause, f"referral {_ground(rules, failing).rule_id} held until "
-                                 f"{iso(released(at, rules))} for records dated before the deadline"])
+                                 f"{iso(released(missed, rules))} for records dated before the deadline"])
     return []
 
 
@@ -176,7 +182,7 @@ def answer(h: Hazard, rules: Rules, clock: str, done: int, eid: str, at: int) ->
     period holds `done` is withdrawn and said so to those the failure was escalated to; a referral
     it no longer supports is dropped while held, and withdrawn, to discipline inspection, once sent.
     """
-    hit = [f for f in h.failures if f[0] == clock and f[1] <= done <= f[2]]
+    hit = [f for f in h.failures if f[0] == clock and f[1] <= done <= _answerable(clock, f[1], f[2], rules)]
     if not hit:
         return []
     outs: list[Out] = []
@@ -366,3 +372,18 @@ _RULE: dict[str, Callable[[Rules], str]] = {
     "extension": lambda rules: f"{rules.supervision.rule_id}.extension",
     "supervision": lambda rules: rules.supervision_missed.rule_id,
 }
+
+# The span each department duty's deadline is counted by (the listed-supervision deadline is a date).
+_SPAN: dict[str, Callable[[Rules], Span]] = {
+    "verify": lambda rules: rules.verify.within,
+    "review": lambda rules: rules.review.within,
+    "extension": lambda rules: rules.supervision.extension_decide_within,
+}
+
+
+def _answerable(clock: str, since: int, due: int, rules: Rules) -> int:
+    """Until when a record of the duty of `clock` answers its failure at `due`: the deadline, or
+    where it counted working days through a year no holiday notice covers, the latest it could
+    truly fall (`latest`)."""
+    span = _SPAN.get(clock)
+    return due if span is None else latest(span(rules), since, due, rules)

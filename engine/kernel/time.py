@@ -125,6 +125,16 @@ def after(span: Span, start: int, rules: _Calendared) -> Due:
     return found
 
 
+def latest(span: Span, since: int, due: int, rules: _Calendared) -> int:
+    """The latest a deadline of `span` counted from `since`, due at `due` on the rules'
+    calendar, could truly fall: `due` itself, unless it counts working days through a year no
+    holiday notice covers (engine/ruleset/calendar.py `WorkCalendar.latest`). A duty failure
+    stays answerable, and its referral waits, until then."""
+    if span.unit != "working days":
+        return due
+    return int(rules.calendar.latest(utc(since), utc(due)).timestamp())
+
+
 def _due_cache(calendar: WorkCalendar) -> dict[tuple[int, str, int], Due]:
     """The cache of `calendar`'s due times (a new one when full), remembered as the last used."""
     global _LAST

@@ -113,6 +113,56 @@ class WorkCalendar:
         return count, approximate
 
 
+    def latest(self, start: datetime, due: datetime) -> datetime:
+        """The latest a working-day deadline counted from `start` could truly fall, `due` being
+        its count on this calendar.
+
+        Where no notice covers a year, the count takes every weekday but the statutory holidays
+        as working. Each year's notice also rests bridge days beside them (every year from 2012
+        to 2026, five to twelve weekdays, none more than four days from a statutory holiday), so
+        that count can end days before the notice's. Here each such weekday near a holiday
+        (`_doubtful`) counted before `due` may have been a day off: the deadline moves on by as
+        many days that are surely working. A referral is never sent before this (an early one
+        would blame a department for a deadline that had not passed); with every day known,
+        it is `due`.
+        """
+        day = start.astimezone(SHANGHAI).date()
+        last = due.astimezone(SHANGHAI).date()
+        doubtful = 0
+        while day < last:
+            day += timedelta(days=1)
+            doubtful += self._doubtful(day)
+        if not doubtful:
+            return due
+        while doubtful:
+            day += timedelta(days=1)
+            doubtful -= self.is_workday(day) and not self._doubtful(day)
+        return datetime.combine(day, time(23, 59, 59), SHANGHAI)
+
+    def _doubtful(self, day: date) -> bool:
+        """A weekday counted as working without a notice that the notice may rest (`latest`)."""
+        return not self.known(day) and self.is_workday(day) and day in _bridgeable(day.year)
+
+
+@lru_cache(maxsize=16)
+def _bridgeable(year: int) -> frozenset[date]:
+    """The days a notice for `year` may make days off besides the statutory holidays: within four
+    days of a holiday of two days or more (the Spring Festival, Labour Day, National Day) and two
+    of a single one. Measured against the notices of 2012-2026 (chinese-calendar): no bridge day
+    lay farther, except in 2020, when Labour Day had one statutory day and the notice rested five."""
+    days: set[date] = set()
+    for near in (year - 1, year, year + 1):
+        block: list[date] = []
+        for day in sorted(_statutory_rest(near)) + [date(near + 2, 1, 1)]:  # a sentinel ends the last
+            if block and (day - block[-1]).days > 1:
+                reach = timedelta(days=4 if len(block) >= 2 else 2)
+                first, end = block[0] - reach, block[-1] + reach
+                days.update(first + timedelta(days=i) for i in range((end - first).days + 1))
+                block = []
+            block.append(day)
+    return frozenset(d for d in days if d.year == year)
+
+
 def calendar_warnings(calendar: WorkCalendar, today: date) -> list[str]:
     """What `rules check` should warn about: this year, or from 1 November next year, not known exactly."""
     years = [today.year]

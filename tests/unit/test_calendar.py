@@ -7,10 +7,12 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import chinese_calendar
+import holidays
 import pytest
 
 from engine import cli
 from engine.reference import RulesFileError, load_reference
+from engine.ruleset import calendar as calendar_module
 from engine.ruleset import load_rules
 from engine.ruleset.calendar import SHANGHAI, WorkCalendar, calendar_warnings
 from engine.ruletest import cli as rules_cli
@@ -107,6 +109,65 @@ def test_deadline_across_spring_festival_2027(shipped: WorkCalendar) -> None:
     # 5–8 Feb are the festival, 9 and 10 Feb make up for its weekend days: 11, 12, 15 count.
     assert (d.at, d.approximate) == (_at("2027-02-15T23:59:59"), True)
     assert shipped.working_days_between(_at("2027-02-04T09:00:00"), _at("2027-02-15T09:00:00")) == (3, True)
+
+
+def test_the_latest_2027_spring_festival_deadline_allows_for_bridge_days(shipped: WorkCalendar) -> None:
+    """Counted to 15 February, the deadline may truly fall on the 17th: a notice may rest 11 and
+    12 February, beside the statutory days, as every notice since 2012 rested such days."""
+    start, due = _at("2027-02-04T09:00:00"), _at("2027-02-15T23:59:59")
+    assert shipped.latest(start, due) == _at("2027-02-17T23:59:59")
+
+
+def test_the_latest_deadline_is_the_deadline_where_the_days_are_known(shipped: WorkCalendar) -> None:
+    """Across the 2026 Spring Festival, and across 2027 far from any holiday, nothing is doubtful."""
+    for start, n in (("2026-02-12T09:00:00", 3), ("2026-09-28T09:00:00", 10), ("2027-03-09T09:00:00", 3)):
+        due = shipped.add_working_days(_at(start), n).at
+        assert shipped.latest(_at(start), due) == due
+
+
+class _Unnoticed(WorkCalendar):
+    """The calendar as it would have counted `year` before that year's notice: weekdays less the
+    statutory holidays (the days off the notice substituted, which the holidays package knows for
+    past years, left out), marked unknown."""
+
+    def __init__(self, year: int) -> None:
+        super().__init__()
+        self.year = year
+        self.rest = {d for d, name in holidays.country_holidays("CN", years=year).items()
+                     if not name.startswith("Day off (substituted")} | {date(year, 1, 1)}
+
+    def _lookup(self, day: date) -> tuple[bool, bool]:
+        if day.year == self.year:
+            return day.weekday() < 5 and day not in self.rest, False
+        return super()._lookup(day)
+
+
+@pytest.mark.parametrize("year", range(2021, 2027))
+def test_the_latest_deadline_is_never_before_the_notices_own(monkeypatch: pytest.MonkeyPatch,
+                                                              year: int) -> None:
+    """For each year from 2021 to 2026 counted as if its notice were not out yet, and every start
+    day of it to November, 3 and 10 working days end no later than `latest` says, by the notice as
+    chinese-calendar has it; the count without the allowance ends earlier for some."""
+    monkeypatch.setattr(calendar_module, "_statutory_rest", lambda y: frozenset(
+        {d for d, name in holidays.country_holidays("CN", years=y).items()
+         if not name.startswith("Day off (substituted")} | {date(y, 1, 1)}))
+    calendar_module._bridgeable.cache_clear()
+    try:
+        guess, early = _Unnoticed(year), 0
+        day = datetime(year, 1, 1, 9, tzinfo=SHANGHAI)
+        while day.month < 12:  # December's counts run into the next year, which chinese-calendar may not know
+            for n in (3, 10):
+                counted = guess.add_working_days(day, n).at
+                truth, end = day.date(), 0
+                while end < n:
+                    truth += timedelta(days=1)
+                    end += chinese_calendar.is_workday(truth)
+                assert guess.latest(day, counted).date() >= truth, (day, n)
+                early += counted.date() < truth
+            day += timedelta(days=1)
+        assert early > 0  # without the allowance, some referrals would have gone too early
+    finally:
+        calendar_module._bridgeable.cache_clear()
 
 
 # --- calendar.yaml over chinese-calendar ------------------------------------------------

@@ -280,3 +280,47 @@ def test_a_hazard_s_view_shows_its_referrals_sent_held_and_withdrawn() -> None:
     view = hazard_view(withdrawn, RULES, at("2026-11-09 10:00"))
     assert view["referrals"] == [] and view["referrals_held"] == []
     assert view["referrals_withdrawn"] == ["referral.duty_failures:fire_rescue"]
+
+
+# --- a deadline counted through a year without a holiday notice --------------------------------
+
+SF = "HZ-W-SF"
+
+
+def test_a_failure_on_an_approximate_deadline_is_referred_only_once_the_latest_deadline_passed() -> None:
+    """Reported on Thursday 4 February 2027: without the 2027 notice, 3 working days end on
+    15 February, but the notice may rest 11 and 12 February and move them to the 17th. The failure
+    is escalated on the 15th, saying so; the referral waits for the 17th and its day's hold."""
+    rp = feed([on_time(report(SF, "2027-02-04 09:00"))], until="2027-02-22 00:00")
+    [failure] = sent(rp, rule_id="duty.verify", action="notify")
+    assert failure["time"] == iso_end("2027-02-15")
+    said = f"it may truly be as late as {iso_end('2027-02-17')}, and a referral waits"
+    assert said in failure["data"]["reason"]
+    [referral] = sent(rp, "safety.referral.discipline")
+    assert referral["time"] == iso_end("2027-02-18")
+
+
+def test_a_verification_after_the_counted_but_before_the_latest_deadline_withdraws_the_failure() -> None:
+    """Verified on 16 February, which the notice may still make the second of three working days:
+    the failure is withdrawn when the record arrives, and nobody is referred."""
+    late = arriving(verify(SF, "2027-02-16 15:00"), "2027-02-17 10:00")
+    rp = feed([on_time(report(SF, "2027-02-04 09:00")), late], until="2027-02-22 00:00")
+    assert len(sent(rp, rule_id="duty.verify", action="failure_withdrawn")) == 1
+    assert sent(rp, "safety.referral.discipline") == []
+
+
+def test_without_late_arrival_an_approximate_deadline_still_holds_its_referral_to_the_latest() -> None:
+    rules = dataclasses.replace(RULES, late_after=None)
+    rp = feed([on_time(report(SF, "2027-02-04 09:00"))], rules=rules, until="2027-02-22 00:00")
+    [referral] = sent(rp, "safety.referral.discipline")
+    assert referral["time"] == iso_end("2027-02-17")
+    assert rp.states[SF].held == []
+
+
+def test_a_deadline_in_a_known_year_is_not_extended() -> None:
+    """2026 is known (the notice is typed in): the reason says nothing of approximation."""
+    rp = feed([reported()], until="2026-11-20 00:00")
+    [failure] = sent(rp, rule_id="duty.verify", action="notify")
+    assert "approximate" not in failure["data"]["reason"]
+    [referral] = sent(rp, "safety.referral.discipline")
+    assert referral["time"] == iso_end("2026-11-06")
