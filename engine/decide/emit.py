@@ -20,7 +20,7 @@ from engine.kernel.escalation import escalation as kernel_escalation
 from engine.kernel.escalation import escalation_id
 from engine.kernel.ids import output_id
 from engine.kernel.outputs import Out, envelope
-from engine.kernel.targets import RESPONDENT_KINDS, resolve, resolve_all
+from engine.kernel.targets import answerable, resolve, resolve_all
 from engine.kernel.time import iso
 from engine.ruleset.compiled import Measure, Rules
 
@@ -64,8 +64,9 @@ def referral(h: Hazard, rules: Rules, *, ground_id: str, code: str, reason: str,
              respondents: list[dict[str, Any]]) -> Out:
     """A referral to discipline inspection (抄报移送纪委监委) carrying the whole timeline."""
     rid = output_id("referral", h.id, ground_id)
-    # load_rules admits only public bodies as respondents; this keeps it so whatever a target resolves to.
-    respondents = [r for r in respondents if r["kind"] in RESPONDENT_KINDS]
+    # load_rules admits only public bodies as respondents; `answerable` keeps it so whatever a target
+    # resolves to, and names after each body the officials the reference says answer for it.
+    respondents = answerable(respondents, rules.reference)
     data = {"referral_id": rid, "subject_kind": "hazard", "subject_id": h.id,
             "respondents": [{k: r[k] for k in ("kind", "id", "name")} for r in respondents],
             "grounds": code, "reason": reason, "timeline": _timeline(h), "rules_version": rules.version}

@@ -32,7 +32,7 @@ from engine.kernel.escalation import escalation
 from engine.kernel.ids import output_id
 from engine.kernel.outputs import Out, envelope
 from engine.kernel.referral import hold, released, withdrawal
-from engine.kernel.targets import RESPONDENT_KINDS, department_unit, resolve, resolve_all
+from engine.kernel.targets import answerable, department_unit, resolve, resolve_all
 from engine.kernel.time import iso
 
 DAY = 86_400
@@ -232,8 +232,7 @@ def _refer(f: Any, er: EnterpriseRules, missed: list[Any], at: int) -> list[Out]
     base, due, dept, start, _ = missed
     rules, ground = er.rules, er.rules.duty_failures
     place = _place(f)
-    units = [u for u in resolve_all(ground.respondents, place, rules, failing=dept)
-             if u["kind"] in RESPONDENT_KINDS]
+    units = answerable(resolve_all(ground.respondents, place, rules, failing=dept), rules.reference)
     if not units:
         return []  # nobody public to answer for it: nothing to refer
     what = _what(f, er, base)
@@ -254,7 +253,8 @@ def _refer(f: Any, er: EnterpriseRules, missed: list[Any], at: int) -> list[Out]
             "respondents": [{k: u[k] for k in ("kind", "id", "name")} for u in units],
             "grounds": ground.code, "reason": reason, "timeline": timeline,
             "rules_version": rules.version}
-    targets = resolve(rules.referral_target, place, rules) + units
+    # Told as a hazard's referral is: discipline inspection and the bodies (its officials are named in it).
+    targets = resolve(rules.referral_target, place, rules) + [u for u in units if u["kind"] != "official"]
     eid = output_id("escalation", f.id, "coverage", "discipline_referral", base)
     esc = {"escalation_id": eid, "subject_kind": "enterprise", "subject_id": f.id,
            "action": "discipline_referral", "tier": "red", "targets": targets,

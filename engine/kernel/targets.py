@@ -68,6 +68,23 @@ def unique(units: Iterable[Unit]) -> list[Unit]:
     return out
 
 
+def answerable(units: Iterable[Unit], reference: Reference) -> list[Unit]:
+    """A referral's respondents: each public body, then the officials the reference names as
+    answering for it (contract section 4, v2: 纪委监委 hold officials to account); each once."""
+    def with_officials(unit: Unit) -> list[Unit]:
+        if unit["kind"] == "department":
+            body = reference.department(unit["id"])
+            officials = body.officials if body else ()
+        elif unit["kind"] == "town_government":
+            town = reference.towns.get(unit["id"])
+            officials = town.officials if town else ()
+        else:
+            officials = ()
+        return [unit] + [{"kind": "official", "id": o.id, "name": f"{unit['name'] or ''}{o.post} {o.name}"}
+                         for o in officials]
+    return unique(u for unit in units if unit["kind"] in RESPONDENT_KINDS for u in with_officials(unit))
+
+
 def resolve(target: str, h: Located, rules: Rules, failing: str | None = None) -> list[Unit]:
     """A rule's target name as units, through the jurisdiction tree and the sector map.
 

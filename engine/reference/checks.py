@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Container
 
 from engine.reference.errors import RulesFileError
-from engine.reference.models import SECTORS, JurisdictionFile, SectorsFile
+from engine.reference.models import SECTORS, DepartmentsFile, JurisdictionFile, SectorsFile
 
 
 def check_jurisdiction(jur: JurisdictionFile, shown: str, departments: Container[str]) -> None:
@@ -53,6 +53,24 @@ def check_jurisdiction(jur: JurisdictionFile, shown: str, departments: Container
                 f"{offices[town.safety_office]} (each town needs its own unit id)",
             )
         offices[town.safety_office] = town_id
+
+
+def check_officials(deps: DepartmentsFile, deps_shown: str, jur: JurisdictionFile, jur_shown: str) -> None:
+    """An official's id names one person: listed under several bodies (a deputy head answering
+    for two departments), it has the same name everywhere."""
+    seen: dict[str, tuple[str, str]] = {}
+    bodies = [(deps_shown, f"departments.{d}", e.officials) for d, e in deps.departments.items()] + \
+        [(jur_shown, f"towns.{t}", e.officials) for t, e in jur.towns.items()]
+    for shown, body, officials in bodies:
+        for i, official in enumerate(officials):
+            key = f"{body}.officials[{i}].id"
+            first = seen.setdefault(official.id, (official.name, f"{shown}: {key}"))
+            if first[0] != official.name:
+                raise RulesFileError(
+                    shown, key,
+                    f'official id "{official.id}" is already {first[0]} at {first[1]} '
+                    "(one id, one person: give this official an id of their own)",
+                )
 
 
 def check_sectors(sectors: SectorsFile, shown: str, departments: Container[str]) -> None:

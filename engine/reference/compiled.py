@@ -15,6 +15,15 @@ from engine.reference.notices import NO_NOTICES, HolidayNotices
 
 
 @dataclass(frozen=True, slots=True)
+class Official:
+    """An official who answers for a department's or a town government's safety supervision."""
+
+    id: str
+    name: str
+    post: str
+
+
+@dataclass(frozen=True, slots=True)
 class Department:
     """A district department (区直部门) that can lead or join a sector's supervision."""
 
@@ -22,6 +31,7 @@ class Department:
     name: str
     name_en: str
     level: Literal["district"]
+    officials: tuple[Official, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +64,7 @@ class Town:
     kind: Literal["street", "town"]
     safety_office: str
     communities: Mapping[str, Community] = field(compare=False)
+    officials: tuple[Official, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,12 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 from types import MappingProxyType
 
-from engine.reference.checks import check_jurisdiction, check_sectors
+from engine.reference.checks import check_jurisdiction, check_officials, check_sectors
 from engine.reference.compiled import (
     Community,
     Department,
     District,
     Grid,
+    Official,
     Reference,
     SectorAssignment,
     Town,
@@ -21,6 +22,7 @@ from engine.reference.models import (
     SECTORS,
     DepartmentsFile,
     JurisdictionFile,
+    OfficialEntry,
     SectorsFile,
 )
 from engine.reference.notices import NO_NOTICES, CalendarFile, HolidayNotices, compile_notices
@@ -71,17 +73,22 @@ def load_reference(rules_dir: Path) -> Reference:
 
     check_jurisdiction(jur, shown("jurisdiction.yaml"), deps.departments)
     check_sectors(secs, shown("sectors.yaml"), deps.departments)
+    check_officials(deps, shown("departments.yaml"), jur, shown("jurisdiction.yaml"))
     notices = NO_NOTICES
     if (ref_dir / CALENDAR_FILE).is_file():
         notices = compile_notices(read(CalendarFile, CALENDAR_FILE), shown(CALENDAR_FILE))
     return _compile(jur, deps, secs, notices)
 
 
+def _officials(entries: tuple[OfficialEntry, ...]) -> tuple[Official, ...]:
+    return tuple(Official(o.id, o.name, o.post) for o in entries)
+
+
 def _compile(jur: JurisdictionFile, deps: DepartmentsFile, secs: SectorsFile,
              notices: HolidayNotices) -> Reference:
     """Build the frozen runtime form from file models that have passed every check."""
     departments = {
-        dept_id: Department(dept_id, entry.name, entry.name_en, entry.level)
+        dept_id: Department(dept_id, entry.name, entry.name_en, entry.level, _officials(entry.officials))
         for dept_id, entry in deps.departments.items()
     }
     grids: dict[str, Grid] = {}
@@ -98,7 +105,8 @@ def _compile(jur: JurisdictionFile, deps: DepartmentsFile, secs: SectorsFile,
                 community_id, community.name, town_id, MappingProxyType(own)
             )
         towns[town_id] = Town(
-            town_id, town.name, town.kind, town.safety_office, MappingProxyType(communities)
+            town_id, town.name, town.kind, town.safety_office, MappingProxyType(communities),
+            _officials(town.officials),
         )
 
     sectors = {}

@@ -69,6 +69,8 @@ class TownEntry(_FileModel):
     kind: Literal["street", "town"]
     safety_office: Id
     communities: Annotated[dict[Id, CommunityEntry], Field(min_length=1)]
+    # Named in its government's referrals to discipline inspection after the town government.
+    officials: tuple[OfficialEntry, ...] = ()
 
 
 class JurisdictionFile(_FileModel):
@@ -80,12 +82,22 @@ class JurisdictionFile(_FileModel):
     towns: Annotated[dict[Id, TownEntry], Field(min_length=1)]
 
 
+class OfficialEntry(_FileModel):
+    """An official who answers for a body's safety supervision (e.g. 分管安全生产的负责人)."""
+
+    id: Id
+    name: Text
+    post: Text  # the post, as the body names it: 分管安全生产副局长
+
+
 class DepartmentEntry(_FileModel):
     """A district department (区直部门)."""
 
     name: Text
     name_en: Text
     level: Literal["district"]
+    # Named in its referrals to discipline inspection after the department (contract section 4, v2).
+    officials: tuple[OfficialEntry, ...] = ()
 
 
 class DepartmentsFile(_FileModel):

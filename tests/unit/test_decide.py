@@ -7,6 +7,7 @@ through the contract's validation. Dates are in 2026, which the holiday data cov
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 
 import pytest
 from decide_fixtures import (
@@ -14,6 +15,7 @@ from decide_fixtures import (
     RULES,
     at,
     complete,
+    edited_rules,
     end_of,
     entry_time,
     escalations,
@@ -38,6 +40,8 @@ from engine.contract.outputs import OUTPUT_TYPES
 from engine.decide.core import decide
 from engine.decide.replay import Replay, clock_entry
 from engine.decide.state import Hazard
+from engine.reference import RulesFileError
+from engine.ruleset import load_rules
 
 HZ = "HZ-1"
 MAJOR = "HZ-M"
@@ -497,6 +501,51 @@ def test_verification_in_time_raises_no_duty_failure() -> None:
     """A hazard verified within 3 working days raises no duty escalation."""
     rp = run(report(HZ, "2026-11-02 09:00"), verify(HZ, "2026-11-05 18:00"), until="2026-11-07 00:00")
     assert escalations(rp) == []
+
+
+def _with_officials(tmp_path: Path, brigade: str = "{id: fr-deputy, name: 王某, post: 分管安全生产副大队长}",
+                    street: str = "{id: lhw-deputy, name: 李某, post: 分管安全生产副主任}") -> Path:
+    """A copy of rules/ with an official answering for the fire brigade and one for 李海务街道."""
+    rules = edited_rules(tmp_path, "reference/departments.yaml", "    name: 区消防救援大队\n",
+                         f"    name: 区消防救援大队\n    officials:\n      - {brigade}\n")
+    path = rules / "reference" / "jurisdiction.yaml"
+    text = path.read_text(encoding="utf-8")
+    old = "    name: 李海务街道\n"
+    assert old in text
+    path.write_text(text.replace(old, f"{old}    officials:\n      - {street}\n", 1), encoding="utf-8")
+    return rules
+
+
+def test_a_referral_names_the_officials_the_reference_says_answer_for_each_body(tmp_path: Path) -> None:
+    """纪委监委 hold officials to account (contract section 4, v2): each respondent body is followed
+    by the officials who answer for it, when rules/reference names them; the escalation still
+    goes to the bodies."""
+    rp = Replay(load_rules(_with_officials(tmp_path)))
+    for entry in [*major_confirmed(), plan(MAJOR, "2026-03-04 09:00")]:
+        rp.advance_to(entry_time(entry))
+        rp.feed(entry, now=entry_time(entry))
+    rp.advance_to(at("2026-06-30 00:00"))
+    [ref] = events(rp, "safety.referral.discipline")
+    assert ref["data"]["respondents"] == [
+        {"kind": "town_government", "id": "lihaiwu", "name": "李海务街道办事处"},
+        {"kind": "official", "id": "lhw-deputy", "name": "李海务街道办事处分管安全生产副主任 李某"},
+        {"kind": "department", "id": "fire_rescue", "name": "区消防救援大队"},
+        {"kind": "official", "id": "fr-deputy", "name": "区消防救援大队分管安全生产副大队长 王某"}]
+    OUTPUT_TYPES["safety.referral.discipline"][1].model_validate(ref["data"])
+    [esc] = escalations(rp, rule_id="referral.supervision_missed")
+    assert target_ids(esc) == [DISCIPLINE, TOWN_GOV, FIRE]
+
+
+def test_one_official_id_names_one_person(tmp_path: Path) -> None:
+    """The same id under two bodies must be the same person, or the reference does not load."""
+    rules = _with_officials(tmp_path, "{id: deputy, name: 王某, post: 副大队长}",
+                            "{id: deputy, name: 李某, post: 副主任}")
+    with pytest.raises(RulesFileError) as caught:
+        load_rules(rules)
+    assert str(caught.value) == (
+        'rules/reference/jurisdiction.yaml: towns.lihaiwu.officials[0].id: official id "deputy" is '
+        "already 王某 at rules/reference/departments.yaml: departments.fire_rescue.officials[0].id "
+        "(one id, one person: give this official an id of their own)")
 
 
 def test_verify_duty_failure_escalates_and_refers_the_department_a_day_later() -> None:

@@ -38,6 +38,7 @@ from engine.enterprise.view import enterprise_place, enterprise_view
 from engine.intake.process import Record, decide_intake
 from engine.kernel.state import APPLIED, entry_hash
 from engine.plan.rules import load_plan
+from engine.ruleset import load_rules
 from engine.store import pack, unpack
 
 USCC = ENTERPRISE["uscc"]
@@ -715,6 +716,20 @@ def test_a_departments_missed_cycle_is_referred_to_discipline_inspection_like_a_
     assert told["tier"] == "red" and told["subject_kind"] == "enterprise"
     assert {t["id"] for t in told["targets"]} == {"discipline_inspection", "safety_bureau"}
     assert [o.id for o in _missed_cycles(COVERAGE, 1)] == [o.id for o in outs]  # a replay: the same ids
+
+
+def test_a_coverage_referral_names_the_officials_who_answer_for_the_department(tmp_path) -> None:
+    """As a hazard's referral does: the department, then its officials if the reference names them."""
+    rules = load_rules(edited_rules(tmp_path, "reference/departments.yaml", "    name: 区安监局\n",
+                                    "    name: 区安监局\n    officials:\n"
+                                    "      - {id: sb-deputy, name: 张某, post: 分管副局长}\n"))
+    outs = _missed_cycles(EnterpriseRules(rules, PLAN.coverage, PLAN.credit), 1)
+    [referral] = [o for o in outs if o.topic == "referrals.discipline"]
+    assert referral.event["data"]["respondents"] == [
+        {"kind": "department", "id": "safety_bureau", "name": "区安监局"},
+        {"kind": "official", "id": "sb-deputy", "name": "区安监局分管副局长 张某"}]
+    [told] = [o.event["data"] for o in outs if o.event["data"].get("action") == "discipline_referral"]
+    assert {t["kind"] for t in told["targets"]} == {"department"}
 
 
 def test_a_higher_referral_threshold_refers_only_the_repeated_miss() -> None:
