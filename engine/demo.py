@@ -332,6 +332,9 @@ def _line(event: dict[str, Any], seen: Counter[str]) -> str:
         review = "after legal review (法制审核)" if d["needs_legal_review"] else "no legal review needed"
         return _paint(f"{when}  ENFORCEMENT proposed against {d['enterprise']['name']}: {what} "
                       f"({d['hazard_id']}, {review}, due {d['due_at'][:10]})", "orange")
+    if event["type"] == "safety.enforcement.withdrawn":
+        seen["proposal withdrawn"] += 1
+        return f"{when}  ENFORCEMENT WITHDRAWN: {d['measure']} on {d['hazard_id']}: {d['reason']}"
     if event["type"] == "safety.referral.judicial":
         seen["judicial transfer"] += 1
         return _paint(f"{when}  TRANSFER to {d['recipient']['name']}: order {d['order_no']} on "

@@ -510,6 +510,10 @@ class EngineMetrics:
         self.proposals = Counter("hazard_enforcement_proposals_total",
                                  "Enforcement measures proposed against enterprises, by measure.",
                                  ["measure"], registry=registry)
+        self.proposals_withdrawn = Counter(
+            "hazard_enforcement_proposals_withdrawn_total", "Enforcement proposals withdrawn after they "
+            "were sent, by measure: a completion claimed before the step that proposed it reached the "
+            "engine late.", ["measure"], registry=registry)
         self.http_intake = HttpIntakeMetrics(registry)
         # The children the worker touches per record, looked up once (_Children).
         self._intake = _Children(self.intake_records)
@@ -517,6 +521,7 @@ class EngineMetrics:
         self._escalations = _Children(self.escalations)
         self._notices = _Children(self.notices)
         self._proposals = _Children(self.proposals)
+        self._proposals_withdrawn = _Children(self.proposals_withdrawn)
 
     def observe(self, stage: str, seconds: float) -> None:
         """Time taken to handle one record in `stage` (intake, decide)."""
@@ -544,6 +549,8 @@ class EngineMetrics:
             self.transfers.inc()
         elif kind == "safety.enforcement.proposed":
             self._proposals(event["data"]["measure"]).inc()
+        elif kind == "safety.enforcement.withdrawn":
+            self._proposals_withdrawn(event["data"]["measure"]).inc()
 
 
 class RuntimeGauges(Collector):

@@ -53,6 +53,7 @@ TYPES = {
     "safety.escalation.raised": "升级", "safety.supervision.listed": "挂牌督办",
     "safety.supervision.lifted": "解除挂牌督办", "safety.referral.discipline": "移送纪委监委",
     "safety.referral.withdrawn": "撤回移送", "safety.enforcement.proposed": "执法建议",
+    "safety.enforcement.withdrawn": "撤回执法建议",
     "safety.referral.judicial": "移送公安机关（行刑衔接）", "safety.notification.due": "法定通知",
     "safety.intake.rejected": "拒收", "safety.credit.proposed": "信用惩戒建议",
     "safety.inspection.published": "检查结果公示",

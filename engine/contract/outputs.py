@@ -175,6 +175,15 @@ class EnforcementProposed(Output):
     caused_by: list[str]
 
 
+class EnforcementWithdrawn(EnforcementProposed):
+    """Data of `safety.enforcement.withdrawn` (an extension of the contract, on enforcement.actions):
+    a proposal sent before a record showed its premise false, withdrawn (the enterprise claimed
+    the rectification complete before the step that proposed it, on an app that was offline).
+    `proposal_id` is the proposal's; `reason` says why."""
+
+    reason: str
+
+
 class CreditProposed(Output):
     """Data of `safety.credit.proposed`: the rules propose listing an enterprise as dishonest (失信).
 
@@ -321,6 +330,7 @@ OUTPUT_TYPES: dict[str, tuple[str, type[Output]]] = {
     "safety.referral.discipline": (REFERRALS_DISCIPLINE, DisciplineReferral),
     "safety.referral.withdrawn": (REFERRALS_DISCIPLINE, ReferralWithdrawn),
     "safety.enforcement.proposed": (ENFORCEMENT_ACTIONS, EnforcementProposed),
+    "safety.enforcement.withdrawn": (ENFORCEMENT_ACTIONS, EnforcementWithdrawn),
     "safety.referral.judicial": (REFERRALS_JUDICIAL, JudicialReferral),
     "safety.notification.due": (NOTIFICATIONS, NotificationDue),
     "safety.intake.rejected": (INTAKE_REJECTED, IntakeRejected),

@@ -264,7 +264,47 @@ def _ladder(h: Hazard, rules: Rules, due: int, cause: str) -> list[Out]:
     return outs
 
 
-def _propose(h: Hazard, rules: Rules, measure: Measure, rule_id: str, due: int, cause: str) -> list[Out]:
+def claimed(h: Hazard, rules: Rules, done: int, eid: str, at: int) -> list[Out]:
+    """A completion claim made at `done`, decided at `at`, takes back the ladder's steps that ran
+    after it.
+
+    Each step escalated because the rectification was not claimed complete by its time; an
+    enterprise's app offline past the deadline made that untrue. Each such step's recipients are
+    told (`failure_withdrawn`), each enforcement proposal it made is withdrawn
+    (`safety.enforcement.withdrawn`), and the tier falls back to the last step that stands. The
+    claim still awaits its review; a failed review starts a new ladder as ever.
+    """
+    if h.deadline is None:
+        return []
+    fired = [(i, after(rules.ladder[i].at, h.deadline, rules).at) for i in range(h.step)]
+    late = [(i, due) for i, due in fired if due > done]
+    if not late:
+        return []
+    outs: list[Out] = []
+    for i, due in late:
+        step = rules.ladder[i]
+        reason = (f"the completion claim {eid} of {iso(done)}, made before the step {step.rule_id} "
+                  f"of {iso(due)}, reached the engine after it")
+        outs.append(emit.escalation(
+            h, rules, rule_id=step.rule_id, action="failure_withdrawn", tier=step.tier, at=at,
+            targets=resolve_all(step.targets, h, rules),
+            reason=f"The escalation {step.rule_id} of {h.id} is withdrawn: {reason}",
+            key=(h.cycle, due), caused_by=[eid], due_at=h.deadline))
+        for action in step.actions:
+            if action.startswith(PROPOSE) and h.enterprise:
+                sent = _propose(h, rules, rules.enforcement[action.removeprefix(PROPOSE)], step.rule_id, due,
+                                clock_id(h.id, "ladder", due), record=False)
+                outs += [withdrawal(proposal, f"Enforcement proposal withdrawn: {reason}", at)
+                         for proposal in sent]
+    h.step = late[0][0]
+    h.tier = rules.ladder[h.step - 1].tier if h.step else None
+    h.history.append([at, eid, f"ladder steps {', '.join(rules.ladder[i].rule_id for i, _ in late)} "
+                               f"withdrawn: claimed complete on {iso(done)}"])
+    return outs
+
+
+def _propose(h: Hazard, rules: Rules, measure: Measure, rule_id: str, due: int, cause: str,
+             record: bool = True) -> list[Out]:
     """Propose an enforcement measure against the enterprise (安全生产法 art. 102 and others).
 
     A hazard in a public place names no enterprise: there is nobody to fine, so nothing is proposed.
@@ -272,7 +312,8 @@ def _propose(h: Hazard, rules: Rules, measure: Measure, rule_id: str, due: int, 
     if not h.enterprise:
         return []
     review = "after legal review (法制审核)" if measure.needs_legal_review else "no legal review first"
-    h.history.append([due, cause, f"proposed {measure.id} against {h.enterprise[0]}, {review}"])
+    if record:  # not when `claimed` builds it again to withdraw it
+        h.history.append([due, cause, f"proposed {measure.id} against {h.enterprise[0]}, {review}"])
     return [emit.enforcement_proposed(h, rules, measure, rule_id=rule_id, at=due,
                                       due_at=after(measure.due_within, due, rules).at,
                                       key=(h.cycle, due), caused_by=[cause])]

@@ -177,6 +177,10 @@ def _apply(f: EnterpriseFile, entry: dict[str, Any], at: int, rules: Any) -> lis
             f.proposals.sort(key=lambda p: (p[0], p[1]))
             del f.proposals[:-RECENT]
             _note(f, at, eid, f"enforcement proposal {proposal_id}: {measure} (hazard {d['id']})")
+    for proposal_id in d.get("withdrawn", []) if kind == LINK_TYPE else []:
+        # A completion claimed in time reached the engine after the step that proposed it.
+        f.proposals = [p for p in f.proposals if p[1] != proposal_id]
+        _note(f, at, eid, f"enforcement proposal {proposal_id} withdrawn (hazard {d['id']})")
     if what is not None:
         _note(f, at, eid, what)
     for out in outs:

@@ -22,6 +22,8 @@ from engine.kernel.ids import output_id
 from engine.kernel.outputs import Out
 from engine.kernel.targets import lead_department
 
+PROPOSED = "safety.enforcement.proposed"  # the rest on enforcement.actions withdraw one
+
 Decide = Callable[[Any, dict[str, Any]], tuple[Any, list[Out]]]
 
 
@@ -60,15 +62,19 @@ def with_hazard_links(decide: Decide, rules: Any) -> Decide:
         if after is None:
             return new, outs
         proposals = [[o.event["data"]["proposal_id"], o.event["data"]["measure"]]
-                     for o in outs if o.topic == ENFORCEMENT_ACTIONS]
+                     for o in outs if o.topic == ENFORCEMENT_ACTIONS and o.event["type"] == PROPOSED]
+        withdrawn = [o.event["data"]["proposal_id"] for o in outs
+                     if o.topic == ENFORCEMENT_ACTIONS and o.event["type"] != PROPOSED]
         lifted = ([entry["data"]["order_no"]] if entry.get("type") == "safety.enforcement.lifted"
                   else [])
-        if after == before and not proposals and not lifted:
+        if after == before and not proposals and not lifted and not withdrawn:
             return new, outs
         data = {"kind": "hazard", "id": new.id, "name": new.enterprise[1], **after,
                 "first": before is None, "proposals": proposals, "lifted": lifted,
                 "new_violations": after["violations"] - (before or {}).get("violations", 0),
                 "violated": [v for v in new.violations if v[2] not in seen]}
+        if withdrawn:  # only then, so that every other link is as it always was
+            data["withdrawn"] = withdrawn
         return new, [*outs, link_entry(new.enterprise[0], entry, data)]
 
     return decide_linked

@@ -7,18 +7,22 @@ deadline waits `hold` after it, the span the rules give an event to arrive
 (`duties.late_arrival.after` in rules/hazards.yaml), and a record dated by the
 deadline withdraws the failure whenever it comes: a held referral is not sent,
 and one sent already is withdrawn with `safety.referral.withdrawn` (`withdrawal`).
+An enforcement proposal against an enterprise whose premise a late record
+undoes (a completion claimed in time) is withdrawn the same way, with
+`safety.enforcement.withdrawn`.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from engine.contract.outputs import REFERRALS_DISCIPLINE
 from engine.kernel.ids import output_id
 from engine.kernel.outputs import Out, envelope
 from engine.kernel.time import after, epoch
 
-WITHDRAWN_TYPE = "safety.referral.withdrawn"
+# What withdraws each kind of output sent, and the name its ids are derived under.
+WITHDRAWN = {"safety.referral.discipline": ("safety.referral.withdrawn", "referral.withdrawn"),
+             "safety.enforcement.proposed": ("safety.enforcement.withdrawn", "enforcement.withdrawn")}
 
 
 def hold(rules: Any) -> Any | None:
@@ -42,11 +46,12 @@ def decided_at(entry: dict[str, Any], done: int, watermark: int) -> int:
     return max(done, watermark, done if arrival is None else epoch(arrival))
 
 
-def withdrawal(referral: Out, reason: str, at: int) -> Out:
-    """The withdrawal of `referral` (as it was sent): its data, with the referral's own id in
-    `referral_id` and `reason` saying why, as a `safety.referral.withdrawn` of an id of its own."""
-    event = referral.event
+def withdrawal(sent: Out, reason: str, at: int) -> Out:
+    """The withdrawal of `sent` (a referral or an enforcement proposal, as it was sent): its data,
+    with `reason` saying why, as a `safety.referral.withdrawn` or `safety.enforcement.withdrawn`
+    of an id of its own, on the same topic and key; the data keeps the withdrawn one's id
+    (`referral_id`, `proposal_id`)."""
+    event = sent.event
+    kind, name = WITHDRAWN[event["type"]]
     data: dict[str, Any] = {**event["data"], "reason": reason}
-    wid = output_id("referral.withdrawn", event["id"])
-    return Out(REFERRALS_DISCIPLINE, referral.key,
-               envelope(WITHDRAWN_TYPE, wid, event["subject"], at, data))
+    return Out(sent.topic, sent.key, envelope(kind, output_id(name, event["id"]), event["subject"], at, data))

@@ -43,7 +43,7 @@ def summary(event: dict[str, Any]) -> str:
         gist = f"{d.get('notice_no')}"
     elif kind == "referral.judicial":
         gist = f"{d.get('offence')} order {d.get('order_no')} to {show([d.get('recipient')])}"
-    elif kind == "enforcement.proposed":
+    elif kind in ("enforcement.proposed", "enforcement.withdrawn"):
         review = "legal review first" if d.get("needs_legal_review") else "no legal review"
         gist = f"{d.get('measure')} {(d.get('enterprise') or {}).get('uscc')} ({review}) {d.get('rule_id')}"
     else:

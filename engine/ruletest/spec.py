@@ -25,7 +25,8 @@ _SECONDS = {"w": 604800, "d": 86400, "h": 3600, "m": 60, "s": 1}
 # "cap" is a CAP 1.2 document on alerts.cap; its match keys are those of engine.ruletest.capview.
 OUTPUT_TYPES = ("safety.escalation.raised", "safety.supervision.listed",
                 "safety.supervision.lifted", "safety.referral.discipline", "safety.referral.withdrawn",
-                "safety.enforcement.proposed", "safety.referral.judicial", "safety.notification.due", "cap")
+                "safety.enforcement.proposed", "safety.enforcement.withdrawn", "safety.referral.judicial",
+                "safety.notification.due", "cap")
 STATUSES = ("orphan", "reported", "verified", "planned", "in_progress", "completed", "closed",
             "unfounded", "duplicate")
 ALERT_STATUSES = ("open", "acknowledged")  # and orphan, closed

@@ -205,6 +205,21 @@ def test_hazards_are_filed_under_their_enterprise_open_overdue_and_closed() -> N
     assert view["departments"] == ["fire_rescue", "safety_bureau"]
 
 
+def test_a_withdrawn_enforcement_proposal_leaves_the_enterprises_file() -> None:
+    """The fine proposed at the red step is filed; the completion claimed before it, arriving
+    after it, withdraws it, and the file keeps a line saying so instead."""
+    rp = _district(registered(), report("HZ-1", "2026-11-02 09:00"), verify("HZ-1", "2026-11-03 10:00"))
+    while (due := rp.state("hazard", "HZ-1").next_due()) is not None and due < at("2026-11-19 00:00"):
+        rp.feed(clock_entry("HZ-1", due))
+    [proposal] = [o.event["data"] for o in rp.outputs if o.event["type"] == "safety.enforcement.proposed"]
+    assert [p[1] for p in rp.state("enterprise", USCC).proposals] == [proposal["proposal_id"]]
+    rp.feed({**complete("HZ-1", "2026-11-09 10:00"), "arrived_at": "2026-11-20T10:00:00+08:00"})
+    f = rp.state("enterprise", USCC)
+    assert f.proposals == []
+    assert any(f"enforcement proposal {proposal['proposal_id']} withdrawn (hazard HZ-1)" in w
+               for _, _, w in f.recent)
+
+
 def test_events_before_the_registration_are_kept_and_linked_when_it_comes() -> None:
     """A hazard and an inspection of an unknown enterprise file it; the registration names it."""
     rp = _district(report("HZ-1", "2026-11-02 09:00"), verify("HZ-1", "2026-11-02 15:00"))

@@ -28,6 +28,7 @@ from decide_fixtures import (
 from test_decide import MAJOR, major_confirmed
 from test_late_arrival import arriving, feed
 
+from engine.contract.outputs import OUTPUT_TYPES
 from engine.decide.replay import Replay
 from engine.decide.state import Hazard
 from engine.feeds.views import hazard_view
@@ -187,7 +188,10 @@ def test_a_completion_claim_by_the_listed_deadline_drops_or_withdraws_the_superv
     assert sent(within, action="discipline_referral") == []
     h = within.states[MAJOR]
     assert h.failures == [] and h.held == [] and h.status() == "completed"
-    assert sent(within, action="failure_withdrawn") == []  # the failure was never escalated but as a referral
+    # The listed deadline's failure was never escalated but as a referral; the ladder's steps after
+    # the claim are taken back (test_a_claim_in_time_arriving_after_the_fine_was_proposed_...).
+    assert {e["data"]["rule_id"] for e in sent(within, action="failure_withdrawn")} <= {
+        "ladder.blue", "ladder.yellow"}
 
     after = feed(base + [arriving(complete(MAJOR, "2026-05-29 17:00"), "2026-06-05 10:00")],
                  until="2026-06-06 00:00")
@@ -324,3 +328,57 @@ def test_a_deadline_in_a_known_year_is_not_extended() -> None:
     assert "approximate" not in failure["data"]["reason"]
     [referral] = sent(rp, "safety.referral.discipline")
     assert referral["time"] == iso_end("2026-11-06")
+
+
+# --- an enterprise's completion claim made in time, recorded late ------------------------------
+
+LC = "HZ-W-LC"
+
+
+def _claimed_late(claimed: str = "2026-11-09 10:00", arrived: str = "2026-11-20 10:00",
+                  **report_kw) -> Replay:
+    """Confirmed on Tuesday 3 November (due at the end of the 10th); claimed complete at `claimed`,
+    reaching the engine at `arrived`."""
+    entries = [on_time(report(LC, "2026-11-02 09:00", **report_kw)), on_time(verify(LC, "2026-11-03 10:00")),
+               arriving(complete(LC, claimed), arrived)]
+    return feed(entries, until="2026-11-29 00:00")
+
+
+def test_a_claim_in_time_arriving_after_the_fine_was_proposed_withdraws_it_and_the_steps_after_it() -> None:
+    rp = _claimed_late()
+    [proposal] = sent(rp, "safety.enforcement.proposed")
+    [withdrawn] = sent(rp, "safety.enforcement.withdrawn")
+    OUTPUT_TYPES["safety.enforcement.withdrawn"][1].model_validate(withdrawn["data"])
+    assert withdrawn["data"]["proposal_id"] == proposal["data"]["proposal_id"] == proposal["id"]
+    assert withdrawn["id"] != proposal["id"] and withdrawn["time"] == "2026-11-20T10:00:00+08:00"
+    assert {k: v for k, v in withdrawn["data"].items() if k != "reason"} == proposal["data"]
+    assert "the completion claim" in withdrawn["data"]["reason"]
+    steps = [e["data"]["rule_id"] for e in sent(rp, action="failure_withdrawn")]
+    assert steps == ["ladder.yellow", "ladder.orange", "ladder.red"]  # not blue, sent before the claim
+    [red] = sent(rp, action="summon")
+    [red_back] = sent(rp, action="failure_withdrawn", rule_id="ladder.red")
+    assert red_back["data"]["targets"] == red["data"]["targets"]
+    h = rp.states[LC]
+    assert (h.step, h.tier, h.status()) == (1, "blue", "completed")
+    assert any(w.startswith("ladder steps ladder.yellow, ladder.orange, ladder.red withdrawn")
+               for _, _, w in h.history)
+    assert sum(w.startswith("proposed fine") for _, _, w in h.history) == 1  # not recorded again
+
+
+def test_a_claim_made_after_a_step_leaves_that_step_standing() -> None:
+    """Claimed on the 15th, after the orange letter (13th) and before the red summons (17th)."""
+    rp = _claimed_late(claimed="2026-11-15 10:00", arrived="2026-11-20 10:00")
+    assert [e["data"]["rule_id"] for e in sent(rp, action="failure_withdrawn")] == ["ladder.red"]
+    assert rp.states[LC].tier == "orange"
+
+
+def test_a_claim_after_every_step_withdraws_nothing() -> None:
+    rp = _claimed_late(claimed="2026-11-18 10:00", arrived="2026-11-20 10:00")
+    assert sent(rp, action="failure_withdrawn") == [] and sent(rp, "safety.enforcement.withdrawn") == []
+    assert rp.states[LC].tier == "red"
+
+
+def test_a_hazard_without_an_enterprise_has_no_proposal_to_withdraw() -> None:
+    rp = _claimed_late(enterprise=None)
+    assert sent(rp, "safety.enforcement.proposed") == sent(rp, "safety.enforcement.withdrawn") == []
+    assert len(sent(rp, action="failure_withdrawn")) == 3
