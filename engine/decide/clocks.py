@@ -377,6 +377,27 @@ def _plan(h: Hazard, rules: Rules, due: int, cause: str) -> list[Out]:
                f"{ls.plan_within} of notice {h.listed[0]}{late}", key=due, caused_by=[cause])]
 
 
+def planned(h: Hazard, rules: Rules, done: int, eid: str, at: int) -> list[Out]:
+    """A rectification plan filed at `done`, decided at `at`, takes back the escalation that no
+    plan had been filed, when it was filed by the plan's due time (an enterprise's app offline).
+    `plan_fired` then no longer stands, so a second such plan takes nothing back again."""
+    if not h.plan_fired or not h.listed:
+        return []
+    ls = rules.supervision
+    due = after(ls.plan_within, issued(h, rules), rules).at
+    if done > due:
+        return []
+    h.plan_fired = False
+    rule_id = f"{ls.rule_id}.plan"
+    h.history.append([at, eid, f"{rule_id} of {iso(due)} withdrawn: plan filed on {iso(done)}"])
+    return [emit.escalation(
+        h, rules, rule_id=rule_id, action="failure_withdrawn", tier=ls.plan_tier, at=at,
+        targets=resolve_all(ls.plan_targets, h, rules),
+        reason=f"The escalation {rule_id} of {iso(due)} on {h.id} is withdrawn: the rectification plan "
+               f"{eid} of {iso(done)}, filed by then, reached the engine after it",
+        key=due, caused_by=[eid])]
+
+
 def _supervision(h: Hazard, rules: Rules, due: int, cause: str) -> list[Out]:
     # A completion claim dated by the deadline that arrives later withdraws it (`answer`).
     h.failures.append(["supervision", h.listed[1], due, None])

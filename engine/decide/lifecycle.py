@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from engine.decide import emit
-from engine.decide.clocks import answer, claimed, list_hazard
+from engine.decide.clocks import answer, claimed, list_hazard, planned
 from engine.decide.state import Hazard
 from engine.intake.timeline import FINDING_TYPE
 from engine.kernel.apply import UnknownEntryType
@@ -94,6 +94,8 @@ def apply_event(h: Hazard, entry: Entry, at: int, rules: Rules) -> list[Out]:
     if h.step and h.completed_at == at and entry["type"] == "safety.rectification.completed":
         # A claim that stands, made before ladder steps that ran because no claim had come.
         outs += claimed(h, rules, at, eid, decided_at(entry, at, h.watermark))
+    if h.plan_fired and entry["type"] == "safety.rectification.planned":  # a plan filed in time, late
+        outs += planned(h, rules, at, eid, decided_at(entry, at, h.watermark))
     return outs
 
 

@@ -54,7 +54,7 @@ class Hazard(HistoryState):
     step: int = 0  # ladder steps fired in this cycle
     tier: str | None = None
     listed: list[Any] | None = None  # [notice_no, listed_at, deadline, active]
-    plan_fired: bool = False
+    plan_fired: bool = False  # the escalation that no plan was filed stands (a plan in time withdraws it)
     ext: list[Any] | None = None  # pending extension: [requested_at, requested_until, event id]
     early: list[Any] | None = None  # a decision that came before its request: [at, approved, new, id]
     verify_fails: int = 0

@@ -21,6 +21,7 @@ from decide_fixtures import (
     ext_decision,
     ext_request,
     iso_end,
+    plan,
     report,
     review,
     verify,
@@ -382,3 +383,25 @@ def test_a_hazard_without_an_enterprise_has_no_proposal_to_withdraw() -> None:
     rp = _claimed_late(enterprise=None)
     assert sent(rp, "safety.enforcement.proposed") == sent(rp, "safety.enforcement.withdrawn") == []
     assert len(sent(rp, action="failure_withdrawn")) == 3
+
+
+def test_a_plan_filed_in_time_arriving_after_its_escalation_withdraws_it() -> None:
+    """Listed on 3 March, the plan is due by the end of 6 March; filed on the 5th, it reaches the
+    engine on the 9th, after the escalation that no plan was filed."""
+    base = [on_time(e) for e in major_confirmed()]
+    rp = feed(base + [arriving(plan(MAJOR, "2026-03-05 09:00"), "2026-03-09 09:00")],
+              until="2026-03-20 00:00")
+    [missing] = sent(rp, rule_id="supervision.listed.plan", action="notify")
+    assert missing["time"] == iso_end("2026-03-06")
+    [withdrawn] = sent(rp, rule_id="supervision.listed.plan", action="failure_withdrawn")
+    assert withdrawn["time"] == "2026-03-09T09:00:00+08:00"
+    assert withdrawn["data"]["targets"] == missing["data"]["targets"]
+    assert not rp.states[MAJOR].plan_fired
+
+
+def test_a_plan_filed_after_its_due_time_withdraws_nothing() -> None:
+    base = [on_time(e) for e in major_confirmed()]
+    rp = feed(base + [arriving(plan(MAJOR, "2026-03-07 09:00"), "2026-03-09 09:00")],
+              until="2026-03-20 00:00")
+    assert sent(rp, rule_id="supervision.listed.plan", action="failure_withdrawn") == []
+    assert rp.states[MAJOR].plan_fired
