@@ -118,49 +118,59 @@ class WorkCalendar:
         its count on this calendar.
 
         Where no notice covers a year, the count takes every weekday but the statutory holidays
-        as working. Each year's notice also rests bridge days beside them (every year from 2012
-        to 2026, five to twelve weekdays, none more than four days from a statutory holiday), so
-        that count can end days before the notice's. Here each such weekday near a holiday
-        (`_doubtful`) counted before `due` may have been a day off: the deadline moves on by as
-        many days that are surely working. A referral is never sent before this (an early one
-        would blame a department for a deadline that had not passed); with every day known,
-        it is `due`.
+        as working. Each year's notice also rests bridge days beside them, so that count can end
+        days before the notice's. Measured against the notices of 2012-2026 (chinese-calendar):
+        every holiday had at most `BRIDGED` such weekdays, none more than `REACH` days from it.
+        So the deadline is the day by which the count, less up to `BRIDGED` weekdays near each
+        holiday it passed (`_bridgeable`), reaches what the count to `due` reached. A referral
+        is never sent before this (an early one would blame a department for a deadline that
+        had not passed); with every day known, it is `due`.
         """
         day = start.astimezone(SHANGHAI).date()
         last = due.astimezone(SHANGHAI).date()
-        doubtful = 0
+        wanted = 0
         while day < last:
             day += timedelta(days=1)
-            doubtful += self._doubtful(day)
-        if not doubtful:
-            return due
-        while doubtful:
+            wanted += self.is_workday(day)
+        day, counted = start.astimezone(SHANGHAI).date(), 0
+        doubted: dict[date, int] = {}  # holiday -> its weekdays counted that the notice may rest
+        while True:
             day += timedelta(days=1)
-            doubtful -= self.is_workday(day) and not self._doubtful(day)
-        return datetime.combine(day, time(23, 59, 59), SHANGHAI)
+            if not self.is_workday(day):
+                continue
+            counted += 1
+            near = None if self.known(day) else _bridgeable(day.year).get(day)
+            if near is not None:
+                doubted[near] = doubted.get(near, 0) + 1
+            if counted - sum(min(n, BRIDGED) for n in doubted.values()) >= wanted:
+                return due if day == last else datetime.combine(day, time(23, 59, 59), SHANGHAI)
 
-    def _doubtful(self, day: date) -> bool:
-        """A weekday counted as working without a notice that the notice may rest (`latest`)."""
-        return not self.known(day) and self.is_workday(day) and day in _bridgeable(day.year)
+
+# The most weekdays a notice has rested beside one holiday, and how far from it (2012-2026).
+BRIDGED, REACH = 2, 4
 
 
 @lru_cache(maxsize=16)
-def _bridgeable(year: int) -> frozenset[date]:
-    """The days a notice for `year` may make days off besides the statutory holidays: within four
-    days of a holiday of two days or more (the Spring Festival, Labour Day, National Day) and two
-    of a single one. Measured against the notices of 2012-2026 (chinese-calendar): no bridge day
-    lay farther, except in 2020, when Labour Day had one statutory day and the notice rested five."""
-    days: set[date] = set()
-    for near in (year - 1, year, year + 1):
-        block: list[date] = []
-        for day in sorted(_statutory_rest(near)) + [date(near + 2, 1, 1)]:  # a sentinel ends the last
-            if block and (day - block[-1]).days > 1:
-                reach = timedelta(days=4 if len(block) >= 2 else 2)
-                first, end = block[0] - reach, block[-1] + reach
-                days.update(first + timedelta(days=i) for i in range((end - first).days + 1))
-                block = []
-            block.append(day)
-    return frozenset(d for d in days if d.year == year)
+def _bridgeable(year: int) -> dict[date, date]:
+    """The days of `year` a notice may make days off besides the statutory holidays, each with
+    the first day of the holiday it would bridge to: within `REACH` days of it. Holidays
+    within three days of each other (a festival and its observed day across a weekend, the
+    Mid-Autumn Festival beside National Day) count as one, as they did in the measurement."""
+    near: dict[date, date] = {}
+    for around in (year - 1, year, year + 1):
+        blocks: list[list[date]] = []
+        for day in sorted(_statutory_rest(around)):
+            if blocks and (day - blocks[-1][-1]).days <= 3:
+                blocks[-1].append(day)
+            else:
+                blocks.append([day])
+        for block in blocks:
+            first = block[0] - timedelta(days=REACH)
+            for i in range((block[-1] - block[0]).days + 2 * REACH + 1):
+                day = first + timedelta(days=i)
+                if day.year == year:
+                    near.setdefault(day, block[0])
+    return near
 
 
 def calendar_warnings(calendar: WorkCalendar, today: date) -> list[str]:

@@ -142,10 +142,10 @@ class _Unnoticed(WorkCalendar):
         return super()._lookup(day)
 
 
-@pytest.mark.parametrize("year", range(2021, 2027))
+@pytest.mark.parametrize("year", range(2012, 2027))
 def test_the_latest_deadline_is_never_before_the_notices_own(monkeypatch: pytest.MonkeyPatch,
                                                               year: int) -> None:
-    """For each year from 2021 to 2026 counted as if its notice were not out yet, and every start
+    """For each year from 2012 to 2026 counted as if its notice were not out yet, and every start
     day of it to November, 3 and 10 working days end no later than `latest` says, by the notice as
     chinese-calendar has it; the count without the allowance ends earlier for some."""
     monkeypatch.setattr(calendar_module, "_statutory_rest", lambda y: frozenset(
