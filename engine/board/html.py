@@ -30,7 +30,7 @@ TEXT: dict[str, dict[str, str]] = {
         "open_hazards": "未销号隐患", "by_tier": "按等级", "by_state": "按状态",
         "overdue": "逾期未整改（按镇街、行业）", "listed": "挂牌督办", "days_left": "剩余天数",
         "deadline": "期限", "referrals": "移送", "alerts": "警情", "level": "响应级别",
-        "held_by": "处置单位/岗位", "clocks": "报告时限", "missed": "已超时",
+        "held_by": "处置单位/岗位", "clocks": "报告时限", "deadlines": "各项时限", "missed": "已超时",
         "hazards": "隐患", "id": "编号", "town": "镇街", "sector": "行业", "tier": "等级",
         "state": "状态", "count": "数量", "none": "无", "notice": "督办文号", "grounds": "事由",
         "grade": "级别", "lead": "牵头部门", "reported_at": "上报时间", "record": "处置记录",
@@ -57,7 +57,8 @@ TEXT: dict[str, dict[str, str]] = {
         "open_hazards": "Open hazards", "by_tier": "By tier", "by_state": "By state",
         "overdue": "Overdue rectifications (by town and sector)", "listed": "Listed supervision",
         "days_left": "Days left", "deadline": "Deadline", "referrals": "Referrals", "alerts": "Alerts",
-        "level": "Response level", "held_by": "Held by", "clocks": "Report clocks", "missed": "Missed",
+        "level": "Response level", "held_by": "Held by", "clocks": "Report clocks",
+        "deadlines": "Running clocks", "missed": "Missed",
         "hazards": "Hazards", "id": "Id", "town": "Town", "sector": "Sector", "tier": "Tier",
         "state": "State", "count": "Count", "none": "None", "notice": "Notice no.", "grounds": "Grounds",
         "grade": "Grade", "lead": "Lead department", "reported_at": "Reported", "record": "Record",
@@ -380,7 +381,7 @@ class Page:
         dl = "".join(f'<dt>{esc(t[k])}</dt><dd>{v}</dd>' for k, v in facts)
         body = (f'<p><a href="/board">← {esc(t["back"])}</a></p>'
                 f'<h2 id="subject">{esc(h["id"])} · {esc(h.get("title"))}</h2><dl class="facts">{dl}</dl>'
-                f'<h3>{esc(t["clocks"])}</h3><ul>{clocks or "<li>" + esc(t["none"]) + "</li>"}</ul>'
+                f'<h3>{esc(t["deadlines"])}</h3><ul>{clocks or "<li>" + esc(t["none"]) + "</li>"}</ul>'
                 f'<h3>{esc(t["record"])}</h3>{self._record(h.get("record") or [])}'
                 f'<h3>{esc(t["outputs"])}</h3>{self._outputs(outputs)}')
         return self.frame(h["id"], body, kind="detail")

@@ -190,7 +190,7 @@ def test_the_chinese_board_names_what_the_outputs_give_as_identifiers() -> None:
                 "action": "supervision_letter", "tier": "orange", "rule_id": "ladder.orange", "reason": "r"}]
     zh, en = Page("zh", RULES.reference, "c", "o").hazard(view, outputs), \
         Page("en", RULES.reference, "c", "o").hazard(view, outputs)
-    for word in ("消防安全", "重大", "挂牌督办期限", "督办函", "升级"):
+    for word in ("消防安全", "重大", "各项时限", "挂牌督办期限", "督办函", "升级"):
         assert word in zh
     for ident in ("fire_safety", "major", "supervision", "supervision_letter", "safety.escalation.raised"):
         assert f">{ident}<" in en or f">{ident}:" in en
