@@ -394,7 +394,9 @@ def _extension_request(h: Hazard, at: int, eid: str, d: ExtensionRequested,
     ls = rules.supervision
     if h.deadline is None:
         return "extension requested, but no deadline runs", []
-    left, _ = rules.calendar.working_days_between(utc(at), utc(h.deadline))
+    left, approximate = rules.calendar.working_days_between(utc(at), utc(h.deadline))
+    if approximate:  # no notice for the year: refused only if too late by its most working days
+        left = rules.calendar.most_working_days_between(utc(at), utc(h.deadline))
     if left >= ls.extension_request_before.n:
         h.ext, h.ext_fails = [at, epoch(d["requested_until"]), eid], 0
         what = f"extension requested until {d['requested_until']} ({left} working days left)"

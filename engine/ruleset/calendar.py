@@ -113,6 +113,25 @@ class WorkCalendar:
         return count, approximate
 
 
+    def most_working_days_between(self, start: datetime, end: datetime) -> int:
+        """`working_days_between`, counting as working the weekend days a notice may make working
+        days (调休) where no notice covers the year: measured against the notices of 2012-2026,
+        at most `BRIDGED` a holiday, within `MADE_UP_REACH` days of it. What an enterprise is
+        refused for too few working days left, it is refused only by this count."""
+        day = start.astimezone(SHANGHAI).date()
+        last = end.astimezone(SHANGHAI).date()
+        count = 0
+        made_up: dict[date, int] = {}  # holiday -> its weekend days counted as possibly worked
+        while day < last:
+            day += timedelta(days=1)
+            if self.is_workday(day):
+                count += 1
+            elif day.weekday() >= 5 and not self.known(day):
+                near = _bridgeable(day.year, MADE_UP_REACH).get(day)
+                if near is not None:
+                    made_up[near] = made_up.get(near, 0) + 1
+        return count + sum(min(n, BRIDGED) for n in made_up.values())
+
     def latest(self, start: datetime, due: datetime) -> datetime:
         """The latest a working-day deadline counted from `start` could truly fall, `due` being
         its count on this calendar.
@@ -146,14 +165,16 @@ class WorkCalendar:
                 return due if day == last else datetime.combine(day, time(23, 59, 59), SHANGHAI)
 
 
-# The most weekdays a notice has rested beside one holiday, and how far from it (2012-2026).
-BRIDGED, REACH = 2, 4
+# The most weekdays a notice has rested beside one holiday, and how far from it; and how far the
+# weekend days it made working days instead lay (at most `BRIDGED` a holiday too): 2012-2026.
+BRIDGED, REACH, MADE_UP_REACH = 2, 4, 10
 
 
 @lru_cache(maxsize=16)
-def _bridgeable(year: int) -> dict[date, date]:
-    """The days of `year` a notice may make days off besides the statutory holidays, each with
-    the first day of the holiday it would bridge to: within `REACH` days of it. Holidays
+def _bridgeable(year: int, reach: int = REACH) -> dict[date, date]:
+    """The days of `year` a notice may make days off besides the statutory holidays (or, with
+    `MADE_UP_REACH`, working days instead of a weekend), each with the first day of the holiday
+    concerned: within `reach` days of it. Holidays
     within three days of each other (a festival and its observed day across a weekend, the
     Mid-Autumn Festival beside National Day) count as one, as they did in the measurement."""
     near: dict[date, date] = {}
@@ -165,8 +186,8 @@ def _bridgeable(year: int) -> dict[date, date]:
             else:
                 blocks.append([day])
         for block in blocks:
-            first = block[0] - timedelta(days=REACH)
-            for i in range((block[-1] - block[0]).days + 2 * REACH + 1):
+            first = block[0] - timedelta(days=reach)
+            for i in range((block[-1] - block[0]).days + 2 * reach + 1):
                 day = first + timedelta(days=i)
                 if day.year == year:
                     near.setdefault(day, block[0])

@@ -170,6 +170,34 @@ def test_the_latest_deadline_is_never_before_the_notices_own(monkeypatch: pytest
         calendar_module._bridgeable.cache_clear()
 
 
+@pytest.mark.parametrize("year", range(2012, 2027))
+def test_the_most_working_days_left_are_never_fewer_than_the_notices(monkeypatch: pytest.MonkeyPatch,
+                                                                     year: int) -> None:
+    """Counted as if its notice were not out yet, no span of four or five weeks within `year` has
+    fewer working days by `most_working_days_between` than by the notice, as
+    chinese-calendar has it; the plain count has fewer for some (the weekends the notice worked)."""
+    monkeypatch.setattr(calendar_module, "_statutory_rest", lambda y: frozenset(
+        {d for d, name in holidays.country_holidays("CN", years=y).items()
+         if not name.startswith("Day off (substituted")} | {date(y, 1, 1)}))
+    calendar_module._bridgeable.cache_clear()
+    try:
+        guess, fewer = _Unnoticed(year), 0
+        worked = [0]  # working days of `year` up to and including each day of it, by the notice
+        for i in range((date(year + 1, 1, 1) - date(year, 1, 1)).days):
+            worked.append(worked[-1] + chinese_calendar.is_workday(date(year, 1, 1) + timedelta(days=i)))
+        day = datetime(year, 1, 1, 9, tzinfo=SHANGHAI)
+        while (day + timedelta(weeks=5)).year == year:  # chinese-calendar may not know the next
+            for weeks in (4, 5):
+                end = day + timedelta(weeks=weeks)
+                truth = worked[end.timetuple().tm_yday] - worked[day.timetuple().tm_yday]
+                assert guess.most_working_days_between(day, end) >= truth, (day, weeks)
+                fewer += guess.working_days_between(day, end)[0] < truth
+            day += timedelta(days=1)
+        assert fewer > 0
+    finally:
+        calendar_module._bridgeable.cache_clear()
+
+
 # --- calendar.yaml over chinese-calendar ------------------------------------------------
 
 

@@ -654,6 +654,22 @@ def test_extension_asked_too_late_is_refused_with_a_notice() -> None:
     assert outs == [] and h.deadline == end_of("2026-06-01")
 
 
+def test_an_extension_request_in_a_year_without_a_notice_is_refused_only_if_too_late_by_every_count() -> None:
+    """Due on 5 March 2027, asked on 3 February: Monday to Friday less the statutory holidays leaves
+    18 working days, but the 2027 notice may make up to two weekend days beside the Spring
+    Festival working days, as every notice since 2012 made at most two a holiday: 20. The request
+    is taken, not refused as too late."""
+    entries = [report("HZ-X27", "2027-01-04 09:00", grade="major", rectify_by="2027-03-05"),
+               verify("HZ-X27", "2027-01-05 10:00", grade="major"),
+               ext_request("HZ-X27", "2027-02-03 10:00", "2027-04-30")]
+    h, outs = step(entries)
+    refused = [e for e in outs_data(outs, "safety.escalation.raised")
+               if e["rule_id"] == "supervision.listed.extension"]
+    assert refused == []
+    assert h.ext is not None and h.ext[2] == entries[-1]["event_id"]
+    assert h.history[-1][2] == "extension requested until 2027-04-30 (20 working days left)"
+
+
 def test_undecided_extension_is_a_duty_failure_of_the_supervising_body() -> None:
     """A request undecided after 10 working days: a duty failure of the bureau, escalated and referred."""
     rp = run(*major_planned(), ext_request(MAJOR, "2026-04-01 10:00", "2026-07-31"),
