@@ -195,15 +195,17 @@ def _incident() -> list[Planned]:
 
 
 def _scenes() -> list[Planned]:
-    """Issue 14's scenes: a stop order violated and transferred, a drowning, a flood post A missed."""
+    """Issue 14's scenes: a stop order violated and transferred, a drowning, a flood post A missed;
+    and a completion claimed in time on an app that stayed offline past the fine it would have spared."""
     def event(type_: str, id_: str, at: str, subject: str, data: dict[str, Any],
-              source: str = "/apps/demo") -> Planned:
+              source: str = "/apps/demo", sent: str | None = None) -> Planned:
         when = datetime.fromisoformat(f"{at}:00+08:00")
         body = {"specversion": "1.0", "id": id_, "source": source, "type": type_,
                 "time": when.isoformat(), "subject": subject, "data": data}
-        return Planned(int(when.timestamp()), body)
+        return Planned(int(datetime.fromisoformat(f"{sent or at}:00+08:00").timestamp()), body)
 
     store, pond, flood = "HZ-20261130-0002", "AL-20261205-0001", "AL-20261210-0001"
+    exit_ = "HZ-20261201-0901"
     two = [{"id": "insp-021", "role": "inspector", "name": "Zhao Min"},
            {"id": "insp-034", "role": "inspector", "name": "Sun Hao"}]
     order = "度应急责停〔2026〕7"
@@ -234,6 +236,25 @@ def _scenes() -> list[Planned]:
                "figures": {"affected_population": 60, "direct_loss_cny": 80000}}, "/apps/info/io-0302"),
         event("safety.alert.closed", "sc-flood-4", "2026-12-11T09:00", flood,
               {"alert_id": flood, "note": "Water receded.", "by": {"id": "io-0302", "role": "info_officer"}}),
+        event("safety.hazard.reported", "sc-exit-1", "2026-12-01T09:00", exit_,
+              {"hazard_id": exit_, "title": "Fire exit locked",
+               "description": "The rear fire exit of the hall is chained shut.",
+               "sector": "crowded_places", "grade_claimed": "general", "found_via": "grid_patrol",
+               "location": {"town": "lihaiwu", "address": "No. 8 Binhe Road"},
+               "enterprise": {"uscc": "91371500MA3C4XK2N2", "name": "Shuicheng Logistics Co., Ltd."},
+               "reporter": grid}, "/apps/grid/LHW-03"),
+        event("safety.hazard.verified", "sc-exit-2", "2026-12-01T15:00", exit_,
+              {"hazard_id": exit_, "verdict": "confirmed", "grade": "general",
+               "by": {"id": "fr-007", "role": "inspector"}}, "/apps/office/fire"),
+        # Claimed on the 7th, a day before the deadline; the enterprise's app synced on the 16th,
+        # after the red step's fine proposal, which the engine then withdraws.
+        event("safety.rectification.completed", "sc-exit-3", "2026-12-07T17:00", exit_,
+              {"hazard_id": exit_, "note": "Chain removed, exit clear.", "evidence": ["exit.jpg"],
+               "by": {"id": "ent-sl-01", "role": "enterprise"}}, "/apps/enterprise/sl",
+              sent="2026-12-16T10:00"),
+        event("safety.rectification.reviewed", "sc-exit-4", "2026-12-17T10:00", exit_,
+              {"hazard_id": exit_, "outcome": "passed", "note": "Exit open, chain gone.",
+               "by": {"id": "insp-021", "role": "inspector"}}, "/apps/office/safety"),
     ]
 
 
@@ -270,7 +291,7 @@ async def _district_part(ns: Namespace, clock: ScaledTime, end: float) -> bool:
             and seen["fine proposal"] > 0 and seen["CAP invalid"] == 0 and seen["CAP valid"] >= 4
             and seen["judicial transfer"] > 0 and seen["utility stop notice proposal"] > 0
             and seen["non-production routing"] > 0 and seen["post B asked"] > 0
-            and seen["notification"] > 0)
+            and seen["notification"] > 0 and seen["proposal withdrawn"] > 0)
 
 
 async def _live_feed(ns: Namespace, end: float, clock: ScaledTime, seen: Counter[str]) -> None:
