@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -125,6 +126,23 @@ def test_the_latest_deadline_is_the_deadline_where_the_days_are_known(shipped: W
         assert shipped.latest(_at(start), due) == due
 
 
+def _statutory_only(year: int) -> frozenset[date]:
+    """The statutory holidays of `year` as the holidays package gives them, less the days off a
+    notice substituted (which it knows for past years): what the engine counts a year by before
+    its notice."""
+    return frozenset({d for d, name in holidays.country_holidays("CN", years=year).items()
+                      if not name.startswith("Day off (substituted")} | {date(year, 1, 1)})
+
+
+@pytest.fixture
+def unnoticed(monkeypatch: pytest.MonkeyPatch) -> Iterator[type[_Unnoticed]]:
+    """`_Unnoticed`, with the engine's bridge days measured from the statutory holidays only."""
+    monkeypatch.setattr(calendar_module, "_statutory_rest", _statutory_only)
+    calendar_module._bridgeable.cache_clear()
+    yield _Unnoticed
+    calendar_module._bridgeable.cache_clear()
+
+
 class _Unnoticed(WorkCalendar):
     """The calendar as it would have counted `year` before that year's notice: weekdays less the
     statutory holidays (the days off the notice substituted, which the holidays package knows for
@@ -133,8 +151,7 @@ class _Unnoticed(WorkCalendar):
     def __init__(self, year: int) -> None:
         super().__init__()
         self.year = year
-        self.rest = {d for d, name in holidays.country_holidays("CN", years=year).items()
-                     if not name.startswith("Day off (substituted")} | {date(year, 1, 1)}
+        self.rest = _statutory_only(year)
 
     def _lookup(self, day: date) -> tuple[bool, bool]:
         if day.year == self.year:
@@ -143,59 +160,44 @@ class _Unnoticed(WorkCalendar):
 
 
 @pytest.mark.parametrize("year", range(2012, 2027))
-def test_the_latest_deadline_is_never_before_the_notices_own(monkeypatch: pytest.MonkeyPatch,
-                                                              year: int) -> None:
+def test_the_latest_deadline_is_never_before_the_notices_own(unnoticed: type[_Unnoticed], year: int) -> None:
     """For each year from 2012 to 2026 counted as if its notice were not out yet, and every start
     day of it to November, 3 and 10 working days end no later than `latest` says, by the notice as
     chinese-calendar has it; the count without the allowance ends earlier for some."""
-    monkeypatch.setattr(calendar_module, "_statutory_rest", lambda y: frozenset(
-        {d for d, name in holidays.country_holidays("CN", years=y).items()
-         if not name.startswith("Day off (substituted")} | {date(y, 1, 1)}))
-    calendar_module._bridgeable.cache_clear()
-    try:
-        guess, early = _Unnoticed(year), 0
-        day = datetime(year, 1, 1, 9, tzinfo=SHANGHAI)
-        while day.month < 12:  # December's counts run into the next year, which chinese-calendar may not know
-            for n in (3, 10):
-                counted = guess.add_working_days(day, n).at
-                truth, end = day.date(), 0
-                while end < n:
-                    truth += timedelta(days=1)
-                    end += chinese_calendar.is_workday(truth)
-                assert guess.latest(day, counted).date() >= truth, (day, n)
-                early += counted.date() < truth
-            day += timedelta(days=1)
-        assert early > 0  # without the allowance, some referrals would have gone too early
-    finally:
-        calendar_module._bridgeable.cache_clear()
+    guess, early = unnoticed(year), 0
+    day = datetime(year, 1, 1, 9, tzinfo=SHANGHAI)
+    while day.month < 12:  # December's counts run into the next year, which chinese-calendar may not know
+        for n in (3, 10):
+            counted = guess.add_working_days(day, n).at
+            truth, end = day.date(), 0
+            while end < n:
+                truth += timedelta(days=1)
+                end += chinese_calendar.is_workday(truth)
+            assert guess.latest(day, counted).date() >= truth, (day, n)
+            early += counted.date() < truth
+        day += timedelta(days=1)
+    assert early > 0  # without the allowance, some referrals would have gone too early
 
 
 @pytest.mark.parametrize("year", range(2012, 2027))
-def test_the_most_working_days_left_are_never_fewer_than_the_notices(monkeypatch: pytest.MonkeyPatch,
+def test_the_most_working_days_left_are_never_fewer_than_the_notices(unnoticed: type[_Unnoticed],
                                                                      year: int) -> None:
     """Counted as if its notice were not out yet, no span of four or five weeks within `year` has
     fewer working days by `most_working_days_between` than by the notice, as
     chinese-calendar has it; the plain count has fewer for some (the weekends the notice worked)."""
-    monkeypatch.setattr(calendar_module, "_statutory_rest", lambda y: frozenset(
-        {d for d, name in holidays.country_holidays("CN", years=y).items()
-         if not name.startswith("Day off (substituted")} | {date(y, 1, 1)}))
-    calendar_module._bridgeable.cache_clear()
-    try:
-        guess, fewer = _Unnoticed(year), 0
-        worked = [0]  # working days of `year` up to and including each day of it, by the notice
-        for i in range((date(year + 1, 1, 1) - date(year, 1, 1)).days):
-            worked.append(worked[-1] + chinese_calendar.is_workday(date(year, 1, 1) + timedelta(days=i)))
-        day = datetime(year, 1, 1, 9, tzinfo=SHANGHAI)
-        while (day + timedelta(weeks=5)).year == year:  # chinese-calendar may not know the next
-            for weeks in (4, 5):
-                end = day + timedelta(weeks=weeks)
-                truth = worked[end.timetuple().tm_yday] - worked[day.timetuple().tm_yday]
-                assert guess.most_working_days_between(day, end) >= truth, (day, weeks)
-                fewer += guess.working_days_between(day, end)[0] < truth
-            day += timedelta(days=1)
-        assert fewer > 0
-    finally:
-        calendar_module._bridgeable.cache_clear()
+    guess, fewer = unnoticed(year), 0
+    worked = [0]  # working days of `year` up to and including each day of it, by the notice
+    for i in range((date(year + 1, 1, 1) - date(year, 1, 1)).days):
+        worked.append(worked[-1] + chinese_calendar.is_workday(date(year, 1, 1) + timedelta(days=i)))
+    day = datetime(year, 1, 1, 9, tzinfo=SHANGHAI)
+    while (day + timedelta(weeks=5)).year == year:  # chinese-calendar may not know the next
+        for weeks in (4, 5):
+            end = day + timedelta(weeks=weeks)
+            truth = worked[end.timetuple().tm_yday] - worked[day.timetuple().tm_yday]
+            assert guess.most_working_days_between(day, end) >= truth, (day, weeks)
+            fewer += guess.working_days_between(day, end)[0] < truth
+        day += timedelta(days=1)
+    assert fewer > 0
 
 
 # --- calendar.yaml over chinese-calendar ------------------------------------------------
