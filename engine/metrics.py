@@ -15,7 +15,7 @@ from collections import Counter as Tally
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, get_args
 
 from prometheus_client import (
     GC_COLLECTOR,
@@ -31,6 +31,7 @@ from prometheus_client.registry import Collector
 from prometheus_client.utils import floatToGoString
 
 from engine import codec
+from engine.contract.outputs import Measure
 from engine.decide.state import Hazard
 from engine.ruleset.calendar import SHANGHAI
 
@@ -522,6 +523,8 @@ class EngineMetrics:
         self._notices = _Children(self.notices)
         self._proposals = _Children(self.proposals)
         self._proposals_withdrawn = _Children(self.proposals_withdrawn)
+        for measure in get_args(Measure):  # exported at 0 from the start: a withdrawal is rare
+            self._proposals_withdrawn(measure)
 
     def observe(self, stage: str, seconds: float) -> None:
         """Time taken to handle one record in `stage` (intake, decide)."""
