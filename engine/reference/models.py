@@ -62,6 +62,14 @@ class CommunityEntry(_FileModel):
     grids: Annotated[dict[Id, GridEntry], Field(min_length=1)]
 
 
+class OfficialEntry(_FileModel):
+    """An official who answers for a body's safety supervision (e.g. 分管安全生产的负责人)."""
+
+    id: Id
+    name: Text
+    post: Text  # the post, as the body names it: 分管安全生产副局长
+
+
 class TownEntry(_FileModel):
     """A town (镇) or street (街道) with its safety office (安监站) and communities."""
 
@@ -80,14 +88,6 @@ class JurisdictionFile(_FileModel):
     sample: StrictBool = False
     district: DistrictEntry
     towns: Annotated[dict[Id, TownEntry], Field(min_length=1)]
-
-
-class OfficialEntry(_FileModel):
-    """An official who answers for a body's safety supervision (e.g. 分管安全生产的负责人)."""
-
-    id: Id
-    name: Text
-    post: Text  # the post, as the body names it: 分管安全生产副局长
 
 
 class DepartmentEntry(_FileModel):
