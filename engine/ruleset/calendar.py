@@ -112,7 +112,6 @@ class WorkCalendar:
             count += workday
         return count, approximate
 
-
     def most_working_days_between(self, start: datetime, end: datetime) -> int:
         """`working_days_between`, counting as working the weekend days a notice may make working
         days (调休) where no notice covers the year: measured against the notices of 2012-2026,
@@ -174,9 +173,9 @@ BRIDGED, REACH, MADE_UP_REACH = 2, 4, 10
 def _bridgeable(year: int, reach: int = REACH) -> dict[date, date]:
     """The days of `year` a notice may make days off besides the statutory holidays (or, with
     `MADE_UP_REACH`, working days instead of a weekend), each with the first day of the holiday
-    concerned: within `reach` days of it. Holidays
-    within three days of each other (a festival and its observed day across a weekend, the
-    Mid-Autumn Festival beside National Day) count as one, as they did in the measurement."""
+    concerned: within `reach` days of it. Holidays within three days of each other (a festival
+    and its observed day across a weekend, the Mid-Autumn Festival beside National Day) count
+    as one, as they did in the measurement."""
     near: dict[date, date] = {}
     for around in (year - 1, year, year + 1):
         blocks: list[list[date]] = []
