@@ -277,8 +277,8 @@ class Page:
         t = self.t
         missed = set(a.get("missed_reports") or ())
         clocks = "; ".join(f'{esc(self.w.clock(c["name"]))} {esc(c["due"])}' for c in a.get("clocks") or ())
-        late = f' <strong class="late">{esc(t["missed"])}: {esc(", ".join(sorted(missed)))}</strong>' \
-            if missed else ""
+        levels = ", ".join(str(self.w.level(level)) for level in sorted(missed))
+        late = f' <strong class="late">{esc(t["missed"])}: {esc(levels)}</strong>' if missed else ""
         holder = a.get("held_by") or (f'{t["post"]} {a["post"]}' if a.get("post") else None)
         return (f'<tr><td>{self.link("alerts", a["id"])}</td>'
                 f'<td>{self.town(a.get("town"))}</td><td>{self.level(a.get("response_level"))}</td>'

@@ -198,6 +198,8 @@ def test_the_chinese_board_names_what_the_outputs_give_as_identifiers() -> None:
                                                       "referral.supervision_missed"]}], [], NOW)
     grounds = "不履行安全监管职责（区消防救援大队）; 挂牌督办逾期未整改"
     assert grounds in Page("zh", RULES.reference, "c", "o").summary(summary)
+    late = {**alert("AL-9", "huxi"), "missed_reports": ["county"]}
+    assert "已超时: 区（县级）" in Page("zh", RULES.reference, "c", "o")._alert_row(late)
     labels = json.loads(Page("zh", RULES.reference, "c", "o")._live_labels())
     assert labels["actions"]["discipline_referral"] == "移送纪委监委"
     assert json.loads(Page("en", RULES.reference, "c", "o")._live_labels())["actions"] == {}
