@@ -14,15 +14,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from engine.contract.outputs import ENFORCEMENT_ACTIONS
 from engine.enterprise.core import LINK_TYPE
 from engine.intake.process import TIMELINE
 from engine.kernel.entries import with_cause
 from engine.kernel.ids import output_id
 from engine.kernel.outputs import Out
+from engine.kernel.referral import WITHDRAWN
 from engine.kernel.targets import lead_department
 
-PROPOSED = "safety.enforcement.proposed"  # the rest on enforcement.actions withdraw one
+PROPOSED = "safety.enforcement.proposed"
+PROPOSAL_WITHDRAWN = WITHDRAWN[PROPOSED][0]  # engine/kernel/referral.py: what withdraws a proposal
 
 Decide = Callable[[Any, dict[str, Any]], tuple[Any, list[Out]]]
 
@@ -62,9 +63,8 @@ def with_hazard_links(decide: Decide, rules: Any) -> Decide:
         if after is None:
             return new, outs
         proposals = [[o.event["data"]["proposal_id"], o.event["data"]["measure"]]
-                     for o in outs if o.topic == ENFORCEMENT_ACTIONS and o.event["type"] == PROPOSED]
-        withdrawn = [o.event["data"]["proposal_id"] for o in outs
-                     if o.topic == ENFORCEMENT_ACTIONS and o.event["type"] != PROPOSED]
+                     for o in outs if o.event["type"] == PROPOSED]
+        withdrawn = [o.event["data"]["proposal_id"] for o in outs if o.event["type"] == PROPOSAL_WITHDRAWN]
         lifted = ([entry["data"]["order_no"]] if entry.get("type") == "safety.enforcement.lifted"
                   else [])
         if after == before and not proposals and not lifted and not withdrawn:
