@@ -114,7 +114,8 @@ def asyncapi() -> dict[str, Any]:
                 "partitions": spec.partitions,
                 "topicConfiguration": {"cleanup.policy": [spec.cleanup_policy],
                                        "retention.ms": spec.retention_ms,
-                                       "max.message.bytes": spec.max_message_bytes},
+                                       "max.message.bytes": spec.max_message_bytes,
+                                       "message.timestamp.type": spec.timestamp_type},
                 "bindingVersion": _KAFKA_BINDING}},
         }
         if APP_ID in spec.name:

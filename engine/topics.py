@@ -19,12 +19,18 @@ class TopicsError(EngineError):
     """The declarations cannot be read, or the broker's topics differ from them."""
 
 
+# Who stamps a record's timestamp: its producer (CreateTime) or the broker as it appends it
+# (LogAppendTime). Intake topics take the broker's, the arrival a late record's duty clock counts from.
+_Stamp = Literal["CreateTime", "LogAppendTime"]
+
+
 class _FileDefaults(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     partitions: int = Field(ge=1)
     cleanup_policy: Literal["delete", "compact"]
     retention_ms: int = Field(ge=-1)
     max_message_bytes: int = Field(ge=1024)
+    timestamp_type: _Stamp = "CreateTime"
 
 
 class _FileTopic(BaseModel):
@@ -36,6 +42,7 @@ class _FileTopic(BaseModel):
     cleanup_policy: Literal["delete", "compact"] | None = None
     retention_ms: int | None = Field(default=None, ge=-1)
     max_message_bytes: int | None = Field(default=None, ge=1024)
+    timestamp_type: _Stamp | None = None
 
 
 class _File(BaseModel):
@@ -56,6 +63,7 @@ class TopicSpec:
     cleanup_policy: str
     retention_ms: int
     max_message_bytes: int
+    timestamp_type: str = "CreateTime"
 
     def configs(self, min_insync: int) -> dict[str, str]:
         """The topic-level settings that are declared, as Kafka names them."""
@@ -63,6 +71,7 @@ class TopicSpec:
             "cleanup.policy": self.cleanup_policy,
             "retention.ms": str(self.retention_ms),
             "max.message.bytes": str(self.max_message_bytes),
+            "message.timestamp.type": self.timestamp_type,
             "min.insync.replicas": str(min_insync),
         }
 
@@ -89,6 +98,7 @@ def load_topics(path: Path, app_id: str, prefix: str = "") -> tuple[TopicSpec, .
             cleanup_policy=t.cleanup_policy or d.cleanup_policy,
             retention_ms=d.retention_ms if t.retention_ms is None else t.retention_ms,
             max_message_bytes=t.max_message_bytes or d.max_message_bytes,
+            timestamp_type=t.timestamp_type or d.timestamp_type,
         )
         for t in parsed.topics
     )

@@ -2,8 +2,10 @@
 clock counts from the record's arrival, not from the report's own time (rules: duties.late_arrival).
 
 The worker's clock stands 20 days past the machine's, so both reports' deadlines have passed
-and their failures fire at once. Their records carry the broker's own timestamps (today), so
-nothing here is stamped by hand, and a record never sits outside the topics' retention.
+and their failures fire at once. The late report's record is stamped by its producer with the
+report's own time, as a gateway forwarding an offline app's events might: the intake topics are
+stamped by the broker as it appends (LogAppendTime, topics/topics.yaml), so its arrival is still
+today, and a record never sits outside the topics' retention.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from engine.harness import Namespace, Worker, produce, read_all, wait_drained
 from engine.kernel.time import after, epoch, iso
 from engine.ruleset import load_rules
 from engine.ruleset.calendar import SHANGHAI
+from engine.tools.kafka import producer
 
 pytestmark = pytest.mark.broker
 
@@ -43,8 +46,7 @@ def test_a_report_five_days_late_is_counted_from_its_arrival(namespace: Namespac
     prompt = _report("HZ-LATE-E2E-2", "late-e2e-2", today - timedelta(hours=1))
     try:
         worker.wait_ready()
-        asyncio.run(produce(namespace.bootstrap, namespace.topic("hazard.reports"),
-                            [(e["subject"].encode(), json.dumps(e).encode()) for e in (late, prompt)]))
+        asyncio.run(_stamped(namespace, [(e, epoch(e["time"]) * 1000) for e in (late, prompt)]))
         asyncio.run(wait_drained(namespace, idle_timeout=120, alive=worker.alive))
         failures = {e["subject"]: e["data"] for e in map(json.loads, (r.value for r in asyncio.run(read_all(
             namespace.bootstrap, namespace.topic("escalations"), expect=2,
@@ -54,7 +56,7 @@ def test_a_report_five_days_late_is_counted_from_its_arrival(namespace: Namespac
         worker.stop()
 
     [(_, entry)] = entries(timeline, late)
-    arrived = epoch(entry["arrived_at"])  # the broker's timestamp of the record
+    arrived = epoch(entry["arrived_at"])  # the broker's timestamp of the record, not its producer's
     assert abs(arrived - today.timestamp()) < 600
     due = after(rules.verify.within, arrived, rules).at
     assert failures["HZ-LATE-E2E-1"]["reason"].startswith(
@@ -64,6 +66,14 @@ def test_a_report_five_days_late_is_counted_from_its_arrival(namespace: Namespac
     on_time = after(rules.verify.within, epoch(prompt["time"]), rules).at
     assert failures["HZ-LATE-E2E-2"]["reason"].startswith(
         f"HZ-LATE-E2E-2 was not verified within 3 working days: the deadline {iso(on_time)} passed")
+
+
+async def _stamped(namespace: Namespace, events: list[tuple[dict[str, Any], int]]) -> None:
+    """Each event on hazard.reports, its record's timestamp set by the producer to the given ms."""
+    async with producer(namespace.bootstrap) as prod:
+        sent = [await prod.send(namespace.topic("hazard.reports"), json.dumps(e).encode(),
+                                key=e["subject"].encode(), timestamp_ms=ms) for e, ms in events]
+        await asyncio.gather(*sent)
 
 
 def _verified(hazard_id: str, event_id: str, at: datetime) -> dict[str, Any]:

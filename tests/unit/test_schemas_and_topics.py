@@ -52,6 +52,16 @@ def test_every_contract_topic_is_declared_with_one_intake_partition_count() -> N
     assert {e.topic for e in EVENT_TYPES.values()} == set(INTAKE_TOPICS)
 
 
+def test_intake_records_are_stamped_by_the_broker() -> None:
+    """A late event's department clock counts from its arrival: on the intake topics that is the
+    broker's append time, not a time its producer may have copied from the event; the engine's
+    own topics keep their producer's stamp (the worker's clock, replayed the same)."""
+    specs = load_topics(REPO / "topics" / "topics.yaml", "app")
+    stamps = {s.name: s.configs(1)["message.timestamp.type"] for s in specs}
+    assert {stamps[t] for t in INTAKE_TOPICS} == {"LogAppendTime"}
+    assert {stamp for name, stamp in stamps.items() if name not in INTAKE_TOPICS} == {"CreateTime"}
+
+
 def test_every_topic_takes_a_whole_record_batch_of_the_producer() -> None:
     """The worker's producer fills record batches up to BATCH_BYTES: a topic whose records may be
     smaller would refuse a whole batch (and the worker would send it again for ever)."""
