@@ -1,9 +1,10 @@
 """Latency from a field app's send to the engine's output, joined record by record.
 
-The clock starts at the intake record's produce timestamp (Kafka CreateTime,
-stamped when the publisher hands it to its producer) and stops at the output
-record's produce timestamp, stamped by the worker. Both clocks are this
-machine's, so no skew enters.
+The clock starts at the intake record's timestamp, which the broker sets as it
+appends the record (the intake topics are LogAppendTime; before 2026-12-04 the
+publisher's producer stamped it, up to its 5 ms linger earlier), and stops at
+the output record's produce timestamp, stamped by the worker. Both clocks are
+this machine's, so no skew enters.
 
 - Intake (rung 3): the output is the event's timeline entry, found by the
   entry's `origin` {topic, partition, offset}; an inspection writes two entries

@@ -145,8 +145,9 @@ async def paced(bootstrap: str, prefix: str, items: list[Item], rate: float,
                 tick: float = 0.005) -> tuple[float, float]:
     """Send the items at `rate` per second; return the wall-clock start and end (epoch seconds).
 
-    Each record is stamped when it is handed to the producer (CreateTime), so
-    the latency the ladder measures starts at the moment a field app sends.
+    Each record is stamped by the broker as it is appended (the intake topics
+    are LogAppendTime), so the latency the ladder measures starts when the
+    event reaches the broker, as the engine's duty clocks do.
     """
     async with producer(bootstrap) as prod:
         futures = []
