@@ -772,9 +772,10 @@ class Runtime:
 
         Value, headers and timestamp are the record's own, so the copy is the event the field
         app sent, keyed as the contract asks; on an intake topic stamped by the broker
-        (LogAppendTime) the copy's timestamp is when it is appended, at or after the record's. The copy has a key, so it is never forwarded
-        again. Like every send, it is acknowledged before this record's position is committed;
-        a copy sent again after a crash is a duplicate on the subject's partition.
+        (LogAppendTime) the copy's timestamp is when it is appended, at or after the record's.
+        The copy has a key, so it is never forwarded again. Like every send, it is acknowledged
+        before this record's position is committed; a copy sent again after a crash is a
+        duplicate on the subject's partition.
         """
         sends.append(Send(rec.topic, subject.encode("utf-8"), rec.value, None,
                           tuple(rec.headers or ()), rec.timestamp))
