@@ -370,31 +370,41 @@ def _plan(h: Hazard, rules: Rules, due: int, cause: str) -> list[Out]:
     start = issued(h, rules)
     late = f", issued on {iso(start)} once its report and confirmation had reached the engine" \
         if start != h.listed[1] else ""
+    until = latest(ls.plan_within, start, due, rules)
+    doubt = "" if until == due else (
+        f"; the due time {iso(due)} is approximate (no holiday notice for its year): it may truly be "
+        f"as late as {iso(until)}, and a plan filed by then takes this back")
     return [emit.escalation(
         h, rules, rule_id=f"{ls.rule_id}.plan", action="notify", tier=ls.plan_tier, at=due,
         targets=resolve_all(ls.plan_targets, h, rules),
         reason=f"No rectification plan (整改方案) filed for listed hazard {h.id} within "
-               f"{ls.plan_within} of notice {h.listed[0]}{late}", key=due, caused_by=[cause])]
+               f"{ls.plan_within} of notice {h.listed[0]}{late}{doubt}", key=due, caused_by=[cause])]
 
 
 def planned(h: Hazard, rules: Rules, done: int, eid: str, at: int) -> list[Out]:
     """A rectification plan filed at `done`, decided at `at`, takes back the escalation that no
-    plan had been filed, when it was filed by the plan's due time (an enterprise's app offline).
-    `plan_fired` then no longer stands, so a second such plan takes nothing back again."""
+    plan had been filed, when it was filed by the plan's due time (an enterprise's app offline),
+    or, where that time counted working days through a year no holiday notice covers, by the
+    latest it could truly fall. `plan_fired` then no longer stands, so a second such plan takes
+    nothing back again."""
     if not h.plan_fired or not h.listed:
         return []
     ls = rules.supervision
-    due = after(ls.plan_within, issued(h, rules), rules).at
-    if done > due:
+    start = issued(h, rules)
+    due = after(ls.plan_within, start, rules).at
+    until = latest(ls.plan_within, start, due, rules)
+    if done > until:
         return []
     h.plan_fired = False
     rule_id = f"{ls.rule_id}.plan"
     h.history.append([at, eid, f"{rule_id} of {iso(due)} withdrawn: plan filed on {iso(done)}"])
+    when = "filed by then" if done <= due else \
+        f"filed by {iso(until)}, the latest that approximate due time could truly fall"
     return [emit.escalation(
         h, rules, rule_id=rule_id, action="failure_withdrawn", tier=ls.plan_tier, at=at,
         targets=resolve_all(ls.plan_targets, h, rules),
         reason=f"The escalation {rule_id} of {iso(due)} on {h.id} is withdrawn: the rectification plan "
-               f"{eid} of {iso(done)}, filed by then, reached the engine after it",
+               f"{eid} of {iso(done)}, {when}, reached the engine after it",
         key=due, caused_by=[eid])]
 
 

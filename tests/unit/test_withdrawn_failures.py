@@ -405,3 +405,34 @@ def test_a_plan_filed_after_its_due_time_withdraws_nothing() -> None:
               until="2026-03-20 00:00")
     assert sent(rp, rule_id="supervision.listed.plan", action="failure_withdrawn") == []
     assert rp.states[MAJOR].plan_fired
+
+
+def _listed_before_spring_festival_2027() -> list[dict]:
+    """A major hazard confirmed, and so listed, on Thursday 4 February 2027: counted without the
+    2027 notice its plan is due by the end of 15 February, but the notice may move that to the 17th."""
+    return [on_time(report(SF, "2027-02-03 09:00", grade="major")),
+            on_time(verify(SF, "2027-02-04 10:00", grade="major"))]
+
+
+def test_a_missing_plan_on_an_approximate_due_time_says_how_late_it_may_truly_be() -> None:
+    rp = feed(_listed_before_spring_festival_2027(), until="2027-02-22 00:00")
+    [missing] = sent(rp, rule_id="supervision.listed.plan", action="notify")
+    assert missing["time"] == iso_end("2027-02-15")
+    assert (f"it may truly be as late as {iso_end('2027-02-17')}, and a plan filed by then takes this "
+            "back") in missing["data"]["reason"]
+
+
+def test_a_plan_after_the_counted_but_before_the_latest_due_time_withdraws_its_escalation() -> None:
+    rp = feed(_listed_before_spring_festival_2027() + [on_time(plan(SF, "2027-02-16 15:00"))],
+              until="2027-02-22 00:00")
+    [withdrawn] = sent(rp, rule_id="supervision.listed.plan", action="failure_withdrawn")
+    assert withdrawn["time"] == "2027-02-16T15:00:00+08:00"
+    assert f"filed by {iso_end('2027-02-17')}, the latest" in withdrawn["data"]["reason"]
+    assert not rp.states[SF].plan_fired
+
+
+def test_a_plan_after_the_latest_due_time_withdraws_nothing() -> None:
+    rp = feed(_listed_before_spring_festival_2027() + [on_time(plan(SF, "2027-02-18 09:00"))],
+              until="2027-02-22 00:00")
+    assert sent(rp, rule_id="supervision.listed.plan", action="failure_withdrawn") == []
+    assert rp.states[SF].plan_fired
