@@ -26,7 +26,7 @@ from engine.alerts import emit
 from engine.alerts.rules import AlertRules, words
 from engine.alerts.state import Alert
 from engine.kernel.outputs import Out
-from engine.kernel.time import after, iso, local
+from engine.kernel.time import after, iso, latest, local
 from engine.ruleset.calendar import SHANGHAI
 
 INITIAL, DAILY, FINAL = "disaster_initial", "disaster_daily", "disaster_final"
@@ -90,7 +90,9 @@ def answered(a: Alert, at: int, kind: str, rules: AlertRules) -> list[tuple[str,
       file is dated by it too (that one answered it, or the step never fired);
     - a daily report missed on the report's own day, at or after its time (a report on a day
       before the hour covers that day's report, `daily_due`);
-    - the final report, missed, when this is the final one dated by its due time.
+    - the final report, missed, when this is the final one dated by its due time (or, where
+      that counted working days through a year no holiday notice covers, by the latest it
+      could truly fall).
     """
     if a.incident_class != "natural_disaster" or a.opened_at is None:
         return []
@@ -103,9 +105,10 @@ def answered(a: Alert, at: int, kind: str, rules: AlertRules) -> list[tuple[str,
             found.append((INITIAL, due, i))
     day = local(at).date()
     found += [(DAILY, d, None) for d in a.dmissed if at <= d and local(d).date() == day]
-    final = after(rules.disaster.final_within, a.closed_at, rules).at if a.closed_at is not None else None
-    if kind == "final" and a.final_missed and final is not None and at <= final:
-        found.append((FINAL, final, None))
+    if kind == "final" and a.final_missed and a.closed_at is not None:
+        final = after(rules.disaster.final_within, a.closed_at, rules).at
+        if at <= latest(rules.disaster.final_within, a.closed_at, final, rules):
+            found.append((FINAL, final, None))
     return found
 
 
@@ -126,11 +129,12 @@ def withdraw(a: Alert, rules: AlertRules, found: list[tuple[str, int, int | None
             a.final_missed = False
             rule_id, targets, key = d.final_rule, d.final_targets, (name, due)
         a.history.append([at, eid, f"{name} overdue of {iso(due)}: withdrawn, reported on {iso(done)}"])
+        when = "in time" if done <= due else "by the latest its approximate due time could truly fall"
         outs.append(emit.escalation(
             a, rules, rule_id=rule_id, action="failure_withdrawn", at=at,
             targets=emit.resolve_all(targets, a, rules), key=key, caused_by=[eid], due_at=due,
             reason=f"The report_overdue of {a.id} ({name}) at {iso(due)} is withdrawn: the record {eid} "
-                   f"of the report on {iso(done)}, in time, reached the engine after it"))
+                   f"of the report on {iso(done)}, {when}, reached the engine after it"))
     return outs
 
 
@@ -160,8 +164,12 @@ def fire(a: Alert, name: str, due: int, rules: AlertRules, cause: str) -> list[O
                                 targets=emit.resolve_all(d.daily_targets, a, rules), reason=reason,
                                 key=(name, due), caused_by=[cause], due_at=daily_due(a, rules))]
     a.final_missed = True
+    until = latest(d.final_within, a.closed_at, due, rules)
+    doubt = "" if until == due else (
+        f"; the due time {iso(due)} is approximate (no holiday notice for its year): it may truly be "
+        f"as late as {iso(until)}, and a final report dated by then takes this back")
     reason = (f"No final disaster report (核报) on {a.id} within {words(d.final_within)} of its close "
-              f"(灾情稳定) at {iso(a.closed_at)}")
+              f"(灾情稳定) at {iso(a.closed_at)}{doubt}")
     a.history.append([due, cause, "final report overdue"])
     return [emit.escalation(a, rules, rule_id=d.final_rule, action="report_overdue", at=due,
                             targets=emit.resolve_all(d.final_targets, a, rules), reason=reason,

@@ -219,6 +219,43 @@ def test_a_daily_disaster_report_recorded_late_withdraws_only_the_day_it_was_in_
     assert len(rp.states["AL-FL"].dmissed) == 1 - withdrawn
 
 
+def _flood_closed_before_spring_festival_2027(final: str) -> AlertReplay:
+    """A flood closed on Thursday 4 February 2027; its final report (核报) made at `final`. Counted
+    without the 2027 notice, 2 working days end on the 12th; the notice may move that to the 16th."""
+    rp = AlertReplay(ALERT_RULES)
+    rp.feed(raised("AL-SF", "2027-02-02 14:00", kind="flood", enterprise=None))
+
+    def report(time: str, kind: str) -> dict[str, Any]:
+        [entry] = event("safety.disaster.reported", time,
+                        {"alert_id": "AL-SF", "report_kind": kind, "post": "A", "by": INFO_OFFICER}, "AL-SF")
+        return entry
+
+    rp.feed(report("2027-02-02 14:10", "initial"))
+    rp.feed(alert_event("closed", "AL-SF", "2027-02-04 10:00", note="Water down.", by=INFO_OFFICER))
+    rp.advance_to(at(final))
+    rp.feed(report(final, "final"))
+    rp.advance_to(at("2027-02-22 00:00"))
+    return rp
+
+
+def test_a_final_disaster_report_on_an_approximate_due_time_is_in_time_until_the_latest_it_may_fall():
+    rp = _flood_closed_before_spring_festival_2027("2027-02-15 16:00")
+    [missing] = [e for e in escalations(rp, "report_overdue") if e["rule_id"] == "disaster.final"]
+    assert missing["due_at"] == "2027-02-12T23:59:59+08:00"
+    assert ("it may truly be as late as 2027-02-16T23:59:59+08:00, and a final report dated by then "
+            "takes this back") in missing["reason"]
+    [withdrawn] = escalations(rp, "failure_withdrawn")
+    assert withdrawn["rule_id"] == "disaster.final"
+    assert "by the latest its approximate due time could truly fall" in withdrawn["reason"]
+    assert not rp.states["AL-SF"].final_missed
+
+
+def test_a_final_disaster_report_after_the_latest_it_may_fall_leaves_the_escalation():
+    rp = _flood_closed_before_spring_festival_2027("2027-02-17 09:00")
+    assert escalations(rp, "failure_withdrawn") == []
+    assert rp.states["AL-SF"].final_missed
+
+
 def test_the_whole_chain_fires_in_order_and_closing_stops_every_clock():
     """Duty officer +10m, grid chief +20m, town +30m, district +40m; after a close nothing more."""
     rp = run([raised("AL-U4", "2026-11-02 09:00")], "2026-11-02 09:45")
