@@ -180,7 +180,7 @@ class Page:
 
         return json.dumps({"tiers": TIER_NAMES[self.lang], "towns": {
             k: (v.name if self.lang == "zh" else k) for k, v in self.ref.towns.items()
-            if self.towns is None or k in self.towns}, "actions": self.w.all_actions(),
+            if self.towns is None or k in self.towns}, "actions": self.w.all_actions(), **self.w.all_rules(),
             "level": "级响应" if self.lang == "zh" else "Level"}, ensure_ascii=False)
 
     # --- sign-in -----------------------------------------------------------------------------
@@ -358,13 +358,26 @@ class Page:
             f'<tr><td>{esc(o.get("time"))}</td><td>{esc(self.w.output_type(o.get("type")))}</td>'
             f'<td>{esc(self.w.action(o.get("action")))}</td>'
             f'<td>{self.tier(o.get("tier")) if o.get("tier") else esc(None)}</td>'
-            f'<td><code>{esc(o.get("rule_id"))}</code></td><td>{esc(o.get("reason"))}</td></tr>'
+            f'<td>{self._rule(o.get("rule_id"))}</td><td>{self._reason(o)}</td></tr>'
             for o in outputs)
         return (f'<table id="outputs"><thead><tr><th scope="col">{esc(t["time"])}</th>'
                 f'<th scope="col">{esc(t["event"])}</th><th scope="col">{esc(t["action"])}</th>'
                 f'<th scope="col">{esc(t["tier"])}</th><th scope="col">{esc(t["rule"])}</th>'
                 f'<th scope="col">{esc(t["reason"])}</th></tr></thead>'
                 f'<tbody>{rows or self._none(6)}</tbody></table>')
+
+    def _rule(self, rule_id: str | None) -> str:
+        named = self.w.rule(rule_id)
+        code = f'<code>{esc(rule_id)}</code>'
+        return code if named == rule_id else f'{esc(named)}<br>{code}'
+
+    def _reason(self, o: Mapping[str, Any]) -> str:
+        """The engine's reason; on the Chinese board under the rule, time and recipients in Chinese
+        (the reason itself is the engine's English sentence, marked as English)."""
+        said = self.w.summary(o.get("rule_id"), o.get("due_at"), list(o.get("to") or ()))
+        if said is None:
+            return esc(o.get("reason"))
+        return f'{esc(said)}<br><span lang="en" class="en">{esc(o.get("reason"))}</span>'
 
     def hazard(self, h: Mapping[str, Any], outputs: list[Mapping[str, Any]] | None) -> str:
         t = self.t

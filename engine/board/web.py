@@ -147,7 +147,16 @@ def _output(value: bytes | None) -> dict[str, Any]:
     return {"time": event.get("time"), "type": event.get("type"), "id": event.get("id"),
             "action": data.get("action") or data.get("measure") or data.get("grounds")
             or data.get("notice_no"),
-            "tier": data.get("tier"), "rule_id": data.get("rule_id"), "reason": data.get("reason")}
+            "tier": data.get("tier"), "rule_id": data.get("rule_id"), "reason": data.get("reason"),
+            "due_at": data.get("due_at"), "to": _names(data.get("targets") or data.get("respondents"))}
+
+
+def _names(units: Any) -> list[str]:
+    """The names (else ids) of an output's targets or respondents, as far as they are well formed."""
+    if not isinstance(units, list):
+        return []
+    return [str(u.get("name") or u.get("id")) for u in units
+            if isinstance(u, dict) and (u.get("name") or u.get("id"))]
 
 
 Handler = Callable[[web.Request, Session], Awaitable[web.StreamResponse]]

@@ -48,6 +48,36 @@ GROUNDS = {
     "referral.periodic_filing": "监督检查结果定期抄报",
 }
 
+# The rules an output names (`rule_id`), as rules/hazards.yaml, alerts.yaml and plan.yaml and the
+# cores ship them; a rule id of a family below that is not here is named by its family.
+RULES = {
+    "duty.verify": "隐患核实期限", "duty.review": "整改复查验收期限",
+    "ladder.blue": "整改到期前提醒（蓝色）", "ladder.yellow": "整改到期（黄色）",
+    "ladder.orange": "整改逾期督办（橙色）", "ladder.red": "整改逾期约谈（红色）",
+    "ladder.overhaul": "拒不整改，建议停产停业整顿", "supervision.listed": "重大事故隐患挂牌督办",
+    "supervision.listed.plan": "挂牌督办整改方案期限", "supervision.listed.extension": "挂牌督办延期审批",
+    "judicial.134-1": "行刑衔接（刑法第一百三十四条之一）",
+    "enforcement.utility_stop_notice": "停止供电措施建议（安全生产法第七十条）",
+    "alert.response": "分级应急响应", "alert.non_production": "非生产安全事件通报",
+    "alert.cap": "预警信息发布",
+    "accident.notify": "事故法定通知（493号令第十条）",
+    "handover.duty_officer": "逐级转交：值班员", "handover.grid_chief": "逐级转交：网格长",
+    "handover.town": "逐级转交：镇（街道）", "handover.district": "逐级转交：区",
+    "disaster.post_b": "灾情初报：B岗", "disaster.town": "灾情初报：镇（街道）",
+    "disaster.duty_office": "灾情初报：区值班室", "disaster.daily": "灾情续报（每日）",
+    "disaster.final": "灾情核报", "annual.behind": "年度执法检查计划进度",
+    **GROUNDS,
+    **{f"report.{level}": f"事故报告时限（{name}）" for level, name in LEVELS.items()},
+}
+
+# A rule id's family (its first part), for the rule ids a district adds to its own rules.
+FAMILIES = {
+    "duty": "履职期限", "ladder": "整改逾期升级", "supervision": "挂牌督办", "judicial": "行刑衔接",
+    "enforcement": "执法建议", "referral": "移送纪委监委", "alert": "应急响应", "accident": "事故法定通知",
+    "handover": "逐级转交（应急值守）", "report": "事故报告时限", "disaster": "灾情报告",
+    "coverage": "重点企业检查频次", "annual": "年度执法检查计划",
+}
+
 # The output event types a subject's detail page lists.
 TYPES = {
     "safety.escalation.raised": "升级", "safety.supervision.listed": "挂牌督办",
@@ -101,6 +131,27 @@ class Words:
         words = GROUNDS.get(rule_id, rule_id)
         dept = self.ref.department(dept_id) if dept_id else None
         return f"{words}（{dept.name if dept else dept_id}）" if dept_id else words
+
+    def rule(self, rule_id: str | None) -> str | None:
+        """A rule's name; a rule the district added, by its family and the rest of its id."""
+        if not self.zh or not rule_id or rule_id in RULES:
+            return self._say(RULES, rule_id)
+        family, _, rest = rule_id.partition(".")
+        return f"{FAMILIES[family]}（{rest}）" if family in FAMILIES and rest else rule_id
+
+    def summary(self, rule_id: str | None, due_at: str | None, targets: list[str]) -> str | None:
+        """What an output is about in the board's words: its rule, the time it names, to whom."""
+        if not self.zh:
+            return None
+        parts = [self.rule(rule_id) or "", f"期限 {due_at}" if due_at else "",
+                 f"送 {'、'.join(targets)}" if targets else ""]
+        return "；".join(p for p in parts if p) or None
+
+    def all_rules(self) -> dict[str, dict[str, str]]:
+        """Every rule's and family's name, for the live list's script."""
+        if not self.zh:
+            return {"rules": {}, "families": {}}
+        return {"rules": dict(RULES), "families": dict(FAMILIES)}
 
     def all_actions(self) -> dict[str, str]:
         """Every action's word, for the live list's script."""

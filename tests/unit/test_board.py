@@ -202,11 +202,32 @@ def test_the_chinese_board_names_what_the_outputs_give_as_identifiers() -> None:
     assert "已超时: 区（县级）" in Page("zh", RULES.reference, "c", "o")._alert_row(late)
     labels = json.loads(Page("zh", RULES.reference, "c", "o")._live_labels())
     assert labels["actions"]["discipline_referral"] == "移送纪委监委"
+    assert labels["rules"]["ladder.orange"] == "整改逾期督办（橙色）" and labels["families"]["coverage"]
     assert json.loads(Page("en", RULES.reference, "c", "o")._live_labels())["actions"] == {}
 
 
+def test_the_chinese_board_says_an_outputs_rule_time_and_recipients_in_chinese() -> None:
+    """The reason is the engine's English sentence: on the Chinese board it stands, marked as
+    English, under the rule's name, the time the output names and whom it went to."""
+    view = hazard("HZ-9", "huxi", "orange")
+    outputs = [{"time": "2026-11-13T23:59:59+08:00", "type": "safety.escalation.raised",
+                "action": "supervision_letter", "tier": "orange", "rule_id": "ladder.orange",
+                "reason": "Rectification <late>", "due_at": "2026-11-10T23:59:59+08:00",
+                "to": ["区消防救援大队", "区应急管理局"]},
+               {"time": "2026-11-14T00:00:00+08:00", "type": "safety.escalation.raised",
+                "action": "coverage_missed", "rule_id": "coverage.A", "reason": "r2", "to": []}]
+    zh = Page("zh", RULES.reference, "c", "o").hazard(view, outputs)
+    assert ("整改逾期督办（橙色）；期限 2026-11-10T23:59:59+08:00；送 区消防救援大队、区应急管理局"
+            '<br><span lang="en" class="en">Rectification &lt;late&gt;</span>') in zh
+    assert "整改逾期督办（橙色）<br><code>ladder.orange</code>" in zh
+    assert "重点企业检查频次（A）" in zh  # a rule of a family, named by its family
+    en = Page("en", RULES.reference, "c", "o").hazard(view, outputs)
+    assert "<td><code>ladder.orange</code></td><td>Rectification &lt;late&gt;</td>" in en
+    assert "区消防救援大队" not in en
+
+
 def test_every_identifier_the_shipped_rules_send_has_a_chinese_word() -> None:
-    """Each action, output type and grade the shipped rule tests send, each clock the cores run,
+    """Each action, output type, grade and rule the shipped rule tests send, each clock the cores run,
     each sector of the contract and each accident report level has a word on the Chinese board:
     a new one without a word would show as an identifier in a Chinese page."""
     alert_rules = load_alert_rules(REPO / "rules", RULES.reference)
@@ -226,6 +247,10 @@ def test_every_identifier_the_shipped_rules_send_has_a_chinese_word() -> None:
     assert {level.id for level in alert_rules.report_levels} <= set(words.LEVELS)
     assert all(RULES.reference.sectors[s].name for s in SECTORS)
     assert {g.rule_id for g in (RULES.duty_failures, RULES.supervision_missed)} <= set(words.GROUNDS)
+    rule_ids = {e["data"]["rule_id"] for e in sent if e["data"].get("rule_id")}
+    assert len(rule_ids) >= 25 and rule_ids <= set(words.RULES)
+    assert {"annual.behind", "referral.periodic_filing", "alert.cap"} <= set(words.RULES)
+    assert all(r.split(".", 1)[0] in words.FAMILIES for r in words.RULES)
 
 
 # --- the routes, on an aiohttp application without Kafka -----------------------------------

@@ -27,6 +27,14 @@
     return el;
   }
 
+  // A rule's name on the Chinese board (its id elsewhere); a district's own rule by its family.
+  function ruleWord(id) {
+    var named = (labels.rules || {})[id];
+    if (named) { return named; }
+    var dot = id.indexOf("."), family = dot > 0 ? (labels.families || {})[id.slice(0, dot)] : null;
+    return family ? family + "（" + id.slice(dot + 1) + "）" : id;
+  }
+
   function add(event) {
     var d = event.data || {};
     var tier = d.tier || levelTier[d.response_level] || "none";
@@ -46,7 +54,10 @@
     li.appendChild(link);
     li.appendChild(document.createTextNode(" · " + ((labels.towns || {})[d.town] || d.town || "") + " · " + ((labels.actions || {})[d.action] || d.action || "")));
     li.appendChild(document.createElement("br"));
-    li.appendChild(text("span", (event.time || "") + " · " + (d.rule_id || "") + " · " + (d.reason || ""), "meta"));
+    li.appendChild(text("span", (event.time || "") + " · " + ruleWord(d.rule_id || "") + " · ", "meta"));
+    var reason = text("span", d.reason || "", "meta");
+    reason.setAttribute("lang", "en");  // the engine's reasons are English sentences
+    li.appendChild(reason);
     // Newest first by the escalation's time: a resumed stream delivers partition by partition.
     li.setAttribute("data-time", event.time || "");
     var before = list.firstChild;
