@@ -26,7 +26,7 @@ from engine.alerts import emit
 from engine.alerts.rules import AlertRules, words
 from engine.alerts.state import Alert
 from engine.kernel.outputs import Out
-from engine.kernel.time import after, iso, latest, local
+from engine.kernel.time import after, iso, latest, local, unsure
 from engine.ruleset.calendar import SHANGHAI
 
 INITIAL, DAILY, FINAL = "disaster_initial", "disaster_daily", "disaster_final"
@@ -165,9 +165,7 @@ def fire(a: Alert, name: str, due: int, rules: AlertRules, cause: str) -> list[O
                                 key=(name, due), caused_by=[cause], due_at=daily_due(a, rules))]
     a.final_missed = True
     until = latest(d.final_within, a.closed_at, due, rules)
-    doubt = "" if until == due else (
-        f"; the due time {iso(due)} is approximate (no holiday notice for its year): it may truly be "
-        f"as late as {iso(until)}, and a final report dated by then takes this back")
+    doubt = unsure(due, until, "a final report dated by then takes this back")
     reason = (f"No final disaster report (核报) on {a.id} within {words(d.final_within)} of its close "
               f"(灾情稳定) at {iso(a.closed_at)}{doubt}")
     a.history.append([due, cause, "final report overdue"])

@@ -15,7 +15,7 @@ from engine.kernel.ids import clock_id
 from engine.kernel.outputs import Out
 from engine.kernel.referral import hold, released, withdrawal
 from engine.kernel.targets import lead_department, resolve, resolve_all
-from engine.kernel.time import after, iso, latest, local
+from engine.kernel.time import after, iso, latest, local, unsure
 from engine.ruleset.compiled import PROPOSE, Measure, ReferralGround, Rules, Span
 
 
@@ -86,9 +86,7 @@ def _duty_failure(h: Hazard, rules: Rules, due: int, dept: str | None, clock: st
     h.failures.append([clock, since, due, dept])
     rule_id = _RULE[clock](rules)
     until = _answerable(clock, since, due, rules)
-    doubt = "" if until == due else (
-        f"; the deadline is approximate (no holiday notice for its year): it may truly be as late as "
-        f"{iso(until)}, and a referral waits for that")
+    doubt = unsure(due, until, "a referral waits for that")
     outs = [emit.escalation(
         h, rules, rule_id=rule_id, action="notify", tier=rules.duty_tier, at=due,
         targets=resolve_all(rules.duty_targets, h, rules, failing=dept),
@@ -371,9 +369,7 @@ def _plan(h: Hazard, rules: Rules, due: int, cause: str) -> list[Out]:
     late = f", issued on {iso(start)} once its report and confirmation had reached the engine" \
         if start != h.listed[1] else ""
     until = latest(ls.plan_within, start, due, rules)
-    doubt = "" if until == due else (
-        f"; the due time {iso(due)} is approximate (no holiday notice for its year): it may truly be "
-        f"as late as {iso(until)}, and a plan filed by then takes this back")
+    doubt = unsure(due, until, "a plan filed by then takes this back")
     return [emit.escalation(
         h, rules, rule_id=f"{ls.rule_id}.plan", action="notify", tier=ls.plan_tier, at=due,
         targets=resolve_all(ls.plan_targets, h, rules),

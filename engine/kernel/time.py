@@ -135,6 +135,15 @@ def latest(span: Span, since: int, due: int, rules: _Calendared) -> int:
     return int(rules.calendar.latest(utc(since), utc(due)).timestamp())
 
 
+def unsure(due: int, until: int, then: str) -> str:
+    """What a reason adds when a deadline `due` may truly fall as late as `until` (`latest`): the
+    latest time, and `then`, what happens by it; nothing when the deadline is certain."""
+    if until == due:
+        return ""
+    return (f"; the deadline {iso(due)} is approximate (no holiday notice for its year): it may truly "
+            f"be as late as {iso(until)}, and {then}")
+
+
 def _due_cache(calendar: WorkCalendar) -> dict[tuple[int, str, int], Due]:
     """The cache of `calendar`'s due times (a new one when full), remembered as the last used."""
     global _LAST
