@@ -108,6 +108,12 @@ def load_topics(path: Path, app_id: str, prefix: str = "") -> tuple[TopicSpec, .
     return specs
 
 
+# How to mend a setting that topics created by an older engine lack.
+_HOW = {"message.timestamp.type": " (topics created before 2026-12-04 are stamped by their producers: "
+        "alter it with kafka-configs --add-config message.timestamp.type=LogAppendTime, README "
+        "'Known limits')"}
+
+
 async def _describe(admin: AIOKafkaAdminClient, names: list[str]) -> dict[str, dict[str, str]]:
     resources = [ConfigResource(ConfigResourceType.TOPIC, n) for n in names]
     found: dict[str, dict[str, str]] = {}
@@ -169,7 +175,7 @@ async def ensure_topics(admin: AIOKafkaAdminClient, specs: tuple[TopicSpec, ...]
                 continue  # a broker-wide default may serve; not a reason to refuse
             if have.get(setting) != want:
                 problems.append(f"topic {spec.name!r}: {setting} is {have.get(setting)!r} on the "
-                                f"broker, declared {want!r}")
+                                f"broker, declared {want!r}{_HOW.get(setting, '')}")
     if problems:
         raise TopicsError(
             "existing topics differ from topics/topics.yaml; change the topic or the declaration:\n  "

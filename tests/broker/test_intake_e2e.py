@@ -103,31 +103,46 @@ def test_oversized_record_is_rejected_with_its_bytes(namespace: Namespace, worke
     assert base64.b64decode(rec["data"]["raw_base64"]) == big
 
 
+async def _make_topic(namespace: Namespace, contract_name: str, partitions: int) -> None:
+    """Create a topic of the namespace with the broker's defaults, and wait until it shows."""
+    # The create request answers with error codes rather than raising, and on a busy broker
+    # the topic can take a moment to show: the worker must find it there, or it creates its own.
+    admin = AIOKafkaAdminClient(bootstrap_servers=namespace.bootstrap)
+    await admin.start()
+    try:
+        name = namespace.topic(contract_name)
+        response = await admin.create_topics([NewTopic(name, partitions, 1)], timeout_ms=30_000)
+        assert all(error[1] == 0 for error in response.topic_errors), response.topic_errors
+        for _ in range(150):
+            [described] = await admin.describe_topics([name])
+            if described["error_code"] == 0 and len(described["partitions"]) == partitions:
+                return
+            await asyncio.sleep(0.2)
+        raise AssertionError(f"{name} did not show with {partitions} partitions: {described}")
+    finally:
+        await admin.close()
+
+
 def test_topic_conflict_refuses_to_start(namespace: Namespace, worker: Worker) -> None:
     """An existing topic that differs from topics.yaml stops the worker with the setting named."""
-    async def make_conflicting_topic() -> None:
-        # The create request answers with error codes rather than raising, and on a busy broker
-        # the topic can take a moment to show: the worker must find it there, or it creates its own.
-        admin = AIOKafkaAdminClient(bootstrap_servers=namespace.bootstrap)
-        await admin.start()
-        try:
-            name = namespace.topic("escalations")
-            response = await admin.create_topics([NewTopic(name, 2, 1)], timeout_ms=30_000)
-            assert all(error[1] == 0 for error in response.topic_errors), response.topic_errors
-            for _ in range(150):
-                [described] = await admin.describe_topics([name])
-                if described["error_code"] == 0 and len(described["partitions"]) == 2:
-                    return
-                await asyncio.sleep(0.2)
-            raise AssertionError(f"{name} did not show with 2 partitions: {described}")
-        finally:
-            await admin.close()
-
-    asyncio.run(make_conflicting_topic())
+    asyncio.run(_make_topic(namespace, "escalations", 2))
     worker.start()
     assert worker.proc is not None and worker.proc.wait(90) == 2
     log = worker.log_text()
     assert f"topic '{namespace.topic('escalations')}': partitions is 2 on the broker, declared 4" in log
+
+
+def test_an_intake_topic_stamped_by_its_producers_refuses_to_start_and_says_how_to_mend_it(
+        namespace: Namespace, worker: Worker) -> None:
+    """An intake topic an engine before 2026-12-04 created (CreateTime) would let a producer's
+    clock date a late event's arrival: the worker names it and the one-time change."""
+    asyncio.run(_make_topic(namespace, "hazard.reports", 4))
+    worker.start()
+    assert worker.proc is not None and worker.proc.wait(90) == 2
+    log = worker.log_text()
+    assert (f"topic '{namespace.topic('hazard.reports')}': message.timestamp.type is 'CreateTime' on the "
+            "broker, declared 'LogAppendTime'") in log
+    assert "--add-config message.timestamp.type=LogAppendTime" in log
     assert "retention.ms is '604800000' on the broker, declared '31536000000'" in log
 
 
