@@ -29,7 +29,8 @@ TEXT: dict[str, dict[str, str]] = {
         "signed_out": "会话已结束，请重新登录",
         "open_hazards": "未销号隐患", "by_tier": "按等级", "by_state": "按状态",
         "overdue": "逾期未整改（按镇街、行业）", "listed": "挂牌督办", "days_left": "剩余天数",
-        "deadline": "期限", "referrals": "移送", "alerts": "警情", "level": "响应级别",
+        "deadline": "期限", "approximate": "估算：当年节假日安排未公布", "referrals": "移送",
+        "alerts": "警情", "level": "响应级别",
         "held_by": "处置单位/岗位", "clocks": "报告时限", "deadlines": "各项时限", "missed": "已超时",
         "hazards": "隐患", "id": "编号", "town": "镇街", "sector": "行业", "tier": "等级",
         "state": "状态", "count": "数量", "none": "无", "notice": "督办文号", "grounds": "事由",
@@ -56,7 +57,9 @@ TEXT: dict[str, dict[str, str]] = {
         "signed_out": "The session has ended; sign in again",
         "open_hazards": "Open hazards", "by_tier": "By tier", "by_state": "By state",
         "overdue": "Overdue rectifications (by town and sector)", "listed": "Listed supervision",
-        "days_left": "Days left", "deadline": "Deadline", "referrals": "Referrals", "alerts": "Alerts",
+        "days_left": "Days left", "deadline": "Deadline",
+        "approximate": "approximate: no holiday notice for its year yet", "referrals": "Referrals",
+        "alerts": "Alerts",
         "level": "Response level", "held_by": "Held by", "clocks": "Report clocks",
         "deadlines": "Running clocks", "missed": "Missed",
         "hazards": "Hazards", "id": "Id", "town": "Town", "sector": "Sector", "tier": "Tier",
@@ -121,6 +124,12 @@ class Page:
 
     def state(self, status: str | None) -> str:
         return esc(STATES.get(self.lang, {}).get(status or "", status))
+
+    def deadline(self, h: Mapping[str, Any]) -> str:
+        """A hazard's deadline, marked when overdue, and when counted in working days through a
+        year whose holiday notice is not out (it may truly fall later)."""
+        approx = f' <abbr title="{esc(self.t["approximate"])}">≈</abbr>' if h.get("approximate") else ""
+        return f'{esc(h.get("deadline"))}{approx}{" ⚠" if h.get("overdue") else ""}'
 
     def tier(self, tier: str | None) -> str:
         key = tier or picture.NO_TIER
@@ -253,8 +262,7 @@ class Page:
             f'<tr><td>{self.link("hazards", h["id"])}</td>'
             f'<td>{esc(h.get("title"))}</td><td>{self.town(h.get("town"))}</td><td>{esc(self.w.sector(h.get("sector")))}</td>'
             f'<td>{self.tier(h.get("tier"))}</td><td>{self.state(h.get("status"))}</td>'
-            f'<td>{esc(h.get("deadline"))}{" ⚠" if h.get("overdue") else ""}</td></tr>'
-            for h in s["hazards"][:200])
+            f'<td>{self.deadline(h)}</td></tr>' for h in s["hazards"][:200])
         th = lambda *names: "".join(f'<th scope="col">{esc(t[n])}</th>' for n in names)  # noqa: E731
         return (self.counts(s)
                 + f'<section><h2>{esc(t["overdue"])}</h2><table id="overdue"><thead><tr>'
@@ -389,7 +397,7 @@ class Page:
                  ("sector", esc(self.w.sector(h.get("sector")))),
                  ("lead", self.department(h.get("lead_department"))),
                  ("reported_at", esc(h.get("reported_at"))),
-                 ("deadline", esc(h.get("deadline")) + (" ⚠" if h.get("overdue") else "")),
+                 ("deadline", self.deadline(h)),
                  ("notice", esc(listed.get("notice_no")))]
         dl = "".join(f'<dt>{esc(t[k])}</dt><dd>{v}</dd>' for k, v in facts)
         body = (f'<p><a href="/board">← {esc(t["back"])}</a></p>'

@@ -389,3 +389,14 @@ def test_every_coloured_text_of_the_stylesheet_passes_wcag_aa_contrast() -> None
     assert len(pairs) >= 8
     low = [(s, b, f, round(contrast(b, f), 2)) for s, b, f in pairs if contrast(b, f) < 4.5]
     assert not low, low
+
+
+def test_an_approximate_deadline_is_marked_where_the_board_shows_it() -> None:
+    """A working-day deadline in a year without a holiday notice may truly fall later: the hazard
+    page and the summary's list mark it, and say why on hover and to screen readers."""
+    late = {**hazard("HZ-8", "huxi", "red"), "deadline": "2027-02-15T23:59:59+08:00", "approximate": True}
+    page = Page("zh", RULES.reference, "c", "o")
+    marked = '2027-02-15T23:59:59+08:00 <abbr title="估算：当年节假日安排未公布">≈</abbr>'
+    assert marked in page.hazard(late, [])
+    assert marked in page.summary(picture.summary([late], [], NOW))
+    assert "≈" not in page.hazard({**late, "approximate": False}, [])
