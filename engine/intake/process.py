@@ -274,11 +274,12 @@ def decide_intake(record: Record, seen: Callable[[str], str | None], known: Know
     (`validate.deadline_problems`).
 
     An entry's `arrived_at` is when its record reached the broker (the record's
-    timestamp), the time the rules count a late event's duty clock from
-    (rules: duties.late_arrival). `now` is the engine's clock as it takes the record:
-    a timestamp up to `skew_s` ahead of it is taken as `now`, and one further ahead is
-    no arrival the engine can vouch for (a producer's clock is wrong, or a simulation's
-    runs behind the machine's): the entry then has no `arrived_at`, and its clocks
+    timestamp, which the broker sets on the intake topics: LogAppendTime), the time the
+    rules count a late event's duty clock from (rules: duties.late_arrival). `now` is the
+    engine's clock as it takes the record: a timestamp up to `skew_s` ahead of it is taken
+    as `now`, and one further ahead is no arrival the engine can vouch for (the broker's
+    clock is wrong, a topic stamped by a wrong producer, or a simulation's clock runs behind
+    the machine's): the entry then has no `arrived_at`, and its clocks
     count from its own time. Without `now`, the timestamp is taken as it is.
     """
     event = _fast(record, contract_topic or record.topic, known, max_bytes)
