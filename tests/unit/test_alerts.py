@@ -191,19 +191,21 @@ def test_a_county_report_after_its_due_time_leaves_the_overdue_escalation():
     assert rp.states["AL-U4"].missed == ["county"]
 
 
+def _disaster_report(aid: str, time: str, kind: str) -> dict[str, Any]:
+    """Post A's disaster report of `kind` on alert `aid`, made at `time`."""
+    [entry] = event("safety.disaster.reported", time,
+                    {"alert_id": aid, "report_kind": kind, "post": "A", "by": INFO_OFFICER}, aid)
+    return entry
+
+
 def _flood_daily(made: str, arrived: str) -> AlertReplay:
     """A flood reported at once on 20 July; the daily report of the 21st (due 09:00) made at `made`,
     its record reaching the engine at `arrived` (after the 09:00 escalation)."""
     rp = AlertReplay(ALERT_RULES)
     rp.feed(raised("AL-FL", "2026-07-20 14:00", kind="flood", enterprise=None))
-    def report(time: str, kind: str) -> dict[str, Any]:
-        [entry] = event("safety.disaster.reported", time,
-                        {"alert_id": "AL-FL", "report_kind": kind, "post": "A", "by": INFO_OFFICER}, "AL-FL")
-        return entry
-
-    rp.feed(report("2026-07-20 14:10", "initial"))
+    rp.feed(_disaster_report("AL-FL", "2026-07-20 14:10", "initial"))
     rp.advance_to(at(arrived))
-    rp.feed(report(made, "update"), now=at(arrived))
+    rp.feed(_disaster_report("AL-FL", made, "update"), now=at(arrived))
     return rp
 
 
@@ -224,16 +226,10 @@ def _flood_closed_before_spring_festival_2027(final: str) -> AlertReplay:
     without the 2027 notice, 2 working days end on the 12th; the notice may move that to the 16th."""
     rp = AlertReplay(ALERT_RULES)
     rp.feed(raised("AL-SF", "2027-02-02 14:00", kind="flood", enterprise=None))
-
-    def report(time: str, kind: str) -> dict[str, Any]:
-        [entry] = event("safety.disaster.reported", time,
-                        {"alert_id": "AL-SF", "report_kind": kind, "post": "A", "by": INFO_OFFICER}, "AL-SF")
-        return entry
-
-    rp.feed(report("2027-02-02 14:10", "initial"))
+    rp.feed(_disaster_report("AL-SF", "2027-02-02 14:10", "initial"))
     rp.feed(alert_event("closed", "AL-SF", "2027-02-04 10:00", note="Water down.", by=INFO_OFFICER))
     rp.advance_to(at(final))
-    rp.feed(report(final, "final"))
+    rp.feed(_disaster_report("AL-SF", final, "final"))
     rp.advance_to(at("2027-02-22 00:00"))
     return rp
 
