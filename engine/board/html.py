@@ -353,7 +353,7 @@ class Page:
     def _record(self, record: list[Mapping[str, Any]]) -> str:
         t = self.t
         rows = "".join(f'<tr><td>{esc(r["time"])}</td><td><code>{esc(r["event_id"])}</code></td>'
-                       f'<td>{esc(r["what"])}</td></tr>' for r in record)
+                       f'<td>{esc(self.w.record(r["what"]))}</td></tr>' for r in record)
         return (f'<table id="record"><thead><tr><th scope="col">{esc(t["time"])}</th>'
                 f'<th scope="col">{esc(t["event"])}</th><th scope="col">{esc(t["what"])}</th></tr></thead>'
                 f'<tbody>{rows or self._none(3)}</tbody></table>')

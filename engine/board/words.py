@@ -12,6 +12,16 @@ the contract. An identifier with no word here is shown as it is.
 
 from __future__ import annotations
 
+from engine.board.record import (
+    CLASSES,
+    FOUND_VIA,
+    INSPECTIONS,
+    MEASURES,
+    OUTCOMES,
+    REPORTS,
+    VERDICTS,
+    in_chinese,
+)
 from engine.cap.mapping import EVENTS
 from engine.reference.compiled import Reference
 
@@ -152,6 +162,35 @@ class Words:
         if not self.zh:
             return {"rules": {}, "families": {}}
         return {"rules": dict(RULES), "families": dict(FAMILIES)}
+
+    def record(self, line: str) -> str:
+        """A line of a subject's record: in Chinese on the Chinese board where its shape is known."""
+        return (in_chinese(line, self._value) or line) if self.zh else line
+
+    def _value(self, kind: str, value: str) -> str:
+        """A value of a record line, named by its kind (engine/board/record.py)."""
+        if kind == "rule":
+            return self.rule(value) or value
+        if kind == "rules":
+            return "、".join(self.rule(r) or r for r in value.split(", "))
+        if kind == "actions":
+            return "、".join(self._action(a) for a in value.split(", "))
+        if kind == "unit":
+            dept = self.ref.department(value)
+            return dept.name if dept is not None else value
+        if kind == "town":
+            town = self.ref.towns.get(value)
+            return town.name if town is not None else value
+        if kind == "kind":
+            return self.alert_kind(value) or value
+        tables = {"grade": GRADES, "via": FOUND_VIA, "inspection": INSPECTIONS, "verdict": VERDICTS,
+                  "measure": MEASURES, "outcome": OUTCOMES, "class": CLASSES, "level": LEVELS,
+                  "report": REPORTS, "clock": CLOCKS}
+        return tables[kind].get(value, value) if kind in tables else value
+
+    def _action(self, action: str) -> str:
+        measure = action.removeprefix("propose:")
+        return f"建议{MEASURES.get(measure, measure)}" if measure != action else ACTIONS.get(action, action)
 
     def all_actions(self) -> dict[str, str]:
         """Every action's word, for the live list's script."""

@@ -62,6 +62,7 @@ class FileResult:
     error: str | None = None
     failures: list[list[str]] = field(default_factory=list)
     got: list[Got] = field(default_factory=list)
+    states: dict[str, Hazard | Alert] = field(default_factory=dict)  # each subject's state at the end
 
     @property
     def passed(self) -> bool:
@@ -88,7 +89,7 @@ def run_file(path: Path, rules: Rules, alert_rules: AlertRules | None = None) ->
         return result
     outputs = replay.outputs + (alerts.outputs if alerts is not None else [])
     result.got = sorted((Got(epoch(o.event["time"]), o) for _, o in outputs), key=lambda g: g.at)
-    states: dict[str, Hazard | Alert] = {**replay.states, **(alerts.states if alerts else {})}
+    states = result.states = {**replay.states, **(alerts.states if alerts else {})}
     for i, want in enumerate(spec.want):
         problem = _check_want(i, want, result.got, result.start)
         if problem:

@@ -16,10 +16,11 @@ from decide_fixtures import RULES
 
 from engine.alerts import load_alert_rules
 from engine.alerts.disaster import DAILY, FINAL, INITIAL
-from engine.board import picture, words
+from engine.board import picture, record, words
 from engine.board.html import Page
 from engine.board.session import COOKIE, SessionError, Sessions
 from engine.board.web import register, safe_next
+from engine.board.words import Words
 from engine.contract.outputs import OUTPUT_TYPES
 from engine.decide import clocks as hazard_clocks
 from engine.feeds.tokens import Scope, TokenStore, hash_token, mint
@@ -400,3 +401,34 @@ def test_an_approximate_deadline_is_marked_where_the_board_shows_it() -> None:
     assert marked in page.hazard(late, [])
     assert marked in page.summary(picture.summary([late], [], NOW))
     assert "≈" not in page.hazard({**late, "approximate": False}, [])
+
+
+def test_every_record_line_the_shipped_rule_tests_write_reads_in_chinese() -> None:
+    """Each line the cores write into a subject's record in the shipped rule tests has a known
+    shape (engine/board/record.py): a sentence added to a core without its Chinese fails here."""
+    alert_rules = load_alert_rules(REPO / "rules", RULES.reference)
+    files = sorted((REPO / "rules" / "tests").glob("*.yaml")) + \
+        sorted((REPO / "rules" / "tests" / "alerts").glob("*.yaml"))
+    lines = {what for f in files for state in run_file(f, RULES, alert_rules).states.values()
+             for _, _, what in state.timeline()}
+    zh = Words("zh", RULES.reference)
+    unread = sorted(line for line in lines if record.in_chinese(line, zh._value) is None)
+    assert len(lines) >= 150 and unread == []
+
+
+@pytest.mark.parametrize(("line", "chinese"), [
+    ("ladder ladder.red: summon, propose:fine", "整改逾期约谈（红色）：约谈、建议罚款"),
+    ("duty failure duty.verify by fire_rescue (1)",
+     "区消防救援大队 不履行安全监管职责（隐患核实期限，第 1 次）"),
+    ("reported (general) via grid_patrol (reached the engine late, on 2026-11-07T12:00:00+08:00)",
+     "上报（一般），来源：网格巡查（2026-11-07T12:00:00+08:00 才送达引擎）"),
+    ("extension requested until 2026-07-31 (39 working days left); extension approved: new deadline "
+     "2026-07-31T23:59:59+08:00",
+     "申请延期至 2026-07-31（距期限 39 个工作日）；延期批准，新期限 2026-07-31T23:59:59+08:00"),
+    ("raised: fire in lihaiwu, production_accident", "接报：李海务街道火灾（生产安全事故）"),
+    ("updated: a; b", "更新：a; b"),  # a person's note stays as written, even with a semicolon
+    ("something the cores never wrote", "something the cores never wrote"),
+])
+def test_a_record_line_in_chinese(line: str, chinese: str) -> None:
+    assert Words("zh", RULES.reference).record(line) == chinese
+    assert Words("en", RULES.reference).record(line) == line

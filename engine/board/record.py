@@ -1,0 +1,155 @@
+"""A subject's record lines in Chinese, for the Chinese board.
+
+The hazard and alert cores write each step of a subject's record (三项制度: a
+full record of every step) as an English sentence of a few fixed shapes, with
+identifiers and times in it. This module reads those shapes back and says them
+in Chinese, naming each identifier with the board's words (engine/board/words.py).
+A line of no known shape is shown as the engine wrote it. Free text a person
+entered (an update's note, a violation's description) stays as it was entered.
+
+A unit test runs every shipped rule test and fails on a record line no shape
+here reads, so a sentence added to a core without its Chinese shows up there.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+# Words for the values the record lines carry that the outputs do not.
+FOUND_VIA = {
+    "enforcement": "执法检查", "expert_check": "专家检查", "unannounced": "暗查暗访",
+    "random_check": "双随机抽查", "self_inspection": "企业自查", "grid_patrol": "网格巡查",
+    "public_report": "群众举报", "sensor": "监测预警",
+}
+INSPECTIONS = {
+    "routine": "日常检查", "random_check": "双随机抽查", "unannounced": "暗查暗访",
+    "special_campaign": "专项检查", "expert_check": "专家检查", "follow_up": "复查",
+}
+VERDICTS = {"confirmed": "属实", "unfounded": "不属实", "duplicate": "重复上报"}
+MEASURES = {
+    "fine": "罚款", "suspend": "责令停产停业", "suspend_for_overhaul": "责令停产停业整顿",
+    "utility_stop_notice": "通知停止供电", "rectify_within": "责令限期整改",
+}
+CLASSES = {
+    "production_accident": "生产安全事故", "non_production": "非生产安全事件", "natural_disaster": "自然灾害",
+}
+REPORTS = {"initial": "初报", "update": "续报", "final": "核报", "zero": "零报告"}
+OUTCOMES = {"approved": "通过", "returned": "退回"}
+LATE = re.compile(r" \(reached the engine late, on (?P<t>[^)]+)\)$")
+
+Say = Callable[[str, str], str]  # (kind of value, value) -> its words
+
+
+def _shapes() -> list[tuple[re.Pattern[str], str]]:
+    """Each shape of line the cores write, and its Chinese; `{name:kind}` names a value by kind."""
+    table = [
+        # hazards (engine/decide)
+        (r"reported \((?P<g>\w+)\) via (?P<v>\w+)", "上报（{g:grade}），来源：{v:via}"),
+        (r"found by (?P<k>\w+) inspection (?P<i>\S+) \((?P<g>\w+)\)", "{k:inspection} {i} 发现（{g:grade}）"),
+        (r"found by (?P<k>\w+) inspection (?P<i>\S+) \((?P<g>\w+)\), fixed on the spot",
+         "{k:inspection} {i} 发现（{g:grade}），当场整改"),
+        (r"verified: confirmed \((?P<g>\w+)\)", "核实：属实（{g:grade}）"),
+        (r"verified: (?P<v>\w+)", "核实：{v:verdict}"),
+        (r"re-graded major: the deadline (?P<t>\S+) of the lower grade becomes (?P<u>\S+)",
+         "改定为重大事故隐患：原期限 {t} 改为 {u}"),
+        (r"rectification planned, target (?P<t>\S+)", "制定整改方案，目标完成 {t}"),
+        (r"rectification (?P<p>\d+)% done", "整改完成 {p}%"),
+        (r"rectification claimed complete", "申报整改完成"),
+        (r"rectification plan overdue", "整改方案逾期未报"),
+        (r"review passed: closed", "复查验收通过，销号"),
+        (r"review failed: new deadline (?P<t>\S+)", "复查验收未通过，新期限 {t}"),
+        (r"ladder (?P<r>\S+): (?P<a>.+)", "{r:rule}：{a:actions}"),
+        (r"ladder steps (?P<r>.+) withdrawn: claimed complete on (?P<t>\S+)",
+         "撤回 {r:rules}：已于 {t} 申报整改完成"),
+        (r"listed supervision (?P<n>\S+), deadline (?P<t>\S+)", "挂牌督办 {n}，期限 {t}"),
+        (r"duty failure (?P<r>\S+) by (?P<d>\w+) \((?P<n>\d+)\)",
+         "{d:unit} 不履行安全监管职责（{r:rule}，第 {n} 次）"),
+        (r"(?P<r>\S+) failure of (?P<t>\S+) withdrawn: done on (?P<u>\S+)",
+         "撤回失职认定 {r:rule}（期限 {t}）：已于 {u} 履职"),
+        (r"(?P<r>\S+) of (?P<t>\S+) withdrawn: plan filed on (?P<u>\S+)",
+         "撤回 {r:rule}（{t}）：整改方案已于 {u} 提交"),
+        (r"referral (?P<r>\S+) held until (?P<t>\S+) for records dated before the deadline",
+         "移送（{r:rule}）暂缓至 {t}，等待期限前形成的记录"),
+        (r"referred to discipline inspection: (?P<r>\S+)", "移送纪委监委：{r:rule}"),
+        (r"referral to discipline inspection withdrawn: (?P<r>\S+)", "撤回移送纪委监委：{r:rule}"),
+        (r"held referral (?P<r>\S+) dropped: its failure was withdrawn",
+         "暂缓的移送（{r:rule}）取消：失职认定已撤回"),
+        (r"proposed (?P<m>\w+) against (?P<e>\S+), no legal review first",
+         "建议对 {e} {m:measure}（无需法制审核）"),
+        (r"proposed (?P<m>\w+) against (?P<e>\S+), after legal review \(法制审核\)",
+         "建议对 {e} {m:measure}（经法制审核后）"),
+        (r"proposed utility_stop_notice \(安全生产法 art\. 70\) on order (?P<o>\S+)",
+         "建议通知停止供电（安全生产法第七十条），责令 {o} 未执行"),
+        (r"order (?P<o>\S+): (?P<m>\w+) until (?P<u>\S+) \((?P<b>[^)]+)\)",
+         "{o}：{m:measure}，至 {u}（{b}）"),
+        (r"order (?P<o>\S+): (?P<m>\w+) \((?P<b>[^)]+)\)", "{o}：{m:measure}（{b}）"),
+        (r"order (?P<o>\S+) found violated: (?P<x>.*)", "{o} 未执行：{x}"),
+        (r"order (?P<o>\S+) lifted", "{o} 解除"),
+        (r"penalty decision (?P<n>\S+): fine (?P<c>\d+) CNY \((?P<b>[^)]+)\)",
+         "行政处罚决定 {n}：罚款 {c} 元（{b}）"),
+        (r"legal review \(法制审核\) of proposal (?P<p>\S+): (?P<o>\w+)",
+         "执法建议 {p} 法制审核：{o:outcome}"),
+        (r"transferred to the public security bureau: (?P<x>.+)", "移送公安机关：{x}"),
+        (r"extension requested until (?P<u>\S+) \((?P<n>\d+) working days left\)",
+         "申请延期至 {u}（距期限 {n} 个工作日）"),
+        (r"extension requested, but no deadline runs", "申请延期，但无进行中的期限"),
+        (r"extension requested too late: deadline unchanged", "延期申请过晚，期限不变"),
+        (r"extension decided before any valid request arrived: kept for its request",
+         "延期决定先于有效申请到达，待申请到达后生效"),
+        (r"extension rejected: deadline unchanged", "延期不予批准，期限不变"),
+        (r"extension approved: new deadline (?P<t>\S+)", "延期批准，新期限 {t}"),
+        # alerts (engine/alerts)
+        (r"raised: (?P<k>\w+) in (?P<w>\w+), (?P<c>\w+)", "接报：{w:town}{k:kind}（{c:class}）"),
+        (r"raised: (?P<k>\w+) in (?P<w>\w+), (?P<c>\w+) \(exercise\)",
+         "接报：{w:town}{k:kind}（{c:class}，演练）"),
+        (r"raised again: ignored \(the first raising stands\)", "重复接报，不予处理（以首次接报为准）"),
+        (r"updated", "更新"),
+        (r"updated: (?P<x>.*)", "更新：{x}"),
+        (r"closed", "结案"),
+        (r"acknowledged by (?P<u>\w+)", "{u:unit} 确认接警"),
+        (r"reported to (?P<l>\w+) \((?P<u>\w+)\)", "已向{l:level}报告（{u:unit}）"),
+        (r"response level (?P<l>[IV]+) \(activated\)", "启动 {l} 级响应"),
+        (r"response level (?P<l>[IV]+) \(raised from (?P<f>[IV]+)\)", "响应级别由 {f} 级提升至 {l} 级"),
+        (r"response level (?P<l>[IV]+) \(lowered from (?P<f>[IV]+)\)", "响应级别由 {f} 级降至 {l} 级"),
+        (r"handover (?P<r>\S+) to (?P<x>.+)", "{r:rule}（{x}）"),
+        (r"report to (?P<l>\w+) overdue", "向{l:level}报告超时"),
+        (r"report to (?P<l>\w+) overdue: withdrawn, reported on (?P<t>\S+)",
+         "撤回向{l:level}报告超时：已于 {t} 报告"),
+        (r"493 art\. 10 notifications due", "应依 493 号令第十条通知公安、人社、工会和检察机关"),
+        (r"routed as non-production", "按非生产安全事件分送属地和行业部门"),
+        (r"disaster report (?P<k>\w+) from post (?P<p>[AB])", "灾情{k:report}（{p} 岗）"),
+        (r"initial report asked of (?P<x>.+)", "催报灾情初报：{x}"),
+        (r"daily report overdue", "灾情续报超时"),
+        (r"final report overdue", "灾情核报超时"),
+        (r"(?P<c>disaster_\w+) overdue of (?P<t>\S+): withdrawn, reported on (?P<u>\S+)",
+         "撤回{c:clock}超时（{t}）：已于 {u} 报告"),
+        (r"CAP Update #(?P<n>\d+)", "CAP 更新 #{n}"),
+    ]
+    return [(re.compile(pattern + r"\Z"), chinese) for pattern, chinese in table]
+
+
+SHAPES = _shapes()
+_FIELD = re.compile(r"\{(?P<name>\w+)(?::(?P<kind>\w+))?\}")
+
+
+def in_chinese(line: str, say: Say) -> str | None:
+    """`line` in Chinese, its values named by `say`; None when it has no known shape."""
+    late = LATE.search(line)
+    body = line[:late.start()] if late else line
+    said = _one(body, say)
+    if said is None and "; " in body:  # an extension request decided as it came
+        parts = [_one(part, say) for part in body.split("; ")]
+        said = None if None in parts else "；".join(p for p in parts if p is not None)
+    if said is None:
+        return None
+    return said + (f"（{late['t']} 才送达引擎）" if late else "")
+
+
+def _one(text: str, say: Say) -> str | None:
+    for pattern, chinese in SHAPES:
+        found = pattern.match(text)
+        if found is not None:
+            values = found.groupdict()
+            return _FIELD.sub(lambda f, v=values: say(f["kind"] or "", v[f["name"]]), chinese)
+    return None
