@@ -13,9 +13,9 @@ from typing import Any
 from urllib.parse import quote
 
 from engine.board import picture
-from engine.board.words import Words
 from engine.feeds.filters import LEVELS, TIERS
 from engine.reference.compiled import Reference
+from engine.zh.words import Words
 
 LANGS = ("zh", "en")
 

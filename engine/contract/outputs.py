@@ -122,6 +122,9 @@ class TimelineItem(Output):
     time: AwareDatetime
     event_id: str
     what: str
+    what_zh: str | None = Field(
+        default=None, description="what happened, in Chinese, where the engine knows the shape of its "
+        "sentence (engine/zh/record.py); absent otherwise. An extension of the contract")
 
 
 class DisciplineReferral(Output):

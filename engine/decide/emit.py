@@ -23,6 +23,7 @@ from engine.kernel.outputs import Out, envelope
 from engine.kernel.targets import answerable, resolve, resolve_all
 from engine.kernel.time import iso
 from engine.ruleset.compiled import Measure, Rules
+from engine.zh.words import Words
 
 
 def escalation(h: Hazard, rules: Rules, *, rule_id: str, action: str, tier: str, at: int,
@@ -69,7 +70,8 @@ def referral(h: Hazard, rules: Rules, *, ground_id: str, code: str, reason: str,
     respondents = answerable(respondents, rules.reference)
     data = {"referral_id": rid, "subject_kind": "hazard", "subject_id": h.id,
             "respondents": [{k: r[k] for k in ("kind", "id", "name")} for r in respondents],
-            "grounds": code, "reason": reason, "timeline": _timeline(h), "rules_version": rules.version}
+            "grounds": code, "reason": reason, "timeline": _timeline(h, rules),
+            "rules_version": rules.version}
     return Out(REFERRALS_DISCIPLINE, h.id, envelope("safety.referral.discipline", rid, h.id, at, data))
 
 
@@ -89,10 +91,10 @@ def enforcement_proposed(h: Hazard, rules: Rules, measure: Measure, *, rule_id: 
     return Out(ENFORCEMENT_ACTIONS, h.id, envelope("safety.enforcement.proposed", pid, h.id, at, data))
 
 
-def _timeline(h: Hazard) -> list[dict[str, Any]]:
+def _timeline(h: Hazard, rules: Rules) -> list[dict[str, Any]]:
     # In time order: events from offline apps arrive late, and history is kept in arrival order.
-    return [{"time": iso(t), "event_id": e, "what": w}
-            for t, e, w in sorted(h.timeline(), key=lambda i: i[0])]
+    zh = Words("zh", rules.reference)
+    return [zh.timeline_item(t, e, w) for t, e, w in sorted(h.timeline(), key=lambda i: i[0])]
 
 
 def judicial_referral(h: Hazard, rules: Rules, *, order_no: str, at: int, evidence: list[str]) -> Out:
@@ -105,7 +107,7 @@ def judicial_referral(h: Hazard, rules: Rules, *, order_no: str, at: int, eviden
         "persons": [{"name": h.responsible, "role": "responsible_person"}] if h.responsible else [],
         "offence": j.offence,  # type: ignore[union-attr]
         "recipient": resolve(j.recipient, h, rules)[0],  # type: ignore[union-attr]
-        "order_no": order_no, "evidence": evidence, "timeline": _timeline(h),
+        "order_no": order_no, "evidence": evidence, "timeline": _timeline(h, rules),
         "rules_version": rules.version,
     }
     return Out(REFERRALS_JUDICIAL, h.id, envelope("safety.referral.judicial", rid, h.id, at, data))

@@ -24,9 +24,9 @@ from engine.errors import EngineError
 from engine.kernel.ids import output_id
 from engine.kernel.outputs import Out, envelope
 from engine.kernel.targets import department_unit, lead_department
-from engine.kernel.time import iso
 from engine.ruleset.calendar import SHANGHAI
 from engine.ruleset.compiled import Rules
+from engine.zh.words import Words
 
 
 class FilingError(EngineError, ValueError):
@@ -75,8 +75,9 @@ def _filing(dept: str, hazards: list[Hazard], month: str, start: int, end: int, 
     reason = (f"Supervision results of {respondent['name'] or dept} for {month} (监督检查结果抄报备案): "
               f"{found} hazards found, {closed} closed, {len(still_open)} open at the month's end, "
               f"{overdue} of them past their deadline, {listed} under listed supervision")
+    zh = Words("zh", rules.reference)
     timeline = sorted(
-        ({"time": iso(t), "event_id": e, "what": f"{h.id}: {w}"}
+        (zh.timeline_item(t, e, f"{h.id}: {w}")
          for h in hazards for t, e, w in h.timeline() if start <= t < end),
         key=lambda item: (item["time"], item["event_id"]))
     data = {"referral_id": rid, "subject_kind": "department", "subject_id": dept,

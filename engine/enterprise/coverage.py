@@ -34,6 +34,7 @@ from engine.kernel.outputs import Out, envelope
 from engine.kernel.referral import hold, released, withdrawal
 from engine.kernel.targets import answerable, department_unit, resolve, resolve_all
 from engine.kernel.time import iso
+from engine.zh.words import Words
 
 DAY = 86_400
 
@@ -241,13 +242,14 @@ def _refer(f: Any, er: EnterpriseRules, missed: list[Any], at: int) -> list[Out]
     reason = (f"{dept} failed its duty (不履行安全监管职责) on key enterprise {f.name or f.id} "
               f"{count} time(s): {what}")
     town_due = base + getattr(er.coverage.days, f.risk_class) * DAY
+    zh = Words("zh", rules.reference)
     timeline = [
-        {"time": iso(base), "event_id": start, "what": "coverage cycle started (last inspection, "
-         "or classification as a key enterprise)"},
-        {"time": iso(town_due), "event_id": _escalation_id(f, "coverage_missed", base),
-         "what": "cycle ran out: the town safety office was told"},
-        {"time": iso(due), "event_id": _escalation_id(f, "duty_failure", base),
-         "what": f"still not inspected: duty failure of {dept}"}]
+        zh.timeline_item(base, start, "coverage cycle started (last inspection, or classification as a "
+                         "key enterprise)"),
+        zh.timeline_item(town_due, _escalation_id(f, "coverage_missed", base),
+                         "cycle ran out: the town safety office was told"),
+        zh.timeline_item(due, _escalation_id(f, "duty_failure", base),
+                         f"still not inspected: duty failure of {dept}")]
     rid = output_id("referral", tag)
     data = {"referral_id": rid, "subject_kind": "department", "subject_id": dept,
             "respondents": [{k: u[k] for k in ("kind", "id", "name")} for u in units],

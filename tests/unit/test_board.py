@@ -16,11 +16,10 @@ from decide_fixtures import RULES
 
 from engine.alerts import load_alert_rules
 from engine.alerts.disaster import DAILY, FINAL, INITIAL
-from engine.board import picture, record, words
+from engine.board import picture
 from engine.board.html import Page
 from engine.board.session import COOKIE, SessionError, Sessions
 from engine.board.web import register, safe_next
-from engine.board.words import Words
 from engine.contract.outputs import OUTPUT_TYPES
 from engine.decide import clocks as hazard_clocks
 from engine.feeds.tokens import Scope, TokenStore, hash_token, mint
@@ -28,6 +27,8 @@ from engine.http.server import Pages
 from engine.reference.models import SECTORS
 from engine.ruletest import run_file
 from engine.settings import Settings
+from engine.zh import record, words
+from engine.zh.words import Words
 
 REPO = Path(__file__).resolve().parents[2]
 SECRET = b"s" * 32
@@ -405,7 +406,7 @@ def test_an_approximate_deadline_is_marked_where_the_board_shows_it() -> None:
 
 def test_every_record_line_the_shipped_rule_tests_write_reads_in_chinese() -> None:
     """Each line the cores write into a subject's record in the shipped rule tests has a known
-    shape (engine/board/record.py): a sentence added to a core without its Chinese fails here."""
+    shape (engine/zh/record.py): a sentence added to a core without its Chinese fails here."""
     alert_rules = load_alert_rules(REPO / "rules", RULES.reference)
     files = sorted((REPO / "rules" / "tests").glob("*.yaml")) + \
         sorted((REPO / "rules" / "tests" / "alerts").glob("*.yaml"))

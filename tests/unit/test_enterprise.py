@@ -602,6 +602,9 @@ def test_a_missed_cycle_goes_to_the_town_safety_office_then_the_lead_department(
     assert referral.event["type"] == "safety.referral.discipline"
     assert referral.event["time"] == iso(due + 8 * day)
     assert referral.event["data"]["timeline"][-1]["time"] == iso(due + 7 * day)  # when it was missed
+    assert [item["what_zh"] for item in referral.event["data"]["timeline"]] == [
+        "检查周期开始（上次检查，或列为重点企业）", "检查周期届满，已告知镇（街道）安监站",
+        "仍未检查：区安监局 不履行安全监管职责"]
     f, _ = _fired(f, due + 8 * day)
     assert f.next_due() is None and f.missed[0][4] == "sent"
 

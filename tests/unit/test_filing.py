@@ -58,6 +58,14 @@ def test_a_filing_counts_the_month_at_its_boundaries():
     assert "1 hazards found, 1 closed, 0 open" in october.reason
 
 
+def test_a_filing_tells_each_step_in_chinese_too():
+    """Discipline inspection reads Chinese: each line has `what_zh`, its hazard named first."""
+    fire = _by_dept(monthly_filings(_story().states.values(), "2026-11", RULES))["fire_rescue"]
+    said = {(item.what, item.what_zh) for item in fire.timeline}
+    assert ("HZ-F2: verified: confirmed (general)", "HZ-F2：核实：属实（一般）") in said
+    assert all(zh is not None for _, zh in said)
+
+
 def test_filing_a_month_twice_sends_the_same_ids_and_months_differ():
     """Ids come from department, month and rule: a repeated run de-duplicates, another month does not."""
     states = list(_story().states.values())

@@ -436,3 +436,16 @@ def test_a_plan_after_the_latest_due_time_withdraws_nothing() -> None:
               until="2027-02-22 00:00")
     assert sent(rp, rule_id="supervision.listed.plan", action="failure_withdrawn") == []
     assert rp.states[SF].plan_fired
+
+
+def test_a_referral_tells_its_timeline_in_chinese_too() -> None:
+    """Discipline inspection reads Chinese: every step of a referred hazard's record carries
+    `what_zh` beside the engine's sentence."""
+    rp = feed([on_time(report(SF, "2027-02-04 09:00"))], until="2027-02-22 00:00")
+    [referral] = sent(rp, "safety.referral.discipline")
+    timeline = referral["data"]["timeline"]
+    assert [item["what_zh"] for item in timeline] == [
+        "上报（一般），来源：网格巡查", "区消防救援大队 不履行安全监管职责（隐患核实期限，第 1 次）",
+        "移送（不履行安全监管职责）暂缓至 2027-02-18T23:59:59+08:00，等待期限前形成的记录",
+        "移送纪委监委：不履行安全监管职责"]
+    assert timeline[0]["what"] == "reported (general) via grid_patrol"

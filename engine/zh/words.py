@@ -1,10 +1,11 @@
-"""The board's words for the identifiers the engine's outputs and views carry.
+"""Chinese words for the identifiers the engine's outputs and views carry.
 
 Outputs name what happened with identifiers (`supervision_letter`,
 `referral.duty_failures:fire_rescue`, `safety.supervision.listed`), which is
 right for subscribers and wrong for a district supervisor reading the Chinese
-board. This module gives the Chinese board each one's name; the English board
-shows the identifiers themselves, which are English. Names of places,
+board, or a discipline inspector reading a referral's timeline. This module
+gives each one's name in Chinese; the English board shows the identifiers
+themselves, which are English. Names of places,
 departments and sectors come from the reference (rules/reference/), kinds of
 alert from the CAP mapping; what is here is the vocabulary of the rules and
 the contract. An identifier with no word here is shown as it is.
@@ -12,7 +13,12 @@ the contract. An identifier with no word here is shown as it is.
 
 from __future__ import annotations
 
-from engine.board.record import (
+from typing import Any
+
+from engine.cap.mapping import EVENTS
+from engine.kernel.time import iso
+from engine.reference.compiled import Reference
+from engine.zh.record import (
     CLASSES,
     FOUND_VIA,
     INSPECTIONS,
@@ -22,8 +28,6 @@ from engine.board.record import (
     VERDICTS,
     in_chinese,
 )
-from engine.cap.mapping import EVENTS
-from engine.reference.compiled import Reference
 
 # `action` of safety.escalation.raised: the ladder's and the rules' actions, and the engine's own.
 ACTIONS = {
@@ -167,8 +171,17 @@ class Words:
         """A line of a subject's record: in Chinese on the Chinese board where its shape is known."""
         return (in_chinese(line, self._value) or line) if self.zh else line
 
+    def timeline_item(self, at: int, event_id: str, what: str) -> dict[str, Any]:
+        """One step of a record as a referral carries it: the engine's sentence, and where its
+        shape is known, the same in Chinese (`what_zh`), for the people a referral goes to."""
+        item = {"time": iso(at), "event_id": event_id, "what": what}
+        said = in_chinese(what, self._value)
+        if said is not None:
+            item["what_zh"] = said
+        return item
+
     def _value(self, kind: str, value: str) -> str:
-        """A value of a record line, named by its kind (engine/board/record.py)."""
+        """A value of a record line, named by its kind (engine/zh/record.py)."""
         if kind == "rule":
             return self.rule(value) or value
         if kind == "rules":

@@ -3,7 +3,7 @@
 The hazard and alert cores write each step of a subject's record (三项制度: a
 full record of every step) as an English sentence of a few fixed shapes, with
 identifiers and times in it. This module reads those shapes back and says them
-in Chinese, naming each identifier with the board's words (engine/board/words.py).
+in Chinese, naming each identifier with the board's words (engine/zh/words.py).
 A line of no known shape is shown as the engine wrote it. Free text a person
 entered (an update's note, a violation's description) stays as it was entered.
 
@@ -125,11 +125,17 @@ def _shapes() -> list[tuple[re.Pattern[str], str]]:
         (r"(?P<c>disaster_\w+) overdue of (?P<t>\S+): withdrawn, reported on (?P<u>\S+)",
          "撤回{c:clock}超时（{t}）：已于 {u} 报告"),
         (r"CAP Update #(?P<n>\d+)", "CAP 更新 #{n}"),
+        # a key enterprise's inspection cycle, as its referral tells it (engine/enterprise/coverage.py)
+        (r"coverage cycle started \(last inspection, or classification as a key enterprise\)",
+         "检查周期开始（上次检查，或列为重点企业）"),
+        (r"cycle ran out: the town safety office was told", "检查周期届满，已告知镇（街道）安监站"),
+        (r"still not inspected: duty failure of (?P<d>\w+)", "仍未检查：{d:unit} 不履行安全监管职责"),
     ]
     return [(re.compile(pattern + r"\Z"), chinese) for pattern, chinese in table]
 
 
 SHAPES = _shapes()
+_SUBJECT = re.compile(r"(?P<id>[^\s:]+): (?P<rest>.+)\Z")
 _FIELD = re.compile(r"\{(?P<name>\w+)(?::(?P<kind>\w+))?\}")
 
 
@@ -141,6 +147,10 @@ def in_chinese(line: str, say: Say) -> str | None:
     if said is None and "; " in body:  # an extension request decided as it came
         parts = [_one(part, say) for part in body.split("; ")]
         said = None if None in parts else "；".join(p for p in parts if p is not None)
+    subject = _SUBJECT.match(body) if said is None else None
+    if subject is not None:  # a month's filing names each line's hazard first
+        rest = in_chinese(subject["rest"], say)
+        return None if rest is None else f"{subject['id']}：{rest}"
     if said is None:
         return None
     return said + (f"（{late['t']} 才送达引擎）" if late else "")
