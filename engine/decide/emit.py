@@ -20,6 +20,7 @@ from engine.kernel.escalation import escalation as kernel_escalation
 from engine.kernel.escalation import escalation_id
 from engine.kernel.ids import output_id
 from engine.kernel.outputs import Out, envelope
+from engine.kernel.referral import bounded
 from engine.kernel.targets import answerable, resolve, resolve_all
 from engine.kernel.time import iso
 from engine.ruleset.compiled import Measure, Rules
@@ -94,7 +95,7 @@ def enforcement_proposed(h: Hazard, rules: Rules, measure: Measure, *, rule_id: 
 def _timeline(h: Hazard, rules: Rules) -> list[dict[str, Any]]:
     # In time order: events from offline apps arrive late, and history is kept in arrival order.
     zh = Words("zh", rules.reference)
-    return [zh.timeline_item(t, e, w) for t, e, w in sorted(h.timeline(), key=lambda i: i[0])]
+    return bounded([zh.timeline_item(t, e, w) for t, e, w in sorted(h.timeline(), key=lambda i: i[0])])
 
 
 def judicial_referral(h: Hazard, rules: Rules, *, order_no: str, at: int, evidence: list[str]) -> Out:

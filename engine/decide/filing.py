@@ -23,6 +23,7 @@ from engine.decide.state import Hazard
 from engine.errors import EngineError
 from engine.kernel.ids import output_id
 from engine.kernel.outputs import Out, envelope
+from engine.kernel.referral import bounded
 from engine.kernel.targets import department_unit, lead_department
 from engine.ruleset.calendar import SHANGHAI
 from engine.ruleset.compiled import Rules
@@ -76,10 +77,10 @@ def _filing(dept: str, hazards: list[Hazard], month: str, start: int, end: int, 
               f"{found} hazards found, {closed} closed, {len(still_open)} open at the month's end, "
               f"{overdue} of them past their deadline, {listed} under listed supervision")
     zh = Words("zh", rules.reference)
-    timeline = sorted(
+    timeline = bounded(sorted(
         (zh.timeline_item(t, e, f"{h.id}: {w}")
          for h in hazards for t, e, w in h.timeline() if start <= t < end),
-        key=lambda item: (item["time"], item["event_id"]))
+        key=lambda item: (item["time"], item["event_id"])))
     data = {"referral_id": rid, "subject_kind": "department", "subject_id": dept,
             "respondents": [respondent], "grounds": "periodic_filing", "reason": reason,
             "timeline": timeline, "rules_version": rules.version}

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
+
 from engine.kernel.ids import output_id
 from engine.kernel.outputs import Out, envelope
 from engine.kernel.time import after, epoch
@@ -23,6 +25,38 @@ from engine.kernel.time import after, epoch
 # What withdraws each kind of output sent, and the name its ids are derived under.
 WITHDRAWN = {"safety.referral.discipline": ("safety.referral.withdrawn", "referral.withdrawn"),
              "safety.enforcement.proposed": ("safety.enforcement.withdrawn", "enforcement.withdrawn")}
+
+
+# The most JSON a referral's timeline takes: the referral topics take records of 4 MiB, and a
+# record the broker refuses would stop its partition's worker for good.
+TIMELINE_BYTES = 1024 * 1024
+_OMITTED_ROOM = 1024  # for the line that says what was left out
+
+
+def bounded(items: list[dict[str, Any]], budget: int = TIMELINE_BYTES) -> list[dict[str, Any]]:
+    """A referral's timeline as it is sent: whole while its JSON fits `budget` bytes, else its
+    first steps (a quarter of the budget) and its latest (the rest), with one line between them
+    saying how many steps it leaves out and from when to when. The subject's whole record stays
+    in the engine (`hazard-engine show`): a hazard that thousands of events reached (a field app
+    resending with fresh ids) is still referred, not stuck on a record too large to send."""
+    sizes = [len(orjson.dumps(item)) + 1 for item in items]
+    if sum(sizes) <= budget:
+        return items
+    head, used = 0, 0
+    while head < len(items) and used + sizes[head] <= budget // 4:
+        used += sizes[head]
+        head += 1
+    tail, used = len(items), 0
+    while tail > head and used + sizes[tail - 1] <= budget - budget // 4 - _OMITTED_ROOM:
+        tail -= 1
+        used += sizes[tail]
+    first, last, count = items[head]["time"], items[tail - 1]["time"], tail - head
+    note = {"time": first, "event_id": "omitted",
+            "what": f"{count} steps from {first} to {last} are left out here to keep this record under "
+                    f"{budget} bytes; the subject's whole record stays in the engine (hazard-engine show)",
+            "what_zh": f"此处略去 {first} 至 {last} 的 {count} 条记录（本件不超过 {budget} 字节）；"
+                       "完整记录保存在引擎中（hazard-engine show）"}
+    return [*items[:head], note, *items[tail:]]
 
 
 def hold(rules: Any) -> Any | None:
