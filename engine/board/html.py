@@ -287,10 +287,11 @@ class Page:
         clocks = "; ".join(f'{esc(self.w.clock(c["name"]))} {esc(c["due"])}' for c in a.get("clocks") or ())
         levels = ", ".join(str(self.w.level(level)) for level in sorted(missed))
         late = f' <strong class="late">{esc(t["missed"])}: {esc(levels)}</strong>' if missed else ""
-        holder = a.get("held_by") or (f'{t["post"]} {a["post"]}' if a.get("post") else None)
+        holder = self.department(a["held_by"]) if a.get("held_by") else \
+            esc(f'{t["post"]} {a["post"]}' if a.get("post") else None)
         return (f'<tr><td>{self.link("alerts", a["id"])}</td>'
                 f'<td>{self.town(a.get("town"))}</td><td>{self.level(a.get("response_level"))}</td>'
-                f'<td>{self.state(a.get("status"))}</td><td>{esc(holder)}</td>'
+                f'<td>{self.state(a.get("status"))}</td><td>{holder}</td>'
                 f'<td>{clocks or esc(None)}{late}</td></tr>')
 
     # --- risk picture ------------------------------------------------------------------------
@@ -418,7 +419,7 @@ class Page:
         facts = [("state", self.state(a.get("status"))), ("level", self.level(a.get("response_level"))),
                  ("grade", esc(self.w.grade(a.get("grade")))), ("town", self.town(a.get("town"))),
                  ("opened", esc(a.get("opened_at"))), ("post", esc(a.get("post"))),
-                 ("held_by", esc(a.get("held_by"))), ("handover", esc(a.get("handover_step")))]
+                 ("held_by", self.department(a.get("held_by"))), ("handover", esc(a.get("handover_step")))]
         dl = "".join(f'<dt>{esc(t[k])}</dt><dd>{v}</dd>' for k, v in facts)
         body = (f'<p><a href="/board">← {esc(t["back"])}</a></p>'
                 f'<h2 id="subject">{esc(a["id"])} · {esc(self.w.alert_kind(a.get("alert_kind")))}</h2>'

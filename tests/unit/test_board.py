@@ -202,6 +202,9 @@ def test_the_chinese_board_names_what_the_outputs_give_as_identifiers() -> None:
     assert grounds in Page("zh", RULES.reference, "c", "o").summary(summary)
     late = {**alert("AL-9", "huxi"), "missed_reports": ["county"]}
     assert "已超时: 区（县级）" in Page("zh", RULES.reference, "c", "o")._alert_row(late)
+    held = {**late, "held_by": "fire_rescue"}  # the responder that acknowledged it
+    assert "<td>区消防救援大队</td>" in Page("zh", RULES.reference, "c", "o")._alert_row(held)
+    assert "区消防救援大队" in Page("zh", RULES.reference, "c", "o").alert(held, [])
     labels = json.loads(Page("zh", RULES.reference, "c", "o")._live_labels())
     assert labels["actions"]["discipline_referral"] == "移送纪委监委"
     assert labels["rules"]["ladder.orange"] == "整改逾期督办（橙色）" and labels["families"]["coverage"]
