@@ -141,16 +141,22 @@ _FIELD = re.compile(r"\{(?P<name>\w+)(?::(?P<kind>\w+))?\}")
 
 def in_chinese(line: str, say: Say) -> str | None:
     """`line` in Chinese, its values named by `say`; None when it has no known shape."""
+    said = _sentence(line, say)
+    subject = _SUBJECT.match(line) if said is None else None
+    if subject is not None:  # a month's filing names each line's hazard first (one level only)
+        rest = _sentence(subject["rest"], say)
+        said = None if rest is None else f"{subject['id']}：{rest}"
+    return said
+
+
+def _sentence(line: str, say: Say) -> str | None:
+    """A line of the cores, with the note of a late arrival they may add at its end."""
     late = LATE.search(line)
     body = line[:late.start()] if late else line
     said = _one(body, say)
     if said is None and "; " in body:  # an extension request decided as it came
         parts = [_one(part, say) for part in body.split("; ")]
         said = None if None in parts else "；".join(p for p in parts if p is not None)
-    subject = _SUBJECT.match(body) if said is None else None
-    if subject is not None:  # a month's filing names each line's hazard first
-        rest = in_chinese(subject["rest"], say)
-        return None if rest is None else f"{subject['id']}：{rest}"
     if said is None:
         return None
     return said + (f"（{late['t']} 才送达引擎）" if late else "")

@@ -432,7 +432,13 @@ def test_every_record_line_the_shipped_rule_tests_write_reads_in_chinese() -> No
     ("raised: fire in lihaiwu, production_accident", "接报：李海务街道火灾（生产安全事故）"),
     ("updated: a; b", "更新：a; b"),  # a person's note stays as written, even with a semicolon
     ("something the cores never wrote", "something the cores never wrote"),
+    ("HZ-1: HZ-2: verified: unfounded", "HZ-1: HZ-2: verified: unfounded"),  # one subject only
 ])
 def test_a_record_line_in_chinese(line: str, chinese: str) -> None:
     assert Words("zh", RULES.reference).record(line) == chinese
     assert Words("en", RULES.reference).record(line) == line
+
+
+def test_a_record_line_of_many_prefixes_is_read_without_recursion() -> None:
+    line = "a: " * 100_000 + "closed"
+    assert Words("zh", RULES.reference).record(line) == line
