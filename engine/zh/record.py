@@ -36,7 +36,7 @@ CLASSES = {
 }
 REPORTS = {"initial": "初报", "update": "续报", "final": "核报", "zero": "零报告"}
 OUTCOMES = {"approved": "通过", "returned": "退回"}
-LATE = re.compile(r" \(reached the engine late, on (?P<t>[^)]+)\)$")
+LATE = re.compile(r" \(reached the engine late, on (?P<t>[^)]+)\)\Z")
 
 Say = Callable[[str, str], str]  # (kind of value, value) -> its words
 
@@ -131,11 +131,11 @@ def _shapes() -> list[tuple[re.Pattern[str], str]]:
         (r"cycle ran out: the town safety office was told", "检查周期届满，已告知镇（街道）安监站"),
         (r"still not inspected: duty failure of (?P<d>\w+)", "仍未检查：{d:unit} 不履行安全监管职责"),
     ]
-    return [(re.compile(pattern + r"\Z"), chinese) for pattern, chinese in table]
+    return [(re.compile(pattern + r"\Z", re.DOTALL), chinese) for pattern, chinese in table]
 
 
 SHAPES = _shapes()
-_SUBJECT = re.compile(r"(?P<id>[^\s:]+): (?P<rest>.+)\Z")
+_SUBJECT = re.compile(r"(?P<id>[^\s:]+): (?P<rest>.+)\Z", re.DOTALL)
 _FIELD = re.compile(r"\{(?P<name>\w+)(?::(?P<kind>\w+))?\}")
 
 

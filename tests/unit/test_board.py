@@ -431,6 +431,7 @@ def test_every_record_line_the_shipped_rule_tests_write_reads_in_chinese() -> No
      "申请延期至 2026-07-31（距期限 39 个工作日）；延期批准，新期限 2026-07-31T23:59:59+08:00"),
     ("raised: fire in lihaiwu, production_accident", "接报：李海务街道火灾（生产安全事故）"),
     ("updated: a; b", "更新：a; b"),  # a person's note stays as written, even with a semicolon
+    ("updated: two\nlines", "更新：two\nlines"),
     ("something the cores never wrote", "something the cores never wrote"),
     ("HZ-1: HZ-2: verified: unfounded", "HZ-1: HZ-2: verified: unfounded"),  # one subject only
 ])
