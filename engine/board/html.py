@@ -30,6 +30,7 @@ TEXT: dict[str, dict[str, str]] = {
         "open_hazards": "未销号隐患", "by_tier": "按等级", "by_state": "按状态",
         "overdue": "逾期未整改（按镇街、行业）", "listed": "挂牌督办", "days_left": "剩余天数",
         "deadline": "期限", "approximate": "估算：当年节假日安排未公布", "referrals": "移送",
+        "earlier": "仅显示最近的记录，更早的 {n} 条未显示（完整记录：接口 GET /hazards/… 或 /alerts/…）",
         "alerts": "警情", "level": "响应级别",
         "held_by": "处置单位/岗位", "clocks": "报告时限", "deadlines": "各项时限", "missed": "已超时",
         "hazards": "隐患", "id": "编号", "town": "镇街", "sector": "行业", "tier": "等级",
@@ -59,6 +60,8 @@ TEXT: dict[str, dict[str, str]] = {
         "overdue": "Overdue rectifications (by town and sector)", "listed": "Listed supervision",
         "days_left": "Days left", "deadline": "Deadline",
         "approximate": "approximate: no holiday notice for its year yet", "referrals": "Referrals",
+        "earlier": "Only the latest steps are shown; {n} earlier ones are not (the whole record: "
+        "GET /hazards/… or /alerts/… of the API)",
         "alerts": "Alerts",
         "level": "Response level", "held_by": "Held by", "clocks": "Report clocks",
         "deadlines": "Running clocks", "missed": "Missed",
@@ -93,6 +96,9 @@ STATES = {"zh": {"reported": "已上报", "verified": "已核实", "planned": "�
 def esc(value: Any) -> str:
     """Text for HTML: escaped, and '—' for nothing."""
     return "—" if value is None or value == "" else escape(str(value), quote=True)
+
+
+RECORD_ROWS = 500  # the most steps of a record a detail page shows, the latest
 
 
 class Page:
@@ -352,10 +358,15 @@ class Page:
     # --- details -----------------------------------------------------------------------------
 
     def _record(self, record: list[Mapping[str, Any]]) -> str:
+        """The record's latest RECORD_ROWS steps (a record a field app filled with thousands of
+        steps would make a page no browser shows), saying how many earlier ones are left out."""
         t = self.t
+        shown = record[-RECORD_ROWS:]
         rows = "".join(f'<tr><td>{esc(r["time"])}</td><td><code>{esc(r["event_id"])}</code></td>'
-                       f'<td>{esc(self.w.record(r["what"]))}</td></tr>' for r in record)
-        return (f'<table id="record"><thead><tr><th scope="col">{esc(t["time"])}</th>'
+                       f'<td>{esc(self.w.record(r["what"]))}</td></tr>' for r in shown)
+        earlier = len(record) - len(shown)
+        note = f'<p class="help">{esc(t["earlier"].format(n=earlier))}</p>' if earlier else ""
+        return (f'{note}<table id="record"><thead><tr><th scope="col">{esc(t["time"])}</th>'
                 f'<th scope="col">{esc(t["event"])}</th><th scope="col">{esc(t["what"])}</th></tr></thead>'
                 f'<tbody>{rows or self._none(3)}</tbody></table>')
 

@@ -443,3 +443,13 @@ def test_a_record_line_in_chinese(line: str, chinese: str) -> None:
 def test_a_record_line_of_many_prefixes_is_read_without_recursion() -> None:
     line = "a: " * 100_000 + "closed"
     assert Words("zh", RULES.reference).record(line) == line
+
+
+def test_a_detail_page_shows_the_latest_steps_of_a_long_record_and_says_how_many_it_leaves_out() -> None:
+    steps = [{"time": f"2026-11-02T09:{n // 60 % 60:02d}:{n % 60:02d}+08:00", "event_id": f"ev-{n}",
+              "what": f"rectification {n % 100}% done"} for n in range(30_000)]
+    html = Page("zh", RULES.reference, "c", "o").hazard({**hazard("HZ-7", "huxi"), "record": steps}, [])
+    assert html.count("<tr><td>2026-11-02") == 500 and "ev-29999" in html and "ev-29499<" not in html
+    assert "更早的 29500 条未显示" in html
+    short = Page("zh", RULES.reference, "c", "o").hazard({**hazard("HZ-7", "huxi"), "record": steps[:3]}, [])
+    assert "未显示" not in short
