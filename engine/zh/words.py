@@ -103,6 +103,11 @@ TYPES = {
     "safety.inspection.published": "检查结果公示",
 }
 
+# The words of a record line's values by their kind (engine/zh/record.py), where a table names them.
+_BY_KIND = {"grade": GRADES, "via": FOUND_VIA, "inspection": INSPECTIONS, "verdict": VERDICTS,
+            "measure": MEASURES, "outcome": OUTCOMES, "class": CLASSES, "level": LEVELS,
+            "report": REPORTS, "clock": CLOCKS}
+
 
 class Words:
     """Names for one language: the Chinese board's words, or the identifiers as they are."""
@@ -196,10 +201,8 @@ class Words:
             return town.name if town is not None else value
         if kind == "kind":
             return self.alert_kind(value) or value
-        tables = {"grade": GRADES, "via": FOUND_VIA, "inspection": INSPECTIONS, "verdict": VERDICTS,
-                  "measure": MEASURES, "outcome": OUTCOMES, "class": CLASSES, "level": LEVELS,
-                  "report": REPORTS, "clock": CLOCKS}
-        return tables[kind].get(value, value) if kind in tables else value
+        table = _BY_KIND.get(kind)
+        return value if table is None else table.get(value, value)
 
     def _action(self, action: str) -> str:
         measure = action.removeprefix("propose:")
