@@ -1,9 +1,9 @@
-"""A subject's record lines in Chinese, for the Chinese board.
+"""A subject's record lines in Chinese, for the Chinese board and a referral's timeline.
 
 The hazard and alert cores write each step of a subject's record (三项制度: a
 full record of every step) as an English sentence of a few fixed shapes, with
 identifiers and times in it. This module reads those shapes back and says them
-in Chinese, naming each identifier with the board's words (engine/zh/words.py).
+in Chinese, naming each identifier with the words of engine/zh/words.py.
 A line of no known shape is shown as the engine wrote it. Free text a person
 entered (an update's note, a violation's description) stays as it was entered.
 
@@ -16,26 +16,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-# Words for the values the record lines carry that the outputs do not.
-FOUND_VIA = {
-    "enforcement": "执法检查", "expert_check": "专家检查", "unannounced": "暗查暗访",
-    "random_check": "双随机抽查", "self_inspection": "企业自查", "grid_patrol": "网格巡查",
-    "public_report": "群众举报", "sensor": "监测预警",
-}
-INSPECTIONS = {
-    "routine": "日常检查", "random_check": "双随机抽查", "unannounced": "暗查暗访",
-    "special_campaign": "专项检查", "expert_check": "专家检查", "follow_up": "复查",
-}
-VERDICTS = {"confirmed": "属实", "unfounded": "不属实", "duplicate": "重复上报"}
-MEASURES = {
-    "fine": "罚款", "suspend": "责令停产停业", "suspend_for_overhaul": "责令停产停业整顿",
-    "utility_stop_notice": "通知停止供电", "rectify_within": "责令限期整改",
-}
-CLASSES = {
-    "production_accident": "生产安全事故", "non_production": "非生产安全事件", "natural_disaster": "自然灾害",
-}
-REPORTS = {"initial": "初报", "update": "续报", "final": "核报", "zero": "零报告"}
-OUTCOMES = {"approved": "通过", "returned": "退回"}
 LATE = re.compile(r" \(reached the engine late, on (?P<t>[^)]+)\)\Z")
 
 Say = Callable[[str, str], str]  # (kind of value, value) -> its words

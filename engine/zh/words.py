@@ -5,10 +5,10 @@ Outputs name what happened with identifiers (`supervision_letter`,
 right for subscribers and wrong for a district supervisor reading the Chinese
 board, or a discipline inspector reading a referral's timeline. This module
 gives each one's name in Chinese; the English board shows the identifiers
-themselves, which are English. Names of places,
-departments and sectors come from the reference (rules/reference/), kinds of
-alert from the CAP mapping; what is here is the vocabulary of the rules and
-the contract. An identifier with no word here is shown as it is.
+themselves, which are English. Names of places, departments and sectors come
+from the reference (rules/reference/), kinds of alert from the CAP mapping;
+what is here is the vocabulary of the rules and the contract. An identifier
+with no word here is shown as it is.
 """
 
 from __future__ import annotations
@@ -18,16 +18,7 @@ from typing import Any
 from engine.cap.mapping import EVENTS
 from engine.kernel.time import iso
 from engine.reference.compiled import Reference
-from engine.zh.record import (
-    CLASSES,
-    FOUND_VIA,
-    INSPECTIONS,
-    MEASURES,
-    OUTCOMES,
-    REPORTS,
-    VERDICTS,
-    in_chinese,
-)
+from engine.zh.record import in_chinese
 
 # `action` of safety.escalation.raised: the ladder's and the rules' actions, and the engine's own.
 ACTIONS = {
@@ -102,6 +93,27 @@ TYPES = {
     "safety.intake.rejected": "拒收", "safety.credit.proposed": "信用惩戒建议",
     "safety.inspection.published": "检查结果公示",
 }
+
+# The values record lines carry that the outputs do not (engine/zh/record.py).
+FOUND_VIA = {
+    "enforcement": "执法检查", "expert_check": "专家检查", "unannounced": "暗查暗访",
+    "random_check": "双随机抽查", "self_inspection": "企业自查", "grid_patrol": "网格巡查",
+    "public_report": "群众举报", "sensor": "监测预警",
+}
+INSPECTIONS = {
+    "routine": "日常检查", "random_check": "双随机抽查", "unannounced": "暗查暗访",
+    "special_campaign": "专项检查", "expert_check": "专家检查", "follow_up": "复查",
+}
+VERDICTS = {"confirmed": "属实", "unfounded": "不属实", "duplicate": "重复上报"}
+MEASURES = {
+    "fine": "罚款", "suspend": "责令停产停业", "suspend_for_overhaul": "责令停产停业整顿",
+    "utility_stop_notice": "通知停止供电", "rectify_within": "责令限期整改",
+}
+CLASSES = {
+    "production_accident": "生产安全事故", "non_production": "非生产安全事件", "natural_disaster": "自然灾害",
+}
+REPORTS = {"initial": "初报", "update": "续报", "final": "核报", "zero": "零报告"}
+OUTCOMES = {"approved": "通过", "returned": "退回"}
 
 # The words of a record line's values by their kind (engine/zh/record.py), where a table names them.
 _BY_KIND = {"grade": GRADES, "via": FOUND_VIA, "inspection": INSPECTIONS, "verdict": VERDICTS,
