@@ -375,7 +375,10 @@ counts the forwarding in `hazard_intake_forwarded_total`). An event with a
 null key that cannot be accepted is rejected where it lands. Keying by subject
 still pays: a forwarded event is decided after whatever reached its subject's
 partition before its copy did. An event is at most
-{defaults['max_record_bytes']} bytes.
+{defaults['max_record_bytes']} bytes. The intake topics are stamped by the broker as it
+appends each record (`message.timestamp.type=LogAppendTime`): a record's own
+timestamp is overwritten, and its arrival is when the broker took it, which is
+when a late event's department clock starts. The event's time is `time`.
 
 {_table(["attribute", "required", "what it is"], attrs)}
 
