@@ -122,7 +122,8 @@ _BY_KIND = {"grade": GRADES, "via": FOUND_VIA, "inspection": INSPECTIONS, "verdi
 
 
 class Words:
-    """Names for one language: the Chinese board's words, or the identifiers as they are."""
+    """Names for one language: the Chinese words (the board, a referral's `what_zh`), or the
+    identifiers as they are (the English board)."""
 
     def __init__(self, lang: str, reference: Reference) -> None:
         self.zh, self.ref = lang == "zh", reference
