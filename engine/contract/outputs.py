@@ -173,6 +173,10 @@ class EnforcementProposed(Output):
     needs_legal_review: bool = Field(description="whether legal review (法制审核) must come first")
     due_at: AwareDatetime | None = Field(description="when the legal review (if needed), else the "
                                          "decision, is due")
+    due_at_latest: AwareDatetime | None = Field(
+        default=None, description="(extension) present only when due_at is approximate: it counts "
+        "working days into a year whose holiday notice (国务院办公厅 放假安排) is not yet published, "
+        "and the notice may move the day as late as this")
     rule_id: str
     rules_version: str
     caused_by: list[str]

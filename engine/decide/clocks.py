@@ -313,7 +313,6 @@ def _propose(h: Hazard, rules: Rules, measure: Measure, rule_id: str, due: int, 
     if record:  # not when `claimed` builds it again to withdraw it
         h.history.append([due, cause, f"proposed {measure.id} against {h.enterprise[0]}, {review}"])
     return [emit.enforcement_proposed(h, rules, measure, rule_id=rule_id, at=due,
-                                      due_at=after(measure.due_within, due, rules).at,
                                       key=(h.cycle, due), caused_by=[cause])]
 
 

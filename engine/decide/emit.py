@@ -22,7 +22,7 @@ from engine.kernel.ids import output_id
 from engine.kernel.outputs import Out, envelope
 from engine.kernel.referral import bounded
 from engine.kernel.targets import answerable, resolve, resolve_all
-from engine.kernel.time import iso
+from engine.kernel.time import after, iso, latest
 from engine.ruleset.compiled import Measure, Rules
 from engine.zh.words import Words
 
@@ -77,8 +77,14 @@ def referral(h: Hazard, rules: Rules, *, ground_id: str, code: str, reason: str,
 
 
 def enforcement_proposed(h: Hazard, rules: Rules, measure: Measure, *, rule_id: str, at: int,
-                         due_at: int, key: object, caused_by: list[str]) -> Out:
-    """A proposal of an enforcement measure against the hazard's enterprise (never a public body)."""
+                         key: object, caused_by: list[str]) -> Out:
+    """A proposal of an enforcement measure against the hazard's enterprise (never a public body),
+    made at `at` and due the measure's `due_within` later.
+
+    When that counts working days into a year no holiday notice covers yet, the day is approximate
+    and the latest it may truly fall is sent beside it (`due_at_latest`)."""
+    due_at = after(measure.due_within, at, rules).at
+    due_at_latest = latest(measure.due_within, at, due_at, rules)
     pid = output_id("enforcement", h.id, rule_id, measure.id, key)
     amount = measure.amount_range_cny
     data = {
@@ -87,6 +93,7 @@ def enforcement_proposed(h: Hazard, rules: Rules, measure: Measure, *, rule_id: 
         "measure": measure.id, "legal_basis": measure.legal_basis,
         "amount_range_cny": {"min": amount[0], "max": amount[1]} if amount else None,
         "needs_legal_review": measure.needs_legal_review, "due_at": iso(due_at),
+        **({"due_at_latest": iso(due_at_latest)} if due_at_latest != due_at else {}),
         "rule_id": rule_id, "rules_version": rules.version, "caused_by": caused_by,
     }
     return Out(ENFORCEMENT_ACTIONS, h.id, envelope("safety.enforcement.proposed", pid, h.id, at, data))

@@ -362,8 +362,7 @@ def _utility_stop(h: Hazard, rules: Rules) -> list[Out]:
         h.referred.append(tag)
         h.history.append([found, eid, f"proposed {UTILITY_STOP} (安全生产法 art. 70) on order {order_no}"])
         outs.append(emit.enforcement_proposed(h, rules, measure, rule_id=f"enforcement.{UTILITY_STOP}",
-                                              at=found, due_at=after(measure.due_within, found, rules).at,
-                                              key=order_no, caused_by=[eid]))
+                                              at=found, key=order_no, caused_by=[eid]))
     return outs
 
 

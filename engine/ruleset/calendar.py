@@ -202,7 +202,8 @@ def calendar_warnings(calendar: WorkCalendar, today: date) -> list[str]:
         f"the holidays of {year} are not known exactly: working-day deadlines in {year} count Monday "
         "to Friday less the statutory holidays and are marked approximate (a department's referral "
         "for missing one waits for the latest day it could fall, and a listed hazard's plan or a "
-        "disaster's final report filed by then takes its escalation back); add "
+        "disaster's final report filed by then takes its escalation back, and an enforcement "
+        "proposal sends that day beside its due day); add "
         f"{year} to rules/reference/calendar.yaml from the State Council's notice "
         f"(国务院办公厅关于{year}年部分节假日安排的通知)"
         for year in years if not calendar.known(date(year, 1, 1))
