@@ -394,7 +394,8 @@ class Page:
     def _reason(self, o: Mapping[str, Any]) -> str:
         """The engine's reason; on the Chinese board under the rule, time and recipients in Chinese
         (the reason itself is the engine's English sentence, marked as English)."""
-        said = self.w.summary(o.get("rule_id"), o.get("due_at"), list(o.get("to") or ()))
+        said = self.w.summary(o.get("rule_id"), o.get("due_at"), list(o.get("to") or ()),
+                              o.get("due_at_latest"))
         if said is None:
             return esc(o.get("reason"))
         return f'{esc(said)}<br><span lang="en" class="en">{esc(o.get("reason"))}</span>'

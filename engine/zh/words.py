@@ -171,11 +171,15 @@ class Words:
         family, _, rest = rule_id.partition(".")
         return f"{FAMILIES[family]}（{rest}）" if family in FAMILIES and rest else rule_id
 
-    def summary(self, rule_id: str | None, due_at: str | None, targets: list[str]) -> str | None:
-        """What an output is about in the board's words: its rule, the time it names, to whom."""
+    def summary(self, rule_id: str | None, due_at: str | None, targets: list[str],
+                latest: str | None = None) -> str | None:
+        """What an output is about in the board's words: its rule, the time it names (and the latest
+        it may truly be, when it is approximate), to whom."""
         if not self.zh:
             return None
-        parts = [self.rule(rule_id) or "", f"期限 {due_at}" if due_at else "",
+        due = (f"期限 约 {due_at}，最迟可能为 {latest}" if due_at and latest
+               else f"期限 {due_at}" if due_at else "")
+        parts = [self.rule(rule_id) or "", due,
                  f"送 {'、'.join(targets)}" if targets else ""]
         return "；".join(p for p in parts if p) or None
 

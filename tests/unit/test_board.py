@@ -226,6 +226,11 @@ def test_the_chinese_board_says_an_outputs_rule_time_and_recipients_in_chinese()
             '<br><span lang="en" class="en">Rectification &lt;late&gt;</span>') in zh
     assert "整改逾期督办（橙色）<br><code>ladder.orange</code>" in zh
     assert "重点企业检查频次（A）" in zh  # a rule of a family, named by its family
+    fine = {"time": "2027-02-03T23:59:59+08:00", "type": "safety.enforcement.proposed", "action": "fine",
+            "rule_id": "ladder.red", "due_at": "2027-02-16T23:59:59+08:00",
+            "due_at_latest": "2027-02-18T23:59:59+08:00", "to": []}
+    assert ("期限 约 2027-02-16T23:59:59+08:00，最迟可能为 2027-02-18T23:59:59+08:00"
+            in Page("zh", RULES.reference, "c", "o").hazard(view, [fine]))
     en = Page("en", RULES.reference, "c", "o").hazard(view, outputs)
     assert "<td><code>ladder.orange</code></td><td>Rectification &lt;late&gt;</td>" in en
     assert "区消防救援大队" not in en
