@@ -139,6 +139,9 @@ class DisciplineReferral(Output):
         description="duty_failure (不履行安全监管职责), listed_supervision_failed (挂牌督办 not "
         "fulfilled by its deadline) or periodic_filing (监督检查结果抄报备案)")
     reason: str | None = Field(default=None, description="the grounds as a sentence a person can read")
+    reason_zh: str | None = Field(default=None, description="(extension) the same in Chinese, for the "
+                                  "discipline inspection staff it goes to; absent where the engine "
+                                  "does not know the reason's shape")
     timeline: list[TimelineItem]
     rules_version: str
 

@@ -17,6 +17,7 @@ from engine.kernel.referral import hold, released, withdrawal
 from engine.kernel.targets import lead_department, resolve, resolve_all
 from engine.kernel.time import after, iso, latest, local, unsure
 from engine.ruleset.compiled import PROPOSE, Measure, ReferralGround, Rules, Span
+from engine.zh.words import Words
 
 
 def _repeat(span: Span, start: int, times: int, rules: Rules) -> int:
@@ -232,7 +233,7 @@ def _withdraw(h: Hazard, rules: Rules, at: int, tag: str, failing: str | None, e
               f"referral was sent")
     return [
         withdrawal(emit.referral(h, rules, ground_id=gid, code=ground.code, reason=reason, at=at,
-                                 respondents=units), reason, at),
+                                 respondents=units), reason, at, Words("zh", rules.reference).reason(reason)),
         emit.escalation(h, rules, rule_id=ground.rule_id, action="referral_withdrawn",
                         tier=rules.duty_tier, at=at,
                         targets=resolve(rules.referral_target, h, rules) + units,

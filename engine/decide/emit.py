@@ -73,6 +73,9 @@ def referral(h: Hazard, rules: Rules, *, ground_id: str, code: str, reason: str,
             "respondents": [{k: r[k] for k in ("kind", "id", "name")} for r in respondents],
             "grounds": code, "reason": reason, "timeline": _timeline(h, rules),
             "rules_version": rules.version}
+    said = Words("zh", rules.reference).reason(reason)
+    if said is not None:
+        data["reason_zh"] = said
     return Out(REFERRALS_DISCIPLINE, h.id, envelope("safety.referral.discipline", rid, h.id, at, data))
 
 

@@ -225,7 +225,8 @@ def _withdraw(f: Any, er: EnterpriseRules, missed: list[Any], eid: str, at: int,
             "escalation_id": _escalation_id(f, "referral_withdrawn", base), "caused_by": [eid],
             "reason": f"Referral to discipline inspection withdrawn: {reason}"}
     raised = envelope("safety.escalation.raised", told["escalation_id"], f.id, at, told)
-    return [withdrawal(referral_out, reason, at), Out(ESCALATIONS, f.id, raised)]
+    said = Words("zh", er.rules.reference).reason(reason)
+    return [withdrawal(referral_out, reason, at, said), Out(ESCALATIONS, f.id, raised)]
 
 
 def _refer(f: Any, er: EnterpriseRules, missed: list[Any], at: int) -> list[Out]:
@@ -255,6 +256,9 @@ def _refer(f: Any, er: EnterpriseRules, missed: list[Any], at: int) -> list[Out]
             "respondents": [{k: u[k] for k in ("kind", "id", "name")} for u in units],
             "grounds": ground.code, "reason": reason, "timeline": timeline,
             "rules_version": rules.version}
+    said = zh.reason(reason)
+    if said is not None:
+        data["reason_zh"] = said
     # Told as a hazard's referral is: discipline inspection and the bodies (its officials are named in it).
     targets = resolve(rules.referral_target, place, rules) + [u for u in units if u["kind"] != "official"]
     eid = output_id("escalation", f.id, "coverage", "discipline_referral", base)

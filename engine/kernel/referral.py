@@ -80,7 +80,7 @@ def decided_at(entry: dict[str, Any], done: int, watermark: int) -> int:
     return max(done, watermark, done if arrival is None else epoch(arrival))
 
 
-def withdrawal(sent: Out, reason: str, at: int) -> Out:
+def withdrawal(sent: Out, reason: str, at: int, reason_zh: str | None = None) -> Out:
     """The withdrawal of `sent` (a referral or an enforcement proposal, as it was sent): its data,
     with `reason` saying why, as a `safety.referral.withdrawn` or `safety.enforcement.withdrawn`
     of an id of its own, on the same topic and key; the data keeps the withdrawn one's id
@@ -88,4 +88,7 @@ def withdrawal(sent: Out, reason: str, at: int) -> Out:
     event = sent.event
     kind, name = WITHDRAWN[event["type"]]
     data: dict[str, Any] = {**event["data"], "reason": reason}
+    data.pop("reason_zh", None)  # the withdrawn one's: this one's reason is another
+    if reason_zh is not None:
+        data["reason_zh"] = reason_zh
     return Out(sent.topic, sent.key, envelope(kind, output_id(name, event["id"]), event["subject"], at, data))

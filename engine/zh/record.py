@@ -19,9 +19,10 @@ from collections.abc import Callable
 LATE = re.compile(r" \(reached the engine late, on (?P<t>[^)]+)\)\Z")
 
 Say = Callable[[str, str], str]  # (kind of value, value) -> its words
+Shapes = list[tuple[re.Pattern[str], str]]  # each shape of text, and its Chinese
 
 
-def _shapes() -> list[tuple[re.Pattern[str], str]]:
+def _shapes() -> Shapes:
     """Each shape of line the cores write, and its Chinese; `{name:kind}` names a value by kind."""
     table = [
         # hazards (engine/decide)
@@ -111,6 +112,11 @@ def _shapes() -> list[tuple[re.Pattern[str], str]]:
         (r"cycle ran out: the town safety office was told", "检查周期届满，已告知镇（街道）安监站"),
         (r"still not inspected: duty failure of (?P<d>\w+)", "仍未检查：{d:unit} 不履行安全监管职责"),
     ]
+    return compiled(table)
+
+
+def compiled(table: list[tuple[str, str]]) -> Shapes:
+    """A table of (pattern, Chinese) as `read` uses it: each pattern matches a whole text."""
     return [(re.compile(pattern + r"\Z", re.DOTALL), chinese) for pattern, chinese in table]
 
 
@@ -143,7 +149,13 @@ def _sentence(line: str, say: Say) -> str | None:
 
 
 def _one(text: str, say: Say) -> str | None:
-    for pattern, chinese in SHAPES:
+    return read(SHAPES, text, say)
+
+
+def read(shapes: Shapes, text: str, say: Say) -> str | None:
+    """`text` in Chinese by the first of `shapes` that matches it whole, each `{name:kind}` of its
+    Chinese named by `say`; None when none does."""
+    for pattern, chinese in shapes:
         found = pattern.match(text)
         if found is not None:
             values = found.groupdict()

@@ -18,6 +18,7 @@ from typing import Any
 from engine.cap.mapping import EVENTS
 from engine.kernel.time import iso
 from engine.reference.compiled import Reference
+from engine.zh.reason import reason_in_chinese
 from engine.zh.record import in_chinese
 
 # `action` of safety.escalation.raised: the ladder's and the rules' actions, and the engine's own.
@@ -192,6 +193,11 @@ class Words:
     def record(self, line: str) -> str:
         """A line of a subject's record: in Chinese on the Chinese board where its shape is known."""
         return (in_chinese(line, self._value) or line) if self.zh else line
+
+    def reason(self, text: str) -> str | None:
+        """A referral's or withdrawal's reason in Chinese (`reason_zh`); None in English or where its
+        shape is not known."""
+        return reason_in_chinese(text, self._value) if self.zh else None
 
     def timeline_item(self, at: int, event_id: str, what: str) -> dict[str, Any]:
         """One step of a record as a referral carries it: the engine's sentence, and where its

@@ -605,6 +605,9 @@ def test_a_missed_cycle_goes_to_the_town_safety_office_then_the_lead_department(
     assert [item["what_zh"] for item in referral.event["data"]["timeline"]] == [
         "检查周期开始（上次检查，或列为重点企业）", "检查周期届满，已告知镇（街道）安监站",
         "仍未检查：区安监局 不履行安全监管职责"]
+    assert referral.event["data"]["reason_zh"] == (
+        f"区安监局 对重点企业 {ENTERPRISE['name']} 不履行安全监管职责（第 1 次）："
+        f"自 {iso(due - 60 * DAY)} 起的 60 日检查周期届满后 7 日仍未检查")
     f, _ = _fired(f, due + 8 * day)
     assert f.next_due() is None and f.missed[0][4] == "sent"
 
@@ -655,6 +658,8 @@ def test_an_inspection_in_time_arriving_after_the_referral_withdraws_it() -> Non
     assert withdrawal.event["data"]["referral_id"] == referral.event["data"]["referral_id"]
     assert withdrawal.id != referral.id and withdrawal.key == "safety_bureau"
     assert withdrawal.event["data"]["respondents"] == referral.event["data"]["respondents"]
+    assert withdrawal.event["data"]["reason_zh"] == (  # its own reason's, not the referral's
+        f"检查 {late['event_id']}（{iso(due - 2 * DAY)}）表明已按期履职，该记录在移送后才送达引擎")
     actions = sorted(o.event["data"]["action"] for o in got if o.event["type"] == "safety.escalation.raised")
     assert actions == ["failure_withdrawn", "referral_withdrawn"]
     assert f.duty_fails == {"safety_bureau": 0} and f.missed == []
@@ -794,6 +799,8 @@ def test_with_a_threshold_of_2_a_withdrawn_first_failure_withdraws_the_second_cy
     [withdrawal] = [o for o in got if o.event["type"] == "safety.referral.withdrawn"]
     assert withdrawal.event["data"]["referral_id"] == referral.event["data"]["referral_id"]
     assert "under the threshold of 2" in withdrawal.event["data"]["reason"]
+    assert ("区安监局 此前的一次失职认定：本周期的失职为第 1 次，未达移送所需的 2 次"
+            in withdrawal.event["data"]["reason_zh"])
     actions = sorted(o.event["data"]["action"] for o in got if o.event["type"] == "safety.escalation.raised")
     assert actions == ["failure_withdrawn", "referral_withdrawn"]
     assert f.duty_fails == {"safety_bureau": 1} and [m[1] for m in f.missed] == [missed_at[1]]

@@ -64,6 +64,8 @@ def test_a_filing_tells_each_step_in_chinese_too():
     said = {(item.what, item.what_zh) for item in fire.timeline}
     assert ("HZ-F2: verified: confirmed (general)", "HZ-F2：核实：属实（一般）") in said
     assert all(zh is not None for _, zh in said)
+    assert fire.reason_zh == ("区消防救援大队 2026-11 监督检查结果抄报备案：发现隐患 2 项，销号 0 项，"
+                              "月末未销号 2 项，其中逾期 1 项、挂牌督办 0 项")
 
 
 def test_filing_a_month_twice_sends_the_same_ids_and_months_differ():

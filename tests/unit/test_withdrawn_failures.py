@@ -449,3 +449,5 @@ def test_a_referral_tells_its_timeline_in_chinese_too() -> None:
         "移送（不履行安全监管职责）暂缓至 2027-02-18T23:59:59+08:00，等待期限前形成的记录",
         "移送纪委监委：不履行安全监管职责"]
     assert timeline[0]["what"] == "reported (general) via grid_patrol"
+    assert referral["data"]["reason_zh"] == ("区消防救援大队 在本隐患上 1 次不履行安全监管职责，"
+                                             "最近一次：隐患 HZ-W-SF 未在 3 个工作日内核实")
