@@ -148,6 +148,7 @@ def _output(value: bytes | None) -> dict[str, Any]:
             "action": data.get("action") or data.get("measure") or data.get("grounds")
             or data.get("notice_no"),
             "tier": data.get("tier"), "rule_id": data.get("rule_id"), "reason": data.get("reason"),
+            "reason_zh": data.get("reason_zh"),
             "due_at": data.get("due_at"), "due_at_latest": data.get("due_at_latest"),
             "to": _names(data.get("targets") or data.get("respondents"))}
 

@@ -231,6 +231,13 @@ def test_the_chinese_board_says_an_outputs_rule_time_and_recipients_in_chinese()
             "due_at_latest": "2027-02-18T23:59:59+08:00", "to": []}
     assert ("期限 约 2027-02-16T23:59:59+08:00，最迟可能为 2027-02-18T23:59:59+08:00"
             in Page("zh", RULES.reference, "c", "o").hazard(view, [fine]))
+    referral = {"time": "2026-11-20T23:59:59+08:00", "type": "safety.referral.discipline",
+                "action": "duty_failure", "reason": "fire_rescue failed <its> duty",
+                "reason_zh": "区消防救援大队 <失职>", "to": ["区消防救援大队"]}
+    page = Page("zh", RULES.reference, "c", "o").hazard(view, [referral])
+    assert ('送 区消防救援大队<br>区消防救援大队 &lt;失职&gt;<br><span lang="en" class="en">'
+            'fire_rescue failed &lt;its&gt; duty</span>') in page
+    assert "失职" not in Page("en", RULES.reference, "c", "o").hazard(view, [referral])
     en = Page("en", RULES.reference, "c", "o").hazard(view, outputs)
     assert "<td><code>ladder.orange</code></td><td>Rectification &lt;late&gt;</td>" in en
     assert "区消防救援大队" not in en
