@@ -12,10 +12,9 @@ from engine.alerts.rules import AlertRules, ReportLevel
 from engine.alerts.state import Alert
 from engine.kernel.escalation import escalation as kernel_escalation
 from engine.kernel.escalation import escalation_id
-from engine.kernel.outputs import Out
+from engine.kernel.outputs import EXERCISE, Out
 from engine.kernel.targets import shared_unit, unique
-
-EXERCISE = "[演练 EXERCISE] "
+from engine.zh.words import Words
 
 
 def _post(a: Alert, rules: AlertRules, post: str) -> dict[str, Any]:
@@ -65,11 +64,12 @@ def escalation(a: Alert, rules: AlertRules, *, rule_id: str, action: str, at: in
                targets: list[dict[str, Any]], reason: str, key: object, caused_by: list[str],
                due_at: int | None = None) -> Out:
     """A `safety.escalation.raised` event about an alert (tier None, response_level set)."""
+    reason = (EXERCISE if a.exercise else "") + reason
     return kernel_escalation(
         escalation_id(a.id, rule_id, action, key), subject_kind="alert", subject_id=a.id, action=action,
-        tier=None, response_level=a.level, targets=targets, reason=(EXERCISE if a.exercise else "") + reason,
+        tier=None, response_level=a.level, targets=targets, reason=reason,
         rule_id=rule_id, rules_version=rules.version, at=at, due_at=due_at, town=a.town(), sector=None,
-        grade=a.grade, caused_by=caused_by)
+        grade=a.grade, caused_by=caused_by, reason_zh=Words("zh", rules.reference).reason(reason))
 
 
 def place(a: Alert, rules: AlertRules) -> str:

@@ -18,8 +18,9 @@ from engine.alerts.rules import AlertRules, words
 from engine.alerts.state import Alert
 from engine.contract.outputs import NOTIFICATIONS
 from engine.kernel.ids import output_id
-from engine.kernel.outputs import Out, envelope
+from engine.kernel.outputs import EXERCISE, Out, envelope
 from engine.kernel.time import after, iso
+from engine.zh.words import Words
 
 CLASS_NAMES = {"production_accident": "production-safety accident (生产安全事故)",
                "non_production": "non-production incident (非生产类)",
@@ -49,9 +50,10 @@ def _notification(a: Alert, rules: AlertRules, at: int, cause: str) -> Out:
     a.history.append([at, cause, "493 art. 10 notifications due"])
     data = {"notification_id": nid, "subject_kind": "alert", "subject_id": a.id,
             "recipients": recipients, "legal_basis": n.source,
-            "reason": (emit.EXERCISE if a.exercise else "") + reason, "due_at": iso(due),
+            "reason": (EXERCISE if a.exercise else "") + reason, "due_at": iso(due),
             "incident_class": a.incident_class, "grade": a.grade, "town": a.town(),
             "rule_id": n.rule_id, "rules_version": rules.version, "caused_by": [cause]}
+    Words("zh", rules.reference).said(data)
     return Out(NOTIFICATIONS, a.id, envelope("safety.notification.due", nid, a.id, at, data))
 
 

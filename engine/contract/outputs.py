@@ -59,6 +59,10 @@ class Target(Output):
     name: str | None = None
 
 
+REASON_ZH = ("(extension) the reason in Chinese, for the people it goes to (engine/zh/reason.py); "
+             "absent where the engine does not know every part of the reason's shape")
+
+
 class Escalation(Output):
     """Data of `safety.escalation.raised`: a decision a supervisor must see."""
 
@@ -76,6 +80,7 @@ class Escalation(Output):
     response_level: ResponseLevel | None = None
     targets: list[Target]
     reason: str
+    reason_zh: str | None = Field(default=None, description=REASON_ZH)
     rule_id: str
     rules_version: str
     due_at: AwareDatetime | None = None
@@ -104,6 +109,7 @@ class SupervisionLifted(Output):
     notice_no: str
     hazard_id: str
     reason: str
+    reason_zh: str | None = Field(default=None, description=REASON_ZH)
     lifted_at: AwareDatetime
     rules_version: str
 
@@ -139,9 +145,7 @@ class DisciplineReferral(Output):
         description="duty_failure (不履行安全监管职责), listed_supervision_failed (挂牌督办 not "
         "fulfilled by its deadline) or periodic_filing (监督检查结果抄报备案)")
     reason: str | None = Field(default=None, description="the grounds as a sentence a person can read")
-    reason_zh: str | None = Field(default=None, description="(extension) the same in Chinese, for the "
-                                  "discipline inspection staff it goes to; absent where the engine "
-                                  "does not know the reason's shape")
+    reason_zh: str | None = Field(default=None, description=REASON_ZH)
     timeline: list[TimelineItem]
     rules_version: str
 
@@ -192,6 +196,7 @@ class EnforcementWithdrawn(EnforcementProposed):
     `proposal_id` is the proposal's; `reason` says why."""
 
     reason: str
+    reason_zh: str | None = Field(default=None, description=REASON_ZH)
 
 
 class CreditProposed(Output):
@@ -276,6 +281,7 @@ class NotificationDue(Output):
     recipients: Annotated[list[Target], Field(min_length=1)]
     legal_basis: str
     reason: str
+    reason_zh: str | None = Field(default=None, description=REASON_ZH)
     due_at: AwareDatetime | None = Field(description="by when the notice must have gone out")
     incident_class: str | None = None
     grade: str | None = None

@@ -293,7 +293,8 @@ def claimed(h: Hazard, rules: Rules, done: int, eid: str, at: int) -> list[Out]:
             if action.startswith(PROPOSE) and h.enterprise:
                 sent = _propose(h, rules, rules.enforcement[action.removeprefix(PROPOSE)], step.rule_id, due,
                                 clock_id(h.id, "ladder", due), record=False)
-                outs += [withdrawal(proposal, f"Enforcement proposal withdrawn: {reason}", at)
+                said = f"Enforcement proposal withdrawn: {reason}"
+                outs += [withdrawal(proposal, said, at, Words("zh", rules.reference).reason(said))
                          for proposal in sent]
     h.step = late[0][0]
     h.tier = rules.ladder[h.step - 1].tier if h.step else None

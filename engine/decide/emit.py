@@ -34,7 +34,8 @@ def escalation(h: Hazard, rules: Rules, *, rule_id: str, action: str, tier: str,
     return kernel_escalation(
         escalation_id(h.id, rule_id, action, key), subject_kind="hazard", subject_id=h.id, action=action,
         tier=tier, targets=targets, reason=reason, rule_id=rule_id, rules_version=rules.version, at=at,
-        due_at=due_at, town=h.town, sector=h.sector, grade=h.grade or h.claimed, caused_by=caused_by)
+        due_at=due_at, town=h.town, sector=h.sector, grade=h.grade or h.claimed, caused_by=caused_by,
+        reason_zh=Words("zh", rules.reference).reason(reason))
 
 
 def supervision_listed(h: Hazard, rules: Rules, at: int) -> Out:
@@ -56,8 +57,8 @@ def supervision_listed(h: Hazard, rules: Rules, at: int) -> Out:
 def supervision_lifted(h: Hazard, rules: Rules, at: int, reason: str) -> Out:
     """The lifting of listed supervision (摘牌), when the review passes."""
     notice_no = h.listed[0]  # type: ignore[index]
-    data = {"notice_no": notice_no, "hazard_id": h.id, "reason": reason, "lifted_at": iso(at),
-            "rules_version": rules.version}
+    data = Words("zh", rules.reference).said({"notice_no": notice_no, "hazard_id": h.id, "reason": reason,
+                                              "lifted_at": iso(at), "rules_version": rules.version})
     eid = output_id("supervision.lifted", h.id, notice_no)
     return Out(SUPERVISION_LISTED, h.id, envelope("safety.supervision.lifted", eid, h.id, at, data))
 
@@ -73,9 +74,7 @@ def referral(h: Hazard, rules: Rules, *, ground_id: str, code: str, reason: str,
             "respondents": [{k: r[k] for k in ("kind", "id", "name")} for r in respondents],
             "grounds": code, "reason": reason, "timeline": _timeline(h, rules),
             "rules_version": rules.version}
-    said = Words("zh", rules.reference).reason(reason)
-    if said is not None:
-        data["reason_zh"] = said
+    Words("zh", rules.reference).said(data)
     return Out(REFERRALS_DISCIPLINE, h.id, envelope("safety.referral.discipline", rid, h.id, at, data))
 
 

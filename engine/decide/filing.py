@@ -84,7 +84,5 @@ def _filing(dept: str, hazards: list[Hazard], month: str, start: int, end: int, 
     data = {"referral_id": rid, "subject_kind": "department", "subject_id": dept,
             "respondents": [respondent], "grounds": "periodic_filing", "reason": reason,
             "timeline": timeline, "rules_version": rules.version}
-    said = zh.reason(reason)
-    if said is not None:
-        data["reason_zh"] = said
+    zh.said(data)
     return Out(REFERRALS_DISCIPLINE, dept, envelope("safety.referral.discipline", rid, dept, end - 1, data))

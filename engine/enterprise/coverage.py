@@ -104,7 +104,8 @@ def _escalation(f: Any, er: EnterpriseRules, action: str, tier: str, at: int,
                       action=action, tier=tier, targets=targets, reason=reason,
                       rule_id=f"coverage.{f.risk_class}", rules_version=er.rules.version, at=at, due_at=None,
                       town=f.town, sector=f.sector, grade=None,
-                      caused_by=[caused_by or f"coverage-cycle:{base}"])
+                      caused_by=[caused_by or f"coverage-cycle:{base}"],
+                      reason_zh=Words("zh", er.rules.reference).reason(reason))
 
 
 def _lead(f: Any, er: EnterpriseRules) -> str | None:
@@ -224,9 +225,10 @@ def _withdraw(f: Any, er: EnterpriseRules, missed: list[Any], eid: str, at: int,
     told = {**esc.event["data"], "action": "referral_withdrawn", "tier": "orange",
             "escalation_id": _escalation_id(f, "referral_withdrawn", base), "caused_by": [eid],
             "reason": f"Referral to discipline inspection withdrawn: {reason}"}
+    zh = Words("zh", er.rules.reference)
+    zh.said(told)
     raised = envelope("safety.escalation.raised", told["escalation_id"], f.id, at, told)
-    said = Words("zh", er.rules.reference).reason(reason)
-    return [withdrawal(referral_out, reason, at, said), Out(ESCALATIONS, f.id, raised)]
+    return [withdrawal(referral_out, reason, at, zh.reason(reason)), Out(ESCALATIONS, f.id, raised)]
 
 
 def _refer(f: Any, er: EnterpriseRules, missed: list[Any], at: int) -> list[Out]:
@@ -256,9 +258,7 @@ def _refer(f: Any, er: EnterpriseRules, missed: list[Any], at: int) -> list[Out]
             "respondents": [{k: u[k] for k in ("kind", "id", "name")} for u in units],
             "grounds": ground.code, "reason": reason, "timeline": timeline,
             "rules_version": rules.version}
-    said = zh.reason(reason)
-    if said is not None:
-        data["reason_zh"] = said
+    zh.said(data)
     # Told as a hazard's referral is: discipline inspection and the bodies (its officials are named in it).
     targets = resolve(rules.referral_target, place, rules) + [u for u in units if u["kind"] != "official"]
     eid = output_id("escalation", f.id, "coverage", "discipline_referral", base)
@@ -267,5 +267,6 @@ def _refer(f: Any, er: EnterpriseRules, missed: list[Any], at: int) -> list[Out]
            "reason": f"Referred to discipline inspection (抄报移送纪委监委): {reason}",
            "rules_version": rules.version, "rule_id": ground.rule_id, "due_at": None, "town": f.town,
            "sector": f.sector, "grade": None, "caused_by": [_escalation_id(f, "duty_failure", base)]}
+    zh.said(esc)
     return [Out(REFERRALS_DISCIPLINE, dept, envelope("safety.referral.discipline", rid, dept, at, data)),
             Out(ESCALATIONS, f.id, envelope("safety.escalation.raised", eid, f.id, at, esc))]

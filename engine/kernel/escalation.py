@@ -26,13 +26,17 @@ def escalation_id(subject_id: str, rule_id: str, action: str, key: object) -> st
 def escalation(eid: str, *, subject_kind: str, subject_id: str, action: str, tier: str | None,
                targets: list[Unit], reason: str, rule_id: str, rules_version: str, at: int,
                due_at: int | None, town: str | None, sector: str | None, grade: str | None,
-               caused_by: list[str], response_level: Any = _NO_LEVEL) -> Out:
-    """A `safety.escalation.raised` event with id `eid`, keyed and addressed by its subject."""
+               caused_by: list[str], response_level: Any = _NO_LEVEL, reason_zh: str | None = None) -> Out:
+    """A `safety.escalation.raised` event with id `eid`, keyed and addressed by its subject; with
+    `reason_zh`, the reason in Chinese too (engine/zh/reason.py)."""
     data: dict[str, Any] = {"escalation_id": eid, "subject_kind": subject_kind, "subject_id": subject_id,
                             "action": action, "tier": tier}
     if response_level is not _NO_LEVEL:
         data["response_level"] = response_level
-    data.update({"targets": targets, "reason": reason, "rule_id": rule_id,
+    data["targets"], data["reason"] = targets, reason
+    if reason_zh is not None:
+        data["reason_zh"] = reason_zh
+    data.update({"rule_id": rule_id,
                  "rules_version": rules_version, "due_at": iso(due_at), "town": town, "sector": sector,
                  "grade": grade, "caused_by": caused_by})
     return Out(ESCALATIONS, subject_id, envelope("safety.escalation.raised", eid, subject_id, at, data))

@@ -8,6 +8,8 @@ from typing import Any
 from engine.contract.outputs import ENGINE_SOURCE
 from engine.kernel.time import iso
 
+# What an exercise's (演练) outputs begin their reason with, so nobody takes a drill for an accident.
+EXERCISE = "[演练 EXERCISE] "
 
 @dataclass(frozen=True, slots=True)
 class Out:

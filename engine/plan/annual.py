@@ -18,6 +18,7 @@ from engine.kernel.ids import output_id
 from engine.kernel.outputs import Out
 from engine.kernel.targets import department_unit, shared_unit
 from engine.plan.rules import Annual
+from engine.zh.words import Words
 
 
 def _month_span(year: int, month: int) -> tuple[date, date]:
@@ -70,9 +71,11 @@ def behind_escalations(rows: Iterable[dict[str, Any]], annual: Annual, reference
         eid = output_id("escalation", "annual-plan", annual.year, subject)
         office = shared_unit("town_safety_office", town, reference) or []
         targets = [*office, department_unit(lead, reference)]
+        reason = (f"{town.name}: {r['done']} of {r['planned']} planned inspections done in "
+                  f"{r['month']} (年度执法计划)")
         outs.append(escalation(
             eid, subject_kind="plan", subject_id=subject, action="plan_behind", tier="orange",
-            targets=targets, reason=f"{town.name}: {r['done']} of {r['planned']} planned inspections "
-            f"done in {r['month']} (年度执法计划)", rule_id="annual.behind", rules_version=rules_version,
-            at=at, due_at=None, town=r["town"], sector=None, grade=None, caused_by=[]))
+            targets=targets, reason=reason, rule_id="annual.behind", rules_version=rules_version,
+            at=at, due_at=None, town=r["town"], sector=None, grade=None, caused_by=[],
+            reason_zh=Words("zh", reference).reason(reason)))
     return outs

@@ -1,35 +1,57 @@
-"""A referral's reason in Chinese (`reason_zh`), for the discipline inspection staff it goes to.
+"""An output's reason in Chinese (`reason_zh`), for the people it goes to.
 
-A referral to discipline inspection (抄报移送纪委监委) and its withdrawal give
-their grounds as an English sentence (`reason`) of a few fixed shapes, written
-by the hazard core (engine/decide/clocks.py), a key enterprise's inspection
-cycle (engine/enterprise/coverage.py) and a month's filing
-(engine/decide/filing.py). This module reads those shapes back, as
-engine/zh/record.py reads a record's lines, and says them in Chinese. A reason
-of no known shape gets no Chinese: the English stays the record.
+Escalations, referrals to discipline inspection (抄报移送纪委监委) and their
+withdrawals give their grounds as an English sentence (`reason`) of a few fixed
+shapes, written by the hazard core (engine/decide), a key enterprise's
+inspection cycle (engine/enterprise/coverage.py), a month's filing
+(engine/decide/filing.py) and the annual plan (engine/plan). This module reads
+those shapes back, as engine/zh/record.py reads a record's lines, and says them
+in Chinese. A reason of no known shape gets no Chinese, never a guess: the
+English stays the record.
 
-A unit test builds every referral and withdrawal the shipped rule tests and the
-unit tests' scenarios send and fails on a reason no shape here reads.
+Unit tests run every shipped rule test, and the enterprise and filing
+scenarios, and fail on a reason no shape here reads.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
-from engine.zh.record import Say, compiled, read
+from engine.kernel.outputs import EXERCISE
+from engine.zh.record import Say, Shapes, compiled, read
 
-# What a duty failure was: the last one a hazard's referral names (engine/decide/clocks.py).
+# What a department failed to do in time (engine/decide/clocks.py `_verify`, `_review`, `_extension`).
 _COUNTED = r"(?: of reaching the engine on (?P<t>\S+) \(its own time: (?P<u>\S+)\))?"
+_SPAN_RE = r"(?P<s>\d+ (?:minutes|hours|days|working days))"
 _FAILURES = compiled([
-    (r"(?P<h>\S+) was not verified within (?P<s>\d+ [a-z ]+?)" + _COUNTED,
+    (r"(?P<h>\S+) was not verified within " + _SPAN_RE + _COUNTED,
      "隐患 {h} 未在{t:arrived}{s:span}内核实{u:own}"),
-    (r"the completion claim on (?P<h>\S+) was not reviewed within (?P<s>\d+ [a-z ]+?)" + _COUNTED,
+    (r"the completion claim on (?P<h>\S+) was not reviewed within " + _SPAN_RE + _COUNTED,
      "隐患 {h} 的整改完成申报未在{t:arrived}{s:span}内复查验收{u:own}"),
-    (r"the extension request on (?P<h>\S+) was not decided within (?P<s>\d+ [a-z ]+?)" + _COUNTED,
+    (r"the extension request on (?P<h>\S+) was not decided within " + _SPAN_RE + _COUNTED,
      "隐患 {h} 的延期申请未在{t:arrived}{s:span}内审批{u:own}"),
 ])
 
-_REASONS = compiled([
+# A key enterprise's missed cycle (engine/enterprise/coverage.py `_what`).
+_CYCLES = compiled([
+    (r"key enterprise (?P<f>.+?) still not inspected (?P<k>\d+) days after its (?P<c>\d+)-day cycle "
+     r"from (?P<t>\S+) ran out", "重点企业 {f} 自 {t} 起的 {c} 日检查周期届满后 {k} 日仍未检查"),
+])
+
+# What an approximate deadline adds (engine/kernel/time.py `unsure`), and what happens by its latest.
+_DOUBTS = compiled([
+    (r"; the deadline (?P<t>\S+) is approximate \(no holiday notice for its year\): it may truly be as "
+     r"late as (?P<u>\S+), and (?P<w>.+)",
+     "；期限 {t} 为估算（该年放假安排未公布），实际可能晚至 {u}，{w:then}"),
+])
+_THEN = {
+    "a referral waits for that": "移送待该时间过后进行",
+    "a plan filed by then takes this back": "在此之前提交整改方案的，撤回本督办",
+    "a final report dated by then takes this back": "在此之前作出核报的，撤回本督办",
+}
+
+_REFERRALS = compiled([
     # a hazard's referrals (engine/decide/clocks.py)
     (r"(?P<d>\w+) failed its duty on this hazard (?P<n>\d+) times \(不履行安全监管职责\), last: (?P<x>.+)",
      "{d:unit} 在本隐患上 {n} 次不履行安全监管职责，最近一次：{x:failure}"),
@@ -39,10 +61,7 @@ _REASONS = compiled([
      r"was sent", "记录 {e} 表明已按期履职，该记录在移送后才送达引擎"),
     # a key enterprise's inspection cycle (engine/enterprise/coverage.py)
     (r"(?P<d>\w+) failed its duty \(不履行安全监管职责\) on key enterprise (?P<f>.+?) (?P<n>\d+) time\(s\): "
-     r"key enterprise (?P<g>.+?) still not inspected (?P<k>\d+) days after its (?P<c>\d+)-day cycle "
-     r"from (?P<t>\S+) ran out",
-     "{d:unit} 对重点企业 {f} 不履行安全监管职责（第 {n} 次）："
-     "自 {t} 起的 {c} 日检查周期届满后 {k} 日仍未检查"),
+     r"(?P<x>key enterprise .+)", "{d:unit} 对重点企业 {f} 不履行安全监管职责（第 {n} 次）：{x:cycle}"),
     (r"inspection (?P<e>\S+) of (?P<t>\S+) shows the duty done in time; it reached the engine after "
      r"the referral was sent", "检查 {e}（{t}）表明已按期履职，该记录在移送后才送达引擎"),
     (r"inspection (?P<e>\S+) withdrew an earlier failure of (?P<d>\w+): this cycle's is its failure "
@@ -56,24 +75,233 @@ _REASONS = compiled([
      "其中逾期 {o} 项、挂牌督办 {l} 项"),
 ])
 
-_UNITS = {"minutes": "分钟", "hours": "小时", "days": "日", "working days": "个工作日"}
+_DOUBT = r"(?P<q>; the deadline .+)?"
+_ESCALATIONS = compiled([
+    # the overdue ladder (engine/decide/clocks.py `_ladder`)
+    (r"Rectification of (?P<h>\S+) due (?P<t>\S+) is not claimed complete(?P<o>, due today|, \d+ [a-z ]+? "
+     r"past the deadline)? \((?P<r>\w+)\)(?P<a> \(deadline approximate: no holiday notice for its year\))?",
+     "隐患 {h} 整改期限 {t}，尚未申报整改完成{o:overdue}（{r:tier}）{a:approx}"),
+    (r"The escalation (?P<r>\S+) of (?P<h>\S+) is withdrawn: the completion claim (?P<e>\S+) of (?P<t>\S+), "
+     r"made before the step \S+ of (?P<u>\S+), reached the engine after it",
+     "撤回隐患 {h} 的{r:rule}：整改完成申报 {e}（{t}）早于该步骤（{u}），送达引擎晚于该步骤"),
+    # a department's duties (`_duty_failure`, `answer`)
+    (r"(?P<x>.+?): the deadline (?P<t>\S+) passed \(不履行安全监管职责, failure (?P<n>\d+)\)" + _DOUBT,
+     "{x:failure}：期限 {t} 已过（不履行安全监管职责，第 {n} 次）{q:doubt}"),
+    (r"The duty failure of (?P<d>\w+) on (?P<h>\S+) at the deadline (?P<t>\S+) is withdrawn: the record "
+     r"(?P<e>\S+) of (?P<u>\S+), in time, reached the engine after it",
+     "撤回 {d:unit} 对隐患 {h} 的失职认定（期限 {t}）：记录 {e}（{u}）已按期形成，送达引擎晚于认定"),
+    # referrals, as their recipients are told (`_refer`, `_withdraw`; coverage `_refer`, `_withdraw`)
+    (r"Referred to discipline inspection \(抄报移送纪委监委\): (?P<x>.+)", "移送纪委监委：{x:referral}"),
+    (r"Referral to discipline inspection withdrawn: (?P<x>.+)", "撤回移送纪委监委：{x:referral}"),
+    # listed supervision (`_plan`, `planned`; engine/decide/lifecycle.py `_extension_refused`)
+    (r"No rectification plan \(整改方案\) filed for listed hazard (?P<h>\S+) within " + _SPAN_RE
+     + r" of notice (?P<n>\S+?)(?P<i>, issued on \S+ once its report and confirmation had reached the "
+     r"engine)?" + _DOUBT, "挂牌督办隐患 {h} 未在通知 {n} 下达后{s:span}内提交整改方案{i:issued}{q:doubt}"),
+    (r"The escalation (?P<r>\S+) of (?P<t>\S+) on (?P<h>\S+) is withdrawn: the rectification plan "
+     r"(?P<e>\S+) of (?P<u>\S+), (?P<w>filed by then|filed by \S+, the latest that approximate due time "
+     r"could truly fall), reached the engine after it",
+     "撤回隐患 {h} 的{r:rule}（{t}）：整改方案 {e}（{u}）{w:filed}，送达引擎晚于督办"),
+    (r"Extension request on (?P<h>\S+) refused: it came (?P<n>\d+) working days before the deadline "
+     r"(?P<t>\S+); the rules need at least " + _SPAN_RE,
+     "隐患 {h} 的延期申请不予受理：距期限 {t} 仅 {n} 个工作日，规则要求至少提前{s:span}提出"),
+    # a key enterprise's inspection cycle (engine/enterprise/coverage.py `fire`, `answer`)
+    (r"key enterprise (?P<f>.+?) \((?P<c>\w+)\) not inspected within (?P<d>\d+) days of (?P<t>\S+)",
+     "重点企业 {f}（{c:risk}）自 {t} 起 {d} 日内未检查"),
+    (r"(?P<x>key enterprise .+): a duty failure of the lead department \(不履行安全监管职责\)",
+     "{x:cycle}：行业主管部门不履行安全监管职责"),
+    (r"The duty failure of (?P<d>\w+) on key enterprise (?P<f>.+?) at (?P<t>\S+) is withdrawn: inspection "
+     r"(?P<e>\S+) of (?P<u>\S+), in time, reached the engine after it",
+     "撤回 {d:unit} 对重点企业 {f} 的失职认定（{t}）：检查 {e}（{u}）已按期进行，送达引擎晚于认定"),
+    # an alert's handover, report clocks and routing (engine/alerts)
+    (r"Alert (?P<a>\S+) was not acknowledged (?P<s>\d+ (?:hours \d+ )?minutes) after it was raised: "
+     r"handed over to (?P<n>.+) \(应急值守\)",
+     "警情 {a} 发出后 {s:since}无人签收，已逐级转交 {n:names}（应急值守）"),
+    (r"(?P<g>.+?) (?P<a>\S+): no report reached (?P<l>.+?) by (?P<t>\S+) \((?P<s>\d+ [a-z ]+?) allowed; "
+     r"生产安全事故报告和调查处理条例 arts\. 9–10\)",
+     "{g:accident} {a}：至 {t} 未向{l}报告"
+     "（时限{s:span}；《生产安全事故报告和调查处理条例》第九条、第十条）"),
+    (r"The report_overdue of (?P<a>\S+) to (?P<l>.+?) at (?P<t>\S+) is withdrawn: the record (?P<e>\S+) of "
+     r"the report on (?P<u>\S+), in time, reached the engine after it",
+     "撤回 {a} 向{l}报告超时（{t}）：记录 {e} 表明已于 {u} 按时报告，送达引擎晚于督办"),
+    (r"The report_overdue of (?P<a>\S+) \((?P<c>disaster_\w+)\) at (?P<t>\S+) is withdrawn: the record "
+     r"(?P<e>\S+) of the report on (?P<u>\S+), (?P<w>in time|by the latest its approximate due time could "
+     r"truly fall), reached the engine after it",
+     "撤回 {a} 的{c:clock}超时（{t}）：记录 {e} 表明已于 {u} {w:when}报告，送达引擎晚于督办"),
+    (r"No initial disaster report \(初报\) on (?P<a>\S+) from (?P<w>post A|post A and every unit asked "
+     r"since) by (?P<t>\S+): asked (?P<n>.+) to report \(灾害信息员 A、B 岗; 自然灾害情况统计调查制度\)",
+     "灾情 {a} 至 {t} {w:silent}未报灾情初报："
+     "已催 {n:names} 报告（灾害信息员 A、B 岗；自然灾害情况统计调查制度）"),
+    (r"No daily disaster report \(续报, or 零报告 when nothing changed\) on (?P<a>\S+) by (?P<t>\S+): the "
+     r"report is due every day until the final report \(24小时零报告\)",
+     "灾情 {a} 至 {t} 未报当日续报（无变化时报零报告）：核报前每日须报（24小时零报告）"),
+    (r"No final disaster report \(核报\) on (?P<a>\S+) within (?P<s>\d+ [a-z ]+?) of its close \(灾情稳定\) "
+     r"at (?P<t>\S+)" + _DOUBT, "灾情 {a} 于 {t} 稳定后{s:span}内未核报{q:doubt}"),
+    (r"(?P<k>\S+) \([^)]+\) at (?P<p>.+?) is a non-production incident \(非生产类\): no 493号令 grade or "
+     r"report clocks; it goes to (?P<n>.+) at response level (?P<l>[IV]+)",
+     "{k}（{p}）为非生产类事件：不按493号令定级，不计事故报告时限；送 {n:names}，响应等级 {l} 级"),
+    (r"(?P<g>.+?) (?P<a>\S+) at (?P<p>.+?) is a production-safety accident: when it is reported up the "
+     r"levels, notify (?P<n>.+) at the same time \(within (?P<s>\d+ [a-z ]+?) of the accident\)",
+     "{g:accident} {a}（{p}）为生产安全事故：逐级上报时，同时通知 {n:names}（事故发生后{s:span}内）"),
+    (r"(?P<k>\S+) \([^)]+\) at (?P<p>.+?): (?P<x>.+)\. Response level (?P<l>[IV]+) (?P<c>activated|raised "
+     r"from [IV]+|lowered from [IV]+): activate (?P<n>.+)",
+     "{k}（{p}）：{x:pieces}。{c:change} {l} 级应急响应：{n:names}"),
+    # listed supervision lifted, an enforcement proposal withdrawn (engine/decide/lifecycle.py, clocks.py)
+    (r"the acceptance review \(复查验收\) passed", "复查验收通过"),
+    (r"Enforcement proposal withdrawn: the completion claim (?P<e>\S+) of (?P<t>\S+), made before the step "
+     r"(?P<r>\S+) of (?P<u>\S+), reached the engine after it",
+     "撤回执法建议：整改完成申报 {e}（{t}）早于{r:rule}步骤（{u}），送达引擎晚于该步骤"),
+    # the annual plan's towns (engine/plan/annual.py)
+    (r"(?P<w>.+?): (?P<d>\d+) of (?P<p>\d+) planned inspections done in (?P<m>\d{4}-\d{2}) \(年度执法计划\)",
+     "{w}：{m} 年度执法检查计划完成 {d} 家次，计划 {p} 家次"),
+])
+
+# The parts of a response activation's why (engine/alerts/grade.py, core.py), each read alone.
+_WHY = compiled([
+    (r"below every higher threshold \((?P<f>.+)\)", "低于更高等级的各项标准（{f:figures}）"),
+    (r"(?P<d>\d+) dead(?P<m> \(incl\. \d+ missing, 死亡含失踪\))? ≥ (?P<k>\d+)",
+     "死亡 {d} 人{m:missing} ≥ {k} 人"),
+    (r"(?P<n>\d+) seriously injured ≥ (?P<k>\d+)", "重伤 {n} 人 ≥ {k} 人"),
+    (r"loss (?P<n>[\d,]+) CNY ≥ (?P<k>[\d,]+)", "直接经济损失 {n} 元 ≥ {k} 元"),
+    (r"(?P<g>[a-z_]+) → level (?P<l>[IV]+)", "{g:grade}事故对应 {l} 级响应"),
+    (r"crowded place \(人员密集场所\): \+(?P<n>\d+)", "人员密集场所：提高 {n} 级"),
+    (r"(?P<e>\d+) to evacuate ≥ (?P<k>\d+): \+(?P<n>\d+)", "需疏散 {e} 人 ≥ {k} 人：提高 {n} 级"),
+    (r"level (?P<l>[IV]+)", "定为 {l} 级响应"),
+    (r"(?P<c>production-safety accident|non-production incident|natural disaster) \(\S+\): no 493号令 "
+     r"grade", "{c:incident}：不按493号令定级"),
+    (r"unclassified incident: no 493号令 grade", "未分类事件：不按493号令定级"),
+    (r"response band of the figures \(district practice\): (?P<x>.+)",
+     "按伤亡等情况确定响应等级（区内做法）：{x:why}"),
+    (r"(?P<g>\S+) \([a-z ]+\): (?P<x>.+)", "{g}：{x:why}"),
+])
+_FIGURES = [(re.compile(p), z) for p, z in (
+    (r"(\d+) dead", r"死亡 \1 人"), (r" \(incl\. (\d+) missing, 死亡含失踪\)", r"（含失踪 \1 人）"),
+    (r"(\d+) seriously injured", r"重伤 \1 人"), (r"loss ([\d,]+) CNY", r"直接经济损失 \1 元"), (", ", "，"))]
+_INCIDENTS = {"production-safety accident": "生产安全事故", "non-production incident": "非生产类事件",
+              "natural disaster": "自然灾害"}
+
+_UNITS = {"minutes": "分钟", "hours": "小时", "days": "日", "working days": "个工作日",
+          "minute": "分钟", "hour": "小时", "day": "日", "working day": "个工作日"}
 _SPAN = re.compile(r"(?P<n>\d+) (?P<u>[a-z ]+)\Z")
+_OVERDUE = re.compile(r", (?P<n>\d+) (?P<u>[a-z ]+?) past the deadline\Z")
+_SINCE = re.compile(r"(?:(?P<h>\d+) hours )?(?P<m>\d+) minutes\Z")
+_NESTED: dict[str, Shapes] = {"failure": _FAILURES, "cycle": _CYCLES, "referral": _REFERRALS,
+                              "doubt": _DOUBTS, "why": _WHY}
+
+
+class _ByFirstWord:
+    """The shapes a text may have, found by its first word: a reason is read on the hot path (each
+    escalation a decision sends), and most shapes begin with a word of their own. A shape that
+    begins with a value is tried for every text, in its place in the table's order."""
+
+    def __init__(self, shapes: Shapes) -> None:
+        first = [(shape, _WORD.match(shape[0].pattern)) for shape in shapes]
+        self.any = [shape for shape, word in first if word is None]
+        self.by = {w[0]: [shape for shape, word in first if word is None or word[0] == w[0]]
+                   for _, w in first if w is not None}
+
+    def __call__(self, text: str) -> Shapes:
+        return self.by.get(text.partition(" ")[0], self.any)
+
+
+_WORD = re.compile(r"[A-Za-z_-]+(?= )")
+_READ = _ByFirstWord(_ESCALATIONS + _REFERRALS)
+
+
+class _Unread(Exception):
+    """A part of a reason no shape reads: the whole reason gets no Chinese."""
 
 
 def reason_in_chinese(reason: str, say: Say) -> str | None:
-    """A referral's or withdrawal's `reason` in Chinese, its values named by `say`; None when its
-    shape is not known."""
-    def named(kind: str, value: str) -> str:
-        if kind == "failure":
-            return read(_FAILURES, value, named) or value
-        if kind == "span":
-            span = _SPAN.match(value)
-            unit = _UNITS.get(span["u"]) if span else None
-            return f" {span['n']} {unit}" if span and unit else f" {value} "
-        if kind == "arrived":  # a duty counted from the record's arrival, not its own time
-            return f"自 {value} 送达引擎起" if value else ""
-        if kind == "own":
-            return f"（记录自身时间 {value}）" if value else ""
+    """An escalation's, a notification's, a referral's or a withdrawal's `reason` in Chinese, its
+    values named by `say`; None unless every part of it is of a known shape."""
+    def named(kind: str, value: str | None) -> str:
+        if value is None:  # an optional part the reason did not have
+            return ""
+        nested = _NESTED.get(kind)
+        if nested is not None:
+            return _whole(nested, value, named)
+        if kind == "pieces":  # a response activation's why: parts joined by "; ", each read alone
+            return "；".join(_whole(_WHY, part, named) for part in value.split("; "))
+        words = _PIECES.get(kind)
+        if words is not None:
+            return words(value)
         return say(kind, value)
 
-    return read(_REASONS, reason, named)
+    drill = reason.startswith(EXERCISE)
+    text = reason.removeprefix(EXERCISE)
+    try:
+        said = read(_READ(text), text, named)
+    except _Unread:
+        return None
+    return None if said is None else ("【演练】" if drill else "") + said
+
+
+def _whole(shapes: Shapes, text: str, named: Say) -> str:
+    said = read(shapes, text, named)
+    if said is None:
+        raise _Unread(text)
+    return said
+
+
+def _span(value: str) -> str:
+    span = _SPAN.match(value)
+    unit = _UNITS.get(span["u"]) if span else None
+    if span is None or unit is None:
+        raise _Unread(value)
+    return f" {span['n']} {unit}"
+
+
+def _since(value: str) -> str:
+    since = _SINCE.match(value)
+    if since is None:
+        raise _Unread(value)
+    return (f"{since['h']} 小时 " if since["h"] else "") + f"{since['m']} 分钟"
+
+
+def _overdue(value: str) -> str:
+    if value == ", due today":
+        return "，今日到期"
+    late = _OVERDUE.match(value)
+    unit = _UNITS.get(late["u"]) if late else None
+    if late is None or unit is None:
+        raise _Unread(value)
+    return f"，已逾期 {late['n']} {unit}"
+
+
+def _figures(value: str) -> str:
+    for pattern, chinese in _FIGURES:
+        value = pattern.sub(chinese, value)
+    if re.search("[A-Za-z]", value):
+        raise _Unread(value)
+    return value
+
+
+def _table(table: dict[str, str]) -> Callable[[str], str]:
+    def word(value: str) -> str:
+        if value not in table:
+            raise _Unread(value)
+        return table[value]
+    return word
+
+
+_PIECES: dict[str, Callable[[str], str]] = {
+    "span": _span,
+    "since": _since,
+    "overdue": _overdue,
+    "figures": _figures,
+    "then": _table(_THEN),
+    "incident": _table(_INCIDENTS),
+    "filed": lambda text: "已按期提交" if text == "filed by then" else
+    f"在该估算期限实际可能的最晚时间 {text.split()[2].rstrip(',')} 之前提交",
+    "when": lambda text: "按时" if text == "in time" else "在估算期限实际可能的最晚时间之前",
+    "silent": lambda text: "A 岗" if text == "post A" else "A 岗及此后催报的各单位均",
+    "change": lambda text: "启动" if text == "activated" else
+    f"由 {text.split()[-1]} 级{'提升至' if text.startswith('raised') else '调整为'}",
+    "accident": lambda text: "该事故" if text == "the accident" else text,
+    "names": lambda text: text.replace(", ", "、"),
+    "missing": lambda text: f"（含失踪 {text.split()[1]} 人）",
+    "arrived": lambda at: f"自 {at} 送达引擎起",  # a duty counted from the record's arrival
+    "own": lambda at: f"（记录自身时间 {at}）",
+    "approx": lambda _: "（期限为估算：该年放假安排未公布）",
+    "issued": lambda text: f"（通知视为 {text.split()[3]} 下达：报告与核实均已送达引擎）",
+}

@@ -19,7 +19,9 @@ from collections.abc import Callable
 LATE = re.compile(r" \(reached the engine late, on (?P<t>[^)]+)\)\Z")
 
 Say = Callable[[str, str], str]  # (kind of value, value) -> its words
-Shapes = list[tuple[re.Pattern[str], str]]  # each shape of text, and its Chinese
+# A Chinese sentence as parts: text as it stands (kind None), or a value's name and kind to say it by.
+Parts = tuple[tuple[str, str | None], ...]
+Shapes = list[tuple[re.Pattern[str], Parts]]  # each shape of text, and its Chinese
 
 
 def _shapes() -> Shapes:
@@ -115,14 +117,30 @@ def _shapes() -> Shapes:
     return compiled(table)
 
 
+_FIELD = re.compile(r"\{(?P<name>\w+)(?::(?P<kind>\w+))?\}")
+
+
 def compiled(table: list[tuple[str, str]]) -> Shapes:
-    """A table of (pattern, Chinese) as `read` uses it: each pattern matches a whole text."""
-    return [(re.compile(pattern + r"\Z", re.DOTALL), chinese) for pattern, chinese in table]
+    """A table of (pattern, Chinese) as `read` uses it: each pattern matches a whole text, and each
+    `{name:kind}` of its Chinese is split out once here, not at every reading."""
+    return [(re.compile(pattern + r"\Z", re.DOTALL), _parts(chinese)) for pattern, chinese in table]
+
+
+def _parts(chinese: str) -> Parts:
+    parts: list[tuple[str, str | None]] = []
+    at = 0
+    for field in _FIELD.finditer(chinese):
+        if field.start() > at:
+            parts.append((chinese[at:field.start()], None))
+        parts.append((field["name"], field["kind"] or ""))
+        at = field.end()
+    if at < len(chinese):
+        parts.append((chinese[at:], None))
+    return tuple(parts)
 
 
 SHAPES = _shapes()
 _SUBJECT = re.compile(r"(?P<id>[^\s:]+): (?P<rest>.+)\Z", re.DOTALL)
-_FIELD = re.compile(r"\{(?P<name>\w+)(?::(?P<kind>\w+))?\}")
 
 
 def in_chinese(line: str, say: Say) -> str | None:
@@ -155,9 +173,9 @@ def _one(text: str, say: Say) -> str | None:
 def read(shapes: Shapes, text: str, say: Say) -> str | None:
     """`text` in Chinese by the first of `shapes` that matches it whole, each `{name:kind}` of its
     Chinese named by `say`; None when none does."""
-    for pattern, chinese in shapes:
+    for pattern, parts in shapes:
         found = pattern.match(text)
         if found is not None:
             values = found.groupdict()
-            return _FIELD.sub(lambda f, v=values: say(f["kind"] or "", v[f["name"]]), chinese)
+            return "".join(part if kind is None else say(kind, values[part]) for part, kind in parts)
     return None

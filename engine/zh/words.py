@@ -36,6 +36,11 @@ GRADES = {
     "general": "一般", "major": "重大", "large": "较大", "especially_major": "特别重大", "unknown": "待核定",
 }
 
+# An escalation's tier (双重预防机制's four colours), and a key enterprise's risk class.
+TIERS = {"blue": "蓝色", "yellow": "黄色", "orange": "橙色", "red": "红色"}
+RISKS = {"red": "红色（重大风险）", "orange": "橙色（较大风险）", "yellow": "黄色（一般风险）",
+         "blue": "蓝色（低风险）"}
+
 # The running clocks of a hazard or an alert (the views' `clocks`).
 CLOCKS = {
     "verify": "核实期限", "ladder": "整改期限提醒", "review": "复查验收期限", "plan": "整改方案期限",
@@ -119,7 +124,7 @@ OUTCOMES = {"approved": "通过", "returned": "退回"}
 # The words of a record line's values by their kind (engine/zh/record.py), where a table names them.
 _BY_KIND = {"grade": GRADES, "via": FOUND_VIA, "inspection": INSPECTIONS, "verdict": VERDICTS,
             "measure": MEASURES, "outcome": OUTCOMES, "class": CLASSES, "level": LEVELS,
-            "report": REPORTS, "clock": CLOCKS}
+            "report": REPORTS, "clock": CLOCKS, "tier": TIERS, "risk": RISKS}
 
 
 class Words:
@@ -198,6 +203,15 @@ class Words:
         """A referral's or withdrawal's reason in Chinese (`reason_zh`); None in English or where its
         shape is not known."""
         return reason_in_chinese(text, self._value) if self.zh else None
+
+    def said(self, data: dict[str, Any]) -> dict[str, Any]:
+        """`data`, an output's data with a `reason`, given that reason in Chinese (`reason_zh`) in
+        place of any it had; none where the reason's shape is not known. Returns `data`."""
+        data.pop("reason_zh", None)
+        said = self.reason(data["reason"])
+        if said is not None:
+            data["reason_zh"] = said
+        return data
 
     def timeline_item(self, at: int, event_id: str, what: str) -> dict[str, Any]:
         """One step of a record as a referral carries it: the engine's sentence, and where its

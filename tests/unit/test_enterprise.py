@@ -607,7 +607,7 @@ def test_a_missed_cycle_goes_to_the_town_safety_office_then_the_lead_department(
         "仍未检查：区安监局 不履行安全监管职责"]
     assert referral.event["data"]["reason_zh"] == (
         f"区安监局 对重点企业 {ENTERPRISE['name']} 不履行安全监管职责（第 1 次）："
-        f"自 {iso(due - 60 * DAY)} 起的 60 日检查周期届满后 7 日仍未检查")
+        f"重点企业 {ENTERPRISE['name']} 自 {iso(due - 60 * DAY)} 起的 60 日检查周期届满后 7 日仍未检查")
     f, _ = _fired(f, due + 8 * day)
     assert f.next_due() is None and f.missed[0][4] == "sent"
 

@@ -352,8 +352,10 @@ def test_a_claim_in_time_arriving_after_the_fine_was_proposed_withdraws_it_and_t
     OUTPUT_TYPES["safety.enforcement.withdrawn"][1].model_validate(withdrawn["data"])
     assert withdrawn["data"]["proposal_id"] == proposal["data"]["proposal_id"] == proposal["id"]
     assert withdrawn["id"] != proposal["id"] and withdrawn["time"] == "2026-11-20T10:00:00+08:00"
-    assert {k: v for k, v in withdrawn["data"].items() if k != "reason"} == proposal["data"]
+    kept = {k: v for k, v in withdrawn["data"].items() if k not in ("reason", "reason_zh")}
+    assert kept == proposal["data"]
     assert "the completion claim" in withdrawn["data"]["reason"]
+    assert withdrawn["data"]["reason_zh"].startswith("撤回执法建议：整改完成申报 ")
     steps = [e["data"]["rule_id"] for e in sent(rp, action="failure_withdrawn")]
     assert steps == ["ladder.yellow", "ladder.orange", "ladder.red"]  # not blue, sent before the claim
     [red] = sent(rp, action="summon")
