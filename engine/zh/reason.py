@@ -16,10 +16,10 @@ scenarios, and fail on a reason no shape here reads.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 from engine.kernel.outputs import EXERCISE
-from engine.zh.record import Say, Shapes, compiled, read
+from engine.zh.record import Parts, Say, Shapes, compiled, read
 
 # What a department failed to do in time (engine/decide/clocks.py `_verify`, `_review`, `_extension`).
 _COUNTED = r"(?: of reaching the engine on (?P<t>\S+) \(its own time: (?P<u>\S+)\))?"
@@ -184,27 +184,55 @@ _UNITS = {"minutes": "分钟", "hours": "小时", "days": "日", "working days":
 _SPAN = re.compile(r"(?P<n>\d+) (?P<u>[a-z ]+)\Z")
 _OVERDUE = re.compile(r", (?P<n>\d+) (?P<u>[a-z ]+?) past the deadline\Z")
 _SINCE = re.compile(r"(?:(?P<h>\d+) hours )?(?P<m>\d+) minutes\Z")
-_NESTED: dict[str, Shapes] = {"failure": _FAILURES, "cycle": _CYCLES, "referral": _REFERRALS,
-                              "doubt": _DOUBTS, "why": _WHY}
-
-
-class _ByFirstWord:
-    """The shapes a text may have, found by its first word: a reason is read on the hot path (each
-    escalation a decision sends), and most shapes begin with a word of their own. A shape that
-    begins with a value is tried for every text, in its place in the table's order."""
+class _Index:
+    """The shapes a text may have, found cheaply: a reason is read on the hot path (each escalation
+    a decision sends). A shape that begins with a word is tried only for a text that begins with
+    it; one that begins with a value only for a text holding its longest run of plain words
+    (a substring test, far cheaper than a regular expression that fails). Order is the table's."""
 
     def __init__(self, shapes: Shapes) -> None:
-        first = [(shape, _WORD.match(shape[0].pattern)) for shape in shapes]
-        self.any = [shape for shape, word in first if word is None]
-        self.by = {w[0]: [shape for shape, word in first if word is None or word[0] == w[0]]
-                   for _, w in first if w is not None}
+        keyed = [(shape, _WORD.match(shape[0].pattern), _literal(shape[0].pattern)) for shape in shapes]
+        self.any = [(shape, marker) for shape, word, marker in keyed if word is None]
+        self.by = {w[0]: [(shape, marker) for shape, word, marker in keyed if word is None or word[0] == w[0]]
+                   for _, w, _ in keyed if w is not None}
 
-    def __call__(self, text: str) -> Shapes:
-        return self.by.get(text.partition(" ")[0], self.any)
+    def __call__(self, text: str) -> Iterator[tuple[re.Pattern[str], Parts]]:
+        return (shape for shape, marker in self.by.get(text.partition(" ")[0], self.any) if marker in text)
 
 
 _WORD = re.compile(r"[A-Za-z_-]+(?= )")
-_READ = _ByFirstWord(_ESCALATIONS + _REFERRALS)
+_PLAIN = re.compile(r"(?:[A-Za-z0-9 ,;:'_→≥-]|\\[().+\[\]])+")
+
+
+def _literal(pattern: str) -> str:
+    """The longest run of `pattern` that every text it matches must hold, unescaped: plain
+    characters outside any group (optional or alternative) and any character class."""
+    kept, depth, i = [], 0, 0
+    while i < len(pattern):
+        c = pattern[i]
+        if c == "\\":
+            if depth == 0:
+                kept.append(pattern[i:i + 2])
+            i += 2
+            continue
+        if c == "[":  # a class: skip to its end
+            i = pattern.index("]", i + 1) + 1
+            kept.append("\x00")
+            continue
+        depth += c == "("
+        if depth == 0:
+            kept.append(c)
+        depth -= c == ")"
+        if c == ")" and depth == 0:
+            kept.append("\x00")
+        i += 1
+    runs = [run.replace("\\", "") for run in _PLAIN.findall("".join(kept))]
+    return max(runs, key=len, default="")
+
+
+_READ = _Index(_ESCALATIONS + _REFERRALS)
+_NESTED = {"failure": _Index(_FAILURES), "cycle": _Index(_CYCLES), "referral": _Index(_REFERRALS),
+           "doubt": _Index(_DOUBTS), "why": _Index(_WHY)}
 
 
 class _Unread(Exception):
@@ -221,7 +249,7 @@ def reason_in_chinese(reason: str, say: Say) -> str | None:
         if nested is not None:
             return _whole(nested, value, named)
         if kind == "pieces":  # a response activation's why: parts joined by "; ", each read alone
-            return "；".join(_whole(_WHY, part, named) for part in value.split("; "))
+            return "；".join(_whole(_NESTED["why"], part, named) for part in value.split("; "))
         words = _PIECES.get(kind)
         if words is not None:
             return words(value)
@@ -236,8 +264,8 @@ def reason_in_chinese(reason: str, say: Say) -> str | None:
     return None if said is None else ("【演练】" if drill else "") + said
 
 
-def _whole(shapes: Shapes, text: str, named: Say) -> str:
-    said = read(shapes, text, named)
+def _whole(index: _Index, text: str, named: Say) -> str:
+    said = read(index(text), text, named)
     if said is None:
         raise _Unread(text)
     return said

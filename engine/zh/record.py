@@ -14,7 +14,7 @@ here reads, so a sentence added to a core without its Chinese shows up there.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 LATE = re.compile(r" \(reached the engine late, on (?P<t>[^)]+)\)\Z")
 
@@ -170,12 +170,13 @@ def _one(text: str, say: Say) -> str | None:
     return read(SHAPES, text, say)
 
 
-def read(shapes: Shapes, text: str, say: Say) -> str | None:
+def read(shapes: Iterable[tuple[re.Pattern[str], Parts]], text: str, say: Say) -> str | None:
     """`text` in Chinese by the first of `shapes` that matches it whole, each `{name:kind}` of its
     Chinese named by `say`; None when none does."""
     for pattern, parts in shapes:
         found = pattern.match(text)
         if found is not None:
             values = found.groupdict()
-            return "".join(part if kind is None else say(kind, values[part]) for part, kind in parts)
+            return "".join(part if kind is None else say(kind, values[part]) if kind else values[part]
+                           for part, kind in parts)
     return None
