@@ -210,6 +210,9 @@ def test_board_signs_in_updates_live_keeps_towns_apart_and_signs_out(
     lines = [li.text for li in driver.find_elements(By.CSS_SELECTOR, "#live li")]
     assert any("启动应急响应" in line for line in lines), lines
     assert not any("response_activation" in line for line in lines), lines
+    # ... and why, in Chinese (reason_zh): 启动 IV 级应急响应, not "Response level IV activated".
+    assert any("级应急响应：" in line for line in lines), lines
+    assert not any("Response level" in line for line in lines), lines
 
     # Lists, counts and the map hold only huxi's subjects; the numbers refreshed without a reload.
     wait("huxi's hazard in the list", lambda: "HZ-B-HX-1" in driver.find_element(By.ID, "hazards").text)

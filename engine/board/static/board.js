@@ -55,8 +55,10 @@
     li.appendChild(document.createTextNode(" · " + ((labels.towns || {})[d.town] || d.town || "") + " · " + ((labels.actions || {})[d.action] || d.action || "")));
     li.appendChild(document.createElement("br"));
     li.appendChild(text("span", (event.time || "") + " · " + ruleWord(d.rule_id || "") + " · ", "meta"));
-    var reason = text("span", d.reason || "", "meta");
-    reason.setAttribute("lang", "en");  // the engine's reasons are English sentences
+    // The reason in Chinese on the Chinese board where the engine gives it; else its English sentence.
+    var zh = document.body.getAttribute("data-lang") === "zh" && d.reason_zh;
+    var reason = text("span", zh ? d.reason_zh : (d.reason || ""), "meta");
+    if (!zh) { reason.setAttribute("lang", "en"); }
     li.appendChild(reason);
     // Newest first by the escalation's time: a resumed stream delivers partition by partition.
     li.setAttribute("data-time", event.time || "");
