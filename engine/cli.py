@@ -135,7 +135,7 @@ def _watch(args: argparse.Namespace) -> int:
     settings = _settings(args)
     return watch.run(bootstrap_for(settings), settings.topic_prefix, args.town, args.department,
                      args.tier, args.from_beginning, args.idle_timeout,
-                     auth=client_auth(settings), rules_dir=settings.rules_dir)
+                     auth=client_auth(settings), rules_dir=settings.rules_dir, zh=args.zh)
 
 
 def _token(args: argparse.Namespace) -> int:
@@ -322,6 +322,7 @@ def parser() -> argparse.ArgumentParser:
     watch.add_argument("--from-beginning", action="store_true",
                        help="print the escalations already sent too, not only new ones")
     watch.add_argument("--idle-timeout", type=float, help="stop after this many idle seconds")
+    watch.add_argument("--zh", action="store_true", help="each reason in Chinese where the engine gives it")
     watch.set_defaults(func=_watch)
 
     token = sub.add_parser("token", help="tokens for the HTTP feeds (supervisors) and POST /events "

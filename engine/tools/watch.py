@@ -32,9 +32,11 @@ def _short(text: str, limit: int = 100) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def format_escalation(event: dict[str, Any], colour: bool) -> str:
-    """One line about an escalation: time, tier, action, subject, town, targets and reason."""
+def format_escalation(event: dict[str, Any], colour: bool, zh: bool = False) -> str:
+    """One line about an escalation: time, tier, action, subject, town, targets and reason (with
+    `zh`, the reason in Chinese where the engine gives it)."""
     data = event.get("data") or {}
+    reason = (zh and data.get("reason_zh")) or data.get("reason", "")
     level = data.get("tier") or data.get("response_level") or "-"
     badge = f"{level.upper():<6}"
     if colour and level in COLOURS:
@@ -42,7 +44,7 @@ def format_escalation(event: dict[str, Any], colour: bool) -> str:
     when = str(event.get("time") or "")[:16].replace("T", " ")
     targets = ", ".join(t.get("name") or t.get("id", "?") for t in data.get("targets") or [])
     return (f"{when}  {badge} {data.get('action', '?'):<20} {data.get('subject_id', '?')}  "
-            f"{data.get('town') or '-'}  → {targets or '-'}  {_short(str(data.get('reason', '')))}")
+            f"{data.get('town') or '-'}  → {targets or '-'}  {_short(str(reason), 60 if zh else 100)}")
 
 
 def sector_leads(rules_dir: Path | None = None) -> Callable[[str | None], str | None]:
@@ -72,7 +74,7 @@ def wanted(event: Any, filters: Filters, lead: Callable[[str | None], str | None
 async def watch(bootstrap: str, topic: str, filters: Filters, from_beginning: bool,
                 idle_timeout: float | None, out: TextIO = sys.stdout,
                 colour: bool | None = None, auth: Mapping[str, Any] | None = None,
-                rules_dir: Path | None = None) -> int:
+                rules_dir: Path | None = None, zh: bool = False) -> int:
     """Print matching escalations until stopped or idle for `idle_timeout` seconds."""
     colour = use_colour(out) if colour is None else colour
     lead = sector_leads(rules_dir) if filters.departments else None
@@ -83,7 +85,7 @@ async def watch(bootstrap: str, topic: str, filters: Filters, from_beginning: bo
             except ValueError:
                 continue
             if wanted(event, filters, lead):
-                print(format_escalation(event, colour), file=out, flush=True)
+                print(format_escalation(event, colour, zh), file=out, flush=True)
     except NoTopic as exc:
         print(exc, file=sys.stderr)
         return 1
@@ -92,7 +94,7 @@ async def watch(bootstrap: str, topic: str, filters: Filters, from_beginning: bo
 
 def run(bootstrap: str, prefix: str, town: list[str] | str | None, department: list[str] | str | None,
         tier: list[str] | str | None, from_beginning: bool, idle_timeout: float | None,
-        auth: Mapping[str, Any] | None = None, rules_dir: Path | None = None) -> int:
+        auth: Mapping[str, Any] | None = None, rules_dir: Path | None = None, zh: bool = False) -> int:
     """Run `watch` on the namespace's escalations topic; Ctrl-C ends it quietly."""
     def values(v: list[str] | str | None) -> list[str]:
         return [] if not v else [v] if isinstance(v, str) else list(v)
@@ -105,6 +107,6 @@ def run(bootstrap: str, prefix: str, town: list[str] | str | None, department: l
         return 2
     try:
         return asyncio.run(watch(bootstrap, prefix + ESCALATIONS, filters, from_beginning,
-                                 idle_timeout, auth=auth, rules_dir=rules_dir))
+                                 idle_timeout, auth=auth, rules_dir=rules_dir, zh=zh))
     except KeyboardInterrupt:
         return 130

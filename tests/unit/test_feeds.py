@@ -238,6 +238,10 @@ def test_watch_line_is_coloured_by_tier_only_on_a_terminal() -> None:
     plain = format_escalation(event, colour=False)
     assert plain.startswith("2026-11-05 09:00  RED") and "HZ-1" in plain and "\x1b[" not in plain
     assert "\x1b[1;31mRED" in format_escalation(event, colour=True)
+    said = {**event, "data": {**event["data"], "reason_zh": "已逾期 7 日"}}
+    assert format_escalation(said, colour=False, zh=True).endswith("已逾期 7 日")
+    assert format_escalation(said, colour=False).endswith("7 days overdue")
+    assert format_escalation(event, colour=False, zh=True).endswith("7 days overdue")  # none: the English
     assert wanted(event, Filters(towns=frozenset({"huxi"})), None)
     assert not wanted(event, Filters(towns=frozenset({"yuji"})), None)
     assert wanted(event, Filters(departments=frozenset({"safety_bureau"})), lambda s: "safety_bureau")
