@@ -271,12 +271,17 @@ def _whole(index: _Index, text: str, named: Say) -> str:
     return said
 
 
-def _span(value: str) -> str:
-    span = _SPAN.match(value)
-    unit = _UNITS.get(span["u"]) if span else None
-    if span is None or unit is None:
+def _amount(pattern: re.Pattern[str], value: str) -> str:
+    """A number and its unit (`n`, `u` of `pattern`) in Chinese: 3 个工作日, 24 小时."""
+    found = pattern.match(value)
+    unit = _UNITS.get(found["u"]) if found else None
+    if found is None or unit is None:
         raise _Unread(value)
-    return f" {span['n']} {unit}"
+    return f"{found['n']} {unit}"
+
+
+def _span(value: str) -> str:
+    return f" {_amount(_SPAN, value)}"
 
 
 def _since(value: str) -> str:
@@ -289,11 +294,7 @@ def _since(value: str) -> str:
 def _overdue(value: str) -> str:
     if value == ", due today":
         return "，今日到期"
-    late = _OVERDUE.match(value)
-    unit = _UNITS.get(late["u"]) if late else None
-    if late is None or unit is None:
-        raise _Unread(value)
-    return f"，已逾期 {late['n']} {unit}"
+    return f"，已逾期 {_amount(_OVERDUE, value)}"
 
 
 def _figures(value: str) -> str:
