@@ -211,6 +211,7 @@ class CreditProposed(Output):
     criterion: Literal["violated_suspension", "repeated_overdue_major", "refused_inspection"]
     legal_basis: str
     reason: str
+    reason_zh: str | None = Field(default=None, description=REASON_ZH)
     evidence: list[dict[str, object]] = Field(description="the hazards, orders or inspections it rests on")
     needs_decision: bool = Field(description="always true: a person decides (safety.credit.decided)")
     town: str | None = None

@@ -29,6 +29,7 @@ from engine.kernel.apply import advance_clocks, apply_entry
 from engine.kernel.outputs import Out
 from engine.kernel.referral import decided_at
 from engine.kernel.time import epoch, iso
+from engine.zh.words import Words
 
 LINK_TYPE = "safety.enterprise.linked"  # internal: a hazard's or alert's summary for the file
 
@@ -75,7 +76,7 @@ def _refused(f: EnterpriseFile, d: dict[str, Any], at: int, er: EnterpriseRules)
         return []  # no thresholds without rules/plan.yaml
     outs = credit.on_refusal(f, at, er.credit.refused_inspection)
     credit.prune(f.refusals, at, er.credit.refused_inspection)
-    return outs
+    return _in_chinese(outs, er)
 
 
 def _inspected(f: EnterpriseFile, d: dict[str, Any], at: int) -> str:
@@ -96,13 +97,21 @@ def _credit_from_hazard(f: EnterpriseFile, d: dict[str, Any], at: int, er: Enter
     kinds = {o[0]: o[1] for o in d.get("orders", [])}
     outs = [o for v in d.get("violated", []) for o in credit.on_violation(f, d["id"], v, kinds.get(v[0]))]
     if er.credit is None:
-        return outs  # no thresholds without rules/plan.yaml
+        return _in_chinese(outs, er)  # no thresholds without rules/plan.yaml
     overdue = (d["open"] and d.get("grade") == "major" and d.get("deadline") is not None
                and not d.get("completed") and at > d["deadline"])
     if overdue and d["id"] not in f.overdue_major:
         f.overdue_major[d["id"]] = d["deadline"]
         outs += credit.on_overdue_major(f, at, er.credit.overdue_major)
     credit.prune(f.overdue_major, at, er.credit.overdue_major)
+    return _in_chinese(outs, er)
+
+
+def _in_chinese(outs: list[Out], er: EnterpriseRules) -> list[Out]:
+    """The credit proposals `outs`, each given its reason in Chinese too (`reason_zh`)."""
+    zh = Words("zh", er.rules.reference)
+    for out in outs:
+        zh.said(out.event["data"])
     return outs
 
 

@@ -150,6 +150,13 @@ _ESCALATIONS = compiled([
     (r"Enforcement proposal withdrawn: the completion claim (?P<e>\S+) of (?P<t>\S+), made before the step "
      r"(?P<r>\S+) of (?P<u>\S+), reached the engine after it",
      "撤回执法建议：整改完成申报 {e}（{t}）早于{r:rule}步骤（{u}），送达引擎晚于该步骤"),
+    # a proposal for the credit list (engine/enterprise/credit.py)
+    (r"order (?P<o>\S+) \((?P<m>\w+)\) on hazard (?P<h>\S+) was found violated",
+     "隐患 {h} 的执法决定 {o}（{m:measure}）被发现未执行"),
+    (r"(?P<n>\d+) major hazard\(s\) \(重大事故隐患\) overdue within (?P<d>\d+) days: (?P<k>.+)",
+     "{d} 日内 {n} 项重大事故隐患逾期未整改：{k}"),
+    (r"(?P<n>\d+) inspection\(s\) refused or obstructed \(拒绝、阻碍检查\) within (?P<d>\d+) days: (?P<k>.+)",
+     "{d} 日内 {n} 次拒绝、阻碍检查：{k}"),
     # the annual plan's towns (engine/plan/annual.py)
     (r"(?P<w>.+?): (?P<d>\d+) of (?P<p>\d+) planned inspections done in (?P<m>\d{4}-\d{2}) \(年度执法计划\)",
      "{w}：{m} 年度执法检查计划完成 {d} 家次，计划 {p} 家次"),

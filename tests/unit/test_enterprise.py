@@ -417,6 +417,7 @@ def test_a_violated_suspension_order_is_proposed_for_the_credit_list_once() -> N
     assert d["criterion"] == "violated_suspension" and d["needs_decision"] is True
     OUTPUT_TYPES[proposal.event["type"]][1].model_validate(d)
     assert "应急管理部令第11号" in d["legal_basis"] and d["evidence"][0]["order_no"] == "令-HZ-1"
+    assert d["reason_zh"] == "隐患 HZ-1 的执法决定 令-HZ-1（责令停产停业）被发现未执行"
     assert d["evidence"][0]["uris"] == ["https://files.example.org/v.mp4"]
     assert proposal.key == USCC and proposal.id == d["proposal_id"]
     rp.feed(violation)  # re-delivered
@@ -451,6 +452,7 @@ def test_two_major_hazards_overdue_within_a_year_are_proposed(second_report: str
     if proposed:
         assert got[0]["criterion"] == "repeated_overdue_major"
         assert [e["hazard_id"] for e in got[0]["evidence"]] == ["HZ-1", "HZ-2"]
+        assert got[0]["reason_zh"].endswith(" 项重大事故隐患逾期未整改：HZ-1,HZ-2")
 
 
 def _with_credit(**thresholds: dict[str, int]) -> Any:
@@ -871,6 +873,7 @@ def test_a_refused_inspection_is_proposed_for_the_credit_list_and_not_counted_as
     OUTPUT_TYPES[proposal.event["type"]][1].model_validate(d)
     assert d["criterion"] == "refused_inspection" and d["needs_decision"] is True
     assert d["evidence"] == [{"inspection_id": "INS-R1", "refused_at": ts("2026-11-03 10:00")}]
+    assert d["reason_zh"].endswith(" 日内 1 次拒绝、阻碍检查：INS-R1")
     assert "应急管理部令第11号" in d["legal_basis"] and "not confirmed" in d["legal_basis"]
     view = enterprise_view(rp.state("enterprise", USCC), RULES, at("2026-11-04 00:00"))
     assert view["refused_inspections"] == [{"inspection_id": "INS-R1", "time": ts("2026-11-03 10:00")}]
