@@ -13,6 +13,8 @@ import re
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from engine.alerts import load_alert_rules
 from engine.contract.outputs import OUTPUT_TYPES
@@ -114,3 +116,37 @@ def test_a_withdrawal_carries_its_own_reason_in_chinese_never_the_referrals() ->
     assert "reason_zh" not in withdrawal(sent, "a reason of no known shape", 10).event["data"]
     assert withdrawal(sent, "why", 10, "为何").event["data"]["reason_zh"] == "为何"
     assert "reason_zh" not in ZH.said({"reason": "unknown", "reason_zh": "stale"})
+
+
+
+# What a person may type into a reason (an address, an enterprise's name, a notice number): the
+# words and marks of the shapes themselves among them.
+TYPED = st.lists(st.sampled_from(
+    [*"ab 1:;.()-,\n区镇≥→+", ": ", "; ", ". Response level ", " at ", " (x) ", " time(s): ",
+     " failed its duty ", "activate ", "(its own time: ", " ran out", "; the deadline ", " is approximate ",
+     "[演练 EXERCISE] "]), max_size=12).map("".join)
+REASONS = [  # one of each family of shapes, as the cores write them
+    "Rectification of HZ-1 due 2026-11-10T23:59:59+08:00 is not claimed complete, 3 days past the deadline "
+    "(orange)",
+    "爆炸 (explosion) at 度假区于集镇 Yard: 一般事故 (general accident): below every higher threshold "
+    "(0 dead, 2 seriously injured); general → level IV. Response level IV activated: activate 区消防救援大队",
+    "safety_bureau failed its duty (不履行安全监管职责) on key enterprise Acme 1 time(s): key enterprise "
+    "Acme still not inspected 7 days after its 60-day cycle from 2026-11-01T10:00:00+08:00 ran out",
+    "No rectification plan (整改方案) filed for listed hazard HZ-2 within 3 working days of notice N-1, "
+    "issued on 2026-11-07T12:00:00+08:00 once its report and confirmation had reached the engine",
+    "一般事故 AL-1 at 度假区 X is a production-safety accident: when it is reported up the levels, notify "
+    "区总工会 at the same time (within 2 hours of the accident)",
+]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from(REASONS), st.lists(st.tuples(st.integers(0, 400), TYPED), max_size=3))
+def test_a_reason_with_anything_typed_into_it_reads_or_gets_none_and_never_raises(
+        reason: str, typed: list[tuple[int, str]]) -> None:
+    """A reason holds what people typed (an address, an enterprise's name): whatever lands in it,
+    reading it gives Chinese or nothing, never an exception that would fail the decision."""
+    assert ZH.reason(reason) is not None  # each as the cores write it reads
+    for at, text in typed:
+        reason = reason[:at] + text + reason[at:]
+    said = ZH.reason(reason)
+    assert said is None or isinstance(said, str)
