@@ -145,11 +145,14 @@ _SUBJECT = re.compile(r"(?P<id>[^\s:]+): (?P<rest>.+)\Z", re.DOTALL)
 
 def in_chinese(line: str, say: Say) -> str | None:
     """`line` in Chinese, its values named by `say`; None when it has no known shape."""
-    said = _sentence(line, say)
-    subject = _SUBJECT.match(line) if said is None else None
-    if subject is not None:  # a month's filing names each line's hazard first (one level only)
-        rest = _sentence(subject["rest"], say)
-        said = None if rest is None else f"{subject['id']}：{rest}"
+    try:
+        said = _sentence(line, say)
+        subject = _SUBJECT.match(line) if said is None else None
+        if subject is not None:  # a month's filing names each line's hazard first (one level only)
+            rest = _sentence(subject["rest"], say)
+            said = None if rest is None else f"{subject['id']}：{rest}"
+    except Exception:  # noqa: BLE001 - the Chinese is a courtesy: no referral or page may fail for it
+        return None
     return said
 
 
