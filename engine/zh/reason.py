@@ -1,16 +1,18 @@
 """An output's reason in Chinese (`reason_zh`), for the people it goes to.
 
-Escalations, referrals to discipline inspection (抄报移送纪委监委) and their
-withdrawals give their grounds as an English sentence (`reason`) of a few fixed
-shapes, written by the hazard core (engine/decide), a key enterprise's
-inspection cycle (engine/enterprise/coverage.py), a month's filing
+Escalations, notifications, referrals to discipline inspection (抄报移送纪委监委),
+their withdrawals, a lifted supervision and a proposal for the credit list give
+their grounds as an English sentence (`reason`) of a few fixed shapes, written
+by the hazard core (engine/decide), the alert core (engine/alerts), a key
+enterprise's file (engine/enterprise), a month's filing
 (engine/decide/filing.py) and the annual plan (engine/plan). This module reads
 those shapes back, as engine/zh/record.py reads a record's lines, and says them
-in Chinese. A reason of no known shape gets no Chinese, never a guess: the
-English stays the record.
+in Chinese. A reason is read whole or not at all: with any part of no known
+shape it gets no Chinese, never a half-English one, and the English stays the
+record.
 
-Unit tests run every shipped rule test, and the enterprise and filing
-scenarios, and fail on a reason no shape here reads.
+Unit tests (tests/unit/test_reason_zh.py) run every shipped rule test and fail
+on a reason no shape here reads; the enterprise and filing tests hold theirs.
 """
 
 from __future__ import annotations
