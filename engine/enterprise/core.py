@@ -74,9 +74,9 @@ def _refused(f: EnterpriseFile, d: dict[str, Any], at: int, er: EnterpriseRules)
     f.town = f.town or d["location"]["town"]
     if er.credit is None:
         return []  # no thresholds without rules/plan.yaml
-    outs = credit.on_refusal(f, at, er.credit.refused_inspection)
+    outs = credit.on_refusal(f, at, er.credit.refused_inspection, Words("zh", er.rules.reference))
     credit.prune(f.refusals, at, er.credit.refused_inspection)
-    return _in_chinese(outs, er)
+    return outs
 
 
 def _inspected(f: EnterpriseFile, d: dict[str, Any], at: int) -> str:
@@ -95,23 +95,16 @@ def _inspected(f: EnterpriseFile, d: dict[str, Any], at: int) -> str:
 def _credit_from_hazard(f: EnterpriseFile, d: dict[str, Any], at: int, er: EnterpriseRules) -> list[Out]:
     """What a hazard's link may propose for the credit list (engine/enterprise/credit.py)."""
     kinds = {o[0]: o[1] for o in d.get("orders", [])}
-    outs = [o for v in d.get("violated", []) for o in credit.on_violation(f, d["id"], v, kinds.get(v[0]))]
+    zh = Words("zh", er.rules.reference)
+    outs = [o for v in d.get("violated", []) for o in credit.on_violation(f, d["id"], v, kinds.get(v[0]), zh)]
     if er.credit is None:
-        return _in_chinese(outs, er)  # no thresholds without rules/plan.yaml
+        return outs  # no thresholds without rules/plan.yaml
     overdue = (d["open"] and d.get("grade") == "major" and d.get("deadline") is not None
                and not d.get("completed") and at > d["deadline"])
     if overdue and d["id"] not in f.overdue_major:
         f.overdue_major[d["id"]] = d["deadline"]
-        outs += credit.on_overdue_major(f, at, er.credit.overdue_major)
+        outs += credit.on_overdue_major(f, at, er.credit.overdue_major, zh)
     credit.prune(f.overdue_major, at, er.credit.overdue_major)
-    return _in_chinese(outs, er)
-
-
-def _in_chinese(outs: list[Out], er: EnterpriseRules) -> list[Out]:
-    """The credit proposals `outs`, each given its reason in Chinese too (`reason_zh`)."""
-    zh = Words("zh", er.rules.reference)
-    for out in outs:
-        zh.said(out.event["data"])
     return outs
 
 

@@ -34,6 +34,7 @@ from engine.enterprise.coverage import DAY
 from engine.kernel.ids import output_id
 from engine.kernel.outputs import Out, envelope
 from engine.kernel.time import iso
+from engine.zh.words import Words
 
 PROPOSED_TYPE = "safety.credit.proposed"
 SUSPENSIONS = frozenset({"suspend", "suspend_for_overhaul"})
@@ -52,16 +53,18 @@ BASIS = {
 
 
 def proposal(f: Any, criterion: str, key: str, at: int, evidence: list[dict[str, Any]],
-             reason: str) -> Out:
-    """A `safety.credit.proposed` event, its id derived from the enterprise, criterion and cause."""
+             reason: str, zh: Words) -> Out:
+    """A `safety.credit.proposed` event, its id derived from the enterprise, criterion and cause; its
+    reason in Chinese too, by `zh`."""
     pid = output_id("credit", f.id, criterion, key)
     data = {"proposal_id": pid, "enterprise": {"uscc": f.id, "name": f.name}, "criterion": criterion,
             "legal_basis": BASIS[criterion], "reason": reason, "evidence": evidence,
             "needs_decision": True, "town": f.town, "proposed_at": iso(at)}
+    zh.said(data)
     return Out(CREDIT_PROPOSALS, f.id, envelope(PROPOSED_TYPE, pid, f.id, at, data))
 
 
-def on_violation(f: Any, hazard_id: str, violation: list[Any], order: str | None) -> list[Out]:
+def on_violation(f: Any, hazard_id: str, violation: list[Any], order: str | None, zh: Words) -> list[Out]:
     """A suspension order found violated: propose listing, once per violation."""
     order_no, at, eid, evidence = violation
     if order not in SUSPENSIONS:
@@ -72,7 +75,7 @@ def on_violation(f: Any, hazard_id: str, violation: list[Any], order: str | None
     f.credit.append([pid, "violated_suspension", at, None])
     return [proposal(f, "violated_suspension", eid, at,
                      [{"hazard_id": hazard_id, "order_no": order_no, "event_id": eid, "uris": evidence}],
-                     f"order {order_no} ({order}) on hazard {hazard_id} was found violated")]
+                     f"order {order_no} ({order}) on hazard {hazard_id} was found violated", zh)]
 
 
 def within(events: dict[str, int], at: int, threshold: Any) -> list[tuple[int, str]]:
@@ -90,7 +93,7 @@ def prune(events: dict[str, int], at: int, threshold: Any) -> None:
 
 
 def _repeated(f: Any, criterion: str, events: dict[str, int], at: int, threshold: Any,
-              evidence: Any, what: str) -> list[Out]:
+              evidence: Any, what: str, zh: Words) -> list[Out]:
     """Propose once per set of events that reaches the threshold within its window."""
     recent = within(events, at, threshold)
     if len(recent) < threshold.count:
@@ -102,21 +105,21 @@ def _repeated(f: Any, criterion: str, events: dict[str, int], at: int, threshold
         return []
     f.credit.append([pid, criterion, at, None])
     return [proposal(f, criterion, key, at, [evidence(k, t) for t, k in chosen],
-                     f"{len(chosen)} {what} within {threshold.window_days} days: {key}")]
+                     f"{len(chosen)} {what} within {threshold.window_days} days: {key}", zh)]
 
 
-def on_overdue_major(f: Any, at: int, threshold: Any) -> list[Out]:
+def on_overdue_major(f: Any, at: int, threshold: Any, zh: Words) -> list[Out]:
     """Major hazards overdue within the window reach the threshold: propose listing, once per set."""
     return _repeated(f, "repeated_overdue_major", f.overdue_major, at, threshold,
                      lambda hid, t: {"hazard_id": hid, "overdue_since": iso(t)},
-                     "major hazard(s) (重大事故隐患) overdue")
+                     "major hazard(s) (重大事故隐患) overdue", zh)
 
 
-def on_refusal(f: Any, at: int, threshold: Any) -> list[Out]:
+def on_refusal(f: Any, at: int, threshold: Any, zh: Words) -> list[Out]:
     """Inspections refused within the window reach the threshold: propose listing, once per set."""
     return _repeated(f, "refused_inspection", f.refusals, at, threshold,
                      lambda iid, t: {"inspection_id": iid, "refused_at": iso(t)},
-                     "inspection(s) refused or obstructed (拒绝、阻碍检查)")
+                     "inspection(s) refused or obstructed (拒绝、阻碍检查)", zh)
 
 
 def decided(f: Any, d: dict[str, Any], at: int, eid: str) -> str:

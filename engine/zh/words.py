@@ -200,8 +200,8 @@ class Words:
         return (in_chinese(line, self._value) or line) if self.zh else line
 
     def reason(self, text: str) -> str | None:
-        """A referral's or withdrawal's reason in Chinese (`reason_zh`); None in English or where its
-        shape is not known."""
+        """An output's reason in Chinese (`reason_zh`, engine/zh/reason.py); None in English, or
+        where any part of its shape is not known."""
         return reason_in_chinese(text, self._value) if self.zh else None
 
     def said(self, data: dict[str, Any]) -> dict[str, Any]:
