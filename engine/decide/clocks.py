@@ -231,9 +231,10 @@ def _withdraw(h: Hazard, rules: Rules, at: int, tag: str, failing: str | None, e
     h.history.append([at, eid, f"referral to discipline inspection withdrawn: {ground.rule_id}"])
     reason = (f"the record {eid} shows the duty done in time; it reached the engine after the "
               f"referral was sent")
+    # The referral as it was sent, but given the withdrawal's reason: its reason_zh is that reason's.
+    sent = emit.referral(h, rules, ground_id=gid, code=ground.code, reason=reason, at=at, respondents=units)
     return [
-        withdrawal(emit.referral(h, rules, ground_id=gid, code=ground.code, reason=reason, at=at,
-                                 respondents=units), reason, at, Words("zh", rules.reference).reason(reason)),
+        withdrawal(sent, reason, at, sent.event["data"].get("reason_zh")),
         emit.escalation(h, rules, rule_id=ground.rule_id, action="referral_withdrawn",
                         tier=rules.duty_tier, at=at,
                         targets=resolve(rules.referral_target, h, rules) + units,
