@@ -393,13 +393,13 @@ class Page:
 
     def _reason(self, o: Mapping[str, Any]) -> str:
         """The engine's reason; on the Chinese board under the rule, time and recipients in Chinese,
-        and a referral's reason in Chinese (the reason itself is the engine's English sentence,
-        marked as English)."""
+        and the reason in Chinese where the output gives it (`reason_zh`); the reason itself is the
+        engine's English sentence, marked as English."""
         said = self.w.summary(o.get("rule_id"), o.get("due_at"), list(o.get("to") or ()),
                               o.get("due_at_latest"))
         if said is None:
             return esc(o.get("reason"))
-        grounds = f'<br>{esc(o["reason_zh"])}' if o.get("reason_zh") else ""  # a referral's, in Chinese
+        grounds = f'<br>{esc(o["reason_zh"])}' if o.get("reason_zh") else ""
         return f'{esc(said)}{grounds}<br><span lang="en" class="en">{esc(o.get("reason"))}</span>'
 
     def hazard(self, h: Mapping[str, Any], outputs: list[Mapping[str, Any]] | None) -> str:

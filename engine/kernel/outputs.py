@@ -11,6 +11,7 @@ from engine.kernel.time import iso
 # What an exercise's (演练) outputs begin their reason with, so nobody takes a drill for an accident.
 EXERCISE = "[演练 EXERCISE] "
 
+
 @dataclass(frozen=True, slots=True)
 class Out:
     """One output record: its topic, its key, and the CloudEvent to write."""
