@@ -392,13 +392,16 @@ class Page:
         return code if named == rule_id else f'{esc(named)}<br>{code}'
 
     def _reason(self, o: Mapping[str, Any]) -> str:
-        """The engine's reason; on the Chinese board under the rule, time and recipients in Chinese,
-        and the reason in Chinese where the output gives it (`reason_zh`); the reason itself is the
-        engine's English sentence, marked as English."""
+        """The engine's reason. On the English board it stands under the time the output names; on
+        the Chinese board under the rule, time and recipients in Chinese and the reason in Chinese
+        where the output gives it (`reason_zh`), the reason itself (the engine's English sentence)
+        marked as English."""
         said = self.w.summary(o.get("rule_id"), o.get("due_at"), list(o.get("to") or ()),
                               o.get("due_at_latest"))
         if said is None:
             return esc(o.get("reason"))
+        if not self.w.zh:  # the time, then the reason where the output has one
+            return esc(said) + (f'<br>{esc(o["reason"])}' if o.get("reason") else "")
         grounds = f'<br>{esc(o["reason_zh"])}' if o.get("reason_zh") else ""
         return f'{esc(said)}{grounds}<br><span lang="en" class="en">{esc(o.get("reason"))}</span>'
 

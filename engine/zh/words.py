@@ -180,9 +180,11 @@ class Words:
     def summary(self, rule_id: str | None, due_at: str | None, targets: list[str],
                 latest: str | None = None) -> str | None:
         """What an output is about in the board's words: its rule, the time it names (and the latest
-        it may truly be, when it is approximate), to whom."""
+        it may truly be, when it is approximate), to whom. In English only the time (None when the
+        output names none): the rule has a column of its own, and the recipients' names are Chinese."""
         if not self.zh:
-            return None
+            return (f"Due about {due_at}, possibly as late as {latest}" if due_at and latest
+                    else f"Due {due_at}" if due_at else None)
         due = (f"期限 约 {due_at}，最迟可能为 {latest}" if due_at and latest
                else f"期限 {due_at}" if due_at else "")
         parts = [self.rule(rule_id) or "", due,

@@ -213,7 +213,8 @@ def test_the_chinese_board_names_what_the_outputs_give_as_identifiers() -> None:
 
 def test_the_chinese_board_says_an_outputs_rule_time_and_recipients_in_chinese() -> None:
     """The reason is the engine's English sentence: on the Chinese board it stands, marked as
-    English, under the rule's name, the time the output names and whom it went to."""
+    English, under the rule's name, the time the output names and whom it went to; on the English
+    board under the time alone."""
     view = hazard("HZ-9", "huxi", "orange")
     outputs = [{"time": "2026-11-13T23:59:59+08:00", "type": "safety.escalation.raised",
                 "action": "supervision_letter", "tier": "orange", "rule_id": "ladder.orange",
@@ -239,8 +240,13 @@ def test_the_chinese_board_says_an_outputs_rule_time_and_recipients_in_chinese()
             'fire_rescue failed &lt;its&gt; duty</span>') in page
     assert "失职" not in Page("en", RULES.reference, "c", "o").hazard(view, [referral])
     en = Page("en", RULES.reference, "c", "o").hazard(view, outputs)
-    assert "<td><code>ladder.orange</code></td><td>Rectification &lt;late&gt;</td>" in en
+    assert ("<td><code>ladder.orange</code></td><td>Due 2026-11-10T23:59:59+08:00<br>"
+            "Rectification &lt;late&gt;</td>") in en
+    assert "<td><code>coverage.A</code></td><td>r2</td>" in en  # no time named: the reason alone
     assert "区消防救援大队" not in en
+    # A proposal has no reason: the English board still says when it is due, and how late it may be.
+    assert ("<td>Due about 2027-02-16T23:59:59+08:00, possibly as late as 2027-02-18T23:59:59+08:00</td>"
+            in Page("en", RULES.reference, "c", "o").hazard(view, [fine]))
 
 
 def test_every_identifier_the_shipped_rules_send_has_a_chinese_word() -> None:
