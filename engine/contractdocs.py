@@ -32,6 +32,7 @@ from engine.contract.outputs import (
     OUTPUT_TYPES,
     RejectionError,
 )
+from engine.feeds.filters import RECORD_LIMIT, RECORD_MAX
 from engine.http.events import BATCH
 from engine.http.intake import ANSWERS, ErrorAnswer, PostAnswer
 from engine.schemas import SCHEMA_DIR
@@ -212,12 +213,25 @@ def _lists(kind: str) -> dict[str, Any]:
     params = [_query(n, d) for n, d in _FEED_FILTERS[:2]] + [
         _query("overdue", "true or false"), _query("limit", "items per page"),
         _query("cursor", "next_cursor of the previous page")]
-    one = {"get": {"summary": f"One {kind}'s state view", "security": [{"supervisor": []}],
+    one = {"get": {"summary": f"One {kind}'s state view, with a page of its record",
+                   "security": [{"supervisor": []}],
                    "parameters": [{"name": "id", "in": "path", "required": True,
-                                   "schema": {"type": "string"}}],
-                   "responses": {"200": _json(f"the {kind}'s state"), **_supervisor_errors(),
-                                 "404": _error(f"no such {kind}, or one outside the scope")}}}
-    many = {"get": {"summary": f"A page of {kind}s within the token's scope, ordered by id",
+                                   "schema": {"type": "string"}},
+                                  _query("record_limit", f"steps of the record in this answer, 1 to "
+                                         f"{RECORD_MAX} (default {RECORD_LIMIT}): the latest, in time order"),
+                                  _query("record_before", "only steps before this position (0 is the "
+                                         "earliest): the record_first of the page after")],
+                   "responses": {"200": _json(f"the {kind}'s state; `record` holds a page of its steps "
+                                              "(each with `what_zh` where its shape is known), "
+                                              "`record_total` the steps of the whole record and "
+                                              "`record_first` the position of the page's first step"),
+                                 **_supervisor_errors(),
+                                 "404": _error(f"no such {kind}, or one outside the scope"),
+                                 "503": _error("too many requests wait for the worker's feeds, or a "
+                                               "replica has not read this record's history yet; "
+                                               "retry after Retry-After")}}}
+    many = {"get": {"summary": f"A page of {kind}s within the token's scope, ordered by id, "
+                               "without their records",
                     "security": [{"supervisor": []}], "parameters": params,
                     "responses": {"200": _json("a page", page), **_supervisor_errors()}}}
     return {f"/{kind}s": many, f"/{kind}s/{{id}}": one}

@@ -357,18 +357,24 @@ class Page:
 
     # --- details -----------------------------------------------------------------------------
 
-    def _record(self, record: list[Mapping[str, Any]]) -> str:
-        """The record's latest RECORD_ROWS steps (a record a field app filled with thousands of
-        steps would make a page no browser shows), saying how many earlier ones are left out."""
+    def _record(self, item: Mapping[str, Any]) -> str:
+        """The page of the record the view gives (the board asks for the latest RECORD_ROWS steps:
+        a record a field app filled with thousands of steps would make a page no browser shows),
+        saying how many earlier ones are left out. On the Chinese board each step in Chinese where
+        the view gives it (`what_zh`)."""
         t = self.t
-        shown = record[-RECORD_ROWS:]
+        shown = (item.get("record") or [])[-RECORD_ROWS:]
         rows = "".join(f'<tr><td>{esc(r["time"])}</td><td><code>{esc(r["event_id"])}</code></td>'
-                       f'<td>{esc(self.w.record(r["what"]))}</td></tr>' for r in shown)
-        earlier = len(record) - len(shown)
+                       f'<td>{esc(self._step(r))}</td></tr>' for r in shown)
+        earlier = item.get("record_first") or 0
         note = f'<p class="help">{esc(t["earlier"].format(n=earlier))}</p>' if earlier else ""
         return (f'{note}<table id="record"><thead><tr><th scope="col">{esc(t["time"])}</th>'
                 f'<th scope="col">{esc(t["event"])}</th><th scope="col">{esc(t["what"])}</th></tr></thead>'
                 f'<tbody>{rows or self._none(3)}</tbody></table>')
+
+    def _step(self, step: Mapping[str, Any]) -> str:
+        """A step's sentence: the view's Chinese on the Chinese board, read here where it has none."""
+        return step.get("what_zh") or self.w.record(step["what"]) if self.w.zh else step["what"]
 
     def _outputs(self, outputs: list[Mapping[str, Any]] | None) -> str:
         t = self.t
@@ -421,7 +427,7 @@ class Page:
         body = (f'<p><a href="/board">← {esc(t["back"])}</a></p>'
                 f'<h2 id="subject">{esc(h["id"])} · {esc(h.get("title"))}</h2><dl class="facts">{dl}</dl>'
                 f'<h3>{esc(t["deadlines"])}</h3><ul>{clocks or "<li>" + esc(t["none"]) + "</li>"}</ul>'
-                f'<h3>{esc(t["record"])}</h3>{self._record(h.get("record") or [])}'
+                f'<h3>{esc(t["record"])}</h3>{self._record(h)}'
                 f'<h3>{esc(t["outputs"])}</h3>{self._outputs(outputs)}')
         return self.frame(h["id"], body, kind="detail")
 
@@ -447,7 +453,7 @@ class Page:
                 f'<tbody>{reports or self._none(4)}</tbody>'
                 f'</table><h3>{esc(t["caps"])}</h3>'
                 f'<ul id="caps">{caps or "<li>" + esc(t["none"]) + "</li>"}</ul>'
-                f'<h3>{esc(t["record"])}</h3>{self._record(a.get("record") or [])}'
+                f'<h3>{esc(t["record"])}</h3>{self._record(a)}'
                 f'<h3>{esc(t["outputs"])}</h3>{self._outputs(outputs)}')
         return self.frame(a["id"], body, kind="detail")
 

@@ -13,19 +13,13 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from engine.feeds.filters import TIERS, Filters, item_visible
-from engine.feeds.tokens import Scope
+from engine.feeds.filters import TIERS
 
 CLOSED_HAZARD = frozenset({"closed", "unfounded", "duplicate", "orphan"})
 OPEN_ALERT = frozenset({"open", "acknowledged"})
 NO_TIER = "none"  # a hazard no rule has escalated yet
 NO_SECTOR = "-"
 DAY = 86400
-
-
-def visible(items: Iterable[Mapping[str, Any]], scope: Scope) -> list[dict[str, Any]]:
-    """The views `scope` may see, with the feeds' own check (no filters beyond the scope)."""
-    return [dict(v) for v in items if item_visible(v, Filters(), scope)]
 
 
 def is_open(view: Mapping[str, Any]) -> bool:

@@ -24,6 +24,7 @@ import json
 import secrets
 import time
 from collections.abc import Awaitable, Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -34,7 +35,7 @@ from aiokafka import TopicPartition
 from aiokafka.errors import KafkaError
 
 from engine.board import picture
-from engine.board.html import LANGS, Page
+from engine.board.html import LANGS, RECORD_ROWS, Page
 from engine.board.session import COOKIE, PRE_COOKIE, PRE_TTL_S, Session, SessionError, Sessions
 from engine.contract.outputs import (
     ENFORCEMENT_ACTIONS,
@@ -43,10 +44,10 @@ from engine.contract.outputs import (
     REFERRALS_JUDICIAL,
     SUPERVISION_LISTED,
 )
-from engine.feeds.filters import BadRequest, Filters, decode_positions, parse_limit
-from engine.feeds.share import loop_share
-from engine.feeds.tokens import TokenStore
-from engine.feeds.views import StateSource
+from engine.feeds.filters import BadRequest, Filters, RecordPage, decode_positions, parse_limit
+from engine.feeds.share import Busy, loop_share
+from engine.feeds.tokens import Scope, TokenStore
+from engine.feeds.views import StateSource, every_visible
 from engine.feeds.web import MAX_STREAMS, MAX_STREAMS_PER_TOKEN, EscalationStream
 from engine.kernel.state import MissingHistory
 from engine.reference.compiled import Reference
@@ -259,6 +260,9 @@ class Board:
                 return await handler(request, session)
             except BadRequest as exc:
                 return web.Response(status=400, text=str(exc), headers=HEADERS)
+            except Busy as exc:
+                return web.Response(status=503, text=f"{exc}; retry later",
+                                    headers={**HEADERS, "Retry-After": "1"})
         return route
 
     @staticmethod
@@ -267,10 +271,16 @@ class Board:
         origin = request.headers.get("Origin")
         return origin is None or urlsplit(origin).netloc == request.host
 
-    def views(self, session: Session) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-        """The hazards and alerts within the session's scope."""
-        return (picture.visible(self.hazards.items(), session.scope),
-                picture.visible(self.alerts.items(), session.scope) if self.alerts is not None else [])
+    async def views(self, scope: Scope) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """The hazards and alerts within `scope`, without their records, read in the feeds' turns
+        on the event loop (engine/feeds/share.py): a board over tens of thousands of hazards, or
+        many boards refreshing at once, never hold up the processing of events. Busy when too
+        many requests wait for those turns already."""
+        share = self.streams.share
+        share.admit()
+        now = self.now()
+        return (await every_visible(self.hazards, scope, now, share),
+                await every_visible(self.alerts, scope, now, share) if self.alerts is not None else [])
 
     # --- sign-in and sign-out ---------------------------------------------------------------
 
@@ -319,26 +329,26 @@ class Board:
     async def board(self, request: web.Request, session: Session) -> web.StreamResponse:
         """The board: live escalations, numbers and lists, the heat table."""
         page = self.page_for(request, session)
-        hs, als = self.views(session)
+        hs, als = await self.views(session.scope)
         return self.html(request, page.board(picture.summary(hs, als, self.now()),
                                              page.heat(*picture.heat(hs, als))))
 
     async def kiosk(self, request: web.Request, session: Session) -> web.StreamResponse:
         """The wall screen: live escalations and the counts."""
-        hs, als = self.views(session)
+        hs, als = await self.views(session.scope)
         return self.html(request, self.page_for(request, session).kiosk(picture.summary(hs, als, self.now())))
 
     async def summary(self, request: web.Request, session: Session) -> web.StreamResponse:
         """The board's numbers as a fragment (`?part=counts`: the counts only)."""
         page = self.page_for(request, session)
-        s = picture.summary(*self.views(session), self.now())
+        s = picture.summary(*await self.views(session.scope), self.now())
         counts_only = request.query.get("part") == "counts"
         return self.html(request, page.counts(s) if counts_only else page.summary(s))
 
     async def risk_map(self, request: web.Request, session: Session) -> web.StreamResponse:
         """The risk picture: heat table and points."""
         page = self.page_for(request, session)
-        hs, als = self.views(session)
+        hs, als = await self.views(session.scope)
         return self.html(request, page.map_page(page.heat(*picture.heat(hs, als)),
                                                 page.svg_map(picture.geojson([*hs, *als])["features"])))
 
@@ -348,7 +358,11 @@ class Board:
         page = self.page_for(request, session)
         id_ = request.match_info["id"]
         try:
-            item = source.get(id_) if source is not None else None
+            if source is None:
+                item = None
+            else:
+                self.streams.share.admit()
+                item = await self.streams.share.run(partial(source.get, id_, RecordPage(RECORD_ROWS)))
         except MissingHistory:  # a replica that has the state before the chunks it counts
             return web.Response(status=503, text="this record's history is still being read; retry later",
                                 headers={"Retry-After": "1"})
@@ -420,9 +434,12 @@ class Board:
         if scope is None:
             return web.json_response({"error": "a bearer token or a board session is required"},
                                      status=401, headers={"WWW-Authenticate": 'Bearer realm="hazard-engine"'})
-        items = [*self.hazards.items(), *(self.alerts.items() if self.alerts is not None else [])]
-        return web.json_response(picture.geojson(picture.visible(items, scope)),
-                                 content_type="application/geo+json")
+        try:
+            hs, als = await self.views(scope)
+        except Busy as exc:
+            return web.json_response({"error": f"{exc}; retry later"}, status=503,
+                                     headers={"Retry-After": "1"})
+        return web.json_response(picture.geojson([*hs, *als]), content_type="application/geo+json")
 
 
 def register(app: Any, *, settings: Settings, bootstrap: str, hazards: StateSource,

@@ -8,10 +8,12 @@ from typing import Any
 
 from engine.enterprise import credit
 from engine.enterprise.state import EnterpriseFile
+from engine.feeds.filters import RecordPage
 from engine.feeds.index import Indices, Place, PlaceIndex
-from engine.feeds.views import TableSource
+from engine.feeds.views import TableSource, record_page
 from engine.kernel.time import iso
 from engine.store import unpack
+from engine.zh.words import Words
 
 _LEAD = operator.itemgetter(5)  # an open hazard's lead department in the file
 
@@ -29,15 +31,17 @@ def enterprise_place(f: EnterpriseFile, rules: Any) -> Place:
     return Place.of(f.town, departments(f, rules), f.overdue_after())
 
 
-def enterprise_view(f: EnterpriseFile, rules: Any, now: float) -> dict[str, Any]:
-    """The file of one enterprise (一企一档) for a supervisor."""
+def enterprise_view(f: EnterpriseFile, rules: Any, now: float,
+                    record: RecordPage | None = None) -> dict[str, Any]:
+    """The file of one enterprise (一企一档) for a supervisor, with that page of the recent steps of
+    its record the file keeps (a hazard's own steps are in the hazard's record)."""
     overdue = f.overdue(int(now))
     classified = None
     if f.classified:
         decided_at, by, decision_no, _ = f.classified
         classified = {"decided_at": iso(decided_at), "decided_by": by, "decision_no": decision_no}
     last = f.last_inspection
-    return {
+    view = {
         "kind": "enterprise", "id": f.id, "uscc": f.id, "status": f.status(), "name": f.name,
         "town": f.town, "departments": list(departments(f, rules)), "sector": f.sector,
         "address": f.address, "legal_representative": f.legal_representative,
@@ -69,12 +73,14 @@ def enterprise_view(f: EnterpriseFile, rules: Any, now: float) -> dict[str, Any]
                            "decision": decision[0] if decision else "awaiting a person's decision"}
                           for pid, criterion, at, decision in f.credit],
             "listed": credit.listed(f, int(now))},
-        "record": [{"time": iso(t), "event_id": e, "what": w} for t, e, w in f.recent],
     }
+    if record is not None:
+        view.update(record_page(f.recent, record, Words("zh", rules.reference)))
+    return view
 
 
 def enterprise_source(table: Mapping[bytes, bytes], rules: Any, now: Callable[[], float],
                       index: PlaceIndex | Indices) -> TableSource:
     """The enterprises table (values as `engine.store.pack` writes them) as a StateSource."""
-    return TableSource(table, lambda raw: enterprise_view(unpack(raw, EnterpriseFile), rules, now()),
-                       index)
+    return TableSource(table, lambda raw, record: enterprise_view(unpack(raw, EnterpriseFile), rules, now(),
+                                                                  record), index)

@@ -4,35 +4,59 @@ The feeds never see a table: they read a StateSource, so the alerts
 table plugs in the same way as the hazards table, and tests pass plain dicts.
 Every view carries `id`, `town` and `departments` (the department ids it
 concerns), which is what access control and the filters look at.
+
+A view has its record (the steps of 三项制度) only when one item is asked for, and
+then one page of it (`RecordPage`): a list or the board's numbers never read a
+history, and a record a field app filled with tens of thousands of steps costs
+one page's work, not the whole record's, on the worker's event loop.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from functools import partial
 from typing import Any, Protocol
 
 from engine.decide.clocks import WITHDRAWN
 from engine.decide.state import Hazard
-from engine.feeds.filters import Filters, item_visible
+from engine.feeds.filters import Filters, RecordPage, item_visible
 from engine.feeds.index import Indices, Place, PlaceIndex
 from engine.feeds.share import LoopShare
 from engine.feeds.tokens import Scope
 from engine.kernel.referral import released
 from engine.kernel.targets import lead_department
 from engine.kernel.time import iso
+from engine.reference import Reference
 from engine.ruleset import Rules
 from engine.store import unpack
+from engine.zh.words import Words
 
 SCAN_CHUNK = 2_000  # index entries looked at in one turn of the feeds (engine/feeds/share.py)
 DECODE_CHUNK = 20  # states decoded in one turn (about 1 ms)
 
 
+def record_page(timeline: Sequence[Sequence[Any]], page: RecordPage, words: Words | None) -> dict[str, Any]:
+    """One page of a record: its steps in time order (events from offline apps arrive late, and
+    history is kept in arrival order), each with its sentence in Chinese where the shape is known
+    (`what_zh`, in `words`' names); how many steps the record has; and the position of the page's
+    first step, which is the `before` of the page ahead of it (nothing is ahead of position 0).
+
+    A step that arrives late with an earlier time than the page's moves the later steps one
+    position on: a reader paging back may then see one step twice, never miss one."""
+    steps = sorted(timeline, key=lambda item: item[0])
+    end = len(steps) if page.before is None else min(page.before, len(steps))
+    first = max(0, end - page.limit)
+    shown = steps[first:end]
+    return {"record": ([words.timeline_item(t, e, w) for t, e, w in shown] if words is not None
+                       else [{"time": iso(t), "event_id": e, "what": w} for t, e, w in shown]),
+            "record_total": len(steps), "record_first": first}
+
+
 class StateSource(Protocol):
     """Read access to one kind of state, as JSON-ready views."""
 
-    def get(self, id_: str) -> dict[str, Any] | None:
-        """The view of one item, or None when unknown."""
+    def get(self, id_: str, record: RecordPage | None = None) -> dict[str, Any] | None:
+        """The view of one item, with that page of its record; None when unknown."""
 
     def place(self, id_: str) -> Place | None:
         """Where one item stands (town, departments, overdue), without decoding it; None if unknown."""
@@ -49,26 +73,28 @@ class TableSource:
     # yet (engine/stream/replica.py); None when it reads only the worker's own tables.
     behind: Callable[[], int] | None = None
 
-    def __init__(self, table: Mapping[bytes, bytes], view: Callable[[bytes], dict[str, Any] | None],
+    def __init__(self, table: Mapping[bytes, bytes],
+                 view: Callable[[bytes, RecordPage | None], dict[str, Any] | None],
                  index: PlaceIndex | Indices) -> None:
         self.table, self.view, self.index = table, view, index
 
-    def get(self, id_: str) -> dict[str, Any] | None:
-        """The view of one item, or None when unknown."""
+    def get(self, id_: str, record: RecordPage | None = None) -> dict[str, Any] | None:
+        """The view of one item, with that page of its record (none without); None when unknown."""
         try:
             raw = self.table.get(id_.encode("utf-8"))
         except UnicodeEncodeError:  # an id from a path can hold what no stored key does
             return None
-        return self.view(raw) if raw else None
+        return self.view(raw, record) if raw else None
 
     def place(self, id_: str) -> Place | None:
         """Where one item stands, from the index."""
         return self.index.get(id_)
 
     def items(self) -> Iterator[dict[str, Any]]:
-        """Views of every item this worker holds (tools and tests; the feeds page instead)."""
+        """Views of every item this worker holds, without their records (tools and tests; the
+        feeds and the board page through them instead)."""
         for raw in list(self.table.values()):  # a copy: the agent may write meanwhile
-            if raw and (view := self.view(raw)) is not None:
+            if raw and (view := self.view(raw, None)) is not None:
                 yield view
 
     async def page(self, scope: Scope, filters: Filters, overdue: bool | None, after: str | None,
@@ -98,15 +124,27 @@ class TableSource:
         return [self.get(id_) for id_ in ids]
 
 
-def hazard_view(h: Hazard, rules: Rules, now: float) -> dict[str, Any]:
-    """A hazard's state for a supervisor: where it stands, its clocks and its record."""
+async def every_visible(source: StateSource, scope: Scope, now: float, share: LoopShare,
+                        page: int = 500) -> list[dict[str, Any]]:
+    """Every item of `source` within `scope`, without records, a page at a time in `share`'s turns."""
+    items: list[dict[str, Any]] = []
+    after: str | None = None
+    while True:
+        found, after = await source.page(scope, Filters(), None, after, page, now, share)
+        items += found
+        if after is None:
+            return items
+
+
+def hazard_view(h: Hazard, rules: Rules, now: float, record: RecordPage | None = None) -> dict[str, Any]:
+    """A hazard's state for a supervisor: where it stands, its clocks, and that page of its record."""
     lead = lead_department(h, rules)
     listed = None
     if h.listed:
         notice_no, listed_at, deadline, active = h.listed
         listed = {"notice_no": notice_no, "listed_at": iso(listed_at), "deadline": iso(deadline),
                   "active": bool(active)}
-    return {
+    view = {
         "kind": "hazard", "id": h.id, "status": h.status(), "title": h.title,
         "tier": h.tier, "grade": h.grade or h.claimed, "town": h.town, "sector": h.sector,
         "lead_department": lead, "departments": [lead] if lead else [],
@@ -121,27 +159,31 @@ def hazard_view(h: Hazard, rules: Rules, now: float) -> dict[str, Any]:
         "location": {"town": h.town, "lat": h.point[0], "lon": h.point[1]} if h.point else {"town": h.town},
         "clocks": [{"name": name, "due": iso(due)}
                    for name, due in sorted(h.clocks.items(), key=lambda kv: kv[1])],
-        # In time order: events from offline apps arrive late, and history is kept in arrival order.
-        "record": [{"time": iso(t), "event_id": e, "what": w}
-                   for t, e, w in sorted(h.timeline(), key=lambda item: item[0])],
     }
+    if record is not None:
+        view.update(record_page(h.timeline(), record, Words("zh", rules.reference)))
+    return view
 
 
 def hazard_source(table: Mapping[bytes, bytes], rules: Rules, now: Callable[[], float],
                   index: PlaceIndex | Indices, history: Mapping[bytes, bytes] | None = None) -> TableSource:
     """The hazards table (values as `engine.store.pack` writes them) as a StateSource.
 
-    `history` is the hazards' history table, where their timelines' chunks are.
+    `history` is the hazards' history table, where their timelines' chunks are: a
+    hazard is read lazily, and its chunks only for a page of its record.
     """
-    return TableSource(table, lambda raw: hazard_view(unpack(raw, history=history), rules, now()), index)
+    return TableSource(table, lambda raw, record: hazard_view(
+        unpack(raw, lazy=True, history=history), rules, now(), record), index)
 
 
-def alert_view(a: Any, now: float) -> dict[str, Any]:
-    """An alert's state for a supervisor (`a` is an `engine.alerts.Alert`)."""
+def alert_view(a: Any, now: float, record: RecordPage | None = None,
+               reference: Reference | None = None) -> dict[str, Any]:
+    """An alert's state for a supervisor (`a` is an `engine.alerts.Alert`), with that page of its
+    record (its Chinese named by `reference`'s words)."""
     from engine.alerts.capdoc import sent as cap_sent  # only workers that run the alert rules need it
 
     timeline = a.timeline()
-    return {
+    view = {
         "kind": "alert", "id": a.id, "status": a.status(), "alert_kind": a.kind,
         "town": a.town(), "departments": [], "grade": a.grade, "response_level": a.level,
         "exercise": a.exercise, "opened_at": iso(a.opened_at), "closed_at": iso(a.closed_at),
@@ -157,15 +199,18 @@ def alert_view(a: Any, now: float) -> dict[str, Any]:
                  for seq, ident, sent, kind in cap_sent(timeline, a.caps)],
         "clocks": [{"name": name, "due": iso(due)}
                    for name, due in sorted(a.clocks.items(), key=lambda kv: kv[1])],
-        "record": [{"time": iso(t), "event_id": e, "what": w}
-                   for t, e, w in sorted(timeline, key=lambda item: item[0])],
     }
+    if record is not None:
+        view.update(record_page(timeline, record, Words("zh", reference) if reference else None))
+    return view
 
 
-def alert_source(table: Mapping[bytes, bytes], now: Callable[[], float],
-                 index: PlaceIndex | Indices, history: Mapping[bytes, bytes] | None = None) -> TableSource:
+def alert_source(table: Mapping[bytes, bytes], now: Callable[[], float], index: PlaceIndex | Indices,
+                 reference: Reference, history: Mapping[bytes, bytes] | None = None) -> TableSource:
     """The alerts table (values as `engine.store.pack` writes them) as a StateSource, with its
-    history table as for hazards."""
+    history table as for hazards (an alert's CAP messages are in its history, so it is read
+    whole), and the reference whose words its record's Chinese uses."""
     from engine.alerts import Alert  # only workers that run the alert rules need it
 
-    return TableSource(table, lambda raw: alert_view(unpack(raw, Alert, history=history), now()), index)
+    return TableSource(table, lambda raw, record: alert_view(
+        unpack(raw, Alert, history=history), now(), record, reference), index)

@@ -32,6 +32,7 @@ from engine.contract.outputs import ESCALATIONS
 from engine.feeds.filters import (
     BadRequest,
     Filters,
+    RecordPage,
     decode_cursor,
     decode_positions,
     encode_cursor,
@@ -224,19 +225,22 @@ async def _list(view: Any, request: Any, source: StateSource, scope: Scope,
     after, limit = decode_cursor(request.query.get("cursor")), parse_limit(request.query.get("limit"))
     share.admit()
     at = now()
-    page, last = await source.page(scope, filters, overdue, after, limit, at, share)
-    # A list is a summary: each item's full record is one GET /…/{id} away.
-    items = [{k: v for k, v in item.items() if k != "record"} for item in page]
+    # A list is a summary: its items come without their records, each one GET /…/{id} away.
+    items, last = await source.page(scope, filters, overdue, after, limit, at, share)
     return view.json({"items": items, "next_cursor": encode_cursor(last) if last is not None else None,
                       "as_of": iso(int(at))}, headers=_lag_headers(source))
 
 
-def _one(view: Any, source: StateSource, id_: str, scope: Scope, kind: str) -> Any:
+async def _one(view: Any, request: Any, source: StateSource, id_: str, scope: Scope, kind: str,
+               share: LoopShare) -> Any:
     # Outside the token's scope answers exactly as unknown: a town must not learn which ids exist
     # elsewhere from a 403 where another id gets 404. The index answers both without decoding.
+    record = RecordPage.from_query(request.query)
     place = source.place(id_)
-    item = source.get(id_) if place is not None and scope.allows(place.town, place.departments) \
-        else None
+    item = None
+    if place is not None and scope.allows(place.town, place.departments):
+        share.admit()  # a page of a long record is work: it takes its turn with the lists
+        item = await share.run(partial(source.get, id_, record))
     if item is None or not scope.allows(item.get("town"), item.get("departments") or ()):
         return view.error(404, f"no {kind} {id_[:200]!r} on this worker", headers=_lag_headers(source))
     return view.json(item, headers=_lag_headers(source))
@@ -315,8 +319,8 @@ def lookups(app: Any, kind: str, source: StateSource, tokens: TokenStore, now: C
     """`GET /{kind}s/{id}` and `GET /{kind}s`, scoped by the token, read from `source`."""
 
     async def one(view: Any, request: Any, scope: Scope, id: str) -> Any:  # noqa: A002 - route name
-        """One item's state view."""
-        return _one(view, source, id, scope, kind)
+        """One item's state view, with a page of its record (`?record_limit=`, `?record_before=`)."""
+        return await _one(view, request, source, id, scope, kind, share)
 
     async def many(view: Any, request: Any, scope: Scope) -> Any:
         """A page of items within the token's scope, ordered by id."""

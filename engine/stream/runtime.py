@@ -1127,7 +1127,8 @@ class Runtime:
         hazards = self._source("hazard", lambda table, index: hazard_source(
             table, self.rules, now, index, history_side(self.replica, "hazard", self.histories["hazard"])))
         alerts = (self._source("alert", lambda table, index: alert_source(
-            table, now, index, history_side(self.replica, "alert", self.histories["alert"])))
+            table, now, index, self.rules.reference,
+            history_side(self.replica, "alert", self.histories["alert"])))
                   if "alert" in self.tables else None)
         feeds.register(pages, settings=self.settings, bootstrap=self.bootstrap, hazards=hazards,
                        alerts=alerts, tokens=self.tokens, now=self.clock.now)

@@ -85,7 +85,8 @@ class Running:
         for raw in table.values():
             h = unpack(raw)
             index.put(h.id, hazard_place(h, lead_department(h, RULES)))
-        source = TableSource(table, lambda raw: hazard_view(unpack(raw), RULES, NOW), index)
+        source = TableSource(table, lambda raw, record: hazard_view(unpack(raw), RULES, NOW, record),
+                             index)
         feeds.register(app, settings=self.settings, bootstrap=self.bootstrap, hazards=source,
                        alerts=source, tokens=TokenStore.load(self.tokens_path), now=lambda: NOW)
 

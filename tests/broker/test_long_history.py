@@ -37,7 +37,8 @@ FROZEN = "2026-01-08T00:00:00+08:00"  # after the last update
 def _record(worker: Worker, token: str) -> tuple[int, list[dict[str, Any]]]:
     """The worker's answer for the hazard: status and its record (empty unless 200)."""
     async def get() -> tuple[int, list[dict[str, Any]]]:
-        url = f"http://127.0.0.1:{worker.env['HAZARD_WEB_PORT']}/hazards/{HID}"
+        # The whole record: its EVENTS steps in one page (the default page is the latest 500).
+        url = f"http://127.0.0.1:{worker.env['HAZARD_WEB_PORT']}/hazards/{HID}?record_limit=2000"
         async with aiohttp.ClientSession() as session, \
                 session.get(url, headers={"Authorization": f"Bearer {token}"}) as resp:
             return resp.status, (await resp.json())["record"] if resp.status == 200 else []

@@ -17,12 +17,14 @@ from decide_fixtures import RULES
 from engine.alerts import load_alert_rules
 from engine.alerts.disaster import DAILY, FINAL, INITIAL
 from engine.board import picture
-from engine.board.html import Page
+from engine.board.html import RECORD_ROWS, Page
 from engine.board.session import COOKIE, SessionError, Sessions
 from engine.board.web import register, safe_next
 from engine.contract.outputs import OUTPUT_TYPES
 from engine.decide import clocks as hazard_clocks
+from engine.feeds.filters import Filters, RecordPage, item_visible
 from engine.feeds.tokens import Scope, TokenStore, hash_token, mint
+from engine.feeds.views import record_page
 from engine.http.server import Pages
 from engine.reference.models import SECTORS
 from engine.ruletest import run_file
@@ -35,6 +37,11 @@ SECRET = b"s" * 32
 NOW = 1_800_000_000.0
 HUXI = Scope("huxi-office", towns=frozenset({"huxi"}))
 DISTRICT = Scope("district", district=True)
+
+
+def visible(views: list[dict[str, Any]], scope: Scope) -> list[dict[str, Any]]:
+    """The views `scope` may see, as the board's pages read them (engine/feeds/views.every_visible)."""
+    return [v for v in views if item_visible(v, Filters(), scope)]
 
 
 def keeper(scopes: dict[str, Scope], lifetime: int = 3600) -> Sessions:
@@ -135,7 +142,7 @@ ALERTS = [alert("AL-1", "huxi"), alert("AL-2", "lihaiwu"), alert("AL-3", "huxi",
 
 def test_every_number_of_a_towns_board_is_made_of_its_own_towns_subjects() -> None:
     """Counts, lists, heat cells and map points of a town scope leave other towns out entirely."""
-    hs, als = picture.visible(HAZARDS, HUXI), picture.visible(ALERTS, HUXI)
+    hs, als = visible(HAZARDS, HUXI), visible(ALERTS, HUXI)
     s = picture.summary(hs, als, NOW)
     assert s["open_hazards"] == 2 and s["by_tier"]["red"] == 1 and s["by_tier"]["orange"] == 0
     assert s["by_state"] == {"closed": 1, "reported": 2}
@@ -149,7 +156,7 @@ def test_every_number_of_a_towns_board_is_made_of_its_own_towns_subjects() -> No
     assert [f["id"] for f in geo["features"]] == ["AL-1"]  # AL-3 has no point; closed HZ-4 is left out
     assert geo["features"][0]["geometry"] == {"type": "Point", "coordinates": [116.0, 36.4]}
 
-    district = picture.summary(picture.visible(HAZARDS, DISTRICT), picture.visible(ALERTS, DISTRICT), NOW)
+    district = picture.summary(visible(HAZARDS, DISTRICT), visible(ALERTS, DISTRICT), NOW)
     assert district["open_hazards"] == 3
     assert district["listed"][0]["notice_no"] == "N-3"
     assert district["listed"][0]["days_left"] == picture.days_left("2027-01-10T00:00:00+08:00", NOW)
@@ -280,13 +287,17 @@ def test_every_identifier_the_shipped_rules_send_has_a_chinese_word() -> None:
 
 
 class Views:
-    """A StateSource over a list of views."""
+    """A StateSource over a list of views (with their records as given), in one page."""
 
     def __init__(self, items: list[dict[str, Any]]) -> None:
         self.by_id = {i["id"]: i for i in items}
 
-    def get(self, id_: str) -> dict[str, Any] | None:
+    def get(self, id_: str, record: RecordPage | None = None) -> dict[str, Any] | None:
         return self.by_id.get(id_)
+
+    async def page(self, scope: Scope, filters: Filters, overdue: bool | None, after: str | None,
+                   limit: int, now: float, share: Any) -> tuple[list[dict[str, Any]], str | None]:
+        return [dict(v) for v in self.by_id.values() if item_visible(v, filters, scope, overdue)], None
 
     def items(self) -> list[dict[str, Any]]:
         return list(self.by_id.values())
@@ -464,10 +475,17 @@ def test_a_record_line_of_many_prefixes_is_read_without_recursion() -> None:
 
 
 def test_a_detail_page_shows_the_latest_steps_of_a_long_record_and_says_how_many_it_leaves_out() -> None:
-    steps = [{"time": f"2026-11-02T09:{n // 60 % 60:02d}:{n % 60:02d}+08:00", "event_id": f"ev-{n}",
-              "what": f"rectification {n % 100}% done"} for n in range(30_000)]
-    html = Page("zh", RULES.reference, "c", "o").hazard({**hazard("HZ-7", "huxi"), "record": steps}, [])
-    assert html.count("<tr><td>2026-11-02") == 500 and "ev-29999" in html and "ev-29499<" not in html
+    timeline = [[1_793_500_000 + n, f"ev-{n}", f"rectification {n % 100}% done"] for n in range(30_000)]
+    zh = Words("zh", RULES.reference)
+    page = record_page(timeline, RecordPage(RECORD_ROWS), zh)
+    html = Page("zh", RULES.reference, "c", "o").hazard({**hazard("HZ-7", "huxi"), **page}, [])
+    assert html.count("<tr><td>2026-11-") == 500 and "ev-29999" in html and "ev-29499<" not in html
     assert "更早的 29500 条未显示" in html
-    short = Page("zh", RULES.reference, "c", "o").hazard({**hazard("HZ-7", "huxi"), "record": steps[:3]}, [])
-    assert "未显示" not in short
+    short = record_page(timeline[:3], RecordPage(RECORD_ROWS), zh)
+    short_html = Page("zh", RULES.reference, "c", "o").hazard({**hazard("HZ-7", "huxi"), **short}, [])
+    assert "未显示" not in short_html and short_html.count("<tr><td>2026-11-") == 3
+    # The view's Chinese of a step is what the Chinese board shows; the English board the sentence.
+    said = {**hazard("HZ-7", "huxi"), "record": [{"time": "t", "event_id": "e", "what": "Verified",
+                                                  "what_zh": "已核查 <x>"}]}
+    assert "已核查 &lt;x&gt;" in Page("zh", RULES.reference, "c", "o").hazard(said, [])
+    assert "已核查" not in Page("en", RULES.reference, "c", "o").hazard(said, [])

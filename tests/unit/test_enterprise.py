@@ -348,13 +348,17 @@ def test_enterprise_pages_answer_within_the_tokens_scope(tmp_path: Any) -> None:
             assert own.status == 200
             body = await own.json()
             assert body["name"] == ENTERPRISE["name"] and body["hazards"]["overdue"] == 1
+            assert body["record_total"] == len(body["record"]) > 0 and body["record_first"] == 0
+            latest = await (await client.get(f"/enterprises/{USCC}?record_limit=1",
+                                             headers=auth("lihaiwu"))).json()
+            assert latest["record"] == body["record"][-1:]
             outside = await client.get(f"/enterprises/{PLANT}", headers=auth("lihaiwu"))
             missing = await client.get(f"/enterprises/{unknown}", headers=auth("lihaiwu"))
             assert outside.status == missing.status == 404
             assert (await outside.json())["error"].replace(PLANT, "X") == \
                 (await missing.json())["error"].replace(unknown, "X")
             listed = await (await client.get("/enterprises", headers=auth("lihaiwu"))).json()
-            assert [i["id"] for i in listed["items"]] == [USCC]
+            assert [i["id"] for i in listed["items"]] == [USCC] and "record" not in listed["items"][0]
             everyone = await (await client.get("/enterprises", headers=auth("district"))).json()
             assert sorted(i["id"] for i in everyone["items"]) == sorted([USCC, PLANT])
             overdue = await (await client.get("/enterprises?overdue=true", headers=auth("district"))).json()

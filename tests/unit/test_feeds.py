@@ -14,6 +14,7 @@ from engine.decide.state import Hazard
 from engine.feeds.filters import (
     BadRequest,
     Filters,
+    RecordPage,
     decode_cursor,
     decode_positions,
     encode_cursor,
@@ -213,13 +214,16 @@ def test_hazard_view_and_table_source() -> None:
     table = {b"HZ-9": pack(h)}
     index = PlaceIndex()
     index.put("HZ-9", hazard_place(h, "fire_rescue"))
-    source = TableSource(table, lambda raw: hazard_view(unpack(raw), RULES, 1_790_100_001), index)
-    view = source.get("HZ-9")
+    source = TableSource(table, lambda raw, record: hazard_view(unpack(raw), RULES, 1_790_100_001, record),
+                         index)
+    view = source.get("HZ-9", RecordPage())
     assert view is not None and source.get("HZ-X") is None and source.get("\udc80") is None
     assert view["status"] == "verified" and view["overdue"] is True
     assert view["lead_department"] == "fire_rescue" and view["departments"] == ["fire_rescue"]
     assert [c["name"] for c in view["clocks"]] == ["review", "ladder"]
     assert [r["what"] for r in view["record"]] == ["reported", "verified"]
+    assert view["record_total"] == 2 and view["record_first"] == 0
+    assert "record" not in source.get("HZ-9")  # a list's or the board's view reads no history
     assert view["deadline"].endswith("+08:00")
     json.dumps(view)  # JSON-ready
     assert item_visible(view, Filters(), HUXI, overdue=True)
@@ -250,8 +254,10 @@ def test_watch_line_is_coloured_by_tier_only_on_a_terminal() -> None:
 
 def test_a_hazard_page_reads_its_history_chunks_and_answers_503_while_one_is_missing(
         tmp_path: Path) -> None:
-    """`GET /hazards/{id}` shows the whole record from the history table; a chunk the copy it reads
-    does not hold yet (a replica behind) gets 503 with Retry-After, never a short record or a 500."""
+    """`GET /hazards/{id}` shows the record from the history table, a page at a time (the latest 500
+    steps unless asked otherwise), each step in Chinese where its shape is known; a chunk the copy
+    it reads does not hold yet (a replica behind) gets 503 with Retry-After, never a short record
+    or a 500."""
     import asyncio
 
     from aiohttp.test_utils import TestClient, TestServer
@@ -262,7 +268,8 @@ def test_a_hazard_page_reads_its_history_chunks_and_answers_503_while_one_is_mis
     from engine.http.server import Pages
     from engine.kernel.state import chunk_key
 
-    items = [[1_790_000_000 + n, f"e{n}", f"step {n}"] for n in range(150)]
+    items = [[1_790_000_000 + n, f"e{n}", "rectification claimed complete" if n % 2 else f"step {n}"]
+             for n in range(150)]
     h = Hazard("HZ-L", opened="e0", opened_at=1_790_000_000, title="Blocked exit", sector="fire_safety",
                town="huxi", history=items)
     chunks: dict[int, bytes] = {}
@@ -281,10 +288,30 @@ def test_a_hazard_page_reads_its_history_chunks_and_answers_503_while_one_is_mis
             auth = {"Authorization": f"Bearer {token}"}
             whole = await client.get("/hazards/HZ-L", headers=auth)
             assert whole.status == 200
-            assert [r["event_id"] for r in (await whole.json())["record"]] == [i[1] for i in items]
+            body = await whole.json()
+            assert [r["event_id"] for r in body["record"]] == [i[1] for i in items]
+            assert body["record_total"] == 150 and body["record_first"] == 0
+            assert body["record"][1]["what_zh"] == "申报整改完成" and "what_zh" not in body["record"][0]
+            latest = await (await client.get("/hazards/HZ-L?record_limit=100", headers=auth)).json()
+            assert [r["event_id"] for r in latest["record"]] == [i[1] for i in items[50:]]
+            assert latest["record_first"] == 50
+            ahead = await (await client.get("/hazards/HZ-L?record_limit=100&record_before=50",
+                                            headers=auth)).json()
+            assert [r["event_id"] for r in ahead["record"]] == [i[1] for i in items[:50]]
+            assert ahead["record_first"] == 0 and ahead["record_total"] == 150
+            past = await (await client.get("/hazards/HZ-L?record_before=9999", headers=auth)).json()
+            assert len(past["record"]) == 150  # a position past the end is the end
+            for bad in ("record_limit=0", "record_limit=2001", "record_limit=x", "record_before=-1",
+                        "record_before=1e3", "record_limit=%EF%BC%91"):
+                refused = await client.get(f"/hazards/HZ-L?{bad}", headers=auth)
+                assert refused.status == 400, bad
+                assert "record_" in (await refused.json())["error"]
+            listed = await (await client.get("/hazards", headers=auth)).json()
+            assert "record" not in listed["items"][0]  # a list reads no history
             del history[chunk_key(b"HZ-L", 1)]
             behind = await client.get("/hazards/HZ-L", headers=auth)
             assert behind.status == 503 and behind.headers["Retry-After"] == "1"
             assert "history is still being read" in (await behind.json())["error"]
+            assert (await client.get("/hazards", headers=auth)).status == 200  # reads no chunk
 
     asyncio.run(main())

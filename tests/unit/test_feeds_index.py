@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from engine.cores import build_cores
 from engine.decide.state import Hazard
 from engine.feeds import views
-from engine.feeds.filters import Filters, item_visible
+from engine.feeds.filters import Filters, RecordPage, item_visible
 from engine.feeds.index import Place, PlaceIndex, hazard_place
 from engine.feeds.share import Busy, LoopShare
 from engine.feeds.tokens import Scope
@@ -48,11 +48,11 @@ def source_of(hazards: list[Hazard], decoded: list[str] | None = None) -> TableS
     for h in hazards:
         index.put(h.id, hazard_place(h, lead_department(h, RULES)))
 
-    def view(raw: bytes) -> dict[str, Any]:
+    def view(raw: bytes, record: RecordPage | None) -> dict[str, Any]:
         h = unpack(raw)
         if decoded is not None:
             decoded.append(h.id)
-        return hazard_view(h, RULES, NOW)
+        return hazard_view(h, RULES, NOW, record)
     return TableSource({h.id.encode(): pack(h) for h in hazards}, view, index)
 
 

@@ -31,7 +31,7 @@ def place_of(kind: str, raw: bytes) -> Place:
     return Place.of(raw.decode().split("|")[1], (), None)
 
 
-def view(raw: bytes) -> dict:
+def view(raw: bytes, record: object = None) -> dict:
     id_, town = raw.decode().split("|")
     return {"id": id_, "town": town, "departments": []}
 
