@@ -1,0 +1,129 @@
+"""`python -m bench.board`: what the board's pages and a long record cost the worker's event loop.
+
+No broker. A worker serves HTTP on the event loop that decides events, so what
+matters is how long one request holds the loop, not only its CPU. In this
+process:
+
+1. `--hazards` hazards, each with `--steps` steps of history stored in chunks
+   apart (as a worker stores them), are read as the board's numbers read them
+   (`engine.feeds.views.every_visible`, the hazards without their records, in
+   the feeds' turns on the loop), then summarised (`engine.board.picture`).
+   A task beside it notes the longest time the loop went without a turn: a
+   request's longest hold on the loop, a garbage collection included (the
+   hazards are frozen out of the collector first, as a worker freezes what it
+   recovered).
+2. One hazard with `--long` steps: `GET /hazards/{id}`'s view with the default
+   page of its record, the largest page, and none (what a list reads), as
+   JSON bytes, the least time of five.
+
+Figures of the tree before the board read through the loop's share are in
+docs/board.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from engine import codec
+from engine.board import picture
+from engine.decide.state import Hazard
+from engine.feeds.filters import RECORD_MAX, RecordPage
+from engine.feeds.index import PlaceIndex, hazard_place
+from engine.feeds.share import LoopShare
+from engine.feeds.tokens import Scope
+from engine.feeds.views import TableSource, every_visible, hazard_source
+from engine.kernel.state import chunk_key
+from engine.kernel.targets import lead_department
+from engine.ruleset import load_rules
+from engine.settings import REPO_ROOT
+from engine.store import pack
+
+OPENED = 1_790_000_000
+NOW = OPENED + 200_000
+LINES = ("rectification claimed complete", "verified: confirmed, grade general", "a note typed by hand")
+
+
+def hazards(count: int, steps: int, rules: Any) -> TableSource:
+    """`count` hazards of `steps` steps each, stored as a worker stores them, as the feeds read them."""
+    table: dict[bytes, bytes] = {}
+    history: dict[bytes, bytes] = {}
+    index = PlaceIndex()
+    for n in range(count):
+        key = f"HZ-{n:07d}"
+        h = Hazard(key, opened=f"{key}-0", opened_at=OPENED, title="Blocked exit", sector="fire_safety",
+                   town="huxi", deadline=OPENED + 100_000,
+                   history=[[OPENED + s, f"{key}-{s}", LINES[s % len(LINES)]] for s in range(steps)])
+        chunks: dict[int, bytes] = {}
+        table[key.encode()] = pack(h, chunks=chunks)
+        history.update({chunk_key(key.encode(), c): value for c, value in chunks.items()})
+        index.put(key, hazard_place(h, lead_department(h, rules)))
+    return hazard_source(table, rules, lambda: NOW, index, history)
+
+
+async def board_numbers(source: TableSource) -> dict[str, Any]:
+    """The board's numbers over `source`: CPU, wall time and the loop's longest time without a turn."""
+    longest = 0.0
+
+    async def beside() -> None:
+        nonlocal longest
+        last = time.perf_counter()
+        while True:
+            await asyncio.sleep(0)
+            now = time.perf_counter()
+            longest, last = max(longest, now - last), now
+
+    watcher = asyncio.create_task(beside())
+    await asyncio.sleep(0)
+    cpu, wall = time.process_time(), time.perf_counter()
+    views = await every_visible(source, Scope("district", district=True), NOW, LoopShare(1.0, 64))
+    picture.summary(views, [], NOW)
+    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    watcher.cancel()
+    return {"hazards": len(views), "cpu_ms": round(cpu * 1e3, 1), "wall_ms": round(wall * 1e3, 1),
+            "longest_hold_ms": round(longest * 1e3, 1)}
+
+
+def one_record(source: TableSource, id_: str) -> list[dict[str, Any]]:
+    """One hazard's view with each page of its record: least milliseconds of five, and its bytes."""
+    rows = []
+    for name, page in (("none (a list's view)", None), ("default page", RecordPage()),
+                       (f"largest page ({RECORD_MAX})", RecordPage(RECORD_MAX))):
+        best, size = float("inf"), 0
+        for _ in range(5):
+            began = time.perf_counter()
+            size = len(codec.dumps(source.get(id_, page)))
+            best = min(best, time.perf_counter() - began)
+        rows.append({"record": name, "ms": round(best * 1e3, 1), "bytes": size})
+    return rows
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Print both measurements."""
+    args = argparse.ArgumentParser(prog="python -m bench.board", description=__doc__.splitlines()[0])
+    args.add_argument("--hazards", type=int, default=10_000)
+    args.add_argument("--steps", type=int, nargs="+", default=[15, 100], help="steps of each hazard")
+    args.add_argument("--long", type=int, default=30_000, help="steps of the one long record")
+    opts = args.parse_args(argv)
+    rules = load_rules(REPO_ROOT / "rules")
+    for steps in opts.steps:
+        source = hazards(opts.hazards, steps, rules)
+        gc.collect()
+        gc.freeze()  # what is alive after recovery, as a worker freezes it (engine/stream/pauses.py)
+        got = asyncio.run(board_numbers(source))
+        gc.unfreeze()
+        print(f"board numbers over {got['hazards']:,} hazards of {steps} steps: {got['cpu_ms']} ms CPU, "
+              f"{got['wall_ms']} ms wall, the loop held at most {got['longest_hold_ms']} ms at a time")
+    long = hazards(1, opts.long, rules)
+    for row in one_record(long, "HZ-0000000"):
+        print(f"GET /hazards/{{id}} of {opts.long:,} steps, record {row['record']}: {row['ms']} ms, "
+              f"{row['bytes']:,} bytes")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
