@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import quote
 
 from engine.board import picture
-from engine.feeds.filters import LEVELS, TIERS
+from engine.contract.outputs import LEVELS, TIERS
 from engine.reference.compiled import Reference
 from engine.zh.words import Words
 

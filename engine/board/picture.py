@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from engine.feeds.filters import TIERS
+from engine.contract.outputs import TIERS
 
 CLOSED_HAZARD = frozenset({"closed", "unfounded", "duplicate", "orphan"})
 OPEN_ALERT = frozenset({"open", "acknowledged"})

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
@@ -48,6 +48,8 @@ class Output(BaseModel):
 
 Tier = Literal["blue", "yellow", "orange", "red"]
 ResponseLevel = Literal["IV", "III", "II", "I"]
+TIERS: tuple[str, ...] = get_args(Tier)  # lowest first: the rules' ladder and the feeds' filters use these
+LEVELS: tuple[str, ...] = get_args(ResponseLevel)  # lowest first, as the tiers
 
 
 class Target(Output):

@@ -11,10 +11,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from engine.contract.outputs import LEVELS, TIERS
 from engine.feeds.tokens import Scope
 
-TIERS = ("blue", "yellow", "orange", "red")
-LEVELS = ("IV", "III", "II", "I")
 MAX_LIMIT = 500
 RECORD_LIMIT = 500  # a record's steps in one answer unless asked otherwise: the latest
 RECORD_MAX = 2_000  # the most steps one answer gives: of a 30,000-step record, ~45 ms of the loop

@@ -12,7 +12,6 @@ from engine.ruleset.calendar import Deadline, WorkCalendar
 
 Unit = Literal["minutes", "hours", "days", "working days"]
 _SPAN = re.compile(r"^\s*(-?\d+)\s+(minutes?|hours?|days?|working days?)\s*$")
-TIERS = ("blue", "yellow", "orange", "red")
 # A ladder action `propose:<measure>` proposes an enforcement measure of the rules' `enforcement` section.
 PROPOSE = "propose:"
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from engine.contract.outputs import TIERS
 from engine.kernel.checker import RulesChecker
 from engine.reference import Reference, RulesFileError, load_reference
 from engine.reference.parse import read_yaml, validate
 from engine.ruleset.calendar import WorkCalendar
 from engine.ruleset.compiled import (
     PROPOSE,
-    TIERS,
     Duty,
     Grade,
     Judicial,
