@@ -23,7 +23,7 @@ import asyncio
 import json
 import secrets
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -52,7 +52,7 @@ from engine.feeds.web import MAX_STREAMS, MAX_STREAMS_PER_TOKEN, EscalationStrea
 from engine.kernel.state import MissingHistory
 from engine.reference.compiled import Reference
 from engine.settings import Settings
-from engine.tools.kafka import client_auth, partitions_of, reader
+from engine.tools.kafka import client_auth, partition_for_key, partitions_of, reader
 
 log = structlog.get_logger("engine.board")
 
@@ -90,42 +90,45 @@ def safe_next(path: str | None) -> str:
     return "/board" if parts.scheme or parts.netloc else path
 
 
-async def subject_outputs(bootstrap: str, prefix: str, subject: str) -> list[dict[str, Any]]:
-    """The engine's outputs about one subject, read from the output topics (keyed by subject id).
+async def subject_outputs(bootstrap: str, prefix: str, subject: str,
+                          auth: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+    """The engine's outputs about one subject, read from the output topics (keyed by subject id),
+    logged in as `auth` says (the worker's own credentials on a secured broker).
 
-    Reads each topic up to its end offsets now; the board's detail pages ask for
-    one subject at a time, so this costs one pass over the output topics per view.
+    The engine sends an output to the partition its key hashes to, as Kafka's default
+    partitioner does (engine/stream/sending.py), so only that partition of each topic is read,
+    up to its end offset now: one pass over a topic's n-th part per view. (Partitions added to
+    an output topic later would leave a subject's earlier outputs on another: not shown.)
     """
-    consumer = reader(bootstrap)
+    consumer = reader(bootstrap, auth)
     await consumer.start()
     out: list[dict[str, Any]] = []
     key = subject.encode("utf-8")
     try:
         for name in OUTPUT_TOPICS:
-            tps = [TopicPartition(prefix + name, p) for p in await partitions_of(consumer, prefix + name)]
-            if not tps:
+            partitions = await partitions_of(consumer, prefix + name)
+            if not partitions:
                 continue
-            ends = await consumer.end_offsets(tps)
-            todo = [tp for tp in tps if ends[tp] > 0]
-            if not todo:
+            tp = TopicPartition(prefix + name, partition_for_key(key, len(partitions)))
+            end = (await consumer.end_offsets([tp]))[tp]
+            if not end:
                 continue
-            consumer.assign(todo)
-            await consumer.seek_to_beginning(*todo)
-            while todo:
-                batch = await consumer.getmany(timeout_ms=500)
-                for records in batch.values():
-                    for rec in records:
-                        if rec.key == key and len(out) < MAX_OUTPUTS:
-                            out.append(_output(rec.value))
-                todo = [tp for tp in todo if await consumer.position(tp) < ends[tp]]
+            consumer.assign([tp])
+            await consumer.seek_to_beginning(tp)
+            while await consumer.position(tp) < end:
+                batch = await consumer.getmany(tp, timeout_ms=500)
+                out += [_output(rec.value) for rec in batch.get(tp, ()) if rec.key == key]
+                del out[MAX_OUTPUTS:]
     finally:
         await consumer.stop()
     return sorted((o for o in out if o), key=lambda o: str(o.get("time")))
 
 
-async def recent_positions(bootstrap: str, topic: str, per_partition: int) -> dict[int, int]:
-    """A stream position `per_partition` records before each partition's end (or at its start)."""
-    consumer = reader(bootstrap)
+async def recent_positions(bootstrap: str, topic: str, per_partition: int,
+                           auth: Mapping[str, Any] | None = None) -> dict[int, int]:
+    """A stream position `per_partition` records before each partition's end (or at its start),
+    logged in as `auth` says."""
+    consumer = reader(bootstrap, auth)
     await consumer.start()
     try:
         tps = [TopicPartition(topic, p) for p in await partitions_of(consumer, topic)]
@@ -371,7 +374,8 @@ class Board:
             return self.html(request, page.not_found(f"{kind} {id_}"), 404)
         try:
             outputs: list[dict[str, Any]] | None = await asyncio.wait_for(
-                subject_outputs(self.bootstrap, self.settings.topic_prefix, id_), OUTPUTS_TIMEOUT_S)
+                subject_outputs(self.bootstrap, self.settings.topic_prefix, id_, self.streams.auth),
+                OUTPUTS_TIMEOUT_S)
         except (KafkaError, OSError, TimeoutError) as exc:
             # The state is in memory; only the outputs need the broker: show what there is.
             log.warning("board_outputs_unavailable", subject=id_, error=f"{type(exc).__name__}: {exc}"[:200])
@@ -399,7 +403,8 @@ class Board:
         if start is None and recent:  # a page just opened: begin with the latest escalations
             try:
                 start = await asyncio.wait_for(recent_positions(self.bootstrap, self.streams.topic,
-                                                                parse_limit(recent)), OUTPUTS_TIMEOUT_S)
+                                                                parse_limit(recent), self.streams.auth),
+                                               OUTPUTS_TIMEOUT_S)
             except (KafkaError, OSError, TimeoutError):
                 return web.Response(status=503, text="the broker does not answer; retrying",
                                     headers={"Retry-After": "5"})

@@ -24,7 +24,6 @@ from aiokafka.protocol.admin import CreateAclsRequest, DescribeAclsRequest
 
 from engine.broker import install, local
 from engine.broker.install import BrokerStartError, Progress
-from engine.contract.outputs import ESCALATIONS
 from engine.settings import REPO_ROOT
 from engine.topics import load_topics
 
@@ -120,8 +119,9 @@ def acls(topics_file: Path, app_id: str = "hazard-engine", prefix: str = "") -> 
     # intake topic (engine.intake.process, `forwarded`), so that its duplicates are caught there.
     allow("engine", intake, (READ, WRITE, DESCRIBE, CREATE, DESCRIBE_CONFIGS))
     allow("engine", outputs, (WRITE, DESCRIBE, CREATE, DESCRIBE_CONFIGS))
-    # READ of its escalations too: the worker's feeds and board stream them to supervisors.
-    allow("engine", [prefix + ESCALATIONS], (READ,))
+    # READ of its outputs too: the worker's feeds and board stream its escalations to
+    # supervisors, and a board's detail page lists every output about its subject.
+    allow("engine", outputs, (READ,))
     allow("engine", list(internal), (READ, WRITE, DESCRIBE, CREATE, DESCRIBE_CONFIGS), TOPIC, PREFIXED)
     allow("engine", stray, (READ, WRITE, DESCRIBE, CREATE, DESCRIBE_CONFIGS))
     # No IDEMPOTENT_WRITE: since Kafka 3.0 (KIP-679) WRITE on a topic is enough for it.

@@ -21,6 +21,7 @@ from aiokafka.errors import (
     TopicAuthorizationFailedError,
 )
 
+from engine.board.web import recent_positions, subject_outputs
 from engine.broker import cli, local, secure
 from engine.broker.install import ensure_installed, free_port
 from engine.feeds.tokens import mint
@@ -235,6 +236,13 @@ def test_worker_runs_as_the_engine_principal(creds: secure.Credentials, topics: 
         listed = json.loads(asyncio.run(_read_one(creds, "supervisor", "supervision.listed",
                                                   "supervisor-e2e")))
         assert listed["data"]["hazard_id"] == "HZ-20261130-0002"
+        # The board's readers log in as the worker does: a detail page's outputs, and where the
+        # live list starts.
+        login = creds.auth("engine")
+        outputs = asyncio.run(subject_outputs(creds.bootstrap, "", "HZ-20261130-0002", login))
+        assert "safety.supervision.listed" in {o["type"] for o in outputs}
+        positions = asyncio.run(recent_positions(creds.bootstrap, "escalations", 5, login))
+        assert positions and all(offset >= 0 for offset in positions.values())  # a refused login raises
         assert "TopicAuthorizationFailed" not in worker.log_text()
         assert "ClusterAuthorizationFailed" not in worker.log_text()
     finally:
