@@ -1,4 +1,4 @@
-"""`python -m bench.board`: what the board's pages and a long record cost the worker's event loop.
+"""`python -m bench.holds`: how long HTTP requests hold the worker's event loop.
 
 No broker. A worker serves HTTP on the event loop that decides events, so what
 matters is how long one request holds the loop, not only its CPU. In this
@@ -15,9 +15,13 @@ process:
 2. One hazard with `--long` steps: `GET /hazards/{id}`'s view with the default
    page of its record, the largest page, and none (what a list reads), as
    JSON bytes, the least time of five.
+3. `POST /events` on a real aiohttp server (its broker a closed port, so the
+   well-formed batch ends in 503 after its checks): a batch of 1,000 events
+   with 40 malformed fields each (about 3.4 MB), and one of 1,000 well-formed
+   events, each with the same watcher beside it.
 
-Figures of the tree before the board read through the loop's share are in
-docs/board.md.
+Figures of the trees before these requests left the loop in turns are in
+docs/board.md and docs/hostile-input.md.
 """
 
 from __future__ import annotations
@@ -25,26 +29,38 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import json
+import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
 from typing import Any
 
-from engine import codec
+from aiohttp.test_utils import TestClient, TestServer
+from prometheus_client import CollectorRegistry
+
+from engine import codec, logs
 from engine.board import picture
 from engine.decide.state import Hazard
 from engine.feeds.filters import RECORD_MAX, RecordPage
 from engine.feeds.index import PlaceIndex, hazard_place
 from engine.feeds.share import LoopShare
-from engine.feeds.tokens import Scope
+from engine.feeds.tokens import Scope, TokenStore, mint_field_app
 from engine.feeds.views import TableSource, every_visible, hazard_source
+from engine.http import intake
+from engine.http.events import BATCH
+from engine.http.server import Pages
 from engine.kernel.state import chunk_key
 from engine.kernel.targets import lead_department
+from engine.kernel.time import epoch
+from engine.metrics import HttpIntakeMetrics
 from engine.ruleset import load_rules
-from engine.settings import REPO_ROOT
+from engine.settings import REPO_ROOT, Settings
 from engine.store import pack
 
 OPENED = 1_790_000_000
 NOW = OPENED + 200_000
+EXAMPLE = REPO_ROOT / "topics" / "examples" / "hazard-reported.json"
 LINES = ("rectification claimed complete", "verified: confirmed, grade general", "a note typed by hand")
 
 
@@ -65,8 +81,9 @@ def hazards(count: int, steps: int, rules: Any) -> TableSource:
     return hazard_source(table, rules, lambda: NOW, index, history)
 
 
-async def board_numbers(source: TableSource) -> dict[str, Any]:
-    """The board's numbers over `source`: CPU, wall time and the loop's longest time without a turn."""
+async def watched(work: Callable[[], Awaitable[Any]]) -> tuple[Any, dict[str, float]]:
+    """What `work` returns, with its CPU and wall milliseconds and the longest time the loop went
+    without a turn meanwhile (a task beside it notes each turn it gets)."""
     longest = 0.0
 
     async def beside() -> None:
@@ -80,12 +97,57 @@ async def board_numbers(source: TableSource) -> dict[str, Any]:
     watcher = asyncio.create_task(beside())
     await asyncio.sleep(0)
     cpu, wall = time.process_time(), time.perf_counter()
-    views = await every_visible(source, Scope("district", district=True), NOW, LoopShare(1.0, 64))
-    picture.summary(views, [], NOW)
-    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
-    watcher.cancel()
-    return {"hazards": len(views), "cpu_ms": round(cpu * 1e3, 1), "wall_ms": round(wall * 1e3, 1),
-            "longest_hold_ms": round(longest * 1e3, 1)}
+    try:
+        result = await work()
+    finally:
+        cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+        watcher.cancel()
+    return result, {"cpu_ms": round(cpu * 1e3, 1), "wall_ms": round(wall * 1e3, 1),
+                    "longest_hold_ms": round(longest * 1e3, 1)}
+
+
+async def board_numbers(source: TableSource) -> dict[str, Any]:
+    """The board's numbers over `source`: CPU, wall time and the loop's longest time without a turn."""
+    async def numbers() -> int:
+        views = await every_visible(source, Scope("district", district=True), NOW, LoopShare(1.0, 64))
+        picture.summary(views, [], NOW)
+        return len(views)
+
+    count, took = await watched(numbers)
+    return {"hazards": count, **took}
+
+
+def intake_batches(events: int = 1_000) -> list[tuple[str, bytes]]:
+    """Two batches for `POST /events`: malformed events (40 fields of junk each), and well-formed
+    reports, both from the contract's example report."""
+    example = json.loads(EXAMPLE.read_text())
+    example["source"] = "/apps/bench/1"
+    junk = {f"field{n}": [1, 2, {"x": "y" * 50}] for n in range(40)}
+    return [(f"{events:,} malformed", json.dumps([{**example, "id": f"ev-{n}", "data": junk}
+                                                   for n in range(events)]).encode()),
+            (f"{events:,} well formed", json.dumps([{**example, "id": f"ev-{n}"}
+                                                     for n in range(events)]).encode())]
+
+
+async def post_batch(body: bytes, at: float, rules: Any) -> tuple[int, dict[str, float]]:
+    """One `POST /events` of `body` on a real server whose broker is a closed port; its status and
+    what it held of the loop. `at` is the engine's clock."""
+    token, entry = mint_field_app("bench", "/apps/bench/", [])
+    with tempfile.TemporaryDirectory() as home:
+        tokens = Path(home) / "tokens.yaml"
+        tokens.write_text(f"field_apps:\n{entry}\n")
+        settings = Settings(tokens_file=tokens, http_burst=1_000_000)
+        pages = Pages()
+        intake.register(pages, settings=settings, bootstrap="127.0.0.1:9",
+                        tokens=TokenStore.from_settings(settings), known=rules.reference,
+                        metrics=HttpIntakeMetrics(CollectorRegistry()), now=lambda: at)
+        async with TestClient(TestServer(pages.web_app)) as client:
+            async def post() -> int:
+                resp = await client.post("/events", data=body, headers={
+                    "Content-Type": BATCH, "Authorization": f"Bearer {token}"})
+                await resp.read()
+                return resp.status
+            return await watched(post)
 
 
 def one_record(source: TableSource, id_: str) -> list[dict[str, Any]]:
@@ -104,11 +166,12 @@ def one_record(source: TableSource, id_: str) -> list[dict[str, Any]]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Print both measurements."""
-    args = argparse.ArgumentParser(prog="python -m bench.board", description=__doc__.splitlines()[0])
+    args = argparse.ArgumentParser(prog="python -m bench.holds", description=__doc__.splitlines()[0])
     args.add_argument("--hazards", type=int, default=10_000)
     args.add_argument("--steps", type=int, nargs="+", default=[15, 100], help="steps of each hazard")
     args.add_argument("--long", type=int, default=30_000, help="steps of the one long record")
     opts = args.parse_args(argv)
+    logs.configure("warning")  # the intake logs each refused batch at info
     rules = load_rules(REPO_ROOT / "rules")
     for steps in opts.steps:
         source = hazards(opts.hazards, steps, rules)
@@ -122,6 +185,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     for row in one_record(long, "HZ-0000000"):
         print(f"GET /hazards/{{id}} of {opts.long:,} steps, record {row['record']}: {row['ms']} ms, "
               f"{row['bytes']:,} bytes")
+    at = epoch(json.loads(EXAMPLE.read_text())["time"])
+    for name, body in intake_batches():
+        status, took = asyncio.run(post_batch(body, at, rules))
+        print(f"POST /events of {name} ({len(body):,} bytes): {status} after {took['wall_ms']} ms, "
+              f"the loop held at most {took['longest_hold_ms']} ms at a time")
     return 0
 
 
