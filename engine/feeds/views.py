@@ -178,11 +178,11 @@ def hazard_source(table: Mapping[bytes, bytes], rules: Rules, now: Callable[[], 
 
 def alert_view(a: Any, now: float, record: RecordPage | None = None,
                reference: Reference | None = None) -> dict[str, Any]:
-    """An alert's state for a supervisor (`a` is an `engine.alerts.Alert`), with that page of its
-    record (its Chinese named by `reference`'s words)."""
+    """An alert's state for a supervisor (`a` is an `engine.alerts.Alert`). Asked for a page of its
+    record (its Chinese named by `reference`'s words), also every CAP message sent: both come
+    from its history, which a list's view does not read."""
     from engine.alerts.capdoc import sent as cap_sent  # only workers that run the alert rules need it
 
-    timeline = a.timeline()
     view = {
         "kind": "alert", "id": a.id, "status": a.status(), "alert_kind": a.kind,
         "town": a.town(), "departments": [], "grade": a.grade, "response_level": a.level,
@@ -194,13 +194,14 @@ def alert_view(a: Any, now: float, record: RecordPage | None = None,
         "location": a.location,
         "reports": [{"level": level, "demanded": iso(at), "reported": iso(a.reported.get(level))}
                     for level, at in sorted(a.demanded.items(), key=lambda kv: kv[1])],
-        # Every CAP message sent: the state keeps the first and the latest, the history all of them.
-        "caps": [{"sequence": seq, "identifier": ident, "sent": iso(sent), "msg_type": kind}
-                 for seq, ident, sent, kind in cap_sent(timeline, a.caps)],
         "clocks": [{"name": name, "due": iso(due)}
                    for name, due in sorted(a.clocks.items(), key=lambda kv: kv[1])],
     }
-    if record is not None:
+    if record is not None:  # what the history holds: read only for one alert
+        timeline = a.timeline()
+        # Every CAP message sent: the state keeps the first and the latest, the history all of them.
+        view["caps"] = [{"sequence": seq, "identifier": ident, "sent": iso(sent), "msg_type": kind}
+                        for seq, ident, sent, kind in cap_sent(timeline, a.caps)]
         view.update(record_page(timeline, record, Words("zh", reference) if reference else None))
     return view
 
@@ -208,9 +209,9 @@ def alert_view(a: Any, now: float, record: RecordPage | None = None,
 def alert_source(table: Mapping[bytes, bytes], now: Callable[[], float], index: PlaceIndex | Indices,
                  reference: Reference, history: Mapping[bytes, bytes] | None = None) -> TableSource:
     """The alerts table (values as `engine.store.pack` writes them) as a StateSource, with its
-    history table as for hazards (an alert's CAP messages are in its history, so it is read
-    whole), and the reference whose words its record's Chinese uses."""
+    history table as for hazards (an alert is read lazily; its history, where its record and its
+    CAP messages are, only for one alert), and the reference whose words its record's Chinese uses."""
     from engine.alerts import Alert  # only workers that run the alert rules need it
 
     return TableSource(table, lambda raw, record: alert_view(
-        unpack(raw, Alert, history=history), now(), record, reference), index)
+        unpack(raw, Alert, lazy=True, history=history), now(), record, reference), index)

@@ -19,7 +19,10 @@ from hypothesis import strategies as st
 from engine.alerts import Alert, AlertReplay, bounds, decide_alert, load_alert_rules
 from engine.cap import validate as cap_validate
 from engine.contract.outputs import ALERTS_CAP
-from engine.feeds.views import alert_view
+from engine.feeds.filters import RecordPage
+from engine.feeds.index import Place, PlaceIndex
+from engine.feeds.views import alert_source, alert_view
+from engine.kernel.state import MissingHistory, chunk_key
 from engine.kernel.time import iso
 from engine.ruletest.capview import cap_view
 from engine.store import pack, unpack
@@ -144,7 +147,7 @@ def test_cap_updates_reference_the_alert_and_the_latest_message_only() -> None:
     a = rp.states[aid]
     assert [c[1] for c in a.caps] == [ids[0], ids[-1]] and a.caps[-1][3] == "Cancel"
     # The feeds and the board still list every message sent: the history records each one.
-    listed = alert_view(a, 0)["caps"]
+    listed = alert_view(a, 0, RecordPage())["caps"]
     assert [(c["sequence"], c["identifier"], c["msg_type"]) for c in listed] == \
         [(v["sequence"], v["identifier"], v["msgType"]) for v in views]
     assert [c["sent"] for c in listed] == [v["sent"] for v in views]
@@ -180,7 +183,23 @@ def test_an_alert_stored_with_every_report_and_message_loads_and_is_bounded_on_i
     assert facts(stored) == facts(whole)
     # The state line is smaller; the history line (the record) gained the messages between.
     assert len(pack(new).split(b"\n")[1]) < len(raw.split(b"\n")[1]) / 2
-    assert [c["sequence"] for c in alert_view(stored, 0)["caps"]] == list(range(1, 43))
+    assert [c["sequence"] for c in alert_view(stored, 0, RecordPage())["caps"]] == list(range(1, 43))
+    assert "caps" not in alert_view(stored, 0)  # a list's view: the history is not read
+    # Through the feeds' source, its history in chunks apart as a worker stores it: a list's view
+    # reads no chunk (none is there to read), one alert's view reads them all.
+    chunks: dict[int, bytes] = {}
+    table = {b"AL-HISTORY": pack(new, chunks=chunks)}
+    history: dict[bytes, bytes] = {}
+    index = PlaceIndex()
+    index.put("AL-HISTORY", Place.of(stored.town(), (), None))
+    source = alert_source(table, lambda: 0, index, ALERT_RULES.reference, history)
+    assert chunks and "caps" not in source.get("AL-HISTORY")
+    with pytest.raises(MissingHistory):
+        source.get("AL-HISTORY", RecordPage())
+    history.update({chunk_key(b"AL-HISTORY", n): value for n, value in chunks.items()})
+    one = source.get("AL-HISTORY", RecordPage())
+    assert [c["sequence"] for c in one["caps"]] == list(range(1, 43))
+    assert one["record_total"] == len(stored.timeline()) and one["record_first"] == 0
 
 
 @pytest.mark.parametrize("rules", [ALERT_RULES, DOWNGRADE], ids=["held", "downgrade"])
