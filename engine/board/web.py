@@ -105,20 +105,23 @@ async def subject_outputs(bootstrap: str, prefix: str, subject: str,
     out: list[dict[str, Any]] = []
     key = subject.encode("utf-8")
     try:
+        # Every topic's partitions first: once the consumer is assigned partitions, its metadata
+        # covers only their topics, and a topic asked for after that would seem to have none.
+        tps = []
         for name in OUTPUT_TOPICS:
             partitions = await partitions_of(consumer, prefix + name)
-            if not partitions:
-                continue
-            tp = TopicPartition(prefix + name, partition_for_key(key, len(partitions)))
-            end = (await consumer.end_offsets([tp]))[tp]
-            if not end:
-                continue
-            consumer.assign([tp])
-            await consumer.seek_to_beginning(tp)
-            while await consumer.position(tp) < end:
-                batch = await consumer.getmany(tp, timeout_ms=500)
-                out += [_output(rec.value) for rec in batch.get(tp, ()) if rec.key == key]
-                del out[MAX_OUTPUTS:]
+            if partitions:
+                tps.append(TopicPartition(prefix + name, partition_for_key(key, len(partitions))))
+        ends = await consumer.end_offsets(tps) if tps else {}
+        todo = [tp for tp in tps if ends[tp] > 0]
+        if todo:
+            consumer.assign(todo)
+            await consumer.seek_to_beginning(*todo)
+        while todo:
+            batch = await consumer.getmany(*todo, timeout_ms=500)
+            out += [_output(rec.value) for records in batch.values() for rec in records if rec.key == key]
+            del out[MAX_OUTPUTS:]
+            todo = [tp for tp in todo if await consumer.position(tp) < ends[tp]]
     finally:
         await consumer.stop()
     return sorted((o for o in out if o), key=lambda o: str(o.get("time")))

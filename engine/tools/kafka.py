@@ -106,7 +106,10 @@ def partition_for_key(key: bytes, partitions: int) -> int:
 
 
 async def partitions_of(consumer: AIOKafkaConsumer, topic: str) -> list[int]:
-    """The partitions of a topic, asking the broker when the consumer's metadata lacks it."""
+    """The partitions of a topic, asking the broker when the consumer's metadata lacks it.
+
+    Ask for every topic before assigning any partition: once assigned, a consumer's metadata
+    covers only the assigned topics, and another topic can then seem to have no partitions."""
     partitions = consumer.partitions_for_topic(topic)
     if not partitions:
         await consumer._client.force_metadata_update()  # a topic the consumer has not met yet
