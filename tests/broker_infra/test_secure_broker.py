@@ -96,8 +96,8 @@ async def _send(creds: secure.Credentials, user: str, topic: str, value: bytes, 
 async def _read_one(creds: secure.Credentials, user: str, topic: str, group: str) -> bytes:
     cons = AIOKafkaConsumer(topic, bootstrap_servers=creds.bootstrap, group_id=group,
                             auto_offset_reset="earliest", **creds.auth(user))  # fmt: skip
-    await cons.start()
     try:
+        await cons.start()  # inside: a refused group fails here, and the consumer is still closed
         record = await asyncio.wait_for(cons.getone(), 30)
         await cons.commit()
         return record.value
