@@ -23,6 +23,7 @@ import asyncio
 import json
 import secrets
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from functools import partial
 from pathlib import Path
@@ -60,7 +61,7 @@ STATIC = Path(__file__).parent / "static"
 LANG_COOKIE = "hzb_lang"
 OUTPUT_TOPICS = (ESCALATIONS, SUPERVISION_LISTED, REFERRALS_DISCIPLINE, ENFORCEMENT_ACTIONS,
                  REFERRALS_JUDICIAL)
-MAX_OUTPUTS = 500  # a detail page lists at most this many outputs of one subject
+MAX_OUTPUTS = 500  # a detail page lists at most this many outputs of one subject: the latest
 OUTPUTS_TIMEOUT_S = 10.0  # how long a page waits for the broker before it does without
 HEADERS = {
     # Nothing from elsewhere, no inline script or style, never framed (clickjacking).
@@ -102,7 +103,7 @@ async def subject_outputs(bootstrap: str, prefix: str, subject: str,
     """
     consumer = reader(bootstrap, auth)
     await consumer.start()
-    out: list[dict[str, Any]] = []
+    kept: dict[TopicPartition, deque[bytes]] = {}  # the latest MAX_OUTPUTS of each topic, unparsed
     key = subject.encode("utf-8")
     try:
         # Every topic's partitions first: once the consumer is assigned partitions, its metadata
@@ -119,12 +120,14 @@ async def subject_outputs(bootstrap: str, prefix: str, subject: str,
             await consumer.seek_to_beginning(*todo)
         while todo:
             batch = await consumer.getmany(*todo, timeout_ms=500)
-            out += [_output(rec.value) for records in batch.values() for rec in records if rec.key == key]
-            del out[MAX_OUTPUTS:]
+            for tp, records in batch.items():
+                kept.setdefault(tp, deque(maxlen=MAX_OUTPUTS)).extend(
+                    rec.value for rec in records if rec.key == key and rec.value is not None)
             todo = [tp for tp in todo if await consumer.position(tp) < ends[tp]]
     finally:
         await consumer.stop()
-    return sorted((o for o in out if o), key=lambda o: str(o.get("time")))
+    out = (o for values in kept.values() for value in values if (o := _output(value)))
+    return sorted(out, key=lambda o: str(o.get("time")))[-MAX_OUTPUTS:]
 
 
 async def recent_positions(bootstrap: str, topic: str, per_partition: int,
