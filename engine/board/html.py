@@ -374,7 +374,9 @@ class Page:
 
     def _step(self, step: Mapping[str, Any]) -> str:
         """A step's sentence: the view's Chinese on the Chinese board, read here where it has none."""
-        return step.get("what_zh") or self.w.record(step["what"]) if self.w.zh else step["what"]
+        if not self.w.zh:
+            return step["what"]
+        return step.get("what_zh") or self.w.record(step["what"])
 
     def _outputs(self, outputs: list[Mapping[str, Any]] | None) -> str:
         t = self.t
