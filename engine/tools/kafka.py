@@ -108,12 +108,14 @@ def partition_for_key(key: bytes, partitions: int) -> int:
 async def partitions_of(consumer: AIOKafkaConsumer, topic: str) -> list[int]:
     """The partitions of a topic, asking the broker when the consumer's metadata lacks it.
 
-    Ask for every topic before assigning any partition: once assigned, a consumer's metadata
-    covers only the assigned topics, and another topic can then seem to have no partitions."""
+    Once a consumer is assigned partitions, its metadata covers only their topics, and its own
+    update asks for no other: a topic outside them is then looked up in the whole cluster's."""
     partitions = consumer.partitions_for_topic(topic)
     if not partitions:
         await consumer._client.force_metadata_update()  # a topic the consumer has not met yet
         partitions = consumer.partitions_for_topic(topic)
+    if not partitions and consumer.assignment():
+        partitions = (await consumer._client.fetch_all_metadata()).partitions_for_topic(topic)
     return sorted(partitions or ())
 
 

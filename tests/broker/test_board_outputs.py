@@ -7,11 +7,12 @@ import asyncio
 import json
 
 import pytest
+from aiokafka import TopicPartition
 
 from engine.board.web import MAX_OUTPUTS, subject_outputs
 from engine.harness import Namespace, produce
 from engine.settings import REPO_ROOT
-from engine.tools.kafka import admin
+from engine.tools.kafka import admin, partitions_of, reader
 from engine.topics import ensure_topics, load_topics
 
 pytestmark = pytest.mark.broker
@@ -53,3 +54,25 @@ def test_a_detail_page_lists_the_latest_outputs_of_its_subject_from_every_topic(
     assert shown[-1]["type"] == "safety.supervision.listed"  # the second topic is read too
     assert shown[0]["rule_id"] == "rule-102"  # the earliest 102 left out: 602 in all
     assert not [o for o in shown if o["id"].startswith("HZ-B")]
+
+
+def test_a_consumer_assigned_one_topic_still_finds_another_topics_partitions(namespace: Namespace) -> None:
+    """An assignment narrows a consumer's metadata to the assigned topics; `partitions_of` still
+    finds a topic outside them (the board's detail page once lost whole topics of outputs so)."""
+    asyncio.run(declared_topics(namespace))
+
+    async def run() -> tuple[list[int], list[int]]:
+        consumer = reader(namespace.bootstrap)
+        await consumer.start()
+        try:
+            escalations, listed = namespace.topic("escalations"), namespace.topic("supervision.listed")
+            consumer.assign([TopicPartition(escalations, 0)])
+            await consumer._client.force_metadata_update()  # now about the assigned topic only
+            narrowed = consumer.partitions_for_topic(listed)
+            return sorted(narrowed or ()), await partitions_of(consumer, listed)
+        finally:
+            await consumer.stop()
+
+    narrowed, found = asyncio.run(run())
+    assert narrowed == []  # the consumer's own metadata has lost the other topic
+    assert found == [0, 1, 2, 3]
