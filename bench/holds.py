@@ -165,7 +165,7 @@ def one_record(source: TableSource, id_: str) -> list[dict[str, Any]]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Print both measurements."""
+    """Print the three measurements."""
     args = argparse.ArgumentParser(prog="python -m bench.holds", description=__doc__.splitlines()[0])
     args.add_argument("--hazards", type=int, default=10_000)
     args.add_argument("--steps", type=int, nargs="+", default=[15, 100], help="steps of each hazard")
