@@ -30,7 +30,7 @@ from engine.broker.install import free_port
 from engine.contract.envelope import EVENT_TYPES, INTAKE_TOPICS
 from engine.settings import child_environment
 from engine.tools import kafka as kafka_tools
-from engine.tools.kafka import partitions_of, producer
+from engine.tools.kafka import opened, partitions_of, producer
 from engine.tools.publish import DEFAULT_RETRY_FOR, Publisher
 
 READY = '"worker_ready"'  # logged once the assigned partitions' tables are recovered
@@ -172,7 +172,7 @@ class Worker:
 async def produce(bootstrap: str, topic: str, records: list[tuple[bytes | None, bytes | None]]
                   ) -> None:
     """Send (key, value) records to a topic and wait until all are acknowledged."""
-    async with producer(bootstrap) as prod:
+    async with opened(producer(bootstrap)) as prod:
         futures = [await prod.send(topic, value, key=key) for key, value in records]
         await asyncio.gather(*futures)
 

@@ -53,7 +53,7 @@ from engine.feeds.web import MAX_STREAMS, MAX_STREAMS_PER_TOKEN, EscalationStrea
 from engine.kernel.state import MissingHistory
 from engine.reference.compiled import Reference
 from engine.settings import Settings
-from engine.tools.kafka import client_auth, partition_for_key, partitions_of, reader
+from engine.tools.kafka import client_auth, partition_for_key, partitions_of, reader, started
 
 log = structlog.get_logger("engine.board")
 
@@ -101,8 +101,7 @@ async def subject_outputs(bootstrap: str, prefix: str, subject: str,
     up to its end offset now: one pass over a topic's n-th part per view. (Partitions added to
     an output topic later would leave a subject's earlier outputs on another: not shown.)
     """
-    consumer = reader(bootstrap, auth)
-    await consumer.start()
+    consumer = await started(reader(bootstrap, auth))
     kept: dict[TopicPartition, deque[bytes]] = {}  # the latest MAX_OUTPUTS of each topic, unparsed
     key = subject.encode("utf-8")
     try:
@@ -134,8 +133,7 @@ async def recent_positions(bootstrap: str, topic: str, per_partition: int,
                            auth: Mapping[str, Any] | None = None) -> dict[int, int]:
     """A stream position `per_partition` records before each partition's end (or at its start),
     logged in as `auth` says."""
-    consumer = reader(bootstrap, auth)
-    await consumer.start()
+    consumer = await started(reader(bootstrap, auth))
     try:
         tps = [TopicPartition(topic, p) for p in await partitions_of(consumer, topic)]
         if not tps:

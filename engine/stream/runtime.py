@@ -90,7 +90,7 @@ from engine.stream.pauses import Pauses, recovering
 from engine.stream.replica import Replica, history_side, read_side
 from engine.stream.sending import send_all
 from engine.stream.tables import LocalStore, Table, restore
-from engine.tools.kafka import client_auth, partition_for_key
+from engine.tools.kafka import client_auth, partition_for_key, started
 from engine.tools.kafka import member as kafka_member
 from engine.tools.kafka import producer as kafka_producer
 from engine.tools.kafka import reader as kafka_reader
@@ -648,9 +648,7 @@ class Runtime:
             fetch_max_wait_ms=self.settings.fetch_wait_ms, fetch_min_bytes=self.settings.fetch_min_bytes)
 
     async def _new_producer(self) -> AIOKafkaProducer:
-        producer = kafka_producer(self.bootstrap, self.auth)
-        await producer.start()
-        return producer
+        return await started(kafka_producer(self.bootstrap, self.auth))
 
     async def _renew_producer(self, cause: BaseException) -> None:
         """Replace a producer whose idempotent session the broker no longer accepts.

@@ -21,7 +21,7 @@ from engine.decide.state import Hazard
 from engine.kernel.outputs import Out
 from engine.ruleset.compiled import Rules
 from engine.store import unpack
-from engine.tools.kafka import producer, read_to_end, require_topic
+from engine.tools.kafka import opened, producer, read_to_end, require_topic
 
 
 async def latest_hazards(bootstrap: str, app_id: str,
@@ -38,7 +38,7 @@ async def latest_hazards(bootstrap: str, app_id: str,
 
 async def _publish(bootstrap: str, prefix: str, outs: list[Out], auth: Mapping[str, Any] | None) -> None:
     await require_topic(bootstrap, prefix + REFERRALS_DISCIPLINE, auth)
-    async with producer(bootstrap, auth) as prod:
+    async with opened(producer(bootstrap, auth)) as prod:
         sent = [await prod.send(prefix + o.topic, record_value(o), key=o.key.encode(),
                                 headers=record_headers(o.topic)) for o in outs]
         await asyncio.gather(*sent)

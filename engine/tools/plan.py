@@ -27,7 +27,7 @@ from engine.plan.draw import DRAWN_TYPE, DrawError, draw_event, publication, rer
 from engine.plan.rules import PlanRules
 from engine.ruleset.calendar import SHANGHAI
 from engine.store import unpack
-from engine.tools.kafka import producer, read_to_end, require_topic
+from engine.tools.kafka import opened, producer, read_to_end, require_topic
 
 DRAWS_TOPIC = "inspections.draws"
 PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
@@ -54,7 +54,7 @@ async def _send(bootstrap: str, topic: str, records: list[tuple[str, dict[str, A
                 headers: list[tuple[str, bytes]], auth: Mapping[str, Any] | None) -> None:
     """Send (key, event) records to a topic that must exist already."""
     await require_topic(bootstrap, topic, auth)
-    async with producer(bootstrap, auth) as prod:
+    async with opened(producer(bootstrap, auth)) as prod:
         sent = [await prod.send(topic, codec.dumps(event), key=key.encode(), headers=headers or None)
                 for key, event in records]
         await asyncio.gather(*sent)

@@ -24,15 +24,14 @@ from engine.enterprise.state import EnterpriseFile
 from engine.intake.process import TIMELINE
 from engine.kernel.time import iso
 from engine.store import unpack
-from engine.tools.kafka import partition_for_key, partitions_of, reader
+from engine.tools.kafka import partition_for_key, partitions_of, reader, started
 
 
 async def _records_for_key(bootstrap: str, topic: str, key: bytes,
                            auth: Mapping[str, Any] | None = None, chunks: bool = False) -> list[Any]:
     """The records of `key` on the partition it hashes to; with `chunks`, those of its history
     chunks instead (keys `chunk_key(key, n)`, written to the same partition)."""
-    consumer = reader(bootstrap, auth)
-    await consumer.start()
+    consumer = await started(reader(bootstrap, auth))
     try:
         all_partitions = await partitions_of(consumer, topic)
         if not all_partitions:

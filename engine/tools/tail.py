@@ -10,7 +10,7 @@ from typing import Any, TextIO
 
 from aiokafka import TopicPartition
 
-from engine.tools.kafka import NoTopic, partitions_of, reader
+from engine.tools.kafka import NoTopic, partitions_of, reader, started
 
 
 def _short(value: Any, limit: int = 120) -> str:
@@ -53,8 +53,7 @@ def describe(value: bytes | None) -> str:
 async def follow(bootstrap: str, topic: str, from_beginning: bool, idle_timeout: float | None,
                  auth: Mapping[str, Any] | None = None) -> AsyncIterator[tuple[TopicPartition, Any]]:
     """Yield (partition, record) from every partition of `topic`, until idle for `idle_timeout` s."""
-    consumer = reader(bootstrap, auth)
-    await consumer.start()
+    consumer = await started(reader(bootstrap, auth))
     try:
         partitions = await partitions_of(consumer, topic)
         if not partitions:
