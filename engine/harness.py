@@ -30,7 +30,7 @@ from engine.broker.install import free_port
 from engine.contract.envelope import EVENT_TYPES, INTAKE_TOPICS
 from engine.settings import child_environment
 from engine.tools import kafka as kafka_tools
-from engine.tools.kafka import opened, partitions_of, producer
+from engine.tools.kafka import opened, partitions_of, producer, started
 from engine.tools.publish import DEFAULT_RETRY_FOR, Publisher
 
 READY = '"worker_ready"'  # logged once the assigned partitions' tables are recovered
@@ -183,10 +183,9 @@ async def read_all(bootstrap: str, topic: str, settle: float = 2.0, timeout: flo
 
     With `where`, only the records it accepts are kept and counted.
     """
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None,
-                                enable_auto_commit=False, max_partition_fetch_bytes=16 << 20,
-                                fetch_max_bytes=64 << 20)
-    await consumer.start()
+    consumer = await started(AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None,
+                                              enable_auto_commit=False, max_partition_fetch_bytes=16 << 20,
+                                              fetch_max_bytes=64 << 20))
     try:
         partitions = await partitions_of(consumer, topic)
         tps = [TopicPartition(topic, p) for p in partitions]
@@ -279,7 +278,7 @@ async def group_progress(ns: Namespace, topics: list[str]) -> tuple[int, int]:
     admin = AIOKafkaAdminClient(bootstrap_servers=ns.bootstrap)
     consumer = AIOKafkaConsumer(bootstrap_servers=ns.bootstrap, group_id=None)
     await admin.start()
-    await consumer.start()
+    await started(consumer)
     try:
         tps = [TopicPartition(t, p) for t in topics for p in await partitions_of(consumer, t)]
         ends = await consumer.end_offsets(tps)

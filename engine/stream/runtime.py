@@ -90,10 +90,11 @@ from engine.stream.pauses import Pauses, recovering
 from engine.stream.replica import Replica, history_side, read_side
 from engine.stream.sending import send_all
 from engine.stream.tables import LocalStore, Table, restore
-from engine.tools.kafka import client_auth, partition_for_key, started
+from engine.tools.kafka import client_auth, partition_for_key
 from engine.tools.kafka import member as kafka_member
 from engine.tools.kafka import producer as kafka_producer
 from engine.tools.kafka import reader as kafka_reader
+from engine.tools.kafka import started as started_client
 from engine.topics import TopicSpec
 from engine.views import Derived
 
@@ -648,7 +649,7 @@ class Runtime:
             fetch_max_wait_ms=self.settings.fetch_wait_ms, fetch_min_bytes=self.settings.fetch_min_bytes)
 
     async def _new_producer(self) -> AIOKafkaProducer:
-        return await started(kafka_producer(self.bootstrap, self.auth))
+        return await started_client(kafka_producer(self.bootstrap, self.auth))
 
     async def _renew_producer(self, cause: BaseException) -> None:
         """Replace a producer whose idempotent session the broker no longer accepts.
@@ -1051,8 +1052,8 @@ class Runtime:
         self._forget_unstored()  # the tables are read again from the changelogs
         with recovering() as settled:
             started, read = time.perf_counter(), 0
-            reader = kafka_reader(self.bootstrap, self.auth)
-            await asyncio.wait_for(reader.start(), STEP_TIMEOUT_S)
+            reader = await asyncio.wait_for(started_client(kafka_reader(self.bootstrap, self.auth)),
+                                            STEP_TIMEOUT_S)
             try:
                 if self.replica is not None:  # answering for the partitions while they are read
                     self.replica.hand_over(self.tables, self.histories, self.derived.place_index)

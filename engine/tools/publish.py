@@ -149,16 +149,10 @@ class Publisher:
                 log.info("producer_close_failed", error=repr(err))
 
     async def _started(self):  # noqa: ANN202 - an AIOKafkaProducer
-        from engine.tools.kafka import producer
+        from engine.tools.kafka import producer, started
 
         if self._producer is None:
-            fresh = producer(self.bootstrap, self.auth)
-            try:
-                await fresh.start()
-            except BaseException:
-                await fresh.stop()
-                raise
-            self._producer = fresh
+            self._producer = await started(producer(self.bootstrap, self.auth))
         return self._producer
 
     async def _attempt(self, records: Sequence[tuple[str, bytes | None, bytes]]
