@@ -86,8 +86,8 @@ def restore_structlog() -> Iterator[None]:
 async def _send(creds: secure.Credentials, user: str, topic: str, value: bytes, idempotent: bool) -> None:
     prod = AIOKafkaProducer(bootstrap_servers=creds.bootstrap, enable_idempotence=idempotent,
                             request_timeout_ms=10_000, **creds.auth(user))  # fmt: skip
-    await prod.start()
     try:
+        await prod.start()  # inside: a refused producer id fails here, and the producer is still closed
         await prod.send_and_wait(topic, value)
     finally:
         await prod.stop()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 from contextlib import contextmanager
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -88,7 +89,7 @@ FIGURES = st.fixed_dictionaries({"note": st.just("count")}, optional={
     "people_to_evacuate": st.integers(0, 5000)})
 # Update times in minutes after the raising, distinct, across the fire's 7-day re-grade window.
 UPDATES = st.lists(st.tuples(st.integers(1, 12 * 24 * 60), FIGURES), min_size=6, max_size=30,
-                   unique_by=lambda u: u[0])
+                   unique_by=itemgetter(0))
 
 
 @settings(max_examples=40, deadline=None)
