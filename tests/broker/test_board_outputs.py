@@ -12,7 +12,7 @@ from aiokafka import TopicPartition
 from engine.board.web import MAX_OUTPUTS, subject_outputs
 from engine.harness import Namespace, produce
 from engine.settings import REPO_ROOT
-from engine.tools.kafka import admin, partitions_of, reader
+from engine.tools.kafka import admin, partitions_of, reader, started
 from engine.topics import ensure_topics, load_topics
 
 pytestmark = pytest.mark.broker
@@ -62,8 +62,7 @@ def test_a_consumer_assigned_one_topic_still_finds_another_topics_partitions(nam
     asyncio.run(declared_topics(namespace))
 
     async def run() -> tuple[list[int], list[int]]:
-        consumer = reader(namespace.bootstrap)
-        await consumer.start()
+        consumer = await started(reader(namespace.bootstrap))
         try:
             escalations, listed = namespace.topic("escalations"), namespace.topic("supervision.listed")
             consumer.assign([TopicPartition(escalations, 0)])
