@@ -42,6 +42,9 @@ CONFIG_ENV = "HAZARD_CONFIG"
 SECRETS_DIR_ENV = "HAZARD_SECRETS_DIR"
 # Where each value came from, as `config show` prints it; highest priority first.
 ORIGINS = ("argument", "env", "secrets", "file", "default")
+# The longest a board sign-in may last (HAZARD_BOARD_SESSION_S); the board-signouts topic keeps
+# each sign-out longer than that (topics/topics.yaml).
+MAX_BOARD_SESSION_S = 7 * 86400
 
 
 # Defined once for the worker's Settings and the tools' ToolSettings, so that both mean the same
@@ -225,7 +228,7 @@ class Settings(BaseSettings):
         "behind one address the same one. Unset, each worker process makes its own at start, "
         "so a restart signs everyone out.")
     board_session_s: int = Field(
-        default=12 * 3600, ge=60, le=7 * 86400, description="HAZARD_BOARD_SESSION_S: how long "
+        default=12 * 3600, ge=60, le=MAX_BOARD_SESSION_S, description="HAZARD_BOARD_SESSION_S: how long "
         "a board sign-in lasts, in seconds (default 12 hours: one shift)")
     board_cookie_secure: bool = Field(
         default=False, description="HAZARD_BOARD_COOKIE_SECURE: mark the board's cookies Secure "

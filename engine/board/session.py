@@ -32,6 +32,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from engine.feeds.tokens import Scope, hash_token
+from engine.settings import MAX_BOARD_SESSION_S
 
 COOKIE = "hzb_session"
 PRE_COOKIE = "hzb_signin"  # the sign-in form's nonce, before there is a session
@@ -72,6 +73,7 @@ class Sessions:
         self.lifetime_s = lifetime_s
         self.scope_of = scope_of  # TokenStore.scope_of: the one place scopes come from
         self._ended: dict[str, int] = {}  # signed-out session ids -> their expiry
+        self._prune_at = 64  # how many ended sessions are kept before the expired ones are dropped
 
     def _mac(self, purpose: str, text: str) -> str:
         return _b64(hmac.new(self._key, f"{purpose}\0{text}".encode(), hashlib.sha256).digest())
@@ -120,9 +122,19 @@ class Sessions:
                 and self.scope_of(session.digest) == session.scope)
 
     def sign_out(self, session: Session, now: float) -> None:
-        """End a session: its cookie is refused from now on, in this process, until it would expire."""
-        self._ended = {sid: exp for sid, exp in self._ended.items() if exp > now}
-        self._ended[session.sid] = session.expires
+        """End a session: its cookie is refused from now on, in this process, until it would expire
+        (every worker's board also ends it once it reads the sign-out: engine/board/signouts.py)."""
+        self.end(session.sid, session.expires, now)
+
+    def end(self, sid: str, expires: int, now: float) -> None:
+        """Refuse session `sid` until `expires`; a session that has expired needs nothing."""
+        if expires <= now:
+            return
+        if len(self._ended) >= self._prune_at:
+            self._ended = {s: e for s, e in self._ended.items() if e > now}
+            self._prune_at = max(64, 2 * len(self._ended))
+        # No cookie lives longer than the longest session a board may give, whatever a record says.
+        self._ended[sid] = min(max(expires, self._ended.get(sid, 0)), int(now) + MAX_BOARD_SESSION_S)
 
     # --- CSRF --------------------------------------------------------------------------------
 

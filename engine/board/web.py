@@ -20,6 +20,7 @@ the same Last-Event-ID positions and filter with the same rule.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import secrets
 import time
@@ -38,6 +39,7 @@ from aiokafka.errors import KafkaError
 from engine.board import picture
 from engine.board.html import LANGS, RECORD_ROWS, Page
 from engine.board.session import COOKIE, PRE_COOKIE, PRE_TTL_S, Session, SessionError, Sessions
+from engine.board.signouts import SignOutLog
 from engine.contract.outputs import (
     ENFORCEMENT_ACTIONS,
     ESCALATIONS,
@@ -58,6 +60,8 @@ from engine.tools.kafka import client_auth, partition_for_key, partitions_of, re
 log = structlog.get_logger("engine.board")
 
 STATIC = Path(__file__).parent / "static"
+# How long a request waits for a starting worker to read the sign-outs before it is answered 503.
+SIGNOUTS_WAIT_S = 5.0
 LANG_COOKIE = "hzb_lang"
 OUTPUT_TOPICS = (ESCALATIONS, SUPERVISION_LISTED, REFERRALS_DISCIPLINE, ENFORCEMENT_ACTIONS,
                  REFERRALS_JUDICIAL)
@@ -178,10 +182,12 @@ class Board:
     def __init__(self, settings: Settings, bootstrap: str, hazards: StateSource,
                  alerts: StateSource | None, tokens: TokenStore, reference: Reference,
                  sessions: Sessions, streams: EscalationStream, now: Callable[[], float],
-                 wall: Callable[[], float]) -> None:
+                 wall: Callable[[], float], signouts: SignOutLog | None = None) -> None:
         self.settings, self.bootstrap, self.reference = settings, bootstrap, reference
         self.hazards, self.alerts, self.tokens = hazards, alerts, tokens
         self.sessions, self.streams, self.now, self.wall = sessions, streams, now, wall
+        # Where sign-outs reach every worker; None: this worker's memory only (a board alone).
+        self.signouts = signouts
         self.active: dict[int, str] = {}  # open streams: request id -> the session's token hash
 
     def routes(self, router: web.UrlDispatcher) -> None:
@@ -248,7 +254,9 @@ class Board:
         return resp
 
     def session_of(self, request: web.Request) -> Session | None:
-        """The request's valid session, or None."""
+        """The request's valid session, or None (also while the sign-outs are not read yet)."""
+        if self.signouts is not None and not self.signouts.ready.is_set():
+            return None
         try:
             return self.sessions.check(request.cookies.get(COOKIE), self.wall())
         except SessionError:
@@ -258,6 +266,10 @@ class Board:
                   ) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
         """A route for signed-in supervisors: pages send the others to sign in, the rest get 401."""
         async def route(request: web.Request) -> web.StreamResponse:
+            if not await self.signouts_read():
+                return web.Response(status=503, headers={**HEADERS, "Retry-After": "2"},
+                                    text="the board is still reading which sessions were signed out "
+                                    "(it needs the broker); retry in a moment")
             session = self.session_of(request)
             if session is None:
                 if page:
@@ -271,6 +283,15 @@ class Board:
                 return web.Response(status=503, text=f"{exc}; retry later",
                                     headers={**HEADERS, "Retry-After": "1"})
         return route
+
+    async def signouts_read(self) -> bool:
+        """Whether every sign-out recorded before this worker started is read, waiting a little
+        for it when the worker has just started."""
+        if self.signouts is None or self.signouts.ready.is_set():
+            return True
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.signouts.ready.wait(), SIGNOUTS_WAIT_S)
+        return self.signouts.ready.is_set()
 
     @staticmethod
     def same_origin(request: web.Request) -> bool:
@@ -325,6 +346,17 @@ class Board:
         if not self.same_origin(request) or not self.sessions.csrf_ok(session, str(form.get("csrf") or "")):
             return web.Response(status=403, text="the form did not come from this session; reload the page",
                                 headers=HEADERS)
+        if self.signouts is not None:
+            # Recorded for every worker first: a cookie the supervisor believes ended must not
+            # go on working on another worker. Not recorded, the session stays, to be ended again.
+            try:
+                await self.signouts.record(session.sid, session.expires)
+            except Exception as exc:  # noqa: BLE001 - whatever kept the broker from taking it
+                log.warning("board_signout_unrecorded", supervisor=session.scope.name,
+                            error=f"{type(exc).__name__}: {exc}"[:300])
+                return web.Response(status=503, headers={**HEADERS, "Retry-After": "2"},
+                                    text="signing out could not be recorded for every worker (the "
+                                    "broker did not answer); you are still signed in: try again")
         self.sessions.sign_out(session, self.wall())
         log.info("board_signed_out", supervisor=session.scope.name)
         resp = web.HTTPSeeOther("/board/signin")
@@ -437,6 +469,10 @@ class Board:
     async def geojson(self, request: web.Request) -> web.StreamResponse:
         """Open hazards and alerts with a point, within a bearer token's or a session's scope."""
         scope = self.tokens.authenticate(request.headers.get("Authorization"))
+        if scope is None and COOKIE in request.cookies and not await self.signouts_read():
+            return web.json_response({"error": "the board is still reading which sessions were "
+                                      "signed out; retry in a moment"}, status=503,
+                                     headers={"Retry-After": "2"})
         if scope is None:
             session = self.session_of(request)
             scope = session.scope if session else None
@@ -453,12 +489,14 @@ class Board:
 
 def register(app: Any, *, settings: Settings, bootstrap: str, hazards: StateSource,
              alerts: StateSource | None, tokens: TokenStore, reference: Reference,
-             now: Callable[[], float], wall: Callable[[], float] = time.time) -> Board:
-    """Add the board's routes to `app.web.web_app` (Faust's or `engine.http.server.Pages`).
+             now: Callable[[], float], wall: Callable[[], float] = time.time,
+             signouts: SignOutLog | None = None) -> Board:
+    """Add the board's routes to `app.web.web_app` (`engine.http.server.Pages`).
 
     `now` is the engine's clock, for what the board says about hazards (days
     left); `wall` is the real clock, for session expiry: a sign-in must not
-    expire because a demo's clock runs a day a second.
+    expire because a demo's clock runs a day a second. `signouts` is where sign-outs
+    reach every worker (engine/board/signouts.py): followed from the application's start.
     """
     if settings.board_secret is not None:
         secret = settings.board_secret.get_secret_value().encode("utf-8")
@@ -476,7 +514,24 @@ def register(app: Any, *, settings: Settings, bootstrap: str, hazards: StateSour
     streams = EscalationStream(bootstrap, settings.topic_prefix + ESCALATIONS,
                                {"hazard": hazards, "alert": alerts}, closing, share,
                                settings.web_write_timeout_s, client_auth(settings))
-    board = Board(settings, bootstrap, hazards, alerts, tokens, reference,
-                  Sessions(secret, settings.board_session_s, tokens.scope_of), streams, now, wall)
+    sessions = Sessions(secret, settings.board_session_s, tokens.scope_of)
+    board = Board(settings, bootstrap, hazards, alerts, tokens, reference, sessions, streams, now, wall,
+                  signouts)
     board.routes(app.web.web_app.router)
+    if signouts is not None:
+        following: list[asyncio.Task[None]] = []
+
+        async def follow(_: Any) -> None:
+            following.append(asyncio.create_task(
+                signouts.follow(lambda sid, expires: sessions.end(sid, expires, wall()))))
+
+        async def stop(_: Any) -> None:
+            for task in following:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            await signouts.close()
+
+        app.web.web_app.on_startup.append(follow)
+        app.web.web_app.on_cleanup.append(stop)
     return board

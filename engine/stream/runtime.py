@@ -1140,7 +1140,8 @@ class Runtime:
                               metrics=self.metrics.http_intake, now=self.clock.now)
         board.register(pages, settings=self.settings, bootstrap=self.bootstrap, hazards=hazards,
                        alerts=alerts, tokens=self.tokens, reference=self.rules.reference,
-                       now=self.clock.now)
+                       now=self.clock.now, signouts=board.KafkaSignOuts(
+                           self.bootstrap, board.signouts_topic(self.settings.app_id), self.auth))
         return pages
 
     def _source(self, kind: str, make: Callable[[Any, Any], TableSource]) -> TableSource:

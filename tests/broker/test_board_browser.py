@@ -33,6 +33,7 @@ from selenium.webdriver.common.keys import Keys
 
 from engine.board import picture
 from engine.board.session import COOKIE, Sessions
+from engine.board.signouts import read_signout, signouts_topic
 from engine.clocks.timesource import ScaledTime
 from engine.demo import RATE, START
 from engine.demo import _incident as incident
@@ -269,6 +270,11 @@ def test_board_signs_in_updates_live_keeps_towns_apart_and_signs_out(
     driver.add_cookie({"name": COOKIE, "value": old, "path": "/"})
     driver.get(base + "/board")
     assert driver.find_elements(By.ID, "token") and not driver.find_elements(By.ID, "signout")
+    # ...and the worker recorded it on the broker, for every other worker to refuse it too.
+    body = old.split(".")[1]
+    session = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+    recorded = asyncio.run(read_all(namespace.bootstrap, signouts_topic(namespace.name), settle=1))
+    assert [read_signout(r.value) for r in recorded] == [(session["sid"], session["exp"])]
 
     # A forged cookie (huxi's session made to name the district's token) and an expired one.
     body, mac = old.split(".")[1], old.split(".")[2]
