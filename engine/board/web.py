@@ -51,7 +51,7 @@ from engine.feeds.filters import BadRequest, Filters, RecordPage, decode_positio
 from engine.feeds.share import Busy, loop_share
 from engine.feeds.tokens import Scope, TokenStore
 from engine.feeds.views import StateSource, every_visible
-from engine.feeds.web import MAX_STREAMS, MAX_STREAMS_PER_TOKEN, EscalationStream
+from engine.feeds.web import MAX_STREAMS, MAX_STREAMS_PER_TOKEN, REPLAY_BATCH, EscalationStream
 from engine.kernel.state import MissingHistory
 from engine.reference.compiled import Reference
 from engine.settings import Settings
@@ -62,6 +62,8 @@ log = structlog.get_logger("engine.board")
 STATIC = Path(__file__).parent / "static"
 # How long a request waits for a starting worker to read the sign-outs before it is answered 503.
 SIGNOUTS_WAIT_S = 5.0
+# What a detail page's reader fetches of a partition at a time: the loop parses each answer in one go.
+FETCH_BYTES = 256 * 1024
 LANG_COOKIE = "hzb_lang"
 OUTPUT_TOPICS = (ESCALATIONS, SUPERVISION_LISTED, REFERRALS_DISCIPLINE, ENFORCEMENT_ACTIONS,
                  REFERRALS_JUDICIAL)
@@ -105,7 +107,7 @@ async def subject_outputs(bootstrap: str, prefix: str, subject: str,
     up to its end offset now: one pass over a topic's n-th part per view. (Partitions added to
     an output topic later would leave a subject's earlier outputs on another: not shown.)
     """
-    consumer = await started(reader(bootstrap, auth))
+    consumer = await started(reader(bootstrap, auth, max_partition_fetch_bytes=FETCH_BYTES))
     kept: dict[TopicPartition, deque[bytes]] = {}  # the latest MAX_OUTPUTS of each topic, unparsed
     key = subject.encode("utf-8")
     try:
@@ -122,7 +124,9 @@ async def subject_outputs(bootstrap: str, prefix: str, subject: str,
             consumer.assign(todo)
             await consumer.seek_to_beginning(*todo)
         while todo:
-            batch = await consumer.getmany(*todo, timeout_ms=500)
+            # At most REPLAY_BATCH records a turn: the worker's loop decides events between them,
+            # where a whole partition's fetch at once held it for as long as parsing it took.
+            batch = await consumer.getmany(*todo, timeout_ms=500, max_records=REPLAY_BATCH)
             for tp, records in batch.items():
                 kept.setdefault(tp, deque(maxlen=MAX_OUTPUTS)).extend(
                     rec.value for rec in records if rec.key == key and rec.value is not None)
