@@ -1,6 +1,6 @@
 """`python -m bench.holds`: how long HTTP requests hold the worker's event loop.
 
-No broker. A worker serves HTTP on the event loop that decides events, so what
+No broker for the first three. A worker serves HTTP on the event loop that decides events, so what
 matters is how long one request holds the loop, not only its CPU. In this
 process:
 
@@ -19,6 +19,9 @@ process:
    well-formed batch ends in 503 after its checks): a batch of 1,000 events
    with 40 malformed fields each (about 3.4 MB), and one of 1,000 well-formed
    events, each with the same watcher beside it.
+4. With `--bootstrap` (a broker's address), a board detail page's outputs: `--outputs`
+   escalations of 4,000 subjects on a fresh namespace's `escalations` topic, then one
+   subject's read five times (`engine.board.web.subject_outputs`), with the watcher.
 
 Figures of the trees before these requests left the loop in turns are in
 docs/board.md and docs/hostile-input.md.
@@ -32,6 +35,7 @@ import gc
 import json
 import tempfile
 import time
+import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -41,12 +45,14 @@ from prometheus_client import CollectorRegistry
 
 from engine import codec, logs
 from engine.board import picture
+from engine.board.web import subject_outputs
 from engine.decide.state import Hazard
 from engine.feeds.filters import RECORD_MAX, RecordPage
 from engine.feeds.index import PlaceIndex, hazard_place
 from engine.feeds.share import LoopShare
 from engine.feeds.tokens import Scope, TokenStore, mint_field_app
 from engine.feeds.views import TableSource, every_visible, hazard_source
+from engine.harness import produce
 from engine.http import intake
 from engine.http.events import BATCH
 from engine.http.server import Pages
@@ -57,6 +63,8 @@ from engine.metrics import HttpIntakeMetrics
 from engine.ruleset import load_rules
 from engine.settings import REPO_ROOT, Settings
 from engine.store import pack
+from engine.tools.kafka import admin
+from engine.topics import ensure_topics, load_topics
 
 OPENED = 1_790_000_000
 NOW = OPENED + 200_000
@@ -164,12 +172,39 @@ def one_record(source: TableSource, id_: str) -> list[dict[str, Any]]:
     return rows
 
 
+async def detail_outputs(bootstrap: str, outputs: int, views: int = 5) -> list[dict[str, Any]]:
+    """A board detail page's read of its subject's outputs, over `outputs` escalations of 4,000
+    subjects in a fresh namespace: each view's figures, as `watched` gives them."""
+    name = f"holds{uuid.uuid4().hex[:8]}"
+    client = admin(bootstrap, None, request_timeout_ms=10_000)
+    await client.start()
+    try:
+        await ensure_topics(client, load_topics(REPO_ROOT / "topics" / "topics.yaml", name, name + "."), 1, 1)
+    finally:
+        await client.close()
+    records = []
+    for n in range(outputs):
+        subject = f"HZ-{n % 4000:05d}"
+        event = {"specversion": "1.0", "id": f"{subject}-{n}", "type": "safety.escalation.raised",
+                 "time": "2026-12-01T00:00:00+08:00", "subject": subject,
+                 "data": {"rule_id": f"rule-{n}", "reason": "overdue " * 25}}
+        records.append((subject.encode(), json.dumps(event).encode()))
+    await produce(bootstrap, f"{name}.escalations", records)
+    rows = []
+    for _ in range(views):
+        shown, took = await watched(lambda: subject_outputs(bootstrap, name + ".", "HZ-00007"))
+        rows.append({**took, "outputs": len(shown)})
+    return rows
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Print the three measurements."""
+    """Print the measurements."""
     args = argparse.ArgumentParser(prog="python -m bench.holds", description=__doc__.splitlines()[0])
     args.add_argument("--hazards", type=int, default=10_000)
     args.add_argument("--steps", type=int, nargs="+", default=[15, 100], help="steps of each hazard")
     args.add_argument("--long", type=int, default=30_000, help="steps of the one long record")
+    args.add_argument("--bootstrap", help="a broker, for a detail page's outputs (step 4)")
+    args.add_argument("--outputs", type=int, default=60_000, help="escalations on the topic (step 4)")
     opts = args.parse_args(argv)
     logs.configure("warning")  # the intake logs each refused batch at info
     rules = load_rules(REPO_ROOT / "rules")
@@ -190,6 +225,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         status, took = asyncio.run(post_batch(body, at, rules))
         print(f"POST /events of {name} ({len(body):,} bytes): {status} after {took['wall_ms']} ms, "
               f"the loop held at most {took['longest_hold_ms']} ms at a time")
+    if opts.bootstrap:
+        for row in asyncio.run(detail_outputs(opts.bootstrap, opts.outputs)):
+            print(f"a detail page's outputs over {opts.outputs:,} escalations on 4 partitions: "
+                  f"{row['outputs']} found in {row['wall_ms']} ms, the loop held at most "
+                  f"{row['longest_hold_ms']} ms at a time")
     return 0
 
 
