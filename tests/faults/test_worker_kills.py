@@ -41,7 +41,7 @@ def test_ten_sigkills_lose_nothing(namespace: Namespace, tmp_path) -> None:
     want = reference_run(events, end, rules)
     days = sorted(rng.sample(range(2, END_DAY - 3, 3 if KILLS <= 13 else 2), KILLS))
 
-    def kill_at_random(worker: Worker) -> dict[str, float]:
+    def kill_at_random(worker: Worker) -> dict[str, float | None]:
         time.sleep(rng.uniform(0, 3))
         return kill_and_restart(worker)
 
