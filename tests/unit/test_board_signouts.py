@@ -2,7 +2,7 @@
 
 The log here is a list in memory with the behaviour of `KafkaSignOuts` that the board relies
 on: `record` either stores or raises, `follow` hands every stored sign-out to every board, and
-`ready` is set once what was stored before is read. tests/broker/test_board_signouts.py runs
+`ready` is set once what was stored before is read. tests/broker/test_signout_topic.py runs
 `KafkaSignOuts` itself on a broker.
 """
 
