@@ -23,9 +23,9 @@ from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 import structlog
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from engine.tools.kafka import partitions_of, producer, reader, started
+from engine.tools.kafka import OnDemandProducer, partitions_of, producer, reader, started
 
 log = structlog.get_logger("engine.board")
 
@@ -81,17 +81,13 @@ class KafkaSignOuts:
     def __init__(self, bootstrap: str, topic: str, auth: Mapping[str, Any] | None) -> None:
         self.bootstrap, self.topic, self.auth = bootstrap, topic, auth
         self.ready = asyncio.Event()
-        self._producer: AIOKafkaProducer | None = None
-        self._starting = asyncio.Lock()
+        self._producer = OnDemandProducer(lambda: producer(bootstrap, auth))
 
     async def record(self, sid: str, expires: int) -> None:
         """Send the sign-out and wait for the broker to acknowledge it (at most RECORD_S)."""
         async with asyncio.timeout(RECORD_S):
-            async with self._starting:
-                if self._producer is None:
-                    self._producer = await started(producer(self.bootstrap, self.auth))
-            await self._producer.send_and_wait(self.topic, signout_value(sid, expires),
-                                               key=sid.encode("utf-8"))
+            sender = await self._producer.get()
+            await sender.send_and_wait(self.topic, signout_value(sid, expires), key=sid.encode("utf-8"))
 
     async def follow(self, ended: Ended) -> None:
         """Read the topic from its start and keep following it; after a failure, start again
@@ -132,7 +128,5 @@ class KafkaSignOuts:
                 log.info("board_signouts_read", topic=self.topic)
 
     async def close(self) -> None:
-        if self._producer is not None:
-            with contextlib.suppress(Exception):
-                await self._producer.stop()
-            self._producer = None
+        with contextlib.suppress(Exception):
+            await self._producer.close()

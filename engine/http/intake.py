@@ -24,7 +24,6 @@ from typing import Any, Literal
 
 import structlog
 from aiohttp import web
-from aiokafka import AIOKafkaProducer
 from pydantic import BaseModel, ConfigDict
 
 from engine.contract.common import KnownIds
@@ -39,7 +38,7 @@ from engine.intake.validate import Accepted, Invalid
 from engine.kernel.time import epoch
 from engine.metrics import HttpIntakeMetrics
 from engine.settings import Settings
-from engine.tools.kafka import client_auth, producer
+from engine.tools.kafka import OnDemandProducer, client_auth, producer
 
 log = structlog.get_logger("engine.http.intake")
 
@@ -201,31 +200,15 @@ class FieldIntake:
                  limiter: RateLimiter | None = None) -> None:
         self.settings, self.tokens, self.known, self.metrics = settings, tokens, known, metrics
         self.now = now  # the engine's clock (HAZARD_CLOCK_*), for the de-duplication window
-        self._bootstrap = bootstrap
         self.limiter = limiter or RateLimiter(settings.http_rate_per_s, settings.http_burst)
-        self._producer: AIOKafkaProducer | None = None
-        self._starting = asyncio.Lock()
+        self._producer = OnDemandProducer(lambda: producer(
+            bootstrap() if callable(bootstrap) else bootstrap, client_auth(settings)),
+            settings.http_ack_timeout_s)
         self._pending: set[asyncio.Task[Any]] = set()
-
-    async def _started(self) -> AIOKafkaProducer:
-        """The producer, started on first use (and again after a failed start)."""
-        async with self._starting:
-            if self._producer is None:
-                bootstrap = self._bootstrap() if callable(self._bootstrap) else self._bootstrap
-                made = producer(bootstrap, client_auth(self.settings))
-                try:
-                    await asyncio.wait_for(made.start(), self.settings.http_ack_timeout_s)
-                except BaseException:
-                    await made.stop()
-                    raise
-                self._producer = made
-            return self._producer
 
     async def close(self, _: Any = None) -> None:
         """Stop the producer, after what it still holds is sent or has failed."""
-        if self._producer is not None:
-            await self._producer.stop()
-            self._producer = None
+        await self._producer.close()
 
     async def _send(self, sends: list[tuple[str, bytes, bytes]], app: str) -> bool:
         """Send (topic, key, value) records; True once the broker acknowledged every one in time.
@@ -234,7 +217,7 @@ class FieldIntake:
         then a duplicate the intake drops. What is answered 202 is always on the broker.
         """
         try:
-            prod = await self._started()
+            prod = await self._producer.get()
         except Exception as exc:  # noqa: BLE001 - any failure to reach the broker is a 503
             log.warning("http_intake_broker_unreachable", error=f"{type(exc).__name__}: {exc}"[:300])
             return False

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
@@ -99,6 +100,29 @@ def producer(bootstrap: str, auth: Mapping[str, Any] | None = None) -> AIOKafkaP
         max_request_size=16 * 1024 * 1024, request_timeout_ms=30_000,
         max_batch_size=BATCH_BYTES, linger_ms=5, **_auth(auth),
     )
+
+
+class OnDemandProducer:
+    """A producer made by `make` and started on first use, again after a failed start (within
+    `start_s` when given), and stopped by `close`: for HTTP handlers that send now and then."""
+
+    def __init__(self, make: Callable[[], AIOKafkaProducer], start_s: float | None = None) -> None:
+        self.make, self.start_s = make, start_s
+        self._producer: AIOKafkaProducer | None = None
+        self._starting = asyncio.Lock()
+
+    async def get(self) -> AIOKafkaProducer:
+        """The producer, started."""
+        async with self._starting:
+            if self._producer is None:
+                self._producer = await asyncio.wait_for(started(self.make()), self.start_s)
+            return self._producer
+
+    async def close(self) -> None:
+        """Stop the producer, after what it still holds is sent or has failed."""
+        if self._producer is not None:
+            made, self._producer = self._producer, None
+            await made.stop()
 
 
 _FETCH = {"fetch_max_bytes": 64 * 1024 * 1024, "max_partition_fetch_bytes": 16 * 1024 * 1024}
