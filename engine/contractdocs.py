@@ -69,7 +69,8 @@ def _schema_ref(type_name: str, base: str) -> str:
 def _defaults() -> dict[str, Any]:
     fields = Settings.model_fields
     return {name: fields[name].default for name in (
-        "max_record_bytes", "http_max_body_bytes", "http_max_batch", "http_rate_per_s",
+        "max_record_bytes", "http_max_body_bytes", "http_max_json_items", "http_max_batch",
+        "http_rate_per_s",
         "http_burst", "http_ack_timeout_s", "dedup_days", "future_s")}
 
 
@@ -275,6 +276,7 @@ def openapi() -> dict[str, Any]:
                 "event is checked as the Kafka intake checks it and sent to its type's intake "
                 "topic, keyed by subject. The same (`source`, `id`) sent again is a duplicate: "
                 f"one event. Limits: {defaults['http_max_body_bytes']} bytes a body, "
+                f"{defaults['http_max_json_items']} JSON keys, values and containers a body, "
                 f"{defaults['max_record_bytes']} bytes an event, {defaults['http_rate_per_s']:g} "
                 f"events a second a token (burst {defaults['http_burst']})."),
             "security": [{"fieldApp": []}],
@@ -413,11 +415,15 @@ Every output record carries
 Field apps that cannot hold a Kafka connection send the same events over HTTP
 in the CloudEvents HTTP binding: structured (`{STRUCTURED}`), binary (`ce-`
 headers, percent-encoded, and the data as the body) or a batch (`{BATCH}`, at
-most {defaults['http_max_batch']} events, {defaults['http_max_body_bytes']} bytes a body), with
+most {defaults['http_max_batch']} events, {defaults['http_max_body_bytes']} bytes and
+{defaults['http_max_json_items']} JSON keys, values and containers a body), with
 `Authorization: Bearer <field-app token>`. Each event is checked with the
 Kafka intake's own code and sent to its type's intake topic, keyed by subject.
 A token is limited to {defaults['http_rate_per_s']:g} events a second on average (a burst of
-{defaults['http_burst']}).
+{defaults['http_burst']}). A request refused before its events could be counted costs the
+events its JSON could have held (one for each
+{defaults['http_max_json_items'] // defaults['http_max_batch']} keys and values), and a token
+that owes gets 429 before its next body is read.
 
 {_table(["answer", "when", "what to do"], answers)}
 

@@ -29,7 +29,7 @@ from pydantic import BaseModel, ConfigDict
 from engine.contract.common import KnownIds
 from engine.contract.outputs import CLOUDEVENT_CONTENT_TYPE, RejectionError
 from engine.feeds.tokens import ENV, FieldApp, TokenStore
-from engine.http.events import Item, RequestError, read_request
+from engine.http.events import Item, RequestError, json_items_at_most, read_request
 from engine.http.limits import bounds_own_body
 from engine.intake.binding import validate_kafka_record
 from engine.intake.process import time_window, timing_problems
@@ -114,13 +114,16 @@ ANSWERS = (
     Answer(403, "an event's `source` does not start with the token's source prefix, or the town it "
            "names (`data.location.town`) is not one of the token's towns; nothing was sent",
            "send only events within the token's scope; `outside` names each one"),
-    Answer(413, "the body is over HAZARD_HTTP_MAX_BODY_BYTES or a batch over HAZARD_HTTP_MAX_BATCH "
-           "events", "send fewer events per request"),
+    Answer(413, "the body is over HAZARD_HTTP_MAX_BODY_BYTES, could hold more JSON keys, values, "
+           "arrays and objects than HAZARD_HTTP_MAX_JSON_ITEMS, or a batch is over "
+           "HAZARD_HTTP_MAX_BATCH events", "send fewer events per request"),
     Answer(415, "the body is no CloudEvent in any mode of the HTTP binding (no ce- headers and "
            "not a CloudEvents media type)", "use structured, binary or batch mode"),
     Answer(429, "the token posts more than HAZARD_HTTP_RATE_PER_S events a second on average "
-           "(beyond HAZARD_HTTP_BURST at once)", "wait Retry-After seconds, then send again",
-           retry_after=True),
+           "(beyond HAZARD_HTTP_BURST at once); a request refused before its events could be "
+           "counted (400, 413, 415) counts as the events its JSON could have held, one for each "
+           "HAZARD_HTTP_MAX_JSON_ITEMS / HAZARD_HTTP_MAX_BATCH keys and values, at least one",
+           "wait Retry-After seconds, then send again", retry_after=True),
     Answer(503, "the broker did not acknowledge every accepted event within "
            "HAZARD_HTTP_ACK_TIMEOUT_S", "wait Retry-After seconds and send the same events again: "
            "a copy that did land is dropped as a duplicate", retry_after=True),
@@ -134,20 +137,37 @@ class RateLimiter:
         self.rate, self.burst, self.now = rate, burst, now
         self._buckets: dict[str, tuple[float, float]] = {}  # name -> (tokens, when)
 
+    def _tokens(self, name: str, now: float) -> float:
+        tokens, when = self._buckets.get(name, (float(self.burst), now))
+        return min(float(self.burst), tokens + (now - when) * self.rate)
+
     def take(self, name: str, events: int) -> float:
         """Take `events` from `name`'s bucket: 0 if allowed, else the seconds until they would be.
 
         A request larger than the burst waits for a full bucket, so it is not refused forever.
         """
         now = self.now()
-        tokens, when = self._buckets.get(name, (float(self.burst), now))
-        tokens = min(float(self.burst), tokens + (now - when) * self.rate)
-        cost = min(events, self.burst)
+        tokens, cost = self._tokens(name, now), min(events, self.burst)
         if tokens >= cost:
             self._buckets[name] = (tokens - cost, now)
             return 0.0
         self._buckets[name] = (tokens, now)
         return (cost - tokens) / self.rate
+
+    def spend(self, name: str, events: int) -> None:
+        """Take `events` whatever the bucket holds: work already done is paid for, in debt if need
+        be, and `owes` then refuses the token's requests until the rate has paid it back."""
+        now = self.now()
+        self._buckets[name] = (self._tokens(name, now) - min(events, self.burst), now)
+
+    def owes(self, name: str) -> float:
+        """0 if `name`'s bucket holds one event, else the seconds until it will; nothing is taken.
+
+        Any request takes at least one event, so one that comes sooner is refused before its
+        body is read and parsed.
+        """
+        tokens = self._tokens(name, self.now())
+        return 0.0 if tokens >= 1 else (1 - tokens) / self.rate
 
 
 def _answer(status: int, body: BaseModel, headers: Mapping[str, str] | None = None) -> web.Response:
@@ -265,22 +285,22 @@ class FieldIntake:
         if isinstance(app, web.Response):
             return app
         settings = self.settings
+        if (wait := self.limiter.owes(app.name)) > 0:
+            return self._limited(app, None, wait)
         try:
             body = await _read_body(request, settings.http_max_body_bytes)
         except _TooLarge:
             return _error(413, f"the body is over {settings.http_max_body_bytes} bytes: send "
                           "fewer events per request", {"Connection": "close"})
         try:
-            items = read_request(request.headers, body, settings.http_max_batch)
+            items = read_request(request.headers, body, settings.http_max_batch,
+                                 settings.http_max_json_items)
         except RequestError as exc:
+            # Reading it cost the loop what parsing its JSON costs: the token pays for that much.
+            self.limiter.spend(app.name, self._weight(body))
             return _error(exc.status, exc.reason, errors=list(exc.errors) or None)
-        wait = self.limiter.take(app.name, len(items))
-        if wait > 0:
-            retry = max(1, math.ceil(wait))
-            log.info("http_intake_rate_limited", field_app=app.name, events=len(items),
-                     retry_after_s=retry)
-            return _error(429, f"this token posts faster than {settings.http_rate_per_s:g} events "
-                          f"a second; retry after {retry} s", {"Retry-After": str(retry)})
+        if (wait := self.limiter.take(app.name, len(items))) > 0:
+            return self._limited(app, len(items), wait)
         checked = await self._checked(items)
         acceptable = sum(isinstance(result, Accepted) for result in checked)
         self.metrics.events.labels("rejected").inc(len(checked) - acceptable)
@@ -290,6 +310,19 @@ class FieldIntake:
             self.metrics.events.labels("unsent").inc(acceptable)
             return _error(403, outside[0].reason, outside=outside)
         return await self._publish(app, items, checked)
+
+    def _weight(self, body: bytes) -> int:
+        """The events a body's JSON could have held, as the rate limit counts them: one for each
+        HAZARD_HTTP_MAX_JSON_ITEMS / HAZARD_HTTP_MAX_BATCH keys, values and containers."""
+        settings = self.settings
+        return max(1, math.ceil(json_items_at_most(body) * settings.http_max_batch
+                                / settings.http_max_json_items))
+
+    def _limited(self, app: FieldApp, events: int | None, wait: float) -> web.Response:
+        retry = max(1, math.ceil(wait))
+        log.info("http_intake_rate_limited", field_app=app.name, events=events, retry_after_s=retry)
+        return _error(429, f"this token posts faster than {self.settings.http_rate_per_s:g} events "
+                      f"a second; retry after {retry} s", {"Retry-After": str(retry)})
 
     async def _checked(self, items: tuple[Item, ...]) -> list[Accepted | Invalid]:
         """Each event checked as the worker's intake checks a record, CHECK_CHUNK at a time with

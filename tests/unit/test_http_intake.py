@@ -28,8 +28,9 @@ from engine.feeds.tokens import (
     parse,
     parse_file,
 )
+from engine.http import events as http_events
 from engine.http import intake
-from engine.http.events import BATCH, RequestError, read_request
+from engine.http.events import BATCH, RequestError, json_items_at_most, read_request
 from engine.http.intake import RateLimiter
 from engine.http.server import Pages
 from engine.intake.binding import validate_kafka_record
@@ -125,6 +126,20 @@ def test_the_rate_limiter_is_a_token_bucket_per_app() -> None:
     assert limiter.take("a", 1) > 0
     now[0] = 100.0
     assert limiter.take("a", 500) == 0  # larger than the burst: allowed once the bucket is full
+    limiter.spend("a", 25)  # paid whatever the bucket holds (empty): 20, the most one costs
+    assert limiter.take("a", 1) == pytest.approx(2.1)  # 1 - (-20) events at 10 a second
+    limiter.spend("a", 3)
+    assert limiter.owes("a") == pytest.approx(2.4)
+
+
+def test_what_a_token_owes_is_the_wait_for_one_event_and_takes_nothing() -> None:
+    """`owes` answers whether any request could pass now, without spending the bucket."""
+    now = [0.0]
+    limiter = RateLimiter(rate=2, burst=4, now=lambda: now[0])
+    assert limiter.owes("a") == 0 and limiter.take("a", 4) == 0
+    assert limiter.owes("a") == pytest.approx(0.5) and limiter.owes("a") == pytest.approx(0.5)
+    now[0] = 0.5
+    assert limiter.owes("a") == 0 and limiter.take("a", 1) == 0  # owing took nothing
 
 
 # --- request parsing ------------------------------------------------------------------------
@@ -132,7 +147,7 @@ def test_the_rate_limiter_is_a_token_bucket_per_app() -> None:
 
 def _check(headers: dict[str, str], body: bytes) -> list[Any]:
     return [validate_kafka_record(None, item.headers, item.value, intake.HTTP_TOPIC, KNOWN)
-            for item in read_request(headers, body, 1000)]
+            for item in read_request(headers, body, 1000, 200_000)]
 
 
 def test_the_sdks_structured_and_binary_http_messages_are_accepted_as_the_same_event() -> None:
@@ -150,7 +165,7 @@ def test_binary_header_values_are_percent_decoded() -> None:
     headers = {f"ce-{k}": v for k, v in REPORT.items() if k not in ("data", "datacontenttype")}
     headers["ce-source"] = "/apps/inspector/with%20space%C3%A9"
     headers["Content-Type"] = "application/json; charset=utf-8"
-    [item] = read_request(headers, json.dumps(REPORT["data"]).encode(), 10)
+    [item] = read_request(headers, json.dumps(REPORT["data"]).encode(), 10, 200_000)
     assert dict(item.headers)["ce_source"] == "/apps/inspector/with spaceé".encode()
     assert item.attributes["source"] == "/apps/inspector/with spaceé"
 
@@ -184,8 +199,41 @@ def test_bodies_that_are_no_events_get_a_status_and_a_reason(headers: dict[str, 
                                                              status: int, words: str) -> None:
     """Not a CloudEvent in any mode: 415; an unreadable or empty batch: 400; too many: 413."""
     with pytest.raises(RequestError) as caught:
-        read_request(headers, body, 2)
+        read_request(headers, body, 2, 200_000)
     assert caught.value.status == status and words in caught.value.reason
+
+
+@pytest.mark.parametrize("text", [
+    "[]", "{}", "0", '"a,b:[{"', '[1, [2, {"k": [3, {}]}], "x"]', '{"a": {"b": [null, true]}, "c": []}',
+])
+def test_the_count_of_json_items_is_never_below_what_a_parser_builds(text: str) -> None:
+    """Keys, values and containers, counted without parsing: never fewer than there are (here
+    counted on the parsed document), more only where strings hold , : [ or {."""
+    def built(value: Any) -> int:
+        if isinstance(value, dict):
+            return 1 + sum(1 + built(v) for v in value.values())
+        if isinstance(value, list):
+            return 1 + sum(built(v) for v in value)
+        return 1
+
+    exact = built(json.loads(text))
+    counted = json_items_at_most(text.encode())
+    assert counted >= exact and (counted == exact or any(c in text for c in '",:[{'))
+
+
+def test_an_intricate_body_is_refused_before_it_is_parsed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """4 MiB of empty arrays took 450 ms to read: over the item limit, no parser is run."""
+    def never(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("parsed")
+
+    monkeypatch.setattr(http_events, "read_json", never)
+    body = b"[" + b"[]," * 1_000 + b"[]]"  # 1,002 items; an empty array is counted twice
+    binary = {"ce-specversion": "1.0", "ce-id": "r-1", "Content-Type": "application/json"}
+    for headers in ({"Content-Type": BATCH}, STRUCTURED, binary):
+        with pytest.raises(RequestError) as caught:
+            read_request(headers, body, 1000, 1_000)
+        assert caught.value.status == 413
+        assert "up to 2003 JSON keys" in caught.value.reason and "limit is 1000" in caught.value.reason
 
 
 # --- answers given before anything is sent --------------------------------------------------
@@ -209,13 +257,18 @@ class Served:
 
     async def post(self, body: bytes, token: str | None, headers: dict[str, str] | None = None,
                    times: int = 1) -> list[tuple[int, dict[str, Any], dict[str, str]]]:
+        return await self.post_each([(body, headers)] * times, token)
+
+    async def post_each(self, requests: list[tuple[bytes, dict[str, str] | None]], token: str | None
+                        ) -> list[tuple[int, dict[str, Any], dict[str, str]]]:
+        """Each (body, headers) posted in turn to one server: one rate limiter sees them all."""
         out = []
         pages = Pages()  # one per event loop: an aiohttp application keeps the loop it first ran on
         intake.register(pages, settings=self.settings, bootstrap="127.0.0.1:9",
                         tokens=TokenStore.from_settings(self.settings), known=KNOWN,
                         metrics=self.metrics, now=lambda: self.now)
         async with TestClient(TestServer(pages.web_app)) as client:
-            for _ in range(times):
+            for body, headers in requests:
                 h = dict(STRUCTURED if headers is None else headers)
                 if token:
                     h["Authorization"] = f"Bearer {token}"
@@ -342,6 +395,23 @@ def test_a_flooding_token_gets_429_with_retry_after(tmp_path: Path) -> None:
     assert served.counted("hazard_http_intake_events_total", outcome="rejected") == 2  # not the 429's
 
 
+def test_a_refused_body_costs_the_events_its_json_could_hold_and_the_next_waits_unread(
+        tmp_path: Path) -> None:
+    """A body refused before its events are counted was still read: it costs the token one event
+    for each max_json_items / max_batch items it could hold. Once a token owes, its requests are
+    answered 429 without their bodies being read."""
+    served = Served(tmp_path, http_rate_per_s=1, http_burst=100, http_max_batch=10,
+                    http_max_json_items=1_000)
+    intricate = b"[" + b"0," * 1_000 + b"0]"  # 1,002 items: 413, and costs 11 of the 100
+    not_json = b"[1," * 250  # 501 items, unreadable: 400, and costs 6
+    batch = {"Content-Type": BATCH}
+    answers = asyncio.run(served.post_each([(intricate, batch)] * 9 + [(not_json, batch), (_event(), None)],
+                                           served.app))
+    assert [a[0] for a in answers] == [413] * 9 + [400, 429]  # 99 + 6 > 100: owes before the last
+    assert "JSON keys, values" in answers[0][1]["error"]
+    assert int(answers[-1][2]["Retry-After"]) >= 4
+
+
 def test_when_the_broker_cannot_be_reached_the_answer_is_503_with_retry_after(tmp_path: Path) -> None:
     """A good event and no broker: 503, never 202, and the client is told when to try again."""
     served = Served(tmp_path, http_ack_timeout_s=3)
@@ -401,7 +471,7 @@ def test_a_large_batch_is_checked_in_chunks_that_leave_the_loop_to_the_worker(
     takes the better part of a second to check, so the checks run CHECK_CHUNK at a time and
     another task gets the loop between: counted here by a task beside the request, and by each
     check noting how many turns that task had had."""
-    junk = {f"field{n}": [1, 2, {"x": "y" * 50}] for n in range(40)}
+    junk = {f"field{n}": [1, 2, {"x": "y" * 50}] for n in range(25)}
     batch = json.dumps([json.loads(_event(id=f"ev-{n}", data=junk)) for n in range(1_000)]).encode()
     turns, seen_at_check = [0], []
     real = intake.validate_kafka_record
