@@ -270,7 +270,8 @@ class Board:
                   ) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
         """A route for signed-in supervisors: pages send the others to sign in, the rest get 401."""
         async def route(request: web.Request) -> web.StreamResponse:
-            if not await self.signouts_read():
+            # Without a cookie there is no session a sign-out could have ended: sign in at once.
+            if COOKIE in request.cookies and not await self.signouts_read():
                 return web.Response(status=503, headers={**HEADERS, "Retry-After": "2"},
                                     text="the board is still reading which sessions were signed out "
                                     "(it needs the broker); retry in a moment")

@@ -142,7 +142,8 @@ def test_a_sign_out_the_broker_does_not_take_leaves_the_session_to_be_ended_agai
 def test_a_worker_answers_no_session_before_it_has_read_the_sign_outs(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A restarted worker must not take a cookie signed out before it started: until its log is
-    read, its pages answer 503 (after a short wait) and the GeoJSON takes bearer tokens only."""
+    read, its pages answer a request with a cookie 503 (after a short wait), one without is asked to
+    sign in as ever, and the GeoJSON takes bearer tokens only."""
     shared = SharedLog()
     tokens, token = _tokens(tmp_path)
     starting = MemorySignOuts(shared, hold=True)
@@ -155,6 +156,10 @@ def test_a_worker_answers_no_session_before_it_has_read_the_sign_outs(
             assert (await a.post("/board/signout", data={"csrf": await _csrf(a)},
                                  allow_redirects=False)).status == 303
         async with TestClient(TestServer(_worker(tokens, starting).web_app)) as b:
+            # Without a cookie nothing waits for the log: the sign-in page, or 401, at once.
+            fresh = await b.get("/board", allow_redirects=False)
+            assert fresh.status == 200 and 'name="csrf"' in await fresh.text()
+            assert (await b.get("/board/summary")).status == 401
             busy = await b.get("/board/summary", cookies={COOKIE: cookie})
             assert busy.status == 503 and busy.headers["Retry-After"] == "2"
             geo = await b.get("/hazards.geojson", cookies={COOKIE: cookie})
