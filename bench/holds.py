@@ -20,8 +20,10 @@ process:
    with 25 malformed fields each (about 2.2 MB), and one of 1,000 well-formed
    events, each with the same watcher beside it.
 4. With `--bootstrap` (a broker's address), a board detail page's outputs: `--outputs`
-   escalations of 4,000 subjects on a fresh namespace's `escalations` topic, then one
-   subject's read five times (`engine.board.web.subject_outputs`), with the watcher.
+   escalations of 4,000 subjects on a fresh namespace's `escalations` topic, stamped evenly over
+   a year, then one subject's read five times from the partition's start and five times from
+   30 days back, as the board reads a subject that began a month ago
+   (`engine.board.web.subject_outputs`), with the watcher.
 
 Figures of the trees before these requests left the loop in turns are in
 docs/board.md and docs/hostile-input.md.
@@ -52,7 +54,6 @@ from engine.feeds.index import PlaceIndex, hazard_place
 from engine.feeds.share import LoopShare
 from engine.feeds.tokens import Scope, TokenStore, mint_field_app
 from engine.feeds.views import TableSource, every_visible, hazard_source
-from engine.harness import produce
 from engine.http import intake
 from engine.http.events import BATCH
 from engine.http.server import Pages
@@ -63,11 +64,13 @@ from engine.metrics import HttpIntakeMetrics
 from engine.ruleset import load_rules
 from engine.settings import REPO_ROOT, Settings
 from engine.store import pack
-from engine.tools.kafka import admin
+from engine.tools.kafka import admin, opened, producer
 from engine.topics import ensure_topics, load_topics
 
 OPENED = 1_790_000_000
 NOW = OPENED + 200_000
+DAY_MS = 86_400_000
+YEAR_MS = 365 * DAY_MS
 EXAMPLE = REPO_ROOT / "topics" / "examples" / "hazard-reported.json"
 LINES = ("rectification claimed complete", "verified: confirmed, grade general", "a note typed by hand")
 
@@ -174,7 +177,9 @@ def one_record(source: TableSource, id_: str) -> list[dict[str, Any]]:
 
 async def detail_outputs(bootstrap: str, outputs: int, views: int = 5) -> list[dict[str, Any]]:
     """A board detail page's read of its subject's outputs, over `outputs` escalations of 4,000
-    subjects in a fresh namespace: each view's figures, as `watched` gives them."""
+    subjects in a fresh namespace, stamped evenly over the year before now: each view's figures,
+    as `watched` gives them, read from the start of the partition and (`since_ms`) from 30 days
+    back, as the board reads a subject whose record began 29 days ago."""
     name = f"holds{uuid.uuid4().hex[:8]}"
     client = admin(bootstrap, None, request_timeout_ms=10_000)
     await client.start()
@@ -182,18 +187,24 @@ async def detail_outputs(bootstrap: str, outputs: int, views: int = 5) -> list[d
         await ensure_topics(client, load_topics(REPO_ROOT / "topics" / "topics.yaml", name, name + "."), 1, 1)
     finally:
         await client.close()
-    records = []
-    for n in range(outputs):
-        subject = f"HZ-{n % 4000:05d}"
-        event = {"specversion": "1.0", "id": f"{subject}-{n}", "type": "safety.escalation.raised",
-                 "time": "2026-12-01T00:00:00+08:00", "subject": subject,
-                 "data": {"rule_id": f"rule-{n}", "reason": "overdue " * 25}}
-        records.append((subject.encode(), json.dumps(event).encode()))
-    await produce(bootstrap, f"{name}.escalations", records)
+    end_ms = int(time.time() * 1000)
+    async with opened(producer(bootstrap)) as prod:
+        sent = []
+        for n in range(outputs):
+            subject = f"HZ-{n % 4000:05d}"
+            event = {"specversion": "1.0", "id": f"{subject}-{n}", "type": "safety.escalation.raised",
+                     "time": "2026-12-01T00:00:00+08:00", "subject": subject,
+                     "data": {"rule_id": f"rule-{n}", "reason": "overdue " * 25}}
+            stamp = end_ms - (outputs - n) * YEAR_MS // outputs
+            sent.append(await prod.send(f"{name}.escalations", json.dumps(event).encode(),
+                                        key=subject.encode(), timestamp_ms=stamp))
+        await asyncio.gather(*sent)
     rows = []
-    for _ in range(views):
-        shown, took = await watched(lambda: subject_outputs(bootstrap, name + ".", "HZ-00007"))
-        rows.append({**took, "outputs": len(shown)})
+    for read, since in (("from the start", None), ("the last 30 days", end_ms - 30 * DAY_MS)):
+        for _ in range(views):
+            shown, took = await watched(lambda s=since: subject_outputs(bootstrap, name + ".", "HZ-00007",
+                                                                        since_ms=s))
+            rows.append({**took, "read": read, "outputs": len(shown)})
     return rows
 
 
@@ -227,9 +238,9 @@ def main(argv: Sequence[str] | None = None) -> int:
               f"the loop held at most {took['longest_hold_ms']} ms at a time")
     if opts.bootstrap:
         for row in asyncio.run(detail_outputs(opts.bootstrap, opts.outputs)):
-            print(f"a detail page's outputs over {opts.outputs:,} escalations on 4 partitions: "
-                  f"{row['outputs']} found in {row['wall_ms']} ms, the loop held at most "
-                  f"{row['longest_hold_ms']} ms at a time")
+            print(f"a detail page's outputs over {opts.outputs:,} escalations of a year on 4 "
+                  f"partitions, read {row['read']}: {row['outputs']} found in {row['wall_ms']} ms, "
+                  f"the loop held at most {row['longest_hold_ms']} ms at a time")
     return 0
 
 

@@ -224,8 +224,9 @@ def _lists(kind: str) -> dict[str, Any]:
                                          "earliest): the record_first of the page after")],
                    "responses": {"200": _json(f"the {kind}'s state; `record` holds a page of its steps "
                                               "(each with `what_zh` where its shape is known), "
-                                              "`record_total` the steps of the whole record and "
-                                              "`record_first` the position of the page's first step"),
+                                              "`record_total` the steps of the whole record, "
+                                              "`record_first` the position of the page's first step "
+                                              "and `record_began` the time of the record's earliest"),
                                  **_supervisor_errors(),
                                  "404": _error(f"no such {kind}, or one outside the scope"),
                                  "503": _error("too many requests wait for the worker's feeds, or a "

@@ -53,6 +53,7 @@ from engine.feeds.tokens import Scope, TokenStore
 from engine.feeds.views import StateSource, every_visible
 from engine.feeds.web import MAX_STREAMS, MAX_STREAMS_PER_TOKEN, REPLAY_BATCH, EscalationStream
 from engine.kernel.state import MissingHistory
+from engine.kernel.time import epoch
 from engine.reference.compiled import Reference
 from engine.settings import Settings
 from engine.tools.kafka import client_auth, partition_for_key, partitions_of, reader, started
@@ -69,6 +70,8 @@ OUTPUT_TOPICS = (ESCALATIONS, SUPERVISION_LISTED, REFERRALS_DISCIPLINE, ENFORCEM
                  REFERRALS_JUDICIAL)
 MAX_OUTPUTS = 500  # a detail page lists at most this many outputs of one subject: the latest
 OUTPUTS_TIMEOUT_S = 10.0  # how long a page waits for the broker before it does without
+# How far the clock of the host that sent an output may be behind the one that took its cause.
+OUTPUTS_SKEW_S = 86_400
 HEADERS = {
     # Nothing from elsewhere, no inline script or style, never framed (clickjacking).
     "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; "
@@ -98,14 +101,18 @@ def safe_next(path: str | None) -> str:
 
 
 async def subject_outputs(bootstrap: str, prefix: str, subject: str,
-                          auth: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+                          auth: Mapping[str, Any] | None = None,
+                          since_ms: int | None = None) -> list[dict[str, Any]]:
     """The engine's outputs about one subject, read from the output topics (keyed by subject id),
     logged in as `auth` says (the worker's own credentials on a secured broker).
 
     The engine sends an output to the partition its key hashes to, as Kafka's default
     partitioner does (engine/stream/sending.py), so only that partition of each topic is read,
-    up to its end offset now: one pass over a topic's n-th part per view. (Partitions added to
-    an output topic later would leave a subject's earlier outputs on another: not shown.)
+    up to its end offset now. With `since_ms` (`outputs_since`: no output about the subject can
+    carry an earlier timestamp) it is read from the first record the broker's time index puts at
+    or after it, else from its start: one pass over the part of a topic's n-th partition since
+    the subject began. (Partitions added to an output topic later would leave a subject's
+    earlier outputs on another: not shown.)
     """
     consumer = await started(reader(bootstrap, auth, max_partition_fetch_bytes=FETCH_BYTES))
     kept: dict[TopicPartition, deque[bytes]] = {}  # the latest MAX_OUTPUTS of each topic, unparsed
@@ -123,6 +130,15 @@ async def subject_outputs(bootstrap: str, prefix: str, subject: str,
         if todo:
             consumer.assign(todo)
             await consumer.seek_to_beginning(*todo)
+        if todo and since_ms is not None:
+            # The earliest offset whose timestamp is at or after since_ms: no record before it has
+            # one (Kafka's time index), so no output of the subject is passed over. None: no
+            # record that late, nothing to read.
+            found = await consumer.offsets_for_times(dict.fromkeys(todo, since_ms))
+            for tp in todo:
+                if found.get(tp) is not None:
+                    consumer.seek(tp, found[tp].offset)
+            todo = [tp for tp in todo if found.get(tp) is not None]
         while todo:
             # At most REPLAY_BATCH records a turn: the worker's loop decides events between them,
             # where a whole partition's fetch at once held it for as long as parsing it took.
@@ -150,6 +166,23 @@ async def recent_positions(bootstrap: str, topic: str, per_partition: int,
         return {tp.partition: max(first[tp], ends[tp] - per_partition) for tp in tps}
     finally:
         await consumer.stop()
+
+
+def outputs_since(item: Mapping[str, Any], future_s: int) -> int | None:
+    """The earliest timestamp (epoch ms) an output about `item` (a hazard's or an alert's view with
+    a page of its record) can carry on the broker, when the engine runs on the system clock.
+
+    Every output is caused by one of the subject's entries and sent after it reached the broker
+    (or after a clock that one set ran out). Intake takes an event whose time is at most
+    HAZARD_FUTURE_S ahead of its clock, so every output was sent at or after the record's earliest
+    step less that much; OUTPUTS_SKEW_S more allows for the clocks of the hosts that took the
+    event and sent the output. None (read every output) without a record's start, or when
+    HAZARD_FUTURE_S is 0 (intake then takes any time ahead).
+    """
+    began = item.get("record_began")
+    if not isinstance(began, str) or not future_s:
+        return None
+    return int((epoch(began) - future_s - OUTPUTS_SKEW_S) * 1000)
 
 
 def _output(value: bytes | None) -> dict[str, Any]:
@@ -414,9 +447,12 @@ class Board:
         if item is None or not session.scope.allows(item.get("town"), item.get("departments") or ()):
             return self.html(request, page.not_found(f"{kind} {id_}"), 404)
         try:
+            # On a simulated clock (the demo, tests) event times say nothing of record timestamps.
+            since = (outputs_since(item, self.settings.future_s) if self.settings.clock_start is None
+                     else None)
             outputs: list[dict[str, Any]] | None = await asyncio.wait_for(
-                subject_outputs(self.bootstrap, self.settings.topic_prefix, id_, self.streams.auth),
-                OUTPUTS_TIMEOUT_S)
+                subject_outputs(self.bootstrap, self.settings.topic_prefix, id_, self.streams.auth,
+                                since), OUTPUTS_TIMEOUT_S)
         except (KafkaError, OSError, TimeoutError) as exc:
             # The state is in memory; only the outputs need the broker: show what there is.
             log.warning("board_outputs_unavailable", subject=id_, error=f"{type(exc).__name__}: {exc}"[:200])

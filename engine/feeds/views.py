@@ -38,8 +38,9 @@ DECODE_CHUNK = 20  # states decoded in one turn (about 1 ms)
 def record_page(timeline: Sequence[Sequence[Any]], page: RecordPage, words: Words | None) -> dict[str, Any]:
     """One page of a record: its steps in time order (events from offline apps arrive late, and
     history is kept in arrival order), each with its sentence in Chinese where the shape is known
-    (`what_zh`, in `words`' names); how many steps the record has; and the position of the page's
-    first step, which is the `before` of the page ahead of it (nothing is ahead of position 0).
+    (`what_zh`, in `words`' names); how many steps the record has; the position of the page's
+    first step, which is the `before` of the page ahead of it (nothing is ahead of position 0); and
+    the time of the record's earliest step, on whatever page it is.
 
     A step that arrives late with an earlier time than the page's moves the later steps one
     position on: a reader paging back may then see one step twice, never miss one."""
@@ -49,7 +50,8 @@ def record_page(timeline: Sequence[Sequence[Any]], page: RecordPage, words: Word
     shown = steps[first:end]
     return {"record": ([words.timeline_item(t, e, w) for t, e, w in shown] if words is not None
                        else [{"time": iso(t), "event_id": e, "what": w} for t, e, w in shown]),
-            "record_total": len(steps), "record_first": first}
+            "record_total": len(steps), "record_first": first,
+            "record_began": iso(steps[0][0]) if steps else None}
 
 
 class StateSource(Protocol):

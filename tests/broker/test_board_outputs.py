@@ -12,7 +12,7 @@ from aiokafka import TopicPartition
 from engine.board.web import MAX_OUTPUTS, subject_outputs
 from engine.harness import Namespace, produce
 from engine.settings import REPO_ROOT
-from engine.tools.kafka import admin, partitions_of, reader, started
+from engine.tools.kafka import admin, opened, partitions_of, producer, reader, started
 from engine.topics import ensure_topics, load_topics
 
 pytestmark = pytest.mark.broker
@@ -54,6 +54,33 @@ def test_a_detail_page_lists_the_latest_outputs_of_its_subject_from_every_topic(
     assert shown[-1]["type"] == "safety.supervision.listed"  # the second topic is read too
     assert shown[0]["rule_id"] == "rule-102"  # the earliest 102 left out: 602 in all
     assert not [o for o in shown if o["id"].startswith("HZ-B")]
+
+
+def test_a_detail_page_reads_each_topic_only_from_its_subjects_start(namespace: Namespace) -> None:
+    """With `since_ms`, the read begins where the broker's time index puts that timestamp: the
+    subject's outputs from then on are all shown, one stamped before it is not read, and a topic
+    with nothing that late is not read at all."""
+    asyncio.run(declared_topics(namespace))
+    since = 1_790_000_000_000
+    old = [output("safety.escalation.raised", "HZ-A", n) for n in range(3)]  # before the subject began
+    new = [output("safety.escalation.raised", "HZ-A", 10 + n) for n in range(4)]
+    listed = [output("safety.supervision.listed", "HZ-A", 20)]
+
+    async def send() -> None:
+        async with opened(producer(namespace.bootstrap)) as prod:
+            stamped = [(record, since - 3_000 + 1_000 * n) for n, record in enumerate(old)]
+            stamped += [(record, since + n) for n, record in enumerate(new)]
+            sent = [await prod.send(namespace.topic("escalations"), value, key=key, timestamp_ms=at)
+                    for (key, value), at in stamped]
+            sent.append(await prod.send(namespace.topic("supervision.listed"), listed[0][1],
+                                        key=listed[0][0], timestamp_ms=since - 5_000))
+            await asyncio.gather(*sent)
+
+    asyncio.run(send())
+    shown = asyncio.run(subject_outputs(namespace.bootstrap, namespace.prefix, "HZ-A", since_ms=since))
+    assert [o["rule_id"] for o in shown] == [f"rule-{10 + n}" for n in range(4)]
+    everything = asyncio.run(subject_outputs(namespace.bootstrap, namespace.prefix, "HZ-A"))
+    assert len(everything) == 8  # without a bound: every topic from its start
 
 
 def test_a_consumer_assigned_one_topic_still_finds_another_topics_partitions(namespace: Namespace) -> None:

@@ -19,7 +19,7 @@ from engine.alerts.disaster import DAILY, FINAL, INITIAL
 from engine.board import picture
 from engine.board.html import RECORD_ROWS, Page
 from engine.board.session import COOKIE, SessionError, Sessions
-from engine.board.web import register, safe_next
+from engine.board.web import OUTPUTS_SKEW_S, outputs_since, register, safe_next
 from engine.contract.outputs import OUTPUT_TYPES
 from engine.decide import clocks as hazard_clocks
 from engine.feeds.filters import Filters, RecordPage, item_visible
@@ -489,3 +489,13 @@ def test_a_detail_page_shows_the_latest_steps_of_a_long_record_and_says_how_many
                                                   "what_zh": "已核查 <x>"}]}
     assert "已核查 &lt;x&gt;" in Page("zh", RULES.reference, "c", "o").hazard(said, [])
     assert "已核查" not in Page("en", RULES.reference, "c", "o").hazard(said, [])
+
+
+def test_a_detail_page_reads_outputs_from_its_records_start_less_what_clocks_allow() -> None:
+    """The earliest record timestamp an output of a subject can carry: its record's earliest step,
+    less the future intake allows and the hosts' skew; none without a start or that bound."""
+    item = {"record_began": "2026-12-01T08:00:00+08:00"}
+    began_ms = 1_796_083_200_000  # 2026-12-01T00:00:00Z
+    assert outputs_since(item, 900) == began_ms - (900 + OUTPUTS_SKEW_S) * 1000
+    assert outputs_since({"record_began": None}, 900) is None and outputs_since({}, 900) is None
+    assert outputs_since(item, 0) is None  # intake takes any time ahead: no bound

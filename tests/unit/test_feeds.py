@@ -223,6 +223,7 @@ def test_hazard_view_and_table_source() -> None:
     assert [c["name"] for c in view["clocks"]] == ["review", "ladder"]
     assert [r["what"] for r in view["record"]] == ["reported", "verified"]
     assert view["record_total"] == 2 and view["record_first"] == 0
+    assert view["record_began"] == view["record"][0]["time"]  # the earliest step, on any page
     assert "record" not in source.get("HZ-9")  # a list's or the board's view reads no history
     assert view["deadline"].endswith("+08:00")
     json.dumps(view)  # JSON-ready
