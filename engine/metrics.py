@@ -463,6 +463,12 @@ class EngineMetrics:
             "hazard_intake_rejections_total", "Reasons for rejected intake records, by topic "
             "and error type.", ["topic", "reason"], registry=registry)
         self.processing = StageTimes(registry)
+        self.clock_behind = Gauge(
+            "hazard_host_clock_behind_seconds", "How far this worker's clock was behind the "
+            "broker's in its latest batch of intake records: the newest record's timestamp (set by "
+            "the broker as it appended it, LogAppendTime) less this host's clock, 0 when it is not "
+            "ahead. Deadlines, the dating of late arrivals and the board's reading of outputs all "
+            "take both clocks to be right (NTP).", registry=registry)
         # A batch's records, fetched together and committed together: a worker fed at a pace takes
         # small batches, whose per-batch work costs each event more (docs/benchmarks.md).
         self.batch_records = Histogram(

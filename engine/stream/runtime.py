@@ -398,6 +398,9 @@ class Runtime:
         # an outage keeps the order they were published in, not one topic after another.
         for rec in heapq.merge(*intake, key=lambda r: r.timestamp):
             self._intake(rec, sends, writes)
+        if intake:  # the broker stamps intake records (LogAppendTime): its clock against this host's
+            newest = max(records[-1].timestamp for records in intake) / 1000
+            self.metrics.clock_behind.set(max(0.0, newest - time.time()))
         started = _phase(phases["intake"], started)
         pending = [records for tp, records in batch.items() if tp.topic not in self.intake_topics]
         # Per timeline partition, how many more records may be decided before the next commit (see
