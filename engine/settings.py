@@ -245,10 +245,10 @@ class Settings(BaseSettings):
     http_max_json_items: int = Field(
         default=200_000, ge=1000, description="HAZARD_HTTP_MAX_JSON_ITEMS: the most JSON keys, "
         "values, arrays and objects a POST /events body may hold (counted by its , : [ and { "
-        "characters, before it is parsed); a body over it is answered 413. 200 an event at the "
-        "largest batch; an example event holds 57 to 79. Parsing costs by what it builds, not by "
-        "bytes: a body at this limit holds the worker's event loop 4 to 46 ms, where 4 MiB of "
-        "empty arrays held it 450 ms")
+        "characters outside strings, before it is parsed); a body over it is answered 413. 200 "
+        "an event at the largest batch; an example event holds 57 to 79. Parsing costs by what "
+        "it builds, not by bytes: a body at this limit holds the worker's event loop 4 to 46 ms, "
+        "where 4 MiB of empty arrays held it 450 ms")
     http_rate_per_s: float = Field(
         default=200.0, gt=0, description="HAZARD_HTTP_RATE_PER_S: events a second one field-app "
         "token may post, on average; beyond it (and its burst) the answer is 429 with Retry-After")

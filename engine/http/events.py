@@ -20,14 +20,11 @@ from urllib.parse import unquote_to_bytes
 from engine import codec
 from engine.contract.mediatype import JSON, STRUCTURED, is_json, parse_media_type
 from engine.contract.outputs import RejectionError
-from engine.intake.validate import Invalid, read_json
+from engine.intake.validate import Invalid, json_items_over, read_json
 
 BATCH = "application/cloudevents-batch+json"
 HTTP_CE_PREFIX = "ce-"
 _SHOWN = 100
-# What the parser builds one of after each of these: a key after `{` or `,`, a value after `:`,
-# `[` or `,`, and the top value. Strings holding them make the count larger, never smaller.
-_BUILT_AFTER = b",:[{"
 
 
 class RequestError(ValueError):
@@ -80,7 +77,7 @@ def _structured(body: bytes, content_type: str) -> Item:
 
 
 def _batch(body: bytes, max_batch: int) -> tuple[Item, ...]:
-    parsed = read_json(body, "batch")
+    parsed = read_json(body, "batch", max_items=None)  # the body's own limit is checked first
     if isinstance(parsed, Invalid):
         raise RequestError(400, "the batch is not readable JSON", parsed.errors)
     events = parsed[0]
@@ -97,12 +94,6 @@ def _batch(body: bytes, max_batch: int) -> tuple[Item, ...]:
                       event if isinstance(event, dict) else {}) for event in events)
 
 
-def json_items_at_most(body: bytes) -> int:
-    """The most keys, values and containers a parser could build from `body`, counted without
-    parsing it: one for each of `, : [ {` and one for the top value."""
-    return len(body) - len(body.translate(None, _BUILT_AFTER)) + 1
-
-
 def read_request(headers: Mapping[str, str], body: bytes, max_batch: int,
                  max_items: int) -> tuple[Item, ...]:
     """The events of one POST, in order; RequestError when the body cannot be events at all.
@@ -116,11 +107,11 @@ def read_request(headers: Mapping[str, str], body: bytes, max_batch: int,
     took 450 ms to read, ten times as long as 4 MiB of events), and the worker's event loop waits
     for it.
     """
-    items = json_items_at_most(body)
-    if items > max_items:
-        raise RequestError(413, f"the body could hold up to {items} JSON keys, values and arrays "
-                           f"or objects (counted by its , : [ and {{ characters); the limit is "
-                           f"{max_items} (HAZARD_HTTP_MAX_JSON_ITEMS): send fewer events per request")
+    items = json_items_over(body, max_items)
+    if items is not None:
+        raise RequestError(413, f"the body holds {items} JSON keys, values, arrays and objects; the "
+                           f"limit is {max_items} (HAZARD_HTTP_MAX_JSON_ITEMS): send fewer events "
+                           "per request")
     content_type = next((v for k, v in headers.items() if k.lower() == "content-type"), None)
     if any(k.lower().startswith(HTTP_CE_PREFIX) for k in headers):
         return (_binary(headers, content_type, body),)

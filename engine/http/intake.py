@@ -29,12 +29,12 @@ from pydantic import BaseModel, ConfigDict
 from engine.contract.common import KnownIds
 from engine.contract.outputs import CLOUDEVENT_CONTENT_TYPE, RejectionError
 from engine.feeds.tokens import ENV, FieldApp, TokenStore
-from engine.http.events import Item, RequestError, json_items_at_most, read_request
+from engine.http.events import Item, RequestError, read_request
 from engine.http.limits import bounds_own_body
 from engine.intake.binding import validate_kafka_record
 from engine.intake.process import time_window, timing_problems
 from engine.intake.timeline import normalised
-from engine.intake.validate import Accepted, Invalid
+from engine.intake.validate import Accepted, Invalid, json_items_over
 from engine.kernel.time import epoch
 from engine.metrics import HttpIntakeMetrics
 from engine.settings import Settings
@@ -315,8 +315,8 @@ class FieldIntake:
         """The events a body's JSON could have held, as the rate limit counts them: one for each
         HAZARD_HTTP_MAX_JSON_ITEMS / HAZARD_HTTP_MAX_BATCH keys, values and containers."""
         settings = self.settings
-        return max(1, math.ceil(json_items_at_most(body) * settings.http_max_batch
-                                / settings.http_max_json_items))
+        items = json_items_over(body, 0) or 0  # every item, strings' characters not counted
+        return max(1, math.ceil(items * settings.http_max_batch / settings.http_max_json_items))
 
     def _limited(self, app: FieldApp, events: int | None, wait: float) -> web.Response:
         retry = max(1, math.ceil(wait))

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from engine.intake import validate
+from engine.intake.binding import validate_kafka_record
 from engine.intake.process import KEY_EXCERPT_BYTES, MAX_ERRORS, RAW_EXCERPT_BYTES, Record, decide_intake
 from engine.intake.validate import Accepted, Invalid, validate_record
 from engine.reference import load_reference
@@ -26,12 +28,56 @@ def reasons(raw: bytes) -> list[str]:
     return [e.type for e in result.errors]
 
 
-@pytest.mark.parametrize("depth", [1025, 5000, 100_000])
+@pytest.mark.parametrize("depth", [1025, 5000])
 def test_nesting_past_the_limit_is_too_deep_not_an_engine_failure(depth: int) -> None:
-    """Arrays nested past 1024 levels are rejected as too_deep instead of exhausting the stack."""
+    """Arrays nested past 1024 levels are rejected as too_deep instead of exhausting the stack
+    (100,000 levels are more items than an event may hold: too_intricate, below)."""
     assert reasons(b"[" * depth + b"]" * depth) == ["too_deep"]
     inside = REPORT.replace('"data":', '"x": ' + "[" * depth + "]" * depth + ', "data":')
     assert reasons(inside.encode()) == ["too_deep"]
+
+
+def _junk(items: int) -> bytes:
+    """The example report with `items` empty arrays under a field the contract does not know."""
+    return REPORT.replace('"data": {', '"data": {"k": [' + "[]," * items + '0], ', 1).encode()
+
+
+def test_an_event_of_more_json_items_than_the_limit_is_refused_unparsed(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """1 MiB of empty arrays under an unknown field took pydantic 1.3 s to refuse (each of its
+    errors copies the data): past MAX_JSON_ITEMS the record is refused before any parser runs,
+    on both paths of intake and in binary mode's data."""
+    assert validate.MAX_JSON_ITEMS == 20_000
+    assert "too_intricate" not in reasons(_junk(9_000))  # 18,000 and the report's own: under it
+    monkeypatch.setattr(validate, "_parse", lambda *a, **k: pytest.fail("parsed"))
+    result = validate_record(_junk(10_000), "hazard.reports", KNOWN)
+    assert isinstance(result, Invalid) and [e.type for e in result.errors] == ["too_intricate"]
+    assert result.errors[0].loc == ["record"] and "may hold 20000" in result.errors[0].msg
+    record = Record("hazard.reports", 0, 7, b"HZ-20261130-0001", _junk(340_000), 1_796_000_000_000)
+    assert decide_intake(record, {}.get, KNOWN, 1 << 20, "hazard.reports").reasons == ("too_intricate",)
+    data = b'{"k": [' + b"[]," * 10_000 + b"0]}"
+    headers = (("ce_specversion", b"1.0"), ("ce_id", b"r-1"), ("ce_source", b"/apps/x"),
+               ("ce_type", b"safety.hazard.reported"), ("ce_subject", b"HZ-1"),
+               ("ce_time", b"2026-11-30T09:12:00+08:00"), ("content-type", b"application/json"))
+    binary = validate_kafka_record(None, headers, data, "hazard.reports", KNOWN, 1 << 20)
+    assert isinstance(binary, Invalid) and [(e.type, e.loc) for e in binary.errors] == [
+        ("too_intricate", ["data"])]
+
+
+def test_the_largest_inspection_the_contract_allows_is_within_the_item_limit() -> None:
+    """500 findings with long texts full of commas and colons, 50 inspectors: the count leaves
+    what strings hold out, so the contract's largest event is far from the limit."""
+    event = json.loads((EXAMPLES / "inspection-recorded.json").read_text(encoding="utf-8"))
+    finding = event["data"]["findings"][0]
+    event["data"]["findings"] = [dict(finding, hazard_id=f"HZ-20261130-{n:04d}", rectify_by="2026-12-30",
+                                      description="gap: valve, [seal], {tag}, " * 60)
+                                 for n in range(500)]
+    event["data"]["inspectors"] = [dict(event["data"]["inspectors"][0], id=f"insp-{n:03d}")
+                                   for n in range(50)]
+    raw = json.dumps(event).encode()
+    assert validate.json_items_over(raw, 0) < validate.MAX_JSON_ITEMS // 2 < validate.json_items_at_most(raw)
+    assert "too_intricate" not in [e.type for e in getattr(
+        validate_record(raw, "inspection.findings", KNOWN), "errors", ())]
 
 
 def test_a_key_given_twice_is_rejected_and_named() -> None:

@@ -30,10 +30,11 @@ from engine.feeds.tokens import (
 )
 from engine.http import events as http_events
 from engine.http import intake
-from engine.http.events import BATCH, RequestError, json_items_at_most, read_request
+from engine.http.events import BATCH, RequestError, read_request
 from engine.http.intake import RateLimiter
 from engine.http.server import Pages
 from engine.intake.binding import validate_kafka_record
+from engine.intake.validate import json_items_at_most, json_items_over
 from engine.metrics import HttpIntakeMetrics
 from engine.reference import load_reference
 from engine.settings import Settings
@@ -205,10 +206,12 @@ def test_bodies_that_are_no_events_get_a_status_and_a_reason(headers: dict[str, 
 
 @pytest.mark.parametrize("text", [
     "[]", "{}", "0", '"a,b:[{"', '[1, [2, {"k": [3, {}]}], "x"]', '{"a": {"b": [null, true]}, "c": []}',
+    r'{"t": "say \"a, b\" [x]", "u": "C:\\", "v": [": {"]}', r'["\\\"", ",", {"k,": "v:"}]',
 ])
-def test_the_count_of_json_items_is_never_below_what_a_parser_builds(text: str) -> None:
-    """Keys, values and containers, counted without parsing: never fewer than there are (here
-    counted on the parsed document), more only where strings hold , : [ or {."""
+def test_json_items_are_counted_exactly_without_parsing(text: str) -> None:
+    """Keys, values and containers, counted from the bytes: the quick count is never below what a
+    parser builds, and the exact one (strings' characters left out, escapes understood) is what
+    it builds, an empty container counted twice."""
     def built(value: Any) -> int:
         if isinstance(value, dict):
             return 1 + sum(1 + built(v) for v in value.values())
@@ -216,9 +219,14 @@ def test_the_count_of_json_items_is_never_below_what_a_parser_builds(text: str) 
             return 1 + sum(built(v) for v in value)
         return 1
 
-    exact = built(json.loads(text))
-    counted = json_items_at_most(text.encode())
-    assert counted >= exact and (counted == exact or any(c in text for c in '",:[{'))
+    def empty(value: Any) -> int:
+        inner = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+        return (isinstance(value, dict | list) and not value) + sum(empty(v) for v in inner)
+
+    parsed = json.loads(text)
+    assert json_items_at_most(text.encode()) >= built(parsed)
+    assert json_items_over(text.encode(), 0) == built(parsed) + empty(parsed)
+    assert json_items_over(text.encode(), built(parsed) + empty(parsed)) is None  # not over
 
 
 def test_an_intricate_body_is_refused_before_it_is_parsed(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -233,7 +241,7 @@ def test_an_intricate_body_is_refused_before_it_is_parsed(monkeypatch: pytest.Mo
         with pytest.raises(RequestError) as caught:
             read_request(headers, body, 1000, 1_000)
         assert caught.value.status == 413
-        assert "up to 2003 JSON keys" in caught.value.reason and "limit is 1000" in caught.value.reason
+        assert "holds 2003 JSON keys" in caught.value.reason and "limit is 1000" in caught.value.reason
 
 
 # --- answers given before anything is sent --------------------------------------------------
