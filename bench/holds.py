@@ -54,6 +54,7 @@ from engine.feeds.index import PlaceIndex, hazard_place
 from engine.feeds.share import LoopShare
 from engine.feeds.tokens import Scope, TokenStore, mint_field_app
 from engine.feeds.views import TableSource, every_visible, hazard_source
+from engine.harness import produce
 from engine.http import intake
 from engine.http.events import BATCH
 from engine.http.server import Pages
@@ -64,7 +65,7 @@ from engine.metrics import HttpIntakeMetrics
 from engine.ruleset import load_rules
 from engine.settings import REPO_ROOT, Settings
 from engine.store import pack
-from engine.tools.kafka import admin, opened, producer
+from engine.tools.kafka import admin
 from engine.topics import ensure_topics, load_topics
 
 OPENED = 1_790_000_000
@@ -188,17 +189,15 @@ async def detail_outputs(bootstrap: str, outputs: int, views: int = 5) -> list[d
     finally:
         await client.close()
     end_ms = int(time.time() * 1000)
-    async with opened(producer(bootstrap)) as prod:
-        sent = []
-        for n in range(outputs):
-            subject = f"HZ-{n % 4000:05d}"
-            event = {"specversion": "1.0", "id": f"{subject}-{n}", "type": "safety.escalation.raised",
-                     "time": "2026-12-01T00:00:00+08:00", "subject": subject,
-                     "data": {"rule_id": f"rule-{n}", "reason": "overdue " * 25}}
-            stamp = end_ms - (outputs - n) * YEAR_MS // outputs
-            sent.append(await prod.send(f"{name}.escalations", json.dumps(event).encode(),
-                                        key=subject.encode(), timestamp_ms=stamp))
-        await asyncio.gather(*sent)
+    records, stamps = [], []
+    for n in range(outputs):
+        subject = f"HZ-{n % 4000:05d}"
+        event = {"specversion": "1.0", "id": f"{subject}-{n}", "type": "safety.escalation.raised",
+                 "time": "2026-12-01T00:00:00+08:00", "subject": subject,
+                 "data": {"rule_id": f"rule-{n}", "reason": "overdue " * 25}}
+        records.append((subject.encode(), json.dumps(event).encode()))
+        stamps.append(end_ms - (outputs - n) * YEAR_MS // outputs)
+    await produce(bootstrap, f"{name}.escalations", records, stamps)
     rows = []
     for read, since in (("from the start", None), ("the last 30 days", end_ms - 30 * DAY_MS)):
         for _ in range(views):

@@ -18,7 +18,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -169,11 +169,14 @@ class Worker:
         return self.proc.returncode
 
 
-async def produce(bootstrap: str, topic: str, records: list[tuple[bytes | None, bytes | None]]
-                  ) -> None:
-    """Send (key, value) records to a topic and wait until all are acknowledged."""
+async def produce(bootstrap: str, topic: str, records: list[tuple[bytes | None, bytes | None]],
+                  timestamps: Sequence[int] | None = None) -> None:
+    """Send (key, value) records to a topic and wait until all are acknowledged; with
+    `timestamps`, record n carries timestamps[n] (epoch ms) in place of the producer's clock."""
+    stamps = timestamps if timestamps is not None else [None] * len(records)
     async with opened(producer(bootstrap)) as prod:
-        futures = [await prod.send(topic, value, key=key) for key, value in records]
+        futures = [await prod.send(topic, value, key=key, timestamp_ms=at)
+                   for (key, value), at in zip(records, stamps, strict=True)]
         await asyncio.gather(*futures)
 
 

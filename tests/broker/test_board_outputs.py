@@ -12,7 +12,7 @@ from aiokafka import TopicPartition
 from engine.board.web import MAX_OUTPUTS, subject_outputs
 from engine.harness import Namespace, produce
 from engine.settings import REPO_ROOT
-from engine.tools.kafka import admin, opened, partitions_of, producer, reader, started
+from engine.tools.kafka import admin, partitions_of, reader, started
 from engine.topics import ensure_topics, load_topics
 
 pytestmark = pytest.mark.broker
@@ -66,17 +66,9 @@ def test_a_detail_page_reads_each_topic_only_from_its_subjects_start(namespace: 
     new = [output("safety.escalation.raised", "HZ-A", 10 + n) for n in range(4)]
     listed = [output("safety.supervision.listed", "HZ-A", 20)]
 
-    async def send() -> None:
-        async with opened(producer(namespace.bootstrap)) as prod:
-            stamped = [(record, since - 3_000 + 1_000 * n) for n, record in enumerate(old)]
-            stamped += [(record, since + n) for n, record in enumerate(new)]
-            sent = [await prod.send(namespace.topic("escalations"), value, key=key, timestamp_ms=at)
-                    for (key, value), at in stamped]
-            sent.append(await prod.send(namespace.topic("supervision.listed"), listed[0][1],
-                                        key=listed[0][0], timestamp_ms=since - 5_000))
-            await asyncio.gather(*sent)
-
-    asyncio.run(send())
+    stamps = [since - 3_000 + 1_000 * n for n in range(len(old))] + [since + n for n in range(len(new))]
+    asyncio.run(produce(namespace.bootstrap, namespace.topic("escalations"), old + new, stamps))
+    asyncio.run(produce(namespace.bootstrap, namespace.topic("supervision.listed"), listed, [since - 5_000]))
     shown = asyncio.run(subject_outputs(namespace.bootstrap, namespace.prefix, "HZ-A", since_ms=since))
     assert [o["rule_id"] for o in shown] == [f"rule-{10 + n}" for n in range(4)]
     everything = asyncio.run(subject_outputs(namespace.bootstrap, namespace.prefix, "HZ-A"))
