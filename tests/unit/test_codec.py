@@ -6,6 +6,8 @@ import copy
 import json
 from pathlib import Path
 
+import orjson
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -16,6 +18,7 @@ from engine.intake.validate import Invalid, validate_record
 from engine.reference import load_reference
 
 KNOWN = load_reference(Path(__file__).resolve().parents[2] / "rules")
+EXAMPLES = Path(__file__).resolve().parents[3] / "shared" / "contract" / "examples"
 JSON_VALUES = st.recursive(
     st.none() | st.booleans() | st.integers(-(2**63), 2**64 - 1) | st.text(),
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
@@ -59,3 +62,39 @@ def test_not_json_still_names_line_and_column() -> None:
     result = validate_record(b'{\n  "a": 1,\n  oops}', "hazard.reports", KNOWN)
     assert isinstance(result, Invalid)
     assert result.errors[0].type == "not_json" and "line 3 column 3" in result.errors[0].msg
+
+
+def _indented_with_zeros(zeros: int) -> bytes:
+    """The example report indented, with a list of zeros packed on one line under its data."""
+    event = json.loads((EXAMPLES / "hazard-reported.json").read_text())
+    event["data"]["zeros"] = "ZEROS"
+    doc = json.dumps(event, indent=1, ensure_ascii=False)
+    return doc.replace('"ZEROS"', "[" + ",".join(["0"] * zeros) + "]").encode()
+
+
+@pytest.mark.parametrize("zeros", [9_000, 12_000, 19_000])
+def test_an_indented_document_orjson_has_no_room_for_is_read_all_the_same(zeros: int) -> None:
+    """orjson gives an indented document room for fewer values a byte and refuses a dense one as
+    'failed to allocate memory'; the codec reads it as the stdlib does, and intake judges it by the
+    contract (a field the contract does not know), not as JSON that parsers read differently."""
+    doc = _indented_with_zeros(zeros)
+    assert codec.loads(doc) == json.loads(doc)
+    assert codec.loads(doc.decode()) == json.loads(doc)
+    result = validate_record(doc, "hazard.reports", KNOWN)
+    assert isinstance(result, Invalid)
+    assert {e.type for e in result.errors} == {"extra_forbidden"}
+
+
+def test_orjson_still_has_no_room_for_such_a_document() -> None:
+    """The reason for the codec's second try: when an orjson release reads it, this fails, and the
+    second try (engine/codec.py) can go."""
+    with pytest.raises(orjson.JSONDecodeError, match="failed to allocate memory"):
+        orjson.loads(_indented_with_zeros(9_000))
+
+
+@given(st.text(alphabet=' \t\n\r"\\ab{}[],:0', max_size=30))
+def test_compact_leaves_strings_as_they_are(text: str) -> None:
+    """Only the white space between tokens goes: every string, escapes and spaces in it, stays."""
+    doc = json.dumps({"k y": [text, 0, {" ": text}]}, indent=2).encode()
+    assert json.loads(codec.compact(doc)) == json.loads(doc)
+    assert b"\n" not in codec.compact(doc)
