@@ -102,6 +102,21 @@ def _plan(args: argparse.Namespace) -> int:
                          auth=client_auth(settings))
 
 
+def _quotas(args: argparse.Namespace) -> int:
+    from engine.broker.quotas import load_quotas
+    from engine.tools import quotas
+    from engine.tools.kafka import bootstrap_for, client_auth
+
+    if args.quotas_command == "check":
+        for quota in load_quotas(args.file):
+            print(f"{quota}: {', '.join(f'{k}={v:g}' for k, v in quota.values.items())}")
+        return 0
+    settings = _settings(args)
+    return quotas.run(bootstrap_for(settings), client_auth(settings),
+                      args.file if args.quotas_command == "apply" else None,
+                      replace=getattr(args, "replace", False))
+
+
 def _schemas(args: argparse.Namespace) -> int:
     from engine import schemas
 
@@ -358,6 +373,22 @@ def parser() -> argparse.ArgumentParser:
                                      "came from (default, file, secrets, env); secrets masked")
     show_cfg.add_argument("--json", action="store_true", help="print JSON instead of YAML")
     show_cfg.set_defaults(func=_config_show)
+
+    quo = sub.add_parser("quotas", help="Kafka client quotas: how much each field app may send the "
+                         "broker (topics/quotas.yaml)")
+    quo_sub = quo.add_subparsers(dest="quotas_command", required=True, metavar="COMMAND")
+    quo_sub.add_parser("show", help="print the client quotas the broker holds").set_defaults(func=_quotas)
+    quotas_file = REPO_ROOT / "topics" / "quotas.yaml"
+    for name, what in (("check", "read and check the quotas file, without a broker"),
+                       ("apply", "put the quotas file's quotas in force on the broker (as a principal "
+                        "allowed to alter the cluster's configuration), then show them")):
+        cmd = quo_sub.add_parser(name, help=what)
+        cmd.add_argument("--file", type=Path, default=quotas_file, metavar="FILE",
+                         help="the quotas file (default: topics/quotas.yaml)")
+        cmd.set_defaults(func=_quotas)
+    quo_sub.choices["apply"].add_argument(
+        "--replace", action="store_true",
+        help="also lift the limits the broker holds for the file's users that the file does not set")
 
     comp = sub.add_parser("completion", help="print a shell completion script")
     comp.add_argument("shell", choices=["bash", "zsh"], help="the shell to complete for")

@@ -19,12 +19,13 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from aiokafka import AIOKafkaClient
 from aiokafka.protocol.admin import CreateAclsRequest, DescribeAclsRequest
 
 from engine.broker import install, local
 from engine.broker.install import BrokerStartError, Progress
+from engine.broker.quotas import Quota, load_quotas, put_in_force
 from engine.settings import REPO_ROOT
+from engine.tools.kafka import connection
 from engine.topics import load_topics
 
 MECHANISM = "SCRAM-SHA-512"
@@ -142,7 +143,7 @@ class _CreateAcls(CreateAclsRequest):
 
 
 async def _apply_acls(bootstrap: str, auth: dict[str, str], rules: list[Acl], timeout: float) -> None:
-    client = AIOKafkaClient(bootstrap_servers=bootstrap, **auth)
+    client = connection(bootstrap, auth)
     await client.bootstrap()
     try:
         node = client.get_random_node()
@@ -162,6 +163,16 @@ async def _apply_acls(bootstrap: str, auth: dict[str, str], rules: list[Acl], ti
             if time.monotonic() > deadline:
                 raise BrokerStartError(f"ACLs not in force after {timeout:.0f}s: {set(rules) - have}")
             await asyncio.sleep(0.1)
+    finally:
+        await client.close()
+
+
+async def _apply_quotas(bootstrap: str, auth: dict[str, str], quotas: tuple[Quota, ...],
+                        timeout: float) -> None:
+    client = connection(bootstrap, auth)
+    await client.bootstrap()
+    try:
+        await put_in_force(client, quotas, timeout)
     finally:
         await client.close()
 
@@ -253,13 +264,16 @@ def ensure_up(
     prefix: str = "",
     app_id: str = "hazard-engine",
     topics_file: Path | None = None,
+    quotas_file: Path | None = None,
 ) -> local.UpResult:
-    """Reuse or start the secure broker, then make sure the ACLs for `prefix`/`app_id` exist.
+    """Reuse or start the secure broker, then make sure the ACLs for `prefix`/`app_id` exist, and
+    the client quotas of topics/quotas.yaml (engine/broker/quotas.py).
 
     ACLs are only added, so calls with other prefixes or app ids extend the same broker.
     """
     say = progress or (lambda _msg: None)
     rules = acls(topics_file or REPO_ROOT / "topics" / "topics.yaml", app_id, prefix)
+    quotas = load_quotas(quotas_file or REPO_ROOT / "topics" / "quotas.yaml")
     home = secure_dir()
     with install.file_lock(home / ".lock"):
         state, creds = local.read_state(home), read_credentials()
@@ -275,8 +289,9 @@ def ensure_up(
             state, creds = _launch(timeout, say)
             result = local.UpResult(state, started=True)
         asyncio.run(_apply_acls(state.bootstrap, creds.auth("admin"), rules, timeout=30.0))
-    say(f"{len(rules)} ACLs in force (prefix {prefix!r}, app id {app_id!r}); "
-        f"credentials: {credentials_path()}")  # fmt: skip
+        asyncio.run(_apply_quotas(state.bootstrap, creds.auth("admin"), quotas, timeout=30.0))
+    say(f"{len(rules)} ACLs and {len(quotas)} client quotas in force (prefix {prefix!r}, app id "
+        f"{app_id!r}); credentials: {credentials_path()}")  # fmt: skip
     return result
 
 

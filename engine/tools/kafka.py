@@ -8,7 +8,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any, TypeVar
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaClient, AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.partitioner import murmur2
 
@@ -145,6 +145,12 @@ def member(bootstrap: str, auth: Mapping[str, Any] | None, group_id: str, **opti
 def admin(bootstrap: str, auth: Mapping[str, Any] | None = None, **options: Any) -> AIOKafkaAdminClient:
     """An admin client (not yet started), logging in with `auth` when given."""
     return AIOKafkaAdminClient(bootstrap_servers=bootstrap, **options, **_auth(auth))
+
+
+def connection(bootstrap: str, auth: Mapping[str, Any] | None = None, **options: Any) -> AIOKafkaClient:
+    """A bare client (not yet bootstrapped), for requests the admin client does not carry
+    (ACLs in batches, client quotas)."""
+    return AIOKafkaClient(bootstrap_servers=bootstrap, **options, **_auth(auth))
 
 
 def partition_for_key(key: bytes, partitions: int) -> int:

@@ -20,14 +20,18 @@ from aiokafka.errors import (
     KafkaError,
     TopicAuthorizationFailedError,
 )
+from aiokafka.protocol.produce import ProduceRequest
+from aiokafka.record.default_records import DefaultRecordBatchBuilder
 
+from engine import cli as engine_cli
 from engine.board.web import recent_positions, subject_outputs
 from engine.broker import cli, local, secure
 from engine.broker.install import ensure_installed, free_port
+from engine.broker.quotas import described, load_quotas, put_in_force
 from engine.feeds.tokens import mint
 from engine.harness import Worker
 from engine.settings import REPO_ROOT, Settings
-from engine.tools.kafka import admin, client_auth, producer, reader
+from engine.tools.kafka import admin, client_auth, connection, producer, reader
 from engine.topics import ensure_topics, load_topics
 
 pytestmark = pytest.mark.broker
@@ -192,6 +196,90 @@ def test_engine_reads_intake_in_its_group_and_owns_internal_topics(
     # Least privilege still: it reads only in its own consumer group.
     with pytest.raises(GroupAuthorizationFailedError):
         asyncio.run(_read_one(creds, "engine", "hazard.reports", "supervisor-district"))
+
+
+def _record_batch(records: int, size: int) -> bytes:
+    builder = DefaultRecordBatchBuilder(magic=2, compression_type=0, is_transactional=0, producer_id=-1,
+                                        producer_epoch=-1, base_sequence=-1, batch_size=64 * 1024 * 1024)
+    for offset in range(records):
+        builder.append(offset, timestamp=None, key=b"HZ-1", value=b"x" * size, headers=[])
+    return bytes(builder.build())
+
+
+async def _throttle_times(creds: secure.Credentials, user: str, requests: int) -> list[int]:
+    """What the broker answers `user` sending `requests` produce requests of 1 MB each to
+    hazard.reports, one after the other: each answer's throttle time (ms). The client is a bare
+    one, so that the answers are seen as the broker gives them."""
+    client = connection(creds.bootstrap, creds.auth(user), client_id=f"quota-probe-{user}")
+    await client.bootstrap()
+    try:
+        client.add_topic("hazard.reports")
+        await client.force_metadata_update()
+        leader = client.cluster.leader_for_partition(TopicPartition("hazard.reports", 0))
+        throttled = []
+        for _ in range(requests):
+            batch = [("hazard.reports", [(0, _record_batch(1_000, 1_000))])]
+            answer = await client.send(leader, ProduceRequest(None, -1, 30_000, batch))
+            [(_, [(_, error, *_)])] = answer.topics
+            assert error == 0
+            throttled.append(answer.throttle_time_ms)
+        return throttled
+    finally:
+        await client.close()
+
+
+async def _describe(creds: secure.Credentials) -> dict:
+    client = connection(creds.bootstrap, creds.auth("admin"))
+    await client.bootstrap()
+    try:
+        return await described(client)
+    finally:
+        await client.close()
+
+
+def test_a_field_app_past_its_quota_is_slowed_and_the_engine_is_not(
+        creds: secure.Credentials, topics: list[str]) -> None:
+    """`broker up --secure` puts topics/quotas.yaml in force: a field app sending 12 MB as fast as it
+    can (far past its 256 KiB a second) is told to wait, and the broker holds its connection for
+    that long; the worker's principal, sending the same, never is. Every record is written."""
+    held = asyncio.run(_describe(creds))
+    assert held == {q.entity: q.values for q in load_quotas(REPO_ROOT / "topics" / "quotas.yaml")}
+    assert max(asyncio.run(_throttle_times(creds, "field-app", 12))) > 0
+    assert asyncio.run(_throttle_times(creds, "engine", 12)) == [0] * 12
+
+
+def test_quotas_apply_sets_lifts_and_shows_the_brokers_quotas(
+        creds: secure.Credentials, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """`hazard-engine quotas apply` as admin adds a file's quotas; with --replace it also lifts what
+    the file no longer sets for its users; a field app may not set quotas at all."""
+    for name, value in creds.env("admin").items():
+        monkeypatch.setenv(name, value)
+    wider = tmp_path / "quotas.yaml"
+    wider.write_text((REPO_ROOT / "topics" / "quotas.yaml").read_text()
+                     + "  - {user: field-app, client_id: town-app, producer_byte_rate: 1000}\n")
+    try:
+        assert engine_cli.main(["quotas", "apply", "--file", str(wider)]) == 0
+        assert "user field-app, client-id town-app: producer_byte_rate=1000" in capsys.readouterr().out
+        assert engine_cli.main(["quotas", "apply", "--replace"]) == 0
+        assert capsys.readouterr().out == ("user field-app, client-id <default>: producer_byte_rate=262144, "
+                                           "request_percentage=25\n")
+        monkeypatch.setenv("KAFKA_SASL_USERNAME", "field-app")
+        monkeypatch.setenv("KAFKA_SASL_PASSWORD", creds.passwords["field-app"])
+        assert engine_cli.main(["quotas", "apply", "--file", str(wider)]) == 2
+        assert "Cluster authorization failed" in capsys.readouterr().err
+    finally:
+        monkeypatch.undo()
+        asyncio.run(_restore(creds))
+
+
+async def _restore(creds: secure.Credentials) -> None:
+    client = connection(creds.bootstrap, creds.auth("admin"))
+    await client.bootstrap()
+    try:
+        await put_in_force(client, load_quotas(REPO_ROOT / "topics" / "quotas.yaml"), 30, replace=True)
+    finally:
+        await client.close()
 
 
 def test_plain_settings_add_no_security_options(monkeypatch: pytest.MonkeyPatch) -> None:
