@@ -103,13 +103,13 @@ def _plan(args: argparse.Namespace) -> int:
 
 
 def _quotas(args: argparse.Namespace) -> int:
-    from engine.broker.quotas import load_quotas
+    from engine.broker.quotas import limits, load_quotas
     from engine.tools import quotas
     from engine.tools.kafka import bootstrap_for, client_auth
 
     if args.quotas_command == "check":
         for quota in load_quotas(args.file):
-            print(f"{quota}: {', '.join(f'{k}={v:g}' for k, v in quota.values.items())}")
+            print(f"{quota}: {limits(quota.values)}")
         return 0
     settings = _settings(args)
     return quotas.run(bootstrap_for(settings), client_auth(settings),

@@ -139,7 +139,7 @@ class _AlterClientQuotas(Request[_AlterClientQuotasRequest_v0]):
 
 
 async def described(client: AIOKafkaClient) -> dict[Entity, dict[str, float]]:
-    """Every client quota the broker holds, by entity (each entity's parts in Kafka's order)."""
+    """Every client quota the broker holds, by entity (its parts sorted by type, as in a `Quota`)."""
     response = await client.send(client.get_random_node(), DescribeClientQuotasRequest([], False))
     if response.error_code:
         raise QuotasError(f"the broker would not describe its quotas: error {response.error_code} "
@@ -172,7 +172,7 @@ async def put_in_force(client: AIOKafkaClient, quotas: tuple[Quota, ...], timeou
     deadline = time.monotonic() + timeout
     while True:
         have = await described(client)
-        missing = [q for q in quotas if have.get(q.entity) != q.values]
+        missing = [q for q in quotas if {k: have.get(q.entity, {}).get(k) for k in q.values} != q.values]
         lingering = [e for e, keys in removed.items() if set(keys) & set(have.get(e, {}))]
         if not missing and not lingering:
             return
@@ -182,8 +182,12 @@ async def put_in_force(client: AIOKafkaClient, quotas: tuple[Quota, ...], timeou
         await asyncio.sleep(0.1)
 
 
+def limits(values: dict[str, float]) -> str:
+    """An entity's limits in words, whole numbers without a decimal point."""
+    return ", ".join(f"{k}={int(v) if v.is_integer() else v}" for k, v in sorted(values.items()))
+
+
 def table(held: dict[Entity, dict[str, float]]) -> list[str]:
     """One line a quota the broker holds, for `hazard-engine quotas show`."""
-    lines = sorted(f"{who(entity)}: {', '.join(f'{k}={v:g}' for k, v in sorted(limits.items()))}"
-                   for entity, limits in held.items())
+    lines = sorted(f"{who(entity)}: {limits(values)}" for entity, values in held.items())
     return lines or ["no client quotas: every client may send and fetch as fast as the broker goes"]
