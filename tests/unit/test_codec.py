@@ -98,3 +98,10 @@ def test_compact_leaves_strings_as_they_are(text: str) -> None:
     doc = json.dumps({"k y": [text, 0, {" ": text}]}, indent=2).encode()
     assert json.loads(codec.compact(doc)) == json.loads(doc)
     assert b"\n" not in codec.compact(doc)
+
+
+@given(JSON_VALUES, st.sampled_from([None, 0, 1, 4, "\t"]), st.booleans())
+def test_compact_keeps_every_value_of_any_document(value: object, indent: object, ascii_: bool) -> None:
+    """Whatever the values, the indentation and the escaping, the compact form reads the same."""
+    doc = json.dumps(value, indent=indent, ensure_ascii=ascii_).encode()
+    assert codec.loads(codec.compact(doc)) == value
