@@ -103,8 +103,9 @@ def _plan(args: argparse.Namespace) -> int:
 
 
 def _quotas(args: argparse.Namespace) -> int:
-    from engine.broker.quotas import limits, load_quotas
-    from engine.tools import quotas
+    import asyncio
+
+    from engine.broker.quotas import limits, load_quotas, reconcile, table
     from engine.tools.kafka import bootstrap_for, client_auth
 
     if args.quotas_command == "check":
@@ -112,9 +113,11 @@ def _quotas(args: argparse.Namespace) -> int:
             print(f"{quota}: {limits(quota.values)}")
         return 0
     settings = _settings(args)
-    return quotas.run(bootstrap_for(settings), client_auth(settings),
-                      args.file if args.quotas_command == "apply" else None,
-                      replace=getattr(args, "replace", False))
+    quotas = load_quotas(args.file) if args.quotas_command == "apply" else None
+    held = asyncio.run(reconcile(bootstrap_for(settings), client_auth(settings), quotas, timeout=30.0,
+                                 replace=getattr(args, "replace", False)))
+    print("\n".join(table(held)))
+    return 0
 
 
 def _schemas(args: argparse.Namespace) -> int:

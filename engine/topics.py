@@ -12,7 +12,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from engine.errors import EngineError
+from engine.errors import EngineError, problems_in_words
 
 
 class TopicsError(EngineError):
@@ -84,10 +84,7 @@ def load_topics(path: Path, app_id: str, prefix: str = "") -> tuple[TopicSpec, .
     except (OSError, yaml.YAMLError) as exc:
         raise TopicsError(f"{path}: cannot read topic declarations: {exc}") from exc
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
-        )
-        raise TopicsError(f"{path}: {problems}") from exc
+        raise TopicsError(f"{path}: {problems_in_words(exc.errors())}") from exc
     d = parsed.defaults
     specs = tuple(
         TopicSpec(

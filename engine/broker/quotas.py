@@ -12,18 +12,21 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 from aiokafka import AIOKafkaClient
+from aiokafka.errors import KafkaError
 from aiokafka.protocol.admin import DescribeClientQuotasRequest
 from aiokafka.protocol.api import Request, RequestStruct, Response
 from aiokafka.protocol.types import Array, Boolean, Float64, Int16, Int32, Schema, String
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from engine.errors import EngineError
+from engine.errors import EngineError, problems_in_words
+from engine.tools.kafka import connection
 
 DEFAULT = "<default>"  # Kafka's default entity: every user (or client id) without an entry of its own
 USER, CLIENT_ID = "user", "client-id"  # the entity types, as Kafka names them on the wire
@@ -87,8 +90,7 @@ def load_quotas(path: Path) -> tuple[Quota, ...]:
     except (OSError, yaml.YAMLError) as exc:
         raise QuotasError(f"{path}: cannot read quotas: {exc}") from exc
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
-        raise QuotasError(f"{path}: {problems}") from exc
+        raise QuotasError(f"{path}: {problems_in_words(exc.errors())}") from exc
     quotas = []
     for e in parsed.quotas:
         parts = [(USER, _name(e.user))] + ([(CLIENT_ID, _name(e.client_id))] if e.client_id else [])
@@ -180,6 +182,23 @@ async def put_in_force(client: AIOKafkaClient, quotas: tuple[Quota, ...], timeou
             raise QuotasError(f"quotas not in force after {timeout:.0f}s: "
                               + "; ".join([*map(str, missing), *map(who, lingering)]))
         await asyncio.sleep(0.1)
+
+
+async def reconcile(bootstrap: str, auth: Mapping[str, Any], quotas: tuple[Quota, ...] | None,
+                    timeout: float, *, replace: bool = False) -> dict[Entity, dict[str, float]]:
+    """Log in to the broker, put `quotas` in force (`put_in_force`; None: change nothing) and
+    return the quotas it then holds. Setting quotas takes a principal allowed to alter the
+    cluster's configuration (ALTER_CONFIGS on the cluster; the local secure broker's `admin`)."""
+    client = connection(bootstrap, auth, request_timeout_ms=int(timeout * 1000))
+    try:
+        await client.bootstrap()
+        if quotas is not None:
+            await put_in_force(client, quotas, timeout, replace=replace)
+        return await described(client)
+    except KafkaError as exc:
+        raise QuotasError(f"the broker at {bootstrap} did not answer: {exc}") from exc
+    finally:
+        await client.close()
 
 
 def limits(values: dict[str, float]) -> str:

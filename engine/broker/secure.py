@@ -23,7 +23,7 @@ from aiokafka.protocol.admin import CreateAclsRequest, DescribeAclsRequest
 
 from engine.broker import install, local
 from engine.broker.install import BrokerStartError, Progress
-from engine.broker.quotas import Quota, load_quotas, put_in_force
+from engine.broker.quotas import load_quotas, reconcile
 from engine.settings import REPO_ROOT
 from engine.tools.kafka import connection
 from engine.topics import load_topics
@@ -167,16 +167,6 @@ async def _apply_acls(bootstrap: str, auth: dict[str, str], rules: list[Acl], ti
         await client.close()
 
 
-async def _apply_quotas(bootstrap: str, auth: dict[str, str], quotas: tuple[Quota, ...],
-                        timeout: float) -> None:
-    client = connection(bootstrap, auth)
-    await client.bootstrap()
-    try:
-        await put_in_force(client, quotas, timeout)
-    finally:
-        await client.close()
-
-
 def _properties(port: int, controller_port: int, data_dir: Path, admin_pw: str) -> dict[str, str]:
     props = install.node_properties(1, port, controller_port, data_dir, f"1@127.0.0.1:{controller_port}")
     # The controller listener has no SCRAM (its credentials live in the metadata it serves),
@@ -289,7 +279,7 @@ def ensure_up(
             state, creds = _launch(timeout, say)
             result = local.UpResult(state, started=True)
         asyncio.run(_apply_acls(state.bootstrap, creds.auth("admin"), rules, timeout=30.0))
-        asyncio.run(_apply_quotas(state.bootstrap, creds.auth("admin"), quotas, timeout=30.0))
+        asyncio.run(reconcile(state.bootstrap, creds.auth("admin"), quotas, timeout=30.0))
     say(f"{len(rules)} ACLs and {len(quotas)} client quotas in force (prefix {prefix!r}, app id "
         f"{app_id!r}); credentials: {credentials_path()}")  # fmt: skip
     return result

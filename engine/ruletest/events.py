@@ -12,6 +12,7 @@ from datetime import date, datetime
 from typing import Any
 
 from engine.contract.envelope import EVENT_TYPES
+from engine.errors import problems_in_words
 from engine.intake.process import Record, decide_intake
 from engine.kernel.time import iso
 from engine.reference import Reference, RulesFileError
@@ -60,9 +61,8 @@ class Intake:
                             self.reference, contract_topic=topic)
         if out.kind == "rejected":
             errors = json.loads(out.sends[0].value)["data"]["errors"]
-            detail = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in errors)
-            raise RulesFileError(self.shown, f"events[{index}]",
-                                 f"the engine's intake rejects this {event['type']}: {detail}")
+            raise RulesFileError(self.shown, f"events[{index}]", f"the engine's intake rejects this "
+                                 f"{event['type']}: {problems_in_words(errors)}")
         if out.remember is not None:
             self.seen[out.remember[0]] = out.remember[1]
         if out.kind == "duplicate":

@@ -6,7 +6,6 @@ import copy
 import json
 from pathlib import Path
 
-import orjson
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -83,13 +82,6 @@ def test_an_indented_document_orjson_has_no_room_for_is_read_all_the_same(zeros:
     result = validate_record(doc, "hazard.reports", KNOWN)
     assert isinstance(result, Invalid)
     assert {e.type for e in result.errors} == {"extra_forbidden"}
-
-
-def test_orjson_still_has_no_room_for_such_a_document() -> None:
-    """The reason for the codec's second try: when an orjson release reads it, this fails, and the
-    second try (engine/codec.py) can go."""
-    with pytest.raises(orjson.JSONDecodeError, match="failed to allocate memory"):
-        orjson.loads(_indented_with_zeros(9_000))
 
 
 @given(st.text(alphabet=' \t\n\r"\\ab{}[],:0', max_size=30))
