@@ -27,7 +27,7 @@ from engine import cli as engine_cli
 from engine.board.web import recent_positions, subject_outputs
 from engine.broker import cli, local, secure
 from engine.broker.install import ensure_installed, free_port
-from engine.broker.quotas import described, load_quotas, put_in_force
+from engine.broker.quotas import load_quotas, reconcile
 from engine.feeds.tokens import mint
 from engine.harness import Worker
 from engine.settings import REPO_ROOT, Settings
@@ -231,21 +231,12 @@ async def _throttle_times(creds: secure.Credentials, user: str, requests: int) -
         await client.close()
 
 
-async def _describe(creds: secure.Credentials) -> dict:
-    client = connection(creds.bootstrap, creds.auth("admin"))
-    await client.bootstrap()
-    try:
-        return await described(client)
-    finally:
-        await client.close()
-
-
 def test_a_field_app_past_its_quota_is_slowed_and_the_engine_is_not(
         creds: secure.Credentials, topics: list[str]) -> None:
     """`broker up --secure` puts topics/quotas.yaml in force: a field app sending 12 MB as fast as it
     can (far past its 256 KiB a second) is told to wait, and the broker holds its connection for
     that long; the worker's principal, sending the same, never is. Every record is written."""
-    held = asyncio.run(_describe(creds))
+    held = asyncio.run(reconcile(creds.bootstrap, creds.auth("admin"), None, timeout=30))
     assert held == {q.entity: q.values for q in load_quotas(REPO_ROOT / "topics" / "quotas.yaml")}
     assert asyncio.run(_throttle_times(creds, "field-app", 12))[-1] > 0
     assert asyncio.run(_throttle_times(creds, "engine", 12)) == [0] * 12
@@ -283,16 +274,8 @@ def test_quotas_apply_sets_lifts_and_shows_the_brokers_quotas(
         assert "Cluster authorization failed" in capsys.readouterr().err
     finally:
         monkeypatch.undo()
-        asyncio.run(_restore(creds))
-
-
-async def _restore(creds: secure.Credentials) -> None:
-    client = connection(creds.bootstrap, creds.auth("admin"))
-    await client.bootstrap()
-    try:
-        await put_in_force(client, load_quotas(REPO_ROOT / "topics" / "quotas.yaml"), 30, replace=True)
-    finally:
-        await client.close()
+        shipped_quotas = load_quotas(REPO_ROOT / "topics" / "quotas.yaml")
+        asyncio.run(reconcile(creds.bootstrap, creds.auth("admin"), shipped_quotas, timeout=30, replace=True))
 
 
 def test_plain_settings_add_no_security_options(monkeypatch: pytest.MonkeyPatch) -> None:
