@@ -1,8 +1,9 @@
 """constraints.txt locks every distribution an install resolves to, and every install uses it.
 
 A clean clone resolves its dependencies on the day it runs. Without the lock, a
-release of any of them (orjson 3.12 changed how it reads some documents) could
-change what the engine accepts between two runs of the same commit.
+release of any of them could change what the engine accepts between two runs of
+the same commit (orjson 3.12 and 3.13 refuse some valid documents that
+engine/codec.py now reads another way).
 """
 
 from __future__ import annotations
