@@ -11,6 +11,9 @@ crash is counted again; ids on the output topics are what de-duplicate.
 from __future__ import annotations
 
 import bisect
+import functools
+import importlib.metadata
+import re
 from collections import Counter as Tally
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -414,6 +417,30 @@ class _Children:
         return child
 
 
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+_EXTRA = re.compile(r";.*\bextra\s*==")  # a requirement of one of the extras (test, bench)
+
+
+@functools.cache  # once a process: reading the installed metadata takes about 13 ms
+def dependency_versions(package: str = "hazard-engine") -> tuple[tuple[str, str], ...]:
+    """(distribution, installed version) of each requirement of `package` outside its extras, as
+    its installed metadata lists them; "missing" for one not installed, none when `package` is not."""
+    try:
+        requires = importlib.metadata.requires(package) or []
+    except importlib.metadata.PackageNotFoundError:
+        return ()
+    out = []
+    for line in requires:
+        name = _NAME.match(line)
+        if name is None or _EXTRA.search(line):
+            continue
+        try:
+            out.append((name[0], importlib.metadata.version(name[0])))
+        except importlib.metadata.PackageNotFoundError:
+            out.append((name[0], "missing"))
+    return tuple(out)
+
+
 class EngineMetrics:
     """Every metric the engine exports, on one registry."""
 
@@ -428,6 +455,14 @@ class EngineMetrics:
                                 "the version of the rules it runs.", ["version", "rules_version"],
                                 registry=registry)
         self.build_info.labels(version, rules_version).set(1)
+        # Which releases this process runs: a release can change what the engine accepts, and
+        # workers installed without constraints.txt may differ from each other and from CI.
+        self.dependency_info = Gauge("hazard_dependency_info", "Always 1; each distribution the "
+                                     "engine's package requires, at the version this process "
+                                     "has installed (constraints.txt pins the tested ones).",
+                                     ["distribution", "version"], registry=registry)
+        for name, installed in dependency_versions():
+            self.dependency_info.labels(name, installed).set(1)
         # Past this year deadlines are approximate; HolidayCalendarEnding warns two months ahead.
         self.calendar_year = Gauge("hazard_calendar_known_through_year", "The last year whose public "
                                    "holidays and make-up working days the rules know exactly "

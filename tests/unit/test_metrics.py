@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import importlib.metadata
+import re
+import tomllib
+from pathlib import Path
+
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 from prometheus_client import CollectorRegistry, generate_latest
 
 from engine import codec
 from engine.decide.state import Hazard
-from engine.metrics import EngineMetrics, GaugeView, HazardGauges
+from engine.metrics import EngineMetrics, GaugeView, HazardGauges, dependency_versions
 
 
 def text(registry: CollectorRegistry) -> str:
@@ -171,6 +178,20 @@ def test_build_info_and_process_metrics_are_on_the_engines_registry() -> None:
     assert 'hazard_build_info{rules_version="rules-abc",version="1.2.3"} 1.0' in out
     assert "process_resident_memory_bytes" in out
     assert "python_info" in out
+
+
+def test_the_installed_version_of_each_runtime_requirement_is_exported() -> None:
+    """One series per requirement of pyproject.toml outside the extras, at the installed version."""
+    registry = CollectorRegistry()
+    EngineMetrics(registry, "1.2.3", "r")
+    exported = dict(re.findall(r'hazard_dependency_info\{distribution="([^"]+)",version="([^"]+)"\} 1.0',
+                               text(registry)))
+    pyproject = tomllib.loads((Path(__file__).resolve().parents[2] / "pyproject.toml").read_text())
+    declared = {canonicalize_name(Requirement(line).name) for line in pyproject["project"]["dependencies"]}
+    assert {canonicalize_name(name) for name in exported} == declared
+    assert exported["orjson"] == importlib.metadata.version("orjson")
+    assert exported["aiokafka"] == importlib.metadata.version("aiokafka")
+    assert dependency_versions("no-such-distribution") == ()
 
 
 def test_the_last_year_of_known_holidays_is_exported() -> None:

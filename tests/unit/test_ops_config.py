@@ -23,10 +23,11 @@ def run(*cmd: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 
 
 def test_promtool_checks_the_alert_rules() -> None:
-    """`promtool check rules` accepts every rule and counts all ten alerts."""
+    """`promtool check rules` accepts every rule and counts every alert of the file."""
     out = run("promtool", "check", "rules", "alerts.yml", cwd=DOCKER / "prometheus")
     assert out.returncode == 0, out.stdout + out.stderr
-    assert "SUCCESS: 14 rules found" in out.stdout
+    groups = yaml.safe_load((DOCKER / "prometheus" / "alerts.yml").read_text())["groups"]
+    assert f"SUCCESS: {sum(len(g['rules']) for g in groups)} rules found" in out.stdout
 
 
 def test_promtool_unit_tests_each_alert() -> None:
