@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import fcntl
+import random
 import re
 import shutil
 import socket
@@ -202,8 +203,32 @@ def ensure_installed(root: Path | None = None, progress: Progress | None = None,
     return KafkaInstall(KAFKA_VERSION, home, libs, config)
 
 
+EPHEMERAL_RANGE = Path("/proc/sys/net/ipv4/ip_local_port_range")
+_PICK = random.SystemRandom()  # not the module's generator, which a test (Hypothesis) may seed
+
+
 def free_port() -> int:
-    """Return a loopback TCP port that was free a moment ago."""
+    """Return a loopback TCP port that was free a moment ago, outside the ephemeral range.
+
+    A port the kernel hands out for `bind(0)` comes from the range it also gives outgoing
+    connections their local ports from, so between this check and the server's bind a client's
+    connection (a Kafka client, a browser driver) could take it: a worker of the test suite once
+    failed to start with "address already in use" that way. So the port is drawn at random below
+    that range (or above it) and checked free; without the range (not Linux), bind(0) as before.
+    """
+    try:
+        low, high = map(int, EPHEMERAL_RANGE.read_text().split())
+    except (OSError, ValueError):
+        low = high = 0
+    spans = [span for span in (range(10_000, low), range(high + 1, 65_536)) if len(span) >= 1_000]
+    for _ in range(100 if spans else 0):
+        port = _PICK.choice(_PICK.choice(spans))
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]

@@ -1,0 +1,39 @@
+"""free_port picks a port that no outgoing connection can take before the server binds it."""
+
+from __future__ import annotations
+
+import random
+import socket
+
+import pytest
+
+from engine.broker.install import EPHEMERAL_RANGE, free_port
+
+
+def test_a_free_port_is_outside_the_kernels_ephemeral_range_and_can_be_bound() -> None:
+    if not EPHEMERAL_RANGE.exists():
+        pytest.fail("this suite runs on Linux, where the kernel publishes its ephemeral range")
+    low, high = map(int, EPHEMERAL_RANGE.read_text().split())
+    for _ in range(50):
+        port = free_port()
+        assert not low <= port <= high, f"{port} is in the ephemeral range {low}-{high}"
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            sock.bind(("127.0.0.1", port))
+
+
+def test_a_seeded_random_module_does_not_make_two_workers_pick_alike() -> None:
+    """Hypothesis seeds `random` in each test process alike; the picks do not come from it."""
+    random.seed(7)
+    first = [free_port() for _ in range(5)]
+    random.seed(7)
+    assert [free_port() for _ in range(5)] != first
+
+
+def test_a_port_in_use_is_not_picked(monkeypatch: pytest.MonkeyPatch) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as held:
+        held.bind(("127.0.0.1", 0))
+        taken = held.getsockname()[1]
+        picks = iter([taken, taken, 20_000])
+        monkeypatch.setattr("engine.broker.install._PICK.choice",
+                            lambda seq: next(picks) if isinstance(seq, range) else seq[0])
+        assert free_port() != taken
