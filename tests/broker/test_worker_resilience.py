@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 import threading
 import time
 
 import pytest
 from conftest import EXAMPLES
 
-from engine.harness import Namespace, Worker, not_enterprise, produce, read_all, values
+from engine.harness import Namespace, Worker, free_port, not_enterprise, produce, read_all, values
 
 pytestmark = pytest.mark.broker
 
@@ -25,9 +24,7 @@ class LateProxy:
     def __init__(self, target: str) -> None:
         host, port = target.split(",")[0].rsplit(":", 1)
         self.target = (host, int(port))
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
+        self.port = free_port()  # opened later: outside the range client connections take ports from
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
         self._server: asyncio.base_events.Server | None = None
