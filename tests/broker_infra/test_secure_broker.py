@@ -218,9 +218,9 @@ async def _throttle_times(creds: secure.Credentials, user: str, requests: int) -
     await client.bootstrap()
     try:
         client.add_topic("hazard.reports")
+        await client.force_metadata_update()
         throttled, moved = [], 0
         while len(throttled) < requests:
-            await client.force_metadata_update()
             leader = client.cluster.leader_for_partition(TopicPartition("hazard.reports", 0))
             batch = [("hazard.reports", [(0, _record_batch(1_000, 1_000))])]
             answer = await client.send(leader, ProduceRequest(None, -1, 30_000, batch))
@@ -230,6 +230,7 @@ async def _throttle_times(creds: secure.Credentials, user: str, requests: int) -
                 # as any producer does; the request wrote nothing and does not count.
                 moved += 1
                 await asyncio.sleep(0.2)
+                await client.force_metadata_update()
                 continue
             assert error == 0
             throttled.append(answer.throttle_time_ms)
