@@ -40,6 +40,47 @@ def test_the_report_puts_an_earlier_run_beside_this_one(path: core.Path_, monkey
     assert hazard[2] == "-" and hazard[4] == "-"  # no earlier hazard figures given
 
 
+def test_a_part_is_timed_net_of_the_clocks_own_cost(monkeypatch) -> None:
+    """A timing counts what passes between the two readings' samples: the part's own work and the
+    clock's gap between readings. `net_ns` takes one gap, as measured back to back, out per timing."""
+    now = [0]
+
+    def read() -> int:  # each reading costs 100 ns after its sample
+        sampled = now[0]
+        now[0] += 100
+        return sampled
+
+    def work(ns: int) -> str:
+        now[0] += ns
+        return "done"
+
+    monkeypatch.setattr(core.time, "process_time_ns", read)
+    monkeypatch.setattr(core.Clock, "_reading", None)
+    clock = core.Clock()
+    assert clock.timed("decide", work, 1_000) == "done"
+    assert clock.timed("decide", work, 500) == "done"
+    clock.timed("intake", work, 40)
+    assert core.Clock.reading_ns() == 100
+    assert clock.ns["decide"] == 1_700 and clock.calls["decide"] == 2
+    assert clock.net_ns()["decide"] == 1_500 and clock.net_ns()["intake"] == 40
+    assert clock.net_ns()["state_encode"] == 0  # never timed, and never below nothing
+
+
+def test_the_mixed_figures_are_the_median_round_after_a_cold_one(path: core.Path_) -> None:
+    """Rounds after the cold one are each reported; the parts given are the median round's, adding
+    up to its total; the cold round's total, the clock's cost in, is kept beside them."""
+    mixed = core.mixed(path, 150, rounds=3)
+    rounds = mixed["rounds_us_per_event"]
+    assert len(rounds) == 3 and mixed["total_us_per_event"] == sorted(rounds)[1]
+    assert sum(mixed["us_per_event"].values()) == pytest.approx(mixed["total_us_per_event"], abs=0.5)
+    assert mixed["cold_total_us_per_event"] > 0 and mixed["clock_ns_per_timing"] > 0
+    assert mixed["timings_per_event"] > 1  # intake once an event, and four parts an entry decided
+    lines = core.report({"mixed": mixed, "history": {"hazard": [], "alert": []}}, None).splitlines()
+    assert any(line.startswith("now: the median of 3 rounds") for line in lines)
+    assert any(line.startswith("cold round") and line.endswith(f"{mixed['cold_total_us_per_event']:,.1f}")
+               for line in lines)
+
+
 def test_the_history_rows_kept_in_chunks_stay_small_where_the_whole_history_grows(
         path: core.Path_, monkeypatch) -> None:
     """At 200 events the chunked record holds the tail only; the report sets both side by side."""
