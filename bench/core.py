@@ -176,13 +176,13 @@ def mixed(path: Path_, events: int, rounds: int = 5) -> dict[str, Any]:
     """µs per workload event of each part of the pure path, over the mixed workload, steady.
 
     The workload goes through once (the cold round), then `rounds` times more,
-    each from empty tables as the first; the round of the median total is
-    reported, with the clock's own cost taken out (`Clock.net_ns`). The cold
-    round pays once
-    what a worker pays once in its life (functions the state classes write,
-    caches filled, the heap grown): 8-12% of a cold round's total here. The cold
-    round's total with the clock's cost in is kept too (`cold_total_us_per_event`),
-    as runs before 2026-12-04 measured (and as `--before` measures an older tree).
+    each from empty tables and empty caches of values (`_forget_values`); the
+    round of the median total is reported, with the clock's own cost taken out
+    (`Clock.net_ns`). The cold round pays once what a worker pays once in its
+    life (the functions written per state class, the interpreter's specialised
+    code, the heap grown): 9-13% of its total on 2026-12-04. Its total with the
+    clock's cost in is kept too (`cold_total_us_per_event`), measured as every
+    run before then was, and as `--before` measures an older tree.
     """
     items = build(events)
     runs = []
