@@ -37,7 +37,7 @@ DEFAULT_BROKERS = 3
 # Three JVMs start at once on a small machine: a smaller heap each (the last -Xmx wins),
 # and the quick C1 compiler and one-thread GC, which halve the CPU a start-up burns.
 LEAN_JVM = ("-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC")
-JVM_OPTIONS = (*local.JVM_OPTIONS, "-Xmx512m", *LEAN_JVM)
+JVM_OPTIONS = (*local.HEAP, "-Xmx512m", *LEAN_JVM)  # not local.PERFORMANCE: one collector a JVM
 StopHow = Literal["kill", "term"]
 
 log = structlog.get_logger("engine.broker.cluster")
