@@ -206,9 +206,9 @@ def _forget_values() -> None:
     """Empty the engine's caches of values: times as text, deadlines by day, a calendar's days,
     CAP's leaves, enterprises' codes (the bounded `lru_cache`s, and the due times of
     engine/kernel/time.py). Every round then meets its times and days as new, as a worker meets a
-    stream's new events; a round that found the last one's times cached was about 1.3 µs an
-    event cheaper. What a process builds once (the functions written per state class, the CAP
-    schema: unbounded caches) stays built."""
+    stream's new events (without it, a round found all 2,125 time texts, 2,514 CAP leaves and 471
+    due days of the workload cached by the round before). What a process builds once (the
+    functions written per state class, the CAP schema: unbounded caches) stays built."""
     for found in gc.get_objects():
         if (isinstance(found, functools._lru_cache_wrapper) and found.cache_info().maxsize is not None
                 and getattr(found, "__module__", "").startswith("engine.")):
