@@ -114,10 +114,14 @@ class Clock:
             cls._reading = sorted(gaps)[len(gaps) // 2]
         return cls._reading
 
+    @classmethod
+    def net(cls, ns: int, timings: int) -> int:
+        """`ns` counted over `timings` timings, less the clock's own cost of each (never below 0)."""
+        return max(0, ns - timings * cls.reading_ns())
+
     def net_ns(self) -> dict[str, int]:
         """The nanoseconds per part less the clock's own cost of timing it."""
-        cost = self.reading_ns()
-        return {part: max(0, ns - self.calls[part] * cost) for part, ns in self.ns.items()}
+        return {part: self.net(ns, self.calls[part]) for part, ns in self.ns.items()}
 
 
 class Path_:
@@ -378,10 +382,9 @@ def as_worker(events: int) -> dict[str, Any]:
             history.update((chunk_key(key, n), value) for n, value in chunks.items())
         # Links (entries of the enterprise's or the town's timeline) next, as the batch takes them.
         queue += reversed([value for out, value in zip(outs, values, strict=True) if out.topic == TIMELINE])
-    reading = Clock.reading_ns()  # each part's time holds one of the clock's own gaps a decision
-    for kind, parts in ns.items():
+    for kind, parts in ns.items():  # each part's time holds one of the clock's own gaps a decision
         for part in parts:
-            parts[part] = max(0, parts[part] - counts[kind] * reading)
+            parts[part] = Clock.net(parts[part], counts[kind])
     per_event = {kind: {part: round(v / 1000 / len(items), 1) for part, v in parts.items()}
                  for kind, parts in ns.items()}
     return {"events": len(items), "decisions": counts, "us_per_event": per_event,
