@@ -391,7 +391,8 @@ def parser() -> argparse.ArgumentParser:
         cmd.set_defaults(func=_quotas)
     quo_sub.choices["apply"].add_argument(
         "--replace", action="store_true",
-        help="also lift the limits the broker holds for the file's users that the file does not set")
+        help="also lift the limits the broker holds for the file's users that the file does not set "
+             "(for every user, when the file sets the default user <default>)")
 
     comp = sub.add_parser("completion", help="print a shell completion script")
     comp.add_argument("shell", choices=["bash", "zsh"], help="the shell to complete for")

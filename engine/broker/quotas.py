@@ -154,13 +154,17 @@ async def put_in_force(client: AIOKafkaClient, quotas: tuple[Quota, ...], timeou
                        *, replace: bool = False) -> None:
     """Set `quotas` on the broker, and wait until it describes them. With `replace`, the limits the
     broker holds for these users and their client ids that the file does not set are removed too
-    (a quota taken out of the file is then lifted); other users' quotas are left alone."""
+    (a quota taken out of the file is then lifted); other users' quotas are left alone, unless
+    the file sets Kafka's default user: that one covers every user, so the file speaks for all of
+    them and the broker is left with its quotas alone (an entry more specific than the default,
+    such as one per client id, would otherwise still win over it)."""
     users = {name for q in quotas for kind, name in q.entity if kind == USER}
+    everyone = None in users
     removed: dict[Entity, tuple[str, ...]] = {}
     if replace:
         wanted = {q.entity: q.values for q in quotas}
         for entity, values in (await described(client)).items():
-            if any(kind == USER and name in users for kind, name in entity):
+            if everyone or any(kind == USER and name in users for kind, name in entity):
                 gone = tuple(k for k in values if k not in wanted.get(entity, {}))
                 if gone:
                     removed[entity] = gone

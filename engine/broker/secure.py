@@ -1,8 +1,10 @@
 """A local broker with SASL/SCRAM-SHA-512 logins and ACLs: `hazard-engine broker up --secure`.
 
 It runs beside the plain broker (its own directory, `<cache>/broker-secure/`) and
-knows four principals, whose random passwords are in a 0600 `credentials.json`:
-`admin` (super user), `field-app` (writes intake), `supervisor` (reads outputs)
+knows five principals, whose random passwords are in a 0600 `credentials.json`:
+`admin` (super user), two field apps that may only write intake (`field-app`,
+which apps may share, and `inspector-app`, an app with a principal of its own,
+as the client quotas want it: topics/quotas.yaml), `supervisor` (reads outputs)
 and `engine` (what the worker needs). There is no TLS: passwords and records
 cross loopback in clear text, so this is a development and test setup only.
 """
@@ -30,7 +32,8 @@ from engine.topics import load_topics
 
 MECHANISM = "SCRAM-SHA-512"
 PROTOCOL = "SASL_PLAINTEXT"
-USERS = ("admin", "field-app", "supervisor", "engine")
+FIELD_APPS = ("field-app", "inspector-app")
+USERS = ("admin", *FIELD_APPS, "supervisor", "engine")
 SUPERVISOR_GROUP_PREFIX = "supervisor"
 # Kafka's wire codes (org.apache.kafka.common.acl / resource).
 TOPIC, GROUP = 2, 3
@@ -97,7 +100,7 @@ def _write_private(path: Path, text: str) -> None:
 
 
 def acls(topics_file: Path, app_id: str = "hazard-engine", prefix: str = "") -> list[Acl]:
-    """Return the ALLOW rules for field-app, supervisor and engine; admin is a super user."""
+    """Return the ALLOW rules for the field apps, supervisor and engine; admin is a super user."""
     specs = load_topics(topics_file, app_id, prefix)
     intake = [s.name for s in specs if s.role == "intake"]
     outputs = [s.name for s in specs if s.role == "output"]
@@ -112,7 +115,8 @@ def acls(topics_file: Path, app_id: str = "hazard-engine", prefix: str = "") -> 
               pattern: int = LITERAL) -> None:  # fmt: skip
         rules.extend(Acl(kind, n, pattern, f"User:{user}", op) for n in names for op in ops)
 
-    allow("field-app", intake, (WRITE, DESCRIBE))
+    for app in FIELD_APPS:
+        allow(app, intake, (WRITE, DESCRIBE))
     allow("supervisor", watched, (READ, DESCRIBE))
     allow("supervisor", [SUPERVISOR_GROUP_PREFIX], (READ,), GROUP, PREFIXED)
     # The worker creates every declared topic and compares its configs (engine.topics).
@@ -267,7 +271,8 @@ def ensure_up(
     home = secure_dir()
     with install.file_lock(home / ".lock"):
         state, creds = local.read_state(home), read_credentials()
-        alive = (state and creds and local.pid_alive(state.pid)
+        # A broker started before a principal was added does not know it: start a new one.
+        alive = (state and creds and set(USERS) <= set(creds.passwords) and local.pid_alive(state.pid)
                  and local.broker_answers(state.bootstrap, 10.0, creds.auth("admin")))  # fmt: skip
         if alive:
             say(f"reusing secure Kafka on {state.bootstrap} (pid {state.pid})")

@@ -209,12 +209,14 @@ def _record_batch(records: int, size: int) -> bytes:
     return bytes(builder.build())
 
 
-async def _throttle_times(creds: secure.Credentials, user: str, requests: int) -> list[int]:
+async def _throttle_times(creds: secure.Credentials, user: str, requests: int,
+                          client_id: str | None = None) -> list[int]:
     """What the broker answers `user` sending up to `requests` produce requests of 1 MB each to
-    hazard.reports, one after the other: each answer's throttle time (ms), up to the first that is
-    not 0 (the broker then holds the connection that long). The client is a bare one, so that the
-    answers are seen as the broker gives them."""
-    client = connection(creds.bootstrap, creds.auth(user), client_id=f"quota-probe-{user}")
+    hazard.reports, one after the other, as `client_id` (default `quota-probe-<user>`): each
+    answer's throttle time (ms), up to the first that is not 0 (the broker then holds the
+    connection that long). The client is a bare one, so that the answers are seen as the broker
+    gives them."""
+    client = connection(creds.bootstrap, creds.auth(user), client_id=client_id or f"quota-probe-{user}")
     await client.bootstrap()
     try:
         client.add_topic("hazard.reports")
@@ -241,14 +243,19 @@ async def _throttle_times(creds: secure.Credentials, user: str, requests: int) -
         await client.close()
 
 
-def test_a_field_app_past_its_quota_is_slowed_and_the_engine_is_not(
+def test_a_field_app_past_its_quota_is_slowed_under_any_client_id_and_no_one_else_is(
         creds: secure.Credentials, topics: list[str]) -> None:
     """`broker up --secure` puts topics/quotas.yaml in force: a field app sending 12 MB as fast as it
     can (far past its 256 KiB a second) is told to wait, and the broker holds its connection for
-    that long; the worker's principal, sending the same, never is. Every record is written."""
+    that long. The same principal under a client id it has not used before is told to wait at its
+    first request: the limit is the principal's, not the connection's. Another field app, with a
+    principal of its own, is not slowed by the first one's flood, and the worker's principal,
+    sending as much, never is. Every request is written (each answer is checked for no error)."""
     held = asyncio.run(reconcile(creds.bootstrap, creds.auth("admin"), None, timeout=30))
     assert held == {q.entity: q.values for q in load_quotas(REPO_ROOT / "topics" / "quotas.yaml")}
     assert asyncio.run(_throttle_times(creds, "field-app", 12))[-1] > 0
+    assert asyncio.run(_throttle_times(creds, "field-app", 1, client_id=f"fresh-{uuid.uuid4()}")) != [0]
+    assert asyncio.run(_throttle_times(creds, "inspector-app", 1)) == [0]
     assert asyncio.run(_throttle_times(creds, "engine", 12)) == [0] * 12
 
 
@@ -256,8 +263,9 @@ def test_quotas_apply_sets_lifts_and_shows_the_brokers_quotas(
         creds: secure.Credentials, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str]) -> None:
     """`hazard-engine quotas apply` as admin sets a file's limits and leaves the others the broker
-    holds; with --replace it also lifts what the file no longer sets for its users; a field app may
-    not set quotas at all."""
+    holds; with --replace and the shipped file, which sets Kafka's default user, it lifts every
+    other limit (here the per-client-id ones an earlier file set, which would still win over the
+    default); a field app may not set quotas at all."""
     for name, value in creds.env("admin").items():
         monkeypatch.setenv(name, value)
     wider = tmp_path / "quotas.yaml"
@@ -265,11 +273,11 @@ def test_quotas_apply_sets_lifts_and_shows_the_brokers_quotas(
                      "  - {user: field-app, client_id: <default>, producer_byte_rate: 262144,\n"
                      "     request_percentage: 25, consumer_byte_rate: 1000000}\n"
                      "  - {user: field-app, client_id: town-app, producer_byte_rate: 1000}\n")
-    shipped = ("user field-app, client-id <default>: producer_byte_rate=262144, "
-               "request_percentage=25\n")
+    shipped = ("user <default>: producer_byte_rate=262144, request_percentage=25\n"
+               "user engine: producer_byte_rate=1000000000000, request_percentage=10000\n")
     try:
         assert engine_cli.main(["quotas", "apply", "--file", str(wider)]) == 0
-        assert capsys.readouterr().out == (
+        assert capsys.readouterr().out == shipped + (
             "user field-app, client-id <default>: consumer_byte_rate=1000000, producer_byte_rate=262144, "
             "request_percentage=25\nuser field-app, client-id town-app: producer_byte_rate=1000\n")
         assert engine_cli.main(["quotas", "apply"]) == 0  # the file's limits held already: nothing lifted

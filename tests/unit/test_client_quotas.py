@@ -25,13 +25,19 @@ def _file(tmp_path: Path, text: str) -> Path:
     return path
 
 
-def test_the_shipped_file_gives_each_field_app_its_own_limit() -> None:
-    """Every client id of the field-app principal is limited on its own (Kafka's default client
-    entity under that user); no other principal is limited, so the worker never is."""
-    [quota] = load_quotas(REPO_ROOT / "topics" / "quotas.yaml")
-    assert quota.entity == (("client-id", None), ("user", "field-app"))
-    assert str(quota) == "user field-app, client-id <default>"
-    assert quota.values == {"producer_byte_rate": 256 * 1024, "request_percentage": 25}
+def test_the_shipped_file_limits_each_principal_as_a_whole_but_the_workers() -> None:
+    """Every principal without an entry of its own is limited at the user level (Kafka's default
+    user entity), so all of one field app's connections share one limit whatever client ids they
+    carry; the worker's principal has an entry of its own, set past what a broker can give."""
+    default, worker = load_quotas(REPO_ROOT / "topics" / "quotas.yaml")
+    assert default.entity == (("user", None),)
+    assert str(default) == "user <default>"
+    assert default.values == {"producer_byte_rate": 256 * 1024, "request_percentage": 25}
+    assert worker.entity == (("user", "engine"),)
+    # Each limit the default sets, the worker's entry sets too (Kafka resolves each kind apart),
+    # beyond a terabyte a second and a hundred request threads.
+    assert set(worker.values) >= set(default.values)
+    assert worker.values["producer_byte_rate"] >= 1e12 and worker.values["request_percentage"] >= 10_000
 
 
 @pytest.mark.parametrize(("text", "says"), [
@@ -75,8 +81,9 @@ def test_the_request_sets_the_files_limits_and_removes_the_ones_it_lifts() -> No
 
 def test_quotas_check_prints_the_files_quotas(capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["quotas", "check"]) == 0
-    assert capsys.readouterr().out == ("user field-app, client-id <default>: producer_byte_rate=262144, "
-                                       "request_percentage=25\n")
+    assert capsys.readouterr().out == (
+        "user <default>: producer_byte_rate=262144, request_percentage=25\n"
+        "user engine: producer_byte_rate=1000000000000, request_percentage=10000\n")
 
 
 def test_quotas_check_names_a_broken_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
