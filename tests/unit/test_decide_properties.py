@@ -261,7 +261,11 @@ def _commute(a: dict[str, Any], b: dict[str, Any]) -> bool:
       against the deadline in force when it arrives;
     - two extension events (request, decisions): a decision answers the pending request, and only
       the first decision to arrive finds one; a decision arriving before its request is void;
-    - a failed review and an approved extension: both set the deadline, and the last to arrive stands.
+    - a failed review and an approved extension: both set the deadline, and the last to arrive stands;
+    - a close and an approved extension: on a listed hazard the approval sends the listing notice
+      again with the new deadline at once, which a hazard that arrives closed is not sent (a
+      random search of 8,000 examples found this pair: review passed at 09:04, the extension
+      approved at 09:05 arriving first).
     """
     ka, kb = _kind(a), _kind(b)
 
@@ -271,7 +275,8 @@ def _commute(a: dict[str, Any], b: dict[str, Any]) -> bool:
     return not (one_each(CLOSES | {"reviewed.failed", "completed"}, OPENS_OR_CONFIRMS)
                 or one_each({"extension_requested"}, SETS_DEADLINE)
                 or (ka in EXTENSION and kb in EXTENSION)
-                or one_each({"reviewed.failed"}, {"extension_decided.approved"}))
+                or one_each({"reviewed.failed"}, {"extension_decided.approved"})
+                or one_each(CLOSES, {"extension_decided.approved"}))
 
 
 @st.composite
