@@ -65,7 +65,10 @@ def derive(h: Hazard, rules: Rules) -> dict[str, int]:
     if h.listed and h.listed[3]:
         if h.grade == "major" and h.planned_at is None and not h.plan_fired:
             clocks["plan"] = after(rules.supervision.plan_within, issued(h, rules), rules).at
-        if h.completed_at is None and not _missed(h, _tag(rules, None)):
+        # A claim pending stops it, unless a failed review after the deadline judged every claim
+        # made by then: the one pending came after the deadline and cannot answer it (it may have
+        # arrived before that review, an app offline).
+        if (h.completed_at is None or h.judged(h.listed[2])) and not _missed(h, _tag(rules, None)):
             clocks["supervision"] = h.listed[2]
     if h.ext is not None and h.ext_fails == 0:
         clocks["extension"] = after(rules.supervision.extension_decide_within,

@@ -113,7 +113,7 @@ def _answers(h: Hazard, entry: Entry, at: int) -> tuple[str, ...]:
     if kind == "safety.rectification.extension_decided":
         return ("extension",)
     if kind == "safety.rectification.completed":
-        return () if _judged(h, at) else ("supervision",)
+        return () if h.judged(at) else ("supervision",)
     return ()
 
 
@@ -217,15 +217,10 @@ def _progressed(h: Hazard, d: RectificationProgressed, at: int, eid: str,
 def _completed(h: Hazard, d: RectificationCompleted, at: int, eid: str,
                rules: Rules) -> tuple[str, list[Out]]:
     # The latest claim stands; a claim that a later failed review has judged already does not.
-    if h.closed_how is None and not _judged(h, at) and (h.completed_at is None or h.completed_at <= at):
+    if h.closed_how is None and not h.judged(at) and (h.completed_at is None or h.completed_at <= at):
         h.completed_at = at
         h.review_fails = 0  # the review clock runs afresh from the newest claim
     return "rectification claimed complete", []
-
-
-def _judged(h: Hazard, at: int) -> bool:
-    """Whether a completion claimed at `at` came before a failed review that judged it."""
-    return h.cycle > 0 and h.cycle_start is not None and at < h.cycle_start
 
 
 def _reviewed(h: Hazard, d: RectificationReviewed, at: int, eid: str, rules: Rules) -> tuple[str, list[Out]]:

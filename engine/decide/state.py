@@ -124,6 +124,11 @@ class Hazard(HistoryState):
         """Open: reported or found, and not closed in any way."""
         return self.opened is not None and self.closed_how is None
 
+    def judged(self, at: int) -> bool:
+        """Whether a completion claimed at `at` came before a failed review, which judged it: every
+        claim made by `at` has then been judged, whatever claim came since."""
+        return self.cycle > 0 and self.cycle_start is not None and at < self.cycle_start
+
     def overdue(self, now: int) -> bool:
         """Past its rectification deadline with no completion claim pending."""
         return (self.is_open() and self.deadline is not None and now > self.deadline

@@ -226,6 +226,24 @@ def test_a_completion_claim_a_failed_review_judged_leaves_the_supervision_referr
     assert rp.states[MAJOR].failures == [["supervision", at("2026-03-03 10:00"), end_of("2026-06-01"), None]]
 
 
+def test_a_claim_after_the_listed_deadline_arriving_before_the_failed_review_leaves_the_referral() -> None:
+    """Claimed on 25 May; the review of 2 June at 07:00 failed it; a new claim at 08:00 reached the
+    engine before that review (an inspector's app an hour behind). The claim pending when the
+    review arrives came after the deadline of 1 June, so it cannot answer it: the deadline was
+    missed as when the review comes first. Until 2026-12-05 the later claim kept the clock
+    stopped, and the referral was never made (a random search of the property tests found it)."""
+    base = [on_time(e) for e in major_confirmed()] + [on_time(complete(MAJOR, "2026-05-25 17:00"))]
+    failed, again = review(MAJOR, "2026-06-02 07:00", "failed"), complete(MAJOR, "2026-06-02 08:00")
+    for entries in ([on_time(failed), on_time(again)],
+                    [arriving(failed, "2026-06-02 09:00"), on_time(again)]):
+        rp = feed(base + entries, until="2026-06-05 00:00")
+        [referral] = sent(rp, "safety.referral.discipline")
+        assert referral["data"]["grounds"] == "listed_supervision_failed"
+        missed = ["supervision", at("2026-03-03 10:00"), end_of("2026-06-01"), None]
+        assert rp.states[MAJOR].failures == [missed]
+        assert rp.states[MAJOR].completed_at == at("2026-06-02 08:00")  # the new claim awaits its review
+
+
 def test_without_late_arrival_a_referral_goes_at_once_and_is_withdrawn_when_answered() -> None:
     rules = dataclasses.replace(RULES, late_after=None)
     late = arriving(verify(HZ, "2026-11-05 16:00"), "2026-11-06 10:00")
