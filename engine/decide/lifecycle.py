@@ -365,6 +365,7 @@ def _review(h: Hazard, at: int, eid: str, outcome: str, rules: Rules) -> tuple[s
     if outcome == "passed":
         _close(h, at, "passed")
         h.completed_at = None
+        h.review_fails = 0  # a review ends the count of its claim's missed reviews, as a failed one does
         outs = []
         if h.listed and h.listed[3]:
             h.listed[3] = False

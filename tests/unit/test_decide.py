@@ -790,6 +790,19 @@ def test_a_claim_judged_by_a_failed_review_arriving_late_is_not_pending() -> Non
         assert h.deadline == end_of("2026-11-12") and h.clocks == {"ladder": end_of("2026-11-10")}
 
 
+def test_a_passed_review_ends_its_claims_count_of_missed_reviews_whatever_arrives_first() -> None:
+    """Claimed on 5 Nov and not reviewed in 10 days (the review clock fires once), claimed again on
+    17 Nov at 09:00 and passed at 09:30: a closed hazard counts no missed reviews, whether the
+    second claim (which starts the count afresh) or the review that passed arrives first. Before
+    2026-12-05 the review arriving first left the count at 1 (a random property search found it)."""
+    first, second = complete(HZ, "2026-11-05 09:00"), complete(HZ, "2026-11-17 09:00")
+    passed = review(HZ, "2026-11-17 09:30", "passed")
+    for order in ((second, passed), (passed, second)):
+        h = arrive(*general_confirmed(), first, *order)
+        assert (h.closed_how, h.completed_at, h.review_fails) == ("passed", None, 0)
+        assert h.duty_fails  # the missed review stands, as the department's failure
+
+
 def test_a_new_claim_survives_a_late_failed_review_of_the_previous_one() -> None:
     """A failed review arriving after a newer completion claim leaves the newer claim awaiting review."""
     old, failed, new = (complete(HZ, "2026-11-05 09:00"), review(HZ, "2026-11-05 09:30", "failed"),
