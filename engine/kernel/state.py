@@ -57,13 +57,12 @@ def source_of(entry: Mapping[str, Any]) -> tuple[str, int] | None:
 
 def applied_before(state: Any, entry_id: str, source: tuple[str, int] | None = None) -> bool:
     """Whether the entry `entry_id` from `source` (`source_of`) was applied: its source record is
-    among those the state applied from that partition lately, or further behind them than any
-    entry comes first (`_left_behind`); or, for an entry without a source or a state that still
-    keeps hashes from before the records by source, its hash among the latest APPLIED hashes
-    (`hash_applied`)."""
+    among those the state applied from that partition lately; or, for an entry without a source
+    or a state that still keeps hashes from before the records by source, its hash among the
+    latest APPLIED hashes (`hash_applied`)."""
     if source is not None:
         runs = state.applied_from.get(source[0])
-        if runs is not None and (_within(runs, source[1]) or _left_behind(runs, source[1])):
+        if runs is not None and _within(runs, source[1]):
             return True
         if not state.applied and not getattr(state, "applied_stored", b""):
             return False  # no hashes kept, so none from before the records by source
@@ -105,16 +104,6 @@ def _within(runs: dict[str, list[int]], offset: int) -> bool:
     """Whether `offset` is in one of the runs (each from its start up to, not including, its end)."""
     at = bisect.bisect_right(runs["starts"], offset) - 1
     return at >= 0 and offset < runs["ends"][at]
-
-
-def _left_behind(runs: dict[str, list[int]], offset: int) -> bool:
-    """Whether `offset` lies SPAN or more behind the latest record applied from its partition, where
-    the runs no longer tell. No entry comes first that far behind a later one of the same
-    partition: each publisher of a partition's entries sends them in its order, give or take the
-    records of one batch (docs/redelivery.md). So such an entry is a copy, sent by a worker that
-    lost the partition and went on publishing for longer than its successor took to get SPAN
-    records further (a zombie), and counts as applied."""
-    return offset < runs["ends"][-1] - SPAN
 
 
 def _add(windows: dict[str, dict[str, list[int]]], key: str, offset: int) -> None:

@@ -130,27 +130,6 @@ def test_a_copy_within_its_own_partition_s_span_is_refused_after_a_flood_of_its_
     assert f.applied_from[key] == {"starts": [base + 2 * SPAN], "ends": [base + 2 * SPAN + 1]}
 
 
-def test_a_copy_further_behind_than_the_span_is_refused_and_a_late_first_entry_within_it_is_not() -> None:
-    """A worker that lost its partition but went on publishing (a zombie) can send a copy after its
-    successor applied records of that partition SPAN or more further on: the runs have let the
-    original's record go, and the copy was applied a second time. Now a record that far behind
-    counts as applied, since no entry comes first that far behind a later one of its partition;
-    one less than SPAN behind, never applied (decided late within its batch), still applies."""
-    inspected = _enterprise_entry(inspection("2026-11-02 09:00", [finding("HZ-I4")]))
-    base, partition = inspected["origin"]["offset"], inspected["origin"]["partition"]
-    key = source_of(inspected)[0]  # type: ignore[index]
-    f, _ = decide_enterprise(None, inspected, RULES)
-    f, _ = decide_enterprise(f, _from(inspected, base + SPAN, partition), RULES)
-    assert f.applied_from[key] == {"starts": [base + SPAN], "ends": [base + SPAN + 1]}  # the original let go
-    f = unpack(pack(f), type(f), lazy=True)  # as the worker stores it and reads it back
-    assert f.inspections == 2
-    again, outs = decide_enterprise(f, inspected, RULES)
-    assert again is f and outs == []
-    late, _ = decide_enterprise(f, _from(inspected, base + 1, partition), RULES)
-    assert late is not f and late.inspections == 3
-    assert late.applied_from[key] == {"starts": [base + 1, base + SPAN], "ends": [base + 2, base + SPAN + 1]}
-
-
 @given(st.lists(st.integers(min_value=0, max_value=120), max_size=80))
 def test_runs_of_offsets_hold_exactly_the_records_applied_within_the_span(offsets: list[int]) -> None:
     """Against a plain set: never an offset that was not added; every added one within SPAN of the
