@@ -79,9 +79,11 @@ def on_violation(f: Any, hazard_id: str, violation: list[Any], order: str | None
 
 
 def within(events: dict[str, int], at: int, threshold: Any) -> list[tuple[int, str]]:
-    """The (time, id) of the events no older than the threshold's window at `at`, oldest first."""
+    """The (time, id) of the events at `at` or before it and no older than the threshold's window
+    then, oldest first. An event after `at` (known from a record that arrived first, out of time
+    order) had not happened at `at`, so it does not count there."""
     window = threshold.window_days * DAY
-    return sorted((t, key) for key, t in events.items() if at - t <= window)
+    return sorted((t, key) for key, t in events.items() if 0 <= at - t <= window)
 
 
 def prune(events: dict[str, int], at: int, threshold: Any) -> None:
@@ -94,18 +96,24 @@ def prune(events: dict[str, int], at: int, threshold: Any) -> None:
 
 def _repeated(f: Any, criterion: str, events: dict[str, int], at: int, threshold: Any,
               evidence: Any, what: str, zh: Words) -> list[Out]:
-    """Propose once per set of events that reaches the threshold within its window."""
-    recent = within(events, at, threshold)
-    if len(recent) < threshold.count:
-        return []
-    chosen = recent[-threshold.count:]
-    key = ",".join(sorted(k for _, k in chosen))
-    pid = output_id("credit", f.id, criterion, key)
-    if any(p[0] == pid for p in f.credit):
-        return []
-    f.credit.append([pid, criterion, at, None])
-    return [proposal(f, criterion, key, at, [evidence(k, t) for t, k in chosen],
-                     f"{len(chosen)} {what} within {threshold.window_days} days: {key}", zh)]
+    """Propose once per set of events that reaches the threshold within its window: the set the
+    events up to `at` make, and, for a record that arrived after later ones (an app offline, a
+    link from another partition), the set each later event makes with it, dated at that event.
+    In time order there is no later event, and this is the one set at `at`."""
+    outs = []
+    for end in sorted({at, *(t for t in events.values() if t > at)}):
+        recent = within(events, end, threshold)
+        if len(recent) < threshold.count:
+            continue
+        chosen = recent[-threshold.count:]
+        key = ",".join(sorted(k for _, k in chosen))
+        pid = output_id("credit", f.id, criterion, key)
+        if any(p[0] == pid for p in f.credit):
+            continue
+        f.credit.append([pid, criterion, end, None])
+        outs.append(proposal(f, criterion, key, end, [evidence(k, t) for t, k in chosen],
+                             f"{len(chosen)} {what} within {threshold.window_days} days: {key}", zh))
+    return outs
 
 
 def on_overdue_major(f: Any, at: int, threshold: Any, zh: Words) -> list[Out]:

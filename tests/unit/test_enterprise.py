@@ -28,10 +28,12 @@ from decide_fixtures import (
 
 from engine.contract.envelope import EVENT_TYPES
 from engine.contract.outputs import OUTPUT_TYPES
+from engine.decide.core import decide
 from engine.decide.emit import iso
 from engine.decide.replay import clock_entry
-from engine.enterprise.core import decide_enterprise
+from engine.enterprise.core import LINK_TYPE, decide_enterprise
 from engine.enterprise.coverage import EnterpriseRules
+from engine.enterprise.links import with_hazard_links
 from engine.enterprise.replay import DistrictReplay
 from engine.enterprise.state import RECENT, EnterpriseFile
 from engine.enterprise.view import enterprise_place, enterprise_view
@@ -457,6 +459,40 @@ def test_two_major_hazards_overdue_within_a_year_are_proposed(second_report: str
         assert got[0]["criterion"] == "repeated_overdue_major"
         assert [e["hazard_id"] for e in got[0]["evidence"]] == ["HZ-1", "HZ-2"]
         assert got[0]["reason_zh"].endswith(" 项重大事故隐患逾期未整改：HZ-1,HZ-2")
+
+
+def _links(*entries: dict[str, Any]) -> list[dict[str, Any]]:
+    """The links one hazard's entries send its enterprise's file, in the order they are decided."""
+    decide_linked = with_hazard_links(lambda state, entry: decide(state, entry, RULES), RULES)
+    h, links = None, []
+    for entry in entries:
+        h, outs = decide_linked(h, entry)
+        links += [o.event for o in outs if o.event.get("type") == LINK_TYPE]
+    return links
+
+
+def test_links_out_of_time_order_never_count_a_hazard_before_it_was_overdue() -> None:
+    """HZ-2's links (overdue from 28 Nov) reach the file before HZ-1's (overdue from 10 Nov), as links
+    from another timeline partition can. HZ-1's link of 12 Nov used to count HZ-2 as overdue then,
+    and proposed on 12 Nov with HZ-2 "overdue since 28 Nov" as evidence. Now a hazard counts only
+    from when it was overdue: the pair is proposed as of 28 Nov, HZ-2's own date, and in time order
+    the same pair (the same proposal id) when HZ-2's link of 29 Nov shows it."""
+    hz1 = _links(*_major("HZ-1", "2026-11-02 09:00", "2026-11-10"), plan("HZ-1", "2026-11-12 09:00"))
+    hz2 = _links(*_major("HZ-2", "2026-11-20 09:00", "2026-11-28"), plan("HZ-2", "2026-11-29 09:00"))
+    rules = EnterpriseRules(RULES, PLAN.coverage, PLAN.credit)
+
+    def proposals(links: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        f, got = None, []
+        for link in links:
+            f, outs = decide_enterprise(f, link, rules)
+            got += [o.event["data"] for o in outs if o.topic == "credit.proposals"]
+        return got
+
+    [in_order], [out_of_order] = proposals(hz1 + hz2), proposals(hz2 + hz1)
+    assert in_order["proposal_id"] == out_of_order["proposal_id"]
+    assert [e["hazard_id"] for e in out_of_order["evidence"]] == ["HZ-1", "HZ-2"]
+    assert in_order["proposed_at"] == "2026-11-29T09:00:00+08:00"
+    assert out_of_order["proposed_at"] == "2026-11-28T23:59:59+08:00"
 
 
 def _with_credit(**thresholds: dict[str, int]) -> Any:
