@@ -98,7 +98,8 @@ def apply_entry(state: Any, entry: Entry, rules: Any, now: int | None, *,
                 new: Callable[[str], Any], advance_fn: Callable[[Any, Any, int], list[Out]],
                 apply_fn: Callable[[Any, Entry, int, Any], list[Out]],
                 owned: bool = False) -> tuple[Any, list[Out]]:
-    """The shape every core shares: copy, fire what is due, apply the event once, fire again.
+    """The shape every core shares: copy, fire what fell due before the event, apply it once, fire
+    again.
 
     `state` is not modified, unless `owned`: then the caller hands the state over
     (it decoded it for this one decision and reads it no more), and the decision
@@ -119,7 +120,9 @@ def apply_entry(state: Any, entry: Entry, rules: Any, now: int | None, *,
     if applied_before(h, entry_id, source):
         return state if state is not None else h, []  # a re-delivered entry changes nothing
     remember(h, entry_id, source)
-    outs = advance_fn(h, rules, min(at, now))
+    # Clocks due before the entry's second fire first; one due at that very second fires after
+    # it: an act at the instant it is due is in time, and no escalation goes out to be withdrawn.
+    outs = advance_fn(h, rules, min(at - 1, now))
     outs += apply_fn(h, entry, at, rules)
     outs += advance_fn(h, rules, now)
     return h, outs

@@ -185,6 +185,19 @@ def test_a_county_report_in_time_recorded_late_withdraws_its_overdue_escalation(
                                     "2026-11-02T09:50:00+08:00")
 
 
+def test_a_report_made_at_the_very_second_it_is_due_is_in_time_and_nothing_fires():
+    """The county report of an accident at 09:00 is due at 10:00:00; one made at 10:00:00 that is
+    decided before any timer has passed that second is applied before the clock due then. Until
+    2026-12-05 the clock fired first: a report_overdue went out and its withdrawal at once after
+    (a random search of disaster reports in swapped order found it)."""
+    rp = AlertReplay(ALERT_RULES)
+    rp.feed(raised("AL-U5", "2026-11-02 09:00"))
+    rp.feed(alert_event("acknowledged", "AL-U5", "2026-11-02 10:00", unit="district_emergency",
+                        by=INFO_OFFICER))
+    assert escalations(rp, "report_overdue") == [] and escalations(rp, "failure_withdrawn") == []
+    assert rp.states["AL-U5"].reported == {"county": at("2026-11-02 10:00")}
+
+
 def test_a_county_report_after_its_due_time_leaves_the_overdue_escalation():
     rp = _late_county_report("2026-11-02 10:05", "2026-11-02 10:20")
     assert len(escalations(rp, "report_overdue")) == 1 and escalations(rp, "failure_withdrawn") == []
