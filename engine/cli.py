@@ -105,15 +105,29 @@ def _plan(args: argparse.Namespace) -> int:
 def _quotas(args: argparse.Namespace) -> int:
     import asyncio
 
-    from engine.broker.quotas import limits, load_quotas, reconcile, table
+    from engine.broker.quotas import (
+        engine_slowed,
+        limits,
+        load_quotas,
+        reconcile,
+        refuse_engine_slowed,
+        table,
+    )
     from engine.tools.kafka import bootstrap_for, client_auth
 
+    principals = tuple(getattr(args, "engine_principal", None) or ("engine",))
     if args.quotas_command == "check":
-        for quota in load_quotas(args.file):
+        quotas = load_quotas(args.file)
+        for quota in quotas:
             print(f"{quota}: {limits(quota.values)}")
-        return 0
+        slowed = engine_slowed(quotas, principals)
+        for line in slowed:
+            print(f"{args.file}: {line}", file=sys.stderr)
+        return 1 if slowed else 0
     settings = _settings(args)
     quotas = load_quotas(args.file) if args.quotas_command == "apply" else None
+    if quotas is not None and not args.allow_engine_limits:
+        refuse_engine_slowed(quotas, principals, authenticated=settings.kafka_sasl_mechanism is not None)
     held = asyncio.run(reconcile(bootstrap_for(settings), client_auth(settings), quotas, timeout=30.0,
                                  replace=getattr(args, "replace", False)))
     print("\n".join(table(held)))
@@ -388,7 +402,13 @@ def parser() -> argparse.ArgumentParser:
         cmd = quo_sub.add_parser(name, help=what)
         cmd.add_argument("--file", type=Path, default=quotas_file, metavar="FILE",
                          help="the quotas file (default: topics/quotas.yaml)")
+        cmd.add_argument("--engine-principal", action="append", metavar="USER",
+                         help="a principal the worker or the HTTP gateway logs in as (default: engine; "
+                              "repeat for each): a quota that would slow it is refused")
         cmd.set_defaults(func=_quotas)
+    quo_sub.choices["apply"].add_argument(
+        "--allow-engine-limits", action="store_true",
+        help="apply even a quota that would slow the engine's own principal")
     quo_sub.choices["apply"].add_argument(
         "--replace", action="store_true",
         help="also lift the limits the broker holds for the file's users that the file does not set "

@@ -102,6 +102,53 @@ def load_quotas(path: Path) -> tuple[Quota, ...]:
     return tuple(quotas)
 
 
+# What the worker must be able to do under any quota: at 10,000 events a second it writes about
+# 4 records an event of up to a few KB (timeline entries, marks, outputs, states and their changelogs)
+# and reads back as much on a recovery. Below these a quota would slow the escalations themselves.
+ENGINE_FLOOR = {"producer_byte_rate": 128.0 * 2**20, "consumer_byte_rate": 128.0 * 2**20,
+                "request_percentage": 100.0}
+ANONYMOUS = "ANONYMOUS"  # Kafka's principal for every connection that did not authenticate
+
+
+def engine_slowed(quotas: tuple[Quota, ...], principals: tuple[str, ...]) -> list[str]:
+    """Each limit of `quotas` that would slow the engine's own principals, in words; none: fine.
+
+    Kafka resolves each kind of limit apart, taking for a connection the most
+    specific entry that sets it: the user's own with its client id, the user's
+    own for any client id (`<default>`), the user's own, then the default
+    user's in the same order. An entry of the principal's own that covers all
+    its client ids hides every default user's entry of that kind; otherwise the
+    default user's may govern some of its connections, and each that could is checked.
+    """
+    said: list[str] = []
+    for principal in principals:
+        own = [q for q in quotas if (USER, principal) in q.entity]
+        for key, floor in ENGINE_FLOOR.items():
+            setting = [q for q in own if key in q.values]
+            if not any(q.entity in (((USER, principal),), ((CLIENT_ID, None), (USER, principal)))
+                       for q in setting):
+                setting += [q for q in quotas if (USER, None) in q.entity and key in q.values]
+            said += [f"{q} sets {key}={_number(q.values[key])}, which would slow the engine's principal "
+                     f"{principal} (it needs at least {_number(floor)}): give {principal} an entry of "
+                     "its own above that" for q in setting if q.values[key] < floor]
+    return said
+
+
+def refuse_engine_slowed(quotas: tuple[Quota, ...], principals: tuple[str, ...], *,
+                         authenticated: bool) -> None:
+    """Raise QuotasError when `quotas` would slow the engine's principals (`engine_slowed`). Without
+    authentication the broker names the worker's connections ANONYMOUS, as any other client's."""
+    if not authenticated and engine_slowed(quotas, (ANONYMOUS,)):
+        raise QuotasError(
+            f"not applied: these settings log in without SASL, so the broker names the worker's "
+            f"connections {ANONYMOUS}, as it names every field app's, and these quotas would slow the "
+            "worker with them; limits by principal need logins (`hazard-engine broker up --secure`, "
+            "docs/field-apps.md); --allow-engine-limits applies them anyway")
+    slowed = engine_slowed(quotas, principals)
+    if slowed:
+        raise QuotasError("not applied: " + "; ".join(slowed) + "; --allow-engine-limits applies them anyway")
+
+
 _ENTITY = Array(("entity_type", String("utf-8")), ("entity_name", String("utf-8")))
 
 
@@ -207,7 +254,11 @@ async def reconcile(bootstrap: str, auth: Mapping[str, Any], quotas: tuple[Quota
 
 def limits(values: dict[str, float]) -> str:
     """An entity's limits in words, whole numbers without a decimal point."""
-    return ", ".join(f"{k}={int(v) if v.is_integer() else v}" for k, v in sorted(values.items()))
+    return ", ".join(f"{k}={_number(v)}" for k, v in sorted(values.items()))
+
+
+def _number(value: float) -> str:
+    return str(int(value)) if value.is_integer() else str(value)
 
 
 def table(held: dict[Entity, dict[str, float]]) -> list[str]:

@@ -25,7 +25,7 @@ from aiokafka.protocol.admin import CreateAclsRequest, DescribeAclsRequest
 
 from engine.broker import install, local
 from engine.broker.install import BrokerStartError, Progress
-from engine.broker.quotas import load_quotas, reconcile
+from engine.broker.quotas import load_quotas, reconcile, refuse_engine_slowed
 from engine.settings import REPO_ROOT
 from engine.tools.kafka import connection
 from engine.topics import load_topics
@@ -268,6 +268,7 @@ def ensure_up(
     say = progress or (lambda _msg: None)
     rules = acls(topics_file or REPO_ROOT / "topics" / "topics.yaml", app_id, prefix)
     quotas = load_quotas(quotas_file or REPO_ROOT / "topics" / "quotas.yaml")
+    refuse_engine_slowed(quotas, ("engine",), authenticated=True)  # its worker logs in as `engine`
     home = secure_dir()
     with install.file_lock(home / ".lock"):
         state, creds = local.read_state(home), read_credentials()

@@ -13,6 +13,7 @@ from engine.broker.quotas import (
     QuotasError,
     _AlterClientQuotas,
     _AlterClientQuotasRequest_v0,
+    engine_slowed,
     load_quotas,
     table,
 )
@@ -89,3 +90,63 @@ def test_quotas_check_prints_the_files_quotas(capsys: pytest.CaptureFixture[str]
 def test_quotas_check_names_a_broken_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["quotas", "check", "--file", str(_file(tmp_path, "quotas:\n  - user: x\n"))]) == 2
     assert "a quota needs at least one of" in capsys.readouterr().err
+
+
+def test_the_shipped_file_slows_no_engine_principal_but_would_slow_one_without_an_entry() -> None:
+    shipped = load_quotas(REPO_ROOT / "topics" / "quotas.yaml")
+    assert engine_slowed(shipped, ("engine",)) == []
+    said = engine_slowed(shipped, ("gateway",))
+    assert said == [
+        "user <default> sets producer_byte_rate=262144, which would slow the engine's principal gateway "
+        "(it needs at least 134217728): give gateway an entry of its own above that",
+        "user <default> sets request_percentage=25, which would slow the engine's principal gateway "
+        "(it needs at least 100): give gateway an entry of its own above that"]
+
+
+@pytest.mark.parametrize(("own", "slowed_by"), [
+    # An entry of the engine's own for any client id hides the default user's, kind by kind.
+    ("{user: engine, producer_byte_rate: 1.0e+12, request_percentage: 10000}", []),
+    ("{user: engine, client_id: <default>, producer_byte_rate: 1.0e+12, request_percentage: 10000}", []),
+    # Kafka resolves each kind apart: the default user's request limit still governs the engine.
+    ("{user: engine, producer_byte_rate: 1.0e+12}", ["user <default> sets request_percentage=25"]),
+    # An entry for one client id leaves the engine's other client ids to the default user.
+    ("{user: engine, client_id: hazard-engine, producer_byte_rate: 1.0e+12, request_percentage: 10000}",
+     ["user <default> sets producer_byte_rate=262144", "user <default> sets request_percentage=25"]),
+    # The engine's own entry may slow it too.
+    ("{user: engine, consumer_byte_rate: 1000000}",
+     ["user <default> sets producer_byte_rate=262144", "user engine sets consumer_byte_rate=1000000",
+      "user <default> sets request_percentage=25"]),
+])
+def test_a_quota_that_would_slow_the_engine_is_named_as_kafka_would_resolve_it(
+        tmp_path: Path, own: str, slowed_by: list[str]) -> None:
+    quotas = load_quotas(_file(tmp_path, "quotas:\n  - {user: <default>, producer_byte_rate: 262144, "
+                                         f"request_percentage: 25}}\n  - {own}\n"))
+    said = engine_slowed(quotas, ("engine",))
+    assert [line.split(",")[0] for line in said] == slowed_by
+
+
+def test_quotas_check_fails_on_a_file_that_would_slow_the_engine(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    slow = _file(tmp_path, "quotas:\n  - {user: <default>, producer_byte_rate: 1000}\n")
+    assert cli.main(["quotas", "check", "--file", str(slow)]) == 1
+    assert "which would slow the engine's principal engine" in capsys.readouterr().err
+    assert cli.main(["quotas", "check", "--engine-principal", "gateway"]) == 1  # the shipped file
+    assert "give gateway an entry of its own" in capsys.readouterr().err
+
+
+def test_quotas_apply_refuses_what_would_slow_the_engine_before_it_connects(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """Without SASL every connection is ANONYMOUS to the broker, the worker's as a field app's: the
+    shipped file's default-user limits would slow the worker, so it is refused, naming why. With a
+    login, a principal named with --engine-principal and without an entry is refused the same way.
+    Nothing listens on the bootstrap address: the refusal comes before any connection."""
+    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9")
+    assert cli.main(["quotas", "apply"]) == 2
+    err = capsys.readouterr().err
+    assert "log in without SASL" in err and "ANONYMOUS" in err and "--allow-engine-limits" in err
+    for name, value in {"KAFKA_SECURITY_PROTOCOL": "SASL_PLAINTEXT", "KAFKA_SASL_MECHANISM": "SCRAM-SHA-512",
+                        "KAFKA_SASL_USERNAME": "admin", "KAFKA_SASL_PASSWORD": "x"}.items():
+        monkeypatch.setenv(name, value)
+    assert cli.main(["quotas", "apply", "--engine-principal", "engine", "--engine-principal", "gw"]) == 2
+    err = capsys.readouterr().err
+    assert "principal gw" in err and "principal engine" not in err
