@@ -6,9 +6,10 @@ due and fills it in from the alert. The output is an `Out` whose event is
 the worker writes the XML's bytes as the record value, keyed by the alert id.
 
 Each message's identifier is the rules' issuer code, the Beijing time of the
-event it reports and a sequence number per alert (1, 2, 3...). Events about an
-alert that arrive before its raising wait for it; once a Cancel has gone
-out, later events send no CAP.
+event it reports, a sequence number per alert (1, 2, 3...) and the alert's own
+part (engine/cap/ident.py), so two alerts' messages of one second differ.
+Events about an alert that arrive before its raising wait for it; once a
+Cancel has gone out, later events send no CAP.
 
 An Update or a Cancel names in `references` the raising message (the Alert)
 and the message sent just before it, not every earlier one: two references,
@@ -95,7 +96,7 @@ def _send(a: Alert, state: str, at: int, rules: AlertRules) -> list[Out]:
     cap = rules.cap
     sent = datetime.fromtimestamp(at, UTC)
     sequence = a.caps[-1][0] + 1 if a.caps else 1  # the state keeps the first and the latest
-    ident = identifier(cap.issuer_code, sent, sequence)
+    ident = identifier(cap.issuer_code, sent, sequence, a.id)
     category, urgency, severity, certainty = cap_fields(a.level, state, a.kind)
     place, figures = emit.place(a, rules), a.figures()
     headline, description = _words(a, state, rules, place, figures)

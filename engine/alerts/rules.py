@@ -272,7 +272,7 @@ def load_alert_rules(rules_dir: Path | str, reference: Reference | None = None) 
             raise c.fail(f"disaster_report.initial[{i}].after", "initial report steps are minutes or hours")
 
     try:
-        identifier(f.cap.issuer_code, datetime(2026, 1, 1, tzinfo=UTC), 1)
+        identifier(f.cap.issuer_code, datetime(2026, 1, 1, tzinfo=UTC), 1, "AL-1")
     except ValueError as exc:
         raise c.fail("cap.issuer_code", str(exc)) from None
     if set(f.cap.sender) & set(" ,<&"):

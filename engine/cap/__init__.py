@@ -6,7 +6,7 @@ Update or Cancel; an Update or Cancel names the earlier messages in
 `engine/cap/schema/CAP-v1.2.xsd`.
 
     category, urgency, severity, certainty = cap_fields("II", "raised", "fire")
-    msg = CapMessage(identifier=identifier("3715020000", now, 1), ..., event=event_text("fire"), ...)
+    msg = CapMessage(identifier=identifier("3715020000", now, 1, "AL-1"), ..., event=event_text("fire"), ...)
     xml = render(msg)
     assert validate(xml) == []      # needs the test extra (xmlschema)
 """

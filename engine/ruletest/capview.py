@@ -1,6 +1,7 @@
 """A CAP 1.2 document as a flat mapping, so a rule test can match it like any other output's data.
 
-Keys: identifier, sequence (the identifier's last 4 digits, as a number),
+Keys: identifier, sequence (the 4 digits before the alert's 16 hex digits that end the
+identifier, engine/cap/ident.py, as a number),
 sender, sent, status, msgType, references (the identifiers referenced, in
 order), category, event, urgency, severity, certainty, senderName, headline,
 description, instruction, parameters ({valueName: value}), areaDesc, circle.
@@ -22,8 +23,9 @@ def cap_view(xml: str | bytes) -> dict[str, Any]:
     """The fields of a CAP document with one info block, as rule tests match them."""
     root = ET.fromstring(xml)
     view: dict[str, Any] = {k: root.findtext(_NS + k) for k in _ALERT if root.find(_NS + k) is not None}
-    if view.get("identifier", "")[-4:].isdigit():
-        view["sequence"] = int(view["identifier"][-4:])
+    sequence = view.get("identifier", "")[-20:-16]
+    if sequence.isdigit():
+        view["sequence"] = int(sequence)
     refs = root.findtext(_NS + "references")
     view["references"] = [r.split(",")[1] for r in refs.split()] if refs else []
     info = root.find(_NS + "info")

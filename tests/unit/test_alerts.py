@@ -314,6 +314,17 @@ def test_output_ids_are_the_same_for_the_same_history_and_differ_between_alerts(
     assert caps(first)[1]["references"] == [caps(first)[0]["identifier"]]
 
 
+def test_two_alerts_raised_in_the_same_second_send_cap_messages_under_their_own_identifiers():
+    """The sequence counts one alert's messages, so two alerts raised in one second both send #1:
+    until 2026-12-05 under one identifier, and a consumer that drops a message whose identifier it
+    has seen (CAP 1.2: unique for its sender; the engine's outputs: unique ids) lost the second."""
+    rp = run([raised("AL-S1", "2026-11-02 09:00", event_id="s1"),
+              raised("AL-S2", "2026-11-02 09:00", event_id="s2")], "2026-11-02 09:05")
+    sent = {o.key: o.id for _, o in rp.outputs if o.topic == ALERTS_CAP}
+    assert sent.keys() == {"AL-S1", "AL-S2"} and sent["AL-S1"] != sent["AL-S2"]
+    assert [c["sequence"] for c in caps(rp)] == [1, 1]
+
+
 def test_a_redelivered_entry_or_clock_changes_nothing():
     """The same entry twice returns the same state and no output; so does a stale clock entry."""
     entry = raised("AL-U6", "2026-11-02 09:00")

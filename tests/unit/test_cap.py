@@ -26,6 +26,7 @@ from engine.cap import (
     render,
     validate,
 )
+from engine.cap.ident import subject_part
 from engine.cap.mapping import CATEGORY, EVENTS
 from engine.contract.intake import AlertKind
 
@@ -46,7 +47,7 @@ def direct_schema() -> xmlschema.XMLSchema:
 def _message(**changes: typing.Any) -> CapMessage:
     category, urgency, severity, certainty = cap_fields("II", "raised", "fire")
     base = CapMessage(
-        identifier=identifier("3715020000", T0, 1),
+        identifier=identifier("3715020000", T0, 1, "AL-1"),
         sender=SENDER,
         sent=T0,
         status="Actual",
@@ -69,7 +70,7 @@ def _message(**changes: typing.Any) -> CapMessage:
 
 ALERT = _message()
 UPDATE = _message(
-    identifier=identifier("3715020000", T1, 2),
+    identifier=identifier("3715020000", T1, 2, "AL-1"),
     sent=T1,
     msg_type="Update",
     references=((SENDER, ALERT.identifier, ALERT.sent),),
@@ -78,7 +79,7 @@ UPDATE = _message(
     parameters=(("responseLevel", "I"),),
 )
 CANCEL = _message(
-    identifier=identifier("3715020000", T2, 3),
+    identifier=identifier("3715020000", T2, 3, "AL-1"),
     sent=T2,
     msg_type="Cancel",
     references=((SENDER, ALERT.identifier, ALERT.sent), (SENDER, UPDATE.identifier, UPDATE.sent)),
@@ -106,7 +107,7 @@ def test_alert_validates(direct_schema: xmlschema.XMLSchema) -> None:
     assert xml.startswith(b'<?xml version="1.0" encoding="UTF-8"?>\n<alert xmlns="' + NAMESPACE.encode())
     assert _text(xml, "cap:msgType") == "Alert"
     assert _text(xml, "cap:scope") == "Public"
-    assert _text(xml, "cap:identifier") == "3715020000202611301905000001"
+    assert _text(xml, "cap:identifier") == "371502000020261130190500000102a431a6c6294687"
     assert _text(xml, "cap:sent") == "2026-11-30T19:05:00+08:00"
     assert _text(xml, "cap:info/cap:event") == "火灾 Fire"
     assert ET.fromstring(xml).find("cap:references", NS) is None
@@ -118,7 +119,8 @@ def test_update_references_alert(direct_schema: xmlschema.XMLSchema) -> None:
     _assert_valid(xml, direct_schema)
     assert _text(xml, "cap:msgType") == "Update"
     assert _text(xml, "cap:sent") == "2026-11-30T19:20:30+08:00"
-    assert _text(xml, "cap:references") == f"{SENDER},3715020000202611301905000001,2026-11-30T19:05:00+08:00"
+    assert _text(xml, "cap:references") == (
+        f"{SENDER},371502000020261130190500000102a431a6c6294687,2026-11-30T19:05:00+08:00")
     assert _text(xml, "cap:info/cap:severity") == "Extreme"
 
 
@@ -129,8 +131,8 @@ def test_cancel_references_both(direct_schema: xmlschema.XMLSchema) -> None:
     assert _text(xml, "cap:msgType") == "Cancel"
     assert _text(xml, "cap:sent") == "2026-11-30T21:00:00+08:00"
     assert _text(xml, "cap:references") == (
-        f"{SENDER},3715020000202611301905000001,2026-11-30T19:05:00+08:00 "
-        f"{SENDER},3715020000202611301920300002,2026-11-30T19:20:30+08:00"
+        f"{SENDER},371502000020261130190500000102a431a6c6294687,2026-11-30T19:05:00+08:00 "
+        f"{SENDER},371502000020261130192030000202a431a6c6294687,2026-11-30T19:20:30+08:00"
     )
     assert _text(xml, "cap:note") == "Incident closed by the on-scene commander."
     assert _text(xml, "cap:info/cap:urgency") == "Past"
@@ -210,20 +212,31 @@ def test_rendering_is_deterministic() -> None:
 
 
 def test_identifier_pattern() -> None:
-    """Identifier = issuer code + Beijing YYYYMMDDHHMMSS + 4-digit sequence, also for a UTC input."""
+    """Identifier = issuer code + Beijing YYYYMMDDHHMMSS + 4-digit sequence + the alert's 16 hex
+    digits, also for a UTC input."""
+    tag = subject_part("AL-1")
+    assert len(tag) == 16 and tag.isalnum() and tag == "02a431a6c6294687"
     assert (
-        identifier("3715020000", datetime(2026, 11, 30, 19, 5, tzinfo=BJ), 1)
-        == "3715020000202611301905000001"
+        identifier("3715020000", datetime(2026, 11, 30, 19, 5, tzinfo=BJ), 1, "AL-1")
+        == "3715020000202611301905000001" + tag
     )
     assert (
-        identifier("3715020000", datetime(2026, 11, 30, 11, 5, tzinfo=UTC), 1)
-        == "3715020000202611301905000001"
+        identifier("3715020000", datetime(2026, 11, 30, 11, 5, tzinfo=UTC), 1, "AL-1")
+        == "3715020000202611301905000001" + tag
     )
     # 17:30 UTC is already the next day in Beijing.
-    assert identifier("3715020000", datetime(2026, 11, 30, 17, 30, 9, tzinfo=UTC), 42) == (
-        "3715020000202612010130090042"
+    assert identifier("3715020000", datetime(2026, 11, 30, 17, 30, 9, tzinfo=UTC), 42, "AL-1") == (
+        "3715020000202612010130090042" + tag
     )
-    assert identifier("X1", T0, 9999).endswith("9999")
+    assert identifier("X1", T0, 9999, "AL-1").endswith("9999" + tag)
+
+
+def test_two_alerts_messages_of_one_second_have_their_own_identifiers() -> None:
+    """The sequence counts one alert's messages, so two alerts sending in the same second share it:
+    the alert's part keeps their identifiers apart, whatever characters its id holds."""
+    first, second = (identifier("3715020000", T0, 1, aid) for aid in ("AL-IN", "AL-OOO"))
+    assert first != second and first[:-16] == second[:-16]
+    assert identifier("3715020000", T0, 1, "火灾 <东区>, 3&4").isalnum()
 
 
 @pytest.mark.parametrize(
@@ -239,7 +252,7 @@ def test_identifier_pattern() -> None:
 def test_identifier_rejects_bad_input(code: str, sent: datetime, seq: int) -> None:
     """Codes with separators, naive times and sequences outside 0..9999 are refused."""
     with pytest.raises(ValueError):
-        identifier(code, sent, seq)
+        identifier(code, sent, seq, "AL-1")
 
 
 @pytest.mark.parametrize(

@@ -74,7 +74,7 @@ def et_render(msg: CapMessage) -> bytes:
 def _message(**changes: object) -> CapMessage:
     category, urgency, severity, certainty = cap_fields("II", "raised", "fire")
     base = CapMessage(
-        identifier=identifier("3715020000", T0, 1), sender=SENDER, sent=T0, status="Actual",
+        identifier=identifier("3715020000", T0, 1, "AL-1"), sender=SENDER, sent=T0, status="Actual",
         msg_type="Alert", references=(), event=event_text("fire"), category=category,
         urgency=urgency, severity=severity, certainty=certainty, headline="牡丹区南城街道某仓库火灾",
         description="仓库二层起火，浓烟，2人被困。", instruction="疏散周边200米内人员，远离下风向。",
