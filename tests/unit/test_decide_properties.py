@@ -35,6 +35,7 @@ from decide_fixtures import (
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from engine.contract.outputs import OUTPUT_TYPES, Escalation
 from engine.decide.emit import iso
 from engine.decide.replay import Replay
 from engine.decide.state import Hazard
@@ -382,6 +383,20 @@ def test_enforcement_proposals_name_the_hazards_enterprise(entries: list[dict[st
             assert o.topic == "enforcement.actions"
             assert o.event["data"]["enterprise"]["uscc"] in enterprises
             assert o.event["data"]["measure"] in RULES.enforcement
+
+
+@PROPERTY
+@given(histories())
+def test_every_output_is_one_the_contract_describes(entries: list[dict[str, Any]]) -> None:
+    """Every output is of a type the contract lists, on its topic, its data valid as its model, its
+    envelope's id the output's; an escalation names its hazard and says why, to whom."""
+    for _, out in replay(in_order(entries)).outputs:
+        topic, model = OUTPUT_TYPES[out.event["type"]]
+        data = model.model_validate(out.event["data"])
+        assert out.topic == topic and out.event["id"] == out.id, out.event
+        if isinstance(data, Escalation):
+            assert (data.subject_kind, data.subject_id, data.escalation_id) == ("hazard", out.key, out.id)
+            assert data.rule_id and data.reason and data.reason_zh, data
 
 
 # --- the art. 70 notice and the monthly filing (issue 14) ------------------------------------------

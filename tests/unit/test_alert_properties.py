@@ -1,0 +1,229 @@
+"""Properties of the alert core over random, valid histories of a few alerts.
+
+A history is a few alerts, each raised (of any kind, with or without an
+enterprise, a post, figures, an incident class, as a drill or not) and followed
+by a random choice and timing of updates, acknowledgements (by a responder or
+by an authority, which records a report to its level), disaster reports from
+either post, and a close, each made by the real intake from a CloudEvent.
+From it:
+
+- determinism: the same entries, replayed afresh, give the same outputs and states;
+- one id, one output: outputs that share an id carry the same event, so a consumer
+  that drops a record it has seen by its id loses nothing;
+- idempotence: an entry delivered again, right after itself or later, changes nothing;
+- every output is one the contract describes: an escalation or a notification
+  validates as its model, a CAP document against CAP 1.2, its identifier the output's id;
+- a closed alert re-grades no more, and nothing goes out about it after its close but
+  a withdrawal, or for a natural disaster the final report's (核报) clock its close starts.
+
+The hazard core's properties are tests/unit/test_decide_properties.py; the same
+environment variables run a deeper or a random search.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from decide_fixtures import ENTERPRISE, event
+from hypothesis import given
+from hypothesis import strategies as st
+from test_alerts import ALERT_RULES, INFO_OFFICER
+from test_decide_properties import DAY, GAPS, MINUTE, PROPERTY, START
+
+from engine.alerts import AlertReplay
+from engine.cap import validate as cap_validate
+from engine.contract.outputs import ALERTS_CAP, ESCALATIONS, OUTPUT_TYPES, Escalation
+from engine.kernel.apply import entry_time
+from engine.kernel.time import iso
+from engine.ruletest.capview import cap_view
+
+END = START + 120 * DAY  # past every clock a history sets (handover, reports, disaster reports)
+KINDS = ["fire", "explosion", "hazardous_chemical_leak", "gas_leak", "co_poisoning", "drowning", "flood",
+         "structural_collapse", "traffic", "crowd_crush", "special_equipment", "other"]
+UNITS = ["fire_rescue", "police", "medical", "district_emergency", "city_emergency", "province_emergency"]
+ACTIONS = ["update", "update", "acknowledge", "disaster_report", "disaster_report", "close"]
+COUNTS = st.integers(0, 3) | st.integers(0, 120)
+SEEN = {"id": "gw-0417", "role": "grid_worker", "name": "Wang Li"}
+
+
+@st.composite
+def casualties(draw: st.DrawFn) -> dict[str, int]:
+    names = draw(st.sets(st.sampled_from(["dead", "missing", "seriously_injured", "injured", "trapped"])))
+    return {name: draw(COUNTS) for name in sorted(names)}
+
+
+@st.composite
+def alert_story(draw: st.DrawFn, aid: str) -> list[dict[str, Any]]:
+    """One alert's entries, in the order they happened."""
+    t = START + draw(st.integers(0, 10 * DAY))
+    n = iter(range(100))
+
+    def eid() -> str:
+        return f"{aid}-{next(n)}"
+
+    def later() -> int:
+        nonlocal t
+        t += draw(GAPS | st.integers(1, 10 * MINUTE))
+        return t
+
+    def one(type_: str, when: int, data: dict[str, Any]) -> dict[str, Any]:
+        [entry] = event(type_, iso(when), {"alert_id": aid, **data}, aid, eid())
+        return entry
+
+    raised = {"kind": draw(st.sampled_from(KINDS)), "description": "Smoke and people calling for help.",
+              "location": {"town": "lihaiwu", "grid": "LHW-03", "address": "No. 8 Binhe Road"},
+              "casualties": draw(casualties()), "reporter": draw(st.sampled_from([INFO_OFFICER, SEEN])),
+              "crowded_place": draw(st.booleans())}
+    if draw(st.booleans()):
+        raised["enterprise"] = ENTERPRISE
+    if draw(st.booleans()):
+        raised["post"] = draw(st.sampled_from(["A", "B"]))
+    if draw(st.integers(0, 3)) == 0:
+        raised["incident_class"] = draw(st.sampled_from(["production_accident", "non_production",
+                                                          "natural_disaster"]))
+    if draw(st.integers(0, 5)) == 0:
+        raised["people_to_evacuate"] = draw(COUNTS)
+    if draw(st.integers(0, 5)) == 0:
+        raised["estimated_loss_cny"] = draw(st.sampled_from([0, 9_990_000, 10_000_000, 60_000_000]))
+    if draw(st.integers(0, 9)) == 0:
+        raised["exercise"] = True
+    entries = [one("safety.alert.raised", t, raised)]
+    for action in draw(st.lists(st.sampled_from(ACTIONS), max_size=7)):
+        now = later()
+        if action == "update":
+            entries.append(one("safety.alert.updated", now, {
+                "casualties": draw(casualties()), "note": "figures from the scene",
+                **({"people_to_evacuate": draw(COUNTS)} if draw(st.booleans()) else {})}))
+        elif action == "acknowledge":
+            entries.append(one("safety.alert.acknowledged", now, {
+                "unit": draw(st.sampled_from(UNITS)), "by": {"id": "duty-1", "role": "supervisor"}}))
+        elif action == "disaster_report":
+            figures = {"affected_population": draw(COUNTS)} if draw(st.booleans()) else {}
+            if draw(st.booleans()):
+                figures["casualties"] = draw(casualties())
+            entries.append(one("safety.disaster.reported", now, {
+                "report_kind": draw(st.sampled_from(["initial", "update", "zero", "final"])),
+                "post": draw(st.sampled_from(["A", "B"])), "by": INFO_OFFICER, "figures": figures}))
+        else:
+            entries.append(one("safety.alert.closed", now, {"note": "Out; the scene is cleared.",
+                                                            "by": INFO_OFFICER}))
+    return entries
+
+
+@st.composite
+def histories(draw: st.DrawFn) -> list[dict[str, Any]]:
+    """A few alerts' entries, merged in time order (each alert's own order kept on ties)."""
+    entries: list[dict[str, Any]] = []
+    for i in range(draw(st.integers(1, 3))):
+        entries += draw(alert_story(f"AL-{i}"))
+    return sorted(entries, key=entry_time)
+
+
+def replay(arrivals: list[tuple[int, dict[str, Any]]]) -> AlertReplay:
+    """Feed (now, entry) pairs in arrival order, then run every clock to END.
+
+    Before each arrival the timer runs up to the second before the earliest entry still to come:
+    a clock due at an entry's very second fires after that entry (engine/kernel/apply.py), so a
+    timer that fired it first would make the outcome hang on where a copy sits in the arrivals.
+    """
+    rp = AlertReplay(ALERT_RULES)
+    times = [entry_time(e) for _, e in arrivals]
+    for i, (now, entry) in enumerate(arrivals):
+        rp.advance_to(min(times[i:]) - 1)
+        rp.feed(entry, now=now)
+    rp.advance_to(END)
+    return rp
+
+
+def in_order(entries: list[dict[str, Any]]) -> list[tuple[int, dict[str, Any]]]:
+    return [(entry_time(e), e) for e in entries]
+
+
+def canonical(rp: AlertReplay) -> dict[str, dict[str, Any]]:
+    """Each alert's state without what depends on delivery (which entries, up to when)."""
+    docs = {}
+    for aid, a in rp.states.items():
+        doc = a.doc(whole=True)
+        for name in ("applied", "applied_from", "watermark"):
+            doc.pop(name, None)
+        doc["history"] = sorted(map(repr, doc.get("history", [])))
+        docs[aid] = doc
+    return docs
+
+
+@PROPERTY
+@given(histories())
+def test_the_same_entries_give_the_same_outputs_and_states(entries: list[dict[str, Any]]) -> None:
+    a, b = replay(in_order(entries)), replay(in_order(entries))
+    assert [(t, o.topic, o.key, o.event) for t, o in a.outputs] == \
+        [(t, o.topic, o.key, o.event) for t, o in b.outputs]
+    assert canonical(a) == canonical(b)
+
+
+@PROPERTY
+@given(histories())
+def test_outputs_that_share_an_id_are_the_same_output(entries: list[dict[str, Any]]) -> None:
+    """A consumer drops a record whose id it has seen: two different outputs under one id would
+    lose the second."""
+    by_id: dict[str, tuple[str, dict[str, Any]]] = {}
+    for _, o in replay(in_order(entries)).outputs:
+        assert by_id.setdefault(o.id, (o.topic, o.event)) == (o.topic, o.event), o.id
+
+
+@st.composite
+def with_redeliveries(draw: st.DrawFn) -> tuple[list[dict[str, Any]], list[tuple[int, dict[str, Any]]]]:
+    """A history, and the same arrivals with copies of some entries delivered again, right after
+    themselves or later (arriving at that later slot's time)."""
+    entries = draw(histories())
+    arrivals = in_order(entries)
+    copies = draw(st.lists(st.tuples(st.integers(0, len(entries) - 1), st.integers(0, 2 * len(entries))),
+                           min_size=1, max_size=6))
+    for original, delay in sorted(copies, key=lambda c: c[0] + 1 + c[1], reverse=True):
+        pos = min(original + 1 + delay, len(arrivals))
+        arrivals.insert(pos, (max(arrivals[pos - 1][0], entry_time(entries[original])), entries[original]))
+    return entries, arrivals
+
+
+@PROPERTY
+@given(with_redeliveries())
+def test_redelivered_entries_change_nothing(case: tuple[list, list]) -> None:
+    entries, arrivals = case
+    once, again = replay(in_order(entries)), replay(arrivals)
+    # The same outputs, maybe interleaved otherwise between alerts: a copy arriving late holds the
+    # timer back to its own time until it has passed.
+    assert sorted(o.id for _, o in again.outputs) == sorted(o.id for _, o in once.outputs)
+    assert canonical(again) == canonical(once)
+
+
+@PROPERTY
+@given(histories())
+def test_every_output_is_one_the_contract_describes(entries: list[dict[str, Any]]) -> None:
+    for _, out in replay(in_order(entries)).outputs:
+        if out.topic == ALERTS_CAP:
+            assert cap_validate(out.event["xml"].encode()) == [], out.event["xml"]
+            assert cap_view(out.event["xml"])["identifier"] == out.id
+            continue
+        topic, model = OUTPUT_TYPES[out.event["type"]]
+        data = model.model_validate(out.event["data"])
+        assert out.topic == topic and out.event["id"] == out.id, out.event
+        if isinstance(data, Escalation):
+            assert (data.subject_kind, data.subject_id, data.escalation_id) == ("alert", out.key, out.id)
+            assert data.rule_id and data.reason and data.targets, data
+
+
+@PROPERTY
+@given(histories())
+def test_a_closed_alert_sends_only_withdrawals_and_its_final_disaster_report_clock(
+        entries: list[dict[str, Any]]) -> None:
+    """Closing stops the handover, the 493 report clocks and re-grading; a natural disaster's close
+    (灾情稳定) starts the one clock left, its final report (核报)."""
+    rp = replay(in_order(entries))
+    for aid, a in rp.states.items():
+        if a.closed_at is None:
+            continue
+        assert a.clocks == {}, (aid, a.clocks)  # by END the final report's clock has run out too
+        after = [o.event["data"] for t, o in rp.outputs
+                 if o.key == aid and o.topic == ESCALATIONS and t > a.closed_at]
+        assert all(d["action"] == "failure_withdrawn" or (
+            d["rule_id"] == ALERT_RULES.disaster.final_rule and a.incident_class == "natural_disaster")
+            for d in after), after
