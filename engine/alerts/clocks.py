@@ -34,7 +34,7 @@ from engine.kernel.time import after, iso
 
 def handover_due(a: Alert, rules: AlertRules) -> tuple[int, int] | None:
     """The next handover step (its index in the rules) and when it is due; None if none runs."""
-    if not a.is_open() or a.acked is not None or a.step >= len(rules.handover):
+    if a.opened is None or a.acked is not None or a.step >= len(rules.handover):
         return None  # every step passed: no need to work out their due times again
     due = a.opened_at
     for i, step in enumerate(rules.handover):
@@ -62,15 +62,18 @@ def report_dues(a: Alert, rules: AlertRules) -> dict[str, int]:
 
 
 def derive(a: Alert, rules: AlertRules) -> dict[str, int]:
-    """Every running clock of the alert: name -> due time."""
-    if not a.is_open():
+    """Every running clock of the alert: name -> due time. Closing stops each from the close on
+    (`Alert.open_at`); one that fell due before it runs out, whichever record came first."""
+    if a.opened is None:
         return {}
+    # A level reported after its due time had its clock run out all the same, whichever of the
+    # report's record and the timer came first.
     clocks = {f"report_{lv}": due for lv, due in report_dues(a, rules).items()
-              if lv not in a.reported and lv not in a.missed}
+              if lv not in a.missed and a.reported.get(lv, due + 1) > due}
     step = handover_due(a, rules)
     if step is not None:
         clocks["handover"] = step[1]
-    return clocks
+    return {name: due for name, due in clocks.items() if a.open_at(due)}
 
 
 def fire(a: Alert, name: str, due: int, rules: AlertRules) -> list[Out]:
@@ -86,6 +89,8 @@ def _handover(a: Alert, rules: AlertRules, due: int, cause: str) -> list[Out]:
     step = rules.handover[i]
     a.step = i + 1
     following = handover_due(a, rules)
+    if following is not None and not a.open_at(following[1]):
+        following = None  # closed by then: no step follows
     targets = emit.resolve_all(step.targets, a, rules)
     names = ", ".join(t["name"] or t["id"] for t in targets)
     a.history.append([due, cause, f"handover {step.rule_id} to {names}"])

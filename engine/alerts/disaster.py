@@ -35,7 +35,7 @@ NAMES = (INITIAL, DAILY, FINAL)
 
 def initial_due(a: Alert, rules: AlertRules) -> tuple[int, int] | None:
     """The next step of the initial-report chain (its index) and when it is due; None if none runs."""
-    if not a.is_open() or a.disaster_reports or a.dstep >= len(rules.disaster.initial):
+    if a.opened is None or a.disaster_reports or a.dstep >= len(rules.disaster.initial):
         return None
     due = a.opened_at
     for i, step in enumerate(rules.disaster.initial):
@@ -48,7 +48,7 @@ def initial_due(a: Alert, rules: AlertRules) -> tuple[int, int] | None:
 def daily_due(a: Alert, rules: AlertRules) -> int | None:
     """When the next daily report (续报 or 零报告) is due: the rules' hour on a later day than the
     latest report, skipping days already missed; None before the first or after the final report."""
-    if not a.is_open() or not a.disaster_reports or any(r[2] == "final" for r in a.disaster_reports):
+    if a.opened is None or not a.disaster_reports or any(r[2] == "final" for r in a.disaster_reports):
         return None
     hour, minute = rules.disaster.daily_at
     latest = local(max(r[0] for r in a.disaster_reports))
@@ -58,6 +58,12 @@ def daily_due(a: Alert, rules: AlertRules) -> int | None:
         if due not in a.dmissed:
             return due
         day += timedelta(days=1)
+
+
+def _next_daily(a: Alert, rules: AlertRules) -> int | None:
+    """When the next daily report is due, if the alert is still open then."""
+    due = daily_due(a, rules)
+    return due if due is not None and a.open_at(due) else None
 
 
 def final_due(a: Alert, rules: AlertRules) -> int | None:
@@ -74,11 +80,14 @@ def derive(a: Alert, rules: AlertRules) -> dict[str, int]:
         return {}
     clocks: dict[str, int] = {}
     step = initial_due(a, rules)
-    if step is not None:
+    if step is not None and a.open_at(step[1]):  # the close stops it from then on (`Alert.open_at`)
         clocks[INITIAL] = step[1]
-    for name, due in ((DAILY, daily_due(a, rules)), (FINAL, final_due(a, rules))):
-        if due is not None:
-            clocks[name] = due
+    daily = daily_due(a, rules)
+    if daily is not None and a.open_at(daily):
+        clocks[DAILY] = daily
+    final = final_due(a, rules)
+    if final is not None:
+        clocks[FINAL] = final
     return clocks
 
 
@@ -146,6 +155,8 @@ def fire(a: Alert, name: str, due: int, rules: AlertRules, cause: str) -> list[O
         step = d.initial[i]
         a.dstep = i + 1
         following = initial_due(a, rules)
+        if following is not None and not a.open_at(following[1]):
+            following = None  # closed by then: no step follows
         targets = emit.resolve_all(step.targets, a, rules)
         names = ", ".join(t["name"] or t["id"] for t in targets)
         silent = "post A" if i == 0 else "post A and every unit asked since"
@@ -162,7 +173,7 @@ def fire(a: Alert, name: str, due: int, rules: AlertRules, cause: str) -> list[O
         a.history.append([due, cause, "daily report overdue"])
         return [emit.escalation(a, rules, rule_id=d.daily_rule, action="report_overdue", at=due,
                                 targets=emit.resolve_all(d.daily_targets, a, rules), reason=reason,
-                                key=(name, due), caused_by=[cause], due_at=daily_due(a, rules))]
+                                key=(name, due), caused_by=[cause], due_at=_next_daily(a, rules))]
     a.final_missed = True
     until = latest(d.final_within, a.closed_at, due, rules)
     doubt = unsure(due, until, "a final report dated by then takes this back")

@@ -96,6 +96,12 @@ class Alert(HistoryState):
         """Raised and not closed."""
         return self.opened is not None and self.closed_at is None
 
+    def open_at(self, t: int) -> bool:
+        """Raised, and not closed by `t`: a clock that falls due at `t` runs out then. One due before
+        the close had run out while the alert was open, even when the close reached the engine
+        first; one due at the close's very second is stopped by it, as any act in time stops one."""
+        return self.opened is not None and (self.closed_at is None or t < self.closed_at)
+
     def figures(self, until: int | None = None) -> Figures:
         """The latest figures, each field from the latest report giving it (up to `until`).
 

@@ -204,6 +204,48 @@ def test_a_county_report_after_its_due_time_leaves_the_overdue_escalation():
     assert rp.states["AL-U4"].missed == ["county"]
 
 
+def _arriving(entries: list[dict[str, Any]], until: str) -> AlertReplay:
+    """Feed entries in the order given, each decided at its own time, the timer held to the second
+    before the earliest still to come (a field app offline sends its records late), then to `until`."""
+    rp = AlertReplay(ALERT_RULES)
+    for i, entry in enumerate(entries):
+        rp.advance_to(min(at(e["time"]) for e in entries[i:]) - 1)
+        rp.feed(entry)
+    rp.advance_to(at(until))
+    return rp
+
+
+def _report_overdue_ids(rp: AlertReplay) -> list[str]:
+    return sorted(o.id for _, o in rp.outputs
+                  if o.topic == ESCALATIONS and o.event["data"]["action"] == "report_overdue")
+
+
+def test_a_report_clock_due_before_the_close_runs_out_whichever_record_came_first():
+    """The county report was due at 10:00 and never made; the alert was closed at 10:03. Until
+    2026-12-05 a close that reached the engine before the raising stopped that clock too, as if
+    the alert had been closed before it fell due: the missed report was never escalated."""
+    raising = raised("AL-C1", "2026-11-02 09:00")
+    close = alert_event("closed", "AL-C1", "2026-11-02 10:03", note="Fire out.", by=INFO_OFFICER)
+    in_order = _arriving([raising, close], "2026-11-02 18:00")
+    close_first = _arriving([close, raising], "2026-11-02 18:00")
+    assert [d["rule_id"] for d in escalations(in_order, "report_overdue")] == ["report.county"]
+    assert _report_overdue_ids(close_first) == _report_overdue_ids(in_order)
+    assert close_first.states["AL-C1"].missed == ["county"] and close_first.states["AL-C1"].clocks == {}
+
+
+def test_a_report_made_after_its_due_time_leaves_it_missed_whichever_record_came_first():
+    """The county report, due at 10:00, was made at 10:02. Until 2026-12-05 its record reaching
+    the engine before the raising stopped the county clock before it ran out: late, unescalated."""
+    raising = raised("AL-C2", "2026-11-02 09:00")
+    late = alert_event("acknowledged", "AL-C2", "2026-11-02 10:02", unit="district_emergency",
+                       by=INFO_OFFICER)
+    in_order = _arriving([raising, late], "2026-11-02 11:00")
+    report_first = _arriving([late, raising], "2026-11-02 11:00")
+    assert [d["rule_id"] for d in escalations(in_order, "report_overdue")] == ["report.county"]
+    assert _report_overdue_ids(report_first) == _report_overdue_ids(in_order)
+    assert report_first.states["AL-C2"].missed == in_order.states["AL-C2"].missed == ["county"]
+
+
 def _disaster_report(aid: str, time: str, kind: str) -> dict[str, Any]:
     """Post A's disaster report of `kind` on alert `aid`, made at `time`."""
     [entry] = event("safety.disaster.reported", time,
