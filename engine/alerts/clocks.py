@@ -125,15 +125,31 @@ def answered(a: Alert, entry: dict[str, Any], at: int, rules: AlertRules) -> tup
     return None if due is None or at > due else (level, due)
 
 
+def stopped(a: Alert, rules: AlertRules) -> list[tuple[str, int]]:
+    """The missed report levels, with their due times, that fell due at or after the alert's close:
+    asked once a close is applied, whose record reached the engine after their clocks ran out."""
+    if a.closed_at is None or not a.missed:
+        return []
+    dues = report_dues(a, rules)
+    return [(lv, dues[lv]) for lv in a.missed if lv in dues and not a.open_at(dues[lv])]
+
+
 def withdraw(a: Alert, rules: AlertRules, level_id: str, due: int, done: int, eid: str,
-             at: int) -> list[Out]:
-    """The report to `level_id` was made in time (at `done`) but its record reached the engine after
-    the clock ran out: withdraw the report_overdue escalation at `at`, to those it went to."""
+             at: int, closed: bool = False) -> list[Out]:
+    """The report to `level_id` was made in time (at `done`), or with `closed` the alert was closed
+    at `done` before the report fell due, but the record reached the engine after the clock ran
+    out: withdraw the report_overdue escalation at `at`, to those it went to."""
     level = next(lv for lv in rules.report_levels if lv.id == level_id)
     a.missed.remove(level_id)
-    a.history.append([at, eid, f"report to {level_id} overdue: withdrawn, reported on {iso(done)}"])
-    reason = (f"The report_overdue of {a.id} to {level.name} at {iso(due)} is withdrawn: the record "
-              f"{eid} of the report on {iso(done)}, in time, reached the engine after it")
+    if closed:
+        a.history.append([at, eid, f"report to {level_id} overdue: withdrawn, closed on {iso(done)}"])
+        reason = (f"The report_overdue of {a.id} to {level.name} at {iso(due)} is withdrawn: the alert "
+                  f"was closed on {iso(done)}, before it fell due; the record {eid} of the close "
+                  "reached the engine after it")
+    else:
+        a.history.append([at, eid, f"report to {level_id} overdue: withdrawn, reported on {iso(done)}"])
+        reason = (f"The report_overdue of {a.id} to {level.name} at {iso(due)} is withdrawn: the record "
+                  f"{eid} of the report on {iso(done)}, in time, reached the engine after it")
     return [emit.escalation(a, rules, rule_id=level.rule_id, action="failure_withdrawn", at=at,
                             targets=emit.resolve_all(level.overdue_targets, a, rules, level),
                             reason=reason, key=(level_id, due), caused_by=[eid], due_at=due)]

@@ -55,13 +55,28 @@ def _apply(a: Alert, entry: dict[str, Any], at: int, rules: AlertRules) -> list[
     late = clocks.answered(a, entry, at, rules)
     met = disaster.answered(a, at, entry["data"]["report_kind"], rules) \
         if entry["type"] == "safety.disaster.reported" and (a.dstep or a.dmissed or a.final_missed) else []
+    closed = a.closed_at
     apply_event(a, entry, at, rules)
     outs = settle(a, rules, at, entry["event_id"])
     if late is not None or met:
         when = decided_at(entry, at, a.watermark)
         withdrawn = clocks.withdraw(a, rules, *late, at, entry["event_id"], when) if late is not None else []
         outs = withdrawn + disaster.withdraw(a, rules, met, at, entry["event_id"], when) + outs
+    if a.closed_at != closed:  # a close whose record came after clocks that fell due since ran out
+        outs = _closed_late(a, rules, at, entry) + outs
     return outs + capdoc.on_event(a, what, at, entry["event_id"], rules)
+
+
+def _closed_late(a: Alert, rules: AlertRules, at: int, entry: dict[str, Any]) -> list[Out]:
+    """Withdraw the report_overdue escalations of the clocks that ran out at or after the close's
+    time, its record having come later: in time order the close would have stopped them."""
+    levels, days = clocks.stopped(a, rules), disaster.stopped(a)
+    if not levels and not days:
+        return []
+    when, eid = decided_at(entry, at, a.watermark), entry["event_id"]
+    outs = [o for level, due in levels
+            for o in clocks.withdraw(a, rules, level, due, at, eid, when, closed=True)]
+    return outs + disaster.withdraw(a, rules, days, at, eid, when, closed=True)
 
 
 def decide_alert(state: Alert | None, entry: dict[str, Any], rules: AlertRules,

@@ -121,10 +121,17 @@ def answered(a: Alert, at: int, kind: str, rules: AlertRules) -> list[tuple[str,
     return found
 
 
+def stopped(a: Alert) -> list[tuple[str, int, int | None]]:
+    """The daily reports missed at or after the alert's close, as `answered` gives clocks: asked once
+    a close is applied, whose record reached the engine after they ran out."""
+    return [(DAILY, due, None) for due in a.dmissed if not a.open_at(due)] if a.closed_at is not None else []
+
+
 def withdraw(a: Alert, rules: AlertRules, found: list[tuple[str, int, int | None]], done: int, eid: str,
-             at: int) -> list[Out]:
-    """Withdraw, at `at`, the report_overdue escalations of the clocks `answered` found, to those
-    they went to; a daily day or the final report withdrawn no longer counts as missed."""
+             at: int, closed: bool = False) -> list[Out]:
+    """Withdraw, at `at`, the report_overdue escalations of the clocks `answered` found (or, with
+    `closed`, `stopped` found: the alert was closed at `done`), to those they went to; a daily day
+    or the final report withdrawn no longer counts as missed."""
     d = rules.disaster
     outs: list[Out] = []
     for name, due, i in found:
@@ -137,13 +144,18 @@ def withdraw(a: Alert, rules: AlertRules, found: list[tuple[str, int, int | None
         else:
             a.final_missed = False
             rule_id, targets, key = d.final_rule, d.final_targets, (name, due)
-        a.history.append([at, eid, f"{name} overdue of {iso(due)}: withdrawn, reported on {iso(done)}"])
-        when = "in time" if done <= due else "by the latest its approximate due time could truly fall"
+        if closed:
+            a.history.append([at, eid, f"{name} overdue of {iso(due)}: withdrawn, closed on {iso(done)}"])
+            why = (f"the alert was closed on {iso(done)}, before it fell due; the record {eid} of the "
+                   "close reached the engine after it")
+        else:
+            a.history.append([at, eid, f"{name} overdue of {iso(due)}: withdrawn, reported on {iso(done)}"])
+            when = "in time" if done <= due else "by the latest its approximate due time could truly fall"
+            why = f"the record {eid} of the report on {iso(done)}, {when}, reached the engine after it"
         outs.append(emit.escalation(
             a, rules, rule_id=rule_id, action="failure_withdrawn", at=at,
             targets=emit.resolve_all(targets, a, rules), key=key, caused_by=[eid], due_at=due,
-            reason=f"The report_overdue of {a.id} ({name}) at {iso(due)} is withdrawn: the record {eid} "
-                   f"of the report on {iso(done)}, {when}, reached the engine after it"))
+            reason=f"The report_overdue of {a.id} ({name}) at {iso(due)} is withdrawn: {why}"))
     return outs
 
 

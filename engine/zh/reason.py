@@ -125,6 +125,13 @@ _ESCALATIONS = compiled([
     (r"The report_overdue of (?P<a>\S+) to (?P<l>.+?) at (?P<t>\S+) is withdrawn: the record (?P<e>\S+) of "
      r"the report on (?P<u>\S+), in time, reached the engine after it",
      "撤回 {a} 向{l}报告超时（{t}）：记录 {e} 表明已于 {u} 按时报告，送达引擎晚于督办"),
+    (r"The report_overdue of (?P<a>\S+) to (?P<l>.+?) at (?P<t>\S+) is withdrawn: the alert was closed on "
+     r"(?P<u>\S+), before it fell due; the record (?P<e>\S+) of the close reached the engine after it",
+     "撤回 {a} 向{l}报告超时（{t}）：警情已于 {u} 结束，早于报告时限；结束记录 {e} 送达引擎晚于督办"),
+    (r"The report_overdue of (?P<a>\S+) \((?P<c>disaster_\w+)\) at (?P<t>\S+) is withdrawn: the alert "
+     r"was closed on (?P<u>\S+), before it fell due; the record (?P<e>\S+) of the close reached the "
+     r"engine after it",
+     "撤回 {a} 的{c:clock}超时（{t}）：警情已于 {u} 结束，早于报告时限；结束记录 {e} 送达引擎晚于督办"),
     (r"The report_overdue of (?P<a>\S+) \((?P<c>disaster_\w+)\) at (?P<t>\S+) is withdrawn: the record "
      r"(?P<e>\S+) of the report on (?P<u>\S+), (?P<w>in time|by the latest its approximate due time could "
      r"truly fall), reached the engine after it",

@@ -99,6 +99,8 @@ def _shapes() -> Shapes:
         (r"report to (?P<l>\w+) overdue", "向{l:level}报告超时"),
         (r"report to (?P<l>\w+) overdue: withdrawn, reported on (?P<t>\S+)",
          "撤回向{l:level}报告超时：已于 {t} 报告"),
+        (r"report to (?P<l>\w+) overdue: withdrawn, closed on (?P<t>\S+)",
+         "撤回向{l:level}报告超时：警情已于 {t} 结束"),
         (r"493 art\. 10 notifications due", "应依 493 号令第十条通知有关部门"),
         (r"routed as non-production", "按非生产安全事件分送"),
         (r"disaster report (?P<k>\w+) from post (?P<p>[AB])", "灾情{k:report}（{p} 岗）"),
@@ -107,6 +109,8 @@ def _shapes() -> Shapes:
         (r"final report overdue", "灾情核报超时"),
         (r"(?P<c>disaster_\w+) overdue of (?P<t>\S+): withdrawn, reported on (?P<u>\S+)",
          "撤回{c:clock}超时（{t}）：已于 {u} 报告"),
+        (r"(?P<c>disaster_\w+) overdue of (?P<t>\S+): withdrawn, closed on (?P<u>\S+)",
+         "撤回{c:clock}超时（{t}）：警情已于 {u} 结束"),
         (r"CAP Update #(?P<n>\d+)", "CAP 更新 #{n}"),
         # a key enterprise's inspection cycle, as its referral tells it (engine/enterprise/coverage.py)
         (r"coverage cycle started \(last inspection, or classification as a key enterprise\)",

@@ -264,6 +264,25 @@ def _flood_daily(made: str, arrived: str) -> AlertReplay:
     return rp
 
 
+def test_a_close_recorded_late_withdraws_the_daily_report_missed_after_it():
+    """A flood closed (灾情稳定) at 08:00 on the 21st, its record reaching the engine at 10:00, after
+    the 21st's daily report fell due at 09:00: that escalation is withdrawn, the day no longer
+    counts as missed, and the final report (核报) is due from the close's own time."""
+    rp = AlertReplay(ALERT_RULES)
+    rp.feed(raised("AL-FC", "2026-07-20 14:00", kind="flood", enterprise=None))
+    rp.feed(_disaster_report("AL-FC", "2026-07-20 14:10", "initial"))
+    rp.advance_to(at("2026-07-21 10:00"))
+    [missed] = escalations(rp, "report_overdue")
+    assert missed["rule_id"] == ALERT_RULES.disaster.daily_rule
+    rp.feed(alert_event("closed", "AL-FC", "2026-07-21 08:00", note="Water receded.", by=INFO_OFFICER),
+            now=at("2026-07-21 10:00"))
+    [withdrawn] = escalations(rp, "failure_withdrawn")
+    assert (withdrawn["rule_id"], withdrawn["due_at"]) == (missed["rule_id"], "2026-07-21T09:00:00+08:00")
+    assert "closed on 2026-07-21T08:00:00+08:00, before it fell due" in withdrawn["reason"]
+    assert withdrawn["reason_zh"] and rp.states["AL-FC"].dmissed == []
+    assert set(rp.states["AL-FC"].clocks) == {"disaster_final"}
+
+
 @pytest.mark.parametrize(("made", "withdrawn"), [
     ("2026-07-21 08:40", 1),  # before the hour, on its day: in time
     ("2026-07-21 09:30", 0),  # after the hour: late
