@@ -46,16 +46,26 @@ def initial_due(a: Alert, rules: AlertRules) -> tuple[int, int] | None:
 
 
 def daily_due(a: Alert, rules: AlertRules) -> int | None:
-    """When the next daily report (续报 or 零报告) is due: the rules' hour on a later day than the
-    latest report, skipping days already missed; None before the first or after the final report."""
-    if a.opened is None or not a.disaster_reports or any(r[2] == "final" for r in a.disaster_reports):
+    """When the next daily report (续报 or 零报告) is due: the rules' hour of the first day after the
+    first report on file that no report met (one made that day, by the hour) and that has not run
+    out already; None before the first report, or past the final one.
+
+    Every day's due time is judged by the reports on file, not counted on from the latest: a
+    report dated a day later whose record came first does not skip the day between. In time order
+    it is the hour on the day after the latest report, as it always was. The reports on file are
+    the latest few (bounds.py): the days before them have passed, met or run out, either way.
+    """
+    if a.opened is None or not a.disaster_reports:
         return None
     hour, minute = rules.disaster.daily_at
-    latest = local(max(r[0] for r in a.disaster_reports))
-    day = latest.date() + timedelta(days=1)
+    final = min((r[0] for r in a.disaster_reports if r[2] == "final"), default=None)
+    day = local(a.disaster_reports[0][0]).date() + timedelta(days=1)
     while True:
         due = int(datetime(day.year, day.month, day.day, hour, minute, tzinfo=SHANGHAI).timestamp())
-        if due not in a.dmissed:
+        if final is not None and due > final:
+            return None
+        met = any(r[0] <= due and local(r[0]).date() == day for r in a.disaster_reports)
+        if not met and due not in a.dmissed:
             return due
         day += timedelta(days=1)
 
@@ -98,7 +108,8 @@ def answered(a: Alert, at: int, kind: str, rules: AlertRules) -> list[tuple[str,
     - an initial-chain step whose due time came at or after `at`, unless a report already on
       file is dated by it too (that one answered it, or the step never fired);
     - a daily report missed on the report's own day, at or after its time (a report on a day
-      before the hour covers that day's report, `daily_due`);
+      before the hour covers that day's report, `daily_due`), and, for the final report, every
+      daily report missed after it (none was due past the final one);
     - the final report, missed, when this is the final one dated by its due time (or, where
       that counted working days through a year no holiday notice covers, by the latest it
       could truly fall).
@@ -113,7 +124,9 @@ def answered(a: Alert, at: int, kind: str, rules: AlertRules) -> list[tuple[str,
         if at <= due and (first is None or due < first):
             found.append((INITIAL, due, i))
     day = local(at).date()
-    found += [(DAILY, d, None) for d in a.dmissed if at <= d and local(d).date() == day]
+    # A final report ends the daily reports: every one missed after it was never due.
+    found += [(DAILY, d, None) for d in a.dmissed
+              if at <= d and (local(d).date() == day or (kind == "final" and d > at))]
     if kind == "final" and a.final_missed and a.closed_at is not None:
         final = after(rules.disaster.final_within, a.closed_at, rules).at
         if at <= latest(rules.disaster.final_within, a.closed_at, final, rules):

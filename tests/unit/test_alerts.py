@@ -283,6 +283,40 @@ def test_a_close_recorded_late_withdraws_the_daily_report_missed_after_it():
     assert set(rp.states["AL-FC"].clocks) == {"disaster_final"}
 
 
+def _dailies_missed(rp: AlertReplay) -> list[str]:
+    """The ids of the daily disaster reports' report_overdue escalations."""
+    return sorted(d["escalation_id"] for d in escalations(rp, "report_overdue")
+                  if d["rule_id"] == ALERT_RULES.disaster.daily_rule)
+
+
+def test_a_daily_report_dated_a_day_later_arriving_first_does_not_skip_the_day_between():
+    """The flood's first report came on the 20th; the next, made at 09:30 on the 21st, after the
+    hour, reached the engine before it. Until 2026-12-05 the daily report was counted on from the
+    latest report on file, so the 21st's, missed, was never due."""
+    raising = raised("AL-FD", "2026-07-20 14:00", kind="flood", enterprise=None)
+    first, late = (_disaster_report("AL-FD", "2026-07-20 14:10", "initial"),
+                   _disaster_report("AL-FD", "2026-07-21 09:30", "update"))
+    in_order = _arriving([raising, first, late], "2026-07-21 12:00")
+    later_first = _arriving([raising, late, first], "2026-07-21 12:00")
+    # (Out of order, the initial report's chain also ran out before the first report's record came,
+    # and that record withdrew it: a late record's usual course.)
+    assert len(_dailies_missed(in_order)) == 1 and _dailies_missed(later_first) == _dailies_missed(in_order)
+    assert later_first.states["AL-FD"].dmissed == in_order.states["AL-FD"].dmissed == [at("2026-07-21 09:00")]
+
+
+def test_a_final_report_recorded_late_withdraws_every_daily_report_missed_after_it():
+    """The final report (核报) was made on the 21st at 08:00 and reached the engine on the 23rd at
+    10:00: the daily reports of the 21st to the 23rd, escalated meanwhile, were never due."""
+    rp = AlertReplay(ALERT_RULES)
+    rp.feed(raised("AL-FF", "2026-07-20 14:00", kind="flood", enterprise=None))
+    rp.feed(_disaster_report("AL-FF", "2026-07-20 14:10", "initial"))
+    rp.advance_to(at("2026-07-23 10:00"))
+    assert len(_dailies_missed(rp)) == 3
+    rp.feed(_disaster_report("AL-FF", "2026-07-21 08:00", "final"), now=at("2026-07-23 10:00"))
+    assert len(escalations(rp, "failure_withdrawn")) == 3
+    assert rp.states["AL-FF"].dmissed == [] and rp.states["AL-FF"].clocks == {}
+
+
 @pytest.mark.parametrize(("made", "withdrawn"), [
     ("2026-07-21 08:40", 1),  # before the hour, on its day: in time
     ("2026-07-21 09:30", 0),  # after the hour: late
