@@ -33,7 +33,7 @@ from decide_fixtures import ENTERPRISE, event
 from hypothesis import given
 from hypothesis import strategies as st
 from test_alerts import ALERT_RULES, INFO_OFFICER
-from test_decide_properties import DAY, GAPS, MINUTE, PROPERTY, START
+from test_decide_properties import DAY, GAPS, MINUTE, PROPERTY, START, with_redeliveries
 
 from engine.alerts import AlertReplay
 from engine.cap import validate as cap_validate
@@ -175,22 +175,8 @@ def test_outputs_that_share_an_id_are_the_same_output(entries: list[dict[str, An
         assert by_id.setdefault(o.id, (o.topic, o.event)) == (o.topic, o.event), o.id
 
 
-@st.composite
-def with_redeliveries(draw: st.DrawFn) -> tuple[list[dict[str, Any]], list[tuple[int, dict[str, Any]]]]:
-    """A history, and the same arrivals with copies of some entries delivered again, right after
-    themselves or later (arriving at that later slot's time)."""
-    entries = draw(histories())
-    arrivals = in_order(entries)
-    copies = draw(st.lists(st.tuples(st.integers(0, len(entries) - 1), st.integers(0, 2 * len(entries))),
-                           min_size=1, max_size=6))
-    for original, delay in sorted(copies, key=lambda c: c[0] + 1 + c[1], reverse=True):
-        pos = min(original + 1 + delay, len(arrivals))
-        arrivals.insert(pos, (max(arrivals[pos - 1][0], entry_time(entries[original])), entries[original]))
-    return entries, arrivals
-
-
 @PROPERTY
-@given(with_redeliveries())
+@given(with_redeliveries(histories()))
 def test_redelivered_entries_change_nothing(case: tuple[list, list]) -> None:
     entries, arrivals = case
     once, again = replay(in_order(entries)), replay(arrivals)

@@ -192,10 +192,11 @@ def test_the_same_entries_give_the_same_outputs_and_states(entries: list[dict[st
 
 
 @st.composite
-def with_redeliveries(draw: st.DrawFn) -> tuple[list[dict[str, Any]], list[tuple[int, dict[str, Any]]]]:
-    """A history, and the same arrivals with copies of some entries delivered again, right after
-    themselves or later (arriving at that later slot's time)."""
-    entries = draw(histories())
+def with_redeliveries(draw: st.DrawFn, stories: st.SearchStrategy[list[dict[str, Any]]] | None = None
+                      ) -> tuple[list[dict[str, Any]], list[tuple[int, dict[str, Any]]]]:
+    """A history (of hazards, or drawn from `stories`), and the same arrivals with copies of some
+    entries delivered again, right after themselves or later (arriving at that later slot's time)."""
+    entries = draw(stories if stories is not None else histories())
     arrivals = in_order(entries)
     copies = draw(st.lists(st.tuples(st.integers(0, len(entries) - 1), st.integers(0, 2 * len(entries))),
                            min_size=1, max_size=6))
