@@ -39,6 +39,7 @@ from engine.contract.outputs import OUTPUT_TYPES, Escalation
 from engine.decide.emit import iso
 from engine.decide.replay import Replay
 from engine.decide.state import Hazard
+from engine.kernel.outputs import Out
 
 MINUTE, HOUR, DAY = 60, 3600, 86400
 START = at("2026-03-02 08:00")
@@ -392,12 +393,20 @@ def test_every_output_is_one_the_contract_describes(entries: list[dict[str, Any]
     """Every output is of a type the contract lists, on its topic, its data valid as its model, its
     envelope's id the output's; an escalation names its hazard and says why, to whom."""
     for _, out in replay(in_order(entries)).outputs:
-        topic, model = OUTPUT_TYPES[out.event["type"]]
-        data = model.model_validate(out.event["data"])
-        assert out.topic == topic and out.event["id"] == out.id, out.event
-        if isinstance(data, Escalation):
-            assert (data.subject_kind, data.subject_id, data.escalation_id) == ("hazard", out.key, out.id)
-            assert data.rule_id and data.reason and data.reason_zh, data
+        described(out, "hazard")
+
+
+def described(out: Out, kind: str | None = None) -> Any:
+    """The output's data as the contract's model of its type, its topic and envelope id checked; an
+    escalation's subject is its key (of `kind`, when given) and it says why, in Chinese too."""
+    topic, model = OUTPUT_TYPES[out.event["type"]]
+    data = model.model_validate(out.event["data"])
+    assert out.topic == topic and out.event["id"] == out.id, out.event
+    if isinstance(data, Escalation):
+        assert (data.subject_id, data.escalation_id) == (out.key, out.id), data
+        assert kind is None or data.subject_kind == kind, data
+        assert data.rule_id and data.reason and data.reason_zh, data
+    return data
 
 
 # --- the art. 70 notice and the monthly filing (issue 14) ------------------------------------------

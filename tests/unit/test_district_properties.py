@@ -25,9 +25,8 @@ from typing import Any
 from decide_fixtures import REPO, RULES
 from hypothesis import given
 from test_alerts import ALERT_RULES
-from test_decide_properties import END, PROPERTY, histories, with_redeliveries
+from test_decide_properties import END, PROPERTY, described, histories, with_redeliveries
 
-from engine.contract.outputs import OUTPUT_TYPES
 from engine.enterprise.replay import DistrictReplay
 from engine.kernel.apply import entry_time
 from engine.plan.rules import optional_plan
@@ -85,9 +84,7 @@ def test_outputs_that_share_an_id_are_the_same_output_and_the_contract_describes
     by_id: dict[str, tuple[str, dict[str, Any]]] = {}
     for out in run(entries).outputs:
         assert by_id.setdefault(out.id, (out.topic, out.event)) == (out.topic, out.event), out.id
-        topic, model = OUTPUT_TYPES[out.event["type"]]
-        model.model_validate(out.event["data"])
-        assert out.topic == topic and out.event["id"] == out.id, out.event
+        described(out)
 
 
 @PROPERTY
