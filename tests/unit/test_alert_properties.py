@@ -32,7 +32,7 @@ from typing import Any
 from decide_fixtures import ENTERPRISE, event
 from hypothesis import given
 from hypothesis import strategies as st
-from test_alerts import ALERT_RULES, INFO_OFFICER
+from test_alerts import ALERT_RULES, INFO_OFFICER, arriving
 from test_decide_properties import DAY, GAPS, MINUTE, PROPERTY, START, described, with_redeliveries
 
 from engine.alerts import AlertReplay
@@ -125,19 +125,8 @@ def histories(draw: st.DrawFn) -> list[dict[str, Any]]:
 
 
 def replay(arrivals: list[tuple[int, dict[str, Any]]]) -> AlertReplay:
-    """Feed (now, entry) pairs in arrival order, then run every clock to END.
-
-    Before each arrival the timer runs up to the second before the earliest entry still to come:
-    a clock due at an entry's very second fires after that entry (engine/kernel/apply.py), so a
-    timer that fired it first would make the outcome hang on where a copy sits in the arrivals.
-    """
-    rp = AlertReplay(ALERT_RULES)
-    times = [entry_time(e) for _, e in arrivals]
-    for i, (now, entry) in enumerate(arrivals):
-        rp.advance_to(min(times[i:]) - 1)
-        rp.feed(entry, now=now)
-    rp.advance_to(END)
-    return rp
+    """Feed (now, entry) pairs in arrival order, then run every clock to END (`arriving`)."""
+    return arriving(arrivals, END)
 
 
 def in_order(entries: list[dict[str, Any]]) -> list[tuple[int, dict[str, Any]]]:

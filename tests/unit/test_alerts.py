@@ -204,15 +204,26 @@ def test_a_county_report_after_its_due_time_leaves_the_overdue_escalation():
     assert rp.states["AL-U4"].missed == ["county"]
 
 
-def _arriving(entries: list[dict[str, Any]], until: str) -> AlertReplay:
-    """Feed entries in the order given, each decided at its own time, the timer held to the second
-    before the earliest still to come (a field app offline sends its records late), then to `until`."""
+def arriving(arrivals: list[tuple[int, dict[str, Any]]], until: int) -> AlertReplay:
+    """Feed (now, entry) pairs in arrival order, then run every clock to `until`.
+
+    Before each arrival the timer runs up to the second before the earliest entry still to come
+    (a field app offline sends its records late): a clock due at an entry's very second fires
+    after that entry (engine/kernel/apply.py), so a timer that fired it first would make the
+    outcome hang on where a late record or a copy sits in the arrivals.
+    """
     rp = AlertReplay(ALERT_RULES)
-    for i, entry in enumerate(entries):
-        rp.advance_to(min(at(e["time"]) for e in entries[i:]) - 1)
-        rp.feed(entry)
-    rp.advance_to(at(until))
+    times = [at(e["time"]) for _, e in arrivals]
+    for i, (now, entry) in enumerate(arrivals):
+        rp.advance_to(min(times[i:]) - 1)
+        rp.feed(entry, now=now)
+    rp.advance_to(until)
     return rp
+
+
+def _arriving(entries: list[dict[str, Any]], until: str) -> AlertReplay:
+    """Entries in the order given, each decided at its own time (`arriving`)."""
+    return arriving([(at(e["time"]), e) for e in entries], at(until))
 
 
 def _report_overdue_ids(rp: AlertReplay) -> list[str]:
