@@ -33,7 +33,7 @@ from decide_fixtures import ENTERPRISE, event
 from hypothesis import given
 from hypothesis import strategies as st
 from test_alerts import ALERT_RULES, INFO_OFFICER, arriving
-from test_decide_properties import DAY, GAPS, MINUTE, PROPERTY, START, described, with_redeliveries
+from test_decide_properties import DAY, GAPS, MINUTE, PROPERTY, START, Story, described, with_redeliveries
 
 from engine.alerts import AlertReplay
 from engine.cap import validate as cap_validate
@@ -60,19 +60,11 @@ def casualties(draw: st.DrawFn) -> dict[str, int]:
 @st.composite
 def alert_story(draw: st.DrawFn, aid: str) -> list[dict[str, Any]]:
     """One alert's entries, in the order they happened."""
-    t = START + draw(st.integers(0, 10 * DAY))
-    n = iter(range(100))
-
-    def eid() -> str:
-        return f"{aid}-{next(n)}"
-
-    def later() -> int:
-        nonlocal t
-        t += draw(GAPS | st.integers(1, 10 * MINUTE))
-        return t
+    story = Story(draw, aid, START + draw(st.integers(0, 10 * DAY)), GAPS | st.integers(1, 10 * MINUTE))
+    later = story.later
 
     def one(type_: str, when: int, data: dict[str, Any]) -> dict[str, Any]:
-        [entry] = event(type_, iso(when), {"alert_id": aid, **data}, aid, eid())
+        [entry] = event(type_, iso(when), {"alert_id": aid, **data}, aid, story.eid())
         return entry
 
     raised = {"kind": draw(st.sampled_from(KINDS)), "description": "Smoke and people calling for help.",
@@ -92,7 +84,7 @@ def alert_story(draw: st.DrawFn, aid: str) -> list[dict[str, Any]]:
         raised["estimated_loss_cny"] = draw(st.sampled_from([0, 9_990_000, 10_000_000, 60_000_000]))
     if draw(st.integers(0, 9)) == 0:
         raised["exercise"] = True
-    entries = [one("safety.alert.raised", t, raised)]
+    entries = [one("safety.alert.raised", story.t, raised)]
     for action in draw(st.lists(st.sampled_from(ACTIONS), max_size=7)):
         now = later()
         if action == "update":

@@ -65,20 +65,28 @@ def day(t: int) -> str:
     return iso(t)[:10]
 
 
+class Story:
+    """One subject's story as it is drawn: the time it has reached, and its events' ids in turn."""
+
+    def __init__(self, draw: st.DrawFn, subject: str, start: int, gaps: st.SearchStrategy[int]) -> None:
+        self.draw, self.subject, self.t, self.gaps = draw, subject, start, gaps
+        self.count = iter(range(100))
+
+    def eid(self) -> str:
+        """The next event's id."""
+        return f"{self.subject}-{next(self.count)}"
+
+    def later(self) -> int:
+        """The time of the next event, a drawn gap after the last."""
+        self.t += self.draw(self.gaps)
+        return self.t
+
+
 @st.composite
 def hazard_story(draw: st.DrawFn, hid: str, others: list[str]) -> list[dict[str, Any]]:
     """One hazard's entries, in the order they happened."""
-    t = START + draw(st.integers(0, 30 * DAY))
-    n = iter(range(100))
-
-    def eid() -> str:
-        return f"{hid}-{next(n)}"
-
-    def later() -> int:
-        nonlocal t
-        t += draw(GAPS)
-        return t
-
+    story = Story(draw, hid, START + draw(st.integers(0, 30 * DAY)), GAPS)
+    eid, later, t = story.eid, story.later, story.t
     entries: list[dict[str, Any]] = []
     opening = draw(st.sampled_from(["report", "report", "le_finding", "expert_finding"]))
     sector = draw(st.sampled_from(SECTORS))
