@@ -135,18 +135,20 @@ def engine_slowed(quotas: tuple[Quota, ...], principals: tuple[str, ...]) -> lis
 
 
 def refuse_engine_slowed(quotas: tuple[Quota, ...], principals: tuple[str, ...], *,
-                         authenticated: bool) -> None:
+                         authenticated: bool, override: str = "--allow-engine-limits applies them anyway",
+                         ) -> None:
     """Raise QuotasError when `quotas` would slow the engine's principals (`engine_slowed`). Without
-    authentication the broker names the worker's connections ANONYMOUS, as any other client's."""
+    authentication the broker names the worker's connections ANONYMOUS, as any other client's.
+    `override` ends the message: how the caller's user can go on regardless."""
     if not authenticated and engine_slowed(quotas, (ANONYMOUS,)):
         raise QuotasError(
             f"not applied: these settings log in without SASL, so the broker names the worker's "
             f"connections {ANONYMOUS}, as it names every field app's, and these quotas would slow the "
             "worker with them; limits by principal need logins (`hazard-engine broker up --secure`, "
-            "docs/field-apps.md); --allow-engine-limits applies them anyway")
+            f"docs/field-apps.md); {override}")
     slowed = engine_slowed(quotas, principals)
     if slowed:
-        raise QuotasError("not applied: " + "; ".join(slowed) + "; --allow-engine-limits applies them anyway")
+        raise QuotasError("not applied: " + "; ".join(slowed) + f"; {override}")
 
 
 _ENTITY = Array(("entity_type", String("utf-8")), ("entity_name", String("utf-8")))

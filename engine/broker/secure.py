@@ -267,8 +267,11 @@ def ensure_up(
     """
     say = progress or (lambda _msg: None)
     rules = acls(topics_file or REPO_ROOT / "topics" / "topics.yaml", app_id, prefix)
-    quotas = load_quotas(quotas_file or REPO_ROOT / "topics" / "quotas.yaml")
-    refuse_engine_slowed(quotas, ("engine",), authenticated=True)  # its worker logs in as `engine`
+    quotas_file = quotas_file or REPO_ROOT / "topics" / "quotas.yaml"
+    quotas = load_quotas(quotas_file)
+    # Its worker logs in as `engine`. `broker up` has no override: the file is the one to mend.
+    refuse_engine_slowed(quotas, ("engine",), authenticated=True,
+                         override=f"mend {quotas_file} and start it again")
     home = secure_dir()
     with install.file_lock(home / ".lock"):
         state, creds = local.read_state(home), read_credentials()

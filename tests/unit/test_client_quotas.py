@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from engine import cli
+from engine.broker import secure
 from engine.broker.quotas import (
     Quota,
     QuotasError,
@@ -150,3 +151,14 @@ def test_quotas_apply_refuses_what_would_slow_the_engine_before_it_connects(
     assert cli.main(["quotas", "apply", "--engine-principal", "engine", "--engine-principal", "gw"]) == 2
     err = capsys.readouterr().err
     assert "principal gw" in err and "principal engine" not in err
+
+
+def test_the_secure_broker_refuses_a_file_that_would_slow_its_worker_naming_the_file(tmp_path: Path) -> None:
+    """`broker up --secure` has no flag to override the check, so its refusal names the file to mend
+    rather than a flag of `quotas apply`. It refuses before it starts or reuses a broker."""
+    slow = _file(tmp_path, "quotas:\n  - {user: <default>, producer_byte_rate: 1000}\n")
+    with pytest.raises(QuotasError) as refused:
+        secure.ensure_up(quotas_file=slow)
+    said = str(refused.value)
+    assert "principal engine" in said and f"mend {slow} and start it again" in said
+    assert "--allow-engine-limits" not in said
