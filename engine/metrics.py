@@ -556,6 +556,14 @@ class EngineMetrics:
             "hazard_enforcement_proposals_withdrawn_total", "Enforcement proposals withdrawn after they "
             "were sent, by measure: a completion claimed before the step that proposed it reached the "
             "engine late.", ["measure"], registry=registry)
+        self.credit_proposals = Counter(
+            "hazard_credit_proposals_total", "Proposals to list an enterprise as dishonest (失信) sent "
+            "for a person's decision, by criterion.", ["criterion"], registry=registry)
+        self.credit_withdrawn = Counter(
+            "hazard_credit_proposals_withdrawn_total", "Credit proposals withdrawn after they were sent, "
+            "by criterion and the decision already on file (none, listed, rejected): a major hazard "
+            "they counted overdue was claimed complete by its deadline, recorded late.",
+            ["criterion", "decided"], registry=registry)
         self.http_intake = HttpIntakeMetrics(registry)
         # The children the worker touches per record, looked up once (_Children).
         self._intake = _Children(self.intake_records)
@@ -566,6 +574,8 @@ class EngineMetrics:
         self._proposals_withdrawn = _Children(self.proposals_withdrawn)
         for measure in get_args(Measure):  # exported at 0 from the start: a withdrawal is rare
             self._proposals_withdrawn(measure)
+        for decided in ("none", "listed", "rejected"):
+            self.credit_withdrawn.labels("repeated_overdue_major", decided)
 
     def observe(self, stage: str, seconds: float) -> None:
         """Time taken to handle one record in `stage` (intake, decide)."""
@@ -595,6 +605,11 @@ class EngineMetrics:
             self._proposals(event["data"]["measure"]).inc()
         elif kind == "safety.enforcement.withdrawn":
             self._proposals_withdrawn(event["data"]["measure"]).inc()
+        elif kind == "safety.credit.proposed":
+            self.credit_proposals.labels(event["data"]["criterion"]).inc()
+        elif kind == "safety.credit.withdrawn":
+            data = event["data"]
+            self.credit_withdrawn.labels(data["criterion"], data.get("decided") or "none").inc()
 
 
 class RuntimeGauges(Collector):

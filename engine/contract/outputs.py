@@ -220,6 +220,18 @@ class CreditProposed(Output):
     proposed_at: AwareDatetime
 
 
+class CreditWithdrawn(CreditProposed):
+    """Data of `safety.credit.withdrawn` (an extension, on credit.proposals): a proposal sent before a
+    record showed its premise false, withdrawn. A major hazard it counted overdue was claimed
+    complete by its deadline on an app that was offline, the claim recorded after the proposal.
+    `proposal_id` is the proposal's; `reason` says why the withdrawal."""
+
+    decided: str | None = Field(
+        default=None, description="the outcome of a person's decision (safety.credit.decided) on "
+        "file for the proposal when it was withdrawn, e.g. listed; null if none was. The engine "
+        "does not undo a decision: the department that made it reviews it")
+
+
 class PublishedPick(Output):
     """One enterprise of a published draw: who was sent, and what its inspection found."""
 
@@ -354,5 +366,6 @@ OUTPUT_TYPES: dict[str, tuple[str, type[Output]]] = {
     "safety.notification.due": (NOTIFICATIONS, NotificationDue),
     "safety.intake.rejected": (INTAKE_REJECTED, IntakeRejected),
     "safety.credit.proposed": (CREDIT_PROPOSALS, CreditProposed),
+    "safety.credit.withdrawn": (CREDIT_PROPOSALS, CreditWithdrawn),
     "safety.inspection.published": (INSPECTIONS_PUBLIC, InspectionsPublished),
 }

@@ -92,19 +92,23 @@ def _inspected(f: EnterpriseFile, d: dict[str, Any], at: int) -> str:
     return f"inspection {d['inspection_id']} ({d['kind']}): {d['findings']} finding(s)"
 
 
-def _credit_from_hazard(f: EnterpriseFile, d: dict[str, Any], at: int, er: EnterpriseRules) -> list[Out]:
-    """What a hazard's link may propose for the credit list (engine/enterprise/credit.py)."""
+def _credit_from_hazard(f: EnterpriseFile, d: dict[str, Any], at: int, eid: str,
+                        er: EnterpriseRules) -> list[Out]:
+    """What a hazard's link may propose for the credit list, or withdraw (engine/enterprise/credit.py)."""
     kinds = {o[0]: o[1] for o in d.get("orders", [])}
     zh = Words("zh", er.rules.reference)
     outs = [o for v in d.get("violated", []) for o in credit.on_violation(f, d["id"], v, kinds.get(v[0]), zh)]
     if er.credit is None:
         return outs  # no thresholds without rules/plan.yaml
+    if d.get("claimed_at") is not None:  # a completion claim that stands (engine/enterprise/links.py)
+        outs += credit.on_claimed_in_time(f, d["id"], d["claimed_at"], at, eid, er.credit.overdue_major, zh)
     overdue = (d["open"] and d.get("grade") == "major" and d.get("deadline") is not None
                and not d.get("completed") and at > d["deadline"])
     if overdue and d["id"] not in f.overdue_major:
         f.overdue_major[d["id"]] = d["deadline"]
         outs += credit.on_overdue_major(f, at, er.credit.overdue_major, zh)
     credit.prune(f.overdue_major, at, er.credit.overdue_major)
+    credit.forget_sets(f)
     return outs
 
 
@@ -168,7 +172,7 @@ def _apply(f: EnterpriseFile, entry: dict[str, Any], at: int, rules: Any) -> lis
         what = credit.decided(f, d, at, eid)
     elif kind == LINK_TYPE and d["kind"] == "hazard":
         what = _hazard(f, d)
-        outs = _credit_from_hazard(f, d, at, rules)
+        outs = _credit_from_hazard(f, d, at, eid, rules)
     elif kind == LINK_TYPE and d["kind"] == "alert":
         what = _alert(f, d, at)
     else:
@@ -186,8 +190,12 @@ def _apply(f: EnterpriseFile, entry: dict[str, Any], at: int, rules: Any) -> lis
     if what is not None:
         _note(f, at, eid, what)
     for out in outs:
-        _note(f, at, eid, f"credit proposal {out.id} ({out.event['data']['criterion']}): awaits a "
-              "person's decision")
+        if out.event["type"] == credit.WITHDRAWN_TYPE:
+            _note(f, at, eid, f"credit proposal {out.event['data']['proposal_id']} withdrawn: hazard "
+                  f"{d['id']} was claimed complete by its deadline")
+        else:
+            _note(f, at, eid, f"credit proposal {out.id} ({out.event['data']['criterion']}): awaits a "
+                  "person's decision")
     for out in withdrawn:
         if out.event["type"] == "safety.referral.withdrawn":
             _note(f, at, eid, f"referral {out.event['data']['referral_id']} withdrawn")

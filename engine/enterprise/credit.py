@@ -33,10 +33,12 @@ from engine.contract.outputs import CREDIT_PROPOSALS
 from engine.enterprise.coverage import DAY
 from engine.kernel.ids import output_id
 from engine.kernel.outputs import Out, envelope
+from engine.kernel.referral import WITHDRAWN, withdrawal
 from engine.kernel.time import iso
 from engine.zh.words import Words
 
 PROPOSED_TYPE = "safety.credit.proposed"
+WITHDRAWN_TYPE = WITHDRAWN[PROPOSED_TYPE][0]
 SUSPENSIONS = frozenset({"suspend", "suspend_for_overhaul"})
 
 BASIS = {
@@ -53,10 +55,10 @@ BASIS = {
 
 
 def proposal(f: Any, criterion: str, key: str, at: int, evidence: list[dict[str, Any]],
-             reason: str, zh: Words) -> Out:
-    """A `safety.credit.proposed` event, its id derived from the enterprise, criterion and cause; its
-    reason in Chinese too, by `zh`."""
-    pid = output_id("credit", f.id, criterion, key)
+             reason: str, zh: Words, pid: str | None = None) -> Out:
+    """A `safety.credit.proposed` event, its id derived from the enterprise, criterion and cause
+    unless given (`pid`); its reason in Chinese too, by `zh`."""
+    pid = pid or output_id("credit", f.id, criterion, key)
     data = {"proposal_id": pid, "enterprise": {"uscc": f.id, "name": f.name}, "criterion": criterion,
             "legal_basis": BASIS[criterion], "reason": reason, "evidence": evidence,
             "needs_decision": True, "town": f.town, "proposed_at": iso(at)}
@@ -108,19 +110,72 @@ def _repeated(f: Any, criterion: str, events: dict[str, int], at: int, threshold
         chosen = recent[-threshold.count:]
         key = ",".join(sorted(k for _, k in chosen))
         pid = output_id("credit", f.id, criterion, key)
+        if pid in f.credit_withdrawn:
+            # The same hazards, proposed before on a premise a late record undid (one of them was
+            # claimed complete in time), count again from later: a proposal of its own.
+            pid = output_id("credit", f.id, criterion, key, "again", *(f"{k}@{t}" for t, k in chosen))
         if any(p[0] == pid for p in f.credit):
             continue
         f.credit.append([pid, criterion, end, None])
+        f.credit_sets[pid] = {k: t for t, k in chosen}
         outs.append(proposal(f, criterion, key, end, [evidence(k, t) for t, k in chosen],
-                             f"{len(chosen)} {what} within {threshold.window_days} days: {key}", zh))
+                             _counted(len(chosen), what, threshold, key), zh, pid))
     return outs
+
+
+def _counted(n: int, what: str, threshold: Any, key: str) -> str:
+    return f"{n} {what} within {threshold.window_days} days: {key}"
+
+
+_OVERDUE_MAJOR = "major hazard(s) (重大事故隐患) overdue"
+
+
+def _overdue_evidence(hid: str, t: int) -> dict[str, Any]:
+    return {"hazard_id": hid, "overdue_since": iso(t)}
 
 
 def on_overdue_major(f: Any, at: int, threshold: Any, zh: Words) -> list[Out]:
     """Major hazards overdue within the window reach the threshold: propose listing, once per set."""
-    return _repeated(f, "repeated_overdue_major", f.overdue_major, at, threshold,
-                     lambda hid, t: {"hazard_id": hid, "overdue_since": iso(t)},
-                     "major hazard(s) (重大事故隐患) overdue", zh)
+    return _repeated(f, "repeated_overdue_major", f.overdue_major, at, threshold, _overdue_evidence,
+                     _OVERDUE_MAJOR, zh)
+
+
+def on_claimed_in_time(f: Any, hazard_id: str, claimed: int, at: int, eid: str, threshold: Any,
+                       zh: Words) -> list[Out]:
+    """A major hazard's completion claim made at `claimed`, by the deadline from which the file
+    counted it overdue, recorded after it counted (an enterprise's app offline past the deadline):
+    the hazard was never overdue there, as the hazard core takes back its ladder's steps.
+
+    It counts no more, and each proposal that counted it is withdrawn (`safety.credit.withdrawn`,
+    saying whether a person had decided on it already: that decision is theirs to review). The
+    hazards left are proposed as time order would have proposed them. Returns the outputs.
+    """
+    since = f.overdue_major.get(hazard_id)
+    if since is None or claimed > since:
+        return []
+    outs = []
+    said = (f"Credit proposal withdrawn: the completion claim {eid} on hazard {hazard_id} of {iso(claimed)}, "
+            f"by its deadline of {iso(since)}, reached the engine after the proposal counted it overdue")
+    for pid, counted in sorted(f.credit_sets.items()):
+        if hazard_id not in counted or pid in f.credit_withdrawn:
+            continue
+        made = next(p for p in f.credit if p[0] == pid)
+        key = ",".join(sorted(counted))
+        chosen = sorted((t, k) for k, t in counted.items())
+        sent = proposal(f, made[1], key, made[2], [_overdue_evidence(k, t) for t, k in chosen],
+                        _counted(len(chosen), _OVERDUE_MAJOR, threshold, key), zh, pid)
+        withdrawn = withdrawal(sent, said, at, zh.reason(said))
+        withdrawn.event["data"]["decided"] = made[3][0] if made[3] else None
+        f.credit_withdrawn[pid] = at
+        outs.append(withdrawn)
+    del f.overdue_major[hazard_id]
+    return outs + on_overdue_major(f, claimed, threshold, zh)
+
+
+def forget_sets(f: Any) -> None:
+    """Drop the counted sets none of whose hazards counts any longer: nothing can withdraw them."""
+    for pid in [pid for pid, counted in f.credit_sets.items() if not counted.keys() & f.overdue_major.keys()]:
+        del f.credit_sets[pid]
 
 
 def on_refusal(f: Any, at: int, threshold: Any, zh: Words) -> list[Out]:

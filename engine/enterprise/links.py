@@ -23,6 +23,7 @@ from engine.kernel.referral import WITHDRAWN
 from engine.kernel.targets import lead_department
 
 PROPOSED = "safety.enforcement.proposed"
+COMPLETED = "safety.rectification.completed"
 PROPOSAL_WITHDRAWN = WITHDRAWN[PROPOSED][0]  # engine/kernel/referral.py: what withdraws a proposal
 
 Decide = Callable[[Any, dict[str, Any]], tuple[Any, list[Out]]]
@@ -75,6 +76,10 @@ def with_hazard_links(decide: Decide, rules: Any) -> Decide:
                 "violated": [v for v in new.violations if v[2] not in seen]}
         if withdrawn:  # only then, so that every other link is as it always was
             data["withdrawn"] = withdrawn
+        if entry.get("type") == COMPLETED and new.completed_at is not None:
+            # The claim that stands, by when: a major hazard the file counted overdue from a
+            # deadline this claim met counts no more (engine/enterprise/credit.py).
+            data["claimed_at"] = new.completed_at
         return new, [*outs, link_entry(new.enterprise[0], entry, data)]
 
     return decide_linked

@@ -9,7 +9,8 @@ deadline withdraws the failure whenever it comes: a held referral is not sent,
 and one sent already is withdrawn with `safety.referral.withdrawn` (`withdrawal`).
 An enforcement proposal against an enterprise whose premise a late record
 undoes (a completion claimed in time) is withdrawn the same way, with
-`safety.enforcement.withdrawn`.
+`safety.enforcement.withdrawn`, and so is a proposal for the credit list that
+counted the hazard overdue (`safety.credit.withdrawn`).
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ from engine.kernel.time import after, epoch
 
 # What withdraws each kind of output sent, and the name its ids are derived under.
 WITHDRAWN = {"safety.referral.discipline": ("safety.referral.withdrawn", "referral.withdrawn"),
-             "safety.enforcement.proposed": ("safety.enforcement.withdrawn", "enforcement.withdrawn")}
+             "safety.enforcement.proposed": ("safety.enforcement.withdrawn", "enforcement.withdrawn"),
+             "safety.credit.proposed": ("safety.credit.withdrawn", "credit.withdrawn")}
 
 
 # The most JSON a referral's timeline takes: the referral topics take records of 4 MiB, and a
@@ -81,10 +83,9 @@ def decided_at(entry: dict[str, Any], done: int, watermark: int) -> int:
 
 
 def withdrawal(sent: Out, reason: str, at: int, reason_zh: str | None = None) -> Out:
-    """The withdrawal of `sent` (a referral or an enforcement proposal, as it was sent): its data,
-    with `reason` saying why, as a `safety.referral.withdrawn` or `safety.enforcement.withdrawn`
-    of an id of its own, on the same topic and key; the data keeps the withdrawn one's id
-    (`referral_id`, `proposal_id`)."""
+    """The withdrawal of `sent` (a referral, an enforcement or a credit proposal, as it was sent):
+    its data, with `reason` saying why, as the type `WITHDRAWN` names, of an id of its own, on the
+    same topic and key; the data keeps the withdrawn one's id (`referral_id`, `proposal_id`)."""
     event = sent.event
     kind, name = WITHDRAWN[event["type"]]
     data: dict[str, Any] = {**event["data"], "reason": reason}

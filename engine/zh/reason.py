@@ -164,6 +164,10 @@ _ESCALATIONS = compiled([
      "隐患 {h} 的执法决定 {o}（{m:measure}）被发现未执行"),
     (r"(?P<n>\d+) major hazard\(s\) \(重大事故隐患\) overdue within (?P<d>\d+) days: (?P<k>.+)",
      "{d} 日内 {n} 项重大事故隐患逾期未整改：{k}"),
+    (r"Credit proposal withdrawn: the completion claim (?P<e>\S+) on hazard (?P<h>\S+) of (?P<t>\S+), by its "
+     r"deadline of (?P<u>\S+), reached the engine after the proposal counted it overdue",
+     "撤回信用惩戒建议：隐患 {h} 的整改完成申报 {e}（{t}）未超过整改期限（{u}），"
+     "送达引擎晚于该建议，该隐患不应计为逾期"),
     (r"(?P<n>\d+) inspection\(s\) refused or obstructed \(拒绝、阻碍检查\) within (?P<d>\d+) days: (?P<k>.+)",
      "{d} 日内 {n} 次拒绝、阻碍检查：{k}"),
     # the annual plan's towns (engine/plan/annual.py)

@@ -97,6 +97,7 @@ TYPES = {
     "safety.enforcement.withdrawn": "撤回执法建议",
     "safety.referral.judicial": "移送公安机关（行刑衔接）", "safety.notification.due": "法定通知",
     "safety.intake.rejected": "拒收", "safety.credit.proposed": "信用惩戒建议",
+    "safety.credit.withdrawn": "撤回信用惩戒建议",
     "safety.inspection.published": "检查结果公示",
 }
 

@@ -495,6 +495,111 @@ def test_links_out_of_time_order_never_count_a_hazard_before_it_was_overdue() ->
     assert out_of_order["proposed_at"] == "2026-11-28T23:59:59+08:00"
 
 
+def _overdue_majors(*hazards: tuple[str, str, str]) -> list[dict[str, Any]]:
+    """Major hazards (id, day reported, deadline day), each seen overdue by a plan filed the day after
+    its deadline."""
+    return [e for hid, reported, due in hazards
+            for e in [*_major(hid, f"{reported} 09:00", due),
+                      plan(hid, f"{due[:8]}{int(due[8:]) + 1:02d} 09:00")]]
+
+
+def _late(entry: dict[str, Any], arrived: str) -> dict[str, Any]:
+    return {**entry, "arrived_at": ts(arrived)}
+
+
+def _credit(rp: DistrictReplay, type_: str) -> list[dict[str, Any]]:
+    return [o.event["data"] for o in rp.outputs if o.event["type"] == type_]
+
+
+def test_a_completion_claimed_by_the_deadline_and_recorded_late_withdraws_the_credit_proposal() -> None:
+    """HZ-1 (major, due 10 Nov) was claimed complete on 9 Nov on an app offline until 30 Nov. Before the
+    claim was recorded, HZ-1 counted as overdue from 10 Nov and, with HZ-2, reached the threshold: a
+    proposal for the credit list. The claim shows HZ-1 was never overdue, as the hazard core's own
+    withdrawal of its ladder says: the proposal is withdrawn, naming the decision already on file;
+    HZ-1 counts no more, so HZ-3 overdue later makes a set with HZ-2 only, as in time order."""
+    claim = complete("HZ-1", "2026-11-09 10:00")
+    rp = _district(registered(), *_overdue_majors(("HZ-1", "2026-11-02", "2026-11-10"),
+                                                  ("HZ-2", "2026-11-20", "2026-11-28")))
+    [proposal] = _credit(rp, "safety.credit.proposed")
+    assert [e["hazard_id"] for e in proposal["evidence"]] == ["HZ-1", "HZ-2"]
+    [decided] = event("safety.credit.decided", "2026-11-29 16:00", {
+        "uscc": USCC, "proposal_id": proposal["proposal_id"], "outcome": "listed",
+        "decision_no": "度应急失〔2026〕2", "by": SUPERVISOR, "listed_from": "2026-11-30",
+        "listed_until": "2029-11-29"}, USCC)
+    rp.feed(decided)
+    rp.feed(_late(claim, "2026-11-30 10:00"))
+    [withdrawn] = _credit(rp, "safety.credit.withdrawn")
+    OUTPUT_TYPES["safety.credit.withdrawn"][1].model_validate(withdrawn)
+    assert withdrawn["proposal_id"] == proposal["proposal_id"] and withdrawn["decided"] == "listed"
+    assert withdrawn["evidence"] == proposal["evidence"] and withdrawn["criterion"] == proposal["criterion"]
+    assert f"the completion claim {claim['event_id']} on hazard HZ-1 of 2026-11-09T10:00:00+08:00" \
+        in withdrawn["reason"]
+    assert withdrawn["reason_zh"].startswith("撤回信用惩戒建议：隐患 HZ-1 的整改完成申报")
+    f = rp.state("enterprise", USCC)
+    assert "HZ-1" not in f.overdue_major
+    assert f.credit_withdrawn == {proposal["proposal_id"]: at("2026-11-09 10:00")}
+    assert any(f"credit proposal {proposal['proposal_id']} withdrawn" in w for _, _, w in f.recent)
+    rp.feed(_late(claim, "2026-11-30 10:00"))  # re-delivered
+    assert len(_credit(rp, "safety.credit.withdrawn")) == 1
+    for e in _overdue_majors(("HZ-3", "2026-12-02", "2026-12-10")):
+        rp.feed(e)
+    in_order = _district(registered(), *_overdue_majors(("HZ-1", "2026-11-02", "2026-11-10"))[:2], claim,
+                         *_overdue_majors(("HZ-2", "2026-11-20", "2026-11-28"),
+                                          ("HZ-3", "2026-12-02", "2026-12-10")))
+    assert [[e["hazard_id"] for e in d["evidence"]] for d in _credit(in_order, "safety.credit.proposed")] == [
+        ["HZ-2", "HZ-3"]]
+    [*_, again] = _credit(rp, "safety.credit.proposed")
+    assert again == _credit(in_order, "safety.credit.proposed")[0]
+
+
+def test_a_claim_after_the_deadline_recorded_late_leaves_the_credit_proposal() -> None:
+    """Claimed on 11 Nov, a day past HZ-1's deadline: it was overdue, and the proposal stands."""
+    rp = _district(registered(), *_overdue_majors(("HZ-1", "2026-11-02", "2026-11-10"),
+                                                  ("HZ-2", "2026-11-20", "2026-11-28")),
+                   _late(complete("HZ-1", "2026-11-11 10:00"), "2026-11-30 10:00"))
+    assert len(_credit(rp, "safety.credit.proposed")) == 1 and _credit(rp, "safety.credit.withdrawn") == []
+    assert "HZ-1" in rp.state("enterprise", USCC).overdue_major
+
+
+def test_withdrawing_one_hazard_proposes_the_set_time_order_would_have() -> None:
+    """Three needed: HZ-1..3 made a set on HZ-3's deadline, HZ-2..4 on HZ-4's. HZ-2, claimed in time and
+    recorded late, withdraws both; HZ-1, HZ-3 and HZ-4 are proposed, as when the claim came in time."""
+    majors = [("HZ-1", "2026-11-02", "2026-11-10"), ("HZ-2", "2026-11-03", "2026-11-12"),
+              ("HZ-3", "2026-11-05", "2026-11-15"), ("HZ-4", "2026-11-06", "2026-11-18")]
+    rules = _with_credit(overdue_major={"count": 3})
+    claim = complete("HZ-2", "2026-11-11 09:00")
+    rp = _district(registered(), *_overdue_majors(*majors), _late(claim, "2026-11-30 10:00"),
+                   plan_rules=rules)
+    sets = [[e["hazard_id"] for e in d["evidence"]] for d in _credit(rp, "safety.credit.proposed")]
+    assert sets == [["HZ-1", "HZ-2", "HZ-3"], ["HZ-2", "HZ-3", "HZ-4"], ["HZ-1", "HZ-3", "HZ-4"]]
+    assert [d["proposal_id"] for d in _credit(rp, "safety.credit.withdrawn")] == [
+        d["proposal_id"] for d in _credit(rp, "safety.credit.proposed")[:2]]
+    hz2 = _overdue_majors(majors[1])
+    in_order = _district(registered(), *_overdue_majors(majors[0]), *hz2[:2], claim, hz2[2],
+                         *_overdue_majors(*majors[2:]), plan_rules=rules)
+    [want], [got] = _credit(in_order, "safety.credit.proposed"), _credit(rp, "safety.credit.proposed")[2:]
+    # Dated at HZ-4's deadline, where time order dates it at the link that showed HZ-4 overdue
+    # (docs/enterprises.md, "Records out of time order").
+    assert got == {**want, "proposed_at": "2026-11-18T23:59:59+08:00"}
+    assert rp.state("enterprise", USCC).credit_sets.keys() == {
+        d["proposal_id"] for d in _credit(rp, "safety.credit.proposed")}
+
+
+def test_a_hazard_overdue_again_after_its_withdrawal_is_proposed_again_under_an_id_of_its_own() -> None:
+    """HZ-1's proposal was withdrawn (claimed in time, recorded late); its review then failed and it
+    missed the new deadline: the same two hazards are proposed again, under another id."""
+    rp = _district(registered(), *_overdue_majors(("HZ-1", "2026-11-02", "2026-11-10"),
+                                                  ("HZ-2", "2026-11-20", "2026-11-28")),
+                   _late(complete("HZ-1", "2026-11-09 10:00"), "2026-11-30 10:00"),
+                   review("HZ-1", "2026-12-01 09:00", outcome="failed"))
+    deadline = rp.state("hazard", "HZ-1").deadline
+    rp.feed(plan("HZ-1", iso(deadline + DAY)[:16].replace("T", " ")))
+    first, again = _credit(rp, "safety.credit.proposed")
+    assert [e["hazard_id"] for e in again["evidence"]] == ["HZ-2", "HZ-1"]  # by when each counts from
+    assert again["proposal_id"] != first["proposal_id"]
+    assert again["evidence"][1]["overdue_since"] == iso(deadline)
+
+
 def _with_credit(**thresholds: dict[str, int]) -> Any:
     """The repository's plan rules with some credit thresholds changed."""
     changed = {name: getattr(PLAN.credit, name).model_copy(update=value)

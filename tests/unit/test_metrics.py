@@ -74,6 +74,27 @@ def test_outputs_are_counted_by_type() -> None:
     assert 'hazard_supervision_notices_total{type="lifted"} 1.0' in out
 
 
+def test_credit_proposals_and_their_withdrawals_are_counted_by_criterion_and_decision() -> None:
+    """A withdrawal says whether a person had decided: a listing on a premise undone is the one to
+    act on (the CreditListingWithdrawn alert)."""
+    registry = CollectorRegistry()
+    metrics = EngineMetrics(registry)
+    assert ('hazard_credit_proposals_withdrawn_total{criterion="repeated_overdue_major",decided="listed"} 0.0'
+            in text(registry))  # exported from the start
+    metrics.count_output({"type": "safety.credit.proposed", "data": {"criterion": "refused_inspection"}})
+    metrics.count_output({"type": "safety.credit.withdrawn",
+                          "data": {"criterion": "repeated_overdue_major", "decided": "listed"}})
+    metrics.count_output({"type": "safety.credit.withdrawn",
+                          "data": {"criterion": "repeated_overdue_major", "decided": None}})
+    out = text(registry)
+    assert 'hazard_credit_proposals_total{criterion="refused_inspection"} 1.0' in out
+    assert 'hazard_credit_proposals_total{criterion="repeated_overdue_major"}' not in out
+    assert ('hazard_credit_proposals_withdrawn_total{criterion="repeated_overdue_major",decided="listed"} 1.0'
+            in out)
+    assert ('hazard_credit_proposals_withdrawn_total{criterion="repeated_overdue_major",decided="none"} 1.0'
+            in out)
+
+
 def test_counts_through_the_kept_children_add_up_per_label_set() -> None:
     """The worker's per-record helpers keep each labelled child; counts still add up per label set."""
     registry = CollectorRegistry()
