@@ -13,6 +13,9 @@ worker's timer fires them. From it:
 - idempotence: an entry delivered again, right after itself or later, changes nothing,
   in the hazards and in the files their links reach.
 
+A fifth holds the lawful floor of the credit list: once every record is in, no proposal left
+standing counts a hazard claimed complete by its deadline, whichever claims came late.
+
 What these do not hold: links of several hazards interleaved otherwise (as
 links from different partitions can arrive) may date a credit proposal
 otherwise, docs/enterprises.md, "Records out of time order".
@@ -22,13 +25,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from decide_fixtures import REPO, RULES
+from decide_fixtures import REPO, RULES, at, complete, end_of, report, ts, verify
 from hypothesis import given
+from hypothesis import strategies as st
 from test_alerts import ALERT_RULES
 from test_decide_properties import END, PROPERTY, described, histories, with_redeliveries
 
 from engine.enterprise.replay import DistrictReplay
 from engine.kernel.apply import entry_time
+from engine.kernel.time import epoch, iso
 from engine.plan.rules import optional_plan
 
 PLAN = optional_plan(REPO / "rules", RULES.reference)
@@ -94,3 +99,47 @@ def test_redelivered_entries_change_nothing(case: tuple[list, list]) -> None:
     once, again = run(entries), run([entry for _, entry in arrivals])
     assert sorted(o.id for o in again.outputs) == sorted(o.id for o in once.outputs)
     assert canonical(again) == canonical(once)
+
+
+@st.composite
+def claims_late_or_not(draw: st.DrawFn) -> tuple[list[dict[str, Any]], dict[str, int | None]]:
+    """Major hazards at one enterprise, each claimed complete before its deadline, after it or not
+    at all; each claim recorded in time order or after everything else (an app offline), with
+    the arrival it says. Returns the arrivals and each hazard's claim time (None: never claimed)."""
+    entries, late, claimed = [], [], {}
+    for i in range(draw(st.integers(2, 4))):
+        hid, day = f"HZ-{i + 1}", draw(st.integers(1, 20))
+        reported = at(f"2026-11-{day:02d} 09:00")
+        due = draw(st.integers(2, 8))
+        deadline = end_of(iso(reported + due * 86_400)[:10])
+        entries += [report(hid, iso(reported), grade="major", rectify_by=iso(deadline)[:10]),
+                    verify(hid, iso(reported + 3600), grade="major")]
+        when = draw(st.sampled_from([None, "before", "after"]))
+        claimed[hid] = None if when is None else deadline + (-7200 if when == "before" else 86_400)
+        if claimed[hid] is not None:
+            claim = complete(hid, iso(claimed[hid]))
+            (late if draw(st.booleans()) else entries).append(claim)
+    entries.sort(key=entry_time)
+    return entries + [{**c, "arrived_at": ts("2026-12-20 10:00")} for c in late], claimed
+
+
+@PROPERTY
+@given(claims_late_or_not())
+def test_no_credit_proposal_left_standing_counts_a_hazard_claimed_complete_by_its_deadline(
+        case: tuple[list[dict[str, Any]], dict[str, int | None]]) -> None:
+    """Whichever claims come late, once every record is in, each proposal for the credit list not
+    withdrawn counts only hazards claimed after their deadline or never (a wrong listing is worse
+    than none); and a proposal is withdrawn only when a claim came late."""
+    arrivals, claimed = case
+    rp = run(arrivals)
+    sent = {o.event["data"]["proposal_id"]: o.event["data"] for o in rp.outputs
+            if o.event["type"] == "safety.credit.proposed"}
+    withdrawn = {o.event["data"]["proposal_id"] for o in rp.outputs
+                 if o.event["type"] == "safety.credit.withdrawn"}
+    assert withdrawn <= sent.keys()
+    for pid in sent.keys() - withdrawn:
+        for counted in sent[pid]["evidence"]:
+            claim = claimed[counted["hazard_id"]]
+            assert claim is None or claim > epoch(counted["overdue_since"]), (pid, counted, claim)
+    if not any("arrived_at" in entry for entry in arrivals):
+        assert withdrawn == set()
