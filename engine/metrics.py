@@ -549,6 +549,10 @@ class EngineMetrics:
         self.transfers = Counter("hazard_judicial_referrals_total",
                                  "Transfers to the public security bureau (行刑衔接) sent.",
                                  registry=registry)
+        self.transfers_withdrawn = Counter(
+            "hazard_judicial_referrals_withdrawn_total", "Transfers to the public security bureau withdrawn "
+            "after they were sent: the order was lifted before the violation, its record late.",
+            registry=registry)
         self.proposals = Counter("hazard_enforcement_proposals_total",
                                  "Enforcement measures proposed against enterprises, by measure.",
                                  ["measure"], registry=registry)
@@ -601,6 +605,8 @@ class EngineMetrics:
             self._notices(kind.rsplit(".", 1)[-1]).inc()
         elif kind == "safety.referral.judicial":
             self.transfers.inc()
+        elif kind == "safety.referral.judicial_withdrawn":
+            self.transfers_withdrawn.inc()
         elif kind == "safety.enforcement.proposed":
             self._proposals(event["data"]["measure"]).inc()
         elif kind == "safety.enforcement.withdrawn":

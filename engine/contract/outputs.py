@@ -282,6 +282,16 @@ class JudicialReferral(Output):
     rules_version: str
 
 
+class JudicialWithdrawn(JudicialReferral):
+    """Data of `safety.referral.judicial_withdrawn` (an extension, on referrals.judicial): a transfer
+    sent before a record showed its premise false, withdrawn. The order was lifted (解除) before the
+    violation it was transferred for, and the lifting's record reached the engine after it, so no
+    order in force was violated. `referral_id` is the transfer's; `reason` says why."""
+
+    reason: str
+    reason_zh: str | None = Field(default=None, description=REASON_ZH)
+
+
 class NotificationDue(Output):
     """Data of `safety.notification.due` (v2): a notice the law requires to other bodies.
 
@@ -363,6 +373,7 @@ OUTPUT_TYPES: dict[str, tuple[str, type[Output]]] = {
     "safety.enforcement.proposed": (ENFORCEMENT_ACTIONS, EnforcementProposed),
     "safety.enforcement.withdrawn": (ENFORCEMENT_ACTIONS, EnforcementWithdrawn),
     "safety.referral.judicial": (REFERRALS_JUDICIAL, JudicialReferral),
+    "safety.referral.judicial_withdrawn": (REFERRALS_JUDICIAL, JudicialWithdrawn),
     "safety.notification.due": (NOTIFICATIONS, NotificationDue),
     "safety.intake.rejected": (INTAKE_REJECTED, IntakeRejected),
     "safety.credit.proposed": (CREDIT_PROPOSALS, CreditProposed),

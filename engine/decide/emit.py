@@ -107,10 +107,13 @@ def _timeline(h: Hazard, rules: Rules) -> list[dict[str, Any]]:
     return bounded([zh.timeline_item(t, e, w) for t, e, w in sorted(h.timeline(), key=lambda i: i[0])])
 
 
-def judicial_referral(h: Hazard, rules: Rules, *, order_no: str, at: int, evidence: list[str]) -> Out:
-    """A transfer to the public security bureau (行刑衔接) of an order on a major hazard found violated."""
+def judicial_referral(h: Hazard, rules: Rules, *, order_no: str, at: int, evidence: list[str],
+                      again: str | None = None) -> Out:
+    """A transfer to the public security bureau (行刑衔接) of an order on a major hazard found violated;
+    `again`: "#2", "#3"... for a transfer of the order sent again after one was withdrawn."""
     j = rules.judicial
-    rid = output_id("judicial", h.id, order_no)
+    rid = output_id("judicial", h.id, order_no) if again is None else output_id("judicial", h.id, order_no,
+                                                                                 again)
     data = {
         "referral_id": rid, "hazard_id": h.id,
         "enterprise": {"uscc": h.enterprise[0], "name": h.enterprise[1]} if h.enterprise else None,

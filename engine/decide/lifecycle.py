@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from engine.decide import emit
-from engine.decide.clocks import answer, claimed, list_hazard, planned
+from engine.decide.clocks import WITHDRAWN, answer, claimed, list_hazard, planned
 from engine.decide.state import Hazard
 from engine.intake.timeline import FINDING_TYPE
 from engine.kernel.apply import UnknownEntryType
@@ -29,10 +29,11 @@ from engine.kernel.entries import (
     RectificationReviewed,
 )
 from engine.kernel.outputs import Out
-from engine.kernel.referral import decided_at
+from engine.kernel.referral import decided_at, withdrawal
 from engine.kernel.targets import resolve_all
 from engine.kernel.time import after, epoch, iso, utc
 from engine.ruleset.compiled import Grade, Rules, Span
+from engine.zh.words import Words
 
 
 def _open(h: Hazard, at: int, event_id: str, origin: str, d: dict[str, Any]) -> None:
@@ -229,7 +230,12 @@ def _reviewed(h: Hazard, d: RectificationReviewed, at: int, eid: str, rules: Rul
 
 def _enforcement(kind: str) -> Handler:
     def record(h: Hazard, d: dict[str, Any], at: int, eid: str, rules: Rules) -> tuple[str, list[Out]]:
-        return _enforcement_record(h, kind, at, eid, d), []
+        what = _enforcement_record(h, kind, at, eid, d)
+        outs = _lifted_late(h, rules, d["order_no"], at, eid) if kind == "lifted" else []
+        if outs:
+            what += "; withdrawn, as the violations found since violated no order in force: " + " and ".join(
+                _WITHDRAWN_WHAT[o.event["type"]] for o in outs)
+        return what, outs
     return record
 
 
@@ -252,8 +258,67 @@ def _enforcement_record(h: Hazard, kind: str, at: int, eid: str, d: dict[str, An
         if not any(v[2] == eid for v in h.violations):
             h.violations.append([d["order_no"], at, eid, list(d["evidence"])])
             h.violations.sort(key=lambda v: (v[1], v[2]))
+        if not h.in_force(d["order_no"], at):
+            lifted = iso(h.lifted[d["order_no"]])
+            return (f"order {d['order_no']} found violated after its lifting on {lifted}, so no order in "
+                    f"force was: {d['description']}")
         return f"order {d['order_no']} found violated: {d['description']}"
+    if d["order_no"] not in h.lifted or at < h.lifted[d["order_no"]]:
+        h.lifted[d["order_no"]] = at
     return f"order {d['order_no']} lifted"
+
+
+def _lifted_late(h: Hazard, rules: Rules, order_no: str, at: int, eid: str) -> list[Out]:
+    """An order's lifting at `at` whose record came after violations found since (an app offline):
+    they violated no order in force. What they caused and no violation before the lifting
+    supports is withdrawn, to those it went to: the transfer to the public security bureau
+    (`safety.referral.judicial_withdrawn`) and the art. 70 utility stop proposal
+    (`safety.enforcement.withdrawn`). The enterprise's file withdraws its credit proposals (the
+    link says which violations no longer count). A violation before the lifting, recorded later
+    still, is transferred again under an id of its own (`_transfer`, `_utility_stop`)."""
+    after_it = [v for v in h.violations if v[0] == order_no and v[1] >= at]
+    if h.lifted[order_no] != at or not after_it or any(v[0] == order_no and v[1] < at for v in h.violations):
+        return []
+    found, cause, evidence = after_it[0][1], after_it[0][2], after_it[0][3]
+    said = (f"order {order_no} was lifted on {iso(at)}, before the violation found on {iso(found)}; "
+            f"the record {eid} of the lifting reached the engine after it")
+    zh = Words("zh", rules.reference)
+    outs: list[Out] = []
+    j = rules.judicial
+    if j is not None and f"{j.rule_id}:{order_no}" in h.referred:
+        sent = emit.judicial_referral(h, rules, order_no=order_no, at=found, evidence=evidence,
+                                      again=_again(h, f"{j.rule_id}:{order_no}"))  # as it was sent
+        reason = f"Transfer withdrawn: {said}"
+        outs.append(withdrawal(sent, reason, at, zh.reason(reason)))
+        _withdrawn(h, f"{j.rule_id}:{order_no}")
+    measure = rules.enforcement.get(UTILITY_STOP)
+    if measure is not None and f"{UTILITY_STOP}:{order_no}" in h.referred:
+        again = _again(h, f"{UTILITY_STOP}:{order_no}")
+        sent = emit.enforcement_proposed(h, rules, measure, rule_id=f"enforcement.{UTILITY_STOP}", at=found,
+                                         key=order_no if again is None else (order_no, again),
+                                         caused_by=[cause])
+        reason = f"Enforcement proposal withdrawn: {said}"
+        outs.append(withdrawal(sent, reason, at, zh.reason(reason)))
+        _withdrawn(h, f"{UTILITY_STOP}:{order_no}")
+    return outs
+
+
+# What `_lifted_late` withdraws, as the hazard's record names it (engine/zh/record.py reads it).
+_WITHDRAWN_WHAT = {"safety.referral.judicial_withdrawn": "the transfer to the public security bureau",
+                   "safety.enforcement.withdrawn": "the utility_stop_notice proposal"}
+
+
+def _withdrawn(h: Hazard, tag: str) -> None:
+    """A ground sent and withdrawn, marked as engine/decide/clocks.py marks a referral withdrawn."""
+    h.referred.remove(tag)
+    h.referred.append(WITHDRAWN + tag)
+
+
+def _again(h: Hazard, tag: str) -> str | None:
+    """The id part of a ground sent again after its sending was withdrawn ("#2", "#3"...), so that
+    its id differs from the one withdrawn; None the first time."""
+    sent = h.referred.count(WITHDRAWN + tag)
+    return None if sent == 0 else f"#{sent + 1}"
 
 
 def settle(h: Hazard, rules: Rules, at: int, cause: str) -> list[Out]:
@@ -319,11 +384,12 @@ def _transfer(h: Hazard, rules: Rules) -> list[Out]:
     for order_no, found, eid, evidence in h.violations:
         tag = f"{j.rule_id}:{order_no}"
         order = orders.get(order_no)
-        if order is None or order[1] not in j.orders or tag in h.referred:
+        if order is None or order[1] not in j.orders or tag in h.referred or not h.in_force(order_no, found):
             continue
         h.referred.append(tag)
         h.history.append([found, eid, f"transferred to the public security bureau: {j.offence}"])
-        outs.append(emit.judicial_referral(h, rules, order_no=order_no, at=found, evidence=evidence))
+        outs.append(emit.judicial_referral(h, rules, order_no=order_no, at=found, evidence=evidence,
+                                           again=_again(h, tag)))
     return outs
 
 
@@ -354,10 +420,14 @@ def _utility_stop(h: Hazard, rules: Rules) -> list[Out]:
         order = orders.get(order_no)
         if order is None or order[1] not in _STOP_ORDERS or tag in h.referred:
             continue
+        if not h.in_force(order_no, found):
+            continue
         h.referred.append(tag)
         h.history.append([found, eid, f"proposed {UTILITY_STOP} (安全生产法 art. 70) on order {order_no}"])
+        again = _again(h, tag)
         outs.append(emit.enforcement_proposed(h, rules, measure, rule_id=f"enforcement.{UTILITY_STOP}",
-                                              at=found, key=order_no, caused_by=[eid]))
+                                              at=found, key=order_no if again is None else (order_no, again),
+                                              caused_by=[eid]))
     return outs
 
 

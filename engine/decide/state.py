@@ -75,6 +75,7 @@ class Hazard(HistoryState):
     responsible: str | None = None  # the rectification plan's responsible person (整改责任人)
     orders: list[list[Any]] = field(default_factory=list)  # [order_no, order, at, event id]
     violations: list[list[Any]] = field(default_factory=list)  # [order_no, at, event id, evidence]
+    lifted: dict[str, int] = field(default_factory=dict)  # order no -> when it was lifted (解除)
     clocks: dict[str, int] = field(default_factory=dict)  # clock name -> due (derived)
     applied: list[int] = field(default_factory=list)  # hashes of the latest APPLIED entries without a source
     # The records of each source partition (`source_of`'s key) whose entries it applied, those of the
@@ -128,6 +129,12 @@ class Hazard(HistoryState):
         """Whether a completion claimed at `at` came before a failed review, which judged it: every
         claim made by `at` has then been judged, whatever claim came since."""
         return self.cycle > 0 and self.cycle_start is not None and at < self.cycle_start
+
+    def in_force(self, order_no: str, t: int) -> bool:
+        """Whether order `order_no` was in force at `t`, as far as the records on file say: not
+        lifted at or before it. A violation found after its lifting violates nothing."""
+        lifted = self.lifted.get(order_no)
+        return lifted is None or t < lifted
 
     def overdue(self, now: int) -> bool:
         """Past its rectification deadline with no completion claim pending."""

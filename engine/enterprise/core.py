@@ -98,6 +98,8 @@ def _credit_from_hazard(f: EnterpriseFile, d: dict[str, Any], at: int, eid: str,
     kinds = {o[0]: o[1] for o in d.get("orders", [])}
     zh = Words("zh", er.rules.reference)
     outs = [o for v in d.get("violated", []) for o in credit.on_violation(f, d["id"], v, kinds.get(v[0]), zh)]
+    outs += [o for v in d.get("unviolated", [])
+             for o in credit.on_lifted_before(f, d["id"], v, kinds.get(v[0]), at, eid, zh)]
     if er.credit is None:
         return outs  # no thresholds without rules/plan.yaml
     if d.get("claimed_at") is not None:  # a completion claim that stands (engine/enterprise/links.py)
@@ -191,8 +193,9 @@ def _apply(f: EnterpriseFile, entry: dict[str, Any], at: int, rules: Any) -> lis
         _note(f, at, eid, what)
     for out in outs:
         if out.event["type"] == credit.WITHDRAWN_TYPE:
-            _note(f, at, eid, f"credit proposal {out.event['data']['proposal_id']} withdrawn: hazard "
-                  f"{d['id']} was claimed complete by its deadline")
+            why = ("its order was lifted before the violation" if out.event["data"]["criterion"] ==
+                   "violated_suspension" else f"hazard {d['id']} was claimed complete by its deadline")
+            _note(f, at, eid, f"credit proposal {out.event['data']['proposal_id']} withdrawn: {why}")
         else:
             _note(f, at, eid, f"credit proposal {out.id} ({out.event['data']['criterion']}): awaits a "
                   "person's decision")

@@ -77,7 +77,37 @@ def on_violation(f: Any, hazard_id: str, violation: list[Any], order: str | None
     f.credit.append([pid, "violated_suspension", at, None])
     return [proposal(f, "violated_suspension", eid, at,
                      [{"hazard_id": hazard_id, "order_no": order_no, "event_id": eid, "uris": evidence}],
-                     f"order {order_no} ({order}) on hazard {hazard_id} was found violated", zh)]
+                     _violated(order_no, order, hazard_id), zh)]
+
+
+def on_lifted_before(f: Any, hazard_id: str, violation: list[Any], order: str | None, at: int, eid: str,
+                     zh: Words) -> list[Out]:
+    """A violation's order lifted at `at`, before it was found, the lifting recorded after it: no
+    order in force was violated, so the proposal it made is withdrawn (`safety.credit.withdrawn`,
+    with the decision on file, if any)."""
+    order_no, found, violation_eid, evidence = violation
+    pid = output_id("credit", f.id, "violated_suspension", violation_eid)
+    made = next((p for p in f.credit if p[0] == pid), None)
+    if order not in SUSPENSIONS or made is None or made[1] is None or pid in f.credit_withdrawn:
+        return []
+    counted = {"hazard_id": hazard_id, "order_no": order_no, "event_id": violation_eid, "uris": evidence}
+    sent = proposal(f, "violated_suspension", violation_eid, found, [counted],
+                    _violated(order_no, order, hazard_id), zh)
+    said = (f"Credit proposal withdrawn: order {order_no} was lifted on {iso(at)}, before the violation "
+            f"found on {iso(found)}; the record {eid} of the lifting reached the engine after it")
+    f.credit_withdrawn[pid] = at
+    return [_withdrawn(sent, said, at, made, zh)]
+
+
+def _withdrawn(sent: Out, said: str, at: int, made: list[Any], zh: Words) -> Out:
+    """The withdrawal of proposal `sent`, saying `said`, with the decision on file for it (`made`)."""
+    out = withdrawal(sent, said, at, zh.reason(said))
+    out.event["data"]["decided"] = made[3][0] if made[3] else None
+    return out
+
+
+def _violated(order_no: str, order: str | None, hazard_id: str) -> str:
+    return f"order {order_no} ({order}) on hazard {hazard_id} was found violated"
 
 
 def within(events: dict[str, int], at: int, threshold: Any) -> list[tuple[int, str]]:
@@ -164,10 +194,8 @@ def on_claimed_in_time(f: Any, hazard_id: str, claimed: int, at: int, eid: str, 
         chosen = sorted((t, k) for k, t in counted.items())
         sent = proposal(f, made[1], key, made[2], [_overdue_evidence(k, t) for t, k in chosen],
                         _counted(len(chosen), _OVERDUE_MAJOR, threshold, key), zh, pid)
-        withdrawn = withdrawal(sent, said, at, zh.reason(said))
-        withdrawn.event["data"]["decided"] = made[3][0] if made[3] else None
         f.credit_withdrawn[pid] = at
-        outs.append(withdrawn)
+        outs.append(_withdrawn(sent, said, at, made, zh))
     del f.overdue_major[hazard_id]
     return outs + on_overdue_major(f, claimed, threshold, zh)
 

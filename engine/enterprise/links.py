@@ -56,7 +56,7 @@ def with_hazard_links(decide: Decide, rules: Any) -> Decide:
         # What the file shows of the hazard before, read first: a core that was handed its
         # state (`owned`) changes the state's lists in place.
         before = hazard_summary(state, rules)
-        seen = {v[2] for v in state.violations} if state is not None else set()
+        counted = _counted(state)
         new, outs = decide(state, entry)
         if new is state:
             return new, outs  # a re-delivered entry: nothing changed, nothing to link
@@ -68,12 +68,19 @@ def with_hazard_links(decide: Decide, rules: Any) -> Decide:
         withdrawn = [o.event["data"]["proposal_id"] for o in outs if o.event["type"] == PROPOSAL_WITHDRAWN]
         lifted = ([entry["data"]["order_no"]] if entry.get("type") == "safety.enforcement.lifted"
                   else [])
-        if after == before and not proposals and not lifted and not withdrawn:
+        # Violations that count now and did not (a new one, or one whose order came after it), and
+        # those that counted and no longer do (their order's lifting, recorded late, came since).
+        counts = _counted(new)
+        violated = [v for eid, v in counts.items() if eid not in counted]
+        unviolated = [v for eid, v in counted.items() if eid not in counts]
+        if after == before and not (proposals or lifted or withdrawn or violated or unviolated):
             return new, outs
         data = {"kind": "hazard", "id": new.id, "name": new.enterprise[1], **after,
                 "first": before is None, "proposals": proposals, "lifted": lifted,
                 "new_violations": after["violations"] - (before or {}).get("violations", 0),
-                "violated": [v for v in new.violations if v[2] not in seen]}
+                "violated": violated}
+        if unviolated:  # only then, as `withdrawn`
+            data["unviolated"] = unviolated
         if withdrawn:  # only then, so that every other link is as it always was
             data["withdrawn"] = withdrawn
         if entry.get("type") == COMPLETED and new.completed_at is not None:
@@ -83,6 +90,15 @@ def with_hazard_links(decide: Decide, rules: Any) -> Decide:
         return new, [*outs, link_entry(new.enterprise[0], entry, data)]
 
     return decide_linked
+
+
+def _counted(h: Any) -> dict[str, list[Any]]:
+    """A hazard's violations that count for its enterprise's file, by event id: of an order on file,
+    found while it was in force."""
+    if h is None or not h.violations:
+        return {}
+    orders = {o[0] for o in h.orders}
+    return {v[2]: v for v in h.violations if v[0] in orders and h.in_force(v[0], v[1])}
 
 
 def with_alert_links(decide: Decide) -> Decide:

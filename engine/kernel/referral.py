@@ -26,7 +26,8 @@ from engine.kernel.time import after, epoch
 # What withdraws each kind of output sent, and the name its ids are derived under.
 WITHDRAWN = {"safety.referral.discipline": ("safety.referral.withdrawn", "referral.withdrawn"),
              "safety.enforcement.proposed": ("safety.enforcement.withdrawn", "enforcement.withdrawn"),
-             "safety.credit.proposed": ("safety.credit.withdrawn", "credit.withdrawn")}
+             "safety.credit.proposed": ("safety.credit.withdrawn", "credit.withdrawn"),
+             "safety.referral.judicial": ("safety.referral.judicial_withdrawn", "judicial.withdrawn")}
 
 
 # The most JSON a referral's timeline takes: the referral topics take records of 4 MiB, and a

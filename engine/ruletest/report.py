@@ -41,7 +41,7 @@ def summary(event: dict[str, Any]) -> str:
         gist = f"{d.get('notice_no')} deadline {d.get('deadline')}"
     elif kind == "supervision.lifted":
         gist = f"{d.get('notice_no')}"
-    elif kind == "referral.judicial":
+    elif kind in ("referral.judicial", "referral.judicial_withdrawn"):
         gist = f"{d.get('offence')} order {d.get('order_no')} to {show([d.get('recipient')])}"
     elif kind in ("enforcement.proposed", "enforcement.withdrawn"):
         review = "legal review first" if d.get("needs_legal_review") else "no legal review"

@@ -26,6 +26,7 @@ _SECONDS = {"w": 604800, "d": 86400, "h": 3600, "m": 60, "s": 1}
 OUTPUT_TYPES = ("safety.escalation.raised", "safety.supervision.listed",
                 "safety.supervision.lifted", "safety.referral.discipline", "safety.referral.withdrawn",
                 "safety.enforcement.proposed", "safety.enforcement.withdrawn", "safety.referral.judicial",
+                "safety.referral.judicial_withdrawn",
                 "safety.notification.due", "cap")
 STATUSES = ("orphan", "reported", "verified", "planned", "in_progress", "completed", "closed",
             "unfounded", "duplicate")

@@ -159,6 +159,19 @@ _ESCALATIONS = compiled([
     (r"Enforcement proposal withdrawn: the completion claim (?P<e>\S+) of (?P<t>\S+), made before the step "
      r"(?P<r>\S+) of (?P<u>\S+), reached the engine after it",
      "撤回执法建议：整改完成申报 {e}（{t}）早于{r:rule}步骤（{u}），送达引擎晚于该步骤"),
+    # an order lifted before violations found since, recorded after them (engine/decide/lifecycle.py)
+    (r"Transfer withdrawn: order (?P<o>\S+) was lifted on (?P<l>\S+), before the violation found on "
+     r"(?P<f>\S+); the record (?P<e>\S+) of the lifting reached the engine after it",
+     "撤回移送公安机关：执法决定 {o} 已于 {l} 解除，早于 {f} 发现的未执行行为；"
+     "解除记录 {e} 送达引擎晚于移送"),
+    (r"Enforcement proposal withdrawn: order (?P<o>\S+) was lifted on (?P<l>\S+), before the violation found "
+     r"on (?P<f>\S+); the record (?P<e>\S+) of the lifting reached the engine after it",
+     "撤回执法建议：执法决定 {o} 已于 {l} 解除，早于 {f} 发现的未执行行为；"
+     "解除记录 {e} 送达引擎晚于该建议"),
+    (r"Credit proposal withdrawn: order (?P<o>\S+) was lifted on (?P<l>\S+), before the violation found on "
+     r"(?P<f>\S+); the record (?P<e>\S+) of the lifting reached the engine after it",
+     "撤回信用惩戒建议：执法决定 {o} 已于 {l} 解除，早于 {f} 发现的未执行行为；"
+     "解除记录 {e} 送达引擎晚于该建议"),
     # a proposal for the credit list (engine/enterprise/credit.py)
     (r"order (?P<o>\S+) \((?P<m>\w+)\) on hazard (?P<h>\S+) was found violated",
      "隐患 {h} 的执法决定 {o}（{m:measure}）被发现未执行"),

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from decide_fixtures import REPO, RULES, at, complete, end_of, report, ts, verify
+from decide_fixtures import INSPECTORS, REPO, RULES, at, complete, end_of, event, report, ts, verify
 from hypothesis import given
 from hypothesis import strategies as st
 from test_alerts import ALERT_RULES
@@ -33,6 +33,7 @@ from test_decide_properties import END, PROPERTY, described, histories, with_red
 
 from engine.enterprise.replay import DistrictReplay
 from engine.kernel.apply import entry_time
+from engine.kernel.referral import WITHDRAWN
 from engine.kernel.time import epoch, iso
 from engine.plan.rules import optional_plan
 
@@ -143,3 +144,59 @@ def test_no_credit_proposal_left_standing_counts_a_hazard_claimed_complete_by_it
             assert claim is None or claim > epoch(counted["overdue_since"]), (pid, counted, claim)
     if not any("arrived_at" in entry for entry in arrivals):
         assert withdrawn == set()
+
+
+@st.composite
+def stop_orders_lifted(draw: st.DrawFn) -> tuple[list[dict[str, Any]], list[int], int | None]:
+    """A major hazard, an order to stop on it, violations found before or after the order's lifting
+    (or no lifting), the enforcement records arriving in any order. Returns the arrivals, the
+    violations' times and the lifting's (None: not lifted)."""
+    hid = "HZ-LIFT"
+    opened = [report(hid, "2026-11-02 09:00", grade="major", rectify_by="2027-06-30"),
+              verify(hid, "2026-11-02 10:00", grade="major")]
+    [ordered] = event("safety.enforcement.ordered", "2026-11-02 16:00", {
+        "hazard_id": hid, "order_no": "ORD-1",
+        "order": draw(st.sampled_from(["suspend", "suspend_for_overhaul"])),
+        "legal_basis": "安全生产法 art. 65", "by": INSPECTORS}, hid)
+    lifted = draw(st.sampled_from([None, at("2026-11-05 10:00")]))
+    days = [at(f"2026-11-{day} 10:00") for day in ("04", "05", "06", "08")]
+    found = draw(st.lists(st.sampled_from(days), min_size=1, max_size=3, unique=True))
+    records = [ordered] + [event("safety.enforcement.violated", iso(t), {
+        "hazard_id": hid, "order_no": "ORD-1", "found_at": iso(t), "description": "Worked on.",
+        "evidence": [f"https://files.example.org/{t}.jpg"], "by": INSPECTORS}, hid)[0] for t in found]
+    if lifted is not None:
+        records += event("safety.enforcement.lifted", iso(lifted), {"hazard_id": hid, "order_no": "ORD-1",
+                                                                   "by": INSPECTORS[0]}, hid)
+    arrivals = draw(st.permutations(records))
+    return [registered_at(), *opened, *arrivals], found, lifted
+
+
+def registered_at() -> dict[str, Any]:
+    from test_enterprise import registered  # a test module's helper: imported where it is needed
+    return registered()
+
+
+@PROPERTY
+@given(stop_orders_lifted())
+def test_what_a_violation_causes_stands_only_if_the_order_was_in_force_whatever_the_order_of_records(
+        case: tuple[list[dict[str, Any]], list[int], int | None]) -> None:
+    """Once every record is in, a transfer to the public security bureau and an art. 70 utility
+    stop stand (sent, not withdrawn) once if a violation was found while the order was in force
+    and not at all otherwise; a credit proposal stands for each such violation and no other."""
+    arrivals, found, lifted = case
+    rp = DistrictReplay.of(RULES, ALERT_RULES, PLAN)
+    for entry in arrivals:
+        rp.feed(entry)
+    in_force = [t for t in found if lifted is None or t < lifted]
+
+    def standing(kind: str, name: str, measure: str | None = None) -> list[dict[str, Any]]:
+        sent = [o.event["data"] for o in rp.outputs if o.event["type"] == kind
+                and (measure is None or o.event["data"].get("measure") == measure)]
+        taken = {o.event["data"][name] for o in rp.outputs if o.event["type"] == WITHDRAWN[kind][0]}
+        return [d for d in sent if d[name] not in taken]
+
+    assert len(standing("safety.referral.judicial", "referral_id")) == (1 if in_force else 0)
+    assert len(standing("safety.enforcement.proposed", "proposal_id", "utility_stop_notice")) == (
+        1 if in_force else 0)
+    credit = standing("safety.credit.proposed", "proposal_id")
+    assert sorted(epoch(d["proposed_at"]) for d in credit) == sorted(in_force)

@@ -433,6 +433,82 @@ def test_a_violated_suspension_order_is_proposed_for_the_credit_list_once() -> N
     assert view["credit"]["proposals"][0]["decision"] == "awaiting a person's decision"
 
 
+def test_a_violation_recorded_before_its_order_is_proposed_when_the_order_comes() -> None:
+    """The violation's record came first (the order's app offline): the file could not tell it was of an
+    order to stop, and it was never proposed, as the transfer was. It is, once the order is on file."""
+    rp = _district(registered(), *_major("HZ-1", "2026-11-02 09:00", "2027-06-30"),
+                   _violated("2026-11-05 10:00"),
+                   _enforcement("ordered", "2026-11-02 16:00", order="suspend",
+                                legal_basis="安全生产法 art. 65", by=INSPECTORS))
+    [proposal] = [o.event["data"] for o in rp.outputs if o.topic == "credit.proposals"]
+    assert proposal["criterion"] == "violated_suspension" and proposal["evidence"][0]["order_no"] == "令-HZ-1"
+
+
+def _stop_order_story(*records: dict[str, Any]) -> DistrictReplay:
+    """A major hazard with an order to stop (suspend, art. 65) made on 2 Nov, then `records`."""
+    return _district(registered(), *_major("HZ-1", "2026-11-02 09:00", "2027-06-30"),
+                     _enforcement("ordered", "2026-11-02 16:00", order="suspend",
+                                  legal_basis="安全生产法 art. 65", by=INSPECTORS), *records)
+
+
+def _lifted(time: str) -> dict[str, Any]:
+    return _enforcement("lifted", time, by=INSPECTORS[0])
+
+
+_GRAVE = ("safety.referral.judicial", "safety.enforcement.proposed", "safety.credit.proposed")
+
+
+def test_a_violation_found_after_its_order_was_lifted_is_transferred_nowhere() -> None:
+    """The order was lifted on 5 Nov; working on 7 Nov violates no order in force: no transfer to the
+    public security bureau (刑法 art. 134-1), no utility stop (art. 70), no credit proposal; the
+    hazard's record says why. Found on 4 Nov, while the order was in force, it is all three."""
+    rp = _stop_order_story(_lifted("2026-11-05 10:00"), _violated("2026-11-07 10:00"))
+    assert not [o for o in rp.outputs if o.event["type"] in _GRAVE]
+    said = "found violated after its lifting on 2026-11-05T10:00:00+08:00, so no order in force was"
+    assert any(said in w for _, _, w in rp.state("hazard", "HZ-1").timeline())
+    rp = _stop_order_story(_violated("2026-11-04 10:00"), _lifted("2026-11-05 10:00"))
+    assert [o.event["type"] for o in rp.outputs if o.event["type"] in _GRAVE] == list(_GRAVE)
+
+
+def test_a_lifting_recorded_after_the_transfer_withdraws_it_and_what_else_the_violation_caused() -> None:
+    """The violation of 7 Nov was transferred, and the utility stop and a credit listing proposed,
+    before the record that the order had been lifted on 5 Nov came in: each is withdrawn, to those
+    it went to, with its id. A violation of 4 Nov, recorded later still, is transferred again under
+    an id of its own."""
+    rp = _stop_order_story(_violated("2026-11-07 10:00"))
+    sent = {o.event["type"]: o.event for o in rp.outputs if o.event["type"] in _GRAVE}
+    assert set(sent) == set(_GRAVE)
+    lifting = _lifted("2026-11-05 10:00")
+    rp.feed({**lifting, "arrived_at": ts("2026-11-08 09:00")})
+    rp.feed(lifting)  # re-delivered: nothing more
+    back = {o.event["type"]: o.event for o in rp.outputs if o.event["type"].endswith("withdrawn")}
+    assert set(back) == {"safety.referral.judicial_withdrawn", "safety.enforcement.withdrawn",
+                         "safety.credit.withdrawn"}
+    assert len([o for o in rp.outputs if o.event["type"].endswith("withdrawn")]) == 3
+    for took, gave in zip(("safety.referral.judicial_withdrawn", "safety.enforcement.withdrawn",
+                           "safety.credit.withdrawn"), _GRAVE, strict=True):
+        assert _named(back[took]) == _named(sent[gave])
+    for event_ in back.values():
+        OUTPUT_TYPES[event_["type"]][1].model_validate(event_["data"])
+        assert "was lifted on 2026-11-05T10:00:00+08:00, before the violation found on 2026-11-07" in \
+            event_["data"]["reason"]
+        assert "已于 2026-11-05T10:00:00+08:00 解除" in event_["data"]["reason_zh"]
+    assert back["safety.credit.withdrawn"]["data"]["decided"] is None
+    h = rp.state("hazard", "HZ-1")
+    assert ("order 令-HZ-1 lifted; withdrawn, as the violations found since violated no order in force: the "
+            "transfer to the public security bureau and the utility_stop_notice proposal"
+            in [w for _, _, w in h.timeline()])
+    rp.feed(_violated("2026-11-04 10:00"))
+    again = [o.event for o in rp.outputs if o.event["type"] in _GRAVE][3:]
+    assert [e["type"] for e in again] == list(_GRAVE)
+    assert {_named(e) for e in again}.isdisjoint({_named(e) for e in sent.values()})
+
+
+def _named(event_: dict[str, Any]) -> str:
+    """The id a transfer or proposal is named by, in itself and in its withdrawal."""
+    return event_["data"].get("proposal_id") or event_["data"]["referral_id"]
+
+
 def test_a_violated_order_to_rectify_is_not_a_credit_matter() -> None:
     """Only an order to stop (art. 65 or 102) found violated is proposed."""
     rp = _district(registered(), report("HZ-1", "2026-11-02 09:00"), verify("HZ-1", "2026-11-02 15:00"),

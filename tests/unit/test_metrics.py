@@ -65,7 +65,10 @@ def test_outputs_are_counted_by_type() -> None:
     metrics.count_output({"type": "safety.referral.withdrawn", "data": {}})
     metrics.count_output({"type": "safety.supervision.lifted", "data": {}})
     metrics.count_output({"type": "safety.enforcement.withdrawn", "data": {"measure": "fine"}})
+    metrics.count_output({"type": "safety.referral.judicial_withdrawn", "data": {}})
     out = text(registry)
+    assert "hazard_judicial_referrals_withdrawn_total 1.0" in out
+    assert "hazard_judicial_referrals_total 0.0" in out  # a withdrawal is no transfer
     assert 'hazard_escalations_total{action="summon",subject_kind="hazard"} 1.0' in out
     assert 'hazard_enforcement_proposals_withdrawn_total{measure="fine"} 1.0' in out
     assert 'hazard_enforcement_proposals_total{measure="fine"}' not in out  # a withdrawal proposes nothing
