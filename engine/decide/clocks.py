@@ -326,13 +326,18 @@ def list_hazard(h: Hazard, rules: Rules, at: int, cause: str) -> list[Out]:
     """Place a major hazard (重大事故隐患) under listed supervision (挂牌督办) from `at`.
 
     Only major hazards are listed (16号令; the plans, line 798): a general hazard
-    left unfixed goes to enforcement against the enterprise instead.
+    left unfixed goes to enforcement against the enterprise instead. A hazard listed before and
+    lifted when a verification found it not major is listed again under a notice number of its
+    own (the first's with "-2", "-3"...).
     """
     if h.grade != "major" or h.deadline is None:
         return []
     ls = rules.supervision
     year = local(at).year
     notice = ls.notice_no.format(district=rules.reference.district.name, year=year, hazard_id=h.id)
+    if h.listed is not None:  # listed again after a lifting: a notice of its own, "-2", "-3"...
+        before = h.listed[0]
+        notice += f"-{int(before.rsplit('-', 1)[1]) + 1 if before.startswith(notice + '-') else 2}"
     deadline = min(h.deadline, after(ls.max_deadline, at, rules).at)
     h.listed = [notice, at, deadline, True]
     h.history.append([at, cause, f"listed supervision {notice}, deadline {iso(deadline)}"])

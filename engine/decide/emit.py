@@ -55,7 +55,8 @@ def supervision_listed(h: Hazard, rules: Rules, at: int) -> Out:
 
 
 def supervision_lifted(h: Hazard, rules: Rules, at: int, reason: str) -> Out:
-    """The lifting of listed supervision (摘牌), when the review passes."""
+    """The lifting of listed supervision (摘牌): the review passed, or a later verification found the
+    hazard not a major one (engine/decide/lifecycle.py `_unlisted`)."""
     notice_no = h.listed[0]  # type: ignore[index]
     data = Words("zh", rules.reference).said({"notice_no": notice_no, "hazard_id": h.id, "reason": reason,
                                               "lifted_at": iso(at), "rules_version": rules.version})

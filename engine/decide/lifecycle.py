@@ -77,8 +77,10 @@ def apply_event(h: Hazard, entry: Entry, at: int, rules: Rules) -> list[Out]:
     known = h.arrived.get("verify", h.opened_at) if late else None  # when a report first reached it
     what, outs = handler(h, entry["data"], at, eid, rules)
     if h.closed_how is not None:
-        # No claim awaits review on a closed hazard, whichever arrived first: the claim or the close.
+        # No claim awaits review on a closed hazard, whichever arrived first: the claim or the close,
+        # nor is any review of one missed.
         h.completed_at = None
+        h.review_fails = 0
     if late:
         arrived = _known_at(entry, at, rules)
         clock = _STARTS.get(entry["type"])
@@ -195,11 +197,19 @@ def _verified(h: Hazard, d: HazardVerified, at: int, eid: str, rules: Rules) -> 
     if d["verdict"] == "confirmed":
         _confirm(h, at, eid, d["grade"])
         what += f" ({d['grade']})"
+        if h.confirmed_by == eid and h.closed_how in _VERDICTS and h.closed_at <= at:  # type: ignore[operator]
+            # The latest verification stands: a hazard an earlier one found unfounded or a duplicate
+            # is open again, with a deadline from this confirmation (`settle`), not lost.
+            what += f"; reopened: the verification of {iso(h.closed_at)} had found it {h.closed_how}"
+            h.closed_at = h.closed_how = h.duplicate_of = None
     elif h.verified_at is None or h.verified_at <= at:
         h.verdict, h.verified_at = d["verdict"], at
         h.duplicate_of = d.get("duplicate_of")
         _close(h, at, d["verdict"])
     return what, []
+
+
+_VERDICTS = ("unfounded", "duplicate")  # the ways a verification closes a hazard
 
 
 def _planned(h: Hazard, d: RectificationPlanned, at: int, eid: str, rules: Rules) -> tuple[str, list[Out]]:
@@ -332,12 +342,34 @@ def settle(h: Hazard, rules: Rules, at: int, cause: str) -> list[Out]:
             h.deadline = h.rectify_by
         else:
             h.deadline, h.approx = after(grade.rectify_within, start, rules)
-    if h.is_open() and h.grade == "major" and h.verdict == "confirmed" and h.listed is None:
+    if h.is_open() and h.grade == "major" and h.verdict == "confirmed" and not (h.listed and h.listed[3]):
+        # Not listed yet, or listed before and lifted when a verification found it not major
+        # (`_unlisted`): a later one confirms it major again.
         _regraded(h, rules, cause)
         outs += list_hazard(h, rules, max(h.verified_at, h.opened_at), h.confirmed_by or cause)
         if h.listed:
             h.deadline = h.listed[2]
+    if h.listed and h.listed[3] and (h.verdict != "confirmed" or h.grade != "major"):
+        outs.append(_unlisted(h, rules, at, cause))
     return outs + _transfer(h, rules) + _utility_stop(h, rules)
+
+
+def _unlisted(h: Hazard, rules: Rules, at: int, cause: str) -> Out:
+    """Lift listed supervision (摘牌) from a hazard a later verification found not to be a major one.
+
+    Listed supervision is for major hazards only (16号令; the plans, line 798). A hazard the latest
+    verification re-grades general keeps its general ladder and deadline, but no listing, and no
+    listing's deadline to refer its departments for; one found unfounded or a duplicate is closed.
+    Either way the listing is lifted on the record, with the notice that says so."""
+    h.listed[3] = False  # type: ignore[index]
+    if h.verdict == "confirmed":
+        reason = (f"re-graded {h.grade} by the verification of {iso(h.verified_at)}: listed supervision is "
+                  "for major hazards only")
+    else:
+        found = "unfounded" if h.verdict == "unfounded" else f"a duplicate of {h.duplicate_of}"
+        reason = f"the verification of {iso(h.verified_at)} found it {found}"
+    h.history.append([at, cause, f"listed supervision {h.listed[0]} lifted: {reason}"])  # type: ignore[index]
+    return emit.supervision_lifted(h, rules, at, reason)
 
 
 def _regraded(h: Hazard, rules: Rules, cause: str) -> None:

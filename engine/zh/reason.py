@@ -156,6 +156,10 @@ _ESCALATIONS = compiled([
      "{k}（{p}）：{x:pieces}。{c:change} {l} 级应急响应：{n:names}"),
     # listed supervision lifted, an enforcement proposal withdrawn (engine/decide/lifecycle.py, clocks.py)
     (r"the acceptance review \(复查验收\) passed", "复查验收通过"),
+    (r"re-graded general by the verification of (?P<t>\S+): listed supervision is for major hazards only",
+     "经 {t} 核查改定为一般事故隐患：挂牌督办仅适用于重大事故隐患"),
+    (r"the verification of (?P<t>\S+) found it unfounded", "经 {t} 核查，该隐患不属实"),
+    (r"the verification of (?P<t>\S+) found it a duplicate of (?P<d>\S+)", "经 {t} 核查，该隐患与 {d} 重复"),
     (r"Enforcement proposal withdrawn: the completion claim (?P<e>\S+) of (?P<t>\S+), made before the step "
      r"(?P<r>\S+) of (?P<u>\S+), reached the engine after it",
      "撤回执法建议：整改完成申报 {e}（{t}）早于{r:rule}步骤（{u}），送达引擎晚于该步骤"),

@@ -33,6 +33,8 @@ def _shapes() -> Shapes:
         (r"found by (?P<k>\w+) inspection (?P<i>\S+) \((?P<g>\w+)\), fixed on the spot",
          "{k:inspection} {i} 发现（{g:grade}），当场整改"),
         (r"verified: confirmed \((?P<g>\w+)\)", "核实：属实（{g:grade}）"),
+        (r"verified: confirmed \((?P<g>\w+)\); reopened: the verification of (?P<t>\S+) had found it "
+         r"(?P<v>unfounded|duplicate)", "核实：属实（{g:grade}）；重新立案：{t} 的核实曾认定{v:verdict}"),
         (r"verified: (?P<v>\w+)", "核实：{v:verdict}"),
         (r"re-graded major: the deadline (?P<t>\S+) of the lower grade becomes (?P<u>\S+)",
          "改定为重大事故隐患：原期限 {t} 改为 {u}"),
@@ -46,6 +48,12 @@ def _shapes() -> Shapes:
         (r"ladder steps (?P<r>.+) withdrawn: claimed complete on (?P<t>\S+)",
          "撤回 {r:rules}：已于 {t} 申报整改完成"),
         (r"listed supervision (?P<n>\S+), deadline (?P<t>\S+)", "挂牌督办 {n}，期限 {t}"),
+        (r"listed supervision (?P<n>\S+) lifted: re-graded general by the verification of (?P<t>\S+): listed "
+         r"supervision is for major hazards only", "解除挂牌督办 {n}：经 {t} 核查改定为一般事故隐患"),
+        (r"listed supervision (?P<n>\S+) lifted: the verification of (?P<t>\S+) found it unfounded",
+         "解除挂牌督办 {n}：经 {t} 核查，该隐患不属实"),
+        (r"listed supervision (?P<n>\S+) lifted: the verification of (?P<t>\S+) found it a duplicate of "
+         r"(?P<d>\S+)", "解除挂牌督办 {n}：经 {t} 核查，与 {d} 重复"),
         (r"duty failure (?P<r>\S+) by (?P<d>\w+) \((?P<n>\d+)\)",
          "{d:unit} 不履行安全监管职责（{r:rule}，第 {n} 次）"),
         (r"(?P<r>\S+) failure of (?P<t>\S+) withdrawn: done on (?P<u>\S+)",

@@ -465,6 +465,64 @@ def test_referral_timeline_is_in_time_order_when_events_arrive_out_of_order() ->
     assert ref["data"]["timeline"][0]["what"] == "reported (major) via grid_patrol"
 
 
+@pytest.mark.parametrize(("second", "reason", "open_"), [
+    pytest.param(verify(MAJOR, "2026-03-10 10:00", grade="general"),
+                 "re-graded general by the verification of 2026-03-10T10:00:00+08:00: listed supervision is "
+                 "for major hazards only", True, id="re-graded-general"),
+    pytest.param(verify(MAJOR, "2026-03-10 10:00", verdict="unfounded", grade=None),
+                 "the verification of 2026-03-10T10:00:00+08:00 found it unfounded", False, id="unfounded"),
+])
+def test_a_listed_hazard_a_later_verification_finds_not_major_is_lifted_and_its_departments_never_referred(
+        second: dict, reason: str, open_: bool) -> None:
+    """Listed supervision is for major hazards only: re-graded general, or found unfounded, the hazard's
+    listing is lifted (摘牌) with the notice that says why, in Chinese too. Until 2026-12-05 it stayed
+    listed, and a hazard re-graded general had its departments referred to discipline inspection when
+    the listing's deadline passed."""
+    rp = run(*major_confirmed(), second, until="2026-12-31 00:00")
+    [lifted] = events(rp, "safety.supervision.lifted")
+    assert lifted["data"]["notice_no"] == NOTICE and lifted["data"]["reason"] == reason
+    assert lifted["data"]["lifted_at"] == "2026-03-10T10:00:00+08:00"
+    assert lifted["data"]["reason_zh"].startswith("经 2026-03-10T10:00:00+08:00 核查")
+    OUTPUT_TYPES["safety.supervision.lifted"][1].model_validate(lifted["data"])
+    assert events(rp, "safety.referral.discipline") == []
+    h = rp.states[MAJOR]
+    assert h.is_open() is open_ and not h.listed[3]
+    assert "supervision" not in h.clocks and "plan" not in h.clocks
+    if open_:  # a general hazard left unfixed still climbs its ladder
+        assert escalations(rp, rule_id="ladder.red")
+
+
+@pytest.mark.parametrize("verdict", ["unfounded", "duplicate"])
+def test_a_hazard_found_unfounded_and_later_confirmed_is_open_again_not_lost(verdict: str) -> None:
+    """The latest verification stands. Until 2026-12-05 a hazard an earlier verification had closed as
+    unfounded (or a duplicate) stayed closed when a later one confirmed it: no deadline, no ladder,
+    no listing, nothing ever escalated. It opens again, its deadline counted from the confirmation,
+    and a major one is listed; the record says so."""
+    rp = run(report(MAJOR, "2026-03-02 09:00", grade="major"),
+             verify(MAJOR, "2026-03-02 15:00", verdict=verdict, grade=None, duplicate_of="HZ-OTHER"),
+             verify(MAJOR, "2026-03-03 10:00", grade="major"), until="2026-03-04 00:00")
+    h = rp.states[MAJOR]
+    assert h.is_open() and h.status() == "verified" and h.duplicate_of is None
+    assert h.deadline == end_of("2026-06-01")  # 90 days from the confirmation, as for any major hazard
+    [listed] = events(rp, "safety.supervision.listed")
+    assert listed["data"]["notice_no"] == NOTICE
+    assert any(w.endswith(f"reopened: the verification of 2026-03-02T15:00:00+08:00 had found it {verdict}")
+               for _, _, w in h.timeline())
+
+
+def test_a_hazard_re_graded_general_and_then_major_again_is_listed_again_under_a_notice_of_its_own() -> None:
+    """Listed, lifted when re-graded general, listed again when confirmed major once more: the second
+    notice has its own number (and id), so neither the notice nor its lifting is taken for the first."""
+    rp = run(*major_confirmed(), verify(MAJOR, "2026-03-10 10:00", grade="general"),
+             verify(MAJOR, "2026-03-12 10:00", grade="major"),
+             verify(MAJOR, "2026-03-20 10:00", grade="general"), until="2026-03-21 00:00")
+    notices = [e["data"]["notice_no"] for e in events(rp, "safety.supervision.listed")]
+    assert notices == [NOTICE, f"{NOTICE}-2"]
+    lifted = events(rp, "safety.supervision.lifted")
+    assert [e["data"]["notice_no"] for e in lifted] == [NOTICE, f"{NOTICE}-2"]
+    assert len({e["id"] for e in lifted}) == 2 and not rp.states[MAJOR].listed[3]
+
+
 def test_major_red_step_does_not_list_the_hazard_again() -> None:
     """A hazard already listed gets no second notice from the ladder's red step."""
     rp = run(*major_confirmed(), plan(MAJOR, "2026-03-04 09:00"), until="2026-06-30 00:00")
