@@ -70,7 +70,9 @@ def enterprise_view(f: EnterpriseFile, rules: Any, now: float,
         # Proposals are for the supervisors who decide; only a person's decision makes a list entry.
         "credit": {
             "proposals": [{"proposal_id": pid, "criterion": criterion, "proposed_at": iso(at),
-                           "decision": decision[0] if decision else "awaiting a person's decision"}
+                           "decision": decision[0] if decision else "awaiting a person's decision",
+                           **({"withdrawn_at": iso(f.credit_withdrawn[pid])} if pid in f.credit_withdrawn
+                              else {})}
                           for pid, criterion, at, decision in f.credit],
             "listed": credit.listed(f, int(now))},
     }

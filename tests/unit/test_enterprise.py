@@ -615,6 +615,8 @@ def test_a_completion_claimed_by_the_deadline_and_recorded_late_withdraws_the_cr
     assert "HZ-1" not in f.overdue_major
     assert f.credit_withdrawn == {proposal["proposal_id"]: at("2026-11-09 10:00")}
     assert any(f"credit proposal {proposal['proposal_id']} withdrawn" in w for _, _, w in f.recent)
+    [shown] = enterprise_view(f, RULES, at("2026-12-01 00:00"))["credit"]["proposals"]
+    assert shown["withdrawn_at"] == "2026-11-09T10:00:00+08:00" and shown["decision"] == "listed"
     rp.feed(_late(claim, "2026-11-30 10:00"))  # re-delivered
     assert len(_credit(rp, "safety.credit.withdrawn")) == 1
     for e in _overdue_majors(("HZ-3", "2026-12-02", "2026-12-10")):
