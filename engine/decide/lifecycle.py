@@ -268,7 +268,7 @@ def _enforcement_record(h: Hazard, kind: str, at: int, eid: str, d: dict[str, An
         if not any(v[2] == eid for v in h.violations):
             h.violations.append([d["order_no"], at, eid, list(d["evidence"])])
             h.violations.sort(key=lambda v: (v[1], v[2]))
-        if not h.in_force(d["order_no"], at):
+        if h.lifted.get(d["order_no"], at + 1) <= at:
             lifted = iso(h.lifted[d["order_no"]])
             return (f"order {d['order_no']} found violated after its lifting on {lifted}, so no order in "
                     f"force was: {d['description']}")
@@ -287,8 +287,9 @@ def _lifted_late(h: Hazard, rules: Rules, order_no: str, at: int, eid: str) -> l
     link says which violations no longer count). A violation before the lifting, recorded later
     still, is transferred again under an id of its own (`_transfer`, `_utility_stop`)."""
     after_it = [v for v in h.violations if v[0] == order_no and v[1] >= at]
-    if h.lifted[order_no] != at or not after_it or any(v[0] == order_no and v[1] < at for v in h.violations):
-        return []
+    if h.lifted[order_no] != at or not after_it or any(
+            v[0] == order_no and h.in_force(order_no, v[1]) for v in h.violations):
+        return []  # nothing found since, or a violation while it was in force supports what was sent
     found, cause, evidence = after_it[0][1], after_it[0][2], after_it[0][3]
     said = (f"order {order_no} was lifted on {iso(at)}, before the violation found on {iso(found)}; "
             f"the record {eid} of the lifting reached the engine after it")

@@ -131,10 +131,11 @@ class Hazard(HistoryState):
         return self.cycle > 0 and self.cycle_start is not None and at < self.cycle_start
 
     def in_force(self, order_no: str, t: int) -> bool:
-        """Whether order `order_no` was in force at `t`, as far as the records on file say: not
-        lifted at or before it. A violation found after its lifting violates nothing."""
+        """Whether order `order_no` was in force at `t`, as far as the records on file say: made at
+        or before it, and not lifted at or before it. A violation found before the order was made,
+        or after its lifting, violates nothing."""
         lifted = self.lifted.get(order_no)
-        return lifted is None or t < lifted
+        return (lifted is None or t < lifted) and any(o[0] == order_no and o[2] <= t for o in self.orders)
 
     def overdue(self, now: int) -> bool:
         """Past its rectification deadline with no completion claim pending."""

@@ -97,8 +97,7 @@ def _counted(h: Any) -> dict[str, list[Any]]:
     found while it was in force."""
     if h is None or not h.violations:
         return {}
-    orders = {o[0] for o in h.orders}
-    return {v[2]: v for v in h.violations if v[0] in orders and h.in_force(v[0], v[1])}
+    return {v[2]: v for v in h.violations if h.in_force(v[0], v[1])}
 
 
 def with_alert_links(decide: Decide) -> Decide:

@@ -148,9 +148,9 @@ def test_no_credit_proposal_left_standing_counts_a_hazard_claimed_complete_by_it
 
 @st.composite
 def stop_orders_lifted(draw: st.DrawFn) -> tuple[list[dict[str, Any]], list[int], int | None]:
-    """A major hazard, an order to stop on it, violations found before or after the order's lifting
-    (or no lifting), the enforcement records arriving in any order. Returns the arrivals, the
-    violations' times and the lifting's (None: not lifted)."""
+    """A major hazard, an order to stop on it, violations found before it was made, or before or
+    after its lifting (or no lifting), the enforcement records arriving in any order. Returns the
+    arrivals, the violations' times and the lifting's (None: not lifted)."""
     hid = "HZ-LIFT"
     opened = [report(hid, "2026-11-02 09:00", grade="major", rectify_by="2027-06-30"),
               verify(hid, "2026-11-02 10:00", grade="major")]
@@ -159,7 +159,7 @@ def stop_orders_lifted(draw: st.DrawFn) -> tuple[list[dict[str, Any]], list[int]
         "order": draw(st.sampled_from(["suspend", "suspend_for_overhaul"])),
         "legal_basis": "安全生产法 art. 65", "by": INSPECTORS}, hid)
     lifted = draw(st.sampled_from([None, at("2026-11-05 10:00")]))
-    days = [at(f"2026-11-{day} 10:00") for day in ("04", "05", "06", "08")]
+    days = [at("2026-11-02 12:00")] + [at(f"2026-11-{day} 10:00") for day in ("04", "05", "06", "08")]
     found = draw(st.lists(st.sampled_from(days), min_size=1, max_size=3, unique=True))
     records = [ordered] + [event("safety.enforcement.violated", iso(t), {
         "hazard_id": hid, "order_no": "ORD-1", "found_at": iso(t), "description": "Worked on.",
@@ -187,7 +187,7 @@ def test_what_a_violation_causes_stands_only_if_the_order_was_in_force_whatever_
     rp = DistrictReplay.of(RULES, ALERT_RULES, PLAN)
     for entry in arrivals:
         rp.feed(entry)
-    in_force = [t for t in found if lifted is None or t < lifted]
+    in_force = [t for t in found if at("2026-11-02 16:00") <= t and (lifted is None or t < lifted)]
 
     def standing(kind: str, name: str, measure: str | None = None) -> list[dict[str, Any]]:
         sent = [o.event["data"] for o in rp.outputs if o.event["type"] == kind

@@ -468,6 +468,8 @@ def test_a_violation_found_after_its_order_was_lifted_is_transferred_nowhere() -
     assert any(said in w for _, _, w in rp.state("hazard", "HZ-1").timeline())
     rp = _stop_order_story(_violated("2026-11-04 10:00"), _lifted("2026-11-05 10:00"))
     assert [o.event["type"] for o in rp.outputs if o.event["type"] in _GRAVE] == list(_GRAVE)
+    rp = _stop_order_story(_violated("2026-11-02 12:00"))  # found before the order was made at 16:00
+    assert not [o for o in rp.outputs if o.event["type"] in _GRAVE]
 
 
 def test_a_lifting_recorded_after_the_transfer_withdraws_it_and_what_else_the_violation_caused() -> None:
