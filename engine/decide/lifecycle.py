@@ -197,9 +197,11 @@ def _verified(h: Hazard, d: HazardVerified, at: int, eid: str, rules: Rules) -> 
     if d["verdict"] == "confirmed":
         _confirm(h, at, eid, d["grade"])
         what += f" ({d['grade']})"
-        if h.confirmed_by == eid and h.closed_how in _VERDICTS and h.closed_at <= at:  # type: ignore[operator]
+        if (h.confirmed_by == eid and h.closed_how in _VERDICTS and h.closed_at <= at  # type: ignore[operator]
+                and h.passed_at is None):
             # The latest verification stands: a hazard an earlier one found unfounded or a duplicate
-            # is open again, with a deadline from this confirmation (`settle`), not lost.
+            # is open again, with a deadline from this confirmation (`settle`), not lost. One whose
+            # acceptance review passed was rectified: it stays closed.
             what += f"; reopened: the verification of {iso(h.closed_at)} had found it {h.closed_how}"
             h.closed_at = h.closed_how = h.duplicate_of = None
     elif h.verified_at is None or h.verified_at <= at:
@@ -467,6 +469,7 @@ def _utility_stop(h: Hazard, rules: Rules) -> list[Out]:
 def _review(h: Hazard, at: int, eid: str, outcome: str, rules: Rules) -> tuple[str, list[Out]]:
     if outcome == "passed":
         _close(h, at, "passed")
+        h.passed_at = max(at, h.passed_at or at)
         h.completed_at = None
         h.review_fails = 0  # a review ends the count of its claim's missed reviews, as a failed one does
         outs = []

@@ -51,6 +51,7 @@ class Hazard(HistoryState):
     completed_at: int | None = None  # a completion claim awaiting review
     closed_at: int | None = None
     closed_how: str | None = None  # passed | immediate | unfounded | duplicate
+    passed_at: int | None = None  # an acceptance review that passed: rectified, never reopened
     step: int = 0  # ladder steps fired in this cycle
     tier: str | None = None
     listed: list[Any] | None = None  # [notice_no, listed_at, deadline, active]

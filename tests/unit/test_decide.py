@@ -510,6 +510,16 @@ def test_a_hazard_found_unfounded_and_later_confirmed_is_open_again_not_lost(ver
                for _, _, w in h.timeline())
 
 
+def test_a_hazard_whose_review_passed_stays_closed_whatever_verifications_come_later() -> None:
+    """Rectified and accepted (复查验收 passed), then found unfounded, then confirmed: it stays closed,
+    and its enterprise gets no ladder for a deadline it met."""
+    rp = run(*general_confirmed(), complete(HZ, "2026-11-05 09:00"), review(HZ, "2026-11-06 10:00"),
+             verify(HZ, "2026-11-07 10:00", verdict="unfounded", grade=None),
+             verify(HZ, "2026-11-08 10:00", grade="general"), until="2026-12-31 00:00")
+    assert not rp.states[HZ].is_open() and escalations(rp, rule_id="ladder.blue") == []
+    assert events(rp, "safety.enforcement.proposed") == []
+
+
 def test_a_hazard_re_graded_general_and_then_major_again_is_listed_again_under_a_notice_of_its_own() -> None:
     """Listed, lifted when re-graded general, listed again when confirmed major once more: the second
     notice has its own number (and id), so neither the notice nor its lifting is taken for the first."""

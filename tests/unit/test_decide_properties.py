@@ -284,7 +284,9 @@ def _commute(a: dict[str, Any], b: dict[str, Any]) -> bool:
       approved at 09:05 arriving first);
     - two confirmations (a law-enforcement finding, a verification that confirms): the cycle
       counts from the confirmation known when the hazard first has one, and a confirmation dated
-      earlier arriving later does not move it (found once the histories had later verifications).
+      earlier arriving later does not move it (found once the histories had later verifications);
+    - two closes (a passed review, an unfounded or duplicate verdict): on a listed hazard the
+      first to arrive lifts the listing, and the record says why in its words.
     """
     ka, kb = _kind(a), _kind(b)
 
@@ -296,7 +298,7 @@ def _commute(a: dict[str, Any], b: dict[str, Any]) -> bool:
                 or (ka in EXTENSION and kb in EXTENSION)
                 or one_each({"reviewed.failed"}, {"extension_decided.approved"})
                 or one_each(CLOSES, {"extension_decided.approved"})
-                or (ka in CONFIRMS and kb in CONFIRMS))
+                or (ka in CONFIRMS and kb in CONFIRMS) or (ka in CLOSES and kb in CLOSES))
 
 
 @st.composite
