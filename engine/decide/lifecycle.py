@@ -204,6 +204,8 @@ def _verified(h: Hazard, d: HazardVerified, at: int, eid: str, rules: Rules) -> 
             # acceptance review passed was rectified: it stays closed.
             what += f"; reopened: the verification of {iso(h.closed_at)} had found it {h.closed_how}"
             h.closed_at = h.closed_how = h.duplicate_of = None
+            # Told there was nothing to rectify, the enterprise has its full time again, from now.
+            h.deadline, h.approx, h.step, h.tier = None, False, 0, None
     elif h.verified_at is None or h.verified_at <= at:
         h.verdict, h.verified_at = d["verdict"], at
         h.duplicate_of = d.get("duplicate_of")

@@ -510,6 +510,19 @@ def test_a_hazard_found_unfounded_and_later_confirmed_is_open_again_not_lost(ver
                for _, _, w in h.timeline())
 
 
+def test_a_hazard_confirmed_again_after_an_unfounded_verdict_has_its_full_time_from_then() -> None:
+    """Confirmed major on 3 Mar (deadline 1 Jun), found unfounded on 5 Mar, confirmed again on 10 Jun:
+    the enterprise, told there was nothing to rectify, has 90 days from 10 Jun, not a deadline that
+    passed while the hazard was closed (which would run its ladder at once)."""
+    rp = run(*major_confirmed(), verify(MAJOR, "2026-03-05 10:00", verdict="unfounded", grade=None),
+             verify(MAJOR, "2026-06-10 10:00", grade="major"), until="2026-06-12 00:00")
+    h = rp.states[MAJOR]
+    assert h.is_open() and h.deadline == end_of("2026-09-08") and h.step == 0
+    assert escalations(rp) == []
+    notices = [e["data"]["notice_no"] for e in events(rp, "safety.supervision.listed")]
+    assert notices == [NOTICE, f"{NOTICE}-2"]
+
+
 def test_a_hazard_whose_review_passed_stays_closed_whatever_verifications_come_later() -> None:
     """Rectified and accepted (复查验收 passed), then found unfounded, then confirmed: it stays closed,
     and its enterprise gets no ladder for a deadline it met."""
