@@ -286,7 +286,11 @@ def _commute(a: dict[str, Any], b: dict[str, Any]) -> bool:
       counts from the confirmation known when the hazard first has one, and a confirmation dated
       earlier arriving later does not move it (found once the histories had later verifications);
     - two closes (a passed review, an unfounded or duplicate verdict): on a listed hazard the
-      first to arrive lifts the listing, and the record says why in its words.
+      first to arrive lifts the listing, and the record says why in its words;
+    - a passed and a failed review (contradictory, a minute apart): on a hazard listed after its
+      listing's deadline had passed, a failed review arriving first lets that deadline run out
+      before the passed one closes the hazard (found, on the tree before these properties had
+      later verifications too, once they did: a confirmation as major after the deadline).
     """
     ka, kb = _kind(a), _kind(b)
 
@@ -298,7 +302,8 @@ def _commute(a: dict[str, Any], b: dict[str, Any]) -> bool:
                 or (ka in EXTENSION and kb in EXTENSION)
                 or one_each({"reviewed.failed"}, {"extension_decided.approved"})
                 or one_each(CLOSES, {"extension_decided.approved"})
-                or (ka in CONFIRMS and kb in CONFIRMS) or (ka in CLOSES and kb in CLOSES))
+                or (ka in CONFIRMS and kb in CONFIRMS) or (ka in CLOSES and kb in CLOSES)
+                or {ka, kb} == {"reviewed.passed", "reviewed.failed"})
 
 
 @st.composite
