@@ -279,20 +279,50 @@ def claimed(h: Hazard, rules: Rules, done: int, eid: str, at: int) -> list[Out]:
     """
     if h.deadline is None:
         return []
-    fired = [(i, after(rules.ladder[i].at, h.deadline, rules).at) for i in range(h.step)]
-    late = [(i, due) for i, due in fired if due > done]
+    late, outs = _take_back(h, rules, h.deadline, h.step, done, eid, at,
+                            f"the completion claim {eid} of {iso(done)}, made before the step")
     if not late:
         return []
+    h.step = late[0]
+    h.tier = rules.ladder[h.step - 1].tier if h.step else None
+    h.history.append([at, eid, f"ladder steps {', '.join(rules.ladder[i].rule_id for i in late)} "
+                               f"withdrawn: claimed complete on {iso(done)}"])
+    return outs
+
+
+def extended(h: Hazard, rules: Rules, deadline: int, steps: int, done: int, eid: str, at: int) -> list[Out]:
+    """An extension approved at `done`, decided at `at`, takes back the ladder's steps that ran
+    against the deadline it moved (`deadline`, `steps` of them had run) after it was approved.
+
+    In time order they would not have run: from its approval the rectification was due later.
+    An app offline past the old deadline made them run. As for a claim (`claimed`), each step's
+    recipients are told and its enforcement proposals withdrawn; the ladder has started again
+    against the new deadline already (engine/decide/lifecycle.py `_decide_extension`)."""
+    late, outs = _take_back(h, rules, deadline, steps, done, eid, at,
+                            f"the extension {eid} approved on {iso(done)}, before the step")
+    if late:
+        h.history.append([at, eid, f"ladder steps {', '.join(rules.ladder[i].rule_id for i in late)} "
+                                   f"withdrawn: extension approved on {iso(done)}"])
+    return outs
+
+
+def _take_back(h: Hazard, rules: Rules, deadline: int, steps: int, done: int, eid: str, at: int,
+               why: str) -> tuple[list[int], list[Out]]:
+    """Withdraw the first `steps` ladder steps against `deadline` that fell due after `done`: their
+    escalations (`failure_withdrawn`, to the same recipients) and enforcement proposals. `why`
+    begins the reason, which goes on " {step} of {due}, reached the engine after it". Returns the
+    steps taken back and the outputs."""
+    fired = [(i, after(rules.ladder[i].at, deadline, rules).at) for i in range(steps)]
+    late = [(i, due) for i, due in fired if due > done]
     outs: list[Out] = []
     for i, due in late:
         step = rules.ladder[i]
-        reason = (f"the completion claim {eid} of {iso(done)}, made before the step {step.rule_id} "
-                  f"of {iso(due)}, reached the engine after it")
+        reason = f"{why} {step.rule_id} of {iso(due)}, reached the engine after it"
         outs.append(emit.escalation(
             h, rules, rule_id=step.rule_id, action="failure_withdrawn", tier=step.tier, at=at,
             targets=resolve_all(step.targets, h, rules),
             reason=f"The escalation {step.rule_id} of {h.id} is withdrawn: {reason}",
-            key=(h.cycle, due), caused_by=[eid], due_at=h.deadline))
+            key=(h.cycle, due), caused_by=[eid], due_at=deadline))
         for action in step.actions:
             if action.startswith(PROPOSE) and h.enterprise:
                 sent = _propose(h, rules, rules.enforcement[action.removeprefix(PROPOSE)], step.rule_id, due,
@@ -300,11 +330,7 @@ def claimed(h: Hazard, rules: Rules, done: int, eid: str, at: int) -> list[Out]:
                 said = f"Enforcement proposal withdrawn: {reason}"
                 outs += [withdrawal(proposal, said, at, Words("zh", rules.reference).reason(said))
                          for proposal in sent]
-    h.step = late[0][0]
-    h.tier = rules.ladder[h.step - 1].tier if h.step else None
-    h.history.append([at, eid, f"ladder steps {', '.join(rules.ladder[i].rule_id for i, _ in late)} "
-                               f"withdrawn: claimed complete on {iso(done)}"])
-    return outs
+    return [i for i, _ in late], outs
 
 
 def _propose(h: Hazard, rules: Rules, measure: Measure, rule_id: str, due: int, cause: str,

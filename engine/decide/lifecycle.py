@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from engine.decide import emit
-from engine.decide.clocks import WITHDRAWN, answer, claimed, list_hazard, planned
+from engine.decide.clocks import WITHDRAWN, answer, claimed, extended, list_hazard, planned
 from engine.decide.state import Hazard
 from engine.intake.timeline import FINDING_TYPE
 from engine.kernel.apply import UnknownEntryType
@@ -75,6 +75,9 @@ def apply_event(h: Hazard, entry: Entry, at: int, rules: Rules) -> list[Out]:
     eid = entry["event_id"]
     late = rules.late_after is not None and entry["type"] in _LATE
     known = h.arrived.get("verify", h.opened_at) if late else None  # when a report first reached it
+    # An extension's decision (or its request, when the decision came first) may move a deadline
+    # whose ladder has run: what ran after the approval is taken back below.
+    moved = (h.deadline, h.step, h.early[0] if h.early else at) if entry["type"] in _EXTENSION else None
     what, outs = handler(h, entry["data"], at, eid, rules)
     if h.closed_how is not None:
         # No claim awaits review on a closed hazard, whichever arrived first: the claim or the close,
@@ -99,6 +102,9 @@ def apply_event(h: Hazard, entry: Entry, at: int, rules: Rules) -> list[Out]:
         outs += claimed(h, rules, at, eid, decided_at(entry, at, h.watermark))
     if h.plan_fired and entry["type"] == "safety.rectification.planned":  # a plan filed in time, late
         outs += planned(h, rules, at, eid, decided_at(entry, at, h.watermark))
+    if moved is not None and moved[1] and h.step == 0 and h.deadline is not None and h.deadline > moved[0]:
+        # An approval that reached the engine after ladder steps ran against the deadline it moved.
+        outs += extended(h, rules, moved[0], moved[1], moved[2], eid, decided_at(entry, at, h.watermark))
     return outs
 
 
@@ -114,11 +120,17 @@ def _answers(h: Hazard, entry: Entry, at: int) -> tuple[str, ...]:
     if kind == "safety.rectification.reviewed":
         return ("review", "supervision") if data["outcome"] == "passed" else ("review",)
     if kind == "safety.rectification.extension_decided":
-        return ("extension",)
+        # Approved, it also answers the listed-supervision deadline it moved past (`answer` then
+        # withdraws that failure only where its period holds the approval).
+        moved = data["approved"] and h.listed is not None and any(
+            f[0] == "supervision" and h.listed[2] > f[2] for f in h.failures)
+        return ("extension", "supervision") if moved else ("extension",)
     if kind == "safety.rectification.completed":
         return () if h.judged(at) else ("supervision",)
     return ()
 
+
+_EXTENSION = frozenset({"safety.rectification.extension_decided", "safety.rectification.extension_requested"})
 
 # The department's duty clock each event type starts (engine/decide/clocks.py `derive`).
 _STARTS = {"safety.hazard.reported": "verify", FINDING_TYPE: "verify",

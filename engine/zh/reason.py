@@ -86,6 +86,9 @@ _ESCALATIONS = compiled([
     (r"The escalation (?P<r>\S+) of (?P<h>\S+) is withdrawn: the completion claim (?P<e>\S+) of (?P<t>\S+), "
      r"made before the step \S+ of (?P<u>\S+), reached the engine after it",
      "撤回隐患 {h} 的{r:rule}：整改完成申报 {e}（{t}）早于该步骤（{u}），送达引擎晚于该步骤"),
+    (r"The escalation (?P<r>\S+) of (?P<h>\S+) is withdrawn: the extension (?P<e>\S+) approved on "
+     r"(?P<t>\S+), before the step \S+ of (?P<u>\S+), reached the engine after it",
+     "撤回隐患 {h} 的{r:rule}：延期已于 {t} 批准（{e}），早于该步骤（{u}），送达引擎晚于该步骤"),
     # a department's duties (`_duty_failure`, `answer`)
     (r"(?P<x>.+?): the deadline (?P<t>\S+) passed \(不履行安全监管职责, failure (?P<n>\d+)\)" + _DOUBT,
      "{x:failure}：期限 {t} 已过（不履行安全监管职责，第 {n} 次）{q:doubt}"),
@@ -163,6 +166,9 @@ _ESCALATIONS = compiled([
     (r"Enforcement proposal withdrawn: the completion claim (?P<e>\S+) of (?P<t>\S+), made before the step "
      r"(?P<r>\S+) of (?P<u>\S+), reached the engine after it",
      "撤回执法建议：整改完成申报 {e}（{t}）早于{r:rule}步骤（{u}），送达引擎晚于该步骤"),
+    (r"Enforcement proposal withdrawn: the extension (?P<e>\S+) approved on (?P<t>\S+), before the step "
+     r"(?P<r>\S+) of (?P<u>\S+), reached the engine after it",
+     "撤回执法建议：延期已于 {t} 批准（{e}），早于{r:rule}步骤（{u}），送达引擎晚于该步骤"),
     # an order lifted before violations found since, recorded after them (engine/decide/lifecycle.py)
     (r"Transfer withdrawn: order (?P<o>\S+) was lifted on (?P<l>\S+), before the violation found on "
      r"(?P<f>\S+); the record (?P<e>\S+) of the lifting reached the engine after it",

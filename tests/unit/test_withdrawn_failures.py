@@ -471,3 +471,53 @@ def test_a_referral_tells_its_timeline_in_chinese_too() -> None:
     assert timeline[0]["what"] == "reported (general) via grid_patrol"
     assert referral["data"]["reason_zh"] == ("区消防救援大队 在本隐患上 1 次不履行安全监管职责，"
                                              "最近一次：隐患 HZ-W-SF 未在 3 个工作日内核实")
+
+
+def _extended_late(approved: str = "2026-04-25 10:00") -> Replay:
+    """Listed major hazard due 1 June (plan filed); an extension to 31 July requested on 20 April and
+    approved on `approved` on a tablet that stays offline until 20 June, after the whole ladder ran
+    against 1 June and its departments were referred for the missed listed deadline."""
+    entries = [on_time(e) for e in major_confirmed()]
+    entries += [on_time(plan(MAJOR, "2026-03-04 10:00", "2026-05-30")),
+                on_time(ext_request(MAJOR, "2026-04-20 10:00", "2026-07-31")),
+                arriving(ext_decision(MAJOR, approved, "2026-07-31"), "2026-06-20 10:00")]
+    return feed(entries, until="2026-06-21 00:00")
+
+
+def test_an_extension_approved_in_time_arriving_late_withdraws_the_ladder_and_its_referral() -> None:
+    """In time order none of it would have run: from 25 April the rectification was due on 31 July.
+    Each ladder step's recipients are told, the fine and 停产停业整顿 proposals are withdrawn, and
+    so is the referral for the listed deadline of 1 June, which the extension moved."""
+    rp = _extended_late()
+    steps = _ladder_withdrawn(rp)
+    assert steps == ["ladder.blue", "ladder.yellow", "ladder.orange", "ladder.red", "ladder.overhaul"]
+    proposed = {e["data"]["proposal_id"] for e in sent(rp, "safety.enforcement.proposed")}
+    withdrawn = sent(rp, "safety.enforcement.withdrawn")
+    assert {e["data"]["proposal_id"] for e in withdrawn} == proposed and len(proposed) == 2
+    said = "撤回执法建议：延期已于 2026-04-25T10:00:00+08:00 批准"
+    assert all(e["data"]["reason_zh"].startswith(said) for e in withdrawn)
+    referred = {e["data"]["grounds"]: e["data"]["referral_id"]
+                for e in sent(rp, "safety.referral.discipline")}
+    assert "listed_supervision_failed" in referred
+    taken = {e["data"]["referral_id"] for e in sent(rp, "safety.referral.withdrawn")}
+    assert referred["listed_supervision_failed"] in taken
+    h = rp.states[MAJOR]
+    assert h.deadline == end_of("2026-07-31") and (h.step, h.tier) == (0, None)
+    assert not [f for f in h.failures if f[0] == "supervision"]
+
+
+def test_an_extension_approved_after_ladder_steps_leaves_those_steps() -> None:
+    """Approved on 5 June, after the blue and yellow steps (31 May, 1 June) and the missed listed
+    deadline: those stand, with the referral; the steps after the approval are withdrawn."""
+    rp = _extended_late(approved="2026-06-05 10:00")
+    steps = _ladder_withdrawn(rp)
+    assert steps and "ladder.blue" not in steps and "ladder.yellow" not in steps
+    referred = {e["data"]["grounds"]: e["data"]["referral_id"]
+                for e in sent(rp, "safety.referral.discipline")}
+    assert referred["listed_supervision_failed"] not in {
+        e["data"]["referral_id"] for e in sent(rp, "safety.referral.withdrawn")}
+
+
+def _ladder_withdrawn(rp: Replay) -> list[str]:
+    return [e["data"]["rule_id"] for e in sent(rp, action="failure_withdrawn")
+            if e["data"]["rule_id"].startswith("ladder.")]
