@@ -365,8 +365,17 @@ def list_hazard(h: Hazard, rules: Rules, at: int, cause: str) -> list[Out]:
         before = h.listed[0]
         notice += f"-{int(before.rsplit('-', 1)[1]) + 1 if before.startswith(notice + '-') else 2}"
     deadline = min(h.deadline, after(ls.max_deadline, at, rules).at)
+    passed = ""
+    if deadline <= at:
+        # A deadline that passed before the hazard was confirmed major (a report's rectify_by): a
+        # notice cannot give a deadline already gone, nor its units be referred for missing it. It
+        # gives the major grade's time from the notice, and the ladder runs against that.
+        passed = f" (the deadline {iso(deadline)} had passed before the notice)"
+        deadline = min(after(rules.grades["major"].rectify_within, at, rules).at,
+                       after(ls.max_deadline, at, rules).at)
+        h.step, h.tier = 0, None
     h.listed = [notice, at, deadline, True]
-    h.history.append([at, cause, f"listed supervision {notice}, deadline {iso(deadline)}"])
+    h.history.append([at, cause, f"listed supervision {notice}, deadline {iso(deadline)}{passed}"])
     return [emit.supervision_listed(h, rules, at)]
 
 

@@ -50,6 +50,8 @@ def _shapes() -> Shapes:
         (r"ladder steps (?P<r>.+) withdrawn: extension approved on (?P<t>\S+)",
          "撤回 {r:rules}：延期已于 {t} 批准"),
         (r"listed supervision (?P<n>\S+), deadline (?P<t>\S+)", "挂牌督办 {n}，期限 {t}"),
+        (r"listed supervision (?P<n>\S+), deadline (?P<t>\S+) \(the deadline (?P<u>\S+) had passed before "
+         r"the notice\)", "挂牌督办 {n}，期限 {t}（原期限 {u} 已于督办前届满）"),
         (r"listed supervision (?P<n>\S+) lifted: re-graded general by the verification of (?P<t>\S+): listed "
          r"supervision is for major hazards only", "解除挂牌督办 {n}：经 {t} 核查改定为一般事故隐患"),
         (r"listed supervision (?P<n>\S+) lifted: the verification of (?P<t>\S+) found it unfounded",

@@ -546,6 +546,23 @@ def test_a_hazard_re_graded_general_and_then_major_again_is_listed_again_under_a
     assert len({e["id"] for e in lifted}) == 2 and not rp.states[MAJOR].listed[3]
 
 
+def test_a_major_hazard_confirmed_after_its_deadline_passed_is_listed_with_time_of_its_own() -> None:
+    """Reported with rectify_by 4 Nov, confirmed major on 6 Nov: the notice cannot give a deadline
+    already gone. Until 2026-12-05 it did, and its units were referred to discipline inspection
+    for missing it, dated a day before the notice existed, while the whole ladder ran at once. Now
+    the notice gives the major grade's 90 days from itself and the ladder runs against that."""
+    rp = run(report("HZ-P", "2026-11-02 09:00", grade="major", rectify_by="2026-11-04"),
+             verify("HZ-P", "2026-11-06 10:00", grade="major"), until="2026-11-20 00:00")
+    [listed] = events(rp, "safety.supervision.listed")
+    assert listed["data"]["deadline"] == iso_end("2027-02-04")
+    assert [e["data"]["grounds"] for e in events(rp, "safety.referral.discipline")] == ["duty_failure"]
+    assert escalations(rp, rule_id="ladder.blue") == [] and events(rp, "safety.enforcement.proposed") == []
+    h = rp.states["HZ-P"]
+    assert h.deadline == end_of("2027-02-04")
+    assert any(w.endswith("(the deadline 2026-11-04T23:59:59+08:00 had passed before the notice)")
+               for _, _, w in h.timeline())
+
+
 def test_major_red_step_does_not_list_the_hazard_again() -> None:
     """A hazard already listed gets no second notice from the ladder's red step."""
     rp = run(*major_confirmed(), plan(MAJOR, "2026-03-04 09:00"), until="2026-06-30 00:00")
