@@ -306,6 +306,22 @@ def extended(h: Hazard, rules: Rules, deadline: int, steps: int, done: int, eid:
     return outs
 
 
+def dismissed(h: Hazard, rules: Rules, verdict: str, done: int, eid: str, at: int) -> list[Out]:
+    """A verification at `done` that found the hazard unfounded or a duplicate, decided at `at`,
+    takes back the ladder's steps that ran after it: from then the hazard was closed, and in time
+    order none of them would have run. As for a claim (`claimed`)."""
+    if h.deadline is None:
+        return []
+    why = f"the verification {eid} of {iso(done)}, which found it {verdict} before the step"
+    late, outs = _take_back(h, rules, h.deadline, h.step, done, eid, at, why)
+    if late:
+        h.step = late[0]
+        h.tier = rules.ladder[h.step - 1].tier if h.step else None
+        h.history.append([at, eid, f"ladder steps {', '.join(rules.ladder[i].rule_id for i in late)} "
+                                   f"withdrawn: found {verdict} on {iso(done)}"])
+    return outs
+
+
 def _take_back(h: Hazard, rules: Rules, deadline: int, steps: int, done: int, eid: str, at: int,
                why: str) -> tuple[list[int], list[Out]]:
     """Withdraw the first `steps` ladder steps against `deadline` that fell due after `done`: their

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from engine.decide import emit
-from engine.decide.clocks import WITHDRAWN, answer, claimed, extended, list_hazard, planned
+from engine.decide.clocks import WITHDRAWN, answer, claimed, dismissed, extended, list_hazard, planned
 from engine.decide.state import Hazard
 from engine.intake.timeline import FINDING_TYPE
 from engine.kernel.apply import UnknownEntryType
@@ -102,6 +102,10 @@ def apply_event(h: Hazard, entry: Entry, at: int, rules: Rules) -> list[Out]:
         outs += claimed(h, rules, at, eid, decided_at(entry, at, h.watermark))
     if h.plan_fired and entry["type"] == "safety.rectification.planned":  # a plan filed in time, late
         outs += planned(h, rules, at, eid, decided_at(entry, at, h.watermark))
+    if (h.step and entry["type"] == "safety.hazard.verified" and h.closed_how in _VERDICTS
+            and h.closed_at == at and h.verified_at == at):
+        # Found unfounded or a duplicate in time: what the ladder did after that is taken back.
+        outs += dismissed(h, rules, h.closed_how, at, eid, decided_at(entry, at, h.watermark))
     if moved is not None and moved[1] and h.step == 0 and h.deadline is not None and h.deadline > moved[0]:
         # An approval that reached the engine after ladder steps ran against the deadline it moved.
         outs += extended(h, rules, moved[0], moved[1], moved[2], eid, decided_at(entry, at, h.watermark))
@@ -114,7 +118,8 @@ def _answers(h: Hazard, entry: Entry, at: int) -> tuple[str, ...]:
     supervision deadline, a completion claim no failed review has judged, or a review that passed."""
     kind, data = entry["type"], entry["data"]
     if kind == "safety.hazard.verified":
-        return ("verify",)
+        # Found unfounded or a duplicate, the hazard owed no rectification from then: nor a listing's.
+        return ("verify", "supervision") if data["verdict"] in _VERDICTS else ("verify",)
     if kind == FINDING_TYPE:
         return ("verify",) if data["inspection"]["law_enforcement"] else ()
     if kind == "safety.rectification.reviewed":

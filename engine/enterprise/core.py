@@ -102,8 +102,9 @@ def _credit_from_hazard(f: EnterpriseFile, d: dict[str, Any], at: int, eid: str,
              for o in credit.on_lifted_before(f, d["id"], v, kinds.get(v[0]), at, eid, zh)]
     if er.credit is None:
         return outs  # no thresholds without rules/plan.yaml
-    if d.get("claimed_at") is not None:  # a completion claim that stands (engine/enterprise/links.py)
-        outs += credit.on_claimed_in_time(f, d["id"], d["claimed_at"], at, eid, er.credit.overdue_major, zh)
+    if d.get("settled_at") is not None:  # a claim that stands, or a verdict (engine/enterprise/links.py)
+        outs += credit.on_settled_in_time(f, d["id"], d["settled_at"], d["settled_by"], at, eid,
+                                          er.credit.overdue_major, zh)
     overdue = (d["open"] and d.get("grade") == "major" and d.get("deadline") is not None
                and not d.get("completed") and at > d["deadline"])
     if overdue and d["id"] not in f.overdue_major:
@@ -194,7 +195,8 @@ def _apply(f: EnterpriseFile, entry: dict[str, Any], at: int, rules: Any) -> lis
     for out in outs:
         if out.event["type"] == credit.WITHDRAWN_TYPE:
             why = ("its order was lifted before the violation" if out.event["data"]["criterion"] ==
-                   "violated_suspension" else f"hazard {d['id']} was claimed complete by its deadline")
+                   "violated_suspension" else f"hazard {d['id']} was settled by its deadline "
+                                             f"({d.get('settled_by')})")
             _note(f, at, eid, f"credit proposal {out.event['data']['proposal_id']} withdrawn: {why}")
         else:
             _note(f, at, eid, f"credit proposal {out.id} ({out.event['data']['criterion']}): awaits a "

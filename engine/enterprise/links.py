@@ -24,6 +24,8 @@ from engine.kernel.targets import lead_department
 
 PROPOSED = "safety.enforcement.proposed"
 COMPLETED = "safety.rectification.completed"
+VERIFIED = "safety.hazard.verified"
+VERDICTS = ("unfounded", "duplicate")  # the verdicts that close a hazard
 PROPOSAL_WITHDRAWN = WITHDRAWN[PROPOSED][0]  # engine/kernel/referral.py: what withdraws a proposal
 
 Decide = Callable[[Any, dict[str, Any]], tuple[Any, list[Out]]]
@@ -83,10 +85,14 @@ def with_hazard_links(decide: Decide, rules: Any) -> Decide:
             data["unviolated"] = unviolated
         if withdrawn:  # only then, so that every other link is as it always was
             data["withdrawn"] = withdrawn
+        # When the hazard stopped owing its rectification, and how: a completion claim that stands,
+        # or a verification that closed it as unfounded or a duplicate. A major hazard the file
+        # counted overdue from a deadline this came by counts no more (engine/enterprise/credit.py).
         if entry.get("type") == COMPLETED and new.completed_at is not None:
-            # The claim that stands, by when: a major hazard the file counted overdue from a
-            # deadline this claim met counts no more (engine/enterprise/credit.py).
-            data["claimed_at"] = new.completed_at
+            data["settled_at"], data["settled_by"] = new.completed_at, "claim"
+        elif (entry.get("type") == VERIFIED and new.closed_how in VERDICTS
+              and new.verified_at == new.closed_at):
+            data["settled_at"], data["settled_by"] = new.closed_at, new.closed_how
         return new, [*outs, link_entry(new.enterprise[0], entry, data)]
 
     return decide_linked

@@ -104,9 +104,10 @@ def test_redelivered_entries_change_nothing(case: tuple[list, list]) -> None:
 
 @st.composite
 def claims_late_or_not(draw: st.DrawFn) -> tuple[list[dict[str, Any]], dict[str, int | None]]:
-    """Major hazards at one enterprise, each claimed complete before its deadline, after it or not
-    at all; each claim recorded in time order or after everything else (an app offline), with
-    the arrival it says. Returns the arrivals and each hazard's claim time (None: never claimed)."""
+    """Major hazards at one enterprise, each claimed complete (or found unfounded) before its
+    deadline, after it or not at all; each such record in time order or after everything else (an
+    app offline), with the arrival it says. Returns the arrivals and each hazard's time of that
+    record (None: none)."""
     entries, late, claimed = [], [], {}
     for i in range(draw(st.integers(2, 4))):
         hid, day = f"HZ-{i + 1}", draw(st.integers(1, 20))
@@ -118,7 +119,8 @@ def claims_late_or_not(draw: st.DrawFn) -> tuple[list[dict[str, Any]], dict[str,
         when = draw(st.sampled_from([None, "before", "after"]))
         claimed[hid] = None if when is None else deadline + (-7200 if when == "before" else 86_400)
         if claimed[hid] is not None:
-            claim = complete(hid, iso(claimed[hid]))
+            claim = (complete(hid, iso(claimed[hid])) if draw(st.integers(0, 3)) else
+                     verify(hid, iso(claimed[hid]), verdict="unfounded", grade=None))
             (late if draw(st.booleans()) else entries).append(claim)
     entries.sort(key=entry_time)
     return entries + [{**c, "arrived_at": ts("2026-12-20 10:00")} for c in late], claimed
@@ -128,9 +130,10 @@ def claims_late_or_not(draw: st.DrawFn) -> tuple[list[dict[str, Any]], dict[str,
 @given(claims_late_or_not())
 def test_no_credit_proposal_left_standing_counts_a_hazard_claimed_complete_by_its_deadline(
         case: tuple[list[dict[str, Any]], dict[str, int | None]]) -> None:
-    """Whichever claims come late, once every record is in, each proposal for the credit list not
-    withdrawn counts only hazards claimed after their deadline or never (a wrong listing is worse
-    than none); and a proposal is withdrawn only when a claim came late."""
+    """Whichever claims (or unfounded verdicts) come late, once every record is in, each proposal
+    for the credit list not withdrawn counts only hazards claimed (or found unfounded) after their
+    deadline or never (a wrong listing is worse than none); and a proposal is withdrawn only when
+    such a record came late."""
     arrivals, claimed = case
     rp = run(arrivals)
     sent = {o.event["data"]["proposal_id"]: o.event["data"] for o in rp.outputs

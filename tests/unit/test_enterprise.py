@@ -632,6 +632,21 @@ def test_a_completion_claimed_by_the_deadline_and_recorded_late_withdraws_the_cr
     assert again == _credit(in_order, "safety.credit.proposed")[0]
 
 
+def test_a_hazard_found_unfounded_by_its_deadline_and_recorded_late_withdraws_the_credit_proposal() -> None:
+    """HZ-1 (due 10 Nov) was found unfounded on 9 Nov by a supervisor offline until 30 Nov: it never
+    owed a rectification past its deadline, and the proposal that counted it is withdrawn."""
+    rp = _district(registered(), *_overdue_majors(("HZ-1", "2026-11-02", "2026-11-10"),
+                                                  ("HZ-2", "2026-11-20", "2026-11-28")))
+    [proposal] = _credit(rp, "safety.credit.proposed")
+    rp.feed(_late(verify("HZ-1", "2026-11-09 10:00", verdict="unfounded", grade=None), "2026-11-30 10:00"))
+    [withdrawn] = _credit(rp, "safety.credit.withdrawn")
+    assert withdrawn["proposal_id"] == proposal["proposal_id"] and withdrawn["decided"] is None
+    said = "found hazard HZ-1 unfounded before its deadline of 2026-11-10T23:59:59+08:00"
+    assert said in withdrawn["reason"]
+    assert withdrawn["reason_zh"].startswith("撤回信用惩戒建议：核实记录 ")
+    assert "HZ-1" not in rp.state("enterprise", USCC).overdue_major
+
+
 def test_a_claim_after_the_deadline_recorded_late_leaves_the_credit_proposal() -> None:
     """Claimed on 11 Nov, a day past HZ-1's deadline: it was overdue, and the proposal stands."""
     rp = _district(registered(), *_overdue_majors(("HZ-1", "2026-11-02", "2026-11-10"),

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 
+import pytest
 from decide_fixtures import (
     RULES,
     at,
@@ -521,3 +522,23 @@ def test_an_extension_approved_after_ladder_steps_leaves_those_steps() -> None:
 def _ladder_withdrawn(rp: Replay) -> list[str]:
     return [e["data"]["rule_id"] for e in sent(rp, action="failure_withdrawn")
             if e["data"]["rule_id"].startswith("ladder.")]
+
+
+@pytest.mark.parametrize("verdict", ["unfounded", "duplicate"])
+def test_a_hazard_found_unfounded_in_time_and_recorded_late_takes_back_the_ladder(verdict: str) -> None:
+    """Confirmed on 3 November (due the 10th), found unfounded (or a duplicate) on the 9th by a
+    supervisor offline until the 20th: the yellow, orange and red steps and the fine ran against a
+    hazard already closed. Each is taken back, to its recipients; the blue step, before the
+    verdict, stands."""
+    entries = [on_time(report(LC, "2026-11-02 09:00")), on_time(verify(LC, "2026-11-03 10:00")),
+               arriving(verify(LC, "2026-11-09 10:00", verdict, None, duplicate_of="HZ-OTHER"),
+                        "2026-11-20 10:00")]
+    rp = feed(entries, until="2026-11-29 00:00")
+    assert _ladder_withdrawn(rp) == ["ladder.yellow", "ladder.orange", "ladder.red"]
+    [proposal] = sent(rp, "safety.enforcement.proposed")
+    [withdrawn] = sent(rp, "safety.enforcement.withdrawn")
+    assert withdrawn["data"]["proposal_id"] == proposal["data"]["proposal_id"]
+    assert f"which found it {verdict} before the step ladder.red" in withdrawn["data"]["reason"]
+    assert withdrawn["data"]["reason_zh"].startswith("撤回执法建议：核实记录 ")
+    h = rp.states[LC]
+    assert h.closed_how == verdict and (h.step, h.tier) == (1, "blue")
