@@ -160,10 +160,17 @@ def _apply(f: EnterpriseFile, entry: dict[str, Any], at: int, rules: Any) -> lis
         what = _registered(f, d, at, eid)
     elif kind == "safety.enterprise.classified":
         what = _classified(f, d, eid)
+        if f.missed and not f.key and f.classified is not None and f.classified[3] == eid:
+            # No longer a key enterprise from this decision: cycles missed after it were owed by nobody.
+            withdrawn = coverage.released_from(f, rules, f.classified[0], "declassified", eid,
+                                               decided_at(entry, at, f.watermark))
     elif kind == "safety.enterprise.closed":
         if f.closed_at is None or at > f.closed_at:
             f.closed_at, f.closed_reason = at, d["reason"]
         what = f"closed: {d['reason']}"
+        if f.missed and f.status() == "closed":
+            withdrawn = coverage.released_from(f, rules, at, "closed", eid,
+                                               decided_at(entry, at, f.watermark))
     elif kind == INSPECTED_TYPE and d.get("outcome") == "refused":
         outs = _refused(f, d, at, rules)
         what = f"inspection {d['inspection_id']} ({d['kind']}) REFUSED or obstructed (拒绝、阻碍检查)"

@@ -175,7 +175,29 @@ def answer(f: Any, er: EnterpriseRules, done: int, eid: str, at: int) -> list[Ou
     threshold above 1, a later cycle's referral that counted a withdrawn failure goes the same
     way when the failures before it no longer reach the threshold.
     """
-    hit = [m for m in f.missed if m[0] <= done <= m[1]]
+    return _take_back(f, er, [m for m in f.missed if m[0] <= done <= m[1]], eid, at,
+                      f"inspection {eid} of {iso(done)}, in time, reached the engine after it",
+                      f"inspection {eid} of {iso(done)} shows the duty done in time; it reached the engine "
+                      "after the referral was sent")
+
+
+def released_from(f: Any, er: EnterpriseRules, done: int, how: str, eid: str, at: int) -> list[Out]:
+    """The enterprise ceased at `done` to owe its cycle (`how`: "declassified", no longer a key
+    enterprise; "closed"), decided at `at`: each cycle missed after that was owed by nobody, and is
+    withdrawn as an inspection in time withdraws it (`answer`). The record came late (an app
+    offline); in time order the clock would have stopped at `done`."""
+    ceased = "no longer a key enterprise" if how == "declassified" else "closed"
+    return _take_back(f, er, [m for m in f.missed if done < m[1]], eid, at,
+                      f"the enterprise was {ceased} from {iso(done)} ({eid}), before it, and the record "
+                      "reached the engine after it",
+                      f"the record {eid} shows the enterprise {ceased} from {iso(done)}, before the cycle "
+                      "was missed; it reached the engine after the referral was sent")
+
+
+def _take_back(f: Any, er: EnterpriseRules, hit: list[list[Any]], eid: str, at: int, why: str,
+               referral_why: str) -> list[Out]:
+    """Withdraw the missed cycles `hit`: each department told `why`, each referral sent withdrawn
+    saying `referral_why`, a held one dropped, and the referrals that counted them recounted."""
     outs: list[Out] = []
     for missed in hit:
         f.missed.remove(missed)
@@ -184,11 +206,9 @@ def answer(f: Any, er: EnterpriseRules, done: int, eid: str, at: int) -> list[Ou
         outs.append(_escalation(
             f, er, "failure_withdrawn", "orange", at, [department_unit(dept, er.rules.reference)],
             f"The duty failure of {dept} on key enterprise {f.name or f.id} at {iso(due)} is withdrawn: "
-            f"inspection {eid} of {iso(done)}, in time, reached the engine after it", base, eid))
+            f"{why}", base, eid))
         if referral == SENT:
-            outs += _withdraw(f, er, missed, eid, at, f"inspection {eid} of {iso(done)} shows the duty "
-                                                      f"done in time; it reached the engine after the "
-                                                      f"referral was sent")
+            outs += _withdraw(f, er, missed, eid, at, referral_why)
     for dept in {m[2] for m in hit}:
         outs += _recount(f, er, dept, eid, at)
     return outs

@@ -66,6 +66,9 @@ _REFERRALS = compiled([
      r"(?P<x>key enterprise .+)", "{d:unit} 对重点企业 {f} 不履行安全监管职责（第 {n} 次）：{x:cycle}"),
     (r"inspection (?P<e>\S+) of (?P<t>\S+) shows the duty done in time; it reached the engine after "
      r"the referral was sent", "检查 {e}（{t}）表明已按期履职，该记录在移送后才送达引擎"),
+    (r"the record (?P<e>\S+) shows the enterprise (?P<c>no longer a key enterprise|closed) from (?P<u>\S+), "
+     r"before the cycle was missed; it reached the engine after the referral was sent",
+     "记录 {e} 表明该企业自 {u} 起{c:ceased}，早于检查周期届满，该记录在移送后才送达引擎"),
     (r"inspection (?P<e>\S+) withdrew an earlier failure of (?P<d>\w+): this cycle's is its failure "
      r"(?P<n>\d+), under the threshold of (?P<k>\d+)",
      "检查 {e} 撤回了 {d:unit} 此前的一次失职认定：本周期的失职为第 {n} 次，未达移送所需的 {k} 次"),
@@ -118,6 +121,11 @@ _ESCALATIONS = compiled([
      "重点企业 {f}（{c:risk}）自 {t} 起 {d} 日内未检查"),
     (r"(?P<x>key enterprise .+): a duty failure of the lead department \(不履行安全监管职责\)",
      "{x:cycle}：行业主管部门不履行安全监管职责"),
+    (r"The duty failure of (?P<d>\w+) on key enterprise (?P<f>.+?) at (?P<t>\S+) is withdrawn: the "
+     r"enterprise was (?P<c>no longer a key enterprise|closed) from (?P<u>\S+) \((?P<e>\S+)\), before it, "
+     r"and the record reached the engine after it",
+     "撤回 {d:unit} 对重点企业 {f} 的失职认定（{t}）：该企业自 {u} 起{c:ceased}（{e}），早于认定，"
+     "记录送达引擎晚于认定"),
     (r"The duty failure of (?P<d>\w+) on key enterprise (?P<f>.+?) at (?P<t>\S+) is withdrawn: inspection "
      r"(?P<e>\S+) of (?P<u>\S+), in time, reached the engine after it",
      "撤回 {d:unit} 对重点企业 {f} 的失职认定（{t}）：检查 {e}（{u}）已按期进行，送达引擎晚于认定"),

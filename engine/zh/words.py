@@ -124,9 +124,11 @@ REPORTS = {"initial": "初报", "update": "续报", "final": "核报", "zero": "
 OUTCOMES = {"approved": "通过", "returned": "退回"}
 
 # The words of a record line's values by their kind (engine/zh/record.py), where a table names them.
+# How an enterprise ceased to owe its inspection cycle (engine/enterprise/coverage.py `released_from`).
+CEASED = {"no longer a key enterprise": "不再列为重点企业", "closed": "已关闭"}
 _BY_KIND = {"grade": GRADES, "via": FOUND_VIA, "inspection": INSPECTIONS, "verdict": VERDICTS,
             "measure": MEASURES, "outcome": OUTCOMES, "class": CLASSES, "level": LEVELS,
-            "report": REPORTS, "clock": CLOCKS, "tier": TIERS, "risk": RISKS}
+            "report": REPORTS, "clock": CLOCKS, "tier": TIERS, "risk": RISKS, "ceased": CEASED}
 
 
 class Words:

@@ -907,6 +907,33 @@ def test_an_inspection_in_time_arriving_after_the_referral_withdraws_it() -> Non
     assert f.duty_fails == {"safety_bureau": 0} and f.missed == []
 
 
+@pytest.mark.parametrize("how", ["declassified", "closed"])
+def test_an_enterprise_no_longer_key_before_its_cycle_ran_out_recorded_late_withdraws_the_referral(
+        how: str) -> None:
+    """The enterprise stopped being a key one (or closed) a week before its cycle ran out, on a record
+    that reached the engine after the lead department had been referred for the missed cycle: nobody
+    owed that cycle. The failure and the referral are withdrawn, each saying why, in Chinese too."""
+    f, _, due = _missed_once()
+    f, outs = _fired(f, due + DAY)
+    [referral] = [o for o in outs if o.event["type"] == "safety.referral.discipline"]
+    when = iso(due - 14 * DAY)
+    if how == "declassified":
+        record = {**classified("blue", False, when, time=when), "arrived_at": iso(due + 5 * DAY)}
+    else:
+        [closing] = event("safety.enterprise.closed", when, {"uscc": USCC, "reason": "deregistered",
+                                                            "by": SUPERVISOR}, USCC)
+        record = {**closing, "arrived_at": iso(due + 5 * DAY)}
+    f, got = decide_enterprise(f, record, COVERAGE, due + 5 * DAY)
+    [withdrawal] = [o for o in got if o.event["type"] == "safety.referral.withdrawn"]
+    assert withdrawal.event["data"]["referral_id"] == referral.event["data"]["referral_id"]
+    ceased = {"declassified": "不再列为重点企业", "closed": "已关闭"}[how]
+    assert withdrawal.event["data"]["reason_zh"].startswith(f"记录 {record['event_id']} 表明该企业自 ")
+    assert ceased in withdrawal.event["data"]["reason_zh"]
+    [failure] = [o.event["data"] for o in got if o.event["data"].get("action") == "failure_withdrawn"]
+    assert ceased in failure["reason_zh"]
+    assert f.duty_fails == {"safety_bureau": 0} and f.missed == []
+
+
 def test_an_inspection_after_the_missed_cycle_leaves_the_failure() -> None:
     f, _, due = _missed_once()
     late = _inspected_at(iso(due + 3600), iso(due + 2 * 3600))
