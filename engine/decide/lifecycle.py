@@ -77,7 +77,8 @@ def apply_event(h: Hazard, entry: Entry, at: int, rules: Rules) -> list[Out]:
     known = h.arrived.get("verify", h.opened_at) if late else None  # when a report first reached it
     # An extension's decision (or its request, when the decision came first) may move a deadline
     # whose ladder has run: what ran after the approval is taken back below.
-    moved = (h.deadline, h.step, h.early[0] if h.early else at) if entry["type"] in _EXTENSION else None
+    approved = h.early[0] if entry["type"] != _DECIDED and h.early else at  # when the decision was made
+    moved = (h.deadline, h.step, approved) if entry["type"] in _EXTENSION else None
     what, outs = handler(h, entry["data"], at, eid, rules)
     if h.closed_how is not None:
         # No claim awaits review on a closed hazard, whichever arrived first: the claim or the close,
@@ -127,15 +128,21 @@ def _answers(h: Hazard, entry: Entry, at: int) -> tuple[str, ...]:
     if kind == "safety.rectification.extension_decided":
         # Approved, it also answers the listed-supervision deadline it moved past (`answer` then
         # withdraws that failure only where its period holds the approval).
-        moved = data["approved"] and h.listed is not None and any(
-            f[0] == "supervision" and h.listed[2] > f[2] for f in h.failures)
-        return ("extension", "supervision") if moved else ("extension",)
+        return ("extension", "supervision") if data["approved"] and _moved_past(h) else ("extension",)
+    if kind == "safety.rectification.extension_requested":  # decided by an approval that came first
+        return ("supervision",) if _moved_past(h) else ()
     if kind == "safety.rectification.completed":
         return () if h.judged(at) else ("supervision",)
     return ()
 
 
-_EXTENSION = frozenset({"safety.rectification.extension_decided", "safety.rectification.extension_requested"})
+def _moved_past(h: Hazard) -> bool:
+    """Whether the listing's deadline now lies past a listed-supervision failure on file."""
+    return h.listed is not None and any(f[0] == "supervision" and h.listed[2] > f[2] for f in h.failures)
+
+
+_DECIDED = "safety.rectification.extension_decided"
+_EXTENSION = frozenset({_DECIDED, "safety.rectification.extension_requested"})
 
 # The department's duty clock each event type starts (engine/decide/clocks.py `derive`).
 _STARTS = {"safety.hazard.reported": "verify", FINDING_TYPE: "verify",

@@ -542,3 +542,19 @@ def test_a_hazard_found_unfounded_in_time_and_recorded_late_takes_back_the_ladde
     assert withdrawn["data"]["reason_zh"].startswith("撤回执法建议：核实记录 ")
     h = rp.states[LC]
     assert h.closed_how == verdict and (h.step, h.tier) == (1, "blue")
+
+
+def test_an_approval_that_came_before_its_request_both_late_takes_back_the_same() -> None:
+    """Both records offline: the approval reaches the engine first (kept for its request), the
+    request a day later, which decides it; what ran after the approval is taken back all the same."""
+    entries = [on_time(e) for e in major_confirmed()]
+    entries += [on_time(plan(MAJOR, "2026-03-04 10:00", "2026-05-30")),
+                arriving(ext_decision(MAJOR, "2026-04-25 10:00", "2026-07-31"), "2026-06-20 10:00"),
+                arriving(ext_request(MAJOR, "2026-04-20 10:00", "2026-07-31"), "2026-06-21 10:00")]
+    rp = feed(entries, until="2026-06-22 00:00")
+    assert _ladder_withdrawn(rp) == ["ladder.blue", "ladder.yellow", "ladder.orange", "ladder.red",
+                                     "ladder.overhaul"]
+    referred = {e["data"]["grounds"]: e["data"]["referral_id"]
+                for e in sent(rp, "safety.referral.discipline")}
+    assert referred["listed_supervision_failed"] in {
+        e["data"]["referral_id"] for e in sent(rp, "safety.referral.withdrawn")}
