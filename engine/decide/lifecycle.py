@@ -107,6 +107,8 @@ def apply_event(h: Hazard, entry: Entry, at: int, rules: Rules) -> list[Out]:
             and h.closed_at == at and h.verified_at == at):
         # Found unfounded or a duplicate in time: what the ladder did after that is taken back.
         outs += dismissed(h, rules, h.closed_how, at, eid, decided_at(entry, at, h.watermark))
+    if entry["type"] == _LIFTED:  # a lifting recorded after violations found since
+        outs += _lifted_late(h, rules, entry["data"]["order_no"], at, eid, decided_at(entry, at, h.watermark))
     if moved is not None and moved[1] and h.step == 0 and h.deadline is not None and h.deadline > moved[0]:
         # An approval that reached the engine after ladder steps ran against the deadline it moved.
         outs += extended(h, rules, moved[0], moved[1], moved[2], eid, decided_at(entry, at, h.watermark))
@@ -268,12 +270,7 @@ def _reviewed(h: Hazard, d: RectificationReviewed, at: int, eid: str, rules: Rul
 
 def _enforcement(kind: str) -> Handler:
     def record(h: Hazard, d: dict[str, Any], at: int, eid: str, rules: Rules) -> tuple[str, list[Out]]:
-        what = _enforcement_record(h, kind, at, eid, d)
-        outs = _lifted_late(h, rules, d["order_no"], at, eid) if kind == "lifted" else []
-        if outs:
-            what += "; withdrawn, as the violations found since violated no order in force: " + " and ".join(
-                _WITHDRAWN_WHAT[o.event["type"]] for o in outs)
-        return what, outs
+        return _enforcement_record(h, kind, at, eid, d), []
     return record
 
 
@@ -306,8 +303,12 @@ def _enforcement_record(h: Hazard, kind: str, at: int, eid: str, d: dict[str, An
     return f"order {d['order_no']} lifted"
 
 
-def _lifted_late(h: Hazard, rules: Rules, order_no: str, at: int, eid: str) -> list[Out]:
-    """An order's lifting at `at` whose record came after violations found since (an app offline):
+_LIFTED = "safety.enforcement.lifted"
+
+
+def _lifted_late(h: Hazard, rules: Rules, order_no: str, at: int, eid: str, decided: int) -> list[Out]:
+    """An order's lifting at `at`, decided at `decided` (when its record reached the engine), whose
+    record came after violations found since (an app offline):
     they violated no order in force. What they caused and no violation before the lifting
     supports is withdrawn, to those it went to: the transfer to the public security bureau
     (`safety.referral.judicial_withdrawn`) and the art. 70 utility stop proposal
@@ -328,7 +329,7 @@ def _lifted_late(h: Hazard, rules: Rules, order_no: str, at: int, eid: str) -> l
         sent = emit.judicial_referral(h, rules, order_no=order_no, at=found, evidence=evidence,
                                       again=_again(h, f"{j.rule_id}:{order_no}"))  # as it was sent
         reason = f"Transfer withdrawn: {said}"
-        outs.append(withdrawal(sent, reason, at, zh.reason(reason)))
+        outs.append(withdrawal(sent, reason, decided, zh.reason(reason)))
         _withdrawn(h, f"{j.rule_id}:{order_no}")
     measure = rules.enforcement.get(UTILITY_STOP)
     if measure is not None and f"{UTILITY_STOP}:{order_no}" in h.referred:
@@ -337,8 +338,12 @@ def _lifted_late(h: Hazard, rules: Rules, order_no: str, at: int, eid: str) -> l
                                          key=order_no if again is None else (order_no, again),
                                          caused_by=[cause])
         reason = f"Enforcement proposal withdrawn: {said}"
-        outs.append(withdrawal(sent, reason, at, zh.reason(reason)))
+        outs.append(withdrawal(sent, reason, decided, zh.reason(reason)))
         _withdrawn(h, f"{UTILITY_STOP}:{order_no}")
+    if outs:
+        h.history.append([decided, eid, f"order {order_no}: " + " and ".join(
+            _WITHDRAWN_WHAT[o.event["type"]] for o in outs) + " withdrawn, as the violations found since its "
+            "lifting violated no order in force"])
     return outs
 
 

@@ -85,15 +85,15 @@ def _shapes() -> Shapes:
         (r"order (?P<o>\S+) found violated after its lifting on (?P<t>\S+), so no order in force was: "
          r"(?P<x>.*)", "{o} 已于 {t} 解除，此后发现的未执行不构成违反在效决定：{x}"),
         (r"order (?P<o>\S+) lifted", "{o} 解除"),
-        (r"order (?P<o>\S+) lifted; withdrawn, as the violations found since violated no order in force: "
-         r"the transfer to the public security bureau",
-         "{o} 解除；此后发现的未执行不构成违反在效决定，撤回移送公安机关"),
-        (r"order (?P<o>\S+) lifted; withdrawn, as the violations found since violated no order in force: "
-         r"the utility_stop_notice proposal",
-         "{o} 解除；此后发现的未执行不构成违反在效决定，撤回停止供电建议"),
-        (r"order (?P<o>\S+) lifted; withdrawn, as the violations found since violated no order in force: "
-         r"the transfer to the public security bureau and the utility_stop_notice proposal",
-         "{o} 解除；此后发现的未执行不构成违反在效决定，撤回移送公安机关及停止供电建议"),
+        (r"order (?P<o>\S+): the transfer to the public security bureau withdrawn, as the violations found "
+         r"since its lifting violated no order in force",
+         "{o}：解除后发现的未执行不构成违反在效决定，撤回移送公安机关"),
+        (r"order (?P<o>\S+): the utility_stop_notice proposal withdrawn, as the violations found since its "
+         r"lifting violated no order in force",
+         "{o}：解除后发现的未执行不构成违反在效决定，撤回停止供电建议"),
+        (r"order (?P<o>\S+): the transfer to the public security bureau and the utility_stop_notice proposal "
+         r"withdrawn, as the violations found since its lifting violated no order in force",
+         "{o}：解除后发现的未执行不构成违反在效决定，撤回移送公安机关及停止供电建议"),
         (r"penalty decision (?P<n>\S+): fine (?P<c>\d+) CNY \((?P<b>[^)]+)\)",
          "行政处罚决定 {n}：罚款 {c} 元（{b}）"),
         (r"legal review \(法制审核\) of proposal (?P<p>\S+): (?P<o>\w+)",

@@ -497,8 +497,8 @@ def test_a_lifting_recorded_after_the_transfer_withdraws_it_and_what_else_the_vi
         assert "已于 2026-11-05T10:00:00+08:00 解除" in event_["data"]["reason_zh"]
     assert back["safety.credit.withdrawn"]["data"]["decided"] is None
     h = rp.state("hazard", "HZ-1")
-    assert ("order 令-HZ-1 lifted; withdrawn, as the violations found since violated no order in force: the "
-            "transfer to the public security bureau and the utility_stop_notice proposal"
+    assert ("order 令-HZ-1: the transfer to the public security bureau and the utility_stop_notice proposal "
+            "withdrawn, as the violations found since its lifting violated no order in force"
             in [w for _, _, w in h.timeline()])
     rp.feed(_violated("2026-11-04 10:00"))
     again = [o.event for o in rp.outputs if o.event["type"] in _GRAVE][3:]
