@@ -372,9 +372,9 @@ def settle(h: Hazard, rules: Rules, at: int, cause: str) -> list[Out]:
         grade = rules.grades[h.grade]
         start = max(h.verified_at, h.opened_at)
         h.cycle_start = start
-        if h.rectify_by is not None:
+        if h.rectify_by is not None and h.rectify_by > start:
             h.deadline = h.rectify_by
-        else:
+        else:  # none set, or one set by a report that passed before the hazard was confirmed
             h.deadline, h.approx = after(grade.rectify_within, start, rules)
     if h.is_open() and h.grade == "major" and h.verdict == "confirmed" and not (h.listed and h.listed[3]):
         # Not listed yet, or listed before and lifted when a verification found it not major

@@ -546,20 +546,37 @@ def test_a_hazard_re_graded_general_and_then_major_again_is_listed_again_under_a
     assert len({e["id"] for e in lifted}) == 2 and not rp.states[MAJOR].listed[3]
 
 
-def test_a_major_hazard_confirmed_after_its_deadline_passed_is_listed_with_time_of_its_own() -> None:
-    """Reported with rectify_by 4 Nov, confirmed major on 6 Nov: the notice cannot give a deadline
-    already gone. Until 2026-12-05 it did, and its units were referred to discipline inspection
-    for missing it, dated a day before the notice existed, while the whole ladder ran at once. Now
-    the notice gives the major grade's 90 days from itself and the ladder runs against that."""
-    rp = run(report("HZ-P", "2026-11-02 09:00", grade="major", rectify_by="2026-11-04"),
-             verify("HZ-P", "2026-11-06 10:00", grade="major"), until="2026-11-20 00:00")
-    [listed] = events(rp, "safety.supervision.listed")
-    assert listed["data"]["deadline"] == iso_end("2027-02-04")
-    assert [e["data"]["grounds"] for e in events(rp, "safety.referral.discipline")] == ["duty_failure"]
-    assert escalations(rp, rule_id="ladder.blue") == [] and events(rp, "safety.enforcement.proposed") == []
+@pytest.mark.parametrize("grade", ["general", "major"])
+def test_a_hazard_confirmed_after_its_reports_deadline_has_its_grades_time_from_then(grade: str) -> None:
+    """Reported with rectify_by 4 Nov, confirmed on 6 Nov: the report's deadline passed before anyone
+    confirmed the hazard. Until 2026-12-05 the whole ladder ran at once to a fine, and a major
+    hazard's notice gave that deadline, its units referred for missing it a day before the notice
+    existed. Now the deadline is the grade's time from the confirmation."""
+    rp = run(report("HZ-P", "2026-11-02 09:00", grade=grade, rectify_by="2026-11-04"),
+             verify("HZ-P", "2026-11-06 10:00", grade=grade), until="2026-11-12 00:00")
     h = rp.states["HZ-P"]
-    assert h.deadline == end_of("2027-02-04")
-    assert any(w.endswith("(the deadline 2026-11-04T23:59:59+08:00 had passed before the notice)")
+    assert h.deadline == {"general": end_of("2026-11-13"), "major": end_of("2027-02-04")}[grade]
+    assert escalations(rp, rule_id="ladder.yellow") == [] and events(rp, "safety.enforcement.proposed") == []
+    assert all(e["data"]["grounds"] == "duty_failure" for e in events(rp, "safety.referral.discipline"))
+    if grade == "major":
+        [listed] = events(rp, "safety.supervision.listed")
+        assert listed["data"]["deadline"] == iso_end("2027-02-04")
+
+
+def test_a_hazard_re_graded_major_after_its_set_deadline_passed_is_listed_with_time_of_its_own() -> None:
+    """Confirmed general with a deadline a person set (6 Nov), confirmed major on 9 Nov after it passed:
+    the notice cannot give a deadline already gone, nor its units be referred for missing it. It
+    gives the major grade's 90 days from itself."""
+    rp = run(report("HZ-P", "2026-11-02 09:00", rectify_by="2026-11-06"),
+             verify("HZ-P", "2026-11-03 10:00"), verify("HZ-P", "2026-11-09 10:00", grade="major"),
+             until="2026-11-20 00:00")
+    [listed] = events(rp, "safety.supervision.listed")
+    assert listed["data"]["deadline"] == iso_end("2027-02-07")
+    assert not [e for e in events(rp, "safety.referral.discipline")
+                if e["data"]["grounds"] == "listed_supervision_failed"]
+    h = rp.states["HZ-P"]
+    assert h.deadline == end_of("2027-02-07")
+    assert any(w.endswith("(the deadline 2026-11-06T23:59:59+08:00 had passed before the notice)")
                for _, _, w in h.timeline())
 
 
