@@ -287,6 +287,9 @@ def _commute(a: dict[str, Any], b: dict[str, Any]) -> bool:
       earlier arriving later does not move it (found once the histories had later verifications);
     - two closes (a passed review, an unfounded or duplicate verdict): on a listed hazard the
       first to arrive lifts the listing, and the record says why in its words;
+    - a confirmation and an approved extension: a confirmation as major lists the hazard at once with
+      the deadline known then, and an approval arriving after it issues the notice again with its
+      own (found once the histories had later verifications);
     - a passed and a failed review (contradictory, a minute apart): on a hazard listed after its
       listing's deadline had passed, a failed review arriving first lets that deadline run out
       before the passed one closes the hazard (found, on the tree before these properties had
@@ -303,7 +306,8 @@ def _commute(a: dict[str, Any], b: dict[str, Any]) -> bool:
                 or one_each({"reviewed.failed"}, {"extension_decided.approved"})
                 or one_each(CLOSES, {"extension_decided.approved"})
                 or (ka in CONFIRMS and kb in CONFIRMS) or (ka in CLOSES and kb in CLOSES)
-                or {ka, kb} == {"reviewed.passed", "reviewed.failed"})
+                or {ka, kb} == {"reviewed.passed", "reviewed.failed"}
+                or one_each(CONFIRMS, {"extension_decided.approved"}))
 
 
 @st.composite
