@@ -380,6 +380,9 @@ def list_hazard(h: Hazard, rules: Rules, at: int, cause: str) -> list[Out]:
     if h.listed is not None:  # listed again after a lifting: a notice of its own, "-2", "-3"...
         before = h.listed[0]
         notice += f"-{int(before.rsplit('-', 1)[1]) + 1 if before.startswith(notice + '-') else 2}"
+        # The escalation that no plan came for the first notice was that notice's: a plan filed
+        # now cannot take it back as if it had been due from this one (`planned`).
+        h.plan_fired = False
     deadline = min(h.deadline, after(ls.max_deadline, at, rules).at)
     passed = ""
     if deadline <= at:

@@ -523,6 +523,17 @@ def test_a_hazard_confirmed_again_after_an_unfounded_verdict_has_its_full_time_f
     assert notices == [NOTICE, f"{NOTICE}-2"]
 
 
+def test_a_plan_for_a_second_notice_does_not_take_back_the_first_notices_missed_plan() -> None:
+    """No plan came within 3 working days of the first notice (escalated on 6 Mar); re-graded general
+    and confirmed major again, the hazard is listed anew, and the plan filed then answers the new
+    notice only: the first escalation stands (a random search found it taken back)."""
+    rp = run(*major_confirmed(), verify(MAJOR, "2026-03-09 10:00", grade="general"),
+             verify(MAJOR, "2026-03-09 11:00", grade="major"), plan(MAJOR, "2026-03-09 12:00"),
+             until="2026-03-20 00:00")
+    assert len(escalations(rp, rule_id="supervision.listed.plan", action="notify")) == 1
+    assert escalations(rp, rule_id="supervision.listed.plan", action="failure_withdrawn") == []
+
+
 def test_a_hazard_whose_review_passed_stays_closed_whatever_verifications_come_later() -> None:
     """Rectified and accepted (复查验收 passed), then found unfounded, then confirmed: it stays closed,
     and its enterprise gets no ladder for a deadline it met."""
