@@ -386,9 +386,9 @@ def list_hazard(h: Hazard, rules: Rules, at: int, cause: str) -> list[Out]:
     deadline = min(h.deadline, after(ls.max_deadline, at, rules).at)
     passed = ""
     if deadline <= at:
-        # A deadline that passed before the hazard was confirmed major (a report's rectify_by): a
-        # notice cannot give a deadline already gone, nor its units be referred for missing it. It
-        # gives the major grade's time from the notice, and the ladder runs against that.
+        # A deadline that passed before the hazard was confirmed major (one a person set while it
+        # stood general): a notice cannot give a deadline already gone, nor its units be referred
+        # for missing it. It gives the major grade's time from the notice; the ladder runs again.
         passed = f" (the deadline {iso(deadline)} had passed before the notice)"
         deadline = min(after(rules.grades["major"].rectify_within, at, rules).at,
                        after(ls.max_deadline, at, rules).at)
