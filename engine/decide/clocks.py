@@ -160,8 +160,20 @@ WITHDRAWN = "withdrawn:"  # the mark in `referred` of a referral sent and withdr
 def _referral_id(h: Hazard, tag: str) -> str:
     """The ground id of referral `tag`'s current sending: the tag, then "#2", "#3"... for one sent
     again after a withdrawal (a new referral: its id must differ from the one withdrawn)."""
-    sent = h.referred.count(WITHDRAWN + tag) + 1
-    return tag if sent == 1 else f"{tag}#{sent}"
+    return tag + (sent_again(h, tag) or "")
+
+
+def sent_again(h: Hazard, tag: str) -> str | None:
+    """What marks the current sending of ground `tag` as one after a withdrawal ("#2", "#3"...);
+    None for its first. Referrals, transfers and proposals sent again take it into their ids."""
+    withdrawn = h.referred.count(WITHDRAWN + tag)
+    return None if withdrawn == 0 else f"#{withdrawn + 1}"
+
+
+def mark_withdrawn(h: Hazard, tag: str) -> None:
+    """Ground `tag`, sent, is withdrawn: a later sending of it counts as sent again (`sent_again`)."""
+    h.referred.remove(tag)
+    h.referred.append(WITHDRAWN + tag)
 
 
 def _release(h: Hazard, rules: Rules, due: int, cause: str) -> list[Out]:
@@ -227,8 +239,7 @@ def _withdraw(h: Hazard, rules: Rules, at: int, tag: str, failing: str | None, e
         return []  # never referred: the failures were below the threshold
     units = resolve_all(ground.respondents, h, rules, failing=failing)
     gid = _referral_id(h, tag)
-    h.referred.remove(tag)
-    h.referred.append(WITHDRAWN + tag)
+    mark_withdrawn(h, tag)
     if not units:
         return []  # nobody public answered for it: nothing was sent (`_refer`)
     h.history.append([at, eid, f"referral to discipline inspection withdrawn: {ground.rule_id}"])

@@ -12,7 +12,16 @@ from collections.abc import Callable
 from typing import Any
 
 from engine.decide import emit
-from engine.decide.clocks import WITHDRAWN, answer, claimed, dismissed, extended, list_hazard, planned
+from engine.decide.clocks import (
+    answer,
+    claimed,
+    dismissed,
+    extended,
+    list_hazard,
+    mark_withdrawn,
+    planned,
+    sent_again,
+)
 from engine.decide.state import Hazard
 from engine.intake.timeline import FINDING_TYPE
 from engine.kernel.apply import UnknownEntryType
@@ -77,8 +86,8 @@ def apply_event(h: Hazard, entry: Entry, at: int, rules: Rules) -> list[Out]:
     known = h.arrived.get("verify", h.opened_at) if late else None  # when a report first reached it
     # An extension's decision (or its request, when the decision came first) may move a deadline
     # whose ladder has run: what ran after the approval is taken back below.
-    approved = h.early[0] if entry["type"] != _DECIDED and h.early else at  # when the decision was made
-    moved = (h.deadline, h.step, approved) if entry["type"] in _EXTENSION else None
+    moved = ((h.deadline, h.step, h.early[0] if entry["type"] != _DECIDED and h.early else at)
+             if entry["type"] in _EXTENSION else None)  # the deadline, its steps, when approved
     what, outs = handler(h, entry["data"], at, eid, rules)
     if h.closed_how is not None:
         # No claim awaits review on a closed hazard, whichever arrived first: the claim or the close,
@@ -327,19 +336,19 @@ def _lifted_late(h: Hazard, rules: Rules, order_no: str, at: int, eid: str, deci
     j = rules.judicial
     if j is not None and f"{j.rule_id}:{order_no}" in h.referred:
         sent = emit.judicial_referral(h, rules, order_no=order_no, at=found, evidence=evidence,
-                                      again=_again(h, f"{j.rule_id}:{order_no}"))  # as it was sent
+                                      again=sent_again(h, f"{j.rule_id}:{order_no}"))  # as it was sent
         reason = f"Transfer withdrawn: {said}"
         outs.append(withdrawal(sent, reason, decided, zh.reason(reason)))
-        _withdrawn(h, f"{j.rule_id}:{order_no}")
+        mark_withdrawn(h, f"{j.rule_id}:{order_no}")
     measure = rules.enforcement.get(UTILITY_STOP)
     if measure is not None and f"{UTILITY_STOP}:{order_no}" in h.referred:
-        again = _again(h, f"{UTILITY_STOP}:{order_no}")
+        again = sent_again(h, f"{UTILITY_STOP}:{order_no}")
         sent = emit.enforcement_proposed(h, rules, measure, rule_id=f"enforcement.{UTILITY_STOP}", at=found,
                                          key=order_no if again is None else (order_no, again),
                                          caused_by=[cause])
         reason = f"Enforcement proposal withdrawn: {said}"
         outs.append(withdrawal(sent, reason, decided, zh.reason(reason)))
-        _withdrawn(h, f"{UTILITY_STOP}:{order_no}")
+        mark_withdrawn(h, f"{UTILITY_STOP}:{order_no}")
     if outs:
         h.history.append([decided, eid, f"order {order_no}: " + " and ".join(
             _WITHDRAWN_WHAT[o.event["type"]] for o in outs) + " withdrawn, as the violations found since its "
@@ -350,19 +359,6 @@ def _lifted_late(h: Hazard, rules: Rules, order_no: str, at: int, eid: str, deci
 # What `_lifted_late` withdraws, as the hazard's record names it (engine/zh/record.py reads it).
 _WITHDRAWN_WHAT = {"safety.referral.judicial_withdrawn": "the transfer to the public security bureau",
                    "safety.enforcement.withdrawn": "the utility_stop_notice proposal"}
-
-
-def _withdrawn(h: Hazard, tag: str) -> None:
-    """A ground sent and withdrawn, marked as engine/decide/clocks.py marks a referral withdrawn."""
-    h.referred.remove(tag)
-    h.referred.append(WITHDRAWN + tag)
-
-
-def _again(h: Hazard, tag: str) -> str | None:
-    """The id part of a ground sent again after its sending was withdrawn ("#2", "#3"...), so that
-    its id differs from the one withdrawn; None the first time."""
-    sent = h.referred.count(WITHDRAWN + tag)
-    return None if sent == 0 else f"#{sent + 1}"
 
 
 def settle(h: Hazard, rules: Rules, at: int, cause: str) -> list[Out]:
@@ -455,7 +451,7 @@ def _transfer(h: Hazard, rules: Rules) -> list[Out]:
         h.referred.append(tag)
         h.history.append([found, eid, f"transferred to the public security bureau: {j.offence}"])
         outs.append(emit.judicial_referral(h, rules, order_no=order_no, at=found, evidence=evidence,
-                                           again=_again(h, tag)))
+                                           again=sent_again(h, tag)))
     return outs
 
 
@@ -490,7 +486,7 @@ def _utility_stop(h: Hazard, rules: Rules) -> list[Out]:
             continue
         h.referred.append(tag)
         h.history.append([found, eid, f"proposed {UTILITY_STOP} (安全生产法 art. 70) on order {order_no}"])
-        again = _again(h, tag)
+        again = sent_again(h, tag)
         outs.append(emit.enforcement_proposed(h, rules, measure, rule_id=f"enforcement.{UTILITY_STOP}",
                                               at=found, key=order_no if again is None else (order_no, again),
                                               caused_by=[eid]))

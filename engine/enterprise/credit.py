@@ -149,11 +149,11 @@ def _repeated(f: Any, criterion: str, events: dict[str, int], at: int, threshold
         f.credit.append([pid, criterion, end, None])
         f.credit_sets[pid] = {k: t for t, k in chosen}
         outs.append(proposal(f, criterion, key, end, [evidence(k, t) for t, k in chosen],
-                             _counted(len(chosen), what, threshold, key), zh, pid))
+                             _threshold_reason(len(chosen), what, threshold, key), zh, pid))
     return outs
 
 
-def _counted(n: int, what: str, threshold: Any, key: str) -> str:
+def _threshold_reason(n: int, what: str, threshold: Any, key: str) -> str:
     return f"{n} {what} within {threshold.window_days} days: {key}"
 
 
@@ -200,7 +200,7 @@ def on_settled_in_time(f: Any, hazard_id: str, settled: int, how: str, at: int, 
         key = ",".join(sorted(counted))
         chosen = sorted((t, k) for k, t in counted.items())
         sent = proposal(f, made[1], key, made[2], [_overdue_evidence(k, t) for t, k in chosen],
-                        _counted(len(chosen), _OVERDUE_MAJOR, threshold, key), zh, pid)
+                        _threshold_reason(len(chosen), _OVERDUE_MAJOR, threshold, key), zh, pid)
         f.credit_withdrawn[pid] = at
         outs.append(_withdrawn(sent, said, at, made, zh))
     del f.overdue_major[hazard_id]
