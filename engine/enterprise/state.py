@@ -52,8 +52,8 @@ class EnterpriseFile:
     # Credit (失信) proposals: [proposal id, criterion, proposed at, decision or None], where a decision
     # is [outcome, at, listed_from, listed_until, decision no, event id] (engine/enterprise/credit.py).
     credit: list[list[Any]] = field(default_factory=list)
-    # The hazards each threshold proposal counted, with when each counted from: what a hazard's
-    # completion claimed in time, recorded late, withdraws (credit.on_settled_in_time). Kept while
+    # The hazards each threshold proposal counted, with when each counted from: what a hazard settled
+    # in time (claimed, or found unfounded), recorded late, withdraws (credit.on_settled_in_time). Kept while
     # one of them still counts (`credit.forget_sets`); a proposal made before 2026-12-05 has none.
     credit_sets: dict[str, dict[str, int]] = field(default_factory=dict)
     credit_withdrawn: dict[str, int] = field(default_factory=dict)  # proposal id -> when withdrawn
