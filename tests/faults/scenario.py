@@ -122,11 +122,49 @@ def canonical(state: Any) -> dict[str, Any]:
 
 @dataclass
 class Reference:
-    """The fault-free outcome: final states of every subject and the ids of every output."""
+    """The fault-free outcome: final states of every subject and the ids of every output.
+
+    `sent_by` has the ids of the outputs sent for each (kind, subject), by its entries or its
+    clocks; `late_s`, for a reference of events timed by their arrival (`arrival_reference`),
+    how many seconds after its time the latest of them reached the broker.
+    """
 
     hazards: dict[str, Any]
     alerts: dict[str, Any]
     output_ids: set[str]
+    sent_by: dict[tuple[str, str], set[str]] = field(default_factory=dict)
+    late_s: float = 0.0
+
+
+class _BySubject:
+    """Mixed into a replay: which outputs each subject's entries and clocks sent."""
+
+    sent_by: dict[str, set[str]]
+
+    def feed(self, entry: dict[str, Any], now: int | None = None) -> list[Any]:
+        outs = super().feed(entry, now)  # type: ignore[misc]
+        if outs:
+            self.sent_by.setdefault(entry["subject"], set()).update(o.id for o in outs)
+        return outs
+
+
+@dataclass
+class _Hazards(_BySubject, Replay):
+    sent_by: dict[str, set[str]] = field(default_factory=dict)
+
+
+@dataclass
+class _Alerts(_BySubject, AlertReplay):
+    sent_by: dict[str, set[str]] = field(default_factory=dict)
+
+
+def _reference(hazards: _Hazards, alerts: _Alerts | None) -> Reference:
+    sent_by = {("hazard", s): ids for s, ids in hazards.sent_by.items()}
+    if alerts is not None:
+        sent_by.update({("alert", s): ids for s, ids in alerts.sent_by.items()})
+    ids = {o.id for _, o in hazards.outputs} | ({o.id for _, o in alerts.outputs} if alerts else set())
+    assert ids == set().union(*sent_by.values()), "every output is some subject's"
+    return Reference(hazards.states, alerts.states if alerts else {}, ids, sent_by)
 
 
 def reference_run(events: list[Any], end: int, rules: Rules,
@@ -135,7 +173,7 @@ def reference_run(events: list[Any], end: int, rules: Rules,
 
     Without `clocks`, no deadline fires: the run of a worker whose clock stands still.
     """
-    hazards, alerts = Replay(rules), AlertReplay(alert_rules) if alert_rules else None
+    hazards, alerts = _Hazards(rules), _Alerts(alert_rules) if alert_rules else None
     for i, planned in enumerate(events):
         topic = EVENT_TYPES[planned.event["type"]].topic
         out = decide_intake(Record(topic, 0, i, None, json.dumps(planned.event).encode(), 0),
@@ -149,8 +187,7 @@ def reference_run(events: list[Any], end: int, rules: Rules,
                 alerts.feed(json.loads(send.value))
     if clocks:
         hazards.advance_to(end)
-    ids = {o.id for _, o in hazards.outputs} | ({o.id for _, o in alerts.outputs} if alerts else set())
-    return Reference(hazards.states, alerts.states if alerts else {}, ids)
+    return _reference(hazards, alerts)
 
 
 def replay_timeline(timeline: list[Any], rules: Rules,
@@ -160,14 +197,75 @@ def replay_timeline(timeline: list[Any], rules: Rules,
     For a run on a stopped clock: each subject's entries are applied in the
     order of its partition, which is the order the decision agent saw them.
     """
-    hazards, alerts = Replay(rules), AlertReplay(alert_rules) if alert_rules else None
+    hazards, alerts = _Hazards(rules), _Alerts(alert_rules) if alert_rules else None
     for r in sorted(timeline, key=lambda r: (r.partition, r.offset)):
         entry = json.loads(r.value)
         hazards.feed(entry)
         if alerts:
             alerts.feed(entry)
-    ids = {o.id for _, o in hazards.outputs} | ({o.id for _, o in alerts.outputs} if alerts else set())
-    return Reference(hazards.states, alerts.states if alerts else {}, ids)
+    return _reference(hazards, alerts)
+
+
+def arrival_reference(events: list[Planned], run: DistrictRun, end: int, rules: Rules,
+                      alert_rules: AlertRules | None = None) -> Reference:
+    """The reference run again, each event at the simulated time it reached the broker.
+
+    The reference assumes every event reaches the engine before any deadline
+    after its own time. A publisher held up on a busy machine (a stalled
+    process, a broker slow to append) can break that: an event appended to
+    its topic after a deadline of its subject came due may be decided after
+    that deadline fired, lawfully (the engine guarantees the order only for
+    records on the broker before the deadline: `intake_horizon`). This run puts
+    each event at its first copy's LogAppendTime on the run's clock, so the
+    deadlines before that fire first. `account` judges a subject by it only
+    where the planned reference and this one differ and the engine's state is
+    this one's.
+    """
+    first: dict[bytes, float] = {}
+    for r in run.observed.intake:
+        first[r.value] = min(first.get(r.value, r.timestamp), r.timestamp)
+    timed, late = [], 0.0
+    for p in events:
+        arrived = first.get(json.dumps(p.event).encode())
+        if arrived is None:  # never published (the run ended first): the reference has it anyway
+            timed.append(p)
+            continue
+        late = max(late, arrived / 1000 - run.clock.real_time_of(p.at))
+        timed.append(Planned(max(p.at, int(run.clock.at(arrived / 1000))), p.event))
+    ref = reference_run(sorted(timed, key=lambda p: p.at), end, rules, alert_rules)
+    ref.late_s = round(late, 2)
+    return ref
+
+
+def lawful(want: Reference, late: Reference, seen: Observed) -> tuple[Reference, list[str]]:
+    """The reference each subject is judged by: `want`, or `late` where that is the engine's outcome.
+
+    A subject whose outcome is the same in both is judged by `want`. One whose
+    outcomes differ is judged by `late` when the engine's state is `late`'s
+    and the outputs `late` sent for it all came; otherwise by `want`, which
+    then reports it. Returns the reference and the subjects judged by `late`.
+    """
+    states = {"hazard": dict(want.hazards), "alert": dict(want.alerts)}
+    theirs = {"hazard": late.hazards, "alert": late.alerts}
+    got = {"hazard": seen.hazards, "alert": seen.alerts}
+    sent_by, by_arrival = dict(want.sent_by), []
+    got_ids = set(seen.output_ids)
+    for kind, mine in states.items():
+        for subject, state in mine.items():
+            other = theirs[kind].get(subject)
+            if other is None or subject not in got[kind]:
+                continue
+            ours, others = sent_by.get((kind, subject), set()), late.sent_by.get((kind, subject), set())
+            same = canonical(state) == canonical(other)
+            if same and ours == others:
+                continue
+            engine = canonical(got[kind][subject])
+            if engine == canonical(other) and others <= got_ids and not (
+                    engine == canonical(state) and ours <= got_ids):
+                mine[subject], sent_by[(kind, subject)] = other, others
+                by_arrival.append(subject)
+    ids = set().union(*sent_by.values()) if sent_by else set(want.output_ids)
+    return Reference(states["hazard"], states["alert"], ids, sent_by), by_arrival
 
 
 @dataclass
@@ -199,13 +297,20 @@ def _position(prefix: str, topic: str, partition: int, offset: int) -> str:
 
 
 def account(ns: Namespace, seen: Observed, rules: Rules, want: Reference, fault: str,
-            injected: int, poison: Poison | None = None) -> Accounting:
+            injected: int, poison: Poison | None = None, late: Reference | None = None) -> Accounting:
     """Check a fault run against the pure intake and the reference; count the table's columns.
 
     `poison` is what the worker's stages were poisoned with (`faults.poisoned_worker`):
-    a record it makes intake raise on must be rejected as a processing error.
+    a record it makes intake raise on must be rejected as a processing error. `late` is
+    the reference of the same events timed by their arrival (`arrival_reference`), for a
+    run whose clock went on: a subject may end as it gives (`lawful`).
     """
     acc = Accounting(fault, injected)
+    if late is not None:
+        want, by_arrival = lawful(want, late, seen)
+        acc.extras.update(publisher_late_s=late.late_s, judged_by_arrival=len(by_arrival))
+        if by_arrival:
+            acc.extras["by_arrival"] = by_arrival[:10]
     prefix = ns.prefix
     inputs = sorted(seen.intake, key=lambda r: (r.topic, r.partition, r.offset))
     acc.events_in = len(inputs)
@@ -376,6 +481,7 @@ class DistrictRun:
     seconds: float
     recoveries: list[dict[str, float | None]]
     publish_retries: int
+    clock: Any = None  # the run's ScaledTime: when, in real time, each simulated instant came
 
 
 def district_run(ns: Namespace, tmp_path: Path, events: list[Planned], end: int,
@@ -435,7 +541,7 @@ def district_run(ns: Namespace, tmp_path: Path, events: list[Planned], end: int,
         observed = asyncio.run(observe(ns))
     finally:
         worker.stop()
-    return DistrictRun(observed, sent, seconds, recoveries, stats.get("publish_retries", 0))
+    return DistrictRun(observed, sent, seconds, recoveries, stats.get("publish_retries", 0), clock)
 
 
 DECISION_WAIT_S = 30.0  # a recovered worker decides within seconds while the run's clock goes on

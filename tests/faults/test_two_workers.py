@@ -25,7 +25,7 @@ from engine.harness import Namespace, Worker, free_port
 from engine.ruleset import load_rules
 from engine.settings import REPO_ROOT
 from engine.simulate import DAY, District
-from faults.scenario import START, account, district_run, noisy, reference_run, report
+from faults.scenario import START, account, arrival_reference, district_run, noisy, reference_run, report
 
 pytestmark = pytest.mark.broker
 
@@ -89,7 +89,7 @@ def test_a_second_worker_joins_dies_mid_batch_and_returns(namespace: Namespace, 
         if second.worker is not None:
             second.worker.stop()
     acc = account(namespace, run.observed, rules, want, "two workers: join, SIGKILL, return, leave",
-                  len(run.recoveries))
+                  len(run.recoveries), late=arrival_reference(events, run, end, rules))
     acc.extras.update(steps=run.recoveries, seconds=round(run.seconds))
     report(acc)
     assert len(run.recoveries) == 4, "every step of the second worker ran"

@@ -20,7 +20,16 @@ from engine.harness import Namespace, Worker
 from engine.ruleset import load_rules
 from engine.settings import REPO_ROOT
 from engine.simulate import DAY, District
-from faults.scenario import START, account, district_run, kill_and_restart, noisy, reference_run, report
+from faults.scenario import (
+    START,
+    account,
+    arrival_reference,
+    district_run,
+    kill_and_restart,
+    noisy,
+    reference_run,
+    report,
+)
 
 pytestmark = pytest.mark.broker
 
@@ -47,7 +56,8 @@ def test_ten_sigkills_lose_nothing(namespace: Namespace, tmp_path) -> None:
 
     run = district_run(namespace, tmp_path, noisy(events, seed=3 + SEED), end,
                        {day: kill_at_random for day in days})
-    acc = account(namespace, run.observed, rules, want, "worker SIGKILL", len(run.recoveries))
+    acc = account(namespace, run.observed, rules, want, "worker SIGKILL", len(run.recoveries),
+                  late=arrival_reference(events, run, end, rules))
     acc.extras.update(seed=SEED, kill_days=days, recoveries_ready_s=[r["ready_s"] for r in run.recoveries],
                       seconds=round(run.seconds), events_per_s=round(run.sent / run.seconds, 1))
     report(acc)
