@@ -172,26 +172,35 @@ def on_overdue_major(f: Any, at: int, threshold: Any, zh: Words) -> list[Out]:
 
 def on_settled_in_time(f: Any, hazard_id: str, settled: int, how: str, at: int, eid: str, threshold: Any,
                        zh: Words) -> list[Out]:
-    """A major hazard settled at `settled`, by the deadline from which the file counted it overdue,
-    and recorded after it counted (an app offline past the deadline): the hazard was never
-    overdue there, as the hazard core takes back its ladder's steps. `how`: "claim", its
+    """A major hazard the file counted overdue, settled at `settled`. `how`: "claim", its
     completion claimed; "unfounded" or "duplicate", a verification that closed it so.
+
+    A claim by the deadline from which the file counted it, recorded after it counted (an app
+    offline past the deadline), shows the hazard was never overdue there, as the hazard core
+    takes back its ladder's steps; a claim after the deadline leaves it counted. A verdict
+    settles it whenever it came: a hazard that was not there, or that another report already
+    counts, is no ground for listing the enterprise, though it was overdue on its face.
 
     It counts no more, and each proposal that counted it is withdrawn (`safety.credit.withdrawn`,
     saying whether a person had decided on it already: that decision is theirs to review). The
-    hazards left are proposed as time order would have proposed them. Returns the outputs.
+    hazards left are proposed as time order would have proposed them without it. Returns the
+    outputs.
     """
     since = f.overdue_major.get(hazard_id)
-    if since is None or settled > since:
+    if since is None or (how == "claim" and settled > since):
         return []
     if how == "claim":
         said = (f"Credit proposal withdrawn: the completion claim {eid} on hazard {hazard_id} of "
                 f"{iso(settled)}, by its deadline of {iso(since)}, reached the engine after the proposal "
                 "counted it overdue")
-    else:
+    elif settled <= since:
         said = (f"Credit proposal withdrawn: the verification {eid} of {iso(settled)} found hazard "
                 f"{hazard_id} {how} before its deadline of {iso(since)}, and reached the engine after the "
                 "proposal counted it overdue")
+    else:
+        said = (f"Credit proposal withdrawn: the verification {eid} of {iso(settled)} found hazard "
+                f"{hazard_id} {how}, after its deadline of {iso(since)}: it is no ground for the proposal "
+                "that counted it overdue")
     outs = []
     for pid, counted in sorted(f.credit_sets.items()):
         if hazard_id not in counted or pid in f.credit_withdrawn:
@@ -204,7 +213,7 @@ def on_settled_in_time(f: Any, hazard_id: str, settled: int, how: str, at: int, 
         f.credit_withdrawn[pid] = at
         outs.append(_withdrawn(sent, said, at, made, zh))
     del f.overdue_major[hazard_id]
-    return outs + on_overdue_major(f, settled, threshold, zh)
+    return outs + on_overdue_major(f, min(settled, since), threshold, zh)
 
 
 def forget_sets(f: Any) -> None:

@@ -207,6 +207,11 @@ _ESCALATIONS = compiled([
      r"proposal counted it overdue",
      "撤回信用惩戒建议：核实记录 {e}（{t}）在整改期限（{u}）前认定隐患 {h} {v:verdict}，"
      "送达引擎晚于该建议，该隐患不应计为逾期"),
+    (r"Credit proposal withdrawn: the verification (?P<e>\S+) of (?P<t>\S+) found hazard (?P<h>\S+) "
+     r"(?P<v>unfounded|duplicate), after its deadline of (?P<u>\S+): it is no ground for the proposal that "
+     r"counted it overdue",
+     "撤回信用惩戒建议：核实记录 {e}（{t}）在整改期限（{u}）后认定隐患 {h} {v:verdict}，"
+     "该隐患不能作为该建议计为逾期的依据"),
     (r"Credit proposal withdrawn: the completion claim (?P<e>\S+) on hazard (?P<h>\S+) of (?P<t>\S+), by its "
      r"deadline of (?P<u>\S+), reached the engine after the proposal counted it overdue",
      "撤回信用惩戒建议：隐患 {h} 的整改完成申报 {e}（{t}）未超过整改期限（{u}），"

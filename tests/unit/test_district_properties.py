@@ -103,12 +103,12 @@ def test_redelivered_entries_change_nothing(case: tuple[list, list]) -> None:
 
 
 @st.composite
-def claims_late_or_not(draw: st.DrawFn) -> tuple[list[dict[str, Any]], dict[str, int | None]]:
+def claims_late_or_not(draw: st.DrawFn) -> tuple[list[dict[str, Any]], dict[str, int | None], set[str]]:
     """Major hazards at one enterprise, each claimed complete (or found unfounded) before its
     deadline, after it or not at all; each such record in time order or after everything else (an
-    app offline), with the arrival it says. Returns the arrivals and each hazard's time of that
-    record (None: none)."""
-    entries, late, claimed = [], [], {}
+    app offline), with the arrival it says. Returns the arrivals, each hazard's time of that
+    record (None: none) and the hazards found unfounded."""
+    entries, late, claimed, unfounded = [], [], {}, set()
     for i in range(draw(st.integers(2, 4))):
         hid, day = f"HZ-{i + 1}", draw(st.integers(1, 20))
         reported = at(f"2026-11-{day:02d} 09:00")
@@ -121,20 +121,22 @@ def claims_late_or_not(draw: st.DrawFn) -> tuple[list[dict[str, Any]], dict[str,
         if claimed[hid] is not None:
             claim = (complete(hid, iso(claimed[hid])) if draw(st.integers(0, 3)) else
                      verify(hid, iso(claimed[hid]), verdict="unfounded", grade=None))
+            if claim["type"] == "safety.hazard.verified":
+                unfounded.add(hid)
             (late if draw(st.booleans()) else entries).append(claim)
     entries.sort(key=entry_time)
-    return entries + [{**c, "arrived_at": ts("2026-12-20 10:00")} for c in late], claimed
+    return entries + [{**c, "arrived_at": ts("2026-12-20 10:00")} for c in late], claimed, unfounded
 
 
 @PROPERTY
 @given(claims_late_or_not())
 def test_no_credit_proposal_left_standing_counts_a_hazard_claimed_complete_by_its_deadline(
-        case: tuple[list[dict[str, Any]], dict[str, int | None]]) -> None:
+        case: tuple[list[dict[str, Any]], dict[str, int | None], set[str]]) -> None:
     """Whichever claims (or unfounded verdicts) come late, once every record is in, each proposal
-    for the credit list not withdrawn counts only hazards claimed (or found unfounded) after their
-    deadline or never (a wrong listing is worse than none); and a proposal is withdrawn only when
-    such a record came late."""
-    arrivals, claimed = case
+    for the credit list not withdrawn counts only hazards claimed after their deadline or never,
+    and none found unfounded (a wrong listing is worse than none); and a proposal is withdrawn
+    only when such a record came late, or a verdict of unfounded after the deadline."""
+    arrivals, claimed, unfounded = case
     rp = run(arrivals)
     sent = {o.event["data"]["proposal_id"]: o.event["data"] for o in rp.outputs
             if o.event["type"] == "safety.credit.proposed"}
@@ -144,8 +146,9 @@ def test_no_credit_proposal_left_standing_counts_a_hazard_claimed_complete_by_it
     for pid in sent.keys() - withdrawn:
         for counted in sent[pid]["evidence"]:
             claim = claimed[counted["hazard_id"]]
+            assert counted["hazard_id"] not in unfounded, (pid, counted)
             assert claim is None or claim > epoch(counted["overdue_since"]), (pid, counted, claim)
-    if not any("arrived_at" in entry for entry in arrivals):
+    if not any("arrived_at" in entry for entry in arrivals) and not unfounded:
         assert withdrawn == set()
 
 

@@ -647,6 +647,42 @@ def test_a_hazard_found_unfounded_by_its_deadline_and_recorded_late_withdraws_th
     assert "HZ-1" not in rp.state("enterprise", USCC).overdue_major
 
 
+def test_a_hazard_found_unfounded_or_a_duplicate_after_its_deadline_withdraws_the_credit_proposal() -> None:
+    """HZ-1 (due 10 Nov) counted overdue and, with HZ-2, was proposed for the credit list; on 1 Dec a
+    verification found it unfounded (or a duplicate of another report), in time order. It was
+    overdue on its face, but a hazard that was not there, or that another report counts, is no
+    ground for listing: the proposal is withdrawn, and HZ-2 alone reaches no threshold."""
+    for verdict in ("unfounded", "duplicate"):
+        rp = _district(registered(), *_overdue_majors(("HZ-1", "2026-11-02", "2026-11-10"),
+                                                      ("HZ-2", "2026-11-20", "2026-11-28")))
+        [proposal] = _credit(rp, "safety.credit.proposed")
+        rp.feed(verify("HZ-1", "2026-12-01 10:00", verdict=verdict, grade=None))
+        [withdrawn] = _credit(rp, "safety.credit.withdrawn")
+        OUTPUT_TYPES["safety.credit.withdrawn"][1].model_validate(withdrawn)
+        assert withdrawn["proposal_id"] == proposal["proposal_id"] and withdrawn["decided"] is None
+        said = (f"found hazard HZ-1 {verdict}, after its deadline of 2026-11-10T23:59:59+08:00: it is no "
+                "ground for the proposal")
+        assert said in withdrawn["reason"]
+        assert withdrawn["reason_zh"].startswith("撤回信用惩戒建议：核实记录 ") and "整改期限（" in \
+            withdrawn["reason_zh"] and "）后认定隐患 HZ-1" in withdrawn["reason_zh"]
+        f = rp.state("enterprise", USCC)
+        assert "HZ-1" not in f.overdue_major and "HZ-2" in f.overdue_major
+        assert _credit(rp, "safety.credit.proposed") == [proposal]  # HZ-2 alone: below the threshold
+
+
+def test_a_verdict_after_the_deadline_leaves_the_sets_the_other_hazards_make() -> None:
+    """Two needed: HZ-1 and HZ-2 made a set on HZ-2's deadline, HZ-2 and HZ-3 one on HZ-3's. HZ-1 found
+    unfounded afterwards withdraws only the first; HZ-2 and HZ-3 still make theirs."""
+    rp = _district(registered(), *_overdue_majors(("HZ-1", "2026-11-02", "2026-11-10"),
+                                                  ("HZ-2", "2026-11-06", "2026-11-14"),
+                                                  ("HZ-3", "2026-11-10", "2026-11-18")))
+    first, second = _credit(rp, "safety.credit.proposed")
+    rp.feed(verify("HZ-1", "2026-11-25 10:00", verdict="unfounded", grade=None))
+    assert [d["proposal_id"] for d in _credit(rp, "safety.credit.withdrawn")] == [first["proposal_id"]]
+    assert _credit(rp, "safety.credit.proposed") == [first, second]
+    assert [e["hazard_id"] for e in second["evidence"]] == ["HZ-2", "HZ-3"]
+
+
 def test_a_claim_after_the_deadline_recorded_late_leaves_the_credit_proposal() -> None:
     """Claimed on 11 Nov, a day past HZ-1's deadline: it was overdue, and the proposal stands."""
     rp = _district(registered(), *_overdue_majors(("HZ-1", "2026-11-02", "2026-11-10"),
