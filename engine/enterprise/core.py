@@ -159,11 +159,15 @@ def _apply(f: EnterpriseFile, entry: dict[str, Any], at: int, rules: Any) -> lis
     if kind == "safety.enterprise.registered":
         what = _registered(f, d, at, eid)
     elif kind == "safety.enterprise.classified":
+        was, was_started = f.risk_class, f.classified[3] if f.classified else None
         what = _classified(f, d, eid)
-        if f.missed and not f.key and f.classified is not None and f.classified[3] == eid:
-            # No longer a key enterprise from this decision: cycles missed after it were owed by nobody.
-            withdrawn = coverage.released_from(f, rules, f.classified[0], "declassified", eid,
-                                               decided_at(entry, at, f.watermark))
+        if f.missed and f.classified is not None and f.classified[3] == eid:
+            if not f.key:  # no longer a key enterprise from this decision: later cycles owed by nobody
+                withdrawn = coverage.released_from(f, rules, f.classified[0], "declassified", eid,
+                                                   decided_at(entry, at, f.watermark))
+            else:  # a cycle of another length, or one that starts again (never inspected)
+                withdrawn = coverage.reclassified(f, rules, was, was_started, f.classified[0], eid,
+                                                  decided_at(entry, at, f.watermark))
     elif kind == "safety.enterprise.closed":
         if f.closed_at is None or at > f.closed_at:
             f.closed_at, f.closed_reason = at, d["reason"]

@@ -19,7 +19,10 @@ Inspectors' tablets work offline, so as for a hazard (engine/kernel/referral.py)
 the referral waits the rules' `duties.late_arrival.after` before it is sent,
 and an inspection dated within the missed cycle's period withdraws the failure
 whenever it arrives: the department is told, a held referral is not sent, and
-one already sent is withdrawn.
+one already sent is withdrawn. So does a record, reaching the engine late,
+that the enterprise was no longer a key one, or closed, or re-classified to a
+class whose cycle had not run out, before the cycle was missed; a cycle taken
+back that way runs again under the new class (`reclassified`).
 """
 
 from __future__ import annotations
@@ -79,6 +82,7 @@ def derive(f: Any, er: EnterpriseRules) -> dict[str, int]:
         return clocks
     if f.cov_base != base:  # a new cycle: what the last one escalated is behind it
         f.cov_base, f.cov_step = base, 0
+        _forget_runs(f)
     due = base + getattr(cov.days, f.risk_class) * DAY
     if f.cov_step == 0:
         clocks["coverage"] = due
@@ -93,7 +97,22 @@ MISSED = 24  # missed cycles kept for a late inspection to answer (a held referr
 
 
 def _escalation_id(f: Any, action: str, base: int | None = None) -> str:
-    return output_id("escalation", f.id, "coverage", action, f.cov_base if base is None else base)
+    base = f.cov_base if base is None else base
+    return output_id("escalation", f.id, "coverage", action, base, *_run(f, base))
+
+
+def _run(f: Any, base: int) -> tuple[Any, ...]:
+    """What names a cycle's outputs apart from its earlier runs: nothing for its first run (the ids
+    as they always were), ("run", n) for the n-th time it ran again (`reclassified`)."""
+    n = f.reruns.get(str(base), 0)
+    return ("run", n) if n else ()
+
+
+def _forget_runs(f: Any) -> None:
+    """Keep the runs of the current cycle and of the missed cycles still kept, no others."""
+    if f.reruns:
+        kept = {str(f.cov_base), *(str(m[0]) for m in f.missed)}
+        f.reruns = {k: n for k, n in f.reruns.items() if k in kept}
 
 
 def _escalation(f: Any, er: EnterpriseRules, action: str, tier: str, at: int,
@@ -112,8 +131,8 @@ def _lead(f: Any, er: EnterpriseRules) -> str | None:
     return er.rules.reference.sector_lead(f.sector).id if f.sector else None
 
 
-def _what(f: Any, er: EnterpriseRules, base: int) -> str:
-    days = getattr(er.coverage.days, f.risk_class)
+def _what(f: Any, er: EnterpriseRules, base: int, risk_class: str | None = None) -> str:
+    days = getattr(er.coverage.days, risk_class or f.risk_class)
     return (f"key enterprise {f.name or f.id} still not inspected {er.coverage.grace_days} days "
             f"after its {days}-day cycle from {iso(base)} ran out")
 
@@ -194,10 +213,46 @@ def released_from(f: Any, er: EnterpriseRules, done: int, how: str, eid: str, at
                       "was missed; it reached the engine after the referral was sent")
 
 
+def reclassified(f: Any, er: EnterpriseRules, was: str | None, was_started: str | None, done: int,
+                 eid: str, at: int) -> list[Out]:
+    """The enterprise, still a key one, re-classified at `done` from class `was` (decided at `at`),
+    on a record that reached the engine after cycles were missed since (an app offline).
+
+    In time order a cycle that ran from the classification this one replaces (`was_started`,
+    its event: never inspected since) would have started again at `done`, as `cycle_base` has
+    it, and one that ran from an inspection would have run the new class's days. Each cycle
+    missed after `done` that neither would have missed by then is withdrawn as an inspection
+    in time withdraws it (`answer`), the referral rebuilt as it was sent, under class `was`.
+    The current cycle, if its miss was withdrawn, runs again under the new class, and what it
+    escalates then goes under ids of its own (`_run`): the first run's ids were withdrawn.
+    """
+    cov = er.coverage
+    if cov is None or not f.risk_class:
+        return []
+    days = getattr(cov.days, f.risk_class)
+    overdue = (days + cov.grace_days) * DAY
+    hit = [m for m in f.missed if done < m[1] < (done if m[3] == was_started else m[0]) + overdue]
+    if not hit:
+        return []
+    said = f"re-classified {f.risk_class} ({days}-day cycle) from {iso(done)}"
+    outs = _take_back(f, er, hit, eid, at,
+                      f"the enterprise was {said} ({eid}), before it, and the record reached the engine "
+                      "after it",
+                      f"the record {eid} shows the enterprise {said}, before the cycle was missed; it "
+                      "reached the engine after the referral was sent", was)
+    if cycle_base(f) == f.cov_base and any(m[0] == f.cov_base for m in hit):
+        key = str(f.cov_base)
+        f.reruns[key] = f.reruns.get(key, 0) + 1
+        f.cov_step = 0
+    _forget_runs(f)
+    return outs
+
+
 def _take_back(f: Any, er: EnterpriseRules, hit: list[list[Any]], eid: str, at: int, why: str,
-               referral_why: str) -> list[Out]:
+               referral_why: str, risk_class: str | None = None) -> list[Out]:
     """Withdraw the missed cycles `hit`: each department told `why`, each referral sent withdrawn
-    saying `referral_why`, a held one dropped, and the referrals that counted them recounted."""
+    saying `referral_why` (rebuilt as sent under `risk_class`, if the class changed since), a
+    held one dropped, and the referrals that counted them recounted."""
     outs: list[Out] = []
     for missed in hit:
         f.missed.remove(missed)
@@ -208,13 +263,14 @@ def _take_back(f: Any, er: EnterpriseRules, hit: list[list[Any]], eid: str, at: 
             f"The duty failure of {dept} on key enterprise {f.name or f.id} at {iso(due)} is withdrawn: "
             f"{why}", base, eid))
         if referral == SENT:
-            outs += _withdraw(f, er, missed, eid, at, referral_why)
+            outs += _withdraw(f, er, missed, eid, at, referral_why, risk_class)
     for dept in {m[2] for m in hit}:
-        outs += _recount(f, er, dept, eid, at)
+        outs += _recount(f, er, dept, eid, at, risk_class)
     return outs
 
 
-def _recount(f: Any, er: EnterpriseRules, dept: str, eid: str, at: int) -> list[Out]:
+def _recount(f: Any, er: EnterpriseRules, dept: str, eid: str, at: int,
+             risk_class: str | None = None) -> list[Out]:
     """Drop or withdraw the referrals of `dept`'s missed cycles that no longer reach the threshold.
 
     A missed cycle is referred when it is the department's threshold-th failure or later; its
@@ -230,15 +286,17 @@ def _recount(f: Any, er: EnterpriseRules, dept: str, eid: str, at: int) -> list[
             outs += _withdraw(f, er, missed, eid, at, f"inspection {eid} withdrew an earlier failure "
                                                       f"of {dept}: this cycle's is its failure {place}, "
                                                       f"under the threshold of "
-                                                      f"{er.rules.duty_failures.threshold}")
+                                                      f"{er.rules.duty_failures.threshold}",
+                              risk_class)
         missed[4] = None
     return outs
 
 
-def _withdraw(f: Any, er: EnterpriseRules, missed: list[Any], eid: str, at: int, reason: str) -> list[Out]:
+def _withdraw(f: Any, er: EnterpriseRules, missed: list[Any], eid: str, at: int, reason: str,
+              risk_class: str | None = None) -> list[Out]:
     """Withdraw the referral sent for `missed` (`safety.referral.withdrawn`), and tell its recipients."""
     base, due = missed[0], missed[1]
-    sent = _refer(f, er, missed, due)
+    sent = _refer(f, er, missed, due, risk_class)
     if not sent:
         return []  # nobody public answers for it under today's rules: nothing to withdraw from
     referral_out, esc = sent
@@ -251,20 +309,23 @@ def _withdraw(f: Any, er: EnterpriseRules, missed: list[Any], eid: str, at: int,
     return [withdrawal(referral_out, reason, at, zh.reason(reason)), Out(ESCALATIONS, f.id, raised)]
 
 
-def _refer(f: Any, er: EnterpriseRules, missed: list[Any], at: int) -> list[Out]:
-    """Refer the department's duty failure to discipline inspection, as a hazard's is referred."""
+def _refer(f: Any, er: EnterpriseRules, missed: list[Any], at: int,
+           risk_class: str | None = None) -> list[Out]:
+    """Refer the department's duty failure to discipline inspection, as a hazard's is referred;
+    the cycle's days those of `risk_class` (the class it was sent under), else the file's."""
     base, due, dept, start, _ = missed
     rules, ground = er.rules, er.rules.duty_failures
     place = _place(f)
     units = answerable(resolve_all(ground.respondents, place, rules, failing=dept), rules.reference)
     if not units:
         return []  # nobody public to answer for it: nothing to refer
-    what = _what(f, er, base)
-    tag = f"{ground.rule_id}:{dept}:coverage:{f.id}:{base}"
+    what = _what(f, er, base, risk_class)
+    run = "".join(f":{part}" for part in _run(f, base))
+    tag = f"{ground.rule_id}:{dept}:coverage:{f.id}:{base}{run}"
     count = f.duty_fails[dept]
     reason = (f"{dept} failed its duty (不履行安全监管职责) on key enterprise {f.name or f.id} "
               f"{count} time(s): {what}")
-    town_due = base + getattr(er.coverage.days, f.risk_class) * DAY
+    town_due = base + getattr(er.coverage.days, risk_class or f.risk_class) * DAY
     zh = Words("zh", rules.reference)
     timeline = [
         zh.timeline_item(base, start, "coverage cycle started (last inspection, or classification as a "
@@ -281,7 +342,7 @@ def _refer(f: Any, er: EnterpriseRules, missed: list[Any], at: int) -> list[Out]
     zh.said(data)
     # Told as a hazard's referral is: discipline inspection and the bodies (its officials are named in it).
     targets = resolve(rules.referral_target, place, rules) + [u for u in units if u["kind"] != "official"]
-    eid = output_id("escalation", f.id, "coverage", "discipline_referral", base)
+    eid = _escalation_id(f, "discipline_referral", base)
     esc = {"escalation_id": eid, "subject_kind": "enterprise", "subject_id": f.id,
            "action": "discipline_referral", "tier": "red", "targets": targets,
            "reason": f"Referred to discipline inspection (抄报移送纪委监委): {reason}",

@@ -61,6 +61,9 @@ class EnterpriseFile:
     refusals: dict[str, int] = field(default_factory=dict)  # inspection refused (拒绝、阻碍检查) -> when
     cov_base: int | None = None  # where the current coverage cycle started (engine/enterprise/coverage.py)
     cov_step: int = 0  # its escalations fired: 1 the town safety office, 2 the lead department
+    # Cycle base -> how often its cycle ran again, its miss withdrawn by a late re-classification
+    # (coverage.reclassified); what a cycle run again escalates goes under ids of its own.
+    reruns: dict[str, int] = field(default_factory=dict)
     duty_fails: dict[str, int] = field(default_factory=dict)  # department -> coverage cycles missed
     # Missed cycles a late inspection may still withdraw, the latest MISSED and every held referral:
     # [cycle base, missed at, department, the cycle's starting event, its referral: held, sent or

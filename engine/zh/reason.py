@@ -69,6 +69,10 @@ _REFERRALS = compiled([
     (r"the record (?P<e>\S+) shows the enterprise (?P<c>no longer a key enterprise|closed) from (?P<u>\S+), "
      r"before the cycle was missed; it reached the engine after the referral was sent",
      "记录 {e} 表明该企业自 {u} 起{c:ceased}，早于检查周期届满，该记录在移送后才送达引擎"),
+    (r"the record (?P<e>\S+) shows the enterprise re-classified (?P<r>\w+) \((?P<n>\d+)-day cycle\) from "
+     r"(?P<u>\S+), before the cycle was missed; it reached the engine after the referral was sent",
+     "记录 {e} 表明该企业自 {u} 起调整为{r:risk}（检查周期 {n} 日），早于检查周期届满，"
+     "该记录在移送后才送达引擎"),
     (r"inspection (?P<e>\S+) withdrew an earlier failure of (?P<d>\w+): this cycle's is its failure "
      r"(?P<n>\d+), under the threshold of (?P<k>\d+)",
      "检查 {e} 撤回了 {d:unit} 此前的一次失职认定：本周期的失职为第 {n} 次，未达移送所需的 {k} 次"),
@@ -126,6 +130,11 @@ _ESCALATIONS = compiled([
      r"and the record reached the engine after it",
      "撤回 {d:unit} 对重点企业 {f} 的失职认定（{t}）：该企业自 {u} 起{c:ceased}（{e}），早于认定，"
      "记录送达引擎晚于认定"),
+    (r"The duty failure of (?P<d>\w+) on key enterprise (?P<f>.+?) at (?P<t>\S+) is withdrawn: the "
+     r"enterprise was re-classified (?P<r>\w+) \((?P<n>\d+)-day cycle\) from (?P<u>\S+) \((?P<e>\S+)\), "
+     r"before it, and the record reached the engine after it",
+     "撤回 {d:unit} 对重点企业 {f} 的失职认定（{t}）：该企业自 {u} 起调整为{r:risk}（检查周期 {n} 日）"
+     "（{e}），早于认定，记录送达引擎晚于认定"),
     (r"The duty failure of (?P<d>\w+) on key enterprise (?P<f>.+?) at (?P<t>\S+) is withdrawn: inspection "
      r"(?P<e>\S+) of (?P<u>\S+), in time, reached the engine after it",
      "撤回 {d:unit} 对重点企业 {f} 的失职认定（{t}）：检查 {e}（{u}）已按期进行，送达引擎晚于认定"),

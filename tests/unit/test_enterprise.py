@@ -970,6 +970,98 @@ def test_an_enterprise_no_longer_key_before_its_cycle_ran_out_recorded_late_with
     assert f.duty_fails == {"safety_bureau": 0} and f.missed == []
 
 
+def _all_ids(*batches: list[Any]) -> list[str]:
+    return [o.id for outs in batches for o in outs]
+
+
+def test_a_never_inspected_enterprise_reclassified_before_its_cycle_ran_out_recorded_late() -> None:
+    """Orange (60 days) from 1 Nov and never inspected; re-classified yellow (90 days) two weeks before
+    the lead department's miss, on a record that reached the engine after the referral. In time order
+    the cycle started again at the re-classification (`cycle_base`): the failure and the referral are
+    withdrawn, in Chinese too, and the new cycle's clocks run from then, under ids of their own."""
+    f, first, due = _missed_once()
+    f, sent = _fired(f, due + DAY)
+    [referral] = [o for o in sent if o.event["type"] == "safety.referral.discipline"]
+    when = iso(due - 14 * DAY)
+    record = {**classified("yellow", True, when, time=when), "arrived_at": iso(due + 5 * DAY)}
+    f, got = decide_enterprise(f, record, COVERAGE, due + 5 * DAY)
+    [withdrawal] = [o for o in got if o.event["type"] == "safety.referral.withdrawn"]
+    assert withdrawal.event["data"]["referral_id"] == referral.event["data"]["referral_id"]
+    assert withdrawal.event["data"]["reason"].startswith(
+        f"the record {record['event_id']} shows the enterprise re-classified yellow (90-day cycle) from ")
+    assert withdrawal.event["data"]["reason_zh"].startswith(
+        f"记录 {record['event_id']} 表明该企业自 {when} 起调整为黄色（一般风险）（检查周期 90 日）")
+    # Rebuilt as it was sent: under the orange class's 60 days.
+    assert withdrawal.event["data"]["timeline"] == referral.event["data"]["timeline"]
+    [failure] = [o.event["data"] for o in got if o.event["data"].get("action") == "failure_withdrawn"]
+    assert "调整为黄色（一般风险）（检查周期 90 日）" in failure["reason_zh"]
+    assert f.duty_fails == {"safety_bureau": 0} and f.missed == [] and f.reruns == {}
+    start = at(when)
+    assert f.next_due() == start + 90 * DAY
+    f, town = _fired(f, start + 90 * DAY)
+    f, lead = _fired(f, start + 97 * DAY)
+    f, again = _fired(f, start + 98 * DAY)
+    assert [o.event["data"].get("action") for o in town + lead] == ["coverage_missed", "duty_failure"]
+    assert "safety.referral.discipline" in [o.event["type"] for o in again]
+    ids = _all_ids(first, sent, got, town, lead, again)
+    assert len(ids) == len(set(ids)), "every output under an id of its own"
+
+
+def test_an_inspected_enterprise_reclassified_to_a_longer_cycle_recorded_late_runs_its_cycle_again() -> None:
+    """Inspected on 5 Nov, orange (60 days); re-classified yellow (90 days) on 20 Dec, before the
+    lead department's miss on 11 Jan, the record arriving on 15 Jan. The miss and its referral are
+    withdrawn; the cycle from 5 Nov runs again to its 90 days, and what it escalates then is sent
+    under new ids, so a subscriber that de-duplicates by id sees it."""
+    inspected = at("2026-11-05 10:00")
+    f, _ = _file(registered(), classified("orange", True, "2026-11-01 10:00"),
+                 _inspected_at("2026-11-05 10:00", "2026-11-05 10:00", "INS-1"))
+    assert f.next_due() == inspected + 60 * DAY
+    f, town = _fired(f, inspected + 60 * DAY)
+    f, lead = _fired(f, inspected + 67 * DAY)
+    f, sent = _fired(f, inspected + 68 * DAY)
+    assert [o.event["type"] for o in sent] == ["safety.referral.discipline", "safety.escalation.raised"]
+    record = {**classified("yellow", True, "2026-12-20 10:00", time="2026-12-20 10:00"),
+              "arrived_at": iso(inspected + 71 * DAY)}
+    f, got = decide_enterprise(f, record, COVERAGE, inspected + 71 * DAY)
+    assert sorted(o.event["type"] for o in got) == ["safety.escalation.raised", "safety.escalation.raised",
+                                                   "safety.referral.withdrawn"]
+    assert f.missed == [] and f.duty_fails == {"safety_bureau": 0}
+    assert f.reruns == {str(inspected): 1} and f.cov_step == 0
+    assert f.next_due() == inspected + 90 * DAY
+    f, town2 = _fired(f, inspected + 90 * DAY)
+    f, lead2 = _fired(f, inspected + 97 * DAY)
+    f, sent2 = _fired(f, inspected + 98 * DAY)
+    assert [o.event["data"].get("action") for o in town2 + lead2] == ["coverage_missed", "duty_failure"]
+    assert "90 days" in town2[0].event["data"]["reason"]
+    [referral2] = [o for o in sent2 if o.event["type"] == "safety.referral.discipline"]
+    [referral] = [o for o in sent if o.event["type"] == "safety.referral.discipline"]
+    assert referral2.event["data"]["referral_id"] != referral.event["data"]["referral_id"]
+    ids = _all_ids(town, lead, sent, got, town2, lead2, sent2)
+    assert len(ids) == len(set(ids)), "every output under an id of its own"
+    # An inspection in time, late, withdraws the second run's failure under ids of that run.
+    late = _inspected_at(iso(inspected + 95 * DAY), iso(inspected + 99 * DAY), "INS-2")
+    f, answered = decide_enterprise(f, late, COVERAGE, inspected + 99 * DAY)
+    assert sorted(o.event["data"].get("action", o.event["type"]) for o in answered) == [
+        "failure_withdrawn", "referral_withdrawn", "safety.referral.withdrawn"]
+    assert not set(_all_ids(answered)) & set(_all_ids(got))
+    assert f.reruns == {}  # a new cycle from the inspection: nothing left that ran again
+
+
+@pytest.mark.parametrize(("risk", "when"), [("red", "2026-12-20 10:00"), ("yellow", "2027-01-12 10:00")])
+def test_a_shorter_cycle_or_a_reclassification_after_the_miss_leaves_it(risk: str, when: str) -> None:
+    """Re-classified red (30 days: the miss came later than it would have), or yellow only after the
+    miss: the failure and its referral stand."""
+    inspected = at("2026-11-05 10:00")
+    f, _ = _file(registered(), classified("orange", True, "2026-11-01 10:00"),
+                 _inspected_at("2026-11-05 10:00", "2026-11-05 10:00", "INS-1"))
+    for step in (60, 67, 68):
+        f, _ = _fired(f, inspected + step * DAY)
+    record = {**classified(risk, True, when, time=when), "arrived_at": iso(inspected + 71 * DAY)}
+    f, got = decide_enterprise(f, record, COVERAGE, inspected + 71 * DAY)
+    assert got == [] and f.duty_fails == {"safety_bureau": 1} and f.missed[0][4] == "sent"
+    assert f.reruns == {}
+
+
 def test_an_inspection_after_the_missed_cycle_leaves_the_failure() -> None:
     f, _, due = _missed_once()
     late = _inspected_at(iso(due + 3600), iso(due + 2 * 3600))
