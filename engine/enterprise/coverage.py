@@ -220,18 +220,27 @@ def reclassified(f: Any, er: EnterpriseRules, was: str | None, was_started: str 
 
     In time order a cycle that ran from the classification this one replaces (`was_started`,
     its event: never inspected since) would have started again at `done`, as `cycle_base` has
-    it, and one that ran from an inspection would have run the new class's days. Each cycle
-    missed after `done` that neither would have missed by then is withdrawn as an inspection
-    in time withdraws it (`answer`), the referral rebuilt as it was sent, under class `was`.
-    The current cycle, if its miss was withdrawn, runs again under the new class, and what it
-    escalates then goes under ids of its own (`_run`): the first run's ids were withdrawn.
+    it, and one that ran from an inspection would have run the new class's days. A cycle
+    missed after `done` that would not have been missed by then is withdrawn as an inspection
+    in time withdraws it (`answer`), the referral rebuilt as it was sent, under class `was`,
+    if the cycle runs on now (the current one) or was answered before its new end by the
+    inspection the current cycle runs from. (Answered only after it, that cycle was missed in
+    time order too, later than it was: the miss stands.) The current cycle, if its miss was
+    withdrawn, runs again under the new class, and what it escalates then goes under ids of
+    its own (`_run`): the first run's ids were withdrawn.
     """
     cov = er.coverage
     if cov is None or not f.risk_class:
         return []
     days = getattr(cov.days, f.risk_class)
     overdue = (days + cov.grace_days) * DAY
-    hit = [m for m in f.missed if done < m[1] < (done if m[3] == was_started else m[0]) + overdue]
+    now_from = cycle_base(f)
+    hit = []
+    for m in f.missed:
+        start = done if m[3] == was_started else m[0]  # where its cycle ran from, in time order
+        if done < m[1] < start + overdue and now_from is not None and (
+                now_from == start or now_from < start + overdue):
+            hit.append(m)
     if not hit:
         return []
     said = f"re-classified {f.risk_class} ({days}-day cycle) from {iso(done)}"
@@ -240,7 +249,7 @@ def reclassified(f: Any, er: EnterpriseRules, was: str | None, was_started: str 
                       "after it",
                       f"the record {eid} shows the enterprise {said}, before the cycle was missed; it "
                       "reached the engine after the referral was sent", was)
-    if cycle_base(f) == f.cov_base and any(m[0] == f.cov_base for m in hit):
+    if now_from == f.cov_base and any(m[0] == f.cov_base for m in hit):
         key = str(f.cov_base)
         f.reruns[key] = f.reruns.get(key, 0) + 1
         f.cov_step = 0

@@ -1047,19 +1047,46 @@ def test_an_inspected_enterprise_reclassified_to_a_longer_cycle_recorded_late_ru
     assert f.reruns == {}  # a new cycle from the inspection: nothing left that ran again
 
 
-@pytest.mark.parametrize(("risk", "when"), [("red", "2026-12-20 10:00"), ("yellow", "2027-01-12 10:00")])
-def test_a_shorter_cycle_or_a_reclassification_after_the_miss_leaves_it(risk: str, when: str) -> None:
+@pytest.mark.parametrize(("risk", "when", "again"), [("red", "2026-12-20 10:00", None),
+                                                     ("yellow", "2027-01-12 10:00", None),
+                                                     ("yellow", "2026-12-20 10:00", 99)])
+def test_a_shorter_cycle_or_a_reclassification_after_the_miss_leaves_it(risk: str, when: str,
+                                                                        again: int | None) -> None:
     """Re-classified red (30 days: the miss came later than it would have), or yellow only after the
-    miss: the failure and its referral stand."""
+    miss, or yellow before it but inspected again only after the 90 days (and grace) ran out, so
+    that the cycle was missed in time order too: the failure and its referral stand."""
     inspected = at("2026-11-05 10:00")
     f, _ = _file(registered(), classified("orange", True, "2026-11-01 10:00"),
                  _inspected_at("2026-11-05 10:00", "2026-11-05 10:00", "INS-1"))
     for step in (60, 67, 68):
         f, _ = _fired(f, inspected + step * DAY)
-    record = {**classified(risk, True, when, time=when), "arrived_at": iso(inspected + 71 * DAY)}
-    f, got = decide_enterprise(f, record, COVERAGE, inspected + 71 * DAY)
+    if again is not None:
+        f, _ = decide_enterprise(f, _inspected_at(iso(inspected + again * DAY), iso(inspected + again * DAY),
+                                                  "INS-2"), COVERAGE, inspected + again * DAY)
+    arrived = inspected + (again or 70) * DAY + DAY
+    record = {**classified(risk, True, when, time=when), "arrived_at": iso(arrived)}
+    f, got = decide_enterprise(f, record, COVERAGE, arrived)
     assert got == [] and f.duty_fails == {"safety_bureau": 1} and f.missed[0][4] == "sent"
     assert f.reruns == {}
+
+
+def test_a_cycle_answered_before_its_new_end_by_a_later_inspection_is_taken_back() -> None:
+    """Re-classified yellow before the miss and inspected again on day 80, inside the 90 days: in time
+    order the cycle was never missed. The failure and the referral are withdrawn; the cycle from the
+    second inspection is the one that runs, under the ids it always had."""
+    inspected = at("2026-11-05 10:00")
+    f, _ = _file(registered(), classified("orange", True, "2026-11-01 10:00"),
+                 _inspected_at("2026-11-05 10:00", "2026-11-05 10:00", "INS-1"))
+    for step in (60, 67, 68):
+        f, _ = _fired(f, inspected + step * DAY)
+    f, _ = decide_enterprise(f, _inspected_at(iso(inspected + 80 * DAY), iso(inspected + 80 * DAY), "INS-2"),
+                             COVERAGE, inspected + 80 * DAY)
+    record = {**classified("yellow", True, "2026-12-20 10:00", time="2026-12-20 10:00"),
+              "arrived_at": iso(inspected + 81 * DAY)}
+    f, got = decide_enterprise(f, record, COVERAGE, inspected + 81 * DAY)
+    assert "safety.referral.withdrawn" in [o.event["type"] for o in got]
+    assert f.missed == [] and f.duty_fails == {"safety_bureau": 0} and f.reruns == {}
+    assert f.next_due() == inspected + 80 * DAY + 90 * DAY
 
 
 def test_an_inspection_after_the_missed_cycle_leaves_the_failure() -> None:
