@@ -87,6 +87,9 @@ def _inspected(f: EnterpriseFile, d: dict[str, Any], at: int) -> str:
         del f.months[old]
     if f.last_inspection is None or at >= f.last_inspection[0]:
         f.last_inspection = [at, d["inspection_id"], d["kind"], d["findings"]]
+    if at not in f.inspected:
+        bisect.insort(f.inspected, at)
+        del f.inspected[:-coverage.MISSED - 1]
     f.name = f.name or d["enterprise"]["name"]
     f.town = f.town or d["location"]["town"]
     return f"inspection {d['inspection_id']} ({d['kind']}): {d['findings']} finding(s)"

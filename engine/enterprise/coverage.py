@@ -193,8 +193,15 @@ def answer(f: Any, er: EnterpriseRules, done: int, eid: str, at: int) -> list[Ou
     withdrawn; a held referral is not sent, and one already sent is withdrawn. With a
     threshold above 1, a later cycle's referral that counted a withdrawn failure goes the same
     way when the failures before it no longer reach the threshold.
+
+    A cycle missed after it that ran from the classification on file (the enterprise never
+    inspected, as far as the engine knew) goes too: once inspected, its cycles run from its
+    inspections (`cycle_base`), so in time order that cycle never ran; the one from this
+    inspection runs now, under ids of its own (another base).
     """
-    return _take_back(f, er, [m for m in f.missed if m[0] <= done <= m[1]], eid, at,
+    started = f.classified[3] if f.classified else None
+    return _take_back(f, er, [m for m in f.missed if m[0] <= done <= m[1]
+                              or (done < m[0] and m[3] == started)], eid, at,
                       f"inspection {eid} of {iso(done)}, in time, reached the engine after it",
                       f"inspection {eid} of {iso(done)} shows the duty done in time; it reached the engine "
                       "after the referral was sent")
@@ -206,7 +213,7 @@ def released_from(f: Any, er: EnterpriseRules, done: int, how: str, eid: str, at
     withdrawn as an inspection in time withdraws it (`answer`). The record came late (an app
     offline); in time order the clock would have stopped at `done`."""
     ceased = "no longer a key enterprise" if how == "declassified" else "closed"
-    return _take_back(f, er, [m for m in f.missed if done < m[1]], eid, at,
+    return _take_back(f, er, [m for m in f.missed if done <= m[1]], eid, at,
                       f"the enterprise was {ceased} from {iso(done)} ({eid}), before it, and the record "
                       "reached the engine after it",
                       f"the record {eid} shows the enterprise {ceased} from {iso(done)}, before the cycle "
@@ -221,26 +228,27 @@ def reclassified(f: Any, er: EnterpriseRules, was: str | None, was_started: str 
     In time order a cycle that ran from the classification this one replaces (`was_started`,
     its event: never inspected since) would have started again at `done`, as `cycle_base` has
     it, and one that ran from an inspection would have run the new class's days. A cycle
-    missed after `done` that would not have been missed by then is withdrawn as an inspection
-    in time withdraws it (`answer`), the referral rebuilt as it was sent, under class `was`,
-    if the cycle runs on now (the current one) or was answered before its new end by the
-    inspection the current cycle runs from. (Answered only after it, that cycle was missed in
-    time order too, later than it was: the miss stands.) The current cycle, if its miss was
-    withdrawn, runs again under the new class, and what it escalates then goes under ids of
-    its own (`_run`): the first run's ids were withdrawn.
+    missed after `done` sooner than that is withdrawn as an inspection in time withdraws it
+    (`answer`), the referral rebuilt as it was sent, under class `was`. Then, as time order
+    would have had it: a cycle that runs on (no inspection since its start) runs again under
+    the new class; one whose next inspection came only after the new class's end was missed
+    then, and that miss is raised now, dated then; one answered by it was never missed. What a
+    cycle escalates after its miss was withdrawn goes under ids of its own (`_run`).
     """
     cov = er.coverage
     if cov is None or not f.risk_class:
         return []
     days = getattr(cov.days, f.risk_class)
     overdue = (days + cov.grace_days) * DAY
-    now_from = cycle_base(f)
-    hit = []
+    hit, again = [], {}  # the misses withdrawn; the cycles missed later instead: start -> what began it
     for m in f.missed:
-        start = done if m[3] == was_started else m[0]  # where its cycle ran from, in time order
-        if done < m[1] < start + overdue and now_from is not None and (
-                now_from == start or now_from < start + overdue):
-            hit.append(m)
+        start, began = (done, eid) if m[3] == was_started else (m[0], m[3])  # its cycle, in time order
+        if not done <= m[1] < start + overdue:
+            continue
+        hit.append(m)
+        ended = _next_inspection(f, start)
+        if ended is not None and ended > start + overdue:
+            again[start] = began
     if not hit:
         return []
     said = f"re-classified {f.risk_class} ({days}-day cycle) from {iso(done)}"
@@ -249,12 +257,40 @@ def reclassified(f: Any, er: EnterpriseRules, was: str | None, was_started: str 
                       "after it",
                       f"the record {eid} shows the enterprise {said}, before the cycle was missed; it "
                       "reached the engine after the referral was sent", was)
-    if now_from == f.cov_base and any(m[0] == f.cov_base for m in hit):
-        key = str(f.cov_base)
-        f.reruns[key] = f.reruns.get(key, 0) + 1
-        f.cov_step = 0
+    used = {m[0] for m in hit}  # bases whose ids went out and were withdrawn
+    for base in used & ({f.cov_base} | again.keys()):
+        f.reruns[str(base)] = f.reruns.get(str(base), 0) + 1
+    if cycle_base(f) == f.cov_base and f.cov_base in used:
+        f.cov_step = 0  # it runs on: `derive` sets its clocks under the new class
+    for start, began in sorted(again.items()):
+        outs += _missed_then(f, er, start, began, days)
     _forget_runs(f)
     return outs
+
+
+def _missed_then(f: Any, er: EnterpriseRules, start: int, began: str, days: int) -> list[Out]:
+    """Raise the steps of the cycle from `start` (begun by event `began`), missed in time order under
+    the class on file: dated when each came due, the current cycle's own steps left as they are."""
+    current = f.cov_base, f.cov_step
+    f.cov_base, f.cov_step = start, 0
+    try:
+        outs = fire(f, "coverage", start + days * DAY, er)
+        outs += fire(f, "coverage_lead", start + (days + er.coverage.grace_days) * DAY, er)
+        if f.missed and f.missed[-1][0] == start:
+            f.missed[-1][3] = began
+    finally:
+        f.cov_base, f.cov_step = current
+    return outs
+
+
+def _next_inspection(f: Any, after: int) -> int | None:
+    """When the first inspection on file after `after` was, which ended a cycle from `after`; None if
+    none came since. A file stored before 2026-12-05 keeps no times but its last inspection's."""
+    later = [t for t in f.inspected if t > after]
+    if later:
+        return later[0]
+    last = f.last_inspection[0] if f.last_inspection else None
+    return last if last is not None and last > after else None
 
 
 def _take_back(f: Any, er: EnterpriseRules, hit: list[list[Any]], eid: str, at: int, why: str,

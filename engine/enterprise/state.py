@@ -46,6 +46,9 @@ class EnterpriseFile:
     inspections: int = 0
     months: dict[str, int] = field(default_factory=dict)  # YYYY-MM -> inspections, the latest MONTHS
     last_inspection: list[Any] | None = None  # [time, inspection id, kind, findings]
+    # The times of the latest inspections, oldest first (coverage.MISSED + 1 of them): which one
+    # ended each missed cycle kept, for a late re-classification (coverage.reclassified).
+    inspected: list[int] = field(default_factory=list)
     alerts: int = 0
     last_alert: list[Any] | None = None  # [time, alert id, kind]
     proposals: list[list[Any]] = field(default_factory=list)  # [time, id, measure, hazard id], recent

@@ -1047,27 +1047,55 @@ def test_an_inspected_enterprise_reclassified_to_a_longer_cycle_recorded_late_ru
     assert f.reruns == {}  # a new cycle from the inspection: nothing left that ran again
 
 
-@pytest.mark.parametrize(("risk", "when", "again"), [("red", "2026-12-20 10:00", None),
-                                                     ("yellow", "2027-01-12 10:00", None),
-                                                     ("yellow", "2026-12-20 10:00", 99)])
-def test_a_shorter_cycle_or_a_reclassification_after_the_miss_leaves_it(risk: str, when: str,
-                                                                        again: int | None) -> None:
+@pytest.mark.parametrize(("risk", "when"), [("red", "2026-12-20 10:00"), ("yellow", "2027-01-12 10:00")])
+def test_a_shorter_cycle_or_a_reclassification_after_the_miss_leaves_it(risk: str, when: str) -> None:
     """Re-classified red (30 days: the miss came later than it would have), or yellow only after the
-    miss, or yellow before it but inspected again only after the 90 days (and grace) ran out, so
-    that the cycle was missed in time order too: the failure and its referral stand."""
+    miss: the failure and its referral stand."""
     inspected = at("2026-11-05 10:00")
     f, _ = _file(registered(), classified("orange", True, "2026-11-01 10:00"),
                  _inspected_at("2026-11-05 10:00", "2026-11-05 10:00", "INS-1"))
     for step in (60, 67, 68):
         f, _ = _fired(f, inspected + step * DAY)
-    if again is not None:
-        f, _ = decide_enterprise(f, _inspected_at(iso(inspected + again * DAY), iso(inspected + again * DAY),
-                                                  "INS-2"), COVERAGE, inspected + again * DAY)
-    arrived = inspected + (again or 70) * DAY + DAY
-    record = {**classified(risk, True, when, time=when), "arrived_at": iso(arrived)}
-    f, got = decide_enterprise(f, record, COVERAGE, arrived)
+    record = {**classified(risk, True, when, time=when), "arrived_at": iso(inspected + 71 * DAY)}
+    f, got = decide_enterprise(f, record, COVERAGE, inspected + 71 * DAY)
     assert got == [] and f.duty_fails == {"safety_bureau": 1} and f.missed[0][4] == "sent"
     assert f.reruns == {}
+
+
+def test_a_cycle_inspected_only_after_its_new_end_is_missed_when_time_order_missed_it() -> None:
+    """Re-classified yellow (90 days) before the orange miss on day 67, but inspected again only on
+    day 99, after the 90 days and the grace: in time order the cycle was missed on day 97. The
+    day-67 failure and referral are withdrawn, and the day-97 miss is raised, dated then, under
+    ids of its own, its referral sent at once (its hold ended on day 98); the cycle from day 99
+    runs as before."""
+    inspected = at("2026-11-05 10:00")
+    f, _ = _file(registered(), classified("orange", True, "2026-11-01 10:00"),
+                 _inspected_at("2026-11-05 10:00", "2026-11-05 10:00", "INS-1"))
+    first = []
+    for step in (60, 67, 68):
+        f, outs = _fired(f, inspected + step * DAY)
+        first += outs
+    f, _ = decide_enterprise(f, _inspected_at(iso(inspected + 99 * DAY), iso(inspected + 99 * DAY), "INS-2"),
+                             COVERAGE, inspected + 99 * DAY)
+    record = {**classified("yellow", True, "2026-12-20 10:00", time="2026-12-20 10:00"),
+              "arrived_at": iso(inspected + 100 * DAY)}
+    f, got = decide_enterprise(f, record, COVERAGE, inspected + 100 * DAY)
+    actions = [(o.event["data"].get("action") or o.event["type"], o.event["time"]) for o in got]
+    assert ("failure_withdrawn", iso(inspected + 100 * DAY)) in actions
+    assert ("coverage_missed", iso(inspected + 90 * DAY)) in actions
+    assert ("duty_failure", iso(inspected + 97 * DAY)) in actions
+    assert [m[:4] for m in f.missed] == [[inspected, inspected + 97 * DAY, "safety_bureau", "INS-1"]]
+    assert f.missed[0][4] == "sent" and f.duty_fails == {"safety_bureau": 1}
+    [withdrawn] = [o.event["data"] for o in got if o.event["type"] == "safety.referral.withdrawn"]
+    [again] = [o.event["data"] for o in got if o.event["type"] == "safety.referral.discipline"]
+    assert again["referral_id"] != withdrawn["referral_id"]
+    assert again["timeline"][-1]["time"] == iso(inspected + 97 * DAY)
+    assert "90-day cycle" in again["reason"]
+    assert withdrawn["timeline"][1]["time"] == iso(inspected + 60 * DAY)  # as sent, under orange
+    assert f.reruns == {str(inspected): 1} and f.cov_base == inspected + 99 * DAY
+    ids = _all_ids(first, got)
+    assert len(ids) == len(set(ids)), "every output under an id of its own"
+    assert f.next_due() == inspected + 99 * DAY + 90 * DAY
 
 
 def test_a_cycle_answered_before_its_new_end_by_a_later_inspection_is_taken_back() -> None:
@@ -1087,6 +1115,30 @@ def test_a_cycle_answered_before_its_new_end_by_a_later_inspection_is_taken_back
     assert "safety.referral.withdrawn" in [o.event["type"] for o in got]
     assert f.missed == [] and f.duty_fails == {"safety_bureau": 0} and f.reruns == {}
     assert f.next_due() == inspected + 80 * DAY + 90 * DAY
+
+
+def test_an_inspection_recorded_late_before_the_classification_a_cycle_ran_from_withdraws_its_miss() -> None:
+    """Red (30 days) on 1 Nov and re-classified red on 3 Nov, never inspected as far as the engine
+    knew: the cycle ran from 3 Nov and was missed on 10 Dec. An inspection of 2 Nov, recorded on
+    20 Dec, shows the cycles ran from it (once inspected, they run from inspections): the 10 Dec
+    miss is withdrawn, and the cycle from 2 Nov is the one that ran: missed on 9 Dec, raised at
+    once, under ids of its own base."""
+    f, first = _file(registered(), classified("red", True, "2026-11-01 10:00"),
+                     classified("red", True, "2026-11-03 10:00", time="2026-11-03 10:00"))
+    start = at("2026-11-03 10:00")
+    for step in (30, 37, 38):
+        f, outs = _fired(f, start + step * DAY)
+        first += outs
+    assert [m[1] for m in f.missed] == [start + 37 * DAY]
+    late = _inspected_at("2026-11-02 10:00", iso(start + 47 * DAY))
+    f, got = decide_enterprise(f, late, COVERAGE, start + 47 * DAY)
+    assert "safety.referral.withdrawn" in [o.event["type"] for o in got]
+    assert "safety.referral.discipline" in [o.event["type"] for o in got]
+    inspected = at("2026-11-02 10:00")
+    assert f.missed == [[inspected, inspected + 37 * DAY, "safety_bureau", "INS-LATE", "sent"]]
+    assert f.duty_fails == {"safety_bureau": 1}
+    ids = _all_ids(first, got)
+    assert len(ids) == len(set(ids))
 
 
 def test_an_inspection_after_the_missed_cycle_leaves_the_failure() -> None:
