@@ -183,8 +183,9 @@ def _apply(f: EnterpriseFile, entry: dict[str, Any], at: int, rules: Any) -> lis
         what = f"inspection {d['inspection_id']} ({d['kind']}) REFUSED or obstructed (拒绝、阻碍检查)"
     elif kind == INSPECTED_TYPE:
         what = _inspected(f, d, at)
-        if f.missed:  # an inspection in time, reaching the engine after its cycle was missed
-            withdrawn = coverage.answer(f, rules, at, eid, decided_at(entry, at, f.watermark))
+        if f.missed or f.inspected[-1] != at:  # in time, reaching the engine after a miss or a later one
+            withdrawn = coverage.answer(f, rules, at, eid, decided_at(entry, at, f.watermark),
+                                        d["inspection_id"])
     elif kind == "safety.credit.decided":
         what = credit.decided(f, d, at, eid)
     elif kind == LINK_TYPE and d["kind"] == "hazard":

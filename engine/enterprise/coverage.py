@@ -185,8 +185,10 @@ def _release(f: Any, er: EnterpriseRules, due: int) -> list[Out]:
     return outs
 
 
-def answer(f: Any, er: EnterpriseRules, done: int, eid: str, at: int) -> list[Out]:
-    """An inspection done at `done`, decided at `at`, withdraws each missed cycle whose period holds it.
+def answer(f: Any, er: EnterpriseRules, done: int, eid: str, at: int, inspection: str | None = None
+           ) -> list[Out]:
+    """An inspection done at `done` (`inspection`, its id; `eid`, its event), decided at `at`,
+    withdraws each missed cycle whose period holds it.
 
     The inspector's tablet was offline: the inspection, in time, reached the engine after the
     lead department's duty failure was escalated. The department is told the failure is
@@ -198,13 +200,25 @@ def answer(f: Any, er: EnterpriseRules, done: int, eid: str, at: int) -> list[Ou
     inspected, as far as the engine knew) goes too: once inspected, its cycles run from its
     inspections (`cycle_base`), so in time order that cycle never ran; the one from this
     inspection runs now, under ids of its own (another base).
+
+    An inspection before the last on file started a cycle that the next one ended: if that came
+    only after the cycle's days and grace, time order missed it then, and that miss is raised
+    now, dated then (`_missed_then`), as for a re-classification.
     """
     started = f.classified[3] if f.classified else None
-    return _take_back(f, er, [m for m in f.missed if m[0] <= done <= m[1]
+    outs = _take_back(f, er, [m for m in f.missed if m[0] <= done <= m[1]
                               or (done < m[0] and m[3] == started)], eid, at,
                       f"inspection {eid} of {iso(done)}, in time, reached the engine after it",
                       f"inspection {eid} of {iso(done)} shows the duty done in time; it reached the engine "
                       "after the referral was sent")
+    cov, ended = er.coverage, _next_inspection(f, done)
+    if (cov is None or ended is None or not f.key or f.status() != "registered" or not f.risk_class
+            or any(m[0] == done for m in f.missed)):
+        return outs
+    days = getattr(cov.days, f.risk_class)
+    if ended > done + (days + cov.grace_days) * DAY:
+        outs += _missed_then(f, er, done, inspection or eid, days)
+    return outs
 
 
 def released_from(f: Any, er: EnterpriseRules, done: int, how: str, eid: str, at: int) -> list[Out]:

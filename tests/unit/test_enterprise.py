@@ -1141,6 +1141,29 @@ def test_an_inspection_recorded_late_before_the_classification_a_cycle_ran_from_
     assert len(ids) == len(set(ids))
 
 
+def test_an_inspection_recorded_late_raises_the_miss_of_the_cycle_it_started() -> None:
+    """Orange (60 days), inspected on 2 Nov and on 20 Feb: the cycle from 2 Nov was missed on 8 Jan.
+    An inspection of 1 Dec, recorded after 20 Feb, answers that cycle, and starts one that 20 Feb
+    came too late for: in time order it was missed on 6 Feb. The 8 Jan failure is withdrawn and
+    the 6 Feb one raised, dated then; the cycle from 20 Feb runs on."""
+    first_at, last_at = at("2026-11-02 10:00"), at("2027-02-20 10:00")
+    f, _ = _file(registered(), classified("orange", True, "2026-11-01 10:00"),
+                 _inspected_at("2026-11-02 10:00", "2026-11-02 10:00", "INS-1"))
+    for step in (60, 67, 68):
+        f, _ = _fired(f, first_at + step * DAY)
+    f, _ = decide_enterprise(f, _inspected_at("2027-02-20 10:00", "2027-02-20 10:00", "INS-3"), COVERAGE,
+                             last_at)
+    late = _inspected_at("2026-12-01 10:00", "2027-02-21 10:00", "INS-2")
+    f, got = decide_enterprise(f, late, COVERAGE, last_at + DAY)
+    started = at("2026-12-01 10:00")
+    actions = [(o.event["data"].get("action") or o.event["type"], o.event["time"]) for o in got]
+    assert ("failure_withdrawn", iso(last_at + DAY)) in actions
+    assert ("coverage_missed", iso(started + 60 * DAY)) in actions
+    assert ("duty_failure", iso(started + 67 * DAY)) in actions
+    assert [m[:4] for m in f.missed] == [[started, started + 67 * DAY, "safety_bureau", "INS-2"]]
+    assert f.duty_fails == {"safety_bureau": 1} and f.next_due() == last_at + 60 * DAY
+
+
 def test_an_inspection_after_the_missed_cycle_leaves_the_failure() -> None:
     f, _, due = _missed_once()
     late = _inspected_at(iso(due + 3600), iso(due + 2 * 3600))
