@@ -47,7 +47,8 @@ class EnterpriseFile:
     months: dict[str, int] = field(default_factory=dict)  # YYYY-MM -> inspections, the latest MONTHS
     last_inspection: list[Any] | None = None  # [time, inspection id, kind, findings]
     # The times of the latest inspections, oldest first (coverage.MISSED + 1 of them): which one
-    # ended each missed cycle kept, for a late re-classification (coverage.reclassified).
+    # ended each cycle, for an inspection or a re-classification recorded late (coverage.answer,
+    # coverage.reclassified). A file stored before 2026-12-05 starts with none.
     inspected: list[int] = field(default_factory=list)
     alerts: int = 0
     last_alert: list[Any] | None = None  # [time, alert id, kind]
