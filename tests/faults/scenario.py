@@ -11,6 +11,12 @@ came out. `account` then checks, and counts:
 - the set of output ids equals the reference's set: none missing, none extra
   after de-duplication by id.
 
+In a run whose clock goes on, a subject may instead end as the same events
+timed by when they reached the broker give it, where a publisher held up on a
+busy machine appended one after a deadline of its subject (`arrival_reference`,
+`lawful`): the engine orders a record before a deadline only if it was on the
+broker before it.
+
 A case prints its row, `tests/conftest.py` prints the table of every
 row at the end of the session, and each row is appended, as one JSON line, to
 the file named by HAZARD_FAULTS_REPORT (if set).
