@@ -142,24 +142,35 @@ def fire(f: Any, name: str, due: int, er: EnterpriseRules) -> list[Out]:
     the referrals whose hold ended at `due`."""
     if name == "refer":
         return _release(f, er, due)
-    days = getattr(er.coverage.days, f.risk_class)
     f.cov_step += 1
     if name == "coverage":
-        targets = resolve("town_safety_office", _place(f), er.rules)
-        return [_escalation(f, er, "coverage_missed", "yellow", due, targets,
-                            f"key enterprise {f.name or f.id} ({f.risk_class}) not inspected within "
-                            f"{days} days of {iso(f.cov_base)}")]
+        return _town_told(f, er, f.cov_base, due)
+    start = f.last_inspection[1] if f.last_inspection else (f.classified[3] if f.classified else f.id)
+    return _lead_failed(f, er, f.cov_base, due, start)
+
+
+def _town_told(f: Any, er: EnterpriseRules, base: int, due: int) -> list[Out]:
+    """The cycle from `base` ran out at `due`: the town safety office is told."""
+    days = getattr(er.coverage.days, f.risk_class)
+    targets = resolve("town_safety_office", _place(f), er.rules)
+    return [_escalation(f, er, "coverage_missed", "yellow", due, targets,
+                        f"key enterprise {f.name or f.id} ({f.risk_class}) not inspected within "
+                        f"{days} days of {iso(base)}", base)]
+
+
+def _lead_failed(f: Any, er: EnterpriseRules, base: int, due: int, start: str) -> list[Out]:
+    """The cycle from `base` (begun by event `start`) still not inspected at `due`: the lead
+    department's duty failure, kept in `missed`, and its referral held or sent at the threshold."""
     lead = _lead(f, er)
     targets = [department_unit(lead, er.rules.reference)] if lead else []
-    what = _what(f, er, f.cov_base)
+    what = _what(f, er, base)
     outs = [_escalation(f, er, "duty_failure", "orange", due, targets,
-                        f"{what}: a duty failure of the lead department (不履行安全监管职责)")]
+                        f"{what}: a duty failure of the lead department (不履行安全监管职责)", base)]
     if not lead:
         return outs
     f.duty_fails[lead] = f.duty_fails.get(lead, 0) + 1
     # [cycle base, missed at, department, the event that started the cycle, what became of its referral]
-    start = f.last_inspection[1] if f.last_inspection else (f.classified[3] if f.classified else f.id)
-    missed = [f.cov_base, due, lead, start, None]
+    missed = [base, due, lead, start, None]
     f.missed.append(missed)
     kept = [m for m in f.missed if m[4] != HELD]
     for old in kept[:-MISSED]:
@@ -284,17 +295,9 @@ def reclassified(f: Any, er: EnterpriseRules, was: str | None, was_started: str 
 
 def _missed_then(f: Any, er: EnterpriseRules, start: int, began: str, days: int) -> list[Out]:
     """Raise the steps of the cycle from `start` (begun by event `began`), missed in time order under
-    the class on file: dated when each came due, the current cycle's own steps left as they are."""
-    current = f.cov_base, f.cov_step
-    f.cov_base, f.cov_step = start, 0
-    try:
-        outs = fire(f, "coverage", start + days * DAY, er)
-        outs += fire(f, "coverage_lead", start + (days + er.coverage.grace_days) * DAY, er)
-        if f.missed and f.missed[-1][0] == start:
-            f.missed[-1][3] = began
-    finally:
-        f.cov_base, f.cov_step = current
-    return outs
+    the class on file, each dated when it came due; the current cycle's own steps are not touched."""
+    return (_town_told(f, er, start, start + days * DAY)
+            + _lead_failed(f, er, start, start + (days + er.coverage.grace_days) * DAY, began))
 
 
 def _next_inspection(f: Any, after: int) -> int | None:
