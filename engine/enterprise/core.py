@@ -23,7 +23,7 @@ from typing import Any
 
 from engine.enterprise import coverage, credit
 from engine.enterprise.coverage import EnterpriseRules
-from engine.enterprise.state import MAX_OPEN, MONTHS, RECENT, EnterpriseFile
+from engine.enterprise.state import CLASSES, MAX_OPEN, MONTHS, RECENT, EnterpriseFile
 from engine.intake.timeline import INSPECTED_TYPE
 from engine.kernel.apply import advance_clocks, apply_entry
 from engine.kernel.outputs import Out
@@ -39,6 +39,7 @@ def _advance(f: EnterpriseFile, er: EnterpriseRules, now: int) -> list[Out]:
 
 
 _RECENT_ORDER = operator.itemgetter(0, 1)  # (time, event id): arrival order must not matter
+_DECIDED = operator.itemgetter(0, 3)  # a classification's (decided at, event id)
 
 
 def _note(f: EnterpriseFile, at: int, event_id: str, what: str) -> None:
@@ -58,6 +59,10 @@ def _registered(f: EnterpriseFile, d: dict[str, Any], at: int, eid: str) -> str:
 
 def _classified(f: EnterpriseFile, d: dict[str, Any], eid: str) -> str:
     decided = epoch(d["decided_at"])
+    if not f.classes and f.classified is not None:  # a file stored before 2026-12-05: its one on file
+        f.classes = [[f.classified[0], f.risk_class, f.key, f.classified[3]]]
+    bisect.insort(f.classes, [decided, d["risk_class"], d["key_enterprise"], eid], key=_DECIDED)
+    del f.classes[:-CLASSES]
     if f.classified is None or decided >= f.classified[0]:  # the latest decision holds
         f.risk_class, f.key = d["risk_class"], d["key_enterprise"]
         f.classified = [decided, d["decided_by"].get("id"), d.get("decision_no"), eid]
@@ -90,6 +95,10 @@ def _inspected(f: EnterpriseFile, d: dict[str, Any], at: int) -> str:
     if at not in f.inspected:
         bisect.insort(f.inspected, at)
         del f.inspected[:-coverage.MISSED - 1]
+        f.inspected_by[str(at)] = d["inspection_id"]
+        kept = {str(t) for t in f.inspected}
+        if len(f.inspected_by) > len(kept):
+            f.inspected_by = {t: i for t, i in f.inspected_by.items() if t in kept}
     f.name = f.name or d["enterprise"]["name"]
     f.town = f.town or d["location"]["town"]
     return f"inspection {d['inspection_id']} ({d['kind']}): {d['findings']} finding(s)"
@@ -162,14 +171,15 @@ def _apply(f: EnterpriseFile, entry: dict[str, Any], at: int, rules: Any) -> lis
     if kind == "safety.enterprise.registered":
         what = _registered(f, d, at, eid)
     elif kind == "safety.enterprise.classified":
-        was, was_started = f.risk_class, f.classified[3] if f.classified else None
         what = _classified(f, d, eid)
-        if f.missed and f.classified is not None and f.classified[3] == eid:
-            if not f.key:  # no longer a key enterprise from this decision: later cycles owed by nobody
-                withdrawn = coverage.released_from(f, rules, f.classified[0], "declassified", eid,
+        decided = epoch(d["decided_at"])
+        if f.missed or (f.inspected and decided < f.inspected[-1]) or decided < f.classified[0]:
+            # It bears on cycles already decided: those it ended sooner, lengthened, or stopped.
+            if not d["key_enterprise"]:  # no longer a key enterprise from this decision
+                withdrawn = coverage.released_from(f, rules, decided, "declassified", eid,
                                                    decided_at(entry, at, f.watermark))
             else:  # a cycle of another length, or one that starts again (never inspected)
-                withdrawn = coverage.reclassified(f, rules, was, was_started, f.classified[0], eid,
+                withdrawn = coverage.reclassified(f, rules, d["risk_class"], decided, eid,
                                                   decided_at(entry, at, f.watermark))
     elif kind == "safety.enterprise.closed":
         if f.closed_at is None or at > f.closed_at:
@@ -184,8 +194,7 @@ def _apply(f: EnterpriseFile, entry: dict[str, Any], at: int, rules: Any) -> lis
     elif kind == INSPECTED_TYPE:
         what = _inspected(f, d, at)
         if f.missed or f.inspected[-1] != at:  # in time, reaching the engine after a miss or a later one
-            withdrawn = coverage.answer(f, rules, at, eid, decided_at(entry, at, f.watermark),
-                                        d["inspection_id"])
+            withdrawn = coverage.answer(f, rules, at, eid, decided_at(entry, at, f.watermark))
     elif kind == "safety.credit.decided":
         what = credit.decided(f, d, at, eid)
     elif kind == LINK_TYPE and d["kind"] == "hazard":

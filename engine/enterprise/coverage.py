@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from engine.contract.outputs import ESCALATIONS, REFERRALS_DISCIPLINE
+from engine.enterprise.state import CLASSES
 from engine.kernel.escalation import escalation
 from engine.kernel.ids import output_id
 from engine.kernel.outputs import Out, envelope
@@ -83,11 +84,11 @@ def derive(f: Any, er: EnterpriseRules) -> dict[str, int]:
     if f.cov_base != base:  # a new cycle: what the last one escalated is behind it
         f.cov_base, f.cov_step = base, 0
         _forget_runs(f)
-    due = base + getattr(cov.days, f.risk_class) * DAY
-    if f.cov_step == 0:
-        clocks["coverage"] = due
-    elif f.cov_step == 1:
-        clocks["coverage_lead"] = due + cov.grace_days * DAY
+    ran = walk(f, er, base)
+    if ran is not None and f.cov_step == 0:
+        clocks["coverage"] = ran[0]
+    elif ran is not None and f.cov_step == 1:
+        clocks["coverage_lead"] = ran[1]
     return clocks
 
 
@@ -117,11 +118,12 @@ def _forget_runs(f: Any) -> None:
 
 def _escalation(f: Any, er: EnterpriseRules, action: str, tier: str, at: int,
                 targets: list[dict[str, Any]], reason: str, base: int | None = None,
-                caused_by: str | None = None) -> Out:
+                caused_by: str | None = None, risk_class: str | None = None) -> Out:
     base = f.cov_base if base is None else base
     return escalation(_escalation_id(f, action, base), subject_kind="enterprise", subject_id=f.id,
                       action=action, tier=tier, targets=targets, reason=reason,
-                      rule_id=f"coverage.{f.risk_class}", rules_version=er.rules.version, at=at, due_at=None,
+                      rule_id=f"coverage.{risk_class or f.risk_class}", rules_version=er.rules.version, at=at,
+                      due_at=None,
                       town=f.town, sector=f.sector, grade=None,
                       caused_by=[caused_by or f"coverage-cycle:{base}"],
                       reason_zh=Words("zh", er.rules.reference).reason(reason))
@@ -131,8 +133,8 @@ def _lead(f: Any, er: EnterpriseRules) -> str | None:
     return er.rules.reference.sector_lead(f.sector).id if f.sector else None
 
 
-def _what(f: Any, er: EnterpriseRules, base: int, risk_class: str | None = None) -> str:
-    days = getattr(er.coverage.days, risk_class or f.risk_class)
+def _what(f: Any, er: EnterpriseRules, base: int, cls: str) -> str:
+    days = getattr(er.coverage.days, cls)
     return (f"key enterprise {f.name or f.id} still not inspected {er.coverage.grace_days} days "
             f"after its {days}-day cycle from {iso(base)} ran out")
 
@@ -143,29 +145,33 @@ def fire(f: Any, name: str, due: int, er: EnterpriseRules) -> list[Out]:
     if name == "refer":
         return _release(f, er, due)
     f.cov_step += 1
+    ran = walk(f, er, f.cov_base)
+    cls = ran[2] if ran is not None else f.risk_class  # the class it ran out under
     if name == "coverage":
-        return _town_told(f, er, f.cov_base, due)
+        return _town_told(f, er, f.cov_base, due, cls)
     start = f.last_inspection[1] if f.last_inspection else (f.classified[3] if f.classified else f.id)
-    return _lead_failed(f, er, f.cov_base, due, start)
+    return _lead_failed(f, er, f.cov_base, due, start, cls)
 
 
-def _town_told(f: Any, er: EnterpriseRules, base: int, due: int) -> list[Out]:
-    """The cycle from `base` ran out at `due`: the town safety office is told."""
-    days = getattr(er.coverage.days, f.risk_class)
+def _town_told(f: Any, er: EnterpriseRules, base: int, due: int, cls: str) -> list[Out]:
+    """The cycle from `base` ran out at `due` under class `cls`: the town safety office is told."""
+    days = getattr(er.coverage.days, cls)
     targets = resolve("town_safety_office", _place(f), er.rules)
     return [_escalation(f, er, "coverage_missed", "yellow", due, targets,
-                        f"key enterprise {f.name or f.id} ({f.risk_class}) not inspected within "
-                        f"{days} days of {iso(base)}", base)]
+                        f"key enterprise {f.name or f.id} ({cls}) not inspected within "
+                        f"{days} days of {iso(base)}", base, risk_class=cls)]
 
 
-def _lead_failed(f: Any, er: EnterpriseRules, base: int, due: int, start: str) -> list[Out]:
-    """The cycle from `base` (begun by event `start`) still not inspected at `due`: the lead
-    department's duty failure, kept in `missed`, and its referral held or sent at the threshold."""
+def _lead_failed(f: Any, er: EnterpriseRules, base: int, due: int, start: str, cls: str) -> list[Out]:
+    """The cycle from `base` (begun by event `start`) still not inspected at `due`, run out under
+    class `cls`: the lead department's duty failure, kept in `missed`, and its referral held or sent
+    at the threshold."""
     lead = _lead(f, er)
     targets = [department_unit(lead, er.rules.reference)] if lead else []
-    what = _what(f, er, base)
+    what = _what(f, er, base, cls)
     outs = [_escalation(f, er, "duty_failure", "orange", due, targets,
-                        f"{what}: a duty failure of the lead department (不履行安全监管职责)", base)]
+                        f"{what}: a duty failure of the lead department (不履行安全监管职责)", base,
+                        risk_class=cls)]
     if not lead:
         return outs
     f.duty_fails[lead] = f.duty_fails.get(lead, 0) + 1
@@ -196,40 +202,23 @@ def _release(f: Any, er: EnterpriseRules, due: int) -> list[Out]:
     return outs
 
 
-def answer(f: Any, er: EnterpriseRules, done: int, eid: str, at: int, inspection: str | None = None
-           ) -> list[Out]:
-    """An inspection done at `done` (`inspection`, its id; `eid`, its event), decided at `at`,
-    withdraws each missed cycle whose period holds it.
+def answer(f: Any, er: EnterpriseRules, done: int, eid: str, at: int) -> list[Out]:
+    """An inspection done at `done` (`eid`, its event), decided at `at`, recorded late: after a
+    cycle it answered was escalated, or after a later inspection (`reconcile`).
 
     The inspector's tablet was offline: the inspection, in time, reached the engine after the
     lead department's duty failure was escalated. The department is told the failure is
     withdrawn; a held referral is not sent, and one already sent is withdrawn. With a
     threshold above 1, a later cycle's referral that counted a withdrawn failure goes the same
-    way when the failures before it no longer reach the threshold.
-
-    A cycle missed after it that ran from the classification on file (the enterprise never
-    inspected, as far as the engine knew) goes too: once inspected, its cycles run from its
-    inspections (`cycle_base`), so in time order that cycle never ran; the one from this
-    inspection runs now, under ids of its own (another base).
-
-    An inspection before the last on file started a cycle that the next one ended: if that came
-    only after the cycle's days and grace, time order missed it then, and that miss is raised
-    now, dated then (`_missed_then`), as for a re-classification.
+    way when the failures before it no longer reach the threshold. A cycle that ran from a
+    classification after it goes too: once inspected, cycles run from inspections
+    (`cycle_base`). And the cycle it started, if the next inspection came only after that
+    cycle's days and grace, was missed in time order: that miss is raised now, dated then.
     """
-    started = f.classified[3] if f.classified else None
-    outs = _take_back(f, er, [m for m in f.missed if m[0] <= done <= m[1]
-                              or (done < m[0] and m[3] == started)], eid, at,
-                      f"inspection {eid} of {iso(done)}, in time, reached the engine after it",
-                      f"inspection {eid} of {iso(done)} shows the duty done in time; it reached the engine "
-                      "after the referral was sent")
-    cov, ended = er.coverage, _next_inspection(f, done)
-    if (cov is None or ended is None or not f.key or f.status() != "registered" or not f.risk_class
-            or any(m[0] == done for m in f.missed)):
-        return outs
-    days = getattr(cov.days, f.risk_class)
-    if ended > done + (days + cov.grace_days) * DAY:
-        outs += _missed_then(f, er, done, inspection or eid, days)
-    return outs
+    return reconcile(f, er, eid, at,
+                     f"inspection {eid} of {iso(done)}, in time, reached the engine after it",
+                     f"inspection {eid} of {iso(done)} shows the duty done in time; it reached the engine "
+                     "after the referral was sent", new=done)
 
 
 def released_from(f: Any, er: EnterpriseRules, done: int, how: str, eid: str, at: int) -> list[Out]:
@@ -238,83 +227,184 @@ def released_from(f: Any, er: EnterpriseRules, done: int, how: str, eid: str, at
     withdrawn as an inspection in time withdraws it (`answer`). The record came late (an app
     offline); in time order the clock would have stopped at `done`."""
     ceased = "no longer a key enterprise" if how == "declassified" else "closed"
-    return _take_back(f, er, [m for m in f.missed if done <= m[1]], eid, at,
-                      f"the enterprise was {ceased} from {iso(done)} ({eid}), before it, and the record "
-                      "reached the engine after it",
-                      f"the record {eid} shows the enterprise {ceased} from {iso(done)}, before the cycle "
-                      "was missed; it reached the engine after the referral was sent")
+    return reconcile(f, er, eid, at,
+                     f"the enterprise was {ceased} from {iso(done)} ({eid}), before it, and the record "
+                     "reached the engine after it",
+                     f"the record {eid} shows the enterprise {ceased} from {iso(done)}, before the cycle "
+                     "was missed; it reached the engine after the referral was sent",
+                     without=eid if how == "declassified" else None)
 
 
-def reclassified(f: Any, er: EnterpriseRules, was: str | None, was_started: str | None, done: int,
-                 eid: str, at: int) -> list[Out]:
-    """The enterprise, still a key one, re-classified at `done` from class `was` (decided at `at`),
-    on a record that reached the engine after cycles were missed since (an app offline).
+def reclassified(f: Any, er: EnterpriseRules, risk_class: str, done: int, eid: str, at: int) -> list[Out]:
+    """The enterprise, a key one, classified `risk_class` at `done` (decided at `at`), on a record
+    that reached the engine after cycles it bears on were decided (an app offline).
 
-    In time order a cycle that ran from the classification this one replaces (`was_started`,
-    its event: never inspected since) would have started again at `done`, as `cycle_base` has
-    it, and one that ran from an inspection would have run the new class's days. A cycle
-    missed after `done` sooner than that is withdrawn as an inspection in time withdraws it
-    (`answer`), the referral rebuilt as it was sent, under class `was`. Then, as time order
-    would have had it: a cycle that runs on (no inspection since its start) runs again under
-    the new class; one whose next inspection came only after the new class's end was missed
-    then, and that miss is raised now, dated then; one answered by it was never missed. What a
-    cycle escalates after its miss was withdrawn goes under ids of its own (`_run`).
+    Each cycle runs under the classes in force while it ran (`walk`): a cycle that ran from
+    the classification this one replaces (never inspected since) starts again at `done`, as
+    `cycle_base` has it, and one that ran from an inspection runs to the new class's end. A miss
+    time order does not have, or has at another time, is withdrawn as an inspection in time
+    withdraws it (`answer`), the referral rebuilt as it was sent; a miss time order has and the
+    engine did not raise is raised now, dated then; a cycle that runs on runs again under the
+    new class. What a cycle escalates after its miss was withdrawn goes under ids of its own (`_run`).
     """
-    cov = er.coverage
-    if cov is None or not f.risk_class:
+    days = getattr(er.coverage.days, risk_class) if er.coverage is not None else None
+    said = f"re-classified {risk_class} ({days}-day cycle) from {iso(done)}"
+    return reconcile(f, er, eid, at,
+                     f"the enterprise was {said} ({eid}), before it, and the record reached the engine "
+                     "after it",
+                     f"the record {eid} shows the enterprise {said}, before the cycle was missed; it "
+                     "reached the engine after the referral was sent", without=eid)
+
+
+def reconcile(f: Any, er: EnterpriseRules, eid: str, at: int, why: str, referral_why: str,
+              new: int | None = None, without: str | None = None) -> list[Out]:
+    """Make the file's missed cycles those time order has, once record `eid`, late, is on file.
+
+    Time order is what the engine would have decided had every record on file come when it was
+    dated: each cycle from its start (an inspection, or the classification of an enterprise never
+    inspected since) to the next one, run under the classes in force (`walk`), stopped by a
+    closure or by a decision that the enterprise is no longer a key one.
+
+    - A miss on file of a cycle time order did not miss, or missed only later, is withdrawn
+      (`why`; each referral sent withdrawn saying `referral_why`, rebuilt as it was sent: the
+      classes without the record `without`). The current cycle's miss, withdrawn, runs again:
+      `derive` sets its clocks.
+    - A cycle time order missed that has no miss on file (any more) is raised now, dated then
+      (`_missed_then`); the running cycle is left to `derive`.
+    - A miss time order has sooner (a class recorded late that shortened the cycle) stands as it
+      was sent: the department failed that cycle either way, the referral dates the failure no
+      earlier than it was, and one withdrawn only to be sent again, dated sooner, would tell the
+      department nothing it does not know.
+
+    A cycle whose ids went out before runs again under ids of its own (`_run`); only the cycle
+    `new` starts (a late inspection's own) was never known, so it keeps the first ids. Cycles
+    from before what the file still holds (`MISSED` inspections, `CLASSES` decisions) are left
+    as they are.
+    """
+    if er.coverage is None:
         return []
-    days = getattr(cov.days, f.risk_class)
-    overdue = (days + cov.grace_days) * DAY
-    hit, again = [], {}  # the misses withdrawn; the cycles missed later instead: start -> what began it
+    horizon, starts = _starts(f)
+    base = cycle_base(f)
+    # Whether the current cycle's clock runs now; if not (no longer a key enterprise, or closed), its
+    # miss, if time order had one before it stopped, is raised here as a past cycle's is.
+    runs = bool(f.key and f.risk_class and f.status() == "registered")
+    missed_then = {}  # start -> (miss, what began it): the cycles time order missed, but a running one
+    for (start, began), later in zip(starts, [s for s, _ in starts[1:]] + [None], strict=True):
+        if later is None and runs:
+            continue  # `derive` runs its clocks under the classes in force
+        w = walk(f, er, start)
+        if (w is not None and (w[1] <= at if later is None else later > w[1])
+                and not _ceased(f, w[1])):
+            missed_then[start] = (w[1], began)
+    running = walk(f, er, base) if base is not None and runs else None
+    hit = []
     for m in f.missed:
-        start, began = (done, eid) if m[3] == was_started else (m[0], m[3])  # its cycle, in time order
-        if not done <= m[1] < start + overdue:
+        if m[0] < horizon:
             continue
-        hit.append(m)
-        ended = _next_inspection(f, start)
-        if ended is not None and ended > start + overdue:
-            again[start] = began
-    if not hit:
-        return []
-    said = f"re-classified {f.risk_class} ({days}-day cycle) from {iso(done)}"
-    outs = _take_back(f, er, hit, eid, at,
-                      f"the enterprise was {said} ({eid}), before it, and the record reached the engine "
-                      "after it",
-                      f"the record {eid} shows the enterprise {said}, before the cycle was missed; it "
-                      "reached the engine after the referral was sent", was)
+        if m[0] == base and runs:
+            stands = running is not None and m[1] >= running[1] and running[1] <= at and not _ceased(
+                f, running[1])
+        else:
+            stands = m[0] in missed_then and m[1] >= missed_then[m[0]][0]
+        if not stands:
+            hit.append(m)
+    outs = _take_back(f, er, hit, eid, at, why, referral_why, without) if hit else []
     used = {m[0] for m in hit}  # bases whose ids went out and were withdrawn
-    for base in used & ({f.cov_base} | again.keys()):
+    kept = {m[0] for m in f.missed}
+    for start, (_, began) in sorted(missed_then.items()):
+        if start in kept:
+            continue
+        if start != new:
+            f.reruns[str(start)] = f.reruns.get(str(start), 0) + 1
+        outs += _missed_then(f, er, start, began)
+        if start == f.cov_base:
+            f.cov_step = 2  # both its steps are out: should its clock run again, nothing is left to fire
+    if base is not None and base in used:
         f.reruns[str(base)] = f.reruns.get(str(base), 0) + 1
-    if cycle_base(f) == f.cov_base and f.cov_base in used:
-        f.cov_step = 0  # it runs on: `derive` sets its clocks under the new class
-    for start, began in sorted(again.items()):
-        outs += _missed_then(f, er, start, began, days)
+        if base == f.cov_base:
+            f.cov_step = 0  # it runs on: `derive` sets its clocks under the classes in force
     _forget_runs(f)
     return outs
 
 
-def _missed_then(f: Any, er: EnterpriseRules, start: int, began: str, days: int) -> list[Out]:
-    """Raise the steps of the cycle from `start` (begun by event `began`), missed in time order under
-    the class on file, each dated when it came due; the current cycle's own steps are not touched."""
-    return (_town_told(f, er, start, start + days * DAY)
-            + _lead_failed(f, er, start, start + (days + er.coverage.grace_days) * DAY, began))
+def walk(f: Any, er: EnterpriseRules, start: int, without: str | None = None) -> tuple[int, int, str] | None:
+    """When the cycle from `start` ran out in time order: (the town safety office told, the lead
+    department's miss, the class it ran out under); None when no cycle clock ran (no class, or not a
+    key enterprise when it would have run out). `without`: as if classification `without` were not
+    on file.
+
+    A cycle runs the days of the class in force at its start. A decision during it, before the
+    town safety office was told, gives it the new class's days from the same start; one after,
+    before the lead department's miss, moves only that miss. A class never reaches back: a cycle
+    shortened by a decision runs out no sooner than the decision (a duty is owed from when it was
+    set), and the lead department still has its `grace_days` after that. A decision at the very
+    second a step falls due comes first, as every record does (engine/kernel/apply.py). A decision
+    that the enterprise is no longer a key one stops the clock; a later one that it is starts it
+    again, as `derive` does.
+    """
+    days, grace = er.coverage.days, er.coverage.grace_days * DAY
+    cls, town, lead, told = None, 0, 0, False
+    for decided, risk, key, event_id in _classes(f):
+        if event_id == without:
+            continue
+        if decided > start and cls is not None:  # a decision during the cycle: what fired before it
+            told = told or town < decided
+            if told and lead < decided:
+                break
+        if not key or not risk:
+            cls = None
+            continue
+        end = max(start + getattr(days, risk) * DAY, decided)
+        if not told:
+            town = end
+        cls, lead = risk, end + grace
+    return None if cls is None else (town, lead, cls)
 
 
-def _next_inspection(f: Any, after: int) -> int | None:
-    """When the first inspection on file after `after` was, which ended a cycle from `after`; None if
-    none came since. A file stored before 2026-12-05 keeps no times but its last inspection's."""
-    later = [t for t in f.inspected if t > after]
-    if later:
-        return later[0]
-    last = f.last_inspection[0] if f.last_inspection else None
-    return last if last is not None and last > after else None
+def _classes(f: Any) -> list[list[Any]]:
+    """The classification decisions on file, oldest first: [decided_at, class, key, event id]; for a
+    file stored before 2026-12-05, the one on file."""
+    if f.classes:
+        return f.classes
+    c = f.classified
+    return [[c[0], f.risk_class, f.key, c[3]]] if c is not None else []
+
+
+def _ceased(f: Any, t: int) -> bool:
+    """Whether the enterprise was closed at or before `t` (and is closed now)."""
+    return f.status() == "closed" and f.closed_at <= t
+
+
+def _starts(f: Any) -> tuple[int, list[tuple[int, str]]]:
+    """Where each cycle on file started, in time order, with the event that started it (the current
+    cycle's start last), and the first time they are all known from: before it the file keeps no
+    inspection (or no classification) it may have had."""
+    times = f.inspected or ([f.last_inspection[0]] if f.last_inspection else [])
+    classes = _classes(f)
+    horizon = classes[0][0] if len(classes) >= CLASSES else 0
+    if len(times) < f.inspections or len(times) > MISSED:
+        horizon = max(horizon, times[0])  # inspections before the first kept are not on file
+    first = times[0] if times else None
+    starts = [(c[0], c[3]) for c in classes if (first is None or c[0] < first) and c[0] >= horizon]
+    last = f.last_inspection
+    by = {**({str(last[0]): last[1]} if last else {}), **f.inspected_by}
+    starts += [(t, by.get(str(t), f"inspection {iso(t)}")) for t in times if t >= horizon]
+    return horizon, starts
+
+
+def _missed_then(f: Any, er: EnterpriseRules, start: int, began: str) -> list[Out]:
+    """Raise the steps of the cycle from `start` (begun by event `began`), missed in time order, each
+    dated when it came due under the classes in force (`walk`); the current cycle's own steps are
+    not touched."""
+    town, lead, cls = walk(f, er, start)
+    return _town_told(f, er, start, town, cls) + _lead_failed(f, er, start, lead, began, cls)
 
 
 def _take_back(f: Any, er: EnterpriseRules, hit: list[list[Any]], eid: str, at: int, why: str,
-               referral_why: str, risk_class: str | None = None) -> list[Out]:
+               referral_why: str, without: str | None = None) -> list[Out]:
     """Withdraw the missed cycles `hit`: each department told `why`, each referral sent withdrawn
-    saying `referral_why` (rebuilt as sent under `risk_class`, if the class changed since), a
-    held one dropped, and the referrals that counted them recounted."""
+    saying `referral_why` (rebuilt as sent: without classification `without`, the record that
+    withdraws it), a held one dropped, and the referrals that counted them recounted."""
     outs: list[Out] = []
     for missed in hit:
         f.missed.remove(missed)
@@ -325,14 +415,14 @@ def _take_back(f: Any, er: EnterpriseRules, hit: list[list[Any]], eid: str, at: 
             f"The duty failure of {dept} on key enterprise {f.name or f.id} at {iso(due)} is withdrawn: "
             f"{why}", base, eid))
         if referral == SENT:
-            outs += _withdraw(f, er, missed, eid, at, referral_why, risk_class)
+            outs += _withdraw(f, er, missed, eid, at, referral_why, without)
     for dept in {m[2] for m in hit}:
-        outs += _recount(f, er, dept, eid, at, risk_class)
+        outs += _recount(f, er, dept, eid, at, without)
     return outs
 
 
 def _recount(f: Any, er: EnterpriseRules, dept: str, eid: str, at: int,
-             risk_class: str | None = None) -> list[Out]:
+             without: str | None = None) -> list[Out]:
     """Drop or withdraw the referrals of `dept`'s missed cycles that no longer reach the threshold.
 
     A missed cycle is referred when it is the department's threshold-th failure or later; its
@@ -349,16 +439,16 @@ def _recount(f: Any, er: EnterpriseRules, dept: str, eid: str, at: int,
                                                       f"of {dept}: this cycle's is its failure {place}, "
                                                       f"under the threshold of "
                                                       f"{er.rules.duty_failures.threshold}",
-                              risk_class)
+                              without)
         missed[4] = None
     return outs
 
 
 def _withdraw(f: Any, er: EnterpriseRules, missed: list[Any], eid: str, at: int, reason: str,
-              risk_class: str | None = None) -> list[Out]:
+              without: str | None = None) -> list[Out]:
     """Withdraw the referral sent for `missed` (`safety.referral.withdrawn`), and tell its recipients."""
     base, due = missed[0], missed[1]
-    sent = _refer(f, er, missed, due, risk_class)
+    sent = _refer(f, er, missed, due, without)
     if not sent:
         return []  # nobody public answers for it under today's rules: nothing to withdraw from
     referral_out, esc = sent
@@ -371,23 +461,25 @@ def _withdraw(f: Any, er: EnterpriseRules, missed: list[Any], eid: str, at: int,
     return [withdrawal(referral_out, reason, at, zh.reason(reason)), Out(ESCALATIONS, f.id, raised)]
 
 
-def _refer(f: Any, er: EnterpriseRules, missed: list[Any], at: int,
-           risk_class: str | None = None) -> list[Out]:
-    """Refer the department's duty failure to discipline inspection, as a hazard's is referred;
-    the cycle's days those of `risk_class` (the class it was sent under), else the file's."""
+def _refer(f: Any, er: EnterpriseRules, missed: list[Any], at: int, without: str | None = None) -> list[Out]:
+    """Refer the department's duty failure to discipline inspection, as a hazard's is referred; the
+    cycle as it ran out under the classes in force (`walk`), without classification `without` when
+    rebuilding a referral as it was sent before that record came."""
     base, due, dept, start, _ = missed
     rules, ground = er.rules, er.rules.duty_failures
     place = _place(f)
     units = answerable(resolve_all(ground.respondents, place, rules, failing=dept), rules.reference)
     if not units:
         return []  # nobody public to answer for it: nothing to refer
-    what = _what(f, er, base, risk_class)
+    ran = walk(f, er, base, without)
+    cls = ran[2] if ran is not None else f.risk_class
+    what = _what(f, er, base, cls)
     run = "".join(f":{part}" for part in _run(f, base))
     tag = f"{ground.rule_id}:{dept}:coverage:{f.id}:{base}{run}"
     count = f.duty_fails[dept]
     reason = (f"{dept} failed its duty (不履行安全监管职责) on key enterprise {f.name or f.id} "
               f"{count} time(s): {what}")
-    town_due = base + getattr(er.coverage.days, risk_class or f.risk_class) * DAY
+    town_due = ran[0] if ran is not None else base + getattr(er.coverage.days, cls) * DAY
     zh = Words("zh", rules.reference)
     timeline = [
         zh.timeline_item(base, start, "coverage cycle started (last inspection, or classification as a "

@@ -18,6 +18,7 @@ from engine.kernel.state import from_doc, state_doc
 RECENT = 50  # record lines kept in a file
 MAX_OPEN = 500  # open hazards kept in detail; beyond, the oldest are only counted
 MONTHS = 24  # months of inspection counts kept, for the annual plan's progress
+CLASSES = 25  # classification decisions kept, for the coverage cycles a late record re-opens
 
 
 @dataclass(slots=True)
@@ -35,6 +36,11 @@ class EnterpriseFile:
     risk_class: str | None = None  # red, orange, yellow or blue
     key: bool = False  # a key enterprise (重点企业), inspected on a fixed cycle
     classified: list[Any] | None = None  # [decided_at, decided_by id, decision_no, event id]
+    # Every classification decision on file, the latest CLASSES of them by when each was decided,
+    # oldest first: [decided_at, risk class, key enterprise, event id]. A coverage cycle runs under
+    # the classes in force while it runs, not the one on file now (coverage.walk). A file stored
+    # before 2026-12-05 starts with none: its classification on file stands for them.
+    classes: list[list[Any]] = field(default_factory=list)
     closed_at: int | None = None
     closed_reason: str | None = None
     # Open hazards: id -> [status, grade, deadline, completed, tier, department, sector, listed].
@@ -50,6 +56,7 @@ class EnterpriseFile:
     # ended each cycle, for an inspection or a re-classification recorded late (coverage.answer,
     # coverage.reclassified). A file stored before 2026-12-05 starts with none.
     inspected: list[int] = field(default_factory=list)
+    inspected_by: dict[str, str] = field(default_factory=dict)  # str(time) -> inspection id, of `inspected`
     alerts: int = 0
     last_alert: list[Any] | None = None  # [time, alert id, kind]
     proposals: list[list[Any]] = field(default_factory=list)  # [time, id, measure, hazard id], recent
@@ -88,6 +95,7 @@ class EnterpriseFile:
     # The credit proposals, with a decision nested in each, stay positional for now.
     NAMED: ClassVar[dict[str, tuple[str, tuple[str, ...]]]] = {
         "classified": ("one", ("decided_at", "decided_by", "decision_no", "event_id")),
+        "classes": ("many", ("decided_at", "risk_class", "key_enterprise", "event_id")),
         "hazards": ("map", ("status", "grade", "deadline", "completed", "tier", "department", "sector",
                             "listed")),
         "orders": ("map", ("order", "hazard_id", "at")),

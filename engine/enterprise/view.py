@@ -48,6 +48,14 @@ def enterprise_view(f: EnterpriseFile, rules: Any, now: float,
         "registered_at": iso(f.registered_at), "closed_at": iso(f.closed_at),
         "closed_reason": f.closed_reason,
         "risk_class": f.risk_class, "key_enterprise": f.key, "classified": classified,
+        # Every classification kept, oldest first: a coverage cycle ran under those in force while it ran.
+        "classifications": [{"decided_at": iso(t), "risk_class": risk, "key_enterprise": key, "event_id": eid}
+                            for t, risk, key, eid in f.classes],
+        # When the running coverage cycle's next step falls due (the town safety office told, then the
+        # lead department's miss); null when no cycle clock runs.
+        "coverage_due": ({"step": "town_safety_office" if "coverage" in f.clocks else "lead_department",
+                          "at": iso(f.clocks.get("coverage", f.clocks.get("coverage_lead")))}
+                         if {"coverage", "coverage_lead"} & f.clocks.keys() else None),
         "overdue": bool(overdue),
         "hazards": {"open": len(f.hazards) + f.open_beyond, "overdue": len(overdue), "closed": f.closed},
         "open_hazards": [

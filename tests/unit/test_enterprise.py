@@ -1164,6 +1164,127 @@ def test_an_inspection_recorded_late_raises_the_miss_of_the_cycle_it_started() -
     assert f.duty_fails == {"safety_bureau": 1} and f.next_due() == last_at + 60 * DAY
 
 
+def test_a_shorter_class_never_reaches_back_before_its_decision() -> None:
+    """Yellow (90 days), inspected on 5 Nov; re-classified orange (60 days) on day 85, in time. The
+    orange cycle from 5 Nov ran out on day 60, before the decision: a duty set on day 85 was not
+    owed before it, so the cycle runs out on day 85 (the town safety office told then) and the
+    lead department still has its 7 days: its miss is on day 92, never dated day 67."""
+    inspected = at("2026-11-05 10:00")
+    f, _ = _file(registered(), classified("yellow", True, "2026-11-01 10:00"),
+                 _inspected_at("2026-11-05 10:00", "2026-11-05 10:00", "INS-1"))
+    assert f.next_due() == inspected + 90 * DAY
+    decided = inspected + 85 * DAY
+    f, outs = decide_enterprise(f, classified("orange", True, iso(decided), time=iso(decided)), COVERAGE,
+                                decided)
+    assert [(o.event["data"]["action"], o.event["time"]) for o in outs] == [("coverage_missed", iso(decided))]
+    assert "(orange) not inspected within 60 days of" in outs[0].event["data"]["reason"]
+    assert outs[0].event["data"]["rule_id"] == "coverage.orange"
+    assert f.next_due() == decided + 7 * DAY
+    view = enterprise_view(f, RULES, decided)
+    assert [(c["risk_class"], c["decided_at"]) for c in view["classifications"]] == [
+        ("yellow", ts("2026-11-01 10:00")), ("orange", iso(decided))]
+    assert view["coverage_due"] == {"step": "lead_department", "at": iso(decided + 7 * DAY)}
+    f, lead = _fired(f, decided + 7 * DAY)
+    assert [o.event["data"]["action"] for o in lead] == ["duty_failure"]
+    assert f.missed[0][:2] == [inspected, decided + 7 * DAY]
+    assert enterprise_view(f, RULES, decided + 7 * DAY)["coverage_due"] is None
+
+
+def test_an_inspection_recorded_late_answers_the_cycle_the_class_then_in_force_gave() -> None:
+    """Yellow (90 days), inspected on 5 Nov and again on day 80, that inspection's record reaching
+    the engine only on day 120; re-classified orange on day 85, in time. Knowing only the first
+    inspection, the engine had the department miss the cycle on day 92; but the day-80 inspection
+    answered that cycle under the yellow class then in force. The failure and its referral are
+    withdrawn, and the cycle from day 80 runs under orange: missed on day 147 unless inspected."""
+    inspected = at("2026-11-05 10:00")
+    f, first = _file(registered(), classified("yellow", True, "2026-11-01 10:00"),
+                     _inspected_at("2026-11-05 10:00", "2026-11-05 10:00", "INS-1"))
+    decided = inspected + 85 * DAY
+    f, outs = decide_enterprise(f, classified("orange", True, iso(decided), time=iso(decided)), COVERAGE,
+                                decided)
+    first += outs
+    for when in (decided + 7 * DAY, decided + 8 * DAY):
+        f, outs = _fired(f, when)
+        first += outs
+    assert "safety.referral.discipline" in [o.event["type"] for o in first]
+    late = _inspected_at(iso(inspected + 80 * DAY), iso(inspected + 120 * DAY), "INS-2")
+    f, got = decide_enterprise(f, late, COVERAGE, inspected + 120 * DAY)
+    assert sorted(o.event["data"].get("action", o.event["type"]) for o in got) == [
+        "failure_withdrawn", "referral_withdrawn", "safety.referral.withdrawn"]
+    assert f.missed == [] and f.duty_fails == {"safety_bureau": 0}
+    assert f.next_due() == inspected + 140 * DAY  # 60 days from day 80; orange since day 85
+    ids = _all_ids(first, got)
+    assert len(ids) == len(set(ids))
+
+
+def test_a_shorter_class_recorded_late_raises_the_miss_of_a_cycle_a_later_inspection_ended() -> None:
+    """Yellow (90 days), inspected on 5 Nov and on day 70; the decision of day 20 that made it red
+    (30 days) reaches the engine on day 100. In time order the cycle from 5 Nov ran out on day 30
+    and was missed on day 37, before the day-70 inspection: that miss is raised now, dated then,
+    and the cycle from day 70 runs under red."""
+    inspected = at("2026-11-05 10:00")
+    f, first = _file(registered(), classified("yellow", True, "2026-11-01 10:00"),
+                     _inspected_at("2026-11-05 10:00", "2026-11-05 10:00", "INS-1"),
+                     _inspected_at(iso(inspected + 70 * DAY), iso(inspected + 70 * DAY), "INS-2"))
+    decided = inspected + 20 * DAY
+    record = {**classified("red", True, iso(decided), time=iso(decided)),
+              "arrived_at": iso(inspected + 100 * DAY)}
+    f, got = decide_enterprise(f, record, COVERAGE, inspected + 100 * DAY)
+    actions = [(o.event["data"].get("action") or o.event["type"], o.event["time"]) for o in got]
+    assert ("coverage_missed", iso(inspected + 30 * DAY)) in actions
+    assert ("duty_failure", iso(inspected + 37 * DAY)) in actions
+    assert "safety.referral.discipline" in [a for a, _ in actions]
+    [referral] = [o.event["data"] for o in got if o.event["type"] == "safety.referral.discipline"]
+    assert "30-day cycle" in referral["reason"]
+    assert [m[:4] for m in f.missed] == [[inspected, inspected + 37 * DAY, "safety_bureau", "INS-1"]]
+    # The cycle from day 70 ran out on day 100 under red: told now, at once.
+    assert ("coverage_missed", iso(inspected + 100 * DAY)) in actions
+    ids = _all_ids(first, got)
+    assert len(ids) == len(set(ids))
+
+
+def test_a_classification_recorded_late_behind_a_newer_one_still_counts_for_the_cycles_it_ran() -> None:
+    """Orange (60 days), inspected on 5 Nov; yellow (90 days) decided on day 50 reaches the engine on
+    day 75, after the orange miss on day 67 and after a red decision of day 70 that is the class on
+    file. In time order the cycle from 5 Nov ran to day 90 under yellow, then red from day 70 made
+    it run out on day 70 (never before the decision): missed on day 77, not 67. The day-67 failure
+    is withdrawn, and the cycle, still running, is escalated again under ids of its own."""
+    inspected = at("2026-11-05 10:00")
+    f, first = _file(registered(), classified("orange", True, "2026-11-01 10:00"),
+                     _inspected_at("2026-11-05 10:00", "2026-11-05 10:00", "INS-1"))
+    for step in (60, 67, 68):
+        f, outs = _fired(f, inspected + step * DAY)
+        first += outs
+    red = inspected + 70 * DAY
+    f, outs = decide_enterprise(f, classified("red", True, iso(red), time=iso(red)), COVERAGE, red)
+    first += outs
+    assert f.missed[0][1] == inspected + 67 * DAY
+    record = {**classified("yellow", True, iso(inspected + 50 * DAY), time=iso(inspected + 50 * DAY)),
+              "arrived_at": iso(inspected + 75 * DAY)}
+    f, got = decide_enterprise(f, record, COVERAGE, inspected + 75 * DAY)
+    assert f.risk_class == "red"  # the latest decision holds
+    assert "safety.referral.withdrawn" in [o.event["type"] for o in got]
+    actions = [(o.event["data"].get("action"), o.event["time"]) for o in got]
+    assert ("coverage_missed", iso(red)) in actions  # run again: red from day 70, told at once
+    assert f.next_due() == red + 7 * DAY
+    f, lead = _fired(f, red + 7 * DAY)
+    assert [o.event["data"]["action"] for o in lead] == ["duty_failure"]
+    assert f.missed[0][:2] == [inspected, red + 7 * DAY]
+    ids = _all_ids(first, got, lead)
+    assert len(ids) == len(set(ids))
+
+
+def test_a_file_stored_before_classes_were_kept_takes_its_classification_on_file_for_them() -> None:
+    f, _ = _file(registered(), classified("orange", True, "2026-11-01 10:00"))
+    f.classes = []  # as stored before 2026-12-05
+    back = unpack(pack(f), EnterpriseFile)
+    assert back.classes == [] and back.next_due() == at("2026-11-01 10:00") + 60 * DAY
+    back, _ = decide_enterprise(back, classified("yellow", True, "2026-11-20 10:00", time="2026-11-20 10:00"),
+                                COVERAGE)
+    assert [c[1] for c in back.classes] == ["orange", "yellow"]
+    assert back.next_due() == at("2026-11-20 10:00") + 90 * DAY  # never inspected: from the new decision
+
+
 def test_an_inspection_after_the_missed_cycle_leaves_the_failure() -> None:
     f, _, due = _missed_once()
     late = _inspected_at(iso(due + 3600), iso(due + 2 * 3600))
