@@ -77,7 +77,8 @@ class Escalation(Output):
                         "discipline_referral, response_activation, handover, report_overdue, "
                         "coverage_missed, duty_failure, plan_behind, failure_withdrawn (an "
                         "earlier failure's escalation taken back: a record of the duty done in time "
-                        "arrived late), referral_withdrawn, ...")
+                        "arrived late), referral_withdrawn, notice_withdrawn (a town safety office's "
+                        "notice that a key enterprise's cycle ran out, taken back), ...")
     tier: Tier | None = None
     response_level: ResponseLevel | None = None
     targets: list[Target]

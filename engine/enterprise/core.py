@@ -171,16 +171,18 @@ def _apply(f: EnterpriseFile, entry: dict[str, Any], at: int, rules: Any) -> lis
     if kind == "safety.enterprise.registered":
         what = _registered(f, d, at, eid)
     elif kind == "safety.enterprise.classified":
+        told = f.cov_base if f.cov_step >= 1 else None
         what = _classified(f, d, eid)
         decided = epoch(d["decided_at"])
-        if f.missed or (f.inspected and decided < f.inspected[-1]) or decided < f.classified[0]:
+        if (f.missed or told is not None or (f.inspected and decided < f.inspected[-1])
+                or decided < f.classified[0]):
             # It bears on cycles already decided: those it ended sooner, lengthened, or stopped.
             if not d["key_enterprise"]:  # no longer a key enterprise from this decision
                 withdrawn = coverage.released_from(f, rules, decided, "declassified", eid,
                                                    decided_at(entry, at, f.watermark))
             else:  # a cycle of another length, or one that starts again (never inspected)
                 withdrawn = coverage.reclassified(f, rules, d["risk_class"], decided, eid,
-                                                  decided_at(entry, at, f.watermark))
+                                                  decided_at(entry, at, f.watermark), told)
     elif kind == "safety.enterprise.closed":
         if f.closed_at is None or at > f.closed_at:
             f.closed_at, f.closed_reason = at, d["reason"]
@@ -192,9 +194,11 @@ def _apply(f: EnterpriseFile, entry: dict[str, Any], at: int, rules: Any) -> lis
         outs = _refused(f, d, at, rules)
         what = f"inspection {d['inspection_id']} ({d['kind']}) REFUSED or obstructed (拒绝、阻碍检查)"
     elif kind == INSPECTED_TYPE:
+        told = f.cov_base if f.cov_step >= 1 else None  # the running cycle's town office told it ran out
         what = _inspected(f, d, at)
-        if f.missed or f.inspected[-1] != at:  # in time, reaching the engine after a miss or a later one
-            withdrawn = coverage.answer(f, rules, at, eid, decided_at(entry, at, f.watermark))
+        if f.missed or f.inspected[-1] != at or told is not None:
+            # In time, perhaps reaching the engine after a miss, a notice or a later inspection.
+            withdrawn = coverage.answer(f, rules, at, eid, decided_at(entry, at, f.watermark), told)
     elif kind == "safety.credit.decided":
         what = credit.decided(f, d, at, eid)
     elif kind == LINK_TYPE and d["kind"] == "hazard":
@@ -228,7 +232,7 @@ def _apply(f: EnterpriseFile, entry: dict[str, Any], at: int, rules: Any) -> lis
     for out in withdrawn:
         if out.event["type"] == "safety.referral.withdrawn":
             _note(f, at, eid, f"referral {out.event['data']['referral_id']} withdrawn")
-        elif out.event["data"]["action"] == "failure_withdrawn":
+        elif out.event["data"]["action"] in ("failure_withdrawn", "notice_withdrawn"):
             _note(f, at, eid, out.event["data"]["reason"])
     return outs + withdrawn
 

@@ -202,7 +202,7 @@ def _release(f: Any, er: EnterpriseRules, due: int) -> list[Out]:
     return outs
 
 
-def answer(f: Any, er: EnterpriseRules, done: int, eid: str, at: int) -> list[Out]:
+def answer(f: Any, er: EnterpriseRules, done: int, eid: str, at: int, told: int | None = None) -> list[Out]:
     """An inspection done at `done` (`eid`, its event), decided at `at`, recorded late: after a
     cycle it answered was escalated, or after a later inspection (`reconcile`).
 
@@ -218,7 +218,7 @@ def answer(f: Any, er: EnterpriseRules, done: int, eid: str, at: int) -> list[Ou
     return reconcile(f, er, eid, at,
                      f"inspection {eid} of {iso(done)}, in time, reached the engine after it",
                      f"inspection {eid} of {iso(done)} shows the duty done in time; it reached the engine "
-                     "after the referral was sent", new=done)
+                     "after the referral was sent", new=done, told=told)
 
 
 def released_from(f: Any, er: EnterpriseRules, done: int, how: str, eid: str, at: int) -> list[Out]:
@@ -235,7 +235,8 @@ def released_from(f: Any, er: EnterpriseRules, done: int, how: str, eid: str, at
                      without=eid if how == "declassified" else None)
 
 
-def reclassified(f: Any, er: EnterpriseRules, risk_class: str, done: int, eid: str, at: int) -> list[Out]:
+def reclassified(f: Any, er: EnterpriseRules, risk_class: str, done: int, eid: str, at: int,
+                 told: int | None = None) -> list[Out]:
     """The enterprise, a key one, classified `risk_class` at `done` (decided at `at`), on a record
     that reached the engine after cycles it bears on were decided (an app offline).
 
@@ -253,11 +254,11 @@ def reclassified(f: Any, er: EnterpriseRules, risk_class: str, done: int, eid: s
                      f"the enterprise was {said} ({eid}), before it, and the record reached the engine "
                      "after it",
                      f"the record {eid} shows the enterprise {said}, before the cycle was missed; it "
-                     "reached the engine after the referral was sent", without=eid)
+                     "reached the engine after the referral was sent", without=eid, told=told)
 
 
 def reconcile(f: Any, er: EnterpriseRules, eid: str, at: int, why: str, referral_why: str,
-              new: int | None = None, without: str | None = None) -> list[Out]:
+              new: int | None = None, without: str | None = None, told: int | None = None) -> list[Out]:
     """Make the file's missed cycles those time order has, once record `eid`, late, is on file.
 
     Time order is what the engine would have decided had every record on file come when it was
@@ -275,6 +276,11 @@ def reconcile(f: Any, er: EnterpriseRules, eid: str, at: int, why: str, referral
       was sent: the department failed that cycle either way, the referral dates the failure no
       earlier than it was, and one withdrawn only to be sent again, dated sooner, would tell the
       department nothing it does not know.
+
+    - `told`: the cycle that was running before this record, whose town safety office was told it
+      ran out. If time order never told it (an inspection dated before then ended the cycle, or a
+      longer class keeps it running), the office is told the notice is withdrawn; a cycle that
+      runs on is told again, if it runs out, under ids of its own.
 
     A cycle whose ids went out before runs again under ids of its own (`_run`); only the cycle
     `new` starts (a late inspection's own) was never known, so it keeps the first ids. Cycles
@@ -319,12 +325,39 @@ def reconcile(f: Any, er: EnterpriseRules, eid: str, at: int, why: str, referral
         outs += _missed_then(f, er, start, began)
         if start == f.cov_base:
             f.cov_step = 2  # both its steps are out: should its clock run again, nothing is left to fire
-    if base is not None and base in used:
+    again = base is not None and base in used  # the running cycle runs again
+    if told is not None and not _told_in_time_order(f, er, told, starts, at):
+        ran = walk(f, er, told, without)
+        outs += _notice_withdrawn(f, er, told, ran[2] if ran is not None else f.risk_class, eid, at, why)
+        again = again or (told == base and runs)
+    if again:
         f.reruns[str(base)] = f.reruns.get(str(base), 0) + 1
         if base == f.cov_base:
             f.cov_step = 0  # it runs on: `derive` sets its clocks under the classes in force
     _forget_runs(f)
     return outs
+
+
+def _told_in_time_order(f: Any, er: EnterpriseRules, start: int, starts: list[tuple[int, str]],
+                        at: int) -> bool:
+    """Whether time order told the town safety office that the cycle from `start` ran out (by `at`,
+    if it still runs); True where it cannot say (no clock in time order: the notice stands)."""
+    ran = walk(f, er, start)
+    if ran is None:
+        return True
+    later = [s for s, _ in starts if s > start]
+    return ran[0] < later[0] if later else ran[0] <= at
+
+
+def _notice_withdrawn(f: Any, er: EnterpriseRules, base: int, cls: str, eid: str, at: int,
+                      why: str) -> list[Out]:
+    """Tell the town safety office that its notice of the cycle from `base` (run out under `cls`) is
+    withdrawn: `why`, a record reaching the engine late, shows time order never gave it."""
+    days = getattr(er.coverage.days, cls)
+    targets = resolve("town_safety_office", _place(f), er.rules)
+    return [_escalation(f, er, "notice_withdrawn", "yellow", at, targets,
+                        f"The notice that key enterprise {f.name or f.id} ({cls}) was not inspected within "
+                        f"{days} days of {iso(base)} is withdrawn: {why}", base, eid, risk_class=cls)]
 
 
 def walk(f: Any, er: EnterpriseRules, start: int, without: str | None = None) -> tuple[int, int, str] | None:

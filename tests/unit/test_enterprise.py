@@ -1023,8 +1023,13 @@ def test_an_inspected_enterprise_reclassified_to_a_longer_cycle_recorded_late_ru
     record = {**classified("yellow", True, "2026-12-20 10:00", time="2026-12-20 10:00"),
               "arrived_at": iso(inspected + 71 * DAY)}
     f, got = decide_enterprise(f, record, COVERAGE, inspected + 71 * DAY)
-    assert sorted(o.event["type"] for o in got) == ["safety.escalation.raised", "safety.escalation.raised",
-                                                   "safety.referral.withdrawn"]
+    assert sorted(o.event["data"].get("action", o.event["type"]) for o in got) == [
+        "failure_withdrawn", "notice_withdrawn", "referral_withdrawn", "safety.referral.withdrawn"]
+    # Under yellow the cycle runs out on day 90: time order had not told the town safety office yet.
+    [notice] = [o.event["data"] for o in got if o.event["data"].get("action") == "notice_withdrawn"]
+    assert [t["id"] for t in notice["targets"]] == [t["id"] for t in town[0].event["data"]["targets"]]
+    assert notice["reason_zh"].startswith("撤回重点企业 ")
+    assert "调整为黄色（一般风险）（检查周期 90 日）" in notice["reason_zh"]
     assert f.missed == [] and f.duty_fails == {"safety_bureau": 0}
     assert f.reruns == {str(inspected): 1} and f.cov_step == 0
     assert f.next_due() == inspected + 90 * DAY
@@ -1210,7 +1215,10 @@ def test_an_inspection_recorded_late_answers_the_cycle_the_class_then_in_force_g
     late = _inspected_at(iso(inspected + 80 * DAY), iso(inspected + 120 * DAY), "INS-2")
     f, got = decide_enterprise(f, late, COVERAGE, inspected + 120 * DAY)
     assert sorted(o.event["data"].get("action", o.event["type"]) for o in got) == [
-        "failure_withdrawn", "referral_withdrawn", "safety.referral.withdrawn"]
+        "failure_withdrawn", "notice_withdrawn", "referral_withdrawn", "safety.referral.withdrawn"]
+    [notice] = [o.event["data"] for o in got if o.event["data"].get("action") == "notice_withdrawn"]
+    assert notice["reason_zh"].endswith(f"检查 {late['event_id']}（{iso(inspected + 80 * DAY)}）已按期进行，"
+                                        "送达引擎晚于通知")
     assert f.missed == [] and f.duty_fails == {"safety_bureau": 0}
     assert f.next_due() == inspected + 140 * DAY  # 60 days from day 80; orange since day 85
     ids = _all_ids(first, got)
@@ -1283,6 +1291,30 @@ def test_a_file_stored_before_classes_were_kept_takes_its_classification_on_file
                                 COVERAGE)
     assert [c[1] for c in back.classes] == ["orange", "yellow"]
     assert back.next_due() == at("2026-11-20 10:00") + 90 * DAY  # never inspected: from the new decision
+
+
+@pytest.mark.parametrize(("done", "withdrawn"), [(58, True), (61, False)])
+def test_the_town_safety_office_is_told_when_an_inspection_recorded_late_shows_its_notice_unfounded(
+        done: int, withdrawn: bool) -> None:
+    """Orange (60 days) from an inspection on 5 Nov; the town safety office told on day 60 that the
+    cycle ran out. An inspection of day 58 reaching the engine on day 62 shows the cycle never ran
+    out: the office is told the notice is withdrawn (in Chinese too), and the lead department is
+    never told of a failure. One of day 61 came after the notice: it stands."""
+    inspected = at("2026-11-05 10:00")
+    f, _ = _file(registered(), classified("orange", True, "2026-11-01 10:00"),
+                 _inspected_at("2026-11-05 10:00", "2026-11-05 10:00", "INS-1"))
+    f, town = _fired(f, inspected + 60 * DAY)
+    assert [o.event["data"]["action"] for o in town] == ["coverage_missed"]
+    late = _inspected_at(iso(inspected + done * DAY), iso(inspected + 62 * DAY), "INS-2")
+    f, got = decide_enterprise(f, late, COVERAGE, inspected + 62 * DAY)
+    assert [o.event["data"]["action"] for o in got] == (["notice_withdrawn"] if withdrawn else [])
+    if withdrawn:
+        notice = got[0].event["data"]
+        assert notice["targets"] == town[0].event["data"]["targets"]
+        assert notice["reason"].startswith("The notice that key enterprise ")
+        assert notice["reason_zh"].startswith("撤回重点企业 ")
+    assert f.next_due() == inspected + (done + 60) * DAY and f.cov_step == 0
+    assert _tick(f, inspected + 67 * DAY) == []  # no failure of the lead department
 
 
 def test_an_inspection_after_the_missed_cycle_leaves_the_failure() -> None:
