@@ -171,7 +171,7 @@ def _apply(f: EnterpriseFile, entry: dict[str, Any], at: int, rules: Any) -> lis
     if kind == "safety.enterprise.registered":
         what = _registered(f, d, at, eid)
     elif kind == "safety.enterprise.classified":
-        told = f.cov_base if f.cov_step >= 1 else None
+        told = coverage.notice_out(f)
         what = _classified(f, d, eid)
         decided = epoch(d["decided_at"])
         if (f.missed or told is not None or (f.inspected and decided < f.inspected[-1])
@@ -194,7 +194,7 @@ def _apply(f: EnterpriseFile, entry: dict[str, Any], at: int, rules: Any) -> lis
         outs = _refused(f, d, at, rules)
         what = f"inspection {d['inspection_id']} ({d['kind']}) REFUSED or obstructed (拒绝、阻碍检查)"
     elif kind == INSPECTED_TYPE:
-        told = f.cov_base if f.cov_step >= 1 else None  # the running cycle's town office told it ran out
+        told = coverage.notice_out(f)
         what = _inspected(f, d, at)
         if f.missed or f.inspected[-1] != at or told is not None:
             # In time, perhaps reaching the engine after a miss, a notice or a later inspection.

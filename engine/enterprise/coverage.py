@@ -66,6 +66,12 @@ def _place(f: Any) -> _Place:
     return _Place(f.town, f.sector, (f.id, f.name))
 
 
+def notice_out(f: Any) -> int | None:
+    """The start of the cycle running now whose town safety office was told it ran out; None if none
+    (its clock still running, or the cycle `derive` last ran no longer the current one)."""
+    return f.cov_base if f.cov_step >= 1 and f.cov_base == cycle_base(f) else None
+
+
 def cycle_base(f: Any) -> int | None:
     """Where the current cycle starts: the last inspection, else the classification as key."""
     if f.last_inspection is not None:
@@ -110,9 +116,12 @@ def _run(f: Any, base: int) -> tuple[Any, ...]:
 
 
 def _forget_runs(f: Any) -> None:
-    """Keep the runs of the current cycle and of the missed cycles still kept, no others."""
+    """Keep the runs of the current cycle, of the missed cycles still kept and of every cycle a late
+    record may still raise (one from an inspection or a classification on file), no others: a
+    cycle raised again must not take the ids of a run already sent and withdrawn."""
     if f.reruns:
-        kept = {str(f.cov_base), *(str(m[0]) for m in f.missed)}
+        kept = {str(f.cov_base), *(str(m[0]) for m in f.missed), *map(str, f.inspected),
+                *(str(c[0]) for c in f.classes)}
         f.reruns = {k: n for k, n in f.reruns.items() if k in kept}
 
 
@@ -323,13 +332,13 @@ def reconcile(f: Any, er: EnterpriseRules, eid: str, at: int, why: str, referral
         if start != new:
             f.reruns[str(start)] = f.reruns.get(str(start), 0) + 1
         outs += _missed_then(f, er, start, began)
-        if start == f.cov_base:
-            f.cov_step = 2  # both its steps are out: should its clock run again, nothing is left to fire
+        if start == base:  # the current cycle, its clock stopped: both its steps are out, so should
+            f.cov_base, f.cov_step = start, 2  # the clock run again (a key one again), nothing is left
     again = base is not None and base in used  # the running cycle runs again
     if told is not None and not _told_in_time_order(f, er, told, starts, at):
         ran = walk(f, er, told, without)
         outs += _notice_withdrawn(f, er, told, ran[2] if ran is not None else f.risk_class, eid, at, why)
-        again = again or (told == base and runs)
+        again = again or told == base  # told again, if it runs out, under ids of its own
     if again:
         f.reruns[str(base)] = f.reruns.get(str(base), 0) + 1
         if base == f.cov_base:

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from decide_fixtures import INSPECTORS, REPO, RULES, at, complete, end_of, event, report, ts, verify
 from hypothesis import given
 from hypothesis import strategies as st
@@ -295,4 +296,47 @@ def test_a_referral_for_a_missed_cycle_stands_only_where_time_order_missed_one(
     for (dept, start, missed), (dept_then, start_then, missed_then) in zip(got, want, strict=True):
         assert (dept, start) == (dept_then, start_then) and missed >= missed_then, told
     ids = [o.id for o in outputs]
-    assert len(ids) == len(set(ids)), "an id sent twice"
+    twice = [(o.event["data"].get("action") or o.event["type"], o.event["time"]) for o in outputs
+             if ids.count(o.id) > 1]
+    assert len(ids) == len(set(ids)), "\n".join([f"an id sent twice: {twice}", told])
+
+
+def _on(day: float, record: dict[str, Any], came: float | None = None) -> dict[str, Any]:
+    return record if came is None else {**record, "arrived_at": iso(COVERED + came * DAY)}
+
+
+def _story_records(risk: str, story: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
+    """Records of `key_enterprise_records`' enterprise, classified `risk` on 1 Nov and inspected on
+    2 Nov, then from (day, "inspected") or (day, class, key), each with the day it came, if late."""
+    from test_enterprise import _inspected_at, classified, registered
+
+    first = iso(COVERED + DAY)
+    records = [registered(), classified(risk, True, "2026-11-01 10:00"), _inspected_at(first, first, "INS-0")]
+    for day, what, *rest in story:
+        when = iso(COVERED + day * DAY)
+        record = (_inspected_at(when, when, f"INS-{day}") if what == "inspected"
+                  else classified(what, rest[0], when, time=when))
+        records.append(_on(day, record, rest[-1] if rest and not isinstance(rest[-1], bool) else None))
+    return records
+
+
+@pytest.mark.parametrize(("risk", "story"), [
+    # A cycle raised late, withdrawn by a later record, then raised again by a third: each run sent
+    # under ids of its own, though the second run was withdrawn and nothing of it is on file.
+    ("yellow", [(3, "inspected"), (102, "inspected"), (94, "red", True, 114), (95, "inspected", 115),
+                (2, "red", True, 240)]),
+    # A miss raised while the enterprise was no longer a key one; key again later, its clock does
+    # not fire the same cycle again.
+    ("red", [(40, "red", False), (2, "inspected", 62), (41, "red", True, 101)]),
+])
+def test_late_records_in_these_orders_leave_time_orders_referrals(risk: str,
+                                                                   story: list[tuple[Any, ...]]) -> None:
+    arrivals = _story_records(risk, story)
+    in_order = sorted(arrivals, key=lambda r: epoch(r["time"]))
+    in_order = [{k: v for k, v in r.items() if k != "arrived_at"} | {"arrived_at": r["time"]}
+                for r in in_order]
+    want, _ = _standing_referrals(in_order)
+    got, outputs = _standing_referrals(arrivals)
+    assert got == want and want
+    ids = [o.id for o in outputs]
+    assert len(ids) == len(set(ids))

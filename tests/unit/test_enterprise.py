@@ -1049,7 +1049,9 @@ def test_an_inspected_enterprise_reclassified_to_a_longer_cycle_recorded_late_ru
     assert sorted(o.event["data"].get("action", o.event["type"]) for o in answered) == [
         "failure_withdrawn", "referral_withdrawn", "safety.referral.withdrawn"]
     assert not set(_all_ids(answered)) & set(_all_ids(got))
-    assert f.reruns == {}  # a new cycle from the inspection: nothing left that ran again
+    # A new cycle from the inspection; the cycle from 5 Nov keeps its count of runs while its
+    # inspection is on file, since a late record may still raise it, under ids of a run of its own.
+    assert f.reruns == {str(inspected): 1}
 
 
 @pytest.mark.parametrize(("risk", "when"), [("red", "2026-12-20 10:00"), ("yellow", "2027-01-12 10:00")])
