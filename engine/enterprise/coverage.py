@@ -110,7 +110,7 @@ def _escalation_id(f: Any, action: str, base: int | None = None) -> str:
 
 def _run(f: Any, base: int) -> tuple[Any, ...]:
     """What names a cycle's outputs apart from its earlier runs: nothing for its first run (the ids
-    as they always were), ("run", n) for the n-th time it ran again (`reclassified`)."""
+    as they always were), ("run", n) for the n-th time it ran again (`reconcile`)."""
     n = f.reruns.get(str(base), 0)
     return ("run", n) if n else ()
 
@@ -251,11 +251,12 @@ def reclassified(f: Any, er: EnterpriseRules, risk_class: str, done: int, eid: s
 
     Each cycle runs under the classes in force while it ran (`walk`): a cycle that ran from
     the classification this one replaces (never inspected since) starts again at `done`, as
-    `cycle_base` has it, and one that ran from an inspection runs to the new class's end. A miss
-    time order does not have, or has at another time, is withdrawn as an inspection in time
-    withdraws it (`answer`), the referral rebuilt as it was sent; a miss time order has and the
-    engine did not raise is raised now, dated then; a cycle that runs on runs again under the
-    new class. What a cycle escalates after its miss was withdrawn goes under ids of its own (`_run`).
+    `cycle_base` has it, and one that ran from an inspection runs to the new class's end, never
+    before `done`. A miss time order does not have, or has only later, is withdrawn as an
+    inspection in time withdraws it (`answer`), the referral rebuilt as it was sent; a miss time
+    order has and the engine did not raise is raised now, dated then; a cycle that runs on runs
+    again under the new class (`reconcile`). What a cycle escalates after its miss was withdrawn
+    goes under ids of its own (`_run`).
     """
     days = getattr(er.coverage.days, risk_class) if er.coverage is not None else None
     said = f"re-classified {risk_class} ({days}-day cycle) from {iso(done)}"
@@ -285,7 +286,6 @@ def reconcile(f: Any, er: EnterpriseRules, eid: str, at: int, why: str, referral
       was sent: the department failed that cycle either way, the referral dates the failure no
       earlier than it was, and one withdrawn only to be sent again, dated sooner, would tell the
       department nothing it does not know.
-
     - `told`: the cycle that was running before this record, whose town safety office was told it
       ran out. If time order never told it (an inspection dated before then ended the cycle, or a
       longer class keeps it running), the office is told the notice is withdrawn; a cycle that

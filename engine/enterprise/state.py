@@ -53,8 +53,8 @@ class EnterpriseFile:
     months: dict[str, int] = field(default_factory=dict)  # YYYY-MM -> inspections, the latest MONTHS
     last_inspection: list[Any] | None = None  # [time, inspection id, kind, findings]
     # The times of the latest inspections, oldest first (coverage.MISSED + 1 of them): which one
-    # ended each cycle, for an inspection or a re-classification recorded late (coverage.answer,
-    # coverage.reclassified). A file stored before 2026-12-05 starts with none.
+    # ended each cycle, for a record that comes late (coverage.reconcile). A file stored before
+    # 2026-12-05 starts with none.
     inspected: list[int] = field(default_factory=list)
     inspected_by: dict[str, str] = field(default_factory=dict)  # str(time) -> inspection id, of `inspected`
     alerts: int = 0
@@ -72,8 +72,8 @@ class EnterpriseFile:
     refusals: dict[str, int] = field(default_factory=dict)  # inspection refused (拒绝、阻碍检查) -> when
     cov_base: int | None = None  # where the current coverage cycle started (engine/enterprise/coverage.py)
     cov_step: int = 0  # its escalations fired: 1 the town safety office, 2 the lead department
-    # Cycle base -> how often its cycle ran again, its miss withdrawn by a late re-classification
-    # (coverage.reclassified); what a cycle run again escalates goes under ids of its own.
+    # Cycle base -> how often its cycle ran again, its miss or notice withdrawn or raised by a late
+    # record (coverage.reconcile); what a cycle run again escalates goes under ids of its own.
     reruns: dict[str, int] = field(default_factory=dict)
     duty_fails: dict[str, int] = field(default_factory=dict)  # department -> coverage cycles missed
     # Missed cycles a late inspection may still withdraw, the latest MISSED and every held referral:
