@@ -386,7 +386,7 @@ def walk(f: Any, er: EnterpriseRules, start: int, without: str | None = None) ->
     """
     days, grace = er.coverage.days, er.coverage.grace_days * DAY
     cls, town, lead, told = None, 0, 0, False
-    for decided, risk, key, event_id in _classes(f):
+    for decided, risk, key, event_id in classes_on_file(f):
         if event_id == without:
             continue
         if decided > start and cls is not None:  # a decision during the cycle: what fired before it
@@ -403,7 +403,7 @@ def walk(f: Any, er: EnterpriseRules, start: int, without: str | None = None) ->
     return None if cls is None else (town, lead, cls)
 
 
-def _classes(f: Any) -> list[list[Any]]:
+def classes_on_file(f: Any) -> list[list[Any]]:
     """The classification decisions on file, oldest first: [decided_at, class, key, event id]; for a
     file stored before 2026-12-05, the one on file."""
     if f.classes:
@@ -422,7 +422,7 @@ def _starts(f: Any) -> tuple[int, list[tuple[int, str]]]:
     cycle's start last), and the first time they are all known from: before it the file keeps no
     inspection (or no classification) it may have had."""
     times = f.inspected or ([f.last_inspection[0]] if f.last_inspection else [])
-    classes = _classes(f)
+    classes = classes_on_file(f)
     horizon = classes[0][0] if len(classes) >= CLASSES else 0
     if len(times) < f.inspections or len(times) > MISSED:
         horizon = max(horizon, times[0])  # inspections before the first kept are not on file

@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from engine.enterprise import credit
+from engine.enterprise.coverage import classes_on_file
 from engine.enterprise.state import EnterpriseFile
 from engine.feeds.filters import RecordPage
 from engine.feeds.index import Indices, Place, PlaceIndex
@@ -50,7 +51,7 @@ def enterprise_view(f: EnterpriseFile, rules: Any, now: float,
         "risk_class": f.risk_class, "key_enterprise": f.key, "classified": classified,
         # Every classification kept, oldest first: a coverage cycle ran under those in force while it ran.
         "classifications": [{"decided_at": iso(t), "risk_class": risk, "key_enterprise": key, "event_id": eid}
-                            for t, risk, key, eid in f.classes],
+                            for t, risk, key, eid in classes_on_file(f)],
         # When the running coverage cycle's next step falls due (the town safety office told, then the
         # lead department's miss); null when no cycle clock runs.
         "coverage_due": ({"step": "town_safety_office" if "coverage" in f.clocks else "lead_department",

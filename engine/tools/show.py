@@ -20,6 +20,7 @@ from aiokafka import TopicPartition
 
 from engine.cores import HISTORY_TABLES, TABLES
 from engine.decide.state import Hazard
+from engine.enterprise.coverage import classes_on_file
 from engine.enterprise.state import EnterpriseFile
 from engine.intake.process import TIMELINE
 from engine.kernel.time import iso
@@ -137,6 +138,13 @@ def render_enterprise(f: EnterpriseFile | None, entries: list[dict[str, Any]], u
         ]
         lines += [f"    {hid:<24} {h[0]:<12} deadline {iso(h[2]) or '-'}"
                   f"{'  OVERDUE' if hid in overdue else ''}" for hid, h in sorted(f.hazards.items())]
+        if f.key:  # the classes each coverage cycle ran under, and the running cycle's next step
+            lines.append("  classified: " + ", ".join(f"{risk}{'' if key else ' (not key)'} from {iso(t)}"
+                                                      for t, risk, key, _ in classes_on_file(f)))
+            due = f.clocks.get("coverage") or f.clocks.get("coverage_lead")
+            step = "the town safety office told" if "coverage" in f.clocks else "the lead department's miss"
+            lines.append(f"  coverage cycle from {iso(f.cov_base) or '-'}: "
+                         + (f"next, {step} at {iso(due)}" if due else "no clock running"))
         last = f.last_inspection
         lines.append(f"  inspections: {f.inspections}; last "
                      + (f"{iso(last[0])} {last[1]} ({last[2]}, {last[3]} finding(s))" if last else "none"))

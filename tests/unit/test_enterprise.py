@@ -385,6 +385,9 @@ def test_show_renders_an_enterprises_file() -> None:
     assert "risk class=orange  key enterprise (重点企业)" in page
     assert "hazards: 1 open, 1 overdue, 0 closed" in page and "HZ-1" in page and "OVERDUE" in page
     assert "inspections: 0; last none" in page
+    assert "classified: orange from 2026-11-01T10:00:00+08:00" in page
+    assert ("coverage cycle from 2026-11-01T10:00:00+08:00: next, the town safety office told at "
+            "2026-12-31T10:00:00+08:00") in page
     assert render_enterprise(None, [], USCC, 0) == f"{USCC}: no such enterprise on this broker"
 
 
