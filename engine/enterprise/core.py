@@ -170,6 +170,8 @@ def _apply(f: EnterpriseFile, entry: dict[str, Any], at: int, rules: Any) -> lis
     what: str | None
     if kind == "safety.enterprise.registered":
         what = _registered(f, d, at, eid)
+        if f.closed_at is not None and f.status() == "registered":  # back after a closure, perhaps late
+            withdrawn = coverage.reopened(f, rules, f.registered_at, eid, decided_at(entry, at, f.watermark))
     elif kind == "safety.enterprise.classified":
         told = coverage.notice_out(f)
         what = _classified(f, d, eid)
@@ -187,9 +189,10 @@ def _apply(f: EnterpriseFile, entry: dict[str, Any], at: int, rules: Any) -> lis
         if f.closed_at is None or at > f.closed_at:
             f.closed_at, f.closed_reason = at, d["reason"]
         what = f"closed: {d['reason']}"
-        if f.missed and f.status() == "closed":
+        told = coverage.notice_out(f)
+        if f.missed or told is not None:  # closed since, or (late) for a while before it was back
             withdrawn = coverage.released_from(f, rules, at, "closed", eid,
-                                               decided_at(entry, at, f.watermark))
+                                               decided_at(entry, at, f.watermark), told)
     elif kind == INSPECTED_TYPE and d.get("outcome") == "refused":
         outs = _refused(f, d, at, rules)
         what = f"inspection {d['inspection_id']} ({d['kind']}) REFUSED or obstructed (拒绝、阻碍检查)"

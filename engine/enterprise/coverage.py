@@ -230,7 +230,8 @@ def answer(f: Any, er: EnterpriseRules, done: int, eid: str, at: int, told: int 
                      "after the referral was sent", new=done, told=told)
 
 
-def released_from(f: Any, er: EnterpriseRules, done: int, how: str, eid: str, at: int) -> list[Out]:
+def released_from(f: Any, er: EnterpriseRules, done: int, how: str, eid: str, at: int,
+                  told: int | None = None) -> list[Out]:
     """The enterprise ceased at `done` to owe its cycle (`how`: "declassified", no longer a key
     enterprise; "closed"), decided at `at`: each cycle missed after that was owed by nobody, and is
     withdrawn as an inspection in time withdraws it (`answer`). The record came late (an app
@@ -241,7 +242,18 @@ def released_from(f: Any, er: EnterpriseRules, done: int, how: str, eid: str, at
                      "reached the engine after it",
                      f"the record {eid} shows the enterprise {ceased} from {iso(done)}, before the cycle "
                      "was missed; it reached the engine after the referral was sent",
-                     without=eid if how == "declassified" else None)
+                     without=eid if how == "declassified" else None, told=told)
+
+
+def reopened(f: Any, er: EnterpriseRules, done: int, eid: str, at: int) -> list[Out]:
+    """The enterprise, closed before, registered again at `done` (decided at `at`): the cycles it owed
+    from then are run as time order would have, if the record came late (`reconcile`), a missed one
+    raised now, dated then. It takes nothing back: being open again adds duties, never removes one."""
+    return reconcile(f, er, eid, at,
+                     f"the enterprise was registered again from {iso(done)} ({eid}), and the record "
+                     "reached the engine after it",
+                     f"the record {eid} shows the enterprise registered again from {iso(done)}; it "
+                     "reached the engine after the referral was sent")
 
 
 def reclassified(f: Any, er: EnterpriseRules, risk_class: str, done: int, eid: str, at: int,
@@ -334,7 +346,7 @@ def reconcile(f: Any, er: EnterpriseRules, eid: str, at: int, why: str, referral
         outs += _missed_then(f, er, start, began)
         if start == base:  # the current cycle, its clock stopped: both its steps are out, so should
             f.cov_base, f.cov_step = start, 2  # the clock run again (a key one again), nothing is left
-    again = base is not None and base in used  # the running cycle runs again
+    again = base in used and base not in missed_then  # the running cycle runs again (not raised here)
     if told is not None and not _told_in_time_order(f, er, told, starts, at):
         ran = walk(f, er, told, without)
         outs += _notice_withdrawn(f, er, told, ran[2] if ran is not None else f.risk_class, eid, at, why)
@@ -382,17 +394,27 @@ def walk(f: Any, er: EnterpriseRules, start: int, without: str | None = None) ->
     set), and the lead department still has its `grace_days` after that. A decision at the very
     second a step falls due comes first, as every record does (engine/kernel/apply.py). A decision
     that the enterprise is no longer a key one stops the clock; a later one that it is starts it
-    again, as `derive` does.
+    again, as `derive` does. So do the enterprise's closure and its registration again since (the
+    latest of each on file): nothing is owed while it is closed, and when it is back its cycle
+    runs on as from a decision of the class it had, so a step that would have come while it was
+    closed comes when it is back, and the lead department still has its `grace_days`.
     """
     days, grace = er.coverage.days, er.coverage.grace_days * DAY
     cls, town, lead, told = None, 0, 0, False
-    for decided, risk, key, event_id in classes_on_file(f):
-        if event_id == without:
-            continue
+    shut, held = False, None  # closed (the clock stopped), and the class to run under when back
+    for decided, risk, key in _decisions(f, without):
         if decided > start and cls is not None:  # a decision during the cycle: what fired before it
             told = told or town < decided
             if told and lead < decided:
                 break
+        if risk == _CLOSED:
+            shut, held, cls = True, cls, None
+            continue
+        if risk == _BACK:  # registered again: the clock runs on as from a decision of the class it had
+            shut, risk, key = False, held, held is not None
+        elif shut:  # a decision while closed: the class to run under when back
+            held = risk if key else None
+            continue
         if not key or not risk:
             cls = None
             continue
@@ -401,6 +423,20 @@ def walk(f: Any, er: EnterpriseRules, start: int, without: str | None = None) ->
             town = end
         cls, lead = risk, end + grace
     return None if cls is None else (town, lead, cls)
+
+
+_CLOSED, _BACK = "(closed)", "(registered again)"
+
+
+def _decisions(f: Any, without: str | None) -> list[tuple[int, str | None, bool]]:
+    """What stops and starts a cycle clock, in time order: the classification decisions on file (but
+    `without`), and the enterprise's closure and its registration again since, if it was (the
+    latest of each on file)."""
+    found = [(t, risk, key) for t, risk, key, event_id in classes_on_file(f) if event_id != without]
+    closed, back = f.closed_at, f.registered_at
+    if closed is not None and back is not None and closed < back:
+        found = sorted([*found, (closed, _CLOSED, False), (back, _BACK, False)], key=lambda d: d[0])
+    return found
 
 
 def classes_on_file(f: Any) -> list[list[Any]]:

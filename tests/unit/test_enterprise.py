@@ -1322,6 +1322,36 @@ def test_the_town_safety_office_is_told_when_an_inspection_recorded_late_shows_i
     assert _tick(f, inspected + 67 * DAY) == []  # no failure of the lead department
 
 
+@pytest.mark.parametrize(("closed", "town", "lead"), [(50, 100, 107), (62, 60, 107), (70, 60, 67)])
+def test_a_cycle_that_ran_out_while_the_enterprise_was_closed_runs_out_when_it_is_back(
+        closed: int, town: int, lead: int) -> None:
+    """Orange (60 days) from an inspection on 5 Nov; closed on day `closed`, registered again on day
+    100. Nothing is owed while it is closed: a step that would have come then comes on day 100,
+    and the lead department's miss no sooner than 7 days after the town safety office's notice
+    (or, told before the closure, 7 days after it is back); steps before the closure stand."""
+    inspected = at("2026-11-05 10:00")
+    f, _ = _file(registered(), classified("orange", True, "2026-11-01 10:00"),
+                 _inspected_at("2026-11-05 10:00", "2026-11-05 10:00", "INS-1"))
+    [closing] = event("safety.enterprise.closed", iso(inspected + closed * DAY),
+                      {"uscc": USCC, "reason": "suspended", "by": SUPERVISOR}, USCC)
+    steps = []
+    for when in sorted({inspected + 60 * DAY, inspected + 67 * DAY, inspected + closed * DAY}):
+        if when == inspected + closed * DAY:
+            f, got = decide_enterprise(f, closing, COVERAGE, when)
+        else:
+            f, got = _fired(f, when)
+        steps += got
+    back = inspected + 100 * DAY
+    f, got = decide_enterprise(f, registered(time=iso(back)), COVERAGE, back)
+    steps += got
+    f, got = _fired(f, inspected + 200 * DAY)
+    steps += got
+    actions = [(o.event["data"].get("action"), o.event["time"]) for o in steps
+               if o.event["type"] == "safety.escalation.raised"]
+    assert actions[:2] == [("coverage_missed", iso(inspected + town * DAY)),
+                           ("duty_failure", iso(inspected + lead * DAY))]
+
+
 def test_an_inspection_after_the_missed_cycle_leaves_the_failure() -> None:
     f, _, due = _missed_once()
     late = _inspected_at(iso(due + 3600), iso(due + 2 * 3600))
