@@ -362,12 +362,13 @@ def reconcile(f: Any, er: EnterpriseRules, eid: str, at: int, why: str, referral
 def _told_in_time_order(f: Any, er: EnterpriseRules, start: int, starts: list[tuple[int, str]],
                         at: int) -> bool:
     """Whether time order told the town safety office that the cycle from `start` ran out (by `at`,
-    if it still runs); True where it cannot say (no clock in time order: the notice stands)."""
+    if it still runs, and before the enterprise closed); True where it cannot say (no clock in
+    time order: the notice stands)."""
     ran = walk(f, er, start)
     if ran is None:
         return True
     later = [s for s, _ in starts if s > start]
-    return ran[0] < later[0] if later else ran[0] <= at
+    return (ran[0] < later[0] if later else ran[0] <= at) and not _ceased(f, ran[0])
 
 
 def _notice_withdrawn(f: Any, er: EnterpriseRules, base: int, cls: str, eid: str, at: int,

@@ -144,6 +144,11 @@ _ESCALATIONS = compiled([
      r"(?P<u>\S+) \((?P<e>\S+)\), before it, and the record reached the engine after it",
      "撤回重点企业 {f}（{c:risk}）自 {t} 起 {d} 日内未检查的通知："
      "该企业自 {u} 起调整为{r:risk}（检查周期 {n} 日）（{e}），早于通知，记录送达引擎晚于通知"),
+    (r"The notice that key enterprise (?P<f>.+?) \((?P<c>\w+)\) was not inspected within (?P<d>\d+) days of "
+     r"(?P<t>\S+) is withdrawn: the enterprise was (?P<x>no longer a key enterprise|closed) from (?P<u>\S+) "
+     r"\((?P<e>\S+)\), before it, and the record reached the engine after it",
+     "撤回重点企业 {f}（{c:risk}）自 {t} 起 {d} 日内未检查的通知："
+     "该企业自 {u} 起{x:ceased}（{e}），早于通知，记录送达引擎晚于通知"),
     (r"The duty failure of (?P<d>\w+) on key enterprise (?P<f>.+?) at (?P<t>\S+) is withdrawn: inspection "
      r"(?P<e>\S+) of (?P<u>\S+), in time, reached the engine after it",
      "撤回 {d:unit} 对重点企业 {f} 的失职认定（{t}）：检查 {e}（{u}）已按期进行，送达引擎晚于认定"),

@@ -1322,6 +1322,23 @@ def test_the_town_safety_office_is_told_when_an_inspection_recorded_late_shows_i
     assert _tick(f, inspected + 67 * DAY) == []  # no failure of the lead department
 
 
+def test_the_town_safety_office_is_told_when_a_closure_recorded_late_came_before_its_notice() -> None:
+    """Told on day 60 that the cycle ran out; the enterprise's closure of day 55 reaches the engine on
+    day 62: nothing was owed from day 55, so the notice is withdrawn, in Chinese too."""
+    inspected = at("2026-11-05 10:00")
+    f, _ = _file(registered(), classified("orange", True, "2026-11-01 10:00"),
+                 _inspected_at("2026-11-05 10:00", "2026-11-05 10:00", "INS-1"))
+    f, _ = _fired(f, inspected + 60 * DAY)
+    [closing] = event("safety.enterprise.closed", iso(inspected + 55 * DAY),
+                      {"uscc": USCC, "reason": "deregistered", "by": SUPERVISOR}, USCC)
+    f, got = decide_enterprise(f, {**closing, "arrived_at": iso(inspected + 62 * DAY)}, COVERAGE,
+                               inspected + 62 * DAY)
+    assert [o.event["data"]["action"] for o in got] == ["notice_withdrawn"]
+    assert got[0].event["data"]["reason_zh"].endswith(
+        f"已关闭（{closing['event_id']}），早于通知，记录送达引擎晚于通知")
+    assert f.clocks == {}
+
+
 @pytest.mark.parametrize(("closed", "town", "lead"), [(50, 100, 107), (62, 60, 107), (70, 60, 67)])
 def test_a_cycle_that_ran_out_while_the_enterprise_was_closed_runs_out_when_it_is_back(
         closed: int, town: int, lead: int) -> None:
