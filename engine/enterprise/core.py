@@ -181,7 +181,7 @@ def _apply(f: EnterpriseFile, entry: dict[str, Any], at: int, rules: Any) -> lis
             # It bears on cycles already decided: those it ended sooner, lengthened, or stopped.
             if not d["key_enterprise"]:  # no longer a key enterprise from this decision
                 withdrawn = coverage.released_from(f, rules, decided, "declassified", eid,
-                                                   decided_at(entry, at, f.watermark))
+                                                   decided_at(entry, at, f.watermark), told)
             else:  # a cycle of another length, or one that starts again (never inspected)
                 withdrawn = coverage.reclassified(f, rules, d["risk_class"], decided, eid,
                                                   decided_at(entry, at, f.watermark), told)

@@ -361,14 +361,14 @@ def reconcile(f: Any, er: EnterpriseRules, eid: str, at: int, why: str, referral
 
 def _told_in_time_order(f: Any, er: EnterpriseRules, start: int, starts: list[tuple[int, str]],
                         at: int) -> bool:
-    """Whether time order told the town safety office that the cycle from `start` ran out (by `at`,
-    if it still runs, and before the enterprise closed); True where it cannot say (no clock in
-    time order: the notice stands)."""
-    ran = walk(f, er, start)
-    if ran is None:
-        return True
+    """Whether time order told the town safety office that the cycle from `start` ran out: before
+    the next cycle started (by `at`, if none did), before the enterprise closed or ceased to be a
+    key one."""
+    cls, town, _, told = _steps(f, er, start)
+    if cls is None:
+        return told  # its clock stopped (no longer a key enterprise): told only if before that
     later = [s for s, _ in starts if s > start]
-    return (ran[0] < later[0] if later else ran[0] <= at) and not _ceased(f, ran[0])
+    return (town < later[0] if later else town <= at) and not _ceased(f, town)
 
 
 def _notice_withdrawn(f: Any, er: EnterpriseRules, base: int, cls: str, eid: str, at: int,
@@ -400,6 +400,15 @@ def walk(f: Any, er: EnterpriseRules, start: int, without: str | None = None) ->
     runs on as from a decision of the class it had, so a step that would have come while it was
     closed comes when it is back, and the lead department still has its `grace_days`.
     """
+    cls, town, lead, _ = _steps(f, er, start, without)
+    return None if cls is None else (town, lead, cls)
+
+
+def _steps(f: Any, er: EnterpriseRules, start: int, without: str | None = None
+           ) -> tuple[str | None, int, int, bool]:
+    """`walk`'s reckoning: (the class the cycle ran out under, None if its clock stopped or never ran;
+    the town safety office's notice; the lead department's miss; whether the notice came before
+    the clock stopped)."""
     days, grace = er.coverage.days, er.coverage.grace_days * DAY
     cls, town, lead, told = None, 0, 0, False
     shut, held = False, None  # closed (the clock stopped), and the class to run under when back
@@ -423,7 +432,7 @@ def walk(f: Any, er: EnterpriseRules, start: int, without: str | None = None) ->
         if not told:
             town = end
         cls, lead = risk, end + grace
-    return None if cls is None else (town, lead, cls)
+    return cls, town, lead, told
 
 
 _CLOSED, _BACK = "(closed)", "(registered again)"

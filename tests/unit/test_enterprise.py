@@ -1322,20 +1322,30 @@ def test_the_town_safety_office_is_told_when_an_inspection_recorded_late_shows_i
     assert _tick(f, inspected + 67 * DAY) == []  # no failure of the lead department
 
 
-def test_the_town_safety_office_is_told_when_a_closure_recorded_late_came_before_its_notice() -> None:
-    """Told on day 60 that the cycle ran out; the enterprise's closure of day 55 reaches the engine on
-    day 62: nothing was owed from day 55, so the notice is withdrawn, in Chinese too."""
+@pytest.mark.parametrize(("how", "day", "withdrawn"), [("closed", 55, True), ("declassified", 55, True),
+                                                       ("closed", 61, False), ("declassified", 61, False)])
+def test_the_town_safety_office_is_told_when_a_record_late_stopped_the_clock_before_its_notice(
+        how: str, day: int, withdrawn: bool) -> None:
+    """Told on day 60 that the cycle ran out; the enterprise's closure, or a decision that it is no
+    longer a key one, of day 55 reaches the engine on day 62: nothing was owed from day 55, so the
+    notice is withdrawn, in Chinese too. Of day 61, after the notice: it stands."""
     inspected = at("2026-11-05 10:00")
     f, _ = _file(registered(), classified("orange", True, "2026-11-01 10:00"),
                  _inspected_at("2026-11-05 10:00", "2026-11-05 10:00", "INS-1"))
     f, _ = _fired(f, inspected + 60 * DAY)
-    [closing] = event("safety.enterprise.closed", iso(inspected + 55 * DAY),
-                      {"uscc": USCC, "reason": "deregistered", "by": SUPERVISOR}, USCC)
-    f, got = decide_enterprise(f, {**closing, "arrived_at": iso(inspected + 62 * DAY)}, COVERAGE,
+    when = iso(inspected + day * DAY)
+    if how == "closed":
+        [record] = event("safety.enterprise.closed", when, {"uscc": USCC, "reason": "deregistered",
+                                                           "by": SUPERVISOR}, USCC)
+    else:
+        record = classified("orange", False, when, time=when)
+    f, got = decide_enterprise(f, {**record, "arrived_at": iso(inspected + 62 * DAY)}, COVERAGE,
                                inspected + 62 * DAY)
-    assert [o.event["data"]["action"] for o in got] == ["notice_withdrawn"]
-    assert got[0].event["data"]["reason_zh"].endswith(
-        f"已关闭（{closing['event_id']}），早于通知，记录送达引擎晚于通知")
+    assert [o.event["data"]["action"] for o in got] == (["notice_withdrawn"] if withdrawn else [])
+    if withdrawn:
+        ceased = "已关闭" if how == "closed" else "不再列为重点企业"
+        assert got[0].event["data"]["reason_zh"].endswith(
+            f"{ceased}（{record['event_id']}），早于通知，记录送达引擎晚于通知")
     assert f.clocks == {}
 
 
