@@ -365,10 +365,12 @@ def _told_in_time_order(f: Any, er: EnterpriseRules, start: int, starts: list[tu
     the next cycle started (by `at`, if none did), before the enterprise closed or ceased to be a
     key one."""
     cls, town, _, told = _steps(f, er, start)
+    later = [s for s, _ in starts if s > start]
+    if later and town >= later[0]:
+        return False  # the next cycle started first
     if cls is None:
         return told  # its clock stopped (no longer a key enterprise): told only if before that
-    later = [s for s, _ in starts if s > start]
-    return (town < later[0] if later else town <= at) and not _ceased(f, town)
+    return (bool(later) or town <= at) and not _ceased(f, town)
 
 
 def _notice_withdrawn(f: Any, er: EnterpriseRules, base: int, cls: str, eid: str, at: int,

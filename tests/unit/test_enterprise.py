@@ -1322,6 +1322,24 @@ def test_the_town_safety_office_is_told_when_an_inspection_recorded_late_shows_i
     assert _tick(f, inspected + 67 * DAY) == []  # no failure of the lead department
 
 
+def test_a_notice_is_withdrawn_when_an_inspection_recorded_late_came_first_though_the_clock_stopped_since(
+        ) -> None:
+    """Told on day 60; no longer a key enterprise from day 65; an inspection of day 58 reaches the
+    engine on day 70. The cycle ended on day 58, before the notice: it is withdrawn, although the
+    clock had stopped by the time the record came."""
+    inspected = at("2026-11-05 10:00")
+    f, _ = _file(registered(), classified("orange", True, "2026-11-01 10:00"),
+                 _inspected_at("2026-11-05 10:00", "2026-11-05 10:00", "INS-1"))
+    f, _ = _fired(f, inspected + 60 * DAY)
+    when = iso(inspected + 65 * DAY)
+    f, got = decide_enterprise(f, classified("orange", False, when, time=when), COVERAGE,
+                               inspected + 65 * DAY)
+    assert got == []
+    late = _inspected_at(iso(inspected + 58 * DAY), iso(inspected + 70 * DAY), "INS-2")
+    f, got = decide_enterprise(f, late, COVERAGE, inspected + 70 * DAY)
+    assert [o.event["data"]["action"] for o in got] == ["notice_withdrawn"]
+
+
 @pytest.mark.parametrize(("how", "day", "withdrawn"), [("closed", 55, True), ("declassified", 55, True),
                                                        ("closed", 61, False), ("declassified", 61, False)])
 def test_the_town_safety_office_is_told_when_a_record_late_stopped_the_clock_before_its_notice(
