@@ -72,6 +72,16 @@ def notice_out(f: Any) -> int | None:
     return f.cov_base if f.cov_step >= 1 and f.cov_base == cycle_base(f) else None
 
 
+def next_step(f: Any) -> tuple[str, int] | None:
+    """The running cycle's next step and when it falls due (`derive`'s clock): ("town_safety_office",
+    at) or ("lead_department", at); None when no cycle clock runs."""
+    if "coverage" in f.clocks:
+        return "town_safety_office", f.clocks["coverage"]
+    if "coverage_lead" in f.clocks:
+        return "lead_department", f.clocks["coverage_lead"]
+    return None
+
+
 def cycle_base(f: Any) -> int | None:
     """Where the current cycle starts: the last inspection, else the classification as key."""
     if f.last_inspection is not None:

@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from engine.enterprise import credit
-from engine.enterprise.coverage import classes_on_file
+from engine.enterprise.coverage import classes_on_file, next_step
 from engine.enterprise.state import EnterpriseFile
 from engine.feeds.filters import RecordPage
 from engine.feeds.index import Indices, Place, PlaceIndex
@@ -41,7 +41,7 @@ def enterprise_view(f: EnterpriseFile, rules: Any, now: float,
     if f.classified:
         decided_at, by, decision_no, _ = f.classified
         classified = {"decided_at": iso(decided_at), "decided_by": by, "decision_no": decision_no}
-    last = f.last_inspection
+    last, step = f.last_inspection, next_step(f)
     view = {
         "kind": "enterprise", "id": f.id, "uscc": f.id, "status": f.status(), "name": f.name,
         "town": f.town, "departments": list(departments(f, rules)), "sector": f.sector,
@@ -54,9 +54,7 @@ def enterprise_view(f: EnterpriseFile, rules: Any, now: float,
                             for t, risk, key, eid in classes_on_file(f)],
         # When the running coverage cycle's next step falls due (the town safety office told, then the
         # lead department's miss); null when no cycle clock runs.
-        "coverage_due": ({"step": "town_safety_office" if "coverage" in f.clocks else "lead_department",
-                          "at": iso(f.clocks.get("coverage", f.clocks.get("coverage_lead")))}
-                         if {"coverage", "coverage_lead"} & f.clocks.keys() else None),
+        "coverage_due": {"step": step[0], "at": iso(step[1])} if step else None,
         "overdue": bool(overdue),
         "hazards": {"open": len(f.hazards) + f.open_beyond, "overdue": len(overdue), "closed": f.closed},
         "open_hazards": [

@@ -20,7 +20,7 @@ from aiokafka import TopicPartition
 
 from engine.cores import HISTORY_TABLES, TABLES
 from engine.decide.state import Hazard
-from engine.enterprise.coverage import classes_on_file
+from engine.enterprise.coverage import classes_on_file, next_step
 from engine.enterprise.state import EnterpriseFile
 from engine.intake.process import TIMELINE
 from engine.kernel.time import iso
@@ -141,10 +141,11 @@ def render_enterprise(f: EnterpriseFile | None, entries: list[dict[str, Any]], u
         if f.key:  # the classes each coverage cycle ran under, and the running cycle's next step
             lines.append("  classified: " + ", ".join(f"{risk}{'' if key else ' (not key)'} from {iso(t)}"
                                                       for t, risk, key, _ in classes_on_file(f)))
-            due = f.clocks.get("coverage") or f.clocks.get("coverage_lead")
-            step = "the town safety office told" if "coverage" in f.clocks else "the lead department's miss"
+            step = next_step(f)
+            said = {"town_safety_office": "the town safety office told",
+                    "lead_department": "the lead department's miss"}
             lines.append(f"  coverage cycle from {iso(f.cov_base) or '-'}: "
-                         + (f"next, {step} at {iso(due)}" if due else "no clock running"))
+                         + (f"next, {said[step[0]]} at {iso(step[1])}" if step else "no clock running"))
         last = f.last_inspection
         lines.append(f"  inspections: {f.inspections}; last "
                      + (f"{iso(last[0])} {last[1]} ({last[2]}, {last[3]} finding(s))" if last else "none"))
