@@ -326,7 +326,7 @@ def reconcile(f: Any, er: EnterpriseRules, eid: str, at: int, why: str, referral
     # miss, if time order had one before it stopped, is raised here as a past cycle's is.
     runs = bool(f.key and f.risk_class and f.status() == "registered")
     missed_then = {}  # start -> (miss, what began it): the cycles time order missed, but a running one
-    for (start, began), later in zip(starts, [s for s, _ in starts[1:]] + [None], strict=True):
+    for (start, began), later in zip(starts, [*(s for s, _ in starts[1:]), None][:len(starts)], strict=True):
         if later is None and runs:
             continue  # `derive` runs its clocks under the classes in force
         w = walk(f, er, start)

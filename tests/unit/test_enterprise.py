@@ -1397,6 +1397,19 @@ def test_a_cycle_that_ran_out_while_the_enterprise_was_closed_runs_out_when_it_i
                            ("duty_failure", iso(inspected + lead * DAY))]
 
 
+@pytest.mark.parametrize("late", [False, True])
+def test_an_enterprise_never_classified_is_closed_and_registered_again(late: bool) -> None:
+    """No class, no inspection: no cycle to reckon when it is back. (Until 2026-12-05 the reckoning
+    raised on an enterprise with no cycle at all, and the registration went to the dead letters.)"""
+    d0 = at("2026-11-05 10:00")
+    [closing] = event("safety.enterprise.closed", iso(d0), {"uscc": USCC, "reason": "suspended",
+                                                            "by": SUPERVISOR}, USCC)
+    back = registered(time=iso(d0 + 10 * DAY))
+    f, outs = _file(registered(), closing,
+                    {**back, "arrived_at": iso(d0 + 30 * DAY)} if late else back, now=d0 + 30 * DAY)
+    assert outs == [] and f.status() == "registered" and f.registered_at == d0 + 10 * DAY
+
+
 def test_an_inspection_after_the_missed_cycle_leaves_the_failure() -> None:
     f, _, due = _missed_once()
     late = _inspected_at(iso(due + 3600), iso(due + 2 * 3600))
