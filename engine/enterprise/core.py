@@ -23,7 +23,7 @@ from typing import Any
 
 from engine.enterprise import coverage, credit
 from engine.enterprise.coverage import EnterpriseRules
-from engine.enterprise.state import CLASSES, MAX_OPEN, MONTHS, RECENT, EnterpriseFile
+from engine.enterprise.state import CLASSES, MAX_OPEN, MONTHS, RECENT, SPELLS, EnterpriseFile
 from engine.intake.timeline import INSPECTED_TYPE
 from engine.kernel.apply import advance_clocks, apply_entry
 from engine.kernel.outputs import Out
@@ -49,7 +49,20 @@ def _note(f: EnterpriseFile, at: int, event_id: str, what: str) -> None:
     del f.recent[:-RECENT]
 
 
+def _spell_fact(f: EnterpriseFile, name: str, at: int) -> None:
+    """Keep the time of a closure or a registration (`name`: "closures" or "registrations"), for the
+    spells the enterprise was closed (coverage.spells)."""
+    if not f.closures and not f.registrations:  # a file stored before 2026-12-05: its latest of each
+        f.closures = [f.closed_at] if f.closed_at is not None else []
+        f.registrations = [f.registered_at] if f.registered_at is not None else []
+    kept = getattr(f, name)
+    if at not in kept:
+        bisect.insort(kept, at)
+        del kept[:-SPELLS]
+
+
 def _registered(f: EnterpriseFile, d: dict[str, Any], at: int, eid: str) -> str:
+    _spell_fact(f, "registrations", at)
     if f.registered_at is None or at >= f.registered_at:  # the latest registration holds
         f.registered, f.registered_at, f.name = eid, at, d["name"]
         f.town, f.address = d["location"]["town"], d["location"].get("address")
@@ -169,9 +182,10 @@ def _apply(f: EnterpriseFile, entry: dict[str, Any], at: int, rules: Any) -> lis
     withdrawn: list[Out] = []
     what: str | None
     if kind == "safety.enterprise.registered":
+        spells = coverage.spells(f)
         what = _registered(f, d, at, eid)
-        if f.closed_at is not None and f.status() == "registered":  # back after a closure, perhaps late
-            withdrawn = coverage.reopened(f, rules, f.registered_at, eid, decided_at(entry, at, f.watermark))
+        if coverage.spells(f) != spells:  # back after a closure, perhaps late
+            withdrawn = coverage.reopened(f, rules, at, eid, decided_at(entry, at, f.watermark))
     elif kind == "safety.enterprise.classified":
         told = coverage.notice_out(f)
         what = _classified(f, d, eid)
@@ -186,6 +200,7 @@ def _apply(f: EnterpriseFile, entry: dict[str, Any], at: int, rules: Any) -> lis
                 withdrawn = coverage.reclassified(f, rules, d["risk_class"], decided, eid,
                                                   decided_at(entry, at, f.watermark), told)
     elif kind == "safety.enterprise.closed":
+        _spell_fact(f, "closures", at)
         if f.closed_at is None or at > f.closed_at:
             f.closed_at, f.closed_reason = at, d["reason"]
         what = f"closed: {d['reason']}"

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from engine.contract.outputs import ESCALATIONS, REFERRALS_DISCIPLINE
-from engine.enterprise.state import CLASSES
+from engine.enterprise.state import CLASSES, SPELLS
 from engine.kernel.escalation import escalation
 from engine.kernel.ids import output_id
 from engine.kernel.outputs import Out, envelope
@@ -407,10 +407,10 @@ def walk(f: Any, er: EnterpriseRules, start: int, without: str | None = None) ->
     set), and the lead department still has its `grace_days` after that. A decision at the very
     second a step falls due comes first, as every record does (engine/kernel/apply.py). A decision
     that the enterprise is no longer a key one stops the clock; a later one that it is starts it
-    again, as `derive` does. So do the enterprise's closure and its registration again since (the
-    latest of each on file): nothing is owed while it is closed, and when it is back its cycle
-    runs on as from a decision of the class it had, so a step that would have come while it was
-    closed comes when it is back, and the lead department still has its `grace_days`.
+    again, as `derive` does. So does each spell the enterprise was closed (`spells`): nothing is
+    owed while it is closed, and when it is back its cycle runs on as from a decision of the class
+    it had, so a step that would have come while it was closed comes when it is back, and the
+    lead department still has its `grace_days`.
     """
     cls, town, lead, _ = _steps(f, er, start, without)
     return None if cls is None else (town, lead, cls)
@@ -452,13 +452,33 @@ _CLOSED, _BACK = "(closed)", "(registered again)"
 
 def _decisions(f: Any, without: str | None) -> list[tuple[int, str | None, bool]]:
     """What stops and starts a cycle clock, in time order: the classification decisions on file (but
-    `without`), and the enterprise's closure and its registration again since, if it was (the
-    latest of each on file)."""
+    `without`), and each spell the enterprise was closed and is over (`spells`; one that is not
+    over stops the clock for good, as `_ceased` tells)."""
     found = [(t, risk, key) for t, risk, key, event_id in classes_on_file(f) if event_id != without]
-    closed, back = f.closed_at, f.registered_at
-    if closed is not None and back is not None and closed < back:
-        found = sorted([*found, (closed, _CLOSED, False), (back, _BACK, False)], key=lambda d: d[0])
-    return found
+    over = [(t, mark, False) for closed, back in spells(f) if back is not None
+            for t, mark in ((closed, _CLOSED), (back, _BACK))]
+    return sorted([*found, *over], key=lambda d: d[0]) if over else found
+
+
+def spells(f: Any) -> list[tuple[int, int | None]]:
+    """The spells the enterprise was closed, oldest first: (closed from, registered again at, None
+    while it is still closed). A spell starts at a closure while the enterprise is open and ends
+    at the next registration; a closure and a registration in the same second leave it closed,
+    as `EnterpriseFile.status` has it. For a file stored before 2026-12-05, the latest closure
+    and registration on file stand for all of them."""
+    closures = f.closures or ([f.closed_at] if f.closed_at is not None else [])
+    if not closures:
+        return []  # never closed: most files
+    registrations = f.registrations or ([f.registered_at] if f.registered_at is not None else [])
+    found: list[tuple[int, int | None]] = []
+    since = None
+    for t, closing in sorted([*((t, False) for t in registrations), *((t, True) for t in closures)]):
+        if closing and since is None:
+            since = t
+        elif not closing and since is not None:
+            found.append((since, t))
+            since = None
+    return found if since is None else [*found, (since, None)]
 
 
 def classes_on_file(f: Any) -> list[list[Any]]:
@@ -471,8 +491,10 @@ def classes_on_file(f: Any) -> list[list[Any]]:
 
 
 def _ceased(f: Any, t: int) -> bool:
-    """Whether the enterprise was closed at or before `t` (and is closed now)."""
-    return f.status() == "closed" and f.closed_at <= t
+    """Whether the enterprise was closed at or before `t` and is closed now (its last spell closed
+    is not over)."""
+    found = spells(f)
+    return bool(found) and found[-1][1] is None and found[-1][0] <= t
 
 
 def _starts(f: Any) -> tuple[int, list[tuple[int, str]]]:
@@ -484,6 +506,9 @@ def _starts(f: Any) -> tuple[int, list[tuple[int, str]]]:
     horizon = classes[0][0] if len(classes) >= CLASSES else 0
     if len(times) < f.inspections or len(times) > MISSED:
         horizon = max(horizon, times[0])  # inspections before the first kept are not on file
+    for kept in (f.closures, f.registrations):
+        if len(kept) >= SPELLS:
+            horizon = max(horizon, kept[0])  # closed spells before the first kept may be gone
     first = times[0] if times else None
     starts = [(c[0], c[3]) for c in classes if (first is None or c[0] < first) and c[0] >= horizon]
     last = f.last_inspection

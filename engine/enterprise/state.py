@@ -19,6 +19,7 @@ RECENT = 50  # record lines kept in a file
 MAX_OPEN = 500  # open hazards kept in detail; beyond, the oldest are only counted
 MONTHS = 24  # months of inspection counts kept, for the annual plan's progress
 CLASSES = 25  # classification decisions kept, for the coverage cycles a late record re-opens
+SPELLS = 25  # closures and registrations kept, each, for the closed spells no coverage cycle counts
 
 
 @dataclass(slots=True)
@@ -43,6 +44,12 @@ class EnterpriseFile:
     classes: list[list[Any]] = field(default_factory=list)
     closed_at: int | None = None
     closed_reason: str | None = None
+    # The times of the enterprise's closures and of its registrations (an update of its details is
+    # one too), the latest SPELLS of each, oldest first: they give the spells it was closed, which
+    # no coverage cycle counts (coverage.spells). A file stored before 2026-12-05 starts with none:
+    # its latest closure and registration stand for them.
+    closures: list[int] = field(default_factory=list)
+    registrations: list[int] = field(default_factory=list)
     # Open hazards: id -> [status, grade, deadline, completed, tier, department, sector, listed].
     hazards: dict[str, list[Any]] = field(default_factory=dict)
     open_beyond: int = 0  # open hazards past MAX_OPEN, counted only

@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from engine.enterprise import credit
-from engine.enterprise.coverage import classes_on_file, next_step
+from engine.enterprise.coverage import classes_on_file, next_step, spells
 from engine.enterprise.state import EnterpriseFile
 from engine.feeds.filters import RecordPage
 from engine.feeds.index import Indices, Place, PlaceIndex
@@ -48,6 +48,9 @@ def enterprise_view(f: EnterpriseFile, rules: Any, now: float,
         "address": f.address, "legal_representative": f.legal_representative,
         "registered_at": iso(f.registered_at), "closed_at": iso(f.closed_at),
         "closed_reason": f.closed_reason,
+        # Every spell it was closed that the file keeps, oldest first ("until": null while it still is):
+        # no coverage cycle counts those days.
+        "closed_spells": [{"from": iso(since), "until": iso(until)} for since, until in spells(f)],
         "risk_class": f.risk_class, "key_enterprise": f.key, "classified": classified,
         # Every classification kept, oldest first: a coverage cycle ran under those in force while it ran.
         "classifications": [{"decided_at": iso(t), "risk_class": risk, "key_enterprise": key, "event_id": eid}

@@ -20,7 +20,7 @@ from aiokafka import TopicPartition
 
 from engine.cores import HISTORY_TABLES, TABLES
 from engine.decide.state import Hazard
-from engine.enterprise.coverage import classes_on_file, next_step
+from engine.enterprise.coverage import classes_on_file, next_step, spells
 from engine.enterprise.state import EnterpriseFile
 from engine.intake.process import TIMELINE
 from engine.kernel.time import iso
@@ -138,6 +138,10 @@ def render_enterprise(f: EnterpriseFile | None, entries: list[dict[str, Any]], u
         ]
         lines += [f"    {hid:<24} {h[0]:<12} deadline {iso(h[2]) or '-'}"
                   f"{'  OVERDUE' if hid in overdue else ''}" for hid, h in sorted(f.hazards.items())]
+        closed = spells(f)
+        if closed:  # the days no coverage cycle counts
+            lines.append("  closed: " + ", ".join(f"{iso(since)} to {iso(until) if until else 'now'}"
+                                                  for since, until in closed))
         if f.key:  # the classes each coverage cycle ran under, and the running cycle's next step
             lines.append("  classified: " + ", ".join(f"{risk}{'' if key else ' (not key)'} from {iso(t)}"
                                                       for t, risk, key, _ in classes_on_file(f)))

@@ -220,7 +220,7 @@ COVERED = at("2026-11-01 10:00")  # when the enterprise of `key_enterprise_recor
 def key_enterprise_records(draw: st.DrawFn) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """A key enterprise classified on 1 Nov and inspected on 2 Nov, then, on days drawn over seven
     months, inspected or classified again (any class, now and then no longer a key one), and
-    perhaps closed once and registered again later. Each record comes in time order or reaches
+    perhaps closed and registered again later, up to three times. Each record comes in time order or reaches
     the engine late (an app offline), on a drawn later day, with the arrival it says. Returns the
     records in time order and as they arrived."""
     from test_enterprise import SUPERVISOR, USCC, _inspected_at, classified, event, registered
@@ -237,9 +237,11 @@ def key_enterprise_records(draw: st.DrawFn) -> tuple[list[dict[str, Any]], list[
             records.append(classified(draw(st.sampled_from(CLASSES)), key, when, time=when))
         else:
             records.append(_inspected_at(when, when, f"INS-{day}"))
-    if draw(st.integers(0, 3)) == 0:  # closed on a day among them, registered again on a later one
-        closed, back = (day + 0.5 for day in sorted(  # half days: apart from every other record
-            draw(st.lists(st.integers(3, 209), min_size=2, max_size=2, unique=True))))
+    spells = draw(st.sampled_from([0, 0, 0, 0, 0, 1, 1, 2, 3]))
+    # Closed on a day among them and registered again on a later one, as many times as `spells`.
+    ends = sorted(day + 0.5 for day in draw(  # half days: apart from every other record
+        st.lists(st.integers(3, 209), min_size=2 * spells, max_size=2 * spells, unique=True)))
+    for closed, back in zip(ends[::2], ends[1::2], strict=True):
         [closing] = event("safety.enterprise.closed", iso(COVERED + closed * DAY),
                           {"uscc": USCC, "reason": "suspended", "by": SUPERVISOR}, USCC)
         for day, record in ((closed, closing), (back, registered(time=iso(COVERED + back * DAY)))):
@@ -312,6 +314,8 @@ def test_a_referral_for_a_missed_cycle_stands_only_where_time_order_missed_one(
         if o.event["data"].get("action") in ("coverage_missed", "notice_withdrawn"):
             last[_cycle_of(o)] = o.event["data"]["action"]
     assert all(last.get(start) == "coverage_missed" for _, start, _ in want), told
+    for referral in want:
+        assert _owed(in_order, *referral), "\n".join([f"time order referred {_days([referral])}", told])
     assert len(got) == len(want), told
     for (dept, start, missed), (dept_then, start_then, missed_then) in zip(got, want, strict=True):
         assert (dept, start) == (dept_then, start_then) and missed >= missed_then, told
@@ -319,6 +323,28 @@ def test_a_referral_for_a_missed_cycle_stands_only_where_time_order_missed_one(
     twice = [(o.event["data"].get("action") or o.event["type"], o.event["time"]) for o in outputs
              if ids.count(o.id) > 1]
     assert len(ids) == len(set(ids)), "\n".join([f"an id sent twice: {twice}", told])
+
+
+def _owed(records: list[dict[str, Any]], dept: str, start: int, missed: int) -> bool:
+    """Whether a miss of the cycle from `start` at `missed` could be owed at all, judged from the
+    records alone, not as the engine reckons cycles: no inspection after the cycle's start up to the
+    miss, and the enterprise open (neither closed nor yet to be registered again) and a key one
+    throughout the grace days before it, which the lead department always has."""
+    grace = PLAN.coverage.grace_days * DAY
+    open_, key, changes = True, False, []  # (time, open, key) after each record, in time order
+    for r in records:
+        t, d = epoch(r["time"]), r["data"]
+        if r["type"] == "safety.inspection.enterprise" and start < t <= missed:
+            return False
+        if r["type"] == "safety.enterprise.classified":
+            t, key = epoch(d["decided_at"]), d["key_enterprise"]
+        open_ = {"safety.enterprise.closed": False,
+                 "safety.enterprise.registered": True}.get(r["type"], open_)
+        changes.append((t, open_, key))
+    changes.sort(key=lambda c: c[0])
+    state = [(o, k) for t, o, k in changes if t <= missed - grace][-1:]
+    during = [(o, k) for t, o, k in changes if missed - grace < t <= missed]
+    return all(o and k for o, k in state + during)
 
 
 def _cycle_of(out: Any) -> int:
@@ -367,6 +393,10 @@ def _story_records(risk: str, story: list[tuple[Any, ...]]) -> list[dict[str, An
     ("red", [(68.5, "closed"), (2, "orange", True, 240), (69.5, "registered", 240)]),
     # A closure recorded late moves the miss its cycle had: the one sent too soon is withdrawn.
     ("red", [(2, "inspected"), (32.5, "registered"), (3.5, "closed", 63.5)]),
+    # Closed twice: the first spell still counts once the second is on file (the miss comes 7 days
+    # after the second return, not on day 39), whether its return comes in time or late.
+    ("red", [(3.5, "closed"), (32.5, "registered"), (39.5, "closed"), (40.5, "registered")]),
+    ("red", [(3.5, "closed"), (39.5, "closed"), (40.5, "registered"), (32.5, "registered", 60)]),
 ])
 def test_late_records_in_these_orders_leave_time_orders_referrals(risk: str,
                                                                    story: list[tuple[Any, ...]]) -> None:
@@ -377,5 +407,6 @@ def test_late_records_in_these_orders_leave_time_orders_referrals(risk: str,
     want, _ = _standing_referrals(in_order)
     got, outputs = _standing_referrals(arrivals)
     assert got == want
+    assert all(_owed(in_order, *referral) for referral in want)
     ids = [o.id for o in outputs]
     assert len(ids) == len(set(ids))

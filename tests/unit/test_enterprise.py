@@ -31,6 +31,7 @@ from engine.contract.outputs import OUTPUT_TYPES
 from engine.decide.core import decide
 from engine.decide.emit import iso
 from engine.decide.replay import clock_entry
+from engine.enterprise import coverage
 from engine.enterprise.core import LINK_TYPE, decide_enterprise
 from engine.enterprise.coverage import EnterpriseRules
 from engine.enterprise.links import with_hazard_links
@@ -39,6 +40,7 @@ from engine.enterprise.state import RECENT, EnterpriseFile
 from engine.enterprise.view import enterprise_place, enterprise_view
 from engine.intake.process import Record, decide_intake
 from engine.kernel.state import APPLIED, entry_hash
+from engine.kernel.time import epoch
 from engine.plan.rules import load_plan
 from engine.ruleset import load_rules
 from engine.store import pack, unpack
@@ -1397,17 +1399,110 @@ def test_a_cycle_that_ran_out_while_the_enterprise_was_closed_runs_out_when_it_i
                            ("duty_failure", iso(inspected + lead * DAY))]
 
 
+def _closing(when: int) -> dict[str, Any]:
+    [closing] = event("safety.enterprise.closed", iso(when), {"uscc": USCC, "reason": "suspended",
+                                                              "by": SUPERVISOR}, USCC)
+    return closing
+
+
+def _run_to(f: EnterpriseFile, entry: dict[str, Any] | None, when: int) -> tuple[EnterpriseFile, list[Any]]:
+    """Fire the file's clocks due up to `when`, as the timer does, then decide `entry` at `when`."""
+    outs: list[Any] = []
+    while f.next_due() is not None and f.next_due() <= when - (entry is not None):
+        f, got = _fired(f, f.next_due())
+        outs += got
+    if entry is not None:
+        f, got = decide_enterprise(f, entry, COVERAGE, when)
+        outs += got
+    return f, outs
+
+
+def test_an_earlier_closed_spell_still_counts_once_another_follows() -> None:
+    """Orange (60 days), inspected on day 0; closed from day 10 to day 100, inspected on day 103,
+    closed from day 120 to day 300. The cycle from day 0 owed nothing while the enterprise was
+    closed, and its inspection on day 103 came within the grace days after it was back: when the
+    enterprise is back the second time, no miss is raised for it (the engine once kept only the
+    latest closure, walked that cycle as if the enterprise had been open, and referred the lead
+    department for a miss "on day 67"), nor when a late inspection makes it reckon again."""
+    d0 = at("2026-11-05 10:00")
+    f, _ = _file(registered(), classified("orange", True, "2026-11-01 10:00"),
+                 _inspected_at(iso(d0), iso(d0), "INS-1"))
+    outs: list[Any] = []
+    for day, entry in ((10, _closing(d0 + 10 * DAY)), (100, registered(time=iso(d0 + 100 * DAY))),
+                       (103, _inspected_at(iso(d0 + 103 * DAY), iso(d0 + 103 * DAY), "INS-2")),
+                       (120, _closing(d0 + 120 * DAY)), (300, registered(time=iso(d0 + 300 * DAY))),
+                       (302, _inspected_at(iso(d0 + 302 * DAY), iso(d0 + 302 * DAY), "INS-3")),
+                       (310, _inspected_at(iso(d0 + 110 * DAY), iso(d0 + 310 * DAY), "INS-LATE"))):
+        f, got = _run_to(f, entry, d0 + day * DAY)
+        outs += got
+    f, got = _run_to(f, None, d0 + 400 * DAY)
+    outs += got
+    steps = [(o.event["data"].get("action"), (epoch(o.event["time"]) - d0) / DAY) for o in outs]
+    # Told when it was back each time (day 100: the cycle from day 0; day 300: from day 103), and
+    # the cycle from day 302 runs on: told on day 362, missed on day 369, referred after the hold.
+    assert steps[:2] == [("coverage_missed", 100), ("coverage_missed", 300)]
+    assert [s for s in steps if s[0] in ("duty_failure", None)] == [("duty_failure", 369), (None, 370)]
+    assert coverage.spells(f) == [(d0 + 10 * DAY, d0 + 100 * DAY), (d0 + 120 * DAY, d0 + 300 * DAY)]
+    assert enterprise_view(f, RULES, d0 + 400 * DAY)["closed_spells"] == [
+        {"from": iso(d0 + 10 * DAY), "until": iso(d0 + 100 * DAY)},
+        {"from": iso(d0 + 120 * DAY), "until": iso(d0 + 300 * DAY)}]
+    from engine.tools.show import render_enterprise
+
+    assert (f"  closed: {iso(d0 + 10 * DAY)} to {iso(d0 + 100 * DAY)}, {iso(d0 + 120 * DAY)} to "
+            f"{iso(d0 + 300 * DAY)}") in render_enterprise(f, [], USCC, d0 + 400 * DAY).splitlines()
+
+
 @pytest.mark.parametrize("late", [False, True])
 def test_an_enterprise_never_classified_is_closed_and_registered_again(late: bool) -> None:
     """No class, no inspection: no cycle to reckon when it is back. (Until 2026-12-05 the reckoning
     raised on an enterprise with no cycle at all, and the registration went to the dead letters.)"""
     d0 = at("2026-11-05 10:00")
-    [closing] = event("safety.enterprise.closed", iso(d0), {"uscc": USCC, "reason": "suspended",
-                                                            "by": SUPERVISOR}, USCC)
     back = registered(time=iso(d0 + 10 * DAY))
-    f, outs = _file(registered(), closing,
+    f, outs = _file(registered(), _closing(d0),
                     {**back, "arrived_at": iso(d0 + 30 * DAY)} if late else back, now=d0 + 30 * DAY)
     assert outs == [] and f.status() == "registered" and f.registered_at == d0 + 10 * DAY
+    assert enterprise_view(f, RULES, d0 + 30 * DAY)["closed_spells"] == [
+        {"from": iso(d0), "until": iso(d0 + 10 * DAY)}]
+
+
+def test_a_file_stored_before_closures_were_kept_reads_its_latest_spell_and_keeps_the_next() -> None:
+    """A file stored before 2026-12-05 has its latest closure and registration only: they stand for
+    its spells, and the next closure or registration keeps them beside itself."""
+    d0 = at("2026-11-05 10:00")
+    f, _ = _file(registered(), _closing(d0), registered(time=iso(d0 + 10 * DAY)))
+    old = replace(f, closures=[], registrations=[])  # as such a file loads
+    assert coverage.spells(old) == [(d0, d0 + 10 * DAY)] == coverage.spells(f)
+    old, _ = decide_enterprise(old, _closing(d0 + 20 * DAY), COVERAGE, d0 + 20 * DAY)
+    assert (old.closures, old.registrations) == ([d0, d0 + 20 * DAY], [d0 + 10 * DAY])
+    assert coverage.spells(old) == [(d0, d0 + 10 * DAY), (d0 + 20 * DAY, None)]
+
+
+def test_a_registration_recorded_late_while_the_enterprise_is_closed_again_raises_its_open_spells_miss(
+        ) -> None:
+    """Orange (60 days), inspected on day 0, closed on day 10 and again on day 150 (a second closure
+    record). Its registration again on day 20 reaches the engine on day 200: it was open from day
+    20 to day 150 and its cycle ran out on day 60 uninspected, so time order has the lead
+    department's miss on day 67. The miss is raised now, dated then, and so is its referral, its hold
+    long over."""
+    d0 = at("2026-11-05 10:00")
+    f, _ = _file(registered(), classified("orange", True, "2026-11-01 10:00"),
+                 _inspected_at(iso(d0), iso(d0), "INS-1"))
+    for day in (10, 150):
+        f, got = _run_to(f, _closing(d0 + day * DAY), d0 + day * DAY)
+        assert got == []  # nothing is owed while it is closed, as far as the engine knows
+    back = {**registered(time=iso(d0 + 20 * DAY)), "arrived_at": iso(d0 + 200 * DAY)}
+    f, got = _run_to(f, back, d0 + 200 * DAY)
+    f, later = _run_to(f, None, d0 + 400 * DAY)
+    steps = [(o.event["type"], o.event["data"].get("action"), (epoch(o.event["time"]) - d0) / DAY)
+             for o in got + later]
+    assert steps[:2] == [("safety.escalation.raised", "coverage_missed", 60),
+                         ("safety.escalation.raised", "duty_failure", 67)]
+    assert steps[2] == ("safety.referral.discipline", None, 68)  # sent now, dated when its hold ended
+    assert later == []
+    assert f.missed[0][:3] == [d0, d0 + 67 * DAY, "safety_bureau"]
+    assert coverage.spells(f) == [(d0 + 10 * DAY, d0 + 20 * DAY), (d0 + 150 * DAY, None)]
+    assert enterprise_view(f, RULES, d0 + 400 * DAY)["closed_spells"][-1] == {
+        "from": iso(d0 + 150 * DAY), "until": None}
 
 
 def test_an_inspection_after_the_missed_cycle_leaves_the_failure() -> None:
