@@ -390,6 +390,72 @@ def test_no_referral_ever_names_an_enterprise(entries: list[dict[str, Any]]) -> 
         assert o.event["data"]["grounds"] in ("duty_failure", "listed_supervision_failed")
 
 
+# A department's act that answers its duty clock: the verification of a report, the review of a
+# completion claim, the decision on an extension request (engine/decide/clocks.py).
+ACTS = {"safety.hazard.verified": "verify", "safety.rectification.reviewed": "review",
+        "safety.rectification.extension_decided": "extension"}
+ASKS = {"review": "safety.rectification.completed", "extension": "safety.rectification.extension_requested"}
+
+
+@st.composite
+def acts_arriving_late(draw: st.DrawFn) -> tuple[list[dict[str, Any]], list[tuple[int, dict[str, Any]]]]:
+    """A history, and its arrivals with some records reaching the engine late (a tablet offline),
+    from minutes to weeks after they were made, though never after the hazard's next record: a
+    department's act may come after the failure it answers went out, and a report or a claim
+    after the department could have known of it."""
+    entries = draw(histories())
+    arrivals = []
+    for i, e in enumerate(entries):
+        t = entry_time(e)
+        came = t
+        if draw(st.integers(0, 2)) == 0:
+            following = [entry_time(x) for x in entries[i + 1:] if x["subject"] == e["subject"]]
+            came = min([t + draw(st.sampled_from([5 * MINUTE, 20 * HOUR, 3 * DAY, 12 * DAY]))]
+                       + [f - 1 for f in following[:1]])
+        arrivals.append((max(came, t), i, {**e, "arrived_at": iso(max(came, t))} if came > t else e))
+    return entries, [(came, e) for came, _, e in sorted(arrivals, key=lambda a: a[:2])]
+
+
+def _failed_by_the_records(entries: list[dict[str, Any]], hid: str, clock: str, due: int) -> bool:
+    """Whether the records alone show a department's duty of `clock` on `hid` undone by `due`, not as
+    the engine counts its periods: no verification dated by then; no review (or no decision on the
+    extension) dated from the latest claim (or request) made by then, up to then."""
+    mine = [e for e in entries if e["subject"] == hid]
+    done = [entry_time(e) for e in mine if ACTS.get(e["type"]) == clock]
+    if clock == "verify":
+        return not any(t <= due for t in done)
+    asked = [entry_time(e) for e in mine if e["type"] == ASKS[clock] and entry_time(e) <= due]
+    return bool(asked) and not any(max(asked) <= t <= due for t in done)
+
+
+@PROPERTY
+@given(acts_arriving_late())
+def test_every_duty_failure_left_on_file_is_one_the_records_show(
+        case: tuple[list[dict[str, Any]], list[tuple[int, dict[str, Any]]]]) -> None:
+    """Once every record is in, whichever acts came late, every duty failure a hazard keeps, and so
+    every referral of its department left standing (a wrong referral is worse than none), is one the
+    records show undone by its deadline (`_failed_by_the_records`); and each standing referral's
+    department has a failure on file."""
+    entries, arrivals = case
+    rp = Replay(RULES)
+    for came, entry in arrivals:
+        rp.advance_to(came - 1)  # the timer runs up to the arrival: what fell due before it fires
+        rp.feed(entry, now=came)
+    rp.advance_to(END)
+    for h in rp.states.values():
+        for clock, since, due, dept in h.failures:
+            if dept is not None:
+                assert _failed_by_the_records(entries, h.id, clock, due), (h.id, clock, iso(since), iso(due))
+    withdrawn = {o.event["data"]["referral_id"] for _, o in rp.outputs
+                 if o.event["type"] == "safety.referral.withdrawn"}
+    for _, o in rp.outputs:
+        d = o.event["data"]
+        if o.event["type"] == "safety.referral.discipline" and d["referral_id"] not in withdrawn \
+                and d["grounds"] == "duty_failure":
+            failing = {f[3] for f in rp.states[o.key].failures if f[3] is not None}
+            assert failing, (o.key, d["reason"])
+
+
 @PROPERTY
 @given(histories())
 def test_only_major_hazards_are_ever_listed(entries: list[dict[str, Any]]) -> None:
