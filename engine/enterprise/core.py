@@ -191,7 +191,7 @@ def _apply(f: EnterpriseFile, entry: dict[str, Any], at: int, rules: Any) -> lis
         what = _classified(f, d, eid)
         decided = epoch(d["decided_at"])
         if (f.missed or told is not None or (f.inspected and decided < f.inspected[-1])
-                or decided < f.classified[0]):
+                or decided < f.classified[0] or coverage.told_since(f, decided)):
             # It bears on cycles already decided: those it ended sooner, lengthened, or stopped.
             if not d["key_enterprise"]:  # no longer a key enterprise from this decision
                 withdrawn = coverage.released_from(f, rules, decided, "declassified", eid,
@@ -205,7 +205,8 @@ def _apply(f: EnterpriseFile, entry: dict[str, Any], at: int, rules: Any) -> lis
             f.closed_at, f.closed_reason = at, d["reason"]
         what = f"closed: {d['reason']}"
         told = coverage.notice_out(f)
-        if f.missed or told is not None:  # closed since, or (late) for a while before it was back
+        # Closed before a miss or a notice, recorded late; or for a while before it was back.
+        if f.missed or told is not None or coverage.told_since(f, at):
             withdrawn = coverage.released_from(f, rules, at, "closed", eid,
                                                decided_at(entry, at, f.watermark), told)
     elif kind == INSPECTED_TYPE and d.get("outcome") == "refused":
@@ -214,7 +215,7 @@ def _apply(f: EnterpriseFile, entry: dict[str, Any], at: int, rules: Any) -> lis
     elif kind == INSPECTED_TYPE:
         told = coverage.notice_out(f)
         what = _inspected(f, d, at)
-        if f.missed or f.inspected[-1] != at or told is not None:
+        if f.missed or f.inspected[-1] != at or told is not None or coverage.told_since(f, at):
             # In time, perhaps reaching the engine after a miss, a notice or a later inspection.
             withdrawn = coverage.answer(f, rules, at, eid, decided_at(entry, at, f.watermark), told)
     elif kind == "safety.credit.decided":

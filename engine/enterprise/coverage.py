@@ -27,6 +27,7 @@ back that way runs again under the new class (`reclassified`).
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass
 from typing import Any
 
@@ -64,6 +65,13 @@ class _Place:
 
 def _place(f: Any) -> _Place:
     return _Place(f.town, f.sector, (f.id, f.name))
+
+
+def told_since(f: Any, t: int) -> bool:
+    """Whether a notice to the town safety office on file was given at or after `t`: one a record
+    dated `t`, come late, may show time order never gave (`reconcile`). A record dated after a
+    notice cannot: the cycle had run out by then."""
+    return any(told_at >= t for _, told_at in f.notices)
 
 
 def notice_out(f: Any) -> int | None:
@@ -176,6 +184,9 @@ def _town_told(f: Any, er: EnterpriseRules, base: int, due: int, cls: str) -> li
     """The cycle from `base` ran out at `due` under class `cls`: the town safety office is told."""
     days = getattr(er.coverage.days, cls)
     targets = resolve("town_safety_office", _place(f), er.rules)
+    f.notices = [n for n in f.notices if n[0] != base]
+    bisect.insort(f.notices, [base, due])
+    del f.notices[:-MISSED - 1]
     return [_escalation(f, er, "coverage_missed", "yellow", due, targets,
                         f"key enterprise {f.name or f.id} ({cls}) not inspected within "
                         f"{days} days of {iso(base)}", base, risk_class=cls)]
@@ -357,10 +368,12 @@ def reconcile(f: Any, er: EnterpriseRules, eid: str, at: int, why: str, referral
         if start == base:  # the current cycle, its clock stopped: both its steps are out, so should
             f.cov_base, f.cov_step = start, 2  # the clock run again (a key one again), nothing is left
     again = base in used and base not in missed_then  # the running cycle runs again (not raised here)
-    if told is not None and not _told_in_time_order(f, er, told, starts, at):
-        ran = walk(f, er, told, without)
-        outs += _notice_withdrawn(f, er, told, ran[2] if ran is not None else f.risk_class, eid, at, why)
-        again = again or told == base  # told again, if it runs out, under ids of its own
+    for start in sorted({*(n[0] for n in f.notices), *([told] if told is not None else [])}):
+        if start >= horizon and not _told_in_time_order(f, er, start, starts, at):
+            ran = walk(f, er, start, without)
+            outs += _notice_withdrawn(f, er, start, ran[2] if ran is not None else f.risk_class, eid, at,
+                                      why)
+            again = again or start == base  # told again, if it runs out, under ids of its own
     if again:
         f.reruns[str(base)] = f.reruns.get(str(base), 0) + 1
         if base == f.cov_base:
@@ -389,6 +402,7 @@ def _notice_withdrawn(f: Any, er: EnterpriseRules, base: int, cls: str, eid: str
     withdrawn: `why`, a record reaching the engine late, shows time order never gave it."""
     days = getattr(er.coverage.days, cls)
     targets = resolve("town_safety_office", _place(f), er.rules)
+    f.notices = [n for n in f.notices if n[0] != base]
     return [_escalation(f, er, "notice_withdrawn", "yellow", at, targets,
                         f"The notice that key enterprise {f.name or f.id} ({cls}) was not inspected within "
                         f"{days} days of {iso(base)} is withdrawn: {why}", base, eid, risk_class=cls)]

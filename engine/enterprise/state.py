@@ -82,6 +82,10 @@ class EnterpriseFile:
     # Cycle base -> how often its cycle ran again, its miss or notice withdrawn or raised by a late
     # record (coverage.reconcile); what a cycle run again escalates goes under ids of its own.
     reruns: dict[str, int] = field(default_factory=dict)
+    # The notices standing (not withdrawn) that a cycle ran out, to the town safety office, the latest
+    # coverage.MISSED + 1: [cycle base, told at]. A late record withdraws each that time order never
+    # gave (coverage.reconcile). A file stored before 2026-12-05 starts with none.
+    notices: list[list[int]] = field(default_factory=list)
     duty_fails: dict[str, int] = field(default_factory=dict)  # department -> coverage cycles missed
     # Missed cycles a late inspection may still withdraw, the latest MISSED and every held referral:
     # [cycle base, missed at, department, the cycle's starting event, its referral: held, sent or
@@ -111,6 +115,7 @@ class EnterpriseFile:
         "proposals": ("many", ("time", "proposal_id", "measure", "hazard_id")),
         "recent": ("many", ("time", "event_id", "what")),
         "missed": ("many", ("cycle_base", "missed_at", "department", "started_by", "referral")),
+        "notices": ("many", ("cycle_base", "told_at")),
     }
 
     def encode(self) -> bytes:

@@ -303,17 +303,18 @@ def test_a_referral_for_a_missed_cycle_stands_only_where_time_order_missed_one(
     dated as it was sent: `coverage.reconcile`); every output, a cycle's run again too, has an id
     of its own."""
     in_order, arrivals = case
-    want, _ = _standing_referrals(in_order)
+    want, outputs_then = _standing_referrals(in_order)
     got, outputs = _standing_referrals(arrivals)
     told = "\n".join([f"got {_days(got)}", f"want {_days(want)}", *_story(arrivals)])
     # The town safety office's notice of each cycle time order missed stands: the last word to it on
     # that cycle is a notice, not its withdrawal. (A notice of a cycle inspected since, within the
-    # grace days, is not raised late: the office would chase an inspection already done.)
-    last: dict[int, str] = {}
-    for o in outputs:
-        if o.event["data"].get("action") in ("coverage_missed", "notice_withdrawn"):
-            last[_cycle_of(o)] = o.event["data"]["action"]
-    assert all(last.get(start) == "coverage_missed" for _, start, _ in want), told
+    # grace days, is not raised late: the office would chase an inspection already done.) And no
+    # notice stands of a cycle time order never told it of.
+    notices = _standing_notices(outputs)
+    assert all(start in notices for _, start, _ in want), told
+    assert notices <= _standing_notices(outputs_then), "\n".join(
+        [f"notices {sorted((n - COVERED) / DAY for n in notices)}, in time order "
+         f"{sorted((n - COVERED) / DAY for n in _standing_notices(outputs_then))}", told])
     for referral in want:
         assert _owed(in_order, *referral), "\n".join([f"time order referred {_days([referral])}", told])
     assert len(got) == len(want), told
@@ -345,6 +346,15 @@ def _owed(records: list[dict[str, Any]], dept: str, start: int, missed: int) -> 
     state = [(o, k) for t, o, k in changes if t <= missed - grace][-1:]
     during = [(o, k) for t, o, k in changes if missed - grace < t <= missed]
     return all(o and k for o, k in state + during)
+
+
+def _standing_notices(outputs: list[Any]) -> set[int]:
+    """The cycles whose town safety office's notice stands: the last word to it on each a notice."""
+    last: dict[int, str] = {}
+    for o in outputs:
+        if o.event["data"].get("action") in ("coverage_missed", "notice_withdrawn"):
+            last[_cycle_of(o)] = o.event["data"]["action"]
+    return {start for start, said in last.items() if said == "coverage_missed"}
 
 
 def _cycle_of(out: Any) -> int:
@@ -397,6 +407,11 @@ def _story_records(risk: str, story: list[tuple[Any, ...]]) -> list[dict[str, An
     # after the second return, not on day 39), whether its return comes in time or late.
     ("red", [(3.5, "closed"), (32.5, "registered"), (39.5, "closed"), (40.5, "registered")]),
     ("red", [(3.5, "closed"), (39.5, "closed"), (40.5, "registered"), (32.5, "registered", 60)]),
+    # The notice of a cycle no longer running is withdrawn when a late record shows time order never
+    # gave it: a closure before it ran out (the inspection on day 32 came while closed) ...
+    ("red", [(32, "inspected"), (32.5, "registered"), (3.5, "closed", 63.5)]),
+    # ... or an inspection before it ran out, coming after a decision that it was no longer key.
+    ("red", [(2, "yellow", True), (92, "red", False, 112), (53, "inspected", 113), (113, "inspected")]),
 ])
 def test_late_records_in_these_orders_leave_time_orders_referrals(risk: str,
                                                                    story: list[tuple[Any, ...]]) -> None:
@@ -404,9 +419,10 @@ def test_late_records_in_these_orders_leave_time_orders_referrals(risk: str,
     in_order = sorted(arrivals, key=lambda r: epoch(r["time"]))
     in_order = [{k: v for k, v in r.items() if k != "arrived_at"} | {"arrived_at": r["time"]}
                 for r in in_order]
-    want, _ = _standing_referrals(in_order)
+    want, outputs_then = _standing_referrals(in_order)
     got, outputs = _standing_referrals(arrivals)
     assert got == want
     assert all(_owed(in_order, *referral) for referral in want)
+    assert _standing_notices(outputs) <= _standing_notices(outputs_then)
     ids = [o.id for o in outputs]
     assert len(ids) == len(set(ids))

@@ -1505,6 +1505,34 @@ def test_a_registration_recorded_late_while_the_enterprise_is_closed_again_raise
         "from": iso(d0 + 150 * DAY), "until": None}
 
 
+def test_the_notice_of_a_cycle_no_longer_running_is_withdrawn_when_time_order_never_gave_it() -> None:
+    """Red (30 days), inspected on day 0 and on day 31, the town safety office told on day 30 that the
+    cycle from day 0 ran out. A closure on day 2, reaching the engine on day 40, shows the
+    enterprise closed until day 31.5: the inspection on day 31 came while it was closed, and time
+    order never told the office. The notice is withdrawn, though that cycle stopped running on day
+    31 (until 2026-12-05 only the running cycle's notice was), and no other is."""
+    d0 = at("2026-11-05 10:00")
+    f, _ = _file(registered(), classified("red", True, "2026-11-01 10:00"),
+                 _inspected_at(iso(d0), iso(d0), "INS-1"))
+    f, told = _run_to(f, _inspected_at(iso(d0 + 31 * DAY), iso(d0 + 31 * DAY), "INS-2"), d0 + 31 * DAY)
+    assert [o.event["data"]["action"] for o in told] == ["coverage_missed"]
+    assert f.notices == [[d0, d0 + 30 * DAY]]
+    assert b'"notices":{"columns":["cycle_base","told_at"]' in pack(f)  # stored by name
+    assert unpack(pack(f), EnterpriseFile).notices == f.notices
+    f, _ = _run_to(f, registered(time=iso(d0 + 31 * DAY + DAY // 2)), d0 + 31 * DAY + DAY // 2)
+    closing = {**_closing(d0 + 2 * DAY), "arrived_at": iso(d0 + 40 * DAY)}
+    f, got = _run_to(f, closing, d0 + 40 * DAY)
+    [withdrawn] = got
+    d = withdrawn.event["data"]
+    OUTPUT_TYPES["safety.escalation.raised"][1].model_validate(d)
+    assert (d["action"], d["targets"][0]["id"]) == ("notice_withdrawn", "lihaiwu_safety_office")
+    assert d["reason"].startswith(f"The notice that key enterprise {ENTERPRISE['name']} (red) was not "
+                                  f"inspected within 30 days of {iso(d0)} is withdrawn: the enterprise was "
+                                  f"closed from {iso(d0 + 2 * DAY)}")
+    assert "已关闭" in d["reason_zh"] and withdrawn.id != told[0].id
+    assert f.notices == [] and f.missed == []
+
+
 def test_an_inspection_after_the_missed_cycle_leaves_the_failure() -> None:
     f, _, due = _missed_once()
     late = _inspected_at(iso(due + 3600), iso(due + 2 * 3600))
