@@ -7,7 +7,9 @@ completion, review and extension events. From it:
 - determinism: the same entries, replayed afresh, give the same outputs and states;
 - idempotence: an entry delivered again, right after itself or later, changes nothing;
 - reordering: arrivals reordered within what the engine may see (see `reorderings`)
-  lead to the same final states (and the same output ids).
+  lead to the same final states (and the same output ids);
+- the floor of a referral: with records arriving late, every duty failure left on file is one
+  the records alone show (`_failed_by_the_records`), not only one the engine agrees with itself on.
 """
 
 from __future__ import annotations
