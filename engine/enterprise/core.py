@@ -63,6 +63,8 @@ def _spell_fact(f: EnterpriseFile, name: str, at: int) -> None:
 
 def _registered(f: EnterpriseFile, d: dict[str, Any], at: int, eid: str) -> str:
     _spell_fact(f, "registrations", at)
+    if f.registered is None or (f.first_registered is not None and at < f.first_registered):
+        f.first_registered = at  # its first registration, or one dated before it that came late
     if f.registered_at is None or at >= f.registered_at:  # the latest registration holds
         f.registered, f.registered_at, f.name = eid, at, d["name"]
         f.town, f.address = d["location"]["town"], d["location"].get("address")
@@ -182,9 +184,10 @@ def _apply(f: EnterpriseFile, entry: dict[str, Any], at: int, rules: Any) -> lis
     withdrawn: list[Out] = []
     what: str | None
     if kind == "safety.enterprise.registered":
-        spells = coverage.spells(f)
+        spells, first = coverage.spells(f), f.first_registered
         what = _registered(f, d, at, eid)
-        if coverage.spells(f) != spells:  # back after a closure, perhaps late
+        # Back after a closure, or on the register at last, perhaps late: cycles owed since.
+        if coverage.spells(f) != spells or (f.first_registered != first and coverage.classes_on_file(f)):
             withdrawn = coverage.reopened(f, rules, at, eid, decided_at(entry, at, f.watermark))
     elif kind == "safety.enterprise.classified":
         told = coverage.notice_out(f)

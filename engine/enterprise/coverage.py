@@ -329,8 +329,8 @@ def reconcile(f: Any, er: EnterpriseRules, eid: str, at: int, why: str, referral
     from before what the file still holds (`MISSED` inspections, `CLASSES` decisions) are left
     as they are.
     """
-    if er.coverage is None:
-        return []
+    if er.coverage is None or f.registered is None:
+        return []  # no rules, or never registered: nothing is owed before (`walk`), nothing went out
     horizon, starts = _starts(f)
     base = cycle_base(f)
     # Whether the current cycle's clock runs now; if not (no longer a key enterprise, or closed), its
@@ -424,7 +424,8 @@ def walk(f: Any, er: EnterpriseRules, start: int, without: str | None = None) ->
     again, as `derive` does. So does each spell the enterprise was closed (`spells`): nothing is
     owed while it is closed, and when it is back its cycle runs on as from a decision of the class
     it had, so a step that would have come while it was closed comes when it is back, and the
-    lead department still has its `grace_days`.
+    lead department still has its `grace_days`. An enterprise classified before it was first
+    registered owed nothing before that registration, as if it had been closed till then.
     """
     cls, town, lead, _ = _steps(f, er, start, without)
     return None if cls is None else (town, lead, cls)
@@ -466,11 +467,15 @@ _CLOSED, _BACK = "(closed)", "(registered again)"
 
 def _decisions(f: Any, without: str | None) -> list[tuple[int, str | None, bool]]:
     """What stops and starts a cycle clock, in time order: the classification decisions on file (but
-    `without`), and each spell the enterprise was closed and is over (`spells`; one that is not
-    over stops the clock for good, as `_ceased` tells)."""
+    `without`), each spell the enterprise was closed and is over (`spells`; one that is not over
+    stops the clock for good, as `_ceased` tells), and, for an enterprise classified before it was
+    first registered, the time before that registration, as a spell closed."""
     found = [(t, risk, key) for t, risk, key, event_id in classes_on_file(f) if event_id != without]
     over = [(t, mark, False) for closed, back in spells(f) if back is not None
             for t, mark in ((closed, _CLOSED), (back, _BACK))]
+    first = f.first_registered
+    if first is not None and found and found[0][0] < first:  # classified before it was registered:
+        over += [(found[0][0] - 1, _CLOSED, False), (first, _BACK, False)]  # owed nothing till then
     return sorted([*found, *over], key=lambda d: d[0]) if over else found
 
 

@@ -30,6 +30,10 @@ class EnterpriseFile:
     name: str | None = None
     registered: str | None = None  # event id of the registration; None: not registered (yet)
     registered_at: int | None = None
+    # When it was first registered, the earliest registration of a file the engine saw registered
+    # first (None for one registered before 2026-12-05: not known). No coverage cycle counts the
+    # time before (coverage.walk).
+    first_registered: int | None = None
     town: str | None = None
     address: str | None = None
     sector: str | None = None

@@ -227,7 +227,10 @@ def key_enterprise_records(draw: st.DrawFn) -> tuple[list[dict[str, Any]], list[
 
     first = iso(COVERED + DAY)
     risk = draw(st.sampled_from(CLASSES))
-    head = [registered(), classified(risk, True, "2026-11-01 10:00"), _inspected_at(first, first, "INS-0")]
+    # Now and then registered only after it was classified: nothing is owed before (coverage.walk).
+    on_register = draw(st.sampled_from([None, None, None, 0.5, 20.5, 45.5]))
+    head = [*([registered()] if on_register is None else []), classified(risk, True, "2026-11-01 10:00"),
+            _inspected_at(first, first, "INS-0")]
     days = sorted(draw(st.lists(st.integers(2, 210), min_size=1, max_size=5, unique=True)))
     records = []
     for day in days:
@@ -237,6 +240,10 @@ def key_enterprise_records(draw: st.DrawFn) -> tuple[list[dict[str, Any]], list[
             records.append(classified(draw(st.sampled_from(CLASSES)), key, when, time=when))
         else:
             records.append(_inspected_at(when, when, f"INS-{day}"))
+    if on_register is not None:
+        at_ = bisect.bisect(days, on_register)
+        days.insert(at_, on_register)
+        records.insert(at_, registered(time=iso(COVERED + on_register * DAY)))
     spells = draw(st.sampled_from([0, 0, 0, 0, 0, 1, 1, 2, 3]))
     # Closed on a day among them and registered again on a later one, as many times as `spells`.
     ends = sorted(day + 0.5 for day in draw(  # half days: apart from every other record
@@ -254,7 +261,8 @@ def key_enterprise_records(draw: st.DrawFn) -> tuple[list[dict[str, Any]], list[
         came = min(day + late, 240) if late else day
         arrived = {**record, "arrived_at": iso(COVERED + came * DAY)} if late else record
         arrivals.append((came, i, arrived))
-    return [*head, *records], [*head, *(r for _, _, r in sorted(arrivals, key=lambda a: a[:2]))]
+    in_time = sorted([*head, *records], key=lambda r: epoch(r["time"]))  # a registration after the head's
+    return in_time, [*head, *(r for _, _, r in sorted(arrivals, key=lambda a: a[:2]))]
 
 
 def _days(referrals: list[tuple[str, int, int]]) -> list[tuple[str, float, float]]:
@@ -329,11 +337,11 @@ def test_a_referral_for_a_missed_cycle_stands_only_where_time_order_missed_one(
 def _owed(records: list[dict[str, Any]], dept: str, start: int, missed: int) -> bool:
     """Whether a miss of the cycle from `start` at `missed` could be owed at all, judged from the
     records alone, not as the engine reckons cycles: no inspection after the cycle's start up to the
-    miss, and the enterprise open (neither closed nor yet to be registered again) and a key one
-    throughout the grace days before it, which the lead department always has."""
+    miss, and the enterprise open (registered, and neither closed nor yet to be registered again)
+    and a key one throughout the grace days before it, which the lead department always has."""
     grace = PLAN.coverage.grace_days * DAY
-    open_, key, changes = True, False, []  # (time, open, key) after each record, in time order
-    for r in records:
+    open_, key, changes = False, False, []  # (time, open, key) after each record, in time order
+    for r in sorted(records, key=lambda r: epoch(r["time"])):
         t, d = epoch(r["time"]), r["data"]
         if r["type"] == "safety.inspection.enterprise" and start < t <= missed:
             return False

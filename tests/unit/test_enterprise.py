@@ -1533,6 +1533,30 @@ def test_the_notice_of_a_cycle_no_longer_running_is_withdrawn_when_time_order_ne
     assert f.notices == [] and f.missed == []
 
 
+@pytest.mark.parametrize("late", [False, True])
+def test_an_enterprise_classified_before_it_was_registered_owes_nothing_till_then(late: bool) -> None:
+    """Classified a key enterprise (orange, 60 days) on 1 Nov before the engine had it registered.
+    Registered on day 100: nothing was owed before, so the cycle runs out when it is registered, the
+    lead department has its 7 days after that, and no step is dated before (until 2026-12-05 the
+    registration raised the town safety office's notice dated day 60 and the department's miss
+    dated day 67, with a referral, at once). Registered on day 0, that record reaching the engine
+    only on day 100: the duty ran all along, and the miss time order had is raised, dated then."""
+    d0 = at("2026-11-01 10:00")
+    f, _ = _file(classified("orange", True, "2026-11-01 10:00"))
+    assert f.status() == "unregistered" and f.clocks == {}
+    on = d0 + (1 if late else 100) * DAY
+    record = registered(time=iso(on))
+    f, got = _run_to(f, {**record, "arrived_at": iso(d0 + 100 * DAY)} if late else record, d0 + 100 * DAY)
+    f, later = _run_to(f, None, d0 + 200 * DAY)
+    steps = [(o.event["data"].get("action"), (epoch(o.event["time"]) - d0) / DAY) for o in got + later
+             if o.event["type"] == "safety.escalation.raised"]
+    assert f.first_registered == on
+    if late:
+        assert steps[:3] == [("coverage_missed", 60), ("duty_failure", 67), ("discipline_referral", 68)]
+    else:
+        assert steps[:3] == [("coverage_missed", 100), ("duty_failure", 107), ("discipline_referral", 108)]
+
+
 def test_an_inspection_after_the_missed_cycle_leaves_the_failure() -> None:
     f, _, due = _missed_once()
     late = _inspected_at(iso(due + 3600), iso(due + 2 * 3600))
