@@ -19,7 +19,10 @@ From it:
   disaster reports arriving in any order end in the same facts: grade, level, the reports
   demanded, made and missed, the responder's acknowledgement, the daily disaster reports
   missed (docs/alerts.md, "A close or a report whose record comes first", says what order
-  still changes: a close's).
+  still changes: a close's);
+- with records arriving late, an accident report left standing as overdue is one the records
+  alone show: no acknowledgement by an authority of its level dated by its due time, and the
+  alert not closed before then.
 
 The hazard core's properties are tests/unit/test_decide_properties.py; the same
 environment variables run a deeper or a random search.
@@ -29,7 +32,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from decide_fixtures import ENTERPRISE, event
+from decide_fixtures import ENTERPRISE, at, event
 from hypothesis import given
 from hypothesis import strategies as st
 from test_alerts import ALERT_RULES, INFO_OFFICER, arriving
@@ -217,3 +220,51 @@ def test_an_alerts_records_but_its_close_in_any_order_end_in_the_same_facts(
     entries = [e for e in story if e["type"] != "safety.alert.closed"]
     shuffled = data.draw(st.permutations(entries))
     assert facts(replay([(entry_time(e), e) for e in shuffled])) == facts(replay(in_order(entries)))
+
+
+@st.composite
+def records_arriving_late(draw: st.DrawFn) -> tuple[list[dict[str, Any]], list[tuple[int, dict[str, Any]]]]:
+    """A history, and its arrivals with some records reaching the engine late (an app offline),
+    from minutes to days after they were made, though never after the alert's next record: a
+    report to an authority may come after its clock ran out and the escalation went out."""
+    entries = draw(histories())
+    arrivals = []
+    for i, e in enumerate(entries):
+        t = entry_time(e)
+        came = t
+        if draw(st.integers(0, 2)) == 0:
+            following = [entry_time(x) for x in entries[i + 1:] if x["subject"] == e["subject"]]
+            came = max(t, min([t + draw(st.sampled_from([5 * MINUTE, 3 * 3600, 20 * 3600, 3 * DAY]))]
+                              + [f - 1 for f in following[:1]]))
+        arrivals.append((came, i, {**e, "arrived_at": iso(came)} if came > t else e))
+    return entries, [(came, e) for came, _, e in sorted(arrivals, key=lambda a: a[:2])]
+
+
+@PROPERTY
+@given(records_arriving_late())
+def test_every_report_overdue_left_standing_is_one_the_records_show(
+        case: tuple[list[dict[str, Any]], list[tuple[int, dict[str, Any]]]]) -> None:
+    """Once every record is in, whichever came late, an escalation that a report to an authority is
+    overdue stands (not withdrawn) only where the records alone show no report to that level
+    (an acknowledgement by one of its authorities) dated by its due time, and the alert not closed
+    before then: those who must act are not sent after a report that was made."""
+    entries, arrivals = case
+    rp = AlertReplay(ALERT_RULES)
+    for came, entry in arrivals:
+        rp.advance_to(came - 1)  # the timer runs up to the arrival: what fell due before it fires
+        rp.feed(entry, now=came)
+    rp.advance_to(END)
+    raised = [o.event["data"] for _, o in rp.outputs if o.topic == ESCALATIONS]
+    taken = {(d["subject_id"], d["rule_id"], d["due_at"]) for d in raised
+             if d["action"] == "failure_withdrawn"}
+    levels = {level.rule_id: level for level in ALERT_RULES.report_levels}  # the accident-report chain
+    for d in raised:
+        if (d["action"] != "report_overdue" or d["rule_id"] not in levels
+                or (d["subject_id"], d["rule_id"], d["due_at"]) in taken):
+            continue
+        level, due = levels[d["rule_id"]], at(d["due_at"])
+        mine = [e for e in entries if e["subject"] == d["subject_id"]]
+        reported = [entry_time(e) for e in mine if e["type"] == "safety.alert.acknowledged"
+                    and e["data"]["unit"] in level.authorities and entry_time(e) <= due]
+        closed = [entry_time(e) for e in mine if e["type"] == "safety.alert.closed" and entry_time(e) < due]
+        assert not reported and not closed, (d["subject_id"], level.id, d["due_at"], reported, closed)
