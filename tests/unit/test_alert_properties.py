@@ -20,9 +20,8 @@ From it:
   demanded, made and missed, the responder's acknowledgement, the daily disaster reports
   missed (docs/alerts.md, "A close or a report whose record comes first", says what order
   still changes: a close's);
-- with records arriving late, an accident report left standing as overdue is one the records
-  alone show: no acknowledgement by an authority of its level dated by its due time, and the
-  alert not closed before then.
+- with records arriving late, a report left standing as overdue (an accident's to an authority,
+  a natural disaster's initial, daily or final one) is one the records alone show not made.
 
 The hazard core's properties are tests/unit/test_decide_properties.py; the same
 environment variables run a deeper or a random search.
@@ -244,27 +243,47 @@ def records_arriving_late(draw: st.DrawFn) -> tuple[list[dict[str, Any]], list[t
 @given(records_arriving_late())
 def test_every_report_overdue_left_standing_is_one_the_records_show(
         case: tuple[list[dict[str, Any]], list[tuple[int, dict[str, Any]]]]) -> None:
-    """Once every record is in, whichever came late, an escalation that a report to an authority is
-    overdue stands (not withdrawn) only where the records alone show no report to that level
-    (an acknowledgement by one of its authorities) dated by its due time, and the alert not closed
-    before then: those who must act are not sent after a report that was made."""
+    """Once every record is in, whichever came late, an escalation that a report is overdue stands
+    (not withdrawn) only where the records alone show the report not made by its due time (those
+    who must act are not sent after a report that was made):
+
+    - an accident report (事故报告): no acknowledgement by an authority of its level dated by
+      then, and the alert not closed before;
+    - a natural disaster's initial report (初报): no disaster report from either post by then;
+    - a daily one (续报, 零报告): none made on its day by its hour, no final report before it,
+      and the alert not closed before;
+    - the final one (核报): no final report by then.
+    """
     entries, arrivals = case
     rp = AlertReplay(ALERT_RULES)
     for came, entry in arrivals:
         rp.advance_to(came - 1)  # the timer runs up to the arrival: what fell due before it fires
         rp.feed(entry, now=came)
     rp.advance_to(END)
-    raised = [o.event["data"] for _, o in rp.outputs if o.topic == ESCALATIONS]
-    taken = {(d["subject_id"], d["rule_id"], d["due_at"]) for d in raised
+    raised = [(at(o.event["time"]), o.event["data"]) for _, o in rp.outputs if o.topic == ESCALATIONS]
+    taken = {(d["subject_id"], d["rule_id"], at(d["due_at"])) for _, d in raised
              if d["action"] == "failure_withdrawn"}
     levels = {level.rule_id: level for level in ALERT_RULES.report_levels}  # the accident-report chain
-    for d in raised:
-        if (d["action"] != "report_overdue" or d["rule_id"] not in levels
-                or (d["subject_id"], d["rule_id"], d["due_at"]) in taken):
+    disaster = ALERT_RULES.disaster
+    initial = {step.rule_id for step in disaster.initial}
+    for due, d in raised:
+        if d["action"] != "report_overdue" or (d["subject_id"], d["rule_id"], due) in taken:
             continue
-        level, due = levels[d["rule_id"]], at(d["due_at"])
         mine = [e for e in entries if e["subject"] == d["subject_id"]]
-        reported = [entry_time(e) for e in mine if e["type"] == "safety.alert.acknowledged"
-                    and e["data"]["unit"] in level.authorities and entry_time(e) <= due]
         closed = [entry_time(e) for e in mine if e["type"] == "safety.alert.closed" and entry_time(e) < due]
-        assert not reported and not closed, (d["subject_id"], level.id, d["due_at"], reported, closed)
+        reports = [(entry_time(e), e["data"]["report_kind"]) for e in mine
+                   if e["type"] == "safety.disaster.reported" and entry_time(e) <= due]
+        if d["rule_id"] in levels:
+            level = levels[d["rule_id"]]
+            made = [entry_time(e) for e in mine if e["type"] == "safety.alert.acknowledged"
+                    and e["data"]["unit"] in level.authorities and entry_time(e) <= due]
+            assert not made and not closed, (d["subject_id"], level.id, iso(due), made, closed)
+        elif d["rule_id"] in initial:
+            assert not reports, (d["subject_id"], "initial", iso(due), reports)
+        elif d["rule_id"] == disaster.daily_rule:
+            day = iso(due)[:10]
+            made = [t for t, kind in reports if iso(t)[:10] == day or kind == "final"]
+            assert not made and not closed, (d["subject_id"], "daily", iso(due), made, closed)
+        else:
+            assert d["rule_id"] == disaster.final_rule, d
+            assert not [t for t, kind in reports if kind == "final"], (d["subject_id"], "final", iso(due))
