@@ -318,11 +318,15 @@ def test_a_referral_for_a_missed_cycle_stands_only_where_time_order_missed_one(
     # that cycle is a notice, not its withdrawal. (A notice of a cycle inspected since, within the
     # grace days, is not raised late: the office would chase an inspection already done.) And no
     # notice stands of a cycle time order never told it of.
-    notices = _standing_notices(outputs)
+    notices, notices_then = _standing_notices(outputs), _standing_notices(outputs_then)
     assert all(start in notices for _, start, _ in want), told
-    assert notices <= _standing_notices(outputs_then), "\n".join(
+    assert notices.keys() <= notices_then.keys(), "\n".join(
         [f"notices {sorted((n - COVERED) / DAY for n in notices)}, in time order "
-         f"{sorted((n - COVERED) / DAY for n in _standing_notices(outputs_then))}", told])
+         f"{sorted((n - COVERED) / DAY for n in notices_then)}", told])
+    for start, at_ in notices_then.items():
+        assert _owed(in_order, "", start, at_, 0), "\n".join(
+            [f"time order told the town of the cycle from day {(start - COVERED) / DAY:g} "
+             f"on day {(at_ - COVERED) / DAY:g}", told])
     for referral in want:
         assert _owed(in_order, *referral), "\n".join([f"time order referred {_days([referral])}", told])
     assert len(got) == len(want), told
@@ -334,12 +338,15 @@ def test_a_referral_for_a_missed_cycle_stands_only_where_time_order_missed_one(
     assert len(ids) == len(set(ids)), "\n".join([f"an id sent twice: {twice}", told])
 
 
-def _owed(records: list[dict[str, Any]], dept: str, start: int, missed: int) -> bool:
+def _owed(records: list[dict[str, Any]], dept: str, start: int, missed: int,
+          grace: int | None = None) -> bool:
     """Whether a miss of the cycle from `start` at `missed` could be owed at all, judged from the
     records alone, not as the engine reckons cycles: no inspection after the cycle's start up to the
     miss, and the enterprise open (registered, and neither closed nor yet to be registered again)
-    and a key one throughout the grace days before it, which the lead department always has."""
-    grace = PLAN.coverage.grace_days * DAY
+    and a key one throughout the grace days before it, which the lead department always has.
+    With `grace` 0, whether the town safety office could be told at `missed` that the cycle ran
+    out: no inspection since its start, and the enterprise open and a key one then."""
+    grace = PLAN.coverage.grace_days * DAY if grace is None else grace
     open_, key, changes = False, False, []  # (time, open, key) after each record, in time order
     for r in sorted(records, key=lambda r: epoch(r["time"])):
         t, d = epoch(r["time"]), r["data"]
@@ -356,13 +363,14 @@ def _owed(records: list[dict[str, Any]], dept: str, start: int, missed: int) -> 
     return all(o and k for o, k in state + during)
 
 
-def _standing_notices(outputs: list[Any]) -> set[int]:
-    """The cycles whose town safety office's notice stands: the last word to it on each a notice."""
-    last: dict[int, str] = {}
+def _standing_notices(outputs: list[Any]) -> dict[int, int]:
+    """The cycles whose town safety office's notice stands (the last word to it on each a notice),
+    each with when it was told."""
+    last: dict[int, tuple[str, int]] = {}
     for o in outputs:
         if o.event["data"].get("action") in ("coverage_missed", "notice_withdrawn"):
-            last[_cycle_of(o)] = o.event["data"]["action"]
-    return {start for start, said in last.items() if said == "coverage_missed"}
+            last[_cycle_of(o)] = (o.event["data"]["action"], epoch(o.event["time"]))
+    return {start: told for start, (said, told) in last.items() if said == "coverage_missed"}
 
 
 def _cycle_of(out: Any) -> int:
@@ -431,6 +439,6 @@ def test_late_records_in_these_orders_leave_time_orders_referrals(risk: str,
     got, outputs = _standing_referrals(arrivals)
     assert got == want
     assert all(_owed(in_order, *referral) for referral in want)
-    assert _standing_notices(outputs) <= _standing_notices(outputs_then)
+    assert _standing_notices(outputs).keys() <= _standing_notices(outputs_then).keys()
     ids = [o.id for o in outputs]
     assert len(ids) == len(set(ids))
