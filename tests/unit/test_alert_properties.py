@@ -35,7 +35,18 @@ from decide_fixtures import ENTERPRISE, at, event
 from hypothesis import given
 from hypothesis import strategies as st
 from test_alerts import ALERT_RULES, INFO_OFFICER, arriving
-from test_decide_properties import DAY, GAPS, MINUTE, PROPERTY, START, Story, described, with_redeliveries
+from test_decide_properties import (
+    DAY,
+    GAPS,
+    MINUTE,
+    PROPERTY,
+    START,
+    Story,
+    arriving_late,
+    described,
+    timer_to_each_arrival,
+    with_redeliveries,
+)
 
 from engine.alerts import AlertReplay
 from engine.cap import validate as cap_validate
@@ -223,20 +234,11 @@ def test_an_alerts_records_but_its_close_in_any_order_end_in_the_same_facts(
 
 @st.composite
 def records_arriving_late(draw: st.DrawFn) -> tuple[list[dict[str, Any]], list[tuple[int, dict[str, Any]]]]:
-    """A history, and its arrivals with some records reaching the engine late (an app offline),
-    from minutes to days after they were made, though never after the alert's next record: a
-    report to an authority may come after its clock ran out and the escalation went out."""
+    """A history, and its arrivals with some records reaching the engine late (an app offline), from
+    minutes to days after they were made: a report may come after its clock ran out and the
+    escalation went out."""
     entries = draw(histories())
-    arrivals = []
-    for i, e in enumerate(entries):
-        t = entry_time(e)
-        came = t
-        if draw(st.integers(0, 2)) == 0:
-            following = [entry_time(x) for x in entries[i + 1:] if x["subject"] == e["subject"]]
-            came = max(t, min([t + draw(st.sampled_from([5 * MINUTE, 3 * 3600, 20 * 3600, 3 * DAY]))]
-                              + [f - 1 for f in following[:1]]))
-        arrivals.append((came, i, {**e, "arrived_at": iso(came)} if came > t else e))
-    return entries, [(came, e) for came, _, e in sorted(arrivals, key=lambda a: a[:2])]
+    return entries, arriving_late(draw, entries, [5 * MINUTE, 3 * 3600, 20 * 3600, 3 * DAY])
 
 
 @PROPERTY
@@ -255,11 +257,7 @@ def test_every_report_overdue_left_standing_is_one_the_records_show(
     - the final one (核报): no final report by then.
     """
     entries, arrivals = case
-    rp = AlertReplay(ALERT_RULES)
-    for came, entry in arrivals:
-        rp.advance_to(came - 1)  # the timer runs up to the arrival: what fell due before it fires
-        rp.feed(entry, now=came)
-    rp.advance_to(END)
+    rp = timer_to_each_arrival(AlertReplay(ALERT_RULES), arrivals, END)
     raised = [(at(o.event["time"]), o.event["data"]) for _, o in rp.outputs if o.topic == ESCALATIONS]
     taken = {(d["subject_id"], d["rule_id"], at(d["due_at"])) for _, d in raised
              if d["action"] == "failure_withdrawn"}

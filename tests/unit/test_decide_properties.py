@@ -399,23 +399,38 @@ ACTS = {"safety.hazard.verified": "verify", "safety.rectification.reviewed": "re
 ASKS = {"review": "safety.rectification.completed", "extension": "safety.rectification.extension_requested"}
 
 
+def arriving_late(draw: st.DrawFn, entries: list[dict[str, Any]], delays: list[int]
+                  ) -> list[tuple[int, dict[str, Any]]]:
+    """`entries` (in time order) as they arrive when some reach the engine late (an app offline), by
+    one of `delays`, though never after their subject's next record: (arrival, entry) pairs in
+    arrival order, a late entry saying when it arrived (`arrived_at`)."""
+    arrivals = []
+    for i, e in enumerate(entries):
+        t = came = entry_time(e)
+        if draw(st.integers(0, 2)) == 0:
+            following = [entry_time(x) for x in entries[i + 1:] if x["subject"] == e["subject"]]
+            came = max(t, min([t + draw(st.sampled_from(delays))] + [f - 1 for f in following[:1]]))
+        arrivals.append((came, i, {**e, "arrived_at": iso(came)} if came > t else e))
+    return [(came, e) for came, _, e in sorted(arrivals, key=lambda a: a[:2])]
+
+
+def timer_to_each_arrival(rp: Any, arrivals: list[tuple[int, dict[str, Any]]], end: int) -> Any:
+    """Feed (arrival, entry) pairs to replay `rp`, its timer running up to each arrival (what fell due
+    before a late record fires before it), then to `end`."""
+    for came, entry in arrivals:
+        rp.advance_to(came - 1)
+        rp.feed(entry, now=came)
+    rp.advance_to(end)
+    return rp
+
+
 @st.composite
 def acts_arriving_late(draw: st.DrawFn) -> tuple[list[dict[str, Any]], list[tuple[int, dict[str, Any]]]]:
     """A history, and its arrivals with some records reaching the engine late (a tablet offline),
-    from minutes to weeks after they were made, though never after the hazard's next record: a
-    department's act may come after the failure it answers went out, and a report or a claim
-    after the department could have known of it."""
+    from minutes to weeks after they were made: a department's act may come after the failure it
+    answers went out, and a report or a claim after the department could have known of it."""
     entries = draw(histories())
-    arrivals = []
-    for i, e in enumerate(entries):
-        t = entry_time(e)
-        came = t
-        if draw(st.integers(0, 2)) == 0:
-            following = [entry_time(x) for x in entries[i + 1:] if x["subject"] == e["subject"]]
-            came = min([t + draw(st.sampled_from([5 * MINUTE, 20 * HOUR, 3 * DAY, 12 * DAY]))]
-                       + [f - 1 for f in following[:1]])
-        arrivals.append((max(came, t), i, {**e, "arrived_at": iso(max(came, t))} if came > t else e))
-    return entries, [(came, e) for came, _, e in sorted(arrivals, key=lambda a: a[:2])]
+    return entries, arriving_late(draw, entries, [5 * MINUTE, 20 * HOUR, 3 * DAY, 12 * DAY])
 
 
 def _failed_by_the_records(entries: list[dict[str, Any]], hid: str, clock: str, due: int) -> bool:
@@ -463,11 +478,7 @@ def test_every_duty_failure_left_on_file_is_one_the_records_show(
     records show undone by its deadline (`_failed_by_the_records`); and each standing referral's
     department has a failure on file."""
     entries, arrivals = case
-    rp = Replay(RULES)
-    for came, entry in arrivals:
-        rp.advance_to(came - 1)  # the timer runs up to the arrival: what fell due before it fires
-        rp.feed(entry, now=came)
-    rp.advance_to(END)
+    rp = timer_to_each_arrival(Replay(RULES), arrivals, END)
     for h in rp.states.values():
         for clock, since, due, _ in h.failures:
             assert _failed_by_the_records(entries, h.id, clock, due), (h.id, clock, iso(since), iso(due))
