@@ -134,12 +134,13 @@ def _run(f: Any, base: int) -> tuple[Any, ...]:
 
 
 def _forget_runs(f: Any) -> None:
-    """Keep the runs of the current cycle, of the missed cycles still kept and of every cycle a late
-    record may still raise (one from an inspection or a classification on file), no others: a
-    cycle raised again must not take the ids of a run already sent and withdrawn."""
+    """Keep the runs of the current cycle, of the missed cycles still kept, of the cycles whose notice
+    stands (its withdrawal goes under the run's ids) and of every cycle a late record may still
+    raise (one from an inspection or a classification on file), no others: a cycle raised again
+    must not take the ids of a run already sent and withdrawn."""
     if f.reruns:
         kept = {str(f.cov_base), *(str(m[0]) for m in f.missed), *map(str, f.inspected),
-                *(str(c[0]) for c in f.classes)}
+                *(str(c[0]) for c in f.classes), *(str(n[0]) for n in f.notices)}
         f.reruns = {k: n for k, n in f.reruns.items() if k in kept}
 
 
@@ -267,9 +268,10 @@ def released_from(f: Any, er: EnterpriseRules, done: int, how: str, eid: str, at
 
 
 def reopened(f: Any, er: EnterpriseRules, done: int, eid: str, at: int) -> list[Out]:
-    """The enterprise, closed before, registered again at `done` (decided at `at`): the cycles it owed
-    from then are run as time order would have, if the record came late (`reconcile`), a missed one
-    raised now, dated then. It takes nothing back: being open again adds duties, never removes one."""
+    """The enterprise, closed before (or classified before it was first registered), registered
+    again (or at last) at `done`, decided at `at`: the cycles it owed from then are run as time
+    order would have, if the record came late (`reconcile`), a missed one raised now, dated then.
+    It takes nothing back: being open again adds duties, never removes one."""
     return reconcile(f, er, eid, at,
                      f"the enterprise was registered again from {iso(done)} ({eid}), and the record "
                      "reached the engine after it",
