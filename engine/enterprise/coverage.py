@@ -446,10 +446,12 @@ def _steps(f: Any, er: EnterpriseRules, start: int, without: str | None = None
             told = told or town < decided
             if told and lead < decided:
                 break
-        if risk == _CLOSED:
-            shut, held, cls = True, cls, None
+        if risk == _CLOSED:  # (one inside another spell, as before a first registration, changes nothing)
+            shut, held, cls = True, held if shut else cls, None
             continue
         if risk == _BACK:  # registered again: the clock runs on as from a decision of the class it had
+            if not shut:
+                continue  # the end of a spell inside another that ended already
             shut, risk, key = False, held, held is not None
         elif shut:  # a decision while closed: the class to run under when back
             held = risk if key else None
@@ -478,7 +480,8 @@ def _decisions(f: Any, without: str | None) -> list[tuple[int, str | None, bool]
     first = f.first_registered
     if first is not None and found and found[0][0] < first:  # classified before it was registered:
         over += [(found[0][0] - 1, _CLOSED, False), (first, _BACK, False)]  # owed nothing till then
-    return sorted([*found, *over], key=lambda d: d[0]) if over else found
+    # A closure in the very second of a registration comes after it, as `spells` has it.
+    return sorted([*found, *over], key=lambda d: (d[0], d[1] == _CLOSED)) if over else found
 
 
 def spells(f: Any) -> list[tuple[int, int | None]]:

@@ -329,6 +329,9 @@ def test_a_referral_for_a_missed_cycle_stands_only_where_time_order_missed_one(
              f"on day {(at_ - COVERED) / DAY:g}", told])
     for referral in want:
         assert _owed(in_order, *referral), "\n".join([f"time order referred {_days([referral])}", told])
+    for start in _surely_missed(in_order):  # nor does time order lose a referral plainly owed
+        assert start in {s for _, s, _ in want}, "\n".join(
+            [f"time order referred no miss of the cycle from day {(start - COVERED) / DAY:g}", told])
     assert len(got) == len(want), told
     for (dept, start, missed), (dept_then, start_then, missed_then) in zip(got, want, strict=True):
         assert (dept, start) == (dept_then, start_then) and missed >= missed_then, told
@@ -361,6 +364,27 @@ def _owed(records: list[dict[str, Any]], dept: str, start: int, missed: int,
     state = [(o, k) for t, o, k in changes if t <= missed - grace][-1:]
     during = [(o, k) for t, o, k in changes if missed - grace < t <= missed]
     return all(o and k for o, k in state + during)
+
+
+def _surely_missed(records: list[dict[str, Any]]) -> list[int]:
+    """The starts of cycles the records alone show missed, plainly: an inspection while the enterprise
+    was registered, open and a key one of a class, then no record of any kind (no inspection, no
+    decision, no closure or registration) for that class's days and the grace days after."""
+    grace = PLAN.coverage.grace_days * DAY
+    timed = sorted(records, key=lambda r: epoch(r["time"]))
+    found = []
+    open_, key, risk = False, False, None
+    for i, r in enumerate(timed):
+        t, d = epoch(r["time"]), r["data"]
+        if r["type"] == "safety.enterprise.classified":
+            key, risk = d["key_enterprise"], d["risk_class"]
+        open_ = {"safety.enterprise.closed": False,
+                 "safety.enterprise.registered": True}.get(r["type"], open_)
+        if r["type"] == "safety.inspection.enterprise" and open_ and key and risk:
+            end = t + getattr(PLAN.coverage.days, risk) * DAY + grace
+            if all(epoch(x["time"]) > end for x in timed[i + 1:]):
+                found.append(t)
+    return found
 
 
 def _standing_notices(outputs: list[Any]) -> dict[int, int]:
@@ -431,7 +455,29 @@ def _story_records(risk: str, story: list[tuple[Any, ...]]) -> list[dict[str, An
 ])
 def test_late_records_in_these_orders_leave_time_orders_referrals(risk: str,
                                                                    story: list[tuple[Any, ...]]) -> None:
-    arrivals = _story_records(risk, story)
+    _leaves_time_orders_referrals(_story_records(risk, story))
+
+
+@pytest.mark.parametrize("story", [
+    # Closed and back before its first registration (no step before that), then inspected on day 21:
+    # the spell inside the time before the registration left the class it was to run under unknown,
+    # and no cycle ran after (found by `_surely_missed`).
+    [(3.5, "closed"), (4.5, "registered"), (20.5, "registered"), (21, "inspected")],
+    # Closed in the very second of its first registration: still closed, so the town safety office
+    # is told when it is back (day 31.5), not on day 31 (the registration's end of the time before
+    # it came after the closure in the same second, and reopened it).
+    [(2, "red", True), (20.5, "registered"), (20.5, "closed"), (31.5, "registered")],
+])
+def test_an_enterprise_classified_before_its_first_registration_in_these_orders(
+        story: list[tuple[Any, ...]]) -> None:
+    records = _story_records("red", story)
+    _leaves_time_orders_referrals([r for r in records if r["type"] != "safety.enterprise.registered"
+                                   or r["time"] != registered_at()["time"]])
+
+
+def _leaves_time_orders_referrals(arrivals: list[dict[str, Any]]) -> None:
+    """Once `arrivals` are in, the referrals of time order stand, each owed by the records alone, no
+    cycle plainly missed is left unreferred, and no notice stands that time order never gave."""
     in_order = sorted(arrivals, key=lambda r: epoch(r["time"]))
     in_order = [{k: v for k, v in r.items() if k != "arrived_at"} | {"arrived_at": r["time"]}
                 for r in in_order]
@@ -439,6 +485,8 @@ def test_late_records_in_these_orders_leave_time_orders_referrals(risk: str,
     got, outputs = _standing_referrals(arrivals)
     assert got == want
     assert all(_owed(in_order, *referral) for referral in want)
+    assert set(_surely_missed(in_order)) <= {start for _, start, _ in want}
     assert _standing_notices(outputs).keys() <= _standing_notices(outputs_then).keys()
+    assert all(_owed(in_order, "", start, told, 0) for start, told in _standing_notices(outputs_then).items())
     ids = [o.id for o in outputs]
     assert len(ids) == len(set(ids))
