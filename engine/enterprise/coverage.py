@@ -321,10 +321,12 @@ def reconcile(f: Any, er: EnterpriseRules, eid: str, at: int, why: str, referral
       was sent: the department failed that cycle either way, the referral dates the failure no
       earlier than it was, and one withdrawn only to be sent again, dated sooner, would tell the
       department nothing it does not know.
-    - `told`: the cycle that was running before this record, whose town safety office was told it
-      ran out. If time order never told it (an inspection dated before then ended the cycle, or a
-      longer class keeps it running), the office is told the notice is withdrawn; a cycle that
-      runs on is told again, if it runs out, under ids of its own.
+    - Every notice to the town safety office on file (`notices`), and `told`, the cycle that was
+      running before this record whose office was told it ran out (the one notice a file stored
+      before 2026-12-05 knows of): where time order never told it (an inspection dated before
+      then ended the cycle, a closure came first, or a longer class keeps it running), the office
+      is told the notice is withdrawn; a cycle that runs on is told again, if it runs out, under
+      ids of its own.
 
     A cycle whose ids went out before runs again under ids of its own (`_run`); only the cycle
     `new` starts (a late inspection's own) was never known, so it keeps the first ids. Cycles
