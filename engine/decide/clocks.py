@@ -321,15 +321,33 @@ def dismissed(h: Hazard, rules: Rules, verdict: str, done: int, eid: str, at: in
     """A verification at `done` that found the hazard unfounded or a duplicate, decided at `at`,
     takes back the ladder's steps that ran after it: from then the hazard was closed, and in time
     order none of them would have run. As for a claim (`claimed`)."""
+    return _closed_before(h, rules, done, eid, at,
+                          f"the verification {eid} of {iso(done)}, which found it {verdict} before the step",
+                          f"found {verdict}")
+
+
+def accepted(h: Hazard, rules: Rules, done: int, eid: str, at: int) -> list[Out]:
+    """An acceptance review (复查验收) at `done` that passed, decided at `at`, takes back the ladder's
+    steps that ran after it: from then the hazard was rectified and closed, and in time order none
+    of them would have run (an inspector's tablet offline; a review passed on a return visit needs
+    no claim before it). As for a claim (`claimed`)."""
+    return _closed_before(h, rules, done, eid, at,
+                          f"the acceptance review {eid} of {iso(done)}, which passed before the step",
+                          "review passed")
+
+
+def _closed_before(h: Hazard, rules: Rules, done: int, eid: str, at: int, why: str, how: str) -> list[Out]:
+    """Take back the ladder's steps that fell due after `done`, when the record `eid` closed the
+    hazard (`dismissed`, `accepted`); `why` begins each withdrawal's reason, `how` ends the record's
+    line ("… withdrawn: {how} on {done}")."""
     if h.deadline is None:
         return []
-    why = f"the verification {eid} of {iso(done)}, which found it {verdict} before the step"
     late, outs = _take_back(h, rules, h.deadline, h.step, done, eid, at, why)
     if late:
         h.step = late[0]
         h.tier = rules.ladder[h.step - 1].tier if h.step else None
         h.history.append([at, eid, f"ladder steps {', '.join(rules.ladder[i].rule_id for i in late)} "
-                                   f"withdrawn: found {verdict} on {iso(done)}"])
+                                   f"withdrawn: {how} on {iso(done)}"])
     return outs
 
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from engine.decide import emit
 from engine.decide.clocks import (
+    accepted,
     answer,
     claimed,
     dismissed,
@@ -116,6 +117,10 @@ def apply_event(h: Hazard, entry: Entry, at: int, rules: Rules) -> list[Out]:
             and h.closed_at == at and h.verified_at == at):
         # Found unfounded or a duplicate in time: what the ladder did after that is taken back.
         outs += dismissed(h, rules, h.closed_how, at, eid, decided_at(entry, at, h.watermark))
+    if h.step and entry["type"] == "safety.rectification.reviewed" and entry["data"]["outcome"] == "passed":
+        # Accepted as rectified in time (a passed review closes for good, whichever close came
+        # first): what the ladder did after that is taken back.
+        outs += accepted(h, rules, at, eid, decided_at(entry, at, h.watermark))
     if entry["type"] == _LIFTED:  # a lifting recorded after violations found since
         outs += _lifted_late(h, rules, entry["data"]["order_no"], at, eid, decided_at(entry, at, h.watermark))
     if moved is not None and moved[1] and h.step == 0 and h.deadline is not None and h.deadline > moved[0]:
@@ -220,6 +225,7 @@ def _finding(h: Hazard, d: FindingData, at: int, eid: str, rules: Rules) -> tupl
     if insp["law_enforcement"]:
         _confirm(h, at, eid, d["grade"])  # a law-enforcement finding confirms itself
     if d.get("immediate"):
+        h.immediate = True  # rectified on the spot: no later verification opens it again
         _close(h, at, "immediate")
         what += ", fixed on the spot"
     return what, []
@@ -233,10 +239,10 @@ def _verified(h: Hazard, d: HazardVerified, at: int, eid: str, rules: Rules) -> 
         _confirm(h, at, eid, d["grade"])
         what += f" ({d['grade']})"
         if (h.confirmed_by == eid and h.closed_how in _VERDICTS and h.closed_at <= at  # type: ignore[operator]
-                and h.passed_at is None):
+                and h.passed_at is None and not h.immediate):
             # The latest verification stands: a hazard an earlier one found unfounded or a duplicate
             # is open again, with a deadline from this confirmation (`settle`), not lost. One whose
-            # acceptance review passed was rectified: it stays closed.
+            # acceptance review passed, or that was fixed on the spot, was rectified: it stays closed.
             what += f"; reopened: the verification of {iso(h.closed_at)} had found it {h.closed_how}"
             h.closed_at = h.closed_how = h.duplicate_of = None
             # Told there was nothing to rectify, the enterprise has its full time again, from now.

@@ -49,6 +49,8 @@ def _shapes() -> Shapes:
          "撤回 {r:rules}：已于 {t} 申报整改完成"),
         (r"ladder steps (?P<r>.+) withdrawn: extension approved on (?P<t>\S+)",
          "撤回 {r:rules}：延期已于 {t} 批准"),
+        (r"ladder steps (?P<r>.+) withdrawn: review passed on (?P<t>\S+)",
+         "撤回 {r:rules}：已于 {t} 复查验收通过"),
         (r"ladder steps (?P<r>.+) withdrawn: found (?P<v>unfounded|duplicate) on (?P<t>\S+)",
          "撤回 {r:rules}：已于 {t} 核实认定{v:verdict}"),
         (r"listed supervision (?P<n>\S+), deadline (?P<t>\S+)", "挂牌督办 {n}，期限 {t}"),

@@ -42,6 +42,7 @@ from engine.decide.emit import iso
 from engine.decide.replay import Replay
 from engine.decide.state import Hazard
 from engine.kernel.outputs import Out
+from engine.kernel.time import epoch
 
 MINUTE, HOUR, DAY = 60, 3600, 86400
 START = at("2026-03-02 08:00")
@@ -490,6 +491,69 @@ def test_every_duty_failure_left_on_file_is_one_the_records_show(
                 and d["grounds"] == "duty_failure":
             failing = {f[3] for f in rp.states[o.key].failures if f[3] is not None}
             assert failing, (o.key, d["reason"])
+
+
+LADDER = {step.rule_id for step in RULES.ladder}
+
+
+def _overdue_by_the_records(mine: list[dict[str, Any]], t: int) -> bool:
+    """Whether a hazard's records alone leave it to be rectified at `t`, as a ladder step then says:
+    not closed before `t` (an acceptance review passed, a finding fixed on the spot, or a
+    verification, the latest before `t`, that found it unfounded or a duplicate), and no completion
+    claim made before `t` still awaiting its review then (a failed review after a claim judges it; a
+    close after a claim voids it, and a claim made while the hazard stood closed claims nothing).
+    Not the deadline itself: whether `t` is a step's time against the deadline in force is the
+    engine's arithmetic, checked by the rule tests."""
+    kinds = [(entry_time(e), _kind(e)) for e in mine if entry_time(e) < t]
+
+    def stood_closed(by: int) -> bool:  # found unfounded or a duplicate by the latest verdict by `by`
+        verdicts = [k for when, k in kinds if when <= by and k.startswith("verified.")]
+        return bool(verdicts) and verdicts[-1] in ("verified.unfounded", "verified.duplicate")
+
+    if {"reviewed.passed", "finding.immediate"} & {k for _, k in kinds} or stood_closed(t):
+        return False
+    closes = [when for when, k in kinds if k in ("verified.unfounded", "verified.duplicate")]
+    failed = [when for when, k in kinds if k == "reviewed.failed"]
+    claims = [when for when, k in kinds if k == "completed" and not stood_closed(when)
+              and not any(c >= when for c in closes)]
+    return all(any(r >= c for r in failed) for c in claims)
+
+
+@PROPERTY
+@given(acts_arriving_late())
+def test_every_ladder_step_and_proposal_left_standing_is_one_the_records_show(
+        case: tuple[list[dict[str, Any]], list[tuple[int, dict[str, Any]]]]) -> None:
+    """Once every record is in, whichever came late (a claim synced a week after it was made, a
+    verdict of unfounded, a review), every step of the overdue ladder not withdrawn (a reminder,
+    a supervision letter, a summons) and every enforcement proposal against the enterprise not
+    withdrawn (a fine, an order to stop for overhaul: a wrong one is worse than none) came at a
+    time the records alone show the hazard open with no completion claim awaiting its review
+    (`_overdue_by_the_records`)."""
+    entries, arrivals = case
+    rp = timer_to_each_arrival(Replay(RULES), arrivals, END)
+    events = [o.event for _, o in rp.outputs]
+    withdrawn = {e["data"]["proposal_id"] for e in events if e["type"] == "safety.enforcement.withdrawn"}
+    taken_back = {(e["subject"], e["data"]["rule_id"], e["data"]["due_at"], e["data"]["reason"])
+                  for e in events if e["type"] == "safety.escalation.raised"
+                  and e["data"]["action"] == "failure_withdrawn"}
+    for e in events:
+        d = e["data"]
+        if d.get("rule_id") not in LADDER:
+            continue
+        if e["type"] == "safety.enforcement.proposed":
+            stands = d["proposal_id"] not in withdrawn
+        elif e["type"] == "safety.escalation.raised" and d["action"] != "failure_withdrawn":
+            stands = not any(s == e["subject"] and r == d["rule_id"] and due == d["due_at"]
+                             and f"{d['rule_id']} of {e['time']}," in why for s, r, due, why in taken_back)
+        else:
+            continue
+        mine = [x for x in entries if x["subject"] == e["subject"]]
+        # A step whose time had passed when a confirmation (one that opened the hazard again) set its
+        # deadline goes with it, under the step's own time: the records are judged then too.
+        t = epoch(e["time"])
+        then = [t] + [entry_time(x) + 1 for x in mine if entry_time(x) >= t and _kind(x) in CONFIRMS]
+        assert not stands or any(_overdue_by_the_records(mine, u) for u in then), (
+            e["subject"], d["rule_id"], e["time"], d.get("action"))
 
 
 @PROPERTY

@@ -21,6 +21,9 @@ from decide_fixtures import (
     end_of,
     ext_decision,
     ext_request,
+    finding,
+    hazard_entries,
+    inspection,
     iso_end,
     plan,
     report,
@@ -542,6 +545,67 @@ def test_a_hazard_found_unfounded_in_time_and_recorded_late_takes_back_the_ladde
     assert withdrawn["data"]["reason_zh"].startswith("撤回执法建议：核实记录 ")
     h = rp.states[LC]
     assert h.closed_how == verdict and (h.step, h.tier) == (1, "blue")
+
+
+def test_a_review_passed_in_time_and_recorded_late_takes_back_the_ladder() -> None:
+    """Confirmed on 3 November (due the 10th); on the 9th an inspector's return visit found it
+    rectified and passed it (复查验收), no claim filed before, the tablet offline until the 20th: the
+    yellow, orange and red steps and the fine ran against a hazard already accepted as rectified.
+    Each is taken back, to its recipients; the blue step, before the review, stands."""
+    entries = [on_time(report(LC, "2026-11-02 09:00")), on_time(verify(LC, "2026-11-03 10:00")),
+               arriving(review(LC, "2026-11-09 10:00", "passed"), "2026-11-20 10:00")]
+    rp = feed(entries, until="2026-11-29 00:00")
+    assert _ladder_withdrawn(rp) == ["ladder.yellow", "ladder.orange", "ladder.red"]
+    [proposal] = sent(rp, "safety.enforcement.proposed")
+    [withdrawn] = sent(rp, "safety.enforcement.withdrawn")
+    assert withdrawn["data"]["proposal_id"] == proposal["data"]["proposal_id"]
+    assert "the acceptance review" in withdrawn["data"]["reason"]
+    assert "which passed before the step ladder.red" in withdrawn["data"]["reason"]
+    assert withdrawn["data"]["reason_zh"].startswith("撤回执法建议：复查验收 ")
+    [step] = [e for e in sent(rp, action="failure_withdrawn") if e["data"]["rule_id"] == "ladder.red"]
+    assert step["data"]["reason_zh"].startswith(f"撤回隐患 {LC} 的")
+    h = rp.states[LC]
+    assert h.closed_how == "passed" and (h.step, h.tier) == (1, "blue")
+    assert "withdrawn: review passed on" in h.history[-1][2]
+
+
+def test_a_review_passed_after_a_failed_one_recorded_late_takes_back_the_new_ladder() -> None:
+    """Claimed on the 8th, failed on the 9th (due again the 16th), passed on a return visit on the
+    15th but recorded on the morning of the 30th: the new cycle's steps after the 15th and its fine
+    are taken back (the order to stop for overhaul, due that evening, never goes); nothing of the
+    first cycle ran (the claim stopped it)."""
+    entries = [on_time(report(LC, "2026-11-02 09:00")), on_time(verify(LC, "2026-11-03 10:00")),
+               on_time(complete(LC, "2026-11-08 10:00")), on_time(review(LC, "2026-11-09 10:00", "failed")),
+               arriving(review(LC, "2026-11-15 10:00", "passed"), "2026-11-30 10:00")]
+    rp = feed(entries, until="2026-12-05 00:00")
+    assert _ladder_withdrawn(rp) == ["ladder.yellow", "ladder.orange", "ladder.red"]
+    [fine] = sent(rp, "safety.enforcement.proposed")
+    [withdrawn] = sent(rp, "safety.enforcement.withdrawn")
+    assert fine["data"]["measure"] == "fine"
+    assert withdrawn["data"]["proposal_id"] == fine["data"]["proposal_id"]
+    assert rp.states[LC].cycle == 1
+
+
+def test_a_failed_review_recorded_late_takes_nothing_back() -> None:
+    """A review that failed, however late it comes, says the rectification was not done: nothing
+    the ladder did is taken back."""
+    entries = [on_time(report(LC, "2026-11-02 09:00")), on_time(verify(LC, "2026-11-03 10:00")),
+               arriving(review(LC, "2026-11-09 10:00", "failed"), "2026-11-20 10:00")]
+    rp = feed(entries, until="2026-11-21 00:00")
+    assert _ladder_withdrawn(rp) == [] and sent(rp, "safety.enforcement.withdrawn") == []
+
+
+def test_a_finding_fixed_on_the_spot_stays_closed_whatever_verifications_follow() -> None:
+    """Fixed on the spot during a law-enforcement inspection (当场整改), then found unfounded and
+    later confirmed by verifications: it was rectified, so it is not opened again, and no ladder
+    runs or fine is proposed against the enterprise."""
+    entries = hazard_entries(inspection("2026-11-02 09:00", [finding(LC, immediate=True)], kind="routine"))
+    entries += [verify(LC, "2026-11-02 10:00", "unfounded", None),
+                verify(LC, "2026-11-03 10:00", "confirmed", "general")]
+    rp = feed([on_time(e) for e in entries], until="2026-11-29 00:00")
+    h = rp.states[LC]
+    assert h.immediate and not h.is_open()
+    assert sent(rp, action="remind") == [] and sent(rp, "safety.enforcement.proposed") == []
 
 
 def test_an_approval_that_came_before_its_request_both_late_takes_back_the_same() -> None:
