@@ -173,11 +173,12 @@ def on_overdue_major(f: Any, at: int, threshold: Any, zh: Words) -> list[Out]:
 def on_settled_in_time(f: Any, hazard_id: str, settled: int, how: str, at: int, eid: str, threshold: Any,
                        zh: Words) -> list[Out]:
     """A major hazard the file counted overdue, settled at `settled`. `how`: "claim", its
-    completion claimed; "unfounded" or "duplicate", a verification that closed it so.
+    completion claimed; "passed", an acceptance review that passed; "unfounded" or "duplicate", a
+    verification that closed it so.
 
-    A claim by the deadline from which the file counted it, recorded after it counted (an app
-    offline past the deadline), shows the hazard was never overdue there, as the hazard core
-    takes back its ladder's steps; a claim after the deadline leaves it counted. A verdict
+    A claim or a passed review by the deadline from which the file counted it, recorded after it
+    counted (an app offline past the deadline), shows the hazard was never overdue there, as the
+    hazard core takes back its ladder's steps; one after the deadline leaves it counted. A verdict
     settles it whenever it came: a hazard that was not there, or that another report already
     counts, is no ground for listing the enterprise, though it was overdue on its face.
 
@@ -187,12 +188,16 @@ def on_settled_in_time(f: Any, hazard_id: str, settled: int, how: str, at: int, 
     outputs.
     """
     since = f.overdue_major.get(hazard_id)
-    if since is None or (how == "claim" and settled > since):
+    if since is None or (how in ("claim", "passed") and settled > since):
         return []
     if how == "claim":
         said = (f"Credit proposal withdrawn: the completion claim {eid} on hazard {hazard_id} of "
                 f"{iso(settled)}, by its deadline of {iso(since)}, reached the engine after the proposal "
                 "counted it overdue")
+    elif how == "passed":
+        said = (f"Credit proposal withdrawn: the acceptance review {eid} on hazard {hazard_id} of "
+                f"{iso(settled)}, passed by its deadline of {iso(since)}, reached the engine after the "
+                "proposal counted it overdue")
     elif settled <= since:
         said = (f"Credit proposal withdrawn: the verification {eid} of {iso(settled)} found hazard "
                 f"{hazard_id} {how} before its deadline of {iso(since)}, and reached the engine after the "

@@ -16,6 +16,7 @@ from typing import Any
 
 from engine.enterprise.core import LINK_TYPE
 from engine.intake.process import TIMELINE
+from engine.kernel.apply import entry_time
 from engine.kernel.entries import with_cause
 from engine.kernel.ids import output_id
 from engine.kernel.outputs import Out
@@ -24,6 +25,7 @@ from engine.kernel.targets import lead_department
 
 PROPOSED = "safety.enforcement.proposed"
 COMPLETED = "safety.rectification.completed"
+REVIEWED = "safety.rectification.reviewed"
 VERIFIED = "safety.hazard.verified"
 VERDICTS = ("unfounded", "duplicate")  # the verdicts that close a hazard
 PROPOSAL_WITHDRAWN = WITHDRAWN[PROPOSED][0]  # engine/kernel/referral.py: what withdraws a proposal
@@ -86,10 +88,13 @@ def with_hazard_links(decide: Decide, rules: Any) -> Decide:
         if withdrawn:  # only then, so that every other link is as it always was
             data["withdrawn"] = withdrawn
         # When the hazard stopped owing its rectification, and how: a completion claim that stands,
-        # or a verification that closed it as unfounded or a duplicate. A major hazard the file
-        # counted overdue from a deadline this came by counts no more (engine/enterprise/credit.py).
+        # an acceptance review that passed (a return visit needs no claim before it), or a
+        # verification that closed it as unfounded or a duplicate. A major hazard the file counted
+        # overdue from a deadline this came by counts no more (engine/enterprise/credit.py).
         if entry.get("type") == COMPLETED and new.completed_at is not None:
             data["settled_at"], data["settled_by"] = new.completed_at, "claim"
+        elif entry.get("type") == REVIEWED and entry["data"]["outcome"] == "passed":
+            data["settled_at"], data["settled_by"] = entry_time(entry), "passed"
         elif (entry.get("type") == VERIFIED and new.closed_how in VERDICTS
               and new.verified_at == new.closed_at):
             data["settled_at"], data["settled_by"] = new.closed_at, new.closed_how

@@ -97,6 +97,9 @@ _ESCALATIONS = compiled([
      r"which found it (?P<v>unfounded|duplicate) before the step \S+ of (?P<u>\S+), reached the engine "
      r"after it",
      "撤回隐患 {h} 的{r:rule}：核实记录 {e}（{t}）早于该步骤（{u}）认定{v:verdict}，送达引擎晚于该步骤"),
+    (r"The escalation (?P<r>\S+) of (?P<h>\S+) is withdrawn: the acceptance review (?P<e>\S+) of (?P<t>\S+), "
+     r"which passed before the step \S+ of (?P<u>\S+), reached the engine after it",
+     "撤回隐患 {h} 的{r:rule}：复查验收 {e}（{t}）早于该步骤（{u}）已通过，送达引擎晚于该步骤"),
     (r"The escalation (?P<r>\S+) of (?P<h>\S+) is withdrawn: the extension (?P<e>\S+) approved on "
      r"(?P<t>\S+), before the step \S+ of (?P<u>\S+), reached the engine after it",
      "撤回隐患 {h} 的{r:rule}：延期已于 {t} 批准（{e}），早于该步骤（{u}），送达引擎晚于该步骤"),
@@ -204,6 +207,9 @@ _ESCALATIONS = compiled([
     (r"Enforcement proposal withdrawn: the verification (?P<e>\S+) of (?P<t>\S+), which found it "
      r"(?P<v>unfounded|duplicate) before the step (?P<r>\S+) of (?P<u>\S+), reached the engine after it",
      "撤回执法建议：核实记录 {e}（{t}）早于{r:rule}步骤（{u}）认定{v:verdict}，送达引擎晚于该步骤"),
+    (r"Enforcement proposal withdrawn: the acceptance review (?P<e>\S+) of (?P<t>\S+), which passed before "
+     r"the step (?P<r>\S+) of (?P<u>\S+), reached the engine after it",
+     "撤回执法建议：复查验收 {e}（{t}）早于{r:rule}步骤（{u}）已通过，送达引擎晚于该步骤"),
     (r"Enforcement proposal withdrawn: the extension (?P<e>\S+) approved on (?P<t>\S+), before the step "
      r"(?P<r>\S+) of (?P<u>\S+), reached the engine after it",
      "撤回执法建议：延期已于 {t} 批准（{e}），早于{r:rule}步骤（{u}），送达引擎晚于该步骤"),
@@ -235,6 +241,10 @@ _ESCALATIONS = compiled([
      r"counted it overdue",
      "撤回信用惩戒建议：核实记录 {e}（{t}）在整改期限（{u}）后认定隐患 {h} {v:verdict}，"
      "该隐患不能作为该建议计为逾期的依据"),
+    (r"Credit proposal withdrawn: the acceptance review (?P<e>\S+) on hazard (?P<h>\S+) of (?P<t>\S+), "
+     r"passed by its deadline of (?P<u>\S+), reached the engine after the proposal counted it overdue",
+     "撤回信用惩戒建议：隐患 {h} 的复查验收 {e}（{t}）在整改期限（{u}）前已通过，"
+     "送达引擎晚于该建议，该隐患不应计为逾期"),
     (r"Credit proposal withdrawn: the completion claim (?P<e>\S+) on hazard (?P<h>\S+) of (?P<t>\S+), by its "
      r"deadline of (?P<u>\S+), reached the engine after the proposal counted it overdue",
      "撤回信用惩戒建议：隐患 {h} 的整改完成申报 {e}（{t}）未超过整改期限（{u}），"

@@ -28,7 +28,7 @@ import re
 from typing import Any
 
 import pytest
-from decide_fixtures import INSPECTORS, REPO, RULES, at, complete, end_of, event, report, ts, verify
+from decide_fixtures import INSPECTORS, REPO, RULES, at, complete, end_of, event, report, review, ts, verify
 from hypothesis import given
 from hypothesis import strategies as st
 from test_alerts import ALERT_RULES
@@ -107,10 +107,10 @@ def test_redelivered_entries_change_nothing(case: tuple[list, list]) -> None:
 
 @st.composite
 def claims_late_or_not(draw: st.DrawFn) -> tuple[list[dict[str, Any]], dict[str, int | None], set[str]]:
-    """Major hazards at one enterprise, each claimed complete (or found unfounded) before its
-    deadline, after it or not at all; each such record in time order or after everything else (an
-    app offline), with the arrival it says. Returns the arrivals, each hazard's time of that
-    record (None: none) and the hazards found unfounded."""
+    """Major hazards at one enterprise, each claimed complete (or passed by a review on a return
+    visit, or found unfounded) before its deadline, after it or not at all; each such record in
+    time order or after everything else (an app offline), with the arrival it says. Returns the
+    arrivals, each hazard's time of that record (None: none) and the hazards found unfounded."""
     entries, late, claimed, unfounded = [], [], {}, set()
     for i in range(draw(st.integers(2, 4))):
         hid, day = f"HZ-{i + 1}", draw(st.integers(1, 20))
@@ -122,9 +122,11 @@ def claims_late_or_not(draw: st.DrawFn) -> tuple[list[dict[str, Any]], dict[str,
         when = draw(st.sampled_from([None, "before", "after"]))
         claimed[hid] = None if when is None else deadline + (-7200 if when == "before" else 86_400)
         if claimed[hid] is not None:
-            claim = (complete(hid, iso(claimed[hid])) if draw(st.integers(0, 3)) else
+            how = draw(st.sampled_from(["claim", "claim", "passed", "unfounded"]))
+            claim = (complete(hid, iso(claimed[hid])) if how == "claim" else
+                     review(hid, iso(claimed[hid]), "passed") if how == "passed" else
                      verify(hid, iso(claimed[hid]), verdict="unfounded", grade=None))
-            if claim["type"] == "safety.hazard.verified":
+            if how == "unfounded":
                 unfounded.add(hid)
             (late if draw(st.booleans()) else entries).append(claim)
     entries.sort(key=entry_time)
@@ -135,10 +137,11 @@ def claims_late_or_not(draw: st.DrawFn) -> tuple[list[dict[str, Any]], dict[str,
 @given(claims_late_or_not())
 def test_no_credit_proposal_left_standing_counts_a_hazard_claimed_complete_by_its_deadline(
         case: tuple[list[dict[str, Any]], dict[str, int | None], set[str]]) -> None:
-    """Whichever claims (or unfounded verdicts) come late, once every record is in, each proposal
-    for the credit list not withdrawn counts only hazards claimed after their deadline or never,
-    and none found unfounded (a wrong listing is worse than none); and a proposal is withdrawn
-    only when such a record came late, or a verdict of unfounded after the deadline."""
+    """Whichever claims (or passed reviews, or unfounded verdicts) come late, once every record is
+    in, each proposal for the credit list not withdrawn counts only hazards claimed (or passed)
+    after their deadline or never, and none found unfounded (a wrong listing is worse than none);
+    and a proposal is withdrawn only when such a record came late, or a verdict of unfounded after
+    the deadline."""
     arrivals, claimed, unfounded = case
     rp = run(arrivals)
     sent = {o.event["data"]["proposal_id"]: o.event["data"] for o in rp.outputs

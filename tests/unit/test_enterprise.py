@@ -652,6 +652,28 @@ def test_a_hazard_found_unfounded_by_its_deadline_and_recorded_late_withdraws_th
     assert "HZ-1" not in rp.state("enterprise", USCC).overdue_major
 
 
+def test_a_hazard_passed_by_review_by_its_deadline_and_recorded_late_withdraws_the_credit_proposal() -> None:
+    """HZ-1 (due 10 Nov) was found rectified and passed on an inspector's return visit on 9 Nov (no
+    claim filed), the tablet offline until 30 Nov: it was never overdue, and the proposal that
+    counted it is withdrawn; a review passed after the deadline leaves it counted."""
+    rp = _district(registered(), *_overdue_majors(("HZ-1", "2026-11-02", "2026-11-10"),
+                                                  ("HZ-2", "2026-11-20", "2026-11-28")))
+    [proposal] = _credit(rp, "safety.credit.proposed")
+    passed = review("HZ-1", "2026-11-09 10:00", "passed")
+    rp.feed(_late(passed, "2026-11-30 10:00"))
+    [withdrawn] = _credit(rp, "safety.credit.withdrawn")
+    OUTPUT_TYPES["safety.credit.withdrawn"][1].model_validate(withdrawn)
+    assert withdrawn["proposal_id"] == proposal["proposal_id"]
+    assert (f"the acceptance review {passed['event_id']} on hazard HZ-1 of 2026-11-09T10:00:00+08:00, passed "
+            "by its deadline of 2026-11-10T23:59:59+08:00") in withdrawn["reason"]
+    assert withdrawn["reason_zh"].startswith("撤回信用惩戒建议：隐患 HZ-1 的复查验收")
+    assert "HZ-1" not in rp.state("enterprise", USCC).overdue_major
+    after = _district(registered(), *_overdue_majors(("HZ-1", "2026-11-02", "2026-11-10"),
+                                                     ("HZ-2", "2026-11-20", "2026-11-28")))
+    after.feed(review("HZ-1", "2026-11-30 10:00", "passed"))
+    assert _credit(after, "safety.credit.withdrawn") == []
+
+
 def test_a_hazard_found_unfounded_or_a_duplicate_after_its_deadline_withdraws_the_credit_proposal() -> None:
     """HZ-1 (due 10 Nov) counted overdue and, with HZ-2, was proposed for the credit list; on 1 Dec a
     verification found it unfounded (or a duplicate of another report), in time order. It was
