@@ -337,17 +337,31 @@ def accepted(h: Hazard, rules: Rules, done: int, eid: str, at: int) -> list[Out]
 
 
 def _closed_before(h: Hazard, rules: Rules, done: int, eid: str, at: int, why: str, how: str) -> list[Out]:
-    """Take back the ladder's steps that fell due after `done`, when the record `eid` closed the
-    hazard (`dismissed`, `accepted`); `why` begins each withdrawal's reason, `how` ends the record's
-    line ("… withdrawn: {how} on {done}")."""
-    if h.deadline is None:
-        return []
-    late, outs = _take_back(h, rules, h.deadline, h.step, done, eid, at, why)
-    if late:
-        h.step = late[0]
-        h.tier = rules.ladder[h.step - 1].tier if h.step else None
-        h.history.append([at, eid, f"ladder steps {', '.join(rules.ladder[i].rule_id for i in late)} "
-                                   f"withdrawn: {how} on {iso(done)}"])
+    """Take back what ran after `done` because the hazard was still open, when the record `eid`
+    closed it then (`dismissed`, `accepted`): the ladder's steps that fell due after it, and a
+    listed hazard's escalation that no rectification plan had been filed, when it fell due after
+    it (closed, the hazard needed no plan). `why` begins each withdrawal's reason, `how` ends the
+    record's lines ("… withdrawn: {how} on {done}")."""
+    outs: list[Out] = []
+    if h.deadline is not None and h.step:
+        late, outs = _take_back(h, rules, h.deadline, h.step, done, eid, at, why)
+        if late:
+            h.step = late[0]
+            h.tier = rules.ladder[h.step - 1].tier if h.step else None
+            h.history.append([at, eid, f"ladder steps {', '.join(rules.ladder[i].rule_id for i in late)} "
+                                       f"withdrawn: {how} on {iso(done)}"])
+    if h.plan_fired and h.listed:
+        ls = rules.supervision
+        due = after(ls.plan_within, issued(h, rules), rules).at
+        if due > done:
+            h.plan_fired = False
+            rule_id = f"{ls.rule_id}.plan"
+            h.history.append([at, eid, f"{rule_id} of {iso(due)} withdrawn: {how} on {iso(done)}"])
+            outs.append(emit.escalation(
+                h, rules, rule_id=rule_id, action="failure_withdrawn", tier=ls.plan_tier, at=at,
+                targets=resolve_all(ls.plan_targets, h, rules),
+                reason=f"The escalation {rule_id} of {h.id} is withdrawn: {why} {rule_id} of {iso(due)}, "
+                       "reached the engine after it", key=due, caused_by=[eid]))
     return outs
 
 

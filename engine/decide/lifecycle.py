@@ -113,13 +113,15 @@ def apply_event(h: Hazard, entry: Entry, at: int, rules: Rules) -> list[Out]:
         outs += claimed(h, rules, at, eid, decided_at(entry, at, h.watermark))
     if h.plan_fired and entry["type"] == "safety.rectification.planned":  # a plan filed in time, late
         outs += planned(h, rules, at, eid, decided_at(entry, at, h.watermark))
-    if (h.step and entry["type"] == "safety.hazard.verified" and h.closed_how in _VERDICTS
+    if ((h.step or h.plan_fired) and entry["type"] == "safety.hazard.verified" and h.closed_how in _VERDICTS
             and h.closed_at == at and h.verified_at == at):
-        # Found unfounded or a duplicate in time: what the ladder did after that is taken back.
+        # Found unfounded or a duplicate in time: what ran after that (the ladder's steps, the
+        # escalation that no plan was filed) is taken back.
         outs += dismissed(h, rules, h.closed_how, at, eid, decided_at(entry, at, h.watermark))
-    if h.step and entry["type"] == "safety.rectification.reviewed" and entry["data"]["outcome"] == "passed":
+    if (h.step or h.plan_fired) and entry["type"] == "safety.rectification.reviewed" \
+            and entry["data"]["outcome"] == "passed":
         # Accepted as rectified in time (a passed review closes for good, whichever close came
-        # first): what the ladder did after that is taken back.
+        # first): what ran after that is taken back, as for a verdict.
         outs += accepted(h, rules, at, eid, decided_at(entry, at, h.watermark))
     if entry["type"] == _LIFTED:  # a lifting recorded after violations found since
         outs += _lifted_late(h, rules, entry["data"]["order_no"], at, eid, decided_at(entry, at, h.watermark))

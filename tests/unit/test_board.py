@@ -458,6 +458,14 @@ def test_every_record_line_the_shipped_rule_tests_write_reads_in_chinese() -> No
     ("extension requested until 2026-07-31 (39 working days left); extension approved: new deadline "
      "2026-07-31T23:59:59+08:00",
      "申请延期至 2026-07-31（距期限 39 个工作日）；延期批准，新期限 2026-07-31T23:59:59+08:00"),
+    ("ladder steps ladder.yellow, ladder.red withdrawn: review passed on 2026-11-09T10:00:00+08:00",
+     "撤回 整改到期（黄色）、整改逾期约谈（红色）：已于 2026-11-09T10:00:00+08:00 复查验收通过"),
+    ("supervision.listed.plan of 2026-03-06T23:59:59+08:00 withdrawn: found unfounded on "
+     "2026-03-05T09:00:00+08:00",
+     "撤回 挂牌督办整改方案期限（2026-03-06T23:59:59+08:00）：已于 2026-03-05T09:00:00+08:00 核实认定不属实"),
+    ("supervision.listed.plan of 2026-03-06T23:59:59+08:00 withdrawn: review passed on "
+     "2026-03-05T09:00:00+08:00",
+     "撤回 挂牌督办整改方案期限（2026-03-06T23:59:59+08:00）：已于 2026-03-05T09:00:00+08:00 复查验收通过"),
     ("raised: fire in lihaiwu, production_accident", "接报：李海务街道火灾（生产安全事故）"),
     ("updated: a; b", "更新：a; b"),  # a person's note stays as written, even with a semicolon
     ("updated: two\nlines", "更新：two\nlines"),

@@ -519,6 +519,31 @@ def _overdue_by_the_records(mine: list[dict[str, Any]], t: int) -> bool:
     return all(any(r >= c for r in failed) for c in claims)
 
 
+def _standing(rp: Replay, rule_ids: set[str]) -> list[dict[str, Any]]:
+    """The escalations and enforcement proposals of rules `rule_ids` that `rp` sent and did not
+    take back (no `failure_withdrawn` of the same step, no `safety.enforcement.withdrawn`)."""
+    events = [o.event for _, o in rp.outputs]
+    withdrawn = {e["data"]["proposal_id"] for e in events if e["type"] == "safety.enforcement.withdrawn"}
+    taken_back = [(e["subject"], e["data"]["rule_id"], e["data"]["due_at"], e["data"]["reason"])
+                  for e in events if e["type"] == "safety.escalation.raised"
+                  and e["data"]["action"] == "failure_withdrawn"]
+    standing = []
+    for e in events:
+        d = e["data"]
+        if d.get("rule_id") not in rule_ids:
+            continue
+        if e["type"] == "safety.enforcement.proposed":
+            stands = d["proposal_id"] not in withdrawn
+        elif e["type"] == "safety.escalation.raised" and d["action"] != "failure_withdrawn":
+            stands = not any(s == e["subject"] and r == d["rule_id"] and due == d["due_at"]
+                             and f"{d['rule_id']} of {e['time']}" in why for s, r, due, why in taken_back)
+        else:
+            stands = False
+        if stands:
+            standing.append(e)
+    return standing
+
+
 @PROPERTY
 @given(acts_arriving_late())
 def test_every_ladder_step_and_proposal_left_standing_is_one_the_records_show(
@@ -531,29 +556,36 @@ def test_every_ladder_step_and_proposal_left_standing_is_one_the_records_show(
     (`_overdue_by_the_records`)."""
     entries, arrivals = case
     rp = timer_to_each_arrival(Replay(RULES), arrivals, END)
-    events = [o.event for _, o in rp.outputs]
-    withdrawn = {e["data"]["proposal_id"] for e in events if e["type"] == "safety.enforcement.withdrawn"}
-    taken_back = {(e["subject"], e["data"]["rule_id"], e["data"]["due_at"], e["data"]["reason"])
-                  for e in events if e["type"] == "safety.escalation.raised"
-                  and e["data"]["action"] == "failure_withdrawn"}
-    for e in events:
-        d = e["data"]
-        if d.get("rule_id") not in LADDER:
-            continue
-        if e["type"] == "safety.enforcement.proposed":
-            stands = d["proposal_id"] not in withdrawn
-        elif e["type"] == "safety.escalation.raised" and d["action"] != "failure_withdrawn":
-            stands = not any(s == e["subject"] and r == d["rule_id"] and due == d["due_at"]
-                             and f"{d['rule_id']} of {e['time']}," in why for s, r, due, why in taken_back)
-        else:
-            continue
+    for e in _standing(rp, LADDER):
         mine = [x for x in entries if x["subject"] == e["subject"]]
         # A step whose time had passed when a confirmation (one that opened the hazard again) set its
         # deadline goes with it, under the step's own time: the records are judged then too.
         t = epoch(e["time"])
         then = [t] + [entry_time(x) + 1 for x in mine if entry_time(x) >= t and _kind(x) in CONFIRMS]
-        assert not stands or any(_overdue_by_the_records(mine, u) for u in then), (
-            e["subject"], d["rule_id"], e["time"], d.get("action"))
+        assert any(_overdue_by_the_records(mine, u) for u in then), (
+            e["subject"], e["data"]["rule_id"], e["time"], e["data"].get("action"))
+
+
+PLAN_MISSED = f"{RULES.supervision.rule_id}.plan"
+
+
+@PROPERTY
+@given(acts_arriving_late())
+def test_every_missing_plan_escalation_left_standing_is_one_the_records_show(
+        case: tuple[list[dict[str, Any]], list[tuple[int, dict[str, Any]]]]) -> None:
+    """Once every record is in, every escalation that a listed hazard's enterprise filed no
+    rectification plan (整改方案) in time, not withdrawn, came when the records alone show no plan
+    filed by then and the hazard not closed before it (`_overdue_by_the_records` without its
+    claims: a claim does not stand in for the plan)."""
+    entries, arrivals = case
+    rp = timer_to_each_arrival(Replay(RULES), arrivals, END)
+    for e in _standing(rp, {PLAN_MISSED}):
+        t = epoch(e["time"])
+        mine = [x for x in entries if x["subject"] == e["subject"]]
+        assert not any(_kind(x) == "planned" and entry_time(x) <= t for x in mine), (e["subject"], e["time"])
+        unclaimed = [x for x in mine if _kind(x) != "completed"]
+        then = [t] + [entry_time(x) + 1 for x in mine if entry_time(x) >= t and _kind(x) in CONFIRMS]
+        assert any(_overdue_by_the_records(unclaimed, u) for u in then), (e["subject"], e["time"])
 
 
 @PROPERTY

@@ -431,6 +431,39 @@ def test_a_plan_filed_after_its_due_time_withdraws_nothing() -> None:
     assert rp.states[MAJOR].plan_fired
 
 
+@pytest.mark.parametrize("closing", ["unfounded", "passed"])
+def test_a_listed_hazard_closed_before_its_plan_was_due_recorded_late_withdraws_the_escalation(
+        closing: str) -> None:
+    """Listed on 3 March, the plan due by the end of 6 March; on the 5th a verification found the
+    hazard unfounded (or a review on a return visit passed it), recorded on the 9th, after the
+    escalation that no plan was filed: a closed hazard needed no plan, and the escalation is
+    withdrawn, to the same recipients, with the listing lifted."""
+    closed = (verify(MAJOR, "2026-03-05 09:00", "unfounded", None) if closing == "unfounded"
+              else review(MAJOR, "2026-03-05 09:00", "passed"))
+    base = [on_time(e) for e in major_confirmed()]
+    rp = feed(base + [arriving(closed, "2026-03-09 09:00")], until="2026-03-20 00:00")
+    [missing] = sent(rp, rule_id="supervision.listed.plan", action="notify")
+    [withdrawn] = sent(rp, rule_id="supervision.listed.plan", action="failure_withdrawn")
+    assert withdrawn["time"] == "2026-03-09T09:00:00+08:00"
+    assert withdrawn["data"]["targets"] == missing["data"]["targets"]
+    assert f"supervision.listed.plan of {iso_end('2026-03-06')}, reached the engine after it" \
+        in withdrawn["data"]["reason"]
+    assert withdrawn["data"]["reason_zh"].startswith(f"撤回隐患 {MAJOR} 的")
+    h = rp.states[MAJOR]
+    assert not h.plan_fired and not h.is_open()
+    assert sent(rp, "safety.supervision.lifted")
+    assert any(what.startswith(f"supervision.listed.plan of {iso_end('2026-03-06')} withdrawn: ")
+               for _, _, what in h.history)
+
+
+def test_a_listed_hazard_closed_after_its_plan_was_due_leaves_the_escalation() -> None:
+    base = [on_time(e) for e in major_confirmed()]
+    rp = feed(base + [arriving(verify(MAJOR, "2026-03-07 09:00", "unfounded", None), "2026-03-09 09:00")],
+              until="2026-03-20 00:00")
+    assert sent(rp, rule_id="supervision.listed.plan", action="failure_withdrawn") == []
+    assert rp.states[MAJOR].plan_fired
+
+
 def _listed_before_spring_festival_2027() -> list[dict]:
     """A major hazard confirmed, and so listed, on Thursday 4 February 2027: counted without the
     2027 notice its plan is due by the end of 15 February, but the notice may move that to the 17th."""
