@@ -78,7 +78,9 @@ class Escalation(Output):
                         "coverage_missed, duty_failure, plan_behind, failure_withdrawn (an "
                         "earlier failure's escalation taken back: a record of the duty done in time "
                         "arrived late), referral_withdrawn, notice_withdrawn (a town safety office's "
-                        "notice that a key enterprise's cycle ran out, taken back), ...")
+                        "notice that a key enterprise's cycle ran out, taken back), "
+                        "plan_behind_withdrawn (a month found behind the annual plan, brought to plan "
+                        "by inspections recorded after its check), ...")
     tier: Tier | None = None
     response_level: ResponseLevel | None = None
     targets: list[Target]

@@ -55,6 +55,25 @@ def progress(files: Iterable[EnterpriseFile], annual: Annual, today: date) -> li
     return rows
 
 
+def caught_up(row: dict[str, Any], annual: Annual, reference: Any, rules_version: str, lead: str, at: int,
+              cause: str) -> Out:
+    """The withdrawal of a month and town's escalation behind plan (`behind_escalations`), once
+    inspections made in that month but recorded after its check bring it to plan: to the same
+    recipients, under an id of its own that derives from the one it withdraws."""
+    town = reference.towns[row["town"]]
+    subject = f"{row['month']}/{row['town']}"
+    eid = output_id("escalation", "annual-plan", annual.year, subject)
+    office = shared_unit("town_safety_office", town, reference) or []
+    reason = (f"The escalation annual.behind of {subject} is withdrawn: {row['done']} of {row['planned']} "
+              f"planned inspections were done in {row['month']}, counting those recorded after the check "
+              "(年度执法计划)")
+    return escalation(
+        output_id("withdrawn", eid), subject_kind="plan", subject_id=subject, action="plan_behind_withdrawn",
+        tier="orange", targets=[*office, department_unit(lead, reference)], reason=reason,
+        rule_id="annual.behind", rules_version=rules_version, at=at, due_at=None, town=row["town"],
+        sector=None, grade=None, caused_by=[cause], reason_zh=Words("zh", reference).reason(reason))
+
+
 def behind_escalations(rows: Iterable[dict[str, Any]], annual: Annual, reference: Any, rules_version: str,
                        lead: str, at: int) -> list[Out]:
     """An escalation for each month and town behind plan, to the town safety office and `lead`.

@@ -44,7 +44,7 @@ from engine.kernel.ids import output_id
 from engine.kernel.outputs import Out
 from engine.kernel.state import from_doc
 from engine.kernel.time import iso
-from engine.plan.annual import behind_escalations, planned
+from engine.plan.annual import behind_escalations, caught_up, planned
 from engine.ruleset.calendar import SHANGHAI
 
 SEED_TYPE = "safety.plan.seeded"  # internal: a year and town of the annual plan to track
@@ -165,7 +165,15 @@ def _apply(p: PlanTown, entry: dict[str, Any], at: int, pt: PlanTracking) -> lis
         p.year, p.town = d["year"], d["town"]
     elif kind == LINK_TYPE:
         p.year, p.town = p.year or d["year"], p.town or d["town"]
-        p.done[d["month"]] = p.done.get(d["month"], 0) + 1
+        month = d["month"]
+        p.done[month] = p.done.get(month, 0) + 1
+        if month in p.behind:  # an inspection of a month found behind, recorded after its check
+            want, _ = planned(pt.annual, p.town, p.year, int(month[5:]))
+            if p.done[month] >= want:
+                p.behind.remove(month)
+                row = {"month": month, "town": p.town, "planned": want, "done": p.done[month]}
+                return [caught_up(row, pt.annual, pt.reference, pt.version, pt.annual.lead_department, at,
+                                  entry.get("event_id") or entry["entry_id"])]
     else:
         raise ValueError(f"the plan core has no rule for entry type {kind!r}")
     return []

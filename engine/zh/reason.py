@@ -254,6 +254,9 @@ _ESCALATIONS = compiled([
     # the annual plan's towns (engine/plan/annual.py)
     (r"(?P<w>.+?): (?P<d>\d+) of (?P<p>\d+) planned inspections done in (?P<m>\d{4}-\d{2}) \(年度执法计划\)",
      "{w}：{m} 年度执法检查计划完成 {d} 家次，计划 {p} 家次"),
+    (r"The escalation annual.behind of (?P<s>\S+) is withdrawn: (?P<d>\d+) of (?P<p>\d+) planned inspections "
+     r"were done in (?P<m>\d{4}-\d{2}), counting those recorded after the check \(年度执法计划\)",
+     "撤回 {s} 的年度执法检查计划滞后通报：计入核查后录入的检查，{m} 完成 {d} 家次，计划 {p} 家次"),
 ])
 
 # The parts of a response activation's why (engine/alerts/grade.py, core.py), each read alone.

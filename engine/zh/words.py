@@ -29,6 +29,7 @@ ACTIONS = {
     "handover": "逐级转交（应急值守）", "report_overdue": "事故报告超时",
     "coverage_missed": "重点企业检查逾期", "duty_failure": "不履行安全监管职责",
     "plan_behind": "检查计划滞后", "notice_withdrawn": "撤回逾期通报",
+    "plan_behind_withdrawn": "撤回检查计划滞后通报",
 }
 
 # A hazard's grade (and the reporter's claim), and an accident's grade (493号令 art. 3).

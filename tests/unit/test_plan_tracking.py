@@ -132,6 +132,39 @@ def test_a_month_behind_escalates_with_the_id_and_targets_of_plan_progress() -> 
     assert [o.id for o in tool] == [out.id]
 
 
+def test_inspections_of_a_month_behind_recorded_after_its_check_withdraw_its_escalation() -> None:
+    """16 of 17 at the check on 3 February; the 17th, made on 20 January on a tablet offline until
+    10 February, brings January to plan: the escalation is withdrawn, to the same recipients, once;
+    more inspections of January withdraw nothing more."""
+    rp = replay()
+    inspect(rp, "huxi", 16)
+    [behind] = check(rp, "huxi")
+    late = [{**e, "arrived_at": "2027-02-10T09:00:00+08:00"}
+            for e in inspected("huxi", "2027-01-20", "INS-huxi-late")]
+    outs = [o for e in late for o in rp.feed(e) if o.topic == "escalations"]
+    [withdrawn] = outs
+    d = withdrawn.event["data"]
+    OUTPUT_TYPES[withdrawn.event["type"]][1].model_validate(d)
+    assert (d["action"], d["rule_id"], d["subject_id"]) == \
+        ("plan_behind_withdrawn", "annual.behind", "2027-01/huxi")
+    assert d["targets"] == behind.event["data"]["targets"] and withdrawn.id != behind.id
+    assert "17 of 17 planned inspections were done in 2027-01" in d["reason"]
+    assert d["reason_zh"].startswith("撤回 2027-01/huxi 的年度执法检查计划滞后通报")
+    p = rp.state("plan", "2027/huxi")
+    assert p.behind == [] and p.done["2027-01"] == 17
+    inspect(rp, "huxi", 1, day="2027-01-21")
+    assert [o for o in rp.outputs if o.event["data"].get("action") == "plan_behind_withdrawn"] == [withdrawn]
+
+
+def test_a_month_still_behind_after_late_inspections_keeps_its_escalation() -> None:
+    rp = replay()
+    inspect(rp, "huxi", 10)
+    check(rp, "huxi")
+    inspect(rp, "huxi", 3, day="2027-01-25")
+    assert not [o for o in rp.outputs if o.event["data"].get("action") == "plan_behind_withdrawn"]
+    assert rp.state("plan", "2027/huxi").behind == ["2027-01"]
+
+
 def test_an_engine_started_mid_year_never_finds_the_months_before_it_behind() -> None:
     """tracked_from: 7: nothing was recorded before July, so the first check is July's, in August,
     and the tool marks no earlier month behind either; July with nothing done is behind."""
