@@ -60,18 +60,12 @@ def caught_up(row: dict[str, Any], annual: Annual, reference: Any, rules_version
     """The withdrawal of a month and town's escalation behind plan (`behind_escalations`), once
     inspections made in that month but recorded after its check bring it to plan: to the same
     recipients, under an id of its own that derives from the one it withdraws."""
-    town = reference.towns[row["town"]]
     subject = f"{row['month']}/{row['town']}"
-    eid = output_id("escalation", "annual-plan", annual.year, subject)
-    office = shared_unit("town_safety_office", town, reference) or []
     reason = (f"The escalation annual.behind of {subject} is withdrawn: {row['done']} of {row['planned']} "
               f"planned inspections were done in {row['month']}, counting those recorded after the check "
               "(年度执法计划)")
-    return escalation(
-        output_id("withdrawn", eid), subject_kind="plan", subject_id=subject, action="plan_behind_withdrawn",
-        tier="orange", targets=[*office, department_unit(lead, reference)], reason=reason,
-        rule_id="annual.behind", rules_version=rules_version, at=at, due_at=None, town=row["town"],
-        sector=None, grade=None, caused_by=[cause], reason_zh=Words("zh", reference).reason(reason))
+    return _month_escalation(row, annual, reference, rules_version, lead, at, "plan_behind_withdrawn",
+                             reason, [cause])
 
 
 def behind_escalations(rows: Iterable[dict[str, Any]], annual: Annual, reference: Any, rules_version: str,
@@ -81,20 +75,25 @@ def behind_escalations(rows: Iterable[dict[str, Any]], annual: Annual, reference
     Its id derives from the plan's year, the month and the town, so publishing the
     progress again sends nothing new to a subscriber that de-duplicates.
     """
-    outs = []
-    for r in rows:
-        if not r["behind"]:
-            continue
-        town = reference.towns[r["town"]]
-        subject = f"{r['month']}/{r['town']}"
-        eid = output_id("escalation", "annual-plan", annual.year, subject)
-        office = shared_unit("town_safety_office", town, reference) or []
-        targets = [*office, department_unit(lead, reference)]
-        reason = (f"{town.name}: {r['done']} of {r['planned']} planned inspections done in "
-                  f"{r['month']} (年度执法计划)")
-        outs.append(escalation(
-            eid, subject_kind="plan", subject_id=subject, action="plan_behind", tier="orange",
-            targets=targets, reason=reason, rule_id="annual.behind", rules_version=rules_version,
-            at=at, due_at=None, town=r["town"], sector=None, grade=None, caused_by=[],
-            reason_zh=Words("zh", reference).reason(reason)))
-    return outs
+    return [_month_escalation(r, annual, reference, rules_version, lead, at, "plan_behind",
+                              f"{reference.towns[r['town']].name}: {r['done']} of {r['planned']} planned "
+                              f"inspections done in {r['month']} (年度执法计划)", [])
+            for r in rows if r["behind"]]
+
+
+def _month_escalation(row: dict[str, Any], annual: Annual, reference: Any, rules_version: str, lead: str,
+                      at: int, action: str, reason: str, caused_by: list[str]) -> Out:
+    """A month and town's escalation about the plan (`plan_behind`, or its withdrawal), to the town
+    safety office and `lead`. The escalation behind plan has the id of the year, month and town; its
+    withdrawal an id derived from that one."""
+    town = reference.towns[row["town"]]
+    subject = f"{row['month']}/{row['town']}"
+    eid = output_id("escalation", "annual-plan", annual.year, subject)
+    if action != "plan_behind":
+        eid = output_id("withdrawn", eid)
+    office = shared_unit("town_safety_office", town, reference) or []
+    return escalation(
+        eid, subject_kind="plan", subject_id=subject, action=action, tier="orange",
+        targets=[*office, department_unit(lead, reference)], reason=reason, rule_id="annual.behind",
+        rules_version=rules_version, at=at, due_at=None, town=row["town"], sector=None, grade=None,
+        caused_by=caused_by, reason_zh=Words("zh", reference).reason(reason))
