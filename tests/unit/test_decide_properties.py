@@ -608,6 +608,43 @@ def test_only_major_hazards_are_ever_listed(entries: list[dict[str, Any]]) -> No
             assert h.id in lifted, h.id
 
 
+def _listed_by_the_records(mine: list[dict[str, Any]]) -> bool:
+    """Whether a hazard's records alone, all of them, leave it under listed supervision: its latest
+    verdict (a verification, or a law-enforcement finding, which confirms itself) confirms it major,
+    and nothing closed it (an acceptance review that passed, a finding fixed on the spot, or that
+    latest verdict finding it unfounded or a duplicate)."""
+    verdicts = []
+    for e in mine:
+        d = e["data"]
+        if e["type"] == "safety.hazard.verified":
+            verdicts.append((entry_time(e), d["verdict"], d.get("grade")))
+        elif _kind(e).startswith("finding") and d["inspection"]["law_enforcement"]:
+            verdicts.append((entry_time(e), "confirmed", d["grade"]))
+    kinds = {_kind(e) for e in mine}
+    if not verdicts or {"reviewed.passed", "finding.immediate"} & kinds:
+        return False
+    _, verdict, grade = max(verdicts, key=lambda v: v[0])
+    return verdict == "confirmed" and grade == "major"
+
+
+@PROPERTY
+@given(acts_arriving_late())
+def test_a_hazard_is_left_listed_exactly_when_its_records_show_it_open_and_major(
+        case: tuple[list[dict[str, Any]], list[tuple[int, dict[str, Any]]]]) -> None:
+    """Once every record is in, whichever came late, a hazard stands under listed supervision (挂牌督办,
+    for 重大事故隐患 only) if and only if its records alone show it open and confirmed major by its
+    latest verdict (`_listed_by_the_records`); every notice not in force had its lifting sent."""
+    entries, arrivals = case
+    rp = timer_to_each_arrival(Replay(RULES), arrivals, END)
+    lifted = {o.key for _, o in rp.outputs if o.event["type"] == "safety.supervision.lifted"}
+    for h in rp.states.values():
+        mine = [e for e in entries if e["subject"] == h.id]
+        in_force = bool(h.listed and h.listed[3])
+        assert in_force == _listed_by_the_records(mine), (h.id, h.listed, h.verdict, h.grade, h.closed_how)
+        if h.listed and not in_force:
+            assert h.id in lifted, h.id
+
+
 @PROPERTY
 @given(histories())
 def test_enforcement_proposals_name_the_hazards_enterprise(entries: list[dict[str, Any]]) -> None:
