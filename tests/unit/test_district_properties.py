@@ -32,7 +32,7 @@ from decide_fixtures import INSPECTORS, REPO, RULES, at, complete, end_of, event
 from hypothesis import given
 from hypothesis import strategies as st
 from test_alerts import ALERT_RULES
-from test_decide_properties import END, PROPERTY, described, histories, with_redeliveries
+from test_decide_properties import END, PROPERTY, acts_arriving_late, described, histories, with_redeliveries
 
 from engine.enterprise.replay import DistrictReplay
 from engine.kernel.apply import entry_time
@@ -103,6 +103,38 @@ def test_redelivered_entries_change_nothing(case: tuple[list, list]) -> None:
     once, again = run(entries), run([entry for _, entry in arrivals])
     assert sorted(o.id for o in again.outputs) == sorted(o.id for o in once.outputs)
     assert canonical(again) == canonical(once)
+
+
+@PROPERTY
+@given(acts_arriving_late())
+def test_an_enterprises_file_ends_showing_its_hazards_and_proposals_as_they_stand(
+        case: tuple[list[dict[str, Any]], list[tuple[int, dict[str, Any]]]]) -> None:
+    """Whichever records came late, once every record is in, each enterprise's file shows what its
+    hazards' own states and outputs say: the open hazards, each with its status, grade, deadline,
+    tier and listing as the hazard has them, and the enforcement proposals sent and not withdrawn
+    (a fine withdrawn since must not stay on the enterprise's page)."""
+    _, arrivals = case
+    rp = DistrictReplay.of(RULES, ALERT_RULES, PLAN)
+    for came, entry in arrivals:
+        advance(rp, came - 1)
+        rp.feed(entry)
+    advance(rp, END)
+    events = [o.event for o in rp.outputs]
+    withdrawn = {e["data"]["proposal_id"] for e in events if e["type"] == "safety.enforcement.withdrawn"}
+    standing: dict[str, set[str]] = {}
+    for e in events:
+        if e["type"] == "safety.enforcement.proposed" and e["data"]["proposal_id"] not in withdrawn:
+            standing.setdefault(e["data"]["enterprise"]["uscc"], set()).add(e["data"]["proposal_id"])
+    hazards = rp.states["hazard"]
+    for uscc, f in rp.states.get("enterprise", {}).items():
+        assert {p[1] for p in f.proposals} == standing.get(uscc, set()), uscc
+        mine = {hid: h for hid, h in hazards.items() if h.enterprise and h.enterprise[0] == uscc
+                and h.opened is not None}
+        assert set(f.hazards) == {hid for hid, h in mine.items() if h.is_open()}, uscc
+        for hid, row in f.hazards.items():
+            h = mine[hid]
+            assert row[:3] == [h.status(), h.grade or h.claimed, h.deadline], (hid, row)
+            assert (row[4], row[7]) == (h.tier, bool(h.listed and h.listed[3])), (hid, row)
 
 
 @st.composite
