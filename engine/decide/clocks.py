@@ -42,6 +42,11 @@ def issued(h: Hazard, rules: Rules) -> int:
     return max(at, h.arrived.get("confirm", at), h.arrived.get("verify", at))
 
 
+def plan_due(h: Hazard, rules: Rules) -> int:
+    """When a listed hazard's rectification plan is due: `plan_within` of its notice's issue."""
+    return after(rules.supervision.plan_within, issued(h, rules), rules).at
+
+
 def derive(h: Hazard, rules: Rules) -> dict[str, int]:
     """Every running clock of the hazard: name -> due time."""
     clocks: dict[str, int] = {}
@@ -64,7 +69,7 @@ def derive(h: Hazard, rules: Rules) -> dict[str, int]:
                                    h.review_fails + 1, rules)
     if h.listed and h.listed[3]:
         if h.grade == "major" and h.planned_at is None and not h.plan_fired:
-            clocks["plan"] = after(rules.supervision.plan_within, issued(h, rules), rules).at
+            clocks["plan"] = plan_due(h, rules)
         # A claim pending stops it, unless a failed review after the deadline judged every claim
         # made by then: the one pending came after the deadline and cannot answer it (it may have
         # arrived before that review, an app offline).
@@ -351,17 +356,11 @@ def _closed_before(h: Hazard, rules: Rules, done: int, eid: str, at: int, why: s
             h.history.append([at, eid, f"ladder steps {', '.join(rules.ladder[i].rule_id for i in late)} "
                                        f"withdrawn: {how} on {iso(done)}"])
     if h.plan_fired and h.listed:
-        ls = rules.supervision
-        due = after(ls.plan_within, issued(h, rules), rules).at
+        due = plan_due(h, rules)
         if due > done:
-            h.plan_fired = False
-            rule_id = f"{ls.rule_id}.plan"
-            h.history.append([at, eid, f"{rule_id} of {iso(due)} withdrawn: {how} on {iso(done)}"])
-            outs.append(emit.escalation(
-                h, rules, rule_id=rule_id, action="failure_withdrawn", tier=ls.plan_tier, at=at,
-                targets=resolve_all(ls.plan_targets, h, rules),
-                reason=f"The escalation {rule_id} of {h.id} is withdrawn: {why} {rule_id} of {iso(due)}, "
-                       "reached the engine after it", key=due, caused_by=[eid]))
+            step = f"{plan_rule(rules)} of {h.id} is withdrawn: {why} {plan_rule(rules)} of {iso(due)}"
+            outs.append(_plan_withdrawn(h, rules, due, eid, at, how, done,
+                                        f"The escalation {step}, reached the engine after it"))
     return outs
 
 
@@ -478,7 +477,7 @@ def _plan(h: Hazard, rules: Rules, due: int, cause: str) -> list[Out]:
     until = latest(ls.plan_within, start, due, rules)
     doubt = unsure(due, until, "a plan filed by then takes this back")
     return [emit.escalation(
-        h, rules, rule_id=f"{ls.rule_id}.plan", action="notify", tier=ls.plan_tier, at=due,
+        h, rules, rule_id=plan_rule(rules), action="notify", tier=ls.plan_tier, at=due,
         targets=resolve_all(ls.plan_targets, h, rules),
         reason=f"No rectification plan (整改方案) filed for listed hazard {h.id} within "
                f"{ls.plan_within} of notice {h.listed[0]}{late}{doubt}", key=due, caused_by=[cause])]
@@ -498,17 +497,29 @@ def planned(h: Hazard, rules: Rules, done: int, eid: str, at: int) -> list[Out]:
     until = latest(ls.plan_within, start, due, rules)
     if done > until:
         return []
-    h.plan_fired = False
-    rule_id = f"{ls.rule_id}.plan"
-    h.history.append([at, eid, f"{rule_id} of {iso(due)} withdrawn: plan filed on {iso(done)}"])
     when = "filed by then" if done <= due else \
         f"filed by {iso(until)}, the latest that approximate due time could truly fall"
-    return [emit.escalation(
-        h, rules, rule_id=rule_id, action="failure_withdrawn", tier=ls.plan_tier, at=at,
-        targets=resolve_all(ls.plan_targets, h, rules),
-        reason=f"The escalation {rule_id} of {iso(due)} on {h.id} is withdrawn: the rectification plan "
-               f"{eid} of {iso(done)}, {when}, reached the engine after it",
-        key=due, caused_by=[eid])]
+    return [_plan_withdrawn(h, rules, due, eid, at, "plan filed", done,
+                            f"The escalation {plan_rule(rules)} of {iso(due)} on {h.id} is withdrawn: the "
+                            f"rectification plan {eid} of {iso(done)}, {when}, reached the engine after it")]
+
+
+def _plan_withdrawn(h: Hazard, rules: Rules, due: int, eid: str, at: int, how: str, done: int,
+                    reason: str) -> Out:
+    """Take back the escalation, due at `due`, that a listed hazard's enterprise had filed no plan
+    (`planned`, `_closed_before`): the record `eid`, decided at `at`, showed it "{how}" at `done`.
+    Its recipients are told, with `reason`."""
+    ls = rules.supervision
+    h.plan_fired = False
+    h.history.append([at, eid, f"{plan_rule(rules)} of {iso(due)} withdrawn: {how} on {iso(done)}"])
+    return emit.escalation(h, rules, rule_id=plan_rule(rules), action="failure_withdrawn", tier=ls.plan_tier,
+                           at=at, targets=resolve_all(ls.plan_targets, h, rules), reason=reason, key=due,
+                           caused_by=[eid])
+
+
+def plan_rule(rules: Rules) -> str:
+    """The rule id of the escalation that a listed hazard's plan was not filed in time."""
+    return f"{rules.supervision.rule_id}.plan"
 
 
 def _supervision(h: Hazard, rules: Rules, due: int, cause: str) -> list[Out]:

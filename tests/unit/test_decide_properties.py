@@ -448,6 +448,13 @@ def _failed_by_the_records(entries: list[dict[str, Any]], hid: str, clock: str, 
     return bool(asked) and not any(max(asked) <= t <= due for t in done)
 
 
+def _stood_closed(kinds: list[tuple[int, str]], by: int) -> bool:
+    """Whether the latest verdict by `by` among (time, kind) `kinds` (`_kind`) found the hazard
+    unfounded or a duplicate."""
+    verdicts = [k for when, k in kinds if when <= by and k.startswith("verified.")]
+    return bool(verdicts) and verdicts[-1] in ("verified.unfounded", "verified.duplicate")
+
+
 def _listing_missed_by_the_records(mine: list[dict[str, Any]], due: int) -> bool:
     """Whether a listed hazard's records alone show its listing's deadline `due` missed: not closed
     by then (a passed review; a verification, the latest by then, that found it unfounded or a
@@ -456,16 +463,11 @@ def _listing_missed_by_the_records(mine: list[dict[str, Any]], due: int) -> bool
     claims nothing once a later one confirms it: the hazard was closed, and the enterprise was
     given its full time again from the confirmation (engine/decide/lifecycle.py)."""
     kinds = [(entry_time(e), _kind(e)) for e in mine if entry_time(e) <= due]
-
-    def stood_closed(t: int) -> bool:  # found unfounded or a duplicate by the latest verdict by `t`
-        verdicts = [k for when, k in kinds if when <= t and k.startswith("verified.")]
-        return bool(verdicts) and verdicts[-1] in ("verified.unfounded", "verified.duplicate")
-
-    if "reviewed.passed" in {k for _, k in kinds} or stood_closed(due):
+    if "reviewed.passed" in {k for _, k in kinds} or _stood_closed(kinds, due):
         return False
     failed = [entry_time(e) for e in mine if _kind(e) == "reviewed.failed"]
     closed = [t for t, k in kinds if k in ("verified.unfounded", "verified.duplicate")]
-    claims = [t for t, k in kinds if k == "completed" and not stood_closed(t)
+    claims = [t for t, k in kinds if k == "completed" and not _stood_closed(kinds, t)
               and not any(c >= t for c in closed)]  # a close since voids it (the claim awaits no review)
     return all(any(r >= t for r in failed) for t in claims)
 
@@ -505,16 +507,11 @@ def _overdue_by_the_records(mine: list[dict[str, Any]], t: int) -> bool:
     Not the deadline itself: whether `t` is a step's time against the deadline in force is the
     engine's arithmetic, checked by the rule tests."""
     kinds = [(entry_time(e), _kind(e)) for e in mine if entry_time(e) < t]
-
-    def stood_closed(by: int) -> bool:  # found unfounded or a duplicate by the latest verdict by `by`
-        verdicts = [k for when, k in kinds if when <= by and k.startswith("verified.")]
-        return bool(verdicts) and verdicts[-1] in ("verified.unfounded", "verified.duplicate")
-
-    if {"reviewed.passed", "finding.immediate"} & {k for _, k in kinds} or stood_closed(t):
+    if {"reviewed.passed", "finding.immediate"} & {k for _, k in kinds} or _stood_closed(kinds, t):
         return False
     closes = [when for when, k in kinds if k in ("verified.unfounded", "verified.duplicate")]
     failed = [when for when, k in kinds if k == "reviewed.failed"]
-    claims = [when for when, k in kinds if k == "completed" and not stood_closed(when)
+    claims = [when for when, k in kinds if k == "completed" and not _stood_closed(kinds, when)
               and not any(c >= when for c in closes)]
     return all(any(r >= c for r in failed) for c in claims)
 
