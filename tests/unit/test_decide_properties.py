@@ -434,6 +434,26 @@ def acts_arriving_late(draw: st.DrawFn) -> tuple[list[dict[str, Any]], list[tupl
     return entries, arriving_late(draw, entries, [5 * MINUTE, 20 * HOUR, 3 * DAY, 12 * DAY])
 
 
+SETTLES = ("safety.rectification.completed", "safety.rectification.reviewed", "safety.hazard.verified")
+
+
+@st.composite
+def settled_late(draw: st.DrawFn) -> tuple[list[dict[str, Any]], list[tuple[int, dict[str, Any]]]]:
+    """A history whose records arrive as `acts_arriving_late` has them, or else with each hazard's
+    last record, when it is a claim, a review or a verdict, arriving 5 to 25 days late (an app
+    offline past the ladder's steps): what those steps proposed is then withdrawn, which the
+    plain draw rarely reaches."""
+    entries, arrivals = draw(acts_arriving_late())
+    if draw(st.booleans()):
+        return entries, arrivals
+    last = {e["subject"]: e for e in entries}
+    late = {id(e): entry_time(e) + draw(st.integers(5, 25)) * DAY
+            for e in last.values() if e["type"] in SETTLES}
+    timed = [(late.get(id(e), entry_time(e)), i, e) for i, e in enumerate(entries)]
+    return entries, [(came, {**e, "arrived_at": iso(came)} if id(e) in late else e)
+                     for came, _, e in sorted(timed, key=lambda a: a[:2])]
+
+
 def _failed_by_the_records(entries: list[dict[str, Any]], hid: str, clock: str, due: int) -> bool:
     """Whether the records alone show a department's duty of `clock` on `hid` undone by `due`, not as
     the engine counts its periods: no verification dated by then; no review (or no decision on the
@@ -473,7 +493,7 @@ def _listing_missed_by_the_records(mine: list[dict[str, Any]], due: int) -> bool
 
 
 @PROPERTY
-@given(acts_arriving_late())
+@given(settled_late())
 def test_every_duty_failure_left_on_file_is_one_the_records_show(
         case: tuple[list[dict[str, Any]], list[tuple[int, dict[str, Any]]]]) -> None:
     """Once every record is in, whichever acts came late, every duty failure a hazard keeps, and so
@@ -542,7 +562,7 @@ def _standing(rp: Replay, rule_ids: set[str]) -> list[dict[str, Any]]:
 
 
 @PROPERTY
-@given(acts_arriving_late())
+@given(settled_late())
 def test_every_ladder_step_and_proposal_left_standing_is_one_the_records_show(
         case: tuple[list[dict[str, Any]], list[tuple[int, dict[str, Any]]]]) -> None:
     """Once every record is in, whichever came late (a claim synced a week after it was made, a
@@ -567,7 +587,7 @@ PLAN_MISSED = f"{RULES.supervision.rule_id}.plan"
 
 
 @PROPERTY
-@given(acts_arriving_late())
+@given(settled_late())
 def test_every_missing_plan_escalation_left_standing_is_one_the_records_show(
         case: tuple[list[dict[str, Any]], list[tuple[int, dict[str, Any]]]]) -> None:
     """Once every record is in, every escalation that a listed hazard's enterprise filed no
@@ -625,7 +645,7 @@ def _listed_by_the_records(mine: list[dict[str, Any]]) -> bool:
 
 
 @PROPERTY
-@given(acts_arriving_late())
+@given(settled_late())
 def test_a_hazard_is_left_listed_exactly_when_its_records_show_it_open_and_major(
         case: tuple[list[dict[str, Any]], list[tuple[int, dict[str, Any]]]]) -> None:
     """Once every record is in, whichever came late, a hazard stands under listed supervision (挂牌督办,

@@ -32,7 +32,7 @@ from decide_fixtures import INSPECTORS, REPO, RULES, at, complete, end_of, event
 from hypothesis import given
 from hypothesis import strategies as st
 from test_alerts import ALERT_RULES
-from test_decide_properties import END, PROPERTY, acts_arriving_late, described, histories, with_redeliveries
+from test_decide_properties import END, PROPERTY, described, histories, settled_late, with_redeliveries
 
 from engine.enterprise.replay import DistrictReplay
 from engine.kernel.apply import entry_time
@@ -106,7 +106,7 @@ def test_redelivered_entries_change_nothing(case: tuple[list, list]) -> None:
 
 
 @PROPERTY
-@given(acts_arriving_late())
+@given(settled_late())
 def test_an_enterprises_file_ends_showing_its_hazards_and_proposals_as_they_stand(
         case: tuple[list[dict[str, Any]], list[tuple[int, dict[str, Any]]]]) -> None:
     """Whichever records came late, once every record is in, each enterprise's file shows what its
