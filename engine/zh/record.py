@@ -84,9 +84,9 @@ def _shapes() -> Shapes:
          "建议对 {e} {m:measure}（经法制审核后）"),
         (r"proposed utility_stop_notice \(安全生产法 art\. 70\) on order (?P<o>\S+)",
          "建议通知停止供电（安全生产法第七十条），责令 {o} 未执行"),
-        (r"order (?P<o>\S+): (?P<m>\w+) until (?P<u>\S+) \((?P<b>[^)]+)\)",
+        (r"order (?P<o>\S+): (?P<m>\w+) until (?P<u>\S+) \((?P<b>(?:[^()]|\([^()]*\))+)\)",
          "{o}：{m:measure}，至 {u}（{b}）"),
-        (r"order (?P<o>\S+): (?P<m>\w+) \((?P<b>[^)]+)\)", "{o}：{m:measure}（{b}）"),
+        (r"order (?P<o>\S+): (?P<m>\w+) \((?P<b>(?:[^()]|\([^()]*\))+)\)", "{o}：{m:measure}（{b}）"),
         (r"order (?P<o>\S+) found violated: (?P<x>.*)", "{o} 未执行：{x}"),
         (r"order (?P<o>\S+) found violated after its lifting on (?P<t>\S+), so no order in force was: "
          r"(?P<x>.*)", "{o} 已于 {t} 解除，此后发现的未执行不构成违反在效决定：{x}"),
@@ -100,7 +100,7 @@ def _shapes() -> Shapes:
         (r"order (?P<o>\S+): the transfer to the public security bureau and the utility_stop_notice proposal "
          r"withdrawn, as the violations found since its lifting violated no order in force",
          "{o}：解除后发现的未执行不构成违反在效决定，撤回移送公安机关及停止供电建议"),
-        (r"penalty decision (?P<n>\S+): fine (?P<c>\d+) CNY \((?P<b>[^)]+)\)",
+        (r"penalty decision (?P<n>\S+): fine (?P<c>\d+) CNY \((?P<b>(?:[^()]|\([^()]*\))+)\)",
          "行政处罚决定 {n}：罚款 {c} 元（{b}）"),
         (r"legal review \(法制审核\) of proposal (?P<p>\S+): (?P<o>\w+)",
          "执法建议 {p} 法制审核：{o:outcome}"),

@@ -466,6 +466,11 @@ def test_every_record_line_the_shipped_rule_tests_write_reads_in_chinese() -> No
     ("supervision.listed.plan of 2026-03-06T23:59:59+08:00 withdrawn: review passed on "
      "2026-03-05T09:00:00+08:00",
      "撤回 挂牌督办整改方案期限（2026-03-06T23:59:59+08:00）：已于 2026-03-05T09:00:00+08:00 复查验收通过"),
+    # A legal basis that names its law's year in brackets, as the contract's examples write them.
+    ("penalty decision 消行罚决字〔2026〕31号: fine 20000 CNY (安全生产法 (2021) art. 102)",
+     "行政处罚决定 消行罚决字〔2026〕31号：罚款 20000 元（安全生产法 (2021) art. 102）"),
+    ("order 度应急责改〔2026〕101: suspend (安全生产法 (2021) art. 65)",
+     "度应急责改〔2026〕101：责令停产停业（安全生产法 (2021) art. 65）"),
     ("raised: fire in lihaiwu, production_accident", "接报：李海务街道火灾（生产安全事故）"),
     ("updated: a; b", "更新：a; b"),  # a person's note stays as written, even with a semicolon
     ("updated: two\nlines", "更新：two\nlines"),
