@@ -37,10 +37,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import functools
 import json
 import math
 import random
+import re
+import shutil
 import tempfile
 import time
 from collections import Counter, deque
@@ -266,8 +269,20 @@ def table_records(w: Workload, rules: Rules, begin: int = 0, end: int | None = N
 
 @functools.cache
 def district_rules() -> Rules:
-    """The repository's rules, loaded once per process."""
-    return load_rules(REPO_ROOT / "rules")
+    """The repository's rules, loaded once per process, without the clock of each enforcement
+    proposal's due time (`proposal_due`): those fall due on working days, a varying number a day,
+    and this benchmark holds the ladder's five clocks a hazard, the same number due every day."""
+    return dataclasses.replace(load_rules(REPO_ROOT / "rules"), proposal_due=None)
+
+
+def worker_rules(workdir: Path) -> Path:
+    """A copy of the repository's rules in `workdir` as `district_rules` reads them (no
+    `proposal_due` section), for the workers' HAZARD_RULES_DIR."""
+    dest = workdir / "rules"
+    shutil.copytree(REPO_ROOT / "rules", dest, dirs_exist_ok=True)
+    hazards = dest / "hazards.yaml"
+    hazards.write_text(re.sub(r"^proposal_due:\n(?:[ #].*\n|\n)*", "", hazards.read_text(), flags=re.M))
+    return dest
 
 
 def _chunk(w: Workload, begin: int, end: int) -> list[tuple[bytes, bytes]]:
@@ -536,6 +551,7 @@ def run(bootstrap: str, workdir: Path, hazards: int = 1_000_000, quick: bool = F
     w = Workload(hazards, steady_days=math.ceil(phases.span_s(hazards) / SECONDS_PER_DAY) + 10)
     rules = district_rules()
     workdir.mkdir(parents=True, exist_ok=True)
+    rules_dir = worker_rules(workdir)
     ns = Namespace(bootstrap, workdir)
     escalations = ns.topic(ESCALATIONS)
     log = workdir / "worker.log"
@@ -543,7 +559,8 @@ def run(bootstrap: str, workdir: Path, hazards: int = 1_000_000, quick: bool = F
     out: dict[str, Any] = {"hazards": hazards}
     try:
         # A worker with an empty table creates the topics and gives the baseline RSS.
-        worker = Worker(ns.env(**w.env(time.time(), phases.tick_s), HAZARD_STORE=store), log).start()
+        worker = Worker(ns.env(**w.env(time.time(), phases.tick_s), HAZARD_STORE=store,
+                                  HAZARD_RULES_DIR=str(rules_dir)), log).start()
         _ready(worker, 0)
         time.sleep(phases.settle_s)
         out["rss_bytes_baseline"] = tree_rss_bytes(worker.proc.pid)
@@ -556,7 +573,8 @@ def run(bootstrap: str, workdir: Path, hazards: int = 1_000_000, quick: bool = F
         spawned = time.time()
         anchor = spawned + Phases.ready_estimate(hazards)
         clock = w.clock(anchor)
-        worker = Worker(ns.env(**w.env(anchor, phases.tick_s), HAZARD_STORE=store), log).start()
+        worker = Worker(ns.env(**w.env(anchor, phases.tick_s), HAZARD_STORE=store,
+                                  HAZARD_RULES_DIR=str(rules_dir)), log).start()
         with Sampler(worker.proc.pid) as sampler:
             marks = _ready(worker, hazards)
             time.sleep(phases.settle_s)
@@ -646,12 +664,14 @@ def run_burst(bootstrap: str, workdir: Path, hazards: int = 1_000_000, burst: in
     assert due is not None and all(state(w, i, rules).next_due() == due for i in (1, burst - 1))
     ids = {spec(w, i).id for i in range(burst)}
     workdir.mkdir(parents=True, exist_ok=True)
+    rules_dir = worker_rules(workdir)
     ns = Namespace(bootstrap, workdir)
     escalations = ns.topic(ESCALATIONS)
     worker: Worker | None = None
     try:
         # A worker with an empty table creates the topics.
-        worker = Worker(ns.env(**w.env(time.time(), 0.1), HAZARD_STORE=store), workdir / "worker.log").start()
+        worker = Worker(ns.env(**w.env(time.time(), 0.1), HAZARD_STORE=store,
+                                  HAZARD_RULES_DIR=str(rules_dir)), workdir / "worker.log").start()
         _ready(worker, 0)
         worker.stop()
         loaded = asyncio.run(load_changelog(bootstrap, f"{ns.name}-hazards-changelog", table_chunks(w)))
@@ -659,7 +679,8 @@ def run_burst(bootstrap: str, workdir: Path, hazards: int = 1_000_000, burst: in
         anchor = spawned + ready_s
         clock = w.clock(anchor)
         due_real = clock.real_time_of(due)
-        worker = Worker(ns.env(**w.env(anchor, 0.1), HAZARD_STORE=store), workdir / "worker.log").start()
+        worker = Worker(ns.env(**w.env(anchor, 0.1), HAZARD_STORE=store,
+                                  HAZARD_RULES_DIR=str(rules_dir)), workdir / "worker.log").start()
         marks = _ready(worker, hazards)
         if marks["ready"] > due_real - 5:
             raise RuntimeError(f"the worker was ready {marks['ready'] - due_real:+.1f} s from the burst: "

@@ -80,7 +80,8 @@ class Escalation(Output):
                         "arrived late), referral_withdrawn, notice_withdrawn (a town safety office's "
                         "notice that a key enterprise's cycle ran out, taken back), "
                         "plan_behind_withdrawn (a month found behind the annual plan, brought to plan "
-                        "by inspections recorded after its check), ...")
+                        "by inspections recorded after its check), proposal_overdue (an enforcement "
+                        "proposal with no legal review or decision on record by its due_at), ...")
     tier: Tier | None = None
     response_level: ResponseLevel | None = None
     targets: list[Target]

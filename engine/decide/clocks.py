@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from engine.decide import emit
+from engine.decide import emit, proposals
 from engine.decide.state import Hazard
 from engine.kernel.ids import clock_id
 from engine.kernel.outputs import Out
@@ -52,6 +52,10 @@ def derive(h: Hazard, rules: Rules) -> dict[str, int]:
     clocks: dict[str, int] = {}
     if h.held:  # a held referral is released even when a late record has closed the hazard since
         clocks["refer"] = min(released(held[1], rules) for held in h.held)
+    if h.proposals:  # a proposal still asks for its review or decision once the hazard is closed
+        proposal = proposals.due(h, rules)
+        if proposal is not None:
+            clocks["proposal"] = proposal
     if not h.is_open():
         return clocks
     # Once a department is referred for failing its duty, the matter is with discipline
@@ -388,6 +392,7 @@ def _take_back(h: Hazard, rules: Rules, deadline: int, steps: int, done: int, ei
                 said = f"Enforcement proposal withdrawn: {reason}"
                 outs += [withdrawal(proposal, said, at, Words("zh", rules.reference).reason(said))
                          for proposal in sent]
+                outs += proposals.gone(h, rules, sent, at, eid)
     return [i for i, _ in late], outs
 
 
@@ -402,8 +407,11 @@ def _propose(h: Hazard, rules: Rules, measure: Measure, rule_id: str, due: int, 
     review = "after legal review (法制审核)" if measure.needs_legal_review else "no legal review first"
     if record:  # not when `claimed` builds it again to withdraw it
         h.history.append([due, cause, f"proposed {measure.id} against {h.enterprise[0]}, {review}"])
-    return [emit.enforcement_proposed(h, rules, measure, rule_id=rule_id, at=due,
-                                      key=(h.cycle, due), caused_by=[cause])]
+    sent = emit.enforcement_proposed(h, rules, measure, rule_id=rule_id, at=due, key=(h.cycle, due),
+                                     caused_by=[cause])
+    if record:
+        proposals.note(h, rules, measure, sent, due)
+    return [sent]
 
 
 def list_hazard(h: Hazard, rules: Rules, at: int, cause: str) -> list[Out]:
@@ -549,6 +557,7 @@ _FIRE: dict[str, Callable[[Hazard, Rules, int, str], list[Out]]] = {
     "supervision": _supervision,
     "extension": _extension,
     "refer": _release,
+    "proposal": proposals.overdue,
 }
 
 # The rule each duty clock's failure is escalated under (`_duty_failure`, `answer`).

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from engine.decide import emit
+from engine.decide import emit, proposals
 from engine.decide.clocks import (
     accepted,
     answer,
@@ -108,6 +108,8 @@ def apply_event(h: Hazard, entry: Entry, at: int, rules: Rules) -> list[Out]:
     if h.failures:  # a record of a duty done in time, reaching the engine after its failure fired
         for clock in _answers(h, entry, at):
             outs += answer(h, rules, clock, at, eid, decided_at(entry, at, h.watermark))
+    if h.proposals and entry["type"] in _ANSWER_TYPES:  # a review or a decision made in time, late
+        outs += proposals.answered_late(h, rules, eid, decided_at(entry, at, h.watermark))
     if h.step and h.completed_at == at and entry["type"] == "safety.rectification.completed":
         # A claim that stands, made before ladder steps that ran because no claim had come.
         outs += claimed(h, rules, at, eid, decided_at(entry, at, h.watermark))
@@ -118,6 +120,10 @@ def apply_event(h: Hazard, entry: Entry, at: int, rules: Rules) -> list[Out]:
         # Found unfounded or a duplicate in time: what ran after that (the ladder's steps, the
         # escalation that no plan was filed) is taken back.
         outs += dismissed(h, rules, h.closed_how, at, eid, decided_at(entry, at, h.watermark))
+    if (h.proposals and entry["type"] == "safety.hazard.verified" and h.closed_how in _VERDICTS
+            and h.closed_at == at and h.verified_at == at):
+        # Found so before a proposal's due time: nobody was to be pressed to decide it.
+        outs += proposals.dismissed(h, rules, h.closed_how, at, eid, decided_at(entry, at, h.watermark))
     if (h.step or h.plan_fired) and entry["type"] == "safety.rectification.reviewed" \
             and entry["data"]["outcome"] == "passed":
         # Accepted as rectified in time (a passed review closes for good, whichever close came
@@ -292,6 +298,8 @@ def _enforcement(kind: str) -> Handler:
 
 
 _ENFORCEMENT = ("ordered", "penalized", "legal_reviewed", "violated", "lifted")
+_ANSWERS = ("penalized", "legal_reviewed")  # kept for the proposals they answer (`Hazard.answers`)
+_ANSWER_TYPES = frozenset(f"safety.enforcement.{kind}" for kind in (*_ANSWERS, "ordered"))
 
 
 def _enforcement_record(h: Hazard, kind: str, at: int, eid: str, d: dict[str, Any]) -> str:
@@ -302,6 +310,8 @@ def _enforcement_record(h: Hazard, kind: str, at: int, eid: str, d: dict[str, An
             h.orders.sort(key=lambda o: (o[2], o[0]))  # arrival order must not matter
         until = f" until {d['until']}" if d.get("until") else ""
         return f"order {d['order_no']}: {d['order']}{until} ({d['legal_basis']})"
+    if kind in _ANSWERS:
+        proposals.recorded(h, kind, d, at, eid)
     if kind == "penalized":
         return f"penalty decision {d['decision_no']}: fine {d['fine_cny']} CNY ({d['legal_basis']})"
     if kind == "legal_reviewed":
@@ -357,6 +367,7 @@ def _lifted_late(h: Hazard, rules: Rules, order_no: str, at: int, eid: str, deci
         reason = f"Enforcement proposal withdrawn: {said}"
         outs.append(withdrawal(sent, reason, decided, zh.reason(reason)))
         mark_withdrawn(h, f"{UTILITY_STOP}:{order_no}")
+        outs += proposals.gone(h, rules, [sent], decided, eid)
     if outs:
         h.history.append([decided, eid, f"order {order_no}: " + " and ".join(
             _WITHDRAWN_WHAT[o.event["type"]] for o in outs) + " withdrawn, as the violations found since its "
@@ -495,9 +506,11 @@ def _utility_stop(h: Hazard, rules: Rules) -> list[Out]:
         h.referred.append(tag)
         h.history.append([found, eid, f"proposed {UTILITY_STOP} (安全生产法 art. 70) on order {order_no}"])
         again = sent_again(h, tag)
-        outs.append(emit.enforcement_proposed(h, rules, measure, rule_id=f"enforcement.{UTILITY_STOP}",
-                                              at=found, key=order_no if again is None else (order_no, again),
-                                              caused_by=[eid]))
+        sent = emit.enforcement_proposed(h, rules, measure, rule_id=f"enforcement.{UTILITY_STOP}",
+                                         at=found, key=order_no if again is None else (order_no, again),
+                                         caused_by=[eid])
+        proposals.note(h, rules, measure, sent, found)
+        outs.append(sent)
     return outs
 
 

@@ -77,6 +77,14 @@ class Hazard(HistoryState):
     orders: list[list[Any]] = field(default_factory=list)  # [order_no, order, at, event id]
     violations: list[list[Any]] = field(default_factory=list)  # [order_no, at, event id, evidence]
     lifted: dict[str, int] = field(default_factory=dict)  # order no -> when it was lifted (解除)
+    # Enforcement proposals sent, each watched until a record answers it (engine/decide/proposals.py):
+    # [proposal id, measure, made at, due (the latest it may fall), needs legal review, state]; the
+    # state: None while watched, "escalated" once it ran out unanswered, "withdrawn" once a record
+    # made in time, reaching the engine late, took that back.
+    proposals: list[list[Any]] = field(default_factory=list)
+    # The records that may answer one: [kind (legal_reviewed | penalized), proposal id or decision
+    # no, at, event id]; an order (ordered) is in `orders`.
+    answers: list[list[Any]] = field(default_factory=list)
     clocks: dict[str, int] = field(default_factory=dict)  # clock name -> due (derived)
     applied: list[int] = field(default_factory=list)  # hashes of the latest APPLIED entries without a source
     # The records of each source partition (`source_of`'s key) whose entries it applied, those of the
@@ -102,6 +110,8 @@ class Hazard(HistoryState):
         "early": ("one", ("at", "approved", "new_deadline", "event_id")),
         "orders": ("many", ("order_no", "order", "at", "event_id")),
         "violations": ("many", ("order_no", "at", "event_id", "evidence")),
+        "proposals": ("many", ("proposal_id", "measure", "at", "due", "legal_review", "state")),
+        "answers": ("many", ("kind", "ref", "at", "event_id")),
         "failures": ("many", ("clock", "since", "due", "department")),
         "held": ("many", ("tag", "missed_at", "department", "reason", "cause")),
     }

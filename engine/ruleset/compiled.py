@@ -120,6 +120,16 @@ class Measure:
 
 
 @dataclass(frozen=True, slots=True)
+class ProposalDue:
+    """Who is told when a proposal's legal review or decision is not on record by its `due_at`."""
+
+    rule_id: str
+    tier: str
+    targets: tuple[str, ...]
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
 class Judicial:
     """When an order found violated is transferred to the public security bureau (行刑衔接)."""
 
@@ -150,6 +160,7 @@ class Rules:
     duty_failures: ReferralGround
     enforcement: dict[str, Measure]
     judicial: Judicial | None = None
+    proposal_due: ProposalDue | None = None  # None: no clock watches a proposal's due_at
     periodic_filing: ReferralGround | None = None  # the monthly filing of supervision results
     # A department's duty clock starts when the event that starts it reached the engine, if that
     # was more than this after the event's own time (duties.late_arrival); None: at the event's time.

@@ -17,6 +17,7 @@ from engine.ruleset.compiled import (
     LadderStep,
     ListedSupervision,
     Measure,
+    ProposalDue,
     ReferralGround,
     Rules,
     Span,
@@ -137,6 +138,10 @@ def load_rules(rules_dir: Path | str) -> Rules:
         enforcement[mid] = Measure(mid, m.legal_basis, amount, m.needs_legal_review,  # type: ignore[arg-type]
                                    c.span(f"{key}.due_within", m.due_within), m.source)
 
+    pd = f.proposal_due
+    proposal_due = ProposalDue(pd.rule_id, pd.tier, c.targets("proposal_due.escalate_to", pd.escalate_to),
+                               pd.source) if pd else None
+
     j = f.judicial
     judicial = Judicial(j.rule_id, j.offence, c.targets("judicial.recipient", [j.recipient])[0],
                         tuple(j.orders), tuple(j.grades), j.source) if j else None
@@ -171,6 +176,7 @@ def load_rules(rules_dir: Path | str) -> Rules:
             r.duty_failure.source, r.duty_failure.threshold),
         enforcement=enforcement,
         judicial=judicial,
+        proposal_due=proposal_due,
         periodic_filing=ReferralGround(
             r.periodic_filing.rule_id, "periodic_filing",
             c.respondents("referral.periodic_filing.respondents", r.periodic_filing.respondents),

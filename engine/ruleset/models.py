@@ -78,6 +78,13 @@ class MeasureEntry(_File):
     source: str = Field(min_length=1)
 
 
+class ProposalDueEntry(_File):
+    rule_id: str
+    tier: Tier
+    escalate_to: list[str] = Field(min_length=1)
+    source: str = Field(min_length=1)
+
+
 class JudicialEntry(_File):
     rule_id: str
     offence: str = Field(min_length=1)
@@ -103,4 +110,5 @@ class HazardsFile(_File):
     referral: ReferralEntry
     enforcement: dict[Literal["fine", "suspend", "suspend_for_overhaul", "utility_stop_notice"],
                       MeasureEntry] = Field(default_factory=dict)
+    proposal_due: ProposalDueEntry | None = None
     judicial: JudicialEntry | None = None

@@ -31,7 +31,7 @@ OUTPUT_TYPES = ("safety.escalation.raised", "safety.supervision.listed",
 STATUSES = ("orphan", "reported", "verified", "planned", "in_progress", "completed", "closed",
             "unfounded", "duplicate")
 ALERT_STATUSES = ("open", "acknowledged")  # and orphan, closed
-HAZARD_CLOCKS = ("verify", "ladder", "review", "plan", "supervision", "extension", "refer")
+HAZARD_CLOCKS = ("verify", "ladder", "review", "plan", "supervision", "extension", "refer", "proposal")
 ALERT_CLOCKS = ("handover", "report_county", "report_city", "report_province", "report_state_council",
                 "disaster_initial", "disaster_daily", "disaster_final")
 

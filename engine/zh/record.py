@@ -100,6 +100,13 @@ def _shapes() -> Shapes:
         (r"order (?P<o>\S+): the transfer to the public security bureau and the utility_stop_notice proposal "
          r"withdrawn, as the violations found since its lifting violated no order in force",
          "{o}：解除后发现的未执行不构成违反在效决定，撤回移送公安机关及停止供电建议"),
+        (r"proposal (?P<p>\S+) \((?P<m>\w+)\): no (?P<w>legal review \(法制审核\)|decision) on record by "
+         r"(?P<t>\S+)", "执法建议 {p}（{m:measure}）截至 {t} 未见{w:owed}记录，已督办"),
+        (r"proposal (?P<p>\S+): the escalation that it was overdue withdrawn: found "
+         r"(?P<v>unfounded|duplicate) on (?P<t>\S+)",
+         "执法建议 {p}：已于 {t} 核实认定{v:verdict}，撤回逾期督办"),
+        (r"proposal (?P<p>\S+): the escalation that it was overdue withdrawn: (?P<k>legal review|penalty "
+         r"decision|order) made on (?P<t>\S+)", "执法建议 {p}：{k:answer}已于 {t} 作出，撤回逾期督办"),
         (r"penalty decision (?P<n>\S+): fine (?P<c>\d+) CNY \((?P<b>(?:[^()]|\([^()]*\))+)\)",
          "行政处罚决定 {n}：罚款 {c} 元（{b}）"),
         (r"legal review \(法制审核\) of proposal (?P<p>\S+): (?P<o>\w+)",

@@ -29,7 +29,7 @@ ACTIONS = {
     "handover": "逐级转交（应急值守）", "report_overdue": "事故报告超时",
     "coverage_missed": "重点企业检查逾期", "duty_failure": "不履行安全监管职责",
     "plan_behind": "检查计划滞后", "notice_withdrawn": "撤回逾期通报",
-    "plan_behind_withdrawn": "撤回检查计划滞后通报",
+    "plan_behind_withdrawn": "撤回检查计划滞后通报", "proposal_overdue": "执法建议逾期未审核或决定",
 }
 
 # A hazard's grade (and the reporter's claim), and an accident's grade (493号令 art. 3).
@@ -48,6 +48,7 @@ CLOCKS = {
     "supervision": "挂牌督办期限", "extension": "延期审批期限", "refer": "移送（等待补录记录）",
     "handover": "逐级转交", "report_county": "向区（县级）报告", "report_city": "向市级报告",
     "report_province": "向省级报告", "report_state_council": "向国务院应急管理部门报告",
+    "proposal": "执法建议审核（决定）期限",
     "disaster_initial": "灾情初报", "disaster_daily": "灾情续报（每日）", "disaster_final": "灾情核报",
 }
 
@@ -70,6 +71,7 @@ RULES = {
     "supervision.listed.plan": "挂牌督办整改方案期限", "supervision.listed.extension": "挂牌督办延期审批",
     "judicial.134-1": "行刑衔接（刑法第一百三十四条之一）",
     "enforcement.utility_stop_notice": "停止供电措施建议（安全生产法第七十条）",
+    "enforcement.proposal_due": "执法建议法制审核（决定）期限",
     "alert.response": "分级应急响应", "alert.non_production": "非生产安全事件通报",
     "alert.cap": "预警信息发布",
     "accident.notify": "事故法定通知（493号令第十条）",
@@ -127,9 +129,13 @@ OUTCOMES = {"approved": "通过", "returned": "退回"}
 # The words of a record line's values by their kind (engine/zh/record.py), where a table names them.
 # How an enterprise ceased to owe its inspection cycle (engine/enterprise/coverage.py `released_from`).
 CEASED = {"no longer a key enterprise": "不再列为重点企业", "closed": "已关闭"}
+# What an enforcement proposal awaits, and the record that answers it (engine/decide/proposals.py).
+OWED = {"legal review (法制审核)": "法制审核", "decision": "执法决定"}
+ANSWERS = {"legal review": "法制审核", "penalty decision": "行政处罚决定", "order": "责令决定"}
 _BY_KIND = {"grade": GRADES, "via": FOUND_VIA, "inspection": INSPECTIONS, "verdict": VERDICTS,
             "measure": MEASURES, "outcome": OUTCOMES, "class": CLASSES, "level": LEVELS,
-            "report": REPORTS, "clock": CLOCKS, "tier": TIERS, "risk": RISKS, "ceased": CEASED}
+            "report": REPORTS, "clock": CLOCKS, "tier": TIERS, "risk": RISKS, "ceased": CEASED,
+            "owed": OWED, "answer": ANSWERS}
 
 
 class Words:

@@ -17,6 +17,7 @@ from bench.clocks import (
     Workload,
     caught_up_at,
     core_state,
+    district_rules,
     expected_escalations,
     fast_state,
     firings,
@@ -33,11 +34,9 @@ from engine.clocks import ScaledTime
 from engine.decide.core import decide
 from engine.decide.emit import iso, output_id
 from engine.decide.replay import clock_entry
-from engine.ruleset import load_rules
-from engine.settings import REPO_ROOT
 from engine.store import header, unpack
 
-RULES = load_rules(REPO_ROOT / "rules")
+RULES = district_rules()
 SMALL = Workload(hazards=300, per_day=2, steady_days=20)
 START = int(SMALL.start.timestamp())
 

@@ -1066,7 +1066,8 @@ def test_every_output_names_its_rule_and_rules_version_and_meets_the_contract() 
     known_rules = ({s.rule_id for s in RULES.ladder}
                    | {RULES.verify.rule_id, RULES.review.rule_id, RULES.supervision_missed.rule_id,
                       RULES.duty_failures.rule_id}
-                   | {f"{RULES.supervision.rule_id}.{x}" for x in ("plan", "extension")})
+                   | {f"{RULES.supervision.rule_id}.{x}" for x in ("plan", "extension")}
+                   | {RULES.proposal_due.rule_id})  # type: ignore[union-attr]
     for _, o in rp.outputs:
         e = o.event
         topic, model = OUTPUT_TYPES[e["type"]]

@@ -1,0 +1,284 @@
+"""An enforcement proposal's due time is watched until a record answers it (engine/decide/proposals.py).
+
+The ladder proposes a fine seven days past the deadline (decision due in 5
+working days) and an overhaul (停产停业整顿) seven days later, which waits for
+legal review (法制审核, due in 5 working days). When nothing on record answers a
+proposal by then, the lead department and the supervising body are told
+(`proposal_overdue`); a record made in time that reaches the engine later takes
+that back, and so does the proposal's own withdrawal.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from decide_fixtures import (
+    INSPECTORS,
+    RULES,
+    at,
+    complete,
+    edited_rules,
+    events,
+    iso_end,
+    report,
+    review,
+    run,
+    target_ids,
+    verify,
+)
+from decide_fixtures import event as timeline_event
+from test_decide import general_confirmed
+from test_enforcement_records import major, ordered, violated
+from test_late_arrival import arriving, feed
+
+from engine.decide.core import decide
+from engine.decide.replay import Replay
+from engine.decide.state import Hazard
+from engine.kernel.time import epoch
+from engine.ruleset import load_rules
+from engine.store import pack, unpack
+
+HZ = "HZ-1"  # test_decide's general hazard: confirmed 3 November 2026, due the end of the 10th
+RULE = "enforcement.proposal_due"
+TOLD = [("department", "fire_rescue"), ("department", "safety_bureau")]
+OFFICE = {"id": "lo-002", "role": "supervisor", "name": "Sun Hui"}
+
+
+def penalized(time: str, hid: str = HZ, decision_no: str = "消行罚决字〔2026〕31号") -> dict[str, Any]:
+    [entry] = timeline_event("safety.enforcement.penalized", time, {
+        "hazard_id": hid, "decision_no": decision_no, "fine_cny": 20000,
+        "legal_basis": "安全生产法 (2021) art. 102", "by": INSPECTORS[0]}, hid)
+    return entry
+
+
+def legal_reviewed(time: str, proposal_id: str, hid: str = HZ, outcome: str = "approved") -> dict[str, Any]:
+    [entry] = timeline_event("safety.enforcement.legal_reviewed", time, {
+        "hazard_id": hid, "proposal_id": proposal_id, "outcome": outcome, "by": OFFICE}, hid)
+    return entry
+
+
+def proposal(rp: Replay, measure: str, hid: str = HZ) -> dict[str, Any]:
+    [sent] = events(rp, "safety.enforcement.proposed", measure=measure, hazard_id=hid)
+    return sent
+
+
+def overdue(rp: Replay, hid: str = HZ) -> list[dict[str, Any]]:
+    return events(rp, "safety.escalation.raised", rule_id=RULE, action="proposal_overdue", subject_id=hid)
+
+
+def taken_back(rp: Replay, hid: str = HZ) -> list[dict[str, Any]]:
+    return events(rp, "safety.escalation.raised", rule_id=RULE, action="failure_withdrawn", subject_id=hid)
+
+
+def test_a_fine_nobody_decides_by_its_due_time_is_escalated_once() -> None:
+    rp = run(*general_confirmed(), until="2026-11-24 12:00")
+    fine = proposal(rp, "fine")
+    assert rp.states[HZ].clocks["proposal"] == at("2026-11-24 23:59:59") == epoch(fine["data"]["due_at"])
+    rp.advance_to(at("2026-12-31 00:00"))
+    [told, _] = overdue(rp)  # the fine's, then the overhaul's legal review (its own test below)
+    d = told["data"]
+    assert told["time"] == d["due_at"] == iso_end("2026-11-24")
+    assert target_ids(d) == TOLD and d["tier"] == "orange" and d["caused_by"]
+    assert d["reason"] == (f"Enforcement proposal {fine['id']} (fine) against 91371500MA3C4XK2N2, made "
+                           f"{iso_end('2026-11-17')}, has no decision on record by {iso_end('2026-11-24')}")
+    assert d["reason_zh"].startswith(f"{iso_end('2026-11-17')} 对 91371500MA3C4XK2N2 提出的执法建议 "
+                                     f"{fine['id']}")
+    assert "未见执法决定记录" in d["reason_zh"]
+    h = rp.states[HZ]
+    assert [p[5] for p in h.proposals] == ["escalated", "escalated"]  # and the overhaul's review too
+    assert "proposal" not in h.clocks
+    assert [w for _, _, w in h.history if w.startswith(f"proposal {fine['id']}")] == [
+        f"proposal {fine['id']} (fine): no decision on record by {iso_end('2026-11-24')}"]
+
+
+def test_a_penalty_decision_by_the_due_time_or_before_the_first_proposal_answers_the_fine() -> None:
+    for when in ("2026-11-24 18:00", "2026-11-15 10:00"):
+        rp = run(*general_confirmed(), penalized(when), until="2026-11-26 00:00")
+        assert overdue(rp) == [], when
+        assert rp.states[HZ].clocks["proposal"] == at("2026-12-01 23:59:59")  # the overhaul's review
+
+
+def test_a_penalty_decision_after_the_due_time_leaves_the_escalation_standing() -> None:
+    rp = run(*general_confirmed(), penalized("2026-11-26 10:00"), until="2026-11-30 00:00")
+    assert len(overdue(rp)) == 1 and taken_back(rp) == []
+
+
+def test_the_overhaul_waits_for_its_legal_review_and_a_penalty_does_not_answer_it() -> None:
+    rp = run(*general_confirmed(), penalized("2026-11-20 10:00"), until="2026-11-25 00:00")
+    overhaul = proposal(rp, "suspend_for_overhaul")
+    assert rp.states[HZ].clocks["proposal"] == at("2026-12-01 23:59:59")
+    rp.advance_to(at("2026-12-03 00:00"))
+    [told] = overdue(rp)
+    assert told["data"]["due_at"] == iso_end("2026-12-01")
+    assert f"({overhaul['data']['measure']})" in told["data"]["reason"]
+    assert "has no legal review (法制审核) on record by" in told["data"]["reason"]
+
+
+def test_a_legal_review_of_either_outcome_answers_only_its_own_proposal() -> None:
+    rp = run(*general_confirmed(), penalized("2026-11-20 10:00"), until="2026-11-25 00:00")
+    overhaul = proposal(rp, "suspend_for_overhaul")["id"]
+    for outcome in ("approved", "returned"):
+        rp = run(*general_confirmed(), penalized("2026-11-20 10:00"),
+                 legal_reviewed("2026-11-30 10:00", overhaul, outcome=outcome), until="2026-12-10 00:00")
+        assert overdue(rp) == [], outcome
+    rp = run(*general_confirmed(), penalized("2026-11-20 10:00"),
+             legal_reviewed("2026-11-30 10:00", "another-proposal"), until="2026-12-10 00:00")
+    assert len(overdue(rp)) == 1
+
+
+def test_a_review_made_in_time_and_recorded_late_takes_the_escalation_back() -> None:
+    rp = run(*general_confirmed(), penalized("2026-11-20 10:00"), until="2026-11-25 00:00")
+    overhaul = proposal(rp, "suspend_for_overhaul")["id"]
+    entries = [arriving(e, epoch(e["time"])) for e in (*general_confirmed(), penalized("2026-11-20 10:00"))]
+    late = arriving(legal_reviewed("2026-11-30 15:00", overhaul), "2026-12-03 09:00")
+    rp = feed([*entries, late], until="2026-12-10 00:00")
+    [told] = overdue(rp)
+    [back] = taken_back(rp)
+    assert back["time"] == "2026-12-03T09:00:00+08:00" and back["id"] != told["id"]
+    assert back["data"]["targets"] == told["data"]["targets"]
+    assert back["data"]["caused_by"] == [late["event_id"]]
+    assert back["data"]["reason"] == (
+        f"The escalation {RULE} of {HZ} is withdrawn: the legal review {late['event_id']} of "
+        f"2026-11-30T15:00:00+08:00, by the due time {iso_end('2026-12-01')} of proposal {overhaul}, "
+        "reached the engine after it")
+    assert "送达引擎晚于督办" in back["data"]["reason_zh"]
+    [p] = [p for p in rp.states[HZ].proposals if p[0] == overhaul]
+    assert p[5] == "withdrawn" and "proposal" not in rp.states[HZ].clocks
+    # A review made after the due time, late or not, takes nothing back.
+    late = arriving(legal_reviewed("2026-12-02 15:00", overhaul), "2026-12-03 09:00")
+    rp = feed([*entries, late], until="2026-12-10 00:00")
+    assert len(overdue(rp)) == 1 and taken_back(rp) == []
+
+
+def test_a_fine_in_a_later_cycle_needs_a_decision_made_since_it() -> None:
+    """A failed review starts the ladder again; the first cycle's penalty answers its own fine only."""
+    rp = run(*general_confirmed(), penalized("2026-11-20 10:00"), complete(HZ, "2026-11-21 09:00"),
+             review(HZ, "2026-11-23 10:00", "failed"), until="2027-01-10 00:00")
+    fines = events(rp, "safety.enforcement.proposed", measure="fine")
+    assert len(fines) == 2
+    told = overdue(rp)
+    fined = [t["data"]["reason"].split()[2] for t in told if "(fine)" in t["data"]["reason"]]
+    assert fined == [fines[1]["id"]]
+
+
+def test_a_late_claim_that_withdraws_the_fine_withdraws_its_overdue_escalation_too() -> None:
+    entries = [arriving(e, epoch(e["time"])) for e in general_confirmed()]
+    late = arriving(complete(HZ, "2026-11-16 10:00"), "2026-11-26 10:00")
+    rp = feed([*entries, late], until="2026-12-10 00:00")
+    fine = proposal(rp, "fine")
+    overhaul = proposal(rp, "suspend_for_overhaul")  # proposed on the 24th, before the claim arrived
+    assert [w["data"]["proposal_id"] for w in events(rp, "safety.enforcement.withdrawn")] == [
+        fine["id"], overhaul["id"]]
+    [told] = overdue(rp)  # the fine's, on the 24th: the overhaul's review was not due yet
+    [back] = taken_back(rp)
+    assert back["time"] == "2026-11-26T10:00:00+08:00"
+    assert back["data"]["reason"] == (f"The escalation {RULE} of {HZ} is withdrawn: proposal {fine['id']} "
+                                      "was withdrawn")
+    assert back["data"]["reason_zh"] == (f"撤回隐患 {HZ} 的执法建议法制审核（决定）期限：执法建议 "
+                                         f"{fine['id']} 已撤回")
+    assert rp.states[HZ].proposals == []
+
+
+def test_a_proposal_withdrawn_before_its_due_time_is_not_watched() -> None:
+    entries = [arriving(e, epoch(e["time"])) for e in general_confirmed()]
+    late = arriving(complete(HZ, "2026-11-16 10:00"), "2026-11-19 10:00")
+    rp = feed([*entries, late], until="2026-12-10 00:00")
+    assert overdue(rp) == [] and taken_back(rp) == []
+
+
+def test_a_hazard_found_unfounded_presses_nobody_to_decide_its_proposal() -> None:
+    rp = run(*general_confirmed(), verify(HZ, "2026-11-20 10:00", "unfounded", None),
+             until="2026-12-10 00:00")
+    assert proposal(rp, "fine") and overdue(rp) == [] and "proposal" not in rp.states[HZ].clocks
+
+
+def test_a_verdict_of_unfounded_before_the_due_time_recorded_late_takes_the_escalation_back() -> None:
+    entries = [arriving(e, epoch(e["time"])) for e in general_confirmed()]
+    late = arriving(verify(HZ, "2026-11-20 10:00", "unfounded", None), "2026-11-26 10:00")
+    rp = feed([*entries, late], until="2026-12-10 00:00")
+    fine = proposal(rp, "fine")  # made on the 17th, before the verdict: it stands
+    withdrawn = events(rp, "safety.enforcement.withdrawn")
+    assert [w["data"]["measure"] for w in withdrawn] == ["suspend_for_overhaul"]
+    [told] = overdue(rp)
+    [back] = taken_back(rp)
+    assert told["data"]["due_at"] == iso_end("2026-11-24") and back["time"] == "2026-11-26T10:00:00+08:00"
+    assert back["data"]["reason"] == (
+        f"The escalation {RULE} of {HZ} is withdrawn: the verification {late['event_id']} of "
+        f"2026-11-20T10:00:00+08:00, which found it unfounded before the due time {iso_end('2026-11-24')} of "
+        f"proposal {fine['id']}, reached the engine after it")
+    assert back["data"]["reason_zh"] and rp.states[HZ].clocks == {}
+    # Found unfounded after the due time: the escalation stands.
+    late = arriving(verify(HZ, "2026-11-25 10:00", "unfounded", None), "2026-11-26 10:00")
+    rp = feed([*entries, late], until="2026-12-10 00:00")
+    assert len(overdue(rp)) == 1 and taken_back(rp) == []
+
+
+def test_a_closed_hazard_still_owes_the_decision_on_its_fine() -> None:
+    """Rectified late, after the fine was proposed: the proposal stands, and so does its clock."""
+    rp = run(*general_confirmed(), review(HZ, "2026-11-19 10:00", "passed"), until="2026-11-20 00:00")
+    assert rp.states[HZ].status() == "closed" and "proposal" in rp.states[HZ].clocks
+    rp.advance_to(at("2026-11-30 00:00"))
+    assert len(overdue(rp)) == 1
+
+
+def test_a_utility_stop_notice_is_watched_only_when_it_needs_legal_review(tmp_path) -> None:
+    """No record says a notice to stop power supply went out: only its legal review can answer it."""
+    def utility(rules) -> Replay:
+        rp = Replay(rules)
+        for entry in [*major(), ordered("2026-11-04 10:00"), violated("2026-11-06 10:00")]:
+            rp.advance_to(epoch(entry["time"]))
+            rp.feed(entry, now=epoch(entry["time"]))
+        rp.advance_to(at("2026-11-20 00:00"))
+        return rp
+    rp = utility(RULES)
+    assert proposal(rp, "utility_stop_notice", "HZ-J") and overdue(rp, "HZ-J") == []
+    day = "    due_within: 1 working day"
+    rules = load_rules(edited_rules(tmp_path, "hazards.yaml", f"    needs_legal_review: false\n{day}",
+                                    f"    needs_legal_review: true\n{day}"))
+    assert rules.enforcement["utility_stop_notice"].needs_legal_review
+    [told] = overdue(utility(rules), "HZ-J")
+    assert told["data"]["due_at"] == iso_end("2026-11-09")  # a Friday proposal: the next working day
+
+
+def test_without_the_rules_section_no_proposal_is_watched() -> None:
+    rules = dataclasses.replace(RULES, proposal_due=None)
+    rp = Replay(rules)
+    for entry in general_confirmed():
+        rp.advance_to(epoch(entry["time"]))
+        rp.feed(entry, now=epoch(entry["time"]))
+    rp.advance_to(at("2026-12-31 00:00"))
+    assert len(events(rp, "safety.enforcement.proposed")) == 2 and overdue(rp) == []
+    assert "proposal" not in rp.states[HZ].clocks
+
+
+def test_a_late_review_after_the_rules_section_was_taken_out_withdraws_nothing_and_fails_nothing() -> None:
+    rp = run(*general_confirmed(), penalized("2026-11-20 10:00"), until="2026-12-03 00:00")
+    overhaul = proposal(rp, "suspend_for_overhaul")["id"]
+    assert len(overdue(rp)) == 1
+    late = arriving(legal_reviewed("2026-11-30 15:00", overhaul), "2026-12-03 09:00")
+    h, outs = decide(rp.states[HZ], late, dataclasses.replace(RULES, proposal_due=None))
+    assert outs == [] and [p[5] for p in h.proposals] == [None, "escalated"]  # the fine was answered
+
+
+def test_an_approximate_due_day_is_watched_at_the_latest_it_may_fall() -> None:
+    """A fine counted into 2027, whose holiday notice the calendar lacks: never escalated early."""
+    hid = "HZ-SF"
+    rp = run(report(hid, "2027-01-19 09:00"), verify(hid, "2027-01-20 09:00"), until="2027-02-17 12:00")
+    fine = proposal(rp, "fine", hid)["data"]
+    assert (fine["due_at"], fine["due_at_latest"]) == (iso_end("2027-02-16"), iso_end("2027-02-18"))
+    assert overdue(rp, hid) == [] and rp.states[hid].clocks["proposal"] == at("2027-02-18 23:59:59")
+    rp.advance_to(at("2027-02-19 00:00"))
+    [told] = overdue(rp, hid)
+    assert told["data"]["due_at"] == iso_end("2027-02-18")
+
+
+def test_proposals_and_their_answers_are_stored_by_name_and_load_again() -> None:
+    rp = run(*general_confirmed(), penalized("2026-11-20 10:00"), until="2026-12-03 00:00")
+    h = rp.states[HZ]
+    assert [p[1] for p in h.proposals] == ["fine", "suspend_for_overhaul"]
+    assert [a[:2] for a in h.answers] == [["penalized", "消行罚决字〔2026〕31号"]]
+    raw = pack(h, b"", b"")
+    assert b'"proposal_id"' in raw and b'"legal_review"' in raw and b'"decision_no"' not in raw
+    back = unpack(raw, Hazard)
+    assert back.proposals == h.proposals and back.answers == h.answers
