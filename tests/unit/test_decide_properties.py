@@ -9,7 +9,10 @@ completion, review and extension events. From it:
 - reordering: arrivals reordered within what the engine may see (see `reorderings`)
   lead to the same final states (and the same output ids);
 - the floor of a referral: with records arriving late, every duty failure left on file is one
-  the records alone show (`_failed_by_the_records`), not only one the engine agrees with itself on.
+  the records alone show (`_failed_by_the_records`), not only one the engine agrees with itself on;
+- an enforcement proposal is left escalated as overdue exactly when its records alone show it
+  standing and unanswered by its due time (`proposals_answered` draws its legal reviews and
+  penalty decisions, some of them late).
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ from engine.contract.outputs import OUTPUT_TYPES, Escalation
 from engine.decide.emit import iso
 from engine.decide.replay import Replay
 from engine.decide.state import Hazard
+from engine.kernel.escalation import escalation_id
 from engine.kernel.outputs import Out
 from engine.kernel.time import epoch
 
@@ -603,6 +607,97 @@ def test_every_missing_plan_escalation_left_standing_is_one_the_records_show(
         unclaimed = [x for x in mine if _kind(x) != "completed"]
         then = [t] + [entry_time(x) + 1 for x in mine if entry_time(x) >= t and _kind(x) in CONFIRMS]
         assert any(_overdue_by_the_records(unclaimed, u) for u in then), (e["subject"], e["time"])
+
+
+PROPOSAL_DUE = RULES.proposal_due.rule_id  # type: ignore[union-attr]
+_DECIDING = ("verified.", "reviewed.passed", "finding.immediate")  # what sets how a hazard stands closed
+
+
+@st.composite
+def proposals_answered(draw: st.DrawFn) -> tuple[list[dict[str, Any]], list[tuple[int, dict[str, Any]]]]:
+    """A history as `settled_late` draws it, and for about half of the enforcement proposals it leads
+    to, a record that answers one: its legal review (naming its id, made after it) or, for a fine,
+    a penalty decision (made from 2 days before it), up to 10 days after it, reaching the engine at
+    once or up to 8 days late. The proposals come from a first run without those records, which do
+    not change what is proposed."""
+    from decide_fixtures import INSPECTORS, event
+
+    entries, arrivals = draw(settled_late())
+    rp = timer_to_each_arrival(Replay(RULES), arrivals, END)
+    extra = []
+    for n, e in enumerate(o.event for _, o in rp.outputs if o.event["type"] == "safety.enforcement.proposed"):
+        d, made = e["data"], epoch(e["time"])
+        if not draw(st.booleans()) or (not d["needs_legal_review"] and d["measure"] != "fine"):
+            continue
+        t = min(END - DAY, made + draw(st.integers(0 if d["needs_legal_review"] else -2 * DAY, 10 * DAY)))
+        hid = d["hazard_id"]
+        if d["needs_legal_review"]:
+            [record] = event("safety.enforcement.legal_reviewed", iso(t), {
+                "hazard_id": hid, "proposal_id": d["proposal_id"], "outcome": draw(st.sampled_from(
+                    ["approved", "returned"])), "by": INSPECTORS[0]}, hid, f"{hid}-lr{n}")
+        else:
+            [record] = event("safety.enforcement.penalized", iso(t), {
+                "hazard_id": hid, "decision_no": f"罚{n}", "fine_cny": 10000,
+                "legal_basis": "安全生产法 art. 102",
+                "by": INSPECTORS[0]}, hid, f"{hid}-pd{n}")
+        came = t + draw(st.sampled_from([0, HOUR, 3 * DAY, 8 * DAY]))
+        extra.append((came, {**record, "arrived_at": iso(came)} if came > t else record))
+    return entries + [e for _, e in extra], sorted(arrivals + extra, key=lambda a: a[0])
+
+
+def _pressing_by_the_records(mine: list[dict[str, Any]], due: int) -> bool:
+    """Whether a hazard's records alone leave its enterprise's proposals to be decided at `due`: the
+    latest close or verdict by then (a verification, a passed review, a finding fixed on the spot)
+    did not find it unfounded or a duplicate."""
+    kinds = [_kind(x) for x in mine if entry_time(x) <= due and _kind(x).startswith(_DECIDING)]
+    return not kinds or kinds[-1] not in ("verified.unfounded", "verified.duplicate")
+
+
+def _answered_by_the_records(mine: list[dict[str, Any]], p: dict[str, Any], first: bool, due: int) -> bool:
+    """Whether a record dated by `due` answers proposal `p` (its data): its legal review, naming it;
+    for a fine, a penalty decision, made since it unless it is the hazard's first fine standing."""
+    if p["needs_legal_review"]:
+        return any(x["type"] == "safety.enforcement.legal_reviewed" and x["data"]["proposal_id"] ==
+                   p["proposal_id"] and entry_time(x) <= due for x in mine)
+    made = epoch(p["made"])
+    return any(x["type"] == "safety.enforcement.penalized" and entry_time(x) <= due
+               and (first or entry_time(x) >= made) for x in mine)
+
+
+@PROPERTY
+@given(proposals_answered())
+def test_a_proposal_is_left_escalated_exactly_when_its_records_show_it_unanswered_by_its_due_time(
+        case: tuple[list[dict[str, Any]], list[tuple[int, dict[str, Any]]]]) -> None:
+    """Once every record is in, whichever came late (a legal review synced days after it was made, a
+    penalty decision, a claim that withdrew the proposal, a verdict of unfounded), a proposal is
+    left escalated as overdue (`proposal_overdue` not taken back) exactly when it stands (not
+    withdrawn), its due time passed, the records alone show no legal review of it (or, for a fine,
+    no penalty decision) dated by then, and the hazard not found unfounded or a duplicate by
+    then."""
+    entries, arrivals = case
+    rp = timer_to_each_arrival(Replay(RULES), arrivals, END)
+    events = [o.event for _, o in rp.outputs]
+    ids = {e["id"] for e in events}
+    withdrawn = {e["data"]["proposal_id"] for e in events if e["type"] == "safety.enforcement.withdrawn"}
+    standing = [e for e in events if e["type"] == "safety.enforcement.proposed"
+                and e["data"]["proposal_id"] not in withdrawn]
+    want, fines = set(), set()
+    for e in standing:
+        d, hid = e["data"], e["data"]["hazard_id"]
+        due = epoch(d.get("due_at_latest") or d["due_at"])
+        first = d["measure"] == "fine" and hid not in fines
+        fines |= {hid} if d["measure"] == "fine" else set()
+        if due >= END or not (d["needs_legal_review"] or d["measure"] == "fine"):
+            continue
+        mine = [x for x in entries if x["subject"] == hid]
+        if not _answered_by_the_records(mine, {**d, "made": e["time"]}, first, due) \
+                and _pressing_by_the_records(mine, due):
+            want.add((hid, d["proposal_id"]))
+    got = {(e["subject"], e["data"]["reason"].split()[2]) for e in events
+           if e["type"] == "safety.escalation.raised" and e["data"]["action"] == "proposal_overdue"
+           and escalation_id(e["subject"], PROPOSAL_DUE, "failure_withdrawn",
+                             (e["data"]["reason"].split()[2],)) not in ids}
+    assert got == want
 
 
 @PROPERTY
