@@ -45,7 +45,8 @@ TEXT: dict[str, dict[str, str]] = {
         "reports": "逐级报告", "demanded": "要求上报时间", "reported": "已报", "report_level": "报告层级",
         "lang_other": "English", "skip": "跳到正文", "scope": "可见范围",
         "district": "全区", "geojson": "GeoJSON 下载", "opened": "发生时间", "status_open": "处理中",
-        "alerts_col": "警情", "untiered": "未分级",
+        "alerts_col": "警情", "untiered": "未分级", "proposals": "执法建议", "measure": "措施",
+        "proposed_at": "提出时间", "due": "审核（决定）期限", "answered_by": "审核或决定记录",
     },
     "en": {
         "title": "Hazards and emergencies board", "signin": "Sign in", "signout": "Sign out",
@@ -80,6 +81,8 @@ TEXT: dict[str, dict[str, str]] = {
         "lang_other": "中文", "skip": "Skip to content", "scope": "Scope",
         "district": "whole district", "geojson": "GeoJSON download", "opened": "Happened",
         "status_open": "open", "alerts_col": "Alerts", "untiered": "no tier",
+        "proposals": "Enforcement proposals", "measure": "Measure", "proposed_at": "Proposed",
+        "due": "Review (decision) due", "answered_by": "Review or decision on record",
     },
 }
 
@@ -91,6 +94,18 @@ LEVEL_TIER = dict(zip(LEVELS, TIERS, strict=True))  # IV blue … I red, the sam
 STATES = {"zh": {"reported": "已上报", "verified": "已核实", "planned": "已制定方案", "in_progress": "整改中",
                  "completed": "待验收", "closed": "已销号", "unfounded": "不属实", "duplicate": "重复",
                  "orphan": "待关联", "open": "处置中", "acknowledged": "已响应"}}
+# Where an enforcement proposal stands (engine/decide/proposals.py `standing`).
+PROPOSAL_STATES = {"zh": {"awaiting": "待审核（决定）", "answered": "已按期审核（决定）",
+                          "answered_late": "逾期后审核（决定）", "overdue": "逾期未审核（决定），已督办",
+                          "not_pressed": "隐患不属实或重复，不再督办", "not_watched": "无对应记录，不跟踪"},
+                   "en": {"awaiting": "awaiting its review (decision)",
+                          "answered": "reviewed (decided) in time",
+                          "answered_late": "reviewed (decided) after its due time",
+                          "overdue": "overdue: escalated",
+                          "not_pressed": "hazard found unfounded or a duplicate",
+                          "not_watched": "no record can answer it: not watched"}}
+RECORDS = {"zh": {"legal_reviewed": "法制审核", "penalized": "行政处罚决定", "ordered": "责令决定"},
+           "en": {"legal_reviewed": "legal review", "penalized": "penalty decision", "ordered": "order"}}
 
 
 def esc(value: Any) -> str:
@@ -429,9 +444,29 @@ class Page:
         body = (f'<p><a href="/board">← {esc(t["back"])}</a></p>'
                 f'<h2 id="subject">{esc(h["id"])} · {esc(h.get("title"))}</h2><dl class="facts">{dl}</dl>'
                 f'<h3>{esc(t["deadlines"])}</h3><ul>{clocks or "<li>" + esc(t["none"]) + "</li>"}</ul>'
+                f'{self._proposals(h.get("proposals") or [])}'
                 f'<h3>{esc(t["record"])}</h3>{self._record(h)}'
                 f'<h3>{esc(t["outputs"])}</h3>{self._outputs(outputs)}')
         return self.frame(h["id"], body, kind="detail")
+
+    def _proposals(self, proposals: list[Mapping[str, Any]]) -> str:
+        """The hazard's enforcement proposals and whether each one's review or decision is on record."""
+        if not proposals:
+            return ""
+        t, lang = self.t, self.lang
+        rows = "".join(
+            f'<tr><td>{esc(self.w.measure(p["measure"]))}</td><td>{esc(p["proposed_at"])}</td>'
+            f'<td>{esc(p["due"])}</td><td>{esc(PROPOSAL_STATES[lang].get(p["status"], p["status"]))}</td>'
+            f'<td>{esc(self._answer(p.get("answered_by")))}</td></tr>' for p in proposals)
+        return (f'<h3>{esc(t["proposals"])}</h3><table id="proposals"><thead><tr>'
+                f'<th>{esc(t["measure"])}</th><th>{esc(t["proposed_at"])}</th><th>{esc(t["due"])}</th>'
+                f'<th>{esc(t["state"])}</th><th>{esc(t["answered_by"])}</th></tr></thead>'
+                f'<tbody>{rows}</tbody></table>')
+
+    def _answer(self, answer: Mapping[str, Any] | None) -> str | None:
+        if not answer:
+            return None
+        return f'{RECORDS[self.lang].get(answer["record"], answer["record"])} {answer["time"]}'
 
     def alert(self, a: Mapping[str, Any], outputs: list[Mapping[str, Any]] | None) -> str:
         t = self.t

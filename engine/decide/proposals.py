@@ -85,6 +85,29 @@ def due(h: Hazard, rules: Rules) -> int | None:
     return min(waiting, default=None)
 
 
+def standing(h: Hazard) -> list[dict[str, Any]]:
+    """Each proposal standing on the hazard, for a supervisor: when it was made and due, and where
+    it stands (`awaiting` its review or decision, `answered` by a record dated by its due time,
+    `answered_late`, `overdue` and escalated, `not_pressed`: the hazard was found unfounded or a
+    duplicate, `not_watched`: nothing on record can answer it), with the record that answered it."""
+    views = []
+    for p in h.proposals:
+        found = answered(h, p) if watched(p) else None
+        if not watched(p):
+            state = "not_watched"
+        elif found is not None:
+            state = "answered" if found[0] <= p[3] else "answered_late"
+        elif p[5] == ESCALATED:
+            state = "overdue"
+        else:
+            state = "awaiting" if _pressing(h) and p[5] is None else "not_pressed"
+        views.append({"proposal_id": p[0], "measure": p[1], "proposed_at": iso(p[2]), "due": iso(p[3]),
+                      "needs_legal_review": bool(p[4]), "status": state,
+                      "answered_by": {"record": found[1], "time": iso(found[0]), "event_id": found[2]}
+                      if found else None})
+    return views
+
+
 def _pressing(h: Hazard) -> bool:
     return h.closed_how not in ("unfounded", "duplicate")
 

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from functools import partial
 from typing import Any, Protocol
 
+from engine.decide import proposals
 from engine.decide.clocks import WITHDRAWN
 from engine.decide.state import Hazard
 from engine.feeds.filters import Filters, RecordPage, item_visible
@@ -161,6 +162,8 @@ def hazard_view(h: Hazard, rules: Rules, now: float, record: RecordPage | None =
         "location": {"town": h.town, "lat": h.point[0], "lon": h.point[1]} if h.point else {"town": h.town},
         "clocks": [{"name": name, "due": iso(due)}
                    for name, due in sorted(h.clocks.items(), key=lambda kv: kv[1])],
+        # Each enforcement proposal standing, and whether its legal review or decision is on record.
+        "proposals": proposals.standing(h),
     }
     if record is not None:
         view.update(record_page(h.timeline(), record, Words("zh", rules.reference)))

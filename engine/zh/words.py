@@ -154,6 +154,9 @@ class Words:
     def grade(self, value: str | None) -> str | None:
         return self._say(GRADES, value)
 
+    def measure(self, value: str | None) -> str | None:
+        return self._say(MEASURES, value)
+
     def clock(self, value: str | None) -> str | None:
         return self._say(CLOCKS, value)
 

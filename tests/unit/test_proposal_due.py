@@ -282,3 +282,30 @@ def test_proposals_and_their_answers_are_stored_by_name_and_load_again() -> None
     assert b'"proposal_id"' in raw and b'"legal_review"' in raw and b'"decision_no"' not in raw
     back = unpack(raw, Hazard)
     assert back.proposals == h.proposals and back.answers == h.answers
+
+
+def test_a_supervisor_sees_where_each_proposal_stands_in_the_view_and_on_the_board() -> None:
+    from engine.board.html import Page
+    from engine.feeds.views import hazard_view
+
+    rp = run(*general_confirmed(), penalized("2026-11-26 10:00"), until="2026-12-03 00:00")
+    view = hazard_view(rp.states[HZ], RULES, at("2026-12-03 00:00"))
+    fine, overhaul = view["proposals"]
+    assert (fine["measure"], fine["status"], fine["due"]) == ("fine", "answered_late", iso_end("2026-11-24"))
+    assert fine["answered_by"]["record"] == "penalized"
+    assert fine["answered_by"]["time"] == "2026-11-26T10:00:00+08:00"
+    assert (overhaul["status"], overhaul["needs_legal_review"], overhaul["answered_by"]) == (
+        "overdue", True, None)
+    def states(rp: Replay) -> list[str]:
+        return [p["status"] for p in hazard_view(rp.states[HZ], RULES, 0)["proposals"]]
+    assert states(run(*general_confirmed(), penalized("2026-11-20 10:00"), until="2026-11-26 00:00")) == [
+        "answered", "awaiting"]
+    assert states(run(*general_confirmed(), verify(HZ, "2026-11-20 10:00", "unfounded", None),
+                      until="2026-12-10 00:00")) == ["not_pressed"]
+    zh = Page("zh", RULES.reference, "c", "o").hazard(view, [])
+    assert '<table id="proposals">' in zh and "罚款" in zh and "逾期后审核（决定）" in zh
+    assert "行政处罚决定 2026-11-26" in zh
+    en = Page("en", RULES.reference, "c", "o").hazard(view, [])
+    assert "overdue: escalated" in en and "penalty decision 2026-11-26T10:00:00+08:00" in en
+    assert '<table id="proposals">' not in Page("en", RULES.reference, "c", "o").hazard(
+        {**view, "proposals": []}, [])
