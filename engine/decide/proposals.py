@@ -11,11 +11,12 @@ withdrawal.
 
 What answers a proposal (`answered`): its legal review, by proposal id, of
 either outcome; for a measure decided without one, a decision of its kind (a
-fine's penalty decision, a suspension's order). The first proposal of a measure
-on a hazard is answered by such a decision made before it too (the department
-acted first); a later one, made after a failed review ran the ladder again,
-only by one made since. Nothing records a notice to stop power supply, so such
-a proposal is watched only when it needs legal review.
+fine's penalty decision, a suspension's order). Such a decision answers every
+proposal of its measure made by its time; made before any, it answers the
+earliest (the department acted first), and those made with it in the same
+second. A later one, made after a failed review ran the ladder again, needs a
+decision since. Nothing records a notice to stop power supply, so such a
+proposal is watched only when it needs legal review.
 
 The facts are kept on the hazard (`Hazard.proposals`, `Hazard.answers`), so the
 clock is derived like every other (engine/decide/clocks.py `derive`).
@@ -64,25 +65,29 @@ def answered(h: Hazard, p: list[Any]) -> tuple[int, str, str] | None:
     if review:
         found = [(a[2], a[0], a[3]) for a in h.answers if a[0] == "legal_reviewed" and a[1] == pid]
     else:
-        first = next(q for q in h.proposals if q[1] == measure)[0] == pid
         kind = _DECIDED_BY.get(measure)
         if kind == "penalized":
             found = [(a[2], a[0], a[3]) for a in h.answers if a[0] == "penalized"]
         else:
             found = [(o[2], "ordered", o[3]) for o in h.orders if o[1] == kind]
-        found = [f for f in found if first or f[0] >= made]
+        made_all = [q[2] for q in h.proposals if q[1] == measure]
+        # A decision answers the proposals of its measure made by its time; made before any, the
+        # earliest (the department acted first). Times alone decide, whatever order records came in.
+        found = [f for f in found if made <= f[0] or (min(made_all) > f[0] and made == min(made_all))]
     return min(found, default=None)
 
 
 def due(h: Hazard, rules: Rules) -> int | None:
-    """When the earliest proposal still unanswered falls due; None when none is watched.
-
-    A hazard found unfounded or a duplicate asks for no decision against its enterprise: the
-    proposal has lost its ground, and nobody is pressed to decide it."""
-    if rules.proposal_due is None or not _pressing(h):
+    """When the earliest proposal still unanswered falls due; None when none is watched."""
+    if rules.proposal_due is None:
         return None
-    waiting = [p[3] for p in h.proposals if p[5] is None and watched(p) and answered(h, p) is None]
-    return min(waiting, default=None)
+    return min((p[3] for p in h.proposals if _owed(h, p)), default=None)
+
+
+def _owed(h: Hazard, p: list[Any]) -> bool:
+    """Whether proposal `p` is to be escalated when it falls due: watched, not escalated yet, no
+    record answers it, and the hazard not found unfounded or a duplicate by then (`_pressing`)."""
+    return p[5] is None and watched(p) and answered(h, p) is None and _pressing(h, p[3])
 
 
 def standing(h: Hazard) -> list[dict[str, Any]]:
@@ -100,7 +105,7 @@ def standing(h: Hazard) -> list[dict[str, Any]]:
         elif p[5] == ESCALATED:
             state = "overdue"
         else:
-            state = "awaiting" if _pressing(h) and p[5] is None else "not_pressed"
+            state = "awaiting" if p[5] is None and _pressing(h, p[3]) else "not_pressed"
         views.append({"proposal_id": p[0], "measure": p[1], "proposed_at": iso(p[2]), "due": iso(p[3]),
                       "needs_legal_review": bool(p[4]), "status": state,
                       "answered_by": {"record": found[1], "time": iso(found[0]), "event_id": found[2]}
@@ -108,8 +113,12 @@ def standing(h: Hazard) -> list[dict[str, Any]]:
     return views
 
 
-def _pressing(h: Hazard) -> bool:
-    return h.closed_how not in ("unfounded", "duplicate")
+def _pressing(h: Hazard, t: int) -> bool:
+    """Whether the hazard's enterprise is pressed for a decision due at `t`: unless the latest
+    verification, made by then, found the hazard unfounded or a duplicate. The proposal has then
+    lost its ground, whatever closed the hazard since (a review passed later revives nothing); a
+    verification after `t` leaves the proposal as it stood at `t`."""
+    return not (h.verdict in ("unfounded", "duplicate") and h.verified_at is not None and h.verified_at <= t)
 
 
 def _what(p: list[Any]) -> str:
@@ -120,11 +129,11 @@ def overdue(h: Hazard, rules: Rules, at: int, cause: str) -> list[Out]:
     """Run out the proposals' clock at `at`: tell the rule's units of each proposal due by then that
     no record answers (`proposal_overdue`)."""
     rule = rules.proposal_due
-    if rule is None or not _pressing(h):
+    if rule is None:
         return []
     outs: list[Out] = []
     for p in h.proposals:
-        if p[5] is not None or p[3] > at or not watched(p) or answered(h, p) is not None:
+        if p[3] > at or not _owed(h, p):
             continue
         p[5] = ESCALATED
         pid, measure, made = p[0], p[1], p[2]

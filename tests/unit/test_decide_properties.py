@@ -610,7 +610,7 @@ def test_every_missing_plan_escalation_left_standing_is_one_the_records_show(
 
 
 PROPOSAL_DUE = RULES.proposal_due.rule_id  # type: ignore[union-attr]
-_DECIDING = ("verified.", "reviewed.passed", "finding.immediate")  # what sets how a hazard stands closed
+_VERIFYING = ("verified.", "finding")  # the records that say what a hazard is (a finding confirms itself)
 
 
 @st.composite
@@ -647,21 +647,22 @@ def proposals_answered(draw: st.DrawFn) -> tuple[list[dict[str, Any]], list[tupl
 
 def _pressing_by_the_records(mine: list[dict[str, Any]], due: int) -> bool:
     """Whether a hazard's records alone leave its enterprise's proposals to be decided at `due`: the
-    latest close or verdict by then (a verification, a passed review, a finding fixed on the spot)
-    did not find it unfounded or a duplicate."""
-    kinds = [_kind(x) for x in mine if entry_time(x) <= due and _kind(x).startswith(_DECIDING)]
+    latest verification by then did not find it unfounded or a duplicate (whatever closed it since:
+    a review passed after such a verdict does not give a proposal its ground back)."""
+    kinds = [_kind(x) for x in mine if entry_time(x) <= due and _kind(x).startswith(_VERIFYING)]
     return not kinds or kinds[-1] not in ("verified.unfounded", "verified.duplicate")
 
 
-def _answered_by_the_records(mine: list[dict[str, Any]], p: dict[str, Any], first: bool, due: int) -> bool:
-    """Whether a record dated by `due` answers proposal `p` (its data): its legal review, naming it;
-    for a fine, a penalty decision, made since it unless it is the hazard's first fine standing."""
+def _answered_by_the_records(mine: list[dict[str, Any]], p: dict[str, Any], earliest: int, due: int) -> bool:
+    """Whether a record dated by `due` answers proposal `p` (its data, made at `p["made"]`): its legal
+    review, naming it; for a fine, a penalty decision made since it, or made before the hazard's
+    earliest fine standing (made at `earliest`) when it is that one."""
     if p["needs_legal_review"]:
         return any(x["type"] == "safety.enforcement.legal_reviewed" and x["data"]["proposal_id"] ==
                    p["proposal_id"] and entry_time(x) <= due for x in mine)
     made = epoch(p["made"])
     return any(x["type"] == "safety.enforcement.penalized" and entry_time(x) <= due
-               and (first or entry_time(x) >= made) for x in mine)
+               and (made <= entry_time(x) or made == earliest) for x in mine)
 
 
 @PROPERTY
@@ -681,16 +682,19 @@ def test_a_proposal_is_left_escalated_exactly_when_its_records_show_it_unanswere
     withdrawn = {e["data"]["proposal_id"] for e in events if e["type"] == "safety.enforcement.withdrawn"}
     standing = [e for e in events if e["type"] == "safety.enforcement.proposed"
                 and e["data"]["proposal_id"] not in withdrawn]
-    want, fines = set(), set()
+    earliest: dict[str, int] = {}  # each hazard's earliest fine standing
+    for e in standing:
+        if e["data"]["measure"] == "fine":
+            hid = e["data"]["hazard_id"]
+            earliest[hid] = min(earliest.get(hid, epoch(e["time"])), epoch(e["time"]))
+    want = set()
     for e in standing:
         d, hid = e["data"], e["data"]["hazard_id"]
         due = epoch(d.get("due_at_latest") or d["due_at"])
-        first = d["measure"] == "fine" and hid not in fines
-        fines |= {hid} if d["measure"] == "fine" else set()
         if due >= END or not (d["needs_legal_review"] or d["measure"] == "fine"):
             continue
         mine = [x for x in entries if x["subject"] == hid]
-        if not _answered_by_the_records(mine, {**d, "made": e["time"]}, first, due) \
+        if not _answered_by_the_records(mine, {**d, "made": e["time"]}, earliest.get(hid, 0), due) \
                 and _pressing_by_the_records(mine, due):
             want.add((hid, d["proposal_id"]))
     got = {(e["subject"], e["data"]["reason"].split()[2]) for e in events

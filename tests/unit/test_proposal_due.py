@@ -35,6 +35,7 @@ from test_late_arrival import arriving, feed
 from engine.decide.core import decide
 from engine.decide.replay import Replay
 from engine.decide.state import Hazard
+from engine.feeds.views import hazard_view
 from engine.kernel.time import epoch
 from engine.ruleset import load_rules
 from engine.store import pack, unpack
@@ -162,6 +163,19 @@ def test_a_fine_in_a_later_cycle_needs_a_decision_made_since_it() -> None:
     assert fined == [fines[1]["id"]]
 
 
+def test_a_decision_made_before_two_fines_of_the_same_second_answers_both_whatever_their_ids() -> None:
+    """A failed review dated before the deadline, recorded a week late, starts a second cycle whose
+    ladder runs to the same red second: two fines at one instant. A penalty decided just before
+    answers both, as the earliest fines; their ids, not their times, once chose one of them."""
+    entries = [arriving(e, epoch(e["time"])) for e in (*general_confirmed(),
+                                                       penalized("2026-11-17 23:59"))]
+    late = arriving(review(HZ, "2026-11-03 11:00", "failed"), "2026-11-18 06:00")
+    rp = feed([*entries, late], until="2026-12-10 00:00")
+    fines = events(rp, "safety.enforcement.proposed", measure="fine")
+    assert len(fines) == 2 and fines[0]["time"] == fines[1]["time"]
+    assert [t for t in overdue(rp) if "(fine)" in t["data"]["reason"]] == []
+
+
 def test_a_late_claim_that_withdraws_the_fine_withdraws_its_overdue_escalation_too() -> None:
     entries = [arriving(e, epoch(e["time"])) for e in general_confirmed()]
     late = arriving(complete(HZ, "2026-11-16 10:00"), "2026-11-26 10:00")
@@ -212,6 +226,17 @@ def test_a_verdict_of_unfounded_before_the_due_time_recorded_late_takes_the_esca
     late = arriving(verify(HZ, "2026-11-25 10:00", "unfounded", None), "2026-11-26 10:00")
     rp = feed([*entries, late], until="2026-12-10 00:00")
     assert len(overdue(rp)) == 1 and taken_back(rp) == []
+
+
+def test_a_review_passed_after_a_verdict_of_unfounded_gives_the_proposal_no_ground_back() -> None:
+    """Found unfounded before the fine's due time, then passed by a review recorded late: at the due
+    time the hazard stood unfounded, so nobody is pressed, then or when the review arrives."""
+    entries = [arriving(e, epoch(e["time"])) for e in (*general_confirmed(),
+                                                       verify(HZ, "2026-11-20 10:00", "unfounded", None))]
+    late = arriving(review(HZ, "2026-11-25 10:00", "passed"), "2026-11-30 09:00")
+    rp = feed([*entries, late], until="2026-12-10 00:00")
+    assert rp.states[HZ].closed_how == "passed" and overdue(rp) == []
+    assert [p["status"] for p in hazard_view(rp.states[HZ], RULES, 0)["proposals"]] == ["not_pressed"]
 
 
 def test_a_closed_hazard_still_owes_the_decision_on_its_fine() -> None:
@@ -286,7 +311,6 @@ def test_proposals_and_their_answers_are_stored_by_name_and_load_again() -> None
 
 def test_a_supervisor_sees_where_each_proposal_stands_in_the_view_and_on_the_board() -> None:
     from engine.board.html import Page
-    from engine.feeds.views import hazard_view
 
     rp = run(*general_confirmed(), penalized("2026-11-26 10:00"), until="2026-12-03 00:00")
     view = hazard_view(rp.states[HZ], RULES, at("2026-12-03 00:00"))
