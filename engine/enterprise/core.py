@@ -240,6 +240,11 @@ def _apply(f: EnterpriseFile, entry: dict[str, Any], at: int, rules: Any) -> lis
         # A completion claimed in time reached the engine after the step that proposed it.
         f.proposals = [p for p in f.proposals if p[1] != proposal_id]
         _note(f, at, eid, f"enforcement proposal {proposal_id} withdrawn (hazard {d['id']})")
+    if kind == LINK_TYPE and (f.proposal_states or d.get("proposal_states")):
+        filed = {p[1] for p in f.proposals}
+        f.proposal_states = {pid: state for pid, state in {**f.proposal_states,
+                                                           **d.get("proposal_states", {})}.items()
+                             if pid in filed}
     if what is not None:
         _note(f, at, eid, what)
     for out in outs:

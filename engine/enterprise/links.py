@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from engine.decide.proposals import standing
 from engine.enterprise.core import LINK_TYPE
 from engine.intake.process import TIMELINE
 from engine.kernel.apply import entry_time
@@ -61,6 +62,7 @@ def with_hazard_links(decide: Decide, rules: Any) -> Decide:
         # state (`owned`) changes the state's lists in place.
         before = hazard_summary(state, rules)
         counted = _counted(state)
+        stood = _proposal_states(state)
         new, outs = decide(state, entry)
         if new is state:
             return new, outs  # a re-delivered entry: nothing changed, nothing to link
@@ -77,7 +79,10 @@ def with_hazard_links(decide: Decide, rules: Any) -> Decide:
         counts = _counted(new)
         violated = [v for eid, v in counts.items() if eid not in counted]
         unviolated = [v for eid, v in counted.items() if eid not in counts]
-        if after == before and not (proposals or lifted or withdrawn or violated or unviolated):
+        # Where each proposal stands now, of those whose standing changed (awaiting its review or
+        # decision, answered, overdue...), for the file to show beside it.
+        states = {pid: st for pid, st in _proposal_states(new).items() if stood.get(pid) != st}
+        if after == before and not (proposals or lifted or withdrawn or violated or unviolated or states):
             return new, outs
         data = {"kind": "hazard", "id": new.id, "name": new.enterprise[1], **after,
                 "first": before is None, "proposals": proposals, "lifted": lifted,
@@ -87,6 +92,8 @@ def with_hazard_links(decide: Decide, rules: Any) -> Decide:
             data["unviolated"] = unviolated
         if withdrawn:  # only then, so that every other link is as it always was
             data["withdrawn"] = withdrawn
+        if states:  # only then, as `withdrawn`
+            data["proposal_states"] = states
         # When the hazard stopped owing its rectification, and how: a completion claim that stands,
         # an acceptance review that passed (a return visit needs no claim before it), or a
         # verification that closed it as unfounded or a duplicate. A major hazard the file counted
@@ -101,6 +108,13 @@ def with_hazard_links(decide: Decide, rules: Any) -> Decide:
         return new, [*outs, link_entry(new.enterprise[0], entry, data)]
 
     return decide_linked
+
+
+def _proposal_states(h: Any) -> dict[str, str]:
+    """Where each enforcement proposal on a hazard stands (engine/decide/proposals.py `standing`)."""
+    if h is None or not h.proposals:
+        return {}
+    return {p["proposal_id"]: p["status"] for p in standing(h)}
 
 
 def _counted(h: Any) -> dict[str, list[Any]]:

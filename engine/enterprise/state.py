@@ -71,6 +71,10 @@ class EnterpriseFile:
     alerts: int = 0
     last_alert: list[Any] | None = None  # [time, alert id, kind]
     proposals: list[list[Any]] = field(default_factory=list)  # [time, id, measure, hazard id], recent
+    # Where each of `proposals` stands, as its hazard says (engine/decide/proposals.py `standing`):
+    # awaiting its legal review or decision, answered, overdue... A proposal filed before 2026-12-05
+    # has none.
+    proposal_states: dict[str, str] = field(default_factory=dict)
     # Credit (失信) proposals: [proposal id, criterion, proposed at, decision or None], where a decision
     # is [outcome, at, listed_from, listed_until, decision no, event id] (engine/enterprise/credit.py).
     credit: list[list[Any]] = field(default_factory=list)

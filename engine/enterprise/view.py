@@ -75,8 +75,10 @@ def enterprise_view(f: EnterpriseFile, rules: Any, now: float,
         "alerts": f.alerts,
         "last_alert": ({"time": iso(f.last_alert[0]), "alert_id": f.last_alert[1],
                         "alert_kind": f.last_alert[2]} if f.last_alert else None),
-        "proposals": [{"time": iso(t), "proposal_id": p, "measure": m, "hazard_id": h}
-                      for t, p, m, h in f.proposals],
+        # Each with where it stands, as its hazard says (awaiting its legal review or decision,
+        # answered, answered_late, overdue, not_pressed, not_watched); None if filed before 2026-12-05.
+        "proposals": [{"time": iso(t), "proposal_id": p, "measure": m, "hazard_id": h,
+                       "status": f.proposal_states.get(p)} for t, p, m, h in f.proposals],
         # Proposals are for the supervisors who decide; only a person's decision makes a list entry.
         "credit": {
             "proposals": [{"proposal_id": pid, "criterion": criterion, "proposed_at": iso(at),

@@ -34,6 +34,7 @@ from hypothesis import strategies as st
 from test_alerts import ALERT_RULES
 from test_decide_properties import END, PROPERTY, described, histories, settled_late, with_redeliveries
 
+from engine.decide import proposals
 from engine.enterprise.replay import DistrictReplay
 from engine.kernel.apply import entry_time
 from engine.kernel.referral import WITHDRAWN
@@ -112,7 +113,7 @@ def test_an_enterprises_file_ends_showing_its_hazards_and_proposals_as_they_stan
     """Whichever records came late, once every record is in, each enterprise's file shows what its
     hazards' own states and outputs say: the open hazards, each with its status, grade, deadline,
     tier and listing as the hazard has them, and the enforcement proposals sent and not withdrawn
-    (a fine withdrawn since must not stay on the enterprise's page)."""
+    (a fine withdrawn since must not stay on the enterprise's page), each where it stands."""
     _, arrivals = case
     rp = DistrictReplay.of(RULES, ALERT_RULES, PLAN)
     for came, entry in arrivals:
@@ -126,8 +127,12 @@ def test_an_enterprises_file_ends_showing_its_hazards_and_proposals_as_they_stan
         if e["type"] == "safety.enforcement.proposed" and e["data"]["proposal_id"] not in withdrawn:
             standing.setdefault(e["data"]["enterprise"]["uscc"], set()).add(e["data"]["proposal_id"])
     hazards = rp.states["hazard"]
+    stands = {p["proposal_id"]: p["status"] for h in hazards.values() for p in proposals.standing(h)}
     for uscc, f in rp.states.get("enterprise", {}).items():
         assert {p[1] for p in f.proposals} == standing.get(uscc, set()), uscc
+        # Each as its hazard says it stands: awaiting its review or decision, overdue, answered...
+        assert {p[1]: f.proposal_states.get(p[1]) for p in f.proposals} == {
+            p[1]: stands[p[1]] for p in f.proposals}, uscc
         mine = {hid: h for hid, h in hazards.items() if h.enterprise and h.enterprise[0] == uscc
                 and h.opened is not None}
         assert set(f.hazards) == {hid for hid, h in mine.items() if h.is_open()}, uscc

@@ -224,6 +224,35 @@ def test_a_withdrawn_enforcement_proposal_leaves_the_enterprises_file() -> None:
                for _, _, w in f.recent)
 
 
+def test_the_file_shows_where_each_enforcement_proposal_stands_as_its_hazard_says() -> None:
+    """The fine proposed at the red step awaits its decision; nobody decides it by its due time, so
+    the file shows it overdue; a penalty decision made by then and recorded late makes it answered."""
+    from decide_fixtures import INSPECTORS
+    from decide_fixtures import event as timeline_event
+
+    rp = _district(registered(), report("HZ-1", "2026-11-02 09:00"), verify("HZ-1", "2026-11-03 10:00"))
+
+    def until(t: int) -> None:
+        while (due := rp.state("hazard", "HZ-1").next_due()) is not None and due < t:
+            rp.feed(clock_entry("HZ-1", due))
+
+    def shown() -> list[tuple[str, str | None]]:
+        view = enterprise_view(rp.state("enterprise", USCC), RULES, at("2026-11-30 00:00"))
+        return [(p["measure"], p["status"]) for p in view["proposals"]]
+
+    until(at("2026-11-19 00:00"))
+    assert shown() == [("fine", "awaiting")]
+    until(at("2026-11-25 12:00"))
+    assert shown() == [("fine", "overdue"), ("suspend_for_overhaul", "awaiting")]
+    [decision] = timeline_event("safety.enforcement.penalized", "2026-11-23 10:00", {
+        "hazard_id": "HZ-1", "decision_no": "罚1", "fine_cny": 10000, "legal_basis": "安全生产法 art. 102",
+        "by": INSPECTORS[0]}, "HZ-1")
+    rp.feed({**decision, "arrived_at": "2026-11-26T09:00:00+08:00"})
+    assert shown() == [("fine", "answered"), ("suspend_for_overhaul", "awaiting")]
+    assert set(rp.state("enterprise", USCC).proposal_states) == {p[1] for p in rp.state("enterprise",
+                                                                                        USCC).proposals}
+
+
 def test_events_before_the_registration_are_kept_and_linked_when_it_comes() -> None:
     """A hazard and an inspection of an unknown enterprise file it; the registration names it."""
     rp = _district(report("HZ-1", "2026-11-02 09:00"), verify("HZ-1", "2026-11-02 15:00"))
