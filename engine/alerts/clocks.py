@@ -101,6 +101,33 @@ def _handover(a: Alert, rules: AlertRules, due: int, cause: str) -> list[Out]:
                             due_at=following[1] if following else None)]
 
 
+def handovers_withdrawn(a: Alert, rules: AlertRules, since: int, eid: str, at: int, why: str,
+                        how: str) -> list[Out]:
+    """Take back the handover steps that ran and fell due after `since`, when record `eid`, reaching
+    the engine at `at`, shows the alert needed no more handing over by then: a responder had
+    acknowledged it, or it was closed (an officer's app offline). In time order they would not have
+    run; each step's recipients are told (`failure_withdrawn`), so that nobody takes on an alert
+    that has its responder. The steps before stand. `why` says what the record showed; `how` ends
+    the record's line."""
+    late, due = [], a.opened_at
+    for i, step in enumerate(rules.handover[:a.step]):
+        if step.skip_if_post is not None and step.skip_if_post == (a.post or "A"):
+            continue
+        due = after(step.after, due, rules).at
+        if due > since:
+            late.append((i, due, step))
+    if not late:
+        return []
+    a.step = late[0][0]
+    a.history.append([at, eid, f"handover steps {', '.join(s.rule_id for _, _, s in late)} withdrawn: {how}"])
+    return [emit.escalation(a, rules, rule_id=step.rule_id, action="failure_withdrawn", at=at,
+                            targets=emit.resolve_all(step.targets, a, rules),
+                            reason=(f"The handover {step.rule_id} of {a.id} at {iso(due)} is withdrawn: "
+                                    f"{why}, before it; the record {eid} reached the engine after it"),
+                            key=(i, due), caused_by=[eid], due_at=due)  # the step's, as it ran
+            for i, due, step in late]
+
+
 def _report(a: Alert, rules: AlertRules, level_id: str, due: int, cause: str) -> list[Out]:
     level = next(lv for lv in rules.report_levels if lv.id == level_id)
     a.missed.append(level_id)

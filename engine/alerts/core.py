@@ -27,6 +27,7 @@ from engine.kernel.apply import UnknownEntryType, advance_clocks, apply_entry
 from engine.kernel.ids import clock_id
 from engine.kernel.outputs import Out
 from engine.kernel.referral import decided_at
+from engine.kernel.time import iso
 
 
 def derive(a: Alert, rules: AlertRules) -> dict[str, int]:
@@ -55,9 +56,14 @@ def _apply(a: Alert, entry: dict[str, Any], at: int, rules: AlertRules) -> list[
     late = clocks.answered(a, entry, at, rules)
     met = disaster.answered(a, at, entry["data"]["report_kind"], rules) \
         if entry["type"] == "safety.disaster.reported" and (a.dstep or a.dmissed or a.final_missed) else []
-    closed = a.closed_at
+    closed, acked = a.closed_at, a.acked
     apply_event(a, entry, at, rules)
     outs = settle(a, rules, at, entry["event_id"])
+    if a.acked is not None and a.acked is not acked and a.step:  # an earlier acknowledgement, late
+        t, unit, when = a.acked[0], a.acked[1], decided_at(entry, at, a.watermark)
+        outs = clocks.handovers_withdrawn(a, rules, t, entry["event_id"], when,
+                                          f"{unit} acknowledged the alert on {iso(t)}",
+                                          f"acknowledged by {unit} on {iso(t)}") + outs
     if late is not None or met:
         when = decided_at(entry, at, a.watermark)
         withdrawn = clocks.withdraw(a, rules, *late, at, entry["event_id"], when) if late is not None else []
@@ -68,14 +74,19 @@ def _apply(a: Alert, entry: dict[str, Any], at: int, rules: AlertRules) -> list[
 
 
 def _closed_late(a: Alert, rules: AlertRules, at: int, entry: dict[str, Any]) -> list[Out]:
-    """Withdraw the report_overdue escalations of the clocks that ran out at or after the close's
-    time, its record having come later: in time order the close would have stopped them."""
+    """Withdraw the handover steps and the report_overdue escalations of the clocks that ran out at
+    or after the close's time, its record having come later: in time order the close would have
+    stopped them."""
     levels, days = clocks.stopped(a, rules), disaster.stopped(a)
-    if not levels and not days:
-        return []
     when, eid = decided_at(entry, at, a.watermark), entry["event_id"]
-    outs = [o for level, due in levels
-            for o in clocks.withdraw(a, rules, level, due, at, eid, when, closed=True)]
+    outs: list[Out] = []
+    if a.step and a.closed_at is not None:
+        # A handover step due at the close's very second is stopped by it, as any clock is (`open_at`).
+        outs = clocks.handovers_withdrawn(a, rules, a.closed_at - 1, eid, when,
+                                          f"the alert was closed on {iso(a.closed_at)}",
+                                          f"closed on {iso(a.closed_at)}")
+    outs += [o for level, due in levels
+             for o in clocks.withdraw(a, rules, level, due, at, eid, when, closed=True)]
     return outs + disaster.withdraw(a, rules, days, at, eid, when, closed=True)
 
 

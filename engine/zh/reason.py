@@ -174,6 +174,12 @@ _ESCALATIONS = compiled([
     (r"Alert (?P<a>\S+) was not acknowledged (?P<s>\d+ (?:hours \d+ )?minutes) after it was raised: "
      r"handed over to (?P<n>.+) \(应急值守\)",
      "警情 {a} 发出后 {s:since}无人签收，已逐级转交 {n:names}（应急值守）"),
+    (r"The handover (?P<r>\S+) of (?P<a>\S+) at (?P<t>\S+) is withdrawn: (?P<u>\w+) acknowledged the alert "
+     r"on (?P<d>\S+), before it; the record (?P<e>\S+) reached the engine after it",
+     "撤回 {a} 的{r:rule}（{t}）：{u:unit} 已于 {d} 签收该警情，早于转交；记录 {e} 送达引擎晚于转交"),
+    (r"The handover (?P<r>\S+) of (?P<a>\S+) at (?P<t>\S+) is withdrawn: the alert was closed on (?P<d>\S+), "
+     r"before it; the record (?P<e>\S+) reached the engine after it",
+     "撤回 {a} 的{r:rule}（{t}）：警情已于 {d} 结束，早于转交；记录 {e} 送达引擎晚于转交"),
     (r"(?P<g>.+?) (?P<a>\S+): no report reached (?P<l>.+?) by (?P<t>\S+) \((?P<s>\d+ [a-z ]+?) allowed; "
      r"生产安全事故报告和调查处理条例 arts\. 9–10\)",
      "{g:accident} {a}：至 {t} 未向{l}报告"

@@ -285,3 +285,26 @@ def test_every_report_overdue_left_standing_is_one_the_records_show(
         else:
             assert d["rule_id"] == disaster.final_rule, d
             assert not [t for t, kind in reports if kind == "final"], (d["subject_id"], "final", iso(due))
+
+
+@PROPERTY
+@given(records_arriving_late())
+def test_every_handover_left_standing_is_one_the_records_show(
+        case: tuple[list[dict[str, Any]], list[tuple[int, dict[str, Any]]]]) -> None:
+    """Once every record is in, whichever came late, a handover step (应急值守) stands (not withdrawn)
+    only where the records alone show the alert, at the step's time, neither taken on by a responder
+    (an acknowledgement before it by a unit that is no report level's authority) nor closed (by
+    then): nobody is sent to take on an alert that had its responder."""
+    entries, arrivals = case
+    rp = timer_to_each_arrival(AlertReplay(ALERT_RULES), arrivals, END)
+    raised = [(at(o.event["time"]), o.event["data"]) for _, o in rp.outputs if o.topic == ESCALATIONS]
+    taken = {(d["subject_id"], d["rule_id"], at(d["due_at"])) for _, d in raised
+             if d["action"] == "failure_withdrawn"}
+    for due, d in raised:
+        if d["action"] != "handover" or (d["subject_id"], d["rule_id"], due) in taken:
+            continue
+        mine = [e for e in entries if e["subject"] == d["subject_id"]]
+        acked = [entry_time(e) for e in mine if e["type"] == "safety.alert.acknowledged"
+                 and ALERT_RULES.authority_level(e["data"]["unit"]) is None and entry_time(e) < due]
+        closed = [entry_time(e) for e in mine if e["type"] == "safety.alert.closed" and entry_time(e) <= due]
+        assert not acked and not closed, (d["subject_id"], d["rule_id"], iso(due), acked, closed)
