@@ -19,6 +19,7 @@ from typing import Any
 from aiokafka import TopicPartition
 
 from engine.cores import HISTORY_TABLES, TABLES
+from engine.decide import proposals
 from engine.decide.state import Hazard
 from engine.enterprise.coverage import classes_on_file, next_step, spells
 from engine.enterprise.state import EnterpriseFile
@@ -86,12 +87,23 @@ def render(h: Hazard | None, entries: list[dict[str, Any]], hazard_id: str) -> s
         lines.append("  running clocks:" if h.clocks else "  running clocks: none")
         lines += [f"    {name:<12} due {iso(due)}" for name, due in sorted(h.clocks.items(),
                                                                         key=lambda kv: kv[1])]
+        if h.proposals:
+            lines.append("  enforcement proposals:")
+            lines += [_proposal_line(p) for p in proposals.standing(h)]
         lines.append("  record (三项制度):")
         lines += [f"    {iso(t)}  {what}  [{eid}]" for t, eid, what in h.timeline()]
     lines.append(f"  timeline entries: {len(entries)}")
     lines += [f"    {e.get('time')}  {e['type']}  {e.get('event_id') or e['entry_id']}"
               for e in entries]
     return "\n".join(lines)
+
+
+def _proposal_line(p: dict[str, Any]) -> str:
+    """One enforcement proposal and where it stands (engine/decide/proposals.py `standing`)."""
+    by = p["answered_by"]
+    answer = f" ({by['record']} {by['time']})" if by else ""
+    return (f"    {p['measure']:<21} proposed {p['proposed_at']}  due {p['due']}  {p['status']}{answer}"
+            f"  [{p['proposal_id']}]")
 
 
 def run(bootstrap: str, prefix: str, app_id: str, hazard_id: str, as_json: bool,

@@ -333,3 +333,17 @@ def test_a_supervisor_sees_where_each_proposal_stands_in_the_view_and_on_the_boa
     assert "overdue: escalated" in en and "penalty decision 2026-11-26T10:00:00+08:00" in en
     assert '<table id="proposals">' not in Page("en", RULES.reference, "c", "o").hazard(
         {**view, "proposals": []}, [])
+
+
+def test_show_prints_each_proposal_and_where_it_stands() -> None:
+    from engine.tools.show import render
+
+    rp = run(*general_confirmed(), penalized("2026-11-20 10:00"), until="2026-12-03 00:00")
+    fine, overhaul = (proposal(rp, m)["id"] for m in ("fine", "suspend_for_overhaul"))
+    page = render(rp.states[HZ], [], HZ).splitlines()
+    at_ = page.index("  enforcement proposals:")
+    assert page[at_ + 1] == (f"    fine                  proposed {iso_end('2026-11-17')}  due "
+                             f"{iso_end('2026-11-24')}  answered (penalized 2026-11-20T10:00:00+08:00)"
+                             f"  [{fine}]")
+    assert page[at_ + 2].startswith("    suspend_for_overhaul  proposed") and page[at_ + 2].endswith(
+        f"  overdue  [{overhaul}]")
