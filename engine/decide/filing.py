@@ -19,6 +19,7 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from engine.contract.outputs import REFERRALS_DISCIPLINE
+from engine.decide.proposals import ESCALATED
 from engine.decide.state import Hazard
 from engine.errors import EngineError
 from engine.kernel.ids import output_id
@@ -56,11 +57,17 @@ def monthly_filings(hazards: Iterable[Hazard], month: str, rules: Rules) -> list
         dept = lead_department(h, rules) if h.opened is not None else None
         if dept is None or h.opened_at is None or h.opened_at >= end:
             continue
-        if h.closed_at is not None and h.closed_at < start:
-            continue  # closed before the month: nothing to file
+        if h.closed_at is not None and h.closed_at < start and not _proposals_due(h, start, end):
+            continue  # closed before the month, no proposal of it due in the month: nothing to file
         by_dept.setdefault(dept, []).append(h)
     return [_filing(dept, sorted(by_dept[dept], key=lambda h: h.id), month, start, end, rules)
             for dept in sorted(by_dept)]
+
+
+def _proposals_due(h: Hazard, start: int, end: int, escalated: bool = False) -> list[list[object]]:
+    """The hazard's enforcement proposals due in [start, end); with `escalated`, only those that ran
+    out with no legal review or decision on record (and were not taken back since)."""
+    return [p for p in h.proposals if start <= p[3] < end and (not escalated or p[5] == ESCALATED)]
 
 
 def _filing(dept: str, hazards: list[Hazard], month: str, start: int, end: int, rules: Rules) -> Out:
@@ -72,10 +79,12 @@ def _filing(dept: str, hazards: list[Hazard], month: str, start: int, end: int, 
     still_open = [h for h in hazards if h.closed_at is None or h.closed_at >= end]
     overdue = sum(1 for h in still_open if h.deadline is not None and h.deadline < end)
     listed = sum(1 for h in still_open if h.listed and h.listed[3])
+    unanswered = sum(len(_proposals_due(h, start, end, escalated=True)) for h in hazards)
     respondent = department_unit(dept, rules.reference)
     reason = (f"Supervision results of {respondent['name'] or dept} for {month} (监督检查结果抄报备案): "
               f"{found} hazards found, {closed} closed, {len(still_open)} open at the month's end, "
-              f"{overdue} of them past their deadline, {listed} under listed supervision")
+              f"{overdue} of them past their deadline, {listed} under listed supervision, {unanswered} "
+              "enforcement proposals with no legal review or decision by their due time")
     zh = Words("zh", rules.reference)
     timeline = bounded(sorted(
         (zh.timeline_item(t, e, f"{h.id}: {w}")

@@ -79,9 +79,10 @@ _REFERRALS = compiled([
     # a month's filing (engine/decide/filing.py)
     (r"Supervision results of (?P<d>.+?) for (?P<m>\d{4}-\d{2}) \(监督检查结果抄报备案\): (?P<a>\d+) hazards "
      r"found, (?P<b>\d+) closed, (?P<c>\d+) open at the month's end, (?P<o>\d+) of them past their "
-     r"deadline, (?P<l>\d+) under listed supervision",
+     r"deadline, (?P<l>\d+) under listed supervision, (?P<p>\d+) enforcement proposals with no legal "
+     r"review or decision by their due time",
      "{d:unit} {m} 监督检查结果抄报备案：发现隐患 {a} 项，销号 {b} 项，月末未销号 {c} 项，"
-     "其中逾期 {o} 项、挂牌督办 {l} 项"),
+     "其中逾期 {o} 项、挂牌督办 {l} 项；执法建议逾期未审核或决定 {p} 项"),
 ])
 
 _DOUBT = r"(?P<q>; the deadline .+)?"

@@ -65,7 +65,7 @@ def test_a_filing_tells_each_step_in_chinese_too():
     assert ("HZ-F2: verified: confirmed (general)", "HZ-F2：核实：属实（一般）") in said
     assert all(zh is not None for _, zh in said)
     assert fire.reason_zh == ("区消防救援大队 2026-11 监督检查结果抄报备案：发现隐患 2 项，销号 0 项，"
-                              "月末未销号 2 项，其中逾期 1 项、挂牌督办 0 项")
+                              "月末未销号 2 项，其中逾期 1 项、挂牌督办 0 项；执法建议逾期未审核或决定 2 项")
 
 
 def test_filing_a_month_twice_sends_the_same_ids_and_months_differ():
@@ -88,3 +88,25 @@ def test_rules_without_the_ground_refuse_to_file():
     """A district that removes referral.periodic_filing gets a clear error, not an empty filing."""
     with pytest.raises(FilingError, match="periodic_filing"):
         monthly_filings([Hazard("HZ-X")], "2026-11", dataclasses.replace(RULES, periodic_filing=None))
+
+
+def test_a_filing_counts_the_proposals_that_ran_out_in_the_month_unanswered():
+    """A hazard confirmed on 3 November: its fine falls due on the 24th, its overhaul's legal review
+    on 1 December. Left unanswered, November files the fine and December the overhaul. With the fine
+    decided in time and the hazard closed in November, November files none, and December still
+    files the overhaul: its review was owed whatever closed the hazard."""
+    from decide_fixtures import INSPECTORS, event
+
+    def unanswered(rp, month):
+        reason = _by_dept(monthly_filings(rp.states.values(), month, RULES))["fire_rescue"].reason
+        return int(reason.rsplit(", ", 1)[1].split()[0])
+
+    opened = [report("HZ-P", "2026-11-03 09:00"), verify("HZ-P", "2026-11-03 10:00")]
+    rp = run(*opened, until="2026-12-05 00:00")
+    assert (unanswered(rp, "2026-11"), unanswered(rp, "2026-12")) == (1, 1)
+    [decision] = event("safety.enforcement.penalized", "2026-11-20 10:00", {
+        "hazard_id": "HZ-P", "decision_no": "罚1", "fine_cny": 10000, "legal_basis": "安全生产法 art. 102",
+        "by": INSPECTORS[0]}, "HZ-P")
+    rp = run(*opened, decision, review("HZ-P", "2026-11-27 10:00"), until="2026-12-05 00:00")
+    assert rp.states["HZ-P"].status() == "closed"
+    assert (unanswered(rp, "2026-11"), unanswered(rp, "2026-12")) == (0, 1)
