@@ -22,10 +22,11 @@ after every change, and a clock that no longer applies simply disappears.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from engine.alerts import emit
-from engine.alerts.rules import AlertRules, words
+from engine.alerts.rules import AlertRules, HandoverStep, words
 from engine.alerts.state import Alert
 from engine.kernel.ids import clock_id
 from engine.kernel.outputs import Out
@@ -36,14 +37,18 @@ def handover_due(a: Alert, rules: AlertRules) -> tuple[int, int] | None:
     """The next handover step (its index in the rules) and when it is due; None if none runs."""
     if a.opened is None or a.acked is not None or a.step >= len(rules.handover):
         return None  # every step passed: no need to work out their due times again
+    return next(((i, due) for i, due, _ in _handovers(a, rules) if i >= a.step), None)
+
+
+def _handovers(a: Alert, rules: AlertRules) -> Iterator[tuple[int, int, HandoverStep]]:
+    """Each handover step of the alert's chain, in order: its index in the rules, when it falls due,
+    and the step. A step for the post the alert was raised at is left out: the chain starts past it."""
     due = a.opened_at
     for i, step in enumerate(rules.handover):
         if step.skip_if_post is not None and step.skip_if_post == (a.post or "A"):
-            continue  # raised at that post already: the chain starts past it
+            continue
         due = after(step.after, due, rules).at
-        if i >= a.step:
-            return i, due
-    return None
+        yield i, due, step
 
 
 def report_dues(a: Alert, rules: AlertRules) -> dict[str, int]:
@@ -109,13 +114,7 @@ def handovers_withdrawn(a: Alert, rules: AlertRules, since: int, eid: str, at: i
     run; each step's recipients are told (`failure_withdrawn`), so that nobody takes on an alert
     that has its responder. The steps before stand. `why` says what the record showed; `how` ends
     the record's line."""
-    late, due = [], a.opened_at
-    for i, step in enumerate(rules.handover[:a.step]):
-        if step.skip_if_post is not None and step.skip_if_post == (a.post or "A"):
-            continue
-        due = after(step.after, due, rules).at
-        if due > since:
-            late.append((i, due, step))
+    late = [(i, due, step) for i, due, step in _handovers(a, rules) if i < a.step and due > since]
     if not late:
         return []
     a.step = late[0][0]

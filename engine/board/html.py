@@ -104,8 +104,6 @@ PROPOSAL_STATES = {"zh": {"awaiting": "待审核（决定）", "answered": "已�
                           "overdue": "overdue: escalated",
                           "not_pressed": "hazard found unfounded or a duplicate",
                           "not_watched": "no record can answer it: not watched"}}
-RECORDS = {"zh": {"legal_reviewed": "法制审核", "penalized": "行政处罚决定", "ordered": "责令决定"},
-           "en": {"legal_reviewed": "legal review", "penalized": "penalty decision", "ordered": "order"}}
 
 
 def esc(value: Any) -> str:
@@ -466,7 +464,7 @@ class Page:
     def _answer(self, answer: Mapping[str, Any] | None) -> str | None:
         if not answer:
             return None
-        return f'{RECORDS[self.lang].get(answer["record"], answer["record"])} {answer["time"]}'
+        return f'{self.w.answer(answer["record"])} {answer["time"]}'
 
     def alert(self, a: Mapping[str, Any], outputs: list[Mapping[str, Any]] | None) -> str:
         t = self.t

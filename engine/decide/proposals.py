@@ -32,13 +32,12 @@ from engine.kernel.outputs import Out
 from engine.kernel.targets import resolve_all
 from engine.kernel.time import after, iso, latest
 from engine.ruleset.compiled import Measure, ProposalDue, Rules
+from engine.zh.words import ANSWER_RECORDS
 
 # The decision that answers a measure decided without legal review: a penalty decision
 # (safety.enforcement.penalized) or an order of the measure's own kind (safety.enforcement.ordered).
 _DECIDED_BY = {"fine": "penalized", "suspend": "suspend", "suspend_for_overhaul": "suspend_for_overhaul"}
 
-# A record that answers a proposal, as the withdrawal of an overdue escalation names it.
-_RECORD = {"legal_reviewed": "legal review", "penalized": "penalty decision", "ordered": "order"}
 
 ESCALATED, WITHDRAWN = "escalated", "withdrawn"
 
@@ -98,19 +97,26 @@ def standing(h: Hazard) -> list[dict[str, Any]]:
     views = []
     for p in h.proposals:
         found = answered(h, p) if watched(p) else None
-        if not watched(p):
-            state = "not_watched"
-        elif found is not None:
-            state = "answered" if found[0] <= p[3] else "answered_late"
-        elif p[5] == ESCALATED:
-            state = "overdue"
-        else:
-            state = "awaiting" if p[5] is None and _pressing(h, p[3]) else "not_pressed"
         views.append({"proposal_id": p[0], "measure": p[1], "proposed_at": iso(p[2]), "due": iso(p[3]),
-                      "needs_legal_review": bool(p[4]), "status": state,
+                      "needs_legal_review": bool(p[4]), "status": _status(h, p, found),
                       "answered_by": {"record": found[1], "time": iso(found[0]), "event_id": found[2]}
                       if found else None})
     return views
+
+
+def statuses(h: Hazard) -> dict[str, str]:
+    """Where each proposal on the hazard stands (`standing`'s `status`), by proposal id."""
+    return {p[0]: _status(h, p, answered(h, p) if watched(p) else None) for p in h.proposals}
+
+
+def _status(h: Hazard, p: list[Any], found: tuple[int, str, str] | None) -> str:
+    if not watched(p):
+        return "not_watched"
+    if found is not None:
+        return "answered" if found[0] <= p[3] else "answered_late"
+    if p[5] == ESCALATED:
+        return "overdue"
+    return "awaiting" if p[5] is None and _pressing(h, p[3]) else "not_pressed"
 
 
 def _pressing(h: Hazard, t: int) -> bool:
@@ -172,7 +178,7 @@ def answered_late(h: Hazard, rules: Rules, eid: str, decided: int) -> list[Out]:
     for p in h.proposals:
         found = answered(h, p) if p[5] == ESCALATED else None
         if found is not None and found[2] == eid and found[0] <= p[3]:
-            what, made = _RECORD[found[1]], iso(found[0])
+            what, made = ANSWER_RECORDS[found[1]], iso(found[0])
             outs.append(_take_back(h, rule, rules, p, eid, decided, f"the {what} {eid} of {made}, by",
                                    f"{what} made on {made}"))
     return outs

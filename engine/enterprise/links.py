@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from engine.decide.proposals import standing
+from engine.decide.proposals import statuses
 from engine.enterprise.core import LINK_TYPE
 from engine.intake.process import TIMELINE
 from engine.kernel.apply import entry_time
@@ -111,10 +111,8 @@ def with_hazard_links(decide: Decide, rules: Any) -> Decide:
 
 
 def _proposal_states(h: Any) -> dict[str, str]:
-    """Where each enforcement proposal on a hazard stands (engine/decide/proposals.py `standing`)."""
-    if h is None or not h.proposals:
-        return {}
-    return {p["proposal_id"]: p["status"] for p in standing(h)}
+    """Where each enforcement proposal on a hazard stands (engine/decide/proposals.py `statuses`)."""
+    return statuses(h) if h is not None and h.proposals else {}
 
 
 def _counted(h: Any) -> dict[str, list[Any]]:

@@ -129,8 +129,10 @@ OUTCOMES = {"approved": "通过", "returned": "退回"}
 # The words of a record line's values by their kind (engine/zh/record.py), where a table names them.
 # How an enterprise ceased to owe its inspection cycle (engine/enterprise/coverage.py `released_from`).
 CEASED = {"no longer a key enterprise": "不再列为重点企业", "closed": "已关闭"}
-# What an enforcement proposal awaits, and the record that answers it (engine/decide/proposals.py).
+# What an enforcement proposal awaits, and the record that answers it (engine/decide/proposals.py):
+# each record's type as the reasons name it, and those names in Chinese.
 OWED = {"legal review (法制审核)": "法制审核", "decision": "执法决定"}
+ANSWER_RECORDS = {"legal_reviewed": "legal review", "penalized": "penalty decision", "ordered": "order"}
 ANSWERS = {"legal review": "法制审核", "penalty decision": "行政处罚决定", "order": "责令决定"}
 _BY_KIND = {"grade": GRADES, "via": FOUND_VIA, "inspection": INSPECTIONS, "verdict": VERDICTS,
             "measure": MEASURES, "outcome": OUTCOMES, "class": CLASSES, "level": LEVELS,
@@ -156,6 +158,11 @@ class Words:
 
     def measure(self, value: str | None) -> str | None:
         return self._say(MEASURES, value)
+
+    def answer(self, record_type: str) -> str:
+        """The record that answered an enforcement proposal (`legal_reviewed`, `penalized`, `ordered`)."""
+        said = ANSWER_RECORDS.get(record_type, record_type)
+        return self._say(ANSWERS, said) or said
 
     def clock(self, value: str | None) -> str | None:
         return self._say(CLOCKS, value)
