@@ -167,10 +167,12 @@ def _tags(text: str) -> list[int]:
 
 
 def _positional(doc: dict[str, Any], named: dict[str, tuple[str, tuple[str, ...]]],
-                version: int = FORMAT) -> dict[str, Any]:
+                version: int = FORMAT,
+                added: Mapping[str, Mapping[str, Any]] | None = None) -> dict[str, Any]:
     """The inverse of naming the places (`state_doc(..., named=True)`): the lists the code keeps
     (since format 5 the rows as stored; by column in formats 3 and 4; a dict of them by record
-    before format 3)."""
+    before format 3). `added` holds, by field, the places added since rows were first stored and
+    what such a row holds there (a class's `ADDED`)."""
     for name, (shape, places) in named.items():
         value = doc.get(name)
         if value is None:
@@ -178,7 +180,7 @@ def _positional(doc: dict[str, Any], named: dict[str, tuple[str, tuple[str, ...]
         if shape == "one":
             doc[name] = [value[p] for p in places]
         elif version >= 5:
-            doc[name] = _rows(doc.get("id"), name, places, value)
+            doc[name] = _rows(doc.get("id"), name, places, value, (added or {}).get(name, {}))
         elif shape == "many":
             doc[name] = [list(row) for row in zip(*(value[p] for p in places), strict=True)]
         elif version >= 3:
@@ -189,25 +191,31 @@ def _positional(doc: dict[str, Any], named: dict[str, tuple[str, tuple[str, ...]
     return doc
 
 
-def _rows(subject: Any, name: str, places: tuple[str, ...], value: dict[str, Any]) -> Any:
+def _rows(subject: Any, name: str, places: tuple[str, ...], value: dict[str, Any],
+          added: Mapping[str, Any] | None = None) -> Any:
     """The rows of a field stored under its column names (format 5), in the order of `places`.
 
     Stored under the very names this code gives them, the rows are taken as they
     are. Under others (names in another order, or more of them) each row is read
-    by name; a name this code needs and the record lacks is a format this code
-    does not read.
+    by name. A name this code needs and the record lacks is a format this code
+    does not read, unless it is one of `added`: a place added since such rows
+    were stored, which then holds what `added` gives it.
     """
     columns, rows = value["columns"], value["rows"]
     if tuple(columns) == places:
         return rows
     at = {column: n for n, column in enumerate(columns)}
-    missing = [p for p in places if p not in at]
+    added = added or {}
+    missing = [p for p in places if p not in at and p not in added]
     if missing:
         raise StoredFormatError(f"stored state {subject!r}: {name} has no column {missing[0]!r}")
-    order = [at[p] for p in places]
+    take = [(at[p], None) if p in at else (-1, added[p]) for p in places]
+
+    def row_of(row: list[Any]) -> list[Any]:
+        return [row[n] if n >= 0 else default for n, default in take]
     if type(rows) is dict:
-        return {k: [row[n] for n in order] for k, row in rows.items()}
-    return [[row[n] for n in order] for row in rows]
+        return {k: row_of(row) for k, row in rows.items()}
+    return [row_of(row) for row in rows]
 
 
 def _history(stored: bytes, added: list[Any]) -> list[bytes | memoryview]:
@@ -256,7 +264,7 @@ def unpack(raw: bytes, kind: type[Any] = Hazard, lazy: bool = False,
     if kept is not None or (tail and tail != b"[]"):
         if kept is None and not lazy:  # format 1: the whole history on the last line
             doc["history"] = stored_history(tail)
-            return from_doc(kind, _positional(doc, kind.NAMED, version))
+            return from_doc(kind, _positional(doc, kind.NAMED, version, getattr(kind, "ADDED", None)))
         if kept is None:  # counted once; the subject's next write stores it in format 2
             stored = StoredHistory(tail, len(codec.loads(tail)))
         else:
@@ -266,7 +274,7 @@ def unpack(raw: bytes, kind: type[Any] = Hazard, lazy: bool = False,
             doc["history_stored"] = stored
         else:
             doc["history"] = stored.decoded()
-    return from_doc(kind, _positional(doc, kind.NAMED, version))
+    return from_doc(kind, _positional(doc, kind.NAMED, version, getattr(kind, "ADDED", None)))
 
 
 def header(raw: bytes) -> tuple[int | None, bytes | None, bytes | None]:

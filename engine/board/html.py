@@ -47,6 +47,7 @@ TEXT: dict[str, dict[str, str]] = {
         "district": "全区", "geojson": "GeoJSON 下载", "opened": "发生时间", "status_open": "处理中",
         "alerts_col": "警情", "untiered": "未分级", "proposals": "执法建议", "measure": "措施",
         "proposed_at": "提出时间", "due": "审核（决定）期限", "answered_by": "审核或决定记录",
+        "decision": "审核通过后的执法决定",
     },
     "en": {
         "title": "Hazards and emergencies board", "signin": "Sign in", "signout": "Sign out",
@@ -83,6 +84,7 @@ TEXT: dict[str, dict[str, str]] = {
         "status_open": "open", "alerts_col": "Alerts", "untiered": "no tier",
         "proposals": "Enforcement proposals", "measure": "Measure", "proposed_at": "Proposed",
         "due": "Review (decision) due", "answered_by": "Review or decision on record",
+        "decision": "Decision after an approving review",
     },
 }
 
@@ -104,6 +106,13 @@ PROPOSAL_STATES = {"zh": {"awaiting": "待审核（决定）", "answered": "已�
                           "overdue": "overdue: escalated",
                           "not_pressed": "hazard found unfounded or a duplicate",
                           "not_watched": "no record can answer it: not watched"}}
+# Where the decision due after an approving review stands (the same statuses, of a decision alone).
+DECISION_STATES = {"zh": {"awaiting": "待作出决定", "answered": "已按期作出决定",
+                          "answered_late": "逾期后作出决定", "overdue": "逾期未作决定，已督办",
+                          "not_pressed": "隐患不属实或重复，不再督办"},
+                   "en": {"awaiting": "awaiting the decision", "answered": "decided in time",
+                          "answered_late": "decided after its due time", "overdue": "overdue: escalated",
+                          "not_pressed": "hazard found unfounded or a duplicate"}}
 
 
 def esc(value: Any) -> str:
@@ -455,16 +464,27 @@ class Page:
         rows = "".join(
             f'<tr><td>{esc(self.w.measure(p["measure"]))}</td><td>{esc(p["proposed_at"])}</td>'
             f'<td>{esc(p["due"])}</td><td>{esc(PROPOSAL_STATES[lang].get(p["status"], p["status"]))}</td>'
-            f'<td>{esc(self._answer(p.get("answered_by")))}</td></tr>' for p in proposals)
+            f'<td>{esc(self._answer(p.get("answered_by")))}</td>'
+            f'<td>{esc(self._decision(p.get("decision")))}</td></tr>' for p in proposals)
         return (f'<h3>{esc(t["proposals"])}</h3><table id="proposals"><thead><tr>'
                 f'<th>{esc(t["measure"])}</th><th>{esc(t["proposed_at"])}</th><th>{esc(t["due"])}</th>'
-                f'<th>{esc(t["state"])}</th><th>{esc(t["answered_by"])}</th></tr></thead>'
-                f'<tbody>{rows}</tbody></table>')
+                f'<th>{esc(t["state"])}</th><th>{esc(t["answered_by"])}</th><th>{esc(t["decision"])}</th>'
+                f'</tr></thead><tbody>{rows}</tbody></table>')
 
     def _answer(self, answer: Mapping[str, Any] | None) -> str | None:
+        """The record that answered a proposal, a review's outcome with it."""
         if not answer:
             return None
-        return f'{self.w.answer(answer["record"])} {answer["time"]}'
+        outcome = f' {self.w.outcome(answer["outcome"])}' if answer.get("outcome") else ""
+        return f'{self.w.answer(answer["record"])}{outcome} {answer["time"]}'
+
+    def _decision(self, decision: Mapping[str, Any] | None) -> str | None:
+        """The decision due after an approving review: when, where it stands, and the decision on file."""
+        if not decision:
+            return None
+        state = DECISION_STATES[self.lang].get(decision["status"], decision["status"])
+        by = self._answer(decision.get("decided_by"))
+        return f'{decision["due"]} · {state}' + (f' · {by}' if by else "")
 
     def alert(self, a: Mapping[str, Any], outputs: list[Mapping[str, Any]] | None) -> str:
         t = self.t

@@ -81,7 +81,9 @@ class Escalation(Output):
                         "notice that a key enterprise's cycle ran out, taken back), "
                         "plan_behind_withdrawn (a month found behind the annual plan, brought to plan "
                         "by inspections recorded after its check), proposal_overdue (an enforcement "
-                        "proposal with no legal review or decision on record by its due_at), ...")
+                        "proposal with no legal review or decision on record by its due_at), "
+                        "decision_overdue (a proposal its legal review approved, with no decision on "
+                        "record by its due_at: the measure's decide_within after that review), ...")
     tier: Tier | None = None
     response_level: ResponseLevel | None = None
     targets: list[Target]

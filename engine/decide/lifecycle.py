@@ -293,7 +293,7 @@ def _reviewed(h: Hazard, d: RectificationReviewed, at: int, eid: str, rules: Rul
 
 def _enforcement(kind: str) -> Handler:
     def record(h: Hazard, d: dict[str, Any], at: int, eid: str, rules: Rules) -> tuple[str, list[Out]]:
-        return _enforcement_record(h, kind, at, eid, d), []
+        return _enforcement_record(h, kind, at, eid, d, rules), []
     return record
 
 
@@ -302,7 +302,7 @@ _ANSWERS = ("penalized", "legal_reviewed")  # kept for the proposals they answer
 _ANSWER_TYPES = frozenset(f"safety.enforcement.{kind}" for kind in (*_ANSWERS, "ordered"))
 
 
-def _enforcement_record(h: Hazard, kind: str, at: int, eid: str, d: dict[str, Any]) -> str:
+def _enforcement_record(h: Hazard, kind: str, at: int, eid: str, d: dict[str, Any], rules: Rules) -> str:
     """Record an enforcement record's facts; return the timeline's words for it."""
     if kind == "ordered":
         if not any(o[0] == d["order_no"] for o in h.orders):
@@ -311,7 +311,7 @@ def _enforcement_record(h: Hazard, kind: str, at: int, eid: str, d: dict[str, An
         until = f" until {d['until']}" if d.get("until") else ""
         return f"order {d['order_no']}: {d['order']}{until} ({d['legal_basis']})"
     if kind in _ANSWERS:
-        proposals.recorded(h, kind, d, at, eid)
+        proposals.recorded(h, rules, kind, d, at, eid)
     if kind == "penalized":
         return f"penalty decision {d['decision_no']}: fine {d['fine_cny']} CNY ({d['legal_basis']})"
     if kind == "legal_reviewed":

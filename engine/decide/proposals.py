@@ -18,6 +18,13 @@ second. A later one, made after a failed review ran the ladder again, needs a
 decision since. Nothing records a notice to stop power supply, so such a
 proposal is watched only when it needs legal review.
 
+A review that approves a proposal leaves its decision to be made: when the
+measure names a `decide_within`, the decision (a record of its kind, as above)
+is due that long after the earliest approving review (`decision_due`), and is
+watched the same way (`decision_overdue`, and the same take-backs). A returned
+review ends the watch: the department may revise the case or drop it, and no
+record says which.
+
 The facts are kept on the hazard (`Hazard.proposals`, `Hazard.answers`), so the
 clock is derived like every other (engine/decide/clocks.py `derive`).
 """
@@ -40,6 +47,8 @@ _DECIDED_BY = {"fine": "penalized", "suspend": "suspend", "suspend_for_overhaul"
 
 
 ESCALATED, WITHDRAWN = "escalated", "withdrawn"
+# The places of a proposal's two watches' states: its review (or decision), its decision after approval.
+_STATE, _DUE2, _DECISION = 5, 6, 7
 
 
 def note(h: Hazard, rules: Rules, measure: Measure, sent: Out, at: int) -> None:
@@ -49,7 +58,7 @@ def note(h: Hazard, rules: Rules, measure: Measure, sent: Out, at: int) -> None:
     if any(p[0] == pid for p in h.proposals):
         return
     due = latest(measure.due_within, at, after(measure.due_within, at, rules).at, rules)
-    h.proposals.append([pid, measure.id, at, due, measure.needs_legal_review, None])
+    h.proposals.append([pid, measure.id, at, due, measure.needs_legal_review, None, None, None])
     h.proposals.sort(key=lambda p: (p[2], p[0]))  # arrival order must not matter
 
 
@@ -60,48 +69,103 @@ def watched(p: list[Any]) -> bool:
 
 def answered(h: Hazard, p: list[Any]) -> tuple[int, str, str] | None:
     """The earliest record on file that answers proposal `p`: (its time, its kind, its event id)."""
-    pid, measure, made, _, review, _ = p
-    if review:
-        found = [(a[2], a[0], a[3]) for a in h.answers if a[0] == "legal_reviewed" and a[1] == pid]
+    if p[4]:
+        return min(((a[2], a[0], a[3]) for a in h.answers if a[0] == "legal_reviewed" and a[1] == p[0]),
+                   default=None)
+    return decided(h, p)
+
+
+def decided(h: Hazard, p: list[Any]) -> tuple[int, str, str] | None:
+    """The earliest decision on file that decides proposal `p`'s measure: (its time, its kind, its
+    event id). A decision answers the proposals of its measure made by its time; made before any,
+    the earliest (the department acted first). Times alone decide, whatever order records came in."""
+    kind = _DECIDED_BY.get(p[1])
+    if kind is None:
+        return None
+    if kind == "penalized":
+        found = [(a[2], a[0], a[3]) for a in h.answers if a[0] == "penalized"]
     else:
-        kind = _DECIDED_BY.get(measure)
-        if kind == "penalized":
-            found = [(a[2], a[0], a[3]) for a in h.answers if a[0] == "penalized"]
-        else:
-            found = [(o[2], "ordered", o[3]) for o in h.orders if o[1] == kind]
-        made_all = [q[2] for q in h.proposals if q[1] == measure]
-        # A decision answers the proposals of its measure made by its time; made before any, the
-        # earliest (the department acted first). Times alone decide, whatever order records came in.
-        found = [f for f in found if made <= f[0] or (min(made_all) > f[0] and made == min(made_all))]
-    return min(found, default=None)
+        found = [(o[2], "ordered", o[3]) for o in h.orders if o[1] == kind]
+    made, first = p[2], min(q[2] for q in h.proposals if q[1] == p[1])
+    return min((f for f in found if made <= f[0] or (first > f[0] and made == first)), default=None)
+
+
+def approved(h: Hazard, p: list[Any]) -> tuple[int, str] | None:
+    """The earliest legal review on file that approved proposal `p`: (its time, its event id). A
+    review stored before outcomes were kept approved nothing this can tell."""
+    return min(((a[2], a[3]) for a in h.answers
+                if a[0] == "legal_reviewed" and a[1] == p[0] and a[4] == "approved"), default=None)
+
+
+def _decision_due(rules: Rules, p: list[Any], approved_at: int) -> int | None:
+    """When the decision on proposal `p` falls due, its legal review having approved it at
+    `approved_at`: the measure's `decide_within` after it, at the latest it may fall; None when no
+    decision is watched (no `decide_within`, or no record that could show it made)."""
+    measure = rules.enforcement.get(p[1])
+    if not p[4] or measure is None or measure.decide_within is None or p[1] not in _DECIDED_BY:
+        return None
+    span = measure.decide_within
+    return latest(span, approved_at, after(span, approved_at, rules).at, rules)
 
 
 def due(h: Hazard, rules: Rules) -> int | None:
-    """When the earliest proposal still unanswered falls due; None when none is watched."""
+    """When the earliest proposal still unanswered, or decision still not made after an approving
+    review, falls due; None when none is watched."""
     if rules.proposal_due is None:
         return None
-    return min((p[3] for p in h.proposals if _owed(h, p)), default=None)
+    dues = [p[3] for p in h.proposals if _owed(h, p)]
+    dues += [d for p in h.proposals if (d := _decision_owed(h, p)) is not None]
+    return min(dues, default=None)
 
 
 def _owed(h: Hazard, p: list[Any]) -> bool:
     """Whether proposal `p` is to be escalated when it falls due: watched, not escalated yet, no
     record answers it, and the hazard not found unfounded or a duplicate by then (`_pressing`)."""
-    return p[5] is None and watched(p) and answered(h, p) is None and _pressing(h, p[3])
+    return p[_STATE] is None and watched(p) and answered(h, p) is None and _pressing(h, p[3])
+
+
+def _decision_owed(h: Hazard, p: list[Any]) -> int | None:
+    """When the decision on proposal `p` falls due, if it is to be escalated then: approved, not
+    escalated yet, no decision on file, and the hazard not found unfounded or a duplicate by then."""
+    d = p[_DUE2]
+    if p[_DECISION] is not None or d is None:
+        return None
+    return d if decided(h, p) is None and _pressing(h, d) else None
 
 
 def standing(h: Hazard) -> list[dict[str, Any]]:
     """Each proposal standing on the hazard, for a supervisor: when it was made and due, and where
     it stands (`awaiting` its review or decision, `answered` by a record dated by its due time,
     `answered_late`, `overdue` and escalated, `not_pressed`: the hazard was found unfounded or a
-    duplicate, `not_watched`: nothing on record can answer it), with the record that answered it."""
+    duplicate, `not_watched`: nothing on record can answer it), with the record that answered it
+    (a review with its outcome); once a review approved it, the decision then due (`decision`:
+    when it is due, where it stands as above, and the decision on file)."""
     views = []
     for p in h.proposals:
         found = answered(h, p) if watched(p) else None
         views.append({"proposal_id": p[0], "measure": p[1], "proposed_at": iso(p[2]), "due": iso(p[3]),
                       "needs_legal_review": bool(p[4]), "status": _status(h, p, found),
-                      "answered_by": {"record": found[1], "time": iso(found[0]), "event_id": found[2]}
-                      if found else None})
+                      "answered_by": _record(h, found), "decision": _decision(h, p)})
     return views
+
+
+def _record(h: Hazard, found: tuple[int, str, str] | None) -> dict[str, Any] | None:
+    """The record that answered a proposal, for a supervisor; a review's with its outcome."""
+    if found is None:
+        return None
+    view = {"record": found[1], "time": iso(found[0]), "event_id": found[2]}
+    if found[1] == "legal_reviewed":
+        view["outcome"] = next(a[4] for a in h.answers if a[3] == found[2])
+    return view
+
+
+def _decision(h: Hazard, p: list[Any]) -> dict[str, Any] | None:
+    """The decision due on proposal `p` after a review approved it, and where it stands."""
+    d = p[_DUE2]
+    if d is None:
+        return None
+    found = decided(h, p)
+    return {"due": iso(d), "status": _stage(h, d, p[_DECISION], found), "decided_by": _record(h, found)}
 
 
 def statuses(h: Hazard) -> dict[str, str]:
@@ -110,13 +174,16 @@ def statuses(h: Hazard) -> dict[str, str]:
 
 
 def _status(h: Hazard, p: list[Any], found: tuple[int, str, str] | None) -> str:
-    if not watched(p):
-        return "not_watched"
+    return _stage(h, p[3], p[_STATE], found) if watched(p) else "not_watched"
+
+
+def _stage(h: Hazard, due_at: int, state: str | None, found: tuple[int, str, str] | None) -> str:
+    """Where a watch due at `due_at`, in `state`, stands, `found` the record that answers it."""
     if found is not None:
-        return "answered" if found[0] <= p[3] else "answered_late"
-    if p[5] == ESCALATED:
+        return "answered" if found[0] <= due_at else "answered_late"
+    if state == ESCALATED:
         return "overdue"
-    return "awaiting" if p[5] is None and _pressing(h, p[3]) else "not_pressed"
+    return "awaiting" if state is None and _pressing(h, due_at) else "not_pressed"
 
 
 def _pressing(h: Hazard, t: int) -> bool:
@@ -133,92 +200,119 @@ def _what(p: list[Any]) -> str:
 
 def overdue(h: Hazard, rules: Rules, at: int, cause: str) -> list[Out]:
     """Run out the proposals' clock at `at`: tell the rule's units of each proposal due by then that
-    no record answers (`proposal_overdue`)."""
+    no record answers (`proposal_overdue`), and of each decision due by then, after a review that
+    approved its proposal, that none is on record (`decision_overdue`)."""
     rule = rules.proposal_due
     if rule is None:
         return []
     outs: list[Out] = []
     for p in h.proposals:
-        if p[3] > at or not _owed(h, p):
-            continue
-        p[5] = ESCALATED
         pid, measure, made = p[0], p[1], p[2]
         uscc = h.enterprise[0] if h.enterprise else "?"
-        reason = (f"Enforcement proposal {pid} ({measure}) against {uscc}, made {iso(made)}, "
-                  f"has no {_what(p)} on record by {iso(p[3])}")
-        h.history.append([at, cause, f"proposal {pid} ({measure}): no {_what(p)} on record by {iso(p[3])}"])
-        outs.append(_escalation(h, rule, rules, p, "proposal_overdue", at, reason, cause))
+        if p[3] <= at and _owed(h, p):
+            p[_STATE] = ESCALATED
+            reason = (f"Enforcement proposal {pid} ({measure}) against {uscc}, made {iso(made)}, "
+                      f"has no {_what(p)} on record by {iso(p[3])}")
+            said = f"proposal {pid} ({measure}): no {_what(p)} on record by {iso(p[3])}"
+            h.history.append([at, cause, said])
+            outs.append(_escalation(h, rule, rules, p, "proposal_overdue", at, reason, cause))
+        d = _decision_owed(h, p)
+        if d is not None and d <= at:
+            p[_DECISION] = ESCALATED
+            ok = iso(approved(h, p)[0])  # type: ignore[index]
+            reason = (f"Enforcement proposal {pid} ({measure}) against {uscc}, made {iso(made)}, approved by "
+                      f"its legal review (法制审核) on {ok}, has no decision on record by {iso(d)}")
+            h.history.append([at, cause, f"proposal {pid} ({measure}): no decision on record by {iso(d)}, "
+                                         f"its legal review approved it on {ok}"])
+            outs.append(_escalation(h, rule, rules, p, "decision_overdue", at, reason, cause, second=True))
     return outs
 
 
 def _escalation(h: Hazard, rule: ProposalDue, rules: Rules, p: list[Any], action: str, at: int,
-                reason: str, cause: str) -> Out:
+                reason: str, cause: str, second: bool = False) -> Out:
+    """An escalation about proposal `p`'s first watch (its review or decision) or, with `second`,
+    about the decision due after a review approved it."""
+    key, due_at = ((p[0], "decision"), p[_DUE2]) if second else ((p[0],), p[3])
     return emit.escalation(h, rules, rule_id=rule.rule_id, action=action, tier=rule.tier, at=at,
-                           targets=resolve_all(rule.targets, h, rules), reason=reason, key=(p[0],),
-                           caused_by=[cause], due_at=p[3])
+                           targets=resolve_all(rule.targets, h, rules), reason=reason, key=key,
+                           caused_by=[cause], due_at=due_at)
 
 
-def recorded(h: Hazard, kind: str, d: dict[str, Any], at: int, eid: str) -> None:
+def recorded(h: Hazard, rules: Rules, kind: str, d: dict[str, Any], at: int, eid: str) -> None:
     """Keep a record that may answer a proposal: a legal review or a penalty decision (an order is
-    kept on the hazard already, `Hazard.orders`)."""
+    kept on the hazard already, `Hazard.orders`). A review that approves a proposal sets when its
+    decision falls due, from the earliest such review (`_decision_due`)."""
     ref = d["proposal_id"] if kind == "legal_reviewed" else d["decision_no"]
     if not any(a[3] == eid for a in h.answers):
-        h.answers.append([kind, ref, at, eid])
+        h.answers.append([kind, ref, at, eid, d.get("outcome") if kind == "legal_reviewed" else None])
         h.answers.sort(key=lambda a: (a[2], a[3]))
+    for p in h.proposals:
+        if p[0] == ref and (ok := approved(h, p)) is not None:
+            p[_DUE2] = _decision_due(rules, p, ok[0])
 
 
-def answered_late(h: Hazard, rules: Rules, eid: str, decided: int) -> list[Out]:
-    """Take back each overdue escalation that record `eid`, reaching the engine at `decided`, shows
-    was not due: the record answers the proposal and was made by its due time. (With the rules'
-    `proposal_due` taken out since, it stands: nobody is told by a rule that no longer is.)"""
+def answered_late(h: Hazard, rules: Rules, eid: str, decided_at: int) -> list[Out]:
+    """Take back each overdue escalation that record `eid`, reaching the engine at `decided_at`,
+    shows was not due: the record answers the proposal, or decides it after an approving review,
+    and was made by the due time. (With the rules' `proposal_due` taken out since, it stands:
+    nobody is told by a rule that no longer is.)"""
     rule = rules.proposal_due
     if rule is None:
         return []
     outs: list[Out] = []
     for p in h.proposals:
-        found = answered(h, p) if p[5] == ESCALATED else None
-        if found is not None and found[2] == eid and found[0] <= p[3]:
-            what, made = ANSWER_RECORDS[found[1]], iso(found[0])
-            outs.append(_take_back(h, rule, rules, p, eid, decided, f"the {what} {eid} of {made}, by",
-                                   f"{what} made on {made}"))
+        watches = ((p[3], p[_STATE], answered, False), (p[_DUE2], p[_DECISION], decided, True))
+        for due_at, state, answer, second in watches:
+            found = answer(h, p) if state == ESCALATED else None
+            if found is not None and found[2] == eid and found[0] <= due_at:
+                what, made = ANSWER_RECORDS[found[1]], iso(found[0])
+                outs.append(_take_back(h, rule, rules, p, eid, decided_at, f"the {what} {eid} of {made}, by",
+                                       f"{what} made on {made}", second))
     return outs
 
 
-def dismissed(h: Hazard, rules: Rules, verdict: str, done: int, eid: str, decided: int) -> list[Out]:
+def dismissed(h: Hazard, rules: Rules, verdict: str, done: int, eid: str, decided_at: int) -> list[Out]:
     """A verification at `done` that found the hazard unfounded or a duplicate, reaching the engine
-    at `decided`, takes back each overdue escalation of a proposal due after it: from then nobody
-    was to be pressed to decide it (`due`). Taken back, it is not raised again should a later
-    verification confirm the hazard once more."""
+    at `decided_at`, takes back each overdue escalation of a proposal, or of a decision, due after
+    it: from then nobody was to be pressed to decide it (`due`). Taken back, it is not raised again
+    should a later verification confirm the hazard once more."""
     rule = rules.proposal_due
     if rule is None:
         return []
-    return [_take_back(h, rule, rules, p, eid, decided,
-                       f"the verification {eid} of {iso(done)}, which found it {verdict} before",
-                       f"found {verdict} on {iso(done)}")
-            for p in h.proposals if p[5] == ESCALATED and p[3] > done]
+    why, how = (f"the verification {eid} of {iso(done)}, which found it {verdict} before",
+                f"found {verdict} on {iso(done)}")
+    outs = [_take_back(h, rule, rules, p, eid, decided_at, why, how)
+            for p in h.proposals if p[_STATE] == ESCALATED and p[3] > done]
+    return outs + [_take_back(h, rule, rules, p, eid, decided_at, why, how, second=True)
+                   for p in h.proposals if p[_DECISION] == ESCALATED and p[_DUE2] > done]
 
 
-def _take_back(h: Hazard, rule: ProposalDue, rules: Rules, p: list[Any], eid: str, decided: int, why: str,
-               how: str) -> Out:
-    """Take back proposal `p`'s overdue escalation for record `eid`, which reached the engine at
-    `decided`: `why` begins the reason, which goes on " the due time {due} of proposal {id}, reached
-    the engine after it"; `how` ends the record's line."""
-    p[5] = WITHDRAWN
-    h.history.append([decided, eid, f"proposal {p[0]}: the escalation that it was overdue withdrawn: {how}"])
-    reason = (f"The escalation {rule.rule_id} of {h.id} is withdrawn: {why} the due time {iso(p[3])} of "
-              f"proposal {p[0]}, reached the engine after it")
-    return _escalation(h, rule, rules, p, "failure_withdrawn", decided, reason, eid)
+def _take_back(h: Hazard, rule: ProposalDue, rules: Rules, p: list[Any], eid: str, decided_at: int,
+               why: str, how: str, second: bool = False) -> Out:
+    """Take back proposal `p`'s overdue escalation (with `second`, its decision's) for record `eid`,
+    which reached the engine at `decided_at`: `why` begins the reason, which goes on " the due time
+    {due} of proposal {id}, reached the engine after it"; `how` ends the record's line."""
+    place, whose, due_at = (_DECISION, "the decision on ", p[_DUE2]) if second else (_STATE, "", p[3])
+    p[place] = WITHDRAWN
+    that = "its decision" if second else "it"
+    said = f"proposal {p[0]}: the escalation that {that} was overdue withdrawn: {how}"
+    h.history.append([decided_at, eid, said])
+    reason = (f"The escalation {rule.rule_id} of {h.id} is withdrawn: {why} the due time {iso(due_at)} of "
+              f"{whose}proposal {p[0]}, reached the engine after it")
+    return _escalation(h, rule, rules, p, "failure_withdrawn", decided_at, reason, eid, second)
 
 
 def gone(h: Hazard, rules: Rules, withdrawn: list[Out], at: int, cause: str) -> list[Out]:
-    """Forget the proposals `withdrawn` (as their withdrawals were sent, at `at`): their clock
-    stops, and an escalation that one was overdue is taken back too."""
+    """Forget the proposals `withdrawn` (as their withdrawals were sent, at `at`): their clocks
+    stop, and an escalation that one, or its decision, was overdue is taken back too."""
     ids = {o.event["data"]["proposal_id"] for o in withdrawn if "proposal_id" in o.event["data"]}
     rule = rules.proposal_due
     outs: list[Out] = []
     for p in [p for p in h.proposals if p[0] in ids]:
         h.proposals.remove(p)
-        if p[5] == ESCALATED and rule is not None:
-            reason = f"The escalation {rule.rule_id} of {h.id} is withdrawn: proposal {p[0]} was withdrawn"
-            outs.append(_escalation(h, rule, rules, p, "failure_withdrawn", at, reason, cause))
+        if rule is None:
+            continue
+        said = f"The escalation {rule.rule_id} of {h.id} is withdrawn: proposal {p[0]} was withdrawn"
+        outs += [_escalation(h, rule, rules, p, "failure_withdrawn", at, said, cause, second)
+                 for place, second in ((_STATE, False), (_DECISION, True)) if p[place] == ESCALATED]
     return outs

@@ -78,12 +78,15 @@ class Hazard(HistoryState):
     violations: list[list[Any]] = field(default_factory=list)  # [order_no, at, event id, evidence]
     lifted: dict[str, int] = field(default_factory=dict)  # order no -> when it was lifted (解除)
     # Enforcement proposals sent, each watched until a record answers it (engine/decide/proposals.py):
-    # [proposal id, measure, made at, due (the latest it may fall), needs legal review, state]; the
-    # state: None while watched, "escalated" once it ran out unanswered, "withdrawn" once a record
-    # made in time, reaching the engine late, took that back.
+    # [proposal id, measure, made at, due (the latest it may fall), needs legal review, state,
+    # decision due, decision]; the state: None while watched, "escalated" once it ran out
+    # unanswered, "withdrawn" once a record made in time, reaching the engine late, took that back;
+    # the decision due: when the decision is due once a legal review approved the proposal (None
+    # while none did, or when the rules watch no decision after it), and the decision its state.
     proposals: list[list[Any]] = field(default_factory=list)
     # The records that may answer one: [kind (legal_reviewed | penalized), proposal id or decision
-    # no, at, event id]; an order (ordered) is in `orders`.
+    # no, at, event id, outcome (a review's: approved | returned; None for a penalty, and for a
+    # review stored before outcomes were kept)]; an order (ordered) is in `orders`.
     answers: list[list[Any]] = field(default_factory=list)
     clocks: dict[str, int] = field(default_factory=dict)  # clock name -> due (derived)
     applied: list[int] = field(default_factory=list)  # hashes of the latest APPLIED entries without a source
@@ -110,10 +113,17 @@ class Hazard(HistoryState):
         "early": ("one", ("at", "approved", "new_deadline", "event_id")),
         "orders": ("many", ("order_no", "order", "at", "event_id")),
         "violations": ("many", ("order_no", "at", "event_id", "evidence")),
-        "proposals": ("many", ("proposal_id", "measure", "at", "due", "legal_review", "state")),
-        "answers": ("many", ("kind", "ref", "at", "event_id")),
+        "proposals": ("many", ("proposal_id", "measure", "at", "due", "legal_review", "state",
+                                "decision_due", "decision")),
+        "answers": ("many", ("kind", "ref", "at", "event_id", "outcome")),
         "failures": ("many", ("clock", "since", "due", "department")),
         "held": ("many", ("tag", "missed_at", "department", "reason", "cause")),
+    }
+    # Places added to a field of NAMED after rows of it were first stored, with what such a row
+    # holds there when it is read back (engine/store.py `_rows`).
+    ADDED: ClassVar[dict[str, dict[str, Any]]] = {
+        "proposals": {"decision_due": None, "decision": None},
+        "answers": {"outcome": None},
     }
 
     def status(self) -> str:

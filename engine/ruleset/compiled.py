@@ -117,6 +117,7 @@ class Measure:
     needs_legal_review: bool  # 法制审核 before the decision (重大执法决定)
     due_within: Span  # for the legal review when needed, else for the decision
     source: str
+    decide_within: Span | None = None  # for the decision, from the review that approved it
 
 
 @dataclass(frozen=True, slots=True)

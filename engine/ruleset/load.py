@@ -135,8 +135,15 @@ def load_rules(rules_dir: Path | str) -> Rules:
                          "0 <= min <= max")
         if mid == "fine" and amount is None:
             raise c.fail(key, "a fine needs amount_range_cny: [min, max] as its legal basis sets them")
+        if m.decide_within is not None and not m.needs_legal_review:
+            raise c.fail(f"{key}.decide_within", "only a measure that waits for legal review has a time "
+                         "to decide after it: due_within is this one's time for its decision")
+        if m.decide_within is not None and mid == "utility_stop_notice":
+            raise c.fail(f"{key}.decide_within", "no record says a notice to stop power supply went out, "
+                         "so nothing could show it decided: leave decide_within out")
+        decide = c.span(f"{key}.decide_within", m.decide_within) if m.decide_within is not None else None
         enforcement[mid] = Measure(mid, m.legal_basis, amount, m.needs_legal_review,  # type: ignore[arg-type]
-                                   c.span(f"{key}.due_within", m.due_within), m.source)
+                                   c.span(f"{key}.due_within", m.due_within), m.source, decide)
 
     pd = f.proposal_due
     proposal_due = ProposalDue(pd.rule_id, pd.tier, c.targets("proposal_due.escalate_to", pd.escalate_to),

@@ -75,6 +75,7 @@ class MeasureEntry(_File):
     amount_range_cny: list[int] | None = Field(default=None, min_length=2, max_length=2)
     needs_legal_review: bool
     due_within: str
+    decide_within: str | None = None
     source: str = Field(min_length=1)
 
 

@@ -100,10 +100,20 @@ def render(h: Hazard | None, entries: list[dict[str, Any]], hazard_id: str) -> s
 
 def _proposal_line(p: dict[str, Any]) -> str:
     """One enforcement proposal and where it stands (engine/decide/proposals.py `standing`)."""
-    by = p["answered_by"]
-    answer = f" ({by['record']} {by['time']})" if by else ""
-    return (f"    {p['measure']:<21} proposed {p['proposed_at']}  due {p['due']}  {p['status']}{answer}"
+    answer = _answered(p["answered_by"])
+    decision = p.get("decision")
+    then = (f"  decision due {decision['due']}  {decision['status']}{_answered(decision['decided_by'])}"
+            if decision else "")
+    return (f"    {p['measure']:<21} proposed {p['proposed_at']}  due {p['due']}  {p['status']}{answer}{then}"
             f"  [{p['proposal_id']}]")
+
+
+def _answered(by: dict[str, Any] | None) -> str:
+    """The record that answered a proposal or decided it, in brackets: its kind, outcome and time."""
+    if not by:
+        return ""
+    outcome = f" {by['outcome']}" if by.get("outcome") else ""
+    return f" ({by['record']}{outcome} {by['time']})"
 
 
 def run(bootstrap: str, prefix: str, app_id: str, hazard_id: str, as_json: bool,

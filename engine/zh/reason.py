@@ -105,17 +105,19 @@ _ESCALATIONS = compiled([
      r"(?P<t>\S+), before the step \S+ of (?P<u>\S+), reached the engine after it",
      "撤回隐患 {h} 的{r:rule}：延期已于 {t} 批准（{e}），早于该步骤（{u}），送达引擎晚于该步骤"),
     # an enforcement proposal's due time (engine/decide/proposals.py `overdue`, `answered_late`, `gone`)
-    (r"Enforcement proposal (?P<p>\S+) \((?P<m>\w+)\) against (?P<e>\S+), made (?P<t>\S+), has no "
+    (r"Enforcement proposal (?P<p>\S+) \((?P<m>\w+)\) against (?P<e>\S+), made (?P<t>\S+),"
+     r"(?P<a> approved by its legal review \(法制审核\) on \S+,)? has no "
      r"(?P<w>legal review \(法制审核\)|decision) on record by (?P<u>\S+)",
-     "{t} 对 {e} 提出的执法建议 {p}（{m:measure}）截至 {u} 未见{w:owed}记录"),
+     "{t} 对 {e} 提出的执法建议 {p}（{m:measure}）{a:approved}截至 {u} 未见{w:owed}记录"),
     (r"The escalation (?P<r>\S+) of (?P<h>\S+) is withdrawn: the (?P<k>legal review|penalty decision|order) "
-     r"(?P<e>\S+) of (?P<t>\S+), by the due time (?P<u>\S+) of proposal (?P<p>\S+), reached the engine "
-     r"after it",
-     "撤回隐患 {h} 的{r:rule}：{k:answer} {e}（{t}）在执法建议 {p} 的期限 {u} 前作出，送达引擎晚于督办"),
-    (r"The escalation (?P<r>\S+) of (?P<h>\S+) is withdrawn: the verification (?P<e>\S+) of (?P<t>\S+), "
-     r"which found it (?P<v>unfounded|duplicate) before the due time (?P<u>\S+) of proposal (?P<p>\S+), "
+     r"(?P<e>\S+) of (?P<t>\S+), by the due time (?P<u>\S+) of (?P<s>the decision on )?proposal (?P<p>\S+), "
      r"reached the engine after it",
-     "撤回隐患 {h} 的{r:rule}：核实记录 {e}（{t}）早于执法建议 {p} 的期限（{u}）认定{v:verdict}，"
+     "撤回隐患 {h} 的{r:rule}：{k:answer} {e}（{t}）在执法建议 {p} 的{s:decision}期限 {u} 前作出，"
+     "送达引擎晚于督办"),
+    (r"The escalation (?P<r>\S+) of (?P<h>\S+) is withdrawn: the verification (?P<e>\S+) of (?P<t>\S+), "
+     r"which found it (?P<v>unfounded|duplicate) before the due time (?P<u>\S+) of (?P<s>the decision on )?"
+     r"proposal (?P<p>\S+), reached the engine after it",
+     "撤回隐患 {h} 的{r:rule}：核实记录 {e}（{t}）早于执法建议 {p} 的{s:decision}期限（{u}）认定{v:verdict}，"
      "送达引擎晚于督办"),
     (r"The escalation (?P<r>\S+) of (?P<h>\S+) is withdrawn: proposal (?P<p>\S+) was withdrawn",
      "撤回隐患 {h} 的{r:rule}：执法建议 {p} 已撤回"),
@@ -460,5 +462,7 @@ _PIECES: dict[str, Callable[[str], str]] = {
     "arrived": lambda at: f"自 {at} 送达引擎起",  # a duty counted from the record's arrival
     "own": lambda at: f"（记录自身时间 {at}）",
     "approx": lambda _: "（期限为估算：该年放假安排未公布）",
+    "approved": lambda text: f"经法制审核于 {text.split()[-1].rstrip(',')} 通过，",
+    "decision": lambda _: "执法决定",
     "issued": lambda text: f"（通知视为 {text.split()[3]} 下达：报告与核实均已送达引擎）",
 }

@@ -102,11 +102,15 @@ def _shapes() -> Shapes:
          "{o}：解除后发现的未执行不构成违反在效决定，撤回移送公安机关及停止供电建议"),
         (r"proposal (?P<p>\S+) \((?P<m>\w+)\): no (?P<w>legal review \(法制审核\)|decision) on record by "
          r"(?P<t>\S+)", "执法建议 {p}（{m:measure}）截至 {t} 未见{w:owed}记录，已督办"),
-        (r"proposal (?P<p>\S+): the escalation that it was overdue withdrawn: found "
+        (r"proposal (?P<p>\S+) \((?P<m>\w+)\): no decision on record by (?P<t>\S+), its legal review "
+         r"approved it on (?P<a>\S+)",
+         "执法建议 {p}（{m:measure}）经法制审核于 {a} 通过，截至 {t} 未见执法决定记录，已督办"),
+        (r"proposal (?P<p>\S+): the escalation that (?P<w>it|its decision) was overdue withdrawn: found "
          r"(?P<v>unfounded|duplicate) on (?P<t>\S+)",
-         "执法建议 {p}：已于 {t} 核实认定{v:verdict}，撤回逾期督办"),
-        (r"proposal (?P<p>\S+): the escalation that it was overdue withdrawn: (?P<k>legal review|penalty "
-         r"decision|order) made on (?P<t>\S+)", "执法建议 {p}：{k:answer}已于 {t} 作出，撤回逾期督办"),
+         "执法建议 {p}：已于 {t} 核实认定{v:verdict}，撤回{w:watch}"),
+        (r"proposal (?P<p>\S+): the escalation that (?P<w>it|its decision) was overdue withdrawn: "
+         r"(?P<k>legal review|penalty decision|order) made on (?P<t>\S+)",
+         "执法建议 {p}：{k:answer}已于 {t} 作出，撤回{w:watch}"),
         (r"penalty decision (?P<n>\S+): fine (?P<c>\d+) CNY \((?P<b>(?:[^()]|\([^()]*\))+)\)",
          "行政处罚决定 {n}：罚款 {c} 元（{b}）"),
         (r"legal review \(法制审核\) of proposal (?P<p>\S+): (?P<o>\w+)",

@@ -30,6 +30,7 @@ ACTIONS = {
     "coverage_missed": "重点企业检查逾期", "duty_failure": "不履行安全监管职责",
     "plan_behind": "检查计划滞后", "notice_withdrawn": "撤回逾期通报",
     "plan_behind_withdrawn": "撤回检查计划滞后通报", "proposal_overdue": "执法建议逾期未审核或决定",
+    "decision_overdue": "法制审核通过后逾期未作执法决定",
 }
 
 # A hazard's grade (and the reporter's claim), and an accident's grade (493号令 art. 3).
@@ -134,10 +135,13 @@ CEASED = {"no longer a key enterprise": "不再列为重点企业", "closed": "�
 OWED = {"legal review (法制审核)": "法制审核", "decision": "执法决定"}
 ANSWER_RECORDS = {"legal_reviewed": "legal review", "penalized": "penalty decision", "ordered": "order"}
 ANSWERS = {"legal review": "法制审核", "penalty decision": "行政处罚决定", "order": "责令决定"}
+# Which of a proposal's watches an escalation taken back was about: its review (or decision), or the
+# decision due once its review approved it.
+WATCHES = {"it": "逾期督办", "its decision": "执法决定逾期督办"}
 _BY_KIND = {"grade": GRADES, "via": FOUND_VIA, "inspection": INSPECTIONS, "verdict": VERDICTS,
             "measure": MEASURES, "outcome": OUTCOMES, "class": CLASSES, "level": LEVELS,
             "report": REPORTS, "clock": CLOCKS, "tier": TIERS, "risk": RISKS, "ceased": CEASED,
-            "owed": OWED, "answer": ANSWERS}
+            "owed": OWED, "answer": ANSWERS, "watch": WATCHES}
 
 
 class Words:
@@ -163,6 +167,10 @@ class Words:
         """The record that answered an enforcement proposal (`legal_reviewed`, `penalized`, `ordered`)."""
         said = ANSWER_RECORDS.get(record_type, record_type)
         return self._say(ANSWERS, said) or said
+
+    def outcome(self, value: str | None) -> str | None:
+        """A legal review's outcome (`approved`, `returned`)."""
+        return self._say(OUTCOMES, value)
 
     def clock(self, value: str | None) -> str | None:
         return self._say(CLOCKS, value)
