@@ -23,7 +23,7 @@ from engine.decide.clocks import (
     planned,
     sent_again,
 )
-from engine.decide.state import Hazard
+from engine.decide.state import VERDICTS_KEPT, Hazard
 from engine.intake.timeline import FINDING_TYPE
 from engine.kernel.apply import UnknownEntryType
 from engine.kernel.entries import (
@@ -67,6 +67,7 @@ def _close(h: Hazard, at: int, how: str) -> None:
 
 
 def _confirm(h: Hazard, at: int, event_id: str, grade: str) -> None:
+    _verdict(h, at, "confirmed")
     if h.verified_at is not None and h.verified_at > at:
         return
     h.verdict, h.grade, h.verified_at, h.confirmed_by = "confirmed", grade, at, event_id
@@ -120,10 +121,10 @@ def apply_event(h: Hazard, entry: Entry, at: int, rules: Rules) -> list[Out]:
         # Found unfounded or a duplicate in time: what ran after that (the ladder's steps, the
         # escalation that no plan was filed) is taken back.
         outs += dismissed(h, rules, h.closed_how, at, eid, decided_at(entry, at, h.watermark))
-    if (h.proposals and entry["type"] == "safety.hazard.verified" and h.closed_how in _VERDICTS
-            and h.closed_at == at and h.verified_at == at):
+    if h.proposals and entry["type"] == "safety.hazard.verified" and entry["data"]["verdict"] in _VERDICTS:
         # Found so before a proposal's due time: nobody was to be pressed to decide it.
-        outs += proposals.dismissed(h, rules, h.closed_how, at, eid, decided_at(entry, at, h.watermark))
+        outs += proposals.dismissed(h, rules, entry["data"]["verdict"], at, eid,
+                                    decided_at(entry, at, h.watermark))
     if (h.step or h.plan_fired) and entry["type"] == "safety.rectification.reviewed" \
             and entry["data"]["outcome"] == "passed":
         # Accepted as rectified in time (a passed review closes for good, whichever close came
@@ -255,7 +256,9 @@ def _verified(h: Hazard, d: HazardVerified, at: int, eid: str, rules: Rules) -> 
             h.closed_at = h.closed_how = h.duplicate_of = None
             # Told there was nothing to rectify, the enterprise has its full time again, from now.
             h.deadline, h.approx, h.step, h.tier = None, False, 0, None
-    elif h.verified_at is None or h.verified_at <= at:
+    else:
+        _verdict(h, at, d["verdict"])
+    if d["verdict"] != "confirmed" and (h.verified_at is None or h.verified_at <= at):
         h.verdict, h.verified_at = d["verdict"], at
         h.duplicate_of = d.get("duplicate_of")
         _close(h, at, d["verdict"])
@@ -263,6 +266,13 @@ def _verified(h: Hazard, d: HazardVerified, at: int, eid: str, rules: Rules) -> 
 
 
 _VERDICTS = ("unfounded", "duplicate")  # the ways a verification closes a hazard
+
+
+def _verdict(h: Hazard, at: int, verdict: str) -> None:
+    """Keep a verdict by its time, whichever order verdicts come in (`Hazard.verdicts`)."""
+    h.verdicts.append([at, verdict])
+    h.verdicts.sort(key=lambda v: v[0])  # stable: of two in one second, the one applied later is later
+    del h.verdicts[:-VERDICTS_KEPT]
 
 
 def _planned(h: Hazard, d: RectificationPlanned, at: int, eid: str, rules: Rules) -> tuple[str, list[Out]]:

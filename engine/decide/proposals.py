@@ -58,8 +58,10 @@ def note(h: Hazard, rules: Rules, measure: Measure, sent: Out, at: int) -> None:
     if any(p[0] == pid for p in h.proposals):
         return
     due = latest(measure.due_within, at, after(measure.due_within, at, rules).at, rules)
-    h.proposals.append([pid, measure.id, at, due, measure.needs_legal_review, None, None, None])
+    p = [pid, measure.id, at, due, measure.needs_legal_review, None, None, None]
+    h.proposals.append(p)
     h.proposals.sort(key=lambda p: (p[2], p[0]))  # arrival order must not matter
+    _approved_then(h, rules, p)  # a review on file already (the proposal made in its very second)
 
 
 def watched(p: list[Any]) -> bool:
@@ -188,10 +190,21 @@ def _stage(h: Hazard, due_at: int, state: str | None, found: tuple[int, str, str
 
 def _pressing(h: Hazard, t: int) -> bool:
     """Whether the hazard's enterprise is pressed for a decision due at `t`: unless the latest
-    verification, made by then, found the hazard unfounded or a duplicate. The proposal has then
+    verification made by then found the hazard unfounded or a duplicate. The proposal has then
     lost its ground, whatever closed the hazard since (a review passed later revives nothing); a
-    verification after `t` leaves the proposal as it stood at `t`."""
-    return not (h.verdict in ("unfounded", "duplicate") and h.verified_at is not None and h.verified_at <= t)
+    verification after `t`, of any verdict, leaves the proposal as it stood at `t`. A state stored
+    before verdicts were kept by time judges by its latest verification alone."""
+    if not h.verdicts:
+        return not (h.verdict in _DISMISSED and h.verified_at is not None and h.verified_at <= t)
+    then = None
+    for at, verdict in h.verdicts:
+        if at > t:
+            break
+        then = verdict
+    return then not in _DISMISSED
+
+
+_DISMISSED = ("unfounded", "duplicate")  # verdicts that leave a proposal without ground
 
 
 def _what(p: list[Any]) -> str:
@@ -247,8 +260,15 @@ def recorded(h: Hazard, rules: Rules, kind: str, d: dict[str, Any], at: int, eid
         h.answers.append([kind, ref, at, eid, d.get("outcome") if kind == "legal_reviewed" else None])
         h.answers.sort(key=lambda a: (a[2], a[3]))
     for p in h.proposals:
-        if p[0] == ref and (ok := approved(h, p)) is not None:
-            p[_DUE2] = _decision_due(rules, p, ok[0])
+        if p[0] == ref:
+            _approved_then(h, rules, p)
+
+
+def _approved_then(h: Hazard, rules: Rules, p: list[Any]) -> None:
+    """Set when the decision on proposal `p` falls due, from the earliest review on file approving it."""
+    ok = approved(h, p)
+    if ok is not None:
+        p[_DUE2] = _decision_due(rules, p, ok[0])
 
 
 def answered_late(h: Hazard, rules: Rules, eid: str, decided_at: int) -> list[Out]:
@@ -274,17 +294,19 @@ def answered_late(h: Hazard, rules: Rules, eid: str, decided_at: int) -> list[Ou
 def dismissed(h: Hazard, rules: Rules, verdict: str, done: int, eid: str, decided_at: int) -> list[Out]:
     """A verification at `done` that found the hazard unfounded or a duplicate, reaching the engine
     at `decided_at`, takes back each overdue escalation of a proposal, or of a decision, due after
-    it: from then nobody was to be pressed to decide it (`due`). Taken back, it is not raised again
-    should a later verification confirm the hazard once more."""
+    it that the verdicts on file now show was not pressing at its due time (`_pressing`: this
+    verdict is the latest by then). Taken back, it is not raised again should a later verification
+    confirm the hazard once more."""
     rule = rules.proposal_due
     if rule is None:
         return []
     why, how = (f"the verification {eid} of {iso(done)}, which found it {verdict} before",
                 f"found {verdict} on {iso(done)}")
     outs = [_take_back(h, rule, rules, p, eid, decided_at, why, how)
-            for p in h.proposals if p[_STATE] == ESCALATED and p[3] > done]
+            for p in h.proposals if p[_STATE] == ESCALATED and p[3] >= done and not _pressing(h, p[3])]
     return outs + [_take_back(h, rule, rules, p, eid, decided_at, why, how, second=True)
-                   for p in h.proposals if p[_DECISION] == ESCALATED and p[_DUE2] > done]
+                   for p in h.proposals if p[_DECISION] == ESCALATED and p[_DUE2] >= done
+                   and not _pressing(h, p[_DUE2])]
 
 
 def _take_back(h: Hazard, rule: ProposalDue, rules: Rules, p: list[Any], eid: str, decided_at: int,

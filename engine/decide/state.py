@@ -19,6 +19,9 @@ __all__ = ["APPLIED", "Hazard", "entry_hash"]
 
 
 
+VERDICTS_KEPT = 64  # the latest verdicts a hazard keeps (`Hazard.verdicts`): a real one has a handful
+
+
 @dataclass(slots=True)
 class Hazard(HistoryState):
     """Everything the rules need to know about one hazard (隐患)."""
@@ -37,6 +40,10 @@ class Hazard(HistoryState):
     verdict: str | None = None  # confirmed | unfounded | duplicate
     grade: str | None = None  # general | major, once confirmed
     verified_at: int | None = None
+    # Every verification's verdict by its time, a law-enforcement finding's as a confirmation, whatever
+    # order they arrived in: [at, verdict], the latest VERDICTS_KEPT (what stood at a proposal's due
+    # time, engine/decide/proposals.py `_pressing`). Empty in a state stored before they were kept.
+    verdicts: list[list[Any]] = field(default_factory=list)
     confirmed_by: str | None = None  # event id of the confirmation
     duplicate_of: str | None = None
     lead: str | None = None  # lead department override from the verification
@@ -116,6 +123,7 @@ class Hazard(HistoryState):
         "proposals": ("many", ("proposal_id", "measure", "at", "due", "legal_review", "state",
                                 "decision_due", "decision")),
         "answers": ("many", ("kind", "ref", "at", "event_id", "outcome")),
+        "verdicts": ("many", ("at", "verdict")),
         "failures": ("many", ("clock", "since", "due", "department")),
         "held": ("many", ("tag", "missed_at", "department", "reason", "cause")),
     }

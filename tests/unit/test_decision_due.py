@@ -250,3 +250,16 @@ def test_a_supervisor_sees_the_decision_due_after_the_review_in_the_view_on_the_
     assert line.endswith(f"  answered (legal_reviewed approved 2026-11-27T10:00:00+08:00)  decision due "
                          f"{iso_end('2026-12-04')}  answered_late (ordered 2026-12-07T10:00:00+08:00)"
                          f"  [{pid}]")
+
+
+def test_a_review_applied_before_its_proposal_in_the_same_second_still_starts_the_decision_s_time() -> None:
+    """The overhaul proposed at 23:59:59 on 24 November and approved in that very second: the review's
+    record may be applied before the ladder step that makes the proposal (found by a property)."""
+    review = {**legal_reviewed("2026-11-24 12:00", overhaul_id()), "time": iso_end("2026-11-24")}
+    rp = Replay(RULES)
+    for entry in (*general_confirmed(), penalized("2026-11-20 10:00"), review):
+        rp.advance_to(epoch(entry["time"]) - 1)  # the timer up to the second before it, as a worker's
+        rp.feed(entry, now=epoch(entry["time"]))
+    rp.advance_to(at("2026-12-20 00:00"))
+    [told] = late_decision(rp)
+    assert told["data"]["due_at"] == iso_end("2026-12-01")

@@ -347,3 +347,25 @@ def test_show_prints_each_proposal_and_where_it_stands() -> None:
                              f"  [{fine}]")
     assert page[at_ + 2].startswith("    suspend_for_overhaul  proposed") and page[at_ + 2].endswith(
         f"  overdue  [{overhaul}]")
+
+
+def test_a_second_verdict_after_the_due_time_gives_a_dismissed_hazard_s_proposal_no_ground_back() -> None:
+    """Found a duplicate before the fine's due time and again after it: at the due time it stood a
+    duplicate, so nobody is pressed, then or when the second verification comes (found by a property:
+    the state kept only the latest verification, which moved past the due time)."""
+    rp = run(*general_confirmed(), verify(HZ, "2026-11-20 10:00", "duplicate", None),
+             verify(HZ, "2026-11-26 10:00", "duplicate", None), until="2026-12-10 00:00")
+    assert overdue(rp) == [] and "proposal" not in rp.states[HZ].clocks
+    assert [v[1] for v in rp.states[HZ].verdicts] == ["confirmed", "duplicate", "duplicate"]
+
+
+def test_a_dismissal_older_than_the_latest_verdict_recorded_late_still_takes_the_escalation_back() -> None:
+    """Found unfounded on the 20th, recorded only after a second verdict of the 26th: the latest
+    verdict by the fine's due time (the 24th) is the one of the 20th, whichever came first."""
+    entries = [arriving(e, epoch(e["time"])) for e in general_confirmed()]
+    second = arriving(verify(HZ, "2026-11-26 10:00", "unfounded", None), "2026-11-26 10:00")
+    late = arriving(verify(HZ, "2026-11-20 10:00", "unfounded", None), "2026-11-28 10:00")
+    rp = feed([*entries, second, late], until="2026-12-10 00:00")
+    [_] = overdue(rp)
+    [back] = taken_back(rp)
+    assert back["time"] == "2026-11-28T10:00:00+08:00" and back["data"]["caused_by"] == [late["event_id"]]
