@@ -65,9 +65,12 @@ def monthly_filings(hazards: Iterable[Hazard], month: str, rules: Rules) -> list
 
 
 def _proposals_due(h: Hazard, start: int, end: int, escalated: bool = False) -> list[list[object]]:
-    """The hazard's enforcement proposals due in [start, end); with `escalated`, only those that ran
-    out with no legal review or decision on record (and were not taken back since)."""
-    return [p for p in h.proposals if start <= p[3] < end and (not escalated or p[5] == ESCALATED)]
+    """The hazard's enforcement proposals with a review or decision due in [start, end): the first
+    the proposal asks for, or the decision due once a review approved it; with `escalated`, only
+    those that ran out with none on record (and were not taken back since). A proposal counts once."""
+    return [p for p in h.proposals if any(
+        due is not None and start <= due < end and (not escalated or state == ESCALATED)  # type: ignore[operator]
+        for due, state in ((p[3], p[5]), (p[6], p[7])))]
 
 
 def _filing(dept: str, hazards: list[Hazard], month: str, start: int, end: int, rules: Rules) -> Out:

@@ -46,7 +46,7 @@ from engine.decide.replay import Replay
 from engine.decide.state import Hazard
 from engine.kernel.escalation import escalation_id
 from engine.kernel.outputs import Out
-from engine.kernel.time import epoch
+from engine.kernel.time import after, epoch, latest
 
 MINUTE, HOUR, DAY = 60, 3600, 86400
 START = at("2026-03-02 08:00")
@@ -618,8 +618,10 @@ def proposals_answered(draw: st.DrawFn) -> tuple[list[dict[str, Any]], list[tupl
     """A history as `settled_late` draws it, and for about half of the enforcement proposals it leads
     to, a record that answers one: its legal review (naming its id, made after it) or, for a fine,
     a penalty decision (made from 2 days before it), up to 10 days after it, reaching the engine at
-    once or up to 8 days late. The proposals come from a first run without those records, which do
-    not change what is proposed."""
+    once or up to 8 days late; after about half of the approving reviews, an order of the measure's
+    kind, made from a day before the review to 10 days after it, reaching the engine the same way.
+    The proposals come from a first run without those records, which do not change what is
+    proposed."""
     from decide_fixtures import INSPECTORS, event
 
     entries, arrivals = draw(settled_late())
@@ -631,18 +633,30 @@ def proposals_answered(draw: st.DrawFn) -> tuple[list[dict[str, Any]], list[tupl
             continue
         t = min(END - DAY, made + draw(st.integers(0 if d["needs_legal_review"] else -2 * DAY, 10 * DAY)))
         hid = d["hazard_id"]
+        records = []
         if d["needs_legal_review"]:
-            [record] = event("safety.enforcement.legal_reviewed", iso(t), {
-                "hazard_id": hid, "proposal_id": d["proposal_id"], "outcome": draw(st.sampled_from(
-                    ["approved", "returned"])), "by": INSPECTORS[0]}, hid, f"{hid}-lr{n}")
+            outcome = draw(st.sampled_from(["approved", "returned"]))
+            records += event("safety.enforcement.legal_reviewed", iso(t), {
+                "hazard_id": hid, "proposal_id": d["proposal_id"], "outcome": outcome, "by": INSPECTORS[0]},
+                hid, f"{hid}-lr{n}")
+            if outcome == "approved" and d["measure"] in _DECIDED_BY_ORDER and draw(st.booleans()):
+                decided = min(END - DAY, t + draw(st.integers(-DAY, 10 * DAY)))
+                records += event("safety.enforcement.ordered", iso(decided), {
+                    "hazard_id": hid, "order_no": f"令{n}", "order": d["measure"],
+                    "legal_basis": "安全生产法 art. 102", "by": INSPECTORS}, hid, f"{hid}-or{n}")
         else:
-            [record] = event("safety.enforcement.penalized", iso(t), {
+            records += event("safety.enforcement.penalized", iso(t), {
                 "hazard_id": hid, "decision_no": f"罚{n}", "fine_cny": 10000,
                 "legal_basis": "安全生产法 art. 102",
                 "by": INSPECTORS[0]}, hid, f"{hid}-pd{n}")
-        came = t + draw(st.sampled_from([0, HOUR, 3 * DAY, 8 * DAY]))
-        extra.append((came, {**record, "arrived_at": iso(came)} if came > t else record))
+        for record in records:
+            made = entry_time(record)
+            came = made + draw(st.sampled_from([0, HOUR, 3 * DAY, 8 * DAY]))
+            extra.append((came, {**record, "arrived_at": iso(came)} if came > made else record))
     return entries + [e for _, e in extra], sorted(arrivals + extra, key=lambda a: a[0])
+
+
+_DECIDED_BY_ORDER = ("suspend", "suspend_for_overhaul")  # measures an order of their own kind decides
 
 
 def _pressing_by_the_records(mine: list[dict[str, Any]], due: int) -> bool:
@@ -701,6 +715,48 @@ def test_a_proposal_is_left_escalated_exactly_when_its_records_show_it_unanswere
            if e["type"] == "safety.escalation.raised" and e["data"]["action"] == "proposal_overdue"
            and escalation_id(e["subject"], PROPOSAL_DUE, "failure_withdrawn",
                              (e["data"]["reason"].split()[2],)) not in ids}
+    assert got == want
+
+
+@PROPERTY
+@given(proposals_answered())
+def test_a_decision_is_left_escalated_exactly_when_its_records_show_none_in_time_after_an_approval(
+        case: tuple[list[dict[str, Any]], list[tuple[int, dict[str, Any]]]]) -> None:
+    """Once every record is in, whichever came late, the decision on a proposal is left escalated as
+    overdue (`decision_overdue` not taken back) exactly when the proposal stands, a legal review on
+    record approved it, its measure names a time to decide (`decide_within`, counted from the
+    earliest approving review) that has passed, no order of its kind dated by then decides it (made
+    since the proposal, or before the hazard's earliest proposal of that measure when it is that
+    one), and the hazard was not found unfounded or a duplicate by then."""
+    entries, arrivals = case
+    rp = timer_to_each_arrival(Replay(RULES), arrivals, END)
+    events = [o.event for _, o in rp.outputs]
+    ids = {e["id"] for e in events}
+    withdrawn = {e["data"]["proposal_id"] for e in events if e["type"] == "safety.enforcement.withdrawn"}
+    standing = [e for e in events if e["type"] == "safety.enforcement.proposed"
+                and e["data"]["proposal_id"] not in withdrawn]
+    want = set()
+    for e in standing:
+        d, hid = e["data"], e["data"]["hazard_id"]
+        span = RULES.enforcement[d["measure"]].decide_within
+        mine = [x for x in entries if x["subject"] == hid]
+        approvals = [entry_time(x) for x in mine if x["type"] == "safety.enforcement.legal_reviewed"
+                     and x["data"]["proposal_id"] == d["proposal_id"] and x["data"]["outcome"] == "approved"]
+        if span is None or not approvals or d["measure"] not in _DECIDED_BY_ORDER:
+            continue
+        ok = min(approvals)
+        due = latest(span, ok, after(span, ok, RULES).at, RULES)
+        made = epoch(e["time"])
+        first = min(epoch(o["time"]) for o in standing if o["data"]["hazard_id"] == hid
+                    and o["data"]["measure"] == d["measure"])
+        decided = any(x["type"] == "safety.enforcement.ordered" and x["data"]["order"] == d["measure"]
+                      and entry_time(x) <= due and (made <= entry_time(x) or made == first) for x in mine)
+        if due < END and not decided and _pressing_by_the_records(mine, due):
+            want.add((hid, d["proposal_id"]))
+    got = {(e["subject"], e["data"]["reason"].split()[2]) for e in events
+           if e["type"] == "safety.escalation.raised" and e["data"]["action"] == "decision_overdue"
+           and escalation_id(e["subject"], PROPOSAL_DUE, "failure_withdrawn",
+                             (e["data"]["reason"].split()[2], "decision")) not in ids}
     assert got == want
 
 

@@ -110,3 +110,28 @@ def test_a_filing_counts_the_proposals_that_ran_out_in_the_month_unanswered():
     rp = run(*opened, decision, review("HZ-P", "2026-11-27 10:00"), until="2026-12-05 00:00")
     assert rp.states["HZ-P"].status() == "closed"
     assert (unanswered(rp, "2026-11"), unanswered(rp, "2026-12")) == (0, 1)
+
+
+def test_a_filing_counts_an_approved_proposal_whose_decision_ran_out_in_the_month_once():
+    """The overhaul of a hazard confirmed on 3 November, its legal review approving it on 30 November,
+    in time: its order is due by 7 December. Not made, December files it once, not twice; with the
+    review late too (3 December), December still counts the proposal once."""
+    from decide_fixtures import INSPECTORS, event
+
+    def unanswered(rp, month):
+        reason = _by_dept(monthly_filings(rp.states.values(), month, RULES))["fire_rescue"].reason
+        return int(reason.rsplit(", ", 1)[1].split()[0])
+
+    opened = [report("HZ-P", "2026-11-03 09:00"), verify("HZ-P", "2026-11-03 10:00")]
+    overhaul = next(o.event["data"]["proposal_id"] for _, o in run(*opened, until="2026-12-01 00:00").outputs
+                    if o.event["data"].get("measure") == "suspend_for_overhaul")
+
+    def reviewed(time: str):
+        [entry] = event("safety.enforcement.legal_reviewed", time, {
+            "hazard_id": "HZ-P", "proposal_id": overhaul, "outcome": "approved", "by": INSPECTORS[0]}, "HZ-P")
+        return entry
+    rp = run(*opened, reviewed("2026-11-30 10:00"), until="2026-12-20 00:00")
+    assert (unanswered(rp, "2026-11"), unanswered(rp, "2026-12")) == (1, 1)  # November: the fine
+    rp = run(*opened, reviewed("2026-12-03 10:00"), until="2026-12-20 00:00")
+    assert rp.states["HZ-P"].proposals[1][5:] != [None, None, None]
+    assert (unanswered(rp, "2026-11"), unanswered(rp, "2026-12")) == (1, 1)
