@@ -171,8 +171,16 @@ def _decision(h: Hazard, p: list[Any]) -> dict[str, Any] | None:
 
 
 def statuses(h: Hazard) -> dict[str, str]:
-    """Where each proposal on the hazard stands (`standing`'s `status`), by proposal id."""
-    return {p[0]: _status(h, p, answered(h, p) if watched(p) else None) for p in h.proposals}
+    """Where each proposal on the hazard stands, by proposal id, in one word (the enterprise's file):
+    `standing`'s `status`, or once a review approved it, its decision's status after `decision_`
+    (`decision_awaiting`, `decision_answered`, `decision_answered_late`, `decision_overdue`,
+    `decision_not_pressed`)."""
+    said = {}
+    for p in h.proposals:
+        d = p[_DUE2]
+        said[p[0]] = (f"decision_{_stage(h, d, p[_DECISION], decided(h, p))}" if d is not None
+                      else _status(h, p, answered(h, p) if watched(p) else None))
+    return said
 
 
 def _status(h: Hazard, p: list[Any], found: tuple[int, str, str] | None) -> str:

@@ -253,6 +253,32 @@ def test_the_file_shows_where_each_enforcement_proposal_stands_as_its_hazard_say
                                                                                         USCC).proposals}
 
 
+def test_the_file_shows_the_decision_due_once_a_review_approved_a_proposal() -> None:
+    """The overhaul, approved by its legal review on 27 November: the file shows its order awaited,
+    then overdue when none is on record by 4 December."""
+    from decide_fixtures import INSPECTORS
+    from decide_fixtures import event as timeline_event
+
+    rp = _district(registered(), report("HZ-1", "2026-11-02 09:00"), verify("HZ-1", "2026-11-03 10:00"))
+
+    def until(t: int) -> None:
+        while (due := rp.state("hazard", "HZ-1").next_due()) is not None and due < t:
+            rp.feed(clock_entry("HZ-1", due))
+
+    def shown() -> list[tuple[str, str | None]]:
+        view = enterprise_view(rp.state("enterprise", USCC), RULES, at("2026-12-10 00:00"))
+        return [(p["measure"], p["status"]) for p in view["proposals"]]
+
+    until(at("2026-11-25 12:00"))
+    overhaul = rp.state("hazard", "HZ-1").proposals[1][0]
+    [review] = timeline_event("safety.enforcement.legal_reviewed", "2026-11-27 10:00", {
+        "hazard_id": "HZ-1", "proposal_id": overhaul, "outcome": "approved", "by": INSPECTORS[0]}, "HZ-1")
+    rp.feed(review)
+    assert shown() == [("fine", "overdue"), ("suspend_for_overhaul", "decision_awaiting")]
+    until(at("2026-12-06 00:00"))
+    assert shown() == [("fine", "overdue"), ("suspend_for_overhaul", "decision_overdue")]
+
+
 def test_events_before_the_registration_are_kept_and_linked_when_it_comes() -> None:
     """A hazard and an inspection of an unknown enterprise file it; the registration names it."""
     rp = _district(report("HZ-1", "2026-11-02 09:00"), verify("HZ-1", "2026-11-02 15:00"))
