@@ -23,7 +23,7 @@ from engine.decide.clocks import (
     planned,
     sent_again,
 )
-from engine.decide.state import VERDICTS_KEPT, Hazard
+from engine.decide.state import DISMISSALS, VERDICTS_KEPT, Hazard
 from engine.intake.timeline import FINDING_TYPE
 from engine.kernel.apply import UnknownEntryType
 from engine.kernel.entries import (
@@ -116,12 +116,12 @@ def apply_event(h: Hazard, entry: Entry, at: int, rules: Rules) -> list[Out]:
         outs += claimed(h, rules, at, eid, decided_at(entry, at, h.watermark))
     if h.plan_fired and entry["type"] == "safety.rectification.planned":  # a plan filed in time, late
         outs += planned(h, rules, at, eid, decided_at(entry, at, h.watermark))
-    if ((h.step or h.plan_fired) and entry["type"] == "safety.hazard.verified" and h.closed_how in _VERDICTS
+    if ((h.step or h.plan_fired) and entry["type"] == "safety.hazard.verified" and h.closed_how in DISMISSALS
             and h.closed_at == at and h.verified_at == at):
         # Found unfounded or a duplicate in time: what ran after that (the ladder's steps, the
         # escalation that no plan was filed) is taken back.
         outs += dismissed(h, rules, h.closed_how, at, eid, decided_at(entry, at, h.watermark))
-    if h.proposals and entry["type"] == "safety.hazard.verified" and entry["data"]["verdict"] in _VERDICTS:
+    if h.proposals and entry["type"] == "safety.hazard.verified" and entry["data"]["verdict"] in DISMISSALS:
         # Found so before a proposal's due time: nobody was to be pressed to decide it.
         outs += proposals.dismissed(h, rules, entry["data"]["verdict"], at, eid,
                                     decided_at(entry, at, h.watermark))
@@ -145,7 +145,7 @@ def _answers(h: Hazard, entry: Entry, at: int) -> tuple[str, ...]:
     kind, data = entry["type"], entry["data"]
     if kind == "safety.hazard.verified":
         # Found unfounded or a duplicate, the hazard owed no rectification from then: nor a listing's.
-        return ("verify", "supervision") if data["verdict"] in _VERDICTS else ("verify",)
+        return ("verify", "supervision") if data["verdict"] in DISMISSALS else ("verify",)
     if kind == FINDING_TYPE:
         return ("verify",) if data["inspection"]["law_enforcement"] else ()
     if kind == "safety.rectification.reviewed":
@@ -247,7 +247,7 @@ def _verified(h: Hazard, d: HazardVerified, at: int, eid: str, rules: Rules) -> 
     if d["verdict"] == "confirmed":
         _confirm(h, at, eid, d["grade"])
         what += f" ({d['grade']})"
-        if (h.confirmed_by == eid and h.closed_how in _VERDICTS and h.closed_at <= at  # type: ignore[operator]
+        if (h.confirmed_by == eid and h.closed_how in DISMISSALS and h.closed_at <= at  # type: ignore[operator]
                 and h.passed_at is None and not h.immediate):
             # The latest verification stands: a hazard an earlier one found unfounded or a duplicate
             # is open again, with a deadline from this confirmation (`settle`), not lost. One whose
@@ -265,7 +265,6 @@ def _verified(h: Hazard, d: HazardVerified, at: int, eid: str, rules: Rules) -> 
     return what, []
 
 
-_VERDICTS = ("unfounded", "duplicate")  # the ways a verification closes a hazard
 
 
 def _verdict(h: Hazard, at: int, verdict: str) -> None:

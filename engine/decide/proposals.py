@@ -34,7 +34,7 @@ from __future__ import annotations
 from typing import Any
 
 from engine.decide import emit
-from engine.decide.state import Hazard
+from engine.decide.state import DISMISSALS, Hazard
 from engine.kernel.outputs import Out
 from engine.kernel.targets import resolve_all
 from engine.kernel.time import after, iso, latest
@@ -203,16 +203,14 @@ def _pressing(h: Hazard, t: int) -> bool:
     verification after `t`, of any verdict, leaves the proposal as it stood at `t`. A state stored
     before verdicts were kept by time judges by its latest verification alone."""
     if not h.verdicts:
-        return not (h.verdict in _DISMISSED and h.verified_at is not None and h.verified_at <= t)
+        return not (h.verdict in DISMISSALS and h.verified_at is not None and h.verified_at <= t)
     then = None
     for at, verdict in h.verdicts:
         if at > t:
             break
         then = verdict
-    return then not in _DISMISSED
+    return then not in DISMISSALS
 
-
-_DISMISSED = ("unfounded", "duplicate")  # verdicts that leave a proposal without ground
 
 
 def _what(p: list[Any]) -> str:

@@ -20,6 +20,7 @@ __all__ = ["APPLIED", "Hazard", "entry_hash"]
 
 
 VERDICTS_KEPT = 64  # the latest verdicts a hazard keeps (`Hazard.verdicts`): a real one has a handful
+DISMISSALS = ("unfounded", "duplicate")  # the verdicts that close a hazard: nothing was to rectify
 
 
 @dataclass(slots=True)

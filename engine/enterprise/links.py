@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from engine.decide.proposals import statuses
+from engine.decide.state import DISMISSALS
 from engine.enterprise.core import LINK_TYPE
 from engine.intake.process import TIMELINE
 from engine.kernel.apply import entry_time
@@ -28,7 +29,6 @@ PROPOSED = "safety.enforcement.proposed"
 COMPLETED = "safety.rectification.completed"
 REVIEWED = "safety.rectification.reviewed"
 VERIFIED = "safety.hazard.verified"
-VERDICTS = ("unfounded", "duplicate")  # the verdicts that close a hazard
 PROPOSAL_WITHDRAWN = WITHDRAWN[PROPOSED][0]  # engine/kernel/referral.py: what withdraws a proposal
 
 Decide = Callable[[Any, dict[str, Any]], tuple[Any, list[Out]]]
@@ -102,7 +102,7 @@ def with_hazard_links(decide: Decide, rules: Any) -> Decide:
             data["settled_at"], data["settled_by"] = new.completed_at, "claim"
         elif entry.get("type") == REVIEWED and entry["data"]["outcome"] == "passed":
             data["settled_at"], data["settled_by"] = entry_time(entry), "passed"
-        elif (entry.get("type") == VERIFIED and new.closed_how in VERDICTS
+        elif (entry.get("type") == VERIFIED and new.closed_how in DISMISSALS
               and new.verified_at == new.closed_at):
             data["settled_at"], data["settled_by"] = new.closed_at, new.closed_how
         return new, [*outs, link_entry(new.enterprise[0], entry, data)]
