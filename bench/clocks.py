@@ -237,7 +237,6 @@ def fast_state(s: Spec, rules: Rules) -> Hazard:
         sector=s.sector, town=s.town, enterprise=list(s.enterprise), claimed="general",
         rectify_by=s.rectify_by, verdict="confirmed", grade="general", verified_at=s.verified_at,
         confirmed_by=s.verify_id, cycle_start=s.verified_at, deadline=s.rectify_by,
-        verdicts=[[s.verified_at, "confirmed"]],
         applied_from={key: {"starts": [0], "ends": [1]} for key in _SOURCES},
         history=[[s.reported_at, s.report_id, "reported (general) via grid_patrol"],
                  [s.verified_at, s.verify_id, "verified: confirmed (general)"]],

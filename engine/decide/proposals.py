@@ -200,8 +200,9 @@ def _pressing(h: Hazard, t: int) -> bool:
     """Whether the hazard's enterprise is pressed for a decision due at `t`: unless the latest
     verification made by then found the hazard unfounded or a duplicate. The proposal has then
     lost its ground, whatever closed the hazard since (a review passed later revives nothing); a
-    verification after `t`, of any verdict, leaves the proposal as it stood at `t`. A state stored
-    before verdicts were kept by time judges by its latest verification alone."""
+    verification after `t`, of any verdict, leaves the proposal as it stood at `t`. With no verdicts
+    kept (one verification, or a state stored before they were kept) the latest verification alone
+    judges."""
     if not h.verdicts:
         return not (h.verdict in DISMISSALS and h.verified_at is not None and h.verified_at <= t)
     then = None

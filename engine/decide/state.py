@@ -43,7 +43,8 @@ class Hazard(HistoryState):
     verified_at: int | None = None
     # Every verification's verdict by its time, a law-enforcement finding's as a confirmation, whatever
     # order they arrived in: [at, verdict], the latest VERDICTS_KEPT (what stood at a proposal's due
-    # time, engine/decide/proposals.py `_pressing`). Empty in a state stored before they were kept.
+    # time, engine/decide/proposals.py `_pressing`). Kept from the second verdict on: empty while
+    # `verdict` and `verified_at` tell the only one, and in a state stored before they were kept.
     verdicts: list[list[Any]] = field(default_factory=list)
     confirmed_by: str | None = None  # event id of the confirmation
     duplicate_of: str | None = None
