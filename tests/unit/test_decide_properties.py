@@ -679,6 +679,27 @@ def _answered_by_the_records(mine: list[dict[str, Any]], p: dict[str, Any], earl
                and (made <= entry_time(x) or made == earliest) for x in mine)
 
 
+def _proposals_run(arrivals: list[tuple[int, dict[str, Any]]]) -> tuple[list[dict[str, Any]],
+                                                                         list[dict[str, Any]]]:
+    """Every output event of the arrivals run to the end, and the enforcement proposals among them
+    still standing (not withdrawn)."""
+    rp = timer_to_each_arrival(Replay(RULES), arrivals, END)
+    events = [o.event for _, o in rp.outputs]
+    withdrawn = {e["data"]["proposal_id"] for e in events if e["type"] == "safety.enforcement.withdrawn"}
+    return events, [e for e in events if e["type"] == "safety.enforcement.proposed"
+                    and e["data"]["proposal_id"] not in withdrawn]
+
+
+def _left_escalated(events: list[dict[str, Any]], action: str, *watch: str) -> set[tuple[str, str]]:
+    """(hazard, proposal id) of each `action` escalation about a proposal not taken back since (the
+    take-back's id is the escalation's key, the proposal id and `watch`, under failure_withdrawn)."""
+    ids = {e["id"] for e in events}
+    return {(e["subject"], pid) for e in events
+            if e["type"] == "safety.escalation.raised" and e["data"]["action"] == action
+            and escalation_id(e["subject"], PROPOSAL_DUE, "failure_withdrawn",
+                              ((pid := e["data"]["reason"].split()[2]), *watch)) not in ids}
+
+
 @PROPERTY
 @given(proposals_answered())
 def test_a_proposal_is_left_escalated_exactly_when_its_records_show_it_unanswered_by_its_due_time(
@@ -690,12 +711,7 @@ def test_a_proposal_is_left_escalated_exactly_when_its_records_show_it_unanswere
     no penalty decision) dated by then, and the hazard not found unfounded or a duplicate by
     then."""
     entries, arrivals = case
-    rp = timer_to_each_arrival(Replay(RULES), arrivals, END)
-    events = [o.event for _, o in rp.outputs]
-    ids = {e["id"] for e in events}
-    withdrawn = {e["data"]["proposal_id"] for e in events if e["type"] == "safety.enforcement.withdrawn"}
-    standing = [e for e in events if e["type"] == "safety.enforcement.proposed"
-                and e["data"]["proposal_id"] not in withdrawn]
+    events, standing = _proposals_run(arrivals)
     earliest: dict[str, int] = {}  # each hazard's earliest fine standing
     for e in standing:
         if e["data"]["measure"] == "fine":
@@ -711,11 +727,7 @@ def test_a_proposal_is_left_escalated_exactly_when_its_records_show_it_unanswere
         if not _answered_by_the_records(mine, {**d, "made": e["time"]}, earliest.get(hid, 0), due) \
                 and _pressing_by_the_records(mine, due):
             want.add((hid, d["proposal_id"]))
-    got = {(e["subject"], e["data"]["reason"].split()[2]) for e in events
-           if e["type"] == "safety.escalation.raised" and e["data"]["action"] == "proposal_overdue"
-           and escalation_id(e["subject"], PROPOSAL_DUE, "failure_withdrawn",
-                             (e["data"]["reason"].split()[2],)) not in ids}
-    assert got == want
+    assert _left_escalated(events, "proposal_overdue") == want
 
 
 @PROPERTY
@@ -729,12 +741,7 @@ def test_a_decision_is_left_escalated_exactly_when_its_records_show_none_in_time
     since the proposal, or before the hazard's earliest proposal of that measure when it is that
     one), and the hazard was not found unfounded or a duplicate by then."""
     entries, arrivals = case
-    rp = timer_to_each_arrival(Replay(RULES), arrivals, END)
-    events = [o.event for _, o in rp.outputs]
-    ids = {e["id"] for e in events}
-    withdrawn = {e["data"]["proposal_id"] for e in events if e["type"] == "safety.enforcement.withdrawn"}
-    standing = [e for e in events if e["type"] == "safety.enforcement.proposed"
-                and e["data"]["proposal_id"] not in withdrawn]
+    events, standing = _proposals_run(arrivals)
     want = set()
     for e in standing:
         d, hid = e["data"], e["data"]["hazard_id"]
@@ -753,11 +760,7 @@ def test_a_decision_is_left_escalated_exactly_when_its_records_show_none_in_time
                       and entry_time(x) <= due and (made <= entry_time(x) or made == first) for x in mine)
         if due < END and not decided and _pressing_by_the_records(mine, due):
             want.add((hid, d["proposal_id"]))
-    got = {(e["subject"], e["data"]["reason"].split()[2]) for e in events
-           if e["type"] == "safety.escalation.raised" and e["data"]["action"] == "decision_overdue"
-           and escalation_id(e["subject"], PROPOSAL_DUE, "failure_withdrawn",
-                             (e["data"]["reason"].split()[2], "decision")) not in ids}
-    assert got == want
+    assert _left_escalated(events, "decision_overdue", "decision") == want
 
 
 @PROPERTY
