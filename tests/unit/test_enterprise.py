@@ -224,6 +224,18 @@ def test_a_withdrawn_enforcement_proposal_leaves_the_enterprises_file() -> None:
                for _, _, w in f.recent)
 
 
+def _clocks_until(rp: DistrictReplay, t: int) -> None:
+    """Run HZ-1's clocks that fall due before `t`."""
+    while (due := rp.state("hazard", "HZ-1").next_due()) is not None and due < t:
+        rp.feed(clock_entry("HZ-1", due))
+
+
+def _proposals_shown(rp: DistrictReplay, now: str) -> list[tuple[str, str | None]]:
+    """Each proposal the enterprise's file shows at `now`, with where it stands."""
+    view = enterprise_view(rp.state("enterprise", USCC), RULES, at(now))
+    return [(p["measure"], p["status"]) for p in view["proposals"]]
+
+
 def test_the_file_shows_where_each_enforcement_proposal_stands_as_its_hazard_says() -> None:
     """The fine proposed at the red step awaits its decision; nobody decides it by its due time, so
     the file shows it overdue; a penalty decision made by then and recorded late makes it answered."""
@@ -231,24 +243,16 @@ def test_the_file_shows_where_each_enforcement_proposal_stands_as_its_hazard_say
     from decide_fixtures import event as timeline_event
 
     rp = _district(registered(), report("HZ-1", "2026-11-02 09:00"), verify("HZ-1", "2026-11-03 10:00"))
-
-    def until(t: int) -> None:
-        while (due := rp.state("hazard", "HZ-1").next_due()) is not None and due < t:
-            rp.feed(clock_entry("HZ-1", due))
-
-    def shown() -> list[tuple[str, str | None]]:
-        view = enterprise_view(rp.state("enterprise", USCC), RULES, at("2026-11-30 00:00"))
-        return [(p["measure"], p["status"]) for p in view["proposals"]]
-
-    until(at("2026-11-19 00:00"))
-    assert shown() == [("fine", "awaiting")]
-    until(at("2026-11-25 12:00"))
-    assert shown() == [("fine", "overdue"), ("suspend_for_overhaul", "awaiting")]
+    _clocks_until(rp, at("2026-11-19 00:00"))
+    assert _proposals_shown(rp, "2026-11-30 00:00") == [("fine", "awaiting")]
+    _clocks_until(rp, at("2026-11-25 12:00"))
+    overhaul = ("suspend_for_overhaul", "awaiting")
+    assert _proposals_shown(rp, "2026-11-30 00:00") == [("fine", "overdue"), overhaul]
     [decision] = timeline_event("safety.enforcement.penalized", "2026-11-23 10:00", {
         "hazard_id": "HZ-1", "decision_no": "罚1", "fine_cny": 10000, "legal_basis": "安全生产法 art. 102",
         "by": INSPECTORS[0]}, "HZ-1")
     rp.feed({**decision, "arrived_at": "2026-11-26T09:00:00+08:00"})
-    assert shown() == [("fine", "answered"), ("suspend_for_overhaul", "awaiting")]
+    assert _proposals_shown(rp, "2026-11-30 00:00") == [("fine", "answered"), overhaul]
     assert set(rp.state("enterprise", USCC).proposal_states) == {p[1] for p in rp.state("enterprise",
                                                                                         USCC).proposals}
 
@@ -260,23 +264,15 @@ def test_the_file_shows_the_decision_due_once_a_review_approved_a_proposal() -> 
     from decide_fixtures import event as timeline_event
 
     rp = _district(registered(), report("HZ-1", "2026-11-02 09:00"), verify("HZ-1", "2026-11-03 10:00"))
-
-    def until(t: int) -> None:
-        while (due := rp.state("hazard", "HZ-1").next_due()) is not None and due < t:
-            rp.feed(clock_entry("HZ-1", due))
-
-    def shown() -> list[tuple[str, str | None]]:
-        view = enterprise_view(rp.state("enterprise", USCC), RULES, at("2026-12-10 00:00"))
-        return [(p["measure"], p["status"]) for p in view["proposals"]]
-
-    until(at("2026-11-25 12:00"))
+    _clocks_until(rp, at("2026-11-25 12:00"))
     overhaul = rp.state("hazard", "HZ-1").proposals[1][0]
     [review] = timeline_event("safety.enforcement.legal_reviewed", "2026-11-27 10:00", {
         "hazard_id": "HZ-1", "proposal_id": overhaul, "outcome": "approved", "by": INSPECTORS[0]}, "HZ-1")
     rp.feed(review)
-    assert shown() == [("fine", "overdue"), ("suspend_for_overhaul", "decision_awaiting")]
-    until(at("2026-12-06 00:00"))
-    assert shown() == [("fine", "overdue"), ("suspend_for_overhaul", "decision_overdue")]
+    fine = ("fine", "overdue")
+    assert _proposals_shown(rp, "2026-12-10 00:00") == [fine, ("suspend_for_overhaul", "decision_awaiting")]
+    _clocks_until(rp, at("2026-12-06 00:00"))
+    assert _proposals_shown(rp, "2026-12-10 00:00") == [fine, ("suspend_for_overhaul", "decision_overdue")]
 
 
 def test_events_before_the_registration_are_kept_and_linked_when_it_comes() -> None:
