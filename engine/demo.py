@@ -14,6 +14,8 @@ ordered to stop using, so the order goes to the public security bureau (刑法
 art. 134-1) with a proposal to stop its power supply (art. 70); a child
 drowns in a village pond, a non-production incident routed to the town and
 its department; and a flood is reported by post B after post A stayed silent.
+One more: an order to stop for overhaul that its legal review (法制审核)
+approved is never made, so the decision is escalated.
 A summary closes part 2. Part 3 (issue 17, engine/demo_enterprises.py) registers
 the district's enterprises, draws next month's random inspections and prints
 one enterprise's file.
@@ -30,6 +32,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -40,6 +43,7 @@ from engine import demo_enterprises
 from engine.broker import broker_session
 from engine.cap import validate
 from engine.clocks.timesource import ScaledTime
+from engine.decide.replay import Replay
 from engine.harness import (
     Namespace,
     Worker,
@@ -52,6 +56,8 @@ from engine.harness import (
 from engine.kernel.apply import CLOCK_TYPE
 from engine.kernel.time import epoch
 from engine.logs import use_colour
+from engine.ruleset import load_rules
+from engine.ruletest.events import Intake
 from engine.settings import REPO_ROOT
 from engine.simulate import DAY, District, Planned
 from engine.tools import publish
@@ -264,7 +270,51 @@ def _scenes() -> list[Planned]:
         event("safety.rectification.reviewed", "sc-exit-4", "2026-12-17T10:00", exit_,
               {"hazard_id": exit_, "outcome": "passed", "note": "Exit open, chain gone.",
                "by": {"id": "insp-021", "role": "inspector"}}, "/apps/office/safety"),
+        *_approved_overhaul(event),
     ]
+
+
+def _approved_overhaul(event: Callable[..., Planned]) -> list[Planned]:
+    """A boiler room left unfixed: its 停产停业整顿 proposal of 16 December is approved by the legal
+    review (法制审核) on the 17th, and nobody orders it within 5 working days, so the decision is
+    escalated on the 24th (decision_overdue). The review names the proposal's id, which the
+    legal-review office reads off the proposal; here the pure core works it out from the same
+    events and rules as the worker."""
+    boiler = "HZ-20261130-0904"
+    opened = [
+        event("safety.hazard.reported", "sc-boiler-1", "2026-11-30T09:00", boiler,
+              {"hazard_id": boiler, "title": "Boiler safety valve seized",
+               "description": "The boiler's safety valve is rusted shut; pressure gauge out of date.",
+               "sector": "industry_trade", "grade_claimed": "general", "found_via": "grid_patrol",
+               "location": {"town": "zhulaozhuang", "address": "No. 3 Gongye Road"},
+               "enterprise": {"uscc": "91371500MA3E2B8K41", "name": "Hengda Dyeing Co., Ltd."},
+               "reporter": {"id": "gw-0301", "role": "grid_worker"},
+               "rectify_by": "2026-12-02T23:59:59+08:00"}, "/apps/grid/ZLZ-01"),
+        event("safety.hazard.verified", "sc-boiler-2", "2026-11-30T15:00", boiler,
+              {"hazard_id": boiler, "verdict": "confirmed", "grade": "general",
+               "by": {"id": "sb-011", "role": "inspector"}}, "/apps/office/safety"),
+    ]
+    reviewed = "2026-12-17T10:00"
+    pid = _proposal_id(opened, boiler, "suspend_for_overhaul", epoch(f"{reviewed}:00+08:00"))
+    return [*opened, event("safety.enforcement.legal_reviewed", "sc-boiler-3", reviewed, boiler,
+                           {"hazard_id": boiler, "proposal_id": pid, "outcome": "approved",
+                            "by": {"id": "lo-002", "role": "supervisor", "name": "Sun Hui"}},
+                           "/apps/office/legal")]
+
+
+def _proposal_id(planned: list[Planned], hazard: str, measure: str, until: int) -> str:
+    """The id the engine gives the proposal of `measure` on `hazard` by `until`, the `planned` events
+    decided by the pure core on the shipped rules, as the worker decides them."""
+    rules = load_rules(REPO_ROOT / "rules")
+    intake, replay = Intake(rules.reference, "demo"), Replay(rules)
+    for index, p in enumerate(planned):
+        replay.advance_to(p.at)
+        for entry in intake.entries(p.event, index, p.at):
+            replay.feed(entry, now=p.at)
+    replay.advance_to(until)
+    return str(next(o.event["data"]["proposal_id"] for _, o in replay.outputs
+                    if o.event["type"] == "safety.enforcement.proposed"
+                    and (o.event["data"]["hazard_id"], o.event["data"]["measure"]) == (hazard, measure)))
 
 
 async def _district_part(ns: Namespace, clock: ScaledTime, end: float) -> bool:
@@ -300,7 +350,8 @@ async def _district_part(ns: Namespace, clock: ScaledTime, end: float) -> bool:
             and seen["fine proposal"] > 0 and seen["CAP invalid"] == 0 and seen["CAP valid"] >= 4
             and seen["judicial transfer"] > 0 and seen["utility stop notice proposal"] > 0
             and seen["non-production routing"] > 0 and seen["post B asked"] > 0
-            and seen["notification"] > 0 and seen["proposal withdrawn"] > 0)
+            and seen["notification"] > 0 and seen["proposal withdrawn"] > 0
+            and seen["decision overdue"] > 0)
 
 
 async def _live_feed(ns: Namespace, end: float, clock: ScaledTime, seen: Counter[str]) -> None:
@@ -346,6 +397,8 @@ def _line(event: dict[str, Any], seen: Counter[str]) -> str:
     if event["type"] == "safety.escalation.raised":
         seen["escalation"] += 1
         seen[_SCENE_RULES.get(d["rule_id"], "other escalation")] += 1
+        if d["action"] == "decision_overdue":
+            seen["decision overdue"] += 1
         level = d["tier"] or f"lvl {d['response_level']}"
         text = f"{when}  {level:<6} {d['action']:<20} {d['subject_id']:<17} {d['reason'][:90]}"
         return _paint(text, d["tier"] or ("red" if d["response_level"] in ("I", "II") else "orange"))
