@@ -263,3 +263,21 @@ def test_a_review_applied_before_its_proposal_in_the_same_second_still_starts_th
     rp.advance_to(at("2026-12-20 00:00"))
     [told] = late_decision(rp)
     assert told["data"]["due_at"] == iso_end("2026-12-01")
+
+
+def test_every_record_line_of_the_decision_s_watch_reads_in_chinese() -> None:
+    """The lines the watch writes to the record (三项制度): escalated, and taken back by a late order or
+    by a verdict of unfounded dated before its due time."""
+    from engine.zh.words import Words
+
+    zh = Words("zh", RULES.reference)
+    late_order = arriving(order("2026-12-04 15:00"), "2026-12-08 09:00")
+    late_verdict = arriving(verify(HZ, "2026-12-02 10:00", "unfounded", None), "2026-12-08 10:00")
+    lines = []
+    for late in (late_order, late_verdict):
+        h = feed([*reviewed_on_time(), late], until="2026-12-20 00:00").states[HZ]
+        lines += [w for _, _, w in h.timeline() if w.startswith("proposal ")]
+    assert len(lines) == 4  # the escalation and its take-back, twice
+    said = {w: zh.timeline_item(0, "e", w).get("what_zh") for w in lines}
+    assert all(said.values()), said
+    assert any("撤回执法决定逾期督办" in s for s in said.values())
