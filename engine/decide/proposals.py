@@ -213,7 +213,6 @@ def _pressing(h: Hazard, t: int) -> bool:
     return then not in DISMISSALS
 
 
-
 def _what(p: list[Any]) -> str:
     return "legal review (法制审核)" if p[4] else "decision"
 
@@ -320,7 +319,8 @@ def _take_back(h: Hazard, rule: ProposalDue, rules: Rules, p: list[Any], eid: st
                why: str, how: str, second: bool = False) -> Out:
     """Take back proposal `p`'s overdue escalation (with `second`, its decision's) for record `eid`,
     which reached the engine at `decided_at`: `why` begins the reason, which goes on " the due time
-    {due} of proposal {id}, reached the engine after it"; `how` ends the record's line."""
+    {due} of [the decision on ]proposal {id}, reached the engine after it"; `how` ends the record's
+    line."""
     place, whose, due_at = (_DECISION, "the decision on ", p[_DUE2]) if second else (_STATE, "", p[3])
     p[place] = WITHDRAWN
     that = "its decision" if second else "it"
