@@ -257,11 +257,11 @@ def _verified(h: Hazard, d: HazardVerified, at: int, eid: str, rules: Rules) -> 
             # Told there was nothing to rectify, the enterprise has its full time again, from now.
             h.deadline, h.approx, h.step, h.tier = None, False, 0, None
     else:
-        _verdict(h, at, d["verdict"])
-    if d["verdict"] != "confirmed" and (h.verified_at is None or h.verified_at <= at):
-        h.verdict, h.verified_at = d["verdict"], at
-        h.duplicate_of = d.get("duplicate_of")
-        _close(h, at, d["verdict"])
+        _verdict(h, at, d["verdict"])  # kept by time whatever the order; the latest stands below
+        if h.verified_at is None or h.verified_at <= at:
+            h.verdict, h.verified_at = d["verdict"], at
+            h.duplicate_of = d.get("duplicate_of")
+            _close(h, at, d["verdict"])
     return what, []
 
 
