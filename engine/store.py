@@ -58,6 +58,17 @@ The names are still in the record, once; the rows are written and read as the
 code keeps them, with no transposing either way (a file of 500 open hazards:
 `pack` 104 → 62 µs). A record of format 4 or before (by column) loads; rows
 stored under columns in another order, or more of them, are read by name.
+
+Since format 7 the record is as in format 5, and may hold the fields the
+state classes gained after it (a hazard's proposals, reviews' outcomes and
+verdicts by time, an enterprise file's classes and closures, a plan town's
+checks, and the rest: `STORED_FIELDS` in tests/unit/test_state_format.py
+lists each class's fields as of this format). An engine that reads only up to
+format 5 met those fields as unknown keywords and failed with a TypeError;
+on a record of format 7 it stops with StoredFormatError, naming the subject
+and the format. Any field added to a stored class from now on is a new
+format. Format 6 stored an enterprise file on a base (d9bc129) and was
+reverted within the hour, before it reached main; this code refuses it.
 """
 
 from __future__ import annotations
@@ -79,9 +90,10 @@ from engine.kernel.state import (
     stored_history,
 )
 
-FORMAT = 5
-READS = (1, 2, 3, 4, 5)  # the formats with a `format` key this code reads (0 has none)
+FORMAT = 7
+READS = (1, 2, 3, 4, 5, 7)  # the formats with a `format` key this code reads (0 has none)
 _MARK = b'{"format":'
+_READABLE = ", ".join(map(str, (0, *READS[:-1]))) + f" and {READS[-1]}"
 _NO_HISTORY = StoredHistory()  # nothing stored before (frozen: one serves every state)
 
 
@@ -249,7 +261,7 @@ def unpack(raw: bytes, kind: type[Any] = Hazard, lazy: bool = False,
     version = doc.pop("format")
     if version not in READS:
         raise StoredFormatError(f"stored state {doc.get('id')!r} has format {version}; "
-                                f"this engine reads formats 0 to {FORMAT}")
+                                f"this engine reads formats {_READABLE}")
     if hashes is not None:
         if lazy:
             doc["applied_stored"], doc["applied"] = hashes, []

@@ -31,6 +31,7 @@ V1 = Path(__file__).parent / "testdata" / "states-v1"
 V2 = Path(__file__).parent / "testdata" / "states-v2"
 V3 = Path(__file__).parent / "testdata" / "states-v3"
 V4 = Path(__file__).parent / "testdata" / "states-v4"
+V5 = Path(__file__).parent / "testdata" / "states-v5"
 
 
 def _story(hid: str) -> list[dict[str, Any]]:
@@ -124,7 +125,7 @@ def test_a_stored_state_keeps_its_header_and_names_its_format() -> None:
     raw = pack(h, b"summary", b"place")
     assert header(raw) == (h.next_due(), b"summary", b"place")
     _, state, history, hashes = raw.split(b"\n", 3)
-    assert state.startswith(b'{"format":5,') and b'"history"' not in state and b'"applied"' not in state
+    assert state.startswith(b'{"format":7,') and b'"history"' not in state and b'"applied"' not in state
     assert b'"applied_from":{"rectification.updates/0":{"starts":[' in state
     assert len(h.applied) == 2 and hashes == b"".join(tag.to_bytes(8, "big") for tag in h.applied)  # raw
     assert state.endswith(b'"history_kept":{"chunks":0,"tail":%d}}' % len(h.history))
@@ -134,7 +135,7 @@ def test_a_stored_state_keeps_its_header_and_names_its_format() -> None:
 
 def test_a_state_of_an_unknown_format_is_refused_with_a_clear_error() -> None:
     """A state written by a newer engine names its format instead of loading wrongly."""
-    with pytest.raises(StoredFormatError, match="format 9; this engine reads formats 0 to 5"):
+    with pytest.raises(StoredFormatError, match="format 9; this engine reads formats 0, 1, 2, 3, 4, 5 and 7"):
         unpack(b'\n{"format":9,"id":"HZ-1"}\n[]')
 
 
@@ -274,7 +275,7 @@ def test_enterprise_files_stored_in_format_2_load_and_are_stored_by_rows_next(pa
     assert unpack(raw, EnterpriseFile) == want
     again = pack(want, b"summary", b"place")
     line = again.split(b"\n")[1]
-    assert line.startswith(b'{"format":5,')
+    assert line.startswith(b'{"format":7,')
     assert b'"hazards":{"columns":["status","grade","deadline",' in line and b'"rows":{"HZ-' in line
     if want.orders:
         assert b'"orders":{"columns":["order","hazard_id","at"],"rows":{"' in line
@@ -324,7 +325,7 @@ def test_states_stored_in_format_3_load_refuse_their_copies_and_are_stored_anew(
     lazy = unpack(raw, kind, lazy=True)
     assert all(hash_applied(lazy, tag) for tag in want.applied)
     again = pack(lazy)
-    assert again.split(b"\n")[1].startswith(b'{"format":5,')
+    assert again.split(b"\n")[1].startswith(b'{"format":7,')
     assert unpack(again, kind) == want
 
 
@@ -333,7 +334,7 @@ def test_states_stored_in_format_4_load_refuse_their_copies_and_store_their_rows
         path: Path) -> None:
     """Format 4 (written by commit 333e3a9: lists and maps of positional rows by column) loads to
     the state it stored, records by source and all, and refuses a copy of what it applied; stored
-    again it is format 5, every list or map of rows under its column names, and reads back the
+    again it is format 7, every list or map of rows under its column names, and reads back the
     same, whole and lazily."""
     kind = {"alert": Alert, "hazard": Hazard, "enterprise": EnterpriseFile}[path.name.split("-", 1)[0]]
     want = kind.decode(path.with_suffix(".json").read_bytes())
@@ -346,7 +347,7 @@ def test_states_stored_in_format_4_load_refuse_their_copies_and_store_their_rows
     assert applied_before(lazy, entry_id, (source, runs["starts"][-1]))
     again = pack(lazy, b"summary", b"place")
     line = again.split(b"\n")[1]
-    assert line.startswith(b'{"format":5,') and header(again) == (want.next_due(), b"summary", b"place")
+    assert line.startswith(b'{"format":7,') and header(again) == (want.next_due(), b"summary", b"place")
     rows = [name for name, (shape, _) in kind.NAMED.items() if shape != "one" and getattr(want, name)]
     assert all(b'"%s":{"columns":[' % name.encode() in line for name in rows)
     assert unpack(again, kind) == want and unpack(again, kind, lazy=True) == lazy
@@ -364,3 +365,75 @@ def test_rows_stored_under_other_column_names_are_read_by_name_or_refused() -> N
     with pytest.raises(StoredFormatError, match="'E1': orders has no column 'hazard_id'"):
         unpack(b'\n{"format":5,"id":"E1","orders":{"columns":["order","at"],"rows":{"ZL-1":["x",7]}}}',
                EnterpriseFile)
+
+
+# Each stored class's fields as of format 7. A field added, renamed or dropped is a new format: an
+# engine that reads only this one would meet an unknown keyword (a TypeError) or miss a field. Bump
+# engine/store.py's FORMAT, add the format to READS and the next line here, and say what changed in
+# the module's docstring and docs/stored-state.md.
+STORED_FIELDS: dict[str, set[str]] = {
+    "Hazard": {
+        "answers", "applied", "applied_from", "applied_stored", "approx", "arrived", "claimed", "clocks",
+        "closed_at", "closed_how", "completed_at", "confirmed_by", "cycle", "cycle_start", "deadline",
+        "duplicate_of", "duty_fails", "early", "enterprise", "ext", "ext_fails", "failures", "grade",
+        "held", "history", "history_stored", "id", "immediate", "lead", "lifted", "listed", "opened",
+        "opened_at", "orders", "origin", "passed_at", "plan_fired", "plan_target", "planned_at", "point",
+        "progress", "proposals", "rectify_by", "referred", "responsible", "review_fails", "sector", "step",
+        "tier", "title", "town", "verdict", "verdicts", "verified_at", "verify_fails", "violations",
+        "watermark"},
+    "Alert": {
+        "acked", "applied", "applied_from", "applied_stored", "caps", "clocks", "closed_at", "closed_by",
+        "crowded", "demanded", "description", "disaster_reports", "dmissed", "dstep", "earlier",
+        "enterprise", "exercise", "final_missed", "grade", "history", "history_stored", "id",
+        "incident_class", "kind", "level", "location", "missed", "notified", "opened", "opened_at", "post",
+        "reported", "reports", "routed", "step", "waiting", "watermark"},
+    "EnterpriseFile": {
+        "address", "alerts", "applied", "applied_from", "applied_stored", "classes", "classified", "clocks",
+        "closed", "closed_at", "closed_reason", "closures", "cov_base", "cov_step", "credit", "credit_sets",
+        "credit_withdrawn", "duty_fails", "first_registered", "hazards", "id", "inspected", "inspected_by",
+        "inspections", "key", "last_alert", "last_inspection", "legal_representative", "missed", "months",
+        "name", "notices", "open_beyond", "orders", "overdue_major", "proposal_states", "proposals",
+        "recent", "refusals", "registered", "registered_at", "registrations", "reruns", "risk_class",
+        "sector", "town", "violations", "watermark"},
+    "PlanTown": {"applied", "applied_from", "behind", "checked", "clocks", "done", "id", "town", "watermark",
+                 "year"},
+}
+
+
+def test_the_stored_classes_hold_the_fields_of_the_format_they_are_stored_in() -> None:
+    """A stored class's fields change only with the stored format (see STORED_FIELDS)."""
+    from dataclasses import fields
+
+    from engine.plan.tracking import PlanTown
+    from engine.store import FORMAT
+    assert FORMAT == 7, "a new format: add its fields to STORED_FIELDS"
+    for kind in (Hazard, Alert, EnterpriseFile, PlanTown):
+        have = {f.name for f in fields(kind)}
+        assert have == STORED_FIELDS[kind.__name__], (
+            f"{kind.__name__} gained {sorted(have - STORED_FIELDS[kind.__name__])} and lost "
+            f"{sorted(STORED_FIELDS[kind.__name__] - have)} in format {FORMAT}: that is a new format")
+
+
+@pytest.mark.parametrize("path", sorted(V5.glob("*.state")), ids=lambda p: p.stem)
+def test_states_stored_in_format_5_with_the_fields_added_since_load_and_are_stored_in_format_7(
+        path: Path) -> None:
+    """Format 5 as commit 04e0eaf wrote it, with fields added after format 5 was named (a hazard's
+    proposals watched to their decision, reviews' outcomes, verdicts by time; an enterprise file's
+    inspections by id and proposals' states): each loads to the state it stored, whole and lazily;
+    stored again it is format 7 and reads back the same."""
+    from engine.plan.tracking import PlanTown
+    kind = {"alert": Alert, "hazard": Hazard, "enterprise": EnterpriseFile,
+            "plan": PlanTown}[path.name.split("-", 1)[0]]
+    want = kind.decode(path.with_suffix(".json").read_bytes())
+    raw = path.read_bytes()
+    assert raw.split(b"\n")[1].startswith(b'{"format":5,')
+    assert unpack(raw, kind) == want
+    again = pack(unpack(raw, kind, lazy=hasattr(want, "applied_stored")), b"summary", b"place")  # as read
+    assert again.split(b"\n")[1].startswith(b'{"format":7,') and header(again)[1:] == (b"summary", b"place")
+    assert unpack(again, kind) == want
+
+
+def test_format_6_which_never_reached_main_is_refused() -> None:
+    """Format 6 stored an enterprise file on a base (d9bc129, reverted within the hour): refused."""
+    with pytest.raises(StoredFormatError, match="format 6; this engine reads formats 0, 1, 2, 3, 4, 5 and 7"):
+        unpack(b'\n{"format":6,"id":"E1","base":3}\n[]', EnterpriseFile)
