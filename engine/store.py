@@ -62,13 +62,14 @@ stored under columns in another order, or more of them, are read by name.
 Since format 7 the record is as in format 5, and may hold the fields the
 state classes gained after it (a hazard's proposals, reviews' outcomes and
 verdicts by time, an enterprise file's classes and closures, a plan town's
-checks, and the rest: `STORED_FIELDS` in tests/unit/test_state_format.py
-lists each class's fields as of this format). An engine that reads only up to
-format 5 met those fields as unknown keywords and failed with a TypeError;
-on a record of format 7 it stops with StoredFormatError, naming the subject
-and the format. Any field added to a stored class from now on is a new
-format. Format 6 stored an enterprise file on a base (d9bc129) and was
-reverted within the hour, before it reached main; this code refuses it.
+checks, and the rest: `STORED_FIELDS` and `STORED_PLACES` in
+tests/unit/test_state_format.py list each class's fields and its rows'
+places as of this format). An engine that reads only up to format 5 met
+those fields as unknown keywords and failed with a TypeError; on a record of
+format 7 it stops with StoredFormatError, naming the subject and the format.
+Any field or row place added to a stored class from now on is a new format.
+Format 6 stored an enterprise file on a base (d9bc129) and was reverted
+within the hour, before it reached main; this code refuses it.
 """
 
 from __future__ import annotations

@@ -121,10 +121,12 @@ def apply_event(h: Hazard, entry: Entry, at: int, rules: Rules) -> list[Out]:
         # Found unfounded or a duplicate in time: what ran after that (the ladder's steps, the
         # escalation that no plan was filed) is taken back.
         outs += dismissed(h, rules, h.closed_how, at, eid, decided_at(entry, at, h.watermark))
-    if h.proposals and entry["type"] == "safety.hazard.verified" and entry["data"]["verdict"] in DISMISSALS:
-        # Found so before a proposal's due time: nobody was to be pressed to decide it.
-        outs += proposals.dismissed(h, rules, entry["data"]["verdict"], at, eid,
-                                    decided_at(entry, at, h.watermark))
+    if h.proposals and entry["type"] == "safety.hazard.verified":
+        # Found unfounded or a duplicate before a proposal's due time: nobody was to be pressed to
+        # decide it. Found otherwise since such a verdict and before that time: somebody was.
+        verdict = entry["data"]["verdict"]
+        watch = proposals.dismissed if verdict in DISMISSALS else proposals.confirmed
+        outs += watch(h, rules, verdict, at, eid, decided_at(entry, at, h.watermark))
     if (h.step or h.plan_fired) and entry["type"] == "safety.rectification.reviewed" \
             and entry["data"]["outcome"] == "passed":
         # Accepted as rectified in time (a passed review closes for good, whichever close came

@@ -25,6 +25,13 @@ watched the same way (`decision_overdue`, and the same take-backs). A returned
 review ends the watch: the department may revise the case or drop it, and no
 record says which.
 
+An escalation taken back because a verification found the hazard unfounded or
+a duplicate before the due time is raised again when a verification recorded
+later, dated between that one and the due time, confirms the hazard
+(`confirmed`): time order would have escalated it and left it standing. Each
+raising again has an id of its own (the watch's count of them, in its key),
+and so has each take-back.
+
 The facts are kept on the hazard (`Hazard.proposals`, `Hazard.answers`), so the
 clock is derived like every other (engine/decide/clocks.py `derive`).
 """
@@ -47,8 +54,9 @@ _DECIDED_BY = {"fine": "penalized", "suspend": "suspend", "suspend_for_overhaul"
 
 
 ESCALATED, WITHDRAWN = "escalated", "withdrawn"
-# The places of a proposal's two watches' states: its review (or decision), its decision after approval.
-_STATE, _DUE2, _DECISION = 5, 6, 7
+# The places of a proposal's two watches' states: its review (or decision), its decision after approval;
+# and how often each was raised again after a take-back (None: never).
+_STATE, _DUE2, _DECISION, _AGAIN, _AGAIN2 = 5, 6, 7, 8, 9
 
 
 def note(h: Hazard, rules: Rules, measure: Measure, sent: Out, at: int) -> None:
@@ -58,7 +66,7 @@ def note(h: Hazard, rules: Rules, measure: Measure, sent: Out, at: int) -> None:
     if any(p[0] == pid for p in h.proposals):
         return
     due = latest(measure.due_within, at, after(measure.due_within, at, rules).at, rules)
-    p = [pid, measure.id, at, due, measure.needs_legal_review, None, None, None]
+    p = [pid, measure.id, at, due, measure.needs_legal_review, None, None, None, None, None]
     h.proposals.append(p)
     h.proposals.sort(key=lambda p: (p[2], p[0]))  # arrival order must not matter
     _approved_then(h, rules, p)  # a review on file already (the proposal made in its very second)
@@ -226,32 +234,51 @@ def overdue(h: Hazard, rules: Rules, at: int, cause: str) -> list[Out]:
         return []
     outs: list[Out] = []
     for p in h.proposals:
-        pid, measure, made = p[0], p[1], p[2]
-        uscc = h.enterprise[0] if h.enterprise else "?"
         if p[3] <= at and _owed(h, p):
-            p[_STATE] = ESCALATED
-            reason = (f"Enforcement proposal {pid} ({measure}) against {uscc}, made {iso(made)}, "
-                      f"has no {_what(p)} on record by {iso(p[3])}")
-            said = f"proposal {pid} ({measure}): no {_what(p)} on record by {iso(p[3])}"
+            reason, said = _told(h, p)
+            _raised(p)
             h.history.append([at, cause, said])
             outs.append(_escalation(h, rule, rules, p, "proposal_overdue", at, reason, cause))
         d = _decision_owed(h, p)
         if d is not None and d <= at:
-            p[_DECISION] = ESCALATED
-            ok = iso(approved(h, p)[0])  # type: ignore[index]
-            reason = (f"Enforcement proposal {pid} ({measure}) against {uscc}, made {iso(made)}, approved by "
-                      f"its legal review (法制审核) on {ok}, has no decision on record by {iso(d)}")
-            h.history.append([at, cause, f"proposal {pid} ({measure}): no decision on record by {iso(d)}, "
-                                         f"its legal review approved it on {ok}"])
+            reason, said = _told(h, p, second=True)
+            _raised(p, second=True)
+            h.history.append([at, cause, said])
             outs.append(_escalation(h, rule, rules, p, "decision_overdue", at, reason, cause, second=True))
     return outs
+
+
+def _told(h: Hazard, p: list[Any], second: bool = False) -> tuple[str, str]:
+    """What an escalation that proposal `p` (with `second`, its decision) is overdue says: its reason,
+    and its line in the hazard's record."""
+    pid, measure, made = p[0], p[1], iso(p[2])
+    uscc = h.enterprise[0] if h.enterprise else "?"
+    what = f"Enforcement proposal {pid} ({measure}) against {uscc}, made {made},"
+    if not second:
+        missing = f"no {_what(p)} on record by {iso(p[3])}"
+        return f"{what} has {missing}", f"proposal {pid} ({measure}): {missing}"
+    ok, d = iso(approved(h, p)[0]), iso(p[_DUE2])  # type: ignore[index]
+    return (f"{what} approved by its legal review (法制审核) on {ok}, has no decision on record by {d}",
+            f"proposal {pid} ({measure}): no decision on record by {d}, its legal review approved it on {ok}")
+
+
+def _raised(p: list[Any], second: bool = False) -> None:
+    """Mark proposal `p`'s watch (with `second`, its decision's) escalated; raised again after a
+    take-back, count it, which keys its id and its next take-back's."""
+    state, count = (_DECISION, _AGAIN2) if second else (_STATE, _AGAIN)
+    if p[state] == WITHDRAWN:
+        p[count] = (p[count] or 0) + 1
+    p[state] = ESCALATED
 
 
 def _escalation(h: Hazard, rule: ProposalDue, rules: Rules, p: list[Any], action: str, at: int,
                 reason: str, cause: str, second: bool = False) -> Out:
     """An escalation about proposal `p`'s first watch (its review or decision) or, with `second`,
-    about the decision due after a review approved it."""
+    about the decision due after a review approved it; raised again after a take-back, under a key
+    of its own, and so is that raising's take-back."""
     key, due_at = ((p[0], "decision"), p[_DUE2]) if second else ((p[0],), p[3])
+    if n := p[_AGAIN2 if second else _AGAIN]:
+        key = (*key, n)
     return emit.escalation(h, rules, rule_id=rule.rule_id, action=action, tier=rule.tier, at=at,
                            targets=resolve_all(rule.targets, h, rules), reason=reason, key=key,
                            caused_by=[cause], due_at=due_at)
@@ -301,8 +328,8 @@ def dismissed(h: Hazard, rules: Rules, verdict: str, done: int, eid: str, decide
     """A verification at `done` that found the hazard unfounded or a duplicate, reaching the engine
     at `decided_at`, takes back each overdue escalation of a proposal, or of a decision, due after
     it that the verdicts on file now show was not pressing at its due time (`_pressing`: this
-    verdict is the latest by then). Taken back, it is not raised again should a later verification
-    confirm the hazard once more."""
+    verdict is the latest by then). A verification recorded since that finds it confirmed between
+    this one and the due time raises it again (`confirmed`)."""
     rule = rules.proposal_due
     if rule is None:
         return []
@@ -313,6 +340,32 @@ def dismissed(h: Hazard, rules: Rules, verdict: str, done: int, eid: str, decide
     return outs + [_take_back(h, rule, rules, p, eid, decided_at, why, how, second=True)
                    for p in h.proposals if p[_DECISION] == ESCALATED and p[_DUE2] >= done
                    and not _pressing(h, p[_DUE2])]
+
+
+def confirmed(h: Hazard, rules: Rules, verdict: str, done: int, eid: str, decided_at: int) -> list[Out]:
+    """A verification at `done` that did not dismiss the hazard, reaching the engine at `decided_at`,
+    raises again each overdue escalation, of a proposal or of a decision due since `done`, that a
+    dismissal took back and the verdicts on file now show pressing at its due time (this verdict is
+    the latest by then), no record answering it. Time order would have left it standing."""
+    rule = rules.proposal_due
+    if rule is None:
+        return []
+    outs: list[Out] = []
+    for p in h.proposals:
+        for due_at, place, answer, second in ((p[3], _STATE, answered, False),
+                                              (p[_DUE2], _DECISION, decided, True)):
+            if p[place] != WITHDRAWN or due_at < done or not _pressing(h, due_at) or answer(h, p) is not None:
+                continue
+            reason, said = _told(h, p, second)
+            _raised(p, second)
+            n = p[_AGAIN2 if second else _AGAIN]
+            again = f"raised again ({n}): the verification {eid} of {iso(done)}"
+            h.history.append([decided_at, eid, f"{said}, {again} found it {verdict} before then"])
+            outs.append(_escalation(
+                h, rule, rules, p, "decision_overdue" if second else "proposal_overdue", decided_at,
+                f"{reason}; {again}, which found it {verdict} before then, reached the engine after it",
+                eid, second))
+    return outs
 
 
 def _take_back(h: Hazard, rule: ProposalDue, rules: Rules, p: list[Any], eid: str, decided_at: int,

@@ -88,10 +88,12 @@ class Hazard(HistoryState):
     lifted: dict[str, int] = field(default_factory=dict)  # order no -> when it was lifted (解除)
     # Enforcement proposals sent, each watched until a record answers it (engine/decide/proposals.py):
     # [proposal id, measure, made at, due (the latest it may fall), needs legal review, state,
-    # decision due, decision]; the state: None while watched, "escalated" once it ran out
-    # unanswered, "withdrawn" once a record made in time, reaching the engine late, took that back;
-    # the decision due: when the decision is due once a legal review approved the proposal (None
-    # while none did, or when the rules watch no decision after it), and the decision its state.
+    # decision due, decision, raised again, decision raised again]; the state: None while watched,
+    # "escalated" once it ran out unanswered, "withdrawn" once a record made in time, reaching the
+    # engine late, took that back; the decision due: when the decision is due once a legal review
+    # approved the proposal (None while none did, or when the rules watch no decision after it), and
+    # the decision its state; raised again: how often each escalation was raised again after a
+    # take-back (None: never), which keys its ids.
     proposals: list[list[Any]] = field(default_factory=list)
     # The records that may answer one: [kind (legal_reviewed | penalized), proposal id or decision
     # no, at, event id, outcome (a review's: approved | returned; None for a penalty, and for a
@@ -123,7 +125,7 @@ class Hazard(HistoryState):
         "orders": ("many", ("order_no", "order", "at", "event_id")),
         "violations": ("many", ("order_no", "at", "event_id", "evidence")),
         "proposals": ("many", ("proposal_id", "measure", "at", "due", "legal_review", "state",
-                                "decision_due", "decision")),
+                                "decision_due", "decision", "raised_again", "decision_raised_again")),
         "answers": ("many", ("kind", "ref", "at", "event_id", "outcome")),
         "verdicts": ("many", ("at", "verdict")),
         "failures": ("many", ("clock", "since", "due", "department")),
@@ -132,7 +134,8 @@ class Hazard(HistoryState):
     # Places added to a field of NAMED after rows of it were first stored, with what such a row
     # holds there when it is read back (engine/store.py `_rows`).
     ADDED: ClassVar[dict[str, dict[str, Any]]] = {
-        "proposals": {"decision_due": None, "decision": None},
+        "proposals": {"decision_due": None, "decision": None, "raised_again": None,
+                      "decision_raised_again": None},
         "answers": {"outcome": None},
     }
 

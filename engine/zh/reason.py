@@ -107,8 +107,10 @@ _ESCALATIONS = compiled([
     # an enforcement proposal's due time (engine/decide/proposals.py `overdue`, `answered_late`, `gone`)
     (r"Enforcement proposal (?P<p>\S+) \((?P<m>\w+)\) against (?P<e>\S+), made (?P<t>\S+),"
      r"(?P<a> approved by its legal review \(法制审核\) on \S+,)? has no "
-     r"(?P<w>legal review \(法制审核\)|decision) on record by (?P<u>\S+)",
-     "{t} 对 {e} 提出的执法建议 {p}（{m:measure}）{a:approved}截至 {u} 未见{w:owed}记录"),
+     r"(?P<w>legal review \(法制审核\)|decision) on record by (?P<u>\S+)"
+     r"(?P<g>; raised again \(\d+\): the verification \S+ of \S+, which found it \w+ before then, reached "
+     r"the engine after it)?",
+     "{t} 对 {e} 提出的执法建议 {p}（{m:measure}）{a:approved}截至 {u} 未见{w:owed}记录{g:again}"),
     (r"The escalation (?P<r>\S+) of (?P<h>\S+) is withdrawn: the (?P<k>legal review|penalty decision|order) "
      r"(?P<e>\S+) of (?P<t>\S+), by the due time (?P<u>\S+) of (?P<s>the decision on )?proposal (?P<p>\S+), "
      r"reached the engine after it",
@@ -443,6 +445,20 @@ def _table(table: dict[str, str]) -> Callable[[str], str]:
     return word
 
 
+_AGAIN = re.compile(r"; raised again \((?P<n>\d+)\): the verification (?P<e>\S+) of (?P<t>\S+), "
+                    r"which found it (?P<v>\w+) before then")
+
+
+def _again(text: str) -> str:
+    """An overdue escalation raised again, a dismissal taken back by a later-recorded verification."""
+    found = _AGAIN.match(text)
+    assert found is not None  # the shape's own group
+    from engine.zh.words import VERDICTS  # words reads reasons with this module
+    verdict = VERDICTS.get(found["v"], found["v"])
+    return (f"；第 {found['n']} 次重新督办：核实记录 {found['e']}（{found['t']}）在期限前认定{verdict}，"
+            "送达引擎晚于期限")
+
+
 _PIECES: dict[str, Callable[[str], str]] = {
     "span": _span,
     "since": _since,
@@ -464,5 +480,6 @@ _PIECES: dict[str, Callable[[str], str]] = {
     "approx": lambda _: "（期限为估算：该年放假安排未公布）",
     "approved": lambda text: f"经法制审核于 {text.split()[-1].rstrip(',')} 通过，",
     "decision": lambda _: "执法决定",
+    "again": _again,
     "issued": lambda text: f"（通知视为 {text.split()[3]} 下达：报告与核实均已送达引擎）",
 }

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 from typing import Any
 
 from decide_fixtures import (
@@ -620,19 +621,26 @@ def proposals_answered(draw: st.DrawFn) -> tuple[list[dict[str, Any]], list[tupl
     a penalty decision (made from 2 days before it), up to 10 days after it, reaching the engine at
     once or up to 8 days late; after about half of the approving reviews, an order of the measure's
     kind, made from a day before the review to 10 days after it, reaching the engine the same way.
-    The proposals come from a first run without those records, which do not change what is
-    proposed."""
+    For about a quarter of the proposals whose due time passes, and of the decisions due after an
+    approving review that no order follows, verdicts dated before that time and recorded after it:
+    a dismissal (unfounded or a duplicate), and for half of those a confirmation dated after it,
+    reaching the engine before or after the dismissal, which takes an escalation back and raises it
+    again. The proposals come from a first run without those records; the
+    verdicts change the hazard's life from their dates on (a confirmation after a dismissal opens a
+    new cycle), which the properties judge by the records alone."""
     from decide_fixtures import INSPECTORS, event
 
     entries, arrivals = draw(settled_late())
     rp = timer_to_each_arrival(Replay(RULES), arrivals, END)
     extra = []
     for n, e in enumerate(o.event for _, o in rp.outputs if o.event["type"] == "safety.enforcement.proposed"):
-        d, made = e["data"], epoch(e["time"])
+        d, made, hid = e["data"], epoch(e["time"]), e["data"]["hazard_id"]
+        due = epoch(d.get("due_at_latest") or d["due_at"])
+        if due + 6 * DAY < END and made < due - HOUR and draw(st.integers(0, 3)) == 0:
+            extra += _verdicts_around(draw, entries, hid, made, due, f"{hid}-v{n}")
         if not draw(st.booleans()) or (not d["needs_legal_review"] and d["measure"] != "fine"):
             continue
         t = min(END - DAY, made + draw(st.integers(0 if d["needs_legal_review"] else -2 * DAY, 10 * DAY)))
-        hid = d["hazard_id"]
         records = []
         if d["needs_legal_review"]:
             outcome = draw(st.sampled_from(["approved", "returned"]))
@@ -644,6 +652,11 @@ def proposals_answered(draw: st.DrawFn) -> tuple[list[dict[str, Any]], list[tupl
                 records += event("safety.enforcement.ordered", iso(decided), {
                     "hazard_id": hid, "order_no": f"令{n}", "order": d["measure"],
                     "legal_basis": "安全生产法 art. 102", "by": INSPECTORS}, hid, f"{hid}-or{n}")
+            elif outcome == "approved" and d["measure"] in _DECIDED_BY_ORDER and draw(st.integers(0, 3)) == 0:
+                span = RULES.enforcement[d["measure"]].decide_within
+                decide_by = latest(span, t, after(span, t, RULES).at, RULES)
+                if decide_by + 6 * DAY < END:  # verdicts around the decision's due time instead
+                    extra += _verdicts_around(draw, entries, hid, t, decide_by, f"{hid}-w{n}")
         else:
             records += event("safety.enforcement.penalized", iso(t), {
                 "hazard_id": hid, "decision_no": f"罚{n}", "fine_cny": 10000,
@@ -656,6 +669,30 @@ def proposals_answered(draw: st.DrawFn) -> tuple[list[dict[str, Any]], list[tupl
     return entries + [e for _, e in extra], sorted(arrivals + extra, key=lambda a: a[0])
 
 
+def _verdicts_around(draw: st.DrawFn, entries: list[dict[str, Any]], hid: str, made: int, due: int,
+                     ref: str) -> list[tuple[int, dict[str, Any]]]:
+    """A dismissal of hazard `hid` dated between `made` and `due`, and maybe a confirmation after it,
+    before `due`, both recorded after `due` (in either order): (arrival, entry) pairs. The seconds
+    of their times keep them apart from every other record's."""
+    from decide_fixtures import SUPERVISOR, event
+
+    grades = [e["data"]["grade"] for e in entries if e["subject"] == hid and _kind(e) == "verified.confirmed"]
+    dismissed = draw(st.integers(made + 1, due - HOUR)) // 60 * 60 + 17
+    verdict = draw(st.sampled_from(["unfounded", "duplicate"]))
+    data = {"hazard_id": hid, "verdict": verdict, "by": SUPERVISOR,
+            **({"duplicate_of": f"{hid}-original"} if verdict == "duplicate" else {})}
+    records = [(dismissed, event("safety.hazard.verified", iso(dismissed), data, hid, f"{ref}d"))]
+    if grades and draw(st.booleans()):
+        confirmed = draw(st.integers(dismissed + 60, due)) // 60 * 60 - 17
+        records.append((confirmed, event("safety.hazard.verified", iso(confirmed), {
+            "hazard_id": hid, "verdict": "confirmed", "grade": grades[0], "by": SUPERVISOR}, hid, f"{ref}c")))
+    pairs = []
+    for _, [entry] in records:
+        came = due + draw(st.integers(1, 5 * DAY))
+        pairs.append((came, {**entry, "arrived_at": iso(came)}))
+    return pairs
+
+
 _DECIDED_BY_ORDER = ("suspend", "suspend_for_overhaul")  # measures an order of their own kind decides
 
 
@@ -663,7 +700,8 @@ def _pressing_by_the_records(mine: list[dict[str, Any]], due: int) -> bool:
     """Whether a hazard's records alone leave its enterprise's proposals to be decided at `due`: the
     latest verification by then did not find it unfounded or a duplicate (whatever closed it since:
     a review passed after such a verdict does not give a proposal its ground back)."""
-    kinds = [_kind(x) for x in mine if entry_time(x) <= due and _kind(x).startswith(_VERIFYING)]
+    kinds = [_kind(x) for x in sorted(mine, key=entry_time)
+             if entry_time(x) <= due and _kind(x).startswith(_VERIFYING)]
     return not kinds or kinds[-1] not in ("verified.unfounded", "verified.duplicate")
 
 
@@ -692,12 +730,19 @@ def _proposals_run(arrivals: list[tuple[int, dict[str, Any]]]) -> tuple[list[dic
 
 def _left_escalated(events: list[dict[str, Any]], action: str, *watch: str) -> set[tuple[str, str]]:
     """(hazard, proposal id) of each `action` escalation about a proposal not taken back since (the
-    take-back's id is the escalation's key, the proposal id and `watch`, under failure_withdrawn)."""
+    take-back's id is the escalation's key, the proposal id and `watch`, and when it was raised again
+    how often, under failure_withdrawn)."""
     ids = {e["id"] for e in events}
-    return {(e["subject"], pid) for e in events
-            if e["type"] == "safety.escalation.raised" and e["data"]["action"] == action
-            and escalation_id(e["subject"], PROPOSAL_DUE, "failure_withdrawn",
-                              ((pid := e["data"]["reason"].split()[2]), *watch)) not in ids}
+    left = set()
+    for e in events:
+        if e["type"] != "safety.escalation.raised" or e["data"]["action"] != action:
+            continue
+        reason = e["data"]["reason"]
+        again = [int(n) for n in re.findall(r"; raised again \((\d+)\)", reason)]
+        pid = reason.split()[2]
+        if escalation_id(e["subject"], PROPOSAL_DUE, "failure_withdrawn", (pid, *watch, *again)) not in ids:
+            left.add((e["subject"], pid))
+    return left
 
 
 @PROPERTY

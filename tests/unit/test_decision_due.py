@@ -215,7 +215,7 @@ def test_a_hazard_stored_before_the_decision_was_watched_loads_and_watches_no_de
     old = b"\n".join([lines[0], codec.dumps(doc), *lines[2:]])
     assert b'"outcome"' not in old and b'"decision_due"' not in old
     back = unpack(old, Hazard)
-    assert [p[6:] for p in back.proposals] == [[None, None], [None, None]]
+    assert [p[6:] for p in back.proposals] == [[None] * 4, [None] * 4]
     assert [a[4] for a in back.answers] == [None, None]
     assert [p[:6] for p in back.proposals] == [p[:6] for p in h.proposals]
     assert unpack(pack(back, b"", b""), Hazard) == back
@@ -263,6 +263,31 @@ def test_a_review_applied_before_its_proposal_in_the_same_second_still_starts_th
     rp.advance_to(at("2026-12-20 00:00"))
     [told] = late_decision(rp)
     assert told["data"]["due_at"] == iso_end("2026-12-01")
+
+
+def test_a_decision_overdue_taken_back_by_a_dismissal_is_raised_again_by_a_confirmation_after_it() -> None:
+    """Found unfounded on 2 December, before the decision's due time on the 4th, and confirmed on the
+    3rd, each recorded after it: the escalation goes at the due time, the first record takes it
+    back, the second raises it again under an id of its own."""
+    dismissal = arriving(verify(HZ, "2026-12-02 10:00", "unfounded", None), "2026-12-08 10:00")
+    confirmation = arriving(verify(HZ, "2026-12-03 10:00"), "2026-12-09 10:00")
+    rp = feed([*reviewed_on_time(), dismissal, confirmation], until="2026-12-20 00:00")
+    told = late_decision(rp)
+    [back] = [b for b in taken_back(rp) if b["data"]["rule_id"] == RULE]
+    assert [t["time"] for t in told] == [iso_end("2026-12-04"), "2026-12-09T10:00:00+08:00"]
+    assert back["time"] == "2026-12-08T10:00:00+08:00"
+    assert len({told[0]["id"], told[1]["id"], back["id"]}) == 3
+    assert told[1]["data"]["due_at"] == iso_end("2026-12-04") and told[1]["data"]["caused_by"] == [
+        confirmation["event_id"]]
+    assert told[1]["data"]["reason"].endswith(
+        f"; raised again (1): the verification {confirmation['event_id']} of 2026-12-03T10:00:00+08:00, "
+        "which found it confirmed before then, reached the engine after it") and told[1]["data"]["reason_zh"]
+    [p] = [p for p in rp.states[HZ].proposals if p[0] == overhaul_id()]
+    assert p[7] == "escalated" and p[9] == 1 and p[8] is None  # the review was answered in time
+    # Dated after the due time, the confirmation raises nothing: the dismissal stood at it.
+    late = arriving(verify(HZ, "2026-12-05 10:00"), "2026-12-09 10:00")
+    rp = feed([*reviewed_on_time(), dismissal, late], until="2026-12-20 00:00")
+    assert len(late_decision(rp)) == 1
 
 
 def test_every_record_line_of_the_decision_s_watch_reads_in_chinese() -> None:

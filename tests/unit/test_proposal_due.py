@@ -39,6 +39,7 @@ from engine.feeds.views import hazard_view
 from engine.kernel.time import epoch
 from engine.ruleset import load_rules
 from engine.store import pack, unpack
+from engine.zh.words import Words
 
 HZ = "HZ-1"  # test_decide's general hazard: confirmed 3 November 2026, due the end of the 10th
 RULE = "enforcement.proposal_due"
@@ -226,6 +227,50 @@ def test_a_verdict_of_unfounded_before_the_due_time_recorded_late_takes_the_esca
     late = arriving(verify(HZ, "2026-11-25 10:00", "unfounded", None), "2026-11-26 10:00")
     rp = feed([*entries, late], until="2026-12-10 00:00")
     assert len(overdue(rp)) == 1 and taken_back(rp) == []
+
+
+def test_a_confirmation_dated_before_the_due_time_recorded_after_a_dismissal_raises_it_again() -> None:
+    """Found unfounded on the 20th, confirmed on the 21st, a duplicate on the 22nd, confirmed on the
+    23rd, each recorded days late, after the fine's due time on the 24th: each time the records show
+    it pressing at its due time again, the escalation is raised again, under an id of its own, and
+    each take-back has its own too. In time order it would have been raised once and stood."""
+    entries = [arriving(e, epoch(e["time"])) for e in general_confirmed()]
+    verdicts = [("2026-11-20 10:00", "unfounded", None, "2026-11-26 10:00"),
+                ("2026-11-21 10:00", "confirmed", "general", "2026-11-27 10:00"),
+                ("2026-11-22 10:00", "duplicate", None, "2026-11-28 10:00"),
+                ("2026-11-23 10:00", "confirmed", "general", "2026-11-29 10:00")]
+    late = [arriving(verify(HZ, made, verdict, grade), came) for made, verdict, grade, came in verdicts]
+    rp = feed([*entries, *late], until="2026-12-10 00:00")
+    fine = events(rp, "safety.enforcement.proposed", measure="fine", hazard_id=HZ)[0]  # a later cycle's too
+    told, back = overdue(rp), taken_back(rp)
+    told, back = told, [b for b in back if b["data"]["rule_id"] == RULE]
+    assert [t["time"] for t in told] == [iso_end("2026-11-24"), "2026-11-27T10:00:00+08:00",
+                                         "2026-11-29T10:00:00+08:00"]
+    assert [b["time"] for b in back] == ["2026-11-26T10:00:00+08:00", "2026-11-28T10:00:00+08:00"]
+    assert len({e["id"] for e in told + back}) == 5
+    assert [t["data"]["due_at"] for t in told] == [iso_end("2026-11-24")] * 3
+    assert told[2]["data"]["reason"] == (
+        f"Enforcement proposal {fine['data']['proposal_id']} (fine) against {rp.states[HZ].enterprise[0]}, "
+        f"made {fine['time']}, has no decision on record by {iso_end('2026-11-24')}; raised again (2): the "
+        f"verification {late[3]['event_id']} of 2026-11-23T10:00:00+08:00, which found it confirmed before "
+        "then, reached the engine after it")
+    assert all(t["data"]["reason_zh"] for t in told + back)
+    assert "第 2 次重新督办" in told[2]["data"]["reason_zh"], told[2]["data"]["reason_zh"]
+    [view] = [v for v in hazard_view(rp.states[HZ], RULES, 0)["proposals"]
+              if v["proposal_id"] == fine["data"]["proposal_id"]]
+    assert view["status"] == "overdue"
+    zh = Words("zh", RULES.reference)
+    pid = fine["data"]["proposal_id"]
+    lines = [w for _, _, w in rp.states[HZ].timeline() if w.startswith(f"proposal {pid}")]
+    assert len(lines) == 5 and lines[2].endswith(
+        f"raised again (1): the verification {late[1]['event_id']} of 2026-11-21T10:00:00+08:00 found it "
+        "confirmed before then")
+    said = [zh.timeline_item(0, "e", w).get("what_zh") for w in lines]
+    assert all(said) and "第 2 次重新督办" in said[4], said
+    # In time order: raised once at the due time, and it stands.
+    in_time = [arriving(verify(HZ, made, verdict, grade), made) for made, verdict, grade, _ in verdicts]
+    rp = feed([*entries, *in_time], until="2026-12-10 00:00")
+    assert [t["time"] for t in overdue(rp)] == [iso_end("2026-11-24")] and taken_back(rp) == []
 
 
 def test_a_review_passed_after_a_verdict_of_unfounded_gives_the_proposal_no_ground_back() -> None:

@@ -367,10 +367,11 @@ def test_rows_stored_under_other_column_names_are_read_by_name_or_refused() -> N
                EnterpriseFile)
 
 
-# Each stored class's fields as of format 7. A field added, renamed or dropped is a new format: an
-# engine that reads only this one would meet an unknown keyword (a TypeError) or miss a field. Bump
-# engine/store.py's FORMAT, add the format to READS and the next line here, and say what changed in
-# the module's docstring and docs/stored-state.md.
+# Each stored class's fields as of format 7, and the places of its positional rows. A field added,
+# renamed or dropped is a new format: an engine that reads only this one would meet an unknown
+# keyword (a TypeError) or miss a field. So is a place added to a row: such an engine would read the
+# row by name and drop the place, and store it again without. Bump engine/store.py's FORMAT, add the
+# format to READS and here, and say what changed in the module's docstring and docs/stored-state.md.
 STORED_FIELDS: dict[str, set[str]] = {
     "Hazard": {
         "answers", "applied", "applied_from", "applied_stored", "approx", "arrived", "claimed", "clocks",
@@ -400,8 +401,48 @@ STORED_FIELDS: dict[str, set[str]] = {
 }
 
 
+STORED_PLACES: dict[str, dict[str, tuple[str, ...]]] = {
+    "Hazard": {
+        "point": ("lat", "lon"),
+        "enterprise": ("uscc", "name"),
+        "listed": ("notice_no", "listed_at", "deadline", "active"),
+        "ext": ("requested_at", "requested_until", "event_id"),
+        "early": ("at", "approved", "new_deadline", "event_id"),
+        "orders": ("order_no", "order", "at", "event_id"),
+        "violations": ("order_no", "at", "event_id", "evidence"),
+        "proposals": ("proposal_id", "measure", "at", "due", "legal_review", "state", "decision_due",
+                      "decision", "raised_again", "decision_raised_again"),
+        "answers": ("kind", "ref", "at", "event_id", "outcome"),
+        "verdicts": ("at", "verdict"),
+        "failures": ("clock", "since", "due", "department"),
+        "held": ("tag", "missed_at", "department", "reason", "cause"),
+    },
+    "Alert": {
+        "reports": ("time", "event_id", "casualties", "loss_cny", "to_evacuate"),
+        "acked": ("time", "unit", "event_id"),
+        "caps": ("sequence", "identifier", "sent", "msg_type"),
+        "waiting": ("time", "event_id", "type"),
+        "disaster_reports": ("time", "event_id", "report_kind", "post"),
+    },
+    "EnterpriseFile": {
+        "classified": ("decided_at", "decided_by", "decision_no", "event_id"),
+        "classes": ("decided_at", "risk_class", "key_enterprise", "event_id"),
+        "hazards": ("status", "grade", "deadline", "completed", "tier", "department", "sector", "listed"),
+        "orders": ("order", "hazard_id", "at"),
+        "last_inspection": ("time", "inspection_id", "kind", "findings"),
+        "last_alert": ("time", "alert_id", "kind"),
+        "proposals": ("time", "proposal_id", "measure", "hazard_id"),
+        "recent": ("time", "event_id", "what"),
+        "missed": ("cycle_base", "missed_at", "department", "started_by", "referral"),
+        "notices": ("cycle_base", "told_at"),
+    },
+    "PlanTown": {},
+}
+
+
 def test_the_stored_classes_hold_the_fields_of_the_format_they_are_stored_in() -> None:
-    """A stored class's fields change only with the stored format (see STORED_FIELDS)."""
+    """A stored class's fields, and its rows' places, change only with the stored format (see
+    STORED_FIELDS)."""
     from dataclasses import fields
 
     from engine.plan.tracking import PlanTown
@@ -412,6 +453,8 @@ def test_the_stored_classes_hold_the_fields_of_the_format_they_are_stored_in() -
         assert have == STORED_FIELDS[kind.__name__], (
             f"{kind.__name__} gained {sorted(have - STORED_FIELDS[kind.__name__])} and lost "
             f"{sorted(STORED_FIELDS[kind.__name__] - have)} in format {FORMAT}: that is a new format")
+        places = {name: columns for name, (_, columns) in kind.NAMED.items()}
+        assert places == STORED_PLACES[kind.__name__], f"{kind.__name__}'s rows changed: a new format"
 
 
 @pytest.mark.parametrize("path", sorted(V5.glob("*.state")), ids=lambda p: p.stem)
@@ -424,13 +467,24 @@ def test_states_stored_in_format_5_with_the_fields_added_since_load_and_are_stor
     from engine.plan.tracking import PlanTown
     kind = {"alert": Alert, "hazard": Hazard, "enterprise": EnterpriseFile,
             "plan": PlanTown}[path.name.split("-", 1)[0]]
-    want = kind.decode(path.with_suffix(".json").read_bytes())
+    want = _places_added(kind.decode(path.with_suffix(".json").read_bytes()))
     raw = path.read_bytes()
     assert raw.split(b"\n")[1].startswith(b'{"format":5,')
     assert unpack(raw, kind) == want
     again = pack(unpack(raw, kind, lazy=hasattr(want, "applied_stored")), b"summary", b"place")  # as read
     assert again.split(b"\n")[1].startswith(b'{"format":7,') and header(again)[1:] == (b"summary", b"place")
     assert unpack(again, kind) == want
+
+
+def _places_added(state: Any) -> Any:
+    """`state` with each row of a field given the places added since it was stored (`ADDED`), as
+    the store reads such rows back."""
+    for name, added in getattr(state, "ADDED", {}).items():
+        places = state.NAMED[name][1]
+        rows = getattr(state, name)
+        for row in rows.values() if isinstance(rows, dict) else rows:
+            row += [added[p] for p in places[len(row):]]
+    return state
 
 
 def test_format_6_which_never_reached_main_is_refused() -> None:
