@@ -346,7 +346,8 @@ def confirmed(h: Hazard, rules: Rules, verdict: str, done: int, eid: str, decide
     """A verification at `done` that did not dismiss the hazard, reaching the engine at `decided_at`,
     raises again each overdue escalation, of a proposal or of a decision due since `done`, that a
     dismissal took back and the verdicts on file now show pressing at its due time (this verdict is
-    the latest by then), no record answering it. Time order would have left it standing."""
+    the latest by then), no record answering it by then (one made since leaves it standing, as in
+    time order)."""
     rule = rules.proposal_due
     if rule is None:
         return []
@@ -354,7 +355,10 @@ def confirmed(h: Hazard, rules: Rules, verdict: str, done: int, eid: str, decide
     for p in h.proposals:
         for due_at, place, answer, second in ((p[3], _STATE, answered, False),
                                               (p[_DUE2], _DECISION, decided, True)):
-            if p[place] != WITHDRAWN or due_at < done or not _pressing(h, due_at) or answer(h, p) is not None:
+            if p[place] != WITHDRAWN or due_at < done or not _pressing(h, due_at):
+                continue
+            found = answer(h, p)
+            if found is not None and found[0] <= due_at:
                 continue
             reason, said = _told(h, p, second)
             _raised(p, second)

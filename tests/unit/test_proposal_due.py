@@ -273,6 +273,26 @@ def test_a_confirmation_dated_before_the_due_time_recorded_after_a_dismissal_rai
     assert [t["time"] for t in overdue(rp)] == [iso_end("2026-11-24")] and taken_back(rp) == []
 
 
+def test_a_decision_made_after_the_due_time_does_not_keep_a_taken_back_escalation_down() -> None:
+    """The fine decided on the 25th, a day after its due time: that answers it late, so once a
+    confirmation shows the dismissal that took its escalation back was not the last word by the
+    24th, the escalation is raised again (in time order it stood, answered late)."""
+    entries = [arriving(e, epoch(e["time"])) for e in general_confirmed()]
+    dismissal = arriving(verify(HZ, "2026-11-20 10:00", "unfounded", None), "2026-11-26 10:00")
+    decided = arriving(penalized("2026-11-26 11:00"), "2026-11-26 11:00")
+    confirmation = arriving(verify(HZ, "2026-11-21 10:00"), "2026-11-27 10:00")
+    rp = feed([*entries, dismissal, decided, confirmation], until="2026-12-10 00:00")
+    assert [t["time"] for t in overdue(rp)] == [iso_end("2026-11-24"), "2026-11-27T10:00:00+08:00"]
+    fine = events(rp, "safety.enforcement.proposed", measure="fine", hazard_id=HZ)[0]
+    [view] = [v for v in hazard_view(rp.states[HZ], RULES, 0)["proposals"]
+              if v["proposal_id"] == fine["data"]["proposal_id"]]
+    assert view["status"] == "answered_late"
+    # Decided on the 23rd, by its due time: nothing is raised again.
+    decided = arriving(penalized("2026-11-23 11:00"), "2026-11-26 11:00")
+    rp = feed([*entries, dismissal, decided, confirmation], until="2026-12-10 00:00")
+    assert [t["time"] for t in overdue(rp)] == [iso_end("2026-11-24")]
+
+
 def test_a_review_passed_after_a_verdict_of_unfounded_gives_the_proposal_no_ground_back() -> None:
     """Found unfounded before the fine's due time, then passed by a review recorded late: at the due
     time the hazard stood unfounded, so nobody is pressed, then or when the review arrives."""
