@@ -59,10 +59,10 @@ code keeps them, with no transposing either way (a file of 500 open hazards:
 `pack` 104 → 62 µs). A record of format 4 or before (by column) loads; rows
 stored under columns in another order, or more of them, are read by name.
 
-Since format 7 the record is as in format 5, and may hold the fields the
-state classes gained after it (a hazard's proposals, reviews' outcomes and
-verdicts by time, an enterprise file's classes and closures, a plan town's
-checks, and the rest: `STORED_FIELDS` and `STORED_PLACES` in
+Since format 7 the record is as in format 5, and may hold the fields and row
+places the state classes gained after it (a hazard's proposals, reviews'
+outcomes and verdicts by time, an enterprise file's classes and closures,
+and the rest: `STORED_FIELDS` and `STORED_PLACES` in
 tests/unit/test_state_format.py list each class's fields and its rows'
 places as of this format). An engine that reads only up to format 5 met
 those fields as unknown keywords and failed with a TypeError; on a record of
