@@ -30,7 +30,10 @@ a duplicate before the due time is raised again when a verification recorded
 later, dated between that one and the due time, confirms the hazard
 (`confirmed`): time order would have escalated it and left it standing. Each
 raising again has an id of its own (the watch's count of them, in its key),
-and so has each take-back.
+and so has each take-back. When the dismissal reached the engine before the
+due time, nothing went then: such a confirmation raises the escalation late,
+when it comes, under the id time order gives it, and its reason names it, as
+a raising again's does.
 
 The facts are kept on the hazard (`Hazard.proposals`, `Hazard.answers`), so the
 clock is derived like every other (engine/decide/clocks.py `derive`).
@@ -344,10 +347,11 @@ def dismissed(h: Hazard, rules: Rules, verdict: str, done: int, eid: str, decide
 
 def confirmed(h: Hazard, rules: Rules, verdict: str, done: int, eid: str, decided_at: int) -> list[Out]:
     """A verification at `done` that did not dismiss the hazard, reaching the engine at `decided_at`,
-    raises again each overdue escalation, of a proposal or of a decision due since `done`, that a
-    dismissal took back and the verdicts on file now show pressing at its due time (this verdict is
-    the latest by then), no record answering it by then (one made since leaves it standing, as in
-    time order)."""
+    raises each overdue escalation, of a proposal or of a decision due since `done`, that the verdicts
+    on file now show pressing at its due time (this verdict is the latest by then), no record
+    answering it by then (one made since leaves it standing, as in time order): again, when a
+    dismissal took it back; late, when a dismissal on file before the due time had kept it from
+    going and the due time has passed (`_kept_down`). Either way its reason names this record."""
     rule = rules.proposal_due
     if rule is None:
         return []
@@ -355,7 +359,10 @@ def confirmed(h: Hazard, rules: Rules, verdict: str, done: int, eid: str, decide
     for p in h.proposals:
         for due_at, place, answer, second in ((p[3], _STATE, answered, False),
                                               (p[_DUE2], _DECISION, decided, True)):
-            if p[place] != WITHDRAWN or due_at < done or not _pressing(h, due_at):
+            if due_at is None or due_at < done or not _pressing(h, due_at):
+                continue
+            if p[place] != WITHDRAWN and not (p[place] is None and due_at < decided_at
+                                              and _kept_down(h, done, due_at)):
                 continue
             found = answer(h, p)
             if found is not None and found[0] <= due_at:
@@ -363,13 +370,21 @@ def confirmed(h: Hazard, rules: Rules, verdict: str, done: int, eid: str, decide
             reason, said = _told(h, p, second)
             _raised(p, second)
             n = p[_AGAIN2 if second else _AGAIN]
-            again = f"raised again ({n}): the verification {eid} of {iso(done)}"
-            h.history.append([decided_at, eid, f"{said}, {again} found it {verdict} before then"])
+            how = f"raised again ({n})" if n else "raised late"
+            by = f"{how}: the verification {eid} of {iso(done)}"
+            h.history.append([decided_at, eid, f"{said}, {by} found it {verdict} before then"])
             outs.append(_escalation(
                 h, rule, rules, p, "decision_overdue" if second else "proposal_overdue", decided_at,
-                f"{reason}; {again}, which found it {verdict} before then, reached the engine after it",
+                f"{reason}; {by}, which found it {verdict} before then, reached the engine after it",
                 eid, second))
     return outs
+
+
+def _kept_down(h: Hazard, done: int, t: int) -> bool:
+    """Whether the verdict at `done` is the latest by `t` and the one before it a dismissal: without
+    it, nothing was pressing at `t`, so no clock ran out then."""
+    then = [v for v in h.verdicts if v[0] <= t]
+    return len(then) > 1 and then[-1][0] == done and then[-2][1] in DISMISSALS
 
 
 def _take_back(h: Hazard, rule: ProposalDue, rules: Rules, p: list[Any], eid: str, decided_at: int,

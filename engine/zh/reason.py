@@ -108,8 +108,8 @@ _ESCALATIONS = compiled([
     (r"Enforcement proposal (?P<p>\S+) \((?P<m>\w+)\) against (?P<e>\S+), made (?P<t>\S+),"
      r"(?P<a> approved by its legal review \(法制审核\) on \S+,)? has no "
      r"(?P<w>legal review \(法制审核\)|decision) on record by (?P<u>\S+)"
-     r"(?P<g>; raised again \(\d+\): the verification \S+ of \S+, which found it \w+ before then, reached "
-     r"the engine after it)?",
+     r"(?P<g>; raised (?:again \(\d+\)|late): the verification \S+ of \S+, which found it \w+ before then, "
+     r"reached the engine after it)?",
      "{t} 对 {e} 提出的执法建议 {p}（{m:measure}）{a:approved}截至 {u} 未见{w:owed}记录{g:again}"),
     (r"The escalation (?P<r>\S+) of (?P<h>\S+) is withdrawn: the (?P<k>legal review|penalty decision|order) "
      r"(?P<e>\S+) of (?P<t>\S+), by the due time (?P<u>\S+) of (?P<s>the decision on )?proposal (?P<p>\S+), "
@@ -445,18 +445,19 @@ def _table(table: dict[str, str]) -> Callable[[str], str]:
     return word
 
 
-_AGAIN = re.compile(r"; raised again \((?P<n>\d+)\): the verification (?P<e>\S+) of (?P<t>\S+), "
+_AGAIN = re.compile(r"; raised (?:again \((?P<n>\d+)\)|late): the verification (?P<e>\S+) of (?P<t>\S+), "
                     r"which found it (?P<v>\w+) before then")
 
 
 def _again(text: str) -> str:
-    """An overdue escalation raised again, a dismissal taken back by a later-recorded verification."""
+    """An overdue escalation raised again, a dismissal taken back by a later-recorded verification;
+    or raised late, a dismissal on file before its due time shown not to be the last word by then."""
     found = _AGAIN.match(text)
     assert found is not None  # the shape's own group
     from engine.zh.words import VERDICTS  # words reads reasons with this module
     verdict = VERDICTS.get(found["v"], found["v"])
-    return (f"；第 {found['n']} 次重新督办：核实记录 {found['e']}（{found['t']}）在期限前认定{verdict}，"
-            "送达引擎晚于期限")
+    how = f"第 {found['n']} 次重新督办" if found["n"] else "迟报督办"
+    return f"；{how}：核实记录 {found['e']}（{found['t']}）在期限前认定{verdict}，送达引擎晚于期限"
 
 
 _PIECES: dict[str, Callable[[str], str]] = {

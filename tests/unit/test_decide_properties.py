@@ -672,8 +672,9 @@ def proposals_answered(draw: st.DrawFn) -> tuple[list[dict[str, Any]], list[tupl
 def _verdicts_around(draw: st.DrawFn, entries: list[dict[str, Any]], hid: str, made: int, due: int,
                      ref: str) -> list[tuple[int, dict[str, Any]]]:
     """A dismissal of hazard `hid` dated between `made` and `due`, and maybe a confirmation after it,
-    before `due`, both recorded after `due` (in either order): (arrival, entry) pairs. The seconds
-    of their times keep them apart from every other record's."""
+    before `due`, each recorded after `due` (in either order), or the dismissal, one time in three,
+    before it: (arrival, entry) pairs. The seconds of their times keep them apart from every other
+    record's."""
     from decide_fixtures import SUPERVISOR, event
 
     grades = [e["data"]["grade"] for e in entries if e["subject"] == hid and _kind(e) == "verified.confirmed"]
@@ -687,8 +688,9 @@ def _verdicts_around(draw: st.DrawFn, entries: list[dict[str, Any]], hid: str, m
         records.append((confirmed, event("safety.hazard.verified", iso(confirmed), {
             "hazard_id": hid, "verdict": "confirmed", "grade": grades[0], "by": SUPERVISOR}, hid, f"{ref}c")))
     pairs = []
-    for _, [entry] in records:
-        came = due + draw(st.integers(1, 5 * DAY))
+    for n, (t, [entry]) in enumerate(records):
+        came = draw(st.integers(t + 1, due - 1)) if n == 0 and draw(st.integers(0, 2)) == 0 else \
+            due + draw(st.integers(1, 5 * DAY))
         pairs.append((came, {**entry, "arrived_at": iso(came)}))
     return pairs
 

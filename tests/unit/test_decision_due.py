@@ -290,6 +290,32 @@ def test_a_decision_overdue_taken_back_by_a_dismissal_is_raised_again_by_a_confi
     assert len(late_decision(rp)) == 1
 
 
+def test_a_decision_overdue_kept_down_by_a_dismissal_in_time_is_raised_late_by_a_confirmation() -> None:
+    """Found unfounded on 2 December and recorded that day, so nothing went at the decision's due
+    time on the 4th; confirmed on the 3rd, recorded on the 9th: the escalation goes then, under the
+    id time order gives it, its reason and its record line naming the confirmation."""
+    from engine.zh.words import Words
+
+    dismissal = verify(HZ, "2026-12-02 10:00", "unfounded", None)
+    confirmation = verify(HZ, "2026-12-03 10:00")
+    rp = feed([*reviewed_on_time(), arriving(dismissal, "2026-12-02 10:00"),
+               arriving(confirmation, "2026-12-09 10:00")], until="2026-12-20 00:00")
+    [told] = late_decision(rp)
+    d = told["data"]
+    assert told["time"] == "2026-12-09T10:00:00+08:00" and d["due_at"] == iso_end("2026-12-04")
+    assert d["caused_by"] == [confirmation["event_id"]] and "；迟报督办：" in d["reason_zh"]
+    assert d["reason"].endswith(
+        f"; raised late: the verification {confirmation['event_id']} of 2026-12-03T10:00:00+08:00, "
+        "which found it confirmed before then, reached the engine after it")
+    [line] = [w for _, _, w in rp.states[HZ].timeline() if w.startswith("proposal ") and "raised" in w]
+    assert "迟报督办" in Words("zh", RULES.reference).timeline_item(0, "e", line)["what_zh"]
+    [p] = [p for p in rp.states[HZ].proposals if p[0] == overhaul_id()]
+    assert p[7] == "escalated" and p[9] is None  # raised once: the key time order gives it
+    in_time = feed([*reviewed_on_time(), arriving(dismissal, "2026-12-02 10:00"),
+                    arriving(confirmation, "2026-12-03 10:00")], until="2026-12-20 00:00")
+    assert [t["id"] for t in late_decision(in_time)] == [told["id"]]
+
+
 def test_every_record_line_of_the_decision_s_watch_reads_in_chinese() -> None:
     """The lines the watch writes to the record (三项制度): escalated, and taken back by a late order or
     by a verdict of unfounded dated before its due time."""

@@ -273,6 +273,56 @@ def test_a_confirmation_dated_before_the_due_time_recorded_after_a_dismissal_rai
     assert [t["time"] for t in overdue(rp)] == [iso_end("2026-11-24")] and taken_back(rp) == []
 
 
+def test_a_confirmation_recorded_after_the_due_time_raises_late_what_an_in_time_dismissal_kept_down() -> None:
+    """Found unfounded on the 20th and recorded that day, so nothing went at the fine's due time on
+    the 24th; confirmed on the 21st, recorded on the 27th. In time order the escalation went on the
+    24th and stood: it goes when the confirmation comes, under the id time order gives it, and its
+    reason and the hazard's record name the confirmation."""
+    entries = [arriving(e, epoch(e["time"])) for e in general_confirmed()]
+    dismissal = verify(HZ, "2026-11-20 10:00", "unfounded", None)
+    confirmation = verify(HZ, "2026-11-21 10:00")
+    rp = feed([*entries, arriving(dismissal, "2026-11-20 10:00"), arriving(confirmation, "2026-11-27 10:00")],
+              until="2026-12-10 00:00")
+    [told] = overdue(rp)
+    fine = events(rp, "safety.enforcement.proposed", measure="fine", hazard_id=HZ)[0]
+    pid = fine["data"]["proposal_id"]
+    d = told["data"]
+    assert told["time"] == "2026-11-27T10:00:00+08:00" and d["due_at"] == iso_end("2026-11-24")
+    assert d["caused_by"] == [confirmation["event_id"]] and taken_back(rp) == []
+    assert d["reason"] == (
+        f"Enforcement proposal {pid} (fine) against {rp.states[HZ].enterprise[0]}, made {fine['time']}, has "
+        f"no decision on record by {iso_end('2026-11-24')}; raised late: the verification "
+        f"{confirmation['event_id']} of 2026-11-21T10:00:00+08:00, which found it confirmed before then, "
+        "reached the engine after it")
+    assert d["reason_zh"].endswith(
+        f"；迟报督办：核实记录 {confirmation['event_id']}（2026-11-21T10:00:00+08:00）在期限前认定属实，"
+        "送达引擎晚于期限"), d["reason_zh"]
+    [line] = [w for _, _, w in rp.states[HZ].timeline() if w.startswith(f"proposal {pid}")]
+    assert line == (f"proposal {pid} (fine): no decision on record by {iso_end('2026-11-24')}, raised late: "
+                    f"the verification {confirmation['event_id']} of 2026-11-21T10:00:00+08:00 found it "
+                    "confirmed before then")
+    assert "迟报督办" in Words("zh", RULES.reference).timeline_item(0, "e", line)["what_zh"]
+    # Time order sends the same escalation, by its id, at the due time.
+    rp = feed([*entries, arriving(dismissal, "2026-11-20 10:00"), arriving(confirmation, "2026-11-21 10:00")],
+              until="2026-12-10 00:00")
+    [in_time] = overdue(rp)
+    assert in_time["id"] == told["id"] and in_time["time"] == iso_end("2026-11-24")
+
+
+def test_a_late_confirmation_names_itself_only_when_a_dismissal_had_kept_the_escalation_down() -> None:
+    """Confirmed again on the 21st, recorded on the 27th, after the fine's due time, while the clock
+    that ran out on the 24th has not fired yet (a worker behind): nothing had kept the escalation
+    down, so the confirmation raises nothing itself; the clock, firing after it, sends the
+    escalation, dated at the due time, and its reason does not name the confirmation."""
+    entries = [arriving(e, epoch(e["time"])) for e in general_confirmed()]
+    rp = feed(entries, until="2026-11-24 12:00")
+    late = arriving(verify(HZ, "2026-11-21 10:00"), "2026-11-27 10:00")
+    rp.feed(late, now=at("2026-11-27 10:00"))
+    [told] = overdue(rp)  # the fine's (the overhaul's review is due later)
+    assert told["time"] == iso_end("2026-11-24") and late["event_id"] not in told["data"]["caused_by"]
+    assert "raised" not in told["data"]["reason"]
+
+
 def test_a_decision_made_after_the_due_time_does_not_keep_a_taken_back_escalation_down() -> None:
     """The fine decided on the 25th, a day after its due time: that answers it late, so once a
     confirmation shows the dismissal that took its escalation back was not the last word by the
