@@ -445,8 +445,14 @@ def _table(table: dict[str, str]) -> Callable[[str], str]:
     return word
 
 
-_AGAIN = re.compile(r"; raised (?:again \((?P<n>\d+)\)|late): the verification (?P<e>\S+) of (?P<t>\S+), "
+_AGAIN = re.compile(r"; raised (?P<how>again \(\d+\)|late): the verification (?P<e>\S+) of (?P<t>\S+), "
                     r"which found it (?P<v>\w+) before then")
+
+
+def raising(how: str) -> str:
+    """How an overdue escalation came after its due time (engine/decide/proposals.py `confirmed`):
+    `again (n)`, the n-th time after a take-back; `late`, held back by a dismissal on file then."""
+    return "迟报督办" if how == "late" else f"第 {how.removeprefix('again (').removesuffix(')')} 次重新督办"
 
 
 def _again(text: str) -> str:
@@ -456,8 +462,8 @@ def _again(text: str) -> str:
     assert found is not None  # the shape's own group
     from engine.zh.words import VERDICTS  # words reads reasons with this module
     verdict = VERDICTS.get(found["v"], found["v"])
-    how = f"第 {found['n']} 次重新督办" if found["n"] else "迟报督办"
-    return f"；{how}：核实记录 {found['e']}（{found['t']}）在期限前认定{verdict}，送达引擎晚于期限"
+    return (f"；{raising(found['how'])}：核实记录 {found['e']}（{found['t']}）在期限前认定{verdict}，"
+            "送达引擎晚于期限")
 
 
 _PIECES: dict[str, Callable[[str], str]] = {

@@ -18,7 +18,7 @@ from typing import Any
 from engine.cap.mapping import EVENTS
 from engine.kernel.time import iso
 from engine.reference.compiled import Reference
-from engine.zh.reason import reason_in_chinese
+from engine.zh.reason import raising, reason_in_chinese
 from engine.zh.record import in_chinese
 
 # `action` of safety.escalation.raised: the ladder's and the rules' actions, and the engine's own.
@@ -269,6 +269,8 @@ class Words:
             return town.name if town is not None else value
         if kind == "kind":
             return self.alert_kind(value) or value
+        if kind == "raising":
+            return raising(value)
         table = _BY_KIND.get(kind)
         return value if table is None else table.get(value, value)
 
