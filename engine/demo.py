@@ -91,11 +91,17 @@ def run_demo() -> int:
     with broker_session(progress=lambda m: print(f"   {m}", file=sys.stderr, flush=True)) as bootstrap:
         _section(f"Kafka broker at {bootstrap}")
         with tempfile.TemporaryDirectory(prefix="hazard-demo-") as tmp:
-            ns = Namespace(bootstrap, Path(tmp), name=f"demo{time.strftime('%Y%m%d%H%M%S')}")
-            return _run(ns, Path(tmp))
+            return run_in(namespace(bootstrap, Path(tmp)), Path(tmp))
 
 
-def _run(ns: Namespace, tmp: Path) -> int:
+def namespace(bootstrap: str, tmp: Path) -> Namespace:
+    """The demo's own topics, group and data directory, named by the time it starts."""
+    return Namespace(bootstrap, tmp, name=f"demo{time.strftime('%Y%m%d%H%M%S')}")
+
+
+def run_in(ns: Namespace, tmp: Path) -> int:
+    """Run the demo in namespace `ns` on its broker, the worker's files in `tmp`; 0 when everything
+    ended where it should (tests/broker/test_demo.py runs it on the tests' broker)."""
     _say(f"   namespace {ns.name}: topics are prefixed with {ns.prefix!r}")
     anchor = time.time() + 6
     end = START.timestamp() + DAYS * DAY
