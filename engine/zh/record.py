@@ -106,14 +106,14 @@ def _shapes() -> Shapes:
          r"approved it on (?P<a>\S+)",
          "执法建议 {p}（{m:measure}）经法制审核于 {a} 通过，截至 {t} 未见执法决定记录，已督办"),
         (r"proposal (?P<p>\S+) \((?P<m>\w+)\): no (?P<w>legal review \(法制审核\)|decision) on record by "
-         r"(?P<t>\S+), raised (?P<n>again \(\d+\)|late): the verification (?P<e>\S+) of (?P<u>\S+) found it "
+         r"(?P<t>\S+), raised (?P<r>again \(\d+\)|late): the verification (?P<e>\S+) of (?P<u>\S+) found it "
          r"(?P<v>\w+) before then",
-         "执法建议 {p}（{m:measure}）截至 {t} 未见{w:owed}记录，{n:raising}："
+         "执法建议 {p}（{m:measure}）截至 {t} 未见{w:owed}记录，{r:raising}："
          "核实记录 {e}（{u}）在期限前认定{v:verdict}"),
         (r"proposal (?P<p>\S+) \((?P<m>\w+)\): no decision on record by (?P<t>\S+), its legal review "
-         r"approved it on (?P<a>\S+), raised (?P<n>again \(\d+\)|late): the verification (?P<e>\S+) of "
+         r"approved it on (?P<a>\S+), raised (?P<r>again \(\d+\)|late): the verification (?P<e>\S+) of "
          r"(?P<u>\S+) found it (?P<v>\w+) before then",
-         "执法建议 {p}（{m:measure}）经法制审核于 {a} 通过，截至 {t} 未见执法决定记录，{n:raising}："
+         "执法建议 {p}（{m:measure}）经法制审核于 {a} 通过，截至 {t} 未见执法决定记录，{r:raising}："
          "核实记录 {e}（{u}）在期限前认定{v:verdict}"),
         (r"proposal (?P<p>\S+): the escalation that (?P<w>it|its decision) was overdue withdrawn: found "
          r"(?P<v>unfounded|duplicate) on (?P<t>\S+)",
