@@ -240,7 +240,11 @@ def _apply(f: EnterpriseFile, entry: dict[str, Any], at: int, rules: Any) -> lis
         # A completion claimed in time reached the engine after the step that proposed it.
         f.proposals = [p for p in f.proposals if p[1] != proposal_id]
         _note(f, at, eid, f"enforcement proposal {proposal_id} withdrawn (hazard {d['id']})")
-    if kind == LINK_TYPE and (f.proposal_states or d.get("proposal_states")):
+    # Where each proposal on file stands: only a link that files, withdraws or moves one changes it
+    # (otherwise the standings kept are already those of the proposals on file, and rebuilding them
+    # cost a busy enterprise's every link a pass over its RECENT proposals).
+    if kind == LINK_TYPE and (d.get("proposal_states") or (f.proposal_states and (d.get("proposals")
+                                                                                   or d.get("withdrawn")))):
         filed = {p[1] for p in f.proposals}
         f.proposal_states = {pid: state for pid, state in {**f.proposal_states,
                                                            **d.get("proposal_states", {})}.items()
