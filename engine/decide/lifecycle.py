@@ -39,7 +39,7 @@ from engine.kernel.entries import (
     RectificationReviewed,
 )
 from engine.kernel.outputs import Out
-from engine.kernel.referral import decided_at, withdrawal
+from engine.kernel.referral import decided_at, reached, withdrawal
 from engine.kernel.targets import resolve_all
 from engine.kernel.time import after, epoch, iso, utc
 from engine.ruleset.compiled import Grade, Rules, Span
@@ -111,6 +111,10 @@ def apply_event(h: Hazard, entry: Entry, at: int, rules: Rules) -> list[Out]:
             outs += answer(h, rules, clock, at, eid, decided_at(entry, at, h.watermark))
     if h.proposals and entry["type"] in _ANSWER_TYPES:  # a review or a decision made in time, late
         outs += proposals.answered_late(h, rules, eid, decided_at(entry, at, h.watermark))
+        if entry["type"] == _REVIEWED and entry["data"]["outcome"] == "approved":
+            # An approval that reached the engine after the decision it gave a time to was due.
+            outs += proposals.approved_late(h, rules, eid, reached(entry, at),
+                                            decided_at(entry, at, h.watermark))
     if h.step and h.completed_at == at and entry["type"] == "safety.rectification.completed":
         # A claim that stands, made before ladder steps that ran because no claim had come.
         outs += claimed(h, rules, at, eid, decided_at(entry, at, h.watermark))
@@ -314,6 +318,7 @@ def _enforcement(kind: str) -> Handler:
 
 _ENFORCEMENT = ("ordered", "penalized", "legal_reviewed", "violated", "lifted")
 _ANSWERS = ("penalized", "legal_reviewed")  # kept for the proposals they answer (`Hazard.answers`)
+_REVIEWED = "safety.enforcement.legal_reviewed"
 _ANSWER_TYPES = frozenset(f"safety.enforcement.{kind}" for kind in (*_ANSWERS, "ordered"))
 
 

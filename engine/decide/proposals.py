@@ -33,7 +33,9 @@ raising again has an id of its own (the watch's count of them, in its key),
 and so has each take-back. When the dismissal reached the engine before the
 due time, nothing went then: such a confirmation raises the escalation late,
 when it comes, under the id time order gives it, and its reason names it, as
-a raising again's does.
+a raising again's does. An approving review that reaches the engine after the
+decision it gave a time to was due raises that decision's escalation the same
+way (`approved_late`).
 
 The facts are kept on the hazard (`Hazard.proposals`, `Hazard.answers`), so the
 clock is derived like every other (engine/decide/clocks.py `derive`).
@@ -377,6 +379,34 @@ def confirmed(h: Hazard, rules: Rules, verdict: str, done: int, eid: str, decide
                 h, rule, rules, p, "decision_overdue" if second else "proposal_overdue", decided_at,
                 f"{reason}; {by}, which found it {verdict} before then, reached the engine after it",
                 eid, second))
+    return outs
+
+
+def approved_late(h: Hazard, rules: Rules, eid: str, reached: int | None, decided_at: int) -> list[Out]:
+    """A legal review `eid` that approved a proposal, reaching the engine at `reached`, after the
+    decision it gave a time to (`decision_due`) was due: raise that decision's escalation now, when it
+    comes, caused by the review and under the id time order gives it, its reason and its record line
+    saying why it comes late. The decision is owed as the clock would find it (`_decision_owed`);
+    with no arrival intake could vouch for (`reached` None) the clock raises it, dated at its due
+    time, as any clock run late."""
+    rule = rules.proposal_due
+    if rule is None or reached is None:
+        return []
+    outs: list[Out] = []
+    for p in h.proposals:
+        ok = approved(h, p)
+        if ok is None or ok[1] != eid:
+            continue  # not the review its decision's time counts from
+        due_at = _decision_owed(h, p)
+        if due_at is None or due_at >= reached:
+            continue
+        reason, said = _told(h, p, second=True)
+        _raised(p, second=True)
+        h.history.append([decided_at, eid, f"{said}, raised late: the review reached the engine on "
+                                           f"{iso(reached)}"])
+        late = f"raised late: the legal review {eid} that approved it reached the engine on {iso(reached)}"
+        outs.append(_escalation(h, rule, rules, p, "decision_overdue", decided_at,
+                                f"{reason}; {late}, after the decision was due", eid, second=True))
     return outs
 
 

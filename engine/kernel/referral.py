@@ -75,12 +75,18 @@ def released(missed_at: int, rules: Any) -> int:
     return missed_at if wait is None else after(wait, missed_at, rules).at
 
 
-def decided_at(entry: dict[str, Any], done: int, watermark: int) -> int:
-    """When a record of a duty done at `done` withdraws a failure: when it reached the engine (its
-    `arrived_at`, where intake could vouch for it), else the latest time its subject was brought
-    to, so never before the failure it withdraws."""
+def reached(entry: dict[str, Any], done: int) -> int | None:
+    """When a record made at `done` reached the engine, where intake could vouch for it (its
+    `arrived_at`, never before `done`); None where it could not."""
     arrival = entry.get("arrived_at")
-    return max(done, watermark, done if arrival is None else epoch(arrival))
+    return None if arrival is None else max(done, epoch(arrival))
+
+
+def decided_at(entry: dict[str, Any], done: int, watermark: int) -> int:
+    """When a record of a duty done at `done` withdraws a failure: when it reached the engine
+    (`reached`), else the latest time its subject was brought to, so never before the failure it
+    withdraws."""
+    return max(done, watermark, reached(entry, done) or done)
 
 
 def withdrawal(sent: Out, reason: str, at: int, reason_zh: str | None = None) -> Out:

@@ -109,7 +109,8 @@ _ESCALATIONS = compiled([
      r"(?P<a> approved by its legal review \(法制审核\) on \S+,)? has no "
      r"(?P<w>legal review \(法制审核\)|decision) on record by (?P<u>\S+)"
      r"(?P<g>; raised (?:again \(\d+\)|late): the verification \S+ of \S+, which found it \w+ before then, "
-     r"reached the engine after it)?",
+     r"reached the engine after it|; raised late: the legal review \S+ that approved it reached the engine "
+     r"on \S+, after the decision was due)?",
      "{t} 对 {e} 提出的执法建议 {p}（{m:measure}）{a:approved}截至 {u} 未见{w:owed}记录{g:again}"),
     (r"The escalation (?P<r>\S+) of (?P<h>\S+) is withdrawn: the (?P<k>legal review|penalty decision|order) "
      r"(?P<e>\S+) of (?P<t>\S+), by the due time (?P<u>\S+) of (?P<s>the decision on )?proposal (?P<p>\S+), "
@@ -455,9 +456,18 @@ def raising(how: str) -> str:
     return "迟报督办" if how == "late" else f"第 {how.removeprefix('again (').removesuffix(')')} 次重新督办"
 
 
+_APPROVED_LATE = re.compile(r"; raised late: the legal review (?P<e>\S+) that approved it reached the "
+                            r"engine on (?P<t>\S+), after the decision was due")
+
+
 def _again(text: str) -> str:
     """An overdue escalation raised again, a dismissal taken back by a later-recorded verification;
-    or raised late, a dismissal on file before its due time shown not to be the last word by then."""
+    or raised late, a dismissal on file before its due time shown not to be the last word by then,
+    or the approving review that gave the decision its time reaching the engine after it."""
+    review = _APPROVED_LATE.match(text)
+    if review is not None:
+        return (f"；{raising('late')}：批准该建议的法制审核 {review['e']} 于 {review['t']} 送达引擎，"
+                "晚于执法决定期限")
     found = _AGAIN.match(text)
     assert found is not None  # the shape's own group
     from engine.zh.words import VERDICTS  # words reads reasons with this module

@@ -115,6 +115,10 @@ def _shapes() -> Shapes:
          r"(?P<u>\S+) found it (?P<v>\w+) before then",
          "执法建议 {p}（{m:measure}）经法制审核于 {a} 通过，截至 {t} 未见执法决定记录，{r:raising}："
          "核实记录 {e}（{u}）在期限前认定{v:verdict}"),
+        (r"proposal (?P<p>\S+) \((?P<m>\w+)\): no decision on record by (?P<t>\S+), its legal review "
+         r"approved it on (?P<a>\S+), raised (?P<r>late): the review reached the engine on (?P<u>\S+)",
+         "执法建议 {p}（{m:measure}）经法制审核于 {a} 通过，截至 {t} 未见执法决定记录，{r:raising}："
+         "该审核记录于 {u} 送达引擎，晚于执法决定期限"),
         (r"proposal (?P<p>\S+): the escalation that (?P<w>it|its decision) was overdue withdrawn: found "
          r"(?P<v>unfounded|duplicate) on (?P<t>\S+)",
          "执法建议 {p}：已于 {t} 核实认定{v:verdict}，撤回{w:watch}"),

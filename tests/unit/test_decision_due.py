@@ -316,6 +316,61 @@ def test_a_decision_overdue_kept_down_by_a_dismissal_in_time_is_raised_late_by_a
     assert [t["id"] for t in late_decision(in_time)] == [told["id"]]
 
 
+def test_an_approval_recorded_after_the_decision_s_due_time_raises_it_late_and_says_so() -> None:
+    """Approved on 27 November, so the order was due by 4 December; the review's record reaches the
+    engine on the 8th. The decision's escalation goes then, caused by the review, under the id time
+    order gives it, its reason and its record line saying the review came late; the review's own
+    escalation (due 1 December) is taken back first."""
+    from engine.zh.words import Words
+
+    base = [arriving(e, epoch(e["time"])) for e in (*general_confirmed(), penalized("2026-11-20 10:00"))]
+    review = legal_reviewed("2026-11-27 10:00", overhaul_id())
+    rp = feed([*base, arriving(review, "2026-12-08 09:00")], until="2026-12-20 00:00")
+    assert [e["data"]["action"] for e in events(rp, "safety.escalation.raised", rule_id=RULE)] == [
+        "proposal_overdue", "failure_withdrawn", "decision_overdue"]
+    [told] = late_decision(rp)
+    d = told["data"]
+    assert told["time"] == "2026-12-08T09:00:00+08:00" and d["due_at"] == iso_end("2026-12-04")
+    assert d["caused_by"] == [review["event_id"]]
+    assert d["reason"].endswith(
+        f"; raised late: the legal review {review['event_id']} that approved it reached the engine on "
+        "2026-12-08T09:00:00+08:00, after the decision was due")
+    assert d["reason_zh"].endswith(
+        f"；迟报督办：批准该建议的法制审核 {review['event_id']} 于 2026-12-08T09:00:00+08:00 送达引擎，"
+        "晚于执法决定期限")
+    [line] = [w for _, _, w in rp.states[HZ].timeline() if w.startswith("proposal ") and "raised" in w]
+    assert "迟报督办" in Words("zh", RULES.reference).timeline_item(0, "e", line)["what_zh"]
+    [p] = [p for p in rp.states[HZ].proposals if p[0] == overhaul_id()]
+    assert p[7] == "escalated" and p[9] is None  # raised once: the key time order gives it
+    assert [t["id"] for t in late_decision(approved_then())] == [told["id"]]
+    # An order made by the due time and recorded later still takes it back, as it would in time.
+    in_time_order = arriving(order("2026-12-03 15:00"), "2026-12-10 09:00")
+    later = feed([*base, arriving(review, "2026-12-08 09:00"), in_time_order], until="2026-12-20 00:00")
+    [back] = [b for b in taken_back(later)
+              if b["data"]["rule_id"] == RULE and b["time"].startswith("2026-12-10")]
+    assert back["data"]["due_at"] == iso_end("2026-12-04") and back["id"] != told["id"]
+
+
+def test_an_approval_recorded_before_the_decision_s_due_time_leaves_it_to_the_clock() -> None:
+    """Reaching the engine before the decision was due (however late for its own time), or with no
+    arrival the intake could vouch for, the review raises nothing itself: the clock escalates at the
+    due time, as it always did."""
+    base = [arriving(e, epoch(e["time"])) for e in (*general_confirmed(), penalized("2026-11-20 10:00"))]
+    review = legal_reviewed("2026-11-27 10:00", overhaul_id())
+    rp = feed([*base, arriving(review, "2026-12-03 09:00")], until="2026-12-20 00:00")
+    [told] = late_decision(rp)
+    assert told["time"] == iso_end("2026-12-04") and "raised late" not in told["data"]["reason"]
+    unvouched = Replay(RULES)
+    for e in base:
+        unvouched.advance_to(epoch(e["arrived_at"]))
+        unvouched.feed(e, now=epoch(e["arrived_at"]))
+    unvouched.advance_to(at("2026-12-08 09:00"))
+    unvouched.feed(review, now=at("2026-12-08 09:00"))  # no `arrived_at`
+    [told] = late_decision(unvouched)
+    assert told["time"] == iso_end("2026-12-04") and told["data"]["caused_by"] != [review["event_id"]]
+    assert "raised late" not in told["data"]["reason"]
+
+
 def test_every_record_line_of_the_decision_s_watch_reads_in_chinese() -> None:
     """The lines the watch writes to the record (三项制度): escalated, and taken back by a late order or
     by a verdict of unfounded dated before its due time."""
