@@ -128,9 +128,11 @@ def apply_event(h: Hazard, entry: Entry, at: int, rules: Rules) -> list[Out]:
     if h.proposals and entry["type"] == "safety.hazard.verified":
         # Found unfounded or a duplicate before a proposal's due time: nobody was to be pressed to
         # decide it. Found otherwise since such a verdict and before that time: somebody was.
-        verdict = entry["data"]["verdict"]
-        watch = proposals.dismissed if verdict in DISMISSALS else proposals.confirmed
-        outs += watch(h, rules, verdict, at, eid, decided_at(entry, at, h.watermark))
+        verdict, decided = entry["data"]["verdict"], decided_at(entry, at, h.watermark)
+        if verdict in DISMISSALS:
+            outs += proposals.dismissed(h, rules, verdict, at, eid, decided)
+        else:
+            outs += proposals.confirmed(h, rules, verdict, at, eid, reached(entry, at), decided)
     if (h.step or h.plan_fired) and entry["type"] == "safety.rectification.reviewed" \
             and entry["data"]["outcome"] == "passed":
         # Accepted as rectified in time (a passed review closes for good, whichever close came

@@ -347,13 +347,15 @@ def dismissed(h: Hazard, rules: Rules, verdict: str, done: int, eid: str, decide
                    and not _pressing(h, p[_DUE2])]
 
 
-def confirmed(h: Hazard, rules: Rules, verdict: str, done: int, eid: str, decided_at: int) -> list[Out]:
-    """A verification at `done` that did not dismiss the hazard, reaching the engine at `decided_at`,
-    raises each overdue escalation, of a proposal or of a decision due since `done`, that the verdicts
-    on file now show pressing at its due time (this verdict is the latest by then), no record
-    answering it by then (one made since leaves it standing, as in time order): again, when a
-    dismissal took it back; late, when a dismissal on file before the due time had kept it from
-    going and the due time has passed (`_kept_down`). Either way its reason names this record."""
+def confirmed(h: Hazard, rules: Rules, verdict: str, done: int, eid: str, reached: int | None,
+              decided_at: int) -> list[Out]:
+    """A verification at `done` that did not dismiss the hazard, decided at `decided_at`, raises each
+    overdue escalation, of a proposal or of a decision due since `done`, that the verdicts on file
+    now show pressing at its due time (this verdict is the latest by then), no record answering it
+    by then (one made since leaves it standing, as in time order): again, when a dismissal took it
+    back; late, when a dismissal on file before the due time had kept it from going and the
+    verification reached the engine after that time (`reached`, where the intake vouched for it;
+    `_kept_down`). Either way its reason names this record."""
     rule = rules.proposal_due
     if rule is None:
         return []
@@ -363,7 +365,7 @@ def confirmed(h: Hazard, rules: Rules, verdict: str, done: int, eid: str, decide
                                               (p[_DUE2], _DECISION, decided, True)):
             if due_at is None or due_at < done or not _pressing(h, due_at):
                 continue
-            if p[place] != WITHDRAWN and not (p[place] is None and due_at < decided_at
+            if p[place] != WITHDRAWN and not (p[place] is None and reached is not None and due_at < reached
                                               and _kept_down(h, done, due_at)):
                 continue
             found = answer(h, p)

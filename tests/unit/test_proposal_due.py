@@ -21,6 +21,7 @@ from decide_fixtures import (
     edited_rules,
     events,
     iso_end,
+    progress,
     report,
     review,
     run,
@@ -321,6 +322,25 @@ def test_a_late_confirmation_names_itself_only_when_a_dismissal_had_kept_the_esc
     [told] = overdue(rp)  # the fine's (the overhaul's review is due later)
     assert told["time"] == iso_end("2026-11-24") and late["event_id"] not in told["data"]["caused_by"]
     assert "raised" not in told["data"]["reason"]
+
+
+def test_a_confirmation_that_reached_the_engine_in_time_never_says_it_came_late() -> None:
+    """Found unfounded on the 20th, recorded that day; confirmed on the 21st, its record reaching the
+    engine on the 23rd, before the fine's due time, but decided only after a progress record of the
+    25th (another topic's partition ran behind). In time order the escalation went on the 24th:
+    the clock sends it, dated then, not the confirmation with a reason saying it came late. With no
+    arrival the intake could vouch for, the same."""
+    entries = [arriving(e, epoch(e["time"])) for e in general_confirmed()]
+    dismissal = arriving(verify(HZ, "2026-11-20 10:00", "unfounded", None), "2026-11-20 10:00")
+    confirmation = verify(HZ, "2026-11-21 10:00")
+    update = progress(HZ, "2026-11-25 10:00")
+    for came in (arriving(confirmation, "2026-11-23 10:00"), confirmation):
+        rp = feed([*entries, dismissal], until="2026-11-25 10:00")
+        rp.feed(arriving(update, "2026-11-25 10:00"), now=at("2026-11-25 10:00"))
+        rp.feed(came, now=at("2026-11-25 11:00"))
+        [told] = overdue(rp)
+        assert told["time"] == iso_end("2026-11-24") and "raised" not in told["data"]["reason"]
+        assert confirmation["event_id"] not in told["data"]["caused_by"]
 
 
 def test_a_decision_made_after_the_due_time_does_not_keep_a_taken_back_escalation_down() -> None:
