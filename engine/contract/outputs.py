@@ -192,6 +192,11 @@ class EnforcementProposed(Output):
         default=None, description="(extension) present only when due_at is approximate: it counts "
         "working days into a year whose holiday notice (国务院办公厅 放假安排) is not yet published, "
         "and the notice may move the day as late as this")
+    due_counted_from: AwareDatetime | None = Field(
+        default=None, description="(extension) present only when due_at counts from later than the "
+        "proposal's own time: the hazard's report or confirmation reached the engine late (an app "
+        "offline), so the step that proposes it ran late, and the department could know of the "
+        "proposal only from this time")
     rule_id: str
     rules_version: str
     caused_by: list[str]

@@ -33,13 +33,18 @@ def _start(h: Hazard, clock: str, at: int, rules: Rules) -> int:
     return h.arrived.get(clock, at) if rules.late_after is not None else at
 
 
-def issued(h: Hazard, rules: Rules) -> int:
-    """When a listed hazard's notice could reach the enterprise: its date, or, when its report or
-    its confirmation reached the engine late, once both had (the engine issues it on the later)."""
-    at = h.listed[1]
+def known(h: Hazard, rules: Rules, at: int) -> int:
+    """When what the engine sends about a hazard at `at` could first reach those it goes to: `at`,
+    or, when the hazard's report or its confirmation reached the engine late (an app offline), once
+    both had (the engine sends it on the later), while the rules say so (duties.late_arrival)."""
     if rules.late_after is None:
         return at
     return max(at, h.arrived.get("confirm", at), h.arrived.get("verify", at))
+
+
+def issued(h: Hazard, rules: Rules) -> int:
+    """When a listed hazard's notice could reach the enterprise (`known`)."""
+    return known(h, rules, h.listed[1])
 
 
 def plan_due(h: Hazard, rules: Rules) -> int:
@@ -407,10 +412,14 @@ def _propose(h: Hazard, rules: Rules, measure: Measure, rule_id: str, due: int, 
     review = "after legal review (法制审核)" if measure.needs_legal_review else "no legal review first"
     if record:  # not when `claimed` builds it again to withdraw it
         h.history.append([due, cause, f"proposed {measure.id} against {h.enterprise[0]}, {review}"])
+    # Its time to be reviewed or decided counts from when the department could know of it: a ladder
+    # run late, once the hazard's report and confirmation had reached the engine, asks nobody for
+    # a decision due before they got the proposal.
+    start = known(h, rules, due)
     sent = emit.enforcement_proposed(h, rules, measure, rule_id=rule_id, at=due, key=(h.cycle, due),
-                                     caused_by=[cause])
+                                     caused_by=[cause], counted_from=start)
     if record:
-        proposals.note(h, rules, measure, sent, due)
+        proposals.note(h, rules, measure, sent, due, start)
     return [sent]
 
 

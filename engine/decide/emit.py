@@ -80,14 +80,16 @@ def referral(h: Hazard, rules: Rules, *, ground_id: str, code: str, reason: str,
 
 
 def enforcement_proposed(h: Hazard, rules: Rules, measure: Measure, *, rule_id: str, at: int,
-                         key: object, caused_by: list[str]) -> Out:
+                         key: object, caused_by: list[str], counted_from: int | None = None) -> Out:
     """A proposal of an enforcement measure against the hazard's enterprise (never a public body),
-    made at `at` and due the measure's `due_within` later.
+    made at `at` and due the measure's `due_within` after `counted_from` (default `at`): when the
+    department could first know of it, sent beside the due time when later (`due_counted_from`).
 
     When that counts working days into a year no holiday notice covers yet, the day is approximate
     and the latest it may truly fall is sent beside it (`due_at_latest`)."""
-    due_at = after(measure.due_within, at, rules).at
-    due_at_latest = latest(measure.due_within, at, due_at, rules)
+    start = at if counted_from is None else counted_from
+    due_at = after(measure.due_within, start, rules).at
+    due_at_latest = latest(measure.due_within, start, due_at, rules)
     pid = output_id("enforcement", h.id, rule_id, measure.id, key)
     amount = measure.amount_range_cny
     data = {
@@ -97,6 +99,7 @@ def enforcement_proposed(h: Hazard, rules: Rules, measure: Measure, *, rule_id: 
         "amount_range_cny": {"min": amount[0], "max": amount[1]} if amount else None,
         "needs_legal_review": measure.needs_legal_review, "due_at": iso(due_at),
         **({"due_at_latest": iso(due_at_latest)} if due_at_latest != due_at else {}),
+        **({"due_counted_from": iso(start)} if start != at else {}),
         "rule_id": rule_id, "rules_version": rules.version, "caused_by": caused_by,
     }
     return Out(ENFORCEMENT_ACTIONS, h.id, envelope("safety.enforcement.proposed", pid, h.id, at, data))

@@ -64,13 +64,15 @@ ESCALATED, WITHDRAWN = "escalated", "withdrawn"
 _STATE, _DUE2, _DECISION, _AGAIN, _AGAIN2 = 5, 6, 7, 8, 9
 
 
-def note(h: Hazard, rules: Rules, measure: Measure, sent: Out, at: int) -> None:
-    """Keep the facts of a proposal sent, made at `at`: it is watched from now on. Its due time is
-    the latest it may fall (`due_at_latest` when a holiday notice is missing), never earlier."""
+def note(h: Hazard, rules: Rules, measure: Measure, sent: Out, at: int, start: int | None = None) -> None:
+    """Keep the facts of a proposal sent, made at `at`, its time counted from `start` (default `at`;
+    engine/decide/clocks.py `known`): it is watched from now on. Its due time is the latest it may
+    fall (`due_at_latest` when a holiday notice is missing), never earlier."""
     pid = sent.event["data"]["proposal_id"]
     if any(p[0] == pid for p in h.proposals):
         return
-    due = latest(measure.due_within, at, after(measure.due_within, at, rules).at, rules)
+    start = at if start is None else start
+    due = latest(measure.due_within, start, after(measure.due_within, start, rules).at, rules)
     p = [pid, measure.id, at, due, measure.needs_legal_review, None, None, None, None, None]
     h.proposals.append(p)
     h.proposals.sort(key=lambda p: (p[2], p[0]))  # arrival order must not matter

@@ -324,6 +324,30 @@ def test_a_late_confirmation_names_itself_only_when_a_dismissal_had_kept_the_esc
     assert "raised" not in told["data"]["reason"]
 
 
+def test_a_proposal_of_a_ladder_run_late_is_due_counting_from_when_it_could_be_known() -> None:
+    """Confirmed on 3 November, but the record reaches the engine only on Monday 30 November: the
+    ladder runs then, and the fine its red step proposes (dated the 17th) goes out on the 30th. Its
+    5 working days count from then, to 7 December, not to the 24th, which had passed before anyone
+    could see the proposal; a fine decided on 3 December answers it in time."""
+    rep, ver = general_confirmed()
+    entries = [arriving(rep, epoch(rep["time"])), arriving(ver, "2026-11-30 10:00")]
+    rp = feed(entries, until="2026-12-07 12:00")
+    fine = proposal(rp, "fine")
+    assert fine["time"] == iso_end("2026-11-17") and fine["data"]["due_at"] == iso_end("2026-12-07")
+    assert fine["data"]["due_counted_from"] == "2026-11-30T10:00:00+08:00"
+    assert overdue(rp) == [] and rp.states[HZ].clocks["proposal"] == at("2026-12-07 23:59:59")
+    rp.advance_to(at("2026-12-08 00:00"))
+    assert [t["data"]["due_at"] for t in overdue(rp)] == [iso_end("2026-12-07")] * 2  # the fine, the overhaul
+    decided = feed([*entries, arriving(penalized("2026-12-03 10:00"), "2026-12-03 10:00")],
+                   until="2026-12-20 00:00")
+    [told] = overdue(decided)  # the overhaul's review alone: the fine was decided in time
+    assert "(suspend_for_overhaul)" in told["data"]["reason"]
+    # Confirmed in time, the ladder's proposals count from their own time, as ever.
+    in_time = feed([arriving(e, epoch(e["time"])) for e in (rep, ver)], until="2026-11-20 00:00")
+    fine = proposal(in_time, "fine")
+    assert fine["data"]["due_at"] == iso_end("2026-11-24") and "due_counted_from" not in fine["data"]
+
+
 def test_a_confirmation_that_reached_the_engine_in_time_never_says_it_came_late() -> None:
     """Found unfounded on the 20th, recorded that day; confirmed on the 21st, its record reaching the
     engine on the 23rd, before the fine's due time, but decided only after a progress record of the
