@@ -63,6 +63,7 @@ from engine import codec
 from engine.alerts import decide_alert, load_alert_rules
 from engine.cores import HISTORY_TABLES, build_cores, record_value
 from engine.decide.core import decide
+from engine.enterprise.links import link_entry
 from engine.intake.process import TIMELINE, Record, decide_intake
 from engine.kernel import time as kernel_time
 from engine.kernel.state import chunk_key
@@ -317,6 +318,75 @@ def history(path: Path_, kind: str, events: list[tuple[str, bytes]], probe: int,
     return rows
 
 
+ENTERPRISE_SIZES = ((10, 0), (10, 50), (100, 50), (500, 50))  # (open hazards, proposals) on file
+
+
+def _hazard_link(n: int, hid: str, at: int, proposals: list[list[str]] | None = None,
+                 states: dict[str, str] | None = None) -> dict[str, Any]:
+    """A link of hazard `hid` to the benchmark's enterprise, as the hazard core's `with_hazard_links`
+    sends it, caused by timeline record `n` (so a copy is told apart by its source, as in a worker)."""
+    data: dict[str, Any] = {
+        "kind": "hazard", "id": hid, "name": "Enterprise 40 Co., Ltd.", "status": "verified" if n % 2 else
+        "reported", "open": True, "grade": "general", "deadline": at + 10 * 86_400, "completed": False,
+        "tier": None, "department": "emergency", "sector": "gas", "town": "lihaiwu", "listed": False,
+        "orders": [], "violations": 0, "first": False, "proposals": proposals or [], "lifted": [],
+        "new_violations": 0, "violated": []}
+    if states:
+        data["proposal_states"] = states
+    cause = {"entry_id": f"bench-{n}", "time": START.isoformat(),
+             "position": {"topic": TIMELINE, "partition": 0, "offset": n}}
+    entry = link_entry("913715NL60ABF8TX61", cause, data).event
+    entry["position"] = {"topic": TIMELINE, "partition": 0, "offset": 1_000_000 + n}
+    return entry
+
+
+def enterprise_sizes(probe: int) -> list[dict[str, Any]]:
+    """What one hazard's link costs its enterprise's file, against how much the file holds: its open
+    hazards (kept in detail up to 500) and the enforcement proposals on file (the latest 50).
+
+    The file is built by the enterprise core and decoded once; then `probe` links to its hazards
+    are decided one after the other on it (`decide`: the core, owned, as the decide stage hands
+    over a file it keeps decoded, engine/stream/held.py), and the file is stored as often
+    (`store`: `Derived.store`, the pack and the gauges' and feeds' views, which a worker pays once
+    a commit for such a file). The garbage collector is held off while timing.
+    """
+    settings = Settings()
+    rules = load_rules(settings.rules_dir)
+    alert_rules = load_alert_rules(settings.rules_dir, rules.reference)
+    cores = build_cores(rules, alert_rules, optional_plan(settings.rules_dir, rules.reference))
+    core, derived = cores["enterprise"], Derived.build(cores, rules, START.timestamp)
+    decide_owned = core.decide_owned or core.decide
+    at, rows = int(START.timestamp()), []
+    for hazards, proposals in ENTERPRISE_SIZES:
+        state, n = None, 0
+        for k in range(hazards):
+            state, _ = core.decide(state, _hazard_link(n, f"HZ-{k:05d}", at))
+            n += 1
+        for k in range(proposals):
+            pid = f"P-{k:05d}"
+            state, _ = core.decide(state, _hazard_link(n, f"HZ-{k % hazards:05d}", at, [[pid, "fine"]],
+                                                       {pid: "awaiting"}))
+            n += 1
+        raw = pack(state)
+        file = core.decode(raw)
+        links = [_hazard_link(n + i, f"HZ-{i % hazards:05d}", at) for i in range(probe)]
+        gc.disable()
+        try:
+            started = time.process_time_ns()
+            for link in links:
+                file = decide_owned(file, link)[0]
+            middle = time.process_time_ns()
+            for _ in links:
+                derived.store("enterprise", file)
+            ended = time.process_time_ns()
+        finally:
+            gc.enable()
+        rows.append({"open_hazards": hazards, "proposals": proposals, "stored_bytes": len(raw),
+                     "decide_us": round(Clock.net(middle - started, probe) / 1000 / probe, 1),
+                     "store_us": round(Clock.net(ended - middle, probe) / 1000 / probe, 1)})
+    return rows
+
+
 def as_worker(events: int) -> dict[str, Any]:
     """µs per workload event of the decide stage as a worker wires it, by kind of subject.
 
@@ -395,6 +465,7 @@ def run(events: int, probe: int, rounds: int = 5) -> dict[str, Any]:
     """The three measurements."""
     path = Path_(Settings())
     return {"mixed": mixed(path, events, rounds), "as_worker": as_worker(events),
+            "enterprise": enterprise_sizes(max(probe, 300)),
             "history": {"hazard": history(path, "hazard", hazard_events(5_000 + probe), probe),
                         "alert": history(path, "alert", alert_events(5_000 + probe), probe)},
             # The same, the history kept whole in the record (format 1): before and after, one run.
@@ -443,6 +514,17 @@ def report(now: dict[str, Any], before: dict[str, Any] | None) -> str:
                          + f"{_cell(sum(parts.values())):>9}")
         lines.append(f"{'all':<12}{'':>36}{_cell(worker['total_us_per_event']):>9}"
                      f"   (intake adds {_cell(now['mixed']['us_per_event']['intake'])})")
+    if "enterprise" in now:
+        lines += ["", "one hazard's link to its enterprise's file against what the file holds, µs "
+                      "(decide: the core, from the decoded file; store: pack and views)",
+                  f"{'open':>6}{'proposals':>11}{'bytes':>9}{'decide before':>15}{'decide now':>12}"
+                  f"{'store before':>14}{'store now':>11}"]
+        for i, row in enumerate(now["enterprise"]):
+            lines.append(f"{row['open_hazards']:>6,}{row['proposals']:>11,}{row['stored_bytes']:>9,}"
+                         f"{col(before, lambda d, i=i: d['enterprise'][i]['decide_us']):>15}"
+                         f"{_cell(row['decide_us']):>12}"
+                         f"{col(before, lambda d, i=i: d['enterprise'][i]['store_us']):>14}"
+                         f"{_cell(row['store_us']):>11}")
     lines += ["", "decide stage per event (decode, decide, outputs, pack) against history length",
               f"{'subject':<8}{'history':>9}{'µs before':>12}{'µs now':>10}{'bytes before':>14}"
               f"{'bytes now':>12}"]
