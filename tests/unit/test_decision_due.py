@@ -37,6 +37,24 @@ def late_decision(rp: Replay, hid: str = HZ) -> list[dict[str, Any]]:
     return events(rp, "safety.escalation.raised", rule_id=RULE, action="decision_overdue", subject_id=hid)
 
 
+def raised_late(rp: Replay, record: dict[str, Any], when: str, reason_ends: str) -> dict[str, Any]:
+    """`rp`'s one `decision_overdue`, checked as raised late by `record` at `when`: sent then, caused
+    by it, due when time order has it due (4 December), its reason ending `reason_ends`, its reason
+    and its record line in Chinese saying so (迟报督办), and raised once, under time order's key."""
+    from engine.zh.words import Words
+
+    [told] = late_decision(rp)
+    d = told["data"]
+    assert told["time"] == when and d["due_at"] == iso_end("2026-12-04")
+    assert d["caused_by"] == [record["event_id"]] and "；迟报督办：" in d["reason_zh"]
+    assert d["reason"].endswith(reason_ends)
+    [line] = [w for _, _, w in rp.states[HZ].timeline() if w.startswith("proposal ") and "raised" in w]
+    assert "迟报督办" in Words("zh", RULES.reference).timeline_item(0, "e", line)["what_zh"]
+    [p] = [p for p in rp.states[HZ].proposals if p[0] == overhaul_id()]
+    assert p[7] == "escalated" and p[9] is None  # raised once: the key time order gives it
+    return told
+
+
 def overhaul_id() -> str:
     rp = run(*general_confirmed(), until="2026-11-25 00:00")
     return str(proposal(rp, "suspend_for_overhaul")["id"])
@@ -294,23 +312,13 @@ def test_a_decision_overdue_kept_down_by_a_dismissal_in_time_is_raised_late_by_a
     """Found unfounded on 2 December and recorded that day, so nothing went at the decision's due
     time on the 4th; confirmed on the 3rd, recorded on the 9th: the escalation goes then, under the
     id time order gives it, its reason and its record line naming the confirmation."""
-    from engine.zh.words import Words
-
     dismissal = verify(HZ, "2026-12-02 10:00", "unfounded", None)
     confirmation = verify(HZ, "2026-12-03 10:00")
     rp = feed([*reviewed_on_time(), arriving(dismissal, "2026-12-02 10:00"),
                arriving(confirmation, "2026-12-09 10:00")], until="2026-12-20 00:00")
-    [told] = late_decision(rp)
-    d = told["data"]
-    assert told["time"] == "2026-12-09T10:00:00+08:00" and d["due_at"] == iso_end("2026-12-04")
-    assert d["caused_by"] == [confirmation["event_id"]] and "；迟报督办：" in d["reason_zh"]
-    assert d["reason"].endswith(
+    told = raised_late(rp, confirmation, "2026-12-09T10:00:00+08:00", (
         f"; raised late: the verification {confirmation['event_id']} of 2026-12-03T10:00:00+08:00, "
-        "which found it confirmed before then, reached the engine after it")
-    [line] = [w for _, _, w in rp.states[HZ].timeline() if w.startswith("proposal ") and "raised" in w]
-    assert "迟报督办" in Words("zh", RULES.reference).timeline_item(0, "e", line)["what_zh"]
-    [p] = [p for p in rp.states[HZ].proposals if p[0] == overhaul_id()]
-    assert p[7] == "escalated" and p[9] is None  # raised once: the key time order gives it
+        "which found it confirmed before then, reached the engine after it"))
     in_time = feed([*reviewed_on_time(), arriving(dismissal, "2026-12-02 10:00"),
                     arriving(confirmation, "2026-12-03 10:00")], until="2026-12-20 00:00")
     assert [t["id"] for t in late_decision(in_time)] == [told["id"]]
@@ -321,27 +329,17 @@ def test_an_approval_recorded_after_the_decision_s_due_time_raises_it_late_and_s
     engine on the 8th. The decision's escalation goes then, caused by the review, under the id time
     order gives it, its reason and its record line saying the review came late; the review's own
     escalation (due 1 December) is taken back first."""
-    from engine.zh.words import Words
-
     base = [arriving(e, epoch(e["time"])) for e in (*general_confirmed(), penalized("2026-11-20 10:00"))]
     review = legal_reviewed("2026-11-27 10:00", overhaul_id())
     rp = feed([*base, arriving(review, "2026-12-08 09:00")], until="2026-12-20 00:00")
     assert [e["data"]["action"] for e in events(rp, "safety.escalation.raised", rule_id=RULE)] == [
         "proposal_overdue", "failure_withdrawn", "decision_overdue"]
-    [told] = late_decision(rp)
-    d = told["data"]
-    assert told["time"] == "2026-12-08T09:00:00+08:00" and d["due_at"] == iso_end("2026-12-04")
-    assert d["caused_by"] == [review["event_id"]]
-    assert d["reason"].endswith(
+    told = raised_late(rp, review, "2026-12-08T09:00:00+08:00", (
         f"; raised late: the legal review {review['event_id']} that approved it reached the engine on "
-        "2026-12-08T09:00:00+08:00, after the decision was due")
-    assert d["reason_zh"].endswith(
+        "2026-12-08T09:00:00+08:00, after the decision was due"))
+    assert told["data"]["reason_zh"].endswith(
         f"；迟报督办：批准该建议的法制审核 {review['event_id']} 于 2026-12-08T09:00:00+08:00 送达引擎，"
         "晚于执法决定期限")
-    [line] = [w for _, _, w in rp.states[HZ].timeline() if w.startswith("proposal ") and "raised" in w]
-    assert "迟报督办" in Words("zh", RULES.reference).timeline_item(0, "e", line)["what_zh"]
-    [p] = [p for p in rp.states[HZ].proposals if p[0] == overhaul_id()]
-    assert p[7] == "escalated" and p[9] is None  # raised once: the key time order gives it
     assert [t["id"] for t in late_decision(approved_then())] == [told["id"]]
     # An order made by the due time and recorded later still takes it back, as it would in time.
     in_time_order = arriving(order("2026-12-03 15:00"), "2026-12-10 09:00")
