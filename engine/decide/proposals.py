@@ -137,17 +137,27 @@ def due(h: Hazard, rules: Rules) -> int | None:
 
 def _owed(h: Hazard, p: list[Any]) -> bool:
     """Whether proposal `p` is to be escalated when it falls due: watched, not escalated yet, no
-    record answers it, and the hazard not found unfounded or a duplicate by then (`_pressing`)."""
-    return p[_STATE] is None and watched(p) and answered(h, p) is None and _pressing(h, p[3])
+    record answers it by then (one made since, on file before the watch could run out, answers it
+    late: time order escalated it and left it standing), and the hazard not found unfounded or a
+    duplicate by then (`_pressing`)."""
+    return (p[_STATE] is None and watched(p) and not _by(answered(h, p), p[3])
+            and _pressing(h, p[3]))
 
 
 def _decision_owed(h: Hazard, p: list[Any]) -> int | None:
     """When the decision on proposal `p` falls due, if it is to be escalated then: approved, not
-    escalated yet, no decision on file, and the hazard not found unfounded or a duplicate by then."""
+    escalated yet, no decision on file made by then (as for `_owed`: an approving review recorded
+    late can start the decision's time after a decision made too late is on file), and the hazard
+    not found unfounded or a duplicate by then."""
     d = p[_DUE2]
     if p[_DECISION] is not None or d is None:
         return None
-    return d if decided(h, p) is None and _pressing(h, d) else None
+    return d if not _by(decided(h, p), d) and _pressing(h, d) else None
+
+
+def _by(found: tuple[int, str, str] | None, due_at: int) -> bool:
+    """Whether `found`, the record that answers a watch (`answered`, `decided`), was made by `due_at`."""
+    return found is not None and found[0] <= due_at
 
 
 def standing(h: Hazard) -> list[dict[str, Any]]:
@@ -371,7 +381,7 @@ def confirmed(h: Hazard, rules: Rules, verdict: str, done: int, eid: str, reache
                                               and _kept_down(h, done, due_at)):
                 continue
             found = answer(h, p)
-            if found is not None and found[0] <= due_at:
+            if _by(found, due_at):
                 continue
             reason, said = _told(h, p, second)
             _raised(p, second)
