@@ -110,11 +110,11 @@ def apply_event(h: Hazard, entry: Entry, at: int, rules: Rules) -> list[Out]:
         for clock in _answers(h, entry, at):
             outs += answer(h, rules, clock, at, eid, decided_at(entry, at, h.watermark))
     if h.proposals and entry["type"] in _ANSWER_TYPES:  # a review or a decision made in time, late
-        outs += proposals.answered_late(h, rules, eid, decided_at(entry, at, h.watermark))
+        decided = decided_at(entry, at, h.watermark)
+        outs += proposals.answered_late(h, rules, eid, decided)
         if entry["type"] == _REVIEWED and entry["data"]["outcome"] == "approved":
             # An approval that reached the engine after the decision it gave a time to was due.
-            outs += proposals.approved_late(h, rules, eid, reached(entry, at),
-                                            decided_at(entry, at, h.watermark))
+            outs += proposals.approved_late(h, rules, eid, reached(entry, at), decided)
     if h.step and h.completed_at == at and entry["type"] == "safety.rectification.completed":
         # A claim that stands, made before ladder steps that ran because no claim had come.
         outs += claimed(h, rules, at, eid, decided_at(entry, at, h.watermark))

@@ -215,7 +215,7 @@ def _status(h: Hazard, p: list[Any], found: tuple[int, str, str] | None) -> str:
 def _stage(h: Hazard, due_at: int, state: str | None, found: tuple[int, str, str] | None) -> str:
     """Where a watch due at `due_at`, in `state`, stands, `found` the record that answers it."""
     if found is not None:
-        return "answered" if found[0] <= due_at else "answered_late"
+        return "answered" if _by(found, due_at) else "answered_late"
     if state == ESCALATED:
         return "overdue"
     return "awaiting" if state is None and _pressing(h, due_at) else "not_pressed"
@@ -334,7 +334,7 @@ def answered_late(h: Hazard, rules: Rules, eid: str, decided_at: int) -> list[Ou
         watches = ((p[3], p[_STATE], answered, False), (p[_DUE2], p[_DECISION], decided, True))
         for due_at, state, answer, second in watches:
             found = answer(h, p) if state == ESCALATED else None
-            if found is not None and found[2] == eid and found[0] <= due_at:
+            if found is not None and found[2] == eid and _by(found, due_at):
                 what, made = ANSWER_RECORDS[found[1]], iso(found[0])
                 outs.append(_take_back(h, rule, rules, p, eid, decided_at, f"the {what} {eid} of {made}, by",
                                        f"{what} made on {made}", second))
