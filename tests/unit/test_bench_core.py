@@ -161,3 +161,31 @@ def test_the_worker_path_decides_every_entry_with_its_links_and_the_report_gives
         assert any(line.split()[:1] == [kind] for line in lines)
     all_line = next(line for line in lines if line.startswith("all "))
     assert f"{worker['total_us_per_event']:,.1f}" in all_line
+
+
+def test_the_enterprise_rows_time_links_the_file_applies_at_each_size() -> None:
+    """Each link `enterprise_sizes` times is one the enterprise core applies (not a copy it ignores,
+    which would time nothing), the files it builds hold what each row says, and the report gives a
+    line for each size."""
+    from engine.alerts import load_alert_rules
+    from engine.cores import build_cores
+    from engine.plan.rules import optional_plan
+
+    settings = Settings()
+    rules = core.load_rules(settings.rules_dir)
+    enterprise = build_cores(rules, load_alert_rules(settings.rules_dir, rules.reference),
+                             optional_plan(settings.rules_dir, rules.reference))["enterprise"]
+    at = int(core.START.timestamp())
+    first = core._hazard_link(0, "HZ-00000", at, [["P-1", "fine"]], {"P-1": "awaiting"})
+    f, _ = enterprise.decide(None, first)
+    again, _ = enterprise.decide(f, core._hazard_link(1, "HZ-00000", at))
+    assert again is not f and len(f.proposals) == 1
+    assert enterprise.decide(again, core._hazard_link(1, "HZ-00000", at))[0] is again  # a copy: ignored
+    rows = core.enterprise_sizes(3)
+    assert [(r["open_hazards"], r["proposals"]) for r in rows] == list(core.ENTERPRISE_SIZES)
+    assert [r["stored_bytes"] for r in rows] == sorted(r["stored_bytes"] for r in rows)
+    now = {"mixed": {"events": 1, "timeline_entries": 1, "us_per_event": dict.fromkeys(core.PARTS, 1.0),
+                     "total_us_per_event": 5.0}, "enterprise": rows, "history": {"hazard": [], "alert": []}}
+    lines = core.report(now, None).splitlines()
+    assert sum(1 for line in lines if line.split()[:2] in ([f"{h:,}", f"{p:,}"] for h, p in
+                                                             core.ENTERPRISE_SIZES)) == len(rows)
