@@ -42,6 +42,13 @@ def known(h: Hazard, rules: Rules, at: int) -> int:
     return max(at, h.arrived.get("confirm", at), h.arrived.get("verify", at))
 
 
+def proposal_start(h: Hazard, rules: Rules, at: int) -> int:
+    """Where a proposal the ladder makes at `at` counts its time to be reviewed or decided from:
+    `known`, or, when the failed review that set the deadline in force reached the engine late (so
+    that the ladder against that deadline ran when it came), from then."""
+    return max(known(h, rules, at), h.arrived.get("cycle", at))
+
+
 def issued(h: Hazard, rules: Rules) -> int:
     """When a listed hazard's notice could reach the enterprise (`known`)."""
     return known(h, rules, h.listed[1])
@@ -413,9 +420,9 @@ def _propose(h: Hazard, rules: Rules, measure: Measure, rule_id: str, due: int, 
     if record:  # not when `claimed` builds it again to withdraw it
         h.history.append([due, cause, f"proposed {measure.id} against {h.enterprise[0]}, {review}"])
     # Its time to be reviewed or decided counts from when the department could know of it: a ladder
-    # run late, once the hazard's report and confirmation had reached the engine, asks nobody for
-    # a decision due before they got the proposal.
-    start = known(h, rules, due)
+    # run late, once the hazard's report, confirmation and failed review had reached the engine,
+    # asks nobody for a decision due before they got the proposal.
+    start = proposal_start(h, rules, due)
     sent = emit.enforcement_proposed(h, rules, measure, rule_id=rule_id, at=due, key=(h.cycle, due),
                                      caused_by=[cause], counted_from=start)
     if record:

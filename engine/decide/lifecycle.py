@@ -84,7 +84,7 @@ def apply_event(h: Hazard, entry: Entry, at: int, rules: Rules) -> list[Out]:
     if handler is None:
         raise UnknownEntryType(f"no hazard rule handles entries of type {entry['type']!r}")
     eid = entry["event_id"]
-    late = rules.late_after is not None and entry["type"] in _LATE
+    late = rules.late_after is not None and (entry["type"] in _LATE or _failed_review(entry))
     known = h.arrived.get("verify", h.opened_at) if late else None  # when a report first reached it
     # An extension's decision (or its request, when the decision came first) may move a deadline
     # whose ladder has run: what ran after the approval is taken back below.
@@ -103,6 +103,8 @@ def apply_event(h: Hazard, entry: Entry, at: int, rules: Rules) -> list[Out]:
             _arrival(h, clock, eid, at, arrived, known)
         if h.confirmed_by == eid:  # the confirmation that stands: a listed hazard's notice waits for it
             _arrival(h, "confirm", eid, at, arrived, None)
+        if h.cycle_start == at and _failed_review(entry):  # the review that set the deadline in force
+            _arrival(h, "cycle", eid, at, arrived, None)
         if arrived != at:  # on the record (三项制度): why its clock counts from later
             what += f" (reached the engine late, on {iso(arrived)})"
     h.history.append([at, eid, what])
@@ -182,8 +184,16 @@ _STARTS = {"safety.hazard.reported": "verify", FINDING_TYPE: "verify",
            "safety.rectification.completed": "review",
            "safety.rectification.extension_requested": "extension"}
 # The types whose arrival can count: those, and a verification (a confirmation lists a major
-# hazard, and the enterprise's plan is due from the notice: engine/decide/clocks.py `issued`).
+# hazard, and the enterprise's plan is due from the notice: engine/decide/clocks.py `issued`);
+# and a failed review (`_failed_review`).
 _LATE = frozenset({*_STARTS, "safety.hazard.verified"})
+_RECTIFICATION_REVIEWED = "safety.rectification.reviewed"
+
+
+def _failed_review(entry: Entry) -> bool:
+    """Whether `entry` is a failed review: it sets a new deadline, whose ladder a late record of it
+    may run at once, proposals and all."""
+    return entry["type"] == _RECTIFICATION_REVIEWED and entry["data"]["outcome"] == "failed"
 
 
 def _known_at(entry: Entry, at: int, rules: Rules) -> int:
@@ -204,12 +214,14 @@ def _arrival(h: Hazard, clock: str, eid: str, at: int, known: int, before: int |
     whichever of them opened it (the earliest by time): so the order they arrive in does not matter.
     The review and extension clocks count from the claim or request that stands (the latest, or
     the pending one) and from when it was known; "confirm" is when the confirmation that stands
-    was known.
+    was known, "cycle" when the failed review that set the deadline in force was (the ladder its
+    deadline runs may have run before then, and its proposals count from it: engine/decide/clocks.py
+    `proposal_start`).
     """
     if clock == "verify":
         start = known if before is None else min(before, known)
         stands = h.opened_at
-    elif clock == "confirm":
+    elif clock in ("confirm", "cycle"):
         start, stands = known, at
     elif clock == "review":
         if h.completed_at != at:

@@ -528,3 +528,27 @@ def test_a_dismissal_older_than_the_latest_verdict_recorded_late_still_takes_the
     [_] = overdue(rp)
     [back] = taken_back(rp)
     assert back["time"] == "2026-11-28T10:00:00+08:00" and back["data"]["caused_by"] == [late["event_id"]]
+
+
+def test_a_proposal_of_a_ladder_a_late_failed_review_ran_counts_from_when_the_review_came() -> None:
+    """Claimed complete on 9 November, in time; the review of the 12th failed, setting a new deadline
+    of the 19th, but its record reached the engine only on Monday 7 December. The ladder against the
+    19th runs then: the fine its red step proposes (dated the 26th) counts its 5 working days from
+    the 7th, to the 14th, not to 3 December, which had passed before anyone could see it; the
+    review's line on the record says when it came, in Chinese too. Recorded in time, the review
+    leaves the fine due on 3 December, as before."""
+    claimed = complete(HZ, "2026-11-09 10:00")
+    entries = [arriving(e, epoch(e["time"])) for e in (*general_confirmed(), claimed)]
+    failed = review(HZ, "2026-11-12 10:00", "failed")
+    rp = feed([*entries, arriving(failed, "2026-12-07 10:00")], until="2026-12-14 12:00")
+    fine = proposal(rp, "fine")
+    assert fine["time"] == iso_end("2026-11-26") and fine["data"]["due_at"] == iso_end("2026-12-14")
+    assert fine["data"]["due_counted_from"] == "2026-12-07T10:00:00+08:00"
+    assert overdue(rp) == [] and rp.states[HZ].clocks["proposal"] == at("2026-12-14 23:59:59")
+    [line] = [what for _, eid, what in rp.states[HZ].history
+              if eid == failed["event_id"] and what.startswith("review failed")]
+    assert line.endswith("(reached the engine late, on 2026-12-07T10:00:00+08:00)")
+    assert "才送达引擎" in Words("zh", RULES.reference).record(line)
+    in_time = feed([*entries, arriving(failed, "2026-11-12 10:00")], until="2026-12-01 00:00")
+    fine = proposal(in_time, "fine")
+    assert fine["data"]["due_at"] == iso_end("2026-12-03") and "due_counted_from" not in fine["data"]
