@@ -135,7 +135,7 @@ def apply_event(h: Hazard, entry: Entry, at: int, rules: Rules) -> list[Out]:
             outs += proposals.dismissed(h, rules, verdict, at, eid, decided)
         else:
             outs += proposals.confirmed(h, rules, verdict, at, eid, reached(entry, at), decided)
-    if (h.step or h.plan_fired) and entry["type"] == "safety.rectification.reviewed" \
+    if (h.step or h.plan_fired) and entry["type"] == _RECTIFICATION_REVIEWED \
             and entry["data"]["outcome"] == "passed":
         # Accepted as rectified in time (a passed review closes for good, whichever close came
         # first): what ran after that is taken back, as for a verdict.
@@ -158,7 +158,7 @@ def _answers(h: Hazard, entry: Entry, at: int) -> tuple[str, ...]:
         return ("verify", "supervision") if data["verdict"] in DISMISSALS else ("verify",)
     if kind == FINDING_TYPE:
         return ("verify",) if data["inspection"]["law_enforcement"] else ()
-    if kind == "safety.rectification.reviewed":
+    if kind == _RECTIFICATION_REVIEWED:
         return ("review", "supervision") if data["outcome"] == "passed" else ("review",)
     if kind == "safety.rectification.extension_decided":
         # Approved, it also answers the listed-supervision deadline it moved past (`answer` then
