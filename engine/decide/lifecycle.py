@@ -393,6 +393,7 @@ def _lifted_late(h: Hazard, rules: Rules, order_no: str, at: int, eid: str, deci
         outs.append(withdrawal(sent, reason, decided, zh.reason(reason)))
         mark_withdrawn(h, f"{j.rule_id}:{order_no}")
     measure = rules.enforcement.get(UTILITY_STOP)
+    proposed: list[Out] = []
     if measure is not None and f"{UTILITY_STOP}:{order_no}" in h.referred:
         again = sent_again(h, f"{UTILITY_STOP}:{order_no}")
         sent = emit.enforcement_proposed(h, rules, measure, rule_id=f"enforcement.{UTILITY_STOP}", at=found,
@@ -401,12 +402,12 @@ def _lifted_late(h: Hazard, rules: Rules, order_no: str, at: int, eid: str, deci
         reason = f"Enforcement proposal withdrawn: {said}"
         outs.append(withdrawal(sent, reason, decided, zh.reason(reason)))
         mark_withdrawn(h, f"{UTILITY_STOP}:{order_no}")
-        outs += proposals.gone(h, rules, [sent], decided, eid)
-    if outs:
+        proposed.append(sent)
+    if outs:  # the withdrawals alone, not the escalations of a watched proposal `gone` takes back
         h.history.append([decided, eid, f"order {order_no}: " + " and ".join(
             _WITHDRAWN_WHAT[o.event["type"]] for o in outs) + " withdrawn, as the violations found since its "
             "lifting violated no order in force"])
-    return outs
+    return outs + proposals.gone(h, rules, proposed, decided, eid)
 
 
 # What `_lifted_late` withdraws, as the hazard's record names it (engine/zh/record.py reads it).

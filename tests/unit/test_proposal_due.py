@@ -30,7 +30,7 @@ from decide_fixtures import (
 )
 from decide_fixtures import event as timeline_event
 from test_decide import general_confirmed
-from test_enforcement_records import major, ordered, violated
+from test_enforcement_records import ORDER, major, ordered, violated
 from test_late_arrival import arriving, feed
 
 from engine.decide.core import decide
@@ -423,6 +423,36 @@ def test_a_utility_stop_notice_is_watched_only_when_it_needs_legal_review(tmp_pa
     assert rules.enforcement["utility_stop_notice"].needs_legal_review
     [told] = overdue(utility(rules), "HZ-J")
     assert told["data"]["due_at"] == iso_end("2026-11-09")  # a Friday proposal: the next working day
+
+
+def test_a_lifting_recorded_late_takes_back_a_watched_utility_stop_notice_and_its_overdue(tmp_path) -> None:
+    """The district makes the art. 70 notice wait for legal review; none came by the 9th, and the
+    proposal was escalated. The order's lifting, dated the 5th (before the violation of the 6th),
+    reaches the engine on the 12th: the proposal is withdrawn, the escalation taken back, and the
+    record says what went. (The decision failed on that record before: its line named every output
+    it sent, the taken-back escalation among them, by the kinds of withdrawal alone.)"""
+    day = "    due_within: 1 working day"
+    rules = load_rules(edited_rules(tmp_path, "hazards.yaml", f"    needs_legal_review: false\n{day}",
+                                    f"    needs_legal_review: true\n{day}"))
+    rp = feed([arriving(e, epoch(e["time"]))
+               for e in (*major(), ordered("2026-11-04 10:00"), violated("2026-11-06 10:00"))],
+              rules, until="2026-11-12 00:00")
+    notice = proposal(rp, "utility_stop_notice", "HZ-J")
+    [told] = overdue(rp, "HZ-J")
+    [lifted] = timeline_event("safety.enforcement.lifted", "2026-11-05 10:00", {
+        "hazard_id": "HZ-J", "order_no": ORDER, "by": INSPECTORS[0]}, "HZ-J")
+    rp.feed(arriving(lifted, "2026-11-12 09:00"), now=at("2026-11-12 09:00"))
+    [withdrawn] = events(rp, "safety.enforcement.withdrawn", hazard_id="HZ-J")
+    assert {k: v for k, v in withdrawn["data"].items() if k not in ("reason", "reason_zh")} == notice["data"]
+    [back] = taken_back(rp, "HZ-J")
+    assert back["data"]["due_at"] == told["data"]["due_at"] == iso_end("2026-11-09")
+    assert rp.states["HZ-J"].proposals == [] and "proposal" not in rp.states["HZ-J"].clocks
+    [line] = [what for _, eid, what in rp.states["HZ-J"].history if eid == lifted["event_id"]
+              and "withdrawn" in what]
+    assert line == (f"order {ORDER}: the transfer to the public security bureau and the "
+                    "utility_stop_notice proposal withdrawn, as the violations found since its lifting "
+                    "violated no order in force")
+    assert "撤回" in Words("zh", rules.reference).record(line)
 
 
 def test_without_the_rules_section_no_proposal_is_watched() -> None:
