@@ -194,9 +194,10 @@ class EnforcementProposed(Output):
         "and the notice may move the day as late as this")
     due_counted_from: AwareDatetime | None = Field(
         default=None, description="(extension) present only when due_at counts from later than the "
-        "proposal's own time: the hazard's report, its confirmation or the failed review that set its "
-        "deadline reached the engine late (an app offline), so the step that proposes it ran late, "
-        "and the department could know of the proposal only from this time")
+        "proposal's own time: the hazard's report, its confirmation, the failed review that set its "
+        "deadline or (for utility_stop_notice) the violation that dates it reached the engine late "
+        "(an app offline), so the proposal went out late, and the department could know of it only "
+        "from this time")
     rule_id: str
     rules_version: str
     caused_by: list[str]

@@ -49,6 +49,18 @@ def proposal_start(h: Hazard, rules: Rules, at: int) -> int:
     return max(known(h, rules, at), h.arrived.get("cycle", at))
 
 
+def violation_start(h: Hazard, rules: Rules, found: int, eid: str) -> int:
+    """Where the art. 70 proposal dated by the violation `eid` (found at `found`) counts its time
+    from: `known`, or, when that violation's record reached the engine late, from then."""
+    return max(known(h, rules, found), h.arrived.get(violated_key(eid), found))
+
+
+def violated_key(eid: str) -> str:
+    """The key of `Hazard.arrived` that keeps when the violation `eid`'s record reached the engine,
+    when late."""
+    return f"violated:{eid}"
+
+
 def issued(h: Hazard, rules: Rules) -> int:
     """When a listed hazard's notice could reach the enterprise (`known`)."""
     return known(h, rules, h.listed[1])

@@ -22,6 +22,8 @@ from engine.decide.clocks import (
     mark_withdrawn,
     planned,
     sent_again,
+    violated_key,
+    violation_start,
 )
 from engine.decide.state import DISMISSALS, VERDICTS_KEPT, Hazard
 from engine.intake.timeline import FINDING_TYPE
@@ -105,6 +107,8 @@ def apply_event(h: Hazard, entry: Entry, at: int, rules: Rules) -> list[Out]:
             _arrival(h, "confirm", eid, at, arrived, None)
         if h.cycle_start == at and _failed_review(entry):  # the review that set the deadline in force
             _arrival(h, "cycle", eid, at, arrived, None)
+        if entry["type"] == _VIOLATED and arrived != at:  # the art. 70 proposal it dates counts from it
+            h.arrived[violated_key(eid)] = arrived
         if arrived != at:  # on the record (三项制度): why its clock counts from later
             what += f" (reached the engine late, on {iso(arrived)})"
     h.history.append([at, eid, what])
@@ -185,8 +189,10 @@ _STARTS = {"safety.hazard.reported": "verify", FINDING_TYPE: "verify",
            "safety.rectification.extension_requested": "extension"}
 # The types whose arrival can count: those, and a verification (a confirmation lists a major
 # hazard, and the enterprise's plan is due from the notice: engine/decide/clocks.py `issued`);
-# and a failed review (`_failed_review`).
-_LATE = frozenset({*_STARTS, "safety.hazard.verified"})
+# and a failed review (`_failed_review`); and a violation of an order (its art. 70 proposal counts
+# from it: `_utility_stop`).
+_VIOLATED = "safety.enforcement.violated"
+_LATE = frozenset({*_STARTS, "safety.hazard.verified", _VIOLATED})
 _RECTIFICATION_REVIEWED = "safety.rectification.reviewed"
 
 
@@ -396,9 +402,10 @@ def _lifted_late(h: Hazard, rules: Rules, order_no: str, at: int, eid: str, deci
     proposed: list[Out] = []
     if measure is not None and f"{UTILITY_STOP}:{order_no}" in h.referred:
         again = sent_again(h, f"{UTILITY_STOP}:{order_no}")
+        start = violation_start(h, rules, found, cause)  # as it was sent
         sent = emit.enforcement_proposed(h, rules, measure, rule_id=f"enforcement.{UTILITY_STOP}", at=found,
                                          key=order_no if again is None else (order_no, again),
-                                         caused_by=[cause])
+                                         caused_by=[cause], counted_from=start)
         reason = f"Enforcement proposal withdrawn: {said}"
         outs.append(withdrawal(sent, reason, decided, zh.reason(reason)))
         mark_withdrawn(h, f"{UTILITY_STOP}:{order_no}")
@@ -521,8 +528,11 @@ def _utility_stop(h: Hazard, rules: Rules) -> list[Out]:
     The enterprise refusing to carry out the decision is on record; whether there
     is a real danger of an accident (现实危险) and the head's approval are the
     department's to judge, so this is a proposal, once per order, dated by the
-    first violation found. Without `utility_stop_notice` in the rules' enforcement,
-    or without a named enterprise, nothing is proposed.
+    first violation found. Its time counts from when the department could know of it
+    (engine/decide/clocks.py `violation_start`): a violation recorded late, or found on a
+    hazard whose report or confirmation reached the engine late, is not due before they
+    came. Without `utility_stop_notice` in the rules' enforcement, or without a named
+    enterprise, nothing is proposed.
     """
     if not h.violations:
         return []
@@ -541,10 +551,11 @@ def _utility_stop(h: Hazard, rules: Rules) -> list[Out]:
         h.referred.append(tag)
         h.history.append([found, eid, f"proposed {UTILITY_STOP} (安全生产法 art. 70) on order {order_no}"])
         again = sent_again(h, tag)
+        start = violation_start(h, rules, found, eid)
         sent = emit.enforcement_proposed(h, rules, measure, rule_id=f"enforcement.{UTILITY_STOP}",
                                          at=found, key=order_no if again is None else (order_no, again),
-                                         caused_by=[eid])
-        proposals.note(h, rules, measure, sent, found)
+                                         caused_by=[eid], counted_from=start)
+        proposals.note(h, rules, measure, sent, found, start)
         outs.append(sent)
     return outs
 

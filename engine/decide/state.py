@@ -74,7 +74,8 @@ class Hazard(HistoryState):
     # Duty clock (verify, review, extension) -> when the event that starts it reached the engine,
     # where that counts instead of the event's own time (rules: duties.late_arrival); "confirm":
     # when the confirmation that stands did (a listed hazard's plan counts from the later);
-    # "cycle": when the failed review that set the deadline in force did (its ladder's proposals).
+    # "cycle": when the failed review that set the deadline in force did (its ladder's proposals);
+    # "violated:<event id>": when a violation of an order did (the art. 70 proposal it dates).
     arrived: dict[str, int] = field(default_factory=dict)
     referred: list[str] = field(default_factory=list)  # referral grounds already sent
     # Missed deadlines a late record of the duty done in time may still withdraw: [clock, since,

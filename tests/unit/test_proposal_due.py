@@ -582,3 +582,38 @@ def test_a_proposal_of_a_ladder_a_late_failed_review_ran_counts_from_when_the_re
     in_time = feed([*entries, arriving(failed, "2026-11-12 10:00")], until="2026-12-01 00:00")
     fine = proposal(in_time, "fine")
     assert fine["data"]["due_at"] == iso_end("2026-12-03") and "due_counted_from" not in fine["data"]
+
+
+def test_a_utility_stop_notice_for_a_violation_recorded_late_counts_from_when_it_came(tmp_path) -> None:
+    """A stop order of 4 November found violated on Friday the 6th, the inspectors' app offline: the
+    record reached the engine only on Monday the 16th. The art. 70 proposal it dates counts its one
+    working day from then, to the 17th, not to the 9th, which had passed before anyone could see it;
+    the violation's line on the record says when it came. A lifting dated the 5th, recorded later
+    still, withdraws the proposal as it was sent. Recorded in time, the proposal is due on the 9th."""
+    day = "    due_within: 1 working day"
+    rules = load_rules(edited_rules(tmp_path, "hazards.yaml", f"    needs_legal_review: false\n{day}",
+                                    f"    needs_legal_review: true\n{day}"))
+    found = violated("2026-11-06 10:00")
+    before = [arriving(e, epoch(e["time"])) for e in (*major(), ordered("2026-11-04 10:00"))]
+    rp = feed([*before, arriving(found, "2026-11-16 10:00")], rules, until="2026-11-17 12:00")
+    notice = proposal(rp, "utility_stop_notice", "HZ-J")
+    assert notice["time"] == "2026-11-06T10:00:00+08:00" and notice["data"]["due_at"] == iso_end("2026-11-17")
+    assert notice["data"]["due_counted_from"] == "2026-11-16T10:00:00+08:00"
+    assert overdue(rp, "HZ-J") == [] and rp.states["HZ-J"].clocks["proposal"] == at("2026-11-17 23:59:59")
+    [line] = [what for _, eid, what in rp.states["HZ-J"].history
+              if eid == found["event_id"] and what.startswith("order ")]
+    assert line.endswith("(reached the engine late, on 2026-11-16T10:00:00+08:00)")
+    assert "才送达引擎" in Words("zh", rules.reference).record(line)
+    rp.advance_to(at("2026-11-18 00:00"))
+    [told] = overdue(rp, "HZ-J")
+    assert told["data"]["due_at"] == iso_end("2026-11-17")
+    [lifted] = timeline_event("safety.enforcement.lifted", "2026-11-05 10:00", {
+        "hazard_id": "HZ-J", "order_no": ORDER, "by": INSPECTORS[0]}, "HZ-J")
+    rp.feed(arriving(lifted, "2026-11-18 09:00"), now=at("2026-11-18 09:00"))
+    [withdrawn] = events(rp, "safety.enforcement.withdrawn", hazard_id="HZ-J")
+    assert {k: v for k, v in withdrawn["data"].items() if k not in ("reason", "reason_zh")} == notice["data"]
+    [back] = taken_back(rp, "HZ-J")  # and the escalation that it was overdue with it
+    assert back["data"]["due_at"] == iso_end("2026-11-17")
+    in_time = feed([*before, arriving(found, "2026-11-06 10:00")], rules, until="2026-11-08 00:00")
+    notice = proposal(in_time, "utility_stop_notice", "HZ-J")
+    assert notice["data"]["due_at"] == iso_end("2026-11-09") and "due_counted_from" not in notice["data"]
