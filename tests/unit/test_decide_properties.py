@@ -940,6 +940,56 @@ def test_a_violated_stop_order_on_a_major_hazard_gets_one_power_notice_whatever_
         assert [o.id for _, o in in_order_rp.outputs if o.id == notices[0].id] == [notices[0].id]
 
 
+# The art. 70 notice waiting for legal review, as a district may set it: then it is watched.
+_NOTICE = RULES.enforcement["utility_stop_notice"]
+_WATCHED_NOTICE = dataclasses.replace(RULES, enforcement={
+    **RULES.enforcement, "utility_stop_notice": dataclasses.replace(_NOTICE, needs_legal_review=True)})
+
+
+@PROPERTY
+@given(st.lists(st.sampled_from([0, 5 * MINUTE, 20 * HOUR, 3 * DAY, 12 * DAY]), min_size=1, max_size=3),
+       st.integers(0, 5 * DAY))
+def test_a_power_notice_is_never_due_before_the_violation_that_dates_it_could_be_known(
+        delays: list[int], spread: int) -> None:
+    """Violations of a stop order on a major hazard, each reaching the engine late or not: the one
+    notice is dated by the first violation to reach it, and its time to be reviewed ends after that
+    record's arrival when the intake vouched for it (more than `duties.late_arrival.after` late), so
+    the department is never told it is overdue before it could see it; in time, it counts from the
+    violation itself."""
+    from decide_fixtures import INSPECTORS, event
+
+    hid = "HZ-A70-late"
+    opened = hazard_entries(inspection("2026-11-02 09:00", [finding(hid, "major")]))
+    [ordered] = event("safety.enforcement.ordered", "2026-11-02 11:00", {
+        "hazard_id": hid, "order_no": "ORD-1", "order": "suspend", "legal_basis": "安全生产法",
+        "by": INSPECTORS}, hid, f"{hid}-o")
+    found = at("2026-11-04 10:00")
+    arrivals = [(max(entry_time(e) for e in opened), e) for e in opened] + [(entry_time(ordered), ordered)]
+    came = []
+    for i, delay in enumerate(delays):
+        t = found + i * spread
+        came.append((t + delay, i, t))
+        [v] = event("safety.enforcement.violated", iso(t), {
+            "hazard_id": hid, "order_no": "ORD-1", "found_at": iso(t), "description": "Worked on.",
+            "evidence": [f"https://files.example.org/{i}.jpg"], "by": INSPECTORS}, hid, f"{hid}-v{i}")
+        arrivals.append((t + delay, {**v, "arrived_at": iso(t + delay)} if delay else v))
+    arrivals.sort(key=lambda a: a[0])
+    rp = timer_to_each_arrival(Replay(_WATCHED_NOTICE), arrivals, END)
+    [notice] = [o.event for _, o in rp.outputs if o.event["type"] == "safety.enforcement.proposed"]
+    # The first violation to arrive makes it (`came` is in the order they are fed) and dates it.
+    arrived, first, t = min(came)
+    assert notice["time"] == iso(t) and notice["data"]["caused_by"] == [f"{hid}-v{first}"]
+    assert RULES.late_after is not None
+    vouched = arrived > after(RULES.late_after, t, RULES).at
+    start = arrived if vouched else t
+    measure = _WATCHED_NOTICE.enforcement["utility_stop_notice"]
+    assert epoch(notice["data"]["due_at"]) == after(measure.due_within, start, _WATCHED_NOTICE).at
+    assert notice["data"].get("due_counted_from") == (iso(start) if vouched else None)
+    told = [o.event for _, o in rp.outputs if o.event["type"] == "safety.escalation.raised"
+            and o.event["data"]["action"] == "proposal_overdue"]
+    assert [epoch(e["time"]) for e in told] == [epoch(notice["data"]["due_at"])]  # no review ever came
+
+
 @PROPERTY
 @given(histories(), st.sampled_from(["2026-03", "2026-04", "2026-06", "2026-12"]))
 def test_monthly_filings_count_every_hazard_of_the_month_once_and_name_departments_only(
