@@ -47,9 +47,11 @@ from engine.decide.replay import Replay
 from engine.decide.state import Hazard
 from engine.kernel.escalation import escalation_id
 from engine.kernel.outputs import Out
+from engine.kernel.referral import WITHDRAWN
 from engine.kernel.time import after, epoch, latest
 
 MINUTE, HOUR, DAY = 60, 3600, 86400
+WITHDRAWN_TYPES = {sent: kind for sent, (kind, _) in WITHDRAWN.items()}  # a sent output's withdrawal type
 START = at("2026-03-02 08:00")
 END = at("2026-12-31 00:00")  # every clock a history sets has fired by then, within 2026's holiday data
 SECTORS = ["fire_safety", "hazardous_chemicals", "construction", "gas", "other"]
@@ -988,6 +990,127 @@ def test_a_power_notice_is_never_due_before_the_violation_that_dates_it_could_be
     told = [o.event for _, o in rp.outputs if o.event["type"] == "safety.escalation.raised"
             and o.event["data"]["action"] == "proposal_overdue"]
     assert [epoch(e["time"]) for e in told] == [epoch(notice["data"]["due_at"])]  # no review ever came
+
+
+# Rules a district may set that change what the enforcement records cause: the art. 70 notice
+# waiting for legal review, no late arrival counted, no proposal watched, no transfer, no notice.
+_ENFORCING = [
+    RULES, _WATCHED_NOTICE, dataclasses.replace(_WATCHED_NOTICE, late_after=None),
+    dataclasses.replace(_WATCHED_NOTICE, proposal_due=None), dataclasses.replace(RULES, judicial=None),
+    dataclasses.replace(RULES, enforcement={k: v for k, v in RULES.enforcement.items()
+                                            if k != "utility_stop_notice"})]
+
+
+@st.composite
+def enforcement_records(draw: st.DrawFn) -> tuple[Any, str, list[int], int | None,
+                                                  list[tuple[int, dict[str, Any]]]]:
+    """Under rules drawn from `_ENFORCING`, a hazard (major or general) and an order on it;
+    violations found before it was made, or before or after its lifting (or no lifting); maybe
+    the legal review of the art. 70 notice they lead to (approved or returned). Each record reaches
+    the engine at once or up to 12 days late. Returns the rules, the order's kind, the violations'
+    times, the lifting's, and the (arrival, entry) pairs in arrival order."""
+    from decide_fixtures import INSPECTORS, event
+
+    rules = draw(st.sampled_from(_ENFORCING))
+    hid, grade = "HZ-ENF", draw(st.sampled_from(["major", "major", "general"]))
+    opened = [report(hid, "2026-11-02 09:00", grade=grade, rectify_by="2027-06-30", event_id=f"{hid}-r"),
+              verify(hid, "2026-11-02 10:00", "confirmed", grade, event_id=f"{hid}-c")]
+    order = draw(st.sampled_from(["suspend", "suspend_for_overhaul", "rectify_within"]))
+    [ordered] = event("safety.enforcement.ordered", "2026-11-02 16:00", {
+        "hazard_id": hid, "order_no": "ORD-1", "order": order, "legal_basis": "安全生产法 art. 65",
+        "by": INSPECTORS} | ({"until": "2026-11-20"} if order == "rectify_within" else {}), hid, f"{hid}-o")
+    lifted = draw(st.sampled_from([None, at("2026-11-05 10:00"), at("2026-11-09 10:00")]))
+    days = [at("2026-11-02 12:00")] + [at(f"2026-11-{d} 10:00") + 60 for d in ("04", "05", "06", "10")]
+    found = draw(st.lists(st.sampled_from(days), min_size=1, max_size=3, unique=True))
+    records = [ordered] + [event("safety.enforcement.violated", iso(t), {
+        "hazard_id": hid, "order_no": "ORD-1", "found_at": iso(t), "description": "Worked on.",
+        "evidence": [f"https://files.example.org/{t}.jpg"], "by": INSPECTORS}, hid, f"{hid}-v{t}")[0]
+        for t in found]
+    if lifted is not None:
+        records += event("safety.enforcement.lifted", iso(lifted), {
+            "hazard_id": hid, "order_no": "ORD-1", "by": INSPECTORS[0]}, hid, f"{hid}-l")
+    arrivals = [(entry_time(e), e) for e in opened]
+    for e in records:
+        t = entry_time(e)
+        came = t + draw(st.sampled_from([0, 0, 20 * HOUR, 3 * DAY, 12 * DAY]))
+        arrivals.append((came, {**e, "arrived_at": iso(came)} if came > t else e))
+    arrivals.sort(key=lambda a: a[0])
+    notices = [o.event for _, o in timer_to_each_arrival(Replay(rules), arrivals, END).outputs
+               if o.event["type"] == "safety.enforcement.proposed"]
+    if notices and draw(st.booleans()):  # its legal review, made up to 5 days after it
+        [review_] = event("safety.enforcement.legal_reviewed", iso(epoch(notices[0]["time"]) + draw(
+            st.integers(HOUR, 5 * DAY))), {"hazard_id": hid, "proposal_id": notices[0]["data"]["proposal_id"],
+                                          "outcome": draw(st.sampled_from(["approved", "returned"])),
+                                          "by": INSPECTORS[0]}, hid, f"{hid}-lr")
+        t = entry_time(review_)
+        came = t + draw(st.sampled_from([0, 3 * DAY]))
+        arrivals = sorted([*arrivals, (came, {**review_, "arrived_at": iso(came)} if came > t else review_)],
+                          key=lambda a: a[0])
+    return rules, order, found, lifted, arrivals
+
+
+@PROPERTY
+@given(enforcement_records())
+def test_enforcement_records_late_or_not_under_any_rules_leave_standing_what_they_show(
+        case: tuple[Any, str, list[int], int | None, list[tuple[int, dict[str, Any]]]]) -> None:
+    """Whatever the rules a district sets and whenever each record reaches the engine, no decision
+    fails, every output is one the contract describes, and once every record is in, a transfer to
+    the public security bureau and an art. 70 notice stand (sent and not withdrawn) once each when
+    a violation was found while the order was in force and the rules and the hazard call for them,
+    and not at all otherwise; only a standing notice is still watched."""
+    rules, order, found, lifted, arrivals = case
+    rp = timer_to_each_arrival(Replay(rules), arrivals, END)
+    for _, out in rp.outputs:
+        described(out, "hazard")
+    in_force = [t for t in found if at("2026-11-02 16:00") <= t and (lifted is None or t < lifted)]
+    major = all(e["data"].get("grade", "major") == "major" for _, e in arrivals
+                if e["type"] in ("safety.hazard.reported", "safety.hazard.verified"))
+    events_ = [o.event for _, o in rp.outputs]
+
+    def standing(sent: str, ref: str) -> set[str]:
+        made = {e["data"][ref] for e in events_ if e["type"] == sent}
+        return made - {e["data"][ref] for e in events_ if e["type"] == WITHDRAWN_TYPES[sent]}
+
+    j = rules.judicial
+    transfer = bool(in_force) and major and j is not None and order in j.orders
+    assert len(standing("safety.referral.judicial", "referral_id")) == int(transfer)
+    notice = (bool(in_force) and major and "utility_stop_notice" in rules.enforcement
+              and order in ("suspend", "suspend_for_overhaul"))
+    notices = standing("safety.enforcement.proposed", "proposal_id")
+    assert len(notices) == int(notice)
+    assert {p[0] for p in rp.states["HZ-ENF"].proposals} <= notices
+
+
+def _measures(**changes: Any) -> dict[str, Any]:
+    return {k: dataclasses.replace(m, **changes) for k, m in RULES.enforcement.items()}
+
+
+# Other rules a district may set for the whole life of a hazard: every measure waiting for legal
+# review, or none (and no decision watched after one); referral only at a second failure.
+_DISTRICTS = [
+    dataclasses.replace(RULES, enforcement=_measures(needs_legal_review=True)),
+    dataclasses.replace(RULES, enforcement=_measures(needs_legal_review=False, decide_within=None)),
+    dataclasses.replace(RULES, duty_failures=dataclasses.replace(RULES.duty_failures, threshold=2),
+                        supervision_missed=dataclasses.replace(RULES.supervision_missed, threshold=2)),
+    dataclasses.replace(RULES, late_after=None, proposal_due=None)]
+
+
+@PROPERTY
+@given(st.sampled_from(_DISTRICTS + _ENFORCING), proposals_answered())
+def test_under_any_rules_a_district_sets_no_decision_fails_and_every_output_is_lawful(
+        rules: Any, case: tuple[list, list]) -> None:
+    """Histories whose records arrive late, with proposals answered or not, decided under rules
+    other than the shipped ones: no decision fails, the same arrivals decide the same, every output
+    is one the contract describes, and no referral names an enterprise."""
+    entries, arrivals = case
+    rp = timer_to_each_arrival(Replay(rules), arrivals, END)
+    again = timer_to_each_arrival(Replay(rules), arrivals, END)
+    assert [o.event for _, o in rp.outputs] == [o.event for _, o in again.outputs]
+    enterprises = _enterprise_ids(entries)
+    for _, out in rp.outputs:
+        described(out, "hazard")
+        if out.event["type"] == "safety.referral.discipline":
+            assert not {r["id"] for r in out.event["data"]["respondents"]} & enterprises
 
 
 @PROPERTY
