@@ -29,6 +29,7 @@ environment variables run a deeper or a random search.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from decide_fixtures import ENTERPRISE, at, event
@@ -308,3 +309,29 @@ def test_every_handover_left_standing_is_one_the_records_show(
                  and ALERT_RULES.authority_level(e["data"]["unit"]) is None and entry_time(e) < due]
         closed = [entry_time(e) for e in mine if e["type"] == "safety.alert.closed" and entry_time(e) <= due]
         assert not acked and not closed, (d["subject_id"], d["rule_id"], iso(due), acked, closed)
+
+
+# Rules a district may set otherwise (rules/alerts.yaml): the missing not counted as dead, a lower
+# grade allowed, no raise for a crowded place or an evacuation, one step of handover.
+_DISTRICTS = [
+    dataclasses.replace(ALERT_RULES, missing_count_as_dead=not ALERT_RULES.missing_count_as_dead),
+    dataclasses.replace(ALERT_RULES, downgrade_allowed=not ALERT_RULES.downgrade_allowed),
+    dataclasses.replace(ALERT_RULES, crowded_raise=0, evacuate_at_least=None),
+    dataclasses.replace(ALERT_RULES, handover=ALERT_RULES.handover[:1])]
+
+
+@PROPERTY
+@given(st.sampled_from(_DISTRICTS), records_arriving_late())
+def test_under_any_rules_a_district_sets_no_decision_fails_and_every_output_is_described(
+        rules: Any, case: tuple[list[dict[str, Any]], list[tuple[int, dict[str, Any]]]]) -> None:
+    """Alerts whose records arrive late, decided under rules other than the shipped ones: no
+    decision fails, the same arrivals decide the same, and every output is one the contract
+    describes (a CAP message valid as CAP 1.2)."""
+    _, arrivals = case
+    runs = [timer_to_each_arrival(AlertReplay(rules), arrivals, END) for _ in range(2)]
+    assert [o.event for _, o in runs[0].outputs] == [o.event for _, o in runs[1].outputs]
+    for _, out in runs[0].outputs:
+        if out.topic == ALERTS_CAP:
+            assert cap_validate(out.event["xml"].encode()) == [], out.event["xml"]
+        else:
+            described(out, "alert")
