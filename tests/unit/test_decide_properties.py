@@ -1095,8 +1095,11 @@ _DISTRICTS = [
     dataclasses.replace(RULES, late_after=None, proposal_due=None)]
 
 
+OTHER_RULES = _DISTRICTS + _ENFORCING  # every rule set above (tests/unit/test_district_properties.py)
+
+
 @PROPERTY
-@given(st.sampled_from(_DISTRICTS + _ENFORCING), proposals_answered())
+@given(st.sampled_from(OTHER_RULES), proposals_answered())
 def test_under_any_rules_a_district_sets_no_decision_fails_and_every_output_is_lawful(
         rules: Any, case: tuple[list, list]) -> None:
     """Histories whose records arrive late, with proposals answered or not, decided under rules

@@ -24,6 +24,7 @@ otherwise, docs/enterprises.md, "Records out of time order".
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import re
 from typing import Any
 
@@ -32,7 +33,15 @@ from decide_fixtures import INSPECTORS, REPO, RULES, at, complete, end_of, event
 from hypothesis import given
 from hypothesis import strategies as st
 from test_alerts import ALERT_RULES
-from test_decide_properties import END, PROPERTY, described, histories, settled_late, with_redeliveries
+from test_decide_properties import (
+    END,
+    OTHER_RULES,
+    PROPERTY,
+    described,
+    histories,
+    settled_late,
+    with_redeliveries,
+)
 
 from engine.decide import proposals
 from engine.enterprise.replay import DistrictReplay
@@ -530,3 +539,53 @@ def _leaves_time_orders_referrals(arrivals: list[dict[str, Any]]) -> None:
     assert all(_owed(in_order, "", start, told, 0) for start, told in _standing_notices(outputs_then).items())
     ids = [o.id for o in outputs]
     assert len(ids) == len(set(ids))
+
+
+# Plans a district may set otherwise (rules/plan.yaml): none at all (no coverage clocks, no credit
+# proposals), a credit proposal at the first occurrence, no grace before the lead department, and
+# every key enterprise inspected each week.
+_PLANS = [None] if PLAN is None else [
+    None, PLAN,
+    dataclasses.replace(PLAN, credit=PLAN.credit.model_copy(update={
+        "overdue_major": PLAN.credit.overdue_major.model_copy(update={"count": 1}),
+        "refused_inspection": PLAN.credit.refused_inspection.model_copy(update={"count": 1})})),
+    dataclasses.replace(PLAN, coverage=PLAN.coverage.model_copy(update={
+        "grace_days": 0, "days": PLAN.coverage.days.model_copy(update={
+            "red": 7, "orange": 7, "yellow": 7, "blue": 7})}))]
+
+
+@PROPERTY
+@given(st.sampled_from(OTHER_RULES), st.sampled_from(_PLANS), settled_late())
+def test_under_any_rules_and_plan_a_district_sets_no_decision_fails(
+        rules: Any, plan: Any, case: tuple[list[dict[str, Any]], list[tuple[int, dict[str, Any]]]]) -> None:
+    """Hazards at enterprises whose records arrive late, their links deciding the enterprises'
+    files, under rules and a plan other than the shipped ones: no decision fails, the same arrivals
+    decide the same, and every output is one the contract describes."""
+    _, arrivals = case
+    runs = []
+    for _ in range(2):
+        rp = DistrictReplay.of(rules, ALERT_RULES, plan)
+        for came, entry in arrivals:
+            advance(rp, came - 1)
+            rp.feed(entry)
+        advance(rp, END)
+        runs.append(rp)
+    assert [o.event for o in runs[0].outputs] == [o.event for o in runs[1].outputs]
+    for out in runs[0].outputs:
+        described(out)
+
+
+@PROPERTY
+@given(st.sampled_from(_PLANS[1:] or [None]), key_enterprise_records())
+def test_a_key_enterprises_records_under_any_plan_a_district_sets_fail_no_decision(
+        plan: Any, case: tuple[list[dict[str, Any]], list[dict[str, Any]]]) -> None:
+    """A key enterprise's classifications, inspections, closures and registrations, late or not,
+    under other plans: no decision fails, and every output is one the contract describes."""
+    _, arrivals = case
+    rp = DistrictReplay.of(RULES, ALERT_RULES, plan)
+    for entry in arrivals:
+        advance(rp, max(entry_time(entry), epoch(entry.get("arrived_at") or entry["time"])) - 1)
+        rp.feed(entry)
+    advance(rp, COVERED + 400 * DAY)
+    for out in rp.outputs:
+        described(out)
