@@ -67,6 +67,21 @@ def _show(args: argparse.Namespace) -> int:
                     args.json, auth=client_auth(settings))
 
 
+def _deadletter(args: argparse.Namespace) -> int:
+    from engine.tools import deadletter
+    from engine.tools.kafka import bootstrap_for, client_auth
+
+    settings = _settings(args)
+    if args.deadletter_command == "list":
+        return deadletter.run_list(bootstrap_for(settings), settings.topic_prefix, args.json,
+                                   auth=client_auth(settings))
+    if bool(args.ids) == args.all:
+        print("deadletter redecide: give letter ids or --all (one of them)", file=sys.stderr)
+        return 2
+    return deadletter.run_redecide(bootstrap_for(settings), settings.topic_prefix, args.ids or None,
+                                   args.dry_run, auth=client_auth(settings))
+
+
 def _filing(args: argparse.Namespace) -> int:
     from engine.ruleset import load_rules
     from engine.tools import filing
@@ -329,6 +344,19 @@ def parser() -> argparse.ArgumentParser:
     fil.add_argument("--publish", action="store_true", help="write the filings to referrals.discipline")
     fil.add_argument("--json", action="store_true", help="print the filings' CloudEvents as JSON")
     fil.set_defaults(func=_filing)
+
+    dlt = sub.add_parser("deadletter", help="the timeline entries whose decision raised (engine.deadletter): "
+                         "list them, and decide them again once the cause is fixed")
+    dlt_sub = dlt.add_subparsers(dest="deadletter_command", required=True, metavar="COMMAND")
+    dls = dlt_sub.add_parser("list", help="print each dead letter: its id, when, the entry and what raised")
+    dls.add_argument("--json", action="store_true", help="print each letter's JSON as it is")
+    dls.set_defaults(func=_deadletter)
+    dlr = dlt_sub.add_parser("redecide", help="put dead-lettered entries back on the timeline partition "
+                             "each came from, for the worker to decide again")
+    dlr.add_argument("ids", nargs="*", help="the letters' ids, as `deadletter list` prints them")
+    dlr.add_argument("--all", action="store_true", help="every dead letter of a decision")
+    dlr.add_argument("--dry-run", action="store_true", help="print what would be sent, send nothing")
+    dlr.set_defaults(func=_deadletter)
 
     sch = sub.add_parser("schemas", help="export or check topics/schemas/")
     sch.add_argument("action", choices=["export", "check"],

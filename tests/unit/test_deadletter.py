@@ -12,6 +12,7 @@ from faults.poisoned_worker import DECIDE_MARK, INTAKE_MARK, POISON, PoisonForTe
 from engine.deadletter import dead_letter
 from engine.intake.process import Record, processing_failure
 from engine.settings import Settings
+from engine.tools import deadletter
 
 
 def test_poisoned_stage_raises_only_for_its_own_marker() -> None:
@@ -83,3 +84,29 @@ def test_an_intake_failure_is_a_rejection_naming_the_exception() -> None:
     assert event["type"] == "safety.intake.rejected"
     assert "ZeroDivisionError" in event["data"]["errors"][0]["msg"]
     assert event["data"]["offset"] == 7 and event["data"]["raw_base64"] == "e30="
+
+
+def test_a_letter_is_read_back_with_the_entry_it_set_aside_and_described_in_one_line() -> None:
+    """`deadletter` reads a letter as the worker wrote it: the entry's bytes as they were, and a line
+    naming the letter, where the entry was, what it was about and what raised."""
+    entry = {"type": "safety.hazard.reported", "subject": "HZ-1", "event_id": "ev-1"}
+    value = json.dumps(entry).encode()
+    letter = dead_letter("decide", "p.engine.timeline", 2, 41, b"HZ-1", value, KeyError("lifted"))
+    read = deadletter._letter(json.dumps(letter).encode())
+    assert deadletter.entry_of(read) == value
+    line = deadletter.describe(read)
+    assert line.startswith(f"{letter['id']} {letter['failed_at']} decide p.engine.timeline[2]@41 "
+                           "safety.hazard.reported HZ-1: KeyError: 'lifted'")
+
+
+@pytest.mark.parametrize(("value", "why"), [
+    (b"\xff", "not JSON"), (b"[1]", "not a JSON object"), (b'{"id": "x"}', "no 'agent'"),
+    (b'{"id": "x", "agent": "decide", "topic": "t", "partition": "0", "offset": 1, "value_base64": ""}',
+     "no 'partition' of type int"),
+])
+def test_a_record_that_is_no_letter_is_named_and_not_sent(value: bytes, why: str) -> None:
+    with pytest.raises(deadletter.BadLetter, match=why):
+        deadletter._letter(value)
+    letter = dead_letter("decide", "t", 0, 1, None, b"{}", ValueError("x"))
+    with pytest.raises(deadletter.BadLetter, match="not base64"):
+        deadletter.entry_of({**letter, "value_base64": "%%%"})
