@@ -79,7 +79,7 @@ def _deadletter(args: argparse.Namespace) -> int:
         print("deadletter redecide: give letter ids or --all (one of them)", file=sys.stderr)
         return 2
     return deadletter.run_redecide(bootstrap_for(settings), settings.topic_prefix, args.ids or None,
-                                   args.dry_run, auth=client_auth(settings))
+                                   args.dry_run, args.again, auth=client_auth(settings))
 
 
 def _filing(args: argparse.Namespace) -> int:
@@ -356,6 +356,7 @@ def parser() -> argparse.ArgumentParser:
     dlr.add_argument("ids", nargs="*", help="the letters' ids, as `deadletter list` prints them")
     dlr.add_argument("--all", action="store_true", help="every dead letter of a decision")
     dlr.add_argument("--dry-run", action="store_true", help="print what would be sent, send nothing")
+    dlr.add_argument("--again", action="store_true", help="send an entry sent again before once more")
     dlr.set_defaults(func=_deadletter)
 
     sch = sub.add_parser("schemas", help="export or check topics/schemas/")

@@ -6,9 +6,11 @@ recorded has not changed what the engine sends. Publishing the field event again
 its intake mark is kept, and the copy is recorded as a duplicate. Once the cause is fixed (a new
 engine, or rules that no longer trip it), `redecide` puts each dead-lettered entry back on the
 timeline, on the partition it came from, as it was: the worker then decides it as any entry that
-came late. An entry its subject has applied since (`redecide` run twice, or a worker that decided
-it after all) is recognised as a copy by its source record and changes nothing
-(docs/redelivery.md); one that raises again is dead-lettered again.
+came late, and one that raises again is dead-lettered again. Each entry sent again is noted on
+the dead-letter topic beside its letter (`REDECIDED`), so `list` says where it went and a later
+`redecide` leaves it alone unless told `--again`. Should a copy reach the worker anyway, its
+subject recognises it by its source record while that is within the window the state keeps
+(docs/redelivery.md) and it changes nothing.
 """
 
 from __future__ import annotations
@@ -19,11 +21,14 @@ import binascii
 import json
 import sys
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any, TextIO
 
 from engine.deadletter import DEAD_LETTER
 from engine.intake.process import TIMELINE
 from engine.tools.kafka import NoTopic, opened, producer, read_to_end, require_topic
+
+REDECIDED = "redecided"  # a note's key: the id of the letter whose entry was sent again
 
 
 class BadLetter(ValueError):
@@ -54,7 +59,8 @@ def entry_of(letter: Mapping[str, Any]) -> bytes:
 
 
 def describe(letter: Mapping[str, Any]) -> str:
-    """One line for a person: the letter's id, where the entry was, what it was about, what raised."""
+    """One line for a person: the letter's id, where the entry was, what it was about, what raised,
+    and where it was sent again, if it was."""
     try:
         entry = json.loads(entry_of(letter))
     except (BadLetter, UnicodeDecodeError, json.JSONDecodeError):
@@ -62,26 +68,34 @@ def describe(letter: Mapping[str, Any]) -> str:
     what = f"{entry.get('type', '?')} {entry.get('subject', letter.get('key') or '?')}" \
         if isinstance(entry, dict) else "?"
     error = letter.get("error") or {}
+    again = "".join(f"; sent again as {n['topic']}[{n['partition']}]@{n['offset']} at {n['at']}"
+                    for n in letter.get("sent_again", ()))
     return (f"{letter['id']} {letter.get('failed_at', '?')} {letter['agent']} "
             f"{letter['topic']}[{letter['partition']}]@{letter['offset']} {what}: "
-            f"{error.get('type', '?')}: {error.get('message', '')}")
+            f"{error.get('type', '?')}: {error.get('message', '')}{again}")
 
 
 async def letters(bootstrap: str, prefix: str, auth: Mapping[str, Any] | None = None,
                   err: TextIO = sys.stderr) -> list[dict[str, Any]]:
     """Every letter on the dead-letter topic, oldest first, one per letter id (a re-delivered
-    entry's letter repeats its id); a record that is no letter is named on `err` and skipped."""
+    entry's letter repeats its id), each with the notes of where its entry was sent again
+    (`sent_again`, oldest first); a record that is neither is named on `err` and skipped."""
     topic = prefix + DEAD_LETTER
     await require_topic(bootstrap, topic, auth)
     out: dict[str, dict[str, Any]] = {}
+    notes: dict[str, list[dict[str, Any]]] = {}
     for rec in sorted(await read_to_end(bootstrap, topic, auth), key=lambda r: r.timestamp):
         try:
+            note = json.loads(rec.value or b"")
+            if isinstance(note, dict) and isinstance(note.get(REDECIDED), str):
+                notes.setdefault(note[REDECIDED], []).append(note)
+                continue
             letter = _letter(rec.value)
-        except BadLetter as exc:
+        except (BadLetter, UnicodeDecodeError, json.JSONDecodeError) as exc:
             print(f"{topic}[{rec.partition}]@{rec.offset} skipped, not a dead letter: {exc}", file=err)
             continue
         out.setdefault(letter["id"], letter)
-    return list(out.values())
+    return [{**letter, "sent_again": notes.get(lid, [])} for lid, letter in out.items()]
 
 
 async def list_letters(bootstrap: str, prefix: str, as_json: bool, out: TextIO = sys.stdout,
@@ -92,11 +106,12 @@ async def list_letters(bootstrap: str, prefix: str, as_json: bool, out: TextIO =
     return 0
 
 
-async def redecide(bootstrap: str, prefix: str, ids: list[str] | None, dry_run: bool,
+async def redecide(bootstrap: str, prefix: str, ids: list[str] | None, dry_run: bool, again: bool = False,
                    out: TextIO = sys.stdout, err: TextIO = sys.stderr,
                    auth: Mapping[str, Any] | None = None) -> int:
     """Put the entries of the letters `ids` (None: of every letter) back on the timeline partition
-    each came from; print what was sent (with `dry_run`, what would be). Exit 1, sending nothing,
+    each came from, and note each beside its letter; print what was sent (with `dry_run`, what
+    would be). An entry sent again before is left alone unless `again`. Exit 1, sending nothing,
     when an id names no letter of a decision."""
     timeline = prefix + TIMELINE
     found = [letter for letter in await letters(bootstrap, prefix, auth, err)
@@ -111,6 +126,9 @@ async def redecide(bootstrap: str, prefix: str, ids: list[str] | None, dry_run: 
     # The same entry set aside more than once (decided again and failing again) is sent once.
     chosen: dict[tuple[int, bytes], dict[str, Any]] = {}
     for letter in found:
+        if letter["sent_again"] and not again:
+            print(f"left alone, sent again before (--again sends it anyway): {describe(letter)}", file=out)
+            continue
         chosen.setdefault((letter["partition"], entry_of(letter)), letter)
     if not chosen:
         print("no dead letter of a decision to decide again", file=out)
@@ -123,6 +141,9 @@ async def redecide(bootstrap: str, prefix: str, ids: list[str] | None, dry_run: 
         for (partition, value), letter in chosen.items():
             key = letter["key"].encode("utf-8") if isinstance(letter.get("key"), str) else None
             sent = await prod.send_and_wait(timeline, value, key=key, partition=partition)
+            note = {REDECIDED: letter["id"], "topic": timeline, "partition": partition, "offset": sent.offset,
+                    "at": datetime.now(UTC).isoformat()}
+            await prod.send_and_wait(prefix + DEAD_LETTER, json.dumps(note).encode(), key=key)
             print(f"sent again as {timeline}[{partition}]@{sent.offset}: {describe(letter)}", file=out)
     return 0
 
@@ -136,11 +157,11 @@ def run_list(bootstrap: str, prefix: str, as_json: bool, auth: Mapping[str, Any]
         return 1
 
 
-def run_redecide(bootstrap: str, prefix: str, ids: list[str] | None, dry_run: bool,
+def run_redecide(bootstrap: str, prefix: str, ids: list[str] | None, dry_run: bool, again: bool = False,
                  auth: Mapping[str, Any] | None = None) -> int:
     """`deadletter redecide`."""
     try:
-        return asyncio.run(redecide(bootstrap, prefix, ids, dry_run, auth=auth))
+        return asyncio.run(redecide(bootstrap, prefix, ids, dry_run, again, auth=auth))
     except NoTopic as exc:
         print(exc, file=sys.stderr)
         return 1

@@ -4,8 +4,9 @@ The worker runs first from the fault suite's entry point (`faults.poisoned_worke
 decide stage raises on an entry carrying its marker, as a bug would: one of two reports is
 dead-lettered, and its hazard is never decided. Publishing the report again only records a
 duplicate. The worker is then run as the product ("the fix deployed"), and `deadletter
-redecide` puts the entry back on its timeline partition: the hazard is decided, once, however
-often the command runs.
+redecide` puts the entry back on its timeline partition: the hazard is decided. A second run
+leaves the entry alone, as `deadletter list` now says where it went; sent once more all the
+same (`--again`), the copy changes nothing.
 """
 
 from __future__ import annotations
@@ -77,17 +78,25 @@ def test_a_dead_lettered_decision_is_decided_again_once_its_cause_is_fixed(
     worker = Worker(namespace.env(), tmp_path / "worker.log").start()  # the fix deployed
     try:
         worker.wait_ready()
-        for _ in range(2):  # however often it runs, the hazard is decided once
-            sent = _cli(namespace, "deadletter", "redecide", letter["id"])
-            assert sent.returncode == 0, sent.stderr
-            assert sent.stdout.startswith(f"sent again as {namespace.topic('engine.timeline')}"
-                                          f"[{letter['partition']}]@")
-            asyncio.run(wait_drained(namespace, idle_timeout=120, alive=worker.alive))
+        sent = _cli(namespace, "deadletter", "redecide", letter["id"])
+        assert sent.returncode == 0, sent.stderr
+        where = f"{namespace.topic('engine.timeline')}[{letter['partition']}]@"
+        assert sent.stdout.startswith("sent again as " + where)
+        asyncio.run(wait_drained(namespace, idle_timeout=120, alive=worker.alive))
+        listed = _cli(namespace, "deadletter", "list")
+        assert f"; sent again as {where}" in listed.stdout
+        left = _cli(namespace, "deadletter", "redecide", "--all")
+        assert left.returncode == 0 and left.stdout.startswith("left alone, sent again before")
+        again = _cli(namespace, "deadletter", "redecide", "--all", "--again")  # the copy changes nothing
+        assert again.returncode == 0 and again.stdout.startswith("sent again as " + where)
+        asyncio.run(wait_drained(namespace, idle_timeout=120, alive=worker.alive))
     finally:
         worker.stop()
     state = _hazard(namespace, "HZ-DL-1")
     assert state is not None and state["id"] == "HZ-DL-1"
     reported = [line for line in state["history"] if line[1] == poisoned["id"]]
     assert len(reported) == 1, state["history"]
-    letters = asyncio.run(read_all(namespace.bootstrap, namespace.topic(DEAD_LETTER), settle=1))
-    assert len(letters) == 1  # nothing raised again
+    letters = [json.loads(r.value) for r in asyncio.run(read_all(
+        namespace.bootstrap, namespace.topic(DEAD_LETTER), settle=1))]
+    assert [x["id"] for x in letters if "agent" in x] == [letter["id"]]  # nothing raised again
+    assert [x["redecided"] for x in letters if "agent" not in x] == [letter["id"]] * 2
