@@ -345,16 +345,16 @@ def parser() -> argparse.ArgumentParser:
     fil.add_argument("--json", action="store_true", help="print the filings' CloudEvents as JSON")
     fil.set_defaults(func=_filing)
 
-    dlt = sub.add_parser("deadletter", help="the timeline entries whose decision raised (engine.deadletter): "
-                         "list them, and decide them again once the cause is fixed")
+    dlt = sub.add_parser("deadletter", help="the records the engine failed on (engine.deadletter, and "
+                         "processing errors on intake.rejected): list them, send them again once fixed")
     dlt_sub = dlt.add_subparsers(dest="deadletter_command", required=True, metavar="COMMAND")
-    dls = dlt_sub.add_parser("list", help="print each dead letter: its id, when, the entry and what raised")
+    dls = dlt_sub.add_parser("list", help="print each letter: its id, when, the record and what raised")
     dls.add_argument("--json", action="store_true", help="print each letter's JSON as it is")
     dls.set_defaults(func=_deadletter)
-    dlr = dlt_sub.add_parser("redecide", help="put dead-lettered entries back on the timeline partition "
-                             "each came from, for the worker to decide again")
+    dlr = dlt_sub.add_parser("redecide", help="send the letters' records again, each to the partition it "
+                             "came from (a decision's to the timeline), for the worker to take again")
     dlr.add_argument("ids", nargs="*", help="the letters' ids, as `deadletter list` prints them")
-    dlr.add_argument("--all", action="store_true", help="every dead letter of a decision")
+    dlr.add_argument("--all", action="store_true", help="every letter")
     dlr.add_argument("--dry-run", action="store_true", help="print what would be sent, send nothing")
     dlr.add_argument("--again", action="store_true", help="send an entry sent again before once more")
     dlr.set_defaults(func=_deadletter)

@@ -233,7 +233,7 @@ def processing_failure(record: Record, exc: BaseException) -> Outcome:
 
     It goes to `intake.rejected` like any rejection, with the error type
     `processing_error` and the exception, so the record is accounted for and
-    can be published again once the cause is fixed.
+    can be sent again once the cause is fixed (`hazard-engine deadletter redecide`).
     """
     error = RejectionError(loc=[], msg=f"the engine failed on this record: {type(exc).__name__}: "
                            f"{exc}"[:2000], type="processing_error")

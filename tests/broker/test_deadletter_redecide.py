@@ -1,12 +1,13 @@
-"""A decision that raised, decided again once the cause is gone (`hazard-engine deadletter`).
+"""Records the engine failed on, taken again once the cause is gone (`hazard-engine deadletter`).
 
 The worker runs first from the fault suite's entry point (`faults.poisoned_worker`), whose
-decide stage raises on an entry carrying its marker, as a bug would: one of two reports is
-dead-lettered, and its hazard is never decided. Publishing the report again only records a
-duplicate. The worker is then run as the product ("the fix deployed"), and `deadletter
-redecide` puts the entry back on its timeline partition: the hazard is decided. A second run
-leaves the entry alone, as `deadletter list` now says where it went; sent once more all the
-same (`--again`), the copy changes nothing.
+stages raise on records carrying their markers, as a bug would: of three reports, one's decision
+is dead-lettered (its hazard is never decided, and publishing the report again only records a
+duplicate), and one's intake record is rejected as a processing error. The worker is then run as
+the product ("the fix deployed"), and `deadletter redecide --all` sends the entry back to its
+timeline partition and the intake record back to its topic: both hazards are decided. A second
+run leaves them alone, as `deadletter list` now says where each went; sent once more all the
+same (`--again`), the copies change nothing.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import Any
 
 import pytest
 from conftest import EXAMPLES
-from faults.poisoned_worker import ARGV, DECIDE_MARK, poisoned_env
+from faults.poisoned_worker import ARGV, DECIDE_MARK, INTAKE_MARK, poisoned_env
 
 from engine.deadletter import DEAD_LETTER
 from engine.harness import Namespace, Worker, produce, read_all, wait_drained
@@ -53,10 +54,11 @@ def test_a_dead_lettered_decision_is_decided_again_once_its_cause_is_fixed(
         namespace: Namespace, tmp_path: Path) -> None:
     poisoned = _report("HZ-DL-1", "dl-e2e-1", " " + DECIDE_MARK.decode())
     plain = _report("HZ-DL-2", "dl-e2e-2")
+    unread = _report("HZ-DL-3", "dl-e2e-3", " " + INTAKE_MARK.decode())
     worker = Worker(poisoned_env(namespace.env()), tmp_path / "worker.log", argv=ARGV).start()
     try:
         worker.wait_ready()
-        _publish(namespace, poisoned, plain)
+        _publish(namespace, poisoned, plain, unread)
         asyncio.run(wait_drained(namespace, idle_timeout=120, alive=worker.alive))
         _publish(namespace, poisoned)  # sent again by the field app: a duplicate, never decided
         asyncio.run(wait_drained(namespace, idle_timeout=120, alive=worker.alive))
@@ -65,38 +67,50 @@ def test_a_dead_lettered_decision_is_decided_again_once_its_cause_is_fixed(
     [letter] = [json.loads(r.value) for r in asyncio.run(read_all(
         namespace.bootstrap, namespace.topic(DEAD_LETTER), expect=1))]
     assert _hazard(namespace, "HZ-DL-1") is None and _hazard(namespace, "HZ-DL-2") is not None
+    assert _hazard(namespace, "HZ-DL-3") is None
 
     listed = _cli(namespace, "deadletter", "list")
     assert listed.returncode == 0, listed.stderr
-    assert listed.stdout.startswith(letter["id"]) and "safety.hazard.reported HZ-DL-1" in listed.stdout
-    assert "PoisonForTests" in listed.stdout
+    [decide, intake] = listed.stdout.splitlines()
+    assert decide.startswith(letter["id"]) and " decide " in decide
+    assert "safety.hazard.reported HZ-DL-1: PoisonForTests" in decide
+    assert " intake " + namespace.topic("hazard.reports") in intake
+    assert "safety.hazard.reported HZ-DL-3: processing_error: the engine failed on this record: " \
+           "PoisonForTests" in intake
     unknown = _cli(namespace, "deadletter", "redecide", "no-such-letter")
     assert unknown.returncode == 1 and "no-such-letter" in unknown.stderr
     dry = _cli(namespace, "deadletter", "redecide", "--all", "--dry-run")
     assert dry.returncode == 0 and dry.stdout.startswith("would send again: " + letter["id"])
+    assert len(dry.stdout.splitlines()) == 2
 
     worker = Worker(namespace.env(), tmp_path / "worker.log").start()  # the fix deployed
     try:
         worker.wait_ready()
-        sent = _cli(namespace, "deadletter", "redecide", letter["id"])
+        sent = _cli(namespace, "deadletter", "redecide", "--all")
         assert sent.returncode == 0, sent.stderr
         where = f"{namespace.topic('engine.timeline')}[{letter['partition']}]@"
-        assert sent.stdout.startswith("sent again as " + where)
+        [to_timeline, to_intake] = sent.stdout.splitlines()
+        assert to_timeline.startswith("sent again as " + where)
+        assert to_intake.startswith(f"sent again as {namespace.topic('hazard.reports')}[")
         asyncio.run(wait_drained(namespace, idle_timeout=120, alive=worker.alive))
         listed = _cli(namespace, "deadletter", "list")
-        assert f"; sent again as {where}" in listed.stdout
+        assert listed.stdout.count("; sent again as ") == 2 and f"; sent again as {where}" in listed.stdout
         left = _cli(namespace, "deadletter", "redecide", "--all")
-        assert left.returncode == 0 and left.stdout.startswith("left alone, sent again before")
-        again = _cli(namespace, "deadletter", "redecide", "--all", "--again")  # the copy changes nothing
+        assert left.returncode == 0
+        assert [line.split(":")[0] for line in left.stdout.splitlines()] == [
+            "left alone, sent again before (--again sends it anyway)"] * 2 + ["no letter to send again"]
+        again = _cli(namespace, "deadletter", "redecide", "--all", "--again")  # the copies change nothing
         assert again.returncode == 0 and again.stdout.startswith("sent again as " + where)
         asyncio.run(wait_drained(namespace, idle_timeout=120, alive=worker.alive))
     finally:
         worker.stop()
-    state = _hazard(namespace, "HZ-DL-1")
-    assert state is not None and state["id"] == "HZ-DL-1"
-    reported = [line for line in state["history"] if line[1] == poisoned["id"]]
-    assert len(reported) == 1, state["history"]
+    for hazard, event in (("HZ-DL-1", poisoned), ("HZ-DL-3", unread)):
+        state = _hazard(namespace, hazard)
+        assert state is not None and state["id"] == hazard
+        reported = [line for line in state["history"] if line[1] == event["id"]]
+        assert len(reported) == 1, state["history"]
     letters = [json.loads(r.value) for r in asyncio.run(read_all(
         namespace.bootstrap, namespace.topic(DEAD_LETTER), settle=1))]
     assert [x["id"] for x in letters if "agent" in x] == [letter["id"]]  # nothing raised again
-    assert [x["redecided"] for x in letters if "agent" not in x] == [letter["id"]] * 2
+    assert sorted(x["redecided"] for x in letters if "agent" not in x).count(letter["id"]) == 2
+    assert len([x for x in letters if "agent" not in x]) == 4
