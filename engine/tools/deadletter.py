@@ -57,6 +57,7 @@ def _letter(value: bytes | None) -> dict[str, Any]:
                        ("value_base64", str)):
         if not isinstance(letter.get(name), kind):
             raise BadLetter(f"no {name!r} of type {kind.__name__}")
+    entry_of(letter)
     return letter
 
 

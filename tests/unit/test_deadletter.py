@@ -109,4 +109,4 @@ def test_a_record_that_is_no_letter_is_named_and_not_sent(value: bytes, why: str
         deadletter._letter(value)
     letter = dead_letter("decide", "t", 0, 1, None, b"{}", ValueError("x"))
     with pytest.raises(deadletter.BadLetter, match="not base64"):
-        deadletter.entry_of({**letter, "value_base64": "%%%"})
+        deadletter._letter(json.dumps({**letter, "value_base64": "%%%"}).encode())
