@@ -191,12 +191,14 @@ async def require_topic(bootstrap: str, topic: str, auth: Mapping[str, Any] | No
 
 async def read_to_end(bootstrap: str, topic: str, auth: Mapping[str, Any] | None = None, *,
                       timeout: float = 300.0,
-                      on_batch: Callable[[int, int], None] | None = None) -> list[Any]:
+                      on_batch: Callable[[int, int], None] | None = None,
+                      keep: Callable[[Any], bool] | None = None) -> list[Any]:
     """Read a topic from the beginning up to the end offsets it has now, without waiting for silence.
 
     For a topic whose writers are done, or a look at what it holds now: records
     written after the call starts are not waited for. `on_batch(read, total)` is
-    told the progress, in records (offsets), after each batch.
+    told the progress, in records (offsets), after each batch; with `keep`, only
+    the records it accepts are kept.
     """
     consumer = await started(reader(bootstrap, auth))
     try:
@@ -218,7 +220,7 @@ async def read_to_end(bootstrap: str, topic: str, auth: Mapping[str, Any] | None
                 raise TimeoutError(f"{topic}: not read to its end offsets within {timeout} s")
             batch = await consumer.getmany(timeout_ms=500)
             for records in batch.values():
-                out.extend(records)
+                out.extend(records if keep is None else filter(keep, records))
             # A transaction marker takes the last offset without a record: the position says it all.
             todo = [tp for tp in todo if await consumer.position(tp) < ends[tp]]
             if on_batch is not None:
