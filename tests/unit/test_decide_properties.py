@@ -1085,14 +1085,27 @@ def _measures(**changes: Any) -> dict[str, Any]:
     return {k: dataclasses.replace(m, **changes) for k, m in RULES.enforcement.items()}
 
 
+def _ladder(**steps: dict[str, Any]) -> tuple[Any, ...]:
+    """The shipped ladder with steps changed by rule id (`{}`: left out)."""
+    return tuple(dataclasses.replace(step, **steps[step.rule_id]) if steps.get(step.rule_id) else step
+                 for step in RULES.ladder if steps.get(step.rule_id, True) != {})
+
+
 # Other rules a district may set for the whole life of a hazard: every measure waiting for legal
-# review, or none (and no decision watched after one); referral only at a second failure.
+# review, or none (and no decision watched after one); referral only at a second failure; a ladder
+# that proposes the fine on the due date, or the fine and the overhaul in one step.
 _DISTRICTS = [
     dataclasses.replace(RULES, enforcement=_measures(needs_legal_review=True)),
     dataclasses.replace(RULES, enforcement=_measures(needs_legal_review=False, decide_within=None)),
     dataclasses.replace(RULES, duty_failures=dataclasses.replace(RULES.duty_failures, threshold=2),
                         supervision_missed=dataclasses.replace(RULES.supervision_missed, threshold=2)),
-    dataclasses.replace(RULES, late_after=None, proposal_due=None)]
+    dataclasses.replace(RULES, late_after=None, proposal_due=None),
+    dataclasses.replace(RULES, ladder=_ladder(**{
+        "ladder.yellow": {"actions": ("remind", "notify", "propose:fine")},
+        "ladder.red": {"actions": ("summon",)}})),
+    dataclasses.replace(RULES, ladder=_ladder(**{
+        "ladder.red": {"actions": ("summon", "propose:fine", "propose:suspend_for_overhaul")},
+        "ladder.overhaul": {}}))]
 
 
 OTHER_RULES = _DISTRICTS + _ENFORCING  # every rule set above (tests/unit/test_district_properties.py)
