@@ -129,25 +129,28 @@ async def intake_failures(bootstrap: str, prefix: str, auth: Mapping[str, Any] |
     rejection keeps them (`whole`: none of them cut to an excerpt)."""
     topic = prefix + INTAKE_REJECTED
     await require_topic(bootstrap, topic, auth)
-    found = []
     # The sender's faults, the great many (a million under abuse), are neither kept nor parsed.
     marker = json.dumps(PROCESSING_ERROR).encode()
     failed = await read_to_end(bootstrap, topic, auth, keep=lambda r: marker in (r.value or b""))
-    for rec in sorted(failed, key=lambda r: r.timestamp):
-        event = json.loads(rec.value)
-        data = event["data"]
-        errors = [e for e in data["errors"] if e["type"] == PROCESSING_ERROR]
-        if not errors:
-            continue
-        headers = data.get("headers") or []
-        found.append({
-            "id": event["id"], "agent": "intake", "failed_at": event["time"],
+    letters_ = (intake_letter(json.loads(rec.value)) for rec in sorted(failed, key=lambda r: r.timestamp))
+    return [letter for letter in letters_ if letter is not None]
+
+
+def intake_letter(event: Mapping[str, Any]) -> dict[str, Any] | None:
+    """A rejection (`safety.intake.rejected`) as a letter when its error is `processing_error`
+    (None otherwise): the record's place, key, bytes and headers as the rejection keeps them,
+    `whole` when none of them was cut to an excerpt."""
+    data = event["data"]
+    errors = [e for e in data["errors"] if e["type"] == PROCESSING_ERROR]
+    if not errors:
+        return None
+    headers = data.get("headers") or []
+    return {"id": event["id"], "agent": "intake", "failed_at": event["time"],
             "topic": data["topic"], "partition": data["partition"], "offset": data["offset"],
             "key": data["key"], "value_base64": data["raw_base64"], "headers": headers,
             "error": {"type": PROCESSING_ERROR, "message": errors[0]["msg"]},
             "whole": not data.get("raw_sha256") and not data.get("key_sha256")
-            and not any(h.get("value_sha256") for h in headers)})
-    return found
+            and not any(h.get("value_sha256") for h in headers)}
 
 
 async def list_letters(bootstrap: str, prefix: str, as_json: bool, out: TextIO = sys.stdout,
@@ -178,6 +181,12 @@ async def _original(bootstrap: str, letter: Mapping[str, Any], auth: Mapping[str
                         return rec.key, rec.value, list(rec.headers or ())
     finally:
         await consumer.stop()
+    return as_rejected(letter)
+
+
+def as_rejected(letter: Mapping[str, Any]) -> Record | None:
+    """An intake letter's record as its rejection keeps it (key, value, headers); None when any of
+    it was cut to an excerpt there."""
     if not letter["whole"]:
         return None
     headers = [(h["name"], base64.b64decode(h["value_base64"] or "")) for h in letter["headers"]]

@@ -10,7 +10,7 @@ import pytest
 from faults.poisoned_worker import DECIDE_MARK, INTAKE_MARK, POISON, PoisonForTests, plant
 
 from engine.deadletter import dead_letter
-from engine.intake.process import Record, processing_failure
+from engine.intake.process import RAW_EXCERPT_BYTES, Record, processing_failure
 from engine.settings import Settings
 from engine.tools import deadletter
 
@@ -110,3 +110,23 @@ def test_a_record_that_is_no_letter_is_named_and_not_sent(value: bytes, why: str
     letter = dead_letter("decide", "t", 0, 1, None, b"{}", ValueError("x"))
     with pytest.raises(deadletter.BadLetter, match="not base64"):
         deadletter._letter(json.dumps({**letter, "value_base64": "%%%"}).encode())
+
+
+def test_an_intake_failure_is_a_letter_sent_again_as_its_rejection_keeps_it_only_when_whole() -> None:
+    """A binary-mode record the intake failed on is a letter naming its type and subject from its
+    headers; once its topic has let it go, it is sent again as the rejection keeps it, key, bytes
+    and headers, when none of them was cut, and not at all when one was."""
+    headers = (("ce_type", b"safety.hazard.reported"), ("ce_subject", b"HZ-9"), ("ce_id", b"ev-9"))
+    record = Record("p.hazard.reports", 1, 7, b"HZ-9", b'{"hazard_id": "HZ-9"}', 0, headers)
+    event = json.loads(processing_failure(record, ZeroDivisionError("x")).sends[0].value)
+    letter = deadletter.intake_letter(event)
+    assert letter is not None and letter["whole"]
+    assert deadletter.as_rejected(letter) == (b"HZ-9", record.value, list(headers))
+    line = deadletter.describe({**letter, "sent_again": []})
+    assert f"{event['id']} {event['time']} intake p.hazard.reports[1]@7 safety.hazard.reported HZ-9: " \
+           "processing_error: the engine failed on this record: ZeroDivisionError: x" == line
+    long = Record(*record[:4], b"x" * (RAW_EXCERPT_BYTES + 1), 0, headers)
+    cut = deadletter.intake_letter(json.loads(processing_failure(long, ValueError("y")).sends[0].value))
+    assert cut is not None and not cut["whole"] and deadletter.as_rejected(cut) is None
+    refused = {**event, "data": {**event["data"], "errors": [{"loc": [], "msg": "no", "type": "missing"}]}}
+    assert deadletter.intake_letter(refused) is None  # the sender's fault: no letter
