@@ -907,6 +907,16 @@ def described(out: Out, kind: str | None = None) -> Any:
 # --- the art. 70 notice and the monthly filing (issue 14) ------------------------------------------
 
 
+def violation(hid: str, t: int, ref: object, event_id: str | None = None) -> dict[str, Any]:
+    """`safety.enforcement.violated` of order ORD-1 on `hid`, found at `t`, its video named by `ref`."""
+    from decide_fixtures import INSPECTORS, event
+
+    [entry] = event("safety.enforcement.violated", iso(t), {
+        "hazard_id": hid, "order_no": "ORD-1", "found_at": iso(t), "description": "Worked on.",
+        "evidence": [f"https://files.example.org/{ref}.jpg"], "by": INSPECTORS}, hid, event_id)
+    return entry
+
+
 @PROPERTY
 @given(st.sampled_from(["suspend", "suspend_for_overhaul", "rectify_within"]),
        st.sampled_from(["general", "major"]), st.integers(1, 3), st.permutations(range(3)),
@@ -922,11 +932,7 @@ def test_a_violated_stop_order_on_a_major_hazard_gets_one_power_notice_whatever_
     data = {"hazard_id": hid, "order_no": "ORD-1", "order": order, "legal_basis": "安全生产法",
             "by": INSPECTORS} | ({"until": "2026-11-20"} if order == "rectify_within" else {})
     [ordered] = event("safety.enforcement.ordered", "2026-11-02 11:00", data, hid, f"{hid}-o")
-    found = [event("safety.enforcement.violated", iso(at("2026-11-04 10:00") + i * spread), {
-        "hazard_id": hid, "order_no": "ORD-1", "found_at": iso(at("2026-11-04 10:00") + i * spread),
-        "description": "Worked on.", "evidence": [f"https://files.example.org/{i}.jpg"], "by": INSPECTORS},
-        hid, f"{hid}-v{i}")[0]
-        for i in range(violations)]
+    found = [violation(hid, at("2026-11-04 10:00") + i * spread, i, f"{hid}-v{i}") for i in range(violations)]
     records = [ordered, *found][:3]
     arrivals = [records[i] for i in arrival if i < len(records)]
     last = max(entry_time(e) for e in records)
@@ -971,9 +977,7 @@ def test_a_power_notice_is_never_due_before_the_violation_that_dates_it_could_be
     for i, delay in enumerate(delays):
         t = found + i * spread
         came.append((t + delay, i, t))
-        [v] = event("safety.enforcement.violated", iso(t), {
-            "hazard_id": hid, "order_no": "ORD-1", "found_at": iso(t), "description": "Worked on.",
-            "evidence": [f"https://files.example.org/{i}.jpg"], "by": INSPECTORS}, hid, f"{hid}-v{i}")
+        v = violation(hid, t, i, f"{hid}-v{i}")
         arrivals.append((t + delay, {**v, "arrived_at": iso(t + delay)} if delay else v))
     arrivals.sort(key=lambda a: a[0])
     rp = timer_to_each_arrival(Replay(_WATCHED_NOTICE), arrivals, END)
@@ -1022,10 +1026,7 @@ def enforcement_records(draw: st.DrawFn) -> tuple[Any, str, list[int], int | Non
     lifted = draw(st.sampled_from([None, at("2026-11-05 10:00"), at("2026-11-09 10:00")]))
     days = [at("2026-11-02 12:00")] + [at(f"2026-11-{d} 10:00") + 60 for d in ("04", "05", "06", "10")]
     found = draw(st.lists(st.sampled_from(days), min_size=1, max_size=3, unique=True))
-    records = [ordered] + [event("safety.enforcement.violated", iso(t), {
-        "hazard_id": hid, "order_no": "ORD-1", "found_at": iso(t), "description": "Worked on.",
-        "evidence": [f"https://files.example.org/{t}.jpg"], "by": INSPECTORS}, hid, f"{hid}-v{t}")[0]
-        for t in found]
+    records = [ordered] + [violation(hid, t, t, f"{hid}-v{t}") for t in found]
     if lifted is not None:
         records += event("safety.enforcement.lifted", iso(lifted), {
             "hazard_id": hid, "order_no": "ORD-1", "by": INSPECTORS[0]}, hid, f"{hid}-l")

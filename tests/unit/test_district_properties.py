@@ -40,6 +40,7 @@ from test_decide_properties import (
     described,
     histories,
     settled_late,
+    violation,
     with_redeliveries,
 )
 
@@ -219,9 +220,7 @@ def stop_orders_lifted(draw: st.DrawFn) -> tuple[list[dict[str, Any]], list[int]
     lifted = draw(st.sampled_from([None, at("2026-11-05 10:00")]))
     days = [at("2026-11-02 12:00")] + [at(f"2026-11-{day} 10:00") for day in ("04", "05", "06", "08")]
     found = draw(st.lists(st.sampled_from(days), min_size=1, max_size=3, unique=True))
-    records = [ordered] + [event("safety.enforcement.violated", iso(t), {
-        "hazard_id": hid, "order_no": "ORD-1", "found_at": iso(t), "description": "Worked on.",
-        "evidence": [f"https://files.example.org/{t}.jpg"], "by": INSPECTORS}, hid)[0] for t in found]
+    records = [ordered] + [violation(hid, t, t) for t in found]
     if lifted is not None:
         records += event("safety.enforcement.lifted", iso(lifted), {"hazard_id": hid, "order_no": "ORD-1",
                                                                    "by": INSPECTORS[0]}, hid)
