@@ -68,9 +68,10 @@ def _place(f: Any) -> _Place:
 
 
 def told_since(f: Any, t: int) -> bool:
-    """Whether a notice to the town safety office on file was given at or after `t`: one a record
-    dated `t`, come late, may show time order never gave (`reconcile`). A record dated after a
-    notice cannot: the cycle had run out by then."""
+    """Whether a notice to the town safety office on file was given at or after `t`, as time order
+    gives it (a closure recorded late may have moved it later: `reconcile` keeps when): one a record
+    dated `t`, come late, may show time order never gave. A record dated after it cannot: the
+    cycle had run out by then."""
     return any(told_at >= t for _, told_at in f.notices)
 
 
@@ -373,11 +374,18 @@ def reconcile(f: Any, er: EnterpriseRules, eid: str, at: int, why: str, referral
             f.cov_base, f.cov_step = start, 2  # the clock run again (a key one again), nothing is left
     again = base in used and base not in missed_then  # the running cycle runs again (not raised here)
     for start in sorted({*(n[0] for n in f.notices), *([told] if told is not None else [])}):
-        if start >= horizon and not _told_in_time_order(f, er, start, starts, at):
+        if start < horizon:
+            continue
+        when = _told_in_time_order(f, er, start, starts, at)
+        if when is None:
             ran = walk(f, er, start, without)
             outs += _notice_withdrawn(f, er, start, ran[2] if ran is not None else f.risk_class, eid, at,
                                       why)
             again = again or start == base  # told again, if it runs out, under ids of its own
+        else:  # it stands, told when time order tells it: a record dated before then may still
+            for n in f.notices:  # show time order never did (`told_since`)
+                if n[0] == start:
+                    n[1] = when
     if again:
         f.reruns[str(base)] = f.reruns.get(str(base), 0) + 1
         if base == f.cov_base:
@@ -387,17 +395,17 @@ def reconcile(f: Any, er: EnterpriseRules, eid: str, at: int, why: str, referral
 
 
 def _told_in_time_order(f: Any, er: EnterpriseRules, start: int, starts: list[tuple[int, str]],
-                        at: int) -> bool:
-    """Whether time order told the town safety office that the cycle from `start` ran out: before
+                        at: int) -> int | None:
+    """When time order told the town safety office that the cycle from `start` ran out: before
     the next cycle started (by `at`, if none did), before the enterprise closed or ceased to be a
-    key one."""
+    key one; None if it never did."""
     cls, town, _, told = _steps(f, er, start)
     later = [s for s, _ in starts if s > start]
     if later and town >= later[0]:
-        return False  # the next cycle started first
+        return None  # the next cycle started first
     if cls is None:
-        return told  # its clock stopped (no longer a key enterprise): told only if before that
-    return (bool(later) or town <= at) and not _ceased(f, town)
+        return town if told else None  # its clock stopped (no longer a key enterprise): told only if before
+    return town if (bool(later) or town <= at) and not _ceased(f, town) else None
 
 
 def _notice_withdrawn(f: Any, er: EnterpriseRules, base: int, cls: str, eid: str, at: int,

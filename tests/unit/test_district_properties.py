@@ -500,10 +500,32 @@ def _story_records(risk: str, story: list[tuple[Any, ...]]) -> list[dict[str, An
     ("red", [(32, "inspected"), (32.5, "registered"), (3.5, "closed", 63.5)]),
     # ... or an inspection before it ran out, coming after a decision that it was no longer key.
     ("red", [(2, "yellow", True), (92, "red", False, 112), (53, "inspected", 113), (113, "inspected")]),
+    # ... or an inspection on day 32, come late, after a closure come late had moved the notice time
+    # order gives from day 31 (when it went) to the return on day 32.5: the inspection, dated after
+    # the notice went but before time order gives it, withdraws it, in its own words (found by a
+    # property: a later record withdrew it, in words no Chinese shape read).
+    ("red", [(3.5, "closed"), (4.5, "registered"), (32.5, "registered"), (38.5, "closed"),
+             (5.5, "closed", 65.5), (32, "inspected", 92), (39.5, "registered", 99.5)]),
 ])
 def test_late_records_in_these_orders_leave_time_orders_referrals(risk: str,
                                                                    story: list[tuple[Any, ...]]) -> None:
     _leaves_time_orders_referrals(_story_records(risk, story))
+
+
+def test_a_late_inspection_withdraws_the_notice_a_late_closure_moved_past_it() -> None:
+    """The town safety office was told on day 31 that the cycle from day 1 ran out. A closure from
+    day 5.5 to day 32.5, recorded late, moves the notice time order gives to the return (day
+    32.5), so the notice stands. The inspection of day 32, recorded later still, came before the
+    notice in time order: it withdraws the notice, when it comes and in its own words. (It was
+    withdrawn only at the next record, a registration recorded late, in that one's words.)"""
+    story = [(3.5, "closed"), (4.5, "registered"), (32.5, "registered"), (38.5, "closed"),
+             (5.5, "closed", 65.5), (32, "inspected", 92), (39.5, "registered", 99.5)]
+    _, outputs = _standing_referrals(_story_records("red", story))
+    [withdrawn] = [o.event for o in outputs if o.event["data"].get("action") == "notice_withdrawn"]
+    assert withdrawn["time"] == iso(COVERED + 92 * DAY)
+    inspection = withdrawn["data"]["caused_by"][0]
+    assert withdrawn["data"]["reason"].endswith(
+        f"inspection {inspection} of {iso(COVERED + 32 * DAY)}, in time, reached the engine after it")
 
 
 @pytest.mark.parametrize("story", [
@@ -532,6 +554,8 @@ def _leaves_time_orders_referrals(arrivals: list[dict[str, Any]]) -> None:
     want, outputs_then = _standing_referrals(in_order)
     got, outputs = _standing_referrals(arrivals)
     assert got == want
+    for out in outputs:  # each in the contract's words, Chinese too
+        described(out)
     assert all(_owed(in_order, *referral) for referral in want)
     assert set(_surely_missed(in_order)) <= {start for _, start, _ in want}
     assert _standing_notices(outputs).keys() <= _standing_notices(outputs_then).keys()
