@@ -69,6 +69,8 @@ _REFERRALS = compiled([
     (r"the record (?P<e>\S+) shows the enterprise (?P<c>no longer a key enterprise|closed) from (?P<u>\S+), "
      r"before the cycle was missed; it reached the engine after the referral was sent",
      "记录 {e} 表明该企业自 {u} 起{c:ceased}，早于检查周期届满，该记录在移送后才送达引擎"),
+    (r"the record (?P<e>\S+) shows the enterprise registered again from (?P<u>\S+); it reached the engine "
+     r"after the referral was sent", "记录 {e} 表明该企业自 {u} 起重新登记，该记录在移送后才送达引擎"),
     (r"the record (?P<e>\S+) shows the enterprise re-classified (?P<r>\w+) \((?P<n>\d+)-day cycle\) from "
      r"(?P<u>\S+), before the cycle was missed; it reached the engine after the referral was sent",
      "记录 {e} 表明该企业自 {u} 起调整为{r:risk}（检查周期 {n} 日），早于检查周期届满，"
@@ -173,6 +175,15 @@ _ESCALATIONS = compiled([
      r"\((?P<e>\S+)\), before it, and the record reached the engine after it",
      "撤回重点企业 {f}（{c:risk}）自 {t} 起 {d} 日内未检查的通知："
      "该企业自 {u} 起{x:ceased}（{e}），早于通知，记录送达引擎晚于通知"),
+    (r"The notice that key enterprise (?P<f>.+?) \((?P<c>\w+)\) was not inspected within (?P<d>\d+) days of "
+     r"(?P<t>\S+) is withdrawn: the enterprise was registered again from (?P<u>\S+) \((?P<e>\S+)\), and the "
+     r"record reached the engine after it",
+     "撤回重点企业 {f}（{c:risk}）自 {t} 起 {d} 日内未检查的通知："
+     "该企业自 {u} 起重新登记（{e}），记录送达引擎晚于通知"),
+    (r"The duty failure of (?P<d>\w+) on key enterprise (?P<f>.+?) at (?P<t>\S+) is withdrawn: the "
+     r"enterprise was registered again from (?P<u>\S+) \((?P<e>\S+)\), and the record reached the engine "
+     r"after it",
+     "撤回 {d:unit} 对重点企业 {f} 的失职认定（{t}）：该企业自 {u} 起重新登记（{e}），记录送达引擎晚于认定"),
     (r"The duty failure of (?P<d>\w+) on key enterprise (?P<f>.+?) at (?P<t>\S+) is withdrawn: inspection "
      r"(?P<e>\S+) of (?P<u>\S+), in time, reached the engine after it",
      "撤回 {d:unit} 对重点企业 {f} 的失职认定（{t}）：检查 {e}（{u}）已按期进行，送达引擎晚于认定"),

@@ -89,6 +89,22 @@ def test_every_reason_the_shipped_rule_tests_send_comes_in_chinese_too() -> None
      "爆炸（度假区于集镇 Yard 3）：较大事故：死亡 3 人（含失踪 1 人） ≥ 3 人；"
      "直接经济损失 12,000,000 元 ≥ 10,000,000 元；较大事故对应 III 级响应；人员密集场所：提高 1 级；"
      "定为 II 级响应。由 III 级提升至 II 级应急响应：区安监局、于集镇"),
+    # A registration again recorded late (engine/enterprise/coverage.py `reopened`): what it would say
+    # of a notice, a duty failure and a referral it took back.
+    ("The notice that key enterprise 某企业 (red) was not inspected within 30 days of "
+     "2026-11-02T10:00:00+08:00 is withdrawn: the enterprise was registered again from "
+     "2026-12-10T22:00:00+08:00 (ev-20), and the record reached the engine after it",
+     "撤回重点企业 某企业（红色（重大风险））自 2026-11-02T10:00:00+08:00 起 30 日内未检查的通知："
+     "该企业自 2026-12-10T22:00:00+08:00 起重新登记（ev-20），记录送达引擎晚于通知"),
+    ("The duty failure of safety_bureau on key enterprise 某企业 at 2026-12-09T10:00:00+08:00 is withdrawn: "
+     "the enterprise was registered again from 2026-12-10T22:00:00+08:00 (ev-20), and the record reached "
+     "the engine after it",
+     "撤回 区安监局 对重点企业 某企业 的失职认定（2026-12-09T10:00:00+08:00）：该企业自 "
+     "2026-12-10T22:00:00+08:00 起重新登记（ev-20），记录送达引擎晚于认定"),
+    ("Referral to discipline inspection withdrawn: the record ev-20 shows the enterprise registered again "
+     "from 2026-12-10T22:00:00+08:00; it reached the engine after the referral was sent",
+     "撤回移送纪委监委：记录 ev-20 表明该企业自 2026-12-10T22:00:00+08:00 起重新登记，"
+     "该记录在移送后才送达引擎"),
 ])
 def test_each_shape_reads(reason: str, said: str) -> None:
     assert ZH.reason(reason) == said
