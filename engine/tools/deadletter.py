@@ -190,8 +190,12 @@ def as_rejected(letter: Mapping[str, Any]) -> Record | None:
     if not letter["whole"]:
         return None
     headers = [(h["name"], base64.b64decode(h["value_base64"] or "")) for h in letter["headers"]]
-    key = letter["key"].encode("utf-8") if isinstance(letter.get("key"), str) else None
-    return key, entry_of(letter), headers
+    return _key(letter), entry_of(letter), headers
+
+
+def _key(letter: Mapping[str, Any]) -> bytes | None:
+    """The key of the record a letter set aside (None for a record without one)."""
+    return letter["key"].encode("utf-8") if isinstance(letter.get("key"), str) else None
 
 
 async def redecide(bootstrap: str, prefix: str, ids: list[str] | None, dry_run: bool, again: bool = False,
@@ -228,8 +232,7 @@ async def redecide(bootstrap: str, prefix: str, ids: list[str] | None, dry_run: 
     failed = 0
     async with opened(producer(bootstrap, auth)) as prod:
         for (topic, partition, value), letter in chosen.items():
-            key = letter["key"].encode("utf-8") if isinstance(letter.get("key"), str) else None
-            headers: list[tuple[str, bytes]] = []
+            key, headers = _key(letter), list[tuple[str, bytes]]()
             if letter["agent"] == "intake":
                 record = await _original(bootstrap, letter, auth)
                 if record is None:
