@@ -280,8 +280,13 @@ def _verified(h: Hazard, d: HazardVerified, at: int, eid: str, rules: Rules) -> 
             # acceptance review passed, or that was fixed on the spot, was rectified: it stays closed.
             what += f"; reopened: the verification of {iso(h.closed_at)} had found it {h.closed_how}"
             h.closed_at = h.closed_how = h.duplicate_of = None
-            # Told there was nothing to rectify, the enterprise has its full time again, from now.
-            h.deadline, h.approx, h.step, h.tier = None, False, 0, None
+            # Told there was nothing to rectify, the enterprise has its full time again, from now:
+            # a deadline its report set before counts only when it gives more.
+            h.step, h.tier = 0, None
+            h.cycle_start = start = max(at, h.opened_at)
+            h.deadline, h.approx = after(rules.grades[h.grade or "general"].rectify_within, start, rules)
+            if h.rectify_by is not None and h.rectify_by > h.deadline:
+                h.deadline, h.approx = h.rectify_by, False
     else:
         _verdict(h, at, d["verdict"])  # kept by time whatever the order; the latest stands below
         if h.verified_at is None or h.verified_at <= at:

@@ -523,6 +523,25 @@ def test_a_hazard_confirmed_again_after_an_unfounded_verdict_has_its_full_time_f
     assert notices == [NOTICE, f"{NOTICE}-2"]
 
 
+def test_a_hazard_confirmed_again_minutes_before_its_reports_deadline_has_its_full_time_from_then() -> None:
+    """Reported with a deadline of 11 Apr (rectify_by), confirmed general, reminded on the 9th (blue),
+    found unfounded on the 10th, confirmed major again at 23:56 on the 11th: the enterprise has the
+    major grade's 90 days from then, not the four minutes left of the report's deadline, and the
+    blue step is not sent again under the id it had with another grade (found by a random search:
+    one id, two outputs)."""
+    rp = run(report("HZ-R", "2026-03-02 08:00", rectify_by="2026-04-11"),
+             verify("HZ-R", "2026-03-02 08:02", grade="general"),
+             verify("HZ-R", "2026-04-10 23:56", verdict="unfounded", grade=None),
+             verify("HZ-R", "2026-04-11 23:56", grade="major"), until="2026-04-20 00:00")
+    h = rp.states["HZ-R"]
+    assert h.is_open() and h.deadline == end_of("2026-07-10") and h.step == 0
+    [blue] = [e for e in escalations(rp) if e["rule_id"] == "ladder.blue"]
+    assert blue["grade"] == "general"
+    sent = {}
+    for _, out in rp.outputs:
+        assert sent.setdefault(out.id, out.event) == out.event, out.id
+
+
 def test_a_plan_for_a_second_notice_does_not_take_back_the_first_notices_missed_plan() -> None:
     """No plan came within 3 working days of the first notice (escalated on 6 Mar); re-graded general
     and confirmed major again, the hazard is listed anew, and the plan filed then answers the new
