@@ -280,13 +280,10 @@ def _verified(h: Hazard, d: HazardVerified, at: int, eid: str, rules: Rules) -> 
             # acceptance review passed, or that was fixed on the spot, was rectified: it stays closed.
             what += f"; reopened: the verification of {iso(h.closed_at)} had found it {h.closed_how}"
             h.closed_at = h.closed_how = h.duplicate_of = None
-            # Told there was nothing to rectify, the enterprise has its full time again, from now:
-            # a deadline its report set before counts only when it gives more.
+            # Told there was nothing to rectify, the enterprise has its full time again, from now.
             h.step, h.tier = 0, None
             h.cycle_start = start = max(at, h.opened_at)
-            h.deadline, h.approx = after(rules.grades[h.grade or "general"].rectify_within, start, rules)
-            if h.rectify_by is not None and h.rectify_by > h.deadline:
-                h.deadline, h.approx = h.rectify_by, False
+            h.deadline, h.approx = _rectify_deadline(h, rules, start, reopened=True)
     else:
         _verdict(h, at, d["verdict"])  # kept by time whatever the order; the latest stands below
         if h.verified_at is None or h.verified_at <= at:
@@ -427,17 +424,25 @@ _WITHDRAWN_WHAT = {"safety.referral.judicial_withdrawn": "the transfer to the pu
                    "safety.enforcement.withdrawn": "the utility_stop_notice proposal"}
 
 
+def _rectify_deadline(h: Hazard, rules: Rules, start: int, reopened: bool = False) -> tuple[int, bool]:
+    """The rectification deadline of a hazard confirmed at `start`, and whether it is approximate:
+    the deadline its report set (`rectify_by`) when it is after `start`, else the grade's window
+    from `start` (none set, or one that passed before the hazard was confirmed). Reopened after a
+    verdict of unfounded or a duplicate, the enterprise has that window in full, and the report's
+    deadline counts only when it gives more."""
+    window, approx = after(rules.grades[h.grade or "general"].rectify_within, start, rules)
+    if h.rectify_by is not None and h.rectify_by > (window if reopened else start):
+        return h.rectify_by, False
+    return window, approx
+
+
 def settle(h: Hazard, rules: Rules, at: int, cause: str) -> list[Out]:
     """Bring derived facts up to date: the deadline, listed supervision, and judicial transfers."""
     outs: list[Out] = []
     if h.is_open() and h.verdict == "confirmed" and h.deadline is None:
-        grade = rules.grades[h.grade]
         start = max(h.verified_at, h.opened_at)
         h.cycle_start = start
-        if h.rectify_by is not None and h.rectify_by > start:
-            h.deadline = h.rectify_by
-        else:  # none set, or one set by a report that passed before the hazard was confirmed
-            h.deadline, h.approx = after(grade.rectify_within, start, rules)
+        h.deadline, h.approx = _rectify_deadline(h, rules, start)
     if h.is_open() and h.grade == "major" and h.verdict == "confirmed" and not (h.listed and h.listed[3]):
         # Not listed yet, or listed before and lifted when a verification found it not major
         # (`_unlisted`): a later one confirms it major again.
