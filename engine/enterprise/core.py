@@ -99,6 +99,16 @@ def _refused(f: EnterpriseFile, d: dict[str, Any], at: int, er: EnterpriseRules)
     return outs
 
 
+def _counted(f: EnterpriseFile, inspection_id: str) -> bool:
+    """Whether the file counts this inspection already. A field app that sends an inspection again
+    under a fresh event id (a retry, or a correction) records the same inspection, which counts
+    once: for the annual plan, the file and the key enterprise's cycle alike. The file knows the ids
+    of its latest inspections by time (`inspected_by`, coverage.MISSED + 1 of them, and the latest);
+    one older than those, recorded again, counts again."""
+    last = f.last_inspection
+    return (last is not None and last[1] == inspection_id) or inspection_id in f.inspected_by.values()
+
+
 def _inspected(f: EnterpriseFile, d: dict[str, Any], at: int) -> str:
     f.inspections += 1
     month = iso(at)[:7]
@@ -215,6 +225,8 @@ def _apply(f: EnterpriseFile, entry: dict[str, Any], at: int, rules: Any) -> lis
     elif kind == INSPECTED_TYPE and d.get("outcome") == "refused":
         outs = _refused(f, d, at, rules)
         what = f"inspection {d['inspection_id']} ({d['kind']}) REFUSED or obstructed (拒绝、阻碍检查)"
+    elif kind == INSPECTED_TYPE and _counted(f, d["inspection_id"]):
+        what = f"inspection {d['inspection_id']} ({d['kind']}) recorded again: counted once"
     elif kind == INSPECTED_TYPE:
         told = coverage.notice_out(f)
         what = _inspected(f, d, at)

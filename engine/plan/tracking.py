@@ -13,8 +13,9 @@ other subject:
   derive from the year and town alone, so sending it again changes nothing;
 - a link (`LINK_TYPE`) counts one inspection, in the month it was made. The
   enterprise core's wrapper `with_plan_links` adds it when an enterprise's file
-  counts an inspection (a refused one does not count, as in the file), for the
-  town of the file at that moment;
+  counts an inspection (a refused one does not count, as in the file, nor does
+  an inspection recorded again under a fresh event id), for the town of the
+  file at that moment;
 - a clock per month, due `check_days` after the month ends (00:00 Beijing
   time on the 1st of the next month): planned against done, and when fewer
   were done, the same escalation `plan progress --publish` sends
@@ -216,10 +217,10 @@ def with_plan_links(decide: Any, annual: Any) -> Any:
     """The enterprise core, adding a link to the plan whenever a file counts an inspection."""
 
     def decide_linked(state: Any, entry: dict[str, Any]) -> tuple[Any, list[Out]]:
+        counted = state.inspections if state is not None else 0  # before: `decide` may own the state
         new, outs = decide(state, entry)
-        if (new is state or entry.get("type") != INSPECTED_TYPE
-                or entry["data"].get("outcome") == "refused" or not new.town):
-            return new, outs
+        if entry.get("type") != INSPECTED_TYPE or new.inspections == counted or not new.town:
+            return new, outs  # re-delivered, refused, or an inspection the file counts already
         link = inspection_link(entry, new.town, annual)
         return new, outs if link is None else [*outs, link]
 

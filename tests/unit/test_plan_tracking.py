@@ -6,7 +6,7 @@ import random
 from dataclasses import replace
 from datetime import date, datetime
 
-from decide_fixtures import INSPECTORS, REPO, RULES, event, inspection
+from decide_fixtures import INSPECTORS, REPO, RULES, event, finding, inspection
 
 from engine.contract.outputs import OUTPUT_TYPES
 from engine.contract.uscc import check_character
@@ -249,3 +249,49 @@ def test_a_link_sent_again_after_a_crash_counts_once() -> None:
     p, _ = cores["plan"].decide(p, link.event)
     same, outs = cores["plan"].decide(p, link_again.event)
     assert same is p and outs == [] and p.done == {"2027-01": 1}
+
+
+def _recorded(town: str, inspection_id: str, event_id: str, time: str, findings: int = 0) -> list[dict]:
+    """An inspection of the town's own enterprise sent under `event_id`, with `findings` findings."""
+    return event("safety.inspection.recorded", time, {
+        "inspection_id": inspection_id, "kind": "routine", "inspectors": INSPECTORS,
+        "enterprise": {"uscc": uscc(TOWN_FIRMS[town]), "name": f"Firm of {town}"},
+        "location": {"town": town},
+        "findings": [finding(f"HZ-{inspection_id}-{n}", immediate=True) for n in range(findings)]},
+        inspection_id, event_id)
+
+
+def test_an_inspection_sent_again_under_a_fresh_event_id_counts_once() -> None:
+    """A tablet that retries with a new event id, and one that sends a correction (a finding added,
+    the time put right): one inspection, so January stays 16 of 17 and is found behind, and the
+    file counts it once. The file's record says it came again."""
+    rp = replay()
+    inspect(rp, "huxi", 15)
+    for event_id, time, findings in (("ev-1", "2027-01-22T10:00:00+08:00", 0),
+                                     ("ev-1-retry", "2027-01-22T10:00:00+08:00", 0),
+                                     ("ev-1-corrected", "2027-01-22T11:30:00+08:00", 1)):
+        for e in _recorded("huxi", "INS-AGAIN", event_id, time, findings):
+            rp.feed(e)
+    f: EnterpriseFile = rp.state("enterprise", uscc(TOWN_FIRMS["huxi"]))
+    assert f.inspections == 16 and f.months == {"2027-01": 16}
+    assert [line for _, _, line in f.recent if line.startswith("inspection INS-AGAIN")] == [
+        "inspection INS-AGAIN (routine): 0 finding(s)",
+        "inspection INS-AGAIN (routine) recorded again: counted once",
+        "inspection INS-AGAIN (routine) recorded again: counted once"]
+    assert rp.state("plan", "2027/huxi").done == {"2027-01": 16}
+    [behind] = check(rp, "huxi")
+    assert "16 of 17" in behind.event["data"]["reason"]
+
+
+def test_the_worker_wiring_counts_an_inspection_sent_again_once() -> None:
+    """The decide stage hands the file over (`owned`): the plan's link still goes once."""
+    cores = build_cores(RULES, None, PLAN)
+    enterprise = cores["enterprise"]
+    decide = enterprise.decide_owned or enterprise.decide
+    f, links = None, []
+    for event_id in ("ev-a", "ev-b"):
+        [_, entry] = _recorded("yuji", "INS-OWNED", event_id, "2027-01-05T10:00:00+08:00")
+        f, outs = decide(f, entry)
+        links += outs
+    [link] = links
+    assert link.key == "2027/yuji" and f.inspections == 1

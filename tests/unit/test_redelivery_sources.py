@@ -30,6 +30,7 @@ from engine.enterprise.state import EnterpriseFile
 from engine.intake.process import TIMELINE
 from engine.kernel import state as kernel_state
 from engine.kernel.state import APPLIED, SPAN, source_of
+from engine.kernel.time import epoch, iso
 from engine.settings import REPO_ROOT
 from engine.store import pack, unpack
 from engine.stream.runtime import MAX_BATCH
@@ -45,8 +46,14 @@ def _enterprise_entry(entries: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def _from(entry: dict[str, Any], n: int, partition: int) -> dict[str, Any]:
-    """Another entry of the same kind for the same subject: its own id, from `partition` at offset n."""
-    return {**entry, "entry_id": f"{entry['entry_id']}-{partition}-{n}",
+    """Another entry of the same kind for the same subject: its own id, from `partition` at offset n;
+    for an inspection, another inspection, n + 1 seconds later (the file counts an inspection once by
+    its id, so a copy of the first must not be found among the file's latest inspections instead)."""
+    data = entry["data"]
+    if "inspection_id" in data:
+        data = {**data, "inspection_id": f"{data['inspection_id']}-{partition}-{n}"}
+    return {**entry, "entry_id": f"{entry['entry_id']}-{partition}-{n}", "data": data,
+            "time": iso(epoch(entry["time"]) + n + 1),
             "origin": {**entry["origin"], "partition": partition, "offset": n}}
 
 
@@ -170,7 +177,8 @@ def _inspection_record(rt: Any, partition: int, offset: int, n: int, findings: l
     """An inspection of one enterprise, as a field app publishes it, at (partition, offset)."""
     iid = f"INS-FLOOD-{n}"
     event = {"specversion": "1.0", "id": f"ev-flood-{n}", "source": "/apps/inspect",
-             "time": ts("2026-11-02 09:00"), "type": "safety.inspection.recorded", "subject": iid,
+             "time": iso(epoch(ts("2026-11-02 09:00")) + n), "type": "safety.inspection.recorded",
+             "subject": iid,
              "data": {"inspection_id": iid, "kind": "unannounced", "inspectors": INSPECTORS,
                       "enterprise": {"uscc": USCC, "name": "Jiangbei Chemical Storage Co., Ltd."},
                       "location": {"town": "zhulaozhuang", "address": "Industrial Park Road 3"},
