@@ -126,6 +126,16 @@ CLASSES = {
 }
 REPORTS = {"initial": "初报", "update": "续报", "final": "核报", "zero": "零报告"}
 OUTCOMES = {"approved": "通过", "returned": "退回"}
+# A credit (失信) proposal's criterion (engine/enterprise/credit.py), and a person's decision on it.
+CRITERIA = {"violated_suspension": "违反停产停业等决定",
+            "repeated_overdue_major": "重大事故隐患多次逾期未整改",
+            "refused_inspection": "多次拒绝、阻碍检查"}
+CREDIT_OUTCOMES = {"listed": "列入失信名单", "rejected": "不予列入"}
+# How a hazard left an enterprise's file (engine/enterprise/core.py `_hazard`).
+LEFT = {"closed": "已销号", "unfounded": "核实不属实", "duplicate": "重复上报"}
+# How a hazard was settled by its deadline, for a credit proposal it no longer counts toward.
+SETTLED = {"claim": "申报整改完成", "passed": "复查验收通过", "immediate": "当场整改",
+           "unfounded": "核实不属实", "duplicate": "重复上报"}
 
 # The words of a record line's values by their kind (engine/zh/record.py), where a table names them.
 # How an enterprise ceased to owe its inspection cycle (engine/enterprise/coverage.py `released_from`).
@@ -141,7 +151,8 @@ WATCHES = {"it": "逾期督办", "its decision": "执法决定逾期督办"}
 _BY_KIND = {"grade": GRADES, "via": FOUND_VIA, "inspection": INSPECTIONS, "verdict": VERDICTS,
             "measure": MEASURES, "outcome": OUTCOMES, "class": CLASSES, "level": LEVELS,
             "report": REPORTS, "clock": CLOCKS, "tier": TIERS, "risk": RISKS, "ceased": CEASED,
-            "owed": OWED, "answer": ANSWERS, "watch": WATCHES}
+            "owed": OWED, "answer": ANSWERS, "watch": WATCHES, "criterion": CRITERIA,
+            "credit": CREDIT_OUTCOMES, "left": LEFT, "settled": SETTLED}
 
 
 class Words:
@@ -228,7 +239,12 @@ class Words:
 
     def record(self, line: str) -> str:
         """A line of a subject's record: in Chinese on the Chinese board where its shape is known."""
-        return (in_chinese(line, self._value) or line) if self.zh else line
+        return (self._line(line) or line) if self.zh else line
+
+    def _line(self, line: str) -> str | None:
+        """A record line in Chinese: by its shape (engine/zh/record.py), or, for a line that is an
+        output's reason (an enterprise's file notes a withdrawal by its reason), as the reason."""
+        return in_chinese(line, self._value) or reason_in_chinese(line, self._value)
 
     def reason(self, text: str) -> str | None:
         """An output's reason in Chinese (`reason_zh`, engine/zh/reason.py); None in English, or
@@ -248,7 +264,7 @@ class Words:
         """One step of a record as a referral carries it: the engine's sentence, and where its
         shape is known, the same in Chinese (`what_zh`), for the people a referral goes to."""
         item = {"time": iso(at), "event_id": event_id, "what": what}
-        said = in_chinese(what, self._value)
+        said = self._line(what)
         if said is not None:
             item["what_zh"] = said
         return item
@@ -269,6 +285,8 @@ class Words:
             return town.name if town is not None else value
         if kind == "kind":
             return self.alert_kind(value) or value
+        if kind == "sector":
+            return self.sector(value) or value
         if kind == "raising":
             return raising(value)
         table = _BY_KIND.get(kind)

@@ -450,6 +450,37 @@ def test_every_record_line_the_shipped_rule_tests_write_reads_in_chinese() -> No
 
 
 @pytest.mark.parametrize(("line", "chinese"), [
+    ("registered: Binhe (No. 2) Chemicals Co., Ltd. (hazardous_chemicals, huxi)",
+     "登记：Binhe (No. 2) Chemicals Co., Ltd.（危险化学品，湖西街道）"),
+    ("classified red, key enterprise (重点企业) by sup-01",
+     "风险等级评定为红色（重大风险），列为重点企业（sup-01）"),
+    ("inspection INS-7 (random_check): 2 finding(s)", "双随机抽查 INS-7：发现隐患 2 项"),
+    ("inspection INS-7 (routine) REFUSED or obstructed (拒绝、阻碍检查)", "日常检查 INS-7：拒绝、阻碍检查"),
+    ("inspection INS-7 (routine) recorded again: counted once", "日常检查 INS-7 再次报送，只计一次"),
+    ("hazard HZ-1 opened (grade unknown)", "隐患 HZ-1 立案（等级待核定）"),
+    ("hazard HZ-1 unfounded", "隐患 HZ-1：核实不属实"),
+    ("alert AL-1 raised (hazardous_chemical_leak)", "警情 AL-1（危险化学品泄漏）"),
+    ("enforcement proposal P-1: utility_stop_notice (hazard HZ-1)",
+     "执法建议 P-1：通知停止供电（隐患 HZ-1）"),
+    ("credit proposal C-1 (refused_inspection): awaits a person's decision",
+     "失信名单建议 C-1（多次拒绝、阻碍检查）：待人工决定"),
+    ("credit proposal C-1: rejected by sup-01 (XY-2027-3)",
+     "失信名单建议 C-1：不予列入（sup-01，XY-2027-3）"),
+    ("credit proposal C-1 withdrawn: hazard HZ-1 was settled by its deadline (passed)",
+     "撤回失信名单建议 C-1：隐患 HZ-1 已在期限内了结（复查验收通过）"),
+    ("credit proposal C-1 withdrawn: its order was lifted before the violation",
+     "撤回失信名单建议 C-1：违反的决定此前已解除"),
+    ("referral R-1 withdrawn", "撤回移送 R-1"),
+])
+def test_a_line_of_an_enterprises_file_in_chinese(line: str, chinese: str) -> None:
+    """The lines of engine/enterprise/core.py the district properties may not reach; a name as
+    typed stays as typed, brackets and all."""
+    zh = Words("zh", RULES.reference)
+    assert zh.record(line) == chinese and zh.timeline_item(0, "ev", line)["what_zh"] == chinese
+    assert Words("en", RULES.reference).record(line) == line
+
+
+@pytest.mark.parametrize(("line", "chinese"), [
     ("ladder ladder.red: summon, propose:fine", "整改逾期约谈（红色）：约谈、建议罚款"),
     ("duty failure duty.verify by fire_rescue (1)",
      "区消防救援大队 不履行安全监管职责（隐患核实期限，第 1 次）"),

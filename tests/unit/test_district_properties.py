@@ -50,6 +50,7 @@ from engine.kernel.apply import entry_time
 from engine.kernel.referral import WITHDRAWN
 from engine.kernel.time import epoch, iso
 from engine.plan.rules import optional_plan
+from engine.zh.words import Words
 
 PLAN = optional_plan(REPO / "rules", RULES.reference)
 
@@ -510,6 +511,29 @@ def _story_records(risk: str, story: list[tuple[Any, ...]]) -> list[dict[str, An
 def test_late_records_in_these_orders_leave_time_orders_referrals(risk: str,
                                                                    story: list[tuple[Any, ...]]) -> None:
     _leaves_time_orders_referrals(_story_records(risk, story))
+
+
+def _unread_file_lines(rp: DistrictReplay) -> list[str]:
+    zh = Words("zh", RULES.reference)
+    return [what for f in rp.states.get("enterprise", {}).values() for _, _, what in f.recent
+            if "what_zh" not in zh.timeline_item(0, "", what)]
+
+
+@given(histories())
+def test_every_line_a_file_records_of_its_hazards_and_proposals_reads_in_chinese(
+        entries: list[dict[str, Any]]) -> None:
+    """The Chinese board and `GET /enterprises/{uscc}` say each step of an enterprise's file in
+    Chinese (`what_zh`): its inspections, hazards, enforcement and credit proposals and their
+    withdrawals. A line added to the enterprise core without its shape fails here."""
+    assert _unread_file_lines(run(entries)) == []
+
+
+@given(key_enterprise_records())
+def test_every_line_a_key_enterprises_file_records_reads_in_chinese(
+        case: tuple[list[dict[str, Any]], list[dict[str, Any]]]) -> None:
+    """The same for a key enterprise's registrations, classifications, closures, inspections, and
+    the notices and failures of its cycles that late records withdraw."""
+    assert _unread_file_lines(run(case[1])) == []
 
 
 def test_a_late_inspection_withdraws_the_notice_a_late_closure_moved_past_it() -> None:
