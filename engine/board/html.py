@@ -48,6 +48,16 @@ TEXT: dict[str, dict[str, str]] = {
         "alerts_col": "警情", "untiered": "未分级", "proposals": "执法建议", "measure": "措施",
         "proposed_at": "提出时间", "due": "审核（决定）期限", "answered_by": "审核或决定记录",
         "decision": "审核通过后的执法决定",
+        "enterprise": "企业档案（一企一档）", "uscc": "统一社会信用代码", "address": "地址",
+        "legal_rep": "法定代表人", "risk_class": "风险等级", "key": "重点企业", "yes": "是", "no": "否",
+        "registration": "登记状态", "registered_at": "登记时间", "closed_at": "关闭时间",
+        "coverage_due": "检查周期下一节点", "inspections": "检查", "inspection_count": "检查次数",
+        "last_inspection": "最近一次检查", "refused": "拒绝、阻碍检查", "findings": "发现隐患",
+        "orders": "生效的执法决定", "order_no": "文号", "order": "决定", "since": "作出时间",
+        "hazard": "隐患", "credit": "信用惩戒建议", "criterion": "事由", "credit_listed": "列入失信名单",
+        "open_count": "未销号", "overdue_count": "逾期", "closed_count": "已销号", "kind": "类别",
+        "enterprise_outputs": "引发的输出（规则），自档案所留最早一条记录起", "credit_decision": "决定",
+        "enterprise_of": "企业",
     },
     "en": {
         "title": "Hazards and emergencies board", "signin": "Sign in", "signout": "Sign out",
@@ -85,6 +95,18 @@ TEXT: dict[str, dict[str, str]] = {
         "proposals": "Enforcement proposals", "measure": "Measure", "proposed_at": "Proposed",
         "due": "Review (decision) due", "answered_by": "Review or decision on record",
         "decision": "Decision after an approving review",
+        "enterprise": "Enterprise file", "uscc": "Unified social credit code", "address": "Address",
+        "legal_rep": "Legal representative", "risk_class": "Risk class", "key": "Key enterprise",
+        "yes": "yes", "no": "no", "registration": "Registration", "registered_at": "Registered",
+        "closed_at": "Closed", "coverage_due": "Next step of its inspection cycle",
+        "inspections": "Inspections", "inspection_count": "Inspections counted",
+        "last_inspection": "Last inspection", "refused": "Refused or obstructed", "findings": "Findings",
+        "orders": "Orders in force", "order_no": "Order no.", "order": "Order", "since": "Made",
+        "hazard": "Hazard", "credit": "Credit proposals", "criterion": "Criterion",
+        "credit_listed": "On the credit list", "open_count": "open", "overdue_count": "overdue",
+        "closed_count": "closed", "kind": "Kind",
+        "enterprise_outputs": "Outputs it caused (rule), since the earliest step the file keeps",
+        "credit_decision": "Decision", "enterprise_of": "Enterprise",
     },
 }
 
@@ -107,6 +129,13 @@ PROPOSAL_STATES = {"zh": {"awaiting": "待审核（决定）", "answered": "已�
                           "not_pressed": "hazard found unfounded or a duplicate",
                           "not_watched": "no record can answer it: not watched"}}
 # Where the decision due after an approving review stands (the same statuses, of a decision alone).
+# Where an enterprise stands on the register (engine/enterprise/state.py `status`).
+REGISTRATION = {"zh": {"registered": "已登记", "closed": "已关闭", "unregistered": "未登记"}}
+# How the running coverage cycle goes on (engine/enterprise/coverage.py `next_step`).
+COVERAGE_STEPS = {"zh": {"town_safety_office": "期满告知镇（街道）安监站",
+                         "lead_department": "认定牵头部门不履行安全监管职责"},
+                  "en": {"town_safety_office": "the town safety office told the cycle ran out",
+                         "lead_department": "the lead department's duty failure"}}
 DECISION_STATES = {"zh": {"awaiting": "待作出决定", "answered": "已按期作出决定",
                           "answered_late": "逾期后作出决定", "overdue": "逾期未作决定，已督办",
                           "not_pressed": "隐患不属实或重复，不再督办"},
@@ -140,9 +169,9 @@ class Page:
         town = self.ref.towns.get(town_id or "")
         return esc(town.name if town and self.lang == "zh" else town_id)
 
-    def link(self, kind: str, id_: str) -> str:
-        """A link to a hazard's or alert's detail page."""
-        return f'<a href="/board/{kind}/{quote(id_, safe="")}">{esc(id_)}</a>'
+    def link(self, kind: str, id_: str, text: str | None = None) -> str:
+        """A link to a hazard's, an alert's or an enterprise's detail page (`kind`: its plural)."""
+        return f'<a href="/board/{kind}/{quote(id_, safe="")}">{esc(text or id_)}</a>'
 
     def department(self, dept_id: str | None) -> str:
         dept = self.ref.department(dept_id or "")
@@ -447,6 +476,9 @@ class Page:
                  ("reported_at", esc(h.get("reported_at"))),
                  ("deadline", self.deadline(h)),
                  ("notice", esc(listed.get("notice_no")))]
+        firm = h.get("enterprise")
+        if firm:  # its file (一企一档); a public place has none
+            facts.insert(3, ("enterprise_of", self.link("enterprises", firm["uscc"], firm.get("name"))))
         dl = "".join(f'<dt>{esc(t[k])}</dt><dd>{v}</dd>' for k, v in facts)
         body = (f'<p><a href="/board">← {esc(t["back"])}</a></p>'
                 f'<h2 id="subject">{esc(h["id"])} · {esc(h.get("title"))}</h2><dl class="facts">{dl}</dl>'
@@ -511,6 +543,68 @@ class Page:
                 f'<h3>{esc(t["record"])}</h3>{self._record(a)}'
                 f'<h3>{esc(t["outputs"])}</h3>{self._outputs(outputs)}')
         return self.frame(a["id"], body, kind="detail")
+
+    def enterprise(self, f: Mapping[str, Any], outputs: list[Mapping[str, Any]] | None) -> str:
+        """An enterprise's file (一企一档): who it is, its class and cycle, its open hazards (each a
+        link to its page), orders in force, inspections, enforcement and credit proposals, the steps
+        its file keeps, and the outputs about it since the earliest of them."""
+        t, lang, w = self.t, self.lang, self.w
+        cls = f.get("classified") or {}
+        step = f.get("coverage_due")
+        last = f.get("last_inspection")
+        counts = f.get("hazards") or {}
+        facts = [("uscc", f'<code>{esc(f["uscc"])}</code>'),
+                 ("registration", esc(REGISTRATION.get(lang, {}).get(f.get("status"), f.get("status")))),
+                 ("town", self.town(f.get("town"))), ("sector", esc(w.sector(f.get("sector")))),
+                 ("address", esc(f.get("address"))), ("legal_rep", esc(f.get("legal_representative"))),
+                 ("risk_class", esc(w.risk(f.get("risk_class"))) + (f' · {esc(cls.get("decision_no"))}'
+                                                                     if cls.get("decision_no") else "")),
+                 ("key", esc(t["yes"] if f.get("key_enterprise") else t["no"])),
+                 ("coverage_due", esc(None) if not step else
+                  f'{esc(step["at"])} · {esc(COVERAGE_STEPS[lang].get(step["step"], step["step"]))}'),
+                 ("registered_at", esc(f.get("registered_at"))), ("closed_at", esc(f.get("closed_at"))),
+                 ("hazards", esc(f'{counts.get("open", 0)} {t["open_count"]} · {counts.get("overdue", 0)} '
+                                 f'{t["overdue_count"]} · {counts.get("closed", 0)} {t["closed_count"]}')),
+                 ("inspection_count", esc(f.get("inspections"))),
+                 ("last_inspection", esc(None) if not last else
+                  f'{esc(last["time"])} · {esc(w.inspection(last["kind"]))} <code>'
+                  f'{esc(last["inspection_id"])}</code> · {esc(t["findings"])} {esc(last["findings"])}'),
+                 ("refused", esc(", ".join(f'{r["inspection_id"]} {r["time"]}'
+                                           for r in f.get("refused_inspections") or ()) or None)),
+                 ("credit_listed", esc(t["yes"] if (f.get("credit") or {}).get("listed") else t["no"]))]
+        dl = "".join(f'<dt>{esc(t[k])}</dt><dd>{v}</dd>' for k, v in facts)
+
+        def table(id_: str, heads: tuple[str, ...], items: Any, cells: Any) -> str:
+            """A table of `items`, one row each, its cells (HTML) as `cells` gives them."""
+            head = "".join(f'<th scope="col">{esc(t[h])}</th>' for h in heads)
+            rows = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in cells(item)) + "</tr>" for item in items)
+            return (f'<table id="{id_}"><thead><tr>{head}</tr></thead>'
+                    f'<tbody>{rows or self._none(len(heads))}</tbody></table>')
+
+        hazards = table("hazards", ("id", "state", "grade", "tier", "deadline", "lead"),
+                        f.get("open_hazards") or (), lambda h: (
+                            self.link("hazards", h["id"]), self.state(h.get("status")),
+                            esc(w.grade(h.get("grade"))), self.tier(h.get("tier")), self.deadline(h),
+                            self.department(h.get("lead_department"))))
+        orders = table("orders", ("order_no", "order", "hazard", "since"), f.get("orders_in_force") or (),
+                       lambda o: (f'<code>{esc(o["order_no"])}</code>', esc(w.measure(o["order"])),
+                                  self.link("hazards", o["hazard_id"]), esc(o["since"])))
+        proposals = table("proposals", ("proposed_at", "measure", "hazard", "state"),
+                          f.get("proposals") or (), lambda p: (esc(p["time"]), esc(w.measure(p["measure"])),
+                                     self.link("hazards", p["hazard_id"]),
+                                     esc(PROPOSAL_STATES[lang].get(p.get("status") or "", p.get("status")))))
+        credit = table("credit", ("id", "criterion", "proposed_at", "credit_decision"),
+                       (f.get("credit") or {}).get("proposals") or (),
+                       lambda c: (f'<code>{esc(c["proposal_id"])}</code>', esc(w.criterion(c["criterion"])),
+                                  esc(c["proposed_at"]), esc(w.credit_outcome(c["decision"]))))
+        body = (f'<p><a href="/board">← {esc(t["back"])}</a></p>'
+                f'<h2 id="subject">{esc(f.get("name") or f["uscc"])} · {esc(t["enterprise"])}</h2>'
+                f'<dl class="facts">{dl}</dl>'
+                f'<h3>{esc(t["open_hazards"])}</h3>{hazards}<h3>{esc(t["orders"])}</h3>{orders}'
+                f'<h3>{esc(t["proposals"])}</h3>{proposals}<h3>{esc(t["credit"])}</h3>{credit}'
+                f'<h3>{esc(t["record"])}</h3>{self._record(f)}'
+                f'<h3>{esc(t["enterprise_outputs"])}</h3>{self._outputs(outputs)}')
+        return self.frame(f.get("name") or f["uscc"], body, kind="detail")
 
     def not_found(self, what: str) -> str:
         t = self.t

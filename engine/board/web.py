@@ -9,6 +9,7 @@
                                 `?recent=N` starts N records before each partition's end
     GET  /board/session         204 while the session holds, 401 after (the script asks before reconnecting)
     GET  /board/hazards/{id}, /board/alerts/{id}    detail pages
+    GET  /board/enterprises/{uscc}  an enterprise's file (一企一档), when the worker keeps files
     GET  /hazards.geojson       open hazards and alerts with a point, by cookie or bearer token
     GET  /board/static/…        the vendored stylesheet and script
 
@@ -41,6 +42,7 @@ from engine.board.html import LANGS, RECORD_ROWS, Page
 from engine.board.session import COOKIE, PRE_COOKIE, PRE_TTL_S, Session, SessionError, Sessions
 from engine.board.signouts import SignOutLog
 from engine.contract.outputs import (
+    CREDIT_PROPOSALS,
     ENFORCEMENT_ACTIONS,
     ESCALATIONS,
     REFERRALS_DISCIPLINE,
@@ -68,6 +70,9 @@ FETCH_BYTES = 256 * 1024
 LANG_COOKIE = "hzb_lang"
 OUTPUT_TOPICS = (ESCALATIONS, SUPERVISION_LISTED, REFERRALS_DISCIPLINE, ENFORCEMENT_ACTIONS,
                  REFERRALS_JUDICIAL)
+# An enterprise's own outputs, keyed by its USCC: its inspection cycle's escalations and its credit
+# proposals (a referral goes by the department's key; a hazard's outputs are on the hazard's page).
+ENTERPRISE_TOPICS = (ESCALATIONS, CREDIT_PROPOSALS)
 MAX_OUTPUTS = 500  # a detail page lists at most this many outputs of one subject: the latest
 OUTPUTS_TIMEOUT_S = 10.0  # how long a page waits for the broker before it does without
 # How far the clock of the host that sent an output may be behind the one that took its cause.
@@ -102,9 +107,11 @@ def safe_next(path: str | None) -> str:
 
 async def subject_outputs(bootstrap: str, prefix: str, subject: str,
                           auth: Mapping[str, Any] | None = None,
-                          since_ms: int | None = None) -> list[dict[str, Any]]:
-    """The engine's outputs about one subject, read from the output topics (keyed by subject id),
-    logged in as `auth` says (the worker's own credentials on a secured broker).
+                          since_ms: int | None = None,
+                          topics: tuple[str, ...] = OUTPUT_TOPICS) -> list[dict[str, Any]]:
+    """The engine's outputs about one subject, read from the output topics (keyed by subject id;
+    `topics`, those a subject of its kind gets), logged in as `auth` says (the worker's own
+    credentials on a secured broker).
 
     The engine sends an output to the partition its key hashes to, as Kafka's default
     partitioner does (engine/stream/sending.py), so only that partition of each topic is read,
@@ -121,7 +128,7 @@ async def subject_outputs(bootstrap: str, prefix: str, subject: str,
         # Every topic's partitions first: once the consumer is assigned partitions, its metadata
         # covers only their topics, and a topic asked for after that would seem to have none.
         tps = []
-        for name in OUTPUT_TOPICS:
+        for name in topics:
             partitions = await partitions_of(consumer, prefix + name)
             if partitions:
                 tps.append(TopicPartition(prefix + name, partition_for_key(key, len(partitions))))
@@ -219,9 +226,11 @@ class Board:
     def __init__(self, settings: Settings, bootstrap: str, hazards: StateSource,
                  alerts: StateSource | None, tokens: TokenStore, reference: Reference,
                  sessions: Sessions, streams: EscalationStream, now: Callable[[], float],
-                 wall: Callable[[], float], signouts: SignOutLog | None = None) -> None:
+                 wall: Callable[[], float], signouts: SignOutLog | None = None,
+                 enterprises: StateSource | None = None) -> None:
         self.settings, self.bootstrap, self.reference = settings, bootstrap, reference
         self.hazards, self.alerts, self.tokens = hazards, alerts, tokens
+        self.enterprises = enterprises
         self.sessions, self.streams, self.now, self.wall = sessions, streams, now, wall
         # Where sign-outs reach every worker; None: this worker's memory only (a board alone).
         self.signouts = signouts
@@ -240,6 +249,7 @@ class Board:
         router.add_get("/board/events", self.signed_in(self.events, page=False))
         router.add_get("/board/hazards/{id}", self.signed_in(self.hazard_page))
         router.add_get("/board/alerts/{id}", self.signed_in(self.alert_page))
+        router.add_get("/board/enterprises/{id}", self.signed_in(self.enterprise_page))
         router.add_get("/hazards.geojson", self.geojson)
         router.add_static("/board/static/", STATIC, append_version=False)
 
@@ -431,7 +441,7 @@ class Board:
 
     async def detail(self, request: web.Request, session: Session, source: StateSource | None,
                      kind: str) -> web.StreamResponse:
-        """A hazard's or an alert's page, with its record and the outputs it caused."""
+        """A hazard's, an alert's or an enterprise's page, with its record and the outputs it caused."""
         page = self.page_for(request, session)
         id_ = request.match_info["id"]
         try:
@@ -452,13 +462,14 @@ class Board:
                      else None)
             outputs: list[dict[str, Any]] | None = await asyncio.wait_for(
                 subject_outputs(self.bootstrap, self.settings.topic_prefix, id_, self.streams.auth,
-                                since), OUTPUTS_TIMEOUT_S)
+                                since, ENTERPRISE_TOPICS if kind == "enterprise" else OUTPUT_TOPICS),
+                OUTPUTS_TIMEOUT_S)
         except (KafkaError, OSError, TimeoutError) as exc:
             # The state is in memory; only the outputs need the broker: show what there is.
             log.warning("board_outputs_unavailable", subject=id_, error=f"{type(exc).__name__}: {exc}"[:200])
             outputs = None
-        return self.html(request, page.hazard(item, outputs) if kind == "hazard"
-                         else page.alert(item, outputs))
+        render = {"hazard": page.hazard, "alert": page.alert, "enterprise": page.enterprise}[kind]
+        return self.html(request, render(item, outputs))
 
     async def hazard_page(self, request: web.Request, session: Session) -> web.StreamResponse:
         """A hazard's page."""
@@ -467,6 +478,10 @@ class Board:
     async def alert_page(self, request: web.Request, session: Session) -> web.StreamResponse:
         """An alert's page."""
         return await self.detail(request, session, self.alerts, "alert")
+
+    async def enterprise_page(self, request: web.Request, session: Session) -> web.StreamResponse:
+        """An enterprise's file (一企一档), with the latest steps it keeps and its own outputs."""
+        return await self.detail(request, session, self.enterprises, "enterprise")
 
     async def alive(self, request: web.Request, session: Session) -> web.StreamResponse:
         """204 while the session holds (the script asks before it reconnects)."""
@@ -531,7 +546,7 @@ class Board:
 def register(app: Any, *, settings: Settings, bootstrap: str, hazards: StateSource,
              alerts: StateSource | None, tokens: TokenStore, reference: Reference,
              now: Callable[[], float], wall: Callable[[], float] = time.time,
-             signouts: SignOutLog | None = None) -> Board:
+             signouts: SignOutLog | None = None, enterprises: StateSource | None = None) -> Board:
     """Add the board's routes to `app.web.web_app` (`engine.http.server.Pages`).
 
     `now` is the engine's clock, for what the board says about hazards (days
@@ -557,7 +572,7 @@ def register(app: Any, *, settings: Settings, bootstrap: str, hazards: StateSour
                                settings.web_write_timeout_s, client_auth(settings))
     sessions = Sessions(secret, settings.board_session_s, tokens.scope_of)
     board = Board(settings, bootstrap, hazards, alerts, tokens, reference, sessions, streams, now, wall,
-                  signouts)
+                  signouts, enterprises)
     board.routes(app.web.web_app.router)
     if signouts is not None:
         following: list[asyncio.Task[None]] = []

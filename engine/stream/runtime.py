@@ -1134,17 +1134,18 @@ class Runtime:
                   if "alert" in self.tables else None)
         feeds.register(pages, settings=self.settings, bootstrap=self.bootstrap, hazards=hazards,
                        alerts=alerts, tokens=self.tokens, now=self.clock.now)
+        enterprises = self._source("enterprise", lambda table, index:
+                                   enterprise_source(table, self.rules, now, index))
         enterprise_web.register(pages, settings=self.settings, tokens=self.tokens, now=self.clock.now,
-                                enterprises=self._source("enterprise", lambda table, index:
-                                                         enterprise_source(table, self.rules, now,
-                                                                           index)))
+                                enterprises=enterprises)
         field_intake.register(pages, settings=self.settings, bootstrap=self.bootstrap,
                               tokens=self.tokens, known=self.rules.reference,
                               metrics=self.metrics.http_intake, now=self.clock.now)
         board.register(pages, settings=self.settings, bootstrap=self.bootstrap, hazards=hazards,
                        alerts=alerts, tokens=self.tokens, reference=self.rules.reference,
                        now=self.clock.now, signouts=board.KafkaSignOuts(
-                           self.bootstrap, board.signouts_topic(self.settings.app_id), self.auth))
+                           self.bootstrap, board.signouts_topic(self.settings.app_id), self.auth),
+                       enterprises=enterprises)
         return pages
 
     def _source(self, kind: str, make: Callable[[Any, Any], TableSource]) -> TableSource:

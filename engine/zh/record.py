@@ -196,14 +196,14 @@ def _shapes() -> Shapes:
          "执法建议 {p}：{m:measure}（隐患 {h}）"),
         (r"enforcement proposal (?P<p>\S+) withdrawn \(hazard (?P<h>\S+)\)", "撤回执法建议 {p}（隐患 {h}）"),
         (r"credit proposal (?P<p>\S+) \((?P<c>\w+)\): awaits a person's decision",
-         "失信名单建议 {p}（{c:criterion}）：待人工决定"),
+         "信用惩戒建议 {p}（{c:criterion}）：待人工决定"),
         (r"credit proposal (?P<p>\S+): (?P<o>\w+) by (?P<b>\S+) \((?P<n>.+)\)",
-         "失信名单建议 {p}：{o:credit}（{b}，{n}）"),
+         "信用惩戒建议 {p}：{o:credit}（{b}，{n}）"),
         (r"credit proposal (?P<p>\S+) withdrawn: its order was lifted before the violation",
-         "撤回失信名单建议 {p}：违反的决定此前已解除"),
+         "撤回信用惩戒建议 {p}：违反的决定此前已解除"),
         (r"credit proposal (?P<p>\S+) withdrawn: hazard (?P<h>\S+) was settled by its deadline "
          r"\((?P<w>[^)]+)\)",
-         "撤回失信名单建议 {p}：隐患 {h} 已在期限内了结（{w:settled}）"),
+         "撤回信用惩戒建议 {p}：隐患 {h} 已在期限内了结（{w:settled}）"),
         (r"referral (?P<r>\S+) withdrawn", "撤回移送 {r}"),
     ]
     return compiled(table)

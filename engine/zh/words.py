@@ -130,7 +130,8 @@ OUTCOMES = {"approved": "通过", "returned": "退回"}
 CRITERIA = {"violated_suspension": "违反停产停业等决定",
             "repeated_overdue_major": "重大事故隐患多次逾期未整改",
             "refused_inspection": "多次拒绝、阻碍检查"}
-CREDIT_OUTCOMES = {"listed": "列入失信名单", "rejected": "不予列入"}
+CREDIT_OUTCOMES = {"listed": "列入失信名单", "rejected": "不予列入",
+                   "awaiting a person's decision": "待人工决定"}
 # How a hazard left an enterprise's file (engine/enterprise/core.py `_hazard`).
 LEFT = {"closed": "已销号", "unfounded": "核实不属实", "duplicate": "重复上报"}
 # How a hazard was settled by its deadline, for a credit proposal it no longer counts toward.
@@ -185,6 +186,22 @@ class Words:
 
     def clock(self, value: str | None) -> str | None:
         return self._say(CLOCKS, value)
+
+    def risk(self, value: str | None) -> str | None:
+        """An enterprise's risk class (red, orange, yellow, blue)."""
+        return self._say(RISKS, value)
+
+    def inspection(self, value: str | None) -> str | None:
+        """A kind of inspection (`routine`, `random_check`...)."""
+        return self._say(INSPECTIONS, value)
+
+    def criterion(self, value: str | None) -> str | None:
+        """A credit (失信) proposal's criterion."""
+        return self._say(CRITERIA, value)
+
+    def credit_outcome(self, value: str | None) -> str | None:
+        """A person's decision on a credit proposal (`listed`, `rejected`)."""
+        return self._say(CREDIT_OUTCOMES, value)
 
     def level(self, value: str | None) -> str | None:
         return self._say(LEVELS, value)

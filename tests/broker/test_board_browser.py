@@ -429,6 +429,19 @@ def test_board_pictures_the_demo_district(namespace: Namespace, tmp_path: Path, 
         record = driver.find_elements(By.CSS_SELECTOR, "#record tbody tr")
         assert len(record) == len(states[busiest].history)
         driver.save_screenshot(str(IMG / "hazard-detail.png"))
+        # 一企一档: from a hazard's page to its enterprise's file, which lists that enterprise's open
+        # hazards as the engine holds them, each a link back.
+        firm = max((h.enterprise[0] for h in open_hazards if h.enterprise),
+                   key=lambda u: sum(1 for h in open_hazards if h.enterprise and h.enterprise[0] == u))
+        held = sorted(h.id for h in open_hazards if h.enterprise and h.enterprise[0] == firm)
+        driver.get(base + f"/board/hazards/{held[0]}")
+        driver.find_element(By.CSS_SELECTOR, f'a[href="/board/enterprises/{firm}"]').click()
+        wait("the enterprise's file", lambda: driver.find_elements(By.ID, "hazards"))
+        links = driver.execute_script("return [...document.querySelectorAll('#hazards tbody a')]"
+                                      ".map(a => a.textContent);")
+        assert firm in driver.find_element(By.CLASS_NAME, "facts").text and sorted(links) == held
+        assert driver.find_elements(By.CSS_SELECTOR, "#record tbody tr")
+        driver.save_screenshot(str(IMG / "enterprise-detail.png"))
         # The example's fire: its escalations, and each CAP document it went out as.
         driver.get(base + "/board/alerts/AL-20261130-0009")
         rows = driver.find_elements(By.CSS_SELECTOR, "#outputs tbody tr")

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
-from decide_fixtures import RULES
+from decide_fixtures import INSPECTORS, RULES, SUPERVISOR, event, finding
 
 from engine.alerts import load_alert_rules
 from engine.alerts.disaster import DAILY, FINAL, INITIAL
@@ -22,6 +22,8 @@ from engine.board.session import COOKIE, SessionError, Sessions
 from engine.board.web import OUTPUTS_SKEW_S, outputs_since, register, safe_next
 from engine.contract.outputs import OUTPUT_TYPES
 from engine.decide import clocks as hazard_clocks
+from engine.enterprise.replay import DistrictReplay
+from engine.enterprise.view import enterprise_view
 from engine.feeds.filters import Filters, RecordPage, item_visible
 from engine.feeds.tokens import Scope, TokenStore, hash_token, mint
 from engine.feeds.views import record_page
@@ -138,6 +140,28 @@ HAZARDS = [hazard("HZ-1", "huxi", "red", overdue=True), hazard("HZ-2", "huxi", N
                   listed={"notice_no": "N-3", "deadline": "2027-01-10T00:00:00+08:00", "active": True}),
            hazard("HZ-4", "huxi", "blue", status="closed")]
 ALERTS = [alert("AL-1", "huxi"), alert("AL-2", "lihaiwu"), alert("AL-3", "huxi", lat=None)]
+FIRM_HUXI, FIRM_LIHAIWU = "91371500MA3C4XK2N2", "91371500MA3D7PQ1LM"  # decide_fixtures' two enterprises
+
+
+def files() -> list[dict[str, Any]]:
+    """Two enterprises' files as the worker's pages read them, made by the real intake and cores:
+    one in huxi, classified and inspected, with an open hazard; one in lihaiwu."""
+    rp = DistrictReplay.of(RULES)
+    for uscc, town, name in ((FIRM_HUXI, "huxi", "Binhe (No. 2) Chemicals"),
+                             (FIRM_LIHAIWU, "lihaiwu", "Other")):
+        rp.feed(*event("safety.enterprise.registered", "2026-11-01T09:00:00+08:00", {
+            "uscc": uscc, "name": name, "sector": "hazardous_chemicals",
+            "location": {"town": town, "address": "No. 8 Binhe Road"}, "legal_representative": "Zhang Wei",
+            "by": SUPERVISOR}, uscc))
+    rp.feed(*event("safety.enterprise.classified", "2026-11-01T10:00:00+08:00", {
+        "uscc": FIRM_HUXI, "risk_class": "red", "key_enterprise": True, "decided_by": SUPERVISOR,
+        "decided_at": "2026-11-01T10:00:00+08:00", "decision_no": "度应急分〔2026〕7"}, FIRM_HUXI))
+    for e in event("safety.inspection.recorded", "2026-11-02T10:00:00+08:00", {
+            "inspection_id": "INS-B1", "kind": "routine", "inspectors": INSPECTORS,
+            "enterprise": {"uscc": FIRM_HUXI, "name": "Binhe (No. 2) Chemicals"},
+            "location": {"town": "huxi"}, "findings": [finding("HZ-B1")]}, "INS-B1"):
+        rp.feed(e)
+    return [enterprise_view(f, RULES, NOW, RecordPage(RECORD_ROWS)) for f in rp.states["enterprise"].values()]
 
 
 def test_every_number_of_a_towns_board_is_made_of_its_own_towns_subjects() -> None:
@@ -311,7 +335,7 @@ def run_board(tmp_path: Path, check: Callable[[TestClient, dict[str, str]], Awai
     (tmp_path / "tokens.yaml").write_text("supervisors:\n" + "\n".join(lines) + "\n")
     pages = Pages()
     register(pages, settings=Settings(board_secret="k" * 40), bootstrap="127.0.0.1:9",
-             hazards=Views(HAZARDS), alerts=Views(ALERTS),
+             hazards=Views(HAZARDS), alerts=Views(ALERTS), enterprises=Views(files()),
              tokens=TokenStore.load(tmp_path / "tokens.yaml"), reference=RULES.reference,
              now=lambda: NOW)
 
@@ -391,6 +415,40 @@ def test_another_towns_subject_answers_as_an_unknown_one_and_geojson_keeps_the_s
     run_board(tmp_path, check)
 
 
+def test_an_enterprises_file_has_its_page_in_its_towns_scope_and_its_hazards_link_to_it(
+        tmp_path: Path) -> None:
+    """一企一档 on the board: the file's facts, its open hazard linked to the hazard's page, its record
+    in Chinese; another town's enterprise answers exactly as an unknown one."""
+    async def check(client: TestClient, tokens: dict[str, str]) -> None:
+        await sign_in(client, tokens["huxi"])
+        page = await client.get(f"/board/enterprises/{FIRM_HUXI}")
+        text = await page.text()
+        assert page.status == 200 and "Binhe (No. 2) Chemicals" in text
+        assert f"<code>{FIRM_HUXI}</code>" in text and "红色（重大风险） · 度应急分〔2026〕7" in text
+        assert '<a href="/board/hazards/HZ-B1">HZ-B1</a>' in text  # its open hazard, one click away
+        assert "日常检查 INS-B1：发现隐患 1 项" in text
+        assert "风险等级评定为红色（重大风险），列为重点企业" in text
+        assert "暂时无法读取输出" in text  # no broker here: the file shows, and says what is missing
+        outside = await client.get(f"/board/enterprises/{FIRM_LIHAIWU}")
+        unknown = await client.get("/board/enterprises/91371500MA0000000X")
+        assert outside.status == unknown.status == 404
+        assert ((await outside.text()).replace(FIRM_LIHAIWU, "X")
+                == (await unknown.text()).replace("91371500MA0000000X", "X"))
+        english = await (await client.get(f"/board/enterprises/{FIRM_HUXI}?lang=en")).text()
+        assert "Enterprise file" in english and "registered: Binhe (No. 2) Chemicals (" in english
+
+    run_board(tmp_path, check)
+
+
+def test_a_hazards_page_links_its_enterprises_file() -> None:
+    view = {**hazard("HZ-9", "huxi"), "enterprise": {"uscc": FIRM_HUXI, "name": "Binhe <Chemicals>"}}
+    html = Page("zh", RULES.reference, "c", "o").hazard(view, [])
+    link = f'<a href="/board/enterprises/{FIRM_HUXI}">Binhe &lt;Chemicals&gt;</a>'
+    assert f"<dt>企业</dt><dd>{link}</dd>" in html
+    public_place = Page("zh", RULES.reference, "c", "o").hazard(hazard("HZ-9", "huxi"), [])
+    assert "/board/enterprises/" not in public_place
+
+
 def test_the_board_secret_must_be_long_enough() -> None:
     with pytest.raises(ValueError):
         Settings(board_secret="short")
@@ -463,13 +521,13 @@ def test_every_record_line_the_shipped_rule_tests_write_reads_in_chinese() -> No
     ("enforcement proposal P-1: utility_stop_notice (hazard HZ-1)",
      "执法建议 P-1：通知停止供电（隐患 HZ-1）"),
     ("credit proposal C-1 (refused_inspection): awaits a person's decision",
-     "失信名单建议 C-1（多次拒绝、阻碍检查）：待人工决定"),
+     "信用惩戒建议 C-1（多次拒绝、阻碍检查）：待人工决定"),
     ("credit proposal C-1: rejected by sup-01 (XY-2027-3)",
-     "失信名单建议 C-1：不予列入（sup-01，XY-2027-3）"),
+     "信用惩戒建议 C-1：不予列入（sup-01，XY-2027-3）"),
     ("credit proposal C-1 withdrawn: hazard HZ-1 was settled by its deadline (passed)",
-     "撤回失信名单建议 C-1：隐患 HZ-1 已在期限内了结（复查验收通过）"),
+     "撤回信用惩戒建议 C-1：隐患 HZ-1 已在期限内了结（复查验收通过）"),
     ("credit proposal C-1 withdrawn: its order was lifted before the violation",
-     "撤回失信名单建议 C-1：违反的决定此前已解除"),
+     "撤回信用惩戒建议 C-1：违反的决定此前已解除"),
     ("referral R-1 withdrawn", "撤回移送 R-1"),
 ])
 def test_a_line_of_an_enterprises_file_in_chinese(line: str, chinese: str) -> None:
