@@ -46,8 +46,8 @@
       : (d.response_level ? d.response_level + " " + (labels.level || "") : (labels.tiers || {}).none || "");
     li.appendChild(text("span", badge, "badge tier-" + tier));
     li.appendChild(document.createTextNode(" "));
-    // Hazards and alerts have detail pages; an enterprise's or a plan's escalation names its subject.
-    var page = { hazard: "hazards/", alert: "alerts/" }[d.subject_kind || "hazard"];
+    // Hazards, alerts and enterprises have detail pages; a plan's escalation names its subject.
+    var page = { hazard: "hazards/", alert: "alerts/", enterprise: "enterprises/" }[d.subject_kind || "hazard"];
     var link = document.createElement(page ? "a" : "span");
     if (page) { link.href = "/board/" + page + encodeURIComponent(d.subject_id || ""); }
     link.textContent = d.subject_id || "";
