@@ -57,7 +57,8 @@ TEXT: dict[str, dict[str, str]] = {
         "hazard": "隐患", "credit": "信用惩戒建议", "criterion": "事由", "credit_listed": "列入失信名单",
         "open_count": "未销号", "overdue_count": "逾期", "closed_count": "已销号", "kind": "类别",
         "enterprise_outputs": "引发的输出（规则），自档案所留最早一条记录起", "credit_decision": "决定",
-        "enterprise_of": "企业",
+        "enterprise_of": "企业", "enterprises": "企业档案", "only_overdue": "只看有逾期隐患的",
+        "all_enterprises": "全部", "next_page": "下一页", "name": "名称",
     },
     "en": {
         "title": "Hazards and emergencies board", "signin": "Sign in", "signout": "Sign out",
@@ -106,7 +107,9 @@ TEXT: dict[str, dict[str, str]] = {
         "credit_listed": "On the credit list", "open_count": "open", "overdue_count": "overdue",
         "closed_count": "closed", "kind": "Kind",
         "enterprise_outputs": "Outputs it caused (rule), since the earliest step the file keeps",
-        "credit_decision": "Decision", "enterprise_of": "Enterprise",
+        "credit_decision": "Decision", "enterprise_of": "Enterprise", "enterprises": "Enterprises",
+        "only_overdue": "only those with an overdue hazard", "all_enterprises": "all",
+        "next_page": "Next page", "name": "Name",
     },
 }
 
@@ -210,6 +213,7 @@ class Page:
             nav = (f'<nav aria-label="{esc(t["title"])}"><a href="/board">{esc(t["board"])}</a> '
                    f'<a href="/board/kiosk">{esc(t["kiosk"])}</a> '
                    f'<a href="/board/map">{esc(t["map"])}</a> '
+                   f'<a href="/board/enterprises">{esc(t["enterprises"])}</a> '
                    f'<a href="?lang={other}" lang="{"en" if other == "en" else "zh-CN"}" '
                    f'id="lang-switch">{esc(t["lang_other"])}</a> '
                    f'<span class="who">{esc(t["scope"])}: {esc(self.scope_name)}'
@@ -605,6 +609,31 @@ class Page:
                 f'<h3>{esc(t["record"])}</h3>{self._record(f)}'
                 f'<h3>{esc(t["enterprise_outputs"])}</h3>{self._outputs(outputs)}')
         return self.frame(f.get("name") or f["uscc"], body, kind="detail")
+
+    def enterprises(self, items: list[Mapping[str, Any]], next_cursor: str | None,
+                    overdue: bool | None) -> str:
+        """A page of the enterprises' files in the scope, by USCC, each a link to its file: who, where,
+        its class, and its open and overdue hazards; `overdue`: only those with an overdue one."""
+        t, w = self.t, self.w
+        rows = "".join(
+            f'<tr><td>{self.link("enterprises", f["uscc"], f.get("name") or f["uscc"])}</td>'
+            f'<td><code>{esc(f["uscc"])}</code></td><td>{self.town(f.get("town"))}</td>'
+            f'<td>{esc(w.sector(f.get("sector")))}</td><td>{esc(w.risk(f.get("risk_class")))}</td>'
+            f'<td>{esc(t["yes"] if f.get("key_enterprise") else t["no"])}</td>'
+            f'<td>{(f.get("hazards") or {}).get("open", 0)}</td>'
+            f'<td>{(f.get("hazards") or {}).get("overdue", 0)}{" ⚠" if f.get("overdue") else ""}</td></tr>'
+            for f in items)
+        heads = ("name", "uscc", "town", "sector", "risk_class", "key", "open_hazards", "overdue_count")
+        only = "&amp;overdue=true" if overdue else ""
+        more = (f'<p><a id="next" href="/board/enterprises?cursor={quote(next_cursor, safe="")}{only}">'
+                f'{esc(t["next_page"])} →</a></p>' if next_cursor else "")
+        body = (f'<p><a href="/board">← {esc(t["back"])}</a></p><h2 id="subject">{esc(t["enterprises"])}</h2>'
+                f'<p><a href="/board/enterprises">{esc(t["all_enterprises"])}</a> · '
+                f'<a href="/board/enterprises?overdue=true">{esc(t["only_overdue"])}</a></p>'
+                f'<table id="enterprises"><thead><tr>'
+                + "".join(f'<th scope="col">{esc(t[h])}</th>' for h in heads)
+                + f'</tr></thead><tbody>{rows or self._none(len(heads))}</tbody></table>{more}')
+        return self.frame(t["enterprises"], body, kind="detail")
 
     def not_found(self, what: str) -> str:
         t = self.t

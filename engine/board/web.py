@@ -9,6 +9,7 @@
                                 `?recent=N` starts N records before each partition's end
     GET  /board/session         204 while the session holds, 401 after (the script asks before reconnecting)
     GET  /board/hazards/{id}, /board/alerts/{id}    detail pages
+    GET  /board/enterprises     the enterprises' files in the scope, a page at a time
     GET  /board/enterprises/{uscc}  an enterprise's file (一企一档), when the worker keeps files
     GET  /hazards.geojson       open hazards and alerts with a point, by cookie or bearer token
     GET  /board/static/…        the vendored stylesheet and script
@@ -49,7 +50,16 @@ from engine.contract.outputs import (
     REFERRALS_JUDICIAL,
     SUPERVISION_LISTED,
 )
-from engine.feeds.filters import BadRequest, Filters, RecordPage, decode_positions, parse_limit
+from engine.feeds.filters import (
+    BadRequest,
+    Filters,
+    RecordPage,
+    decode_cursor,
+    decode_positions,
+    encode_cursor,
+    parse_bool,
+    parse_limit,
+)
 from engine.feeds.share import Busy, loop_share
 from engine.feeds.tokens import Scope, TokenStore
 from engine.feeds.views import StateSource, every_visible
@@ -73,6 +83,7 @@ OUTPUT_TOPICS = (ESCALATIONS, SUPERVISION_LISTED, REFERRALS_DISCIPLINE, ENFORCEM
 # An enterprise's own outputs, keyed by its USCC: its inspection cycle's escalations and its credit
 # proposals (a referral goes by the department's key; a hazard's outputs are on the hazard's page).
 ENTERPRISE_TOPICS = (ESCALATIONS, CREDIT_PROPOSALS)
+ENTERPRISE_ROWS = 100  # enterprises a page of the list shows
 MAX_OUTPUTS = 500  # a detail page lists at most this many outputs of one subject: the latest
 OUTPUTS_TIMEOUT_S = 10.0  # how long a page waits for the broker before it does without
 # How far the clock of the host that sent an output may be behind the one that took its cause.
@@ -249,6 +260,7 @@ class Board:
         router.add_get("/board/events", self.signed_in(self.events, page=False))
         router.add_get("/board/hazards/{id}", self.signed_in(self.hazard_page))
         router.add_get("/board/alerts/{id}", self.signed_in(self.alert_page))
+        router.add_get("/board/enterprises", self.signed_in(self.enterprise_list))
         router.add_get("/board/enterprises/{id}", self.signed_in(self.enterprise_page))
         router.add_get("/hazards.geojson", self.geojson)
         router.add_static("/board/static/", STATIC, append_version=False)
@@ -482,6 +494,20 @@ class Board:
     async def enterprise_page(self, request: web.Request, session: Session) -> web.StreamResponse:
         """An enterprise's file (一企一档), with the latest steps it keeps and its own outputs."""
         return await self.detail(request, session, self.enterprises, "enterprise")
+
+    async def enterprise_list(self, request: web.Request, session: Session) -> web.StreamResponse:
+        """A page of the enterprises' files in the session's scope, by USCC (`?cursor=` goes on,
+        `?overdue=true` keeps those with an overdue hazard)."""
+        page = self.page_for(request, session)
+        overdue = parse_bool(request.query.get("overdue"), "overdue")
+        after = decode_cursor(request.query.get("cursor"))
+        if self.enterprises is None:  # a worker without enterprise files
+            return self.html(request, page.enterprises([], None, overdue))
+        self.streams.share.admit()
+        items, last = await self.enterprises.page(session.scope, Filters(), overdue, after, ENTERPRISE_ROWS,
+                                                  self.now(), self.streams.share)
+        return self.html(request, page.enterprises(items, encode_cursor(last) if last is not None else None,
+                                                   overdue))
 
     async def alive(self, request: web.Request, session: Session) -> web.StreamResponse:
         """204 while the session holds (the script asks before it reconnects)."""

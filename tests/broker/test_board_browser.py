@@ -442,6 +442,14 @@ def test_board_pictures_the_demo_district(namespace: Namespace, tmp_path: Path, 
         assert firm in driver.find_element(By.CLASS_NAME, "facts").text and sorted(links) == held
         assert driver.find_elements(By.CSS_SELECTOR, "#record tbody tr")
         driver.save_screenshot(str(IMG / "enterprise-detail.png"))
+        # The list of files, from the menu: that enterprise among those with an overdue hazard exactly
+        # when the engine's hazards say so.
+        driver.find_element(By.CSS_SELECTOR, 'nav a[href="/board/enterprises"]').click()
+        wait("the list of files", lambda: driver.find_elements(By.ID, "enterprises"))
+        assert firm in driver.find_element(By.ID, "enterprises").text
+        driver.get(base + "/board/enterprises?overdue=true")
+        late = any(h.id in overdue for h in open_hazards if h.enterprise and h.enterprise[0] == firm)
+        assert (firm in driver.find_element(By.ID, "enterprises").text) == late
         # The example's fire: its escalations, and each CAP document it went out as.
         driver.get(base + "/board/alerts/AL-20261130-0009")
         rows = driver.find_elements(By.CSS_SELECTOR, "#outputs tbody tr")

@@ -436,6 +436,16 @@ def test_an_enterprises_file_has_its_page_in_its_towns_scope_and_its_hazards_lin
                 == (await unknown.text()).replace("91371500MA0000000X", "X"))
         english = await (await client.get(f"/board/enterprises/{FIRM_HUXI}?lang=en")).text()
         assert "Enterprise file" in english and "registered: Binhe (No. 2) Chemicals (" in english
+        # The list, from the board's menu: the scope's files only, each a link to its page.
+        listed = await (await client.get("/board/enterprises?lang=zh")).text()
+        assert '<a href="/board/enterprises">企业档案</a>' in listed
+        assert f'<a href="/board/enterprises/{FIRM_HUXI}">Binhe (No. 2) Chemicals</a>' in listed
+        assert FIRM_LIHAIWU not in listed
+        assert "1 ⚠" in listed  # HZ-B1 has been overdue since November
+        assert FIRM_HUXI in await (await client.get("/board/enterprises?overdue=true")).text()
+        assert FIRM_HUXI not in await (await client.get("/board/enterprises?overdue=false")).text()
+        for bad in ("overdue=maybe", "cursor=%%%"):
+            assert (await client.get(f"/board/enterprises?{bad}")).status == 400
 
     run_board(tmp_path, check)
 
