@@ -23,7 +23,7 @@ from typing import Any
 
 from engine.enterprise import coverage, credit
 from engine.enterprise.coverage import EnterpriseRules
-from engine.enterprise.state import CLASSES, MAX_OPEN, MONTHS, RECENT, SPELLS, EnterpriseFile
+from engine.enterprise.state import CLASSES, MAX_OPEN, MONTHS, RECENT, SAME_SECOND, SPELLS, EnterpriseFile
 from engine.intake.timeline import INSPECTED_TYPE
 from engine.kernel.apply import advance_clocks, apply_entry
 from engine.kernel.outputs import Out
@@ -121,9 +121,15 @@ def _inspected(f: EnterpriseFile, d: dict[str, Any], at: int) -> str:
         bisect.insort(f.inspected, at)
         del f.inspected[:-coverage.MISSED - 1]
         f.inspected_by[str(at)] = d["inspection_id"]
-        kept = {str(t) for t in f.inspected}
-        if len(f.inspected_by) > len(kept):
-            f.inspected_by = {t: i for t, i in f.inspected_by.items() if t in kept}
+    elif f.inspected_by.get(str(at)) != d["inspection_id"]:
+        # Another inspection in the same second (an app that records the day alone): its id is kept
+        # too, under a key of its own, so that a copy of it is known (`_counted`).
+        f.inspected_by[f"{at}/{d['inspection_id']}"] = d["inspection_id"]
+    kept = {str(t) for t in f.inspected}
+    if len(f.inspected_by) > len(kept):  # those of a time no longer kept leave; the latest extras stay
+        extra = [(t, i) for t, i in f.inspected_by.items() if "/" in t and t.partition("/")[0] in kept]
+        f.inspected_by = {**{t: i for t, i in f.inspected_by.items() if t in kept},
+                          **dict(extra[-SAME_SECOND:])}
     f.name = f.name or d["enterprise"]["name"]
     f.town = f.town or d["location"]["town"]
     return f"inspection {d['inspection_id']} ({d['kind']}): {d['findings']} finding(s)"

@@ -20,6 +20,9 @@ MAX_OPEN = 500  # open hazards kept in detail; beyond, the oldest are only count
 MONTHS = 24  # months of inspection counts kept, for the annual plan's progress
 CLASSES = 25  # classification decisions kept, for the coverage cycles a late record re-opens
 SPELLS = 25  # closures and registrations kept, each, for the closed spells no coverage cycle counts
+# Ids kept of inspections made in a second another kept inspection has (an app that records the day
+# alone), so that a copy of one sent again is known (engine/enterprise/core.py `_counted`).
+SAME_SECOND = 25
 
 
 @dataclass(slots=True)
@@ -67,7 +70,8 @@ class EnterpriseFile:
     # ended each cycle, for a record that comes late (coverage.reconcile). A file stored before
     # 2026-12-05 starts with none.
     inspected: list[int] = field(default_factory=list)
-    inspected_by: dict[str, str] = field(default_factory=dict)  # str(time) -> inspection id, of `inspected`
+    # str(time) -> inspection id, of `inspected`; "time/id" -> id for another one in the same second
+    inspected_by: dict[str, str] = field(default_factory=dict)
     alerts: int = 0
     last_alert: list[Any] | None = None  # [time, alert id, kind]
     proposals: list[list[Any]] = field(default_factory=list)  # [time, id, measure, hazard id], recent

@@ -7,13 +7,16 @@ from dataclasses import replace
 from datetime import date, datetime
 
 from decide_fixtures import INSPECTORS, REPO, RULES, event, finding, inspection
+from hypothesis import given
+from hypothesis import strategies as st
+from test_decide_properties import PROPERTY
 
 from engine.contract.outputs import OUTPUT_TYPES
 from engine.contract.uscc import check_character
 from engine.cores import build_cores
 from engine.decide.replay import clock_entry
 from engine.enterprise.replay import DistrictReplay
-from engine.enterprise.state import EnterpriseFile
+from engine.enterprise.state import SAME_SECOND, EnterpriseFile
 from engine.kernel.state import APPLIED, entry_hash
 from engine.plan.annual import behind_escalations, progress
 from engine.plan.rules import load_plan
@@ -295,3 +298,46 @@ def test_the_worker_wiring_counts_an_inspection_sent_again_once() -> None:
         links += outs
     [link] = links
     assert link.key == "2027/yuji" and f.inspections == 1
+
+
+@PROPERTY
+@given(st.lists(st.tuples(st.integers(0, 7), st.integers(1, 60), st.booleans(), st.integers(0, 3)),
+                min_size=1, max_size=30),
+       st.randoms(use_true_random=False))
+def test_however_often_and_in_whatever_order_inspections_are_sent_each_counts_once(
+        sends: list[tuple[int, int, bool, int]], shuffle: random.Random) -> None:
+    """Up to eight inspections of one enterprise in January and February 2027, each sent one to four
+    times under fresh event ids (a retry, or a correction that moves its time within its month), the
+    copies arriving in any order: the file counts each once, in the month of the copy that came
+    first, and so does the annual plan."""
+    records = []
+    for n, (which, day, correct, copies) in enumerate(sends):
+        month = 1 + which % 2
+        for copy in range(copies + 1):
+            minute = copy * 7 if correct else 0
+            time = f"2027-{month:02d}-{min(day, 28):02d}T10:{minute:02d}:00+08:00"
+            [_, entry] = _recorded("huxi", f"INS-P{which}", f"ev-{n}-{copy}", time)
+            records.append(entry)
+    shuffle.shuffle(records)
+    rp = replay()
+    first: dict[str, str] = {}
+    for entry in records:
+        first.setdefault(entry["data"]["inspection_id"], entry["time"][:7])
+        rp.feed(entry)
+    f: EnterpriseFile = rp.state("enterprise", uscc(TOWN_FIRMS["huxi"]))
+    by_month = {m: sum(1 for v in first.values() if v == m) for m in set(first.values())}
+    assert f.inspections == len(first) and f.months == by_month
+    assert rp.state("plan", "2027/huxi").done == by_month
+
+
+def test_inspections_an_app_dates_by_the_day_alone_are_each_counted_once_and_their_ids_bounded() -> None:
+    """Thirty inspections of one day, all at 00:00 (an app that keeps the date alone), each sent
+    again at once: thirty counted; the file keeps the ids of one time and of SAME_SECOND more."""
+    rp = replay()
+    for n in range(30):
+        for copy in ("a", "b"):
+            for e in _recorded("huxi", f"INS-D{n}", f"ev-d{n}{copy}", "2027-01-05T00:00:00+08:00"):
+                rp.feed(e)
+    f: EnterpriseFile = rp.state("enterprise", uscc(TOWN_FIRMS["huxi"]))
+    assert f.inspections == 30 and rp.state("plan", "2027/huxi").done == {"2027-01": 30}
+    assert len(f.inspected_by) == 1 + SAME_SECOND and f.inspected_by[str(f.inspected[0])] == "INS-D0"
