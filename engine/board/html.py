@@ -59,6 +59,8 @@ TEXT: dict[str, dict[str, str]] = {
         "enterprise_outputs": "引发的输出（规则），自档案所留最早一条记录起", "credit_decision": "决定",
         "enterprise_of": "企业", "enterprises": "企业档案", "only_overdue": "只看有逾期隐患的",
         "all_enterprises": "全部", "next_page": "下一页", "name": "名称",
+        "missed_cycles": "重点企业检查周期届满未检查", "cycle_from": "周期起算", "missed_at": "届满认定",
+        "department": "失职部门", "referral": "移送纪委监委",
     },
     "en": {
         "title": "Hazards and emergencies board", "signin": "Sign in", "signout": "Sign out",
@@ -110,6 +112,9 @@ TEXT: dict[str, dict[str, str]] = {
         "credit_decision": "Decision", "enterprise_of": "Enterprise", "enterprises": "Enterprises",
         "only_overdue": "only those with an overdue hazard", "all_enterprises": "all",
         "next_page": "Next page", "name": "Name",
+        "missed_cycles": "Key-enterprise cycles run out uninspected",
+        "cycle_from": "Cycle from", "missed_at": "Missed at", "department": "Department that failed",
+        "referral": "Referral to discipline inspection",
     },
 }
 
@@ -134,6 +139,11 @@ PROPOSAL_STATES = {"zh": {"awaiting": "待审核（决定）", "answered": "已�
 # Where the decision due after an approving review stands (the same statuses, of a decision alone).
 # Where an enterprise stands on the register (engine/enterprise/state.py `status`).
 REGISTRATION = {"zh": {"registered": "已登记", "closed": "已关闭", "unregistered": "未登记"}}
+# What became of a missed cycle's referral (engine/enterprise/coverage.py: held, sent, or none: under
+# the threshold, taken back below it, or nobody public to answer for it).
+REFERRALS = {"zh": {"held": "暂缓（等待补录的检查记录）", "sent": "已移送", None: "未移送"},
+             "en": {"held": "held (waiting for an inspection recorded late)", "sent": "sent",
+                    None: "not referred"}}
 # How the running coverage cycle goes on (engine/enterprise/coverage.py `next_step`).
 COVERAGE_STEPS = {"zh": {"town_safety_office": "期满告知镇（街道）安监站",
                          "lead_department": "认定牵头部门不履行安全监管职责"},
@@ -601,10 +611,15 @@ class Page:
                        (f.get("credit") or {}).get("proposals") or (),
                        lambda c: (f'<code>{esc(c["proposal_id"])}</code>', esc(w.criterion(c["criterion"])),
                                   esc(c["proposed_at"]), esc(w.credit_outcome(c["decision"]))))
+        missed = table("missed", ("cycle_from", "missed_at", "department", "referral"),
+                       f.get("missed_cycles") or (),
+                       lambda m: (esc(m["cycle_from"]), esc(m["missed_at"]), self.department(m["department"]),
+                                  esc(REFERRALS[lang].get(m.get("referral"), m.get("referral")))))
         body = (f'<p><a href="/board">← {esc(t["back"])}</a></p>'
                 f'<h2 id="subject">{esc(f.get("name") or f["uscc"])} · {esc(t["enterprise"])}</h2>'
                 f'<dl class="facts">{dl}</dl>'
-                f'<h3>{esc(t["open_hazards"])}</h3>{hazards}<h3>{esc(t["orders"])}</h3>{orders}'
+                + (f'<h3>{esc(t["missed_cycles"])}</h3>{missed}' if f.get("missed_cycles") else "")
+                + f'<h3>{esc(t["open_hazards"])}</h3>{hazards}<h3>{esc(t["orders"])}</h3>{orders}'
                 f'<h3>{esc(t["proposals"])}</h3>{proposals}<h3>{esc(t["credit"])}</h3>{credit}'
                 f'<h3>{esc(t["record"])}</h3>{self._record(f)}'
                 f'<h3>{esc(t["enterprise_outputs"])}</h3>{self._outputs(outputs)}')

@@ -71,6 +71,12 @@ def enterprise_view(f: EnterpriseFile, rules: Any, now: float,
                                 sorted(f.refusals.items(), key=lambda kv: (kv[1], kv[0]))],
         "orders_in_force": [{"order_no": no, "order": o[0], "hazard_id": o[1], "since": iso(o[2])}
                             for no, o in sorted(f.orders.items(), key=lambda kv: (kv[1][2], kv[0]))],
+        # Its key-enterprise cycles that ran out uninspected, the latest coverage.MISSED and every
+        # referral held: the department that failed its duty, and its referral to discipline
+        # inspection (held: waiting a day for an inspection recorded late; sent; or none).
+        "missed_cycles": [{"cycle_from": iso(base), "missed_at": iso(at), "department": dept,
+                           "referral": referral} for base, at, dept, _, referral in f.missed],
+        "duty_failures": dict(sorted(f.duty_fails.items())),
         "violations": f.violations,
         "alerts": f.alerts,
         "last_alert": ({"time": iso(f.last_alert[0]), "alert_id": f.last_alert[1],

@@ -611,3 +611,29 @@ def test_a_detail_page_reads_outputs_from_its_records_start_less_what_clocks_all
     assert outputs_since(item, 900) == began_ms - (900 + OUTPUTS_SKEW_S) * 1000
     assert outputs_since({"record_began": None}, 900) is None and outputs_since({}, 900) is None
     assert outputs_since(item, 0) is None  # intake takes any time ahead: no bound
+
+
+def test_an_enterprises_page_shows_its_missed_cycles_and_what_became_of_their_referrals() -> None:
+    """A key enterprise whose lead department missed its cycle: the file's view names the
+    department and the referral held a day for an inspection recorded late, and the page says so;
+    once the hold is over, sent. A file with no missed cycle has no such section."""
+    from test_enterprise import _fired, _missed_once
+
+    f, _, due = _missed_once()
+    view = enterprise_view(f, RULES, due, RecordPage(RECORD_ROWS))
+    assert view["missed_cycles"] == [{"cycle_from": "2026-11-01T10:00:00+08:00",
+                                      "missed_at": "2027-01-07T10:00:00+08:00",
+                                      "department": "safety_bureau", "referral": "held"}]
+    assert view["duty_failures"] == {"safety_bureau": 1}
+    page = Page("zh", RULES.reference, "c", "o").enterprise(view, [])
+    assert "重点企业检查周期届满未检查" in page and "区安监局" in page
+    assert "暂缓（等待补录的检查记录）" in page
+    f, _ = _fired(f, f.next_due())  # the hold is over: referred
+    assert enterprise_view(f, RULES, due)["missed_cycles"][0]["referral"] == "sent"
+    assert "重点企业检查周期" not in Page("zh", RULES.reference, "c", "o").enterprise(files()[0], [])
+
+
+def test_both_languages_name_every_part_of_a_page() -> None:
+    from engine.board.html import TEXT
+
+    assert set(TEXT["zh"]) == set(TEXT["en"])
