@@ -442,6 +442,9 @@ def test_show_renders_an_enterprises_file() -> None:
     assert ("coverage cycle from 2026-11-01T10:00:00+08:00: next, the town safety office told at "
             "2026-12-31T10:00:00+08:00") in page
     assert render_enterprise(None, [], USCC, 0) == f"{USCC}: no such enterprise on this broker"
+    missed, _, due = _missed_once()
+    assert ("missed: the cycle from 2026-11-01T10:00:00+08:00, at 2027-01-07T10:00:00+08:00: a duty "
+            "failure of safety_bureau; referral held") in render_enterprise(missed, [], USCC, due)
 
 
 def test_show_needs_a_hazard_or_an_enterprise_but_not_both(capsys: Any) -> None:
