@@ -544,6 +544,9 @@ class Page:
                  ("grade", esc(self.w.grade(a.get("grade")))), ("town", self.town(a.get("town"))),
                  ("opened", esc(a.get("opened_at"))), ("post", esc(a.get("post"))),
                  ("held_by", self.department(a.get("held_by"))), ("handover", esc(a.get("handover_step")))]
+        firm = a.get("enterprise")
+        if firm:  # where it happened (v2): its file
+            facts.insert(4, ("enterprise_of", self.link("enterprises", firm["uscc"], firm.get("name"))))
         dl = "".join(f'<dt>{esc(t[k])}</dt><dd>{v}</dd>' for k, v in facts)
         body = (f'<p><a href="/board">← {esc(t["back"])}</a></p>'
                 f'<h2 id="subject">{esc(a["id"])} · {esc(self.w.alert_kind(a.get("alert_kind")))}</h2>'

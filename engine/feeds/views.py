@@ -197,6 +197,8 @@ def alert_view(a: Any, now: float, record: RecordPage | None = None,
         # Who holds it: the unit that acknowledged it, else the post (A or B) it was raised at.
         "post": a.post, "held_by": a.acked[1] if a.acked else None, "handover_step": a.step,
         "location": a.location,
+        "enterprise": ({"uscc": a.enterprise["uscc"], "name": a.enterprise.get("name")}
+                       if a.enterprise else None),  # where it happened, when it names one (v2)
         "reports": [{"level": level, "demanded": iso(at), "reported": iso(a.reported.get(level))}
                     for level, at in sorted(a.demanded.items(), key=lambda kv: kv[1])],
         "clocks": [{"name": name, "due": iso(due)}

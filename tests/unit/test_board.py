@@ -26,7 +26,7 @@ from engine.enterprise.replay import DistrictReplay
 from engine.enterprise.view import enterprise_view
 from engine.feeds.filters import Filters, RecordPage, item_visible
 from engine.feeds.tokens import Scope, TokenStore, hash_token, mint
-from engine.feeds.views import record_page
+from engine.feeds.views import alert_view, record_page
 from engine.http.server import Pages
 from engine.reference.models import SECTORS
 from engine.ruletest import run_file
@@ -448,6 +448,18 @@ def test_an_enterprises_file_has_its_page_in_its_towns_scope_and_its_hazards_lin
             assert (await client.get(f"/board/enterprises?{bad}")).status == 400
 
     run_board(tmp_path, check)
+
+
+def test_an_alerts_page_links_the_file_of_the_enterprise_where_it_happened() -> None:
+    from test_alerts import ALERT_RULES, raised
+
+    rp = DistrictReplay.of(RULES, ALERT_RULES)
+    rp.feed(raised("AL-9", "2026-11-02 09:00"))  # at decide_fixtures' enterprise, FIRM_HUXI
+    view = alert_view(rp.states["alert"]["AL-9"], NOW)
+    assert view["enterprise"] == {"uscc": FIRM_HUXI, "name": "Shuicheng Logistics Co., Ltd."}
+    html = Page("en", RULES.reference, "c", "o").alert(view, [])
+    assert (f'<dt>Enterprise</dt><dd><a href="/board/enterprises/{FIRM_HUXI}">Shuicheng Logistics Co., '
+            'Ltd.</a></dd>') in html
 
 
 def test_a_hazards_page_links_its_enterprises_file() -> None:
