@@ -103,8 +103,9 @@ def _counted(f: EnterpriseFile, inspection_id: str) -> bool:
     """Whether the file counts this inspection already. A field app that sends an inspection again
     under a fresh event id (a retry, or a correction) records the same inspection, which counts
     once: for the annual plan, the file and the key enterprise's cycle alike. The file knows the ids
-    of its latest inspections by time (`inspected_by`, coverage.MISSED + 1 of them, and the latest);
-    one older than those, recorded again, counts again."""
+    of its latest inspections by time (`inspected_by`: coverage.MISSED + 1 of them, SAME_SECOND more
+    made in a second one of those has) and of its last; one older than those, recorded again,
+    counts again."""
     last = f.last_inspection
     return (last is not None and last[1] == inspection_id) or inspection_id in f.inspected_by.values()
 
