@@ -574,8 +574,8 @@ class Page:
                  ("registration", esc(REGISTRATION.get(lang, {}).get(f.get("status"), f.get("status")))),
                  ("town", self.town(f.get("town"))), ("sector", esc(w.sector(f.get("sector")))),
                  ("address", esc(f.get("address"))), ("legal_rep", esc(f.get("legal_representative"))),
-                 ("risk_class", esc(w.risk(f.get("risk_class"))) + (f' · {esc(cls.get("decision_no"))}'
-                                                                     if cls.get("decision_no") else "")),
+                 ("risk_class", esc(w.named("risk", f.get("risk_class")))
+                  + (f' · {esc(cls.get("decision_no"))}' if cls.get("decision_no") else "")),
                  ("key", esc(t["yes"] if f.get("key_enterprise") else t["no"])),
                  ("coverage_due", esc(None) if not step else
                   f'{esc(step["at"])} · {esc(COVERAGE_STEPS[lang].get(step["step"], step["step"]))}'),
@@ -584,20 +584,14 @@ class Page:
                                  f'{t["overdue_count"]} · {counts.get("closed", 0)} {t["closed_count"]}')),
                  ("inspection_count", esc(f.get("inspections"))),
                  ("last_inspection", esc(None) if not last else
-                  f'{esc(last["time"])} · {esc(w.inspection(last["kind"]))} <code>'
+                  f'{esc(last["time"])} · {esc(w.named("inspection", last["kind"]))} <code>'
                   f'{esc(last["inspection_id"])}</code> · {esc(t["findings"])} {esc(last["findings"])}'),
                  ("refused", esc(", ".join(f'{r["inspection_id"]} {r["time"]}'
                                            for r in f.get("refused_inspections") or ()) or None)),
                  ("credit_listed", esc(t["yes"] if (f.get("credit") or {}).get("listed") else t["no"]))]
         dl = "".join(f'<dt>{esc(t[k])}</dt><dd>{v}</dd>' for k, v in facts)
 
-        def table(id_: str, heads: tuple[str, ...], items: Any, cells: Any) -> str:
-            """A table of `items`, one row each, its cells (HTML) as `cells` gives them."""
-            head = "".join(f'<th scope="col">{esc(t[h])}</th>' for h in heads)
-            rows = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in cells(item)) + "</tr>" for item in items)
-            return (f'<table id="{id_}"><thead><tr>{head}</tr></thead>'
-                    f'<tbody>{rows or self._none(len(heads))}</tbody></table>')
-
+        table = self._table
         hazards = table("hazards", ("id", "state", "grade", "tier", "deadline", "lead"),
                         f.get("open_hazards") or (), lambda h: (
                             self.link("hazards", h["id"]), self.state(h.get("status")),
@@ -612,8 +606,9 @@ class Page:
                                      esc(PROPOSAL_STATES[lang].get(p.get("status") or "", p.get("status")))))
         credit = table("credit", ("id", "criterion", "proposed_at", "credit_decision"),
                        (f.get("credit") or {}).get("proposals") or (),
-                       lambda c: (f'<code>{esc(c["proposal_id"])}</code>', esc(w.criterion(c["criterion"])),
-                                  esc(c["proposed_at"]), esc(w.credit_outcome(c["decision"]))))
+                       lambda c: (f'<code>{esc(c["proposal_id"])}</code>',
+                                  esc(w.named("criterion", c["criterion"])), esc(c["proposed_at"]),
+                                  esc(w.named("credit", c["decision"]))))
         missed = table("missed", ("cycle_from", "missed_at", "department", "referral"),
                        f.get("missed_cycles") or (),
                        lambda m: (esc(m["cycle_from"]), esc(m["missed_at"]), self.department(m["department"]),
@@ -628,29 +623,38 @@ class Page:
                 f'<h3>{esc(t["enterprise_outputs"])}</h3>{self._outputs(outputs)}')
         return self.frame(f.get("name") or f["uscc"], body, kind="detail")
 
+    def _table(self, id_: str, heads: tuple[str, ...], items: Any, cells: Any) -> str:
+        """A table of `items`, one row each, its cells (HTML) as `cells` gives them, under the words
+        of `heads`."""
+        head = "".join(f'<th scope="col">{esc(self.t[h])}</th>' for h in heads)
+        rows = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in cells(item)) + "</tr>" for item in items)
+        return (f'<table id="{id_}"><thead><tr>{head}</tr></thead>'
+                f'<tbody>{rows or self._none(len(heads))}</tbody></table>')
+
     def enterprises(self, items: list[Mapping[str, Any]], next_cursor: str | None,
                     overdue: bool | None) -> str:
         """A page of the enterprises' files in the scope, by USCC, each a link to its file: who, where,
         its class, and its open and overdue hazards; `overdue`: only those with an overdue one."""
         t, w = self.t, self.w
-        rows = "".join(
-            f'<tr><td>{self.link("enterprises", f["uscc"], f.get("name") or f["uscc"])}</td>'
-            f'<td><code>{esc(f["uscc"])}</code></td><td>{self.town(f.get("town"))}</td>'
-            f'<td>{esc(w.sector(f.get("sector")))}</td><td>{esc(w.risk(f.get("risk_class")))}</td>'
-            f'<td>{esc(t["yes"] if f.get("key_enterprise") else t["no"])}</td>'
-            f'<td>{(f.get("hazards") or {}).get("open", 0)}</td>'
-            f'<td>{(f.get("hazards") or {}).get("overdue", 0)}{" ⚠" if f.get("overdue") else ""}</td></tr>'
-            for f in items)
-        heads = ("name", "uscc", "town", "sector", "risk_class", "key", "open_hazards", "overdue_count")
+
+        def cells(f: Mapping[str, Any]) -> tuple[Any, ...]:
+            counts = f.get("hazards") or {}
+            return (self.link("enterprises", f["uscc"], f.get("name") or f["uscc"]),
+                    f'<code>{esc(f["uscc"])}</code>', self.town(f.get("town")),
+                    esc(w.sector(f.get("sector"))), esc(w.named("risk", f.get("risk_class"))),
+                    esc(t["yes"] if f.get("key_enterprise") else t["no"]), counts.get("open", 0),
+                    f'{counts.get("overdue", 0)}{" ⚠" if f.get("overdue") else ""}')
+
+        listed = self._table("enterprises", ("name", "uscc", "town", "sector", "risk_class", "key",
+                                             "open_hazards", "overdue_count"), items, cells)
         only = "&amp;overdue=true" if overdue else ""
         more = (f'<p><a id="next" href="/board/enterprises?cursor={quote(next_cursor, safe="")}{only}">'
                 f'{esc(t["next_page"])} →</a></p>' if next_cursor else "")
-        body = (f'<p><a href="/board">← {esc(t["back"])}</a></p><h2 id="subject">{esc(t["enterprises"])}</h2>'
+        body = (f'<p><a href="/board">← {esc(t["back"])}</a></p>'
+                f'<h2 id="subject">{esc(t["enterprises"])}</h2>'
                 f'<p><a href="/board/enterprises">{esc(t["all_enterprises"])}</a> · '
                 f'<a href="/board/enterprises?overdue=true">{esc(t["only_overdue"])}</a></p>'
-                f'<table id="enterprises"><thead><tr>'
-                + "".join(f'<th scope="col">{esc(t[h])}</th>' for h in heads)
-                + f'</tr></thead><tbody>{rows or self._none(len(heads))}</tbody></table>{more}')
+                f'{listed}{more}')
         return self.frame(t["enterprises"], body, kind="detail")
 
     def not_found(self, what: str) -> str:

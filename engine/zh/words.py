@@ -187,21 +187,10 @@ class Words:
     def clock(self, value: str | None) -> str | None:
         return self._say(CLOCKS, value)
 
-    def risk(self, value: str | None) -> str | None:
-        """An enterprise's risk class (red, orange, yellow, blue)."""
-        return self._say(RISKS, value)
-
-    def inspection(self, value: str | None) -> str | None:
-        """A kind of inspection (`routine`, `random_check`...)."""
-        return self._say(INSPECTIONS, value)
-
-    def criterion(self, value: str | None) -> str | None:
-        """A credit (失信) proposal's criterion."""
-        return self._say(CRITERIA, value)
-
-    def credit_outcome(self, value: str | None) -> str | None:
-        """A person's decision on a credit proposal (`listed`, `rejected`)."""
-        return self._say(CREDIT_OUTCOMES, value)
+    def named(self, kind: str, value: str | None) -> str | None:
+        """A value named by its kind, as a record line's are (`_value`: `risk`, `inspection`,
+        `criterion`, `credit`...): in Chinese on the Chinese board, as it is on the English one."""
+        return self._value(kind, value) if self.zh and value else value
 
     def level(self, value: str | None) -> str | None:
         return self._say(LEVELS, value)
