@@ -7,7 +7,7 @@ style, so the Content-Security-Policy can forbid both.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from html import escape
 from typing import Any
 from urllib.parse import quote
@@ -61,6 +61,8 @@ TEXT: dict[str, dict[str, str]] = {
         "all_enterprises": "全部", "next_page": "下一页", "name": "名称",
         "missed_cycles": "重点企业检查周期届满未检查", "cycle_from": "周期起算", "missed_at": "届满认定",
         "department": "失职部门", "referral": "移送纪委监委",
+        "held_referrals": "暂缓移送（等待补录的记录）", "held_until": "{ground}，暂缓至 {until}",
+        "referrals_withdrawn": "已撤回的移送",
     },
     "en": {
         "title": "Hazards and emergencies board", "signin": "Sign in", "signout": "Sign out",
@@ -115,6 +117,9 @@ TEXT: dict[str, dict[str, str]] = {
         "missed_cycles": "Key-enterprise cycles run out uninspected",
         "cycle_from": "Cycle from", "missed_at": "Missed at", "department": "Department that failed",
         "referral": "Referral to discipline inspection",
+        "held_referrals": "Held (waiting for a record that may come late)",
+        "held_until": "{ground}, held until {until}",
+        "referrals_withdrawn": "Referrals withdrawn",
     },
 }
 
@@ -324,10 +329,10 @@ class Page:
                          f'<td>{esc(x["notice_no"])}</td><td>{esc(x["deadline"])}</td>'
                          f'<td class="{"late" if (x["days_left"] or 0) < 0 else ""}">'
                          f'{esc(x["days_left"])}</td></tr>' for x in s["listed"])
-        referrals = "".join(f'<tr><td>{self.link("hazards", r["id"])}</td>'
+        referrals = "".join(f'<tr><td>{self.link(r["kind"] + "s", r["id"], r.get("name"))}</td>'
                             f'<td>{self.town(r["town"])}</td>'
-                            f'<td>{esc("; ".join(map(self.w.ground, r["grounds"])))}</td></tr>'
-                            for r in s["referrals"])
+                            f'<td>{esc("; ".join(map(self.w.ground, r["grounds"])))}</td>'
+                            f'<td>{self._held(r["held"])}</td></tr>' for r in s["referrals"])
         alerts = "".join(self._alert_row(a) for a in s["alerts"])
         hazards = "".join(
             f'<tr><td>{self.link("hazards", h["id"])}</td>'
@@ -343,14 +348,19 @@ class Page:
                   f'{th("id", "notice", "deadline", "days_left")}</tr></thead>'
                   f'<tbody>{listed or self._none(4)}</tbody></table></section>'
                 + f'<section><h2>{esc(t["referrals"])}</h2><table id="referrals"><thead><tr>'
-                  f'{th("id", "town", "grounds")}'
-                  f'</tr></thead><tbody>{referrals or self._none(3)}</tbody></table></section>'
+                  f'{th("id", "town", "grounds", "held_referrals")}'
+                  f'</tr></thead><tbody>{referrals or self._none(4)}</tbody></table></section>'
                 + f'<section><h2>{esc(t["alerts"])}</h2><table id="alerts"><thead><tr>'
                   f'{th("id", "town", "level", "state", "held_by", "clocks")}</tr></thead>'
                   f'<tbody>{alerts or self._none(6)}</tbody></table></section>'
                 + f'<section><h2>{esc(t["hazards"])}</h2><table id="hazards"><thead><tr>'
                   f'{th("id", "what", "town", "sector", "tier", "state", "deadline")}</tr></thead>'
                   f'<tbody>{hazards or self._none(7)}</tbody></table></section>')
+
+    def _held(self, held: Iterable[Mapping[str, Any]]) -> str:
+        """Referrals held for a record that may come late, each with the end of its hold."""
+        return esc("; ".join(self.t["held_until"].format(ground=self.w.ground(h["ground"]), until=h["until"])
+                             for h in held))
 
     def _alert_row(self, a: Mapping[str, Any]) -> str:
         t = self.t
@@ -493,6 +503,13 @@ class Page:
         firm = h.get("enterprise")
         if firm:  # its file (一企一档); a public place has none
             facts.insert(3, ("enterprise_of", self.link("enterprises", firm["uscc"], firm.get("name"))))
+        # Its referrals to discipline inspection: sent, held for a record that may come late, withdrawn.
+        for key in ("referrals", "referrals_withdrawn"):
+            if grounds := h.get(key):
+                facts.append((key if key != "referrals" else "referral",
+                              esc("; ".join(map(self.w.ground, grounds)))))
+        if h.get("referrals_held"):
+            facts.append(("held_referrals", self._held(h["referrals_held"])))
         dl = "".join(f'<dt>{esc(t[k])}</dt><dd>{v}</dd>' for k, v in facts)
         body = (f'<p><a href="/board">← {esc(t["back"])}</a></p>'
                 f'<h2 id="subject">{esc(h["id"])} · {esc(h.get("title"))}</h2><dl class="facts">{dl}</dl>'

@@ -40,7 +40,28 @@ def days_left(deadline: str | None, now: float) -> int | None:
     return None if due is None else math.ceil((due - now) / DAY)
 
 
-def summary(hazards: list[dict[str, Any]], alerts: list[dict[str, Any]], now: float) -> dict[str, Any]:
+def referrals(hazards: Iterable[Mapping[str, Any]], enterprises: Iterable[Mapping[str, Any]]
+              ) -> list[dict[str, Any]]:
+    """The referrals to discipline inspection that stand, sent or held, each with its subject: a
+    hazard's (its grounds), and an enterprise's missed key-enterprise cycles (the department that
+    failed its duty). Withdrawn ones are not among them; a held one says when its hold ends."""
+    rows = [{"kind": "hazard", "id": h["id"], "town": h.get("town"),
+             "grounds": list(h.get("referrals") or ()),
+             "held": [dict(x) for x in h.get("referrals_held") or ()]}
+            for h in hazards if h.get("referrals") or h.get("referrals_held")]
+    for e in enterprises:
+        cycles = [m for m in e.get("missed_cycles") or () if m.get("referral") in ("sent", "held")]
+        if cycles:
+            sent = dict.fromkeys(m["ground"] for m in cycles if m["referral"] == "sent")  # once a department
+            rows.append({"kind": "enterprise", "id": e["id"], "name": e.get("name"), "town": e.get("town"),
+                         "grounds": list(sent),
+                         "held": [{"ground": m["ground"], "until": m.get("held_until")}
+                                  for m in cycles if m["referral"] == "held"]})
+    return sorted(rows, key=lambda r: (r["kind"] != "hazard", r["id"]))
+
+
+def summary(hazards: list[dict[str, Any]], alerts: list[dict[str, Any]], now: float,
+            enterprises: Iterable[Mapping[str, Any]] = ()) -> dict[str, Any]:
     """The board's numbers and lists, from views already filtered by `visible`."""
     open_h = [h for h in hazards if is_open(h)]
     tiers = Counter(h.get("tier") or NO_TIER for h in open_h)
@@ -51,8 +72,6 @@ def summary(hazards: list[dict[str, Any]], alerts: list[dict[str, Any]], now: fl
           "deadline": h["listed"]["deadline"], "days_left": days_left(h["listed"]["deadline"], now)}
          for h in open_h if h.get("listed") and h["listed"].get("active")),
         key=lambda x: (x["days_left"] is None, x["days_left"] or 0, x["id"]))
-    referrals = [{"id": h["id"], "town": h.get("town"), "grounds": list(h["referrals"])}
-                 for h in hazards if h.get("referrals")]
     open_a = sorted((a for a in alerts if is_open(a)), key=lambda a: a["id"])
     return {
         "open_hazards": len(open_h),
@@ -60,7 +79,7 @@ def summary(hazards: list[dict[str, Any]], alerts: list[dict[str, Any]], now: fl
         "by_state": dict(sorted(Counter(h.get("status") for h in hazards).items())),
         "overdue": [{"town": t, "sector": s, "count": n} for (t, s), n in sorted(overdue.items())],
         "listed": listed,
-        "referrals": sorted(referrals, key=lambda r: r["id"]),
+        "referrals": referrals(hazards, enterprises),
         "alerts": open_a,
         "hazards": sorted(open_h, key=lambda h: (-(TIERS.index(h["tier"]) if h.get("tier") in TIERS
                                                     else -1), h["id"])),

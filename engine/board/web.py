@@ -370,6 +370,13 @@ class Board:
         return (await every_visible(self.hazards, scope, now, share),
                 await every_visible(self.alerts, scope, now, share) if self.alerts is not None else [])
 
+    async def enterprise_views(self, scope: Scope) -> list[dict[str, Any]]:
+        """The enterprises' files within `scope`, without their records, read as `views` reads (the
+        board's referrals list names a key enterprise's missed cycles); none on a worker without files."""
+        if self.enterprises is None:
+            return []
+        return await every_visible(self.enterprises, scope, self.now(), self.streams.share)
+
     # --- sign-in and sign-out ---------------------------------------------------------------
 
     async def get_signin(self, request: web.Request) -> web.StreamResponse:
@@ -429,8 +436,8 @@ class Board:
         """The board: live escalations, numbers and lists, the heat table."""
         page = self.page_for(request, session)
         hs, als = await self.views(session.scope)
-        return self.html(request, page.board(picture.summary(hs, als, self.now()),
-                                             page.heat(*picture.heat(hs, als))))
+        s = picture.summary(hs, als, self.now(), await self.enterprise_views(session.scope))
+        return self.html(request, page.board(s, page.heat(*picture.heat(hs, als))))
 
     async def kiosk(self, request: web.Request, session: Session) -> web.StreamResponse:
         """The wall screen: live escalations and the counts."""
@@ -440,8 +447,10 @@ class Board:
     async def summary(self, request: web.Request, session: Session) -> web.StreamResponse:
         """The board's numbers as a fragment (`?part=counts`: the counts only)."""
         page = self.page_for(request, session)
-        s = picture.summary(*await self.views(session.scope), self.now())
-        counts_only = request.query.get("part") == "counts"
+        counts_only = request.query.get("part") == "counts"  # the wall screen's: no lists, no files
+        hs, als = await self.views(session.scope)
+        files = [] if counts_only else await self.enterprise_views(session.scope)
+        s = picture.summary(hs, als, self.now(), files)
         return self.html(request, page.counts(s) if counts_only else page.summary(s))
 
     async def risk_map(self, request: web.Request, session: Session) -> web.StreamResponse:

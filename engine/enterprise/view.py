@@ -7,11 +7,12 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from engine.enterprise import credit
-from engine.enterprise.coverage import classes_on_file, next_step, spells
+from engine.enterprise.coverage import HELD, classes_on_file, next_step, spells
 from engine.enterprise.state import EnterpriseFile
 from engine.feeds.filters import RecordPage
 from engine.feeds.index import Indices, Place, PlaceIndex
 from engine.feeds.views import TableSource, record_page
+from engine.kernel.referral import released
 from engine.kernel.time import iso
 from engine.store import unpack
 from engine.zh.words import Words
@@ -74,8 +75,11 @@ def enterprise_view(f: EnterpriseFile, rules: Any, now: float,
         # Its key-enterprise cycles that ran out uninspected, the latest coverage.MISSED and every
         # referral held: the department that failed its duty, and its referral to discipline
         # inspection (held: waiting a day for an inspection recorded late; sent; or none).
+        # Each with the referral's ground as a hazard's referrals name theirs, and a held one's end.
         "missed_cycles": [{"cycle_from": iso(base), "missed_at": iso(at), "department": dept,
-                           "referral": referral} for base, at, dept, _, referral in f.missed],
+                           "referral": referral, "ground": f"{rules.duty_failures.rule_id}:{dept}",
+                           **({"held_until": iso(released(at, rules))} if referral == HELD else {})}
+                          for base, at, dept, _, referral in f.missed],
         "duty_failures": dict(sorted(f.duty_fails.items())),
         "violations": f.violations,
         "alerts": f.alerts,

@@ -635,7 +635,9 @@ def test_an_enterprises_page_shows_its_missed_cycles_and_what_became_of_their_re
     view = enterprise_view(f, RULES, due, RecordPage(RECORD_ROWS))
     assert view["missed_cycles"] == [{"cycle_from": "2026-11-01T10:00:00+08:00",
                                       "missed_at": "2027-01-07T10:00:00+08:00",
-                                      "department": "safety_bureau", "referral": "held"}]
+                                      "department": "safety_bureau", "referral": "held",
+                                      "ground": "referral.duty_failures:safety_bureau",
+                                      "held_until": "2027-01-08T10:00:00+08:00"}]
     assert view["duty_failures"] == {"safety_bureau": 1}
     page = Page("zh", RULES.reference, "c", "o").enterprise(view, [])
     assert "重点企业检查周期届满未检查" in page and "区安监局" in page
@@ -643,6 +645,39 @@ def test_an_enterprises_page_shows_its_missed_cycles_and_what_became_of_their_re
     f, _ = _fired(f, f.next_due())  # the hold is over: referred
     assert enterprise_view(f, RULES, due)["missed_cycles"][0]["referral"] == "sent"
     assert "重点企业检查周期" not in Page("zh", RULES.reference, "c", "o").enterprise(files()[0], [])
+
+
+def test_the_boards_referrals_name_an_enterprises_missed_cycles_and_the_referrals_held() -> None:
+    """The referrals list is every referral that stands: a hazard's, sent or held, and a key
+    enterprise's department that missed its cycle, held a day for an inspection recorded late, then
+    sent; each links to its subject's page. A withdrawn one is not on it."""
+    from test_enterprise import _fired, _missed_once
+
+    f, _, due = _missed_once()
+    hazard = {**HAZARDS[0], "referrals": ["referral.supervision_missed"],
+              "referrals_held": [{"ground": "referral.duty_failures:fire_rescue",
+                                  "until": "2026-12-02T09:00:00+08:00"}],
+              "referrals_withdrawn": ["referral.verification_overdue:emergency_bureau"]}
+    held = picture.summary([hazard], [], NOW, [enterprise_view(f, RULES, due)])["referrals"]
+    assert held == [
+        {"kind": "hazard", "id": hazard["id"], "town": hazard["town"],
+         "grounds": ["referral.supervision_missed"],
+         "held": [{"ground": "referral.duty_failures:fire_rescue", "until": "2026-12-02T09:00:00+08:00"}]},
+        {"kind": "enterprise", "id": f.id, "name": f.name, "town": f.town, "grounds": [],
+         "held": [{"ground": "referral.duty_failures:safety_bureau", "until": "2027-01-08T10:00:00+08:00"}]}]
+    zh = Page("zh", RULES.reference, "c", "o")
+    text = zh.summary(picture.summary([hazard], [], NOW, [enterprise_view(f, RULES, due)]))
+    assert f'<a href="/board/enterprises/{f.id}">{f.name}</a>' in text
+    assert "不履行安全监管职责（区安监局），暂缓至 2027-01-08T10:00:00+08:00" in text
+    assert "不履行安全监管职责（区消防救援大队），暂缓至 2026-12-02T09:00:00+08:00" in text
+    f, _ = _fired(f, f.next_due())  # the hold is over: referred
+    [_, sent] = picture.summary([hazard], [], NOW, [enterprise_view(f, RULES, due)])["referrals"]
+    assert sent["grounds"] == ["referral.duty_failures:safety_bureau"] and sent["held"] == []
+    # The hazard's own page says the same of its referrals, the withdrawn one as withdrawn.
+    page = zh.hazard(hazard, [])
+    assert "<dt>移送纪委监委</dt><dd>挂牌督办逾期未整改</dd>" in page
+    assert "<dt>暂缓移送（等待补录的记录）</dt>" in page and "<dt>已撤回的移送</dt>" in page
+    assert picture.summary(HAZARDS, [], NOW, files())["referrals"] == []  # nothing referred: none
 
 
 def test_both_languages_name_every_part_of_a_page() -> None:
