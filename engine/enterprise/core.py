@@ -72,10 +72,28 @@ def _registered(f: EnterpriseFile, d: dict[str, Any], at: int, eid: str) -> str:
     return f"registered: {d['name']} ({d['sector']}, {d['location']['town']})"
 
 
-def _classified(f: EnterpriseFile, d: dict[str, Any], eid: str) -> str:
-    decided = epoch(d["decided_at"])
+def _on_file(f: EnterpriseFile) -> None:
     if not f.classes and f.classified is not None:  # a file stored before 2026-12-05: its one on file
         f.classes = [[f.classified[0], f.risk_class, f.key, f.classified[3]]]
+
+
+def _decided_again(f: EnterpriseFile, d: dict[str, Any]) -> bool:
+    """Whether the file holds this classification already: the same class and key-enterprise
+    status decided at the same time, sent again under a fresh event id (a retry, or a correction of
+    its number). It is one decision: it bears on no cycle twice, nor takes a place among those kept.
+    A correction of its number or of who decided, when it is the decision in force, is kept."""
+    _on_file(f)
+    decided, cls, key = epoch(d["decided_at"]), d["risk_class"], d["key_enterprise"]
+    if not any(c[0] == decided and c[1] == cls and c[2] == key for c in f.classes):
+        return False
+    if f.classified is not None and f.classified[0] == decided and (f.risk_class, f.key) == (cls, key):
+        f.classified = [decided, d["decided_by"].get("id"), d.get("decision_no"), f.classified[3]]
+    return True
+
+
+def _classified(f: EnterpriseFile, d: dict[str, Any], eid: str) -> str:
+    decided = epoch(d["decided_at"])
+    _on_file(f)
     bisect.insort(f.classes, [decided, d["risk_class"], d["key_enterprise"], eid], key=_DECIDED)
     del f.classes[:-CLASSES]
     if f.classified is None or decided >= f.classified[0]:  # the latest decision holds
@@ -206,6 +224,9 @@ def _apply(f: EnterpriseFile, entry: dict[str, Any], at: int, rules: Any) -> lis
         # Back after a closure, or on the register at last, perhaps late: cycles owed since.
         if coverage.spells(f) != spells or (f.first_registered != first and coverage.classes_on_file(f)):
             withdrawn = coverage.reopened(f, rules, at, eid, decided_at(entry, at, f.watermark))
+    elif kind == "safety.enterprise.classified" and _decided_again(f, d):
+        decided = iso(epoch(d["decided_at"]))
+        what = f"classification {d['risk_class']} of {decided} recorded again: one decision"
     elif kind == "safety.enterprise.classified":
         told = coverage.notice_out(f)
         what = _classified(f, d, eid)

@@ -181,6 +181,8 @@ def _shapes() -> Shapes:
         (r"classified (?P<c>\w+), key enterprise \(重点企业\) by (?P<b>.+)",
          "风险等级评定为{c:risk}，列为重点企业（{b}）"),
         (r"classified (?P<c>\w+) by (?P<b>.+)", "风险等级评定为{c:risk}（{b}）"),
+        (r"classification (?P<c>\w+) of (?P<t>\S+) recorded again: one decision",
+         "{t} 的风险等级评定（{c:risk}）再次报送，只算一次"),
         (r"closed: (?P<r>.+)", "关闭：{r}"),
         (r"inspection (?P<i>\S+) \((?P<k>\w+)\): (?P<n>\d+) finding\(s\)",
          "{k:inspection} {i}：发现隐患 {n} 项"),

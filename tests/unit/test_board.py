@@ -537,6 +537,8 @@ def test_every_record_line_the_shipped_rule_tests_write_reads_in_chinese() -> No
     ("inspection INS-7 (random_check): 2 finding(s)", "双随机抽查 INS-7：发现隐患 2 项"),
     ("inspection INS-7 (routine) REFUSED or obstructed (拒绝、阻碍检查)", "日常检查 INS-7：拒绝、阻碍检查"),
     ("inspection INS-7 (routine) recorded again: counted once", "日常检查 INS-7 再次报送，只计一次"),
+    ("classification red of 2026-11-01T10:00:00+08:00 recorded again: one decision",
+     "2026-11-01T10:00:00+08:00 的风险等级评定（红色（重大风险））再次报送，只算一次"),
     ("hazard HZ-1 opened (grade unknown)", "隐患 HZ-1 立案（等级待核定）"),
     ("hazard HZ-1 unfounded", "隐患 HZ-1：核实不属实"),
     ("alert AL-1 raised (hazardous_chemical_leak)", "警情 AL-1（危险化学品泄漏）"),

@@ -44,6 +44,7 @@ from engine.kernel.time import epoch
 from engine.plan.rules import load_plan
 from engine.ruleset import load_rules
 from engine.store import pack, unpack
+from engine.zh.words import Words
 
 USCC = ENTERPRISE["uscc"]
 PLANT = "91371500MA3D7PQ1LM"  # the enterprise the inspection fixture visits
@@ -1022,6 +1023,38 @@ def test_an_inspection_in_time_arriving_after_the_referral_withdraws_it() -> Non
     actions = sorted(o.event["data"]["action"] for o in got if o.event["type"] == "safety.escalation.raised")
     assert actions == ["failure_withdrawn", "referral_withdrawn"]
     assert f.duty_fails == {"safety_bureau": 0} and f.missed == []
+
+
+def test_a_classification_sent_again_under_a_fresh_event_id_is_one_decision() -> None:
+    """A supervisor's app that retries a classification with a new event id, thirty times, after
+    the cycle it began ran out and its department was referred: one decision. It takes none of the
+    places the file keeps for decisions (the earlier one, blue, stays on file to judge the cycles
+    it ran), bears on no cycle again, and a corrected decision number is kept. The record says it
+    came again, in Chinese too."""
+    earlier = classified("blue", False, "2026-09-01 10:00", time="2026-09-01 10:00")
+    f, _ = _file(registered(time="2026-08-01 09:00"), earlier, classified("orange", True, "2026-11-01 10:00"))
+    due = at("2026-11-01 10:00") + 67 * DAY
+    for when in (due - 7 * DAY, due, due + DAY):
+        f, _ = _fired(f, when)
+    assert f.missed[0][4] == "sent"
+    missed, first = [list(m) for m in f.missed], f.classified[3]
+    for n in range(30):
+        again = classified("orange", True, "2026-11-01 10:00", time=iso(due + DAY + n))
+        if n == 29:
+            again["data"]["decision_no"] = "度应急分〔2026〕7号"
+        f, outs = decide_enterprise(f, again, COVERAGE, due + DAY + n)
+        assert outs == []
+    assert [(c[1], c[2]) for c in f.classes] == [("blue", False), ("orange", True)]
+    assert f.classified[3] == first and f.classified[2] == "度应急分〔2026〕7号"
+    assert f.missed == missed and f.duty_fails == {"safety_bureau": 1}
+    line = f.recent[-1][2]
+    assert line == "classification orange of 2026-11-01T10:00:00+08:00 recorded again: one decision"
+    assert Words("zh", RULES.reference).record(line) == (
+        "2026-11-01T10:00:00+08:00 的风险等级评定（橙色（较大风险））再次报送，只算一次")
+    # A decision of another class at the same time is not a copy: it is on file beside it.
+    f, _ = decide_enterprise(f, classified("red", True, "2026-11-01 10:00", time=iso(due + 2 * DAY)),
+                             COVERAGE, due + 2 * DAY)
+    assert [c[1] for c in f.classes] == ["blue", "orange", "red"]
 
 
 @pytest.mark.parametrize("how", ["declassified", "closed"])
