@@ -8,12 +8,18 @@ are then copied under new USCCs up to `--enterprises` (a file's cost depends on
 its own bounded size, not on how many others there are), and the view a
 `GET /enterprises/{uscc}` returns is built for random USCCs, as is a
 `GET /hazards/{id}` view for comparison. No broker, no HTTP: the figures are
-the worker's own work per request, and JSON encoding of the answer.
+the worker's own work per request, and JSON encoding of the answer. Last, the
+board's numbers read every file in the district's scope (its referrals list
+names a key enterprise's missed cycles): that read's CPU, wall time and the
+event loop's longest time without a turn, as `bench.holds` measures the
+hazards' read.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import gc
 import json
 import random
 import time
@@ -21,12 +27,16 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from engine import codec
+from engine.board import picture
 from engine.contract.envelope import EVENT_TYPES
 from engine.contract.uscc import check_character
 from engine.enterprise.replay import DistrictReplay
 from engine.enterprise.state import EnterpriseFile
-from engine.enterprise.view import enterprise_view
-from engine.feeds.views import hazard_view
+from engine.enterprise.view import enterprise_place, enterprise_source, enterprise_view
+from engine.feeds.index import PlaceIndex
+from engine.feeds.share import LoopShare
+from engine.feeds.tokens import Scope
+from engine.feeds.views import every_visible, hazard_view
 from engine.intake.process import Record, decide_intake
 from engine.ruleset import load_rules
 from engine.settings import REPO_ROOT
@@ -101,6 +111,28 @@ def timed(fn: Any, keys: list[Any]) -> dict[str, float]:
             "p99_ms": round(samples[int(len(samples) * 0.99)], 4), "max_ms": round(samples[-1], 4)}
 
 
+def board_read(table: dict[bytes, bytes], rules: Any, now: float) -> dict[str, Any]:
+    """The board's read of every file in the district's scope, and its referrals list from them."""
+    from bench.holds import watched
+
+    index = PlaceIndex()
+    index.put_many((key.decode(), enterprise_place(unpack(raw, EnterpriseFile), rules))
+                   for key, raw in table.items())
+    source = enterprise_source(table, rules, lambda: now, index)
+
+    async def read() -> int:
+        files = await every_visible(source, Scope("district", district=True), now, LoopShare(1.0, 64))
+        return len(picture.referrals([], files))
+
+    gc.collect()
+    gc.freeze()  # what is alive after recovery, as a worker freezes it (engine/stream/pauses.py)
+    try:
+        referring, took = asyncio.run(watched(read))
+    finally:
+        gc.unfreeze()
+    return {"files": len(table), "files_with_referrals": referring, **took}
+
+
 def main(argv: list[str] | None = None) -> None:
     """Build, copy, read, print the figures as JSON."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -139,6 +171,7 @@ def main(argv: list[str] | None = None) -> None:
         "enterprise_view": timed(lambda k: codec.dumps(enterprise_view(unpack(table[k], EnterpriseFile),
                                                                        rules, now)), keys),
         "hazard_view": timed(lambda k: codec.dumps(hazard_view(unpack(hazards[k]), rules, now)), hkeys),
+        "board_read": board_read(table, rules, now),
     }
     print(json.dumps(result, ensure_ascii=False, indent=2))
 
