@@ -46,6 +46,7 @@ from test_decide_properties import (
 
 from engine.decide import proposals
 from engine.enterprise.replay import DistrictReplay
+from engine.intake.timeline import INSPECTED_TYPE
 from engine.kernel.apply import entry_time
 from engine.kernel.referral import WITHDRAWN
 from engine.kernel.time import epoch, iso
@@ -636,3 +637,57 @@ def test_a_key_enterprises_records_under_any_plan_a_district_sets_fail_no_decisi
     advance(rp, COVERED + 400 * DAY)
     for out in rp.outputs:
         described(out)
+
+
+@st.composite
+def with_copies(draw: st.DrawFn) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """A key enterprise's records as they arrived (`key_enterprise_records`), and the same with some
+    of them (registrations, classifications, inspections, closures) sent again under fresh event ids
+    (an app retrying), each copy reaching the engine with its first or up to a month after it."""
+    from test_enterprise import _inspected_at
+
+    _, arrivals = draw(key_enterprise_records())
+    came = [max(entry_time(r), epoch(r.get("arrived_at") or r["time"])) for r in arrivals]
+    copied = list(arrivals)
+    for i, r in enumerate(arrivals):
+        if not draw(st.integers(0, 2)) == 0:
+            continue
+        for _ in range(draw(st.integers(1, 3))):
+            when = came[i] + draw(st.sampled_from([0, 1, 3, 30])) * DAY
+            if r["type"] == INSPECTED_TYPE:
+                copy = _inspected_at(r["time"], iso(when), r["data"]["inspection_id"])
+            else:  # through the intake, as its first came
+                [copy] = event(r["type"], r["time"], r["data"], r["subject"])
+                copy["arrived_at"] = iso(when)
+            # After its first, and after every record that reached the engine before it.
+            j = copied.index(r) + 1
+            while j < len(copied) and max(entry_time(copied[j]),
+                                          epoch(copied[j].get("arrived_at") or copied[j]["time"])) <= when:
+                j += 1
+            copied.insert(j, copy)
+    return arrivals, copied
+
+
+@PROPERTY
+@given(with_copies())
+def test_a_record_sent_again_changes_no_output_and_nothing_the_file_decides_by(
+        case: tuple[list[dict[str, Any]], list[dict[str, Any]]]) -> None:
+    """However often a key enterprise's records are sent again under fresh event ids, and whenever
+    the copies come, the outputs are those of the records sent once (the same ids, the same
+    events), and the file ends the same but for the lines its record adds of the copies."""
+    arrivals, copied = case
+    runs = []
+    for entries in (arrivals, copied):
+        rp = DistrictReplay.of(RULES, ALERT_RULES, PLAN)
+        for entry in entries:
+            advance(rp, max(entry_time(entry), epoch(entry.get("arrived_at") or entry["time"])) - 1)
+            rp.feed(entry)
+        advance(rp, COVERED + 400 * DAY)
+        runs.append(rp)
+    sent = [sorted((o.id, repr(o.event)) for o in rp.outputs) for rp in runs]
+    assert sent[1] == sent[0], _story(copied)
+    files = [{k: v for k, v in canonical(rp).items() if k.startswith("enterprise:")} for rp in runs]
+    for doc in (*files[0].values(), *files[1].values()):
+        doc.pop("recent")
+        doc.pop("registered")  # the event id of the registration that holds: a copy's, when it came last
+    assert files[0] == files[1], _story(copied)
