@@ -25,7 +25,7 @@ from engine.decide.clocks import (
     violated_key,
     violation_start,
 )
-from engine.decide.state import DISMISSALS, VERDICTS_KEPT, Hazard
+from engine.decide.state import DISMISSALS, VERDICTS_KEPT, Hazard, failed_review_key, keep_failed_review
 from engine.intake.timeline import FINDING_TYPE
 from engine.kernel.apply import UnknownEntryType
 from engine.kernel.entries import (
@@ -86,6 +86,11 @@ def apply_event(h: Hazard, entry: Entry, at: int, rules: Rules) -> list[Out]:
     if handler is None:
         raise UnknownEntryType(f"no hazard rule handles entries of type {entry['type']!r}")
     eid = entry["event_id"]
+    if _failed_review(entry) and failed_review_key(at) in h.arrived:
+        # The same failed review sent again under a fresh event id (an app retrying): counting it
+        # again would start another cycle with the same deadline, and run its ladder again.
+        h.history.append([at, eid, "review failed: recorded again, counted once"])
+        return []
     late = rules.late_after is not None and (entry["type"] in _LATE or _failed_review(entry))
     known = h.arrived.get("verify", h.opened_at) if late else None  # when a report first reached it
     # An extension's decision (or its request, when the decision came first) may move a deadline
@@ -107,6 +112,8 @@ def apply_event(h: Hazard, entry: Entry, at: int, rules: Rules) -> list[Out]:
             _arrival(h, "confirm", eid, at, arrived, None)
         if h.cycle_start == at and _failed_review(entry):  # the review that set the deadline in force
             _arrival(h, "cycle", eid, at, arrived, None)
+        if _failed_review(entry):
+            keep_failed_review(h, at, arrived)
         if entry["type"] == _VIOLATED and arrived != at:  # the art. 70 proposal it dates counts from it
             h.arrived[violated_key(eid)] = arrived
         if arrived != at:  # on the record (三项制度): why its clock counts from later
@@ -586,6 +593,7 @@ def _review(h: Hazard, at: int, eid: str, outcome: str, rules: Rules) -> tuple[s
     if h.completed_at is not None and h.completed_at <= at:
         h.completed_at = None  # the claim it judged; a later claim still awaits its review
     h.cycle += 1
+    keep_failed_review(h, at, at)  # when it reached the engine, if late: `apply_event`
     deadline, approx = after(grade.after_failed_review, at, rules)
     if h.cycle_start is None or h.cycle_start <= at:  # the latest failed review sets the deadline
         h.cycle_start, h.deadline, h.approx = at, deadline, approx

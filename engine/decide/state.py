@@ -20,7 +20,25 @@ __all__ = ["APPLIED", "Hazard", "entry_hash"]
 
 
 VERDICTS_KEPT = 64  # the latest verdicts a hazard keeps (`Hazard.verdicts`): a real one has a handful
+FAILED_REVIEWS_KEPT = 64  # the latest failed reviews whose times a hazard keeps (`failed_review_key`)
 DISMISSALS = ("unfounded", "duplicate")  # the verdicts that close a hazard: nothing was to rectify
+_FAILED_REVIEW = "failed_review:"
+
+
+def failed_review_key(at: int) -> str:
+    """The key of `Hazard.arrived` that keeps when the failed review made at `at` reached the engine.
+    A failed review sent again (a retry under a fresh event id) is known by its time: two reviews of
+    one hazard failed in the same second are one review, and one more would set the same deadline."""
+    return f"{_FAILED_REVIEW}{at}"
+
+
+def keep_failed_review(h: Hazard, at: int, arrived: int) -> None:
+    """Note the failed review made at `at`, that reached the engine at `arrived`; the latest
+    FAILED_REVIEWS_KEPT are kept (a key added to a stored map: no new stored format)."""
+    h.arrived[failed_review_key(at)] = arrived
+    kept = sorted(int(k[len(_FAILED_REVIEW):]) for k in h.arrived if k.startswith(_FAILED_REVIEW))
+    for old in kept[:-FAILED_REVIEWS_KEPT]:
+        del h.arrived[failed_review_key(old)]
 
 
 @dataclass(slots=True)
@@ -75,7 +93,9 @@ class Hazard(HistoryState):
     # where that counts instead of the event's own time (rules: duties.late_arrival); "confirm":
     # when the confirmation that stands did (a listed hazard's plan counts from the later);
     # "cycle": when the failed review that set the deadline in force did (its ladder's proposals);
-    # "violated:<event id>": when a violation of an order did (the art. 70 proposal it dates).
+    # "violated:<event id>": when a violation of an order did (the art. 70 proposal it dates);
+    # "failed_review:<time>": when each of the latest FAILED_REVIEWS_KEPT failed reviews did, by its
+    # time (one sent again under a fresh event id is known by it: `failed_review_key`).
     arrived: dict[str, int] = field(default_factory=dict)
     referred: list[str] = field(default_factory=list)  # referral grounds already sent
     # Missed deadlines a late record of the duty done in time may still withdraw: [clock, since,

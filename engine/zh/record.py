@@ -44,6 +44,7 @@ def _shapes() -> Shapes:
         (r"rectification plan overdue", "整改方案逾期未报"),
         (r"review passed: closed", "复查验收通过，销号"),
         (r"review failed: new deadline (?P<t>\S+)", "复查验收未通过，新期限 {t}"),
+        (r"review failed: recorded again, counted once", "复查验收未通过（再次报送，只计一次）"),
         (r"ladder (?P<r>\S+): (?P<a>.+)", "{r:rule}：{a:actions}"),
         (r"ladder steps (?P<r>.+) withdrawn: claimed complete on (?P<t>\S+)",
          "撤回 {r:rules}：已于 {t} 申报整改完成"),

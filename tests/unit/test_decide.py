@@ -222,6 +222,26 @@ def test_ladder_restarts_after_a_failed_review_with_new_ids() -> None:
     assert blue2["escalation_id"] not in first
 
 
+def test_a_failed_review_sent_again_under_a_fresh_event_id_is_one_review() -> None:
+    """An inspector's tablet that retries a failed review with a new event id, once at once and once
+    three days later (reaching the engine late): one review. The cycle, its deadline and its
+    ladder stand as the first set them; counted again, the ladder ran twice, its supervision letter,
+    summons and enforcement proposals sent again under new ids. The record says it came again."""
+    failed = review(HZ, "2026-11-15 09:00", "failed")
+    once = run(*general_confirmed(), complete(HZ, "2026-11-14 09:00"), failed, until="2026-12-31 00:00")
+    again = run(*general_confirmed(), complete(HZ, "2026-11-14 09:00"), failed,
+                review(HZ, "2026-11-15 09:00", "failed"), until="2026-11-18 09:00")
+    late = {**review(HZ, "2026-11-15 09:00", "failed"), "arrived_at": iso_end("2026-11-18")}
+    again.feed(late, now=at("2026-11-18 09:00"))
+    again.advance_to(at("2026-12-31 00:00"))
+    assert [o.id for _, o in again.outputs] == [o.id for _, o in once.outputs]
+    h = again.states[HZ]
+    assert (h.cycle, h.deadline) == (1, end_of("2026-11-22")) and "cycle" not in h.arrived
+    assert [line for _, _, line in h.history if line.startswith("review failed")] == [
+        "review failed: new deadline 2026-11-22T23:59:59+08:00",
+        "review failed: recorded again, counted once", "review failed: recorded again, counted once"]
+
+
 def test_failed_review_gives_a_major_hazard_30_days() -> None:
     """A failed review of a major hazard sets a new deadline 30 days on."""
     h, _ = step(major_confirmed() + [plan(MAJOR, "2026-03-04 09:00"), complete(MAJOR, "2026-04-01 09:00"),
