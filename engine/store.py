@@ -68,6 +68,13 @@ places as of this format). An engine that reads only up to format 5 met
 those fields as unknown keywords and failed with a TypeError; on a record of
 format 7 it stops with StoredFormatError, naming the subject and the format.
 Any field or row place added to a stored class from now on is a new format.
+
+Since format 8 a hazard may hold `ext_decided`, when its latest extension
+decision was made (a request made by then, sent again or reaching the engine
+after it, is answered by it instead of pending again), and `ext_refused`, the
+times of the requests it refused as too late (one sent again is refused
+once). A record of format 7 loads with neither; an engine that reads only up to format 7 refuses a record of
+format 8 with StoredFormatError.
 Format 6 stored an enterprise file on a base (d9bc129) and was reverted
 within the hour, before it reached main; this code refuses it.
 """
@@ -91,8 +98,8 @@ from engine.kernel.state import (
     stored_history,
 )
 
-FORMAT = 7
-READS = (1, 2, 3, 4, 5, 7)  # the formats with a `format` key this code reads (0 has none)
+FORMAT = 8
+READS = (1, 2, 3, 4, 5, 7, 8)  # the formats with a `format` key this code reads (0 has none)
 _MARK = b'{"format":'
 _READABLE = ", ".join(map(str, (0, *READS[:-1]))) + f" and {READS[-1]}"
 _NO_HISTORY = StoredHistory()  # nothing stored before (frozen: one serves every state)

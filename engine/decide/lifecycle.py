@@ -25,7 +25,14 @@ from engine.decide.clocks import (
     violated_key,
     violation_start,
 )
-from engine.decide.state import DISMISSALS, VERDICTS_KEPT, Hazard, failed_review_key, keep_failed_review
+from engine.decide.state import (
+    DISMISSALS,
+    REFUSALS_KEPT,
+    VERDICTS_KEPT,
+    Hazard,
+    failed_review_key,
+    keep_failed_review,
+)
 from engine.intake.timeline import FINDING_TYPE
 from engine.kernel.apply import UnknownEntryType
 from engine.kernel.entries import (
@@ -605,6 +612,12 @@ def _review(h: Hazard, at: int, eid: str, outcome: str, rules: Rules) -> tuple[s
 def _extension_request(h: Hazard, at: int, eid: str, d: ExtensionRequested,
                        rules: Rules) -> tuple[str, list[Out]]:
     ls = rules.supervision
+    if h.ext_decided is not None and at <= h.ext_decided:
+        # Made before a decision on file (sent again under a fresh event id, or reaching the engine
+        # after it): that decision answered it. Pending again, it would be the department's to decide
+        # a second time, and an escalation and a referral for not deciding what it had decided.
+        return (f"extension requested until {d['requested_until']}: answered by the decision of "
+                f"{iso(h.ext_decided)}"), []
     if h.deadline is None:
         return "extension requested, but no deadline runs", []
     left, approximate = rules.calendar.working_days_between(utc(at), utc(h.deadline))
@@ -617,6 +630,9 @@ def _extension_request(h: Hazard, at: int, eid: str, d: ExtensionRequested,
             decided, outs = _decide_extension(h, h.early, rules)
             return f"{what}; {decided}", outs
         return what, []
+    if at in h.ext_refused:  # the same request sent again under a fresh event id: refused once
+        return "extension requested too late: recorded again, refused once", []
+    h.ext_refused = sorted([*h.ext_refused, at])[-REFUSALS_KEPT:]
     reason = (f"Extension request on {h.id} refused: it came {left} working days before the "
               f"deadline {iso(h.deadline)}; the rules need at least {ls.extension_request_before}")
     out = emit.escalation(h, rules, rule_id=f"{ls.rule_id}.extension", action="notify",
@@ -640,6 +656,7 @@ def _extension_decision(h: Hazard, at: int, eid: str, d: ExtensionDecided,
 def _decide_extension(h: Hazard, decision: list[Any], rules: Rules) -> tuple[str, list[Out]]:
     at, approved, new, _ = decision
     h.ext, h.early = None, None
+    h.ext_decided = at if h.ext_decided is None else max(h.ext_decided, at)
     if not approved:
         return "extension rejected: deadline unchanged", []
     if h.listed:

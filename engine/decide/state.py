@@ -21,6 +21,7 @@ __all__ = ["APPLIED", "Hazard", "entry_hash"]
 
 VERDICTS_KEPT = 64  # the latest verdicts a hazard keeps (`Hazard.verdicts`): a real one has a handful
 FAILED_REVIEWS_KEPT = 64  # the latest failed reviews whose times a hazard keeps (`failed_review_key`)
+REFUSALS_KEPT = 16  # the latest extension requests refused as too late whose times a hazard keeps
 DISMISSALS = ("unfounded", "duplicate")  # the verdicts that close a hazard: nothing was to rectify
 _FAILED_REVIEW = "failed_review:"
 
@@ -84,6 +85,10 @@ class Hazard(HistoryState):
     listed: list[Any] | None = None  # [notice_no, listed_at, deadline, active]
     plan_fired: bool = False  # the escalation that no plan was filed stands (a plan in time withdraws it)
     ext: list[Any] | None = None  # pending extension: [requested_at, requested_until, event id]
+    # When the latest extension decision was made: it answers every request made by then; and the
+    # times of the latest REFUSALS_KEPT requests refused as too late, each refused once (since format 8).
+    ext_decided: int | None = None
+    ext_refused: list[int] = field(default_factory=list)
     early: list[Any] | None = None  # a decision that came before its request: [at, approved, new, id]
     verify_fails: int = 0
     review_fails: int = 0

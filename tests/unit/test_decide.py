@@ -42,6 +42,7 @@ from engine.decide.replay import Replay, clock_entry
 from engine.decide.state import Hazard
 from engine.reference import RulesFileError
 from engine.ruleset import load_rules
+from engine.zh.words import Words
 
 HZ = "HZ-1"
 MAJOR = "HZ-M"
@@ -819,6 +820,18 @@ def test_extension_asked_too_late_is_refused_with_a_notice() -> None:
     assert outs == [] and h.deadline == end_of("2026-06-01")
 
 
+def test_an_extension_request_refused_as_too_late_and_sent_again_is_refused_once() -> None:
+    """The enterprise's app retries the refused request under a fresh event id: no second notice;
+    another request, made later, is refused with one of its own."""
+    h, outs = step(major_planned() + [ext_request(MAJOR, "2026-05-20 10:00", "2026-07-31")])
+    h, again = decide(h, ext_request(MAJOR, "2026-05-20 10:00", "2026-07-31"), RULES)
+    assert again == [] and h.ext_refused == [at("2026-05-20 10:00")]
+    assert h.history[-1][2] == "extension requested too late: recorded again, refused once"
+    h, later = decide(h, ext_request(MAJOR, "2026-05-22 10:00", "2026-08-31"), RULES)
+    [esc] = outs_data(later)
+    assert "6 working days" in esc["reason"] and len(h.ext_refused) == 2
+
+
 def test_an_extension_request_in_a_year_without_a_notice_is_refused_only_if_too_late_by_every_count() -> None:
     """Due on 5 March 2027, asked on 3 February: Monday to Friday less the statutory holidays leaves
     18 working days, but the 2027 notice may make up to two weekend days beside the Spring
@@ -856,6 +869,38 @@ def test_extension_decided_within_10_working_days_raises_nothing() -> None:
     rp = run(*major_planned(), ext_request(MAJOR, "2026-04-01 10:00", "2026-07-31"),
              ext_decision(MAJOR, "2026-04-16 18:00", None), until="2026-05-01 00:00")
     assert escalations(rp) == []
+
+
+def test_an_extension_request_sent_again_after_its_decision_is_answered_by_it() -> None:
+    """The enterprise's app sends its request again under a fresh event id, days after the bureau
+    decided it (and a request made before the decision reaches the engine after it): the decision
+    answered both. Pending again, the bureau was escalated for not deciding what it had decided, and
+    referred to discipline inspection. A request made after the decision is pending as any."""
+    request = ext_request(MAJOR, "2026-04-01 10:00", "2026-07-31")
+    again = {**ext_request(MAJOR, "2026-04-01 10:00", "2026-07-31"), "arrived_at": iso_end("2026-04-10")}
+    made_before = {**ext_request(MAJOR, "2026-04-02 11:00", "2026-08-31"),
+                   "arrived_at": iso_end("2026-04-12")}
+    rp = run(*major_planned(), request, ext_decision(MAJOR, "2026-04-03 18:00", "2026-07-31"),
+             until="2026-04-10 00:00")
+    for late in (again, made_before):
+        rp.feed(late, now=at(late["arrived_at"][:16].replace("T", " ")))
+    rp.advance_to(at("2026-06-01 00:00"))
+    assert escalations(rp) == [] and events(rp, "safety.referral.discipline") == []
+    h = rp.states[MAJOR]
+    assert h.ext is None and h.ext_decided == at("2026-04-03 18:00") and h.duty_fails == {}
+    lines = [line for _, _, line in h.history if "answered by" in line]
+    assert lines == [
+        "extension requested until 2026-07-31: answered by the decision of 2026-04-03T18:00:00+08:00 "
+        "(reached the engine late, on 2026-04-10T23:59:59+08:00)",
+        "extension requested until 2026-08-31: answered by the decision of 2026-04-03T18:00:00+08:00 "
+        "(reached the engine late, on 2026-04-12T23:59:59+08:00)"]
+    assert Words("zh", RULES.reference).record(lines[0]).startswith(
+        "申请延期至 2026-07-31：已由 2026-04-03T18:00:00+08:00 的决定答复")
+    rp.feed(ext_request(MAJOR, "2026-06-01 10:00", "2026-09-30"), now=at("2026-06-01 10:00"))
+    assert rp.states[MAJOR].ext is not None  # a new request: the bureau's to decide
+    rp.advance_to(at("2026-07-01 00:00"))
+    [failure] = escalations(rp, rule_id="supervision.listed.extension")
+    assert target_ids(failure)[-1] == BUREAU
 
 
 # --- inspection findings --------------------------------------------------------------------------

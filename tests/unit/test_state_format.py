@@ -32,6 +32,7 @@ V2 = Path(__file__).parent / "testdata" / "states-v2"
 V3 = Path(__file__).parent / "testdata" / "states-v3"
 V4 = Path(__file__).parent / "testdata" / "states-v4"
 V5 = Path(__file__).parent / "testdata" / "states-v5"
+V7 = Path(__file__).parent / "testdata" / "states-v7"
 
 
 def _story(hid: str) -> list[dict[str, Any]]:
@@ -125,7 +126,7 @@ def test_a_stored_state_keeps_its_header_and_names_its_format() -> None:
     raw = pack(h, b"summary", b"place")
     assert header(raw) == (h.next_due(), b"summary", b"place")
     _, state, history, hashes = raw.split(b"\n", 3)
-    assert state.startswith(b'{"format":7,') and b'"history"' not in state and b'"applied"' not in state
+    assert state.startswith(b'{"format":8,') and b'"history"' not in state and b'"applied"' not in state
     assert b'"applied_from":{"rectification.updates/0":{"starts":[' in state
     assert len(h.applied) == 2 and hashes == b"".join(tag.to_bytes(8, "big") for tag in h.applied)  # raw
     assert state.endswith(b'"history_kept":{"chunks":0,"tail":%d}}' % len(h.history))
@@ -135,7 +136,8 @@ def test_a_stored_state_keeps_its_header_and_names_its_format() -> None:
 
 def test_a_state_of_an_unknown_format_is_refused_with_a_clear_error() -> None:
     """A state written by a newer engine names its format instead of loading wrongly."""
-    with pytest.raises(StoredFormatError, match="format 9; this engine reads formats 0, 1, 2, 3, 4, 5 and 7"):
+    readable = "this engine reads formats 0, 1, 2, 3, 4, 5, 7 and 8"
+    with pytest.raises(StoredFormatError, match=f"format 9; {readable}"):
         unpack(b'\n{"format":9,"id":"HZ-1"}\n[]')
 
 
@@ -275,7 +277,7 @@ def test_enterprise_files_stored_in_format_2_load_and_are_stored_by_rows_next(pa
     assert unpack(raw, EnterpriseFile) == want
     again = pack(want, b"summary", b"place")
     line = again.split(b"\n")[1]
-    assert line.startswith(b'{"format":7,')
+    assert line.startswith(b'{"format":8,')
     assert b'"hazards":{"columns":["status","grade","deadline",' in line and b'"rows":{"HZ-' in line
     if want.orders:
         assert b'"orders":{"columns":["order","hazard_id","at"],"rows":{"' in line
@@ -325,7 +327,7 @@ def test_states_stored_in_format_3_load_refuse_their_copies_and_are_stored_anew(
     lazy = unpack(raw, kind, lazy=True)
     assert all(hash_applied(lazy, tag) for tag in want.applied)
     again = pack(lazy)
-    assert again.split(b"\n")[1].startswith(b'{"format":7,')
+    assert again.split(b"\n")[1].startswith(b'{"format":8,')
     assert unpack(again, kind) == want
 
 
@@ -334,7 +336,7 @@ def test_states_stored_in_format_4_load_refuse_their_copies_and_store_their_rows
         path: Path) -> None:
     """Format 4 (written by commit 333e3a9: lists and maps of positional rows by column) loads to
     the state it stored, records by source and all, and refuses a copy of what it applied; stored
-    again it is format 7, every list or map of rows under its column names, and reads back the
+    again it is the format of today, every list or map of rows under its column names, and reads back the
     same, whole and lazily."""
     kind = {"alert": Alert, "hazard": Hazard, "enterprise": EnterpriseFile}[path.name.split("-", 1)[0]]
     want = kind.decode(path.with_suffix(".json").read_bytes())
@@ -347,7 +349,7 @@ def test_states_stored_in_format_4_load_refuse_their_copies_and_store_their_rows
     assert applied_before(lazy, entry_id, (source, runs["starts"][-1]))
     again = pack(lazy, b"summary", b"place")
     line = again.split(b"\n")[1]
-    assert line.startswith(b'{"format":7,') and header(again) == (want.next_due(), b"summary", b"place")
+    assert line.startswith(b'{"format":8,') and header(again) == (want.next_due(), b"summary", b"place")
     rows = [name for name, (shape, _) in kind.NAMED.items() if shape != "one" and getattr(want, name)]
     assert all(b'"%s":{"columns":[' % name.encode() in line for name in rows)
     assert unpack(again, kind) == want and unpack(again, kind, lazy=True) == lazy
@@ -367,7 +369,7 @@ def test_rows_stored_under_other_column_names_are_read_by_name_or_refused() -> N
                EnterpriseFile)
 
 
-# Each stored class's fields as of format 7, and the places of its positional rows. A field added,
+# Each stored class's fields as of format 8, and the places of its positional rows. A field added,
 # renamed or dropped is a new format: an engine that reads only this one would meet an unknown
 # keyword (a TypeError) or miss a field. So is a place added to a row: such an engine would read the
 # row by name and drop the place, and store it again without. Bump engine/store.py's FORMAT, add the
@@ -376,7 +378,9 @@ STORED_FIELDS: dict[str, set[str]] = {
     "Hazard": {
         "answers", "applied", "applied_from", "applied_stored", "approx", "arrived", "claimed", "clocks",
         "closed_at", "closed_how", "completed_at", "confirmed_by", "cycle", "cycle_start", "deadline",
-        "duplicate_of", "duty_fails", "early", "enterprise", "ext", "ext_fails", "failures", "grade",
+        "duplicate_of", "duty_fails", "early", "enterprise", "ext", "ext_decided", "ext_fails", "ext_refused",
+        "failures",
+        "grade",
         "held", "history", "history_stored", "id", "immediate", "lead", "lifted", "listed", "opened",
         "opened_at", "orders", "origin", "passed_at", "plan_fired", "plan_target", "planned_at", "point",
         "progress", "proposals", "rectify_by", "referred", "responsible", "review_fails", "sector", "step",
@@ -447,7 +451,7 @@ def test_the_stored_classes_hold_the_fields_of_the_format_they_are_stored_in() -
 
     from engine.plan.tracking import PlanTown
     from engine.store import FORMAT
-    assert FORMAT == 7, "a new format: add its fields to STORED_FIELDS"
+    assert FORMAT == 8, "a new format: add its fields to STORED_FIELDS"
     for kind in (Hazard, Alert, EnterpriseFile, PlanTown):
         have = {f.name for f in fields(kind)}
         assert have == STORED_FIELDS[kind.__name__], (
@@ -458,12 +462,12 @@ def test_the_stored_classes_hold_the_fields_of_the_format_they_are_stored_in() -
 
 
 @pytest.mark.parametrize("path", sorted(V5.glob("*.state")), ids=lambda p: p.stem)
-def test_states_stored_in_format_5_with_the_fields_added_since_load_and_are_stored_in_format_7(
+def test_states_stored_in_format_5_with_the_fields_added_since_load_and_are_stored_anew(
         path: Path) -> None:
     """Format 5 as commit 04e0eaf wrote it, with fields added after format 5 was named (a hazard's
     proposals watched to their decision, reviews' outcomes, verdicts by time; an enterprise file's
     inspections by id and proposals' states): each loads to the state it stored, whole and lazily;
-    stored again it is format 7 and reads back the same."""
+    stored again it is format 8 and reads back the same."""
     from engine.plan.tracking import PlanTown
     kind = {"alert": Alert, "hazard": Hazard, "enterprise": EnterpriseFile,
             "plan": PlanTown}[path.name.split("-", 1)[0]]
@@ -472,8 +476,37 @@ def test_states_stored_in_format_5_with_the_fields_added_since_load_and_are_stor
     assert raw.split(b"\n")[1].startswith(b'{"format":5,')
     assert unpack(raw, kind) == want
     again = pack(unpack(raw, kind, lazy=hasattr(want, "applied_stored")), b"summary", b"place")  # as read
-    assert again.split(b"\n")[1].startswith(b'{"format":7,') and header(again)[1:] == (b"summary", b"place")
+    assert again.split(b"\n")[1].startswith(b'{"format":8,') and header(again)[1:] == (b"summary", b"place")
     assert unpack(again, kind) == want
+
+
+@pytest.mark.parametrize("path", sorted(V7.glob("*.state")), ids=lambda p: p.stem)
+def test_states_stored_in_format_7_load_and_are_stored_in_format_8(path: Path) -> None:
+    """Format 7 as commit 74bba79 wrote it (the states of states-v5 stored again, and a hazard whose
+    extension was decided and whose review failed): each loads to the state it stored, a hazard
+    with no extension decision on file, whole and lazily; stored again it is format 8 and reads
+    back the same."""
+    from engine.plan.tracking import PlanTown
+    kind = {"alert": Alert, "hazard": Hazard, "enterprise": EnterpriseFile,
+            "plan": PlanTown}[path.name.split("-", 1)[0]]
+    want = kind.decode(path.with_suffix(".json").read_bytes())
+    raw = path.read_bytes()
+    assert raw.split(b"\n")[1].startswith(b'{"format":7,')
+    assert unpack(raw, kind) == want and getattr(want, "ext_decided", None) is None
+    again = pack(unpack(raw, kind, lazy=hasattr(want, "applied_stored")), b"summary", b"place")
+    assert again.split(b"\n")[1].startswith(b'{"format":8,') and header(again)[1:] == (b"summary", b"place")
+    assert unpack(again, kind) == want
+
+
+def test_a_hazards_extension_decision_is_stored_under_its_name_in_format_8() -> None:
+    """The field format 8 adds goes into the record by name, and the record says format 8: an
+    engine that reads up to format 7 refuses it by its number (as `test_a_state_of_an_unknown_format_is_
+    refused_with_a_clear_error` shows for 9), not with a TypeError on the field."""
+    h, _ = decide(None, report("HZ-8", "2026-11-02 09:00"), RULES)
+    h.ext_decided = 1_793_600_000
+    line = pack(h).split(b"\n")[1]
+    assert line.startswith(b'{"format":8,') and b'"ext_decided":1793600000' in line
+    assert unpack(pack(h), Hazard).ext_decided == 1_793_600_000
 
 
 def _places_added(state: Any) -> Any:
@@ -489,5 +522,6 @@ def _places_added(state: Any) -> Any:
 
 def test_format_6_which_never_reached_main_is_refused() -> None:
     """Format 6 stored an enterprise file on a base (d9bc129, reverted within the hour): refused."""
-    with pytest.raises(StoredFormatError, match="format 6; this engine reads formats 0, 1, 2, 3, 4, 5 and 7"):
+    readable = "this engine reads formats 0, 1, 2, 3, 4, 5, 7 and 8"
+    with pytest.raises(StoredFormatError, match=f"format 6; {readable}"):
         unpack(b'\n{"format":6,"id":"E1","base":3}\n[]', EnterpriseFile)
