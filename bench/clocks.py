@@ -68,6 +68,7 @@ from engine.decide.state import Hazard
 from engine.feeds.index import hazard_place
 from engine.harness import READY, Namespace, Worker, produce, read_all
 from engine.intake.process import TIMELINE, Record, decide_intake
+from engine.kernel.copies import fingerprint
 from engine.kernel.targets import lead_department
 from engine.kernel.time import iso
 from engine.metrics import HazardGauges
@@ -202,8 +203,11 @@ def _entry(type_: str, at: int, data: dict[str, Any], subject: str, event_id: st
     return json.loads(outcome.sends[0].value)
 
 
-def entries(s: Spec, rules: Rules) -> list[dict[str, Any]]:
-    """The hazard's report and confirmation, as timeline entries."""
+_REPORTED, _VERIFIED = "safety.hazard.reported", "safety.hazard.verified"
+
+
+def _sent(s: Spec) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The data of the hazard's report and confirmation, as the field apps send them."""
     report = {"hazard_id": s.id, "title": PROBLEMS[s.sector], "description": PROBLEMS[s.sector],
               "sector": s.sector, "grade_claimed": "general", "found_via": "grid_patrol",
               "location": {"town": s.town, "grid": s.grid},
@@ -212,8 +216,27 @@ def entries(s: Spec, rules: Rules) -> list[dict[str, Any]]:
               "rectify_by": s.rectify_date}
     verify = {"hazard_id": s.id, "verdict": "confirmed", "grade": "general",
               "by": {"id": "sup-1", "role": "supervisor"}}
-    return [_entry("safety.hazard.reported", s.reported_at, report, s.id, s.report_id, REPORTED_BY, rules),
-            _entry("safety.hazard.verified", s.verified_at, verify, s.id, s.verify_id, VERIFIED_BY, rules)]
+    return report, verify
+
+
+def entries(s: Spec, rules: Rules) -> list[dict[str, Any]]:
+    """The hazard's report and confirmation, as timeline entries."""
+    report, verify = _sent(s)
+    return [_entry(_REPORTED, s.reported_at, report, s.id, s.report_id, REPORTED_BY, rules),
+            _entry(_VERIFIED, s.verified_at, verify, s.id, s.verify_id, VERIFIED_BY, rules)]
+
+
+def _seen(s: Spec) -> list[int]:
+    """The fingerprints the core keeps of the two records (engine/kernel/copies.py): of their data
+    as the intake completes it, the fields they leave out at their defaults."""
+    report, verify = _sent(s)
+    report = {**report, "location": {"community": None, "address": None, "lat": None, "lon": None,
+                                     **report["location"]},
+              "reporter": {**report["reporter"], "name": None, "anonymous": False}, "evidence": []}
+    verify = {**verify, "duplicate_of": None, "lead_department": None,
+              "by": {**verify["by"], "name": None, "anonymous": False}}
+    return [fingerprint({"type": _REPORTED, "data": report}, s.reported_at),
+            fingerprint({"type": _VERIFIED, "data": verify}, s.verified_at)]
 
 
 def core_state(s: Spec, rules: Rules, at: int) -> Hazard:
@@ -227,7 +250,7 @@ def core_state(s: Spec, rules: Rules, at: int) -> Hazard:
 
 # The source records the two entries came from (engine/kernel/state.py `remember`): `_entry` puts
 # each at offset 0 of partition 0 of its event's topic.
-_SOURCES = [f"{EVENT_TYPES[t].topic}/0" for t in ("safety.hazard.reported", "safety.hazard.verified")]
+_SOURCES = [f"{EVENT_TYPES[t].topic}/0" for t in (_REPORTED, _VERIFIED)]
 
 
 def fast_state(s: Spec, rules: Rules) -> Hazard:
@@ -240,7 +263,7 @@ def fast_state(s: Spec, rules: Rules) -> Hazard:
         applied_from={key: {"starts": [0], "ends": [1]} for key in _SOURCES},
         history=[[s.reported_at, s.report_id, "reported (general) via grid_patrol"],
                  [s.verified_at, s.verify_id, "verified: confirmed (general)"]],
-        watermark=s.verified_at)
+        seen=_seen(s), watermark=s.verified_at)
     h.clocks = derive(h, rules)
     return h
 

@@ -71,10 +71,11 @@ Any field or row place added to a stored class from now on is a new format.
 
 Since format 8 a hazard may hold `ext_decided`, when its latest extension
 decision was made (a request made by then, sent again or reaching the engine
-after it, is answered by it instead of pending again), and `ext_refused`, the
-times of the requests it refused as too late (one sent again is refused
-once). A record of format 7 loads with neither; an engine that reads only up to format 7 refuses a record of
-format 8 with StoredFormatError.
+after it, is answered by it instead of pending again), and a hazard and an
+alert `seen`, the fingerprints of the latest field records they applied (one
+sent again under a fresh event id is applied once: engine/kernel/copies.py).
+A record of format 7 loads with neither; an engine that reads only up to
+format 7 refuses a record of format 8 with StoredFormatError.
 Format 6 stored an enterprise file on a base (d9bc129) and was reverted
 within the hour, before it reached main; this code refuses it.
 """

@@ -53,6 +53,8 @@ class Alert(HistoryState):
     applied: list[int] = field(default_factory=list)  # hashes of the latest APPLIED entries without a source
     # The records of each source partition whose entries it applied, as for a Hazard.
     applied_from: dict[str, dict[str, list[int]]] = field(default_factory=dict)
+    # Fingerprints of the latest field records applied (engine/kernel/copies.py; since format 8).
+    seen: list[int] = field(default_factory=list)
     history: list[list[Any]] = field(default_factory=list)  # [time, event id, what]
     notified: bool = False  # the 493号令 art. 10 notifications went out (production accidents)
     routed: bool = False  # a non-production incident went to the town and the sector's department

@@ -27,7 +27,6 @@ from engine.decide.clocks import (
 )
 from engine.decide.state import (
     DISMISSALS,
-    REFUSALS_KEPT,
     VERDICTS_KEPT,
     Hazard,
     failed_review_key,
@@ -630,9 +629,6 @@ def _extension_request(h: Hazard, at: int, eid: str, d: ExtensionRequested,
             decided, outs = _decide_extension(h, h.early, rules)
             return f"{what}; {decided}", outs
         return what, []
-    if at in h.ext_refused:  # the same request sent again under a fresh event id: refused once
-        return "extension requested too late: recorded again, refused once", []
-    h.ext_refused = sorted([*h.ext_refused, at])[-REFUSALS_KEPT:]
     reason = (f"Extension request on {h.id} refused: it came {left} working days before the "
               f"deadline {iso(h.deadline)}; the rules need at least {ls.extension_request_before}")
     out = emit.escalation(h, rules, rule_id=f"{ls.rule_id}.extension", action="notify",

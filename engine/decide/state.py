@@ -21,7 +21,6 @@ __all__ = ["APPLIED", "Hazard", "entry_hash"]
 
 VERDICTS_KEPT = 64  # the latest verdicts a hazard keeps (`Hazard.verdicts`): a real one has a handful
 FAILED_REVIEWS_KEPT = 64  # the latest failed reviews whose times a hazard keeps (`failed_review_key`)
-REFUSALS_KEPT = 16  # the latest extension requests refused as too late whose times a hazard keeps
 DISMISSALS = ("unfounded", "duplicate")  # the verdicts that close a hazard: nothing was to rectify
 _FAILED_REVIEW = "failed_review:"
 
@@ -85,10 +84,8 @@ class Hazard(HistoryState):
     listed: list[Any] | None = None  # [notice_no, listed_at, deadline, active]
     plan_fired: bool = False  # the escalation that no plan was filed stands (a plan in time withdraws it)
     ext: list[Any] | None = None  # pending extension: [requested_at, requested_until, event id]
-    # When the latest extension decision was made: it answers every request made by then; and the
-    # times of the latest REFUSALS_KEPT requests refused as too late, each refused once (since format 8).
+    # When the latest extension decision was made: it answers every request made by then (since format 8).
     ext_decided: int | None = None
-    ext_refused: list[int] = field(default_factory=list)
     early: list[Any] | None = None  # a decision that came before its request: [at, approved, new, id]
     verify_fails: int = 0
     review_fails: int = 0
@@ -131,6 +128,8 @@ class Hazard(HistoryState):
     # The records of each source partition (`source_of`'s key) whose entries it applied, those of the
     # last SPAN offsets there, as runs of offsets: {"starts": [...], "ends": [...]} (`remember`).
     applied_from: dict[str, dict[str, list[int]]] = field(default_factory=dict)
+    # Fingerprints of the latest field records applied (engine/kernel/copies.py; since format 8).
+    seen: list[int] = field(default_factory=list)
     history: list[list[Any]] = field(default_factory=list)  # [time, event id, what]
     watermark: int = 0  # the latest time this state has been brought to
     # The history stored before, not decoded: its full chunks apart in the history table and its

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import fields
 from typing import Any
 
+from engine.kernel.copies import AGAIN, seen_before
 from engine.kernel.entries import Entry
 from engine.kernel.outputs import Out
 from engine.kernel.state import applied_before, remember, source_of, written
@@ -120,6 +121,10 @@ def apply_entry(state: Any, entry: Entry, rules: Any, now: int | None, *,
     if applied_before(h, entry_id, source):
         return state if state is not None else h, []  # a re-delivered entry changes nothing
     remember(h, entry_id, source)
+    if entry.get("origin") is not None and getattr(h, "seen", None) is not None and seen_before(h, entry, at):
+        # A field record sent again under a fresh event id (engine/kernel/copies.py): on the record, once.
+        h.history.append([at, entry.get("event_id") or entry_id, AGAIN])
+        return h, []
     # Clocks due before the entry's second fire first; one due at that very second fires after
     # it: an act at the instant it is due is in time, and no escalation goes out to be withdrawn.
     outs = advance_fn(h, rules, min(at - 1, now))

@@ -151,6 +151,32 @@ def canonical(rp: AlertReplay) -> dict[str, dict[str, Any]]:
     return docs
 
 
+@st.composite
+def sent_again(draw: st.DrawFn) -> tuple[list[dict[str, Any]], list[tuple[int, dict[str, Any]]]]:
+    """A history, and its arrivals with one to three of its records sent again through the intake
+    under fresh event ids (an officer's app retrying), each right after its first or later."""
+    entries = draw(histories())
+    arrivals = in_order(entries)
+    picks = st.tuples(st.integers(0, len(entries) - 1), st.integers(0, len(entries)))
+    for i, later in sorted(draw(st.lists(picks, min_size=1, max_size=3)), reverse=True):
+        entry = entries[i]
+        [copy] = event(entry["type"], entry["time"], entry["data"], entry["subject"])
+        at_ = min(arrivals.index((entry_time(entry), entry)) + 1 + later, len(arrivals))
+        arrivals.insert(at_, (max(arrivals[at_ - 1][0], entry_time(entry)), copy))
+    return entries, arrivals
+
+
+@PROPERTY
+@given(sent_again())
+def test_a_record_sent_again_under_a_fresh_event_id_changes_no_output(case: tuple[list, list]) -> None:
+    """Whatever an alert's app sends again under a fresh event id, at once or after other records:
+    the same outputs as the records sent once. Before engine/kernel/copies.py an update sent again
+    issued another CAP message, and the alert's later CAP messages took other ids."""
+    entries, arrivals = case
+    once, again = replay(in_order(entries)), replay(arrivals)
+    assert sorted(o.id for _, o in again.outputs) == sorted(o.id for _, o in once.outputs)
+
+
 @PROPERTY
 @given(histories())
 def test_the_same_entries_give_the_same_outputs_and_states(entries: list[dict[str, Any]]) -> None:

@@ -27,6 +27,7 @@ from decide_fixtures import (
     at,
     complete,
     entry_time,
+    event,
     ext_decision,
     ext_request,
     finding,
@@ -41,6 +42,7 @@ from decide_fixtures import (
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from engine.contract.envelope import EVENT_TYPES
 from engine.contract.outputs import OUTPUT_TYPES, Escalation
 from engine.decide.emit import iso
 from engine.decide.replay import Replay
@@ -1146,3 +1148,47 @@ def test_monthly_filings_count_every_hazard_of_the_month_once_and_name_departmen
     for o in outs:
         assert [r["kind"] for r in o.event["data"]["respondents"]] == ["department"]
         assert o.event["data"]["grounds"] == "periodic_filing"
+
+
+@st.composite
+def sent_again(draw: st.DrawFn) -> tuple[list[tuple[int, dict[str, Any]]], list[tuple[int, dict[str, Any]]]]:
+    """Arrivals of `settled_late`, and the same with one to three of the field records sent again
+    through the intake under fresh event ids (an app that did not hear the broker's answer), each
+    copy reaching the engine with its first or one, three or twelve days after it."""
+    _, arrivals = draw(settled_late())
+    copied = list(arrivals)
+    picks = st.tuples(st.integers(0, len(arrivals) - 1), st.sampled_from([0, 1, 3, 12]))
+    for i, delay in draw(st.lists(picks, min_size=1, max_size=3)):
+        came, entry = arrivals[i]
+        if entry["type"] not in EVENT_TYPES:
+            continue  # an inspection's finding: its inspection is sent again, not the finding
+        [copy] = [e for e in event(entry["type"], entry["time"], entry["data"], entry["subject"])
+                  if e["subject"] == entry["subject"]]
+        when = came + delay * DAY
+        if delay:
+            copy["arrived_at"] = iso(when)
+        j = copied.index((came, entry)) + 1
+        while j < len(copied) and copied[j][0] <= when:
+            j += 1
+        copied.insert(j, (when, copy))
+    return arrivals, copied
+
+
+@PROPERTY
+@given(sent_again())
+def test_a_field_record_sent_again_under_a_fresh_event_id_changes_no_output(
+        case: tuple[list[tuple[int, dict[str, Any]]], list[tuple[int, dict[str, Any]]]]) -> None:
+    """A copy of a report, a verification, a claim, a review, an extension's request or decision,
+    under an event id of its own, at once or days later: the outputs are those of the records
+    sent once, the same ids and the same events (a referral's timeline aside: it lists the copy's
+    arrival, a step of the hazard's record). Before engine/kernel/copies.py a failed review ran
+    its ladder again, a late copy moved a duty's start, and a decided extension request pending
+    again had the bureau referred to discipline inspection."""
+    arrivals, copied = case
+    once, again = replay(arrivals), replay(copied)
+
+    def said(rp: Replay) -> dict[str, Any]:
+        return {o.id: {**o.event, "data": {k: v for k, v in o.event["data"].items() if k != "timeline"}}
+                for _, o in rp.outputs}
+
+    assert said(again) == said(once)
