@@ -564,6 +564,11 @@ def test_a_line_of_an_enterprises_file_in_chinese(line: str, chinese: str) -> No
 
 @pytest.mark.parametrize(("line", "chinese"), [
     ("ladder ladder.red: summon, propose:fine", "整改逾期约谈（红色）：约谈、建议罚款"),
+    ("recorded again under a fresh event id: the same record as one on file, applied once",
+     "再次报送（与已记录的一条相同，只处理一次）"),
+    ("review failed: recorded again, counted once", "复查验收未通过（再次报送，只计一次）"),
+    ("extension requested until 2026-07-31: answered by the decision of 2026-04-03T18:00:00+08:00",
+     "申请延期至 2026-07-31：已由 2026-04-03T18:00:00+08:00 的决定答复"),
     ("duty failure duty.verify by fire_rescue (1)",
      "区消防救援大队 不履行安全监管职责（隐患核实期限，第 1 次）"),
     ("reported (general) via grid_patrol (reached the engine late, on 2026-11-07T12:00:00+08:00)",
