@@ -121,7 +121,8 @@ def board_read(table: dict[bytes, bytes], rules: Any, now: float) -> dict[str, A
     source = enterprise_source(table, rules, lambda: now, index)
 
     async def read() -> int:
-        files = await every_visible(source, Scope("district", district=True), now, LoopShare(1.0, 64))
+        files = await every_visible(source, Scope("district", district=True), now, LoopShare(1.0, 64),
+                                    keep=picture.has_missed_cycles)
         return len(picture.referrals([], files))
 
     gc.collect()

@@ -40,6 +40,11 @@ def days_left(deadline: str | None, now: float) -> int | None:
     return None if due is None else math.ceil((due - now) / DAY)
 
 
+def has_missed_cycles(view: Mapping[str, Any]) -> bool:
+    """Whether an enterprise's file names a key-enterprise cycle that ran out uninspected."""
+    return bool(view.get("missed_cycles"))
+
+
 def referrals(hazards: Iterable[Mapping[str, Any]], enterprises: Iterable[Mapping[str, Any]]
               ) -> list[dict[str, Any]]:
     """The referrals to discipline inspection that stand, sent or held, each with its subject: a

@@ -370,12 +370,13 @@ class Board:
         return (await every_visible(self.hazards, scope, now, share),
                 await every_visible(self.alerts, scope, now, share) if self.alerts is not None else [])
 
-    async def enterprise_views(self, scope: Scope) -> list[dict[str, Any]]:
-        """The enterprises' files within `scope`, without their records, read as `views` reads (the
-        board's referrals list names a key enterprise's missed cycles); none on a worker without files."""
+    async def referring_files(self, scope: Scope) -> list[dict[str, Any]]:
+        """The enterprises' files within `scope` that have a missed key-enterprise cycle (the board's
+        referrals list names them), read as `views` reads; none on a worker without files."""
         if self.enterprises is None:
             return []
-        return await every_visible(self.enterprises, scope, self.now(), self.streams.share)
+        return await every_visible(self.enterprises, scope, self.now(), self.streams.share,
+                                   keep=picture.has_missed_cycles)
 
     # --- sign-in and sign-out ---------------------------------------------------------------
 
@@ -436,7 +437,7 @@ class Board:
         """The board: live escalations, numbers and lists, the heat table."""
         page = self.page_for(request, session)
         hs, als = await self.views(session.scope)
-        s = picture.summary(hs, als, self.now(), await self.enterprise_views(session.scope))
+        s = picture.summary(hs, als, self.now(), await self.referring_files(session.scope))
         return self.html(request, page.board(s, page.heat(*picture.heat(hs, als))))
 
     async def kiosk(self, request: web.Request, session: Session) -> web.StreamResponse:
@@ -449,7 +450,7 @@ class Board:
         page = self.page_for(request, session)
         counts_only = request.query.get("part") == "counts"  # the wall screen's: no lists, no files
         hs, als = await self.views(session.scope)
-        files = [] if counts_only else await self.enterprise_views(session.scope)
+        files = [] if counts_only else await self.referring_files(session.scope)
         s = picture.summary(hs, als, self.now(), files)
         return self.html(request, page.counts(s) if counts_only else page.summary(s))
 

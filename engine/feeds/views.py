@@ -128,13 +128,16 @@ class TableSource:
 
 
 async def every_visible(source: StateSource, scope: Scope, now: float, share: LoopShare,
-                        page: int = 500) -> list[dict[str, Any]]:
-    """Every item of `source` within `scope`, without records, a page at a time in `share`'s turns."""
+                        page: int = 500, keep: Callable[[dict[str, Any]], bool] | None = None
+                        ) -> list[dict[str, Any]]:
+    """Every item of `source` within `scope`, without records, a page at a time in `share`'s turns;
+    with `keep`, those it keeps alone (the others are dropped page by page, so that a read of many
+    large views leaves the collector little to walk)."""
     items: list[dict[str, Any]] = []
     after: str | None = None
     while True:
         found, after = await source.page(scope, Filters(), None, after, page, now, share)
-        items += found
+        items += found if keep is None else filter(keep, found)
         if after is None:
             return items
 
