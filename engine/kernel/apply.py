@@ -121,8 +121,10 @@ def apply_entry(state: Any, entry: Entry, rules: Any, now: int | None, *,
     if applied_before(h, entry_id, source):
         return state if state is not None else h, []  # a re-delivered entry changes nothing
     remember(h, entry_id, source)
-    if entry.get("origin") is not None and getattr(h, "seen", None) is not None and seen_before(h, entry, at):
-        # A field record sent again under a fresh event id (engine/kernel/copies.py): on the record, once.
+    # A field record (one the intake published) sent again under a fresh event id: on the record,
+    # applied once. Hazards and alerts keep the fingerprints (`seen`, engine/kernel/copies.py); an
+    # enterprise's file knows its records' copies in its core, a plan town has no field records.
+    if entry.get("origin") is not None and hasattr(h, "seen") and seen_before(h, entry, at):
         h.history.append([at, entry.get("event_id") or entry_id, AGAIN])
         return h, []
     # Clocks due before the entry's second fire first; one due at that very second fires after
