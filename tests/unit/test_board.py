@@ -687,6 +687,22 @@ def test_the_boards_referrals_name_an_enterprises_missed_cycles_and_the_referral
     assert picture.summary(HAZARDS, [], NOW, files())["referrals"] == []  # nothing referred: none
 
 
+def test_the_boards_read_of_the_files_keeps_only_those_with_a_missed_cycle() -> None:
+    """`every_visible(..., keep=)`, as the board reads the files for its referrals list: the file
+    whose cycle ran out is kept, the others are dropped as they are read."""
+    from test_enterprise import _missed_once
+
+    from engine.feeds.share import LoopShare
+    from engine.feeds.views import every_visible
+
+    f, _, due = _missed_once()
+    missed = {**enterprise_view(f, RULES, due), "id": "91371500MA0000001X"}  # beside the others
+    source = Views([*files(), missed])
+    every = asyncio.run(every_visible(source, DISTRICT, NOW, LoopShare()))
+    kept = asyncio.run(every_visible(source, DISTRICT, NOW, LoopShare(), keep=picture.has_missed_cycles))
+    assert len(every) == len(files()) + 1 and [v["id"] for v in kept] == [missed["id"]]
+
+
 def test_both_languages_name_every_part_of_a_page() -> None:
     from engine.board.html import TEXT
 

@@ -498,8 +498,8 @@ def test_states_stored_in_format_7_load_and_are_stored_in_format_8(path: Path) -
 
 def test_a_hazards_extension_decision_is_stored_under_its_name_in_format_8() -> None:
     """The field format 8 adds goes into the record by name, and the record says format 8: an
-    engine that reads up to format 7 refuses it by its number (as `test_a_state_of_an_unknown_format_is_
-    refused_with_a_clear_error` shows for 9), not with a TypeError on the field."""
+    engine that reads up to format 7 refuses it by its number, not with a TypeError on the field
+    (the test of an unknown format above shows the refusal for 9)."""
     h, _ = decide(None, report("HZ-8", "2026-11-02 09:00"), RULES)
     h.ext_decided = 1_793_600_000
     line = pack(h).split(b"\n")[1]
