@@ -511,6 +511,7 @@ def test_every_duty_failure_left_on_file_is_one_the_records_show(
     department has a failure on file."""
     entries, arrivals = case
     rp = timer_to_each_arrival(Replay(RULES), arrivals, END)
+    withdraws_only_what_was_sent([o for _, o in rp.outputs])
     for h in rp.states.values():
         for clock, since, due, _ in h.failures:
             assert _failed_by_the_records(entries, h.id, clock, due), (h.id, clock, iso(since), iso(due))
@@ -582,6 +583,7 @@ def test_every_ladder_step_and_proposal_left_standing_is_one_the_records_show(
     (`_overdue_by_the_records`)."""
     entries, arrivals = case
     rp = timer_to_each_arrival(Replay(RULES), arrivals, END)
+    withdraws_only_what_was_sent([o for _, o in rp.outputs])
     for e in _standing(rp, LADDER):
         mine = [x for x in entries if x["subject"] == e["subject"]]
         # A step whose time had passed when a confirmation (one that opened the hazard again) set its
@@ -605,6 +607,7 @@ def test_every_missing_plan_escalation_left_standing_is_one_the_records_show(
     claims: a claim does not stand in for the plan)."""
     entries, arrivals = case
     rp = timer_to_each_arrival(Replay(RULES), arrivals, END)
+    withdraws_only_what_was_sent([o for _, o in rp.outputs])
     for e in _standing(rp, {PLAN_MISSED}):
         t = epoch(e["time"])
         mine = [x for x in entries if x["subject"] == e["subject"]]
@@ -636,6 +639,7 @@ def proposals_answered(draw: st.DrawFn) -> tuple[list[dict[str, Any]], list[tupl
 
     entries, arrivals = draw(settled_late())
     rp = timer_to_each_arrival(Replay(RULES), arrivals, END)
+    withdraws_only_what_was_sent([o for _, o in rp.outputs])
     extra = []
     for n, e in enumerate(o.event for _, o in rp.outputs if o.event["type"] == "safety.enforcement.proposed"):
         d, made, hid = e["data"], epoch(e["time"]), e["data"]["hazard_id"]
@@ -728,6 +732,7 @@ def _proposals_run(arrivals: list[tuple[int, dict[str, Any]]]) -> tuple[list[dic
     """Every output event of the arrivals run to the end, and the enforcement proposals among them
     still standing (not withdrawn)."""
     rp = timer_to_each_arrival(Replay(RULES), arrivals, END)
+    withdraws_only_what_was_sent([o for _, o in rp.outputs])
     events = [o.event for _, o in rp.outputs]
     withdrawn = {e["data"]["proposal_id"] for e in events if e["type"] == "safety.enforcement.withdrawn"}
     return events, [e for e in events if e["type"] == "safety.enforcement.proposed"
@@ -862,6 +867,7 @@ def test_a_hazard_is_left_listed_exactly_when_its_records_show_it_open_and_major
     latest verdict (`_listed_by_the_records`); every notice not in force had its lifting sent."""
     entries, arrivals = case
     rp = timer_to_each_arrival(Replay(RULES), arrivals, END)
+    withdraws_only_what_was_sent([o for _, o in rp.outputs])
     lifted = {o.key for _, o in rp.outputs if o.event["type"] == "safety.supervision.lifted"}
     for h in rp.states.values():
         mine = [e for e in entries if e["subject"] == h.id]
@@ -904,6 +910,36 @@ def described(out: Out, kind: str | None = None) -> Any:
         assert kind is None or data.subject_kind == kind, data
         assert data.rule_id and data.reason and data.reason_zh, data
     return data
+
+
+_RESTATED = ("reason", "reason_zh", "timeline")  # what a withdrawal says anew of what it withdraws
+
+
+def withdraws_only_what_was_sent(outs: list[Out]) -> None:
+    """Every withdrawal takes back something sent before it, once: a referral, transfer or proposal
+    withdrawn restates one sent (its data, but for why), and a `failure_withdrawn` escalation names
+    an escalation of its subject, rule and due time sent before it. A withdrawal of what was never
+    sent tells its recipients of a referral or a fine that does not exist."""
+    def said(data: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in data.items() if k not in _RESTATED}
+
+    kinds = {withdrawn: sent for sent, withdrawn in WITHDRAWN_TYPES.items()}
+    before: list[dict[str, Any]] = []
+    taken: list[dict[str, Any]] = []
+    for out in outs:
+        event, data = out.event, out.event["data"]
+        sent = kinds.get(event["type"])
+        if sent is not None:
+            restated = said(data)
+            match = [e for e in before if e["type"] == sent and said(e["data"]) == restated]
+            assert match, f"{event['type']} of nothing sent: {data.get('reason')}"
+            assert restated not in taken, f"{event['type']} twice: {data.get('reason')}"
+            taken.append(restated)
+        elif event["type"] == "safety.escalation.raised" and data["action"] == "failure_withdrawn":
+            assert any(e["type"] == event["type"] and e["subject"] == event["subject"]
+                       and e["data"]["rule_id"] == data["rule_id"] and e["data"]["due_at"] == data["due_at"]
+                       and e["data"]["action"] != "failure_withdrawn" for e in before), data["reason"]
+        before.append(event)
 
 
 # --- the art. 70 notice and the monthly filing (issue 14) ------------------------------------------
@@ -983,6 +1019,7 @@ def test_a_power_notice_is_never_due_before_the_violation_that_dates_it_could_be
         arrivals.append((t + delay, {**v, "arrived_at": iso(t + delay)} if delay else v))
     arrivals.sort(key=lambda a: a[0])
     rp = timer_to_each_arrival(Replay(_WATCHED_NOTICE), arrivals, END)
+    withdraws_only_what_was_sent([o for _, o in rp.outputs])
     [notice] = [o.event for _, o in rp.outputs if o.event["type"] == "safety.enforcement.proposed"]
     # The first violation to arrive makes it (`came` is in the order they are fed) and dates it.
     arrived, first, t = min(came)
@@ -1063,6 +1100,7 @@ def test_enforcement_records_late_or_not_under_any_rules_leave_standing_what_the
     and not at all otherwise; only a standing notice is still watched."""
     rules, order, found, lifted, arrivals = case
     rp = timer_to_each_arrival(Replay(rules), arrivals, END)
+    withdraws_only_what_was_sent([o for _, o in rp.outputs])
     for _, out in rp.outputs:
         described(out, "hazard")
     in_force = [t for t in found if at("2026-11-02 16:00") <= t and (lifted is None or t < lifted)]
@@ -1123,6 +1161,7 @@ def test_under_any_rules_a_district_sets_no_decision_fails_and_every_output_is_l
     is one the contract describes, and no referral names an enterprise."""
     entries, arrivals = case
     rp = timer_to_each_arrival(Replay(rules), arrivals, END)
+    withdraws_only_what_was_sent([o for _, o in rp.outputs])
     again = timer_to_each_arrival(Replay(rules), arrivals, END)
     assert [o.event for _, o in rp.outputs] == [o.event for _, o in again.outputs]
     enterprises = _enterprise_ids(entries)

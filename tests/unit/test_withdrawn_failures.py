@@ -119,6 +119,27 @@ def test_a_department_referred_again_after_a_withdrawal_gets_a_new_referral_id()
     assert len({e["id"] for e in escs}) == 2
 
 
+def test_a_law_enforcement_finding_in_time_arriving_late_withdraws_the_referral() -> None:
+    """A law-enforcement inspection found the reported hazard on 5 November, which confirms it (a
+    verification of its own); the inspector's tablet synced on the 9th, after the referral. An
+    expert check confirms nothing: its finding leaves the failure standing."""
+    def found(kind: str) -> Replay:
+        [late] = hazard_entries(inspection("2026-11-05 15:00", [finding(HZ, sector="fire_safety")],
+                                           kind=kind))
+        return feed([reported(), arriving(late, "2026-11-09 09:00")], until="2026-11-10 00:00")
+
+    rp = found("routine")
+    [referral] = sent(rp, "safety.referral.discipline")
+    [withdrawal] = sent(rp, "safety.referral.withdrawn")
+    assert withdrawal["data"]["referral_id"] == referral["data"]["referral_id"]
+    assert len(sent(rp, rule_id="duty.verify", action="failure_withdrawn")) == 1
+    assert rp.states[HZ].duty_fails == {"fire_rescue": 0}
+
+    expert = found("expert_check")
+    assert len(sent(expert, "safety.referral.discipline")) == 1
+    assert sent(expert, "safety.referral.withdrawn") == [] and sent(expert, action="failure_withdrawn") == []
+
+
 def test_a_verification_after_the_deadline_leaves_the_failure_standing() -> None:
     late = arriving(verify(HZ, "2026-11-06 08:00"), "2026-11-06 09:00")
     rp = feed([reported(), late], until="2026-11-20 00:00")
@@ -230,6 +251,25 @@ def test_a_completion_claim_a_failed_review_judged_leaves_the_supervision_referr
     assert rp.states[MAJOR].failures == [["supervision", at("2026-03-03 10:00"), end_of("2026-06-01"), None]]
 
 
+@pytest.mark.parametrize("record", [
+    verify(MAJOR, "2026-05-29 10:00", grade="major"),  # confirmed again: still a hazard
+    review(MAJOR, "2026-05-28 10:00", "failed"),  # reviewed on site: not rectified
+], ids=["confirmed again", "review failed"])
+def test_a_record_that_shows_the_hazard_unrectified_leaves_the_supervision_referral(record: dict) -> None:
+    """Made before the listed deadline of 1 June and reaching the engine on the 5th, after the
+    referral: a verification that confirms the hazard, or a review that fails it, shows it not
+    rectified, so the missed deadline stands (mutating `_answers` found neither case tested: each
+    then withdrew the referral)."""
+    base = [on_time(e) for e in major_confirmed()]
+    rp = feed(base + [arriving(record, "2026-06-05 10:00")], until="2026-06-06 00:00")
+    [referral] = sent(rp, "safety.referral.discipline")
+    assert referral["data"]["grounds"] == "listed_supervision_failed"
+    assert sent(rp, "safety.referral.withdrawn") == []
+    taken_back = sent(rp, action="failure_withdrawn")
+    assert [f for f in taken_back if f["data"]["rule_id"].startswith("supervision")] == []
+    assert rp.states[MAJOR].referred == ["referral.supervision_missed"]
+
+
 def test_a_claim_after_the_listed_deadline_arriving_before_the_failed_review_leaves_the_referral() -> None:
     """Claimed on 25 May; the review of 2 June at 07:00 failed it; a new claim at 08:00 reached the
     engine before that review (an inspector's app an hour behind). The claim pending when the
@@ -282,6 +322,19 @@ def test_with_a_threshold_of_two_a_withdrawn_failure_withdraws_the_referral_it_c
     assert len(sent(rp, "safety.referral.withdrawn")) == 1
     assert rp.states[HZ].duty_fails == {"fire_rescue": 1}  # the first failure stands
     assert rp.states[HZ].status() == "closed"
+
+
+def test_with_a_threshold_of_two_a_lone_failure_withdrawn_withdraws_nothing_else(tmp_path) -> None:
+    """One failure, under a threshold of two, never referred: its answer withdraws the failure and
+    nothing else, and the decision does not fail on a referral that was never made."""
+    rules = load_rules(edited_rules(tmp_path, "hazards.yaml", "threshold: 1", "threshold: 2"))
+    late = arriving(verify(HZ, "2026-11-05 16:00"), "2026-11-09 09:00")
+    rp = feed([reported(), late], rules, until="2026-11-20 00:00")
+    assert len(sent(rp, rule_id="duty.verify", action="notify")) == 1
+    assert len(sent(rp, rule_id="duty.verify", action="failure_withdrawn")) == 1
+    assert sent(rp, "safety.referral.discipline") == [] and sent(rp, "safety.referral.withdrawn") == []
+    h = rp.states[HZ]
+    assert h.duty_fails == {"fire_rescue": 0} and h.referred == [] and h.held == []
 
 
 def test_kept_failures_and_held_referrals_are_stored_by_name_and_load_back() -> None:
