@@ -572,12 +572,21 @@ def _take_back(f: Any, er: EnterpriseRules, hit: list[list[Any]], eid: str, at: 
         outs.append(_escalation(
             f, er, "failure_withdrawn", "orange", at, [department_unit(dept, er.rules.reference)],
             f"The duty failure of {dept} on key enterprise {f.name or f.id} at {iso(due)} is withdrawn: "
-            f"{why}", base, eid))
+            f"{why}", base, eid, risk_class=_class_at(f, due, without)))
         if referral == SENT:
             outs += _withdraw(f, er, missed, eid, at, referral_why, without)
     for dept in {m[2] for m in hit}:
         outs += _recount(f, er, dept, eid, at, without)
     return outs
+
+
+def _class_at(f: Any, t: int, without: str | None) -> str | None:
+    """The key class decided latest by `t`, as a failure at `t` ran out under it and was sent under
+    its rule (`coverage.<class>`); not what a record that came since, such as the re-classification
+    `without` that withdraws the failure, makes of the file. None without one (the file's class)."""
+    found = [risk for decided, risk, key, event_id in classes_on_file(f)
+             if decided <= t and event_id != without and key and risk]
+    return found[-1] if found else None
 
 
 def _recount(f: Any, er: EnterpriseRules, dept: str, eid: str, at: int,

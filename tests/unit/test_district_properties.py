@@ -42,6 +42,7 @@ from test_decide_properties import (
     settled_late,
     violation,
     with_redeliveries,
+    withdraws_only_what_was_sent,
 )
 
 from engine.decide import proposals
@@ -132,6 +133,7 @@ def test_an_enterprises_file_ends_showing_its_hazards_and_proposals_as_they_stan
         advance(rp, came - 1)
         rp.feed(entry)
     advance(rp, END)
+    withdraws_only_what_was_sent(rp.outputs)
     events = [o.event for o in rp.outputs]
     withdrawn = {e["data"]["proposal_id"] for e in events if e["type"] == "safety.enforcement.withdrawn"}
     standing: dict[str, set[str]] = {}
@@ -343,6 +345,7 @@ def _standing_referrals(arrivals: list[dict[str, Any]]) -> tuple[list[tuple[str,
         advance(rp, max(entry_time(entry), epoch(entry.get("arrived_at") or entry["time"])) - 1)
         rp.feed(entry)
     advance(rp, COVERED + 400 * DAY)
+    withdraws_only_what_was_sent(rp.outputs)
     sent = [o.event["data"] for o in rp.outputs if o.event["type"] == "safety.referral.discipline"]
     taken = {o.event["data"]["referral_id"] for o in rp.outputs
              if o.event["type"] == "safety.referral.withdrawn"}
@@ -621,6 +624,7 @@ def test_under_any_rules_and_plan_a_district_sets_no_decision_fails(
     assert [o.event for o in runs[0].outputs] == [o.event for o in runs[1].outputs]
     for out in runs[0].outputs:
         described(out)
+    withdraws_only_what_was_sent(runs[0].outputs)
 
 
 @PROPERTY
@@ -637,6 +641,7 @@ def test_a_key_enterprises_records_under_any_plan_a_district_sets_fail_no_decisi
     advance(rp, COVERED + 400 * DAY)
     for out in rp.outputs:
         described(out)
+    withdraws_only_what_was_sent(rp.outputs)
 
 
 @st.composite

@@ -1109,6 +1109,10 @@ def test_a_never_inspected_enterprise_reclassified_before_its_cycle_ran_out_reco
     assert withdrawal.event["data"]["timeline"] == referral.event["data"]["timeline"]
     [failure] = [o.event["data"] for o in got if o.event["data"].get("action") == "failure_withdrawn"]
     assert "调整为黄色（一般风险）（检查周期 90 日）" in failure["reason_zh"]
+    # Under the rule of the failure it takes back, the class the cycle ran out under (until
+    # 2026-12-06 the class the late record gave the file: coverage.yellow).
+    [missed] = [o.event["data"] for o in sent + first if o.event["data"].get("action") == "duty_failure"]
+    assert failure["rule_id"] == missed["rule_id"] == "coverage.orange"
     assert f.duty_fails == {"safety_bureau": 0} and f.missed == [] and f.reruns == {}
     start = at(when)
     assert f.next_due() == start + 90 * DAY
@@ -1139,6 +1143,8 @@ def test_an_inspected_enterprise_reclassified_to_a_longer_cycle_recorded_late_ru
     f, got = decide_enterprise(f, record, COVERAGE, inspected + 71 * DAY)
     assert sorted(o.event["data"].get("action", o.event["type"]) for o in got) == [
         "failure_withdrawn", "notice_withdrawn", "referral_withdrawn", "safety.referral.withdrawn"]
+    [taken] = [o.event["data"] for o in got if o.event["data"].get("action") == "failure_withdrawn"]
+    assert taken["rule_id"] == lead[0].event["data"]["rule_id"] == "coverage.orange"
     # Under yellow the cycle runs out on day 90: time order had not told the town safety office yet.
     [notice] = [o.event["data"] for o in got if o.event["data"].get("action") == "notice_withdrawn"]
     assert [t["id"] for t in notice["targets"]] == [t["id"] for t in town[0].event["data"]["targets"]]
