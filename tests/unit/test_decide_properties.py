@@ -927,7 +927,7 @@ def withdraws_only_what_was_sent(outs: list[Out]) -> None:
     before: list[dict[str, Any]] = []
     taken: list[dict[str, Any]] = []
     for out in outs:
-        event, data = out.event, out.event["data"]
+        event, data = out.event, out.event.get("data") or {}  # a CAP message has its XML instead
         sent = kinds.get(event["type"])
         if sent is not None:
             restated = said(data)
@@ -945,18 +945,23 @@ _MISSED_AT = re.compile(r"on key enterprise .+ at (\S+) is withdrawn")
 
 def _withdraws(withdrawal: dict[str, Any], sent: dict[str, Any]) -> bool:
     """Whether `failure_withdrawn` escalation `withdrawal` takes back escalation `sent`: of the same
-    subject and rule, due at the same time. A key enterprise's failure has no due time: it is the
+    subject and rule, due at the same time (an alert's handover or report step: the withdrawal's
+    due time is the time the step ran, as the step's own due time is when the alert is handed on
+    or asked of the next). A key enterprise's failure has no due time: it is the
     one sent at the time the withdrawal names, under a coverage rule (the withdrawal names the class
     decided latest by then, engine/enterprise/coverage.py `_class_at`, which is the class it ran out
     under unless a shorter class recorded late left it as it was sent: docs/enterprises.md)."""
+    if sent["type"] != withdrawal["type"] or sent["subject"] != withdrawal["subject"]:
+        return False
     d, s = withdrawal["data"], sent["data"]
-    if sent["type"] != withdrawal["type"] or sent["subject"] != withdrawal["subject"] \
-            or s["action"] == "failure_withdrawn":
+    if s["action"] == "failure_withdrawn":
         return False
     if d["subject_kind"] == "enterprise":
         named = _MISSED_AT.search(d["reason"])
         return (named is not None and s["action"] == "duty_failure" and sent["time"] == named[1]
                 and s["rule_id"].startswith("coverage."))
+    if d["subject_kind"] == "alert":  # an alert's step is named by its time: its own due_at says
+        return s["rule_id"] == d["rule_id"] and sent["time"] == d["due_at"]  # when it passes on next
     return s["rule_id"] == d["rule_id"] and s["due_at"] == d["due_at"]
 
 
