@@ -104,6 +104,19 @@ def test_a_verification_in_time_arriving_after_the_referral_withdraws_the_referr
     assert h.duty_fails == {"fire_rescue": 0}
 
 
+def test_a_referred_departments_duty_clocks_on_the_hazard_stop_while_the_referral_stands() -> None:
+    """Referred for verifying late, the fire brigade leaves a claim of 10 November unreviewed: no
+    review failure is escalated, and nothing is referred again (README, "Known limits"); the
+    verification itself, late, withdraws nothing. Compare the test below, where the referral is
+    withdrawn and the review's failure is then referred under a new id."""
+    entries = [reported(), on_time(verify(HZ, "2026-11-09 10:00")), on_time(complete(HZ, "2026-11-10 09:00"))]
+    rp = feed(entries, until="2026-12-10 00:00")
+    assert [e["data"]["rule_id"] for e in sent(rp, action="notify")] == ["duty.verify"]
+    assert len(sent(rp, "safety.referral.discipline")) == 1 and sent(rp, "safety.referral.withdrawn") == []
+    h = rp.states[HZ]
+    assert "review" not in h.clocks and h.referred == ["referral.duty_failures:fire_rescue"]
+
+
 def test_a_department_referred_again_after_a_withdrawal_gets_a_new_referral_id() -> None:
     """The withdrawn referral's id stays withdrawn: a new failure's referral must not reuse it."""
     late = arriving(verify(HZ, "2026-11-05 16:00"), "2026-11-09 09:00")
