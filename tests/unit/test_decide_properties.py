@@ -912,29 +912,31 @@ def described(out: Out, kind: str | None = None) -> Any:
     return data
 
 
-_RESTATED = ("reason", "reason_zh", "timeline")  # what a withdrawal says anew of what it withdraws
+_NAMED_BY = {"safety.referral.discipline": "referral_id", "safety.referral.judicial": "referral_id",
+             "safety.enforcement.proposed": "proposal_id", "safety.credit.proposed": "proposal_id"}
 
 
 def withdraws_only_what_was_sent(outs: list[Out]) -> None:
     """Every withdrawal takes back something sent before it, once: a referral, transfer or proposal
-    withdrawn restates one sent (its data, but for why), and a `failure_withdrawn` escalation names
-    an escalation of its subject, rule and due time sent before it. A withdrawal of what was never
-    sent tells its recipients of a referral or a fine that does not exist."""
-    def said(data: dict[str, Any]) -> dict[str, Any]:
-        return {k: v for k, v in data.items() if k not in _RESTATED}
+    withdrawn names one sent (its `referral_id` or `proposal_id`), and a `failure_withdrawn`
+    escalation names an escalation sent before it. A withdrawal of what was never sent tells its
+    recipients of a referral or a fine that does not exist.
 
+    A withdrawal restates what it takes back as it stands when it goes, not always as it was sent:
+    a fine's due time a late record moved since (`due_counted_from`), a transfer's violation when
+    one found earlier came after it, a credit proposal's decision (README, "Known limits")."""
     kinds = {withdrawn: sent for sent, withdrawn in WITHDRAWN_TYPES.items()}
     before: list[dict[str, Any]] = []
-    taken: list[dict[str, Any]] = []
+    taken: set[tuple[str, str]] = set()
     for out in outs:
         event, data = out.event, out.event.get("data") or {}  # a CAP message has its XML instead
         sent = kinds.get(event["type"])
         if sent is not None:
-            restated = said(data)
-            match = [e for e in before if e["type"] == sent and said(e["data"]) == restated]
-            assert match, f"{event['type']} of nothing sent: {data.get('reason')}"
-            assert restated not in taken, f"{event['type']} twice: {data.get('reason')}"
-            taken.append(restated)
+            name = data[_NAMED_BY[sent]]
+            assert any(e["type"] == sent and e["data"][_NAMED_BY[sent]] == name for e in before), \
+                f"{event['type']} of nothing sent: {data.get('reason')}"
+            assert (sent, name) not in taken, f"{event['type']} twice: {data.get('reason')}"
+            taken.add((sent, name))
         elif event["type"] == "safety.escalation.raised" and data["action"] == "failure_withdrawn":
             assert any(_withdraws(event, e) for e in before), data["reason"]
         before.append(event)
