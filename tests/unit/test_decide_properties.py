@@ -639,7 +639,6 @@ def proposals_answered(draw: st.DrawFn) -> tuple[list[dict[str, Any]], list[tupl
 
     entries, arrivals = draw(settled_late())
     rp = timer_to_each_arrival(Replay(RULES), arrivals, END)
-    withdraws_only_what_was_sent([o for _, o in rp.outputs])
     extra = []
     for n, e in enumerate(o.event for _, o in rp.outputs if o.event["type"] == "safety.enforcement.proposed"):
         d, made, hid = e["data"], epoch(e["time"]), e["data"]["hazard_id"]
