@@ -969,12 +969,13 @@ def _withdraws(withdrawal: dict[str, Any], sent: dict[str, Any]) -> bool:
 # --- the art. 70 notice and the monthly filing (issue 14) ------------------------------------------
 
 
-def violation(hid: str, t: int, ref: object, event_id: str | None = None) -> dict[str, Any]:
-    """`safety.enforcement.violated` of order ORD-1 on `hid`, found at `t`, its video named by `ref`."""
+def violation(hid: str, t: int, ref: object, event_id: str | None = None,
+              order_no: str = "ORD-1") -> dict[str, Any]:
+    """`safety.enforcement.violated` of order `order_no` on `hid`, found at `t`, its video named by `ref`."""
     from decide_fixtures import INSPECTORS, event
 
     [entry] = event("safety.enforcement.violated", iso(t), {
-        "hazard_id": hid, "order_no": "ORD-1", "found_at": iso(t), "description": "Worked on.",
+        "hazard_id": hid, "order_no": order_no, "found_at": iso(t), "description": "Worked on.",
         "evidence": [f"https://files.example.org/{ref}.jpg"], "by": INSPECTORS}, hid, event_id)
     return entry
 
@@ -1144,6 +1145,86 @@ def test_enforcement_records_late_or_not_under_any_rules_leave_standing_what_the
     notices = standing("safety.enforcement.proposed", "proposal_id")
     assert len(notices) == int(notice)
     assert {p[0] for p in rp.states["HZ-ENF"].proposals} <= notices
+
+
+# Two orders on one hazard: when each was made, and the times it may be lifted.
+_ORDERS = {"ORD-1": ("2026-11-02 16:00", [None, "2026-11-05 10:00", "2026-11-09 10:00"]),
+           "ORD-2": ("2026-11-04 09:00", [None, "2026-11-06 09:00", "2026-11-10 12:00"])}
+
+
+@st.composite
+def two_orders(draw: st.DrawFn) -> tuple[Any, dict[str, str], dict[str, int | None],
+                                          list[tuple[str, int]], list[tuple[int, dict[str, Any]]]]:
+    """Under rules drawn from `_ENFORCING`, a hazard (major or general) with two orders of kinds
+    drawn alone, each lifted or not; violations of either, found before its order, while it is in
+    force or after its lifting. Each record reaches the engine at once or up to 12 days late.
+    Returns the rules, each order's kind and lifting, the violations (order, found) and the
+    (arrival, entry) pairs in arrival order."""
+    from decide_fixtures import INSPECTORS, event
+
+    rules = draw(st.sampled_from(_ENFORCING))
+    hid, grade = "HZ-ENF", draw(st.sampled_from(["major", "major", "general"]))
+    records = [report(hid, "2026-11-02 09:00", grade=grade, rectify_by="2027-06-30", event_id=f"{hid}-r"),
+               verify(hid, "2026-11-02 10:00", "confirmed", grade, event_id=f"{hid}-c")]
+    kinds, lifted = {}, {}
+    for order_no, (made, liftings) in _ORDERS.items():
+        kind = kinds[order_no] = draw(st.sampled_from(["suspend", "suspend_for_overhaul", "rectify_within"]))
+        records += event("safety.enforcement.ordered", made, {
+            "hazard_id": hid, "order_no": order_no, "order": kind, "legal_basis": "安全生产法 art. 65",
+            "by": INSPECTORS} | ({"until": "2026-11-20"} if kind == "rectify_within" else {}), hid,
+            f"{hid}-o{order_no}")
+        lift = draw(st.sampled_from(liftings))
+        lifted[order_no] = None if lift is None else at(lift)
+        if lift is not None:
+            records += event("safety.enforcement.lifted", lift, {
+                "hazard_id": hid, "order_no": order_no, "by": INSPECTORS[0]}, hid, f"{hid}-l{order_no}")
+    days = [at("2026-11-02 12:00")] + [at(f"2026-11-{d} 10:00") + 60 for d in ("03", "04", "05", "06", "10")]
+    found = draw(st.lists(st.tuples(st.sampled_from(sorted(_ORDERS)), st.sampled_from(days)),
+                          min_size=1, max_size=4, unique=True))
+    records += [violation(hid, t, f"{o}-{t}", f"{hid}-v{o}-{t}", order_no=o) for o, t in found]
+    arrivals = []
+    for e in records:
+        t = entry_time(e)
+        came = t + (draw(st.sampled_from([0, 0, 20 * HOUR, 3 * DAY, 12 * DAY])) if e["type"].startswith(
+            "safety.enforcement.") else 0)
+        arrivals.append((came, {**e, "arrived_at": iso(came)} if came > t else e))
+    arrivals.sort(key=lambda a: a[0])
+    return rules, kinds, lifted, found, arrivals
+
+
+@PROPERTY
+@given(two_orders())
+def test_two_orders_on_one_hazard_are_each_judged_by_their_own_violations_and_lifting(
+        case: tuple[Any, dict[str, str], dict[str, int | None], list[tuple[str, int]],
+                    list[tuple[int, dict[str, Any]]]]) -> None:
+    """Whenever each record reaches the engine, an order's transfer to the public security bureau
+    and its art. 70 notice stand once each when a violation of that order was found while that
+    order was in force (made, and not yet lifted) and the rules and the hazard call for them, and
+    not at all otherwise: the other order's violations and lifting change nothing of it."""
+    rules, kinds, lifted, found, arrivals = case
+    rp = timer_to_each_arrival(Replay(rules), arrivals, END)
+    outs = [o for _, o in rp.outputs]
+    withdraws_only_what_was_sent(outs)
+    for out in outs:
+        described(out, "hazard")
+    major = all(e["data"].get("grade", "major") == "major" for _, e in arrivals
+                if e["type"] in ("safety.hazard.reported", "safety.hazard.verified"))
+    broken = {o for o, t in found if at(_ORDERS[o][0]) <= t and (lifted[o] is None or t < lifted[o])}
+    events_ = [o.event for o in outs]
+
+    def standing(sent: str, ref: str) -> list[dict[str, Any]]:
+        gone = {e["data"][ref] for e in events_ if e["type"] == WITHDRAWN_TYPES[sent]}
+        return [e for e in events_ if e["type"] == sent and e["data"][ref] not in gone]
+
+    j = rules.judicial
+    transfers = [] if j is None or not major else sorted(o for o in broken if kinds[o] in j.orders)
+    transferred = standing("safety.referral.judicial", "referral_id")
+    assert sorted(e["data"]["order_no"] for e in transferred) == transfers
+    stops = [] if not major or "utility_stop_notice" not in rules.enforcement else sorted(
+        o for o in broken if kinds[o] in ("suspend", "suspend_for_overhaul"))
+    notices = standing("safety.enforcement.proposed", "proposal_id")
+    assert len(notices) == len(stops), (stops, [n["data"] for n in notices])
+    assert {p[0] for p in rp.states["HZ-ENF"].proposals} <= {n["data"]["proposal_id"] for n in notices}
 
 
 def _measures(**changes: Any) -> dict[str, Any]:

@@ -38,12 +38,18 @@ def ordered(time: str, order: str = "suspend", order_no: str = ORDER, **extra: A
     return entry
 
 
-def violated(time: str, order_no: str = ORDER) -> dict[str, Any]:
+def violated(time: str, order_no: str = ORDER, video: str = "v") -> dict[str, Any]:
     """`safety.enforcement.violated`, found by two inspectors, with a video."""
     [entry] = timeline_event("safety.enforcement.violated", time, {
         "hazard_id": HZ, "order_no": order_no, "found_at": ts(time),
-        "description": "Working on while suspended.", "evidence": ["https://files.example.org/v.mp4"],
+        "description": "Working on while suspended.", "evidence": [f"https://files.example.org/{video}.mp4"],
         "by": INSPECTORS}, HZ)
+    return entry
+
+
+def lifted(time: str, order_no: str = ORDER) -> dict[str, Any]:
+    [entry] = timeline_event("safety.enforcement.lifted", time, {
+        "hazard_id": HZ, "order_no": order_no, "by": INSPECTORS[0]}, HZ)
     return entry
 
 
@@ -116,3 +122,34 @@ def test_the_transfer_does_not_depend_on_arrival_order() -> None:
         rp.advance_to(at("2026-11-06 00:00"))
         ids.append([e["id"] for e in events(rp, "safety.referral.judicial")])
     assert ids[0] == ids[1] and len(ids[0]) == 1
+
+
+OTHER = "度应急责改〔2026〕102"
+
+
+def test_a_violation_of_an_order_not_yet_made_violates_nothing_though_another_order_was_in_force() -> None:
+    """Each order is judged by itself: working on, on 4 Nov, breaks no order made on 6 Nov, even
+    though another order on the hazard was in force that day. Found on 7 Nov, it is transferred."""
+    story = [*major(), ordered("2026-11-02 16:00"), ordered("2026-11-06 09:00", order_no=OTHER)]
+    rp = run(*story, violated("2026-11-04 10:00", OTHER), until="2026-11-10 00:00")
+    assert events(rp, "safety.referral.judicial") == []
+    rp = run(*story, violated("2026-11-07 10:00", OTHER), until="2026-11-10 00:00")
+    assert [e["data"]["order_no"] for e in events(rp, "safety.referral.judicial")] == [OTHER]
+
+
+def test_a_lifting_recorded_late_withdraws_its_own_orders_transfer_as_its_own_violation_showed_it() -> None:
+    """Two orders to stop, each found violated and transferred: the other order on 5 Nov, this one
+    on 6 Nov. The record that this order was lifted on 5 Nov at 09:00 comes after both transfers:
+    this order's transfer is withdrawn, naming its own violation of 6 Nov and its evidence, not the
+    other order's violation found in between; the other order's transfer stands."""
+    rp = run(*major(), ordered("2026-11-02 16:00"), ordered("2026-11-02 17:00", order_no=OTHER),
+             violated("2026-11-05 10:00", OTHER, video="other"), violated("2026-11-06 10:00", video="this"),
+             until="2026-11-08 00:00")
+    sent = {e["data"]["order_no"]: e["data"] for e in events(rp, "safety.referral.judicial")}
+    assert set(sent) == {ORDER, OTHER}
+    rp.feed({**lifted("2026-11-05 09:00"), "arrived_at": ts("2026-11-08 09:00")}, now=at("2026-11-08 09:00"))
+    [back] = events(rp, "safety.referral.judicial_withdrawn")
+    d = back["data"]
+    assert d["referral_id"] == sent[ORDER]["referral_id"] and d["order_no"] == ORDER
+    assert d["evidence"] == ["https://files.example.org/this.mp4"]
+    assert "before the violation found on 2026-11-06T10:00:00+08:00" in d["reason"]
