@@ -1079,6 +1079,8 @@ def test_an_enterprise_no_longer_key_before_its_cycle_ran_out_recorded_late_with
     ceased = {"declassified": "不再列为重点企业", "closed": "已关闭"}[how]
     assert withdrawal.event["data"]["reason_zh"].startswith(f"记录 {record['event_id']} 表明该企业自 ")
     assert ceased in withdrawal.event["data"]["reason_zh"]
+    # Rebuilt as it was sent: the cycle as it ran out, not as the record that withdraws it left it.
+    assert withdrawal.event["data"]["timeline"] == referral.event["data"]["timeline"]
     [failure] = [o.event["data"] for o in got if o.event["data"].get("action") == "failure_withdrawn"]
     assert ceased in failure["reason_zh"]
     assert f.duty_fails == {"safety_bureau": 0} and f.missed == []
@@ -1925,3 +1927,26 @@ def test_a_refused_inspection_does_not_start_a_new_coverage_cycle() -> None:
     due = f.next_due()
     f, _ = decide_enterprise(f, _refusal("2026-12-20 10:00", "INS-R1"), COVERAGE)
     assert f.next_due() == due and f.refusals == {"INS-R1": at("2026-12-20 10:00")}
+
+
+def test_a_late_record_leaves_a_miss_older_than_what_the_file_keeps_as_it_was_sent() -> None:
+    """The lead department missed the first cycle and was referred; then the enterprise was inspected
+    every month for more than two years, more inspections than the file keeps (`coverage.MISSED`),
+    so the missed cycle started before the first one it still knows. An inspection that reaches the
+    engine after a later one re-judges the cycles the file knows, and only those: the old miss, its
+    notice to the town safety office and its referral stand (nothing to say they were wrong)."""
+    f, _, due = _missed_once()
+    f, sent = _fired(f, due + DAY)
+    assert [o.event["type"] for o in sent][0] == "safety.referral.discipline"
+    first = due + 2 * DAY
+    for n in range(coverage.MISSED + 6):
+        when = iso(first + n * 30 * DAY)
+        f, got = decide_enterprise(f, _inspected_at(when, when, f"INS-M{n}"), COVERAGE, at(when))
+        assert [o.event["data"].get("action") for o in got] == []
+    assert f.inspected[0] > f.missed[0][0] and len(f.notices) == 1
+    kept = ([list(m) for m in f.missed], dict(f.duty_fails), [list(n) for n in f.notices])
+    latest = f.inspected[-1]
+    late = _inspected_at(iso(latest - 10 * DAY), iso(latest + DAY), "INS-LATE")
+    f, got = decide_enterprise(f, late, COVERAGE, latest + DAY)
+    assert got == []
+    assert ([list(m) for m in f.missed], dict(f.duty_fails), [list(n) for n in f.notices]) == kept
