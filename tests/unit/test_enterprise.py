@@ -1950,3 +1950,12 @@ def test_a_late_record_leaves_a_miss_older_than_what_the_file_keeps_as_it_was_se
     f, got = decide_enterprise(f, late, COVERAGE, latest + DAY)
     assert got == []
     assert ([list(m) for m in f.missed], dict(f.duty_fails), [list(n) for n in f.notices]) == kept
+
+
+def test_a_file_keeps_its_latest_missed_cycles_and_counts_every_one() -> None:
+    """A department that misses thirty cycles in a row: the file keeps the latest `coverage.MISSED`
+    of them for a late inspection to answer (the state stays bounded), and counts all thirty."""
+    f, missed_at, outs = _missed_in_a_row(COVERAGE, coverage.MISSED + 6)
+    assert [m[1] for m in f.missed] == missed_at[-coverage.MISSED:]
+    assert f.duty_fails == {"safety_bureau": coverage.MISSED + 6}
+    assert len([o for o in outs if o.topic == "referrals.discipline"]) == coverage.MISSED + 6
