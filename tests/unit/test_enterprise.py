@@ -1934,10 +1934,13 @@ def test_a_late_record_leaves_a_miss_older_than_what_the_file_keeps_as_it_was_se
     every month for more than two years, more inspections than the file keeps (`coverage.MISSED`),
     so the missed cycle started before the first one it still knows. An inspection that reaches the
     engine after a later one re-judges the cycles the file knows, and only those: the old miss, its
-    notice to the town safety office and its referral stand (nothing to say they were wrong)."""
-    f, _, due = _missed_once()
-    f, sent = _fired(f, due + DAY)
-    assert [o.event["type"] for o in sent][0] == "safety.referral.discipline"
+    notice to the town safety office and its referral stand (nothing to say they were wrong). The
+    missed cycle ran from an inspection: neither it nor what started the cycle is on file any more."""
+    f, _ = _file(registered(), classified("orange", True, "2026-11-01 10:00"),
+                 _inspected_at("2026-11-05 10:00", "2026-11-05 10:00", "INS-0"))
+    due = at("2026-11-05 10:00") + 67 * DAY
+    f, _ = _run_to(f, None, due + DAY)
+    assert f.missed[0][4] == "sent" and f.missed[0][0] == at("2026-11-05 10:00")
     first = due + 2 * DAY
     for n in range(coverage.MISSED + 6):
         when = iso(first + n * 30 * DAY)
@@ -1959,3 +1962,34 @@ def test_a_file_keeps_its_latest_missed_cycles_and_counts_every_one() -> None:
     assert [m[1] for m in f.missed] == missed_at[-coverage.MISSED:]
     assert f.duty_fails == {"safety_bureau": coverage.MISSED + 6}
     assert len([o for o in outs if o.topic == "referrals.discipline"]) == coverage.MISSED + 6
+
+
+def test_a_registration_updated_while_open_opens_no_closed_spell() -> None:
+    """Registered on 1 Aug, its registration updated on 3 Oct (a new address) while it was open,
+    closed on 1 Dec. Only 1 Dec starts a spell closed: the enterprise owed its cycles all along, so
+    the closure, after the miss of 7 Oct, leaves that miss and its referral as they were sent."""
+    f, _ = _file(registered(time="2026-08-01 09:00"),
+                 classified("orange", True, "2026-08-01 10:00", time="2026-08-01 10:00"))
+    due = at("2026-08-01 10:00") + 67 * DAY
+    moved = registered(time="2026-10-03 09:00", location={"town": "lihaiwu", "address": "No. 9"})
+    f, outs = _run_to(f, moved, at("2026-10-03 09:00"))
+    f, sent = _run_to(f, None, due + DAY)
+    assert [o.event["data"]["action"] for o in outs + sent if o.event["type"] == "safety.escalation.raised"
+            ] == ["coverage_missed", "duty_failure", "discipline_referral"]
+    closing = at("2026-12-01 09:00")
+    f, got = _run_to(f, _closing(closing), closing)
+    assert got == [] and coverage.spells(f) == [(closing, None)]
+    assert f.missed[0][1] == due and f.missed[0][4] == "sent" and f.duty_fails == {"safety_bureau": 1}
+
+
+def test_a_referral_sent_after_a_reclassification_names_the_cycle_as_it_ran_out() -> None:
+    """Orange (60 days), never inspected: the lead department missed the cycle, and two hours later,
+    while the referral waited out its hold, the enterprise was re-classified red. The referral,
+    sent a day after the miss, names the orange cycle that ran out, not the red one."""
+    f, first, due = _missed_once()
+    f, got = _run_to(f, classified("red", True, iso(due + 7200), time=iso(due + 7200)), due + 7200)
+    assert got == [] and f.risk_class == "red"
+    f, sent = _run_to(f, None, due + DAY)
+    [referral] = [o.event["data"] for o in sent if o.event["type"] == "safety.referral.discipline"]
+    assert "its 60-day cycle from 2026-11-01T10:00:00+08:00 ran out" in referral["reason"]
+    assert referral["timeline"][1]["time"] == iso(due - 7 * DAY)
