@@ -365,6 +365,27 @@ def test_a_final_disaster_report_on_an_approximate_due_time_is_in_time_until_the
     assert not rp.states["AL-SF"].final_missed
 
 
+@pytest.mark.parametrize(("skip", "post", "chain"), [
+    pytest.param("A", None, ["duty_officer", "town", "district"], id="no-post-counts-as-A"),
+    pytest.param("A", "A", ["duty_officer", "town", "district"], id="raised-at-A"),
+    pytest.param("A", "B", ["duty_officer", "grid_chief", "town", "district"], id="raised-at-B"),
+    pytest.param("B", "B", ["duty_officer", "town", "district"], id="skip-B-raised-at-B"),
+])
+def test_a_handover_step_for_the_post_the_alert_was_raised_at_is_left_out(tmp_path, skip, post, chain):
+    """handover.steps[].skip_if_post: a district whose grid chief holds post A leaves that step out
+    of the chain of an alert raised at post A (an alert that names no post is post A's); the next
+    step falls due 10 minutes after the one before it."""
+    rules = load_alert_rules(edited_rules(
+        tmp_path, "alerts.yaml", "      targets: [grid_chief]\n",
+        f"      targets: [grid_chief]\n      skip_if_post: {skip}\n"), RULES.reference)
+    rp = run([raised("AL-P", "2026-11-02 09:00", post=post)], "2026-11-02 09:45", rules)
+    got = [o.event for _, o in rp.outputs
+           if o.topic == ESCALATIONS and o.event["data"]["action"] == "handover"]
+    assert [e["data"]["rule_id"].removeprefix("handover.") for e in got] == chain
+    assert [e["time"] for e in got][:3] == [
+        "2026-11-02T09:10:00+08:00", "2026-11-02T09:20:00+08:00", "2026-11-02T09:30:00+08:00"]
+
+
 def test_a_final_disaster_report_after_the_latest_it_may_fall_leaves_the_escalation():
     rp = _flood_closed_before_spring_festival_2027("2027-02-17 09:00")
     assert escalations(rp, "failure_withdrawn") == []
