@@ -1994,3 +1994,24 @@ def test_a_referral_sent_after_a_reclassification_names_the_cycle_as_it_ran_out(
     [referral] = [o.event["data"] for o in sent if o.event["type"] == "safety.referral.discipline"]
     assert "its 60-day cycle from 2026-11-01T10:00:00+08:00 ran out" in referral["reason"]
     assert referral["timeline"][1]["time"] == iso(due - 7 * DAY)
+
+
+@pytest.mark.parametrize(("later", "withdrawn"), [pytest.param(0, True, id="the-same-second"),
+                                                  pytest.param(1, False, id="a-second-later")])
+def test_a_closure_recorded_late_at_the_second_a_cycle_ran_out_comes_before_its_notice(
+        later: int, withdrawn: bool) -> None:
+    """Orange, never inspected: the cycle ran out and the town safety office was told; an inspection
+    two days later started the next cycle. Then the record that the enterprise closed at the very
+    second the cycle ran out comes in: a record of that second comes before the clock's step, so in
+    time order the office was never told, and its notice is withdrawn. A closure a second later
+    leaves the notice: it had been given."""
+    f, _ = _file(registered(), classified("orange", True, "2026-11-01 10:00"))
+    ran_out = at("2026-11-01 10:00") + 60 * DAY
+    f, town = _run_to(f, None, ran_out)
+    assert [o.event["data"]["action"] for o in town] == ["coverage_missed"]
+    inspected = iso(ran_out + 2 * DAY)
+    f, got = _run_to(f, _inspected_at(inspected, inspected, "INS-1"), ran_out + 2 * DAY)
+    assert got == [] and f.notices == [[at("2026-11-01 10:00"), ran_out]]
+    closing = {**_closing(ran_out + later), "arrived_at": iso(ran_out + 3 * DAY)}
+    f, got = _run_to(f, closing, ran_out + 3 * DAY)
+    assert [o.event["data"]["action"] for o in got] == (["notice_withdrawn"] if withdrawn else [])
