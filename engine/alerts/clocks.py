@@ -108,13 +108,14 @@ def _handover(a: Alert, rules: AlertRules, due: int, cause: str) -> list[Out]:
 
 def handovers_withdrawn(a: Alert, rules: AlertRules, since: int, eid: str, at: int, why: str,
                         how: str) -> list[Out]:
-    """Take back the handover steps that ran and fell due after `since`, when record `eid`, reaching
-    the engine at `at`, shows the alert needed no more handing over by then: a responder had
-    acknowledged it, or it was closed (an officer's app offline). In time order they would not have
-    run; each step's recipients are told (`failure_withdrawn`), so that nobody takes on an alert
+    """Take back the handover steps that ran and fell due at or after `since`, when record `eid`,
+    reaching the engine at `at`, shows the alert needed no more handing over from then: a responder
+    had acknowledged it, or it was closed (an officer's app offline). In time order they would not
+    have run (a step due at the record's very second too: the record comes first, as every record
+    does); each step's recipients are told (`failure_withdrawn`), so that nobody takes on an alert
     that has its responder. The steps before stand. `why` says what the record showed; `how` ends
     the record's line."""
-    late = [(i, due, step) for i, due, step in _handovers(a, rules) if i < a.step and due > since]
+    late = [(i, due, step) for i, due, step in _handovers(a, rules) if i < a.step and due >= since]
     if not late:
         return []
     a.step = late[0][0]

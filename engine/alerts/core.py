@@ -82,7 +82,7 @@ def _closed_late(a: Alert, rules: AlertRules, at: int, entry: dict[str, Any]) ->
     outs: list[Out] = []
     if a.step and a.closed_at is not None:
         # A handover step due at the close's very second is stopped by it, as any clock is (`open_at`).
-        outs = clocks.handovers_withdrawn(a, rules, a.closed_at - 1, eid, when,
+        outs = clocks.handovers_withdrawn(a, rules, a.closed_at, eid, when,
                                           f"the alert was closed on {iso(a.closed_at)}",
                                           f"closed on {iso(a.closed_at)}")
     outs += [o for level, due in levels

@@ -386,6 +386,34 @@ def test_a_handover_step_for_the_post_the_alert_was_raised_at_is_left_out(tmp_pa
         "2026-11-02T09:10:00+08:00", "2026-11-02T09:20:00+08:00", "2026-11-02T09:30:00+08:00"]
 
 
+@pytest.mark.parametrize(("record", "when", "withdrawn"), [
+    pytest.param("acknowledged", "09:10", True, id="acknowledged-at-the-steps-second"),
+    pytest.param("acknowledged", "09:11", False, id="acknowledged-a-minute-after"),
+    pytest.param("closed", "09:10", True, id="closed-at-the-steps-second"),
+    pytest.param("closed", "09:11", False, id="closed-a-minute-after"),
+])
+def test_a_late_record_of_a_handover_steps_very_second_takes_the_step_back(record, when, withdrawn):
+    """The duty officer's step falls due at 09:10. An acknowledgement (or a close) of 09:10 in time
+    stops it, as a record of a step's second comes before the step; the same record reaching the
+    engine two minutes late takes the step back, as it would any step after it. One of 09:11 leaves
+    it: the alert was handed over before anyone took it on."""
+    data = FIRE_BRIGADE_ACK if record == "acknowledged" else {"note": "Out.", "by": INFO_OFFICER}
+    late = alert_event(record, "AL-T", f"2026-11-02 {when}", **data)
+    for came in (late["time"], "2026-11-02T09:12:00+08:00"):
+        rp = AlertReplay(ALERT_RULES)
+        rp.feed(raised("AL-T", "2026-11-02 09:00"))
+        rp.advance_to(at(came) - 1)
+        rp.feed({**late, "arrived_at": came} if came != late["time"] else late, now=at(came))
+        rp.advance_to(at("2026-11-02 09:45"))
+        ran = [e["rule_id"] for e in escalations(rp, "handover")]
+        taken = [e["rule_id"] for e in escalations(rp, "failure_withdrawn")]
+        if came == late["time"]:
+            assert ran == ([] if withdrawn else ["handover.duty_officer"]) and taken == []
+        else:
+            assert ran == ["handover.duty_officer"]
+            assert taken == (["handover.duty_officer"] if withdrawn else [])
+
+
 def test_a_final_disaster_report_after_the_latest_it_may_fall_leaves_the_escalation():
     rp = _flood_closed_before_spring_festival_2027("2027-02-17 09:00")
     assert escalations(rp, "failure_withdrawn") == []
