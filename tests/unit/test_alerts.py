@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from decide_fixtures import ENTERPRISE, RULES, at, edited_rules, event
+from decide_fixtures import ENTERPRISE, RULES, at, edited_rules, event, ts
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -196,6 +196,32 @@ def test_a_report_made_at_the_very_second_it_is_due_is_in_time_and_nothing_fires
                         by=INFO_OFFICER))
     assert escalations(rp, "report_overdue") == [] and escalations(rp, "failure_withdrawn") == []
     assert rp.states["AL-U5"].reported == {"county": at("2026-11-02 10:00")}
+
+
+@pytest.mark.parametrize(("reported", "withdrawn"), [("2026-11-02 10:00", True), ("2026-11-02 10:01", False)])
+def test_a_county_report_made_at_its_due_second_recorded_late_withdraws_the_escalation(reported, withdrawn):
+    """Due at 10:00:00, made at 10:00:00, reaching the engine at 10:20: in time, as it is when it
+    comes at once (it is applied before the clock of its second); a minute later it is late."""
+    rp = _late_county_report(reported, "2026-11-02 10:20")
+    assert len(escalations(rp, "report_overdue")) == 1
+    assert len(escalations(rp, "failure_withdrawn")) == int(withdrawn)
+    assert rp.states["AL-U4"].missed == ([] if withdrawn else ["county"])
+
+
+def test_a_close_recorded_late_before_a_report_fell_due_withdraws_its_overdue_saying_so():
+    """The alert was closed at 09:40 (a false alarm), before the county report fell due at 10:00;
+    the close reached the engine at 10:20, after the report_overdue went. It is withdrawn, saying
+    the alert was closed, not that a report was made."""
+    rp = AlertReplay(ALERT_RULES)
+    rp.feed(raised("AL-U6", "2026-11-02 09:00"))
+    rp.advance_to(at("2026-11-02 10:20"))
+    close = alert_event("closed", "AL-U6", "2026-11-02 09:40", note="False alarm.", by=INFO_OFFICER)
+    rp.feed({**close, "arrived_at": ts("2026-11-02 10:20")}, now=at("2026-11-02 10:20"))
+    [overdue] = escalations(rp, "report_overdue")
+    [withdrawn] = [e for e in escalations(rp, "failure_withdrawn") if e["rule_id"] == "report.county"]
+    assert withdrawn["due_at"] == overdue["due_at"] == "2026-11-02T10:00:00+08:00"
+    assert "the alert was closed on 2026-11-02T09:40:00+08:00, before it fell due" in withdrawn["reason"]
+    assert rp.states["AL-U6"].history[-1][2].endswith("withdrawn, closed on 2026-11-02T09:40:00+08:00")
 
 
 def test_a_county_report_after_its_due_time_leaves_the_overdue_escalation():
