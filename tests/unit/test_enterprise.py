@@ -572,11 +572,14 @@ def _named(event_: dict[str, Any]) -> str:
 
 
 def test_a_violated_order_to_rectify_is_not_a_credit_matter() -> None:
-    """Only an order to stop (art. 65 or 102) found violated is proposed."""
+    """Only an order to stop (art. 65 or 102) found violated is proposed; so the order's lifting,
+    recorded late, before the violation, has no proposal to withdraw either."""
     rp = _district(registered(), report("HZ-1", "2026-11-02 09:00"), verify("HZ-1", "2026-11-02 15:00"),
                    _enforcement("ordered", "2026-11-02 16:00", order="rectify_within", until="2026-11-09",
                                 legal_basis="安全生产法 art. 102", by=INSPECTORS),
                    _violated("2026-11-05 10:00"))
+    assert [o for o in rp.outputs if o.topic == "credit.proposals"] == []
+    rp.feed(_late(_lifted("2026-11-04 10:00"), "2026-11-06 09:00"))
     assert [o for o in rp.outputs if o.topic == "credit.proposals"] == []
 
 
@@ -1902,6 +1905,9 @@ def test_the_refusal_threshold_comes_from_the_rules(second: str | None, proposed
     rp = _district(*entries, plan_rules=_with_credit(refused_inspection={"count": 2}))
     got = [o.event["data"] for o in rp.outputs if o.topic == "credit.proposals"]
     assert [",".join(e["inspection_id"] for e in d["evidence"]) for d in got] == proposed
+    # The file forgets a refusal once it is older than the window: it counts no more (bounded).
+    assert set(rp.state("enterprise", USCC).refusals) == (
+        {"INS-R2"} if second == "2027-12-01 10:00" else {"INS-R1", *(["INS-R2"] if second else [])})
 
 
 @pytest.mark.parametrize(("kind", "findings", "words"), [
