@@ -440,6 +440,21 @@ def test_a_late_record_of_a_handover_steps_very_second_takes_the_step_back(recor
             assert taken == (["handover.duty_officer"] if withdrawn else [])
 
 
+def test_an_alert_raised_again_under_its_id_keeps_its_first_raising():
+    """A second `safety.alert.raised` of the same alert id, five minutes on and saying another kind
+    (not a copy: copies are known by their data), changes nothing: the alert stays the fire raised
+    at 09:00, a production-safety accident, with its clocks; the record says it was ignored."""
+    rp = AlertReplay(ALERT_RULES)
+    rp.feed(raised("AL-R", "2026-11-02 09:00"))
+    rp.feed(raised("AL-R", "2026-11-02 09:05", kind="flood", enterprise=None))
+    rp.advance_to(at("2026-11-02 09:45"))
+    a = rp.states["AL-R"]
+    assert (a.kind, a.incident_class, a.opened_at) == ("fire", "production_accident", at("2026-11-02 09:00"))
+    assert "raised again: ignored (the first raising stands)" in [h[2] for h in a.history]
+    assert [e["rule_id"] for e in escalations(rp, "handover")][0] == "handover.duty_officer"
+    assert escalations(rp, "handover")[0]["due_at"] == "2026-11-02T09:20:00+08:00"
+
+
 def test_a_final_disaster_report_after_the_latest_it_may_fall_leaves_the_escalation():
     rp = _flood_closed_before_spring_festival_2027("2027-02-17 09:00")
     assert escalations(rp, "failure_withdrawn") == []
