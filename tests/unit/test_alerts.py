@@ -283,13 +283,6 @@ def test_a_report_made_after_its_due_time_leaves_it_missed_whichever_record_came
     assert report_first.states["AL-C2"].missed == in_order.states["AL-C2"].missed == ["county"]
 
 
-def _disaster_report(aid: str, time: str, kind: str) -> dict[str, Any]:
-    """Post A's disaster report of `kind` on alert `aid`, made at `time`."""
-    [entry] = event("safety.disaster.reported", time,
-                    {"alert_id": aid, "report_kind": kind, "post": "A", "by": INFO_OFFICER}, aid)
-    return entry
-
-
 def _flood_daily(made: str, arrived: str) -> AlertReplay:
     """A flood reported at once on 20 July; the daily report of the 21st (due 09:00) made at `made`,
     its record reaching the engine at `arrived` (after the 09:00 escalation)."""
@@ -453,6 +446,20 @@ def test_an_alert_raised_again_under_its_id_keeps_its_first_raising():
     assert "raised again: ignored (the first raising stands)" in [h[2] for h in a.history]
     assert [e["rule_id"] for e in escalations(rp, "handover")][0] == "handover.duty_officer"
     assert escalations(rp, "handover")[0]["due_at"] == "2026-11-02T09:20:00+08:00"
+
+
+def test_a_disaster_reports_figures_count_among_the_alerts_figures():
+    """An information officer's update report of a flood gives casualties and the direct loss; the
+    alert's figures are those (a report without figures leaves them as they were)."""
+    rp = AlertReplay(ALERT_RULES)
+    rp.feed(raised("AL-DF", "2026-07-20 14:00", kind="flood", enterprise=None))
+    rp.feed(_disaster_report("AL-DF", "2026-07-20 14:10", "initial"))
+    assert rp.states["AL-DF"].figures().dead == 0
+    rp.feed(_disaster_report("AL-DF", "2026-07-20 18:00", "update", figures={
+        "casualties": {"dead": 2, "missing": 1, "seriously_injured": 4}, "direct_loss_cny": 350000}))
+    rp.feed(_disaster_report("AL-DF", "2026-07-20 19:00", "update"))
+    f = rp.states["AL-DF"].figures()
+    assert (f.dead, f.missing, f.seriously_injured, f.loss_cny) == (2, 1, 4, 350000)
 
 
 def test_a_final_disaster_report_after_the_latest_it_may_fall_leaves_the_escalation():
@@ -656,6 +663,7 @@ def test_a_broken_alerts_file_names_the_file_and_key(tmp_path, old, new, key):
 
 
 def _disaster_report(aid: str, time: str, kind: str, post: str = "A", **data: Any) -> dict[str, Any]:
+    """A disaster report of `kind` on alert `aid`, made at `time` at `post`, with `data` besides."""
     [entry] = event("safety.disaster.reported", time, {
         "alert_id": aid, "report_kind": kind, "post": post, "by": INFO_OFFICER, **data}, aid)
     return entry
