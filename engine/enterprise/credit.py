@@ -31,6 +31,7 @@ from typing import Any
 
 from engine.contract.outputs import CREDIT_PROPOSALS
 from engine.enterprise.coverage import DAY
+from engine.enterprise.state import UNMADE
 from engine.kernel.ids import output_id
 from engine.kernel.outputs import Out, envelope
 from engine.kernel.referral import WITHDRAWN, withdrawal
@@ -237,9 +238,11 @@ def on_refusal(f: Any, at: int, threshold: Any, zh: Words) -> list[Out]:
 def decided(f: Any, d: dict[str, Any], at: int, eid: str) -> str:
     """Record a person's decision on a proposal; only 'listed' makes a list entry."""
     found = next((p for p in f.credit if p[0] == d["proposal_id"]), None)
-    if found is None:
-        f.credit.append([d["proposal_id"], None, at, None])  # decided before its proposal arrived
+    if found is None:  # decided before its proposal arrived, or naming one the file never made
+        f.credit.append([d["proposal_id"], None, at, None])
         found = f.credit[-1]
+        for old in [p for p in f.credit if p[1] is None][:-UNMADE]:  # the latest UNMADE of them
+            f.credit.remove(old)
     found[3] = [d["outcome"], at, d.get("listed_from"), d.get("listed_until"), d["decision_no"], eid]
     return (f"credit proposal {d['proposal_id']}: {d['outcome']} by {d['by'].get('id')} "
             f"({d['decision_no']})")

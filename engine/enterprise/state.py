@@ -23,6 +23,9 @@ SPELLS = 25  # closures and registrations kept, each, for the closed spells no c
 # Ids kept of inspections made in a second another kept inspection has (an app that records the day
 # alone), so that a copy of one sent again is known (engine/enterprise/core.py `_counted`).
 SAME_SECOND = 25
+# Decisions kept that name a credit proposal the file has not made (decided before it, or a number
+# typed wrong), so that an app sending such decisions cannot grow the file without bound.
+UNMADE = 25
 
 
 @dataclass(slots=True)

@@ -36,7 +36,7 @@ from engine.enterprise.core import LINK_TYPE, decide_enterprise
 from engine.enterprise.coverage import EnterpriseRules
 from engine.enterprise.links import with_hazard_links
 from engine.enterprise.replay import DistrictReplay
-from engine.enterprise.state import RECENT, EnterpriseFile
+from engine.enterprise.state import RECENT, UNMADE, EnterpriseFile
 from engine.enterprise.view import enterprise_place, enterprise_view
 from engine.intake.process import Record, decide_intake
 from engine.kernel.state import APPLIED, entry_hash
@@ -911,6 +911,31 @@ def test_bad_credit_decisions_are_rejected(data: dict[str, Any], words: str) -> 
     out = _intake("safety.credit.decided", {"uscc": USCC, "proposal_id": "p", "decision_no": "d",
                                             "by": SUPERVISOR, **data})
     assert out.kind == "rejected" and words in _reasons(out)
+
+
+def test_decisions_naming_proposals_the_file_never_made_are_kept_but_bounded() -> None:
+    """A refusal proposed for the credit list and decided. Then forty decisions name proposals the
+    file never made (numbers typed wrong, or an app at fault): each is noted, and the file keeps the
+    latest `UNMADE` of them beside its own proposal and its decision, so such an app cannot grow the
+    file without bound."""
+    rp = _district(registered(), _refusal("2026-11-03 10:00", "INS-R1"))
+    [proposal] = _credit(rp, "safety.credit.proposed")
+
+    def decision(pid: str, time: str) -> dict[str, Any]:
+        [entry] = event("safety.credit.decided", time, {
+            "uscc": USCC, "proposal_id": pid, "outcome": "rejected", "decision_no": "度应急失〔2026〕9",
+            "by": SUPERVISOR}, USCC)
+        return entry
+
+    rp.feed(decision(proposal["proposal_id"], "2026-11-04 09:00"))
+    for n in range(40):
+        rp.feed(decision(f"no-such-proposal-{n}", f"2026-11-05 {n // 60 + 9:02d}:{n % 60:02d}"))
+    f = rp.state("enterprise", USCC)
+    kept = [f"no-such-proposal-{n}" for n in range(40 - UNMADE, 40)]
+    assert [p[0] for p in f.credit] == [proposal["proposal_id"], *kept]
+    assert f.credit[0][1] == "refused_inspection" and f.credit[0][3][0] == "rejected"
+    assert len([p for p in f.credit if p[1] is None]) == UNMADE
+    assert f.recent[-1][2].startswith("credit proposal no-such-proposal-39: rejected by ")
 
 
 # --- item 3: coverage clocks of key enterprises --------------------------------------------------
