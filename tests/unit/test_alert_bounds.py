@@ -131,6 +131,23 @@ def test_a_report_later_than_the_bound_still_counts_in_the_latest_figures_and_th
     assert len(bounded.reports) == 3
 
 
+def test_a_report_later_than_the_bound_leaves_a_figure_a_later_folded_report_gave() -> None:
+    """The loss was given by the first three updates (the last of them 300 CNY), all folded out of
+    the bounded reports; a report dated before them, arriving last, gives 1,000 CNY. The latest
+    loss is still 300, as with every report kept: an older report does not overwrite a newer
+    figure because the newer one was folded."""
+    aid = "AL-LOSS"
+    entries = [_raised(aid)] + [_update(aid, START + 3600 * h, casualties={"injured": h},
+                                        **({"estimated_loss_cny": 100 * h} if h <= 3 else {}))
+                                for h in range(1, 12)]
+    entries.append(_update(aid, START + 1800, estimated_loss_cny=1_000))
+    with kept(3):
+        bounded = replay(entries).states[aid]
+    with kept(10**9):
+        whole = replay(entries).states[aid]
+    assert bounded.figures() == whole.figures() and bounded.figures().loss_cny == 300
+
+
 def test_cap_updates_reference_the_alert_and_the_latest_message_only() -> None:
     """Two references at most, CAP 1.2 valid; the sequence goes on; the state keeps two messages."""
     aid = "AL-REFS"
