@@ -148,6 +148,22 @@ def test_a_report_later_than_the_bound_leaves_a_figure_a_later_folded_report_gav
     assert bounded.figures() == whole.figures() and bounded.figures().loss_cny == 300
 
 
+def test_an_evacuation_figure_older_than_the_bound_still_raises_the_level() -> None:
+    """Ten updates, then one dated ten minutes after the raising, arriving last (an app offline),
+    that asked 1,500 people evacuated (≥ 1,000: one level higher). It is older than every kept
+    report, so it is folded at once; the level is raised all the same, as with every report kept:
+    the largest evacuation figure given counts."""
+    aid = "AL-EVAC"
+    updates = [_update(aid, START + 3600 * h, casualties={"injured": h}) for h in range(1, 11)]
+    entries = [_raised(aid), *updates, _update(aid, START + 600, people_to_evacuate=1_500)]
+    with kept(3):
+        bounded = replay(entries).states[aid]
+    with kept(10**9):
+        whole = replay(entries).states[aid]
+    assert whole.level == "III" and bounded.level == whole.level
+    assert bounded.figures().evacuate == 1_500 and len(bounded.reports) == 3
+
+
 def test_cap_updates_reference_the_alert_and_the_latest_message_only() -> None:
     """Two references at most, CAP 1.2 valid; the sequence goes on; the state keeps two messages."""
     aid = "AL-REFS"
