@@ -294,6 +294,19 @@ def _flood_daily(made: str, arrived: str) -> AlertReplay:
     return rp
 
 
+def test_a_daily_disaster_report_made_at_the_hour_itself_is_in_time():
+    """The daily report of the 21st is due at 09:00; one made at 09:00:00 meets it, late or not."""
+    for arrived in ("2026-07-21 09:00", "2026-07-21 11:00"):
+        rp = AlertReplay(ALERT_RULES)
+        rp.feed(raised("AL-FH", "2026-07-20 14:00", kind="flood", enterprise=None))
+        rp.feed(_disaster_report("AL-FH", "2026-07-20 14:10", "initial"))
+        rp.advance_to(at(arrived) - 1)
+        rp.feed(_disaster_report("AL-FH", "2026-07-21 09:00", "update"), now=at(arrived))
+        rp.advance_to(at("2026-07-21 12:00"))
+        standing = len(escalations(rp, "report_overdue")) - len(escalations(rp, "failure_withdrawn"))
+        assert standing == 0 and rp.states["AL-FH"].dmissed == [], arrived
+
+
 def test_a_close_recorded_late_withdraws_the_daily_report_missed_after_it():
     """A flood closed (灾情稳定) at 08:00 on the 21st, its record reaching the engine at 10:00, after
     the 21st's daily report fell due at 09:00: that escalation is withdrawn, the day no longer
