@@ -307,6 +307,21 @@ def test_a_daily_disaster_report_made_at_the_hour_itself_is_in_time():
         assert standing == 0 and rp.states["AL-FH"].dmissed == [], arrived
 
 
+def test_an_initial_disaster_report_made_at_the_second_its_step_falls_due_is_in_time():
+    """A flood raised at 14:00: post A's initial report is due by 15:00, when post B is told
+    (disaster.post_b). One made at 15:00:00 meets it, late or not: in time it comes before the
+    step; reaching the engine at 15:20 it takes the step back."""
+    for arrived in ("2026-07-20 15:00", "2026-07-20 15:20"):
+        rp = AlertReplay(ALERT_RULES)
+        rp.feed(raised("AL-FI", "2026-07-20 14:00", kind="flood", enterprise=None))
+        rp.advance_to(at(arrived) - 1)
+        rp.feed(_disaster_report("AL-FI", "2026-07-20 15:00", "initial"), now=at(arrived))
+        rp.advance_to(at("2026-07-20 17:00"))
+        ran = [e["rule_id"] for e in escalations(rp, "report_overdue")]
+        taken = [e["rule_id"] for e in escalations(rp, "failure_withdrawn")]
+        assert ran == taken == ([] if arrived.endswith("15:00") else ["disaster.post_b"]), arrived
+
+
 def test_a_close_recorded_late_withdraws_the_daily_report_missed_after_it():
     """A flood closed (灾情稳定) at 08:00 on the 21st, its record reaching the engine at 10:00, after
     the 21st's daily report fell due at 09:00: that escalation is withdrawn, the day no longer
