@@ -2046,3 +2046,23 @@ def test_a_closure_recorded_late_at_the_second_a_cycle_ran_out_comes_before_its_
     closing = {**_closing(ran_out + later), "arrived_at": iso(ran_out + 3 * DAY)}
     f, got = _run_to(f, closing, ran_out + 3 * DAY)
     assert [o.event["data"]["action"] for o in got] == (["notice_withdrawn"] if withdrawn else [])
+
+
+@pytest.mark.parametrize(("later", "withdrawn"), [pytest.param(0, True, id="the-same-second"),
+                                                  pytest.param(1, False, id="a-second-later")])
+def test_a_reclassification_recorded_late_at_the_second_a_cycle_ran_out_comes_before_its_notice(
+        later: int, withdrawn: bool) -> None:
+    """Orange (60 days), inspected on 5 Nov: the cycle from the inspection ran out and the town
+    safety office was told. A re-classification to yellow (90 days), decided at that very second,
+    reaches the engine a day later: it comes before the clock's step, so in time order the cycle ran
+    on to its 90 days and the office was never told; the notice is withdrawn. Decided a second later,
+    after the notice, it moves only the lead department's step: the notice stands."""
+    f, _ = _file(registered(), classified("orange", True, "2026-11-01 10:00"),
+                 _inspected_at("2026-11-05 10:00", "2026-11-05 10:00", "INS-1"))
+    ran_out = at("2026-11-05 10:00") + 60 * DAY
+    f, town = _run_to(f, None, ran_out)
+    assert [o.event["data"]["action"] for o in town] == ["coverage_missed"]
+    decided = iso(ran_out + later)
+    record = {**classified("yellow", True, decided, time=decided), "arrived_at": iso(ran_out + DAY)}
+    f, got = _run_to(f, record, ran_out + DAY)
+    assert [o.event["data"]["action"] for o in got] == (["notice_withdrawn"] if withdrawn else [])
