@@ -320,6 +320,14 @@ def test_an_initial_disaster_report_made_at_the_second_its_step_falls_due_is_in_
         ran = [e["rule_id"] for e in escalations(rp, "report_overdue")]
         taken = [e["rule_id"] for e in escalations(rp, "failure_withdrawn")]
         assert ran == taken == ([] if arrived.endswith("15:00") else ["disaster.post_b"]), arrived
+    # Never reported, the chain asks post B, then the town: each says who stayed silent.
+    rp = AlertReplay(ALERT_RULES)
+    rp.feed(raised("AL-FS", "2026-07-20 14:00", kind="flood", enterprise=None))
+    rp.advance_to(at("2026-07-20 15:30"))
+    said = [e["reason"] for e in escalations(rp, "report_overdue")]
+    assert [r.split(" by ")[0] for r in said] == [
+        "No initial disaster report (初报) on AL-FS from post A",
+        "No initial disaster report (初报) on AL-FS from post A and every unit asked since"]
 
 
 def test_a_close_recorded_late_withdraws_the_daily_report_missed_after_it():
