@@ -962,6 +962,30 @@ def test_lead_department_override_changes_the_targets() -> None:
     assert FIRE not in {t for e in escalations(rp) for t in target_ids(e)}
 
 
+@pytest.mark.parametrize(("sector", "ids"), [
+    ("hazardous_chemicals", ["safety_bureau", "market_supervision", "public_security"]),
+    ("construction", ["housing_construction", "law_enforcement"]),
+    (None, []),
+])
+def test_sector_departments_are_every_department_of_the_sector_lead_first(sector, ids) -> None:
+    """`sector_departments`, a target a district may give a step or a referral: every department
+    rules/reference/sectors.yaml has supervising the hazard's sector, its lead first; none for a
+    hazard with no sector. (No shipped rule uses it, so a rule test cannot show it.)"""
+    from dataclasses import dataclass
+
+    from engine.kernel.targets import resolve
+
+    @dataclass
+    class Place:
+        town: str | None = "lihaiwu"
+        sector: str | None = None
+        enterprise: tuple[str, str] | None = None
+        lead: str | None = "market_supervision"  # an override names the lead alone, not the sector's
+
+    got = resolve("sector_departments", Place(sector=sector), RULES)
+    assert [(u["kind"], u["id"]) for u in got] == [("department", i) for i in ids]
+
+
 # --- events arriving out of order (field apps work offline) ---------------------------------------
 
 
