@@ -97,6 +97,8 @@ def test_the_missing_count_with_the_dead_unless_the_rules_say_otherwise():
     assert grade == "large" and "incl. 1 missing" in reasons[0]
     apart = dataclasses.replace(ALERT_RULES, missing_count_as_dead=False)
     assert classify(fig, apart)[0] == "general"
+    assert "missing" not in classify(fig, apart)[1][0]  # counted apart, the reason leaves them out
+    assert "missing" not in classify(Figures.of({"dead": 3}), ALERT_RULES)[1][0]  # and with none
 
 
 @pytest.mark.parametrize(("grade", "level"), [("general", "IV"), ("large", "III"), ("major", "II"),
@@ -112,8 +114,11 @@ def test_each_grade_maps_to_its_response_level(grade, level):
 ])
 def test_a_crowded_place_or_many_to_evacuate_raises_the_level_once_never_above_i(
         grade, crowded, evacuate, level):
-    """Each raise is one level; both together still one; nothing goes above I."""
-    assert level_for(grade, crowded, evacuate, ALERT_RULES)[0] == level
+    """Each raise is one level; both together still one; nothing goes above I. The reasons end with
+    the level raised to, when it was raised."""
+    got, reasons = level_for(grade, crowded, evacuate, ALERT_RULES)
+    assert got == level
+    assert (reasons[-1] == f"level {level}") is (level != level_for(grade, False, None, ALERT_RULES)[0])
 
 
 def test_raising_activates_the_level_and_publishes_a_cap_alert():
