@@ -58,6 +58,21 @@ def test_a_filing_counts_the_month_at_its_boundaries():
     assert "1 hazards found, 1 closed, 0 open" in october.reason
 
 
+def test_a_hazard_closed_at_the_first_second_of_a_month_is_that_months():
+    """A review passed at 00:00:00 on 1 November closes the hazard in November, not October: it is
+    among November's closed and was open at October's end; one closed at 00:00:00 on 1 December
+    was still open at November's end."""
+    rp = run(report("HZ-B1", "2026-10-20 09:00"), verify("HZ-B1", "2026-10-20 10:00"),
+             complete("HZ-B1", "2026-10-30 10:00"), review("HZ-B1", "2026-11-01 00:00"),
+             report("HZ-B2", "2026-11-10 09:00"), verify("HZ-B2", "2026-11-10 10:00"),
+             complete("HZ-B2", "2026-11-30 10:00"), review("HZ-B2", "2026-12-01 00:00"),
+             until="2026-12-02 00:00")
+    october = _by_dept(monthly_filings(rp.states.values(), "2026-10", RULES))["fire_rescue"]
+    november = _by_dept(monthly_filings(rp.states.values(), "2026-11", RULES))["fire_rescue"]
+    assert "1 hazards found, 0 closed, 1 open at the month's end" in october.reason
+    assert "1 hazards found, 1 closed, 1 open at the month's end" in november.reason
+
+
 def test_a_filing_tells_each_step_in_chinese_too():
     """Discipline inspection reads Chinese: each line has `what_zh`, its hazard named first."""
     fire = _by_dept(monthly_filings(_story().states.values(), "2026-11", RULES))["fire_rescue"]
