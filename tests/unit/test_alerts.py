@@ -12,6 +12,7 @@ import pytest
 from decide_fixtures import ENTERPRISE, RULES, at, edited_rules, event, ts
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from test_decide_properties import timer_to_each_arrival
 
 from engine.alerts import Alert, AlertReplay, Figures, classify, decide_alert, level_for, load_alert_rules
 from engine.alerts.clocks import report_dues
@@ -302,12 +303,10 @@ def _flood_daily(made: str, arrived: str) -> AlertReplay:
 def test_a_daily_disaster_report_made_at_the_hour_itself_is_in_time():
     """The daily report of the 21st is due at 09:00; one made at 09:00:00 meets it, late or not."""
     for arrived in ("2026-07-21 09:00", "2026-07-21 11:00"):
-        rp = AlertReplay(ALERT_RULES)
-        rp.feed(raised("AL-FH", "2026-07-20 14:00", kind="flood", enterprise=None))
-        rp.feed(_disaster_report("AL-FH", "2026-07-20 14:10", "initial"))
-        rp.advance_to(at(arrived) - 1)
-        rp.feed(_disaster_report("AL-FH", "2026-07-21 09:00", "update"), now=at(arrived))
-        rp.advance_to(at("2026-07-21 12:00"))
+        rp = timer_to_each_arrival(AlertReplay(ALERT_RULES), [
+            (at("2026-07-20 14:00"), raised("AL-FH", "2026-07-20 14:00", kind="flood", enterprise=None)),
+            (at("2026-07-20 14:10"), _disaster_report("AL-FH", "2026-07-20 14:10", "initial")),
+            (at(arrived), _disaster_report("AL-FH", "2026-07-21 09:00", "update"))], at("2026-07-21 12:00"))
         standing = len(escalations(rp, "report_overdue")) - len(escalations(rp, "failure_withdrawn"))
         assert standing == 0 and rp.states["AL-FH"].dmissed == [], arrived
 
@@ -317,11 +316,9 @@ def test_an_initial_disaster_report_made_at_the_second_its_step_falls_due_is_in_
     (disaster.post_b). One made at 15:00:00 meets it, late or not: in time it comes before the
     step; reaching the engine at 15:20 it takes the step back."""
     for arrived in ("2026-07-20 15:00", "2026-07-20 15:20"):
-        rp = AlertReplay(ALERT_RULES)
-        rp.feed(raised("AL-FI", "2026-07-20 14:00", kind="flood", enterprise=None))
-        rp.advance_to(at(arrived) - 1)
-        rp.feed(_disaster_report("AL-FI", "2026-07-20 15:00", "initial"), now=at(arrived))
-        rp.advance_to(at("2026-07-20 17:00"))
+        rp = timer_to_each_arrival(AlertReplay(ALERT_RULES), [
+            (at("2026-07-20 14:00"), raised("AL-FI", "2026-07-20 14:00", kind="flood", enterprise=None)),
+            (at(arrived), _disaster_report("AL-FI", "2026-07-20 15:00", "initial"))], at("2026-07-20 17:00"))
         ran = [e["rule_id"] for e in escalations(rp, "report_overdue")]
         taken = [e["rule_id"] for e in escalations(rp, "failure_withdrawn")]
         assert ran == taken == ([] if arrived.endswith("15:00") else ["disaster.post_b"]), arrived
@@ -460,11 +457,10 @@ def test_a_late_record_of_a_handover_steps_very_second_takes_the_step_back(recor
     data = FIRE_BRIGADE_ACK if record == "acknowledged" else {"note": "Out.", "by": INFO_OFFICER}
     late = alert_event(record, "AL-T", f"2026-11-02 {when}", **data)
     for came in (late["time"], "2026-11-02T09:12:00+08:00"):
-        rp = AlertReplay(ALERT_RULES)
-        rp.feed(raised("AL-T", "2026-11-02 09:00"))
-        rp.advance_to(at(came) - 1)
-        rp.feed({**late, "arrived_at": came} if came != late["time"] else late, now=at(came))
-        rp.advance_to(at("2026-11-02 09:45"))
+        rp = timer_to_each_arrival(AlertReplay(ALERT_RULES), [
+            (at("2026-11-02 09:00"), raised("AL-T", "2026-11-02 09:00")),
+            (at(came), {**late, "arrived_at": came} if came != late["time"] else late)],
+            at("2026-11-02 09:45"))
         ran = [e["rule_id"] for e in escalations(rp, "handover")]
         taken = [e["rule_id"] for e in escalations(rp, "failure_withdrawn")]
         if came == late["time"]:
