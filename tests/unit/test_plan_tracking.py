@@ -341,3 +341,23 @@ def test_inspections_an_app_dates_by_the_day_alone_are_each_counted_once_and_the
     f: EnterpriseFile = rp.state("enterprise", uscc(TOWN_FIRMS["huxi"]))
     assert f.inspections == 30 and rp.state("plan", "2027/huxi").done == {"2027-01": 30}
     assert len(f.inspected_by) == 1 + SAME_SECOND and f.inspected_by[str(f.inspected[0])] == "INS-D0"
+
+
+def test_a_towns_year_is_checked_twelve_times_and_then_its_clock_stops() -> None:
+    """Nothing inspected all year: each month of 2027 is checked once, from January to December,
+    each behind, and after December's check no clock runs (there is no thirteenth month)."""
+    rp = replay()
+    months = [out.key.split("/")[0] for _ in range(12) for out in check(rp, "huxi")]
+    assert months == [f"2027-{m:02d}" for m in range(1, 13)]
+    p = rp.state("plan", "2027/huxi")
+    assert p.checked == 12 and p.next_due() is None and len(p.behind) == 12
+
+
+def test_a_town_seeded_for_a_year_the_plan_does_not_cover_runs_no_clock() -> None:
+    """The plan is 2027's: a seed of huxi's 2026 (a plan since replaced) or of a town the plan does
+    not list keeps nothing to check."""
+    rp = replay()
+    rp.feed(seed_entry(2026, "huxi"))
+    rp.feed(seed_entry(2027, "nowhere"))
+    assert rp.state("plan", "2026/huxi").next_due() is None
+    assert rp.state("plan", "2027/nowhere").next_due() is None
