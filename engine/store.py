@@ -76,6 +76,13 @@ alert `seen`, the fingerprints of the latest field records they applied (one
 sent again under a fresh event id is applied once: engine/kernel/copies.py).
 A record of format 7 loads with neither; an engine that reads only up to
 format 7 refuses a record of format 8 with StoredFormatError.
+
+Since format 9 an enterprise file's missed cycles and notices to the town
+safety office each keep the class the cycle ran out under (`risk_class`), so
+a withdrawal goes under the rule the miss or notice was sent under. Rows of
+format 8 load with none (`EnterpriseFile.ADDED`), and a withdrawal of such a
+row names the class as before; an engine that reads only up to format 8
+refuses a record of format 9 with StoredFormatError.
 Format 6 stored an enterprise file on a base (d9bc129) and was reverted
 within the hour, before it reached main; this code refuses it.
 """
@@ -99,8 +106,8 @@ from engine.kernel.state import (
     stored_history,
 )
 
-FORMAT = 8
-READS = (1, 2, 3, 4, 5, 7, 8)  # the formats with a `format` key this code reads (0 has none)
+FORMAT = 9
+READS = (1, 2, 3, 4, 5, 7, 8, 9)  # the formats with a `format` key this code reads (0 has none)
 _MARK = b'{"format":'
 _READABLE = ", ".join(map(str, (0, *READS[:-1]))) + f" and {READS[-1]}"
 _NO_HISTORY = StoredHistory()  # nothing stored before (frozen: one serves every state)

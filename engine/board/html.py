@@ -626,9 +626,10 @@ class Page:
                        lambda c: (f'<code>{esc(c["proposal_id"])}</code>',
                                   esc(w.named("criterion", c["criterion"])), esc(c["proposed_at"]),
                                   esc(w.named("credit", c["decision"]))))
-        missed = table("missed", ("cycle_from", "missed_at", "department", "referral"),
+        missed = table("missed", ("cycle_from", "missed_at", "risk_class", "department", "referral"),
                        f.get("missed_cycles") or (),
-                       lambda m: (esc(m["cycle_from"]), esc(m["missed_at"]), self.department(m["department"]),
+                       lambda m: (esc(m["cycle_from"]), esc(m["missed_at"]),
+                                  esc(w.named("risk", m.get("risk_class"))), self.department(m["department"]),
                                   esc(REFERRALS[lang].get(m.get("referral"), m.get("referral")))))
         body = (f'<p><a href="/board">← {esc(t["back"])}</a></p>'
                 f'<h2 id="subject">{esc(f.get("name") or f["uscc"])} · {esc(t["enterprise"])}</h2>'

@@ -72,7 +72,7 @@ def told_since(f: Any, t: int) -> bool:
     gives it (a closure recorded late may have moved it later: `reconcile` keeps when): one a record
     dated `t`, come late, may show time order never gave. A record dated after it cannot: the
     cycle had run out by then."""
-    return any(told_at >= t for _, told_at in f.notices)
+    return any(n[1] >= t for n in f.notices)
 
 
 def notice_out(f: Any) -> int | None:
@@ -187,7 +187,7 @@ def _town_told(f: Any, er: EnterpriseRules, base: int, due: int, cls: str) -> li
     days = getattr(er.coverage.days, cls)
     targets = resolve("town_safety_office", _place(f), er.rules)
     f.notices = [n for n in f.notices if n[0] != base]
-    bisect.insort(f.notices, [base, due])
+    bisect.insort(f.notices, [base, due, cls])
     del f.notices[:-MISSED - 1]
     return [_escalation(f, er, "coverage_missed", "yellow", due, targets,
                         f"key enterprise {f.name or f.id} ({cls}) not inspected within "
@@ -207,8 +207,9 @@ def _lead_failed(f: Any, er: EnterpriseRules, base: int, due: int, start: str, c
     if not lead:
         return outs
     f.duty_fails[lead] = f.duty_fails.get(lead, 0) + 1
-    # [cycle base, missed at, department, the event that started the cycle, what became of its referral]
-    missed = [base, due, lead, start, None]
+    # [cycle base, missed at, department, the event that started the cycle, what became of its
+    # referral, the class it ran out under]
+    missed = [base, due, lead, start, None, cls]
     f.missed.append(missed)
     kept = [m for m in f.missed if m[4] != HELD]
     for old in kept[:-MISSED]:
@@ -378,9 +379,7 @@ def reconcile(f: Any, er: EnterpriseRules, eid: str, at: int, why: str, referral
             continue
         when = _told_in_time_order(f, er, start, starts, at)
         if when is None:
-            ran = walk(f, er, start, without)
-            outs += _notice_withdrawn(f, er, start, ran[2] if ran is not None else f.risk_class, eid, at,
-                                      why)
+            outs += _notice_withdrawn(f, er, start, _notice_class(f, er, start, without), eid, at, why)
             again = again or start == base  # told again, if it runs out, under ids of its own
         else:  # it stands, told when time order tells it: a record dated before then may still
             for n in f.notices:  # show time order never did (`told_since`)
@@ -406,6 +405,17 @@ def _told_in_time_order(f: Any, er: EnterpriseRules, start: int, starts: list[tu
     if cls is None:
         return town if told else None  # its clock stopped (no longer a key enterprise): told only if before
     return town if (bool(later) or town <= at) and not _ceased(f, town) else None
+
+
+def _notice_class(f: Any, er: EnterpriseRules, start: int, without: str | None) -> str:
+    """The class the notice of the cycle from `start` went under (`coverage.<class>`): as the file
+    keeps it, else (a notice stored before 2026-12-06, or `told`, which a file stored before
+    2026-12-05 keeps alone) the class the cycle ran out under without the record `without`."""
+    kept = next((n[2] for n in f.notices if n[0] == start and n[2]), None)
+    if kept is not None:
+        return kept
+    ran = walk(f, er, start, without)
+    return ran[2] if ran is not None else f.risk_class
 
 
 def _notice_withdrawn(f: Any, er: EnterpriseRules, base: int, cls: str, eid: str, at: int,
@@ -567,12 +577,12 @@ def _take_back(f: Any, er: EnterpriseRules, hit: list[list[Any]], eid: str, at: 
     outs: list[Out] = []
     for missed in hit:
         f.missed.remove(missed)
-        base, due, dept, _, referral = missed
+        base, due, dept, _, referral, cls = missed
         f.duty_fails[dept] -= 1
         outs.append(_escalation(
             f, er, "failure_withdrawn", "orange", at, [department_unit(dept, er.rules.reference)],
             f"The duty failure of {dept} on key enterprise {f.name or f.id} at {iso(due)} is withdrawn: "
-            f"{why}", base, eid, risk_class=_class_at(f, due, without)))
+            f"{why}", base, eid, risk_class=cls or _class_at(f, due, without)))
         if referral == SENT:
             outs += _withdraw(f, er, missed, eid, at, referral_why, without)
     for dept in {m[2] for m in hit}:
@@ -633,7 +643,7 @@ def _refer(f: Any, er: EnterpriseRules, missed: list[Any], at: int, without: str
     """Refer the department's duty failure to discipline inspection, as a hazard's is referred; the
     cycle as it ran out under the classes in force (`walk`), without classification `without` when
     rebuilding a referral as it was sent before that record came."""
-    base, due, dept, start, _ = missed
+    base, due, dept, start = missed[:4]
     rules, ground = er.rules, er.rules.duty_failures
     place = _place(f)
     units = answerable(resolve_all(ground.respondents, place, rules, failing=dept), rules.reference)

@@ -75,11 +75,13 @@ def enterprise_view(f: EnterpriseFile, rules: Any, now: float,
         # Its key-enterprise cycles that ran out uninspected, the latest coverage.MISSED and every
         # referral held: the department that failed its duty, and its referral to discipline
         # inspection (held: waiting a day for an inspection recorded late; sent; or none).
-        # Each with the referral's ground as a hazard's referrals name theirs, and a held one's end.
+        # Each with the referral's ground as a hazard's referrals name theirs, a held one's end, and
+        # the class the cycle ran out under (None for a miss stored before 2026-12-06).
         "missed_cycles": [{"cycle_from": iso(base), "missed_at": iso(at), "department": dept,
                            "referral": referral, "ground": f"{rules.duty_failures.rule_id}:{dept}",
+                           "risk_class": cls,
                            **({"held_until": iso(released(at, rules))} if referral == HELD else {})}
-                          for base, at, dept, _, referral in f.missed],
+                          for base, at, dept, _, referral, cls in f.missed],
         "duty_failures": dict(sorted(f.duty_fails.items())),
         "violations": f.violations,
         "alerts": f.alerts,

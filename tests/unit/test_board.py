@@ -644,10 +644,13 @@ def test_an_enterprises_page_shows_its_missed_cycles_and_what_became_of_their_re
                                       "missed_at": "2027-01-07T10:00:00+08:00",
                                       "department": "safety_bureau", "referral": "held",
                                       "ground": "referral.duty_failures:safety_bureau",
+                                      "risk_class": "orange",
                                       "held_until": "2027-01-08T10:00:00+08:00"}]
     assert view["duty_failures"] == {"safety_bureau": 1}
     page = Page("zh", RULES.reference, "c", "o").enterprise(view, [])
     assert "重点企业检查周期届满未检查" in page and "区安监局" in page
+    missed = page.split("重点企业检查周期届满未检查", 1)[1].split("</table>", 1)[0]
+    assert ">风险等级</th>" in missed and "<td>橙色（较大风险）</td>" in missed
     assert "暂缓（等待补录的检查记录）" in page
     f, _ = _fired(f, f.next_due())  # the hold is over: referred
     assert enterprise_view(f, RULES, due)["missed_cycles"][0]["referral"] == "sent"

@@ -938,10 +938,25 @@ def withdraws_only_what_was_sent(outs: list[Out]) -> None:
             taken.add((sent, name))
         elif event["type"] == "safety.escalation.raised" and data["action"] == "failure_withdrawn":
             assert any(_withdraws(event, e) for e in before), data["reason"]
+        elif event["type"] == "safety.escalation.raised" and data["action"] == "notice_withdrawn":
+            assert any(_withdraws_notice(event, e) for e in before), data["reason"]
         before.append(event)
 
 
 _MISSED_AT = re.compile(r"on key enterprise .+ at (\S+) is withdrawn")
+_CYCLE = re.compile(r"not inspected within (\d+ days of \S+)")
+
+
+def _withdraws_notice(withdrawal: dict[str, Any], sent: dict[str, Any]) -> bool:
+    """Whether `notice_withdrawn` escalation `withdrawal` takes back the town safety office's notice
+    `sent`: of the same enterprise and rule (the class the cycle ran out under, as the notice went),
+    of the same cycle (its days and start, as both reasons name them)."""
+    if sent["type"] != withdrawal["type"] or sent["subject"] != withdrawal["subject"]:
+        return False
+    d, s = withdrawal["data"], sent["data"]
+    cycle = _CYCLE.search(d["reason"])
+    return (s["action"] == "coverage_missed" and s["rule_id"] == d["rule_id"] and cycle is not None
+            and _CYCLE.search(s["reason"]) is not None and _CYCLE.search(s["reason"])[1] == cycle[1])
 
 
 def _withdraws(withdrawal: dict[str, Any], sent: dict[str, Any]) -> bool:
@@ -949,9 +964,8 @@ def _withdraws(withdrawal: dict[str, Any], sent: dict[str, Any]) -> bool:
     subject and rule, due at the same time (an alert's handover or report step: the withdrawal's
     due time is the time the step ran, as the step's own due time is when the alert is handed on
     or asked of the next). A key enterprise's failure has no due time: it is the
-    one sent at the time the withdrawal names, under a coverage rule (the withdrawal names the class
-    decided latest by then, engine/enterprise/coverage.py `_class_at`, which is the class it ran out
-    under unless a shorter class recorded late left it as it was sent: docs/enterprises.md)."""
+    one sent at the time the withdrawal names, under the same rule (the class it ran out under,
+    which the file keeps with each miss since stored format 9)."""
     if sent["type"] != withdrawal["type"] or sent["subject"] != withdrawal["subject"]:
         return False
     d, s = withdrawal["data"], sent["data"]
@@ -960,7 +974,7 @@ def _withdraws(withdrawal: dict[str, Any], sent: dict[str, Any]) -> bool:
     if d["subject_kind"] == "enterprise":
         named = _MISSED_AT.search(d["reason"])
         return (named is not None and s["action"] == "duty_failure" and sent["time"] == named[1]
-                and s["rule_id"].startswith("coverage."))
+                and s["rule_id"] == d["rule_id"])
     if d["subject_kind"] == "alert":  # an alert's step is named by its time: its own due_at says
         return s["rule_id"] == d["rule_id"] and sent["time"] == d["due_at"]  # when it passes on next
     return s["rule_id"] == d["rule_id"] and s["due_at"] == d["due_at"]

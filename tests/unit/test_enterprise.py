@@ -444,8 +444,8 @@ def test_show_renders_an_enterprises_file() -> None:
             "2026-12-31T10:00:00+08:00") in page
     assert render_enterprise(None, [], USCC, 0) == f"{USCC}: no such enterprise on this broker"
     missed, _, due = _missed_once()
-    assert ("missed: the cycle from 2026-11-01T10:00:00+08:00, at 2027-01-07T10:00:00+08:00: a duty "
-            "failure of safety_bureau; referral held") in render_enterprise(missed, [], USCC, due)
+    assert ("missed: the cycle from 2026-11-01T10:00:00+08:00 (orange), at 2027-01-07T10:00:00+08:00: a "
+            "duty failure of safety_bureau; referral held") in render_enterprise(missed, [], USCC, due)
 
 
 def test_show_needs_a_hazard_or_an_enterprise_but_not_both(capsys: Any) -> None:
@@ -1220,6 +1220,61 @@ def test_a_shorter_cycle_or_a_reclassification_after_the_miss_leaves_it(risk: st
     assert f.reruns == {}
 
 
+def test_a_miss_left_as_it_was_sent_is_withdrawn_under_the_class_it_was_sent_under() -> None:
+    """Inspected on 5 Nov, orange (60 days): the town safety office told on day 60, the lead
+    department's miss on day 67 under coverage.orange, its referral on day 68. Red (30 days),
+    decided on 20 Dec, reaches the engine on day 71: time order has the miss sooner, so it stands
+    as it was sent. An inspection of 25 Dec, in time for red's lead step on 27 Dec, reaches the
+    engine on day 72 and withdraws it: the withdrawal goes under coverage.orange, the rule the
+    failure was sent under, though red was the class decided latest by then (until 2026-12-06 it
+    went under coverage.red, which no failure had been sent under). The file and its view keep the
+    class each miss and notice went under."""
+    inspected = at("2026-11-05 10:00")
+    f, _ = _file(registered(), classified("orange", True, "2026-11-01 10:00"),
+                 _inspected_at("2026-11-05 10:00", "2026-11-05 10:00", "INS-1"))
+    sent = []
+    for step in (60, 67, 68):
+        f, outs = _fired(f, inspected + step * DAY)
+        sent += outs
+    assert [m[5] for m in f.missed] == ["orange"] and [n[2] for n in f.notices] == ["orange"]
+    assert [c["risk_class"] for c in enterprise_view(f, RULES, inspected + 68 * DAY)["missed_cycles"]] == [
+        "orange"]
+    red = {**classified("red", True, "2026-12-20 10:00", time="2026-12-20 10:00"),
+           "arrived_at": iso(inspected + 71 * DAY)}
+    f, got = decide_enterprise(f, red, COVERAGE, inspected + 71 * DAY)
+    assert got == [] and [m[4:] for m in f.missed] == [["sent", "orange"]]
+    late = _inspected_at("2026-12-25 10:00", iso(inspected + 72 * DAY), "INS-2")
+    f, got = decide_enterprise(f, late, COVERAGE, inspected + 72 * DAY)
+    [failure] = [o.event["data"] for o in sent if o.event["data"].get("action") == "duty_failure"]
+    [taken] = [o.event["data"] for o in got if o.event["data"].get("action") == "failure_withdrawn"]
+    assert taken["rule_id"] == failure["rule_id"] == "coverage.orange"
+    assert "safety.referral.withdrawn" in [o.event["type"] for o in got]
+    assert f.missed == [] and f.duty_fails == {"safety_bureau": 0}
+
+
+def test_a_notice_withdrawn_goes_under_the_class_it_was_sent_under() -> None:
+    """Inspected on 5 Nov, orange: the town safety office told on day 60 (4 Jan) under
+    coverage.orange. Red (30 days), decided on 2 Jan (day 58), reaches the engine on day 61: the
+    notice stands, as time order told it on 2 Jan. An inspection of 1 Jan reaches the engine on day
+    62: time order never told the office, and the withdrawal of its notice goes under
+    coverage.orange, the rule the notice went under (until 2026-12-06 it went under the class the
+    cycle ran out under in time order without the inspection: coverage.red)."""
+    inspected = at("2026-11-05 10:00")
+    f, _ = _file(registered(), classified("orange", True, "2026-11-01 10:00"),
+                 _inspected_at("2026-11-05 10:00", "2026-11-05 10:00", "INS-1"))
+    f, town = _fired(f, inspected + 60 * DAY)
+    red = {**classified("red", True, "2027-01-02 10:00", time="2027-01-02 10:00"),
+           "arrived_at": iso(inspected + 61 * DAY)}
+    f, got = decide_enterprise(f, red, COVERAGE, inspected + 61 * DAY)
+    assert [o.event["data"].get("action") for o in got] == [] and [n[2] for n in f.notices] == ["orange"]
+    late = _inspected_at("2027-01-01 10:00", iso(inspected + 62 * DAY), "INS-2")
+    f, got = decide_enterprise(f, late, COVERAGE, inspected + 62 * DAY)
+    [notice] = [o.event["data"] for o in got if o.event["data"].get("action") == "notice_withdrawn"]
+    assert notice["rule_id"] == town[0].event["data"]["rule_id"] == "coverage.orange"
+    assert "(orange) was not inspected within 60 days of" in notice["reason"]
+    assert f.notices == []
+
+
 def test_a_cycle_inspected_only_after_its_new_end_is_missed_when_time_order_missed_it() -> None:
     """Re-classified yellow (90 days) before the orange miss on day 67, but inspected again only on
     day 99, after the 90 days and the grace: in time order the cycle was missed on day 97. The
@@ -1293,7 +1348,7 @@ def test_an_inspection_recorded_late_before_the_classification_a_cycle_ran_from_
     assert "safety.referral.withdrawn" in [o.event["type"] for o in got]
     assert "safety.referral.discipline" in [o.event["type"] for o in got]
     inspected = at("2026-11-02 10:00")
-    assert f.missed == [[inspected, inspected + 37 * DAY, "safety_bureau", "INS-LATE", "sent"]]
+    assert f.missed == [[inspected, inspected + 37 * DAY, "safety_bureau", "INS-LATE", "sent", "red"]]
     assert f.duty_fails == {"safety_bureau": 1}
     ids = _all_ids(first, got)
     assert len(ids) == len(set(ids))
@@ -1662,8 +1717,8 @@ def test_the_notice_of_a_cycle_no_longer_running_is_withdrawn_when_time_order_ne
                  _inspected_at(iso(d0), iso(d0), "INS-1"))
     f, told = _run_to(f, _inspected_at(iso(d0 + 31 * DAY), iso(d0 + 31 * DAY), "INS-2"), d0 + 31 * DAY)
     assert [o.event["data"]["action"] for o in told] == ["coverage_missed"]
-    assert f.notices == [[d0, d0 + 30 * DAY]]
-    assert b'"notices":{"columns":["cycle_base","told_at"]' in pack(f)  # stored by name
+    assert f.notices == [[d0, d0 + 30 * DAY, "red"]]
+    assert b'"notices":{"columns":["cycle_base","told_at","risk_class"]' in pack(f)  # stored by name
     assert unpack(pack(f), EnterpriseFile).notices == f.notices
     f, _ = _run_to(f, registered(time=iso(d0 + 31 * DAY + DAY // 2)), d0 + 31 * DAY + DAY // 2)
     closing = {**_closing(d0 + 2 * DAY), "arrived_at": iso(d0 + 40 * DAY)}
@@ -2042,7 +2097,7 @@ def test_a_closure_recorded_late_at_the_second_a_cycle_ran_out_comes_before_its_
     assert [o.event["data"]["action"] for o in town] == ["coverage_missed"]
     inspected = iso(ran_out + 2 * DAY)
     f, got = _run_to(f, _inspected_at(inspected, inspected, "INS-1"), ran_out + 2 * DAY)
-    assert got == [] and f.notices == [[at("2026-11-01 10:00"), ran_out]]
+    assert got == [] and f.notices == [[at("2026-11-01 10:00"), ran_out, "orange"]]
     closing = {**_closing(ran_out + later), "arrived_at": iso(ran_out + 3 * DAY)}
     f, got = _run_to(f, closing, ran_out + 3 * DAY)
     assert [o.event["data"]["action"] for o in got] == (["notice_withdrawn"] if withdrawn else [])

@@ -23,7 +23,7 @@ from engine.decide.replay import clock_entry
 from engine.decide.state import APPLIED, Hazard, entry_hash
 from engine.enterprise.state import EnterpriseFile
 from engine.kernel.state import CHUNK, MissingHistory, applied_before, chunk_key, hash_applied
-from engine.store import StoredFormatError, header, pack, unpack
+from engine.store import FORMAT, StoredFormatError, header, pack, unpack
 from engine.stream.runtime import MAX_BATCH
 
 V0 = Path(__file__).parent / "testdata" / "states-v0"
@@ -33,6 +33,8 @@ V3 = Path(__file__).parent / "testdata" / "states-v3"
 V4 = Path(__file__).parent / "testdata" / "states-v4"
 V5 = Path(__file__).parent / "testdata" / "states-v5"
 V7 = Path(__file__).parent / "testdata" / "states-v7"
+V8 = Path(__file__).parent / "testdata" / "states-v8"
+TODAY = b'{"format":%d,' % FORMAT  # how a state stored today starts
 
 
 def _story(hid: str) -> list[dict[str, Any]]:
@@ -126,7 +128,7 @@ def test_a_stored_state_keeps_its_header_and_names_its_format() -> None:
     raw = pack(h, b"summary", b"place")
     assert header(raw) == (h.next_due(), b"summary", b"place")
     _, state, history, hashes = raw.split(b"\n", 3)
-    assert state.startswith(b'{"format":8,') and b'"history"' not in state and b'"applied"' not in state
+    assert state.startswith(TODAY) and b'"history"' not in state and b'"applied"' not in state
     assert b'"applied_from":{"rectification.updates/0":{"starts":[' in state
     assert len(h.applied) == 2 and hashes == b"".join(tag.to_bytes(8, "big") for tag in h.applied)  # raw
     assert state.endswith(b'"history_kept":{"chunks":0,"tail":%d}}' % len(h.history))
@@ -136,9 +138,9 @@ def test_a_stored_state_keeps_its_header_and_names_its_format() -> None:
 
 def test_a_state_of_an_unknown_format_is_refused_with_a_clear_error() -> None:
     """A state written by a newer engine names its format instead of loading wrongly."""
-    readable = "this engine reads formats 0, 1, 2, 3, 4, 5, 7 and 8"
-    with pytest.raises(StoredFormatError, match=f"format 9; {readable}"):
-        unpack(b'\n{"format":9,"id":"HZ-1"}\n[]')
+    readable = "this engine reads formats 0, 1, 2, 3, 4, 5, 7, 8 and 9"
+    with pytest.raises(StoredFormatError, match=f"format 10; {readable}"):
+        unpack(b'\n{"format":10,"id":"HZ-1"}\n[]')
 
 
 @pytest.mark.parametrize("path", sorted(V0.glob("*.state")), ids=lambda p: p.stem)
@@ -277,7 +279,7 @@ def test_enterprise_files_stored_in_format_2_load_and_are_stored_by_rows_next(pa
     assert unpack(raw, EnterpriseFile) == want
     again = pack(want, b"summary", b"place")
     line = again.split(b"\n")[1]
-    assert line.startswith(b'{"format":8,')
+    assert line.startswith(TODAY)
     assert b'"hazards":{"columns":["status","grade","deadline",' in line and b'"rows":{"HZ-' in line
     if want.orders:
         assert b'"orders":{"columns":["order","hazard_id","at"],"rows":{"' in line
@@ -327,7 +329,7 @@ def test_states_stored_in_format_3_load_refuse_their_copies_and_are_stored_anew(
     lazy = unpack(raw, kind, lazy=True)
     assert all(hash_applied(lazy, tag) for tag in want.applied)
     again = pack(lazy)
-    assert again.split(b"\n")[1].startswith(b'{"format":8,')
+    assert again.split(b"\n")[1].startswith(TODAY)
     assert unpack(again, kind) == want
 
 
@@ -349,7 +351,7 @@ def test_states_stored_in_format_4_load_refuse_their_copies_and_store_their_rows
     assert applied_before(lazy, entry_id, (source, runs["starts"][-1]))
     again = pack(lazy, b"summary", b"place")
     line = again.split(b"\n")[1]
-    assert line.startswith(b'{"format":8,') and header(again) == (want.next_due(), b"summary", b"place")
+    assert line.startswith(TODAY) and header(again) == (want.next_due(), b"summary", b"place")
     rows = [name for name, (shape, _) in kind.NAMED.items() if shape != "one" and getattr(want, name)]
     assert all(b'"%s":{"columns":[' % name.encode() in line for name in rows)
     assert unpack(again, kind) == want and unpack(again, kind, lazy=True) == lazy
@@ -369,7 +371,7 @@ def test_rows_stored_under_other_column_names_are_read_by_name_or_refused() -> N
                EnterpriseFile)
 
 
-# Each stored class's fields as of format 8, and the places of its positional rows. A field added,
+# Each stored class's fields as of format 9, and the places of its positional rows. A field added,
 # renamed or dropped is a new format: an engine that reads only this one would meet an unknown
 # keyword (a TypeError) or miss a field. So is a place added to a row: such an engine would read the
 # row by name and drop the place, and store it again without. Bump engine/store.py's FORMAT, add the
@@ -435,8 +437,8 @@ STORED_PLACES: dict[str, dict[str, tuple[str, ...]]] = {
         "last_alert": ("time", "alert_id", "kind"),
         "proposals": ("time", "proposal_id", "measure", "hazard_id"),
         "recent": ("time", "event_id", "what"),
-        "missed": ("cycle_base", "missed_at", "department", "started_by", "referral"),
-        "notices": ("cycle_base", "told_at"),
+        "missed": ("cycle_base", "missed_at", "department", "started_by", "referral", "risk_class"),
+        "notices": ("cycle_base", "told_at", "risk_class"),
     },
     "PlanTown": {},
 }
@@ -448,8 +450,7 @@ def test_the_stored_classes_hold_the_fields_of_the_format_they_are_stored_in() -
     from dataclasses import fields
 
     from engine.plan.tracking import PlanTown
-    from engine.store import FORMAT
-    assert FORMAT == 8, "a new format: add its fields to STORED_FIELDS"
+    assert FORMAT == 9, "a new format: add its fields to STORED_FIELDS"
     for kind in (Hazard, Alert, EnterpriseFile, PlanTown):
         have = {f.name for f in fields(kind)}
         assert have == STORED_FIELDS[kind.__name__], (
@@ -465,7 +466,7 @@ def test_states_stored_in_format_5_with_the_fields_added_since_load_and_are_stor
     """Format 5 as commit 04e0eaf wrote it, with fields added after format 5 was named (a hazard's
     proposals watched to their decision, reviews' outcomes, verdicts by time; an enterprise file's
     inspections by id and proposals' states): each loads to the state it stored, whole and lazily;
-    stored again it is format 8 and reads back the same."""
+    stored again it is today's format and reads back the same."""
     from engine.plan.tracking import PlanTown
     kind = {"alert": Alert, "hazard": Hazard, "enterprise": EnterpriseFile,
             "plan": PlanTown}[path.name.split("-", 1)[0]]
@@ -474,37 +475,71 @@ def test_states_stored_in_format_5_with_the_fields_added_since_load_and_are_stor
     assert raw.split(b"\n")[1].startswith(b'{"format":5,')
     assert unpack(raw, kind) == want
     again = pack(unpack(raw, kind, lazy=hasattr(want, "applied_stored")), b"summary", b"place")  # as read
-    assert again.split(b"\n")[1].startswith(b'{"format":8,') and header(again)[1:] == (b"summary", b"place")
+    assert again.split(b"\n")[1].startswith(TODAY) and header(again)[1:] == (b"summary", b"place")
     assert unpack(again, kind) == want
 
 
 @pytest.mark.parametrize("path", sorted(V7.glob("*.state")), ids=lambda p: p.stem)
-def test_states_stored_in_format_7_load_and_are_stored_in_format_8(path: Path) -> None:
+def test_states_stored_in_format_7_load_and_are_stored_anew(path: Path) -> None:
     """Format 7 as commit 74bba79 wrote it (the states of states-v5 stored again, and a hazard whose
     extension was decided and whose review failed): each loads to the state it stored, a hazard
-    with no extension decision on file, whole and lazily; stored again it is format 8 and reads
-    back the same."""
+    with no extension decision on file, whole and lazily; stored again it is today's format and
+    reads back the same."""
     from engine.plan.tracking import PlanTown
     kind = {"alert": Alert, "hazard": Hazard, "enterprise": EnterpriseFile,
             "plan": PlanTown}[path.name.split("-", 1)[0]]
-    want = kind.decode(path.with_suffix(".json").read_bytes())
+    want = _places_added(kind.decode(path.with_suffix(".json").read_bytes()))
     raw = path.read_bytes()
     assert raw.split(b"\n")[1].startswith(b'{"format":7,')
     assert unpack(raw, kind) == want and getattr(want, "ext_decided", None) is None
     again = pack(unpack(raw, kind, lazy=hasattr(want, "applied_stored")), b"summary", b"place")
-    assert again.split(b"\n")[1].startswith(b'{"format":8,') and header(again)[1:] == (b"summary", b"place")
+    assert again.split(b"\n")[1].startswith(TODAY) and header(again)[1:] == (b"summary", b"place")
     assert unpack(again, kind) == want
 
 
-def test_a_hazards_extension_decision_is_stored_under_its_name_in_format_8() -> None:
-    """The field format 8 adds goes into the record by name, and the record says format 8: an
+def test_a_hazards_extension_decision_is_stored_under_its_name() -> None:
+    """The field format 8 added goes into the record by name, and the record says its format: an
     engine that reads up to format 7 refuses it by its number, not with a TypeError on the field
-    (the test of an unknown format above shows the refusal for 9)."""
+    (the test of an unknown format above shows the refusal of a newer one)."""
     h, _ = decide(None, report("HZ-8", "2026-11-02 09:00"), RULES)
     h.ext_decided = 1_793_600_000
     line = pack(h).split(b"\n")[1]
-    assert line.startswith(b'{"format":8,') and b'"ext_decided":1793600000' in line
+    assert line.startswith(TODAY) and b'"ext_decided":1793600000' in line
     assert unpack(pack(h), Hazard).ext_decided == 1_793_600_000
+
+
+@pytest.mark.parametrize("path", sorted(V8.glob("*.state")), ids=lambda p: p.stem)
+def test_states_stored_in_format_8_load_and_are_stored_anew(path: Path) -> None:
+    """Format 8 as commit 81b99db wrote it (the states of states-v7 stored again, and a key
+    enterprise whose cycle was missed, its town safety office told and its referral sent): each
+    loads to the state it stored, a miss and a notice with no class, whole and lazily; stored again
+    it is today's format and reads back the same."""
+    from engine.plan.tracking import PlanTown
+    kind = {"alert": Alert, "hazard": Hazard, "enterprise": EnterpriseFile,
+            "plan": PlanTown}[path.name.split("-", 1)[0]]
+    want = _places_added(kind.decode(path.with_suffix(".json").read_bytes()))
+    raw = path.read_bytes()
+    assert raw.split(b"\n")[1].startswith(b'{"format":8,')
+    got = unpack(raw, kind)
+    assert got == want
+    if path.stem.endswith("-missed"):
+        assert [m[4:] for m in got.missed] == [["sent", None]] and [n[2:] for n in got.notices] == [[None]]
+    again = pack(unpack(raw, kind, lazy=hasattr(want, "applied_stored")), b"summary", b"place")
+    assert again.split(b"\n")[1].startswith(TODAY) and header(again)[1:] == (b"summary", b"place")
+    assert unpack(again, kind) == want
+
+
+def test_the_class_a_miss_and_a_notice_ran_out_under_is_stored_by_name() -> None:
+    """The place format 9 adds to an enterprise file's missed cycles and notices is stored under its
+    column name, and reads back."""
+    f = EnterpriseFile(id="E1", missed=[[1, 2, "safety_bureau", "INS-1", "sent", "orange"]],
+                       notices=[[1, 3, "orange"]])
+    line = pack(f).split(b"\n")[1]
+    assert line.startswith(TODAY)
+    assert (b'"missed":{"columns":["cycle_base","missed_at","department","started_by","referral",'
+            b'"risk_class"],"rows":[[1,2,"safety_bureau","INS-1","sent","orange"]]}') in line
+    assert b'"notices":{"columns":["cycle_base","told_at","risk_class"],"rows":[[1,3,"orange"]]}' in line
+    assert unpack(pack(f), EnterpriseFile) == f
 
 
 def _places_added(state: Any) -> Any:
@@ -520,6 +555,6 @@ def _places_added(state: Any) -> Any:
 
 def test_format_6_which_never_reached_main_is_refused() -> None:
     """Format 6 stored an enterprise file on a base (d9bc129, reverted within the hour): refused."""
-    readable = "this engine reads formats 0, 1, 2, 3, 4, 5, 7 and 8"
+    readable = "this engine reads formats 0, 1, 2, 3, 4, 5, 7, 8 and 9"
     with pytest.raises(StoredFormatError, match=f"format 6; {readable}"):
         unpack(b'\n{"format":6,"id":"E1","base":3}\n[]', EnterpriseFile)
