@@ -1007,6 +1007,19 @@ def _inspected_at(time: str, arrived: str, iid: str = "INS-LATE") -> dict[str, A
             "data": {**entry["data"], "enterprise": {"uscc": USCC, "name": "x"}}}
 
 
+def _orange_referred(inspected: str = "2026-11-05 10:00") -> tuple[EnterpriseFile, int, list[Any]]:
+    """An orange key enterprise (60 days) inspected at `inspected`, whose cycle then ran out
+    uninspected: the town safety office told on day 60, the lead department's miss on day 67, its
+    referral sent on day 68. The file, the inspection's time, and every output so far."""
+    done = at(inspected)
+    f, outs = _file(registered(), classified("orange", True, "2026-11-01 10:00"),
+                    _inspected_at(inspected, inspected, "INS-1"))
+    for step in (60, 67, 68):
+        f, got = _fired(f, done + step * DAY)
+        outs += got
+    return f, done, outs
+
+
 def _missed_once() -> tuple[EnterpriseFile, list[Any], int]:
     """An orange key enterprise whose lead department missed its first cycle: the duty failure
     escalated at the end of the grace days (`due`), its referral held."""
@@ -1209,11 +1222,7 @@ def test_an_inspected_enterprise_reclassified_to_a_longer_cycle_recorded_late_ru
 def test_a_shorter_cycle_or_a_reclassification_after_the_miss_leaves_it(risk: str, when: str) -> None:
     """Re-classified red (30 days: the miss came later than it would have), or yellow only after the
     miss: the failure and its referral stand."""
-    inspected = at("2026-11-05 10:00")
-    f, _ = _file(registered(), classified("orange", True, "2026-11-01 10:00"),
-                 _inspected_at("2026-11-05 10:00", "2026-11-05 10:00", "INS-1"))
-    for step in (60, 67, 68):
-        f, _ = _fired(f, inspected + step * DAY)
+    f, inspected, _ = _orange_referred()
     record = {**classified(risk, True, when, time=when), "arrived_at": iso(inspected + 71 * DAY)}
     f, got = decide_enterprise(f, record, COVERAGE, inspected + 71 * DAY)
     assert got == [] and f.duty_fails == {"safety_bureau": 1} and f.missed[0][4] == "sent"
@@ -1229,13 +1238,7 @@ def test_a_miss_left_as_it_was_sent_is_withdrawn_under_the_class_it_was_sent_und
     failure was sent under, though red was the class decided latest by then (until 2026-12-06 it
     went under coverage.red, which no failure had been sent under). The file and its view keep the
     class each miss and notice went under."""
-    inspected = at("2026-11-05 10:00")
-    f, _ = _file(registered(), classified("orange", True, "2026-11-01 10:00"),
-                 _inspected_at("2026-11-05 10:00", "2026-11-05 10:00", "INS-1"))
-    sent = []
-    for step in (60, 67, 68):
-        f, outs = _fired(f, inspected + step * DAY)
-        sent += outs
+    f, inspected, sent = _orange_referred()
     assert [m[5] for m in f.missed] == ["orange"] and [n[2] for n in f.notices] == ["orange"]
     assert [c["risk_class"] for c in enterprise_view(f, RULES, inspected + 68 * DAY)["missed_cycles"]] == [
         "orange"]
@@ -1281,13 +1284,7 @@ def test_a_cycle_inspected_only_after_its_new_end_is_missed_when_time_order_miss
     day-67 failure and referral are withdrawn, and the day-97 miss is raised, dated then, under
     ids of its own, its referral sent at once (its hold ended on day 98); the cycle from day 99
     runs as before."""
-    inspected = at("2026-11-05 10:00")
-    f, _ = _file(registered(), classified("orange", True, "2026-11-01 10:00"),
-                 _inspected_at("2026-11-05 10:00", "2026-11-05 10:00", "INS-1"))
-    first = []
-    for step in (60, 67, 68):
-        f, outs = _fired(f, inspected + step * DAY)
-        first += outs
+    f, inspected, first = _orange_referred()
     f, _ = decide_enterprise(f, _inspected_at(iso(inspected + 99 * DAY), iso(inspected + 99 * DAY), "INS-2"),
                              COVERAGE, inspected + 99 * DAY)
     record = {**classified("yellow", True, "2026-12-20 10:00", time="2026-12-20 10:00"),
@@ -1315,11 +1312,7 @@ def test_a_cycle_answered_before_its_new_end_by_a_later_inspection_is_taken_back
     """Re-classified yellow before the miss and inspected again on day 80, inside the 90 days: in time
     order the cycle was never missed. The failure and the referral are withdrawn; the cycle from the
     second inspection is the one that runs, under the ids it always had."""
-    inspected = at("2026-11-05 10:00")
-    f, _ = _file(registered(), classified("orange", True, "2026-11-01 10:00"),
-                 _inspected_at("2026-11-05 10:00", "2026-11-05 10:00", "INS-1"))
-    for step in (60, 67, 68):
-        f, _ = _fired(f, inspected + step * DAY)
+    f, inspected, _ = _orange_referred()
     f, _ = decide_enterprise(f, _inspected_at(iso(inspected + 80 * DAY), iso(inspected + 80 * DAY), "INS-2"),
                              COVERAGE, inspected + 80 * DAY)
     record = {**classified("yellow", True, "2026-12-20 10:00", time="2026-12-20 10:00"),
@@ -1359,11 +1352,8 @@ def test_an_inspection_recorded_late_raises_the_miss_of_the_cycle_it_started() -
     An inspection of 1 Dec, recorded after 20 Feb, answers that cycle, and starts one that 20 Feb
     came too late for: in time order it was missed on 6 Feb. The 8 Jan failure is withdrawn and
     the 6 Feb one raised, dated then; the cycle from 20 Feb runs on."""
-    first_at, last_at = at("2026-11-02 10:00"), at("2027-02-20 10:00")
-    f, _ = _file(registered(), classified("orange", True, "2026-11-01 10:00"),
-                 _inspected_at("2026-11-02 10:00", "2026-11-02 10:00", "INS-1"))
-    for step in (60, 67, 68):
-        f, _ = _fired(f, first_at + step * DAY)
+    f, first_at, _ = _orange_referred("2026-11-02 10:00")
+    last_at = at("2027-02-20 10:00")
     f, _ = decide_enterprise(f, _inspected_at("2027-02-20 10:00", "2027-02-20 10:00", "INS-3"), COVERAGE,
                              last_at)
     late = _inspected_at("2026-12-01 10:00", "2027-02-21 10:00", "INS-2")
@@ -1465,12 +1455,7 @@ def test_a_classification_recorded_late_behind_a_newer_one_still_counts_for_the_
     file. In time order the cycle from 5 Nov ran to day 90 under yellow, then red from day 70 made
     it run out on day 70 (never before the decision): missed on day 77, not 67. The day-67 failure
     is withdrawn, and the cycle, still running, is escalated again under ids of its own."""
-    inspected = at("2026-11-05 10:00")
-    f, first = _file(registered(), classified("orange", True, "2026-11-01 10:00"),
-                     _inspected_at("2026-11-05 10:00", "2026-11-05 10:00", "INS-1"))
-    for step in (60, 67, 68):
-        f, outs = _fired(f, inspected + step * DAY)
-        first += outs
+    f, inspected, first = _orange_referred()
     red = inspected + 70 * DAY
     f, outs = decide_enterprise(f, classified("red", True, iso(red), time=iso(red)), COVERAGE, red)
     first += outs
