@@ -127,6 +127,7 @@ def _edge_cases() -> list[tuple[str, dict[str, Any]]]:
               {"role": "inspector"}, {"id": "a", "role": "boss"}, {"id": "a", "role": "expert", "x": 1},
               {"id": "a", "role": "expert", "anonymous": 0},
               {"id": None, "role": "public", "anonymous": True},
+              {"id": "a", "role": "public", "anonymous": True},
               {"id": "a", "role": "inspector", "name": None, "anonymous": False}, "a", None]
     out: list[tuple[str, dict[str, Any]]] = []
 
@@ -154,6 +155,11 @@ def _edge_cases() -> list[tuple[str, dict[str, Any]]]:
     reported = "safety.hazard.reported"
     vary(reported, ("data", "location", "lat"), numbers)
     vary(reported, ("data", "location", "lon"), numbers)
+    # A place with both coordinates, each at or past its bound (one alone is refused for the pair).
+    place = {**base[reported]["data"]["location"], "lat": 30.0, "lon": 120.0}
+    vary(reported, ("data", "location"), [{**place, axis: value}
+                                          for axis, bound in (("lat", 90), ("lon", 180))
+                                          for value in (bound, -bound, bound + 0.5, -bound - 0.5)])
     vary(reported, ("data", "location", "town"), ["nowhere", "", None, 5])
     vary(reported, ("data", "location", "address"), strings)
     vary(reported, ("data", "enterprise"), [None, {"uscc": "913715NL60ABF8TX61", "name": "E"},
@@ -183,7 +189,9 @@ def _edge_cases() -> list[tuple[str, dict[str, Any]]]:
         [], [finding], [finding, finding], [finding, {**finding, "hazard_id": "HZ-EDGE-2"}],
         [{**finding, "immediate": True}], [{**finding, "immediate": 1}], [{**finding, "rectify_by": d}
                                                                           for d in deadlines[:1]],
-        [{**finding, "grade": "unknown"}], [{**finding, "extra": 1}], None, [finding] * 501])
+        [{**finding, "grade": "unknown"}], [{**finding, "extra": 1}], None, [finding] * 501,
+        *([{**finding, "hazard_id": f"HZ-EDGE-{n}"} for n in range(many)] for many in (500, 501))])
+    vary(recorded, ("data", "enterprise"), [None, {"uscc": "913715NL60ABF8TX61", "name": "E"}])
     raised, updated = "safety.alert.raised", "safety.alert.updated"
     counts = [0, 1, 1_000_000, 1_000_001, -1, 1.0, True, "3", None]
     vary(raised, ("data", "casualties"), [{}, {"dead": 1}, {"trapped": 2, "injured": 1}, {"dead": None},
