@@ -591,9 +591,10 @@ def _take_back(f: Any, er: EnterpriseRules, hit: list[list[Any]], eid: str, at: 
 
 
 def _class_at(f: Any, t: int, without: str | None) -> str | None:
-    """The key class decided latest by `t`, as a failure at `t` ran out under it and was sent under
-    its rule (`coverage.<class>`); not what a record that came since, such as the re-classification
-    `without` that withdraws the failure, makes of the file. None without one (the file's class)."""
+    """The key class decided latest by `t`, leaving out the re-classification `without` that
+    withdraws a failure at `t`: the class such a failure is withdrawn under when its miss was
+    stored before format 9, which keeps no class with it (since then the miss keeps the class it
+    ran out under, and its withdrawal goes under that). None without one (the file's class)."""
     found = [risk for decided, risk, key, event_id in classes_on_file(f)
              if decided <= t and event_id != without and key and risk]
     return found[-1] if found else None

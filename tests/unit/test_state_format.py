@@ -529,6 +529,24 @@ def test_states_stored_in_format_8_load_and_are_stored_anew(path: Path) -> None:
     assert unpack(again, kind) == want
 
 
+def test_a_miss_and_a_notice_stored_in_format_8_are_withdrawn_under_the_class_they_ran_out_under() -> None:
+    """The key enterprise of states-v8, its orange cycle missed (no class kept with the miss or the
+    notice): an inspection of day 59, recorded on day 70, withdraws both, under coverage.orange as
+    they were sent, the class found on the file as before format 9."""
+    from test_enterprise import COVERAGE, DAY, _inspected_at, iso
+
+    from engine.enterprise.core import decide_enterprise
+    f = unpack((V8 / "enterprise-91371500MA3C4XK2N2-missed.state").read_bytes(), EnterpriseFile)
+    inspected = f.missed[0][0]
+    late = _inspected_at(iso(inspected + 59 * DAY), iso(inspected + 70 * DAY), "INS-2")
+    f, outs = decide_enterprise(f, late, COVERAGE, inspected + 70 * DAY)
+    taken = {o.event["data"]["action"]: o.event["data"]["rule_id"] for o in outs
+             if o.event["type"] == "safety.escalation.raised"}
+    assert taken == {"failure_withdrawn": "coverage.orange", "notice_withdrawn": "coverage.orange",
+                     "referral_withdrawn": "referral.duty_failures"}
+    assert f.missed == [] and f.notices == []
+
+
 def test_the_class_a_miss_and_a_notice_ran_out_under_is_stored_by_name() -> None:
     """The place format 9 adds to an enterprise file's missed cycles and notices is stored under its
     column name, and reads back."""
