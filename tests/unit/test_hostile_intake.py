@@ -153,6 +153,30 @@ def test_a_record_within_the_limits_is_repeated_whole_without_extensions() -> No
     assert not {"key_bytes", "key_sha256", "raw_bytes", "raw_sha256"} & set(data)
 
 
+def test_a_value_of_exactly_the_excerpt_s_size_is_repeated_whole() -> None:
+    """The excerpt's size is the most repeated whole: at it, no size or digest; a byte over, both."""
+    for extra, cut in ((0, False), (1, True)):
+        value = b"x" * (RAW_EXCERPT_BYTES + extra)
+        _, data = rejection(b"HZ-1", value)
+        assert base64.b64decode(data["raw_base64"]) == value[:RAW_EXCERPT_BYTES]
+        assert ("raw_sha256" in data) == ("raw_bytes" in data) == cut
+
+
+@pytest.mark.parametrize("faults", [MAX_ERRORS, MAX_ERRORS + 1])
+def test_up_to_the_most_errors_named_each_is_named(faults: int) -> None:
+    """A record with exactly as many faults as a rejection names lists them all; one more, and the
+    last is counted instead."""
+    event = json.loads(REPORT)
+    event["data"].update({f"extra_{i}": i for i in range(faults)})
+    _, data = rejection(event["subject"].encode(), json.dumps(event).encode())
+    kinds = [e["type"] for e in data["errors"]]
+    if faults == MAX_ERRORS:
+        assert kinds == ["extra_forbidden"] * MAX_ERRORS
+    else:
+        assert kinds == ["extra_forbidden"] * MAX_ERRORS + ["too_many_errors"]
+        assert data["errors"][-1]["msg"] == "and 1 more errors"
+
+
 def test_thousands_of_faults_name_the_first_ones_and_count_the_rest() -> None:
     """A record with thousands of unknown fields lists the first errors and says how many more."""
     event = json.loads(REPORT)

@@ -258,3 +258,31 @@ def test_binary_record_too_large_with_its_headers() -> None:
     rec = Record("hazard.reports", 0, 0, SUBJECT, value, 0, (*headers, ("ce_pad", b"x" * 2048)))
     out = decide_intake(rec, {}.get, KNOWN, max_bytes=2048)
     assert [e[:2] for e in errors(out)] == [("record", "too_large")]
+
+
+# The plain shape intake's fast path reads (engine/intake/fast.py): no datacontenttype, no headers.
+PLAIN = {name: value for name, value in REPORT.items() if name != "datacontenttype"}
+
+
+def test_a_record_the_fast_path_could_read_is_still_judged_by_its_topic_size_and_headers() -> None:
+    """A report of the plain shape the fast path accepts is rejected all the same on another
+    event type's topic, past the size limit, and in binary mode, where the value is the data and
+    not a whole event: those are the record's, and the fast path is asked only once they pass."""
+    value = json.dumps(PLAIN).encode()
+    assert decide(value).kind == "accepted"
+    assert [e[1] for e in errors(decide(value, topic="responder.alerts"))] == ["wrong_topic"]
+    rec = Record("hazard.reports", 0, 0, SUBJECT, value, 1_764_465_120_000)
+    too_large = errors(decide_intake(rec, {}.get, KNOWN, max_bytes=len(value) - 1))
+    assert [e[1] for e in too_large] == ["too_large"]
+    headers, _ = binary(PLAIN)
+    assert {e[0].split(".")[0] for e in errors(decide(value, headers))} == {"data"}  # an envelope is no data
+
+
+@pytest.mark.parametrize("mode", ["structured", "binary"])
+def test_a_record_of_exactly_the_size_limit_is_taken(mode: str) -> None:
+    """The limit is the largest record taken: at it, accepted; a byte over, too_large."""
+    headers, value = binary(REPORT) if mode == "binary" else ((), json.dumps(REPORT).encode())
+    size = len(value) + sum(len(name) + len(v) for name, v in headers)
+    rec = Record("hazard.reports", 0, 0, SUBJECT, value, 1_764_465_120_000, tuple(headers))
+    assert decide_intake(rec, {}.get, KNOWN, max_bytes=size).kind == "accepted"
+    assert [e[1] for e in errors(decide_intake(rec, {}.get, KNOWN, max_bytes=size - 1))] == ["too_large"]

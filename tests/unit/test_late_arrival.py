@@ -177,6 +177,7 @@ def test_intake_vouches_for_an_arrival_only_up_to_the_engine_s_clock() -> None:
     now = at("2026-11-09 10:00")
     assert _arrived(at("2026-11-09 09:30"), now, 900) == iso(at("2026-11-09 09:30"))
     assert _arrived(at("2026-11-09 10:10"), now, 900) == iso(now)
+    assert _arrived(at("2026-11-09 10:15"), now, 900) == iso(now)  # up to the skew allowed, itself included
     assert _arrived(at("2026-11-09 10:20"), now, 900) is None
     assert _arrived(at("2026-11-09 10:00") + 1, now, 0) is None
     assert _arrived(at("2026-11-20 10:00"), None, 0) == iso(at("2026-11-20 10:00"))  # no clock: as it is
