@@ -140,6 +140,9 @@ def test_a_header_given_twice_is_rejected_once() -> None:
     headers, value = binary(REPORT)
     [(loc, code, msg)] = errors(decide(value, [*headers, ("CE_ID", b"other"), ("ce_id", b"x")]))
     assert (loc, code) == ("headers.ce_id", "duplicate_header") and "3 times" in msg
+    # A later copy is not judged apart: one with no value adds no error of its own.
+    [(loc, code, msg)] = errors(decide(value, [*headers, ("ce_id", None)]))
+    assert (loc, code) == ("headers.ce_id", "duplicate_header") and "2 times" in msg
 
 
 def test_binary_record_whose_content_type_is_not_json_is_unsupported() -> None:

@@ -91,6 +91,16 @@ def test_unknown_type_lists_the_types_of_its_topic() -> None:
     assert "'safety.hazard.teleported'" in msg and "safety.rectification.reviewed" in msg
 
 
+def test_an_unknown_type_does_not_hide_the_envelope_s_other_faults() -> None:
+    """An unknown type and an envelope fault beside it (an id too long, a time without offset):
+    the type is named once, as unknown, and each other fault as well."""
+    event = example("hazard-reported.json") | {"type": "safety.hazard.teleported", "id": "x" * 201,
+                                              "time": "2026-11-30T09:12:00"}
+    got = [(loc, code) for loc, code, _ in errors_of(event, "rectification.updates")]
+    assert got[0] == ("type", "unknown_type") and [loc for loc, _ in got].count("type") == 1
+    assert {loc for loc, _ in got[1:]} == {"id", "time"}
+
+
 def test_type_on_the_wrong_topic() -> None:
     """A known type on a topic it does not belong to is rejected, naming the right topic."""
     [(loc, code, msg)] = errors_of(example("alert-raised.json"), "hazard.reports")
