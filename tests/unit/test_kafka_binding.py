@@ -277,7 +277,8 @@ def test_a_record_the_fast_path_could_read_is_still_judged_by_its_topic_size_and
     rec = Record("hazard.reports", 0, 0, SUBJECT, value, 1_764_465_120_000)
     too_large = errors(decide_intake(rec, {}.get, KNOWN, max_bytes=len(value) - 1))
     assert [e[1] for e in too_large] == ["too_large"]
-    headers, _ = binary(PLAIN)
+    headers, data = binary(PLAIN)  # no content-type header: the data is JSON, as the contract's events are
+    assert decide(data, headers).sends == decide(value).sends
     assert {e[0].split(".")[0] for e in errors(decide(value, headers))} == {"data"}  # an envelope is no data
 
 
