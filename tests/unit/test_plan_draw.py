@@ -233,6 +233,18 @@ def test_campaigns_add_to_the_months_they_touch_and_no_other() -> None:
     assert planned(annual, "huxi", 2027, 6) == (15, ["flood_season"])
 
 
+def test_a_campaign_counts_in_the_month_of_its_first_day_and_of_its_last() -> None:
+    """A campaign from 31 March to 1 April touches both months, each by one day, and no other."""
+    from engine.plan.annual import planned
+    from engine.plan.rules import Campaign
+
+    short = Campaign.model_validate({"id": "two_days", "name": "两日专项检查", "from": "2027-03-31",
+                                     "to": "2027-04-01", "extra_per_month": 2})
+    annual = PLAN.annual.model_copy(update={"campaigns": [short]})
+    assert [planned(annual, "huxi", 2027, m) for m in (2, 3, 4, 5)] == [
+        (12, []), (14, ["two_days"]), (14, ["two_days"]), (12, [])]
+
+
 def test_progress_counts_inspections_by_month_and_town_and_marks_ended_months_behind() -> None:
     """January in huxi: 17 planned; 17 done is on plan, 16 is behind, but only once January ended."""
     from datetime import date

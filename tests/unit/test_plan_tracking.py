@@ -17,6 +17,7 @@ from engine.cores import build_cores
 from engine.decide.replay import clock_entry
 from engine.enterprise.replay import DistrictReplay
 from engine.enterprise.state import SAME_SECOND, EnterpriseFile
+from engine.kernel.ids import output_id
 from engine.kernel.state import APPLIED, entry_hash
 from engine.plan.annual import behind_escalations, progress
 from engine.plan.rules import load_plan
@@ -151,6 +152,7 @@ def test_inspections_of_a_month_behind_recorded_after_its_check_withdraw_its_esc
     assert (d["action"], d["rule_id"], d["subject_id"]) == \
         ("plan_behind_withdrawn", "annual.behind", "2027-01/huxi")
     assert d["targets"] == behind.event["data"]["targets"] and withdrawn.id != behind.id
+    assert withdrawn.id == output_id("withdrawn", behind.id)  # derived from the one it withdraws
     assert "17 of 17 planned inspections were done in 2027-01" in d["reason"]
     assert d["reason_zh"].startswith("撤回 2027-01/huxi 的年度执法检查计划滞后通报")
     p = rp.state("plan", "2027/huxi")
