@@ -137,6 +137,27 @@ def test_a_copy_within_its_own_partition_s_span_is_refused_after_a_flood_of_its_
     assert f.applied_from[key] == {"starts": [base + 2 * SPAN], "ends": [base + 2 * SPAN + 1]}
 
 
+def test_a_run_ending_exactly_span_offsets_behind_the_latest_is_let_go() -> None:
+    """A run is kept while it ends fewer than SPAN offsets before the latest run's end: record 0
+    beside record SPAN - 1 stays; beside record SPAN it goes."""
+    for latest, kept in ((SPAN - 1, True), (SPAN, False)):
+        windows: dict[str, dict[str, list[int]]] = {}
+        kernel_state._add(windows, "t/0", 0)
+        kernel_state._add(windows, "t/0", latest)
+        assert kernel_state._within(windows["t/0"], 0) is kept
+        assert kernel_state._within(windows["t/0"], latest)
+
+
+def test_a_hash_applied_before_the_records_by_source_answers_for_a_copy_with_a_source() -> None:
+    """A state that holds the hashes of what it applied, decoded or as stored (a state of format 3
+    read lazily), and no record of the copy's source: the copy is known by its hash."""
+    tag = kernel_state.entry_hash("entry-1")
+    for h in (Hazard("HZ-1", applied=[tag]), Hazard("HZ-1", applied_stored=tag.to_bytes(8, "big"))):
+        assert kernel_state.applied_before(h, "entry-1", ("t/0", 5))
+        assert not kernel_state.applied_before(h, "entry-2", ("t/0", 5))
+    assert not kernel_state.applied_before(Hazard("HZ-2"), "entry-1", ("t/0", 5))
+
+
 def test_a_record_of_a_partition_whose_offsets_started_again_is_applied() -> None:
     """An intake topic deleted and created again numbers its records from 0: a new inspection of an
     enterprise whose file applied records up to offset 10,000 there is a new record, not a copy.
