@@ -67,6 +67,38 @@ def test_a_report_s_place_and_reporter_are_refused_by_the_model_s_own_rules(
     assert [e[:2] for e in errors_of(event)] == [(f"data.{field}", code)]
 
 
+def _inspection(**data: object) -> dict:
+    event = example("inspection-recorded.json")
+    event["data"] = {**event["data"], **data}
+    return event
+
+
+@pytest.mark.parametrize(("data", "code"), [
+    ({"kind": "expert_check", "outcome": "refused", "findings": []}, "outcome"),
+    ({"outcome": "refused"}, "outcome"),  # with the example's findings
+    ({"findings": "twice"}, "findings"),
+])
+def test_an_inspection_is_refused_by_the_model_s_own_rules(data: dict, code: str) -> None:
+    """An expert check refused, a refused inspection with findings, two findings of one hazard:
+    each rejected with its reason (the fast path leaves these to pydantic, as above)."""
+    if data.get("findings") == "twice":
+        first = example("inspection-recorded.json")["data"]["findings"][0]
+        data = {"findings": [first, {**first, "description": "The same hazard again."}]}
+    assert [e[:2] for e in errors_of(_inspection(**data), "inspection.findings")] == [("data", code)]
+
+
+def test_a_review_by_anyone_but_an_inspector_or_an_expert_is_refused() -> None:
+    """A rectification's acceptance review is an inspector's or an expert's: the enterprise's own
+    is refused."""
+    event = {"specversion": "1.0", "id": "rv-1", "source": "/apps/x", "type": "safety.rectification.reviewed",
+             "time": "2026-11-30T10:00:00+08:00", "subject": "HZ-1",
+             "data": {"hazard_id": "HZ-1", "outcome": "passed", "note": "Done.",
+                      "by": {"id": "ent-1", "role": "enterprise"}}}
+    assert [e[:2] for e in errors_of(event, "rectification.updates")] == [("data.by", "reviewer_role")]
+    event["data"]["by"] = {"id": "insp-1", "role": "inspector"}
+    assert isinstance(validate_record(json.dumps(event).encode(), "rectification.updates", KNOWN), Accepted)
+
+
 def test_not_json() -> None:
     """A record that is not JSON is rejected with the parser's position."""
     [(loc, code, msg)] = errors_of(b"{not json")
@@ -294,6 +326,7 @@ def test_a_charset_other_than_utf8_is_rejected() -> None:
     ("application/cloudevents+json", "not a CloudEvent"),
     ("json", "is not a media type"),
     ("application/json; charset=utf-8; charset=latin-1", "is not a media type"),
+    ("application/json x", "is not a media type"),  # text after the type that is no parameter
 ])
 def test_a_data_content_type_that_is_not_json_is_rejected(media_type: str, word: str) -> None:
     """A datacontenttype that is not a JSON media type is unsupported_content_type, saying why."""
