@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from engine.contract.envelope import EVENT_TYPES
 from engine.intake.validate import Accepted, Invalid, validate_record
 from engine.reference import load_reference
 
@@ -97,6 +98,47 @@ def test_a_review_by_anyone_but_an_inspector_or_an_expert_is_refused() -> None:
     assert [e[:2] for e in errors_of(event, "rectification.updates")] == [("data.by", "reviewer_role")]
     event["data"]["by"] = {"id": "insp-1", "role": "inspector"}
     assert isinstance(validate_record(json.dumps(event).encode(), "rectification.updates", KNOWN), Accepted)
+
+
+INSPECTOR = {"id": "insp-1", "role": "inspector"}
+SUPERVISOR = {"id": "sup-1", "role": "supervisor"}
+DECIDED = "safety.rectification.extension_decided"
+OFFICER = {"id": "io-1", "role": "info_officer"}
+
+
+@pytest.mark.parametrize(("type_", "data", "loc", "code"), [
+    ("safety.hazard.verified", {"verdict": "unfounded", "grade": "general", "by": INSPECTOR}, "data",
+     "grade"),
+    ("safety.hazard.verified", {"verdict": "unfounded", "duplicate_of": "HZ-2", "by": INSPECTOR}, "data",
+     "duplicate_of"),
+    ("safety.hazard.verified", {"verdict": "duplicate", "by": INSPECTOR}, "data", "duplicate_of"),
+    ("safety.hazard.verified", {"verdict": "duplicate", "duplicate_of": "HZ-1", "by": INSPECTOR}, "data",
+     "duplicate_of"),
+    (DECIDED, {"approved": False, "by": INSPECTOR}, "data.by", "decider_role"),
+    (DECIDED, {"approved": True, "by": SUPERVISOR}, "data", "new_deadline"),
+    (DECIDED, {"approved": False, "new_deadline": "2026-12-20", "by": SUPERVISOR}, "data", "new_deadline"),
+    ("safety.disaster.reported", {"report_kind": "initial", "post": "A", "by": INSPECTOR}, "data.by",
+     "not_info_officer"),
+    ("safety.alert.updated", {}, "data", "empty_update"),
+])
+def test_a_decision_or_report_is_refused_by_the_model_s_own_rules(type_: str, data: dict, loc: str,
+                                                                   code: str) -> None:
+    """A verdict's grade and duplicate only with their verdict (and never of itself), an extension
+    decided by a supervisor with a new deadline exactly when approved, a disaster report by an
+    information officer, an update that says something: each rule rejects with its reason. With
+    a valid value in its place (the last case of each), the same event is accepted."""
+    subject = "AL-1" if type_.startswith(("safety.alert", "safety.disaster")) else "HZ-1"
+    field = "alert_id" if subject == "AL-1" else "hazard_id"
+    event = {"specversion": "1.0", "id": "ev-1", "source": "/apps/x", "type": type_,
+             "time": "2026-11-30T10:00:00+08:00", "subject": subject, "data": {field: subject, **data}}
+    topic = EVENT_TYPES[type_].topic
+    assert [e[:2] for e in errors_of(event, topic)] == [(loc, code)]
+    fixed = {"safety.hazard.verified": {"verdict": "duplicate", "duplicate_of": "HZ-2", "by": INSPECTOR},
+             DECIDED: {"approved": True, "new_deadline": "2026-12-20", "by": SUPERVISOR},
+             "safety.disaster.reported": {"report_kind": "initial", "post": "A", "by": OFFICER},
+             "safety.alert.updated": {"note": "Two more trapped."}}[type_]
+    event["data"] = {field: subject, **fixed}
+    assert isinstance(validate_record(json.dumps(event).encode(), topic, KNOWN), Accepted)
 
 
 def test_not_json() -> None:
