@@ -899,6 +899,8 @@ def test_only_a_supervisors_decision_to_list_makes_a_list_entry() -> None:
 
 @pytest.mark.parametrize(("data", "words"), [
     pytest.param({"outcome": "listed"}, "listed_from and listed_until are required", id="listed-no-dates"),
+    pytest.param({"outcome": "listed", "listed_from": "2026-11-21"},
+                 "listed_from and listed_until are required", id="listed-one-date"),
     pytest.param({"outcome": "rejected", "listed_from": "2026-11-21", "listed_until": "2029-11-20"},
                  "only with, outcome 'listed'", id="rejected-with-dates"),
     pytest.param({"outcome": "listed", "listed_from": "2026-11-21", "listed_until": "2026-11-21"},

@@ -141,6 +141,19 @@ def test_a_decision_or_report_is_refused_by_the_model_s_own_rules(type_: str, da
     assert isinstance(validate_record(json.dumps(event).encode(), topic, KNOWN), Accepted)
 
 
+def test_an_order_is_made_by_two_inspectors_not_one_and_someone_else() -> None:
+    """Law enforcement needs two officers (行政处罚法 art. 42): an order signed by one inspector and
+    a supervisor is refused, though it has two signatories; by two inspectors, accepted."""
+    event = {"specversion": "1.0", "id": "ord-1", "source": "/apps/x", "type": "safety.enforcement.ordered",
+             "time": "2026-11-30T10:00:00+08:00", "subject": "HZ-1",
+             "data": {"hazard_id": "HZ-1", "order_no": "ZL-1", "order": "suspend",
+                      "legal_basis": "安全生产法 art. 65", "by": [INSPECTOR, SUPERVISOR]}}
+    topic = EVENT_TYPES["safety.enforcement.ordered"].topic
+    assert [e[1] for e in errors_of(event, topic)] == ["inspectors"]
+    event["data"]["by"] = [INSPECTOR, {"id": "insp-2", "role": "inspector"}]
+    assert isinstance(validate_record(json.dumps(event).encode(), topic, KNOWN), Accepted)
+
+
 def test_not_json() -> None:
     """A record that is not JSON is rejected with the parser's position."""
     [(loc, code, msg)] = errors_of(b"{not json")
