@@ -101,7 +101,7 @@ class EnterpriseFile:
     # coverage.MISSED + 1: [cycle base, told at, the class it ran out under]. A late record withdraws
     # each that time order never gave (coverage.reconcile). A file stored before 2026-12-05 starts
     # with none.
-    notices: list[list[int]] = field(default_factory=list)
+    notices: list[list[Any]] = field(default_factory=list)
     duty_fails: dict[str, int] = field(default_factory=dict)  # department -> coverage cycles missed
     # Missed cycles a late inspection may still withdraw, the latest MISSED and every held referral:
     # [cycle base, missed at, department, the cycle's starting event, its referral: held, sent or

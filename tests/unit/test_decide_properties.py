@@ -954,9 +954,9 @@ def _withdraws_notice(withdrawal: dict[str, Any], sent: dict[str, Any]) -> bool:
     if sent["type"] != withdrawal["type"] or sent["subject"] != withdrawal["subject"]:
         return False
     d, s = withdrawal["data"], sent["data"]
-    cycle = _CYCLE.search(d["reason"])
+    cycle, told = _CYCLE.search(d["reason"]), _CYCLE.search(s["reason"])
     return (s["action"] == "coverage_missed" and s["rule_id"] == d["rule_id"] and cycle is not None
-            and _CYCLE.search(s["reason"]) is not None and _CYCLE.search(s["reason"])[1] == cycle[1])
+            and told is not None and told[1] == cycle[1])
 
 
 def _withdraws(withdrawal: dict[str, Any], sent: dict[str, Any]) -> bool:
