@@ -83,6 +83,7 @@ a withdrawal goes under the rule the miss or notice was sent under. Rows of
 format 8 load with none (`EnterpriseFile.ADDED`), and a withdrawal of such a
 row names the class as before; an engine that reads only up to format 8
 refuses a record of format 9 with StoredFormatError.
+
 Format 6 stored an enterprise file on a base (d9bc129) and was reverted
 within the hour, before it reached main; this code refuses it.
 """
