@@ -84,6 +84,13 @@ format 8 load with none (`EnterpriseFile.ADDED`), and a withdrawal of such a
 row names the class as before; an engine that reads only up to format 8
 refuses a record of format 9 with StoredFormatError.
 
+Since format 10 a notice to the town safety office keeps the run of its cycle
+whose ids it went under (`run`): a notice stands through its cycle's later
+runs, and a referral's timeline and the notice's withdrawal name it by that
+run. Rows of format 9 and before load with none, and are named by the
+current run, as before; an engine that reads only up to format 9 refuses a
+record of format 10 with StoredFormatError.
+
 Format 6 stored an enterprise file on a base (d9bc129) and was reverted
 within the hour, before it reached main; this code refuses it.
 """
@@ -107,8 +114,8 @@ from engine.kernel.state import (
     stored_history,
 )
 
-FORMAT = 9
-READS = (1, 2, 3, 4, 5, 7, 8, 9)  # the formats with a `format` key this code reads (0 has none)
+FORMAT = 10
+READS = (1, 2, 3, 4, 5, 7, 8, 9, 10)  # the formats with a `format` key this code reads (0 has none)
 _MARK = b'{"format":'
 _READABLE = ", ".join(map(str, (0, *READS[:-1]))) + f" and {READS[-1]}"
 _NO_HISTORY = StoredHistory()  # nothing stored before (frozen: one serves every state)

@@ -122,16 +122,24 @@ HELD, SENT = "held", "sent"
 MISSED = 24  # missed cycles kept for a late inspection to answer (a held referral is always kept)
 
 
-def _escalation_id(f: Any, action: str, base: int | None = None) -> str:
+def _escalation_id(f: Any, action: str, base: int | None = None, run: int | None = None) -> str:
     base = f.cov_base if base is None else base
-    return output_id("escalation", f.id, "coverage", action, base, *_run(f, base))
+    return output_id("escalation", f.id, "coverage", action, base, *_run(f, base, run))
 
 
-def _run(f: Any, base: int) -> tuple[Any, ...]:
+def _run(f: Any, base: int, n: int | None = None) -> tuple[Any, ...]:
     """What names a cycle's outputs apart from its earlier runs: nothing for its first run (the ids
-    as they always were), ("run", n) for the n-th time it ran again (`reconcile`)."""
-    n = f.reruns.get(str(base), 0)
+    as they always were), ("run", n) for the n-th time it ran again (`reconcile`); the current run
+    unless `n` is given."""
+    n = f.reruns.get(str(base), 0) if n is None else n
     return ("run", n) if n else ()
+
+
+def _notice_run(f: Any, base: int) -> int | None:
+    """The run of the cycle from `base` whose ids its notice on file went under: a notice stands
+    through its cycle's later runs (`_town_told`). None without one, or for one stored before format
+    10, which keeps no run: the current run then, as ids were named before."""
+    return next((n[3] for n in f.notices if n[0] == base), None)
 
 
 def _forget_runs(f: Any) -> None:
@@ -147,9 +155,9 @@ def _forget_runs(f: Any) -> None:
 
 def _escalation(f: Any, er: EnterpriseRules, action: str, tier: str, at: int,
                 targets: list[dict[str, Any]], reason: str, base: int | None = None,
-                caused_by: str | None = None, risk_class: str | None = None) -> Out:
+                caused_by: str | None = None, risk_class: str | None = None, run: int | None = None) -> Out:
     base = f.cov_base if base is None else base
-    return escalation(_escalation_id(f, action, base), subject_kind="enterprise", subject_id=f.id,
+    return escalation(_escalation_id(f, action, base, run), subject_kind="enterprise", subject_id=f.id,
                       action=action, tier=tier, targets=targets, reason=reason,
                       rule_id=f"coverage.{risk_class or f.risk_class}", rules_version=er.rules.version, at=at,
                       due_at=None,
@@ -175,19 +183,30 @@ def fire(f: Any, name: str, due: int, er: EnterpriseRules) -> list[Out]:
         return _release(f, er, due)
     f.cov_step += 1
     ran = walk(f, er, f.cov_base)
+    if name == "coverage":  # under the class its town safety office's step ran under
+        return _town_told(f, er, f.cov_base, due, ran[3] if ran is not None else f.risk_class)
     cls = ran[2] if ran is not None else f.risk_class  # the class it ran out under
-    if name == "coverage":
-        return _town_told(f, er, f.cov_base, due, cls)
     start = f.last_inspection[1] if f.last_inspection else (f.classified[3] if f.classified else f.id)
     return _lead_failed(f, er, f.cov_base, due, start, cls)
 
 
 def _town_told(f: Any, er: EnterpriseRules, base: int, due: int, cls: str) -> list[Out]:
-    """The cycle from `base` ran out at `due` under class `cls`: the town safety office is told."""
+    """The cycle from `base` ran out at `due` under class `cls`: the town safety office is told.
+
+    Unless its notice of that cycle stands already: a late record that withdrew the cycle's miss, or
+    raised it again, leaves a notice time order also gave under the same class (`reconcile`
+    withdraws one of another class, `_told_otherwise`), and the cycle's next run meets it here. It
+    says what it would say again, and stands as it was sent, under its own run's ids (the notice
+    row keeps its run: a referral's timeline names it by the id it went under), told at `due` in
+    time order. Until 2026-12-07 the office was told again, under the new run's ids, and the
+    notice sent first, never withdrawn, stood beside it."""
+    for n in f.notices:
+        if n[0] == base:
+            n[1] = due
+            return []
     days = getattr(er.coverage.days, cls)
     targets = resolve("town_safety_office", _place(f), er.rules)
-    f.notices = [n for n in f.notices if n[0] != base]
-    bisect.insort(f.notices, [base, due, cls])
+    bisect.insort(f.notices, [base, due, cls, f.reruns.get(str(base), 0)])
     del f.notices[:-MISSED - 1]
     return [_escalation(f, er, "coverage_missed", "yellow", due, targets,
                         f"key enterprise {f.name or f.id} ({cls}) not inspected within "
@@ -368,6 +387,7 @@ def reconcile(f: Any, er: EnterpriseRules, eid: str, at: int, why: str, referral
     for start, (_, began) in sorted(missed_then.items()):
         if start in kept:
             continue
+        outs += _told_otherwise(f, er, start, walk(f, er, start)[3], eid, at, why)
         if start != new:
             f.reruns[str(start)] = f.reruns.get(str(start), 0) + 1
         outs += _missed_then(f, er, start, began)
@@ -386,6 +406,8 @@ def reconcile(f: Any, er: EnterpriseRules, eid: str, at: int, why: str, referral
                 if n[0] == start:
                     n[1] = when
     if again:
+        if runs and (ran := walk(f, er, base)) is not None:  # its clock tells the office anew
+            outs += _told_otherwise(f, er, base, ran[3], eid, at, why)
         f.reruns[str(base)] = f.reruns.get(str(base), 0) + 1
         if base == f.cov_base:
             f.cov_step = 0  # it runs on: `derive` sets its clocks under the classes in force
@@ -393,12 +415,24 @@ def reconcile(f: Any, er: EnterpriseRules, eid: str, at: int, why: str, referral
     return outs
 
 
+def _told_otherwise(f: Any, er: EnterpriseRules, start: int, cls: str, eid: str, at: int,
+                    why: str) -> list[Out]:
+    """Withdraw the notice on file of the cycle from `start` if it went under another class than
+    `cls`, the class time order tells the office under (its days are others, too): the cycle, raised
+    again or running again, tells the office anew (`_town_told`). One of the same class says what
+    it would say again, and stands; so does one stored before format 9, which keeps no class."""
+    sent = next((n[2] for n in f.notices if n[0] == start), None)
+    if sent is None or sent == cls:
+        return []
+    return _notice_withdrawn(f, er, start, sent, eid, at, why)
+
+
 def _told_in_time_order(f: Any, er: EnterpriseRules, start: int, starts: list[tuple[int, str]],
                         at: int) -> int | None:
     """When time order told the town safety office that the cycle from `start` ran out: before
     the next cycle started (by `at`, if none did), before the enterprise closed or ceased to be a
     key one; None if it never did."""
-    cls, town, _, told = _steps(f, er, start)
+    cls, town, _, told, _ = _steps(f, er, start)
     later = [s for s, _ in starts if s > start]
     if later and town >= later[0]:
         return None  # the next cycle started first
@@ -421,20 +455,24 @@ def _notice_class(f: Any, er: EnterpriseRules, start: int, without: str | None) 
 def _notice_withdrawn(f: Any, er: EnterpriseRules, base: int, cls: str, eid: str, at: int,
                       why: str) -> list[Out]:
     """Tell the town safety office that its notice of the cycle from `base` (run out under `cls`) is
-    withdrawn: `why`, a record reaching the engine late, shows time order never gave it."""
+    withdrawn: `why`, a record reaching the engine late, shows time order never gave it, or gave it
+    under another class (`_told_otherwise`). The withdrawal is named by the run the notice went under."""
     days = getattr(er.coverage.days, cls)
     targets = resolve("town_safety_office", _place(f), er.rules)
+    run = _notice_run(f, base)
     f.notices = [n for n in f.notices if n[0] != base]
     return [_escalation(f, er, "notice_withdrawn", "yellow", at, targets,
                         f"The notice that key enterprise {f.name or f.id} ({cls}) was not inspected within "
-                        f"{days} days of {iso(base)} is withdrawn: {why}", base, eid, risk_class=cls)]
+                        f"{days} days of {iso(base)} is withdrawn: {why}", base, eid, risk_class=cls,
+                        run=run)]
 
 
-def walk(f: Any, er: EnterpriseRules, start: int, without: str | None = None) -> tuple[int, int, str] | None:
+def walk(f: Any, er: EnterpriseRules, start: int, without: str | None = None
+         ) -> tuple[int, int, str, str] | None:
     """When the cycle from `start` ran out in time order: (the town safety office told, the lead
-    department's miss, the class it ran out under); None when no cycle clock ran (no class, or not a
-    key enterprise when it would have run out). `without`: as if classification `without` were not
-    on file.
+    department's miss, the class it ran out under, the class the office was told under); None when
+    no cycle clock ran (no class, or not a key enterprise when it would have run out). `without`: as
+    if classification `without` were not on file.
 
     A cycle runs the days of the class in force at its start. A decision during it, before the
     town safety office was told, gives it the new class's days from the same start; one after,
@@ -449,17 +487,17 @@ def walk(f: Any, er: EnterpriseRules, start: int, without: str | None = None) ->
     lead department still has its `grace_days`. An enterprise classified before it was first
     registered owed nothing before that registration, as if it had been closed till then.
     """
-    cls, town, lead, _ = _steps(f, er, start, without)
-    return None if cls is None else (town, lead, cls)
+    cls, town, lead, _, town_cls = _steps(f, er, start, without)
+    return None if cls is None else (town, lead, cls, town_cls or cls)
 
 
 def _steps(f: Any, er: EnterpriseRules, start: int, without: str | None = None
-           ) -> tuple[str | None, int, int, bool]:
+           ) -> tuple[str | None, int, int, bool, str | None]:
     """`walk`'s reckoning: (the class the cycle ran out under, None if its clock stopped or never ran;
     the town safety office's notice; the lead department's miss; whether the notice came before
-    the clock stopped)."""
+    the clock stopped; the class whose days the notice came after)."""
     days, grace = er.coverage.days, er.coverage.grace_days * DAY
-    cls, town, lead, told = None, 0, 0, False
+    cls, town, lead, told, town_cls = None, 0, 0, False, None
     shut, held = False, None  # closed (the clock stopped), and the class to run under when back
     for decided, risk, key in _decisions(f, without):
         if decided > start and cls is not None:  # a decision during the cycle: what fired before it
@@ -481,9 +519,9 @@ def _steps(f: Any, er: EnterpriseRules, start: int, without: str | None = None
             continue
         end = max(start + getattr(days, risk) * DAY, decided)
         if not told:
-            town = end
+            town, town_cls = end, risk
         cls, lead = risk, end + grace
-    return cls, town, lead, told
+    return cls, town, lead, told, town_cls
 
 
 _CLOSED, _BACK = "(closed)", "(registered again)"
@@ -565,8 +603,8 @@ def _missed_then(f: Any, er: EnterpriseRules, start: int, began: str) -> list[Ou
     """Raise the steps of the cycle from `start` (begun by event `began`), missed in time order, each
     dated when it came due under the classes in force (`walk`); the current cycle's own steps are
     not touched."""
-    town, lead, cls = walk(f, er, start)
-    return _town_told(f, er, start, town, cls) + _lead_failed(f, er, start, lead, began, cls)
+    town, lead, cls, town_cls = walk(f, er, start)
+    return _town_told(f, er, start, town, town_cls) + _lead_failed(f, er, start, lead, began, cls)
 
 
 def _take_back(f: Any, er: EnterpriseRules, hit: list[list[Any]], eid: str, at: int, why: str,
@@ -663,7 +701,7 @@ def _refer(f: Any, er: EnterpriseRules, missed: list[Any], at: int, without: str
     timeline = [
         zh.timeline_item(base, start, "coverage cycle started (last inspection, or classification as a "
                          "key enterprise)"),
-        zh.timeline_item(town_due, _escalation_id(f, "coverage_missed", base),
+        zh.timeline_item(town_due, _escalation_id(f, "coverage_missed", base, _notice_run(f, base)),
                          "cycle ran out: the town safety office was told"),
         zh.timeline_item(due, _escalation_id(f, "duty_failure", base),
                          f"still not inspected: duty failure of {dept}")]

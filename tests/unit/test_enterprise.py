@@ -1308,6 +1308,49 @@ def test_a_cycle_inspected_only_after_its_new_end_is_missed_when_time_order_miss
     ids = _all_ids(first, got)
     assert len(ids) == len(set(ids)), "every output under an id of its own"
     assert f.next_due() == inspected + 99 * DAY + 90 * DAY
+    # The town safety office's notice of day 60 said orange's 60 days: withdrawn under the rule it
+    # went under, before the cycle is told anew under yellow's 90 (until 2026-12-07 the day-60
+    # notice was never withdrawn, and the office held two for one cycle).
+    [told] = [o for o in first if o.event["data"].get("action") == "coverage_missed"]
+    [taken] = [o.event["data"] for o in got if o.event["data"].get("action") == "notice_withdrawn"]
+    assert taken["rule_id"] == told.event["data"]["rule_id"] == "coverage.orange"
+    assert "(orange) was not inspected within 60 days of" in taken["reason"]
+    [anew] = [o for o in got if o.event["data"].get("action") == "coverage_missed"]
+    assert anew.event["data"]["rule_id"] == "coverage.yellow" and anew.id != told.id
+    assert f.notices == [[inspected, inspected + 90 * DAY, "yellow", 1]]
+    assert again["timeline"][1]["event_id"] == anew.id  # the notice as the referral names it
+
+
+def test_a_cycle_running_again_keeps_its_notice_when_time_order_told_the_office_the_same() -> None:
+    """Orange, inspected on 5 Nov: the town safety office told on day 60, the lead department's
+    miss on day 67, its referral on day 68. Yellow (90 days), decided on day 62, after the office was
+    told, reaches the engine on day 69: in time order the notice stands as it went (orange's 60
+    days, on day 60), and only the lead department's miss moves, to day 97. The failure and its
+    referral are withdrawn; the cycle runs again, and its notice is not sent a second time (until
+    2026-12-07 it was, dated day 60 and saying yellow's 90 days, the first never withdrawn). The
+    new referral's timeline names the notice by the id it went under."""
+    f, inspected, first = _orange_referred()
+    decided = inspected + 62 * DAY
+    record = {**classified("yellow", True, iso(decided), time=iso(decided)),
+              "arrived_at": iso(inspected + 69 * DAY)}
+    f, got = decide_enterprise(f, record, COVERAGE, inspected + 69 * DAY)
+    actions = [o.event["data"].get("action") or o.event["type"] for o in got]
+    assert actions == ["failure_withdrawn", "safety.referral.withdrawn", "referral_withdrawn"]
+    [told] = [o for o in first if o.event["data"].get("action") == "coverage_missed"]
+    assert f.notices == [[inspected, inspected + 60 * DAY, "orange", 0]] and f.reruns == {str(inspected): 1}
+    assert f.next_due() == inspected + 97 * DAY
+    f, lead = _fired(f, inspected + 97 * DAY)
+    f, refer = _fired(f, inspected + 98 * DAY)
+    assert [o.event["data"].get("action") for o in lead] == ["duty_failure"]
+    assert lead[0].event["data"]["rule_id"] == "coverage.yellow"
+    [referral] = [o.event["data"] for o in refer if o.event["type"] == "safety.referral.discipline"]
+    assert referral["timeline"][1] == {**referral["timeline"][1], "event_id": told.id,
+                                       "time": iso(inspected + 60 * DAY)}
+    ids = _all_ids(first, got, lead, refer)
+    assert len(ids) == len(set(ids))
+    # Run out under yellow (the lead department's miss), the office told under orange.
+    assert coverage.walk(f, COVERAGE, inspected) == (inspected + 60 * DAY, inspected + 97 * DAY, "yellow",
+                                                      "orange")
 
 
 def test_a_cycle_answered_before_its_new_end_by_a_later_inspection_is_taken_back() -> None:
@@ -1704,8 +1747,8 @@ def test_the_notice_of_a_cycle_no_longer_running_is_withdrawn_when_time_order_ne
                  _inspected_at(iso(d0), iso(d0), "INS-1"))
     f, told = _run_to(f, _inspected_at(iso(d0 + 31 * DAY), iso(d0 + 31 * DAY), "INS-2"), d0 + 31 * DAY)
     assert [o.event["data"]["action"] for o in told] == ["coverage_missed"]
-    assert f.notices == [[d0, d0 + 30 * DAY, "red"]]
-    assert b'"notices":{"columns":["cycle_base","told_at","risk_class"]' in pack(f)  # stored by name
+    assert f.notices == [[d0, d0 + 30 * DAY, "red", 0]]
+    assert b'"notices":{"columns":["cycle_base","told_at","risk_class","run"]' in pack(f)  # stored by name
     assert unpack(pack(f), EnterpriseFile).notices == f.notices
     f, _ = _run_to(f, registered(time=iso(d0 + 31 * DAY + DAY // 2)), d0 + 31 * DAY + DAY // 2)
     closing = {**_closing(d0 + 2 * DAY), "arrived_at": iso(d0 + 40 * DAY)}
@@ -2084,7 +2127,7 @@ def test_a_closure_recorded_late_at_the_second_a_cycle_ran_out_comes_before_its_
     assert [o.event["data"]["action"] for o in town] == ["coverage_missed"]
     inspected = iso(ran_out + 2 * DAY)
     f, got = _run_to(f, _inspected_at(inspected, inspected, "INS-1"), ran_out + 2 * DAY)
-    assert got == [] and f.notices == [[at("2026-11-01 10:00"), ran_out, "orange"]]
+    assert got == [] and f.notices == [[at("2026-11-01 10:00"), ran_out, "orange", 0]]
     closing = {**_closing(ran_out + later), "arrived_at": iso(ran_out + 3 * DAY)}
     f, got = _run_to(f, closing, ran_out + 3 * DAY)
     assert [o.event["data"]["action"] for o in got] == (["notice_withdrawn"] if withdrawn else [])

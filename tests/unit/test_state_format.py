@@ -34,6 +34,7 @@ V4 = Path(__file__).parent / "testdata" / "states-v4"
 V5 = Path(__file__).parent / "testdata" / "states-v5"
 V7 = Path(__file__).parent / "testdata" / "states-v7"
 V8 = Path(__file__).parent / "testdata" / "states-v8"
+V9 = Path(__file__).parent / "testdata" / "states-v9"
 TODAY = b'{"format":%d,' % FORMAT  # how a state stored today starts
 
 
@@ -138,9 +139,9 @@ def test_a_stored_state_keeps_its_header_and_names_its_format() -> None:
 
 def test_a_state_of_an_unknown_format_is_refused_with_a_clear_error() -> None:
     """A state written by a newer engine names its format instead of loading wrongly."""
-    readable = "this engine reads formats 0, 1, 2, 3, 4, 5, 7, 8 and 9"
-    with pytest.raises(StoredFormatError, match=f"format 10; {readable}"):
-        unpack(b'\n{"format":10,"id":"HZ-1"}\n[]')
+    readable = "this engine reads formats 0, 1, 2, 3, 4, 5, 7, 8, 9 and 10"
+    with pytest.raises(StoredFormatError, match=f"format 11; {readable}"):
+        unpack(b'\n{"format":11,"id":"HZ-1"}\n[]')
 
 
 @pytest.mark.parametrize("path", sorted(V0.glob("*.state")), ids=lambda p: p.stem)
@@ -438,7 +439,7 @@ STORED_PLACES: dict[str, dict[str, tuple[str, ...]]] = {
         "proposals": ("time", "proposal_id", "measure", "hazard_id"),
         "recent": ("time", "event_id", "what"),
         "missed": ("cycle_base", "missed_at", "department", "started_by", "referral", "risk_class"),
-        "notices": ("cycle_base", "told_at", "risk_class"),
+        "notices": ("cycle_base", "told_at", "risk_class", "run"),
     },
     "PlanTown": {},
 }
@@ -450,7 +451,7 @@ def test_the_stored_classes_hold_the_fields_of_the_format_they_are_stored_in() -
     from dataclasses import fields
 
     from engine.plan.tracking import PlanTown
-    assert FORMAT == 9, "a new format: add its fields to STORED_FIELDS"
+    assert FORMAT == 10, "a new format: add its fields to STORED_FIELDS"
     for kind in (Hazard, Alert, EnterpriseFile, PlanTown):
         have = {f.name for f in fields(kind)}
         assert have == STORED_FIELDS[kind.__name__], (
@@ -467,16 +468,7 @@ def test_states_stored_in_format_5_with_the_fields_added_since_load_and_are_stor
     proposals watched to their decision, reviews' outcomes, verdicts by time; an enterprise file's
     inspections by id and proposals' states): each loads to the state it stored, whole and lazily;
     stored again it is today's format and reads back the same."""
-    from engine.plan.tracking import PlanTown
-    kind = {"alert": Alert, "hazard": Hazard, "enterprise": EnterpriseFile,
-            "plan": PlanTown}[path.name.split("-", 1)[0]]
-    want = _places_added(kind.decode(path.with_suffix(".json").read_bytes()))
-    raw = path.read_bytes()
-    assert raw.split(b"\n")[1].startswith(b'{"format":5,')
-    assert unpack(raw, kind) == want
-    again = pack(unpack(raw, kind, lazy=hasattr(want, "applied_stored")), b"summary", b"place")  # as read
-    assert again.split(b"\n")[1].startswith(TODAY) and header(again)[1:] == (b"summary", b"place")
-    assert unpack(again, kind) == want
+    _loads_and_is_stored_anew(path, 5)
 
 
 @pytest.mark.parametrize("path", sorted(V7.glob("*.state")), ids=lambda p: p.stem)
@@ -485,16 +477,7 @@ def test_states_stored_in_format_7_load_and_are_stored_anew(path: Path) -> None:
     extension was decided and whose review failed): each loads to the state it stored, a hazard
     with no extension decision on file, whole and lazily; stored again it is today's format and
     reads back the same."""
-    from engine.plan.tracking import PlanTown
-    kind = {"alert": Alert, "hazard": Hazard, "enterprise": EnterpriseFile,
-            "plan": PlanTown}[path.name.split("-", 1)[0]]
-    want = _places_added(kind.decode(path.with_suffix(".json").read_bytes()))
-    raw = path.read_bytes()
-    assert raw.split(b"\n")[1].startswith(b'{"format":7,')
-    assert unpack(raw, kind) == want and getattr(want, "ext_decided", None) is None
-    again = pack(unpack(raw, kind, lazy=hasattr(want, "applied_stored")), b"summary", b"place")
-    assert again.split(b"\n")[1].startswith(TODAY) and header(again)[1:] == (b"summary", b"place")
-    assert unpack(again, kind) == want
+    assert getattr(_loads_and_is_stored_anew(path, 7), "ext_decided", None) is None
 
 
 def test_a_hazards_extension_decision_is_stored_under_its_name() -> None:
@@ -514,19 +497,10 @@ def test_states_stored_in_format_8_load_and_are_stored_anew(path: Path) -> None:
     enterprise whose cycle was missed, its town safety office told and its referral sent): each
     loads to the state it stored, a miss and a notice with no class, whole and lazily; stored again
     it is today's format and reads back the same."""
-    from engine.plan.tracking import PlanTown
-    kind = {"alert": Alert, "hazard": Hazard, "enterprise": EnterpriseFile,
-            "plan": PlanTown}[path.name.split("-", 1)[0]]
-    want = _places_added(kind.decode(path.with_suffix(".json").read_bytes()))
-    raw = path.read_bytes()
-    assert raw.split(b"\n")[1].startswith(b'{"format":8,')
-    got = unpack(raw, kind)
-    assert got == want
+    got = _loads_and_is_stored_anew(path, 8)
     if path.stem.endswith("-missed"):
-        assert [m[4:] for m in got.missed] == [["sent", None]] and [n[2:] for n in got.notices] == [[None]]
-    again = pack(unpack(raw, kind, lazy=hasattr(want, "applied_stored")), b"summary", b"place")
-    assert again.split(b"\n")[1].startswith(TODAY) and header(again)[1:] == (b"summary", b"place")
-    assert unpack(again, kind) == want
+        assert [m[4:] for m in got.missed] == [["sent", None]]
+        assert [n[2:] for n in got.notices] == [[None, None]]
 
 
 def test_a_miss_and_a_notice_stored_in_format_8_are_withdrawn_under_the_class_they_ran_out_under() -> None:
@@ -551,13 +525,72 @@ def test_the_class_a_miss_and_a_notice_ran_out_under_is_stored_by_name() -> None
     """The place format 9 adds to an enterprise file's missed cycles and notices is stored under its
     column name, and reads back."""
     f = EnterpriseFile(id="E1", missed=[[1, 2, "safety_bureau", "INS-1", "sent", "orange"]],
-                       notices=[[1, 3, "orange"]])
+                       notices=[[1, 3, "orange", 2]])
     line = pack(f).split(b"\n")[1]
     assert line.startswith(TODAY)
     assert (b'"missed":{"columns":["cycle_base","missed_at","department","started_by","referral",'
             b'"risk_class"],"rows":[[1,2,"safety_bureau","INS-1","sent","orange"]]}') in line
-    assert b'"notices":{"columns":["cycle_base","told_at","risk_class"],"rows":[[1,3,"orange"]]}' in line
+    assert (b'"notices":{"columns":["cycle_base","told_at","risk_class","run"],"rows":[[1,3,"orange",2]]}'
+            in line)
     assert unpack(pack(f), EnterpriseFile) == f
+
+
+@pytest.mark.parametrize("path", sorted(V9.glob("*.state")), ids=lambda p: p.stem)
+def test_states_stored_in_format_9_load_and_are_stored_anew(path: Path) -> None:
+    """Format 9 as commit e81c9e9 wrote it (the states of states-v8 stored again, and the key
+    enterprise of `_orange_referred`, its miss and notice with their class): each loads to the state
+    it stored, a notice with no run, whole and lazily; stored again it is today's format and reads
+    back the same."""
+    got = _loads_and_is_stored_anew(path, 9)
+    if path.stem.endswith("-missed"):
+        assert [m[4:] for m in got.missed] == [["sent", "orange"]]
+        assert [n[2:] for n in got.notices] == [["orange", None]]
+
+
+# The outputs of that withdrawal as commit e81c9e9, of format 9, named them.
+WITHDRAWN_FROM_V9 = ["db6110c5-9b46-5024-9d55-ff50094de3e7", "04ed1a5c-3c53-52bb-9e9c-6149bba751ef",
+                     "46cffba2-b7e2-5f81-af95-e1ed7d89509a", "8b784fb3-de97-5ff5-917f-f4ebc28c2e06"]
+
+
+@pytest.mark.parametrize("stored", ["format 9", "today"])
+def test_a_notice_stored_with_no_run_is_named_by_the_current_run(stored: str) -> None:
+    """A notice of format 9 keeps no run: its withdrawal, and the timeline of a referral naming it,
+    take the cycle's current run, as ids were named before format 10. The key enterprise of
+    states-v9 and the same file as today stores it give the same ids: an inspection of day 59,
+    recorded on day 70, withdraws the notice, the miss and its referral (rebuilt as sent, its
+    timeline naming the notice) alike."""
+    from test_enterprise import COVERAGE, DAY, _inspected_at, _orange_referred, iso
+
+    from engine.enterprise.core import decide_enterprise
+    if stored == "today":
+        f = _orange_referred()[0]
+        assert [n[3] for n in f.notices] == [0]
+    else:
+        f = unpack((V9 / "enterprise-91371500MA3C4XK2N2-missed.state").read_bytes(), EnterpriseFile)
+    inspected = f.missed[0][0]
+    late = _inspected_at(iso(inspected + 59 * DAY), iso(inspected + 70 * DAY), "INS-2")
+    f, outs = decide_enterprise(f, late, COVERAGE, inspected + 70 * DAY)
+    assert sorted(o.id for o in outs) == sorted(WITHDRAWN_FROM_V9)
+    assert f.missed == [] and f.notices == []
+
+
+def _loads_and_is_stored_anew(path: Path, version: int) -> Any:
+    """Load the state stored in format `version` at `path`: it must be the state its `.json` beside
+    it holds (with the row places added since, `_places_added`), read whole and lazily (as the worker
+    reads it); stored again, it is today's format with the header given, and reads back the same.
+    The state loaded."""
+    from engine.plan.tracking import PlanTown
+    kind = {"alert": Alert, "hazard": Hazard, "enterprise": EnterpriseFile,
+            "plan": PlanTown}[path.name.split("-", 1)[0]]
+    want = _places_added(kind.decode(path.with_suffix(".json").read_bytes()))
+    raw = path.read_bytes()
+    assert raw.split(b"\n")[1].startswith(b'{"format":%d,' % version)
+    got = unpack(raw, kind)
+    assert got == want
+    again = pack(unpack(raw, kind, lazy=hasattr(want, "applied_stored")), b"summary", b"place")
+    assert again.split(b"\n")[1].startswith(TODAY) and header(again)[1:] == (b"summary", b"place")
+    assert unpack(again, kind) == want
+    return got
 
 
 def _places_added(state: Any) -> Any:
@@ -573,6 +606,6 @@ def _places_added(state: Any) -> Any:
 
 def test_format_6_which_never_reached_main_is_refused() -> None:
     """Format 6 stored an enterprise file on a base (d9bc129, reverted within the hour): refused."""
-    readable = "this engine reads formats 0, 1, 2, 3, 4, 5, 7, 8 and 9"
+    readable = "this engine reads formats 0, 1, 2, 3, 4, 5, 7, 8, 9 and 10"
     with pytest.raises(StoredFormatError, match=f"format 6; {readable}"):
         unpack(b'\n{"format":6,"id":"E1","base":3}\n[]', EnterpriseFile)
