@@ -923,10 +923,15 @@ def withdraws_only_what_was_sent(outs: list[Out]) -> None:
 
     A withdrawal restates what it takes back as it stands when it goes, not always as it was sent:
     a fine's due time a late record moved since (`due_counted_from`), a transfer's violation when
-    one found earlier came after it, a credit proposal's decision (README, "Known limits")."""
+    one found earlier came after it, a credit proposal's decision (README, "Known limits").
+
+    And the town safety office is told a cycle ran out once while its notice stands: a cycle told
+    again (raised again, or running again, after a late record) withdraws the notice first, or
+    leaves it standing and says nothing more."""
     kinds = {withdrawn: sent for sent, withdrawn in WITHDRAWN_TYPES.items()}
     before: list[dict[str, Any]] = []
     taken: set[tuple[str, str]] = set()
+    standing: set[tuple[str, str]] = set()  # (enterprise, cycle start) of each notice standing
     for out in outs:
         event, data = out.event, out.event.get("data") or {}  # a CAP message has its XML instead
         sent = kinds.get(event["type"])
@@ -940,11 +945,22 @@ def withdraws_only_what_was_sent(outs: list[Out]) -> None:
             assert any(_withdraws(event, e) for e in before), data["reason"]
         elif event["type"] == "safety.escalation.raised" and data["action"] == "notice_withdrawn":
             assert any(_withdraws_notice(event, e) for e in before), data["reason"]
+            standing.discard(_notice_of(event))
+        elif event["type"] == "safety.escalation.raised" and data["action"] == "coverage_missed":
+            assert _notice_of(event) not in standing, f"told again, its notice standing: {data['reason']}"
+            standing.add(_notice_of(event))
         before.append(event)
 
 
 _MISSED_AT = re.compile(r"on key enterprise .+ at (\S+) is withdrawn")
 _CYCLE = re.compile(r"not inspected within (\d+ days of \S+)")
+_CYCLE_START = re.compile(r"not inspected within \d+ days of (\S+)")
+
+
+def _notice_of(event: dict[str, Any]) -> tuple[str, str]:
+    """The enterprise and the cycle's start a notice to the town safety office, or its withdrawal,
+    names."""
+    return event["subject"], _CYCLE_START.search(event["data"]["reason"])[1]
 
 
 def _withdraws_notice(withdrawal: dict[str, Any], sent: dict[str, Any]) -> bool:
