@@ -1353,6 +1353,61 @@ def test_a_cycle_running_again_keeps_its_notice_when_time_order_told_the_office_
                                                       "orange")
 
 
+@pytest.mark.parametrize("ended", [False, True], ids=["running again", "raised again"])
+def test_a_cycle_told_anew_tells_the_office_under_the_class_whose_days_ran_out(ended: bool) -> None:
+    """Orange, inspected on 5 Nov: the office told on day 60, the miss on day 67, the referral on
+    day 68; orange decided again on day 92 (after the miss: nothing moves). Yellow (90 days), decided
+    on day 40, reaches the engine late: in time order the office was told on day 90 under yellow,
+    and the decision of day 92 moved only the lead department's miss, to day 99, under orange. The
+    orange notice of day 60 is withdrawn and the office told anew, dated day 90, under yellow's 90
+    days (not orange's 60, the class the cycle ran out under): the cycle running again (the record
+    on day 95), or raised again (inspected again on day 100, the record on day 101)."""
+    f, inspected, first = _orange_referred()
+    f, _ = decide_enterprise(f, classified("orange", True, iso(inspected + 92 * DAY),
+                                           time=iso(inspected + 92 * DAY)), COVERAGE, inspected + 92 * DAY)
+    now = inspected + 95 * DAY
+    if ended:
+        f, _ = decide_enterprise(f, _inspected_at(iso(inspected + 100 * DAY), iso(inspected + 100 * DAY),
+                                                  "INS-2"), COVERAGE, inspected + 100 * DAY)
+        now = inspected + 101 * DAY
+    record = {**classified("yellow", True, iso(inspected + 40 * DAY), time=iso(inspected + 40 * DAY)),
+              "arrived_at": iso(now)}
+    f, got = decide_enterprise(f, record, COVERAGE, now)
+    [taken] = [o.event["data"] for o in got if o.event["data"].get("action") == "notice_withdrawn"]
+    assert taken["rule_id"] == "coverage.orange"
+    [told] = [o.event for o in got if o.event["data"].get("action") == "coverage_missed"]
+    assert (told["time"], told["data"]["rule_id"]) == (iso(inspected + 90 * DAY), "coverage.yellow")
+    assert "(yellow) not inspected within 90 days of" in told["data"]["reason"]
+    assert [n[:3] for n in f.notices] == [[inspected, inspected + 90 * DAY, "yellow"]]
+    if ended:
+        [lead] = [o.event for o in got if o.event["data"].get("action") == "duty_failure"]
+        assert (lead["time"], lead["data"]["rule_id"]) == (iso(inspected + 99 * DAY), "coverage.orange")
+
+
+def test_a_notices_withdrawal_is_named_by_the_notice_whatever_ran_since() -> None:
+    """The notice of day 60 withdrawn by an inspection of day 59 recorded on day 99: the withdrawal
+    goes under the same id whether the cycle ran again in between (a yellow decision of day 62
+    recorded on day 69, as above, that left the notice standing) or not. It is named by the run
+    the notice went under, not the cycle's latest run."""
+    late = _inspected_at(iso(at("2026-11-05 10:00") + 59 * DAY), iso(at("2026-11-05 10:00") + 99 * DAY),
+                         "INS-2")
+    names = []
+    for ran_again in (False, True):
+        f, inspected, _ = _orange_referred()
+        if ran_again:
+            decided = inspected + 62 * DAY
+            record = {**classified("yellow", True, iso(decided), time=iso(decided)),
+                      "arrived_at": iso(inspected + 69 * DAY)}
+            f, _ = decide_enterprise(f, record, COVERAGE, inspected + 69 * DAY)
+            f, _ = _fired(f, inspected + 97 * DAY)  # the lead department's miss, under the new run
+            assert f.reruns == {str(inspected): 1} and [n[3] for n in f.notices] == [0]
+        f, got = decide_enterprise(f, late, COVERAGE, inspected + 99 * DAY)
+        [taken] = [o for o in got if o.event["data"].get("action") == "notice_withdrawn"]
+        names.append(taken.id)
+        assert f.notices == []
+    assert names[0] == names[1]
+
+
 def test_a_cycle_answered_before_its_new_end_by_a_later_inspection_is_taken_back() -> None:
     """Re-classified yellow before the miss and inspected again on day 80, inside the 90 days: in time
     order the cycle was never missed. The failure and the referral are withdrawn; the cycle from the
