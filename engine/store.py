@@ -85,10 +85,11 @@ row names the class as before; an engine that reads only up to format 8
 refuses a record of format 9 with StoredFormatError.
 
 Since format 10 a notice to the town safety office keeps the run of its cycle
-whose ids it went under (`run`): a notice stands through its cycle's later
-runs, and a referral's timeline and the notice's withdrawal name it by that
-run. Rows of format 9 and before load with none, and are named by the
-current run, as before; an engine that reads only up to format 9 refuses a
+whose ids it went under (`run`) and when it went (`sent_at`): a notice stands
+through its cycle's later runs, and a referral's timeline and the notice's
+withdrawal name it by that run, a referral's timeline at that time. Rows of
+format 9 and before load with neither, and are named by the current run and
+timed by time order, as before; an engine that reads only up to format 9 refuses a
 record of format 10 with StoredFormatError.
 
 Format 6 stored an enterprise file on a base (d9bc129) and was reverted

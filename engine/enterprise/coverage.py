@@ -135,11 +135,11 @@ def _run(f: Any, base: int, n: int | None = None) -> tuple[Any, ...]:
     return ("run", n) if n else ()
 
 
-def _notice_run(f: Any, base: int) -> int | None:
-    """The run of the cycle from `base` whose ids its notice on file went under: a notice stands
-    through its cycle's later runs (`_town_told`). None without one, or for one stored before format
-    10, which keeps no run: the current run then, as ids were named before."""
-    return next((n[3] for n in f.notices if n[0] == base), None)
+def _notice(f: Any, base: int) -> list[Any] | None:
+    """The notice on file of the cycle from `base`: [cycle base, told at in time order, class, the
+    run whose ids it went under, when it went]; the last two None for one stored before format 10
+    (the current run, as ids were named before, and `walk`'s time)."""
+    return next((n for n in f.notices if n[0] == base), None)
 
 
 def _forget_runs(f: Any) -> None:
@@ -197,16 +197,16 @@ def _town_told(f: Any, er: EnterpriseRules, base: int, due: int, cls: str) -> li
     raised it again, leaves a notice time order also gave under the same class (`reconcile`
     withdraws one of another class, `_told_otherwise`), and the cycle's next run meets it here. It
     says what it would say again, and stands as it was sent, under its own run's ids (the notice
-    row keeps its run: a referral's timeline names it by the id it went under), told at `due` in
-    time order. Until 2026-12-07 the office was told again, under the new run's ids, and the
-    notice sent first, never withdrawn, stood beside it."""
-    for n in f.notices:
-        if n[0] == base:
-            n[1] = due
-            return []
+    row keeps its run and when it went: a referral's timeline names it by the id it went under,
+    at that time), told at `due` in time order. Until 2026-12-07 the office was told again, under
+    the new run's ids, and the notice sent first, never withdrawn, stood beside it."""
+    standing = _notice(f, base)
+    if standing is not None:
+        standing[1] = due
+        return []
     days = getattr(er.coverage.days, cls)
     targets = resolve("town_safety_office", _place(f), er.rules)
-    bisect.insort(f.notices, [base, due, cls, f.reruns.get(str(base), 0)])
+    bisect.insort(f.notices, [base, due, cls, f.reruns.get(str(base), 0), due])
     del f.notices[:-MISSED - 1]
     return [_escalation(f, er, "coverage_missed", "yellow", due, targets,
                         f"key enterprise {f.name or f.id} ({cls}) not inspected within "
@@ -421,10 +421,10 @@ def _told_otherwise(f: Any, er: EnterpriseRules, start: int, cls: str, eid: str,
     `cls`, the class time order tells the office under (its days are others, too): the cycle, raised
     again or running again, tells the office anew (`_town_told`). One of the same class says what
     it would say again, and stands; so does one stored before format 9, which keeps no class."""
-    sent = next((n[2] for n in f.notices if n[0] == start), None)
-    if sent is None or sent == cls:
+    sent = _notice(f, start)
+    if sent is None or sent[2] is None or sent[2] == cls:
         return []
-    return _notice_withdrawn(f, er, start, sent, eid, at, why)
+    return _notice_withdrawn(f, er, start, sent[2], eid, at, why)
 
 
 def _told_in_time_order(f: Any, er: EnterpriseRules, start: int, starts: list[tuple[int, str]],
@@ -459,7 +459,7 @@ def _notice_withdrawn(f: Any, er: EnterpriseRules, base: int, cls: str, eid: str
     under another class (`_told_otherwise`). The withdrawal is named by the run the notice went under."""
     days = getattr(er.coverage.days, cls)
     targets = resolve("town_safety_office", _place(f), er.rules)
-    run = _notice_run(f, base)
+    run = notice[3] if (notice := _notice(f, base)) is not None else None
     f.notices = [n for n in f.notices if n[0] != base]
     return [_escalation(f, er, "notice_withdrawn", "yellow", at, targets,
                         f"The notice that key enterprise {f.name or f.id} ({cls}) was not inspected within "
@@ -696,12 +696,16 @@ def _refer(f: Any, er: EnterpriseRules, missed: list[Any], at: int, without: str
     count = f.duty_fails[dept]
     reason = (f"{dept} failed its duty (不履行安全监管职责) on key enterprise {f.name or f.id} "
               f"{count} time(s): {what}")
-    town_due = ran[0] if ran is not None else base + getattr(er.coverage.days, cls) * DAY
+    # The office's notice as it went (its id, when it went), if one is on file: it may have gone
+    # in an earlier run of the cycle, or be told in time order at another time since.
+    notice = _notice(f, base) or [None] * 5
+    town_due = (notice[4] if notice[4] is not None else ran[0] if ran is not None
+                else base + getattr(er.coverage.days, cls) * DAY)
     zh = Words("zh", rules.reference)
     timeline = [
         zh.timeline_item(base, start, "coverage cycle started (last inspection, or classification as a "
                          "key enterprise)"),
-        zh.timeline_item(town_due, _escalation_id(f, "coverage_missed", base, _notice_run(f, base)),
+        zh.timeline_item(town_due, _escalation_id(f, "coverage_missed", base, notice[3]),
                          "cycle ran out: the town safety office was told"),
         zh.timeline_item(due, _escalation_id(f, "duty_failure", base),
                          f"still not inspected: duty failure of {dept}")]

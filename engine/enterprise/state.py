@@ -98,8 +98,9 @@ class EnterpriseFile:
     # record (coverage.reconcile); what a cycle run again escalates goes under ids of its own.
     reruns: dict[str, int] = field(default_factory=dict)
     # The notices standing (not withdrawn) that a cycle ran out, to the town safety office, the latest
-    # coverage.MISSED + 1: [cycle base, told at, the class it was told under, the cycle's run whose ids
-    # it went under]. A late record withdraws each that time order never gave (coverage.reconcile).
+    # coverage.MISSED + 1: [cycle base, told at (in time order), the class it was told under, the
+    # cycle's run whose ids it went under, when it went]. A late record withdraws each that time
+    # order never gave (coverage.reconcile).
     # A file stored before 2026-12-05 starts with none.
     notices: list[list[Any]] = field(default_factory=list)
     duty_fails: dict[str, int] = field(default_factory=dict)  # department -> coverage cycles missed
@@ -132,15 +133,15 @@ class EnterpriseFile:
         "recent": ("many", ("time", "event_id", "what")),
         "missed": ("many", ("cycle_base", "missed_at", "department", "started_by", "referral",
                             "risk_class")),
-        "notices": ("many", ("cycle_base", "told_at", "risk_class", "run")),
+        "notices": ("many", ("cycle_base", "told_at", "risk_class", "run", "sent_at")),
     }
     # Places added to a field of NAMED after rows of it were first stored, with what such a row
     # holds there when it is read back (engine/store.py `_rows`): the class a miss or a notice went
-    # under is kept since format 9 (2026-12-06), a notice's run since format 10 (2026-12-07); one
-    # stored before has none.
+    # under is kept since format 9 (2026-12-06), a notice's run and when it went since format 10
+    # (2026-12-07); one stored before has none.
     ADDED: ClassVar[dict[str, dict[str, Any]]] = {
         "missed": {"risk_class": None},
-        "notices": {"risk_class": None, "run": None},
+        "notices": {"risk_class": None, "run": None, "sent_at": None},
     }
 
     def encode(self) -> bytes:

@@ -1255,6 +1255,12 @@ def test_a_miss_left_as_it_was_sent_is_withdrawn_under_the_class_it_was_sent_und
     assert taken["rule_id"] == failure["rule_id"] == "coverage.orange"
     assert "safety.referral.withdrawn" in [o.event["type"] for o in got]
     assert f.missed == [] and f.duty_fails == {"safety_bureau": 0}
+    # The referral's withdrawal restates its timeline as it went: the office told on day 60, when
+    # its notice went (until 2026-12-07 the day red made it run out in time order, 20 Dec).
+    [referral] = [o.event["data"] for o in sent if o.event["type"] == "safety.referral.discipline"]
+    [withdrawn] = [o.event["data"] for o in got if o.event["type"] == "safety.referral.withdrawn"]
+    assert withdrawn["timeline"] == referral["timeline"]
+    assert referral["timeline"][1]["time"] == iso(inspected + 60 * DAY)
 
 
 def test_a_notice_withdrawn_goes_under_the_class_it_was_sent_under() -> None:
@@ -1317,7 +1323,7 @@ def test_a_cycle_inspected_only_after_its_new_end_is_missed_when_time_order_miss
     assert "(orange) was not inspected within 60 days of" in taken["reason"]
     [anew] = [o for o in got if o.event["data"].get("action") == "coverage_missed"]
     assert anew.event["data"]["rule_id"] == "coverage.yellow" and anew.id != told.id
-    assert f.notices == [[inspected, inspected + 90 * DAY, "yellow", 1]]
+    assert f.notices == [[inspected, inspected + 90 * DAY, "yellow", 1, inspected + 90 * DAY]]
     assert again["timeline"][1]["event_id"] == anew.id  # the notice as the referral names it
 
 
@@ -1337,7 +1343,8 @@ def test_a_cycle_running_again_keeps_its_notice_when_time_order_told_the_office_
     actions = [o.event["data"].get("action") or o.event["type"] for o in got]
     assert actions == ["failure_withdrawn", "safety.referral.withdrawn", "referral_withdrawn"]
     [told] = [o for o in first if o.event["data"].get("action") == "coverage_missed"]
-    assert f.notices == [[inspected, inspected + 60 * DAY, "orange", 0]] and f.reruns == {str(inspected): 1}
+    assert f.notices == [[inspected, inspected + 60 * DAY, "orange", 0, inspected + 60 * DAY]]
+    assert f.reruns == {str(inspected): 1}
     assert f.next_due() == inspected + 97 * DAY
     f, lead = _fired(f, inspected + 97 * DAY)
     f, refer = _fired(f, inspected + 98 * DAY)
@@ -1802,8 +1809,8 @@ def test_the_notice_of_a_cycle_no_longer_running_is_withdrawn_when_time_order_ne
                  _inspected_at(iso(d0), iso(d0), "INS-1"))
     f, told = _run_to(f, _inspected_at(iso(d0 + 31 * DAY), iso(d0 + 31 * DAY), "INS-2"), d0 + 31 * DAY)
     assert [o.event["data"]["action"] for o in told] == ["coverage_missed"]
-    assert f.notices == [[d0, d0 + 30 * DAY, "red", 0]]
-    assert b'"notices":{"columns":["cycle_base","told_at","risk_class","run"]' in pack(f)  # stored by name
+    assert f.notices == [[d0, d0 + 30 * DAY, "red", 0, d0 + 30 * DAY]]
+    assert b'"notices":{"columns":["cycle_base","told_at","risk_class","run","sent_at"]' in pack(f)  # by name
     assert unpack(pack(f), EnterpriseFile).notices == f.notices
     f, _ = _run_to(f, registered(time=iso(d0 + 31 * DAY + DAY // 2)), d0 + 31 * DAY + DAY // 2)
     closing = {**_closing(d0 + 2 * DAY), "arrived_at": iso(d0 + 40 * DAY)}
@@ -2182,7 +2189,7 @@ def test_a_closure_recorded_late_at_the_second_a_cycle_ran_out_comes_before_its_
     assert [o.event["data"]["action"] for o in town] == ["coverage_missed"]
     inspected = iso(ran_out + 2 * DAY)
     f, got = _run_to(f, _inspected_at(inspected, inspected, "INS-1"), ran_out + 2 * DAY)
-    assert got == [] and f.notices == [[at("2026-11-01 10:00"), ran_out, "orange", 0]]
+    assert got == [] and f.notices == [[at("2026-11-01 10:00"), ran_out, "orange", 0, ran_out]]
     closing = {**_closing(ran_out + later), "arrived_at": iso(ran_out + 3 * DAY)}
     f, got = _run_to(f, closing, ran_out + 3 * DAY)
     assert [o.event["data"]["action"] for o in got] == (["notice_withdrawn"] if withdrawn else [])

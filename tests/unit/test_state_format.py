@@ -439,7 +439,7 @@ STORED_PLACES: dict[str, dict[str, tuple[str, ...]]] = {
         "proposals": ("time", "proposal_id", "measure", "hazard_id"),
         "recent": ("time", "event_id", "what"),
         "missed": ("cycle_base", "missed_at", "department", "started_by", "referral", "risk_class"),
-        "notices": ("cycle_base", "told_at", "risk_class", "run"),
+        "notices": ("cycle_base", "told_at", "risk_class", "run", "sent_at"),
     },
     "PlanTown": {},
 }
@@ -500,7 +500,7 @@ def test_states_stored_in_format_8_load_and_are_stored_anew(path: Path) -> None:
     got = _loads_and_is_stored_anew(path, 8)
     if path.stem.endswith("-missed"):
         assert [m[4:] for m in got.missed] == [["sent", None]]
-        assert [n[2:] for n in got.notices] == [[None, None]]
+        assert [n[2:] for n in got.notices] == [[None, None, None]]
 
 
 def test_a_miss_and_a_notice_stored_in_format_8_are_withdrawn_under_the_class_they_ran_out_under() -> None:
@@ -525,13 +525,13 @@ def test_the_class_a_miss_and_a_notice_ran_out_under_is_stored_by_name() -> None
     """The place format 9 adds to an enterprise file's missed cycles and notices is stored under its
     column name, and reads back."""
     f = EnterpriseFile(id="E1", missed=[[1, 2, "safety_bureau", "INS-1", "sent", "orange"]],
-                       notices=[[1, 3, "orange", 2]])
+                       notices=[[1, 3, "orange", 2, 4]])
     line = pack(f).split(b"\n")[1]
     assert line.startswith(TODAY)
     assert (b'"missed":{"columns":["cycle_base","missed_at","department","started_by","referral",'
             b'"risk_class"],"rows":[[1,2,"safety_bureau","INS-1","sent","orange"]]}') in line
-    assert (b'"notices":{"columns":["cycle_base","told_at","risk_class","run"],"rows":[[1,3,"orange",2]]}'
-            in line)
+    assert (b'"notices":{"columns":["cycle_base","told_at","risk_class","run","sent_at"],'
+            b'"rows":[[1,3,"orange",2,4]]}') in line
     assert unpack(pack(f), EnterpriseFile) == f
 
 
@@ -544,7 +544,7 @@ def test_states_stored_in_format_9_load_and_are_stored_anew(path: Path) -> None:
     got = _loads_and_is_stored_anew(path, 9)
     if path.stem.endswith("-missed"):
         assert [m[4:] for m in got.missed] == [["sent", "orange"]]
-        assert [n[2:] for n in got.notices] == [["orange", None]]
+        assert [n[2:] for n in got.notices] == [["orange", None, None]]
 
 
 # The outputs of that withdrawal as commit e81c9e9, of format 9, named them.
