@@ -60,6 +60,7 @@ TEXT: dict[str, dict[str, str]] = {
         "enterprise_of": "企业", "enterprises": "企业档案", "only_overdue": "只看有逾期隐患的",
         "all_enterprises": "全部", "next_page": "下一页", "name": "名称",
         "missed_cycles": "重点企业检查周期届满未检查", "cycle_from": "周期起算", "missed_at": "届满认定",
+        "coverage_notices": "已告知镇（街道）安监站的周期届满通知", "told_at": "告知时间",
         "department": "失职部门", "referral": "移送纪委监委",
         "held_referrals": "暂缓移送（等待补录的记录）", "held_until": "{ground}，暂缓至 {until}",
         "referrals_withdrawn": "已撤回的移送",
@@ -115,6 +116,7 @@ TEXT: dict[str, dict[str, str]] = {
         "only_overdue": "only those with an overdue hazard", "all_enterprises": "all",
         "next_page": "Next page", "name": "Name",
         "missed_cycles": "Key-enterprise cycles run out uninspected",
+        "coverage_notices": "Notices to the town safety office that a cycle ran out", "told_at": "Told at",
         "cycle_from": "Cycle from", "missed_at": "Missed at", "department": "Department that failed",
         "referral": "Referral to discipline inspection",
         "held_referrals": "Held (waiting for a record that may come late)",
@@ -631,10 +633,16 @@ class Page:
                        lambda m: (esc(m["cycle_from"]), esc(m["missed_at"]),
                                   esc(w.named("risk", m.get("risk_class"))), self.department(m["department"]),
                                   esc(REFERRALS[lang].get(m.get("referral"), m.get("referral")))))
+        notices = table("notices", ("cycle_from", "told_at", "risk_class", "id"),
+                        f.get("coverage_notices") or (),
+                        lambda n: (esc(n["cycle_from"]), esc(n["told_at"]),
+                                   esc(w.named("risk", n.get("risk_class"))),
+                                   f'<code>{esc(n["escalation_id"])}</code>'))
         body = (f'<p><a href="/board">← {esc(t["back"])}</a></p>'
                 f'<h2 id="subject">{esc(f.get("name") or f["uscc"])} · {esc(t["enterprise"])}</h2>'
                 f'<dl class="facts">{dl}</dl>'
                 + (f'<h3>{esc(t["missed_cycles"])}</h3>{missed}' if f.get("missed_cycles") else "")
+                + (f'<h3>{esc(t["coverage_notices"])}</h3>{notices}' if f.get("coverage_notices") else "")
                 + f'<h3>{esc(t["open_hazards"])}</h3>{hazards}<h3>{esc(t["orders"])}</h3>{orders}'
                 f'<h3>{esc(t["proposals"])}</h3>{proposals}<h3>{esc(t["credit"])}</h3>{credit}'
                 f'<h3>{esc(t["record"])}</h3>{self._record(f)}'

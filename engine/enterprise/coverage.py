@@ -142,6 +142,16 @@ def _notice(f: Any, base: int) -> list[Any] | None:
     return next((n for n in f.notices if n[0] == base), None)
 
 
+def notices_standing(f: Any) -> list[dict[str, Any]]:
+    """The notices to the town safety office that stand (none withdrawn), oldest cycle first, as the
+    file's view shows them: the cycle's start, when the office was told (for a notice stored before
+    format 10, when time order tells it), the class it went under (None before format 9) and the
+    id of the escalation that told it, for matching to the office's feed."""
+    return [{"cycle_from": iso(base), "told_at": iso(sent if sent is not None else told),
+             "risk_class": cls, "escalation_id": _escalation_id(f, "coverage_missed", base, run)}
+            for base, told, cls, run, sent in f.notices]
+
+
 def _forget_runs(f: Any) -> None:
     """Keep the runs of the current cycle, of the missed cycles still kept, of the cycles whose notice
     stands (its withdrawal goes under the run's ids) and of every cycle a late record may still

@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from engine.enterprise import credit
-from engine.enterprise.coverage import HELD, classes_on_file, next_step, spells
+from engine.enterprise.coverage import HELD, classes_on_file, next_step, notices_standing, spells
 from engine.enterprise.state import EnterpriseFile
 from engine.feeds.filters import RecordPage
 from engine.feeds.index import Indices, Place, PlaceIndex
@@ -82,6 +82,9 @@ def enterprise_view(f: EnterpriseFile, rules: Any, now: float,
                            "risk_class": cls,
                            **({"held_until": iso(released(at, rules))} if referral == HELD else {})}
                           for base, at, dept, _, referral, cls in f.missed],
+        # The town safety office's notices that a key-enterprise cycle ran out, those standing (a
+        # late record withdraws one time order never gave), the latest coverage.MISSED + 1.
+        "coverage_notices": notices_standing(f),
         "duty_failures": dict(sorted(f.duty_fails.items())),
         "violations": f.violations,
         "alerts": f.alerts,

@@ -21,7 +21,7 @@ from aiokafka import TopicPartition
 from engine.cores import HISTORY_TABLES, TABLES
 from engine.decide import proposals
 from engine.decide.state import Hazard
-from engine.enterprise.coverage import classes_on_file, next_step, spells
+from engine.enterprise.coverage import classes_on_file, next_step, notices_standing, spells
 from engine.enterprise.state import EnterpriseFile
 from engine.intake.process import TIMELINE
 from engine.kernel.time import iso
@@ -176,6 +176,10 @@ def render_enterprise(f: EnterpriseFile | None, entries: list[dict[str, Any]], u
             lines.append(f"  missed: the cycle from {iso(base)}"
                          + (f" ({cls})" if cls else "")
                          + f", at {iso(at)}: a duty failure of {dept}; referral {referral or 'none'}")
+        for n in notices_standing(f):  # the town safety office's notices that a cycle ran out
+            lines.append(f"  town safety office told: the cycle from {n['cycle_from']}"
+                         + (f" ({n['risk_class']})" if n["risk_class"] else "")
+                         + f" ran out, at {n['told_at']} [{n['escalation_id']}]")
         last = f.last_inspection
         lines.append(f"  inspections: {f.inspections}; last "
                      + (f"{iso(last[0])} {last[1]} ({last[2]}, {last[3]} finding(s))" if last else "none"))

@@ -638,8 +638,12 @@ def test_an_enterprises_page_shows_its_missed_cycles_and_what_became_of_their_re
     once the hold is over, sent. A file with no missed cycle has no such section."""
     from test_enterprise import _fired, _missed_once
 
-    f, _, due = _missed_once()
+    f, outs, due = _missed_once()
     view = enterprise_view(f, RULES, due, RecordPage(RECORD_ROWS))
+    [told] = [o for o in outs if o.event["data"]["action"] == "coverage_missed"]
+    assert view["coverage_notices"] == [{"cycle_from": "2026-11-01T10:00:00+08:00",
+                                         "told_at": "2026-12-31T10:00:00+08:00", "risk_class": "orange",
+                                         "escalation_id": told.id}]
     assert view["missed_cycles"] == [{"cycle_from": "2026-11-01T10:00:00+08:00",
                                       "missed_at": "2027-01-07T10:00:00+08:00",
                                       "department": "safety_bureau", "referral": "held",
@@ -651,10 +655,13 @@ def test_an_enterprises_page_shows_its_missed_cycles_and_what_became_of_their_re
     assert "重点企业检查周期届满未检查" in page and "区安监局" in page
     missed = page.split("重点企业检查周期届满未检查", 1)[1].split("</table>", 1)[0]
     assert ">风险等级</th>" in missed and "<td>橙色（较大风险）</td>" in missed
+    notices = page.split("已告知镇（街道）安监站的周期届满通知", 1)[1].split("</table>", 1)[0]
+    assert "<td>2026-12-31T10:00:00+08:00</td>" in notices and f"<code>{told.id}</code>" in notices
     assert "暂缓（等待补录的检查记录）" in page
     f, _ = _fired(f, f.next_due())  # the hold is over: referred
     assert enterprise_view(f, RULES, due)["missed_cycles"][0]["referral"] == "sent"
-    assert "重点企业检查周期" not in Page("zh", RULES.reference, "c", "o").enterprise(files()[0], [])
+    page = Page("zh", RULES.reference, "c", "o").enterprise(files()[0], [])
+    assert "重点企业检查周期" not in page and "周期届满通知" not in page
 
 
 def test_the_boards_referrals_name_an_enterprises_missed_cycles_and_the_referrals_held() -> None:

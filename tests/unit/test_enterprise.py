@@ -443,9 +443,12 @@ def test_show_renders_an_enterprises_file() -> None:
     assert ("coverage cycle from 2026-11-01T10:00:00+08:00: next, the town safety office told at "
             "2026-12-31T10:00:00+08:00") in page
     assert render_enterprise(None, [], USCC, 0) == f"{USCC}: no such enterprise on this broker"
-    missed, _, due = _missed_once()
+    missed, outs, due = _missed_once()
+    shown = render_enterprise(missed, [], USCC, due)
     assert ("missed: the cycle from 2026-11-01T10:00:00+08:00 (orange), at 2027-01-07T10:00:00+08:00: a "
-            "duty failure of safety_bureau; referral held") in render_enterprise(missed, [], USCC, due)
+            "duty failure of safety_bureau; referral held") in shown
+    assert ("town safety office told: the cycle from 2026-11-01T10:00:00+08:00 (orange) ran out, at "
+            f"2026-12-31T10:00:00+08:00 [{outs[0].id}]") in shown
 
 
 def test_show_needs_a_hazard_or_an_enterprise_but_not_both(capsys: Any) -> None:
@@ -1345,6 +1348,9 @@ def test_a_cycle_running_again_keeps_its_notice_when_time_order_told_the_office_
     [told] = [o for o in first if o.event["data"].get("action") == "coverage_missed"]
     assert f.notices == [[inspected, inspected + 60 * DAY, "orange", 0, inspected + 60 * DAY]]
     assert f.reruns == {str(inspected): 1}
+    assert enterprise_view(f, RULES, inspected + 69 * DAY)["coverage_notices"] == [
+        {"cycle_from": iso(inspected), "told_at": iso(inspected + 60 * DAY), "risk_class": "orange",
+         "escalation_id": told.id}]  # the notice as it went, in the cycle's first run
     assert f.next_due() == inspected + 97 * DAY
     f, lead = _fired(f, inspected + 97 * DAY)
     f, refer = _fired(f, inspected + 98 * DAY)
