@@ -89,8 +89,10 @@ whose ids it went under (`run`) and when it went (`sent_at`): a notice stands
 through its cycle's later runs, and a referral's timeline and the notice's
 withdrawal name it by that run, a referral's timeline at that time. Rows of
 format 9 and before load with neither, and are named by the current run and
-timed by time order, as before; an engine that reads only up to format 9 refuses a
-record of format 10 with StoredFormatError.
+timed by time order, as before. A hazard's violation keeps the grounds sent
+on it (`sent`), so that a withdrawal restates a transfer on the violation it
+went on; rows stored before have none. An engine that reads only up to
+format 9 refuses a record of format 10 with StoredFormatError.
 
 Format 6 stored an enterprise file on a base (d9bc129) and was reverted
 within the hour, before it reached main; this code refuses it.
@@ -219,13 +221,22 @@ def _positional(doc: dict[str, Any], named: dict[str, tuple[str, tuple[str, ...]
         elif version >= 5:
             doc[name] = _rows(doc.get("id"), name, places, value, (added or {}).get(name, {}))
         elif shape == "many":
-            doc[name] = [list(row) for row in zip(*(value[p] for p in places), strict=True)]
+            rows = len(next(iter(value.values()), ()))
+            doc[name] = [list(row) for row in zip(*_columns(value, places, added, name, rows), strict=True)]
         elif version >= 3:
-            doc[name] = dict(zip(value["keys"], map(list, zip(*(value[p] for p in places), strict=True)),
-                                 strict=True))
+            columns = _columns(value, places, added, name, len(value["keys"]))
+            doc[name] = dict(zip(value["keys"], map(list, zip(*columns, strict=True)), strict=True))
         else:
             doc[name] = {k: [v[p] for p in places] for k, v in value.items()}
     return doc
+
+
+def _columns(value: dict[str, Any], places: tuple[str, ...], added: Mapping[str, Mapping[str, Any]] | None,
+             name: str, rows: int) -> list[Any]:
+    """The columns of field `name`, stored by column (formats 3 and 4), in the order of `places`; a
+    place added since (the field's `added`) holds its value in each of the `rows` rows."""
+    more = (added or {}).get(name, {})
+    return [value[p] if p in value or p not in more else [more[p]] * rows for p in places]
 
 
 def _rows(subject: Any, name: str, places: tuple[str, ...], value: dict[str, Any],

@@ -373,7 +373,7 @@ def _enforcement_record(h: Hazard, kind: str, at: int, eid: str, d: dict[str, An
         return f"legal review (法制审核) of proposal {d['proposal_id']}: {d['outcome']}"
     if kind == "violated":
         if not any(v[2] == eid for v in h.violations):
-            h.violations.append([d["order_no"], at, eid, list(d["evidence"])])
+            h.violations.append([d["order_no"], at, eid, list(d["evidence"]), None])
             h.violations.sort(key=lambda v: (v[1], v[2]))
         if h.lifted.get(d["order_no"], at + 1) <= at:
             lifted = iso(h.lifted[d["order_no"]])
@@ -401,35 +401,53 @@ def _lifted_late(h: Hazard, rules: Rules, order_no: str, at: int, eid: str, deci
     if h.lifted[order_no] != at or not after_it or any(
             v[0] == order_no and h.in_force(order_no, v[1]) for v in h.violations):
         return []  # nothing found since, or a violation while it was in force supports what was sent
-    found, cause, evidence = after_it[0][1], after_it[0][2], after_it[0][3]
-    said = (f"order {order_no} was lifted on {iso(at)}, before the violation found on {iso(found)}; "
+    said = (f"order {order_no} was lifted on {iso(at)}, before the violation found on {iso(after_it[0][1])}; "
             f"the record {eid} of the lifting reached the engine after it")
     zh = Words("zh", rules.reference)
     outs: list[Out] = []
     j = rules.judicial
-    if j is not None and f"{j.rule_id}:{order_no}" in h.referred:
+    if j is not None and (tag := f"{j.rule_id}:{order_no}") in h.referred:
+        _, found, _, evidence, _ = _sent_on(after_it, tag)
         sent = emit.judicial_referral(h, rules, order_no=order_no, at=found, evidence=evidence,
-                                      again=sent_again(h, f"{j.rule_id}:{order_no}"))  # as it was sent
+                                      again=sent_again(h, tag))  # as it was sent
         reason = f"Transfer withdrawn: {said}"
         outs.append(withdrawal(sent, reason, decided, zh.reason(reason)))
-        mark_withdrawn(h, f"{j.rule_id}:{order_no}")
+        mark_withdrawn(h, tag)
     measure = rules.enforcement.get(UTILITY_STOP)
     proposed: list[Out] = []
-    if measure is not None and f"{UTILITY_STOP}:{order_no}" in h.referred:
-        again = sent_again(h, f"{UTILITY_STOP}:{order_no}")
+    if measure is not None and (tag := f"{UTILITY_STOP}:{order_no}") in h.referred:
+        _, found, cause, _, _ = _sent_on(after_it, tag)
+        again = sent_again(h, tag)
         start = violation_start(h, rules, found, cause)  # as it was sent
         sent = emit.enforcement_proposed(h, rules, measure, rule_id=f"enforcement.{UTILITY_STOP}", at=found,
                                          key=order_no if again is None else (order_no, again),
                                          caused_by=[cause], counted_from=start)
         reason = f"Enforcement proposal withdrawn: {said}"
         outs.append(withdrawal(sent, reason, decided, zh.reason(reason)))
-        mark_withdrawn(h, f"{UTILITY_STOP}:{order_no}")
+        mark_withdrawn(h, tag)
         proposed.append(sent)
     if outs:  # the withdrawals alone, not the escalations of a watched proposal `gone` takes back
         h.history.append([decided, eid, f"order {order_no}: " + " and ".join(
             _WITHDRAWN_WHAT[o.event["type"]] for o in outs) + " withdrawn, as the violations found since its "
             "lifting violated no order in force"])
     return outs + proposals.gone(h, rules, proposed, decided, eid)
+
+
+def _sent_on(violations: list[list[Any]], tag: str) -> list[Any]:
+    """The violation of `violations` (an order's found since its lifting, in time order) that ground
+    `tag` was sent on, its mark taken off: the withdrawal restates what went as it went, though a
+    violation found earlier may have come since. For a violation stored before format 10, which
+    keeps no mark, the first: the one such a ground went on unless an earlier one came after it."""
+    for v in violations:
+        if tag in (v[4] or ()):
+            v[4] = [t for t in v[4] if t != tag] or None
+            return v
+    return violations[0]
+
+
+def _sent(v: list[Any], tag: str) -> None:
+    """Mark violation `v` as the one ground `tag` went on (`_sent_on`)."""
+    v[4] = [*(v[4] or ()), tag]
 
 
 # What `_lifted_late` withdraws, as the hazard's record names it (engine/zh/record.py reads it).
@@ -527,12 +545,14 @@ def _transfer(h: Hazard, rules: Rules) -> list[Out]:
         return []
     outs: list[Out] = []
     orders = {o[0]: o for o in h.orders}
-    for order_no, found, eid, evidence in h.violations:
+    for v in h.violations:
+        order_no, found, eid, evidence, _ = v
         tag = f"{j.rule_id}:{order_no}"
         order = orders.get(order_no)
         if order is None or order[1] not in j.orders or tag in h.referred or not h.in_force(order_no, found):
             continue
         h.referred.append(tag)
+        _sent(v, tag)
         h.history.append([found, eid, f"transferred to the public security bureau: {j.offence}"])
         outs.append(emit.judicial_referral(h, rules, order_no=order_no, at=found, evidence=evidence,
                                            again=sent_again(h, tag)))
@@ -564,7 +584,8 @@ def _utility_stop(h: Hazard, rules: Rules) -> list[Out]:
         return []
     outs: list[Out] = []
     orders = {o[0]: o for o in h.orders}
-    for order_no, found, eid, _ in h.violations:
+    for v in h.violations:
+        order_no, found, eid, _, _ = v
         tag = f"{UTILITY_STOP}:{order_no}"
         order = orders.get(order_no)
         if order is None or order[1] not in _STOP_ORDERS or tag in h.referred:
@@ -572,6 +593,7 @@ def _utility_stop(h: Hazard, rules: Rules) -> list[Out]:
         if not h.in_force(order_no, found):
             continue
         h.referred.append(tag)
+        _sent(v, tag)
         h.history.append([found, eid, f"proposed {UTILITY_STOP} (安全生产法 art. 70) on order {order_no}"])
         again = sent_again(h, tag)
         start = violation_start(h, rules, found, eid)

@@ -108,7 +108,9 @@ class Hazard(HistoryState):
     held: list[list[Any]] = field(default_factory=list)
     responsible: str | None = None  # the rectification plan's responsible person (整改责任人)
     orders: list[list[Any]] = field(default_factory=list)  # [order_no, order, at, event id]
-    violations: list[list[Any]] = field(default_factory=list)  # [order_no, at, event id, evidence]
+    # [order_no, at, event id, evidence, the grounds sent on it: a transfer's or a utility stop
+    # proposal's tag (lifecycle._sent), or None]
+    violations: list[list[Any]] = field(default_factory=list)
     lifted: dict[str, int] = field(default_factory=dict)  # order no -> when it was lifted (解除)
     # Enforcement proposals sent, each watched until a record answers it (engine/decide/proposals.py):
     # [proposal id, measure, made at, due (the latest it may fall), needs legal review, state,
@@ -149,7 +151,7 @@ class Hazard(HistoryState):
         "ext": ("one", ("requested_at", "requested_until", "event_id")),
         "early": ("one", ("at", "approved", "new_deadline", "event_id")),
         "orders": ("many", ("order_no", "order", "at", "event_id")),
-        "violations": ("many", ("order_no", "at", "event_id", "evidence")),
+        "violations": ("many", ("order_no", "at", "event_id", "evidence", "sent")),
         "proposals": ("many", ("proposal_id", "measure", "at", "due", "legal_review", "state",
                                 "decision_due", "decision", "raised_again", "decision_raised_again")),
         "answers": ("many", ("kind", "ref", "at", "event_id", "outcome")),
@@ -163,6 +165,7 @@ class Hazard(HistoryState):
         "proposals": {"decision_due": None, "decision": None, "raised_again": None,
                       "decision_raised_again": None},
         "answers": {"outcome": None},
+        "violations": {"sent": None},  # since format 10 (2026-12-07)
     }
 
     def status(self) -> str:

@@ -120,7 +120,7 @@ def _counted(h: Any) -> dict[str, list[Any]]:
     found while it was in force."""
     if h is None or not h.violations:
         return {}
-    return {v[2]: v for v in h.violations if h.in_force(v[0], v[1])}
+    return {v[2]: v[:4] for v in h.violations if h.in_force(v[0], v[1])}  # as links always named them
 
 
 def with_alert_links(decide: Decide) -> Decide:

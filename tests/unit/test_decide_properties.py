@@ -922,9 +922,10 @@ def withdraws_only_what_was_sent(outs: list[Out]) -> None:
     recipients of a referral or a fine that does not exist.
 
     A withdrawal restates what it takes back as it stands when it goes, not always as it was sent:
-    a fine's due time a late record moved since (`due_counted_from`), a transfer's violation when
-    one found earlier came after it, a credit proposal's decision (README, "Known limits"). A key
-    enterprise's missed cycle's referral is restated with the timeline it went with.
+    a fine's due time a late record moved since (`due_counted_from`), a credit proposal's decision,
+    a hazard's referral's timeline (README, "Known limits"). A key
+    enterprise's missed cycle's referral is restated with the timeline it went with, a transfer on
+    the violation it went on.
 
     And the town safety office is told a cycle ran out once while its notice stands: a cycle told
     again (raised again, or running again, after a late record) withdraws the notice first, or
@@ -946,6 +947,8 @@ def withdraws_only_what_was_sent(outs: list[Out]) -> None:
             steps = referred[-1].get("timeline") or [{"what": ""}]
             if steps[0]["what"].startswith("coverage cycle"):  # a key enterprise's missed cycle's
                 assert data["timeline"] == steps, "a missed cycle's referral restated otherwise"
+            if sent == "safety.referral.judicial":  # on the violation it went on
+                assert data["evidence"] == referred[-1]["evidence"], "a transfer restated otherwise"
         elif event["type"] == "safety.escalation.raised" and data["action"] == "failure_withdrawn":
             assert any(_withdraws(event, e) for e in before), data["reason"]
         elif event["type"] == "safety.escalation.raised" and data["action"] == "notice_withdrawn":

@@ -153,3 +153,33 @@ def test_a_lifting_recorded_late_withdraws_its_own_orders_transfer_as_its_own_vi
     assert d["referral_id"] == sent[ORDER]["referral_id"] and d["order_no"] == ORDER
     assert d["evidence"] == ["https://files.example.org/this.mp4"]
     assert "before the violation found on 2026-11-06T10:00:00+08:00" in d["reason"]
+
+
+def test_a_lifting_recorded_late_withdraws_the_transfer_as_it_went_though_an_earlier_violation_came_since(
+) -> None:
+    """Violated on 6 Nov (video "this"): transferred, and the utility stop proposed, on that
+    violation. One found on 5 Nov at 11:00 (video "early") reaches the engine on 7 Nov, after them;
+    then the record that the order was lifted on 5 Nov at 09:00, on 8 Nov. Both are withdrawn as
+    they went, on the 6 Nov violation and its evidence (until 2026-12-07 they were restated on the
+    earliest violation after the lifting, which they never named)."""
+    rp = run(*major(), ordered("2026-11-02 16:00"), violated("2026-11-06 10:00", video="this"),
+             until="2026-11-07 00:00")
+    [sent] = [e["data"] for e in events(rp, "safety.referral.judicial")]
+    [proposed] = [e["data"] for e in events(rp, "safety.enforcement.proposed")
+                  if e["data"]["measure"] == "utility_stop_notice"]
+    assert sent["evidence"] == ["https://files.example.org/this.mp4"]
+    rp.feed({**violated("2026-11-05 11:00", video="early"), "arrived_at": ts("2026-11-07 09:00")},
+            now=at("2026-11-07 09:00"))
+    assert events(rp, "safety.referral.judicial") == events(rp, "safety.referral.judicial")[:1]
+    rp.feed({**lifted("2026-11-05 09:00"), "arrived_at": ts("2026-11-08 09:00")}, now=at("2026-11-08 09:00"))
+    [back] = [e["data"] for e in events(rp, "safety.referral.judicial_withdrawn")]
+    assert back["referral_id"] == sent["referral_id"]
+    # All it restates as it went, but its timeline: a hazard's record as it stands (README, "Known
+    # limits"), with the violation and the lifting recorded since.
+    assert {k: back[k] for k in sent if k in back and k not in ("reason", "timeline")} == {
+        k: v for k, v in sent.items() if k in back and k not in ("reason", "timeline")}
+    assert back["evidence"] == ["https://files.example.org/this.mp4"]
+    [taken] = [e["data"] for e in events(rp, "safety.enforcement.withdrawn")]
+    assert taken["proposal_id"] == proposed["proposal_id"]
+    assert {k: taken[k] for k in proposed if k in taken and k not in ("reason", "timeline")} == {
+        k: v for k, v in proposed.items() if k in taken and k not in ("reason", "timeline")}

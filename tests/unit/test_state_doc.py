@@ -76,7 +76,8 @@ def test_the_named_places_of_a_busy_hazard_match_the_rule() -> None:
     h = Hazard(id="HZ-9", title="t", point=[31.2, 121.4], enterprise=["91310000MA1FL0000X", "Acme"],
                listed=["N-1", 5, 9, True], ext=[1, 2, "e"], early=[1, True, 3, "e2"],
                orders=[["O1", "stop", 3, "e3"], ["O2", "fix", 4, "e4"]],
-               violations=[["O1", 5, "e5", "photo"]], cycle=int("2"), approx=bool(0), applied=[1, 2],
+               violations=[["O1", 5, "e5", "photo", ["judicial.transfer:O1"]]], cycle=int("2"),
+               approx=bool(0), applied=[1, 2],
                history=[[1, "e1", "reported"]], duty_fails={"应急管理局": 1}, clocks={"verify": 99})
     h.history_stored = StoredHistory(b'[{"time":0,"event_id":"e0","what":"x"}]', 1)
     h.applied_stored = (9).to_bytes(8, "big")
