@@ -183,3 +183,22 @@ def test_a_lifting_recorded_late_withdraws_the_transfer_as_it_went_though_an_ear
     assert taken["proposal_id"] == proposed["proposal_id"]
     assert {k: taken[k] for k in proposed if k in taken and k not in ("reason", "timeline")} == {
         k: v for k, v in proposed.items() if k in taken and k not in ("reason", "timeline")}
+
+
+def test_a_violation_stored_before_format_10_keeps_no_mark_and_the_first_after_the_lifting_is_taken() -> None:
+    """As above, the hazard's violations as a state stored in format 9 loads them (no grounds marked,
+    `sent` None): the withdrawal restates the transfer on the first violation after the lifting, as
+    every withdrawal did before; it still names the transfer sent."""
+    rp = run(*major(), ordered("2026-11-02 16:00"), violated("2026-11-06 10:00", video="this"),
+             until="2026-11-07 00:00")
+    [sent] = [e["data"] for e in events(rp, "safety.referral.judicial")]
+    assert [v[4] for v in rp.states[HZ].violations] == [[f"{RULES.judicial.rule_id}:{ORDER}",
+                                                         f"utility_stop_notice:{ORDER}"]]
+    rp.feed({**violated("2026-11-05 11:00", video="early"), "arrived_at": ts("2026-11-07 09:00")},
+            now=at("2026-11-07 09:00"))
+    for v in rp.states[HZ].violations:
+        v[4] = None
+    rp.feed({**lifted("2026-11-05 09:00"), "arrived_at": ts("2026-11-08 09:00")}, now=at("2026-11-08 09:00"))
+    [back] = [e["data"] for e in events(rp, "safety.referral.judicial_withdrawn")]
+    assert back["referral_id"] == sent["referral_id"]
+    assert back["evidence"] == ["https://files.example.org/early.mp4"]
