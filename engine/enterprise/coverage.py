@@ -131,8 +131,13 @@ def _run(f: Any, base: int, n: int | None = None) -> tuple[Any, ...]:
     """What names a cycle's outputs apart from its earlier runs: nothing for its first run (the ids
     as they always were), ("run", n) for the n-th time it ran again (`reconcile`); the current run
     unless `n` is given."""
-    n = f.reruns.get(str(base), 0) if n is None else n
+    n = _run_now(f, base) if n is None else n
     return ("run", n) if n else ()
+
+
+def _run_now(f: Any, base: int) -> int:
+    """How often the cycle from `base` ran again: 0 in its first run."""
+    return f.reruns.get(str(base), 0)
 
 
 def _notice(f: Any, base: int) -> list[Any] | None:
@@ -216,7 +221,7 @@ def _town_told(f: Any, er: EnterpriseRules, base: int, due: int, cls: str) -> li
         return []
     days = getattr(er.coverage.days, cls)
     targets = resolve("town_safety_office", _place(f), er.rules)
-    bisect.insort(f.notices, [base, due, cls, f.reruns.get(str(base), 0), due])
+    bisect.insort(f.notices, [base, due, cls, _run_now(f, base), due])
     del f.notices[:-MISSED - 1]
     return [_escalation(f, er, "coverage_missed", "yellow", due, targets,
                         f"key enterprise {f.name or f.id} ({cls}) not inspected within "
@@ -397,10 +402,11 @@ def reconcile(f: Any, er: EnterpriseRules, eid: str, at: int, why: str, referral
     for start, (_, began) in sorted(missed_then.items()):
         if start in kept:
             continue
-        outs += _told_otherwise(f, er, start, walk(f, er, start)[3], eid, at, why)
+        ran = walk(f, er, start)
+        outs += _told_otherwise(f, er, start, ran[3], eid, at, why)
         if start != new:
-            f.reruns[str(start)] = f.reruns.get(str(start), 0) + 1
-        outs += _missed_then(f, er, start, began)
+            f.reruns[str(start)] = _run_now(f, start) + 1
+        outs += _missed_then(f, er, start, began, ran)
         if start == base:  # the current cycle, its clock stopped: both its steps are out, so should
             f.cov_base, f.cov_step = start, 2  # the clock run again (a key one again), nothing is left
     again = base in used and base not in missed_then  # the running cycle runs again (not raised here)
@@ -418,7 +424,7 @@ def reconcile(f: Any, er: EnterpriseRules, eid: str, at: int, why: str, referral
     if again:
         if runs and (ran := walk(f, er, base)) is not None:  # its clock tells the office anew
             outs += _told_otherwise(f, er, base, ran[3], eid, at, why)
-        f.reruns[str(base)] = f.reruns.get(str(base), 0) + 1
+        f.reruns[str(base)] = _run_now(f, base) + 1
         if base == f.cov_base:
             f.cov_step = 0  # it runs on: `derive` sets its clocks under the classes in force
     _forget_runs(f)
@@ -469,7 +475,8 @@ def _notice_withdrawn(f: Any, er: EnterpriseRules, base: int, cls: str, eid: str
     under another class (`_told_otherwise`). The withdrawal is named by the run the notice went under."""
     days = getattr(er.coverage.days, cls)
     targets = resolve("town_safety_office", _place(f), er.rules)
-    run = notice[3] if (notice := _notice(f, base)) is not None else None
+    notice = _notice(f, base)
+    run = notice[3] if notice is not None else None
     f.notices = [n for n in f.notices if n[0] != base]
     return [_escalation(f, er, "notice_withdrawn", "yellow", at, targets,
                         f"The notice that key enterprise {f.name or f.id} ({cls}) was not inspected within "
@@ -609,11 +616,12 @@ def _starts(f: Any) -> tuple[int, list[tuple[int, str]]]:
     return horizon, starts
 
 
-def _missed_then(f: Any, er: EnterpriseRules, start: int, began: str) -> list[Out]:
+def _missed_then(f: Any, er: EnterpriseRules, start: int, began: str,
+                 ran: tuple[int, int, str, str]) -> list[Out]:
     """Raise the steps of the cycle from `start` (begun by event `began`), missed in time order, each
-    dated when it came due under the classes in force (`walk`); the current cycle's own steps are
-    not touched."""
-    town, lead, cls, town_cls = walk(f, er, start)
+    dated when it came due under the classes in force (`ran`, as `walk` gives it); the current
+    cycle's own steps are not touched."""
+    town, lead, cls, town_cls = ran
     return _town_told(f, er, start, town, town_cls) + _lead_failed(f, er, start, lead, began, cls)
 
 
@@ -708,14 +716,15 @@ def _refer(f: Any, er: EnterpriseRules, missed: list[Any], at: int, without: str
               f"{count} time(s): {what}")
     # The office's notice as it went (its id, when it went), if one is on file: it may have gone
     # in an earlier run of the cycle, or be told in time order at another time since.
-    notice = _notice(f, base) or [None] * 5
-    town_due = (notice[4] if notice[4] is not None else ran[0] if ran is not None
+    notice = _notice(f, base)
+    told_run, sent_at = (notice[3], notice[4]) if notice is not None else (None, None)
+    town_due = (sent_at if sent_at is not None else ran[0] if ran is not None
                 else base + getattr(er.coverage.days, cls) * DAY)
     zh = Words("zh", rules.reference)
     timeline = [
         zh.timeline_item(base, start, "coverage cycle started (last inspection, or classification as a "
                          "key enterprise)"),
-        zh.timeline_item(town_due, _escalation_id(f, "coverage_missed", base, notice[3]),
+        zh.timeline_item(town_due, _escalation_id(f, "coverage_missed", base, told_run),
                          "cycle ran out: the town safety office was told"),
         zh.timeline_item(due, _escalation_id(f, "duty_failure", base),
                          f"still not inspected: duty failure of {dept}")]
