@@ -944,8 +944,8 @@ def withdraws_only_what_was_sent(outs: list[Out]) -> None:
             assert (sent, name) not in taken, f"{event['type']} twice: {data.get('reason')}"
             taken.add((sent, name))
             referred = [e["data"] for e in before if e["type"] == sent and e["data"][_NAMED_BY[sent]] == name]
-            steps = referred[-1].get("timeline") or [{"what": ""}]
-            if steps[0]["what"].startswith("coverage cycle"):  # a key enterprise's missed cycle's
+            steps = referred[-1].get("timeline") or []
+            if steps and steps[0]["what"].startswith("coverage cycle"):  # a key enterprise's missed cycle's
                 assert data["timeline"] == steps, "a missed cycle's referral restated otherwise"
             if sent == "safety.referral.judicial":  # on the violation it went on
                 assert data["evidence"] == referred[-1]["evidence"], "a transfer restated otherwise"

@@ -170,7 +170,7 @@ def test_a_lifting_recorded_late_withdraws_the_transfer_as_it_went_though_an_ear
     assert sent["evidence"] == ["https://files.example.org/this.mp4"]
     rp.feed({**violated("2026-11-05 11:00", video="early"), "arrived_at": ts("2026-11-07 09:00")},
             now=at("2026-11-07 09:00"))
-    assert events(rp, "safety.referral.judicial") == events(rp, "safety.referral.judicial")[:1]
+    assert len(events(rp, "safety.referral.judicial")) == 1  # the earlier violation sends nothing more
     rp.feed({**lifted("2026-11-05 09:00"), "arrived_at": ts("2026-11-08 09:00")}, now=at("2026-11-08 09:00"))
     [back] = [e["data"] for e in events(rp, "safety.referral.judicial_withdrawn")]
     assert back["referral_id"] == sent["referral_id"]
