@@ -94,6 +94,15 @@ on it (`sent`), so that a withdrawal restates a transfer on the violation it
 went on; rows stored before have none. An engine that reads only up to
 format 9 refuses a record of format 10 with StoredFormatError.
 
+Since format 11 a missed cycle keeps the run of its cycle whose ids it went
+under (`run`), as a notice does, and the notice its referral named
+(`notice_run`, `notice_at`): a notice time order tells later under another
+class is told anew under a run of its own while the cycle's miss stands, and
+the miss, its referral and their withdrawals keep their ids, the referral
+its timeline. Rows of format 10 and before load with none, named by the
+current run as before. An engine that reads only up to format 10 refuses a record of
+format 11 with StoredFormatError.
+
 Format 6 stored an enterprise file on a base (d9bc129) and was reverted
 within the hour, before it reached main; this code refuses it.
 """
@@ -117,8 +126,8 @@ from engine.kernel.state import (
     stored_history,
 )
 
-FORMAT = 10
-READS = (1, 2, 3, 4, 5, 7, 8, 9, 10)  # the formats with a `format` key this code reads (0 has none)
+FORMAT = 11
+READS = (1, 2, 3, 4, 5, 7, 8, 9, 10, 11)  # the formats with a `format` key this code reads (0 has none)
 _MARK = b'{"format":'
 _READABLE = ", ".join(map(str, (0, *READS[:-1]))) + f" and {READS[-1]}"
 _NO_HISTORY = StoredHistory()  # nothing stored before (frozen: one serves every state)

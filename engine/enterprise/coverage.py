@@ -140,6 +140,48 @@ def _run_now(f: Any, base: int) -> int:
     return f.reruns.get(str(base), 0)
 
 
+def _miss_run(f: Any, missed: list[Any]) -> int:
+    """The run of its cycle whose ids the miss `missed` went under, and its referral with it (their
+    withdrawals are named by it): as the row keeps it, else (a miss stored before format 11) the
+    cycle's current run, as ids were named before."""
+    return missed[6] if missed[6] is not None else _run_now(f, missed[0])
+
+
+def _run_again(f: Any, er: EnterpriseRules, base: int) -> None:
+    """The cycle from `base` runs again: what goes out of it now goes under ids of a run of its own.
+    What of it still stands keeps the ids it went under: its notice and its miss their runs (rows
+    stored before formats 10 and 11 keep none: they went under the current one), and a referral
+    sent, the notice it named (that notice may be withdrawn and told anew while the miss stands)."""
+    notice = _notice(f, base)
+    if notice is not None and notice[3] is None:
+        notice[3] = _run_now(f, base)
+    for m in f.missed:
+        if m[0] != base:
+            continue
+        if m[6] is None:
+            m[6] = _run_now(f, base)
+        if m[4] == SENT and m[8] is None:
+            m[7], m[8] = _named_notice(f, er, m)
+    f.reruns[str(base)] = _run_now(f, base) + 1
+
+
+def _named_notice(f: Any, er: EnterpriseRules, missed: list[Any], without: str | None = None
+                  ) -> tuple[int | None, int]:
+    """The town safety office's notice the referral of `missed` names (as sent, or to be sent now):
+    its run and when it went. The one the row keeps, else the one on file (it may have gone in an
+    earlier run of the cycle, or be told in time order at another time since), else the cycle's
+    end as time order has it (under classification `without` left out), in the current run."""
+    if missed[8] is not None:
+        return missed[7], missed[8]
+    base = missed[0]
+    notice = _notice(f, base)
+    told_run, sent_at = (notice[3], notice[4]) if notice is not None else (None, None)
+    if sent_at is not None:
+        return told_run, sent_at
+    ran = walk(f, er, base, without)
+    return told_run, ran[0] if ran is not None else base + getattr(er.coverage.days, f.risk_class) * DAY
+
+
 def _notice(f: Any, base: int) -> list[Any] | None:
     """The notice on file of the cycle from `base`: [cycle base, told at in time order, class, the
     run whose ids it went under, when it went]; the last two None for one stored before format 10
@@ -242,8 +284,9 @@ def _lead_failed(f: Any, er: EnterpriseRules, base: int, due: int, start: str, c
         return outs
     f.duty_fails[lead] = f.duty_fails.get(lead, 0) + 1
     # [cycle base, missed at, department, the event that started the cycle, what became of its
-    # referral, the class it ran out under]
-    missed = [base, due, lead, start, None, cls]
+    # referral, the class it ran out under, the run whose ids it went under, the notice its referral
+    # named: set once the cycle runs again, `_run_again`]
+    missed = [base, due, lead, start, None, cls, _run_now(f, base), None, None]
     f.missed.append(missed)
     kept = [m for m in f.missed if m[4] != HELD]
     for old in kept[:-MISSED]:
@@ -405,7 +448,7 @@ def reconcile(f: Any, er: EnterpriseRules, eid: str, at: int, why: str, referral
         ran = walk(f, er, start)
         outs += _told_otherwise(f, er, start, ran[3], eid, at, why)
         if start != new:
-            f.reruns[str(start)] = _run_now(f, start) + 1
+            _run_again(f, er, start)
         outs += _missed_then(f, er, start, began, ran)
         if start == base:  # the current cycle, its clock stopped: both its steps are out, so should
             f.cov_base, f.cov_step = start, 2  # the clock run again (a key one again), nothing is left
@@ -417,14 +460,12 @@ def reconcile(f: Any, er: EnterpriseRules, eid: str, at: int, why: str, referral
         if when is None:
             outs += _notice_withdrawn(f, er, start, _notice_class(f, er, start, without), eid, at, why)
             again = again or start == base  # told again, if it runs out, under ids of its own
-        else:  # it stands, told when time order tells it: a record dated before then may still
-            for n in f.notices:  # show time order never did (`told_since`)
-                if n[0] == start:
-                    n[1] = when
+        else:
+            outs += _told_then(f, er, start, when, start == base and again and runs, eid, at, why)
     if again:
         if runs and (ran := walk(f, er, base)) is not None:  # its clock tells the office anew
             outs += _told_otherwise(f, er, base, ran[3], eid, at, why)
-        f.reruns[str(base)] = _run_now(f, base) + 1
+        _run_again(f, er, base)
         if base == f.cov_base:
             f.cov_step = 0  # it runs on: `derive` sets its clocks under the classes in force
     _forget_runs(f)
@@ -441,6 +482,31 @@ def _told_otherwise(f: Any, er: EnterpriseRules, start: int, cls: str, eid: str,
     if sent is None or sent[2] is None or sent[2] == cls:
         return []
     return _notice_withdrawn(f, er, start, sent[2], eid, at, why)
+
+
+def _told_then(f: Any, er: EnterpriseRules, start: int, when: int, retold: bool, eid: str, at: int,
+               why: str) -> list[Out]:
+    """The notice on file of the cycle from `start` stands: time order tells the town safety office
+    at `when` too. It is kept, told then (a record dated before then may still show time order
+    never told it, `told_since`), unless it went sooner under another class than time order tells
+    it under (a longer class recorded late, the cycle not to run out again: closed or no longer a
+    key enterprise since, or a later cycle begun): then it is withdrawn and the office told anew,
+    dated `when`, under the class whose days ran out and ids of a run of its own. A cycle whose
+    clock tells the office anew (`retold`) is left to it, and a notice time order gives sooner (a
+    shorter class recorded late) stands as it was sent, as such a miss does. Until 2026-12-07 the
+    notice stood under the class it went under, dated as it went."""
+    notice = _notice(f, start)
+    if notice is not None and notice[2] is not None and not retold:
+        town_cls = _steps(f, er, start)[4]
+        went = notice[4] if notice[4] is not None else notice[1]
+        if town_cls is not None and town_cls != notice[2] and when > went:
+            _run_again(f, er, start)  # first: what stands keeps the ids it went under
+            return (_notice_withdrawn(f, er, start, notice[2], eid, at, why)
+                    + _town_told(f, er, start, when, town_cls))
+    for n in f.notices:
+        if n[0] == start:
+            n[1] = when
+    return []
 
 
 def _told_in_time_order(f: Any, er: EnterpriseRules, start: int, starts: list[tuple[int, str]],
@@ -633,12 +699,12 @@ def _take_back(f: Any, er: EnterpriseRules, hit: list[list[Any]], eid: str, at: 
     outs: list[Out] = []
     for missed in hit:
         f.missed.remove(missed)
-        base, due, dept, _, referral, cls = missed
+        base, due, dept, _, referral, cls, *_ = missed
         f.duty_fails[dept] -= 1
         outs.append(_escalation(
             f, er, "failure_withdrawn", "orange", at, [department_unit(dept, er.rules.reference)],
             f"The duty failure of {dept} on key enterprise {f.name or f.id} at {iso(due)} is withdrawn: "
-            f"{why}", base, eid, risk_class=cls or _class_at(f, due, without)))
+            f"{why}", base, eid, risk_class=cls or _class_at(f, due, without), run=_miss_run(f, missed)))
         if referral == SENT:
             outs += _withdraw(f, er, missed, eid, at, referral_why, without)
     for dept in {m[2] for m in hit}:
@@ -688,7 +754,8 @@ def _withdraw(f: Any, er: EnterpriseRules, missed: list[Any], eid: str, at: int,
         return []  # nobody public answers for it under today's rules: nothing to withdraw from
     referral_out, esc = sent
     told = {**esc.event["data"], "action": "referral_withdrawn", "tier": "orange",
-            "escalation_id": _escalation_id(f, "referral_withdrawn", base), "caused_by": [eid],
+            "escalation_id": _escalation_id(f, "referral_withdrawn", base, _miss_run(f, missed)),
+            "caused_by": [eid],
             "reason": f"Referral to discipline inspection withdrawn: {reason}"}
     zh = Words("zh", er.rules.reference)
     zh.said(told)
@@ -709,24 +776,20 @@ def _refer(f: Any, er: EnterpriseRules, missed: list[Any], at: int, without: str
     ran = walk(f, er, base, without)
     cls = ran[2] if ran is not None else f.risk_class
     what = _what(f, er, base, cls)
-    run = "".join(f":{part}" for part in _run(f, base))
+    miss_run = _miss_run(f, missed)
+    run = "".join(f":{part}" for part in _run(f, base, miss_run))
     tag = f"{ground.rule_id}:{dept}:coverage:{f.id}:{base}{run}"
     count = f.duty_fails[dept]
     reason = (f"{dept} failed its duty (不履行安全监管职责) on key enterprise {f.name or f.id} "
               f"{count} time(s): {what}")
-    # The office's notice as it went (its id, when it went), if one is on file: it may have gone
-    # in an earlier run of the cycle, or be told in time order at another time since.
-    notice = _notice(f, base)
-    told_run, sent_at = (notice[3], notice[4]) if notice is not None else (None, None)
-    town_due = (sent_at if sent_at is not None else ran[0] if ran is not None
-                else base + getattr(er.coverage.days, cls) * DAY)
+    told_run, town_due = _named_notice(f, er, missed, without)
     zh = Words("zh", rules.reference)
     timeline = [
         zh.timeline_item(base, start, "coverage cycle started (last inspection, or classification as a "
                          "key enterprise)"),
         zh.timeline_item(town_due, _escalation_id(f, "coverage_missed", base, told_run),
                          "cycle ran out: the town safety office was told"),
-        zh.timeline_item(due, _escalation_id(f, "duty_failure", base),
+        zh.timeline_item(due, _escalation_id(f, "duty_failure", base, miss_run),
                          f"still not inspected: duty failure of {dept}")]
     rid = output_id("referral", tag)
     data = {"referral_id": rid, "subject_kind": "department", "subject_id": dept,
@@ -736,12 +799,13 @@ def _refer(f: Any, er: EnterpriseRules, missed: list[Any], at: int, without: str
     zh.said(data)
     # Told as a hazard's referral is: discipline inspection and the bodies (its officials are named in it).
     targets = resolve(rules.referral_target, place, rules) + [u for u in units if u["kind"] != "official"]
-    eid = _escalation_id(f, "discipline_referral", base)
+    eid = _escalation_id(f, "discipline_referral", base, miss_run)
     esc = {"escalation_id": eid, "subject_kind": "enterprise", "subject_id": f.id,
            "action": "discipline_referral", "tier": "red", "targets": targets,
            "reason": f"Referred to discipline inspection (抄报移送纪委监委): {reason}",
            "rules_version": rules.version, "rule_id": ground.rule_id, "due_at": None, "town": f.town,
-           "sector": f.sector, "grade": None, "caused_by": [_escalation_id(f, "duty_failure", base)]}
+           "sector": f.sector, "grade": None,
+           "caused_by": [_escalation_id(f, "duty_failure", base, miss_run)]}
     zh.said(esc)
     return [Out(REFERRALS_DISCIPLINE, dept, envelope("safety.referral.discipline", rid, dept, at, data)),
             Out(ESCALATIONS, f.id, envelope("safety.escalation.raised", eid, f.id, at, esc))]

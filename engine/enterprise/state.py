@@ -106,7 +106,9 @@ class EnterpriseFile:
     duty_fails: dict[str, int] = field(default_factory=dict)  # department -> coverage cycles missed
     # Missed cycles a late inspection may still withdraw, the latest MISSED and every held referral:
     # [cycle base, missed at, department, the cycle's starting event, its referral: held, sent or
-    # None, the class it ran out under] (engine/enterprise/coverage.py).
+    # None, the class it ran out under, the cycle's run whose ids it went under, and the town safety
+    # office's notice its referral named as sent: that notice's run and when it went, while the
+    # notice on file is another, told anew since] (engine/enterprise/coverage.py).
     missed: list[list[Any]] = field(default_factory=list)
     clocks: dict[str, int] = field(default_factory=dict)  # clock name -> due (derived)
     recent: list[list[Any]] = field(default_factory=list)  # [time, event id, what], newest last
@@ -132,15 +134,16 @@ class EnterpriseFile:
         "proposals": ("many", ("time", "proposal_id", "measure", "hazard_id")),
         "recent": ("many", ("time", "event_id", "what")),
         "missed": ("many", ("cycle_base", "missed_at", "department", "started_by", "referral",
-                            "risk_class")),
+                            "risk_class", "run", "notice_run", "notice_at")),
         "notices": ("many", ("cycle_base", "told_at", "risk_class", "run", "sent_at")),
     }
     # Places added to a field of NAMED after rows of it were first stored, with what such a row
     # holds there when it is read back (engine/store.py `_rows`): the class a miss or a notice went
     # under is kept since format 9 (2026-12-06), a notice's run and when it went since format 10
-    # (2026-12-07); one stored before has none.
+    # (2026-12-07), a miss's run and its referral's notice since format 11 (2026-12-07); one stored
+    # before has none.
     ADDED: ClassVar[dict[str, dict[str, Any]]] = {
-        "missed": {"risk_class": None},
+        "missed": {"risk_class": None, "run": None, "notice_run": None, "notice_at": None},
         "notices": {"risk_class": None, "run": None, "sent_at": None},
     }
 

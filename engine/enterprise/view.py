@@ -81,7 +81,7 @@ def enterprise_view(f: EnterpriseFile, rules: Any, now: float,
                            "referral": referral, "ground": f"{rules.duty_failures.rule_id}:{dept}",
                            "risk_class": cls,
                            **({"held_until": iso(released(at, rules))} if referral == HELD else {})}
-                          for base, at, dept, _, referral, cls in f.missed],
+                          for base, at, dept, _, referral, cls, *_ in f.missed],
         # The town safety office's notices that a key-enterprise cycle ran out, those standing (a
         # late record withdraws one time order never gave), the latest coverage.MISSED + 1.
         "coverage_notices": notices_standing(f),

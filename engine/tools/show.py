@@ -172,7 +172,8 @@ def render_enterprise(f: EnterpriseFile | None, entries: list[dict[str, Any]], u
                     "lead_department": "the lead department's miss"}
             lines.append(f"  coverage cycle from {iso(f.cov_base) or '-'}: "
                          + (f"next, {said[step[0]]} at {iso(step[1])}" if step else "no clock running"))
-        for base, at, dept, _, referral, cls in f.missed:  # cycles run out uninspected, and their referrals
+        # The cycles run out uninspected, and their referrals.
+        for base, at, dept, _, referral, cls, *_ in f.missed:
             lines.append(f"  missed: the cycle from {iso(base)}"
                          + (f" ({cls})" if cls else "")
                          + f", at {iso(at)}: a duty failure of {dept}; referral {referral or 'none'}")

@@ -376,6 +376,15 @@ def test_a_referral_for_a_missed_cycle_stands_only_where_time_order_missed_one(
     assert notices.keys() <= notices_then.keys(), "\n".join(
         [f"notices {sorted((n - COVERED) / DAY for n in notices)}, in time order "
          f"{sorted((n - COVERED) / DAY for n in notices_then)}", told])
+    # A notice dated before time order tells the office went under the class time order tells it
+    # under: one that went sooner under another (a longer class recorded late) is withdrawn and
+    # told anew. One dated later, time order's sooner (a shorter class recorded late), stands as sent.
+    ruled, ruled_then = _standing_notice_rules(outputs), _standing_notice_rules(outputs_then)
+    for start, (at_, rule) in ruled.items():
+        assert at_ >= ruled_then[start][0] or rule == ruled_then[start][1], "\n".join(
+            [f"the notice of the cycle from day {(start - COVERED) / DAY:g} stands under {rule} of day "
+             f"{(at_ - COVERED) / DAY:g}; time order told it under {ruled_then[start][1]} on day "
+             f"{(ruled_then[start][0] - COVERED) / DAY:g}", told])
     for start, at_ in notices_then.items():
         assert _owed(in_order, "", start, at_, 0), "\n".join(
             [f"time order told the town of the cycle from day {(start - COVERED) / DAY:g} "
@@ -443,11 +452,17 @@ def _surely_missed(records: list[dict[str, Any]]) -> list[int]:
 def _standing_notices(outputs: list[Any]) -> dict[int, int]:
     """The cycles whose town safety office's notice stands (the last word to it on each a notice),
     each with when it was told."""
-    last: dict[int, tuple[str, int]] = {}
+    return {start: told for start, (told, _) in _standing_notice_rules(outputs).items()}
+
+
+def _standing_notice_rules(outputs: list[Any]) -> dict[int, tuple[int, str]]:
+    """`_standing_notices`, each with the rule it went under (`coverage.<class>`)."""
+    last: dict[int, tuple[str, int, str]] = {}
     for o in outputs:
         if o.event["data"].get("action") in ("coverage_missed", "notice_withdrawn"):
-            last[_cycle_of(o)] = (o.event["data"]["action"], epoch(o.event["time"]))
-    return {start: told for start, (said, told) in last.items() if said == "coverage_missed"}
+            data = o.event["data"]
+            last[_cycle_of(o)] = (data["action"], epoch(o.event["time"]), data["rule_id"])
+    return {start: (told, rule) for start, (said, told, rule) in last.items() if said == "coverage_missed"}
 
 
 def _cycle_of(out: Any) -> int:

@@ -1250,7 +1250,7 @@ def test_a_miss_left_as_it_was_sent_is_withdrawn_under_the_class_it_was_sent_und
     red = {**classified("red", True, "2026-12-20 10:00", time="2026-12-20 10:00"),
            "arrived_at": iso(inspected + 71 * DAY)}
     f, got = decide_enterprise(f, red, COVERAGE, inspected + 71 * DAY)
-    assert got == [] and [m[4:] for m in f.missed] == [["sent", "orange"]]
+    assert got == [] and [m[4:] for m in f.missed] == [["sent", "orange", 0, None, None]]
     late = _inspected_at("2026-12-25 10:00", iso(inspected + 72 * DAY), "INS-2")
     f, got = decide_enterprise(f, late, COVERAGE, inspected + 72 * DAY)
     [failure] = [o.event["data"] for o in sent if o.event["data"].get("action") == "duty_failure"]
@@ -1397,6 +1397,120 @@ def test_a_cycle_told_anew_tells_the_office_under_the_class_whose_days_ran_out(e
         assert (lead["time"], lead["data"]["rule_id"]) == (iso(inspected + 99 * DAY), "coverage.orange")
 
 
+@pytest.mark.parametrize("after", ["closed", "declassified", "inspected again"])
+def test_a_cycle_that_will_not_run_out_again_tells_the_office_anew_under_the_class_whose_days_ran_out(
+        after: str) -> None:
+    """Orange, inspected on 5 Nov: the office told on day 60, the miss on day 67, the referral on
+    day 68. The enterprise closed on day 93, was decided no longer a key one on day 93, or was
+    inspected again on day 92: the cycle from 5 Nov will not run out again. Yellow (90 days),
+    decided on day 40, reaches the engine on day 95: in time order the office was told on day 90,
+    under yellow, before the cycle stopped, and the lead department missed nothing. The miss and
+    its referral are withdrawn; so is the orange notice of day 60, and the office is told anew,
+    dated day 90, under yellow's 90 days, by ids of their own. The file shows that notice."""
+    f, inspected, first = _orange_referred()
+    if after == "closed":
+        [record] = event("safety.enterprise.closed", iso(inspected + 93 * DAY),
+                         {"uscc": USCC, "reason": "deregistered", "by": SUPERVISOR}, USCC)
+    elif after == "declassified":
+        record = classified("orange", False, iso(inspected + 93 * DAY), time=iso(inspected + 93 * DAY))
+    else:
+        record = _inspected_at(iso(inspected + 92 * DAY), iso(inspected + 92 * DAY), "INS-2")
+    f, stopped = decide_enterprise(f, record, COVERAGE, inspected + 93 * DAY)
+    assert stopped == []
+    late = {**classified("yellow", True, iso(inspected + 40 * DAY), time=iso(inspected + 40 * DAY)),
+            "arrived_at": iso(inspected + 95 * DAY)}
+    f, got = decide_enterprise(f, late, COVERAGE, inspected + 95 * DAY)
+    actions = [(o.event["data"].get("action") or o.event["type"], o.event["data"].get("rule_id"),
+                o.event["time"]) for o in got]
+    now, then = iso(inspected + 95 * DAY), iso(inspected + 90 * DAY)
+    assert actions == [("failure_withdrawn", "coverage.orange", now),
+                       ("safety.referral.withdrawn", None, now),
+                       ("referral_withdrawn", "referral.duty_failures", now),
+                       ("notice_withdrawn", "coverage.orange", now),
+                       ("coverage_missed", "coverage.yellow", then)]
+    [sent] = [o for o in first if o.event["data"].get("action") == "coverage_missed"]
+    assert got[3].event["data"]["caused_by"] == [late["event_id"]] and sent.id != got[4].id
+    assert "(yellow) not inspected within 90 days of" in got[4].event["data"]["reason"]
+    assert got[3].event["data"]["reason_zh"] and got[4].event["data"]["reason_zh"]
+    assert f.missed == [] and [n[:3] for n in f.notices] == [[inspected, inspected + 90 * DAY, "yellow"]]
+    assert enterprise_view(f, RULES, inspected + 95 * DAY)["coverage_notices"] == [
+        {"cycle_from": iso(inspected), "told_at": then, "risk_class": "yellow", "escalation_id": got[4].id}]
+    ids = _all_ids(first, got)
+    assert len(ids) == len(set(ids))
+    # The same record again changes nothing.
+    assert decide_enterprise(f, late, COVERAGE, inspected + 96 * DAY)[1] == []
+
+
+def _told_red_missed_orange() -> tuple[EnterpriseFile, int, list[Any]]:
+    """Red (30 days), inspected on 3 Nov: the office told on day 30 under red; decided orange (60
+    days) on day 31, registered again on day 31.5 (nothing, while open), the lead department's
+    miss on day 67 under orange, its referral on day 68. The file, the inspection's time, and every
+    output so far."""
+    inspected = at("2026-11-03 10:00")
+    f, outs = _file(registered(), classified("red", True, "2026-11-01 10:00"),
+                    _inspected_at("2026-11-03 10:00", "2026-11-03 10:00", "INS-1"))
+    for step, record in ((30, None), (31, classified("orange", True, iso(inspected + 31 * DAY),
+                                                     time=iso(inspected + 31 * DAY))),
+                         (31.5, registered(time=iso(inspected + 31.5 * DAY))), (67, None), (68, None)):
+        when = int(inspected + step * DAY)
+        f, got = _fired(f, when) if record is None else decide_enterprise(f, record, COVERAGE, when)
+        outs += got
+    return f, inspected, outs
+
+
+def test_a_notice_told_anew_while_its_cycles_miss_stands_leaves_the_miss_its_ids() -> None:
+    """The file of `_told_red_missed_orange`; its closure on day 8.5 reaches the engine on day 68.5.
+    In time order the clock stopped on day 8.5 and ran again from day 31.5 under orange: the office
+    was told on day 60, under orange, and the lead department missed the cycle on day 67 all the
+    same. The red notice is withdrawn and the office told anew, dated day 60, under ids of a new
+    run of the cycle; the miss and its referral stand. An inspection of day 5, reaching the engine
+    on day 69, then withdraws the miss and the referral under the ids they went under, and the
+    orange notice under its own."""
+    from test_decide_properties import withdraws_only_what_was_sent
+    f, inspected, first = _told_red_missed_orange()
+    [told] = [o for o in first if o.event["data"].get("action") == "coverage_missed"]
+    assert told.event["data"]["rule_id"] == "coverage.red"
+    [closing] = event("safety.enterprise.closed", iso(inspected + 8.5 * DAY),
+                      {"uscc": USCC, "reason": "suspended", "by": SUPERVISOR}, USCC)
+    f, got = decide_enterprise(f, {**closing, "arrived_at": iso(inspected + 68.5 * DAY)}, COVERAGE,
+                               int(inspected + 68.5 * DAY))
+    assert [(o.event["data"]["action"], o.event["data"]["rule_id"], o.event["time"]) for o in got] == [
+        ("notice_withdrawn", "coverage.red", iso(inspected + 68.5 * DAY)),
+        ("coverage_missed", "coverage.orange", iso(inspected + 60 * DAY))]
+    # The miss keeps its run, 0, and the notice its referral named: run 0's, told on day 30.
+    assert [m[4:] for m in f.missed] == [["sent", "orange", 0, 0, inspected + 30 * DAY]]
+    assert f.reruns == {str(inspected): 1}
+    late = _inspected_at(iso(inspected + 5 * DAY), iso(inspected + 69 * DAY), "INS-2")
+    f, taken = decide_enterprise(f, late, COVERAGE, inspected + 69 * DAY)
+    outs = first + got + taken
+    withdraws_only_what_was_sent(outs)
+    assert [o.event["data"].get("action") or o.event["type"] for o in taken][:4] == [
+        "failure_withdrawn", "safety.referral.withdrawn", "referral_withdrawn", "notice_withdrawn"]
+    assert taken[3].event["data"]["rule_id"] == "coverage.orange"
+    ids = _all_ids(outs)
+    assert len(ids) == len(set(ids))
+
+
+def test_a_notice_time_order_gives_sooner_under_a_shorter_class_stands_as_it_was_sent() -> None:
+    """Yellow (90 days), inspected on 5 Nov: the office told on day 90, the miss on day 97; inspected
+    again on day 100. Orange (60 days), decided on day 10, reaches the engine on day 101: in time
+    order the office was told on day 70, under orange. The cycle was missed either way, sooner: the
+    notice stands as it was sent (yellow, day 90), as the miss does, and nothing goes out."""
+    inspected = at("2026-11-05 10:00")
+    f, _ = _file(registered(), classified("yellow", True, "2026-11-01 10:00"),
+                 _inspected_at("2026-11-05 10:00", "2026-11-05 10:00", "INS-1"))
+    for step in (90, 97, 98):
+        f, _ = _fired(f, inspected + step * DAY)
+    again = iso(inspected + 100 * DAY)
+    f, _ = decide_enterprise(f, _inspected_at(again, again, "INS-2"), COVERAGE, inspected + 100 * DAY)
+    late = {**classified("orange", True, iso(inspected + 10 * DAY), time=iso(inspected + 10 * DAY)),
+            "arrived_at": iso(inspected + 101 * DAY)}
+    f, got = decide_enterprise(f, late, COVERAGE, inspected + 101 * DAY)
+    assert got == []
+    assert [n[2:] for n in f.notices] == [["yellow", 0, inspected + 90 * DAY]]
+    assert [m[0] for m in f.missed] == [inspected]
+
+
 def test_a_notices_withdrawal_is_named_by_the_notice_whatever_ran_since() -> None:
     """The notice of day 60 withdrawn by an inspection of day 59 recorded on day 99: the withdrawal
     goes under the same id whether the cycle ran again in between (a yellow decision of day 62
@@ -1454,7 +1568,8 @@ def test_an_inspection_recorded_late_before_the_classification_a_cycle_ran_from_
     assert "safety.referral.withdrawn" in [o.event["type"] for o in got]
     assert "safety.referral.discipline" in [o.event["type"] for o in got]
     inspected = at("2026-11-02 10:00")
-    assert f.missed == [[inspected, inspected + 37 * DAY, "safety_bureau", "INS-LATE", "sent", "red"]]
+    assert f.missed == [[inspected, inspected + 37 * DAY, "safety_bureau", "INS-LATE", "sent", "red", 0, None,
+                         None]]
     assert f.duty_fails == {"safety_bureau": 1}
     ids = _all_ids(first, got)
     assert len(ids) == len(set(ids))

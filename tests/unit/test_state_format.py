@@ -35,6 +35,7 @@ V5 = Path(__file__).parent / "testdata" / "states-v5"
 V7 = Path(__file__).parent / "testdata" / "states-v7"
 V8 = Path(__file__).parent / "testdata" / "states-v8"
 V9 = Path(__file__).parent / "testdata" / "states-v9"
+V10 = Path(__file__).parent / "testdata" / "states-v10"
 TODAY = b'{"format":%d,' % FORMAT  # how a state stored today starts
 
 
@@ -139,9 +140,9 @@ def test_a_stored_state_keeps_its_header_and_names_its_format() -> None:
 
 def test_a_state_of_an_unknown_format_is_refused_with_a_clear_error() -> None:
     """A state written by a newer engine names its format instead of loading wrongly."""
-    readable = "this engine reads formats 0, 1, 2, 3, 4, 5, 7, 8, 9 and 10"
-    with pytest.raises(StoredFormatError, match=f"format 11; {readable}"):
-        unpack(b'\n{"format":11,"id":"HZ-1"}\n[]')
+    readable = "this engine reads formats 0, 1, 2, 3, 4, 5, 7, 8, 9, 10 and 11"
+    with pytest.raises(StoredFormatError, match=f"format 12; {readable}"):
+        unpack(b'\n{"format":12,"id":"HZ-1"}\n[]')
 
 
 @pytest.mark.parametrize("path", sorted(V0.glob("*.state")), ids=lambda p: p.stem)
@@ -438,7 +439,8 @@ STORED_PLACES: dict[str, dict[str, tuple[str, ...]]] = {
         "last_alert": ("time", "alert_id", "kind"),
         "proposals": ("time", "proposal_id", "measure", "hazard_id"),
         "recent": ("time", "event_id", "what"),
-        "missed": ("cycle_base", "missed_at", "department", "started_by", "referral", "risk_class"),
+        "missed": ("cycle_base", "missed_at", "department", "started_by", "referral", "risk_class", "run",
+                   "notice_run", "notice_at"),
         "notices": ("cycle_base", "told_at", "risk_class", "run", "sent_at"),
     },
     "PlanTown": {},
@@ -451,7 +453,7 @@ def test_the_stored_classes_hold_the_fields_of_the_format_they_are_stored_in() -
     from dataclasses import fields
 
     from engine.plan.tracking import PlanTown
-    assert FORMAT == 10, "a new format: add its fields to STORED_FIELDS"
+    assert FORMAT == 11, "a new format: add its fields to STORED_FIELDS"
     for kind in (Hazard, Alert, EnterpriseFile, PlanTown):
         have = {f.name for f in fields(kind)}
         assert have == STORED_FIELDS[kind.__name__], (
@@ -499,7 +501,7 @@ def test_states_stored_in_format_8_load_and_are_stored_anew(path: Path) -> None:
     it is today's format and reads back the same."""
     got = _loads_and_is_stored_anew(path, 8)
     if path.stem.endswith("-missed"):
-        assert [m[4:] for m in got.missed] == [["sent", None]]
+        assert [m[4:] for m in got.missed] == [["sent", None, None, None, None]]
         assert [n[2:] for n in got.notices] == [[None, None, None]]
 
 
@@ -522,14 +524,15 @@ def test_a_miss_and_a_notice_stored_in_format_8_are_withdrawn_under_the_class_th
 
 
 def test_the_class_a_miss_and_a_notice_ran_out_under_is_stored_by_name() -> None:
-    """The place format 9 adds to an enterprise file's missed cycles and notices is stored under its
-    column name, and reads back."""
-    f = EnterpriseFile(id="E1", missed=[[1, 2, "safety_bureau", "INS-1", "sent", "orange"]],
+    """The places formats 9 to 11 add to an enterprise file's missed cycles and notices are stored
+    under their column names, and read back."""
+    f = EnterpriseFile(id="E1", missed=[[1, 2, "safety_bureau", "INS-1", "sent", "orange", 1, 0, 3]],
                        notices=[[1, 3, "orange", 2, 4]])
     line = pack(f).split(b"\n")[1]
     assert line.startswith(TODAY)
     assert (b'"missed":{"columns":["cycle_base","missed_at","department","started_by","referral",'
-            b'"risk_class"],"rows":[[1,2,"safety_bureau","INS-1","sent","orange"]]}') in line
+            b'"risk_class","run","notice_run","notice_at"],'
+            b'"rows":[[1,2,"safety_bureau","INS-1","sent","orange",1,0,3]]}') in line
     assert (b'"notices":{"columns":["cycle_base","told_at","risk_class","run","sent_at"],'
             b'"rows":[[1,3,"orange",2,4]]}') in line
     assert unpack(pack(f), EnterpriseFile) == f
@@ -543,7 +546,7 @@ def test_states_stored_in_format_9_load_and_are_stored_anew(path: Path) -> None:
     back the same."""
     got = _loads_and_is_stored_anew(path, 9)
     if path.stem.endswith("-missed"):
-        assert [m[4:] for m in got.missed] == [["sent", "orange"]]
+        assert [m[4:] for m in got.missed] == [["sent", "orange", None, None, None]]
         assert [n[2:] for n in got.notices] == [["orange", None, None]]
 
 
@@ -572,6 +575,50 @@ def test_a_notice_stored_with_no_run_is_named_by_the_current_run(stored: str) ->
     f, outs = decide_enterprise(f, late, COVERAGE, inspected + 70 * DAY)
     assert sorted(o.id for o in outs) == sorted(WITHDRAWN_FROM_V9)
     assert f.missed == [] and f.notices == []
+
+
+@pytest.mark.parametrize("path", sorted(V10.glob("*.state")), ids=lambda p: p.stem)
+def test_states_stored_in_format_10_load_and_are_stored_anew(path: Path) -> None:
+    """Format 10 as commit 6db7139 wrote it (the states of states-v9 stored again, and two key
+    enterprises with a miss and its referral sent): each loads to the state it stored, a miss with
+    no run and no notice named, whole and lazily; stored again it is today's format and reads back
+    the same."""
+    got = _loads_and_is_stored_anew(path, 10)
+    if path.stem.endswith(("-missed", "-told-early")):
+        assert [m[4:] for m in got.missed] == [["sent", "orange", None, None, None]]
+        assert [n[3] for n in got.notices] == [0]
+
+
+# What commit 6db7139, of format 10, sent to withdraw the miss of the told-early file of states-v10 and
+# its referral (an inspection of day 5 recorded on day 69): the failure's withdrawal, the referral's,
+# the escalation that says so; the referral withdrawn, and the notice its timeline names (day 30, red).
+WITHDRAWN_FROM_V10 = ["c65cac9b-f506-5f0a-a3aa-23a48d117995", "5f2a37b0-9eba-5e82-bdf3-4efe4ded58b6",
+                      "b69de286-6447-5d7d-a371-2d7cb4d8db8a"]
+REFERRAL_V10, NOTICE_V10 = "19720b6c-3114-5366-b819-5f47732ce14a", "b5da8aef-c599-521c-87ef-e0c8d4100cb2"
+
+
+def test_a_miss_stored_with_no_run_keeps_its_ids_when_its_notice_is_told_anew() -> None:
+    """The told-early file of states-v10: its closure of day 8.5, recorded on day 68.5, has the red
+    notice of day 30 withdrawn and the office told anew under orange, dated day 60, in a new run of
+    the cycle, while the miss stands. An inspection of day 5, recorded on day 69, then withdraws the
+    miss and its referral under the ids commit 6db7139 sent them under, the referral restated with
+    the red notice its timeline named."""
+    from test_enterprise import COVERAGE, DAY, SUPERVISOR, USCC, _inspected_at, event, iso
+
+    from engine.enterprise.core import decide_enterprise
+    f = unpack((V10 / "enterprise-91371500MA3C4XK2N2-told-early.state").read_bytes(), EnterpriseFile)
+    inspected = f.missed[0][0]
+    [closing] = event("safety.enterprise.closed", iso(inspected + 8.5 * DAY),
+                      {"uscc": USCC, "reason": "suspended", "by": SUPERVISOR}, USCC)
+    f, got = decide_enterprise(f, _unseen({**closing, "arrived_at": iso(inspected + 68.5 * DAY)}), COVERAGE,
+                               int(inspected + 68.5 * DAY))
+    assert [o.event["data"]["action"] for o in got] == ["notice_withdrawn", "coverage_missed"]
+    assert [m[6:] for m in f.missed] == [[0, 0, inspected + 30 * DAY]]
+    late = _unseen(_inspected_at(iso(inspected + 5 * DAY), iso(inspected + 69 * DAY), "INS-2"))
+    f, outs = decide_enterprise(f, late, COVERAGE, inspected + 69 * DAY)
+    assert [o.id for o in outs[:3]] == WITHDRAWN_FROM_V10
+    referral = outs[1].event["data"]
+    assert referral["referral_id"] == REFERRAL_V10 and referral["timeline"][1]["event_id"] == NOTICE_V10
 
 
 def _unseen(entry: dict[str, Any]) -> dict[str, Any]:
@@ -614,6 +661,6 @@ def _places_added(state: Any) -> Any:
 
 def test_format_6_which_never_reached_main_is_refused() -> None:
     """Format 6 stored an enterprise file on a base (d9bc129, reverted within the hour): refused."""
-    readable = "this engine reads formats 0, 1, 2, 3, 4, 5, 7, 8, 9 and 10"
+    readable = "this engine reads formats 0, 1, 2, 3, 4, 5, 7, 8, 9, 10 and 11"
     with pytest.raises(StoredFormatError, match=f"format 6; {readable}"):
         unpack(b'\n{"format":6,"id":"E1","base":3}\n[]', EnterpriseFile)
