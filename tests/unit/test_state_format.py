@@ -621,12 +621,35 @@ def test_a_miss_stored_with_no_run_keeps_its_ids_when_its_notice_is_told_anew() 
     assert referral["referral_id"] == REFERRAL_V10 and referral["timeline"][1]["event_id"] == NOTICE_V10
 
 
-def _unseen(entry: dict[str, Any]) -> dict[str, Any]:
-    """`entry` from an offset of its source no stored state here applied: the fixtures number
-    offsets as the tests run, and a file stored by another process took those up to its own count,
-    so the entry could be refused as a copy of one it applied (with pytest-xdist, depending on the
-    order the tests ran in)."""
-    return {**entry, "origin": {**entry["origin"], "offset": 10**9}}
+def test_a_notice_stored_with_no_run_keeps_the_run_it_went_under_when_its_cycle_runs_again() -> None:
+    """The key enterprise of states-v9, whose notice keeps no run, and the same file as today
+    stores it: a yellow decision of day 62, recorded on day 69, withdraws the miss, and the cycle
+    runs again while the notice stands. An inspection of day 59, recorded on day 99, then withdraws
+    the notice under the id it went under, the same for both."""
+    from test_enterprise import COVERAGE, DAY, _inspected_at, _orange_referred, classified, iso
+
+    from engine.enterprise.core import decide_enterprise
+    names = []
+    for stored in ("format 9", "today"):
+        f = (_orange_referred()[0] if stored == "today"
+             else unpack((V9 / "enterprise-91371500MA3C4XK2N2-missed.state").read_bytes(), EnterpriseFile))
+        inspected = f.missed[0][0]
+        decided, came = iso(inspected + 62 * DAY), iso(inspected + 69 * DAY)
+        record = {**classified("yellow", True, decided, time=decided), "arrived_at": came}
+        f, _ = decide_enterprise(f, _unseen(record), COVERAGE, inspected + 69 * DAY)
+        assert f.reruns == {str(inspected): 1} and [n[3] for n in f.notices] == [0]
+        late = _unseen(_inspected_at(iso(inspected + 59 * DAY), iso(inspected + 99 * DAY), "INS-2"), 1)
+        f, got = decide_enterprise(f, late, COVERAGE, inspected + 99 * DAY)
+        names += [o.id for o in got if o.event["data"].get("action") == "notice_withdrawn"]
+    assert len(names) == 2 and names[0] == names[1]
+
+
+def _unseen(entry: dict[str, Any], n: int = 0) -> dict[str, Any]:
+    """`entry` from an offset of its source no stored state here applied (the `n`-th such): the
+    fixtures number offsets as the tests run, and a file stored by another process took those up to
+    its own count, so the entry could be refused as a copy of one it applied (with pytest-xdist,
+    depending on the order the tests ran in)."""
+    return {**entry, "origin": {**entry["origin"], "offset": 10**9 + n}}
 
 
 def _loads_and_is_stored_anew(path: Path, version: int) -> Any:
