@@ -100,11 +100,8 @@ under (`run`), as a notice does, and the notice its referral named
 class is told anew under a run of its own while the cycle's miss stands, and
 the miss, its referral and their withdrawals keep their ids, the referral
 its timeline. Rows of format 10 and before load with none, named by the
-current run as before. A hazard keeps how many items its record held when
-each referral or transfer standing went (`referred_with`), so that its
-withdrawal restates the timeline it went with; one of format 10 loads with
-none, restated as the record stands. An engine that reads only up to format
-10 refuses a record of format 11 with StoredFormatError.
+current run as before. An engine that reads only up to format 10 refuses a record of
+format 11 with StoredFormatError.
 
 Format 6 stored an enterprise file on a base (d9bc129) and was reverted
 within the hour, before it reached main; this code refuses it.

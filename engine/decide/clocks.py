@@ -14,7 +14,6 @@ from engine.decide.state import Hazard
 from engine.kernel.ids import clock_id
 from engine.kernel.outputs import Out
 from engine.kernel.referral import hold, released, withdrawal
-from engine.kernel.state import history_items
 from engine.kernel.targets import lead_department, resolve, resolve_all
 from engine.kernel.time import after, iso, latest, local, unsure
 from engine.ruleset.compiled import PROPOSE, Measure, ReferralGround, Rules, Span
@@ -178,7 +177,6 @@ def _refer(h: Hazard, rules: Rules, at: int, tag: str, ground: ReferralGround,
         return []  # nobody public to answer for it (no town, no lead): nothing to refer
     h.history.append([at, cause, f"referred to discipline inspection: {ground.rule_id}"])
     gid = _referral_id(h, tag)
-    note_sent(h, tag)
     return [
         emit.referral(h, rules, ground_id=gid, code=ground.code, reason=reason, at=at,
                       respondents=units),
@@ -203,19 +201,6 @@ def sent_again(h: Hazard, tag: str) -> str | None:
     None for its first. Referrals, transfers and proposals sent again take it into their ids."""
     withdrawn = h.referred.count(WITHDRAWN + tag)
     return None if withdrawn == 0 else f"#{withdrawn + 1}"
-
-
-def note_sent(h: Hazard, tag: str) -> None:
-    """Referral or transfer `tag` goes now: keep how many items the hazard's record holds, the
-    timeline it goes with, for its withdrawal to restate (`as_sent`)."""
-    h.referred_with[_referral_id(h, tag)] = history_items(h)
-
-
-def as_sent(h: Hazard, tag: str) -> int | None:
-    """How many items the hazard's record held when the current sending of referral or transfer
-    `tag`, withdrawn now, went: its withdrawal restates that timeline. None for one sent before
-    stored format 11, restated as the record stands. Called before `mark_withdrawn`."""
-    return h.referred_with.pop(_referral_id(h, tag), None)
 
 
 def mark_withdrawn(h: Hazard, tag: str) -> None:
@@ -286,7 +271,7 @@ def _withdraw(h: Hazard, rules: Rules, at: int, tag: str, failing: str | None, e
     if tag not in h.referred:
         return []  # never referred: the failures were below the threshold
     units = resolve_all(ground.respondents, h, rules, failing=failing)
-    gid, upto = _referral_id(h, tag), as_sent(h, tag)
+    gid = _referral_id(h, tag)
     mark_withdrawn(h, tag)
     if not units:
         return []  # nobody public answered for it: nothing was sent (`_refer`)
@@ -294,8 +279,7 @@ def _withdraw(h: Hazard, rules: Rules, at: int, tag: str, failing: str | None, e
     reason = (f"the record {eid} shows the duty done in time; it reached the engine after the "
               f"referral was sent")
     # The referral as it was sent, but given the withdrawal's reason: its reason_zh is that reason's.
-    sent = emit.referral(h, rules, ground_id=gid, code=ground.code, reason=reason, at=at, respondents=units,
-                         upto=upto)
+    sent = emit.referral(h, rules, ground_id=gid, code=ground.code, reason=reason, at=at, respondents=units)
     return [
         withdrawal(sent, reason, at, sent.event["data"].get("reason_zh")),
         emit.escalation(h, rules, rule_id=ground.rule_id, action="referral_withdrawn",

@@ -65,16 +65,15 @@ def supervision_lifted(h: Hazard, rules: Rules, at: int, reason: str) -> Out:
 
 
 def referral(h: Hazard, rules: Rules, *, ground_id: str, code: str, reason: str, at: int,
-             respondents: list[dict[str, Any]], upto: int | None = None) -> Out:
-    """A referral to discipline inspection (抄报移送纪委监委) carrying the whole timeline (the record's
-    first `upto` items: as it stood when the referral went, for its withdrawal)."""
+             respondents: list[dict[str, Any]]) -> Out:
+    """A referral to discipline inspection (抄报移送纪委监委) carrying the whole timeline."""
     rid = output_id("referral", h.id, ground_id)
     # load_rules admits only public bodies as respondents; `answerable` keeps it so whatever a target
     # resolves to, and names after each body the officials the reference says answer for it.
     respondents = answerable(respondents, rules.reference)
     data = {"referral_id": rid, "subject_kind": "hazard", "subject_id": h.id,
             "respondents": [{k: r[k] for k in ("kind", "id", "name")} for r in respondents],
-            "grounds": code, "reason": reason, "timeline": _timeline(h, rules, upto),
+            "grounds": code, "reason": reason, "timeline": _timeline(h, rules),
             "rules_version": rules.version}
     Words("zh", rules.reference).said(data)
     return Out(REFERRALS_DISCIPLINE, h.id, envelope("safety.referral.discipline", rid, h.id, at, data))
@@ -106,19 +105,16 @@ def enforcement_proposed(h: Hazard, rules: Rules, measure: Measure, *, rule_id: 
     return Out(ENFORCEMENT_ACTIONS, h.id, envelope("safety.enforcement.proposed", pid, h.id, at, data))
 
 
-def _timeline(h: Hazard, rules: Rules, upto: int | None = None) -> list[dict[str, Any]]:
-    # In time order: events from offline apps arrive late, and history is kept in arrival order (so
-    # its first `upto` items are the record as it stood when a referral or transfer went).
+def _timeline(h: Hazard, rules: Rules) -> list[dict[str, Any]]:
+    # In time order: events from offline apps arrive late, and history is kept in arrival order.
     zh = Words("zh", rules.reference)
-    items = h.timeline() if upto is None else h.timeline()[:upto]
-    return bounded([zh.timeline_item(t, e, w) for t, e, w in sorted(items, key=lambda i: i[0])])
+    return bounded([zh.timeline_item(t, e, w) for t, e, w in sorted(h.timeline(), key=lambda i: i[0])])
 
 
 def judicial_referral(h: Hazard, rules: Rules, *, order_no: str, at: int, evidence: list[str],
-                      again: str | None = None, upto: int | None = None) -> Out:
+                      again: str | None = None) -> Out:
     """A transfer to the public security bureau (行刑衔接) of an order on a major hazard found violated;
-    `again`: "#2", "#3"... for a transfer of the order sent again after one was withdrawn; `upto`: as
-    for `referral`."""
+    `again`: "#2", "#3"... for a transfer of the order sent again after one was withdrawn."""
     j = rules.judicial
     rid = output_id("judicial", h.id, order_no) if again is None else output_id("judicial", h.id, order_no,
                                                                                  again)
@@ -128,7 +124,7 @@ def judicial_referral(h: Hazard, rules: Rules, *, order_no: str, at: int, eviden
         "persons": [{"name": h.responsible, "role": "responsible_person"}] if h.responsible else [],
         "offence": j.offence,  # type: ignore[union-attr]
         "recipient": resolve(j.recipient, h, rules)[0],  # type: ignore[union-attr]
-        "order_no": order_no, "evidence": evidence, "timeline": _timeline(h, rules, upto),
+        "order_no": order_no, "evidence": evidence, "timeline": _timeline(h, rules),
         "rules_version": rules.version,
     }
     return Out(REFERRALS_JUDICIAL, h.id, envelope("safety.referral.judicial", rid, h.id, at, data))

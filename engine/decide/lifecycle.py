@@ -15,13 +15,11 @@ from engine.decide import emit, proposals
 from engine.decide.clocks import (
     accepted,
     answer,
-    as_sent,
     claimed,
     dismissed,
     extended,
     list_hazard,
     mark_withdrawn,
-    note_sent,
     planned,
     sent_again,
     violated_key,
@@ -411,7 +409,7 @@ def _lifted_late(h: Hazard, rules: Rules, order_no: str, at: int, eid: str, deci
     if j is not None and (tag := f"{j.rule_id}:{order_no}") in h.referred:
         _, found, _, evidence, _ = _sent_on(after_it, tag)
         sent = emit.judicial_referral(h, rules, order_no=order_no, at=found, evidence=evidence,
-                                      again=sent_again(h, tag), upto=as_sent(h, tag))  # as it was sent
+                                      again=sent_again(h, tag))  # as it was sent
         reason = f"Transfer withdrawn: {said}"
         outs.append(withdrawal(sent, reason, decided, zh.reason(reason)))
         mark_withdrawn(h, tag)
@@ -556,7 +554,6 @@ def _transfer(h: Hazard, rules: Rules) -> list[Out]:
         h.referred.append(tag)
         _sent(v, tag)
         h.history.append([found, eid, f"transferred to the public security bureau: {j.offence}"])
-        note_sent(h, tag)
         outs.append(emit.judicial_referral(h, rules, order_no=order_no, at=found, evidence=evidence,
                                            again=sent_again(h, tag)))
     return outs

@@ -100,11 +100,6 @@ class Hazard(HistoryState):
     # time (one sent again under a fresh event id is known by it: `failed_review_key`).
     arrived: dict[str, int] = field(default_factory=dict)
     referred: list[str] = field(default_factory=list)  # referral grounds already sent
-    # Each referral or transfer standing (by its ground id, `clocks._referral_id`) -> how many items
-    # the hazard's history held when it went: its withdrawal restates the timeline it went with, not
-    # the record as it stands (`clocks.note_sent`, `as_sent`; since format 11: one sent before has
-    # none, and is restated as the record stands).
-    referred_with: dict[str, int] = field(default_factory=dict)
     # Missed deadlines a late record of the duty done in time may still withdraw: [clock, since,
     # due, department] (engine/decide/clocks.py `answer`); a listed-supervision one has no department.
     failures: list[list[Any]] = field(default_factory=list)

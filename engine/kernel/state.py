@@ -232,13 +232,6 @@ def full_history(state: Any) -> list[list[Any]]:
     return [*state.history_stored.decoded(), *state.history]
 
 
-def history_items(state: Any) -> int:
-    """How many items a hazard's or an alert's whole history holds: stored before, and added since.
-    A history only grows, in arrival order, so its first that many items are the record as it
-    stood then."""
-    return (state.history_stored.items if state.history_stored else 0) + len(state.history)
-
-
 def stored_history(raw: bytes) -> list[list[Any]]:
     """History items as the table stores them (engine/store.py), back in their positional form."""
     time_, event_id, what = HISTORY_ITEM  # each name read once, not once an item: 17 µs a chunk, not 26

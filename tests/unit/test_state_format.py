@@ -385,8 +385,7 @@ STORED_FIELDS: dict[str, set[str]] = {
         "duplicate_of", "duty_fails", "early", "enterprise", "ext", "ext_decided", "ext_fails", "failures",
         "grade", "held", "history", "history_stored", "id", "immediate", "lead", "lifted", "listed", "opened",
         "opened_at", "orders", "origin", "passed_at", "plan_fired", "plan_target", "planned_at", "point",
-        "progress", "proposals", "rectify_by", "referred", "referred_with", "responsible", "review_fails",
-        "sector", "seen",
+        "progress", "proposals", "rectify_by", "referred", "responsible", "review_fails", "sector", "seen",
         "step", "tier", "title", "town", "verdict", "verdicts", "verified_at", "verify_fails", "violations",
         "watermark"},
     "Alert": {
