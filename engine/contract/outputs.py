@@ -161,7 +161,9 @@ class DisciplineReferral(Output):
 class ReferralWithdrawn(DisciplineReferral):
     """Data of `safety.referral.withdrawn` (an extension of the contract, on referrals.discipline):
     a referral sent before a record showed the duty done in time, withdrawn. `referral_id` is the
-    referral's; the timeline holds the late record and the withdrawal."""
+    referral's. A hazard's: the timeline holds the late record and the withdrawal (the hazard's
+    record as it stands). A key enterprise's missed cycle's (subject_kind department): the timeline
+    is the cycle's steps as the referral went, and `reason` names the record."""
 
 
 Measure = Literal["fine", "suspend", "suspend_for_overhaul", "utility_stop_notice"]
