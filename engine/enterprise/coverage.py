@@ -456,12 +456,13 @@ def reconcile(f: Any, er: EnterpriseRules, eid: str, at: int, why: str, referral
     for start in sorted({*(n[0] for n in f.notices), *([told] if told is not None else [])}):
         if start < horizon:
             continue
-        when = _told_in_time_order(f, er, start, starts, at)
+        when, town_cls = _told_in_time_order(f, er, start, starts, at)
         if when is None:
             outs += _notice_withdrawn(f, er, start, _notice_class(f, er, start, without), eid, at, why)
             again = again or start == base  # told again, if it runs out, under ids of its own
         else:
-            outs += _told_then(f, er, start, when, start == base and again and runs, eid, at, why)
+            outs += _told_then(f, er, start, when, town_cls, start == base and again and runs, eid, at,
+                               why)
     if again:
         if runs and (ran := walk(f, er, base)) is not None:  # its clock tells the office anew
             outs += _told_otherwise(f, er, base, ran[3], eid, at, why)
@@ -484,20 +485,19 @@ def _told_otherwise(f: Any, er: EnterpriseRules, start: int, cls: str, eid: str,
     return _notice_withdrawn(f, er, start, sent[2], eid, at, why)
 
 
-def _told_then(f: Any, er: EnterpriseRules, start: int, when: int, retold: bool, eid: str, at: int,
-               why: str) -> list[Out]:
+def _told_then(f: Any, er: EnterpriseRules, start: int, when: int, town_cls: str | None, retold: bool,
+               eid: str, at: int, why: str) -> list[Out]:
     """The notice on file of the cycle from `start` stands: time order tells the town safety office
-    at `when` too. It is kept, told then (a record dated before then may still show time order
-    never told it, `told_since`), unless it went sooner under another class than time order tells
-    it under (a longer class recorded late, the cycle not to run out again: closed or no longer a
-    key enterprise since, or a later cycle begun): then it is withdrawn and the office told anew,
-    dated `when`, under the class whose days ran out and ids of a run of its own. A cycle whose
-    clock tells the office anew (`retold`) is left to it, and a notice time order gives sooner (a
-    shorter class recorded late) stands as it was sent, as such a miss does. Until 2026-12-07 the
-    notice stood under the class it went under, dated as it went."""
+    at `when` too, under class `town_cls`. It is kept, told then (a record dated before then may
+    still show time order never told it, `told_since`), unless it went sooner under another class
+    (a longer class recorded late, the cycle not to run out again: closed or no longer a key
+    enterprise since, or a later cycle begun): then it is withdrawn and the office told anew, dated
+    `when`, under `town_cls` and ids of a run of its own. A cycle whose clock tells the office anew
+    (`retold`) is left to it, and a notice time order gives sooner (a shorter class recorded late)
+    stands as it was sent, as such a miss does. Until 2026-12-07 the notice stood under the class
+    it went under, dated as it went."""
     notice = _notice(f, start)
     if notice is not None and notice[2] is not None and not retold:
-        town_cls = _steps(f, er, start)[4]
         went = notice[4] if notice[4] is not None else notice[1]
         if town_cls is not None and town_cls != notice[2] and when > went:
             _run_again(f, er, start)  # first: what stands keeps the ids it went under
@@ -510,17 +510,17 @@ def _told_then(f: Any, er: EnterpriseRules, start: int, when: int, retold: bool,
 
 
 def _told_in_time_order(f: Any, er: EnterpriseRules, start: int, starts: list[tuple[int, str]],
-                        at: int) -> int | None:
+                        at: int) -> tuple[int | None, str | None]:
     """When time order told the town safety office that the cycle from `start` ran out: before
     the next cycle started (by `at`, if none did), before the enterprise closed or ceased to be a
-    key one; None if it never did."""
-    cls, town, _, told, _ = _steps(f, er, start)
+    key one; None if it never did. And the class whose days it was told after (`_steps`)."""
+    cls, town, _, told, town_cls = _steps(f, er, start)
     later = [s for s, _ in starts if s > start]
     if later and town >= later[0]:
-        return None  # the next cycle started first
-    if cls is None:
-        return town if told else None  # its clock stopped (no longer a key enterprise): told only if before
-    return town if (bool(later) or town <= at) and not _ceased(f, town) else None
+        return None, town_cls  # the next cycle started first
+    if cls is None:  # its clock stopped (no longer a key enterprise): told only if before
+        return (town if told else None), town_cls
+    return (town if (bool(later) or town <= at) and not _ceased(f, town) else None), town_cls
 
 
 def _notice_class(f: Any, er: EnterpriseRules, start: int, without: str | None) -> str:
