@@ -1494,7 +1494,7 @@ def test_a_notice_told_anew_while_its_cycles_miss_stands_leaves_the_miss_its_ids
 def test_a_notice_time_order_gives_sooner_under_a_shorter_class_stands_as_it_was_sent() -> None:
     """Yellow (90 days), inspected on 5 Nov: the office told on day 90, the miss on day 97; inspected
     again on day 100. Orange (60 days), decided on day 10, reaches the engine on day 101: in time
-    order the office was told on day 70, under orange. The cycle was missed either way, sooner: the
+    order the office was told on day 60, under orange. The cycle was missed either way, sooner: the
     notice stands as it was sent (yellow, day 90), as the miss does, and nothing goes out."""
     inspected = at("2026-11-05 10:00")
     f, _ = _file(registered(), classified("yellow", True, "2026-11-01 10:00"),
