@@ -103,6 +103,13 @@ its timeline. Rows of format 10 and before load with none, named by the
 current run as before. An engine that reads only up to format 10 refuses a record of
 format 11 with StoredFormatError.
 
+Since format 12 an enforcement proposal's row keeps where its time to be
+answered counted from as it went (`counted_from`): its withdrawal restates it
+so, though a late record (a second confirmation) has moved where such a
+proposal counts from since. Rows of format 11 and before load with none, and
+such a proposal is restated as things stand, as before. An engine that reads
+only up to format 11 refuses a record of format 12 with StoredFormatError.
+
 Format 6 stored an enterprise file on a base (d9bc129) and was reverted
 within the hour, before it reached main; this code refuses it.
 """
@@ -126,8 +133,8 @@ from engine.kernel.state import (
     stored_history,
 )
 
-FORMAT = 11
-READS = (1, 2, 3, 4, 5, 7, 8, 9, 10, 11)  # the formats with a `format` key this code reads (0 has none)
+FORMAT = 12
+READS = (1, 2, 3, 4, 5, 7, 8, 9, 10, 11, 12)  # the formats with a `format` key this code reads (0 has none)
 _MARK = b'{"format":'
 _READABLE = ", ".join(map(str, (0, *READS[:-1]))) + f" and {READS[-1]}"
 _NO_HISTORY = StoredHistory()  # nothing stored before (frozen: one serves every state)

@@ -208,8 +208,11 @@ class EnforcementProposed(Output):
 class EnforcementWithdrawn(EnforcementProposed):
     """Data of `safety.enforcement.withdrawn` (an extension of the contract, on enforcement.actions):
     a proposal sent before a record showed its premise false, withdrawn (the enterprise claimed
-    the rectification complete before the step that proposed it, on an app that was offline).
-    `proposal_id` is the proposal's; `reason` says why."""
+    the rectification complete before the step that proposed it, on an app that was offline; an
+    order lifted before the violation an art. 70 proposal went on, its record late).
+    `proposal_id` is the proposal's, and the other fields restate it as it was sent, its due time
+    too (for a proposal stored since 2026-12-07: before, a due time that a late confirmation moved
+    since was restated as it stood); `reason` says why."""
 
     reason: str
     reason_zh: str | None = Field(default=None, description=REASON_ZH)

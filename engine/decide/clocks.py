@@ -435,6 +435,8 @@ def _propose(h: Hazard, rules: Rules, measure: Measure, rule_id: str, due: int, 
     # run late, once the hazard's report, confirmation and failed review had reached the engine,
     # asks nobody for a decision due before they got the proposal.
     start = proposal_start(h, rules, due)
+    if not record:  # restated to be withdrawn, as it went
+        start = proposals.counted_from(h, emit.proposal_id(h, rule_id, measure, (h.cycle, due)), start)
     sent = emit.enforcement_proposed(h, rules, measure, rule_id=rule_id, at=due, key=(h.cycle, due),
                                      caused_by=[cause], counted_from=start)
     if record:

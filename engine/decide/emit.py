@@ -90,7 +90,7 @@ def enforcement_proposed(h: Hazard, rules: Rules, measure: Measure, *, rule_id: 
     start = at if counted_from is None else counted_from
     due_at = after(measure.due_within, start, rules).at
     due_at_latest = latest(measure.due_within, start, due_at, rules)
-    pid = output_id("enforcement", h.id, rule_id, measure.id, key)
+    pid = proposal_id(h, rule_id, measure, key)
     amount = measure.amount_range_cny
     data = {
         "proposal_id": pid, "hazard_id": h.id,
@@ -103,6 +103,11 @@ def enforcement_proposed(h: Hazard, rules: Rules, measure: Measure, *, rule_id: 
         "rule_id": rule_id, "rules_version": rules.version, "caused_by": caused_by,
     }
     return Out(ENFORCEMENT_ACTIONS, h.id, envelope("safety.enforcement.proposed", pid, h.id, at, data))
+
+
+def proposal_id(h: Hazard, rule_id: str, measure: Measure, key: object) -> str:
+    """The id of the enforcement proposal of `measure` that rule `rule_id` makes about `h` under `key`."""
+    return output_id("enforcement", h.id, rule_id, measure.id, key)
 
 
 def _timeline(h: Hazard, rules: Rules) -> list[dict[str, Any]]:

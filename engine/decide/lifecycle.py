@@ -418,9 +418,10 @@ def _lifted_late(h: Hazard, rules: Rules, order_no: str, at: int, eid: str, deci
     if measure is not None and (tag := f"{UTILITY_STOP}:{order_no}") in h.referred:
         _, found, cause, _, _ = _sent_on(after_it, tag)
         again = sent_again(h, tag)
-        start = violation_start(h, rules, found, cause)  # as it was sent
-        sent = emit.enforcement_proposed(h, rules, measure, rule_id=f"enforcement.{UTILITY_STOP}", at=found,
-                                         key=order_no if again is None else (order_no, again),
+        rule_id, key = f"enforcement.{UTILITY_STOP}", order_no if again is None else (order_no, again)
+        start = proposals.counted_from(h, emit.proposal_id(h, rule_id, measure, key),
+                                       violation_start(h, rules, found, cause))  # as it was sent
+        sent = emit.enforcement_proposed(h, rules, measure, rule_id=rule_id, at=found, key=key,
                                          caused_by=[cause], counted_from=start)
         reason = f"Enforcement proposal withdrawn: {said}"
         outs.append(withdrawal(sent, reason, decided, zh.reason(reason)))

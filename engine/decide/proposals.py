@@ -62,6 +62,8 @@ ESCALATED, WITHDRAWN = "escalated", "withdrawn"
 # The places of a proposal's two watches' states: its review (or decision), its decision after approval;
 # and how often each was raised again after a take-back (None: never).
 _STATE, _DUE2, _DECISION, _AGAIN, _AGAIN2 = 5, 6, 7, 8, 9
+# Where its time to be answered counted from as it was sent (None in a row stored before format 12).
+_FROM = 10
 
 
 def note(h: Hazard, rules: Rules, measure: Measure, sent: Out, at: int, start: int | None = None) -> None:
@@ -73,10 +75,18 @@ def note(h: Hazard, rules: Rules, measure: Measure, sent: Out, at: int, start: i
         return
     start = at if start is None else start
     due = latest(measure.due_within, start, after(measure.due_within, start, rules).at, rules)
-    p = [pid, measure.id, at, due, measure.needs_legal_review, None, None, None, None, None]
+    p = [pid, measure.id, at, due, measure.needs_legal_review, None, None, None, None, None, start]
     h.proposals.append(p)
     h.proposals.sort(key=lambda p: (p[2], p[0]))  # arrival order must not matter
     _approved_then(h, rules, p)  # a review on file already (the proposal made in its very second)
+
+
+def counted_from(h: Hazard, pid: str, reckoned: int) -> int:
+    """Where proposal `pid` counted its time to be answered from as it was sent, for its withdrawal
+    to restate it so: a late record may have moved where such a proposal counts from since (a
+    second confirmation reaching the engine late moves `clocks.known`). `reckoned`, where it counts
+    from now, for a proposal not on file or on a row stored before format 12, which keeps none."""
+    return next((p[_FROM] for p in h.proposals if p[0] == pid and p[_FROM] is not None), reckoned)
 
 
 def watched(p: list[Any]) -> bool:

@@ -114,12 +114,14 @@ class Hazard(HistoryState):
     lifted: dict[str, int] = field(default_factory=dict)  # order no -> when it was lifted (解除)
     # Enforcement proposals sent, each watched until a record answers it (engine/decide/proposals.py):
     # [proposal id, measure, made at, due (the latest it may fall), needs legal review, state,
-    # decision due, decision, raised again, decision raised again]; the state: None while watched,
-    # "escalated" once it ran out unanswered, "withdrawn" once a record made in time, reaching the
-    # engine late, took that back; the decision due: when the decision is due once a legal review
-    # approved the proposal (None while none did, or when the rules watch no decision after it), and
-    # the decision its state; raised again: how often each escalation was raised again after a
-    # take-back (None: never), which keys its ids.
+    # decision due, decision, raised again, decision raised again, counted from]; the state: None
+    # while watched, "escalated" once it ran out unanswered, "withdrawn" once a record made in time,
+    # reaching the engine late, took that back; the decision due: when the decision is due once a
+    # legal review approved the proposal (None while none did, or when the rules watch no decision
+    # after it), and the decision its state; raised again: how often each escalation was raised
+    # again after a take-back (None: never), which keys its ids; counted from: where its time to be
+    # answered counted from as it went (its withdrawal restates it so; None in a row stored before
+    # format 12).
     proposals: list[list[Any]] = field(default_factory=list)
     # The records that may answer one: [kind (legal_reviewed | penalized), proposal id or decision
     # no, at, event id, outcome (a review's: approved | returned; None for a penalty, and for a
@@ -152,8 +154,8 @@ class Hazard(HistoryState):
         "early": ("one", ("at", "approved", "new_deadline", "event_id")),
         "orders": ("many", ("order_no", "order", "at", "event_id")),
         "violations": ("many", ("order_no", "at", "event_id", "evidence", "sent")),
-        "proposals": ("many", ("proposal_id", "measure", "at", "due", "legal_review", "state",
-                                "decision_due", "decision", "raised_again", "decision_raised_again")),
+        "proposals": ("many", ("proposal_id", "measure", "at", "due", "legal_review", "state", "decision_due",
+                                "decision", "raised_again", "decision_raised_again", "counted_from")),
         "answers": ("many", ("kind", "ref", "at", "event_id", "outcome")),
         "verdicts": ("many", ("at", "verdict")),
         "failures": ("many", ("clock", "since", "due", "department")),
@@ -163,7 +165,7 @@ class Hazard(HistoryState):
     # holds there when it is read back (engine/store.py `_rows`).
     ADDED: ClassVar[dict[str, dict[str, Any]]] = {
         "proposals": {"decision_due": None, "decision": None, "raised_again": None,
-                      "decision_raised_again": None},
+                      "decision_raised_again": None, "counted_from": None},  # the last since format 12
         "answers": {"outcome": None},
         "violations": {"sent": None},  # since format 10 (2026-12-07)
     }

@@ -233,7 +233,7 @@ def test_a_hazard_stored_before_the_decision_was_watched_loads_and_watches_no_de
     old = b"\n".join([lines[0], codec.dumps(doc), *lines[2:]])
     assert b'"outcome"' not in old and b'"decision_due"' not in old
     back = unpack(old, Hazard)
-    assert [p[6:] for p in back.proposals] == [[None] * 4, [None] * 4]
+    assert [p[6:] for p in back.proposals] == [[None] * 5, [None] * 5]
     assert [a[4] for a in back.answers] == [None, None]
     assert [p[:6] for p in back.proposals] == [p[:6] for p in h.proposals]
     assert unpack(pack(back, b"", b""), Hazard) == back

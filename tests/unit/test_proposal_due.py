@@ -617,3 +617,41 @@ def test_a_utility_stop_notice_for_a_violation_recorded_late_counts_from_when_it
     in_time = feed([*before, arriving(found, "2026-11-06 10:00")], rules, until="2026-11-08 00:00")
     notice = proposal(in_time, "utility_stop_notice", "HZ-J")
     assert notice["data"]["due_at"] == iso_end("2026-11-09") and "due_counted_from" not in notice["data"]
+
+
+def test_a_fine_withdrawn_after_a_second_confirmation_came_late_is_restated_as_it_went() -> None:
+    """The fine went on 17 November, due the 24th, counted from its own time. A second confirmation
+    dated the 16th reached the engine only on the 19th: what the engine sends since counts from
+    then. A claim of the 16th, recorded on the 20th, withdraws the fine: restated as it went, due
+    the 24th, not counted from the 19th to the 26th (stored format 12 keeps where it counted from)."""
+    entries = [arriving(e, epoch(e["time"])) for e in general_confirmed()]
+    second = arriving(verify(HZ, "2026-11-16 10:00"), "2026-11-19 10:00")
+    claim = arriving(complete(HZ, "2026-11-16 12:00"), "2026-11-20 10:00")
+    rp = feed([*entries, second, claim], until="2026-11-21 00:00")
+    fine = proposal(rp, "fine")
+    [withdrawn] = events(rp, "safety.enforcement.withdrawn", hazard_id=HZ)
+    assert fine["data"]["due_at"] == iso_end("2026-11-24") and "due_counted_from" not in fine["data"]
+    assert {k: v for k, v in withdrawn["data"].items() if k not in ("reason", "reason_zh")} == fine["data"]
+    assert rp.states[HZ].arrived["confirm"] == at("2026-11-19 10:00") and rp.states[HZ].proposals == []
+
+
+def test_a_utility_stop_notice_withdrawn_after_a_second_confirmation_came_late_is_restated_as_it_went(
+        tmp_path) -> None:
+    """A stop order of 4 November found violated on the 6th: the art. 70 proposal went then, due the
+    9th. A second confirmation dated the 5th reached the engine on the 10th, and a lifting dated the
+    5th, recorded on the 11th, withdraws the proposal: restated as it went, due the 9th, not counted
+    from the 10th to the 11th."""
+    day = "    due_within: 1 working day"
+    rules = load_rules(edited_rules(tmp_path, "hazards.yaml", f"    needs_legal_review: false\n{day}",
+                                    f"    needs_legal_review: true\n{day}"))
+    before = [arriving(e, epoch(e["time"])) for e in (*major(), ordered("2026-11-04 10:00"),
+                                                       violated("2026-11-06 10:00"))]
+    second = arriving(verify("HZ-J", "2026-11-05 10:00", grade="major"), "2026-11-10 10:00")
+    [lifted] = timeline_event("safety.enforcement.lifted", "2026-11-05 12:00", {
+        "hazard_id": "HZ-J", "order_no": ORDER, "by": INSPECTORS[0]}, "HZ-J")
+    rp = feed([*before, second, arriving(lifted, "2026-11-11 09:00")], rules, until="2026-11-12 00:00")
+    notice = proposal(rp, "utility_stop_notice", "HZ-J")
+    [withdrawn] = events(rp, "safety.enforcement.withdrawn", hazard_id="HZ-J")
+    assert notice["data"]["due_at"] == iso_end("2026-11-09") and "due_counted_from" not in notice["data"]
+    assert {k: v for k, v in withdrawn["data"].items() if k not in ("reason", "reason_zh")} == notice["data"]
+    assert rp.states["HZ-J"].arrived["confirm"] == at("2026-11-10 10:00")

@@ -23,6 +23,7 @@ from engine.decide.replay import clock_entry
 from engine.decide.state import APPLIED, Hazard, entry_hash
 from engine.enterprise.state import EnterpriseFile
 from engine.kernel.state import CHUNK, MissingHistory, applied_before, chunk_key, hash_applied
+from engine.kernel.time import epoch
 from engine.store import FORMAT, StoredFormatError, header, pack, unpack
 from engine.stream.runtime import MAX_BATCH
 
@@ -36,6 +37,7 @@ V7 = Path(__file__).parent / "testdata" / "states-v7"
 V8 = Path(__file__).parent / "testdata" / "states-v8"
 V9 = Path(__file__).parent / "testdata" / "states-v9"
 V10 = Path(__file__).parent / "testdata" / "states-v10"
+V11 = Path(__file__).parent / "testdata" / "states-v11"
 TODAY = b'{"format":%d,' % FORMAT  # how a state stored today starts
 
 
@@ -140,9 +142,9 @@ def test_a_stored_state_keeps_its_header_and_names_its_format() -> None:
 
 def test_a_state_of_an_unknown_format_is_refused_with_a_clear_error() -> None:
     """A state written by a newer engine names its format instead of loading wrongly."""
-    readable = "this engine reads formats 0, 1, 2, 3, 4, 5, 7, 8, 9, 10 and 11"
-    with pytest.raises(StoredFormatError, match=f"format 12; {readable}"):
-        unpack(b'\n{"format":12,"id":"HZ-1"}\n[]')
+    readable = "this engine reads formats 0, 1, 2, 3, 4, 5, 7, 8, 9, 10, 11 and 12"
+    with pytest.raises(StoredFormatError, match=f"format 13; {readable}"):
+        unpack(b'\n{"format":13,"id":"HZ-1"}\n[]')
 
 
 @pytest.mark.parametrize("path", sorted(V0.glob("*.state")), ids=lambda p: p.stem)
@@ -417,7 +419,7 @@ STORED_PLACES: dict[str, dict[str, tuple[str, ...]]] = {
         "orders": ("order_no", "order", "at", "event_id"),
         "violations": ("order_no", "at", "event_id", "evidence", "sent"),
         "proposals": ("proposal_id", "measure", "at", "due", "legal_review", "state", "decision_due",
-                      "decision", "raised_again", "decision_raised_again"),
+                      "decision", "raised_again", "decision_raised_again", "counted_from"),
         "answers": ("kind", "ref", "at", "event_id", "outcome"),
         "verdicts": ("at", "verdict"),
         "failures": ("clock", "since", "due", "department"),
@@ -453,7 +455,7 @@ def test_the_stored_classes_hold_the_fields_of_the_format_they_are_stored_in() -
     from dataclasses import fields
 
     from engine.plan.tracking import PlanTown
-    assert FORMAT == 11, "a new format: add its fields to STORED_FIELDS"
+    assert FORMAT == 12, "a new format: add its fields to STORED_FIELDS"
     for kind in (Hazard, Alert, EnterpriseFile, PlanTown):
         have = {f.name for f in fields(kind)}
         assert have == STORED_FIELDS[kind.__name__], (
@@ -644,6 +646,38 @@ def test_a_notice_stored_with_no_run_keeps_the_run_it_went_under_when_its_cycle_
     assert len(names) == 2 and names[0] == names[1]
 
 
+@pytest.mark.parametrize("path", sorted(V11.glob("*.state")), ids=lambda p: p.stem)
+def test_states_stored_in_format_11_load_and_are_stored_anew(path: Path) -> None:
+    """Format 11 as commit 03b5de4 wrote it (the states of states-v10 stored again, and a hazard whose
+    fine went before a second confirmation reached the engine late): each loads to the state it
+    stored, a proposal keeping nowhere its time counted from, whole and lazily; stored again it is
+    today's format and reads back the same."""
+    got = _loads_and_is_stored_anew(path, 11)
+    if isinstance(got, Hazard):
+        assert all(p[10] is None for p in got.proposals)
+
+
+def test_a_proposal_stored_with_nowhere_it_counted_from_is_withdrawn_as_things_stand() -> None:
+    """The hazard of states-v11 whose fine went on 17 November, due the 24th, and whose second
+    confirmation, dated the 16th, reached the engine on the 19th; a claim of the 16th, recorded on
+    the 20th, withdraws the fine. Its row of format 11 keeps nowhere its time counted from, so the
+    withdrawal restates it counted from the 19th, due the 26th, as commit 03b5de4 did. The same
+    hazard as today stores it restates the fine as it went."""
+    from test_decide import general_confirmed
+    from test_late_arrival import arriving, feed
+    entries = [arriving(e, epoch(e["time"])) for e in general_confirmed()]
+    second = arriving(verify("HZ-1", "2026-11-16 10:00"), "2026-11-19 10:00")
+    today = feed([*entries, second], until="2026-11-19 12:00").states["HZ-1"]
+    claim = _unseen(arriving(complete("HZ-1", "2026-11-16 12:00"), "2026-11-20 10:00"))
+    restated = []
+    for h in (unpack((V11 / "hazard-HZ-1-confirmed-late.state").read_bytes()), unpack(pack(today))):
+        _, outs = decide(h, claim, RULES, at("2026-11-20 10:00"))
+        [withdrawn] = [o.event["data"] for o in outs if o.event["type"] == "safety.enforcement.withdrawn"]
+        restated.append((withdrawn["due_at"], withdrawn.get("due_counted_from")))
+    assert restated == [("2026-11-26T23:59:59+08:00", "2026-11-19T10:00:00+08:00"),
+                        ("2026-11-24T23:59:59+08:00", None)]
+
+
 def _unseen(entry: dict[str, Any], n: int = 0) -> dict[str, Any]:
     """`entry` from an offset of its source no stored state here applied (the `n`-th such): the
     fixtures number offsets as the tests run, and a file stored by another process took those up to
@@ -684,6 +718,6 @@ def _places_added(state: Any) -> Any:
 
 def test_format_6_which_never_reached_main_is_refused() -> None:
     """Format 6 stored an enterprise file on a base (d9bc129, reverted within the hour): refused."""
-    readable = "this engine reads formats 0, 1, 2, 3, 4, 5, 7, 8, 9, 10 and 11"
+    readable = "this engine reads formats 0, 1, 2, 3, 4, 5, 7, 8, 9, 10, 11 and 12"
     with pytest.raises(StoredFormatError, match=f"format 6; {readable}"):
         unpack(b'\n{"format":6,"id":"E1","base":3}\n[]', EnterpriseFile)
