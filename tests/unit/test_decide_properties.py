@@ -755,6 +755,37 @@ def _left_escalated(events: list[dict[str, Any]], action: str, *watch: str) -> s
     return left
 
 
+@st.composite
+def confirmed_again_late(draw: st.DrawFn) -> list[tuple[int, dict[str, Any]]]:
+    """Arrivals of a general hazard confirmed in time, confirmed again (maybe at another grade, by
+    another lead department) by a record that reaches the engine days late, and claimed complete
+    by a record later still: a ladder step may have proposed a fine between the two records' times
+    and their arrivals, which the claim then withdraws, after the late confirmation moved where
+    what the engine sends counts from (engine/decide/clocks.py `known`)."""
+    hid, t = "HZ-C", START + draw(st.integers(0, 30 * DAY))
+    # Due a week after its confirmation, the ladder's red step (a fine) runs a week after that.
+    again = draw(st.integers(t + HOUR, t + 15 * DAY))
+    came = draw(st.integers(max(again, t + 10 * DAY), t + 40 * DAY))
+    claimed = draw(st.integers(again, t + 16 * DAY))
+    last = draw(st.integers(max(claimed, came), max(claimed, came) + 10 * DAY))
+    arrivals = [(t, report(hid, iso(t), event_id="r")), (t + HOUR, verify(hid, iso(t + HOUR), event_id="c")),
+                (came, verify(hid, iso(again), "confirmed", draw(st.sampled_from(["general", "major"])),
+                              lead=draw(st.sampled_from(LEADS)), event_id="c2")),
+                (last, complete(hid, iso(claimed), event_id="d"))]
+    return sorted(((w, e if w == entry_time(e) else {**e, "arrived_at": iso(w)}) for w, e in arrivals),
+                  key=lambda a: a[0])
+
+
+@PROPERTY
+@given(confirmed_again_late())
+def test_a_proposal_withdrawn_after_a_confirmation_came_late_is_restated_as_it_went(
+        arrivals: list[tuple[int, dict[str, Any]]]) -> None:
+    """Whatever a confirmation recorded late moved since, a withdrawn enforcement proposal is
+    restated due as it went (`withdraws_only_what_was_sent`)."""
+    rp = timer_to_each_arrival(Replay(RULES), arrivals, END)
+    withdraws_only_what_was_sent([o for _, o in rp.outputs])
+
+
 @PROPERTY
 @given(proposals_answered())
 def test_a_proposal_is_left_escalated_exactly_when_its_records_show_it_unanswered_by_its_due_time(
@@ -915,6 +946,9 @@ _NAMED_BY = {"safety.referral.discipline": "referral_id", "safety.referral.judic
              "safety.enforcement.proposed": "proposal_id", "safety.credit.proposed": "proposal_id"}
 
 
+_DUE_AS_SENT = ("due_at", "due_at_latest", "due_counted_from")
+
+
 def withdraws_only_what_was_sent(outs: list[Out]) -> None:
     """Every withdrawal takes back something sent before it, once: a referral, transfer or proposal
     withdrawn names one sent (its `referral_id` or `proposal_id`), and a `failure_withdrawn`
@@ -922,10 +956,10 @@ def withdraws_only_what_was_sent(outs: list[Out]) -> None:
     recipients of a referral or a fine that does not exist.
 
     A withdrawal restates what it takes back as it stands when it goes, not always as it was sent:
-    a fine's due time a late record moved since (`due_counted_from`), a credit proposal's decision,
-    a hazard's referral's timeline (README, "Known limits"). A key
+    a credit proposal's decision, a hazard's referral's timeline (README, "Known limits"). A key
     enterprise's missed cycle's referral is restated with the timeline it went with, a transfer on
-    the violation it went on.
+    the violation it went on, an enforcement proposal with the due time it went with (where it
+    counted from, though a late record moved that since).
 
     And the town safety office is told a cycle ran out once while its notice stands: a cycle told
     again (raised again, or running again, after a late record) withdraws the notice first, or
@@ -949,6 +983,9 @@ def withdraws_only_what_was_sent(outs: list[Out]) -> None:
                 assert data["timeline"] == steps, "a missed cycle's referral restated otherwise"
             if sent == "safety.referral.judicial":  # on the violation it went on
                 assert data["evidence"] == referred[-1]["evidence"], "a transfer restated otherwise"
+            if sent == "safety.enforcement.proposed":  # due as it went
+                assert [data.get(k) for k in _DUE_AS_SENT] == [referred[-1].get(k) for k in _DUE_AS_SENT], \
+                    f"a proposal restated due otherwise: {data.get('reason')}"
         elif event["type"] == "safety.escalation.raised" and data["action"] == "failure_withdrawn":
             assert any(_withdraws(event, e) for e in before), data["reason"]
         elif event["type"] == "safety.escalation.raised" and data["action"] == "notice_withdrawn":
