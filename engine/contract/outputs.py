@@ -211,8 +211,8 @@ class EnforcementWithdrawn(EnforcementProposed):
     the rectification complete before the step that proposed it, on an app that was offline; an
     order lifted before the violation an art. 70 proposal went on, its record late).
     `proposal_id` is the proposal's, and the other fields restate it as it was sent, its due time
-    too (for a proposal stored since 2026-12-07: before, a due time that a late confirmation moved
-    since was restated as it stood); `reason` says why."""
+    too (for a proposal sent by an engine of stored format 12, 2026-12-07, or later: before, a due
+    time that a late confirmation moved since was restated as it stood); `reason` says why."""
 
     reason: str
     reason_zh: str | None = Field(default=None, description=REASON_ZH)
