@@ -212,7 +212,9 @@ class EnforcementWithdrawn(EnforcementProposed):
     order lifted before the violation an art. 70 proposal went on, its record late).
     `proposal_id` is the proposal's, and the other fields restate it as it was sent, its due time
     too (for a proposal sent by an engine of stored format 12, 2026-12-07, or later: before, a due
-    time that a late confirmation moved since was restated as it stood); `reason` says why."""
+    time that a late confirmation moved since was restated as it stood), save what the rules give:
+    `legal_basis`, `amount_range_cny`, `rules_version`, and the working days counted to the due
+    time are the rules' in force when it is withdrawn. `reason` says why."""
 
     reason: str
     reason_zh: str | None = Field(default=None, description=REASON_ZH)
