@@ -5,7 +5,7 @@ Two kinds run while an alert is open (raised and not closed):
 - `handover`: the duty officers' handover (应急值守). Until a responder
   acknowledges the alert, it passes to the town's duty officer, the grid
   chief, the town and the district, each step `after` the previous one.
-- `report_<level>`: the accident-report clocks (493号令 arts. 9, 10), of
+- `report_<level>`: the accident-report clocks (493号令 arts. 9, 11), of
   production-safety accidents only (no level is demanded of another class). The
   county level is due `within` of the accident; each level above is due
   `within` of the report to the level below when that report came in time,
@@ -134,7 +134,7 @@ def _report(a: Alert, rules: AlertRules, level_id: str, due: int, cause: str) ->
     a.history.append([due, cause, f"report to {level_id} overdue"])
     grade = rules.grade(a.grade).name if a.grade else "the accident"
     reason = (f"{grade} {a.id}: no report reached {level.name} by {iso(due)} ({words(level.within)} "
-              f"allowed; 生产安全事故报告和调查处理条例 arts. 9–10)")
+              f"allowed; 生产安全事故报告和调查处理条例 arts. 9, 11)")
     return [emit.escalation(a, rules, rule_id=level.rule_id, action="report_overdue", at=due,
                             targets=emit.resolve_all(level.overdue_targets, a, rules, level),
                             reason=reason, key=(level_id, due), caused_by=[cause], due_at=due)]

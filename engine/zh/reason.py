@@ -197,10 +197,11 @@ _ESCALATIONS = compiled([
     (r"The handover (?P<r>\S+) of (?P<a>\S+) at (?P<t>\S+) is withdrawn: the alert was closed on (?P<d>\S+), "
      r"before it; the record (?P<e>\S+) reached the engine after it",
      "撤回 {a} 的{r:rule}（{t}）：警情已于 {d} 结束，早于转交；记录 {e} 送达引擎晚于转交"),
+    # "arts. 9–10" as sent until 2026-12-07, when art. 11's 2 hours a level were miscited as art. 10's.
     (r"(?P<g>.+?) (?P<a>\S+): no report reached (?P<l>.+?) by (?P<t>\S+) \((?P<s>\d+ [a-z ]+?) allowed; "
-     r"生产安全事故报告和调查处理条例 arts\. 9–10\)",
+     r"生产安全事故报告和调查处理条例 arts\. 9(?:–10|, 11)\)",
      "{g:accident} {a}：至 {t} 未向{l}报告"
-     "（时限{s:span}；《生产安全事故报告和调查处理条例》第九条、第十条）"),
+     "（时限{s:span}；《生产安全事故报告和调查处理条例》第九条、第十一条）"),
     (r"The report_overdue of (?P<a>\S+) to (?P<l>.+?) at (?P<t>\S+) is withdrawn: the record (?P<e>\S+) of "
      r"the report on (?P<u>\S+), in time, reached the engine after it",
      "撤回 {a} 向{l}报告超时（{t}）：记录 {e} 表明已于 {u} 按时报告，送达引擎晚于督办"),

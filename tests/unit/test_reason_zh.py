@@ -79,9 +79,14 @@ def test_every_reason_the_shipped_rule_tests_send_comes_in_chinese_too() -> None
     ("Alert AL-5 was not acknowledged 2 hours 5 minutes after it was raised: handed over to 度假区, 区安监局 "
      "(应急值守)", "警情 AL-5 发出后 2 小时 5 分钟无人签收，已逐级转交 度假区、区安监局（应急值守）"),
     ("[演练 EXERCISE] the accident AL-6: no report reached 省级应急管理部门 by 2026-11-03T09:00:00+08:00 "
-     "(1 hour allowed; 生产安全事故报告和调查处理条例 arts. 9–10)",
+     "(1 hour allowed; 生产安全事故报告和调查处理条例 arts. 9, 11)",
      "【演练】该事故 AL-6：至 2026-11-03T09:00:00+08:00 未向省级应急管理部门报告（时限 1 小时；"
-     "《生产安全事故报告和调查处理条例》第九条、第十条）"),
+     "《生产安全事故报告和调查处理条例》第九条、第十一条）"),
+    # As sent until 2026-12-07, when the 2 hours a level were miscited as art. 10's (they are art. 11's).
+    ("the accident AL-7: no report reached 设区的市级应急管理部门 by 2026-11-03T11:00:00+08:00 "
+     "(2 hours allowed; 生产安全事故报告和调查处理条例 arts. 9–10)",
+     "该事故 AL-7：至 2026-11-03T11:00:00+08:00 未向设区的市级应急管理部门报告（时限 2 小时；"
+     "《生产安全事故报告和调查处理条例》第九条、第十一条）"),
     ("爆炸 (explosion) at 度假区于集镇 Yard 3: 较大事故 (large accident): 3 dead (incl. 1 missing, "
      "死亡含失踪) ≥ 3; loss 12,000,000 CNY ≥ 10,000,000; large → level III; "
      "crowded place (人员密集场所): +1; level II. Response level II raised from III: "
