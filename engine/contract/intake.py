@@ -222,7 +222,9 @@ class Casualties(Strict):
 
     dead: Count = 0
     missing: Count = 0
-    seriously_injured: Count = 0
+    seriously_injured: Annotated[Count, Field(description=(
+        "重伤, the acutely poisoned at work included (急性工业中毒: 493号令 art. 3 counts them as "
+        "seriously injured when it grades an accident)"))] = 0
     injured: Count = 0
     trapped: Count = 0
 
