@@ -11,6 +11,17 @@ aiohttp (3.14) offers the pieces but not one timeout per phase:
   then the connection is closed: that is the body read timeout.
 - the request line and each header field are bounded by `max_line_size` and
   `max_field_size`, their number by `max_headers`; beyond, aiohttp answers 400.
+- it inflates a gzip or deflate body as it arrives, whatever the handler
+  answers: a megabyte that inflates to a gigabyte cost seconds of the loop
+  before any check ran, with no token needed. The runner turns that off
+  (`auto_decompress`), and a body with a `Content-Encoding` other than
+  `identity` answers 415 unread, on every route: no page takes a compressed
+  body.
+- it writes an answer and waits for the client to take it, however long: a
+  client that asks for a large page and never reads held its connection and
+  the answer's bytes for ever. A whole answer (not a stream, whose writes
+  time out on their own) is written here within `web_write_timeout_s`, or
+  the connection is dropped.
 
 Pages are GETs, so a declared body beyond `web_max_body_bytes`, or a body of
 unknown length (chunked), answers 413 before any handler runs. A route that
@@ -22,15 +33,19 @@ The worker's `Server` (and the gateway's) passes these to its runner.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
+import structlog
 from aiohttp import web
 
 from engine.settings import Settings
 
 OWN_BODY = "_bounds_own_body"
+
+log = structlog.get_logger("engine.http")
 
 
 def bounds_own_body(handler: Any) -> Any:
@@ -63,14 +78,27 @@ class Limits:
         """Keyword arguments for `aiohttp.web.AppRunner` (handed on to each connection)."""
         return {"keepalive_timeout": self.idle_s, "lingering_time": self.body_s,
                 "max_line_size": self.header_bytes, "max_field_size": self.header_bytes,
-                "max_headers": self.headers}
+                "max_headers": self.headers, "auto_decompress": False}
 
     def middleware(self) -> Any:
-        """Refuses, unread, a request body larger than allowed or of unknown length (413)."""
+        """Refuses, unread, a compressed request body (415), and one larger than allowed or of
+        unknown length (413); writes a whole answer within `write_s`, or drops the connection."""
         limit = self.body_bytes
 
         @web.middleware
+        async def bounded(request: web.Request, handler: Any) -> web.StreamResponse:
+            resp = await bounded_body(request, handler)
+            if isinstance(resp, web.Response) and not resp.prepared:
+                await written_within(request, resp, self.write_s)
+            return resp
+
         async def bounded_body(request: web.Request, handler: Any) -> web.StreamResponse:
+            coding = request.headers.get("Content-Encoding", "").strip().lower()
+            if request.body_exists and coding not in ("", "identity"):
+                body = orjson.dumps({"error": f"a request body with Content-Encoding {coding[:40]!r} is "
+                                              "not taken: send it uncompressed"})
+                return _closing(web.Response(status=415, body=body, content_type="application/json",
+                                             headers={"Accept-Encoding": "identity"}))
             route = request.match_info.route
             if getattr(getattr(route, "handler", None), OWN_BODY, False):
                 return await handler(request)
@@ -78,12 +106,33 @@ class Limits:
             if request.body_exists and (length is None or length > limit):
                 body = orjson.dumps({"error": f"request body too large: at most {limit} bytes, "
                                               "with a Content-Length"})
-                return web.Response(status=413, body=body, content_type="application/json",
-                                    headers={"Connection": "close"})
+                return _closing(web.Response(status=413, body=body, content_type="application/json"))
             return await handler(request)
 
-        return bounded_body
+        return bounded
 
     def install(self, app: web.Application) -> None:
         """Add the body limit to an application that is not yet frozen."""
         app.middlewares.append(self.middleware())
+
+
+def _closing(resp: web.Response) -> web.Response:
+    """`resp`, after which the connection closes (`Connection: close`, and closed indeed: the header
+    alone aiohttp sends but does not act on), its unread body never drained."""
+    resp.force_close()
+    return resp
+
+
+async def written_within(request: web.Request, resp: web.Response, seconds: float) -> None:
+    """Send `resp` whole within `seconds`; else drop the connection (aiohttp, finding the answer
+    sent or the connection gone, does nothing more with it)."""
+    try:
+        async with asyncio.timeout(seconds):
+            await resp.prepare(request)
+            await resp.write_eof()
+    except TimeoutError:
+        log.info("http_answer_not_taken", path=request.path[:200], status=resp.status,
+                 write_timeout_s=seconds)
+        if request.transport is not None:
+            request.transport.abort()
+

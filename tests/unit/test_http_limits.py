@@ -137,7 +137,7 @@ def test_the_limits_come_from_settings() -> None:
     assert limits == Limits(3, 2, 9, 2048, 20, 10)
     assert limits.runner_options() == {"keepalive_timeout": 3, "lingering_time": 2,
                                        "max_line_size": 2048, "max_field_size": 2048,
-                                       "max_headers": 20}
+                                       "max_headers": 20, "auto_decompress": False}
     assert Limits.from_settings(Settings()) == Limits()
 
 
@@ -169,3 +169,83 @@ def test_a_route_that_bounds_its_own_body_reads_past_the_pages_limit() -> None:
     own, other = asyncio.run(go())
     assert own.startswith(b"HTTP/1.1 200") and own.endswith(b"1000")
     assert other.split(b" ", 2)[1] == b"413"
+
+
+def test_a_compressed_body_answers_415_unread_on_every_route() -> None:
+    """A gzip body that would inflate a thousandfold, on a route that reads its own body and on
+    one that reads none: 415 before any handler runs, nothing inflated (the handler counts what it
+    was given: never called), and the connection closed. An identity body is read as ever."""
+    import gzip
+
+    from aiohttp import web
+
+    from engine.http.limits import bounds_own_body
+
+    seen: list[int] = []
+
+    async def echo(request: web.Request) -> web.Response:
+        seen.append(len(await request.read()))
+        return web.Response(text=str(seen[-1]))
+
+    bomb = gzip.compress(b"\0" * 20_000_000)  # about 20 KB on the wire
+    limits = Limits(idle_s=5, body_s=5, header_bytes=1024, headers=16, body_bytes=64)
+
+    async def go() -> list[bytes]:
+        pages = Pages()
+        pages.web_app.router.add_post("/own", bounds_own_body(echo))
+        server = Server(pages, "127.0.0.1", 0, limits)
+        await server.start()
+        try:
+            port = server.runner.addresses[0][1]
+            out = []
+            for path, coding, body in ((b"/own", b"gzip", bomb), (b"/healthz", b"deflate", b"x" * 10),
+                                       (b"/own", b"identity", b"y" * 100)):
+                ask = (b"POST %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                       b"Content-Encoding: %s\r\nContent-Length: %d\r\n\r\n" % (path, coding, len(body)))
+                out.append((await exchange(port, [ask + body]))[0])
+            return out
+        finally:
+            await server.stop()
+
+    bombed, deflated, plain = asyncio.run(go())
+    assert bombed.startswith(b"HTTP/1.1 415"), bombed[:200]
+    assert b"Content-Encoding 'gzip' is not taken" in bombed and b"Accept-Encoding: identity" in bombed
+    assert deflated.startswith(b"HTTP/1.1 415"), deflated[:200]
+    assert plain.startswith(b"HTTP/1.1 200") and plain.endswith(b"100")
+    assert seen == [100]  # the gzip body never reached a handler
+
+
+def test_a_client_that_never_takes_its_answer_loses_the_connection() -> None:
+    """A large page asked for and never read: the answer is dropped after the write timeout, not
+    held with its bytes for as long as the client likes. A client that reads gets it whole."""
+    from aiohttp import web
+
+    page = b"z" * 20_000_000  # far beyond what the sockets' buffers take
+
+    async def big(request: web.Request) -> web.Response:
+        return web.Response(body=page)
+
+    async def go() -> tuple[int, int]:
+        pages = Pages()
+        pages.web_app.router.add_get("/big", big)
+        server = Server(pages, "127.0.0.1", 0, Limits(idle_s=5, body_s=5, write_s=0.5))
+        await server.start()
+        try:
+            port = server.runner.addresses[0][1]
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.write(b"GET /big HTTP/1.1\r\nHost: x\r\n\r\n")
+            await asyncio.sleep(2.0)  # not reading, well past the write timeout
+            taken = 0
+            with contextlib.suppress(ConnectionError):
+                while chunk := await asyncio.wait_for(reader.read(1 << 20), SAFETY_S):
+                    taken += len(chunk)
+            writer.close()
+            whole, _ = await exchange(port, [b"GET /big HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"])
+            return taken, len(whole)
+        finally:
+            await server.stop()
+
+    taken, whole = asyncio.run(go())
+    assert taken < len(page)  # the connection was dropped before the answer was all sent
+    assert whole > len(page)  # the head and the whole page
+
