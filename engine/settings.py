@@ -172,11 +172,14 @@ class Settings(BaseSettings):
         "half-open one, or a client sending its headers a byte at a time (slowloris)")
     web_body_timeout_s: float = Field(
         default=5.0, gt=0, description="HAZARD_WEB_BODY_TIMEOUT_S: how long the server reads "
-        "and discards a request body no page asked for before it closes the connection")
+        "and discards a request body no page asked for before it closes the connection; a body "
+        "POST /events reads must come within this, then at 16 KiB a second for what it declares "
+        "(else 408)")
     web_write_timeout_s: float = Field(
         default=30.0, gt=0, description="HAZARD_WEB_WRITE_TIMEOUT_S: an event stream whose client "
         "has not taken a write for this long is ended, so a client that stops reading cannot "
-        "hold a stream and its Kafka connection")
+        "hold a stream and its Kafka connection; any other answer not taken whole in this long "
+        "has its connection dropped")
     web_max_header_bytes: int = Field(
         default=8190, ge=1024, le=65536, description="HAZARD_WEB_MAX_HEADER_BYTES: the longest "
         "request line and the longest header field; longer answers 400")

@@ -24,6 +24,7 @@ from typing import Any, Literal
 
 import structlog
 from aiohttp import web
+from aiohttp.web_protocol import RequestPayloadError
 from pydantic import BaseModel, ConfigDict
 
 from engine.contract.common import KnownIds
@@ -50,6 +51,17 @@ HTTP_TOPIC = "POST /events"
 CHECK_CHUNK = 20
 FIELD_APP_HEADER = "field-app"  # on each record sent: which token published it, for audits
 RETRY_AFTER_503_S = 5
+# The slowest a body may come once HAZARD_WEB_BODY_TIMEOUT_S has passed: 16 KiB a second, a slow
+# mobile link's pace. A body that trickles slower (a byte a second, or none) would hold its
+# connection and the part of it already read for as long as its sender liked.
+BODY_MIN_BYTES_PER_S = 16 * 1024
+# How much sooner than the worker's intake the door calls an event `stale`: the worker judges an
+# event's age again when it reads the record, later by the door-to-broker time, any difference
+# between the door's clock and the worker's, and the worker's backlog. Without it an event at the
+# window's edge was answered 202 and then rejected, unknown to its sender. A day, as the marks'
+# own slack (engine/stream/marks.py SLACK_S): a worker further behind is an incident of its own.
+# Never more than a tenth of the window (HAZARD_DEDUP_DAYS), which a short window would not leave.
+DOOR_STALE_MARGIN_S = 86_400
 
 
 class EventResult(BaseModel):
@@ -107,18 +119,23 @@ ANSWERS = (
            "results say which events were accepted and which were rejected, and why",
            "done; fix and resend only the rejected ones (the same `source` and `id` may be reused)"),
     Answer(400, "no event of the request can ever be accepted (each result gives the intake's "
-           "errors), or a batch is not readable JSON or is empty",
+           "errors), a batch is not readable JSON or is empty, or the body ended before its "
+           "declared length or chunked framing was whole",
            "fix the events; resending them unchanged will fail the same way"),
     Answer(401, "no field-app token, an unknown or revoked one, or a supervisor's token",
            "ask the district for a field-app token (`hazard-engine token new --field-app`)"),
     Answer(403, "an event's `source` does not start with the token's source prefix, or the town it "
            "names (`data.location.town`) is not one of the token's towns; nothing was sent",
            "send only events within the token's scope; `outside` names each one"),
+    Answer(408, "the body came slower than HAZARD_WEB_BODY_TIMEOUT_S and then 16 KiB a second "
+           "allow; nothing was sent", "send the same events again, on a better link or fewer at a time"),
     Answer(413, "the body is over HAZARD_HTTP_MAX_BODY_BYTES, could hold more JSON keys, values, "
            "arrays and objects than HAZARD_HTTP_MAX_JSON_ITEMS, or a batch is over "
            "HAZARD_HTTP_MAX_BATCH events", "send fewer events per request"),
     Answer(415, "the body is no CloudEvent in any mode of the HTTP binding (no ce- headers and "
-           "not a CloudEvents media type)", "use structured, binary or batch mode"),
+           "not a CloudEvents media type), or it is compressed (a Content-Encoding other than "
+           "identity: no route takes a compressed body)",
+           "use structured, binary or batch mode, uncompressed"),
     Answer(429, "the token posts more than HAZARD_HTTP_RATE_PER_S events a second on average "
            "(beyond HAZARD_HTTP_BURST at once); a request refused before its events could be "
            "counted (400, 413, 415) counts as the events its JSON could have held, one for each "
@@ -173,8 +190,11 @@ class RateLimiter:
 def _answer(status: int, body: BaseModel, headers: Mapping[str, str] | None = None) -> web.Response:
     # Serialised by pydantic's core directly: for a batch of 1,000 refused events, each with its
     # 48 errors, 38 ms against 180 through model_dump and orjson (the same bytes).
-    return web.Response(body=body.model_dump_json(exclude_none=True), status=status, headers=headers,
+    resp = web.Response(body=body.model_dump_json(exclude_none=True), status=status, headers=headers,
                         content_type="application/json")
+    if headers is not None and headers.get("Connection") == "close":
+        resp.force_close()  # the header alone is sent, but aiohttp would keep the connection open
+    return resp
 
 
 def _error(status: int, reason: str, headers: Mapping[str, str] | None = None,
@@ -190,17 +210,47 @@ class _TooLarge(Exception):
     pass
 
 
-async def _read_body(request: web.Request, limit: int) -> bytes:
-    """The body, or _TooLarge as soon as it passes `limit` bytes (nothing more is read)."""
-    if request.content_length is not None and request.content_length > limit:
+class _Unread(Exception):
+    """A body that could not be read whole: its status and why."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status, self.reason = status, reason
+
+
+async def _read_body(request: web.Request, limit: int, first_s: float) -> bytes:
+    """The body, or _TooLarge as soon as it passes `limit` bytes (nothing more is read), or _Unread
+    when it breaks off (408 when it takes longer than `first_s` and then BODY_MIN_BYTES_PER_S
+    for what it declares, or `limit` if it declares nothing; 400 when it ends short or its framing
+    is broken)."""
+    length = request.content_length
+    if length is not None and length > limit:
         raise _TooLarge
+    allowed = first_s + (length if length is not None else limit) / BODY_MIN_BYTES_PER_S
     chunks, size = [], 0
-    async for chunk in request.content.iter_any():
-        size += len(chunk)
-        if size > limit:
-            raise _TooLarge
-        chunks.append(chunk)
+    try:
+        async with asyncio.timeout(allowed):
+            async for chunk in request.content.iter_any():
+                size += len(chunk)
+                if size > limit:
+                    raise _TooLarge
+                chunks.append(chunk)
+    except TimeoutError:
+        _give_up(request)
+        raise _Unread(408, f"the body took over {allowed:.0f} s to come ({size} bytes had come): "
+                      "nothing was sent") from None
+    except (RequestPayloadError, ConnectionError) as exc:
+        _give_up(request)
+        raise _Unread(400, f"the body ended before it was whole ({size} bytes came; "
+                      f"{type(exc).__name__}): nothing was sent") from None
     return b"".join(chunks)
+
+
+def _give_up(request: web.Request) -> None:
+    """Read no more of a body that failed: marked ended, aiohttp does not linger to drain it after
+    the answer (which would wait HAZARD_WEB_BODY_TIMEOUT_S more for a trickle, or log the failure
+    again as an unhandled ERROR); the answer closes the connection."""
+    request.content.feed_eof()
 
 
 def _result(index: int, item: Item, checked: Any) -> EventResult:
@@ -288,10 +338,13 @@ class FieldIntake:
         if (wait := self.limiter.owes(app.name)) > 0:
             return self._limited(app, None, wait)
         try:
-            body = await _read_body(request, settings.http_max_body_bytes)
+            body = await _read_body(request, settings.http_max_body_bytes, settings.web_body_timeout_s)
         except _TooLarge:
             return _error(413, f"the body is over {settings.http_max_body_bytes} bytes: send "
                           "fewer events per request", {"Connection": "close"})
+        except _Unread as exc:
+            log.info("http_intake_body_unread", field_app=app.name, status=exc.status, reason=exc.reason)
+            return _error(exc.status, exc.reason, {"Connection": "close"})
         try:
             items = read_request(request.headers, body, settings.http_max_batch,
                                  settings.http_max_json_items)
@@ -340,12 +393,15 @@ class FieldIntake:
 
     def _timed(self, result: Accepted | Invalid) -> Accepted | Invalid:
         """An acceptable event whose times the worker would refuse (`stale`, `future`,
-        `deadline_passed`: engine/intake/process.py) is refused here, rather than answered 202."""
+        `deadline_passed`: engine/intake/process.py) is refused here, rather than answered 202;
+        `stale` DOOR_STALE_MARGIN_S sooner than the worker's intake, which judges it again later."""
         if not isinstance(result, Accepted):
             return result
         event = normalised(result.event, result.event_type)
-        window = time_window(self.now(), self.settings.dedup_days, self.settings.future_s)
-        problems = timing_problems(event, epoch(event.time), *window)
+        stale_before, future_after = time_window(self.now(), self.settings.dedup_days, self.settings.future_s)
+        if stale_before is not None:
+            stale_before += min(DOOR_STALE_MARGIN_S, self.settings.dedup_days * 8_640)
+        problems = timing_problems(event, epoch(event.time), stale_before, future_after)
         return result if not problems else Invalid(tuple(problems))
 
     def _outside(self, app: FieldApp, checked: list[Any]) -> list[OutsideScope]:
