@@ -35,6 +35,7 @@ from urllib.parse import urlsplit
 
 import structlog
 from aiohttp import web
+from aiohttp.web_protocol import RequestPayloadError
 from aiokafka import TopicPartition
 from aiokafka.errors import KafkaError
 
@@ -106,6 +107,17 @@ def scope_text(scope: Any, page: Page) -> str:
         return page.t["district"]
     return ", ".join([*(page.town(t) for t in sorted(scope.towns)),
                       *(page.department(d) for d in sorted(scope.departments))])
+
+
+async def _form(request: web.Request) -> Any:
+    """The POSTed form, or None when it cannot be read: a multipart body without a boundary or
+    broken, a charset Python does not know or text not in it, a body cut short. Each is the
+    sender's fault (400), never the server's."""
+    try:
+        return await request.post()
+    except (ValueError, LookupError, AssertionError, RequestPayloadError, ConnectionError) as exc:
+        log.info("board_form_unread", path=request.path, error=f"{type(exc).__name__}: {exc}"[:200])
+        return None
 
 
 def safe_next(path: str | None) -> str:
@@ -257,7 +269,7 @@ class Board:
         router.add_get("/board/map", self.signed_in(self.risk_map))
         router.add_get("/board/summary", self.signed_in(self.summary, page=False))
         router.add_get("/board/session", self.signed_in(self.alive, page=False))
-        router.add_get("/board/events", self.signed_in(self.events, page=False))
+        router.add_get("/board/events", self.signed_in(self.events, page=False), allow_head=False)  # a stream
         router.add_get("/board/hazards/{id}", self.signed_in(self.hazard_page))
         router.add_get("/board/alerts/{id}", self.signed_in(self.alert_page))
         router.add_get("/board/enterprises", self.signed_in(self.enterprise_list))
@@ -355,9 +367,15 @@ class Board:
 
     @staticmethod
     def same_origin(request: web.Request) -> bool:
-        """A POST's Origin, when the browser sends one, must be this server."""
+        """A POST's Origin, when the browser sends one, must be this server (one that is no URL
+        at all, such as `http://[::1`, is not)."""
         origin = request.headers.get("Origin")
-        return origin is None or urlsplit(origin).netloc == request.host
+        if origin is None:
+            return True
+        try:
+            return urlsplit(origin).netloc == request.host
+        except ValueError:
+            return False
 
     async def views(self, scope: Scope) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         """The hazards and alerts within `scope`, without their records, read in the feeds' turns
@@ -388,7 +406,9 @@ class Board:
 
     async def post_signin(self, request: web.Request) -> web.StreamResponse:
         """Exchange a token for a session cookie, once the form's CSRF token checks out."""
-        form = await request.post()
+        form = await _form(request)
+        if form is None:
+            return self.signin_page(request, "the form could not be read; try again", 400)
         next_path = safe_next(str(form.get("next") or ""))
         if not self.same_origin(request) or not self.sessions.signin_csrf_ok(
                 request.cookies.get(PRE_COOKIE), str(form.get("csrf") or ""), self.wall()):
@@ -410,7 +430,10 @@ class Board:
 
     async def post_signout(self, request: web.Request, session: Session) -> web.StreamResponse:
         """End the session (its cookie is refused from now on), with the form's CSRF token."""
-        form = await request.post()
+        form = await _form(request)
+        if form is None:
+            return web.Response(status=400, text="the form could not be read; reload the page",
+                                headers=HEADERS)
         if not self.same_origin(request) or not self.sessions.csrf_ok(session, str(form.get("csrf") or "")):
             return web.Response(status=403, text="the form did not come from this session; reload the page",
                                 headers=HEADERS)

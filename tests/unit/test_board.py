@@ -353,6 +353,33 @@ async def sign_in(client: TestClient, token: str) -> Any:
                              allow_redirects=False)
 
 
+def test_forms_that_cannot_be_read_and_origins_that_are_no_urls_are_the_senders_fault(tmp_path: Path) -> None:
+    """Sign-in and sign-out forms that cannot be parsed (a multipart body without its boundary, a
+    charset Python does not know, text not in the charset it names) answer 400, and an Origin that
+    is no URL at all answers 403: never a 500. A HEAD of the board's event stream opens nothing."""
+    bodies = [("multipart/form-data", b"--x\r\n\r\n"),
+              ("application/x-www-form-urlencoded; charset=bogus", b"token=a"),
+              ("application/x-www-form-urlencoded; charset=utf-8", b"token=%ff%fe&csrf=\xff")]
+
+    async def check(client: TestClient, tokens: dict[str, str]) -> None:
+        for content_type, body in bodies:
+            refused = await client.post("/board/signin", data=body, headers={"Content-Type": content_type},
+                                        allow_redirects=False)
+            assert refused.status in (400, 403), (content_type, refused.status)
+        odd_origin = await client.post("/board/signin", data={"csrf": "x", "token": "y"},
+                                       headers={"Origin": "http://[::1"}, allow_redirects=False)
+        assert odd_origin.status == 403
+        assert (await sign_in(client, tokens["huxi"])).status == 303
+        for content_type, body in bodies:
+            refused = await client.post("/board/signout", data=body, headers={"Content-Type": content_type},
+                                        allow_redirects=False)
+            assert refused.status in (400, 403), (content_type, refused.status)
+        assert (await client.head("/board/events")).status == 405
+        assert (await client.get("/board", allow_redirects=False)).status == 200  # still signed in
+
+    run_board(tmp_path, check)
+
+
 def test_sign_in_sets_a_strict_httponly_expiring_cookie_and_sign_out_needs_the_csrf_token(
         tmp_path: Path) -> None:
     async def check(client: TestClient, tokens: dict[str, str]) -> None:
