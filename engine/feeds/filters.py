@@ -69,6 +69,27 @@ class Filters:
         return not self.departments or not self.departments.isdisjoint(departments)
 
 
+LIST_PARAMS = ("town", "department", "overdue", "cursor", "limit")  # what GET /hazards (and kin) read
+_ONCE = ("overdue", "cursor", "limit")
+_STREAM_ONLY = ("tier", "level", "action")
+
+
+def check_list_query(query: Any) -> None:
+    """BadRequest for a list's query parameter the list would not apply: one it does not know (a
+    typo such as `teir` would show every item as if filtered), a filter of the escalation stream
+    (an item of a list has no one tier or action to match), or one of its single values given twice
+    (which of them would count?)."""
+    for name in query:
+        if name in _STREAM_ONLY:
+            raise BadRequest(f"{name} filters the escalation stream (/feeds/escalations), not a list; "
+                             f"a list takes {', '.join(LIST_PARAMS)}")
+        if name not in LIST_PARAMS:
+            raise BadRequest(f"unknown parameter {name[:40]!r}: a list takes {', '.join(LIST_PARAMS)}")
+    for name in _ONCE:
+        if (times := len(query.getall(name, ()))) > 1:
+            raise BadRequest(f"{name} given {times} times: give it once")
+
+
 def escalation_departments(data: Mapping[str, Any], lead: Iterable[str] = ()) -> set[str]:
     """The departments an escalation concerns: its department targets and the lead department."""
     targets = data.get("targets") or []

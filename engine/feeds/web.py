@@ -33,6 +33,7 @@ from engine.feeds.filters import (
     BadRequest,
     Filters,
     RecordPage,
+    check_list_query,
     decode_cursor,
     decode_positions,
     encode_cursor,
@@ -218,6 +219,7 @@ def _lag_headers(source: StateSource) -> dict[str, str] | None:
 
 async def _list(view: Any, request: Any, source: StateSource, scope: Scope,
                 now: Callable[[], float], share: LoopShare) -> Any:
+    check_list_query(request.query)
     filters = Filters.from_query(request.query)
     if reason := filters.outside(scope):
         return view.error(403, reason)
@@ -289,7 +291,7 @@ def register(app: Any, *, settings: Settings, bootstrap: str, hazards: StateSour
             active.pop(marker, None)
             log.info("feed_closed", supervisor=scope.name)
 
-    app.page("/feeds/escalations", name="feeds_escalations")(guarded(escalations))
+    app.page("/feeds/escalations", name="feeds_escalations", head=False)(guarded(escalations))
     for kind, source in (("hazard", hazards), ("alert", alerts)):
         if source is not None:
             lookups(app, kind, source, tokens, now, share)

@@ -53,12 +53,14 @@ class Pages:
         self.web_app = web.Application()
         self.web = self  # the feeds reach the application as `app.web.web_app`
 
-    def page(self, path: str, name: str | None = None) -> Callable[[Handler], Handler]:
-        """Serve `handler(view, request, **path_params)` for GET `path`."""
+    def page(self, path: str, name: str | None = None, head: bool = True) -> Callable[[Handler], Handler]:
+        """Serve `handler(view, request, **path_params)` for GET `path`, and for HEAD unless `head` is
+        False: a stream's page, which would open its stream (a consumer, one of the token's slots)
+        and write events after a head that may carry no body (405 instead)."""
         def add(handler: Handler) -> Handler:
             async def get(request: web.Request) -> web.StreamResponse:
                 return await handler(View, request, **request.match_info)
-            self.web_app.router.add_get(path, get, name=name)
+            self.web_app.router.add_get(path, get, name=name, allow_head=head)
             return handler
         return add
 

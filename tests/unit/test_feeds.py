@@ -316,3 +316,49 @@ def test_a_hazard_page_reads_its_history_chunks_and_answers_503_while_one_is_mis
             assert (await client.get("/hazards", headers=auth)).status == 200  # reads no chunk
 
     asyncio.run(main())
+
+
+def test_a_list_refuses_parameters_it_would_not_apply_and_a_stream_refuses_head(tmp_path: Path) -> None:
+    """`GET /hazards?tier=red` answered every hazard as if filtered, and `?teir=red` too; a list now
+    refuses what it would not apply (400, naming what it takes), and a value it takes once given
+    twice. `HEAD /feeds/escalations` opened a stream (a consumer, one of the token's slots) and
+    wrote events after a head that may carry none: 405."""
+    import asyncio
+
+    from aiohttp.test_utils import TestClient, TestServer
+
+    from engine.feeds.views import hazard_source
+    from engine.feeds.web import register
+    from engine.http.server import Pages
+    from engine.settings import Settings
+
+    h = Hazard("HZ-Q", opened="e0", opened_at=1_790_000_000, title="Blocked exit", sector="fire_safety",
+               town="huxi")
+    table = {b"HZ-Q": pack(h)}
+    index = PlaceIndex()
+    index.put("HZ-Q", hazard_place(h, None))
+    token, line = mint("district", [], [], True)
+    tokens = TokenStore.load(tokens_file(tmp_path, line))
+    source = hazard_source(table, RULES, lambda: 1_790_100_000, index, {})
+    pages = Pages()
+    register(pages, settings=Settings(), bootstrap="127.0.0.1:9", hazards=source, alerts=None,
+             tokens=tokens, now=lambda: 1_790_100_000)
+
+    async def main() -> None:
+        async with TestClient(TestServer(pages.web_app)) as client:
+            auth = {"Authorization": f"Bearer {token}"}
+            for query, words in (("tier=red", "tier filters the escalation stream"),
+                                 ("action=refer", "action filters the escalation stream"),
+                                 ("teir=red", "unknown parameter 'teir'"),
+                                 ("limit=1&limit=600", "limit given 2 times"),
+                                 ("overdue=true&overdue=false", "overdue given 2 times")):
+                refused = await client.get(f"/hazards?{query}", headers=auth)
+                assert refused.status == 400, query
+                assert words in (await refused.json())["error"], query
+            listed = await client.get("/hazards?town=huxi&town=yuji&limit=5&overdue=false", headers=auth)
+            assert listed.status == 200 and [i["id"] for i in (await listed.json())["items"]] == ["HZ-Q"]
+            head = await client.head("/feeds/escalations", headers=auth)
+            assert head.status == 405
+            assert (await client.head("/hazards", headers=auth)).status == 200  # a page may be HEAD
+
+    asyncio.run(main())
