@@ -125,6 +125,11 @@ def read_request(headers: Mapping[str, str], body: bytes, max_batch: int,
                                "UTF-8 JSON")
         return _batch(body, max_batch)
     shown = "none" if content_type is None else repr(content_type[:_SHOWN])
+    if content_type is not None and media is None:  # a named type, but not one that can be read
+        raise RequestError(415, f"content type {shown} cannot be read as a media type (a type and a "
+                           "subtype, then parameters each named once, a value quoted where it needs "
+                           f"to be): send one event as {STRUCTURED}, a batch as {BATCH}, or binary "
+                           f"mode (the attributes as ce- headers, the data as {JSON})")
     hint = (" (JSON without ce- headers is not an event: add the ce-specversion, ce-id, "
             "ce-source, ce-type, ce-time and ce-subject headers, or send the whole event as "
             f"{STRUCTURED})") if media is not None and is_json(media) else ""

@@ -431,6 +431,19 @@ def test_hostile_bodies_get_the_intakes_own_error_never_a_500(
     assert error_type in [e["type"] for r in answer["results"] for e in r["errors"]]
 
 
+@pytest.mark.parametrize("content_type", [
+    "application/cloudevents+json; charset=utf-8; charset=utf-8",
+    "application/cloudevents+json; garbage",
+    "application/cloudevents+json; charset=\u00e9",
+])
+def test_a_content_type_that_is_no_media_type_is_told_so(content_type: str) -> None:
+    """A structured type with a parameter twice, a parameter without a value, or one not in ASCII
+    was answered "send one event as application/cloudevents+json", the very type it named."""
+    with pytest.raises(RequestError) as refused:
+        read_request({"Content-Type": content_type}, json.dumps(REPORT).encode(), 10, 10_000)
+    assert refused.value.status == 415 and "cannot be read as a media type" in refused.value.reason
+
+
 def test_a_body_cut_short_is_400_and_a_trickling_one_408_never_a_500(
         tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     """A body that breaks off (not what its Content-Encoding says, a chunked frame broken, a client
