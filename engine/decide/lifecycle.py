@@ -171,12 +171,24 @@ def _answers(h: Hazard, entry: Entry, at: int) -> tuple[str, ...]:
     supervision deadline, a completion claim no failed review has judged, or a review that passed."""
     kind, data = entry["type"], entry["data"]
     if kind == "safety.hazard.verified":
-        # Found unfounded or a duplicate, the hazard owed no rectification from then: nor a listing's.
-        return ("verify", "supervision") if data["verdict"] in DISMISSALS else ("verify",)
+        if data["verdict"] in DISMISSALS:
+            # Found unfounded or a duplicate, the hazard owed no rectification from then: nor a
+            # listing's; and closed by it, no review of a claim and no extension decision either (in
+            # time order their clocks stop with the close: engine/decide/clocks.py `derive`).
+            closes = h.closed_how in DISMISSALS and h.closed_at == at
+            return ("verify", "supervision", "review", "extension") if closes else ("verify", "supervision")
+        if h.verified_at == at and h.listed is not None and h.grade != "major":
+            # Re-graded by the latest verification: the listing ends then (`settle` lifts it:
+            # `_unlisted`), and a listing's deadline missed since was no listing's (README: no
+            # department is referred for the deadline of a listing it no longer has).
+            return ("verify", "supervision")
+        return ("verify",)
     if kind == FINDING_TYPE:
         return ("verify",) if data["inspection"]["law_enforcement"] else ()
     if kind == _RECTIFICATION_REVIEWED:
-        return ("review", "supervision") if data["outcome"] == "passed" else ("review",)
+        # Passed, the hazard is closed for good: no listing's deadline and no extension decision
+        # was owed from then.
+        return ("review", "supervision", "extension") if data["outcome"] == "passed" else ("review",)
     if kind == "safety.rectification.extension_decided":
         # Approved, it also answers the listed-supervision deadline it moved past (`answer` then
         # withdraws that failure only where its period holds the approval).
