@@ -159,6 +159,10 @@ def apply_event(h: Hazard, entry: Entry, at: int, rules: Rules) -> list[Out]:
         outs += accepted(h, rules, at, eid, decided_at(entry, at, h.watermark))
     if entry["type"] == _LIFTED:  # a lifting recorded after violations found since
         outs += _lifted_late(h, rules, entry["data"]["order_no"], at, eid, decided_at(entry, at, h.watermark))
+    if (h.referred and entry["type"] == "safety.hazard.verified" and entry["data"]["verdict"] in DISMISSALS
+            and any(v[1] >= at for v in h.violations)):  # found unfounded before violations found since
+        verdict = entry["data"]["verdict"]
+        outs += _dismissed_late(h, rules, at, verdict, eid, decided_at(entry, at, h.watermark))
     if moved is not None and moved[1] and h.step == 0 and h.deadline is not None and h.deadline > moved[0]:
         # An approval that reached the engine after ladder steps ran against the deadline it moved.
         outs += extended(h, rules, moved[0], moved[1], moved[2], eid, decided_at(entry, at, h.watermark))
@@ -415,6 +419,37 @@ def _lifted_late(h: Hazard, rules: Rules, order_no: str, at: int, eid: str, deci
         return []  # nothing found since, or a violation while it was in force supports what was sent
     said = (f"order {order_no} was lifted on {iso(at)}, before the violation found on {iso(after_it[0][1])}; "
             f"the record {eid} of the lifting reached the engine after it")
+    return _taken_back(h, rules, order_no, after_it, said, decided, eid,
+                       "as the violations found since its lifting violated no order in force")
+
+
+def _dismissed_late(h: Hazard, rules: Rules, at: int, verdict: str, eid: str, decided: int) -> list[Out]:
+    """A verification at `at` that found the hazard unfounded or a duplicate, decided at `decided`,
+    whose record came after violations found since (an app offline): they were found on no hazard
+    to rectify, so no order was refused because of a major hazard (刑法 art. 134-1) and no art. 70
+    stop was called for. What they caused and no violation on a standing hazard supports is
+    withdrawn, as for a lifting (`_lifted_late`)."""
+    if not h.dismissed_by(at):
+        return []  # a verification by then, applied earlier, found otherwise
+    outs: list[Out] = []
+    for order_no in dict.fromkeys(v[0] for v in h.violations if v[1] >= at):
+        after_it = [v for v in h.violations if v[0] == order_no and v[1] >= at]
+        if any(v[0] == order_no and h.in_force(order_no, v[1]) and not h.dismissed_by(v[1])
+               for v in h.violations):
+            continue  # a violation on a standing hazard supports what was sent
+        said = (f"the verification {eid} of {iso(at)}, which found it {verdict} before the violation of "
+                f"order {order_no} found on {iso(after_it[0][1])}, reached the engine after it")
+        why = f"as the violations found since it was found {verdict} were on no hazard to rectify"
+        outs += _taken_back(h, rules, order_no, after_it, said, decided, eid, why)
+    return outs
+
+
+def _taken_back(h: Hazard, rules: Rules, order_no: str, after_it: list[list[Any]], said: str, decided: int,
+                eid: str, why: str) -> list[Out]:
+    """Withdraw what violations `after_it` of order `order_no` caused, `said` why, to those it went
+    to: the transfer to the public security bureau (`safety.referral.judicial_withdrawn`) and the
+    art. 70 utility stop proposal (`safety.enforcement.withdrawn`), each restated as it was sent;
+    `why` ends the hazard's record line."""
     zh = Words("zh", rules.reference)
     outs: list[Out] = []
     j = rules.judicial
@@ -441,8 +476,7 @@ def _lifted_late(h: Hazard, rules: Rules, order_no: str, at: int, eid: str, deci
         proposed.append(sent)
     if outs:  # the withdrawals alone, not the escalations of a watched proposal `gone` takes back
         h.history.append([decided, eid, f"order {order_no}: " + " and ".join(
-            _WITHDRAWN_WHAT[o.event["type"]] for o in outs) + " withdrawn, as the violations found since its "
-            "lifting violated no order in force"])
+            _WITHDRAWN_WHAT[o.event["type"]] for o in outs) + f" withdrawn, {why}"])
     return outs + proposals.gone(h, rules, proposed, decided, eid)
 
 
@@ -463,7 +497,7 @@ def _sent(v: list[Any], tag: str) -> None:
     v[4] = [*(v[4] or ()), tag]
 
 
-# What `_lifted_late` withdraws, as the hazard's record names it (engine/zh/record.py reads it).
+# What `_taken_back` withdraws, as the hazard's record names it (engine/zh/record.py reads it).
 _WITHDRAWN_WHAT = {"safety.referral.judicial_withdrawn": "the transfer to the public security bureau",
                    "safety.enforcement.withdrawn": "the utility_stop_notice proposal"}
 
@@ -562,7 +596,8 @@ def _transfer(h: Hazard, rules: Rules) -> list[Out]:
         order_no, found, eid, evidence, _ = v
         tag = f"{j.rule_id}:{order_no}"
         order = orders.get(order_no)
-        if order is None or order[1] not in j.orders or tag in h.referred or not h.in_force(order_no, found):
+        if (order is None or order[1] not in j.orders or tag in h.referred or not h.in_force(order_no, found)
+                or h.dismissed_by(found)):
             continue
         h.referred.append(tag)
         _sent(v, tag)
@@ -603,7 +638,7 @@ def _utility_stop(h: Hazard, rules: Rules) -> list[Out]:
         order = orders.get(order_no)
         if order is None or order[1] not in _STOP_ORDERS or tag in h.referred:
             continue
-        if not h.in_force(order_no, found):
+        if not h.in_force(order_no, found) or h.dismissed_by(found):
             continue
         h.referred.append(tag)
         _sent(v, tag)

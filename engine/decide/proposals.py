@@ -238,14 +238,7 @@ def _pressing(h: Hazard, t: int) -> bool:
     verification after `t`, of any verdict, leaves the proposal as it stood at `t`. With no verdicts
     kept (one verification, or a state stored before they were kept) the latest verification alone
     judges."""
-    if not h.verdicts:
-        return not (h.verdict in DISMISSALS and h.verified_at is not None and h.verified_at <= t)
-    then = None
-    for at, verdict in h.verdicts:
-        if at > t:
-            break
-        then = verdict
-    return then not in DISMISSALS
+    return not h.dismissed_by(t)
 
 
 def _what(p: list[Any]) -> str:

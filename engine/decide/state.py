@@ -195,6 +195,19 @@ class Hazard(HistoryState):
         claim made by `at` has then been judged, whatever claim came since."""
         return self.cycle > 0 and self.cycle_start is not None and at < self.cycle_start
 
+    def dismissed_by(self, t: int) -> bool:
+        """Whether the latest verification made by `t` found the hazard unfounded or a duplicate
+        (`verdicts` by time; with none kept, the latest verification alone): from then nothing was
+        to be rectified, pressed or refused on it, whatever verification came since."""
+        if not self.verdicts:
+            return self.verdict in DISMISSALS and self.verified_at is not None and self.verified_at <= t
+        then = None
+        for at, verdict in self.verdicts:
+            if at > t:
+                break
+            then = verdict
+        return then in DISMISSALS
+
     def in_force(self, order_no: str, t: int) -> bool:
         """Whether order `order_no` was in force at `t`, as far as the records on file say: made at
         or before it, and not lifted at or before it. A violation found before the order was made,

@@ -253,6 +253,11 @@ _ESCALATIONS = compiled([
      r"(?P<r>\S+) of (?P<u>\S+), reached the engine after it",
      "撤回执法建议：延期已于 {t} 批准（{e}），早于{r:rule}步骤（{u}），送达引擎晚于该步骤"),
     # an order lifted before violations found since, recorded after them (engine/decide/lifecycle.py)
+    (r"(?P<w>Transfer|Enforcement proposal) withdrawn: the verification (?P<e>\S+) of (?P<t>\S+), which "
+     r"found it (?P<v>unfounded|duplicate) before the violation of order (?P<o>\S+) found on (?P<f>\S+), "
+     r"reached the engine after it",
+     "撤回{w:withdrawn}：核实记录 {e}（{t}）早于 {f} 发现的执法决定 {o} 未执行行为认定{v:verdict}，"
+     "送达引擎晚于{w:sent}"),
     (r"Transfer withdrawn: order (?P<o>\S+) was lifted on (?P<l>\S+), before the violation found on "
      r"(?P<f>\S+); the record (?P<e>\S+) of the lifting reached the engine after it",
      "撤回移送公安机关：执法决定 {o} 已于 {l} 解除，早于 {f} 发现的未执行行为；"
@@ -509,6 +514,8 @@ _PIECES: dict[str, Callable[[str], str]] = {
     "approx": lambda _: "（期限为估算：该年放假安排未公布）",
     "approved": lambda text: f"经法制审核于 {text.split()[-1].rstrip(',')} 通过，",
     "decision": lambda _: "执法决定",
+    "withdrawn": lambda text: "移送公安机关" if text == "Transfer" else "执法建议",
+    "sent": lambda text: "移送" if text == "Transfer" else "建议",
     "again": _again,
     "issued": lambda text: f"（通知视为 {text.split()[3]} 下达：报告与核实均已送达引擎）",
 }

@@ -99,6 +99,11 @@ def _shapes() -> Shapes:
         (r"order (?P<o>\S+): the transfer to the public security bureau withdrawn, as the violations found "
          r"since its lifting violated no order in force",
          "{o}：解除后发现的未执行不构成违反在效决定，撤回移送公安机关"),
+        (r"order (?P<o>\S+): (?P<w>the transfer to the public security bureau"
+         r"|the utility_stop_notice proposal"
+         r"|the transfer to the public security bureau and the utility_stop_notice proposal) withdrawn, as "
+         r"the violations found since it was found (?P<v>unfounded|duplicate) were on no hazard to rectify",
+         "{o}：核实{v:verdict}后发现的未执行行为不针对须整改的隐患，撤回{w:taken}"),
         (r"order (?P<o>\S+): the utility_stop_notice proposal withdrawn, as the violations found since its "
          r"lifting violated no order in force",
          "{o}：解除后发现的未执行不构成违反在效决定，撤回停止供电建议"),

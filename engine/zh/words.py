@@ -146,6 +146,12 @@ CEASED = {"no longer a key enterprise": "不再列为重点企业", "closed": "�
 OWED = {"legal review (法制审核)": "法制审核", "decision": "执法决定"}
 ANSWER_RECORDS = {"legal_reviewed": "legal review", "penalized": "penalty decision", "ordered": "order"}
 ANSWERS = {"legal review": "法制审核", "penalty decision": "行政处罚决定", "order": "责令决定"}
+# What a verdict or a lifting recorded late withdrew of a violated order's consequences
+# (engine/decide/lifecycle.py `_taken_back`).
+TAKEN = {"the transfer to the public security bureau": "移送公安机关",
+         "the utility_stop_notice proposal": "停止供电建议",
+         "the transfer to the public security bureau and the utility_stop_notice proposal":
+         "移送公安机关及停止供电建议"}
 # Which of a proposal's watches an escalation taken back was about: its review (or decision), or the
 # decision due once its review approved it.
 WATCHES = {"it": "逾期督办", "its decision": "执法决定逾期督办"}
@@ -153,7 +159,7 @@ _BY_KIND = {"grade": GRADES, "via": FOUND_VIA, "inspection": INSPECTIONS, "verdi
             "measure": MEASURES, "outcome": OUTCOMES, "class": CLASSES, "level": LEVELS,
             "report": REPORTS, "clock": CLOCKS, "tier": TIERS, "risk": RISKS, "ceased": CEASED,
             "owed": OWED, "answer": ANSWERS, "watch": WATCHES, "criterion": CRITERIA,
-            "credit": CREDIT_OUTCOMES, "left": LEFT, "settled": SETTLED}
+            "credit": CREDIT_OUTCOMES, "left": LEFT, "settled": SETTLED, "taken": TAKEN}
 
 
 class Words:
