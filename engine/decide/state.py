@@ -195,6 +195,10 @@ class Hazard(HistoryState):
         claim made by `at` has then been judged, whatever claim came since."""
         return self.cycle > 0 and self.cycle_start is not None and at < self.cycle_start
 
+    def under_listing(self) -> bool:
+        """Whether the hazard is under listed supervision now: listed, and not lifted."""
+        return self.listed is not None and bool(self.listed[3])
+
     def dismissed_by(self, t: int) -> bool:
         """Whether the latest verification made by `t` found the hazard unfounded or a duplicate
         (`verdicts` by time; with none kept, the latest verification alone): from then nothing was
