@@ -10,10 +10,12 @@ from typing import Any
 
 import structlog
 import yaml
+from aiokafka.errors import KafkaConnectionError
 
 from engine import logs
 from engine.broker import cli as broker_cli
 from engine.errors import EngineError
+from engine.reference.errors import RulesError
 from engine.ruletest import cli as ruletest_cli
 from engine.settings import REPO_ROOT, Settings
 
@@ -462,8 +464,12 @@ def main(argv: list[str] | None = None) -> int:
             # reads ToolSettings (NO_COLOR), and a bad value there is reported as any other is.
             logs.configure_console()
         return int(args.func(args) or 0)
-    except EngineError as exc:
+    except (EngineError, RulesError) as exc:  # each says what is wrong and where
         print(f"hazard-engine: {exc}", file=sys.stderr)
+        return 2
+    except KafkaConnectionError as exc:  # a command that reads or writes the broker, which is not there
+        print(f"hazard-engine: the broker did not answer: {exc} (is KAFKA_BOOTSTRAP_SERVERS right? "
+              "`hazard-engine broker up` starts a local one)", file=sys.stderr)
         return 2
 
 

@@ -229,3 +229,23 @@ def test_rule_tests_draw_no_bar_when_stderr_is_not_a_terminal(
     assert main(["rules", "test", *files]) == 0
     captured = capsys.readouterr()
     assert "3 passed, 0 failed" in captured.out and "\r" not in captured.err
+
+
+def test_no_broker_and_bad_rules_are_said_in_one_line_never_a_traceback(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`show` with no broker at the address, and `plan draw` on a rules file with a mistake, printed
+    a Python traceback; each now says what is wrong in one line and exits 2."""
+    from engine.settings import REPO_ROOT
+
+    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9")  # nothing listens on the discard port
+    assert main(["show", "HZ-1"]) == 2
+    err = capsys.readouterr().err
+    assert "hazard-engine: the broker did not answer" in err and "Traceback" not in err
+    rules = tmp_path / "rules"
+    shutil.copytree(REPO_ROOT / "rules", rules)
+    hazards = rules / "hazards.yaml"
+    hazards.write_text(hazards.read_text().replace("rectify_within: 7 days", "rectify_within: 3 dayz", 1))
+    monkeypatch.setenv("HAZARD_RULES_DIR", str(rules))
+    assert main(["plan", "draw", "--period", "2026-12", "--seed", "x"]) == 2
+    err = capsys.readouterr().err
+    assert "'3 dayz' is not a duration" in err and "Traceback" not in err
