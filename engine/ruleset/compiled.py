@@ -16,6 +16,10 @@ _SPAN = re.compile(r"^\s*(-?\d+)\s+(minutes?|hours?|days?|working days?)\s*$")
 PROPOSE = "propose:"
 
 
+# The longest span a rule may give, by unit: ten years (a working year taken as 250 days).
+_MOST = {"minutes": 3650 * 1440, "hours": 3650 * 24, "days": 3650, "working days": 2500}
+
+
 @dataclass(frozen=True, slots=True)
 class Span:
     """A duration as the rules write it: '7 days', '3 working days', '-2 days', '10 minutes'."""
@@ -30,7 +34,12 @@ class Span:
         if not m:
             raise ValueError(f"{text!r} is not a duration: write '<n> minutes|hours|days|working days'")
         unit = m.group(2).rstrip("s") + "s" if not m.group(2).startswith("working") else "working days"
-        return cls(int(m.group(1)), unit)  # type: ignore[arg-type]
+        n = int(m.group(1))
+        if abs(n) > _MOST[unit]:
+            # Beyond the calendar's arithmetic (year 9999) from any date, every decision would fail.
+            raise ValueError(f"{text!r} is longer than any rule needs: at most 10 years "
+                             f"({_MOST[unit]} {unit})")
+        return cls(n, unit)  # type: ignore[arg-type]
 
     def after(self, start: datetime, calendar: WorkCalendar) -> Deadline:
         """The deadline this span sets from `start`."""

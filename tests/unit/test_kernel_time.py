@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -87,3 +88,12 @@ def test_iso_ms_at_a_day_boundary() -> None:
     ms = int(datetime(2026, 1, 5, tzinfo=SHANGHAI).timestamp()) * 1000
     assert ktime.iso_ms(ms - 1) == "2026-01-04T23:59:59.999000+08:00"
     assert ktime.iso_ms(ms) == "2026-01-05T00:00:00+08:00"
+
+
+@pytest.mark.parametrize("text", ["3000000 days", "-3000000 days", "99999999 working days", "100000 hours"])
+def test_a_span_beyond_what_the_calendar_can_reach_is_refused_when_the_rules_are_read(text: str) -> None:
+    """`3000000 days` passed the rules check and then failed every decision (a date past 9999):
+    a span longer than ten years is refused, with why, when the rules are read."""
+    with pytest.raises(ValueError, match="longer than any rule needs: at most 10 years"):
+        Span.parse(text)
+    assert Span.parse("3650 days").n == 3650 and Span.parse("-2 days").n == -2
