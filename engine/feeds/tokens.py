@@ -208,11 +208,7 @@ class TokenStore:
     def load(cls, path: Path | str) -> TokenStore:
         """Read a tokens file; a bad file fails here, at start, not at the first request."""
         path = Path(path)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise TokenFileError(f"cannot read tokens file {path}: {exc}") from exc
-        supervisors, apps = parse_file(text, str(path))
+        supervisors, apps = parse_file(_read(path), str(path))
         return cls(supervisors, path, apps)
 
     @classmethod
@@ -257,11 +253,10 @@ class TokenStore:
             return
         self._stamp = stamp
         try:
-            self._scopes, self._apps = parse_file(self.path.read_text(encoding="utf-8"),  # type: ignore[union-attr]
-                                                  str(self.path))
+            self._scopes, self._apps = parse_file(_read(self.path), str(self.path))  # type: ignore[arg-type]
             log.info("tokens file reloaded: %d supervisors, %d field apps", len(self._scopes),
                      len(self._apps))
-        except (OSError, TokenFileError) as exc:
+        except TokenFileError as exc:
             # Fail closed: a half-written or broken file must not keep revoked tokens alive.
             self._scopes, self._apps = {}, {}
             log.error("tokens file unusable, refusing every token: %s", exc)
@@ -366,3 +361,15 @@ def cli_new(name: str | None, towns: list[str], departments: list[str], district
     print(f"append under 'supervisors:' in ${ENV}:")
     print(line)
     return 0
+
+
+def _read(path: Path) -> str:
+    """A tokens file's text; TokenFileError, saying why, when it cannot be read or is not UTF-8."""
+    try:
+        return path.read_bytes().decode("utf-8")
+    except OSError as exc:
+        raise TokenFileError(f"cannot read tokens file {path}: {exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise TokenFileError(f"tokens file {path} is not UTF-8 text (byte {exc.start}): "
+                             f"{exc.reason}") from exc
+

@@ -89,6 +89,13 @@ def test_tokens_file_is_reloaded_and_a_broken_one_refuses_everyone(tmp_path: Pat
     path.write_text("supervisors: [this is: not valid")
     os.utime(path, ns=(time.time_ns(), time.time_ns() + 2 * 10**9))
     assert store.authenticate(f"Bearer {t1}") is None
+    # Written as bytes that are no UTF-8 (a file saved in GBK): refused as any broken file, where
+    # the decoding error escaped to the request (a 500 on POST /events), and at start with why.
+    path.write_bytes(("supervisors:\n" + l1 + "\n# 备注\n").encode("gbk"))
+    os.utime(path, ns=(time.time_ns(), time.time_ns() + 3 * 10**9))
+    assert store.authenticate(f"Bearer {t1}") is None
+    with pytest.raises(TokenFileError, match="is not UTF-8 text"):
+        TokenStore.load(path)
 
 
 @pytest.mark.parametrize(("text", "message"), [
