@@ -80,6 +80,8 @@ class ConfigFileSource(_FieldSource):
             doc = yaml.safe_load(path.read_text(encoding="utf-8"))  # type: ignore[union-attr]
         except OSError as exc:
             raise ConfigError(f"cannot read configuration file {path}: {exc.strerror or exc}") from exc
+        except UnicodeDecodeError as exc:
+            raise ConfigError(f"configuration file {path} is not UTF-8 text (byte {exc.start})") from exc
         except yaml.YAMLError as exc:
             raise ConfigError(f"configuration file {path} is not YAML: {exc}") from exc
         if doc is None:
@@ -118,7 +120,11 @@ class SecretFilesSource(_FieldSource):
             path = self.directory / name
             if path.is_file():
                 # Only line ends go: `echo pw > file` adds one, but a password may end in a space.
-                found[name] = path.read_text(encoding="utf-8").rstrip("\r\n")
+                try:
+                    found[name] = path.read_text(encoding="utf-8").rstrip("\r\n")
+                except (OSError, UnicodeDecodeError) as exc:  # the value itself is never shown
+                    why = "not UTF-8 text" if isinstance(exc, UnicodeDecodeError) else exc.strerror or exc
+                    raise ConfigError(f"secret file {path} cannot be read: {why}") from exc
         return found
 
 

@@ -81,7 +81,7 @@ def load_topics(path: Path, app_id: str, prefix: str = "") -> tuple[TopicSpec, .
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
         parsed = _File.model_validate(raw)
-    except (OSError, yaml.YAMLError) as exc:
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise TopicsError(f"{path}: cannot read topic declarations: {exc}") from exc
     except ValidationError as exc:
         raise TopicsError(f"{path}: {problems_in_words(exc.errors())}") from exc

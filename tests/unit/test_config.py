@@ -177,6 +177,20 @@ def test_malformed_file_fails_with_a_reason(tmp_path: Path, text: str, message: 
         Settings.load(write(tmp_path / "c.yaml", text))
 
 
+def test_files_not_in_utf8_are_refused_with_a_reason_never_a_traceback(tmp_path: Path) -> None:
+    """A configuration file or a secret file in another encoding raised UnicodeDecodeError out of
+    the loader; each is a ConfigError naming the file, and a secret's bytes stay out of it."""
+    config = tmp_path / "c.yaml"
+    config.write_bytes("web_port: 7000\n# 端口\n".encode("gbk"))
+    with pytest.raises(ConfigError, match="is not UTF-8 text"):
+        Settings.load(config)
+    (tmp_path / "s").mkdir()
+    (tmp_path / "s" / "kafka_sasl_password").write_bytes("口令".encode("gbk"))
+    with pytest.raises(ConfigError, match="kafka_sasl_password cannot be read: not UTF-8 text") as err:
+        Settings.load(secrets_dir=tmp_path / "s")
+    assert "口令" not in str(err.value)
+
+
 def test_missing_file_or_secrets_dir_fails(tmp_path: Path) -> None:
     """A named file or directory that does not exist is an error, not silently nothing."""
     with pytest.raises(ConfigError, match="cannot read configuration file"):
