@@ -25,7 +25,15 @@ from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self, get_args
 
-from pydantic import AliasChoices, BeforeValidator, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    AliasChoices,
+    BeforeValidator,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from engine.settings_sources import (
@@ -101,12 +109,14 @@ class Settings(BaseSettings):
         validation_alias="KAFKA_SECURITY_PROTOCOL",
         description="KAFKA_SECURITY_PROTOCOL: e.g. SASL_PLAINTEXT (`broker up --secure`)")
     kafka_sasl_mechanism: str | None = Field(
-        default=None, validation_alias="KAFKA_SASL_MECHANISM",
-        description="KAFKA_SASL_MECHANISM: e.g. SCRAM-SHA-512")
+        default=None, pattern="^(PLAIN|SCRAM-SHA-256|SCRAM-SHA-512)$",
+        validation_alias="KAFKA_SASL_MECHANISM",
+        description="KAFKA_SASL_MECHANISM: PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512 (a username and a "
+        "password; aiokafka's PLAIN when unset)")
     kafka_sasl_username: str | None = Field(default=None, validation_alias="KAFKA_SASL_USERNAME",
                                             description="KAFKA_SASL_USERNAME")
     kafka_sasl_password: SecretStr | None = Field(
-        default=None, validation_alias="KAFKA_SASL_PASSWORD",
+        default=None, validation_alias="KAFKA_SASL_PASSWORD", validate_default=True,
         description="KAFKA_SASL_PASSWORD: never logged (SecretStr)")
     topic_prefix: str = Field(default="", pattern=r"^[A-Za-z0-9._-]*$",
                               description="HAZARD_TOPIC_PREFIX: prepended to every topic name, "
@@ -264,6 +274,18 @@ class Settings(BaseSettings):
                               "port of `hazard-engine gateway` (POST /events on its own)")
     gateway_bind: str = Field(default="127.0.0.1", description="HAZARD_GATEWAY_BIND: the "
                               "address `hazard-engine gateway` listens on")
+
+    @field_validator("kafka_sasl_password")
+    @classmethod
+    def _sasl_login_complete(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        """A SASL protocol logs in with a username and a password: both are needed, or every client
+        fails at its first connection (aiokafka's own ValueError, in the worker's first second)."""
+        protocol = info.data.get("kafka_security_protocol")
+        if protocol in ("SASL_PLAINTEXT", "SASL_SSL") and (
+                not info.data.get("kafka_sasl_username") or value is None or not value.get_secret_value()):
+            raise ValueError(f"KAFKA_SECURITY_PROTOCOL={protocol} logs in with KAFKA_SASL_USERNAME and "
+                             "KAFKA_SASL_PASSWORD: set both")
+        return value
 
     @classmethod
     def settings_customise_sources(

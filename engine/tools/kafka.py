@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 
 from aiokafka import AIOKafkaClient, AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.helpers import create_ssl_context
 from aiokafka.partitioner import murmur2
 
 from engine.broker.local import read_state
@@ -35,19 +36,23 @@ def bootstrap_for(settings: Settings) -> str:
     return state.bootstrap
 
 
-def client_auth(settings: Settings) -> dict[str, str]:
+def client_auth(settings: Settings) -> dict[str, Any]:
     """aiokafka's security options from the KAFKA_SECURITY_PROTOCOL/KAFKA_SASL_* settings.
 
-    Empty when none is set, so clients of the plain broker are built exactly as before.
+    Empty when none is set, so clients of the plain broker are built exactly as before. Over TLS
+    (SSL, SASL_SSL) the broker's certificate is checked against the system's trusted authorities:
+    aiokafka needs a context for it and made none, so both protocols failed at the first client.
     """
     password = settings.kafka_sasl_password
-    options = {
+    options: dict[str, Any] = {
         "security_protocol": settings.kafka_security_protocol,
         "sasl_mechanism": settings.kafka_sasl_mechanism,
         # aiokafka names them "plain" but uses them for SCRAM too.
         "sasl_plain_username": settings.kafka_sasl_username,
         "sasl_plain_password": password.get_secret_value() if password else None,
     }
+    if settings.kafka_security_protocol in ("SSL", "SASL_SSL"):
+        options["ssl_context"] = create_ssl_context()
     return {key: value for key, value in options.items() if value is not None}
 
 

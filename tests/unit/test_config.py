@@ -270,3 +270,25 @@ def test_the_worker_and_the_tools_take_their_time_from_the_clock_settings(
     clock = from_settings(Settings())
     assert isinstance(clock, ScaledTime)
     assert clock.now() == datetime.fromisoformat("2027-01-31T23:00:00+08:00").timestamp()
+
+
+def test_a_kafka_login_that_cannot_work_is_refused_when_the_settings_are_read(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A SASL protocol without its username or password, or a mechanism aiokafka cannot serve with
+    them, passed the settings and failed every client at its first connection with aiokafka's own
+    ValueError; TLS (SSL, SASL_SSL) had no context at all. The first two are refused, naming the
+    settings, and TLS gets the system's trusted authorities."""
+    from engine.tools.kafka import client_auth
+
+    monkeypatch.setenv("KAFKA_SECURITY_PROTOCOL", "SASL_PLAINTEXT")
+    monkeypatch.setenv("KAFKA_SASL_USERNAME", "engine")
+    with pytest.raises(ConfigError, match="logs in with KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD"):
+        Settings.load()
+    monkeypatch.setenv("KAFKA_SASL_PASSWORD", "pw")
+    monkeypatch.setenv("KAFKA_SASL_MECHANISM", "GSSAPI")
+    with pytest.raises(ConfigError, match="KAFKA_SASL_MECHANISM"):
+        Settings.load()
+    monkeypatch.setenv("KAFKA_SASL_MECHANISM", "SCRAM-SHA-512")
+    assert "ssl_context" not in client_auth(Settings.load())
+    monkeypatch.setenv("KAFKA_SECURITY_PROTOCOL", "SASL_SSL")
+    assert client_auth(Settings.load())["ssl_context"] is not None
