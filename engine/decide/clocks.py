@@ -103,7 +103,7 @@ def derive(h: Hazard, rules: Rules) -> dict[str, int]:
         # arrived before that review, an app offline).
         if (h.completed_at is None or h.judged(h.listed[2])) and not _missed(h, _tag(rules, None)):
             clocks["supervision"] = h.listed[2]
-    if h.ext is not None and h.ext_fails == 0 and h.under_listing():  # a listing's supervising body decides
+    if h.ext is not None and h.ext_fails == 0 and h.held_to_listing():  # a listing's supervising body decides
         clocks["extension"] = after(rules.supervision.extension_decide_within,
                                     _start(h, "extension", h.ext[0], rules), rules).at
     return clocks

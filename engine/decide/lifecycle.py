@@ -693,9 +693,9 @@ def _extension_request(h: Hazard, at: int, eid: str, d: ExtensionRequested,
     if approximate:  # no notice for the year: refused only if too late by its most working days
         left = rules.calendar.most_working_days_between(utc(at), utc(h.deadline))
     # The time to ask is listed supervision's (Qingdao's 3+X rules, contract section 5 "major
-    # hazard"): a hazard not under a listing is asked for and decided without it, and no decision is
+    # hazard"): a hazard not graded major is asked for and decided without it, and no decision is
     # owed by a supervising body it does not have (engine/decide/clocks.py `derive`).
-    if left >= ls.extension_request_before.n or not h.under_listing():
+    if left >= ls.extension_request_before.n or not h.held_to_listing():
         h.ext, h.ext_fails = [at, epoch(d["requested_until"]), eid], 0
         what = f"extension requested until {d['requested_until']} ({left} working days left)"
         if h.early is not None and h.early[0] >= at:

@@ -195,9 +195,11 @@ class Hazard(HistoryState):
         claim made by `at` has then been judged, whatever claim came since."""
         return self.cycle > 0 and self.cycle_start is not None and at < self.cycle_start
 
-    def under_listing(self) -> bool:
-        """Whether the hazard is under listed supervision now: listed, and not lifted."""
-        return self.listed is not None and bool(self.listed[3])
+    def held_to_listing(self) -> bool:
+        """Whether listed supervision's rules hold for the hazard: graded major (contract section 5,
+        "major hazard"). Its grade, not whether a listing stands now: a passed review lifts the
+        listing, and a request recorded after it must be judged as one recorded before it is."""
+        return self.grade == "major"
 
     def dismissed_by(self, t: int) -> bool:
         """Whether the latest verification made by `t` found the hazard unfounded or a duplicate
