@@ -100,7 +100,9 @@ class Loaded:
 class Settings(BaseSettings):
     """Settings read once at start; a bad value fails there, not at the first message."""
 
-    model_config = SettingsConfigDict(env_prefix="HAZARD_", frozen=True, extra="ignore")
+    # No number is infinite or NaN: HAZARD_CLOCK_RATE=inf or HAZARD_CLOCK_ANCHOR=nan passed and made
+    # the engine's clock read inf or nan.
+    model_config = SettingsConfigDict(env_prefix="HAZARD_", frozen=True, extra="ignore", allow_inf_nan=False)
 
     bootstrap_servers: BootstrapServers = None
     # Kafka login; all unset means PLAINTEXT without SASL (the plain local broker).

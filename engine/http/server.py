@@ -16,6 +16,7 @@ import structlog
 from aiohttp import web
 from prometheus_client import CollectorRegistry, generate_latest
 
+from engine.errors import EngineError
 from engine.health import Readiness
 from engine.http.limits import Limits
 
@@ -104,7 +105,12 @@ class Server:
         self.runner = web.AppRunner(self.pages.web_app, access_log=None, handle_signals=False,
                                     shutdown_timeout=5.0, **self.limits.runner_options())
         await self.runner.setup()
-        await web.TCPSite(self.runner, self.host, self.port, reuse_address=True).start()
+        try:
+            await web.TCPSite(self.runner, self.host, self.port, reuse_address=True).start()
+        except OSError as exc:  # in use, an address not this machine's, a name that does not resolve
+            await self.runner.cleanup()
+            raise EngineError(f"cannot listen on {self.host}:{self.port}: {exc.strerror or exc} (the "
+                              "web or gateway bind and port settings)") from exc
         log.info("http_listening", host=self.host, port=self.port)
 
     async def stop(self) -> None:

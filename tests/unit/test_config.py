@@ -292,3 +292,14 @@ def test_a_kafka_login_that_cannot_work_is_refused_when_the_settings_are_read(
     assert "ssl_context" not in client_auth(Settings.load())
     monkeypatch.setenv("KAFKA_SECURITY_PROTOCOL", "SASL_SSL")
     assert client_auth(Settings.load())["ssl_context"] is not None
+
+
+@pytest.mark.parametrize("name", ["HAZARD_CLOCK_RATE", "HAZARD_TICK_S", "HAZARD_CLOCK_ANCHOR"])
+def test_no_setting_is_infinite_or_nan(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
+    """`inf` and `nan` passed where only a bound > 0 was set (or none), and the engine's clock read
+    inf or nan; every number must be finite."""
+    for value in ("inf", "nan"):
+        monkeypatch.setenv(name, value)
+        with pytest.raises(ConfigError, match="finite number"):
+            Settings.load()
+

@@ -249,3 +249,26 @@ def test_a_client_that_never_takes_its_answer_loses_the_connection() -> None:
     assert taken < len(page)  # the connection was dropped before the answer was all sent
     assert whole > len(page)  # the head and the whole page
 
+
+
+def test_a_port_in_use_is_said_in_words_not_a_traceback() -> None:
+    """The gateway (and the worker) started on a port another process holds raised OSError out of
+    aiohttp; it is an EngineError naming the address, which the command line prints in one line."""
+    import socket
+
+    from engine.errors import EngineError
+
+    held = socket.socket()
+    held.bind(("127.0.0.1", 0))
+    held.listen()
+    port = held.getsockname()[1]
+
+    async def go() -> None:
+        server = Server(Pages(), "127.0.0.1", port, TIGHT)
+        with pytest.raises(EngineError, match=f"cannot listen on 127.0.0.1:{port}"):
+            await server.start()
+
+    try:
+        asyncio.run(go())
+    finally:
+        held.close()
