@@ -31,7 +31,7 @@ from engine.contract.common import KnownIds
 from engine.contract.outputs import CLOUDEVENT_CONTENT_TYPE, RejectionError
 from engine.feeds.tokens import ENV, FieldApp, TokenStore
 from engine.http.events import Item, RequestError, read_request
-from engine.http.limits import bounds_own_body
+from engine.http.limits import bounds_own_body, closing
 from engine.intake.binding import validate_kafka_record
 from engine.intake.process import time_window, timing_problems
 from engine.intake.timeline import normalised
@@ -190,11 +190,8 @@ class RateLimiter:
 def _answer(status: int, body: BaseModel, headers: Mapping[str, str] | None = None) -> web.Response:
     # Serialised by pydantic's core directly: for a batch of 1,000 refused events, each with its
     # 48 errors, 38 ms against 180 through model_dump and orjson (the same bytes).
-    resp = web.Response(body=body.model_dump_json(exclude_none=True), status=status, headers=headers,
+    return web.Response(body=body.model_dump_json(exclude_none=True), status=status, headers=headers,
                         content_type="application/json")
-    if headers is not None and headers.get("Connection") == "close":
-        resp.force_close()  # the header alone is sent, but aiohttp would keep the connection open
-    return resp
 
 
 def _error(status: int, reason: str, headers: Mapping[str, str] | None = None,
@@ -340,11 +337,11 @@ class FieldIntake:
         try:
             body = await _read_body(request, settings.http_max_body_bytes, settings.web_body_timeout_s)
         except _TooLarge:
-            return _error(413, f"the body is over {settings.http_max_body_bytes} bytes: send "
-                          "fewer events per request", {"Connection": "close"})
+            return closing(_error(413, f"the body is over {settings.http_max_body_bytes} bytes: send "
+                                  "fewer events per request"))
         except _Unread as exc:
             log.info("http_intake_body_unread", field_app=app.name, status=exc.status, reason=exc.reason)
-            return _error(exc.status, exc.reason, {"Connection": "close"})
+            return closing(_error(exc.status, exc.reason))
         try:
             items = read_request(request.headers, body, settings.http_max_batch,
                                  settings.http_max_json_items)

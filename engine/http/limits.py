@@ -97,7 +97,7 @@ class Limits:
             if request.body_exists and coding not in ("", "identity"):
                 body = orjson.dumps({"error": f"a request body with Content-Encoding {coding[:40]!r} is "
                                               "not taken: send it uncompressed"})
-                return _closing(web.Response(status=415, body=body, content_type="application/json",
+                return closing(web.Response(status=415, body=body, content_type="application/json",
                                              headers={"Accept-Encoding": "identity"}))
             route = request.match_info.route
             if getattr(getattr(route, "handler", None), OWN_BODY, False):
@@ -106,7 +106,7 @@ class Limits:
             if request.body_exists and (length is None or length > limit):
                 body = orjson.dumps({"error": f"request body too large: at most {limit} bytes, "
                                               "with a Content-Length"})
-                return _closing(web.Response(status=413, body=body, content_type="application/json"))
+                return closing(web.Response(status=413, body=body, content_type="application/json"))
             return await handler(request)
 
         return bounded
@@ -116,9 +116,10 @@ class Limits:
         app.middlewares.append(self.middleware())
 
 
-def _closing(resp: web.Response) -> web.Response:
-    """`resp`, after which the connection closes (`Connection: close`, and closed indeed: the header
-    alone aiohttp sends but does not act on), its unread body never drained."""
+def closing(resp: web.Response) -> web.Response:
+    """`resp`, after which the connection closes (`Connection: close`, and closed indeed: a header
+    set by hand aiohttp sends but does not act on), once aiohttp has drained what it will of an
+    unread body (`lingering_time`)."""
     resp.force_close()
     return resp
 
