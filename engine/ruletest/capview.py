@@ -17,6 +17,8 @@ _NS = "{urn:oasis:names:tc:emergency:cap:1.2}"
 _ALERT = ("identifier", "sender", "sent", "status", "msgType")
 _INFO = ("category", "event", "urgency", "severity", "certainty", "senderName", "headline",
          "description", "instruction")
+# Every key `cap_view` may give, which a rule test's want can match.
+CAP_KEYS = (*_ALERT, "sequence", "references", *_INFO, "parameters", "areaDesc", "circle")
 
 
 def cap_view(xml: str | bytes) -> dict[str, Any]:

@@ -11,13 +11,16 @@ from __future__ import annotations
 import re
 from datetime import date, datetime
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from types import UnionType
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from engine.contract.envelope import EVENT_TYPES
+from engine.contract.outputs import OUTPUT_TYPES as OUTPUTS
 from engine.reference import RulesFileError
 from engine.reference.parse import read_yaml, validate
+from engine.ruletest.capview import CAP_KEYS
 
 _OFFSET = re.compile(r"^([-+])?\s*((?:\d+\s*[wdhms]\s*)+)$")
 _PART = re.compile(r"(\d+)\s*([wdhms])")
@@ -192,4 +195,62 @@ def load(path: Path) -> RuleTest:
             raise RulesFileError(shown, f"want[{i}].within", "the window ends before it starts")
     if not spec.want and not spec.final:
         raise RulesFileError(shown, "want", "a test needs at least one want or a final state")
+    named = _named(spec.events)
+    for i, want in enumerate(spec.want):
+        # A want no output can meet passes as `count: 0` and fails as any other, whatever the
+        # engine does: a test that cannot fail. A misspelt key, value or subject is said instead.
+        if want.subject is not None and want.subject not in named:
+            raise RulesFileError(shown, f"want[{i}].subject",
+                                 f"{want.subject!r} is named by no event of this test")
+        problem = _unmatchable(want.type, want.match)
+        if problem is not None:
+            raise RulesFileError(shown, f"want[{i}].match", problem)
     return spec
+
+
+def _named(events: list[EventSpec]) -> set[str]:
+    """Every text the events give, subjects and data values at any depth: what a want's subject
+    can be (a hazard's id is in its finding's data, an alert's in its raising's)."""
+    found: set[str] = set()
+
+    def walk(value: Any) -> None:
+        if isinstance(value, str):
+            found.add(value)
+        elif isinstance(value, dict):
+            for v in value.values():
+                walk(v)
+        elif isinstance(value, list):
+            for v in value:
+                walk(v)
+    for event in events:
+        if event.subject is not None:
+            found.add(event.subject)
+        walk(event.data)
+    return found
+
+
+def _unmatchable(output_type: str, match: dict[str, Any]) -> str | None:
+    """Why `match` can match no output of `output_type`: a key its data never has, or a value none of
+    a key's fixed choices is (only keys at the top are checked); None when it can match."""
+    if output_type == "cap":
+        keys: dict[str, Any] = dict.fromkeys(CAP_KEYS)
+    else:
+        keys = {name: f.annotation for name, f in OUTPUTS[output_type][1].model_fields.items()}
+    for key, value in match.items():
+        if key not in keys:
+            return f"{output_type} has no field {key!r}: it has {', '.join(sorted(keys))}"
+        choices = _choices(keys[key])
+        if choices and isinstance(value, str) and value not in choices:
+            return f"{key} is one of {', '.join(map(str, choices))}, never {value!r}"
+    return None
+
+
+def _choices(annotation: Any) -> tuple[Any, ...]:
+    """The fixed values a field's type allows (a Literal, maybe optional), or () when it is open."""
+    if get_origin(annotation) is Literal:
+        return get_args(annotation)
+    if get_origin(annotation) in (Union, UnionType):
+        inner = [a for a in get_args(annotation) if a is not type(None)]
+        if len(inner) == 1:
+            return _choices(inner[0])
+    return ()

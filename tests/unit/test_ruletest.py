@@ -101,6 +101,10 @@ def test_a_right_want_passes_and_counts(tmp_path, capsys):
     (("role: inspector", "role: enterprises"), "events[1]", "data.by.role"),
     (("within: [6d, 7d]", "within: [7d, 6d]"), "want[0].within", "ends before it starts"),
     (("until: 12d", "until: 12h"), "until", "before the last event"),
+    # A want that no output can meet: as `count: 0` it passed whatever the engine sent.
+    (("    match:", "    subject: HZ-T-2\n    match:"), "want[0].subject", "named by no event"),
+    (("tier: yellow", "tier: purpel"), "want[0].match", "never 'purpel'"),
+    (("tier: yellow", "teir: yellow"), "want[0].match", "has no field 'teir'"),
 ])
 def test_a_malformed_file_names_the_file_and_key(tmp_path, rules, change, key, words):
     path = tmp_path / "bad.yaml"
