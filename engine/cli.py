@@ -17,7 +17,7 @@ from engine.broker import cli as broker_cli
 from engine.errors import EngineError
 from engine.reference.errors import RulesError
 from engine.ruletest import cli as ruletest_cli
-from engine.settings import REPO_ROOT, Settings
+from engine.settings import REPO_ROOT, Settings, misspelt_environment
 
 PROG = "hazard-engine"
 
@@ -458,6 +458,8 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script."""
     args = parser().parse_args(argv)
+    for warning in misspelt_environment():
+        print(f"hazard-engine: warning: {warning}", file=sys.stderr)
     try:
         if args.command != "worker" and not structlog.is_configured():
             # The worker logs JSON lines; it configures itself. Inside the try: the console

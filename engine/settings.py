@@ -18,7 +18,9 @@ outside this module reads the environment; `child_environment` only passes it on
 
 from __future__ import annotations
 
+import difflib
 import os
+from collections.abc import Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -424,6 +426,22 @@ class ToolSettings(CacheSettings):
     @classmethod
     def _expand_libs(cls, value: Path | None) -> Path | None:
         return value.expanduser() if value is not None else None
+
+
+def misspelt_environment(environ: Mapping[str, str] | None = None) -> list[str]:
+    """A warning for each HAZARD_ or KAFKA_ variable in the environment that is no setting but
+    nearly the name of one (HAZARD_RULE_DIR): silently ignored, it left the default in force (the
+    sample rules, no tokens file). Names near none are left alone: other tools have their own."""
+    known = {n.upper() for cls in (Settings, CacheSettings, ToolSettings)
+             for name in cls.model_fields for n in env_names(cls, name)} | {"HAZARD_CONFIG"}
+    out = []
+    for name in sorted(os.environ if environ is None else environ):
+        if not name.startswith(("HAZARD_", "KAFKA_")) or name in known:
+            continue
+        near = difflib.get_close_matches(name, known, n=1, cutoff=0.85)
+        if near:
+            out.append(f"environment variable {name} is no setting and is ignored; did you mean {near[0]}?")
+    return out
 
 
 def _env_path(name: str) -> Path | None:

@@ -104,12 +104,16 @@ def check_command(args: argparse.Namespace) -> int:
         return 1
     print(describe(rules))
     print(describe_alerts(alert_rules))
-    if plan is not None:
+    if plan is None:  # a plan.yml, or none: the coverage cycles and the draw run on nothing
+        print(f"warning: no plan.yaml in {_rules_dir(args)}: no inspection plan, coverage cycle or credit "
+              "threshold applies", file=sys.stderr)
+    else:
         days = plan.coverage.days
         print(f"plan rules OK: version {plan.version}, draw {plan.draw.per_period} a period from "
               f"{len(plan.inspectors)} inspectors (at most {plan.draw.max_per_inspector} visits each); "
               f"coverage cycles red {days.red}, orange {days.orange}, yellow {days.yellow}, "
               f"blue {days.blue} days, then {plan.coverage.grace_days} days' grace")
+    print(f"checked: the rules in {_rules_dir(args)}")
     if rules.reference.sample:
         print("warning: reference/jurisdiction.yaml is marked as sample data; replace it with the "
               "district's own before going live", file=sys.stderr)

@@ -303,3 +303,17 @@ def test_no_setting_is_infinite_or_nan(monkeypatch: pytest.MonkeyPatch, name: st
         with pytest.raises(ConfigError, match="finite number"):
             Settings.load()
 
+
+
+def test_a_misspelt_setting_in_the_environment_is_named_with_the_one_meant() -> None:
+    """HAZARD_RULE_DIR was ignored in silence and the sample rules ran; a name near a setting's is
+    now a warning naming it, and names near none (another tool's) are left alone."""
+    from engine.settings import misspelt_environment
+
+    said = misspelt_environment({"HAZARD_RULE_DIR": "/r", "HAZARD_TOKEN_FILE": "/t",
+                                 "KAFKA_BOOTSTRAP_SERVER": "b", "HAZARD_RULES_DIR": "/r",
+                                 "HAZARD_FAULTS_REPORT": "/x", "PATH": "/bin"})
+    assert [s.split(";")[0].split()[2] + " -> " + s.split()[-1] for s in said] == [
+        "HAZARD_RULE_DIR -> HAZARD_RULES_DIR?", "HAZARD_TOKEN_FILE -> HAZARD_TOKENS_FILE?",
+        "KAFKA_BOOTSTRAP_SERVER -> KAFKA_BOOTSTRAP_SERVERS?"]
+    assert "is no setting and is ignored" in said[0]
