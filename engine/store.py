@@ -110,6 +110,13 @@ proposal counts from since. Rows of format 11 and before load with none, and
 such a proposal is restated as things stand, as before. An engine that reads
 only up to format 11 refuses a record of format 12 with StoredFormatError.
 
+Since format 13 a hazard's verdicts by time keep the grade each confirmation
+gave (`grade`): a transfer to the public security bureau goes on the grade
+the hazard stood at when the order was found violated (`Hazard.graded_by`).
+Rows of format 12 and before load with none, and such a confirmation counts
+at the grade the hazard stands at now, as before. An engine that reads only
+up to format 12 refuses a record of format 13 with StoredFormatError.
+
 Format 6 stored an enterprise file on a base (d9bc129) and was reverted
 within the hour, before it reached main; this code refuses it.
 """
@@ -133,8 +140,9 @@ from engine.kernel.state import (
     stored_history,
 )
 
-FORMAT = 12
-READS = (1, 2, 3, 4, 5, 7, 8, 9, 10, 11, 12)  # the formats with a `format` key this code reads (0 has none)
+FORMAT = 13
+# The formats with a `format` key this code reads (0 has none).
+READS = (1, 2, 3, 4, 5, 7, 8, 9, 10, 11, 12, 13)
 _MARK = b'{"format":'
 _READABLE = ", ".join(map(str, (0, *READS[:-1]))) + f" and {READS[-1]}"
 _NO_HISTORY = StoredHistory()  # nothing stored before (frozen: one serves every state)

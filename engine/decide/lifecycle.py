@@ -8,7 +8,7 @@ finding) is what starts its clocks; until then it is an orphan.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 
 from engine.decide import emit, proposals
@@ -75,7 +75,7 @@ def _close(h: Hazard, at: int, how: str) -> None:
 
 
 def _confirm(h: Hazard, at: int, event_id: str, grade: str) -> None:
-    _verdict(h, at, "confirmed")
+    _verdict(h, at, "confirmed", grade)
     if h.verified_at is not None and h.verified_at > at:
         return
     h.verdict, h.grade, h.verified_at, h.confirmed_by = "confirmed", grade, at, event_id
@@ -163,6 +163,10 @@ def apply_event(h: Hazard, entry: Entry, at: int, rules: Rules) -> list[Out]:
             and any(v[1] >= at for v in h.violations)):  # found unfounded before violations found since
         verdict = entry["data"]["verdict"]
         outs += _dismissed_late(h, rules, at, verdict, eid, decided_at(entry, at, h.watermark))
+    if h.referred and entry["type"] in _VERIFYING and h.violations:
+        # Found unfounded or a duplicate since the violation, or graded below major, before it or
+        # since: no order on a major hazard was refused, as the verifications by time now say.
+        outs += _judged_again(h, rules, entry, at, eid, decided_at(entry, at, h.watermark))
     if moved is not None and moved[1] and h.step == 0 and h.deadline is not None and h.deadline > moved[0]:
         # An approval that reached the engine after ladder steps ran against the deadline it moved.
         outs += extended(h, rules, moved[0], moved[1], moved[2], eid, decided_at(entry, at, h.watermark))
@@ -322,15 +326,16 @@ def _verified(h: Hazard, d: HazardVerified, at: int, eid: str, rules: Rules) -> 
     return what, []
 
 
-def _verdict(h: Hazard, at: int, verdict: str) -> None:
-    """Keep a verdict by its time, whichever order verdicts come in (`Hazard.verdicts`), from the
-    second one on: with one, the latest verification (`verdict`, `verified_at`) says it all, and
-    most hazards are verified once (a list kept for each cost the pure path 5–11% of its time)."""
+def _verdict(h: Hazard, at: int, verdict: str, grade: str | None = None) -> None:
+    """Keep a verdict by its time, with the grade a confirmation gave, whichever order verdicts come
+    in (`Hazard.verdicts`), from the second one on: with one, the latest verification (`verdict`,
+    `grade`, `verified_at`) says it all, and most hazards are verified once (a list kept for each
+    cost the pure path 5–11% of its time)."""
     if not h.verdicts:
         if h.verified_at is None:
             return  # the first: nothing to keep beside it yet
-        h.verdicts.append([h.verified_at, h.verdict])
-    h.verdicts.append([at, verdict])
+        h.verdicts.append([h.verified_at, h.verdict, h.grade if h.verdict == "confirmed" else None])
+    h.verdicts.append([at, verdict, grade])
     h.verdicts.sort(key=lambda v: v[0])  # stable: of two in one second, the one applied later is later
     del h.verdicts[:-VERDICTS_KEPT]
 
@@ -444,16 +449,67 @@ def _dismissed_late(h: Hazard, rules: Rules, at: int, verdict: str, eid: str, de
     return outs
 
 
+_VERIFYING = frozenset({"safety.hazard.verified", FINDING_TYPE})  # the records that give a verdict
+
+
+def _judged_again(h: Hazard, rules: Rules, entry: Entry, at: int, eid: str, decided: int) -> list[Out]:
+    """A verification at `at` (or a law-enforcement finding, which confirms itself), decided at
+    `decided`, that found the hazard unfounded or a duplicate, or graded it below major. A transfer
+    stands while a violation of its order was found in force on a hazard confirmed at a grade it is
+    for then (`Hazard.graded_by`); an art. 70 proposal, while the hazard also stands confirmed major
+    now (`_grounded`). A verification dated before the violation and reaching the engine after it
+    can take the first away, one made at any time the second, and what lost its ground is withdrawn.
+    `_dismissed_late` has said why for a dismissal before the violation."""
+    data = entry["data"]
+    if entry["type"] == FINDING_TYPE and not data["inspection"]["law_enforcement"]:
+        return []  # a finding of another inspection verifies nothing
+    verdict = data["verdict"] if entry["type"] == "safety.hazard.verified" else "confirmed"
+    grade = data.get("grade") if verdict == "confirmed" else None
+    if grade == "major":
+        return []  # confirmed major: it takes no ground away
+    found = f"re-graded the hazard {grade}" if verdict == "confirmed" else f"found it {verdict}"
+    j, outs = rules.judicial, []
+    for order_no in dict.fromkeys(v[0] for v in h.violations):
+        tags = set()
+        if (j is not None and f"{j.rule_id}:{order_no}" in h.referred
+                and not _grounded(h, order_no, j.grades, now=False)):
+            tags.add(f"{j.rule_id}:{order_no}")
+        if f"{UTILITY_STOP}:{order_no}" in h.referred and not _grounded(h, order_no, ("major",)):
+            tags.add(f"{UTILITY_STOP}:{order_no}")
+        if not tags:
+            continue
+        its = sorted((v for v in h.violations if v[0] == order_no), key=lambda v: v[1])
+        on = next((v for v in its if tags & set(v[4] or ())), its[0])
+        said = (f"the verification {eid} of {iso(at)} {found}, so order {order_no}, found violated on "
+                f"{iso(on[1])}, is not held to be on a major hazard")
+        why = f"as the verification of {iso(at)} {found}, it is not held to be on a major hazard"
+        outs += _taken_back(h, rules, order_no, its, said, decided, eid, why, tags)
+    return outs
+
+
+def _grounded(h: Hazard, order_no: str, grades: Collection[str], found: int | None = None,
+              now: bool = True) -> bool:
+    """Whether a violation of order `order_no` (the one found at `found`; None: any) was found while
+    the order was in force, on a hazard confirmed at one of `grades` then (`Hazard.graded_by`), and
+    with `now`, the hazard stands confirmed at one of them now (its latest verification by time):
+    the ground a transfer (刑法 art. 134-1, `_transfer`: a refusal then) and an art. 70 proposal
+    (`_utility_stop`: a stop to force the order, for a danger that stands) go on."""
+    if now and (h.verdict != "confirmed" or h.grade not in grades):
+        return False
+    return any(v[0] == order_no and (found is None or v[1] == found) and h.in_force(order_no, v[1])
+               and h.graded_by(v[1]) in grades for v in h.violations)
+
+
 def _taken_back(h: Hazard, rules: Rules, order_no: str, after_it: list[list[Any]], said: str, decided: int,
-                eid: str, why: str) -> list[Out]:
+                eid: str, why: str, tags: Collection[str] | None = None) -> list[Out]:
     """Withdraw what violations `after_it` of order `order_no` caused, `said` why, to those it went
     to: the transfer to the public security bureau (`safety.referral.judicial_withdrawn`) and the
-    art. 70 utility stop proposal (`safety.enforcement.withdrawn`), each restated as it was sent;
-    `why` ends the hazard's record line."""
+    art. 70 utility stop proposal (`safety.enforcement.withdrawn`), each restated as it was sent,
+    or of those the ones `tags` names; `why` ends the hazard's record line."""
     zh = Words("zh", rules.reference)
     outs: list[Out] = []
     j = rules.judicial
-    if j is not None and (tag := f"{j.rule_id}:{order_no}") in h.referred:
+    if j is not None and (tag := f"{j.rule_id}:{order_no}") in h.referred and (tags is None or tag in tags):
         _, found, _, evidence, _ = _sent_on(after_it, tag)
         sent = emit.judicial_referral(h, rules, order_no=order_no, at=found, evidence=evidence,
                                       again=sent_again(h, tag))  # as it was sent
@@ -462,7 +518,8 @@ def _taken_back(h: Hazard, rules: Rules, order_no: str, after_it: list[list[Any]
         mark_withdrawn(h, tag)
     measure = rules.enforcement.get(UTILITY_STOP)
     proposed: list[Out] = []
-    if measure is not None and (tag := f"{UTILITY_STOP}:{order_no}") in h.referred:
+    if measure is not None and (tag := f"{UTILITY_STOP}:{order_no}") in h.referred and (
+            tags is None or tag in tags):
         _, found, cause, _, _ = _sent_on(after_it, tag)
         again = sent_again(h, tag)
         rule_id, key = f"enforcement.{UTILITY_STOP}", order_no if again is None else (order_no, again)
@@ -586,9 +643,12 @@ def _transfer(h: Hazard, rules: Rules) -> list[Out]:
 
     Checked after every event: the violation, the order and the confirmation of
     the grade may arrive in any order, and the transfer follows the last of them.
+    The grade is the one the hazard stood confirmed at when the violation was found
+    (`Hazard.graded_by`): the refusal was then, and a verification made since does
+    not undo it; one made before it and recorded late does (`_judged_again`).
     """
     j = rules.judicial
-    if not h.violations or j is None or h.grade not in j.grades or h.verdict != "confirmed":
+    if not h.violations or j is None:
         return []
     outs: list[Out] = []
     orders = {o[0]: o for o in h.orders}
@@ -596,8 +656,8 @@ def _transfer(h: Hazard, rules: Rules) -> list[Out]:
         order_no, found, eid, evidence, _ = v
         tag = f"{j.rule_id}:{order_no}"
         order = orders.get(order_no)
-        if (order is None or order[1] not in j.orders or tag in h.referred or not h.in_force(order_no, found)
-                or h.dismissed_by(found)):
+        if (order is None or order[1] not in j.orders or tag in h.referred
+                or not _grounded(h, order_no, j.grades, found, now=False)):
             continue
         h.referred.append(tag)
         _sent(v, tag)
@@ -619,7 +679,9 @@ def _utility_stop(h: Hazard, rules: Rules) -> list[Out]:
     The enterprise refusing to carry out the decision is on record; whether there
     is a real danger of an accident (现实危险) and the head's approval are the
     department's to judge, so this is a proposal, once per order, dated by the
-    first violation found. Its time counts from when the department could know of it
+    first violation found, on a hazard confirmed major then and now: a stop to force an
+    order is for a danger that stands, and one a later verification found general or
+    dismissed is withdrawn (`_judged_again`). Its time counts from when the department could know of it
     (engine/decide/clocks.py `violation_start`): a violation recorded late, or found on a
     hazard whose report or confirmation reached the engine late, is not due before they
     came. Without `utility_stop_notice` in the rules' enforcement, or without a named
@@ -638,7 +700,7 @@ def _utility_stop(h: Hazard, rules: Rules) -> list[Out]:
         order = orders.get(order_no)
         if order is None or order[1] not in _STOP_ORDERS or tag in h.referred:
             continue
-        if not h.in_force(order_no, found) or h.dismissed_by(found):
+        if not _grounded(h, order_no, ("major",), found):
             continue
         h.referred.append(tag)
         _sent(v, tag)

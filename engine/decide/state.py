@@ -60,9 +60,11 @@ class Hazard(HistoryState):
     grade: str | None = None  # general | major, once confirmed
     verified_at: int | None = None
     # Every verification's verdict by its time, a law-enforcement finding's as a confirmation, whatever
-    # order they arrived in: [at, verdict], the latest VERDICTS_KEPT (what stood at a proposal's due
-    # time, engine/decide/proposals.py `_pressing`). Kept from the second verdict on: empty while
-    # `verdict` and `verified_at` tell the only one, and in a state stored before they were kept.
+    # order they arrived in: [at, verdict, grade (a confirmation's; None for a dismissal, and in a row
+    # stored before format 13)], the latest VERDICTS_KEPT (what stood at a proposal's due time,
+    # engine/decide/proposals.py `_pressing`; the grade a violation was found at, `graded_by`). Kept
+    # from the second verdict on: empty while `verdict`, `grade` and `verified_at` tell the only one,
+    # and in a state stored before they were kept.
     verdicts: list[list[Any]] = field(default_factory=list)
     confirmed_by: str | None = None  # event id of the confirmation
     duplicate_of: str | None = None
@@ -157,7 +159,7 @@ class Hazard(HistoryState):
         "proposals": ("many", ("proposal_id", "measure", "at", "due", "legal_review", "state", "decision_due",
                                 "decision", "raised_again", "decision_raised_again", "counted_from")),
         "answers": ("many", ("kind", "ref", "at", "event_id", "outcome")),
-        "verdicts": ("many", ("at", "verdict")),
+        "verdicts": ("many", ("at", "verdict", "grade")),
         "failures": ("many", ("clock", "since", "due", "department")),
         "held": ("many", ("tag", "missed_at", "department", "reason", "cause")),
     }
@@ -168,6 +170,7 @@ class Hazard(HistoryState):
                       "decision_raised_again": None, "counted_from": None},  # the last since format 12
         "answers": {"outcome": None},
         "violations": {"sent": None},  # since format 10 (2026-12-07)
+        "verdicts": {"grade": None},  # since format 13 (2026-12-07)
     }
 
     def status(self) -> str:
@@ -208,11 +211,29 @@ class Hazard(HistoryState):
         if not self.verdicts:
             return self.verdict in DISMISSALS and self.verified_at is not None and self.verified_at <= t
         then = None
-        for at, verdict in self.verdicts:
+        for at, verdict, _ in self.verdicts:
             if at > t:
                 break
             then = verdict
         return then in DISMISSALS
+
+    def graded_by(self, t: int) -> str | None:
+        """The grade the hazard stood confirmed at `t`: that of the latest verification made by `t`
+        (`verdicts` by time; with none kept, the latest verification alone), None when it found the
+        hazard unfounded or a duplicate. Before its first verification, the grade of its first
+        confirmation: that tells what the hazard was (an order may come before it, and is judged
+        once it comes). A confirmation kept in a row stored before format 13, which kept no grade,
+        counts at the grade the hazard stands at now, as before then."""
+        if not self.verdicts:
+            return self.grade if self.verdict == "confirmed" else None
+        then = next((v for v in self.verdicts if v[1] == "confirmed"), None)
+        for v in self.verdicts:
+            if v[0] > t:
+                break
+            then = v
+        if then is None or then[1] != "confirmed":
+            return None
+        return then[2] or self.grade
 
     def in_force(self, order_no: str, t: int) -> bool:
         """Whether order `order_no` was in force at `t`, as far as the records on file say: made at

@@ -258,6 +258,17 @@ _ESCALATIONS = compiled([
      r"reached the engine after it",
      "撤回{w:withdrawn}：核实记录 {e}（{t}）早于 {f} 发现的执法决定 {o} 未执行行为认定{v:verdict}，"
      "送达引擎晚于{w:sent}"),
+    # a verification that takes away the grade a violated order's transfer or power stop went on
+    (r"(?P<w>Transfer|Enforcement proposal) withdrawn: the verification (?P<e>\S+) of (?P<t>\S+) re-graded "
+     r"the hazard (?P<g>\w+), so order (?P<o>\S+), found violated on (?P<f>\S+), is not held to be on a "
+     r"major hazard",
+     "撤回{w:withdrawn}：核实记录 {e}（{t}）将该隐患改定为{g:grade}事故隐患，{f} 发现未执行的执法决定 {o} "
+     "不再视为针对重大事故隐患"),
+    (r"(?P<w>Transfer|Enforcement proposal) withdrawn: the verification (?P<e>\S+) of (?P<t>\S+) found it "
+     r"(?P<v>unfounded|duplicate), so order (?P<o>\S+), found violated on (?P<f>\S+), is not held to be on a "
+     r"major hazard",
+     "撤回{w:withdrawn}：核实记录 {e}（{t}）认定{v:verdict}，{f} 发现未执行的执法决定 {o} "
+     "不再视为针对重大事故隐患"),
     (r"Transfer withdrawn: order (?P<o>\S+) was lifted on (?P<l>\S+), before the violation found on "
      r"(?P<f>\S+); the record (?P<e>\S+) of the lifting reached the engine after it",
      "撤回移送公安机关：执法决定 {o} 已于 {l} 解除，早于 {f} 发现的未执行行为；"

@@ -104,6 +104,18 @@ def _shapes() -> Shapes:
          r"|the transfer to the public security bureau and the utility_stop_notice proposal) withdrawn, as "
          r"the violations found since it was found (?P<v>unfounded|duplicate) were on no hazard to rectify",
          "{o}：核实{v:verdict}后发现的未执行行为不针对须整改的隐患，撤回{w:taken}"),
+        (r"order (?P<o>\S+): (?P<w>the transfer to the public security bureau"
+         r"|the utility_stop_notice proposal"
+         r"|the transfer to the public security bureau and the utility_stop_notice proposal) withdrawn, as "
+         r"the verification of (?P<t>\S+) re-graded the hazard (?P<g>\w+), it is not held to be on a major "
+         r"hazard",
+         "{o}：经 {t} 核查改定为{g:grade}事故隐患，不再视为针对重大事故隐患，撤回{w:taken}"),
+        (r"order (?P<o>\S+): (?P<w>the transfer to the public security bureau"
+         r"|the utility_stop_notice proposal"
+         r"|the transfer to the public security bureau and the utility_stop_notice proposal) withdrawn, as "
+         r"the verification of (?P<t>\S+) found it (?P<v>unfounded|duplicate), it is not held to be on a "
+         r"major hazard",
+         "{o}：经 {t} 核查认定{v:verdict}，不再视为针对重大事故隐患，撤回{w:taken}"),
         (r"order (?P<o>\S+): the utility_stop_notice proposal withdrawn, as the violations found since its "
          r"lifting violated no order in force",
          "{o}：解除后发现的未执行不构成违反在效决定，撤回停止供电建议"),

@@ -1302,6 +1302,83 @@ def test_two_orders_on_one_hazard_are_each_judged_by_their_own_violations_and_li
     assert {p[0] for p in rp.states["HZ-ENF"].proposals} <= {n["data"]["proposal_id"] for n in notices}
 
 
+# When a second verification of the hazard of `verified_again` may be made: before the order, between
+# its violations, after them.
+_AGAIN = ["2026-11-02 14:00", "2026-11-04 12:00", "2026-11-05 12:00", "2026-11-11 10:00"]
+
+
+@st.composite
+def verified_again(draw: st.DrawFn) -> tuple[Any, str, list[int], tuple[int, str, str | None],
+                                              list[tuple[int, dict[str, Any]]]]:
+    """Under rules drawn from `_ENFORCING`, a hazard confirmed major or general, a stop order or an
+    order to rectify on it, violations found while it is in force, and a second verification made
+    before, between or after them that confirms it at a grade or finds it unfounded. Each record but
+    the first verification reaches the engine at once or up to 12 days late. Returns the rules, the
+    order's kind, the violations' times, the first verification's (time, verdict, grade) and the
+    second's, and the (arrival, entry) pairs in arrival order."""
+    from decide_fixtures import INSPECTORS, event
+
+    rules = draw(st.sampled_from(_ENFORCING))
+    hid, grade = "HZ-ENF", draw(st.sampled_from(["major", "general"]))
+    opened = [report(hid, "2026-11-02 09:00", grade="major", rectify_by="2027-06-30", event_id=f"{hid}-r"),
+              verify(hid, "2026-11-02 10:00", "confirmed", grade, event_id=f"{hid}-c")]
+    order = draw(st.sampled_from(["suspend", "suspend_for_overhaul", "rectify_within"]))
+    [ordered] = event("safety.enforcement.ordered", "2026-11-02 16:00", {
+        "hazard_id": hid, "order_no": "ORD-1", "order": order, "legal_basis": "安全生产法 art. 65",
+        "by": INSPECTORS} | ({"until": "2026-11-20"} if order == "rectify_within" else {}), hid, f"{hid}-o")
+    found = draw(st.lists(st.sampled_from([at(f"2026-11-{d} 10:00") for d in ("03", "05", "10")]),
+                          min_size=1, max_size=2, unique=True))
+    when = at(draw(st.sampled_from(_AGAIN)))
+    verdict, again = draw(st.sampled_from([("confirmed", "major"), ("confirmed", "general"),
+                                           ("unfounded", None)]))
+    second = verify(hid, iso(when), verdict, again, event_id=f"{hid}-c2")
+    arrivals = [(entry_time(e), e) for e in opened]
+    for e in [ordered, second, *(violation(hid, t, t, f"{hid}-v{t}") for t in found)]:
+        t = entry_time(e)
+        came = t + draw(st.sampled_from([0, 0, 20 * HOUR, 3 * DAY, 12 * DAY]))
+        arrivals.append((came, {**e, "arrived_at": iso(came)} if came > t else e))
+    arrivals.sort(key=lambda a: a[0])
+    first = (at("2026-11-02 10:00"), "confirmed", grade)
+    return rules, order, found, (first, (when, verdict, again)), arrivals
+
+
+@PROPERTY
+@given(verified_again())
+def test_a_transfer_stands_on_the_grade_at_the_violation_and_a_power_stop_on_the_grade_now_too(
+        case: tuple[Any, str, list[int], tuple[Any, ...], list[tuple[int, dict[str, Any]]]]) -> None:
+    """Whenever each record reaches the engine, once every record is in, an order's transfer to the
+    public security bureau stands once when a violation was found while the hazard stood confirmed
+    at a grade the transfer is for (the latest verification by the violation's time; before any,
+    the first), and not at all otherwise: a verification made since changes nothing of it. The
+    art. 70 notice stands once when, besides, the hazard stands confirmed major now (the latest
+    verification by time)."""
+    rules, order, found, verdicts, arrivals = case
+    rp = timer_to_each_arrival(Replay(rules), arrivals, END)
+    outs = [o for _, o in rp.outputs]
+    withdraws_only_what_was_sent(outs)
+    for out in outs:
+        described(out, "hazard")
+
+    def graded(t: int) -> str | None:
+        by_then = [v for v in sorted(verdicts, key=lambda v: v[0]) if v[0] <= t] or [verdicts[0]]
+        return by_then[-1][2] if by_then[-1][1] == "confirmed" else None
+
+    events_ = [o.event for o in outs]
+
+    def standing(sent: str, ref: str) -> list[dict[str, Any]]:
+        gone = {e["data"][ref] for e in events_ if e["type"] == WITHDRAWN_TYPES[sent]}
+        return [e for e in events_ if e["type"] == sent and e["data"][ref] not in gone]
+
+    in_force = [t for t in found if t >= at("2026-11-02 16:00")]
+    j = rules.judicial
+    transfer = j is not None and order in j.orders and any(graded(t) in j.grades for t in in_force)
+    assert len(standing("safety.referral.judicial", "referral_id")) == int(transfer)
+    now = graded(END)
+    stop = ("utility_stop_notice" in rules.enforcement and order in ("suspend", "suspend_for_overhaul")
+            and now == "major" and any(graded(t) == "major" for t in in_force))
+    assert len(standing("safety.enforcement.proposed", "proposal_id")) == int(stop)
+
+
 def _measures(**changes: Any) -> dict[str, Any]:
     return {k: dataclasses.replace(m, **changes) for k, m in RULES.enforcement.items()}
 

@@ -38,6 +38,7 @@ V8 = Path(__file__).parent / "testdata" / "states-v8"
 V9 = Path(__file__).parent / "testdata" / "states-v9"
 V10 = Path(__file__).parent / "testdata" / "states-v10"
 V11 = Path(__file__).parent / "testdata" / "states-v11"
+V12 = Path(__file__).parent / "testdata" / "states-v12"
 TODAY = b'{"format":%d,' % FORMAT  # how a state stored today starts
 
 
@@ -142,9 +143,9 @@ def test_a_stored_state_keeps_its_header_and_names_its_format() -> None:
 
 def test_a_state_of_an_unknown_format_is_refused_with_a_clear_error() -> None:
     """A state written by a newer engine names its format instead of loading wrongly."""
-    readable = "this engine reads formats 0, 1, 2, 3, 4, 5, 7, 8, 9, 10, 11 and 12"
-    with pytest.raises(StoredFormatError, match=f"format 13; {readable}"):
-        unpack(b'\n{"format":13,"id":"HZ-1"}\n[]')
+    readable = "this engine reads formats 0, 1, 2, 3, 4, 5, 7, 8, 9, 10, 11, 12 and 13"
+    with pytest.raises(StoredFormatError, match=f"format 14; {readable}"):
+        unpack(b'\n{"format":14,"id":"HZ-1"}\n[]')
 
 
 @pytest.mark.parametrize("path", sorted(V0.glob("*.state")), ids=lambda p: p.stem)
@@ -421,7 +422,7 @@ STORED_PLACES: dict[str, dict[str, tuple[str, ...]]] = {
         "proposals": ("proposal_id", "measure", "at", "due", "legal_review", "state", "decision_due",
                       "decision", "raised_again", "decision_raised_again", "counted_from"),
         "answers": ("kind", "ref", "at", "event_id", "outcome"),
-        "verdicts": ("at", "verdict"),
+        "verdicts": ("at", "verdict", "grade"),
         "failures": ("clock", "since", "due", "department"),
         "held": ("tag", "missed_at", "department", "reason", "cause"),
     },
@@ -455,7 +456,7 @@ def test_the_stored_classes_hold_the_fields_of_the_format_they_are_stored_in() -
     from dataclasses import fields
 
     from engine.plan.tracking import PlanTown
-    assert FORMAT == 12, "a new format: add its fields to STORED_FIELDS"
+    assert FORMAT == 13, "a new format: add its fields to STORED_FIELDS"
     for kind in (Hazard, Alert, EnterpriseFile, PlanTown):
         have = {f.name for f in fields(kind)}
         assert have == STORED_FIELDS[kind.__name__], (
@@ -678,6 +679,38 @@ def test_a_proposal_stored_with_nowhere_it_counted_from_is_withdrawn_as_things_s
                         ("2026-11-24T23:59:59+08:00", None)]
 
 
+@pytest.mark.parametrize("path", sorted(V12.glob("*.state")), ids=lambda p: p.stem)
+def test_states_stored_in_format_12_load_and_are_stored_anew(path: Path) -> None:
+    """Format 12 as commit fa5345f wrote it (the states of states-v11 stored again, and a major hazard
+    verified twice whose stop order was found violated and transferred): each loads to the state it
+    stored, its verdicts keeping no grade, whole and lazily; stored again it is today's format and
+    reads back the same."""
+    got = _loads_and_is_stored_anew(path, 12)
+    if isinstance(got, Hazard):
+        assert all(v[2] is None for v in got.verdicts)
+
+
+def test_a_confirmation_stored_with_no_grade_counts_at_the_grade_the_hazard_stands_at() -> None:
+    """The transferred hazard of states-v12, confirmed major on 2 and 3 November, its order found
+    violated on the 5th. Its verdicts, stored in format 12, keep no grade: a verification of the 4th
+    re-grading it general, recorded on the 8th, withdraws the transfer from the state stored then (the
+    hazard stands general) as from the same state stored today, where the grades by time say so; a
+    re-grade made on the 10th, after the refusal, leaves the transfer of today's state standing, and
+    withdraws that of the old one, whose confirmations count at the grade it stands at then."""
+    from test_late_arrival import arriving
+    stored = (V12 / "hazard-HZ-TR-transferred.state").read_bytes()
+    old, today = unpack(stored), unpack(pack(_places_added(Hazard.decode(
+        (V12 / "hazard-HZ-TR-transferred.json").read_bytes()))))
+    today.verdicts = [[v[0], v[1], "major"] for v in today.verdicts]
+    withdrawn = []
+    for made, came in (("2026-11-04 10:00", "2026-11-08 10:00"), ("2026-11-10 10:00", "2026-11-10 10:00")):
+        regrade = _unseen(arriving(verify("HZ-TR", made, "confirmed", "general", event_id="HZ-TR-g"), came))
+        for h in (unpack(stored), unpack(pack(today))):
+            _, outs = decide(h, regrade, RULES, at(came))
+            withdrawn.append(sum(o.event["type"] == "safety.referral.judicial_withdrawn" for o in outs))
+    assert old.verdicts and withdrawn == [1, 1, 1, 0]
+
+
 def _unseen(entry: dict[str, Any], n: int = 0) -> dict[str, Any]:
     """`entry` from an offset of its source no stored state here applied (the `n`-th such): the
     fixtures number offsets as the tests run, and a file stored by another process took those up to
@@ -718,6 +751,6 @@ def _places_added(state: Any) -> Any:
 
 def test_format_6_which_never_reached_main_is_refused() -> None:
     """Format 6 stored an enterprise file on a base (d9bc129, reverted within the hour): refused."""
-    readable = "this engine reads formats 0, 1, 2, 3, 4, 5, 7, 8, 9, 10, 11 and 12"
+    readable = "this engine reads formats 0, 1, 2, 3, 4, 5, 7, 8, 9, 10, 11, 12 and 13"
     with pytest.raises(StoredFormatError, match=f"format 6; {readable}"):
         unpack(b'\n{"format":6,"id":"E1","base":3}\n[]', EnterpriseFile)
