@@ -111,10 +111,12 @@ such a proposal is restated as things stand, as before. An engine that reads
 only up to format 11 refuses a record of format 12 with StoredFormatError.
 
 Since format 13 a hazard's verdicts by time keep the grade each confirmation
-gave (`grade`): a transfer to the public security bureau goes on the grade
-the hazard stood at when the order was found violated (`Hazard.graded_by`).
-Rows of format 12 and before load with none, and such a confirmation counts
-at the grade the hazard stands at now, as before. An engine that reads only
+gave (`grade`) and the lead department each verification named (`lead`): a
+transfer to the public security bureau goes on the grade the hazard stood at
+when the order was found violated (`Hazard.graded_by`), and the lead is the
+one the latest verification by time named. Rows of format 12 and before load
+with neither, and such a confirmation counts at the grade the hazard stands at
+now, as before. An engine that reads only
 up to format 12 refuses a record of format 13 with StoredFormatError.
 
 Format 6 stored an enterprise file on a base (d9bc129) and was reverted

@@ -74,8 +74,8 @@ def _close(h: Hazard, at: int, how: str) -> None:
         h.closed_at, h.closed_how = at, how
 
 
-def _confirm(h: Hazard, at: int, event_id: str, grade: str) -> None:
-    _verdict(h, at, "confirmed", grade)
+def _confirm(h: Hazard, at: int, event_id: str, grade: str, lead: str | None = None) -> None:
+    _verdict(h, at, "confirmed", grade, lead)
     if h.verified_at is not None and h.verified_at > at:
         return
     h.verdict, h.grade, h.verified_at, h.confirmed_by = "confirmed", grade, at, event_id
@@ -301,10 +301,9 @@ def _finding(h: Hazard, d: FindingData, at: int, eid: str, rules: Rules) -> tupl
 
 def _verified(h: Hazard, d: HazardVerified, at: int, eid: str, rules: Rules) -> tuple[str, list[Out]]:
     what = f"verified: {d['verdict']}"
-    if d.get("lead_department"):
-        h.lead = d["lead_department"]
+    lead = d.get("lead_department")
     if d["verdict"] == "confirmed":
-        _confirm(h, at, eid, d["grade"])
+        _confirm(h, at, eid, d["grade"], lead)
         what += f" ({d['grade']})"
         if (h.confirmed_by == eid and h.closed_how in DISMISSALS and h.closed_at <= at  # type: ignore[operator]
                 and h.passed_at is None and not h.immediate):
@@ -318,24 +317,36 @@ def _verified(h: Hazard, d: HazardVerified, at: int, eid: str, rules: Rules) -> 
             h.cycle_start = start = max(at, h.opened_at)
             h.deadline, h.approx = _rectify_deadline(h, rules, start, reopened=True)
     else:
-        _verdict(h, at, d["verdict"])  # kept by time whatever the order; the latest stands below
+        _verdict(h, at, d["verdict"], None, lead)  # kept by time whatever the order; the latest stands below
         if h.verified_at is None or h.verified_at <= at:
             h.verdict, h.verified_at = d["verdict"], at
             h.duplicate_of = d.get("duplicate_of")
             _close(h, at, d["verdict"])
+    _lead(h, lead)
     return what, []
 
 
-def _verdict(h: Hazard, at: int, verdict: str, grade: str | None = None) -> None:
-    """Keep a verdict by its time, with the grade a confirmation gave, whichever order verdicts come
-    in (`Hazard.verdicts`), from the second one on: with one, the latest verification (`verdict`,
-    `grade`, `verified_at`) says it all, and most hazards are verified once (a list kept for each
-    cost the pure path 5–11% of its time)."""
+def _lead(h: Hazard, named: str | None) -> None:
+    """Set the lead department override after a verification that named `named` (or none): the one
+    the latest verification by time that names one named (`verdicts`), so that an older one reaching
+    the engine after a newer one does not set it back. With one verification, or with rows stored
+    before format 13 (which keep no lead), the one named last, as before."""
+    leads = [v[3] for v in h.verdicts if v[3]]
+    if leads:
+        h.lead = leads[-1]
+    elif named:
+        h.lead = named
+
+def _verdict(h: Hazard, at: int, verdict: str, grade: str | None = None, lead: str | None = None) -> None:
+    """Keep a verdict by its time, with the grade a confirmation gave and the lead department it
+    named, whichever order verdicts come in (`Hazard.verdicts`), from the second one on: with one,
+    the latest verification (`verdict`, `grade`, `lead`, `verified_at`) says it all, and most hazards
+    are verified once (a list kept for each cost the pure path 5–11% of its time)."""
     if not h.verdicts:
         if h.verified_at is None:
             return  # the first: nothing to keep beside it yet
-        h.verdicts.append([h.verified_at, h.verdict, h.grade if h.verdict == "confirmed" else None])
-    h.verdicts.append([at, verdict, grade])
+        h.verdicts.append([h.verified_at, h.verdict, h.grade if h.verdict == "confirmed" else None, h.lead])
+    h.verdicts.append([at, verdict, grade, lead])
     h.verdicts.sort(key=lambda v: v[0])  # stable: of two in one second, the one applied later is later
     del h.verdicts[:-VERDICTS_KEPT]
 

@@ -60,15 +60,18 @@ class Hazard(HistoryState):
     grade: str | None = None  # general | major, once confirmed
     verified_at: int | None = None
     # Every verification's verdict by its time, a law-enforcement finding's as a confirmation, whatever
-    # order they arrived in: [at, verdict, grade (a confirmation's; None for a dismissal, and in a row
-    # stored before format 13)], the latest VERDICTS_KEPT (what stood at a proposal's due time,
-    # engine/decide/proposals.py `_pressing`; the grade a violation was found at, `graded_by`). Kept
-    # from the second verdict on: empty while `verdict`, `grade` and `verified_at` tell the only one,
-    # and in a state stored before they were kept.
+    # order they arrived in: [at, verdict, grade (a confirmation's; None for a dismissal), lead (the
+    # lead department it named, or None)], the latest VERDICTS_KEPT (what stood at a proposal's due
+    # time, engine/decide/proposals.py `_pressing`; the grade a violation was found at, `graded_by`;
+    # the lead department, `lead`). Grade and lead are None in a row stored before format 13. Kept
+    # from the second verdict on: empty while `verdict`, `grade`, `lead` and `verified_at` tell the
+    # only one, and in a state stored before they were kept.
     verdicts: list[list[Any]] = field(default_factory=list)
     confirmed_by: str | None = None  # event id of the confirmation
     duplicate_of: str | None = None
-    lead: str | None = None  # lead department override from the verification
+    # Lead department override: the one the latest verification by time that names one named (with
+    # `verdicts` kept, `lifecycle._lead`), whatever order they arrived in.
+    lead: str | None = None
     immediate: bool = False  # fixed on the spot during an inspection
     cycle: int = 0  # rectification cycle; a failed review starts the next
     cycle_start: int | None = None
@@ -159,7 +162,7 @@ class Hazard(HistoryState):
         "proposals": ("many", ("proposal_id", "measure", "at", "due", "legal_review", "state", "decision_due",
                                 "decision", "raised_again", "decision_raised_again", "counted_from")),
         "answers": ("many", ("kind", "ref", "at", "event_id", "outcome")),
-        "verdicts": ("many", ("at", "verdict", "grade")),
+        "verdicts": ("many", ("at", "verdict", "grade", "lead")),
         "failures": ("many", ("clock", "since", "due", "department")),
         "held": ("many", ("tag", "missed_at", "department", "reason", "cause")),
     }
@@ -170,7 +173,7 @@ class Hazard(HistoryState):
                       "decision_raised_again": None, "counted_from": None},  # the last since format 12
         "answers": {"outcome": None},
         "violations": {"sent": None},  # since format 10 (2026-12-07)
-        "verdicts": {"grade": None},  # since format 13 (2026-12-07)
+        "verdicts": {"grade": None, "lead": None},  # since format 13 (2026-12-07)
     }
 
     def status(self) -> str:
@@ -211,7 +214,7 @@ class Hazard(HistoryState):
         if not self.verdicts:
             return self.verdict in DISMISSALS and self.verified_at is not None and self.verified_at <= t
         then = None
-        for at, verdict, _ in self.verdicts:
+        for at, verdict, *_ in self.verdicts:
             if at > t:
                 break
             then = verdict

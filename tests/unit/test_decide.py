@@ -962,6 +962,24 @@ def test_lead_department_override_changes_the_targets() -> None:
     assert FIRE not in {t for e in escalations(rp) for t in target_ids(e)}
 
 
+def test_an_older_verification_reaching_the_engine_late_does_not_set_the_lead_department_back() -> None:
+    """The verification of 5 November names market_supervision the lead; one of the 3rd, naming
+    housing_construction, reaches the engine on the 6th. The latest by time stands, whatever order they
+    came in (until format 13 the last one applied did): the ladder's orange step goes to
+    market_supervision either way, and the state ends the same."""
+    from test_late_arrival import arriving
+    newer = verify(HZ, "2026-11-05 10:00", lead="market_supervision", event_id="V-new")
+    older = verify(HZ, "2026-11-03 10:00", lead="housing_construction", event_id="V-old")
+    late = run(report(HZ, "2026-11-02 09:00"), newer, arriving(older, "2026-11-06 10:00"),
+               until="2026-11-20 00:00")
+    in_order = run(report(HZ, "2026-11-02 09:00"), older, newer, until="2026-11-20 00:00")
+    market = ("department", "market_supervision")
+    for rp in (late, in_order):
+        assert rp.states[HZ].lead == "market_supervision"
+        [orange] = escalations(rp, rule_id="ladder.orange")
+        assert target_ids(orange)[0] == market
+
+
 @pytest.mark.parametrize(("sector", "ids"), [
     ("hazardous_chemicals", ["safety_bureau", "market_supervision", "public_security"]),
     ("construction", ["housing_construction", "law_enforcement"]),

@@ -422,7 +422,7 @@ STORED_PLACES: dict[str, dict[str, tuple[str, ...]]] = {
         "proposals": ("proposal_id", "measure", "at", "due", "legal_review", "state", "decision_due",
                       "decision", "raised_again", "decision_raised_again", "counted_from"),
         "answers": ("kind", "ref", "at", "event_id", "outcome"),
-        "verdicts": ("at", "verdict", "grade"),
+        "verdicts": ("at", "verdict", "grade", "lead"),
         "failures": ("clock", "since", "due", "department"),
         "held": ("tag", "missed_at", "department", "reason", "cause"),
     },
@@ -701,7 +701,7 @@ def test_a_confirmation_stored_with_no_grade_counts_at_the_grade_the_hazard_stan
     stored = (V12 / "hazard-HZ-TR-transferred.state").read_bytes()
     old, today = unpack(stored), unpack(pack(_places_added(Hazard.decode(
         (V12 / "hazard-HZ-TR-transferred.json").read_bytes()))))
-    today.verdicts = [[v[0], v[1], "major"] for v in today.verdicts]
+    today.verdicts = [[v[0], v[1], "major", v[3]] for v in today.verdicts]
     withdrawn = []
     for made, came in (("2026-11-04 10:00", "2026-11-08 10:00"), ("2026-11-10 10:00", "2026-11-10 10:00")):
         regrade = _unseen(arriving(verify("HZ-TR", made, "confirmed", "general", event_id="HZ-TR-g"), came))
