@@ -294,8 +294,9 @@ def _apply(f: EnterpriseFile, entry: dict[str, Any], at: int, rules: Any) -> lis
     for out in outs:
         if out.event["type"] == credit.WITHDRAWN_TYPE:
             why = ("its order was lifted before the violation" if out.event["data"]["criterion"] ==
-                   "violated_suspension" else f"hazard {d['id']} was settled by its deadline "
-                                             f"({d.get('settled_by')})")
+                   "violated_suspension" else f"the deadline of hazard {d['id']} was extended before it"
+                   if d.get("settled_by") == "extension" else f"hazard {d['id']} was settled by its deadline "
+                                                              f"({d.get('settled_by')})")
             _note(f, at, eid, f"credit proposal {out.event['data']['proposal_id']} withdrawn: {why}")
         else:
             _note(f, at, eid, f"credit proposal {out.id} ({out.event['data']['criterion']}): awaits a "

@@ -174,12 +174,14 @@ def on_overdue_major(f: Any, at: int, threshold: Any, zh: Words) -> list[Out]:
 def on_settled_in_time(f: Any, hazard_id: str, settled: int, how: str, at: int, eid: str, threshold: Any,
                        zh: Words) -> list[Out]:
     """A major hazard the file counted overdue, settled at `settled`. `how`: "claim", its
-    completion claimed; "passed", an acceptance review that passed; "unfounded" or "duplicate", a
-    verification that closed it so.
+    completion claimed; "passed", an acceptance review that passed; "extension", an extension
+    approved that moved its deadline later; "unfounded" or "duplicate", a verification that closed
+    it so.
 
-    A claim or a passed review by the deadline from which the file counted it, recorded after it
-    counted (an app offline past the deadline), shows the hazard was never overdue there, as the
-    hazard core takes back its ladder's steps; one after the deadline leaves it counted. A verdict
+    A claim, a passed review or an approved extension by the deadline from which the file counted
+    it, recorded after it counted (an app offline past the deadline), shows the hazard was never
+    overdue there, as the hazard core takes back its ladder's steps; one after the deadline leaves
+    it counted. Extended, it counts again only once a link shows it past its new deadline. A verdict
     settles it whenever it came: a hazard that was not there, or that another report already
     counts, is no ground for listing the enterprise, though it was overdue on its face.
 
@@ -189,9 +191,13 @@ def on_settled_in_time(f: Any, hazard_id: str, settled: int, how: str, at: int, 
     outputs.
     """
     since = f.overdue_major.get(hazard_id)
-    if since is None or (how in ("claim", "passed") and settled > since):
+    if since is None or (how in ("claim", "passed", "extension") and settled > since):
         return []
-    if how == "claim":
+    if how == "extension":
+        said = (f"Credit proposal withdrawn: the extension {eid} on hazard {hazard_id}, approved on "
+                f"{iso(settled)} before its deadline of {iso(since)}, reached the engine after the proposal "
+                "counted it overdue")
+    elif how == "claim":
         said = (f"Credit proposal withdrawn: the completion claim {eid} on hazard {hazard_id} of "
                 f"{iso(settled)}, by its deadline of {iso(since)}, reached the engine after the proposal "
                 "counted it overdue")

@@ -29,6 +29,8 @@ PROPOSED = "safety.enforcement.proposed"
 COMPLETED = "safety.rectification.completed"
 REVIEWED = "safety.rectification.reviewed"
 VERIFIED = "safety.hazard.verified"
+EXTENSION_DECIDED = "safety.rectification.extension_decided"
+EXTENSION_REQUESTED = "safety.rectification.extension_requested"
 PROPOSAL_WITHDRAWN = WITHDRAWN[PROPOSED][0]  # engine/kernel/referral.py: what withdraws a proposal
 
 Decide = Callable[[Any, dict[str, Any]], tuple[Any, list[Out]]]
@@ -63,6 +65,7 @@ def with_hazard_links(decide: Decide, rules: Any) -> Decide:
         before = hazard_summary(state, rules)
         counted = _counted(state)
         stood = _proposal_states(state)
+        approved = _approval(state, entry)  # read before too: a decision clears an early one
         new, outs = decide(state, entry)
         if new is state:
             return new, outs  # a re-delivered entry: nothing changed, nothing to link
@@ -94,9 +97,10 @@ def with_hazard_links(decide: Decide, rules: Any) -> Decide:
             data["withdrawn"] = withdrawn
         if states:  # only then, as `withdrawn`
             data["proposal_states"] = states
-        # When the hazard stopped owing its rectification, and how: a completion claim that stands,
-        # an acceptance review that passed (a return visit needs no claim before it), or a
-        # verification that closed it as unfounded or a duplicate. A major hazard the file counted
+        # When the hazard stopped owing its rectification by the deadline it had, and how: a
+        # completion claim that stands, an acceptance review that passed (a return visit needs no
+        # claim before it), a verification that closed it as unfounded or a duplicate, or an
+        # extension approved then that moved the deadline later. A major hazard the file counted
         # overdue from a deadline this came by counts no more (engine/enterprise/credit.py).
         if entry.get("type") == COMPLETED and new.completed_at is not None:
             data["settled_at"], data["settled_by"] = new.completed_at, "claim"
@@ -105,9 +109,23 @@ def with_hazard_links(decide: Decide, rules: Any) -> Decide:
         elif (entry.get("type") == VERIFIED and new.closed_how in DISMISSALS
               and new.verified_at == new.closed_at):
             data["settled_at"], data["settled_by"] = new.closed_at, new.closed_how
+        elif (approved is not None and before is not None and before["deadline"] is not None
+              and new.deadline is not None and new.deadline > before["deadline"]):
+            data["settled_at"], data["settled_by"] = approved, "extension"
         return new, [*outs, link_entry(new.enterprise[0], entry, data)]
 
     return decide_linked
+
+
+def _approval(h: Any, entry: dict[str, Any]) -> int | None:
+    """When the extension `entry` may approve was decided: the decision's own time, or for a request,
+    that of a decision on file that came before it (engine/decide/lifecycle.py `_extension_request`);
+    None for any other entry. Whether it was approved the deadline it moves says."""
+    if entry.get("type") == EXTENSION_DECIDED:
+        return entry_time(entry) if entry["data"]["approved"] else None
+    if entry.get("type") == EXTENSION_REQUESTED and h is not None and h.early is not None and h.early[1]:
+        return h.early[0]
+    return None
 
 
 def _proposal_states(h: Any) -> dict[str, str]:

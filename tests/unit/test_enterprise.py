@@ -17,6 +17,8 @@ from decide_fixtures import (
     complete,
     edited_rules,
     event,
+    ext_decision,
+    ext_request,
     finding,
     inspection,
     plan,
@@ -778,6 +780,33 @@ def test_a_claim_after_the_deadline_recorded_late_leaves_the_credit_proposal() -
                    _late(complete("HZ-1", "2026-11-11 10:00"), "2026-11-30 10:00"))
     assert len(_credit(rp, "safety.credit.proposed")) == 1 and _credit(rp, "safety.credit.withdrawn") == []
     assert "HZ-1" in rp.state("enterprise", USCC).overdue_major
+
+
+def test_an_extension_approved_by_the_deadline_and_recorded_late_withdraws_the_credit_proposal() -> None:
+    """HZ-1 (major, due 31 Dec) had an extension to 31 Mar approved on 25 Nov; the decision reached the
+    engine on 5 Jan, after the file counted HZ-1 overdue from 31 Dec and proposed HZ-1 + HZ-2. As the
+    hazard core takes back its ladder's steps, the file takes back the proposal: HZ-1 was never
+    overdue (audit F1). It counts again only if a link shows it past its new deadline."""
+    rp = _district(registered(), *_major("HZ-1", "2026-11-02 09:00", "2026-12-31"),
+                   ext_request("HZ-1", "2026-11-20 09:00", "2027-03-31"),
+                   *_major("HZ-2", "2026-11-20 09:00", "2026-12-28"), plan("HZ-2", "2026-12-29 09:00"),
+                   plan("HZ-1", "2027-01-02 09:00"))
+    [proposal] = _credit(rp, "safety.credit.proposed")
+    assert sorted(e["hazard_id"] for e in proposal["evidence"]) == ["HZ-1", "HZ-2"]
+    decision = ext_decision("HZ-1", "2026-11-25 09:00", "2027-03-31")
+    rp.feed(_late(decision, "2027-01-05 09:00"))
+    hazard_withdrew = [o.event["data"]["reason"] for o in rp.outputs
+                       if o.event["data"].get("action") == "failure_withdrawn"]
+    assert any("extension" in r for r in hazard_withdrew)  # the hazard core took its ladder back
+    assert "HZ-1" not in rp.state("enterprise", USCC).overdue_major
+    [withdrawn] = _credit(rp, "safety.credit.withdrawn")
+    OUTPUT_TYPES["safety.credit.withdrawn"][1].model_validate(withdrawn)
+    assert withdrawn["proposal_id"] == proposal["proposal_id"] and withdrawn["decided"] is None
+    assert (f"the extension {decision['event_id']} on hazard HZ-1, approved on 2026-11-25T09:00:00+08:00 "
+            "before its deadline of 2026-12-31T23:59:59+08:00") in withdrawn["reason"]
+    assert withdrawn["reason_zh"].startswith("撤回信用惩戒建议：隐患 HZ-1 的延期 ")
+    rp.feed(plan("HZ-1", "2027-04-01 09:00"))  # past the new deadline: overdue from it
+    assert rp.state("enterprise", USCC).overdue_major["HZ-1"] == epoch("2027-03-31T23:59:59+08:00")
 
 
 def test_withdrawing_one_hazard_proposes_the_set_time_order_would_have() -> None:
