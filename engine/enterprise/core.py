@@ -166,7 +166,7 @@ def _credit_from_hazard(f: EnterpriseFile, d: dict[str, Any], at: int, eid: str,
         return outs  # no thresholds without rules/plan.yaml
     if d.get("settled_at") is not None:  # a claim that stands, or a verdict (engine/enterprise/links.py)
         outs += credit.on_settled_in_time(f, d["id"], d["settled_at"], d["settled_by"], at, eid,
-                                          er.credit.overdue_major, zh)
+                                          er.credit.overdue_major, zh, d.get("settled_until"))
     overdue = (d["open"] and d.get("grade") == "major" and d.get("deadline") is not None
                and not d.get("completed") and at > d["deadline"])
     if overdue and d["id"] not in f.overdue_major:
@@ -175,6 +175,15 @@ def _credit_from_hazard(f: EnterpriseFile, d: dict[str, Any], at: int, eid: str,
     credit.prune(f.overdue_major, at, er.credit.overdue_major)
     credit.forget_sets(f)
     return outs
+
+
+def _settled(d: dict[str, Any]) -> str:
+    """Why a hazard's link withdrew a credit proposal that counted it overdue, for the record."""
+    if d.get("settled_by") == "extension":
+        return f"the deadline of hazard {d['id']} was extended before it"
+    if d.get("settled_by") == "regraded":
+        return f"hazard {d['id']} was graded below major before its deadline"
+    return f"hazard {d['id']} was settled by its deadline ({d.get('settled_by')})"
 
 
 def _hazard(f: EnterpriseFile, d: dict[str, Any]) -> str | None:
@@ -294,9 +303,7 @@ def _apply(f: EnterpriseFile, entry: dict[str, Any], at: int, rules: Any) -> lis
     for out in outs:
         if out.event["type"] == credit.WITHDRAWN_TYPE:
             why = ("its order was lifted before the violation" if out.event["data"]["criterion"] ==
-                   "violated_suspension" else f"the deadline of hazard {d['id']} was extended before it"
-                   if d.get("settled_by") == "extension" else f"hazard {d['id']} was settled by its deadline "
-                                                              f"({d.get('settled_by')})")
+                   "violated_suspension" else _settled(d))
             _note(f, at, eid, f"credit proposal {out.event['data']['proposal_id']} withdrawn: {why}")
         else:
             _note(f, at, eid, f"credit proposal {out.id} ({out.event['data']['criterion']}): awaits a "

@@ -172,16 +172,21 @@ def on_overdue_major(f: Any, at: int, threshold: Any, zh: Words) -> list[Out]:
 
 
 def on_settled_in_time(f: Any, hazard_id: str, settled: int, how: str, at: int, eid: str, threshold: Any,
-                       zh: Words) -> list[Out]:
+                       zh: Words, until: int | None = None) -> list[Out]:
     """A major hazard the file counted overdue, settled at `settled`. `how`: "claim", its
     completion claimed; "passed", an acceptance review that passed; "extension", an extension
-    approved that moved its deadline later; "unfounded" or "duplicate", a verification that closed
-    it so.
+    approved that moved its deadline later; "regraded", a verification that graded it below major
+    (until a confirmation as major at `until`, if any); "unfounded" or "duplicate", a verification
+    that closed it so.
 
     A claim, a passed review or an approved extension by the deadline from which the file counted
     it, recorded after it counted (an app offline past the deadline), shows the hazard was never
     overdue there, as the hazard core takes back its ladder's steps; one after the deadline leaves
-    it counted. Extended, it counts again only once a link shows it past its new deadline. A verdict
+    it counted. Extended, it counts again only once a link shows it past its new deadline. So does
+    a re-grade below major standing at the deadline (made by it, and no confirmation as major
+    again by then): no major hazard was overdue there, as the hazard core lifts its listed
+    supervision (挂牌督办); one made after the deadline leaves it counted, as a transfer stands on
+    the grade when the order was refused. A verdict
     settles it whenever it came: a hazard that was not there, or that another report already
     counts, is no ground for listing the enterprise, though it was overdue on its face.
 
@@ -191,9 +196,15 @@ def on_settled_in_time(f: Any, hazard_id: str, settled: int, how: str, at: int, 
     outputs.
     """
     since = f.overdue_major.get(hazard_id)
-    if since is None or (how in ("claim", "passed", "extension") and settled > since):
+    if since is None or (how in ("claim", "passed", "extension", "regraded") and settled > since):
         return []
-    if how == "extension":
+    if how == "regraded" and until is not None and until <= since:
+        return []  # major again by its deadline
+    if how == "regraded":
+        said = (f"Credit proposal withdrawn: the verification {eid} of {iso(settled)} graded hazard "
+                f"{hazard_id} below major before its deadline of {iso(since)}, and reached the engine after "
+                "the proposal counted it an overdue major hazard")
+    elif how == "extension":
         said = (f"Credit proposal withdrawn: the extension {eid} on hazard {hazard_id}, approved on "
                 f"{iso(settled)} before its deadline of {iso(since)}, reached the engine after the proposal "
                 "counted it overdue")

@@ -18,6 +18,7 @@ from engine.decide.proposals import statuses
 from engine.decide.state import DISMISSALS
 from engine.enterprise.core import LINK_TYPE
 from engine.intake.process import TIMELINE
+from engine.intake.timeline import FINDING_TYPE
 from engine.kernel.apply import entry_time
 from engine.kernel.entries import with_cause
 from engine.kernel.ids import output_id
@@ -112,6 +113,11 @@ def with_hazard_links(decide: Decide, rules: Any) -> Decide:
         elif (approved is not None and before is not None and before["deadline"] is not None
               and new.deadline is not None and new.deadline > before["deadline"]):
             data["settled_at"], data["settled_by"] = approved, "extension"
+        elif _regraded(new, entry):
+            # Below major from then until `settled_until` (None: still): no major hazard was
+            # overdue at a deadline in between, as the hazard core lifts its listed supervision.
+            data["settled_at"], data["settled_by"] = entry_time(entry), "regraded"
+            data["settled_until"] = _major_again(new, entry_time(entry))
         return new, [*outs, link_entry(new.enterprise[0], entry, data)]
 
     return decide_linked
@@ -126,6 +132,27 @@ def _approval(h: Any, entry: dict[str, Any]) -> int | None:
     if entry.get("type") == EXTENSION_REQUESTED and h is not None and h.early is not None and h.early[1]:
         return h.early[0]
     return None
+
+
+def _regraded(h: Any, entry: dict[str, Any]) -> bool:
+    """Whether `entry` is a verification (or a law-enforcement finding, which confirms itself) that
+    confirmed hazard `h` below major, the grade standing at its time (`Hazard.graded_by`), on a
+    hazard reported or confirmed major besides: the only ones an enterprise's file may count as
+    overdue major hazards (any other link stays as it always was)."""
+    kind, d = entry.get("type"), entry["data"]
+    if h.claimed != "major" and h.grade != "major" and not any(v[2] == "major" for v in h.verdicts):
+        return False
+    if not ((kind == VERIFIED and d["verdict"] == "confirmed")
+            or (kind == FINDING_TYPE and d["inspection"]["law_enforcement"])):
+        return False
+    return d["grade"] != "major" and h.graded_by(entry_time(entry)) not in (None, "major")
+
+
+def _major_again(h: Any, t: int) -> int | None:
+    """When a confirmation after `t` graded hazard `h` major again (its verdicts by time); None if
+    none did."""
+    again = [v[0] for v in h.verdicts if v[0] > t and v[1] == "confirmed" and (v[2] or h.grade) == "major"]
+    return min(again, default=None)
 
 
 def _proposal_states(h: Any) -> dict[str, str]:

@@ -300,6 +300,11 @@ _ESCALATIONS = compiled([
      r"passed by its deadline of (?P<u>\S+), reached the engine after the proposal counted it overdue",
      "撤回信用惩戒建议：隐患 {h} 的复查验收 {e}（{t}）在整改期限（{u}）前已通过，"
      "送达引擎晚于该建议，该隐患不应计为逾期"),
+    (r"Credit proposal withdrawn: the verification (?P<e>\S+) of (?P<t>\S+) graded hazard (?P<h>\S+) below "
+     r"major before its deadline of (?P<u>\S+), and reached the engine after the proposal counted it an "
+     r"overdue major hazard",
+     "撤回信用惩戒建议：核实记录 {e}（{t}）在整改期限（{u}）前将隐患 {h} 核定为非重大事故隐患，"
+     "送达引擎晚于该建议，该隐患不应计为逾期的重大事故隐患"),
     (r"Credit proposal withdrawn: the extension (?P<e>\S+) on hazard (?P<h>\S+), approved on (?P<t>\S+) "
      r"before its deadline of (?P<u>\S+), reached the engine after the proposal counted it overdue",
      "撤回信用惩戒建议：隐患 {h} 的延期 {e} 已于 {t} 在整改期限（{u}）前获批，"

@@ -227,6 +227,8 @@ def _shapes() -> Shapes:
          "撤回信用惩戒建议 {p}：违反的决定此前已解除"),
         (r"credit proposal (?P<p>\S+) withdrawn: the deadline of hazard (?P<h>\S+) was extended before it",
          "撤回信用惩戒建议 {p}：隐患 {h} 的整改期限届满前已获批延期"),
+        (r"credit proposal (?P<p>\S+) withdrawn: hazard (?P<h>\S+) was graded below major before its "
+         r"deadline", "撤回信用惩戒建议 {p}：隐患 {h} 在整改期限届满前已核定为非重大事故隐患"),
         (r"credit proposal (?P<p>\S+) withdrawn: hazard (?P<h>\S+) was settled by its deadline "
          r"\((?P<w>[^)]+)\)",
          "撤回信用惩戒建议 {p}：隐患 {h} 已在期限内了结（{w:settled}）"),

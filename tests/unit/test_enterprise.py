@@ -809,6 +809,35 @@ def test_an_extension_approved_by_the_deadline_and_recorded_late_withdraws_the_c
     assert rp.state("enterprise", USCC).overdue_major["HZ-1"] == epoch("2027-03-31T23:59:59+08:00")
 
 
+def test_a_hazard_graded_below_major_by_its_deadline_recorded_late_withdraws_the_credit_proposal() -> None:
+    """HZ-1 and HZ-2 (major) overdue were proposed as "2 major hazards overdue". A verification of
+    5 Nov, before HZ-1's deadline of 10 Nov and recorded late, grades HZ-1 general: the hazard core
+    lifts its listed supervision, and no major hazard was overdue on 10 Nov, so the proposal is
+    withdrawn; HZ-2 alone is below the threshold (audit F2). A re-grade after the deadline, or one
+    a confirmation as major followed by the deadline, leaves it: HZ-1 stood major when it fell due."""
+    rp = _district(registered(), *_overdue_majors(("HZ-1", "2026-11-02", "2026-11-10"),
+                                                  ("HZ-2", "2026-11-20", "2026-11-28")))
+    [proposal] = _credit(rp, "safety.credit.proposed")
+    regraded = verify("HZ-1", "2026-11-05 10:00", grade="general")
+    rp.feed(_late(regraded, "2026-11-30 10:00"))
+    assert rp.state("hazard", "HZ-1").grade == "general"
+    assert any(o.event["type"] == "safety.supervision.lifted" for o in rp.outputs)
+    [withdrawn] = _credit(rp, "safety.credit.withdrawn")
+    OUTPUT_TYPES["safety.credit.withdrawn"][1].model_validate(withdrawn)
+    assert withdrawn["proposal_id"] == proposal["proposal_id"]
+    assert (f"the verification {regraded['event_id']} of 2026-11-05T10:00:00+08:00 graded hazard HZ-1 below "
+            "major before its deadline of 2026-11-10T23:59:59+08:00") in withdrawn["reason"]
+    assert withdrawn["reason_zh"].startswith("撤回信用惩戒建议：核实记录 ")
+    assert "HZ-1" not in rp.state("enterprise", USCC).overdue_major
+    assert _credit(rp, "safety.credit.proposed") == [proposal]
+    for after in ([verify("HZ-1", "2026-11-30 10:00", grade="general")],
+                  [verify("HZ-1", "2026-11-08 10:00", grade="major"), _late(regraded, "2026-11-30 10:00")]):
+        rp = _district(registered(), *_overdue_majors(("HZ-1", "2026-11-02", "2026-11-10"),
+                                                      ("HZ-2", "2026-11-20", "2026-11-28")), *after)
+        assert len(_credit(rp, "safety.credit.proposed")) == 1
+        assert _credit(rp, "safety.credit.withdrawn") == []
+
+
 def test_withdrawing_one_hazard_proposes_the_set_time_order_would_have() -> None:
     """Three needed: HZ-1..3 made a set on HZ-3's deadline, HZ-2..4 on HZ-4's. HZ-2, claimed in time and
     recorded late, withdraws both; HZ-1, HZ-3 and HZ-4 are proposed, as when the claim came in time."""
