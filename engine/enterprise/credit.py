@@ -67,15 +67,29 @@ def proposal(f: Any, criterion: str, key: str, at: int, evidence: list[dict[str,
     return Out(CREDIT_PROPOSALS, f.id, envelope(PROPOSED_TYPE, pid, f.id, at, data))
 
 
+def _made(f: Any, pid: str, criterion: str, at: int) -> bool:
+    """File proposal `pid` as made at `at`; False if the file made it already. A decision that named
+    it before it was made (kept unmatched by `decided`: a link that reached the file after the
+    decision, as time order may give) is its decision from now, as a decision on an extension that
+    came before its request decides the request once it comes (engine/decide/lifecycle.py)."""
+    early = next((p for p in f.credit if p[0] == pid), None)
+    if early is not None and early[1] is not None:
+        return False
+    if early is not None:
+        early[1], early[2] = criterion, at
+    else:
+        f.credit.append([pid, criterion, at, None])
+    return True
+
+
 def on_violation(f: Any, hazard_id: str, violation: list[Any], order: str | None, zh: Words) -> list[Out]:
     """A suspension order found violated: propose listing, once per violation."""
     order_no, at, eid, evidence = violation
     if order not in SUSPENSIONS:
         return []
     pid = output_id("credit", f.id, "violated_suspension", eid)
-    if any(p[0] == pid for p in f.credit):
+    if not _made(f, pid, "violated_suspension", at):
         return []
-    f.credit.append([pid, "violated_suspension", at, None])
     return [proposal(f, "violated_suspension", eid, at,
                      [{"hazard_id": hazard_id, "order_no": order_no, "event_id": eid, "uris": evidence}],
                      _violated(order_no, order, hazard_id), zh)]
@@ -145,9 +159,8 @@ def _repeated(f: Any, criterion: str, events: dict[str, int], at: int, threshold
             # The same hazards, proposed before on a premise a late record undid (one of them was
             # claimed complete in time), count again from later: a proposal of its own.
             pid = output_id("credit", f.id, criterion, key, "again", *(f"{k}@{t}" for t, k in chosen))
-        if any(p[0] == pid for p in f.credit):
+        if not _made(f, pid, criterion, end):
             continue
-        f.credit.append([pid, criterion, end, None])
         f.credit_sets[pid] = {k: t for t, k in chosen}
         outs.append(proposal(f, criterion, key, end, [evidence(k, t) for t, k in chosen],
                              _threshold_reason(len(chosen), what, threshold, key), zh, pid))
@@ -253,7 +266,8 @@ def on_refusal(f: Any, at: int, threshold: Any, zh: Words) -> list[Out]:
 
 
 def decided(f: Any, d: dict[str, Any], at: int, eid: str) -> str:
-    """Record a person's decision on a proposal; only 'listed' makes a list entry."""
+    """Record a person's decision on a proposal; only 'listed' makes a list entry, and only on a
+    proposal the file made (`listed`)."""
     found = next((p for p in f.credit if p[0] == d["proposal_id"]), None)
     if found is None:  # decided before its proposal arrived, or naming one the file never made
         f.credit.append([d["proposal_id"], None, at, None])
@@ -261,15 +275,21 @@ def decided(f: Any, d: dict[str, Any], at: int, eid: str) -> str:
         for old in [p for p in f.credit if p[1] is None][:-UNMADE]:  # the latest UNMADE of them
             f.credit.remove(old)
     found[3] = [d["outcome"], at, d.get("listed_from"), d.get("listed_until"), d["decision_no"], eid]
-    return (f"credit proposal {d['proposal_id']}: {d['outcome']} by {d['by'].get('id')} "
-            f"({d['decision_no']})")
+    said = f"credit proposal {d['proposal_id']}: {d['outcome']} by {d['by'].get('id')} ({d['decision_no']})"
+    if found[1] is None:
+        return f"{said}, a proposal this file has not made: unmatched, no list entry"
+    return said
 
 
 def listed(f: Any, now: int) -> list[dict[str, Any]]:
-    """The list entries a person decided, with whether each is in force at `now`."""
+    """The list entries a person decided on the file's own proposals, with whether each is in force
+    at `now`. A decision naming a proposal the file has not made (a number typed wrong, another
+    enterprise's proposal sent under this one's code, or one decided before the file made it) gives
+    none: an enterprise is never shown listed without the ground the file proposed it on, and one
+    the file makes later takes the decision then (`_made`)."""
     out = []
     for pid, criterion, _, decision in f.credit:
-        if decision and decision[0] == "listed":
+        if criterion is not None and decision and decision[0] == "listed":
             _, at, start, until, decision_no, _ = decision
             out.append({"proposal_id": pid, "criterion": criterion, "decision_no": decision_no,
                         "decided_at": iso(at), "listed_from": start, "listed_until": until,

@@ -100,7 +100,11 @@ def enterprise_view(f: EnterpriseFile, rules: Any, now: float,
                            "decision": decision[0] if decision else "awaiting a person's decision",
                            **({"withdrawn_at": iso(f.credit_withdrawn[pid])} if pid in f.credit_withdrawn
                               else {})}
-                          for pid, criterion, at, decision in f.credit],
+                          for pid, criterion, at, decision in f.credit if criterion is not None],
+            # Decisions naming a proposal the file has not made: no list entry (credit.listed).
+            "unmatched": [{"proposal_id": pid, "decision": decision[0], "decision_no": decision[4],
+                           "decided_at": iso(decision[1])}
+                          for pid, criterion, _, decision in f.credit if criterion is None and decision],
             "listed": credit.listed(f, int(now))},
     }
     if record is not None:

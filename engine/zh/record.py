@@ -221,6 +221,9 @@ def _shapes() -> Shapes:
         (r"enforcement proposal (?P<p>\S+) withdrawn \(hazard (?P<h>\S+)\)", "撤回执法建议 {p}（隐患 {h}）"),
         (r"credit proposal (?P<p>\S+) \((?P<c>\w+)\): awaits a person's decision",
          "信用惩戒建议 {p}（{c:criterion}）：待人工决定"),
+        (r"credit proposal (?P<p>\S+): (?P<o>\w+) by (?P<b>\S+) \((?P<n>.+)\), a proposal this file has not "
+         r"made: unmatched, no list entry",
+         "信用惩戒建议 {p}：{o:credit}（{b}，{n}），本档案未提出该建议：未匹配，不列入名单"),
         (r"credit proposal (?P<p>\S+): (?P<o>\w+) by (?P<b>\S+) \((?P<n>.+)\)",
          "信用惩戒建议 {p}：{o:credit}（{b}，{n}）"),
         (r"credit proposal (?P<p>\S+) withdrawn: its order was lifted before the violation",

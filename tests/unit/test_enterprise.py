@@ -41,6 +41,7 @@ from engine.enterprise.replay import DistrictReplay
 from engine.enterprise.state import RECENT, UNMADE, EnterpriseFile
 from engine.enterprise.view import enterprise_place, enterprise_view
 from engine.intake.process import Record, decide_intake
+from engine.kernel.ids import output_id
 from engine.kernel.state import APPLIED, entry_hash
 from engine.kernel.time import epoch
 from engine.plan.rules import load_plan
@@ -999,6 +1000,47 @@ def test_decisions_naming_proposals_the_file_never_made_are_kept_but_bounded() -
     assert f.credit[0][1] == "refused_inspection" and f.credit[0][3][0] == "rejected"
     assert len([p for p in f.credit if p[1] is None]) == UNMADE
     assert f.recent[-1][2].startswith("credit proposal no-such-proposal-39: rejected by ")
+
+
+def _listing(pid: str, time: str = "2026-11-20 10:00") -> dict[str, Any]:
+    [decision] = event("safety.credit.decided", time, {
+        "uscc": USCC, "proposal_id": pid, "outcome": "listed", "decision_no": "度应急失〔2026〕5",
+        "by": SUPERVISOR, "listed_from": "2026-11-21", "listed_until": "2029-11-20"}, USCC)
+    return decision
+
+
+def test_a_decision_to_list_on_a_proposal_the_file_never_made_gives_no_list_entry() -> None:
+    """A supervisor's decision (listed) names a proposal id this enterprise's file never made (another
+    enterprise's proposal sent under this code, a number typed wrong): the file used to show the
+    enterprise as listed, in force, on no ground (audit F10). It is kept on the record as unmatched,
+    shown apart from the proposals, and gives no list entry."""
+    rp = _district(registered(), _listing("another-enterprises-proposal"))
+    assert _credit(rp, "safety.credit.proposed") == []
+    view = enterprise_view(rp.state("enterprise", USCC), RULES, at("2026-12-01 00:00"))
+    assert view["credit"]["listed"] == [] and view["credit"]["proposals"] == []
+    assert [u["proposal_id"] for u in view["credit"]["unmatched"]] == ["another-enterprises-proposal"]
+    said = rp.state("enterprise", USCC).recent[-1][2]
+    assert said.endswith("a proposal this file has not made: unmatched, no list entry")
+    assert Words("zh", RULES.reference).record(said).endswith("本档案未提出该建议：未匹配，不列入名单")
+
+
+def test_a_decision_that_came_before_its_proposal_lists_once_the_file_makes_it() -> None:
+    """The decision reached the file before the violation's link that makes its proposal (the link's
+    partition lagging): unmatched till then, it is the proposal's decision once the file makes it,
+    and the enterprise is listed from then, as in time order."""
+    violation = _violated("2026-11-05 10:00")
+    pid = output_id("credit", USCC, "violated_suspension", violation["event_id"])
+    rp = _district(registered(), *_major("HZ-1", "2026-11-02 09:00", "2027-06-30"),
+                   _enforcement("ordered", "2026-11-02 16:00", order="suspend",
+                                legal_basis="安全生产法 art. 65", by=INSPECTORS), _listing(pid))
+    before = enterprise_view(rp.state("enterprise", USCC), RULES, at("2026-12-01 00:00"))
+    assert before["credit"]["listed"] == []
+    rp.feed(violation)
+    assert [d["proposal_id"] for d in _credit(rp, "safety.credit.proposed")] == [pid]
+    view = enterprise_view(rp.state("enterprise", USCC), RULES, at("2026-12-01 00:00"))
+    assert [(e["proposal_id"], e["criterion"], e["in_force"]) for e in view["credit"]["listed"]] == [
+        (pid, "violated_suspension", True)]
+    assert view["credit"]["unmatched"] == []
 
 
 # --- item 3: coverage clocks of key enterprises --------------------------------------------------
