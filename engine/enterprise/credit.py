@@ -82,32 +82,62 @@ def _made(f: Any, pid: str, criterion: str, at: int) -> bool:
     return True
 
 
+# A violation proposal's set in `credit_sets` (the hazards whose records of the act count) keys each
+# hazard so, apart from the hazards a threshold proposal counted overdue.
+_ACT = "violated:"
+
+
+def _act(f: Any, order_no: str, found: int) -> str:
+    """The id of the proposal standing for the act of working on under order `order_no` found at
+    `found`, or the one to make: one order may cover several hazards of the enterprise, and the
+    one act is recorded on each (records are keyed by hazard), so the act, not a record of it, is
+    proposed once. After a withdrawal the act is proposed again, if it is, under an id of its own."""
+    pid, n = output_id("credit", f.id, "violated_suspension", order_no, found), 0
+    while pid in f.credit_withdrawn:
+        n += 1
+        pid = output_id("credit", f.id, "violated_suspension", order_no, found, "again", n)
+    return pid
+
+
 def on_violation(f: Any, hazard_id: str, violation: list[Any], order: str | None, zh: Words) -> list[Out]:
-    """A suspension order found violated: propose listing, once per violation."""
+    """A suspension order found violated: propose listing, once per act (`_act`); a record of an act
+    proposed already counts beside those of the other hazards its order covers."""
     order_no, at, eid, evidence = violation
     if order not in SUSPENSIONS:
         return []
-    pid = output_id("credit", f.id, "violated_suspension", eid)
-    if not _made(f, pid, "violated_suspension", at):
+    pid = _act(f, order_no, at)
+    made = _made(f, pid, "violated_suspension", at)
+    f.credit_sets.setdefault(pid, {})[_ACT + hazard_id] = at
+    if not made:
         return []
     return [proposal(f, "violated_suspension", eid, at,
                      [{"hazard_id": hazard_id, "order_no": order_no, "event_id": eid, "uris": evidence}],
-                     _violated(order_no, order, hazard_id), zh)]
+                     _violated(order_no, order, hazard_id), zh, pid)]
 
 
 def on_lifted_before(f: Any, hazard_id: str, violation: list[Any], order: str | None, at: int, eid: str,
                      zh: Words) -> list[Out]:
     """A violation's order lifted at `at`, before it was found, the lifting recorded after it: no
-    order in force was violated, so the proposal it made is withdrawn (`safety.credit.withdrawn`,
-    with the decision on file, if any)."""
+    order in force was violated, so the proposal of the act is withdrawn (`safety.credit.withdrawn`,
+    with the decision on file, if any) once no hazard's record of it counts. A proposal made before
+    2026-12-07 went under the id of the violation's record, for that record alone."""
     order_no, found, violation_eid, evidence = violation
-    pid = output_id("credit", f.id, "violated_suspension", violation_eid)
+    if order not in SUSPENSIONS:
+        return []
+    pid = output_id("credit", f.id, "violated_suspension", violation_eid)  # as made before 2026-12-07
+    if not any(p[0] == pid for p in f.credit):
+        pid = _act(f, order_no, found)
+        counted = f.credit_sets.get(pid, {})
+        counted.pop(_ACT + hazard_id, None)
+        if counted:
+            return []  # the act stands on another hazard's record
+        f.credit_sets.pop(pid, None)
     made = next((p for p in f.credit if p[0] == pid), None)
-    if order not in SUSPENSIONS or made is None or made[1] is None or pid in f.credit_withdrawn:
+    if made is None or made[1] is None or pid in f.credit_withdrawn:
         return []
     counted = {"hazard_id": hazard_id, "order_no": order_no, "event_id": violation_eid, "uris": evidence}
     sent = proposal(f, "violated_suspension", violation_eid, found, [counted],
-                    _violated(order_no, order, hazard_id), zh)
+                    _violated(order_no, order, hazard_id), zh, pid)
     said = (f"Credit proposal withdrawn: order {order_no} was lifted on {iso(at)}, before the violation "
             f"found on {iso(found)}; the record {eid} of the lifting reached the engine after it")
     f.credit_withdrawn[pid] = at
@@ -253,8 +283,10 @@ def on_settled_in_time(f: Any, hazard_id: str, settled: int, how: str, at: int, 
 
 
 def forget_sets(f: Any) -> None:
-    """Drop the counted sets none of whose hazards counts any longer: nothing can withdraw them."""
-    for pid in [pid for pid, counted in f.credit_sets.items() if not counted.keys() & f.overdue_major.keys()]:
+    """Drop the counted sets none of whose hazards counts any longer: nothing can withdraw them. The
+    set of an act proposed stays while it stands (`on_lifted_before`)."""
+    for pid in [pid for pid, counted in f.credit_sets.items() if not counted.keys() & f.overdue_major.keys()
+                and not any(k.startswith(_ACT) for k in counted)]:
         del f.credit_sets[pid]
 
 

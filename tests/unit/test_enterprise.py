@@ -572,6 +572,40 @@ def test_a_lifting_recorded_after_the_transfer_withdraws_it_and_what_else_the_vi
     assert {_named(e) for e in again}.isdisjoint({_named(e) for e in sent.values()})
 
 
+def _one_order_on_two_hazards(*records: dict[str, Any]) -> DistrictReplay:
+    """One stop order (令-A) covering HZ-1 and HZ-2, found violated once on 5 Nov, the act recorded on
+    each hazard (records are keyed by hazard), then `records`."""
+    order = dict(order="suspend", legal_basis="安全生产法 art. 65", by=INSPECTORS, order_no="令-A")
+    found = dict(order_no="令-A", found_at=ts("2026-11-05 10:00"), description="Working on.",
+                 evidence=["https://files.example.org/v.mp4"], by=INSPECTORS)
+    return _district(registered(), *_major("HZ-1", "2026-11-02 09:00", "2027-06-30"),
+                     *_major("HZ-2", "2026-11-02 09:05", "2027-06-30"),
+                     _enforcement("ordered", "2026-11-02 16:00", "HZ-1", **order),
+                     _enforcement("ordered", "2026-11-02 16:00", "HZ-2", **order),
+                     _enforcement("violated", "2026-11-05 10:00", "HZ-1", **found),
+                     _enforcement("violated", "2026-11-05 10:00", "HZ-2", **found), *records)
+
+
+def test_one_act_under_an_order_covering_two_hazards_is_proposed_once() -> None:
+    """The one act of working on under 令-A, recorded on each hazard it covers, used to give two credit
+    proposals for one fact (audit F8): it is one proposal, whichever record came first. A lifting
+    before it recorded late on one hazard leaves it standing on the other's record; on both, it is
+    withdrawn, once."""
+    rp = _one_order_on_two_hazards()
+    assert len(rp.state("enterprise", USCC).orders) == 1
+    [proposal] = _credit(rp, "safety.credit.proposed")
+    assert proposal["proposal_id"] == output_id("credit", USCC, "violated_suspension", "令-A",
+                                                at("2026-11-05 10:00"))
+
+    def lifting(hid: str) -> dict[str, Any]:
+        return _late(_enforcement("lifted", "2026-11-04 10:00", hid, order_no="令-A", by=INSPECTORS[0]),
+                     "2026-11-06 09:00")
+    rp = _one_order_on_two_hazards(lifting("HZ-1"))
+    assert _credit(rp, "safety.credit.withdrawn") == []
+    rp.feed(lifting("HZ-2"))
+    assert [d["proposal_id"] for d in _credit(rp, "safety.credit.withdrawn")] == [proposal["proposal_id"]]
+
+
 def _named(event_: dict[str, Any]) -> str:
     """The id a transfer or proposal is named by, in itself and in its withdrawal."""
     return event_["data"].get("proposal_id") or event_["data"]["referral_id"]
@@ -1029,7 +1063,7 @@ def test_a_decision_that_came_before_its_proposal_lists_once_the_file_makes_it()
     partition lagging): unmatched till then, it is the proposal's decision once the file makes it,
     and the enterprise is listed from then, as in time order."""
     violation = _violated("2026-11-05 10:00")
-    pid = output_id("credit", USCC, "violated_suspension", violation["event_id"])
+    pid = output_id("credit", USCC, "violated_suspension", "令-HZ-1", at("2026-11-05 10:00"))
     rp = _district(registered(), *_major("HZ-1", "2026-11-02 09:00", "2027-06-30"),
                    _enforcement("ordered", "2026-11-02 16:00", order="suspend",
                                 legal_basis="安全生产法 art. 65", by=INSPECTORS), _listing(pid))
