@@ -21,6 +21,7 @@ import bisect
 import operator
 from typing import Any
 
+from engine.decide.state import DISMISSALS
 from engine.enterprise import coverage, credit
 from engine.enterprise.coverage import EnterpriseRules
 from engine.enterprise.state import CLASSES, MAX_OPEN, MONTHS, RECENT, SAME_SECOND, SPELLS, EnterpriseFile
@@ -160,8 +161,12 @@ def _credit_from_hazard(f: EnterpriseFile, d: dict[str, Any], at: int, eid: str,
     kinds = {o[0]: o[1] for o in d.get("orders", [])}
     zh = Words("zh", er.rules.reference)
     outs = [o for v in d.get("violated", []) for o in credit.on_violation(f, d["id"], v, kinds.get(v[0]), zh)]
+    # No longer counted: an order's lifting before the violation, or else a verdict before it that the
+    # hazard was unfounded or a duplicate (engine/enterprise/links.py `_counted`), recorded late.
+    verdict = (None if d.get("lifted") else d["status"] if d["status"] in DISMISSALS
+               else "unfounded or a duplicate")
     outs += [o for v in d.get("unviolated", [])
-             for o in credit.on_lifted_before(f, d["id"], v, kinds.get(v[0]), at, eid, zh)]
+             for o in credit.on_unviolated(f, d["id"], v, kinds.get(v[0]), at, eid, zh, verdict)]
     if er.credit is None:
         return outs  # no thresholds without rules/plan.yaml
     if d.get("settled_at") is not None:  # a claim that stands, or a verdict (engine/enterprise/links.py)
@@ -178,7 +183,12 @@ def _credit_from_hazard(f: EnterpriseFile, d: dict[str, Any], at: int, eid: str,
 
 
 def _settled(d: dict[str, Any]) -> str:
-    """Why a hazard's link withdrew a credit proposal that counted it overdue, for the record."""
+    """Why a hazard's link withdrew a credit proposal, for the record: one of a violation (`unviolated`)
+    or one that counted the hazard overdue."""
+    if d.get("unviolated") and d.get("lifted"):
+        return "its order was lifted before the violation"
+    if d.get("unviolated"):
+        return f"hazard {d['id']} stood found unfounded or a duplicate when the violation was found"
     if d.get("settled_by") == "extension":
         return f"the deadline of hazard {d['id']} was extended before it"
     if d.get("settled_by") == "regraded":
@@ -302,8 +312,7 @@ def _apply(f: EnterpriseFile, entry: dict[str, Any], at: int, rules: Any) -> lis
         _note(f, at, eid, what)
     for out in outs:
         if out.event["type"] == credit.WITHDRAWN_TYPE:
-            why = ("its order was lifted before the violation" if out.event["data"]["criterion"] ==
-                   "violated_suspension" else _settled(d))
+            why = _settled(d)
             _note(f, at, eid, f"credit proposal {out.event['data']['proposal_id']} withdrawn: {why}")
         else:
             _note(f, at, eid, f"credit proposal {out.id} ({out.event['data']['criterion']}): awaits a "

@@ -115,11 +115,14 @@ def on_violation(f: Any, hazard_id: str, violation: list[Any], order: str | None
                      _violated(order_no, order, hazard_id), zh, pid)]
 
 
-def on_lifted_before(f: Any, hazard_id: str, violation: list[Any], order: str | None, at: int, eid: str,
-                     zh: Words) -> list[Out]:
-    """A violation's order lifted at `at`, before it was found, the lifting recorded after it: no
-    order in force was violated, so the proposal of the act is withdrawn (`safety.credit.withdrawn`,
-    with the decision on file, if any) once no hazard's record of it counts. A proposal made before
+def on_unviolated(f: Any, hazard_id: str, violation: list[Any], order: str | None, at: int, eid: str,
+                  zh: Words, verdict: str | None = None) -> list[Out]:
+    """A violation that no longer counts, for a record at `at` that reached the engine after it: its
+    order's lifting before it (`verdict` None), or a verification before it that found the hazard
+    `verdict`, unfounded or a duplicate, with none since finding otherwise by then. No order in force
+    was violated, or none on a hazard to rectify (the hazard core makes no transfer then, and
+    withdraws one made), so the proposal of the act is withdrawn (`safety.credit.withdrawn`, with
+    the decision on file, if any) once no hazard's record of it counts. A proposal made before
     2026-12-07 went under the id of the violation's record, for that record alone."""
     order_no, found, violation_eid, evidence = violation
     if order not in SUSPENSIONS:
@@ -138,8 +141,13 @@ def on_lifted_before(f: Any, hazard_id: str, violation: list[Any], order: str | 
     counted = {"hazard_id": hazard_id, "order_no": order_no, "event_id": violation_eid, "uris": evidence}
     sent = proposal(f, "violated_suspension", violation_eid, found, [counted],
                     _violated(order_no, order, hazard_id), zh, pid)
-    said = (f"Credit proposal withdrawn: order {order_no} was lifted on {iso(at)}, before the violation "
-            f"found on {iso(found)}; the record {eid} of the lifting reached the engine after it")
+    if verdict is None:
+        said = (f"Credit proposal withdrawn: order {order_no} was lifted on {iso(at)}, before the violation "
+                f"found on {iso(found)}; the record {eid} of the lifting reached the engine after it")
+    else:
+        said = (f"Credit proposal withdrawn: the verification {eid} of {iso(at)} found hazard {hazard_id} "
+                f"{verdict} before the violation of order {order_no} found on {iso(found)}, and reached the "
+                "engine after it")
     f.credit_withdrawn[pid] = at
     return [_withdrawn(sent, said, at, made, zh)]
 
@@ -284,7 +292,7 @@ def on_settled_in_time(f: Any, hazard_id: str, settled: int, how: str, at: int, 
 
 def forget_sets(f: Any) -> None:
     """Drop the counted sets none of whose hazards counts any longer: nothing can withdraw them. The
-    set of an act proposed stays while it stands (`on_lifted_before`)."""
+    set of an act proposed stays while it stands (`on_unviolated`)."""
     for pid in [pid for pid, counted in f.credit_sets.items() if not counted.keys() & f.overdue_major.keys()
                 and not any(k.startswith(_ACT) for k in counted)]:
         del f.credit_sets[pid]

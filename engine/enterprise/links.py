@@ -162,10 +162,14 @@ def _proposal_states(h: Any) -> dict[str, str]:
 
 def _counted(h: Any) -> dict[str, list[Any]]:
     """A hazard's violations that count for its enterprise's file, by event id: of an order on file,
-    found while it was in force."""
+    found while it was in force, and while the hazard did not stand found unfounded or a duplicate
+    (`Hazard.dismissed_by`): working on under an order made for a hazard that was not there, or that
+    another report counts, is transferred nowhere (engine/decide/lifecycle.py `_dismissed_late`), and
+    no ground for the credit list either."""
     if h is None or not h.violations:
         return {}
-    return {v[2]: v[:4] for v in h.violations if h.in_force(v[0], v[1])}  # as links always named them
+    return {v[2]: v[:4] for v in h.violations  # as links always named them
+            if h.in_force(v[0], v[1]) and not h.dismissed_by(v[1])}
 
 
 def with_alert_links(decide: Decide) -> Decide:

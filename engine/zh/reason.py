@@ -281,6 +281,16 @@ _ESCALATIONS = compiled([
      r"(?P<f>\S+); the record (?P<e>\S+) of the lifting reached the engine after it",
      "撤回信用惩戒建议：执法决定 {o} 已于 {l} 解除，早于 {f} 发现的未执行行为；"
      "解除记录 {e} 送达引擎晚于该建议"),
+    (r"Credit proposal withdrawn: the verification (?P<e>\S+) of (?P<t>\S+) found hazard (?P<h>\S+) "
+     r"(?P<v>unfounded|duplicate) before the violation of order (?P<o>\S+) found on (?P<f>\S+), and reached "
+     r"the engine after it",
+     "撤回信用惩戒建议：核实记录 {e}（{t}）早于 {f} 发现的执法决定 {o} 未执行行为认定隐患 {h} {v:verdict}，"
+     "送达引擎晚于该建议"),
+    (r"Credit proposal withdrawn: the verification (?P<e>\S+) of (?P<t>\S+) found hazard (?P<h>\S+) "
+     r"unfounded or a duplicate before the violation of order (?P<o>\S+) found on (?P<f>\S+), and reached "
+     r"the engine after it",
+     "撤回信用惩戒建议：核实记录 {e}（{t}）早于 {f} 发现的执法决定 {o} 未执行行为认定隐患 {h} "
+     "不属实或重复上报，送达引擎晚于该建议"),
     # a proposal for the credit list (engine/enterprise/credit.py)
     (r"order (?P<o>\S+) \((?P<m>\w+)\) on hazard (?P<h>\S+) was found violated",
      "隐患 {h} 的执法决定 {o}（{m:measure}）被发现未执行"),

@@ -228,6 +228,9 @@ def _shapes() -> Shapes:
          "信用惩戒建议 {p}：{o:credit}（{b}，{n}）"),
         (r"credit proposal (?P<p>\S+) withdrawn: its order was lifted before the violation",
          "撤回信用惩戒建议 {p}：违反的决定此前已解除"),
+        (r"credit proposal (?P<p>\S+) withdrawn: hazard (?P<h>\S+) stood found unfounded or a duplicate when "
+         r"the violation was found",
+         "撤回信用惩戒建议 {p}：发现未执行行为时隐患 {h} 已核实为不属实或重复上报"),
         (r"credit proposal (?P<p>\S+) withdrawn: the deadline of hazard (?P<h>\S+) was extended before it",
          "撤回信用惩戒建议 {p}：隐患 {h} 的整改期限届满前已获批延期"),
         (r"credit proposal (?P<p>\S+) withdrawn: hazard (?P<h>\S+) was graded below major before its "

@@ -606,6 +606,30 @@ def test_one_act_under_an_order_covering_two_hazards_is_proposed_once() -> None:
     assert [d["proposal_id"] for d in _credit(rp, "safety.credit.withdrawn")] == [proposal["proposal_id"]]
 
 
+def test_a_violation_found_while_the_hazard_stood_dismissed_is_no_credit_matter() -> None:
+    """The hazard was found unfounded on 4 Nov; the stop order made on it was found violated on 5 Nov.
+    The hazard core makes no transfer (or withdraws it, the verdict recorded late): the order was on
+    no hazard to rectify. The file used to propose the enterprise for the credit list all the same
+    (audit F3); now, as the hazard core judges it, no proposal in time order, and the one made before
+    the late verdict is withdrawn, saying why."""
+    unfounded = verify("HZ-1", "2026-11-04 10:00", verdict="unfounded", grade=None)
+    in_order = _stop_order_story(unfounded, _violated("2026-11-05 10:00"))
+    assert [o.event["type"] for o in in_order.outputs if o.event["type"] in _GRAVE] == []
+    late = _stop_order_story(_violated("2026-11-05 10:00"), _late(unfounded, "2026-11-06 10:00"))
+    assert "safety.referral.judicial_withdrawn" in [o.event["type"] for o in late.outputs]
+    [proposal] = _credit(late, "safety.credit.proposed")
+    [withdrawn] = _credit(late, "safety.credit.withdrawn")
+    OUTPUT_TYPES["safety.credit.withdrawn"][1].model_validate(withdrawn)
+    assert withdrawn["proposal_id"] == proposal["proposal_id"]
+    assert (f"the verification {unfounded['event_id']} of 2026-11-04T10:00:00+08:00 found hazard HZ-1 "
+            "unfounded before the violation of order 令-HZ-1") in withdrawn["reason"]
+    assert withdrawn["reason_zh"].startswith("撤回信用惩戒建议：核实记录 ")
+    [said] = [w for _, _, w in late.state("enterprise", USCC).recent if w.startswith("credit proposal ")
+              and "withdrawn" in w]
+    assert said.endswith("hazard HZ-1 stood found unfounded or a duplicate when the violation was found")
+    assert Words("zh", RULES.reference).record(said).startswith("撤回信用惩戒建议 ")
+
+
 def _named(event_: dict[str, Any]) -> str:
     """The id a transfer or proposal is named by, in itself and in its withdrawal."""
     return event_["data"].get("proposal_id") or event_["data"]["referral_id"]
