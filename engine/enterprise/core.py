@@ -107,14 +107,11 @@ def _classified(f: EnterpriseFile, d: dict[str, Any], eid: str) -> str:
 def _refused(f: EnterpriseFile, d: dict[str, Any], at: int, er: EnterpriseRules) -> list[Out]:
     """An inspection refused or obstructed (拒绝、阻碍检查): kept for credit, not counted as done."""
     f.refusals[d["inspection_id"]] = at
-    for old in sorted(f.refusals, key=lambda k: (f.refusals[k], k))[:-RECENT]:
-        del f.refusals[old]
     f.name = f.name or d["enterprise"]["name"]
     f.town = f.town or d["location"]["town"]
-    if er.credit is None:
-        return []  # no thresholds without rules/plan.yaml
-    outs = credit.on_refusal(f, at, er.credit.refused_inspection, Words("zh", er.rules.reference))
-    credit.prune(f.refusals, at, er.credit.refused_inspection)
+    threshold = er.credit.refused_inspection if er.credit is not None else None  # none without a plan.yaml
+    outs = [] if threshold is None else credit.on_refusal(f, at, threshold, Words("zh", er.rules.reference))
+    credit.keep_latest(f.refusals, threshold)
     return outs
 
 
@@ -177,7 +174,7 @@ def _credit_from_hazard(f: EnterpriseFile, d: dict[str, Any], at: int, eid: str,
     if overdue and d["id"] not in f.overdue_major:
         f.overdue_major[d["id"]] = d["deadline"]
         outs += credit.on_overdue_major(f, at, er.credit.overdue_major, zh)
-    credit.prune(f.overdue_major, at, er.credit.overdue_major)
+    credit.keep_latest(f.overdue_major, er.credit.overdue_major)
     credit.forget_sets(f)
     return outs
 

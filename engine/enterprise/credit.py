@@ -31,7 +31,7 @@ from typing import Any
 
 from engine.contract.outputs import CREDIT_PROPOSALS
 from engine.enterprise.coverage import DAY
-from engine.enterprise.state import UNMADE
+from engine.enterprise.state import RECENT, UNMADE
 from engine.kernel.ids import output_id
 from engine.kernel.outputs import Out, envelope
 from engine.kernel.referral import WITHDRAWN, withdrawal
@@ -171,12 +171,15 @@ def within(events: dict[str, int], at: int, threshold: Any) -> list[tuple[int, s
     return sorted((t, key) for key, t in events.items() if 0 <= at - t <= window)
 
 
-def prune(events: dict[str, int], at: int, threshold: Any) -> None:
-    """Forget the events older than the threshold's window: they no longer count."""
-    window = threshold.window_days * DAY
-    for key, t in list(events.items()):
-        if at - t > window:
-            del events[key]
+def keep_latest(events: dict[str, int], threshold: Any | None) -> None:
+    """Keep the latest events by time, `RECENT` of them (the threshold's count, if more). Not those
+    within the window of the latest record: a record that reaches the file after later ones (an app
+    offline, a link from a partition that lagged) counts with the events up to its own time
+    (`_repeated`), and a set of events it would have made in time order must still be there to
+    make. Events outside every window count nowhere (`within`)."""
+    kept = max(RECENT, threshold.count if threshold is not None else 0)
+    for key in sorted(events, key=lambda k: (events[k], k))[:-kept]:
+        del events[key]
 
 
 def _repeated(f: Any, criterion: str, events: dict[str, int], at: int, threshold: Any,

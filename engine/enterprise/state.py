@@ -90,8 +90,10 @@ class EnterpriseFile:
     # one of them still counts (`credit.forget_sets`); a proposal made before 2026-12-05 has none.
     credit_sets: dict[str, dict[str, int]] = field(default_factory=dict)
     credit_withdrawn: dict[str, int] = field(default_factory=dict)  # proposal id -> when withdrawn
-    overdue_major: dict[str, int] = field(default_factory=dict)  # major hazard -> overdue since
-    refusals: dict[str, int] = field(default_factory=dict)  # inspection refused (拒绝、阻碍检查) -> when
+    # Major hazard -> overdue since; inspection refused (拒绝、阻碍检查) -> when: the latest RECENT of
+    # each by time, whatever their window (credit.keep_latest), for records that come late.
+    overdue_major: dict[str, int] = field(default_factory=dict)
+    refusals: dict[str, int] = field(default_factory=dict)
     cov_base: int | None = None  # where the current coverage cycle started (engine/enterprise/coverage.py)
     cov_step: int = 0  # its escalations fired: 1 the town safety office, 2 the lead department
     # Cycle base -> how often its cycle ran again, its miss or notice withdrawn or raised by a late

@@ -700,6 +700,30 @@ def test_links_out_of_time_order_never_count_a_hazard_before_it_was_overdue() ->
     assert out_of_order["proposed_at"] == "2026-11-28T23:59:59+08:00"
 
 
+def test_a_link_from_a_year_later_leaves_the_hazards_a_late_link_still_needs() -> None:
+    """credit.overdue_major: 2 within 365 days. HZ-1 overdue since 10 Jan 2026, HZ-2 since 1 Dec 2026,
+    HZ-3 since 14 Jan 2027: time order proposes HZ-1+HZ-2, then HZ-2+HZ-3. HZ-3's link of 15 Jan 2027
+    reaching the file before HZ-2's used to forget HZ-1 (more than 365 days before that link), and
+    HZ-1+HZ-2 was never proposed (audit F9). The file keeps its latest overdue hazards whatever the
+    window: the same proposals, whatever order the links arrive in."""
+    hz1 = _links(*_major("HZ-1", "2026-01-02 09:00", "2026-01-10"), plan("HZ-1", "2026-01-11 09:00"))
+    hz2 = _links(*_major("HZ-2", "2026-11-20 09:00", "2026-12-01"), plan("HZ-2", "2026-12-05 09:00"))
+    hz3 = _links(*_major("HZ-3", "2027-01-05 09:00", "2027-01-14"), plan("HZ-3", "2027-01-15 09:00"))
+    rules = EnterpriseRules(RULES, PLAN.coverage, PLAN.credit)
+
+    def proposals(links: list[dict[str, Any]]) -> list[str]:
+        f, got = None, []
+        for link in links:
+            f, outs = decide_enterprise(f, link, rules)
+            got += [o.event["data"]["proposal_id"] for o in outs if o.topic == "credit.proposals"]
+        return got
+
+    in_order = proposals(hz1 + hz2 + hz3)
+    assert len(in_order) == 2
+    for order in (hz1 + hz3 + hz2, hz3 + hz2 + hz1, hz2 + hz3 + hz1):
+        assert sorted(proposals(order)) == sorted(in_order)
+
+
 def _overdue_majors(*hazards: tuple[str, str, str]) -> list[dict[str, Any]]:
     """Major hazards (id, day reported, deadline day), each seen overdue by a plan filed the day after
     its deadline."""
@@ -2356,9 +2380,9 @@ def test_the_refusal_threshold_comes_from_the_rules(second: str | None, proposed
     rp = _district(*entries, plan_rules=_with_credit(refused_inspection={"count": 2}))
     got = [o.event["data"] for o in rp.outputs if o.topic == "credit.proposals"]
     assert [",".join(e["inspection_id"] for e in d["evidence"]) for d in got] == proposed
-    # The file forgets a refusal once it is older than the window: it counts no more (bounded).
-    assert set(rp.state("enterprise", USCC).refusals) == (
-        {"INS-R2"} if second == "2027-12-01 10:00" else {"INS-R1", *(["INS-R2"] if second else [])})
+    # A refusal older than the window counts no more, but the file keeps it (the latest RECENT by
+    # time): a refusal recorded late, from within its window, may still make a set with it.
+    assert set(rp.state("enterprise", USCC).refusals) == {"INS-R1", *(["INS-R2"] if second else [])}
 
 
 @pytest.mark.parametrize(("kind", "findings", "words"), [
