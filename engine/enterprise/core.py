@@ -179,12 +179,13 @@ def _credit_from_hazard(f: EnterpriseFile, d: dict[str, Any], at: int, eid: str,
     return outs
 
 
-def _settled(d: dict[str, Any]) -> str:
-    """Why a hazard's link withdrew a credit proposal, for the record: one of a violation (`unviolated`)
-    or one that counted the hazard overdue."""
-    if d.get("unviolated") and d.get("lifted"):
+def _settled(d: dict[str, Any], criterion: str) -> str:
+    """Why a hazard's link withdrew a credit proposal of `criterion`, for the record: one of a
+    violation no longer counted (`unviolated`), or one that counted the hazard overdue. A verdict
+    recorded late may withdraw one of each."""
+    if criterion == "violated_suspension" and d.get("lifted"):
         return "its order was lifted before the violation"
-    if d.get("unviolated"):
+    if criterion == "violated_suspension":
         return f"hazard {d['id']} stood found unfounded or a duplicate when the violation was found"
     if d.get("settled_by") == "extension":
         return f"the deadline of hazard {d['id']} was extended before it"
@@ -309,7 +310,7 @@ def _apply(f: EnterpriseFile, entry: dict[str, Any], at: int, rules: Any) -> lis
         _note(f, at, eid, what)
     for out in outs:
         if out.event["type"] == credit.WITHDRAWN_TYPE:
-            why = _settled(d)
+            why = _settled(d, out.event["data"]["criterion"])
             _note(f, at, eid, f"credit proposal {out.event['data']['proposal_id']} withdrawn: {why}")
         else:
             _note(f, at, eid, f"credit proposal {out.id} ({out.event['data']['criterion']}): awaits a "

@@ -630,6 +630,23 @@ def test_a_violation_found_while_the_hazard_stood_dismissed_is_no_credit_matter(
     assert Words("zh", RULES.reference).record(said).startswith("撤回信用惩戒建议 ")
 
 
+def test_a_late_verdict_withdrawing_a_proposal_of_each_kind_says_why_each_went() -> None:
+    """HZ-1, with HZ-2, counted overdue, and its stop order found violated: a verification of 4 Nov,
+    before both and recorded late, withdraws the overdue proposal and the violation's; the record
+    says of each why it went."""
+    unfounded = verify("HZ-1", "2026-11-04 10:00", verdict="unfounded", grade=None)
+    rp = _district(registered(), *_overdue_majors(("HZ-1", "2026-11-02", "2026-11-10"),
+                                                  ("HZ-2", "2026-11-02", "2026-11-10")),
+                   _enforcement("ordered", "2026-11-02 16:00", order="suspend",
+                                legal_basis="安全生产法 art. 65", by=INSPECTORS),
+                   _violated("2026-11-05 10:00"), _late(unfounded, "2026-11-12 10:00"))
+    assert len(_credit(rp, "safety.credit.withdrawn")) == 2
+    said = sorted(w.split(" withdrawn: ")[1] for _, _, w in rp.state("enterprise", USCC).recent
+                  if w.startswith("credit proposal ") and " withdrawn: " in w)
+    assert said == ["hazard HZ-1 stood found unfounded or a duplicate when the violation was found",
+                    "hazard HZ-1 was settled by its deadline (unfounded)"]
+
+
 def _named(event_: dict[str, Any]) -> str:
     """The id a transfer or proposal is named by, in itself and in its withdrawal."""
     return event_["data"].get("proposal_id") or event_["data"]["referral_id"]
