@@ -5,7 +5,9 @@ that made the enterprise a key one when it was never inspected; its length is
 `coverage.days` of its risk class (rules/plan.yaml). When it runs out, the town
 safety office is told at once; `grace_days` later, the sector's lead
 department is told, and the miss counts as that department's duty failure
-(不履行安全监管职责). An inspection starts the next cycle and stops both.
+(不履行安全监管职责). An inspection starts the next cycle and stops both. Days
+are counted as the law counts a period (民法典 arts. 201, 203), as the hazards'
+deadlines are: the start's day is not counted, the last day ends at 24:00.
 
 A duty failure is referred to discipline inspection (抄报移送纪委监委) by the
 same ground, threshold and respondents as a hazard's duty failure
@@ -38,7 +40,8 @@ from engine.kernel.ids import output_id
 from engine.kernel.outputs import Out, envelope
 from engine.kernel.referral import hold, released, withdrawal
 from engine.kernel.targets import answerable, department_unit, resolve, resolve_all
-from engine.kernel.time import iso
+from engine.kernel.time import after, iso
+from engine.ruleset.compiled import Span
 from engine.zh.words import Words
 
 DAY = 86_400
@@ -179,7 +182,9 @@ def _named_notice(f: Any, er: EnterpriseRules, missed: list[Any], without: str |
     if sent_at is not None:
         return told_run, sent_at
     ran = walk(f, er, base, without)
-    return told_run, ran[0] if ran is not None else base + getattr(er.coverage.days, f.risk_class) * DAY
+    if ran is not None:
+        return told_run, ran[0]
+    return told_run, _days_after(er, base, getattr(er.coverage.days, f.risk_class))
 
 
 def _notice(f: Any, base: int) -> list[Any] | None:
@@ -432,11 +437,14 @@ def reconcile(f: Any, er: EnterpriseRules, eid: str, at: int, why: str, referral
     for m in f.missed:
         if m[0] < horizon:
             continue
+        # A miss stored before 2026-12-07 is dated at the hour of the cycle's start: one on the day
+        # time order misses the cycle is that miss, and stands as it was sent.
+        day_end = _days_after(er, m[1], 0)
         if m[0] == base and runs:
-            stands = running is not None and m[1] >= running[1] and running[1] <= at and not _ceased(
+            stands = running is not None and day_end >= running[1] and running[1] <= at and not _ceased(
                 f, running[1])
         else:
-            stands = m[0] in missed_then and m[1] >= missed_then[m[0]][0]
+            stands = m[0] in missed_then and day_end >= missed_then[m[0]][0]
         if not stands:
             hit.append(m)
     outs = _take_back(f, er, hit, eid, at, why, referral_why, without) if hit else []
@@ -579,7 +587,7 @@ def _steps(f: Any, er: EnterpriseRules, start: int, without: str | None = None
     """`walk`'s reckoning: (the class the cycle ran out under, None if its clock stopped or never ran;
     the town safety office's notice; the lead department's miss; whether the notice came before
     the clock stopped; the class whose days the notice came after)."""
-    days, grace = er.coverage.days, er.coverage.grace_days * DAY
+    days, grace = er.coverage.days, er.coverage.grace_days
     cls, town, lead, told, town_cls = None, 0, 0, False, None
     shut, held = False, None  # closed (the clock stopped), and the class to run under when back
     for decided, risk, key in _decisions(f, without):
@@ -600,11 +608,20 @@ def _steps(f: Any, er: EnterpriseRules, start: int, without: str | None = None
         if not key or not risk:
             cls = None
             continue
-        end = max(start + getattr(days, risk) * DAY, decided)
+        end = max(_days_after(er, start, getattr(days, risk)), decided)
         if not told:
             town, town_cls = end, risk
-        cls, lead = risk, end + grace
+        cls, lead = risk, _days_after(er, end, grace)
     return cls, town, lead, told, town_cls
+
+
+def _days_after(er: EnterpriseRules, start: int, days: int) -> int:
+    """The end of a period of `days` days from `start`, as the law counts one and the hazards'
+    deadlines do (民法典 arts. 201, 203): the day of `start` is not counted, the last day ends at
+    24:00 (23:59:59). Counted in seconds from `start`'s hour, an inspection on the last day of a
+    grace, in the afternoon, came after a miss dated that morning, and the department was referred
+    for a duty it had done in time."""
+    return after(Span(days, "days"), start, er.rules).at
 
 
 _CLOSED, _BACK = "(closed)", "(registered again)"

@@ -669,21 +669,21 @@ def test_an_enterprises_page_shows_its_missed_cycles_and_what_became_of_their_re
     view = enterprise_view(f, RULES, due, RecordPage(RECORD_ROWS))
     [told] = [o for o in outs if o.event["data"]["action"] == "coverage_missed"]
     assert view["coverage_notices"] == [{"cycle_from": "2026-11-01T10:00:00+08:00",
-                                         "told_at": "2026-12-31T10:00:00+08:00", "risk_class": "orange",
+                                         "told_at": "2026-12-31T23:59:59+08:00", "risk_class": "orange",
                                          "escalation_id": told.id}]
     assert view["missed_cycles"] == [{"cycle_from": "2026-11-01T10:00:00+08:00",
-                                      "missed_at": "2027-01-07T10:00:00+08:00",
+                                      "missed_at": "2027-01-07T23:59:59+08:00",
                                       "department": "safety_bureau", "referral": "held",
                                       "ground": "referral.duty_failures:safety_bureau",
                                       "risk_class": "orange",
-                                      "held_until": "2027-01-08T10:00:00+08:00"}]
+                                      "held_until": "2027-01-08T23:59:59+08:00"}]
     assert view["duty_failures"] == {"safety_bureau": 1}
     page = Page("zh", RULES.reference, "c", "o").enterprise(view, [])
     assert "重点企业检查周期届满未检查" in page and "区安监局" in page
     missed = page.split("重点企业检查周期届满未检查", 1)[1].split("</table>", 1)[0]
     assert ">风险等级</th>" in missed and "<td>橙色（较大风险）</td>" in missed
     notices = page.split("已告知镇（街道）安监站的周期届满通知", 1)[1].split("</table>", 1)[0]
-    assert "<td>2026-12-31T10:00:00+08:00</td>" in notices and f"<code>{told.id}</code>" in notices
+    assert "<td>2026-12-31T23:59:59+08:00</td>" in notices and f"<code>{told.id}</code>" in notices
     assert "暂缓（等待补录的检查记录）" in page
     f, _ = _fired(f, f.next_due())  # the hold is over: referred
     assert enterprise_view(f, RULES, due)["missed_cycles"][0]["referral"] == "sent"
@@ -708,11 +708,11 @@ def test_the_boards_referrals_name_an_enterprises_missed_cycles_and_the_referral
          "grounds": ["referral.supervision_missed"],
          "held": [{"ground": "referral.duty_failures:fire_rescue", "until": "2026-12-02T09:00:00+08:00"}]},
         {"kind": "enterprise", "id": f.id, "name": f.name, "town": f.town, "grounds": [],
-         "held": [{"ground": "referral.duty_failures:safety_bureau", "until": "2027-01-08T10:00:00+08:00"}]}]
+         "held": [{"ground": "referral.duty_failures:safety_bureau", "until": "2027-01-08T23:59:59+08:00"}]}]
     zh = Page("zh", RULES.reference, "c", "o")
     text = zh.summary(picture.summary([hazard], [], NOW, [enterprise_view(f, RULES, due)]))
     assert f'<a href="/board/enterprises/{f.id}">{f.name}</a>' in text
-    assert "不履行安全监管职责（区安监局），暂缓至 2027-01-08T10:00:00+08:00" in text
+    assert "不履行安全监管职责（区安监局），暂缓至 2027-01-08T23:59:59+08:00" in text
     assert "不履行安全监管职责（区消防救援大队），暂缓至 2026-12-02T09:00:00+08:00" in text
     f, _ = _fired(f, f.next_due())  # the hold is over: referred
     [_, sent] = picture.summary([hazard], [], NOW, [enterprise_view(f, RULES, due)])["referrals"]

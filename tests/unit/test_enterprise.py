@@ -16,6 +16,7 @@ from decide_fixtures import (
     at,
     complete,
     edited_rules,
+    end_of,
     event,
     ext_decision,
     ext_request,
@@ -444,14 +445,14 @@ def test_show_renders_an_enterprises_file() -> None:
     assert "inspections: 0; last none" in page
     assert "classified: orange from 2026-11-01T10:00:00+08:00" in page
     assert ("coverage cycle from 2026-11-01T10:00:00+08:00: next, the town safety office told at "
-            "2026-12-31T10:00:00+08:00") in page
+            "2026-12-31T23:59:59+08:00") in page
     assert render_enterprise(None, [], USCC, 0) == f"{USCC}: no such enterprise on this broker"
     missed, outs, due = _missed_once()
     shown = render_enterprise(missed, [], USCC, due)
-    assert ("missed: the cycle from 2026-11-01T10:00:00+08:00 (orange), at 2027-01-07T10:00:00+08:00: a "
+    assert ("missed: the cycle from 2026-11-01T10:00:00+08:00 (orange), at 2027-01-07T23:59:59+08:00: a "
             "duty failure of safety_bureau; referral held") in shown
     assert ("town safety office told: the cycle from 2026-11-01T10:00:00+08:00 (orange) ran out, at "
-            f"2026-12-31T10:00:00+08:00 [{outs[0].id}]") in shown
+            f"2026-12-31T23:59:59+08:00 [{outs[0].id}]") in shown
 
 
 def test_show_needs_a_hazard_or_an_enterprise_but_not_both(capsys: Any) -> None:
@@ -1148,6 +1149,12 @@ COVERAGE = EnterpriseRules(RULES, PLAN.coverage, PLAN.credit)
 DAY = 86_400
 
 
+def eod(t: int) -> int:
+    """The end (23:59:59, Asia/Shanghai) of `t`'s day: where a period of days counted to that day
+    ends, as the law counts one (民法典 arts. 201, 203) and the coverage clocks do."""
+    return t - (t + 8 * 3600) % DAY + DAY - 1
+
+
 def _coverage_rules() -> EnterpriseRules:
     return COVERAGE
 
@@ -1172,7 +1179,7 @@ def test_a_missed_cycle_goes_to_the_town_safety_office_then_the_lead_department(
     """orange: 60 days from being classified key; the town safety office at 60, the lead 7 days later."""
     f, outs = _file(registered(), classified("orange", True, "2026-11-01 10:00"))
     day = DAY
-    due = at("2026-11-01 10:00") + 60 * day
+    due = eod(at("2026-11-01 10:00") + 60 * day)
     assert outs == [] and f.next_due() == due
     assert _tick(f, due - 1) == []
     [town] = _tick(f, due)
@@ -1199,7 +1206,7 @@ def test_a_missed_cycle_goes_to_the_town_safety_office_then_the_lead_department(
         "仍未检查：区安监局 不履行安全监管职责"]
     assert referral.event["data"]["reason_zh"] == (
         f"区安监局 对重点企业 {ENTERPRISE['name']} 不履行安全监管职责（第 1 次）："
-        f"重点企业 {ENTERPRISE['name']} 自 {iso(due - 60 * DAY)} 起的 60 日检查周期届满后 7 日仍未检查")
+        f"重点企业 {ENTERPRISE['name']} 自 {ts('2026-11-01 10:00')} 起的 60 日检查周期届满后 7 日仍未检查")
     f, _ = _fired(f, due + 8 * day)
     assert f.next_due() is None and f.missed[0][4] == "sent"
 
@@ -1219,7 +1226,7 @@ def _orange_referred(inspected: str = "2026-11-05 10:00") -> tuple[EnterpriseFil
     f, outs = _file(registered(), classified("orange", True, "2026-11-01 10:00"),
                     _inspected_at(inspected, inspected, "INS-1"))
     for step in (60, 67, 68):
-        f, got = _fired(f, done + step * DAY)
+        f, got = _fired(f, eod(done + step * DAY))
         outs += got
     return f, done, outs
 
@@ -1228,7 +1235,7 @@ def _missed_once() -> tuple[EnterpriseFile, list[Any], int]:
     """An orange key enterprise whose lead department missed its first cycle: the duty failure
     escalated at the end of the grace days (`due`), its referral held."""
     f, _ = _file(registered(), classified("orange", True, "2026-11-01 10:00"))
-    due = at("2026-11-01 10:00") + 67 * DAY
+    due = eod(at("2026-11-01 10:00") + 67 * DAY)
     outs: list[Any] = []
     for when in (due - 7 * DAY, due):
         f, got = _fired(f, when)
@@ -1278,7 +1285,7 @@ def test_a_classification_sent_again_under_a_fresh_event_id_is_one_decision() ->
     came again, in Chinese too."""
     earlier = classified("blue", False, "2026-09-01 10:00", time="2026-09-01 10:00")
     f, _ = _file(registered(time="2026-08-01 09:00"), earlier, classified("orange", True, "2026-11-01 10:00"))
-    due = at("2026-11-01 10:00") + 67 * DAY
+    due = eod(at("2026-11-01 10:00") + 67 * DAY)
     for when in (due - 7 * DAY, due, due + DAY):
         f, _ = _fired(f, when)
     assert f.missed[0][4] == "sent"
@@ -1381,10 +1388,10 @@ def test_an_inspected_enterprise_reclassified_to_a_longer_cycle_recorded_late_ru
     inspected = at("2026-11-05 10:00")
     f, _ = _file(registered(), classified("orange", True, "2026-11-01 10:00"),
                  _inspected_at("2026-11-05 10:00", "2026-11-05 10:00", "INS-1"))
-    assert f.next_due() == inspected + 60 * DAY
-    f, town = _fired(f, inspected + 60 * DAY)
-    f, lead = _fired(f, inspected + 67 * DAY)
-    f, sent = _fired(f, inspected + 68 * DAY)
+    assert f.next_due() == eod(inspected + 60 * DAY)
+    f, town = _fired(f, eod(inspected + 60 * DAY))
+    f, lead = _fired(f, eod(inspected + 67 * DAY))
+    f, sent = _fired(f, eod(inspected + 68 * DAY))
     assert [o.event["type"] for o in sent] == ["safety.referral.discipline", "safety.escalation.raised"]
     record = {**classified("yellow", True, "2026-12-20 10:00", time="2026-12-20 10:00"),
               "arrived_at": iso(inspected + 71 * DAY)}
@@ -1400,10 +1407,10 @@ def test_an_inspected_enterprise_reclassified_to_a_longer_cycle_recorded_late_ru
     assert "调整为黄色（一般风险）（检查周期 90 日）" in notice["reason_zh"]
     assert f.missed == [] and f.duty_fails == {"safety_bureau": 0}
     assert f.reruns == {str(inspected): 1} and f.cov_step == 0
-    assert f.next_due() == inspected + 90 * DAY
-    f, town2 = _fired(f, inspected + 90 * DAY)
-    f, lead2 = _fired(f, inspected + 97 * DAY)
-    f, sent2 = _fired(f, inspected + 98 * DAY)
+    assert f.next_due() == eod(inspected + 90 * DAY)
+    f, town2 = _fired(f, eod(inspected + 90 * DAY))
+    f, lead2 = _fired(f, eod(inspected + 97 * DAY))
+    f, sent2 = _fired(f, eod(inspected + 98 * DAY))
     assert [o.event["data"].get("action") for o in town2 + lead2] == ["coverage_missed", "duty_failure"]
     assert "90 days" in town2[0].event["data"]["reason"]
     [referral2] = [o for o in sent2 if o.event["type"] == "safety.referral.discipline"]
@@ -1462,7 +1469,7 @@ def test_a_miss_left_as_it_was_sent_is_withdrawn_under_the_class_it_was_sent_und
     [referral] = [o.event["data"] for o in sent if o.event["type"] == "safety.referral.discipline"]
     [withdrawn] = [o.event["data"] for o in got if o.event["type"] == "safety.referral.withdrawn"]
     assert withdrawn["timeline"] == referral["timeline"]
-    assert referral["timeline"][1]["time"] == iso(inspected + 60 * DAY)
+    assert referral["timeline"][1]["time"] == iso(eod(inspected + 60 * DAY))
 
 
 def test_a_notice_withdrawn_goes_under_the_class_it_was_sent_under() -> None:
@@ -1475,7 +1482,7 @@ def test_a_notice_withdrawn_goes_under_the_class_it_was_sent_under() -> None:
     inspected = at("2026-11-05 10:00")
     f, _ = _file(registered(), classified("orange", True, "2026-11-01 10:00"),
                  _inspected_at("2026-11-05 10:00", "2026-11-05 10:00", "INS-1"))
-    f, town = _fired(f, inspected + 60 * DAY)
+    f, town = _fired(f, eod(inspected + 60 * DAY))
     red = {**classified("red", True, "2027-01-02 10:00", time="2027-01-02 10:00"),
            "arrived_at": iso(inspected + 61 * DAY)}
     f, got = decide_enterprise(f, red, COVERAGE, inspected + 61 * DAY)
@@ -1502,20 +1509,20 @@ def test_a_cycle_inspected_only_after_its_new_end_is_missed_when_time_order_miss
     f, got = decide_enterprise(f, record, COVERAGE, inspected + 100 * DAY)
     actions = [(o.event["data"].get("action") or o.event["type"], o.event["time"]) for o in got]
     assert ("failure_withdrawn", iso(inspected + 100 * DAY)) in actions
-    assert ("coverage_missed", iso(inspected + 90 * DAY)) in actions
-    assert ("duty_failure", iso(inspected + 97 * DAY)) in actions
-    assert [m[:4] for m in f.missed] == [[inspected, inspected + 97 * DAY, "safety_bureau", "INS-1"]]
+    assert ("coverage_missed", iso(eod(inspected + 90 * DAY))) in actions
+    assert ("duty_failure", iso(eod(inspected + 97 * DAY))) in actions
+    assert [m[:4] for m in f.missed] == [[inspected, eod(inspected + 97 * DAY), "safety_bureau", "INS-1"]]
     assert f.missed[0][4] == "sent" and f.duty_fails == {"safety_bureau": 1}
     [withdrawn] = [o.event["data"] for o in got if o.event["type"] == "safety.referral.withdrawn"]
     [again] = [o.event["data"] for o in got if o.event["type"] == "safety.referral.discipline"]
     assert again["referral_id"] != withdrawn["referral_id"]
-    assert again["timeline"][-1]["time"] == iso(inspected + 97 * DAY)
+    assert again["timeline"][-1]["time"] == iso(eod(inspected + 97 * DAY))
     assert "90-day cycle" in again["reason"]
-    assert withdrawn["timeline"][1]["time"] == iso(inspected + 60 * DAY)  # as sent, under orange
+    assert withdrawn["timeline"][1]["time"] == iso(eod(inspected + 60 * DAY))  # as sent, under orange
     assert f.reruns == {str(inspected): 1} and f.cov_base == inspected + 99 * DAY
     ids = _all_ids(first, got)
     assert len(ids) == len(set(ids)), "every output under an id of its own"
-    assert f.next_due() == inspected + 99 * DAY + 90 * DAY
+    assert f.next_due() == eod(inspected + 99 * DAY) + 90 * DAY
     # The town safety office's notice of day 60 said orange's 60 days: withdrawn under the rule it
     # went under, before the cycle is told anew under yellow's 90 (until 2026-12-07 the day-60
     # notice was never withdrawn, and the office held two for one cycle).
@@ -1525,7 +1532,7 @@ def test_a_cycle_inspected_only_after_its_new_end_is_missed_when_time_order_miss
     assert "(orange) was not inspected within 60 days of" in taken["reason"]
     [anew] = [o for o in got if o.event["data"].get("action") == "coverage_missed"]
     assert anew.event["data"]["rule_id"] == "coverage.yellow" and anew.id != told.id
-    assert f.notices == [[inspected, inspected + 90 * DAY, "yellow", 1, inspected + 90 * DAY]]
+    assert f.notices == [[inspected, eod(inspected + 90 * DAY), "yellow", 1, eod(inspected + 90 * DAY)]]
     assert again["timeline"][1]["event_id"] == anew.id  # the notice as the referral names it
 
 
@@ -1545,24 +1552,24 @@ def test_a_cycle_running_again_keeps_its_notice_when_time_order_told_the_office_
     actions = [o.event["data"].get("action") or o.event["type"] for o in got]
     assert actions == ["failure_withdrawn", "safety.referral.withdrawn", "referral_withdrawn"]
     [told] = [o for o in first if o.event["data"].get("action") == "coverage_missed"]
-    assert f.notices == [[inspected, inspected + 60 * DAY, "orange", 0, inspected + 60 * DAY]]
+    assert f.notices == [[inspected, eod(inspected + 60 * DAY), "orange", 0, eod(inspected + 60 * DAY)]]
     assert f.reruns == {str(inspected): 1}
     assert enterprise_view(f, RULES, inspected + 69 * DAY)["coverage_notices"] == [
-        {"cycle_from": iso(inspected), "told_at": iso(inspected + 60 * DAY), "risk_class": "orange",
+        {"cycle_from": iso(inspected), "told_at": iso(eod(inspected + 60 * DAY)), "risk_class": "orange",
          "escalation_id": told.id}]  # the notice as it went, in the cycle's first run
-    assert f.next_due() == inspected + 97 * DAY
-    f, lead = _fired(f, inspected + 97 * DAY)
-    f, refer = _fired(f, inspected + 98 * DAY)
+    assert f.next_due() == eod(inspected + 97 * DAY)
+    f, lead = _fired(f, eod(inspected + 97 * DAY))
+    f, refer = _fired(f, eod(inspected + 98 * DAY))
     assert [o.event["data"].get("action") for o in lead] == ["duty_failure"]
     assert lead[0].event["data"]["rule_id"] == "coverage.yellow"
     [referral] = [o.event["data"] for o in refer if o.event["type"] == "safety.referral.discipline"]
     assert referral["timeline"][1] == {**referral["timeline"][1], "event_id": told.id,
-                                       "time": iso(inspected + 60 * DAY)}
+                                       "time": iso(eod(inspected + 60 * DAY))}
     ids = _all_ids(first, got, lead, refer)
     assert len(ids) == len(set(ids))
     # Run out under yellow (the lead department's miss), the office told under orange.
-    assert coverage.walk(f, COVERAGE, inspected) == (inspected + 60 * DAY, inspected + 97 * DAY, "yellow",
-                                                      "orange")
+    assert coverage.walk(f, COVERAGE, inspected) == (eod(inspected + 60 * DAY), eod(inspected + 97 * DAY),
+                                                      "yellow", "orange")
 
 
 @pytest.mark.parametrize("ended", [False, True], ids=["running again", "raised again"])
@@ -1588,12 +1595,12 @@ def test_a_cycle_told_anew_tells_the_office_under_the_class_whose_days_ran_out(e
     [taken] = [o.event["data"] for o in got if o.event["data"].get("action") == "notice_withdrawn"]
     assert taken["rule_id"] == "coverage.orange"
     [told] = [o.event for o in got if o.event["data"].get("action") == "coverage_missed"]
-    assert (told["time"], told["data"]["rule_id"]) == (iso(inspected + 90 * DAY), "coverage.yellow")
+    assert (told["time"], told["data"]["rule_id"]) == (iso(eod(inspected + 90 * DAY)), "coverage.yellow")
     assert "(yellow) not inspected within 90 days of" in told["data"]["reason"]
-    assert [n[:3] for n in f.notices] == [[inspected, inspected + 90 * DAY, "yellow"]]
+    assert [n[:3] for n in f.notices] == [[inspected, eod(inspected + 90 * DAY), "yellow"]]
     if ended:
         [lead] = [o.event for o in got if o.event["data"].get("action") == "duty_failure"]
-        assert (lead["time"], lead["data"]["rule_id"]) == (iso(inspected + 99 * DAY), "coverage.orange")
+        assert (lead["time"], lead["data"]["rule_id"]) == (iso(eod(inspected + 99 * DAY)), "coverage.orange")
 
 
 @pytest.mark.parametrize("after", ["closed", "declassified", "inspected again"])
@@ -1621,7 +1628,7 @@ def test_a_cycle_that_will_not_run_out_again_tells_the_office_anew_under_the_cla
     f, got = decide_enterprise(f, late, COVERAGE, inspected + 95 * DAY)
     actions = [(o.event["data"].get("action") or o.event["type"], o.event["data"].get("rule_id"),
                 o.event["time"]) for o in got]
-    now, then = iso(inspected + 95 * DAY), iso(inspected + 90 * DAY)
+    now, then = iso(inspected + 95 * DAY), iso(eod(inspected + 90 * DAY))
     assert actions == [("failure_withdrawn", "coverage.orange", now),
                        ("safety.referral.withdrawn", None, now),
                        ("referral_withdrawn", "referral.duty_failures", now),
@@ -1631,7 +1638,7 @@ def test_a_cycle_that_will_not_run_out_again_tells_the_office_anew_under_the_cla
     assert got[3].event["data"]["caused_by"] == [late["event_id"]] and sent.id != got[4].id
     assert "(yellow) not inspected within 90 days of" in got[4].event["data"]["reason"]
     assert got[3].event["data"]["reason_zh"] and got[4].event["data"]["reason_zh"]
-    assert f.missed == [] and [n[:3] for n in f.notices] == [[inspected, inspected + 90 * DAY, "yellow"]]
+    assert f.missed == [] and [n[:3] for n in f.notices] == [[inspected, eod(inspected + 90 * DAY), "yellow"]]
     assert enterprise_view(f, RULES, inspected + 95 * DAY)["coverage_notices"] == [
         {"cycle_from": iso(inspected), "told_at": then, "risk_class": "yellow", "escalation_id": got[4].id}]
     ids = _all_ids(first, got)
@@ -1651,19 +1658,19 @@ def _told_red_missed_orange() -> tuple[EnterpriseFile, int, list[Any]]:
     for step, record in ((30, None), (31, classified("orange", True, iso(inspected + 31 * DAY),
                                                      time=iso(inspected + 31 * DAY))),
                          (31.5, registered(time=iso(inspected + 31.5 * DAY))), (67, None), (68, None)):
-        when = int(inspected + step * DAY)
+        when = int(inspected + step * DAY) if record is not None else eod(int(inspected + step * DAY))
         f, got = _fired(f, when) if record is None else decide_enterprise(f, record, COVERAGE, when)
         outs += got
     return f, inspected, outs
 
 
 def test_a_notice_told_anew_while_its_cycles_miss_stands_leaves_the_miss_its_ids() -> None:
-    """The file of `_told_red_missed_orange`; its closure on day 8.5 reaches the engine on day 68.5.
+    """The file of `_told_red_missed_orange`; its closure on day 8.5 reaches the engine on day 69.5.
     In time order the clock stopped on day 8.5 and ran again from day 31.5 under orange: the office
     was told on day 60, under orange, and the lead department missed the cycle on day 67 all the
     same. The red notice is withdrawn and the office told anew, dated day 60, under ids of a new
     run of the cycle; the miss and its referral stand. An inspection of day 5, reaching the engine
-    on day 69, then withdraws the miss and the referral under the ids they went under, and the
+    on day 70, then withdraws the miss and the referral under the ids they went under, and the
     orange notice under its own."""
     from test_decide_properties import withdraws_only_what_was_sent
     f, inspected, first = _told_red_missed_orange()
@@ -1671,16 +1678,16 @@ def test_a_notice_told_anew_while_its_cycles_miss_stands_leaves_the_miss_its_ids
     assert told.event["data"]["rule_id"] == "coverage.red"
     [closing] = event("safety.enterprise.closed", iso(inspected + 8.5 * DAY),
                       {"uscc": USCC, "reason": "suspended", "by": SUPERVISOR}, USCC)
-    f, got = decide_enterprise(f, {**closing, "arrived_at": iso(inspected + 68.5 * DAY)}, COVERAGE,
-                               int(inspected + 68.5 * DAY))
+    f, got = decide_enterprise(f, {**closing, "arrived_at": iso(inspected + 69.5 * DAY)}, COVERAGE,
+                               int(inspected + 69.5 * DAY))
     assert [(o.event["data"]["action"], o.event["data"]["rule_id"], o.event["time"]) for o in got] == [
-        ("notice_withdrawn", "coverage.red", iso(inspected + 68.5 * DAY)),
-        ("coverage_missed", "coverage.orange", iso(inspected + 60 * DAY))]
+        ("notice_withdrawn", "coverage.red", iso(inspected + 69.5 * DAY)),
+        ("coverage_missed", "coverage.orange", iso(eod(inspected + 60 * DAY)))]
     # The miss keeps its run, 0, and the notice its referral named: run 0's, told on day 30.
-    assert [m[4:] for m in f.missed] == [["sent", "orange", 0, 0, inspected + 30 * DAY]]
+    assert [m[4:] for m in f.missed] == [["sent", "orange", 0, 0, eod(inspected + 30 * DAY)]]
     assert f.reruns == {str(inspected): 1}
-    late = _inspected_at(iso(inspected + 5 * DAY), iso(inspected + 69 * DAY), "INS-2")
-    f, taken = decide_enterprise(f, late, COVERAGE, inspected + 69 * DAY)
+    late = _inspected_at(iso(inspected + 5 * DAY), iso(inspected + 70 * DAY), "INS-2")
+    f, taken = decide_enterprise(f, late, COVERAGE, inspected + 70 * DAY)
     outs = first + got + taken
     withdraws_only_what_was_sent(outs)
     assert [o.event["data"].get("action") or o.event["type"] for o in taken][:4] == [
@@ -1699,14 +1706,14 @@ def test_a_notice_time_order_gives_sooner_under_a_shorter_class_stands_as_it_was
     f, _ = _file(registered(), classified("yellow", True, "2026-11-01 10:00"),
                  _inspected_at("2026-11-05 10:00", "2026-11-05 10:00", "INS-1"))
     for step in (90, 97, 98):
-        f, _ = _fired(f, inspected + step * DAY)
+        f, _ = _fired(f, eod(inspected + step * DAY))
     again = iso(inspected + 100 * DAY)
     f, _ = decide_enterprise(f, _inspected_at(again, again, "INS-2"), COVERAGE, inspected + 100 * DAY)
     late = {**classified("orange", True, iso(inspected + 10 * DAY), time=iso(inspected + 10 * DAY)),
             "arrived_at": iso(inspected + 101 * DAY)}
     f, got = decide_enterprise(f, late, COVERAGE, inspected + 101 * DAY)
     assert got == []
-    assert [n[2:] for n in f.notices] == [["yellow", 0, inspected + 90 * DAY]]
+    assert [n[2:] for n in f.notices] == [["yellow", 0, eod(inspected + 90 * DAY)]]
     assert [m[0] for m in f.missed] == [inspected]
 
 
@@ -1746,7 +1753,7 @@ def test_a_cycle_answered_before_its_new_end_by_a_later_inspection_is_taken_back
     f, got = decide_enterprise(f, record, COVERAGE, inspected + 81 * DAY)
     assert "safety.referral.withdrawn" in [o.event["type"] for o in got]
     assert f.missed == [] and f.duty_fails == {"safety_bureau": 0} and f.reruns == {}
-    assert f.next_due() == inspected + 80 * DAY + 90 * DAY
+    assert f.next_due() == eod(inspected + 80 * DAY) + 90 * DAY
 
 
 def test_an_inspection_recorded_late_before_the_classification_a_cycle_ran_from_withdraws_its_miss() -> None:
@@ -1759,16 +1766,16 @@ def test_an_inspection_recorded_late_before_the_classification_a_cycle_ran_from_
                      classified("red", True, "2026-11-03 10:00", time="2026-11-03 10:00"))
     start = at("2026-11-03 10:00")
     for step in (30, 37, 38):
-        f, outs = _fired(f, start + step * DAY)
+        f, outs = _fired(f, eod(start + step * DAY))
         first += outs
-    assert [m[1] for m in f.missed] == [start + 37 * DAY]
+    assert [m[1] for m in f.missed] == [eod(start + 37 * DAY)]
     late = _inspected_at("2026-11-02 10:00", iso(start + 47 * DAY))
     f, got = decide_enterprise(f, late, COVERAGE, start + 47 * DAY)
     assert "safety.referral.withdrawn" in [o.event["type"] for o in got]
     assert "safety.referral.discipline" in [o.event["type"] for o in got]
     inspected = at("2026-11-02 10:00")
-    assert f.missed == [[inspected, inspected + 37 * DAY, "safety_bureau", "INS-LATE", "sent", "red", 0, None,
-                         None]]
+    assert f.missed == [[inspected, eod(inspected + 37 * DAY), "safety_bureau", "INS-LATE", "sent", "red", 0,
+                         None, None]]
     assert f.duty_fails == {"safety_bureau": 1}
     ids = _all_ids(first, got)
     assert len(ids) == len(set(ids))
@@ -1788,10 +1795,10 @@ def test_an_inspection_recorded_late_raises_the_miss_of_the_cycle_it_started() -
     started = at("2026-12-01 10:00")
     actions = [(o.event["data"].get("action") or o.event["type"], o.event["time"]) for o in got]
     assert ("failure_withdrawn", iso(last_at + DAY)) in actions
-    assert ("coverage_missed", iso(started + 60 * DAY)) in actions
-    assert ("duty_failure", iso(started + 67 * DAY)) in actions
-    assert [m[:4] for m in f.missed] == [[started, started + 67 * DAY, "safety_bureau", "INS-2"]]
-    assert f.duty_fails == {"safety_bureau": 1} and f.next_due() == last_at + 60 * DAY
+    assert ("coverage_missed", iso(eod(started + 60 * DAY))) in actions
+    assert ("duty_failure", iso(eod(started + 67 * DAY))) in actions
+    assert [m[:4] for m in f.missed] == [[started, eod(started + 67 * DAY), "safety_bureau", "INS-2"]]
+    assert f.duty_fails == {"safety_bureau": 1} and f.next_due() == eod(last_at + 60 * DAY)
 
 
 def test_a_shorter_class_never_reaches_back_before_its_decision() -> None:
@@ -1802,21 +1809,21 @@ def test_a_shorter_class_never_reaches_back_before_its_decision() -> None:
     inspected = at("2026-11-05 10:00")
     f, _ = _file(registered(), classified("yellow", True, "2026-11-01 10:00"),
                  _inspected_at("2026-11-05 10:00", "2026-11-05 10:00", "INS-1"))
-    assert f.next_due() == inspected + 90 * DAY
+    assert f.next_due() == eod(inspected + 90 * DAY)
     decided = inspected + 85 * DAY
     f, outs = decide_enterprise(f, classified("orange", True, iso(decided), time=iso(decided)), COVERAGE,
                                 decided)
     assert [(o.event["data"]["action"], o.event["time"]) for o in outs] == [("coverage_missed", iso(decided))]
     assert "(orange) not inspected within 60 days of" in outs[0].event["data"]["reason"]
     assert outs[0].event["data"]["rule_id"] == "coverage.orange"
-    assert f.next_due() == decided + 7 * DAY
+    assert f.next_due() == eod(decided + 7 * DAY)
     view = enterprise_view(f, RULES, decided)
     assert [(c["risk_class"], c["decided_at"]) for c in view["classifications"]] == [
         ("yellow", ts("2026-11-01 10:00")), ("orange", iso(decided))]
-    assert view["coverage_due"] == {"step": "lead_department", "at": iso(decided + 7 * DAY)}
-    f, lead = _fired(f, decided + 7 * DAY)
+    assert view["coverage_due"] == {"step": "lead_department", "at": iso(eod(decided + 7 * DAY))}
+    f, lead = _fired(f, eod(decided + 7 * DAY))
     assert [o.event["data"]["action"] for o in lead] == ["duty_failure"]
-    assert f.missed[0][:2] == [inspected, decided + 7 * DAY]
+    assert f.missed[0][:2] == [inspected, eod(decided + 7 * DAY)]
     assert enterprise_view(f, RULES, decided + 7 * DAY)["coverage_due"] is None
 
 
@@ -1833,7 +1840,7 @@ def test_an_inspection_recorded_late_answers_the_cycle_the_class_then_in_force_g
     f, outs = decide_enterprise(f, classified("orange", True, iso(decided), time=iso(decided)), COVERAGE,
                                 decided)
     first += outs
-    for when in (decided + 7 * DAY, decided + 8 * DAY):
+    for when in (eod(decided + 7 * DAY), eod(decided + 8 * DAY)):
         f, outs = _fired(f, when)
         first += outs
     assert "safety.referral.discipline" in [o.event["type"] for o in first]
@@ -1845,7 +1852,7 @@ def test_an_inspection_recorded_late_answers_the_cycle_the_class_then_in_force_g
     assert notice["reason_zh"].endswith(f"检查 {late['event_id']}（{iso(inspected + 80 * DAY)}）已按期进行，"
                                         "送达引擎晚于通知")
     assert f.missed == [] and f.duty_fails == {"safety_bureau": 0}
-    assert f.next_due() == inspected + 140 * DAY  # 60 days from day 80; orange since day 85
+    assert f.next_due() == eod(inspected + 140 * DAY)  # 60 days from day 80; orange since day 85
     ids = _all_ids(first, got)
     assert len(ids) == len(set(ids))
 
@@ -1864,14 +1871,15 @@ def test_a_shorter_class_recorded_late_raises_the_miss_of_a_cycle_a_later_inspec
               "arrived_at": iso(inspected + 100 * DAY)}
     f, got = decide_enterprise(f, record, COVERAGE, inspected + 100 * DAY)
     actions = [(o.event["data"].get("action") or o.event["type"], o.event["time"]) for o in got]
-    assert ("coverage_missed", iso(inspected + 30 * DAY)) in actions
-    assert ("duty_failure", iso(inspected + 37 * DAY)) in actions
+    assert ("coverage_missed", iso(eod(inspected + 30 * DAY))) in actions
+    assert ("duty_failure", iso(eod(inspected + 37 * DAY))) in actions
     assert "safety.referral.discipline" in [a for a, _ in actions]
     [referral] = [o.event["data"] for o in got if o.event["type"] == "safety.referral.discipline"]
     assert "30-day cycle" in referral["reason"]
-    assert [m[:4] for m in f.missed] == [[inspected, inspected + 37 * DAY, "safety_bureau", "INS-1"]]
-    # The cycle from day 70 ran out on day 100 under red: told now, at once.
-    assert ("coverage_missed", iso(inspected + 100 * DAY)) in actions
+    assert [m[:4] for m in f.missed] == [[inspected, eod(inspected + 37 * DAY), "safety_bureau", "INS-1"]]
+    # The cycle from day 70 runs out at the end of day 100 under red: not yet when this came, at 10:00.
+    assert [a for a, _ in actions].count("coverage_missed") == 1
+    assert f.next_due() == eod(inspected + 100 * DAY)
     ids = _all_ids(first, got)
     assert len(ids) == len(set(ids))
 
@@ -1886,7 +1894,7 @@ def test_a_classification_recorded_late_behind_a_newer_one_still_counts_for_the_
     red = inspected + 70 * DAY
     f, outs = decide_enterprise(f, classified("red", True, iso(red), time=iso(red)), COVERAGE, red)
     first += outs
-    assert f.missed[0][1] == inspected + 67 * DAY
+    assert f.missed[0][1] == eod(inspected + 67 * DAY)
     record = {**classified("yellow", True, iso(inspected + 50 * DAY), time=iso(inspected + 50 * DAY)),
               "arrived_at": iso(inspected + 75 * DAY)}
     f, got = decide_enterprise(f, record, COVERAGE, inspected + 75 * DAY)
@@ -1894,10 +1902,10 @@ def test_a_classification_recorded_late_behind_a_newer_one_still_counts_for_the_
     assert "safety.referral.withdrawn" in [o.event["type"] for o in got]
     actions = [(o.event["data"].get("action"), o.event["time"]) for o in got]
     assert ("coverage_missed", iso(red)) in actions  # run again: red from day 70, told at once
-    assert f.next_due() == red + 7 * DAY
-    f, lead = _fired(f, red + 7 * DAY)
+    assert f.next_due() == eod(red + 7 * DAY)
+    f, lead = _fired(f, eod(red + 7 * DAY))
     assert [o.event["data"]["action"] for o in lead] == ["duty_failure"]
-    assert f.missed[0][:2] == [inspected, red + 7 * DAY]
+    assert f.missed[0][:2] == [inspected, eod(red + 7 * DAY)]
     ids = _all_ids(first, got, lead)
     assert len(ids) == len(set(ids))
 
@@ -1906,11 +1914,11 @@ def test_a_file_stored_before_classes_were_kept_takes_its_classification_on_file
     f, _ = _file(registered(), classified("orange", True, "2026-11-01 10:00"))
     f.classes = []  # as stored before 2026-12-05
     back = unpack(pack(f), EnterpriseFile)
-    assert back.classes == [] and back.next_due() == at("2026-11-01 10:00") + 60 * DAY
+    assert back.classes == [] and back.next_due() == eod(at("2026-11-01 10:00") + 60 * DAY)
     back, _ = decide_enterprise(back, classified("yellow", True, "2026-11-20 10:00", time="2026-11-20 10:00"),
                                 COVERAGE)
     assert [c[1] for c in back.classes] == ["orange", "yellow"]
-    assert back.next_due() == at("2026-11-20 10:00") + 90 * DAY  # never inspected: from the new decision
+    assert back.next_due() == eod(at("2026-11-20 10:00") + 90 * DAY)  # never inspected: from the new decision
 
 
 @pytest.mark.parametrize(("done", "withdrawn"), [(58, True), (61, False)])
@@ -1923,7 +1931,7 @@ def test_the_town_safety_office_is_told_when_an_inspection_recorded_late_shows_i
     inspected = at("2026-11-05 10:00")
     f, _ = _file(registered(), classified("orange", True, "2026-11-01 10:00"),
                  _inspected_at("2026-11-05 10:00", "2026-11-05 10:00", "INS-1"))
-    f, town = _fired(f, inspected + 60 * DAY)
+    f, town = _fired(f, eod(inspected + 60 * DAY))
     assert [o.event["data"]["action"] for o in town] == ["coverage_missed"]
     late = _inspected_at(iso(inspected + done * DAY), iso(inspected + 62 * DAY), "INS-2")
     f, got = decide_enterprise(f, late, COVERAGE, inspected + 62 * DAY)
@@ -1933,8 +1941,8 @@ def test_the_town_safety_office_is_told_when_an_inspection_recorded_late_shows_i
         assert notice["targets"] == town[0].event["data"]["targets"]
         assert notice["reason"].startswith("The notice that key enterprise ")
         assert notice["reason_zh"].startswith("撤回重点企业 ")
-    assert f.next_due() == inspected + (done + 60) * DAY and f.cov_step == 0
-    assert _tick(f, inspected + 67 * DAY) == []  # no failure of the lead department
+    assert f.next_due() == eod(inspected + (done + 60) * DAY) and f.cov_step == 0
+    assert _tick(f, eod(inspected + 67 * DAY)) == []  # no failure of the lead department
 
 
 def test_a_notice_is_withdrawn_when_an_inspection_recorded_late_came_first_though_the_clock_stopped_since(
@@ -1945,7 +1953,7 @@ def test_a_notice_is_withdrawn_when_an_inspection_recorded_late_came_first_thoug
     inspected = at("2026-11-05 10:00")
     f, _ = _file(registered(), classified("orange", True, "2026-11-01 10:00"),
                  _inspected_at("2026-11-05 10:00", "2026-11-05 10:00", "INS-1"))
-    f, _ = _fired(f, inspected + 60 * DAY)
+    f, _ = _fired(f, eod(inspected + 60 * DAY))
     when = iso(inspected + 65 * DAY)
     f, got = decide_enterprise(f, classified("orange", False, when, time=when), COVERAGE,
                                inspected + 65 * DAY)
@@ -1965,7 +1973,7 @@ def test_the_town_safety_office_is_told_when_a_record_late_stopped_the_clock_bef
     inspected = at("2026-11-05 10:00")
     f, _ = _file(registered(), classified("orange", True, "2026-11-01 10:00"),
                  _inspected_at("2026-11-05 10:00", "2026-11-05 10:00", "INS-1"))
-    f, _ = _fired(f, inspected + 60 * DAY)
+    f, _ = _fired(f, eod(inspected + 60 * DAY))
     when = iso(inspected + day * DAY)
     if how == "closed":
         [record] = event("safety.enterprise.closed", when, {"uscc": USCC, "reason": "deregistered",
@@ -2004,12 +2012,13 @@ def test_a_cycle_that_ran_out_while_the_enterprise_was_closed_runs_out_when_it_i
     back = inspected + 100 * DAY
     f, got = decide_enterprise(f, registered(time=iso(back)), COVERAGE, back)
     steps += got
-    f, got = _fired(f, inspected + 200 * DAY)
+    f, got = _fired(f, eod(inspected + 200 * DAY))
     steps += got
     actions = [(o.event["data"].get("action"), o.event["time"]) for o in steps
                if o.event["type"] == "safety.escalation.raised"]
-    assert actions[:2] == [("coverage_missed", iso(inspected + town * DAY)),
-                           ("duty_failure", iso(inspected + lead * DAY))]
+    told = inspected + town * DAY if town == 100 else eod(inspected + town * DAY)  # the return, or a day end
+    assert actions[:2] == [("coverage_missed", iso(told)),
+                           ("duty_failure", iso(eod(inspected + lead * DAY)))]
 
 
 def _closing(when: int) -> dict[str, Any]:
@@ -2050,7 +2059,7 @@ def test_an_earlier_closed_spell_still_counts_once_another_follows() -> None:
         outs += got
     f, got = _run_to(f, None, d0 + 400 * DAY)
     outs += got
-    steps = [(o.event["data"].get("action"), (epoch(o.event["time"]) - d0) / DAY) for o in outs]
+    steps = [(o.event["data"].get("action"), (epoch(o.event["time"]) - d0) // DAY) for o in outs]
     # Told when it was back each time (day 100: the cycle from day 0; day 300: from day 103), and
     # the cycle from day 302 runs on: told on day 362, missed on day 369, referred after the hold.
     assert steps[:2] == [("coverage_missed", 100), ("coverage_missed", 300)]
@@ -2106,13 +2115,13 @@ def test_a_registration_recorded_late_while_the_enterprise_is_closed_again_raise
     back = {**registered(time=iso(d0 + 20 * DAY)), "arrived_at": iso(d0 + 200 * DAY)}
     f, got = _run_to(f, back, d0 + 200 * DAY)
     f, later = _run_to(f, None, d0 + 400 * DAY)
-    steps = [(o.event["type"], o.event["data"].get("action"), (epoch(o.event["time"]) - d0) / DAY)
+    steps = [(o.event["type"], o.event["data"].get("action"), (epoch(o.event["time"]) - d0) // DAY)
              for o in got + later]
     assert steps[:2] == [("safety.escalation.raised", "coverage_missed", 60),
                          ("safety.escalation.raised", "duty_failure", 67)]
     assert steps[2] == ("safety.referral.discipline", None, 68)  # sent now, dated when its hold ended
     assert later == []
-    assert f.missed[0][:3] == [d0, d0 + 67 * DAY, "safety_bureau"]
+    assert f.missed[0][:3] == [d0, eod(d0 + 67 * DAY), "safety_bureau"]
     assert coverage.spells(f) == [(d0 + 10 * DAY, d0 + 20 * DAY), (d0 + 150 * DAY, None)]
     assert enterprise_view(f, RULES, d0 + 400 * DAY)["closed_spells"][-1] == {
         "from": iso(d0 + 150 * DAY), "until": None}
@@ -2129,7 +2138,7 @@ def test_the_notice_of_a_cycle_no_longer_running_is_withdrawn_when_time_order_ne
                  _inspected_at(iso(d0), iso(d0), "INS-1"))
     f, told = _run_to(f, _inspected_at(iso(d0 + 31 * DAY), iso(d0 + 31 * DAY), "INS-2"), d0 + 31 * DAY)
     assert [o.event["data"]["action"] for o in told] == ["coverage_missed"]
-    assert f.notices == [[d0, d0 + 30 * DAY, "red", 0, d0 + 30 * DAY]]
+    assert f.notices == [[d0, eod(d0 + 30 * DAY), "red", 0, eod(d0 + 30 * DAY)]]
     assert b'"notices":{"columns":["cycle_base","told_at","risk_class","run","sent_at"]' in pack(f)  # by name
     assert unpack(pack(f), EnterpriseFile).notices == f.notices
     f, _ = _run_to(f, registered(time=iso(d0 + 31 * DAY + DAY // 2)), d0 + 31 * DAY + DAY // 2)
@@ -2161,7 +2170,7 @@ def test_an_enterprise_classified_before_it_was_registered_owes_nothing_till_the
     record = registered(time=iso(on))
     f, got = _run_to(f, {**record, "arrived_at": iso(d0 + 100 * DAY)} if late else record, d0 + 100 * DAY)
     f, later = _run_to(f, None, d0 + 200 * DAY)
-    steps = [(o.event["data"].get("action"), (epoch(o.event["time"]) - d0) / DAY) for o in got + later
+    steps = [(o.event["data"].get("action"), (epoch(o.event["time"]) - d0) // DAY) for o in got + later
              if o.event["type"] == "safety.escalation.raised"]
     assert f.first_registered == on
     if late:
@@ -2182,7 +2191,7 @@ def test_an_inspection_after_the_missed_cycle_leaves_the_failure() -> None:
 def test_without_late_arrival_the_referral_goes_at_once_and_is_withdrawn_when_answered() -> None:
     er = EnterpriseRules(replace(RULES, late_after=None), PLAN.coverage, PLAN.credit)
     f, _ = _file(registered(), classified("orange", True, "2026-11-01 10:00"))
-    due = at("2026-11-01 10:00") + 67 * DAY
+    due = eod(at("2026-11-01 10:00") + 67 * DAY)
     for when in (due - 7 * DAY, due):
         f, outs = decide_enterprise(f, clock_entry(f.id, when, "enterprise"), er, when)
     assert [o.event["type"] for o in outs][1:] == ["safety.referral.discipline", "safety.escalation.raised"]
@@ -2330,18 +2339,45 @@ def test_with_a_threshold_of_2_a_withdrawn_first_failure_moves_the_referral_to_t
                                                             "safety.escalation.raised"]
 
 
+def test_a_department_that_inspected_on_the_last_day_of_its_grace_did_its_duty() -> None:
+    """Red (30 days, 7 days' grace), last inspected on 2 Nov at 10:00, inspected again on 9 Dec at
+    15:00: day 37 counted from 3 Nov, in time when days are counted as the law counts them (民法典
+    arts. 201, 203), as the hazards' deadlines are. The town safety office is told at the end of 2
+    Dec; no duty failure and no referral to discipline inspection. Until 2026-12-07 the days were
+    counted in seconds from 10:00: the failure went at 10:00 on 9 Dec, the inspection five hours
+    later did not answer it, and the department was referred on 10 Dec."""
+    f, _ = _file(registered(), classified("red", True, "2026-11-01 09:00"),
+                 _inspected_at("2026-11-02 10:00", "2026-11-02 10:00", "INS-A"))
+    inspected = at("2026-12-09 15:00")
+    sent: list[Any] = []
+    while f.next_due() is not None and f.next_due() < inspected:
+        f, got = _fired(f, f.next_due())
+        sent += got
+    assert [(o.event["data"]["action"], o.event["time"]) for o in sent] == [
+        ("coverage_missed", "2026-12-02T23:59:59+08:00")]
+    assert f.next_due() == end_of("2026-12-09")
+    f, got = decide_enterprise(f, _inspected_at("2026-12-09 15:00", "2026-12-09 15:00", "INS-B"), COVERAGE,
+                               inspected)
+    sent += got
+    while f.next_due() is not None and f.next_due() <= at("2026-12-11 00:00"):
+        f, got = _fired(f, f.next_due())
+        sent += got
+    assert [o.event["data"].get("action") or o.event["type"] for o in sent] == ["coverage_missed"]
+    assert f.missed == [] and f.next_due() == end_of("2027-01-08")
+
+
 def test_an_inspection_before_the_cycle_ends_starts_the_next_one() -> None:
-    """Inspected a second before the 60 days ran out: nothing fires; the next cycle runs from it."""
+    """Inspected on the last of the 60 days, before it ended: nothing fires; the next cycle runs from it."""
     day = DAY
     f, _ = _file(registered(), classified("orange", True, "2026-11-01 10:00"))
-    due = at("2026-11-01 10:00") + 60 * day
+    due = eod(at("2026-11-01 10:00") + 60 * day)
     [inspected] = [e for e in inspection("2026-12-31 09:59", [], inspection_id="INS-C") if
                    e["subject_kind"] == "enterprise"]
     inspected = {**inspected, "subject": USCC, "data": {**inspected["data"],
                                                         "enterprise": {"uscc": USCC, "name": "x"}}}
     assert at("2026-12-31 09:59") < due
     f, outs = decide_enterprise(f, inspected, _coverage_rules())
-    assert outs == [] and f.next_due() == at("2026-12-31 09:59") + 60 * day
+    assert outs == [] and f.next_due() == eod(at("2026-12-31 09:59") + 60 * day)
     assert _tick(f, due) == []
 
 
@@ -2437,7 +2473,7 @@ def test_a_late_record_leaves_a_miss_older_than_what_the_file_keeps_as_it_was_se
     missed cycle ran from an inspection: neither it nor what started the cycle is on file any more."""
     f, _ = _file(registered(), classified("orange", True, "2026-11-01 10:00"),
                  _inspected_at("2026-11-05 10:00", "2026-11-05 10:00", "INS-0"))
-    due = at("2026-11-05 10:00") + 67 * DAY
+    due = eod(at("2026-11-05 10:00") + 67 * DAY)
     f, _ = _run_to(f, None, due + DAY)
     assert f.missed[0][4] == "sent" and f.missed[0][0] == at("2026-11-05 10:00")
     first = due + 2 * DAY
@@ -2469,7 +2505,7 @@ def test_a_registration_updated_while_open_opens_no_closed_spell() -> None:
     the closure, after the miss of 7 Oct, leaves that miss and its referral as they were sent."""
     f, _ = _file(registered(time="2026-08-01 09:00"),
                  classified("orange", True, "2026-08-01 10:00", time="2026-08-01 10:00"))
-    due = at("2026-08-01 10:00") + 67 * DAY
+    due = eod(at("2026-08-01 10:00") + 67 * DAY)
     moved = registered(time="2026-10-03 09:00", location={"town": "lihaiwu", "address": "No. 9"})
     f, outs = _run_to(f, moved, at("2026-10-03 09:00"))
     f, sent = _run_to(f, None, due + DAY)
@@ -2504,7 +2540,7 @@ def test_a_closure_recorded_late_at_the_second_a_cycle_ran_out_comes_before_its_
     time order the office was never told, and its notice is withdrawn. A closure a second later
     leaves the notice: it had been given."""
     f, _ = _file(registered(), classified("orange", True, "2026-11-01 10:00"))
-    ran_out = at("2026-11-01 10:00") + 60 * DAY
+    ran_out = eod(at("2026-11-01 10:00") + 60 * DAY)
     f, town = _run_to(f, None, ran_out)
     assert [o.event["data"]["action"] for o in town] == ["coverage_missed"]
     inspected = iso(ran_out + 2 * DAY)
@@ -2526,7 +2562,7 @@ def test_a_reclassification_recorded_late_at_the_second_a_cycle_ran_out_comes_be
     after the notice, it moves only the lead department's step: the notice stands."""
     f, _ = _file(registered(), classified("orange", True, "2026-11-01 10:00"),
                  _inspected_at("2026-11-05 10:00", "2026-11-05 10:00", "INS-1"))
-    ran_out = at("2026-11-05 10:00") + 60 * DAY
+    ran_out = eod(at("2026-11-05 10:00") + 60 * DAY)
     f, town = _run_to(f, None, ran_out)
     assert [o.event["data"]["action"] for o in town] == ["coverage_missed"]
     decided = iso(ran_out + later)
