@@ -57,6 +57,14 @@ class Finding(Strict):
 InspectionKind = Literal[
     "routine", "random_check", "unannounced", "special_campaign", "expert_check", "follow_up"
 ]
+EXPERT_CHECK = "expert_check"  # the one kind that is not law enforcement (contract section 3)
+
+
+def law_enforcement(kind: str) -> bool:
+    """Whether an inspection of `kind` is law enforcement (执法检查): every kind but an expert check.
+    Only law enforcement keeps a key enterprise on its cycle (the plans' "全覆盖"执法检查, line 864)
+    and counts toward the annual enforcement plan (执法计划, line 606)."""
+    return kind != EXPERT_CHECK
 
 
 class InspectionRecorded(Strict):

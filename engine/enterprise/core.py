@@ -21,6 +21,7 @@ import bisect
 import operator
 from typing import Any
 
+from engine.contract.intake import law_enforcement
 from engine.decide.state import DISMISSALS
 from engine.enterprise import coverage, credit
 from engine.enterprise.coverage import EnterpriseRules
@@ -124,6 +125,19 @@ def _counted(f: EnterpriseFile, inspection_id: str) -> bool:
     counts again."""
     last = f.last_inspection
     return (last is not None and last[1] == inspection_id) or inspection_id in f.inspected_by.values()
+
+
+def _expert_check(f: EnterpriseFile, d: dict[str, Any], at: int) -> str:
+    """An expert check (专家检查) is on the file's record, and is its last inspection if the latest,
+    but it is not law enforcement: it neither counts as an inspection done, nor starts or answers a
+    key enterprise's cycle (the plans' "全覆盖"执法检查), nor counts toward the annual enforcement
+    plan. Until 2026-12-07 it did all three, so an expert's visit could stand for the enforcement the
+    plans require, and a department that never came was not found to have missed its cycle."""
+    if f.last_inspection is None or at >= f.last_inspection[0]:
+        f.last_inspection = [at, d["inspection_id"], d["kind"], d["findings"]]
+    f.name = f.name or d["enterprise"]["name"]
+    f.town = f.town or d["location"]["town"]
+    return f"inspection {d['inspection_id']} ({d['kind']}, not law enforcement): {d['findings']} finding(s)"
 
 
 def _inspected(f: EnterpriseFile, d: dict[str, Any], at: int) -> str:
@@ -272,6 +286,8 @@ def _apply(f: EnterpriseFile, entry: dict[str, Any], at: int, rules: Any) -> lis
         what = f"inspection {d['inspection_id']} ({d['kind']}) REFUSED or obstructed (拒绝、阻碍检查)"
     elif kind == INSPECTED_TYPE and _counted(f, d["inspection_id"]):
         what = f"inspection {d['inspection_id']} ({d['kind']}) recorded again: counted once"
+    elif kind == INSPECTED_TYPE and not law_enforcement(d["kind"]):
+        what = _expert_check(f, d, at)
     elif kind == INSPECTED_TYPE:
         told = coverage.notice_out(f)
         what = _inspected(f, d, at)

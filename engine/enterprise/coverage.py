@@ -33,6 +33,7 @@ import bisect
 from dataclasses import dataclass
 from typing import Any
 
+from engine.contract.intake import law_enforcement
 from engine.contract.outputs import ESCALATIONS, REFERRALS_DISCIPLINE
 from engine.enterprise.state import CLASSES, SPELLS
 from engine.kernel.escalation import escalation
@@ -95,10 +96,33 @@ def next_step(f: Any) -> tuple[str, int] | None:
 
 
 def cycle_base(f: Any) -> int | None:
-    """Where the current cycle starts: the last inspection, else the classification as key."""
-    if f.last_inspection is not None:
-        return f.last_inspection[0]
+    """Where the current cycle starts: the last law-enforcement inspection, else the classification
+    as key. The file's last inspection may be an expert check, which is not law enforcement (core.py
+    `_expert_check`): the latest time in `inspected` is then the last that counts (a file stored
+    before `inspected` was kept has only its last inspection)."""
+    times = _enforced(f)
+    if times:
+        return times[-1]
     return f.classified[0] if f.classified else None
+
+
+def _enforced(f: Any) -> list[int]:
+    """The times of the law-enforcement inspections on file, oldest first: `inspected`, with the last
+    inspection if it is one (a file stored before `inspected` was kept knows only that one)."""
+    last = f.last_inspection
+    if last is None or not law_enforcement(last[2]) or last[0] in f.inspected:
+        return f.inspected
+    return sorted([*f.inspected, last[0]]) if f.inspected else [last[0]]
+
+
+def _began_by(f: Any, base: int) -> str:
+    """The event that started the cycle from `base`: its inspection, else the classification."""
+    last = f.last_inspection
+    if last is not None and last[0] == base and law_enforcement(last[2]):
+        return last[1]
+    if str(base) in f.inspected_by:
+        return f.inspected_by[str(base)]
+    return f.classified[3] if f.classified else f.id
 
 
 def derive(f: Any, er: EnterpriseRules) -> dict[str, int]:
@@ -248,8 +272,7 @@ def fire(f: Any, name: str, due: int, er: EnterpriseRules) -> list[Out]:
     if name == "coverage":  # under the class its town safety office's step ran under
         return _town_told(f, er, f.cov_base, due, ran[3] if ran is not None else f.risk_class)
     cls = ran[2] if ran is not None else f.risk_class  # the class it ran out under
-    start = f.last_inspection[1] if f.last_inspection else (f.classified[3] if f.classified else f.id)
-    return _lead_failed(f, er, f.cov_base, due, start, cls)
+    return _lead_failed(f, er, f.cov_base, due, _began_by(f, f.cov_base), cls)
 
 
 def _town_told(f: Any, er: EnterpriseRules, base: int, due: int, cls: str) -> list[Out]:
@@ -683,7 +706,7 @@ def _starts(f: Any) -> tuple[int, list[tuple[int, str]]]:
     """Where each cycle on file started, in time order, with the event that started it (the current
     cycle's start last), and the first time they are all known from: before it the file keeps no
     inspection (or no classification) it may have had."""
-    times = f.inspected or ([f.last_inspection[0]] if f.last_inspection else [])
+    times = f.inspected or _enforced(f)
     classes = classes_on_file(f)
     horizon = classes[0][0] if len(classes) >= CLASSES else 0
     if len(times) < f.inspections or len(times) > MISSED:
@@ -694,7 +717,7 @@ def _starts(f: Any) -> tuple[int, list[tuple[int, str]]]:
     first = times[0] if times else None
     starts = [(c[0], c[3]) for c in classes if (first is None or c[0] < first) and c[0] >= horizon]
     last = f.last_inspection
-    by = {**({str(last[0]): last[1]} if last else {}), **f.inspected_by}
+    by = {**({str(last[0]): last[1]} if last and law_enforcement(last[2]) else {}), **f.inspected_by}
     starts += [(t, by.get(str(t), f"inspection {iso(t)}")) for t in times if t >= horizon]
     return horizon, starts
 

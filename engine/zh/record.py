@@ -208,6 +208,8 @@ def _shapes() -> Shapes:
         (r"closed: (?P<r>.+)", "关闭：{r}"),
         (r"inspection (?P<i>\S+) \((?P<k>\w+)\): (?P<n>\d+) finding\(s\)",
          "{k:inspection} {i}：发现隐患 {n} 项"),
+        (r"inspection (?P<i>\S+) \((?P<k>\w+), not law enforcement\): (?P<n>\d+) finding\(s\)",
+         "{k:inspection} {i}（非执法检查）：发现隐患 {n} 项"),
         (r"inspection (?P<i>\S+) \((?P<k>\w+)\) REFUSED or obstructed \(拒绝、阻碍检查\)",
          "{k:inspection} {i}：拒绝、阻碍检查"),
         (r"inspection (?P<i>\S+) \((?P<k>\w+)\) recorded again: counted once",

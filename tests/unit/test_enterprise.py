@@ -1211,9 +1211,11 @@ def test_a_missed_cycle_goes_to_the_town_safety_office_then_the_lead_department(
     assert f.next_due() is None and f.missed[0][4] == "sent"
 
 
-def _inspected_at(time: str, arrived: str, iid: str = "INS-LATE") -> dict[str, Any]:
-    """An enterprise's inspection entry done at `time`, that reached the engine at `arrived`."""
-    [entry] = [e for e in inspection(time, [], inspection_id=iid) if e["subject_kind"] == "enterprise"]
+def _inspected_at(time: str, arrived: str, iid: str = "INS-LATE",
+                  kind: str = "unannounced") -> dict[str, Any]:
+    """An enterprise's inspection entry (of `kind`) done at `time`, that reached the engine at `arrived`."""
+    [entry] = [e for e in inspection(time, [], inspection_id=iid, kind=kind)
+               if e["subject_kind"] == "enterprise"]
     return {**entry, "subject": USCC, "arrived_at": iso(at(arrived)),
             "data": {**entry["data"], "enterprise": {"uscc": USCC, "name": "x"}}}
 
@@ -2364,6 +2366,35 @@ def test_a_department_that_inspected_on_the_last_day_of_its_grace_did_its_duty()
         sent += got
     assert [o.event["data"].get("action") or o.event["type"] for o in sent] == ["coverage_missed"]
     assert f.missed == [] and f.next_due() == end_of("2027-01-08")
+
+
+def test_an_expert_check_neither_restarts_a_key_enterprises_cycle_nor_answers_its_miss() -> None:
+    """Red (30 days) from its classification on 1 Nov; on 20 Nov only an expert check (专家检查), which is
+    not law enforcement (contract section 3), where the plans (line 864) want key enterprises inspected
+    by "按明确的时间周期固定开展'全覆盖'执法检查". The cycle runs out at the end of 1 Dec all the same, and
+    an expert check recorded late, dated before the lead department's miss, does not answer it. The
+    checks stay on the record, the latest as the file's last inspection. Until 2026-12-07 the expert
+    check restarted the cycle: nothing went to the town safety office on 1 Dec."""
+    f, _ = _file(registered(), classified("red", True, "2026-11-01 10:00"),
+                 _inspected_at("2026-11-20 10:00", "2026-11-20 10:00", "EXP-1", kind="expert_check"))
+    assert f.next_due() == end_of("2026-12-01") and f.inspections == 0 and f.months == {}
+    assert f.last_inspection[1:3] == ["EXP-1", "expert_check"]
+    line = f.recent[-1][2]
+    assert line == "inspection EXP-1 (expert_check, not law enforcement): 0 finding(s)"
+    assert Words("zh", RULES.reference).record(line) == "专家检查 EXP-1（非执法检查）：发现隐患 0 项"
+    f, town = _fired(f, end_of("2026-12-01"))
+    f, lead = _fired(f, end_of("2026-12-08"))
+    assert [o.event["data"]["action"] for o in town + lead] == ["coverage_missed", "duty_failure"]
+    late = _inspected_at("2026-12-05 10:00", "2026-12-09 10:00", "EXP-2", kind="expert_check")
+    f, got = decide_enterprise(f, late, COVERAGE, at("2026-12-09 10:00"))
+    assert got == [] and f.duty_fails == {"safety_bureau": 1} and len(f.missed) == 1
+    # A law-enforcement inspection after it starts the next cycle, the expert check the last one on file.
+    f, _ = decide_enterprise(f, _inspected_at("2026-12-10 10:00", "2026-12-10 10:00", "INS-1"), COVERAGE,
+                             at("2026-12-10 10:00"))
+    f, _ = decide_enterprise(f, _inspected_at("2026-12-12 10:00", "2026-12-12 10:00", "EXP-3",
+                                              kind="expert_check"), COVERAGE, at("2026-12-12 10:00"))
+    assert f.next_due() == end_of("2027-01-09") and f.inspections == 1
+    assert f.last_inspection[1] == "EXP-3" and coverage.cycle_base(f) == at("2026-12-10 10:00")
 
 
 def test_an_inspection_before_the_cycle_ends_starts_the_next_one() -> None:

@@ -108,6 +108,22 @@ def test_an_inspection_counts_for_its_town_and_month_once_and_a_refused_one_not_
     assert rp.state("plan", "2027/huxi").done == {"2027-01": 1, "2027-02": 1}
 
 
+def test_an_expert_check_is_not_counted_toward_the_annual_enforcement_plan() -> None:
+    """The annual plan is the 年度安全生产执法计划 (the plans' line 606): an expert check (专家检查), not
+    law enforcement (contract section 3), counts for no town's month, in the worker or in `plan
+    progress`, though the file keeps it as its last inspection. Until 2026-12-07 it counted."""
+    rp = replay()
+    firm = uscc(TOWN_FIRMS["huxi"])
+    for e in event("safety.inspection.recorded", "2027-01-10T10:00:00+08:00", {
+            "inspection_id": "EXP-1", "kind": "expert_check", "inspectors": INSPECTORS[:1],
+            "enterprise": {"uscc": firm, "name": "Firm"}, "location": {"town": "huxi"}, "findings": []},
+            "EXP-1"):
+        rp.feed(e)
+    assert rp.state("plan", "2027/huxi").done == {}
+    f = rp.state("enterprise", firm)
+    assert f.last_inspection[1:3] == ["EXP-1", "expert_check"] and f.months == {}
+
+
 def test_a_month_on_plan_is_not_escalated_and_the_next_months_check_follows() -> None:
     """17 inspections in January in huxi (12 + 5 for 岁末年初): on plan, nothing sent."""
     rp = replay()
