@@ -116,6 +116,18 @@ def _refused(f: EnterpriseFile, d: dict[str, Any], at: int, er: EnterpriseRules)
     return outs
 
 
+def _unrefused(f: EnterpriseFile, d: dict[str, Any], at: int, eid: str, er: EnterpriseRules) -> list[Out]:
+    """An inspection on file as refused, sent again as completed: a correction (docs/enterprises.md),
+    so the record shows it done, not refused. The refusal leaves the file, and each credit proposal
+    that counted it is withdrawn; the inspection then counts as done, as any completed one does.
+    Until 2026-12-07 the file counted it done and kept the refusal, with its proposal, as well."""
+    if er.credit is None:
+        del f.refusals[d["inspection_id"]]
+        return []
+    return credit.on_refusal_corrected(f, d["inspection_id"], at, eid, er.credit.refused_inspection,
+                                       Words("zh", er.rules.reference))
+
+
 def _counted(f: EnterpriseFile, inspection_id: str) -> bool:
     """Whether the file counts this inspection already. A field app that sends an inspection again
     under a fresh event id (a retry, or a correction) records the same inspection, which counts
@@ -248,7 +260,10 @@ def _apply(f: EnterpriseFile, entry: dict[str, Any], at: int, rules: Any) -> lis
     d, eid, kind = entry["data"], entry.get("event_id") or entry["entry_id"], entry["type"]
     outs: list[Out] = []
     withdrawn: list[Out] = []
+    corrected: list[Out] = []
     what: str | None
+    if kind == INSPECTED_TYPE and d.get("outcome") != "refused" and d["inspection_id"] in f.refusals:
+        corrected = _unrefused(f, d, at, eid, rules)
     if kind == "safety.enterprise.registered":
         spells, first = coverage.spells(f), f.first_registered
         what = _registered(f, d, at, eid)
@@ -324,9 +339,15 @@ def _apply(f: EnterpriseFile, entry: dict[str, Any], at: int, rules: Any) -> lis
                              if pid in filed}
     if what is not None:
         _note(f, at, eid, what)
+    outs = corrected + outs
     for out in outs:
-        if out.event["type"] == credit.WITHDRAWN_TYPE:
-            why = _settled(d, out.event["data"]["criterion"])
+        criterion = out.event["data"]["criterion"]
+        taken = out.event["type"] == credit.WITHDRAWN_TYPE
+        if taken and criterion == "refused_inspection" and "inspection_id" in d:
+            why = f"inspection {d['inspection_id']} was recorded again as completed"
+            _note(f, at, eid, f"credit proposal {out.event['data']['proposal_id']} withdrawn: {why}")
+        elif taken:
+            why = _settled(d, criterion)
             _note(f, at, eid, f"credit proposal {out.event['data']['proposal_id']} withdrawn: {why}")
         else:
             _note(f, at, eid, f"credit proposal {out.id} ({out.event['data']['criterion']}): awaits a "

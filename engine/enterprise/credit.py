@@ -301,11 +301,57 @@ def forget_sets(f: Any) -> None:
         del f.credit_sets[pid]
 
 
+_REFUSED = "inspection(s) refused or obstructed (拒绝、阻碍检查)"
+
+
+def _refusal_evidence(iid: str, t: int) -> dict[str, Any]:
+    return {"inspection_id": iid, "refused_at": iso(t)}
+
+
 def on_refusal(f: Any, at: int, threshold: Any, zh: Words) -> list[Out]:
     """Inspections refused within the window reach the threshold: propose listing, once per set."""
-    return _repeated(f, "refused_inspection", f.refusals, at, threshold,
-                     lambda iid, t: {"inspection_id": iid, "refused_at": iso(t)},
-                     "inspection(s) refused or obstructed (拒绝、阻碍检查)", zh)
+    return _repeated(f, "refused_inspection", f.refusals, at, threshold, _refusal_evidence, _REFUSED, zh)
+
+
+def on_refusal_corrected(f: Any, iid: str, at: int, eid: str, threshold: Any, zh: Words) -> list[Out]:
+    """Inspection `iid`, on file as refused, recorded again as completed (`eid`, at `at`): a
+    correction of the same inspection, whose record now shows it done. A refusal the record no
+    longer shows is no ground for listing the enterprise: it counts no more, and each proposal that
+    counted it is withdrawn (`safety.credit.withdrawn`, with the decision on file, if any: that
+    decision is the deciding department's to review). The refusals left are proposed as time order
+    would have proposed them without it."""
+    refused = f.refusals.get(iid)
+    if refused is None:
+        return []
+    said = (f"Credit proposal withdrawn: inspection {iid} of {iso(refused)}, recorded as refused, was "
+            f"recorded again as completed ({eid}): the refusal it counted is no longer on the record")
+    outs = []
+    for made in f.credit:
+        pid, criterion, end, _ = made
+        if criterion != "refused_inspection" or pid in f.credit_withdrawn:
+            continue
+        counted = f.credit_sets.get(pid) or _refused_set(f, pid, end, threshold)
+        if iid not in counted:
+            continue
+        key = ",".join(sorted(counted))
+        chosen = sorted((t, k) for k, t in counted.items())
+        sent = proposal(f, criterion, key, end, [_refusal_evidence(k, t) for t, k in chosen],
+                        _threshold_reason(len(chosen), _REFUSED, threshold, key), zh, pid)
+        f.credit_withdrawn[pid] = at
+        outs.append(_withdrawn(sent, said, at, made, zh))
+    del f.refusals[iid]
+    return outs + on_refusal(f, refused, threshold, zh)
+
+
+def _refused_set(f: Any, pid: str, end: int, threshold: Any) -> dict[str, int]:
+    """The refusals proposal `pid`, made at `end`, counted, as `_repeated` chose them (the counted
+    set may have been forgotten: `forget_sets` keeps only hazards' sets); empty if it was not
+    made from the refusals on file under this threshold."""
+    chosen = within(f.refusals, end, threshold)[-threshold.count:]
+    key = ",".join(sorted(k for _, k in chosen))
+    made = {output_id("credit", f.id, "refused_inspection", key),
+            output_id("credit", f.id, "refused_inspection", key, "again", *(f"{k}@{t}" for t, k in chosen))}
+    return {k: t for t, k in chosen} if len(chosen) == threshold.count and pid in made else {}
 
 
 def decided(f: Any, d: dict[str, Any], at: int, eid: str) -> str:

@@ -323,6 +323,9 @@ _ESCALATIONS = compiled([
      r"deadline of (?P<u>\S+), reached the engine after the proposal counted it overdue",
      "撤回信用惩戒建议：隐患 {h} 的整改完成申报 {e}（{t}）未超过整改期限（{u}），"
      "送达引擎晚于该建议，该隐患不应计为逾期"),
+    (r"Credit proposal withdrawn: inspection (?P<i>\S+) of (?P<t>\S+), recorded as refused, was recorded "
+     r"again as completed \((?P<e>\S+)\): the refusal it counted is no longer on the record",
+     "撤回信用惩戒建议：检查 {i}（{t}）原记录为拒绝、阻碍检查，已更正为完成检查（{e}），该拒绝不再作为依据"),
     (r"(?P<n>\d+) inspection\(s\) refused or obstructed \(拒绝、阻碍检查\) within (?P<d>\d+) days: (?P<k>.+)",
      "{d} 日内 {n} 次拒绝、阻碍检查：{k}"),
     # the annual plan's towns (engine/plan/annual.py)

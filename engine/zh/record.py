@@ -228,6 +228,8 @@ def _shapes() -> Shapes:
          "信用惩戒建议 {p}：{o:credit}（{b}，{n}），本档案未提出该建议：未匹配，不列入名单"),
         (r"credit proposal (?P<p>\S+): (?P<o>\w+) by (?P<b>\S+) \((?P<n>.+)\)",
          "信用惩戒建议 {p}：{o:credit}（{b}，{n}）"),
+        (r"credit proposal (?P<p>\S+) withdrawn: inspection (?P<i>\S+) was recorded again as completed",
+         "撤回信用惩戒建议 {p}：检查 {i} 已更正为完成检查"),
         (r"credit proposal (?P<p>\S+) withdrawn: its order was lifted before the violation",
          "撤回信用惩戒建议 {p}：违反的决定此前已解除"),
         (r"credit proposal (?P<p>\S+) withdrawn: hazard (?P<h>\S+) stood found unfounded or a duplicate when "

@@ -2425,10 +2425,12 @@ def test_only_registered_key_enterprises_have_a_coverage_clock(key: bool) -> Non
 
 # --- refusing inspection (拒绝、阻碍检查) ----------------------------------------------------------
 
-def _refusal(time: str, iid: str, *, findings: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-    """A `safety.inspection.recorded` with outcome refused, through the real intake; its enterprise entry."""
+def _refusal(time: str, iid: str, *, findings: list[dict[str, Any]] | None = None,
+             outcome: str = "refused") -> dict[str, Any]:
+    """A `safety.inspection.recorded` with outcome refused (or `outcome`), through the real intake; its
+    enterprise entry."""
     entries = event("safety.inspection.recorded", time, {
-        "inspection_id": iid, "kind": "unannounced", "inspectors": INSPECTORS, "outcome": "refused",
+        "inspection_id": iid, "kind": "unannounced", "inspectors": INSPECTORS, "outcome": outcome,
         "enterprise": {"uscc": USCC, "name": ENTERPRISE["name"]},
         "location": {"town": "lihaiwu", "address": "No. 8 Binhe Road"}, "findings": findings or []}, iid)
     [entry] = [e for e in entries if e["subject_kind"] == "enterprise"]
@@ -2449,6 +2451,30 @@ def test_a_refused_inspection_is_proposed_for_the_credit_list_and_not_counted_as
     assert view["refused_inspections"] == [{"inspection_id": "INS-R1", "time": ts("2026-11-03 10:00")}]
     assert view["inspections"] == 0 and view["last_inspection"] is None
     assert view["credit"]["listed"] == []  # a proposal is not a listing
+
+
+def test_a_refusal_corrected_to_completed_withdraws_its_credit_proposal() -> None:
+    """INS-R1 recorded refused (拒绝、阻碍检查) proposed the enterprise for the credit list; the app then
+    sent the same inspection again, completed: a correction (an inspection sent again is "a tablet's
+    retry, or a correction"). The record shows it done, not refused: it counts as done, the refusal
+    leaves the file, and the proposal that counted it is withdrawn, saying why, in Chinese too: a
+    refusal the record no longer shows is no ground for listing. Until 2026-12-07 the file counted
+    the inspection done and kept the refusal, and its proposal stood."""
+    rp = _district(registered(), _refusal("2026-11-03 10:00", "INS-R1"))
+    [proposal] = _credit(rp, "safety.credit.proposed")
+    rp.feed(_refusal("2026-11-03 10:00", "INS-R1", outcome="completed"))
+    f = rp.state("enterprise", USCC)
+    assert f.inspections == 1 and f.last_inspection[1] == "INS-R1" and f.refusals == {}
+    [withdrawn] = _credit(rp, "safety.credit.withdrawn")
+    OUTPUT_TYPES["safety.credit.withdrawn"][1].model_validate(withdrawn)
+    assert withdrawn["proposal_id"] == proposal["proposal_id"] and withdrawn["decided"] is None
+    assert withdrawn["reason_zh"].startswith("撤回信用惩戒建议：检查 INS-R1（")
+    assert _credit(rp, "safety.credit.proposed") == [proposal]  # nothing else proposed
+    line = f.recent[-1][2]
+    assert line == (f"credit proposal {proposal['proposal_id']} withdrawn: inspection INS-R1 was recorded "
+                    "again as completed")
+    assert Words("zh", RULES.reference).record(line) == (
+        f"撤回信用惩戒建议 {proposal['proposal_id']}：检查 INS-R1 已更正为完成检查")
 
 
 @pytest.mark.parametrize(("second", "proposed"), [
