@@ -100,13 +100,13 @@ def cycle_base(f: Any) -> int | None:
     as key. The file's last inspection may be an expert check, which is not law enforcement (core.py
     `_expert_check`): the latest time in `inspected` is then the last that counts (a file stored
     before `inspected` was kept has only its last inspection)."""
-    times = _enforced(f)
+    times = enforced(f)
     if times:
         return times[-1]
     return f.classified[0] if f.classified else None
 
 
-def _enforced(f: Any) -> list[int]:
+def enforced(f: Any) -> list[int]:
     """The times of the law-enforcement inspections on file, oldest first: `inspected`, with the last
     inspection if it is one (a file stored before `inspected` was kept knows only that one)."""
     last = f.last_inspection
@@ -706,7 +706,7 @@ def _starts(f: Any) -> tuple[int, list[tuple[int, str]]]:
     """Where each cycle on file started, in time order, with the event that started it (the current
     cycle's start last), and the first time they are all known from: before it the file keeps no
     inspection (or no classification) it may have had."""
-    times = f.inspected or _enforced(f)
+    times = f.inspected or enforced(f)
     classes = classes_on_file(f)
     horizon = classes[0][0] if len(classes) >= CLASSES else 0
     if len(times) < f.inspections or len(times) > MISSED:

@@ -27,6 +27,8 @@ from dataclasses import dataclass
 from itertools import combinations
 from typing import Any
 
+from engine.contract.intake import law_enforcement
+from engine.enterprise.coverage import enforced
 from engine.enterprise.state import EnterpriseFile
 from engine.kernel.ids import output_id
 from engine.kernel.outputs import envelope
@@ -123,12 +125,24 @@ def select(seed: str, period: str, pool: list[Candidate], roster: tuple[Inspecto
     return picks
 
 
+def standing(draws: Iterable[Mapping[str, Any]], period: str) -> Mapping[str, Any] | None:
+    """The draw of `period` that stands (events' data, in the order recorded): the first recorded.
+    One draw per period: `plan draw --record` refuses a second (since 2026-12-07), since a draw that
+    can be re-done until it suits is no random draw. Of two recorded before then, the first stands,
+    for `plan publish` and `previous_pairs` alike (until then publish took the last, previous_pairs
+    the first, so the next period's "never the same pair" checked another pair than was sent)."""
+    return next((d for d in draws if d["period"] == period), None)
+
+
 def previous_pairs(draws: Iterable[Mapping[str, Any]], period: str) -> dict[str, tuple[str, str]]:
-    """Each enterprise's pair in the latest earlier draw that sent one (events' data, any order)."""
+    """Each enterprise's pair in the latest earlier draw that sent one (events' data, in the order
+    recorded; of a period's draws only the one that stands, `standing`)."""
     latest: dict[str, tuple[str, tuple[str, str]]] = {}
+    seen: set[str] = set()
     for d in draws:
-        if d["period"] >= period:
-            continue  # a draw of this period or a later one is not "previous"
+        if d["period"] >= period or d["period"] in seen:
+            continue  # a draw of this period or a later one is not "previous"; a second one never stood
+        seen.add(d["period"])
         for p in d["picks"]:
             if len(p["inspectors"]) == 2 and (p["uscc"] not in latest or d["period"] > latest[p["uscc"]][0]):
                 latest[p["uscc"]] = (d["period"], (p["inspectors"][0], p["inspectors"][1]))
@@ -169,26 +183,32 @@ def rerun(data: Mapping[str, Any], rules: PlanRules) -> list[dict[str, Any]]:
 PUBLISHED_TYPE = "safety.inspection.published"
 
 
-def publication(data: Mapping[str, Any], files: Mapping[str, EnterpriseFile],
-                at: int) -> tuple[dict[str, Any] | None, list[str]]:
+def publication(data: Mapping[str, Any], files: Mapping[str, EnterpriseFile], at: int,
+                drawn_at: int) -> tuple[dict[str, Any] | None, list[str]]:
     """The `safety.inspection.published` event of a recorded draw (一公开), or the USCCs not inspected yet.
 
-    Published only once every enterprise that was sent a pair has an inspection on
-    file in the draw's period, done or refused (拒绝、阻碍检查: the refusal is its
-    result, and the public is owed it as much as a finding); until then the list
-    stays unpublished, so that no enterprise learns in advance that it was drawn.
+    Published only once every enterprise that was sent a pair has, on file, a law-enforcement
+    inspection (an expert check is not one: the contract, section 3) in the draw's period, made at
+    or after the draw (`drawn_at`, the draw event's time), done or refused (拒绝、阻碍检查: the
+    refusal is its result, and the public is owed it as much as a finding); until then the list
+    stays unpublished, so that no enterprise learns in advance that it was drawn. An inspection
+    before the draw, or an expert's visit, is not the random check's result: until 2026-12-07 any
+    inspection in the period was taken for it.
     """
     picks, missing = [], []
     for p in data["picks"]:
         f = files.get(p["uscc"])
         count = f.months.get(data["period"], 0) if f is not None else 0
+        after = [t for t in (enforced(f) if f is not None else ())
+                 if t >= drawn_at and iso(t)[:7] == data["period"]]
         refused = sorted((t, iid) for iid, t in (f.refusals.items() if f is not None else ())
-                         if iso(t)[:7] == data["period"])
-        if p["inspectors"] and count == 0 and not refused:
+                         if iso(t)[:7] == data["period"] and t >= drawn_at)
+        if p["inspectors"] and not after and not refused:
             missing.append(p["uscc"])
             continue
         last = f.last_inspection if f is not None else None
-        in_period = last is not None and iso(last[0])[:7] == data["period"]
+        in_period = (last is not None and iso(last[0])[:7] == data["period"] and last[0] >= drawn_at
+                     and law_enforcement(last[2]))
         picks.append({"uscc": p["uscc"], "name": f.name if f else None, "town": f.town if f else None,
                       "inspectors": p["inspectors"], "inspections_in_period": count,
                       "last_inspection": ({"inspection_id": last[1], "kind": last[2], "time": iso(last[0]),

@@ -22,8 +22,9 @@ from engine import codec
 from engine.contract.outputs import ESCALATIONS, INSPECTIONS_PUBLIC, record_headers
 from engine.cores import TABLES
 from engine.enterprise.state import EnterpriseFile
+from engine.kernel.time import epoch
 from engine.plan.annual import behind_escalations, progress
-from engine.plan.draw import DRAWN_TYPE, DrawError, draw_event, publication, rerun
+from engine.plan.draw import DRAWN_TYPE, DrawError, draw_event, publication, rerun, standing
 from engine.plan.rules import PlanRules
 from engine.ruleset.calendar import SHANGHAI
 from engine.store import unpack
@@ -42,12 +43,17 @@ async def latest_files(bootstrap: str, app_id: str,
     return [unpack(v, EnterpriseFile) for v in latest.values() if v]
 
 
+async def recorded_draw_events(bootstrap: str, prefix: str,
+                               auth: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+    """Every draw event recorded so far, in the order recorded."""
+    records = await read_to_end(bootstrap, prefix + DRAWS_TOPIC, auth)
+    return [e for e in map(codec.loads, (r.value for r in records if r.value)) if e.get("type") == DRAWN_TYPE]
+
+
 async def recorded_draws(bootstrap: str, prefix: str,
                          auth: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
-    """The data of every draw recorded so far."""
-    records = await read_to_end(bootstrap, prefix + DRAWS_TOPIC, auth)
-    return [e["data"] for e in map(codec.loads, (r.value for r in records if r.value))
-            if e.get("type") == DRAWN_TYPE]
+    """The data of every draw recorded so far, in the order recorded."""
+    return [e["data"] for e in await recorded_draw_events(bootstrap, prefix, auth)]
 
 
 async def _send(bootstrap: str, topic: str, records: list[tuple[str, dict[str, Any]]],
@@ -70,8 +76,13 @@ def run_draw(bootstrap: str, prefix: str, app_id: str, period: str, seed: str, p
         print("plan draw: --seed must not be empty: it is published so that anyone can re-run the draw",
               file=sys.stderr)
         return 2
-    files = asyncio.run(latest_files(bootstrap, app_id, auth))
     earlier = asyncio.run(recorded_draws(bootstrap, prefix, auth))
+    drawn = standing(earlier, period)
+    if record and drawn is not None:
+        print(f"plan draw: {period} was drawn already (draw {drawn['draw_id']}, seed {drawn['seed']!r}): one "
+              "draw per period, and that one stands; `plan publish` publishes it", file=sys.stderr)
+        return 2
+    files = asyncio.run(latest_files(bootstrap, app_id, auth))
     event = draw_event(seed, period, files, plan, earlier, int(now))
     if record:
         asyncio.run(_send(bootstrap, prefix + DRAWS_TOPIC, [(period, event)], [], auth))
@@ -95,12 +106,13 @@ def run_draw(bootstrap: str, prefix: str, app_id: str, period: str, seed: str, p
 def run_publish(bootstrap: str, prefix: str, app_id: str, period: str, as_json: bool, *, now: float,
                 auth: Mapping[str, Any] | None = None) -> int:
     """Publish a period's recorded draw with its results on inspections.public (一公开), once inspected."""
-    draws = [d for d in asyncio.run(recorded_draws(bootstrap, prefix, auth)) if d["period"] == period]
-    if not draws:
+    events = asyncio.run(recorded_draw_events(bootstrap, prefix, auth))
+    drawn = next((e for e in events if e["data"]["period"] == period), None)  # the one that stands
+    if drawn is None:
         print(f"plan publish: no draw recorded for {period} on {prefix}{DRAWS_TOPIC}", file=sys.stderr)
         return 2
     files = {f.id: f for f in asyncio.run(latest_files(bootstrap, app_id, auth))}
-    event, missing = publication(draws[-1], files, int(now))
+    event, missing = publication(drawn["data"], files, int(now), epoch(drawn["time"]))
     if event is None:
         print(f"plan publish: not yet: {len(missing)} drawn enterprise(s) have no inspection recorded in "
               f"{period}: {', '.join(missing[:10])}{' …' if len(missing) > 10 else ''}", file=sys.stderr)

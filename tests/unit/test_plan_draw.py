@@ -317,19 +317,100 @@ def test_a_draw_is_published_with_its_results_only_once_every_drawn_enterprise_w
 
     files = {f.id: f for f in (firm(n, "red") for n in range(3))}
     data = draw_event("S", "2027-01", files.values(), PLAN, [], NOW)["data"]
-    event, missing = publication(data, files, NOW)
+    jan = 1_798_790_400  # 2027-01-01T16:00:00+08:00, the draw made just before
+    event, missing = publication(data, files, NOW, jan - 60)
     assert event is None and sorted(missing) == sorted(files)
-    jan = 1_798_790_400  # 2027-01-01T16:00:00+08:00
     for f in files.values():
-        f.months["2027-01"] = 1
+        f.months["2027-01"], f.inspected = 1, [jan]
     files[uscc(0)].last_inspection = [jan, "INS-J", "random_check", 2]
-    event, missing = publication(data, files, jan)
+    event, missing = publication(data, files, jan, jan - 60)
     assert missing == [] and event["type"] == "safety.inspection.published"
     OUTPUT_TYPES[event["type"]][1].model_validate(event["data"])
     by = {p["uscc"]: p for p in event["data"]["picks"]}
     assert by[uscc(0)]["last_inspection"]["inspection_id"] == "INS-J"
     assert by[uscc(1)]["last_inspection"] is None and by[uscc(1)]["inspections_in_period"] == 1
-    assert publication(data, files, jan + 99)[0]["id"] == event["id"]
+    assert publication(data, files, jan + 99, jan - 60)[0]["id"] == event["id"]
+
+
+def test_a_draw_is_published_only_on_a_law_enforcement_inspection_made_after_it() -> None:
+    """双随机: the drawn enterprise is to be inspected by the drawn pair, after the draw. A routine
+    inspection in the period but before the draw, or an expert's visit after it (an expert check is
+    not law enforcement), is not the random check's result: the draw stays unpublished, the
+    enterprise listed as missing, until a law-enforcement inspection dated at or after the draw is
+    on file. Until 2026-12-07 any inspection in the period was taken for it."""
+    from engine.plan.draw import publication
+
+    f = firm(0, "red")
+    data = draw_event("S", "2027-01", [f], PLAN, [], NOW)["data"]
+    [pick] = data["picks"]
+    assert len(pick["inspectors"]) == 2
+    day, later = 86_400, NOW + 10 * 86_400
+    f.months["2027-01"], f.inspected = 1, [NOW - day]
+    f.last_inspection = [NOW - day, "INS-BEFORE", "routine", 0]
+    assert publication(data, {f.id: f}, later, NOW) == (None, [f.id])
+    f.last_inspection = [NOW + day, "EXP-1", "expert_check", 0]
+    assert publication(data, {f.id: f}, later, NOW) == (None, [f.id])
+    f.months["2027-01"], f.inspected = 2, [NOW - day, NOW + 2 * day]
+    f.last_inspection = [NOW + 2 * day, "INS-J", "unannounced", 1]
+    event, missing = publication(data, {f.id: f}, later, NOW)
+    assert missing == [] and event["data"]["picks"][0]["last_inspection"]["inspection_id"] == "INS-J"
+
+
+def _second_draw(files: list[EnterpriseFile], first: dict) -> dict:
+    """Another seed's draw of the same period that sends firm 0 another pair."""
+    pairs = {p["uscc"]: p["inspectors"] for p in first["picks"]}
+    for s in range(1, 50):
+        cand = draw_event(f"SEED-B{s}", first["period"], files, PLAN, [], NOW)["data"]
+        if {p["uscc"]: p["inspectors"] for p in cand["picks"]}.get(uscc(0)) not in (None, pairs.get(uscc(0))):
+            return cand
+    raise AssertionError("no second seed sends firm 0 another pair")
+
+
+def test_the_first_draw_of_a_period_stands_for_publish_and_the_next_periods_pairs(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
+    """One draw per period (a draw re-done until it suits is no random draw): `plan draw --record`
+    refuses a second, saying which stands. Of two recorded before that refusal, the first stands for
+    `plan publish` and for the next period's "never the previous pair" alike. Until 2026-12-07
+    publish took the last and `previous_pairs` the first (the audit's F6)."""
+    from engine.plan.draw import standing
+    from engine.tools import plan as tool
+
+    files = [firm(n, "red") for n in range(3)]
+    first = draw_event("SEED-A", "2027-01", files, PLAN, [], NOW)
+    second = _second_draw(files, first["data"])
+    recorded = [first["data"], second]
+    assert standing(recorded, "2027-01") is first["data"]
+    sent = {p["uscc"]: tuple(p["inspectors"]) for p in first["data"]["picks"] if len(p["inspectors"]) == 2}
+    assert previous_pairs(recorded, "2027-02") == sent
+
+    async def events(*_: object) -> list[dict]:
+        return [first, {**first, "data": second}]
+
+    async def no_files(*_: object) -> list[EnterpriseFile]:
+        return files
+
+    async def draws(*_: object) -> list[dict]:
+        return recorded
+
+    published: list[dict] = []
+
+    async def send(_b: str, _t: str, records: list, *_: object) -> None:
+        published.extend(event for _, event in records)
+
+    monkeypatch.setattr(tool, "recorded_draw_events", events)
+    monkeypatch.setattr(tool, "recorded_draws", draws)
+    monkeypatch.setattr(tool, "latest_files", no_files)
+    monkeypatch.setattr(tool, "_send", send)
+    assert tool.run_draw("127.0.0.1:9", "", "app", "2027-01", "SEED-C", PLAN, True, False, now=NOW) == 2
+    assert f"2027-01 was drawn already (draw {first['data']['draw_id']}" in capsys.readouterr().err
+    assert published == []
+    for f in files:
+        f.months["2027-01"], f.inspected = 1, [NOW + 60]
+    assert tool.run_publish("127.0.0.1:9", "", "app", "2027-01", True, now=NOW + 120) == 0
+    [event] = published
+    assert event["data"]["draw_id"] == first["data"]["draw_id"]
+    assert {p["uscc"]: tuple(p["inspectors"]) for p in event["data"]["picks"]
+            if len(p["inspectors"]) == 2} == sent
 
 
 def test_a_drawn_enterprise_that_refused_is_published_with_its_refusal_as_its_result() -> None:
@@ -340,11 +421,11 @@ def test_a_drawn_enterprise_that_refused_is_published_with_its_refusal_as_its_re
     files = {f.id: f for f in (firm(n, "red") for n in range(2))}
     data = draw_event("S", "2027-01", files.values(), PLAN, [], NOW)["data"]
     jan, dec = 1_798_790_400, 1_798_790_400 - 20 * 86400  # 2027-01-01T16:00+08:00, and in December
-    files[uscc(0)].months["2027-01"] = 1
+    files[uscc(0)].months["2027-01"], files[uscc(0)].inspected = 1, [jan]
     files[uscc(1)].refusals["INS-OLD"] = dec  # refused in December: not this period's result
-    assert publication(data, files, jan)[1] == [uscc(1)]
+    assert publication(data, files, jan, dec)[1] == [uscc(1)]
     files[uscc(1)].refusals["INS-R"] = jan
-    event, missing = publication(data, files, jan)
+    event, missing = publication(data, files, jan, dec)
     assert missing == []
     OUTPUT_TYPES[event["type"]][1].model_validate(event["data"])
     by = {p["uscc"]: p for p in event["data"]["picks"]}
