@@ -50,6 +50,10 @@ def daily_due(a: Alert, rules: AlertRules) -> int | None:
     first report on file that no report met (one made that day, by the hour) and that has not run
     out already; None before the first report, or past the final one.
 
+    A report dated before the disaster (a device's clock set wrong) counts as made at the
+    disaster: nothing can be reported before it happened, so no day before it owes a report, and
+    a date years early does not make every day since run out at once.
+
     Every day's due time is judged by the reports on file, not counted on from the latest: a
     report dated a day later whose record came first does not skip the day between. In time order
     it is the hour on the day after the latest report, as it always was. The reports on file are
@@ -59,7 +63,7 @@ def daily_due(a: Alert, rules: AlertRules) -> int | None:
         return None
     hour, minute = rules.disaster.daily_at
     final = min((r[0] for r in a.disaster_reports if r[2] == "final"), default=None)
-    day = local(a.disaster_reports[0][0]).date() + timedelta(days=1)
+    day = local(max(a.disaster_reports[0][0], a.opened_at)).date() + timedelta(days=1)
     while True:
         due = int(datetime(day.year, day.month, day.day, hour, minute, tzinfo=SHANGHAI).timestamp())
         if final is not None and due > final:
