@@ -92,16 +92,24 @@ def _fold(a: Alert, report: tuple[Any, ...], end: int, rules: AlertRules, late: 
         return  # after the re-grade window: no grading moment
     if not late and a.reports and a.reports[0][0] == at:
         return  # not the last report at its instant: the moment is the kept one's
-    figures = [v if v is not None else b for v, b in zip(report[2:], before, strict=True)]
-    grade, why = classify(Figures.of(*figures), rules)
-    moment = {"time": at, "grade": grade, "why": why}
-    best = e.get("best")
-    if best is None or GRADES.index(grade) < GRADES.index(best["grade"]) \
-            or (late and grade == best["grade"] and at < best["time"]):
-        e["best"] = moment
-    if e.get("last") is None or at >= e["last"]["time"]:
-        e["last"] = moment
+    figures = Figures.of(*(v if v is not None else b for v, b in zip(report[2:], before, strict=True)))
+    grade, why = classify(figures, rules)
+    _moment(e, "", {"time": at, "grade": grade, "why": why}, late)
+    band, band_why = classify(figures, rules, response=True)
+    _moment(e, "band_", {"time": at, "grade": band, "why": band_why}, late)
     demanded = e.setdefault("demanded", {})
     for level in rules.report_reach(grade):
         t = max(at, a.opened_at)
         demanded[level.id] = min(demanded.get(level.id, t), t)
+
+
+def _moment(e: dict[str, Any], prefix: str, moment: dict[str, Any], late: bool) -> None:
+    """Keep `moment` as the folded best (the highest, the first of its grade) and last, under the 493
+    grade's keys (`best`, `last`) or the response band's (`band_best`, `band_last`: the band may
+    count the missing with the dead, `classify`)."""
+    best, grade, at = e.get(f"{prefix}best"), moment["grade"], moment["time"]
+    if best is None or GRADES.index(grade) < GRADES.index(best["grade"]) \
+            or (late and grade == best["grade"] and at < best["time"]):
+        e[f"{prefix}best"] = moment
+    if e.get(f"{prefix}last") is None or at >= e[f"{prefix}last"]["time"]:
+        e[f"{prefix}last"] = moment

@@ -189,31 +189,43 @@ def assess(a: Alert, rules: AlertRules) -> tuple[str, list[str], str, list[str],
     Figures count for the grade only up to the re-grade window's end (493号令
     art. 13). Unless the rules allow a downgrade, the grade is the highest any
     moment's figures reached, and the evacuation figure the highest given, so
-    the outcome does not depend on the order the updates arrive in.
+    the outcome does not depend on the order the updates arrive in. The level
+    follows the response band, which may count the missing with the dead
+    (`classify`); the grade, and so the report levels demanded, never does.
     """
     end = bounds.regrade_end(a, rules)
     # Each report time's figures in one pass: asking figures(until=t) for each t re-read every
     # report before t, so an alert with many updates cost the square of their number.
-    moments = [(t, *classify(figures, rules)) for t, figures in a.figures_by_time(end)]
+    by_time = a.figures_by_time(end)
     folded = a.earlier or {}  # the moments of the reports folded out of `reports` (bounds.py)
     best, last = folded.get("best"), folded.get("last")
-    if not moments and last is None:
-        moments = [(a.opened_at, *classify(a.figures(until=a.opened_at), rules))]
+    # A state folded before the band was kept apart has the grade's moments only.
+    band_best, band_last = folded.get("band_best", best), folded.get("band_last", last)
+    if not by_time and last is None:
+        by_time = [(a.opened_at, a.figures(until=a.opened_at))]
+    moments = [(t, *classify(figures, rules)) for t, figures in by_time]
+    bands = [(t, *classify(figures, rules, response=True)) for t, figures in by_time]
     demanded: dict[str, int] = dict(folded.get("demanded", {}))
     for t, grade_id, _ in moments:
         for level in rules.report_reach(grade_id):
             demanded.setdefault(level.id, max(t, a.opened_at))
     if rules.downgrade_allowed:
         _, grade, why = moments[-1] if moments else (last["time"], last["grade"], last["why"])
+        _, band, band_why = bands[-1] if bands else (band_last["time"], band_last["grade"], band_last["why"])
         evacuate = a.figures().evacuate
     else:
         earlier = [(best["time"], best["grade"], best["why"])] if best is not None else []
         _, grade, why = min(earlier + moments, key=lambda m: GRADES.index(m[1]))
+        earlier = [(band_best["time"], band_best["grade"], band_best["why"])] if band_best is not None else []
+        _, band, band_why = min(earlier + bands, key=lambda m: GRADES.index(m[1]))
         given = [r[4] for r in a.reports if r[4] is not None]
         if folded.get("to_evacuate_max") is not None:
             given.append(folded["to_evacuate_max"])
         evacuate = max(given, default=None)
-    level, level_why = level_for(grade, a.crowded, evacuate, rules)
+    level, level_why = level_for(band, a.crowded, evacuate, rules)
+    if band != grade:
+        level_why = [f"response band counting the missing with the dead (国家安全生产事故灾难应急预案): "
+                     f"{band_why[0]}", *level_why]
     return grade, why, level, level_why, demanded
 
 

@@ -35,11 +35,17 @@ class Figures:
                    c.get("injured", 0), c.get("trapped", 0), loss, evacuate)
 
 
-def classify(fig: Figures, rules: AlertRules) -> tuple[str, list[str]]:
-    """The accident grade of `fig`, and why, in words that cite the rule."""
-    dead = fig.dead + (fig.missing if rules.missing_count_as_dead else 0)
+def classify(fig: Figures, rules: AlertRules, response: bool = False) -> tuple[str, list[str]]:
+    """The accident grade of `fig`, and why, in words that cite the rule.
+
+    493号令 art. 3 counts the dead alone: that grade decides how far the accident is reported. With
+    `response`, the band that picks the response level, the missing count with the dead when the
+    rules say so (死亡（含失踪）, the national plan's criterion, not art. 3's).
+    """
+    missing = response and rules.missing_count_as_dead
+    dead = fig.dead + (fig.missing if missing else 0)
     dead_words = f"{dead} dead" + (f" (incl. {fig.missing} missing, 死亡含失踪)"
-                                   if rules.missing_count_as_dead and fig.missing else "")
+                                   if missing and fig.missing else "")
     for grade in rules.grades[:-1]:
         reasons = []
         if grade.dead is not None and dead >= grade.dead:

@@ -352,6 +352,8 @@ _WHY = compiled([
     (r"unclassified incident: no 493号令 grade", "未分类事件：不按493号令定级"),
     (r"response band of the figures \(district practice\): (?P<x>.+)",
      "按伤亡等情况确定响应等级（区内做法）：{x:why}"),
+    (r"response band counting the missing with the dead \(国家安全生产事故灾难应急预案\): (?P<x>.+)",
+     "响应等级按死亡（含失踪）人数确定（国家安全生产事故灾难应急预案）：{x:why}"),
     (r"(?P<g>\S+) \([a-z ]+\): (?P<x>.+)", "{g}：{x:why}"),
 ])
 _FIGURES = [(re.compile(p), z) for p, z in (

@@ -91,15 +91,18 @@ def test_each_grade_boundary_is_classified_on_the_right_side(casualties, loss, g
     assert classify(Figures.of(casualties, loss), ALERT_RULES)[0] == grade
 
 
-def test_the_missing_count_with_the_dead_unless_the_rules_say_otherwise():
-    """2 dead and 1 missing is 3 dead (死亡含失踪); without the rule it stays general."""
+def test_the_missing_count_with_the_dead_for_the_response_band_only_unless_the_rules_say_otherwise():
+    """2 dead and 1 missing is 3 dead (死亡含失踪) for the response band; the 493 grade counts the dead
+    alone (art. 3); without the rule the band does not count them either."""
     fig = Figures.of({"dead": 2, "missing": 1})
-    grade, reasons = classify(fig, ALERT_RULES)
-    assert grade == "large" and "incl. 1 missing" in reasons[0]
+    band, reasons = classify(fig, ALERT_RULES, response=True)
+    assert band == "large" and "incl. 1 missing" in reasons[0]
+    assert classify(fig, ALERT_RULES)[0] == "general"
+    assert "missing" not in classify(fig, ALERT_RULES)[1][0]
     apart = dataclasses.replace(ALERT_RULES, missing_count_as_dead=False)
-    assert classify(fig, apart)[0] == "general"
-    assert "missing" not in classify(fig, apart)[1][0]  # counted apart, the reason leaves them out
-    assert "missing" not in classify(Figures.of({"dead": 3}), ALERT_RULES)[1][0]  # and with none
+    assert classify(fig, apart, response=True)[0] == "general"
+    assert "missing" not in classify(fig, apart, response=True)[1][0]  # counted apart, left out
+    assert "missing" not in classify(Figures.of({"dead": 3}), ALERT_RULES, response=True)[1][0]  # none
 
 
 @pytest.mark.parametrize(("grade", "level"), [("general", "IV"), ("large", "III"), ("major", "II"),
