@@ -98,7 +98,7 @@ def _fold(a: Alert, report: tuple[Any, ...], end: int, rules: AlertRules, late: 
     band, band_why = classify(figures, rules, response=True)
     _moment(e, "band_", {"time": at, "grade": band, "why": band_why}, late)
     demanded = e.setdefault("demanded", {})
-    for level in rules.report_reach(grade):
+    for level in rules.report_reach(grade) if figures.harm() else ():  # as `core.assess`
         t = max(at, a.opened_at)
         demanded[level.id] = min(demanded.get(level.id, t), t)
 

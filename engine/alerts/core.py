@@ -206,8 +206,10 @@ def assess(a: Alert, rules: AlertRules) -> tuple[str, list[str], str, list[str],
     moments = [(t, *classify(figures, rules)) for t, figures in by_time]
     bands = [(t, *classify(figures, rules, response=True)) for t, figures in by_time]
     demanded: dict[str, int] = dict(folded.get("demanded", {}))
-    for t, grade_id, _ in moments:
-        for level in rules.report_reach(grade_id):
+    # Until the figures show death, injury or loss there is no accident to report (493号令 art. 2):
+    # the first moment that shows them demands the levels, as a re-grade does (补报).
+    for (t, grade_id, _), (_, figures) in zip(moments, by_time, strict=True):
+        for level in rules.report_reach(grade_id) if figures.harm() else ():
             demanded.setdefault(level.id, max(t, a.opened_at))
     if rules.downgrade_allowed:
         _, grade, why = moments[-1] if moments else (last["time"], last["grade"], last["why"])
@@ -233,17 +235,22 @@ def settle(a: Alert, rules: AlertRules, at: int, cause: str) -> list[Out]:
     """Re-grade the alert; activate its new response level when the level changes.
 
     Only a production-safety accident gets a 493 grade, report clocks and the
-    art. 10 notifications; a non-production incident or a natural disaster
-    gets the response level of its figures' band and goes where its class says.
+    art. 10 notifications, and only once its figures show death, injury or
+    direct loss (art. 2; before, e.g. a gas leak at a restaurant nobody was hurt
+    by, it is a 险情); a non-production incident or a natural disaster gets the
+    response level of its figures' band and goes where its class says.
     """
     if a.opened is None or (a.closed_at is not None and at >= a.closed_at):
         return []  # an orphan waits for its raising; a closed alert no longer re-grades
     grade, why, level, level_why, demanded = assess(a, rules)
-    accident = a.incident_class == "production_accident"
+    accident = a.incident_class == "production_accident" and bool(demanded)
     if accident:
         for level_id, t in demanded.items():
             a.demanded[level_id] = min(a.demanded.get(level_id, t), t)
         a.grade = grade
+    elif a.incident_class == "production_accident":
+        why = ["no death, injury or direct loss (493号令 art. 2): no 493号令 grade yet; response band of "
+               "the figures (district practice): " + "; ".join(why)]
     else:
         why = [f"{incident.CLASS_NAMES[a.incident_class or '']}: no 493号令 grade; response band of "
                f"the figures (district practice): " + "; ".join(why)]

@@ -34,6 +34,12 @@ class Figures:
         return cls(c.get("dead", 0), c.get("missing", 0), c.get("seriously_injured", 0),
                    c.get("injured", 0), c.get("trapped", 0), loss, evacuate)
 
+    def harm(self) -> bool:
+        """Whether the figures show death, injury or direct loss: what makes a production-safety
+        accident (493号令 art. 2). The missing count, as the report counts them (art. 12: 包括下落不明
+        的人数); the trapped alone do not."""
+        return bool(self.dead or self.missing or self.seriously_injured or self.injured or self.loss_cny)
+
 
 def classify(fig: Figures, rules: AlertRules, response: bool = False) -> tuple[str, list[str]]:
     """The accident grade of `fig`, and why, in words that cite the rule.

@@ -1,7 +1,8 @@
 """What an incident's class (incident_class) brings beyond its response level.
 
 - A production-safety accident (生产安全事故, 493号令 art. 2) is graded and
-  reported up the levels (core.py, clocks.py); when it is, the public security
+  reported up the levels (core.py, clocks.py) once its figures show death,
+  injury or direct loss; when it is, the public security
   organ, the human resources and social security department, the trade union
   and the procuratorate are notified at the same time (art. 10). That notice
   goes out once, on `notifications`.
@@ -29,7 +30,7 @@ CLASS_NAMES = {"production_accident": "production-safety accident (生产安全�
 
 def on_settle(a: Alert, rules: AlertRules, at: int, cause: str) -> list[Out]:
     """The once-only notices of the alert's class, sent when it is first settled."""
-    if a.incident_class == "production_accident" and not a.notified:
+    if a.incident_class == "production_accident" and a.demanded and not a.notified:
         a.notified = True
         return [_notification(a, rules, at, cause)]
     if a.incident_class == "non_production" and not a.routed:
@@ -43,7 +44,8 @@ def _notification(a: Alert, rules: AlertRules, at: int, cause: str) -> Out:
     nid = output_id("notification", a.id, n.rule_id)
     recipients = emit.resolve_all(n.recipients, a, rules)
     grade = rules.grade(a.grade).name if a.grade else "the accident"
-    due = after(n.within, a.opened_at, rules).at
+    # From the accident: the moment its figures first showed harm (core.assess), most often the raising.
+    due = after(n.within, min(a.demanded.values()), rules).at
     reason = (f"{grade} {a.id} at {emit.place(a, rules)} is a production-safety accident: when it is "
               f"reported up the levels, notify {', '.join(r['name'] or r['id'] for r in recipients)} "
               f"at the same time (within {words(n.within)} of the accident)")

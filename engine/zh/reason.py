@@ -350,6 +350,8 @@ _WHY = compiled([
     (r"(?P<c>production-safety accident|non-production incident|natural disaster) \(\S+\): no 493号令 "
      r"grade", "{c:incident}：不按493号令定级"),
     (r"unclassified incident: no 493号令 grade", "未分类事件：不按493号令定级"),
+    (r"no death, injury or direct loss \(493号令 art\. 2\): no 493号令 grade yet",
+     "无人员伤亡或直接经济损失（493号令第二条）：暂不按493号令定级"),
     (r"response band of the figures \(district practice\): (?P<x>.+)",
      "按伤亡等情况确定响应等级（区内做法）：{x:why}"),
     (r"response band counting the missing with the dead \(国家安全生产事故灾难应急预案\): (?P<x>.+)",

@@ -33,10 +33,12 @@ FIRE_BRIGADE_ACK = {"unit": "fire_rescue", "by": {"id": "fr-007", "role": "inspe
 def raised(aid: str, time: str, *, kind: str = "fire", casualties: dict[str, int] | None = None,
            event_id: str | None = None, **extra: Any) -> dict[str, Any]:
     """`safety.alert.raised` as the intake turns it into a timeline entry: by default at an
-    enterprise's warehouse, so a production-safety accident (pass enterprise=None for none)."""
+    enterprise's warehouse with one worker hurt, so a production-safety accident (493号令 art. 2;
+    pass enterprise=None for none, casualties={} for no harm)."""
     data = {"alert_id": aid, "kind": kind, "description": "Smoke from a warehouse roof.",
             "location": {"town": "lihaiwu", "grid": "LHW-03", "address": "No. 8 Binhe Road"},
-            "casualties": casualties or {}, "reporter": INFO_OFFICER, "enterprise": ENTERPRISE, **extra}
+            "casualties": {"injured": 1} if casualties is None else casualties, "reporter": INFO_OFFICER,
+            "enterprise": ENTERPRISE, **extra}
     data = {k: v for k, v in data.items() if v is not None}
     [entry] = event("safety.alert.raised", time, data, aid, event_id)
     return entry
