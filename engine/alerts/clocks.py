@@ -1,10 +1,11 @@
 """The clocks of an alert, derived from its facts, and what happens when one runs out.
 
-Two kinds run while an alert is open (raised and not closed):
+Two kinds run once an alert is raised:
 
 - `handover`: the duty officers' handover (应急值守). Until a responder
   acknowledges the alert, it passes to the town's duty officer, the grid
-  chief, the town and the district, each step `after` the previous one.
+  chief, the town and the district, each step `after` the previous one. The
+  close ends it: the response is over.
 - `report_<level>`: the accident-report clocks (493号令 arts. 9, 11), of
   production-safety accidents only (no level is demanded of another class). The
   county level is due `within` of the accident; each level above is due
@@ -12,6 +13,8 @@ Two kinds run while an alert is open (raised and not closed):
   else of the level below's due time, so one late report does not push the
   whole chain back. A level a re-grade adds is due `within` of the re-grade at
   the earliest (补报, art. 13). A missed clock escalates once (report_overdue).
+  The close does not stop them: closing the alert ends the response, not the
+  duty to report the accident (arts. 9, 11, 13).
 
 The disaster-report clocks of natural disasters are in disaster.py; core.py
 runs both sets.
@@ -67,8 +70,9 @@ def report_dues(a: Alert, rules: AlertRules) -> dict[str, int]:
 
 
 def derive(a: Alert, rules: AlertRules) -> dict[str, int]:
-    """Every running clock of the alert: name -> due time. Closing stops each from the close on
-    (`Alert.open_at`); one that fell due before it runs out, whichever record came first."""
+    """Every running clock of the alert: name -> due time. Closing stops the handover from the close
+    on (`Alert.open_at`; a step due before it runs out, whichever record came first); the report
+    clocks run on, since the duty to report outlives the response."""
     if a.opened is None:
         return {}
     # A level reported after its due time had its clock run out all the same, whichever of the
@@ -76,9 +80,9 @@ def derive(a: Alert, rules: AlertRules) -> dict[str, int]:
     clocks = {f"report_{lv}": due for lv, due in report_dues(a, rules).items()
               if lv not in a.missed and a.reported.get(lv, due + 1) > due}
     step = handover_due(a, rules)
-    if step is not None:
+    if step is not None and a.open_at(step[1]):
         clocks["handover"] = step[1]
-    return {name: due for name, due in clocks.items() if a.open_at(due)}
+    return clocks
 
 
 def fire(a: Alert, name: str, due: int, rules: AlertRules) -> list[Out]:
@@ -152,31 +156,15 @@ def answered(a: Alert, entry: dict[str, Any], at: int, rules: AlertRules) -> tup
     return None if due is None or at > due else (level, due)
 
 
-def stopped(a: Alert, rules: AlertRules) -> list[tuple[str, int]]:
-    """The missed report levels, with their due times, that fell due at or after the alert's close:
-    asked once a close is applied, whose record reached the engine after their clocks ran out."""
-    if a.closed_at is None or not a.missed:
-        return []
-    dues = report_dues(a, rules)
-    return [(lv, dues[lv]) for lv in a.missed if lv in dues and not a.open_at(dues[lv])]
-
-
 def withdraw(a: Alert, rules: AlertRules, level_id: str, due: int, done: int, eid: str,
-             at: int, closed: bool = False) -> list[Out]:
-    """The report to `level_id` was made in time (at `done`), or with `closed` the alert was closed
-    at `done` before the report fell due, but the record reached the engine after the clock ran
-    out: withdraw the report_overdue escalation at `at`, to those it went to."""
+             at: int) -> list[Out]:
+    """The report to `level_id` was made in time (at `done`), but the record reached the engine
+    after the clock ran out: withdraw the report_overdue escalation at `at`, to those it went to."""
     level = next(lv for lv in rules.report_levels if lv.id == level_id)
     a.missed.remove(level_id)
-    if closed:
-        a.history.append([at, eid, f"report to {level_id} overdue: withdrawn, closed on {iso(done)}"])
-        reason = (f"The report_overdue of {a.id} to {level.name} at {iso(due)} is withdrawn: the alert "
-                  f"was closed on {iso(done)}, before it fell due; the record {eid} of the close "
-                  "reached the engine after it")
-    else:
-        a.history.append([at, eid, f"report to {level_id} overdue: withdrawn, reported on {iso(done)}"])
-        reason = (f"The report_overdue of {a.id} to {level.name} at {iso(due)} is withdrawn: the record "
-                  f"{eid} of the report on {iso(done)}, in time, reached the engine after it")
+    a.history.append([at, eid, f"report to {level_id} overdue: withdrawn, reported on {iso(done)}"])
+    reason = (f"The report_overdue of {a.id} to {level.name} at {iso(due)} is withdrawn: the record "
+              f"{eid} of the report on {iso(done)}, in time, reached the engine after it")
     return [emit.escalation(a, rules, rule_id=level.rule_id, action="failure_withdrawn", at=at,
                             targets=emit.resolve_all(level.overdue_targets, a, rules, level),
                             reason=reason, key=(level_id, due), caused_by=[eid], due_at=due)]

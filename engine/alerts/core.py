@@ -74,10 +74,10 @@ def _apply(a: Alert, entry: dict[str, Any], at: int, rules: AlertRules) -> list[
 
 
 def _closed_late(a: Alert, rules: AlertRules, at: int, entry: dict[str, Any]) -> list[Out]:
-    """Withdraw the handover steps and the report_overdue escalations of the clocks that ran out at
-    or after the close's time, its record having come later: in time order the close would have
-    stopped them."""
-    levels, days = clocks.stopped(a, rules), disaster.stopped(a)
+    """Withdraw the handover steps and the daily disaster reports that ran out at or after the
+    close's time, its record having come later: in time order the close would have stopped them.
+    The 493 report_overdue escalations stand: the close never stops those clocks (clocks.py)."""
+    days = disaster.stopped(a)
     when, eid = decided_at(entry, at, a.watermark), entry["event_id"]
     outs: list[Out] = []
     if a.step and a.closed_at is not None:
@@ -85,8 +85,6 @@ def _closed_late(a: Alert, rules: AlertRules, at: int, entry: dict[str, Any]) ->
         outs = clocks.handovers_withdrawn(a, rules, a.closed_at, eid, when,
                                           f"the alert was closed on {iso(a.closed_at)}",
                                           f"closed on {iso(a.closed_at)}")
-    outs += [o for level, due in levels
-             for o in clocks.withdraw(a, rules, level, due, at, eid, when, closed=True)]
     return outs + disaster.withdraw(a, rules, days, at, eid, when, closed=True)
 
 
@@ -239,9 +237,14 @@ def settle(a: Alert, rules: AlertRules, at: int, cause: str) -> list[Out]:
     direct loss (art. 2; before, e.g. a gas leak at a restaurant nobody was hurt
     by, it is a 险情); a non-production incident or a natural disaster gets the
     response level of its figures' band and goes where its class says.
+
+    The close ends the response, not the duty to report: figures dated after it
+    still re-grade an accident within the art. 13 window (补报), demanding the
+    report levels the new grade reaches and sending the art. 10 notice if none
+    went yet, but activate no response level.
     """
-    if a.opened is None or (a.closed_at is not None and at >= a.closed_at):
-        return []  # an orphan waits for its raising; a closed alert no longer re-grades
+    if a.opened is None:
+        return []  # an orphan waits for its raising
     grade, why, level, level_why, demanded = assess(a, rules)
     accident = a.incident_class == "production_accident" and bool(demanded)
     if accident:
@@ -254,7 +257,7 @@ def settle(a: Alert, rules: AlertRules, at: int, cause: str) -> list[Out]:
     else:
         why = [f"{incident.CLASS_NAMES[a.incident_class or '']}: no 493号令 grade; response band of "
                f"the figures (district practice): " + "; ".join(why)]
-    outs = _activate(a, rules, at, cause, level, why, level_why)
+    outs = _activate(a, rules, at, cause, level, why, level_why) if a.open_at(at) else []
     return outs + incident.on_settle(a, rules, at, cause)
 
 

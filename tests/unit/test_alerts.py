@@ -219,20 +219,20 @@ def test_a_county_report_made_at_its_due_second_recorded_late_withdraws_the_esca
     assert rp.states["AL-U4"].missed == ([] if withdrawn else ["county"])
 
 
-def test_a_close_recorded_late_before_a_report_fell_due_withdraws_its_overdue_saying_so():
-    """The alert was closed at 09:40 (a false alarm), before the county report fell due at 10:00;
-    the close reached the engine at 10:20, after the report_overdue went. It is withdrawn, saying
-    the alert was closed, not that a report was made."""
+def test_a_close_recorded_late_before_a_report_fell_due_leaves_its_overdue_standing():
+    """The alert was closed at 09:40, before the county report fell due at 10:00; the close reached
+    the engine at 10:20, after the report_overdue went. The close ends the response, not the duty
+    to report (493号令 arts. 9, 11): the escalation stands and the city's clock runs on. Until
+    2026-12-07 the close withdrew it, as if closing had discharged the report."""
     rp = AlertReplay(ALERT_RULES)
     rp.feed(raised("AL-U6", "2026-11-02 09:00"))
     rp.advance_to(at("2026-11-02 10:20"))
-    close = alert_event("closed", "AL-U6", "2026-11-02 09:40", note="False alarm.", by=INFO_OFFICER)
+    close = alert_event("closed", "AL-U6", "2026-11-02 09:40", note="Fire out.", by=INFO_OFFICER)
     rp.feed({**close, "arrived_at": ts("2026-11-02 10:20")}, now=at("2026-11-02 10:20"))
     [overdue] = escalations(rp, "report_overdue")
-    [withdrawn] = [e for e in escalations(rp, "failure_withdrawn") if e["rule_id"] == "report.county"]
-    assert withdrawn["due_at"] == overdue["due_at"] == "2026-11-02T10:00:00+08:00"
-    assert "the alert was closed on 2026-11-02T09:40:00+08:00, before it fell due" in withdrawn["reason"]
-    assert rp.states["AL-U6"].history[-1][2].endswith("withdrawn, closed on 2026-11-02T09:40:00+08:00")
+    assert overdue["due_at"] == "2026-11-02T10:00:00+08:00"
+    assert [e for e in escalations(rp, "failure_withdrawn") if e["rule_id"].startswith("report.")] == []
+    assert rp.states["AL-U6"].missed == ["county"] and "report_city" in rp.states["AL-U6"].clocks
 
 
 def test_a_county_report_after_its_due_time_leaves_the_overdue_escalation():
@@ -276,9 +276,10 @@ def test_a_report_clock_due_before_the_close_runs_out_whichever_record_came_firs
     close = alert_event("closed", "AL-C1", "2026-11-02 10:03", note="Fire out.", by=INFO_OFFICER)
     in_order = _arriving([raising, close], "2026-11-02 18:00")
     close_first = _arriving([close, raising], "2026-11-02 18:00")
-    assert [d["rule_id"] for d in escalations(in_order, "report_overdue")] == ["report.county"]
+    assert [d["rule_id"] for d in escalations(in_order, "report_overdue")] == ["report.county", "report.city"]
     assert _report_overdue_ids(close_first) == _report_overdue_ids(in_order)
-    assert close_first.states["AL-C1"].missed == ["county"] and close_first.states["AL-C1"].clocks == {}
+    assert close_first.states["AL-C1"].missed == ["county", "city"]
+    assert close_first.states["AL-C1"].clocks == {}
 
 
 def test_a_report_made_after_its_due_time_leaves_it_missed_whichever_record_came_first():
@@ -510,8 +511,10 @@ def test_a_final_disaster_report_after_the_latest_it_may_fall_leaves_the_escalat
     assert rp.states["AL-SF"].final_missed
 
 
-def test_the_whole_chain_fires_in_order_and_closing_stops_every_clock():
-    """Duty officer +10m, grid chief +20m, town +30m, district +40m; after a close nothing more."""
+def test_the_whole_chain_fires_in_order_and_closing_stops_the_response_not_the_report_clocks():
+    """Duty officer +10m, grid chief +20m, town +30m, district +40m; after a close no handover, CAP
+    or response level, but the report clocks run on and a re-grade within the window demands the
+    levels it reaches (493号令 arts. 9, 11, 13)."""
     rp = run([raised("AL-U4", "2026-11-02 09:00")], "2026-11-02 09:45")
     assert [(e["rule_id"], e["due_at"]) for e in escalations(rp, "handover")] == [
         ("handover.duty_officer", "2026-11-02T09:20:00+08:00"),
@@ -520,11 +523,14 @@ def test_the_whole_chain_fires_in_order_and_closing_stops_every_clock():
         ("handover.district", None)]
     state, outs = decide_alert(rp.states["AL-U4"], alert_event(
         "closed", "AL-U4", "2026-11-02 09:50", note="Out.", by=INFO_OFFICER), ALERT_RULES)
-    assert state.clocks == {} and state.next_due() is None
+    assert set(state.clocks) == {"report_county", "report_city"}
     assert [cap_view(o.event["xml"])["msgType"] for o in outs] == ["Cancel"]
     update = alert_event("updated", "AL-U4", "2026-11-02 10:00", casualties={"dead": 40})
-    _, later = decide_alert(state, update, ALERT_RULES, now=at("2026-11-05 00:00"))
-    assert later == []
+    later_state, later = decide_alert(state, update, ALERT_RULES, now=at("2026-11-05 00:00"))
+    assert {(o.event["data"]["action"], o.event["data"]["rule_id"]) for o in later} == {
+        ("report_overdue", "report.county"), ("report_overdue", "report.city"),
+        ("report_overdue", "report.province"), ("report_overdue", "report.state_council")}
+    assert (later_state.grade, later_state.level) == ("especially_major", state.level)
 
 
 def test_a_smaller_figure_does_not_lower_the_level_unless_the_rules_allow_it():
