@@ -69,7 +69,7 @@ def _apply(a: Alert, entry: dict[str, Any], at: int, rules: AlertRules) -> list[
         withdrawn = clocks.withdraw(a, rules, *late, at, entry["event_id"], when) if late is not None else []
         outs = withdrawn + disaster.withdraw(a, rules, met, at, entry["event_id"], when) + outs
     if a.closed_at != closed:  # a close whose record came after clocks that fell due since ran out
-        outs = _closed_late(a, rules, at, entry) + outs
+        outs = _closed_late(a, rules, at, entry) + _level_withdrawn(a, rules, at, entry) + outs
     return outs + capdoc.on_event(a, what, at, entry["event_id"], rules)
 
 
@@ -86,6 +86,26 @@ def _closed_late(a: Alert, rules: AlertRules, at: int, entry: dict[str, Any]) ->
                                           f"the alert was closed on {iso(a.closed_at)}",
                                           f"closed on {iso(a.closed_at)}")
     return outs + disaster.withdraw(a, rules, days, at, eid, when, closed=True)
+
+
+def _level_withdrawn(a: Alert, rules: AlertRules, at: int, entry: dict[str, Any]) -> list[Out]:
+    """Withdraw the response level activated from figures dated after the close, the close's record
+    having come later: in time order the response had ended before them (`assess`), so the level
+    goes back to the one the close found, told to those the withdrawn level activated."""
+    if a.level is None:  # an orphan's close, or nothing activated yet
+        return []
+    level = assess(a, rules)[2]
+    if level == a.level:
+        return []
+    withdrawn, a.level = a.level, level
+    when, eid, closed = decided_at(entry, at, a.watermark), entry["event_id"], iso(a.closed_at or at)
+    a.history.append([when, eid, f"response level {withdrawn} withdrawn: closed on {closed}"])
+    reason = (f"Response level {withdrawn} of {a.id} is withdrawn: it was activated from figures dated "
+              f"after the alert's close on {closed}; the record {eid} of the close reached the engine "
+              f"after it. Response level {level} stands")
+    return [emit.escalation(a, rules, rule_id=rules.response_rule, action="failure_withdrawn", at=when,
+                            targets=emit.resolve_all(("responders", *rules.notify[withdrawn]), a, rules),
+                            reason=reason, key=(withdrawn, "closed", a.closed_at), caused_by=[eid])]
 
 
 def decide_alert(state: Alert | None, entry: dict[str, Any], rules: AlertRules,
@@ -195,14 +215,20 @@ def assess(a: Alert, rules: AlertRules) -> tuple[str, list[str], str, list[str],
     # Each report time's figures in one pass: asking figures(until=t) for each t re-read every
     # report before t, so an alert with many updates cost the square of their number.
     by_time = a.figures_by_time(end)
+    # The response ends at the close: figures dated from then on still re-grade the accident for its
+    # report (art. 13) but pick no response level.
+    responding = [(t, f) for t, f in by_time if a.open_at(t)]
     folded = a.earlier or {}  # the moments of the reports folded out of `reports` (bounds.py)
     best, last = folded.get("best"), folded.get("last")
     # A state folded before the band was kept apart has the grade's moments only.
     band_best, band_last = folded.get("band_best", best), folded.get("band_last", last)
+    opening = (a.opened_at, a.figures(until=a.opened_at))
     if not by_time and last is None:
-        by_time = [(a.opened_at, a.figures(until=a.opened_at))]
+        by_time = [opening]
+    if not responding and band_last is None:
+        responding = [opening]
     moments = [(t, *classify(figures, rules)) for t, figures in by_time]
-    bands = [(t, *classify(figures, rules, response=True)) for t, figures in by_time]
+    bands = [(t, *classify(figures, rules, response=True)) for t, figures in responding]
     demanded: dict[str, int] = dict(folded.get("demanded", {}))
     # Until the figures show death, injury or loss there is no accident to report (493号令 art. 2):
     # the first moment that shows them demands the levels, as a re-grade does (补报).
@@ -212,13 +238,13 @@ def assess(a: Alert, rules: AlertRules) -> tuple[str, list[str], str, list[str],
     if rules.downgrade_allowed:
         _, grade, why = moments[-1] if moments else (last["time"], last["grade"], last["why"])
         _, band, band_why = bands[-1] if bands else (band_last["time"], band_last["grade"], band_last["why"])
-        evacuate = a.figures().evacuate
+        evacuate = a.figures(until=None if a.closed_at is None else a.closed_at - 1).evacuate
     else:
         earlier = [(best["time"], best["grade"], best["why"])] if best is not None else []
         _, grade, why = min(earlier + moments, key=lambda m: GRADES.index(m[1]))
         earlier = [(band_best["time"], band_best["grade"], band_best["why"])] if band_best is not None else []
         _, band, band_why = min(earlier + bands, key=lambda m: GRADES.index(m[1]))
-        given = [r[4] for r in a.reports if r[4] is not None]
+        given = [r[4] for r in a.reports if r[4] is not None and a.open_at(r[0])]
         if folded.get("to_evacuate_max") is not None:
             given.append(folded["to_evacuate_max"])
         evacuate = max(given, default=None)

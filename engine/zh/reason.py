@@ -197,6 +197,11 @@ _ESCALATIONS = compiled([
     (r"The handover (?P<r>\S+) of (?P<a>\S+) at (?P<t>\S+) is withdrawn: the alert was closed on (?P<d>\S+), "
      r"before it; the record (?P<e>\S+) reached the engine after it",
      "撤回 {a} 的{r:rule}（{t}）：警情已于 {d} 结束，早于转交；记录 {e} 送达引擎晚于转交"),
+    (r"Response level (?P<w>[IV]+) of (?P<a>\S+) is withdrawn: it was activated from figures dated after "
+     r"the alert's close on (?P<d>\S+); the record (?P<e>\S+) of the close reached the engine after it\. "
+     r"Response level (?P<l>[IV]+) stands",
+     "撤回 {a} 的 {w} 级应急响应：该响应依据警情于 {d} 结束后的数据启动；结束记录 {e} 送达引擎晚于启动。"
+     "维持 {l} 级应急响应"),
     # "arts. 9–10" as sent until 2026-12-07, when art. 11's 2 hours a level were miscited as art. 10's.
     (r"(?P<g>.+?) (?P<a>\S+): no report reached (?P<l>.+?) by (?P<t>\S+) \((?P<s>\d+ [a-z ]+?) allowed; "
      r"生产安全事故报告和调查处理条例 arts\. 9(?:–10|, 11)\)",

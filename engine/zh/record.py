@@ -173,6 +173,8 @@ def _shapes() -> Shapes:
         (r"response level (?P<l>[IV]+) \(activated\)", "启动 {l} 级响应"),
         (r"response level (?P<l>[IV]+) \(raised from (?P<f>[IV]+)\)", "响应级别由 {f} 级提升至 {l} 级"),
         (r"response level (?P<l>[IV]+) \(lowered from (?P<f>[IV]+)\)", "响应级别由 {f} 级降至 {l} 级"),
+        (r"response level (?P<l>[IV]+) withdrawn: closed on (?P<t>\S+)",
+         "撤回 {l} 级响应：警情已于 {t} 结束"),
         (r"handover steps (?P<r>.+) withdrawn: acknowledged by (?P<u>\w+) on (?P<t>\S+)",
          "撤回{r:rules}：{u:unit} 已于 {t} 签收"),
         (r"handover steps (?P<r>.+) withdrawn: closed on (?P<t>\S+)", "撤回{r:rules}：警情已于 {t} 结束"),
