@@ -94,6 +94,10 @@ def _send(a: Alert, state: str, at: int, rules: AlertRules) -> list[Out]:
     if a.caps and a.caps[-1][3] == "Cancel":  # nothing goes out after a Cancel, so it is the latest
         return []
     cap = rules.cap
+    # CAP 1.2 3.2.1: `sent` is when the message originated, and each one supersedes those before it:
+    # a message never claims to precede the one it references, even for an event dated earlier
+    # whose record came later (a close recorded late is sent with the latest Update's time at least).
+    at = max(at, a.caps[-1][2]) if a.caps else at
     sent = datetime.fromtimestamp(at, UTC)
     sequence = a.caps[-1][0] + 1 if a.caps else 1  # the state keeps the first and the latest
     ident = identifier(cap.issuer_code, sent, sequence, a.id)
