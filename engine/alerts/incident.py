@@ -5,7 +5,7 @@
   injury or direct loss; when it is, the public security
   organ, the human resources and social security department, the trade union
   and the procuratorate are notified at the same time (art. 10). That notice
-  goes out once, on `notifications`.
+  goes out once, on `notifications`; a drill (演练) sends none.
 - A non-production incident (非生产类: carbon-monoxide poisoning at home,
   drowning, rural road accidents) gets no 493 grade and no report clocks; it
   goes once to the town and the sector's department (an escalation `notify`).
@@ -19,7 +19,7 @@ from engine.alerts.rules import AlertRules, words
 from engine.alerts.state import Alert
 from engine.contract.outputs import NOTIFICATIONS
 from engine.kernel.ids import output_id
-from engine.kernel.outputs import EXERCISE, Out, envelope
+from engine.kernel.outputs import Out, envelope
 from engine.kernel.time import after, iso
 from engine.zh.words import Words
 
@@ -29,8 +29,13 @@ CLASS_NAMES = {"production_accident": "production-safety accident (生产安全�
 
 
 def on_settle(a: Alert, rules: AlertRules, at: int, cause: str) -> list[Out]:
-    """The once-only notices of the alert's class, sent when it is first settled."""
-    if a.incident_class == "production_accident" and a.demanded and not a.notified:
+    """The once-only notices of the alert's class, sent when it is first settled.
+
+    A drill (演练) sends no art. 10 notice: no accident happened, so the law asks nothing of the
+    public security organ, the procuratorate and the others, and `notifications` carries only
+    notices the law requires (contract section 4), with no field to mark one as an exercise.
+    """
+    if a.incident_class == "production_accident" and a.demanded and not a.notified and not a.exercise:
         a.notified = True
         return [_notification(a, rules, at, cause)]
     if a.incident_class == "non_production" and not a.routed:
@@ -52,7 +57,7 @@ def _notification(a: Alert, rules: AlertRules, at: int, cause: str) -> Out:
     a.history.append([at, cause, "493 art. 10 notifications due"])
     data = {"notification_id": nid, "subject_kind": "alert", "subject_id": a.id,
             "recipients": recipients, "legal_basis": n.source,
-            "reason": (EXERCISE if a.exercise else "") + reason, "due_at": iso(due),
+            "reason": reason, "due_at": iso(due),
             "incident_class": a.incident_class, "grade": a.grade, "town": a.town(),
             "rule_id": n.rule_id, "rules_version": rules.version, "caused_by": [cause]}
     Words("zh", rules.reference).said(data)
