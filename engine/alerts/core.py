@@ -136,7 +136,14 @@ def apply_event(a: Alert, entry: dict[str, Any], at: int, rules: AlertRules) -> 
 
 def _raised(a: Alert, d: dict[str, Any], at: int, eid: str, rules: AlertRules) -> str:
     if a.opened is not None:
-        return "raised again: ignored (the first raising stands)"
+        if at >= a.opened_at:
+            return "raised again: ignored (the first raising stands)"
+        # Raised again, dated earlier: the accident happened by then, and every clock counts from it
+        # (493号令 art. 9), whichever record reached the engine first. The clocks move back, so what
+        # already ran stays due; the first record's description of the alert stands.
+        a.opened, a.opened_at = eid, at
+        _figures(a, at, eid, d, rules)
+        return f"raised again, dated earlier: the accident's time is now {iso(at)}"
     a.opened, a.opened_at, a.kind = eid, at, d["kind"]
     a.location = {k: v for k, v in d["location"].items() if v is not None}
     a.description = d["description"]
