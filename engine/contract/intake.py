@@ -296,7 +296,7 @@ class AlertAcknowledged(Strict):
 
 
 class AlertClosed(Strict):
-    """The alert is over; every clock on it stops."""
+    """The response is over: the handover stops; the accident-report clocks run on (493号令 art. 9)."""
 
     alert_id: Id
     note: NonEmpty
