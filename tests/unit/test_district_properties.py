@@ -26,6 +26,8 @@ from __future__ import annotations
 import bisect
 import dataclasses
 import re
+from datetime import datetime, timedelta, timezone
+from datetime import time as dt_time
 from typing import Any
 
 import pytest
@@ -428,6 +430,9 @@ def _owed(records: list[dict[str, Any]], dept: str, start: int, missed: int,
     return all(o and k for o, k in state + during)
 
 
+_BEIJING = timezone(timedelta(hours=8))
+
+
 def _surely_missed(records: list[dict[str, Any]]) -> list[int]:
     """The starts of cycles the records alone show missed, plainly: an inspection while the enterprise
     was registered, open and a key one of a class, then no record of any kind (no inspection, no
@@ -443,7 +448,11 @@ def _surely_missed(records: list[dict[str, Any]]) -> list[int]:
         open_ = {"safety.enterprise.closed": False,
                  "safety.enterprise.registered": True}.get(r["type"], open_)
         if r["type"] == "safety.inspection.enterprise" and open_ and key and risk:
-            end = t + getattr(PLAN.coverage.days, risk) * DAY + grace
+            # Days as the law counts a period (民法典 arts. 201, 203): the inspection's day not counted,
+            # the last day ending at midnight, Beijing time.
+            day = (datetime.fromtimestamp(t, _BEIJING) + timedelta(days=getattr(PLAN.coverage.days, risk))
+                   + timedelta(seconds=grace)).date()
+            end = int(datetime.combine(day, dt_time(23, 59, 59), _BEIJING).timestamp())
             if all(epoch(x["time"]) > end for x in timed[i + 1:]):
                 found.append(t)
     return found
