@@ -72,13 +72,15 @@ def report_dues(a: Alert, rules: AlertRules) -> dict[str, int]:
 def derive(a: Alert, rules: AlertRules) -> dict[str, int]:
     """Every running clock of the alert: name -> due time. Closing stops the handover from the close
     on (`Alert.open_at`; a step due before it runs out, whichever record came first); the report
-    clocks run on, since the duty to report outlives the response."""
+    clocks run on, since the duty to report outlives the response. A drill's close ends them too:
+    no accident happened, so no duty to report one outlives the drill."""
     if a.opened is None:
         return {}
     # A level reported after its due time had its clock run out all the same, whichever of the
     # report's record and the timer came first.
     clocks = {f"report_{lv}": due for lv, due in report_dues(a, rules).items()
-              if lv not in a.missed and a.reported.get(lv, due + 1) > due}
+              if lv not in a.missed and a.reported.get(lv, due + 1) > due
+              and (not a.exercise or a.open_at(due))}
     step = handover_due(a, rules)
     if step is not None and a.open_at(step[1]):
         clocks["handover"] = step[1]
