@@ -294,9 +294,13 @@ def on_settled_in_time(f: Any, hazard_id: str, settled: int, how: str, at: int, 
 
 
 def forget_sets(f: Any) -> None:
-    """Drop the counted sets none of whose hazards counts any longer: nothing can withdraw them. The
-    set of an act proposed stays while it stands (`on_unviolated`)."""
-    for pid in [pid for pid, counted in f.credit_sets.items() if not counted.keys() & f.overdue_major.keys()
+    """Drop the counted sets none of whose hazards or refusals counts any longer: nothing can withdraw
+    them. The set of an act proposed stays while it stands (`on_unviolated`), and a set of refusals
+    while one of them is on file: a correction withdraws the proposals that counted it by their sets
+    (`on_refusal_corrected`), and a set rebuilt from the refusals on file then may not be the one
+    proposed, once a refusal recorded late has come between."""
+    counting = f.overdue_major.keys() | f.refusals.keys()
+    for pid in [pid for pid, counted in f.credit_sets.items() if not counted.keys() & counting
                 and not any(k.startswith(_ACT) for k in counted)]:
         del f.credit_sets[pid]
 

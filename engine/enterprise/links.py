@@ -86,7 +86,11 @@ def with_hazard_links(decide: Decide, rules: Any) -> Decide:
         # Where each proposal stands now, of those whose standing changed (awaiting its review or
         # decision, answered, overdue...), for the file to show beside it.
         states = {pid: st for pid, st in _proposal_states(new).items() if stood.get(pid) != st}
-        if after == before and not (proposals or lifted or withdrawn or violated or unviolated or states):
+        # A re-grade below major recorded late, on a hazard confirmed major again since, leaves the
+        # summary as it was, and still takes the hazard out of a count it stood out of at a deadline.
+        regraded = _regraded(new, entry)
+        if after == before and not (proposals or lifted or withdrawn or violated or unviolated or states
+                                    or regraded):
             return new, outs
         data = {"kind": "hazard", "id": new.id, "name": new.enterprise[1], **after,
                 "first": before is None, "proposals": proposals, "lifted": lifted,
@@ -113,7 +117,7 @@ def with_hazard_links(decide: Decide, rules: Any) -> Decide:
         elif (approved is not None and before is not None and before["deadline"] is not None
               and new.deadline is not None and new.deadline > before["deadline"]):
             data["settled_at"], data["settled_by"] = approved, "extension"
-        elif _regraded(new, entry):
+        elif regraded:
             # Below major from then until `settled_until` (None: still): no major hazard was
             # overdue at a deadline in between, as the hazard core lifts its listed supervision.
             data["settled_at"], data["settled_by"] = entry_time(entry), "regraded"

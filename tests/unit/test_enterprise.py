@@ -937,6 +937,12 @@ def test_a_hazard_graded_below_major_by_its_deadline_recorded_late_withdraws_the
                                                       ("HZ-2", "2026-11-20", "2026-11-28")), *after)
         assert len(_credit(rp, "safety.credit.proposed")) == 1
         assert _credit(rp, "safety.credit.withdrawn") == []
+    # Confirmed major again only after the deadline, HZ-1 stood general at it: withdrawn, though its
+    # grade now is major and its summary unchanged (until the review of 2026-12-07 no link went).
+    rp = _district(registered(), *_overdue_majors(("HZ-1", "2026-11-02", "2026-11-10"),
+                                                  ("HZ-2", "2026-11-20", "2026-11-28")),
+                   verify("HZ-1", "2026-11-29 10:00", grade="major"), _late(regraded, "2026-11-30 10:00"))
+    assert [d["proposal_id"] for d in _credit(rp, "safety.credit.withdrawn")] == [proposal["proposal_id"]]
 
 
 def test_withdrawing_one_hazard_proposes_the_set_time_order_would_have() -> None:
@@ -2451,6 +2457,22 @@ def test_a_refused_inspection_is_proposed_for_the_credit_list_and_not_counted_as
     assert view["refused_inspections"] == [{"inspection_id": "INS-R1", "time": ts("2026-11-03 10:00")}]
     assert view["inspections"] == 0 and view["last_inspection"] is None
     assert view["credit"]["listed"] == []  # a proposal is not a listing
+
+
+def test_a_corrected_refusal_withdraws_the_set_it_was_proposed_in_after_a_late_refusal_came_between() -> None:
+    """Two refusals needed: INS-R1 (January) and INS-R2 (March) are proposed. INS-R0 (February), from
+    an app offline, comes after; then any hazard's link; then INS-R1 is corrected to completed. The
+    proposal that counted INS-R1 is withdrawn. Until the review of 2026-12-07 the hazard's link dropped
+    the refusals' set, the correction rebuilt it from the refusals on file (INS-R0 and INS-R1), named
+    another proposal, and the one that counted INS-R1 stood."""
+    rules = _with_credit(refused_inspection={"count": 2})
+    rp = _district(registered(), _refusal("2027-01-01 10:00", "INS-R1"),
+                   _refusal("2027-03-01 10:00", "INS-R2"), plan_rules=rules)
+    [proposal] = _credit(rp, "safety.credit.proposed")
+    rp.feed(_late(_refusal("2027-02-01 10:00", "INS-R0"), "2027-03-05 10:00"))
+    rp.feed(report("HZ-9", "2027-03-06 09:00"))
+    rp.feed(_refusal("2027-01-01 10:00", "INS-R1", outcome="completed"))
+    assert proposal["proposal_id"] in {d["proposal_id"] for d in _credit(rp, "safety.credit.withdrawn")}
 
 
 def test_a_refusal_corrected_to_completed_withdraws_its_credit_proposal() -> None:
