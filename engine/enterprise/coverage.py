@@ -6,8 +6,10 @@ that made the enterprise a key one when it was never inspected; its length is
 safety office is told at once; `grace_days` later, the sector's lead
 department is told, and the miss counts as that department's duty failure
 (不履行安全监管职责). An inspection starts the next cycle and stops both. Days
-are counted as the law counts a period (民法典 arts. 201, 203), as the hazards'
-deadlines are: the start's day is not counted, the last day ends at 24:00.
+are counted as the law counts a period (民法典 art. 201, art. 203 para. 2), as
+the hazards' deadlines are: the start's day is not counted, the last day ends
+at 24:00. A last day on a public holiday is not moved past it (art. 203 para.
+1), for the hazards' deadlines in days neither (README, known limits).
 
 A duty failure is referred to discipline inspection (抄报移送纪委监委) by the
 same ground, threshold and respondents as a hazard's duty failure
@@ -640,10 +642,11 @@ def _steps(f: Any, er: EnterpriseRules, start: int, without: str | None = None
 
 def _days_after(er: EnterpriseRules, start: int, days: int) -> int:
     """The end of a period of `days` days from `start`, as the law counts one and the hazards'
-    deadlines do (民法典 arts. 201, 203): the day of `start` is not counted, the last day ends at
-    24:00 (23:59:59). Counted in seconds from `start`'s hour, an inspection on the last day of a
-    grace, in the afternoon, came after a miss dated that morning, and the department was referred
-    for a duty it had done in time."""
+    deadlines do (民法典 art. 201, art. 203 para. 2): the day of `start` is not counted, the last
+    day ends at 24:00 (23:59:59); a last day on a holiday is not moved (para. 1 is not applied).
+    Counted in seconds from `start`'s hour, an inspection on the last day of a grace, in the
+    afternoon, came after a miss dated that morning, and the department was referred for a duty it
+    had done in time."""
     return after(Span(days, "days"), start, er.rules).at
 
 
