@@ -1287,19 +1287,21 @@ def test_two_orders_on_one_hazard_are_each_judged_by_their_own_violations_and_li
     broken = {o for o, t in found if at(_ORDERS[o][0]) <= t and (lifted[o] is None or t < lifted[o])}
     events_ = [o.event for o in outs]
 
-    def standing(sent: str, ref: str) -> list[dict[str, Any]]:
-        gone = {e["data"][ref] for e in events_ if e["type"] == WITHDRAWN_TYPES[sent]}
-        return [e for e in events_ if e["type"] == sent and e["data"][ref] not in gone]
-
     j = rules.judicial
     transfers = [] if j is None or not major else sorted(o for o in broken if kinds[o] in j.orders)
-    transferred = standing("safety.referral.judicial", "referral_id")
+    transferred = _not_withdrawn(events_, "safety.referral.judicial", "referral_id")
     assert sorted(e["data"]["order_no"] for e in transferred) == transfers
     stops = [] if not major or "utility_stop_notice" not in rules.enforcement else sorted(
         o for o in broken if kinds[o] in ("suspend", "suspend_for_overhaul"))
-    notices = standing("safety.enforcement.proposed", "proposal_id")
+    notices = _not_withdrawn(events_, "safety.enforcement.proposed", "proposal_id")
     assert len(notices) == len(stops), (stops, [n["data"] for n in notices])
     assert {p[0] for p in rp.states["HZ-ENF"].proposals} <= {n["data"]["proposal_id"] for n in notices}
+
+
+def _not_withdrawn(events_: list[dict[str, Any]], sent: str, ref: str) -> list[dict[str, Any]]:
+    """The outputs of type `sent` among `events_` that no withdrawal naming their `ref` took back."""
+    gone = {e["data"][ref] for e in events_ if e["type"] == WITHDRAWN_TYPES[sent]}
+    return [e for e in events_ if e["type"] == sent and e["data"][ref] not in gone]
 
 
 # When a second verification of the hazard of `verified_again` may be made: before the order, between
@@ -1365,18 +1367,14 @@ def test_a_transfer_stands_on_the_grade_at_the_violation_and_a_power_stop_on_the
 
     events_ = [o.event for o in outs]
 
-    def standing(sent: str, ref: str) -> list[dict[str, Any]]:
-        gone = {e["data"][ref] for e in events_ if e["type"] == WITHDRAWN_TYPES[sent]}
-        return [e for e in events_ if e["type"] == sent and e["data"][ref] not in gone]
-
     in_force = [t for t in found if t >= at("2026-11-02 16:00")]
     j = rules.judicial
     transfer = j is not None and order in j.orders and any(graded(t) in j.grades for t in in_force)
-    assert len(standing("safety.referral.judicial", "referral_id")) == int(transfer)
+    assert len(_not_withdrawn(events_, "safety.referral.judicial", "referral_id")) == int(transfer)
     now = graded(END)
     stop = ("utility_stop_notice" in rules.enforcement and order in ("suspend", "suspend_for_overhaul")
             and now == "major" and any(graded(t) == "major" for t in in_force))
-    assert len(standing("safety.enforcement.proposed", "proposal_id")) == int(stop)
+    assert len(_not_withdrawn(events_, "safety.enforcement.proposed", "proposal_id")) == int(stop)
 
 
 def _measures(**changes: Any) -> dict[str, Any]:
