@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import random
 import socket
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -37,3 +39,41 @@ def test_a_port_in_use_is_not_picked(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setattr("engine.broker.install._PICK.choice",
                             lambda seq: next(picks) if isinstance(seq, range) else seq[0])
         assert free_port() != taken
+
+
+def test_a_broker_whose_picked_port_was_taken_starts_again_on_others(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Kafka exiting with "Address already in use" on ports `free_port` picked is started again on
+    new ones; on ports the caller named, or failing for another cause, the error stands."""
+    from engine.broker import local
+    from engine.broker.install import BrokerStartError
+    from engine.settings import ToolSettings
+
+    settings = ToolSettings(cache_dir=tmp_path)
+    taken = BrokerStartError("Kafka exited with code 1 while starting\nCaused by: java.net.BindException: "
+                             "Address already in use")
+    calls: list[tuple[int | None, int | None]] = []
+
+    def launch(timeout: float, progress: Any, port: int | None, controller_port: int | None,
+               extra: Any, settings_: Any) -> Any:
+        calls.append((port, controller_port))
+        if len(calls) < 3:
+            raise taken
+        return "started"
+
+    monkeypatch.setattr(local, "_launch", launch)
+    assert local.ensure_up(settings=settings).state == "started" and len(calls) == 3
+    calls.clear()
+    with pytest.raises(BrokerStartError, match="Address already in use"):
+        local.ensure_up(settings=settings, port=20_001, controller_port=20_002)
+    assert calls == [(20_001, 20_002)]
+
+    def broken(*_: Any) -> Any:
+        calls.append((None, None))
+        raise BrokerStartError("Kafka storage format failed (exit 1)")
+
+    calls.clear()
+    monkeypatch.setattr(local, "_launch", broken)
+    with pytest.raises(BrokerStartError, match="storage format"):
+        local.ensure_up(settings=settings)
+    assert len(calls) == 1
