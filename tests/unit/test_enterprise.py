@@ -619,12 +619,9 @@ def test_a_violation_found_while_the_hazard_stood_dismissed_is_no_credit_matter(
     late = _stop_order_story(_violated("2026-11-05 10:00"), _late(unfounded, "2026-11-06 10:00"))
     assert "safety.referral.judicial_withdrawn" in [o.event["type"] for o in late.outputs]
     [proposal] = _credit(late, "safety.credit.proposed")
-    [withdrawn] = _credit(late, "safety.credit.withdrawn")
-    OUTPUT_TYPES["safety.credit.withdrawn"][1].model_validate(withdrawn)
-    assert withdrawn["proposal_id"] == proposal["proposal_id"]
-    assert (f"the verification {unfounded['event_id']} of 2026-11-04T10:00:00+08:00 found hazard HZ-1 "
-            "unfounded before the violation of order 令-HZ-1") in withdrawn["reason"]
-    assert withdrawn["reason_zh"].startswith("撤回信用惩戒建议：核实记录 ")
+    _the_withdrawal(late, proposal, f"the verification {unfounded['event_id']} of 2026-11-04T10:00:00+08:00 "
+                    "found hazard HZ-1 unfounded before the violation of order 令-HZ-1",
+                    "撤回信用惩戒建议：核实记录 ")
     [said] = [w for _, _, w in late.state("enterprise", USCC).recent if w.startswith("credit proposal ")
               and "withdrawn" in w]
     assert said.endswith("hazard HZ-1 stood found unfounded or a duplicate when the violation was found")
@@ -758,6 +755,18 @@ def _credit(rp: DistrictReplay, type_: str) -> list[dict[str, Any]]:
     return [o.event["data"] for o in rp.outputs if o.event["type"] == type_]
 
 
+def _the_withdrawal(rp: DistrictReplay, proposal: dict[str, Any], said: str | None,
+                    zh: str) -> dict[str, Any]:
+    """The one credit withdrawal `rp` sent: valid against its published schema, naming `proposal`, its
+    reason holding `said` (None: not checked) and its reason in Chinese starting with `zh`."""
+    [withdrawn] = _credit(rp, "safety.credit.withdrawn")
+    OUTPUT_TYPES["safety.credit.withdrawn"][1].model_validate(withdrawn)
+    assert withdrawn["proposal_id"] == proposal["proposal_id"]
+    assert said is None or said in withdrawn["reason"], withdrawn["reason"]
+    assert withdrawn["reason_zh"].startswith(zh), withdrawn["reason_zh"]
+    return withdrawn
+
+
 def test_a_completion_claimed_by_the_deadline_and_recorded_late_withdraws_the_credit_proposal() -> None:
     """HZ-1 (major, due 10 Nov) was claimed complete on 9 Nov on an app offline until 30 Nov. Before the
     claim was recorded, HZ-1 counted as overdue from 10 Nov and, with HZ-2, reached the threshold: a
@@ -775,13 +784,10 @@ def test_a_completion_claimed_by_the_deadline_and_recorded_late_withdraws_the_cr
         "listed_until": "2029-11-29"}, USCC)
     rp.feed(decided)
     rp.feed(_late(claim, "2026-11-30 10:00"))
-    [withdrawn] = _credit(rp, "safety.credit.withdrawn")
-    OUTPUT_TYPES["safety.credit.withdrawn"][1].model_validate(withdrawn)
-    assert withdrawn["proposal_id"] == proposal["proposal_id"] and withdrawn["decided"] == "listed"
+    withdrawn = _the_withdrawal(rp, proposal, f"the completion claim {claim['event_id']} on hazard HZ-1 of "
+                                "2026-11-09T10:00:00+08:00", "撤回信用惩戒建议：隐患 HZ-1 的整改完成申报")
+    assert withdrawn["decided"] == "listed"
     assert withdrawn["evidence"] == proposal["evidence"] and withdrawn["criterion"] == proposal["criterion"]
-    assert f"the completion claim {claim['event_id']} on hazard HZ-1 of 2026-11-09T10:00:00+08:00" \
-        in withdrawn["reason"]
-    assert withdrawn["reason_zh"].startswith("撤回信用惩戒建议：隐患 HZ-1 的整改完成申报")
     f = rp.state("enterprise", USCC)
     assert "HZ-1" not in f.overdue_major
     assert f.credit_withdrawn == {proposal["proposal_id"]: at("2026-11-09 10:00")}
@@ -825,12 +831,9 @@ def test_a_hazard_passed_by_review_by_its_deadline_and_recorded_late_withdraws_t
     [proposal] = _credit(rp, "safety.credit.proposed")
     passed = review("HZ-1", "2026-11-09 10:00", "passed")
     rp.feed(_late(passed, "2026-11-30 10:00"))
-    [withdrawn] = _credit(rp, "safety.credit.withdrawn")
-    OUTPUT_TYPES["safety.credit.withdrawn"][1].model_validate(withdrawn)
-    assert withdrawn["proposal_id"] == proposal["proposal_id"]
-    assert (f"the acceptance review {passed['event_id']} on hazard HZ-1 of 2026-11-09T10:00:00+08:00, passed "
-            "by its deadline of 2026-11-10T23:59:59+08:00") in withdrawn["reason"]
-    assert withdrawn["reason_zh"].startswith("撤回信用惩戒建议：隐患 HZ-1 的复查验收")
+    _the_withdrawal(rp, proposal, f"the acceptance review {passed['event_id']} on hazard HZ-1 of "
+                    "2026-11-09T10:00:00+08:00, passed by its deadline of 2026-11-10T23:59:59+08:00",
+                    "撤回信用惩戒建议：隐患 HZ-1 的复查验收")
     assert "HZ-1" not in rp.state("enterprise", USCC).overdue_major
     after = _district(registered(), *_overdue_majors(("HZ-1", "2026-11-02", "2026-11-10"),
                                                      ("HZ-2", "2026-11-20", "2026-11-28")))
@@ -848,14 +851,11 @@ def test_a_hazard_found_unfounded_or_a_duplicate_after_its_deadline_withdraws_th
                                                       ("HZ-2", "2026-11-20", "2026-11-28")))
         [proposal] = _credit(rp, "safety.credit.proposed")
         rp.feed(verify("HZ-1", "2026-12-01 10:00", verdict=verdict, grade=None))
-        [withdrawn] = _credit(rp, "safety.credit.withdrawn")
-        OUTPUT_TYPES["safety.credit.withdrawn"][1].model_validate(withdrawn)
-        assert withdrawn["proposal_id"] == proposal["proposal_id"] and withdrawn["decided"] is None
         said = (f"found hazard HZ-1 {verdict}, after its deadline of 2026-11-10T23:59:59+08:00: it is no "
                 "ground for the proposal")
-        assert said in withdrawn["reason"]
-        assert withdrawn["reason_zh"].startswith("撤回信用惩戒建议：核实记录 ") and "整改期限（" in \
-            withdrawn["reason_zh"] and "）后认定隐患 HZ-1" in withdrawn["reason_zh"]
+        withdrawn = _the_withdrawal(rp, proposal, said, "撤回信用惩戒建议：核实记录 ")
+        assert withdrawn["decided"] is None
+        assert "整改期限（" in withdrawn["reason_zh"] and "）后认定隐患 HZ-1" in withdrawn["reason_zh"]
         f = rp.state("enterprise", USCC)
         assert "HZ-1" not in f.overdue_major and "HZ-2" in f.overdue_major
         assert _credit(rp, "safety.credit.proposed") == [proposal]  # HZ-2 alone: below the threshold
@@ -900,12 +900,10 @@ def test_an_extension_approved_by_the_deadline_and_recorded_late_withdraws_the_c
                        if o.event["data"].get("action") == "failure_withdrawn"]
     assert any("extension" in r for r in hazard_withdrew)  # the hazard core took its ladder back
     assert "HZ-1" not in rp.state("enterprise", USCC).overdue_major
-    [withdrawn] = _credit(rp, "safety.credit.withdrawn")
-    OUTPUT_TYPES["safety.credit.withdrawn"][1].model_validate(withdrawn)
-    assert withdrawn["proposal_id"] == proposal["proposal_id"] and withdrawn["decided"] is None
-    assert (f"the extension {decision['event_id']} on hazard HZ-1, approved on 2026-11-25T09:00:00+08:00 "
-            "before its deadline of 2026-12-31T23:59:59+08:00") in withdrawn["reason"]
-    assert withdrawn["reason_zh"].startswith("撤回信用惩戒建议：隐患 HZ-1 的延期 ")
+    said = (f"the extension {decision['event_id']} on hazard HZ-1, approved on 2026-11-25T09:00:00+08:00 "
+            "before its deadline of 2026-12-31T23:59:59+08:00")
+    withdrawn = _the_withdrawal(rp, proposal, said, "撤回信用惩戒建议：隐患 HZ-1 的延期 ")
+    assert withdrawn["decided"] is None
     rp.feed(plan("HZ-1", "2027-04-01 09:00"))  # past the new deadline: overdue from it
     assert rp.state("enterprise", USCC).overdue_major["HZ-1"] == epoch("2027-03-31T23:59:59+08:00")
 
@@ -923,12 +921,9 @@ def test_a_hazard_graded_below_major_by_its_deadline_recorded_late_withdraws_the
     rp.feed(_late(regraded, "2026-11-30 10:00"))
     assert rp.state("hazard", "HZ-1").grade == "general"
     assert any(o.event["type"] == "safety.supervision.lifted" for o in rp.outputs)
-    [withdrawn] = _credit(rp, "safety.credit.withdrawn")
-    OUTPUT_TYPES["safety.credit.withdrawn"][1].model_validate(withdrawn)
-    assert withdrawn["proposal_id"] == proposal["proposal_id"]
-    assert (f"the verification {regraded['event_id']} of 2026-11-05T10:00:00+08:00 graded hazard HZ-1 below "
-            "major before its deadline of 2026-11-10T23:59:59+08:00") in withdrawn["reason"]
-    assert withdrawn["reason_zh"].startswith("撤回信用惩戒建议：核实记录 ")
+    said = (f"the verification {regraded['event_id']} of 2026-11-05T10:00:00+08:00 graded hazard HZ-1 below "
+            "major before its deadline of 2026-11-10T23:59:59+08:00")
+    _the_withdrawal(rp, proposal, said, "撤回信用惩戒建议：核实记录 ")
     assert "HZ-1" not in rp.state("enterprise", USCC).overdue_major
     assert _credit(rp, "safety.credit.proposed") == [proposal]
     for after in ([verify("HZ-1", "2026-11-30 10:00", grade="general")],
@@ -2487,10 +2482,8 @@ def test_a_refusal_corrected_to_completed_withdraws_its_credit_proposal() -> Non
     rp.feed(_refusal("2026-11-03 10:00", "INS-R1", outcome="completed"))
     f = rp.state("enterprise", USCC)
     assert f.inspections == 1 and f.last_inspection[1] == "INS-R1" and f.refusals == {}
-    [withdrawn] = _credit(rp, "safety.credit.withdrawn")
-    OUTPUT_TYPES["safety.credit.withdrawn"][1].model_validate(withdrawn)
-    assert withdrawn["proposal_id"] == proposal["proposal_id"] and withdrawn["decided"] is None
-    assert withdrawn["reason_zh"].startswith("撤回信用惩戒建议：检查 INS-R1（")
+    withdrawn = _the_withdrawal(rp, proposal, None, "撤回信用惩戒建议：检查 INS-R1（")
+    assert withdrawn["decided"] is None
     assert _credit(rp, "safety.credit.proposed") == [proposal]  # nothing else proposed
     line = f.recent[-1][2]
     assert line == (f"credit proposal {proposal['proposal_id']} withdrawn: inspection INS-R1 was recorded "
