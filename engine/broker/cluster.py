@@ -201,13 +201,21 @@ class Cluster:
         self.timeout = timeout
         self._say = progress or (lambda _msg: None)
         self._extra = dict(extra_properties or {})
-        if state is None:
-            ports = _distinct_free_ports(2 * brokers)
-            nodes = tuple(
-                self._plan_node(i, ports[2 * i - 2], ports[2 * i - 1]) for i in range(1, brokers + 1)
-            )
-            state = ClusterState(install.new_cluster_id(), nodes)
-        self._state = state
+        # Ports picked here may be picked again when a node finds one taken on the first start.
+        self._picked = state is None
+        self._state = state or self._planned(brokers)
+
+    def _planned(self, brokers: int) -> ClusterState:
+        """A new cluster of `brokers` nodes on freshly picked ports, none started yet."""
+        ports = _distinct_free_ports(2 * brokers)
+        nodes = tuple(self._plan_node(i, ports[2 * i - 2], ports[2 * i - 1]) for i in range(1, brokers + 1))
+        return ClusterState(install.new_cluster_id(), nodes)
+
+    def _pick_again(self) -> None:
+        """Forget the ports and data of a first start that failed, and plan the nodes anew."""
+        for node in self._state.nodes:
+            shutil.rmtree(node.home, ignore_errors=True)
+        self._state = self._planned(len(self._state.nodes))
 
     @classmethod
     def attach(
@@ -416,7 +424,11 @@ class Cluster:
         down = [node_id for node_id in self.node_ids if not self.is_running(node_id)]
         if not down:
             return self._state
-        elapsed = self._bring_up(down, ask=self.node_ids)
+        # Only a first start of ports picked here moves them: a restart keeps its nodes' addresses.
+        first = self._picked and len(down) == len(self.node_ids) and all(
+            self._formatted_id(node) is None for node in self._state.nodes)
+        elapsed = local.on_free_ports(lambda: self._bring_up(down, ask=self.node_ids), self._say,
+                                      picked=first, pick_again=self._pick_again)
         self._state = replace(self._state, started_at=time.time(), start_seconds=elapsed)
         self._save()
         self._say(f"Kafka cluster of {len(self.node_ids)} ready on {self.bootstrap} in {elapsed:.1f}s")

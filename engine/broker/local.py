@@ -10,10 +10,11 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import structlog
 from aiokafka import AIOKafkaClient
@@ -33,6 +34,7 @@ JVM_OPTIONS = (*HEAP, *PERFORMANCE)
 _LOG_TAIL_LINES = 40
 
 log = structlog.get_logger("engine.broker.local")
+T = TypeVar("T")
 
 # Popen handles of brokers this process launched: kept so their exit can be reaped, not zombied.
 _children: dict[int, subprocess.Popen[bytes]] = {}
@@ -249,24 +251,34 @@ _PORT_TAKEN = "Address already in use"
 _LAUNCHES = 3  # tries when a port picked for the broker was taken before Kafka bound it
 
 
-def _launch_on_free_ports(timeout: float, progress: Progress | None, port: int | None,
-                          controller_port: int | None, extra_properties: Mapping[str, str] | None,
-                          settings: ToolSettings) -> BrokerState:
-    """`_launch`, again on newly picked ports when Kafka found one it was given taken. A port is
+def on_free_ports(launch: Callable[[], T], progress: Progress | None, *, picked: bool = True,
+                  pick_again: Callable[[], None] = lambda: None) -> T:
+    """`launch()`, again after `pick_again()` when Kafka found a port it was given taken. A port is
     checked free when picked (`install.free_port`) but bound seconds later, after the storage
     format's JVM has run; another process picking at random in the same span can take it first (a
     clean-clone CI run lost its local-broker tests so once, "Address already in use" on the
-    controller's port). Ports the caller named are not changed: that error is theirs to see."""
+    controller's port). Ports the caller named (`picked` false) are not changed: that error is
+    theirs to see. The single broker, the secure one and a cluster's first start share this."""
     for attempt in range(1, _LAUNCHES):
         try:
-            return _launch(timeout, progress, port, controller_port, extra_properties, settings)
+            return launch()
         except BrokerStartError as error:
-            if port is not None or controller_port is not None or _PORT_TAKEN not in str(error):
+            if not picked or _PORT_TAKEN not in str(error):
                 raise
             log.warning("broker.port_taken", attempt=attempt)
             if progress:
                 progress("a port picked for Kafka was taken before it started; trying others")
-    return _launch(timeout, progress, port, controller_port, extra_properties, settings)
+            pick_again()
+    return launch()
+
+
+def _launch_on_free_ports(timeout: float, progress: Progress | None, port: int | None,
+                          controller_port: int | None, extra_properties: Mapping[str, str] | None,
+                          settings: ToolSettings) -> BrokerState:
+    """`_launch`, on newly picked ports again when one it picked was taken (`on_free_ports`)."""
+    return on_free_ports(
+        lambda: _launch(timeout, progress, port, controller_port, extra_properties, settings),
+        progress, picked=port is None and controller_port is None)
 
 
 def up(timeout: float = DEFAULT_START_TIMEOUT, progress: Progress | None = None) -> str:

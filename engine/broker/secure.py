@@ -285,7 +285,7 @@ def ensure_up(
             if state:
                 local._terminate(state.pid, 10.0)
                 local.state_path(home).unlink(missing_ok=True)
-            state, creds = _launch(timeout, say)
+            state, creds = local.on_free_ports(lambda: _launch(timeout, say), say)
             result = local.UpResult(state, started=True)
         asyncio.run(_apply_acls(state.bootstrap, creds.auth("admin"), rules, timeout=30.0))
         asyncio.run(reconcile(state.bootstrap, creds.auth("admin"), quotas, timeout=30.0))

@@ -123,8 +123,10 @@ def test_cli_rejects_brokers_with_secure(capsys: pytest.CaptureFixture[str]) -> 
 def test_node_that_cannot_bind_fails_the_start_quoting_its_log(
     kafka_env: dict[str, str], tmp_path: Path
 ) -> None:
-    """A node whose controller port is taken makes start() raise with that node's log lines."""
-    one = Cluster(tmp_path / "squatted", 1, timeout=60)
+    """A node whose controller port, given to the cluster, is taken makes start() raise with that
+    node's log lines."""
+    planned = Cluster(tmp_path / "squatted", 1).state
+    one = Cluster(tmp_path / "squatted", 1, timeout=60, state=planned)
     with socket.socket() as squatter:
         squatter.bind(("127.0.0.1", one.node(1).controller_port))
         squatter.listen()
@@ -134,6 +136,24 @@ def test_node_that_cannot_bind_fails_the_start_quoting_its_log(
     assert "node 1 exited" in message and str(one.node(1).log_path) in message
     assert f"failed to bind to 127.0.0.1:{one.node(1).controller_port}" in message
     assert one.node(1).pid is None and cluster.read_state(one.home).nodes[0].pid is None
+
+
+def test_a_first_start_whose_picked_port_was_taken_starts_on_other_ports(
+    kafka_env: dict[str, str], tmp_path: Path
+) -> None:
+    """Ports the cluster picked itself are checked free but bound seconds later; one taken in
+    between (here, held from the start) moves the first start to newly picked ports."""
+    one = Cluster(tmp_path / "moved", 1, timeout=60)
+    with socket.socket() as squatter:
+        taken = one.node(1).controller_port
+        squatter.bind(("127.0.0.1", taken))
+        squatter.listen()
+        try:
+            one.start()
+            assert one.node(1).controller_port != taken and one.listed_brokers() == {1}
+            assert cluster.read_state(one.home).nodes[0].controller_port == one.node(1).controller_port
+        finally:
+            one.stop()
 
 
 def test_three_brokers_are_listed_with_one_cluster_id(three: Cluster) -> None:

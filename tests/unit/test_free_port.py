@@ -77,3 +77,33 @@ def test_a_broker_whose_picked_port_was_taken_starts_again_on_others(
     with pytest.raises(BrokerStartError, match="storage format"):
         local.ensure_up(settings=settings)
     assert len(calls) == 1
+
+
+def test_the_secure_broker_and_a_cluster_start_again_on_other_ports_the_same_way(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """`on_free_ports` retries only a start whose ports were picked and were found taken, calling
+    `pick_again` before each new try; the third failure stands."""
+    from engine.broker import local
+    from engine.broker.install import BrokerStartError
+
+    taken = BrokerStartError("node 1 exited: failed to bind to 127.0.0.1:23456: Address already in use")
+    tries: list[str] = []
+
+    def failing(times: int) -> Any:
+        def launch() -> str:
+            tries.append("launch")
+            if tries.count("launch") <= times:
+                raise taken
+            return "up"
+        return launch
+
+    assert local.on_free_ports(failing(2), None, pick_again=lambda: tries.append("pick")) == "up"
+    assert tries == ["launch", "pick", "launch", "pick", "launch"]
+    tries.clear()
+    with pytest.raises(BrokerStartError, match="Address already in use"):
+        local.on_free_ports(failing(3), None, pick_again=lambda: tries.append("pick"))
+    assert tries.count("launch") == 3
+    tries.clear()
+    with pytest.raises(BrokerStartError):
+        local.on_free_ports(failing(1), None, picked=False, pick_again=lambda: tries.append("pick"))
+    assert tries == ["launch"]
