@@ -7,14 +7,15 @@ stale "deadline reached" event finds nothing to fire.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import Any, NamedTuple
 
 from engine.decide import emit, proposals
 from engine.decide.state import Hazard
 from engine.kernel.ids import clock_id
 from engine.kernel.outputs import Out
 from engine.kernel.referral import hold, released, withdrawal
-from engine.kernel.targets import lead_department, resolve, resolve_all
+from engine.kernel.targets import Located, Unit, lead_department, resolve, resolve_all
 from engine.kernel.time import after, iso, latest, local, unsure
 from engine.ruleset.compiled import PROPOSE, Measure, ReferralGround, Rules, Span
 from engine.zh.words import Words
@@ -170,9 +171,28 @@ def _refer_or_hold(h: Hazard, rules: Rules, at: int, tag: str, failing: str | No
     return []
 
 
+class _Told(NamedTuple):
+    """A hazard as its listing notice stood: where it is, and the lead department told."""
+
+    town: str | None
+    sector: str | None
+    enterprise: Sequence[Any] | None
+    lead: str | None
+
+
+def _respondents(h: Hazard, rules: Rules, ground: ReferralGround, failing: str | None) -> list[Unit]:
+    """Who answers for the referral on `ground`. A missed listing: the bodies its notice went to, the
+    lead department as it stood at the deadline (a lead named since was never told; one named before
+    it had the notice issued again: lifecycle `_notice_again`). A duty failure: the failing one."""
+    located: Located = h
+    if failing is None and h.listed:
+        located = _Told(h.town, h.sector, h.enterprise, h.lead_by(h.listed[2]))
+    return resolve_all(ground.respondents, located, rules, failing=failing)
+
+
 def _refer(h: Hazard, rules: Rules, at: int, tag: str, ground: ReferralGround,
            failing: str | None, reason: str, cause: str) -> list[Out]:
-    units = resolve_all(ground.respondents, h, rules, failing=failing)
+    units = _respondents(h, rules, ground, failing)
     if not units:
         return []  # nobody public to answer for it (no town, no lead): nothing to refer
     h.history.append([at, cause, f"referred to discipline inspection: {ground.rule_id}"])
@@ -270,7 +290,7 @@ def _withdraw(h: Hazard, rules: Rules, at: int, tag: str, failing: str | None, e
         return []
     if tag not in h.referred:
         return []  # never referred: the failures were below the threshold
-    units = resolve_all(ground.respondents, h, rules, failing=failing)
+    units = _respondents(h, rules, ground, failing)
     gid = _referral_id(h, tag)
     mark_withdrawn(h, tag)
     if not units:

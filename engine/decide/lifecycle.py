@@ -48,7 +48,7 @@ from engine.kernel.entries import (
 )
 from engine.kernel.outputs import Out
 from engine.kernel.referral import decided_at, reached, withdrawal
-from engine.kernel.targets import resolve_all
+from engine.kernel.targets import lead_department, resolve_all
 from engine.kernel.time import after, epoch, iso, utc
 from engine.ruleset.compiled import Grade, Rules, Span
 from engine.zh.words import Words
@@ -302,6 +302,7 @@ def _finding(h: Hazard, d: FindingData, at: int, eid: str, rules: Rules) -> tupl
 def _verified(h: Hazard, d: HazardVerified, at: int, eid: str, rules: Rules) -> tuple[str, list[Out]]:
     what = f"verified: {d['verdict']}"
     lead = d.get("lead_department")
+    told = lead_department(h, rules)  # the lead a listed hazard's notice names
     if d["verdict"] == "confirmed":
         _confirm(h, at, eid, d["grade"], lead)
         what += f" ({d['grade']})"
@@ -323,7 +324,24 @@ def _verified(h: Hazard, d: HazardVerified, at: int, eid: str, rules: Rules) -> 
             h.duplicate_of = d.get("duplicate_of")
             _close(h, at, d["verdict"])
     _lead(h, lead)
-    return what, []
+    return _notice_again(h, rules, at, told, what)
+
+
+def _notice_again(h: Hazard, rules: Rules, at: int, told: str | None, what: str) -> tuple[str, list[Out]]:
+    """Issue a listed hazard's notice again when a verification made another department its lead.
+
+    The notice goes to the town and the lead department (`listed_supervision.responsible_units`),
+    and they answer for a missed deadline (`referral.listed_supervision_failed`: "the bodies the
+    notice was sent to"). A lead named since the notice never had it: it is issued again, its number
+    and deadline as they stand, so that the department a referral would name is one that was told.
+    Not once the deadline has passed (the referral, sent or held, is on the bodies told before), nor
+    for a hazard that no longer stands confirmed major (`settle` lifts its listing)."""
+    now = lead_department(h, rules)
+    if (now == told or not (h.listed and h.listed[3]) or h.verdict != "confirmed" or h.grade != "major"
+            or h.listed[2] <= at):
+        return what, []
+    return (f"{what}; notice {h.listed[0]} issued again to the new lead department {now}",
+            [emit.supervision_listed(h, rules, max(at, h.listed[1]))])
 
 
 def _lead(h: Hazard, named: str | None) -> None:

@@ -238,6 +238,17 @@ class Hazard(HistoryState):
             return None
         return then[2] or self.grade
 
+    def lead_by(self, t: int) -> str | None:
+        """The lead department override standing at `t`: the one the latest verification made by `t`
+        that names one named (`verdicts` by time), None (the sector's lead) when none by then did.
+        With no rows naming one (a hazard verified once, or rows stored before format 13), the
+        override as it stands."""
+        named = [v for v in self.verdicts if v[3]]
+        if not named:
+            return self.lead
+        by = [v[3] for v in named if v[0] <= t]
+        return by[-1] if by else None
+
     def in_force(self, order_no: str, t: int) -> bool:
         """Whether order `order_no` was in force at `t`, as far as the records on file say: made at
         or before it, and not lifted at or before it. A violation found before the order was made,

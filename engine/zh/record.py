@@ -35,6 +35,8 @@ def _shapes() -> Shapes:
         (r"verified: confirmed \((?P<g>\w+)\)", "核实：属实（{g:grade}）"),
         (r"verified: confirmed \((?P<g>\w+)\); reopened: the verification of (?P<t>\S+) had found it "
          r"(?P<v>unfounded|duplicate)", "核实：属实（{g:grade}）；重新立案：{t} 的核实曾认定{v:verdict}"),
+        (r"verified: confirmed \((?P<g>\w+)\); notice (?P<n>\S+) issued again to the new lead department "
+         r"(?P<d>\w+)", "核实：属实（{g:grade}）；挂牌督办通知书 {n} 重新下发给新的牵头部门 {d:unit}"),
         (r"verified: (?P<v>\w+)", "核实：{v:verdict}"),
         (r"re-graded major: the deadline (?P<t>\S+) of the lower grade becomes (?P<u>\S+)",
          "改定为重大事故隐患：原期限 {t} 改为 {u}"),
