@@ -212,7 +212,7 @@ def _sent(s: Spec) -> tuple[dict[str, Any], dict[str, Any]]:
               "sector": s.sector, "grade_claimed": "general", "found_via": "grid_patrol",
               "location": {"town": s.town, "grid": s.grid},
               "enterprise": {"uscc": s.enterprise[0], "name": s.enterprise[1]},
-              "reporter": {"id": "gw-1", "role": "grid_worker"},
+              "reporter": {"id": "insp-1", "role": "inspector"},  # an inspector's date is the deadline
               "rectify_by": s.rectify_date}
     verify = {"hazard_id": s.id, "verdict": "confirmed", "grade": "general",
               "by": {"id": "sup-1", "role": "supervisor"}}

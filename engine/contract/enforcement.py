@@ -12,7 +12,8 @@ from typing import Annotated, Literal
 from pydantic import AwareDatetime, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
-from engine.contract.common import Actor, Deadline, Id, NonEmpty, Role, Strict
+from engine.contract.common import Actor, Deadline, Id, NonEmpty, Strict
+from engine.contract.roles import check_role, law_enforcement_officers
 
 Uri = Annotated[str, Field(min_length=1, max_length=2000)]
 OrderKind = Literal["rectify_within", "suspend", "suspend_for_overhaul"]
@@ -20,10 +21,10 @@ OrderKind = Literal["rectify_within", "suspend", "suspend_for_overhaul"]
 
 def _two_inspectors(actors: list[Actor]) -> list[Actor]:
     # Law enforcement is done by at least two officers (行政处罚法 art. 42).
-    inspectors = [a for a in actors if a.role is Role.inspector]
-    if len(inspectors) < 2:
+    officers = law_enforcement_officers(actors)
+    if officers < 2:
         raise PydanticCustomError(
-            "inspectors", "law enforcement needs at least two inspectors, got {n}", {"n": len(inspectors)}
+            "inspectors", "law enforcement needs at least two inspectors, got {n}", {"n": officers}
         )
     return actors
 
@@ -59,6 +60,11 @@ class EnforcementPenalized(Strict):
     legal_basis: NonEmpty
     by: Actor
 
+    @field_validator("by")
+    @classmethod
+    def _official(cls, actor: Actor) -> Actor:
+        return check_role("officiate", actor)
+
 
 class EnforcementLegalReviewed(Strict):
     """The legal-review office's (法制审核) outcome on one of the engine's proposals."""
@@ -67,6 +73,11 @@ class EnforcementLegalReviewed(Strict):
     proposal_id: Id
     outcome: Literal["approved", "returned"]
     by: Actor
+
+    @field_validator("by")
+    @classmethod
+    def _official(cls, actor: Actor) -> Actor:
+        return check_role("officiate", actor)
 
 
 class EnforcementViolated(Strict):
@@ -91,3 +102,8 @@ class EnforcementLifted(Strict):
     hazard_id: Id
     order_no: Id
     by: Actor
+
+    @field_validator("by")
+    @classmethod
+    def _official(cls, actor: Actor) -> Actor:
+        return check_role("officiate", actor)

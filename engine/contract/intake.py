@@ -19,6 +19,7 @@ from engine.contract.common import (
     Strict,
     check_department,
 )
+from engine.contract.roles import check_role, law_enforcement_officers
 
 Uri = Annotated[str, Field(min_length=1, max_length=2000)]
 
@@ -84,11 +85,12 @@ class InspectionRecorded(Strict):
     @model_validator(mode="after")
     def _two_for_enforcement(self) -> InspectionRecorded:
         # Law enforcement needs at least two officers (行政处罚法 art. 42); an expert check does not.
-        if self.kind != "expert_check" and len(self.inspectors) < 2:
+        officers = law_enforcement_officers(self.inspectors)
+        if self.kind != "expert_check" and officers < 2:
             raise PydanticCustomError(
                 "inspectors",
-                "a '{kind}' inspection is law enforcement and needs at least two inspectors, got {n}",
-                {"kind": self.kind, "n": len(self.inspectors)},
+                "a '{kind}' inspection is law enforcement and needs at least two inspectors (role "
+                "'inspector'), got {n}", {"kind": self.kind, "n": officers},
             )
         if self.outcome == "refused" and self.kind == "expert_check":
             raise PydanticCustomError(
@@ -113,6 +115,11 @@ class HazardVerified(Strict):
     duplicate_of: Id | None = None
     lead_department: Id | None = None
     by: Actor
+
+    @field_validator("by")
+    @classmethod
+    def _verifier(cls, actor: Actor) -> Actor:
+        return check_role("verify", actor)
 
     @field_validator("lead_department")
     @classmethod
@@ -144,6 +151,11 @@ class RectificationPlanned(Strict):
     target_date: Deadline
     by: Actor
 
+    @field_validator("by")
+    @classmethod
+    def _answers_for_the_work(cls, actor: Actor) -> Actor:
+        return check_role("rectify", actor)
+
 
 class RectificationProgressed(Strict):
     """Progress of a rectification in percent."""
@@ -153,6 +165,11 @@ class RectificationProgressed(Strict):
     note: NonEmpty
     by: Actor
 
+    @field_validator("by")
+    @classmethod
+    def _answers_for_the_work(cls, actor: Actor) -> Actor:
+        return check_role("rectify", actor)
+
 
 class RectificationCompleted(Strict):
     """A claim that the rectification is done; it still needs a review."""
@@ -161,6 +178,11 @@ class RectificationCompleted(Strict):
     note: NonEmpty
     evidence: list[Uri] = Field(max_length=100)
     by: Actor
+
+    @field_validator("by")
+    @classmethod
+    def _answers_for_the_work(cls, actor: Actor) -> Actor:
+        return check_role("rectify", actor)
 
 
 def _reviewer(actor: Actor) -> Actor:
@@ -193,6 +215,11 @@ class ExtensionRequested(Strict):
     requested_until: Deadline
     reason: NonEmpty
     by: Actor
+
+    @field_validator("by")
+    @classmethod
+    def _answers_for_the_work(cls, actor: Actor) -> Actor:
+        return check_role("rectify", actor)
 
 
 class ExtensionDecided(Strict):
@@ -294,6 +321,11 @@ class AlertAcknowledged(Strict):
     unit: Id
     by: Actor
 
+    @field_validator("by")
+    @classmethod
+    def _responder(cls, actor: Actor) -> Actor:
+        return check_role("respond", actor)
+
 
 class AlertClosed(Strict):
     """The response is over: the handover stops; the accident-report clocks run on (493号令 art. 9)."""
@@ -301,6 +333,11 @@ class AlertClosed(Strict):
     alert_id: Id
     note: NonEmpty
     by: Actor
+
+    @field_validator("by")
+    @classmethod
+    def _responder(cls, actor: Actor) -> Actor:
+        return check_role("respond", actor)
 
 
 class DisasterFigures(Strict):

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection
 from typing import Any
 
+from engine.contract.roles import SETS_DEADLINE
 from engine.decide import emit, proposals
 from engine.decide.clocks import (
     accepted,
@@ -64,7 +65,7 @@ def _open(h: Hazard, at: int, event_id: str, origin: str, d: dict[str, Any]) -> 
     h.point = [lat, lon] if lat is not None and lon is not None else h.point
     ent = d.get("enterprise")
     h.enterprise = [ent["uscc"], ent["name"]] if ent else h.enterprise
-    if d.get("rectify_by"):
+    if d.get("rectify_by") and sets_deadline(d):
         h.rectify_by = epoch(d["rectify_by"])
 
 
@@ -276,11 +277,24 @@ def _arrival(h: Hazard, clock: str, eid: str, at: int, known: int, before: int |
         h.arrived.pop(clock, None)
 
 
+def sets_deadline(d: dict[str, Any]) -> bool:
+    """Whether the report or finding `d` sets its hazard's deadline when it names one (`rectify_by`):
+    a finding, as its inspection sets it; a report, when an inspector or a supervisor made it
+    (contract section 5: "unless the inspector sets `rectify_by`"). An enterprise's date on its own
+    hazard, or a passer-by's, would move the ladder, its summons and its fines."""
+    reporter = d.get("reporter")
+    return reporter is None or reporter["role"] in SETS_DEADLINE
+
+
 def _reported(h: Hazard, d: HazardReported, at: int, eid: str, rules: Rules) -> tuple[str, list[Out]]:
     _open(h, at, eid, "report", d)
     h.title = h.title or d["title"]
     h.claimed = d["grade_claimed"]
-    return f"reported ({d['grade_claimed']}) via {d['found_via']}", []
+    what = f"reported ({d['grade_claimed']}) via {d['found_via']}"
+    if d.get("rectify_by") and not sets_deadline(d):
+        what += (f"; its rectify_by {d['rectify_by']} not applied: a deadline is an inspector's to set, "
+                 f"and the reporter is {d['reporter']['role']}")
+    return what, []
 
 
 def _finding(h: Hazard, d: FindingData, at: int, eid: str, rules: Rules) -> tuple[str, list[Out]]:

@@ -55,7 +55,7 @@ class Hazard(HistoryState):
     point: list[float] | None = None  # [lat, lon] of the opening event's location, when it gave them
     enterprise: list[str] | None = None  # [uscc, name]
     claimed: str | None = None  # grade claimed by the reporter
-    rectify_by: int | None = None  # deadline set by the inspector or reporter
+    rectify_by: int | None = None  # deadline set by the inspector (lifecycle `sets_deadline`)
     verdict: str | None = None  # confirmed | unfounded | duplicate
     grade: str | None = None  # general | major, once confirmed
     verified_at: int | None = None

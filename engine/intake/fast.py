@@ -32,6 +32,7 @@ from typing import Any, get_args
 from engine.contract.common import KnownIds, Role, Sector, _deadline
 from engine.contract.envelope import EVENT_TYPES, INTAKE_TOPICS
 from engine.contract.intake import AlertKind, IncidentClass
+from engine.contract.roles import ROLES
 from engine.contract.uscc import uscc_problem
 from engine.intake.timeline import SHANGHAI, Normalised
 
@@ -111,6 +112,14 @@ def _actor(value: Any) -> dict[str, Any]:
     return {"id": actor_id, "role": role, "name": name, "anonymous": anonymous}
 
 
+def _actor_of(act: str, value: Any) -> dict[str, Any]:
+    """An actor whose role may state `act` (engine/contract/roles.py); any other is pydantic's to refuse."""
+    actor = _actor(value)
+    if actor["role"] not in ROLES[act]:
+        raise _No
+    return actor
+
+
 def _location(value: Any, known: KnownIds) -> dict[str, Any]:
     loc = _obj(value, _LOCATION)
     town = _text(loc["town"], ID)
@@ -170,6 +179,8 @@ def _hazard_verified(d: dict[str, Any], known: KnownIds) -> dict[str, Any]:
     duplicate_of = _maybe_text(d.get("duplicate_of"), ID)
     department = _maybe_text(d.get("lead_department"), ID)
     by = _actor(d["by"])
+    if by["role"] not in ROLES["verify"]:
+        raise _No
     if department is not None and known is not None and not known.has_department(department):
         raise _No
     if ((verdict == "confirmed") != (grade is not None) or duplicate_of == hazard_id
@@ -187,7 +198,7 @@ def _planned(d: dict[str, Any], known: KnownIds) -> dict[str, Any]:
     return {"hazard_id": _text(d["hazard_id"], ID), "plan_summary": _text(d["plan_summary"], NON_EMPTY),
             "responsible_person": _text(d["responsible_person"], NON_EMPTY),
             "funds_cny": _number(d.get("funds_cny"), 0), "target_date": _deadline_text(d["target_date"]),
-            "by": _actor(d["by"])}
+            "by": _actor_of("rectify", d["by"])}
 
 
 _PROGRESSED = frozenset({"hazard_id", "percent", "note", "by"})
@@ -199,7 +210,7 @@ def _progressed(d: dict[str, Any], known: KnownIds) -> dict[str, Any]:
     if type(percent) is not int or not 0 <= percent <= 100:
         raise _No
     return {"hazard_id": _text(d["hazard_id"], ID), "percent": percent, "note": _text(d["note"], NON_EMPTY),
-            "by": _actor(d["by"])}
+            "by": _actor_of("rectify", d["by"])}
 
 
 _COMPLETED = frozenset({"hazard_id", "note", "evidence", "by"})
@@ -208,7 +219,7 @@ _COMPLETED = frozenset({"hazard_id", "note", "evidence", "by"})
 def _completed(d: dict[str, Any], known: KnownIds) -> dict[str, Any]:
     _obj(d, _COMPLETED)
     return {"hazard_id": _text(d["hazard_id"], ID), "note": _text(d["note"], NON_EMPTY),
-            "evidence": _evidence(d["evidence"]), "by": _actor(d["by"])}
+            "evidence": _evidence(d["evidence"]), "by": _actor_of("rectify", d["by"])}
 
 
 _REVIEWED = frozenset({"hazard_id", "outcome", "note", "by"})
@@ -260,7 +271,8 @@ def _inspection(d: dict[str, Any], known: KnownIds) -> dict[str, Any]:
            "location": _location(d["location"], known), "findings": [_finding(f) for f in findings],
            "outcome": outcome}
     # The model's own rules: two officers for law enforcement, who may be refused; one hazard a finding.
-    if (kind != "expert_check" and len(inspectors) < 2) or (outcome == "refused" and (
+    officers = sum(1 for a in out["inspectors"] if a["role"] == "inspector")
+    if (kind != "expert_check" and officers < 2) or (outcome == "refused" and (
             kind == "expert_check" or findings)):
         raise _No
     if len({f["hazard_id"] for f in out["findings"]}) != len(findings):
@@ -328,12 +340,14 @@ def _alert_updated(d: dict[str, Any], known: KnownIds) -> dict[str, Any]:
 
 def _alert_acknowledged(d: dict[str, Any], known: KnownIds) -> dict[str, Any]:
     _obj(d, _ACKNOWLEDGED)
-    return {"alert_id": _text(d["alert_id"], ID), "unit": _text(d["unit"], ID), "by": _actor(d["by"])}
+    return {"alert_id": _text(d["alert_id"], ID), "unit": _text(d["unit"], ID),
+            "by": _actor_of("respond", d["by"])}
 
 
 def _alert_closed(d: dict[str, Any], known: KnownIds) -> dict[str, Any]:
     _obj(d, _CLOSED)
-    return {"alert_id": _text(d["alert_id"], ID), "note": _text(d["note"], NON_EMPTY), "by": _actor(d["by"])}
+    return {"alert_id": _text(d["alert_id"], ID), "note": _text(d["note"], NON_EMPTY),
+            "by": _actor_of("respond", d["by"])}
 
 
 _DATA: dict[str, Callable[[dict[str, Any], KnownIds], dict[str, Any]]] = {

@@ -29,6 +29,10 @@ def _shapes() -> Shapes:
     table = [
         # hazards (engine/decide)
         (r"reported \((?P<g>\w+)\) via (?P<v>\w+)", "上报（{g:grade}），来源：{v:via}"),
+        (r"reported \((?P<g>\w+)\) via (?P<v>\w+); its rectify_by (?P<t>\S+) not applied: a deadline is an "
+         r"inspector's to set, and the reporter is (?P<r>\w+)",
+         "上报（{g:grade}），来源：{v:via}；所填整改期限 {t} 未采用：整改期限由执法人员确定"
+         "（上报人：{r:role}）"),
         (r"found by (?P<k>\w+) inspection (?P<i>\S+) \((?P<g>\w+)\)", "{k:inspection} {i} 发现（{g:grade}）"),
         (r"found by (?P<k>\w+) inspection (?P<i>\S+) \((?P<g>\w+)\), fixed on the spot",
          "{k:inspection} {i} 发现（{g:grade}），当场整改"),

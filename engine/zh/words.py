@@ -155,11 +155,14 @@ TAKEN = {"the transfer to the public security bureau": "移送公安机关",
 # Which of a proposal's watches an escalation taken back was about: its review (or decision), or the
 # decision due once its review approved it.
 WATCHES = {"it": "逾期督办", "its decision": "执法决定逾期督办"}
+ROLES = {"inspector": "执法人员", "expert": "专家", "enterprise": "企业", "grid_worker": "网格员",
+         "info_officer": "灾害信息员", "public": "群众", "sensor": "监测设备", "supervisor": "监管人员"}
 _BY_KIND = {"grade": GRADES, "via": FOUND_VIA, "inspection": INSPECTIONS, "verdict": VERDICTS,
             "measure": MEASURES, "outcome": OUTCOMES, "class": CLASSES, "level": LEVELS,
             "report": REPORTS, "clock": CLOCKS, "tier": TIERS, "risk": RISKS, "ceased": CEASED,
             "owed": OWED, "answer": ANSWERS, "watch": WATCHES, "criterion": CRITERIA,
-            "credit": CREDIT_OUTCOMES, "left": LEFT, "settled": SETTLED, "taken": TAKEN}
+            "credit": CREDIT_OUTCOMES, "left": LEFT, "settled": SETTLED, "taken": TAKEN,
+            "role": ROLES}
 
 
 class Words:

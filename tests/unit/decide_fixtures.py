@@ -76,12 +76,15 @@ def _one(type_: str, time: str, data: dict[str, Any], hid: str, event_id: str | 
 def report(hid: str, time: str, *, grade: str = "general", sector: str = "fire_safety",
            town: str = "lihaiwu", enterprise: dict[str, str] | None = ENTERPRISE,
            rectify_by: str | None = None, found_via: str = "grid_patrol",
-           event_id: str | None = None) -> dict[str, Any]:
-    """`safety.hazard.reported`: a grid worker's report."""
+           event_id: str | None = None, reporter: dict[str, Any] | None = None) -> dict[str, Any]:
+    """`safety.hazard.reported`: a grid worker's report; with a `rectify_by`, an inspector's, as only an
+    inspector's (or a supervisor's) date is the deadline (lifecycle `sets_deadline`)."""
+    if reporter is None:
+        reporter = GRID_WORKER if rectify_by is None else INSPECTOR
     data: dict[str, Any] = {
         "title": f"Hazard {hid}", "description": "Fire exit blocked by stacked goods.",
         "sector": sector, "grade_claimed": grade, "found_via": found_via,
-        "location": {"town": town, "address": "No. 8 Binhe Road"}, "reporter": GRID_WORKER,
+        "location": {"town": town, "address": "No. 8 Binhe Road"}, "reporter": reporter,
     }
     if enterprise is not None:
         data["enterprise"] = enterprise

@@ -611,6 +611,10 @@ def test_a_line_of_an_enterprises_file_in_chinese(line: str, chinese: str) -> No
     ("supervision.listed.plan of 2026-03-06T23:59:59+08:00 withdrawn: review passed on "
      "2026-03-05T09:00:00+08:00",
      "撤回 挂牌督办整改方案期限（2026-03-06T23:59:59+08:00）：已于 2026-03-05T09:00:00+08:00 复查验收通过"),
+    ("reported (general) via self_inspection; its rectify_by 2027-11-01T23:59:59+08:00 not applied: a "
+     "deadline is an inspector's to set, and the reporter is enterprise",
+     "上报（一般），来源：企业自查；所填整改期限 2027-11-01T23:59:59+08:00 未采用：整改期限由执法人员确定"
+     "（上报人：企业）"),
     ("verified: confirmed (major); notice 度假区挂督〔2026〕HZ-1 issued again to the new lead department "
      "fire_rescue",
      "核实：属实（重大）；挂牌督办通知书 度假区挂督〔2026〕HZ-1 重新下发给新的牵头部门 区消防救援大队"),
