@@ -139,6 +139,39 @@ def _counted(f: EnterpriseFile, inspection_id: str) -> bool:
     return (last is not None and last[1] == inspection_id) or inspection_id in f.inspected_by.values()
 
 
+def _uncounted(f: EnterpriseFile, inspection_id: str) -> int | None:
+    """Take inspection `inspection_id`, counted as done, out of the counts (a record of it sent again
+    as refused supersedes the one that recorded it done): the inspections done, its month, the
+    times and ids of `inspected` (another one of the same second keeps the time) and the last
+    inspection, when it is that one. The file keeps the details of its last inspection alone, so it
+    shows none until the next one. Returns the time it was done, or None if the file held it only as
+    its last inspection, an expert check, which counted as none."""
+    keys = [k for k, v in f.inspected_by.items() if v == inspection_id]
+    last = f.last_inspection
+    done = int(keys[0].partition("/")[0]) if keys else None
+    if done is None and last is not None and last[1] == inspection_id and law_enforcement(last[2]):
+        done = last[0]  # a file stored before `inspected` was kept knows only its last inspection
+    if last is not None and last[1] == inspection_id:
+        f.last_inspection = None
+    if done is None:
+        return None
+    f.inspections = max(0, f.inspections - 1)
+    month = iso(done)[:7]
+    if f.months.get(month, 0) > 1:
+        f.months[month] -= 1
+    else:
+        f.months.pop(month, None)
+    for k in keys:
+        del f.inspected_by[k]
+    if str(done) in keys:  # another inspection of that second, if any, keeps the time
+        other = next((k for k in f.inspected_by if k.partition("/")[0] == str(done)), None)
+        if other is not None:
+            f.inspected_by[str(done)] = f.inspected_by.pop(other)
+        elif done in f.inspected:
+            f.inspected.remove(done)
+    return done
+
+
 def _expert_check(f: EnterpriseFile, d: dict[str, Any], at: int) -> str:
     """An expert check (专家检查) is on the file's record, and is its last inspection if the latest,
     but it is not law enforcement: it neither counts as an inspection done, nor starts or answers a
@@ -297,8 +330,14 @@ def _apply(f: EnterpriseFile, entry: dict[str, Any], at: int, rules: Any) -> lis
             withdrawn = coverage.released_from(f, rules, at, "closed", eid,
                                                decided_at(entry, at, f.watermark), told)
     elif kind == INSPECTED_TYPE and d.get("outcome") == "refused":
+        told = coverage.notice_out(f)
+        done = _uncounted(f, d["inspection_id"]) if _counted(f, d["inspection_id"]) else None
         outs = _refused(f, d, at, rules)
         what = f"inspection {d['inspection_id']} ({d['kind']}) REFUSED or obstructed (拒绝、阻碍检查)"
+        if done is not None:  # on file as done: the later record supersedes it (docs/enterprises.md)
+            what += f", recorded again so: the inspection of {iso(done)} is no longer counted as done"
+            withdrawn = coverage.superseded(f, rules, done, d["inspection_id"], eid,
+                                            decided_at(entry, at, f.watermark), told)
     elif kind == INSPECTED_TYPE and _counted(f, d["inspection_id"]):
         what = f"inspection {d['inspection_id']} ({d['kind']}) recorded again: counted once"
     elif kind == INSPECTED_TYPE and not law_enforcement(d["kind"]):

@@ -388,6 +388,40 @@ def reopened(f: Any, er: EnterpriseRules, done: int, eid: str, at: int) -> list[
                      "reached the engine after the referral was sent")
 
 
+def superseded(f: Any, er: EnterpriseRules, done: int, inspection_id: str, eid: str, at: int,
+               told: int | None = None) -> list[Out]:
+    """Inspection `inspection_id`, on file as done at `done`, recorded again as refused (`eid`,
+    decided at `at`), and taken out of the inspections done (core.py `_uncounted`): the later record
+    of the same inspection supersedes the earlier one, and a refused inspection neither ends a cycle
+    nor starts one (the plans' "全覆盖"执法检查 is an inspection done).
+
+    What went out of the cycle it started (its notice to the town safety office, its miss, the
+    referral) is withdrawn, as a late record withdraws what time order never gave (`reconcile`).
+    The cycle it ended runs on to its own end: one that ran out before the next inspection on file
+    is raised now, dated then; the current one, if it is that cycle, runs again under ids of a run
+    of its own (what went out of it before this inspection was recorded may have been withdrawn by
+    it), its steps that still stand on file not told again."""
+    if er.coverage is None or f.registered is None:
+        return []
+    why = (f"inspection {inspection_id} of {iso(done)} was recorded again as refused ({eid}): it is not "
+           "counted as done")
+    referral_why = (f"inspection {inspection_id} of {iso(done)}, which started the missed cycle, was "
+                    f"recorded again as refused ({eid}); it reached the engine after the referral was sent")
+    outs: list[Out] = []
+    notice = _notice(f, done)
+    if notice is not None and (done not in enforced(f)):
+        outs += _notice_withdrawn(f, er, done, _notice_class(f, er, done, None), eid, at, why)
+    _, starts = _starts(f)
+    before = [s for s, _ in starts if s < done]
+    base = cycle_base(f)
+    if before and before[-1] == base:  # the cycle it ended is the current one again
+        _run_again(f, er, base)
+        f.cov_base = base
+        f.cov_step = (2 if any(m[0] == base for m in f.missed) else 1 if _notice(f, base) is not None
+                      else 0)
+    return outs + reconcile(f, er, eid, at, why, referral_why, told=None if told == done else told)
+
+
 def reclassified(f: Any, er: EnterpriseRules, risk_class: str, done: int, eid: str, at: int,
                  told: int | None = None) -> list[Out]:
     """The enterprise, a key one, classified `risk_class` at `done` (decided at `at`), on a record

@@ -164,6 +164,14 @@ def _apply(p: PlanTown, entry: dict[str, Any], at: int, pt: PlanTracking) -> lis
     d, kind = entry["data"], entry["type"]
     if kind == SEED_TYPE:
         p.year, p.town = d["year"], d["town"]
+    elif kind == LINK_TYPE and d.get("uncounted"):
+        # An inspection counted before, recorded again as refused: it was not done. A month checked
+        # already is not checked again (README, known limits).
+        p.year, p.town = p.year or d["year"], p.town or d["town"]
+        if p.done.get(d["month"], 0) > 1:
+            p.done[d["month"]] -= 1
+        else:
+            p.done.pop(d["month"], None)
     elif kind == LINK_TYPE:
         p.year, p.town = p.year or d["year"], p.town or d["town"]
         month = d["month"]
@@ -198,10 +206,12 @@ def plan_place(p: PlanTown, lead: str) -> Place:
     return Place.of(p.town or None, (lead,), None)
 
 
-def inspection_link(cause: dict[str, Any], town: str, annual: Any) -> Out | None:
-    """The link counting an inspection for its town and month, when the plan tracks them; else None."""
-    at = entry_time(cause)
-    month = iso(at)[:7]
+def inspection_link(cause: dict[str, Any], town: str, annual: Any,
+                    uncounted: str | None = None) -> Out | None:
+    """The link counting an inspection for its town and month, when the plan tracks them; else None.
+    With `uncounted`, a month: the link that takes one inspection out of that month's count (one
+    counted before, recorded again as refused)."""
+    month = uncounted or iso(entry_time(cause))[:7]
     if int(month[:4]) != annual.year or town not in annual.per_month:
         return None
     key = subject(annual.year, town)
@@ -209,18 +219,26 @@ def inspection_link(cause: dict[str, Any], town: str, annual: Any) -> Out | None
     entry = {"entry_id": eid, "id": eid, "subject": key, "subject_kind": "plan", "type": LINK_TYPE,
              "source": "/engine", "event_id": cause.get("event_id") or cause["entry_id"],
              "time": cause["time"], "data": {"year": annual.year, "town": town, "month": month,
-                                             "inspection_id": cause["data"].get("inspection_id")}}
+                                             "inspection_id": cause["data"].get("inspection_id"),
+                                             **({"uncounted": True} if uncounted else {})}}
     return Out(TIMELINE, key, with_cause(entry, cause))
 
 
 def with_plan_links(decide: Any, annual: Any) -> Any:
-    """The enterprise core, adding a link to the plan whenever a file counts an inspection."""
+    """The enterprise core, adding a link to the plan whenever a file counts an inspection, or
+    no longer counts one (recorded again as refused)."""
 
     def decide_linked(state: Any, entry: dict[str, Any]) -> tuple[Any, list[Out]]:
         counted = state.inspections if state is not None else 0  # before: `decide` may own the state
+        refused = entry.get("type") == INSPECTED_TYPE and entry["data"].get("outcome") == "refused"
+        months = dict(state.months) if refused and state is not None else {}
         new, outs = decide(state, entry)
         if entry.get("type") != INSPECTED_TYPE or new.inspections == counted or not new.town:
             return new, outs  # re-delivered, refused, or an inspection the file counts already
+        if new.inspections < counted:  # one counted before, recorded again as refused
+            dropped = [m for m, n in months.items() if new.months.get(m, 0) < n]
+            link = inspection_link(entry, new.town, annual, dropped[0]) if dropped else None
+            return new, outs if link is None else [*outs, link]
         link = inspection_link(entry, new.town, annual)
         return new, outs if link is None else [*outs, link]
 

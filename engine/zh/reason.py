@@ -75,6 +75,9 @@ _REFERRALS = compiled([
      r"(?P<u>\S+), before the cycle was missed; it reached the engine after the referral was sent",
      "记录 {e} 表明该企业自 {u} 起调整为{r:risk}（检查周期 {n} 日），早于检查周期届满，"
      "该记录在移送后才送达引擎"),
+    (r"inspection (?P<i>\S+) of (?P<t>\S+), which started the missed cycle, was recorded again as refused "
+     r"\((?P<e>\S+)\); it reached the engine after the referral was sent",
+     "开始该检查周期的检查 {i}（{t}）已更正为拒绝、阻碍检查（{e}），该记录在移送后才送达引擎"),
     (r"inspection (?P<e>\S+) withdrew an earlier failure of (?P<d>\w+): this cycle's is its failure "
      r"(?P<n>\d+), under the threshold of (?P<k>\d+)",
      "检查 {e} 撤回了 {d:unit} 此前的一次失职认定：本周期的失职为第 {n} 次，未达移送所需的 {k} 次"),
@@ -184,6 +187,15 @@ _ESCALATIONS = compiled([
      r"enterprise was registered again from (?P<u>\S+) \((?P<e>\S+)\), and the record reached the engine "
      r"after it",
      "撤回 {d:unit} 对重点企业 {f} 的失职认定（{t}）：该企业自 {u} 起重新登记（{e}），记录送达引擎晚于认定"),
+    (r"The notice that key enterprise (?P<f>.+?) \((?P<c>\w+)\) was not inspected within (?P<d>\d+) days of "
+     r"(?P<t>\S+) is withdrawn: inspection (?P<i>\S+) of (?P<u>\S+) was recorded again as refused "
+     r"\((?P<e>\S+)\): it is not counted as done",
+     "撤回重点企业 {f}（{c:risk}）自 {t} 起 {d} 日内未检查的通知："
+     "检查 {i}（{u}）已更正为拒绝、阻碍检查（{e}），不计为已检查"),
+    (r"The duty failure of (?P<d>\w+) on key enterprise (?P<f>.+?) at (?P<t>\S+) is withdrawn: inspection "
+     r"(?P<i>\S+) of (?P<u>\S+) was recorded again as refused \((?P<e>\S+)\): it is not counted as done",
+     "撤回 {d:unit} 对重点企业 {f} 的失职认定（{t}）：检查 {i}（{u}）已更正为拒绝、阻碍检查（{e}），"
+     "不计为已检查"),
     (r"The duty failure of (?P<d>\w+) on key enterprise (?P<f>.+?) at (?P<t>\S+) is withdrawn: inspection "
      r"(?P<e>\S+) of (?P<u>\S+), in time, reached the engine after it",
      "撤回 {d:unit} 对重点企业 {f} 的失职认定（{t}）：检查 {e}（{u}）已按期进行，送达引擎晚于认定"),

@@ -220,6 +220,9 @@ def _shapes() -> Shapes:
          "{k:inspection} {i}：发现隐患 {n} 项"),
         (r"inspection (?P<i>\S+) \((?P<k>\w+), not law enforcement\): (?P<n>\d+) finding\(s\)",
          "{k:inspection} {i}（非执法检查）：发现隐患 {n} 项"),
+        (r"inspection (?P<i>\S+) \((?P<k>\w+)\) REFUSED or obstructed \(拒绝、阻碍检查\), recorded again "
+         r"so: the inspection of (?P<t>\S+) is no longer counted as done",
+         "{k:inspection} {i}：拒绝、阻碍检查（已更正，{t} 的检查不再计为已检查）"),
         (r"inspection (?P<i>\S+) \((?P<k>\w+)\) REFUSED or obstructed \(拒绝、阻碍检查\)",
          "{k:inspection} {i}：拒绝、阻碍检查"),
         (r"inspection (?P<i>\S+) \((?P<k>\w+)\) recorded again: counted once",

@@ -2492,6 +2492,99 @@ def test_a_refusal_corrected_to_completed_withdraws_its_credit_proposal() -> Non
         f"撤回信用惩戒建议 {proposal['proposal_id']}：检查 INS-R1 已更正为完成检查")
 
 
+def _actions(outs: list[Any]) -> list[str]:
+    return [o.event["data"]["action"] for o in outs if o.event["type"] == "safety.escalation.raised"]
+
+
+def test_a_completed_inspection_corrected_to_refused_counts_as_refused_not_as_done() -> None:
+    """INS-1, recorded done on 5 November, started the key enterprise's next cycle; in January the app
+    sent the same inspection again, refused: the later record supersedes the earlier one. It counts
+    as refused (its credit proposal goes, count 1) and no longer as done: not among the inspections,
+    nor in its month, nor as the last inspection, and it ends no cycle. So the cycle from the
+    classification ran out on 31 December, uninspected: the town safety office is told now, dated
+    then, and the lead department's step comes at the end of the grace days. The record says so,
+    in Chinese too. Until 2026-12-07 the file counted it done and refused at once, and the cycle
+    ran from it."""
+    f, _ = _file(registered(), classified("orange", True, "2026-11-01 10:00"),
+                 _inspected_at("2026-11-05 10:00", "2026-11-05 10:00", "INS-1"))
+    assert f.inspections == 1
+    now = at("2027-01-03 10:00")
+    f, outs = decide_enterprise(f, _late(_refusal("2026-11-05 10:00", "INS-1"), "2027-01-03 10:00"),
+                                COVERAGE, now)
+    assert (f.inspections, f.months, f.inspected, f.last_inspection) == (0, {}, [], None)
+    assert f.refusals == {"INS-1": at("2026-11-05 10:00")}
+    [proposal] = [o.event["data"] for o in outs if o.event["type"] == "safety.credit.proposed"]
+    assert proposal["criterion"] == "refused_inspection"
+    [town] = [o for o in outs if o.event["type"] == "safety.escalation.raised"]
+    due = eod(at("2026-11-01 10:00") + 60 * DAY)
+    assert town.event["data"]["action"] == "coverage_missed" and town.event["time"] == iso(due)
+    assert f.next_due() == eod(due + 7 * DAY)
+    [line] = [r[2] for r in f.recent if "REFUSED" in r[2]]
+    assert line.endswith(f"recorded again so: the inspection of {iso(at('2026-11-05 10:00'))} is no longer "
+                         "counted as done")
+    assert Words("zh", RULES.reference).record(line) is not None
+
+
+def test_an_inspection_corrected_back_and_forth_counts_as_its_latest_record_says() -> None:
+    """Done, then refused, then done again, then refused again: each record of INS-1 supersedes the
+    one before, so the file counts it as done or as refused, never both, and each refusal's credit
+    proposal stands only while the refusal does (withdrawn by the next correction; the next refusal
+    is proposed under an id of its own)."""
+    rp = _district(registered(), _refusal("2026-11-03 10:00", "INS-1", outcome="completed"))
+    for outcome, done in (("refused", 0), ("completed", 1), ("refused", 0)):
+        rp.feed(_refusal("2026-11-03 10:00", "INS-1", outcome=outcome))
+        f = rp.state("enterprise", USCC)
+        assert (f.inspections, list(f.refusals)) == (done, [] if done else ["INS-1"])
+    proposed = [d["proposal_id"] for d in _credit(rp, "safety.credit.proposed")]
+    withdrawn = [d["proposal_id"] for d in _credit(rp, "safety.credit.withdrawn")]
+    assert len(set(proposed)) == 2 and withdrawn == proposed[:1]
+
+
+def test_a_late_inspection_corrected_to_refused_raises_again_the_miss_it_withdrew() -> None:
+    """The lead department missed the first cycle; an inspection dated in the grace days, reaching the
+    engine during the referral's hold, withdrew the failure. Then the same inspection came again,
+    refused: the duty was not done after all. The failure is raised again, dated when it fell due,
+    under ids of a run of its own (the first ones went out and were withdrawn), and its referral
+    waits its hold again; the town safety office's notice, which stood, is not told again."""
+    f, outs, due = _missed_once()
+    [first] = [o for o in outs if o.event["data"]["action"] == "duty_failure"]
+    late = _inspected_at(iso(due - 2 * DAY), iso(due + 3 * 3600), "INS-G")
+    f, got = decide_enterprise(f, late, COVERAGE, due + 3 * 3600)
+    assert _actions(got) == ["failure_withdrawn"] and f.duty_fails == {"safety_bureau": 0}
+    refused = _late(_refusal(iso(due - 2 * DAY), "INS-G"), iso(due + 6 * 3600))
+    f, got = decide_enterprise(f, refused, COVERAGE, due + 6 * 3600)
+    [again] = [o for o in got if o.event["type"] == "safety.escalation.raised"]
+    assert again.event["data"]["action"] == "duty_failure" and again.event["time"] == iso(due)
+    assert again.id != first.id
+    assert f.duty_fails == {"safety_bureau": 1} and [m[4] for m in f.missed] == ["held"]
+    assert f.next_due() == due + DAY
+
+
+def test_an_inspection_corrected_to_refused_withdraws_what_its_own_cycle_escalated() -> None:
+    """INS-1 started a cycle that ran out: the town safety office told, the lead department's
+    failure, its referral sent. INS-1 is then recorded again as refused: the cycle it started was
+    none, so each of those is withdrawn, saying why, in Chinese too; the cycle from the
+    classification, which INS-1 no longer ended, ran out uninspected and is raised now, dated then."""
+    f, done, _ = _orange_referred()
+    [sent] = [m for m in f.missed if m[0] == done]
+    now = eod(done + 70 * DAY)
+    f, got = decide_enterprise(f, _late(_refusal("2026-11-05 10:00", "INS-1"), iso(now)), COVERAGE, now)
+    actions = _actions(got)
+    assert {"notice_withdrawn", "failure_withdrawn", "referral_withdrawn"} <= set(actions)
+    assert "safety.referral.withdrawn" in {o.event["type"] for o in got}
+    zh = Words("zh", RULES.reference)
+    for o in got:
+        if o.event["type"] in ("safety.escalation.raised", "safety.referral.withdrawn"):
+            assert o.event["data"].get("reason_zh"), o.event["data"]["reason"]
+    base = at("2026-11-01 10:00")
+    raised = {o.event["data"]["action"]: o.event["time"] for o in got
+              if o.event["type"] == "safety.escalation.raised"
+              and o.event["data"]["action"] in ("coverage_missed", "duty_failure")}
+    assert raised == {"coverage_missed": iso(eod(base + 60 * DAY)), "duty_failure": iso(eod(base + 67 * DAY))}
+    assert sent not in f.missed and [m[0] for m in f.missed] == [base]
+    assert all(zh.record(r[2]) is not None for r in f.recent)
+
+
 @pytest.mark.parametrize(("second", "proposed"), [
     pytest.param(None, [], id="one-refusal"),
     pytest.param("2027-03-01 10:00", ["INS-R1,INS-R2"], id="two-within-the-window"),

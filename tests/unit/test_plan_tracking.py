@@ -108,6 +108,24 @@ def test_an_inspection_counts_for_its_town_and_month_once_and_a_refused_one_not_
     assert rp.state("plan", "2027/huxi").done == {"2027-01": 1, "2027-02": 1}
 
 
+def test_an_inspection_recorded_again_as_refused_leaves_the_plans_count() -> None:
+    """INS-A, counted for huxi's January, is sent again refused (a correction: the later record of the
+    same inspection supersedes the earlier one). It was not done: the file no longer counts it, and
+    the plan's January neither. Until 2026-12-07 both went on counting it."""
+    rp = replay()
+    for e in inspected("huxi", "2027-01-20", "INS-A") + inspected("huxi", "2027-01-21", "INS-B"):
+        rp.feed(e)
+    assert rp.state("plan", "2027/huxi").done == {"2027-01": 2}
+    for e in event("safety.inspection.recorded", "2027-01-20T10:00:00+08:00", {
+            "inspection_id": "INS-A", "kind": "routine", "outcome": "refused",
+            "inspectors": INSPECTORS, "enterprise": {"uscc": uscc(TOWN_FIRMS["huxi"]), "name": "Firm"},
+            "location": {"town": "huxi"}, "findings": []}, "INS-A", "ev-a-refused"):
+        rp.feed(e)
+    f = rp.state("enterprise", uscc(TOWN_FIRMS["huxi"]))
+    assert (f.inspections, f.months, list(f.refusals)) == (1, {"2027-01": 1}, ["INS-A"])
+    assert rp.state("plan", "2027/huxi").done == {"2027-01": 1}
+
+
 def test_an_expert_check_is_not_counted_toward_the_annual_enforcement_plan() -> None:
     """The annual plan is the 年度安全生产执法计划 (the plans' line 606): an expert check (专家检查), not
     law enforcement (contract section 3), counts for no town's month, in the worker or in `plan
