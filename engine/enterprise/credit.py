@@ -27,6 +27,7 @@ only a violated order to stop, which needs no threshold, is proposed.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from engine.contract.outputs import CREDIT_PROPOSALS
@@ -85,6 +86,9 @@ def _made(f: Any, pid: str, criterion: str, at: int) -> bool:
 # A violation proposal's set in `credit_sets` (the hazards whose records of the act count) keys each
 # hazard so, apart from the hazards a threshold proposal counted overdue.
 _ACT = "violated:"
+# And the record it was proposed on, as sent: `_SENT` + JSON [hazard id, event id, evidence URIs] ->
+# when the act was found (a set stored before 2026-12-07 has none: `_as_sent`).
+_SENT = "sent:"
 
 
 def _act(f: Any, order_no: str, found: int) -> str:
@@ -107,9 +111,11 @@ def on_violation(f: Any, hazard_id: str, violation: list[Any], order: str | None
         return []
     pid = _act(f, order_no, at)
     made = _made(f, pid, "violated_suspension", at)
-    f.credit_sets.setdefault(pid, {})[_ACT + hazard_id] = at
+    counted = f.credit_sets.setdefault(pid, {})
+    counted[_ACT + hazard_id] = at
     if not made:
         return []
+    counted[_SENT + json.dumps([hazard_id, eid, evidence], ensure_ascii=False)] = at
     return [proposal(f, "violated_suspension", eid, at,
                      [{"hazard_id": hazard_id, "order_no": order_no, "event_id": eid, "uris": evidence}],
                      _violated(order_no, order, hazard_id), zh, pid)]
@@ -128,19 +134,22 @@ def on_unviolated(f: Any, hazard_id: str, violation: list[Any], order: str | Non
     if order not in SUSPENSIONS:
         return []
     pid = output_id("credit", f.id, "violated_suspension", violation_eid)  # as made before 2026-12-07
+    record = [hazard_id, violation_eid, evidence]  # the record it went on: this one, for such a proposal
     if not any(p[0] == pid for p in f.credit):
         pid = _act(f, order_no, found)
         counted = f.credit_sets.get(pid, {})
         counted.pop(_ACT + hazard_id, None)
-        if counted:
+        if any(k.startswith(_ACT) for k in counted):
             return []  # the act stands on another hazard's record
+        record = _as_sent(counted) or record
         f.credit_sets.pop(pid, None)
     made = next((p for p in f.credit if p[0] == pid), None)
     if made is None or made[1] is None or pid in f.credit_withdrawn:
         return []
-    counted = {"hazard_id": hazard_id, "order_no": order_no, "event_id": violation_eid, "uris": evidence}
-    sent = proposal(f, "violated_suspension", violation_eid, found, [counted],
-                    _violated(order_no, order, hazard_id), zh, pid)
+    sent_on, sent_eid, sent_uris = record
+    counted = {"hazard_id": sent_on, "order_no": order_no, "event_id": sent_eid, "uris": sent_uris}
+    sent = proposal(f, "violated_suspension", sent_eid, found, [counted],
+                    _violated(order_no, order, sent_on), zh, pid)
     if verdict is None:
         said = (f"Credit proposal withdrawn: order {order_no} was lifted on {iso(at)}, before the violation "
                 f"found on {iso(found)}; the record {eid} of the lifting reached the engine after it")
@@ -150,6 +159,14 @@ def on_unviolated(f: Any, hazard_id: str, violation: list[Any], order: str | Non
                 "engine after it")
     f.credit_withdrawn[pid] = at
     return [_withdrawn(sent, said, at, made, zh)]
+
+
+def _as_sent(counted: dict[str, int]) -> list[Any] | None:
+    """The record of the act its proposal went on, as the set keeps it: [hazard id, event id, evidence
+    URIs]; None for a set stored before 2026-12-07, which keeps none (its withdrawal restates the
+    proposal from the record of the hazard that withdraws it, as it always did)."""
+    kept = next((k for k in counted if k.startswith(_SENT)), None)
+    return json.loads(kept[len(_SENT):]) if kept is not None else None
 
 
 def _withdrawn(sent: Out, said: str, at: int, made: list[Any], zh: Words) -> Out:

@@ -86,8 +86,10 @@ class EnterpriseFile:
     # is [outcome, at, listed_from, listed_until, decision no, event id] (engine/enterprise/credit.py).
     credit: list[list[Any]] = field(default_factory=list)
     # The hazards each threshold proposal counted, with when each counted from: what a hazard settled
-    # in time (claimed, or found unfounded), recorded late, withdraws (credit.on_settled_in_time). Kept while
-    # one of them still counts (`credit.forget_sets`); a proposal made before 2026-12-05 has none.
+    # in time (claimed, or found unfounded), recorded late, withdraws (credit.on_settled_in_time); for
+    # the act of a violation, the hazards whose records of it count, and the record it was proposed on
+    # (credit.on_violation, since 2026-12-07). Kept while one of them still counts
+    # (`credit.forget_sets`); a proposal made before 2026-12-05 has none.
     credit_sets: dict[str, dict[str, int]] = field(default_factory=dict)
     credit_withdrawn: dict[str, int] = field(default_factory=dict)  # proposal id -> when withdrawn
     # Major hazard -> overdue since; inspection refused (拒绝、阻碍检查) -> when: the latest RECENT of

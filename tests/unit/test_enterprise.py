@@ -607,6 +607,27 @@ def test_one_act_under_an_order_covering_two_hazards_is_proposed_once() -> None:
     assert [d["proposal_id"] for d in _credit(rp, "safety.credit.withdrawn")] == [proposal["proposal_id"]]
 
 
+def test_one_act_withdrawn_by_the_other_hazards_record_is_restated_as_it_was_sent() -> None:
+    """The act under 令-A went on HZ-1's record (it came first); a lifting before it, recorded late on
+    each hazard, withdraws it once the second, HZ-2's, comes. The withdrawal restates the proposal as
+    it was sent: its evidence is HZ-1's record of the act (its event id), not HZ-2's. Until
+    2026-12-07 it was restated from the record of whichever hazard withdrew it, under the same id."""
+    def lifting(hid: str) -> dict[str, Any]:
+        return _late(_enforcement("lifted", "2026-11-04 10:00", hid, order_no="令-A", by=INSPECTORS[0]),
+                     "2026-11-06 09:00")
+    rp = _one_order_on_two_hazards(lifting("HZ-2"), lifting("HZ-1"))
+    [proposal] = _credit(rp, "safety.credit.proposed")
+    [withdrawn] = _credit(rp, "safety.credit.withdrawn")
+    assert [e["hazard_id"] for e in proposal["evidence"]] == ["HZ-1"]
+    assert withdrawn["evidence"] == proposal["evidence"]
+    said = ("reason", "reason_zh", "decided")
+    assert {k: v for k, v in withdrawn.items() if k not in said} == {
+        k: v for k, v in proposal.items() if k not in said}
+    rp = _one_order_on_two_hazards(lifting("HZ-1"), lifting("HZ-2"))  # the other order: the same
+    [proposal] = _credit(rp, "safety.credit.proposed")
+    assert _credit(rp, "safety.credit.withdrawn")[0]["evidence"] == proposal["evidence"]
+
+
 def test_a_violation_found_while_the_hazard_stood_dismissed_is_no_credit_matter() -> None:
     """The hazard was found unfounded on 4 Nov; the stop order made on it was found violated on 5 Nov.
     The hazard core makes no transfer (or withdraws it, the verdict recorded late): the order was on
