@@ -22,7 +22,7 @@ from engine import codec
 from engine.contract.outputs import ESCALATIONS, INSPECTIONS_PUBLIC, record_headers
 from engine.cores import TABLES
 from engine.enterprise.state import EnterpriseFile
-from engine.kernel.time import epoch
+from engine.kernel.time import epoch, iso
 from engine.plan.annual import behind_escalations, progress
 from engine.plan.draw import DRAWN_TYPE, DrawError, draw_event, publication, rerun, standing
 from engine.plan.rules import PlanRules
@@ -112,10 +112,16 @@ def run_publish(bootstrap: str, prefix: str, app_id: str, period: str, as_json: 
         print(f"plan publish: no draw recorded for {period} on {prefix}{DRAWS_TOPIC}", file=sys.stderr)
         return 2
     files = {f.id: f for f in asyncio.run(latest_files(bootstrap, app_id, auth))}
-    event, missing = publication(drawn["data"], files, int(now), epoch(drawn["time"]))
+    drawn_at = epoch(drawn["time"])
+    event, missing = publication(drawn["data"], files, int(now), drawn_at)
     if event is None:
-        print(f"plan publish: not yet: {len(missing)} drawn enterprise(s) have no inspection recorded in "
-              f"{period}: {', '.join(missing[:10])}{' …' if len(missing) > 10 else ''}", file=sys.stderr)
+        # What `publication` waits for: an inspection before the draw, or an expert's visit, is on file
+        # perhaps, but is not the draw's result (until 2026-12-07 this said "no inspection recorded").
+        more = " …" if len(missing) > 10 else ""
+        print(f"plan publish: not yet: {len(missing)} drawn enterprise(s) sent a pair have no "
+              "law-enforcement inspection (an expert check is not one), done or refused, on file in "
+              f"{period} dated at or after the draw ({iso(drawn_at)}): {', '.join(missing[:10])}{more}",
+              file=sys.stderr)
         return 1
     asyncio.run(_send(bootstrap, prefix + INSPECTIONS_PUBLIC, [(period, event)],
                       record_headers(INSPECTIONS_PUBLIC), auth))

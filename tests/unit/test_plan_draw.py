@@ -11,6 +11,7 @@ from decide_fixtures import REPO, RULES, edited_rules
 
 from engine.contract.uscc import check_character
 from engine.enterprise.state import EnterpriseFile
+from engine.kernel.time import iso
 from engine.plan.draw import (
     SCALE,
     Candidate,
@@ -404,6 +405,12 @@ def test_the_first_draw_of_a_period_stands_for_publish_and_the_next_periods_pair
     assert tool.run_draw("127.0.0.1:9", "", "app", "2027-01", "SEED-C", PLAN, True, False, now=NOW) == 2
     assert f"2027-01 was drawn already (draw {first['data']['draw_id']}" in capsys.readouterr().err
     assert published == []
+    for f in files:  # inspected in the period, but before the draw: not its result
+        f.months["2027-01"], f.inspected = 1, [NOW - 60]
+    assert tool.run_publish("127.0.0.1:9", "", "app", "2027-01", True, now=NOW + 120) == 1
+    said = capsys.readouterr().err
+    assert ("have no law-enforcement inspection (an expert check is not one), done or refused, on file in "
+            f"2027-01 dated at or after the draw ({iso(NOW)}): ") in said, said
     for f in files:
         f.months["2027-01"], f.inspected = 1, [NOW + 60]
     assert tool.run_publish("127.0.0.1:9", "", "app", "2027-01", True, now=NOW + 120) == 0
