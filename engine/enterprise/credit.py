@@ -89,6 +89,11 @@ _ACT = "violated:"
 # And the record it was proposed on, as sent: `_SENT` + JSON [hazard id, event id, evidence URIs] ->
 # when the act was found (a set stored before 2026-12-07 has none: `_as_sent`).
 _SENT = "sent:"
+# A proposal made before 2026-12-07 under the id of the record it went on, known since as its act's
+# (`_proposed`): its set names the act's order (`_ORDER` + the order's number -> when the act was found)
+# and, while that record is not known by its hazard, counts it under `_ITS_RECORD`.
+_ORDER = "order:"
+_ITS_RECORD = _ACT + "*"
 
 
 def _act(f: Any, order_no: str, found: int) -> str:
@@ -103,16 +108,54 @@ def _act(f: Any, order_no: str, found: int) -> str:
     return pid
 
 
+def _proposed(f: Any, order_no: str, found: int, eid: str) -> tuple[str, bool]:
+    """The id of the proposal standing for the act of working on under order `order_no` found at
+    `found`, of which `eid` is a record, or the one to make (`_act`); and whether it is a proposal
+    made before 2026-12-07, under the id of the record it went on (then one proposal per record).
+
+    Such a proposal is the act's: made on this record, or else the one violation proposal on file
+    made at `found` that names no act (its set, if any, names this act's order): the records of
+    that time keep no order, and two acts found in the same second under two orders, proposed so,
+    cannot be told apart, so neither is taken for the act (it is proposed again, as before)."""
+    own = output_id("credit", f.id, "violated_suspension", eid)
+    if any(p[0] == own and p[1] is not None for p in f.credit):
+        return own, True
+    pid = _act(f, order_no, found)
+    if any(p[0] == pid for p in f.credit):
+        return pid, False
+    older = [p[0] for p in f.credit if p[1] == "violated_suspension" and p[2] == found
+             and p[0] not in f.credit_withdrawn
+             and (p[0] not in f.credit_sets or _ORDER + order_no in f.credit_sets[p[0]])]
+    return (older[0], True) if len(older) == 1 else (pid, False)
+
+
+def _count_record(f: Any, pid: str, older: bool, order_no: str, found: int,
+                  record: list[Any]) -> dict[str, int]:
+    """Count `record` ([hazard id, event id, evidence URIs]) of the act in the set of proposal `pid`;
+    for a proposal made before 2026-12-07 (`older`), keep its order, and count the record it went
+    on: by its hazard if this is it, else, until it comes, as `_ITS_RECORD`."""
+    counted = f.credit_sets.setdefault(pid, {})
+    counted[_ACT + record[0]] = found
+    if older:
+        counted[_ORDER + order_no] = found
+        if pid == output_id("credit", f.id, "violated_suspension", record[1]):
+            counted.pop(_ITS_RECORD, None)
+            if _as_sent(counted) is None:
+                counted[_SENT + json.dumps(record, ensure_ascii=False)] = found
+        elif _as_sent(counted) is None:
+            counted.setdefault(_ITS_RECORD, found)
+    return counted
+
+
 def on_violation(f: Any, hazard_id: str, violation: list[Any], order: str | None, zh: Words) -> list[Out]:
-    """A suspension order found violated: propose listing, once per act (`_act`); a record of an act
-    proposed already counts beside those of the other hazards its order covers."""
+    """A suspension order found violated: propose listing, once per act (`_proposed`); a record of an
+    act proposed already counts beside those of the other hazards its order covers."""
     order_no, at, eid, evidence = violation
     if order not in SUSPENSIONS:
         return []
-    pid = _act(f, order_no, at)
+    pid, older = _proposed(f, order_no, at, eid)
     made = _made(f, pid, "violated_suspension", at)
-    counted = f.credit_sets.setdefault(pid, {})
-    counted[_ACT + hazard_id] = at
+    counted = _count_record(f, pid, older, order_no, at, [hazard_id, eid, evidence])
     if not made:
         return []
     counted[_SENT + json.dumps([hazard_id, eid, evidence], ensure_ascii=False)] = at
@@ -129,20 +172,23 @@ def on_unviolated(f: Any, hazard_id: str, violation: list[Any], order: str | Non
     was violated, or none on a hazard to rectify (the hazard core makes no transfer then, and
     withdraws one made), so the proposal of the act is withdrawn (`safety.credit.withdrawn`, with
     the decision on file, if any) once no hazard's record of it counts. A proposal made before
-    2026-12-07 went under the id of the violation's record, for that record alone."""
+    2026-12-07 went under the id of the violation's record; another hazard's record of the act
+    counts for it since it is known as the act's (`_proposed`)."""
     order_no, found, violation_eid, evidence = violation
     if order not in SUSPENSIONS:
         return []
-    pid = output_id("credit", f.id, "violated_suspension", violation_eid)  # as made before 2026-12-07
-    record = [hazard_id, violation_eid, evidence]  # the record it went on: this one, for such a proposal
-    if not any(p[0] == pid for p in f.credit):
-        pid = _act(f, order_no, found)
-        counted = f.credit_sets.get(pid, {})
-        counted.pop(_ACT + hazard_id, None)
-        if any(k.startswith(_ACT) for k in counted):
-            return []  # the act stands on another hazard's record
-        record = _as_sent(counted) or record
-        f.credit_sets.pop(pid, None)
+    record = [hazard_id, violation_eid, evidence]
+    pid, older = _proposed(f, order_no, found, violation_eid)
+    counted = f.credit_sets.get(pid, {})
+    counted.pop(_ACT + hazard_id, None)
+    if older and pid == output_id("credit", f.id, "violated_suspension", violation_eid):
+        counted.pop(_ITS_RECORD, None)  # the record it went on: this one
+        if _as_sent(counted) is None:
+            counted[_SENT + json.dumps(record, ensure_ascii=False)] = found
+    if any(k.startswith(_ACT) for k in counted):
+        return []  # the act stands on another hazard's record
+    record = _as_sent(counted) or record
+    f.credit_sets.pop(pid, None)
     made = next((p for p in f.credit if p[0] == pid), None)
     if made is None or made[1] is None or pid in f.credit_withdrawn:
         return []

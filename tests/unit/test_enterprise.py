@@ -628,6 +628,61 @@ def test_one_act_withdrawn_by_the_other_hazards_record_is_restated_as_it_was_sen
     assert _credit(rp, "safety.credit.withdrawn")[0]["evidence"] == proposal["evidence"]
 
 
+PER_RECORD = REPO / "tests" / "unit" / "testdata" / "states-v13-per-record"
+
+
+def _links_of(rp: DistrictReplay, entry: dict[str, Any]) -> list[dict[str, Any]]:
+    """Apply a hazard's `entry` in `rp` and return the links to its enterprise's file it makes,
+    without filing them there."""
+    hid = entry["subject"]
+    new, outs = rp.cores["hazard"].decide(rp.state("hazard", hid), entry)
+    rp.states["hazard"][hid] = new
+    # Named apart from the stored file's own entries: this process numbers its events from 1 again,
+    # as the one that stored the file did.
+    return [{**o.event, "entry_id": f"after-{o.event['entry_id']}", "id": f"after-{o.event['id']}"}
+            for o in outs if o.event.get("type") == LINK_TYPE]
+
+
+@pytest.mark.parametrize("first", ["HZ-2", "HZ-1"])
+def test_an_act_proposed_before_the_change_on_one_hazards_record_is_not_proposed_again(first: str) -> None:
+    """A file stored by commit 0271a04, before one proposal per act (states-v13-per-record): 令-A, on
+    HZ-1 and HZ-2, found violated on 5 Nov and recorded on HZ-1, proposed under the id of HZ-1's
+    record. HZ-2's record of the same act comes after the upgrade: it is that proposal's act, not
+    another, so nothing is proposed again. A lifting before the act, recorded late on one hazard
+    (either), leaves the proposal standing on the other's record; on both, it is withdrawn once,
+    restated as it was sent (HZ-1's record). Until 2026-12-07 HZ-2's record proposed the act a
+    second time."""
+    stored = unpack((PER_RECORD / f"enterprise-{USCC}-violated.state").read_bytes(), EnterpriseFile)
+    [[old, _, proposed_at, _]] = stored.credit
+    order = dict(order="suspend", legal_basis="安全生产法 art. 65", by=INSPECTORS, order_no="令-A")
+    found = dict(order_no="令-A", found_at=ts("2026-11-05 10:00"), description="Working on.",
+                 evidence=["https://files.example.org/v.mp4"], by=INSPECTORS)
+    rp = _district(registered(), *_major("HZ-2", "2026-11-02 09:05", "2027-06-30"),
+                   _enforcement("ordered", "2026-11-02 16:00", "HZ-2", **order))
+    f, outs = stored, []
+    for link in _links_of(rp, _enforcement("violated", "2026-11-05 10:00", "HZ-2", **found)):
+        f, got = decide_enterprise(f, link, COVERAGE)
+        outs += got
+    assert [o.event["type"] for o in outs if o.topic == "credit.proposals"] == []
+    assert [p[0] for p in f.credit] == [old]
+    lifting = _late(_enforcement("lifted", "2026-11-04 10:00", "HZ-2", order_no="令-A", by=INSPECTORS[0]),
+                    "2026-11-06 09:00")
+    [hz2] = _links_of(rp, lifting)
+    # HZ-1's lifting, as its hazard (stored before, its record of the act ev-8) links it.
+    hz1 = {**hz2, "entry_id": "after-hz1", "id": "after-hz1", "event_id": "ev-lift-hz1",
+           "data": {**hz2["data"], "id": "HZ-1",
+                    "unviolated": [["令-A", proposed_at, "ev-8", found["evidence"]]]}}
+    one, other = (hz2, hz1) if first == "HZ-2" else (hz1, hz2)
+    f, outs = decide_enterprise(f, one, COVERAGE)
+    assert [o for o in outs if o.topic == "credit.proposals"] == []  # the other's record still counts
+    f, outs = decide_enterprise(f, other, COVERAGE)
+    [withdrawn] = [o.event["data"] for o in outs if o.topic == "credit.proposals"]
+    assert withdrawn["proposal_id"] == old
+    assert withdrawn["evidence"] == [{"hazard_id": "HZ-1", "order_no": "令-A", "event_id": "ev-8",
+                                      "uris": found["evidence"]}]
+    assert f.credit_withdrawn == {old: at("2026-11-04 10:00")}
+
+
 def test_a_violation_found_while_the_hazard_stood_dismissed_is_no_credit_matter() -> None:
     """The hazard was found unfounded on 4 Nov; the stop order made on it was found violated on 5 Nov.
     The hazard core makes no transfer (or withdraws it, the verdict recorded late): the order was on
