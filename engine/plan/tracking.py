@@ -15,7 +15,9 @@ other subject:
   enterprise core's wrapper `with_plan_links` adds it when an enterprise's file
   counts an inspection (a refused one does not count, as in the file, nor does
   an inspection recorded again under a fresh event id), for the town of the
-  file at that moment;
+  file at that moment; and one with `uncounted` takes one out of its month,
+  when a file no longer counts an inspection it counted (recorded again as
+  refused: the later record supersedes the earlier one);
 - a clock per month, due `check_days` after the month ends (00:00 Beijing
   time on the 1st of the next month): planned against done, and when fewer
   were done, the same escalation `plan progress --publish` sends
