@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import bisect
 import functools
+import heapq
 import importlib.metadata
 import re
 from collections import Counter as Tally
@@ -124,6 +125,10 @@ class HazardGauges(Collector):
         self._views: dict[str, GaugeView] = {}
         self._open: Tally[tuple[str, str, str, str]] = Tally()
         self._overdue: dict[tuple[str, str, str], dict[str, int]] = {}
+        # Rectifications due but not yet past their deadline: their labels and deadline, and a heap of
+        # (deadline, hazard) that `_promote` takes them from as the clock passes each.
+        self._due: dict[str, tuple[tuple[str, str, str], int]] = {}
+        self._coming: list[tuple[int, str]] = []
         self._listed = 0
         self._listed_deadlines: dict[str, dict[str, int]] = {}  # town -> hazard -> deadline
 
@@ -133,8 +138,11 @@ class HazardGauges(Collector):
             return _CLOSED
         grade = h.grade or h.claimed or "unknown"
         labels = _shared((grade, h.town or "unknown", h.sector or "unknown", h.tier or "none"))
+        # Under which labels it counts as overdue once its deadline has passed (`collect` asks the clock
+        # then): not only once a later entry was applied, as a deadline at 08:15 has no entry of its own
+        # until the ladder's end-of-day step, and the alert on overdue rectifications waited for it.
         overdue = None
-        if h.deadline is not None and h.completed_at is None and h.watermark >= h.deadline:
+        if h.deadline is not None and h.completed_at is None:
             overdue = _shared((grade, h.town or "unknown", self._lead_of(h) or "unknown"))
         listed = bool(h.listed and h.listed[3])
         return GaugeView(labels, overdue, h.deadline, listed, h.listed[2] if listed else None)
@@ -163,8 +171,9 @@ class HazardGauges(Collector):
     def take(self, other: HazardGauges) -> None:
         """Count what `other` counts (reset off the event loop); `other` is spent."""
         self._views, self._open, self._overdue = other._views, other._open, other._overdue
+        self._due, self._coming = other._due, other._coming
         self._listed, self._listed_deadlines = other._listed, other._listed_deadlines
-        other._views, other._open, other._overdue = {}, Tally(), {}
+        other._views, other._open, other._overdue, other._due, other._coming = {}, Tally(), {}, {}, []
         other._listed, other._listed_deadlines = 0, {}
 
     def reset(self, views: Iterable[tuple[str, GaugeView]]) -> None:
@@ -172,6 +181,8 @@ class HazardGauges(Collector):
         self._views.clear()
         self._open.clear()
         self._overdue.clear()
+        self._due.clear()
+        self._coming.clear()
         self._listed = 0
         self._listed_deadlines.clear()
         for hazard_id, view in views:
@@ -183,13 +194,22 @@ class HazardGauges(Collector):
             if not self._open[view.open_labels]:
                 del self._open[view.open_labels]
         if view.overdue_labels is not None:
-            group = self._overdue.setdefault(view.overdue_labels, {})
-            if sign > 0:
-                group[hazard_id] = view.deadline or 0
+            deadline = view.deadline or 0
+            if sign > 0 and deadline > self._now():
+                self._due[hazard_id] = (view.overdue_labels, deadline)  # overdue from then (`_promote`)
+                heapq.heappush(self._coming, (deadline, hazard_id))
+                if len(self._coming) > 2 * len(self._due) + 1_000:  # entries of views replaced since
+                    self._coming = [(d, hid) for hid, (_, d) in self._due.items()]
+                    heapq.heapify(self._coming)
+            elif sign > 0:
+                self._overdue.setdefault(view.overdue_labels, {})[hazard_id] = deadline
+            elif self._due.get(hazard_id) == (view.overdue_labels, deadline):
+                del self._due[hazard_id]
             else:
+                group = self._overdue.get(view.overdue_labels, {})
                 group.pop(hazard_id, None)
                 if not group:
-                    del self._overdue[view.overdue_labels]
+                    self._overdue.pop(view.overdue_labels, None)
         self._listed += sign * view.listed
         if view.listed and view.open_labels is not None:
             town = view.open_labels[1]
@@ -200,6 +220,15 @@ class HazardGauges(Collector):
                 deadlines.pop(hazard_id, None)
                 if not deadlines:
                     del self._listed_deadlines[town]
+
+    def _promote(self, now: float) -> None:
+        """Count as overdue the rectifications whose deadline has passed by `now`."""
+        while self._coming and self._coming[0][0] <= now:
+            deadline, hazard_id = heapq.heappop(self._coming)
+            due = self._due.get(hazard_id)
+            if due is not None and due[1] == deadline:
+                del self._due[hazard_id]
+                self._overdue.setdefault(due[0], {})[hazard_id] = deadline
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         """Yield the gauges; the age of the oldest overdue rectification is measured now."""
@@ -212,6 +241,8 @@ class HazardGauges(Collector):
             "hazard_overdue_rectifications", "Rectifications past their deadline with no claim, "
             "by grade, town and lead department.", labels=["grade", "town", "department"])
         oldest: dict[tuple[str, str], int] = {}
+        now = self._now()
+        self._promote(now)
         for (grade, town, dept), members in sorted(self._overdue.items()):
             overdue.add_metric([grade, town, dept], len(members))
             first = min(members.values())
@@ -220,7 +251,6 @@ class HazardGauges(Collector):
         age = GaugeMetricFamily(
             "hazard_oldest_overdue_age_seconds", "Seconds since the deadline of the oldest overdue "
             "rectification, by grade and town.", labels=["grade", "town"])
-        now = self._now()
         for (grade, town), deadline in sorted(oldest.items()):
             age.add_metric([grade, town], max(0.0, now - deadline))
         yield age

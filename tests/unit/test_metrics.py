@@ -34,12 +34,38 @@ def test_open_overdue_and_oldest_age() -> None:
     registry.register(gauges)
     gauges.update(hazard("A", watermark=1000, tier="yellow"))
     gauges.update(hazard("B", watermark=2000, deadline=2000, tier="yellow"))
-    gauges.update(hazard("C", watermark=10, tier=None))
+    gauges.update(hazard("C", watermark=10, deadline=9000, tier=None))
     out = text(registry)
     assert 'hazard_open{grade="general",sector="fire_safety",tier="yellow",town="huxi"} 2.0' in out
     assert 'hazard_overdue_rectifications{department="fire_rescue",grade="general",town="huxi"} 2.0' in out
     assert 'hazard_oldest_overdue_age_seconds{grade="general",town="huxi"} 4000.0' in out
     assert "HZ" not in out and '"A"' not in out  # no hazard id ever becomes a label
+
+
+def test_a_deadline_counts_as_overdue_once_the_clock_passes_it_with_no_entry_since() -> None:
+    """A deadline at 08:15 has no entry of its own until the ladder's step at the end of the day: the
+    gauge counts it from the scrape after the deadline, as the board does, not from that step. A claim
+    or a new deadline before then takes it out; views replaced many times leave no stale count."""
+    clock = [0.0]
+    registry = CollectorRegistry()
+    gauges = HazardGauges(lambda h: "fire_rescue", now=lambda: clock[0])
+    registry.register(gauges)
+    gauges.update(hazard("A", watermark=100, deadline=1000))
+    gauges.update(hazard("B", watermark=100, deadline=1500))
+    gauges.update(hazard("C", watermark=100, deadline=1200))
+    series = 'hazard_overdue_rectifications{department="fire_rescue",grade="general",town="huxi"}'
+    assert series not in text(registry)
+    clock[0] = 1300.0
+    gauges.update(hazard("C", watermark=100, deadline=1200, completed_at=1100))  # claimed in time
+    assert f"{series} 1.0" in text(registry)  # A only
+    for n in range(3_000):  # B's view replaced again and again before its deadline
+        gauges.update(hazard("B", watermark=100 + n, deadline=1500 + n % 2))
+    clock[0] = 1600.0
+    out = text(registry)
+    assert f"{series} 2.0" in out
+    assert 'hazard_oldest_overdue_age_seconds{grade="general",town="huxi"} 600.0' in out
+    gauges.update(hazard("A", watermark=1700, deadline=5000))  # an extension: due again
+    assert f"{series} 1.0" in text(registry)
 
 
 def test_closing_a_hazard_removes_it_everywhere() -> None:
