@@ -97,10 +97,23 @@ def _fold(a: Alert, report: tuple[Any, ...], end: int, rules: AlertRules, late: 
     _moment(e, "", {"time": at, "grade": grade, "why": why}, late)
     band, band_why = classify(figures, rules, response=True)
     _moment(e, "band_", {"time": at, "grade": band, "why": band_why}, late)
+    if rules.downgrade_allowed and not late:  # the levels owed as graded then (`core.owed_by_time`)
+        owed, since = e.get("owed") or folded_owed(e, rules), max(at, a.opened_at)
+        harm = figures.harm() or bool(e.get("demanded"))
+        e["owed"] = {lv.id: owed.get(lv.id, since) for lv in rules.report_reach(grade)} if harm else {}
     demanded = e.setdefault("demanded", {})
     for level in rules.report_reach(grade) if figures.harm() else ():  # as `core.assess`
         t = max(at, a.opened_at)
         demanded[level.id] = min(demanded.get(level.id, t), t)
+
+
+def folded_owed(e: dict[str, Any], rules: AlertRules) -> dict[str, int]:
+    """The report levels the folded reports leave owed with downgrades allowed, for a state folded
+    without them: those the latest folded moment's grade reaches, from when each was first demanded."""
+    demanded, last = e.get("demanded") or {}, e.get("last")
+    if last is None:
+        return {}
+    return {lv.id: demanded[lv.id] for lv in rules.report_reach(last["grade"]) if lv.id in demanded}
 
 
 def _moment(e: dict[str, Any], prefix: str, moment: dict[str, Any], late: bool) -> None:

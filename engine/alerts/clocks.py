@@ -78,9 +78,12 @@ def derive(a: Alert, rules: AlertRules) -> dict[str, int]:
         return {}
     # A level reported after its due time had its clock run out all the same, whichever of the
     # report's record and the timer came first.
+    # With downgrades allowed, a level the grade as it now stands no longer reaches is not owed: one
+    # reported stays demanded on the record (core._demand_as_graded), but its clock runs no more.
+    owed = {lv.id for lv in rules.report_reach(a.grade)} if rules.downgrade_allowed and a.grade else None
     clocks = {f"report_{lv}": due for lv, due in report_dues(a, rules).items()
               if lv not in a.missed and a.reported.get(lv, due + 1) > due
-              and (not a.exercise or a.open_at(due))}
+              and (not a.exercise or a.open_at(due)) and (owed is None or lv in owed)}
     step = handover_due(a, rules)
     if step is not None and a.open_at(step[1]):
         clocks["handover"] = step[1]

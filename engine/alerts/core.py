@@ -57,8 +57,12 @@ def _apply(a: Alert, entry: dict[str, Any], at: int, rules: AlertRules) -> list[
     met = disaster.answered(a, at, entry["data"]["report_kind"], rules) \
         if entry["type"] == "safety.disaster.reported" and (a.dstep or a.dmissed or a.final_missed) else []
     closed, acked = a.closed_at, a.acked
+    # With downgrades allowed, the due times of the levels missed, before the event moves them.
+    dues = clocks.report_dues(a, rules) if rules.downgrade_allowed and a.missed else {}
     apply_event(a, entry, at, rules)
     outs = settle(a, rules, at, entry["event_id"])
+    if dues:
+        outs = _unowed_withdrawn(a, rules, dues, at, entry) + outs
     if a.acked is not None and a.acked is not acked and a.step:  # an earlier acknowledgement, late
         t, unit, when = a.acked[0], a.acked[1], decided_at(entry, at, a.watermark)
         outs = clocks.handovers_withdrawn(a, rules, t, entry["event_id"], when,
@@ -243,6 +247,8 @@ def assess(a: Alert, rules: AlertRules) -> tuple[str, list[str], str, list[str],
         for level in rules.report_reach(grade_id) if figures.harm() else ():
             demanded.setdefault(level.id, max(t, a.opened_at))
     if rules.downgrade_allowed:
+        # The levels owed follow the grade as it now stands (`owed_by_time`), not every grade it had.
+        demanded = owed_by_time(a, rules, moments, by_time)[-1][2]
         _, grade, why = moments[-1] if moments else (last["time"], last["grade"], last["why"])
         _, band, band_why = bands[-1] if bands else (band_last["time"], band_last["grade"], band_last["why"])
         evacuate = a.figures(until=None if a.closed_at is None else a.closed_at - 1).evacuate
@@ -260,6 +266,75 @@ def assess(a: Alert, rules: AlertRules) -> tuple[str, list[str], str, list[str],
         level_why = [f"response band counting the missing with the dead (国家安全生产事故灾难应急预案): "
                      f"{band_why[0]}", *level_why]
     return grade, why, level, level_why, demanded
+
+
+def owed_by_time(a: Alert, rules: AlertRules, moments: list[tuple[str, ...]] | None = None,
+                 by_time: list[tuple[int, Any]] | None = None) -> list[tuple[int, str, dict[str, int]]]:
+    """With downgrades allowed: after each grading moment, in time order, its time, the grade and the
+    report levels owed, each with when it was demanded afresh (the start of its latest spell of
+    being owed).
+
+    A level is owed while the grade as it stands reaches it (493号令 arts. 3, 10): a lowered grade
+    stops demanding the levels above its reach, and a grade raised again demands them afresh from
+    then, as any re-grade does (补报, art. 13). Once the figures have shown harm the alert stays an
+    accident (art. 2): figures lowered to none grade it general, not no accident at all. The first
+    item is the folded reports' (bounds.py), at the latest folded moment's time, when any were folded.
+    """
+    if moments is None or by_time is None:
+        by_time = a.figures_by_time(bounds.regrade_end(a, rules))
+        if not by_time and (a.earlier or {}).get("last") is None:
+            by_time = [(a.opened_at, a.figures(until=a.opened_at))]
+        moments = [(t, *classify(figures, rules)) for t, figures in by_time]
+    folded = a.earlier or {}
+    owed: dict[str, int] = dict(folded.get("owed") or bounds.folded_owed(folded, rules))
+    harm = bool(folded.get("demanded"))
+    out: list[tuple[int, str, dict[str, int]]] = []
+    if folded.get("last") is not None:
+        out.append((folded["last"]["time"], folded["last"]["grade"], owed))
+    for (t, grade_id, *_), (_, figures) in zip(moments, by_time, strict=True):
+        harm = harm or figures.harm()
+        since = max(t, a.opened_at)
+        owed = {level.id: owed.get(level.id, since) for level in rules.report_reach(grade_id)} if harm else {}
+        out.append((t, grade_id, owed))
+    return out or [(a.opened_at, GRADES[-1], {})]
+
+
+def _unowed_withdrawn(a: Alert, rules: AlertRules, dues: dict[str, int], at: int,
+                      entry: dict[str, Any]) -> list[Out]:
+    """With downgrades allowed, withdraw the report_overdue of a level that the grade as it stood at
+    its due time did not reach, a record dated by then that lowered the grade having reached the
+    engine after it ran out: in time order the level was no longer owed, and its clock had stopped.
+    One that ran out while the grade reached it stands: it was owed then."""
+    spells = owed_by_time(a, rules)
+    when, eid = decided_at(entry, at, a.watermark), entry["event_id"]
+    outs: list[Out] = []
+    for level_id in list(a.missed):
+        due = dues.get(level_id)
+        standing = next((s for s in reversed(spells) if due is not None and s[0] <= due), None)
+        if standing is None or level_id in standing[2]:
+            continue
+        t, grade = standing[0], standing[1]
+        level = next(lv for lv in rules.report_levels if lv.id == level_id)
+        a.missed.remove(level_id)
+        a.history.append([when, eid, f"report to {level_id} overdue: withdrawn, graded {grade} on {iso(t)}"])
+        reason = (f"The report_overdue of {a.id} to {level.name} at {iso(due)} is withdrawn: the accident "
+                  f"was graded {rules.grade(grade).name} on {iso(t)}, before it fell due, which is not "
+                  f"reported that far; the record {eid} reached the engine after it")
+        outs.append(emit.escalation(a, rules, rule_id=level.rule_id, action="failure_withdrawn", at=when,
+                                    targets=emit.resolve_all(level.overdue_targets, a, rules, level),
+                                    reason=reason, key=(level_id, due), caused_by=[eid], due_at=due))
+    if outs:
+        _demand_as_graded(a, spells[-1][2])
+    return outs
+
+
+def _demand_as_graded(a: Alert, owed: dict[str, int]) -> None:
+    """With downgrades allowed, the report levels demanded are those the grade as it now stands
+    reaches (`owed_by_time`). A level no longer owed stops being demanded, and its clock with it;
+    one reported or missed stays on the record (with when it was first demanded), as does what
+    was sent about it. A level owed afresh is demanded from then, unless it is on the record."""
+    kept = {lv: t for lv, t in a.demanded.items() if lv in a.reported or lv in a.missed}
+    a.demanded = {**{lv: t for lv, t in owed.items() if lv not in kept}, **kept}
 
 
 def settle(a: Alert, rules: AlertRules, at: int, cause: str) -> list[Out]:
@@ -281,7 +356,12 @@ def settle(a: Alert, rules: AlertRules, at: int, cause: str) -> list[Out]:
     grade, why, level, level_why, demanded = assess(a, rules)
     accident = a.incident_class == "production_accident" and bool(demanded)
     if accident:
-        for level_id, t in demanded.items():
+        if rules.downgrade_allowed:
+            before = set(a.demanded)
+            _demand_as_graded(a, demanded)
+            a.history += [[at, cause, f"report to {lv.id} no longer demanded: graded {grade}"]
+                          for lv in rules.report_levels if lv.id in before - set(a.demanded)]
+        for level_id, t in () if rules.downgrade_allowed else demanded.items():
             a.demanded[level_id] = min(a.demanded.get(level_id, t), t)
         a.grade = grade
     elif a.incident_class == "production_accident":

@@ -225,6 +225,11 @@ _ESCALATIONS = compiled([
     (r"The report_overdue of (?P<a>\S+) to (?P<l>.+?) at (?P<t>\S+) is withdrawn: the alert was closed on "
      r"(?P<u>\S+), before it fell due; the record (?P<e>\S+) of the close reached the engine after it",
      "撤回 {a} 向{l}报告超时（{t}）：警情已于 {u} 结束，早于报告时限；结束记录 {e} 送达引擎晚于督办"),
+    (r"The report_overdue of (?P<a>\S+) to (?P<l>.+?) at (?P<t>\S+) is withdrawn: the accident was graded "
+     r"(?P<g>.+?) on (?P<u>\S+), before it fell due, which is not reported that far; the record (?P<e>\S+) "
+     r"reached the engine after it",
+     "撤回 {a} 向{l}报告超时（{t}）：该事故已于 {u} 改定为{g}，早于报告时限，无需报告至该层级；"
+     "记录 {e} 送达引擎晚于督办"),
     (r"The report_overdue of (?P<a>\S+) \((?P<c>disaster_\w+)\) at (?P<t>\S+) is withdrawn: the alert "
      r"was closed on (?P<u>\S+), before it fell due; the record (?P<e>\S+) of the close reached the "
      r"engine after it",

@@ -546,6 +546,62 @@ def test_a_smaller_figure_does_not_lower_the_level_unless_the_rules_allow_it():
     assert "lowered from III" in activations[1]["reason"]
 
 
+DOWNGRADE = dataclasses.replace(ALERT_RULES, downgrade_allowed=True)
+
+
+def _report(aid: str, time: str, unit: str) -> dict[str, Any]:
+    return alert_event("acknowledged", aid, time, unit=unit, by=INFO_OFFICER)
+
+
+def test_with_downgrade_allowed_a_lowered_grade_no_longer_demands_the_levels_above_its_reach():
+    """3 dead is 较大 (reported to the province); 2 dead at 09:30 is 一般 (to the city). With
+    downgrades allowed the province is no longer owed: no report_overdue at 14:00. Until 2026-12-07
+    the levels once demanded stayed demanded whatever the grade became (audit F10). A level already
+    reported stays on the record: AL-DG2's province, reported before its grade was lowered."""
+    rp = run([raised("AL-DG1", "2026-11-02 09:00", casualties={"dead": 3}),
+              alert_event("updated", "AL-DG1", "2026-11-02 09:30", casualties={"dead": 2})],
+             "2026-11-02 18:00", DOWNGRADE)
+    assert [d["rule_id"] for d in escalations(rp, "report_overdue")] == ["report.county", "report.city"]
+    state = rp.states["AL-DG1"]
+    assert (state.grade, set(state.demanded), state.missed, state.clocks) == (
+        "general", {"county", "city"}, ["county", "city"], {})
+    rp = run([raised("AL-DG2", "2026-11-02 09:00", casualties={"dead": 3}),
+              _report("AL-DG2", "2026-11-02 09:20", "district_emergency"),
+              _report("AL-DG2", "2026-11-02 09:40", "city_emergency"),
+              _report("AL-DG2", "2026-11-02 10:00", "province_emergency"),
+              alert_event("updated", "AL-DG2", "2026-11-02 11:00", casualties={"dead": 1})],
+             "2026-11-02 18:00", DOWNGRADE)
+    state = rp.states["AL-DG2"]
+    assert escalations(rp, "report_overdue") == [] and state.grade == "general"
+    assert set(state.reported) == set(state.demanded) == {"county", "city", "province"}
+
+
+def test_with_downgrade_allowed_a_lowering_dated_before_the_due_time_and_recorded_after_withdraws_it():
+    """The province's report of AL-DG3 (较大, 3 dead) fell due at 14:00 and ran out; the update to
+    2 dead (一般: reported to the city only) was dated 13:00 and reached the engine at 15:00. In
+    time order the province was no longer owed at 14:00: its report_overdue is withdrawn, to those
+    it went to. A lowering dated 14:30, after the due time, leaves it standing: it was owed then."""
+    def late_lowering(aid: str, dated: str) -> AlertReplay:
+        rp = AlertReplay(DOWNGRADE)
+        rp.feed(raised(aid, "2026-11-02 09:00", casualties={"dead": 3}))
+        rp.advance_to(at("2026-11-02 15:00"))
+        rp.feed(alert_event("updated", aid, dated, casualties={"dead": 2}), now=at("2026-11-02 15:00"))
+        rp.advance_to(at("2026-11-02 18:00"))
+        return rp
+
+    rp = late_lowering("AL-DG3", "2026-11-02 13:00")
+    overdue = {d["rule_id"]: d for d in escalations(rp, "report_overdue")}
+    [withdrawn] = escalations(rp, "failure_withdrawn")
+    assert set(overdue) == {"report.county", "report.city", "report.province"}
+    assert (withdrawn["rule_id"], withdrawn["due_at"], withdrawn["targets"]) == (
+        "report.province", overdue["report.province"]["due_at"], overdue["report.province"]["targets"])
+    assert "graded 一般事故 on 2026-11-02T13:00:00+08:00" in withdrawn["reason"]
+    assert rp.states["AL-DG3"].missed == ["county", "city"] and rp.states["AL-DG3"].clocks == {}
+    rp = late_lowering("AL-DG4", "2026-11-02 14:30")
+    assert escalations(rp, "failure_withdrawn") == []
+    assert rp.states["AL-DG4"].missed == ["county", "city", "province"]
+
+
 def _story(suffix: str = "") -> list[dict[str, Any]]:
     aid = f"AL-DET{suffix}"
     return [raised(aid, "2026-11-02 09:00", event_id=f"r{suffix}", crowded_place=True),
