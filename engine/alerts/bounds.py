@@ -87,7 +87,13 @@ def _fold(a: Alert, report: tuple[Any, ...], end: int, rules: AlertRules, late: 
             e[f], e[f"{f}_at"] = value, at
     evacuate = report[4]
     if evacuate is not None:
-        e["to_evacuate_max"] = max(e.get("to_evacuate_max", evacuate), evacuate)
+        most = e.get("to_evacuate_max")
+        if most is None or evacuate > most or (evacuate == most and at < e.get("to_evacuate_max_at", at)):
+            e["to_evacuate_max"], e["to_evacuate_max_at"] = evacuate, at
+        # The first figure that raises the level, for a close dated before the largest (`open_evacuate`).
+        if rules.evacuate_at_least is not None and evacuate >= rules.evacuate_at_least \
+                and at < e.get("evacuate_raises", [at + 1])[0]:
+            e["evacuate_raises"] = [at, evacuate]
     if at > end:
         return  # after the re-grade window: no grading moment
     if not late and a.reports and a.reports[0][0] == at:
@@ -97,6 +103,7 @@ def _fold(a: Alert, report: tuple[Any, ...], end: int, rules: AlertRules, late: 
     _moment(e, "", {"time": at, "grade": grade, "why": why}, late)
     band, band_why = classify(figures, rules, response=True)
     _moment(e, "band_", {"time": at, "grade": band, "why": band_why}, late)
+    e["band_steps"] = _step(e.get("band_steps", []), {"time": at, "grade": band, "why": band_why})
     if rules.downgrade_allowed and not late:  # the levels owed as graded then (`core.owed_by_time`)
         owed, since = e.get("owed") or folded_owed(e, rules), max(at, a.opened_at)
         harm = figures.harm() or bool(e.get("demanded"))
@@ -114,6 +121,38 @@ def folded_owed(e: dict[str, Any], rules: AlertRules) -> dict[str, int]:
     if last is None:
         return {}
     return {lv.id: demanded[lv.id] for lv in rules.report_reach(last["grade"]) if lv.id in demanded}
+
+
+def _step(steps: list[dict[str, Any]], moment: dict[str, Any]) -> list[dict[str, Any]]:
+    """The folded band's moments each higher than every one before it in time, with `moment` among
+    them: at most one a grade. The highest band before any time (a close's) is the last of them
+    dated before it (`open_band`)."""
+    at, rank = moment["time"], GRADES.index
+    before = [m for m in steps if m["time"] <= at]
+    if before and rank(before[-1]["grade"]) <= rank(moment["grade"]):
+        return steps  # no higher than the highest before it
+    higher = [m for m in steps if m["time"] > at and rank(m["grade"]) < rank(moment["grade"])]
+    return [*before, moment, *higher]
+
+
+def open_band(a: Alert, e: dict[str, Any], best: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The folded band's best moment while the alert was open (its response ends at the close): the
+    highest, the first of its grade, dated before the close. A state folded before the steps were
+    kept has its best only."""
+    if best is None or a.open_at(best["time"]) or "band_steps" not in e:
+        return best
+    return next((m for m in reversed(e["band_steps"]) if a.open_at(m["time"])), None)
+
+
+def open_evacuate(a: Alert, e: dict[str, Any]) -> int | None:
+    """The largest evacuation figure of the folded reports dated before the close, as far as it picks
+    the level: the largest when it is, else the first that raises the level (a figure below it
+    raises nothing, whatever it is), else None."""
+    most, at = e.get("to_evacuate_max"), e.get("to_evacuate_max_at")
+    if most is None or at is None or a.open_at(at):
+        return most
+    raises = e.get("evacuate_raises")
+    return raises[1] if raises is not None and a.open_at(raises[0]) else None
 
 
 def _moment(e: dict[str, Any], prefix: str, moment: dict[str, Any], late: bool) -> None:

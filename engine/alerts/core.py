@@ -231,8 +231,12 @@ def assess(a: Alert, rules: AlertRules) -> tuple[str, list[str], str, list[str],
     responding = [(t, f) for t, f in by_time if a.open_at(t)]
     folded = a.earlier or {}  # the moments of the reports folded out of `reports` (bounds.py)
     best, last = folded.get("best"), folded.get("last")
-    # A state folded before the band was kept apart has the grade's moments only.
-    band_best, band_last = folded.get("band_best", best), folded.get("band_last", last)
+    # A state folded before the band was kept apart has the grade's moments only. Folded figures dated
+    # from the close on pick no level either (bounds.open_band).
+    band_best = bounds.open_band(a, folded, folded.get("band_best", best))
+    band_last = folded.get("band_last", last)
+    if band_last is not None and not a.open_at(band_last["time"]):
+        band_last = band_best  # with downgrade allowed: the best before the close, not the last (bounds.py)
     opening = (a.opened_at, a.figures(until=a.opened_at))
     if not by_time and last is None:
         by_time = [opening]
@@ -258,8 +262,8 @@ def assess(a: Alert, rules: AlertRules) -> tuple[str, list[str], str, list[str],
         earlier = [(band_best["time"], band_best["grade"], band_best["why"])] if band_best is not None else []
         _, band, band_why = min(earlier + bands, key=lambda m: GRADES.index(m[1]))
         given = [r[4] for r in a.reports if r[4] is not None and a.open_at(r[0])]
-        if folded.get("to_evacuate_max") is not None:
-            given.append(folded["to_evacuate_max"])
+        if bounds.open_evacuate(a, folded) is not None:
+            given.append(bounds.open_evacuate(a, folded))
         evacuate = max(given, default=None)
     level, level_why = level_for(band, a.crowded, evacuate, rules)
     if band != grade:

@@ -115,6 +115,24 @@ def test_folding_reports_decides_as_keeping_them_all(updates, data, downgrade, c
     assert bounded.states[aid].earlier is not None or len(whole.states[aid].reports) <= keep
 
 
+@settings(max_examples=40, deadline=None)
+@given(UPDATES, st.integers(0, 12 * 24 * 60))
+def test_folding_decides_as_keeping_them_all_with_a_close_recorded_after_the_updates(updates, closed) -> None:
+    """A close dated among the updates whose record comes after them all: the response level the
+    figures dated from the close on activated is withdrawn, folded or not. Until 2026-12-07 the
+    folded reports gave their highest band and evacuation figure whatever their date, so the level
+    stood when they were folded and was withdrawn when they were kept."""
+    aid, keep = "AL-FOLD-CLOSE", 4
+    entries = [_raised(aid)] + [_update(aid, START + 60 * m, **f) for m, f in sorted(updates)]
+    entries.append(_closed(aid, START + 60 * closed))
+    with kept(keep):
+        bounded = replay(entries)
+    with kept(10**9):
+        whole = replay(entries)
+    assert outputs(bounded) == outputs(whole)
+    assert facts(bounded.states[aid]) == facts(whole.states[aid])
+
+
 def test_a_report_later_than_the_bound_still_counts_in_the_latest_figures_and_the_evacuation() -> None:
     """Beyond the bound the grading moment is approximate (bounds.py); the figures are not."""
     aid = "AL-LATE"
