@@ -142,22 +142,34 @@ def _raised(a: Alert, d: dict[str, Any], at: int, eid: str, rules: AlertRules) -
     if a.opened is not None:
         if at >= a.opened_at:
             return "raised again: ignored (the first raising stands)"
-        # Raised again, dated earlier: the accident happened by then, and every clock counts from it
-        # (493号令 art. 9), whichever record reached the engine first. The clocks move back, so what
-        # already ran stays due; the first record's description of the alert stands.
+        # Raised again, dated earlier: this is the accident's first report, as it would have been had
+        # it arrived first (the other then "raised again"). The accident happened by then, and every
+        # clock counts from it (493号令 art. 9), whichever record reached the engine first; the clocks
+        # move back, so what already ran stays due. Its kind, place, enterprise and class are the
+        # alert's too: what was sent on the other's stands. Whether it is a drill stays as first
+        # raised: a second raising turns no real alert into a drill, nor a drill into a real one.
         a.opened, a.opened_at = eid, at
+        _describe(a, d, rules)
         _figures(a, at, eid, d, rules)
-        return f"raised again, dated earlier: the accident's time is now {iso(at)}"
-    a.opened, a.opened_at, a.kind = eid, at, d["kind"]
-    a.location = {k: v for k, v in d["location"].items() if v is not None}
-    a.description = d["description"]
-    a.crowded, a.post = d.get("crowded_place", False), d.get("post")
+        return (f"raised again, dated earlier: the accident's time is now {iso(at)}; "
+                f"{d['kind']} in {a.town()}, {a.incident_class}")
+    a.opened, a.opened_at = eid, at
     a.exercise = d.get("exercise", False)
-    a.enterprise = d.get("enterprise")
-    a.incident_class = d.get("incident_class") or rules.incident_class(d["kind"], a.enterprise is not None)
+    _describe(a, d, rules)
     _figures(a, at, eid, d, rules)
     return (f"raised: {d['kind']} in {a.town()}, {a.incident_class}"
             + (" (exercise)" if a.exercise else ""))
+
+
+def _describe(a: Alert, d: dict[str, Any], rules: AlertRules) -> None:
+    """Take the alert's kind, place, enterprise and class from raising `d` (its class given, or
+    derived from its kind and whether it names an enterprise)."""
+    a.kind = d["kind"]
+    a.location = {k: v for k, v in d["location"].items() if v is not None}
+    a.description = d["description"]
+    a.crowded, a.post = d.get("crowded_place", False), d.get("post")
+    a.enterprise = d.get("enterprise")
+    a.incident_class = d.get("incident_class") or rules.incident_class(d["kind"], a.enterprise is not None)
 
 
 def _updated(a: Alert, d: dict[str, Any], at: int, eid: str, rules: AlertRules) -> str:

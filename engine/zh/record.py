@@ -173,6 +173,10 @@ def _shapes() -> Shapes:
         (r"raised again: ignored \(the first raising stands\)", "重复接报，不予处理（以首次接报为准）"),
         (r"raised again, dated earlier: the accident's time is now (?P<t>\S+)",
          "重复接报，时间更早：事发时间改为 {t}，各时限自此起算"),
+        (r"raised again, dated earlier: the accident's time is now (?P<t>\S+); (?P<k>\w+) in (?P<w>\w+), "
+         r"(?P<c>\w+)",
+         "重复接报，时间更早：事发时间改为 {t}，各时限自此起算；"
+         "以此次接报为准：{w:town}{k:kind}（{c:class}）"),
         (r"updated", "更新"),
         (r"updated: (?P<x>.*)", "更新：{x}"),
         (r"closed", "结案"),
