@@ -26,7 +26,7 @@ from engine.alerts.state import Alert
 from engine.kernel.apply import UnknownEntryType, advance_clocks, apply_entry
 from engine.kernel.ids import clock_id
 from engine.kernel.outputs import Out
-from engine.kernel.referral import decided_at
+from engine.kernel.referral import decided_at, reached
 from engine.kernel.time import iso
 
 
@@ -45,9 +45,22 @@ def fire(a: Alert, name: str, due: int, rules: AlertRules) -> list[Out]:
 def advance(a: Alert, rules: AlertRules, now: int) -> list[Out]:
     """Fire, in due order, every clock of the alert that is due at or before `now`; then bring its
     reports and CAP messages within their bounds (bounds.py), so every state written is bounded."""
-    outs = advance_clocks(a, rules, now, derive, fire)
+    outs: list[Out] = []
+    # A disaster's daily reports are the one clock of an alert that repeats: days long past (a record
+    # dated long after its reports stopped) fire in spans, each far below the kernel's guard on
+    # firings in one call, in the same order and with the same outputs as one call would.
+    daily = disaster.next_daily(a, rules)
+    while daily is not None and daily + _SPAN < now:
+        outs += advance_clocks(a, rules, daily + _SPAN, derive, fire)
+        daily, then = disaster.next_daily(a, rules), daily
+        if daily == then:
+            break
+    outs += advance_clocks(a, rules, now, derive, fire)
     bounds.bound(a, rules)
     return outs
+
+
+_SPAN = 365 * 86_400  # a year of daily reports, and the few other steps, in one call: under the guard
 
 
 def _apply(a: Alert, entry: dict[str, Any], at: int, rules: AlertRules) -> list[Out]:
@@ -57,6 +70,10 @@ def _apply(a: Alert, entry: dict[str, Any], at: int, rules: AlertRules) -> list[
     met = disaster.answered(a, at, entry["data"]["report_kind"], rules) \
         if entry["type"] == "safety.disaster.reported" and (a.dstep or a.dmissed or a.final_missed) else []
     closed, acked = a.closed_at, a.acked
+    # A record that came late: the daily disaster reports owed by its arrival before it (`run_out`).
+    arrived = reached(entry, at)
+    arrived = arrived if arrived is not None and arrived > at else None
+    owed = disaster.owed_by(a, rules, arrived) if arrived is not None else []
     # With downgrades allowed, the due times of the levels missed, before the event moves them.
     dues = clocks.report_dues(a, rules) if rules.downgrade_allowed and a.missed else {}
     apply_event(a, entry, at, rules)
@@ -74,6 +91,8 @@ def _apply(a: Alert, entry: dict[str, Any], at: int, rules: AlertRules) -> list[
         outs = withdrawn + disaster.withdraw(a, rules, met, at, entry["event_id"], when) + outs
     if a.closed_at != closed:  # a close whose record came after clocks that fell due since ran out
         outs = _closed_late(a, rules, at, entry) + _level_withdrawn(a, rules, at, entry) + outs
+    if arrived is not None:  # the daily disaster reports long past when it came
+        outs += disaster.run_out(a, rules, owed, arrived, entry["event_id"])
     return outs + capdoc.on_event(a, what, at, entry["event_id"], rules)
 
 

@@ -10,7 +10,10 @@ A natural disaster is not graded under 493号令; its information officers
 - `disaster_daily` (续报 / 零报告): from the first report until the final one
   (or the alert's close, 灾情稳定), a report is due every day at the rules'
   hour, even when nothing changed (24小时零报告). Each missed day escalates
-  once, and the next day's report is due as usual.
+  once, and the next day's report is due as usual. A record that comes long
+  after it, and makes more than a week of them owed that were past by then (a
+  disaster recorded long after it happened), gets one escalation naming how
+  many (`run_out`).
 - `disaster_final` (核报): once the alert is closed, the final report is due
   within the rules' span; missing it escalates once.
 
@@ -20,7 +23,9 @@ the due times from the facts.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime, timedelta
+from itertools import takewhile
 
 from engine.alerts import emit
 from engine.alerts.rules import AlertRules, words
@@ -31,6 +36,7 @@ from engine.ruleset.calendar import SHANGHAI
 
 INITIAL, DAILY, FINAL = "disaster_initial", "disaster_daily", "disaster_final"
 NAMES = (INITIAL, DAILY, FINAL)
+RUN = 7  # daily reports run out at once beyond which one escalation names them all (`run_out`)
 
 
 def initial_due(a: Alert, rules: AlertRules) -> tuple[int, int] | None:
@@ -59,22 +65,63 @@ def daily_due(a: Alert, rules: AlertRules) -> int | None:
     it is the hour on the day after the latest report, as it always was. The reports on file are
     the latest few (bounds.py): the days before them have passed, met or run out, either way.
     """
+    return next(_owed(a, rules), None)
+
+
+def _owed(a: Alert, rules: AlertRules) -> Iterator[int]:
+    """Every daily report's due time, from the first `daily_due` gives, that no report met and that
+    has not run out already, in time order; none past the final report."""
     if a.opened is None or not a.disaster_reports:
-        return None
+        return
     hour, minute = rules.disaster.daily_at
     final = min((r[0] for r in a.disaster_reports if r[2] == "final"), default=None)
+    missed = set(a.dmissed)  # a set: a disaster recorded years late has run out hundreds of days
     day = local(max(a.disaster_reports[0][0], a.opened_at)).date() + timedelta(days=1)
     while True:
         due = int(datetime(day.year, day.month, day.day, hour, minute, tzinfo=SHANGHAI).timestamp())
         if final is not None and due > final:
-            return None
+            return
         met = any(r[0] <= due and local(r[0]).date() == day for r in a.disaster_reports)
-        if not met and due not in a.dmissed:
-            return due
+        if not met and due not in missed:
+            yield due
         day += timedelta(days=1)
 
 
-def _next_daily(a: Alert, rules: AlertRules) -> int | None:
+def owed_by(a: Alert, rules: AlertRules, until: int) -> list[int]:
+    """The daily reports due by `until`, while the alert was open, that no report met and that have
+    not run out already (`daily_due`, one after another)."""
+    return list(takewhile(lambda due: due <= until and a.open_at(due), _owed(a, rules)))
+
+
+def run_out(a: Alert, rules: AlertRules, before: list[int], until: int, eid: str) -> list[Out]:
+    """When record `eid`, reaching the engine at `until`, makes more than `RUN` daily reports owed
+    that were due by then (`before`: those owed by then before it), record them all as missed and
+    send one report_overdue that says how many, rather than one for each day.
+
+    That is a disaster recorded long after it happened (its first report dated then) or a report
+    dated long before the first on file: each day's escalation would tell the same units of days
+    long past, hundreds at a time. The days were past when the engine learned of them, whatever
+    its timer did since, so the same records give the same outputs. Fewer are left to the clock,
+    one a day, as always.
+    """
+    if a.incident_class != "natural_disaster":
+        return []
+    had = set(before)
+    days = [due for due in owed_by(a, rules, until) if due not in had]
+    if len(days) <= RUN:
+        return []
+    a.dmissed += days
+    d, last = rules.disaster, days[-1]
+    a.history.append([until, eid, f"daily reports overdue: {len(days)}, from {iso(days[0])} to {iso(last)}"])
+    reason = (f"No daily disaster report (续报, or 零报告 when nothing changed) on {a.id} for {len(days)} "
+              f"days, from {iso(days[0])} to {iso(last)}: the report is due every day until the final "
+              "report (24小时零报告)")
+    return [emit.escalation(a, rules, rule_id=d.daily_rule, action="report_overdue", at=last,
+                            targets=emit.resolve_all(d.daily_targets, a, rules), reason=reason,
+                            key=(DAILY, days[0], last), caused_by=[eid], due_at=next_daily(a, rules))]
+
+
+def next_daily(a: Alert, rules: AlertRules) -> int | None:
     """When the next daily report is due, if the alert is still open then."""
     due = daily_due(a, rules)
     return due if due is not None and a.open_at(due) else None
@@ -202,7 +249,7 @@ def fire(a: Alert, name: str, due: int, rules: AlertRules, cause: str) -> list[O
         a.history.append([due, cause, "daily report overdue"])
         return [emit.escalation(a, rules, rule_id=d.daily_rule, action="report_overdue", at=due,
                                 targets=emit.resolve_all(d.daily_targets, a, rules), reason=reason,
-                                key=(name, due), caused_by=[cause], due_at=_next_daily(a, rules))]
+                                key=(name, due), caused_by=[cause], due_at=next_daily(a, rules))]
     a.final_missed = True
     until = latest(d.final_within, a.closed_at, due, rules)
     doubt = unsure(due, until, "a final report dated by then takes this back")

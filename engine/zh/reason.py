@@ -245,6 +245,9 @@ _ESCALATIONS = compiled([
     (r"No daily disaster report \(续报, or 零报告 when nothing changed\) on (?P<a>\S+) by (?P<t>\S+): the "
      r"report is due every day until the final report \(24小时零报告\)",
      "灾情 {a} 至 {t} 未报当日续报（无变化时报零报告）：核报前每日须报（24小时零报告）"),
+    (r"No daily disaster report \(续报, or 零报告 when nothing changed\) on (?P<a>\S+) for (?P<n>\d+) days, "
+     r"from (?P<t>\S+) to (?P<u>\S+): the report is due every day until the final report \(24小时零报告\)",
+     "灾情 {a} 自 {t} 至 {u} 共 {n} 日未报当日续报（无变化时报零报告）：核报前每日须报（24小时零报告）"),
     (r"No final disaster report \(核报\) on (?P<a>\S+) within (?P<s>\d+ [a-z ]+?) of its close \(灾情稳定\) "
      r"at (?P<t>\S+)" + _DOUBT, "灾情 {a} 于 {t} 稳定后{s:span}内未核报{q:doubt}"),
     (r"(?P<k>\S+) \([^)]+\) at (?P<p>.+?) is a non-production incident \(非生产类\): no 493号令 grade or "

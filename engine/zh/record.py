@@ -205,6 +205,8 @@ def _shapes() -> Shapes:
         (r"disaster report (?P<k>\w+) from post (?P<p>[AB])", "灾情{k:report}（{p} 岗）"),
         (r"initial report asked of (?P<x>.+)", "催报灾情初报：{x}"),
         (r"daily report overdue", "灾情续报超时"),
+        (r"daily reports overdue: (?P<n>\d+), from (?P<t>\S+) to (?P<u>\S+)",
+         "灾情续报超时：自 {t} 至 {u} 共 {n} 日"),
         (r"final report overdue", "灾情核报超时"),
         (r"(?P<c>disaster_\w+) overdue of (?P<t>\S+): withdrawn, reported on (?P<u>\S+)",
          "撤回{c:clock}超时（{t}）：已于 {u} 报告"),

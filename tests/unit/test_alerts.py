@@ -306,6 +306,41 @@ def _flood_daily(made: str, arrived: str) -> AlertReplay:
     return rp
 
 
+def test_a_disaster_recorded_a_month_late_escalates_the_daily_reports_run_out_since_once():
+    """A flood of 20 June and post A's report of it reach the engine on 20 July, decided at their own
+    times as the worker decides them. The 30 daily reports (续报/零报告) run out since are one
+    report_overdue when the report comes, not one a day as the timer catches up; the next day's
+    report is due as usual. Until 2026-12-07 a disaster recorded years late escalated one for
+    every day, and past about 1,000 of them in one decision stopped it on the kernel's guard."""
+    aid, came = "AL-FL-LATE", ts("2026-07-20 14:00")
+    rp = AlertReplay(ALERT_RULES)
+    rp.feed({**raised(aid, "2026-06-20 14:00", kind="flood", enterprise=None), "arrived_at": came})
+    rp.feed({**_disaster_report(aid, "2026-06-20 14:10", "initial"), "arrived_at": came})
+    [overdue] = [d for d in escalations(rp, "report_overdue") if d["rule_id"] == "disaster.daily"]
+    assert "for 30 days, from 2026-06-21T09:00:00+08:00 to 2026-07-20T09:00:00+08:00" in overdue["reason"]
+    assert overdue["due_at"] == "2026-07-21T09:00:00+08:00" and overdue["reason_zh"]
+    rp.advance_to(at("2026-07-21 10:00"))
+    daily = [d for d in escalations(rp, "report_overdue") if d["rule_id"] == "disaster.daily"]
+    assert len(daily) == 2 and len(rp.states[aid].dmissed) == 31
+
+
+def test_a_record_dated_years_after_a_disasters_reports_stopped_does_not_fail_its_decision():
+    """A flood of June 2023 and its first report, then an update dated July 2026 decided at its
+    own time with no arrival vouched for: its decision fires the 1,126 daily reports run out since,
+    each as the timer would have, in due order. Until 2026-12-07 the kernel's guard stopped the
+    decision after 1,000 firings in one call (RuntimeError), and the valid record went to the dead
+    letters; with HAZARD_DEDUP_DAYS raised past three years, or 0, intake takes such records."""
+    aid = "AL-FL-OLD"
+    state, _ = decide_alert(None, raised(aid, "2023-06-20 14:00", kind="flood", enterprise=None), ALERT_RULES)
+    state, _ = decide_alert(state, _disaster_report(aid, "2023-06-20 14:20", "initial"), ALERT_RULES)
+    state, outs = decide_alert(state, alert_event("updated", aid, "2026-07-20 14:00", note="Still flooded."),
+                               ALERT_RULES)
+    daily = [o.event for o in outs if o.event.get("data", {}).get("rule_id") == "disaster.daily"]
+    assert len(daily) == len(state.dmissed) == 1126 and len({e["id"] for e in daily}) == 1126
+    assert [e["time"] for e in daily] == sorted(e["time"] for e in daily)
+    assert daily[-1]["time"] == "2026-07-20T09:00:00+08:00"
+
+
 def test_a_daily_disaster_report_made_at_the_hour_itself_is_in_time():
     """The daily report of the 21st is due at 09:00; one made at 09:00:00 meets it, late or not."""
     for arrived in ("2026-07-21 09:00", "2026-07-21 11:00"):
