@@ -39,7 +39,9 @@ class Alert(HistoryState):
     earlier: dict[str, Any] | None = None
     grade: str | None = None  # the accident grade held now
     level: str | None = None  # the response level activated now
-    demanded: dict[str, int] = field(default_factory=dict)  # report level -> when first demanded
+    # Report level -> when first demanded (with downgrades allowed: the levels the grade as it stands
+    # owes, from when each was demanded afresh, and those reported or missed; core._demand_as_graded).
+    demanded: dict[str, int] = field(default_factory=dict)
     reported: dict[str, int] = field(default_factory=dict)  # report level -> when its authority acked
     missed: list[str] = field(default_factory=list)  # report levels whose clock ran out
     acked: list[Any] | None = None  # the responder's acknowledgement: [time, unit, event id]
