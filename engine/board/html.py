@@ -28,7 +28,7 @@ TEXT: dict[str, dict[str, str]] = {
         "disconnected": "连接已断开，正在重连…", "connecting": "正在连接…",
         "signed_out": "会话已结束，请重新登录",
         "open_hazards": "未销号隐患", "by_tier": "按等级", "by_state": "按状态",
-        "overdue": "逾期未整改（按镇街、行业）", "listed": "挂牌督办", "days_left": "剩余天数",
+        "overdue": "逾期未整改（按镇街、行业）", "listed": "挂牌督办", "days_left": "剩余时间",
         "deadline": "期限", "approximate": "估算：当年节假日安排未公布", "referrals": "移送",
         "earlier": "仅显示最近的记录，更早的 {n} 条未显示（完整记录：接口 GET /hazards/… 或 /alerts/…）",
         "alerts": "警情", "level": "响应级别",
@@ -76,7 +76,7 @@ TEXT: dict[str, dict[str, str]] = {
         "signed_out": "The session has ended; sign in again",
         "open_hazards": "Open hazards", "by_tier": "By tier", "by_state": "By state",
         "overdue": "Overdue rectifications (by town and sector)", "listed": "Listed supervision",
-        "days_left": "Days left", "deadline": "Deadline",
+        "days_left": "Time left", "deadline": "Deadline",
         "approximate": "approximate: no holiday notice for its year yet", "referrals": "Referrals",
         "earlier": "Only the latest steps are shown; {n} earlier ones are not (the whole record: "
         "GET /hazards/… or /alerts/… of the API)",
@@ -129,6 +129,11 @@ TIER_NAMES = {"zh": {"blue": "蓝（低）", "yellow": "黄（一般）", "orang
                      picture.NO_TIER: "未分级"},
               "en": {"blue": "blue", "yellow": "yellow", "orange": "orange", "red": "red",
                      picture.NO_TIER: "no tier"}}
+# A listed deadline's time left (picture.time_left).
+LEFT = {"zh": {"days": "{n} 天", "hours": "不足一天（{n} 小时）", "overdue_days": "已逾期 {n} 天",
+               "overdue_hours": "已逾期 {n} 小时"},
+        "en": {"days": "{n} d", "hours": "last day ({n} h)", "overdue_days": "overdue by {n} d",
+               "overdue_hours": "overdue by {n} h"}}
 LEVEL_TIER = dict(zip(LEVELS, TIERS, strict=True))  # IV blue … I red, the same four colours
 STATES = {"zh": {"reported": "已上报", "verified": "已核实", "planned": "已制定方案", "in_progress": "整改中",
                  "completed": "待验收", "closed": "已销号", "unfounded": "不属实", "duplicate": "重复",
@@ -329,8 +334,7 @@ class Page:
                           f'<td>{o["count"]}</td></tr>' for o in s["overdue"])
         listed = "".join(f'<tr><td>{self.link("hazards", x["id"])}</td>'
                          f'<td>{esc(x["notice_no"])}</td><td>{esc(x["deadline"])}</td>'
-                         f'<td class="{"late" if (x["days_left"] or 0) < 0 else ""}">'
-                         f'{esc(x["days_left"])}</td></tr>' for x in s["listed"])
+                         f'{self._left(x["seconds_left"])}</tr>' for x in s["listed"])
         referrals = "".join(f'<tr><td>{self.link(r["kind"] + "s", r["id"], r.get("name"))}</td>'
                             f'<td>{self.town(r["town"])}</td>'
                             f'<td>{esc("; ".join(map(self.w.ground, r["grounds"])))}</td>'
@@ -358,6 +362,18 @@ class Page:
                 + f'<section><h2>{esc(t["hazards"])}</h2><table id="hazards"><thead><tr>'
                   f'{th("id", "what", "town", "sector", "tier", "state", "deadline")}</tr></thead>'
                   f'<tbody>{hazards or self._none(7)}</tbody></table></section>')
+
+    def _left(self, seconds: float | None) -> str:
+        """A listed deadline's time left as a cell: days, hours on its last day, and once it has
+        passed how long overdue, marked late in words and not by colour alone."""
+        left = picture.time_left(seconds)
+        if left is None:
+            return f"<td>{esc(None)}</td>"
+        unit, n = left
+        words = LEFT[self.lang][unit].format(n=n)
+        if unit.startswith("overdue"):
+            return f'<td class="late"><strong>{esc(words)}</strong></td>'
+        return f"<td>{esc(words)}</td>"
 
     def _held(self, held: Iterable[Mapping[str, Any]]) -> str:
         """Referrals held for a record that may come late, each with the end of its hold."""

@@ -20,6 +20,7 @@ OPEN_ALERT = frozenset({"open", "acknowledged"})
 NO_TIER = "none"  # a hazard no rule has escalated yet
 NO_SECTOR = "-"
 DAY = 86400
+HOUR = 3600
 
 
 def is_open(view: Mapping[str, Any]) -> bool:
@@ -34,10 +35,23 @@ def epoch(text: str | None) -> float | None:
     return datetime.fromisoformat(text).timestamp() if text else None
 
 
-def days_left(deadline: str | None, now: float) -> int | None:
-    """Whole days from `now` to a deadline, rounded up; negative once it has passed."""
+def seconds_left(deadline: str | None, now: float) -> float | None:
+    """Seconds from `now` to a deadline; zero or less once it has passed (None: no deadline)."""
     due = epoch(deadline)
-    return None if due is None else math.ceil((due - now) / DAY)
+    return None if due is None else due - now
+
+
+def time_left(seconds: float | None) -> tuple[str, int] | None:
+    """A deadline's distance in the unit a reader needs: ("days", n) while a whole day or more is
+    left (rounded down: one day and 23 hours is 1), ("hours", n) on its last day (less than an hour
+    is 0), and ("overdue_days", n) or ("overdue_hours", n) once it has passed (n at least 1: a
+    deadline passed a minute ago is an hour overdue, never "0 days left")."""
+    if seconds is None:
+        return None
+    if seconds > 0:
+        return ("days", int(seconds // DAY)) if seconds >= DAY else ("hours", int(seconds // HOUR))
+    late = -seconds
+    return ("overdue_days", int(late // DAY)) if late >= DAY else ("overdue_hours", int(late // HOUR) + 1)
 
 
 def has_missed_cycles(view: Mapping[str, Any]) -> bool:
@@ -74,9 +88,9 @@ def summary(hazards: list[dict[str, Any]], alerts: list[dict[str, Any]], now: fl
                       for h in open_h if h.get("overdue"))
     listed = sorted(
         ({"id": h["id"], "town": h.get("town"), "notice_no": h["listed"]["notice_no"],
-          "deadline": h["listed"]["deadline"], "days_left": days_left(h["listed"]["deadline"], now)}
+          "deadline": h["listed"]["deadline"], "seconds_left": seconds_left(h["listed"]["deadline"], now)}
          for h in open_h if h.get("listed") and h["listed"].get("active")),
-        key=lambda x: (x["days_left"] is None, x["days_left"] or 0, x["id"]))
+        key=lambda x: (x["seconds_left"] is None, x["seconds_left"] or 0, x["id"]))
     open_a = sorted((a for a in alerts if is_open(a)), key=lambda a: a["id"])
     return {
         "open_hazards": len(open_h),

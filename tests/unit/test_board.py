@@ -183,16 +183,17 @@ def test_every_number_of_a_towns_board_is_made_of_its_own_towns_subjects() -> No
     district = picture.summary(visible(HAZARDS, DISTRICT), visible(ALERTS, DISTRICT), NOW)
     assert district["open_hazards"] == 3
     assert district["listed"][0]["notice_no"] == "N-3"
-    assert district["listed"][0]["days_left"] == picture.days_left("2027-01-10T00:00:00+08:00", NOW)
+    assert district["listed"][0]["seconds_left"] == picture.seconds_left("2027-01-10T00:00:00+08:00", NOW)
 
 
-def test_days_left_and_points_read_only_what_makes_sense() -> None:
-    assert picture.days_left(None, NOW) is None
+def test_time_left_and_points_read_only_what_makes_sense() -> None:
+    assert picture.seconds_left(None, NOW) is None and picture.time_left(None) is None
     day = 86400
     iso = "2027-01-15T08:00:00+00:00"
     due = picture.epoch(iso)
-    assert picture.days_left(iso, due - 1.5 * day) == 2 and picture.days_left(iso, due + 0.5 * day) == 0
-    assert picture.days_left(iso, due + 1.5 * day) == -1
+    assert picture.time_left(picture.seconds_left(iso, due - 1.5 * day)) == ("days", 1)
+    assert picture.time_left(picture.seconds_left(iso, due + 0.5 * day)) == ("overdue_hours", 13)
+    assert picture.time_left(picture.seconds_left(iso, due + 1.5 * day)) == ("overdue_days", 1)
     for loc in ({"lat": 91, "lon": 0}, {"lat": "36", "lon": 116}, {"lat": True, "lon": 1}, None, "x"):
         assert picture.point({"location": loc}) is None
 
