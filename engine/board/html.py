@@ -27,13 +27,14 @@ TEXT: dict[str, dict[str, str]] = {
         "live": "实时升级", "waiting": "等待新的升级事件…", "connected": "已连接，实时更新中",
         "disconnected": "连接已断开，正在重连…", "connecting": "正在连接…",
         "signed_out": "会话已结束，请重新登录",
-        "open_hazards": "未销号隐患", "by_tier": "按等级", "by_state": "按状态",
+        "open_hazards": "未销号隐患", "by_tier": "按逾期升级", "by_state": "按状态",
         "overdue": "逾期未整改（按镇街、行业）", "listed": "挂牌督办", "days_left": "剩余时间",
         "deadline": "期限", "approximate": "估算：当年节假日安排未公布", "referrals": "移送",
         "earlier": "仅显示最近的记录，更早的 {n} 条未显示（完整记录：接口 GET /hazards/… 或 /alerts/…）",
         "alerts": "警情", "level": "响应级别",
         "held_by": "处置单位/岗位", "clocks": "报告时限", "deadlines": "各项时限", "missed": "已超时",
-        "hazards": "隐患", "id": "编号", "town": "镇街", "sector": "行业", "tier": "等级",
+        "hazards": "隐患", "id": "编号", "town": "镇街", "sector": "行业", "tier": "逾期升级",
+        "colour": "颜色", "unverified": "未核实", "claimed": "报称{grade}",
         "state": "状态", "count": "数量", "none": "无", "notice": "督办文号", "grounds": "事由",
         "grade": "级别", "lead": "牵头部门", "reported_at": "上报时间", "record": "处置记录",
         "time": "时间", "event": "事件", "what": "内容", "outputs": "引发的输出（规则）",
@@ -45,7 +46,7 @@ TEXT: dict[str, dict[str, str]] = {
         "reports": "逐级报告", "demanded": "要求上报时间", "reported": "已报", "report_level": "报告层级",
         "lang_other": "English", "skip": "跳到正文", "scope": "可见范围",
         "district": "全区", "geojson": "GeoJSON 下载", "opened": "发生时间", "status_open": "处理中",
-        "alerts_col": "警情", "untiered": "未分级", "proposals": "执法建议", "measure": "措施",
+        "alerts_col": "警情", "proposals": "执法建议", "measure": "措施",
         "proposed_at": "提出时间", "due": "审核（决定）期限", "answered_by": "审核或决定记录",
         "decision": "审核通过后的执法决定",
         "enterprise": "企业档案（一企一档）", "uscc": "统一社会信用代码", "address": "地址",
@@ -74,7 +75,7 @@ TEXT: dict[str, dict[str, str]] = {
         "connected": "Connected, updating live", "disconnected": "Disconnected, reconnecting…",
         "connecting": "Connecting…",
         "signed_out": "The session has ended; sign in again",
-        "open_hazards": "Open hazards", "by_tier": "By tier", "by_state": "By state",
+        "open_hazards": "Open hazards", "by_tier": "By overdue-ladder step", "by_state": "By state",
         "overdue": "Overdue rectifications (by town and sector)", "listed": "Listed supervision",
         "days_left": "Time left", "deadline": "Deadline",
         "approximate": "approximate: no holiday notice for its year yet", "referrals": "Referrals",
@@ -83,7 +84,8 @@ TEXT: dict[str, dict[str, str]] = {
         "alerts": "Alerts",
         "level": "Response level", "held_by": "Held by", "clocks": "Report clocks",
         "deadlines": "Running clocks", "missed": "Missed",
-        "hazards": "Hazards", "id": "Id", "town": "Town", "sector": "Sector", "tier": "Tier",
+        "hazards": "Hazards", "id": "Id", "town": "Town", "sector": "Sector", "tier": "Overdue ladder",
+        "colour": "Colour", "unverified": "unverified", "claimed": "claimed {grade}",
         "state": "State", "count": "Count", "none": "None", "notice": "Notice no.", "grounds": "Grounds",
         "grade": "Grade", "lead": "Lead department", "reported_at": "Reported", "record": "Record",
         "time": "Time", "event": "Event", "what": "What", "outputs": "Outputs it caused (rule)",
@@ -97,7 +99,7 @@ TEXT: dict[str, dict[str, str]] = {
         "report_level": "Report level",
         "lang_other": "中文", "skip": "Skip to content", "scope": "Scope",
         "district": "whole district", "geojson": "GeoJSON download", "opened": "Happened",
-        "status_open": "open", "alerts_col": "Alerts", "untiered": "no tier",
+        "status_open": "open", "alerts_col": "Alerts",
         "proposals": "Enforcement proposals", "measure": "Measure", "proposed_at": "Proposed",
         "due": "Review (decision) due", "answered_by": "Review or decision on record",
         "decision": "Decision after an approving review",
@@ -125,10 +127,20 @@ TEXT: dict[str, dict[str, str]] = {
     },
 }
 
-TIER_NAMES = {"zh": {"blue": "蓝（低）", "yellow": "黄（一般）", "orange": "橙（较大）", "red": "红（重大）",
-                     picture.NO_TIER: "未分级"},
-              "en": {"blue": "blue", "yellow": "yellow", "orange": "orange", "red": "red",
-                     picture.NO_TIER: "no tier"}}
+# A hazard's tier is the step of the overdue ladder it reached (rules/hazards.yaml `overdue_ladder`),
+# named by what that step does. It says how late the rectification is, never how grave the
+# hazard is: that is its grade (一般/重大事故隐患), which has a column of its own, and the risk
+# classes' words (重大风险, 较大风险...) are kept away from it so the one is not read as the other.
+TIER_NAMES = {"zh": {"blue": "蓝色（到期前提醒）", "yellow": "黄色（到期）", "orange": "橙色（逾期督办）",
+                     "red": "红色（逾期约谈）", picture.NO_TIER: "未升级"},
+              "en": {"blue": "blue (reminder)", "yellow": "yellow (due)",
+                     "orange": "orange (supervision letter)", "red": "red (summons)",
+                     picture.NO_TIER: "no step yet"}}
+# An escalation's colour alone: a duty failure, a referral or a plan's deadline is coloured too,
+# and is no step of the ladder.
+COLOURS = {"zh": {"blue": "蓝色", "yellow": "黄色", "orange": "橙色", "red": "红色", picture.NO_TIER: "—"},
+           "en": {"blue": "blue", "yellow": "yellow", "orange": "orange", "red": "red", picture.NO_TIER: "—"}}
+UNVERIFIED = frozenset({"reported", "orphan"})  # a hazard's grade is only a claim until verified
 # A listed deadline's time left (picture.time_left).
 LEFT = {"zh": {"days": "{n} 天", "hours": "不足一天（{n} 小时）", "overdue_days": "已逾期 {n} 天",
                "overdue_hours": "已逾期 {n} 小时"},
@@ -214,9 +226,28 @@ class Page:
         return f'{esc(h.get("deadline"))}{approx}{" ⚠" if h.get("overdue") else ""}'
 
     def tier(self, tier: str | None) -> str:
+        """A hazard's step of the overdue ladder, as a badge in its colour and named in words."""
         key = tier or picture.NO_TIER
         return (f'<span class="badge tier-{esc(key)}">'
                 f'{esc(TIER_NAMES[self.lang].get(key, key))}</span>')
+
+    def colour(self, tier: str | None) -> str:
+        """An escalation's tier: its colour in words, which says nothing of a ladder step."""
+        key = tier or picture.NO_TIER
+        return f'<span class="badge tier-{esc(key)}">{esc(COLOURS[self.lang].get(key, key))}</span>'
+
+    def grade(self, h: Mapping[str, Any]) -> str:
+        """A hazard's grade (一般/重大事故隐患): a major one as a badge; before its verification only
+        what the report claimed, said to be unverified."""
+        grade = h.get("grade")
+        said = self.w.grade(grade)
+        if h.get("status") in UNVERIFIED:
+            claim = self.t["claimed"].format(grade=said) if said else ""
+            words = self.t["unverified"] + ((f"（{claim}）" if self.w.zh else f" ({claim})") if claim else "")
+            return f'<span class="grade-unverified">{esc(words)}</span>'
+        if grade == "major":
+            return f'<span class="badge grade-major">{esc(said)}</span>'
+        return esc(said)
 
     def level(self, level: str | None) -> str:
         if not level:
@@ -270,7 +301,7 @@ class Page:
     def _live_labels(self) -> str:
         import json
 
-        return json.dumps({"tiers": TIER_NAMES[self.lang], "towns": {
+        return json.dumps({"tiers": COLOURS[self.lang], "towns": {
             k: (v.name if self.lang == "zh" else k) for k, v in self.ref.towns.items()
             if self.towns is None or k in self.towns}, "actions": self.w.all_actions(), **self.w.all_rules(),
             "level": "级响应" if self.lang == "zh" else "Level"}, ensure_ascii=False)
@@ -343,7 +374,7 @@ class Page:
         hazards = "".join(
             f'<tr><td>{self.link("hazards", h["id"])}</td>'
             f'<td>{esc(h.get("title"))}</td><td>{self.town(h.get("town"))}</td><td>{esc(self.w.sector(h.get("sector")))}</td>'
-            f'<td>{self.tier(h.get("tier"))}</td><td>{self.state(h.get("status"))}</td>'
+            f'<td>{self.grade(h)}</td><td>{self.tier(h.get("tier"))}</td><td>{self.state(h.get("status"))}</td>'
             f'<td>{self.deadline(h)}</td></tr>' for h in s["hazards"][:200])
         th = lambda *names: "".join(f'<th scope="col">{esc(t[n])}</th>' for n in names)  # noqa: E731
         return (self.counts(s)
@@ -360,8 +391,8 @@ class Page:
                   f'{th("id", "town", "level", "state", "held_by", "clocks")}</tr></thead>'
                   f'<tbody>{alerts or self._none(6)}</tbody></table></section>'
                 + f'<section><h2>{esc(t["hazards"])}</h2><table id="hazards"><thead><tr>'
-                  f'{th("id", "what", "town", "sector", "tier", "state", "deadline")}</tr></thead>'
-                  f'<tbody>{hazards or self._none(7)}</tbody></table></section>')
+                  f'{th("id", "what", "town", "sector", "grade", "tier", "state", "deadline")}</tr></thead>'
+                  f'<tbody>{hazards or self._none(8)}</tbody></table></section>')
 
     def _left(self, seconds: float | None) -> str:
         """A listed deadline's time left as a cell: days, hours on its last day, and once it has
@@ -478,12 +509,12 @@ class Page:
         rows = "".join(
             f'<tr><td>{esc(o.get("time"))}</td><td>{esc(self.w.output_type(o.get("type")))}</td>'
             f'<td>{esc(self.w.action(o.get("action")))}</td>'
-            f'<td>{self.tier(o.get("tier")) if o.get("tier") else esc(None)}</td>'
+            f'<td>{self.colour(o.get("tier")) if o.get("tier") else esc(None)}</td>'
             f'<td>{self._rule(o.get("rule_id"))}</td><td>{self._reason(o)}</td></tr>'
             for o in outputs)
         return (f'<table id="outputs"><thead><tr><th scope="col">{esc(t["time"])}</th>'
                 f'<th scope="col">{esc(t["event"])}</th><th scope="col">{esc(t["action"])}</th>'
-                f'<th scope="col">{esc(t["tier"])}</th><th scope="col">{esc(t["rule"])}</th>'
+                f'<th scope="col">{esc(t["colour"])}</th><th scope="col">{esc(t["rule"])}</th>'
                 f'<th scope="col">{esc(t["reason"])}</th></tr></thead>'
                 f'<tbody>{rows or self._none(6)}</tbody></table>')
 
@@ -512,7 +543,7 @@ class Page:
         clocks = "".join(f'<li>{esc(self.w.clock(c["name"]))}: {esc(c["due"])}</li>'
                          for c in h.get("clocks") or ())
         facts = [("state", self.state(h.get("status"))), ("tier", self.tier(h.get("tier"))),
-                 ("grade", esc(self.w.grade(h.get("grade")))), ("town", self.town(h.get("town"))),
+                 ("grade", self.grade(h)), ("town", self.town(h.get("town"))),
                  ("sector", esc(self.w.sector(h.get("sector")))),
                  ("lead", self.department(h.get("lead_department"))),
                  ("reported_at", esc(h.get("reported_at"))),
@@ -630,7 +661,7 @@ class Page:
         hazards = table("hazards", ("id", "state", "grade", "tier", "deadline", "lead"),
                         f.get("open_hazards") or (), lambda h: (
                             self.link("hazards", h["id"]), self.state(h.get("status")),
-                            esc(w.grade(h.get("grade"))), self.tier(h.get("tier")), self.deadline(h),
+                            self.grade(h), self.tier(h.get("tier")), self.deadline(h),
                             self.department(h.get("lead_department"))))
         orders = table("orders", ("order_no", "order", "hazard", "since"), f.get("orders_in_force") or (),
                        lambda o: (f'<code>{esc(o["order_no"])}</code>', esc(w.measure(o["order"])),

@@ -218,7 +218,7 @@ def test_pages_escape_what_they_show() -> None:
 def test_the_chinese_board_names_what_the_outputs_give_as_identifiers() -> None:
     """Sectors, grades, clocks, actions, output types and referral grounds read in Chinese; the
     English board shows the identifiers."""
-    view = {**hazard("HZ-9", "huxi", "orange"), "grade": "major",
+    view = {**hazard("HZ-9", "huxi", "orange", status="in_progress"), "grade": "major",
             "clocks": [{"name": "supervision", "due": "2027-01-10T23:59:59+08:00"}]}
     outputs = [{"time": "2026-11-13T23:59:59+08:00", "type": "safety.escalation.raised",
                 "action": "supervision_letter", "tier": "orange", "rule_id": "ladder.orange", "reason": "r"}]

@@ -3,6 +3,7 @@ each referral as what it is, a listed deadline's time left, and an alert nobody 
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from decide_fixtures import RULES
@@ -48,3 +49,49 @@ def test_a_listed_deadline_shows_hours_on_its_last_day_and_overdue_once_passed()
     assert "3 天" in zh["HZ-FAR"] and "late" not in zh["HZ-FAR"]
     assert "last day (0 h)" in en["HZ-SOON"] and "overdue by 1 d" in en["HZ-PAST"]
     assert "overdue by 1 h" in en["HZ-JUST"] and "3 d" in en["HZ-FAR"]
+
+
+def hazard(id_: str, tier: str | None, grade: str | None, status: str = "in_progress") -> dict[str, Any]:
+    return {"kind": "hazard", "id": id_, "town": "huxi", "departments": [], "tier": tier, "grade": grade,
+            "status": status, "sector": "fire_safety", "overdue": tier is not None, "listed": None,
+            "referrals": [], "title": "t", "deadline": None}
+
+
+def hazard_rows(html: str) -> dict[str, str]:
+    """Each row of the board's hazard list by its id."""
+    table = html.split('<table id="hazards">', 1)[1].split("</table>", 1)[0]
+    return {row.split('">', 2)[1].split("<", 1)[0]: row for row in table.split("<tr>")[2:]}
+
+
+def test_the_overdue_ladders_step_is_never_named_with_a_hazards_grade() -> None:
+    """A general hazard seven days overdue is red on the ladder and reads 一般, not 重大; a major
+    hazard no step has reached reads 重大, not 未分级; a claim not yet verified says so."""
+    hs = [hazard("HZ-GEN", "red", "general"), hazard("HZ-MAJ", None, "major"),
+          hazard("HZ-CLAIM", None, "major", status="reported")]
+    s = picture.summary(hs, [], NOW)
+    zh, en = page("zh").summary(s), page("en").summary(s)
+    for risk_word in ("红（重大）", "橙（较大）", "黄（一般）", "蓝（低）", "未分级"):
+        assert risk_word not in zh
+    rows = hazard_rows(zh)
+    assert "红色（逾期约谈）" in rows["HZ-GEN"] and "<td>一般</td>" in rows["HZ-GEN"]
+    assert 'class="badge grade-major">重大<' in rows["HZ-MAJ"] and "未升级" in rows["HZ-MAJ"]
+    assert "未核实（报称重大）" in rows["HZ-CLAIM"] and "grade-major" not in rows["HZ-CLAIM"]
+    assert "<th scope=\"col\">级别</th>" in zh and "<th scope=\"col\">逾期升级</th>" in zh
+    rows = hazard_rows(en)
+    assert "red (summons)" in rows["HZ-GEN"] and "<td>general</td>" in rows["HZ-GEN"]
+    assert ">major<" in rows["HZ-MAJ"] and "unverified (claimed major)" in rows["HZ-CLAIM"]
+    # The counts name the steps; the hazard's own page gives both, each under its own name.
+    assert "红色（逾期约谈）" in zh.split('<table id="overdue">')[0]
+    detail = page("zh").hazard({**hs[0], "record": []}, [])
+    assert "<dt>逾期升级</dt><dd><span class=\"badge tier-red\">红色（逾期约谈）" in detail
+    assert "<dt>级别</dt><dd>一般</dd>" in detail
+
+
+def test_an_escalations_colour_is_only_a_colour() -> None:
+    """A duty failure's or a referral's escalation is coloured without being called a ladder step."""
+    outputs = [{"time": "2026-11-13T23:59:59+08:00", "type": "safety.escalation.raised",
+                "action": "discipline_referral", "tier": "red", "rule_id": "referral.duty_failures",
+                "reason": "r"}]
+    html = page("zh").hazard({**hazard("HZ-1", None, "general"), "record": []}, outputs)
+    assert '<td><span class="badge tier-red">红色</span></td>' in html.split('<table id="outputs">')[1]
+    assert json.loads(page("zh")._live_labels())["tiers"]["red"] == "红色"
