@@ -29,7 +29,8 @@ TEXT: dict[str, dict[str, str]] = {
         "signed_out": "会话已结束，请重新登录",
         "open_hazards": "未销号隐患", "by_tier": "按逾期升级", "by_state": "按状态",
         "overdue": "逾期未整改（按镇街、行业）", "listed": "挂牌督办", "days_left": "剩余时间",
-        "deadline": "期限", "approximate": "估算：当年节假日安排未公布", "referrals": "移送",
+        "deadline": "期限", "approximate": "估算：当年节假日安排未公布", "referrals": "移送与执法建议",
+        "referred_to": "去向", "judicial": "移送公安机关（行刑衔接）", "enforcement": "停止供电措施建议",
         "earlier": "仅显示最近的记录，更早的 {n} 条未显示（完整记录：接口 GET /hazards/… 或 /alerts/…）",
         "alerts": "警情", "level": "响应级别",
         "held_by": "处置单位/岗位", "clocks": "报告时限", "deadlines": "各项时限", "missed": "已超时",
@@ -78,7 +79,10 @@ TEXT: dict[str, dict[str, str]] = {
         "open_hazards": "Open hazards", "by_tier": "By overdue-ladder step", "by_state": "By state",
         "overdue": "Overdue rectifications (by town and sector)", "listed": "Listed supervision",
         "days_left": "Time left", "deadline": "Deadline",
-        "approximate": "approximate: no holiday notice for its year yet", "referrals": "Referrals",
+        "approximate": "approximate: no holiday notice for its year yet",
+        "referrals": "Referrals and enforcement proposals", "referred_to": "To",
+        "judicial": "Transfer to the public security bureau",
+        "enforcement": "Proposal to stop the power supply",
         "earlier": "Only the latest steps are shown; {n} earlier ones are not (the whole record: "
         "GET /hazards/… or /alerts/… of the API)",
         "alerts": "Alerts",
@@ -140,6 +144,7 @@ TIER_NAMES = {"zh": {"blue": "蓝色（到期前提醒）", "yellow": "黄色（
 # and is no step of the ladder.
 COLOURS = {"zh": {"blue": "蓝色", "yellow": "黄色", "orange": "橙色", "red": "红色", picture.NO_TIER: "—"},
            "en": {"blue": "blue", "yellow": "yellow", "orange": "orange", "red": "red", picture.NO_TIER: "—"}}
+REFERRAL_WORDS = {"discipline": "referral", "judicial": "judicial", "enforcement": "enforcement"}  # TEXT keys
 UNVERIFIED = frozenset({"reported", "orphan"})  # a hazard's grade is only a claim until verified
 # A listed deadline's time left (picture.time_left).
 LEFT = {"zh": {"days": "{n} 天", "hours": "不足一天（{n} 小时）", "overdue_days": "已逾期 {n} 天",
@@ -367,7 +372,7 @@ class Page:
                          f'<td>{esc(x["notice_no"])}</td><td>{esc(x["deadline"])}</td>'
                          f'{self._left(x["seconds_left"])}</tr>' for x in s["listed"])
         referrals = "".join(f'<tr><td>{self.link(r["kind"] + "s", r["id"], r.get("name"))}</td>'
-                            f'<td>{self.town(r["town"])}</td>'
+                            f'<td>{self.town(r["town"])}</td><td>{esc(t[REFERRAL_WORDS[r["to"]]])}</td>'
                             f'<td>{esc("; ".join(map(self.w.ground, r["grounds"])))}</td>'
                             f'<td>{self._held(r["held"])}</td></tr>' for r in s["referrals"])
         alerts = "".join(self._alert_row(a) for a in s["alerts"])
@@ -385,8 +390,8 @@ class Page:
                   f'{th("id", "notice", "deadline", "days_left")}</tr></thead>'
                   f'<tbody>{listed or self._none(4)}</tbody></table></section>'
                 + f'<section><h2>{esc(t["referrals"])}</h2><table id="referrals"><thead><tr>'
-                  f'{th("id", "town", "grounds", "held_referrals")}'
-                  f'</tr></thead><tbody>{referrals or self._none(4)}</tbody></table></section>'
+                  f'{th("id", "town", "referred_to", "grounds", "held_referrals")}'
+                  f'</tr></thead><tbody>{referrals or self._none(5)}</tbody></table></section>'
                 + f'<section><h2>{esc(t["alerts"])}</h2><table id="alerts"><thead><tr>'
                   f'{th("id", "town", "level", "state", "held_by", "clocks")}</tr></thead>'
                   f'<tbody>{alerts or self._none(6)}</tbody></table></section>'
@@ -552,11 +557,13 @@ class Page:
         firm = h.get("enterprise")
         if firm:  # its file (一企一档); a public place has none
             facts.insert(3, ("enterprise_of", self.link("enterprises", firm["uscc"], firm.get("name"))))
-        # Its referrals to discipline inspection: sent, held for a record that may come late, withdrawn.
-        for key in ("referrals", "referrals_withdrawn"):
-            if grounds := h.get(key):
-                facts.append((key if key != "referrals" else "referral",
-                              esc("; ".join(map(self.w.ground, grounds)))))
+        # Its referrals, each under where it went (discipline inspection, the public security bureau,
+        # a power-stop proposal): sent, held for a record that may come late, withdrawn.
+        for to in picture.REFERRED_TO:
+            if grounds := [g for g in h.get("referrals") or () if picture.referred_to(g) == to]:
+                facts.append((REFERRAL_WORDS[to], esc("; ".join(map(self.w.ground, grounds)))))
+        if grounds := h.get("referrals_withdrawn"):
+            facts.append(("referrals_withdrawn", esc("; ".join(map(self.w.ground, grounds)))))
         if h.get("referrals_held"):
             facts.append(("held_referrals", self._held(h["referrals_held"])))
         dl = "".join(f'<dt>{esc(t[k])}</dt><dd>{v}</dd>' for k, v in facts)

@@ -59,24 +59,47 @@ def has_missed_cycles(view: Mapping[str, Any]) -> bool:
     return bool(view.get("missed_cycles"))
 
 
+# Where what a hazard keeps among its referrals goes: to discipline inspection (纪委监委, a
+# department's duty failure or a missed listed deadline), to the public security bureau (行刑衔接,
+# the enterprise) or, as a proposal, to the department that may order the power supply stopped.
+REFERRED_TO = ("discipline", "judicial", "enforcement")
+
+
+def referred_to(tag: str) -> str:
+    """Which of REFERRED_TO a referral tag of a hazard view goes to."""
+    rule_id = tag.partition(":")[0]
+    if rule_id.startswith("judicial."):
+        return "judicial"
+    if rule_id == "utility_stop_notice" or rule_id.startswith("enforcement."):
+        return "enforcement"
+    return "discipline"
+
+
 def referrals(hazards: Iterable[Mapping[str, Any]], enterprises: Iterable[Mapping[str, Any]]
               ) -> list[dict[str, Any]]:
-    """The referrals to discipline inspection that stand, sent or held, each with its subject: a
-    hazard's (its grounds), and an enterprise's missed key-enterprise cycles (the department that
-    failed its duty). Withdrawn ones are not among them; a held one says when its hold ends."""
-    rows = [{"kind": "hazard", "id": h["id"], "town": h.get("town"),
-             "grounds": list(h.get("referrals") or ()),
-             "held": [dict(x) for x in h.get("referrals_held") or ()]}
-            for h in hazards if h.get("referrals") or h.get("referrals_held")]
+    """The referrals that stand, sent or held, each with its subject and where it went (`to`, one of
+    REFERRED_TO; a hazard's to several places gives a row for each): a hazard's (its grounds), and
+    an enterprise's missed key-enterprise cycles (the department that failed its duty, to discipline
+    inspection). Withdrawn ones are not among them; a held one says when its hold ends."""
+    rows = []
+    for h in hazards:
+        held = [dict(x) for x in h.get("referrals_held") or ()]
+        grounds = list(h.get("referrals") or ())
+        for to in REFERRED_TO:
+            mine = [g for g in grounds if referred_to(g) == to]
+            kept = [x for x in held if referred_to(x["ground"]) == to]
+            if mine or kept:
+                rows.append({"kind": "hazard", "id": h["id"], "town": h.get("town"), "to": to,
+                             "grounds": mine, "held": kept})
     for e in enterprises:
         cycles = [m for m in e.get("missed_cycles") or () if m.get("referral") in ("sent", "held")]
         if cycles:
             sent = dict.fromkeys(m["ground"] for m in cycles if m["referral"] == "sent")  # once a department
             rows.append({"kind": "enterprise", "id": e["id"], "name": e.get("name"), "town": e.get("town"),
-                         "grounds": list(sent),
+                         "to": "discipline", "grounds": list(sent),
                          "held": [{"ground": m["ground"], "until": m.get("held_until")}
                                   for m in cycles if m["referral"] == "held"]})
-    return sorted(rows, key=lambda r: (r["kind"] != "hazard", r["id"]))
+    return sorted(rows, key=lambda r: (r["kind"] != "hazard", r["id"], REFERRED_TO.index(r["to"])))
 
 
 def summary(hazards: list[dict[str, Any]], alerts: list[dict[str, Any]], now: float,

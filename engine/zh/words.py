@@ -86,6 +86,8 @@ RULES = {
 }
 
 # A rule id's family (its first part), for the rule ids a district adds to its own rules.
+UTILITY_STOP = "utility_stop_notice"  # how a hazard keeps its art. 70 proposal (engine/decide/lifecycle.py)
+
 FAMILIES = {
     "duty": "履职期限", "ladder": "整改逾期升级", "supervision": "挂牌督办", "judicial": "行刑衔接",
     "enforcement": "执法建议", "referral": "移送纪委监委", "alert": "应急响应", "accident": "事故法定通知",
@@ -217,13 +219,20 @@ class Words:
         return found.name if self.zh and found is not None and found.name else value
 
     def ground(self, tag: str) -> str:
-        """A referral's ground as hazards keep it: a rule id, and for a duty failure the department."""
+        """A referral's ground as hazards keep it: a rule id, and for a duty failure the department;
+        for a transfer to the public security bureau (`judicial.…`) or a proposal to stop the power
+        supply (`utility_stop_notice`), the rule and the order violated."""
         if not self.zh:
             return tag
-        rule_id, _, dept_id = tag.partition(":")
+        rule_id, _, rest = tag.partition(":")
+        if rule_id == UTILITY_STOP:  # kept under the measure's name, sent under its rule's
+            rule_id = f"enforcement.{UTILITY_STOP}"
+        if rule_id.startswith(("judicial.", "enforcement.")):
+            words = self.rule(rule_id) or rule_id
+            return f"{words}（违反决定 {rest}）" if rest else words
         words = GROUNDS.get(rule_id, rule_id)
-        dept = self.ref.department(dept_id) if dept_id else None
-        return f"{words}（{dept.name if dept else dept_id}）" if dept_id else words
+        dept = self.ref.department(rest) if rest else None
+        return f"{words}（{dept.name if dept else rest}）" if rest else words
 
     def rule(self, rule_id: str | None) -> str | None:
         """A rule's name; a rule the district added, by its family and the rest of its id."""

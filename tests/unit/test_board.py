@@ -712,10 +712,10 @@ def test_the_boards_referrals_name_an_enterprises_missed_cycles_and_the_referral
               "referrals_withdrawn": ["referral.verification_overdue:emergency_bureau"]}
     held = picture.summary([hazard], [], NOW, [enterprise_view(f, RULES, due)])["referrals"]
     assert held == [
-        {"kind": "hazard", "id": hazard["id"], "town": hazard["town"],
+        {"kind": "hazard", "id": hazard["id"], "town": hazard["town"], "to": "discipline",
          "grounds": ["referral.supervision_missed"],
          "held": [{"ground": "referral.duty_failures:fire_rescue", "until": "2026-12-02T09:00:00+08:00"}]},
-        {"kind": "enterprise", "id": f.id, "name": f.name, "town": f.town, "grounds": [],
+        {"kind": "enterprise", "id": f.id, "name": f.name, "town": f.town, "to": "discipline", "grounds": [],
          "held": [{"ground": "referral.duty_failures:safety_bureau", "until": "2027-01-08T23:59:59+08:00"}]}]
     zh = Page("zh", RULES.reference, "c", "o")
     text = zh.summary(picture.summary([hazard], [], NOW, [enterprise_view(f, RULES, due)]))

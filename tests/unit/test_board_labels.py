@@ -95,3 +95,32 @@ def test_an_escalations_colour_is_only_a_colour() -> None:
     html = page("zh").hazard({**hazard("HZ-1", None, "general"), "record": []}, outputs)
     assert '<td><span class="badge tier-red">红色</span></td>' in html.split('<table id="outputs">')[1]
     assert json.loads(page("zh")._live_labels())["tiers"]["red"] == "红色"
+
+
+def test_a_transfer_to_the_police_and_a_power_stop_proposal_are_not_called_discipline_referrals() -> None:
+    """A hazard transferred to the public security bureau (referrals.judicial) with a power-stop
+    proposal (安全生产法 art. 70) and a duty failure referred to 纪委监委: each row and each fact
+    of its page says where it went, and names the rule and the order in Chinese, not by ids."""
+    order = "度应急责停〔2026〕7"
+    view = {**hazard("HZ-J", None, "major"), "record": [], "referrals_withdrawn": [],
+            "referrals": [f"judicial.134-1:{order}", f"utility_stop_notice:{order}",
+                          "referral.duty_failures:fire_rescue"]}
+    s = picture.summary([view], [], NOW)
+    assert [(r["to"], r["grounds"]) for r in s["referrals"]] == [
+        ("discipline", ["referral.duty_failures:fire_rescue"]),
+        ("judicial", [f"judicial.134-1:{order}"]), ("enforcement", [f"utility_stop_notice:{order}"])]
+    zh = page("zh").summary(s)
+    table = zh.split('<table id="referrals">', 1)[1].split("</table>", 1)[0]
+    rows = table.split("<tr>")[2:]
+    assert "<td>移送纪委监委</td><td>不履行安全监管职责（区消防救援大队）</td>" in rows[0]
+    assert ("<td>移送公安机关（行刑衔接）</td>"
+            f"<td>行刑衔接（刑法第一百三十四条之一）（违反决定 {order}）</td>") in rows[1]
+    assert f"<td>停止供电措施建议</td><td>停止供电措施建议（安全生产法第七十条）（违反决定 {order}）</td>" \
+        in rows[2]
+    assert "judicial.134-1" not in table and "utility_stop_notice" not in table
+    detail = page("zh").hazard(view, [])
+    assert "<dt>移送纪委监委</dt><dd>不履行安全监管职责（区消防救援大队）</dd>" in detail
+    assert "<dt>移送公安机关（行刑衔接）</dt><dd>行刑衔接" in detail and "<dt>停止供电措施建议</dt>" in detail
+    en = page("en").summary(s)
+    assert "<td>Transfer to the public security bureau</td>" in en
+    assert "<td>Referral to discipline inspection</td>" in en
