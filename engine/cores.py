@@ -90,7 +90,8 @@ def build_cores(rules: Rules, alert_rules: AlertRules | None,
                              lambda p: plan_place(p, annual.lead_department))
     if alert_rules is not None:
         cores["alert"] = Core("alert", with_alert_links(lambda st, e: decide_alert(st, e, alert_rules)),
-                              partial(unpack, kind=Alert, lazy=True), alert_clock_entry, alert_place,
+                              partial(unpack, kind=Alert, lazy=True), alert_clock_entry,
+                              partial(alert_place, rules=alert_rules),
                               with_alert_links(lambda st, e: decide_alert(st, e, alert_rules, owned=True)))
     return cores
 

@@ -78,9 +78,47 @@ def hazard_place(h: Any, lead: str | None) -> Place:
     return Place.of(h.town, (lead,) if lead else (), h.deadline if running else None)
 
 
-def alert_place(a: Any) -> Place:
-    """An alert's place: its town; overdue from the moment a report clock ran out."""
-    return Place.of(a.town(), (), 0 if a.missed else None)
+def alert_departments(a: Any, rules: Any) -> tuple[str, ...]:
+    """The departments an alert (`engine.alerts.Alert`) concerns under its rules (`AlertRules`), in
+    order: those its kind's response activates, the one that acknowledged it, and those its
+    handover steps, its missed report clocks, its statutory notices (493号令 art. 10), a
+    non-production incident's routing and its disaster reports run out drew in, each as far as the
+    state says it went. These are the department targets of the escalations sent about it, so a
+    department's token lists the alerts its feed tells it of."""
+    if a.opened is None:
+        return ()
+    targets: list[str] = []
+    kind = rules.kinds.get(a.kind or "")
+    if kind is not None:
+        targets += kind.responders
+    if a.acked is not None:
+        targets.append(f"department:{a.acked[1]}")
+    for step in rules.handover[:a.step]:
+        targets += step.targets
+    for level in rules.report_levels:
+        if level.id in a.missed:
+            targets += level.overdue_targets
+    if a.notified:
+        targets += rules.notify_accident.recipients
+    if a.routed:
+        route = rules.non_production_route
+        targets += route.get(a.kind or "", route.get("", ()))
+    for step in rules.disaster.initial[:a.dstep]:
+        targets += step.targets
+    if a.dmissed:
+        targets += rules.disaster.daily_targets
+    if a.final_missed:
+        targets += rules.disaster.final_targets
+    known = rules.reference.departments
+    found = (t.split(":", 1)[1] for t in targets if t.startswith("department:"))
+    return tuple(d for d in dict.fromkeys(found) if d in known)
+
+
+def alert_place(a: Any, rules: Any = None) -> Place:
+    """An alert's place: its town and, with its rules, the departments it concerns; overdue from the
+    moment a report clock ran out."""
+    return Place.of(a.town(), alert_departments(a, rules) if rules is not None else (),
+                    0 if a.missed else None)
 
 
 class PlaceIndex:

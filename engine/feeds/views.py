@@ -21,7 +21,7 @@ from engine.decide import proposals
 from engine.decide.clocks import WITHDRAWN
 from engine.decide.state import Hazard
 from engine.feeds.filters import Filters, RecordPage, item_visible
-from engine.feeds.index import Indices, Place, PlaceIndex
+from engine.feeds.index import Indices, Place, PlaceIndex, alert_departments
 from engine.feeds.share import LoopShare
 from engine.feeds.tokens import Scope
 from engine.kernel.referral import released
@@ -184,16 +184,29 @@ def hazard_source(table: Mapping[bytes, bytes], rules: Rules, now: Callable[[], 
         unpack(raw, lazy=True, history=history), rules, now(), record), index)
 
 
+def handed_to(a: Any, rules: Any) -> list[dict[str, Any]]:
+    """Whom the duty officers' handover (应急值守) passed an alert nobody acknowledged to last: the
+    units of the latest step it ran ([] before the first, once acknowledged, or without rules)."""
+    from engine.alerts.emit import resolve_all  # only workers that run the alert rules need it
+
+    if rules is None or a.acked is not None or not a.step or a.opened is None:
+        return []
+    return resolve_all(rules.handover[min(a.step, len(rules.handover)) - 1].targets, a, rules)
+
+
 def alert_view(a: Any, now: float, record: RecordPage | None = None,
-               reference: Reference | None = None) -> dict[str, Any]:
+               reference: Reference | None = None, rules: Any = None) -> dict[str, Any]:
     """An alert's state for a supervisor (`a` is an `engine.alerts.Alert`). Asked for a page of its
     record (its Chinese named by `reference`'s words), also every CAP message sent: both come
-    from its history, which a list's view does not read."""
+    from its history, which a list's view does not read. With its rules (`AlertRules`), also the
+    departments it concerns (`engine.feeds.index.alert_departments`, what a department's token
+    sees it by) and, while nobody has acknowledged it, whom the handover passed it to."""
     from engine.alerts.capdoc import sent as cap_sent  # only workers that run the alert rules need it
 
     view = {
-        "kind": "alert", "id": a.id, "status": a.status(), "alert_kind": a.kind,
-        "town": a.town(), "departments": [], "grade": a.grade, "response_level": a.level,
+        "kind": "alert", "id": a.id, "status": a.status(), "alert_kind": a.kind, "town": a.town(),
+        "departments": list(alert_departments(a, rules)) if rules is not None else [],
+        "handed_to": handed_to(a, rules), "grade": a.grade, "response_level": a.level,
         "exercise": a.exercise, "opened_at": iso(a.opened_at), "closed_at": iso(a.closed_at),
         # An alert is overdue when one of its report clocks ran out.
         "overdue": bool(a.missed), "missed_reports": list(a.missed),
@@ -217,11 +230,13 @@ def alert_view(a: Any, now: float, record: RecordPage | None = None,
 
 
 def alert_source(table: Mapping[bytes, bytes], now: Callable[[], float], index: PlaceIndex | Indices,
-                 reference: Reference, history: Mapping[bytes, bytes] | None = None) -> TableSource:
+                 reference: Reference, history: Mapping[bytes, bytes] | None = None,
+                 rules: Any = None) -> TableSource:
     """The alerts table (values as `engine.store.pack` writes them) as a StateSource, with its
     history table as for hazards (an alert is read lazily; its history, where its record and its
-    CAP messages are, only for one alert), and the reference whose words its record's Chinese uses."""
+    CAP messages are, only for one alert), the reference whose words its record's Chinese uses,
+    and the alert rules (`AlertRules`) the views name its departments and handover by."""
     from engine.alerts import Alert  # only workers that run the alert rules need it
 
     return TableSource(table, lambda raw, record: alert_view(
-        unpack(raw, Alert, lazy=True, history=history), now(), record, reference), index)
+        unpack(raw, Alert, lazy=True, history=history), now(), record, reference, rules), index)

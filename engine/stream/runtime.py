@@ -188,6 +188,7 @@ class Runtime:
         self.timeline = prefix + TIMELINE
         plan = optional_plan(settings.rules_dir, rules.reference)
         self.cores: dict[str, Core] = build_cores(rules, alert_rules, plan)
+        self.alert_rules = alert_rules  # the feeds' alert views name departments and handovers by them
         # The annual plan's towns, each a subject the worker creates on the partition it owns.
         self.plan_seeds = seed_entries(plan.annual) if "plan" in self.cores else []
         self.unseeded: set[int] = set()  # partitions recovered whose plan subjects are not checked yet
@@ -1130,7 +1131,7 @@ class Runtime:
             table, self.rules, now, index, history_side(self.replica, "hazard", self.histories["hazard"])))
         alerts = (self._source("alert", lambda table, index: alert_source(
             table, now, index, self.rules.reference,
-            history_side(self.replica, "alert", self.histories["alert"])))
+            history_side(self.replica, "alert", self.histories["alert"]), self.alert_rules))
                   if "alert" in self.tables else None)
         feeds.register(pages, settings=self.settings, bootstrap=self.bootstrap, hazards=hazards,
                        alerts=alerts, tokens=self.tokens, now=self.clock.now)
