@@ -154,7 +154,15 @@ LEFT = {"zh": {"days": "{n} 天", "hours": "不足一天（{n} 小时）", "over
 LEVEL_TIER = dict(zip(LEVELS, TIERS, strict=True))  # IV blue … I red, the same four colours
 STATES = {"zh": {"reported": "已上报", "verified": "已核实", "planned": "已制定方案", "in_progress": "整改中",
                  "completed": "待验收", "closed": "已销号", "unfounded": "不属实", "duplicate": "重复",
-                 "orphan": "待关联", "open": "处置中", "acknowledged": "已响应"}}
+                 "orphan": "待关联", "open": "未签收", "acknowledged": "已签收"}}
+# Where an alert stands: `open` is raised and acknowledged by no responder yet, which is not being
+# handled; a closed one is over for its responders, not for its report clocks.
+ALERT_STATES = {"zh": {"open": "未签收（待接手）", "acknowledged": "已签收", "closed": "已结束",
+                       "orphan": "待关联", "handed": "已逐级转交至 {to}",
+                       "reporting": "事故报告时限仍在计时"},
+                "en": {"open": "not acknowledged (nobody took it on)", "acknowledged": "acknowledged",
+                       "closed": "closed", "orphan": "not raised yet", "handed": "handed over to {to}",
+                       "reporting": "report clocks still run"}}
 # Where an enforcement proposal stands (engine/decide/proposals.py `standing`).
 PROPOSAL_STATES = {"zh": {"awaiting": "待审核（决定）", "answered": "已按期审核（决定）",
                           "answered_late": "逾期后审核（决定）", "overdue": "逾期未审核（决定），已督办",
@@ -416,17 +424,40 @@ class Page:
         return esc("; ".join(self.t["held_until"].format(ground=self.w.ground(h["ground"]), until=h["until"])
                              for h in held))
 
+    def alert_state(self, a: Mapping[str, Any]) -> str:
+        """Where an alert stands in words: not acknowledged (and whom the handover passed it to),
+        acknowledged, or closed, flagged while its report clocks still run."""
+        words = ALERT_STATES[self.lang]
+        status = a.get("status") or ""
+        said = esc(words.get(status, status))
+        if status == "open" and a.get("handed_to"):
+            said += f' · {esc(words["handed"].format(to=self._units(a["handed_to"])))}'
+        if picture.reporting(a):
+            said += f' · <strong class="late">{esc(words["reporting"])}</strong>'
+        return said
+
+    def holder(self, a: Mapping[str, Any]) -> str:
+        """Who holds an alert now: the unit that acknowledged it, else the units the handover
+        passed it to last, else the post it was raised at."""
+        if a.get("held_by"):
+            return self.department(a["held_by"])
+        if a.get("handed_to"):
+            return esc(self._units(a["handed_to"]))
+        return esc(f'{self.t["post"]} {a["post"]}' if a.get("post") else None)
+
+    @staticmethod
+    def _units(units: Iterable[Mapping[str, Any]]) -> str:
+        return "、".join(u.get("name") or u.get("id") or "" for u in units)
+
     def _alert_row(self, a: Mapping[str, Any]) -> str:
         t = self.t
         missed = set(a.get("missed_reports") or ())
         clocks = "; ".join(f'{esc(self.w.clock(c["name"]))} {esc(c["due"])}' for c in a.get("clocks") or ())
         levels = ", ".join(str(self.w.level(level)) for level in sorted(missed))
         late = f' <strong class="late">{esc(t["missed"])}: {esc(levels)}</strong>' if missed else ""
-        holder = self.department(a["held_by"]) if a.get("held_by") else \
-            esc(f'{t["post"]} {a["post"]}' if a.get("post") else None)
         return (f'<tr><td>{self.link("alerts", a["id"])}</td>'
                 f'<td>{self.town(a.get("town"))}</td><td>{self.level(a.get("response_level"))}</td>'
-                f'<td>{self.state(a.get("status"))}</td><td>{holder}</td>'
+                f'<td>{self.alert_state(a)}</td><td>{self.holder(a)}</td>'
                 f'<td>{clocks or esc(None)}{late}</td></tr>')
 
     # --- risk picture ------------------------------------------------------------------------
@@ -613,10 +644,10 @@ class Page:
             for r in a.get("reports") or ())
         caps = "".join(f'<li>#{esc(c["sequence"])} {esc(c["msg_type"])} <code>{esc(c["identifier"])}</code> '
                        f'{esc(c["sent"])}</li>' for c in a.get("caps") or ())
-        facts = [("state", self.state(a.get("status"))), ("level", self.level(a.get("response_level"))),
+        facts = [("state", self.alert_state(a)), ("level", self.level(a.get("response_level"))),
                  ("grade", esc(self.w.grade(a.get("grade")))), ("town", self.town(a.get("town"))),
                  ("opened", esc(a.get("opened_at"))), ("post", esc(a.get("post"))),
-                 ("held_by", self.department(a.get("held_by"))), ("handover", esc(a.get("handover_step")))]
+                 ("held_by", self.holder(a)), ("handover", esc(a.get("handover_step")))]
         firm = a.get("enterprise")
         if firm:  # where it happened (v2): its file
             facts.insert(4, ("enterprise_of", self.link("enterprises", firm["uscc"], firm.get("name"))))

@@ -30,6 +30,12 @@ def is_open(view: Mapping[str, Any]) -> bool:
     return view.get("status") not in CLOSED_HAZARD
 
 
+def reporting(view: Mapping[str, Any]) -> bool:
+    """Whether an alert is closed while clocks of it still run: the duty to report an accident up
+    the chain (493号令) outlives the response, so the board keeps it until they stop."""
+    return view.get("kind") == "alert" and view.get("status") == "closed" and bool(view.get("clocks"))
+
+
 def epoch(text: str | None) -> float | None:
     """An ISO-8601 time of a view as epoch seconds (None stays None)."""
     return datetime.fromisoformat(text).timestamp() if text else None
@@ -114,7 +120,7 @@ def summary(hazards: list[dict[str, Any]], alerts: list[dict[str, Any]], now: fl
           "deadline": h["listed"]["deadline"], "seconds_left": seconds_left(h["listed"]["deadline"], now)}
          for h in open_h if h.get("listed") and h["listed"].get("active")),
         key=lambda x: (x["seconds_left"] is None, x["seconds_left"] or 0, x["id"]))
-    open_a = sorted((a for a in alerts if is_open(a)), key=lambda a: a["id"])
+    open_a = sorted((a for a in alerts if is_open(a) or reporting(a)), key=lambda a: a["id"])
     return {
         "open_hazards": len(open_h),
         "by_tier": {t: tiers.get(t, 0) for t in (*reversed(TIERS), NO_TIER)},

@@ -10,6 +10,7 @@ from decide_fixtures import RULES
 
 from engine.board import picture
 from engine.board.html import Page
+from engine.feeds.views import alert_view
 from engine.kernel.time import iso
 
 NOW = 1_800_000_000.0
@@ -124,3 +125,70 @@ def test_a_transfer_to_the_police_and_a_power_stop_proposal_are_not_called_disci
     en = page("en").summary(s)
     assert "<td>Transfer to the public security bureau</td>" in en
     assert "<td>Referral to discipline inspection</td>" in en
+
+
+# --- alerts: who holds one, and who may see it ---------------------------------------------
+
+
+def alert_run(until: str, *, close_at: str | None = None):
+    """A fire at an enterprise in lihaiwu (one worker hurt) nobody acknowledges, run to `until`."""
+    from test_alerts import ALERT_RULES, INFO_OFFICER, alert_event, raised, run
+
+    entries = [raised("AL-F", "2026-11-02 09:00")]
+    if close_at:
+        entries.append(alert_event("closed", "AL-F", close_at, note="Fire out.", by=INFO_OFFICER))
+    return run(entries, until), ALERT_RULES
+
+
+def test_an_alert_nobody_acknowledged_reads_so_and_names_whom_the_handover_passed_it_to() -> None:
+    """Not 处置中: 未签收, handed over to the town's duty officer, who holds it now (not post A)."""
+    rp, rules = alert_run("2026-11-02 09:15")
+    view = alert_view(rp.states["AL-F"], NOW, rules=rules)
+    assert view["status"] == "open" and [u["name"] for u in view["handed_to"]] == ["李海务街道应急值班员"]
+    row = page("zh")._alert_row(view)
+    assert "处置中" not in row and "未签收（待接手） · 已逐级转交至 李海务街道应急值班员" in row
+    assert "<td>李海务街道应急值班员</td>" in row and "岗位" not in row
+    english = page("en")._alert_row(view)
+    assert "not acknowledged (nobody took it on) · handed over to 李海务街道应急值班员" in english
+    assert "<dt>处置单位/岗位</dt><dd>李海务街道应急值班员</dd>" in page("zh").alert(view, [])
+
+
+def test_a_closed_alert_stays_on_the_board_while_its_report_clocks_run() -> None:
+    """Closed 20 minutes after the fire, its county and city reports still due: on the board and
+    counted, flagged, until the clock stops; then gone."""
+    rp, rules = alert_run("2026-11-02 09:30", close_at="2026-11-02 09:20")
+    view = alert_view(rp.states["AL-F"], NOW, rules=rules)
+    assert view["status"] == "closed"
+    assert [c["name"] for c in view["clocks"]] == ["report_county", "report_city"]
+    s = picture.summary([], [view], NOW)
+    assert [a["id"] for a in s["alerts"]] == ["AL-F"]
+    html = page("zh").summary(s)
+    assert '<span id="alert-count">1</span>' in html
+    assert '已结束 · <strong class="late">事故报告时限仍在计时' in html
+    stopped = {**view, "clocks": []}
+    assert picture.summary([], [stopped], NOW)["alerts"] == []
+
+
+def test_a_departments_token_sees_the_alerts_its_feed_tells_it_of() -> None:
+    """Every department an escalation about the alert targets is one of the alert's departments,
+    in its view and its place alike: the fire brigade's token lists the fire, and the safety
+    bureau's once the handover and the missed county report reached it."""
+    from test_alerts import escalations
+
+    from engine.feeds.filters import Filters, escalation_departments, item_visible
+    from engine.feeds.index import PlaceIndex, alert_place
+    from engine.feeds.tokens import Scope
+
+    rp, rules = alert_run("2026-11-02 11:00")
+    a = rp.states["AL-F"]
+    view, place = alert_view(a, NOW, rules=rules), alert_place(a, rules)
+    targeted = set().union(*(escalation_departments(e) for e in escalations(rp)))
+    assert {"fire_rescue", "safety_bureau"} <= targeted <= set(view["departments"])
+    assert set(place.departments) == set(view["departments"])
+    fire = Scope("fire-brigade", departments=frozenset({"fire_rescue"}))
+    assert item_visible(view, Filters(), fire)
+    index = PlaceIndex()
+    index.put(a.id, place)
+    assert index.scan(fire, Filters(), None, NOW, None, 100)[0] == ["AL-F"]
+    education = Scope("education", departments=frozenset({"education_sports"}))
+    assert not item_visible(view, Filters(), education)
