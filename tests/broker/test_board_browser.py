@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-import math
 import re
 import shutil
 import time
@@ -32,6 +31,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
 from engine.board import picture
+from engine.board.html import LEFT
 from engine.board.session import COOKIE, Sessions
 from engine.board.signouts import read_signout, signouts_topic
 from engine.clocks.timesource import ScaledTime
@@ -388,14 +388,14 @@ def test_board_pictures_the_demo_district(namespace: Namespace, tmp_path: Path, 
         overdue = {h.id for h in open_hazards if h.overdue(int(end))}
         shown = driver.find_element(By.ID, "hazards").text
         assert overdue and all(hid in shown for hid in overdue)
-        # Listed supervision: days left counted on the engine's clock (stopped at `end`), not the wall's.
-        listed = {h.id: math.ceil((h.listed[2] - end) / DAY)
-                  for h in open_hazards if h.listed and h.listed[3]}
+        # Listed supervision: time left counted on the engine's clock (stopped at `end`), not the wall's.
+        listed = {h.id: LEFT["zh"][unit].format(n=n) for h in open_hazards if h.listed and h.listed[3]
+                  for unit, n in [picture.time_left(h.listed[2] - end)]}
         # Read in one script: the live stream may redraw the table between two element look-ups.
         cells = driver.execute_script("return [...document.querySelectorAll('#listed tbody tr')]"
                                       ".map(r => [...r.cells].map(c => c.innerText.trim()));")
         rows = {row[0]: row[3] for row in cells}
-        assert listed and rows == {k: str(v) for k, v in listed.items()}
+        assert listed and rows == listed
         driver.save_screenshot(str(IMG / "board.png"))
         # On a phone: nothing wider than the screen, but for tables that scroll by themselves.
         driver.set_window_size(390, 844)
