@@ -260,9 +260,11 @@ def decide_intake(record: Record, seen: Callable[[str], str | None], known: Know
     The record's headers tell the mode; its key, when not null, must be the
     event's subject. `contract_topic` is the record's topic as the contract names it, when the
     engine runs with a topic prefix; sends name contract topics too. `home` gives the partition
-    a subject's records land on; with it, a valid record with a null key on another partition
-    is `forwarded` (no sends, no mark: the caller sends it on, keyed by `subject`), before
-    its marks are looked at. Without it, every record is handled where it is.
+    a subject's records land on; with it, a valid record on another partition (a null key, or a
+    key a client's own partitioner placed elsewhere: librdkafka's default is CRC32, not
+    murmur2) is `forwarded` (no sends, no mark: the caller sends it on, keyed by `subject`),
+    before its marks are looked at, so its duplicates are caught where the subject's marks
+    are. Without it, every record is handled where it is.
 
     `stale_before` (epoch seconds) is where the marks kept begin: an event that happened
     before it, with no mark, is rejected as `stale`, as its first copy's mark may be gone
@@ -298,7 +300,7 @@ def decide_intake(record: Record, seen: Callable[[str], str | None], known: Know
     passed = deadline_problems(event.event_type.name, event.data, at)
     if passed:
         return _rejection(record, passed)
-    if record.key is None and home is not None and home(subject) != record.partition:
+    if home is not None and home(subject) != record.partition:
         return Outcome("forwarded", (), event_id=event_id, subject=subject)
     assert content is not None  # a structured record without a value is rejected
     key = dedupe_key(source, event_id)

@@ -3,9 +3,10 @@
 Per batch fetched with `getmany`:
 1. intake records become timeline entries, rejections and duplicates, and
    de-duplication marks (the pure `decide_intake`); a valid intake record
-   with a null key on another partition than its subject's is forwarded
-   instead: sent again to its topic, keyed by its subject, value and headers
-   unchanged, and judged as that copy;
+   on another partition than its subject's (a null key, or a key a client
+   partitioned otherwise than murmur2) is forwarded instead: sent again to
+   its topic and its subject's partition, keyed by its subject, value and
+   headers unchanged, and judged as that copy;
 2. those records are sent and the batch waits for the broker's
    acknowledgement; each timeline entry that is the next record of its
    partition for this worker to decide is taken into the decide stage at
@@ -250,7 +251,7 @@ class Runtime:
         # the loop goes on with the next batches (`_store_and_commit`).
         self.storing: asyncio.Future[None] | None = None
         self.handled_until: dict[TopicPartition, int] = {}  # intake: latest record timestamp handled, ms
-        self.forwards, self.forwarded_ms = 0, 0  # null-key records forwarded; when the last were acked
+        self.forwards, self.forwarded_ms = 0, 0  # records forwarded home; when the last were acked
         self.waiting: dict[TopicPartition, int] = {}  # intake ends the clocks wait for after assignment
         self.last_tick = 0.0
         self.stopping = asyncio.Event()
@@ -771,16 +772,18 @@ class Runtime:
         return partition_for_key(subject.encode("utf-8"), self.intake_partitions)
 
     def _forward(self, rec: Any, subject: str, sends: list[Send]) -> None:
-        """Send a null-key record again to its topic, keyed by its subject, to be judged there.
+        """Send a record that landed away from its subject's partition (a null key, or a client
+        partitioning keys otherwise than murmur2) again to its topic, keyed by its subject, to the
+        subject's partition, to be judged there.
 
         Value, headers and timestamp are the record's own, so the copy is the event the field
         app sent, keyed as the contract asks; on an intake topic stamped by the broker
         (LogAppendTime) the copy's timestamp is when it is appended, at or after the record's.
-        The copy has a key, so it is never forwarded again. Like every send, it is acknowledged
-        before this record's position is committed; a copy sent again after a crash is a
-        duplicate on the subject's partition.
+        The copy goes to the subject's partition by number, so it is never forwarded again. Like
+        every send, it is acknowledged before this record's position is committed; a copy sent
+        again after a crash is a duplicate on the subject's partition.
         """
-        sends.append(Send(rec.topic, subject.encode("utf-8"), rec.value, None,
+        sends.append(Send(rec.topic, subject.encode("utf-8"), rec.value, self._home(subject),
                           tuple(rec.headers or ()), rec.timestamp))
         self.metrics.intake_forwarded.labels(rec.topic).inc()
         self.forwards += 1

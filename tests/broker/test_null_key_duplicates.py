@@ -154,3 +154,26 @@ def test_a_null_key_event_on_the_wrong_partition_lands_once(
     assert metric(worker, f'hazard_intake_forwarded_total{{topic="{topic}"}}') == 1.0
     assert metric(worker, f'hazard_intake_records_total{{outcome="accepted",topic="{topic}"}}') == 2.0
     assert metric(worker, f'hazard_intake_records_total{{outcome="rejected",topic="{topic}"}}') == 1.0
+
+
+def test_a_record_keyed_by_its_subject_on_another_partition_is_caught_as_a_duplicate(
+        namespace: Namespace, worker: Worker) -> None:
+    """A client whose partitioner is not murmur2 (librdkafka's default, CRC32) puts a record keyed
+    by its subject on another partition. It is forwarded to its subject's partition like a null key,
+    so the same event sent again by a murmur2 client is caught there: one entry and one duplicate,
+    where before each partition accepted its copy."""
+    worker.start().wait_ready()
+    event = report(5)
+    value, key = json.dumps(event).encode(), event["subject"].encode()
+    asyncio.run(send(namespace, [(key, value, away(event)[0], []), (key, value, None, [])]))
+    seen = drained(namespace, worker)
+
+    [(_, entry)] = entries(seen["engine.timeline"], event)
+    assert entry["origin"]["partition"] == home(event)
+    [duplicate] = [json.loads(r.value) for r in seen["engine.intake.duplicates"]]
+    assert duplicate["event_id"] == event["id"] and not duplicate["conflicting"]
+    # Three records on the topic: the two sent and the copy the worker sent to the home partition.
+    assert sorted(r.partition for r in seen["hazard.reports"]) == sorted(
+        [away(event)[0], home(event), home(event)])
+    topic = namespace.topic("hazard.reports")
+    assert metric(worker, f'hazard_intake_forwarded_total{{topic="{topic}"}}') == 1.0

@@ -1,8 +1,9 @@
 """A null key is routed by subject: the intake decision forwards or handles (issue 15, item 2).
 
 The marks that catch a repeated (source, id) are kept per partition, so a
-null-key record is judged only on its subject's partition: elsewhere the
-decision is to forward it there, keyed by subject. These tests follow one
+null-key record (or one keyed by a client that partitions keys otherwise) is
+judged only on its subject's partition: elsewhere the decision is to forward
+it there, keyed by subject. These tests follow one
 event through that story with the pure decision alone.
 """
 
@@ -93,10 +94,16 @@ def test_a_null_key_on_its_subjects_partition_is_handled_there() -> None:
     assert again.kind == "duplicate" and again.sends[0].topic == DUPLICATES
 
 
-def test_a_keyed_record_is_never_forwarded() -> None:
-    """A key that is the subject is handled wherever it lies, so a forwarded copy cannot go round."""
-    out = decide_intake(record(AWAY[0], 2, key=SUBJECT.encode()), {}.get, KNOWN, home=home)
-    assert out.kind == "accepted"
+@pytest.mark.parametrize("away", AWAY)
+def test_a_keyed_record_away_from_its_subjects_partition_is_forwarded_too(away: int) -> None:
+    """A client whose partitioner is not murmur2 (librdkafka's default is CRC32) puts a record keyed
+    by its subject on another partition: judged there, a copy of it on the subject's partition was
+    accepted a second time, as the marks are kept per partition. It is forwarded like a null key
+    (the worker sends the copy to the home partition by number, so it never goes round); at home
+    it is handled there."""
+    out = decide_intake(record(away, 2, key=SUBJECT.encode()), never, KNOWN, home=home)
+    assert (out.kind, out.sends, out.remember) == ("forwarded", (), None)
+    assert decide_intake(record(HOME, 2, key=SUBJECT.encode()), {}.get, KNOWN, home=home).kind == "accepted"
 
 
 def test_a_null_key_record_that_cannot_be_accepted_is_rejected_where_it_lands() -> None:

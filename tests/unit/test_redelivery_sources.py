@@ -194,8 +194,9 @@ def test_runs_of_offsets_hold_exactly_the_records_applied_within_the_span(offset
                     assert within
 
 
-def _inspection_record(rt: Any, partition: int, offset: int, n: int, findings: list[Any]) -> Any:
-    """An inspection of one enterprise, as a field app publishes it, at (partition, offset)."""
+def _inspection_record(rt: Any, offset: int, n: int, findings: list[Any]) -> Any:
+    """An inspection of one enterprise, as a field app publishes it, at `offset` of its subject's
+    partition (one elsewhere would be forwarded there, not judged)."""
     iid = f"INS-FLOOD-{n}"
     event = {"specversion": "1.0", "id": f"ev-flood-{n}", "source": "/apps/inspect",
              "time": iso(epoch(ts("2026-11-02 09:00")) + n), "type": "safety.inspection.recorded",
@@ -205,7 +206,7 @@ def _inspection_record(rt: Any, partition: int, offset: int, n: int, findings: l
                       "location": {"town": "zhulaozhuang", "address": "Industrial Park Road 3"},
                       "findings": findings}}
     topic = next(t for t, name in rt.intake_topics.items() if name == EVENT_TYPES[event["type"]].topic)
-    return Rec(topic, partition, offset, iid.encode(), codec.dumps(event), 1_790_000_000_000 + n)
+    return Rec(topic, rt._home(iid), offset, iid.encode(), codec.dumps(event), 1_790_000_000_000 + n)
 
 
 def _timeline_of(rt: Any, records: list[Any]) -> list[dict[str, Any]]:
@@ -219,14 +220,14 @@ def _timeline_of(rt: Any, records: list[Any]) -> list[dict[str, Any]]:
 def test_two_workers_one_republishing_after_a_flood_through_the_runtime_s_stages(tmp_path: Any) -> None:
     """The failover itself, through the runtime's real intake and decide stages (no broker): worker
     A publishes an inspection's entries and dies before its marks are stored; worker C publishes
-    2,500 inspections of the same enterprise from another intake partition; worker B takes A's
+    2,500 inspections of the same enterprise, each from its own subject's partition; worker B takes A's
     partition and publishes the inspection's entries again. The enterprise's file and the
     inspection's hazard count it once; without the records by source, the file counts it twice."""
     def replay(name: str) -> Any:
         a, b, c = (_runtime(tmp_path / f"{name}-{w}") for w in "abc")
-        original = _inspection_record(a, 0, 7, 0, [finding("HZ-FLOOD-1")])
+        original = _inspection_record(a, 7, 0, [finding("HZ-FLOOD-1")])
         entries = [*_timeline_of(a, [original]),
-                   *_timeline_of(c, [_inspection_record(c, 1, n, n + 1, []) for n in range(FLOOD)]),
+                   *_timeline_of(c, [_inspection_record(c, 1_000 + n, n + 1, []) for n in range(FLOOD)]),
                    *_timeline_of(b, [original])]  # B has none of A's marks: the same entries again
         assert len(entries) == 3 + 2 * FLOOD + 3  # each: its own entry, its enterprise's (and its finding's)
         decider = _runtime(tmp_path / f"{name}-decide")
