@@ -160,6 +160,12 @@ def apply_event(a: Alert, entry: dict[str, Any], at: int, rules: AlertRules) -> 
 def _raised(a: Alert, d: dict[str, Any], at: int, eid: str, rules: AlertRules) -> str:
     if a.opened is not None:
         if at >= a.opened_at:
+            if a.enterprise is None and d.get("enterprise"):
+                # One raising named the enterprise where it happened: that is known, whichever raising
+                # is dated first, and its class follows as the earliest raising's kind gives it.
+                _enterprise_named(a, d, rules)
+                return (f"raised again: the enterprise {d['enterprise']['name']} named, "
+                        f"now {a.incident_class}")
             return "raised again: ignored (the first raising stands)"
         # Raised again, dated earlier: this is the accident's first report, as it would have been had
         # it arrived first (the other then "raised again"). The accident happened by then, and every
@@ -168,7 +174,10 @@ def _raised(a: Alert, d: dict[str, Any], at: int, eid: str, rules: AlertRules) -
         # alert's too: what was sent on the other's stands. Whether it is a drill stays as first
         # raised: a second raising turns no real alert into a drill, nor a drill into a real one.
         a.opened, a.opened_at = eid, at
+        named = a.enterprise
         _describe(a, d, rules)
+        if a.enterprise is None and named is not None:  # the later-dated raising named it: still known
+            _enterprise_named(a, {"enterprise": named, "incident_class": d.get("incident_class")}, rules)
         _figures(a, at, eid, d, rules)
         return (f"raised again, dated earlier: the accident's time is now {iso(at)}; "
                 f"{d['kind']} in {a.town()}, {a.incident_class}")
@@ -189,6 +198,15 @@ def _describe(a: Alert, d: dict[str, Any], rules: AlertRules) -> None:
     a.crowded, a.post = d.get("crowded_place", False), d.get("post")
     a.enterprise = d.get("enterprise")
     a.incident_class = d.get("incident_class") or rules.incident_class(d["kind"], a.enterprise is not None)
+
+
+def _enterprise_named(a: Alert, d: dict[str, Any], rules: AlertRules) -> None:
+    """The enterprise `d` names becomes the alert's, and the class the earliest raising's kind gives
+    with an enterprise named, unless that raising gave its class itself (then `d`'s, if it gives one)."""
+    derived = a.incident_class == rules.incident_class(a.kind, False)
+    a.enterprise = d["enterprise"]
+    if d.get("incident_class") or derived:
+        a.incident_class = d.get("incident_class") or rules.incident_class(a.kind, True)
 
 
 def _updated(a: Alert, d: dict[str, Any], at: int, eid: str, rules: AlertRules) -> str:

@@ -171,6 +171,8 @@ def _shapes() -> Shapes:
         (r"raised: (?P<k>\w+) in (?P<w>\w+), (?P<c>\w+) \(exercise\)",
          "接报：{w:town}{k:kind}（{c:class}，演练）"),
         (r"raised again: ignored \(the first raising stands\)", "重复接报，不予处理（以首次接报为准）"),
+        (r"raised again: the enterprise (?P<n>.+) named, now (?P<c>\w+)",
+         "重复接报：报明发生单位 {n}，现为{c:class}"),
         (r"raised again, dated earlier: the accident's time is now (?P<t>\S+)",
          "重复接报，时间更早：事发时间改为 {t}，各时限自此起算"),
         (r"raised again, dated earlier: the accident's time is now (?P<t>\S+); (?P<k>\w+) in (?P<w>\w+), "
