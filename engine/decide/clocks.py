@@ -186,7 +186,7 @@ def _respondents(h: Hazard, rules: Rules, ground: ReferralGround, failing: str |
     it had the notice issued again: lifecycle `_notice_again`). A duty failure: the failing one."""
     located: Located = h
     if failing is None and h.listed:
-        located = _Told(h.town, h.sector, h.enterprise, h.lead_by(h.listed[2]))
+        located = _Told(h.town, h.sector, h.enterprise, h.lead_by(h.listed[2], told=True))
     return resolve_all(ground.respondents, located, rules, failing=failing)
 
 

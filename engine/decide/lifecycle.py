@@ -32,6 +32,7 @@ from engine.decide.state import (
     Hazard,
     failed_review_key,
     keep_failed_review,
+    lead_named_late_key,
 )
 from engine.intake.timeline import FINDING_TYPE
 from engine.kernel.apply import UnknownEntryType
@@ -348,14 +349,21 @@ def _notice_again(h: Hazard, rules: Rules, at: int, told: str | None, what: str)
     and they answer for a missed deadline (`referral.listed_supervision_failed`: "the bodies the
     notice was sent to"). A lead named since the notice never had it: it is issued again, its number
     and deadline as they stand, so that the department a referral would name is one that was told.
-    Not once the deadline has passed (the referral, sent or held, is on the bodies told before), nor
-    for a hazard that no longer stands confirmed major (`settle` lifts its listing)."""
+    Not once the deadline has passed, by the verification's time or by the time the engine had
+    reached when it came (`watermark`: a record dated before the deadline that arrives after it
+    tells nobody in time), nor for a hazard that no longer stands confirmed major (`settle` lifts
+    its listing). The notice is dated when it is issued: the verification's time, or the engine's
+    for a record that came late."""
     now = lead_department(h, rules)
-    if (now == told or not (h.listed and h.listed[3]) or h.verdict != "confirmed" or h.grade != "major"
-            or h.listed[2] <= at):
+    issued = max(at, h.watermark, h.listed[1]) if h.listed else at
+    if now == told or not (h.listed and h.listed[3]) or h.verdict != "confirmed" or h.grade != "major":
+        return what, []
+    if h.listed[2] <= issued:
+        if at <= h.listed[2]:  # dated in time, come too late to tell anyone: the referral keeps the lead told
+            h.arrived[lead_named_late_key(at)] = issued
         return what, []
     return (f"{what}; notice {h.listed[0]} issued again to the new lead department {now}",
-            [emit.supervision_listed(h, rules, max(at, h.listed[1]))])
+            [emit.supervision_listed(h, rules, issued)])
 
 
 def _lead(h: Hazard, named: str | None) -> None:

@@ -41,6 +41,18 @@ def keep_failed_review(h: Hazard, at: int, arrived: int) -> None:
         del h.arrived[failed_review_key(old)]
 
 
+_NAMED_LATE = "lead_named_late:"
+
+
+def lead_named_late_key(at: int) -> str:
+    """The key of `Hazard.arrived` that marks the verification made at `at`, dated by a listed
+    deadline, as having reached the engine after that deadline had passed: the lead department it
+    named was never told of the listing in time (lifecycle `_notice_again`), and a referral for the
+    missed deadline names the lead told before it (`Hazard.lead_by`). A key added to a stored map:
+    no new stored format."""
+    return f"{_NAMED_LATE}{at}"
+
+
 @dataclass(slots=True)
 class Hazard(HistoryState):
     """Everything the rules need to know about one hazard (隐患)."""
@@ -238,15 +250,16 @@ class Hazard(HistoryState):
             return None
         return then[2] or self.grade
 
-    def lead_by(self, t: int) -> str | None:
+    def lead_by(self, t: int, told: bool = False) -> str | None:
         """The lead department override standing at `t`: the one the latest verification made by `t`
         that names one named (`verdicts` by time), None (the sector's lead) when none by then did.
         With no rows naming one (a hazard verified once, or rows stored before format 13), the
-        override as it stands."""
+        override as it stands. `told`: leave out verifications that reached the engine only after
+        the listed deadline had passed (`lead_named_late_key`), as their lead was not told by then."""
         named = [v for v in self.verdicts if v[3]]
         if not named:
             return self.lead
-        by = [v[3] for v in named if v[0] <= t]
+        by = [v[3] for v in named if v[0] <= t and not (told and lead_named_late_key(v[0]) in self.arrived)]
         return by[-1] if by else None
 
     def in_force(self, order_no: str, t: int) -> bool:
