@@ -66,6 +66,9 @@ TEXT: dict[str, dict[str, str]] = {
         "department": "失职部门", "referral": "移送纪委监委",
         "held_referrals": "暂缓移送（等待补录的记录）", "held_until": "{ground}，暂缓至 {until}",
         "referrals_withdrawn": "已撤回的移送",
+        "hazards_order": "排序：挂牌督办的在前，其次重大事故隐患（含报称重大、未核实的），"
+        "再次逾期的，然后其余；各组内最新上报的在前。",
+        "hazards_cut": "仅显示前 {n} 条，共 {of} 条（其余的：接口 GET /hazards，可按镇街、逾期等筛选）",
     },
     "en": {
         "title": "Hazards and emergencies board", "signin": "Sign in", "signout": "Sign out",
@@ -128,6 +131,10 @@ TEXT: dict[str, dict[str, str]] = {
         "held_referrals": "Held (waiting for a record that may come late)",
         "held_until": "{ground}, held until {until}",
         "referrals_withdrawn": "Referrals withdrawn",
+        "hazards_order": "Listed for supervision first, then major hazards (claimed major ones not yet "
+        "verified among them), then overdue ones, then the rest; the newest reported first in each.",
+        "hazards_cut": "Showing {n} of {of} (the others: GET /hazards of the API, which filters by town, "
+        "overdue and more)",
     },
 }
 
@@ -200,6 +207,7 @@ def esc(value: Any) -> str:
 
 
 RECORD_ROWS = 500  # the most steps of a record a detail page shows, the latest
+HAZARD_ROWS = 200  # the most rows of the board's hazard list, the first in picture.list_order
 
 
 class Page:
@@ -388,7 +396,10 @@ class Page:
             f'<tr><td>{self.link("hazards", h["id"])}</td>'
             f'<td>{esc(h.get("title"))}</td><td>{self.town(h.get("town"))}</td><td>{esc(self.w.sector(h.get("sector")))}</td>'
             f'<td>{self.grade(h)}</td><td>{self.tier(h.get("tier"))}</td><td>{self.state(h.get("status"))}</td>'
-            f'<td>{self.deadline(h)}</td></tr>' for h in s["hazards"][:200])
+            f'<td>{self.deadline(h)}</td></tr>' for h in s["hazards"][:HAZARD_ROWS])
+        total = len(s["hazards"])
+        cut = (f'<p class="help" id="hazards-cut">{esc(t["hazards_cut"].format(n=HAZARD_ROWS, of=total))}</p>'
+               if total > HAZARD_ROWS else "")
         th = lambda *names: "".join(f'<th scope="col">{esc(t[n])}</th>' for n in names)  # noqa: E731
         return (self.counts(s)
                 + f'<section><h2>{esc(t["overdue"])}</h2><table id="overdue"><thead><tr>'
@@ -403,7 +414,8 @@ class Page:
                 + f'<section><h2>{esc(t["alerts"])}</h2><table id="alerts"><thead><tr>'
                   f'{th("id", "town", "level", "state", "held_by", "clocks")}</tr></thead>'
                   f'<tbody>{alerts or self._none(6)}</tbody></table></section>'
-                + f'<section><h2>{esc(t["hazards"])}</h2><table id="hazards"><thead><tr>'
+                + f'<section><h2>{esc(t["hazards"])}</h2>'
+                  f'<p class="help">{esc(t["hazards_order"])}</p>{cut}<table id="hazards"><thead><tr>'
                   f'{th("id", "what", "town", "sector", "grade", "tier", "state", "deadline")}</tr></thead>'
                   f'<tbody>{hazards or self._none(8)}</tbody></table></section>')
 

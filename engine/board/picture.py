@@ -129,9 +129,30 @@ def summary(hazards: list[dict[str, Any]], alerts: list[dict[str, Any]], now: fl
         "listed": listed,
         "referrals": referrals(hazards, enterprises),
         "alerts": open_a,
-        "hazards": sorted(open_h, key=lambda h: (-(TIERS.index(h["tier"]) if h.get("tier") in TIERS
-                                                    else -1), h["id"])),
+        "hazards": sorted(open_h, key=list_order),
     }
+
+
+# The groups of the board's hazard list, in the order a supervisor must see them: listed for
+# supervision (挂牌督办), then major (重大事故隐患, or claimed so before verification), then overdue,
+# then the rest. A hazard goes in the first group it belongs to.
+PRIORITY = ("listed", "major", "overdue", "rest")
+
+
+def priority(h: Mapping[str, Any]) -> str:
+    """Which of PRIORITY an open hazard's view belongs to."""
+    if (h.get("listed") or {}).get("active"):
+        return "listed"
+    if h.get("grade") == "major":
+        return "major"
+    return "overdue" if h.get("overdue") else "rest"
+
+
+def list_order(h: Mapping[str, Any]) -> tuple[int, float, str]:
+    """The sort key of the board's hazard list: its PRIORITY group, then newest reported first
+    (one with no report time last in its group), then by id."""
+    reported = epoch(h.get("reported_at"))
+    return PRIORITY.index(priority(h)), -reported if reported is not None else math.inf, h["id"]
 
 
 def heat(hazards: list[dict[str, Any]], alerts: list[dict[str, Any]]

@@ -192,3 +192,32 @@ def test_a_departments_token_sees_the_alerts_its_feed_tells_it_of() -> None:
     assert index.scan(fire, Filters(), None, NOW, None, 100)[0] == ["AL-F"]
     education = Scope("education", departments=frozenset({"education_sports"}))
     assert not item_visible(view, Filters(), education)
+
+
+def reported(id_: str, day: int, *, grade: str = "general", overdue: bool = False,
+             listed_: bool = False) -> dict[str, Any]:
+    """An open hazard reported `day` days before NOW."""
+    h = {**hazard(id_, None, grade), "overdue": overdue, "reported_at": iso(int(NOW - day * DAY))}
+    if listed_:
+        h["listed"] = {"notice_no": f"N-{id_}", "deadline": iso(int(NOW + DAY)), "active": True}
+    return h
+
+
+def test_the_hazard_list_puts_listed_major_and_overdue_first_and_says_what_it_leaves_out() -> None:
+    """Listed, then major, then overdue, then the rest, newest first in each; past 200 rows the list
+    says how many it shows of how many, in both languages, instead of dropping the rest silently."""
+    hs = [reported("HZ-OLD", 9), reported("HZ-NEW", 1), reported("HZ-LATE", 5, overdue=True),
+          reported("HZ-MAJ", 8, grade="major", overdue=True), reported("HZ-LST", 30, grade="major",
+                                                                       listed_=True),
+          reported("HZ-MAJ2", 2, grade="major")]
+    s = picture.summary(hs, [], NOW)
+    assert [h["id"] for h in s["hazards"]] == ["HZ-LST", "HZ-MAJ2", "HZ-MAJ", "HZ-LATE", "HZ-NEW", "HZ-OLD"]
+    assert list(hazard_rows(page("zh").summary(s))) == [h["id"] for h in s["hazards"]]
+    assert "hazards-cut" not in page("zh").summary(s)
+
+    many = [reported(f"HZ-{i:04d}", i % 50) for i in range(260)] + [reported("HZ-LAST", 60, overdue=True)]
+    s = picture.summary(many, [], NOW)
+    zh, en = page("zh").summary(s), page("en").summary(s)
+    rows = hazard_rows(zh)
+    assert len(rows) == 200 and next(iter(rows)) == "HZ-LAST"
+    assert "仅显示前 200 条，共 261 条" in zh and "Showing 200 of 261" in en
