@@ -151,6 +151,19 @@ TIER_NAMES = {"zh": {"blue": "蓝色（到期前提醒）", "yellow": "黄色（
 # and is no step of the ladder.
 COLOURS = {"zh": {"blue": "蓝色", "yellow": "黄色", "orange": "橙色", "red": "红色", picture.NO_TIER: "—"},
            "en": {"blue": "blue", "yellow": "yellow", "orange": "orange", "red": "red", picture.NO_TIER: "—"}}
+# An escalation taken back (`failure_withdrawn`), named by what it takes back, which its rule's family
+# says: a ladder step is no duty failure, and a withdrawal shows no colour of the step it withdraws.
+WITHDRAWN_STEPS = {"zh": {"duty": "撤回失职认定", "coverage": "撤回失职认定", "ladder": "撤回升级",
+                          "supervision": "撤回挂牌督办催办", "enforcement": "撤回执法建议逾期督办",
+                          "alert": "撤回响应级别", "report": "撤回报告超时", "disaster": "撤回报告超时",
+                          "": "撤回升级"},
+                   "en": {"duty": "withdrawn: duty failure", "coverage": "withdrawn: duty failure",
+                          "ladder": "withdrawn: ladder step",
+                          "supervision": "withdrawn: listed-plan escalation",
+                          "enforcement": "withdrawn: overdue-proposal escalation",
+                          "alert": "withdrawn: response level", "report": "withdrawn: report overdue",
+                          "disaster": "withdrawn: report overdue", "": "withdrawn: escalation"}}
+WITHDRAWN = {"zh": "撤回", "en": "withdrawn"}  # a withdrawal's badge, in place of a colour
 REFERRAL_WORDS = {"discipline": "referral", "judicial": "judicial", "enforcement": "enforcement"}  # TEXT keys
 UNVERIFIED = frozenset({"reported", "orphan"})  # a hazard's grade is only a claim until verified
 # A listed deadline's time left (picture.time_left).
@@ -270,6 +283,13 @@ class Page:
             return f'<span class="badge grade-major">{esc(said)}</span>'
         return esc(said)
 
+    def action(self, action: str | None, rule_id: str | None) -> str | None:
+        """An output's action in words; an escalation taken back by what its rule says it takes back."""
+        if action == "failure_withdrawn":
+            steps = WITHDRAWN_STEPS[self.lang]
+            return steps.get((rule_id or "").partition(".")[0], steps[""])
+        return self.w.action(action)
+
     def level(self, level: str | None) -> str:
         if not level:
             return esc(None)
@@ -325,7 +345,8 @@ class Page:
         return json.dumps({"tiers": COLOURS[self.lang], "towns": {
             k: (v.name if self.lang == "zh" else k) for k, v in self.ref.towns.items()
             if self.towns is None or k in self.towns}, "actions": self.w.all_actions(), **self.w.all_rules(),
-            "level": "级响应" if self.lang == "zh" else "Level"}, ensure_ascii=False)
+            "level": "级响应" if self.lang == "zh" else "Level", "withdrawals": WITHDRAWN_STEPS[self.lang],
+            "withdrawn": WITHDRAWN[self.lang]}, ensure_ascii=False)
 
     # --- sign-in -----------------------------------------------------------------------------
 
@@ -556,8 +577,8 @@ class Page:
             return f'<p class="error" role="status">{esc(t["outputs_unavailable"])}</p>'
         rows = "".join(
             f'<tr><td>{esc(o.get("time"))}</td><td>{esc(self.w.output_type(o.get("type")))}</td>'
-            f'<td>{esc(self.w.action(o.get("action")))}</td>'
-            f'<td>{self.colour(o.get("tier")) if o.get("tier") else esc(None)}</td>'
+            f'<td>{esc(self.action(o.get("action"), o.get("rule_id")))}</td>'
+            f'<td>{self._badge(o)}</td>'
             f'<td>{self._rule(o.get("rule_id"))}</td><td>{self._reason(o)}</td></tr>'
             for o in outputs)
         return (f'<table id="outputs"><thead><tr><th scope="col">{esc(t["time"])}</th>'
@@ -565,6 +586,12 @@ class Page:
                 f'<th scope="col">{esc(t["colour"])}</th><th scope="col">{esc(t["rule"])}</th>'
                 f'<th scope="col">{esc(t["reason"])}</th></tr></thead>'
                 f'<tbody>{rows or self._none(6)}</tbody></table>')
+
+    def _badge(self, o: Mapping[str, Any]) -> str:
+        """An output's colour; a withdrawal's word, without the colour of the step it takes back."""
+        if str(o.get("action") or "").endswith("_withdrawn"):
+            return f'<span class="badge tier-none">{esc(WITHDRAWN[self.lang])}</span>'
+        return self.colour(o.get("tier")) if o.get("tier") else esc(None)
 
     def _rule(self, rule_id: str | None) -> str:
         named = self.w.rule(rule_id)

@@ -1,11 +1,16 @@
 """The board's words for what it lists: the overdue ladder's step apart from a hazard's grade,
-each referral as what it is, a listed deadline's time left, and an alert nobody took on."""
+each referral as what it is, a listed deadline's time left, an alert nobody took on, a withdrawal
+as what it takes back; and the order and length of its hazard list."""
 
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
+from pathlib import Path
 from typing import Any
 
+import pytest
 from decide_fixtures import RULES
 
 from engine.board import picture
@@ -221,3 +226,99 @@ def test_the_hazard_list_puts_listed_major_and_overdue_first_and_says_what_it_le
     rows = hazard_rows(zh)
     assert len(rows) == 200 and next(iter(rows)) == "HZ-LAST"
     assert "仅显示前 200 条，共 261 条" in zh and "Showing 200 of 261" in en
+
+
+LADDER_WITHDRAWN = {"time": "2026-12-28T08:05:00+08:00", "type": "safety.escalation.raised",
+                    "action": "failure_withdrawn", "tier": "red", "rule_id": "ladder.red", "reason": "r"}
+DUTY_WITHDRAWN = {**LADDER_WITHDRAWN, "tier": "orange", "rule_id": "duty.verify"}
+
+
+def outputs_rows(html: str) -> list[str]:
+    return html.split('<table id="outputs">', 1)[1].split("</table>", 1)[0].split("<tr>")[2:]
+
+
+def test_a_withdrawal_is_named_by_what_it_takes_back_and_wears_no_colour_of_it() -> None:
+    """A ladder step taken back reads 撤回升级, not 撤回失职认定 (which only a duty failure's does),
+    and shows 撤回 in place of the red badge of the step it withdraws."""
+    for lang, ladder, duty, badge in (
+            ("zh", "撤回升级", "撤回失职认定", "撤回"),
+            ("en", "withdrawn: ladder step", "withdrawn: duty failure", "withdrawn")):
+        html = page(lang).hazard({**hazard("HZ-1", None, "general"), "record": []},
+                                 [LADDER_WITHDRAWN, DUTY_WITHDRAWN])
+        ladder_row, duty_row = outputs_rows(html)
+        assert f"<td>{ladder}</td>" in ladder_row and f"<td>{duty}</td>" in duty_row
+        for row in (ladder_row, duty_row):
+            assert f'<span class="badge tier-none">{badge}</span>' in row and "tier-red" not in row
+            assert "tier-orange" not in row
+    labels = json.loads(page("zh")._live_labels())
+    assert labels["withdrawals"]["ladder"] == "撤回升级" and labels["withdrawn"] == "撤回"
+
+
+# A stand-in for the few DOM calls board.js makes, so its live list can be read without a browser.
+FAKE_DOM = r"""
+function El(tag) { this.tag = tag; this.children = []; this.attrs = {}; this.className = "";
+  this.textContent = ""; this.parent = null; }
+El.prototype.appendChild = function (c) { c.parent = this; this.children.push(c); return c; };
+El.prototype.insertBefore = function (c, ref) { c.parent = this;
+  var i = ref ? this.children.indexOf(ref) : -1;
+  if (i < 0) { this.children.push(c); } else { this.children.splice(i, 0, c); } return c; };
+El.prototype.removeChild = function (c) { this.children.splice(this.children.indexOf(c), 1); };
+El.prototype.setAttribute = function (k, v) { this.attrs[k] = String(v); };
+El.prototype.getAttribute = function (k) { return k in this.attrs ? this.attrs[k] : null; };
+Object.defineProperty(El.prototype, "firstChild", { get: function () { return this.children[0] || null; } });
+Object.defineProperty(El.prototype, "lastChild", {
+  get: function () { return this.children[this.children.length - 1] || null; } });
+Object.defineProperty(El.prototype, "nextSibling", { get: function () {
+  var s = this.parent.children; return s[s.indexOf(this) + 1] || null; } });
+function text(el) { return el.tag === "#text" ? el.textContent
+  : el.textContent + el.children.map(text).join(""); }
+var list = new El("ol"), conn = new El("p");
+list.setAttribute("data-labels", process.argv[2]);
+global.document = { body: new El("body"),
+  getElementById: function (id) { return { live: list, conn: conn }[id] || null; },
+  createElement: function (tag) { return new El(tag); },
+  createTextNode: function (t) { var n = new El("#text"); n.textContent = t; return n; } };
+global.document.body.setAttribute("data-lang", "zh");
+var handlers = {};
+global.EventSource = function () { this.addEventListener = function (k, f) { handlers[k] = f; }; };
+global.setTimeout = function () {}; global.setInterval = function () {};
+global.location = { pathname: "/board" };
+require(process.argv[3]);
+JSON.parse(process.argv[4]).forEach(function (e, i) {
+  handlers.escalation({ lastEventId: "0:" + i, data: JSON.stringify(e) }); });
+console.log(JSON.stringify(list.children.map(function (li) {
+  return { cls: li.className, badge: li.children[0].className + " " + li.children[0].textContent,
+           text: text(li) }; })));
+"""
+
+
+BOARD_JS = Path(__file__).resolve().parents[2] / "engine/board/static/board.js"
+
+
+def live_list(events: list[dict[str, Any]], tmp_path: Path) -> list[dict[str, str]]:
+    """The live list board.js makes of `events` (CloudEvents as the board's stream sends them)."""
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node is not installed")
+    script = tmp_path / "dom.js"
+    script.write_text(FAKE_DOM)
+    out = subprocess.run([node, str(script), page("zh")._live_labels(), str(BOARD_JS), json.dumps(events)],
+                         capture_output=True, text=True, check=True, timeout=30)
+    return json.loads(out.stdout)
+
+
+def test_the_live_list_names_a_withdrawal_by_what_it_takes_back_without_its_colour(tmp_path: Path) -> None:
+    def cloud(data: dict[str, Any]) -> dict[str, Any]:
+        return {"time": data.pop("time"), "data": {**data, "subject_id": "HZ-1", "subject_kind": "hazard",
+                                                   "town": "huxi"}}
+
+    summon = {**LADDER_WITHDRAWN, "action": "summon", "time": "2026-12-21T23:59:59+08:00"}
+    items = live_list([cloud(dict(summon)), cloud(dict(LADDER_WITHDRAWN)), cloud(dict(DUTY_WITHDRAWN))],
+                      tmp_path)
+    said = {("ladder" if "撤回升级" in i["text"] else "duty" if "撤回失职认定" in i["text"] else "summon"): i
+            for i in items}
+    assert len(said) == 3
+    assert said["summon"]["cls"] == "tier-red" and said["summon"]["badge"] == "badge tier-red 红色"
+    assert said["ladder"]["cls"] == "tier-none" and said["ladder"]["badge"] == "badge tier-none 撤回"
+    assert "撤回失职认定" not in said["ladder"]["text"]
+    assert said["duty"]["cls"] == "tier-none" and said["duty"]["badge"] == "badge tier-none 撤回"

@@ -35,14 +35,25 @@
     return family ? family + "（" + id.slice(dot + 1) + "）" : id;
   }
 
+  // An escalation taken back is named by what it takes back (its rule's family), and carries no
+  // colour of the step it withdraws, so it never reads as one more red escalation.
+  function actionWord(d) {
+    if (d.action === "failure_withdrawn") {
+      var steps = labels.withdrawals || {}, rule = d.rule_id || "", dot = rule.indexOf(".");
+      return steps[dot > 0 ? rule.slice(0, dot) : rule] || steps[""] || d.action;
+    }
+    return (labels.actions || {})[d.action] || d.action || "";
+  }
+
   function add(event) {
     var d = event.data || {};
-    var tier = d.tier || levelTier[d.response_level] || "none";
+    var withdrawn = /_withdrawn$/.test(d.action || "");
+    var tier = withdrawn ? "none" : d.tier || levelTier[d.response_level] || "none";
     var li = document.createElement("li");
     li.className = "tier-" + tier;
     li.setAttribute("data-escalation", d.escalation_id || "");
     li.setAttribute("data-subject", d.subject_id || "");
-    var badge = d.tier ? (labels.tiers || {})[d.tier] || d.tier
+    var badge = withdrawn ? labels.withdrawn || "" : d.tier ? (labels.tiers || {})[d.tier] || d.tier
       : (d.response_level ? d.response_level + " " + (labels.level || "") : (labels.tiers || {}).none || "");
     li.appendChild(text("span", badge, "badge tier-" + tier));
     li.appendChild(document.createTextNode(" "));
@@ -52,7 +63,7 @@
     if (page) { link.href = "/board/" + page + encodeURIComponent(d.subject_id || ""); }
     link.textContent = d.subject_id || "";
     li.appendChild(link);
-    li.appendChild(document.createTextNode(" · " + ((labels.towns || {})[d.town] || d.town || "") + " · " + ((labels.actions || {})[d.action] || d.action || "")));
+    li.appendChild(document.createTextNode(" · " + ((labels.towns || {})[d.town] || d.town || "") + " · " + actionWord(d)));
     li.appendChild(document.createElement("br"));
     li.appendChild(text("span", (event.time || "") + " · " + ruleWord(d.rule_id || "") + " · ", "meta"));
     // The reason in Chinese on the Chinese board where the engine gives it; else its English sentence.
