@@ -27,7 +27,7 @@ TEXT: dict[str, dict[str, str]] = {
         "live": "实时升级", "waiting": "等待新的升级事件…", "connected": "已连接，实时更新中",
         "disconnected": "连接已断开，正在重连…", "connecting": "正在连接…",
         "signed_out": "会话已结束，请重新登录",
-        "open_hazards": "未销号隐患", "by_tier": "按逾期升级", "by_state": "按状态",
+        "open_hazards": "未销号隐患", "by_tier": "按逾期升级", "by_state": "按状态（全部隐患，含已销号）",
         "overdue": "逾期未整改（按镇街、行业）", "listed": "挂牌督办", "days_left": "剩余时间",
         "deadline": "期限", "approximate": "估算：当年节假日安排未公布", "referrals": "移送与执法建议",
         "referred_to": "去向", "judicial": "移送公安机关（行刑衔接）", "enforcement": "停止供电措施建议",
@@ -43,7 +43,8 @@ TEXT: dict[str, dict[str, str]] = {
         "no_points": "没有带经纬度的事件。", "points": "点位（无底图，按经纬度绘制）",
         "outputs_unavailable": "暂时无法读取输出（消息服务器无响应），请稍后刷新。",
         "rule": "规则", "action": "措施", "reason": "原因", "subject": "对象",
-        "grades": "级别变化", "caps": "CAP 文档", "handover": "交接", "post": "岗位",
+        "grades": "级别变化", "caps": "CAP 文档", "handover": "逐级转交", "post": "岗位",
+        "handovers": "已转交 {n} 次",
         "reports": "逐级报告", "demanded": "要求上报时间", "reported": "已报", "report_level": "报告层级",
         "lang_other": "English", "skip": "跳到正文", "scope": "可见范围",
         "district": "全区", "geojson": "GeoJSON 下载", "opened": "发生时间", "status_open": "处理中",
@@ -79,7 +80,8 @@ TEXT: dict[str, dict[str, str]] = {
         "connected": "Connected, updating live", "disconnected": "Disconnected, reconnecting…",
         "connecting": "Connecting…",
         "signed_out": "The session has ended; sign in again",
-        "open_hazards": "Open hazards", "by_tier": "By overdue-ladder step", "by_state": "By state",
+        "open_hazards": "Open hazards", "by_tier": "By overdue-ladder step",
+        "by_state": "By state (every hazard, closed ones too)",
         "overdue": "Overdue rectifications (by town and sector)", "listed": "Listed supervision",
         "days_left": "Time left", "deadline": "Deadline",
         "approximate": "approximate: no holiday notice for its year yet",
@@ -101,7 +103,8 @@ TEXT: dict[str, dict[str, str]] = {
         "points": "Points (no base map, drawn from latitude and longitude)",
         "outputs_unavailable": "The outputs cannot be read now (the broker does not answer); "
         "reload later.", "rule": "Rule", "action": "Action", "reason": "Reason", "subject": "Subject",
-        "grades": "Grades over time", "caps": "CAP documents", "handover": "Handover", "post": "Post",
+        "grades": "Grades over time", "caps": "CAP documents", "handover": "Handover",
+        "handovers": "handed over {n} times", "post": "Post",
         "reports": "Reports up the chain", "demanded": "Demanded at", "reported": "Reported",
         "report_level": "Report level",
         "lang_other": "中文", "skip": "Skip to content", "scope": "Scope",
@@ -164,6 +167,10 @@ WITHDRAWN_STEPS = {"zh": {"duty": "撤回失职认定", "coverage": "撤回失�
                           "alert": "withdrawn: response level", "report": "withdrawn: report overdue",
                           "disaster": "withdrawn: report overdue", "": "withdrawn: escalation"}}
 WITHDRAWN = {"zh": "撤回", "en": "withdrawn"}  # a withdrawal's badge, in place of a colour
+# The grounds a referral to discipline inspection goes on (safety.referral.discipline `grounds`).
+REFERRAL_GROUNDS = {"zh": {"duty_failure": "不履行安全监管职责",
+                           "listed_supervision_failed": "挂牌督办逾期未整改",
+                           "periodic_filing": "监督检查结果定期抄报"}}
 REFERRAL_WORDS = {"discipline": "referral", "judicial": "judicial", "enforcement": "enforcement"}  # TEXT keys
 UNVERIFIED = frozenset({"reported", "orphan"})  # a hazard's grade is only a claim until verified
 # A listed deadline's time left (picture.time_left).
@@ -283,11 +290,18 @@ class Page:
             return f'<span class="badge grade-major">{esc(said)}</span>'
         return esc(said)
 
-    def action(self, action: str | None, rule_id: str | None) -> str | None:
-        """An output's action in words; an escalation taken back by what its rule says it takes back."""
+    def action(self, o: Mapping[str, Any]) -> str | None:
+        """An output's action in words: an escalation taken back by what its rule says it takes back,
+        an enforcement proposal's measure and a referral's grounds in the measures' and the grounds'
+        words (the output says which of them its `action` is)."""
+        action = o.get("action")
+        if action is not None and action == o.get("measure"):
+            return self.w.measure(action)
+        if action is not None and action == o.get("grounds"):
+            return REFERRAL_GROUNDS.get(self.lang, {}).get(action, action)
         if action == "failure_withdrawn":
             steps = WITHDRAWN_STEPS[self.lang]
-            return steps.get((rule_id or "").partition(".")[0], steps[""])
+            return steps.get((o.get("rule_id") or "").partition(".")[0], steps[""])
         return self.w.action(action)
 
     def level(self, level: str | None) -> str:
@@ -577,7 +591,7 @@ class Page:
             return f'<p class="error" role="status">{esc(t["outputs_unavailable"])}</p>'
         rows = "".join(
             f'<tr><td>{esc(o.get("time"))}</td><td>{esc(self.w.output_type(o.get("type")))}</td>'
-            f'<td>{esc(self.action(o.get("action"), o.get("rule_id")))}</td>'
+            f'<td>{esc(self.action(o))}</td>'
             f'<td>{self._badge(o)}</td>'
             f'<td>{self._rule(o.get("rule_id"))}</td><td>{self._reason(o)}</td></tr>'
             for o in outputs)
@@ -686,7 +700,9 @@ class Page:
         facts = [("state", self.alert_state(a)), ("level", self.level(a.get("response_level"))),
                  ("grade", esc(self.w.grade(a.get("grade")))), ("town", self.town(a.get("town"))),
                  ("opened", esc(a.get("opened_at"))), ("post", esc(a.get("post"))),
-                 ("held_by", self.holder(a)), ("handover", esc(a.get("handover_step")))]
+                 ("held_by", self.holder(a)),
+                 ("handover", esc(t["handovers"].format(n=a["handover_step"]) if a.get("handover_step")
+                                  else None))]
         firm = a.get("enterprise")
         if firm:  # where it happened (v2): its file
             facts.insert(4, ("enterprise_of", self.link("enterprises", firm["uscc"], firm.get("name"))))

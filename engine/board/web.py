@@ -226,6 +226,7 @@ def _output(value: bytes | None) -> dict[str, Any]:
     return {"time": event.get("time"), "type": event.get("type"), "id": event.get("id"),
             "action": data.get("action") or data.get("measure") or data.get("grounds")
             or data.get("notice_no"),
+            "measure": data.get("measure"), "grounds": data.get("grounds"),  # which of them `action` is
             "tier": data.get("tier"), "rule_id": data.get("rule_id"), "reason": data.get("reason"),
             "reason_zh": data.get("reason_zh"),
             "due_at": data.get("due_at"), "due_at_latest": data.get("due_at_latest"),

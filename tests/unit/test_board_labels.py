@@ -322,3 +322,32 @@ def test_the_live_list_names_a_withdrawal_by_what_it_takes_back_without_its_colo
     assert said["ladder"]["cls"] == "tier-none" and said["ladder"]["badge"] == "badge tier-none 撤回"
     assert "撤回失职认定" not in said["ladder"]["text"]
     assert said["duty"]["cls"] == "tier-none" and said["duty"]["badge"] == "badge tier-none 撤回"
+
+
+def test_the_chinese_outputs_name_measures_and_grounds_and_an_alerts_page_counts_its_handovers() -> None:
+    """An enforcement proposal's measure (`fine`, `utility_stop_notice`) and a referral's grounds
+    read in Chinese on the Chinese board, as board.web reads them off the topic; an alert's page
+    says how often it was handed over, not a bare number; the counts by state say they count all."""
+    from engine.board.web import _output
+
+    def raw(type_: str, data: dict[str, Any]) -> dict[str, Any]:
+        return _output(json.dumps({"time": "2026-12-28T08:05:00+08:00", "type": type_, "id": "x",
+                                   "data": data}).encode())
+
+    outputs = [raw("safety.enforcement.proposed", {"measure": "fine", "rule_id": "ladder.red"}),
+               raw("safety.enforcement.proposed", {"measure": "utility_stop_notice",
+                                                   "rule_id": "enforcement.utility_stop_notice"}),
+               raw("safety.referral.discipline", {"grounds": "listed_supervision_failed",
+                                                  "rule_id": "referral.supervision_missed"})]
+    rows = outputs_rows(page("zh").hazard({**hazard("HZ-1", None, "general"), "record": []}, outputs))
+    assert "<td>罚款</td>" in rows[0] and "<td>通知停止供电</td>" in rows[1]
+    assert "<td>挂牌督办逾期未整改</td>" in rows[2]
+    assert "<td>fine</td>" in outputs_rows(page("en").hazard({**hazard("HZ-1", None, "general"),
+                                                             "record": []}, outputs))[0]
+
+    rp, rules = alert_run("2026-11-03 09:15")
+    view = alert_view(rp.states["AL-F"], NOW, rules=rules)
+    assert view["handover_step"] >= 2
+    assert f"<dt>逐级转交</dt><dd>已转交 {view['handover_step']} 次</dd>" in page("zh").alert(view, [])
+    assert f"handed over {view['handover_step']} times" in page("en").alert(view, [])
+    assert "按状态（全部隐患，含已销号）" in page("zh").counts(picture.summary([], [], NOW))
