@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from importlib import metadata
 from pathlib import Path
@@ -184,7 +185,7 @@ def _watch(args: argparse.Namespace) -> int:
     settings = _settings(args)
     return watch.run(bootstrap_for(settings), settings.topic_prefix, args.town, args.department,
                      args.tier, args.from_beginning, args.idle_timeout,
-                     auth=client_auth(settings), rules_dir=settings.rules_dir, zh=args.zh)
+                     auth=client_auth(settings), rules_dir=settings.rules_dir, zh=args.zh, level=args.level)
 
 
 def _token(args: argparse.Namespace) -> int:
@@ -306,7 +307,7 @@ def parser() -> argparse.ArgumentParser:
 
     tail = sub.add_parser("tail", help="print what a topic holds, one line per event")
     tail.add_argument("topic", help="the topic's name without HAZARD_TOPIC_PREFIX, e.g. "
-                      "safety.intake.rejected")
+                      "intake.rejected or escalations")
     tail.add_argument("--from-beginning", action="store_true",
                       help="start at the oldest record kept, not at the end")
     tail.add_argument("--max", type=int, help="stop after this many records")
@@ -381,7 +382,11 @@ def parser() -> argparse.ArgumentParser:
                        help="only escalations for this department (repeatable)")
     watch.add_argument("--tier", action="append", default=[],
                        choices=["blue", "yellow", "orange", "red"],
-                       help="only escalations of this tier (repeatable)")
+                       help="only escalations of this tier (repeatable); without --level, an alert's "
+                       "of the response level of the same colour too (I red, II orange, III yellow, IV blue)")
+    watch.add_argument("--level", action="append", default=[], choices=["I", "II", "III", "IV"],
+                       help="only an alert's escalations of this response level (repeatable; "
+                       "with --tier, a hazard's of those tiers too)")
     watch.add_argument("--from-beginning", action="store_true",
                        help="print the escalations already sent too, not only new ones")
     watch.add_argument("--idle-timeout", type=float, help="stop after this many idle seconds")
@@ -469,6 +474,9 @@ def main(argv: list[str] | None = None) -> int:
     except (EngineError, RulesError) as exc:  # each says what is wrong and where
         print(f"hazard-engine: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # `show … | head` stopped reading: nothing is wrong, and no traceback
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so the exit's flush cannot fail
+        return 141  # as a shell reports a command ended by SIGPIPE (128 + 13)
     except KafkaConnectionError as exc:  # a command that reads or writes the broker, which is not there
         print(f"hazard-engine: the broker did not answer: {exc} (is KAFKA_BOOTSTRAP_SERVERS right? "
               "`hazard-engine broker up` starts a local one)", file=sys.stderr)

@@ -73,6 +73,9 @@ def render(h: Hazard | None, entries: list[dict[str, Any]], hazard_id: str) -> s
     if h is None and not entries:
         return f"{hazard_id}: no such hazard on this broker"
     lines = []
+    if h is None:  # an alert's id, say: its timeline entries are all there is to show here
+        lines.append(f"{hazard_id}: no hazard of this id on this broker, only timeline entries (`show` reads "
+                     "hazards; an alert's state: GET /alerts/{id} or /board/alerts/{id})")
     if h is not None:
         lines += [
             f"{h.id}  status={h.status()}  tier={h.tier or '-'}  grade={h.grade or h.claimed or '-'}",
@@ -124,10 +127,10 @@ def run(bootstrap: str, prefix: str, app_id: str, hazard_id: str, as_json: bool,
         print(json.dumps({"state": json.loads(h.encode()) if h else None,
                           "status": h.status() if h else None, "timeline": entries},
                          ensure_ascii=False, indent=2))
-    else:
+    elif h is not None or entries:
         print(render(h, entries, hazard_id))
-    if h is None and not entries:
-        print(f"no hazard {hazard_id!r}", file=sys.stderr)
+    if h is None and not entries:  # said once, where errors go
+        print(render(h, entries, hazard_id), file=sys.stderr)
         return 1
     return 0
 

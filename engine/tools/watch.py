@@ -3,7 +3,11 @@
 It reads the escalations topic straight from Kafka with a group-less consumer
 (like `tail`), so it needs broker access but no token and no worker; the
 filters are the HTTP feed's (engine/feeds/filters.py), the department filter
-matching a department target or the sector's lead department.
+matching a department target or the sector's lead department. `--tier` and `--level`
+are one filter on how grave an escalation is: a hazard's (an enterprise's, a plan's)
+passes by its tier, an alert's by its response level; a tier given without any level
+also passes the alerts' escalations of the level that has its colour (I red, II orange,
+III yellow, IV blue), so `--tier orange --tier red` does not drop every alert's.
 """
 
 from __future__ import annotations
@@ -12,10 +16,11 @@ import asyncio
 import json
 import sys
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, TextIO
 
-from engine.contract.outputs import ESCALATIONS
+from engine.contract.outputs import ESCALATIONS, LEVELS, TIERS
 from engine.feeds.filters import BadRequest, Filters, escalation_departments, escalation_visible
 from engine.feeds.tokens import Scope
 from engine.logs import use_colour
@@ -26,6 +31,7 @@ from engine.tools.tail import follow
 COLOURS = {"blue": "34", "yellow": "33", "orange": "38;5;208", "red": "1;31",
            "IV": "34", "III": "33", "II": "38;5;208", "I": "1;31"}
 EVERYTHING = Scope("watch", district=True)  # broker access already sees every topic
+LEVEL_OF_TIER = dict(zip(TIERS, LEVELS, strict=True))  # blue IV … red I, the same colour
 
 
 def _short(text: str, limit: int = 100) -> str:
@@ -68,7 +74,18 @@ def wanted(event: Any, filters: Filters, lead: Callable[[str | None], str | None
     if not isinstance(data, dict) or event.get("type") != "safety.escalation.raised":
         return False
     leads = [d for d in [lead(data.get("sector"))] if d] if lead else []
-    return escalation_visible(data, escalation_departments(data, leads), filters, EVERYTHING)
+    place = replace(filters, tiers=frozenset(), levels=frozenset())
+    return escalation_visible(data, escalation_departments(data, leads), place, EVERYTHING) \
+        and grave_enough(data, filters)
+
+
+def grave_enough(data: Mapping[str, Any], filters: Filters) -> bool:
+    """Whether an escalation passes the tiers and levels asked for, taken together: by its tier, or
+    by its response level (an alert's); with tiers and no level, the levels of the tiers' colours."""
+    if not filters.tiers and not filters.levels:
+        return True
+    levels = filters.levels or frozenset(LEVEL_OF_TIER[t] for t in filters.tiers)
+    return data.get("tier") in filters.tiers or data.get("response_level") in levels
 
 
 async def watch(bootstrap: str, topic: str, filters: Filters, from_beginning: bool,
@@ -94,12 +111,14 @@ async def watch(bootstrap: str, topic: str, filters: Filters, from_beginning: bo
 
 def run(bootstrap: str, prefix: str, town: list[str] | str | None, department: list[str] | str | None,
         tier: list[str] | str | None, from_beginning: bool, idle_timeout: float | None,
-        auth: Mapping[str, Any] | None = None, rules_dir: Path | None = None, zh: bool = False) -> int:
+        auth: Mapping[str, Any] | None = None, rules_dir: Path | None = None, zh: bool = False,
+        level: list[str] | str | None = None) -> int:
     """Run `watch` on the namespace's escalations topic; Ctrl-C ends it quietly."""
     def values(v: list[str] | str | None) -> list[str]:
         return [] if not v else [v] if isinstance(v, str) else list(v)
 
-    query = {"town": values(town), "department": values(department), "tier": values(tier)}
+    query = {"town": values(town), "department": values(department), "tier": values(tier),
+             "level": values(level)}
     try:
         filters = Filters.from_query({k: ",".join(v) for k, v in query.items() if v})
     except BadRequest as exc:

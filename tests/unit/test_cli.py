@@ -7,6 +7,7 @@ import io
 import shutil
 import stat
 import subprocess
+import sys
 from importlib import metadata
 from pathlib import Path
 
@@ -251,3 +252,71 @@ def test_no_broker_and_bad_rules_are_said_in_one_line_never_a_traceback(
     assert main(["plan", "draw", "--period", "2026-12", "--seed", "x"]) == 2
     err = capsys.readouterr().err
     assert "'3 dayz' is not a duration" in err and "Traceback" not in err
+
+
+def test_watch_by_tier_keeps_the_alerts_of_the_same_colour_and_takes_levels() -> None:
+    """`watch --tier orange --tier red` (README's example) dropped every alert's escalation, which
+    carries a response level and no tier; now a tier passes the level of its colour, `--level` names
+    levels, and the two together pass a hazard's by tier and an alert's by level."""
+    from engine.feeds.filters import Filters
+    from engine.tools.watch import wanted
+
+    def esc(tier: str | None = None, level: str | None = None) -> dict:
+        return {"type": "safety.escalation.raised", "data": {
+            "town": "huxi", "tier": tier, "response_level": level, "action": "summon", "targets": []}}
+
+    def passes(query: dict[str, str]) -> set[str]:
+        filters = Filters.from_query(query)
+        found = {f"tier {t}" for t in ("blue", "yellow", "orange", "red")
+                 if wanted(esc(tier=t), filters, None)}
+        return found | {f"level {lv}" for lv in ("IV", "III", "II", "I")
+                        if wanted(esc(level=lv), filters, None)}
+
+    assert passes({"tier": "orange,red"}) == {"tier orange", "tier red", "level II", "level I"}
+    assert passes({"level": "I"}) == {"level I"}
+    assert passes({"tier": "red", "level": "I,II"}) == {"tier red", "level I", "level II"}
+    assert len(passes({})) == 8 and passes({"tier": "red", "town": "yuji"}) == set()
+    args = parser().parse_args(["watch", "--tier", "red", "--level", "I", "--level", "II"])
+    assert args.tier == ["red"] and args.level == ["I", "II"]
+
+
+def test_tail_help_names_a_topic_that_exists() -> None:
+    """`tail --help` gave `safety.intake.rejected`, which answers "No topic"."""
+    topics = (REPO_ROOT / "topics" / "topics.yaml").read_text()
+    tail = parser()._subparsers._group_actions[0].choices["tail"]  # type: ignore[union-attr]
+    help_text = tail.format_help()
+    assert "safety.intake.rejected" not in help_text
+    assert "intake.rejected" in help_text and "intake.rejected" in topics
+
+
+def test_show_says_an_unknown_hazard_once_and_an_alerts_id_for_what_it_is(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    from engine.tools import show
+
+    async def nothing(*_: object, **__: object) -> tuple[None, list]:
+        return None, []
+
+    monkeypatch.setattr(show, "load", nothing)
+    assert show.run("b", "p.", "app", "HZ-NOPE", as_json=False) == 1
+    out, err = capsys.readouterr()
+    assert out == "" and err.count("HZ-NOPE") == 1
+
+    async def an_alerts(*_: object, **__: object) -> tuple[None, list]:
+        return None, [{"time": "2026-12-05T17:00:00+08:00", "type": "safety.alert.raised", "event_id": "e1"}]
+
+    monkeypatch.setattr(show, "load", an_alerts)
+    assert show.run("b", "p.", "app", "AL-1", as_json=False) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("AL-1: no hazard of this id") and "GET /alerts/{id}" in out
+
+
+def test_a_pipe_closed_early_ends_the_command_quietly(tmp_path: Path) -> None:
+    """`hazard-engine … | head` ended in a BrokenPipeError traceback once head stopped reading."""
+    script = tmp_path / "chatty.py"
+    script.write_text("import sys\nfrom engine import cli\nfrom engine.tools import show\n"
+                      "def chatty(*_, **__):\n    for _ in range(100000):\n        print('x' * 80)\n"
+                      "    return 0\nshow.run = chatty\nsys.exit(cli.main(['show', 'HZ-1']))\n")
+    run = subprocess.run(f"'{sys.executable}' '{script}' | head -n 1", shell=True, capture_output=True,
+                         text=True, timeout=60, cwd=REPO_ROOT)
+    assert run.stdout == "x" * 80 + "\n"
+    assert "Traceback" not in run.stderr and "BrokenPipeError" not in run.stderr
