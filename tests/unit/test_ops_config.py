@@ -60,6 +60,51 @@ def test_amtool_checks_the_routes_and_routes_by_town_and_department() -> None:
     assert routed.stdout.strip() == "town-huxi,dept-fire-rescue"
 
 
+# The alerts about the engine itself and what it is fed: the operators can act on them, the district
+# duty office cannot (it hears of some, below).
+OPERATORS = {"HazardEngineDown", "HazardEngineLagHigh", "HazardEngineTimerLagging", "IntakeRejectionSpike",
+             "IntakeEventTimesRefused", "FieldEventsArrivingLate", "HostClockBehindBroker",
+             "DecisionDeadLettered", "WorkersRunDifferentRules", "WorkersRunDifferentReleases",
+             "HolidayCalendarEnding"}
+# Those of them the duty office hears of as well: the critical ones, and those that change what the
+# supervisors see (records refused or late, deadlines turning approximate).
+DUTY_OFFICE_TOO = {"HazardEngineDown", "DecisionDeadLettered", "IntakeEventTimesRefused",
+                   "FieldEventsArrivingLate", "HolidayCalendarEnding"}
+
+
+def alert_rules() -> dict[str, dict[str, Any]]:
+    rules = yaml.safe_load((DOCKER / "prometheus" / "alerts.yml").read_text())
+    return {r["alert"]: r for g in rules["groups"] for r in g["rules"]}
+
+
+def test_the_operators_get_the_engines_own_alerts_and_the_duty_office_those_it_must_know() -> None:
+    """DecisionDeadLettered, HostClockBehindBroker, WorkersRunDifferent* and the intake's alerts went
+    to the district duty office only; the operators who can act on them were never told."""
+    cfg = DOCKER / "alertmanager" / "alertmanager.yml"
+    rules = alert_rules()
+    assert OPERATORS <= set(rules)
+    for name, rule in rules.items():
+        routed = run("amtool", "config", "routes", "test", f"--config.file={cfg}", f"alertname={name}",
+                     f"severity={rule['labels']['severity']}", *[f"{k}={v}" for k, v in
+                                                                 sorted(rule["labels"].items())
+                                                                 if k != "severity"], cwd=DOCKER)
+        receivers = set(routed.stdout.strip().split(","))
+        assert ("engine-operators" in receivers) == (name in OPERATORS), (name, receivers)
+        if name in OPERATORS:
+            assert ("district-duty-office" in receivers) == (name in DUTY_OFFICE_TOO), (name, receivers)
+
+
+def test_every_alert_rule_has_a_runbook_line_in_readme() -> None:
+    """README says of every alert what it means and what to do, in its own row of the runbook."""
+    readme = (DOCKER.parent / "README.md").read_text(encoding="utf-8")
+    runbook = readme.split("### What each alert means and what to do", 1)[1].split("\n## ", 1)[0]
+    rows = {line.split("`")[1]: line for line in runbook.splitlines() if line.startswith("| `")}
+    assert set(alert_rules()) <= set(rows), sorted(set(alert_rules()) - set(rows))
+    for name in alert_rules():
+        cells = [c.strip() for c in rows[name].strip("|").split("|")]
+        assert len(cells) == 4 and all(cells), rows[name]
+
+
 class _Service(BaseModel):
     model_config = ConfigDict(extra="forbid")
     image: str | None = None
