@@ -390,7 +390,8 @@ def parser() -> argparse.ArgumentParser:
     watch.add_argument("--from-beginning", action="store_true",
                        help="print the escalations already sent too, not only new ones")
     watch.add_argument("--idle-timeout", type=float, help="stop after this many idle seconds")
-    watch.add_argument("--zh", action="store_true", help="each reason in Chinese where the engine gives it")
+    watch.add_argument("--zh", action="store_true",
+                       help="the action in Chinese, and each reason where the engine gives it")
     watch.set_defaults(func=_watch)
 
     token = sub.add_parser("token", help="tokens for the HTTP feeds (supervisors) and POST /events "

@@ -24,8 +24,10 @@ from engine.contract.outputs import ESCALATIONS, LEVELS, TIERS
 from engine.feeds.filters import BadRequest, Filters, escalation_departments, escalation_visible
 from engine.feeds.tokens import Scope
 from engine.logs import use_colour
+from engine.progress import is_terminal
 from engine.tools.kafka import NoTopic
 from engine.tools.tail import follow
+from engine.zh.words import ACTIONS
 
 # Tier and response level (IV lowest .. I highest) share one colour scale.
 COLOURS = {"blue": "34", "yellow": "33", "orange": "38;5;208", "red": "1;31",
@@ -38,9 +40,11 @@ def _short(text: str, limit: int = 100) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def format_escalation(event: dict[str, Any], colour: bool, zh: bool = False) -> str:
+def format_escalation(event: dict[str, Any], colour: bool, zh: bool = False, cut: bool = True) -> str:
     """One line about an escalation: time, tier, action, subject, town, targets and reason (with
-    `zh`, the reason in Chinese where the engine gives it)."""
+    `zh`, the action in Chinese and the reason too where the engine gives it). With `cut` (on a
+    terminal) the reason is cut to fit a line; into a pipe or a file it goes whole, since the end
+    of a reason is often its number or its deadline."""
     data = event.get("data") or {}
     reason = (zh and data.get("reason_zh")) or data.get("reason", "")
     level = data.get("tier") or data.get("response_level") or "-"
@@ -49,8 +53,11 @@ def format_escalation(event: dict[str, Any], colour: bool, zh: bool = False) -> 
         badge = f"\x1b[{COLOURS[level]}m{badge}\x1b[0m"
     when = str(event.get("time") or "")[:16].replace("T", " ")
     targets = ", ".join(t.get("name") or t.get("id", "?") for t in data.get("targets") or [])
-    return (f"{when}  {badge} {data.get('action', '?'):<20} {data.get('subject_id', '?')}  "
-            f"{data.get('town') or '-'}  → {targets or '-'}  {_short(str(reason), 60 if zh else 100)}")
+    action = str(data.get("action", "?"))
+    action = ACTIONS.get(action, action) if zh else action
+    reason = _short(str(reason), 60 if zh else 100) if cut else str(reason)
+    return (f"{when}  {badge} {action:<20} {data.get('subject_id', '?')}  "
+            f"{data.get('town') or '-'}  → {targets or '-'}  {reason}")
 
 
 def sector_leads(rules_dir: Path | None = None) -> Callable[[str | None], str | None]:
@@ -102,7 +109,7 @@ async def watch(bootstrap: str, topic: str, filters: Filters, from_beginning: bo
             except ValueError:
                 continue
             if wanted(event, filters, lead):
-                print(format_escalation(event, colour, zh), file=out, flush=True)
+                print(format_escalation(event, colour, zh, cut=is_terminal(out)), file=out, flush=True)
     except NoTopic as exc:
         print(exc, file=sys.stderr)
         return 1

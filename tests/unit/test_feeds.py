@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import io
 import json
 import os
 import time
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
 from decide_fixtures import RULES
@@ -258,6 +262,32 @@ def test_watch_line_is_coloured_by_tier_only_on_a_terminal() -> None:
     assert not wanted(event, Filters(towns=frozenset({"yuji"})), None)
     assert wanted(event, Filters(departments=frozenset({"safety_bureau"})), lambda s: "safety_bureau")
     assert not wanted({"type": "other", "data": {}}, Filters(), None)
+
+
+def test_watch_into_a_pipe_keeps_the_whole_reason_and_with_zh_says_the_action_in_chinese(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Cut to a fixed width even into a pipe, `…已逾期 3 …` lost the number; `--zh` left the action
+    in English."""
+    from engine.tools import watch as watch_tool
+
+    reason = "x" * 120 + " overdue by 3 days"
+    event = {"type": "safety.escalation.raised", "time": "2026-11-05T09:00:00+08:00",
+             "data": {**escalation(), "reason": reason, "reason_zh": "甲" * 70 + "已逾期 3 天"}}
+
+    async def follow(*_: object) -> Any:
+        yield None, SimpleNamespace(value=json.dumps(event).encode())
+
+    monkeypatch.setattr(watch_tool, "follow", follow)
+    def piped(zh: bool) -> str:
+        out = io.StringIO()
+        assert asyncio.run(watch_tool.watch("b", "t", Filters(), False, None, out=out, colour=False,
+                                            zh=zh)) == 0
+        return out.getvalue()
+
+    assert piped(zh=False).rstrip("\n").endswith(reason)
+    line = piped(zh=True)
+    assert line.rstrip("\n").endswith("已逾期 3 天") and " 约谈 " in line and "summon" not in line
+    assert "…" in format_escalation(event, colour=False)  # on a terminal, still one line
 
 
 def test_a_hazard_page_reads_its_history_chunks_and_answers_503_while_one_is_missing(
