@@ -67,7 +67,7 @@ def _show(args: argparse.Namespace) -> int:
                                    args.enterprise, args.json, now=from_settings(settings).now(),
                                    auth=client_auth(settings))
     return show.run(bootstrap_for(settings), settings.topic_prefix, settings.app_id, args.hazard_id,
-                    args.json, auth=client_auth(settings))
+                    args.json, auth=client_auth(settings), now=int(from_settings(settings).now()))
 
 
 def _deadletter(args: argparse.Namespace) -> int:

@@ -20,6 +20,7 @@ from aiokafka import TopicPartition
 
 from engine.cores import HISTORY_TABLES, TABLES
 from engine.decide import proposals
+from engine.decide.clocks import WITHDRAWN
 from engine.decide.state import Hazard
 from engine.enterprise.coverage import classes_on_file, next_step, notices_standing, spells
 from engine.enterprise.state import EnterpriseFile
@@ -68,8 +69,8 @@ async def load(bootstrap: str, prefix: str, app_id: str, hazard_id: str,
     return (unpack(latest, history=history) if latest else None), [json.loads(r.value) for r in entries]
 
 
-def render(h: Hazard | None, entries: list[dict[str, Any]], hazard_id: str) -> str:
-    """A readable page about one hazard."""
+def render(h: Hazard | None, entries: list[dict[str, Any]], hazard_id: str, now: int | None = None) -> str:
+    """A readable page about one hazard: with `now`, whether it is overdue then."""
     if h is None and not entries:
         return f"{hazard_id}: no such hazard on this broker"
     lines = []
@@ -82,8 +83,14 @@ def render(h: Hazard | None, entries: list[dict[str, Any]], hazard_id: str) -> s
             f"  title: {h.title}",
             f"  town={h.town}  sector={h.sector}  enterprise={h.enterprise[1] if h.enterprise else '-'}",
             f"  deadline: {iso(h.deadline) or '-'}{'  (approximate)' if h.approx else ''}"
+            f"{'  OVERDUE (no completion claim)' if now is not None and h.overdue(now) else ''}"
             f"  cycle={h.cycle}  ladder steps fired={h.step}",
         ]
+        standing = [r for r in h.referred if not r.startswith(WITHDRAWN)]
+        withdrawn = [r.removeprefix(WITHDRAWN) for r in h.referred if r.startswith(WITHDRAWN)]
+        if standing or withdrawn:
+            lines.append(f"  referrals: {', '.join(standing) or 'none standing'}"
+                         + (f"; withdrawn: {', '.join(withdrawn)}" if withdrawn else ""))
         if h.listed:
             lines.append(f"  listed supervision: {h.listed[0]}, deadline {iso(h.listed[2])}, "
                          f"{'active' if h.listed[3] else 'lifted'}")
@@ -93,7 +100,8 @@ def render(h: Hazard | None, entries: list[dict[str, Any]], hazard_id: str) -> s
         if h.proposals:
             lines.append("  enforcement proposals:")
             lines += [_proposal_line(p) for p in proposals.standing(h)]
-        lines.append("  record (三项制度):")
+        lines.append("  record (三项制度), in the order the engine took each step (one recorded late "
+                     "stands where it arrived):")
         lines += [f"    {iso(t)}  {what}  [{eid}]" for t, eid, what in h.timeline()]
     lines.append(f"  timeline entries: {len(entries)}")
     lines += [f"    {e.get('time')}  {e['type']}  {e.get('event_id') or e['entry_id']}"
@@ -120,17 +128,17 @@ def _answered(by: dict[str, Any] | None) -> str:
 
 
 def run(bootstrap: str, prefix: str, app_id: str, hazard_id: str, as_json: bool,
-        auth: Mapping[str, Any] | None = None) -> int:
-    """Print one hazard; exit 1 when it is unknown."""
+        auth: Mapping[str, Any] | None = None, now: int | None = None) -> int:
+    """Print one hazard (overdue or not as of `now`, the engine's clock); exit 1 when it is unknown."""
     h, entries = asyncio.run(load(bootstrap, prefix, app_id, hazard_id, auth))
     if as_json:
         print(json.dumps({"state": json.loads(h.encode()) if h else None,
                           "status": h.status() if h else None, "timeline": entries},
                          ensure_ascii=False, indent=2))
     elif h is not None or entries:
-        print(render(h, entries, hazard_id))
+        print(render(h, entries, hazard_id, now))
     if h is None and not entries:  # said once, where errors go
-        print(render(h, entries, hazard_id), file=sys.stderr)
+        print(render(h, entries, hazard_id, now), file=sys.stderr)
         return 1
     return 0
 

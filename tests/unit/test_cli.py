@@ -320,3 +320,21 @@ def test_a_pipe_closed_early_ends_the_command_quietly(tmp_path: Path) -> None:
                          text=True, timeout=60, cwd=REPO_ROOT)
     assert run.stdout == "x" * 80 + "\n"
     assert "Traceback" not in run.stderr and "BrokenPipeError" not in run.stderr
+
+
+def test_show_says_a_hazard_is_overdue_and_which_referrals_stand_or_were_withdrawn() -> None:
+    """`show HZ-000169` never said the hazard was overdue (its deadline nine days past, no claim),
+    nor which referrals stood or were withdrawn, nor that its record is in the order of arrival."""
+    from decide_fixtures import at, report, run, verify
+
+    from engine.tools.show import render
+
+    rp = run(report("HZ-S", "2026-12-01 09:00"), verify("HZ-S", "2026-12-02 09:00"), until="2026-12-28 08:00")
+    h = rp.states["HZ-S"]
+    assert h.deadline is not None and h.overdue(at("2026-12-28 08:00"))
+    page = render(h, [], "HZ-S", now=at("2026-12-28 08:00"))
+    assert "OVERDUE" in page and "in the order the engine took each step" in page
+    assert "OVERDUE" not in render(h, [], "HZ-S", now=h.deadline - 60)
+    h.referred = ["referral.duty_failures:fire_rescue", "withdrawn:referral.duty_failures:safety_bureau"]
+    assert ("referrals: referral.duty_failures:fire_rescue; withdrawn: referral.duty_failures:safety_bureau"
+            in render(h, [], "HZ-S"))
