@@ -256,12 +256,22 @@ class HazardGauges(Collector):
         yield age
         yield GaugeMetricFamily("hazard_listed_supervisions_active",
                                 "Hazards under listed supervision (挂牌督办) now.", value=self._listed)
+        # Apart, so that a deadline missed in a town does not hide one falling due there soon.
         nearest = GaugeMetricFamily(
             "hazard_listed_supervision_next_deadline_timestamp_seconds", "The nearest deadline "
-            "of an active listed supervision, by town (Unix time).", labels=["town"])
+            "still ahead of an active listed supervision, by town (Unix time).", labels=["town"])
+        missed = GaugeMetricFamily(
+            "hazard_listed_supervision_missed_deadline_timestamp_seconds", "The earliest deadline "
+            "passed of a listed supervision still active, by town (Unix time).", labels=["town"])
         for town, deadlines in sorted(self._listed_deadlines.items()):
-            nearest.add_metric([town], min(deadlines.values()))
+            ahead = [d for d in deadlines.values() if d > now]
+            passed = [d for d in deadlines.values() if d <= now]
+            if ahead:
+                nearest.add_metric([town], min(ahead))
+            if passed:
+                missed.add_metric([town], min(passed))
         yield nearest
+        yield missed
 
 
 class AlertGauges(Collector):

@@ -68,6 +68,19 @@ def test_a_deadline_counts_as_overdue_once_the_clock_passes_it_with_no_entry_sin
     assert f"{series} 1.0" in text(registry)
 
 
+def test_a_missed_listed_deadline_does_not_hide_one_falling_due_in_the_same_town() -> None:
+    """The town's nearest deadline still ahead, and apart its earliest one passed: read as one, a
+    missed deadline stayed the nearest until lifted and the warning for the next went silent."""
+    registry = CollectorRegistry()
+    gauges = HazardGauges(lambda h: "fire_rescue", now=lambda: 5_000.0)
+    registry.register(gauges)
+    gauges.update(hazard("A", grade="major", deadline=4_000, listed=["N-A", 0, 4_000, True]))
+    gauges.update(hazard("B", grade="major", deadline=9_000, listed=["N-B", 0, 9_000, True]))
+    out = text(registry)
+    assert 'hazard_listed_supervision_next_deadline_timestamp_seconds{town="huxi"} 9000.0' in out
+    assert 'hazard_listed_supervision_missed_deadline_timestamp_seconds{town="huxi"} 4000.0' in out
+
+
 def test_closing_a_hazard_removes_it_everywhere() -> None:
     """A passed review takes the hazard out of open, overdue and listed counts."""
     registry = CollectorRegistry()
