@@ -77,7 +77,7 @@ class EnforcementLegalReviewed(Strict):
     @field_validator("by")
     @classmethod
     def _official(cls, actor: Actor) -> Actor:
-        return check_role("officiate", actor)
+        return check_role("legal_review", actor)
 
 
 class EnforcementViolated(Strict):

@@ -14,7 +14,6 @@ from engine.contract.common import (
     Id,
     Location,
     NonEmpty,
-    Role,
     Sector,
     Strict,
     check_department,
@@ -185,15 +184,6 @@ class RectificationCompleted(Strict):
         return check_role("rectify", actor)
 
 
-def _reviewer(actor: Actor) -> Actor:
-    if actor.role not in (Role.inspector, Role.expert):
-        raise PydanticCustomError(
-            "reviewer_role", "a review is made by an inspector or an expert, not '{role}'",
-            {"role": actor.role.value},
-        )
-    return actor
-
-
 class RectificationReviewed(Strict):
     """The acceptance review (复查验收) of a completed rectification."""
 
@@ -205,7 +195,7 @@ class RectificationReviewed(Strict):
     @field_validator("by")
     @classmethod
     def _inspector_or_expert(cls, actor: Actor) -> Actor:
-        return _reviewer(actor)
+        return check_role("review", actor)
 
 
 class ExtensionRequested(Strict):
@@ -233,12 +223,7 @@ class ExtensionDecided(Strict):
     @field_validator("by")
     @classmethod
     def _supervisor(cls, actor: Actor) -> Actor:
-        if actor.role is not Role.supervisor:
-            raise PydanticCustomError(
-                "decider_role", "an extension is decided by a supervisor, not '{role}'",
-                {"role": actor.role.value},
-            )
-        return actor
+        return check_role("decide_extension", actor)
 
     @model_validator(mode="after")
     def _deadline_when_approved(self) -> ExtensionDecided:
@@ -364,7 +349,4 @@ class DisasterReported(Strict):
     @field_validator("by")
     @classmethod
     def _officer(cls, by: Actor) -> Actor:
-        if by.role is not Role.info_officer:
-            raise PydanticCustomError("not_info_officer", "a disaster report is filed by an "
-                                      "info_officer (灾害信息员), not '{role}'", {"role": by.role.value})
-        return by
+        return check_role("report_disaster", by)

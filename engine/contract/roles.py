@@ -25,9 +25,21 @@ from engine.contract.common import Role
 _OFFICIALS = frozenset({Role.inspector, Role.supervisor})
 _RESPONDERS = frozenset({Role.grid_worker, Role.info_officer, Role.inspector, Role.supervisor})
 _ANSWERABLE = frozenset(Role) - {Role.public, Role.sensor}
+LAW_ENFORCEMENT = frozenset({Role.inspector})
+"""The role that counts among a law-enforcement act's two officers (行政处罚法 art. 42): the contract
+has an order and a violation made by "two inspectors", and an inspection's list is its `inspectors`;
+a supervisor signs beside them but is not counted as one."""
 
 # act: (the roles that may state it, the error's type, what the error says the act is and who makes it)
 ACTS: dict[str, tuple[frozenset[Role], str, str]] = {
+    # As the contract names them (section 3).
+    "review": (frozenset({Role.inspector, Role.expert}), "reviewer_role",
+               "a review is made by an inspector or an expert"),
+    "decide_extension": (frozenset({Role.supervisor}), "decider_role",
+                         "an extension is decided by a supervisor"),
+    "report_disaster": (frozenset({Role.info_officer}), "not_info_officer",
+                        "a disaster report is filed by an info_officer (灾害信息员)"),
+    # Where the contract names none: the body whose act the record states.
     "verify": (frozenset({Role.inspector, Role.expert, Role.supervisor}), "verifier_role",
                "a verification (核实) is the department's: made by an inspector, an expert or a supervisor"),
     "rectify": (_ANSWERABLE, "rectifier_role",
@@ -38,10 +50,15 @@ ACTS: dict[str, tuple[frozenset[Role], str, str]] = {
                 "officer, an inspector or a supervisor"),
     "officiate": (_OFFICIALS, "official_role",
                   "an enforcement record is an official's: made by an inspector or a supervisor"),
+    # The legal-review office (法制审核): its officials, or the counsel it engages (法律顾问, an expert).
+    "legal_review": (_OFFICIALS | {Role.expert}, "official_role",
+                     "a legal review is the legal-review office's (法制审核): made by an inspector, a "
+                     "supervisor or an expert"),
 }
 
-ROLES = {act: frozenset(role.value for role in roles) for act, (roles, _, _) in ACTS.items()}
-"""The roles of each act as text, as the fast path reads an actor's role."""
+ROLES = {act: frozenset(role.value for role in roles) for act, (roles, _, _) in ACTS.items()} | {
+    "law_enforcement": frozenset(role.value for role in LAW_ENFORCEMENT)}
+"""The roles of each act (and of law-enforcement officers) as text, as the fast path reads them."""
 
 SETS_DEADLINE = frozenset({Role.inspector.value, Role.supervisor.value})
 """Who sets a hazard's rectification deadline on a report (contract section 5: "unless the
@@ -57,5 +74,5 @@ def check_role(act: str, actor: Any) -> Any:
 
 
 def law_enforcement_officers(actors: list[Any]) -> int:
-    """How many of `actors` are law-enforcement officers (role inspector)."""
-    return sum(1 for a in actors if a.role is Role.inspector)
+    """How many of `actors` (Actors) are law-enforcement officers (`LAW_ENFORCEMENT`)."""
+    return sum(1 for a in actors if a.role in LAW_ENFORCEMENT)

@@ -231,7 +231,7 @@ def _reviewed(d: dict[str, Any], known: KnownIds) -> dict[str, Any]:
     _obj(d, _REVIEWED)
     out = {"hazard_id": _text(d["hazard_id"], ID), "outcome": _one_of(d["outcome"], _OUTCOMES),
            "note": _text(d["note"], NON_EMPTY), "by": _actor(d["by"])}
-    if out["by"]["role"] not in ("inspector", "expert"):
+    if out["by"]["role"] not in ROLES["review"]:
         raise _No
     return out
 
@@ -271,7 +271,7 @@ def _inspection(d: dict[str, Any], known: KnownIds) -> dict[str, Any]:
            "location": _location(d["location"], known), "findings": [_finding(f) for f in findings],
            "outcome": outcome}
     # The model's own rules: two officers for law enforcement, who may be refused; one hazard a finding.
-    officers = sum(1 for a in out["inspectors"] if a["role"] == "inspector")
+    officers = sum(1 for a in out["inspectors"] if a["role"] in ROLES["law_enforcement"])
     if (kind != "expert_check" and officers < 2) or (outcome == "refused" and (
             kind == "expert_check" or findings)):
         raise _No

@@ -66,6 +66,8 @@ CASES = [
      {"id": "io-1", "role": "info_officer"}),
     ("safety.enforcement.legal_reviewed", {**HAZARD, "proposal_id": "p-1", "outcome": "approved"}, RECORDS,
      ENTERPRISE, "official_role", SUPERVISOR),
+    ("safety.enforcement.legal_reviewed", {**HAZARD, "proposal_id": "p-1", "outcome": "returned"}, RECORDS,
+     GRID, "official_role", {"id": "counsel-1", "role": "expert"}),  # counsel the office engages
     ("safety.enforcement.lifted", {**HAZARD, "order_no": "O-1"}, RECORDS, ENTERPRISE, "official_role",
      INSPECTOR),
     ("safety.enforcement.penalized", {**HAZARD, "decision_no": "D-1", "fine_cny": 20000,
@@ -98,5 +100,7 @@ def test_a_law_enforcement_inspection_needs_two_inspectors_not_two_of_anyone() -
         assert errors[0][2].endswith(f"needs at least two inspectors (role 'inspector'), got {officers}")
     two = {**data, "inspectors": [INSPECTOR, {"id": "insp-2", "role": "inspector"}, GRID]}
     assert _outcome(event["type"], subject, two, "inspection.findings").kind == "accepted"
+    with_a_supervisor = {**data, "inspectors": [INSPECTOR, SUPERVISOR]}  # as an order needs two inspectors
+    assert _outcome(event["type"], subject, with_a_supervisor, "inspection.findings").kind == "rejected"
     experts = {**data, "kind": "expert_check", "inspectors": [{"id": "ex-1", "role": "expert"}]}
     assert _outcome(event["type"], subject, experts, "inspection.findings").kind == "accepted"
