@@ -65,7 +65,7 @@ class GaugeView:
     def encode(self, rules_version: str) -> bytes:
         """Compact JSON, one line, every place named, naming the rules version the view was made
         under; what is empty or false is left out."""
-        doc: dict[str, Any] = {"rules": rules_version}
+        doc: dict[str, Any] = {"rules": rules_version, "v": VIEW_VERSION}
         if self.open_labels:
             doc["open"] = dict(zip(OPEN_LABELS, self.open_labels, strict=True))
         if self.overdue_labels:
@@ -78,18 +78,13 @@ class GaugeView:
 
     @classmethod
     def decode(cls, raw: bytes, rules_version: str) -> GaugeView | None:
-        """The inverse of encode; None if the view was made under other rules, or is not one.
-
-        A view stored before its places were named (a six-element list) still reads.
-        """
+        """The inverse of encode; None if the view was made under other rules, by another version of
+        the gauges (`VIEW_VERSION`), or is not one: the state is decoded instead."""
         try:
             doc = codec.loads(raw)
         except codec.JSONDecodeError:
             return None
-        if isinstance(doc, list) and len(doc) == 6 and doc[0] == rules_version:
-            _, open_labels, overdue, deadline, listed, listed_deadline = doc
-            return cls(_shared(open_labels), _shared(overdue), deadline, listed, listed_deadline)
-        if not isinstance(doc, dict) or doc.get("rules") != rules_version:
+        if not isinstance(doc, dict) or doc.get("rules") != rules_version or doc.get("v") != VIEW_VERSION:
             return None
         try:
             open_ = doc.get("open")
@@ -101,6 +96,11 @@ class GaugeView:
             return None
 
 
+# What a stored view means. 2 (2026-12-07): a rectification due with no claim has its overdue labels
+# whether or not its deadline has passed (the gauges count it from then); a view of before (a named
+# view with no "v", or the six-element list of before that) had them only once an entry at or after
+# the deadline was applied, so it is not read: the state is decoded instead, once, and stored again.
+VIEW_VERSION = 2
 OPEN_LABELS = ("grade", "town", "sector", "tier")  # the places of GaugeView.open_labels
 OVERDUE_LABELS = ("grade", "town", "department")  # and of its overdue_labels
 

@@ -221,13 +221,19 @@ def test_gauges_rebuilt_from_stored_headers_match_gauges_fed_live() -> None:
     assert GaugeView.decode(b"not json", "2026.1") is None
     assert GaugeView.decode(b'{"rules":"2026.1","open":{"grade":"general"}}', "2026.1") is None  # torn
     named = header(stored[1][1])[1]
-    assert named.startswith(b'{"rules":"2026.1","open":{"grade":') and b'"department":"fire_rescue"' in named
-    # A view stored before its places were named (a six-element list, as commit 5917cbe wrote it).
+    assert named.startswith(b'{"rules":"2026.1","v":2,"open":{"grade":')
+    assert b'"department":"fire_rescue"' in named
+    # A view stored before 2026-12-07 had its overdue labels only once an entry at or after the deadline
+    # was applied; read as today's, a deadline passing by the clock would never be counted: not read.
     for h in states:
         view = fed.view(h)
-        old = codec.dumps(["2026.1", view.open_labels, view.overdue_labels, view.deadline, view.listed,
-                           view.listed_deadline])
-        assert GaugeView.decode(old, "2026.1") == view == GaugeView.decode(view.encode("2026.1"), "2026.1")
+        assert GaugeView.decode(view.encode("2026.1"), "2026.1") == view
+        unversioned = codec.loads(view.encode("2026.1"))
+        del unversioned["v"]
+        listed = codec.dumps(["2026.1", view.open_labels, view.overdue_labels, view.deadline, view.listed,
+                              view.listed_deadline])  # as commit 5917cbe wrote it
+        assert GaugeView.decode(codec.dumps(unversioned), "2026.1") is None
+        assert GaugeView.decode(listed, "2026.1") is None
     assert unpack(stored[1][1]) == states[1]
     assert header(stored[1][1])[0] == states[1].next_due()
     assert header(pack(states[0]))[1] is None  # no summary: the rebuild decodes the state instead
