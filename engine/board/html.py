@@ -644,7 +644,7 @@ class Page:
         # Its referrals, each under where it went (discipline inspection, the public security bureau,
         # a power-stop proposal): sent, held for a record that may come late, withdrawn.
         for to in picture.REFERRED_TO:
-            if grounds := [g for g in h.get("referrals") or () if picture.referred_to(g) == to]:
+            if grounds := [g for g in h.get("referrals") or () if picture.referred_to(g, h) == to]:
                 facts.append((REFERRAL_WORDS[to], esc("; ".join(map(self.w.ground, grounds)))))
         if grounds := h.get("referrals_withdrawn"):
             facts.append(("referrals_withdrawn", esc("; ".join(map(self.w.ground, grounds)))))

@@ -71,8 +71,12 @@ def has_missed_cycles(view: Mapping[str, Any]) -> bool:
 REFERRED_TO = ("discipline", "judicial", "enforcement")
 
 
-def referred_to(tag: str) -> str:
-    """Which of REFERRED_TO a referral tag of a hazard view goes to."""
+def referred_to(tag: str, view: Mapping[str, Any]) -> str:
+    """Which of REFERRED_TO a referral tag of hazard `view` goes to: as the view says (by the rules
+    in force, `referral_destination`), else, for a view of before it said, by the shipped rule ids."""
+    said = (view.get("referrals_to") or {}).get(tag)
+    if said in REFERRED_TO:
+        return str(said)
     rule_id = tag.partition(":")[0]
     if rule_id.startswith("judicial."):
         return "judicial"
@@ -92,8 +96,8 @@ def referrals(hazards: Iterable[Mapping[str, Any]], enterprises: Iterable[Mappin
         held = [dict(x) for x in h.get("referrals_held") or ()]
         grounds = list(h.get("referrals") or ())
         for to in REFERRED_TO:
-            mine = [g for g in grounds if referred_to(g) == to]
-            kept = [x for x in held if referred_to(x["ground"]) == to]
+            mine = [g for g in grounds if referred_to(g, h) == to]
+            kept = [x for x in held if referred_to(x["ground"], h) == to]
             if mine or kept:
                 rows.append({"kind": "hazard", "id": h["id"], "town": h.get("town"), "to": to,
                              "grounds": mine, "held": kept})

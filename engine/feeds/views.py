@@ -142,6 +142,18 @@ async def every_visible(source: StateSource, scope: Scope, now: float, share: Lo
             return items
 
 
+def referral_destination(tag: str, rules: Rules) -> str:
+    """Where a hazard's referral `tag` goes: `discipline` (纪委监委: a department's duty failures or a
+    missed listed deadline), `judicial` (the public security bureau: 行刑衔接) or `enforcement` (a
+    proposal such as the power-stop notice), by the rule ids the rules in force give them."""
+    rule_id = tag.partition(":")[0].split("#", 1)[0]
+    if rules.judicial is not None and rule_id == rules.judicial.rule_id:
+        return "judicial"
+    if rule_id in (rules.duty_failures.rule_id, rules.supervision_missed.rule_id):
+        return "discipline"
+    return "enforcement"
+
+
 def hazard_view(h: Hazard, rules: Rules, now: float, record: RecordPage | None = None) -> dict[str, Any]:
     """A hazard's state for a supervisor: where it stands, its clocks, and that page of its record."""
     lead = lead_department(h, rules)
@@ -162,6 +174,10 @@ def hazard_view(h: Hazard, rules: Rules, now: float, record: RecordPage | None =
         # the rules' hold for such a record before they are sent.
         "referrals_withdrawn": [r.removeprefix(WITHDRAWN) for r in h.referred if r.startswith(WITHDRAWN)],
         "referrals_held": [{"ground": held[0], "until": iso(released(held[1], rules))} for held in h.held],
+        # Where each referral, standing, held or withdrawn, goes, by the rules that made it: the board
+        # lists them so, whatever the rules file calls them.
+        "referrals_to": {tag: referral_destination(tag, rules) for tag in
+                         [r.removeprefix(WITHDRAWN) for r in h.referred] + [held[0] for held in h.held]},
         "location": {"town": h.town, "lat": h.point[0], "lon": h.point[1]} if h.point else {"town": h.town},
         "clocks": [{"name": name, "due": iso(due)}
                    for name, due in sorted(h.clocks.items(), key=lambda kv: kv[1])],

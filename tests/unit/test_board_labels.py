@@ -132,6 +132,36 @@ def test_a_transfer_to_the_police_and_a_power_stop_proposal_are_not_called_disci
     assert "<td>Referral to discipline inspection</td>" in en
 
 
+def test_a_transfer_is_listed_as_one_whatever_the_rules_file_calls_its_rule(tmp_path: Path) -> None:
+    """The board told a transfer to the police from a referral to 纪委监委 by the shipped rule id's
+    text ("judicial."): a district whose rules name the rule otherwise had its transfers listed under
+    discipline inspection. The hazard's view now says where each referral goes, by the rules in force."""
+    from decide_fixtures import REPO
+
+    from engine.decide.state import Hazard
+    from engine.feeds.views import hazard_view
+    from engine.ruleset import load_rules
+
+    rules_dir = tmp_path / "rules"
+    shutil.copytree(REPO / "rules", rules_dir)
+    hazards = rules_dir / "hazards.yaml"
+    text = hazards.read_text(encoding="utf-8")
+    renamed = text.replace("rule_id: judicial.134-1", "rule_id: transfer.134-1")
+    hazards.write_text(renamed, encoding="utf-8")
+    rules = load_rules(rules_dir)
+    assert rules.judicial is not None and rules.judicial.rule_id == "transfer.134-1"
+    order = "度应急责停〔2026〕7"
+    h = Hazard("HZ-T", opened="e", opened_at=0, origin="report", sector="hazardous_chemicals", town="huxi",
+               verdict="confirmed", grade="major",
+               referred=[f"transfer.134-1:{order}", "referral.duty_failures:fire_rescue"])
+    view = hazard_view(h, rules, NOW)
+    assert view["referrals_to"] == {f"transfer.134-1:{order}": "judicial",
+                                    "referral.duty_failures:fire_rescue": "discipline"}
+    rows = picture.referrals([view], [])
+    assert [(r["to"], r["grounds"]) for r in rows] == [
+        ("discipline", ["referral.duty_failures:fire_rescue"]), ("judicial", [f"transfer.134-1:{order}"])]
+
+
 # --- alerts: who holds one, and who may see it ---------------------------------------------
 
 
