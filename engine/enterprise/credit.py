@@ -293,6 +293,13 @@ def on_overdue_major(f: Any, at: int, threshold: Any, zh: Words) -> list[Out]:
                      _OVERDUE_MAJOR, zh)
 
 
+# A record by the deadline that settles an overdue major hazard, reaching the engine late: what it is,
+# and how the withdrawal's reason says when it was made.
+_IN_TIME = {"extension": ("extension", ", approved on {t} before"),
+            "claim": ("completion claim", " of {t}, by"),
+            "passed": ("acceptance review", " of {t}, passed by")}
+
+
 def on_settled_in_time(f: Any, hazard_id: str, settled: int, how: str, at: int, eid: str, threshold: Any,
                        zh: Words, until: int | None = None) -> list[Out]:
     """A major hazard the file counted overdue, settled at `settled`. `how`: "claim", its
@@ -326,17 +333,10 @@ def on_settled_in_time(f: Any, hazard_id: str, settled: int, how: str, at: int, 
         said = (f"Credit proposal withdrawn: the verification {eid} of {iso(settled)} graded hazard "
                 f"{hazard_id} below major before its deadline of {iso(since)}, and reached the engine after "
                 "the proposal counted it an overdue major hazard")
-    elif how == "extension":
-        said = (f"Credit proposal withdrawn: the extension {eid} on hazard {hazard_id}, approved on "
-                f"{iso(settled)} before its deadline of {iso(since)}, reached the engine after the proposal "
-                "counted it overdue")
-    elif how == "claim":
-        said = (f"Credit proposal withdrawn: the completion claim {eid} on hazard {hazard_id} of "
-                f"{iso(settled)}, by its deadline of {iso(since)}, reached the engine after the proposal "
-                "counted it overdue")
-    elif how == "passed":
-        said = (f"Credit proposal withdrawn: the acceptance review {eid} on hazard {hazard_id} of "
-                f"{iso(settled)}, passed by its deadline of {iso(since)}, reached the engine after the "
+    elif how in _IN_TIME:
+        record, when = _IN_TIME[how]
+        said = (f"Credit proposal withdrawn: the {record} {eid} on hazard {hazard_id}"
+                f"{when.format(t=iso(settled))} its deadline of {iso(since)}, reached the engine after the "
                 "proposal counted it overdue")
     elif settled <= since:
         said = (f"Credit proposal withdrawn: the verification {eid} of {iso(settled)} found hazard "
