@@ -91,6 +91,12 @@ def _filing(args: argparse.Namespace) -> int:
     from engine.tools.kafka import bootstrap_for, client_auth
 
     settings = _settings(args)
+    if args.schedule:
+        from engine.clocks.timesource import from_settings
+
+        return filing.run_schedule(bootstrap_for(settings), settings.topic_prefix, settings.app_id,
+                                   load_rules(settings.rules_dir), settings.filing_day,
+                                   client_auth(settings), clock=from_settings(settings).now)
     return filing.run(bootstrap_for(settings), settings.topic_prefix, settings.app_id, args.month,
                       load_rules(settings.rules_dir), args.publish, args.json, auth=client_auth(settings))
 
@@ -343,7 +349,11 @@ def parser() -> argparse.ArgumentParser:
 
     fil = sub.add_parser("filing", help="the month's filing of supervision results with discipline "
                          "inspection, one per sector-leading department (periodic_filing)")
-    fil.add_argument("--month", required=True, help="the month to file, YYYY-MM")
+    when = fil.add_mutually_exclusive_group(required=True)
+    when.add_argument("--month", help="the month to file, YYYY-MM")
+    when.add_argument("--schedule", action="store_true", help="run until stopped, publishing each "
+                      "month's filings on day HAZARD_FILING_DAY of the month after (those not on "
+                      "the topic yet)")
     fil.add_argument("--publish", action="store_true", help="write the filings to referrals.discipline")
     fil.add_argument("--json", action="store_true", help="print the filings' CloudEvents as JSON")
     fil.set_defaults(func=_filing)

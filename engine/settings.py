@@ -155,6 +155,10 @@ class Settings(BaseSettings):
         "memory does not grow with every event ever taken, and an event older than this is "
         "rejected as `stale` (it could be a copy of one whose mark is gone). 0 keeps every mark "
         "and takes events of any age. Raise it before entering older records (docs/redelivery.md)")
+    filing_day: int = Field(
+        default=5, ge=1, le=28, description="HAZARD_FILING_DAY: the day of the month on which "
+        "`hazard-engine filing --schedule` files the month before (00:00 district time); the "
+        "days before it let records made offline late in the month reach the engine first")
     future_s: int = Field(
         default=900, ge=0, description="HAZARD_FUTURE_S: how far ahead of the engine's clock an "
         "event's time may be (a device's clock a little fast); later is rejected as `future`, as "

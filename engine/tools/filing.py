@@ -1,27 +1,46 @@
-"""`hazard-engine filing --month YYYY-MM`: the monthly filing of supervision results (periodic_filing).
+"""`hazard-engine filing`: the monthly filing of supervision results (periodic_filing).
 
-Reads every hazard's latest state from the hazard table's changelog, builds
-one filing per sector-leading department with engine/decide/filing.py, prints
-them, and with `--publish` writes them to `referrals.discipline`. Their ids
-come from the department and the month, so publishing a month again sends
-records a subscriber recognises as the same filings.
+`--month YYYY-MM` reads every hazard's latest state from the hazard table's
+changelog, builds one filing per sector-leading department with
+engine/decide/filing.py, prints them, and with `--publish` writes them to
+`referrals.discipline`. Their ids come from the department and the month, so
+publishing a month again sends records a subscriber recognises as the same
+filings.
+
+`--schedule` runs until stopped and files each month when it falls due, on day
+`HAZARD_FILING_DAY` of the month after, at 00:00 district time. It sends only
+the filings not already on the topic, so a restart files a month once, and a
+scheduler started late files the month then due at once.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Mapping
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import datetime
 from typing import Any
+
+import structlog
+from aiokafka.errors import KafkaError
 
 from engine.contract.outputs import REFERRALS_DISCIPLINE, record_headers
 from engine.cores import HISTORY_TABLES, TABLES, record_value
-from engine.decide.filing import monthly_filings
+from engine.decide.filing import month_bounds, monthly_filings
 from engine.decide.state import Hazard
+from engine.errors import EngineError
 from engine.kernel.outputs import Out
+from engine.ruleset.calendar import SHANGHAI
 from engine.ruleset.compiled import Rules
 from engine.store import unpack
 from engine.tools.kafka import opened, producer, read_to_end, require_topic
+
+log = structlog.get_logger("engine.filing")
+
+RETRY_S = 300.0  # a failed filing (broker away, topic missing) is tried again this much later
+LONGEST_SLEEP_S = 60.0  # the scheduler reads the clock at least each minute: a clock set right, a
+#                         machine woken, or a simulated clock (HAZARD_CLOCK_RATE) is seen within it
 
 
 async def latest_hazards(bootstrap: str, app_id: str,
@@ -59,4 +78,89 @@ def run(bootstrap: str, prefix: str, app_id: str, month: str, rules: Rules, publ
             print(f"{d['subject_id']:<22} {len(d['timeline']):>4} steps  {d['reason']}")
         print(f"{len(outs)} filings for {month} from {len(hazards)} hazards"
               + (f", published to {prefix}referrals.discipline" if publish else " (not published)"))
+    return 0
+
+
+def due_month(ts: float, day: int) -> str:
+    """The latest month whose filing has fallen due at `ts`: month M's falls due at 00:00 district
+    time on day `day` of the month after M."""
+    local = datetime.fromtimestamp(ts, SHANGHAI)
+    index = local.year * 12 + local.month - 1 - (1 if local.day >= day else 2)
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"
+
+
+def due_at(month: str, day: int) -> float:
+    """When `month`'s filing falls due: 00:00 district time on day `day` of the month after."""
+    _, following = month_bounds(month)
+    return datetime.fromtimestamp(following, SHANGHAI).replace(day=day).timestamp()
+
+
+def month_after(month: str) -> str:
+    """The month after `month`, both as YYYY-MM."""
+    _, following = month_bounds(month)
+    return datetime.fromtimestamp(following, SHANGHAI).strftime("%Y-%m")
+
+
+async def filed_ids(bootstrap: str, topic: str, auth: Mapping[str, Any] | None = None) -> set[str]:
+    """The ids of the periodic filings already on `topic`; a record that is not such a filing is
+    passed over (the topic carries every referral to discipline inspection)."""
+    ids = set()
+    for record in await read_to_end(bootstrap, topic, auth):
+        try:
+            event = json.loads(record.value)
+            if event["data"]["grounds"] == "periodic_filing":
+                ids.add(event["id"])
+        except (TypeError, ValueError, KeyError):
+            continue
+    return ids
+
+
+async def file_month(bootstrap: str, prefix: str, app_id: str, month: str, rules: Rules,
+                     auth: Mapping[str, Any] | None = None) -> tuple[int, int]:
+    """Publish `month`'s filings that are not on the topic yet; (sent, already there)."""
+    topic = prefix + REFERRALS_DISCIPLINE
+    await require_topic(bootstrap, topic, auth)
+    outs = monthly_filings(await latest_hazards(bootstrap, app_id, auth), month, rules)
+    there = await filed_ids(bootstrap, topic, auth)
+    todo = [o for o in outs if o.event["id"] not in there]
+    if todo:
+        await _publish(bootstrap, prefix, todo, auth)
+    return len(todo), len(outs) - len(todo)
+
+
+async def schedule(bootstrap: str, prefix: str, app_id: str, rules: Rules, day: int,
+                   auth: Mapping[str, Any] | None = None, *,
+                   clock: Callable[[], float] = time.time,
+                   sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
+    """File each month as it falls due, until stopped; `clock` is the engine's (HAZARD_CLOCK_*).
+
+    On start the month due now is filed unless it already is, so a scheduler
+    that was down when the month fell due files it when it comes back (a month
+    before that, missed over a longer stop, is filed by hand with `--month`). A
+    failure is logged and tried again after RETRY_S: a due month is never given up.
+    """
+    done: str | None = None
+    while True:
+        now = clock()
+        month = due_month(now, day)
+        if month != done:
+            try:
+                sent, there = await file_month(bootstrap, prefix, app_id, month, rules, auth)
+            except (EngineError, KafkaError, OSError) as exc:
+                log.warning("filing.failed", month=month, error=str(exc), retry_in_s=RETRY_S)
+                await sleep(RETRY_S)
+                continue
+            done = month
+            log.info("filing.filed", month=month, sent=sent, already_filed=there)
+        await sleep(max(1.0, min(due_at(month_after(month), day) - now, LONGEST_SLEEP_S)))
+
+
+def run_schedule(bootstrap: str, prefix: str, app_id: str, rules: Rules, day: int,
+                 auth: Mapping[str, Any] | None, clock: Callable[[], float]) -> int:
+    """`filing --schedule`: file each month as it falls due until stopped (Ctrl-C ends it quietly)."""
+    log.info("filing.scheduled", day_of_month=day, next_month_due=month_after(due_month(clock(), day)))
+    try:
+        asyncio.run(schedule(bootstrap, prefix, app_id, rules, day, auth, clock=clock))
+    except KeyboardInterrupt:
+        pass
     return 0

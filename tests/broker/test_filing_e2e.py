@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
+import signal
 import subprocess
 import sys
+import time
 from datetime import datetime
+from pathlib import Path
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
@@ -80,3 +84,40 @@ def test_filing_reads_the_latest_states_and_publishes_one_filing_per_lead_depart
 
     bad = _cli(namespace, "--month", "November")
     assert bad.returncode == 2 and "write it as YYYY-MM" in bad.stderr
+
+
+def _schedule_until_filed(namespace: Namespace, log: Path) -> str:
+    """Run `filing --schedule` with the clock on 2026-12-06 (November due since the 5th) until it
+    logs a filing, then stop it with Ctrl-C as an operator would; its log."""
+    env = namespace.env(HAZARD_CLOCK_START="2026-12-06T09:00:00+08:00")
+    with log.open("w") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "engine", "filing", "--schedule"], env=env,
+                                stdout=out, stderr=subprocess.STDOUT, text=True)
+        try:
+            deadline = time.monotonic() + 120
+            while "filing.filed" not in log.read_text() and proc.poll() is None:
+                assert time.monotonic() < deadline, log.read_text()
+                time.sleep(0.2)
+            proc.send_signal(signal.SIGINT)
+            assert proc.wait(timeout=30) == 0, log.read_text()
+        finally:
+            proc.kill()
+    return log.read_text()
+
+
+def test_the_scheduler_files_the_month_due_once_though_started_twice(namespace: Namespace,
+                                                                      tmp_path: Path) -> None:
+    """The month due is filed at start; a second start finds it on the topic and sends nothing."""
+    asyncio.run(_changelog(namespace))
+    asyncio.run(_create(namespace, namespace.topic("referrals.discipline")))
+    first = _schedule_until_filed(namespace, tmp_path / "first.log")
+    second = _schedule_until_filed(namespace, tmp_path / "second.log")
+    events = values(asyncio.run(read_all(namespace.bootstrap, namespace.topic("referrals.discipline"),
+                                         settle=2)))
+    ids = [e["id"] for e in events]
+    assert len(ids) == len(set(ids)) > 0, ids
+    filed = re.compile(r"filing\.filed .*already_filed=(\d+) .*month=(\S+) .*sent=(\d+)")
+    assert [m.groups() for m in filed.finditer(first)] == [("0", "2026-11", str(len(ids)))], first
+    assert [m.groups() for m in filed.finditer(second)] == [(str(len(ids)), "2026-11", "0")], second
+    fire = next(e for e in events if e["data"]["subject_id"] == "fire_rescue")
+    assert "for 2026-11" in fire["data"]["reason"] and "1 hazards found" in fire["data"]["reason"]

@@ -54,6 +54,22 @@ def test_compose_starts_kafka_the_worker_prometheus_alertmanager_and_grafana(ser
     assert 'ENTRYPOINT ["hazard-engine"]' in (DOCKER / "Dockerfile").read_text()
 
 
+def test_compose_files_each_month_with_the_engines_image_and_broker(services: dict) -> None:
+    """The monthly filing runs scheduled, from the engine's image, on the engine's broker, once the
+    worker (which makes referrals.discipline) is up; its filing day is one the settings take."""
+    from engine.settings import Settings
+
+    filing, engine = services["filing"], services["engine"]
+    assert filing["command"] == ["filing", "--schedule"]
+    assert filing["build"] == engine["build"]
+    broker = "KAFKA_BOOTSTRAP_SERVERS"
+    assert filing["environment"][broker] == engine["environment"][broker]
+    assert filing["depends_on"]["engine"]["condition"] == "service_healthy"
+    assert filing["restart"] == "unless-stopped"
+    day = int(filing["environment"]["HAZARD_FILING_DAY"])
+    assert Settings(filing_day=day).filing_day == day
+
+
 def test_kafka_image_is_the_version_broker_up_installs(services: dict) -> None:
     """The Kafka image's tag is engine/broker/install.py's KAFKA_VERSION."""
     image, _, tag = services["kafka"]["image"].partition(":")
