@@ -405,7 +405,7 @@ def _closed_before(h: Hazard, rules: Rules, done: int, eid: str, at: int, why: s
                                        f"withdrawn: {how} on {iso(done)}"])
     if h.plan_fired and h.listed:
         due = plan_due(h, rules)
-        if due > done:
+        if due >= done:  # an act at the second a step falls due is in time (kernel/apply.py)
             step = f"{plan_rule(rules)} of {h.id} is withdrawn: {why} {plan_rule(rules)} of {iso(due)}"
             outs.append(_plan_withdrawn(h, rules, due, eid, at, how, done,
                                         f"The escalation {step}, reached the engine after it"))
@@ -414,12 +414,12 @@ def _closed_before(h: Hazard, rules: Rules, done: int, eid: str, at: int, why: s
 
 def _take_back(h: Hazard, rules: Rules, deadline: int, steps: int, done: int, eid: str, at: int,
                why: str) -> tuple[list[int], list[Out]]:
-    """Withdraw the first `steps` ladder steps against `deadline` that fell due after `done`: their
+    """Withdraw the first `steps` ladder steps against `deadline` that fell due at or after `done`: their
     escalations (`failure_withdrawn`, to the same recipients) and enforcement proposals. `why`
     begins the reason, which goes on " {step} of {due}, reached the engine after it". Returns the
     steps taken back and the outputs."""
     fired = [(i, after(rules.ladder[i].at, deadline, rules).at) for i in range(steps)]
-    late = [(i, due) for i, due in fired if due > done]
+    late = [(i, due) for i, due in fired if due >= done]  # one due at the act's second: in time too
     outs: list[Out] = []
     for i, due in late:
         step = rules.ladder[i]
