@@ -90,11 +90,31 @@ def _deadline(value: Any) -> datetime | date:
             ) from None
     else:
         raise PydanticCustomError("deadline_type", "a deadline is a string: a date or a time")
-    if isinstance(parsed, datetime) and parsed.tzinfo is None:
-        raise PydanticCustomError(
-            "timezone_aware", "Input should have timezone info (a time needs an offset)"
-        )
+    if isinstance(parsed, datetime):
+        if parsed.tzinfo is None:
+            raise PydanticCustomError(
+                "timezone_aware", "Input should have timezone info (a time needs an offset)"
+            )
+        return _day_if_midnight(parsed)
     return parsed
+
+
+def _day_if_midnight(deadline: datetime) -> datetime | date:
+    """A deadline at 00:00:00 district time, read as that day: the date it falls on, which ends at
+    24:00 (民法典 art. 203 para. 2), as a date written alone does.
+
+    Date pickers send "31 March" as 2026-03-31T00:00:00+08:00. Read as the instant, the deadline
+    would end as 31 March begins, and the days counted by the ladder (which run to the end of the
+    deadline's day) would disagree with the listing's own deadline: a claim made on 31 March would
+    get the town referred. Read as the day, the duty holder has the day the sender most likely
+    meant, and at worst a day more than one who meant 30 March's end: a referral a day late, never
+    one wrong."""
+    from engine.ruleset.calendar import SHANGHAI  # here: the calendar's own imports reach this module
+
+    local = deadline.astimezone(SHANGHAI)
+    if (local.hour, local.minute, local.second, local.microsecond) == (0, 0, 0, 0):
+        return local.date()
+    return deadline
 
 
 # A deadline may be a calendar date (read as that day in Asia/Shanghai) or a time with an offset.

@@ -10,6 +10,7 @@ import pytest
 from engine.contract.envelope import EVENT_TYPES
 from engine.intake.validate import Accepted, Invalid, validate_record
 from engine.reference import load_reference
+from engine.ruleset.calendar import SHANGHAI
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO.parent / "shared" / "contract" / "examples"
@@ -277,6 +278,24 @@ def test_time_without_offset() -> None:
     event["data"]["rectify_by"] = "2026-12-07T18:00:00"
     [(loc, code, msg)] = errors_of(event)
     assert loc.startswith("data.rectify_by") and "offset" in msg
+
+
+@pytest.mark.parametrize(("sent", "read"), [
+    ("2026-12-20T00:00:00+08:00", "2026-12-20"),  # a date picker's "20 December"
+    ("2026-12-19T16:00:00Z", "2026-12-20"),  # the same instant, written in UTC
+    ("2026-12-20T00:00:00Z", "2026-12-20T08:00:00+08:00"),  # 08:00 in the district: an instant
+    ("2026-12-20T00:00:01+08:00", "2026-12-20T00:00:01+08:00"),
+])
+def test_a_deadline_at_midnight_district_time_is_read_as_that_day(sent: str, read: str) -> None:
+    """A deadline at 00:00:00 district time is the day it falls on, to its end, as a date alone is:
+    read as the instant it would end as the day begins (referral audit of 2026-12-07, finding 5)."""
+    event = example("hazard-reported.json")
+    event["data"]["rectify_by"] = sent
+    result = validate_record(json.dumps(event).encode(), "hazard.reports", KNOWN)
+    assert isinstance(result, Accepted), result
+    deadline = result.event.data.rectify_by
+    shown = deadline.isoformat() if len(read) == 10 else deadline.astimezone(SHANGHAI).isoformat()
+    assert shown == read
 
 
 def test_anonymous_actor_must_be_public() -> None:
