@@ -667,24 +667,36 @@ def _regraded(h: Hazard, rules: Rules, cause: str) -> None:
     hazard, which needs a treatment plan, would miss its notice's deadline within days and have
     its responsible units referred. So a deadline that is still exactly what another grade's
     window gave runs the major grade's window from the confirmation as major instead, when that
-    is later. A deadline a person set (`rectify_by`, an approved extension) is left as it is.
+    is later. A deadline a person set (an approved extension, or `rectify_by`) is left as it is,
+    but for one case: an inspector's `rectify_by` for the lower grade that runs out before the
+    listing's rectification plan is due (`listed_supervision.plan_within` of the notice). A
+    notice cannot ask for a treatment plan by a day and for the hazard rectified before it, so
+    such a date is one set for a general hazard, not for this one, and the major grade's window
+    runs instead, as it does for a date already passed when the hazard is listed (clocks
+    `list_hazard`).
     """
-    if h.deadline is None or h.rectify_by is not None or h.cycle_start is None:
+    if h.deadline is None or h.cycle_start is None:
         return
 
     def window(grade: Grade) -> Span:
         return grade.after_failed_review if h.cycle else grade.rectify_within
 
-    if not any(after(window(g), h.cycle_start, rules).at == h.deadline
-               for name, g in rules.grades.items() if name != "major"):
-        return
     since = max(h.verified_at, h.opened_at)
+    if h.rectify_by is not None:
+        if (h.deadline != h.rectify_by or h.deadline <= since  # passed: the notice gives time (list_hazard)
+                or h.deadline > after(rules.supervision.plan_within, since, rules).at):
+            return
+        why = "set for the lower grade runs out before the listing's plan is due; it"
+    elif any(after(window(g), h.cycle_start, rules).at == h.deadline
+             for name, g in rules.grades.items() if name != "major"):
+        why = "of the lower grade"
+    else:
+        return
     deadline, approx = after(window(rules.grades["major"]), since, rules)
     if deadline <= h.deadline:
         return
     h.history.append([since, h.confirmed_by or cause,
-                      f"re-graded major: the deadline {iso(h.deadline)} of the lower grade "
-                      f"becomes {iso(deadline)}"])
+                      f"re-graded major: the deadline {iso(h.deadline)} {why} becomes {iso(deadline)}"])
     h.deadline, h.approx = deadline, approx
     h.step, h.tier = 0, None  # the ladder runs again against the new deadline
 

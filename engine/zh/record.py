@@ -44,6 +44,9 @@ def _shapes() -> Shapes:
         (r"verified: (?P<v>\w+)", "核实：{v:verdict}"),
         (r"re-graded major: the deadline (?P<t>\S+) of the lower grade becomes (?P<u>\S+)",
          "改定为重大事故隐患：原期限 {t} 改为 {u}"),
+        (r"re-graded major: the deadline (?P<t>\S+) set for the lower grade runs out before the "
+         r"listing's plan is due; it becomes (?P<u>\S+)",
+         "改定为重大事故隐患：按一般隐患设定的期限 {t} 早于挂牌督办要求的整改方案报送期限，改为 {u}"),
         (r"rectification planned, target (?P<t>\S+)", "制定整改方案，目标完成 {t}"),
         (r"rectification (?P<p>\d+)% done", "整改完成 {p}%"),
         (r"rectification claimed complete", "申报整改完成"),
