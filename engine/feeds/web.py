@@ -130,13 +130,18 @@ class EscalationStream:
             if not partitions:
                 raise aioweb.HTTPServiceUnavailable(text=f"no topic {self.topic}")
             tps = {p: TopicPartition(self.topic, p) for p in partitions}
+            if start is not None and (unknown := sorted(set(start) - set(tps))):
+                raise aioweb.HTTPBadRequest(text=json.dumps({"error": (
+                    f"Last-Event-ID names partition {unknown[0]}, which {self.topic} does not have "
+                    f"(it has {len(tps)}): a position of another topic; reconnect without it")}),
+                    content_type="application/json")
             consumer.assign(list(tps.values()))
-            if start is None:
-                ends = await consumer.end_offsets(list(tps.values()))
-                positions = {p: ends[tp] for p, tp in tps.items()}
-            else:
-                # A partition the id does not name was added since: all of it is news.
-                positions = {p: start.get(p, 0) for p in tps}
+            by_tp = await consumer.end_offsets(list(tps.values()))
+            ends = {p: by_tp[tp] for p, tp in tps.items()}
+            # A partition the id does not name was added since: all of it is news. A position past
+            # a partition's end (a topic made again, or a forged id) resumes at the end: the broker
+            # would put the consumer back to the partition's oldest record and send it all again.
+            positions = dict(ends) if start is None else {p: min(start.get(p, 0), ends[p]) for p in tps}
             for p, tp in tps.items():
                 consumer.seek(tp, positions[p])
             resp = aioweb.StreamResponse(headers={

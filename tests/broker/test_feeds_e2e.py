@@ -208,7 +208,8 @@ def test_feeds_keep_towns_apart_and_resume_exactly(namespace: Namespace, tmp_pat
 
 def test_feeds_hold_under_hostile_requests_and_end_a_revoked_tokens_stream(namespace: Namespace,
                                                                               tmp_path: Path) -> None:
-    """Forged positions and odd parameters are 400s; four streams a token; a revoked token's stream ends."""
+    """Forged positions and odd parameters are 400s, a position past the end resumes at the end; four
+    streams a token; a revoked token's stream ends."""
     huxi_token, huxi_line = mint("huxi-office", ["huxi"], [], False)
     gone_token, gone_line = mint("leaving-office", ["huxi"], [], False)
     worker = start_worker(namespace, tmp_path, [huxi_line, gone_line])
@@ -225,6 +226,12 @@ def test_feeds_hold_under_hostile_requests_and_end_a_revoked_tokens_stream(names
         async with aiohttp.ClientSession() as session:
             for last_id in (f"0:{1 << 64}", "0:99999999999999999999", "٣:1", "0:1," * 5000):
                 assert await status(session, "/feeds/escalations", {"Last-Event-ID": last_id}) == 400
+            # A partition the topic does not have is a position of another topic: 400, not a replay.
+            assert await status(session, "/feeds/escalations", {"Last-Event-ID": "4095:1"}) == 400
+            # A position past a partition's end resumes at its end, not from its oldest record.
+            past = await Feed(session, feed_url, gone_token, last_id=f"0:{(1 << 63) - 1}").open()
+            assert past.start is not None and decode_positions(past.start)[0] < 1000, past.start
+            await past.close()
             for query in ("limit=²", "limit=0", "limit=" + "9" * 40, "cursor=%FF%FE", "overdue=maybe"):
                 assert await status(session, f"/hazards?{query}", {}) == 400
             feeds = [await Feed(session, feed_url, huxi_token).open() for _ in range(4)]
