@@ -261,6 +261,13 @@ class Settings(BaseSettings):
         default=4 * 1024 * 1024, ge=1024, description="HAZARD_HTTP_MAX_BODY_BYTES: the largest "
         "body POST /events reads; a larger one is answered 413 (each event also stays within "
         "HAZARD_MAX_RECORD_BYTES)")
+    http_bodies_bytes: int = Field(
+        default=64 * 1024 * 1024, ge=1024, description="HAZARD_HTTP_BODIES_BYTES: the bytes of "
+        "POST /events bodies read at once, each counted at its declared length (or "
+        "HAZARD_HTTP_MAX_BODY_BYTES when it declares none) from its first byte to its last; one "
+        "token may hold a quarter of it, and at least one largest body either way. A request "
+        "beyond it is answered unread: 429 for the token's share, 503 for the whole, with "
+        "Retry-After")
     http_max_batch: int = Field(default=1000, ge=1, description="HAZARD_HTTP_MAX_BATCH: the most "
                                 "events one batch (application/cloudevents-batch+json) may hold")
     http_max_json_items: int = Field(

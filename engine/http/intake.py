@@ -31,7 +31,7 @@ from engine.contract.common import KnownIds
 from engine.contract.outputs import CLOUDEVENT_CONTENT_TYPE, RejectionError
 from engine.feeds.tokens import ENV, FieldApp, TokenStore
 from engine.http.events import Item, RequestError, read_request
-from engine.http.limits import bounds_own_body, closing
+from engine.http.limits import BodyBudget, bounds_own_body, closing
 from engine.intake.binding import validate_kafka_record
 from engine.intake.process import time_window, timing_problems
 from engine.intake.timeline import normalised
@@ -55,6 +55,7 @@ RETRY_AFTER_503_S = 5
 # mobile link's pace. A body that trickles slower (a byte a second, or none) would hold its
 # connection and the part of it already read for as long as its sender liked.
 BODY_MIN_BYTES_PER_S = 16 * 1024
+BODIES_RETRY_S = 5  # Retry-After when too many bodies are coming at once (HAZARD_HTTP_BODIES_BYTES)
 # How much sooner than the worker's intake the door calls an event `stale`: the worker judges an
 # event's age again when it reads the record, later by the door-to-broker time, any difference
 # between the door's clock and the worker's, and the worker's backlog. Without it an event at the
@@ -268,6 +269,7 @@ class FieldIntake:
         self.settings, self.tokens, self.known, self.metrics = settings, tokens, known, metrics
         self.now = now  # the engine's clock (HAZARD_CLOCK_*), for the de-duplication window
         self.limiter = limiter or RateLimiter(settings.http_rate_per_s, settings.http_burst)
+        self.bodies = BodyBudget(settings.http_bodies_bytes, settings.http_max_body_bytes)
         self._producer = OnDemandProducer(lambda: producer(
             bootstrap() if callable(bootstrap) else bootstrap, client_auth(settings)),
             settings.http_ack_timeout_s)
@@ -334,14 +336,22 @@ class FieldIntake:
         settings = self.settings
         if (wait := self.limiter.owes(app.name)) > 0:
             return self._limited(app, None, wait)
+        limit = settings.http_max_body_bytes
+        size = min(request.content_length if request.content_length is not None else limit, limit)
+        if (busy := self.bodies.reserve(app.name, size)) is not None:
+            log.info("http_intake_bodies_busy", field_app=app.name, status=busy[0],
+                     declared=request.content_length)
+            return closing(_error(*busy, {"Retry-After": str(BODIES_RETRY_S)}))
         try:
-            body = await _read_body(request, settings.http_max_body_bytes, settings.web_body_timeout_s)
+            body = await _read_body(request, limit, settings.web_body_timeout_s)
         except _TooLarge:
             return closing(_error(413, f"the body is over {settings.http_max_body_bytes} bytes: send "
                                   "fewer events per request"))
         except _Unread as exc:
             log.info("http_intake_body_unread", field_app=app.name, status=exc.status, reason=exc.reason)
             return closing(_error(exc.status, exc.reason))
+        finally:
+            self.bodies.release(app.name, size)
         try:
             items = read_request(request.headers, body, settings.http_max_batch,
                                  settings.http_max_json_items)

@@ -137,3 +137,43 @@ async def written_within(request: web.Request, resp: web.Response, seconds: floa
         if request.transport is not None:
             request.transport.abort()
 
+
+
+class BodyBudget:
+    """The bytes of request bodies being read at once, in all and per token.
+
+    A body is held in memory while it comes, and a slow one may take minutes by
+    its own allowance: forty stalled 4 MiB bodies on one token held 160 MiB, and
+    glibc kept the heap after they went. Each body reserves its declared length
+    (the largest allowed, for one that declares none) before any of it is read,
+    and gives it back when read or given up. One token may hold a quarter of the
+    whole, so one app's stalled clients cannot keep every other app out; either
+    is at least one largest body, so a body the limits take can always come.
+    """
+
+    def __init__(self, total: int, largest: int) -> None:
+        self.total = max(total, largest)
+        self.per_token = max(total // 4, largest)
+        self.held = 0
+        self.by_token: dict[str, int] = {}
+
+    def reserve(self, name: str, size: int) -> tuple[int, str] | None:
+        """Hold `size` bytes for a body of token `name`; None, or the answer's status and reason: 429
+        when the token's share is full, 503 when the whole is."""
+        mine = self.by_token.get(name, 0)
+        if mine + size > self.per_token:
+            return 429, (f"this token has {mine} bytes of bodies coming already (at most "
+                         f"{self.per_token} at once); wait for them, then retry")
+        if self.held + size > self.total:
+            return 503, (f"{self.held} bytes of bodies are coming already (at most {self.total} at "
+                         "once); retry")
+        self.held += size
+        self.by_token[name] = mine + size
+        return None
+
+    def release(self, name: str, size: int) -> None:
+        """Give back what `reserve` held for a body of `name`."""
+        self.held -= size
+        left = self.by_token.pop(name) - size
+        if left:
+            self.by_token[name] = left

@@ -33,6 +33,7 @@ from engine.http import events as http_events
 from engine.http import intake
 from engine.http.events import BATCH, RequestError, read_request
 from engine.http.intake import RateLimiter
+from engine.http.limits import BodyBudget
 from engine.http.server import Pages
 from engine.intake.binding import validate_kafka_record
 from engine.intake.validate import json_items_at_most, json_items_over
@@ -597,3 +598,52 @@ def test_a_large_batch_is_checked_in_chunks_that_leave_the_loop_to_the_worker(
     assert between >= 1_000 // intake.CHECK_CHUNK - 1  # at least one turn between two chunks
     chunk = seen_at_check[:intake.CHECK_CHUNK]
     assert chunk[0] == chunk[-1]  # and none within one
+
+
+def test_bodies_coming_at_once_are_bounded_per_token_and_in_all() -> None:
+    """A body reserves its declared length while it comes: one token may hold a quarter of
+    HAZARD_HTTP_BODIES_BYTES (at least one largest body), all of them the whole; beyond, the answer
+    is 429 or 503 unread, and a body read or given up gives its bytes back (hostile-input audit of
+    2026-12-07: forty stalled 4 MiB bodies on one token held 160 MiB, with no bound)."""
+    budget = BodyBudget(total=16_384, largest=4_096)
+    assert (budget.total, budget.per_token) == (16_384, 4_096)
+    assert budget.reserve("grid", 4_096) is None
+    assert budget.reserve("grid", 1)[0] == 429  # the token's quarter is held
+    for app in ("inspector", "sensor", "school"):
+        assert budget.reserve(app, 4_096) is None
+    status, reason = budget.reserve("enterprise", 1)
+    assert status == 503 and "16384 bytes of bodies are coming already" in reason
+    budget.release("grid", 4_096)
+    assert budget.reserve("enterprise", 4_096) is None and budget.by_token.get("grid") is None
+    assert BodyBudget(total=1_000, largest=4_096).per_token == 4_096  # a largest body can always come
+
+
+def test_a_token_whose_bodies_stall_is_answered_429_unread_until_they_end(tmp_path: Path) -> None:
+    """With one stalled body holding the token's share, its next request is 429 with Retry-After
+    and its body unread; once the stalled body is given up (408), the token posts again."""
+    served = Served(tmp_path, http_max_body_bytes=4_096, http_bodies_bytes=4_096, web_body_timeout_s=1)
+    head = (b"POST /events HTTP/1.1\r\nHost: x\r\nContent-Type: application/cloudevents+json\r\n"
+            b"Authorization: Bearer %s\r\nContent-Length: 4000\r\n\r\n{" % served.app.encode())
+    headers = {**STRUCTURED, "Authorization": f"Bearer {served.app}"}
+
+    async def main() -> tuple[int, str, str, bytes, int]:
+        pages = Pages()
+        intake.register(pages, settings=served.settings, bootstrap="127.0.0.1:9",
+                        tokens=TokenStore.from_settings(served.settings), known=KNOWN,
+                        metrics=served.metrics, now=lambda: served.now)
+        async with TestClient(TestServer(pages.web_app)) as client:
+            reader, writer = await asyncio.open_connection("127.0.0.1", client.port)
+            writer.write(head)  # its 4,000 bytes are held from here; one byte of them comes
+            await writer.drain()
+            await asyncio.sleep(0.2)
+            busy = await client.post("/events", data=_event(), headers=headers)
+            error = (await busy.json())["error"]
+            stalled = await asyncio.wait_for(reader.read(), 10)  # given up after its allowance
+            writer.close()
+            again = await client.post("/events", data=_event(), headers=headers)
+            return busy.status, busy.headers.get("Retry-After", ""), error, stalled, again.status
+
+    status, retry, error, stalled, again = asyncio.run(main())
+    assert status == 429 and retry == "5" and "4000 bytes of bodies coming already" in error
+    assert stalled.startswith(b"HTTP/1.1 408"), stalled[:200]
+    assert again != 429
