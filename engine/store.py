@@ -119,6 +119,15 @@ with neither, and such a confirmation counts at the grade the hazard stands at
 now, as before. An engine that reads only
 up to format 12 refuses a record of format 13 with StoredFormatError.
 
+Since format 14 an enterprise file's open hazard keeps the town it lies in (`town`, its report's
+location), which may be another town than the enterprise's, and the file counts its closed hazards
+by town too (`closed_in`): a town's supervisor sees in a file the hazards of its towns alone, and a
+town where an enterprise's hazard lies finds the file (engine/enterprise/view.py). Rows of format 13
+and before load with none (`EnterpriseFile.ADDED`): such a hazard's town is not known, and it is
+shown to district-wide viewers only until its next link names it; a file's closed hazards counted
+before are in no town's count. An engine that reads only up to format 13 refuses a record of format
+14 with StoredFormatError.
+
 Format 6 stored an enterprise file on a base (d9bc129) and was reverted
 within the hour, before it reached main; this code refuses it.
 """
@@ -142,9 +151,9 @@ from engine.kernel.state import (
     stored_history,
 )
 
-FORMAT = 13
+FORMAT = 14
 # The formats with a `format` key this code reads (0 has none).
-READS = (1, 2, 3, 4, 5, 7, 8, 9, 10, 11, 12, 13)
+READS = (1, 2, 3, 4, 5, 7, 8, 9, 10, 11, 12, 13, 14)
 _MARK = b'{"format":'
 _READABLE = ", ".join(map(str, (0, *READS[:-1]))) + f" and {READS[-1]}"
 _NO_HISTORY = StoredHistory()  # nothing stored before (frozen: one serves every state)
@@ -252,8 +261,10 @@ def _positional(doc: dict[str, Any], named: dict[str, tuple[str, tuple[str, ...]
         elif version >= 3:
             columns = _columns(value, places, added, name, len(value["keys"]))
             doc[name] = dict(zip(value["keys"], map(list, zip(*columns, strict=True)), strict=True))
-        else:
-            doc[name] = {k: [v[p] for p in places] for k, v in value.items()}
+        else:  # by record: a place added since holds what `added` gives it
+            more = (added or {}).get(name, {})
+            doc[name] = {k: [v[p] if p in v or p not in more else more[p] for p in places]
+                         for k, v in value.items()}
     return doc
 
 

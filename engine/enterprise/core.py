@@ -268,10 +268,13 @@ def _hazard(f: EnterpriseFile, d: dict[str, Any]) -> str | None:
         if was is not None or d.get("first", False):
             f.hazards.pop(hid, None)
             f.closed += 1
+            if d.get("town"):  # every link names it (links.hazard_summary); counted by town since format 14
+                f.closed_in[d["town"]] = f.closed_in.get(d["town"], 0) + 1
             return f"hazard {hid} {d['status']}"
         return None
     f.hazards[hid] = [d["status"], d.get("grade"), d.get("deadline"), d.get("completed", False),
-                      d.get("tier"), d.get("department"), d.get("sector"), d.get("listed", False)]
+                      d.get("tier"), d.get("department"), d.get("sector"), d.get("listed", False),
+                      d.get("town")]
     if len(f.hazards) > MAX_OPEN:  # the oldest ids leave the detail, not the count
         oldest = min(f.hazards)
         del f.hazards[oldest]

@@ -60,10 +60,16 @@ class EnterpriseFile:
     # its latest closure and registration stand for them.
     closures: list[int] = field(default_factory=list)
     registrations: list[int] = field(default_factory=list)
-    # Open hazards: id -> [status, grade, deadline, completed, tier, department, sector, listed].
+    # Open hazards: id -> [status, grade, deadline, completed, tier, department, sector, listed, town].
+    # `town` is where the hazard lies (its report's location), which may be another town than the
+    # enterprise's: a town's supervisor sees the hazards of its towns alone (view.py `limited`). A row
+    # stored before format 14 has None there, a town not known, shown to district-wide viewers only
+    # until the hazard's next link names it.
     hazards: dict[str, list[Any]] = field(default_factory=dict)
     open_beyond: int = 0  # open hazards past MAX_OPEN, counted only
     closed: int = 0  # hazards closed (passed, immediate, unfounded or duplicate)
+    # Of `closed`, how many lay in each town (since format 14; those closed before are in no town's).
+    closed_in: dict[str, int] = field(default_factory=dict)
     orders: dict[str, list[Any]] = field(default_factory=dict)  # order no -> [order, hazard id, at]
     violations: int = 0  # orders found violated (安全生产法 art. 65 orders not carried out)
     inspections: int = 0
@@ -131,7 +137,7 @@ class EnterpriseFile:
         "classified": ("one", ("decided_at", "decided_by", "decision_no", "event_id")),
         "classes": ("many", ("decided_at", "risk_class", "key_enterprise", "event_id")),
         "hazards": ("map", ("status", "grade", "deadline", "completed", "tier", "department", "sector",
-                            "listed")),
+                            "listed", "town")),
         "orders": ("map", ("order", "hazard_id", "at")),
         "last_inspection": ("one", ("time", "inspection_id", "kind", "findings")),
         "last_alert": ("one", ("time", "alert_id", "kind")),
@@ -144,11 +150,12 @@ class EnterpriseFile:
     # Places added to a field of NAMED after rows of it were first stored, with what such a row
     # holds there when it is read back (engine/store.py `_rows`): the class a miss or a notice went
     # under is kept since format 9 (2026-12-06), a notice's run and when it went since format 10
-    # (2026-12-07), a miss's run and its referral's notice since format 11 (2026-12-07); one stored
-    # before has none.
+    # (2026-12-07), a miss's run and its referral's notice since format 11 (2026-12-07), an open
+    # hazard's town since format 14 (2026-12-07); one stored before has none.
     ADDED: ClassVar[dict[str, dict[str, Any]]] = {
         "missed": {"risk_class": None, "run": None, "notice_run": None, "notice_at": None},
         "notices": {"risk_class": None, "run": None, "sent_at": None},
+        "hazards": {"town": None},
     }
 
     def encode(self) -> bytes:
@@ -163,8 +170,15 @@ class EnterpriseFile:
 
     @classmethod
     def decode(cls, raw: bytes) -> EnterpriseFile:
-        """The inverse of encode."""
-        return from_doc(cls, codec.loads(raw))
+        """The inverse of encode; a row encoded before a place was added to it (`ADDED`) is given
+        that place as the store gives it (engine/store.py `_rows`)."""
+        f = from_doc(cls, codec.loads(raw))
+        for name, added in cls.ADDED.items():
+            places, rows = cls.NAMED[name][1], getattr(f, name)
+            for row in rows.values() if isinstance(rows, dict) else rows:
+                if len(row) < len(places):
+                    row += [added[p] for p in places[len(row):]]
+        return f
 
     def status(self) -> str:
         """unregistered (only linked so far), registered, or closed."""

@@ -90,7 +90,7 @@ def test_an_alert_and_an_enterprise_file_follow_the_same_rule() -> None:
               acked=[5, "town", "e9"])
     _same(a)
     e = EnterpriseFile(id="91310000MA1FL0000X", hazards={"HZ-1": ["open", "general", 9, None, None, "d", "s",
-                                                                   False]},
+                                                                   False, "huxi"]},
                        orders={"O1": ["stop", "HZ-1", 3]}, recent=[[1, "e1", "x"]], key=bool(1),
                        classified=[1, "u", "n", "e"], applied=[3])
     _same(e)
@@ -101,8 +101,8 @@ def test_a_positional_list_of_the_wrong_length_fails_instead_of_being_stored_sho
         state_doc(Hazard(id="HZ-1", listed=["N-1", 5]), named=True)
     with pytest.raises(ValueError, match="rows of \\[3, 4\\] places stored under 4 names"):
         state_doc(Hazard(id="HZ-1", orders=[["O1", "stop", 3, "e3"], ["O2", "fix", 4]]), named=True)
-    with pytest.raises(ValueError, match="rows of \\[9\\] places stored under 8 names"):
-        state_doc(EnterpriseFile(id="E", hazards={"HZ-1": [None] * 9}), named=True)
+    with pytest.raises(ValueError, match="rows of \\[10\\] places stored under 9 names"):
+        state_doc(EnterpriseFile(id="E", hazards={"HZ-1": [None] * 10}), named=True)
 
 
 # from_doc builds a state from a decoded doc without the constructor's keyword matching.
