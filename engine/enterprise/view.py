@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import operator
-from collections.abc import Callable, Mapping
+import re
+from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 from engine.enterprise import credit
@@ -11,6 +12,7 @@ from engine.enterprise.coverage import HELD, classes_on_file, next_step, notices
 from engine.enterprise.state import EnterpriseFile
 from engine.feeds.filters import RecordPage
 from engine.feeds.index import Indices, Place, PlaceIndex
+from engine.feeds.tokens import Scope
 from engine.feeds.views import TableSource, record_page
 from engine.kernel.referral import released
 from engine.kernel.time import iso
@@ -18,6 +20,26 @@ from engine.store import unpack
 from engine.zh.words import Words
 
 _LEAD = operator.itemgetter(5)  # an open hazard's lead department in the file
+_TOWN = operator.itemgetter(8)  # where an open hazard lies (None: stored before format 14, not known)
+
+# How much of a file a viewer sees (`seen_as`). A district-wide viewer, or a department's across the
+# district, sees it whole. The supervisor of the enterprise's own town sees the enterprise's own
+# business (who it is, its class and key-enterprise cycle, inspections, alerts, credit, its record)
+# and the hazards of its towns. The supervisor of a town where only hazards of it lie (属地: a site
+# in another town) sees who the enterprise is, its class and its credit-list entries in force, and
+# of the rest only what concerns its towns: their hazards, the orders and enforcement proposals on
+# those, their closed count and the steps of the record that name them.
+WHOLE, ENTERPRISE_TOWN, HAZARD_TOWN = "whole", "enterprise_town", "hazard_town"
+# What the supervisor of a town where only hazards of the enterprise lie is not shown: the
+# enterprise's own supervision by its town and lead department (inspections, the key-enterprise
+# cycle and its duty failures, alerts at the enterprise, credit proposals awaiting a decision and
+# what they count), and the outputs keyed by the enterprise (its cycle's escalations and credit
+# proposals: `outputs`, which the board does not list then).
+OWN_BUSINESS = ("coverage_due", "inspections", "last_inspection", "refused_inspections", "missed_cycles",
+                "coverage_notices", "duty_failures", "violations", "alerts", "last_alert", "credit_proposals",
+                "outputs")
+# How the file's record names a hazard (core.py `_hazard`, `_settled`, the proposals' lines).
+_NAMES_HAZARD = re.compile(r"\bhazard ([^\s()]+)")
 
 
 def departments(f: EnterpriseFile, rules: Any) -> tuple[str, ...]:
@@ -28,22 +50,110 @@ def departments(f: EnterpriseFile, rules: Any) -> tuple[str, ...]:
     return tuple(sorted(found))
 
 
+def other_towns(f: EnterpriseFile, towns: Mapping[str, str | None] | None = None) -> tuple[str, ...]:
+    """The towns besides the enterprise's own where open hazards of it lie, as `towns` (hazard id ->
+    town) has them, else as the file keeps them: their supervisors find the file."""
+    found = set((towns if towns is not None else {h: _TOWN(row) for h, row in f.hazards.items()}).values())
+    return tuple(sorted(t for t in found - {f.town} if t))
+
+
 def enterprise_place(f: EnterpriseFile, rules: Any) -> Place:
-    """A file's place: its town, its departments, overdue once one of its open hazards is."""
-    return Place.of(f.town, departments(f, rules), f.overdue_after())
+    """A file's place: its town and the other towns where its open hazards lie, its departments,
+    overdue once one of its open hazards is."""
+    return Place.of(f.town, departments(f, rules), f.overdue_after(), other_towns(f))
 
 
-def enterprise_view(f: EnterpriseFile, rules: Any, now: float,
-                    record: RecordPage | None = None) -> dict[str, Any]:
+def viewer_towns(scope: Scope | None) -> frozenset[str] | None:
+    """The towns a viewer's scope limits a file to; None for one that sees every town (district-wide,
+    or a department's across the district, or no scope: the tools)."""
+    return None if scope is None or scope.district or not scope.towns else scope.towns
+
+
+def hazard_towns(f: EnterpriseFile,
+                 town_of: Callable[[str], str | None] | None = None) -> dict[str, str | None]:
+    """Where each open hazard the file lists lies: as the file keeps it, else (a row stored before
+    format 14) as the hazard's own state says (`town_of`: the hazards' index on a worker), else None,
+    not known."""
+    return {hid: row[8] if row[8] is not None or town_of is None else town_of(hid)
+            for hid, row in f.hazards.items()}
+
+
+def seen_as(f: EnterpriseFile, towns: Collection[str] | None) -> str:
+    """How much of the file a viewer limited to `towns` (None: every town) sees: WHOLE,
+    ENTERPRISE_TOWN or HAZARD_TOWN."""
+    if towns is None:
+        return WHOLE
+    return ENTERPRISE_TOWN if f.town in towns else HAZARD_TOWN
+
+
+def record_lines(recent: list[list[Any]], shown: Collection[str], part: str) -> list[list[Any]]:
+    """The steps of a file's record a viewer sees: every one seen whole; else those that name only
+    hazards it is shown, and, by the enterprise's own town, those that name none. A step about a hazard
+    the file no longer lists (closed since) names a hazard of no known town: shown whole only (the
+    hazard's own record has it, for its town)."""
+    if part == WHOLE:
+        return recent
+    kept = []
+    for line in recent:
+        named = _NAMES_HAZARD.findall(line[2])
+        if part == HAZARD_TOWN and line[2].startswith("credit proposal "):
+            continue  # the enterprise's credit, withheld from a town where only hazards of it lie
+        if (all(h in shown for h in named) and named) or (not named and part == ENTERPRISE_TOWN):
+            kept.append(line)
+    return kept
+
+
+def enterprise_view(f: EnterpriseFile, rules: Any, now: float, record: RecordPage | None = None,
+                    towns: Collection[str] | None = None,
+                    town_of: Callable[[str], str | None] | None = None) -> dict[str, Any]:
     """The file of one enterprise (一企一档) for a supervisor, with that page of the recent steps of
-    its record the file keeps (a hazard's own steps are in the hazard's record)."""
-    overdue = f.overdue(int(now))
+    its record the file keeps (a hazard's own steps are in the hazard's record), limited to what a
+    viewer of `towns` sees (None: seen whole; `seen_as`). `town_of` names the town of a hazard the
+    file keeps none for (stored before format 14)."""
+    where = hazard_towns(f, town_of)
+    part = seen_as(f, towns)
+    shown = {hid for hid, town in where.items() if towns is None or town in towns}
+    view = _whole_view(f, rules, now, shown, where)
+    if part != WHOLE:
+        _limit(view, f, towns or (), part)
+    if record is not None:
+        lines = record_lines(f.recent, shown, part)
+        view.update(record_page(lines, record, Words("zh", rules.reference)))
+    return view
+
+
+def _limit(view: dict[str, Any], f: EnterpriseFile, towns: Collection[str], part: str) -> None:
+    """Limit a file's view to a viewer of `towns`: the counts no town's hazards can be told apart in
+    (those beyond MAX_OPEN, and those closed before format 14) go; seen from a town where only
+    hazards of it lie, so does the enterprise's own business (OWN_BUSINESS)."""
+    counts = view["hazards"]
+    counts["open"] = len(view["open_hazards"])
+    counts["closed"] = sum(f.closed_in.get(t, 0) for t in towns)
+    shown = {h["id"] for h in view["open_hazards"]}
+    # An order or a proposal on a hazard the file no longer lists (closed) names one of no known town.
+    view["orders_in_force"] = [o for o in view["orders_in_force"] if o["hazard_id"] in shown]
+    view["proposals"] = [p for p in view["proposals"] if p["hazard_id"] in shown]
+    view["seen_as"], view["seen_from"] = part, sorted(towns)
+    if part != HAZARD_TOWN:
+        return
+    for key in OWN_BUSINESS:
+        if key in view:
+            view[key] = [] if isinstance(view[key], list) else {} if isinstance(view[key], dict) else None
+    view["credit"]["proposals"], view["credit"]["unmatched"] = [], []
+    view["withheld"] = list(OWN_BUSINESS)
+
+
+def _whole_view(f: EnterpriseFile, rules: Any, now: float, shown: Collection[str],
+                where: Mapping[str, str | None]) -> dict[str, Any]:
+    """The file's view, its hazards and what names them (orders, enforcement proposals) those in
+    `shown`, each open hazard with its town (`where`)."""
+    overdue = [hid for hid in f.overdue(int(now)) if hid in shown]
     classified = None
     if f.classified:
         decided_at, by, decision_no, _ = f.classified
         classified = {"decided_at": iso(decided_at), "decided_by": by, "decision_no": decision_no}
     last, step = f.last_inspection, next_step(f)
-    view = {
+    return {
         "kind": "enterprise", "id": f.id, "uscc": f.id, "status": f.status(), "name": f.name,
         "town": f.town, "departments": list(departments(f, rules)), "sector": f.sector,
         "address": f.address, "legal_representative": f.legal_representative,
@@ -59,12 +169,18 @@ def enterprise_view(f: EnterpriseFile, rules: Any, now: float,
         # When the running coverage cycle's next step falls due (the town safety office told, then the
         # lead department's miss); null when no cycle clock runs.
         "coverage_due": {"step": step[0], "at": iso(step[1])} if step else None,
+        # The towns besides its own where the open hazards it shows lie (a town's supervisor finds
+        # the file by them), and how much of the file the viewer sees (`_limit`).
+        "other_towns": list(other_towns(f, {hid: where[hid] for hid in shown})),
+        "seen_as": WHOLE, "seen_from": None, "withheld": [],
         "overdue": bool(overdue),
         "hazards": {"open": len(f.hazards) + f.open_beyond, "overdue": len(overdue), "closed": f.closed},
+        # Each with the town it lies in (null: stored before 2026-12-07 and not known yet).
         "open_hazards": [
             {"id": hid, "status": h[0], "grade": h[1], "deadline": iso(h[2]), "completion_claimed": h[3],
-             "tier": h[4], "lead_department": h[5], "listed": h[7], "overdue": hid in overdue}
-            for hid, h in sorted(f.hazards.items())],
+             "tier": h[4], "lead_department": h[5], "listed": h[7], "town": where[hid],
+             "overdue": hid in overdue}
+            for hid, h in sorted(f.hazards.items()) if hid in shown],
         "inspections": f.inspections,
         "last_inspection": ({"time": iso(last[0]), "inspection_id": last[1], "kind": last[2],
                              "findings": last[3]} if last else None),
@@ -107,13 +223,13 @@ def enterprise_view(f: EnterpriseFile, rules: Any, now: float,
                           for pid, criterion, _, decision in f.credit if criterion is None and decision],
             "listed": credit.listed(f, int(now))},
     }
-    if record is not None:
-        view.update(record_page(f.recent, record, Words("zh", rules.reference)))
-    return view
 
 
 def enterprise_source(table: Mapping[bytes, bytes], rules: Any, now: Callable[[], float],
-                      index: PlaceIndex | Indices) -> TableSource:
-    """The enterprises table (values as `engine.store.pack` writes them) as a StateSource."""
-    return TableSource(table, lambda raw, record: enterprise_view(unpack(raw, EnterpriseFile), rules, now(),
-                                                                  record), index)
+                      index: PlaceIndex | Indices,
+                      town_of: Callable[[str], str | None] | None = None) -> TableSource:
+    """The enterprises table (values as `engine.store.pack` writes them) as a StateSource, each file
+    limited to what the scope asking sees of it (`enterprise_view`); `town_of` names the town of a
+    hazard a file keeps none for (the hazards' index)."""
+    return TableSource(table, lambda raw, record, scope: enterprise_view(
+        unpack(raw, EnterpriseFile), rules, now(), record, viewer_towns(scope), town_of), index, scoped=True)

@@ -114,16 +114,26 @@ def escalation_visible(data: Mapping[str, Any], departments: set[str], filters: 
 
 def item_visible(view: Mapping[str, Any], filters: Filters, scope: Scope,
                  overdue: bool | None = None) -> bool:
-    """Whether a hazard or alert view passes the scope, the place filters and `overdue`."""
+    """Whether a hazard, alert or enterprise file view passes the scope, the place filters and
+    `overdue` (a file's view in any of its towns: its own and `other_towns`, those where hazards of
+    it that the view lists lie)."""
     return place_visible(view.get("town"), view.get("departments") or (), bool(view.get("overdue")),
-                         filters, scope, overdue)
+                         filters, scope, overdue, view.get("other_towns") or ())
+
+
+def in_scope(scope: Scope, town: str | None, departments: Iterable[str], also: Iterable[str] = ()) -> bool:
+    """Whether an item in `town`, or in one of the other towns it concerns (`also`: where an
+    enterprise's hazards lie), concerning `departments`, is within `scope`."""
+    depts = list(departments)
+    return any(scope.allows(t, depts) for t in (town, *also))
 
 
 def place_visible(town: str | None, departments: Iterable[str], is_overdue: bool, filters: Filters,
-                  scope: Scope, overdue: bool | None = None) -> bool:
-    """Whether an item in `town` concerning `departments` passes the scope, filters and `overdue`."""
+                  scope: Scope, overdue: bool | None = None, also: Iterable[str] = ()) -> bool:
+    """Whether an item in `town` (or in one of the other towns it concerns, `also`) concerning
+    `departments` passes the scope, filters and `overdue`: in one town, both."""
     depts = list(departments)
-    if not scope.allows(town, depts) or not filters.matches_place(town, depts):
+    if not any(scope.allows(t, depts) and filters.matches_place(t, depts) for t in (town, *also)):
         return False
     return overdue is None or is_overdue == overdue
 

@@ -31,16 +31,25 @@ class Place:
     town: str | None
     departments: tuple[str, ...]
     overdue_after: int | None  # overdue once the clock is past this; None: not while in this state
+    # Other towns it concerns: those where an enterprise's hazards lie besides its own town, whose
+    # supervisors see the file limited to what concerns them (engine/enterprise/view.py). A hazard
+    # or an alert has none.
+    also: tuple[str, ...] = ()
 
     def overdue(self, now: float) -> bool:
         """Whether the subject is overdue at `now`."""
         return self.overdue_after is not None and now > self.overdue_after
 
+    def towns(self) -> tuple[str | None, ...]:
+        """Every town it concerns: its own, then the others."""
+        return (self.town, *self.also)
+
     def encode(self, rules_version: str) -> bytes:
         """One line of compact JSON, each part named, naming the rules (a lead department depends
-        on them)."""
-        return codec.dumps({"rules": rules_version, "town": self.town, "departments": list(self.departments),
-                            "overdue_after": self.overdue_after})
+        on them); the other towns only when there are some, so a hazard's is as it always was."""
+        doc = {"rules": rules_version, "town": self.town, "departments": list(self.departments),
+               "overdue_after": self.overdue_after}
+        return codec.dumps({**doc, "also": list(self.also)} if self.also else doc)
 
     @classmethod
     def decode(cls, raw: bytes, rules_version: str) -> Place | None:
@@ -57,19 +66,22 @@ class Place:
         if not isinstance(doc, dict) or doc.get("rules") != rules_version:
             return None
         try:
-            return cls.of(doc["town"], doc["departments"], doc["overdue_after"])
+            return cls.of(doc["town"], doc["departments"], doc["overdue_after"], doc.get("also", ()))
         except KeyError:
             return None
 
     @classmethod
-    def of(cls, town: str | None, departments: Iterable[str], overdue_after: int | None) -> Place:
-        """A place whose town and departments are shared with every other place in the same
+    def of(cls, town: str | None, departments: Iterable[str], overdue_after: int | None,
+           also: Iterable[str] = ()) -> Place:
+        """A place whose towns and departments are shared with every other place in the same
         ones: a million hazards in a few towns need only a few copies of those."""
-        where = (town, tuple(departments))
-        return cls(*_PLACES.setdefault(where, where), overdue_after)
+        where = (town, tuple(departments), tuple(also))
+        town, depts, others = _PLACES.setdefault(where, where)
+        return cls(town, depts, overdue_after, others)
 
 
-_PLACES: dict[tuple[str | None, tuple[str, ...]], tuple[str | None, tuple[str, ...]]] = {}
+_PLACES: dict[tuple[str | None, tuple[str, ...], tuple[str, ...]],
+              tuple[str | None, tuple[str, ...], tuple[str, ...]]] = {}
 
 
 def hazard_place(h: Any, lead: str | None) -> Place:
@@ -144,12 +156,13 @@ class PlaceIndex:
             return
         self.places[id_] = place
         if old is not None:
-            if old.town == place.town and old.departments == place.departments:
+            if old.towns() == place.towns() and old.departments == place.departments:
                 return  # only when it falls overdue moved (a new deadline): the lists hold it already
             self._remove(id_, old)
         else:
             self._all.add(id_)
-        self._towns.setdefault(place.town, SortedList()).add(id_)
+        for town in place.towns():
+            self._towns.setdefault(town, SortedList()).add(id_)
         for dept in place.departments:
             self._departments.setdefault(dept, SortedList()).add(id_)
 
@@ -181,7 +194,8 @@ class PlaceIndex:
             self.rebuild((id_, place) for id_, place in self.places.items() if id_ not in gone)
 
     def _remove(self, id_: str, place: Place) -> None:
-        self._towns[place.town].discard(id_)
+        for town in place.towns():
+            self._towns[town].discard(id_)
         for dept in place.departments:
             self._departments[dept].discard(id_)
 
@@ -198,7 +212,8 @@ class PlaceIndex:
         towns: dict[str | None, list[str]] = {}
         depts: dict[str, list[str]] = {}
         for id_, place in self.places.items():
-            towns.setdefault(place.town, []).append(id_)
+            for town in place.towns():
+                towns.setdefault(town, []).append(id_)
             for dept in place.departments:
                 depts.setdefault(dept, []).append(id_)
         self._towns = {t: SortedList(ids) for t, ids in towns.items()}
@@ -263,8 +278,11 @@ def _scan(lists: list[SortedList], place_of: Callable[[str], Place | None], filt
     visible = []
     for id_ in ids:
         place = place_of(id_)
+        # A file in several towns may be overdue in one and not in another: its view, limited to
+        # the scope's towns, says (TableSource.page checks it again).
+        asked = overdue if not place or not place.also else None
         if place is not None and place_visible(place.town, place.departments,
-                                               place.overdue(now), filters, scope, overdue):
+                                               place.overdue(now), filters, scope, asked, place.also):
             visible.append(id_)
     return visible, ids[-1]
 

@@ -58,8 +58,11 @@ def record_page(timeline: Sequence[Sequence[Any]], page: RecordPage, words: Word
 class StateSource(Protocol):
     """Read access to one kind of state, as JSON-ready views."""
 
-    def get(self, id_: str, record: RecordPage | None = None) -> dict[str, Any] | None:
-        """The view of one item, with that page of its record; None when unknown."""
+    def get(self, id_: str, record: RecordPage | None = None,
+            scope: Scope | None = None) -> dict[str, Any] | None:
+        """The view of one item, with that page of its record, as `scope` may see it (an enterprise's
+        file is limited to what concerns the scope's towns; None: as a district-wide viewer sees
+        it); None when unknown."""
 
     def place(self, id_: str) -> Place | None:
         """Where one item stands (town, departments, overdue), without decoding it; None if unknown."""
@@ -77,17 +80,23 @@ class TableSource:
     behind: Callable[[], int] | None = None
 
     def __init__(self, table: Mapping[bytes, bytes],
-                 view: Callable[[bytes, RecordPage | None], dict[str, Any] | None],
-                 index: PlaceIndex | Indices) -> None:
-        self.table, self.view, self.index = table, view, index
+                 view: Callable[..., dict[str, Any] | None],
+                 index: PlaceIndex | Indices, *, scoped: bool = False) -> None:
+        """`view` makes an item's view of its stored bytes and a record page; `scoped`: it also takes
+        the scope asking, and limits the view to what that scope may see (an enterprise's file)."""
+        self.table, self.view, self.index, self.scoped = table, view, index, scoped
 
-    def get(self, id_: str, record: RecordPage | None = None) -> dict[str, Any] | None:
-        """The view of one item, with that page of its record (none without); None when unknown."""
+    def get(self, id_: str, record: RecordPage | None = None,
+            scope: Scope | None = None) -> dict[str, Any] | None:
+        """The view of one item, with that page of its record (none without), as `scope` may see it
+        when the view is scoped; None when unknown."""
         try:
             raw = self.table.get(id_.encode("utf-8"))
         except UnicodeEncodeError:  # an id from a path can hold what no stored key does
             return None
-        return self.view(raw, record) if raw else None
+        if not raw:
+            return None
+        return self.view(raw, record, scope) if self.scoped else self.view(raw, record)
 
     def place(self, id_: str) -> Place | None:
         """Where one item stands, from the index."""
@@ -118,13 +127,13 @@ class TableSource:
         items = []
         chosen = found[:limit]
         for start in range(0, len(chosen), DECODE_CHUNK):
-            views = await share.run(partial(self._views, chosen[start:start + DECODE_CHUNK]))
+            views = await share.run(partial(self._views, chosen[start:start + DECODE_CHUNK], scope))
             # Re-checked: the state may have changed while other work had its turn.
             items += [v for v in views if v is not None and item_visible(v, filters, scope, overdue)]
         return items, (found[limit - 1] if len(found) > limit else None)
 
-    def _views(self, ids: list[str]) -> list[dict[str, Any] | None]:
-        return [self.get(id_) for id_ in ids]
+    def _views(self, ids: list[str], scope: Scope | None = None) -> list[dict[str, Any] | None]:
+        return [self.get(id_, None, scope) for id_ in ids]
 
 
 async def every_visible(source: StateSource, scope: Scope, now: float, share: LoopShare,

@@ -40,6 +40,7 @@ from engine.feeds.filters import (
     encode_positions,
     escalation_departments,
     escalation_visible,
+    in_scope,
     parse_bool,
     parse_limit,
 )
@@ -245,10 +246,11 @@ async def _one(view: Any, request: Any, source: StateSource, id_: str, scope: Sc
     record = RecordPage.from_query(request.query)
     place = source.place(id_)
     item = None
-    if place is not None and scope.allows(place.town, place.departments):
+    if place is not None and in_scope(scope, place.town, place.departments, place.also):
         share.admit()  # a page of a long record is work: it takes its turn with the lists
-        item = await share.run(partial(source.get, id_, record))
-    if item is None or not scope.allows(item.get("town"), item.get("departments") or ()):
+        item = await share.run(partial(source.get, id_, record, scope))
+    if item is None or not in_scope(scope, item.get("town"), item.get("departments") or (),
+                                    item.get("other_towns") or ()):
         return view.error(404, f"no {kind} {id_[:200]!r} on this worker", headers=_lag_headers(source))
     return view.json(item, headers=_lag_headers(source))
 

@@ -317,7 +317,8 @@ class Views:
     def __init__(self, items: list[dict[str, Any]]) -> None:
         self.by_id = {i["id"]: i for i in items}
 
-    def get(self, id_: str, record: RecordPage | None = None) -> dict[str, Any] | None:
+    def get(self, id_: str, record: RecordPage | None = None,
+            scope: Scope | None = None) -> dict[str, Any] | None:
         return self.by_id.get(id_)
 
     async def page(self, scope: Scope, filters: Filters, overdue: bool | None, after: str | None,
