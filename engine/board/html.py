@@ -58,6 +58,11 @@ TEXT: dict[str, dict[str, str]] = {
         "last_inspection": "最近一次检查", "refused": "拒绝、阻碍检查", "findings": "发现隐患",
         "orders": "生效的执法决定", "order_no": "文号", "order": "决定", "since": "作出时间",
         "hazard": "隐患", "credit": "信用惩戒建议", "criterion": "事由", "credit_listed": "列入失信名单",
+        "seen_enterprise_town": "本档案按您的可见范围显示：该企业位于其他镇（街道）的隐患及相关执法决定、"
+                                "建议和记录不在此列。",
+        "seen_hazard_town": "该企业登记在{town}。本档案按您的可见范围显示与本镇（街道）相关的部分："
+                            "位于本镇（街道）的隐患及其执法决定、执法建议和记录；企业的检查、重点企业"
+                            "检查周期、警情和信用惩戒建议由企业所在镇（街道）掌握，不在此列。",
         "open_count": "未销号", "overdue_count": "逾期", "closed_count": "已销号",
         "enterprise_outputs": "引发的输出（规则），自档案所留最早一条记录起", "credit_decision": "决定",
         "enterprise_of": "企业", "enterprises": "企业档案", "only_overdue": "只看有逾期隐患的",
@@ -121,6 +126,13 @@ TEXT: dict[str, dict[str, str]] = {
         "last_inspection": "Last inspection", "refused": "Refused or obstructed", "findings": "Findings",
         "orders": "Orders in force", "order_no": "Order no.", "order": "Order", "since": "Made",
         "hazard": "Hazard", "credit": "Credit proposals", "criterion": "Criterion",
+        "seen_enterprise_town": "This file is shown as it concerns your towns: the enterprise's hazards in "
+                                "other towns, and the orders, proposals and record steps about them, are not "
+                                "listed.",
+        "seen_hazard_town": "The enterprise is registered in {town}. This file is shown as it concerns "
+                            "your towns: its hazards there, with their orders, enforcement proposals and "
+                            "record. Its inspections, key-enterprise cycle, alerts and credit proposals are "
+                            "kept by its own town and are not shown.",
         "credit_listed": "On the credit list", "open_count": "open", "overdue_count": "overdue",
         "closed_count": "closed",
         "enterprise_outputs": "Outputs it caused (rule), since the earliest step the file keeps",
@@ -751,9 +763,10 @@ class Page:
         dl = "".join(f'<dt>{esc(t[k])}</dt><dd>{v}</dd>' for k, v in facts)
 
         table = self._table
-        hazards = table("hazards", ("id", "state", "grade", "tier", "deadline", "lead"),
+        hazards = table("hazards", ("id", "town", "state", "grade", "tier", "deadline", "lead"),
                         f.get("open_hazards") or (), lambda h: (
-                            self.link("hazards", h["id"]), self.state(h.get("status")),
+                            self.link("hazards", h["id"]), self.town(h.get("town")),
+                            self.state(h.get("status")),
                             self.grade(h), self.tier(h.get("tier")), self.deadline(h),
                             self.department(h.get("lead_department"))))
         orders = table("orders", ("order_no", "order", "hazard", "since"), f.get("orders_in_force") or (),
@@ -780,7 +793,7 @@ class Page:
                                    f'<code>{esc(n["escalation_id"])}</code>'))
         body = (f'<p><a href="/board">← {esc(t["back"])}</a></p>'
                 f'<h2 id="subject">{esc(f.get("name") or f["uscc"])} · {esc(t["enterprise"])}</h2>'
-                f'<dl class="facts">{dl}</dl>'
+                f'{self._seen_as(f)}<dl class="facts">{dl}</dl>'
                 + (f'<h3>{esc(t["missed_cycles"])}</h3>{missed}' if f.get("missed_cycles") else "")
                 + (f'<h3>{esc(t["coverage_notices"])}</h3>{notices}' if f.get("coverage_notices") else "")
                 + f'<h3>{esc(t["open_hazards"])}</h3>{hazards}<h3>{esc(t["orders"])}</h3>{orders}'
@@ -788,6 +801,15 @@ class Page:
                 f'<h3>{esc(t["record"])}</h3>{self._record(f)}'
                 f'<h3>{esc(t["enterprise_outputs"])}</h3>{self._outputs(outputs)}')
         return self.frame(f.get("name") or f["uscc"], body, kind="detail")
+
+    def _seen_as(self, f: Mapping[str, Any]) -> str:
+        """A line saying that the file is shown as it concerns the viewer's towns, and what is left
+        out (engine/enterprise/view.py `seen_as`); nothing for a file seen whole."""
+        part = f.get("seen_as")
+        if part not in ("enterprise_town", "hazard_town"):
+            return ""
+        said = esc(self.t[f"seen_{part}"]).replace("{town}", self.town(f.get("town")))
+        return f'<p class="note" id="seen-as">{said}</p>'
 
     def _table(self, id_: str, heads: tuple[str, ...], items: Any, cells: Any) -> str:
         """A table of `items`, one row each, its cells (HTML) as `cells` gives them, under the words

@@ -58,6 +58,7 @@ from engine.feeds.filters import (
     decode_cursor,
     decode_positions,
     encode_cursor,
+    in_scope,
     parse_bool,
     parse_limit,
 )
@@ -213,6 +214,13 @@ def outputs_since(item: Mapping[str, Any], future_s: int) -> int | None:
     if not isinstance(began, str) or not future_s:
         return None
     return int((epoch(began) - future_s - OUTPUTS_SKEW_S) * 1000)
+
+
+def outputs_shown(item: Mapping[str, Any]) -> bool:
+    """Whether a subject's page lists the outputs keyed by its id: not an enterprise's file seen by
+    a town where only hazards of it lie, whose view withholds them (its key-enterprise cycle's
+    escalations and its credit proposals are the enterprise's own, engine/enterprise/view.py)."""
+    return "outputs" not in (item.get("withheld") or ())
 
 
 def _output(value: bytes | None) -> dict[str, Any]:
@@ -495,13 +503,17 @@ class Board:
                 item = None
             else:
                 self.streams.share.admit()
-                item = await self.streams.share.run(partial(source.get, id_, RecordPage(RECORD_ROWS)))
+                item = await self.streams.share.run(partial(source.get, id_, RecordPage(RECORD_ROWS),
+                                                            session.scope))
         except MissingHistory:  # a replica that has the state before the chunks it counts
             return web.Response(status=503, text="this record's history is still being read; retry later",
                                 headers={"Retry-After": "1"})
         # Outside the scope answers exactly as unknown, as the feeds do: no 403-versus-404 leak.
-        if item is None or not session.scope.allows(item.get("town"), item.get("departments") or ()):
+        if item is None or not in_scope(session.scope, item.get("town"), item.get("departments") or (),
+                                        item.get("other_towns") or ()):
             return self.html(request, page.not_found(f"{kind} {id_}"), 404)
+        if not outputs_shown(item):
+            return self.html(request, page.enterprise(item, []))
         try:
             # On a simulated clock (the demo, tests) event times say nothing of record timestamps.
             since = (outputs_since(item, self.settings.future_s) if self.settings.clock_start is None

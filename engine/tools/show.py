@@ -169,8 +169,12 @@ def render_enterprise(f: EnterpriseFile | None, entries: list[dict[str, Any]], u
             f"{f.legal_representative or '-'}",
             f"  hazards: {len(f.hazards) + f.open_beyond} open, {len(overdue)} overdue, {f.closed} closed",
         ]
-        lines += [f"    {hid:<24} {h[0]:<12} deadline {iso(h[2]) or '-'}"
-                  f"{'  OVERDUE' if hid in overdue else ''}" for hid, h in sorted(f.hazards.items())]
+        if f.closed_in:  # by the town each lay in (since 2026-12-07; those closed before, in none)
+            lines.append("    closed: " + ", ".join(f"{town} {n}" for town, n in sorted(f.closed_in.items())))
+        # Each with the town it lies in, which may be another than the enterprise's (a site elsewhere).
+        lines += [f"    {hid:<24} {h[0]:<12} in {h[8] or '? (town not known: stored before 2026-12-07)'}  "
+                  f"deadline {iso(h[2]) or '-'}{'  OVERDUE' if hid in overdue else ''}"
+                  for hid, h in sorted(f.hazards.items())]
         closed = spells(f)
         if closed:  # the days no coverage cycle counts
             lines.append("  closed: " + ", ".join(f"{iso(since)} to {iso(until) if until else 'now'}"

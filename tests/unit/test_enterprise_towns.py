@@ -1,0 +1,252 @@
+"""An enterprise's file seen from each town: the town of each hazard it lists, and what each viewer sees.
+
+The enterprise of these tests is registered in lihaiwu; HZ-1 lies there, HZ-2 at a site of it in
+zhulaozhuang. huxi has nothing of it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+from decide_fixtures import ENTERPRISE, INSPECTORS, RULES, at, event, report, verify
+from test_board import sign_in
+from test_enterprise import _district, registered
+
+from engine.enterprise.core import decide_enterprise
+from engine.enterprise.links import link_entry
+from engine.enterprise.state import EnterpriseFile
+from engine.enterprise.view import (
+    ENTERPRISE_TOWN,
+    HAZARD_TOWN,
+    WHOLE,
+    enterprise_place,
+    enterprise_source,
+    enterprise_view,
+)
+from engine.feeds.filters import Filters, RecordPage
+from engine.feeds.index import PlaceIndex
+from engine.feeds.tokens import Scope, TokenStore, mint
+from engine.store import pack, unpack
+from engine.tools.show import render_enterprise
+
+USCC = ENTERPRISE["uscc"]
+NOW = at("2026-12-31 00:00")
+HOME, SITE, ELSEWHERE = "lihaiwu", "zhulaozhuang", "huxi"
+V13 = Path(__file__).parent / "testdata" / "states-v13"
+
+
+def _order(hid: str, no: str, time: str) -> dict[str, Any]:
+    data = {"hazard_id": hid, "order_no": no, "order": "suspend", "legal_basis": "安全生产法 art. 65",
+            "by": INSPECTORS}
+    [e] = event("safety.enforcement.ordered", time, data, hid)
+    return e
+
+
+def _two_towns() -> Any:
+    """The enterprise with a major hazard at home and one at its site in zhulaozhuang, each under a
+    stop order, and a third hazard at the site closed as unfounded."""
+    return _district(registered(),
+                     report("HZ-1", "2026-11-02 09:00", grade="major"),
+                     verify("HZ-1", "2026-11-02 15:00", grade="major"),
+                     report("HZ-2", "2026-11-03 09:00", grade="major", town=SITE),
+                     verify("HZ-2", "2026-11-03 15:00", grade="major"),
+                     _order("HZ-1", "令-1", "2026-11-04 09:00"), _order("HZ-2", "令-2", "2026-11-04 10:00"),
+                     report("HZ-3", "2026-11-05 09:00", town=SITE),
+                     verify("HZ-3", "2026-11-05 15:00", "unfounded", None))
+
+
+def _file() -> EnterpriseFile:
+    return _two_towns().state("enterprise", USCC)
+
+
+def _ids(view: dict[str, Any]) -> list[str]:
+    return [h["id"] for h in view["open_hazards"]]
+
+
+def test_the_file_keeps_the_town_each_hazard_lies_in_and_counts_closed_ones_by_town() -> None:
+    """Each open hazard's row names its town, as its report's location does; a closed one counts
+    under its town."""
+    f = _file()
+    assert {hid: row[8] for hid, row in f.hazards.items()} == {"HZ-1": HOME, "HZ-2": SITE}
+    assert f.closed == 1 and f.closed_in == {SITE: 1}
+    assert unpack(pack(f), EnterpriseFile) == f
+
+
+def test_a_district_wide_viewer_sees_the_whole_file_with_each_hazards_town() -> None:
+    view = enterprise_view(_file(), RULES, NOW, RecordPage())
+    assert view["seen_as"] == WHOLE and view["withheld"] == []
+    assert [(h["id"], h["town"]) for h in view["open_hazards"]] == [("HZ-1", HOME), ("HZ-2", SITE)]
+    assert view["other_towns"] == [SITE] and view["hazards"]["closed"] == 1
+    assert [o["hazard_id"] for o in view["orders_in_force"]] == ["HZ-1", "HZ-2"]
+
+
+def test_the_enterprises_own_town_sees_its_business_and_its_hazards_not_another_towns() -> None:
+    """lihaiwu, the enterprise's town, sees who it is, its inspections and credit, and HZ-1: not
+    HZ-2 at the site in zhulaozhuang, its order, its count or the steps of the record naming it."""
+    view = enterprise_view(_file(), RULES, NOW, RecordPage(), frozenset({HOME}))
+    assert view["seen_as"] == ENTERPRISE_TOWN and _ids(view) == ["HZ-1"]
+    assert view["hazards"] == {"open": 1, "overdue": 0, "closed": 0} and view["other_towns"] == []
+    assert [o["hazard_id"] for o in view["orders_in_force"]] == ["HZ-1"]
+    assert view["inspections"] == 0 and "listed" in view["credit"] and view["withheld"] == []
+    said = " ".join(line["what"] for line in view["record"])
+    assert "HZ-1" in said and "registered" in said
+    assert "HZ-2" not in said and "HZ-3" not in said
+
+
+def test_the_town_where_a_hazard_lies_sees_that_hazard_and_who_the_enterprise_is() -> None:
+    """zhulaozhuang, where HZ-2 lies, sees who the enterprise is, its class, HZ-2 with its order, its
+    closed count there and the steps naming HZ-2; not HZ-1, nor the enterprise's own business."""
+    view = enterprise_view(_file(), RULES, NOW, RecordPage(), frozenset({SITE}))
+    assert view["seen_as"] == HAZARD_TOWN and _ids(view) == ["HZ-2"]
+    assert view["name"] == ENTERPRISE["name"] and view["town"] == HOME and view["other_towns"] == [SITE]
+    assert view["hazards"] == {"open": 1, "overdue": 0, "closed": 1}
+    assert [o["hazard_id"] for o in view["orders_in_force"]] == ["HZ-2"]
+    assert view["inspections"] is None and view["last_inspection"] is None and view["alerts"] is None
+    assert view["credit"]["proposals"] == [] and "outputs" in view["withheld"]
+    said = [line["what"] for line in view["record"]]
+    assert said and all("HZ-2" in w for w in said)
+
+
+def test_a_file_is_found_by_the_towns_where_its_hazards_lie() -> None:
+    """The file's place names the other towns of its hazards: zhulaozhuang's scope lists it, huxi's
+    does not."""
+    f = _file()
+    place = enterprise_place(f, RULES)
+    assert place.town == HOME and place.also == (SITE,)
+    index = PlaceIndex()
+    index.put(USCC, place)
+    for town, found in ((HOME, [USCC]), (SITE, [USCC]), (ELSEWHERE, [])):
+        ids, _ = index.scan(Scope(town, frozenset({town})), Filters(), None, NOW, None, 100)
+        assert ids == found, town
+    asked, _ = index.scan(Scope("d", district=True), Filters(towns=frozenset({SITE})), None, NOW, None, 100)
+    assert asked == [USCC]
+
+
+def test_a_file_stored_before_its_hazards_had_towns_shows_them_district_wide_until_named() -> None:
+    """The two-town file stored in format 13 keeps no town for its hazards: it loads with none, and
+    neither town's viewer sees them while a district-wide one sees both. Named by the hazards' own
+    states (the hazards' index on a worker), each shows in its town's view; the file is found by the
+    site's town once a link names the hazard's town there."""
+    f = unpack((V13 / f"enterprise-{USCC}-two-towns.state").read_bytes(), EnterpriseFile)
+    assert sorted(f.hazards) == ["HZ-1", "HZ-2"] and all(row[8] is None for row in f.hazards.values())
+    assert enterprise_place(f, RULES).also == () and f.closed == 1 and f.closed_in == {}
+    for town in (HOME, SITE):
+        view = enterprise_view(f, RULES, NOW, RecordPage(), frozenset({town}))
+        assert _ids(view) == [] and view["orders_in_force"] == [] and view["hazards"]["closed"] == 0
+        assert not any("HZ-" in line["what"] for line in view["record"])
+    assert _ids(enterprise_view(f, RULES, NOW)) == ["HZ-1", "HZ-2"]
+    town_of = {"HZ-1": HOME, "HZ-2": SITE}.get
+    named = enterprise_view(f, RULES, NOW, None, frozenset({HOME}), town_of)
+    assert [(h["id"], h["town"]) for h in named["open_hazards"]] == [("HZ-1", HOME)]
+    row = f.hazards["HZ-2"]
+    data = {"kind": "hazard", "id": "HZ-2", "name": ENTERPRISE["name"], "status": row[0], "open": True,
+            "grade": row[1], "deadline": row[2], "completed": row[3], "tier": "yellow", "department": row[5],
+            "sector": row[6], "town": SITE, "listed": row[7], "orders": [], "violations": 0}
+    cause = {"entry_id": "e-tier", "event_id": "e-tier", "time": "2026-11-20T09:00:00+08:00"}
+    f, _ = decide_enterprise(f, link_entry(USCC, cause, data).event, RULES)
+    assert f.hazards["HZ-2"][8] == SITE and enterprise_place(f, RULES).also == (SITE,)
+
+
+def _pages(tmp_path: Path) -> tuple[Any, dict[str, str]]:
+    from engine.enterprise import web as enterprise_web
+    from engine.http.server import Pages
+    from engine.settings import Settings
+
+    f = _file()
+    index = PlaceIndex()
+    index.put(USCC, enterprise_place(f, RULES))
+    tokens, lines = {}, []
+    for town in (HOME, SITE, ELSEWHERE):
+        tokens[town], line = mint(town, [town], [], False)
+        lines.append(line)
+    (tmp_path / "tokens.yaml").write_text("supervisors:\n" + "\n".join(lines) + "\n")
+    pages = Pages()
+    source = enterprise_source({USCC.encode(): pack(f)}, RULES, lambda: NOW, index)
+    enterprise_web.register(pages, settings=Settings(), tokens=TokenStore.load(tmp_path / "tokens.yaml"),
+                            enterprises=source, now=lambda: NOW)
+    return pages, tokens
+
+
+def test_the_json_pages_give_each_town_its_part_of_the_file(tmp_path: Path) -> None:
+    """GET /enterprises/{uscc} and GET /enterprises: lihaiwu gets HZ-1, zhulaozhuang HZ-2 and the
+    file limited to it, huxi a 404 as for an unknown USCC and an empty list."""
+    from aiohttp.test_utils import TestClient, TestServer
+
+    pages, tokens = _pages(tmp_path)
+
+    async def main() -> None:
+        async with TestClient(TestServer(pages.web_app)) as client:
+            async def get(path: str, town: str) -> Any:
+                return await client.get(path, headers={"Authorization": f"Bearer {tokens[town]}"})
+            home = await (await get(f"/enterprises/{USCC}", HOME)).json()
+            site = await (await get(f"/enterprises/{USCC}", SITE)).json()
+            assert _ids(home) == ["HZ-1"] and _ids(site) == ["HZ-2"] and site["seen_as"] == HAZARD_TOWN
+            assert (await get(f"/enterprises/{USCC}", ELSEWHERE)).status == 404
+            for town, want in ((HOME, ["HZ-1"]), (SITE, ["HZ-2"]), (ELSEWHERE, None)):
+                items = (await (await get("/enterprises", town)).json())["items"]
+                assert [_ids(i) for i in items] == ([want] if want else []), town
+            overdue = (await (await get("/enterprises?overdue=false", SITE)).json())["items"]
+            assert [i["id"] for i in overdue] == [USCC]
+
+    asyncio.run(main())
+
+
+def test_the_board_page_gives_the_site_town_its_part_of_the_file(tmp_path: Path) -> None:
+    """The board's enterprise page for zhulaozhuang: HZ-2 linked, not HZ-1, and a line saying the
+    file is shown as it concerns that town; for huxi, not found."""
+    from aiohttp.test_utils import TestClient, TestServer
+
+    from engine.board import register
+    from engine.http.server import Pages
+    from engine.settings import Settings
+
+    f = _file()
+    index = PlaceIndex()
+    index.put(USCC, enterprise_place(f, RULES))
+    tokens, lines = {}, []
+    for town in (SITE, ELSEWHERE):
+        tokens[town], line = mint(town, [town], [], False)
+        lines.append(line)
+    (tmp_path / "tokens.yaml").write_text("supervisors:\n" + "\n".join(lines) + "\n")
+    pages = Pages()
+    source = enterprise_source({USCC.encode(): pack(f)}, RULES, lambda: NOW, index)
+    register(pages, settings=Settings(board_secret="k" * 40), bootstrap="127.0.0.1:9", hazards=source,
+             alerts=None, enterprises=source, tokens=TokenStore.load(tmp_path / "tokens.yaml"),
+             reference=RULES.reference, now=lambda: NOW)
+
+    async def main() -> None:
+        async with TestClient(TestServer(pages.web_app)) as client:
+            async def page(town: str, path: str) -> Any:
+                client.session.cookie_jar.clear()
+                await sign_in(client, tokens[town])
+                return await client.get(path + "?lang=en")
+            site = await page(SITE, f"/board/enterprises/{USCC}")
+            text = await site.text()
+            assert site.status == 200 and "/board/hazards/HZ-2" in text and "/board/hazards/HZ-1" not in text
+            assert "as it concerns" in text
+            listed = await (await page(SITE, "/board/enterprises")).text()
+            assert USCC in listed
+            assert (await page(ELSEWHERE, f"/board/enterprises/{USCC}")).status == 404
+
+    asyncio.run(main())
+
+
+def test_show_names_the_town_of_each_hazard_and_says_when_it_is_not_known() -> None:
+    """`hazard-engine show --enterprise` (district-wide: the broker's whole file) names each open
+    hazard's town, and says "town not known" for one stored before the file kept it."""
+    text = render_enterprise(_file(), [], USCC, NOW)
+    assert "HZ-2" in text and f"in {SITE}" in text and f"in {HOME}" in text
+    assert f"closed: {SITE} 1" in text
+    old = unpack((V13 / f"enterprise-{USCC}-two-towns.state").read_bytes(), EnterpriseFile)
+    assert "town not known" in render_enterprise(old, [], USCC, NOW)
+
+
+def test_a_supervisors_scope_naming_no_town_sees_the_file_whole() -> None:
+    """A department's token across the district, or the district's, sees every town's hazards."""
+    src = enterprise_source({USCC.encode(): pack(_file())}, RULES, lambda: NOW, PlaceIndex())
+    for scope in (Scope("fire", departments=frozenset({"fire_rescue"})), Scope("d", district=True), None):
+        assert _ids(src.get(USCC, None, scope)) == ["HZ-1", "HZ-2"]
+    assert _ids(src.get(USCC, None, Scope("s", frozenset({SITE}), frozenset({"fire_rescue"})))) == ["HZ-2"]
+
