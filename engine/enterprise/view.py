@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import operator
 import re
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from typing import Any
 
 from engine.enterprise import credit
@@ -50,10 +50,10 @@ def departments(f: EnterpriseFile, rules: Any) -> tuple[str, ...]:
     return tuple(sorted(found))
 
 
-def other_towns(f: EnterpriseFile, towns: Mapping[str, str | None] | None = None) -> tuple[str, ...]:
-    """The towns besides the enterprise's own where open hazards of it lie, as `towns` (hazard id ->
-    town) has them, else as the file keeps them: their supervisors find the file."""
-    found = set((towns if towns is not None else {h: _TOWN(row) for h, row in f.hazards.items()}).values())
+def other_towns(f: EnterpriseFile, towns: Iterable[str | None] | None = None) -> tuple[str, ...]:
+    """The towns besides the enterprise's own where open hazards of it lie (`towns`: those of the
+    hazards a view shows; else as the file keeps them): their supervisors find the file."""
+    found = set(towns if towns is not None else map(_TOWN, f.hazards.values()))  # few distinct
     return tuple(sorted(t for t in found - {f.town} if t))
 
 
@@ -171,7 +171,7 @@ def _whole_view(f: EnterpriseFile, rules: Any, now: float, shown: Collection[str
         "coverage_due": {"step": step[0], "at": iso(step[1])} if step else None,
         # The towns besides its own where the open hazards it shows lie (a town's supervisor finds
         # the file by them), and how much of the file the viewer sees (`_limit`).
-        "other_towns": list(other_towns(f, {hid: where[hid] for hid in shown})),
+        "other_towns": list(other_towns(f, (where[hid] for hid in shown))),
         "seen_as": WHOLE, "seen_from": None, "withheld": [],
         "overdue": bool(overdue),
         "hazards": {"open": len(f.hazards) + f.open_beyond, "overdue": len(overdue), "closed": f.closed},

@@ -156,7 +156,7 @@ class PlaceIndex:
             return
         self.places[id_] = place
         if old is not None:
-            if old.towns() == place.towns() and old.departments == place.departments:
+            if old.town == place.town and old.also == place.also and old.departments == place.departments:
                 return  # only when it falls overdue moved (a new deadline): the lists hold it already
             self._remove(id_, old)
         else:
@@ -212,7 +212,8 @@ class PlaceIndex:
         towns: dict[str | None, list[str]] = {}
         depts: dict[str, list[str]] = {}
         for id_, place in self.places.items():
-            for town in place.towns():
+            towns.setdefault(place.town, []).append(id_)
+            for town in place.also:  # an enterprise's file in other towns too; most places have none
                 towns.setdefault(town, []).append(id_)
             for dept in place.departments:
                 depts.setdefault(dept, []).append(id_)
