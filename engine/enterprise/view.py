@@ -42,9 +42,11 @@ OWN_BUSINESS = ("coverage_due", "inspections", "last_inspection", "refused_inspe
 _NAMES_HAZARD = re.compile(r"\bhazard ([^\s()]+)")
 
 
-def departments(f: EnterpriseFile, rules: Any) -> tuple[str, ...]:
-    """The departments that see a file: its sector's lead department, and the lead of each open hazard."""
-    found = {lead for lead in set(map(_LEAD, f.hazards.values())) if lead}  # few distinct, many hazards
+def departments(f: EnterpriseFile, rules: Any, shown: Collection[str] | None = None) -> tuple[str, ...]:
+    """The departments that see a file: its sector's lead department, and the lead of each open hazard
+    (of those `shown`, when a view shows some alone: another town's hazards' leads are not said)."""
+    rows = f.hazards.values() if shown is None else (f.hazards[hid] for hid in shown)
+    found = {lead for lead in set(map(_LEAD, rows)) if lead}  # few distinct, many hazards
     if f.sector:
         found.add(rules.reference.sector_lead(f.sector).id)
     return tuple(sorted(found))
@@ -74,7 +76,7 @@ def hazard_towns(f: EnterpriseFile,
     """Where each open hazard the file lists lies: as the file keeps it, else (a row stored before
     format 14) as the hazard's own state says (`town_of`: the hazards' index on a worker), else None,
     not known."""
-    return {hid: row[8] if row[8] is not None or town_of is None else town_of(hid)
+    return {hid: _TOWN(row) if _TOWN(row) is not None or town_of is None else town_of(hid)
             for hid, row in f.hazards.items()}
 
 
@@ -115,17 +117,18 @@ def enterprise_view(f: EnterpriseFile, rules: Any, now: float, record: RecordPag
     shown = {hid for hid, town in where.items() if towns is None or town in towns}
     view = _whole_view(f, rules, now, shown, where)
     if part != WHOLE:
-        _limit(view, f, towns or (), part)
+        _limit(view, f, rules, towns or (), part)
     if record is not None:
         lines = record_lines(f.recent, shown, part)
         view.update(record_page(lines, record, Words("zh", rules.reference)))
     return view
 
 
-def _limit(view: dict[str, Any], f: EnterpriseFile, towns: Collection[str], part: str) -> None:
-    """Limit a file's view to a viewer of `towns`: the counts no town's hazards can be told apart in
-    (those beyond MAX_OPEN, and those closed before format 14) go; seen from a town where only
-    hazards of it lie, so does the enterprise's own business (OWN_BUSINESS)."""
+def _limit(view: dict[str, Any], f: EnterpriseFile, rules: Any, towns: Collection[str], part: str) -> None:
+    """Limit a file's view to a viewer of `towns`: what names the hazards it is not shown goes, and
+    the counts no town's hazards can be told apart in (those beyond MAX_OPEN, and those closed before
+    format 14); seen from a town where only hazards of it lie, so does the enterprise's own business
+    (OWN_BUSINESS)."""
     counts = view["hazards"]
     counts["open"] = len(view["open_hazards"])
     counts["closed"] = sum(f.closed_in.get(t, 0) for t in towns)
@@ -133,6 +136,7 @@ def _limit(view: dict[str, Any], f: EnterpriseFile, towns: Collection[str], part
     # An order or a proposal on a hazard the file no longer lists (closed) names one of no known town.
     view["orders_in_force"] = [o for o in view["orders_in_force"] if o["hazard_id"] in shown]
     view["proposals"] = [p for p in view["proposals"] if p["hazard_id"] in shown]
+    view["departments"] = list(departments(f, rules, shown))
     view["seen_as"], view["seen_from"] = part, sorted(towns)
     if part != HAZARD_TOWN:
         return

@@ -34,6 +34,7 @@ from engine.tools.show import render_enterprise
 USCC = ENTERPRISE["uscc"]
 NOW = at("2026-12-31 00:00")
 HOME, SITE, ELSEWHERE = "lihaiwu", "zhulaozhuang", "huxi"
+BUILDING = RULES.reference.sector_lead("construction").id  # the lead department of HZ-2
 V13 = Path(__file__).parent / "testdata" / "states-v13"
 
 
@@ -50,7 +51,7 @@ def _two_towns() -> Any:
     return _district(registered(),
                      report("HZ-1", "2026-11-02 09:00", grade="major"),
                      verify("HZ-1", "2026-11-02 15:00", grade="major"),
-                     report("HZ-2", "2026-11-03 09:00", grade="major", town=SITE),
+                     report("HZ-2", "2026-11-03 09:00", grade="major", town=SITE, sector="construction"),
                      verify("HZ-2", "2026-11-03 15:00", grade="major"),
                      _order("HZ-1", "令-1", "2026-11-04 09:00"), _order("HZ-2", "令-2", "2026-11-04 10:00"),
                      report("HZ-3", "2026-11-05 09:00", town=SITE),
@@ -90,6 +91,7 @@ def test_the_enterprises_own_town_sees_its_business_and_its_hazards_not_another_
     assert view["hazards"] == {"open": 1, "overdue": 0, "closed": 0} and view["other_towns"] == []
     assert [o["hazard_id"] for o in view["orders_in_force"]] == ["HZ-1"]
     assert view["inspections"] == 0 and "listed" in view["credit"] and view["withheld"] == []
+    assert BUILDING not in view["departments"]  # the lead of HZ-2 is not said to lihaiwu
     said = " ".join(line["what"] for line in view["record"])
     assert "HZ-1" in said and "registered" in said
     assert "HZ-2" not in said and "HZ-3" not in said
