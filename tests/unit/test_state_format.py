@@ -400,12 +400,12 @@ STORED_FIELDS: dict[str, set[str]] = {
         "reported", "reports", "routed", "seen", "step", "waiting", "watermark"},
     "EnterpriseFile": {
         "address", "alerts", "applied", "applied_from", "applied_stored", "classes", "classified", "clocks",
-        "closed", "closed_at", "closed_in", "closed_reason", "closures", "cov_base", "cov_step", "credit", "credit_sets",
-        "credit_withdrawn", "duty_fails", "first_registered", "hazards", "id", "inspected", "inspected_by",
-        "inspections", "key", "last_alert", "last_inspection", "legal_representative", "missed", "months",
-        "name", "notices", "open_beyond", "orders", "overdue_major", "proposal_states", "proposals",
-        "recent", "refusals", "registered", "registered_at", "registrations", "reruns", "risk_class",
-        "sector", "town", "violations", "watermark"},
+        "closed", "closed_at", "closed_in", "closed_reason", "closures", "cov_base", "cov_step", "credit",
+        "credit_sets", "credit_withdrawn", "duty_fails", "first_registered", "hazards", "id", "inspected",
+        "inspected_by", "inspections", "key", "last_alert", "last_inspection", "legal_representative",
+        "missed", "months", "name", "notices", "open_beyond", "orders", "overdue_major", "proposal_states",
+        "proposals", "recent", "refusals", "registered", "registered_at", "registrations", "reruns",
+        "risk_class", "sector", "town", "violations", "watermark"},
     "PlanTown": {"applied", "applied_from", "behind", "checked", "clocks", "done", "id", "town", "watermark",
                  "year"},
 }
