@@ -1,8 +1,10 @@
 """`GET /enterprises/{uscc}` and `GET /enterprises`: the enterprises' files, scoped like the feeds.
 
-A town's supervisor sees the files of its town's enterprises, a department's
-those of its sector and of its open hazards; a file outside the token's scope
-answers exactly as an unknown USCC does (404), as the feeds' look-ups do.
+A town's supervisor sees the files of its town's enterprises and of those with
+an open hazard in its town, each limited to what concerns its towns
+(engine/enterprise/view.py `seen_as`); a department's those of its sector and
+of its open hazards; a file outside the token's scope answers exactly as an
+unknown USCC does (404), as the feeds' look-ups do.
 """
 
 from __future__ import annotations
