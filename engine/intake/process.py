@@ -37,6 +37,7 @@ from engine.contract.outputs import (
 )
 from engine.intake import fast
 from engine.intake.binding import validate_kafka_record
+from engine.intake.scope import TownOf, opened_towns, scope_problems, towns_of
 from engine.intake.timeline import SHANGHAI, Normalised, encode, entries_of, normalised
 from engine.intake.validate import MAX_RECORD_BYTES, Accepted, deadline_problems, read_json, time_problem
 from engine.kernel.time import epoch, iso_ms
@@ -100,6 +101,14 @@ class Outcome(NamedTuple):
     # For an entry with an arrival the engine vouches for: how many seconds after the event's own
     # time its record reached the broker (negative for a record stamped before it).
     delay_s: int | None = None
+    # An accepted event's (kind, subject, town) of the subjects it may open: the runtime knows
+    # their towns by them before the event is decided (engine/intake/scope.py `OpenedTowns`).
+    opened: tuple[tuple[str, str, str], ...] = ()
+
+
+def _unknown_town(kind: str, subject: str) -> None:
+    """No subject's town is known: a town-limited event naming none is `scope_unknown`."""
+    return None
 
 
 def dedupe_key(source: str, event_id: str) -> str:
@@ -254,7 +263,7 @@ def decide_intake(record: Record, seen: Callable[[str], str | None], known: Know
                   max_bytes: int = MAX_RECORD_BYTES, contract_topic: str | None = None,
                   home: Callable[[str], int] | None = None, stale_before: int | None = None,
                   future_after: int | None = None, now: float | None = None,
-                  skew_s: int = 0) -> Outcome:
+                  skew_s: int = 0, town_of: TownOf = _unknown_town) -> Outcome:
     """Validate, de-duplicate and normalise one record, in either mode of the CloudEvents Kafka binding.
 
     The record's headers tell the mode; its key, when not null, must be the
@@ -283,6 +292,11 @@ def decide_intake(record: Record, seen: Callable[[str], str | None], known: Know
     clock is wrong, a topic stamped by a wrong producer, or a simulation's clock runs behind
     the machine's): the entry then has no `arrived_at`, and its clocks
     count from its own time. Without `now`, the timestamp is taken as it is.
+
+    A record `POST /events` stamped with its token's towns (`scope.TOWNS_HEADER`) is held to
+    them: the town it names and its subject's town (`town_of`, from the subject's state) must
+    be among them, else it is rejected as `outside_scope`; a subject whose town is not known
+    yet is `scope_unknown` (engine/intake/scope.py). A redelivery was judged when it came first.
     """
     event = _fast(record, contract_topic or record.topic, known, max_bytes)
     if event is not None:
@@ -325,6 +339,11 @@ def decide_intake(record: Record, seen: Callable[[str], str | None], known: Know
     problem = time_problem(at, stale_before, future_after) if previous is None else None
     if problem is not None:
         return _rejection(record, [problem])
+    towns = towns_of(record.headers) if previous is None and record.headers else None
+    if towns is not None:
+        outside = scope_problems(event, towns, town_of)
+        if outside:
+            return _rejection(record, outside)
     arrived = _arrived_ms(record.timestamp_ms, now, skew_s)
     sends = tuple(Send(TIMELINE, entry_key.encode("utf-8"), encode(entry))
                   for entry_key, entry in entries_of(event, origin, iso_ms(record.timestamp_ms),
@@ -332,4 +351,5 @@ def decide_intake(record: Record, seen: Callable[[str], str | None], known: Know
     kind: Kind = "redelivered" if previous is not None else "accepted"
     mark = Mark(record.position, _digest(content), at)  # a redelivery's: the one it set, with its time
     return Outcome(kind, sends, remember=(key, mark.text()), event_id=event_id, subject=subject,
-                   delay_s=None if arrived is None else arrived // 1000 - at)
+                   delay_s=None if arrived is None else arrived // 1000 - at,
+                   opened=opened_towns(event))

@@ -1,0 +1,127 @@
+"""A field-app token's town scope at intake: every event about a subject, not only those naming a town.
+
+`POST /events` stamps each record with its token's towns; the pure intake
+decision holds the event to them with its subject's town at hand
+(engine/intake/scope.py). These tests drive that decision alone.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from engine.intake.process import TIMELINE, Record, decide_intake
+from engine.intake.scope import ALL_TOWNS, TOWNS_HEADER, OpenedTowns, stamp, towns_of
+from engine.reference import load_reference
+
+REPO = Path(__file__).resolve().parents[2]
+EXAMPLES = REPO.parent / "shared" / "contract" / "examples"
+KNOWN = load_reference(REPO / "rules")
+REPORT = json.loads((EXAMPLES / "hazard-reported.json").read_text())  # in lihaiwu
+HAZARD = REPORT["subject"]
+VERIFIED = {"specversion": "1.0", "id": "v-1", "source": "/apps/inspector/7", "subject": HAZARD,
+            "type": "safety.hazard.verified", "time": "2026-11-30T11:00:00+08:00",
+            "data": {"hazard_id": HAZARD, "verdict": "confirmed", "grade": "general",
+                     "by": {"id": "insp-9", "role": "inspector"}}}
+ALERT = "AL-20261130-0009"
+CLOSED = {"specversion": "1.0", "id": "c-1", "source": "/apps/inspector/7", "subject": ALERT,
+          "type": "safety.alert.closed", "time": "2026-11-30T21:00:00+08:00",
+          "data": {"alert_id": ALERT, "note": "Out; the scene is cleared.",
+                   "by": {"id": "insp-9", "role": "inspector"}}}
+TOPIC = {"safety.hazard.verified": "rectification.updates", "safety.alert.closed": "responder.alerts",
+         "safety.hazard.reported": "hazard.reports"}
+HUXI = ((TOWNS_HEADER, stamp(["huxi"])),)
+NOWHERE = lambda kind, subject: None  # noqa: E731 - no subject's town known
+
+
+def towns(**known: str):
+    """A look-up of subjects' towns, as the runtime reads them from its states."""
+    return lambda kind, subject: known.get(f"{kind}:{subject}")
+
+
+def decide(event: dict, headers=HUXI, town_of=NOWHERE, offset: int = 0):
+    record = Record(TOPIC[event["type"]], 0, offset, event["subject"].encode(),
+                    json.dumps(event).encode(), 1_764_472_000_000, headers)
+    return decide_intake(record, {}.get, KNOWN, town_of=town_of)
+
+
+def errors(outcome) -> list[dict]:
+    data = json.loads(outcome.sends[0].value)["data"]
+    return data["errors"]
+
+
+def test_a_verdict_about_another_towns_hazard_is_rejected_as_outside_scope() -> None:
+    """Huxi's inspector app cannot verify a hazard reported in lihaiwu: rejected, with why."""
+    out = decide(VERIFIED, town_of=towns(**{f"hazard:{HAZARD}": "lihaiwu"}))
+    assert out.kind == "rejected" and out.reasons == ("outside_scope",)
+    [error] = errors(out)
+    assert error["loc"] == ["subject"] and "'lihaiwu'" in error["msg"] and "huxi" in error["msg"]
+    assert out.remember is None  # no mark: sent again within scope later, it is taken
+
+
+def test_an_alerts_close_is_held_to_the_alerts_town_too() -> None:
+    """Acknowledging or closing an alert names no town; the alert's own town decides."""
+    assert decide(CLOSED, town_of=towns(**{f"alert:{ALERT}": "yuji"})).reasons == ("outside_scope",)
+    assert decide(CLOSED, town_of=towns(**{f"alert:{ALERT}": "huxi"})).kind == "accepted"
+
+
+def test_a_verdict_about_a_hazard_of_the_tokens_town_is_accepted() -> None:
+    """Within scope nothing changes: the timeline entry is written as before."""
+    out = decide(VERIFIED, town_of=towns(**{f"hazard:{HAZARD}": "huxi"}))
+    assert out.kind == "accepted" and [s.topic for s in out.sends] == [TIMELINE]
+
+
+def test_a_subject_whose_town_is_unknown_is_scope_unknown_for_a_town_limited_token() -> None:
+    """Taken, a verdict before its report would apply to whatever hazard opens under that id."""
+    out = decide(VERIFIED)
+    assert out.reasons == ("scope_unknown",)
+    assert "send it again once" in errors(out)[0]["msg"]
+
+
+def test_a_report_is_held_to_the_town_it_names_and_to_its_hazards_town() -> None:
+    """An opening event names its town; a second report cannot reach a hazard of another town."""
+    lihaiwu_report = decide(REPORT)
+    assert lihaiwu_report.reasons == ("outside_scope",)
+    assert errors(lihaiwu_report)[0]["loc"] == ["data", "location", "town"]
+    in_huxi = {**REPORT, "data": {**REPORT["data"], "location": {"town": "huxi"}}}
+    first = decide(in_huxi)
+    assert first.kind == "accepted" and first.opened == (("hazard", HAZARD, "huxi"),)
+    again = decide(in_huxi, town_of=towns(**{f"hazard:{HAZARD}": "lihaiwu"}))
+    assert again.reasons == ("outside_scope",)
+
+
+def test_records_without_a_stamp_and_tokens_for_every_town_are_not_limited() -> None:
+    """Straight from Kafka (the broker's ACLs decide who writes) or a token without towns."""
+    assert decide(VERIFIED, headers=()).kind == "accepted"
+    assert decide(VERIFIED, headers=((TOWNS_HEADER, ALL_TOWNS),)).kind == "accepted"
+    assert stamp([]) == ALL_TOWNS and towns_of(((TOWNS_HEADER, ALL_TOWNS),)) is None
+
+
+def test_a_stamp_that_cannot_be_read_allows_no_town() -> None:
+    """Whoever can set the header can only narrow what they may send: fail closed."""
+    for bad in (b"huxi", b"{}", b"[1]", None):
+        assert towns_of(((TOWNS_HEADER, bad),)) == frozenset()
+    assert towns_of(((TOWNS_HEADER, stamp(["huxi"])), (TOWNS_HEADER, ALL_TOWNS))) == frozenset()
+    known = towns(**{f"hazard:{HAZARD}": "huxi"})
+    assert decide(VERIFIED, headers=((TOWNS_HEADER, b"huxi"),), town_of=known).reasons == ("outside_scope",)
+
+
+def test_a_redelivery_is_not_judged_again() -> None:
+    """A record seen again at the position that set its mark was judged when it came first."""
+    marks: dict[str, str] = {}
+    known = towns(**{f"hazard:{HAZARD}": "huxi"})
+    record = Record("rectification.updates", 0, 5, HAZARD.encode(), json.dumps(VERIFIED).encode(),
+                    1_764_472_000_000, HUXI)
+    first = decide_intake(record, marks.get, KNOWN, town_of=known)
+    marks[first.remember[0]] = first.remember[1]
+    assert decide_intake(record, marks.get, KNOWN).kind == "redelivered"  # town unknown by now
+
+
+def test_opened_towns_keep_the_latest_subjects() -> None:
+    """The runtime's memory of subjects opened but not decided yet is bounded, oldest out first."""
+    opened = OpenedTowns(2)
+    opened.note([("hazard", "a", "huxi"), ("hazard", "b", "yuji")])
+    opened.note([("hazard", "a", "huxi"), ("alert", "c", "huxi")])
+    assert (opened.get("hazard", "a"), opened.get("hazard", "b"), opened.get("alert", "c")) == (
+        "huxi", None, "huxi")
+    assert len(opened) == 2
