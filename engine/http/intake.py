@@ -34,6 +34,7 @@ from engine.http.events import Item, RequestError, read_request
 from engine.http.limits import BodyBudget, bounds_own_body, closing
 from engine.intake.binding import validate_kafka_record
 from engine.intake.process import time_window, timing_problems
+from engine.intake.scope import TOWNS_HEADER, TownOf, stamp
 from engine.intake.timeline import normalised
 from engine.intake.validate import Accepted, Invalid, json_items_over
 from engine.kernel.time import epoch
@@ -63,6 +64,7 @@ BODIES_RETRY_S = 5  # Retry-After when too many bodies are coming at once (HAZAR
 # own slack (engine/stream/marks.py SLACK_S): a worker further behind is an incident of its own.
 # Never more than a tenth of the window (HAZARD_DEDUP_DAYS), which a short window would not leave.
 DOOR_STALE_MARGIN_S = 86_400
+Sends = list[tuple[str, bytes, bytes]]  # (topic, key, value) records to send
 
 
 class EventResult(BaseModel):
@@ -265,9 +267,13 @@ class FieldIntake:
 
     def __init__(self, settings: Settings, bootstrap: str | Callable[[], str], tokens: TokenStore,
                  known: KnownIds, metrics: HttpIntakeMetrics, now: Callable[[], float],
-                 limiter: RateLimiter | None = None) -> None:
+                 limiter: RateLimiter | None = None, town_of: TownOf | None = None) -> None:
         self.settings, self.tokens, self.known, self.metrics = settings, tokens, known, metrics
         self.now = now  # the engine's clock (HAZARD_CLOCK_*), for the de-duplication window
+        # The towns of the subjects this server can see (a worker's own and replicated states; none
+        # on the gateway): an event about one outside the token's towns is answered 403 at once.
+        # The intake stage judges every stamped event again, with its subject's state at hand.
+        self.town_of = town_of
         self.limiter = limiter or RateLimiter(settings.http_rate_per_s, settings.http_burst)
         self.bodies = BodyBudget(settings.http_bodies_bytes, settings.http_max_body_bytes)
         self._producer = OnDemandProducer(lambda: producer(
@@ -279,11 +285,14 @@ class FieldIntake:
         """Stop the producer, after what it still holds is sent or has failed."""
         await self._producer.close()
 
-    async def _send(self, sends: list[tuple[str, bytes, bytes]], app: str) -> bool:
-        """Send (topic, key, value) records; True once the broker acknowledged every one in time.
+    async def _send(self, waves: list[Sends], app: FieldApp) -> bool:
+        """Send records, wave after wave; True once the broker acknowledged every one in time.
 
         On a timeout the sends are not cancelled: they may still land, and a resent copy is
         then a duplicate the intake drops. What is answered 202 is always on the broker.
+
+        Each record is stamped with the token's name and towns (engine/intake/scope.py), by this
+        server alone: a client's headers never reach a record, so no client can widen its scope.
         """
         try:
             prod = await self._producer.get()
@@ -291,13 +300,23 @@ class FieldIntake:
             log.warning("http_intake_broker_unreachable", error=f"{type(exc).__name__}: {exc}"[:300])
             return False
         headers = [("content-type", CLOUDEVENT_CONTENT_TYPE),
-                   (FIELD_APP_HEADER, app.encode("utf-8"))]
+                   (FIELD_APP_HEADER, app.name.encode("utf-8")), (TOWNS_HEADER, stamp(app.towns))]
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.settings.http_ack_timeout_s  # for all the waves together
+        for wave in waves:
+            if not await self._acknowledged(prod, wave, headers, app.name, deadline - loop.time()):
+                return False
+        return True
+
+    async def _acknowledged(self, prod: Any, sends: Sends, headers: list[tuple[str, bytes]],
+                            app: str, timeout: float) -> bool:
+        """Send records at once; True once the broker acknowledged every one within `timeout` s."""
 
         async def one(topic: str, key: bytes, value: bytes) -> None:
             await (await prod.send(topic, value, key=key, headers=headers))
 
         tasks = [asyncio.ensure_future(one(*send)) for send in sends]
-        done, pending = await asyncio.wait(tasks, timeout=self.settings.http_ack_timeout_s)
+        done, pending = await asyncio.wait(tasks, timeout=max(timeout, 0.0))
         for task in pending:  # kept referenced until they end, and their outcome consumed
             self._pending.add(task)
             task.add_done_callback(self._pending.discard)
@@ -415,7 +434,9 @@ class FieldIntake:
         """The acceptable events whose source or town the token may not publish, with why.
 
         Only events that would be sent are held to the scope; one the intake refuses anyway is
-        answered with its errors, which say more than a 403 would.
+        answered with its errors, which say more than a 403 would. The town is the one an event
+        names, or its subject's where this server can see it (`town_of`); an event whose subject
+        it cannot see is sent, and the intake stage judges it (`outside_scope`, `scope_unknown`).
         """
         out = []
         for index, result in enumerate(checked):
@@ -423,15 +444,24 @@ class FieldIntake:
                 continue
             location = getattr(result.event.data, "location", None)
             reason = (app.source_problem(result.event.source)
-                      or app.town_problem(getattr(location, "town", None)))
+                      or app.town_problem(getattr(location, "town", None))
+                      or self._subject_problem(app, result))
             if reason is not None:
                 out.append(OutsideScope(index=index, reason=reason))
         return out
 
+    def _subject_problem(self, app: FieldApp, result: Accepted) -> str | None:
+        """Why an event's subject, in a town this server knows, is outside the token's towns."""
+        if self.town_of is None or not app.towns:
+            return None
+        kind, subject = result.event_type.subject_kind, result.event.subject
+        problem = app.town_problem(self.town_of(kind, subject))
+        return None if problem is None else f"{kind} {subject[:200]!r} is in a town outside it: {problem}"
+
     async def _publish(self, app: FieldApp, items: tuple[Item, ...], checked: list[Any]
                        ) -> web.Response:
         prefix = self.settings.topic_prefix
-        results, sends = [], []
+        results, sends, opening = [], [], []
         for index, (item, result) in enumerate(zip(items, checked, strict=True)):
             results.append(_result(index, item, result))
             if isinstance(result, Accepted):
@@ -439,13 +469,14 @@ class FieldIntake:
                 assert content is not None  # an accepted structured event has a value
                 sends.append((prefix + result.event_type.topic,
                               result.event.subject.encode("utf-8"), content))
+                opening.append(_names_town(result))
         accepted = len(sends)
         body = PostAnswer(accepted=accepted, rejected=len(items) - accepted, results=results)
         if not sends:
             log.info("http_intake_refused", field_app=app.name, events=len(items))
             return _answer(400, body.model_copy(
                 update={"error": "no event of this request can be accepted; see results"}))
-        if not await self._send(sends, app.name):
+        if not await self._send(_waves(sends, opening, app), app):
             self.metrics.events.labels("unsent").inc(accepted)
             return _error(503, "the broker did not acknowledge the events in time; send the same "
                           "events again (a copy that did land is dropped as a duplicate)",
@@ -456,12 +487,29 @@ class FieldIntake:
         return _answer(202, body)
 
 
+def _names_town(result: Accepted) -> bool:
+    """Whether an accepted event names a town (`data.location.town`): it may open its subject."""
+    return getattr(getattr(result.event.data, "location", None), "town", None) is not None
+
+
+def _waves(sends: Sends, opening: list[bool], app: FieldApp) -> list[Sends]:
+    """The records in the order the intake stage must see them: for a token limited to towns, the
+    events that name a town (those that open a subject) first, acknowledged before the rest are
+    sent, so that a report and its verification posted together reach intake in that order and
+    the verification finds its hazard's town (else it would be `scope_unknown`)."""
+    if not app.towns:
+        return [sends]
+    first = [send for send, opens in zip(sends, opening, strict=True) if opens]
+    rest = [send for send, opens in zip(sends, opening, strict=True) if not opens]
+    return [wave for wave in (first, rest) if wave]
+
+
 def register(app: Any, *, settings: Settings, bootstrap: str | Callable[[], str],
              tokens: TokenStore, known: KnownIds, metrics: HttpIntakeMetrics,
-             now: Callable[[], float]) -> FieldIntake:
+             now: Callable[[], float], town_of: TownOf | None = None) -> FieldIntake:
     """Serve `POST /events` on a `Pages`' aiohttp application, counting its answers in `metrics`;
-    `now` is the engine's clock."""
-    intake = FieldIntake(settings, bootstrap, tokens, known, metrics, now)
+    `now` is the engine's clock, `town_of` the subjects' towns this server can see, if any."""
+    intake = FieldIntake(settings, bootstrap, tokens, known, metrics, now, town_of=town_of)
     web_app = app.web.web_app
     web_app.router.add_post(PATH, bounds_own_body(intake.post), name="events")
     web_app.on_cleanup.append(intake.close)

@@ -73,6 +73,7 @@ from engine.http import intake as field_intake
 from engine.http.limits import Limits
 from engine.http.server import Pages, Server, health_pages
 from engine.intake.process import TIMELINE, Record, decide_intake, processing_failure, time_window
+from engine.intake.scope import OpenedTowns
 from engine.intake.timeline import encode
 from engine.kernel.state import chunk_key
 from engine.metrics import (
@@ -124,6 +125,9 @@ READER_STOP_S = 5.0  # how long a recovery waits for its changelog reader to clo
 # How long intake records wait for another intake partition that has records to read but does
 # not deliver them (engine/stream/align.py); a partition that delivers is waited for in ms.
 ALIGN_WAIT_S = 2.0
+# Subjects opened lately whose towns intake keeps until their states hold them (`OpenedTowns`):
+# more than a backlog's batches take before they are decided, a few MiB at most.
+OPENED_TOWNS_KEPT = 65_536
 
 
 # Producer errors after which the broker refuses the producer's idempotent session for good.
@@ -252,6 +256,7 @@ class Runtime:
         self.storing: asyncio.Future[None] | None = None
         self.handled_until: dict[TopicPartition, int] = {}  # intake: latest record timestamp handled, ms
         self.forwards, self.forwarded_ms = 0, 0  # records forwarded home; when the last were acked
+        self.opened_towns = OpenedTowns(OPENED_TOWNS_KEPT)  # a field-app token's scope, at intake
         self.waiting: dict[TopicPartition, int] = {}  # intake ends the clocks wait for after assignment
         self.last_tick = 0.0
         self.stopping = asyncio.Event()
@@ -719,7 +724,7 @@ class Runtime:
             outcome = decide_intake(record, self._seen_mark, self.rules.reference,
                                     self.settings.max_record_bytes, self.intake_topics[rec.topic],
                                     self._home, *self._time_window(now), now=now,
-                                    skew_s=self.settings.future_s)
+                                    skew_s=self.settings.future_s, town_of=self._town_of)
         except Exception as exc:  # a bug must not hold the partition: reject, move on
             log.exception("intake_failed", topic=rec.topic, partition=rec.partition, offset=rec.offset)
             outcome = processing_failure(record, exc)
@@ -730,6 +735,8 @@ class Runtime:
             return
         sends.extend(Send(self.prefix + s.topic, s.key, s.value, None, self._headers(s.topic))
                      for s in outcome.sends)
+        if outcome.opened:
+            self.opened_towns.note(outcome.opened)
         if outcome.remember is not None:
             key, mark = outcome.remember[0].encode(), outcome.remember[1].encode()
             self.seen.put(key, mark, rec.partition)
@@ -742,6 +749,15 @@ class Runtime:
             log.info(f"intake_{outcome.kind}", event_id=outcome.event_id, subject=outcome.subject,
                      topic=rec.topic, partition=rec.partition, offset=rec.offset,
                      reasons=list(outcome.reasons) or None)
+
+    def _town_of(self, kind: str, subject: str) -> str | None:
+        """The town a subject of this worker's partitions is in, for a field-app token's scope:
+        its state's, else the one an event accepted lately opened it in (not decided yet)."""
+        index = self.derived.places.get(kind)
+        place = index.get(subject) if index is not None else None
+        if place is not None and place.town is not None:
+            return place.town
+        return self.opened_towns.get(kind, subject)
 
     def _time_window(self, now: float) -> tuple[int | None, int | None]:
         """The event times intake takes at `now` (`decide_intake`'s `stale_before`, `future_after`)."""
@@ -1143,9 +1159,11 @@ class Runtime:
             table, self.rules, now, index, lambda hid: (p.town if (p := hazards.place(hid)) else None)))
         enterprise_web.register(pages, settings=self.settings, tokens=self.tokens, now=self.clock.now,
                                 enterprises=enterprises)
+        seen = {"hazard": hazards, "alert": alerts, "enterprise": enterprises}
         field_intake.register(pages, settings=self.settings, bootstrap=self.bootstrap,
                               tokens=self.tokens, known=self.rules.reference,
-                              metrics=self.metrics.http_intake, now=self.clock.now)
+                              metrics=self.metrics.http_intake, now=self.clock.now,
+                              town_of=functools.partial(_seen_town, seen))
         board.register(pages, settings=self.settings, bootstrap=self.bootstrap, hazards=hazards,
                        alerts=alerts, tokens=self.tokens, reference=self.rules.reference,
                        now=self.clock.now, signouts=board.KafkaSignOuts(
@@ -1174,6 +1192,14 @@ class Runtime:
     def _timer_lag(self) -> float:
         dues = [d for d in (i.earliest() for i in self.indices.values()) if d is not None]
         return max(0.0, self.clock.now() - min(dues)) if dues else 0.0
+
+
+def _seen_town(sources: dict[str, TableSource | None], kind: str, subject: str) -> str | None:
+    """A subject's town as the pages see it (the worker's states, and the replica's if it keeps
+    one): what `POST /events` holds a field-app token's towns to before sending."""
+    source = sources.get(kind)
+    place = source.place(subject) if source is not None else None
+    return place.town if place is not None else None
 
 
 def _phase(counter: Any, started: float) -> float:

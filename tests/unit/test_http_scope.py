@@ -1,0 +1,164 @@
+"""A field-app token's town scope from `POST /events` to the intake decision, without a broker.
+
+The door stamps each record with the token's towns and answers 403 at once for
+a subject it can see in another town; the intake stage, which holds every
+subject's state, judges each stamped record again. A producer that keeps what
+it is given stands in for the broker, and its records go through the pure
+intake decision as a worker's intake stage would take them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from aiohttp.test_utils import TestClient, TestServer
+from prometheus_client import CollectorRegistry
+
+from engine.feeds.tokens import TokenStore, mint_field_app
+from engine.http import intake
+from engine.http.server import Pages
+from engine.intake.process import Record, decide_intake
+from engine.intake.scope import TOWNS_HEADER, OpenedTowns, stamp
+from engine.metrics import HttpIntakeMetrics
+from engine.reference import load_reference
+from engine.settings import Settings
+
+REPO = Path(__file__).resolve().parents[2]
+EXAMPLES = REPO.parent / "shared" / "contract" / "examples"
+KNOWN = load_reference(REPO / "rules")
+REPORT = {**json.loads((EXAMPLES / "hazard-reported.json").read_text()),
+          "source": "/apps/inspector/3f2a"}  # in lihaiwu
+NOW = int(datetime.fromisoformat("2026-11-30T12:00:00+08:00").timestamp())
+BATCH = {"Content-Type": "application/cloudevents-batch+json"}
+
+
+def verified(hazard: str, n: int = 1) -> dict[str, Any]:
+    """An inspector's confirmation of `hazard`: an event that names no town."""
+    return {"specversion": "1.0", "id": f"v-{hazard}-{n}", "source": "/apps/inspector/3f2a",
+            "subject": hazard, "type": "safety.hazard.verified", "time": "2026-11-30T11:00:00+08:00",
+            "data": {"hazard_id": hazard, "verdict": "confirmed", "grade": "general",
+                     "by": {"id": "insp-9", "role": "inspector"}}}
+
+
+class Broker:
+    """Stands in for the producer: keeps each record sent, in order, and acknowledges it at once."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, bytes, bytes, list[tuple[str, bytes]]]] = []
+
+    async def get(self) -> Broker:
+        return self
+
+    async def close(self) -> None:
+        return None
+
+    async def send(self, topic: str, value: bytes, key: bytes, headers: list[tuple[str, bytes]]) -> Any:
+        self.sent.append((topic, key, value, list(headers)))
+        done = asyncio.get_running_loop().create_future()
+        done.set_result(None)
+        return done
+
+
+def post(tmp_path: Path, towns: list[str], body: list[dict[str, Any]], seen: dict[str, str],
+         extra: dict[str, str] | None = None) -> tuple[int, dict[str, Any], Broker]:
+    """POST a batch with a token limited to `towns` to a door that sees the hazards' towns `seen`."""
+    token, line = mint_field_app("inspector", "/apps/inspector/", towns)
+    path = tmp_path / "tokens.yaml"
+    path.write_text(f"field_apps:\n{line}\n")
+    settings = Settings(tokens_file=path)
+    broker = Broker()
+
+    async def main() -> tuple[int, dict[str, Any]]:
+        pages = Pages()
+        door = intake.register(pages, settings=settings, bootstrap="127.0.0.1:9",
+                               tokens=TokenStore.from_settings(settings), known=KNOWN,
+                               metrics=HttpIntakeMetrics(CollectorRegistry()), now=lambda: NOW,
+                               town_of=lambda kind, subject: seen.get(subject))
+        door._producer = broker
+        async with TestClient(TestServer(pages.web_app)) as client:
+            resp = await client.post("/events", data=json.dumps(body).encode(),
+                                     headers={**BATCH, **(extra or {}), "Authorization": f"Bearer {token}"})
+            return resp.status, await resp.json()
+
+    status, answer = asyncio.run(main())
+    return status, answer, broker
+
+
+def intake_stage(broker: Broker, states: dict[str, str]) -> list[Any]:
+    """The records sent, judged in order as a worker's intake stage judges them: a subject's town
+    from its state (`states`), else from the opening events it accepted before."""
+    opened = OpenedTowns(100)
+
+    def town_of(kind: str, subject: str) -> str | None:
+        return states.get(subject) or opened.get(kind, subject)
+
+    outcomes = []
+    for offset, (topic, key, value, headers) in enumerate(broker.sent):
+        out = decide_intake(Record(topic, 0, offset, key, value, NOW * 1000, tuple(headers)), {}.get,
+                            KNOWN, town_of=town_of)
+        opened.note(out.opened)
+        outcomes.append(out)
+    return outcomes
+
+
+def test_a_verdict_on_another_towns_hazard_is_403_where_the_door_sees_the_hazard(tmp_path: Path) -> None:
+    """Lihaiwu's inspector app verifying a hazard in yuji is refused at once; nothing is sent."""
+    status, answer, broker = post(tmp_path, ["lihaiwu"], [verified("HZ-YUJI-1")], {"HZ-YUJI-1": "yuji"})
+    assert status == 403 and broker.sent == []
+    [outside] = answer["outside"]
+    assert outside["index"] == 0
+    assert "hazard 'HZ-YUJI-1'" in outside["reason"] and "'yuji'" in outside["reason"]
+
+
+def test_where_the_door_cannot_see_the_hazard_the_intake_stage_rejects_it(tmp_path: Path) -> None:
+    """On the gateway, or for a hazard on another worker, the record goes out stamped and intake
+    rejects it with the reason, as any rejection: on intake.rejected, nothing lost."""
+    status, _, broker = post(tmp_path, ["lihaiwu"], [verified("HZ-YUJI-1")], {})
+    assert status == 202
+    [(_, _, _, headers)] = broker.sent
+    assert (TOWNS_HEADER, stamp(["lihaiwu"])) in headers and ("field-app", b"inspector") in headers
+    [out] = intake_stage(broker, {"HZ-YUJI-1": "yuji"})
+    assert out.kind == "rejected" and out.reasons == ("outside_scope",)
+    assert json.loads(out.sends[0].value)["type"] == "safety.intake.rejected"
+
+
+def test_a_report_and_its_verdict_posted_together_are_both_taken(tmp_path: Path) -> None:
+    """The report goes out first, acknowledged before its verdict is sent, whatever the batch's
+    order: intake then knows the new hazard's town before it judges the verdict."""
+    hazard = REPORT["subject"]
+    status, answer, broker = post(tmp_path, ["lihaiwu"], [verified(hazard), REPORT], {})
+    assert status == 202 and answer["accepted"] == 2
+    assert [json.loads(value)["type"] for _, _, value, _ in broker.sent] == [
+        "safety.hazard.reported", "safety.hazard.verified"]
+    assert [out.kind for out in intake_stage(broker, {})] == ["accepted", "accepted"]
+
+
+def test_a_verdict_on_a_hazard_no_one_reported_yet_is_scope_unknown(tmp_path: Path) -> None:
+    """A town-limited token cannot pre-empt a hazard that may open in another town."""
+    _, _, broker = post(tmp_path, ["lihaiwu"], [verified("HZ-NOT-YET")], {})
+    [out] = intake_stage(broker, {})
+    assert out.reasons == ("scope_unknown",)
+
+
+def test_a_client_cannot_set_its_own_stamp(tmp_path: Path) -> None:
+    """An HTTP header of the stamp's name never reaches the record (only ce- headers are read, and
+    they become ce_ attributes): the server's stamp is the token's."""
+    hazard = REPORT["subject"]
+    _, _, broker = post(tmp_path, ["huxi"], [verified(hazard)], {},
+                        extra={TOWNS_HEADER: "*"})
+    [(_, _, _, headers)] = broker.sent
+    assert [value for name, value in headers if name == TOWNS_HEADER] == [stamp(["huxi"])]
+    [out] = intake_stage(broker, {hazard: "lihaiwu"})
+    assert out.reasons == ("outside_scope",)
+
+
+def test_a_token_for_every_town_is_stamped_so_and_not_limited(tmp_path: Path) -> None:
+    """A field app without towns (a district-wide one) sends about any town's subject."""
+    _, _, broker = post(tmp_path, [], [verified("HZ-YUJI-1")], {"HZ-YUJI-1": "yuji"})
+    [(_, _, _, headers)] = broker.sent
+    assert (TOWNS_HEADER, b"*") in headers
+    assert [out.kind for out in intake_stage(broker, {"HZ-YUJI-1": "yuji"})] == ["accepted"]
