@@ -30,14 +30,15 @@ from pydantic import BaseModel, ConfigDict
 from engine.contract.common import KnownIds
 from engine.contract.outputs import CLOUDEVENT_CONTENT_TYPE, RejectionError
 from engine.feeds.tokens import ENV, FieldApp, TokenStore
+from engine.http import rejected
 from engine.http.events import Item, RequestError, read_request
 from engine.http.limits import BodyBudget, bounds_own_body, closing
 from engine.intake.binding import validate_kafka_record
 from engine.intake.process import time_window, timing_problems
-from engine.intake.scope import TOWNS_HEADER, TownOf, stamp
+from engine.intake.scope import FIELD_APP_HEADER, TOWNS_HEADER, TownOf, stamp
 from engine.intake.timeline import normalised
 from engine.intake.validate import Accepted, Invalid, json_items_over
-from engine.kernel.time import epoch
+from engine.kernel.time import epoch, iso_ms
 from engine.metrics import HttpIntakeMetrics
 from engine.settings import Settings
 from engine.tools.kafka import OnDemandProducer, client_auth, producer
@@ -50,7 +51,6 @@ HTTP_TOPIC = "POST /events"
 # Events checked between two turns of the event loop: the worker decides events on the loop that
 # serves HTTP, and a batch of 1,000 malformed events takes ~0.8 s to check (70 ms if well formed).
 CHECK_CHUNK = 20
-FIELD_APP_HEADER = "field-app"  # on each record sent: which token published it, for audits
 RETRY_AFTER_503_S = 5
 # The slowest a body may come once HAZARD_WEB_BODY_TIMEOUT_S has passed: 16 KiB a second, a slow
 # mobile link's pace. A body that trickles slower (a byte a second, or none) would hold its
@@ -276,6 +276,7 @@ class FieldIntake:
         self.town_of = town_of
         self.limiter = limiter or RateLimiter(settings.http_rate_per_s, settings.http_burst)
         self.bodies = BodyBudget(settings.http_bodies_bytes, settings.http_max_body_bytes)
+        self.bootstrap = bootstrap
         self._producer = OnDemandProducer(lambda: producer(
             bootstrap() if callable(bootstrap) else bootstrap, client_auth(settings)),
             settings.http_ack_timeout_s)
@@ -341,6 +342,37 @@ class FieldIntake:
             return _unauthorized("unknown or revoked field-app token (a supervisor's token "
                                  "cannot publish)")
         return app
+
+    async def rejections(self, request: web.Request) -> web.Response:
+        """Answer one `GET /events/rejected`: the token's own events the intake stage rejected
+        after their 202 (engine/http/rejected.py), counted by its status."""
+        answer = await self._rejections(request)
+        self.metrics.answers.labels(str(answer.status)).inc()
+        return answer
+
+    async def _rejections(self, request: web.Request) -> web.Response:
+        app = self._authenticate(request)
+        if isinstance(app, web.Response):
+            return app
+        if (wait := self.limiter.take(app.name, 1)) > 0:  # a read costs what one event does
+            return self._limited(app, 1, wait)
+        # The machine's clock, not the engine's: the topic's records are stamped by it.
+        since = rejected.since_ms(request.query.get("since"), time.time())
+        if since is None:
+            return _error(400, "since must be an RFC 3339 time with its UTC offset, e.g. "
+                          "2026-11-30T09:00:00+08:00")
+        bootstrap = self.bootstrap() if callable(self.bootstrap) else self.bootstrap
+        try:
+            found, complete = await rejected.read_rejected(
+                bootstrap, client_auth(self.settings), rejected.rejected_topic(self.settings.topic_prefix),
+                app.name, since)
+        except Exception as exc:  # noqa: BLE001 - any failure to read the broker is a 503
+            log.warning("http_rejected_unread", field_app=app.name,
+                        error=f"{type(exc).__name__}: {exc}"[:300])
+            return _error(503, "the broker could not be read; ask again later",
+                          {"Retry-After": str(RETRY_AFTER_503_S)})
+        return _answer(200, rejected.RejectedAnswer(since=iso_ms(since), complete=complete,
+                                                    rejected=found))
 
     async def post(self, request: web.Request) -> web.Response:
         """Answer one `POST /events`, counted by its status."""
@@ -512,5 +544,6 @@ def register(app: Any, *, settings: Settings, bootstrap: str | Callable[[], str]
     intake = FieldIntake(settings, bootstrap, tokens, known, metrics, now, town_of=town_of)
     web_app = app.web.web_app
     web_app.router.add_post(PATH, bounds_own_body(intake.post), name="events")
+    web_app.router.add_get(rejected.PATH, intake.rejections, name="events-rejected")
     web_app.on_cleanup.append(intake.close)
     return intake

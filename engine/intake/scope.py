@@ -33,7 +33,8 @@ from engine import codec
 from engine.contract.outputs import RejectionError
 from engine.intake.timeline import Normalised
 
-TOWNS_HEADER = "field-app-towns"  # on each record `POST /events` sends: the token's towns
+FIELD_APP_HEADER = "field-app"  # on each record `POST /events` sends: the token's name, for audits
+TOWNS_HEADER = "field-app-towns"  # and the token's towns
 ALL_TOWNS = b"*"  # the header of a token not limited to towns
 # A subject's town, by its kind ("hazard", "alert", "enterprise") and id; None when not known.
 TownOf = Callable[[str, str], str | None]

@@ -52,8 +52,9 @@ class Tokens:
         self.supervisor, sup = mint("district", [], [], True)
         self.grid, grid = mint_field_app("grid-app", SOURCE, ["lihaiwu"])
         self.other, other = mint_field_app("flood", SOURCE, ["lihaiwu"])
+        self.huxi, huxi = mint_field_app("huxi-inspector", SOURCE, ["huxi"])
         self.path = tmp_path / "tokens.yaml"
-        self.path.write_text(f"supervisors:\n{sup}\nfield_apps:\n{grid}\n{other}\n")
+        self.path.write_text(f"supervisors:\n{sup}\nfield_apps:\n{grid}\n{other}\n{huxi}\n")
 
 
 class Gateway:
@@ -224,6 +225,60 @@ def test_structured_binary_batch_and_the_sdk_land_on_the_timeline_once_each(
         assert not json.loads(duplicates[0].value)["conflicting"]
         rejected = asyncio.run(read_to_end(namespace.bootstrap, namespace.topic("intake.rejected")))
         assert rejected == []  # what the gateway refused was answered, never sent
+    finally:
+        worker.stop()
+
+
+def verified(hazard_id: str, n: int) -> dict[str, Any]:
+    """An inspector's confirmation of a hazard: an event that names no town."""
+    return {"specversion": "1.0", "id": f"v-{n}", "source": SOURCE + "HX-1", "subject": hazard_id,
+            "type": "safety.hazard.verified", "time": "2026-11-30T11:00:00+08:00",
+            "data": {"hazard_id": hazard_id, "verdict": "confirmed", "grade": "general",
+                     "by": {"id": "insp-9", "role": "inspector"}}}
+
+
+async def get_rejected(url: str, token: str) -> tuple[int, dict[str, Any]]:
+    async with aiohttp.ClientSession() as session, session.get(
+            url, headers={"Authorization": f"Bearer {token}"}) as resp:
+        return resp.status, await resp.json()
+
+
+def test_a_town_limited_token_reaches_no_other_towns_subject_and_reads_its_rejections(
+        namespace: Namespace, tmp_path: Path, tokens: Tokens) -> None:
+    """Huxi's app cannot verify a lihaiwu hazard (403 where the worker sees it), nor one not reported
+    yet (rejected at intake, read back from GET /events/rejected); lihaiwu's app may post a report
+    and its verdict together."""
+    worker = http_worker(namespace, tmp_path, tokens).start()
+    try:
+        worker.wait_ready()
+        url = f"http://127.0.0.1:{namespace.web_port}/events"
+        lihaiwu = report(1)["subject"]
+        status, body, _ = run_post(url, tokens.grid, json.dumps(report(1)).encode(),
+                                   {"Content-Type": STRUCTURED})
+        assert status == 202, body
+        asyncio.run(wait_drained(namespace))
+        status, body, _ = run_post(url, tokens.huxi, json.dumps(verified(lihaiwu, 1)).encode(),
+                                   {"Content-Type": STRUCTURED})
+        assert status == 403 and "'lihaiwu'" in body["outside"][0]["reason"], body
+        # Not reported yet: the door cannot tell, so it sends it; intake rejects it.
+        status, body, _ = run_post(url, tokens.huxi, json.dumps(verified("HZ-20261130-H00099", 2)).encode(),
+                                   {"Content-Type": STRUCTURED})
+        assert status == 202, body
+        # The lihaiwu app's report and verdict in one batch, the verdict first: both taken.
+        together = [verified(report(3)["subject"], 3), report(3)]
+        status, body, _ = run_post(url, tokens.grid, json.dumps(together).encode(), {"Content-Type": BATCH})
+        assert status == 202 and body["accepted"] == 2, body
+        asyncio.run(wait_drained(namespace))
+        status, answer = asyncio.run(get_rejected(url + "/rejected", tokens.huxi))
+        assert status == 200 and answer["complete"], answer
+        [one] = answer["rejected"]
+        assert (one["id"], one["subject"], [e["type"] for e in one["errors"]]) == (
+            "v-2", "HZ-20261130-H00099", ["scope_unknown"])
+        assert asyncio.run(get_rejected(url + "/rejected", tokens.grid))[1]["rejected"] == []
+        timeline = asyncio.run(read_to_end(namespace.bootstrap, namespace.topic("engine.timeline")))
+        verdicts = [json.loads(r.value)["subject"] for r in timeline
+                    if json.loads(r.value).get("type") == "safety.hazard.verified"]
+        assert verdicts == [report(3)["subject"]]
     finally:
         worker.stop()
 

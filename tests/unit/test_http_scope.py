@@ -19,7 +19,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from prometheus_client import CollectorRegistry
 
 from engine.feeds.tokens import TokenStore, mint_field_app
-from engine.http import intake
+from engine.http import intake, rejected
 from engine.http.server import Pages
 from engine.intake.process import Record, decide_intake
 from engine.intake.scope import TOWNS_HEADER, OpenedTowns, stamp
@@ -162,3 +162,23 @@ def test_a_token_for_every_town_is_stamped_so_and_not_limited(tmp_path: Path) ->
     [(_, _, _, headers)] = broker.sent
     assert (TOWNS_HEADER, b"*") in headers
     assert [out.kind for out in intake_stage(broker, {"HZ-YUJI-1": "yuji"})] == ["accepted"]
+
+
+def test_a_rejection_after_202_is_read_back_by_the_app_that_sent_it_only(tmp_path: Path) -> None:
+    """GET /events/rejected finds the app's own events on intake.rejected, with why."""
+    _, _, broker = post(tmp_path, ["lihaiwu"], [verified("HZ-NOT-YET")], {})
+    [out] = intake_stage(broker, {})
+    value = out.sends[0].value
+    found = rejected.rejected_of("inspector", value)
+    assert found is not None and (found.id, found.type, found.subject) == (
+        "v-HZ-NOT-YET-1", "safety.hazard.verified", "HZ-NOT-YET")
+    assert [e.type for e in found.errors] == ["scope_unknown"]
+    assert rejected.rejected_of("someone-else", value) is None
+    assert rejected.rejected_of("inspector", b"not json") is None
+
+
+def test_since_is_an_aware_time_or_the_last_day() -> None:
+    """Without `since`, the last day; a time without its offset is not read."""
+    assert rejected.since_ms(None, 100_000.0) == (100_000 - 86_400) * 1000
+    assert rejected.since_ms("2026-11-30T09:00:00+08:00", 0) == 1_796_000_400_000
+    assert rejected.since_ms("2026-11-30T09:00:00", 0) is None and rejected.since_ms("x", 0) is None
