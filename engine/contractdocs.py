@@ -35,6 +35,7 @@ from engine.contract.outputs import (
 from engine.feeds.filters import RECORD_LIMIT, RECORD_MAX
 from engine.http.events import BATCH
 from engine.http.intake import ANSWERS, ErrorAnswer, PostAnswer
+from engine.http.rejected import RejectedAnswer
 from engine.schemas import SCHEMA_DIR
 from engine.settings import REPO_ROOT, Settings
 from engine.topics import TopicSpec, load_topics
@@ -262,7 +263,7 @@ def openapi() -> dict[str, Any]:
          "schema": {"type": "string"}}
         for attribute in ("specversion", "id", "source", "type", "time", "subject")]
     schemas = {}
-    for model in (PostAnswer, ErrorAnswer):
+    for model in (PostAnswer, ErrorAnswer, RejectedAnswer):
         schema = _model_schema(model)
         schemas.update(schema.pop("$defs", {}))
         schemas[model.__name__] = schema
@@ -289,6 +290,22 @@ def openapi() -> dict[str, Any]:
                 "application/json": {"schema": {"type": "object",
                                                 "description": "binary mode: the event's data"}}}},
             "responses": responses}},
+        "/events/rejected": {"get": {
+            "summary": "A field app's own events that the intake stage rejected after their 202",
+            "description": (
+                "The records of `intake.rejected` since `since` whose event this token published, "
+                "each with its `id`, `source`, `type`, `subject`, `received_at` and `errors`. "
+                "`complete` is false when one request did not read that far: ask again from the "
+                "last `received_at`. A request costs the token one event of its rate."),
+            "security": [{"fieldApp": []}],
+            "parameters": [_query("since", "RFC 3339 time with its offset; the last day without it")],
+            "responses": {
+                "200": _json("the token's rejected events", {
+                    "$ref": "#/components/schemas/RejectedAnswer"}),
+                "400": _error("`since` is not an RFC 3339 time with its offset"),
+                "401": _error("no field-app token, or an unknown or revoked one"),
+                "429": _error("the token posts or asks faster than its rate", True),
+                "503": _error("the broker could not be read", True)}}},
         "/feeds/escalations": {"get": {
             "summary": "Live escalations within the token's scope, as Server-Sent Events",
             "description": "Each event's id is the stream position after it; reconnect with "
@@ -420,6 +437,17 @@ most {defaults['http_max_batch']} events, {defaults['http_max_body_bytes']} byte
 {defaults['http_max_json_items']} JSON keys, values and containers a body), with
 `Authorization: Bearer <field-app token>`. Each event is checked with the
 Kafka intake's own code and sent to its type's intake topic, keyed by subject.
+A token limited to towns is held to them for every event about a subject, not only
+those that name a town: `POST /events` stamps each record it sends with the
+token's towns (the `field-app-towns` header, which only the server sets), and
+the intake stage, which holds the subject's state, rejects an event whose own
+town or whose subject's town is outside them (`outside_scope`), or about a
+subject whose town it does not know yet (`scope_unknown`: send it again once
+the subject's report, finding or raising was accepted). A worker answers 403 at
+once for a subject its states show outside the towns; what only the intake
+stage can tell, the field app reads back at `GET /events/rejected`. Records
+published straight to Kafka carry no stamp and are held to no town: the
+broker's ACLs decide who may write the intake topics.
 A token is limited to {defaults['http_rate_per_s']:g} events a second on average (a burst of
 {defaults['http_burst']}). A request refused before its events could be counted costs the
 events its JSON could have held (one for each

@@ -119,16 +119,20 @@ class Answer:
 
 ANSWERS = (
     Answer(202, "every accepted event is on its intake topic, acknowledged by the broker; the "
-           "results say which events were accepted and which were rejected, and why",
-           "done; fix and resend only the rejected ones (the same `source` and `id` may be reused)"),
+           "results say which events were accepted and which were rejected, and why; the worker "
+           "that holds the subject still judges it against the token's towns (`outside_scope`, "
+           "`scope_unknown`), and what it rejects is read back at GET /events/rejected",
+           "fix and resend only the rejected ones (the same `source` and `id` may be reused); "
+           "from a token limited to towns, check GET /events/rejected after sending"),
     Answer(400, "no event of the request can ever be accepted (each result gives the intake's "
            "errors), a batch is not readable JSON or is empty, or the body ended before its "
            "declared length or chunked framing was whole",
            "fix the events; resending them unchanged will fail the same way"),
     Answer(401, "no field-app token, an unknown or revoked one, or a supervisor's token",
            "ask the district for a field-app token (`hazard-engine token new --field-app`)"),
-    Answer(403, "an event's `source` does not start with the token's source prefix, or the town it "
-           "names (`data.location.town`) is not one of the token's towns; nothing was sent",
+    Answer(403, "an event's `source` does not start with the token's source prefix, the town it "
+           "names (`data.location.town`) is not one of the token's towns, or its subject is in a "
+           "town outside them as far as this server's states show; nothing was sent",
            "send only events within the token's scope; `outside` names each one"),
     Answer(408, "the body came slower than HAZARD_WEB_BODY_TIMEOUT_S and then 16 KiB a second "
            "allow; nothing was sent", "send the same events again, on a better link or fewer at a time"),
