@@ -349,12 +349,7 @@ class FieldIntake:
 
     async def rejections(self, request: web.Request) -> web.Response:
         """Answer one `GET /events/rejected`: the token's own events the intake stage rejected
-        after their 202 (engine/http/rejected.py), counted by its status."""
-        answer = await self._rejections(request)
-        self.metrics.answers.labels(str(answer.status)).inc()
-        return answer
-
-    async def _rejections(self, request: web.Request) -> web.Response:
+        after their 202 (engine/http/rejected.py). Not counted with POST /events' answers."""
         app = self._authenticate(request)
         if isinstance(app, web.Response):
             return app
