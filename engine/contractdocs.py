@@ -35,7 +35,7 @@ from engine.contract.outputs import (
 from engine.feeds.filters import RECORD_LIMIT, RECORD_MAX
 from engine.http.events import BATCH
 from engine.http.intake import ANSWERS, ErrorAnswer, PostAnswer
-from engine.http.rejected import RejectedAnswer
+from engine.http.rejected import READ_COST, RejectedAnswer
 from engine.schemas import SCHEMA_DIR
 from engine.settings import REPO_ROOT, Settings
 from engine.topics import TopicSpec, load_topics
@@ -296,7 +296,7 @@ def openapi() -> dict[str, Any]:
                 "The records of `intake.rejected` since `since` whose event this token published, "
                 "each with its `id`, `source`, `type`, `subject`, `received_at` and `errors`. "
                 "`complete` is false when one request did not read that far: ask again from the "
-                "last `received_at`. A request costs the token one event of its rate."),
+                f"last `received_at`. A request costs the token {READ_COST} events of its rate."),
             "security": [{"fieldApp": []}],
             "parameters": [_query("since", "RFC 3339 time with its offset; the last day without it")],
             "responses": {
@@ -305,7 +305,8 @@ def openapi() -> dict[str, Any]:
                 "400": _error("`since` is not an RFC 3339 time with its offset"),
                 "401": _error("no field-app token, or an unknown or revoked one"),
                 "429": _error("the token posts or asks faster than its rate", True),
-                "503": _error("the broker could not be read", True)}}},
+                "503": _error("the broker could not be read, or the server is reading it for "
+                              "other field apps", True)}}},
         "/feeds/escalations": {"get": {
             "summary": "Live escalations within the token's scope, as Server-Sent Events",
             "description": "Each event's id is the stream position after it; reconnect with "

@@ -285,6 +285,7 @@ class FieldIntake:
             bootstrap() if callable(bootstrap) else bootstrap, client_auth(settings)),
             settings.http_ack_timeout_s)
         self._pending: set[asyncio.Task[Any]] = set()
+        self._reads = asyncio.Semaphore(rejected.READS_AT_ONCE)  # of GET /events/rejected
 
     async def close(self, _: Any = None) -> None:
         """Stop the producer, after what it still holds is sent or has failed."""
@@ -353,8 +354,11 @@ class FieldIntake:
         app = self._authenticate(request)
         if isinstance(app, web.Response):
             return app
-        if (wait := self.limiter.take(app.name, 1)) > 0:  # a read costs what one event does
-            return self._limited(app, 1, wait)
+        if (wait := self.limiter.take(app.name, rejected.READ_COST)) > 0:
+            return self._limited(app, rejected.READ_COST, wait)
+        if self._reads.locked():
+            return _error(503, "this server reads intake.rejected for other field apps just now; "
+                          "ask again later", {"Retry-After": str(RETRY_AFTER_503_S)})
         # The machine's clock, not the engine's: the topic's records are stamped by it.
         since = rejected.since_ms(request.query.get("since"), time.time())
         if since is None:
@@ -362,9 +366,10 @@ class FieldIntake:
                           "2026-11-30T09:00:00+08:00")
         bootstrap = self.bootstrap() if callable(self.bootstrap) else self.bootstrap
         try:
-            found, complete = await rejected.read_rejected(
-                bootstrap, client_auth(self.settings), rejected.rejected_topic(self.settings.topic_prefix),
-                app.name, since)
+            async with self._reads:
+                found, complete = await rejected.read_rejected(
+                    bootstrap, client_auth(self.settings),
+                    rejected.rejected_topic(self.settings.topic_prefix), app.name, since)
         except Exception as exc:  # noqa: BLE001 - any failure to read the broker is a 503
             log.warning("http_rejected_unread", field_app=app.name,
                         error=f"{type(exc).__name__}: {exc}"[:300])

@@ -13,7 +13,8 @@ back here, with its own token: the records the door stamped with its name
 One request reads `intake.rejected` from `since` to where it ended when the
 request came, at most SCAN_MAX records (`complete` says whether it got that
 far; ask again from the last `received_at` for the rest). Nothing is kept
-between requests, so the gateway serves it as a worker does.
+between requests, so the gateway serves it as a worker does. A read costs the
+token READ_COST events of its rate, and a server runs READS_AT_ONCE at most.
 """
 
 from __future__ import annotations
@@ -36,6 +37,12 @@ PATH = "/events/rejected"
 SCAN_MAX = 20_000  # records of intake.rejected one request reads at most (~1 s of parsing)
 SINCE_DEFAULT_S = 86_400  # a request without `since` asks for the last day
 READ_S = 10.0  # how long one request may read the topic before it answers with what it has
+# Reads of the topic one server runs at once (each a Kafka consumer, holding up to FETCH_BYTES):
+# more are answered 503 at once, so a token asking again and again cannot fill the server's memory.
+READS_AT_ONCE = 2
+FETCH_BYTES = 4 * 1024 * 1024
+# What one read costs a token's rate, in events: it may scan SCAN_MAX records.
+READ_COST = 100
 
 
 class Rejected(BaseModel):
@@ -98,7 +105,8 @@ def rejected_of(app: str, value: bytes | None) -> Rejected | None:
 async def read_rejected(bootstrap: str, auth: Mapping[str, Any], topic: str, app: str,
                         since: int) -> tuple[list[Rejected], bool]:
     """The app's rejections on `topic` from `since` (epoch ms) on, and whether all were read."""
-    consumer = reader(bootstrap, auth, client_id="hazard-events-rejected", auto_offset_reset="earliest")
+    consumer = reader(bootstrap, auth, client_id="hazard-events-rejected", auto_offset_reset="earliest",
+                      fetch_max_bytes=FETCH_BYTES)
     found: list[Rejected] = []
     try:
         await consumer.start()

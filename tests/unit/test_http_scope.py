@@ -182,3 +182,35 @@ def test_since_is_an_aware_time_or_the_last_day() -> None:
     assert rejected.since_ms(None, 100_000.0) == (100_000 - 86_400) * 1000
     assert rejected.since_ms("2026-11-30T09:00:00+08:00", 0) == 1_796_000_400_000
     assert rejected.since_ms("2026-11-30T09:00:00", 0) is None and rejected.since_ms("x", 0) is None
+
+
+def test_reading_rejections_is_bounded_per_server_and_checks_since(tmp_path: Path, monkeypatch: Any) -> None:
+    """A bad `since` is 400; a third read while two run is 503 at once, so asking again and again
+    cannot open consumer after consumer."""
+    token, line = mint_field_app("inspector", "/apps/inspector/", ["lihaiwu"])
+    path = tmp_path / "tokens.yaml"
+    path.write_text(f"field_apps:\n{line}\n")
+    settings = Settings(tokens_file=path)
+    release = asyncio.Event()
+
+    async def slow(*args: Any) -> tuple[list[Any], bool]:
+        await release.wait()
+        return [], True
+
+    monkeypatch.setattr(rejected, "read_rejected", slow)
+
+    async def main() -> list[int]:
+        pages = Pages()
+        intake.register(pages, settings=settings, bootstrap="127.0.0.1:9",
+                        tokens=TokenStore.from_settings(settings), known=KNOWN,
+                        metrics=HttpIntakeMetrics(CollectorRegistry()), now=lambda: NOW)
+        auth = {"Authorization": f"Bearer {token}"}
+        async with TestClient(TestServer(pages.web_app)) as client:
+            bad = await client.get("/events/rejected?since=yesterday", headers=auth)
+            reads = [asyncio.create_task(client.get("/events/rejected", headers=auth)) for _ in range(2)]
+            await asyncio.sleep(0.2)
+            third = await client.get("/events/rejected", headers=auth)
+            release.set()
+            return [bad.status, third.status, *[(await r).status for r in reads]]
+
+    assert asyncio.run(main()) == [400, 503, 200, 200]
