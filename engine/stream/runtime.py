@@ -126,7 +126,7 @@ READER_STOP_S = 5.0  # how long a recovery waits for its changelog reader to clo
 # not deliver them (engine/stream/align.py); a partition that delivers is waited for in ms.
 ALIGN_WAIT_S = 2.0
 # Subjects opened lately whose towns intake keeps until their states hold them (`OpenedTowns`):
-# more than a backlog's batches take before they are decided, a few MiB at most.
+# more than a backlog's batches take before they are decided; some 10 MiB at most.
 OPENED_TOWNS_KEPT = 65_536
 
 
