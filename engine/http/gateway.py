@@ -1,10 +1,13 @@
 """`hazard-engine gateway`: `POST /events` as its own process, off the workers' machines.
 
-It holds no state and reads no topic: it checks each event with the intake's
-own code, sends what passes to the intake topics and answers once the broker
-has it. Any number of gateways may run beside any number of workers. It also
-answers `/healthz`, and `/metrics` with what `POST /events` answered and the
-process's own figures.
+It holds no state: it checks each event with the intake's own code, sends what
+passes to the intake topics and answers once the broker has it. It sees no
+subject's town, so an event about a subject outside a token's towns is judged
+by the worker's intake stage alone; `GET /events/rejected`, which reads
+`intake.rejected` on each request, gives a field app those verdicts back. Any
+number of gateways may run beside any number of workers. It also answers
+`/healthz`, and `/metrics` with what `POST /events` answered and the process's
+own figures.
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ EXIT_CONFIG = 2
 
 
 def gateway_pages(settings: Settings) -> Pages:
-    """The gateway's routes: `POST /events`, `GET /healthz` and `GET /metrics`."""
+    """The gateway's routes: `POST /events`, `GET /events/rejected`, `GET /healthz` and `GET /metrics`."""
     known = load_reference(settings.rules_dir)
     tokens = TokenStore.from_settings(settings)
     unknown = tokens.unknown_ids(set(known.towns), set(known.departments))
