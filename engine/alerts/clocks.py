@@ -90,6 +90,13 @@ def derive(a: Alert, rules: AlertRules) -> dict[str, int]:
     return clocks
 
 
+def unreported(a: Alert) -> list[str]:
+    """The report clocks (`report_<level>`) that ran out with no report made since: a level reported
+    late (补报, an acknowledgement by its authority after its due time) is missed but made. A
+    drill's are none: no accident happened, so nothing is owed once the drill ends."""
+    return [] if a.exercise else [f"report_{lv}" for lv in a.missed if lv not in a.reported]
+
+
 def fire(a: Alert, name: str, due: int, rules: AlertRules) -> list[Out]:
     """Run out clock `name` at `due`: move the facts it moves, and return what to send."""
     cause = clock_id(a.id, name, due)

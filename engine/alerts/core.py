@@ -35,6 +35,13 @@ def derive(a: Alert, rules: AlertRules) -> dict[str, int]:
     return {**clocks.derive(a, rules), **disaster.derive(a, rules)}
 
 
+def unreported(a: Alert) -> list[str]:
+    """The statutory reports the alert missed and still has not made, named as its clocks are
+    (`report_city`, `disaster_final`): what keeps a closed accident or disaster before its
+    supervisors once every report clock has stopped, until the reports are made (补报, 核报)."""
+    return clocks.unreported(a) + disaster.unreported(a)
+
+
 def fire(a: Alert, name: str, due: int, rules: AlertRules) -> list[Out]:
     """Run out clock `name` at `due`, whichever kind it is."""
     if name in disaster.NAMES:

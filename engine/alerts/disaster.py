@@ -135,6 +135,17 @@ def final_due(a: Alert, rules: AlertRules) -> int | None:
     return after(rules.disaster.final_within, a.closed_at, rules).at
 
 
+def unreported(a: Alert) -> list[str]:
+    """[FINAL] while the final report (核报) of a closed natural disaster ran out and none is on file
+    yet. Only that one: from the close the final clock runs until a final report is filed or it runs
+    out, so a closed disaster has either a running clock, its final report, or this; and a day
+    missed before cannot be made on its own day again, the final report settles what it left
+    unsaid. A drill's are none, as for the accident reports (clocks.unreported)."""
+    if a.exercise or not a.final_missed:
+        return []
+    return [] if any(r[2] == "final" for r in a.disaster_reports) else [FINAL]
+
+
 def derive(a: Alert, rules: AlertRules) -> dict[str, int]:
     """The running disaster-report clocks of a natural disaster: name -> due time."""
     if a.incident_class != "natural_disaster":

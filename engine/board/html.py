@@ -198,10 +198,11 @@ STATES = {"zh": {"reported": "已上报", "verified": "已核实", "planned": "�
 # handled; a closed one is over for its responders, not for its report clocks.
 ALERT_STATES = {"zh": {"open": "未签收（待接手）", "acknowledged": "已签收", "closed": "已结束",
                        "orphan": "待关联", "handed": "已逐级转交至 {to}",
-                       "reporting": "事故报告时限仍在计时"},
+                       "reporting": "事故报告时限仍在计时", "unreported": "逾期未报，尚未补报：{what}"},
                 "en": {"open": "not acknowledged (nobody took it on)", "acknowledged": "acknowledged",
                        "closed": "closed", "orphan": "not raised yet", "handed": "handed over to {to}",
-                       "reporting": "report clocks still run"}}
+                       "reporting": "report clocks still run",
+                       "unreported": "reports missed and not made since: {what}"}}
 # Where an enforcement proposal stands (engine/decide/proposals.py `standing`).
 PROPOSAL_STATES = {"zh": {"awaiting": "待审核（决定）", "answered": "已按期审核（决定）",
                           "answered_late": "逾期后审核（决定）", "overdue": "逾期未审核（决定），已督办",
@@ -485,14 +486,17 @@ class Page:
 
     def alert_state(self, a: Mapping[str, Any]) -> str:
         """Where an alert stands in words: not acknowledged (and whom the handover passed it to),
-        acknowledged, or closed, flagged while its report clocks still run."""
+        acknowledged, or closed, flagged while its report clocks still run or, once they stopped,
+        while a report it missed is still not made (which ones)."""
         words = ALERT_STATES[self.lang]
         status = a.get("status") or ""
         said = esc(words.get(status, status))
         if status == "open" and a.get("handed_to"):
             said += f' · {esc(words["handed"].format(to=self._units(a["handed_to"])))}'
         if picture.reporting(a):
-            said += f' · <strong class="late">{esc(words["reporting"])}</strong>'
+            owed = "、".join(str(self.w.clock(name)) for name in a.get("reports_owed") or ())
+            flag = words["reporting"] if a.get("clocks") else words["unreported"].format(what=owed)
+            said += f' · <strong class="late">{esc(flag)}</strong>'
         return said
 
     def holder(self, a: Mapping[str, Any]) -> str:

@@ -31,9 +31,12 @@ def is_open(view: Mapping[str, Any]) -> bool:
 
 
 def reporting(view: Mapping[str, Any]) -> bool:
-    """Whether an alert is closed while clocks of it still run: the duty to report an accident up
-    the chain (493号令) outlives the response, so the board keeps it until they stop."""
-    return view.get("kind") == "alert" and view.get("status") == "closed" and bool(view.get("clocks"))
+    """Whether an alert is closed while its statutory reports are not done with: a report clock of
+    it still runs, or a report it missed is still not made (`reports_owed`). The duty to report an
+    accident up the chain (493号令) or a disaster's final figures outlives the response, so the board
+    keeps it until the clocks stop and every missed report is made late (补报, 核报)."""
+    return view.get("kind") == "alert" and view.get("status") == "closed" \
+        and bool(view.get("clocks") or view.get("reports_owed"))
 
 
 def epoch(text: str | None) -> float | None:

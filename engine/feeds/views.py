@@ -227,6 +227,7 @@ def alert_view(a: Any, now: float, record: RecordPage | None = None,
     departments it concerns (`engine.feeds.index.alert_departments`, what a department's token
     sees it by) and, while nobody has acknowledged it, whom the handover passed it to."""
     from engine.alerts.capdoc import sent as cap_sent  # only workers that run the alert rules need it
+    from engine.alerts.core import unreported
 
     view = {
         "kind": "alert", "id": a.id, "status": a.status(), "alert_kind": a.kind, "town": a.town(),
@@ -235,6 +236,9 @@ def alert_view(a: Any, now: float, record: RecordPage | None = None,
         "exercise": a.exercise, "opened_at": iso(a.opened_at), "closed_at": iso(a.closed_at),
         # An alert is overdue when one of its report clocks ran out.
         "overdue": bool(a.missed), "missed_reports": list(a.missed),
+        # The statutory reports missed and not made since, by their clocks' names: until they are
+        # made, a closed alert stays before its supervisors (engine.board.picture.reporting).
+        "reports_owed": unreported(a),
         # Who holds it: the unit that acknowledged it, else the post (A or B) it was raised at.
         "post": a.post, "held_by": a.acked[1] if a.acked else None, "handover_step": a.step,
         "location": a.location,

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from decide_fixtures import RULES
+from decide_fixtures import RULES, at
 
 from engine.board import picture
 from engine.board.html import Page
@@ -202,6 +202,67 @@ def test_a_closed_alert_stays_on_the_board_while_its_report_clocks_run() -> None
     assert '已结束 · <strong class="late">事故报告时限仍在计时' in html
     stopped = {**view, "clocks": []}
     assert picture.summary([], [stopped], NOW)["alerts"] == []
+
+
+def test_a_closed_accident_whose_reports_were_missed_stays_on_the_board_until_they_are_made() -> None:
+    """Closed at 09:20, its county (10:00) and city (12:00) reports never made: at 13:00 every report
+    clock has stopped, but the board keeps it, counted and flagged with what is owed, until both
+    are made late (补报); then it leaves."""
+    from test_alerts import INFO_OFFICER, alert_event
+
+    rp, rules = alert_run("2026-11-02 13:00", close_at="2026-11-02 09:20")
+    view = alert_view(rp.states["AL-F"], NOW, rules=rules)
+    assert view["clocks"] == [] and view["missed_reports"] == ["county", "city"]
+    assert view["reports_owed"] == ["report_county", "report_city"]
+    s = picture.summary([], [view], NOW)
+    assert [a["id"] for a in s["alerts"]] == ["AL-F"]
+    html = page("zh").summary(s)
+    assert '<span id="alert-count">1</span>' in html
+    assert '已结束 · <strong class="late">逾期未报，尚未补报：向区（县级）报告、向市级报告' in html
+    assert "reports missed and not made since: report_county、report_city" in page("en").summary(s)
+    for time, unit in (("2026-11-02 13:10", "district_emergency"), ("2026-11-02 13:30", "city_emergency")):
+        rp.advance_to(at(time))
+        rp.feed(alert_event("acknowledged", "AL-F", time, unit=unit, by=INFO_OFFICER))
+        view = alert_view(rp.states["AL-F"], NOW, rules=rules)
+        shown = [a["id"] for a in picture.summary([], [view], NOW)["alerts"]]
+        assert shown == ([] if unit == "city_emergency" else ["AL-F"]), (unit, view["reports_owed"])
+    assert view["missed_reports"] == ["county", "city"]  # made late: still missed on the record
+
+
+def test_a_closed_disaster_whose_final_report_was_missed_stays_on_the_board_until_it_is_made() -> None:
+    """A flood closed on Friday 24 July 2026: its final report (核报, two working days) ran out on
+    the 28th. The board keeps it until a final report is on file, late as it is."""
+    from test_alerts import ALERT_RULES as rules
+    from test_alerts import INFO_OFFICER, alert_event, raised
+    from test_alerts import _disaster_report as report
+
+    from engine.alerts import AlertReplay
+
+    rp = AlertReplay(rules)
+    rp.feed(raised("AL-FD", "2026-07-20 14:00", kind="flood", enterprise=None))
+    rp.feed(report("AL-FD", "2026-07-20 14:10", "initial"))
+    rp.advance_to(at("2026-07-24 10:00"))
+    rp.feed(alert_event("closed", "AL-FD", "2026-07-24 10:00", note="Water down.", by=INFO_OFFICER))
+    rp.advance_to(at("2026-07-30 10:00"))
+    view = alert_view(rp.states["AL-FD"], NOW, rules=rules)
+    assert view["status"] == "closed" and view["clocks"] == [] and view["reports_owed"] == ["disaster_final"]
+    s = picture.summary([], [view], NOW)
+    assert [a["id"] for a in s["alerts"]] == ["AL-FD"] and "尚未补报：灾情核报" in page("zh").summary(s)
+    rp.feed(report("AL-FD", "2026-07-30 10:00", "final"))
+    view = alert_view(rp.states["AL-FD"], NOW, rules=rules)
+    assert view["reports_owed"] == [] and picture.summary([], [view], NOW)["alerts"] == []
+
+
+def test_a_closed_drill_leaves_the_board_with_its_missed_reports() -> None:
+    """A drill (演练) owes no report once it ends: nothing happened to report."""
+    from test_alerts import ALERT_RULES, INFO_OFFICER, alert_event, raised, run
+
+    rp = run([raised("AL-D", "2026-11-02 09:00", exercise=True),
+              alert_event("closed", "AL-D", "2026-11-02 10:30", note="Drill over.", by=INFO_OFFICER)],
+             "2026-11-02 13:00")
+    view = alert_view(rp.states["AL-D"], NOW, rules=ALERT_RULES)
+    assert view["missed_reports"] == ["county"] and view["reports_owed"] == []
+    assert picture.summary([], [view], NOW)["alerts"] == []
 
 
 def test_a_departments_token_sees_the_alerts_its_feed_tells_it_of() -> None:
