@@ -13,7 +13,8 @@ from typing import Any
 from urllib.parse import quote
 
 from engine.board import picture
-from engine.contract.outputs import LEVELS, TIERS
+from engine.contract.outputs import LEVELS
+from engine.feeds.filters import LEVEL_OF_TIER
 from engine.reference.compiled import Reference
 from engine.zh.words import Words
 
@@ -190,7 +191,7 @@ LEFT = {"zh": {"days": "{n} 天", "hours": "不足一天（{n} 小时）", "over
                "overdue_hours": "已逾期 {n} 小时"},
         "en": {"days": "{n} d", "hours": "last day ({n} h)", "overdue_days": "overdue by {n} d",
                "overdue_hours": "overdue by {n} h"}}
-LEVEL_TIER = dict(zip(LEVELS, TIERS, strict=True))  # IV blue … I red, the same four colours
+LEVEL_TIER = {level: tier for tier, level in LEVEL_OF_TIER.items()}  # IV blue … I red, as the feed filters
 STATES = {"zh": {"reported": "已上报", "verified": "已核实", "planned": "已制定方案", "in_progress": "整改中",
                  "completed": "待验收", "closed": "已销号", "unfounded": "不属实", "duplicate": "重复",
                  "orphan": "待关联", "open": "未签收", "acknowledged": "已签收"}}

@@ -14,6 +14,12 @@ from typing import Any
 from engine.contract.outputs import LEVELS, TIERS
 from engine.feeds.tokens import Scope
 
+# A response level has the colour of a tier: I red, II orange, III yellow, IV blue, as China's emergency
+# plans colour their four levels (一级红色 … 四级蓝色) and the board colours an alert's escalations. Not
+# the words of the contract's risk tiers (红 重大, 橙 较大…) set against the grades' levels (重大 → II):
+# an escalation's tier is the colour of a step (a hazard's ladder), never a grade.
+LEVEL_OF_TIER = dict(zip(TIERS, LEVELS, strict=True))
+
 MAX_LIMIT = 500
 RECORD_LIMIT = 500  # a record's steps in one answer unless asked otherwise: the latest
 RECORD_MAX = 2_000  # the most steps one answer gives: of a 30,000-step record, ~45 ms of the loop
@@ -105,11 +111,21 @@ def escalation_visible(data: Mapping[str, Any], departments: set[str], filters: 
         return False
     if not filters.matches_place(town, departments):
         return False
-    if filters.tiers and data.get("tier") not in filters.tiers:
-        return False
-    if filters.levels and data.get("response_level") not in filters.levels:
+    if not grave_enough(data, filters):
         return False
     return not filters.actions or data.get("action") in filters.actions
+
+
+def grave_enough(data: Mapping[str, Any], filters: Filters) -> bool:
+    """Whether an escalation passes the tiers and levels asked for, taken as one filter on how grave
+    it is: a hazard's (an enterprise's, a plan's) by its tier, an alert's by its response level.
+    Tiers alone also pass the alerts' escalations of the levels of their colours (LEVEL_OF_TIER), so
+    a subscriber asking for orange and red is not left without the level I and II alerts it would
+    see coloured so on the board; levels alone pass alerts' escalations only, as they always did."""
+    if not filters.tiers and not filters.levels:
+        return True
+    levels = filters.levels or frozenset(LEVEL_OF_TIER[t] for t in filters.tiers)
+    return data.get("tier") in filters.tiers or data.get("response_level") in levels
 
 
 def item_visible(view: Mapping[str, Any], filters: Filters, scope: Scope,

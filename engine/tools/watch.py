@@ -3,11 +3,9 @@
 It reads the escalations topic straight from Kafka with a group-less consumer
 (like `tail`), so it needs broker access but no token and no worker; the
 filters are the HTTP feed's (engine/feeds/filters.py), the department filter
-matching a department target or the sector's lead department. `--tier` and `--level`
-are one filter on how grave an escalation is: a hazard's (an enterprise's, a plan's)
-passes by its tier, an alert's by its response level; a tier given without any level
-also passes the alerts' escalations of the level that has its colour (I red, II orange,
-III yellow, IV blue), so `--tier orange --tier red` does not drop every alert's.
+matching a department target or the sector's lead department, and `--tier` with
+`--level` one filter on how grave an escalation is (`engine.feeds.filters.grave_enough`):
+`--tier orange --tier red` keeps the alerts' escalations of levels II and I.
 """
 
 from __future__ import annotations
@@ -16,11 +14,10 @@ import asyncio
 import json
 import sys
 from collections.abc import Callable, Mapping
-from dataclasses import replace
 from pathlib import Path
 from typing import Any, TextIO
 
-from engine.contract.outputs import ESCALATIONS, LEVELS, TIERS
+from engine.contract.outputs import ESCALATIONS
 from engine.feeds.filters import BadRequest, Filters, escalation_departments, escalation_visible
 from engine.feeds.tokens import Scope
 from engine.logs import use_colour
@@ -33,7 +30,6 @@ from engine.zh.words import ACTIONS
 COLOURS = {"blue": "34", "yellow": "33", "orange": "38;5;208", "red": "1;31",
            "IV": "34", "III": "33", "II": "38;5;208", "I": "1;31"}
 EVERYTHING = Scope("watch", district=True)  # broker access already sees every topic
-LEVEL_OF_TIER = dict(zip(TIERS, LEVELS, strict=True))  # blue IV … red I, the same colour
 
 
 def _short(text: str, limit: int = 100) -> str:
@@ -81,18 +77,7 @@ def wanted(event: Any, filters: Filters, lead: Callable[[str | None], str | None
     if not isinstance(data, dict) or event.get("type") != "safety.escalation.raised":
         return False
     leads = [d for d in [lead(data.get("sector"))] if d] if lead else []
-    place = replace(filters, tiers=frozenset(), levels=frozenset())
-    return escalation_visible(data, escalation_departments(data, leads), place, EVERYTHING) \
-        and grave_enough(data, filters)
-
-
-def grave_enough(data: Mapping[str, Any], filters: Filters) -> bool:
-    """Whether an escalation passes the tiers and levels asked for, taken together: by its tier, or
-    by its response level (an alert's); with tiers and no level, the levels of the tiers' colours."""
-    if not filters.tiers and not filters.levels:
-        return True
-    levels = filters.levels or frozenset(LEVEL_OF_TIER[t] for t in filters.tiers)
-    return data.get("tier") in filters.tiers or data.get("response_level") in levels
+    return escalation_visible(data, escalation_departments(data, leads), filters, EVERYTHING)
 
 
 async def watch(bootstrap: str, topic: str, filters: Filters, from_beginning: bool,

@@ -174,6 +174,43 @@ def test_escalation_visibility_applies_scope_before_filters() -> None:
     assert escalation_visible(alert, set(), Filters(levels=frozenset({"II"})), DISTRICT)
 
 
+def test_a_stream_asked_for_tiers_keeps_the_alerts_escalations_of_the_levels_of_their_colours() -> None:
+    """`?tier=orange,red` (README's example) dropped every alert's escalation, which has a response
+    level and no tier. A tier now passes the level of its colour (I red, II orange), as the board
+    colours them; `?level=` alone still gives the alerts' of those levels only, and both together
+    take a hazard's by its tier and an alert's by its level."""
+    from engine.alerts import AlertReplay
+    from engine.feeds.share import LoopShare
+    from engine.feeds.web import EscalationStream
+
+    stream = EscalationStream("", "", {}, asyncio.Event(), LoopShare(1.0, 8))
+
+    def seen(query: dict[str, str], data: dict[str, Any]) -> bool:
+        event = json.dumps({"type": "safety.escalation.raised", "data": data}).encode()
+        return stream.frame(event, Filters.from_query(query), DISTRICT, False) is not None
+
+    hazards = {t: escalation(tier=t) for t in ("blue", "yellow", "orange", "red")}
+    alerts = {lv: {**escalation(tier=None, level=lv), "subject_kind": "alert"}
+              for lv in ("IV", "III", "II", "I")}
+    grave = {"tier": "orange,red"}
+    assert [t for t, e in hazards.items() if seen(grave, e)] == ["orange", "red"]
+    assert [lv for lv, e in alerts.items() if seen(grave, e)] == ["II", "I"]
+    assert [lv for lv, e in alerts.items() if seen({"tier": "blue"}, e)] == ["IV"]
+    assert not seen(grave, {**escalation(tier=None, level=None), "subject_kind": "alert"})  # no level yet
+    assert [lv for lv, e in alerts.items() if seen({"level": "I,II"}, e)] == ["II", "I"]
+    assert not any(seen({"level": "I,II"}, e) for e in hazards.values())
+    both = {"tier": "red", "level": "III"}
+    assert [t for t, e in hazards.items() if seen(both, e)] == ["red"]
+    assert [lv for lv, e in alerts.items() if seen(both, e)] == ["III"]
+    # A real alert's escalations: a fire at an enterprise with 3 dead is 较大, response level III.
+    from test_alerts import ALERT_RULES, raised
+    rp = AlertReplay(ALERT_RULES)
+    rp.feed(raised("AL-T", "2026-11-02 09:00", casualties={"dead": 3}))
+    sent = [o.event["data"] for _, o in rp.outputs if o.event.get("type") == "safety.escalation.raised"]
+    assert sent and {d["response_level"] for d in sent} == {"III"}
+    assert all(seen({"tier": "yellow"}, d) for d in sent) and not any(seen(grave, d) for d in sent)
+
+
 def test_department_filter_matches_a_target_or_the_lead_department() -> None:
     """`department=` matches a department target, or the subject's lead department."""
     data = escalation(depts=())
