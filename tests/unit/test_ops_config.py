@@ -6,6 +6,7 @@ tests fail rather than skip when promtool or amtool is missing.
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -77,32 +78,83 @@ def alert_rules() -> dict[str, dict[str, Any]]:
     return {r["alert"]: r for g in rules["groups"] for r in g["rules"]}
 
 
+def receivers(name: str, rule: dict[str, Any], *labels: str) -> set[str]:
+    """Whom Alertmanager's example routing sends alert `name` of `rule` to (amtool), with `labels`."""
+    cfg = DOCKER / "alertmanager" / "alertmanager.yml"
+    routed = run("amtool", "config", "routes", "test", f"--config.file={cfg}", f"alertname={name}",
+                 f"severity={rule['labels']['severity']}", *[f"{k}={v}" for k, v in
+                                                             sorted(rule["labels"].items())
+                                                             if k != "severity"], *labels, cwd=DOCKER)
+    return set(routed.stdout.strip().split(","))
+
+
 def test_the_operators_get_the_engines_own_alerts_and_the_duty_office_those_it_must_know() -> None:
     """DecisionDeadLettered, HostClockBehindBroker, WorkersRunDifferent* and the intake's alerts went
     to the district duty office only; the operators who can act on them were never told."""
-    cfg = DOCKER / "alertmanager" / "alertmanager.yml"
     rules = alert_rules()
     assert OPERATORS <= set(rules)
     for name, rule in rules.items():
-        routed = run("amtool", "config", "routes", "test", f"--config.file={cfg}", f"alertname={name}",
-                     f"severity={rule['labels']['severity']}", *[f"{k}={v}" for k, v in
-                                                                 sorted(rule["labels"].items())
-                                                                 if k != "severity"], cwd=DOCKER)
-        receivers = set(routed.stdout.strip().split(","))
-        assert ("engine-operators" in receivers) == (name in OPERATORS), (name, receivers)
+        receivers_ = receivers(name, rule)
+        assert ("engine-operators" in receivers_) == (name in OPERATORS), (name, receivers_)
         if name in OPERATORS:
-            assert ("district-duty-office" in receivers) == (name in DUTY_OFFICE_TOO), (name, receivers)
+            assert ("district-duty-office" in receivers_) == (name in DUTY_OFFICE_TOO), (name, receivers_)
+
+
+CJK = re.compile(r"[\u4e00-\u9fff]")
+TEMPLATE = re.compile(r"\{\{.*?\}\}")
+# What a supervisor cannot do with an alert: run the engine's commands at a terminal.
+COMMANDS = ("hazard-engine", "tail ", "`")
+
+
+def test_the_alerts_a_supervisor_receives_speak_chinese_and_point_at_the_board() -> None:
+    """A town office, a lead department and the district duty office read Chinese and use the board:
+    what reaches any of them says so in Chinese, names the board (看板, its page), and runs no command;
+    the English stays beside it for the operators (summary_en, description_en). An alert only the
+    operators receive is in English, as before."""
+    for name, rule in alert_rules().items():
+        # The labels its expression keeps (by town, by department), as a real alert carries them.
+        place = [f"{k}={v}" for k, v in (("town", "huxi"), ("department", "fire_rescue"))
+                 if k in rule["expr"]]
+        supervisors = receivers(name, rule, *place) - {"engine-operators"}
+        notes = rule["annotations"]
+        if not supervisors:
+            assert not CJK.search(TEMPLATE.sub("", notes["summary"])) and "summary_en" not in notes, name
+            continue
+        for key in ("summary", "description"):
+            text = TEMPLATE.sub("", notes[key])
+            assert len(CJK.findall(text)) > len(re.findall(r"[A-Za-z]", text)), (name, key, supervisors)
+            assert not any(c in notes[key] for c in COMMANDS), (name, key)
+        assert "看板" in notes["description"], name
+        assert notes["summary_en"] and notes["description_en"], name
+        assert not CJK.search(TEMPLATE.sub("", notes["summary_en"]).replace("重大事故隐患", "")
+                              .replace("挂牌督办", "").replace("行刑衔接", "").replace("失信", "")), name
 
 
 def test_every_alert_rule_has_a_runbook_line_in_readme() -> None:
     """README says of every alert what it means and what to do, in its own row of the runbook."""
     readme = (DOCKER.parent / "README.md").read_text(encoding="utf-8")
     runbook = readme.split("### What each alert means and what to do", 1)[1].split("\n## ", 1)[0]
-    rows = {line.split("`")[1]: line for line in runbook.splitlines() if line.startswith("| `")}
+    english, chinese = runbook.split(ZH_RUNBOOK, 1)
+    rows = runbook_rows(english)
     assert set(alert_rules()) <= set(rows), sorted(set(alert_rules()) - set(rows))
     for name in alert_rules():
         cells = [c.strip() for c in rows[name].strip("|").split("|")]
         assert len(cells) == 4 and all(cells), rows[name]
+    # In Chinese, every alert whose texts are (those a town, a department or the duty office reads).
+    in_chinese = {name for name, rule in alert_rules().items() if "summary_en" in rule["annotations"]}
+    rows = runbook_rows(chinese)
+    assert in_chinese == set(rows), sorted(in_chinese ^ set(rows))
+    for name in in_chinese:
+        cells = [c.strip() for c in rows[name].strip("|").split("|")]
+        assert len(cells) == 4 and all(CJK.search(c) for c in cells[1:]), rows[name]
+
+
+ZH_RUNBOOK = "#### 各告警的含义与处置"
+
+
+def runbook_rows(text: str) -> dict[str, str]:
+    """A runbook table's rows by the alert each names first."""
+    return {line.split("`")[1]: line for line in text.splitlines() if line.startswith("| `")}
 
 
 class _Service(BaseModel):
