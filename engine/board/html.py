@@ -180,6 +180,8 @@ WITHDRAWN_STEPS = {"zh": {"duty": "撤回失职认定", "coverage": "撤回失�
                           "alert": "withdrawn: response level", "report": "withdrawn: report overdue",
                           "disaster": "withdrawn: report overdue", "": "withdrawn: escalation"}}
 WITHDRAWN = {"zh": "撤回", "en": "withdrawn"}  # a withdrawal's badge, in place of a colour
+# When the engine sent a live-list entry, beside the time of the step it tells of.
+SENT = {"zh": "发出于", "en": "sent"}
 # The grounds a referral to discipline inspection goes on (safety.referral.discipline `grounds`).
 REFERRAL_GROUNDS = {"zh": {"duty_failure": "不履行安全监管职责",
                            "listed_supervision_failed": "挂牌督办逾期未整改",
@@ -374,7 +376,7 @@ class Page:
             k: (v.name if self.lang == "zh" else k) for k, v in self.ref.towns.items()
             if self.towns is None or k in self.towns}, "actions": self.w.all_actions(), **self.w.all_rules(),
             "level": "级响应" if self.lang == "zh" else "Level", "withdrawals": WITHDRAWN_STEPS[self.lang],
-            "withdrawn": WITHDRAWN[self.lang]}, ensure_ascii=False)
+            "withdrawn": WITHDRAWN[self.lang], "sent": SENT[self.lang]}, ensure_ascii=False)
 
     # --- sign-in -----------------------------------------------------------------------------
 

@@ -48,7 +48,7 @@ from engine.feeds.share import Busy, LoopShare, loop_share
 from engine.feeds.tokens import ENV, Scope, TokenStore
 from engine.feeds.views import StateSource
 from engine.kernel.state import MissingHistory
-from engine.kernel.time import iso
+from engine.kernel.time import iso, iso_ms
 from engine.settings import Settings
 from engine.tools.kafka import client_auth, partitions_of, reader
 
@@ -59,6 +59,9 @@ POLL_MS = 1000  # how often a stream notices a closed connection or a shutdown
 MAX_STREAMS = 64  # each stream holds a Kafka connection; beyond this, clients get 503
 MAX_STREAMS_PER_TOKEN = 4  # so that one supervisor's screens cannot take every slot
 RETRY_MS = 3000  # what EventSource waits before reconnecting
+# The CloudEvents extension attribute each event of the stream carries: its Kafka record's timestamp
+# (RFC 3339, +08:00), when it was sent. Lower-case letters only, as the CloudEvents spec names them.
+BROKER_TIME = "brokertime"
 REPLAY_BATCH = 200  # records framed in one turn of the feeds (engine/feeds/share.py)
 
 
@@ -96,8 +99,12 @@ class EscalationStream:
         return escalation_departments(data, place.departments if place is not None else ())
 
     def frame(self, value: bytes | None, filters: Filters, scope: Scope,
-              need_departments: bool) -> str | None:
-        """The `data:` line of a record, or None when this client must not or need not see it."""
+              need_departments: bool, timestamp_ms: int | None = None) -> str | None:
+        """The `data:` line of a record, or None when this client must not or need not see it. The
+        record's timestamp on the broker (`timestamp_ms`: when the engine sent it) goes with the
+        event as BROKER_TIME: its `time` is the time of the step it tells of, which may be days
+        before it was sent (a late record makes a whole ladder owed at once), so a list that
+        should show what was sent last first orders by this."""
         try:
             event = json.loads(value or b"")
         except ValueError:
@@ -108,6 +115,8 @@ class EscalationStream:
         depts = self.departments(data) if need_departments else set()
         if not escalation_visible(data, depts, filters, scope):
             return None
+        if timestamp_ms is not None and timestamp_ms >= 0:  # a record without one says -1
+            event[BROKER_TIME] = iso_ms(timestamp_ms)
         # Re-serialised on one line: an SSE data field ends at the first newline.
         return json.dumps(event, ensure_ascii=False, separators=(",", ":"))
 
@@ -200,7 +209,7 @@ class EscalationStream:
         for tp, records in sorted(batch.items()):
             for rec in records:
                 positions[tp.partition] = rec.offset + 1
-                line = self.frame(rec.value, filters, scope, need_departments)
+                line = self.frame(rec.value, filters, scope, need_departments, rec.timestamp)
                 if line is not None:
                     out.append(f"id: {encode_positions(positions)}\nevent: escalation\n"
                                f"data: {line}\n\n")

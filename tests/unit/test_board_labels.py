@@ -415,6 +415,26 @@ def test_the_live_list_names_a_withdrawal_by_what_it_takes_back_without_its_colo
     assert said["duty"]["cls"] == "tier-none" and said["duty"]["badge"] == "badge tier-none 撤回"
 
 
+def test_the_live_list_puts_what_was_sent_last_first_whatever_the_time_of_its_step(tmp_path: Path) -> None:
+    """A late verification made a whole ladder owed at once: its red summons, sent at 12-28 08:05,
+    tells of a step of 12-21. Ordered by the steps' times it sank under everything sent since 12-21;
+    ordered by when each was sent (the stream's `brokertime`) it comes first, and says when it went."""
+    def cloud(id_: str, step: str, sent: str | None, action: str = "summon") -> dict[str, Any]:
+        event = {"time": step, "data": {"escalation_id": id_, "subject_id": id_, "subject_kind": "hazard",
+                                        "town": "huxi", "action": action, "tier": "red",
+                                        "rule_id": "ladder.red"}}
+        return {**event, "brokertime": sent} if sent else event
+
+    events = [cloud("HZ-A", "2026-12-27T09:00:00+08:00", "2026-12-27T09:00:01.250000+08:00", "remind"),
+              cloud("HZ-LATE", "2026-12-21T23:59:59+08:00", "2026-12-28T08:05:00.123000+08:00"),
+              cloud("HZ-B", "2026-12-26T10:00:00+08:00", "2026-12-26T10:00:00.500000+08:00", "remind"),
+              cloud("HZ-OLD", "2026-12-20T10:00:00+08:00", None, "remind")]  # a stream of before
+    items = live_list(events, tmp_path)
+    assert [i["text"].split(" ", 2)[1] for i in items] == ["HZ-LATE", "HZ-A", "HZ-B", "HZ-OLD"]
+    assert "2026-12-21T23:59:59+08:00 · 发出于 2026-12-28T08:05:00+08:00 · " in items[0]["text"]
+    assert "发出于" not in items[3]["text"]
+
+
 def test_the_chinese_outputs_name_measures_and_grounds_and_an_alerts_page_counts_its_handovers() -> None:
     """An enforcement proposal's measure (`fine`, `utility_stop_notice`) and a referral's grounds
     read in Chinese on the Chinese board, as board.web reads them off the topic; an alert's page

@@ -211,6 +211,29 @@ def test_a_stream_asked_for_tiers_keeps_the_alerts_escalations_of_the_levels_of_
     assert all(seen({"tier": "yellow"}, d) for d in sent) and not any(seen(grave, d) for d in sent)
 
 
+def test_each_event_of_the_stream_carries_when_it_was_sent() -> None:
+    """An escalation's `time` is its step's, days back for a ladder a late record made owed; the
+    stream adds the record's broker timestamp (`brokertime`), when the engine sent it, so a list
+    can put what was sent last first. A record without a timestamp (-1) gets none."""
+    from aiokafka import TopicPartition
+
+    from engine.feeds.share import LoopShare
+    from engine.feeds.web import BROKER_TIME, EscalationStream
+
+    stream = EscalationStream("", "", {}, asyncio.Event(), LoopShare(1.0, 8))
+    event = {"type": "safety.escalation.raised", "time": "2026-12-15T23:59:59+08:00",
+             "data": escalation(tier="red")}
+    sent = 1_798_416_300_123  # 2026-12-28 08:05:00.123 in Beijing
+    batch = {TopicPartition("t", 0): [SimpleNamespace(offset=4, value=json.dumps(event).encode(),
+                                                      timestamp=sent),
+                                      SimpleNamespace(offset=5, value=json.dumps(event).encode(),
+                                                      timestamp=-1)]}
+    frames = stream.frames(batch, {0: 0}, Filters(), DISTRICT, False).split("\n\n")
+    first, second = (json.loads(f.split("data: ", 1)[1]) for f in frames[:2])
+    assert first[BROKER_TIME] == "2026-12-28T08:05:00.123000+08:00"
+    assert first["time"] == "2026-12-15T23:59:59+08:00" and BROKER_TIME not in second
+
+
 def test_department_filter_matches_a_target_or_the_lead_department() -> None:
     """`department=` matches a department target, or the subject's lead department."""
     data = escalation(depts=())

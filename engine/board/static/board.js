@@ -65,16 +65,24 @@
     li.appendChild(link);
     li.appendChild(document.createTextNode(" · " + ((labels.towns || {})[d.town] || d.town || "") + " · " + actionWord(d)));
     li.appendChild(document.createElement("br"));
-    li.appendChild(text("span", (event.time || "") + " · " + ruleWord(d.rule_id || "") + " · ", "meta"));
+    // The step's own time, and when the engine sent it (the record's broker time) where the stream
+    // gives it, to the second.
+    var sent = event.brokertime ? " · " + (labels.sent || "") + " " + event.brokertime.replace(/\.\d+/, "") : "";
+    li.appendChild(text("span", (event.time || "") + sent + " · " + ruleWord(d.rule_id || "") + " · ", "meta"));
     // The reason in Chinese on the Chinese board where the engine gives it; else its English sentence.
     var zh = document.body.getAttribute("data-lang") === "zh" && d.reason_zh;
     var reason = text("span", zh ? d.reason_zh : (d.reason || ""), "meta");
     if (!zh) { reason.setAttribute("lang", "en"); }
     li.appendChild(reason);
-    // Newest first by the escalation's time: a resumed stream delivers partition by partition.
+    // Newest first by when it was sent (its broker time; a stream of before gives only the step's
+    // own time): a late record sends a whole ladder at once, each step dated days back, and what was
+    // just sent must not sink under what came since those days. A resumed stream delivers partition
+    // by partition, so each entry finds its place.
+    var at = Date.parse(event.brokertime || event.time || "") || 0;
     li.setAttribute("data-time", event.time || "");
+    li.setAttribute("data-sent", String(at));
     var before = list.firstChild;
-    while (before && (before.getAttribute("data-time") || "") > (event.time || "")) { before = before.nextSibling; }
+    while (before && Number(before.getAttribute("data-sent") || 0) > at) { before = before.nextSibling; }
     list.insertBefore(li, before);
     while (list.children.length > 300) { list.removeChild(list.lastChild); }
   }
