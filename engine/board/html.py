@@ -497,7 +497,8 @@ class Page:
         if status == "open" and a.get("handed_to"):
             said += f' · {esc(words["handed"].format(to=self._units(a["handed_to"])))}'
         if picture.reporting(a):
-            owed = "、".join(str(self.w.clock(name)) for name in a.get("reports_owed") or ())
+            owed = ("、" if self.lang == "zh" else ", ").join(
+                str(self.w.clock(name)) for name in a.get("reports_owed") or ())
             flag = words["reporting"] if a.get("clocks") else words["unreported"].format(what=owed)
             said += f' · <strong class="late">{esc(flag)}</strong>'
         return said

@@ -219,7 +219,7 @@ def test_a_closed_accident_whose_reports_were_missed_stays_on_the_board_until_th
     html = page("zh").summary(s)
     assert '<span id="alert-count">1</span>' in html
     assert '已结束 · <strong class="late">逾期未报，尚未补报：向区（县级）报告、向市级报告' in html
-    assert "reports missed and not made since: report_county、report_city" in page("en").summary(s)
+    assert "reports missed and not made since: report_county, report_city" in page("en").summary(s)
     for time, unit in (("2026-11-02 13:10", "district_emergency"), ("2026-11-02 13:30", "city_emergency")):
         rp.advance_to(at(time))
         rp.feed(alert_event("acknowledged", "AL-F", time, unit=unit, by=INFO_OFFICER))
