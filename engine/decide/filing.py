@@ -80,7 +80,9 @@ def _filing(dept: str, hazards: list[Hazard], month: str, start: int, end: int, 
     found = sum(1 for h in hazards if start <= h.opened_at < end)  # type: ignore[operator]
     closed = sum(1 for h in hazards if h.closed_at is not None and start <= h.closed_at < end)
     still_open = [h for h in hazards if h.closed_at is None or h.closed_at >= end]
-    overdue = sum(1 for h in still_open if h.deadline is not None and h.deadline < end)
+    # Past its deadline at the month's last second (`Hazard.overdue`): one claimed complete by then
+    # and awaiting its review is not, the review being the department's to make.
+    overdue = sum(1 for h in still_open if h.overdue(end - 1))
     listed = sum(1 for h in still_open if h.listed and h.listed[3])
     unanswered = sum(len(_proposals_due(h, start, end, escalated=True)) for h in hazards)
     respondent = department_unit(dept, rules.reference)

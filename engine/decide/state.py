@@ -270,7 +270,10 @@ class Hazard(HistoryState):
         return (lifted is None or t < lifted) and any(o[0] == order_no and o[2] <= t for o in self.orders)
 
     def overdue(self, now: int) -> bool:
-        """Past its rectification deadline with no completion claim pending."""
+        """Past its rectification deadline at `now` with no completion claim made by then pending.
+        Open as the hazard stands: a closed one is not overdue, and one closed after `now` (a month's
+        filing, made days after the month) is not either, its passed review having cleared the claim
+        that may have been pending at `now` (engine/decide/filing.py)."""
         return (self.is_open() and self.deadline is not None and now > self.deadline
-                and self.completed_at is None)
+                and (self.completed_at is None or self.completed_at > now))
 

@@ -150,3 +150,23 @@ def test_a_filing_counts_an_approved_proposal_whose_decision_ran_out_in_the_mont
     rp = run(*opened, reviewed("2026-12-03 10:00"), until="2026-12-20 00:00")
     assert rp.states["HZ-P"].proposals[1][5:] != [None, None, None]
     assert (unanswered(rp, "2026-11"), unanswered(rp, "2026-12")) == (1, 1)
+
+
+def test_a_hazard_claimed_complete_in_time_and_awaiting_review_is_not_past_its_deadline():
+    """Due 9 November, claimed complete on the 8th, its review not yet made: at the month's end it is
+    open, but not past its deadline (`Hazard.overdue`); the review that is late is the department's,
+    which is a duty failure of its own (report finding 12, audit s11)."""
+    rp = run(report("HZ-W1", "2026-11-02 09:00"), verify("HZ-W1", "2026-11-02 10:00"),
+             complete("HZ-W1", "2026-11-08 10:00"), until="2026-12-02 00:00")
+    fire = _by_dept(monthly_filings(rp.states.values(), "2026-11", RULES))["fire_rescue"]
+    assert "1 hazards found, 0 closed, 1 open at the month's end, 0 of them past their deadline" in fire.reason
+    assert "月末未销号 1 项，其中逾期 0 项" in (fire.reason_zh or "")
+
+
+def test_a_claim_made_after_the_months_end_leaves_the_hazard_past_its_deadline_that_month():
+    """A hazard due 9 November, never claimed in November, was past its deadline at November's end,
+    whatever claim came in December: a hazard is overdue at a time by the claims made by then."""
+    rp = run(report("HZ-W2", "2026-11-02 09:00"), verify("HZ-W2", "2026-11-02 10:00"),
+             complete("HZ-W2", "2026-12-01 10:00"), until="2026-12-02 00:00")
+    fire = _by_dept(monthly_filings(rp.states.values(), "2026-11", RULES))["fire_rescue"]
+    assert "1 open at the month's end, 1 of them past their deadline" in fire.reason
