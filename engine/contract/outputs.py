@@ -284,6 +284,10 @@ class Person(Output):
 
     name: str
     role: str = Field(description="e.g. responsible_person (整改责任人) from the rectification plan")
+    named_at: AwareDatetime | None = Field(
+        default=None, description="(extension) the time of the record that names them: for "
+        "responsible_person, the rectification plan standing when the violation was found (the latest "
+        "made by then), never a later one")
 
 
 class JudicialReferral(Output):
@@ -293,6 +297,11 @@ class JudicialReferral(Output):
     hazard_id: str
     enterprise: Enterprise | None
     persons: list[Person]
+    persons_note: str | None = Field(
+        default=None, description="(extension) on what record `persons` names each person, or why it "
+        "names nobody: no rectification plan on record was made by the time the violation was found, "
+        "so no record says who was responsible then")
+    persons_note_zh: str | None = Field(default=None, description="(extension) `persons_note` in Chinese")
     offence: str = Field(description="e.g. 刑法 art. 134-1 (危险作业罪)")
     recipient: Target
     order_no: str | None = Field(default=None, description="the order found violated")

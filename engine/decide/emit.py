@@ -118,18 +118,36 @@ def _timeline(h: Hazard, rules: Rules) -> list[dict[str, Any]]:
 
 def judicial_referral(h: Hazard, rules: Rules, *, order_no: str, at: int, evidence: list[str],
                       again: str | None = None) -> Out:
-    """A transfer to the public security bureau (行刑衔接) of an order on a major hazard found violated;
-    `again`: "#2", "#3"... for a transfer of the order sent again after one was withdrawn."""
+    """A transfer to the public security bureau (行刑衔接) of an order on a major hazard found violated
+    at `at`; `again`: "#2", "#3"... for a transfer of the order sent again after one was withdrawn."""
     j = rules.judicial
     rid = output_id("judicial", h.id, order_no) if again is None else output_id("judicial", h.id, order_no,
                                                                                  again)
     data = {
         "referral_id": rid, "hazard_id": h.id,
         "enterprise": {"uscc": h.enterprise[0], "name": h.enterprise[1]} if h.enterprise else None,
-        "persons": [{"name": h.responsible, "role": "responsible_person"}] if h.responsible else [],
+        **_persons(h, at, zh := Words("zh", rules.reference)),
         "offence": j.offence,  # type: ignore[union-attr]
         "recipient": resolve(j.recipient, h, rules)[0],  # type: ignore[union-attr]
         "order_no": order_no, "evidence": evidence, "timeline": _timeline(h, rules),
         "rules_version": rules.version,
     }
     return Out(REFERRALS_JUDICIAL, h.id, envelope("safety.referral.judicial", rid, h.id, at, data))
+
+
+def _persons(h: Hazard, found: int, zh: Words) -> dict[str, Any]:
+    """Who a transfer names, and on what record (`persons`, `persons_note`): the responsible person
+    (整改责任人) of the rectification plan standing when the violation was found (`responsible_by`),
+    never one a later plan named; nobody, and the note says so, when no plan kept was made by then.
+    The plan names who was to rectify the hazard: no record says who worked on under the order."""
+    plan = h.responsible_by(found)
+    if plan is None:
+        note = (f"No person is named: no rectification plan kept on record was made by {iso(found)}, "
+                "when the violation was found, so no record says who was responsible then")
+        persons = []
+    else:
+        note = (f"The person named is the responsible person (整改责任人) of the rectification plan of "
+                f"{iso(plan[0])}, the latest made by {iso(found)}, when the violation was found; no record "
+                "names who worked on under the order")
+        persons = [{"name": plan[1], "role": "responsible_person", "named_at": iso(plan[0])}]
+    return {"persons": persons, "persons_note": note, "persons_note_zh": zh.reason(note)}

@@ -32,6 +32,7 @@ from engine.decide.state import (
     Hazard,
     failed_review_key,
     keep_failed_review,
+    keep_plan,
     lead_named_late_key,
 )
 from engine.intake.timeline import FINDING_TYPE
@@ -392,6 +393,7 @@ def _verdict(h: Hazard, at: int, verdict: str, grade: str | None = None, lead: s
 
 
 def _planned(h: Hazard, d: RectificationPlanned, at: int, eid: str, rules: Rules) -> tuple[str, list[Out]]:
+    keep_plan(h, at, d["responsible_person"])  # who was responsible when (`Hazard.responsible_by`)
     if h.planned_at is None or h.planned_at <= at:  # the latest plan stands
         h.planned_at, h.plan_target = at, epoch(d["target_date"])
         h.responsible = d["responsible_person"]

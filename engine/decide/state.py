@@ -53,6 +53,29 @@ def lead_named_late_key(at: int) -> str:
     return f"{_NAMED_LATE}{at}"
 
 
+_PLAN = "plan:"
+PLANS_KEPT = 64  # the latest rectification plans whose responsible person a hazard keeps by time
+
+
+def plan_key(at: int, person: str) -> str:
+    """The key of `Hazard.arrived` that keeps the rectification plan made at `at` and the responsible
+    person (整改责任人) it names; its value is the plan's own time. Kept so a transfer to the public
+    security bureau names who was responsible when the violation was found (`Hazard.responsible_by`),
+    not whoever a later plan names. A key added to a stored map: no new stored format."""
+    return f"{_PLAN}{at}:{person}"
+
+
+def keep_plan(h: Hazard, at: int, person: str) -> None:
+    """Note the plan made at `at` naming `person`, keeping the latest PLANS_KEPT. A state stored before
+    plans were kept knows its latest plan's person (`responsible`, `planned_at`): it is kept first."""
+    if not any(k.startswith(_PLAN) for k in h.arrived) and h.responsible and h.planned_at is not None:
+        h.arrived[plan_key(h.planned_at, h.responsible)] = h.planned_at
+    h.arrived[plan_key(at, person)] = at
+    kept = sorted((v, k) for k, v in h.arrived.items() if k.startswith(_PLAN))
+    for _, old in kept[:-PLANS_KEPT]:
+        del h.arrived[old]
+
+
 @dataclass(slots=True)
 class Hazard(HistoryState):
     """Everything the rules need to know about one hazard (隐患)."""
@@ -114,7 +137,9 @@ class Hazard(HistoryState):
     # "cycle": when the failed review that set the deadline in force did (its ladder's proposals);
     # "violated:<event id>": when a violation of an order did (the art. 70 proposal it dates);
     # "failed_review:<time>": when each of the latest FAILED_REVIEWS_KEPT failed reviews did, by its
-    # time (one sent again under a fresh event id is known by it: `failed_review_key`).
+    # time (one sent again under a fresh event id is known by it: `failed_review_key`);
+    # "plan:<time>:<person>": the latest PLANS_KEPT rectification plans by their own time, the value
+    # (`plan_key`).
     arrived: dict[str, int] = field(default_factory=dict)
     referred: list[str] = field(default_factory=list)  # referral grounds already sent
     # Missed deadlines a late record of the duty done in time may still withdraw: [clock, since,
@@ -260,6 +285,18 @@ class Hazard(HistoryState):
         if not named:
             return self.lead
         by = [v[3] for v in named if v[0] <= t and not (told and lead_named_late_key(v[0]) in self.arrived)]
+        return by[-1] if by else None
+
+    def responsible_by(self, t: int) -> tuple[int, str] | None:
+        """The rectification plan standing at `t` as (its time, the responsible person it names): the
+        latest plan made by `t` (`plan_key`), whatever order plans came in; None when no plan kept was
+        made by then, so no record says who was responsible at `t`. A state stored before plans were
+        kept knows only its latest plan: named when that plan was made by `t`, None otherwise (an
+        earlier plan may have named someone else, and nothing says who)."""
+        plans = sorted((v, k.split(":", 2)[2]) for k, v in self.arrived.items() if k.startswith(_PLAN))
+        if not plans and self.responsible and self.planned_at is not None:
+            plans = [(self.planned_at, self.responsible)]
+        by = [p for p in plans if p[0] <= t]
         return by[-1] if by else None
 
     def in_force(self, order_no: str, t: int) -> bool:

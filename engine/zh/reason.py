@@ -54,6 +54,14 @@ _THEN = {
 }
 
 _REFERRALS = compiled([
+    # who a transfer to the public security bureau names (engine/decide/emit.py `_persons`)
+    (r"No person is named: no rectification plan kept on record was made by (?P<f>\S+), when the "
+     r"violation was found, so no record says who was responsible then",
+     "未列人员：发现违反指令时（{f}）前未有整改方案记录，无记录表明当时的责任人"),
+    (r"The person named is the responsible person \(整改责任人\) of the rectification plan of (?P<p>\S+), "
+     r"the latest made by (?P<f>\S+), when the violation was found; no record names who worked on under "
+     r"the order", "所列人员为 {p} 整改方案所列的整改责任人，该方案为发现违反指令时（{f}）前最近的整改方案；"
+                   "无记录表明指令执行期间由何人组织生产作业"),
     # a hazard's referrals (engine/decide/clocks.py)
     (r"(?P<d>\w+) failed its duty on this hazard (?P<n>\d+) times \(不履行安全监管职责\), last: (?P<x>.+)",
      "{d:unit} 在本隐患上 {n} 次不履行安全监管职责，最近一次：{x:failure}"),

@@ -97,7 +97,8 @@ def test_a_violated_order_on_a_major_hazard_is_transferred_with_its_evidence() -
     assert d["enterprise"] == ENTERPRISE and d["order_no"] == ORDER
     assert d["recipient"] == {"kind": "department", "id": "public_security", "name": "市公安局度假区分局"}
     assert "134-1" in d["offence"] and d["evidence"] == ["https://files.example.org/v.mp4"]
-    assert d["persons"] == [{"name": "Zhang Wei", "role": "responsible_person"}]
+    assert d["persons"] == [{"name": "Zhang Wei", "role": "responsible_person",
+                             "named_at": "2026-11-03T09:00:00+08:00"}]
     whats = [i["what"] for i in d["timeline"]]
     assert any(w.startswith(f"order {ORDER}: suspend") for w in whats)
     assert whats[-1].startswith("transferred to the public security bureau")
@@ -202,3 +203,56 @@ def test_a_violation_stored_before_format_10_keeps_no_mark_and_the_first_after_t
     [back] = [e["data"] for e in events(rp, "safety.referral.judicial_withdrawn")]
     assert back["referral_id"] == sent["referral_id"]
     assert back["evidence"] == ["https://files.example.org/early.mp4"]
+
+
+def _plan_naming(time: str, person: str) -> dict[str, Any]:
+    """A rectification plan made at `time` naming `person` responsible."""
+    entry = plan(HZ, time, event_id=f"ev-plan-{person}")
+    return {**entry, "data": {**entry["data"], "responsible_person": person}}
+
+
+def test_a_transfer_names_who_was_responsible_when_the_violation_was_found_not_a_later_plans_person() -> None:
+    """Zhang Wei's plan of 3 Nov stood on 5 Nov, when the order was found violated; Li Qiang's plan
+    of 8 Nov came before the violation's record (a tablet offline until 10 Nov). The transfer names
+    Zhang Wei and the plan that names him, never Li Qiang (report finding 8, audit s16)."""
+    rp = run(*major(), ordered("2026-11-02 16:00"), _plan_naming("2026-11-08 09:00", "Li Qiang"),
+             {**violated("2026-11-05 10:00"), "arrived_at": ts("2026-11-10 09:00")}, until="2026-11-11 00:00")
+    [d] = [e["data"] for e in events(rp, "safety.referral.judicial")]
+    OUTPUT_TYPES["safety.referral.judicial"][1].model_validate(d)
+    assert d["persons"] == [{"name": "Zhang Wei", "role": "responsible_person",
+                             "named_at": "2026-11-03T09:00:00+08:00"}]
+    assert d["persons_note"].startswith("The person named is the responsible person (整改责任人) of the "
+                                        "rectification plan of 2026-11-03T09:00:00+08:00")
+    assert d["persons_note_zh"].startswith("所列人员为 2026-11-03T09:00:00+08:00 整改方案所列的整改责任人")
+
+
+def test_a_transfer_names_nobody_and_says_so_when_no_plan_was_made_by_the_violation() -> None:
+    """Found violated on 5 Nov, before any plan (the first is of 8 Nov): no record says who was
+    responsible then, so the transfer names nobody rather than the later plan's person."""
+    rp = run(*major()[:2], ordered("2026-11-02 16:00"), violated("2026-11-05 10:00"),
+             _plan_naming("2026-11-08 09:00", "Li Qiang"), until="2026-11-11 00:00")
+    [d] = [e["data"] for e in events(rp, "safety.referral.judicial")]
+    assert d["persons"] == []
+    assert d["persons_note"] == ("No person is named: no rectification plan kept on record was made by "
+                                 "2026-11-05T10:00:00+08:00, when the violation was found, so no record "
+                                 "says who was responsible then")
+    assert d["persons_note_zh"] and "无记录表明当时的责任人" in d["persons_note_zh"]
+
+
+@pytest.mark.parametrize(("planned", "named"), [
+    pytest.param("2026-11-08 09:00", [], id="latest-plan-after-the-violation"),
+    pytest.param("2026-11-04 09:00", ["Li Qiang"], id="latest-plan-before-the-violation"),
+])
+def test_a_state_stored_before_plans_were_kept_names_its_plans_person_only_if_made_by_the_violation(
+        planned: str, named: list[str]) -> None:
+    """A state stored before plans were kept by time knows its latest plan alone (`responsible`,
+    `planned_at`). Made by the violation, that plan stood then (none is later); made after it, an
+    earlier plan not kept may have named someone else, so nobody is named."""
+    rp = run(*major(), ordered("2026-11-02 16:00"), _plan_naming(planned, "Li Qiang"), until="2026-11-09 10:00")
+    h = rp.states[HZ]
+    for key in [k for k in h.arrived if k.startswith("plan:")]:
+        del h.arrived[key]  # as a state stored before the keys were kept loads
+    assert (h.responsible, h.planned_at) == ("Li Qiang", at(planned))
+    rp.feed({**violated("2026-11-05 10:00"), "arrived_at": ts("2026-11-09 10:00")}, now=at("2026-11-09 10:00"))
+    [d] = [e["data"] for e in events(rp, "safety.referral.judicial")]
+    assert [p["name"] for p in d["persons"]] == named
