@@ -126,7 +126,7 @@ def judicial_referral(h: Hazard, rules: Rules, *, order_no: str, at: int, eviden
     data = {
         "referral_id": rid, "hazard_id": h.id,
         "enterprise": {"uscc": h.enterprise[0], "name": h.enterprise[1]} if h.enterprise else None,
-        **_persons(h, at, zh := Words("zh", rules.reference)),
+        **_persons(h, at, Words("zh", rules.reference)),
         "offence": j.offence,  # type: ignore[union-attr]
         "recipient": resolve(j.recipient, h, rules)[0],  # type: ignore[union-attr]
         "order_no": order_no, "evidence": evidence, "timeline": _timeline(h, rules),

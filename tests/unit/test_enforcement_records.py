@@ -248,11 +248,13 @@ def test_a_state_stored_before_plans_were_kept_names_its_plans_person_only_if_ma
     """A state stored before plans were kept by time knows its latest plan alone (`responsible`,
     `planned_at`). Made by the violation, that plan stood then (none is later); made after it, an
     earlier plan not kept may have named someone else, so nobody is named."""
-    rp = run(*major(), ordered("2026-11-02 16:00"), _plan_naming(planned, "Li Qiang"), until="2026-11-09 10:00")
+    rp = run(*major(), ordered("2026-11-02 16:00"), _plan_naming(planned, "Li Qiang"),
+             until="2026-11-09 10:00")
     h = rp.states[HZ]
     for key in [k for k in h.arrived if k.startswith("plan:")]:
         del h.arrived[key]  # as a state stored before the keys were kept loads
     assert (h.responsible, h.planned_at) == ("Li Qiang", at(planned))
-    rp.feed({**violated("2026-11-05 10:00"), "arrived_at": ts("2026-11-09 10:00")}, now=at("2026-11-09 10:00"))
+    late = {**violated("2026-11-05 10:00"), "arrived_at": ts("2026-11-09 10:00")}
+    rp.feed(late, now=at("2026-11-09 10:00"))
     [d] = [e["data"] for e in events(rp, "safety.referral.judicial")]
     assert [p["name"] for p in d["persons"]] == named

@@ -159,7 +159,8 @@ def test_a_hazard_claimed_complete_in_time_and_awaiting_review_is_not_past_its_d
     rp = run(report("HZ-W1", "2026-11-02 09:00"), verify("HZ-W1", "2026-11-02 10:00"),
              complete("HZ-W1", "2026-11-08 10:00"), until="2026-12-02 00:00")
     fire = _by_dept(monthly_filings(rp.states.values(), "2026-11", RULES))["fire_rescue"]
-    assert "1 hazards found, 0 closed, 1 open at the month's end, 0 of them past their deadline" in fire.reason
+    assert ("1 hazards found, 0 closed, 1 open at the month's end, 0 of them past their deadline"
+            in fire.reason)
     assert "月末未销号 1 项，其中逾期 0 项" in (fire.reason_zh or "")
 
 
