@@ -30,8 +30,18 @@ class Department:
     id: str
     name: str
     name_en: str
-    level: Literal["district"]
+    # district: its officials are the district's cadres; city_branch: a branch of a city bureau
+    # stationed in the district (市…局度假区分局), its officials the city's; vertical: a body managed
+    # vertically from above the district (垂直管理). Only the first answer to the district's 纪委监委,
+    # which holds officials to account by who manages them (管理权限): `district_managed`.
+    level: Literal["district", "city_branch", "vertical"]
     officials: tuple[Official, ...] = ()
+
+    @property
+    def district_managed(self) -> bool:
+        """Whether the district manages the department's officials (管理权限), so its discipline
+        commission is theirs."""
+        return self.level == "district"
 
 
 @dataclass(frozen=True, slots=True)

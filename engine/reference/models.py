@@ -95,7 +95,7 @@ class DepartmentEntry(_FileModel):
 
     name: Text
     name_en: Text
-    level: Literal["district"]
+    level: Literal["district", "city_branch", "vertical"]
     # Named in its referrals to discipline inspection after the department (contract section 4, v2).
     officials: tuple[OfficialEntry, ...] = ()
 

@@ -126,7 +126,14 @@ def test_four_sample_towns(ref: Reference) -> None:
 def test_departments(ref: Reference) -> None:
     """Every department the sectors and referrals need is defined with its Chinese name."""
     assert {d.id: d.name for d in ref.departments.values()} == DEPARTMENT_NAMES
-    assert all(d.level == "district" and d.name_en for d in ref.departments.values())
+    assert all(d.name_en for d in ref.departments.values())
+    # Whose cadres their officials are (管理权限): a branch of a city bureau's are the city's, the fire
+    # and rescue brigade's are managed vertically; the rest are the district's own.
+    assert {d.id: d.level for d in ref.departments.values() if d.level != "district"} == {
+        "public_security": "city_branch", "natural_resources": "city_branch",
+        "ecology_environment": "city_branch", "fire_rescue": "vertical"}
+    assert all(d.name.startswith("市") for d in ref.departments.values() if d.level == "city_branch")
+    assert ref.departments["discipline_inspection"].district_managed
     assert ref.has_department("discipline_inspection")
     assert not ref.has_department("fire_brigade")
 
