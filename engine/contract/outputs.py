@@ -154,6 +154,14 @@ class DisciplineReferral(Output):
         "fulfilled by its deadline) or periodic_filing (监督检查结果抄报备案)")
     reason: str | None = Field(default=None, description="the grounds as a sentence a person can read")
     reason_zh: str | None = Field(default=None, description=REASON_ZH)
+    jurisdiction_note: str | None = Field(
+        default=None, description="(extension) present only when a respondent is a department whose "
+        "officials the district does not manage (a branch of a city bureau, a vertically managed "
+        "body): discipline inspection follows who manages the cadres (管理权限), so the district's "
+        "纪委监委, to whom the referral goes, is not their supervisory body and is asked to pass it on "
+        "to the one that is")
+    jurisdiction_note_zh: str | None = Field(default=None, description="(extension) `jurisdiction_note` "
+                                             "in Chinese")
     timeline: list[TimelineItem]
     rules_version: str
 

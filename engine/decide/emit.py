@@ -20,8 +20,8 @@ from engine.kernel.escalation import escalation as kernel_escalation
 from engine.kernel.escalation import escalation_id
 from engine.kernel.ids import output_id
 from engine.kernel.outputs import Out, envelope
-from engine.kernel.referral import bounded
-from engine.kernel.targets import answerable, resolve, resolve_all
+from engine.kernel.referral import bounded, jurisdiction
+from engine.kernel.targets import addressee, answerable, resolve, resolve_all
 from engine.kernel.time import after, iso, latest
 from engine.ruleset.compiled import Measure, Rules
 from engine.zh.words import Words
@@ -75,7 +75,9 @@ def referral(h: Hazard, rules: Rules, *, ground_id: str, code: str, reason: str,
             "respondents": [{k: r[k] for k in ("kind", "id", "name")} for r in respondents],
             "grounds": code, "reason": reason, "timeline": _timeline(h, rules),
             "rules_version": rules.version}
-    Words("zh", rules.reference).said(data)
+    zh = Words("zh", rules.reference)
+    zh.said(data)
+    data.update(jurisdiction(respondents, rules.reference, addressee(rules), zh.reason))
     return Out(REFERRALS_DISCIPLINE, h.id, envelope("safety.referral.discipline", rid, h.id, at, data))
 
 

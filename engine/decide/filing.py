@@ -24,8 +24,8 @@ from engine.decide.state import Hazard
 from engine.errors import EngineError
 from engine.kernel.ids import output_id
 from engine.kernel.outputs import Out, envelope
-from engine.kernel.referral import bounded
-from engine.kernel.targets import department_unit, lead_department
+from engine.kernel.referral import bounded, jurisdiction
+from engine.kernel.targets import addressee, department_unit, lead_department
 from engine.ruleset.calendar import SHANGHAI
 from engine.ruleset.compiled import Rules
 from engine.zh.words import Words
@@ -99,4 +99,7 @@ def _filing(dept: str, hazards: list[Hazard], month: str, start: int, end: int, 
             "respondents": [respondent], "grounds": "periodic_filing", "reason": reason,
             "timeline": timeline, "rules_version": rules.version}
     zh.said(data)
+    # The plans file results with "同级纪委监委" (line 798): a branch of a city bureau's is not the
+    # district's commission, which is asked to pass it on (engine/kernel/referral.py `jurisdiction`).
+    data.update(jurisdiction([respondent], rules.reference, addressee(rules), zh.reason))
     return Out(REFERRALS_DISCIPLINE, dept, envelope("safety.referral.discipline", rid, dept, end - 1, data))

@@ -41,8 +41,8 @@ from engine.enterprise.state import CLASSES, SPELLS
 from engine.kernel.escalation import escalation
 from engine.kernel.ids import output_id
 from engine.kernel.outputs import Out, envelope
-from engine.kernel.referral import hold, released, withdrawal
-from engine.kernel.targets import answerable, department_unit, resolve, resolve_all
+from engine.kernel.referral import hold, jurisdiction, released, withdrawal
+from engine.kernel.targets import addressee, answerable, department_unit, resolve, resolve_all
 from engine.kernel.time import after, iso
 from engine.ruleset.compiled import Span
 from engine.zh.words import Words
@@ -874,6 +874,7 @@ def _refer(f: Any, er: EnterpriseRules, missed: list[Any], at: int, without: str
             "grounds": ground.code, "reason": reason, "timeline": timeline,
             "rules_version": rules.version}
     zh.said(data)
+    data.update(jurisdiction(units, rules.reference, addressee(rules), zh.reason))  # a city bureau's branch
     # Told as a hazard's referral is: discipline inspection and the bodies (its officials are named in it).
     targets = resolve(rules.referral_target, place, rules) + [u for u in units if u["kind"] != "official"]
     eid = _escalation_id(f, "discipline_referral", base, miss_run)

@@ -15,6 +15,7 @@ counted the hazard overdue (`safety.credit.withdrawn`).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import orjson
@@ -22,12 +23,42 @@ import orjson
 from engine.kernel.ids import output_id
 from engine.kernel.outputs import Out, envelope
 from engine.kernel.time import after, epoch
+from engine.reference.compiled import Reference
 
 # What withdraws each kind of output sent, and the name its ids are derived under.
 WITHDRAWN = {"safety.referral.discipline": ("safety.referral.withdrawn", "referral.withdrawn"),
              "safety.enforcement.proposed": ("safety.enforcement.withdrawn", "enforcement.withdrawn"),
              "safety.credit.proposed": ("safety.credit.withdrawn", "credit.withdrawn"),
              "safety.referral.judicial": ("safety.referral.judicial_withdrawn", "judicial.withdrawn")}
+
+
+# Why the district's discipline commission is not the supervisory body of a department's officials,
+# by the department's level (rules/reference/departments.yaml; engine/zh/reason.py reads each back).
+_NOT_THE_DISTRICTS = {
+    "city_branch": "is a branch of a city bureau, its officials managed by the city, not the district",
+    "vertical": "is managed vertically from above the district (垂直管理), its officials not the district's",
+}
+
+
+def jurisdiction(respondents: Iterable[dict[str, Any]], reference: Reference, addressee: str,
+                 say: Callable[[str], str | None]) -> dict[str, str]:
+    """What a referral to `addressee`, the district's discipline commission, says of each respondent
+    department whose officials the district does not manage (`Department.district_managed`):
+    監察 follows who manages the cadres (管理权限, 监察法 art. 16, 2018 numbering), so the district's
+    commission is not their supervisory body and is asked to pass the referral on to the one that
+    is, which the engine does not know (contract v2 names no body beyond the district's). Empty
+    for a referral of the district's own bodies. `say` gives each sentence in Chinese."""
+    notes = []
+    for unit in respondents:
+        dept = reference.department(unit["id"]) if unit["kind"] == "department" else None
+        if dept is not None and not dept.district_managed:
+            notes.append(f"{dept.name} {_NOT_THE_DISTRICTS[dept.level]} (管理权限): {addressee} is not "
+                         "their supervisory body and is asked to pass this on to the one that is")
+    if not notes:
+        return {}
+    said = [say(n) for n in notes]
+    return {"jurisdiction_note": "; ".join(notes),
+            **({"jurisdiction_note_zh": "；".join(said)} if all(said) else {})}  # type: ignore[arg-type]
 
 
 # The most JSON a referral's timeline takes: the referral topics take records of 4 MiB, and a

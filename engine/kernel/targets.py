@@ -58,6 +58,13 @@ def shared_unit(target: str, town: Town | None, reference: Reference) -> list[Un
     return None
 
 
+def addressee(rules: Rules) -> str:
+    """The name of the body referrals to discipline inspection go to (`referral.target`, a body of
+    the district's, e.g. 区纪委监委), for a referral's words."""
+    units = shared_unit(rules.referral_target, None, rules.reference) or []
+    return str(units[0]["name"] or units[0]["id"]) if units else rules.referral_target
+
+
 def unique(units: Iterable[Unit]) -> list[Unit]:
     """Each unit once (by kind and id), in the order first named."""
     seen, out = set(), []

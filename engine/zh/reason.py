@@ -54,6 +54,16 @@ _THEN = {
 }
 
 _REFERRALS = compiled([
+    # a respondent the district's discipline commission is not the supervisory body of
+    # (engine/kernel/referral.py `jurisdiction`)
+    (r"(?P<d>\S+) is a branch of a city bureau, its officials managed by the city, not the district "
+     r"\(管理权限\): (?P<a>\S+) is not their supervisory body and is asked to pass this on to the one "
+     r"that is", "{d} 为市级部门派驻本区的分局，其干部由市管理（管理权限），{a} 不是其监察机关，"
+                 "请按管理权限转送有管辖权的纪委监委"),
+    (r"(?P<d>\S+) is managed vertically from above the district \(垂直管理\), its officials not the "
+     r"district's \(管理权限\): (?P<a>\S+) is not their supervisory body and is asked to pass this on to "
+     r"the one that is", "{d} 实行垂直管理，其干部不由本区管理（管理权限），{a} 不是其监察机关，"
+                         "请按管理权限转送有管辖权的纪检监察机关"),
     # who a transfer to the public security bureau names (engine/decide/emit.py `_persons`)
     (r"No person is named: no rectification plan kept on record was made by (?P<f>\S+), when the "
      r"violation was found, so no record says who was responsible then",

@@ -171,3 +171,18 @@ def test_a_claim_made_after_the_months_end_leaves_the_hazard_past_its_deadline_t
              complete("HZ-W2", "2026-12-01 10:00"), until="2026-12-02 00:00")
     fire = _by_dept(monthly_filings(rp.states.values(), "2026-11", RULES))["fire_rescue"]
     assert "1 open at the month's end, 1 of them past their deadline" in fire.reason
+
+
+def test_a_city_bureaus_branch_files_through_the_districts_commission_which_is_told_to_pass_it_on():
+    """The plans file results with "同级纪委监委" (line 798): 市公安局度假区分局's officials are the
+    city's cadres (管理权限), so its filing says the district's commission is not theirs and is asked
+    to pass it on; the vertically managed fire brigade's says so too; a district bureau's says nothing."""
+    filings = _by_dept(monthly_filings(_story().states.values(), "2026-11", RULES))
+    police = filings["public_security"]
+    assert police.jurisdiction_note == (
+        "市公安局度假区分局 is a branch of a city bureau, its officials managed by the city, not the "
+        "district (管理权限): 区纪委监委 is not their supervisory body and is asked to pass this on to "
+        "the one that is")
+    assert police.jurisdiction_note_zh and "请按管理权限转送有管辖权的纪委监委" in police.jurisdiction_note_zh
+    assert "实行垂直管理" in (filings["fire_rescue"].jurisdiction_note_zh or "")
+    assert filings["safety_bureau"].jurisdiction_note is None
