@@ -32,6 +32,7 @@ TEXT: dict[str, dict[str, str]] = {
         "overdue": "逾期未整改（按镇街、行业）", "listed": "挂牌督办", "days_left": "剩余时间",
         "deadline": "期限", "approximate": "估算：当年节假日安排未公布", "referrals": "移送与执法建议",
         "referred_to": "去向", "judicial": "移送公安机关（行刑衔接）", "enforcement": "停止供电措施建议",
+        "referral_forwarded": "移送区纪委监委，请其按管理权限转送有管辖权的纪委监委（市管或垂直管理单位）",
         "earlier": "仅显示最近的记录，更早的 {n} 条未显示（完整记录：接口 GET /hazards/… 或 /alerts/…）",
         "alerts": "警情", "level": "响应级别",
         "held_by": "处置单位/岗位", "clocks": "报告时限", "deadlines": "各项时限", "missed": "已超时",
@@ -94,6 +95,8 @@ TEXT: dict[str, dict[str, str]] = {
         "referrals": "Referrals and enforcement proposals", "referred_to": "To",
         "judicial": "Transfer to the public security bureau",
         "enforcement": "Proposal to stop the power supply",
+        "referral_forwarded": "Referral to the district's discipline commission, to pass on to the one "
+        "with jurisdiction (a city-managed or vertically managed body)",
         "earlier": "Only the latest steps are shown; {n} earlier ones are not (the whole record: "
         "GET /hazards/… or /alerts/… of the API)",
         "alerts": "Alerts",
@@ -186,7 +189,8 @@ SENT = {"zh": "发出于", "en": "sent"}
 REFERRAL_GROUNDS = {"zh": {"duty_failure": "不履行安全监管职责",
                            "listed_supervision_failed": "挂牌督办逾期未整改",
                            "periodic_filing": "监督检查结果定期抄报"}}
-REFERRAL_WORDS = {"discipline": "referral", "judicial": "judicial", "enforcement": "enforcement"}  # TEXT keys
+REFERRAL_WORDS = {"discipline": "referral", "discipline_forwarded": "referral_forwarded",  # TEXT keys
+                  "judicial": "judicial", "enforcement": "enforcement"}
 UNVERIFIED = frozenset({"reported", "orphan"})  # a hazard's grade is only a claim until verified
 # A listed deadline's time left (picture.time_left).
 LEFT = {"zh": {"days": "{n} 天", "hours": "不足一天（{n} 小时）", "overdue_days": "已逾期 {n} 天",

@@ -69,9 +69,11 @@ def has_missed_cycles(view: Mapping[str, Any]) -> bool:
 
 
 # Where what a hazard keeps among its referrals goes: to discipline inspection (纪委监委, a
-# department's duty failure or a missed listed deadline), to the public security bureau (行刑衔接,
-# the enterprise) or, as a proposal, to the department that may order the power supply stopped.
-REFERRED_TO = ("discipline", "judicial", "enforcement")
+# department's duty failure or a missed listed deadline), to the district's commission to pass on
+# to the one with jurisdiction (a branch of a city bureau's or a vertically managed body's officials,
+# 管理权限), to the public security bureau (行刑衔接, the enterprise) or, as a proposal, to the
+# department that may order the power supply stopped.
+REFERRED_TO = ("discipline", "discipline_forwarded", "judicial", "enforcement")
 
 
 def referred_to(tag: str, view: Mapping[str, Any]) -> str:

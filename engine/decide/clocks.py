@@ -210,6 +210,13 @@ def _refer(h: Hazard, rules: Rules, at: int, tag: str, ground: ReferralGround,
 WITHDRAWN = "withdrawn:"  # the mark in `referred` of a referral sent and withdrawn since
 
 
+def referral_respondents(h: Hazard, rules: Rules, tag: str) -> list[Unit]:
+    """The bodies that answer for a hazard's referral to discipline inspection `tag` (as `referred`
+    and `held` name it, `_tag`), as the referral names them."""
+    failing = tag.partition(":")[2] or None
+    return _respondents(h, rules, _ground(rules, failing), failing)
+
+
 def _referral_id(h: Hazard, tag: str) -> str:
     """The ground id of referral `tag`'s current sending: the tag, then "#2", "#3"... for one sent
     again after a withdrawal (a new referral: its id must differ from the one withdrawn)."""

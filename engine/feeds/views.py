@@ -18,7 +18,7 @@ from functools import partial
 from typing import Any, Protocol
 
 from engine.decide import proposals
-from engine.decide.clocks import WITHDRAWN
+from engine.decide.clocks import WITHDRAWN, referral_respondents
 from engine.decide.state import Hazard
 from engine.feeds.filters import Filters, RecordPage, item_visible
 from engine.feeds.index import Indices, Place, PlaceIndex, alert_departments
@@ -151,14 +151,23 @@ async def every_visible(source: StateSource, scope: Scope, now: float, share: Lo
             return items
 
 
-def referral_destination(tag: str, rules: Rules) -> str:
-    """Where a hazard's referral `tag` goes: `discipline` (纪委监委: a department's duty failures or a
-    missed listed deadline), `judicial` (the public security bureau: 行刑衔接) or `enforcement` (a
-    proposal such as the power-stop notice), by the rule ids the rules in force give them."""
+def referral_destination(tag: str, rules: Rules, h: Hazard | None = None) -> str:
+    """Where a hazard's referral `tag` goes: `discipline` (the district's 纪委监委: a department's duty
+    failures or a missed listed deadline), `discipline_forwarded` (the same, of hazard `h`, naming a
+    department whose officials the district does not manage, a branch of a city bureau or a
+    vertically managed body: the district's commission is asked to pass it on to the one that has
+    jurisdiction, 管理权限, engine/kernel/referral.py `jurisdiction`), `judicial` (the public
+    security bureau: 行刑衔接) or `enforcement` (a proposal such as the power-stop notice), by the
+    rule ids the rules in force give them."""
     rule_id = tag.partition(":")[0].split("#", 1)[0]
     if rules.judicial is not None and rule_id == rules.judicial.rule_id:
         return "judicial"
     if rule_id in (rules.duty_failures.rule_id, rules.supervision_missed.rule_id):
+        ref = rules.reference
+        if h is not None and any(
+                not dept.district_managed for u in referral_respondents(h, rules, tag)
+                if u["kind"] == "department" and (dept := ref.department(u["id"])) is not None):
+            return "discipline_forwarded"
         return "discipline"
     return "enforcement"
 
@@ -185,7 +194,7 @@ def hazard_view(h: Hazard, rules: Rules, now: float, record: RecordPage | None =
         "referrals_held": [{"ground": held[0], "until": iso(released(held[1], rules))} for held in h.held],
         # Where each referral, standing, held or withdrawn, goes, by the rules that made it: the board
         # lists them so, whatever the rules file calls them.
-        "referrals_to": {tag: referral_destination(tag, rules) for tag in
+        "referrals_to": {tag: referral_destination(tag, rules, h) for tag in
                          [r.removeprefix(WITHDRAWN) for r in h.referred] + [held[0] for held in h.held]},
         "location": {"town": h.town, "lat": h.point[0], "lon": h.point[1]} if h.point else {"town": h.town},
         "clocks": [{"name": name, "due": iso(due)}

@@ -153,13 +153,48 @@ def test_a_transfer_is_listed_as_one_whatever_the_rules_file_calls_its_rule(tmp_
     order = "度应急责停〔2026〕7"
     h = Hazard("HZ-T", opened="e", opened_at=0, origin="report", sector="hazardous_chemicals", town="huxi",
                verdict="confirmed", grade="major",
-               referred=[f"transfer.134-1:{order}", "referral.duty_failures:fire_rescue"])
+               referred=[f"transfer.134-1:{order}", "referral.duty_failures:safety_bureau"])
     view = hazard_view(h, rules, NOW)
     assert view["referrals_to"] == {f"transfer.134-1:{order}": "judicial",
-                                    "referral.duty_failures:fire_rescue": "discipline"}
+                                    "referral.duty_failures:safety_bureau": "discipline"}
     rows = picture.referrals([view], [])
     assert [(r["to"], r["grounds"]) for r in rows] == [
-        ("discipline", ["referral.duty_failures:fire_rescue"]), ("judicial", [f"transfer.134-1:{order}"])]
+        ("discipline", ["referral.duty_failures:safety_bureau"]), ("judicial", [f"transfer.134-1:{order}"])]
+
+
+def test_a_city_bureaus_branch_referred_shows_as_passed_on_by_the_districts_commission() -> None:
+    """市公安局度假区分局's officials are the city's cadres (管理权限): its referral for a missed
+    verification goes to 区纪委监委 to pass on, and the view, the board's list and the hazard's page
+    say so; a district bureau's referral on the same hazard goes to 区纪委监委 as its own."""
+    from engine.decide.state import Hazard
+    from engine.feeds.views import hazard_view
+
+    h = Hazard("HZ-B", opened="e", opened_at=0, origin="report", sector="road_transport", town="lihaiwu",
+               referred=["referral.duty_failures:public_security", "referral.duty_failures:safety_bureau"])
+    view = hazard_view(h, RULES, NOW)
+    assert view["referrals_to"] == {"referral.duty_failures:public_security": "discipline_forwarded",
+                                    "referral.duty_failures:safety_bureau": "discipline"}
+    rows = picture.referrals([view], [])
+    assert [(r["to"], r["grounds"]) for r in rows] == [
+        ("discipline", ["referral.duty_failures:safety_bureau"]),
+        ("discipline_forwarded", ["referral.duty_failures:public_security"])]
+    assert "移送区纪委监委，请其按管理权限转送有管辖权的纪委监委" in page("zh").summary(
+        picture.summary([view], [], NOW))
+    assert "to pass on to the one with jurisdiction" in page("en").hazard(view, [])
+
+
+def test_a_missed_listing_of_a_city_bureaus_branch_is_passed_on_and_the_town_with_it() -> None:
+    """A listed road-transport hazard's missed deadline refers the town government and its lead,
+    市公安局度假区分局: one referral, passed on for the branch's part."""
+    from engine.decide.state import Hazard
+    from engine.feeds.views import referral_destination
+
+    h = Hazard("HZ-L", opened="e", opened_at=0, origin="report", sector="road_transport", town="lihaiwu",
+               verdict="confirmed", grade="major", listed=["N-1", 0, 10, 1])
+    assert referral_destination("referral.supervision_missed", RULES, h) == "discipline_forwarded"
+    h.sector = "hazardous_chemicals"  # led by 区安监局
+    assert referral_destination("referral.supervision_missed", RULES, h) == "discipline"
+    assert referral_destination("referral.supervision_missed", RULES) == "discipline"
 
 
 # --- alerts: who holds one, and who may see it ---------------------------------------------
