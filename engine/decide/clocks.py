@@ -247,9 +247,22 @@ def _release(h: Hazard, rules: Rules, due: int, cause: str) -> list[Out]:
     return outs
 
 
-def answer(h: Hazard, rules: Rules, clock: str, done: int, eid: str, at: int) -> list[Out]:
-    """A record that the duty of `clock` was done at `done`, decided at `at`, withdraws the
-    failures it answers.
+class Why(NamedTuple):
+    """Why a record withdraws a duty failure, in the words of each place that says it: the
+    withdrawn referral's reason (`reason`, after "the record {id} "; `answer`), and the hazard's
+    record (`how`, before " on {time}"). A record that made the duty moot says so: it is not the duty
+    done, and discipline inspectors must not read that a body did what it never had to do."""
+
+    reason: str
+    how: str
+
+
+DONE = Why("shows the duty done in time", "done")
+
+
+def answer(h: Hazard, rules: Rules, clock: str, done: int, eid: str, at: int, why: Why = DONE) -> list[Out]:
+    """A record that the duty of `clock` was done at `done` (or, `why` says, made moot then),
+    decided at `at`, withdraws the failures it answers.
 
     An app offline past the deadline: the department verified (reviewed, decided) in time, but
     the record reached the engine after the failure was escalated. Each failure of `clock` whose
@@ -257,6 +270,14 @@ def answer(h: Hazard, rules: Rules, clock: str, done: int, eid: str, at: int) ->
     it no longer supports is dropped while held, and withdrawn, to discipline inspection, once sent.
     """
     hit = [f for f in h.failures if f[0] == clock and f[1] <= done <= _answerable(clock, f[1], f[2], rules)]
+    reason = f"the record {eid} {why.reason}; it reached the engine after the referral was sent"
+    return _withdraw_failures(h, rules, hit, done, eid, at, why.how, reason)
+
+
+def _withdraw_failures(h: Hazard, rules: Rules, hit: list[list[Any]], done: int, eid: str, at: int,
+                       how: str, reason: str) -> list[Out]:
+    """Withdraw the failures `hit` because of the record `eid` of `done`, decided at `at`: each one's
+    escalation, and the referrals they alone supported, with `reason`; `how` says why on the record."""
     if not hit:
         return []
     outs: list[Out] = []
@@ -268,16 +289,16 @@ def answer(h: Hazard, rules: Rules, clock: str, done: int, eid: str, at: int) ->
         if dept is not None:
             h.duty_fails[dept] -= 1
             outs.append(emit.escalation(
-                h, rules, rule_id=_RULE[clock](rules), action="failure_withdrawn", tier=rules.duty_tier,
+                h, rules, rule_id=_RULE[failure[0]](rules), action="failure_withdrawn", tier=rules.duty_tier,
                 at=at, targets=resolve_all(rules.duty_targets, h, rules, failing=dept),
                 reason=f"The duty failure of {dept} on {h.id} at the deadline {iso(due)} is withdrawn: "
                        f"the record {eid} of {iso(done)}, in time, reached the engine after it",
                 key=(due, dept), caused_by=[eid]))
-        h.history.append([at, eid, f"{_RULE[clock](rules)} failure of {iso(due)} withdrawn: "
-                                   f"done on {iso(done)}"])
+        h.history.append([at, eid, f"{_RULE[failure[0]](rules)} failure of {iso(due)} withdrawn: "
+                                   f"{how} on {iso(done)}"])
     for tag, failing in touched.items():
         if not _stands(h, rules, failing):
-            outs += _withdraw(h, rules, at, tag, failing, eid)
+            outs += _withdraw(h, rules, at, tag, failing, eid, reason)
     return outs
 
 
@@ -287,8 +308,10 @@ def _stands(h: Hazard, rules: Rules, failing: str | None) -> bool:
     return h.duty_fails.get(failing, 0) >= rules.duty_failures.threshold
 
 
-def _withdraw(h: Hazard, rules: Rules, at: int, tag: str, failing: str | None, eid: str) -> list[Out]:
-    """Drop the referral `tag` that its failures no longer support: held, or sent (withdrawn then)."""
+def _withdraw(h: Hazard, rules: Rules, at: int, tag: str, failing: str | None, eid: str,
+              reason: str) -> list[Out]:
+    """Drop the referral `tag` that its failures no longer support: held, or sent (withdrawn then,
+    `reason` saying why)."""
     ground = _ground(rules, failing)
     held = [held for held in h.held if held[0] == tag]
     if held:
@@ -303,8 +326,6 @@ def _withdraw(h: Hazard, rules: Rules, at: int, tag: str, failing: str | None, e
     if not units:
         return []  # nobody public answered for it: nothing was sent (`_refer`)
     h.history.append([at, eid, f"referral to discipline inspection withdrawn: {ground.rule_id}"])
-    reason = (f"the record {eid} shows the duty done in time; it reached the engine after the "
-              f"referral was sent")
     # The referral as it was sent, but given the withdrawal's reason: its reason_zh is that reason's.
     sent = emit.referral(h, rules, ground_id=gid, code=ground.code, reason=reason, at=at, respondents=units)
     return [

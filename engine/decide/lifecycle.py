@@ -14,6 +14,8 @@ from typing import Any
 from engine.contract.roles import SETS_DEADLINE
 from engine.decide import emit, proposals
 from engine.decide.clocks import (
+    DONE,
+    Why,
     accepted,
     answer,
     claimed,
@@ -129,8 +131,8 @@ def apply_event(h: Hazard, entry: Entry, at: int, rules: Rules) -> list[Out]:
             what += f" (reached the engine late, on {iso(arrived)})"
     h.history.append([at, eid, what])
     if h.failures:  # a record of a duty done in time, reaching the engine after its failure fired
-        for clock in _answers(h, entry, at):
-            outs += answer(h, rules, clock, at, eid, decided_at(entry, at, h.watermark))
+        for clock, why in _answers(h, entry, at):
+            outs += answer(h, rules, clock, at, eid, decided_at(entry, at, h.watermark), why)
     if h.proposals and entry["type"] in _ANSWER_TYPES:  # a review or a decision made in time, late
         decided = decided_at(entry, at, h.watermark)
         outs += proposals.answered_late(h, rules, eid, decided)
@@ -176,10 +178,11 @@ def apply_event(h: Hazard, entry: Entry, at: int, rules: Rules) -> list[Out]:
     return outs
 
 
-def _answers(h: Hazard, entry: Entry, at: int) -> tuple[str, ...]:
-    """The clocks whose duty a record says was done at its time `at`: a verification (or a finding
-    of law enforcement, which confirms itself), a review, an extension decision; for the listed-
-    supervision deadline, a completion claim no failed review has judged, or a review that passed."""
+def _answers(h: Hazard, entry: Entry, at: int) -> tuple[tuple[str, Why], ...]:
+    """The clocks whose duty a record answers at its time `at`, each with why: done (a verification,
+    or a finding of law enforcement, which confirms itself; a review; an extension decision; for
+    the listed-supervision deadline, a completion claim no failed review has judged, or a review
+    that passed), or no longer owed (a dismissal, a re-grade, a close, a deadline moved)."""
     kind, data = entry["type"], entry["data"]
     if kind == "safety.hazard.verified":
         if data["verdict"] in DISMISSALS:
@@ -187,28 +190,47 @@ def _answers(h: Hazard, entry: Entry, at: int) -> tuple[str, ...]:
             # listing's; and closed by it, no review of a claim and no extension decision either (in
             # time order their clocks stop with the close: engine/decide/clocks.py `derive`).
             closes = h.closed_how in DISMISSALS and h.closed_at == at
-            return ("verify", "supervision", "review", "extension") if closes else ("verify", "supervision")
+            moot = Why(f"found the hazard {data['verdict']} on {iso(at)}, before the deadline, so the duty "
+                       "never fell due", f"found {data['verdict']}")
+            return ((("verify", DONE), ("supervision", moot), ("review", moot), ("extension", moot)) if closes
+                    else (("verify", DONE), ("supervision", moot)))
         if h.verified_at == at and h.listed is not None and h.grade != "major":
             # Re-graded by the latest verification: the listing ends then (`settle` lifts it:
             # `_unlisted`), and a listing's deadline missed since was no listing's (README: no
             # department is referred for the deadline of a listing it no longer has).
-            return ("verify", "supervision")
-        return ("verify",)
+            return (("verify", DONE), ("supervision", Why(
+                f"re-graded the hazard {h.grade} on {iso(at)}, which ended its listing before the deadline, "
+                "so no listing's deadline fell due", f"re-graded {h.grade}")))
+        return (("verify", DONE),)
     if kind == FINDING_TYPE:
-        return ("verify",) if data["inspection"]["law_enforcement"] else ()
+        return (("verify", DONE),) if data["inspection"]["law_enforcement"] else ()
     if kind == _RECTIFICATION_REVIEWED:
         # Passed, the hazard is closed for good: no listing's deadline and no extension decision
         # was owed from then.
-        return ("review", "supervision", "extension") if data["outcome"] == "passed" else ("review",)
-    if kind == "safety.rectification.extension_decided":
+        if data["outcome"] != "passed":
+            return (("review", DONE),)
+        return (("review", DONE), ("supervision", DONE), ("extension", Why(
+            f"accepted the hazard as rectified on {iso(at)}, so no extension decision fell due",
+            "review passed")))
+    if kind == _DECIDED:
         # Approved, it also answers the listed-supervision deadline it moved past (`answer` then
         # withdraws that failure only where its period holds the approval).
-        return ("extension", "supervision") if data["approved"] and _moved_past(h) else ("extension",)
+        if not (data["approved"] and _moved_past(h)):
+            return (("extension", DONE),)
+        return (("extension", DONE), ("supervision", _extended_in_time(h, at)))
     if kind == "safety.rectification.extension_requested":  # decided by an approval that came first
-        return ("supervision",) if _moved_past(h) else ()
+        approved = h.early[0] if h.early else at
+        return (("supervision", _extended_in_time(h, approved)),) if _moved_past(h) else ()
     if kind == "safety.rectification.completed":
-        return () if h.judged(at) else ("supervision",)
+        return () if h.judged(at) else (("supervision", DONE),)
     return ()
+
+
+def _extended_in_time(h: Hazard, approved: int) -> Why:
+    """Why an extension approved at `approved` answers a listing's deadline it moved: not a duty done,
+    a deadline no longer in force."""
+    return Why(f"approved on {iso(approved)} an extension to {iso(h.listed[2])}, before the deadline "  # type: ignore[index]
+               "passed, so the deadline missed was no longer in force", "deadline extended")
 
 
 def _moved_past(h: Hazard) -> bool:

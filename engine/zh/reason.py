@@ -79,6 +79,21 @@ _REFERRALS = compiled([
      "挂牌督办（{n}）期限 {t} 已过，隐患仍未整改完成"),
     (r"the record (?P<e>\S+) shows the duty done in time; it reached the engine after the referral "
      r"was sent", "记录 {e} 表明已按期履职，该记录在移送后才送达引擎"),
+    # a record that made the duty moot, or moved its deadline: not the duty done (`_answers`)
+    (r"the record (?P<e>\S+) found the hazard (?P<v>unfounded|duplicate) on (?P<t>\S+), before the deadline, "
+     r"so the duty never fell due; it reached the engine after the referral was sent",
+     "记录 {e} 表明该隐患已于 {t} 核实认定{v:verdict}，早于期限，该项职责未到履行期限，"
+     "该记录在移送后才送达引擎"),
+    (r"the record (?P<e>\S+) re-graded the hazard (?P<g>\w+) on (?P<t>\S+), which ended its listing before "
+     r"the deadline, so no listing's deadline fell due; it reached the engine after the referral was sent",
+     "记录 {e} 表明该隐患已于 {t} 改定为{g:grade}事故隐患，挂牌督办在期限前解除，不存在到期的督办期限，"
+     "该记录在移送后才送达引擎"),
+    (r"the record (?P<e>\S+) accepted the hazard as rectified on (?P<t>\S+), so no extension decision fell "
+     r"due; it reached the engine after the referral was sent",
+     "记录 {e} 表明该隐患已于 {t} 复查验收通过，延期申请无需再审批，该记录在移送后才送达引擎"),
+    (r"the record (?P<e>\S+) approved on (?P<t>\S+) an extension to (?P<u>\S+), before the deadline passed, "
+     r"so the deadline missed was no longer in force; it reached the engine after the referral was sent",
+     "记录 {e} 表明已于 {t}（期限届满前）批准延期至 {u}，所称逾期的期限已不再适用，该记录在移送后才送达引擎"),
     # a key enterprise's inspection cycle (engine/enterprise/coverage.py)
     (r"(?P<d>\w+) failed its duty \(不履行安全监管职责\) on key enterprise (?P<f>.+?) (?P<n>\d+) time\(s\): "
      r"(?P<x>key enterprise .+)", "{d:unit} 对重点企业 {f} 不履行安全监管职责（第 {n} 次）：{x:cycle}"),

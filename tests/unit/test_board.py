@@ -620,6 +620,11 @@ def test_a_line_of_an_enterprises_file_in_chinese(line: str, chinese: str) -> No
     ("verified: confirmed (major); notice 度假区挂督〔2026〕HZ-1 issued again to the new lead department "
      "fire_rescue",
      "核实：属实（重大）；挂牌督办通知书 度假区挂督〔2026〕HZ-1 重新下发给新的牵头部门 区消防救援大队"),
+    # A duty failure withdrawn says why: done, or never due, or its deadline moved (since 2026-12-07).
+    ("duty.review failure of 2026-11-13T23:59:59+08:00 withdrawn: found unfounded on "
+     "2026-11-08T10:00:00+08:00",
+     "撤回失职认定 整改复查验收期限（期限 2026-11-13T23:59:59+08:00）："
+     "已于 2026-11-08T10:00:00+08:00 核实认定不属实，该项职责未到履行期限"),
     # A legal basis that names its law's year in brackets, as the contract's examples write them.
     ("penalty decision 消行罚决字〔2026〕31号: fine 20000 CNY (安全生产法 (2021) art. 102)",
      "行政处罚决定 消行罚决字〔2026〕31号：罚款 20000 元（安全生产法 (2021) art. 102）"),

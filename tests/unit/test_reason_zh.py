@@ -110,6 +110,21 @@ def test_every_reason_the_shipped_rule_tests_send_comes_in_chinese_too() -> None
      "from 2026-12-10T22:00:00+08:00; it reached the engine after the referral was sent",
      "撤回移送纪委监委：记录 ev-20 表明该企业自 2026-12-10T22:00:00+08:00 起重新登记，"
      "该记录在移送后才送达引擎"),
+    # A referral withdrawn because the duty never fell due, or its deadline was moved: never "done".
+    ("Referral to discipline inspection withdrawn: the record ev-9 found the hazard duplicate on "
+     "2026-11-08T10:00:00+08:00, before the deadline, so the duty never fell due; it reached the engine "
+     "after the referral was sent",
+     "撤回移送纪委监委：记录 ev-9 表明该隐患已于 2026-11-08T10:00:00+08:00 核实认定重复上报，早于期限，"
+     "该项职责未到履行期限，该记录在移送后才送达引擎"),
+    ("the record ev-9 accepted the hazard as rectified on 2026-11-08T10:00:00+08:00, so no extension "
+     "decision fell due; it reached the engine after the referral was sent",
+     "记录 ev-9 表明该隐患已于 2026-11-08T10:00:00+08:00 复查验收通过，延期申请无需再审批，"
+     "该记录在移送后才送达引擎"),
+    ("the record ev-9 approved on 2026-05-20T09:00:00+08:00 an extension to 2026-07-31T23:59:59+08:00, "
+     "before the deadline passed, so the deadline missed was no longer in force; it reached the engine "
+     "after the referral was sent",
+     "记录 ev-9 表明已于 2026-05-20T09:00:00+08:00（期限届满前）批准延期至 2026-07-31T23:59:59+08:00，"
+     "所称逾期的期限已不再适用，该记录在移送后才送达引擎"),
 ])
 def test_each_shape_reads(reason: str, said: str) -> None:
     assert ZH.reason(reason) == said
