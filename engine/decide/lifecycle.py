@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection
 from typing import Any
 
-from engine.contract.roles import SETS_DEADLINE
+from engine.contract.roles import ROLES, SETS_DEADLINE
 from engine.decide import emit, proposals
 from engine.decide.clocks import (
     DONE,
@@ -844,15 +844,21 @@ def _extension_request(h: Hazard, at: int, eid: str, d: ExtensionRequested,
     # The time to ask is listed supervision's (Qingdao's 3+X rules, contract section 5 "major
     # hazard"): a hazard not graded major is asked for and decided without it, and no decision is
     # owed by a supervising body it does not have (engine/decide/clocks.py `derive`).
-    if left >= ls.extension_request_before.n or not h.held_to_listing():
+    early = h.early is not None and h.early[0] >= at  # decided already, the record of it arriving first
+    if left >= ls.extension_request_before.n or not h.held_to_listing() or early:
+        # Made too late for the district's practice, but decided all the same by the supervising
+        # body: the 20 working days say when to ask, not what the body may decide (`_extension_decision`).
         h.ext, h.ext_fails = [at, epoch(d["requested_until"]), eid], 0
         what = f"extension requested until {d['requested_until']} ({left} working days left)"
-        if h.early is not None and h.early[0] >= at:
-            decided, outs = _decide_extension(h, h.early, rules)
+        if early:
+            decided, outs = _decide_extension(h, h.early, rules)  # type: ignore[arg-type]
             return f"{what}; {decided}", outs
         return what, []
-    reason = (f"Extension request on {h.id} refused: it came {left} working days before the "
-              f"deadline {iso(h.deadline)}; the rules need at least {ls.extension_request_before}")
+    # The district's practice says when to ask; it does not bind the supervising body, whose
+    # approval of the request still moves the deadline (`_extension_decision`). No decision is owed.
+    reason = (f"Extension request on {h.id} came {left} working days before the deadline {iso(h.deadline)}; "
+              f"the rules ask for at least {ls.extension_request_before}: no decision on it is due, and the "
+              "deadline stands unless the supervising body approves it")
     out = emit.escalation(h, rules, rule_id=f"{ls.rule_id}.extension", action="notify",
                           tier=h.tier or "blue", at=at,
                           targets=resolve_all(("enterprise", "supervising_body"), h, rules),
@@ -862,12 +868,31 @@ def _extension_request(h: Hazard, at: int, eid: str, d: ExtensionRequested,
 
 def _extension_decision(h: Hazard, at: int, eid: str, d: ExtensionDecided,
                         rules: Rules) -> tuple[str, list[Out]]:
+    """Record the supervising body's decision on an extension.
+
+    The deadline of a listed hazard is the supervising body's (督办单位) to set and move, and an
+    approval by one whose role may decide extensions (engine/contract/roles.py) moves it, whether
+    a request is pending or not: one it refused and now approves on reconsideration, one the
+    engine judged too late by the district's 20-working-day practice (when to ask, not a limit on
+    the body), or one whose record has not arrived yet (an app offline: it is answered by this
+    decision when it comes, `_extension_request`). Only without a deadline yet (the hazard not
+    confirmed), and for a refusal, which has nothing to move, is the decision kept for its request."""
     decision = [at, d["approved"], epoch(d["new_deadline"]) if d.get("new_deadline") else None, eid]
-    if h.ext is None:
-        # Offline apps: the decision may arrive before its request. Keep it; a request made
-        # before it, arriving later, is then decided at once (see _extension_request).
+    role = d["by"]["role"]
+    if role not in ROLES["decide_extension"]:
+        return f"extension decided by a {role}, who decides none: not applied", []
+    if h.ext is None and (h.deadline is None or not d["approved"]):
+        # Offline apps: the decision may arrive before its request. A refusal with none pending changes
+        # nothing, and an approval before any deadline runs has nothing to move: keep it; a request
+        # made before it, arriving later, is then decided at once.
         h.early = decision
         return "extension decided before any valid request arrived: kept for its request", []
+    if h.ext is None and h.ext_decided is not None and at < h.ext_decided and decision[2] <= h.deadline:
+        # Older than the decision on file, and giving no later deadline than the one in force: the
+        # latest decision by time stands, whichever arrived first.
+        return f"extension decided: answered already by the decision of {iso(h.ext_decided)}", []
+    if h.ext is None and h.deadline == decision[2]:
+        return f"extension approved: the deadline is {iso(h.deadline)} already", []  # nothing moves
     return _decide_extension(h, decision, rules)
 
 

@@ -179,6 +179,12 @@ _ESCALATIONS = compiled([
      r"(?P<e>\S+) of (?P<u>\S+), (?P<w>filed by then|filed by \S+, the latest that approximate due time "
      r"could truly fall), reached the engine after it",
      "撤回隐患 {h} 的{r:rule}（{t}）：整改方案 {e}（{u}）{w:filed}，送达引擎晚于督办"),
+    (r"Extension request on (?P<h>\S+) came (?P<n>\d+) working days before the deadline (?P<t>\S+); the "
+     r"rules ask for at least " + _SPAN_RE + r": no decision on it is due, and the deadline stands unless "
+     r"the supervising body approves it",
+     "隐患 {h} 的延期申请距期限 {t} 仅 {n} 个工作日，规则要求至少提前{s:span}提出：不计审批时限，"
+     "督办单位未批准的，期限不变"),
+    # as sent until 2026-12-07, when an approval of such a request was not applied
     (r"Extension request on (?P<h>\S+) refused: it came (?P<n>\d+) working days before the deadline "
      r"(?P<t>\S+); the rules need at least " + _SPAN_RE,
      "隐患 {h} 的延期申请不予受理：距期限 {t} 仅 {n} 个工作日，规则要求至少提前{s:span}提出"),

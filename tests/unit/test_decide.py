@@ -41,6 +41,7 @@ from engine.decide.core import decide
 from engine.decide.replay import Replay, clock_entry
 from engine.decide.state import Hazard
 from engine.kernel.copies import AGAIN
+from engine.kernel.time import iso
 from engine.reference import RulesFileError
 from engine.ruleset import load_rules
 from engine.zh.words import Words
@@ -808,7 +809,9 @@ def test_rejected_extension_leaves_the_deadline() -> None:
 
 
 def test_extension_asked_too_late_is_refused_with_a_notice() -> None:
-    """A request less than 20 working days before the deadline is refused: notify, deadline unchanged."""
+    """A request less than 20 working days before the deadline owes no decision: notify, deadline
+    unchanged. The supervising body may approve it all the same, and its approval moves the deadline:
+    the district's 20 working days say when to ask, not what the body that set the deadline may do."""
     req = ext_request(MAJOR, "2026-05-20 10:00", "2026-07-31")
     h, outs = step(major_planned() + [req])
     [esc] = outs_data(outs[1:])
@@ -817,11 +820,33 @@ def test_extension_asked_too_late_is_refused_with_a_notice() -> None:
     assert target_ids(esc) == [ENT, BUREAU]
     assert esc["caused_by"] == [req["event_id"]]
     assert "8 working days" in esc["reason"]  # 21-22 and 25-29 May, 1 Jun
+    assert "no decision on it is due, and the deadline stands unless the supervising body approves it" \
+        in esc["reason"]
     assert h.deadline == end_of("2026-06-01") and h.ext is None
     assert "extension" not in h.clocks
-    # A decision on the refused request does nothing either.
+    # The supervising body approves it the next day: the notice goes out again with the new deadline.
     h, outs = decide(h, ext_decision(MAJOR, "2026-05-21 10:00", "2026-07-31"), RULES)
-    assert outs == [] and h.deadline == end_of("2026-06-01")
+    [notice] = [o.event["data"] for o in outs if o.event["type"] == "safety.supervision.listed"]
+    assert notice["deadline"] == iso(end_of("2026-07-31"))
+    assert h.deadline == end_of("2026-07-31") and h.listed[2] == end_of("2026-07-31")
+
+
+def test_an_extension_refused_then_approved_on_reconsideration_moves_the_deadline() -> None:
+    """Refused, then approved when the body reconsiders: the approval moves the deadline though no
+    request is pending (until 2026-12-07 it was kept for a request that never came, and the ladder,
+    the fines and the referral ran against the old deadline)."""
+    h, _ = step(major_planned() + [ext_request(MAJOR, "2026-04-20 10:00", "2026-07-31"),
+                                   ext_decision(MAJOR, "2026-04-22 10:00")])
+    assert h.deadline == end_of("2026-06-01") and h.ext is None
+    h, outs = decide(h, ext_decision(MAJOR, "2026-05-06 10:00", "2026-07-31"), RULES)
+    assert [o.event["type"] for o in outs] == ["safety.supervision.listed"]
+    assert h.deadline == end_of("2026-07-31") and h.early is None
+    # The refusal's record sent again later, or arriving late, does not undo the approval.
+    h, outs = decide(h, ext_decision(MAJOR, "2026-04-23 10:00"), RULES)
+    assert outs == [] and h.deadline == end_of("2026-07-31")
+    # Nor does an older approval with an earlier date.
+    h, outs = decide(h, ext_decision(MAJOR, "2026-04-24 10:00", "2026-06-30"), RULES)
+    assert outs == [] and h.deadline == end_of("2026-07-31")
 
 
 def test_an_extension_request_refused_as_too_late_and_sent_again_is_refused_once() -> None:

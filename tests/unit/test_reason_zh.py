@@ -125,6 +125,11 @@ def test_every_reason_the_shipped_rule_tests_send_comes_in_chinese_too() -> None
      "after the referral was sent",
      "记录 ev-9 表明已于 2026-05-20T09:00:00+08:00（期限届满前）批准延期至 2026-07-31T23:59:59+08:00，"
      "所称逾期的期限已不再适用，该记录在移送后才送达引擎"),
+    ("Extension request on HZ-9 came 19 working days before the deadline 2026-06-30T23:59:59+08:00; the "
+     "rules ask for at least 20 working days: no decision on it is due, and the deadline stands unless "
+     "the supervising body approves it",
+     "隐患 HZ-9 的延期申请距期限 2026-06-30T23:59:59+08:00 仅 19 个工作日，规则要求至少提前 20 个工作日"
+     "提出：不计审批时限，督办单位未批准的，期限不变"),
 ])
 def test_each_shape_reads(reason: str, said: str) -> None:
     assert ZH.reason(reason) == said
