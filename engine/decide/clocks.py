@@ -274,6 +274,27 @@ def answer(h: Hazard, rules: Rules, clock: str, done: int, eid: str, at: int, wh
     return _withdraw_failures(h, rules, hit, done, eid, at, why.how, reason)
 
 
+def extended_late(h: Hazard, rules: Rules, deadline: int | None, asked: int | None, done: int, eid: str,
+                  at: int) -> list[Out]:
+    """An extension the supervising body approved at `done`, decided at `at`, after the listing's
+    deadline `deadline` had passed, on a request made by then (`asked`: the pending request, or for
+    a request decided before, that decision): the failure to meet `deadline` is withdrawn.
+
+    The deadline is the supervising body's to set and move (督办单位); the enterprise asked in time, and
+    the body took until after the deadline to decide. That delay is the body's own failure, which
+    stands (`_extension`); the town government and the lead department are held to the deadline
+    it set, which now is the later one: if that is missed too, the listing's clock refers them
+    again for it (`derive`), as a new referral."""
+    if deadline is None or asked is None or asked > deadline or not h.listed or h.listed[2] <= deadline:
+        return []
+    hit = [f for f in h.failures if f[0] == "supervision" and f[2] == deadline]
+    new = iso(h.listed[2])
+    reason = (f"the supervising body approved on {iso(done)} the extension {eid}, on a request before it "
+              f"since {iso(asked)}, before the deadline {iso(deadline)}, and moved the deadline to {new}: "
+              "nobody is held to the deadline it moved")
+    return _withdraw_failures(h, rules, hit, done, eid, at, f"deadline moved to {new}", reason)
+
+
 def _withdraw_failures(h: Hazard, rules: Rules, hit: list[list[Any]], done: int, eid: str, at: int,
                        how: str, reason: str) -> list[Out]:
     """Withdraw the failures `hit` because of the record `eid` of `done`, decided at `at`: each one's

@@ -21,6 +21,7 @@ from engine.decide.clocks import (
     claimed,
     dismissed,
     extended,
+    extended_late,
     list_hazard,
     mark_withdrawn,
     planned,
@@ -106,8 +107,11 @@ def apply_event(h: Hazard, entry: Entry, at: int, rules: Rules) -> list[Out]:
     known = h.arrived.get("verify", h.opened_at) if late else None  # when a report first reached it
     # An extension's decision (or its request, when the decision came first) may move a deadline
     # whose ladder has run: what ran after the approval is taken back below.
-    moved = ((h.deadline, h.step, h.early[0] if entry["type"] != _DECIDED and h.early else at)
-             if entry["type"] in _EXTENSION else None)  # the deadline, its steps, when approved
+    # With them the listing's deadline, and when the request a decision answers was made (pending,
+    # or for a refused one, reconsidered: the decision on it).
+    moved = ((h.deadline, h.step, h.early[0] if entry["type"] != _DECIDED and h.early else at,
+              h.listed[2] if h.listed else None, h.ext[0] if h.ext else h.ext_decided)
+             if entry["type"] in _EXTENSION else None)
     what, outs = handler(h, entry["data"], at, eid, rules)
     if h.closed_how is not None:
         # No claim awaits review on a closed hazard, whichever arrived first: the claim or the close,
@@ -133,6 +137,9 @@ def apply_event(h: Hazard, entry: Entry, at: int, rules: Rules) -> list[Out]:
     if h.failures:  # a record of a duty done in time, reaching the engine after its failure fired
         for clock, why in _answers(h, entry, at):
             outs += answer(h, rules, clock, at, eid, decided_at(entry, at, h.watermark), why)
+    if moved is not None and entry["type"] == _DECIDED and h.failures:
+        # Approved after the listing's deadline, on a request made by it: the supervising body's delay.
+        outs += extended_late(h, rules, moved[3], moved[4], at, eid, decided_at(entry, at, h.watermark))
     if h.proposals and entry["type"] in _ANSWER_TYPES:  # a review or a decision made in time, late
         decided = decided_at(entry, at, h.watermark)
         outs += proposals.answered_late(h, rules, eid, decided)
@@ -214,7 +221,8 @@ def _answers(h: Hazard, entry: Entry, at: int) -> tuple[tuple[str, Why], ...]:
             "review passed")))
     if kind == _DECIDED:
         # Approved, it also answers the listed-supervision deadline it moved past (`answer` then
-        # withdraws that failure only where its period holds the approval).
+        # withdraws that failure only where its period holds the approval; `extended_late` where
+        # the approval came after it).
         if not (data["approved"] and _moved_past(h)):
             return (("extension", DONE),)
         return (("extension", DONE), ("supervision", _extended_in_time(h, at)))

@@ -94,6 +94,11 @@ _REFERRALS = compiled([
     (r"the record (?P<e>\S+) approved on (?P<t>\S+) an extension to (?P<u>\S+), before the deadline passed, "
      r"so the deadline missed was no longer in force; it reached the engine after the referral was sent",
      "记录 {e} 表明已于 {t}（期限届满前）批准延期至 {u}，所称逾期的期限已不再适用，该记录在移送后才送达引擎"),
+    (r"the supervising body approved on (?P<t>\S+) the extension (?P<e>\S+), on a request before it since "
+     r"(?P<s>\S+), before the deadline (?P<d>\S+), and moved the deadline to (?P<u>\S+): nobody is held to "
+     r"the deadline it moved",
+     "督办单位于 {t} 批准延期 {e}（该申请自 {s} 起即待其审批，早于期限 {d}），期限改为 {u}："
+     "不再以已变更的期限追究任何单位"),
     # a key enterprise's inspection cycle (engine/enterprise/coverage.py)
     (r"(?P<d>\w+) failed its duty \(不履行安全监管职责\) on key enterprise (?P<f>.+?) (?P<n>\d+) time\(s\): "
      r"(?P<x>key enterprise .+)", "{d:unit} 对重点企业 {f} 不履行安全监管职责（第 {n} 次）：{x:cycle}"),

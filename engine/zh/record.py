@@ -88,6 +88,8 @@ def _shapes() -> Shapes:
          "撤回失职认定 {r:rule}（期限 {t}）：已于 {u} 复查验收通过，该项职责未到履行期限"),
         (r"(?P<r>\S+) failure of (?P<t>\S+) withdrawn: deadline extended on (?P<u>\S+)",
          "撤回失职认定 {r:rule}（期限 {t}）：已于 {u}（期限届满前）批准延期"),
+        (r"(?P<r>\S+) failure of (?P<t>\S+) withdrawn: deadline moved to (?P<n>\S+) on (?P<u>\S+)",
+         "撤回失职认定 {r:rule}（期限 {t}）：督办单位已于 {u} 将期限改为 {n}"),
         (r"extension decided by a (?P<o>\w+), who decides none: not applied",
          "延期审批记录由{o:role}作出，其无权审批延期：不予采用"),
         (r"extension decided: answered already by the decision of (?P<t>\S+)",

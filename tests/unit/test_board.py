@@ -625,6 +625,10 @@ def test_a_line_of_an_enterprises_file_in_chinese(line: str, chinese: str) -> No
      "2026-11-08T10:00:00+08:00",
      "撤回失职认定 整改复查验收期限（期限 2026-11-13T23:59:59+08:00）："
      "已于 2026-11-08T10:00:00+08:00 核实认定不属实，该项职责未到履行期限"),
+    ("referral.supervision_missed failure of 2026-06-30T23:59:59+08:00 withdrawn: deadline moved to "
+     "2026-07-31T23:59:59+08:00 on 2026-07-03T09:00:00+08:00",
+     "撤回失职认定 挂牌督办逾期未整改（期限 2026-06-30T23:59:59+08:00）："
+     "督办单位已于 2026-07-03T09:00:00+08:00 将期限改为 2026-07-31T23:59:59+08:00"),
     ("extension decided by a inspector, who decides none: not applied",
      "延期审批记录由执法人员作出，其无权审批延期：不予采用"),
     # A legal basis that names its law's year in brackets, as the contract's examples write them.

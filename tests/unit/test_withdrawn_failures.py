@@ -611,14 +611,41 @@ def test_an_extension_approved_in_time_arriving_late_withdraws_the_ladder_and_it
 
 def test_an_extension_approved_after_ladder_steps_leaves_those_steps() -> None:
     """Approved on 5 June, after the blue and yellow steps (31 May, 1 June) and the missed listed
-    deadline: those stand, with the referral; the steps after the approval are withdrawn."""
+    deadline: those steps stand, and the steps after the approval are withdrawn. The request was
+    before the supervising body since 20 April, so the days past 1 June were its delay (its own
+    failure to decide stands): the town and the lead department are not held to the deadline it
+    moved, and their referral is withdrawn in words that say so (until 2026-12-07 it stood)."""
     rp = _extended_late(approved="2026-06-05 10:00")
     steps = _ladder_withdrawn(rp)
     assert steps and "ladder.blue" not in steps and "ladder.yellow" not in steps
     referred = {e["data"]["grounds"]: e["data"]["referral_id"]
                 for e in sent(rp, "safety.referral.discipline")}
-    assert referred["listed_supervision_failed"] not in {
-        e["data"]["referral_id"] for e in sent(rp, "safety.referral.withdrawn")}
+    withdrawn = {e["data"]["referral_id"]: e["data"] for e in sent(rp, "safety.referral.withdrawn")}
+    said = withdrawn[referred["listed_supervision_failed"]]
+    assert said["reason"].startswith("the supervising body approved on 2026-06-05T10:00:00+08:00 the "
+                                     "extension ")
+    assert "on a request before it since 2026-04-20T10:00:00+08:00, before the deadline " \
+           "2026-06-01T23:59:59+08:00, and moved the deadline to 2026-07-31T23:59:59+08:00" in said["reason"]
+    assert said["reason_zh"].startswith("督办单位于 2026-06-05T10:00:00+08:00 批准延期")
+    assert referred["duty_failure"] not in withdrawn  # the bureau did not decide within 10 working days
+    h = rp.states[MAJOR]
+    assert not [f for f in h.failures if f[0] == "supervision"]
+    assert [f[0] for f in h.failures] == ["extension"]
+
+
+def test_an_extension_asked_for_after_the_deadline_leaves_the_referral_for_it() -> None:
+    """Asked for on 3 June, after the listed deadline of 1 June had passed, and approved on 5 June:
+    the deadline moves, but when it passed nobody had asked to move it, so the referral of the town
+    and the lead department for it stands."""
+    entries = [on_time(e) for e in major_confirmed()]
+    entries += [on_time(plan(MAJOR, "2026-03-04 10:00", "2026-05-30")),
+                on_time(ext_request(MAJOR, "2026-06-03 10:00", "2026-07-31")),
+                on_time(ext_decision(MAJOR, "2026-06-05 10:00", "2026-07-31"))]
+    rp = feed(entries, until="2026-06-21 00:00")
+    referred = [e["data"]["grounds"] for e in sent(rp, "safety.referral.discipline")]
+    assert referred == ["listed_supervision_failed"]
+    assert sent(rp, "safety.referral.withdrawn") == []
+    assert rp.states[MAJOR].deadline == end_of("2026-07-31")
 
 
 def _ladder_withdrawn(rp: Replay) -> list[str]:
