@@ -375,8 +375,12 @@ def _ladder(h: Hazard, rules: Rules, due: int, cause: str) -> list[Out]:
     h.history.append([due, cause, f"ladder {step.rule_id}: {', '.join(step.actions)}"])
     for action in step.actions:
         if action.startswith(PROPOSE):
-            outs += _propose(h, rules, rules.enforcement[action.removeprefix(PROPOSE)], step.rule_id,
-                             due, cause)
+            measure = rules.enforcement[action.removeprefix(PROPOSE)]
+            stands = proposals.on_file(h, measure.id, due) if h.enterprise else None
+            if stands is not None:  # one fine for one act (一事不再罚), one order asked for once
+                h.history.append([due, cause, f"{measure.id} not proposed again: {stands}"])
+                continue
+            outs += _propose(h, rules, measure, step.rule_id, due, cause)
     return outs
 
 
@@ -482,6 +486,7 @@ def _take_back(h: Hazard, rules: Rules, deadline: int, steps: int, done: int, ei
             if action.startswith(PROPOSE) and h.enterprise:
                 sent = _propose(h, rules, rules.enforcement[action.removeprefix(PROPOSE)], step.rule_id, due,
                                 clock_id(h.id, "ladder", due), record=False)
+                sent = [o for o in sent if proposals.went(h, o)]  # not one the step left out (`_ladder`)
                 said = f"Enforcement proposal withdrawn: {reason}"
                 outs += [withdrawal(proposal, said, at, Words("zh", rules.reference).reason(said))
                          for proposal in sent]

@@ -49,7 +49,7 @@ from engine.decide import emit
 from engine.decide.state import DISMISSALS, Hazard
 from engine.kernel.outputs import Out
 from engine.kernel.targets import resolve_all
-from engine.kernel.time import after, iso, latest
+from engine.kernel.time import after, epoch, iso, latest
 from engine.ruleset.compiled import Measure, ProposalDue, Rules
 from engine.zh.words import ANSWER_RECORDS
 
@@ -79,6 +79,39 @@ def note(h: Hazard, rules: Rules, measure: Measure, sent: Out, at: int, start: i
     h.proposals.append(p)
     h.proposals.sort(key=lambda p: (p[2], p[0]))  # arrival order must not matter
     _approved_then(h, rules, p)  # a review on file already (the proposal made in its very second)
+
+
+def on_file(h: Hazard, measure: str, t: int) -> str | None:
+    """What already stands against the hazard's enterprise for `measure` at `t`, as the record says
+    it, or None: a decision of its kind made by `t` (a fine's penalty decision, an order of the
+    measure's own kind), else a proposal of it made before `t` and not withdrawn (`gone`), decided
+    or not. The ladder proposes the measure no further (engine/decide/clocks.py `_ladder`): for the
+    same hazard left unremoved, 行政处罚法 (2021) art. 29 allows one fine ("对当事人的同一个违法行为，
+    不得给予两次以上罚款的行政处罚"), and 安全生产法 art. 102's step after it is 停产停业整顿, which
+    the ladder's next step proposes; an order asked for or made already is not asked for again."""
+    kind = _DECIDED_BY.get(measure)
+    if kind == "penalized":
+        decided = [(a[2], "penalty decision", a[1]) for a in h.answers if a[0] == kind and a[2] <= t]
+    else:
+        decided = [(o[2], "order", o[0]) for o in h.orders if o[1] == kind and o[2] <= t]
+    made = [(p[2], "proposal", p[0]) for p in h.proposals if p[1] == measure and p[2] < t]
+    stands = min(decided, default=None) or min(made, default=None)
+    if stands is None:
+        return None
+    when, what, ref = stands
+    law = " (一事不再罚, 行政处罚法 art. 29)" if measure == "fine" else ""
+    return f"the {what} {ref} of {iso(when)} stands on this hazard{law}"
+
+
+def went(h: Hazard, sent: Out) -> bool:
+    """Whether the proposal `sent`, restated to be withdrawn, went when its ladder step ran: it is on
+    file, or, where none of its measure is (a hazard stored before proposals were kept), nothing of
+    its measure stood then to leave it out (`on_file`)."""
+    d = sent.event["data"]
+    if any(p[0] == d["proposal_id"] for p in h.proposals):
+        return True
+    return not any(p[1] == d["measure"] for p in h.proposals) and on_file(h, d["measure"],
+                                                                          epoch(sent.event["time"])) is None
 
 
 def counted_from(h: Hazard, pid: str, reckoned: int) -> int:

@@ -111,6 +111,11 @@ def _shapes() -> Shapes:
          "建议对 {e} {m:measure}（无需法制审核）"),
         (r"proposed (?P<m>\w+) against (?P<e>\S+), after legal review \(法制审核\)",
          "建议对 {e} {m:measure}（经法制审核后）"),
+        (r"(?P<m>\w+) not proposed again: the (?P<k>penalty decision|order|proposal) (?P<r>\S+) of "
+         r"(?P<t>\S+) stands on this hazard \(一事不再罚, 行政处罚法 art\. 29\)",
+         "不再建议{m:measure}：本隐患已有{k:standing} {r}（{t}）（一事不再罚，行政处罚法第二十九条）"),
+        (r"(?P<m>\w+) not proposed again: the (?P<k>penalty decision|order|proposal) (?P<r>\S+) of "
+         r"(?P<t>\S+) stands on this hazard", "不再建议{m:measure}：本隐患已有{k:standing} {r}（{t}）"),
         (r"proposed utility_stop_notice \(安全生产法 art\. 70\) on order (?P<o>\S+)",
          "建议通知停止供电（安全生产法第七十条），责令 {o} 未执行"),
         (r"order (?P<o>\S+): (?P<m>\w+) until (?P<u>\S+) \((?P<b>(?:[^()]|\([^()]*\))+)\)",

@@ -148,6 +148,8 @@ CEASED = {"no longer a key enterprise": "不再列为重点企业", "closed": "�
 OWED = {"legal review (法制审核)": "法制审核", "decision": "执法决定"}
 ANSWER_RECORDS = {"legal_reviewed": "legal review", "penalized": "penalty decision", "ordered": "order"}
 ANSWERS = {"legal review": "法制审核", "penalty decision": "行政处罚决定", "order": "责令决定"}
+# What already stands for a measure the ladder therefore proposes no further (proposals.py `on_file`).
+STANDING = {**ANSWERS, "proposal": "执法建议"}
 # What a verdict or a lifting recorded late withdrew of a violated order's consequences
 # (engine/decide/lifecycle.py `_taken_back`).
 TAKEN = {"the transfer to the public security bureau": "移送公安机关",
@@ -162,7 +164,7 @@ ROLES = {"inspector": "执法人员", "expert": "专家", "enterprise": "企业"
 _BY_KIND = {"grade": GRADES, "via": FOUND_VIA, "inspection": INSPECTIONS, "verdict": VERDICTS,
             "measure": MEASURES, "outcome": OUTCOMES, "class": CLASSES, "level": LEVELS,
             "report": REPORTS, "clock": CLOCKS, "tier": TIERS, "risk": RISKS, "ceased": CEASED,
-            "owed": OWED, "answer": ANSWERS, "watch": WATCHES, "criterion": CRITERIA,
+            "owed": OWED, "answer": ANSWERS, "standing": STANDING, "watch": WATCHES, "criterion": CRITERIA,
             "credit": CREDIT_OUTCOMES, "left": LEFT, "settled": SETTLED, "taken": TAKEN,
             "role": ROLES}
 

@@ -154,28 +154,59 @@ def test_a_review_made_in_time_and_recorded_late_takes_the_escalation_back() -> 
     assert len(overdue(rp)) == 1 and taken_back(rp) == []
 
 
-def test_a_fine_in_a_later_cycle_needs_a_decision_made_since_it() -> None:
-    """A failed review starts the ladder again; the first cycle's penalty answers its own fine only."""
+def test_a_fine_decided_in_one_cycle_is_not_proposed_again_in_the_next() -> None:
+    """一事不再罚 (行政处罚法 art. 29): a failed review starts the ladder again, and its red step still
+    summons, but proposes no second fine for the same hazard; the overhaul step proposes 停产停业整顿."""
     rp = run(*general_confirmed(), penalized("2026-11-20 10:00"), complete(HZ, "2026-11-21 09:00"),
              review(HZ, "2026-11-23 10:00", "failed"), until="2027-01-10 00:00")
-    fines = events(rp, "safety.enforcement.proposed", measure="fine")
-    assert len(fines) == 2
-    told = overdue(rp)
-    fined = [t["data"]["reason"].split()[2] for t in told if "(fine)" in t["data"]["reason"]]
-    assert fined == [fines[1]["id"]]
+    [fine] = events(rp, "safety.enforcement.proposed", measure="fine")
+    assert fine["data"]["rule_id"] == "ladder.red" and fine["time"] == iso_end("2026-11-17")
+    summons = events(rp, "safety.escalation.raised", action="summon")
+    assert [s["time"] for s in summons] == [iso_end("2026-11-17"), iso_end("2026-12-07")]
+    [overhaul] = events(rp, "safety.enforcement.proposed", measure="suspend_for_overhaul")
+    assert overhaul["time"] == iso_end("2026-12-14")
+    assert [t for t in overdue(rp) if "(fine)" in t["data"]["reason"]] == []
+    line = ("fine not proposed again: the penalty decision 消行罚决字〔2026〕31号 of "
+            "2026-11-20T10:00:00+08:00 stands on this hazard (一事不再罚, 行政处罚法 art. 29)")
+    [said] = [w for _, _, w in rp.states[HZ].history if w.startswith("fine not proposed")]
+    assert said == line
+    assert Words("zh", RULES.reference).record(line) == (
+        "不再建议罚款：本隐患已有行政处罚决定 消行罚决字〔2026〕31号（2026-11-20T10:00:00+08:00）"
+        "（一事不再罚，行政处罚法第二十九条）")
 
 
-def test_a_decision_made_before_two_fines_of_the_same_second_answers_both_whatever_their_ids() -> None:
-    """A failed review dated before the deadline, recorded a week late, starts a second cycle whose
-    ladder runs to the same red second: two fines at one instant. A penalty decided just before
-    answers both, as the earliest fines; their ids, not their times, once chose one of them."""
+def test_a_fine_still_awaiting_its_decision_is_not_proposed_again_in_the_next_cycle() -> None:
+    """The first cycle's fine, never decided, still asks for the decision: the next red step adds none."""
+    rp = run(*general_confirmed(), complete(HZ, "2026-11-21 09:00"), review(HZ, "2026-11-23 10:00", "failed"),
+             until="2027-01-10 00:00")
+    [fine] = events(rp, "safety.enforcement.proposed", measure="fine")
+    [said] = [w for _, _, w in rp.states[HZ].history if w.startswith("fine not proposed")]
+    assert said.startswith(f"fine not proposed again: the proposal {fine['id']} of {iso_end('2026-11-17')}")
+    assert len([t for t in overdue(rp) if "(fine)" in t["data"]["reason"]]) == 1
+
+
+def test_a_penalty_decided_before_the_red_step_leaves_no_fine_to_propose() -> None:
+    """The department fined first: the ladder proposes no fine at all, and 停产停业整顿 at its own step.
+    A failed review dated before the deadline, recorded a week late, runs the ladder again to the same
+    red second: no fine then either."""
     entries = [arriving(e, epoch(e["time"])) for e in (*general_confirmed(),
                                                        penalized("2026-11-17 23:59"))]
     late = arriving(review(HZ, "2026-11-03 11:00", "failed"), "2026-11-18 06:00")
     rp = feed([*entries, late], until="2026-12-10 00:00")
-    fines = events(rp, "safety.enforcement.proposed", measure="fine")
-    assert len(fines) == 2 and fines[0]["time"] == fines[1]["time"]
+    assert events(rp, "safety.enforcement.proposed", measure="fine") == []
+    assert len(events(rp, "safety.escalation.raised", action="summon")) == 2
     assert [t for t in overdue(rp) if "(fine)" in t["data"]["reason"]] == []
+
+
+def test_a_claim_recorded_late_withdraws_only_the_proposals_that_went() -> None:
+    """A step that left out the fine (a penalty stood) restates, when a late claim takes it back, only
+    the proposals it sent: a withdrawal names nothing that was never sent."""
+    entries = [arriving(e, epoch(e["time"])) for e in (*general_confirmed(), penalized("2026-11-12 10:00"))]
+    late = arriving(complete(HZ, "2026-11-16 10:00"), "2026-11-26 10:00")
+    rp = feed([*entries, late], until="2026-12-10 00:00")
+    assert events(rp, "safety.enforcement.proposed", measure="fine") == []
+    overhaul = proposal(rp, "suspend_for_overhaul")
+    assert [w["data"]["proposal_id"] for w in events(rp, "safety.enforcement.withdrawn")] == [overhaul["id"]]
 
 
 def test_a_late_claim_that_withdraws_the_fine_withdraws_its_overdue_escalation_too() -> None:
