@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from engine.contract.outputs import REFERRALS_DISCIPLINE
-from engine.decide.proposals import ESCALATED
+from engine.decide.proposals import ESCALATED, moot
 from engine.decide.state import Hazard
 from engine.errors import EngineError
 from engine.kernel.ids import output_id
@@ -67,10 +67,12 @@ def monthly_filings(hazards: Iterable[Hazard], month: str, rules: Rules) -> list
 def _proposals_due(h: Hazard, start: int, end: int, escalated: bool = False) -> list[list[object]]:
     """The hazard's enforcement proposals with a review or decision due in [start, end): the first
     the proposal asks for, or the decision due once a review approved it; with `escalated`, only
-    those that ran out with none on record (and were not taken back since). A proposal counts once."""
+    those that ran out with none on record (and were not taken back since). A proposal counts once;
+    one moot by its due time (an order to stop on a hazard rectified and accepted: proposals.py
+    `moot`) is no proposal left unanswered, nor one to file."""
     return [p for p in h.proposals if any(
         due is not None and start <= due < end and (not escalated or state == ESCALATED)  # type: ignore[operator]
-        for due, state in ((p[3], p[5]), (p[6], p[7])))]
+        and not moot(h, p, due) for due, state in ((p[3], p[5]), (p[6], p[7])))]
 
 
 def _filing(dept: str, hazards: list[Hazard], month: str, start: int, end: int, rules: Rules) -> Out:

@@ -164,6 +164,9 @@ def apply_event(h: Hazard, entry: Entry, at: int, rules: Rules) -> list[Out]:
             outs += proposals.dismissed(h, rules, verdict, at, eid, decided)
         else:
             outs += proposals.confirmed(h, rules, verdict, at, eid, reached(entry, at), decided)
+    if h.proposals and entry["type"] == _RECTIFICATION_REVIEWED and entry["data"]["outcome"] == "passed":
+        # Rectified and accepted: an order to stop asked for to get the hazard eliminated is moot.
+        outs += proposals.accepted(h, rules, at, eid, decided_at(entry, at, h.watermark))
     if (h.step or h.plan_fired) and entry["type"] == _RECTIFICATION_REVIEWED \
             and entry["data"]["outcome"] == "passed":
         # Accepted as rectified in time (a passed review closes for good, whichever close came
@@ -813,7 +816,7 @@ def _utility_stop(h: Hazard, rules: Rules) -> list[Out]:
 def _review(h: Hazard, at: int, eid: str, outcome: str, rules: Rules) -> tuple[str, list[Out]]:
     if outcome == "passed":
         _close(h, at, "passed")
-        h.passed_at = max(at, h.passed_at or at)
+        h.passed_at = min(at, h.passed_at or at)  # rectified and accepted from the first (proposals `moot`)
         h.completed_at = None
         h.review_fails = 0  # a review ends the count of its claim's missed reviews, as a failed one does
         outs = []

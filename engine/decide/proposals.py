@@ -184,7 +184,7 @@ def _owed(h: Hazard, p: list[Any]) -> bool:
     late: time order escalated it and left it standing), and the hazard not found unfounded or a
     duplicate by then (`_pressing`)."""
     return (p[_STATE] is None and watched(p) and not _by(answered(h, p), p[3])
-            and _pressing(h, p[3]))
+            and _pressing(h, p, p[3]))
 
 
 def _decision_owed(h: Hazard, p: list[Any]) -> int | None:
@@ -195,7 +195,7 @@ def _decision_owed(h: Hazard, p: list[Any]) -> int | None:
     d = p[_DUE2]
     if p[_DECISION] is not None or d is None:
         return None
-    return d if not _by(decided(h, p), d) and _pressing(h, d) else None
+    return d if not _by(decided(h, p), d) and _pressing(h, p, d) else None
 
 
 def _by(found: tuple[int, str, str] | None, due_at: int) -> bool:
@@ -207,9 +207,10 @@ def standing(h: Hazard) -> list[dict[str, Any]]:
     """Each proposal standing on the hazard, for a supervisor: when it was made and due, and where
     it stands (`awaiting` its review or decision, `answered` by a record dated by its due time,
     `answered_late`, `overdue` and escalated, `not_pressed`: the hazard was found unfounded or a
-    duplicate, `not_watched`: nothing on record can answer it), with the record that answered it
-    (a review with its outcome); once a review approved it, the decision then due (`decision`:
-    when it is due, where it stands as above, and the decision on file)."""
+    duplicate, or, for an order to stop, rectified and accepted (`moot`), `not_watched`: nothing on
+    record can answer it), with the record that answered it (a review with its outcome); once a
+    review approved it, the decision then due (`decision`: when it is due, where it stands as
+    above, and the decision on file)."""
     views = []
     for p in h.proposals:
         found = answered(h, p) if watched(p) else None
@@ -235,7 +236,7 @@ def _decision(h: Hazard, p: list[Any]) -> dict[str, Any] | None:
     if d is None:
         return None
     found = decided(h, p)
-    return {"due": iso(d), "status": _stage(h, d, p[_DECISION], found), "decided_by": _record(h, found)}
+    return {"due": iso(d), "status": _stage(h, p, d, p[_DECISION], found), "decided_by": _record(h, found)}
 
 
 def statuses(h: Hazard) -> dict[str, str]:
@@ -246,32 +247,49 @@ def statuses(h: Hazard) -> dict[str, str]:
     said = {}
     for p in h.proposals:
         d = p[_DUE2]
-        said[p[0]] = (f"decision_{_stage(h, d, p[_DECISION], decided(h, p))}" if d is not None
+        said[p[0]] = (f"decision_{_stage(h, p, d, p[_DECISION], decided(h, p))}" if d is not None
                       else _status(h, p, answered(h, p) if watched(p) else None))
     return said
 
 
 def _status(h: Hazard, p: list[Any], found: tuple[int, str, str] | None) -> str:
-    return _stage(h, p[3], p[_STATE], found) if watched(p) else "not_watched"
+    return _stage(h, p, p[3], p[_STATE], found) if watched(p) else "not_watched"
 
 
-def _stage(h: Hazard, due_at: int, state: str | None, found: tuple[int, str, str] | None) -> str:
-    """Where a watch due at `due_at`, in `state`, stands, `found` the record that answers it."""
+def _stage(h: Hazard, p: list[Any], due_at: int, state: str | None,
+           found: tuple[int, str, str] | None) -> str:
+    """Where a watch of proposal `p` due at `due_at`, in `state`, stands, `found` the record that
+    answers it."""
     if found is not None:
         return "answered" if _by(found, due_at) else "answered_late"
     if state == ESCALATED:
         return "overdue"
-    return "awaiting" if state is None and _pressing(h, due_at) else "not_pressed"
+    return "awaiting" if state is None and _pressing(h, p, due_at) else "not_pressed"
 
 
-def _pressing(h: Hazard, t: int) -> bool:
-    """Whether the hazard's enterprise is pressed for a decision due at `t`: unless the latest
-    verification made by then found the hazard unfounded or a duplicate. The proposal has then
-    lost its ground, whatever closed the hazard since (a review passed later revives nothing); a
-    verification after `t`, of any verdict, leaves the proposal as it stood at `t`. With no verdicts
-    kept (one verification, or a state stored before they were kept) the latest verification alone
-    judges."""
-    return not h.dismissed_by(t)
+def _pressing(h: Hazard, p: list[Any], t: int) -> bool:
+    """Whether the hazard's enterprise is pressed for a decision on proposal `p` due at `t`: unless
+    the latest verification made by then found the hazard unfounded or a duplicate, or the proposal
+    is moot by then (`moot`). A dismissed proposal has lost its ground, whatever closed the hazard
+    since (a review passed later revives nothing); a verification after `t`, of any verdict, leaves
+    the proposal as it stood at `t`. With no verdicts kept (one verification, or a state stored
+    before they were kept) the latest verification alone judges."""
+    return not h.dismissed_by(t) and not moot(h, p, t)
+
+
+# The measures that exist to get a hazard eliminated, not to punish a past act: 安全生产法 (2021)
+# art. 102's 停产停业整顿 is for an enterprise that refuses to eliminate it (拒不执行的); art. 65's
+# suspension lasts until the major hazard is removed (重大事故隐患排除后，经审查同意，方可恢复); art. 70's
+# notice to stop power supply is lifted once the decision is carried out. A fine, for the act done,
+# is none of them.
+FORCE_RECTIFICATION = frozenset({"suspend", "suspend_for_overhaul", "utility_stop_notice"})
+
+
+def moot(h: Hazard, p: list[Any], t: int) -> bool:
+    """Whether proposal `p` had lost its point by `t`: a measure that forces rectification
+    (FORCE_RECTIFICATION), on a hazard an acceptance review (复查验收) had passed by then, rectified and
+    accepted. Nobody is pressed to review or decide it from then, nor does the monthly filing count it."""
+    return p[1] in FORCE_RECTIFICATION and h.passed_at is not None and h.passed_at <= t
 
 
 def _what(p: list[Any]) -> str:
@@ -389,10 +407,37 @@ def dismissed(h: Hazard, rules: Rules, verdict: str, done: int, eid: str, decide
     why, how = (f"the verification {eid} of {iso(done)}, which found it {verdict} before",
                 f"found {verdict} on {iso(done)}")
     outs = [_take_back(h, rule, rules, p, eid, decided_at, why, how)
-            for p in h.proposals if p[_STATE] == ESCALATED and p[3] >= done and not _pressing(h, p[3])]
+            for p in h.proposals if p[_STATE] == ESCALATED and p[3] >= done and not _pressing(h, p, p[3])]
     return outs + [_take_back(h, rule, rules, p, eid, decided_at, why, how, second=True)
                    for p in h.proposals if p[_DECISION] == ESCALATED and p[_DUE2] >= done
-                   and not _pressing(h, p[_DUE2])]
+                   and not _pressing(h, p, p[_DUE2])]
+
+
+def accepted(h: Hazard, rules: Rules, done: int, eid: str, decided_at: int) -> list[Out]:
+    """An acceptance review (复查验收) that passed at `done`, decided at `decided_at`: each proposal of a
+    measure that forces rectification (FORCE_RECTIFICATION), or its decision, due after it and not
+    answered by then, is moot from then (`moot`). The record says so for each still awaited, and an
+    escalation that it was overdue, raised before the review's record came (an inspector's tablet
+    offline), is taken back, to those it went to. A fine is left as it stands: it is for the act done."""
+    if h.passed_at != done:
+        return []  # not the review that stands (`moot` reads the latest passed)
+    for p in h.proposals:
+        for due_at, place, answer in ((p[3], _STATE, answered), (p[_DUE2], _DECISION, decided)):
+            if (due_at is not None and due_at > done and p[place] is None and moot(h, p, due_at)
+                    and watched(p) and not _by(answer(h, p), done)):
+                whose = "its decision " if place == _DECISION else ""
+                h.history.append([decided_at, eid, f"proposal {p[0]} ({p[1]}): {whose}no longer pressed, the "
+                                                   f"hazard rectified and accepted on {iso(done)}"])
+    rule = rules.proposal_due
+    if rule is None:
+        return []
+    why, how = (f"the acceptance review {eid} of {iso(done)}, which passed before",
+                f"review passed on {iso(done)}")
+    outs = [_take_back(h, rule, rules, p, eid, decided_at, why, how)
+            for p in h.proposals if p[_STATE] == ESCALATED and p[3] >= done and moot(h, p, p[3])]
+    return outs + [_take_back(h, rule, rules, p, eid, decided_at, why, how, second=True)
+                   for p in h.proposals if p[_DECISION] == ESCALATED and p[_DUE2] is not None
+                   and p[_DUE2] >= done and moot(h, p, p[_DUE2])]
 
 
 def confirmed(h: Hazard, rules: Rules, verdict: str, done: int, eid: str, reached: int | None,
@@ -411,7 +456,7 @@ def confirmed(h: Hazard, rules: Rules, verdict: str, done: int, eid: str, reache
     for p in h.proposals:
         for due_at, place, answer, second in ((p[3], _STATE, answered, False),
                                               (p[_DUE2], _DECISION, decided, True)):
-            if due_at is None or due_at < done or not _pressing(h, due_at):
+            if due_at is None or due_at < done or not _pressing(h, p, due_at):
                 continue
             if p[place] != WITHDRAWN and not (p[place] is None and reached is not None and due_at < reached
                                               and _kept_down(h, done, due_at)):

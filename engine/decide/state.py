@@ -118,7 +118,9 @@ class Hazard(HistoryState):
     completed_at: int | None = None  # a completion claim awaiting review
     closed_at: int | None = None
     closed_how: str | None = None  # passed | immediate | unfounded | duplicate
-    passed_at: int | None = None  # an acceptance review that passed: rectified, never reopened
+    # The earliest acceptance review that passed: rectified, never reopened (the latest, in a state
+    # stored before 2026-12-07; only whether there is one counted then).
+    passed_at: int | None = None
     step: int = 0  # ladder steps fired in this cycle
     tier: str | None = None
     listed: list[Any] | None = None  # [notice_no, listed_at, deadline, active]

@@ -165,6 +165,11 @@ _ESCALATIONS = compiled([
      r"proposal (?P<p>\S+), reached the engine after it",
      "撤回隐患 {h} 的{r:rule}：核实记录 {e}（{t}）早于执法建议 {p} 的{s:decision}期限（{u}）认定{v:verdict}，"
      "送达引擎晚于督办"),
+    (r"The escalation (?P<r>\S+) of (?P<h>\S+) is withdrawn: the acceptance review (?P<e>\S+) of (?P<t>\S+), "
+     r"which passed before the due time (?P<u>\S+) of (?P<s>the decision on )?proposal (?P<p>\S+), reached "
+     r"the engine after it",
+     "撤回隐患 {h} 的{r:rule}：复查验收 {e}（{t}）早于执法建议 {p} 的{s:decision}期限（{u}）已通过，"
+     "隐患已整改，该建议不再督办，送达引擎晚于督办"),
     (r"The escalation (?P<r>\S+) of (?P<h>\S+) is withdrawn: proposal (?P<p>\S+) was withdrawn",
      "撤回隐患 {h} 的{r:rule}：执法建议 {p} 已撤回"),
     # a department's duties (`_duty_failure`, `answer`)

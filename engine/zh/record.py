@@ -176,6 +176,15 @@ def _shapes() -> Shapes:
         (r"proposal (?P<p>\S+): the escalation that (?P<w>it|its decision) was overdue withdrawn: "
          r"(?P<k>legal review|penalty decision|order) made on (?P<t>\S+)",
          "执法建议 {p}：{k:answer}已于 {t} 作出，撤回{w:watch}"),
+        (r"proposal (?P<p>\S+): the escalation that (?P<w>it|its decision) was overdue withdrawn: review "
+         r"passed on (?P<t>\S+)",
+         "执法建议 {p}：隐患已于 {t} 复查验收通过，撤回{w:watch}"),
+        (r"proposal (?P<p>\S+) \((?P<m>\w+)\): no longer pressed, the hazard rectified and accepted on "
+         r"(?P<t>\S+)",
+         "执法建议 {p}（{m:measure}）不再督办：隐患已于 {t} 整改并复查验收通过"),
+        (r"proposal (?P<p>\S+) \((?P<m>\w+)\): its decision no longer pressed, the hazard rectified and "
+         r"accepted on (?P<t>\S+)",
+         "执法建议 {p}（{m:measure}）的执法决定不再督办：隐患已于 {t} 整改并复查验收通过"),
         (r"penalty decision (?P<n>\S+): fine (?P<c>\d+) CNY \((?P<b>(?:[^()]|\([^()]*\))+)\)",
          "行政处罚决定 {n}：罚款 {c} 元（{b}）"),
         (r"legal review \(法制审核\) of proposal (?P<p>\S+): (?P<o>\w+)",

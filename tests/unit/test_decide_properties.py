@@ -45,6 +45,7 @@ from hypothesis import strategies as st
 from engine.contract.envelope import EVENT_TYPES
 from engine.contract.outputs import OUTPUT_TYPES, Escalation
 from engine.decide.emit import iso
+from engine.decide.proposals import FORCE_RECTIFICATION
 from engine.decide.replay import Replay
 from engine.decide.state import Hazard
 from engine.kernel.escalation import escalation_id
@@ -705,12 +706,17 @@ def _verdicts_around(draw: st.DrawFn, entries: list[dict[str, Any]], hid: str, m
 _DECIDED_BY_ORDER = ("suspend", "suspend_for_overhaul")  # measures an order of their own kind decides
 
 
-def _pressing_by_the_records(mine: list[dict[str, Any]], due: int) -> bool:
-    """Whether a hazard's records alone leave its enterprise's proposals to be decided at `due`: the
-    latest verification by then did not find it unfounded or a duplicate (whatever closed it since:
-    a review passed after such a verdict does not give a proposal its ground back)."""
+def _pressing_by_the_records(mine: list[dict[str, Any]], due: int, measure: str) -> bool:
+    """Whether a hazard's records alone leave its enterprise's proposal of `measure` to be decided at
+    `due`: the latest verification by then did not find it unfounded or a duplicate (whatever closed
+    it since: a review passed after such a verdict does not give a proposal its ground back), and,
+    for an order to stop (停产停业整顿 is for a refusal to eliminate the hazard, 安全生产法 art. 102),
+    no acceptance review had passed by then (since 2026-12-07: before, it was pressed all the same)."""
     kinds = [_kind(x) for x in sorted(mine, key=entry_time)
              if entry_time(x) <= due and _kind(x).startswith(_VERIFYING)]
+    if measure in FORCE_RECTIFICATION and any(
+            _kind(x) == "reviewed.passed" and entry_time(x) <= due for x in mine):
+        return False
     return not kinds or kinds[-1] not in ("verified.unfounded", "verified.duplicate")
 
 
@@ -811,7 +817,7 @@ def test_a_proposal_is_left_escalated_exactly_when_its_records_show_it_unanswere
             continue
         mine = [x for x in entries if x["subject"] == hid]
         if not _answered_by_the_records(mine, {**d, "made": e["time"]}, earliest.get(hid, 0), due) \
-                and _pressing_by_the_records(mine, due):
+                and _pressing_by_the_records(mine, due, d["measure"]):
             want.add((hid, d["proposal_id"]))
     assert _left_escalated(events, "proposal_overdue") == want
 
@@ -844,7 +850,7 @@ def test_a_decision_is_left_escalated_exactly_when_its_records_show_none_in_time
                     and o["data"]["measure"] == d["measure"])
         decided = any(x["type"] == "safety.enforcement.ordered" and x["data"]["order"] == d["measure"]
                       and entry_time(x) <= due and (made <= entry_time(x) or made == first) for x in mine)
-        if due < END and not decided and _pressing_by_the_records(mine, due):
+        if due < END and not decided and _pressing_by_the_records(mine, due, d["measure"]):
             want.add((hid, d["proposal_id"]))
     assert _left_escalated(events, "decision_overdue", "decision") == want
 

@@ -108,8 +108,10 @@ def test_rules_without_the_ground_refuse_to_file():
 def test_a_filing_counts_the_proposals_that_ran_out_in_the_month_unanswered():
     """A hazard confirmed on 3 November: its fine falls due on the 24th, its overhaul's legal review
     on 1 December. Left unanswered, November files the fine and December the overhaul. With the fine
-    decided in time and the hazard closed in November, November files none, and December still
-    files the overhaul: its review was owed whatever closed the hazard."""
+    decided in time and the hazard rectified and accepted on the 27th, November files none, and
+    December none either: 停产停业整顿 is for a refusal to eliminate the hazard (安全生产法 art. 102), and
+    was moot before its review was due (until 2026-12-07 December filed it, audit finding 7). The
+    fine left undecided is filed whatever closed the hazard: it is for the act done."""
     from decide_fixtures import INSPECTORS, event
 
     def unanswered(rp, month):
@@ -124,7 +126,9 @@ def test_a_filing_counts_the_proposals_that_ran_out_in_the_month_unanswered():
         "by": INSPECTORS[0]}, "HZ-P")
     rp = run(*opened, decision, review("HZ-P", "2026-11-27 10:00"), until="2026-12-05 00:00")
     assert rp.states["HZ-P"].status() == "closed"
-    assert (unanswered(rp, "2026-11"), unanswered(rp, "2026-12")) == (0, 1)
+    assert (unanswered(rp, "2026-11"), unanswered(rp, "2026-12")) == (0, 0)
+    rp = run(*opened, review("HZ-P", "2026-11-27 10:00"), until="2026-12-05 00:00")
+    assert (unanswered(rp, "2026-11"), unanswered(rp, "2026-12")) == (1, 0)
 
 
 def test_a_filing_counts_an_approved_proposal_whose_decision_ran_out_in_the_month_once():

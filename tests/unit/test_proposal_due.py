@@ -437,6 +437,44 @@ def test_a_closed_hazard_still_owes_the_decision_on_its_fine() -> None:
     assert len(overdue(rp)) == 1
 
 
+def test_an_overhaul_is_pressed_no_more_once_the_hazard_is_rectified_and_accepted() -> None:
+    """安全生产法 art. 102's 停产停业整顿 is for a refusal to eliminate the hazard: accepted as rectified
+    before its legal review was due, nobody is told it went unreviewed, the record says why, and the
+    view says it is not pressed; the fine, for the act done, is still owed."""
+    rp = run(*general_confirmed(), review(HZ, "2026-11-25 10:00", "passed"), until="2026-12-10 00:00")
+    overhaul = proposal(rp, "suspend_for_overhaul")["id"]
+    told = overdue(rp)
+    assert [t["data"]["due_at"] for t in told] == [iso_end("2026-11-24")]  # the fine's alone
+    assert "proposal" not in rp.states[HZ].clocks
+    line = (f"proposal {overhaul} (suspend_for_overhaul): no longer pressed, the hazard rectified and "
+            "accepted on 2026-11-25T10:00:00+08:00")
+    assert line in [w for _, _, w in rp.states[HZ].history]
+    assert Words("zh", RULES.reference).record(line) == (
+        f"执法建议 {overhaul}（责令停产停业整顿）不再督办：隐患已于 2026-11-25T10:00:00+08:00 "
+        "整改并复查验收通过")
+    view = {p["measure"]: p["status"] for p in hazard_view(rp.states[HZ], RULES, 0)["proposals"]}
+    assert view == {"fine": "overdue", "suspend_for_overhaul": "not_pressed"}
+
+
+def test_a_passed_review_recorded_late_takes_back_the_overhaul_s_escalation_not_the_fine_s() -> None:
+    entries = [arriving(e, epoch(e["time"])) for e in general_confirmed()]
+    late = arriving(review(HZ, "2026-11-30 10:00", "passed"), "2026-12-04 09:00")
+    rp = feed([*entries, late], until="2026-12-10 00:00")
+    overhaul = proposal(rp, "suspend_for_overhaul")["id"]
+    assert [t["data"]["due_at"] for t in overdue(rp)] == [iso_end("2026-11-24"), iso_end("2026-12-01")]
+    [back] = taken_back(rp)
+    assert back["time"] == "2026-12-04T09:00:00+08:00" and back["data"]["due_at"] == iso_end("2026-12-01")
+    assert back["data"]["reason"] == (
+        f"The escalation {RULE} of {HZ} is withdrawn: the acceptance review {late['event_id']} of "
+        f"2026-11-30T10:00:00+08:00, which passed before the due time {iso_end('2026-12-01')} of proposal "
+        f"{overhaul}, reached the engine after it")
+    assert back["data"]["reason_zh"].startswith(f"撤回隐患 {HZ} 的")
+    # A review passed after the due time takes nothing back: the overhaul was owed then.
+    late = arriving(review(HZ, "2026-12-02 10:00", "passed"), "2026-12-04 09:00")
+    rp = feed([*entries, late], until="2026-12-10 00:00")
+    assert len(overdue(rp)) == 2 and taken_back(rp) == []
+
+
 def test_a_utility_stop_notice_is_watched_only_when_it_needs_legal_review(tmp_path) -> None:
     """No record says a notice to stop power supply went out: only its legal review can answer it."""
     def utility(rules) -> Replay:
