@@ -423,6 +423,21 @@ def extended(h: Hazard, rules: Rules, deadline: int, steps: int, done: int, eid:
     return outs
 
 
+def ordered(h: Hazard, rules: Rules, deadline: int, steps: int, done: int, eid: str, at: int) -> list[Out]:
+    """A written order to rectify within a time limit (责令限期整改) made at `done`, decided at `at`,
+    takes back the ladder's steps that ran against the deadline it replaced (`deadline`, `steps` of
+    them had run) after it was made: from then the enterprise was bound by the order's period, and
+    in time order none of them would have run (an inspector's tablet offline). As for an extension
+    (`extended`); the ladder runs against the order's period already (lifecycle `_order_period`)."""
+    late, outs = _take_back(h, rules, deadline, steps, done, eid, at,
+                            f"the order {eid} of {iso(done)}, which set the deadline {iso(h.deadline)} "
+                            "before the step")
+    if late:
+        h.history.append([at, eid, f"ladder steps {', '.join(rules.ladder[i].rule_id for i in late)} "
+                                   f"withdrawn: ordered on {iso(done)} to rectify by {iso(h.deadline)}"])
+    return outs
+
+
 def dismissed(h: Hazard, rules: Rules, verdict: str, done: int, eid: str, at: int) -> list[Out]:
     """A verification at `done` that found the hazard unfounded or a duplicate, decided at `at`,
     takes back the ladder's steps that ran after it: from then the hazard was closed, and in time

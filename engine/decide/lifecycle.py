@@ -24,6 +24,7 @@ from engine.decide.clocks import (
     extended_late,
     list_hazard,
     mark_withdrawn,
+    ordered,
     planned,
     sent_again,
     violated_key,
@@ -37,6 +38,7 @@ from engine.decide.state import (
     keep_failed_review,
     keep_plan,
     lead_named_late_key,
+    order_until_key,
 )
 from engine.intake.timeline import FINDING_TYPE
 from engine.kernel.apply import UnknownEntryType
@@ -112,7 +114,9 @@ def apply_event(h: Hazard, entry: Entry, at: int, rules: Rules) -> list[Out]:
     moved = ((h.deadline, h.step, h.early[0] if entry["type"] != _DECIDED and h.early else at,
               h.listed[2] if h.listed else None, h.ext[0] if h.ext else h.ext_decided)
              if entry["type"] in _EXTENSION else None)
+    before = (h.deadline, h.step) if entry["type"] == _ORDERED else None  # an order's period may move it
     what, outs = handler(h, entry["data"], at, eid, rules)
+    by_order = before is not None and h.deadline != before[0] and _period_in_force(h, at)
     if h.closed_how is not None:
         # No claim awaits review on a closed hazard, whichever arrived first: the claim or the close,
         # nor is any review of one missed.
@@ -125,7 +129,7 @@ def apply_event(h: Hazard, entry: Entry, at: int, rules: Rules) -> list[Out]:
             _arrival(h, clock, eid, at, arrived, known)
         if h.confirmed_by == eid:  # the confirmation that stands: a listed hazard's notice waits for it
             _arrival(h, "confirm", eid, at, arrived, None)
-        if h.cycle_start == at and _failed_review(entry):  # the review that set the deadline in force
+        if (h.cycle_start == at and _failed_review(entry)) or by_order:  # it set the deadline in force
             _arrival(h, "cycle", eid, at, arrived, None)
         if _failed_review(entry):
             keep_failed_review(h, at, arrived)
@@ -182,6 +186,9 @@ def apply_event(h: Hazard, entry: Entry, at: int, rules: Rules) -> list[Out]:
         # Found unfounded or a duplicate since the violation, or graded below major, before it or
         # since: no order on a major hazard was refused, as the verifications by time now say.
         outs += _judged_again(h, rules, entry, at, eid, decided_at(entry, at, h.watermark))
+    if by_order and before is not None and before[0] is not None and before[1]:
+        # An order whose record reached the engine after ladder steps ran against the deadline it replaced.
+        outs += ordered(h, rules, before[0], before[1], at, eid, decided_at(entry, at, h.watermark))
     if moved is not None and moved[1] and h.step == 0 and h.deadline is not None and h.deadline > moved[0]:
         # An approval that reached the engine after ladder steps ran against the deadline it moved.
         outs += extended(h, rules, moved[0], moved[1], moved[2], eid, decided_at(entry, at, h.watermark))
@@ -259,9 +266,11 @@ _STARTS = {"safety.hazard.reported": "verify", FINDING_TYPE: "verify",
 # The types whose arrival can count: those, and a verification (a confirmation lists a major
 # hazard, and the enterprise's plan is due from the notice: engine/decide/clocks.py `issued`);
 # and a failed review (`_failed_review`); and a violation of an order (its art. 70 proposal counts
-# from it: `_utility_stop`).
+# from it: `_utility_stop`); and an order, whose period may set the deadline a ladder runs against
+# (its proposals count from when it came, as a failed review's do: `_order_period`).
 _VIOLATED = "safety.enforcement.violated"
-_LATE = frozenset({*_STARTS, "safety.hazard.verified", _VIOLATED})
+_ORDERED = "safety.enforcement.ordered"
+_LATE = frozenset({*_STARTS, "safety.hazard.verified", _VIOLATED, _ORDERED})
 _RECTIFICATION_REVIEWED = "safety.rectification.reviewed"
 
 
@@ -471,7 +480,10 @@ def _enforcement_record(h: Hazard, kind: str, at: int, eid: str, d: dict[str, An
             h.orders.append([d["order_no"], d["order"], at, eid])
             h.orders.sort(key=lambda o: (o[2], o[0]))  # arrival order must not matter
         until = f" until {d['until']}" if d.get("until") else ""
-        return f"order {d['order_no']}: {d['order']}{until} ({d['legal_basis']})"
+        said = f"order {d['order_no']}: {d['order']}{until} ({d['legal_basis']})"
+        if d["order"] == RECTIFY_WITHIN and d.get("until"):
+            said += _order_period(h, rules, d["order_no"], epoch(d["until"]), at)
+        return said
     if kind in _ANSWERS:
         proposals.recorded(h, rules, kind, d, at, eid)
     if kind == "penalized":
@@ -645,15 +657,67 @@ _WITHDRAWN_WHAT = {"safety.referral.judicial_withdrawn": "the transfer to the pu
                    "safety.enforcement.withdrawn": "the utility_stop_notice proposal"}
 
 
+RECTIFY_WITHIN = "rectify_within"  # an order to rectify within a time limit (责令限期整改)
+
+
+def _periods(h: Hazard) -> list[tuple[int, int, str]]:
+    """The periods the written orders on file to rectify within a time limit (责令限期整改) give the
+    enterprise, by the orders' time: (made at, until, order no). An order whose `until` had passed
+    when it was made gives none."""
+    return [(o[2], until, o[0]) for o in h.orders if o[1] == RECTIFY_WITHIN
+            and (until := h.arrived.get(order_until_key(o[0]))) is not None and until > o[2]]
+
+
+def _period_in_force(h: Hazard, at: int) -> bool:
+    """Whether the deadline in force is the period of the order made at `at`."""
+    return any(made == at and until == h.deadline for made, until, _ in _periods(h))
+
+
+def _order_period(h: Hazard, rules: Rules, order_no: str, until: int, at: int) -> str:
+    """Keep the period of the order `order_no` to rectify within a time limit (责令限期整改), made at
+    `at`, and let it set the deadline the ladder runs against; return what the record adds.
+
+    安全生产法 (2021) art. 102 fines an enterprise that does not eliminate a hazard "立即或者限期",
+    the period being the order's: the enterprise is bound by it, longer or shorter than the engine's
+    default (contract section 3: `until` for `rectify_within`). So the latest such order by time
+    replaces the deadline set before it (the confirmation's, a failed review's); one made before a
+    failed review leaves the enterprise its period while it still runs (`_review`), and one made
+    before the latest extension decision gives way to it. A hazard not confirmed yet takes it when
+    it is (`_rectify_deadline`). The listed-supervision notice's own deadline is not the order's to
+    move. Steps that ran against the deadline replaced, after the order was made, are taken back
+    (`apply_event`, engine/decide/clocks.py `ordered`)."""
+    h.arrived.setdefault(order_until_key(order_no), until)
+    if until <= at:
+        return "; its until had passed when it was made: no deadline from it"
+    if not h.is_open() or h.deadline is None or h.verdict != "confirmed" or h.cycle_start is None:
+        return ""  # closed, or not confirmed yet: `_rectify_deadline` takes the period then
+    latest = max(_periods(h))
+    if latest[2] != order_no or (h.ext_decided is not None and at < h.ext_decided):
+        return ""  # a later order, or a later extension decision, set the deadline in force
+    if h.cycle and at < h.cycle_start:  # made before the failed review that set it: while it still runs
+        if until <= h.deadline:
+            return ""
+    elif h.cycle == 0 and until <= h.cycle_start:
+        return ""  # its period ran out before the hazard was confirmed: the grade's time from then
+    if until == h.deadline:
+        return ""
+    h.deadline, h.approx = until, False
+    h.step, h.tier = 0, None  # the ladder runs again against the order's period
+    return f"; the rectification deadline becomes {iso(until)}"
+
+
 def _rectify_deadline(h: Hazard, rules: Rules, start: int, reopened: bool = False) -> tuple[int, bool]:
     """The rectification deadline of a hazard confirmed at `start`, and whether it is approximate:
-    the deadline its report set (`rectify_by`) when it is after `start`, else the grade's window
+    the period of the latest written order to rectify within a time limit (`_periods`), else the
+    deadline its report set (`rectify_by`), when it is after `start`, else the grade's window
     from `start` (none set, or one that passed before the hazard was confirmed). Reopened after a
-    verdict of unfounded or a duplicate, the enterprise has that window in full, and the report's
-    deadline counts only when it gives more."""
+    verdict of unfounded or a duplicate, the enterprise has that window in full, and the order's or
+    the report's deadline counts only when it gives more."""
     window, approx = after(rules.grades[h.grade or "general"].rectify_within, start, rules)
-    if h.rectify_by is not None and h.rectify_by > (window if reopened else start):
-        return h.rectify_by, False
+    periods = _periods(h)
+    set_by = periods[-1][1] if periods else h.rectify_by
+    if set_by is not None and set_by > (window if reopened else start):
+        return set_by, False
     return window, approx
 
 
@@ -710,7 +774,8 @@ def _regraded(h: Hazard, rules: Rules, cause: str) -> None:
     runs instead, as it does for a date already passed when the hazard is listed (clocks
     `list_hazard`).
     """
-    if h.deadline is None or h.cycle_start is None:
+    if h.deadline is None or h.cycle_start is None \
+            or any(until == h.deadline for _, until, _ in _periods(h)):
         return
 
     def window(grade: Grade) -> Span:
@@ -831,6 +896,12 @@ def _review(h: Hazard, at: int, eid: str, outcome: str, rules: Rules) -> tuple[s
     h.cycle += 1
     keep_failed_review(h, at, at)  # when it reached the engine, if late: `apply_event`
     deadline, approx = after(grade.after_failed_review, at, rules)
+    # A written order's period (责令限期整改) binds the enterprise: one made since the review sets the
+    # deadline; one made before it, while its period still runs, leaves the enterprise that period.
+    since = [until for made, until, _ in _periods(h) if made >= at]
+    running = [until for made, until, _ in _periods(h) if made < at and until > deadline]
+    if since or running:
+        deadline, approx = since[-1] if since else max(running), False
     if h.cycle_start is None or h.cycle_start <= at:  # the latest failed review sets the deadline
         h.cycle_start, h.deadline, h.approx = at, deadline, approx
     h.step, h.tier = 0, None

@@ -41,6 +41,16 @@ def keep_failed_review(h: Hazard, at: int, arrived: int) -> None:
         del h.arrived[failed_review_key(old)]
 
 
+_ORDER_UNTIL = "order_until:"
+
+
+def order_until_key(order_no: str) -> str:
+    """The key of `Hazard.arrived` that keeps the `until` of the written order `order_no` to rectify
+    within a time limit (责令限期整改), in epoch seconds: the deadline it binds the enterprise to
+    (lifecycle `_periods`). A key added to a stored map: no new stored format."""
+    return f"{_ORDER_UNTIL}{order_no}"
+
+
 _NAMED_LATE = "lead_named_late:"
 
 
@@ -142,6 +152,8 @@ class Hazard(HistoryState):
     # time (one sent again under a fresh event id is known by it: `failed_review_key`);
     # "plan:<time>:<person>": the latest PLANS_KEPT rectification plans by their own time, the value
     # (`plan_key`).
+    # "order_until:<order no>": not an arrival, the `until` of a written order to rectify within a
+    # time limit (`order_until_key`).
     arrived: dict[str, int] = field(default_factory=dict)
     referred: list[str] = field(default_factory=list)  # referral grounds already sent
     # Missed deadlines a late record of the duty done in time may still withdraw: [clock, since,

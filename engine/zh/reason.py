@@ -144,6 +144,10 @@ _ESCALATIONS = compiled([
     (r"The escalation (?P<r>\S+) of (?P<h>\S+) is withdrawn: the acceptance review (?P<e>\S+) of (?P<t>\S+), "
      r"which passed before the step \S+ of (?P<u>\S+), reached the engine after it",
      "撤回隐患 {h} 的{r:rule}：复查验收 {e}（{t}）早于该步骤（{u}）已通过，送达引擎晚于该步骤"),
+    (r"The escalation (?P<r>\S+) of (?P<h>\S+) is withdrawn: the order (?P<e>\S+) of (?P<t>\S+), which set "
+     r"the deadline (?P<d>\S+) before the step \S+ of (?P<u>\S+), reached the engine after it",
+     "撤回隐患 {h} 的{r:rule}：责令限期整改 {e}（{t}）早于该步骤（{u}）将整改期限定为 {d}，"
+     "送达引擎晚于该步骤"),
     (r"The escalation (?P<r>\S+) of (?P<h>\S+) is withdrawn: the extension (?P<e>\S+) approved on "
      r"(?P<t>\S+), before the step \S+ of (?P<u>\S+), reached the engine after it",
      "撤回隐患 {h} 的{r:rule}：延期已于 {t} 批准（{e}），早于该步骤（{u}），送达引擎晚于该步骤"),
@@ -323,6 +327,9 @@ _ESCALATIONS = compiled([
     (r"Enforcement proposal withdrawn: the acceptance review (?P<e>\S+) of (?P<t>\S+), which passed before "
      r"the step (?P<r>\S+) of (?P<u>\S+), reached the engine after it",
      "撤回执法建议：复查验收 {e}（{t}）早于{r:rule}步骤（{u}）已通过，送达引擎晚于该步骤"),
+    (r"Enforcement proposal withdrawn: the order (?P<e>\S+) of (?P<t>\S+), which set the deadline "
+     r"(?P<d>\S+) before the step (?P<r>\S+) of (?P<u>\S+), reached the engine after it",
+     "撤回执法建议：责令限期整改 {e}（{t}）早于{r:rule}步骤（{u}）将整改期限定为 {d}，送达引擎晚于该步骤"),
     (r"Enforcement proposal withdrawn: the extension (?P<e>\S+) approved on (?P<t>\S+), before the step "
      r"(?P<r>\S+) of (?P<u>\S+), reached the engine after it",
      "撤回执法建议：延期已于 {t} 批准（{e}），早于{r:rule}步骤（{u}），送达引擎晚于该步骤"),

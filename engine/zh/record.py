@@ -120,6 +120,13 @@ def _shapes() -> Shapes:
          "建议通知停止供电（安全生产法第七十条），责令 {o} 未执行"),
         (r"order (?P<o>\S+): (?P<m>\w+) until (?P<u>\S+) \((?P<b>(?:[^()]|\([^()]*\))+)\)",
          "{o}：{m:measure}，至 {u}（{b}）"),
+        (r"order (?P<o>\S+): (?P<m>\w+) until (?P<u>\S+) \((?P<b>(?:[^()]|\([^()]*\))+)\); the rectification "
+         r"deadline becomes (?P<t>\S+)", "{o}：{m:measure}，至 {u}（{b}）；整改期限改为 {t}"),
+        (r"order (?P<o>\S+): (?P<m>\w+) until (?P<u>\S+) \((?P<b>(?:[^()]|\([^()]*\))+)\); its until had "
+         r"passed when it was made: no deadline from it",
+         "{o}：{m:measure}，至 {u}（{b}）；作出时所限期限已过，不据以确定整改期限"),
+        (r"ladder steps (?P<r>.+) withdrawn: ordered on (?P<t>\S+) to rectify by (?P<u>\S+)",
+         "撤回 {r:rules}：已于 {t} 责令限期整改，期限至 {u}"),
         (r"order (?P<o>\S+): (?P<m>\w+) \((?P<b>(?:[^()]|\([^()]*\))+)\)", "{o}：{m:measure}（{b}）"),
         (r"order (?P<o>\S+) found violated: (?P<x>.*)", "{o} 未执行：{x}"),
         (r"order (?P<o>\S+) found violated after its lifting on (?P<t>\S+), so no order in force was: "

@@ -347,13 +347,15 @@ def test_a_public_place_without_enterprise_gets_no_proposal() -> None:
 
 
 def test_proposal_ids_change_with_the_cycle() -> None:
-    """A failed review restarts the ladder; a fine in the new cycle is a new proposal, with a new id."""
+    """A failed review restarts the ladder; its red step proposes no second fine for the same hazard
+    (一事不再罚, 行政处罚法 art. 29), and its overhaul step's proposal is a new one, with a new id."""
     rp = run(*general_confirmed(), until="2026-11-18 00:00")
     first = events(rp, "safety.enforcement.proposed")[0]["id"]
     rp = run(*general_confirmed(), complete(HZ, "2026-11-18 09:00"), review(HZ, "2026-11-19 10:00", "failed"),
-             until="2026-12-05 00:00")
-    ids = [e["id"] for e in events(rp, "safety.enforcement.proposed", measure="fine")]
+             until="2026-12-12 00:00")
+    ids = [e["id"] for e in events(rp, "safety.enforcement.proposed")]
     assert ids[0] == first and len(ids) == 2 and ids[1] != first
+    assert events(rp, "safety.enforcement.proposed")[1]["data"]["measure"] == "suspend_for_overhaul"
 
 
 def test_a_general_hazard_is_never_listed_nor_referred() -> None:

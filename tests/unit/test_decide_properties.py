@@ -57,6 +57,10 @@ MINUTE, HOUR, DAY = 60, 3600, 86400
 WITHDRAWN_TYPES = {sent: kind for sent, (kind, _) in WITHDRAWN.items()}  # a sent output's withdrawal type
 START = at("2026-03-02 08:00")
 END = at("2026-12-31 00:00")  # every clock a history sets has fired by then, within 2026's holiday data
+# A rectify_within order's `until`: its period is the hazard's deadline (lifecycle `_order_period`), so
+# it lies as far off as the report's rectify_by, to keep the overdue ladder out of the orders'
+# properties (before 2026-12-07 the engine read no `until`, and these orders gave 2026-11-20).
+_UNTIL = "2027-06-30"
 SECTORS = ["fire_safety", "hazardous_chemicals", "construction", "gas", "other"]
 LEADS = [None, None, None, "market_supervision", "housing_construction"]
 
@@ -1074,7 +1078,7 @@ def test_a_violated_stop_order_on_a_major_hazard_gets_one_power_notice_whatever_
     hid = f"HZ-A70-{order}-{grade}"
     opened = hazard_entries(inspection("2026-11-02 09:00", [finding(hid, grade)]))
     data = {"hazard_id": hid, "order_no": "ORD-1", "order": order, "legal_basis": "安全生产法",
-            "by": INSPECTORS} | ({"until": "2026-11-20"} if order == "rectify_within" else {})
+            "by": INSPECTORS} | ({"until": _UNTIL} if order == "rectify_within" else {})
     [ordered] = event("safety.enforcement.ordered", "2026-11-02 11:00", data, hid, f"{hid}-o")
     found = [violation(hid, at("2026-11-04 10:00") + i * spread, i, f"{hid}-v{i}") for i in range(violations)]
     records = [ordered, *found][:3]
@@ -1167,7 +1171,7 @@ def enforcement_records(draw: st.DrawFn) -> tuple[Any, str, list[int], int | Non
     order = draw(st.sampled_from(["suspend", "suspend_for_overhaul", "rectify_within"]))
     [ordered] = event("safety.enforcement.ordered", "2026-11-02 16:00", {
         "hazard_id": hid, "order_no": "ORD-1", "order": order, "legal_basis": "安全生产法 art. 65",
-        "by": INSPECTORS} | ({"until": "2026-11-20"} if order == "rectify_within" else {}), hid, f"{hid}-o")
+        "by": INSPECTORS} | ({"until": _UNTIL} if order == "rectify_within" else {}), hid, f"{hid}-o")
     lifted = draw(st.sampled_from([None, at("2026-11-05 10:00"), at("2026-11-09 10:00")]))
     days = [at("2026-11-02 12:00")] + [at(f"2026-11-{d} 10:00") + 60 for d in ("04", "05", "06", "10")]
     found = draw(st.lists(st.sampled_from(days), min_size=1, max_size=3, unique=True))
@@ -1252,7 +1256,7 @@ def two_orders(draw: st.DrawFn) -> tuple[Any, dict[str, str], dict[str, int | No
         kind = kinds[order_no] = draw(st.sampled_from(["suspend", "suspend_for_overhaul", "rectify_within"]))
         records += event("safety.enforcement.ordered", made, {
             "hazard_id": hid, "order_no": order_no, "order": kind, "legal_basis": "安全生产法 art. 65",
-            "by": INSPECTORS} | ({"until": "2026-11-20"} if kind == "rectify_within" else {}), hid,
+            "by": INSPECTORS} | ({"until": _UNTIL} if kind == "rectify_within" else {}), hid,
             f"{hid}-o{order_no}")
         lift = draw(st.sampled_from(liftings))
         lifted[order_no] = None if lift is None else at(lift)
@@ -1333,7 +1337,7 @@ def verified_again(draw: st.DrawFn) -> tuple[Any, str, list[int], tuple[int, str
     order = draw(st.sampled_from(["suspend", "suspend_for_overhaul", "rectify_within"]))
     [ordered] = event("safety.enforcement.ordered", "2026-11-02 16:00", {
         "hazard_id": hid, "order_no": "ORD-1", "order": order, "legal_basis": "安全生产法 art. 65",
-        "by": INSPECTORS} | ({"until": "2026-11-20"} if order == "rectify_within" else {}), hid, f"{hid}-o")
+        "by": INSPECTORS} | ({"until": _UNTIL} if order == "rectify_within" else {}), hid, f"{hid}-o")
     found = draw(st.lists(st.sampled_from([at(f"2026-11-{d} 10:00") for d in ("03", "05", "10")]),
                           min_size=1, max_size=2, unique=True))
     when = at(draw(st.sampled_from(_AGAIN)))

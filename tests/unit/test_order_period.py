@@ -1,0 +1,113 @@
+"""A written order to rectify within a time limit (责令限期整改) sets the deadline the ladder runs against.
+
+安全生产法 (2021) art. 102 fines an enterprise that does not eliminate a hazard "立即或者限期": the
+period is the order's (`until`, contract section 3), longer or shorter than the engine's default.
+The hazard of test_decide is confirmed on 3 November 2026 and due, by default, on the 10th.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from decide_fixtures import INSPECTORS, RULES, at, complete, events, iso_end, report, review, run, verify
+from decide_fixtures import event as timeline_event
+from test_decide import general_confirmed
+from test_late_arrival import arriving, feed
+
+from engine.kernel.time import epoch
+from engine.zh.words import Words
+
+HZ = "HZ-1"
+
+
+def rectify_within(time: str, until: str, order_no: str = "责改〔2026〕1号") -> dict[str, Any]:
+    [entry] = timeline_event("safety.enforcement.ordered", time, {
+        "hazard_id": HZ, "order_no": order_no, "order": "rectify_within", "until": until,
+        "legal_basis": "安全生产法 art. 102", "by": INSPECTORS}, HZ)
+    return entry
+
+
+def ladder(rp: Any) -> list[tuple[str, str]]:
+    return [(e["data"]["rule_id"], e["time"]) for e in events(rp, "safety.escalation.raised")
+            if e["data"]["rule_id"].startswith("ladder.") and e["data"]["action"] != "failure_withdrawn"]
+
+
+def test_a_longer_order_moves_the_ladder_and_its_fine_to_the_order_s_period() -> None:
+    rp = run(*general_confirmed(), rectify_within("2026-11-03 11:00", "2026-11-30"), until="2026-12-20 00:00")
+    assert rp.states[HZ].deadline == at("2026-11-30 23:59:59")
+    [fine] = events(rp, "safety.enforcement.proposed", measure="fine")
+    assert fine["time"] == iso_end("2026-12-07")
+    assert ladder(rp)[0] == ("ladder.blue", iso_end("2026-11-28"))
+    line = ("order 责改〔2026〕1号: rectify_within until 2026-11-30 (安全生产法 art. 102); the rectification "
+            "deadline becomes 2026-11-30T23:59:59+08:00")
+    assert line in [w for _, _, w in rp.states[HZ].history]
+    assert Words("zh", RULES.reference).record(line) == (
+        "责改〔2026〕1号：责令限期整改，至 2026-11-30（安全生产法 art. 102）；"
+        "整改期限改为 2026-11-30T23:59:59+08:00")
+
+
+def test_a_shorter_order_brings_the_ladder_forward() -> None:
+    """The missed-duty case: an order of 2 days is the enterprise's deadline, not the default 7."""
+    rp = run(*general_confirmed(), rectify_within("2026-11-03 11:00", "2026-11-05"), until="2026-11-14 00:00")
+    [fine] = events(rp, "safety.enforcement.proposed", measure="fine")
+    assert fine["time"] == iso_end("2026-11-12")
+
+
+def test_an_order_made_before_the_confirmation_is_the_deadline_once_the_hazard_is_confirmed() -> None:
+    rp = run(report(HZ, "2026-11-02 09:00"), rectify_within("2026-11-02 10:00", "2026-11-20"),
+             verify(HZ, "2026-11-03 10:00"), until="2026-11-05 00:00")
+    assert rp.states[HZ].deadline == at("2026-11-20 23:59:59")
+
+
+def test_an_order_whose_period_ran_out_before_the_confirmation_gives_the_grade_s_time_from_then() -> None:
+    """As for a report's rectify_by: a period nobody was yet confirmed to be running does not run the
+    ladder at once."""
+    rp = run(report(HZ, "2026-11-02 09:00"), rectify_within("2026-11-02 10:00", "2026-11-03"),
+             verify(HZ, "2026-11-05 10:00"), until="2026-11-06 00:00")
+    assert rp.states[HZ].deadline == at("2026-11-12 23:59:59")
+
+
+def test_an_order_whose_until_had_passed_when_made_gives_no_deadline_and_the_record_says_so() -> None:
+    rp = run(*general_confirmed(), rectify_within("2026-11-04 11:00", "2026-11-03"), until="2026-11-05 00:00")
+    assert rp.states[HZ].deadline == at("2026-11-10 23:59:59")
+    [line] = [w for _, _, w in rp.states[HZ].history if w.startswith("order ")]
+    assert line.endswith("; its until had passed when it was made: no deadline from it")
+    assert Words("zh", RULES.reference).record(line).endswith("作出时所限期限已过，不据以确定整改期限")
+
+
+def test_a_failed_review_while_the_order_s_period_runs_leaves_the_enterprise_that_period() -> None:
+    rp = run(*general_confirmed(), rectify_within("2026-11-03 11:00", "2026-11-30"),
+             complete(HZ, "2026-11-05 09:00"), review(HZ, "2026-11-06 10:00", "failed"),
+             until="2026-11-20 00:00")
+    assert rp.states[HZ].deadline == at("2026-11-30 23:59:59") and rp.states[HZ].cycle == 1
+    # An order made after a failed review sets the new cycle's deadline, even a shorter one.
+    rp = run(*general_confirmed(), complete(HZ, "2026-11-05 09:00"), review(HZ, "2026-11-06 10:00", "failed"),
+             rectify_within("2026-11-06 11:00", "2026-11-08"), until="2026-11-07 00:00")
+    assert rp.states[HZ].deadline == at("2026-11-08 23:59:59")
+
+
+def test_an_older_order_recorded_after_a_newer_one_does_not_set_the_deadline_back() -> None:
+    rp = run(*general_confirmed(), rectify_within("2026-11-04 11:00", "2026-11-30", "责改2"),
+             rectify_within("2026-11-03 11:00", "2026-11-20", "责改1"), until="2026-11-05 00:00")
+    assert rp.states[HZ].deadline == at("2026-11-30 23:59:59")
+
+
+def test_an_order_recorded_late_takes_back_what_ran_after_it_and_its_ladder_counts_from_its_arrival() -> None:
+    """Made on the 4th (by the 30th), synced on the 20th: the steps of the 10th's ladder that ran after
+    the 4th, the fine with them, are withdrawn. A shorter order synced after its period ran out runs
+    its ladder at once, and the fine's time to be decided counts from when the order came."""
+    entries = [arriving(e, epoch(e["time"])) for e in general_confirmed()]
+    late = arriving(rectify_within("2026-11-04 11:00", "2026-11-30"), "2026-11-20 09:00")
+    rp = feed([*entries, late], until="2026-11-25 00:00")
+    [fine] = events(rp, "safety.enforcement.proposed", measure="fine")
+    [gone] = events(rp, "safety.enforcement.withdrawn")
+    assert gone["data"]["proposal_id"] == fine["data"]["proposal_id"]
+    assert gone["time"] == "2026-11-20T09:00:00+08:00"
+    assert rp.states[HZ].step == 0 and rp.states[HZ].deadline == at("2026-11-30 23:59:59")
+    late = arriving(rectify_within("2026-11-04 11:00", "2026-11-06"), "2026-11-20 09:00")
+    rp = feed([*entries, late], until="2026-11-21 00:00")
+    fines = events(rp, "safety.enforcement.proposed", measure="fine")  # the 10th's, withdrawn; the 6th's
+    assert [f["time"] for f in fines] == [iso_end("2026-11-17"), iso_end("2026-11-13")]
+    [gone] = events(rp, "safety.enforcement.withdrawn")
+    assert gone["data"]["proposal_id"] == fines[0]["data"]["proposal_id"]
+    assert fines[1]["data"]["due_counted_from"] == "2026-11-20T09:00:00+08:00"
