@@ -401,16 +401,24 @@ def dismissed(h: Hazard, rules: Rules, verdict: str, done: int, eid: str, decide
     it that the verdicts on file now show was not pressing at its due time (`_pressing`: this
     verdict is the latest by then). A verification recorded since that finds it confirmed between
     this one and the due time raises it again (`confirmed`)."""
+    return _unpressed_since(h, rules, done, eid, decided_at,
+                            f"the verification {eid} of {iso(done)}, which found it {verdict} before",
+                            f"found {verdict} on {iso(done)}")
+
+
+def _unpressed_since(h: Hazard, rules: Rules, done: int, eid: str, decided_at: int, why: str,
+                     how: str) -> list[Out]:
+    """Take back, for the record `eid` made at `done` and reaching the engine at `decided_at`, each
+    overdue escalation of a proposal, then of a decision, due since `done` that the records on file
+    now show was not pressing at its due time (`_pressing`); `why` and `how` as `_take_back` has them."""
     rule = rules.proposal_due
     if rule is None:
         return []
-    why, how = (f"the verification {eid} of {iso(done)}, which found it {verdict} before",
-                f"found {verdict} on {iso(done)}")
     outs = [_take_back(h, rule, rules, p, eid, decided_at, why, how)
             for p in h.proposals if p[_STATE] == ESCALATED and p[3] >= done and not _pressing(h, p, p[3])]
     return outs + [_take_back(h, rule, rules, p, eid, decided_at, why, how, second=True)
-                   for p in h.proposals if p[_DECISION] == ESCALATED and p[_DUE2] >= done
-                   and not _pressing(h, p, p[_DUE2])]
+                   for p in h.proposals if p[_DECISION] == ESCALATED and p[_DUE2] is not None
+                   and p[_DUE2] >= done and not _pressing(h, p, p[_DUE2])]
 
 
 def accepted(h: Hazard, rules: Rules, done: int, eid: str, decided_at: int) -> list[Out]:
@@ -420,7 +428,7 @@ def accepted(h: Hazard, rules: Rules, done: int, eid: str, decided_at: int) -> l
     escalation that it was overdue, raised before the review's record came (an inspector's tablet
     offline), is taken back, to those it went to. A fine is left as it stands: it is for the act done."""
     if h.passed_at != done:
-        return []  # not the review that stands (`moot` reads the latest passed)
+        return []  # not the review that stands (`moot` reads the first passed)
     for p in h.proposals:
         for due_at, place, answer in ((p[3], _STATE, answered), (p[_DUE2], _DECISION, decided)):
             if (due_at is not None and due_at > done and p[place] is None and moot(h, p, due_at)
@@ -428,16 +436,9 @@ def accepted(h: Hazard, rules: Rules, done: int, eid: str, decided_at: int) -> l
                 whose = "its decision " if place == _DECISION else ""
                 h.history.append([decided_at, eid, f"proposal {p[0]} ({p[1]}): {whose}no longer pressed, the "
                                                    f"hazard rectified and accepted on {iso(done)}"])
-    rule = rules.proposal_due
-    if rule is None:
-        return []
-    why, how = (f"the acceptance review {eid} of {iso(done)}, which passed before",
-                f"review passed on {iso(done)}")
-    outs = [_take_back(h, rule, rules, p, eid, decided_at, why, how)
-            for p in h.proposals if p[_STATE] == ESCALATED and p[3] >= done and moot(h, p, p[3])]
-    return outs + [_take_back(h, rule, rules, p, eid, decided_at, why, how, second=True)
-                   for p in h.proposals if p[_DECISION] == ESCALATED and p[_DUE2] is not None
-                   and p[_DUE2] >= done and moot(h, p, p[_DUE2])]
+    return _unpressed_since(h, rules, done, eid, decided_at,
+                            f"the acceptance review {eid} of {iso(done)}, which passed before",
+                            f"review passed on {iso(done)}")
 
 
 def confirmed(h: Hazard, rules: Rules, verdict: str, done: int, eid: str, reached: int | None,
