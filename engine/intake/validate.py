@@ -7,6 +7,7 @@ precise as pydantic gives them, and the caller routes it to `intake.rejected`.
 from __future__ import annotations
 
 import json
+import sys
 from dataclasses import dataclass
 from typing import Any
 
@@ -85,6 +86,10 @@ def _parse(value: bytes, text: str, where: str = "record") -> tuple[object, Inva
         except json.JSONDecodeError as exc:
             return None, _err((where,), f"not JSON: {exc.msg} at line {exc.lineno} column "
                               f"{exc.colno}", "not_json")
+        except ValueError:  # an integer of more digits than CPython converts (4,300 by default)
+            return None, _err((where,), "JSON that parsers read differently: a number of more than "
+                              f"{sys.get_int_max_str_digits():,} digits, beyond a double, which "
+                              "readers round, refuse or take as infinity", "ambiguous_json")
         # The stdlib reads it, orjson does not: NaN or Infinity, a number beyond a double, an
         # unpaired surrogate. Other readers of the timeline would disagree on what it says.
         return None, _err((where,), f"JSON that parsers read differently: {fast}",

@@ -112,6 +112,24 @@ def test_numbers_json_parsers_read_differently_are_rejected(number: str) -> None
     assert reasons(text.encode()) == ["ambiguous_json"]
 
 
+def test_a_number_of_more_digits_than_python_converts_is_ambiguous_json_not_an_engine_failure() -> None:
+    """A 5,000-digit integer: orjson refuses it and the stdlib, asked where the error is, raised
+    ValueError, which made intake's `processing_error` (a dead letter that pages)."""
+    text = REPORT.replace('"lat": 36.4412', '"lat": ' + "9" * 5000)
+    result = validate_record(text.encode(), "hazard.reports", KNOWN)
+    assert isinstance(result, Invalid)
+    [error] = result.errors
+    assert error.type == "ambiguous_json" and "more than 4,300 digits" in error.msg
+    headers = [(f"ce_{k}", str(v).encode()) for k, v in json.loads(REPORT).items()
+               if k not in ("data", "datacontenttype")]
+    binary = validate_kafka_record(None, [*headers, ("content-type", b"application/json")],
+                                   b'{"x": ' + b"1" * 5000 + b"}", "hazard.reports", KNOWN)
+    assert isinstance(binary, Invalid) and [e.type for e in binary.errors] == ["ambiguous_json"]
+    out = decide_intake(Record("hazard.reports", 0, 1, None, text.encode(), 1_764_465_120_000), {}.get, KNOWN)
+    assert out.kind == "rejected"
+    assert [e["type"] for e in json.loads(out.sends[0].value)["data"]["errors"]] == ["ambiguous_json"]
+
+
 def test_an_unpaired_surrogate_is_rejected() -> None:
     """A string with half of a UTF-16 pair cannot be written back as UTF-8: ambiguous_json."""
     text = REPORT.replace('"title": "Fire', '"title": "\\ud800 Fire')

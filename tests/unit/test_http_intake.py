@@ -432,6 +432,26 @@ def test_hostile_bodies_get_the_intakes_own_error_never_a_500(
     assert error_type in [e["type"] for r in answer["results"] for e in r["errors"]]
 
 
+def test_a_number_of_5000_digits_is_400_in_every_mode_and_costs_the_token(tmp_path: Path) -> None:
+    """It was a 500 (the stdlib's ValueError, asked where orjson's error lay) in structured,
+    binary and batch mode, and cost the token nothing; now 400 ambiguous_json, or for a batch
+    400 naming why its JSON cannot be read, and the body is charged like any refused one."""
+    served = Served(tmp_path, http_rate_per_s=0.001, http_burst=3)
+    huge = "9" * 5000
+    structured = _event().replace(b'"lat": 36.4412', b'"lat": ' + huge.encode())
+    binary = {f"ce-{k}": v for k, v in json.loads(_event()).items() if k not in ("data", "datacontenttype")}
+    batch = b"[" + _event(id="fine") + b"," + structured + b"]"
+    binary["Content-Type"] = "application/json"
+    answers = asyncio.run(served.post_each(
+        [(structured, None), (b'{"n": ' + huge.encode() + b"}", binary), (batch, {"Content-Type": BATCH}),
+         (_event(), None)], served.app))
+    assert [a[0] for a in answers] == [400, 400, 400, 429]
+    for _, body, _ in answers[:2]:
+        assert [e["type"] for e in body["results"][0]["errors"]] == ["ambiguous_json"]
+    assert "not readable JSON" in answers[2][1]["error"] and "4,300 digits" in json.dumps(answers[2][1])
+    assert served.counted("hazard_http_intake_answers_total", status="400") == 3
+
+
 @pytest.mark.parametrize("content_type", [
     "application/cloudevents+json; charset=utf-8; charset=utf-8",
     "application/cloudevents+json; garbage",
