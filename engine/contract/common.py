@@ -8,6 +8,7 @@ from typing import Annotated, Any, Protocol
 
 from pydantic import (
     AfterValidator,
+    AwareDatetime,
     BaseModel,
     ConfigDict,
     Field,
@@ -76,6 +77,41 @@ NonEmpty = Annotated[str, Field(min_length=1, max_length=4000)]
 Id = Annotated[str, Field(min_length=1, max_length=200)]
 
 
+# The dates a record may name: far wider than any a hazard's record holds, and narrow enough that
+# every day the engine counts from one (a ladder's steps before and after a deadline, working days
+# up to it, the hour in Asia/Shanghai) is still a date Python can hold. Near year 1 or 9999 that
+# count overflowed (OverflowError) when the record was normalised or decided, and the record was
+# lost. Before 1901 Asia/Shanghai kept local mean time (+08:05:43), which RFC 3339 cannot write.
+FIRST_YEAR, LAST_YEAR = 1901, 2199
+
+
+def in_span(value: datetime | date, what: str = "date") -> None:
+    """Refuse a date or time whose year, as written, lies outside FIRST_YEAR to LAST_YEAR."""
+    if not FIRST_YEAR <= value.year <= LAST_YEAR:
+        raise PydanticCustomError(
+            "date_range",
+            "the {what} {value} lies outside the years {first} to {last}, the dates the engine "
+            "counts days with (a wrong year?)",
+            {"what": what, "value": value.isoformat(), "first": FIRST_YEAR, "last": LAST_YEAR},
+        )
+
+
+def _instant(value: datetime) -> datetime:
+    in_span(value, "time")
+    return value
+
+
+def _day(value: date) -> date:
+    in_span(value)
+    return value
+
+
+# A time with an offset (RFC 3339), within the engine's span of dates.
+Instant = Annotated[AwareDatetime, AfterValidator(_instant)]
+# A calendar date, within the engine's span of dates.
+Day = Annotated[date, AfterValidator(_day)]
+
+
 def _deadline(value: Any) -> datetime | date:
     # One validator instead of a union, so a bad value gets one clear error, not one per branch.
     if isinstance(value, datetime | date) and not isinstance(value, str):
@@ -90,6 +126,7 @@ def _deadline(value: Any) -> datetime | date:
             ) from None
     else:
         raise PydanticCustomError("deadline_type", "a deadline is a string: a date or a time")
+    in_span(parsed, "deadline")
     if isinstance(parsed, datetime):
         if parsed.tzinfo is None:
             raise PydanticCustomError(

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
-from engine.contract.common import Actor, Deadline, Id, NonEmpty, Strict
+from engine.contract.common import Actor, Deadline, Id, Instant, NonEmpty, Strict
 from engine.contract.roles import check_role, law_enforcement_officers
 
 Uri = Annotated[str, Field(min_length=1, max_length=2000)]
@@ -85,7 +85,7 @@ class EnforcementViolated(Strict):
 
     hazard_id: Id
     order_no: Id
-    found_at: AwareDatetime
+    found_at: Instant
     description: NonEmpty
     evidence: list[Uri] = Field(min_length=1, max_length=100)
     by: list[Actor] = Field(min_length=2, max_length=20)

@@ -7,13 +7,12 @@ also the event's subject. They open and keep the enterprise's file (一企一档
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Literal
 
-from pydantic import AwareDatetime, field_validator, model_validator
+from pydantic import field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
-from engine.contract.common import Actor, Id, Location, NonEmpty, Role, Sector, Strict, Uscc
+from engine.contract.common import Actor, Day, Id, Instant, Location, NonEmpty, Role, Sector, Strict, Uscc
 
 RiskClass = Literal["red", "orange", "yellow", "blue"]  # 重大, 较大, 一般, 低 (双重预防机制)
 
@@ -50,7 +49,7 @@ class EnterpriseClassified(Strict):
     risk_class: RiskClass
     key_enterprise: bool
     decided_by: Actor
-    decided_at: AwareDatetime
+    decided_at: Instant
     basis: NonEmpty | None = None  # e.g. the risk assessment it rests on
     decision_no: Id | None = None
 
@@ -66,8 +65,8 @@ class CreditDecided(Strict):
     uscc: Uscc
     proposal_id: Id
     outcome: Literal["listed", "rejected"]
-    listed_from: date | None = None  # the list entry's first day
-    listed_until: date | None = None  # the day it is to leave the list
+    listed_from: Day | None = None  # the list entry's first day
+    listed_until: Day | None = None  # the day it is to leave the list
     decision_no: Id  # the written decision (列入决定书)
     note: NonEmpty | None = None
     by: Actor

@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, WithJsonSchema, create_model
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema, create_model
 from pydantic_core import PydanticCustomError
 
 from engine.contract import enforcement, enterprise, intake
+from engine.contract.common import Instant
 from engine.contract.mediatype import data_content_type_problem
 
 # CloudEvents allows extension attributes, so the envelope accepts keys it does
@@ -45,7 +46,7 @@ class Envelope(BaseModel):
     source: Annotated[str, Field(min_length=1, max_length=500, description=(
         "URI reference of the sending app or device, e.g. /apps/inspector/3f2a"))]
     type: Annotated[str, Field(description="the event type, which decides its topic and its data")]
-    time: Annotated[AwareDatetime, Field(description=(
+    time: Annotated[Instant, Field(description=(
         "RFC 3339 with an offset: when it happened in the field"))]
     subject: Annotated[str, Field(min_length=1, max_length=200, description=(
         "the hazard_id, alert_id, inspection_id or (enterprise records) uscc the event is about; "

@@ -29,7 +29,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, get_args
 
-from engine.contract.common import KnownIds, Role, Sector, _deadline
+from engine.contract.common import KnownIds, Role, Sector, _deadline, in_span
 from engine.contract.envelope import EVENT_TYPES, INTAKE_TOPICS
 from engine.contract.intake import AlertKind, IncidentClass
 from engine.contract.roles import ROLES
@@ -396,6 +396,7 @@ def _accept(raw: dict[str, Any], topic: str, known: KnownIds, key: bytes | None)
 def _shanghai_time(time: str) -> str:
     """A time `_TIME` matched, in Asia/Shanghai as the timeline writes it (pydantic's reading)."""
     at = datetime.fromisoformat(time)  # also refuses what is no date, such as month 13
+    in_span(at, "time")  # the contract's span of dates; it raises on a time outside it
     if time.endswith("+08:00") and len(time) == 25 and "1992" <= time < "2100":
         # Already Shanghai's own form: +08:00 has been its only offset since 1992 (engine/kernel/time.py).
         return time

@@ -792,6 +792,23 @@ def test_approved_extension_moves_the_deadline_and_reissues_the_notice() -> None
     assert escalations(rp) == [] and events(rp, "safety.referral.discipline") == []
 
 
+@pytest.mark.parametrize("new_deadline", ["1901-01-01", "2199-12-31"])
+def test_an_extension_to_either_end_of_the_contracts_span_is_counted_to_its_last_step(
+        new_deadline: str) -> None:
+    """The contract's first and last days (engine/contract/common.py FIRST_YEAR, LAST_YEAR): the
+    ladder counts days before and after them as any other. Near year 1 the decision raised
+    OverflowError, was dead-lettered and lost; such dates are refused at intake (test_validate)."""
+    hid = "HZ-SPAN"
+    rp = run(report(hid, "2026-03-02 09:00", rectify_by="2026-03-20 18:00"),
+             verify(hid, "2026-03-02 10:00"), ext_request(hid, "2026-03-05 10:00", new_deadline),
+             ext_decision(hid, "2026-03-06 10:00", new_deadline))
+    assert rp.states[hid].deadline == end_of(new_deadline)
+    rp.advance_to(end_of(new_deadline) + 400 * 86_400)  # every step of its ladder, to the last
+    ladder = escalations(rp, subject_id=hid)
+    assert {e["tier"] for e in ladder} == {"blue", "yellow", "orange", "red"}
+    assert all(e["due_at"].endswith("+08:00") for e in ladder)
+
+
 def test_approved_extension_is_capped_at_one_year_from_the_notice() -> None:
     """An approved new deadline beyond a year from the notice is cut to the year."""
     h, _ = step(major_planned() + [ext_request(MAJOR, "2026-04-01 10:00", "2027-12-31"),

@@ -130,6 +130,44 @@ def test_a_number_of_more_digits_than_python_converts_is_ambiguous_json_not_an_e
     assert [e["type"] for e in json.loads(out.sends[0].value)["data"]["errors"]] == ["ambiguous_json"]
 
 
+def _record(type_: str, topic: str, data: dict, time: str = "2026-11-30T09:12:00+08:00") -> Record:
+    event = {"specversion": "1.0", "id": "ev-span", "source": "/apps/test", "type": type_, "time": time,
+             "subject": data.get("hazard_id", "HZ-1"), "data": data}
+    return Record(topic, 0, 7, None, json.dumps(event).encode(), 1_764_465_120_000)
+
+
+SUPERVISOR = {"id": "sup-01", "role": "supervisor"}
+_REPORT_DATA = json.loads(REPORT)["data"]
+
+
+@pytest.mark.parametrize(("record", "loc"), [
+    (_record("safety.hazard.reported", "hazard.reports", _REPORT_DATA, "9999-12-31T23:59:59Z"), ["time"]),
+    (_record("safety.hazard.reported", "hazard.reports", _REPORT_DATA, "0001-01-01T00:00:00+14:00"),
+     ["time"]),
+    (_record("safety.rectification.extension_decided", "rectification.updates",
+             {"hazard_id": "HZ-1", "approved": True, "new_deadline": "0001-01-02", "by": SUPERVISOR}),
+     ["data", "new_deadline"]),
+    (_record("safety.rectification.extension_requested", "rectification.updates",
+             {"hazard_id": "HZ-1", "requested_until": "0001-01-01T00:00:00+14:00", "reason": "r",
+              "by": {"id": "e", "role": "enterprise"}}), ["data", "requested_until"]),
+    (_record("safety.rectification.extension_requested", "rectification.updates",
+             {"hazard_id": "HZ-1", "requested_until": "9999-12-31T23:59:59-10:00", "reason": "r",
+              "by": {"id": "e", "role": "enterprise"}}), ["data", "requested_until"]),
+    (_record("safety.hazard.reported", "hazard.reports", {**_REPORT_DATA, "rectify_by": "2200-01-01"}),
+     ["data", "rectify_by"]),
+])
+def test_a_date_outside_the_contracts_span_is_rejected_naming_it(record: Record, loc: list) -> None:
+    """Near year 1 or 9999 the hour in Asia/Shanghai overflowed when the event was normalised
+    (processing_error, a dead letter), or an approved extension's new deadline was taken and
+    raised OverflowError when the ladder counted from it (a decision dead-lettered, the record
+    lost): now `date_range`, naming the field and the years the engine counts with."""
+    out = decide_intake(record, {}.get, KNOWN)
+    assert out.kind == "rejected", out
+    [error] = json.loads(out.sends[0].value)["data"]["errors"]
+    assert (error["type"], error["loc"]) == ("date_range", loc)
+    assert "outside the years 1901 to 2199" in error["msg"]
+
+
 def test_an_unpaired_surrogate_is_rejected() -> None:
     """A string with half of a UTF-16 pair cannot be written back as UTF-8: ambiguous_json."""
     text = REPORT.replace('"title": "Fire', '"title": "\\ud800 Fire')

@@ -412,6 +412,21 @@ def test_a_deadline_already_passed_is_refused_at_the_door(tmp_path: Path) -> Non
     assert (error["type"], error["loc"]) == ("deadline_passed", ["data", "rectify_by"])
 
 
+def test_a_time_near_year_1_or_9999_is_400_naming_it_never_a_500(tmp_path: Path) -> None:
+    """The door normalised the event to Asia/Shanghai before its time-window checks, and the hour
+    overflowed: 500. Now the contract refuses it first, whichever field holds it."""
+    served = Served(tmp_path)
+    far = _event(time="9999-12-31T23:59:59Z")
+    binary = {f"ce-{k}": v for k, v in json.loads(_event()).items() if k not in ("data", "datacontenttype")}
+    binary.update({"ce-time": "0001-01-01T00:00:00+14:00", "Content-Type": "application/json"})
+    ordered = dict(REPORT["data"], rectify_by="9999-12-31T23:59:59-10:00")
+    answers = asyncio.run(served.post_each([(far, None), (json.dumps(REPORT["data"]).encode(), binary),
+                                            (_event(data=ordered), None)], served.app))
+    assert [a[0] for a in answers] == [400, 400, 400]
+    assert [[(e["type"], e["loc"]) for e in a[1]["results"][0]["errors"]] for a in answers] == [
+        [("date_range", ["time"])], [("date_range", ["time"])], [("date_range", ["data", "rectify_by"])]]
+
+
 @pytest.mark.parametrize(("headers", "body", "status", "error_type"), [
     (STRUCTURED, b"", 400, "empty_record"),
     (STRUCTURED, b"{not json", 400, "not_json"),
