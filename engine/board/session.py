@@ -59,6 +59,13 @@ def _b64(raw: bytes) -> str:
     return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
 
 
+def _same(given: str, expected: str) -> bool:
+    """Whether text from a request is the MAC expected, compared in constant time. As bytes:
+    `hmac.compare_digest` refuses str with non-ASCII characters (TypeError, a 500), and a MAC is
+    ASCII, so anything else is simply not a match."""
+    return hmac.compare_digest(given.encode("utf-8", "surrogatepass"), expected.encode("ascii"))
+
+
 def _unb64(text: str) -> bytes:
     return base64.b64decode(text + "=" * (-len(text) % 4), altchars=b"-_", validate=True)
 
@@ -76,7 +83,9 @@ class Sessions:
         self._prune_at = 64  # how many ended sessions are kept before the expired ones are dropped
 
     def _mac(self, purpose: str, text: str) -> str:
-        return _b64(hmac.new(self._key, f"{purpose}\0{text}".encode(), hashlib.sha256).digest())
+        # surrogatepass: a cookie aiohttp read with surrogateescape may hold what UTF-8 cannot encode.
+        data = f"{purpose}\0{text}".encode("utf-8", "surrogatepass")
+        return _b64(hmac.new(self._key, data, hashlib.sha256).digest())
 
     # --- sessions ----------------------------------------------------------------------------
 
@@ -99,7 +108,7 @@ class Sessions:
         if len(cookie) > MAX_COOKIE or cookie.count(".") != 2:
             raise SessionError("not a session cookie of this board")
         version, body, mac = cookie.split(".")
-        if version != VERSION or not hmac.compare_digest(mac, self._mac("session", f"{version}.{body}")):
+        if version != VERSION or not _same(mac, self._mac("session", f"{version}.{body}")):
             raise SessionError("the session cookie's signature is not valid")
         try:
             data = json.loads(_unb64(body))
@@ -144,7 +153,7 @@ class Sessions:
 
     def csrf_ok(self, session: Session, given: str | None) -> bool:
         """Whether a form's CSRF token belongs to this session."""
-        return bool(given) and hmac.compare_digest(str(given), self.csrf(session))
+        return bool(given) and _same(str(given), self.csrf(session))
 
     def new_signin_nonce(self, now: float) -> str:
         """A value for the sign-in form's cookie: a random nonce and when it stops being accepted."""
@@ -160,9 +169,9 @@ class Sessions:
         if not nonce_cookie or not given or len(nonce_cookie) > MAX_COOKIE:
             return False
         value, _, mac = nonce_cookie.rpartition(".")
-        if not value or not hmac.compare_digest(mac, self._mac("signin", value)):
+        if not value or not _same(mac, self._mac("signin", value)):
             return False
         _, _, until = value.rpartition(":")
         if not until.isdigit() or int(until) <= now:
             return False
-        return hmac.compare_digest(str(given), self.signin_csrf(nonce_cookie))
+        return _same(str(given), self.signin_csrf(nonce_cookie))

@@ -382,6 +382,32 @@ def test_forms_that_cannot_be_read_and_origins_that_are_no_urls_are_the_senders_
     run_board(tmp_path, check)
 
 
+def test_non_ascii_cookies_and_csrf_fields_are_not_a_match_never_a_500(tmp_path: Path) -> None:
+    """A session cookie, a sign-in cookie's signature or a CSRF field with non-ASCII text (or text
+    aiohttp could only read with surrogates) answered 500 to anyone: `hmac.compare_digest` raises
+    TypeError on such str. Now it is simply no match: the sign-in page, or 403."""
+
+    async def check(client: TestClient, tokens: dict[str, str]) -> None:
+        for value in ("v1.abc.\u00e9", "v1.\u00e9.abc", "v1.abc.\udcff"):
+            page = await client.get("/board", headers={"Cookie": f"{COOKIE}={value}"},
+                                    allow_redirects=False)
+            assert page.status == 200 and 'id="token"' in await page.text(), value
+        form = await (await client.get("/board/signin")).text()
+        csrf = re.search(r'name="csrf" value="([^"]+)"', form).group(1)  # type: ignore[union-attr]
+        refused = await client.post("/board/signin", data={"csrf": "\u00e9" + csrf[1:], "token": "x"},
+                                    allow_redirects=False)
+        assert refused.status == 403
+        forged = await client.post("/board/signin", data={"csrf": csrf, "token": "x"}, allow_redirects=False,
+                                   headers={"Cookie": "hzb_signin=nonce:9999999999.\u00e9"})
+        assert forged.status == 403
+        assert (await sign_in(client, tokens["huxi"])).status == 303
+        out = await client.post("/board/signout", data={"csrf": "\u00e9"}, allow_redirects=False)
+        assert out.status == 403
+        assert (await client.get("/board", allow_redirects=False)).status == 200  # still signed in
+
+    run_board(tmp_path, check)
+
+
 def test_sign_in_sets_a_strict_httponly_expiring_cookie_and_sign_out_needs_the_csrf_token(
         tmp_path: Path) -> None:
     async def check(client: TestClient, tokens: dict[str, str]) -> None:
