@@ -75,6 +75,9 @@ from engine.tools.kafka import client_auth, partition_for_key, partitions_of, re
 log = structlog.get_logger("engine.board")
 
 STATIC = Path(__file__).parent / "static"
+# The files the board serves, by name: looked up, never joined to a path from the request (a name
+# over 255 bytes made aiohttp's static route answer the file system's ENAMETOOLONG as a 500).
+STATIC_FILES = {path.name: path for path in STATIC.iterdir() if path.is_file()}
 # How long a request waits for a starting worker to read the sign-outs before it is answered 503.
 SIGNOUTS_WAIT_S = 5.0
 # What a detail page's reader fetches of a partition at a time: the loop parses each answer in one go.
@@ -284,7 +287,14 @@ class Board:
         router.add_get("/board/enterprises", self.signed_in(self.enterprise_list))
         router.add_get("/board/enterprises/{id}", self.signed_in(self.enterprise_page))
         router.add_get("/hazards.geojson", self.geojson)
-        router.add_static("/board/static/", STATIC, append_version=False)
+        router.add_get("/board/static/{name:.*}", self.static)
+
+    async def static(self, request: web.Request) -> web.StreamResponse:
+        """One of the board's own files (STATIC_FILES); any other name is 404."""
+        path = STATIC_FILES.get(request.match_info["name"])
+        if path is None:
+            raise web.HTTPNotFound(text="no such file of the board")
+        return web.FileResponse(path)
 
     # --- helpers -----------------------------------------------------------------------------
 

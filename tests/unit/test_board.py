@@ -408,6 +408,20 @@ def test_non_ascii_cookies_and_csrf_fields_are_not_a_match_never_a_500(tmp_path:
     run_board(tmp_path, check)
 
 
+def test_a_static_name_too_long_for_the_file_system_is_404(tmp_path: Path) -> None:
+    """`/board/static/<a name over 255 bytes>` made the file system refuse (ENAMETOOLONG), and
+    aiohttp's static route let that out as a 500. Only the board's own files are served."""
+
+    async def check(client: TestClient, tokens: dict[str, str]) -> None:
+        for name in ("a" * 300, "a/" * 3000, "\u00e9" * 200, "../board.py", "board.css/x", "", "."):
+            assert (await client.get(f"/board/static/{name}")).status == 404, name[:20]
+        css = await client.get("/board/static/board.css")
+        assert css.status == 200 and css.content_type == "text/css"
+        assert (await client.get("/board/static/board.js")).status == 200
+
+    run_board(tmp_path, check)
+
+
 def test_sign_in_sets_a_strict_httponly_expiring_cookie_and_sign_out_needs_the_csrf_token(
         tmp_path: Path) -> None:
     async def check(client: TestClient, tokens: dict[str, str]) -> None:
