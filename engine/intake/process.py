@@ -38,7 +38,7 @@ from engine.contract.outputs import (
 from engine.intake import fast
 from engine.intake.binding import validate_kafka_record
 from engine.intake.scope import TownOf, opened_towns, scope_problems, towns_of
-from engine.intake.timeline import SHANGHAI, Normalised, encode, entries_of, normalised
+from engine.intake.timeline import SHANGHAI, Normalised, encode, entries_of, event_key, normalised
 from engine.intake.validate import MAX_RECORD_BYTES, Accepted, deadline_problems, read_json, time_problem
 from engine.kernel.time import epoch, iso_ms
 from engine.uuid5 import uuid5_text
@@ -111,9 +111,26 @@ def _unknown_town(kind: str, subject: str) -> None:
     return None
 
 
-def dedupe_key(source: str, event_id: str) -> str:
-    """The de-duplication key: the contract makes (source, id) unique."""
-    return f"{source}\x1f{event_id}"
+def _marked(seen: Callable[[str], str | None], source: str, event_id: str, record: Record,
+            content: bytes) -> tuple[str, Mark | None]:
+    """The key of an event's de-duplication mark (`timeline.event_key`) and the mark held, if any.
+
+    A pair holding U+001F was marked, before 2026-12-07, under the ambiguous key its parts joined
+    by it make. Such a mark still counts for a redelivery of the record that set it (the same
+    position) or a copy of the same bytes, and then its key stays the mark's and its entries' ids
+    (`entries_of`), so no event marked before the change is taken twice; any other event it might
+    stand for (one that only collides with it) is new, under the new key."""
+    key = event_key(source, event_id)
+    stored = seen(key)
+    if stored is not None:
+        return key, Mark.read(stored)
+    joined = f"{source}\x1f{event_id}"
+    old = None if joined == key else seen(joined)
+    if old is not None:
+        mark = Mark.read(old)
+        if mark.position == record.position or mark.digest == _digest(content):
+            return joined, mark
+    return key, None
 
 
 class Mark(NamedTuple):
@@ -317,9 +334,7 @@ def decide_intake(record: Record, seen: Callable[[str], str | None], known: Know
     if home is not None and home(subject) != record.partition:
         return Outcome("forwarded", (), event_id=event_id, subject=subject)
     assert content is not None  # a structured record without a value is rejected
-    key = dedupe_key(source, event_id)
-    stored = seen(key)
-    previous = None if stored is None else Mark.read(stored)
+    key, previous = _marked(seen, source, event_id, record, content)
     if previous is not None and previous.position != record.position:
         duplicate = {
             "id": output_id("duplicate", record.position),
@@ -347,7 +362,7 @@ def decide_intake(record: Record, seen: Callable[[str], str | None], known: Know
     arrived = _arrived_ms(record.timestamp_ms, now, skew_s)
     sends = tuple(Send(TIMELINE, entry_key.encode("utf-8"), encode(entry))
                   for entry_key, entry in entries_of(event, origin, iso_ms(record.timestamp_ms),
-                                                     None if arrived is None else iso_ms(arrived)))
+                                                     None if arrived is None else iso_ms(arrived), key))
     kind: Kind = "redelivered" if previous is not None else "accepted"
     mark = Mark(record.position, _digest(content), at)  # a redelivery's: the one it set, with its time
     return Outcome(kind, sends, remember=(key, mark.text()), event_id=event_id, subject=subject,

@@ -9,6 +9,7 @@ also filed under its enterprise's USCC, for the enterprise's file (一企一档)
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import date, datetime
 from typing import Any, NamedTuple
@@ -42,9 +43,24 @@ def _normalise(value: Any) -> Any:
     return value
 
 
-def entry_id(source: str, event_id: str, subject: str) -> str:
-    """Derive a timeline entry's id from the event it records, so a replay yields the same id."""
-    return uuid5_text(_NS, f"{source}\x1f{event_id}\x1f{subject}")
+def event_key(source: str, event_id: str) -> str:
+    """(source, id), which the contract makes unique, as one string: the key of the event's
+    de-duplication mark (engine/intake/process.py) and the start of its entries' ids.
+
+    The two joined by U+001F, as stored since the first marks; but the contract's strings may hold
+    that character, and then (s, "T\\x1fb") and (s + "\\x1fT", "b") made one key: a second event
+    answered 202 and then dropped as a copy of the first. So a pair that holds it is written as a
+    JSON array, which escapes it (\\u001f) and so never equals a key of the first form; every other
+    pair keeps the key its marks and entry ids were stored under."""
+    if "\x1f" in source or "\x1f" in event_id:
+        return json.dumps([source, event_id], ensure_ascii=False, separators=(",", ":"))
+    return f"{source}\x1f{event_id}"
+
+
+def entry_id(source: str, event_id: str, subject: str, key: str | None = None) -> str:
+    """Derive a timeline entry's id from the event it records, so a replay yields the same id;
+    `key`, when given, is the key its mark is held under (`event_key`, or the older form)."""
+    return uuid5_text(_NS, f"{key or event_key(source, event_id)}\x1f{subject}")
 
 
 class Normalised(NamedTuple):
@@ -69,11 +85,14 @@ def normalised(event: Envelope, event_type: EventType) -> Normalised:
 
 
 def entries_of(event: Normalised, origin: Origin, received_at: str,
-               arrived_at: str | None = None) -> list[tuple[str, Entry]]:
+               arrived_at: str | None = None, key: str | None = None) -> list[tuple[str, Entry]]:
     """The (key, entry) pairs for the timeline topic of one normalised event; `received_at` is the
     record's broker time as RFC 3339 in Asia/Shanghai (`engine.kernel.time.iso_ms`), and
-    `arrived_at`, when given, the arrival the engine vouches for (`decide_intake`)."""
+    `arrived_at`, when given, the arrival the engine vouches for (`decide_intake`); `key`, the key
+    of its de-duplication mark when that is not `event_key`'s (a mark set before 2026-12-07), so a
+    redelivery's entries keep the ids they were first sent with."""
     event_type, data = event.event_type, event.data
+    key = key or event_key(event.source, event.event_id)
     base = {
         "source": event.source,
         "event_id": event.event_id,
@@ -84,7 +103,7 @@ def entries_of(event: Normalised, origin: Origin, received_at: str,
     if arrived_at is not None:
         base["arrived_at"] = arrived_at
     entries: list[tuple[str, Entry]] = [(event.subject, {
-        "entry_id": entry_id(event.source, event.event_id, event.subject),
+        "entry_id": entry_id(event.source, event.event_id, event.subject, key),
         "subject": event.subject,
         "subject_kind": event_type.subject_kind,
         "type": event_type.name,
@@ -97,7 +116,7 @@ def entries_of(event: Normalised, origin: Origin, received_at: str,
         for finding in data["findings"]:
             hazard_id = finding["hazard_id"]
             entries.append((hazard_id, {
-                "entry_id": entry_id(event.source, event.event_id, hazard_id),
+                "entry_id": entry_id(event.source, event.event_id, hazard_id, key),
                 "subject": hazard_id,
                 "subject_kind": "hazard",
                 "type": FINDING_TYPE,
@@ -107,7 +126,7 @@ def entries_of(event: Normalised, origin: Origin, received_at: str,
         # The enterprise's file (一企一档) counts every inspection, one with no findings too.
         uscc = data["enterprise"]["uscc"]
         entries.append((uscc, {
-            "entry_id": entry_id(event.source, event.event_id, uscc),
+            "entry_id": entry_id(event.source, event.event_id, uscc, key),
             "subject": uscc,
             "subject_kind": "enterprise",
             "type": INSPECTED_TYPE,

@@ -7,8 +7,9 @@ import json
 from pathlib import Path
 
 from engine.intake.process import DUPLICATES, TIMELINE, Record, decide_intake
-from engine.intake.timeline import FINDING_TYPE
+from engine.intake.timeline import _NS, FINDING_TYPE
 from engine.reference import load_reference
+from engine.uuid5 import uuid5_text
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO.parent / "shared" / "contract" / "examples"
@@ -73,6 +74,59 @@ def test_redelivery_of_the_same_record_resends_the_same_entries() -> None:
     again = decide_intake(record(REPORT, 0), store.get, KNOWN)
     assert again.kind == "redelivered"
     assert again.sends == first.sends
+
+
+def _pair(source: str, event_id: str, hazard_id: str = "HZ-20261130-0001") -> bytes:
+    event = json.loads(REPORT)
+    event.update(source=source, id=event_id, subject=hazard_id)
+    event["data"]["hazard_id"] = hazard_id
+    return json.dumps(event).encode()
+
+
+def test_pairs_that_joined_make_one_string_are_two_events() -> None:
+    """(s, "T\\x1fb") and (s + "\\x1fT", "b") made one de-duplication key and one entry id: the
+    second, another hazard, was answered 202 and then dropped as a duplicate of the first (and of
+    the same hazard, its entry would have been taken for one already applied)."""
+    for second_hazard in ("HZ-B", "HZ-A"):
+        store = Store()
+        first = _pair("/apps/grid/LHW-03", "T\x1fb", "HZ-A")
+        a = decide_intake(record(first, 0, key=b"HZ-A"), store.get, KNOWN)
+        store.remember(a)
+        b = decide_intake(record(_pair("/apps/grid/LHW-03\x1fT", "b", second_hazard), 1,
+                                 key=second_hazard.encode()), store.get, KNOWN)
+        assert (a.kind, b.kind) == ("accepted", "accepted")
+        assert a.remember[0] != b.remember[0]
+        assert json.loads(a.sends[0].value)["entry_id"] != json.loads(b.sends[0].value)["entry_id"]
+
+
+def test_a_pair_without_the_separator_keeps_its_key_and_entry_ids() -> None:
+    """Marks and entry ids stored before the change are those of every pair without U+001F."""
+    out = decide_intake(record(REPORT, 0), {}.get, KNOWN)
+    event = json.loads(REPORT)
+    assert out.remember[0] == f"{event['source']}\x1f{event['id']}"
+    assert json.loads(out.sends[0].value)["entry_id"] == uuid5_text(
+        _NS, f"{event['source']}\x1f{event['id']}\x1f{event['subject']}")
+
+
+def test_a_pair_marked_under_the_old_key_is_still_caught_after_the_change() -> None:
+    """A mark an engine set before the change, under the key the pair's parts joined by U+001F
+    made: the record redelivered after the upgrade is a redelivery with the entry ids it was first
+    sent with (so decide applies it once), a copy of its bytes elsewhere a duplicate; an event
+    that merely collides with that key is a new event."""
+    value = _pair("/apps/grid/LHW-03", "T\x1fb", "HZ-A")
+    first = decide_intake(record(value, 4, key=b"HZ-A"), {}.get, KNOWN)
+    old_key = "/apps/grid/LHW-03\x1fT\x1fb"
+    old_entry_id = uuid5_text(_NS, old_key + "\x1fHZ-A")
+    store = Store({old_key: first.remember[1]})  # what the old engine stored for it
+    again = decide_intake(record(value, 4, key=b"HZ-A"), store.get, KNOWN)
+    assert again.kind == "redelivered" and again.remember[0] == old_key
+    assert json.loads(again.sends[0].value)["entry_id"] == old_entry_id
+    copy = decide_intake(record(value, 9, key=b"HZ-A"), store.get, KNOWN)
+    assert copy.kind == "duplicate" and json.loads(copy.sends[0].value)["first_position"] == (
+        "hazard.reports/0/4")
+    other = decide_intake(record(_pair("/apps/grid/LHW-03\x1fT", "b", "HZ-B"), 5, key=b"HZ-B"),
+                          store.get, KNOWN)
+    assert other.kind == "accepted" and other.remember[0] != old_key
 
 
 def test_rejection_carries_position_errors_and_original_bytes() -> None:
