@@ -379,8 +379,13 @@ class FieldIntake:
                                                     rejected=found))
 
     async def post(self, request: web.Request) -> web.Response:
-        """Answer one `POST /events`, counted by its status."""
-        answer = await self._answer(request)
+        """Answer one `POST /events`, counted by its status (an engine failure as the 500 it
+        becomes)."""
+        try:
+            answer = await self._answer(request)
+        except Exception:
+            self.metrics.answers.labels("500").inc()
+            raise
         self.metrics.answers.labels(str(answer.status)).inc()
         return answer
 
@@ -414,6 +419,11 @@ class FieldIntake:
             # Reading it cost the loop what parsing its JSON costs: the token pays for that much.
             self.limiter.spend(app.name, self._weight(body))
             return _error(exc.status, exc.reason, errors=list(exc.errors) or None)
+        except Exception:
+            # An engine failure on it (a 500) costs as much, or a body that finds a bug could be
+            # sent again and again for nothing.
+            self.limiter.spend(app.name, self._weight(body))
+            raise
         if (wait := self.limiter.take(app.name, len(items))) > 0:
             return self._limited(app, len(items), wait)
         checked = await self._checked(items)

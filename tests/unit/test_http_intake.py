@@ -283,7 +283,9 @@ class Served:
                 if token:
                     h["Authorization"] = f"Bearer {token}"
                 resp = await client.post("/events", data=body, headers=h)
-                out.append((resp.status, await resp.json(), dict(resp.headers)))
+                body = (await resp.json() if resp.content_type == "application/json"
+                        else {"text": await resp.text()})  # aiohttp's own 500 is text
+                out.append((resp.status, body, dict(resp.headers)))
         return out
 
 
@@ -542,6 +544,22 @@ def test_a_refused_body_costs_the_events_its_json_could_hold_and_the_next_waits_
     assert [a[0] for a in answers] == [413] * 9 + [400, 429]  # 99 + 6 > 100: owes before the last
     assert "JSON keys, values" in answers[0][1]["error"]
     assert int(answers[-1][2]["Retry-After"]) >= 4
+
+
+def test_an_engine_failure_is_counted_as_500_and_costs_the_token_its_body(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A body that finds a bug in reading it (a 500) cost its token nothing, so it could be sent
+    again and again past the rate limit, and the 500 was missing from the answers counted."""
+    served = Served(tmp_path, http_rate_per_s=0.001, http_burst=2)
+
+    def broken(*args: Any) -> Any:
+        raise ValueError("a bug")
+
+    monkeypatch.setattr(intake, "read_request", broken)
+    answers = asyncio.run(served.post_each([(b"[" + b"0," * 999 + b"0]", None)] * 2, served.app))
+    assert [a[0] for a in answers] == [500, 429]  # the first cost 5 events: past the burst of 2
+    assert served.counted("hazard_http_intake_answers_total", status="500") == 1
+    assert served.counted("hazard_http_intake_answers_total", status="429") == 1
 
 
 def test_when_the_broker_cannot_be_reached_the_answer_is_503_with_retry_after(tmp_path: Path) -> None:
