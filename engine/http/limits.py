@@ -136,6 +136,11 @@ async def written_within(request: web.Request, resp: web.Response, seconds: floa
                  write_timeout_s=seconds)
         if request.transport is not None:
             request.transport.abort()
+    except ConnectionError as exc:
+        # The client left before its answer (a body it broke off, most often): its doing, not
+        # the engine's, so one line, not aiohttp's ERROR with a traceback for each.
+        log.info("http_client_gone", path=request.path[:200], status=resp.status,
+                 error=type(exc).__name__)
 
 
 

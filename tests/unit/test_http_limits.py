@@ -272,3 +272,25 @@ def test_a_port_in_use_is_said_in_words_not_a_traceback() -> None:
         asyncio.run(go())
     finally:
         held.close()
+
+
+def test_an_answer_to_a_client_already_gone_is_one_line_not_an_error(tmp_path: Any) -> None:
+    """A field app that broke its body off and left: the 400 written to its closed connection
+    raised ClientConnectionResetError out of the middleware, which aiohttp logged as an ERROR with
+    a traceback, one per client. Now one info line says what it is."""
+    import structlog.testing
+    from aiohttp import web
+    from aiohttp.client_exceptions import ClientConnectionResetError
+    from aiohttp.test_utils import make_mocked_request
+
+    from engine.http.limits import written_within
+
+    class Gone(web.Response):
+        async def prepare(self, request: Any) -> Any:
+            raise ClientConnectionResetError("Cannot write to closing transport")
+
+    with structlog.testing.capture_logs() as logs:
+        asyncio.run(written_within(make_mocked_request("POST", "/events"), Gone(status=400), 1))
+    assert [(e["event"], e["status"], e["error"]) for e in logs] == [
+        ("http_client_gone", 400, "ClientConnectionResetError")]
+
