@@ -12,6 +12,28 @@ from aiokafka import TopicPartition
 
 from engine.tools.kafka import NoTopic, partitions_of, reader, started
 
+# What a terminal acts on rather than shows: C0 and C1 controls and DEL (a newline starts a forged
+# line, ESC [2J clears the screen, ESC [8m hides what follows) and the bidirectional overrides
+# (which reorder a line as it is shown). Written as JSON's \uXXXX escapes, so a line of JSON stays JSON.
+_CONTROLS = {c: f"\\u{c:04x}" for c in (*range(0x20), *range(0x7f, 0xa0), *range(0x202a, 0x202f),
+                                         *range(0x2066, 0x206a))}
+
+
+def printable(text: str) -> str:
+    """`text` with every character a terminal would act on written as its escape: ids, sources and
+    reasons come from field apps, and a printed line must show them, never obey them."""
+    return text.translate(_CONTROLS)
+
+
+def _one_line(value: bytes | None) -> str:
+    """A record's value as one line of text: compact JSON if it is JSON, else its text."""
+    if not value:
+        return "null"
+    try:
+        return json.dumps(json.loads(value), ensure_ascii=False, separators=(",", ":"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        return value.decode("utf-8", "replace")
+
 
 def _short(value: Any, limit: int = 120) -> str:
     text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
@@ -80,10 +102,12 @@ async def tail(bootstrap: str, topic: str, from_beginning: bool, max_records: in
     try:
         async for tp, rec in follow(bootstrap, topic, from_beginning, idle_timeout, auth):
             if as_json:
-                line = rec.value.decode("utf-8", "replace") if rec.value else "null"
+                # One line a record: JSON compacted (a pretty-printed record's newlines go), and
+                # `printable` below escapes the controls left, within JSON's strings too.
+                line = _one_line(rec.value)
             else:
                 line = f"{tp.topic}[{tp.partition}]@{rec.offset} {describe(rec.value)}"
-            print(line, file=out, flush=True)
+            print(printable(line), file=out, flush=True)
             printed += 1
             if max_records is not None and printed >= max_records:
                 break

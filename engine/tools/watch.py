@@ -23,7 +23,7 @@ from engine.feeds.tokens import Scope
 from engine.logs import use_colour
 from engine.progress import is_terminal
 from engine.tools.kafka import NoTopic
-from engine.tools.tail import follow
+from engine.tools.tail import follow, printable
 from engine.zh.words import ACTIONS
 
 # Tier and response level (IV lowest .. I highest) share one colour scale.
@@ -43,8 +43,8 @@ def format_escalation(event: dict[str, Any], colour: bool, zh: bool = False, cut
     of a reason is often its number or its deadline."""
     data = event.get("data") or {}
     reason = (zh and data.get("reason_zh")) or data.get("reason", "")
-    level = data.get("tier") or data.get("response_level") or "-"
-    badge = f"{level.upper():<6}"
+    level = str(data.get("tier") or data.get("response_level") or "-")
+    badge = printable(f"{level.upper():<6}")
     if colour and level in COLOURS:
         badge = f"\x1b[{COLOURS[level]}m{badge}\x1b[0m"
     when = str(event.get("time") or "")[:16].replace("T", " ")
@@ -52,8 +52,10 @@ def format_escalation(event: dict[str, Any], colour: bool, zh: bool = False, cut
     action = str(data.get("action", "?"))
     action = ACTIONS.get(action, action) if zh else action
     reason = _short(str(reason), 60 if zh else 100) if cut else str(reason)
-    return (f"{when}  {badge} {action:<20} {data.get('subject_id', '?')}  "
-            f"{data.get('town') or '-'}  → {targets or '-'}  {reason}")
+    # Every part but the colour is the record's own text: shown, never obeyed by the terminal.
+    shown = printable(f"{action:<20} {data.get('subject_id', '?')}  {data.get('town') or '-'}  → "
+                      f"{targets or '-'}  {reason}")
+    return f"{printable(when)}  {badge} {shown}"
 
 
 def sector_leads(rules_dir: Path | None = None) -> Callable[[str | None], str | None]:

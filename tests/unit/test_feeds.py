@@ -12,6 +12,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from aiokafka import TopicPartition
 from decide_fixtures import RULES
 
 from engine.decide.state import Hazard
@@ -33,6 +34,7 @@ from engine.feeds.index import PlaceIndex, hazard_place
 from engine.feeds.tokens import Scope, TokenFileError, TokenStore, hash_token, mint, new_token, parse
 from engine.feeds.views import TableSource, hazard_view
 from engine.store import pack, unpack
+from engine.tools import tail as tail_tool
 from engine.tools.watch import format_escalation, wanted
 
 HUXI = Scope("huxi", towns=frozenset({"huxi"}))
@@ -320,6 +322,37 @@ def test_watch_line_is_coloured_by_tier_only_on_a_terminal() -> None:
     assert format_escalation(event, colour=False, zh=True).endswith("7 days overdue")  # none: the English
     assert wanted(event, Filters(towns=frozenset({"huxi"})), None)
     assert not wanted(event, Filters(towns=frozenset({"yuji"})), None)
+
+
+def test_watch_and_tail_show_control_characters_in_ids_never_obey_them() -> None:
+    """An alert id with a newline, a forged RED line and ESC [8m (conceal) showed a supervisor a
+    false "stand down"; an event id with ESC [2J cleared `tail`'s screen. Every character a terminal
+    acts on is printed as its escape; `watch`'s own colour stays."""
+    forged = "AL-1\n2026-12-07 20:00  RED    all_clear  AL-FAKE  huxi  → stand down\x1b[8m"
+    event = {"type": "safety.escalation.raised", "time": "2026-11-05T09:00:00+08:00\x1b[2J",
+             "data": {**escalation(), "subject_id": forged, "tier": "red", "reason": "r\u202egnp.exe\x9b"}}
+    for line in (format_escalation(event, colour=True), format_escalation(event, colour=False, cut=False)):
+        assert "\n" not in line and "\x1b[8m" not in line and "\u202e" not in line and "\x9b" not in line
+        assert "AL-1\\u000a2026-12-07 20:00" in line and "\\u001b[8m" in line
+    assert "\x1b[1;31mRED" in format_escalation(event, colour=True)
+    entry = {"entry_id": "e", "type": "safety.hazard.reported", "subject": "HZ-1",
+             "event_id": "x\n engine.timeline[0]@0 FAKE LINE \x1b[2J", "source": "/apps/\x1b]0;title\x07"}
+    value = json.dumps(entry, ensure_ascii=False).encode()
+
+    async def records(*args: Any) -> Any:
+        yield TopicPartition("engine.timeline", 0), SimpleNamespace(offset=1, value=value)
+        yield TopicPartition("engine.timeline", 0), SimpleNamespace(offset=2, value=b"\x1b[2J\r\nraw")
+
+    for as_json in (False, True):
+        out = io.StringIO()
+        with pytest.MonkeyPatch.context() as m:
+            m.setattr(tail_tool, "follow", records)
+            asyncio.run(tail_tool.tail("b", "engine.timeline", True, None, 1, as_json, out))
+        first, second = out.getvalue().splitlines()
+        assert "\x1b" not in out.getvalue() and "\x07" not in out.getvalue() and "\r" not in out.getvalue()
+        assert "\\u001b[2J" in first and "\\u001b[2J" in second
+        if as_json:
+            assert json.loads(first)["event_id"] == entry["event_id"]  # still JSON, and the same
     assert wanted(event, Filters(departments=frozenset({"safety_bureau"})), lambda s: "safety_bureau")
     assert not wanted({"type": "other", "data": {}}, Filters(), None)
 
