@@ -22,6 +22,7 @@ from typing import Any
 import yaml
 
 from engine import __version__
+from engine.contract.common import FIRST_YEAR, LAST_YEAR
 from engine.contract.envelope import EVENT_TYPES, INTAKE_TOPICS, Envelope, types_on
 from engine.contract.mediatype import STRUCTURED
 from engine.contract.outputs import (
@@ -425,7 +426,9 @@ event's `time` (`HAZARD_DEDUP_DAYS`): an event older than that is rejected
 (`HAZARD_FUTURE_S`) is rejected (`future`): the rules decide on the event's
 time, and it would fire its subject's deadlines early. So is a report's or a
 finding's `rectify_by` before the event's own time (`deadline_passed`; a date
-counts to the end of its day).
+counts to the end of its day). Every date and time an event names, in the
+envelope or its data, lies in the years {FIRST_YEAR} to {LAST_YEAR}, or the
+event is rejected (`date_range`, naming the field).
 Every output record carries
 `content-type: {CLOUDEVENT}` (CAP documents: `{CAP}`).
 
