@@ -63,6 +63,12 @@ def lead_named_late_key(at: int) -> str:
     return f"{_NAMED_LATE}{at}"
 
 
+# The key of `Hazard.arrived` keeping, once a passed review closed the hazard, when the completion
+# claim it judged was made (the review clears `completed_at`): so `Hazard.overdue` can tell, for a
+# time before the close, whether a claim was pending then (a month's filing, made days after the
+# month). Not an arrival; a key added to a stored map: no new stored format.
+PASSED_CLAIM = "passed_claim"
+
 _PLAN = "plan:"
 PLANS_KEPT = 64  # the latest rectification plans whose responsible person a hazard keeps by time
 
@@ -322,9 +328,16 @@ class Hazard(HistoryState):
 
     def overdue(self, now: int) -> bool:
         """Past its rectification deadline at `now` with no completion claim made by then pending.
-        Open as the hazard stands: a closed one is not overdue, and one closed after `now` (a month's
-        filing, made days after the month) is not either, its passed review having cleared the claim
-        that may have been pending at `now` (engine/decide/filing.py)."""
-        return (self.is_open() and self.deadline is not None and now > self.deadline
-                and (self.completed_at is None or self.completed_at > now))
+
+        A hazard closed by then is not overdue. One a passed review closed after `now` (asked by a
+        month's filing, made days after the month) was open at `now`: overdue unless the claim that
+        review judged (PASSED_CLAIM) was made by then. One closed before that key was kept counts as
+        it did before 2026-12-07: the claim it had is not known."""
+        if self.is_open():
+            claim = self.completed_at
+        elif self.closed_how == "passed" and self.closed_at is not None and self.closed_at > now:
+            claim = self.arrived.get(PASSED_CLAIM)
+        else:
+            return False
+        return self.deadline is not None and now > self.deadline and (claim is None or claim > now)
 

@@ -190,3 +190,20 @@ def test_a_city_bureaus_branch_files_through_the_districts_commission_which_is_t
     assert police.jurisdiction_note_zh and "请按管理权限转送有管辖权的纪委监委" in police.jurisdiction_note_zh
     assert "实行垂直管理" in (filings["fire_rescue"].jurisdiction_note_zh or "")
     assert filings["safety_bureau"].jurisdiction_note is None
+
+
+def test_a_hazard_closed_after_the_month_counts_as_it_stood_at_the_months_end():
+    """Past its deadline all November and claimed on 1 December: overdue in November's filing,
+    whether the filing is made before its review passes or after (the filing day is the 5th), and
+    the same filing either way. A claim made in November and passed in December is not overdue."""
+    opened = (report("HZ-W3", "2026-11-02 09:00"), verify("HZ-W3", "2026-11-02 10:00"))
+    claimed = complete("HZ-W3", "2026-12-01 10:00")
+    before = run(*opened, claimed, until="2026-12-02 00:00")
+    after = run(*opened, claimed, review("HZ-W3", "2026-12-02 10:00"), until="2026-12-03 00:00")
+    in_time = run(*opened, complete("HZ-W3", "2026-11-08 10:00"), review("HZ-W3", "2026-12-02 10:00"),
+                  until="2026-12-03 00:00")
+    filed = [_by_dept(monthly_filings(rp.states.values(), "2026-11", RULES))["fire_rescue"]
+             for rp in (before, after, in_time)]
+    assert "1 of them past their deadline" in filed[0].reason
+    assert filed[1].reason == filed[0].reason
+    assert "0 of them past their deadline" in filed[2].reason
