@@ -29,6 +29,7 @@ from pydantic import BaseModel, ConfigDict
 
 from engine.contract.common import KnownIds
 from engine.contract.outputs import CLOUDEVENT_CONTENT_TYPE, RejectionError
+from engine.feeds.filters import BadRequest, decode_positions, encode_positions
 from engine.feeds.tokens import ENV, FieldApp, TokenStore
 from engine.http import rejected
 from engine.http.events import Item, RequestError, read_request
@@ -286,6 +287,7 @@ class FieldIntake:
             settings.http_ack_timeout_s)
         self._pending: set[asyncio.Task[Any]] = set()
         self._reads = asyncio.Semaphore(rejected.READS_AT_ONCE)  # of GET /events/rejected
+        self._reading: set[str] = set()  # the tokens reading it now: one read a token at once
 
     async def close(self, _: Any = None) -> None:
         """Stop the producer, after what it still holds is sent or has failed."""
@@ -356,27 +358,38 @@ class FieldIntake:
             return app
         if (wait := self.limiter.take(app.name, rejected.READ_COST)) > 0:
             return self._limited(app, rejected.READ_COST, wait)
-        if self._reads.locked():
-            return _error(503, "this server reads intake.rejected for other field apps just now; "
-                          "ask again later", {"Retry-After": str(RETRY_AFTER_503_S)})
+        if self._reads.locked() or app.name in self._reading:
+            return _error(503, "this server reads intake.rejected for this or other field apps just "
+                          "now; ask again later", {"Retry-After": str(RETRY_AFTER_503_S)})
+        query = request.query
+        if "since" in query and "after" in query:
+            return _error(400, "give since or after (the next of an earlier answer), not both")
+        try:
+            after = decode_positions(query["after"]) if "after" in query else None
+        except BadRequest as exc:
+            return _error(400, f"after: {exc}")
         # The machine's clock, not the engine's: the topic's records are stamped by it.
-        since = rejected.since_ms(request.query.get("since"), time.time())
+        since = rejected.since_ms(query.get("since"), time.time())
         if since is None:
             return _error(400, "since must be an RFC 3339 time with its UTC offset, e.g. "
                           "2026-11-30T09:00:00+08:00")
         bootstrap = self.bootstrap() if callable(self.bootstrap) else self.bootstrap
+        self._reading.add(app.name)
         try:
             async with self._reads:
-                found, complete = await rejected.read_rejected(
+                found, complete, reached = await rejected.read_rejected(
                     bootstrap, client_auth(self.settings),
-                    rejected.rejected_topic(self.settings.topic_prefix), app.name, since)
+                    rejected.rejected_topic(self.settings.topic_prefix), app.name, since, after)
         except Exception as exc:  # noqa: BLE001 - any failure to read the broker is a 503
             log.warning("http_rejected_unread", field_app=app.name,
                         error=f"{type(exc).__name__}: {exc}"[:300])
             return _error(503, "the broker could not be read; ask again later",
                           {"Retry-After": str(RETRY_AFTER_503_S)})
-        return _answer(200, rejected.RejectedAnswer(since=iso_ms(since), complete=complete,
-                                                    rejected=found))
+        finally:
+            self._reading.discard(app.name)
+        return _answer(200, rejected.RejectedAnswer(
+            since=None if after is not None else iso_ms(since), complete=complete,
+            next=encode_positions(reached), rejected=found))
 
     async def post(self, request: web.Request) -> web.Response:
         """Answer one `POST /events`, counted by its status (an engine failure as the 500 it

@@ -10,11 +10,15 @@ not see (`outside_scope`), one about a subject whose town is not known yet
 back here, with its own token: the records the door stamped with its name
 (the `field-app` header), from a time on.
 
-One request reads `intake.rejected` from `since` to where it ended when the
-request came, at most SCAN_MAX records (`complete` says whether it got that
-far; ask again from the last `received_at` for the rest). Nothing is kept
-between requests, so the gateway serves it as a worker does. A read costs the
-token READ_COST events of its rate, and a server runs READS_AT_ONCE at most.
+One request reads `intake.rejected` from `since` (or from `after`, the `next`
+of an earlier answer) to where it ended when the request came, at most
+SCAN_MAX records of every app's rejections. `complete` says whether it got
+that far, and `next` is where each partition's read stopped: asked again with
+`after=<next>`, the read goes on from there, so an app whose rejections lie
+beyond many of other apps' reaches them, and no partition read less far is
+skipped. Nothing is kept between requests, so the gateway serves it as a
+worker does. A read costs the token READ_COST events of its rate; a server
+runs READS_AT_ONCE at most, one a token.
 """
 
 from __future__ import annotations
@@ -61,8 +65,9 @@ class RejectedAnswer(BaseModel):
     """The body of a 200 of `GET /events/rejected`."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
-    since: str
+    since: str | None  # None when the read went on from `after`
     complete: bool  # every record of intake.rejected from `since` to the request's time was read
+    next: str  # where each partition's read stopped, `0:15,1:7`: give it as `after` to go on
     rejected: list[Rejected]
 
 
@@ -103,35 +108,44 @@ def rejected_of(app: str, value: bytes | None) -> Rejected | None:
 
 
 async def read_rejected(bootstrap: str, auth: Mapping[str, Any], topic: str, app: str,
-                        since: int) -> tuple[list[Rejected], bool]:
-    """The app's rejections on `topic` from `since` (epoch ms) on, and whether all were read."""
+                        since: int, after: Mapping[int, int] | None = None
+                        ) -> tuple[list[Rejected], bool, dict[int, int]]:
+    """The app's rejections on `topic` from `since` (epoch ms) on, or from the positions `after`
+    (a partition it does not name: from `since`); whether all were read; where each partition's
+    read stopped (`next`)."""
     consumer = reader(bootstrap, auth, client_id="hazard-events-rejected", auto_offset_reset="earliest",
                       fetch_max_bytes=FETCH_BYTES)
     found: list[Rejected] = []
     try:
         await consumer.start()
-        tps = [TopicPartition(topic, p) for p in await partitions_of(consumer, topic)]
+        tps = {p: TopicPartition(topic, p) for p in await partitions_of(consumer, topic)}
         if not tps:
-            return found, True
-        consumer.assign(tps)
-        ends = await consumer.end_offsets(tps)
-        starts = await consumer.offsets_for_times({tp: since for tp in tps})
-        todo = {tp: ends[tp] for tp in tps if (starts[tp] is not None and starts[tp].offset < ends[tp])}
-        for tp in tps:
-            consumer.seek(tp, starts[tp].offset if starts[tp] is not None else ends[tp])
+            return found, True, {}
+        consumer.assign(list(tps.values()))
+        ends = await consumer.end_offsets(list(tps.values()))
+        firsts = await consumer.beginning_offsets(list(tps.values()))
+        by_time = await consumer.offsets_for_times({tp: since for tp in tps.values()})
+        at: dict[int, int] = {}
+        for p, tp in tps.items():
+            wanted = (after[p] if after is not None and p in after
+                      else by_time[tp].offset if by_time[tp] is not None else ends[tp])
+            at[p] = min(max(wanted, firsts[tp]), ends[tp])  # past the end: nothing; before the first: it
+            consumer.seek(tp, at[p])
+        todo = {tp for p, tp in tps.items() if at[p] < ends[tp]}
         scanned, stop = 0, time.monotonic() + READ_S
         while todo and scanned < SCAN_MAX and time.monotonic() < stop:
-            batch = await consumer.getmany(*todo, timeout_ms=500, max_records=1000)
+            batch = await consumer.getmany(*todo, timeout_ms=500, max_records=min(1000, SCAN_MAX - scanned))
             for tp, records in batch.items():
                 for rec in records:
                     if rec.offset >= ends[tp]:
                         break
                     scanned += 1
+                    at[tp.partition] = rec.offset + 1
                     if (one := rejected_of(app, rec.value)) is not None:
                         found.append(one)
-                if await consumer.position(tp) >= ends[tp]:
-                    todo.pop(tp, None)
-        return found, not todo
+                if at[tp.partition] >= ends[tp]:
+                    todo.discard(tp)
+        return found, not todo, at
     finally:
         await consumer.stop()
 

@@ -10,6 +10,7 @@ land, each once.
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import subprocess
 import sys
@@ -20,6 +21,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from cloudevents.v1.conversion import to_binary, to_structured
 from cloudevents.v1.http import CloudEvent
 from conftest import EXAMPLES, FROZEN, TestNamespace
@@ -28,7 +30,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from engine.broker.cluster import Cluster
 from engine.broker.install import free_port
 from engine.feeds.tokens import mint, mint_field_app
-from engine.harness import Namespace, Worker, group_progress, read_to_end, wait_drained
+from engine.harness import Namespace, Worker, group_progress, produce, read_to_end, wait_drained
+from engine.http import rejected
 
 pytestmark = pytest.mark.broker
 
@@ -275,6 +278,9 @@ def test_a_town_limited_token_reaches_no_other_towns_subject_and_reads_its_rejec
         assert (one["id"], one["subject"], [e["type"] for e in one["errors"]]) == (
             "v-2", "HZ-20261130-H00099", ["scope_unknown"])
         assert asyncio.run(get_rejected(url + "/rejected", tokens.grid))[1]["rejected"] == []
+        # Asked again from where it stopped: nothing more, and it says so.
+        status, more = asyncio.run(get_rejected(url + "/rejected?after=" + answer["next"], tokens.huxi))
+        assert status == 200 and more["complete"] and more["rejected"] == [], more
         timeline = asyncio.run(read_to_end(namespace.bootstrap, namespace.topic("engine.timeline")))
         verdicts = [json.loads(r.value)["subject"] for r in timeline
                     if json.loads(r.value).get("type") == "safety.hazard.verified"]
@@ -378,3 +384,44 @@ def test_a_stopped_broker_answers_503_and_loses_nothing_once_back(tmp_path: Path
         finally:
             gateway.stop()
             worker.stop()
+
+
+def _rejection(app: str, n: int) -> tuple[bytes, bytes]:
+    """A record of intake.rejected as the intake writes one, for an event `n` that `app` posted."""
+    raw = json.dumps({"id": f"{app}-{n}", "source": f"/apps/{app}/", "type": "safety.hazard.verified",
+                      "subject": f"HZ-{n}"}).encode()
+    data = {"headers": [{"name": "field-app", "value_base64": base64.b64encode(app.encode()).decode()}],
+            "errors": [{"loc": ["data"], "msg": "not known yet", "type": "scope_unknown"}],
+            "raw_base64": base64.b64encode(raw).decode(), "received_at": "2026-11-30T09:00:00+08:00"}
+    return f"HZ-{n}".encode(), json.dumps({"type": "safety.intake.rejected", "data": data}).encode()
+
+
+def test_rejections_read_back_go_on_from_next_past_other_apps_records(
+        namespace: Namespace, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With more of other apps' rejections than one read scans, each answer says where it stopped
+    and the app reaches all of its own by asking again from there, none twice."""
+    topic = namespace.topic("intake.rejected")
+
+    async def create() -> None:
+        admin = AIOKafkaAdminClient(bootstrap_servers=namespace.bootstrap)
+        await admin.start()
+        try:
+            await admin.create_topics([NewTopic(topic, 3, 1)])
+        finally:
+            await admin.close()
+
+    asyncio.run(create())
+    records = [_rejection("noisy" if n % 10 else "grid", n) for n in range(300)]
+    asyncio.run(produce(namespace.bootstrap, topic, records))
+    monkeypatch.setattr(rejected, "SCAN_MAX", 40)
+    got: list[str] = []
+    after, reads = None, 0
+    while True:
+        found, complete, reached = asyncio.run(rejected.read_rejected(
+            namespace.bootstrap, {}, topic, "grid", 0, after))
+        got += [r.id for r in found if r.id]
+        after, reads = reached, reads + 1
+        if complete:
+            break
+        assert reads < 50
+    assert reads > 1 and sorted(got) == sorted(f"grid-{n}" for n in range(0, 300, 10))

@@ -184,33 +184,45 @@ def test_since_is_an_aware_time_or_the_last_day() -> None:
     assert rejected.since_ms("2026-11-30T09:00:00", 0) is None and rejected.since_ms("x", 0) is None
 
 
-def test_reading_rejections_is_bounded_per_server_and_checks_since(tmp_path: Path, monkeypatch: Any) -> None:
-    """A bad `since` is 400; a third read while two run is 503 at once, so asking again and again
-    cannot open consumer after consumer."""
-    token, line = mint_field_app("inspector", "/apps/inspector/", ["lihaiwu"])
+def test_reading_rejections_is_bounded_per_server_and_token_and_checks_its_query(
+        tmp_path: Path, monkeypatch: Any) -> None:
+    """A bad `since` or `after`, or both given, is 400; while two reads run, a third is 503 at once,
+    and so is a second read of one token (one token cannot hold both), so asking again and again
+    cannot open consumer after consumer nor keep other apps out."""
+    apps = [mint_field_app(name, f"/apps/{name}/", ["lihaiwu"]) for name in ("inspector", "grid", "sensor")]
     path = tmp_path / "tokens.yaml"
-    path.write_text(f"field_apps:\n{line}\n")
+    path.write_text("field_apps:\n" + "\n".join(line for _, line in apps) + "\n")
     settings = Settings(tokens_file=path)
     release = asyncio.Event()
+    asked: list[Any] = []
 
-    async def slow(*args: Any) -> tuple[list[Any], bool]:
+    async def slow(*args: Any) -> tuple[list[Any], bool, dict[int, int]]:
+        asked.append(args[-1])
         await release.wait()
-        return [], True
+        return [], True, {0: 7, 1: 3}
 
     monkeypatch.setattr(rejected, "read_rejected", slow)
 
-    async def main() -> list[int]:
+    async def main() -> list[Any]:
         pages = Pages()
         intake.register(pages, settings=settings, bootstrap="127.0.0.1:9",
                         tokens=TokenStore.from_settings(settings), known=KNOWN,
                         metrics=HttpIntakeMetrics(CollectorRegistry()), now=lambda: NOW)
-        auth = {"Authorization": f"Bearer {token}"}
+        inspector, grid, sensor = ({"Authorization": f"Bearer {token}"} for token, _ in apps)
         async with TestClient(TestServer(pages.web_app)) as client:
-            bad = await client.get("/events/rejected?since=yesterday", headers=auth)
-            reads = [asyncio.create_task(client.get("/events/rejected", headers=auth)) for _ in range(2)]
+            queries = ("since=yesterday", "after=0:x", "after=0:1&since=2026-11-30T09:00:00%2B08:00")
+            bad = [(await client.get(f"/events/rejected?{query}", headers=inspector)).status
+                   for query in queries]
+            reads = [asyncio.create_task(client.get("/events/rejected", headers=inspector)),
+                     asyncio.create_task(client.get("/events/rejected?after=0:5", headers=grid))]
             await asyncio.sleep(0.2)
-            third = await client.get("/events/rejected", headers=auth)
+            again = await client.get("/events/rejected", headers=inspector)
+            other = await client.get("/events/rejected", headers=sensor)
             release.set()
-            return [bad.status, third.status, *[(await r).status for r in reads]]
+            done = [await r for r in reads]
+            return [bad, again.status, other.status, [r.status for r in done], await done[1].json()]
 
-    assert asyncio.run(main()) == [400, 503, 200, 200]
+    bad, again, other, statuses, answer = asyncio.run(main())
+    assert bad == [400, 400, 400] and again == 503 and other == 503 and statuses == [200, 200]
+    assert answer["next"] == "0:7,1:3" and answer.get("since") is None  # went on from `after`
+    assert asked == [None, {0: 5}]
