@@ -99,7 +99,9 @@ def on_file(h: Hazard, measure: str, t: int) -> str | None:
     if stands is None:
         return None
     when, what, ref = stands
-    law = " (一事不再罚, 行政处罚法 art. 29)" if measure == "fine" else ""
+    # Art. 29 forbids a second fine decided, so it is cited where one was; a proposal still awaiting
+    # its review or decision is simply pending, and the record says no more of it.
+    law = " (一事不再罚, 行政处罚法 art. 29)" if measure == "fine" and what == "penalty decision" else ""
     return f"the {what} {ref} of {iso(when)} stands on this hazard{law}"
 
 
