@@ -277,15 +277,19 @@ def answer(h: Hazard, rules: Rules, clock: str, done: int, eid: str, at: int, wh
 def extended_late(h: Hazard, rules: Rules, deadline: int | None, asked: int | None, done: int, eid: str,
                   at: int) -> list[Out]:
     """An extension the supervising body approved at `done`, decided at `at`, after the listing's
-    deadline `deadline` had passed, on a request made by then (`asked`: the pending request, or for
-    a request decided before, that decision): the failure to meet `deadline` is withdrawn.
+    deadline `deadline` had passed, on a request made by then and before the approval (`asked`: when
+    the pending request, or the refused one reconsidered, was made; None with no request before the
+    body, lifecycle `_asked`): the failure to meet `deadline` is withdrawn. With none, nothing is:
+    when the deadline passed nobody had asked to move it, and the words would name a request nobody
+    made.
 
     The deadline is the supervising body's to set and move (督办单位); the enterprise asked in time, and
     the body took until after the deadline to decide. That delay is the body's own failure, which
     stands (`_extension`); the town government and the lead department are held to the deadline
     it set, which now is the later one: if that is missed too, the listing's clock refers them
     again for it (`derive`), as a new referral."""
-    if deadline is None or asked is None or asked > deadline or not h.listed or h.listed[2] <= deadline:
+    if (deadline is None or asked is None or asked > deadline or asked > done or not h.listed
+            or h.listed[2] <= deadline):
         return []
     hit = [f for f in h.failures if f[0] == "supervision" and f[2] == deadline]
     new = iso(h.listed[2])

@@ -35,9 +35,11 @@ from engine.decide.state import (
     PASSED_CLAIM,
     VERDICTS_KEPT,
     Hazard,
+    ext_refused_key,
     failed_review_key,
     keep_failed_review,
     keep_plan,
+    keep_refusal,
     lead_named_late_key,
     order_until_key,
 )
@@ -111,9 +113,9 @@ def apply_event(h: Hazard, entry: Entry, at: int, rules: Rules) -> list[Out]:
     # An extension's decision (or its request, when the decision came first) may move a deadline
     # whose ladder has run: what ran after the approval is taken back below.
     # With them the listing's deadline, and when the request a decision answers was made (pending,
-    # or for a refused one, reconsidered: the decision on it).
+    # or refused and now reconsidered: `_asked`; None when no request is before the body).
     moved = ((h.deadline, h.step, h.early[0] if entry["type"] != _DECIDED and h.early else at,
-              h.listed[2] if h.listed else None, h.ext[0] if h.ext else h.ext_decided)
+              h.listed[2] if h.listed else None, _asked(h))
              if entry["type"] in _EXTENSION else None)
     before = (h.deadline, h.step) if entry["type"] == _ORDERED else None  # an order's period may move it
     what, outs = handler(h, entry["data"], at, eid, rules)
@@ -243,6 +245,17 @@ def _answers(h: Hazard, entry: Entry, at: int) -> tuple[tuple[str, Why], ...]:
     if kind == "safety.rectification.completed":
         return () if h.judged(at) else (("supervision", DONE),)
     return ()
+
+
+def _asked(h: Hazard) -> int | None:
+    """When the request before the supervising body was made: the pending one, or the one its latest
+    decision refused (an approval on reconsideration answers it). None when the latest decision
+    approved a request, or none was decided: an approval then answers no request, and a referral
+    for a deadline missed before it stands (until 2026-12-07 the time of any earlier decision was
+    taken for a request, approvals included: a referral was withdrawn "on a request" nobody made)."""
+    if h.ext:
+        return h.ext[0]  # type: ignore[no-any-return]
+    return None if h.ext_decided is None else h.arrived.get(ext_refused_key(h.ext_decided))
 
 
 def _extended_in_time(h: Hazard, approved: int) -> Why:
@@ -983,7 +996,10 @@ def _extension_decision(h: Hazard, at: int, eid: str, d: ExtensionDecided,
 
 def _decide_extension(h: Hazard, decision: list[Any], rules: Rules) -> tuple[str, list[Out]]:
     at, approved, new, _ = decision
+    asked = h.ext[0] if h.ext else None
     h.ext, h.early = None, None
+    if h.ext_decided is None or at >= h.ext_decided:  # the latest decision: what it was (`_asked`)
+        keep_refusal(h, at, None if approved else asked)
     h.ext_decided = at if h.ext_decided is None else max(h.ext_decided, at)
     if not approved:
         return "extension rejected: deadline unchanged", []

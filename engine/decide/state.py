@@ -69,6 +69,28 @@ def lead_named_late_key(at: int) -> str:
 # month). Not an arrival; a key added to a stored map: no new stored format.
 PASSED_CLAIM = "passed_claim"
 
+_REFUSED = "ext_refused:"
+
+
+def ext_refused_key(at: int) -> str:
+    """The key of `Hazard.arrived` that marks the extension decision made at `at` as a refusal of a
+    request before the supervising body; its value is when that request was made. Kept for the
+    latest decision only (`ext_decided`): whether it refused a request (then on reconsideration its
+    approval answers that request, made when the value says: lifecycle `_asked`) or approved one (then
+    no request is before the body, and an older approval reaching the engine after it changes
+    nothing). A key added to a stored map: no new stored format."""
+    return f"{_REFUSED}{at}"
+
+
+def keep_refusal(h: Hazard, at: int, asked: int | None) -> None:
+    """Note that the latest extension decision, made at `at`, refused the request made at `asked`
+    (None: it approved one, or decided none), forgetting what an earlier decision was."""
+    for old in [k for k in h.arrived if k.startswith(_REFUSED)]:
+        del h.arrived[old]
+    if asked is not None:
+        h.arrived[ext_refused_key(at)] = asked
+
+
 _PLAN = "plan:"
 PLANS_KEPT = 64  # the latest rectification plans whose responsible person a hazard keeps by time
 
@@ -160,6 +182,8 @@ class Hazard(HistoryState):
     # (`plan_key`).
     # "order_until:<order no>": not an arrival, the `until` of a written order to rectify within a
     # time limit (`order_until_key`).
+    # "ext_refused:<time>": not an arrival, when the request was made that the latest extension
+    # decision, of that time, refused (`ext_refused_key`).
     arrived: dict[str, int] = field(default_factory=dict)
     referred: list[str] = field(default_factory=list)  # referral grounds already sent
     # Missed deadlines a late record of the duty done in time may still withdraw: [clock, since,
