@@ -117,6 +117,7 @@ def apply_event(h: Hazard, entry: Entry, at: int, rules: Rules) -> list[Out]:
     moved = ((h.deadline, h.step, h.early[0] if entry["type"] != _DECIDED and h.early else at,
               h.listed[2] if h.listed else None, _asked(h))
              if entry["type"] in _EXTENSION else None)
+    early = h.early if entry["type"] == _REQUESTED else None  # a decision that came before this request
     before = (h.deadline, h.step) if entry["type"] == _ORDERED else None  # an order's period may move it
     what, outs = handler(h, entry["data"], at, eid, rules)
     by_order = before is not None and h.deadline != before[0] and _period_in_force(h, at)
@@ -147,6 +148,9 @@ def apply_event(h: Hazard, entry: Entry, at: int, rules: Rules) -> list[Out]:
     if moved is not None and entry["type"] == _DECIDED and h.failures:
         # Approved after the listing's deadline, on a request made by it: the supervising body's delay.
         outs += extended_late(h, rules, moved[3], moved[4], at, eid, decided_at(entry, at, h.watermark))
+    if moved is not None and entry["type"] == _REQUESTED and h.failures:
+        # A request whose decision reached the engine first: what that decision answers, by its time.
+        outs += _request_answered(h, rules, entry, at, moved[3], early, decided_at(entry, at, h.watermark))
     if h.proposals and entry["type"] in _ANSWER_TYPES:  # a review or a decision made in time, late
         decided = decided_at(entry, at, h.watermark)
         outs += proposals.answered_late(h, rules, eid, decided)
@@ -239,12 +243,57 @@ def _answers(h: Hazard, entry: Entry, at: int) -> tuple[tuple[str, Why], ...]:
         if not (data["approved"] and _moved_past(h)):
             return (("extension", DONE),)
         return (("extension", DONE), ("supervision", _extended_in_time(h, at)))
-    if kind == "safety.rectification.extension_requested":  # decided by an approval that came first
-        approved = h.early[0] if h.early else at
-        return (("supervision", _extended_in_time(h, approved)),) if _moved_past(h) else ()
     if kind == "safety.rectification.completed":
         return () if h.judged(at) else (("supervision", DONE),)
     return ()
+
+
+def _request_answered(h: Hazard, rules: Rules, entry: Entry, at: int, deadline: int | None,
+                      early: list[Any] | None, decided: int) -> list[Out]:
+    """What a request made at `at`, whose decision reached the engine before it, withdraws: what
+    that decision would have withdrawn had the request come first (in time order), said in the
+    decision's words, with the decision's own time. A request record approves nothing, and an
+    approval made after the deadline was not made before it (until 2026-12-07 such a request was
+    said to have "approved on" its own day "before the deadline passed").
+
+    Decided now by the approval kept for it (`early`, made before the hazard had a deadline: applied
+    at this request, `_extension_request`): a listing's deadline it moved past is answered as by an
+    approval in time (`answer`, where the failure's period holds the approval), or, approved after
+    it, as by a late approval of a request made in time (`extended_late`). Answered by an approval on
+    file since (`_extension_request`: the decision of `ext_decided`, applied when it came, with no
+    request before the body): that approval, made after a listed deadline this request came before,
+    withdraws its failure as a late approval of a pending request would have. Either way only a
+    request the district's practice leaves a decision owed on (`_may_ask`) counts: one made too
+    late was never pending in time order, and an approval after the deadline leaves its referral."""
+    outs: list[Out] = []
+    if early is not None and early[1] and h.early is None:  # the approval kept for it, applied now
+        done, by = early[0], early[3]
+        if _moved_past(h):
+            outs += answer(h, rules, "supervision", done, by, decided, _extended_in_time(h, done))
+        if deadline is not None and _may_ask(h, at, deadline, rules):
+            outs += extended_late(h, rules, deadline, at, done, by, decided)
+        return outs
+    if h.ext_decided is None or at > h.ext_decided or ext_refused_key(h.ext_decided) in h.arrived:
+        return []  # not answered by an approval on file
+    for due in sorted({f[2] for f in h.failures if f[0] == "supervision" and at <= f[2] < h.ext_decided}):
+        if _may_ask(h, at, due, rules):
+            outs += extended_late(h, rules, due, at, h.ext_decided, entry["event_id"], decided)
+    return outs
+
+
+def _may_ask(h: Hazard, at: int, deadline: int, rules: Rules) -> bool:
+    """Whether a request made at `at` against `deadline` leaves a decision owed on it: made at least
+    the district's working days before it, or on a hazard not held to listed supervision
+    (`_extension_request`)."""
+    return not h.held_to_listing() or _working_days_left(at, deadline, rules) >= \
+        rules.supervision.extension_request_before.n
+
+
+def _working_days_left(at: int, deadline: int, rules: Rules) -> int:
+    """The working days from `at` to `deadline`; in a year no holiday notice covers, the most there
+    could be (a request is judged too late only if too late by them)."""
+    left, approximate = rules.calendar.working_days_between(utc(at), utc(deadline))
+    return rules.calendar.most_working_days_between(utc(at), utc(deadline)) if approximate else left
 
 
 def _asked(h: Hazard) -> int | None:
@@ -271,7 +320,8 @@ def _moved_past(h: Hazard) -> bool:
 
 
 _DECIDED = "safety.rectification.extension_decided"
-_EXTENSION = frozenset({_DECIDED, "safety.rectification.extension_requested"})
+_REQUESTED = "safety.rectification.extension_requested"
+_EXTENSION = frozenset({_DECIDED, _REQUESTED})
 
 # The department's duty clock each event type starts (engine/decide/clocks.py `derive`).
 _STARTS = {"safety.hazard.reported": "verify", FINDING_TYPE: "verify",
@@ -936,9 +986,7 @@ def _extension_request(h: Hazard, at: int, eid: str, d: ExtensionRequested,
                 f"{iso(h.ext_decided)}"), []
     if h.deadline is None:
         return "extension requested, but no deadline runs", []
-    left, approximate = rules.calendar.working_days_between(utc(at), utc(h.deadline))
-    if approximate:  # no notice for the year: refused only if too late by its most working days
-        left = rules.calendar.most_working_days_between(utc(at), utc(h.deadline))
+    left = _working_days_left(at, h.deadline, rules)  # no notice for the year: the most there could be
     # The time to ask is listed supervision's (Qingdao's 3+X rules, contract section 5 "major
     # hazard"): a hazard not graded major is asked for and decided without it, and no decision is
     # owed by a supervising body it does not have (engine/decide/clocks.py `derive`).
