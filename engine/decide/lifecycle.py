@@ -1033,9 +1033,13 @@ def _extension_decision(h: Hazard, at: int, eid: str, d: ExtensionDecided,
         # made before it, arriving later, is then decided at once.
         h.early = decision
         return "extension decided before any valid request arrived: kept for its request", []
-    if h.ext is None and h.ext_decided is not None and at < h.ext_decided and decision[2] <= h.deadline:
-        # Older than the decision on file, and giving no later deadline than the one in force: the
-        # latest decision by time stands, whichever arrived first.
+    if h.ext is None and h.ext_decided is not None and at < h.ext_decided and (
+            _asked(h) is None or decision[2] <= h.deadline):
+        # Older than the decision on file: the latest decision by time stands, whichever arrived
+        # first. An approval on file set the deadline in force, shorter or longer (until 2026-12-07
+        # an older approval giving a later deadline, arriving last, overrode it). A refusal on file
+        # moved nothing, and an older approval, which in time order came first and moved the
+        # deadline, still does when it gives a later one.
         return f"extension decided: answered already by the decision of {iso(h.ext_decided)}", []
     if h.ext is None and h.deadline == decision[2]:
         return f"extension approved: the deadline is {iso(h.deadline)} already", []  # nothing moves
