@@ -35,12 +35,14 @@ from engine.decide.state import (
     PASSED_CLAIM,
     VERDICTS_KEPT,
     Hazard,
+    approved_since,
     ext_refused_key,
     failed_review_key,
     keep_failed_review,
     keep_plan,
     keep_refusal,
     lead_named_late_key,
+    note_extension_decision,
     order_until_key,
 )
 from engine.intake.timeline import FINDING_TYPE
@@ -746,7 +748,8 @@ def _order_period(h: Hazard, rules: Rules, order_no: str, until: int, at: int) -
     default (contract section 3: `until` for `rectify_within`). So the latest such order by time
     replaces the deadline set before it (the confirmation's, a failed review's); one made before a
     failed review leaves the enterprise its period while it still runs (`_review`), and one made
-    before the latest extension decision gives way to it. A hazard not confirmed yet takes it when
+    before the latest approved extension gives way to it (a refusal moves no deadline, so the order
+    made before it stands, whichever reached the engine first). A hazard not confirmed yet takes it when
     it is (`_rectify_deadline`). The listed-supervision notice's own deadline is not the order's to
     move. Steps that ran against the deadline replaced, after the order was made, are taken back
     (`apply_event`, engine/decide/clocks.py `ordered`)."""
@@ -756,8 +759,9 @@ def _order_period(h: Hazard, rules: Rules, order_no: str, until: int, at: int) -
     if not h.is_open() or h.deadline is None or h.verdict != "confirmed" or h.cycle_start is None:
         return ""  # closed, or not confirmed yet: `_rectify_deadline` takes the period then
     latest = max(_periods(h))
-    if latest[2] != order_no or (h.ext_decided is not None and at < h.ext_decided):
-        return ""  # a later order, or a later extension decision, set the deadline in force
+    approved = approved_since(h)  # a refusal moves no deadline, so it gives way to no order
+    if latest[2] != order_no or (approved is not None and at < approved):
+        return ""  # a later order, or a later approved extension, set the deadline in force
     if h.cycle and at < h.cycle_start:  # made before the failed review that set it: while it still runs
         if until <= h.deadline:
             return ""
@@ -1052,6 +1056,7 @@ def _decide_extension(h: Hazard, decision: list[Any], rules: Rules) -> tuple[str
     h.ext, h.early = None, None
     if h.ext_decided is None or at >= h.ext_decided:  # the latest decision: what it was (`_asked`)
         keep_refusal(h, at, None if approved else asked)
+    note_extension_decision(h, at, approved)
     h.ext_decided = at if h.ext_decided is None else max(h.ext_decided, at)
     if not approved:
         return "extension rejected: deadline unchanged", []

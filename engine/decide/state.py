@@ -51,6 +51,28 @@ def order_until_key(order_no: str) -> str:
     return f"{_ORDER_UNTIL}{order_no}"
 
 
+EXT_APPROVED = "ext_approved"
+# Kept under EXT_APPROVED when no extension decided was approved: before any time the contract allows
+# (1901-2199, contract section 1).
+NO_APPROVAL = -(1 << 40)
+
+
+def note_extension_decision(h: Hazard, at: int, approved: bool) -> None:
+    """Keep when the latest approved extension was decided, under EXT_APPROVED of `Hazard.arrived`:
+    only an approval moves a deadline, so only it shadows a written order made before it (lifecycle
+    `_order_period`); a refusal moves nothing. A state stored before 2026-12-07 has no such key, and
+    its `ext_decided` counts as an approval (`approved_since`). Call before `ext_decided` moves."""
+    since = h.arrived.get(EXT_APPROVED, NO_APPROVAL if h.ext_decided is None else h.ext_decided)
+    h.arrived[EXT_APPROVED] = max(since, at) if approved else since
+
+
+def approved_since(h: Hazard) -> int | None:
+    """When the latest extension that moved the deadline was approved, if one was
+    (`note_extension_decision`)."""
+    since = h.arrived.get(EXT_APPROVED, h.ext_decided)
+    return None if since == NO_APPROVAL else since
+
+
 _NAMED_LATE = "lead_named_late:"
 
 
@@ -180,6 +202,8 @@ class Hazard(HistoryState):
     # time (one sent again under a fresh event id is known by it: `failed_review_key`);
     # "plan:<time>:<person>": the latest PLANS_KEPT rectification plans by their own time, the value
     # (`plan_key`).
+    # "ext_approved": not an arrival, when the latest approved extension was decided
+    # (`note_extension_decision`).
     # "order_until:<order no>": not an arrival, the `until` of a written order to rectify within a
     # time limit (`order_until_key`).
     # "ext_refused:<time>": not an arrival, when the request was made that the latest extension

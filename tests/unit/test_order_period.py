@@ -7,9 +7,23 @@ The hazard of test_decide is confirmed on 3 November 2026 and due, by default, o
 
 from __future__ import annotations
 
+from itertools import permutations
 from typing import Any
 
-from decide_fixtures import INSPECTORS, RULES, at, complete, events, iso_end, report, review, run, verify
+from decide_fixtures import (
+    INSPECTORS,
+    RULES,
+    at,
+    complete,
+    events,
+    ext_decision,
+    ext_request,
+    iso_end,
+    report,
+    review,
+    run,
+    verify,
+)
 from decide_fixtures import event as timeline_event
 from test_decide import general_confirmed
 from test_late_arrival import arriving, feed
@@ -111,3 +125,28 @@ def test_an_order_recorded_late_takes_back_what_ran_after_it_and_its_ladder_coun
     [gone] = events(rp, "safety.enforcement.withdrawn")
     assert gone["data"]["proposal_id"] == fines[0]["data"]["proposal_id"]
     assert fines[1]["data"]["due_counted_from"] == "2026-11-20T09:00:00+08:00"
+
+
+def test_a_refused_extension_decided_after_an_order_leaves_it_the_deadline_whatever_arrives_first() -> None:
+    """A refusal moves no deadline, so the order made before it stands (review finding 4: an order
+    that reached the engine after the refusal was ignored, and the ladder fined inside its period).
+    An approval decided after an order moves the deadline as ever; an order made after it sets it."""
+    records = [ext_request(HZ, "2026-11-04 09:00", "2026-11-20"),
+               rectify_within("2026-11-04 12:00", "2026-11-30"), ext_decision(HZ, "2026-11-05 09:00")]
+    for order in permutations(records):
+        rp = run(*general_confirmed(), *order, until="2026-11-09 00:00")
+        assert rp.states[HZ].deadline == at("2026-11-30 23:59:59"), order
+    # Approved, then ordered, then refused: the order's period, whenever the refusal and the order
+    # arrive (an approval arriving after the order or the refusal is another matter: README, Known
+    # limits).
+    records = [ext_request(HZ, "2026-11-04 09:00", "2026-11-20"),
+               ext_decision(HZ, "2026-11-04 10:00", "2026-11-20"),
+               rectify_within("2026-11-04 12:00", "2026-11-30"),
+               ext_request(HZ, "2026-11-05 09:00", "2026-12-20"), ext_decision(HZ, "2026-11-06 09:00")]
+    for order in permutations(records[2:]):
+        rp = run(*general_confirmed(), *records[:2], *order, until="2026-11-09 00:00")
+        assert rp.states[HZ].deadline == at("2026-11-30 23:59:59"), order
+    records[2] = rectify_within("2026-11-04 09:30", "2026-11-30")  # made before the approval
+    for order in permutations(records[2:]):
+        rp = run(*general_confirmed(), *records[:2], *order, until="2026-11-09 00:00")
+        assert rp.states[HZ].deadline == at("2026-11-20 23:59:59"), order
