@@ -43,6 +43,7 @@ from engine.decide.state import (
     keep_refusal,
     lead_named_late_key,
     note_extension_decision,
+    order_at_key,
     order_until_key,
 )
 from engine.intake.timeline import FINDING_TYPE
@@ -122,7 +123,7 @@ def apply_event(h: Hazard, entry: Entry, at: int, rules: Rules) -> list[Out]:
     early = h.early if entry["type"] == _REQUESTED else None  # a decision that came before this request
     before = (h.deadline, h.step) if entry["type"] == _ORDERED else None  # an order's period may move it
     what, outs = handler(h, entry["data"], at, eid, rules)
-    by_order = before is not None and h.deadline != before[0] and _period_in_force(h, at)
+    by_order = before is not None and h.deadline != before[0]  # the order's period, or its correction
     if h.closed_how is not None:
         # No claim awaits review on a closed hazard, whichever arrived first: the claim or the close,
         # nor is any review of one missed.
@@ -542,14 +543,9 @@ _ANSWER_TYPES = frozenset(f"safety.enforcement.{kind}" for kind in (*_ANSWERS, "
 def _enforcement_record(h: Hazard, kind: str, at: int, eid: str, d: dict[str, Any], rules: Rules) -> str:
     """Record an enforcement record's facts; return the timeline's words for it."""
     if kind == "ordered":
-        if not any(o[0] == d["order_no"] for o in h.orders):
-            h.orders.append([d["order_no"], d["order"], at, eid])
-            h.orders.sort(key=lambda o: (o[2], o[0]))  # arrival order must not matter
         until = f" until {d['until']}" if d.get("until") else ""
         said = f"order {d['order_no']}: {d['order']}{until} ({d['legal_basis']})"
-        if d["order"] == RECTIFY_WITHIN and d.get("until"):
-            said += _order_period(h, rules, d["order_no"], epoch(d["until"]), at)
-        return said
+        return said + _order_record(h, rules, d, at, eid)
     if kind in _ANSWERS:
         proposals.recorded(h, rules, kind, d, at, eid)
     if kind == "penalized":
@@ -734,9 +730,78 @@ def _periods(h: Hazard) -> list[tuple[int, int, str]]:
             and (until := h.arrived.get(order_until_key(o[0]))) is not None and until > o[2]]
 
 
-def _period_in_force(h: Hazard, at: int) -> bool:
-    """Whether the deadline in force is the period of the order made at `at`."""
-    return any(made == at and until == h.deadline for made, until, _ in _periods(h))
+def _order_record(h: Hazard, rules: Rules, d: dict[str, Any], at: int, eid: str) -> str:
+    """Keep a record of a written order made at `at`; return what the record's words add.
+
+    An order number names one written order (文书编号). Its records sent again under fresh event ids
+    with another kind or another `until` are corrections: the latest record by its own time stands
+    (at one time, the one giving the later `until`), whichever reached the engine first, and the
+    order counts as made when its first record by time says (a violation since violated it). So the
+    order keeps the first record's time and id, and the standing record's kind, time (ORDER_AT) and
+    `until` (`order_until_key`). A correction that changes the period in force sets the deadline
+    again, as though the standing record had been the only one (`_unperiod`)."""
+    no, kind = d["order_no"], d["order"]
+    until = epoch(d["until"]) if kind == RECTIFY_WITHIN and d.get("until") else None
+    o = next((o for o in h.orders if o[0] == no), None)
+    if o is None:
+        o = [no, kind, at, eid]
+        h.orders.append(o)
+        old = None
+    else:
+        old_until = h.arrived.get(order_until_key(no)) if o[1] == RECTIFY_WITHIN else None
+        old = (h.arrived.get(order_at_key(no), o[2]), _NO_UNTIL if old_until is None else old_until, o[1])
+        if (at, eid) < (o[2], o[3]):
+            o[2], o[3] = at, eid  # made when its first record by time says
+    h.orders.sort(key=lambda o: (o[2], o[0]))  # arrival order must not matter
+    this = (at, _NO_UNTIL if until is None else until, kind)
+    if old is not None and this <= old:
+        return "" if this == old else f"; corrected by its record of {iso(old[0])}"
+    in_force = h.is_open() and old is not None and old[1] != _NO_UNTIL and old[1] == h.deadline
+    o[1] = kind
+    h.arrived[order_at_key(no)] = at
+    if until is None:
+        h.arrived.pop(order_until_key(no), None)
+    else:
+        h.arrived[order_until_key(no)] = until
+    if in_force:  # the period the correction replaced was the deadline: set it again without that
+        return _unperiod(h, rules)
+    return "" if until is None else _order_period(h, rules, no, until, o[2])
+
+
+_NO_UNTIL = -(1 << 40)  # an order record with no `until`: before any the contract allows (1901-2199)
+
+
+def _unperiod(h: Hazard, rules: Rules) -> str:
+    """Set the deadline again after a correction took away, or changed, the order's period that was
+    the deadline in force: what the hazard's cycle gives with the orders' periods as they now stand
+    (`_rectify_deadline`, `_review`); a listed hazard keeps its notice's deadline. An extension
+    approved before the order, which the order's period had replaced, is not restored (README,
+    Known limits)."""
+    if h.listed and h.listed[3]:
+        deadline, approx = h.listed[2], False
+    elif h.cycle == 0 and h.cycle_start is not None:
+        deadline, approx = _rectify_deadline(h, rules, h.cycle_start)
+    elif h.cycle_start is not None:
+        deadline, approx = _failed_review_deadline(h, rules, h.cycle_start)
+    else:
+        return ""
+    if deadline == h.deadline:
+        return ""
+    h.deadline, h.approx = deadline, approx
+    h.step, h.tier = 0, None  # the ladder runs again against the deadline the correction leaves
+    return f"; the rectification deadline becomes {iso(deadline)}"
+
+
+def _failed_review_deadline(h: Hazard, rules: Rules, at: int) -> tuple[int, bool]:
+    """The deadline a failed review at `at` sets, and whether it is approximate. A written order's
+    period (责令限期整改) binds the enterprise: one made since the review sets the deadline; one made
+    before it, while its period still runs, leaves the enterprise that period."""
+    deadline, approx = after(rules.grades[h.grade or "general"].after_failed_review, at, rules)
+    since = [until for made, until, _ in _periods(h) if made >= at]
+    running = [until for made, until, _ in _periods(h) if made < at and until > deadline]
+    if since or running:
+        deadline, approx = since[-1] if since else max(running), False
+    return deadline, approx
 
 
 def _order_period(h: Hazard, rules: Rules, order_no: str, until: int, at: int) -> str:
@@ -753,12 +818,13 @@ def _order_period(h: Hazard, rules: Rules, order_no: str, until: int, at: int) -
     it is (`_rectify_deadline`). The listed-supervision notice's own deadline is not the order's to
     move. Steps that ran against the deadline replaced, after the order was made, are taken back
     (`apply_event`, engine/decide/clocks.py `ordered`)."""
-    h.arrived.setdefault(order_until_key(order_no), until)
     if until <= at:
         return "; its until had passed when it was made: no deadline from it"
     if not h.is_open() or h.deadline is None or h.verdict != "confirmed" or h.cycle_start is None:
         return ""  # closed, or not confirmed yet: `_rectify_deadline` takes the period then
-    latest = max(_periods(h))
+    latest = max(_periods(h), default=None)
+    if latest is None:
+        return ""
     approved = approved_since(h)  # a refusal moves no deadline, so it gives way to no order
     if latest[2] != order_no or (approved is not None and at < approved):
         return ""  # a later order, or a later approved extension, set the deadline in force
@@ -960,18 +1026,11 @@ def _review(h: Hazard, at: int, eid: str, outcome: str, rules: Rules) -> tuple[s
             outs.append(emit.supervision_lifted(h, rules, at, "the acceptance review (复查验收) passed"))
         return "review passed: closed", outs
     # A failed review sends the hazard back to rectification with a new deadline.
-    grade = rules.grades[h.grade or "general"]
     if h.completed_at is not None and h.completed_at <= at:
         h.completed_at = None  # the claim it judged; a later claim still awaits its review
     h.cycle += 1
     keep_failed_review(h, at, at)  # when it reached the engine, if late: `apply_event`
-    deadline, approx = after(grade.after_failed_review, at, rules)
-    # A written order's period (责令限期整改) binds the enterprise: one made since the review sets the
-    # deadline; one made before it, while its period still runs, leaves the enterprise that period.
-    since = [until for made, until, _ in _periods(h) if made >= at]
-    running = [until for made, until, _ in _periods(h) if made < at and until > deadline]
-    if since or running:
-        deadline, approx = since[-1] if since else max(running), False
+    deadline, approx = _failed_review_deadline(h, rules, at)
     if h.cycle_start is None or h.cycle_start <= at:  # the latest failed review sets the deadline
         h.cycle_start, h.deadline, h.approx = at, deadline, approx
     h.step, h.tier = 0, None

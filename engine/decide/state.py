@@ -73,6 +73,16 @@ def approved_since(h: Hazard) -> int | None:
     return None if since == NO_APPROVAL else since
 
 
+_ORDER_AT = "order_at:"
+
+
+def order_at_key(order_no: str) -> str:
+    """The key of `Hazard.arrived` that keeps the time of the record of the written order `order_no`
+    that stands, the latest by time (a correction: lifecycle `_order_record`). A key added to a stored
+    map: no new stored format; without it (a state stored before 2026-12-07), the order's time."""
+    return f"{_ORDER_AT}{order_no}"
+
+
 _NAMED_LATE = "lead_named_late:"
 
 
@@ -205,7 +215,8 @@ class Hazard(HistoryState):
     # "ext_approved": not an arrival, when the latest approved extension was decided
     # (`note_extension_decision`).
     # "order_until:<order no>": not an arrival, the `until` of a written order to rectify within a
-    # time limit (`order_until_key`).
+    # time limit (`order_until_key`); "order_at:<order no>": not an arrival, the time of the order's
+    # record that stands (`order_at_key`).
     # "ext_refused:<time>": not an arrival, when the request was made that the latest extension
     # decision, of that time, refused (`ext_refused_key`).
     arrived: dict[str, int] = field(default_factory=dict)

@@ -125,6 +125,12 @@ def _shapes() -> Shapes:
         (r"order (?P<o>\S+): (?P<m>\w+) until (?P<u>\S+) \((?P<b>(?:[^()]|\([^()]*\))+)\); its until had "
          r"passed when it was made: no deadline from it",
          "{o}：{m:measure}，至 {u}（{b}）；作出时所限期限已过，不据以确定整改期限"),
+        (r"order (?P<o>\S+): (?P<m>\w+) until (?P<u>\S+) \((?P<b>(?:[^()]|\([^()]*\))+)\); corrected by its "
+         r"record of (?P<t>\S+)", "{o}：{m:measure}，至 {u}（{b}）；已由其 {t} 的记录更正"),
+        (r"order (?P<o>\S+): (?P<m>\w+) \((?P<b>(?:[^()]|\([^()]*\))+)\); corrected by its record of "
+         r"(?P<t>\S+)", "{o}：{m:measure}（{b}）；已由其 {t} 的记录更正"),
+        (r"order (?P<o>\S+): (?P<m>\w+) \((?P<b>(?:[^()]|\([^()]*\))+)\); the rectification deadline becomes "
+         r"(?P<t>\S+)", "{o}：{m:measure}（{b}）；整改期限改为 {t}"),
         (r"ladder steps (?P<r>.+) withdrawn: ordered on (?P<t>\S+) to rectify by (?P<u>\S+)",
          "撤回 {r:rules}：已于 {t} 责令限期整改，期限至 {u}"),
         (r"order (?P<o>\S+): (?P<m>\w+) \((?P<b>(?:[^()]|\([^()]*\))+)\)", "{o}：{m:measure}（{b}）"),

@@ -150,3 +150,52 @@ def test_a_refused_extension_decided_after_an_order_leaves_it_the_deadline_whate
     for order in permutations(records[2:]):
         rp = run(*general_confirmed(), *records[:2], *order, until="2026-11-09 00:00")
         assert rp.states[HZ].deadline == at("2026-11-20 23:59:59"), order
+
+
+def ordered(time: str, kind: str, until: str | None = None) -> dict[str, Any]:
+    order_no = "责改〔2026〕1号"
+    [entry] = timeline_event("safety.enforcement.ordered", time, {
+        "hazard_id": HZ, "order_no": order_no, "order": kind, "legal_basis": "安全生产法 art. 102",
+        "by": INSPECTORS} | ({"until": until} if until else {}), HZ)
+    return entry
+
+
+def test_an_order_corrected_under_its_number_is_its_latest_record_by_time_whatever_arrives_first() -> None:
+    """Review finding 3: an order first recorded as `suspend`, then corrected under its number to
+    rectify_within with until, raised ValueError in the decider (the record a dead letter, the period
+    lost), and a corrected until was ignored. The latest record of an order number by its own time
+    stands: its kind, its until; the order counts as made when its first record says."""
+    cases = [(("suspend", None), ("rectify_within", "2026-11-30"), "2026-11-30 23:59:59"),
+             (("rectify_within", "2026-11-30"), ("rectify_within", "2026-11-20"), "2026-11-20 23:59:59"),
+             (("rectify_within", "2026-11-20"), ("rectify_within", "2026-11-30"), "2026-11-30 23:59:59"),
+             (("rectify_within", "2026-11-30"), ("suspend", None), "2026-11-10 23:59:59"),
+             (("rectify_within", "2026-11-30"), ("rectify_within", "2026-11-03"), "2026-11-10 23:59:59")]
+    for first, then, deadline in cases:
+        records = [ordered("2026-11-04 11:00", *first), ordered("2026-11-04 12:00", *then)]
+        for order in (records, records[::-1]):
+            rp = run(*general_confirmed(), *order, until="2026-11-05 00:00")
+            h = rp.states[HZ]
+            assert h.deadline == at(deadline), (first, then, order is records)
+            assert [o[1:3] for o in h.orders] == [[then[0], at("2026-11-04 11:00")]]
+
+
+def test_a_correction_s_words_say_which_record_stands() -> None:
+    words = Words("zh", RULES.reference)
+    rp = run(*general_confirmed(), ordered("2026-11-04 11:00", "rectify_within", "2026-11-30"),
+             ordered("2026-11-04 12:00", "suspend"), until="2026-11-05 00:00")
+    line = "order 责改〔2026〕1号: suspend (安全生产法 art. 102); the rectification deadline becomes " \
+           "2026-11-10T23:59:59+08:00"
+    assert line in [w for _, _, w in rp.states[HZ].history]
+    assert words.record(line) == ("责改〔2026〕1号：责令停产停业（安全生产法 art. 102）；"
+                                  "整改期限改为 2026-11-10T23:59:59+08:00")
+    rp = run(*general_confirmed(), ordered("2026-11-04 12:00", "suspend"),
+             ordered("2026-11-04 11:00", "rectify_within", "2026-11-30"), until="2026-11-05 00:00")
+    line = ("order 责改〔2026〕1号: rectify_within until 2026-11-30 (安全生产法 art. 102); corrected by its "
+            "record of 2026-11-04T12:00:00+08:00")
+    assert line in [w for _, _, w in rp.states[HZ].history]
+    assert words.record(line) == ("责改〔2026〕1号：责令限期整改，至 2026-11-30（安全生产法 art. 102）；"
+                                  "已由其 2026-11-04T12:00:00+08:00 的记录更正")
+    said = words.record("order 责改〔2026〕1号: suspend (安全生产法 art. 102); corrected by its record of "
+                        "2026-11-04T12:00:00+08:00")
+    assert said == ("责改〔2026〕1号：责令停产停业（安全生产法 art. 102）；"
+                    "已由其 2026-11-04T12:00:00+08:00 的记录更正")
