@@ -427,18 +427,23 @@ def extended(h: Hazard, rules: Rules, deadline: int, steps: int, done: int, eid:
     return outs
 
 
-def ordered(h: Hazard, rules: Rules, deadline: int, steps: int, done: int, eid: str, at: int) -> list[Out]:
+def ordered(h: Hazard, rules: Rules, deadline: int, steps: int, done: int, eid: str, at: int,
+            period: bool = True) -> list[Out]:
     """A written order to rectify within a time limit (责令限期整改) made at `done`, decided at `at`,
     takes back the ladder's steps that ran against the deadline it replaced (`deadline`, `steps` of
     them had run) after it was made: from then the enterprise was bound by the order's period, and
     in time order none of them would have run (an inspector's tablet offline). As for an extension
-    (`extended`); the ladder runs against the order's period already (lifecycle `_order_period`)."""
+    (`extended`); the ladder runs against the order's period already (lifecycle `_order_period`).
+    Not `period`: a correction of the order (lifecycle `_order_record`) took its period away, and
+    the deadline is the hazard's cycle's again; the record says so, not that a period was ordered."""
     late, outs = _take_back(h, rules, deadline, steps, done, eid, at,
                             f"the order {eid} of {iso(done)}, which set the deadline {iso(h.deadline)} "
                             "before the step")
     if late:
+        why = (f"ordered on {iso(done)} to rectify by {iso(h.deadline)}" if period else
+               f"the order corrected on {iso(done)} left the deadline {iso(h.deadline)}")
         h.history.append([at, eid, f"ladder steps {', '.join(rules.ladder[i].rule_id for i in late)} "
-                                   f"withdrawn: ordered on {iso(done)} to rectify by {iso(h.deadline)}"])
+                                   f"withdrawn: {why}"])
     return outs
 
 

@@ -198,7 +198,9 @@ def apply_event(h: Hazard, entry: Entry, at: int, rules: Rules) -> list[Out]:
         outs += _judged_again(h, rules, entry, at, eid, decided_at(entry, at, h.watermark))
     if by_order and before is not None and before[0] is not None and before[1]:
         # An order whose record reached the engine after ladder steps ran against the deadline it replaced.
-        outs += ordered(h, rules, before[0], before[1], at, eid, decided_at(entry, at, h.watermark))
+        d = entry["data"]
+        period = d["order"] == RECTIFY_WITHIN and bool(d.get("until")) and h.deadline == epoch(d["until"])
+        outs += ordered(h, rules, before[0], before[1], at, eid, decided_at(entry, at, h.watermark), period)
     if moved is not None and moved[1] and h.step == 0 and h.deadline is not None and h.deadline > moved[0]:
         # An approval that reached the engine after ladder steps ran against the deadline it moved.
         outs += extended(h, rules, moved[0], moved[1], moved[2], eid, decided_at(entry, at, h.watermark))

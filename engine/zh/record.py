@@ -133,6 +133,8 @@ def _shapes() -> Shapes:
          r"(?P<t>\S+)", "{o}：{m:measure}（{b}）；整改期限改为 {t}"),
         (r"ladder steps (?P<r>.+) withdrawn: ordered on (?P<t>\S+) to rectify by (?P<u>\S+)",
          "撤回 {r:rules}：已于 {t} 责令限期整改，期限至 {u}"),
+        (r"ladder steps (?P<r>.+) withdrawn: the order corrected on (?P<t>\S+) left the deadline (?P<u>\S+)",
+         "撤回 {r:rules}：责令已于 {t} 更正，整改期限为 {u}"),
         (r"order (?P<o>\S+): (?P<m>\w+) \((?P<b>(?:[^()]|\([^()]*\))+)\)", "{o}：{m:measure}（{b}）"),
         (r"order (?P<o>\S+) found violated: (?P<x>.*)", "{o} 未执行：{x}"),
         (r"order (?P<o>\S+) found violated after its lifting on (?P<t>\S+), so no order in force was: "

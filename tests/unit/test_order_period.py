@@ -199,3 +199,20 @@ def test_a_correction_s_words_say_which_record_stands() -> None:
                         "2026-11-04T12:00:00+08:00")
     assert said == ("责改〔2026〕1号：责令停产停业（安全生产法 art. 102）；"
                     "已由其 2026-11-04T12:00:00+08:00 的记录更正")
+
+
+def test_a_correction_that_takes_the_period_away_late_says_so_when_it_takes_steps_back() -> None:
+    """Ordered on the 4th to rectify by the 5th, corrected on the 6th to a suspension (no period),
+    the correction synced on the 12th: the steps that ran against the 5th after the 6th are taken
+    back, and the record says the correction left the deadline, not that a period was ordered."""
+    entries = [arriving(e, epoch(e["time"])) for e in general_confirmed()]
+    entries.append(arriving(ordered("2026-11-04 11:00", "rectify_within", "2026-11-05"), "2026-11-04 11:00"))
+    late = arriving(ordered("2026-11-06 10:00", "suspend"), "2026-11-12 09:00")
+    rp = feed([*entries, late], until="2026-11-12 10:00")
+    h = rp.states[HZ]
+    assert h.deadline == at("2026-11-10 23:59:59")
+    [line] = [w for _, _, w in h.history if w.startswith("ladder steps")]
+    assert line.endswith("withdrawn: the order corrected on 2026-11-06T10:00:00+08:00 left the deadline "
+                         "2026-11-10T23:59:59+08:00")
+    assert Words("zh", RULES.reference).record(line).endswith(
+        "责令已于 2026-11-06T10:00:00+08:00 更正，整改期限为 2026-11-10T23:59:59+08:00")
