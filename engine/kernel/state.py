@@ -249,9 +249,16 @@ def state_doc(state: Any, whole: bool = True, named: bool = False) -> dict[str, 
     return _doc_builder(type(state), whole, named)(state)
 
 
-def _named_one(places: tuple[str, ...], value: list[Any]) -> dict[str, Any]:
-    """One positional list with its places named."""
-    return dict(zip(places, value, strict=True))
+def _named_one(places: tuple[str, ...]) -> str:
+    """The source of an expression naming the places of one positional list `v`, written into
+    `_doc_builder`'s function as a dict display (`{'uscc': v[0], 'name': v[1]}`): a call of
+    `dict(zip(places, v, strict=True))` cost six times as much. A list of another length fails
+    with ValueError (`_wrong_length`), as the zip did."""
+    return "{" + ", ".join(f"{place!r}: v[{n}]" for n, place in enumerate(places)) + "}"
+
+
+def _wrong_length(places: tuple[str, ...], value: list[Any]) -> None:
+    raise ValueError(f"{len(value)} values stored under {len(places)} names")
 
 
 def _named_rows(places: tuple[str, ...], value: list[Any] | dict[str, Any]) -> dict[str, Any]:
@@ -259,12 +266,14 @@ def _named_rows(places: tuple[str, ...], value: list[Any] | dict[str, Any]) -> d
     `{"columns": [...], "rows": value}`. Nothing is copied or transposed: the JSON encoder writes
     the rows as they are. A row of another length than `places` fails here, not when read back."""
     rows = value.values() if type(value) is dict else value
-    if rows and set(map(len, rows)) != {len(places)}:
-        raise ValueError(f"rows of {sorted(set(map(len, rows)))} places stored under {len(places)} names")
+    width = len(places)
+    for row in rows:  # a plain loop: two sets built for every field stored cost twice as much
+        if len(row) != width:
+            raise ValueError(f"rows of {sorted(set(map(len, rows)))} places stored under {width} names")
     return {"columns": places, "rows": value}
 
 
-_NAMED_SHAPES = {"one": _named_one, "many": _named_rows, "map": _named_rows}
+_NAMED_ROWS = ("many", "map")
 
 
 @functools.cache
@@ -279,7 +288,8 @@ def _doc_builder(cls: type, whole: bool, named: bool) -> Callable[[Any], dict[st
     attribute read and one comparison. The code is generated once per class,
     from `fields(cls)`, as `dataclasses` writes a class's `__init__`.
     """
-    space: dict[str, Any] = {"_EMPTY": _EMPTY, "full_history": full_history, "all_applied": all_applied}
+    space: dict[str, Any] = {"_EMPTY": _EMPTY, "full_history": full_history, "all_applied": all_applied,
+                             "_named_rows": _named_rows, "_wrong_length": _wrong_length}
     lines = ["def doc(s):", "    d = {}"]
     for f in fields(cls):
         name = f.name
@@ -296,11 +306,16 @@ def _doc_builder(cls: type, whole: bool, named: bool) -> Callable[[Any], dict[st
             space[f"_d_{name}"] = f.default  # a plain default other than None: left out when equal
             test = f"v is not None and v is not _d_{name} and (v or type(v) not in _EMPTY) and v != _d_{name}"
         value = "v"
+        lines.append(f"    if {test}:")
         if named and name in cls.NAMED:
             shape, places = cls.NAMED[name]
-            space[f"_n_{name}"], space[f"_p_{name}"] = _NAMED_SHAPES[shape], places
-            value = f"_n_{name}(_p_{name}, v)"
-        lines.append(f"    if {test}:")
+            space[f"_p_{name}"] = places
+            if shape in _NAMED_ROWS:
+                value = f"_named_rows(_p_{name}, v)"
+            else:
+                lines.append(f"        if len(v) != {len(places)}:")
+                lines.append(f"            _wrong_length(_p_{name}, v)")
+                value = _named_one(places)
         lines.append(f"        d[{name!r}] = {value}")
     lines.append("    return d")
     return written("doc", lines, space)
@@ -314,7 +329,7 @@ def written(name: str, lines: list[str], space: dict[str, Any]) -> Callable[...,
 
     For the functions written per state class from its fields (`_doc_builder`,
     `_builder`, engine/kernel/apply.py `_shallow`): every name in their source
-    comes from a dataclass's own field names, never from data.
+    comes from a dataclass's own field names and the places its NAMED gives them, never from data.
     """
     exec("\n".join(lines), space)  # noqa: S102
     return space[name]  # type: ignore[no-any-return]
