@@ -360,9 +360,9 @@ def decide_intake(record: Record, seen: Callable[[str], str | None], known: Know
         if outside:
             return _rejection(record, outside)
     arrived = _arrived_ms(record.timestamp_ms, now, skew_s)
-    sends = tuple(Send(TIMELINE, entry_key.encode("utf-8"), encode(entry))
-                  for entry_key, entry in entries_of(event, origin, iso_ms(record.timestamp_ms),
-                                                     None if arrived is None else iso_ms(arrived), key))
+    sends = tuple([Send(TIMELINE, entry_key.encode("utf-8"), encode(entry))
+                   for entry_key, entry in entries_of(event, origin, iso_ms(record.timestamp_ms),
+                                                      None if arrived is None else iso_ms(arrived), key)])
     kind: Kind = "redelivered" if previous is not None else "accepted"
     mark = Mark(record.position, _digest(content), at)  # a redelivery's: the one it set, with its time
     return Outcome(kind, sends, remember=(key, mark.text()), event_id=event_id, subject=subject,

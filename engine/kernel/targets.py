@@ -126,7 +126,7 @@ def resolve(target: str, h: Located, rules: Rules, failing: str | None = None) -
 def resolve_all(targets: tuple[str, ...], h: Located, rules: Rules,
                 failing: str | None = None) -> list[Unit]:
     """Resolve several targets, each unit once, in order."""
-    return unique(unit for target in targets for unit in resolve(target, h, rules, failing))
+    return unique([unit for target in targets for unit in resolve(target, h, rules, failing)])
 
 
 def lead_department(h: Located, rules: Rules) -> str | None:

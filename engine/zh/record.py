@@ -382,6 +382,6 @@ def read(shapes: Iterable[tuple[re.Pattern[str], Parts]], text: str, say: Say) -
         found = pattern.match(text)
         if found is not None:
             values = found.groupdict()
-            return "".join(part if kind is None else say(kind, values[part]) if kind else values[part]
-                           for part, kind in parts)
+            return "".join([part if kind is None else say(kind, values[part]) if kind else values[part]
+                            for part, kind in parts])  # a list: join makes one of a generator anyway
     return None
