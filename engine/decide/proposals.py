@@ -436,8 +436,9 @@ def accepted(h: Hazard, rules: Rules, done: int, eid: str, decided_at: int) -> l
             if (due_at is not None and due_at > done and p[place] is None and moot(h, p, due_at)
                     and watched(p) and not _by(answer(h, p), done)):
                 whose = "its decision " if place == _DECISION else ""
-                h.history.append([decided_at, eid, f"proposal {p[0]} ({p[1]}): {whose}no longer pressed, the "
-                                                   f"hazard rectified and accepted on {iso(done)}"])
+                # A note, nothing sent: dated by the review, so records in either order say it alike.
+                h.history.append([done, eid, f"proposal {p[0]} ({p[1]}): {whose}no longer pressed, the "
+                                             f"hazard rectified and accepted on {iso(done)}"])
     return _unpressed_since(h, rules, done, eid, decided_at,
                             f"the acceptance review {eid} of {iso(done)}, which passed before",
                             f"review passed on {iso(done)}")

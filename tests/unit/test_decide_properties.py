@@ -48,6 +48,7 @@ from engine.decide.emit import iso
 from engine.decide.proposals import FORCE_RECTIFICATION
 from engine.decide.replay import Replay
 from engine.decide.state import Hazard
+from engine.kernel.apply import CLOCK_TYPE
 from engine.kernel.escalation import escalation_id
 from engine.kernel.outputs import Out
 from engine.kernel.referral import WITHDRAWN
@@ -167,6 +168,8 @@ def replay(arrivals: list[tuple[int, dict[str, Any]]], *, record: dict[str, set[
     subject ever had.
     """
     rp = Replay(RULES)
+    if record is not None:
+        _recording_fired(rp, record)
     times = [entry_time(e) for _, e in arrivals]
     for i, (now, entry) in enumerate(arrivals):
         rp.advance_to(min(times[i:]))
@@ -182,6 +185,20 @@ def replay(arrivals: list[tuple[int, dict[str, Any]]], *, record: dict[str, set[
 def _record(rp: Replay, record: dict[str, set[int]]) -> None:
     for sid, h in rp.states.items():
         record.setdefault(sid, set()).update(h.clocks.values())
+
+
+def _recording_fired(rp: Replay, record: dict[str, set[int]]) -> None:
+    """Also record the due time of every clock `rp` fires: one advance may fire several clocks of a
+    subject (a ladder's steps one after another), whose due times no look at its clocks between
+    arrivals sees, and a step due at an event's own second is one its arrival may not cross."""
+    feed = rp.feed
+
+    def recorded(entry: dict[str, Any], now: int | None = None) -> list[Any]:
+        if entry.get("type") == CLOCK_TYPE:
+            record.setdefault(entry["subject"], set()).add(entry["data"]["due"])
+        return feed(entry, now)
+
+    rp.feed = recorded  # type: ignore[method-assign]
 
 
 def in_order(entries: list[dict[str, Any]]) -> list[tuple[int, dict[str, Any]]]:
