@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
 from engine.decide import emit, proposals
-from engine.decide.state import Hazard
+from engine.decide.state import Hazard, failed_reviews, pending_at_key
 from engine.kernel.ids import clock_id
 from engine.kernel.outputs import Out
 from engine.kernel.referral import hold, released, withdrawal
@@ -297,6 +297,26 @@ def extended_late(h: Hazard, rules: Rules, deadline: int | None, asked: int | No
               f"since {iso(asked)}, before the deadline {iso(deadline)}, and moved the deadline to {new}: "
               "nobody is held to the deadline it moved")
     return _withdraw_failures(h, rules, hit, done, eid, at, f"deadline moved to {new}", reason)
+
+
+def unjudged(h: Hazard, rules: Rules, what: str, how: str, done: int, eid: str, at: int) -> list[Out]:
+    """A record of `done`, decided at `at`, that closed the hazard or ended its listing (`what` it did,
+    `how` the record says so) withdraws the failure of a listing's deadline at which a completion
+    claim was pending, when only a failed review made at or after `done` judged that claim
+    (state `pending_at_key`): in time order that review found no hazard standing listed, and no
+    listing's deadline ran out (`derive`). Reaching the engine after the review, the record takes
+    back what the review's arrival let run out. A failed review made while the hazard stood listed
+    leaves the failure standing."""
+    hit = []
+    for f in h.failures:
+        claim = h.arrived.get(pending_at_key(f[2])) if f[0] == "supervision" else None
+        judging = None if claim is None else next((r for r in failed_reviews(h) if r > claim), None)
+        if judging is not None and judging > f[2] and done <= judging and not h.stood_listed(judging):
+            hit.append(f)
+    reason = (f"the record {eid} {what} on {iso(done)}, before a failed review judged the completion claim "
+              "pending at the deadline, so no listing's deadline was missed while the hazard stood listed; "
+              "it reached the engine after the referral was sent")
+    return _withdraw_failures(h, rules, hit, done, eid, at, how, reason)
 
 
 def _withdraw_failures(h: Hazard, rules: Rules, hit: list[list[Any]], done: int, eid: str, at: int,

@@ -27,6 +27,7 @@ from engine.decide.clocks import (
     ordered,
     planned,
     sent_again,
+    unjudged,
     violated_key,
     violation_start,
 )
@@ -38,6 +39,7 @@ from engine.decide.state import (
     approved_since,
     ext_refused_key,
     failed_review_key,
+    failed_reviews,
     keep_failed_review,
     keep_plan,
     keep_refusal,
@@ -45,6 +47,7 @@ from engine.decide.state import (
     note_extension_decision,
     order_at_key,
     order_until_key,
+    pending_at_key,
 )
 from engine.intake.timeline import FINDING_TYPE
 from engine.kernel.apply import UnknownEntryType
@@ -148,6 +151,10 @@ def apply_event(h: Hazard, entry: Entry, at: int, rules: Rules) -> list[Out]:
     if h.failures:  # a record of a duty done in time, reaching the engine after its failure fired
         for clock, why in _answers(h, entry, at):
             outs += answer(h, rules, clock, at, eid, decided_at(entry, at, h.watermark), why)
+    if h.failures and (unlisting := _unlisting(h, entry, at)) is not None:
+        # Closed or no longer listed before a failed review, applied first, judged a claim pending at
+        # the listing's deadline.
+        outs += unjudged(h, rules, *unlisting, at, eid, decided_at(entry, at, h.watermark))
     if moved is not None and entry["type"] == _DECIDED and h.failures:
         # Approved after the listing's deadline, on a request made by it: the supervising body's delay.
         outs += extended_late(h, rules, moved[3], moved[4], at, eid, decided_at(entry, at, h.watermark))
@@ -251,6 +258,21 @@ def _answers(h: Hazard, entry: Entry, at: int) -> tuple[tuple[str, Why], ...]:
     if kind == "safety.rectification.completed":
         return () if h.judged(at) else (("supervision", DONE),)
     return ()
+
+
+def _unlisting(h: Hazard, entry: Entry, at: int) -> tuple[str, str] | None:
+    """What a record at `at` did that ended listed supervision's hold on the hazard from then, in the
+    words of a withdrawal's reason and of the record (`clocks.unjudged`): a verification that found
+    it unfounded or a duplicate, or graded it below major, or an acceptance review that passed.
+    None for any other record."""
+    kind, data = entry["type"], entry["data"]
+    if kind == "safety.hazard.verified" and data["verdict"] in DISMISSALS:
+        return f"found the hazard {data['verdict']}", f"found {data['verdict']}"
+    if kind == "safety.hazard.verified" and data.get("grade") not in (None, "major"):
+        return f"re-graded the hazard {data['grade']}", f"re-graded {data['grade']}"
+    if kind == _RECTIFICATION_REVIEWED and data["outcome"] == "passed":
+        return "accepted the hazard as rectified", "review passed"
+    return None
 
 
 def _request_answered(h: Hazard, rules: Rules, entry: Entry, at: int, deadline: int | None,
@@ -523,7 +545,19 @@ def _completed(h: Hazard, d: RectificationCompleted, at: int, eid: str,
     if h.closed_how is None and not h.judged(at) and (h.completed_at is None or h.completed_at <= at):
         h.completed_at = at
         h.review_fails = 0  # the review clock runs afresh from the newest claim
+    elif h.judged(at):
+        _note_pending(h, at)  # reaching the engine after the failed review that judged it
     return "rectification claimed complete", []
+
+
+def _note_pending(h: Hazard, claim: int) -> None:
+    """Note that the completion claim made at `claim`, which a failed review has judged, was pending
+    at the listing's deadline, when it was made by the deadline and no failed review judged it by
+    then: the deadline's failure was known only from the review that judged it (`_unjudged`)."""
+    due = h.listed[2] if h.listed else None
+    judging = next((r for r in failed_reviews(h) if r > claim), None)
+    if due is not None and claim <= due and judging is not None and judging > due:
+        h.arrived[pending_at_key(due)] = claim
 
 
 def _reviewed(h: Hazard, d: RectificationReviewed, at: int, eid: str, rules: Rules) -> tuple[str, list[Out]]:
@@ -1028,10 +1062,11 @@ def _review(h: Hazard, at: int, eid: str, outcome: str, rules: Rules) -> tuple[s
             outs.append(emit.supervision_lifted(h, rules, at, "the acceptance review (复查验收) passed"))
         return "review passed: closed", outs
     # A failed review sends the hazard back to rectification with a new deadline.
-    if h.completed_at is not None and h.completed_at <= at:
-        h.completed_at = None  # the claim it judged; a later claim still awaits its review
     h.cycle += 1
     keep_failed_review(h, at, at)  # when it reached the engine, if late: `apply_event`
+    if h.completed_at is not None and h.completed_at <= at:
+        _note_pending(h, h.completed_at)
+        h.completed_at = None  # the claim it judged; a later claim still awaits its review
     deadline, approx = _failed_review_deadline(h, rules, at)
     if h.cycle_start is None or h.cycle_start <= at:  # the latest failed review sets the deadline
         h.cycle_start, h.deadline, h.approx = at, deadline, approx

@@ -36,9 +36,24 @@ def keep_failed_review(h: Hazard, at: int, arrived: int) -> None:
     """Note the failed review made at `at`, that reached the engine at `arrived`; the latest
     FAILED_REVIEWS_KEPT are kept (a key added to a stored map: no new stored format)."""
     h.arrived[failed_review_key(at)] = arrived
-    kept = sorted(int(k[len(_FAILED_REVIEW):]) for k in h.arrived if k.startswith(_FAILED_REVIEW))
-    for old in kept[:-FAILED_REVIEWS_KEPT]:
+    for old in failed_reviews(h)[:-FAILED_REVIEWS_KEPT]:
         del h.arrived[failed_review_key(old)]
+
+
+_PENDING_AT = "pending_at:"
+
+
+def pending_at_key(due: int) -> str:
+    """The key of `Hazard.arrived` that marks the listing deadline `due` as one a completion claim was
+    pending at, that only a failed review after it judged (so its failure, if any, was known from
+    that review, not from the deadline: lifecycle `_unjudged`). Not an arrival; its value is the
+    claim's time where known, else `due`. A key added to a stored map: no new stored format."""
+    return f"{_PENDING_AT}{due}"
+
+
+def failed_reviews(h: Hazard) -> list[int]:
+    """The times of the failed reviews the hazard keeps (`keep_failed_review`), earliest first."""
+    return sorted(int(k[len(_FAILED_REVIEW):]) for k in h.arrived if k.startswith(_FAILED_REVIEW))
 
 
 _ORDER_UNTIL = "order_until:"
@@ -322,6 +337,13 @@ class Hazard(HistoryState):
         "major hazard"). Its grade, not whether a listing stands now: a passed review lifts the
         listing, and a request recorded after it must be judged as one recorded before it is."""
         return self.grade == "major"
+
+    def stood_listed(self, t: int) -> bool:
+        """Whether the hazard stood as a major hazard to rectify at `t`, as listed supervision holds
+        it: not found unfounded or a duplicate by the latest verification made by then, graded major
+        then, and not yet accepted as rectified (a passed review closes for good)."""
+        return (not self.dismissed_by(t) and self.graded_by(t) == "major"
+                and (self.passed_at is None or self.passed_at > t))
 
     def dismissed_by(self, t: int) -> bool:
         """Whether the latest verification made by `t` found the hazard unfounded or a duplicate

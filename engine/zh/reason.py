@@ -88,6 +88,23 @@ _REFERRALS = compiled([
      r"the deadline, so no listing's deadline fell due; it reached the engine after the referral was sent",
      "记录 {e} 表明该隐患已于 {t} 改定为{g:grade}事故隐患，挂牌督办在期限前解除，不存在到期的督办期限，"
      "该记录在移送后才送达引擎"),
+    # a record that closed the hazard or ended its listing before a failed review, sent first, judged
+    # the claim pending at the listing's deadline (`clocks.unjudged`)
+    (r"the record (?P<e>\S+) found the hazard (?P<v>unfounded|duplicate) on (?P<t>\S+), before a failed "
+     r"review judged the completion claim pending at the deadline, so no listing's deadline was missed "
+     r"while the hazard stood listed; it reached the engine after the referral was sent",
+     "记录 {e} 表明该隐患已于 {t} 核实认定{v:verdict}，期限届满时整改完成申报尚待复查，"
+     "其后方被复查认定不合格，其时隐患已不在挂牌督办之列，不存在督办期限逾期，该记录在移送后才送达引擎"),
+    (r"the record (?P<e>\S+) re-graded the hazard (?P<g>\w+) on (?P<t>\S+), before a failed review judged "
+     r"the completion claim pending at the deadline, so no listing's deadline was missed while the hazard "
+     r"stood listed; it reached the engine after the referral was sent",
+     "记录 {e} 表明该隐患已于 {t} 改定为{g:grade}事故隐患，期限届满时整改完成申报尚待复查，"
+     "其后方被复查认定不合格，其时隐患已不在挂牌督办之列，不存在督办期限逾期，该记录在移送后才送达引擎"),
+    (r"the record (?P<e>\S+) accepted the hazard as rectified on (?P<t>\S+), before a failed review judged "
+     r"the completion claim pending at the deadline, so no listing's deadline was missed while the hazard "
+     r"stood listed; it reached the engine after the referral was sent",
+     "记录 {e} 表明该隐患已于 {t} 复查验收通过，期限届满时整改完成申报尚待复查，"
+     "其后方被复查认定不合格，其时隐患已不在挂牌督办之列，不存在督办期限逾期，该记录在移送后才送达引擎"),
     (r"the record (?P<e>\S+) accepted the hazard as rectified on (?P<t>\S+), so no extension decision fell "
      r"due; it reached the engine after the referral was sent",
      "记录 {e} 表明该隐患已于 {t} 复查验收通过，延期申请无需再审批，该记录在移送后才送达引擎"),

@@ -327,7 +327,14 @@ def _commute(a: dict[str, Any], b: dict[str, Any]) -> bool:
     - a passed and a failed review (contradictory, a minute apart): on a hazard listed after its
       listing's deadline had passed, a failed review arriving first lets that deadline run out
       before the passed one closes the hazard (found, on the tree before these properties had
-      later verifications too, once they did: a confirmation as major after the deadline).
+      later verifications too, once they did: a confirmation as major after the deadline);
+    - a failed review and a close before it (an unfounded or duplicate verdict, a passed review),
+      both after a listing's deadline at which a claim was pending: the review arriving first
+      judges the claim, and the deadline runs out at once; the close, arriving next, withdraws that
+      failure and its referral (found by a deep search: an unfounded verdict one second after the
+      deadline, the review failed a minute later). The record keeps both, so the states differ in
+      their history; what each department is held to does not
+      (`test_reorderings_that_change_the_record_leave_the_same_duties`).
     """
     ka, kb = _kind(a), _kind(b)
 
@@ -335,6 +342,7 @@ def _commute(a: dict[str, Any], b: dict[str, Any]) -> bool:
         return (ka in x and kb in y) or (kb in x and ka in y)
 
     return not (one_each(CLOSES | {"reviewed.failed", "completed"}, OPENS_OR_CONFIRMS)
+                or one_each(CLOSES, {"reviewed.failed"})
                 or one_each({"extension_requested"}, SETS_DEADLINE)
                 or (ka in EXTENSION and kb in EXTENSION)
                 or one_each({"reviewed.failed"}, {"extension_decided.approved"})
@@ -344,9 +352,20 @@ def _commute(a: dict[str, Any], b: dict[str, Any]) -> bool:
                 or one_each(CONFIRMS, {"extension_decided.approved"}))
 
 
+def _commute_on_duties(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    """Whether two close events of one hazard may arrive in either order and hold every department to
+    the same duties (failures on file, referrals standing or held), whatever the record says of how
+    the engine got there: the pairs that `_commute` allows, and a failed review with a close that
+    the engine acts on at once, then takes back (`_commute`'s last two pairs)."""
+    kinds = {_kind(a), _kind(b)}
+    return _commute(a, b) or ("reviewed.failed" in kinds and len(kinds) == 2
+                              and kinds - {"reviewed.failed"} <= CLOSES - {"finding.immediate"})
+
+
 @st.composite
-def reorderings(draw: st.DrawFn) -> tuple[list[dict[str, Any]], list[tuple[int, dict[str, Any]]]]:
-    """A history, and an arrival order the engine must treat the same.
+def reorderings(draw: st.DrawFn, commute: Any = _commute
+                ) -> tuple[list[dict[str, Any]], list[tuple[int, dict[str, Any]]]]:
+    """A history, and an arrival order the engine must treat the same (the pairs that `commute`).
 
     Allowed: (1) events of different hazards interleave arbitrarily; (2) two consecutive events of
     one hazard less than an hour apart swap, when no clock of that hazard falls due between them
@@ -364,7 +383,7 @@ def reorderings(draw: st.DrawFn) -> tuple[list[dict[str, Any]], list[tuple[int, 
             a, b = entries[pos[i]], entries[pos[i + 1]]
             t1, t2 = entry_time(a), entry_time(b)
             clear = not any(t1 <= d <= t2 for d in dues.get(subject, ()))
-            if t2 - t1 < HOUR and clear and _commute(a, b) and draw(st.booleans()):
+            if t2 - t1 < HOUR and clear and commute(a, b) and draw(st.booleans()):
                 order[pos[i]], order[pos[i + 1]] = order[pos[i + 1]], order[pos[i]]
                 i += 2
             else:
@@ -388,6 +407,23 @@ def test_allowed_reorderings_give_the_same_final_states(case: tuple[list, list])
     got, want = states(reordered), states(ordered)
     assert got == want, _diff(got, want)
     assert {o.id for _, o in reordered.outputs} == {o.id for _, o in ordered.outputs}
+
+
+def duties(rp: Replay) -> dict[str, tuple[list[str], list[list[Any]], list[str]]]:
+    """What each hazard holds its departments to: the referral grounds sent and standing, the duty
+    failures on file, and the referrals held."""
+    return {sid: (sorted(h.referred), sorted(h.failures, key=repr), sorted(held[0] for held in h.held))
+            for sid, h in rp.states.items()}
+
+
+@PROPERTY
+@given(reorderings(commute=_commute_on_duties))
+def test_reorderings_that_change_the_record_leave_the_same_duties(case: tuple[list, list]) -> None:
+    """Arrivals reordered within the allowed window, and a failed review swapped with a close made
+    before it, leave every department held to the same duties: a failure the review's arrival let
+    run out, the close withdraws (a wrong referral is worse than none)."""
+    entries, arrivals = case
+    assert duties(replay(arrivals)) == duties(replay(in_order(entries)))
 
 
 def _diff(got: dict[str, dict[str, Any]], want: dict[str, dict[str, Any]]) -> str:
@@ -516,11 +552,21 @@ def _listing_missed_by_the_records(mine: list[dict[str, Any]], due: int) -> bool
     kinds = [(entry_time(e), _kind(e)) for e in mine if entry_time(e) <= due]
     if "reviewed.passed" in {k for _, k in kinds} or _stood_closed(kinds, due):
         return False
-    failed = [entry_time(e) for e in mine if _kind(e) == "reviewed.failed"]
+    every = [(entry_time(e), _kind(e)) for e in mine]
+    failed = sorted(r for r, k in every if k == "reviewed.failed")
+
+    def judged(claim: int) -> bool:
+        # By the first failed review after it, made while the hazard stood: one made once a
+        # verification had found it unfounded or a duplicate, or a review had passed, judged no
+        # hazard, and no listing's deadline ran out (engine/decide/clocks.py `unjudged`).
+        first = next((r for r in failed if r >= claim), None)
+        return first is not None and not _stood_closed(every, first) and not any(
+            t <= first for t, k in every if k == "reviewed.passed")
+
     closed = [t for t, k in kinds if k in ("verified.unfounded", "verified.duplicate")]
     claims = [t for t, k in kinds if k == "completed" and not _stood_closed(kinds, t)
               and not any(c >= t for c in closed)]  # a close since voids it (the claim awaits no review)
-    return all(any(r >= t for r in failed) for t in claims)
+    return all(judged(t) for t in claims)
 
 
 @PROPERTY
