@@ -167,8 +167,10 @@ def apply_event(h: Hazard, entry: Entry, at: int, rules: Rules) -> list[Out]:
         if entry["type"] == _REVIEWED and entry["data"]["outcome"] == "approved":
             # An approval that reached the engine after the decision it gave a time to was due.
             outs += proposals.approved_late(h, rules, eid, reached(entry, at), decided)
-    if h.step and h.completed_at == at and entry["type"] == "safety.rectification.completed":
-        # A claim that stands, made before ladder steps that ran because no claim had come.
+    if h.step and entry["type"] == "safety.rectification.completed" and (
+            h.completed_at == at or (h.closed_how == "passed" and h.arrived.get(PASSED_CLAIM) == at)):
+        # A claim that stands (or that the passed review closing the hazard judged, reaching the engine
+        # after it), made before ladder steps that ran because no claim had come.
         outs += claimed(h, rules, at, eid, decided_at(entry, at, h.watermark))
     if h.plan_fired and entry["type"] == "safety.rectification.planned":  # a plan filed in time, late
         outs += planned(h, rules, at, eid, decided_at(entry, at, h.watermark))
@@ -547,6 +549,10 @@ def _completed(h: Hazard, d: RectificationCompleted, at: int, eid: str,
         h.review_fails = 0  # the review clock runs afresh from the newest claim
     elif h.judged(at):
         _note_pending(h, at)  # reaching the engine after the failed review that judged it
+    elif h.closed_how == "passed" and h.closed_at is not None and at <= h.closed_at:
+        # Reaching the engine after the passed review that judged it: the claim that review judged is
+        # the latest made by then, as it is kept when the claim comes first (`_review`).
+        h.arrived[PASSED_CLAIM] = max(at, h.arrived.get(PASSED_CLAIM, at))
     return "rectification claimed complete", []
 
 

@@ -207,3 +207,18 @@ def test_a_hazard_closed_after_the_month_counts_as_it_stood_at_the_months_end():
     assert "1 of them past their deadline" in filed[0].reason
     assert filed[1].reason == filed[0].reason
     assert "0 of them past their deadline" in filed[2].reason
+
+
+def test_a_claim_in_time_reaching_the_engine_after_its_passed_review_counts_as_it_came_first():
+    """The claim of 8 November, sent from an app offline only after the review of 2 December passed:
+    November's filing counts the hazard as claimed in time, as when the claim comes first (until
+    2026-12-07 the claim was kept only when it came before the review, and the hazard was counted
+    past its deadline)."""
+    opened = (report("HZ-W4", "2026-11-02 09:00"), verify("HZ-W4", "2026-11-02 10:00"))
+    claim, passed = complete("HZ-W4", "2026-11-08 10:00"), review("HZ-W4", "2026-12-02 10:00")
+    first = run(*opened, claim, passed, until="2026-12-03 00:00")
+    late = run(*opened, passed, claim, until="2026-12-03 00:00")
+    filed = [_by_dept(monthly_filings(rp.states.values(), "2026-11", RULES))["fire_rescue"]
+             for rp in (first, late)]
+    assert "0 of them past their deadline" in filed[0].reason
+    assert filed[1].reason == filed[0].reason
