@@ -559,7 +559,7 @@ def _completed(h: Hazard, d: RectificationCompleted, at: int, eid: str,
 def _note_pending(h: Hazard, claim: int) -> None:
     """Note that the completion claim made at `claim`, which a failed review has judged, was pending
     at the listing's deadline, when it was made by the deadline and no failed review judged it by
-    then: the deadline's failure was known only from the review that judged it (`_unjudged`)."""
+    then: the deadline's failure was known only from the review that judged it (clocks `unjudged`)."""
     due = h.listed[2] if h.listed else None
     judging = next((r for r in failed_reviews(h) if r > claim), None)
     if due is not None and claim <= due and judging is not None and judging > due:

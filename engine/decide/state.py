@@ -46,8 +46,8 @@ _PENDING_AT = "pending_at:"
 def pending_at_key(due: int) -> str:
     """The key of `Hazard.arrived` that marks the listing deadline `due` as one a completion claim was
     pending at, that only a failed review after it judged (so its failure, if any, was known from
-    that review, not from the deadline: lifecycle `_unjudged`). Not an arrival; its value is the
-    claim's time where known, else `due`. A key added to a stored map: no new stored format."""
+    that review, not from the deadline: engine/decide/clocks.py `unjudged`). Not an arrival; its
+    value is the claim's time. A key added to a stored map: no new stored format."""
     return f"{_PENDING_AT}{due}"
 
 
@@ -232,6 +232,8 @@ class Hazard(HistoryState):
     # "order_until:<order no>": not an arrival, the `until` of a written order to rectify within a
     # time limit (`order_until_key`); "order_at:<order no>": not an arrival, the time of the order's
     # record that stands (`order_at_key`).
+    # "pending_at:<time>": not an arrival, the time of a completion claim pending at the listing
+    # deadline of that time that only a failed review after the deadline judged (`pending_at_key`).
     # "ext_refused:<time>": not an arrival, when the request was made that the latest extension
     # decision, of that time, refused (`ext_refused_key`).
     arrived: dict[str, int] = field(default_factory=dict)
