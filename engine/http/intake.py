@@ -35,7 +35,7 @@ from engine.http import rejected
 from engine.http.events import Item, RequestError, read_request
 from engine.http.limits import BodyBudget, bounds_own_body, closing
 from engine.intake.binding import validate_kafka_record
-from engine.intake.process import time_window, timing_problems
+from engine.intake.process import conflicting_copy, conflicting_mark, time_window, timing_problems
 from engine.intake.scope import FIELD_APP_HEADER, TOWNS_HEADER, TownOf, stamp
 from engine.intake.timeline import normalised
 from engine.intake.validate import Accepted, Invalid, json_items_over
@@ -66,6 +66,7 @@ BODIES_RETRY_S = 5  # Retry-After when too many bodies are coming at once (HAZAR
 # Never more than a tenth of the window (HAZARD_DEDUP_DAYS), which a short window would not leave.
 DOOR_STALE_MARGIN_S = 86_400
 Sends = list[tuple[str, bytes, bytes]]  # (topic, key, value) records to send
+Seen = Callable[[str], str | None]  # a de-duplication mark by its key, as intake looks it up
 
 
 class EventResult(BaseModel):
@@ -122,8 +123,10 @@ ANSWERS = (
     Answer(202, "every accepted event is on its intake topic, acknowledged by the broker; the "
            "results say which events were accepted and which were rejected, and why; the worker "
            "that holds the subject still judges it against the token's towns (`outside_scope`, "
-           "`scope_unknown`), and what it rejects is read back at GET /events/rejected",
-           "fix and resend only the rejected ones (the same `source` and `id` may be reused); "
+           "`scope_unknown`) and against the marks of the events it took (`conflicting_copy`), and what "
+           "it rejects is read back at GET /events/rejected",
+           "fix and resend only the rejected ones (the same `source` and `id` may be reused, but "
+           "not for a `conflicting_copy`: its first event stands); "
            "from a token limited to towns, check GET /events/rejected after sending"),
     Answer(400, "no event of the request can ever be accepted (each result gives the intake's "
            "errors), a batch is not readable JSON or is empty, or the body ended before its "
@@ -137,6 +140,14 @@ ANSWERS = (
            "send only events within the token's scope; `outside` names each one"),
     Answer(408, "the body came slower than HAZARD_WEB_BODY_TIMEOUT_S and then 16 KiB a second "
            "allow; nothing was sent", "send the same events again, on a better link or fewer at a time"),
+    Answer(409, "every event of the request is a conflicting copy (`conflicting_copy`): its "
+           "`source` and `id` are those of an event taken before, as far as this server's marks "
+           "show, or of an earlier event of the same request, with other content, and the intake "
+           "would drop it and keep the first; nothing was sent. Among other events, such a copy "
+           "is one of the rejected results of a 202 or a 400. A copy that only the worker "
+           "holding its subject can tell (another worker's marks, the gateway) is answered 202, "
+           "and read back at GET /events/rejected as `conflicting_copy`",
+           "send a changed record under an id of its own; the first one stands"),
     Answer(413, "the body is over HAZARD_HTTP_MAX_BODY_BYTES, could hold more JSON keys, values, "
            "arrays and objects than HAZARD_HTTP_MAX_JSON_ITEMS, or a batch is over "
            "HAZARD_HTTP_MAX_BATCH events", "send fewer events per request"),
@@ -272,13 +283,17 @@ class FieldIntake:
 
     def __init__(self, settings: Settings, bootstrap: str | Callable[[], str], tokens: TokenStore,
                  known: KnownIds, metrics: HttpIntakeMetrics, now: Callable[[], float],
-                 limiter: RateLimiter | None = None, town_of: TownOf | None = None) -> None:
+                 limiter: RateLimiter | None = None, town_of: TownOf | None = None,
+                 seen: Seen | None = None) -> None:
         self.settings, self.tokens, self.known, self.metrics = settings, tokens, known, metrics
         self.now = now  # the engine's clock (HAZARD_CLOCK_*), for the de-duplication window
         # The towns of the subjects this server can see (a worker's own and replicated states; none
         # on the gateway): an event about one outside the token's towns is answered 403 at once.
         # The intake stage judges every stamped event again, with its subject's state at hand.
         self.town_of = town_of
+        # The de-duplication marks this server holds (a worker's own partitions'; none on the
+        # gateway): a copy of an event taken before, with other content, is answered 409 at once.
+        self.seen = seen
         self.limiter = limiter or RateLimiter(settings.http_rate_per_s, settings.http_burst)
         self.bodies = BodyBudget(settings.http_bodies_bytes, settings.http_max_body_bytes)
         self.bootstrap = bootstrap
@@ -439,7 +454,7 @@ class FieldIntake:
             raise
         if (wait := self.limiter.take(app.name, len(items))) > 0:
             return self._limited(app, len(items), wait)
-        checked = await self._checked(items)
+        checked = self._copies(items, await self._checked(items))
         acceptable = sum(isinstance(result, Accepted) for result in checked)
         self.metrics.events.labels("rejected").inc(len(checked) - acceptable)
         outside = self._outside(app, checked)
@@ -489,6 +504,28 @@ class FieldIntake:
         problems = timing_problems(event, epoch(event.time), stale_before, future_after)
         return result if not problems else Invalid(tuple(problems))
 
+    def _copies(self, items: tuple[Item, ...], checked: list[Accepted | Invalid]) -> list[Accepted | Invalid]:
+        """Each acceptable event the intake would drop as a conflicting copy refused as one: the
+        same (`source`, `id`) as an event of this request before it, or as one this server's
+        marks show taken, with other content. Without it the field app heard 202 for a changed
+        record the intake then dropped. A copy with the same content stays: a duplicate, one event."""
+        first: dict[tuple[str, str], tuple[int, bytes]] = {}
+        out: list[Accepted | Invalid] = []
+        for index, (item, result) in enumerate(zip(items, checked, strict=True)):
+            if not isinstance(result, Accepted):
+                out.append(result)
+                continue
+            content = _content(item, result)
+            pair = (result.event.source, result.event.id)
+            earlier = first.setdefault(pair, (index, content))
+            if earlier[1] != content:
+                out.append(Invalid((conflicting_copy(f"as event {earlier[0]} of this request"),)))
+            elif self.seen is not None and conflicting_mark(self.seen, *pair, content) is not None:
+                out.append(Invalid((conflicting_copy("before"),)))
+            else:
+                out.append(result)
+        return out
+
     def _outside(self, app: FieldApp, checked: list[Any]) -> list[OutsideScope]:
         """The acceptable events whose source or town the token may not publish, with why.
 
@@ -524,15 +561,17 @@ class FieldIntake:
         for index, (item, result) in enumerate(zip(items, checked, strict=True)):
             results.append(_result(index, item, result))
             if isinstance(result, Accepted):
-                content = result.content if result.content is not None else item.value
-                assert content is not None  # an accepted structured event has a value
                 sends.append((prefix + result.event_type.topic,
-                              result.event.subject.encode("utf-8"), content))
+                              result.event.subject.encode("utf-8"), _content(item, result)))
                 opening.append(_names_town(result))
         accepted = len(sends)
         body = PostAnswer(accepted=accepted, rejected=len(items) - accepted, results=results)
         if not sends:
             log.info("http_intake_refused", field_app=app.name, events=len(items))
+            if all(_conflicting(result) for result in results):
+                return _answer(409, body.model_copy(update={
+                    "error": "conflicting_copy: an event of this request reuses the source and id of "
+                             "another with other content; see results"}))
             return _answer(400, body.model_copy(
                 update={"error": "no event of this request can be accepted; see results"}))
         if not await self._send(_waves(sends, opening, app), app):
@@ -544,6 +583,17 @@ class FieldIntake:
         log.info("http_intake_accepted", field_app=app.name, accepted=accepted,
                  rejected=len(items) - accepted)
         return _answer(202, body)
+
+
+def _content(item: Item, result: Accepted) -> bytes:
+    """The record value an accepted event is sent as: the structured event."""
+    content = result.content if result.content is not None else item.value
+    assert content is not None  # an accepted structured event has a value
+    return content
+
+
+def _conflicting(result: EventResult) -> bool:
+    return any(error.type == "conflicting_copy" for error in result.errors or ())
 
 
 def _names_town(result: Accepted) -> bool:
@@ -565,10 +615,12 @@ def _waves(sends: Sends, opening: list[bool], app: FieldApp) -> list[Sends]:
 
 def register(app: Any, *, settings: Settings, bootstrap: str | Callable[[], str],
              tokens: TokenStore, known: KnownIds, metrics: HttpIntakeMetrics,
-             now: Callable[[], float], town_of: TownOf | None = None) -> FieldIntake:
+             now: Callable[[], float], town_of: TownOf | None = None,
+             seen: Seen | None = None) -> FieldIntake:
     """Serve `POST /events` on a `Pages`' aiohttp application, counting its answers in `metrics`;
-    `now` is the engine's clock, `town_of` the subjects' towns this server can see, if any."""
-    intake = FieldIntake(settings, bootstrap, tokens, known, metrics, now, town_of=town_of)
+    `now` is the engine's clock, `town_of` the subjects' towns and `seen` the de-duplication
+    marks this server can see, if any."""
+    intake = FieldIntake(settings, bootstrap, tokens, known, metrics, now, town_of=town_of, seen=seen)
     web_app = app.web.web_app
     web_app.router.add_post(PATH, bounds_own_body(intake.post), name="events")
     web_app.router.add_get(rejected.PATH, intake.rejections, name="events-rejected")

@@ -37,7 +37,7 @@ from engine.contract.outputs import (
 )
 from engine.intake import fast
 from engine.intake.binding import validate_kafka_record
-from engine.intake.scope import TownOf, opened_towns, scope_problems, towns_of
+from engine.intake.scope import FIELD_APP_HEADER, TownOf, opened_towns, scope_problems, towns_of
 from engine.intake.timeline import SHANGHAI, Normalised, encode, entries_of, event_key, normalised
 from engine.intake.validate import MAX_RECORD_BYTES, Accepted, deadline_problems, read_json, time_problem
 from engine.kernel.time import epoch, iso_ms
@@ -157,6 +157,27 @@ class Mark(NamedTuple):
 
 def _digest(value: bytes) -> str:
     return hashlib.blake2b(value, digest_size=8).hexdigest()
+
+
+def conflicting_copy(taken: str) -> RejectionError:
+    """Why a copy of an event taken `taken` (before, at a position, with an event of the same
+    request) under the same (`source`, `id`) but with other content is not taken: the first stands."""
+    return RejectionError(
+        loc=["id"], type="conflicting_copy",
+        msg=f"an event with this source and id was taken {taken} with other content; the first "
+            "stands and this copy is dropped: give a changed record an id of its own")
+
+
+def conflicting_mark(seen: Callable[[str], str | None], source: str, event_id: str,
+                     content: bytes) -> Mark | None:
+    """The mark `seen` holds of an event taken under (`source`, `id`) with other content than
+    `content`, the record's value, if any: intake would drop it as a conflicting copy. What
+    `POST /events` asks before it sends, where the worker that answers holds the marks."""
+    stored = seen(event_key(source, event_id))
+    if stored is None:
+        return None
+    mark = Mark.read(stored)
+    return None if mark.digest == _digest(content) else mark
 
 
 def _received_at(record: Record) -> datetime:
@@ -336,6 +357,7 @@ def decide_intake(record: Record, seen: Callable[[str], str | None], known: Know
     assert content is not None  # a structured record without a value is rejected
     key, previous = _marked(seen, source, event_id, record, content)
     if previous is not None and previous.position != record.position:
+        conflicting = previous.digest != _digest(content)
         duplicate = {
             "id": output_id("duplicate", record.position),
             "source": source,
@@ -343,11 +365,16 @@ def decide_intake(record: Record, seen: Callable[[str], str | None], known: Know
             "subject": subject,
             "position": record.position,
             "first_position": previous.position,
-            "conflicting": previous.digest != _digest(content),
+            "conflicting": conflicting,
             "received_at": iso_ms(record.timestamp_ms),
         }
-        return Outcome("duplicate", (Send(DUPLICATES, subject.encode(), encode(duplicate)),),
-                       event_id=event_id, subject=subject)
+        sends = (Send(DUPLICATES, subject.encode(), encode(duplicate)),)
+        if conflicting and any(name == FIELD_APP_HEADER for name, _ in record.headers):
+            # Sent by POST /events, answered 202 by a door that held no mark of the first: its
+            # field app reads why its changed record was not taken at GET /events/rejected.
+            sends += _rejection(record, [conflicting_copy(f"at {previous.position}")]).sends
+        return Outcome("duplicate", sends, event_id=event_id, subject=subject,
+                       reasons=("conflicting_copy",) if len(sends) > 1 else ())
     origin = {"topic": record.topic, "partition": record.partition, "offset": record.offset}
     # Its time against the engine's clock only now: a copy with a mark is a duplicate whenever it
     # comes, and a redelivery was judged when it came first.

@@ -1163,7 +1163,7 @@ class Runtime:
         field_intake.register(pages, settings=self.settings, bootstrap=self.bootstrap,
                               tokens=self.tokens, known=self.rules.reference,
                               metrics=self.metrics.http_intake, now=self.clock.now,
-                              town_of=functools.partial(_seen_town, seen))
+                              town_of=functools.partial(_seen_town, seen), seen=self._seen_mark)
         board.register(pages, settings=self.settings, bootstrap=self.bootstrap, hazards=hazards,
                        alerts=alerts, tokens=self.tokens, reference=self.rules.reference,
                        now=self.clock.now, signouts=board.KafkaSignOuts(

@@ -260,6 +260,7 @@ class Served:
         self.registry = CollectorRegistry()
         self.metrics = HttpIntakeMetrics(self.registry)
         self.now = NOW  # the engine's clock: the day of the example events
+        self.marks: dict[str, str] | None = None  # the de-duplication marks this server holds, if any
 
     def counted(self, name: str, **labels: str) -> float:
         """A sample of the intake's metrics, 0 when it was never counted."""
@@ -276,7 +277,8 @@ class Served:
         pages = Pages()  # one per event loop: an aiohttp application keeps the loop it first ran on
         intake.register(pages, settings=self.settings, bootstrap="127.0.0.1:9",
                         tokens=TokenStore.from_settings(self.settings), known=KNOWN,
-                        metrics=self.metrics, now=lambda: self.now)
+                        metrics=self.metrics, now=lambda: self.now,
+                        seen=None if self.marks is None else self.marks.get)
         async with TestClient(TestServer(pages.web_app)) as client:
             for body, headers in requests:
                 h = dict(STRUCTURED if headers is None else headers)
@@ -560,6 +562,52 @@ def test_an_engine_failure_is_counted_as_500_and_costs_the_token_its_body(
     assert [a[0] for a in answers] == [500, 429]  # the first cost 5 events: past the burst of 2
     assert served.counted("hazard_http_intake_answers_total", status="500") == 1
     assert served.counted("hazard_http_intake_answers_total", status="429") == 1
+
+
+def test_a_changed_copy_in_the_same_batch_is_refused_as_a_conflicting_copy(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two events of one batch under one (source, id) with other content were both answered
+    accepted, and the intake dropped the second: it is refused at the door, naming the first;
+    the same event twice is one event, both accepted, as before."""
+    sent: list[tuple[str, bytes, bytes]] = []
+
+    async def acknowledged(self: Any, waves: list[Any], app: Any) -> bool:
+        sent.extend(send for wave in waves for send in wave)
+        return True
+
+    monkeypatch.setattr(intake.FieldIntake, "_send", acknowledged)
+    served = Served(tmp_path)
+    first = json.loads(_event())
+    changed = dict(first, data=dict(first["data"], description="Fire exit still blocked"))
+    batch = json.dumps([first, first, changed]).encode()
+    [(status, body, _)] = asyncio.run(served.post(batch, served.app, {"Content-Type": BATCH}))
+    assert status == 202 and (body["accepted"], body["rejected"]) == (2, 1)
+    assert [r["status"] for r in body["results"]] == ["accepted", "accepted", "rejected"]
+    [error] = body["results"][2]["errors"]
+    assert (error["type"], error["loc"]) == ("conflicting_copy", ["id"])
+    assert "as event 0 of this request" in error["msg"]
+    assert [json.loads(value)["data"]["description"] for _, _, value in sent] == [
+        first["data"]["description"]] * 2
+
+
+def test_a_changed_copy_of_an_event_this_worker_took_is_409(tmp_path: Path) -> None:
+    """The door of a worker that holds the event's mark answers a changed copy 409 before
+    sending, rather than 202 for a record the intake would drop; the same event again is sent."""
+    from engine.intake.process import Mark, _digest
+    from engine.intake.timeline import event_key
+
+    served = Served(tmp_path, http_ack_timeout_s=1)
+    event = _event()
+    served.marks = {event_key("/apps/inspector/3f2a", REPORT["id"]):
+                    Mark("hazard.reports/0/12", _digest(event), int(NOW)).text()}
+    changed = event.replace(b"Fire exit blocked", b"Fire exit still blocked")
+    [(status, body, _)] = asyncio.run(served.post(changed, served.app))
+    assert status == 409 and body["error"].startswith("conflicting_copy") and body["accepted"] == 0
+    [error] = body["results"][0]["errors"]
+    assert error["type"] == "conflicting_copy" and "taken before with other content" in error["msg"]
+    assert served.counted("hazard_http_intake_answers_total", status="409") == 1
+    [(status, _, _)] = asyncio.run(served.post(event, served.app))
+    assert status == 503  # the same event: sent again (only the broker is missing here)
 
 
 def test_when_the_broker_cannot_be_reached_the_answer_is_503_with_retry_after(tmp_path: Path) -> None:

@@ -66,6 +66,31 @@ def test_duplicate_with_different_content_is_flagged_as_conflicting() -> None:
     assert dup["conflicting"] is True
 
 
+def test_a_conflicting_copy_posted_over_http_is_also_rejected_to_its_field_app() -> None:
+    """POST /events answered 202 for a changed record under a taken (source, id), and the intake
+    dropped it on engine.intake.duplicates alone, where its field app never looks: a copy the door
+    stamped is now also on intake.rejected as conflicting_copy, which GET /events/rejected reads."""
+    from engine.contract.outputs import INTAKE_REJECTED
+    from engine.http.rejected import rejected_of
+    from engine.intake.scope import FIELD_APP_HEADER
+
+    store = Store()
+    stamped = ((FIELD_APP_HEADER, b"inspector"),)
+    store.remember(decide_intake(record(REPORT, 0), store.get, KNOWN))
+    changed = REPORT.replace(b"Fire exit blocked", b"Fire exit still blocked")
+    copy = decide_intake(record(changed, 3)._replace(headers=stamped), store.get, KNOWN)
+    assert copy.kind == "duplicate" and copy.reasons == ("conflicting_copy",)
+    assert [send.topic for send in copy.sends] == [DUPLICATES, INTAKE_REJECTED]
+    [error] = rejected_of("inspector", copy.sends[1].value).errors
+    assert (error.type, error.loc) == ("conflicting_copy", ["id"])
+    assert "taken at hazard.reports/0/0 with other content" in error.msg
+    # The same bytes again are one event, however sent; and a record straight from Kafka is told
+    # on engine.intake.duplicates, as before.
+    assert [s.topic for s in decide_intake(record(REPORT, 4)._replace(headers=stamped), store.get,
+                                           KNOWN).sends] == [DUPLICATES]
+    assert [s.topic for s in decide_intake(record(changed, 5), store.get, KNOWN).sends] == [DUPLICATES]
+
+
 def test_redelivery_of_the_same_record_resends_the_same_entries() -> None:
     """After a crash the same record is resent with the same entry ids, not dropped."""
     store = Store()
