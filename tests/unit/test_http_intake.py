@@ -348,7 +348,7 @@ def test_events_outside_the_tokens_scope_are_403_and_name_which(tmp_path: Path) 
     served = Served(tmp_path)
     other_town = dict(REPORT["data"], location=dict(REPORT["data"]["location"], town="yuji"))
     batch = json.dumps([json.loads(_event()), json.loads(_event(source="/apps/other/1")),
-                        json.loads(_event(data=other_town))]).encode()
+                        json.loads(_event(id="r-other-town", data=other_town))]).encode()
     [(status, body, _)] = asyncio.run(served.post(batch, served.app, {"Content-Type": BATCH}))
     assert status == 403
     assert [o["index"] for o in body["outside"]] == [1, 2]
