@@ -183,8 +183,10 @@ def _error(description: str, retry_after: bool = False) -> dict[str, Any]:
 
 
 _FEED_FILTERS = [
-    ("town", "only items in this town (repeatable); outside the token's scope: 403"),
-    ("department", "only items concerning this department (repeatable); outside the scope: 403"),
+    ("town", "only items in this town (repeatable); unknown to the reference data: 400; outside "
+             "the token's scope: 403"),
+    ("department", "only items concerning this department (repeatable); unknown to the reference "
+                   "data: 400; outside the scope: 403"),
     ("tier", "blue, yellow, orange or red (repeatable)"),
     ("level", "response level IV to I (repeatable)"),
     ("action", "only escalations of this action (repeatable)"),
@@ -202,7 +204,8 @@ def _json(description: str, schema: dict[str, Any] | None = None) -> dict[str, A
 
 
 def _supervisor_errors() -> dict[str, Any]:
-    return {"400": _error("a filter, cursor or limit cannot be read"),
+    return {"400": _error("a filter, cursor or limit cannot be read, or a filter names a town or "
+                          "department the reference data does not know"),
             "401": _error("no supervisor token, or an unknown or revoked one (a field app's "
                           "token reads no feed)"),
             "403": _error("a filter asks outside the token's scope")}

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from engine.contract.common import KnownIds
 from engine.feeds.share import loop_share
 from engine.feeds.tokens import TokenStore
 from engine.feeds.views import StateSource
@@ -20,7 +21,7 @@ from engine.settings import Settings
 
 
 def register(app: Any, *, settings: Settings, enterprises: StateSource, tokens: TokenStore,
-             now: Callable[[], float]) -> None:
-    """Add the enterprises' pages to the worker's web server."""
+             now: Callable[[], float], known: KnownIds | None = None) -> None:
+    """Add the enterprises' pages to the worker's web server; `known` as the feeds' `register`."""
     share = loop_share(app.web.web_app, settings)
-    lookups(app, "enterprise", enterprises, tokens, now, share)
+    lookups(app, "enterprise", enterprises, tokens, now, share, known)

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from engine.contract.common import KnownIds
 from engine.contract.outputs import LEVELS, TIERS
 from engine.feeds.tokens import Scope
 
@@ -48,14 +49,23 @@ class Filters:
     actions: frozenset[str] = frozenset()
 
     @classmethod
-    def from_query(cls, query: Mapping[str, Any]) -> Filters:
-        """Read `town`, `department`, `tier`, `level` and `action` from a query string."""
+    def from_query(cls, query: Mapping[str, Any], known: KnownIds | None = None) -> Filters:
+        """Read `town`, `department`, `tier`, `level` and `action` from a query string; with
+        `known`, the reference's ids, a town or department it does not know is refused, as an
+        unknown tier is: filtered by it, a stream or list would be empty as if nothing were there."""
         f = cls(_values(query, "town"), _values(query, "department"), _values(query, "tier"),
                 _values(query, "level"), _values(query, "action"))
         if bad := sorted(f.tiers - set(TIERS)):
             raise BadRequest(f"unknown tier {bad[0]!r}: use {', '.join(TIERS)}")
         if bad := sorted(f.levels - set(LEVELS)):
             raise BadRequest(f"unknown level {bad[0]!r}: use {', '.join(LEVELS)}")
+        if known is not None:
+            if bad := sorted(t for t in f.towns if not known.has_town(t)):
+                raise BadRequest(f"unknown town {bad[0][:100]!r}: the district's reference data "
+                                 "(rules/reference) has no town of this id")
+            if bad := sorted(d for d in f.departments if not known.has_department(d)):
+                raise BadRequest(f"unknown department {bad[0][:100]!r}: the district's reference "
+                                 "data (rules/reference) has no department of this id")
         return f
 
     def outside(self, scope: Scope) -> str | None:

@@ -28,6 +28,7 @@ from aiohttp import web as aioweb
 from aiokafka import TopicPartition
 from aiokafka.errors import KafkaError
 
+from engine.contract.common import KnownIds
 from engine.contract.outputs import ESCALATIONS
 from engine.feeds.filters import (
     BadRequest,
@@ -233,9 +234,9 @@ def _lag_headers(source: StateSource) -> dict[str, str] | None:
 
 
 async def _list(view: Any, request: Any, source: StateSource, scope: Scope,
-                now: Callable[[], float], share: LoopShare) -> Any:
+                now: Callable[[], float], share: LoopShare, known: KnownIds | None) -> Any:
     check_list_query(request.query)
-    filters = Filters.from_query(request.query)
+    filters = Filters.from_query(request.query, known)
     if reason := filters.outside(scope):
         return view.error(403, reason)
     overdue = parse_bool(request.query.get("overdue"), "overdue")
@@ -265,8 +266,10 @@ async def _one(view: Any, request: Any, source: StateSource, id_: str, scope: Sc
 
 
 def register(app: Any, *, settings: Settings, bootstrap: str, hazards: StateSource,
-             alerts: StateSource | None, tokens: TokenStore, now: Callable[[], float]) -> None:
-    """Add the feeds' pages to the worker's web server."""
+             alerts: StateSource | None, tokens: TokenStore, now: Callable[[], float],
+             known: KnownIds | None = None) -> None:
+    """Add the feeds' pages to the worker's web server; `known`, the reference's towns and
+    departments, refuses a filter naming one it does not know (400)."""
     topic = settings.topic_prefix + ESCALATIONS
     closing = asyncio.Event()
     share = loop_share(app.web.web_app, settings)
@@ -285,7 +288,7 @@ def register(app: Any, *, settings: Settings, bootstrap: str, hazards: StateSour
 
     async def escalations(view: Any, request: Any, scope: Scope) -> Any:
         """Live escalations as Server-Sent Events, within the token's scope."""
-        filters = Filters.from_query(request.query)
+        filters = Filters.from_query(request.query, known)
         if reason := filters.outside(scope):
             return view.error(403, reason)
         last = request.headers.get("Last-Event-ID") or request.query.get("last_event_id")
@@ -310,7 +313,7 @@ def register(app: Any, *, settings: Settings, bootstrap: str, hazards: StateSour
     app.page("/feeds/escalations", name="feeds_escalations", head=False)(guarded(escalations))
     for kind, source in (("hazard", hazards), ("alert", alerts)):
         if source is not None:
-            lookups(app, kind, source, tokens, now, share)
+            lookups(app, kind, source, tokens, now, share, known)
 
 
 def guard(tokens: TokenStore, handler: Callable[..., Any]) -> Callable[..., Any]:
@@ -333,7 +336,7 @@ def guard(tokens: TokenStore, handler: Callable[..., Any]) -> Callable[..., Any]
 
 
 def lookups(app: Any, kind: str, source: StateSource, tokens: TokenStore, now: Callable[[], float],
-            share: LoopShare) -> None:
+            share: LoopShare, known: KnownIds | None = None) -> None:
     """`GET /{kind}s/{id}` and `GET /{kind}s`, scoped by the token, read from `source`."""
 
     async def one(view: Any, request: Any, scope: Scope, id: str) -> Any:  # noqa: A002 - route name
@@ -342,7 +345,7 @@ def lookups(app: Any, kind: str, source: StateSource, tokens: TokenStore, now: C
 
     async def many(view: Any, request: Any, scope: Scope) -> Any:
         """A page of items within the token's scope, ordered by id."""
-        return await _list(view, request, source, scope, now, share)
+        return await _list(view, request, source, scope, now, share, known)
 
     app.page(f"/{kind}s/{{id}}", name=f"feeds_{kind}")(guard(tokens, one))
     app.page(f"/{kind}s", name=f"feeds_{kind}s")(guard(tokens, many))

@@ -1153,12 +1153,12 @@ class Runtime:
             history_side(self.replica, "alert", self.histories["alert"]), self.alert_rules))
                   if "alert" in self.tables else None)
         feeds.register(pages, settings=self.settings, bootstrap=self.bootstrap, hazards=hazards,
-                       alerts=alerts, tokens=self.tokens, now=self.clock.now)
+                       alerts=alerts, tokens=self.tokens, now=self.clock.now, known=self.rules.reference)
         # A hazard a file stored before format 14 keeps no town for is named by the hazards' index.
         enterprises = self._source("enterprise", lambda table, index: enterprise_source(
             table, self.rules, now, index, lambda hid: (p.town if (p := hazards.place(hid)) else None)))
         enterprise_web.register(pages, settings=self.settings, tokens=self.tokens, now=self.clock.now,
-                                enterprises=enterprises)
+                                enterprises=enterprises, known=self.rules.reference)
         seen = {"hazard": hazards, "alert": alerts, "enterprise": enterprises}
         field_intake.register(pages, settings=self.settings, bootstrap=self.bootstrap,
                               tokens=self.tokens, known=self.rules.reference,

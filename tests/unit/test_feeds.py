@@ -448,6 +448,50 @@ def test_a_hazard_page_reads_its_history_chunks_and_answers_503_while_one_is_mis
     asyncio.run(main())
 
 
+def test_a_town_or_department_the_reference_does_not_know_is_400_naming_it(tmp_path: Path) -> None:
+    """`?town=huxii` (a typo) gave an empty list or a stream that never spoke, as if nothing were
+    there, where an unknown tier is a 400: now a list, the escalation stream and a town-limited
+    token's request alike are refused, naming the id; a known town still filters."""
+    import asyncio
+
+    from aiohttp.test_utils import TestClient, TestServer
+
+    from engine.feeds.views import hazard_source
+    from engine.feeds.web import register
+    from engine.http.server import Pages
+    from engine.settings import Settings
+
+    h = Hazard("HZ-Q", opened="e0", opened_at=1_790_000_000, title="Blocked exit", sector="fire_safety",
+               town="huxi")
+    index = PlaceIndex()
+    index.put("HZ-Q", hazard_place(h, None))
+    district, line = mint("district", [], [], True)
+    huxi, huxi_line = mint("huxi", ["huxi"], [], False)
+    tokens = TokenStore.load(tokens_file(tmp_path, line, huxi_line))
+    source = hazard_source({b"HZ-Q": pack(h)}, RULES, lambda: 1_790_100_000, index, {})
+    pages = Pages()
+    register(pages, settings=Settings(), bootstrap="127.0.0.1:9", hazards=source, alerts=None,
+             tokens=tokens, now=lambda: 1_790_100_000, known=RULES.reference)
+
+    async def main() -> None:
+        async with TestClient(TestServer(pages.web_app)) as client:
+            for token, path, words in (
+                    (district, "/hazards?town=huxii", "unknown town 'huxii'"),
+                    (district, "/hazards?town=huxi,huxii", "unknown town 'huxii'"),
+                    (district, "/hazards?department=fire_rescu", "unknown department 'fire_rescu'"),
+                    (district, "/feeds/escalations?town=huxii", "unknown town 'huxii'"),
+                    (district, "/feeds/escalations?department=nobody", "unknown department 'nobody'"),
+                    (huxi, "/hazards?town=huxii", "unknown town 'huxii'")):
+                refused = await client.get(path, headers={"Authorization": f"Bearer {token}"})
+                assert refused.status == 400, path
+                assert words in (await refused.json())["error"], path
+            listed = await client.get("/hazards?town=huxi",
+                                      headers={"Authorization": f"Bearer {district}"})
+            assert listed.status == 200 and [i["id"] for i in (await listed.json())["items"]] == ["HZ-Q"]
+
+    asyncio.run(main())
+
+
 def test_a_list_refuses_parameters_it_would_not_apply_and_a_stream_refuses_head(tmp_path: Path) -> None:
     """`GET /hazards?tier=red` answered every hazard as if filtered, and `?teir=red` too; a list now
     refuses what it would not apply (400, naming what it takes), and a value it takes once given
