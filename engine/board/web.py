@@ -617,6 +617,12 @@ class Board:
         if scope is None:
             return web.json_response({"error": "a bearer token or a board session is required"},
                                      status=401, headers={"WWW-Authenticate": 'Bearer realm="hazard-engine"'})
+        if request.query:  # it filters nothing: a parameter would be ignored, its answer taken as filtered
+            name = next(iter(request.query))
+            return web.json_response({"error": f"unknown parameter {name[:40]!r}: /hazards.geojson "
+                                      "takes none; it is every open hazard and alert with a point "
+                                      "within the token's scope (GET /hazards filters by town and "
+                                      "department)"}, status=400)
         try:
             hs, als = await self.views(scope)
         except Busy as exc:

@@ -454,6 +454,22 @@ def test_sign_in_sets_a_strict_httponly_expiring_cookie_and_sign_out_needs_the_c
     run_board(tmp_path, check)
 
 
+def test_geojson_refuses_the_parameters_it_would_ignore(tmp_path: Path) -> None:
+    """`/hazards.geojson?town=yuji` answered every feature of the scope as if filtered: it filters
+    nothing, so any parameter is now a 400 naming it, by token or by session alike."""
+    async def check(client: TestClient, tokens: dict[str, str]) -> None:
+        bearer = {"Authorization": f"Bearer {tokens['huxi']}"}
+        for query, name in (("town=yuji", "'town'"), ("tier=red&x=1", "'tier'"), ("lang=en", "'lang'")):
+            refused = await client.get(f"/hazards.geojson?{query}", headers=bearer)
+            assert refused.status == 400 and f"unknown parameter {name}" in (await refused.json())["error"]
+        assert (await client.get("/hazards.geojson?town=yuji")).status == 401  # no one: who first
+        await sign_in(client, tokens["huxi"])
+        assert (await client.get("/hazards.geojson?town=yuji")).status == 400
+        assert (await client.get("/hazards.geojson")).status == 200
+
+    run_board(tmp_path, check)
+
+
 def test_another_towns_subject_answers_as_an_unknown_one_and_geojson_keeps_the_scope(
         tmp_path: Path) -> None:
     async def check(client: TestClient, tokens: dict[str, str]) -> None:
