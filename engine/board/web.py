@@ -66,6 +66,7 @@ from engine.feeds.share import Busy, loop_share
 from engine.feeds.tokens import Scope, TokenStore
 from engine.feeds.views import StateSource, every_visible
 from engine.feeds.web import MAX_STREAMS, MAX_STREAMS_PER_TOKEN, REPLAY_BATCH, EscalationStream
+from engine.http.limits import credential_cookies
 from engine.kernel.state import MissingHistory
 from engine.kernel.time import epoch
 from engine.reference.compiled import Reference
@@ -662,6 +663,7 @@ def register(app: Any, *, settings: Settings, bootstrap: str, hazards: StateSour
     board = Board(settings, bootstrap, hazards, alerts, tokens, reference, sessions, streams, now, wall,
                   signouts, enterprises)
     board.routes(app.web.web_app.router)
+    credential_cookies(app.web.web_app, COOKIE, PRE_COOKIE)
     if signouts is not None:
         following: list[asyncio.Task[None]] = []
 

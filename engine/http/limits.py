@@ -34,6 +34,7 @@ The worker's `Server` (and the gateway's) passes these to its runner.
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,8 +45,34 @@ from aiohttp import web
 from engine.settings import Settings
 
 OWN_BODY = "_bounds_own_body"
+# The cookies that carry credentials on an application (the board's session and sign-in nonce):
+# the pages that use them say so with `credential_cookies`.
+CREDENTIALS = web.AppKey("credential_cookies", set)
 
 log = structlog.get_logger("engine.http")
+
+
+def credential_cookies(app: web.Application, *names: str) -> None:
+    """Mark cookies of `app` as credentials: a request that names one twice is refused (400)."""
+    app.setdefault(CREDENTIALS, set()).update(names)
+
+
+def ambiguous_credentials(request: web.Request) -> str | None:
+    """Why a request's credentials are ambiguous, or None: two Authorization headers, or a cookie
+    that carries credentials given twice. Pages read the first of each and proxies may read the last,
+    so one request would be two users' depending on who looks; it is refused rather than guessed."""
+    if (times := len(request.headers.getall("Authorization", ()))) > 1:
+        return f"the request has {times} Authorization headers: send one, the credentials are ambiguous"
+    names = request.app.get(CREDENTIALS)
+    if not names:
+        return None
+    given = Counter(part.split("=", 1)[0].strip() for header in request.headers.getall("Cookie", ())
+                    for part in header.split(";"))
+    for name in sorted(names):
+        if given[name] > 1:
+            return (f"the request has {given[name]} cookies named {name!r}: send one, the credentials "
+                    "are ambiguous (sign out, or clear this site's cookies)")
+    return None
 
 
 def bounds_own_body(handler: Any) -> Any:
@@ -81,8 +108,9 @@ class Limits:
                 "max_headers": self.headers, "auto_decompress": False}
 
     def middleware(self) -> Any:
-        """Refuses, unread, a compressed request body (415), and one larger than allowed or of
-        unknown length (413); writes a whole answer within `write_s`, or drops the connection."""
+        """Refuses, unread, a request whose credentials are ambiguous (400), a compressed request
+        body (415), and one larger than allowed or of unknown length (413); writes a whole answer
+        within `write_s`, or drops the connection."""
         limit = self.body_bytes
 
         @web.middleware
@@ -93,6 +121,9 @@ class Limits:
             return resp
 
         async def bounded_body(request: web.Request, handler: Any) -> web.StreamResponse:
+            if (ambiguous := ambiguous_credentials(request)) is not None:
+                return closing(web.Response(status=400, body=orjson.dumps({"error": ambiguous}),
+                                            content_type="application/json"))
             coding = request.headers.get("Content-Encoding", "").strip().lower()
             if request.body_exists and coding not in ("", "identity"):
                 body = orjson.dumps({"error": f"a request body with Content-Encoding {coding[:40]!r} is "

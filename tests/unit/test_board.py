@@ -454,6 +454,38 @@ def test_sign_in_sets_a_strict_httponly_expiring_cookie_and_sign_out_needs_the_c
     run_board(tmp_path, check)
 
 
+def test_the_boards_session_cookie_twice_or_two_authorization_headers_answer_400(tmp_path: Path) -> None:
+    """The board marks its session and sign-in cookies as credentials, so the server's limits
+    refuse a request that names one twice (which one is the user?), as they refuse two
+    Authorization headers on /hazards.geojson; one of each is served as before."""
+    from multidict import CIMultiDict
+
+    from engine.http.limits import Limits
+
+    token, line = mint("district", [], [], True)
+    (tmp_path / "tokens.yaml").write_text("supervisors:\n" + line + "\n")
+    pages = Pages()
+    register(pages, settings=Settings(board_secret="k" * 40), bootstrap="127.0.0.1:9",
+             hazards=Views(HAZARDS), alerts=Views(ALERTS), enterprises=Views(files()),
+             tokens=TokenStore.load(tmp_path / "tokens.yaml"), reference=RULES.reference,
+             now=lambda: NOW)
+    Limits().install(pages.web_app)
+
+    async def main() -> None:
+        async with TestClient(TestServer(pages.web_app)) as client:
+            for cookie in ("hzb_session=a.b.c; hzb_session=d.e.f", "hzb_signin=a; hzb_signin=b"):
+                twice = await client.get("/board", headers={"Cookie": cookie})
+                assert twice.status == 400 and "ambiguous" in (await twice.json())["error"], cookie
+            bearer = f"Bearer {token}"
+            two = await client.get("/hazards.geojson", headers=CIMultiDict(
+                [("Authorization", bearer), ("Authorization", "Bearer hzt_other")]))
+            assert two.status == 400 and "2 Authorization headers" in (await two.json())["error"]
+            assert (await client.get("/hazards.geojson", headers={"Authorization": bearer})).status == 200
+            assert (await client.get("/board", headers={"Cookie": "hzb_lang=en; hzb_lang=zh"})).status == 200
+
+    asyncio.run(main())
+
+
 def test_geojson_refuses_the_parameters_it_would_ignore(tmp_path: Path) -> None:
     """`/hazards.geojson?town=yuji` answered every feature of the scope as if filtered: it filters
     nothing, so any parameter is now a 400 naming it, by token or by session alike."""

@@ -215,6 +215,49 @@ def test_a_compressed_body_answers_415_unread_on_every_route() -> None:
     assert seen == [100]  # the gzip body never reached a handler
 
 
+def test_two_authorization_headers_or_two_credential_cookies_answer_400_unserved() -> None:
+    """Of two Authorization headers the pages used the first, where a proxy or a log may take the
+    last: one request was two clients' depending on who read it. Such a request, or one naming a
+    credential cookie twice (in one Cookie header or two), is refused before any page runs; one of
+    each, and any other cookie twice, pass as before."""
+    from aiohttp import web
+
+    from engine.http.limits import credential_cookies
+
+    served: list[str | None] = []
+
+    async def who(request: web.Request) -> web.Response:
+        served.append(request.headers.get("Authorization"))
+        return web.Response(text="ok")
+
+    async def go() -> list[bytes]:
+        pages = Pages()
+        pages.web_app.router.add_get("/who", who)
+        credential_cookies(pages.web_app, "hzb_session")
+        server = Server(pages, "127.0.0.1", 0, TIGHT)
+        await server.start()
+        try:
+            port = server.runner.addresses[0][1]
+            out = []
+            for head in (b"Authorization: Bearer a\r\nAuthorization: Bearer b\r\n",
+                         b"Authorization: Bearer a\r\nauthorization: Bearer a\r\n",
+                         b"Cookie: hzb_session=a; hzb_session=b\r\n",
+                         b"Cookie: hzb_session=a\r\nCookie: hzb_lang=en; hzb_session=b\r\n",
+                         b"Authorization: Bearer a\r\nCookie: hzb_session=a; hzb_lang=en; hzb_lang=zh\r\n"):
+                ask = b"GET /who HTTP/1.1\r\nHost: x\r\nConnection: close\r\n%s\r\n" % head
+                out.append((await exchange(port, [ask]))[0])
+            return out
+        finally:
+            await server.stop()
+
+    *refused, passed = asyncio.run(go())
+    for answer, words in zip(refused, (b"2 Authorization headers", b"2 Authorization headers",
+                                       b"2 cookies named 'hzb_session'", b"2 cookies named 'hzb_session'"),
+                             strict=True):
+        assert answer.startswith(b"HTTP/1.1 400") and words in answer and b"ambiguous" in answer, answer[:300]
+    assert passed.startswith(b"HTTP/1.1 200") and served == ["Bearer a"]
+
+
 def test_a_client_that_never_takes_its_answer_loses_the_connection() -> None:
     """A large page asked for and never read: the answer is dropped after the write timeout, not
     held with its bytes for as long as the client likes. A client that reads gets it whole."""
