@@ -25,6 +25,7 @@ from typing import Any, Literal
 import structlog
 from aiohttp import web
 from aiohttp.web_protocol import RequestPayloadError
+from aiohttp.web_urldispatcher import _default_expect_handler  # 100 Continue, as every route sends it
 from pydantic import BaseModel, ConfigDict
 
 from engine.contract.common import KnownIds
@@ -433,8 +434,7 @@ class FieldIntake:
         try:
             body = await _read_body(request, limit, settings.web_body_timeout_s)
         except _TooLarge:
-            return closing(_error(413, f"the body is over {settings.http_max_body_bytes} bytes: send "
-                                  "fewer events per request"))
+            return self._too_large()
         except _Unread as exc:
             log.info("http_intake_body_unread", field_app=app.name, status=exc.status, reason=exc.reason)
             return closing(_error(exc.status, exc.reason))
@@ -442,7 +442,7 @@ class FieldIntake:
             self.bodies.release(app.name, size)
         try:
             items = read_request(request.headers, body, settings.http_max_batch,
-                                 settings.http_max_json_items)
+                                 settings.http_max_json_items, settings.max_record_bytes)
         except RequestError as exc:
             # Reading it cost the loop what parsing its JSON costs: the token pays for that much.
             self.limiter.spend(app.name, self._weight(body))
@@ -463,6 +463,21 @@ class FieldIntake:
             self.metrics.events.labels("unsent").inc(acceptable)
             return _error(403, outside[0].reason, outside=outside)
         return await self._publish(app, items, checked)
+
+    def _too_large(self) -> web.Response:
+        return closing(_error(413, f"the body is over {self.settings.http_max_body_bytes} bytes: send "
+                              "fewer events per request"))
+
+    async def expect(self, request: web.Request) -> web.StreamResponse | None:
+        """Answer `Expect: 100-continue`: a body declared over HAZARD_HTTP_MAX_BODY_BYTES gets its
+        413 at once, not a 100 Continue that invites the client to send what is then refused (a
+        phone on a metered link sent its megabytes for nothing); any other as aiohttp would."""
+        length = request.content_length
+        if length is not None and length > self.settings.http_max_body_bytes:
+            self.metrics.answers.labels("413").inc()
+            _give_up(request)  # the body was never asked for: nothing of it is waited for
+            return self._too_large()
+        return await _default_expect_handler(request)
 
     def _weight(self, body: bytes) -> int:
         """The events a body's JSON could have held, as the rate limit counts them: one for each
@@ -622,7 +637,8 @@ def register(app: Any, *, settings: Settings, bootstrap: str | Callable[[], str]
     marks this server can see, if any."""
     intake = FieldIntake(settings, bootstrap, tokens, known, metrics, now, town_of=town_of, seen=seen)
     web_app = app.web.web_app
-    web_app.router.add_post(PATH, bounds_own_body(intake.post), name="events")
+    web_app.router.add_post(PATH, bounds_own_body(intake.post), name="events",
+                            expect_handler=intake.expect)
     web_app.router.add_get(rejected.PATH, intake.rejections, name="events-rejected")
     web_app.on_cleanup.append(intake.close)
     return intake

@@ -520,6 +520,44 @@ def test_a_body_over_the_limit_is_413(tmp_path: Path) -> None:
     assert status == 413 and "over 2048 bytes" in body["error"]
 
 
+def test_a_structured_body_over_the_record_limit_is_too_large_unparsed(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A structured body is one event: over HAZARD_MAX_RECORD_BYTES it was parsed whole (for its id
+    and source) before the intake's check refused it as too large. Now it is refused unparsed;
+    a body within the limit is read as before."""
+    parsed: list[int] = []
+    real = http_events.read_json
+
+    def counted(value: bytes, *args: Any, **kwargs: Any) -> Any:
+        parsed.append(len(value))
+        return real(value, *args, **kwargs)
+
+    monkeypatch.setattr(http_events, "read_json", counted)
+    served = Served(tmp_path, max_record_bytes=64 * 1024, http_ack_timeout_s=1)
+    [(status, body, _)] = asyncio.run(served.post(_event(pad="x" * (3 * 1024 * 1024)), served.app))
+    assert status == 400 and parsed == []
+    [error] = body["results"][0]["errors"]
+    assert (error["type"], error["loc"]) == ("too_large", ["record"]) and "limit is 65536" in error["msg"]
+    [(status, _, _)] = asyncio.run(served.post(_event(pad="x" * 1024), served.app))
+    assert status == 503 and len(parsed) == 1  # read, and acceptable: only the broker is missing
+
+
+def test_expect_100_continue_for_a_body_over_the_limit_is_413_at_once(tmp_path: Path) -> None:
+    """A client that asks before sending (Expect: 100-continue) a body over
+    HAZARD_HTTP_MAX_BODY_BYTES was told 100 Continue, sent it, and got 413: now the 413 comes
+    instead of the 100, before a byte of the body; a body within the limit is still invited."""
+    served = Served(tmp_path, http_max_body_bytes=2048, http_ack_timeout_s=1)
+    head = (b"POST /events HTTP/1.1\r\nHost: x\r\nContent-Type: application/cloudevents+json\r\n"
+            b"Content-Length: %d\r\nExpect: 100-continue\r\n\r\n")
+    over = asyncio.run(served.raw(head % 5_000_000, []))
+    assert over.startswith(b"HTTP/1.1 413 ") and b"100 Continue" not in over, over[:300]
+    assert b"over 2048 bytes" in over
+    assert served.counted("hazard_http_intake_answers_total", status="413") == 1
+    event = _event()
+    within = asyncio.run(served.raw(head % len(event), [event], pause=0.2, half_close=True))
+    assert within.startswith(b"HTTP/1.1 100 Continue"), within[:300]
+
+
 def test_a_flooding_token_gets_429_with_retry_after(tmp_path: Path) -> None:
     """Past its burst, a token is told to wait, in whole seconds."""
     served = Served(tmp_path, http_rate_per_s=0.5, http_burst=2)
