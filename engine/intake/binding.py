@@ -91,6 +91,8 @@ def validate_kafka_record(key: bytes | None, headers: Headers, value: bytes | No
                   if lower.startswith(CE_PREFIX)}
     # Any ce_ header means binary mode, as the SDKs read it; without ce_specversion the event then
     # lacks its specversion, and the rejection says so instead of calling the data an unknown type.
+    # But a value that is a whole event with its specversion is a structured record with a stray ce_
+    # header (a tracer's, say): mixed_mode, as with a structured content-type, not missing fields.
     binary = any(lower.startswith(CE_PREFIX) for lower in names)
     if binary and content_type is not None and is_structured(content_type[1]):
         errors.append(_error(
@@ -98,6 +100,15 @@ def validate_kafka_record(key: bytes | None, headers: Headers, value: bytes | No
             f"ce_ headers (binary mode) with content-type {content_type[1][:_NAME_SHOWN]!r} "
             "(structured mode): send either the attributes as ce_ headers and the data as the value, "
             "or the whole event as the value without ce_ headers",
+            "mixed_mode",
+        ))
+    if binary and not errors and "specversion" not in attributes and _whole_event(value, max_bytes):
+        name = next(iter(attributes.values()))[0][:_NAME_SHOWN]
+        errors.append(_error(
+            ["headers", name],
+            f"header {name!r} (binary mode) on a record whose value is a whole event with its "
+            "specversion (structured mode), and no ce_specversion: send either the whole event as "
+            "the value without ce_ headers, or the attributes as ce_ headers and the data as the value",
             "mixed_mode",
         ))
     if errors:
@@ -109,6 +120,15 @@ def validate_kafka_record(key: bytes | None, headers: Headers, value: bytes | No
                 return Invalid((_error(["headers", content_type[0]], problem[1], problem[0]),))
         return validate_record(value, topic, known, max_bytes, key)
     return _validate_binary(key, attributes, content_type, value, headers, topic, known, max_bytes)
+
+
+def _whole_event(value: bytes | None, max_bytes: int) -> bool:
+    """Whether a record's value is a whole CloudEvent (a JSON object with `specversion`), as a
+    structured record's is; a binary record's value is the data alone."""
+    if not value or len(value) > max_bytes:
+        return False
+    parsed = read_json(value)
+    return isinstance(parsed, tuple) and isinstance(parsed[0], dict) and "specversion" in parsed[0]
 
 
 def _validate_binary(key: bytes | None, attributes: dict[str, tuple[str, str]],

@@ -168,6 +168,20 @@ def test_ce_headers_with_a_structured_body_are_mixed_mode() -> None:
     assert (loc, code) == ("headers.content-type", "mixed_mode") and "either" in msg
 
 
+def test_a_whole_event_with_a_stray_ce_header_is_mixed_mode() -> None:
+    """A structured record (no content-type, or application/json) that picked up one ce_ header was
+    judged as binary: its value taken for the data, and rejected for missing specversion, id, source
+    and the rest. Its value is a whole event, so it is mixed_mode, naming the header; a binary record
+    without ce_specversion whose value is data alone still lacks specversion."""
+    whole = json.dumps(REPORT).encode()
+    for extra in ([], [("content-type", b"application/json")]):
+        [(loc, code, msg)] = errors(decide(whole, [("ce_traceparent", b"00-4bf92f-00f067-01"), *extra]))
+        assert (loc, code) == ("headers.ce_traceparent", "mixed_mode") and "whole event" in msg
+    headers, value = binary(REPORT)
+    without = [h for h in headers if h[0] != "ce_specversion"]
+    assert [e[:2] for e in errors(decide(value, without))] == [("specversion", "missing")]
+
+
 @pytest.mark.parametrize("content_type,code", [
     ("application/cloudevents+json", None),
     ("application/cloudevents+json; charset=UTF-8", None),
