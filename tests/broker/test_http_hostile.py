@@ -88,7 +88,8 @@ class Running:
         source = TableSource(table, lambda raw, record: hazard_view(unpack(raw), RULES, NOW, record),
                              index)
         feeds.register(app, settings=self.settings, bootstrap=self.bootstrap, hazards=source,
-                       alerts=source, tokens=TokenStore.load(self.tokens_path), now=lambda: NOW)
+                       alerts=source, tokens=TokenStore.load(self.tokens_path), now=lambda: NOW,
+                       known=RULES.reference)
 
     async def start_engine(self) -> int:
         pages = Pages()
@@ -177,7 +178,8 @@ POSITIONS = st.one_of(
 PARAM_NAMES = st.sampled_from([b"town", b"department", b"tier", b"level", b"action", b"overdue",
                                b"limit", b"cursor", b"last_event_id", b"x", b"town[]", b""])
 PARAM_VALUES = st.one_of(st.sampled_from([b"huxi", b"yuji", b"fire_rescue", b"red", b"I", b"true",
-                                          b"huxi,yuji", b"SFotMDAx"]), NUMBERS, POSITIONS, TEXTISH)
+                                          b"huxi,yuji", b"SFotMDAx", b"huxii", b"huxi,nowhere"]),
+                         NUMBERS, POSITIONS, TEXTISH)
 IDS = st.one_of(st.sampled_from([b"HZ-001", b"HZ-002", b"HZ-999", b"..", b"%2e%2e", b"HZ-001/x"]),
                 TEXTISH, st.binary(min_size=300, max_size=3000))
 PATHS = st.one_of(
@@ -288,6 +290,26 @@ def test_valid_streams_opened_and_dropped_leave_no_consumer(
                    + token.encode() + b"\r\n" + (b"Last-Event-ID: " + last + b"\r\n" if last else b"")
                    + b"\r\n")
         assert status_of(running.port, request) == status
+    assert settled(running, before) == before
+
+
+def test_unknown_ids_and_ambiguous_credentials_are_400_and_open_no_consumer(
+        running: Running, tokens: tuple[Path, dict[str, str]]) -> None:
+    """On the live server with a broker behind its streams: a stream or list filtered by a town or
+    department the reference does not know, and a request with two Authorization headers, are 400
+    (an empty list or a stream that never spoke, and the first header's answer, before), and
+    none of them leaves a consumer, a task or a connection behind."""
+    before = settled(running, running.counts())
+    token = tokens[1]["district"].encode()
+    auth = b"Authorization: Bearer " + token + b"\r\n"
+    for target, head in ((b"/feeds/escalations?town=huxii", auth), (b"/feeds/escalations?department=x", auth),
+                         (b"/hazards?town=huxi,nowhere", auth), (b"/alerts?department=fire_rescu", auth),
+                         (b"/feeds/escalations", auth + b"Authorization: Bearer hzt_other\r\n"),
+                         (b"/hazards", auth + auth)):
+        request = b"GET " + target + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n" + head + b"\r\n"
+        assert status_of(running.port, request) == 400, target
+    assert status_of(running.port, b"GET /hazards?town=huxi HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                     + auth + b"\r\n") == 200
     assert settled(running, before) == before
 
 

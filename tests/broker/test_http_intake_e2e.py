@@ -289,6 +289,43 @@ def test_a_town_limited_token_reaches_no_other_towns_subject_and_reads_its_rejec
         worker.stop()
 
 
+def test_a_changed_copy_is_409_where_the_mark_is_and_read_back_where_it_is_not(
+        namespace: Namespace, tmp_path: Path, tokens: Tokens) -> None:
+    """A report posted again under its (source, id) with other content was answered 202 and dropped
+    unseen: the worker, which holds the first's mark, now answers 409 and sends nothing; the gateway,
+    which holds none, answers 202, and the intake's rejection reaches GET /events/rejected. The
+    same bytes again are still one event, 202."""
+    worker = http_worker(namespace, tmp_path, tokens).start()
+    gateway = Gateway(namespace.env(HAZARD_TOKENS_FILE=str(tokens.path)), tmp_path / "gateway.log")
+    try:
+        worker.wait_ready()
+        gateway.start()
+        url = f"http://127.0.0.1:{namespace.web_port}/events"
+        first = json.dumps(report(21)).encode()
+        changed = json.dumps(report(21, data={**report(21)["data"], "title": "Exit still blocked"})).encode()
+        assert run_post(url, tokens.grid, first, {"Content-Type": STRUCTURED})[0] == 202
+        asyncio.run(wait_drained(namespace))
+        status, body, _ = run_post(url, tokens.grid, changed, {"Content-Type": STRUCTURED})
+        assert status == 409 and body["results"][0]["errors"][0]["type"] == "conflicting_copy", body
+        assert run_post(url, tokens.grid, first, {"Content-Type": STRUCTURED})[0] == 202
+        status, body, _ = run_post(gateway.url + "/events", tokens.grid, changed,
+                                   {"Content-Type": STRUCTURED})
+        assert status == 202, body
+        asyncio.run(wait_drained(namespace))
+        status, answer = asyncio.run(get_rejected(url + "/rejected", tokens.grid))
+        assert status == 200 and answer["complete"], answer
+        [one] = answer["rejected"]
+        assert (one["id"], one["subject"], [e["type"] for e in one["errors"]]) == (
+            "http-21", report(21)["subject"], ["conflicting_copy"])
+        timeline = asyncio.run(read_to_end(namespace.bootstrap, namespace.topic("engine.timeline")))
+        titles = [json.loads(r.value)["data"]["title"] for r in timeline
+                  if json.loads(r.value).get("type") == "safety.hazard.reported"]
+        assert titles == [REPORT["data"]["title"]]  # the first stands, once
+    finally:
+        gateway.stop()
+        worker.stop()
+
+
 CLIENTS = 20
 PER_CLIENT = 500
 BATCH_SIZE = 25
