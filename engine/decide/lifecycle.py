@@ -36,13 +36,11 @@ from engine.decide.state import (
     PASSED_CLAIM,
     VERDICTS_KEPT,
     Hazard,
-    approved_since,
-    ext_refused_key,
+    extension_outcome,
     failed_review_key,
     failed_reviews,
     keep_failed_review,
     keep_plan,
-    keep_refusal,
     lead_named_late_key,
     note_extension_decision,
     order_at_key,
@@ -302,7 +300,7 @@ def _request_answered(h: Hazard, rules: Rules, entry: Entry, at: int, deadline: 
         if deadline is not None and _may_ask(h, at, deadline, rules):
             outs += extended_late(h, rules, deadline, at, done, by, decided)
         return outs
-    if h.ext_decided is None or at > h.ext_decided or ext_refused_key(h.ext_decided) in h.arrived:
+    if h.ext_decided is None or at > h.ext_decided or extension_outcome(h).refused is not None:
         return []  # not answered by an approval on file
     for due in sorted({f[2] for f in h.failures if f[0] == "supervision" and at <= f[2] < h.ext_decided}):
         if _may_ask(h, at, due, rules):
@@ -333,7 +331,7 @@ def _asked(h: Hazard) -> int | None:
     taken for a request, approvals included: a referral was withdrawn "on a request" nobody made)."""
     if h.ext:
         return h.ext[0]  # type: ignore[no-any-return]
-    return None if h.ext_decided is None else h.arrived.get(ext_refused_key(h.ext_decided))
+    return extension_outcome(h).refused
 
 
 def _extended_in_time(h: Hazard, approved: int) -> Why:
@@ -867,7 +865,7 @@ def _order_period(h: Hazard, rules: Rules, order_no: str, until: int, at: int) -
     latest = max(_periods(h), default=None)
     if latest is None:
         return ""
-    approved = approved_since(h)  # a refusal moves no deadline, so it gives way to no order
+    approved = extension_outcome(h).approved  # a refusal moves no deadline, so it gives way to no order
     if latest[2] != order_no or (approved is not None and at < approved):
         return ""  # a later order, or a later approved extension, set the deadline in force
     if h.cycle and at < h.cycle_start:  # made before the failed review that set it: while it still runs
@@ -1156,10 +1154,7 @@ def _decide_extension(h: Hazard, decision: list[Any], rules: Rules) -> tuple[str
     at, approved, new, _ = decision
     asked = h.ext[0] if h.ext else None
     h.ext, h.early = None, None
-    if h.ext_decided is None or at >= h.ext_decided:  # the latest decision: what it was (`_asked`)
-        keep_refusal(h, at, None if approved else asked)
-    note_extension_decision(h, at, approved)
-    h.ext_decided = at if h.ext_decided is None else max(h.ext_decided, at)
+    note_extension_decision(h, at, approved, asked)
     if not approved:
         return "extension rejected: deadline unchanged", []
     if h.listed:

@@ -9,7 +9,7 @@ arrive out of order still lead to the same state.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 from engine.kernel.state import APPLIED, HistoryState, StoredHistory, entry_hash
 
@@ -66,26 +66,53 @@ def order_until_key(order_no: str) -> str:
     return f"{_ORDER_UNTIL}{order_no}"
 
 
+# The outcome of a hazard's extension decisions (延期审批), kept beside `ext_decided` (when the latest was
+# made) in two keys of `Hazard.arrived`, written by `note_extension_decision` alone and read by
+# `extension_outcome` alone: EXT_APPROVED, when the latest approval was decided (NO_APPROVAL: none
+# was), and "ext_refused:<time>", when the request was made that the latest decision, of that time,
+# refused. Both are needed: a refusal leaves the approval before it standing (an order made between
+# them stands, lifecycle `_order_period`), and an approval on reconsideration answers the request it
+# refused (lifecycle `_asked`). Whether the latest decision refused is not told by EXT_APPROVED being
+# before `ext_decided`: a refusal may be dated the second of the approval before it. Keys added to a
+# stored map: no new stored format.
 EXT_APPROVED = "ext_approved"
 # Kept under EXT_APPROVED when no extension decided was approved: before any time the contract allows
 # (1901-2199, contract section 1).
 NO_APPROVAL = -(1 << 40)
+_REFUSED = "ext_refused:"
 
 
-def note_extension_decision(h: Hazard, at: int, approved: bool) -> None:
-    """Keep when the latest approved extension was decided, under EXT_APPROVED of `Hazard.arrived`:
-    only an approval moves a deadline, so only it shadows a written order made before it (lifecycle
-    `_order_period`); a refusal moves nothing. A state stored before 2026-12-07 has no such key, and
-    its `ext_decided` counts as an approval (`approved_since`). Call before `ext_decided` moves."""
+class ExtensionOutcome(NamedTuple):
+    """What a hazard's extension decisions came to, as `extension_outcome` reads it."""
+
+    approved: int | None  # when the latest approval, which moved a deadline, was decided; None: none was
+    refused: int | None  # when the request was made that the latest decision refused; None: it refused none
+
+
+def note_extension_decision(h: Hazard, at: int, approved: bool, asked: int | None) -> None:
+    """Record the extension decision made at `at`, an approval or a refusal of the request made at
+    `asked` (None: none was before the body), and move `ext_decided` to it when it is the latest.
+    Only an approval moves a deadline, so the latest approval's time is kept whatever was decided
+    since; only the latest decision by time says whether a request stands refused, whatever order
+    the decisions reached the engine in (an older one changes neither that nor `ext_decided`)."""
     since = h.arrived.get(EXT_APPROVED, NO_APPROVAL if h.ext_decided is None else h.ext_decided)
     h.arrived[EXT_APPROVED] = max(since, at) if approved else since
+    if h.ext_decided is None or at >= h.ext_decided:
+        for old in [k for k in h.arrived if k.startswith(_REFUSED)]:
+            del h.arrived[old]
+        if not approved and asked is not None:
+            h.arrived[f"{_REFUSED}{at}"] = asked
+        h.ext_decided = at
 
 
-def approved_since(h: Hazard) -> int | None:
-    """When the latest extension that moved the deadline was approved, if one was
-    (`note_extension_decision`)."""
-    since = h.arrived.get(EXT_APPROVED, h.ext_decided)
-    return None if since == NO_APPROVAL else since
+def extension_outcome(h: Hazard) -> ExtensionOutcome:
+    """What the hazard's extension decisions came to (`note_extension_decision`). A state stored before
+    2026-12-07 may keep neither key: its latest decision (`ext_decided`) reads as an approval, which
+    refused nothing. One stored while only EXT_APPROVED was kept (a6193ae to e7085d3) knows its
+    approvals and no refused request: its latest decision refused none, as that code read it."""
+    approved = h.arrived.get(EXT_APPROVED, h.ext_decided)
+    refused = None if h.ext_decided is None else h.arrived.get(f"{_REFUSED}{h.ext_decided}")
+    return ExtensionOutcome(None if approved == NO_APPROVAL else approved, refused)
 
 
 _ORDER_AT = "order_at:"
@@ -115,28 +142,6 @@ def lead_named_late_key(at: int) -> str:
 # time before the close, whether a claim was pending then (a month's filing, made days after the
 # month). Not an arrival; a key added to a stored map: no new stored format.
 PASSED_CLAIM = "passed_claim"
-
-_REFUSED = "ext_refused:"
-
-
-def ext_refused_key(at: int) -> str:
-    """The key of `Hazard.arrived` that marks the extension decision made at `at` as a refusal of a
-    request before the supervising body; its value is when that request was made. Kept for the
-    latest decision only (`ext_decided`): whether it refused a request (then on reconsideration its
-    approval answers that request, made when the value says: lifecycle `_asked`) or approved one (then
-    no request is before the body, and an older approval reaching the engine after it changes
-    nothing). A key added to a stored map: no new stored format."""
-    return f"{_REFUSED}{at}"
-
-
-def keep_refusal(h: Hazard, at: int, asked: int | None) -> None:
-    """Note that the latest extension decision, made at `at`, refused the request made at `asked`
-    (None: it approved one, or decided none), forgetting what an earlier decision was."""
-    for old in [k for k in h.arrived if k.startswith(_REFUSED)]:
-        del h.arrived[old]
-    if asked is not None:
-        h.arrived[ext_refused_key(at)] = asked
-
 
 _PLAN = "plan:"
 PLANS_KEPT = 64  # the latest rectification plans whose responsible person a hazard keeps by time
@@ -227,15 +232,14 @@ class Hazard(HistoryState):
     # time (one sent again under a fresh event id is known by it: `failed_review_key`);
     # "plan:<time>:<person>": the latest PLANS_KEPT rectification plans by their own time, the value
     # (`plan_key`).
-    # "ext_approved": not an arrival, when the latest approved extension was decided
-    # (`note_extension_decision`).
+    # "ext_approved": not an arrival, when the latest approved extension was decided; "ext_refused:<time>":
+    # not an arrival, when the request was made that the latest extension decision, of that time,
+    # refused (both `note_extension_decision`, read by `extension_outcome`).
     # "order_until:<order no>": not an arrival, the `until` of a written order to rectify within a
     # time limit (`order_until_key`); "order_at:<order no>": not an arrival, the time of the order's
     # record that stands (`order_at_key`).
     # "pending_at:<time>": not an arrival, the time of a completion claim pending at the listing
     # deadline of that time that only a failed review after the deadline judged (`pending_at_key`).
-    # "ext_refused:<time>": not an arrival, when the request was made that the latest extension
-    # decision, of that time, refused (`ext_refused_key`).
     arrived: dict[str, int] = field(default_factory=dict)
     referred: list[str] = field(default_factory=list)  # referral grounds already sent
     # Missed deadlines a late record of the duty done in time may still withdraw: [clock, since,
