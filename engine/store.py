@@ -128,6 +128,13 @@ shown to district-wide viewers only until its next link names it; a file's close
 before are in no town's count. An engine that reads only up to format 13 refuses a record of format
 14 with StoredFormatError.
 
+Since format 15 each step of an enterprise file's record keeps the hazard it concerns (`hazard_id`:
+its id, or "" for a step about the enterprise itself), and a town's viewer is shown the steps about
+its towns' hazards by that, not by the hazard ids its words happen to name. Steps of format 14 and
+before load with None there (`EnterpriseFile.ADDED`): not known, and such a step is placed by the
+hazards its words name, as before. An engine that reads only up to format 14 refuses a record of
+format 15 with StoredFormatError.
+
 Format 6 stored an enterprise file on a base (d9bc129) and was reverted
 within the hour, before it reached main; this code refuses it.
 """
@@ -151,9 +158,9 @@ from engine.kernel.state import (
     stored_history,
 )
 
-FORMAT = 14
+FORMAT = 15
 # The formats with a `format` key this code reads (0 has none).
-READS = (1, 2, 3, 4, 5, 7, 8, 9, 10, 11, 12, 13, 14)
+READS = (1, 2, 3, 4, 5, 7, 8, 9, 10, 11, 12, 13, 14, 15)
 _MARK = b'{"format":'
 _OPENING = b'%s%d,' % (_MARK, FORMAT)  # a state line's start, written once, not formatted per state
 _READABLE = ", ".join(map(str, (0, *READS[:-1]))) + f" and {READS[-1]}"

@@ -44,10 +44,12 @@ _RECENT_ORDER = operator.itemgetter(0, 1)  # (time, event id): arrival order mus
 _DECIDED = operator.itemgetter(0, 3)  # a classification's (decided at, event id)
 
 
-def _note(f: EnterpriseFile, at: int, event_id: str, what: str) -> None:
+def _note(f: EnterpriseFile, at: int, event_id: str, what: str, hazard: str = "") -> None:
+    """Add a step to the file's record, with the id of the hazard it concerns ("": the enterprise
+    itself): a town's viewer is shown it by that, whatever its words name (view.py `record_lines`)."""
     # Only this keeps `recent`, always in order, so the new line is put in its place (after the
     # lines of the same key, where appending and sorting put it) instead of sorting them all.
-    bisect.insort(f.recent, [at, event_id, what], key=_RECENT_ORDER)
+    bisect.insort(f.recent, [at, event_id, what, hazard], key=_RECENT_ORDER)
     del f.recent[:-RECENT]
 
 
@@ -238,19 +240,21 @@ def _credit_from_hazard(f: EnterpriseFile, d: dict[str, Any], at: int, eid: str,
     return outs
 
 
-def _settled(d: dict[str, Any], criterion: str) -> str:
-    """Why a hazard's link withdrew a credit proposal of `criterion`, for the record: one of a
-    violation no longer counted (`unviolated`), or one that counted the hazard overdue. A verdict
-    recorded late may withdraw one of each."""
+def _settled(d: dict[str, Any], criterion: str) -> tuple[str, str]:
+    """Why a hazard's link withdrew a credit proposal of `criterion`, for the record, and the hazard
+    that step concerns ("" for one that names none): one of a violation no longer counted
+    (`unviolated`), or one that counted the hazard overdue. A verdict recorded late may withdraw one
+    of each."""
+    hid = d["id"]
     if criterion == "violated_suspension" and d.get("lifted"):
-        return "its order was lifted before the violation"
+        return "its order was lifted before the violation", ""
     if criterion == "violated_suspension":
-        return f"hazard {d['id']} stood found unfounded or a duplicate when the violation was found"
+        return f"hazard {hid} stood found unfounded or a duplicate when the violation was found", hid
     if d.get("settled_by") == "extension":
-        return f"the deadline of hazard {d['id']} was extended before it"
+        return f"the deadline of hazard {hid} was extended before it", hid
     if d.get("settled_by") == "regraded":
-        return f"hazard {d['id']} was graded below major before its deadline"
-    return f"hazard {d['id']} was settled by its deadline ({d.get('settled_by')})"
+        return f"hazard {hid} was graded below major before its deadline", hid
+    return f"hazard {hid} was settled by its deadline ({d.get('settled_by')})", hid
 
 
 def _hazard(f: EnterpriseFile, d: dict[str, Any]) -> str | None:
@@ -365,11 +369,11 @@ def _apply(f: EnterpriseFile, entry: dict[str, Any], at: int, rules: Any) -> lis
             f.proposals.append([at, proposal_id, measure, d["id"]])
             f.proposals.sort(key=lambda p: (p[0], p[1]))
             del f.proposals[:-RECENT]
-            _note(f, at, eid, f"enforcement proposal {proposal_id}: {measure} (hazard {d['id']})")
+            _note(f, at, eid, f"enforcement proposal {proposal_id}: {measure} (hazard {d['id']})", d["id"])
     for proposal_id in d.get("withdrawn", []) if kind == LINK_TYPE else []:
         # A completion claimed in time reached the engine after the step that proposed it.
         f.proposals = [p for p in f.proposals if p[1] != proposal_id]
-        _note(f, at, eid, f"enforcement proposal {proposal_id} withdrawn (hazard {d['id']})")
+        _note(f, at, eid, f"enforcement proposal {proposal_id} withdrawn (hazard {d['id']})", d["id"])
     # Where each proposal on file stands: only a link that files, withdraws or moves one changes it
     # (otherwise the standings kept are already those of the proposals on file, and rebuilding them
     # cost a busy enterprise's every link a pass over its RECENT proposals).
@@ -379,8 +383,8 @@ def _apply(f: EnterpriseFile, entry: dict[str, Any], at: int, rules: Any) -> lis
         f.proposal_states = {pid: state for pid, state in {**f.proposal_states,
                                                            **d.get("proposal_states", {})}.items()
                              if pid in filed}
-    if what is not None:
-        _note(f, at, eid, what)
+    if what is not None:  # a hazard's link: a step about that hazard
+        _note(f, at, eid, what, d["id"] if kind == LINK_TYPE and d["kind"] == "hazard" else "")
     outs = corrected + outs
     for out in outs:
         criterion = out.event["data"]["criterion"]
@@ -389,8 +393,8 @@ def _apply(f: EnterpriseFile, entry: dict[str, Any], at: int, rules: Any) -> lis
             why = f"inspection {d['inspection_id']} was recorded again as completed"
             _note(f, at, eid, f"credit proposal {out.event['data']['proposal_id']} withdrawn: {why}")
         elif taken:
-            why = _settled(d, criterion)
-            _note(f, at, eid, f"credit proposal {out.event['data']['proposal_id']} withdrawn: {why}")
+            why, hazard = _settled(d, criterion)
+            _note(f, at, eid, f"credit proposal {out.event['data']['proposal_id']} withdrawn: {why}", hazard)
         else:
             _note(f, at, eid, f"credit proposal {out.id} ({out.event['data']['criterion']}): awaits a "
                   "person's decision")

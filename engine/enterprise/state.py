@@ -121,7 +121,10 @@ class EnterpriseFile:
     # notice on file is another, told anew since] (engine/enterprise/coverage.py).
     missed: list[list[Any]] = field(default_factory=list)
     clocks: dict[str, int] = field(default_factory=dict)  # clock name -> due (derived)
-    recent: list[list[Any]] = field(default_factory=list)  # [time, event id, what], newest last
+    # The latest RECENT steps of its record, newest last: [time, event id, what, the hazard it concerns:
+    # its id, "" for one about the enterprise itself, None in a step stored before format 15, which
+    # kept none (its text names it: engine/enterprise/view.py `record_lines`)].
+    recent: list[list[Any]] = field(default_factory=list)
     applied: list[int] = field(default_factory=list)
     # The records of each source partition (`source_of`'s key) whose entries it applied, those of the
     # last SPAN offsets there, as runs of offsets: {"starts": [...], "ends": [...]} (`remember`).
@@ -142,7 +145,7 @@ class EnterpriseFile:
         "last_inspection": ("one", ("time", "inspection_id", "kind", "findings")),
         "last_alert": ("one", ("time", "alert_id", "kind")),
         "proposals": ("many", ("time", "proposal_id", "measure", "hazard_id")),
-        "recent": ("many", ("time", "event_id", "what")),
+        "recent": ("many", ("time", "event_id", "what", "hazard_id")),
         "missed": ("many", ("cycle_base", "missed_at", "department", "started_by", "referral",
                             "risk_class", "run", "notice_run", "notice_at")),
         "notices": ("many", ("cycle_base", "told_at", "risk_class", "run", "sent_at")),
@@ -151,11 +154,13 @@ class EnterpriseFile:
     # holds there when it is read back (engine/store.py `_rows`): the class a miss or a notice went
     # under is kept since format 9 (2026-12-06), a notice's run and when it went since format 10
     # (2026-12-07), a miss's run and its referral's notice since format 11 (2026-12-07), an open
-    # hazard's town since format 14 (2026-12-07); one stored before has none.
+    # hazard's town since format 14 (2026-12-07), the hazard a step of the record concerns since
+    # format 15 (2026-12-07); one stored before has none.
     ADDED: ClassVar[dict[str, dict[str, Any]]] = {
         "missed": {"risk_class": None, "run": None, "notice_run": None, "notice_at": None},
         "notices": {"risk_class": None, "run": None, "sent_at": None},
         "hazards": {"town": None},
+        "recent": {"hazard_id": None},
     }
 
     def encode(self) -> bytes:

@@ -38,7 +38,8 @@ WHOLE, ENTERPRISE_TOWN, HAZARD_TOWN = "whole", "enterprise_town", "hazard_town"
 OWN_BUSINESS = ("coverage_due", "inspections", "last_inspection", "refused_inspections", "missed_cycles",
                 "coverage_notices", "duty_failures", "violations", "alerts", "last_alert", "credit_proposals",
                 "outputs")
-# How the file's record names a hazard (core.py `_hazard`, `_settled`, the proposals' lines).
+# How the file's record named a hazard in the words of a step stored before format 15, which kept
+# no hazard id (core.py `_hazard`, `_settled`, the proposals' lines).
 _NAMES_HAZARD = re.compile(r"\bhazard ([^\s()]+)")
 
 
@@ -89,15 +90,18 @@ def seen_as(f: EnterpriseFile, towns: Collection[str] | None) -> str:
 
 
 def record_lines(recent: list[list[Any]], shown: Collection[str], part: str) -> list[list[Any]]:
-    """The steps of a file's record a viewer sees: every one seen whole; else those that name only
-    hazards it is shown, and, by the enterprise's own town, those that name none. A step about a hazard
-    the file no longer lists (closed since) names a hazard of no known town: shown whole only (the
-    hazard's own record has it, for its town)."""
+    """The steps of a file's record a viewer sees: every one seen whole; else those about a hazard
+    it is shown, and, by the enterprise's own town, those about the enterprise itself. A step says
+    the hazard it concerns (core.py `_note`), whatever its words name; one stored before format 15
+    says none, and is about the hazards its words name (all of them shown, for it to be shown). A
+    step about a hazard the file no longer lists (closed since) is about a hazard of no known town:
+    shown whole only (the hazard's own record has it, for its town)."""
     if part == WHOLE:
         return recent
     kept = []
     for line in recent:
-        named = _NAMES_HAZARD.findall(line[2])
+        about = line[3]
+        named = _NAMES_HAZARD.findall(line[2]) if about is None else [about] if about else []
         if part == HAZARD_TOWN and line[2].startswith("credit proposal "):
             continue  # the enterprise's credit, withheld from a town where only hazards of it lie
         if (all(h in shown for h in named) and named) or (not named and part == ENTERPRISE_TOWN):

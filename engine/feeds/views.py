@@ -49,8 +49,9 @@ def record_page(timeline: Sequence[Sequence[Any]], page: RecordPage, words: Word
     end = len(steps) if page.before is None else min(page.before, len(steps))
     first = max(0, end - page.limit)
     shown = steps[first:end]
-    return {"record": ([words.timeline_item(t, e, w) for t, e, w in shown] if words is not None
-                       else [{"time": iso(t), "event_id": e, "what": w} for t, e, w in shown]),
+    # A step may hold more after its words (an enterprise file's: the hazard it concerns).
+    return {"record": ([words.timeline_item(t, e, w) for t, e, w, *_ in shown] if words is not None
+                       else [{"time": iso(t), "event_id": e, "what": w} for t, e, w, *_ in shown]),
             "record_total": len(steps), "record_first": first,
             "record_began": iso(steps[0][0]) if steps else None}
 

@@ -207,7 +207,7 @@ def render_enterprise(f: EnterpriseFile | None, entries: list[dict[str, Any]], u
         lines.append(f"  alerts: {f.alerts}; violated orders: {f.violations}; "
                      f"enforcement proposals: {len(f.proposals)}")
         lines.append(f"  record (latest {len(f.recent)}):")
-        lines += [f"    {iso(t)}  {what}  [{eid}]" for t, eid, what in f.recent]
+        lines += [f"    {iso(t)}  {what}  [{eid}]" for t, eid, what, _ in f.recent]
     lines.append(f"  timeline entries: {len(entries)}")
     return "\n".join(lines)
 

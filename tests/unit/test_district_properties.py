@@ -543,7 +543,7 @@ def test_late_records_in_these_orders_leave_time_orders_referrals(risk: str,
 
 def _unread_file_lines(rp: DistrictReplay) -> list[str]:
     zh = Words("zh", RULES.reference)
-    return [what for f in rp.states.get("enterprise", {}).values() for _, _, what in f.recent
+    return [what for f in rp.states.get("enterprise", {}).values() for _, _, what, _ in f.recent
             if "what_zh" not in zh.timeline_item(0, "", what)]
 
 

@@ -226,7 +226,7 @@ def test_a_withdrawn_enforcement_proposal_leaves_the_enterprises_file() -> None:
     f = rp.state("enterprise", USCC)
     assert f.proposals == []
     assert any(f"enforcement proposal {proposal['proposal_id']} withdrawn (hazard HZ-1)" in w
-               for _, _, w in f.recent)
+               for _, _, w, _ in f.recent)
 
 
 def _clocks_until(rp: DistrictReplay, t: int) -> None:
@@ -698,7 +698,7 @@ def test_a_violation_found_while_the_hazard_stood_dismissed_is_no_credit_matter(
     _the_withdrawal(late, proposal, f"the verification {unfounded['event_id']} of 2026-11-04T10:00:00+08:00 "
                     "found hazard HZ-1 unfounded before the violation of order 令-HZ-1",
                     "撤回信用惩戒建议：核实记录 ")
-    [said] = [w for _, _, w in late.state("enterprise", USCC).recent if w.startswith("credit proposal ")
+    [said] = [w for _, _, w, _ in late.state("enterprise", USCC).recent if w.startswith("credit proposal ")
               and "withdrawn" in w]
     assert said.endswith("hazard HZ-1 stood found unfounded or a duplicate when the violation was found")
     assert Words("zh", RULES.reference).record(said).startswith("撤回信用惩戒建议 ")
@@ -715,7 +715,7 @@ def test_a_late_verdict_withdrawing_a_proposal_of_each_kind_says_why_each_went()
                                 legal_basis="安全生产法 art. 65", by=INSPECTORS),
                    _violated("2026-11-05 10:00"), _late(unfounded, "2026-11-12 10:00"))
     assert len(_credit(rp, "safety.credit.withdrawn")) == 2
-    said = sorted(w.split(" withdrawn: ")[1] for _, _, w in rp.state("enterprise", USCC).recent
+    said = sorted(w.split(" withdrawn: ")[1] for _, _, w, _ in rp.state("enterprise", USCC).recent
                   if w.startswith("credit proposal ") and " withdrawn: " in w)
     assert said == ["hazard HZ-1 stood found unfounded or a duplicate when the violation was found",
                     "hazard HZ-1 was settled by its deadline (unfounded)"]
@@ -867,7 +867,7 @@ def test_a_completion_claimed_by_the_deadline_and_recorded_late_withdraws_the_cr
     f = rp.state("enterprise", USCC)
     assert "HZ-1" not in f.overdue_major
     assert f.credit_withdrawn == {proposal["proposal_id"]: at("2026-11-09 10:00")}
-    assert any(f"credit proposal {proposal['proposal_id']} withdrawn" in w for _, _, w in f.recent)
+    assert any(f"credit proposal {proposal['proposal_id']} withdrawn" in w for _, _, w, _ in f.recent)
     [shown] = enterprise_view(f, RULES, at("2026-12-01 00:00"))["credit"]["proposals"]
     assert shown["withdrawn_at"] == "2026-11-09T10:00:00+08:00" and shown["decision"] == "listed"
     rp.feed(_late(claim, "2026-11-30 10:00"))  # re-delivered

@@ -10,7 +10,7 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-from decide_fixtures import ENTERPRISE, INSPECTORS, RULES, at, event, report, verify
+from decide_fixtures import ENTERPRISE, INSPECTORS, RULES, SUPERVISOR, at, event, report, verify
 from test_board import sign_in
 from test_enterprise import _district, registered
 
@@ -24,6 +24,7 @@ from engine.enterprise.view import (
     enterprise_place,
     enterprise_source,
     enterprise_view,
+    record_lines,
 )
 from engine.feeds.filters import Filters, RecordPage
 from engine.feeds.index import PlaceIndex
@@ -36,6 +37,7 @@ NOW = at("2026-12-31 00:00")
 HOME, SITE, ELSEWHERE = "lihaiwu", "zhulaozhuang", "huxi"
 BUILDING = RULES.reference.sector_lead("construction").id  # the lead department of HZ-2
 V13 = Path(__file__).parent / "testdata" / "states-v13"
+V14 = Path(__file__).parent / "testdata" / "states-v14"
 
 
 def _order(hid: str, no: str, time: str) -> dict[str, Any]:
@@ -149,6 +151,72 @@ def test_a_file_stored_before_its_hazards_had_towns_shows_them_district_wide_unt
     cause = {"entry_id": "e-tier", "event_id": "e-tier", "time": "2026-11-20T09:00:00+08:00"}
     f, _ = decide_enterprise(f, link_entry(USCC, cause, data).event, RULES)
     assert f.hazards["HZ-2"][8] == SITE and enterprise_place(f, RULES).also == (SITE,)
+
+
+def _closed(reason: str) -> dict[str, Any]:
+    data = {"uscc": USCC, "reason": reason, "by": SUPERVISOR}
+    [e] = event("safety.enterprise.closed", "2026-11-20 09:00", data, USCC)
+    return e
+
+
+def _said(f: EnterpriseFile, town: str) -> list[str]:
+    view = enterprise_view(f, RULES, NOW, RecordPage(), frozenset({town}))
+    return [line["what"] for line in view["record"]]
+
+
+def test_each_step_of_the_record_keeps_the_hazard_it_concerns() -> None:
+    """A step written from a hazard's link keeps that hazard's id; one about the enterprise, "" (since
+    format 15)."""
+    assert [(line[2], line[3]) for line in _file().recent] == [
+        ("registered: Shuicheng Logistics Co., Ltd. (industry_trade, lihaiwu)", ""),
+        ("hazard HZ-1 opened (major)", "HZ-1"), ("hazard HZ-2 opened (major)", "HZ-2"),
+        ("hazard HZ-3 opened (general)", "HZ-3"), ("hazard HZ-3 unfounded", "HZ-3")]
+
+
+def test_a_step_whose_words_name_another_towns_hazard_goes_by_what_it_concerns() -> None:
+    """The enterprise is closed, the supervisor's reason naming HZ-2 at the site: a step about the
+    enterprise itself. Its own town sees it; zhulaozhuang, where HZ-2 lies, does not (until format 15
+    the words decided, and it was the other way round)."""
+    reason = "Closed after the stop order on hazard HZ-2 at the site."
+    rp = _two_towns()
+    rp.feed(_closed(reason))
+    f = rp.state("enterprise", USCC)
+    closing = f"closed: {reason}"
+    assert closing not in _said(f, SITE) and _said(f, SITE) == ["hazard HZ-2 opened (major)"]
+    assert closing in _said(f, HOME)
+    assert f.recent[-1][2:] == [closing, ""]
+
+
+def test_a_step_shows_to_the_towns_of_the_hazard_it_concerns_whatever_hazards_its_words_name() -> None:
+    """Rows as a file keeps them: one about HZ-1 whose words also name HZ-2 shows where HZ-1 is shown
+    and not where HZ-2 alone is; one about the enterprise naming HZ-2 shows by its own town only; one
+    stored before format 15 (None) goes by the hazards its words name, all of them shown."""
+    rows = [[1, "e1", "hazard HZ-1 opened (major), as hazard HZ-2 was", "HZ-1"],
+            [2, "e2", "closed: after hazard HZ-2", ""],
+            [3, "e3", "hazard HZ-2 opened (major)", None],
+            [4, "e4", "hazard HZ-1 opened (major), as hazard HZ-2 was", None],
+            [5, "e5", "registered: a company", None]]
+
+    def seen(shown: set[str], part: str) -> list[str]:
+        return [line[1] for line in record_lines(rows, shown, part)]
+    assert seen({"HZ-1"}, ENTERPRISE_TOWN) == ["e1", "e2", "e5"]
+    assert seen({"HZ-2"}, HAZARD_TOWN) == ["e3"]
+    assert seen({"HZ-1", "HZ-2"}, HAZARD_TOWN) == ["e1", "e3", "e4"]
+    assert seen(set(), WHOLE) == ["e1", "e2", "e3", "e4", "e5"]
+
+
+def test_steps_stored_before_they_kept_their_hazard_go_by_the_hazards_their_words_name() -> None:
+    """The two-town file stored in format 14 (states-v14): its steps keep no hazard, and each town sees
+    those whose words name its hazards, and its own town those that name none, as before. A step
+    added since goes by the hazard it keeps."""
+    f = unpack((V14 / f"enterprise-{USCC}-two-towns.state").read_bytes(), EnterpriseFile)
+    assert all(line[3] is None for line in f.recent)
+    assert _said(f, HOME) == ["registered: Shuicheng Logistics Co., Ltd. (industry_trade, lihaiwu)",
+                              "hazard HZ-1 opened (major)"]
+    assert _said(f, SITE) == ["hazard HZ-2 opened (major)"]
+    reason = "Closed after the stop order on hazard HZ-2 at the site."
+    f, _ = decide_enterprise(f, _closed(reason), RULES)
+    assert f"closed: {reason}" in _said(f, HOME) and _said(f, SITE) == ["hazard HZ-2 opened (major)"]
 
 
 def _pages(tmp_path: Path) -> tuple[Any, dict[str, str]]:

@@ -313,7 +313,7 @@ def test_an_inspection_sent_again_under_a_fresh_event_id_counts_once() -> None:
             rp.feed(e)
     f: EnterpriseFile = rp.state("enterprise", uscc(TOWN_FIRMS["huxi"]))
     assert f.inspections == 16 and f.months == {"2027-01": 16}
-    assert [line for _, _, line in f.recent if line.startswith("inspection INS-AGAIN")] == [
+    assert [line for _, _, line, _ in f.recent if line.startswith("inspection INS-AGAIN")] == [
         "inspection INS-AGAIN (routine): 0 finding(s)",
         "inspection INS-AGAIN (routine) recorded again: counted once",
         "inspection INS-AGAIN (routine) recorded again: counted once"]

@@ -91,7 +91,7 @@ def test_an_alert_and_an_enterprise_file_follow_the_same_rule() -> None:
     _same(a)
     e = EnterpriseFile(id="91310000MA1FL0000X", hazards={"HZ-1": ["open", "general", 9, None, None, "d", "s",
                                                                    False, "huxi"]},
-                       orders={"O1": ["stop", "HZ-1", 3]}, recent=[[1, "e1", "x"]], key=bool(1),
+                       orders={"O1": ["stop", "HZ-1", 3]}, recent=[[1, "e1", "x", ""]], key=bool(1),
                        classified=[1, "u", "n", "e"], applied=[3])
     _same(e)
 

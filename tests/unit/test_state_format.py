@@ -40,6 +40,7 @@ V10 = Path(__file__).parent / "testdata" / "states-v10"
 V11 = Path(__file__).parent / "testdata" / "states-v11"
 V12 = Path(__file__).parent / "testdata" / "states-v12"
 V13 = Path(__file__).parent / "testdata" / "states-v13"
+V14 = Path(__file__).parent / "testdata" / "states-v14"
 TODAY = b'{"format":%d,' % FORMAT  # how a state stored today starts
 
 
@@ -144,9 +145,9 @@ def test_a_stored_state_keeps_its_header_and_names_its_format() -> None:
 
 def test_a_state_of_an_unknown_format_is_refused_with_a_clear_error() -> None:
     """A state written by a newer engine names its format instead of loading wrongly."""
-    readable = "this engine reads formats 0, 1, 2, 3, 4, 5, 7, 8, 9, 10, 11, 12, 13 and 14"
-    with pytest.raises(StoredFormatError, match=f"format 15; {readable}"):
-        unpack(b'\n{"format":15,"id":"HZ-1"}\n[]')
+    readable = "this engine reads formats 0, 1, 2, 3, 4, 5, 7, 8, 9, 10, 11, 12, 13, 14 and 15"
+    with pytest.raises(StoredFormatError, match=f"format 16; {readable}"):
+        unpack(b'\n{"format":16,"id":"HZ-1"}\n[]')
 
 
 @pytest.mark.parametrize("path", sorted(V0.glob("*.state")), ids=lambda p: p.stem)
@@ -443,7 +444,7 @@ STORED_PLACES: dict[str, dict[str, tuple[str, ...]]] = {
         "last_inspection": ("time", "inspection_id", "kind", "findings"),
         "last_alert": ("time", "alert_id", "kind"),
         "proposals": ("time", "proposal_id", "measure", "hazard_id"),
-        "recent": ("time", "event_id", "what"),
+        "recent": ("time", "event_id", "what", "hazard_id"),
         "missed": ("cycle_base", "missed_at", "department", "started_by", "referral", "risk_class", "run",
                    "notice_run", "notice_at"),
         "notices": ("cycle_base", "told_at", "risk_class", "run", "sent_at"),
@@ -458,7 +459,7 @@ def test_the_stored_classes_hold_the_fields_of_the_format_they_are_stored_in() -
     from dataclasses import fields
 
     from engine.plan.tracking import PlanTown
-    assert FORMAT == 14, "a new format: add its fields to STORED_FIELDS"
+    assert FORMAT == 15, "a new format: add its fields to STORED_FIELDS"
     for kind in (Hazard, Alert, EnterpriseFile, PlanTown):
         have = {f.name for f in fields(kind)}
         assert have == STORED_FIELDS[kind.__name__], (
@@ -762,8 +763,18 @@ def test_states_stored_in_format_13_load_and_are_stored_anew(path: Path) -> None
         assert all(row[8] is None for row in got.hazards.values()) and got.closed_in == {}
 
 
+@pytest.mark.parametrize("path", sorted(V14.glob("*.state")), ids=lambda p: p.stem)
+def test_states_stored_in_format_14_load_and_are_stored_anew(path: Path) -> None:
+    """Format 14 as commit df8872d wrote it (the states of states-v13 stored again, and the two-town
+    file with its hazards' towns): each loads to the state it stored, the steps of an enterprise
+    file's record keeping no hazard; stored again it is today's format and reads back the same."""
+    got = _loads_and_is_stored_anew(path, 14)
+    if isinstance(got, EnterpriseFile):
+        assert got.recent and all(len(line) == 4 and line[3] is None for line in got.recent)
+
+
 def test_format_6_which_never_reached_main_is_refused() -> None:
     """Format 6 stored an enterprise file on a base (d9bc129, reverted within the hour): refused."""
-    readable = "this engine reads formats 0, 1, 2, 3, 4, 5, 7, 8, 9, 10, 11, 12, 13 and 14"
+    readable = "this engine reads formats 0, 1, 2, 3, 4, 5, 7, 8, 9, 10, 11, 12, 13, 14 and 15"
     with pytest.raises(StoredFormatError, match=f"format 6; {readable}"):
         unpack(b'\n{"format":6,"id":"E1","base":3}\n[]', EnterpriseFile)
