@@ -1056,7 +1056,7 @@ def _review(h: Hazard, at: int, eid: str, outcome: str, rules: Rules) -> tuple[s
     if outcome == "passed":
         _close(h, at, "passed")
         h.passed_at = min(at, h.passed_at or at)  # rectified and accepted from the first (proposals `moot`)
-        if h.completed_at is not None:  # when the claim it judged was made (`Hazard.overdue`)
+        if h.completed_at is not None and h.completed_at <= at:  # the claim it judged (`Hazard.overdue`)
             h.arrived[PASSED_CLAIM] = h.completed_at
         h.completed_at = None
         h.review_fails = 0  # a review ends the count of its claim's missed reviews, as a failed one does

@@ -222,3 +222,14 @@ def test_a_claim_in_time_reaching_the_engine_after_its_passed_review_counts_as_i
              for rp in (first, late)]
     assert "0 of them past their deadline" in filed[0].reason
     assert filed[1].reason == filed[0].reason
+
+
+def test_a_claim_made_after_the_passed_review_is_not_the_claim_it_judged_whatever_came_first():
+    """A claim made a minute after the review passed, reaching the engine before it: the review judged
+    no claim, as in time order (until 2026-12-07 the review kept the later claim as the one it judged;
+    found by a deep property search)."""
+    opened = (report("HZ-W5", "2026-11-02 09:00"), verify("HZ-W5", "2026-11-02 10:00"))
+    passed, claim = review("HZ-W5", "2026-12-02 10:00"), complete("HZ-W5", "2026-12-02 10:01")
+    in_order = run(*opened, passed, claim, until="2026-12-03 00:00")
+    swapped = run(*opened, claim, passed, until="2026-12-03 00:00")
+    assert swapped.states["HZ-W5"].arrived == in_order.states["HZ-W5"].arrived
