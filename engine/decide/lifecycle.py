@@ -22,6 +22,7 @@ from engine.decide.clocks import (
     dismissed,
     extended,
     extended_late,
+    judged_late,
     list_hazard,
     mark_withdrawn,
     ordered,
@@ -149,6 +150,9 @@ def apply_event(h: Hazard, entry: Entry, at: int, rules: Rules) -> list[Out]:
     if h.failures:  # a record of a duty done in time, reaching the engine after its failure fired
         for clock, why in _answers(h, entry, at):
             outs += answer(h, rules, clock, at, eid, decided_at(entry, at, h.watermark), why)
+    if _failed_review(entry) and h.listed and not (h.is_open() and h.listed[3]):
+        # Made while the hazard stood listed, reaching the engine after a close made since.
+        outs += judged_late(h, rules, at)
     if h.failures and (unlisting := _unlisting(h, entry, at)) is not None:
         # Closed or no longer listed before a failed review, applied first, judged a claim pending at
         # the listing's deadline.

@@ -344,12 +344,14 @@ class Hazard(HistoryState):
         listing, and a request recorded after it must be judged as one recorded before it is."""
         return self.grade == "major"
 
-    def stood_listed(self, t: int) -> bool:
-        """Whether the hazard stood as a major hazard to rectify at `t`, as listed supervision holds
-        it: not found unfounded or a duplicate by the latest verification made by then, graded major
-        then, and not yet accepted as rectified (a passed review closes for good)."""
-        return (not self.dismissed_by(t) and self.graded_by(t) == "major"
-                and (self.passed_at is None or self.passed_at > t))
+    def unlisted_between(self, a: int, b: int) -> bool:
+        """Whether a record made after `a` and by `b` ended listed supervision's hold on the hazard: a
+        verification that found it unfounded or a duplicate or graded it below major (`verdicts` by
+        time; with none kept, the latest verification alone), or an acceptance review that passed."""
+        rows = self.verdicts or ([[self.verified_at, self.verdict, self.grade]] if self.verified_at else [])
+        return (self.passed_at is not None and a < self.passed_at <= b) or any(
+            a < v[0] <= b and (v[1] in DISMISSALS or (v[1] == "confirmed" and v[2] not in (None, "major")))
+            for v in rows)
 
     def dismissed_by(self, t: int) -> bool:
         """Whether the latest verification made by `t` found the hazard unfounded or a duplicate
