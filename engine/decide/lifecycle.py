@@ -169,10 +169,12 @@ def apply_event(h: Hazard, entry: Entry, at: int, rules: Rules) -> list[Out]:
         if entry["type"] == _REVIEWED and entry["data"]["outcome"] == "approved":
             # An approval that reached the engine after the decision it gave a time to was due.
             outs += proposals.approved_late(h, rules, eid, reached(entry, at), decided)
-    if h.step and entry["type"] == "safety.rectification.completed" and (
-            h.completed_at == at or (h.closed_how == "passed" and h.arrived.get(PASSED_CLAIM) == at)):
-        # A claim that stands (or that the passed review closing the hazard judged, reaching the engine
-        # after it), made before ladder steps that ran because no claim had come.
+    if h.step and entry["type"] == "safety.rectification.completed" and not h.judged(at) and (
+            (h.completed_at is not None and at <= h.completed_at)
+            or (h.closed_at is not None and at <= h.closed_at)):
+        # A claim no failed review has judged, made before ladder steps that ran because no claim had
+        # come: the one that stands, an earlier one reaching the engine after it, or one made before
+        # the record that closed the hazard (in time order the ladder stopped at the first claim).
         outs += claimed(h, rules, at, eid, decided_at(entry, at, h.watermark))
     if h.plan_fired and entry["type"] == "safety.rectification.planned":  # a plan filed in time, late
         outs += planned(h, rules, at, eid, decided_at(entry, at, h.watermark))
