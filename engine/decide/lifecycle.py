@@ -40,6 +40,8 @@ from engine.decide.state import (
     extension_outcome,
     failed_review_key,
     failed_reviews,
+    judged_claim,
+    keep_claim,
     keep_failed_review,
     keep_plan,
     lead_named_late_key,
@@ -547,6 +549,7 @@ def _progressed(h: Hazard, d: RectificationProgressed, at: int, eid: str,
 
 def _completed(h: Hazard, d: RectificationCompleted, at: int, eid: str,
                rules: Rules) -> tuple[str, list[Out]]:
+    keep_claim(h, at)
     # The latest claim stands; a claim that a later failed review has judged already does not.
     if h.closed_how is None and not h.judged(at) and (h.completed_at is None or h.completed_at <= at):
         h.completed_at = at
@@ -554,10 +557,17 @@ def _completed(h: Hazard, d: RectificationCompleted, at: int, eid: str,
     elif h.judged(at):
         _note_pending(h, at)  # reaching the engine after the failed review that judged it
     elif h.closed_how == "passed" and h.closed_at is not None and at <= h.closed_at:
-        # Reaching the engine after the passed review that judged it: the claim that review judged is
-        # the latest made by then, as it is kept when the claim comes first (`_review`).
-        h.arrived[PASSED_CLAIM] = max(at, h.arrived.get(PASSED_CLAIM, at))
+        # Reaching the engine after the passed review that closed the hazard: the claim that review
+        # judged is the latest made by then, as when the claim comes first (`_review`).
+        _keep_judged_claim(h, h.closed_at)
     return "rectification claimed complete", []
+
+
+def _keep_judged_claim(h: Hazard, t: int) -> None:
+    """Keep when the claim the passed review made at `t` judged was made (`Hazard.overdue`)."""
+    claim = judged_claim(h, t)
+    if claim is not None:
+        h.arrived[PASSED_CLAIM] = claim
 
 
 def _note_pending(h: Hazard, claim: int) -> None:
@@ -1062,8 +1072,7 @@ def _review(h: Hazard, at: int, eid: str, outcome: str, rules: Rules) -> tuple[s
     if outcome == "passed":
         _close(h, at, "passed")
         h.passed_at = min(at, h.passed_at or at)  # rectified and accepted from the first (proposals `moot`)
-        if h.completed_at is not None and h.completed_at <= at:  # the claim it judged (`Hazard.overdue`)
-            h.arrived[PASSED_CLAIM] = h.completed_at
+        _keep_judged_claim(h, at)
         h.completed_at = None
         h.review_fails = 0  # a review ends the count of its claim's missed reviews, as a failed one does
         outs = []

@@ -56,6 +56,42 @@ def failed_reviews(h: Hazard) -> list[int]:
     return sorted(int(k[len(_FAILED_REVIEW):]) for k in h.arrived if k.startswith(_FAILED_REVIEW))
 
 
+_CLAIM = "claim:"
+CLAIMS_KEPT = 64  # the latest completion claims whose times a hazard keeps (`keep_claim`)
+
+
+def keep_claim(h: Hazard, at: int) -> None:
+    """Note a completion claim made at `at`; the latest CLAIMS_KEPT are kept (not arrivals; a key
+    added to a stored map: no new stored format). A claim sent again is known by its time."""
+    h.arrived[f"{_CLAIM}{at}"] = at
+    kept = claims(h)
+    for old in kept[:-CLAIMS_KEPT]:
+        del h.arrived[f"{_CLAIM}{old}"]
+
+
+def claims(h: Hazard) -> list[int]:
+    """The times of the completion claims the hazard keeps (`keep_claim`), earliest first; none in a
+    state stored before 2026-12-07."""
+    return sorted(int(k[len(_CLAIM):]) for k in h.arrived if k.startswith(_CLAIM))
+
+
+def judged_claim(h: Hazard, t: int) -> int | None:
+    """When the claim an acceptance review made at `t` judged was made: the latest made by then that
+    no failed review after it and by then judged, whatever order they reached the engine in; None
+    when there is none (a review on a return visit needs no claim). A state that kept no claims
+    (stored before 2026-12-07) has only its pending one (`completed_at`)."""
+    made = [c for c in claims(h) if c <= t]
+    if not made:
+        return h.completed_at if h.completed_at is not None and h.completed_at <= t else None
+    claim = made[-1]
+    # A claim made while the hazard stood unfounded or a duplicate, or before a verification found it
+    # so, claims nothing: the hazard was closed (lifecycle `_completed`).
+    if any(claim < r <= t for r in failed_reviews(h)) or h.dismissed_by(claim) or any(
+            claim < v[0] <= t and v[1] in DISMISSALS for v in h.verdict_rows()):
+        return None
+    return claim
+
+
 _ORDER_UNTIL = "order_until:"
 
 
@@ -238,6 +274,8 @@ class Hazard(HistoryState):
     # "order_until:<order no>": not an arrival, the `until` of a written order to rectify within a
     # time limit (`order_until_key`); "order_at:<order no>": not an arrival, the time of the order's
     # record that stands (`order_at_key`).
+    # "claim:<time>": not an arrival, each of the latest CLAIMS_KEPT completion claims by its time
+    # (`keep_claim`), from which the claim a passed review judged is read (`judged_claim`).
     # "pending_at:<time>": not an arrival, the time of a completion claim pending at the listing
     # deadline of that time that only a failed review after the deadline judged (`pending_at_key`).
     arrived: dict[str, int] = field(default_factory=dict)
@@ -348,10 +386,16 @@ class Hazard(HistoryState):
         """Whether a record made after `a` and by `b` ended listed supervision's hold on the hazard: a
         verification that found it unfounded or a duplicate or graded it below major (`verdicts` by
         time; with none kept, the latest verification alone), or an acceptance review that passed."""
-        rows = self.verdicts or ([[self.verified_at, self.verdict, self.grade]] if self.verified_at else [])
         return (self.passed_at is not None and a < self.passed_at <= b) or any(
             a < v[0] <= b and (v[1] in DISMISSALS or (v[1] == "confirmed" and v[2] not in (None, "major")))
-            for v in rows)
+            for v in self.verdict_rows())
+
+    def verdict_rows(self) -> list[list[Any]]:
+        """Every verdict kept, as `verdicts` rows [at, verdict, grade, ...]: the rows, or, while only one
+        verification was made, that one."""
+        if self.verdicts:
+            return self.verdicts
+        return [[self.verified_at, self.verdict, self.grade]] if self.verified_at is not None else []
 
     def dismissed_by(self, t: int) -> bool:
         """Whether the latest verification made by `t` found the hazard unfounded or a duplicate

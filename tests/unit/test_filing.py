@@ -5,11 +5,11 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-from decide_fixtures import RULES, complete, report, review, run, verify
+from decide_fixtures import RULES, at, complete, report, review, run, verify
 
 from engine.contract.outputs import REFERRALS_DISCIPLINE, DisciplineReferral
 from engine.decide.filing import FilingError, month_bounds, monthly_filings
-from engine.decide.state import Hazard
+from engine.decide.state import PASSED_CLAIM, Hazard
 
 
 def _story():
@@ -233,3 +233,16 @@ def test_a_claim_made_after_the_passed_review_is_not_the_claim_it_judged_whateve
     in_order = run(*opened, passed, claim, until="2026-12-03 00:00")
     swapped = run(*opened, claim, passed, until="2026-12-03 00:00")
     assert swapped.states["HZ-W5"].arrived == in_order.states["HZ-W5"].arrived
+
+
+def test_the_claim_a_passed_review_judged_is_the_latest_made_by_it_whatever_came_first():
+    """Claims on 8 and 9 November, the review passed on 2 December, and one more claim a minute after
+    it that reaches the engine before it: the review judged the claim of the 9th, in either order
+    (until 2026-12-07 the later claim, arriving first, hid the one the review judged)."""
+    opened = (report("HZ-W6", "2026-11-02 09:00"), verify("HZ-W6", "2026-11-02 10:00"),
+              complete("HZ-W6", "2026-11-08 10:00"), complete("HZ-W6", "2026-11-09 10:00"))
+    passed, after = review("HZ-W6", "2026-12-02 10:00"), complete("HZ-W6", "2026-12-02 10:01")
+    in_order = run(*opened, passed, after, until="2026-12-03 00:00")
+    swapped = run(*opened, after, passed, until="2026-12-03 00:00")
+    assert swapped.states["HZ-W6"].arrived == in_order.states["HZ-W6"].arrived
+    assert in_order.states["HZ-W6"].arrived[PASSED_CLAIM] == at("2026-11-09 10:00")
