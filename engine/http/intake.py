@@ -36,9 +36,15 @@ from engine.http import rejected
 from engine.http.events import Item, RequestError, read_request
 from engine.http.limits import BodyBudget, bounds_own_body, closing
 from engine.intake.binding import validate_kafka_record
-from engine.intake.process import conflicting_copy, conflicting_mark, time_window, timing_problems
+from engine.intake.process import (
+    conflicting_copy,
+    conflicting_mark,
+    content_digest,
+    time_window,
+    timing_problems,
+)
 from engine.intake.scope import FIELD_APP_HEADER, TOWNS_HEADER, TownOf, stamp
-from engine.intake.timeline import normalised
+from engine.intake.timeline import Normalised, normalised
 from engine.intake.validate import Accepted, Invalid, json_items_over
 from engine.kernel.time import epoch, iso_ms
 from engine.metrics import HttpIntakeMetrics
@@ -68,6 +74,8 @@ BODIES_RETRY_S = 5  # Retry-After when too many bodies are coming at once (HAZAR
 DOOR_STALE_MARGIN_S = 86_400
 Sends = list[tuple[str, bytes, bytes]]  # (topic, key, value) records to send
 Seen = Callable[[str], str | None]  # a de-duplication mark by its key, as intake looks it up
+# An event checked at the door, with what it says when it can be accepted (else None).
+Checked = tuple[Accepted | Invalid, Normalised | None]
 
 
 class EventResult(BaseModel):
@@ -492,11 +500,11 @@ class FieldIntake:
         return _error(429, f"this token posts faster than {self.settings.http_rate_per_s:g} events "
                       f"a second; retry after {retry} s", {"Retry-After": str(retry)})
 
-    async def _checked(self, items: tuple[Item, ...]) -> list[Accepted | Invalid]:
+    async def _checked(self, items: tuple[Item, ...]) -> list[Checked]:
         """Each event checked as the worker's intake checks a record, CHECK_CHUNK at a time with
         the event loop left to everything else between: a large batch of hostile events never
         holds up the processing of events for its whole length."""
-        checked: list[Accepted | Invalid] = []
+        checked: list[Checked] = []
         for start in range(0, len(items), CHECK_CHUNK):
             if start:
                 await asyncio.sleep(0)
@@ -506,36 +514,37 @@ class FieldIntake:
                         for item in items[start:start + CHECK_CHUNK]]
         return checked
 
-    def _timed(self, result: Accepted | Invalid) -> Accepted | Invalid:
+    def _timed(self, result: Accepted | Invalid) -> Checked:
         """An acceptable event whose times the worker would refuse (`stale`, `future`,
         `deadline_passed`: engine/intake/process.py) is refused here, rather than answered 202;
         `stale` DOOR_STALE_MARGIN_S sooner than the worker's intake, which judges it again later."""
         if not isinstance(result, Accepted):
-            return result
+            return result, None
         event = normalised(result.event, result.event_type)
         stale_before, future_after = time_window(self.now(), self.settings.dedup_days, self.settings.future_s)
         if stale_before is not None:
             stale_before += min(DOOR_STALE_MARGIN_S, self.settings.dedup_days * 8_640)
         problems = timing_problems(event, epoch(event.time), stale_before, future_after)
-        return result if not problems else Invalid(tuple(problems))
+        return (result, event) if not problems else (Invalid(tuple(problems)), None)
 
-    def _copies(self, items: tuple[Item, ...], checked: list[Accepted | Invalid]) -> list[Accepted | Invalid]:
+    def _copies(self, items: tuple[Item, ...], checked: list[Checked]) -> list[Accepted | Invalid]:
         """Each acceptable event the intake would drop as a conflicting copy refused as one: the
         same (`source`, `id`) as an event of this request before it, or as one this server's
-        marks show taken, with other content. Without it the field app heard 202 for a changed
-        record the intake then dropped. A copy with the same content stays: a duplicate, one event."""
-        first: dict[tuple[str, str], tuple[int, bytes]] = {}
+        marks show taken, that says otherwise (`content_digest`, as the intake tells it).
+        Without it the field app heard 202 for a changed record the intake then dropped. A copy
+        that says the same, in whatever mode or spacing, stays: a duplicate, one event."""
+        first: dict[tuple[str, str], tuple[int, str]] = {}
         out: list[Accepted | Invalid] = []
-        for index, (item, result) in enumerate(zip(items, checked, strict=True)):
-            if not isinstance(result, Accepted):
+        for index, (item, (result, event)) in enumerate(zip(items, checked, strict=True)):
+            if event is None:
                 out.append(result)
                 continue
-            content = _content(item, result)
-            pair = (result.event.source, result.event.id)
-            earlier = first.setdefault(pair, (index, content))
-            if earlier[1] != content:
+            said = content_digest(event)
+            earlier = first.setdefault((event.source, event.event_id), (index, said))
+            if earlier[1] != said:
                 out.append(Invalid((conflicting_copy(f"as event {earlier[0]} of this request"),)))
-            elif self.seen is not None and conflicting_mark(self.seen, *pair, content) is not None:
+            elif (self.seen is not None
+                  and conflicting_mark(self.seen, event, _content(item, result)) is not None):
                 out.append(Invalid((conflicting_copy("before"),)))
             else:
                 out.append(result)

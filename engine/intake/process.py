@@ -27,6 +27,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Literal, NamedTuple
 
+import orjson
+
 from engine.contract.common import KnownIds
 from engine.contract.outputs import (
     ENGINE_SOURCE,
@@ -55,6 +57,9 @@ MAX_ERRORS = 50
 MAX_HEADERS = 64
 HEADER_EXCERPT_BYTES = 1024
 DUPLICATES = "engine.intake.duplicates"
+# What a mark's digest begins with when it is of what its event says (`content_digest`); one
+# without it, stored before 2026-12-07, is of its record's value.
+SAID = "e:"
 _NS = uuid.UUID("0d6c1a4e-7f3b-4b8a-9e21-5c4d3b2a1f09").bytes
 
 Kind = Literal["accepted", "redelivered", "rejected", "duplicate", "forwarded"]
@@ -111,15 +116,16 @@ def _unknown_town(kind: str, subject: str) -> None:
     return None
 
 
-def _marked(seen: Callable[[str], str | None], source: str, event_id: str, record: Record,
+def _marked(seen: Callable[[str], str | None], event: Normalised, record: Record,
             content: bytes) -> tuple[str, Mark | None]:
     """The key of an event's de-duplication mark (`timeline.event_key`) and the mark held, if any.
 
     A pair holding U+001F was marked, before 2026-12-07, under the ambiguous key its parts joined
     by it make. Such a mark still counts for a redelivery of the record that set it (the same
-    position) or a copy of the same bytes, and then its key stays the mark's and its entries' ids
+    position) or a copy of the same event, and then its key stays the mark's and its entries' ids
     (`entries_of`), so no event marked before the change is taken twice; any other event it might
     stand for (one that only collides with it) is new, under the new key."""
+    source, event_id = event.source, event.event_id
     key = event_key(source, event_id)
     stored = seen(key)
     if stored is not None:
@@ -128,7 +134,7 @@ def _marked(seen: Callable[[str], str | None], source: str, event_id: str, recor
     old = None if joined == key else seen(joined)
     if old is not None:
         mark = Mark.read(old)
-        if mark.position == record.position or mark.digest == _digest(content):
+        if mark.position == record.position or mark.says(event, content):
             return joined, mark
     return key, None
 
@@ -137,7 +143,9 @@ class Mark(NamedTuple):
     """What the de-duplication store keeps of an accepted event, as `position|digest|time`."""
 
     position: str  # where the event was accepted: a copy at the same position is a redelivery
-    digest: str  # of the record's value: a copy with other content is flagged as a conflict
+    # Of what the event says (`content_digest`): a copy that says otherwise is flagged as a conflict.
+    # Without the SAID prefix (a mark stored before 2026-12-07), of the record's value bytes.
+    digest: str
     # The event's time, epoch seconds, by which `engine.stream.marks` forgets old marks; None in a
     # mark stored before marks kept it.
     at: int | None
@@ -154,9 +162,33 @@ class Mark(NamedTuple):
         digest, _, at = rest.partition("|")
         return cls(position, digest, int(at) if at.lstrip("-").isdigit() else None)
 
+    def says(self, event: Normalised, value: bytes) -> bool:
+        """Whether the event this mark was set for says what `event`, carried by the record value
+        `value`, says. A mark stored before 2026-12-07 holds the digest of its record's value, so
+        it is told by `value` as it was then: only the same bytes say the same."""
+        if self.digest.startswith(SAID):
+            return self.digest == content_digest(event)
+        return self.digest == _digest(value)
+
 
 def _digest(value: bytes) -> str:
     return hashlib.blake2b(value, digest_size=8).hexdigest()
+
+
+def content_digest(event: Normalised) -> str:
+    """The digest a mark keeps of what an accepted event says, the same whatever carried it.
+
+    What it says is its type, source, id, subject, time and data, as the timeline records them
+    (`timeline.Normalised`: the time in Asia/Shanghai, the data with its defaults filled in), in
+    JSON with sorted keys and no white space. So the binding's mode (structured, binary, one of a
+    batch over HTTP), the JSON's spacing, key order and escapes, and what the record adds (its
+    position, timestamp and the headers `POST /events` stamps) change nothing; nor do
+    `datacontenttype` and extension attributes, which the engine neither records nor acts on:
+    a copy differing there only would be taken for a changed record its field app must resend
+    under a new id, and then be taken twice."""
+    said = orjson.dumps([event.event_type.name, event.source, event.event_id, event.subject,
+                         event.time, event.data], option=orjson.OPT_SORT_KEYS)
+    return SAID + _digest(said)
 
 
 def conflicting_copy(taken: str) -> RejectionError:
@@ -168,16 +200,17 @@ def conflicting_copy(taken: str) -> RejectionError:
             "stands and this copy is dropped: give a changed record an id of its own")
 
 
-def conflicting_mark(seen: Callable[[str], str | None], source: str, event_id: str,
+def conflicting_mark(seen: Callable[[str], str | None], event: Normalised,
                      content: bytes) -> Mark | None:
-    """The mark `seen` holds of an event taken under (`source`, `id`) with other content than
-    `content`, the record's value, if any: intake would drop it as a conflicting copy. What
-    `POST /events` asks before it sends, where the worker that answers holds the marks."""
-    stored = seen(event_key(source, event_id))
+    """The mark `seen` holds of an event taken under `event`'s (`source`, `id`) that says other
+    than `event`, sent as the record value `content`, if any: intake would drop it as a
+    conflicting copy. What `POST /events` asks before it sends, where the worker that answers
+    holds the marks."""
+    stored = seen(event_key(event.source, event.event_id))
     if stored is None:
         return None
     mark = Mark.read(stored)
-    return None if mark.digest == _digest(content) else mark
+    return None if mark.says(event, content) else mark
 
 
 def _received_at(record: Record) -> datetime:
@@ -357,9 +390,9 @@ def decide_intake(record: Record, seen: Callable[[str], str | None], known: Know
     if home is not None and home(subject) != record.partition:
         return Outcome("forwarded", (), event_id=event_id, subject=subject)
     assert content is not None  # a structured record without a value is rejected
-    key, previous = _marked(seen, source, event_id, record, content)
+    key, previous = _marked(seen, event, record, content)
     if previous is not None and previous.position != record.position:
-        conflicting = previous.digest != _digest(content)
+        conflicting = not previous.says(event, content)
         duplicate = {
             "id": output_id("duplicate", record.position),
             "source": source,
@@ -394,7 +427,8 @@ def decide_intake(record: Record, seen: Callable[[str], str | None], known: Know
                                                       None if arrived is None else iso_ms(arrived), key,
                                                       stamped(record.headers) if record.headers else None)])
     kind: Kind = "redelivered" if previous is not None else "accepted"
-    mark = Mark(record.position, _digest(content), at)  # a redelivery's: the one it set, with its time
+    # A redelivery's: the one it set, with its time (and, set before 2026-12-07, its digest anew).
+    mark = Mark(record.position, content_digest(event), at)
     return Outcome(kind, sends, remember=(key, mark.text()), event_id=event_id, subject=subject,
                    delay_s=None if arrived is None else arrived // 1000 - at,
                    opened=opened_towns(event))

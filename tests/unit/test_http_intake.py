@@ -636,6 +636,7 @@ def test_a_changed_copy_of_an_event_this_worker_took_is_409(tmp_path: Path) -> N
 
     served = Served(tmp_path, http_ack_timeout_s=1)
     event = _event()
+    # A mark as stored before 2026-12-07, of the record's bytes: the door tells copies by them.
     served.marks = {event_key("/apps/inspector/3f2a", REPORT["id"]):
                     Mark("hazard.reports/0/12", _digest(event), int(NOW)).text()}
     changed = event.replace(b"Fire exit blocked", b"Fire exit still blocked")
@@ -646,6 +647,47 @@ def test_a_changed_copy_of_an_event_this_worker_took_is_409(tmp_path: Path) -> N
     assert served.counted("hazard_http_intake_answers_total", status="409") == 1
     [(status, _, _)] = asyncio.run(served.post(event, served.app))
     assert status == 503  # the same event: sent again (only the broker is missing here)
+
+
+def _respelled(event: bytes) -> bytes:
+    """The same event as another app's JSON writes it: keys in reverse order, indented, escaped."""
+    def backwards(node: Any) -> Any:
+        return {k: backwards(node[k]) for k in reversed(node)} if isinstance(node, dict) else node
+    return json.dumps(backwards(json.loads(event)), indent=3, ensure_ascii=True).encode()
+
+
+def test_the_same_event_in_another_mode_or_spelling_is_sent_as_a_duplicate_not_409(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A mark kept the digest of its record's bytes, and each mode writes an event its own way: the
+    event the worker took, posted again in binary mode, in a batch or respelled (keys reordered,
+    other white space), was answered 409 conflicting_copy though it says the same. It is sent now,
+    a duplicate the intake drops, as the same bytes again are; a change in its data is still 409.
+    In one batch, the same event respelled is no conflicting copy of the first either."""
+    from engine.intake.process import Record, decide_intake
+
+    sent: list[tuple[str, bytes, bytes]] = []
+
+    async def acknowledged(self: Any, waves: list[Any], app: Any) -> bool:
+        sent.extend(send for wave in waves for send in wave)
+        return True
+
+    monkeypatch.setattr(intake.FieldIntake, "_send", acknowledged)
+    event = _event()
+    taken = decide_intake(Record("hazard.reports", 0, 12, REPORT["subject"].encode(), event,
+                                 int(NOW) * 1000), {}.get, KNOWN)  # the mark the worker set
+    served = Served(tmp_path)
+    served.marks = dict([taken.remember])
+    parsed = json.loads(event)
+    binary = {f"ce-{k}": v for k, v in parsed.items() if k not in ("data", "datacontenttype")}
+    binary["Content-Type"] = "application/json"
+    changed = _respelled(event).replace(b"Fire exit blocked", b"Fire exit still blocked")
+    answers = asyncio.run(served.post_each([
+        (event, None), (json.dumps(parsed["data"], indent=1).encode(), binary),
+        (b"[" + event + b"]", {"Content-Type": BATCH}), (_respelled(event), None),
+        (b"[%s, %s]" % (event, _respelled(event)), {"Content-Type": BATCH}), (changed, None)], served.app))
+    assert [status for status, _, _ in answers] == [202, 202, 202, 202, 202, 409]
+    assert [r["status"] for r in answers[4][1]["results"]] == ["accepted", "accepted"]
+    assert len(sent) == 6
 
 
 def test_when_the_broker_cannot_be_reached_the_answer_is_503_with_retry_after(tmp_path: Path) -> None:

@@ -91,6 +91,66 @@ def test_a_conflicting_copy_posted_over_http_is_also_rejected_to_its_field_app()
     assert [s.topic for s in decide_intake(record(changed, 5), store.get, KNOWN).sends] == [DUPLICATES]
 
 
+def _binary(value: bytes, offset: int, headers: tuple[tuple[str, bytes], ...] = ()) -> Record:
+    """The event `value` in the Kafka binding's binary mode: ce_ headers, the data as the value."""
+    event = json.loads(value)
+    attributes = tuple((f"ce_{name}", event[name].encode()) for name in
+                       ("specversion", "id", "source", "type", "time", "subject"))
+    return record(json.dumps(event["data"]).encode(), offset)._replace(
+        headers=(*attributes, ("content-type", b"application/json"), *headers))
+
+
+def _respelled(value: bytes) -> bytes:
+    """The same event as another app's JSON writes it: keys in reverse order, indented, escaped."""
+    def backwards(node):
+        return {k: backwards(node[k]) for k in reversed(node)} if isinstance(node, dict) else node
+    return json.dumps(backwards(json.loads(value)), indent=3, ensure_ascii=True).encode()
+
+
+def test_the_same_event_in_another_mode_or_spelling_is_a_plain_duplicate() -> None:
+    """A mark kept the digest of its record's bytes, so the same event sent again in binary mode,
+    or with its JSON's keys in another order and other white space, was flagged conflicting, and a
+    copy POST /events sent was rejected to its field app as a conflicting copy: it says the same,
+    so it is a plain duplicate now, however it came; a change in its data is still a conflict."""
+    from engine.intake.scope import FIELD_APP_HEADER
+
+    stamped = ((FIELD_APP_HEADER, b"inspector"),)
+    store = Store()
+    store.remember(decide_intake(record(REPORT, 0), store.get, KNOWN))
+    changed = REPORT.replace(b"Fire exit blocked", b"Fire exit still blocked")
+    copies = {"binary": _binary(REPORT, 3), "respelled": record(_respelled(REPORT), 4),
+              "binary, posted": _binary(REPORT, 5, stamped),
+              "respelled, posted": record(_respelled(REPORT), 6)._replace(headers=stamped),
+              "changed": record(_respelled(changed), 7), "changed, posted": _binary(changed, 8, stamped)}
+    told = {}
+    for name, copy in copies.items():
+        out = decide_intake(copy, store.get, KNOWN)
+        assert out.kind == "duplicate" and out.remember is None
+        told[name] = (json.loads(out.sends[0].value)["conflicting"], out.reasons, len(out.sends))
+    assert told == {"binary": (False, (), 1), "respelled": (False, (), 1), "binary, posted": (False, (), 1),
+                    "respelled, posted": (False, (), 1), "changed": (True, (), 1),
+                    "changed, posted": (True, ("conflicting_copy",), 2)}
+
+
+def test_a_mark_stored_before_the_digest_was_of_the_event_still_tells_its_copies() -> None:
+    """A mark the engine stored before 2026-12-07 holds the digest of its record's bytes: a copy of
+    those bytes is a plain duplicate, not a conflict, and its record redelivered is a redelivery;
+    a changed copy is still a conflict."""
+    import hashlib
+
+    from engine.intake.process import Mark
+
+    event = json.loads(REPORT)
+    old = Mark("hazard.reports/0/0", hashlib.blake2b(REPORT, digest_size=8).hexdigest(), 1_764_465_120)
+    store = Store({f"{event['source']}\x1f{event['id']}": old.text()})
+    same = decide_intake(record(REPORT, 3), store.get, KNOWN)
+    assert (same.kind, json.loads(same.sends[0].value)["conflicting"]) == ("duplicate", False)
+    changed = REPORT.replace(b"Fire exit blocked", b"Fire exit still blocked")
+    assert json.loads(decide_intake(record(changed, 4), store.get, KNOWN).sends[0].value)["conflicting"]
+    again = decide_intake(record(REPORT, 0), store.get, KNOWN)
+    assert again.kind == "redelivered" and Mark.read(again.remember[1]).position == old.position
+
+
 def test_redelivery_of_the_same_record_resends_the_same_entries() -> None:
     """After a crash the same record is resent with the same entry ids, not dropped."""
     store = Store()
