@@ -111,14 +111,21 @@ def test_the_same_event_in_another_mode_or_spelling_is_a_plain_duplicate() -> No
     """A mark kept the digest of its record's bytes, so the same event sent again in binary mode,
     or with its JSON's keys in another order and other white space, was flagged conflicting, and a
     copy POST /events sent was rejected to its field app as a conflicting copy: it says the same,
-    so it is a plain duplicate now, however it came; a change in its data is still a conflict."""
+    so it is a plain duplicate now, however it came (its time at another offset, a default spelled
+    out, another datacontenttype or an extension attribute too); a change in its data is still a
+    conflict."""
     from engine.intake.scope import FIELD_APP_HEADER
 
     stamped = ((FIELD_APP_HEADER, b"inspector"),)
     store = Store()
     store.remember(decide_intake(record(REPORT, 0), store.get, KNOWN))
     changed = REPORT.replace(b"Fire exit blocked", b"Fire exit still blocked")
+    event = json.loads(REPORT)
+    event["data"]["reporter"]["anonymous"] = False  # its default, spelled out
+    spelled_out = dict(event, time="2026-11-30T01:12:00Z", datacontenttype="application/json; charset=utf-8",
+                       traceparent="00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
     copies = {"binary": _binary(REPORT, 3), "respelled": record(_respelled(REPORT), 4),
+              "spelled out": record(json.dumps(spelled_out).encode(), 9),
               "binary, posted": _binary(REPORT, 5, stamped),
               "respelled, posted": record(_respelled(REPORT), 6)._replace(headers=stamped),
               "changed": record(_respelled(changed), 7), "changed, posted": _binary(changed, 8, stamped)}
@@ -127,7 +134,8 @@ def test_the_same_event_in_another_mode_or_spelling_is_a_plain_duplicate() -> No
         out = decide_intake(copy, store.get, KNOWN)
         assert out.kind == "duplicate" and out.remember is None
         told[name] = (json.loads(out.sends[0].value)["conflicting"], out.reasons, len(out.sends))
-    assert told == {"binary": (False, (), 1), "respelled": (False, (), 1), "binary, posted": (False, (), 1),
+    assert told == {"binary": (False, (), 1), "respelled": (False, (), 1), "spelled out": (False, (), 1),
+                    "binary, posted": (False, (), 1),
                     "respelled, posted": (False, (), 1), "changed": (True, (), 1),
                     "changed, posted": (True, ("conflicting_copy",), 2)}
 
