@@ -425,8 +425,12 @@ The same (`source`, `id`) a second time is a duplicate and changes nothing,
 whichever partition or route it comes by, for {defaults['dedup_days']} days after the
 event's `time` (`HAZARD_DEDUP_DAYS`): an event older than that is rejected
 (`stale`), as it could be a copy of one whose mark is gone. A copy is judged by
-its record's bytes: one with other content is a conflicting copy, dropped all
-the same (the first stands) and flagged `conflicting` on `engine.intake.duplicates`;
+what it says: its `type`, `source`, `id`, `subject`, `time` (the instant, whatever
+its offset) and `data` (a field left out as its default), not by how it was sent
+(structured, binary, in a batch, the JSON's key order or white space) nor by its
+`datacontenttype` or extension attributes. One that says otherwise is a conflicting
+copy, dropped all the same (the first stands) and flagged `conflicting` on
+`engine.intake.duplicates`;
 one that `POST /events` sent is also rejected to its field app
 (`conflicting_copy` on `intake.rejected`), as the door refuses one it can tell. An event whose
 `time` lies more than {defaults['future_s']} s ahead of the engine's clock
