@@ -304,7 +304,8 @@ def test_a_changed_copy_is_409_where_the_mark_is_and_read_back_where_it_is_not(
     """A report posted again under its (source, id) with other content was answered 202 and dropped
     unseen: the worker, which holds the first's mark, now answers 409 and sends nothing; the gateway,
     which holds none, answers 202, and the intake's rejection reaches GET /events/rejected. The
-    same bytes again are still one event, 202."""
+    same event again, as the same bytes, in binary mode or in a batch, is still one event, 202,
+    and no conflicting copy: the marks' digest is of what the event says."""
     worker = http_worker(namespace, tmp_path, tokens).start()
     gateway = Gateway(namespace.env(HAZARD_TOKENS_FILE=str(tokens.path)), tmp_path / "gateway.log")
     try:
@@ -318,10 +319,23 @@ def test_a_changed_copy_is_409_where_the_mark_is_and_read_back_where_it_is_not(
         status, body, _ = run_post(url, tokens.grid, changed, {"Content-Type": STRUCTURED})
         assert status == 409 and body["results"][0]["errors"][0]["type"] == "conflicting_copy", body
         assert run_post(url, tokens.grid, first, {"Content-Type": STRUCTURED})[0] == 202
+        # The same event in binary mode at the worker and in a batch through the gateway: it says
+        # what the first said, so it is a duplicate (202), never a conflicting copy.
+        event = report(21)
+        binary = {f"ce-{k}": str(v) for k, v in event.items() if k not in ("data", "datacontenttype")}
+        binary["Content-Type"] = "application/json"
+        status, body, _ = run_post(url, tokens.grid, json.dumps(event["data"], indent=2).encode(), binary)
+        assert status == 202, body
+        status, body, _ = run_post(gateway.url + "/events", tokens.grid, json.dumps([event]).encode(),
+                                   {"Content-Type": BATCH})
+        assert status == 202, body
         status, body, _ = run_post(gateway.url + "/events", tokens.grid, changed,
                                    {"Content-Type": STRUCTURED})
         assert status == 202, body
         asyncio.run(wait_drained(namespace))
+        duplicates = asyncio.run(read_to_end(namespace.bootstrap,
+                                             namespace.topic("engine.intake.duplicates")))
+        assert [json.loads(d.value)["conflicting"] for d in duplicates] == [False, False, False, True]
         status, answer = asyncio.run(get_rejected(url + "/rejected", tokens.grid))
         assert status == 200 and answer["complete"], answer
         [one] = answer["rejected"]
