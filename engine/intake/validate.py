@@ -38,8 +38,8 @@ class Accepted:
 
     event: Envelope
     event_type: EventType
-    # The bytes that stand for the event when its record value alone does not (binary mode), so
-    # that a later copy with other attributes is flagged as conflicting.
+    # The bytes that stand for the event when its record value alone does not (binary mode): what
+    # POST /events sends, and what a mark stored before 2026-12-07 holds the digest of.
     content: bytes | None = None
 
 
