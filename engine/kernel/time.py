@@ -106,9 +106,8 @@ def after(span: Span, start: int, rules: _Calendared) -> Due:
     per calendar, span and local day, then read from a cache.
     """
     calendar = rules.calendar
-    seconds = _UNIT_SECONDS.get(span.unit)
-    if seconds is not None:
-        due = start + seconds * span.n
+    if span.unit in _UNIT_SECONDS:  # a membership test, not a `get` call: most spans count days
+        due = start + _UNIT_SECONDS[span.unit] * span.n
         if _FIXED_FROM <= start < _FIXED_UNTIL and _FIXED_FROM <= due < _FIXED_UNTIL:
             return Due(due, False)
         return _after(span, start, calendar)
