@@ -288,7 +288,8 @@ def _doc_builder(cls: type, whole: bool, named: bool) -> Callable[[Any], dict[st
     attribute read and one comparison. The code is generated once per class,
     from `fields(cls)`, as `dataclasses` writes a class's `__init__`.
     """
-    space: dict[str, Any] = {"_EMPTY": _EMPTY, "full_history": full_history, "all_applied": all_applied,
+    space: dict[str, Any] = {"_EMPTY": _EMPTY, "_EMPTY_OR_NONE": _EMPTY_OR_NONE,
+                             "full_history": full_history, "all_applied": all_applied,
                              "_named_rows": _named_rows, "_wrong_length": _wrong_length}
     lines = ["def doc(s):", "    d = {}"]
     for f in fields(cls):
@@ -304,7 +305,11 @@ def _doc_builder(cls: type, whole: bool, named: bool) -> Callable[[Any], dict[st
         test = "v is not None and (v or type(v) not in _EMPTY)"
         if f.default is not MISSING and f.default is not None:
             space[f"_d_{name}"] = f.default  # a plain default other than None: left out when equal
-            test = f"v is not None and v is not _d_{name} and (v or type(v) not in _EMPTY) and v != _d_{name}"
+            # The default's identity asked first: most such fields hold the very default object.
+            test = f"v is not _d_{name} and v is not None and (v or type(v) not in _EMPTY) and v != _d_{name}"
+        elif f.default_factory is not MISSING:
+            # A list or a dict, seldom None: one type test instead of the None test and then it.
+            test = "v or type(v) not in _EMPTY_OR_NONE"
         value = "v"
         lines.append(f"    if {test}:")
         if named and name in cls.NAMED:
@@ -322,6 +327,7 @@ def _doc_builder(cls: type, whole: bool, named: bool) -> Callable[[Any], dict[st
 
 
 _EMPTY = (list, dict)
+_EMPTY_OR_NONE = (list, dict, type(None))  # left out when falsy: an empty list or dict, or None
 
 
 def written(name: str, lines: list[str], space: dict[str, Any]) -> Callable[..., Any]:
@@ -363,6 +369,9 @@ def _builder(cls: type) -> Callable[[dict[str, Any]], Any]:
         if f.default is not MISSING:
             space[f"_d_{f.name}"] = f.default
             lines.append(f"    s.{f.name} = _d_{f.name}")
+        elif f.default_factory is list or f.default_factory is dict:
+            # An empty display, not a call of the factory: a third of the instructions, the same value.
+            lines.append(f"    s.{f.name} = {'[]' if f.default_factory is list else '{}'}")
         elif f.default_factory is not MISSING:
             space[f"_f_{f.name}"] = f.default_factory
             lines.append(f"    s.{f.name} = _f_{f.name}()")
