@@ -9,6 +9,7 @@ profile of the full engine had stdlib JSON at 5.6% of its busy time.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -16,9 +17,9 @@ import orjson
 JSONDecodeError = orjson.JSONDecodeError  # a subclass of ValueError, as json's is
 
 
-def dumps(value: Any) -> bytes:
-    """Compact UTF-8 JSON."""
-    return orjson.dumps(value)
+# Compact UTF-8 JSON: orjson's own function, not a wrapper around it, so that the three to four
+# calls an event makes cost no Python frame each.
+dumps: Callable[[Any], bytes] = orjson.dumps
 
 
 def loads(raw: bytes | str) -> Any:
