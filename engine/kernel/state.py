@@ -416,7 +416,7 @@ class HistoryState:
         """The fields by name, those at their defaults left out; `whole=False`: without the history
         and the applied hashes, which the table stores as they came; `named`: the positional lists'
         places named, as stored (engine/store.py)."""
-        return state_doc(self, whole, named)
+        return _doc_builder(type(self), whole, named)(self)  # `state_doc`, without its frame
 
     @classmethod
     def decode(cls, raw: bytes) -> Self:
