@@ -456,17 +456,11 @@ A token limited to towns is held to them for every event about a subject, not on
 those that name a town: `POST /events` stamps each record it sends with the
 token's towns (the `field-app-towns` header, which only the server sets), and
 the intake stage, which holds the subject's state, rejects an event whose own
-town or whose subject's town is outside them (`outside_scope`). An event that
-names no town about a subject whose town is not known yet is kept, as every
-event ahead of its subject's opening (section 3), with the token's towns on its
-timeline entry: once the subject is opened, it is applied if the subject's town
-is one of them, and otherwise not applied and rejected as `outside_scope` on
-`intake.rejected` (the reason says it waited and where the subject opened), so a
-verdict sent ahead under another town's next id never applies there. A worker
-answers 403 at once for a subject its states show outside the towns; what only
-the worker can tell, the field app reads back at `GET /events/rejected`.
-(Rejections written before 2026-12-07 may name `scope_unknown`, which is no
-longer given.) Records
+town or whose subject's town is outside them (`outside_scope`), or about a
+subject whose town it does not know yet (`scope_unknown`: send it again once
+the subject's report, finding or raising was accepted). A worker answers 403 at
+once for a subject its states show outside the towns; what only the intake
+stage can tell, the field app reads back at `GET /events/rejected`. Records
 published straight to Kafka carry no stamp and are held to no town: the
 broker's ACLs decide who may write the intake topics.
 A token is limited to {defaults['http_rate_per_s']:g} events a second on average (a burst of

@@ -46,8 +46,4 @@ def decide(state: Hazard | None, entry: Entry, rules: Rules,
     the entry's own time; it never goes back behind the state's watermark.
     """
     return apply_entry(state, entry, rules, now, new=Hazard, advance_fn=advance, apply_fn=_apply,
-                       owned=owned, town=_town)
-
-
-def _town(h: Hazard) -> str | None:
-    return h.town  # the opening report's or finding's; a field-app token's towns are judged by it
+                       owned=owned)

@@ -415,8 +415,4 @@ def decide_enterprise(state: EnterpriseFile | None, entry: dict[str, Any], rules
     """
     er = rules if isinstance(rules, EnterpriseRules) else EnterpriseRules(rules, None, None)
     return apply_entry(state, entry, er, now, new=EnterpriseFile, advance_fn=_advance, apply_fn=_apply,
-                       owned=owned, town=_town)
-
-
-def _town(f: EnterpriseFile) -> str | None:
-    return f.town  # where it is registered (or first found); a field-app token's towns are judged by it
+                       owned=owned)

@@ -4,16 +4,13 @@
 that owns each subject has judged them. Most rejections are known at the door
 and answered there; a few need the subject's state, which only that worker
 holds: an event about a subject outside the token's towns that the door could
-not see (`outside_scope`), one sent ahead of its subject's opening that the
-subject, once opened, showed outside them (`outside_scope` too, written by the
-decision: engine/kernel/scope.py), an event that went stale on its way in, and
-a changed copy of an event taken before under the same `source` and `id` whose
-mark the door did not hold (`conflicting_copy`: another worker's, or a
-gateway's door). Those go to `intake.rejected`, as every rejection does, and a
-field app reads its own back here, with its own token: the records the door
-stamped with its name (the `field-app` header, which a rejection repeats), from
-a time on. Rejections written before 2026-12-07 may also name `scope_unknown`,
-no longer given.
+not see (`outside_scope`), one about a subject whose town is not known yet
+(`scope_unknown`), an event that went stale on its way in, and a changed copy
+of an event taken before under the same `source` and `id` whose mark the door
+did not hold (`conflicting_copy`: another worker's, or a gateway's door). Those go to
+`intake.rejected`, as every rejection does, and a field app reads its own
+back here, with its own token: the records the door stamped with its name
+(the `field-app` header), from a time on.
 
 One request reads `intake.rejected` from `since` (or from `after`, the `next`
 of an earlier answer) to where it ended when the request came, at most

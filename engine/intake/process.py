@@ -39,7 +39,7 @@ from engine.contract.outputs import (
 )
 from engine.intake import fast
 from engine.intake.binding import validate_kafka_record
-from engine.intake.scope import FIELD_APP_HEADER, TownOf, opened_towns, scope_problems, stamped, towns_of
+from engine.intake.scope import FIELD_APP_HEADER, TownOf, opened_towns, scope_problems, towns_of
 from engine.intake.timeline import SHANGHAI, Normalised, encode, entries_of, event_key, normalised
 from engine.intake.validate import MAX_RECORD_BYTES, Accepted, deadline_problems, read_json, time_problem
 from engine.kernel.time import epoch, iso_ms
@@ -112,7 +112,7 @@ class Outcome(NamedTuple):
 
 
 def _unknown_town(kind: str, subject: str) -> None:
-    """No subject's town is known: a town-limited event naming none waits for it on the timeline."""
+    """No subject's town is known: a town-limited event naming none is `scope_unknown`."""
     return None
 
 
@@ -366,10 +366,8 @@ def decide_intake(record: Record, seen: Callable[[str], str | None], known: Know
 
     A record `POST /events` stamped with its token's towns (`scope.TOWNS_HEADER`) is held to
     them: the town it names and its subject's town (`town_of`, from the subject's state) must
-    be among them, else it is rejected as `outside_scope`. The stamp goes on the entry of the
-    event's subject, so a subject whose town is not known yet has it judged by the decision once
-    it is (engine/intake/scope.py). A redelivery was judged when it came first, and its entry
-    carries the same stamp.
+    be among them, else it is rejected as `outside_scope`; a subject whose town is not known
+    yet is `scope_unknown` (engine/intake/scope.py). A redelivery was judged when it came first.
     """
     event = _fast(record, contract_topic or record.topic, known, max_bytes)
     if event is not None:
@@ -424,8 +422,7 @@ def decide_intake(record: Record, seen: Callable[[str], str | None], known: Know
     arrived = _arrived_ms(record.timestamp_ms, now, skew_s)
     sends = tuple([Send(TIMELINE, entry_key.encode("utf-8"), encode(entry))
                    for entry_key, entry in entries_of(event, origin, iso_ms(record.timestamp_ms),
-                                                      None if arrived is None else iso_ms(arrived), key,
-                                                      stamped(record.headers) if record.headers else None)])
+                                                      None if arrived is None else iso_ms(arrived), key)])
     kind: Kind = "redelivered" if previous is not None else "accepted"
     # A redelivery's: the one it set, with its time (and, set before 2026-12-07, its digest anew).
     mark = Mark(record.position, content_digest(event), at)

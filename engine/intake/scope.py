@@ -13,31 +13,25 @@ stamped event against the town of its subject:
 - the town the event itself names, and the town its subject's state was opened
   in, must each be one of the token's towns, else `outside_scope`;
 - an event that names no town about a subject whose town the engine does not
-  know yet (never reported here, or an orphan) is taken, as the contract takes
-  events ahead of their subject's opening: the stamp goes on its timeline entry
-  (`stamped`), and the decision judges it once the subject has a town
-  (engine/kernel/scope.py): applied within the token's towns, else not applied
-  and rejected as `outside_scope`, so a verdict sent ahead under another town's
-  next hazard id never applies there;
+  know yet (never reported here, or an orphan) is `scope_unknown`: taken, it
+  would wait for its opening event and apply to whatever hazard or alert is
+  later opened under that id, in any town;
 - a record without the header (published straight to Kafka: the broker's ACLs
   decide who may write the intake topics) and a token not limited to towns
   (`ALL_TOWNS`) are held to no town.
 
 A header that cannot be read allows no town: whoever can set it can only
 narrow what they may send. This is pure: the event, the header and a look-up
-into the subjects' towns. Records rejected as `scope_unknown` before 2026-12-07
-keep that reason on intake.rejected; none is rejected so any more.
+into the subjects' towns.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any
 
 from engine import codec
 from engine.contract.outputs import RejectionError
 from engine.intake.timeline import Normalised
-from engine.kernel.entries import FIELD_APP, TOWNS
 
 FIELD_APP_HEADER = "field-app"  # on each record `POST /events` sends: the token's name, for audits
 TOWNS_HEADER = "field-app-towns"  # and the token's towns
@@ -70,17 +64,6 @@ def towns_of(headers: Iterable[tuple[str, bytes | None]]) -> frozenset[str] | No
     if not isinstance(listed, list) or not all(isinstance(t, str) for t in listed):
         return frozenset()
     return frozenset(listed)
-
-
-def stamped(headers: Iterable[tuple[str, bytes | None]]) -> dict[str, Any]:
-    """What a record's stamp puts on the timeline entry of its event's subject: the towns it allows
-    (`TOWNS`, sorted) and the token's name (`FIELD_APP`); nothing for a record held to no town."""
-    towns = towns_of(headers)
-    if towns is None:
-        return {}
-    apps = [value for name, value in headers if name.lower() == FIELD_APP_HEADER and value is not None]
-    app = {FIELD_APP: apps[0].decode("utf-8", "replace")} if len(apps) == 1 else {}
-    return {TOWNS: sorted(towns), **app}
 
 
 def named_town(event: Normalised) -> str | None:
@@ -139,8 +122,7 @@ def scope_problems(event: Normalised, towns: frozenset[str], town_of: TownOf) ->
     """Why an event stamped with `towns` is outside its token's scope; empty when within it.
 
     Both the town the event names and its subject's town (`town_of`) are judged, so a second
-    report naming the token's town cannot reach a subject opened in another. A subject whose town
-    is not known here is no problem yet: the decision judges the entry's stamp (`stamped`) once it is.
+    report naming the token's town cannot reach a subject opened in another.
     """
     kind, subject = event.event_type.subject_kind, event.subject
     own, known = named_town(event), town_of(kind, subject)
@@ -155,4 +137,10 @@ def scope_problems(event: Normalised, towns: frozenset[str], town_of: TownOf) ->
             loc=["subject"], type="outside_scope",
             msg=f"{kind} {subject[:200]!r} is in town {known[:100]!r}, outside the scope of the "
             f"field-app token that sent this event: it may send for {_allowed(towns)}"))
+    if own is None and known is None:
+        problems.append(RejectionError(
+            loc=["subject"], type="scope_unknown",
+            msg=f"the engine knows no town of {kind} {subject[:200]!r} yet, so it cannot tell "
+            "whether it is within the scope of the field-app token that sent this event (limited "
+            f"to {_allowed(towns)}); send it again once the {kind}'s opening event was accepted"))
     return problems

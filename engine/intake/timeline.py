@@ -85,15 +85,12 @@ def normalised(event: Envelope, event_type: EventType) -> Normalised:
 
 
 def entries_of(event: Normalised, origin: Origin, received_at: str,
-               arrived_at: str | None = None, key: str | None = None,
-               stamp: dict[str, Any] | None = None) -> list[tuple[str, Entry]]:
+               arrived_at: str | None = None, key: str | None = None) -> list[tuple[str, Entry]]:
     """The (key, entry) pairs for the timeline topic of one normalised event; `received_at` is the
     record's broker time as RFC 3339 in Asia/Shanghai (`engine.kernel.time.iso_ms`), and
     `arrived_at`, when given, the arrival the engine vouches for (`decide_intake`); `key`, the key
     of its de-duplication mark when that is not `event_key`'s (a mark set before 2026-12-07), so a
-    redelivery's entries keep the ids they were first sent with. `stamp`, a field-app token's towns
-    and name (engine/intake/scope.py `stamped`), goes on the entry of the event's own subject: the
-    one subject whose town it may not name."""
+    redelivery's entries keep the ids they were first sent with."""
     event_type, data = event.event_type, event.data
     key = key or event_key(event.source, event.event_id)
     base = {
@@ -112,7 +109,6 @@ def entries_of(event: Normalised, origin: Origin, received_at: str,
         "type": event_type.name,
         **base,
         "data": data,
-        **(stamp or {}),
     })]
     if event_type.name == "safety.inspection.recorded":
         context = {k: data[k] for k in ("inspection_id", "kind", "enterprise", "location")}

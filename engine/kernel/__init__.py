@@ -16,8 +16,6 @@ core's machinery:
 - `escalation`: the one builder of `safety.escalation.raised`;
 - `targets`: the target names every core resolves alike, each unit once;
 - `time`: epoch seconds from and to RFC 3339, and `after`, every core's deadline;
-- `scope`: a field-app token's towns held to the subject's town, once it is
-  known (an entry outside them rejected, one ahead of its subject kept waiting);
 - `checker`: the rules-file checker the hazard and alert rule loaders stand on;
 - `replay`: the in-memory loop over many subjects of one core.
 """

@@ -5,10 +5,7 @@ subject), `advance_fn` (fire the clocks due up to a time, through
 `advance_clocks` with the core's own `derive` and `fire`) and `apply_fn`
 (record one event's facts and return what they cause). `apply_entry` runs them
 in the one order every core keeps: copy, fire what is due, apply the event
-once (a re-delivered entry changes nothing), fire again. A core whose
-subjects lie in a town (`town`) also has a field-app token's towns judged here,
-once for all of them (engine/kernel/scope.py): an entry outside them is not
-applied, and one that must wait for its subject's town waits in `parked`.
+once (a re-delivered entry changes nothing), fire again.
 """
 
 from __future__ import annotations
@@ -18,7 +15,6 @@ from collections.abc import Callable
 from dataclasses import fields
 from typing import Any
 
-from engine.kernel import scope
 from engine.kernel.copies import AGAIN, seen_before
 from engine.kernel.entries import Entry
 from engine.kernel.outputs import Out
@@ -102,8 +98,7 @@ def take_over(state: Any) -> Any:
 def apply_entry(state: Any, entry: Entry, rules: Any, now: int | None, *,
                 new: Callable[[str], Any], advance_fn: Callable[[Any, Any, int], list[Out]],
                 apply_fn: Callable[[Any, Entry, int, Any], list[Out]],
-                owned: bool = False, town: Callable[[Any], str | None] | None = None
-                ) -> tuple[Any, list[Out]]:
+                owned: bool = False) -> tuple[Any, list[Out]]:
     """The shape every core shares: copy, fire what fell due before the event, apply it once, fire
     again.
 
@@ -113,12 +108,6 @@ def apply_entry(state: Any, entry: Entry, rules: Any, now: int | None, *,
     the state returned is `state` itself only for a re-delivered entry, as without
     `owned`. `now` defaults to the entry's own time; it never goes back behind the
     state's watermark. `apply_fn` records the event's facts and returns what they cause.
-
-    `town` gives the town a state lies in (None: not known yet). With it, an
-    entry stamped with a token's towns is judged against it: outside them, it
-    is not applied and is rejected (`scope.rejection`); with no town known and
-    none named, it waits in the state's `parked` until an entry gives the
-    subject its town, and is then applied or rejected in the order it came.
     """
     if state is None:
         h = new(entry["subject"])
@@ -133,53 +122,17 @@ def apply_entry(state: Any, entry: Entry, rules: Any, now: int | None, *,
     if applied_before(h, entry_id, source):
         return state if state is not None else h, []  # a re-delivered entry changes nothing
     remember(h, entry_id, source)
-    # A field-app token's towns come before the copies: an entry that waits or is rejected leaves no
-    # fingerprint, so a copy of it that may apply (another app's, or one without a stamp) is not
-    # taken for it.
-    where = town(h) if town is not None and scope.stamp_of(entry) is not None else None
-    if town is not None and scope.waits(entry, where):
-        h.parked.append(dict(entry))  # judged once its subject is opened, in a town
-        return h, advance_fn(h, rules, now)
-    if where is not None and scope.outside(entry, where):
-        return h, [*advance_fn(h, rules, now), scope.rejection(entry, where, waited=False)]
-    if _again(h, entry, at):
+    # A field record (one the intake published) sent again under a fresh event id: on the record,
+    # applied once. Hazards and alerts keep the fingerprints (`seen`, engine/kernel/copies.py); an
+    # enterprise's file knows its records' copies in its core, a plan town has no field records.
+    if entry.get("origin") is not None and hasattr(h, "seen") and seen_before(h, entry, at):
+        h.history.append([at, entry.get("event_id") or entry_id, AGAIN])
         return h, []
     # Clocks due before the entry's second fire first; one due at that very second fires after
     # it: an act at the instant it is due is in time, and no escalation goes out to be withdrawn.
     outs = advance_fn(h, rules, min(at - 1, now))
     outs += apply_fn(h, entry, at, rules)
-    if town is not None and h.parked and (opened_in := town(h)) is not None:
-        outs += _released(h, rules, now, opened_in, advance_fn, apply_fn)
     outs += advance_fn(h, rules, now)
     return h, outs
-
-
-def _again(h: Any, entry: Entry, at: int) -> bool:
-    """Whether a field record (one the intake published) was sent again under a fresh event id: on
-    the record, applied once. Hazards and alerts keep the fingerprints (`seen`,
-    engine/kernel/copies.py); an enterprise's file knows its records' copies in its core, a plan
-    town has no field records."""
-    if entry.get("origin") is not None and hasattr(h, "seen") and seen_before(h, entry, at):
-        h.history.append([at, entry.get("event_id") or entry["entry_id"], AGAIN])
-        return True
-    return False
-
-
-def _released(h: Any, rules: Any, now: int, where: str, advance_fn: Callable[[Any, Any, int], list[Out]],
-              apply_fn: Callable[[Any, Entry, int, Any], list[Out]]) -> list[Out]:
-    """The entries that waited for the subject's town, now `where`: each applied as if it came
-    right after the entry that gave the town, or rejected if its stamp does not allow it."""
-    outs: list[Out] = []
-    parked, h.parked = h.parked, []
-    for waiting in parked:
-        at = entry_time(waiting)
-        if scope.outside(waiting, where):
-            outs.append(scope.rejection(waiting, where, waited=True))
-            continue
-        if _again(h, waiting, at):
-            continue
-        outs += advance_fn(h, rules, min(at - 1, now))
-        outs += apply_fn(h, waiting, at, rules)
-    return outs
 
 

@@ -339,10 +339,8 @@ class Entry(TypedDict):
     `arrived_at` when the intake could vouch for its arrival; an entry the
     engine writes itself (a clock's firing, an enterprise or plan link) has
     those of them it needs, and a link its output `id` and, when the decide stage
-    read its cause from the timeline, `cause`. An entry of an event a town-limited
-    field-app token sent has `towns` and `field_app` (engine/kernel/scope.py).
-    `position` is not in the record: the decide stage adds where it read the entry
-    (engine/cores.py `decide_entry`).
+    read its cause from the timeline, `cause`. `position` is not in the record:
+    the decide stage adds where it read the entry (engine/cores.py `decide_entry`).
     `data` is the `DATA_TYPES` entry of `type`.
     """
 
@@ -360,14 +358,6 @@ class Entry(TypedDict):
     id: NotRequired[str]
     cause: NotRequired[Origin]
     position: NotRequired[Origin]
-    # On the entry of its event's own subject, from a record `POST /events` stamped with a token's
-    # towns (engine/intake/scope.py `stamped`): those towns, sorted, and the token's name.
-    towns: NotRequired[list[str]]
-    field_app: NotRequired[str]
-
-
-# The keys of a field-app token's stamp on an entry (`Entry.towns`, `Entry.field_app`).
-TOWNS, FIELD_APP = "towns", "field_app"
 
 
 def with_cause(link: dict[str, Any], cause: Mapping[str, Any]) -> dict[str, Any]:

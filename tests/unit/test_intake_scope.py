@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 
 from engine.intake.process import TIMELINE, Record, decide_intake
-from engine.intake.scope import ALL_TOWNS, FIELD_APP_HEADER, TOWNS_HEADER, OpenedTowns, stamp, towns_of
+from engine.intake.scope import ALL_TOWNS, TOWNS_HEADER, OpenedTowns, stamp, towns_of
 from engine.reference import load_reference
 
 REPO = Path(__file__).resolve().parents[2]
@@ -71,30 +71,11 @@ def test_a_verdict_about_a_hazard_of_the_tokens_town_is_accepted() -> None:
     assert out.kind == "accepted" and [s.topic for s in out.sends] == [TIMELINE]
 
 
-def test_an_event_about_a_subject_whose_town_is_unknown_is_taken_with_the_stamp_on_its_entry() -> None:
-    """Field apps work offline: a verdict before its report is taken, and carries the token's towns
-    and name to the decision, which judges them once the hazard has a town (engine/kernel/scope.py)."""
-    out = decide(VERIFIED, headers=((FIELD_APP_HEADER, b"huxi-app"), *HUXI))
-    assert out.kind == "accepted" and out.reasons == ()
-    [entry] = [json.loads(s.value) for s in out.sends]
-    assert entry["towns"] == ["huxi"] and entry["field_app"] == "huxi-app"
-
-
-def test_only_the_events_own_subject_carries_the_stamp_and_a_redelivery_carries_it_again() -> None:
-    """An inspection's findings and its enterprise's entry name the inspection's town, judged at
-    intake; a redelivery writes the very entries it wrote first."""
-    inspection = json.loads((EXAMPLES / "inspection-recorded.json").read_text())
-    in_huxi = {**inspection, "data": {**inspection["data"], "location": {"town": "huxi"}}}
-    record = Record("inspection.records", 0, 3, in_huxi["subject"].encode(), json.dumps(in_huxi).encode(),
-                    1_764_472_000_000, HUXI)
-    marks: dict[str, str] = {}
-    first = decide_intake(record, marks.get, KNOWN)
-    assert first.kind == "accepted", first
-    entries = [json.loads(s.value) for s in first.sends]
-    assert [e.get("towns") for e in entries] == [["huxi"]] + [None] * (len(entries) - 1)
-    marks[first.remember[0]] = first.remember[1]
-    again = decide_intake(record, marks.get, KNOWN)
-    assert again.kind == "redelivered" and again.sends == first.sends
+def test_a_subject_whose_town_is_unknown_is_scope_unknown_for_a_town_limited_token() -> None:
+    """Taken, a verdict before its report would apply to whatever hazard opens under that id."""
+    out = decide(VERIFIED)
+    assert out.reasons == ("scope_unknown",)
+    assert "send it again once" in errors(out)[0]["msg"]
 
 
 def test_a_report_is_held_to_the_town_it_names_and_to_its_hazards_town() -> None:
