@@ -51,9 +51,6 @@ class Alert(HistoryState):
     # CAP sent, the first and the latest only (bounds.py): (sequence, identifier, sent, type).
     caps: list[tuple[Any, ...]] = field(default_factory=list)
     waiting: list[list[Any]] = field(default_factory=list)  # before the raising: [time, event id, type]
-    # Entries stamped with a field-app token's towns that came before the alert had a town, as for a
-    # Hazard (since format 15).
-    parked: list[dict[str, Any]] = field(default_factory=list)
     clocks: dict[str, int] = field(default_factory=dict)  # clock name -> due (derived)
     applied: list[int] = field(default_factory=list)  # hashes of the latest APPLIED entries without a source
     # The records of each source partition whose entries it applied, as for a Hazard.

@@ -315,10 +315,6 @@ class Hazard(HistoryState):
     # Fingerprints of the latest field records applied (engine/kernel/copies.py; since format 8).
     seen: list[int] = field(default_factory=list)
     history: list[list[Any]] = field(default_factory=list)  # [time, event id, what]
-    # Entries stamped with a field-app token's towns that came before the hazard had a town, whole,
-    # in the order they came: applied or rejected once it is opened (engine/kernel/scope.py; since
-    # format 15).
-    parked: list[dict[str, Any]] = field(default_factory=list)
     watermark: int = 0  # the latest time this state has been brought to
     # The history stored before, not decoded: its full chunks apart in the history table and its
     # tail (engine/store.py); the decision path only appends to `history`. None when the whole

@@ -129,9 +129,6 @@ class EnterpriseFile:
     # The records of each source partition (`source_of`'s key) whose entries it applied, those of the
     # last SPAN offsets there, as runs of offsets: {"starts": [...], "ends": [...]} (`remember`).
     applied_from: dict[str, dict[str, list[int]]] = field(default_factory=dict)
-    # Entries stamped with a field-app token's towns that came before the file had a town, as for a
-    # Hazard (engine/kernel/scope.py; since format 15).
-    parked: list[dict[str, Any]] = field(default_factory=list)
     watermark: int = 0
     # The applied hashes stored before, undecoded (as for a Hazard): a file hears from every hazard
     # of its enterprise, and a list of 2,000 hashes cost 20 µs a scan for each re-delivery check.
