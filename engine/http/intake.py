@@ -594,8 +594,9 @@ class FieldIntake:
             log.info("http_intake_refused", field_app=app.name, events=len(items))
             if all(_conflicting(result) for result in results):
                 return _answer(409, body.model_copy(update={
-                    "error": "conflicting_copy: an event of this request reuses the source and id of "
-                             "another with other content; see results"}))
+                    "error": "conflicting_copy: each event of this request reuses the source and id of "
+                             "an event taken before or earlier in the request, with other content; see "
+                             "results"}))
             return _answer(400, body.model_copy(
                 update={"error": "no event of this request can be accepted; see results"}))
         if not await self._send(_waves(sends, opening, app), app):

@@ -642,6 +642,7 @@ def test_a_changed_copy_of_an_event_this_worker_took_is_409(tmp_path: Path) -> N
     changed = event.replace(b"Fire exit blocked", b"Fire exit still blocked")
     [(status, body, _)] = asyncio.run(served.post(changed, served.app))
     assert status == 409 and body["error"].startswith("conflicting_copy") and body["accepted"] == 0
+    assert "taken before" in body["error"]  # not only "earlier in the request" (a review, 2026-12-07)
     [error] = body["results"][0]["errors"]
     assert error["type"] == "conflicting_copy" and "taken before with other content" in error["msg"]
     assert served.counted("hazard_http_intake_answers_total", status="409") == 1
