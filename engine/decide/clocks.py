@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
 from engine.decide import emit, proposals
-from engine.decide.state import Hazard, failed_reviews, pending_at_key
+from engine.decide.state import Hazard, judged_late_claim
 from engine.kernel.ids import clock_id
 from engine.kernel.outputs import Out
 from engine.kernel.referral import hold, released, withdrawal
@@ -303,16 +303,15 @@ def unjudged(h: Hazard, rules: Rules, what: str, how: str, done: int, eid: str, 
     """A record of `done`, decided at `at`, that closed the hazard or ended its listing (`what` it did,
     `how` the record says so) withdraws the failure of a listing's deadline at which a completion
     claim was pending, when only a failed review made at or after `done` judged that claim
-    (state `pending_at_key`): in time order that review found the listing ended, and its deadline
+    (state `judged_late_claim`): in time order that review found the listing ended, and its deadline
     did not run out (`derive`), whatever a verification after the close found. Reaching the engine
     after the review, the record takes back what the review's arrival let run out. A failed review
     made before the close (while the hazard stood listed) leaves the failure standing, and one
     reaching the engine after the close raises it (`judged_late`)."""
     hit = []
     for f in h.failures:
-        claim = h.arrived.get(pending_at_key(f[2])) if f[0] == "supervision" else None
-        judging = None if claim is None else next((r for r in failed_reviews(h) if r > claim), None)
-        if judging is not None and f[2] < done <= judging:  # closed between the deadline and the review
+        pending = judged_late_claim(h, f[2]) if f[0] == "supervision" else None
+        if pending is not None and f[2] < done <= pending[1]:  # closed between the deadline and the review
             hit.append(f)
     reason = (f"the record {eid} {what} on {iso(done)}, before a failed review judged the completion claim "
               "pending at the deadline, so no listing's deadline was missed while the hazard stood listed; "
@@ -323,14 +322,14 @@ def unjudged(h: Hazard, rules: Rules, what: str, how: str, done: int, eid: str, 
 def judged_late(h: Hazard, rules: Rules, at: int) -> list[Out]:
     """A failed review made at `at`, reaching the engine once a record made after it had closed the
     hazard or ended its listing, that judged the completion claim pending at the listing's deadline
-    (`pending_at_key`; the first failed review after the claim): the hazard stood listed when the
+    (`judged_late_claim`; the first failed review after the claim): the hazard stood listed when the
     review came, and in time order the listing's deadline ran out then (`derive`), the failure
     standing through the close that followed (`unjudged`). It runs out now, with the clock's own id
     as its cause, as it would have; a referral a close had withdrawn is sent again (`sent_again`)."""
     due = h.listed[2] if h.listed else None
-    claim = None if due is None else h.arrived.get(pending_at_key(due))
-    if claim is None or due is None or not due < at or _missed(h, _tag(rules, None)) \
-            or next((r for r in failed_reviews(h) if r > claim), None) != at or h.unlisted_between(due, at):
+    pending = None if due is None else judged_late_claim(h, due)
+    if pending is None or due is None or pending[1] != at or _missed(h, _tag(rules, None)) \
+            or h.unlisted_between(due, at):
         return []
     return _supervision(h, rules, due, clock_id(h.id, "supervision", due))
 

@@ -39,7 +39,6 @@ from engine.decide.state import (
     Hazard,
     extension_outcome,
     failed_review_key,
-    failed_reviews,
     judged_claim,
     keep_claim,
     keep_failed_review,
@@ -48,7 +47,6 @@ from engine.decide.state import (
     note_extension_decision,
     order_at_key,
     order_until_key,
-    pending_at_key,
 )
 from engine.intake.timeline import FINDING_TYPE
 from engine.kernel.apply import UnknownEntryType
@@ -554,8 +552,6 @@ def _completed(h: Hazard, d: RectificationCompleted, at: int, eid: str,
     if h.closed_how is None and not h.judged(at) and (h.completed_at is None or h.completed_at <= at):
         h.completed_at = at
         h.review_fails = 0  # the review clock runs afresh from the newest claim
-    elif h.judged(at):
-        _note_pending(h, at)  # reaching the engine after the failed review that judged it
     elif h.closed_how == "passed" and h.closed_at is not None and at <= h.closed_at:
         # Reaching the engine after the passed review that closed the hazard: the claim that review
         # judged is the latest made by then, as when the claim comes first (`_review`).
@@ -568,16 +564,6 @@ def _keep_judged_claim(h: Hazard, t: int) -> None:
     claim = judged_claim(h, t)
     if claim is not None:
         h.arrived[PASSED_CLAIM] = claim
-
-
-def _note_pending(h: Hazard, claim: int) -> None:
-    """Note that the completion claim made at `claim`, which a failed review has judged, was pending
-    at the listing's deadline, when it was made by the deadline and no failed review judged it by
-    then: the deadline's failure was known only from the review that judged it (clocks `unjudged`)."""
-    due = h.listed[2] if h.listed else None
-    judging = next((r for r in failed_reviews(h) if r > claim), None)
-    if due is not None and claim <= due and judging is not None and judging > due:
-        h.arrived[pending_at_key(due)] = claim
 
 
 def _reviewed(h: Hazard, d: RectificationReviewed, at: int, eid: str, rules: Rules) -> tuple[str, list[Out]]:
@@ -1084,7 +1070,6 @@ def _review(h: Hazard, at: int, eid: str, outcome: str, rules: Rules) -> tuple[s
     h.cycle += 1
     keep_failed_review(h, at, at)  # when it reached the engine, if late: `apply_event`
     if h.completed_at is not None and h.completed_at <= at:
-        _note_pending(h, h.completed_at)
         h.completed_at = None  # the claim it judged; a later claim still awaits its review
     deadline, approx = _failed_review_deadline(h, rules, at)
     if h.cycle_start is None or h.cycle_start <= at:  # the latest failed review sets the deadline

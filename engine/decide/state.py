@@ -40,17 +40,6 @@ def keep_failed_review(h: Hazard, at: int, arrived: int) -> None:
         del h.arrived[failed_review_key(old)]
 
 
-_PENDING_AT = "pending_at:"
-
-
-def pending_at_key(due: int) -> str:
-    """The key of `Hazard.arrived` that marks the listing deadline `due` as one a completion claim was
-    pending at, that only a failed review after it judged (so its failure, if any, was known from
-    that review, not from the deadline: engine/decide/clocks.py `unjudged`). Not an arrival; its
-    value is the claim's time. A key added to a stored map: no new stored format."""
-    return f"{_PENDING_AT}{due}"
-
-
 def failed_reviews(h: Hazard) -> list[int]:
     """The times of the failed reviews the hazard keeps (`keep_failed_review`), earliest first."""
     return sorted(int(k[len(_FAILED_REVIEW):]) for k in h.arrived if k.startswith(_FAILED_REVIEW))
@@ -73,6 +62,20 @@ def claims(h: Hazard) -> list[int]:
     """The times of the completion claims the hazard keeps (`keep_claim`), earliest first; none in a
     state stored before 2026-12-07."""
     return sorted(int(k[len(_CLAIM):]) for k in h.arrived if k.startswith(_CLAIM))
+
+
+def judged_late_claim(h: Hazard, due: int) -> tuple[int, int] | None:
+    """(claim, review) for a listing's deadline `due`: the completion claim pending at it (the latest
+    kept claim made by then that no failed review had judged by then, and the hazard not dismissed
+    when it was made) and the first failed review after it, which judged it after the deadline; None
+    when no claim was pending then or none has been judged since. The deadline's failure, if any,
+    was known only from that review (engine/decide/clocks.py `unjudged`, `judged_late`). A state
+    that kept no claims (stored before 2026-12-07) knows none."""
+    made = [c for c in claims(h) if c <= due]
+    if not made or h.dismissed_by(made[-1]):
+        return None
+    judging = next((r for r in failed_reviews(h) if r > made[-1]), None)
+    return None if judging is None or judging <= due else (made[-1], judging)
 
 
 def judged_claim(h: Hazard, t: int) -> int | None:
@@ -275,9 +278,8 @@ class Hazard(HistoryState):
     # time limit (`order_until_key`); "order_at:<order no>": not an arrival, the time of the order's
     # record that stands (`order_at_key`).
     # "claim:<time>": not an arrival, each of the latest CLAIMS_KEPT completion claims by its time
-    # (`keep_claim`), from which the claim a passed review judged is read (`judged_claim`).
-    # "pending_at:<time>": not an arrival, the time of a completion claim pending at the listing
-    # deadline of that time that only a failed review after the deadline judged (`pending_at_key`).
+    # (`keep_claim`), from which the claim a passed review judged is read (`judged_claim`), and the
+    # claim pending at a listing's deadline that a failed review judged only after it (`judged_late_claim`).
     arrived: dict[str, int] = field(default_factory=dict)
     referred: list[str] = field(default_factory=list)  # referral grounds already sent
     # Missed deadlines a late record of the duty done in time may still withdraw: [clock, since,
