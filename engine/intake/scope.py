@@ -73,6 +73,15 @@ def named_town(event: Normalised) -> str | None:
     return town if isinstance(town, str) else None
 
 
+def _found(event: Normalised) -> list[tuple[int, str]]:
+    """(place, hazard id) of each finding of an inspection; none for any other event."""
+    if event.event_type.subject_kind != "inspection":
+        return []
+    findings = event.data.get("findings")
+    return [(i, f["hazard_id"]) for i, f in enumerate(findings or ()) if isinstance(f, dict)
+            and isinstance(f.get("hazard_id"), str)]
+
+
 def opened_towns(event: Normalised) -> tuple[tuple[str, str, str], ...]:
     """(kind, subject, town) of each subject an accepted event may open in the town it names: its
     own, and an inspection's findings' hazards. Until the event is decided and stored, these are
@@ -80,9 +89,7 @@ def opened_towns(event: Normalised) -> tuple[tuple[str, str, str], ...]:
     town = named_town(event)
     if town is None:
         return ()
-    findings = event.data.get("findings") if event.event_type.subject_kind == "inspection" else None
-    found = [("hazard", f["hazard_id"], town) for f in findings or () if isinstance(f, dict)
-             and isinstance(f.get("hazard_id"), str)]
+    found = [("hazard", hazard, town) for _, hazard in _found(event)]
     return ((event.event_type.subject_kind, event.subject, town), *found)
 
 
@@ -137,6 +144,15 @@ def scope_problems(event: Normalised, towns: frozenset[str], town_of: TownOf) ->
             loc=["subject"], type="outside_scope",
             msg=f"{kind} {subject[:200]!r} is in town {known[:100]!r}, outside the scope of the "
             f"field-app token that sent this event: it may send for {_allowed(towns)}"))
+    for i, hazard in _found(event):
+        there = town_of("hazard", hazard)
+        if there is not None and there != own and there not in towns:
+            # A finding opens its hazard in the inspection's town: dated before the report that
+            # opened it elsewhere, it would move another town's hazard into the token's.
+            problems.append(RejectionError(
+                loc=["data", "findings", i, "hazard_id"], type="outside_scope",
+                msg=f"hazard {hazard[:200]!r} is in town {there[:100]!r}, outside the scope of the "
+                f"field-app token that sent this inspection: it may send for {_allowed(towns)}"))
     if own is None and known is None:
         problems.append(RejectionError(
             loc=["subject"], type="scope_unknown",

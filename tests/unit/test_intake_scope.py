@@ -28,8 +28,9 @@ CLOSED = {"specversion": "1.0", "id": "c-1", "source": "/apps/inspector/7", "sub
           "type": "safety.alert.closed", "time": "2026-11-30T21:00:00+08:00",
           "data": {"alert_id": ALERT, "note": "Out; the scene is cleared.",
                    "by": {"id": "insp-9", "role": "inspector"}}}
+INSPECTION = json.loads((EXAMPLES / "inspection-recorded.json").read_text())  # in zhulaozhuang
 TOPIC = {"safety.hazard.verified": "rectification.updates", "safety.alert.closed": "responder.alerts",
-         "safety.hazard.reported": "hazard.reports"}
+         "safety.hazard.reported": "hazard.reports", "safety.inspection.recorded": "inspection.findings"}
 HUXI = ((TOWNS_HEADER, stamp(["huxi"])),)
 NOWHERE = lambda kind, subject: None  # noqa: E731 - no subject's town known
 
@@ -88,6 +89,22 @@ def test_a_report_is_held_to_the_town_it_names_and_to_its_hazards_town() -> None
     assert first.kind == "accepted" and first.opened == (("hazard", HAZARD, "huxi"),)
     again = decide(in_huxi, town_of=towns(**{f"hazard:{HAZARD}": "lihaiwu"}))
     assert again.reasons == ("outside_scope",)
+
+
+def test_an_inspections_finding_is_held_to_its_hazards_town() -> None:
+    """A finding opens its hazard in the inspection's town: one dated before the report that opened
+    the hazard in another town would move that town's hazard into the token's, and the token's
+    verdicts would pass from then (a review of 2026-12-07). Refused, naming the finding."""
+    zhulaozhuang = ((TOWNS_HEADER, stamp(["zhulaozhuang"])),)
+    second = INSPECTION["data"]["findings"][1]["hazard_id"]
+    out = decide(INSPECTION, headers=zhulaozhuang, town_of=towns(**{f"hazard:{second}": "lihaiwu"}))
+    assert out.reasons == ("outside_scope",)
+    [error] = errors(out)
+    assert error["loc"] == ["data", "findings", 1, "hazard_id"] and "'lihaiwu'" in error["msg"]
+    assert decide(INSPECTION, headers=zhulaozhuang).kind == "accepted"  # new hazards: its own town
+    own = towns(**{f"hazard:{second}": "zhulaozhuang"})
+    assert decide(INSPECTION, headers=zhulaozhuang, town_of=own).kind == "accepted"
+    assert decide(INSPECTION, headers=(), town_of=towns(**{f"hazard:{second}": "lihaiwu"})).kind == "accepted"
 
 
 def test_records_without_a_stamp_and_tokens_for_every_town_are_not_limited() -> None:
