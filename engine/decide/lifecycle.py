@@ -34,12 +34,10 @@ from engine.decide.clocks import (
 )
 from engine.decide.state import (
     DISMISSALS,
-    PASSED_CLAIM,
     VERDICTS_KEPT,
     Hazard,
     extension_outcome,
     failed_review_key,
-    judged_claim,
     keep_claim,
     keep_failed_review,
     keep_plan,
@@ -552,18 +550,7 @@ def _completed(h: Hazard, d: RectificationCompleted, at: int, eid: str,
     if h.closed_how is None and not h.judged(at) and (h.completed_at is None or h.completed_at <= at):
         h.completed_at = at
         h.review_fails = 0  # the review clock runs afresh from the newest claim
-    elif h.closed_how == "passed" and h.closed_at is not None and at <= h.closed_at:
-        # Reaching the engine after the passed review that closed the hazard: the claim that review
-        # judged is the latest made by then, as when the claim comes first (`_review`).
-        _keep_judged_claim(h, h.closed_at)
     return "rectification claimed complete", []
-
-
-def _keep_judged_claim(h: Hazard, t: int) -> None:
-    """Keep when the claim the passed review made at `t` judged was made (`Hazard.overdue`)."""
-    claim = judged_claim(h, t)
-    if claim is not None:
-        h.arrived[PASSED_CLAIM] = claim
 
 
 def _reviewed(h: Hazard, d: RectificationReviewed, at: int, eid: str, rules: Rules) -> tuple[str, list[Out]]:
@@ -1058,7 +1045,8 @@ def _review(h: Hazard, at: int, eid: str, outcome: str, rules: Rules) -> tuple[s
     if outcome == "passed":
         _close(h, at, "passed")
         h.passed_at = min(at, h.passed_at or at)  # rectified and accepted from the first (proposals `moot`)
-        _keep_judged_claim(h, at)
+        if h.completed_at is not None and h.completed_at <= at:
+            keep_claim(h, h.completed_at)  # the claim it judged, in a state stored before claims were kept
         h.completed_at = None
         h.review_fails = 0  # a review ends the count of its claim's missed reviews, as a failed one does
         outs = []

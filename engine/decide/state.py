@@ -176,10 +176,10 @@ def lead_named_late_key(at: int) -> str:
     return f"{_NAMED_LATE}{at}"
 
 
-# The key of `Hazard.arrived` keeping, once a passed review closed the hazard, when the completion
-# claim it judged was made (the review clears `completed_at`): so `Hazard.overdue` can tell, for a
-# time before the close, whether a claim was pending then (a month's filing, made days after the
-# month). Not an arrival; a key added to a stored map: no new stored format.
+# The key of `Hazard.arrived` that kept, in a state stored on 2026-12-07 before the claims were kept
+# by time (`keep_claim`), when the completion claim a passed review judged was made (the review
+# clears `completed_at`), for `Hazard.overdue`. Read only: the claims kept by time tell it since
+# (`judged_claim`).
 PASSED_CLAIM = "passed_claim"
 
 _PLAN = "plan:"
@@ -466,12 +466,15 @@ class Hazard(HistoryState):
 
         A hazard closed by then is not overdue. One a passed review closed after `now` (asked by a
         month's filing, made days after the month) was open at `now`: overdue unless the claim that
-        review judged (PASSED_CLAIM) was made by then. One closed before that key was kept counts as
-        it did before 2026-12-07: the claim it had is not known."""
+        review judged (`judged_claim`, from the claims kept by time; in a state stored before they
+        were, PASSED_CLAIM) was made by then. One closed before either was kept counts as it did
+        before 2026-12-07: the claim it had is not known."""
         if self.is_open():
             claim = self.completed_at
         elif self.closed_how == "passed" and self.closed_at is not None and self.closed_at > now:
-            claim = self.arrived.get(PASSED_CLAIM)
+            claim, before = judged_claim(self, self.closed_at), self.arrived.get(PASSED_CLAIM)
+            if before is not None and (claim is None or before > claim):
+                claim = before
         else:
             return False
         return self.deadline is not None and now > self.deadline and (claim is None or claim > now)

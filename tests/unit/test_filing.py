@@ -9,7 +9,7 @@ from decide_fixtures import RULES, at, complete, report, review, run, verify
 
 from engine.contract.outputs import REFERRALS_DISCIPLINE, DisciplineReferral
 from engine.decide.filing import FilingError, month_bounds, monthly_filings
-from engine.decide.state import PASSED_CLAIM, Hazard
+from engine.decide.state import PASSED_CLAIM, Hazard, judged_claim
 
 
 def _story():
@@ -245,4 +245,26 @@ def test_the_claim_a_passed_review_judged_is_the_latest_made_by_it_whatever_came
     in_order = run(*opened, passed, after, until="2026-12-03 00:00")
     swapped = run(*opened, after, passed, until="2026-12-03 00:00")
     assert swapped.states["HZ-W6"].arrived == in_order.states["HZ-W6"].arrived
-    assert in_order.states["HZ-W6"].arrived[PASSED_CLAIM] == at("2026-11-09 10:00")
+    h = in_order.states["HZ-W6"]
+    assert judged_claim(h, h.closed_at) == at("2026-11-09 10:00")
+
+
+def test_a_hazard_stored_before_claims_were_kept_by_time_is_counted_as_before():
+    """A state stored before 2026-12-07's claims by time: a hazard closed with the claim its review
+    judged under PASSED_CLAIM still counts as claimed in time; one whose claim was pending when it was
+    stored counts so once its review passes (the pending claim joins the claims kept)."""
+    opened = (report("HZ-W7", "2026-11-02 09:00"), verify("HZ-W7", "2026-11-02 10:00"),
+              complete("HZ-W7", "2026-11-08 10:00"))
+    rp = run(*opened, until="2026-12-01 00:00")
+    h = rp.states["HZ-W7"]
+    for key in [k for k in h.arrived if k.startswith("claim:")]:
+        del h.arrived[key]  # as stored before the claims were kept
+    rp.feed(review("HZ-W7", "2026-12-02 10:00"), now=at("2026-12-02 10:00"))
+    assert not rp.states["HZ-W7"].overdue(at("2026-11-30 23:59"))
+    closed = rp.states["HZ-W7"]
+    for key in [k for k in closed.arrived if k.startswith("claim:")]:
+        del closed.arrived[key]
+    closed.arrived[PASSED_CLAIM] = at("2026-11-08 10:00")  # as a review of that day kept it
+    assert not closed.overdue(at("2026-11-30 23:59"))
+    del closed.arrived[PASSED_CLAIM]
+    assert closed.overdue(at("2026-11-30 23:59"))  # neither kept: the claim is not known, as before
