@@ -576,7 +576,16 @@ class FieldIntake:
             return None
         kind, subject = result.event_type.subject_kind, result.event.subject
         problem = app.town_problem(self.town_of(kind, subject))
-        return None if problem is None else f"{kind} {subject[:200]!r} is in a town outside it: {problem}"
+        if problem is not None:
+            return f"{kind} {subject[:200]!r} is in a town outside it: {problem}"
+        own = getattr(getattr(result.event.data, "location", None), "town", None)
+        for i, finding in enumerate(getattr(result.event.data, "findings", None) or ()):
+            # A finding opens its hazard in the inspection's town: not another town's hazard (as the
+            # intake stage judges it, engine/intake/scope.py `scope_problems`).
+            there = self.town_of("hazard", finding.hazard_id)
+            if there != own and (problem := app.town_problem(there)) is not None:
+                return f"finding {i}: hazard {finding.hazard_id[:200]!r} is in a town outside it: {problem}"
+        return None
 
     async def _publish(self, app: FieldApp, items: tuple[Item, ...], checked: list[Any]
                        ) -> web.Response:

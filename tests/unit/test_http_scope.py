@@ -114,6 +114,21 @@ def test_a_verdict_on_another_towns_hazard_is_403_where_the_door_sees_the_hazard
     assert "hazard 'HZ-YUJI-1'" in outside["reason"] and "'yuji'" in outside["reason"]
 
 
+def test_an_inspection_listing_another_towns_hazard_as_a_finding_is_403_where_the_door_sees_it(
+        tmp_path: Path) -> None:
+    """A finding opens its hazard in the inspection's town: an inspection of zhulaozhuang's app
+    listing a hazard the door sees in lihaiwu is refused at once, naming the finding; where the
+    door cannot see it, the intake stage rejects it (tests/unit/test_intake_scope.py)."""
+    inspection = {**json.loads((EXAMPLES / "inspection-recorded.json").read_text()),
+                  "source": "/apps/inspector/3f2a"}  # in zhulaozhuang
+    second = inspection["data"]["findings"][1]["hazard_id"]
+    status, answer, broker = post(tmp_path, ["zhulaozhuang"], [inspection], {second: "lihaiwu"})
+    assert status == 403 and broker.sent == []
+    [outside] = answer["outside"]
+    assert outside["reason"].startswith(f"finding 1: hazard {second!r}") and "'lihaiwu'" in outside["reason"]
+    assert post(tmp_path, ["zhulaozhuang"], [inspection], {second: "zhulaozhuang"})[0] == 202
+
+
 def test_where_the_door_cannot_see_the_hazard_the_intake_stage_rejects_it(tmp_path: Path) -> None:
     """On the gateway, or for a hazard on another worker, the record goes out stamped and intake
     rejects it with the reason, as any rejection: on intake.rejected, nothing lost."""
