@@ -43,7 +43,7 @@ from engine.intake.process import (
     time_window,
     timing_problems,
 )
-from engine.intake.scope import FIELD_APP_HEADER, TOWNS_HEADER, TownOf, stamp
+from engine.intake.scope import FIELD_APP_HEADER, TOWNS_HEADER, TownOf, foreign_findings, stamp
 from engine.intake.timeline import Normalised, normalised
 from engine.intake.validate import Accepted, Invalid, json_items_over
 from engine.kernel.time import epoch, iso_ms
@@ -579,13 +579,12 @@ class FieldIntake:
         if problem is not None:
             return f"{kind} {subject[:200]!r} is in a town outside it: {problem}"
         own = getattr(getattr(result.event.data, "location", None), "town", None)
-        for i, finding in enumerate(getattr(result.event.data, "findings", None) or ()):
-            # A finding opens its hazard in the inspection's town: not another town's hazard (as the
-            # intake stage judges it, engine/intake/scope.py `scope_problems`).
-            there = self.town_of("hazard", finding.hazard_id)
-            if there != own and (problem := app.town_problem(there)) is not None:
-                return f"finding {i}: hazard {finding.hazard_id[:200]!r} is in a town outside it: {problem}"
-        return None
+        found = enumerate(f.hazard_id for f in getattr(result.event.data, "findings", None) or ())
+        foreign = foreign_findings(found, own, self.town_of, lambda town: app.town_problem(town) is None)
+        if not foreign:
+            return None
+        i, hazard, there = foreign[0]
+        return f"finding {i}: hazard {hazard[:200]!r} is in a town outside it: {app.town_problem(there)}"
 
     async def _publish(self, app: FieldApp, items: tuple[Item, ...], checked: list[Any]
                        ) -> web.Response:

@@ -73,6 +73,20 @@ def named_town(event: Normalised) -> str | None:
     return town if isinstance(town, str) else None
 
 
+def foreign_findings(found: Iterable[tuple[int, str]], own: str | None, town_of: TownOf,
+                     allowed: Callable[[str], bool]) -> list[tuple[int, str, str]]:
+    """(place, hazard id, town) of each finding of an inspection in town `own` that names a hazard
+    known (`town_of`) in another town the token is not `allowed`. A finding opens its hazard in the
+    inspection's town: dated before the report that opened the hazard elsewhere, it would move
+    another town's hazard into the token's. The intake stage and a worker's door both ask this."""
+    out = []
+    for i, hazard in found:
+        there = town_of("hazard", hazard)
+        if there is not None and there != own and not allowed(there):
+            out.append((i, hazard, there))
+    return out
+
+
 def _found(event: Normalised) -> list[tuple[int, str]]:
     """(place, hazard id) of each finding of an inspection; none for any other event."""
     if event.event_type.subject_kind != "inspection":
@@ -144,15 +158,11 @@ def scope_problems(event: Normalised, towns: frozenset[str], town_of: TownOf) ->
             loc=["subject"], type="outside_scope",
             msg=f"{kind} {subject[:200]!r} is in town {known[:100]!r}, outside the scope of the "
             f"field-app token that sent this event: it may send for {_allowed(towns)}"))
-    for i, hazard in _found(event):
-        there = town_of("hazard", hazard)
-        if there is not None and there != own and there not in towns:
-            # A finding opens its hazard in the inspection's town: dated before the report that
-            # opened it elsewhere, it would move another town's hazard into the token's.
-            problems.append(RejectionError(
-                loc=["data", "findings", i, "hazard_id"], type="outside_scope",
-                msg=f"hazard {hazard[:200]!r} is in town {there[:100]!r}, outside the scope of the "
-                f"field-app token that sent this inspection: it may send for {_allowed(towns)}"))
+    for i, hazard, there in foreign_findings(_found(event), own, town_of, towns.__contains__):
+        problems.append(RejectionError(
+            loc=["data", "findings", i, "hazard_id"], type="outside_scope",
+            msg=f"hazard {hazard[:200]!r} is in town {there[:100]!r}, outside the scope of the "
+            f"field-app token that sent this inspection: it may send for {_allowed(towns)}"))
     if own is None and known is None:
         problems.append(RejectionError(
             loc=["subject"], type="scope_unknown",
