@@ -73,7 +73,7 @@ from engine.kernel.targets import lead_department
 from engine.kernel.time import iso
 from engine.metrics import HazardGauges
 from engine.ruleset import Rules, load_rules
-from engine.ruleset.calendar import SHANGHAI
+from engine.ruleset.calendar import SHANGHAI, WorkCalendar
 from engine.settings import REPO_ROOT
 from engine.simulate import PROBLEMS, SECTORS, TOWNS, make_uscc
 from engine.store import pack
@@ -293,18 +293,23 @@ def table_records(w: Workload, rules: Rules, begin: int = 0, end: int | None = N
 @functools.cache
 def district_rules() -> Rules:
     """The repository's rules, loaded once per process, without the clock of each enforcement
-    proposal's due time (`proposal_due`): those fall due on working days, a varying number a day,
-    and this benchmark holds the ladder's five clocks a hazard, the same number due every day."""
-    return dataclasses.replace(load_rules(REPO_ROOT / "rules"), proposal_due=None)
+    proposal's due time (`proposal_due`) and with no last day of a period moved off a rest day
+    (`periods.rest_day_moves_last_day: false`): both fall due on working days, a varying number a
+    day, and this benchmark holds the ladder's five clocks a hazard, the same number due every
+    day. Counting them costs the same either way (a cached due time per start day)."""
+    rules = load_rules(REPO_ROOT / "rules")
+    return dataclasses.replace(rules, proposal_due=None, calendar=WorkCalendar(rules.reference.notices))
 
 
 def worker_rules(workdir: Path) -> Path:
     """A copy of the repository's rules in `workdir` as `district_rules` reads them (no
-    `proposal_due` section), for the workers' HAZARD_RULES_DIR."""
+    `proposal_due` section, no last day moved), for the workers' HAZARD_RULES_DIR."""
     dest = workdir / "rules"
     shutil.copytree(REPO_ROOT / "rules", dest, dirs_exist_ok=True)
     hazards = dest / "hazards.yaml"
-    hazards.write_text(re.sub(r"^proposal_due:\n(?:[ #].*\n|\n)*", "", hazards.read_text(), flags=re.M))
+    text = re.sub(r"^proposal_due:\n(?:[ #].*\n|\n)*", "", hazards.read_text(), flags=re.M)
+    moved, kept = "\n  rest_day_moves_last_day: true\n", "\n  rest_day_moves_last_day: false\n"
+    hazards.write_text(text.replace(moved, kept))
     return dest
 
 

@@ -280,7 +280,11 @@ def load_alert_rules(rules_dir: Path | str, reference: Reference | None = None) 
 
     return AlertRules(
         version=f.version if f.version == reference.version else f"{f.version}+ref{reference.version}",
-        reference=reference, calendar=WorkCalendar(reference.notices), grades=grades,
+        # No last day on a rest day moved (民法典 art. 203 para. 1): the alert rules' one period in
+        # days is the re-grade window, in which figures change a grade, not a time to act by;
+        # moving its end would let late figures add report duties (rules/alerts.yaml).
+        reference=reference, calendar=WorkCalendar(reference.notices, rest_day_moves_last_day=False),
+        grades=grades,
         missing_count_as_dead=g.missing_count_as_dead,
         regrade_within=c.span("grading.regrade_within", g.regrade_within),
         regrade_by_kind=MappingProxyType({k: c.span(f"grading.regrade_within_by_kind.{k}", v)

@@ -6,10 +6,11 @@ that made the enterprise a key one when it was never inspected; its length is
 safety office is told at once; `grace_days` later, the sector's lead
 department is told, and the miss counts as that department's duty failure
 (不履行安全监管职责). An inspection starts the next cycle and stops both. Days
-are counted as the law counts a period (民法典 art. 201, art. 203 para. 2), as
-the hazards' deadlines are: the start's day is not counted, the last day ends
-at 24:00. A last day on a public holiday is not moved past it (art. 203 para.
-1), for the hazards' deadlines in days neither (README, known limits).
+are counted as the law counts a period (民法典 arts. 201, 203), as the hazards'
+deadlines in days are: the start's day is not counted, the last day ends at
+24:00, and a last day that is a rest day (a public holiday, or a weekend day
+that is not a make-up working day) gives way to the next working day (art. 203
+para. 1; rules/hazards.yaml `periods`, which can turn it off).
 
 A duty failure is referred to discipline inspection (抄报移送纪委监委) by the
 same ground, threshold and respondents as a hazard's duty failure
@@ -43,7 +44,7 @@ from engine.kernel.ids import output_id
 from engine.kernel.outputs import Out, envelope
 from engine.kernel.referral import hold, jurisdiction, released, withdrawal
 from engine.kernel.targets import addressee, answerable, department_unit, resolve, resolve_all
-from engine.kernel.time import after, iso
+from engine.kernel.time import after, iso, latest
 from engine.ruleset.compiled import Span
 from engine.zh.words import Words
 
@@ -676,12 +677,17 @@ def _steps(f: Any, er: EnterpriseRules, start: int, without: str | None = None
 
 def _days_after(er: EnterpriseRules, start: int, days: int) -> int:
     """The end of a period of `days` days from `start`, as the law counts one and the hazards'
-    deadlines do (民法典 art. 201, art. 203 para. 2): the day of `start` is not counted, the last
-    day ends at 24:00 (23:59:59); a last day on a holiday is not moved (para. 1 is not applied).
-    Counted in seconds from `start`'s hour, an inspection on the last day of a grace, in the
-    afternoon, came after a miss dated that morning, and the department was referred for a duty it
-    had done in time."""
-    return after(Span(days, "days"), start, er.rules).at
+    deadlines do (民法典 art. 201, art. 203): the day of `start` is not counted, the last day ends
+    at 24:00 (23:59:59), and a last day that is a rest day gives way to the next working day
+    (para. 1; rules/hazards.yaml `periods`). Where that day is a guess (a year no holiday notice
+    covers, near a holiday), the latest it could truly be (engine/kernel/time.py `latest`): the
+    lead department's miss is a duty failure referred to discipline inspection, never before the
+    law allows. Counted in seconds from `start`'s hour, an inspection on the last day of a
+    grace, in the afternoon, came after a miss dated that morning, and the department was
+    referred for a duty it had done in time."""
+    span = Span(days, "days")
+    due = after(span, start, er.rules)
+    return latest(span, start, due.at, er.rules) if due.approximate else due.at
 
 
 _CLOSED, _BACK = "(closed)", "(registered again)"

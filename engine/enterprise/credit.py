@@ -232,9 +232,10 @@ def within(events: dict[str, int], at: int, threshold: Any) -> list[tuple[int, s
     order) had not happened at `at`, so it does not count there.
 
     The window counts `window_days` times 86,400 seconds, not days as the law counts a period (民法典
-    arts. 201, 203 para. 2, which the coverage cycles and the hazards' deadlines follow): it is
-    district practice for when a person is asked (rules/plan.yaml), not a period the law sets nor a
-    time within which anyone must act (README, known limits)."""
+    arts. 201, 203, which the coverage cycles and the hazards' deadlines follow, a last day on a
+    rest day moved to the next working day included): it is district practice for when a person
+    is asked (rules/plan.yaml), not a period the law sets nor a time within which anyone must act
+    (README, known limits)."""
     window = threshold.window_days * DAY
     return sorted((t, key) for key, t in events.items() if 0 <= at - t <= window)
 

@@ -2,14 +2,17 @@
 
 `after` is the one deadline helper of every core. It returns the due time and
 whether it is approximate (a working-day deadline in a year with no holiday
-notice); a core that has no use for the second reads `.at`.
+notice, or a period in days whose last day may be a rest day there); a core that
+has no use for the second reads `.at`. A period of n > 0 days whose last day is a
+rest day ends with the next working day, where the rules' calendar says so
+(民法典 art. 203 para. 1; `WorkCalendar.add_days`).
 """
 
 from __future__ import annotations
 
 import functools
 import weakref
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from typing import NamedTuple, Protocol
 
 from engine.ruleset.calendar import SHANGHAI, WorkCalendar
@@ -103,7 +106,8 @@ def after(span: Span, start: int, rules: _Calendared) -> Due:
     """The deadline `span` after `start`, on the rules' work calendar.
 
     Minutes and hours are added as seconds; a deadline in days is computed once
-    per calendar, span and local day, then read from a cache.
+    per calendar, span and local day (a last day on a rest day moved then), then
+    read from a cache.
     """
     calendar = rules.calendar
     if span.unit in _UNIT_SECONDS:  # a membership test, not a `get` call: most spans count days
@@ -127,11 +131,18 @@ def after(span: Span, start: int, rules: _Calendared) -> Due:
 def latest(span: Span, since: int, due: int, rules: _Calendared) -> int:
     """The latest a deadline of `span` counted from `since`, due at `due` on the rules'
     calendar, could truly fall: `due` itself, unless it counts working days through a year no
-    holiday notice covers (engine/ruleset/calendar.py `WorkCalendar.latest`). A duty failure
-    stays answerable, and its referral waits, until then."""
+    holiday notice covers (engine/ruleset/calendar.py `WorkCalendar.latest`), or it is a period
+    in days whose last day, moved past rest days (民法典 art. 203 para. 1), lies in such a year
+    (`WorkCalendar.latest_last_day`). A duty failure stays answerable, and its referral waits,
+    until then."""
+    calendar = rules.calendar
+    if span.unit == "days" and span.n > 0 and calendar.rest_day_moves_last_day:
+        last = local(since).date() + timedelta(days=span.n)
+        day = calendar.latest_last_day(last)
+        return max(due, int(datetime.combine(day, time(23, 59, 59), SHANGHAI).timestamp()))
     if span.unit != "working days":
         return due
-    return int(rules.calendar.latest(utc(since), utc(due)).timestamp())
+    return int(calendar.latest(utc(since), utc(due)).timestamp())
 
 
 def unsure(due: int, until: int, then: str) -> str:

@@ -46,13 +46,20 @@ class Deadline:
 
 
 class WorkCalendar:
-    """Adds calendar or working days to an instant, in Asia/Shanghai."""
+    """Adds calendar or working days to an instant, in Asia/Shanghai.
 
-    def __init__(self, notices: HolidayNotices = NO_NOTICES) -> None:
+    With `rest_day_moves_last_day`, a period of n > 0 calendar days whose last day is a rest day
+    (a public holiday, or a Saturday or Sunday that is not a make-up working day) ends at the end
+    of the next working day instead (民法典 art. 203 para. 1; rules/hazards.yaml `periods`).
+    """
+
+    def __init__(self, notices: HolidayNotices = NO_NOTICES, rest_day_moves_last_day: bool = False) -> None:
         self.notices = notices
+        self.rest_day_moves_last_day = rest_day_moves_last_day
         # The per-day lookup sits on the hot path of every deadline; a bounded cache per
         # calendar keeps it O(1) while two rules dirs can still disagree about a year.
         self._day = lru_cache(maxsize=4096)(self._lookup)
+        self._last_day = lru_cache(maxsize=4096)(self._moved_last_day)
         # A year typed beyond a missing one does not count: the gap is still guessed.
         year = PACKAGE_YEARS[-1]
         while year + 1 in notices.years:
@@ -96,9 +103,50 @@ class WorkCalendar:
         return Deadline(datetime.combine(day, time(23, 59, 59), SHANGHAI), approximate)
 
     def add_days(self, start: datetime, n: int) -> Deadline:
-        """The end of the n-th calendar day after `start`'s day; n may be negative."""
+        """The end of the n-th calendar day after `start`'s day; n may be negative.
+
+        With `rest_day_moves_last_day` and n > 0, a last day that is a rest day gives way to the
+        next working day (`last_day`). Zero and negative counts (the end of a day itself, a
+        reminder before a deadline) are not periods and are never moved."""
         day = start.astimezone(SHANGHAI).date() + timedelta(days=n)
+        if n > 0 and self.rest_day_moves_last_day:
+            day, approximate = self._last_day(day)
+            return Deadline(datetime.combine(day, time(23, 59, 59), SHANGHAI), approximate)
         return Deadline(datetime.combine(day, time(23, 59, 59), SHANGHAI))
+
+    def last_day(self, day: date) -> tuple[date, bool]:
+        """The last day of a period in days that would end on `day`: `day` itself when it is a
+        working day, else the first working day after it (民法典 art. 203 para. 1: "期间的最后一日
+        是法定休假日的，以法定休假日结束的次日为期间的最后一日"); and whether that rests on guessed
+        holiday data. It is approximate when a day looked at lies in a year no notice covers and
+        near a holiday (`_bridgeable`, `MADE_UP_REACH`), where the notice may rest a weekday or
+        work a weekend day the statutory holidays do not show; far from any holiday a weekday
+        is worked and a weekend rested in every notice of 2012-2026."""
+        return self._last_day(day)
+
+    def _moved_last_day(self, day: date) -> tuple[date, bool]:
+        approximate = False
+        while True:
+            workday, known = self._day(day)
+            approximate |= not known and day in _bridgeable(day.year, MADE_UP_REACH)
+            if workday:
+                return day, approximate
+            day += timedelta(days=1)
+
+    def latest_last_day(self, day: date) -> date:
+        """The latest the last day of a period in days that would end on `day` could truly fall
+        (`last_day` counts on this calendar): where no notice covers the year, a weekday the
+        count takes as worked may be a bridge day the notice rests, at most `BRIDGED` a holiday
+        within `REACH` days of it (measured as for `latest`). With every day known, `last_day`."""
+        doubted: dict[date, int] = {}  # holiday -> its weekdays passed over as possibly rested
+        while True:
+            workday, known = self._day(day)
+            if workday:
+                near = None if known else _bridgeable(day.year).get(day)
+                if near is None or doubted.get(near, 0) >= BRIDGED:
+                    return day
+                doubted[near] = doubted.get(near, 0) + 1
+            day += timedelta(days=1)
 
     def working_days_between(self, start: datetime, end: datetime) -> tuple[int, bool]:
         """Working days after `start`'s day up to and including `end`'s day, and if approximate."""
@@ -200,7 +248,8 @@ def calendar_warnings(calendar: WorkCalendar, today: date) -> list[str]:
         years.append(today.year + 1)
     return [
         f"the holidays of {year} are not known exactly: working-day deadlines in {year} count Monday "
-        "to Friday less the statutory holidays and are marked approximate (a department's referral "
+        "to Friday less the statutory holidays, and a period in days whose last day falls near a "
+        "holiday is moved past rest days guessed so; both are marked approximate (a department's referral "
         "for missing one waits for the latest day it could fall, and a listed hazard's plan or a "
         "disaster's final report filed by then takes its escalation back, and an enforcement "
         "proposal sends that day beside its due day); add "

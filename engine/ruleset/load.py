@@ -161,7 +161,8 @@ def load_rules(rules_dir: Path | str) -> Rules:
     return Rules(
         version=f.version if f.version == reference.version else f"{f.version}+ref{reference.version}",
         reference=reference,
-        calendar=WorkCalendar(reference.notices),
+        calendar=WorkCalendar(reference.notices, rest_day_moves_last_day=(
+            f.periods is None or f.periods.rest_day_moves_last_day)),
         grades=grades,
         verify=Duty(f.duties.verify.rule_id, c.span("duties.verify.within", f.duties.verify.within),
                     f.duties.verify.source),

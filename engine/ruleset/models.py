@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 Tier = Literal["blue", "yellow", "orange", "red"]
 
@@ -102,6 +102,11 @@ class ReferralEntry(_File):
     periodic_filing: GroundEntry | None = None
 
 
+class PeriodsEntry(_File):
+    rest_day_moves_last_day: StrictBool = True
+    source: str = Field(min_length=1)
+
+
 class HazardsFile(_File):
     version: str
     grades: dict[Literal["general", "major"], GradeEntry]
@@ -113,3 +118,4 @@ class HazardsFile(_File):
                       MeasureEntry] = Field(default_factory=dict)
     proposal_due: ProposalDueEntry | None = None
     judicial: JudicialEntry | None = None
+    periods: PeriodsEntry | None = None  # left out: a last day on a rest day is moved (the default)

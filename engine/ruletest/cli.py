@@ -72,8 +72,16 @@ def describe(rules: Rules) -> str:
             f"{rules.review.within}, plan within {rules.supervision.plan_within}, "
             f"{_late(rules)}; "
             f"{len(ref.towns)} towns, {len(ref.departments)} departments, {len(ref.sectors)} sectors; "
-            f"holidays known exactly through {rules.calendar.last_known_year}")
+            f"holidays known exactly through {rules.calendar.last_known_year}; a last day of a period "
+            f"in days on a rest day {_moved(rules)}")
     return line
+
+
+def _moved(rules: Rules) -> str:
+    """How the rules end a period in days on a rest day (rules/hazards.yaml `periods`)."""
+    if rules.calendar.rest_day_moves_last_day:
+        return "moves to the next working day (民法典 art. 203 para. 1)"
+    return "is not moved (periods.rest_day_moves_last_day: false)"
 
 
 def describe_alerts(rules: AlertRules) -> str:

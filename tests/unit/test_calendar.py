@@ -376,3 +376,30 @@ def test_rules_check_prints_the_calendar_warning_and_exits_0(monkeypatch, capsys
     out, err = capsys.readouterr()
     assert "holidays known exactly through 2026" in out
     assert ("add 2027 to rules/reference/calendar.yaml" in err) is warned
+
+
+def _hazards_rules(tmp_path: Path, old: str, new: str) -> Path:
+    rules = tmp_path / "rules"
+    shutil.copytree(RULES, rules)
+    path = rules / "hazards.yaml"
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    return rules
+
+
+_MOVES = "\n  rest_day_moves_last_day: true\n"
+
+
+def test_a_last_day_on_a_rest_day_moves_by_default_and_the_rules_can_say_otherwise(tmp_path: Path) -> None:
+    """The shipped rules move it (民法典 art. 203 para. 1); rules without `periods` do too; `false`
+    does not; anything but true or false is refused, naming the key."""
+    assert load_rules(RULES).calendar.rest_day_moves_last_day is True
+    text = (RULES / "hazards.yaml").read_text(encoding="utf-8")
+    start = text.index("\nperiods:\n")
+    section = text[start:text.index("\ngrades:\n")]
+    assert load_rules(_hazards_rules(tmp_path / "none", section, "")).calendar.rest_day_moves_last_day is True
+    off = _hazards_rules(tmp_path / "off", _MOVES, "\n  rest_day_moves_last_day: false\n")
+    assert load_rules(off).calendar.rest_day_moves_last_day is False
+    with pytest.raises(RulesFileError, match="rest_day_moves_last_day"):
+        load_rules(_hazards_rules(tmp_path / "bad", _MOVES, "\n  rest_day_moves_last_day: weekends only\n"))

@@ -211,17 +211,19 @@ def test_failed_review_starts_a_new_cycle_of_7_days_for_a_general_hazard() -> No
 
 
 def test_ladder_restarts_after_a_failed_review_with_new_ids() -> None:
-    """Ladder steps fired in cycle 0 fire again in cycle 1 under new ids."""
+    """Ladder steps fired in cycle 0 fire again in cycle 1 under new ids. The 7 days after the review
+    of Sunday 15 Nov end on Sunday 22 Nov, a rest day, so the new deadline is Monday 23 Nov (民法典
+    art. 203 para. 1; the 22nd until 2026-12-07)."""
     rp = run(*general_confirmed(), until="2026-11-14 00:00")  # blue, yellow, orange fired
     first = {e["escalation_id"] for e in escalations(rp)}
     assert rp.states[HZ].step == 3 and rp.states[HZ].tier == "orange"
     for e in (complete(HZ, "2026-11-14 09:00"), review(HZ, "2026-11-15 09:00", "failed")):
         rp.feed(e, now=entry_time(e))
     h = rp.states[HZ]
-    assert (h.step, h.tier, h.deadline) == (0, None, end_of("2026-11-22"))
-    assert h.clocks == {"ladder": end_of("2026-11-20")}
-    rp.advance_to(at("2026-11-21 00:00"))
-    [blue2] = escalations(rp, rule_id="ladder.blue", due_at=iso_end("2026-11-22"))
+    assert (h.step, h.tier, h.deadline) == (0, None, end_of("2026-11-23"))
+    assert h.clocks == {"ladder": end_of("2026-11-21")}
+    rp.advance_to(at("2026-11-22 00:00"))
+    [blue2] = escalations(rp, rule_id="ladder.blue", due_at=iso_end("2026-11-23"))
     assert blue2["escalation_id"] not in first
 
 
@@ -242,18 +244,20 @@ def test_a_failed_review_sent_again_under_a_fresh_event_id_is_one_review() -> No
     again.advance_to(at("2026-12-31 00:00"))
     assert [o.id for _, o in again.outputs] == [o.id for _, o in once.outputs]
     h = again.states[HZ]
-    assert (h.cycle, h.deadline) == (1, end_of("2026-11-22")) and "cycle" not in h.arrived
+    assert (h.cycle, h.deadline) == (1, end_of("2026-11-23")) and "cycle" not in h.arrived  # Sun 22nd: Mon
     assert [line for _, _, line in h.history if line.startswith(("review", "recorded again"))] == [
-        "review failed: new deadline 2026-11-22T23:59:59+08:00", AGAIN,
+        "review failed: new deadline 2026-11-23T23:59:59+08:00", AGAIN,
         "review failed: recorded again, counted once"]
 
 
 def test_failed_review_gives_a_major_hazard_30_days() -> None:
-    """A failed review of a major hazard sets a new deadline 30 days on."""
+    """A failed review of a major hazard sets a new deadline 30 days on: 3 May 2026, in the Labour
+    Day rest of 1-5 May, so the first working day after it, 6 May (民法典 art. 203 para. 1; 3 May
+    until 2026-12-07)."""
     h, _ = step(major_confirmed() + [plan(MAJOR, "2026-03-04 09:00"), complete(MAJOR, "2026-04-01 09:00"),
                                       review(MAJOR, "2026-04-03 11:00", "failed")])
-    assert (h.cycle, h.deadline) == (1, end_of("2026-05-03"))
-    assert h.clocks["ladder"] == end_of("2026-05-01")
+    assert (h.cycle, h.deadline) == (1, end_of("2026-05-06"))
+    assert h.clocks["ladder"] == end_of("2026-05-04")
 
 
 # --- the overdue ladder --------------------------------------------------------------------------
@@ -624,16 +628,18 @@ def test_a_hazard_confirmed_after_its_reports_deadline_has_its_grades_time_from_
 def test_a_hazard_re_graded_major_after_its_set_deadline_passed_is_listed_with_time_of_its_own() -> None:
     """Confirmed general with a deadline a person set (6 Nov), confirmed major on 9 Nov after it passed:
     the notice cannot give a deadline already gone, nor its units be referred for missing it. It
-    gives the major grade's 90 days from itself."""
+    gives the major grade's 90 days from itself: they end on 7 Feb 2027, a Sunday in the Spring
+    Festival days the statutory holidays give for 2027 (no notice for 2027 yet), so on the first
+    working day after them, 11 Feb (民法典 art. 203 para. 1; 7 Feb until 2026-12-07)."""
     rp = run(report("HZ-P", "2026-11-02 09:00", rectify_by="2026-11-06"),
              verify("HZ-P", "2026-11-03 10:00"), verify("HZ-P", "2026-11-09 10:00", grade="major"),
              until="2026-11-20 00:00")
     [listed] = events(rp, "safety.supervision.listed")
-    assert listed["data"]["deadline"] == iso_end("2027-02-07")
+    assert listed["data"]["deadline"] == iso_end("2027-02-11")
     assert not [e for e in events(rp, "safety.referral.discipline")
                 if e["data"]["grounds"] == "listed_supervision_failed"]
     h = rp.states["HZ-P"]
-    assert h.deadline == end_of("2027-02-07")
+    assert h.deadline == end_of("2027-02-11")
     assert any(w.endswith("(the deadline 2026-11-06T23:59:59+08:00 had passed before the notice)")
                for _, _, w in h.timeline())
 
@@ -664,7 +670,7 @@ def test_completion_claim_holds_the_supervision_clock() -> None:
     rp = run(*major_confirmed(), plan(MAJOR, "2026-03-04 09:00"), complete(MAJOR, "2026-05-28 09:00"),
              until="2026-06-05 00:00")
     assert events(rp, "safety.referral.discipline") == []
-    assert rp.states[MAJOR].clocks == {"review": end_of("2026-06-07")}
+    assert rp.states[MAJOR].clocks == {"review": end_of("2026-06-08")}  # 10 days: Sunday 7 Jun, so Monday
 
 
 # --- department duties: verify and review (不履行安全监管职责) ---------------------------------------
@@ -751,14 +757,16 @@ def test_a_late_verification_still_confirms_the_hazard() -> None:
 
 
 def test_review_duty_failure_escalates_and_refers_the_department_a_day_later() -> None:
-    """A claim not reviewed within 10 days escalates, and a day later refers the department (一律)."""
+    """A claim not reviewed within 10 days escalates, and a day later refers the department (一律). The
+    tenth day after 5 Nov is Sunday 15 Nov, a rest day, so the review is due at the end of Monday 16
+    Nov (民法典 art. 203 para. 1; the 15th until 2026-12-07), the referral at the end of the 17th."""
     rp = run(*general_confirmed(), complete(HZ, "2026-11-05 09:00"), until="2026-12-31 00:00")
     duty = events(rp, "safety.escalation.raised", rule_id="duty.review")
-    assert [e["time"] for e in duty] == [iso_end("2026-11-15")]
+    assert [e["time"] for e in duty] == [iso_end("2026-11-16")]
     assert all(target_ids(e["data"]) == [FIRE, BUREAU] and e["data"]["tier"] == "orange" for e in duty)
     [ref] = events(rp, "safety.referral.discipline")
     assert target_ids(ref["data"], "respondents") == [FIRE]
-    assert ref["time"] == iso_end("2026-11-16")
+    assert ref["time"] == iso_end("2026-11-17")
     assert rp.states[HZ].clocks == {}
 
 
@@ -1108,7 +1116,7 @@ def test_a_new_claim_survives_a_late_failed_review_of_the_previous_one() -> None
                         complete(HZ, "2026-11-05 10:00"))
     for h in (arrive(*general_confirmed(), old, failed, new), arrive(*general_confirmed(), old, new, failed)):
         assert (h.cycle, h.completed_at) == (1, at("2026-11-05 10:00"))
-        assert h.clocks == {"review": end_of("2026-11-15")}
+        assert h.clocks == {"review": end_of("2026-11-16")}  # 10 days: Sunday 15 Nov, so Monday
 
 
 def test_the_later_of_two_failed_reviews_sets_the_deadline() -> None:

@@ -47,6 +47,7 @@ from engine.kernel.state import APPLIED, entry_hash
 from engine.kernel.time import epoch
 from engine.plan.rules import load_plan
 from engine.ruleset import load_rules
+from engine.ruleset.calendar import WorkCalendar
 from engine.store import pack, unpack
 from engine.zh.words import Words
 
@@ -1222,7 +1223,13 @@ def test_a_decision_that_came_before_its_proposal_lists_once_the_file_makes_it()
 
 # --- item 3: coverage clocks of key enterprises --------------------------------------------------
 
-COVERAGE = EnterpriseRules(RULES, PLAN.coverage, PLAN.credit)
+# The coverage tests below are about the order of records, classes and closures, and count their
+# days in plain arithmetic (`eod(start + n * DAY)`): they run on the shipped rules with a last day
+# on a rest day left where it falls (`periods.rest_day_moves_last_day: false`). The move itself
+# (民法典 art. 203 para. 1) is tested on the shipped rules, `SHIPPED` (the National Day tests).
+COVERAGE = EnterpriseRules(replace(RULES, calendar=WorkCalendar(RULES.reference.notices)), PLAN.coverage,
+                           PLAN.credit)
+SHIPPED = EnterpriseRules(RULES, PLAN.coverage, PLAN.credit)
 DAY = 86_400
 
 
@@ -1236,16 +1243,17 @@ def _coverage_rules() -> EnterpriseRules:
     return COVERAGE
 
 
-def _file(*entries: dict[str, Any], now: int | None = None) -> tuple[EnterpriseFile, list[Any]]:
-    er, f, outs = _coverage_rules(), None, []
+def _file(*entries: dict[str, Any], now: int | None = None,
+          er: EnterpriseRules | None = None) -> tuple[EnterpriseFile, list[Any]]:
+    er, f, outs = er or _coverage_rules(), None, []
     for e in entries:
         f, got = decide_enterprise(f, e, er, now)
         outs += got
     return f, outs
 
 
-def _fired(f: EnterpriseFile, when: int) -> tuple[EnterpriseFile, list[Any]]:
-    return decide_enterprise(f, clock_entry(f.id, when, "enterprise"), COVERAGE, when)
+def _fired(f: EnterpriseFile, when: int, er: EnterpriseRules = COVERAGE) -> tuple[EnterpriseFile, list[Any]]:
+    return decide_enterprise(f, clock_entry(f.id, when, "enterprise"), er, when)
 
 
 def _tick(f: EnterpriseFile, when: int) -> list[Any]:
@@ -2443,6 +2451,50 @@ def test_a_department_that_inspected_on_the_last_day_of_its_grace_did_its_duty()
         sent += got
     assert [o.event["data"].get("action") or o.event["type"] for o in sent] == ["coverage_missed"]
     assert f.missed == [] and f.next_due() == end_of("2027-01-08")
+
+
+def _run_until(f: EnterpriseFile, until: int) -> tuple[EnterpriseFile, list[tuple[str, str]]]:
+    """Fire the file's clocks up to `until` on the shipped rules: the file, and each output's
+    action (or type) and time."""
+    sent: list[tuple[str, str]] = []
+    while f.next_due() is not None and f.next_due() <= until:
+        when = f.next_due()
+        f, got = _fired(f, when, SHIPPED)
+        sent += [(o.event["data"].get("action") or o.event["type"], o.event["time"]) for o in got]
+    return f, sent
+
+
+def test_a_cycle_whose_last_day_is_in_the_national_day_holiday_runs_to_the_first_working_day_after() -> None:
+    """Red (30 days, 7 days' grace), classified key on 1 Sep 2026: day 30 is 1 October, National Day,
+    rested 1-7 October by the State Council's notice, so the cycle ends with Thursday 8 October
+    (民法典 art. 203 para. 1; rules/hazards.yaml `periods`). The grace counts from there and ends on
+    Thursday 15 October; the referral follows a day later. Until 2026-12-07 the town safety office
+    was told on 1 October and the department failed on 8 October."""
+    f, _ = _file(registered(time="2026-08-01 09:00"),
+                 classified("red", True, "2026-09-01 10:00", time="2026-09-01 10:00"), er=SHIPPED)
+    assert f.next_due() == end_of("2026-10-08")
+    f, sent = _run_until(f, end_of("2026-10-16"))
+    assert sent == [
+        ("coverage_missed", "2026-10-08T23:59:59+08:00"),
+        ("duty_failure", "2026-10-15T23:59:59+08:00"),
+        ("safety.referral.discipline", "2026-10-16T23:59:59+08:00"),
+        ("discipline_referral", "2026-10-16T23:59:59+08:00")]
+
+
+def test_a_grace_whose_last_day_is_a_holiday_is_met_by_an_inspection_on_the_first_working_day_after() -> None:
+    """Red, classified key on 25 Aug 2026: the cycle ends on Thursday 24 September, and the 7 days'
+    grace on 1 October, National Day, so it runs to the end of Thursday 8 October. An inspection at
+    15:00 that day is in time: the town safety office was told, the department did its duty."""
+    f, _ = _file(registered(time="2026-08-01 09:00"),
+                 classified("red", True, "2026-08-25 10:00", time="2026-08-25 10:00"), er=SHIPPED)
+    f, sent = _run_until(f, at("2026-10-08 15:00"))
+    assert sent == [("coverage_missed", "2026-09-24T23:59:59+08:00")]
+    assert f.next_due() == end_of("2026-10-08")
+    f, got = decide_enterprise(f, _inspected_at("2026-10-08 15:00", "2026-10-08 15:00", "INS-HOL"), SHIPPED,
+                               at("2026-10-08 15:00"))
+    f, later = _run_until(f, end_of("2026-10-20"))
+    assert [o.event["type"] for o in got] == [] and later == []
+    assert f.missed == [] and f.next_due() == end_of("2026-11-09")
 
 
 def test_an_expert_check_neither_restarts_a_key_enterprises_cycle_nor_answers_its_miss() -> None:

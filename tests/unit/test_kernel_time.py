@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
 from hypothesis import given, settings
@@ -97,3 +97,59 @@ def test_a_span_beyond_what_the_calendar_can_reach_is_refused_when_the_rules_are
     with pytest.raises(ValueError, match="longer than any rule needs: at most 10 years"):
         Span.parse(text)
     assert Span.parse("3650 days").n == 3650 and Span.parse("-2 days").n == -2
+
+
+MOVES = WorkCalendar(load_reference(REPO_ROOT / "rules").notices, rest_day_moves_last_day=True)
+
+
+class _Moving:
+    calendar = MOVES
+
+
+@settings(max_examples=400, deadline=None)
+@given(n=st.integers(-40, 400), start=st.integers(1_600_000_000, 1_900_000_000))
+def test_a_period_in_days_ends_on_the_first_working_day_from_its_last_day(n: int, start: int) -> None:
+    """民法典 art. 203 para. 1 on a calendar that applies it: the end is never before the plain last
+    day, is a working day when the period counts at least one day, and every day between the two
+    is a rest day; a span of 0 or fewer days is never moved. Cached or not, the datetime path's."""
+    span = Span(n, "days")
+    plain, moved = ktime.after(span, start, _Rules).at, ktime.after(span, start, _Moving)
+    assert moved == ktime._after(span, start, MOVES) == ktime.after(span, start, _Moving)
+    if n <= 0:
+        assert moved.at == plain
+        return
+    day, last = ktime.local(plain).date(), ktime.local(moved.at).date()
+    assert moved.at >= plain and MOVES.is_workday(last) and ktime.local(moved.at).time() == time(23, 59, 59)
+    while day < last:
+        assert not MOVES.is_workday(day)
+        day += timedelta(days=1)
+
+
+def test_a_last_day_on_a_holiday_weekend_or_make_up_saturday_of_2026() -> None:
+    """National Day (1 Oct) gives way to 8 Oct; Sunday 11 Oct to Monday 12 Oct; the make-up working
+    Saturday 10 Oct (调休上班) stays; all known from the notice, so none is approximate."""
+    def end(day: str, n: int) -> tuple[str, bool]:
+        start = int(datetime.fromisoformat(day + "T10:00:00+08:00").timestamp())
+        due = ktime.after(Span(n, "days"), start, _Moving)
+        return ktime.iso(due.at) or "", due.approximate
+
+    assert end("2026-09-24", 7) == ("2026-10-08T23:59:59+08:00", False)
+    assert end("2026-10-04", 7) == ("2026-10-12T23:59:59+08:00", False)
+    assert end("2026-10-03", 7) == ("2026-10-10T23:59:59+08:00", False)
+
+
+def test_in_a_year_no_notice_covers_a_moved_last_day_near_a_holiday_is_approximate_and_may_be_later() -> None:
+    """7 days from 25 Sep 2027 end on Saturday 2 Oct, in the National Day days the `holidays` package
+    gives for 2027 (1-5 Oct); the guess moves them to Wednesday 6 Oct, a weekday the notice may rest,
+    as every notice of 2012-2026 rested up to two weekdays beside a holiday: approximate, and a
+    referral waits until 8 Oct. Far from any holiday a Saturday's period ends on the Monday after,
+    and that is certain."""
+    span = Span(7, "days")
+    since = int(datetime(2027, 9, 25, 10, tzinfo=SHANGHAI).timestamp())
+    due = ktime.after(span, since, _Moving)
+    assert (ktime.iso(due.at), due.approximate) == ("2027-10-06T23:59:59+08:00", True)
+    assert ktime.iso(ktime.latest(span, since, due.at, _Moving)) == "2027-10-08T23:59:59+08:00"
+    quiet = int(datetime(2027, 3, 6, 10, tzinfo=SHANGHAI).timestamp())  # a Saturday in March
+    due = ktime.after(span, quiet, _Moving)
+    assert (ktime.iso(due.at), due.approximate) == ("2027-03-15T23:59:59+08:00", False)
+    assert ktime.latest(span, quiet, due.at, _Moving) == due.at

@@ -182,16 +182,19 @@ def test_an_unfounded_verdict_after_the_deadline_still_lets_the_held_referral_go
 
 
 def test_a_review_in_time_arriving_late_withdraws_the_review_failure() -> None:
-    """Claimed on 5 November, reviewed (failed) on the 15th, the record arriving on the 16th at noon."""
+    """Claimed on 5 November, due for review by the end of Monday the 16th (the tenth day, Sunday the
+    15th, is a rest day: 民法典 art. 203 para. 1), reviewed (failed) on the 16th, the record
+    arriving on the 17th at noon. Until 2026-12-07 the review was due on the 15th, and this test
+    reviewed then and arrived on the 16th."""
     entries = [reported(), on_time(verify(HZ, "2026-11-03 10:00")), on_time(complete(HZ, "2026-11-05 09:00")),
-               arriving(review(HZ, "2026-11-15 17:00", "failed"), "2026-11-16 12:00")]
+               arriving(review(HZ, "2026-11-16 17:00", "failed"), "2026-11-17 12:00")]
     rp = feed(entries, until="2026-11-30 00:00")
     [failure] = sent(rp, rule_id="duty.review", action="notify")
-    assert failure["time"] == iso_end("2026-11-15")
+    assert failure["time"] == iso_end("2026-11-16")
     assert len(sent(rp, rule_id="duty.review", action="failure_withdrawn")) == 1
     assert sent(rp, "safety.referral.discipline") == []
     h = rp.states[HZ]
-    assert h.cycle == 1 and h.deadline == end_of("2026-11-22")  # the failed review still counts
+    assert h.cycle == 1 and h.deadline == end_of("2026-11-23")  # the failed review still counts
 
 
 def test_a_review_of_an_earlier_claim_does_not_answer_a_later_claim_s_failure() -> None:
@@ -325,13 +328,15 @@ def test_with_a_threshold_of_two_a_withdrawn_failure_withdraws_the_referral_it_c
                on_time(review(HZ, "2026-11-04 12:00", "failed")),
                on_time(complete(HZ, "2026-11-06 09:00")),  # not reviewed in 10 days: failure 1, on the 16th
                on_time(review(HZ, "2026-11-17 09:00", "failed")),
-               on_time(complete(HZ, "2026-11-18 09:00")),  # failure 2 on the 28th, referred on the 29th
-               arriving(review(HZ, "2026-11-28 15:00", "passed"), "2026-12-01 09:00")]
+               # failure 2 on Friday the 27th, referred on the 28th (claimed on the 18th until 2026-12-07: its
+               # tenth day is now a Saturday, moved to Monday the 30th, after the review below arrived)
+               on_time(complete(HZ, "2026-11-17 09:30")),
+               arriving(review(HZ, "2026-11-27 15:00", "passed"), "2026-12-01 09:00")]
     rp = feed(entries, rules, until="2026-12-02 00:00")
     assert [e["time"] for e in sent(rp, rule_id="duty.review", action="notify")] == \
-        [iso_end("2026-11-16"), iso_end("2026-11-28")]
+        [iso_end("2026-11-16"), iso_end("2026-11-27")]
     [referral] = sent(rp, "safety.referral.discipline")
-    assert referral["time"] == iso_end("2026-11-29")
+    assert referral["time"] == iso_end("2026-11-28")
     assert len(sent(rp, "safety.referral.withdrawn")) == 1
     assert rp.states[HZ].duty_fails == {"fire_rescue": 1}  # the first failure stands
     assert rp.states[HZ].status() == "closed"
