@@ -596,16 +596,18 @@ def list_hazard(h: Hazard, rules: Rules, at: int, cause: str) -> list[Out]:
         # The escalation that no plan came for the first notice was that notice's: a plan filed
         # now cannot take it back as if it had been due from this one (`planned`).
         h.plan_fired = False
-    deadline = min(h.deadline, after(ls.max_deadline, at, rules).at)
+    ceiling = after(ls.max_deadline, at, rules)
+    deadline = min(h.deadline, ceiling.at)
     passed = ""
     if deadline <= at:
         # A deadline that passed before the hazard was confirmed major (one a person set while it
         # stood general): a notice cannot give a deadline already gone, nor its units be referred
         # for missing it. It gives the major grade's time from the notice; the ladder runs again.
         passed = f" (the deadline {iso(deadline)} had passed before the notice)"
-        deadline = min(after(rules.grades["major"].rectify_within, at, rules).at,
-                       after(ls.max_deadline, at, rules).at)
+        deadline, h.approx = min(after(rules.grades["major"].rectify_within, at, rules), ceiling)
         h.step, h.tier = 0, None
+    elif deadline != h.deadline:  # the ceiling: approximate as its last day is (a period in days)
+        h.approx = ceiling.approximate
     h.listed = [notice, at, deadline, True]
     h.history.append([at, cause, f"listed supervision {notice}, deadline {iso(deadline)}{passed}"])
     return [emit.supervision_listed(h, rules, at)]

@@ -63,7 +63,7 @@ from engine.kernel.entries import (
 from engine.kernel.outputs import Out
 from engine.kernel.referral import decided_at, reached, withdrawal
 from engine.kernel.targets import lead_department, resolve_all
-from engine.kernel.time import after, epoch, iso, utc
+from engine.kernel.time import after, epoch, iso, unmoved, utc
 from engine.ruleset.compiled import Grade, Rules, Span
 from engine.zh.words import Words
 
@@ -928,11 +928,13 @@ def _regraded(h: Hazard, rules: Rules, cause: str) -> None:
     hazard, or its window after a failed review); listed supervision would keep it, and a major
     hazard, which needs a treatment plan, would miss its notice's deadline within days and have
     its responsible units referred. So a deadline that is still exactly what another grade's
-    window gave runs the major grade's window from the confirmation as major instead, when that
-    is later. A deadline a person set (an approved extension, or `rectify_by`) is left as it is,
-    but for one case: an inspector's `rectify_by` for the lower grade that runs out before the
-    listing's rectification plan is due (`listed_supervision.plan_within` of the notice). A
-    notice cannot ask for a treatment plan by a day and for the hazard rectified before it, so
+    window gave (its last day on a rest day moved or, stored before 2026-12-07 or with that
+    turned off, not: `unmoved`) runs the major grade's window from the confirmation as major
+    instead, when that is later. A deadline a person set (an approved extension, or
+    `rectify_by`) is left as it is, but for one case: an inspector's `rectify_by` for the
+    lower grade that runs out before the listing's rectification plan is due
+    (`listed_supervision.plan_within` of the notice). A notice cannot ask for a treatment plan
+    by a day and for the hazard rectified before it, so
     such a date is one set for a general hazard, not for this one, and the major grade's window
     runs instead, as it does for a date already passed when the hazard is listed (clocks
     `list_hazard`).
@@ -950,7 +952,7 @@ def _regraded(h: Hazard, rules: Rules, cause: str) -> None:
                 or h.deadline > after(rules.supervision.plan_within, since, rules).at):
             return
         why = "set for the lower grade runs out before the listing's plan is due; it"
-    elif any(after(window(g), h.cycle_start, rules).at == h.deadline
+    elif any(h.deadline in (after(window(g), h.cycle_start, rules).at, unmoved(window(g), h.cycle_start))
              for name, g in rules.grades.items() if name != "major"):
         why = "of the lower grade"
     else:

@@ -100,6 +100,7 @@ _DUE: weakref.WeakKeyDictionary[WorkCalendar, dict[tuple[int, str, int], Due]] =
 # The calendar asked last and its cache: a worker runs on one calendar, and a weak lookup per
 # deadline cost more than the arithmetic it saves. It holds that one calendar alive.
 _LAST: tuple[WorkCalendar | None, dict[tuple[int, str, int], Due]] = (None, {})
+_PLAIN = WorkCalendar()  # moves no last day: calendar days are the same on every calendar
 
 
 def after(span: Span, start: int, rules: _Calendared) -> Due:
@@ -126,6 +127,13 @@ def after(span: Span, start: int, rules: _Calendared) -> Due:
     if found is None:
         found = cache[key] = _after(span, start, calendar)
     return found
+
+
+def unmoved(span: Span, start: int) -> int:
+    """The end of the last day of a period of `span` (in days) from `start`, not moved past a rest
+    day: how deadlines in days were counted before 2026-12-07, and are with
+    `periods.rest_day_moves_last_day: false`. A deadline stored then is still known by it."""
+    return int(span.after(utc(start), _PLAIN).at.timestamp())
 
 
 def latest(span: Span, since: int, due: int, rules: _Calendared) -> int:

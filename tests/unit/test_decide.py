@@ -420,6 +420,22 @@ def test_a_general_hazard_re_graded_major_gets_the_major_window_from_the_re_grad
                     f"{iso_end('2027-02-03')}" for _, _, w in h.history)
 
 
+def test_a_general_deadline_stored_unmoved_on_a_rest_day_gives_way_to_the_major_window(tmp_path) -> None:
+    """Confirmed general on Sat 14 Nov by rules that end a period on its last day, holiday or not
+    (`periods.rest_day_moves_last_day: false`, as every deadline in days was counted before
+    2026-12-07): due Sat 21 Nov. Confirmed major on 16 Nov under the shipped rules, which would
+    have moved it to Mon 23 Nov: it is still the general grade's window, so the major grade's 90
+    days run from the re-grade (Sun 14 Feb 2027, a rest day, so Mon 15 Feb), not the Saturday."""
+    plain = load_rules(edited_rules(tmp_path, "hazards.yaml", "\n  rest_day_moves_last_day: true\n",
+                                    "\n  rest_day_moves_last_day: false\n"))
+    h = None
+    for e in (report(HZ, "2026-11-13 09:00"), verify(HZ, "2026-11-14 10:00")):
+        h, _ = decide(h, e, plain)
+    assert h is not None and h.deadline == end_of("2026-11-21")
+    h, _ = decide(h, verify(HZ, "2026-11-16 10:00", grade="major"), RULES)
+    assert (h.grade, h.deadline) == ("major", end_of("2027-02-15"))
+
+
 def test_a_re_graded_hazard_keeps_a_deadline_a_person_set() -> None:
     """The reporter's rectify_by is a date a person chose: the listing keeps it."""
     regraded = verify(HZ, "2026-11-05 10:00", grade="major")
@@ -639,7 +655,7 @@ def test_a_hazard_re_graded_major_after_its_set_deadline_passed_is_listed_with_t
     assert not [e for e in events(rp, "safety.referral.discipline")
                 if e["data"]["grounds"] == "listed_supervision_failed"]
     h = rp.states["HZ-P"]
-    assert h.deadline == end_of("2027-02-11")
+    assert (h.deadline, h.approx) == (end_of("2027-02-11"), True)
     assert any(w.endswith("(the deadline 2026-11-06T23:59:59+08:00 had passed before the notice)")
                for _, _, w in h.timeline())
 

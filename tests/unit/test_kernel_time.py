@@ -115,6 +115,7 @@ def test_a_period_in_days_ends_on_the_first_working_day_from_its_last_day(n: int
     span = Span(n, "days")
     plain, moved = ktime.after(span, start, _Rules).at, ktime.after(span, start, _Moving)
     assert moved == ktime._after(span, start, MOVES) == ktime.after(span, start, _Moving)
+    assert ktime.unmoved(span, start) == plain
     if n <= 0:
         assert moved.at == plain
         return
