@@ -420,12 +420,15 @@ def decide_intake(record: Record, seen: Callable[[str], str | None], known: Know
         if outside:
             return _rejection(record, outside)
     arrived = _arrived_ms(record.timestamp_ms, now, skew_s)
+    received_at = iso_ms(record.timestamp_ms)
+    arrived_at = (None if arrived is None else received_at if arrived == record.timestamp_ms
+                  else iso_ms(arrived))
     sends = tuple([Send(TIMELINE, entry_key.encode("utf-8"), encode(entry))
-                   for entry_key, entry in entries_of(event, origin, iso_ms(record.timestamp_ms),
-                                                      None if arrived is None else iso_ms(arrived), key)])
+                   for entry_key, entry in entries_of(event, origin, received_at, arrived_at, key)])
     kind: Kind = "redelivered" if previous is not None else "accepted"
     # A redelivery's: the one it set, with its time (and, set before 2026-12-07, its digest anew).
-    mark = Mark(record.position, content_digest(event), at)
-    return Outcome(kind, sends, remember=(key, mark.text()), event_id=event_id, subject=subject,
+    # `Mark(record.position, content_digest(event), at).text()`, written without the tuple.
+    mark = f"{record.position}|{content_digest(event)}|{at}"
+    return Outcome(kind, sends, remember=(key, mark), event_id=event_id, subject=subject,
                    delay_s=None if arrived is None else arrived // 1000 - at,
                    opened=opened_towns(event))

@@ -269,3 +269,18 @@ def test_prefixed_topic_is_validated_by_its_contract_name() -> None:
     rec = Record("ns.responder.alerts", 0, 0, None, REPORT, 0)
     out = decide_intake(rec, {}.get, KNOWN, contract_topic="responder.alerts")
     assert out.kind == "rejected" and out.reasons == ("wrong_topic",)
+
+
+def test_an_accepted_events_mark_is_the_marks_own_text() -> None:
+    """The mark intake writes (built as text on the accept path) is `Mark.text()` of its position,
+    the digest of what the event says and the event's time, and reads back as that mark."""
+    from engine.intake.process import Mark, content_digest
+    from engine.intake.timeline import normalised
+    from engine.intake.validate import validate_record
+
+    out = decide_intake(record(REPORT, 5), {}.get, KNOWN)
+    accepted = validate_record(REPORT, "hazard.reports", KNOWN)
+    event = normalised(accepted.event, accepted.event_type)
+    want = Mark("hazard.reports/0/5", content_digest(event), int(accepted.event.time.timestamp()))
+    assert out.remember[1] == want.text()
+    assert Mark.read(out.remember[1]) == want
