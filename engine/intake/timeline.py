@@ -91,49 +91,55 @@ def entries_of(event: Normalised, origin: Origin, received_at: str,
     `arrived_at`, when given, the arrival the engine vouches for (`decide_intake`); `key`, the key
     of its de-duplication mark when that is not `event_key`'s (a mark set before 2026-12-07), so a
     redelivery's entries keep the ids they were first sent with."""
-    event_type, data = event.event_type, event.data
-    key = key or event_key(event.source, event.event_id)
-    base = {
-        "source": event.source,
-        "event_id": event.event_id,
-        "time": event.time,
+    event_type, source, event_id, subject, time, data = event
+    key = key or event_key(source, event_id)
+    # The event's own entry as one dict display, its id as `entry_id` makes it: most events have
+    # no other entry, and a shared `base` spread into it cost a second dict. Its keys come in the
+    # order the findings' and the enterprise's entries below have them.
+    first = {
+        "entry_id": uuid5_text(_NS, f"{key}\x1f{subject}"),
+        "subject": subject,
+        "subject_kind": event_type.subject_kind,
+        "type": event_type.name,
+        "source": source,
+        "event_id": event_id,
+        "time": time,
         "received_at": received_at,
         "origin": origin,
     }
     if arrived_at is not None:
+        first["arrived_at"] = arrived_at
+    first["data"] = data
+    entries: list[tuple[str, Entry]] = [(subject, first)]
+    if event_type.name != "safety.inspection.recorded":
+        return entries
+    base = {"source": source, "event_id": event_id, "time": time, "received_at": received_at,
+            "origin": origin}
+    if arrived_at is not None:
         base["arrived_at"] = arrived_at
-    entries: list[tuple[str, Entry]] = [(event.subject, {
-        "entry_id": entry_id(event.source, event.event_id, event.subject, key),
-        "subject": event.subject,
-        "subject_kind": event_type.subject_kind,
-        "type": event_type.name,
-        **base,
-        "data": data,
-    })]
-    if event_type.name == "safety.inspection.recorded":
-        context = {k: data[k] for k in ("inspection_id", "kind", "enterprise", "location")}
-        context["law_enforcement"] = data["kind"] in LAW_ENFORCEMENT_KINDS
-        for finding in data["findings"]:
-            hazard_id = finding["hazard_id"]
-            entries.append((hazard_id, {
-                "entry_id": entry_id(event.source, event.event_id, hazard_id, key),
-                "subject": hazard_id,
-                "subject_kind": "hazard",
-                "type": FINDING_TYPE,
-                **base,
-                "data": {**finding, "inspection": context},
-            }))
-        # The enterprise's file (一企一档) counts every inspection, one with no findings too.
-        uscc = data["enterprise"]["uscc"]
-        entries.append((uscc, {
-            "entry_id": entry_id(event.source, event.event_id, uscc, key),
-            "subject": uscc,
-            "subject_kind": "enterprise",
-            "type": INSPECTED_TYPE,
+    context = {k: data[k] for k in ("inspection_id", "kind", "enterprise", "location")}
+    context["law_enforcement"] = data["kind"] in LAW_ENFORCEMENT_KINDS
+    for finding in data["findings"]:
+        hazard_id = finding["hazard_id"]
+        entries.append((hazard_id, {
+            "entry_id": entry_id(source, event_id, hazard_id, key),
+            "subject": hazard_id,
+            "subject_kind": "hazard",
+            "type": FINDING_TYPE,
             **base,
-            "data": {**context, "findings": len(data["findings"]), "outcome": data["outcome"],
-                     "inspectors": [a.get("id") for a in data["inspectors"]]},
+            "data": {**finding, "inspection": context},
         }))
+    # The enterprise's file (一企一档) counts every inspection, one with no findings too.
+    uscc = data["enterprise"]["uscc"]
+    entries.append((uscc, {
+        "entry_id": entry_id(source, event_id, uscc, key),
+        "subject": uscc,
+        "subject_kind": "enterprise",
+        "type": INSPECTED_TYPE,
+        **base,
+        "data": {**context, "findings": len(data["findings"]), "outcome": data["outcome"],
+                 "inspectors": [a.get("id") for a in data["inspectors"]]},
+    }))
     return entries
 
 
