@@ -41,7 +41,13 @@ from engine.intake import fast
 from engine.intake.binding import validate_kafka_record
 from engine.intake.scope import FIELD_APP_HEADER, TownOf, opened_towns, scope_problems, towns_of
 from engine.intake.timeline import SHANGHAI, Normalised, encode, entries_of, event_key, normalised
-from engine.intake.validate import MAX_RECORD_BYTES, Accepted, deadline_problems, read_json, time_problem
+from engine.intake.validate import (
+    MAX_RECORD_BYTES,
+    Accepted,
+    deadline_problems,
+    parsed_as_it_is,
+    time_problem,
+)
 from engine.kernel.time import epoch, iso_ms
 from engine.uuid5 import uuid5_text
 
@@ -324,10 +330,10 @@ def _fast(record: Record, topic: str, known: KnownIds, max_bytes: int) -> Normal
     """The event if the fast path accepts the record (structured, no headers), else None."""
     if record.headers or record.value is None or len(record.value) > max_bytes:
         return None
-    parsed = read_json(record.value)
-    if not isinstance(parsed, tuple) or not isinstance(parsed[0], dict):
+    parsed = parsed_as_it_is(record.value)
+    if type(parsed) is not dict:
         return None
-    return fast.accept(parsed[0], topic, known, record.key)
+    return fast.accept(parsed, topic, known, record.key)
 
 
 def decide_intake(record: Record, seen: Callable[[str], str | None], known: KnownIds,

@@ -411,3 +411,21 @@ def test_a_data_content_type_that_is_not_json_is_rejected(media_type: str, word:
     [(loc, code, msg)] = errors_of(event)
     assert (loc, code) == ("datacontenttype", "unsupported_content_type")
     assert word in msg
+
+
+@pytest.mark.parametrize("value", [
+    b'{"a": 1, "b": "x"}', b'{"a": "\\u00e9\\"", "b": [1, 2.5, null]}', "{\"名\": \"值\"}".encode(),
+    b'{"a": 1, "a": 2}', b'{"a": {"b": 1, "b": 1}}', b'{"a": "\\\\"}', b'{"a": "\xed\xa0\x80"}',
+    b'{"a": "\xc0\xaf"}', b'{"a": "\xf4\x90\x80\x80"}', b"\xef\xbb\xbf{}", b'{"a": NaN}', b"{", b"[]",
+    b"[" + b"0," * 20_000 + b"0]",
+])
+def test_the_fast_paths_parse_takes_what_read_json_takes_at_the_first_look(value: bytes) -> None:
+    """`parsed_as_it_is` skips the text, never a check: what it parses `read_json` parses alike, and
+    what `read_json` refuses (not UTF-8, a key given twice, too intricate) it leaves to it."""
+    from engine.intake.validate import parsed_as_it_is, read_json
+
+    quick, full = parsed_as_it_is(value), read_json(value)
+    if quick is not None:
+        assert isinstance(full, tuple) and full[0] == quick
+    if isinstance(full, Invalid):
+        assert quick is None
