@@ -101,10 +101,17 @@ def _evidence(value: Any) -> list[str]:
 
 
 def _actor(value: Any) -> dict[str, Any]:
-    a = _obj(value, _ACTOR)
-    actor_id, name = _maybe_text(a.get("id"), ID), _maybe_text(a.get("name"), NON_EMPTY)
-    role, anonymous = _one_of(a["role"], _ROLES), a.get("anonymous", False)
-    if type(anonymous) is not bool:
+    # `_obj`, `_maybe_text` and `_one_of` written out: one to fifty actors an event, and each of
+    # those calls cost about as much as its check.
+    if type(value) is not dict or not value.keys() <= _ACTOR:
+        raise _No
+    actor_id, name, role = value.get("id"), value.get("name"), value["role"]
+    anonymous = value.get("anonymous", False)
+    if type(role) is not str or role not in _ROLES or type(anonymous) is not bool:
+        raise _No
+    if actor_id is not None and (type(actor_id) is not str or not 1 <= len(actor_id) <= ID):
+        raise _No
+    if name is not None and (type(name) is not str or not 1 <= len(name) <= NON_EMPTY):
         raise _No
     if (anonymous and (role != "public" or actor_id is not None or name is not None)) or (
             not anonymous and actor_id is None):
@@ -125,9 +132,11 @@ def _location(value: Any, known: KnownIds) -> dict[str, Any]:
     town = _text(loc["town"], ID)
     if known is not None and not known.has_town(town):
         raise _No
-    lat, lon = _number(loc.get("lat"), -90, 90), _number(loc.get("lon"), -180, 180)
-    if (lat is None) != (lon is None):
-        raise _No
+    lat, lon = loc.get("lat"), loc.get("lon")
+    if lat is not None or lon is not None:  # most places give no coordinates
+        lat, lon = _number(lat, -90, 90), _number(lon, -180, 180)
+        if lat is None or lon is None:
+            raise _No
     return {"town": town, "community": _maybe_text(loc.get("community"), ID),
             "grid": _maybe_text(loc.get("grid"), ID), "address": _maybe_text(loc.get("address"), NON_EMPTY),
             "lat": lat, "lon": lon}
@@ -368,29 +377,28 @@ _DATA: dict[str, Callable[[dict[str, Any], KnownIds], dict[str, Any]]] = {
 def accept(raw: dict[str, Any], topic: str, known: KnownIds, key: bytes | None) -> Normalised | None:
     """The normalised event if `raw` is one of the common valid shapes, else None (ask pydantic)."""
     try:
-        return _accept(raw, topic, known, key)
+        type_name = raw.get("type")
+        check = _DATA.get(type_name) if type(type_name) is str else None
+        if check is None or not raw.keys() <= _ENVELOPE or raw.get("specversion") != "1.0":
+            return None
+        event_type = EVENT_TYPES[type_name]
+        if topic in INTAKE_TOPICS and event_type.topic != topic:
+            return None
+        # `_text` of each, written out: these are read for every event.
+        event_id, source, subject, time = raw["id"], raw["source"], raw["subject"], raw["time"]
+        if (type(event_id) is not str or not 1 <= len(event_id) <= ID or type(source) is not str
+                or not 1 <= len(source) <= 500 or type(subject) is not str or not 1 <= len(subject) <= ID):
+            return None
+        if key is not None and key != subject.encode("utf-8"):
+            return None
+        if type(time) is not str or not _TIME.fullmatch(time):
+            return None
+        data = check(raw["data"], known)
+        if data[event_type.subject_field] != subject:
+            return None
+        return Normalised(event_type, source, event_id, subject, _shanghai_time(time), data)
     except Exception:  # noqa: BLE001 - anything unexpected is pydantic's to judge, never an accept
         return None
-
-
-def _accept(raw: dict[str, Any], topic: str, known: KnownIds, key: bytes | None) -> Normalised | None:
-    type_name = raw.get("type")
-    check = _DATA.get(type_name) if type(type_name) is str else None
-    if check is None or not raw.keys() <= _ENVELOPE or raw.get("specversion") != "1.0":
-        return None
-    event_type = EVENT_TYPES[type_name]
-    if topic in INTAKE_TOPICS and event_type.topic != topic:
-        return None
-    event_id, source = _text(raw["id"], ID), _text(raw["source"], 500)
-    subject, time = _text(raw["subject"], ID), raw["time"]
-    if key is not None and key != subject.encode("utf-8"):
-        return None
-    if type(time) is not str or not _TIME.fullmatch(time):
-        return None
-    data = check(raw["data"], known)
-    if data[event_type.subject_field] != subject:
-        return None
-    return Normalised(event_type, source, event_id, subject, _shanghai_time(time), data)
 
 
 def _shanghai_time(time: str) -> str:
