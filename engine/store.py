@@ -135,6 +135,14 @@ before load with None there (`EnterpriseFile.ADDED`): not known, and such a step
 hazards its words name, as before. An engine that reads only up to format 14 refuses a record of
 format 15 with StoredFormatError.
 
+Since format 16 a hazard, an alert or an enterprise's file may hold `parked`: the timeline
+entries, whole, that a field-app token limited to towns sent before the subject had a town, each
+applied or rejected once it has one, and `turned_away`: the hashes of those rejected, whose copies
+from other senders are judged afresh; an enterprise's file also `town_by_token`, whether its town
+came only from such tokens' records (engine/kernel/scope.py). A record of format 15 and before
+loads with none, and `town_by_token` false; an engine that reads only up to format 15 refuses a
+record of format 16 with StoredFormatError.
+
 Format 6 stored an enterprise file on a base (d9bc129) and was reverted
 within the hour, before it reached main; this code refuses it.
 """
@@ -158,9 +166,9 @@ from engine.kernel.state import (
     stored_history,
 )
 
-FORMAT = 15
+FORMAT = 16
 # The formats with a `format` key this code reads (0 has none).
-READS = (1, 2, 3, 4, 5, 7, 8, 9, 10, 11, 12, 13, 14, 15)
+READS = (1, 2, 3, 4, 5, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16)
 _MARK = b'{"format":'
 _OPENING = b'%s%d,' % (_MARK, FORMAT)  # a state line's start, written once, not formatted per state
 _READABLE = ", ".join(map(str, (0, *READS[:-1]))) + f" and {READS[-1]}"

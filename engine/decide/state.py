@@ -317,6 +317,13 @@ class Hazard(HistoryState):
     # Fingerprints of the latest field records applied (engine/kernel/copies.py; since format 8).
     seen: list[int] = field(default_factory=list)
     history: list[list[Any]] = field(default_factory=list)  # [time, event id, what]
+    # Entries a field-app token limited to towns sent before the hazard had a town, whole, in the
+    # order they came, at most scope.PARKED: each applied or rejected once it is opened
+    # (engine/kernel/scope.py; since format 16).
+    parked: list[dict[str, Any]] = field(default_factory=list)
+    # Hashes of such entries rejected for their towns (or for a full `parked`), the latest
+    # scope.TURNED_AWAY: a copy of one that a token allowed to send it sent is judged afresh.
+    turned_away: list[int] = field(default_factory=list)
     watermark: int = 0  # the latest time this state has been brought to
     # The history stored before, not decoded: its full chunks apart in the history table and its
     # tail (engine/store.py); the decision path only appends to `history`. None when the whole

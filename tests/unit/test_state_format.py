@@ -41,6 +41,7 @@ V11 = Path(__file__).parent / "testdata" / "states-v11"
 V12 = Path(__file__).parent / "testdata" / "states-v12"
 V13 = Path(__file__).parent / "testdata" / "states-v13"
 V14 = Path(__file__).parent / "testdata" / "states-v14"
+V15 = Path(__file__).parent / "testdata" / "states-v15"
 TODAY = b'{"format":%d,' % FORMAT  # how a state stored today starts
 
 
@@ -145,9 +146,9 @@ def test_a_stored_state_keeps_its_header_and_names_its_format() -> None:
 
 def test_a_state_of_an_unknown_format_is_refused_with_a_clear_error() -> None:
     """A state written by a newer engine names its format instead of loading wrongly."""
-    readable = "this engine reads formats 0, 1, 2, 3, 4, 5, 7, 8, 9, 10, 11, 12, 13, 14 and 15"
-    with pytest.raises(StoredFormatError, match=f"format 16; {readable}"):
-        unpack(b'\n{"format":16,"id":"HZ-1"}\n[]')
+    readable = "this engine reads formats 0, 1, 2, 3, 4, 5, 7, 8, 9, 10, 11, 12, 13, 14, 15 and 16"
+    with pytest.raises(StoredFormatError, match=f"format 17; {readable}"):
+        unpack(b'\n{"format":17,"id":"HZ-1"}\n[]')
 
 
 @pytest.mark.parametrize("path", sorted(V0.glob("*.state")), ids=lambda p: p.stem)
@@ -389,24 +390,25 @@ STORED_FIELDS: dict[str, set[str]] = {
         "closed_at", "closed_how", "completed_at", "confirmed_by", "cycle", "cycle_start", "deadline",
         "duplicate_of", "duty_fails", "early", "enterprise", "ext", "ext_decided", "ext_fails", "failures",
         "grade", "held", "history", "history_stored", "id", "immediate", "lead", "lifted", "listed", "opened",
-        "opened_at", "orders", "origin", "passed_at", "plan_fired", "plan_target", "planned_at", "point",
-        "progress", "proposals", "rectify_by", "referred", "responsible", "review_fails", "sector", "seen",
-        "step", "tier", "title", "town", "verdict", "verdicts", "verified_at", "verify_fails", "violations",
-        "watermark"},
+        "opened_at", "orders", "origin", "parked", "passed_at", "plan_fired", "plan_target", "planned_at",
+        "point", "progress", "proposals", "rectify_by", "referred", "responsible", "review_fails", "sector",
+        "seen", "step", "tier", "title", "town", "turned_away", "verdict", "verdicts", "verified_at",
+        "verify_fails", "violations", "watermark"},
     "Alert": {
         "acked", "applied", "applied_from", "applied_stored", "caps", "clocks", "closed_at", "closed_by",
         "crowded", "demanded", "description", "disaster_reports", "dmissed", "dstep", "earlier",
         "enterprise", "exercise", "final_missed", "grade", "history", "history_stored", "id",
         "incident_class", "kind", "level", "location", "missed", "notified", "opened", "opened_at", "post",
-        "reported", "reports", "routed", "seen", "step", "waiting", "watermark"},
+        "parked", "reported", "reports", "routed", "seen", "step", "turned_away", "waiting", "watermark"},
     "EnterpriseFile": {
         "address", "alerts", "applied", "applied_from", "applied_stored", "classes", "classified", "clocks",
         "closed", "closed_at", "closed_in", "closed_reason", "closures", "cov_base", "cov_step", "credit",
         "credit_sets", "credit_withdrawn", "duty_fails", "first_registered", "hazards", "id", "inspected",
         "inspected_by", "inspections", "key", "last_alert", "last_inspection", "legal_representative",
-        "missed", "months", "name", "notices", "open_beyond", "orders", "overdue_major", "proposal_states",
-        "proposals", "recent", "refusals", "registered", "registered_at", "registrations", "reruns",
-        "risk_class", "sector", "town", "violations", "watermark"},
+        "missed", "months", "name", "notices", "open_beyond", "orders", "overdue_major", "parked",
+        "proposal_states", "proposals", "recent", "refusals", "registered", "registered_at", "registrations",
+        "reruns", "risk_class", "sector", "town", "town_by_token", "turned_away", "violations",
+        "watermark"},
     "PlanTown": {"applied", "applied_from", "behind", "checked", "clocks", "done", "id", "town", "watermark",
                  "year"},
 }
@@ -459,7 +461,7 @@ def test_the_stored_classes_hold_the_fields_of_the_format_they_are_stored_in() -
     from dataclasses import fields
 
     from engine.plan.tracking import PlanTown
-    assert FORMAT == 15, "a new format: add its fields to STORED_FIELDS"
+    assert FORMAT == 16, "a new format: add its fields to STORED_FIELDS"
     for kind in (Hazard, Alert, EnterpriseFile, PlanTown):
         have = {f.name for f in fields(kind)}
         assert have == STORED_FIELDS[kind.__name__], (
@@ -771,10 +773,40 @@ def test_states_stored_in_format_14_load_and_are_stored_anew(path: Path) -> None
     got = _loads_and_is_stored_anew(path, 14)
     if isinstance(got, EnterpriseFile):
         assert got.recent and all(len(line) == 4 and line[3] is None for line in got.recent)
+    assert getattr(got, "parked", []) == []
+
+
+@pytest.mark.parametrize("path", sorted(V15.glob("*.state")), ids=lambda p: p.stem)
+def test_states_stored_in_format_15_load_and_are_stored_anew(path: Path) -> None:
+    """Format 15 as commit ecede9b wrote it (the states of states-v14 stored again): each loads to
+    the state it stored, a hazard, an alert or an enterprise file with no entries waiting for its
+    town, none turned away, and an enterprise's town held as before (not one only a token found);
+    stored again it is today's format and reads back the same."""
+    got = _loads_and_is_stored_anew(path, 15)
+    assert getattr(got, "parked", []) == [] and getattr(got, "turned_away", []) == []
+    assert getattr(got, "town_by_token", False) is False
+
+
+def test_a_hazards_entries_waiting_for_its_town_are_stored_and_read_back_whole() -> None:
+    """A hazard's entries waiting for its town (`parked`, format 16) are stored under that name."""
+    entry = {"entry_id": "e-1", "subject": "HZ-9", "subject_kind": "hazard", "type": "safety.hazard.verified",
+             "time": "2026-12-01T09:00:00+08:00", "data": {"hazard_id": "HZ-9"}, "towns": ["lihaiwu"]}
+    h = Hazard(id="HZ-9", parked=[entry])
+    raw = pack(h)
+    assert b'"parked":[{"entry_id":"e-1"' in raw
+    assert unpack(raw, Hazard).parked == [entry] and unpack(raw, Hazard, lazy=True).parked == [entry]
+
+
+def test_an_enterprise_file_found_only_by_a_token_keeps_saying_so() -> None:
+    """An enterprise file's town found only by a town-limited token's records (`town_by_token`,
+    format 16) and the entries it turned away are stored and read back."""
+    f = EnterpriseFile(id="E-1", town="huxi", town_by_token=True, turned_away=[7, 9])
+    back = unpack(pack(f), EnterpriseFile)
+    assert (back.town, back.town_by_token, back.turned_away) == ("huxi", True, [7, 9])
 
 
 def test_format_6_which_never_reached_main_is_refused() -> None:
     """Format 6 stored an enterprise file on a base (d9bc129, reverted within the hour): refused."""
-    readable = "this engine reads formats 0, 1, 2, 3, 4, 5, 7, 8, 9, 10, 11, 12, 13, 14 and 15"
+    readable = "this engine reads formats 0, 1, 2, 3, 4, 5, 7, 8, 9, 10, 11, 12, 13, 14, 15 and 16"
     with pytest.raises(StoredFormatError, match=f"format 6; {readable}"):
         unpack(b'\n{"format":6,"id":"E1","base":3}\n[]', EnterpriseFile)
