@@ -37,6 +37,7 @@ from engine.feeds.filters import RECORD_LIMIT, RECORD_MAX
 from engine.http.events import BATCH
 from engine.http.intake import ANSWERS, ErrorAnswer, PostAnswer
 from engine.http.rejected import READ_COST, RejectedAnswer
+from engine.kernel import scope
 from engine.schemas import SCHEMA_DIR
 from engine.settings import REPO_ROOT, Settings
 from engine.topics import TopicSpec, load_topics
@@ -456,11 +457,17 @@ A token limited to towns is held to them for every event about a subject, not on
 those that name a town: `POST /events` stamps each record it sends with the
 token's towns (the `field-app-towns` header, which only the server sets), and
 the intake stage, which holds the subject's state, rejects an event whose own
-town or whose subject's town is outside them (`outside_scope`), or about a
-subject whose town it does not know yet (`scope_unknown`: send it again once
-the subject's report, finding or raising was accepted). A worker answers 403 at
-once for a subject its states show outside the towns; what only the intake
-stage can tell, the field app reads back at `GET /events/rejected`. Records
+town or whose subject's town is outside them (`outside_scope`). An event that
+names no town about a subject whose town is not known yet is taken, as every
+event ahead of its subject's opening (section 3), and waits in the subject's
+state with the token's towns: once the subject has a town, it is applied if
+that town is one of them (or of another sender's that sent the same event),
+and otherwise rejected as `outside_scope`, so a verdict sent ahead under
+another town's next id never applies there. At most
+{scope.PARKED} wait for one subject; one more is rejected as `scope_unknown` (send it again
+later). A worker answers 403 at once for a subject its states show outside the
+towns; what only the worker can tell, the field app reads back at
+`GET /events/rejected`. Records
 published straight to Kafka carry no stamp and are held to no town: the
 broker's ACLs decide who may write the intake topics.
 A token is limited to {defaults['http_rate_per_s']:g} events a second on average (a burst of

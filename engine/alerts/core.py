@@ -148,7 +148,7 @@ def decide_alert(state: Alert | None, entry: dict[str, Any], rules: AlertRules,
     never goes back behind the state's watermark.
     """
     return apply_entry(state, entry, rules, now, new=Alert, advance_fn=advance, apply_fn=_apply,
-                       owned=owned)
+                       owned=owned, town=Alert.town)  # its raising's, which names it
 
 
 # What one event type records on an alert: (alert, data, time, event id, rules) -> its history line.

@@ -46,4 +46,9 @@ def decide(state: Hazard | None, entry: Entry, rules: Rules,
     the entry's own time; it never goes back behind the state's watermark.
     """
     return apply_entry(state, entry, rules, now, new=Hazard, advance_fn=advance, apply_fn=_apply,
-                       owned=owned)
+                       owned=owned, town=_town)
+
+
+def _town(h: Hazard) -> str | None:
+    """The town a token's entry about the hazard is held to: the one its opening record names."""
+    return h.town

@@ -28,6 +28,7 @@ from engine.enterprise.coverage import EnterpriseRules
 from engine.enterprise.state import CLASSES, MAX_OPEN, MONTHS, RECENT, SAME_SECOND, SPELLS, EnterpriseFile
 from engine.intake.timeline import INSPECTED_TYPE
 from engine.kernel.apply import advance_clocks, apply_entry
+from engine.kernel.entries import TOWNS
 from engine.kernel.outputs import Out
 from engine.kernel.referral import decided_at
 from engine.kernel.time import epoch, iso
@@ -302,6 +303,7 @@ def _apply(f: EnterpriseFile, entry: dict[str, Any], at: int, rules: Any) -> lis
     withdrawn: list[Out] = []
     corrected: list[Out] = []
     what: str | None
+    unplaced = f.town is None
     if kind == INSPECTED_TYPE and d.get("outcome") != "refused" and d["inspection_id"] in f.refusals:
         corrected = _unrefused(f, d, at, eid, rules)
     if kind == "safety.enterprise.registered":
@@ -403,6 +405,8 @@ def _apply(f: EnterpriseFile, entry: dict[str, Any], at: int, rules: Any) -> lis
             _note(f, at, eid, f"referral {out.event['data']['referral_id']} withdrawn")
         elif out.event["data"]["action"] in ("failure_withdrawn", "notice_withdrawn"):
             _note(f, at, eid, out.event["data"]["reason"])
+    if unplaced and f.town is not None and f.registered is None and TOWNS in entry:
+        f.town_by_token = True  # found by a token limited to towns: where it is registered is not known
     return outs + withdrawn
 
 
@@ -415,4 +419,11 @@ def decide_enterprise(state: EnterpriseFile | None, entry: dict[str, Any], rules
     """
     er = rules if isinstance(rules, EnterpriseRules) else EnterpriseRules(rules, None, None)
     return apply_entry(state, entry, er, now, new=EnterpriseFile, advance_fn=_advance, apply_fn=_apply,
-                       owned=owned)
+                       owned=owned, town=_town)
+
+
+def _town(f: EnterpriseFile) -> str | None:
+    """The town a token's entry about the file is held to: where it is registered, or found by a
+    record no token limited to towns sent; None while only such a token's records found it
+    (engine/kernel/scope.py)."""
+    return None if f.town_by_token and f.registered is None else f.town

@@ -131,9 +131,10 @@ class Answer:
 ANSWERS = (
     Answer(202, "every accepted event is on its intake topic, acknowledged by the broker; the "
            "results say which events were accepted and which were rejected, and why; the worker "
-           "that holds the subject still judges it against the token's towns (`outside_scope`, "
-           "`scope_unknown`) and against the marks of the events it took (`conflicting_copy`), and what "
-           "it rejects is read back at GET /events/rejected",
+           "that holds the subject still judges it against the token's towns (`outside_scope`; for an "
+           "event ahead of its subject's opening, once the subject has a town; `scope_unknown` when too "
+           "many wait for one subject) and against the marks of the events it took (`conflicting_copy`), "
+           "and what it rejects is read back at GET /events/rejected",
            "fix and resend only the rejected ones (the same `source` and `id` may be reused, but "
            "not for a `conflicting_copy`: its first event stands); "
            "from a token limited to towns, check GET /events/rejected after sending"),
@@ -556,7 +557,8 @@ class FieldIntake:
         Only events that would be sent are held to the scope; one the intake refuses anyway is
         answered with its errors, which say more than a 403 would. The town is the one an event
         names, or its subject's where this server can see it (`town_of`); an event whose subject
-        it cannot see is sent, and the intake stage judges it (`outside_scope`, `scope_unknown`).
+        it cannot see is sent, and the worker judges it (`outside_scope`: at intake, or for a subject
+        whose town is not known yet, once it is; engine/kernel/scope.py).
         """
         out = []
         for index, result in enumerate(checked):
@@ -638,7 +640,8 @@ def _waves(sends: Sends, opening: list[bool], app: FieldApp) -> list[Sends]:
     """The records in the order the intake stage must see them: for a token limited to towns, the
     events that name a town (those that open a subject) first, acknowledged before the rest are
     sent, so that a report and its verification posted together reach intake in that order and
-    the verification finds its hazard's town (else it would be `scope_unknown`)."""
+    the verification finds its hazard's town at intake (else it would wait for it, judged when the
+    hazard is decided)."""
     if not app.towns:
         return [sends]
     first = [send for send, opens in zip(sends, opening, strict=True) if opens]

@@ -4,8 +4,11 @@
 that owns each subject has judged them. Most rejections are known at the door
 and answered there; a few need the subject's state, which only that worker
 holds: an event about a subject outside the token's towns that the door could
-not see (`outside_scope`), one about a subject whose town is not known yet
-(`scope_unknown`), an event that went stale on its way in, and a changed copy
+not see (`outside_scope`), one sent ahead of its subject's opening that the
+subject, once it had a town, showed outside them (`outside_scope` too, written
+by the decision: engine/kernel/scope.py), one of more than the events that may
+wait for one subject's town (`scope_unknown`), an event that went stale on its
+way in, and a changed copy
 of an event taken before under the same `source` and `id` whose mark the door
 did not hold (`conflicting_copy`: another worker's, or a gateway's door). Those go to
 `intake.rejected`, as every rejection does, and a field app reads its own

@@ -39,7 +39,15 @@ from engine.contract.outputs import (
 )
 from engine.intake import fast
 from engine.intake.binding import validate_kafka_record
-from engine.intake.scope import FIELD_APP_HEADER, TownOf, opened_towns, scope_problems, towns_of
+from engine.intake.scope import (
+    FIELD_APP_HEADER,
+    TownOf,
+    named_town,
+    opened_towns,
+    scope_problems,
+    stamp_fields,
+    towns_of,
+)
 from engine.intake.timeline import SHANGHAI, Normalised, encode, entries_of, event_key, normalised
 from engine.intake.validate import (
     MAX_RECORD_BYTES,
@@ -48,6 +56,7 @@ from engine.intake.validate import (
     parsed_as_it_is,
     time_problem,
 )
+from engine.kernel.entries import COPY, Entry
 from engine.kernel.time import epoch, iso_ms
 from engine.uuid5 import uuid5_text
 
@@ -66,6 +75,8 @@ DUPLICATES = "engine.intake.duplicates"
 # What a mark's digest begins with when it is of what its event says (`content_digest`); one
 # without it, stored before 2026-12-07, is of its record's value.
 SAID = "e:"
+# What a mark's digest ends with when its event was taken for a token's towns only (`Mark.held`).
+HELD = ";held"
 _NS = uuid.UUID("0d6c1a4e-7f3b-4b8a-9e21-5c4d3b2a1f09").bytes
 
 Kind = Literal["accepted", "redelivered", "rejected", "duplicate", "forwarded"]
@@ -118,7 +129,7 @@ class Outcome(NamedTuple):
 
 
 def _unknown_town(kind: str, subject: str) -> None:
-    """No subject's town is known: a town-limited event naming none is `scope_unknown`."""
+    """No subject's town is known: a town-limited event naming none is judged when its subject is."""
     return None
 
 
@@ -146,7 +157,13 @@ def _marked(seen: Callable[[str], str | None], event: Normalised, record: Record
 
 
 class Mark(NamedTuple):
-    """What the de-duplication store keeps of an accepted event, as `position|digest|time`."""
+    """What the de-duplication store keeps of an accepted event, as `position|digest|time`.
+
+    `held`: the event was taken for a field-app token's towns only (it names no town, and its
+    subject's town is judged by the decision, engine/kernel/scope.py), so the decision may not
+    apply it; a copy of it is not a duplicate, and goes to the decision too. Written as the
+    digest followed by HELD.
+    """
 
     position: str  # where the event was accepted: a copy at the same position is a redelivery
     # Of what the event says (`content_digest`): a copy that says otherwise is flagged as a conflict.
@@ -155,10 +172,11 @@ class Mark(NamedTuple):
     # The event's time, epoch seconds, by which `engine.stream.marks` forgets old marks; None in a
     # mark stored before marks kept it.
     at: int | None
+    held: bool = False
 
     def text(self) -> str:
         """The mark as stored."""
-        stored = f"{self.position}|{self.digest}"
+        stored = f"{self.position}|{self.digest}{HELD if self.held else ''}"
         return stored if self.at is None else f"{stored}|{self.at}"
 
     @classmethod
@@ -166,7 +184,9 @@ class Mark(NamedTuple):
         """The inverse of `text`; also reads the `position|digest` marks of earlier versions."""
         position, _, rest = text.partition("|")
         digest, _, at = rest.partition("|")
-        return cls(position, digest, int(at) if at.lstrip("-").isdigit() else None)
+        held = digest.endswith(HELD)
+        return cls(position, digest[:-len(HELD)] if held else digest,
+                   int(at) if at.lstrip("-").isdigit() else None, held)
 
     def says(self, event: Normalised, value: bytes) -> bool:
         """Whether the event this mark was set for says what `event`, carried by the record value
@@ -397,6 +417,8 @@ def decide_intake(record: Record, seen: Callable[[str], str | None], known: Know
     key, previous = _marked(seen, event, record, content)
     if previous is not None and previous.position != record.position:
         conflicting = not previous.says(event, content)
+        if previous.held and not conflicting:
+            return _copy(record, event, key, previous, town_of, now, skew_s)
         duplicate = {
             "id": output_id("duplicate", record.position),
             "source": source,
@@ -420,8 +442,8 @@ def decide_intake(record: Record, seen: Callable[[str], str | None], known: Know
     problem = time_problem(at, stale_before, future_after) if previous is None else None
     if problem is not None:
         return _rejection(record, [problem])
-    towns = towns_of(record.headers) if previous is None and record.headers else None
-    if towns is not None:
+    towns = towns_of(record.headers) if record.headers else None
+    if towns is not None and previous is None:
         outside = scope_problems(event, towns, town_of)
         if outside:
             return _rejection(record, outside)
@@ -429,12 +451,48 @@ def decide_intake(record: Record, seen: Callable[[str], str | None], known: Know
     received_at = iso_ms(record.timestamp_ms)
     arrived_at = (None if arrived is None else received_at if arrived == record.timestamp_ms
                   else iso_ms(arrived))
-    sends = tuple([Send(TIMELINE, entry_key.encode("utf-8"), encode(entry))
-                   for entry_key, entry in entries_of(event, origin, received_at, arrived_at, key)])
+    pairs = entries_of(event, origin, received_at, arrived_at, key)
+    if towns is not None:
+        _stamped(pairs, stamp_fields(towns, record.headers))
+    sends = tuple([Send(TIMELINE, entry_key.encode("utf-8"), encode(entry)) for entry_key, entry in pairs])
     kind: Kind = "redelivered" if previous is not None else "accepted"
     # A redelivery's: the one it set, with its time (and, set before 2026-12-07, its digest anew).
-    # `Mark(record.position, content_digest(event), at).text()`, written without the tuple.
-    mark = f"{record.position}|{content_digest(event)}|{at}"
+    held = previous.held if previous is not None else towns is not None and named_town(event) is None
+    # `Mark(record.position, content_digest(event), at, held).text()`, written without the tuple.
+    mark = f"{record.position}|{content_digest(event)}{HELD if held else ''}|{at}"
     return Outcome(kind, sends, remember=(key, mark), event_id=event_id, subject=subject,
                    delay_s=None if arrived is None else arrived // 1000 - at,
                    opened=opened_towns(event))
+
+
+def _stamped(pairs: list[tuple[str, Entry]], extra: dict[str, object]) -> None:
+    """Each timeline entry of an event given what it carries of a field-app token's stamp
+    (`scope.stamp_fields`), and a copy's mark: an inspection's findings and its enterprise's entry as
+    its own (engine/kernel/scope.py)."""
+    for _, entry in pairs:
+        entry.update(extra)
+
+
+def _copy(record: Record, event: Normalised, key: str, previous: Mark, town_of: TownOf, now: float | None,
+          skew_s: int) -> Outcome:
+    """A copy, at another position, of an event taken for a field-app token's towns only
+    (`Mark.held`): not a duplicate, since the decision may turn the first away (its subject lies
+    outside that token's towns) while this copy's sender may send it. Held to its own stamp here as
+    any event is; taken, its entries go to the timeline marked as a copy, and the decision judges
+    the copies together (engine/kernel/scope.py). One without a stamp makes the event unconditional,
+    and its mark no longer held: later copies are duplicates again."""
+    towns = towns_of(record.headers) if record.headers else None
+    if towns is not None:
+        outside = scope_problems(event, towns, town_of)
+        if outside:
+            return _rejection(record, outside)
+    origin = {"topic": record.topic, "partition": record.partition, "offset": record.offset}
+    arrived = _arrived_ms(record.timestamp_ms, now, skew_s)
+    pairs = entries_of(event, origin, iso_ms(record.timestamp_ms),
+                       None if arrived is None else iso_ms(arrived), key)
+    _stamped(pairs, {**(stamp_fields(towns, record.headers) if towns is not None else {}), COPY: True})
+    sends = tuple([Send(TIMELINE, entry_key.encode("utf-8"), encode(entry)) for entry_key, entry in pairs])
+    mark = Mark(previous.position, previous.digest, previous.at, towns is not None)
+    delay = None if arrived is None else arrived // 1000 - epoch(event.time)
+    return Outcome("accepted", sends, remember=(key, mark.text()), event_id=event.event_id,
+                   subject=event.subject, delay_s=delay)

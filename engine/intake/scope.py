@@ -13,9 +13,11 @@ stamped event against the town of its subject:
 - the town the event itself names, and the town its subject's state was opened
   in, must each be one of the token's towns, else `outside_scope`;
 - an event that names no town about a subject whose town the engine does not
-  know yet (never reported here, or an orphan) is `scope_unknown`: taken, it
-  would wait for its opening event and apply to whatever hazard or alert is
-  later opened under that id, in any town;
+  know yet (never reported here, or an orphan) is taken, as the contract
+  (section 3) takes events ahead of their subject's opening, with the stamp on
+  its timeline entries (`stamp_fields`): the decision holds it to the stamp
+  once the subject has a town (engine/kernel/scope.py), so a verdict sent ahead
+  under another town's next hazard id never applies there;
 - a record without the header (published straight to Kafka: the broker's ACLs
   decide who may write the intake topics) and a token not limited to towns
   (`ALL_TOWNS`) are held to no town.
@@ -163,10 +165,19 @@ def scope_problems(event: Normalised, towns: frozenset[str], town_of: TownOf) ->
             loc=["data", "findings", i, "hazard_id"], type="outside_scope",
             msg=f"hazard {hazard[:200]!r} is in town {there[:100]!r}, outside the scope of the "
             f"field-app token that sent this inspection: it may send for {_allowed(towns)}"))
-    if own is None and known is None:
-        problems.append(RejectionError(
-            loc=["subject"], type="scope_unknown",
-            msg=f"the engine knows no town of {kind} {subject[:200]!r} yet, so it cannot tell "
-            "whether it is within the scope of the field-app token that sent this event (limited "
-            f"to {_allowed(towns)}); send it again once the {kind}'s opening event was accepted"))
     return problems
+
+
+def field_app_of(headers: Iterable[tuple[str, bytes | None]]) -> str | None:
+    """The name of the token `POST /events` stamped a record with (`FIELD_APP_HEADER`), if any."""
+    for name, value in headers:
+        if name.lower() == FIELD_APP_HEADER and value is not None:
+            return value.decode("utf-8", "replace")
+    return None
+
+
+def stamp_fields(towns: frozenset[str], headers: Iterable[tuple[str, bytes | None]]) -> dict[str, object]:
+    """What each timeline entry of an event stamped with `towns` carries of the stamp: the towns,
+    sorted, and the token's name (engine/kernel/entries.py `TOWNS`, `FIELD_APP`)."""
+    app = field_app_of(headers)
+    return {"towns": sorted(towns), **({"field_app": app} if app is not None else {})}

@@ -16,6 +16,9 @@ core's machinery:
 - `escalation`: the one builder of `safety.escalation.raised`;
 - `targets`: the target names every core resolves alike, each unit once;
 - `time`: epoch seconds from and to RFC 3339, and `after`, every core's deadline;
+- `scope`: a field-app token's towns held to the subject's town where only the
+  state knows it (an entry sent ahead of its subject kept waiting, then applied
+  or rejected), and the copies of such an entry other senders sent;
 - `checker`: the rules-file checker the hazard and alert rule loaders stand on;
 - `replay`: the in-memory loop over many subjects of one core.
 """

@@ -5,7 +5,11 @@ subject), `advance_fn` (fire the clocks due up to a time, through
 `advance_clocks` with the core's own `derive` and `fire`) and `apply_fn`
 (record one event's facts and return what they cause). `apply_entry` runs them
 in the one order every core keeps: copy, fire what is due, apply the event
-once (a re-delivered entry changes nothing), fire again.
+once (a re-delivered entry changes nothing), fire again. A core whose
+subjects lie in a town gives it too (`town`): an entry held to a field-app
+token's towns is judged by it first, and the entries that waited for the
+subject's town are judged right after the entry that gives it one
+(engine/kernel/scope.py).
 """
 
 from __future__ import annotations
@@ -15,8 +19,9 @@ from collections.abc import Callable
 from dataclasses import fields
 from typing import Any
 
+from engine.kernel import scope
 from engine.kernel.copies import AGAIN, seen_before
-from engine.kernel.entries import Entry
+from engine.kernel.entries import COPY, TOWNS, Entry
 from engine.kernel.outputs import Out
 from engine.kernel.state import applied_before, remember, source_of, written
 from engine.kernel.time import epoch
@@ -98,7 +103,8 @@ def take_over(state: Any) -> Any:
 def apply_entry(state: Any, entry: Entry, rules: Any, now: int | None, *,
                 new: Callable[[str], Any], advance_fn: Callable[[Any, Any, int], list[Out]],
                 apply_fn: Callable[[Any, Entry, int, Any], list[Out]],
-                owned: bool = False) -> tuple[Any, list[Out]]:
+                owned: bool = False, town: Callable[[Any], str | None] | None = None
+                ) -> tuple[Any, list[Out]]:
     """The shape every core shares: copy, fire what fell due before the event, apply it once, fire
     again.
 
@@ -108,6 +114,12 @@ def apply_entry(state: Any, entry: Entry, rules: Any, now: int | None, *,
     the state returned is `state` itself only for a re-delivered entry, as without
     `owned`. `now` defaults to the entry's own time; it never goes back behind the
     state's watermark. `apply_fn` records the event's facts and returns what they cause.
+
+    `town` gives the town a state is held to (None: none known yet). With it, an entry a
+    field-app token limited to towns sent, naming no town, is judged against it
+    (`scope.hold`): kept waiting in the state, or rejected, instead of applied; and once an
+    entry gives the subject its town, the entries that waited are applied, in the order of their
+    own times, as if they had come right after it, or rejected (`scope.release`).
     """
     if state is None:
         h = new(entry["subject"])
@@ -122,9 +134,14 @@ def apply_entry(state: Any, entry: Entry, rules: Any, now: int | None, *,
     if applied_before(h, entry_id, source):
         return state if state is not None else h, []  # a re-delivered entry changes nothing
     remember(h, entry_id, source)
+    if town is not None and (TOWNS in entry or COPY in entry) and scope.judged(entry):
+        held = scope.hold(h, entry, town(h))
+        if held is not None:
+            return h, held + advance_fn(h, rules, now)
     # A field record (one the intake published) sent again under a fresh event id: on the record,
     # applied once. Hazards and alerts keep the fingerprints (`seen`, engine/kernel/copies.py); an
     # enterprise's file knows its records' copies in its core, a plan town has no field records.
+    # (`_again`, written out: every decision asks it.)
     if entry.get("origin") is not None and hasattr(h, "seen") and seen_before(h, entry, at):
         h.history.append([at, entry.get("event_id") or entry_id, AGAIN])
         return h, []
@@ -132,7 +149,28 @@ def apply_entry(state: Any, entry: Entry, rules: Any, now: int | None, *,
     # it: an act at the instant it is due is in time, and no escalation goes out to be withdrawn.
     outs = advance_fn(h, rules, min(at - 1, now))
     outs += apply_fn(h, entry, at, rules)
+    if town is not None and h.parked and (where := town(h)) is not None:
+        released, rejections = scope.release(h, where)
+        outs += rejections
+        for waiting in released:  # as if each came right after this entry, in its own time's order
+            at = epoch(waiting["time"])
+            if _again(h, waiting, at):
+                continue
+            now = max(now, at)
+            outs += advance_fn(h, rules, min(at - 1, now))
+            outs += apply_fn(h, waiting, at, rules)
     outs += advance_fn(h, rules, now)
     return h, outs
+
+
+def _again(h: Any, entry: Entry, at: int) -> bool:
+    """Whether a field record (one the intake published) was sent again under a fresh event id: on
+    the record, applied once. Hazards and alerts keep the fingerprints (`seen`,
+    engine/kernel/copies.py); an enterprise's file knows its records' copies in its core, a plan
+    town has no field records."""
+    if entry.get("origin") is not None and hasattr(h, "seen") and seen_before(h, entry, at):
+        h.history.append([at, entry.get("event_id") or entry["entry_id"], AGAIN])
+        return True
+    return False
 
 

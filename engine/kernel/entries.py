@@ -342,6 +342,12 @@ class Entry(TypedDict):
     read its cause from the timeline, `cause`. `position` is not in the record:
     the decide stage adds where it read the entry (engine/cores.py `decide_entry`).
     `data` is the `DATA_TYPES` entry of `type`.
+
+    Each entry of an event a field-app token limited to towns sent (`POST /events`
+    stamps its records), those of an inspection's findings and its enterprise too,
+    and each link such an entry causes, has `towns` and `field_app`; an entry of
+    a copy of an event taken before for a token's towns alone has `copy`
+    (engine/kernel/scope.py).
     """
 
     entry_id: str
@@ -358,14 +364,28 @@ class Entry(TypedDict):
     id: NotRequired[str]
     cause: NotRequired[Origin]
     position: NotRequired[Origin]
+    towns: NotRequired[list[str]]  # the towns of the token that sent its event, sorted
+    field_app: NotRequired[str]  # that token's name
+    copy: NotRequired[bool]  # a copy of an event whose first copy a token limited to towns sent
+
+
+# The keys of a field-app token's stamp on an entry (`Entry.towns`, `Entry.field_app`), and of a
+# copy's mark (`Entry.copy`).
+TOWNS, FIELD_APP, COPY = "towns", "field_app", "copy"
 
 
 def with_cause(link: dict[str, Any], cause: Mapping[str, Any]) -> dict[str, Any]:
     """`link`, an entry the engine makes for another subject from the entry `cause`, naming where
     the decide stage read `cause` (its `position`, when it gave one) as its `cause`: the record
-    a copy of the link would come from too (engine/kernel/state.py `source_of`)."""
+    a copy of the link would come from too (engine/kernel/state.py `source_of`). A link carries
+    the stamp of a field-app token's towns its cause carries (`TOWNS`, `FIELD_APP`): an enterprise's
+    file found by it was found by that token (engine/kernel/scope.py)."""
     if "position" in cause:
         link["cause"] = cause["position"]
+    if TOWNS in cause:
+        link[TOWNS] = cause[TOWNS]
+        if FIELD_APP in cause:
+            link[FIELD_APP] = cause[FIELD_APP]
     return link
 
 

@@ -46,7 +46,9 @@ def source_of(entry: Mapping[str, Any]) -> tuple[str, int] | None:
 
     A subject gets at most one entry from one such record, a copy of an entry
     always comes from the same record as its original, and an entry id comes
-    from one record only (docs/redelivery.md): so for an entry with a source,
+    from one record only (docs/redelivery.md), but for a copy of an event a
+    town-limited token sent ahead of its subject, from another sender, which
+    engine/kernel/scope.py tells by its `copy`: so for an entry with a source,
     the record is all a state needs to keep.
     """
     at = entry.get("origin") or entry.get("cause")

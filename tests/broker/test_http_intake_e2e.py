@@ -246,11 +246,19 @@ async def get_rejected(url: str, token: str) -> tuple[int, dict[str, Any]]:
         return resp.status, await resp.json()
 
 
+async def get_hazard(url: str, token: str, hazard_id: str) -> dict[str, Any]:
+    async with aiohttp.ClientSession() as session, session.get(
+            f"{url}/hazards/{hazard_id}", headers={"Authorization": f"Bearer {token}"}) as resp:
+        assert resp.status == 200, await resp.text()
+        return await resp.json()
+
+
 def test_a_town_limited_token_reaches_no_other_towns_subject_and_reads_its_rejections(
         namespace: Namespace, tmp_path: Path, tokens: Tokens) -> None:
-    """Huxi's app cannot verify a lihaiwu hazard (403 where the worker sees it), nor one not reported
-    yet (rejected at intake, read back from GET /events/rejected); lihaiwu's app may post a report
-    and its verdict together."""
+    """Huxi's app cannot verify a lihaiwu hazard (403 where the worker sees it); its verdict on one
+    not reported yet is taken (202), waits, and is rejected when lihaiwu's report opens it, read back
+    from GET /events/rejected; lihaiwu's app's verdict sent ahead of its report, in another request,
+    applies once the report comes, and a report and its verdict posted together are both taken."""
     worker = http_worker(namespace, tmp_path, tokens).start()
     try:
         worker.wait_ready()
@@ -263,10 +271,19 @@ def test_a_town_limited_token_reaches_no_other_towns_subject_and_reads_its_rejec
         status, body, _ = run_post(url, tokens.huxi, json.dumps(verified(lihaiwu, 1)).encode(),
                                    {"Content-Type": STRUCTURED})
         assert status == 403 and "'lihaiwu'" in body["outside"][0]["reason"], body
-        # Not reported yet: the door cannot tell, so it sends it; intake rejects it.
-        status, body, _ = run_post(url, tokens.huxi, json.dumps(verified("HZ-20261130-H00099", 2)).encode(),
+        # Not reported yet: the door cannot tell, so it sends it; it waits for the hazard's town.
+        status, body, _ = run_post(url, tokens.huxi, json.dumps(verified(report(2)["subject"], 2)).encode(),
                                    {"Content-Type": STRUCTURED})
         assert status == 202, body
+        # The lihaiwu app's verdict synced before its report, in a request of its own: it waits too.
+        status, body, _ = run_post(url, tokens.grid, json.dumps(verified(report(4)["subject"], 4)).encode(),
+                                   {"Content-Type": STRUCTURED})
+        assert status == 202, body
+        asyncio.run(wait_drained(namespace))
+        for n in (2, 4):  # each report opens its hazard in lihaiwu, judging the verdict waiting
+            status, body, _ = run_post(url, tokens.grid, json.dumps(report(n)).encode(),
+                                       {"Content-Type": STRUCTURED})
+            assert status == 202, body
         # The lihaiwu app's report and verdict in one batch, the verdict first: both taken.
         together = [verified(report(3)["subject"], 3), report(3)]
         status, body, _ = run_post(url, tokens.grid, json.dumps(together).encode(), {"Content-Type": BATCH})
@@ -276,15 +293,21 @@ def test_a_town_limited_token_reaches_no_other_towns_subject_and_reads_its_rejec
         assert status == 200 and answer["complete"], answer
         [one] = answer["rejected"]
         assert (one["id"], one["subject"], [e["type"] for e in one["errors"]]) == (
-            "v-2", "HZ-20261130-H00099", ["scope_unknown"])
+            "v-2", report(2)["subject"], ["outside_scope"])
+        assert "waited for the town of hazard" in one["errors"][0]["msg"], one
         assert asyncio.run(get_rejected(url + "/rejected", tokens.grid))[1]["rejected"] == []
+        # Applied where the token may send, not where it may not.
+        assert asyncio.run(get_hazard(url[:-len("/events")], tokens.supervisor,
+                                      report(4)["subject"]))["status"] == "verified"
+        assert asyncio.run(get_hazard(url[:-len("/events")], tokens.supervisor,
+                                      report(2)["subject"]))["status"] == "reported"
         # Asked again from where it stopped: nothing more, and it says so.
         status, more = asyncio.run(get_rejected(url + "/rejected?after=" + answer["next"], tokens.huxi))
         assert status == 200 and more["complete"] and more["rejected"] == [], more
         timeline = asyncio.run(read_to_end(namespace.bootstrap, namespace.topic("engine.timeline")))
         verdicts = [json.loads(r.value)["subject"] for r in timeline
                     if json.loads(r.value).get("type") == "safety.hazard.verified"]
-        assert verdicts == [report(3)["subject"]]
+        assert sorted(verdicts) == sorted(report(n)["subject"] for n in (2, 4, 3))
     finally:
         worker.stop()
 

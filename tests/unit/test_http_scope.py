@@ -18,6 +18,8 @@ from typing import Any
 from aiohttp.test_utils import TestClient, TestServer
 from prometheus_client import CollectorRegistry
 
+from engine.contract.outputs import INTAKE_REJECTED
+from engine.decide.core import decide
 from engine.feeds.tokens import TokenStore, mint_field_app
 from engine.http import intake, rejected
 from engine.http.server import Pages
@@ -25,11 +27,13 @@ from engine.intake.process import Record, decide_intake
 from engine.intake.scope import TOWNS_HEADER, OpenedTowns, stamp
 from engine.metrics import HttpIntakeMetrics
 from engine.reference import load_reference
+from engine.ruleset import load_rules
 from engine.settings import Settings
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO.parent / "shared" / "contract" / "examples"
 KNOWN = load_reference(REPO / "rules")
+RULES = load_rules(REPO / "rules")
 REPORT = {**json.loads((EXAMPLES / "hazard-reported.json").read_text()),
           "source": "/apps/inspector/3f2a"}  # in lihaiwu
 NOW = int(datetime.fromisoformat("2026-11-30T12:00:00+08:00").timestamp())
@@ -152,11 +156,26 @@ def test_a_report_and_its_verdict_posted_together_are_both_taken(tmp_path: Path)
     assert [out.kind for out in intake_stage(broker, {})] == ["accepted", "accepted"]
 
 
-def test_a_verdict_on_a_hazard_no_one_reported_yet_is_scope_unknown(tmp_path: Path) -> None:
-    """A town-limited token cannot pre-empt a hazard that may open in another town."""
-    _, _, broker = post(tmp_path, ["lihaiwu"], [verified("HZ-NOT-YET")], {})
+def test_a_verdict_on_a_hazard_no_one_reported_yet_is_taken_and_judged_where_it_opens(
+        tmp_path: Path) -> None:
+    """Field apps work offline: the door and intake take a verdict sent before its report, stamped;
+    the hazard opened in another town, the decision rejects it instead of applying it there, and
+    the app that sent it reads that back."""
+    status, _, broker = post(tmp_path, ["lihaiwu"], [verified("HZ-NOT-YET")], {})
     [out] = intake_stage(broker, {})
-    assert out.reasons == ("scope_unknown",)
+    assert status == 202 and out.kind == "accepted" and out.reasons == ()
+    [entry] = [json.loads(send.value) for send in out.sends]
+    assert (entry["towns"], entry["field_app"]) == (["lihaiwu"], "inspector")
+    in_huxi = {**REPORT, "id": "r-huxi", "subject": "HZ-NOT-YET",
+               "data": {**REPORT["data"], "hazard_id": "HZ-NOT-YET", "location": {"town": "huxi"}}}
+    [opening] = [json.loads(send.value) for send in decide_intake(
+        Record("hazard.reports", 0, 9, b"HZ-NOT-YET", json.dumps(in_huxi).encode(), NOW * 1000), {}.get,
+        KNOWN).sends]
+    hazard, outs = decide(decide(None, entry, RULES)[0], opening, RULES)
+    assert hazard.verdict is None
+    [later] = [o for o in outs if o.topic == INTAKE_REJECTED]
+    found = rejected.rejected_of("inspector", json.dumps(later.event).encode())
+    assert found is not None and [e.type for e in found.errors] == ["outside_scope"]
 
 
 def test_a_client_cannot_set_its_own_stamp(tmp_path: Path) -> None:
@@ -181,13 +200,13 @@ def test_a_token_for_every_town_is_stamped_so_and_not_limited(tmp_path: Path) ->
 
 def test_a_rejection_after_202_is_read_back_by_the_app_that_sent_it_only(tmp_path: Path) -> None:
     """GET /events/rejected finds the app's own events on intake.rejected, with why."""
-    _, _, broker = post(tmp_path, ["lihaiwu"], [verified("HZ-NOT-YET")], {})
-    [out] = intake_stage(broker, {})
+    _, _, broker = post(tmp_path, ["lihaiwu"], [verified("HZ-YUJI-1")], {})
+    [out] = intake_stage(broker, {"HZ-YUJI-1": "yuji"})
     value = out.sends[0].value
     found = rejected.rejected_of("inspector", value)
     assert found is not None and (found.id, found.type, found.subject) == (
-        "v-HZ-NOT-YET-1", "safety.hazard.verified", "HZ-NOT-YET")
-    assert [e.type for e in found.errors] == ["scope_unknown"]
+        "v-HZ-YUJI-1-1", "safety.hazard.verified", "HZ-YUJI-1")
+    assert [e.type for e in found.errors] == ["outside_scope"]
     assert rejected.rejected_of("someone-else", value) is None
     assert rejected.rejected_of("inspector", b"not json") is None
 

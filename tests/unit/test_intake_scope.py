@@ -10,8 +10,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from engine.intake.process import TIMELINE, Record, decide_intake
-from engine.intake.scope import ALL_TOWNS, TOWNS_HEADER, OpenedTowns, stamp, towns_of
+from engine.intake.process import TIMELINE, Mark, Record, decide_intake
+from engine.intake.scope import ALL_TOWNS, FIELD_APP_HEADER, TOWNS_HEADER, OpenedTowns, stamp, towns_of
 from engine.reference import load_reference
 
 REPO = Path(__file__).resolve().parents[2]
@@ -72,11 +72,38 @@ def test_a_verdict_about_a_hazard_of_the_tokens_town_is_accepted() -> None:
     assert out.kind == "accepted" and [s.topic for s in out.sends] == [TIMELINE]
 
 
-def test_a_subject_whose_town_is_unknown_is_scope_unknown_for_a_town_limited_token() -> None:
-    """Taken, a verdict before its report would apply to whatever hazard opens under that id."""
-    out = decide(VERIFIED)
-    assert out.reasons == ("scope_unknown",)
-    assert "send it again once" in errors(out)[0]["msg"]
+def test_an_event_about_a_subject_whose_town_is_unknown_is_taken_for_the_tokens_towns_only() -> None:
+    """Field apps work offline (contract section 3): a verdict before its report is taken, its entry
+    carrying the token's towns and name to the decision, which holds it to them once the hazard has
+    a town (engine/kernel/scope.py); its mark says it was taken for those towns only."""
+    out = decide(VERIFIED, headers=((FIELD_APP_HEADER, b"huxi-app"), *HUXI))
+    assert out.kind == "accepted" and out.reasons == ()
+    [entry] = [json.loads(s.value) for s in out.sends]
+    assert (entry["towns"], entry["field_app"]) == (["huxi"], "huxi-app") and "copy" not in entry
+    assert Mark.read(out.remember[1]).held
+
+
+def test_every_entry_of_a_stamped_inspection_carries_the_stamp_and_its_mark_is_plain() -> None:
+    """An inspection's findings and its enterprise's entry carry the stamp of the record they come
+    from; the inspection names its town, judged at intake, so its mark is an ordinary one (a copy is
+    a duplicate), and a redelivery writes the very entries it wrote first."""
+    in_huxi = {**INSPECTION, "data": {**INSPECTION["data"], "location": {"town": "huxi"}}}
+    out = decide(in_huxi)
+    assert out.kind == "accepted"
+    sent = [json.loads(s.value) for s in out.sends]
+    assert len(sent) > 2 and all(e["towns"] == ["huxi"] for e in sent)
+    assert not Mark.read(out.remember[1]).held
+    record = Record(TOPIC[in_huxi["type"]], 0, 0, in_huxi["subject"].encode(), json.dumps(in_huxi).encode(),
+                    1_764_472_000_000, HUXI)
+    again = decide_intake(record, {out.remember[0]: out.remember[1]}.get, KNOWN, town_of=NOWHERE)
+    assert again.kind == "redelivered" and again.sends == out.sends
+
+
+def test_a_mark_held_for_a_tokens_towns_reads_back_and_keeps_its_time_last() -> None:
+    """A mark's time stays its last field (engine/stream/marks.py forgets marks by it)."""
+    mark = Mark("rectification.updates/0/5", "e:0123456789abcdef", 1_764_472_000, True)
+    assert mark.text().endswith("|1764472000") and Mark.read(mark.text()) == mark
+    assert Mark.read("rectification.updates/0/5|e:0123456789abcdef|1764472000").held is False
 
 
 def test_a_report_is_held_to_the_town_it_names_and_to_its_hazards_town() -> None:

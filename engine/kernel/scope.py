@@ -1,0 +1,207 @@
+"""A field-app token's towns, held to the subject's town where the engine can tell it: the decision.
+
+`POST /events` stamps each record with its token's towns, and the intake stage
+copies the stamp onto each entry of the event (`TOWNS`, with the token's name,
+`FIELD_APP`), those of an inspection's findings and its enterprise too; a link
+an entry causes carries it on (`entries.with_cause`). Intake refuses an event
+whose own town, or whose subject's town as far as it knows, is outside the
+stamp. An event that names no town (a verdict, a rectification record, an
+alert's acknowledgement, an enterprise's classification) about a subject whose
+town intake does not know yet is taken, as the contract (section 3) takes
+every event ahead of its subject's opening, and judged here, where the
+subject's state is:
+
+- its subject's town known (`town`, which each core gives: see below) and in
+  the stamp: applied as any entry;
+- known and not in the stamp: not applied, and rejected as `outside_scope` on
+  intake.rejected, with the token's name, so its field app reads it at
+  `GET /events/rejected`;
+- not known yet: kept whole in the state (`parked`) and judged, in the order
+  of the entries' own times, right after the entry that gives the subject its
+  town: applied as if it had come then, or rejected as above. At most `PARKED`
+  wait for one subject; one more is rejected as `scope_unknown` (the app sends
+  it again later) and so is never stored.
+
+Intake marks such an event as taken for its token's towns only (`Mark.held`,
+engine/intake/process.py), so a copy of it (the same `source` and `id`) sent
+by another token, or straight to Kafka, is not dropped as a duplicate: its
+entries come with `COPY`, and here a copy of a waiting entry widens the towns
+it waits for (a copy without a stamp makes it wait for any town); a copy of an
+entry rejected (`turned_away`, the latest `TURNED_AWAY`) is judged afresh; a
+copy of an entry applied changes nothing. So the copies seen decide together,
+and a rejection leaves nothing that would drop an allowed copy.
+
+Which town holds, by kind (`town`): a hazard's is the one its opening record
+(a report, an inspection's finding) names, and an alert's the one its raising
+names, whoever sent it, since a token may only open subjects in its own towns
+and that record is the subject; an enterprise's file is held to the town it is
+registered in, or one a record without a token's stamp found it in, never to a
+town only a stamped record found it in (`EnterpriseFile.town_by_token`), since
+an inspection names where the inspector was, not where the enterprise lies,
+and would let a token choose the town its own classification sent ahead is
+judged by.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Mapping
+from typing import Any
+
+from engine import codec
+from engine.contract.outputs import INTAKE_REJECTED, IntakeRejected, RejectedHeader, RejectionError
+from engine.intake.scope import FIELD_APP_HEADER, TOWNS_HEADER
+from engine.kernel.entries import COPY, FIELD_APP, TOWNS
+from engine.kernel.ids import output_id
+from engine.kernel.outputs import Out, envelope
+from engine.kernel.state import entry_hash
+from engine.kernel.time import epoch
+
+PARKED = 64  # entries that may wait for one subject's town; one more is rejected as scope_unknown
+TURNED_AWAY = 128  # entries rejected for their towns whose hashes a subject keeps, for their copies
+COPIES = "copies"  # on a waiting entry: [field app, towns, origin, received_at] of each copy stamped
+
+
+def named_town(entry: Mapping[str, Any]) -> str | None:
+    """The town an entry's event names: its own location's, or its inspection's for a finding."""
+    data = entry["data"]
+    location = data.get("location") if isinstance(data, dict) else None
+    if location is None and isinstance(data, dict) and isinstance(data.get("inspection"), dict):
+        location = data["inspection"].get("location")
+    town = location.get("town") if isinstance(location, dict) else None
+    return town if isinstance(town, str) else None
+
+
+def judged(entry: Mapping[str, Any]) -> bool:
+    """Whether an entry is held to a token's towns here: one of an event intake took (not a link
+    nor a clock), stamped or a copy of one stamped, that names no town itself."""
+    return (TOWNS in entry or COPY in entry) and "origin" in entry and named_town(entry) is None
+
+
+def hold(state: Any, entry: Mapping[str, Any], where: str | None) -> list[Out] | None:
+    """Judge a `judged` entry against its subject's town `where` (None: not known yet). None when it
+    is to be applied now; else what it sends instead (nothing, or its rejection), the entry kept
+    waiting, merged into a copy waiting, or turned away."""
+    entry_id = entry["entry_id"]
+    if entry.get(COPY):
+        for waiting in state.parked:
+            if waiting["entry_id"] == entry_id:
+                _widen(waiting, entry)
+                return []
+        tag = entry_hash(entry_id)
+        if tag not in state.turned_away:
+            return []  # its first copy was applied: this one changes nothing
+        state.turned_away.remove(tag)  # judged afresh, with its own stamp
+    towns = entry.get(TOWNS)
+    if towns is None:
+        return None  # a copy without a stamp of one turned away: applied as any entry
+    if where is None:
+        if len(state.parked) < PARKED:
+            state.parked.append({k: v for k, v in entry.items() if k != COPY})
+            return []
+        _turn_away(state, entry_id)
+        return _rejection(entry, _senders(entry), None)
+    if where in towns:
+        return None
+    _turn_away(state, entry_id)
+    return _rejection(entry, _senders(entry), where)
+
+
+def release(state: Any, where: str) -> tuple[list[Mapping[str, Any]], list[Out]]:
+    """The entries waiting for the subject's town, now `where`, that it allows, in the order of
+    their own times (as they came, for one time), and the rejections of the others."""
+    waiting = sorted(state.parked, key=lambda e: epoch(e["time"]))
+    state.parked = []
+    applied: list[Mapping[str, Any]] = []
+    rejections: list[Out] = []
+    for entry in waiting:
+        senders = _senders(entry)
+        if any(towns is None or where in towns for _, towns, _, _ in senders):
+            applied.append({k: v for k, v in entry.items() if k != COPIES})
+        else:
+            _turn_away(state, entry["entry_id"])
+            rejections += _rejection(entry, senders, where, waited=True)
+    return applied, rejections
+
+
+def _widen(waiting: dict[str, Any], copy: Mapping[str, Any]) -> None:
+    """A copy of a waiting entry, from another sender: the entry waits for the towns of either."""
+    if TOWNS not in waiting:
+        return  # it waits for any town already
+    if TOWNS not in copy:
+        waiting.pop(TOWNS)  # sent without a token's towns: it may apply in any
+        waiting.pop(COPIES, None)
+        return
+    copies = waiting.setdefault(COPIES, [])
+    sender = [copy.get(FIELD_APP), copy[TOWNS]]
+    if sender == [waiting.get(FIELD_APP), waiting[TOWNS]] or any(c[:2] == sender for c in copies):
+        return  # sent again by a sender known: one rejection each, should it not apply (bounded)
+    copies.append([*sender, copy.get("origin"), copy.get("received_at")])
+
+
+def _senders(entry: Mapping[str, Any]) -> list[tuple[str | None, list[str] | None, Any, Any]]:
+    """(field app, towns, origin, received_at) of each copy of an entry: its own, then those merged."""
+    own = (entry.get(FIELD_APP), entry.get(TOWNS), entry.get("origin"), entry.get("received_at"))
+    return [own, *(tuple(c) for c in entry.get(COPIES, ()))]
+
+
+def _turn_away(state: Any, entry_id: str) -> None:
+    tag = entry_hash(entry_id)
+    if tag not in state.turned_away:
+        state.turned_away.append(tag)
+        del state.turned_away[:-TURNED_AWAY]
+
+
+def _allowed(towns: list[str]) -> str:
+    return ", ".join(towns) if towns else "no town (its stamp could not be read)"
+
+
+def _rejection(entry: Mapping[str, Any], senders: list[Any], where: str | None,
+               waited: bool = False) -> list[Out]:
+    """The `safety.intake.rejected` of each stamped copy of an entry: as intake writes one, with the
+    token's name and towns as its headers, so `GET /events/rejected` shows it to that token.
+
+    Its id comes from the entry and its copy's intake record, so a redelivery or a replay repeats
+    it. The raw bytes are the event as the entry keeps it (its record's bytes are not on the
+    timeline): a structured CloudEvent that can be sent again as it is."""
+    kind, subject = entry["subject_kind"], entry["subject"]
+    raw = codec.dumps({"specversion": "1.0", "id": entry.get("event_id"), "source": entry.get("source"),
+                       "type": entry["type"], "subject": subject, "time": entry["time"],
+                       "datacontenttype": "application/json", "data": entry["data"]})
+    outs: list[Out] = []
+    for app, towns, origin, received in senders:
+        allowed = _allowed(towns or [])
+        if where is None:
+            error = RejectionError(
+                loc=["subject"], type="scope_unknown",
+                msg=f"the engine knows no town of {kind} {subject[:200]!r} yet, and {PARKED} events "
+                f"of tokens limited to towns already wait for it, so it cannot keep this one until it "
+                f"can tell whether it is within the scope of the field-app token that sent it (limited "
+                f"to {allowed}); send it again once the {kind}'s opening event was accepted")
+        elif waited:
+            error = RejectionError(
+                loc=["subject"], type="outside_scope",
+                msg=f"this event waited for the town of {kind} {subject[:200]!r}, which is {where[:100]!r}, "
+                f"outside the scope of the field-app token that sent it: it may send for {allowed}; "
+                "the event was not applied")
+        else:
+            error = RejectionError(
+                loc=["subject"], type="outside_scope",
+                msg=f"{kind} {subject[:200]!r} is in town {where[:100]!r}, outside the scope of the "
+                f"field-app token that sent this event: it may send for {allowed}; the event was not applied")
+        headers = [RejectedHeader(name=TOWNS_HEADER,
+                                  value_base64=base64.b64encode(codec.dumps(towns or [])).decode())]
+        if app is not None:
+            headers.insert(0, RejectedHeader(name=FIELD_APP_HEADER,
+                                             value_base64=base64.b64encode(app.encode()).decode()))
+        at = origin or {"topic": "", "partition": 0, "offset": 0}
+        received = received or entry["time"]
+        data = IntakeRejected(
+            topic=at["topic"], partition=at["partition"], offset=at["offset"], key=subject,
+            received_at=received, errors=[error], raw_base64=base64.b64encode(raw).decode("ascii"),
+            headers=headers).dump()
+        event = envelope("safety.intake.rejected",
+                         output_id(error.type, entry["entry_id"], at["topic"], at["partition"], at["offset"]),
+                         subject, epoch(received), data)
+        outs.append(Out(INTAKE_REJECTED, subject, event))
+    return outs
