@@ -137,11 +137,12 @@ format 15 with StoredFormatError.
 
 Since format 16 a hazard, an alert or an enterprise's file may hold `parked`: the timeline
 entries, whole, that a field-app token limited to towns sent before the subject had a town, each
-applied or rejected once it has one, and `turned_away`: the hashes of those rejected, whose copies
-from other senders are judged afresh; an enterprise's file also `town_by_token`, whether its town
-came only from such tokens' records (engine/kernel/scope.py). A record of format 15 and before
-loads with none, and `town_by_token` false; an engine that reads only up to format 15 refuses a
-record of format 16 with StoredFormatError.
+applied or rejected once it has one, and `held_applied`: [time, hash] of the latest such entries
+applied, whose copies from other senders change nothing (a copy of any other is judged afresh);
+an enterprise's file also `town_by_token`, whether its town came only from such tokens' records
+(engine/kernel/scope.py). A record of format 15 and before loads with none, and `town_by_token`
+false; an engine that reads only up to format 15 refuses a record of format 16 with
+StoredFormatError.
 
 Format 6 stored an enterprise file on a base (d9bc129) and was reverted
 within the hour, before it reached main; this code refuses it.

@@ -52,9 +52,9 @@ class Alert(HistoryState):
     caps: list[tuple[Any, ...]] = field(default_factory=list)
     waiting: list[list[Any]] = field(default_factory=list)  # before the raising: [time, event id, type]
     # Entries a field-app token limited to towns sent before the alert had a town, and those of
-    # them rejected, as for a Hazard (engine/kernel/scope.py; since format 16).
+    # them applied, as for a Hazard (engine/kernel/scope.py; since format 16).
     parked: list[dict[str, Any]] = field(default_factory=list)
-    turned_away: list[int] = field(default_factory=list)
+    held_applied: list[list[int]] = field(default_factory=list)
     clocks: dict[str, int] = field(default_factory=dict)  # clock name -> due (derived)
     applied: list[int] = field(default_factory=list)  # hashes of the latest APPLIED entries without a source
     # The records of each source partition whose entries it applied, as for a Hazard.

@@ -321,9 +321,10 @@ class Hazard(HistoryState):
     # order they came, at most scope.PARKED: each applied or rejected once it is opened
     # (engine/kernel/scope.py; since format 16).
     parked: list[dict[str, Any]] = field(default_factory=list)
-    # Hashes of such entries rejected for their towns (or for a full `parked`), the latest
-    # scope.TURNED_AWAY: a copy of one that a token allowed to send it sent is judged afresh.
-    turned_away: list[int] = field(default_factory=list)
+    # [time, hash] of such entries applied (and of any other entry of a token limited to towns
+    # that names no town), the latest scope.HELD_APPLIED by time: a copy of one changes nothing,
+    # a copy of any other is judged afresh with its own stamp.
+    held_applied: list[list[int]] = field(default_factory=list)
     watermark: int = 0  # the latest time this state has been brought to
     # The history stored before, not decoded: its full chunks apart in the history table and its
     # tail (engine/store.py); the decision path only appends to `history`. None when the whole

@@ -130,9 +130,9 @@ class EnterpriseFile:
     # last SPAN offsets there, as runs of offsets: {"starts": [...], "ends": [...]} (`remember`).
     applied_from: dict[str, dict[str, list[int]]] = field(default_factory=dict)
     # Entries a field-app token limited to towns sent before the file had a town it can be held to,
-    # and those of them rejected, as for a Hazard (engine/kernel/scope.py; since format 16).
+    # and those of them applied, as for a Hazard (engine/kernel/scope.py; since format 16).
     parked: list[dict[str, Any]] = field(default_factory=list)
-    turned_away: list[int] = field(default_factory=list)
+    held_applied: list[list[int]] = field(default_factory=list)
     # Whether `town` came only from records a token limited to towns sent (an inspection, a refusal,
     # a hazard's or an alert's link caused by one): where that token found the enterprise, not where
     # it is registered, so it holds no entry waiting for the file's town (since format 16).

@@ -138,6 +138,7 @@ def apply_entry(state: Any, entry: Entry, rules: Any, now: int | None, *,
         held = scope.hold(h, entry, town(h))
         if held is not None:
             return h, held + advance_fn(h, rules, now)
+        scope.applied(h, entry)
     # A field record (one the intake published) sent again under a fresh event id: on the record,
     # applied once. Hazards and alerts keep the fingerprints (`seen`, engine/kernel/copies.py); an
     # enterprise's file knows its records' copies in its core, a plan town has no field records.

@@ -19,17 +19,24 @@ subject's state is:
 - not known yet: kept whole in the state (`parked`) and judged, in the order
   of the entries' own times, right after the entry that gives the subject its
   town: applied as if it had come then, or rejected as above. At most `PARKED`
-  wait for one subject; one more is rejected as `scope_unknown` (the app sends
-  it again later) and so is never stored.
+  wait for one subject, of at most `PARKED_BYTES` together, encoded; one more
+  is rejected as `scope_unknown` (the app sends it again later) and so is
+  never stored.
 
 Intake marks such an event as taken for its token's towns only (`Mark.held`,
-engine/intake/process.py), so a copy of it (the same `source` and `id`) sent
-by another token, or straight to Kafka, is not dropped as a duplicate: its
-entries come with `COPY`, and here a copy of a waiting entry widens the towns
-it waits for (a copy without a stamp makes it wait for any town); a copy of an
-entry rejected (`turned_away`, the latest `TURNED_AWAY`) is judged afresh; a
-copy of an entry applied changes nothing. So the copies seen decide together,
-and a rejection leaves nothing that would drop an allowed copy.
+engine/intake/process.py) when it could not tell the subject's town, so a copy
+of it (the same `source` and `id`) sent by another token, or straight to Kafka,
+is not dropped as a duplicate: its entries come with `COPY`. Here a copy of a
+waiting entry widens the towns it waits for (a copy without a stamp makes it
+wait for any town); a copy of an entry applied (`held_applied`: each `judged`
+entry applied, the latest `HELD_APPLIED` by the entries' own times) changes
+nothing; any other copy, of an entry rejected or never kept, is judged afresh
+with its own stamp, as a first copy would be. So the copies seen decide
+together, nothing is dropped for want of a record of its rejection, and a
+rejection leaves nothing to keep. Past the bound, a copy of an entry applied
+before the latest HELD_APPLIED by time is judged afresh, and applied again
+unless the subject's fingerprints (`seen`, engine/kernel/copies.py, the latest
+16) or its core's own checks know it (README, Known limits).
 
 Which town holds, by kind (`town`): a hazard's is the one its opening record
 (a report, an inspection's finding) names, and an alert's the one its raising
@@ -45,6 +52,7 @@ judged by.
 from __future__ import annotations
 
 import base64
+import bisect
 from collections.abc import Mapping
 from typing import Any
 
@@ -58,7 +66,8 @@ from engine.kernel.state import entry_hash
 from engine.kernel.time import epoch
 
 PARKED = 64  # entries that may wait for one subject's town; one more is rejected as scope_unknown
-TURNED_AWAY = 128  # entries rejected for their towns whose hashes a subject keeps, for their copies
+PARKED_BYTES = 256 * 1024  # and their size, encoded, at most; an entry beyond is scope_unknown too
+HELD_APPLIED = 256  # `judged` entries applied whose (time, hash) a subject keeps, the latest by time
 COPIES = "copies"  # on a waiting entry: [field app, towns, origin, received_at] of each copy stamped
 
 
@@ -80,31 +89,44 @@ def judged(entry: Mapping[str, Any]) -> bool:
 
 def hold(state: Any, entry: Mapping[str, Any], where: str | None) -> list[Out] | None:
     """Judge a `judged` entry against its subject's town `where` (None: not known yet). None when it
-    is to be applied now; else what it sends instead (nothing, or its rejection), the entry kept
-    waiting, merged into a copy waiting, or turned away."""
-    entry_id = entry["entry_id"]
+    is to be applied now (the caller notes it, `applied`); else what it sends instead (nothing, or
+    its rejection), the entry kept waiting or merged into a copy waiting.
+
+    A copy of an entry waiting widens the towns it waits for; a copy of one applied (`held_applied`)
+    changes nothing; any other copy, of one rejected or never stored, is judged afresh with its own
+    stamp, as a first copy: no copy is dropped for the mere absence of a rejection."""
     if entry.get(COPY):
+        entry_id = entry["entry_id"]
         for waiting in state.parked:
             if waiting["entry_id"] == entry_id:
                 _widen(waiting, entry)
                 return []
-        tag = entry_hash(entry_id)
-        if tag not in state.turned_away:
+        if [epoch(entry["time"]), entry_hash(entry_id)] in state.held_applied:
             return []  # its first copy was applied: this one changes nothing
-        state.turned_away.remove(tag)  # judged afresh, with its own stamp
     towns = entry.get(TOWNS)
     if towns is None:
-        return None  # a copy without a stamp of one turned away: applied as any entry
+        return None  # a copy without a stamp: applied as any entry
     if where is None:
-        if len(state.parked) < PARKED:
-            state.parked.append({k: v for k, v in entry.items() if k != COPY})
+        room = PARKED_BYTES - sum(len(codec.dumps(waiting)) for waiting in state.parked)
+        kept = {k: v for k, v in entry.items() if k != COPY}
+        if len(state.parked) < PARKED and len(codec.dumps(kept)) <= room:
+            state.parked.append(kept)
             return []
-        _turn_away(state, entry_id)
-        return _rejection(entry, _senders(entry), None)
+        return _rejection(entry, _senders(entry), None)  # kept nowhere: a copy of it is judged afresh
     if where in towns:
         return None
-    _turn_away(state, entry_id)
     return _rejection(entry, _senders(entry), where)
+
+
+def applied(state: Any, entry: Mapping[str, Any]) -> None:
+    """Note a `judged` entry applied, so a copy of it from another sender changes nothing: the
+    latest HELD_APPLIED by the entries' own times, so which are kept does not depend on the order
+    they came in. A copy of one older than those is judged afresh, and may apply a second time
+    (README, Known limits)."""
+    note = [epoch(entry["time"]), entry_hash(entry["entry_id"])]
+    if note not in state.held_applied:
+        bisect.insort(state.held_applied, note)
+        del state.held_applied[:-HELD_APPLIED]
 
 
 def release(state: Any, where: str) -> tuple[list[Mapping[str, Any]], list[Out]]:
@@ -112,16 +134,16 @@ def release(state: Any, where: str) -> tuple[list[Mapping[str, Any]], list[Out]]
     their own times (as they came, for one time), and the rejections of the others."""
     waiting = sorted(state.parked, key=lambda e: epoch(e["time"]))
     state.parked = []
-    applied: list[Mapping[str, Any]] = []
+    allowed: list[Mapping[str, Any]] = []
     rejections: list[Out] = []
     for entry in waiting:
         senders = _senders(entry)
         if any(towns is None or where in towns for _, towns, _, _ in senders):
-            applied.append({k: v for k, v in entry.items() if k != COPIES})
+            allowed.append({k: v for k, v in entry.items() if k != COPIES})
+            applied(state, entry)
         else:
-            _turn_away(state, entry["entry_id"])
             rejections += _rejection(entry, senders, where, waited=True)
-    return applied, rejections
+    return allowed, rejections
 
 
 def _widen(waiting: dict[str, Any], copy: Mapping[str, Any]) -> None:
@@ -143,13 +165,6 @@ def _senders(entry: Mapping[str, Any]) -> list[tuple[str | None, list[str] | Non
     """(field app, towns, origin, received_at) of each copy of an entry: its own, then those merged."""
     own = (entry.get(FIELD_APP), entry.get(TOWNS), entry.get("origin"), entry.get("received_at"))
     return [own, *(tuple(c) for c in entry.get(COPIES, ()))]
-
-
-def _turn_away(state: Any, entry_id: str) -> None:
-    tag = entry_hash(entry_id)
-    if tag not in state.turned_away:
-        state.turned_away.append(tag)
-        del state.turned_away[:-TURNED_AWAY]
 
 
 def _allowed(towns: list[str]) -> str:
@@ -174,8 +189,9 @@ def _rejection(entry: Mapping[str, Any], senders: list[Any], where: str | None,
         if where is None:
             error = RejectionError(
                 loc=["subject"], type="scope_unknown",
-                msg=f"the engine knows no town of {kind} {subject[:200]!r} yet, and {PARKED} events "
-                f"of tokens limited to towns already wait for it, so it cannot keep this one until it "
+                msg=f"the engine knows no town of {kind} {subject[:200]!r} yet, and the events of tokens "
+                f"limited to towns that wait for it fill the room it keeps them (at most {PARKED} events "
+                f"and {PARKED_BYTES // 1024} KiB), so it cannot keep this one until it "
                 f"can tell whether it is within the scope of the field-app token that sent it (limited "
                 f"to {allowed}); send it again once the {kind}'s opening event was accepted")
         elif waited:

@@ -32,7 +32,7 @@ from engine.enterprise.links import with_hazard_links
 from engine.http.rejected import rejected_of
 from engine.intake.process import DUPLICATES, TIMELINE, Mark, Record, decide_intake
 from engine.intake.scope import FIELD_APP_HEADER, TOWNS_HEADER, stamp
-from engine.kernel.scope import PARKED
+from engine.kernel.scope import PARKED, PARKED_BYTES
 from engine.store import pack, unpack
 
 HID, AID = "HZ-20261201-H00042", "AL-20261201-0042"
@@ -164,7 +164,7 @@ def test_a_copy_after_the_waiting_one_was_turned_away_is_judged_afresh() -> None
     later = field.verdict(["lihaiwu"], LIHAIWU, town_of=lambda kind, subject: "lihaiwu")
     assert later.kind == "accepted"
     h, outs = run(decide, RULES, [*first, opening, *entries(later)])
-    assert h.verdict == "confirmed" and len(rejections(outs)) == 1 and h.turned_away == []
+    assert h.verdict == "confirmed" and len(rejections(outs)) == 1 and len(h.held_applied) == 1
     # A copy from the huxi app again is refused by intake itself, the town known there now.
     refused = field.verdict(["huxi"], HUXI, town_of=lambda kind, subject: "lihaiwu")
     assert refused.kind == "rejected" and refused.reasons == ("outside_scope",)
@@ -282,7 +282,7 @@ def test_past_the_bound_an_event_is_scope_unknown_and_taken_when_sent_again() ->
                            town_of=lambda kind, subject: "huxi")
     assert resent.kind == "accepted"
     h, outs = run(decide, RULES, [*entries(*sent), opening, *entries(resent)])
-    assert h.parked == [] and h.turned_away == [] and len(rejections(outs)) == 1
+    assert h.parked == [] and len(h.held_applied) == PARKED + 1 and len(rejections(outs)) == 1
     assert {line[1] for line in h.history} >= {f"v-{i}" for i in range(PARKED + 1)}
 
 
@@ -316,3 +316,70 @@ def test_an_acknowledgement_sent_ahead_of_the_raising_applies_in_the_tokens_town
         at="2026-12-01 10:05")
     a, outs = run(decide_alert, ALERT_RULES, [*entries(ack), raised(AID, "2026-12-01 10:00")])
     assert not a.acked and [r.errors[0].type for r in rejections(outs)] == ["outside_scope"]
+
+
+# A review of the second mend (2026-12-07): a copy dropped past a bound, a finding that moved
+# another town's hazard, a bound by count alone, a town found in one order only.
+
+def test_a_resend_past_any_number_of_rejections_is_judged_and_applied() -> None:
+    """PARKED verdicts wait and many more are rejected as scope_unknown under one hazard id; each
+    of them sent again once the hazard is open, as its rejection says, is applied: a copy is left
+    alone only when its first copy was applied, never for want of a rejection kept."""
+    field = Field()
+    n = PARKED + 129
+    sent = [field.verdict(["huxi"], HUXI, event_id=f"v-{i}", at=f"2026-12-01 10:{i % 60:02d}")
+            for i in range(n)]
+    opening = report(HID, "2026-12-01 09:00", town="huxi")
+    resent = [field.verdict(["huxi"], HUXI, event_id=f"v-{i}", at=f"2026-12-01 10:{i % 60:02d}",
+                            town_of=lambda kind, subject: "huxi") for i in (PARKED, PARKED + 1, n - 1)]
+    assert [r.kind for r in resent] == ["accepted"] * 3
+    h, outs = run(decide, RULES, [*entries(*sent), opening, *entries(*resent)], stored=False)
+    ids = {line[1] for line in h.history}
+    assert {f"v-{PARKED}", f"v-{PARKED + 1}", f"v-{n - 1}"} <= ids
+    assert len(rejections(outs)) == n - PARKED
+
+
+def test_another_towns_events_cannot_push_a_rejection_out_and_lose_its_resend() -> None:
+    """A lihaiwu token fills the room under huxi's next hazard id, so huxi's verdict sent ahead is
+    scope_unknown; lihaiwu sends more, and is turned away when the hazard opens in huxi; huxi's
+    app sends its verdict again and it applies."""
+    field = Field()
+    first = [field.verdict(["lihaiwu"], LIHAIWU, event_id=f"a-{i}") for i in range(PARKED)]
+    victim = field.verdict(["huxi"], HUXI, event_id="huxi-v", at="2026-12-01 10:30")
+    more = [field.verdict(["lihaiwu"], LIHAIWU, event_id=f"b-{i}") for i in range(PARKED)]
+    timeline = [*entries(*first, victim, *more), report(HID, "2026-12-01 09:00", town="huxi")]
+    h, outs = run(decide, RULES, timeline, stored=False)
+    assert h.verdict is None
+    resent = field.verdict(["huxi"], HUXI, event_id="huxi-v", at="2026-12-01 10:30",
+                           town_of=lambda kind, subject: "huxi")
+    h, outs_after = run(decide, RULES, [*timeline, *entries(resent)], stored=False)
+    assert h.verdict == "confirmed" and any(line[1] == "huxi-v" for line in h.history)
+    assert len(rejections(outs_after)) == len(rejections(outs))
+
+
+def test_a_copy_of_an_entry_applied_is_known_whatever_the_order_of_the_entries_applied() -> None:
+    """The entries held to a token's towns a subject applied are kept the latest by their own
+    times, so which are kept does not depend on the order they came in."""
+    field = Field()
+    sent = entries(*[field.verdict(["huxi"], HUXI, event_id=f"v-{i}", at=f"2026-12-01 1{i % 10}:{i % 60:02d}")
+                     for i in range(40)])
+    opening = report(HID, "2026-12-01 09:00", town="huxi")
+    h, _ = run(decide, RULES, [opening, *sent], stored=False)
+    g, _ = run(decide, RULES, [opening, *reversed(sent)], stored=False)
+    assert h.held_applied == g.held_applied == sorted(h.held_applied) and len(h.held_applied) == 40
+
+
+def test_the_entries_waiting_for_a_subject_are_bounded_by_their_size_too() -> None:
+    """Big legal records sent ahead: those that fit in PARKED_BYTES wait, the next is scope_unknown,
+    and the state stays far below the changelog's record limit."""
+    field = Field()
+    data = {"hazard_id": HID, "note": "n" * 4000, "evidence": [f"https://e.example/{i}/" + "x" * 1975
+                                                               for i in range(100)],
+            "by": {"id": "ent-1", "role": "enterprise", "name": "A"}}
+    sent = [field.send("safety.rectification.completed", HID, data, ["huxi"], HUXI, event_id=f"r-{i}",
+                       at=f"2026-12-01 10:{i:02d}") for i in range(4)]
+    assert [s.kind for s in sent] == ["accepted"] * 4
+    h, outs = run(decide, RULES, entries(*sent), stored=False)
+    assert 1 <= len(h.parked) < 4 and len(pack(h)) <= PARKED_BYTES + 4096
+    assert [r.errors[0].type for r in rejections(outs)] == ["scope_unknown"] * (4 - len(h.parked))
+

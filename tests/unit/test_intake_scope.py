@@ -83,6 +83,25 @@ def test_an_event_about_a_subject_whose_town_is_unknown_is_taken_for_the_tokens_
     assert Mark.read(out.remember[1]).held
 
 
+def test_an_event_about_a_subject_whose_town_is_known_has_a_plain_mark_and_retries_are_duplicates() -> None:
+    """Only an event whose subject's town intake could not tell is held (docs/redelivery.md): known
+    and within the stamp, the decision applies it, so the same token's retry after a lost answer,
+    at another position, is a duplicate and publishes nothing."""
+    marks: dict[str, str] = {}
+    in_huxi = towns(**{f"hazard:{HAZARD}": "huxi"})
+    outs = []
+    for offset in range(3):
+        record = Record(TOPIC[VERIFIED["type"]], 0, offset, HAZARD.encode(), json.dumps(VERIFIED).encode(),
+                        1_764_472_000_000, HUXI)
+        out = decide_intake(record, marks.get, KNOWN, town_of=in_huxi)
+        if out.remember:
+            marks[out.remember[0]] = out.remember[1]
+        outs.append(out)
+    assert [o.kind for o in outs] == ["accepted", "duplicate", "duplicate"]
+    assert not Mark.read(outs[0].remember[1]).held
+    assert not [s for o in outs[1:] for s in o.sends if s.topic == TIMELINE]
+
+
 def test_every_entry_of_a_stamped_inspection_carries_the_stamp_and_its_mark_is_plain() -> None:
     """An inspection's findings and its enterprise's entry carry the stamp of the record they come
     from; the inspection names its town, judged at intake, so its mark is an ordinary one (a copy is

@@ -392,14 +392,14 @@ STORED_FIELDS: dict[str, set[str]] = {
         "grade", "held", "history", "history_stored", "id", "immediate", "lead", "lifted", "listed", "opened",
         "opened_at", "orders", "origin", "parked", "passed_at", "plan_fired", "plan_target", "planned_at",
         "point", "progress", "proposals", "rectify_by", "referred", "responsible", "review_fails", "sector",
-        "seen", "step", "tier", "title", "town", "turned_away", "verdict", "verdicts", "verified_at",
+        "seen", "step", "tier", "title", "town", "held_applied", "verdict", "verdicts", "verified_at",
         "verify_fails", "violations", "watermark"},
     "Alert": {
         "acked", "applied", "applied_from", "applied_stored", "caps", "clocks", "closed_at", "closed_by",
         "crowded", "demanded", "description", "disaster_reports", "dmissed", "dstep", "earlier",
         "enterprise", "exercise", "final_missed", "grade", "history", "history_stored", "id",
         "incident_class", "kind", "level", "location", "missed", "notified", "opened", "opened_at", "post",
-        "parked", "reported", "reports", "routed", "seen", "step", "turned_away", "waiting", "watermark"},
+        "parked", "reported", "reports", "routed", "seen", "step", "held_applied", "waiting", "watermark"},
     "EnterpriseFile": {
         "address", "alerts", "applied", "applied_from", "applied_stored", "classes", "classified", "clocks",
         "closed", "closed_at", "closed_in", "closed_reason", "closures", "cov_base", "cov_step", "credit",
@@ -407,7 +407,7 @@ STORED_FIELDS: dict[str, set[str]] = {
         "inspected_by", "inspections", "key", "last_alert", "last_inspection", "legal_representative",
         "missed", "months", "name", "notices", "open_beyond", "orders", "overdue_major", "parked",
         "proposal_states", "proposals", "recent", "refusals", "registered", "registered_at", "registrations",
-        "reruns", "risk_class", "sector", "town", "town_by_token", "turned_away", "violations",
+        "reruns", "risk_class", "sector", "town", "town_by_token", "held_applied", "violations",
         "watermark"},
     "PlanTown": {"applied", "applied_from", "behind", "checked", "clocks", "done", "id", "town", "watermark",
                  "year"},
@@ -780,10 +780,10 @@ def test_states_stored_in_format_14_load_and_are_stored_anew(path: Path) -> None
 def test_states_stored_in_format_15_load_and_are_stored_anew(path: Path) -> None:
     """Format 15 as commit ecede9b wrote it (the states of states-v14 stored again): each loads to
     the state it stored, a hazard, an alert or an enterprise file with no entries waiting for its
-    town, none turned away, and an enterprise's town held as before (not one only a token found);
-    stored again it is today's format and reads back the same."""
+    town, none applied held to a token's towns, and an enterprise's town held as before (not one
+    only a token found); stored again it is today's format and reads back the same."""
     got = _loads_and_is_stored_anew(path, 15)
-    assert getattr(got, "parked", []) == [] and getattr(got, "turned_away", []) == []
+    assert getattr(got, "parked", []) == [] and getattr(got, "held_applied", []) == []
     assert getattr(got, "town_by_token", False) is False
 
 
@@ -799,10 +799,10 @@ def test_a_hazards_entries_waiting_for_its_town_are_stored_and_read_back_whole()
 
 def test_an_enterprise_file_found_only_by_a_token_keeps_saying_so() -> None:
     """An enterprise file's town found only by a town-limited token's records (`town_by_token`,
-    format 16) and the entries it turned away are stored and read back."""
-    f = EnterpriseFile(id="E-1", town="huxi", town_by_token=True, turned_away=[7, 9])
+    format 16) and the entries held to a token's towns it applied are stored and read back."""
+    f = EnterpriseFile(id="E-1", town="huxi", town_by_token=True, held_applied=[[1764550800, 2**63 + 7]])
     back = unpack(pack(f), EnterpriseFile)
-    assert (back.town, back.town_by_token, back.turned_away) == ("huxi", True, [7, 9])
+    assert (back.town, back.town_by_token, back.held_applied) == ("huxi", True, [[1764550800, 2**63 + 7]])
 
 
 def test_format_6_which_never_reached_main_is_refused() -> None:
