@@ -419,7 +419,7 @@ def decide_enterprise(state: EnterpriseFile | None, entry: dict[str, Any], rules
     """
     er = rules if isinstance(rules, EnterpriseRules) else EnterpriseRules(rules, None, None)
     return apply_entry(state, entry, er, now, new=EnterpriseFile, advance_fn=_advance, apply_fn=_apply,
-                       owned=owned, town=_town)
+                       owned=owned, town=_town, named=False)
 
 
 def _town(f: EnterpriseFile) -> str | None:

@@ -103,8 +103,8 @@ def take_over(state: Any) -> Any:
 def apply_entry(state: Any, entry: Entry, rules: Any, now: int | None, *,
                 new: Callable[[str], Any], advance_fn: Callable[[Any, Any, int], list[Out]],
                 apply_fn: Callable[[Any, Entry, int, Any], list[Out]],
-                owned: bool = False, town: Callable[[Any], str | None] | None = None
-                ) -> tuple[Any, list[Out]]:
+                owned: bool = False, town: Callable[[Any], str | None] | None = None,
+                named: bool = True) -> tuple[Any, list[Out]]:
     """The shape every core shares: copy, fire what fell due before the event, apply it once, fire
     again.
 
@@ -119,7 +119,10 @@ def apply_entry(state: Any, entry: Entry, rules: Any, now: int | None, *,
     field-app token limited to towns sent, naming no town, is judged against it
     (`scope.hold`): kept waiting in the state, or rejected, instead of applied; and once an
     entry gives the subject its town, the entries that waited are applied, in the order of their
-    own times, as if they had come right after it, or rejected (`scope.release`).
+    own times, as if they had come right after it, or rejected (`scope.release`). With `named`
+    too, such an entry that names a town itself (a report, an inspection's finding) about a subject
+    whose town is known outside the token's towns is rejected, not applied (`scope.foreign`); an
+    enterprise's file is not held so (`named` false): an inspection names where the inspector was.
     """
     if state is None:
         h = new(entry["subject"])
@@ -134,11 +137,14 @@ def apply_entry(state: Any, entry: Entry, rules: Any, now: int | None, *,
     if applied_before(h, entry_id, source):
         return state if state is not None else h, []  # a re-delivered entry changes nothing
     remember(h, entry_id, source)
-    if town is not None and (TOWNS in entry or COPY in entry) and scope.judged(entry):
-        held = scope.hold(h, entry, town(h))
-        if held is not None:
+    if town is not None and (TOWNS in entry or COPY in entry):
+        if scope.judged(entry):
+            held = scope.hold(h, entry, town(h))
+            if held is not None:
+                return h, held + advance_fn(h, rules, now)
+            scope.applied(h, entry)
+        elif named and (held := scope.foreign(entry, town(h))) is not None:
             return h, held + advance_fn(h, rules, now)
-        scope.applied(h, entry)
     # A field record (one the intake published) sent again under a fresh event id: on the record,
     # applied once. Hazards and alerts keep the fingerprints (`seen`, engine/kernel/copies.py); an
     # enterprise's file knows its records' copies in its core, a plan town has no field records.

@@ -38,6 +38,16 @@ before the latest HELD_APPLIED by time is judged afresh, and applied again
 unless the subject's fingerprints (`seen`, engine/kernel/copies.py, the latest
 16) or its core's own checks know it (README, Known limits).
 
+An entry a token sent that names a town itself (a report, an inspection's
+finding, an alert's raising) is held at intake to its subject's town where
+that worker can see it. An inspection's findings are taken on the
+inspection's worker, which most often does not hold their hazards, so here a
+stamped one about a hazard whose town is known and outside the stamp is
+rejected as `outside_scope` too (`foreign`): neither applied nor moving the
+hazard's town, which an earlier-dated finding would do (the opening record's
+town holds). An enterprise's file is not held so: an inspection's entry on it
+names where the inspector was, and is judged at intake only by that.
+
 Which town holds, by kind (`town`): a hazard's is the one its opening record
 (a report, an inspection's finding) names, and an alert's the one its raising
 names, whoever sent it, since a token may only open subjects in its own towns
@@ -114,6 +124,19 @@ def hold(state: Any, entry: Mapping[str, Any], where: str | None) -> list[Out] |
             return []
         return _rejection(entry, _senders(entry), None)  # kept nowhere: a copy of it is judged afresh
     if where in towns:
+        return None
+    return _rejection(entry, _senders(entry), where)
+
+
+def foreign(entry: Mapping[str, Any], where: str | None) -> list[Out] | None:
+    """The rejection of an entry a token limited to towns sent that names a town itself (a report,
+    an inspection's finding, an alert's raising) about a subject known in another town `where`
+    outside its stamp; None for any other entry. Intake checks this where it can see the subject's
+    town, but an inspection's finding is taken on the inspection's worker, which most often does not
+    hold its hazard: applied, a finding dated before the hazard's report would move another town's
+    hazard into the token's (its opening record's town holds)."""
+    towns = entry.get(TOWNS)
+    if towns is None or where is None or where in towns or "origin" not in entry:
         return None
     return _rejection(entry, _senders(entry), where)
 

@@ -19,7 +19,7 @@ import time
 from typing import Any
 
 import pytest
-from decide_fixtures import INSPECTORS, RULES, SUPERVISOR, report, ts
+from decide_fixtures import INSPECTORS, RULES, SUPERVISOR, finding, report, ts
 from test_alerts import ALERT_RULES, raised
 from test_enterprise import USCC, registered
 
@@ -367,6 +367,27 @@ def test_a_copy_of_an_entry_applied_is_known_whatever_the_order_of_the_entries_a
     h, _ = run(decide, RULES, [opening, *sent], stored=False)
     g, _ = run(decide, RULES, [opening, *reversed(sent)], stored=False)
     assert h.held_applied == g.held_applied == sorted(h.held_applied) and len(h.held_applied) == 40
+
+
+def test_a_stamped_finding_cannot_move_another_towns_hazard_into_the_tokens_town() -> None:
+    """The inspection's worker does not hold its finding's hazard, so intake takes a huxi token's
+    inspection whose finding, dated before lihaiwu's report, names lihaiwu's hazard: the decision
+    rejects the finding's entry as outside_scope, the hazard stays in lihaiwu and a huxi verdict
+    about it is rejected too; a finding about a hazard of the token's town applies."""
+    field = Field()
+    inspected = field.send("safety.inspection.recorded", "INS-9", {
+        "inspection_id": "INS-9", "kind": "unannounced", "inspectors": INSPECTORS, "outcome": "completed",
+        "enterprise": {"uscc": USCC, "name": "X"}, "location": {"town": "huxi", "address": "r"},
+        "findings": [finding(HID)]}, ["huxi"], HUXI, event_id="ins-9", at="2026-12-01 08:00")
+    assert inspected.kind == "accepted"
+    found = [e for e in entries(inspected) if e["subject_kind"] == "hazard"]
+    opening = report(HID, "2026-12-01 10:00", town="lihaiwu", grade="major")
+    verdict = field.verdict(["huxi"], HUXI, event_id="v-1", at="2026-12-01 12:00")
+    h, outs = run(decide, RULES, [opening, *found, *entries(verdict)])
+    assert h.town == "lihaiwu" and h.verdict is None
+    assert [r.errors[0].type for r in rejections(outs)] == ["outside_scope", "outside_scope"]
+    mine, outs = run(decide, RULES, [report(HID, "2026-12-01 10:00", town="huxi"), *found])
+    assert mine.town == "huxi" and rejections(outs) == []
 
 
 def test_the_entries_waiting_for_a_subject_are_bounded_by_their_size_too() -> None:
