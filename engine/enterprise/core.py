@@ -405,7 +405,9 @@ def _apply(f: EnterpriseFile, entry: dict[str, Any], at: int, rules: Any) -> lis
             _note(f, at, eid, f"referral {out.event['data']['referral_id']} withdrawn")
         elif out.event["data"]["action"] in ("failure_withdrawn", "notice_withdrawn"):
             _note(f, at, eid, out.event["data"]["reason"])
-    if unplaced and f.town is not None and f.registered is None and TOWNS in entry:
+    if TOWNS not in entry and f.town is not None and _placed_in(d) == f.town:
+        f.town_by_token = False  # found there by a record no token limited to towns sent, in either order
+    elif unplaced and f.town is not None and f.registered is None and TOWNS in entry:
         f.town_by_token = True  # found by a token limited to towns: where it is registered is not known
     return outs + withdrawn
 
@@ -420,6 +422,16 @@ def decide_enterprise(state: EnterpriseFile | None, entry: dict[str, Any], rules
     er = rules if isinstance(rules, EnterpriseRules) else EnterpriseRules(rules, None, None)
     return apply_entry(state, entry, er, now, new=EnterpriseFile, advance_fn=_advance, apply_fn=_apply,
                        owned=owned, town=_town, named=False)
+
+
+def _placed_in(d: dict[str, Any]) -> str | None:
+    """The town a record would place its enterprise's file in, had it none: an inspection's or a
+    refusal's location's, a hazard's or an alert's link's. A record without a stamp that names
+    another town than the one tokens found leaves the file held to none (its town is the first
+    found, as ever): what waits, waits for the registration."""
+    location = d.get("location")
+    town = location.get("town") if isinstance(location, dict) else d.get("town")
+    return town if isinstance(town, str) else None
 
 
 def _town(f: EnterpriseFile) -> str | None:

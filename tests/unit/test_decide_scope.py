@@ -404,3 +404,32 @@ def test_the_entries_waiting_for_a_subject_are_bounded_by_their_size_too() -> No
     assert 1 <= len(h.parked) < 4 and len(pack(h)) <= PARKED_BYTES + 4096
     assert [r.errors[0].type for r in rejections(outs)] == ["scope_unknown"] * (4 - len(h.parked))
 
+
+def test_an_unstamped_record_that_places_the_file_holds_its_town_in_either_order() -> None:
+    """A stamped and an unstamped inspection find the enterprise in huxi: whichever comes first, the
+    file's town is one a record without a stamp found, and the classification sent ahead applies."""
+    field = Field()
+    ahead = entries(_classification(field, ["huxi"]))
+    stamped = [e for e in entries(_inspection(field, ["huxi"])) if e["subject_kind"] == "enterprise"]
+    plain = [e for e in entries(Field().send("safety.inspection.recorded", "INS-78", {
+        "inspection_id": "INS-78", "kind": "unannounced", "inspectors": INSPECTORS,
+        "enterprise": {"uscc": USCC, "name": "X Co."}, "location": {"town": "huxi", "address": "r"},
+        "findings": []}, None, event_id="ins-78", at="2026-12-01 11:30"))
+             if e["subject_kind"] == "enterprise"]
+    f, _ = run(decide_enterprise, RULES, [*ahead, *stamped, *plain])
+    g, _ = run(decide_enterprise, RULES, [*ahead, *plain, *stamped])
+    assert (f.town, f.town_by_token, f.risk_class, f.parked) == ("huxi", False, "red", [])
+    assert f == g  # (a file's maps keep the order entries came in: compared as maps)
+
+
+def test_an_unstamped_record_naming_another_town_releases_nothing_where_a_token_found_the_file() -> None:
+    """Found in huxi by a huxi token, then in lihaiwu by an inspection without a stamp: the file's
+    town stays the first found, and the classification sent ahead keeps waiting for the
+    registration instead of applying in a town only the token named."""
+    field = Field()
+    ahead = entries(_classification(field, ["huxi"]))
+    stamped = [e for e in entries(_inspection(field, ["huxi"])) if e["subject_kind"] == "enterprise"]
+    plain = [e for e in entries(_inspection(Field(), None, town="lihaiwu"))
+             if e["subject_kind"] == "enterprise"]
+    f, _ = run(decide_enterprise, RULES, [*ahead, *stamped, *plain])
+    assert (f.town, f.town_by_token, f.risk_class, len(f.parked)) == ("huxi", True, None, 1)
