@@ -453,7 +453,8 @@ most {defaults['http_max_batch']} events, {defaults['http_max_body_bytes']} byte
 {defaults['http_max_json_items']} JSON keys, values and containers a body), with
 `Authorization: Bearer <field-app token>`. Each event is checked with the
 Kafka intake's own code and sent to its type's intake topic, keyed by subject.
-A token limited to towns is held to them for every event about a subject, not only
+A token limited to towns is held to them for every event about a subject (but for an
+inspection's entry on an enterprise's file, held to the inspection's own town), not only
 those that name a town: `POST /events` stamps each record it sends with the
 token's towns (the `field-app-towns` header, which only the server sets), and
 the intake stage, which holds the subject's state, rejects an event whose own
@@ -464,9 +465,9 @@ state with the token's towns: once the subject has a town, it is applied if
 that town is one of them (or of another sender's that sent the same event),
 and otherwise rejected as `outside_scope`, so a verdict sent ahead under
 another town's next id never applies there. At most
-{scope.PARKED} wait for one subject; one more is rejected as `scope_unknown` (send it again
-later). A worker answers 403 at once for a subject its states show outside the
-towns; what only the worker can tell, the field app reads back at
+{scope.PARKED} wait for one subject, of {scope.PARKED_BYTES // 1024} KiB together; one more is
+rejected as `scope_unknown` (send it again later). A worker answers 403 at once for a
+subject its states show outside the towns; what only the worker can tell, the field app reads back at
 `GET /events/rejected`. Records
 published straight to Kafka carry no stamp and are held to no town: the
 broker's ACLs decide who may write the intake topics.
