@@ -159,9 +159,9 @@ def _marked(seen: Callable[[str], str | None], event: Normalised, record: Record
 class Mark(NamedTuple):
     """What the de-duplication store keeps of an accepted event, as `position|digest|time`.
 
-    `held`: the event was taken for a field-app token's towns only (it names no town, and this
-    worker could not tell its subject's town: the decision judges it, engine/kernel/scope.py), so
-    the decision may not apply it; a copy of it is not a duplicate, and goes to the decision too.
+    `held`: the event was taken for a field-app token's towns only (stamped, naming no town: the
+    decision judges it against its subject's town, engine/kernel/scope.py), so the decision may not
+    apply it; a copy of it is not a duplicate, and goes to the decision too.
     Written as the digest followed by HELD.
     """
 
@@ -457,11 +457,11 @@ def decide_intake(record: Record, seen: Callable[[str], str | None], known: Know
     sends = tuple([Send(TIMELINE, entry_key.encode("utf-8"), encode(entry)) for entry_key, entry in pairs])
     kind: Kind = "redelivered" if previous is not None else "accepted"
     # A redelivery's: the one it set, with its time (and, set before 2026-12-07, its digest anew).
-    # Held only when the decision may not apply it: stamped, naming no town, about a subject whose
-    # town this worker could not tell. Known and within the stamp, a copy is a duplicate as any.
-    held = previous.held if previous is not None else (
-        towns is not None and named_town(event) is None
-        and town_of(event.event_type.subject_kind, event.subject) is None)
+    # Held whenever the decision may yet keep it waiting or turn it away: stamped and naming no
+    # town. What this worker knows of the subject's town is no promise of the decision's (a report
+    # taken but not decided, a town an earlier-dated record moves, an enterprise found only by a
+    # token's records), so a copy is never dropped here; the decision knows one it applied.
+    held = previous.held if previous is not None else towns is not None and named_town(event) is None
     # `Mark(record.position, content_digest(event), at, held).text()`, written without the tuple.
     mark = f"{record.position}|{content_digest(event)}{HELD if held else ''}|{at}"
     return Outcome(kind, sends, remember=(key, mark), event_id=event_id, subject=subject,

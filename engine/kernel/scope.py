@@ -23,10 +23,11 @@ subject's state is:
   is rejected as `scope_unknown` (the app sends it again later) and so is
   never stored.
 
-Intake marks such an event as taken for its token's towns only (`Mark.held`,
-engine/intake/process.py) when it could not tell the subject's town, so a copy
-of it (the same `source` and `id`) sent by another token, or straight to Kafka,
-is not dropped as a duplicate: its entries come with `COPY`. Here a copy of a
+Intake marks every stamped event that names no town as taken for its token's
+towns only (`Mark.held`, engine/intake/process.py), whatever it knows of the
+subject's town (which may not be the decision's), so a copy of it (the same
+`source` and `id`) sent by another token, by the same one again, or straight
+to Kafka, is not dropped as a duplicate: its entries come with `COPY`. Here a copy of a
 waiting entry widens the towns it waits for (a copy without a stamp makes it
 wait for any town); a copy of an entry applied (`held_applied`: each `judged`
 entry applied, the latest `HELD_APPLIED` by the entries' own times) changes

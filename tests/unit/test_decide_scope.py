@@ -433,3 +433,42 @@ def test_an_unstamped_record_naming_another_town_releases_nothing_where_a_token_
              if e["subject_kind"] == "enterprise"]
     f, _ = run(decide_enterprise, RULES, [*ahead, *stamped, *plain])
     assert (f.town, f.town_by_token, f.risk_class, len(f.parked)) == ("huxi", True, None, 1)
+
+
+# What intake knows of a subject's town is no promise of the decision's (review of 2026-12-07, n1).
+
+@pytest.mark.parametrize("towns", [["lihaiwu"], None], ids=["other-town", "kafka"])
+def test_a_copy_of_an_event_turned_away_where_intake_knew_a_town_is_judged_and_applied(towns: Any) -> None:
+    """A huxi token's inspection finds an unregistered enterprise in huxi, so intake knows the file
+    in huxi when the token's classification comes; the decision keeps it waiting (the town only a
+    token found) and turns it away when the enterprise is registered in lihaiwu. The same event from
+    a lihaiwu token or straight to Kafka is not a duplicate: it applies."""
+    field = Field()
+    found = [e for e in entries(_inspection(field, ["huxi"])) if e["subject_kind"] == "enterprise"]
+    first = field.send("safety.enterprise.classified", USCC, {
+        "uscc": USCC, "risk_class": "red", "key_enterprise": True, "decided_by": SUPERVISOR,
+        "decided_at": ts("2026-12-01 09:00")}, ["huxi"], HUXI, event_id="cls-1",
+        town_of=lambda kind, subject: "huxi")
+    assert first.kind == "accepted" and Mark.read(first.remember[1]).held
+    lihaiwu = registered(time="2026-12-02 09:00")
+    f, outs = run(decide_enterprise, RULES, [*found, *entries(first), lihaiwu])
+    assert f.risk_class is None and [r.errors[0].type for r in rejections(outs)] == ["outside_scope"]
+    again = field.send("safety.enterprise.classified", USCC, {
+        "uscc": USCC, "risk_class": "red", "key_enterprise": True, "decided_by": SUPERVISOR,
+        "decided_at": ts("2026-12-01 09:00")}, towns, LIHAIWU if towns else None, event_id="cls-1",
+        town_of=lambda kind, subject: "lihaiwu")
+    assert again.kind == "accepted" and entries(again)
+    f, outs = run(decide_enterprise, RULES, [*found, *entries(first), lihaiwu, *entries(again)])
+    assert f.risk_class == "red" and [r.errors[0].type for r in rejections(outs)] == ["outside_scope"]
+
+
+def test_a_retry_of_an_event_applied_changes_nothing_more() -> None:
+    """The same token's retry of a verdict the decision applied, after a lost answer, reaches the
+    decision as a copy and is applied once only."""
+    field = Field()
+    opened = report(HID, "2026-12-01 09:00", town="huxi")
+    first = field.verdict(["huxi"], HUXI, town_of=lambda kind, subject: "huxi")
+    retry = field.verdict(["huxi"], HUXI, town_of=lambda kind, subject: "huxi")
+    assert (first.kind, retry.kind) == ("accepted", "accepted")
+    h, outs = run(decide, RULES, [opened, *entries(first), *entries(retry)])
+    assert h.verdict == "confirmed" and verdicts(h) == 1 and rejections(outs) == []
