@@ -70,6 +70,7 @@ from typing import Any
 from engine import codec
 from engine.contract.outputs import INTAKE_REJECTED, IntakeRejected, RejectedHeader, RejectionError
 from engine.intake.scope import FIELD_APP_HEADER, TOWNS_HEADER
+from engine.intake.timeline import FINDING_TYPE
 from engine.kernel.entries import COPY, FIELD_APP, TOWNS
 from engine.kernel.ids import output_id
 from engine.kernel.outputs import Out, envelope
@@ -191,6 +192,19 @@ def _senders(entry: Mapping[str, Any]) -> list[tuple[str | None, list[str] | Non
     return [own, *(tuple(c) for c in entry.get(COPIES, ()))]
 
 
+def _as_sent(entry: Mapping[str, Any]) -> dict[str, Any]:
+    """The event an entry comes from, as a structured CloudEvent: for an inspection's finding, the
+    inspection with that finding alone (the type and subject its app sent, not the internal ones)."""
+    data, type_, subject = entry["data"], entry["type"], entry["subject"]
+    if type_ == FINDING_TYPE:
+        context = data["inspection"]
+        type_, subject = "safety.inspection.recorded", context.get("inspection_id", subject)
+        data = {**{k: v for k, v in context.items() if k != "law_enforcement"},
+                "findings": [{k: v for k, v in data.items() if k != "inspection"}]}
+    return {"specversion": "1.0", "id": entry.get("event_id"), "source": entry.get("source"), "type": type_,
+            "subject": subject, "time": entry["time"], "datacontenttype": "application/json", "data": data}
+
+
 def _allowed(towns: list[str]) -> str:
     return ", ".join(towns) if towns else "no town (its stamp could not be read)"
 
@@ -202,15 +216,23 @@ def _rejection(entry: Mapping[str, Any], senders: list[Any], where: str | None,
 
     Its id comes from the entry and its copy's intake record, so a redelivery or a replay repeats
     it. The raw bytes are the event as the entry keeps it (its record's bytes are not on the
-    timeline): a structured CloudEvent that can be sent again as it is."""
+    timeline), a structured CloudEvent (`_as_sent`): one waiting can be sent again as it is; a
+    finding's says which inspection and finding it was, and its message not to send it again."""
     kind, subject = entry["subject_kind"], entry["subject"]
-    raw = codec.dumps({"specversion": "1.0", "id": entry.get("event_id"), "source": entry.get("source"),
-                       "type": entry["type"], "subject": subject, "time": entry["time"],
-                       "datacontenttype": "application/json", "data": entry["data"]})
+    finding = entry["type"] == FINDING_TYPE
+    raw = codec.dumps(_as_sent(entry))
     outs: list[Out] = []
     for app, towns, origin, received in senders:
         allowed = _allowed(towns or [])
-        if where is None:
+        if finding:  # only `foreign` rejects one: its inspection and other findings were applied
+            inspection = entry["data"]["inspection"].get("inspection_id")
+            error = RejectionError(
+                loc=["data", "findings"], type="outside_scope",
+                msg=f"the finding of inspection {str(inspection)[:200]!r} about hazard {subject[:200]!r} "
+                f"was not applied: the hazard is in town {str(where)[:100]!r}, outside the scope of the "
+                f"field-app token that sent it (it may send for {allowed}); the inspection and its other "
+                "findings were taken: do not send the inspection again, under any id")
+        elif where is None:
             error = RejectionError(
                 loc=["subject"], type="scope_unknown",
                 msg=f"the engine knows no town of {kind} {subject[:200]!r} yet, and the events of tokens "

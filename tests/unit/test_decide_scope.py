@@ -472,3 +472,25 @@ def test_a_retry_of_an_event_applied_changes_nothing_more() -> None:
     assert (first.kind, retry.kind) == ("accepted", "accepted")
     h, outs = run(decide, RULES, [opened, *entries(first), *entries(retry)])
     assert h.verdict == "confirmed" and verdicts(h) == 1 and rejections(outs) == []
+
+
+def test_a_finding_turned_away_says_which_inspection_it_was_and_not_to_send_it_again() -> None:
+    """One finding of a huxi token's inspection, about a hazard the decision knows in lihaiwu, is not
+    applied; the app reads the inspection's own type and id, the finding it was, and that the
+    inspection was taken: sent again under a fresh id it would be recorded twice."""
+    field = Field()
+    other = "HZ-20261201-H00043"
+    ins = field.send("safety.inspection.recorded", "INS-9", {
+        "inspection_id": "INS-9", "kind": "unannounced", "inspectors": INSPECTORS, "outcome": "completed",
+        "enterprise": {"uscc": USCC, "name": "X Co."}, "location": {"town": "huxi", "address": "r"},
+        "findings": [finding(HID), finding(other)]}, ["huxi"], HUXI, event_id="ins-9", at="2026-12-01 08:00")
+    [found] = [e for e in entries(ins) if e["subject"] == HID]
+    h, outs = run(decide, RULES, [report(HID, "2026-12-01 10:00", town="lihaiwu"), found])
+    assert h.town == "lihaiwu"
+    [rejected] = [o.event for o in outs if o.topic == INTAKE_REJECTED]
+    read = rejected_of(HUXI, json.dumps(rejected).encode())
+    assert read is not None
+    assert (read.id, read.type, read.subject) == ("ins-9", "safety.inspection.recorded", "INS-9")
+    [error] = IntakeRejected.model_validate(rejected["data"]).errors
+    assert error.type == "outside_scope" and error.loc == ["data", "findings"]
+    assert "INS-9" in error.msg and HID in error.msg and "do not send the inspection again" in error.msg
