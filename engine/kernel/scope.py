@@ -27,17 +27,18 @@ Intake marks every stamped event that names no town as taken for its token's
 towns only (`Mark.held`, engine/intake/process.py), whatever it knows of the
 subject's town (which may not be the decision's), so a copy of it (the same
 `source` and `id`) sent by another token, by the same one again, or straight
-to Kafka, is not dropped as a duplicate: its entries come with `COPY`. Here a copy of a
-waiting entry widens the towns it waits for (a copy without a stamp makes it
-wait for any town); a copy of an entry applied (`held_applied`: each `judged`
-entry applied, the latest `HELD_APPLIED` by the entries' own times) changes
-nothing; any other copy, of an entry rejected or never kept, is judged afresh
-with its own stamp, as a first copy would be. So the copies seen decide
-together, nothing is dropped for want of a record of its rejection, and a
-rejection leaves nothing to keep. Past the bound, a copy of an entry applied
-before the latest HELD_APPLIED by time is judged afresh, and applied again
-unless the subject's fingerprints (`seen`, engine/kernel/copies.py, the latest
-16) or its core's own checks know it (README, Known limits).
+to Kafka, is not dropped as a duplicate: its entries come with `COPY`. Here a
+copy of a waiting entry widens the towns it waits for (a copy without a stamp
+is applied at once, as it would be alone, and the entry waits no more); a copy
+of an entry applied (`held_applied`: each `judged` entry applied, the latest
+`HELD_APPLIED` by the entries' own times) changes nothing; any other copy, of
+an entry rejected or never kept, is judged afresh with its own stamp, as a
+first copy would be. So the copies seen decide together, nothing is dropped
+for want of a record of its rejection, and a rejection leaves nothing to keep.
+Past the bound, a copy of an entry applied before the latest HELD_APPLIED by
+time is judged afresh, and applied again unless the subject's fingerprints
+(`seen`, engine/kernel/copies.py, the latest 16) or its core's own checks
+know it (README, Known limits).
 
 An entry a token sent that names a town itself (a report, an inspection's
 finding, an alert's raising) is held at intake to its subject's town where
@@ -104,13 +105,17 @@ def hold(state: Any, entry: Mapping[str, Any], where: str | None) -> list[Out] |
     is to be applied now (the caller notes it, `applied`); else what it sends instead (nothing, or
     its rejection), the entry kept waiting or merged into a copy waiting.
 
-    A copy of an entry waiting widens the towns it waits for; a copy of one applied (`held_applied`)
+    A copy of an entry waiting widens the towns it waits for (one without a stamp is applied now,
+    the waiting entry dropped: it would apply at once alone); a copy of one applied (`held_applied`)
     changes nothing; any other copy, of one rejected or never stored, is judged afresh with its own
     stamp, as a first copy: no copy is dropped for the mere absence of a rejection."""
     if entry.get(COPY):
         entry_id = entry["entry_id"]
-        for waiting in state.parked:
+        for i, waiting in enumerate(state.parked):
             if waiting["entry_id"] == entry_id:
+                if TOWNS not in entry:  # a sender held to no town: applied now, as its first copy
+                    del state.parked[i]  # would have been; what waited is this very event
+                    return None
                 _widen(waiting, entry)
                 return []
         if [epoch(entry["time"]), entry_hash(entry_id)] in state.held_applied:
@@ -174,11 +179,7 @@ def release(state: Any, where: str) -> tuple[list[Mapping[str, Any]], list[Out]]
 def _widen(waiting: dict[str, Any], copy: Mapping[str, Any]) -> None:
     """A copy of a waiting entry, from another sender: the entry waits for the towns of either."""
     if TOWNS not in waiting:
-        return  # it waits for any town already
-    if TOWNS not in copy:
-        waiting.pop(TOWNS)  # sent without a token's towns: it may apply in any
-        waiting.pop(COPIES, None)
-        return
+        return  # it waits for any town already (a state of an engine that widened so)
     copies = waiting.setdefault(COPIES, [])
     sender = [copy.get(FIELD_APP), copy[TOWNS]]
     if sender == [waiting.get(FIELD_APP), waiting[TOWNS]] or any(c[:2] == sender for c in copies):

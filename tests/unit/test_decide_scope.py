@@ -494,3 +494,20 @@ def test_a_finding_turned_away_says_which_inspection_it_was_and_not_to_send_it_a
     [error] = IntakeRejected.model_validate(rejected["data"]).errors
     assert error.type == "outside_scope" and error.loc == ["data", "findings"]
     assert "INS-9" in error.msg and HID in error.msg and "do not send the inspection again" in error.msg
+
+
+@pytest.mark.parametrize("towns", ["*", None], ids=["every-town", "kafka"])
+def test_a_copy_held_to_no_town_of_an_entry_waiting_applies_at_once_as_it_would_alone(towns: Any) -> None:
+    """A huxi token's classification waits for a file only the token's inspection found (not
+    registered); the same event from a token for every town or straight to Kafka is applied now, as
+    it would be sent alone, not left waiting for a registration that may never come."""
+    field = Field()
+    ahead = _classification(field, ["huxi"])
+    found = [e for e in entries(_inspection(field, ["huxi"])) if e["subject_kind"] == "enterprise"]
+    copy = _classification(field, towns, app="district")
+    assert copy.kind == "accepted"
+    f, outs = run(decide_enterprise, RULES, [*entries(ahead), *found, *entries(copy)])
+    assert f.risk_class == "red" and f.parked == [] and rejections(outs) == []
+    again = _classification(field, towns, app="district")
+    f, _ = run(decide_enterprise, RULES, [*entries(ahead), *found, *entries(copy), *entries(again)])
+    assert f.risk_class == "red" and f.parked == []
