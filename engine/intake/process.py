@@ -56,7 +56,7 @@ from engine.intake.validate import (
     parsed_as_it_is,
     time_problem,
 )
-from engine.kernel.entries import COPY, Entry
+from engine.kernel.entries import COPY
 from engine.kernel.time import epoch, iso_ms
 from engine.uuid5 import uuid5_text
 
@@ -436,7 +436,6 @@ def decide_intake(record: Record, seen: Callable[[str], str | None], known: Know
             sends += _rejection(record, [conflicting_copy(f"at {previous.position}")]).sends
         return Outcome("duplicate", sends, event_id=event_id, subject=subject,
                        reasons=("conflicting_copy",) if len(sends) > 1 else ())
-    origin = {"topic": record.topic, "partition": record.partition, "offset": record.offset}
     # Its time against the engine's clock only now: a copy with a mark is a duplicate whenever it
     # comes, and a redelivery was judged when it came first.
     problem = time_problem(at, stale_before, future_after) if previous is None else None
@@ -448,13 +447,8 @@ def decide_intake(record: Record, seen: Callable[[str], str | None], known: Know
         if outside:
             return _rejection(record, outside)
     arrived = _arrived_ms(record.timestamp_ms, now, skew_s)
-    received_at = iso_ms(record.timestamp_ms)
-    arrived_at = (None if arrived is None else received_at if arrived == record.timestamp_ms
-                  else iso_ms(arrived))
-    pairs = entries_of(event, origin, received_at, arrived_at, key)
-    if towns is not None:
-        _stamped(pairs, stamp_fields(towns, record.headers))
-    sends = tuple([Send(TIMELINE, entry_key.encode("utf-8"), encode(entry)) for entry_key, entry in pairs])
+    sends = _timeline(record, event, key, arrived,
+                      stamp_fields(towns, record.headers) if towns is not None else None)
     kind: Kind = "redelivered" if previous is not None else "accepted"
     # A redelivery's: the one it set, with its time (and, set before 2026-12-07, its digest anew).
     # Held whenever the decision may yet keep it waiting or turn it away: stamped and naming no
@@ -469,12 +463,20 @@ def decide_intake(record: Record, seen: Callable[[str], str | None], known: Know
                    opened=opened_towns(event))
 
 
-def _stamped(pairs: list[tuple[str, Entry]], extra: dict[str, object]) -> None:
-    """Each timeline entry of an event given what it carries of a field-app token's stamp
-    (`scope.stamp_fields`), and a copy's mark: an inspection's findings and its enterprise's entry as
-    its own (engine/kernel/scope.py)."""
-    for _, entry in pairs:
-        entry.update(extra)
+def _timeline(record: Record, event: Normalised, key: str, arrived: int | None,
+              extra: dict[str, object] | None) -> tuple[Send, ...]:
+    """The timeline records of an event taken from `record`, each entry given `extra` where there is
+    one: what it carries of a field-app token's stamp (`scope.stamp_fields`), and a copy's mark, on
+    an inspection's findings and its enterprise's entry as on its own (engine/kernel/scope.py)."""
+    origin = {"topic": record.topic, "partition": record.partition, "offset": record.offset}
+    received_at = iso_ms(record.timestamp_ms)
+    arrived_at = (None if arrived is None else received_at if arrived == record.timestamp_ms
+                  else iso_ms(arrived))
+    pairs = entries_of(event, origin, received_at, arrived_at, key)
+    if extra is not None:
+        for _, entry in pairs:
+            entry.update(extra)
+    return tuple([Send(TIMELINE, entry_key.encode("utf-8"), encode(entry)) for entry_key, entry in pairs])
 
 
 def _copy(record: Record, event: Normalised, key: str, previous: Mark, town_of: TownOf, now: float | None,
@@ -490,12 +492,9 @@ def _copy(record: Record, event: Normalised, key: str, previous: Mark, town_of: 
         outside = scope_problems(event, towns, town_of)
         if outside:
             return _rejection(record, outside)
-    origin = {"topic": record.topic, "partition": record.partition, "offset": record.offset}
     arrived = _arrived_ms(record.timestamp_ms, now, skew_s)
-    pairs = entries_of(event, origin, iso_ms(record.timestamp_ms),
-                       None if arrived is None else iso_ms(arrived), key)
-    _stamped(pairs, {**(stamp_fields(towns, record.headers) if towns is not None else {}), COPY: True})
-    sends = tuple([Send(TIMELINE, entry_key.encode("utf-8"), encode(entry)) for entry_key, entry in pairs])
+    sends = _timeline(record, event, key, arrived,
+                      {**(stamp_fields(towns, record.headers) if towns is not None else {}), COPY: True})
     mark = Mark(previous.position, previous.digest, previous.at, towns is not None)
     delay = None if arrived is None else arrived // 1000 - epoch(event.time)
     return Outcome("accepted", sends, remember=(key, mark.text()), event_id=event.event_id,

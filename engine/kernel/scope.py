@@ -177,9 +177,8 @@ def release(state: Any, where: str) -> tuple[list[Mapping[str, Any]], list[Out]]
 
 
 def _widen(waiting: dict[str, Any], copy: Mapping[str, Any]) -> None:
-    """A copy of a waiting entry, from another sender: the entry waits for the towns of either."""
-    if TOWNS not in waiting:
-        return  # it waits for any town already (a state of an engine that widened so)
+    """A copy of a waiting entry, from another sender: the entry waits for the towns of either.
+    Only stamped entries wait, and a copy without a stamp is applied instead (`hold`)."""
     copies = waiting.setdefault(COPIES, [])
     sender = [copy.get(FIELD_APP), copy[TOWNS]]
     if sender == [waiting.get(FIELD_APP), waiting[TOWNS]] or any(c[:2] == sender for c in copies):
