@@ -16,7 +16,7 @@ from engine.kernel.ids import clock_id
 from engine.kernel.outputs import Out
 from engine.kernel.referral import hold, released, withdrawal
 from engine.kernel.targets import Located, Unit, lead_department, resolve, resolve_all
-from engine.kernel.time import after, iso, latest, local, unsure
+from engine.kernel.time import after, iso, latest, latest_of_day, local, unsure
 from engine.ruleset.compiled import PROPOSE, Measure, ReferralGround, Rules, Span
 from engine.zh.words import Words
 
@@ -696,11 +696,13 @@ def plan_rule(rules: Rules) -> str:
 
 
 def _supervision(h: Hazard, rules: Rules, due: int, cause: str) -> list[Out]:
-    # A completion claim dated by the deadline that arrives later withdraws it (`answer`).
+    # A completion claim dated by the deadline that arrives later withdraws it (`answer`); in a year
+    # no holiday notice covers, one dated by the latest day the deadline could fall (`_answerable`).
     h.failures.append(["supervision", h.listed[1], due, None])
+    until = _answerable("supervision", h.listed[1], due, rules)
     return _refer_or_hold(h, rules, due, _tag(rules, None), None,
                           f"the listed-supervision deadline {iso(due)} of notice {h.listed[0]} was "
-                          "missed", cause)
+                          f"missed{unsure(due, until, 'a referral waits for that')}", cause, until)
 
 
 def _extension(h: Hazard, rules: Rules, due: int, cause: str) -> list[Out]:
@@ -733,7 +735,8 @@ _RULE: dict[str, Callable[[Rules], str]] = {
     "supervision": lambda rules: rules.supervision_missed.rule_id,
 }
 
-# The span each department duty's deadline is counted by (the listed-supervision deadline is a date).
+# The span each department duty's deadline is counted by (the listed-supervision deadline may be a
+# date a person set: `latest_of_day`).
 _SPAN: dict[str, Callable[[Rules], Span]] = {
     "verify": lambda rules: rules.verify.within,
     "review": lambda rules: rules.review.within,
@@ -743,7 +746,9 @@ _SPAN: dict[str, Callable[[Rules], Span]] = {
 
 def _answerable(clock: str, since: int, due: int, rules: Rules) -> int:
     """Until when a record of the duty of `clock` answers its failure at `due`: the deadline, or
-    where it counted working days through a year no holiday notice covers, the latest it could
-    truly fall (`latest`)."""
+    where it was counted through a year no holiday notice covers, the latest it could truly fall
+    (`latest`; for the listing's deadline, which may be a period or a date set, `latest_of_day`)."""
+    if clock == "supervision":
+        return latest_of_day(due, rules)
     span = _SPAN.get(clock)
     return due if span is None else latest(span(rules), since, due, rules)

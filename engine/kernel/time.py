@@ -146,11 +146,29 @@ def latest(span: Span, since: int, due: int, rules: _Calendared) -> int:
     calendar = rules.calendar
     if span.unit == "days" and span.n > 0 and calendar.rest_day_moves_last_day:
         last = local(since).date() + timedelta(days=span.n)
-        day = calendar.latest_last_day(last)
-        return max(due, int(datetime.combine(day, time(23, 59, 59), SHANGHAI).timestamp()))
+        return max(due, _end_of(calendar.latest_last_day(last)))
     if span.unit != "working days":
         return due
     return int(calendar.latest(utc(since), utc(due)).timestamp())
+
+
+def latest_of_day(due: int, rules: _Calendared) -> int:
+    """The latest a deadline at the end of `due`'s day could truly fall when the engine does not
+    know how it was counted (a listing's deadline is a period in days from the notice or the
+    confirmation, or a date the supervising body set): `due`, unless that day lies in a year no
+    holiday notice covers, where it may be a period's last day moved past rest days a notice may
+    yet add (民法典 art. 203 para. 1, `WorkCalendar.latest_last_day`). A referral that waits for it
+    is early under neither reading; for a date a person set it waits a day or two longer than it
+    must, near a holiday of such a year."""
+    calendar = rules.calendar
+    day = local(due).date()
+    if not calendar.rest_day_moves_last_day or calendar.known(day):
+        return due
+    return max(due, _end_of(calendar.latest_last_day(day)))
+
+
+def _end_of(day: date) -> int:
+    return int(datetime.combine(day, time(23, 59, 59), SHANGHAI).timestamp())
 
 
 def unsure(due: int, until: int, then: str) -> str:

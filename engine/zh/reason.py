@@ -47,6 +47,7 @@ _DOUBTS = compiled([
      r"late as (?P<u>\S+), and (?P<w>.+)",
      "；期限 {t} 为估算（该年放假安排未公布），实际可能晚至 {u}，{w:then}"),
 ])
+_DOUBT = r"(?P<q>; the deadline .+)?"  # a reason's `_DOUBTS`, when it has one
 _THEN = {
     "a referral waits for that": "移送待该时间过后进行",
     "a plan filed by then takes this back": "在此之前提交整改方案的，撤回本督办",
@@ -75,8 +76,8 @@ _REFERRALS = compiled([
     # a hazard's referrals (engine/decide/clocks.py)
     (r"(?P<d>\w+) failed its duty on this hazard (?P<n>\d+) times \(不履行安全监管职责\), last: (?P<x>.+)",
      "{d:unit} 在本隐患上 {n} 次不履行安全监管职责，最近一次：{x:failure}"),
-    (r"the listed-supervision deadline (?P<t>\S+) of notice (?P<n>\S+) was missed",
-     "挂牌督办（{n}）期限 {t} 已过，隐患仍未整改完成"),
+    (r"the listed-supervision deadline (?P<t>\S+) of notice (?P<n>\S+) was missed" + _DOUBT,
+     "挂牌督办（{n}）期限 {t} 已过，隐患仍未整改完成{q:doubt}"),
     (r"the record (?P<e>\S+) shows the duty done in time; it reached the engine after the referral "
      r"was sent", "记录 {e} 表明已按期履职，该记录在移送后才送达引擎"),
     # a record that made the duty moot, or moved its deadline: not the duty done (`_answers`)
@@ -145,7 +146,6 @@ _REFERRALS = compiled([
      "其中逾期 {o} 项、挂牌督办 {l} 项；执法建议逾期未审核或决定 {p} 项"),
 ])
 
-_DOUBT = r"(?P<q>; the deadline .+)?"
 _ESCALATIONS = compiled([
     # the overdue ladder (engine/decide/clocks.py `_ladder`)
     (r"Rectification of (?P<h>\S+) due (?P<t>\S+) is not claimed complete(?P<o>, due today|, \d+ [a-z ]+? "
