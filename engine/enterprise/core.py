@@ -217,15 +217,18 @@ def _inspected(f: EnterpriseFile, d: dict[str, Any], at: int) -> str:
 def _credit_from_hazard(f: EnterpriseFile, d: dict[str, Any], at: int, eid: str,
                         er: EnterpriseRules) -> list[Out]:
     """What a hazard's link may propose for the credit list, or withdraw (engine/enterprise/credit.py)."""
-    kinds = {o[0]: o[1] for o in d.get("orders", [])}
     zh = Words("zh", er.rules.reference)
-    outs = [o for v in d.get("violated", []) for o in credit.on_violation(f, d["id"], v, kinds.get(v[0]), zh)]
     # No longer counted: an order's lifting before the violation, or else a verdict before it that the
     # hazard was unfounded or a duplicate (engine/enterprise/links.py `_counted`), recorded late.
     verdict = (None if d.get("lifted") else d["status"] if d["status"] in DISMISSALS
                else "unfounded or a duplicate")
-    outs += [o for v in d.get("unviolated", [])
-             for o in credit.on_unviolated(f, d["id"], v, kinds.get(v[0]), at, eid, zh, verdict)]
+    outs: list[Out] = []
+    violated, unviolated = d.get("violated"), d.get("unviolated")
+    if violated or unviolated:  # seldom: the orders' kinds are read only then
+        kinds = {o[0]: o[1] for o in d.get("orders", [])}
+        outs = [o for v in violated or () for o in credit.on_violation(f, d["id"], v, kinds.get(v[0]), zh)]
+        outs += [o for v in unviolated or ()
+                 for o in credit.on_unviolated(f, d["id"], v, kinds.get(v[0]), at, eid, zh, verdict)]
     if er.credit is None:
         return outs  # no thresholds without rules/plan.yaml
     if d.get("settled_at") is not None:  # a claim that stands, or a verdict (engine/enterprise/links.py)

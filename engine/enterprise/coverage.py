@@ -133,8 +133,10 @@ def derive(f: Any, er: EnterpriseRules) -> dict[str, int]:
     cov = er.coverage
     held = [m[1] for m in f.missed if m[4] == HELD] if cov is not None else []  # none without its rules
     clocks = {"refer": min(released(at, er.rules) for at in held)} if held else {}
+    if cov is None or not f.key or f.status() != "registered" or not f.risk_class:
+        return clocks  # asked twice a decision: the cycle's base only of a file with a cycle
     base = cycle_base(f)
-    if cov is None or not f.key or f.status() != "registered" or not f.risk_class or base is None:
+    if base is None:
         return clocks
     if f.cov_base != base:  # a new cycle: what the last one escalated is behind it
         f.cov_base, f.cov_step = base, 0

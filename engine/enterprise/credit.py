@@ -247,6 +247,8 @@ def keep_latest(events: dict[str, int], threshold: Any | None) -> None:
     (`_repeated`), and a set of events it would have made in time order must still be there to
     make. Events outside every window count nowhere (`within`)."""
     kept = max(RECENT, threshold.count if threshold is not None else 0)
+    if len(events) <= kept:  # most often: every hazard link asks, and nothing is to go
+        return
     for key in sorted(events, key=lambda k: (events[k], k))[:-kept]:
         del events[key]
 
@@ -368,6 +370,8 @@ def forget_sets(f: Any) -> None:
     while one of them is on file: a correction withdraws the proposals that counted it by their sets
     (`on_refusal_corrected`), and a set rebuilt from the refusals on file then may not be the one
     proposed, once a refusal recorded late has come between."""
+    if not f.credit_sets:  # most often: every hazard link asks
+        return
     counting = f.overdue_major.keys() | f.refusals.keys()
     for pid in [pid for pid, counted in f.credit_sets.items() if not counted.keys() & counting
                 and not any(k.startswith(_ACT) for k in counted)]:
