@@ -62,8 +62,23 @@ def other_towns(f: EnterpriseFile, towns: Iterable[str | None] | None = None) ->
 
 def enterprise_place(f: EnterpriseFile, rules: Any) -> Place:
     """A file's place: its town and the other towns where its open hazards lie, its departments,
-    overdue once one of its open hazards is."""
-    return Place.of(f.town, departments(f, rules), f.overdue_after(), other_towns(f))
+    overdue once one of its open hazards is.
+
+    What `departments`, `other_towns` and `EnterpriseFile.overdue_after` give, read in one pass
+    over the open hazards instead of three: every store of a file asks, and a busy file has
+    hundreds of them."""
+    leads, towns, due = set(), set(), None
+    for row in f.hazards.values():
+        leads.add(row[5])
+        towns.add(row[8])
+        deadline = row[2]
+        if deadline is not None and not row[3] and (due is None or deadline < due):
+            due = deadline
+    found = {lead for lead in leads if lead}  # few distinct
+    if f.sector:
+        found.add(rules.reference.sector_lead(f.sector).id)
+    towns.discard(f.town)
+    return Place.of(f.town, tuple(sorted(found)), due, tuple(sorted(t for t in towns if t)))
 
 
 def viewer_towns(scope: Scope | None) -> frozenset[str] | None:

@@ -21,9 +21,11 @@ from engine.enterprise.view import (
     ENTERPRISE_TOWN,
     HAZARD_TOWN,
     WHOLE,
+    departments,
     enterprise_place,
     enterprise_source,
     enterprise_view,
+    other_towns,
     record_lines,
 )
 from engine.feeds.filters import Filters, RecordPage
@@ -127,6 +129,23 @@ def test_a_file_is_found_by_the_towns_where_its_hazards_lie() -> None:
     asked, _ = index.scan(Scope("d", district=True), Filters(towns=frozenset({SITE})), None, NOW, None, 100)
     assert asked == [USCC]
 
+
+
+def test_a_files_place_is_its_departments_other_towns_and_earliest_unclaimed_deadline() -> None:
+    """The place read in one pass over the open hazards says what `departments`, `other_towns` and
+    `overdue_after` say: leads and towns named (none for a row without), the sector's lead, and
+    the earliest deadline of a hazard with no completion claim."""
+    f = EnterpriseFile(USCC, town=HOME, sector="fire_safety")
+    f.hazards = {"HZ-1": ["planned", "general", 300, False, None, "emergency", "fire_safety", False, HOME],
+                 "HZ-2": ["completed", "major", 100, True, None, "housing", None, False, SITE],
+                 "HZ-3": ["reported", None, None, False, None, None, None, False, None],
+                 "HZ-4": ["planned", "general", 200, False, None, "", None, False, ELSEWHERE]}
+    place = enterprise_place(f, RULES)
+    assert place.departments == departments(f, RULES) and place.also == other_towns(f) == (ELSEWHERE, SITE)
+    assert place.overdue_after == f.overdue_after() == 200 and place.town == HOME
+    f.hazards, f.sector = {}, None
+    assert enterprise_place(f, RULES) == enterprise_place(EnterpriseFile(USCC, town=HOME), RULES)
+    assert enterprise_place(f, RULES).departments == () and enterprise_place(f, RULES).overdue_after is None
 
 def test_a_file_stored_before_its_hazards_had_towns_shows_them_district_wide_until_named() -> None:
     """The two-town file stored in format 13 keeps no town for its hazards: it loads with none, and
