@@ -47,7 +47,13 @@ def departments(f: EnterpriseFile, rules: Any, shown: Collection[str] | None = N
     """The departments that see a file: its sector's lead department, and the lead of each open hazard
     (of those `shown`, when a view shows some alone: another town's hazards' leads are not said)."""
     rows = f.hazards.values() if shown is None else (f.hazards[hid] for hid in shown)
-    found = {lead for lead in set(map(_LEAD, rows)) if lead}  # few distinct, many hazards
+    return _with_sector_lead(f, rules, set(map(_LEAD, rows)))
+
+
+def _with_sector_lead(f: EnterpriseFile, rules: Any, leads: set[str | None]) -> tuple[str, ...]:
+    """`leads`, the open hazards' lead departments (few distinct, many hazards), with the lead of the
+    enterprise's sector, sorted."""
+    found = {lead for lead in leads if lead}
     if f.sector:
         found.add(rules.reference.sector_lead(f.sector).id)
     return tuple(sorted(found))
@@ -64,21 +70,19 @@ def enterprise_place(f: EnterpriseFile, rules: Any) -> Place:
     """A file's place: its town and the other towns where its open hazards lie, its departments,
     overdue once one of its open hazards is.
 
-    What `departments`, `other_towns` and `EnterpriseFile.overdue_after` give, read in one pass
-    over the open hazards instead of three: every store of a file asks, and a busy file has
-    hundreds of them."""
-    leads, towns, due = set(), set(), None
+    What `departments`, `other_towns` and `EnterpriseFile.overdue_after` give, from one pass over
+    the open hazards instead of three: every store of a file asks, and a busy file has hundreds of
+    them (the overdue time is `overdue_after`'s rule, restated in the pass)."""
+    leads: set[str | None] = set()
+    towns: set[str | None] = set()
+    due = None
     for row in f.hazards.values():
         leads.add(row[5])
         towns.add(row[8])
         deadline = row[2]
         if deadline is not None and not row[3] and (due is None or deadline < due):
             due = deadline
-    found = {lead for lead in leads if lead}  # few distinct
-    if f.sector:
-        found.add(rules.reference.sector_lead(f.sector).id)
-    towns.discard(f.town)
-    return Place.of(f.town, tuple(sorted(found)), due, tuple(sorted(t for t in towns if t)))
+    return Place.of(f.town, _with_sector_lead(f, rules, leads), due, other_towns(f, towns))
 
 
 def viewer_towns(scope: Scope | None) -> frozenset[str] | None:
