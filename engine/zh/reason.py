@@ -522,31 +522,52 @@ class _Unread(Exception):
     """A part of a reason no shape reads: the whole reason gets no Chinese."""
 
 
-def reason_in_chinese(reason: str, say: Say) -> str | None:
-    """An escalation's, a notification's, a referral's or a withdrawal's `reason` in Chinese, its
-    values named by `say`; None unless every part of it is of a known shape."""
-    def named(kind: str, value: str | None) -> str:
-        if value is None:  # an optional part the reason did not have
-            return ""
-        nested = _NESTED.get(kind)
-        if nested is not None:
-            return _whole(nested, value, named)
-        if kind == "pieces":  # a response activation's why: parts joined by "; ", each read alone
-            return "；".join(_whole(_NESTED["why"], part, named) for part in value.split("; "))
-        words = _PIECES.get(kind)
-        if words is not None:
-            return words(value)
-        return say(kind, value)
+# A nested part of a reason, read by its kind (a kind of `_NESTED`, or `pieces`): (kind, text) -> its
+# Chinese, raising `_Unread` when no shape reads it (`part_in_chinese`, or a cache of it).
+Part = Callable[[str, str], str]
 
+
+def reason_in_chinese(reason: str, say: Say, part: Part | None = None) -> str | None:
+    """An escalation's, a notification's, a referral's or a withdrawal's `reason` in Chinese, its
+    values named by `say`; None unless every part of it is of a known shape. `part`, when given,
+    reads its nested parts as `part_in_chinese` with the same `say` would (engine/zh/words.py gives
+    a cache of it: the same parts come back in reason after reason)."""
     drill = reason.startswith(EXERCISE)
     text = reason.removeprefix(EXERCISE)
     try:
-        said = read(_READ(text), text, named)
+        said = read(_READ(text), text, _naming(say, part))
     except _Unread:
         return None
     except Exception:  # noqa: BLE001 - the Chinese is a courtesy: no decision may fail for it
         return None  # (unit tests read every shape the rule tests send, so a fault here shows there)
     return None if said is None else ("【演练】" if drill else "") + said
+
+
+def part_in_chinese(kind: str, text: str, say: Say, part: Part | None = None) -> str:
+    """A nested part of a reason in Chinese: `text` read by the shapes of its kind (a response
+    activation's `pieces`: its parts joined by "; ", each read alone as a `why`), its values named
+    by `say` and its own nested parts by `part` (when given); raises `_Unread` when a shape lacks."""
+    return _nested(kind, text, _naming(say, part))
+
+
+def _naming(say: Say, part: Part | None) -> Say:
+    """What names each `{name:kind}` of a shape's Chinese: a nested part, a piece, or a value."""
+    def named(kind: str, value: str | None) -> str:
+        if value is None:  # an optional part the reason did not have
+            return ""
+        if kind in _NESTED or kind == "pieces":
+            return _nested(kind, value, named) if part is None else part(kind, value)
+        words = _PIECES.get(kind)
+        if words is not None:
+            return words(value)
+        return say(kind, value)
+    return named
+
+
+def _nested(kind: str, text: str, named: Say) -> str:
+    if kind == "pieces":  # a response activation's why: parts joined by "; ", each read alone
+        return "；".join([_whole(_NESTED["why"], piece, named) for piece in text.split("; ")])
+    return _whole(_NESTED[kind], text, named)
 
 
 def _whole(index: _Index, text: str, named: Say) -> str:

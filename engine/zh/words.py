@@ -13,12 +13,13 @@ with no word here is shown as it is.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from engine.cap.mapping import EVENTS
 from engine.kernel.time import iso
 from engine.reference.compiled import Reference
-from engine.zh.reason import raising, reason_in_chinese
+from engine.zh.reason import part_in_chinese, raising, reason_in_chinese
 from engine.zh.record import in_chinese
 
 # `action` of safety.escalation.raised: the ladder's and the rules' actions, and the engine's own.
@@ -270,12 +271,17 @@ class Words:
     def _line(self, line: str) -> str | None:
         """A record line in Chinese: by its shape (engine/zh/record.py), or, for a line that is an
         output's reason (an enterprise's file notes a withdrawal by its reason), as the reason."""
-        return in_chinese(line, self._value) or reason_in_chinese(line, self._value)
+        return in_chinese(line, self._value) or reason_in_chinese(line, self._value, self._part)
 
     def reason(self, text: str) -> str | None:
         """An output's reason in Chinese (`reason_zh`, engine/zh/reason.py); None in English, or
         where any part of its shape is not known."""
-        return reason_in_chinese(text, self._value) if self.zh else None
+        return reason_in_chinese(text, self._value, self._part) if self.zh else None
+
+    def _part(self, kind: str, text: str) -> str:
+        """A nested part of a reason in Chinese (engine/zh/reason.py `part_in_chinese`), from the
+        cache of this reference's."""
+        return _part(self.ref, kind, text)
 
     def said(self, data: dict[str, Any]) -> dict[str, Any]:
         """`data`, an output's data with a `reason`, given that reason in Chinese (`reason_zh`) in
@@ -325,3 +331,12 @@ class Words:
     def all_actions(self) -> dict[str, str]:
         """Every action's word, for the live list's script."""
         return dict(ACTIONS) if self.zh else {}
+
+
+@functools.lru_cache(maxsize=4096)
+def _part(reference: Reference, kind: str, text: str) -> str:
+    """A nested part of a reason in Chinese, once per reference and text: the same parts come back
+    in reason after reason (an alert's response band and its figures, a duty failure inside its
+    referral and the referral's escalation), and reading one is most of a reason's cost. What a
+    part says depends on the reference alone (`Words._value`), which is compared by identity."""
+    return part_in_chinese(kind, text, Words("zh", reference)._value, functools.partial(_part, reference))
