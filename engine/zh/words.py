@@ -271,7 +271,7 @@ class Words:
     def _line(self, line: str) -> str | None:
         """A record line in Chinese: by its shape (engine/zh/record.py), or, for a line that is an
         output's reason (an enterprise's file notes a withdrawal by its reason), as the reason."""
-        return in_chinese(line, self._value) or reason_in_chinese(line, self._value, self._part)
+        return _record_line(self.ref, self.zh, line)
 
     def reason(self, text: str) -> str | None:
         """An output's reason in Chinese (`reason_zh`, engine/zh/reason.py); None in English, or
@@ -279,9 +279,9 @@ class Words:
         return reason_in_chinese(text, self._value, self._part) if self.zh else None
 
     def _part(self, kind: str, text: str) -> str:
-        """A nested part of a reason in Chinese (engine/zh/reason.py `part_in_chinese`), from the
-        cache of this reference's."""
-        return _part(self.ref, kind, text)
+        """A nested part of a reason in these words (engine/zh/reason.py `part_in_chinese`), read once
+        per reference, language and text (`_reason_part`)."""
+        return _reason_part(self.ref, self.zh, kind, text)
 
     def said(self, data: dict[str, Any]) -> dict[str, Any]:
         """`data`, an output's data with a `reason`, given that reason in Chinese (`reason_zh`) in
@@ -334,9 +334,19 @@ class Words:
 
 
 @functools.lru_cache(maxsize=4096)
-def _part(reference: Reference, kind: str, text: str) -> str:
-    """A nested part of a reason in Chinese, once per reference and text: the same parts come back
-    in reason after reason (an alert's response band and its figures, a duty failure inside its
-    referral and the referral's escalation), and reading one is most of a reason's cost. What a
-    part says depends on the reference alone (`Words._value`), which is compared by identity."""
-    return part_in_chinese(kind, text, Words("zh", reference)._value, functools.partial(_part, reference))
+def _reason_part(reference: Reference, zh: bool, kind: str, text: str) -> str:
+    """A nested part of a reason in Chinese, once per reference, language and text: the same parts
+    come back in reason after reason (an alert's response band and its figures, a duty failure
+    inside its referral and the referral's escalation), and reading one is most of a reason's cost.
+    What a part says depends on those alone (`Words._value`); a reference is compared by identity."""
+    words = Words("zh" if zh else "en", reference)
+    return part_in_chinese(kind, text, words._value, words._part)
+
+
+@functools.lru_cache(maxsize=4096)
+def _record_line(reference: Reference, zh: bool, line: str) -> str | None:
+    """`Words._line`, once per reference, language and line: a referral carries its hazard's whole
+    record, whose lines are of a few texts (722 lines of 29 over 10,000 workload events), each
+    tried against the record's shapes one by one."""
+    words = Words("zh" if zh else "en", reference)
+    return in_chinese(line, words._value) or reason_in_chinese(line, words._value, words._part)
