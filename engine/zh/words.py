@@ -276,7 +276,7 @@ class Words:
     def reason(self, text: str) -> str | None:
         """An output's reason in Chinese (`reason_zh`, engine/zh/reason.py); None in English, or
         where any part of its shape is not known."""
-        return reason_in_chinese(text, self._value, self._part) if self.zh else None
+        return _reason(self.ref, text) if self.zh else None
 
     def _part(self, kind: str, text: str) -> str:
         """A nested part of a reason in these words (engine/zh/reason.py `part_in_chinese`), read once
@@ -331,6 +331,16 @@ class Words:
     def all_actions(self) -> dict[str, str]:
         """Every action's word, for the live list's script."""
         return dict(ACTIONS) if self.zh else {}
+
+
+@functools.lru_cache(maxsize=256)
+def _reason(reference: Reference, text: str) -> str | None:
+    """`Words.reason` in Chinese, once per reference and text: a ladder step of several actions sends
+    one escalation for each, all with the same reason (365 of the 2,664 reasons of 10,000 workload
+    events came again so). A reason names its subject, so it comes again soon or never: a few
+    hundred kept are plenty."""
+    words = Words("zh", reference)
+    return reason_in_chinese(text, words._value, words._part)
 
 
 @functools.lru_cache(maxsize=4096)
