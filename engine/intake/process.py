@@ -77,6 +77,10 @@ DUPLICATES = "engine.intake.duplicates"
 SAID = "e:"
 # What a mark's digest ends with when its event was taken for a token's towns only (`Mark.held`).
 HELD = ";held"
+# A NamedTuple's own constructor is a Python function (`collections.namedtuple` writes one);
+# `tuple.__new__(cls, values)` makes the very same tuple without it: 0.11 µs, not 0.22, for a Send,
+# and 0.11 µs, not 0.44, for an Outcome given by keyword. Used where every accepted record passes.
+_tuple = tuple.__new__
 _NS = uuid.UUID("0d6c1a4e-7f3b-4b8a-9e21-5c4d3b2a1f09").bytes
 
 Kind = Literal["accepted", "redelivered", "rejected", "duplicate", "forwarded"]
@@ -458,9 +462,10 @@ def decide_intake(record: Record, seen: Callable[[str], str | None], known: Know
     held = previous.held if previous is not None else towns is not None and named_town(event) is None
     # `Mark(record.position, content_digest(event), at, held).text()`, written without the tuple.
     mark = f"{record.position}|{content_digest(event)}{HELD if held else ''}|{at}"
-    return Outcome(kind, sends, remember=(key, mark), event_id=event_id, subject=subject,
-                   delay_s=None if arrived is None else arrived // 1000 - at,
-                   opened=opened_towns(event))
+    # Every field in its place (kind, sends, remember, event_id, subject, reasons, delay_s, opened):
+    # `_tuple`, not Outcome's keywords, on the path every accepted record takes.
+    return _tuple(Outcome, (kind, sends, (key, mark), event_id, subject, (),
+                            None if arrived is None else arrived // 1000 - at, opened_towns(event)))
 
 
 def _timeline(record: Record, event: Normalised, key: str, arrived: int | None,
@@ -476,7 +481,8 @@ def _timeline(record: Record, event: Normalised, key: str, arrived: int | None,
     if extra is not None:
         for _, entry in pairs:
             entry.update(extra)
-    return tuple([Send(TIMELINE, entry_key.encode("utf-8"), encode(entry)) for entry_key, entry in pairs])
+    return tuple([_tuple(Send, (TIMELINE, entry_key.encode("utf-8"), encode(entry)))
+                  for entry_key, entry in pairs])
 
 
 def _copy(record: Record, event: Normalised, key: str, previous: Mark, town_of: TownOf, now: float | None,

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import functools
 import weakref
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, timezone
 from typing import NamedTuple, Protocol
 
 from engine.ruleset.calendar import SHANGHAI, WorkCalendar
@@ -39,6 +39,7 @@ class Due(NamedTuple):
 _FIXED_FROM = 694_195_200  # 1992-01-01T00:00:00Z
 _FIXED_UNTIL = 4_102_444_800  # 2100-01-01T00:00:00Z
 _OFFSET = 8 * 3600
+_PLUS_8 = timezone(timedelta(seconds=_OFFSET))  # Asia/Shanghai between those instants
 _DAY = 86_400
 _UNIT_SECONDS = {"minutes": 60, "hours": 3600}
 _CACHE_MOST = 1 << 16  # due times kept per calendar before the cache starts over
@@ -62,6 +63,8 @@ def iso(ts: int | None) -> str | None:
 
 @functools.lru_cache(maxsize=8192)
 def _iso(ts: int) -> str:
+    if _FIXED_FROM <= ts < _FIXED_UNTIL:  # a fixed offset: the same text, without a zone's lookup
+        return datetime.fromtimestamp(ts, _PLUS_8).isoformat()
     return local(ts).isoformat()
 
 
@@ -100,7 +103,8 @@ _DUE: weakref.WeakKeyDictionary[WorkCalendar, dict[tuple[int, str, int], Due]] =
 # The calendar asked last and its cache: a worker runs on one calendar, and a weak lookup per
 # deadline cost more than the arithmetic it saves. It holds that one calendar alive.
 _LAST: tuple[WorkCalendar | None, dict[tuple[int, str, int], Due]] = (None, {})
-_PLAIN = WorkCalendar()  # moves no last day: calendar days are the same on every calendar
+_PLAIN = WorkCalendar()
+_tuple = tuple.__new__  # moves no last day: calendar days are the same on every calendar
 
 
 def after(span: Span, start: int, rules: _Calendared) -> Due:
@@ -114,7 +118,7 @@ def after(span: Span, start: int, rules: _Calendared) -> Due:
     if span.unit in _UNIT_SECONDS:  # a membership test, not a `get` call: most spans count days
         due = start + _UNIT_SECONDS[span.unit] * span.n
         if _FIXED_FROM <= start < _FIXED_UNTIL and _FIXED_FROM <= due < _FIXED_UNTIL:
-            return Due(due, False)
+            return _tuple(Due, (due, False))  # Due's own constructor is a Python function: half again
         return _after(span, start, calendar)
     if not _FIXED_FROM <= start < _FIXED_UNTIL:
         return _after(span, start, calendar)
