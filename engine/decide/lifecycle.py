@@ -102,26 +102,28 @@ Handler = Callable[[Hazard, Any, int, str, Rules], tuple[str, list[Out]]]
 
 def apply_event(h: Hazard, entry: Entry, at: int, rules: Rules) -> list[Out]:
     """Record one field event's facts on the hazard; return notices it issues at once."""
-    handler = HANDLERS.get(entry["type"])
+    kind = entry["type"]
+    handler = HANDLERS.get(kind)
     if handler is None:
-        raise UnknownEntryType(f"no hazard rule handles entries of type {entry['type']!r}")
+        raise UnknownEntryType(f"no hazard rule handles entries of type {kind!r}")
     eid = entry["event_id"]
-    if _failed_review(entry) and failed_review_key(at) in h.arrived:
+    failed = _failed_review(entry)  # asked once: up to six of the tests below want it
+    if failed and failed_review_key(at) in h.arrived:
         # The same failed review sent again under a fresh event id (an app retrying): counting it
         # again would start another cycle with the same deadline, and run its ladder again.
         h.history.append([at, eid, "review failed: recorded again, counted once"])
         return []
-    late = rules.late_after is not None and (entry["type"] in _LATE or _failed_review(entry))
+    late = rules.late_after is not None and (kind in _LATE or failed)
     known = h.arrived.get("verify", h.opened_at) if late else None  # when a report first reached it
     # An extension's decision (or its request, when the decision came first) may move a deadline
     # whose ladder has run: what ran after the approval is taken back below.
     # With them the listing's deadline, and when the request a decision answers was made (pending,
     # or refused and now reconsidered: `_asked`; None when no request is before the body).
-    moved = ((h.deadline, h.step, h.early[0] if entry["type"] != _DECIDED and h.early else at,
+    moved = ((h.deadline, h.step, h.early[0] if kind != _DECIDED and h.early else at,
               h.listed[2] if h.listed else None, _asked(h))
-             if entry["type"] in _EXTENSION else None)
-    early = h.early if entry["type"] == _REQUESTED else None  # a decision that came before this request
-    before = (h.deadline, h.step) if entry["type"] == _ORDERED else None  # an order's period may move it
+             if kind in _EXTENSION else None)
+    early = h.early if kind == _REQUESTED else None  # a decision that came before this request
+    before = (h.deadline, h.step) if kind == _ORDERED else None  # an order's period may move it
     what, outs = handler(h, entry["data"], at, eid, rules)
     by_order = before is not None and h.deadline != before[0]  # the order's period, or its correction
     if h.closed_how is not None:
@@ -131,16 +133,16 @@ def apply_event(h: Hazard, entry: Entry, at: int, rules: Rules) -> list[Out]:
         h.review_fails = 0
     if late:
         arrived = _known_at(entry, at, rules)
-        clock = _STARTS.get(entry["type"])
+        clock = _STARTS.get(kind)
         if clock is not None:
             _arrival(h, clock, eid, at, arrived, known)
         if h.confirmed_by == eid:  # the confirmation that stands: a listed hazard's notice waits for it
             _arrival(h, "confirm", eid, at, arrived, None)
-        if (h.cycle_start == at and _failed_review(entry)) or by_order:  # it set the deadline in force
+        if (h.cycle_start == at and failed) or by_order:  # it set the deadline in force
             _arrival(h, "cycle", eid, at, arrived, None)
-        if _failed_review(entry):
+        if failed:
             keep_failed_review(h, at, arrived)
-        if entry["type"] == _VIOLATED and arrived != at:  # the art. 70 proposal it dates counts from it
+        if kind == _VIOLATED and arrived != at:  # the art. 70 proposal it dates counts from it
             h.arrived[violated_key(eid)] = arrived
         if arrived != at:  # on the record (三项制度): why its clock counts from later
             what += f" (reached the engine late, on {iso(arrived)})"
@@ -148,40 +150,40 @@ def apply_event(h: Hazard, entry: Entry, at: int, rules: Rules) -> list[Out]:
     if h.failures:  # a record of a duty done in time, reaching the engine after its failure fired
         for clock, why in _answers(h, entry, at):
             outs += answer(h, rules, clock, at, eid, decided_at(entry, at, h.watermark), why)
-    if _failed_review(entry) and h.listed and not (h.is_open() and h.listed[3]):
+    if failed and h.listed and not (h.is_open() and h.listed[3]):
         # Made while the hazard stood listed, reaching the engine after a close made since.
         outs += judged_late(h, rules, at)
     if h.failures and (unlisting := _unlisting(h, entry, at)) is not None:
         # Closed or no longer listed before a failed review, applied first, judged a claim pending at
         # the listing's deadline.
         outs += unjudged(h, rules, *unlisting, at, eid, decided_at(entry, at, h.watermark))
-    if moved is not None and entry["type"] == _DECIDED and h.failures:
+    if moved is not None and kind == _DECIDED and h.failures:
         # Approved after the listing's deadline, on a request made by it: the supervising body's delay.
         outs += extended_late(h, rules, moved[3], moved[4], at, eid, decided_at(entry, at, h.watermark))
-    if moved is not None and entry["type"] == _REQUESTED and h.failures:
+    if moved is not None and kind == _REQUESTED and h.failures:
         # A request whose decision reached the engine first: what that decision answers, by its time.
         outs += _request_answered(h, rules, entry, at, moved[3], early, decided_at(entry, at, h.watermark))
-    if h.proposals and entry["type"] in _ANSWER_TYPES:  # a review or a decision made in time, late
+    if h.proposals and kind in _ANSWER_TYPES:  # a review or a decision made in time, late
         decided = decided_at(entry, at, h.watermark)
         outs += proposals.answered_late(h, rules, eid, decided)
-        if entry["type"] == _REVIEWED and entry["data"]["outcome"] == "approved":
+        if kind == _REVIEWED and entry["data"]["outcome"] == "approved":
             # An approval that reached the engine after the decision it gave a time to was due.
             outs += proposals.approved_late(h, rules, eid, reached(entry, at), decided)
-    if h.step and entry["type"] == "safety.rectification.completed" and not h.judged(at) and (
+    if h.step and kind == "safety.rectification.completed" and not h.judged(at) and (
             (h.completed_at is not None and at <= h.completed_at)
             or (h.closed_at is not None and at <= h.closed_at)):
         # A claim no failed review has judged, made before ladder steps that ran because no claim had
         # come: the one that stands, an earlier one reaching the engine after it, or one made before
         # the record that closed the hazard (in time order the ladder stopped at the first claim).
         outs += claimed(h, rules, at, eid, decided_at(entry, at, h.watermark))
-    if h.plan_fired and entry["type"] == "safety.rectification.planned":  # a plan filed in time, late
+    if h.plan_fired and kind == "safety.rectification.planned":  # a plan filed in time, late
         outs += planned(h, rules, at, eid, decided_at(entry, at, h.watermark))
-    if ((h.step or h.plan_fired) and entry["type"] == "safety.hazard.verified" and h.closed_how in DISMISSALS
+    if ((h.step or h.plan_fired) and kind == "safety.hazard.verified" and h.closed_how in DISMISSALS
             and h.closed_at == at and h.verified_at == at):
         # Found unfounded or a duplicate in time: what ran after that (the ladder's steps, the
         # escalation that no plan was filed) is taken back.
         outs += dismissed(h, rules, h.closed_how, at, eid, decided_at(entry, at, h.watermark))
-    if h.proposals and entry["type"] == "safety.hazard.verified":
+    if h.proposals and kind == "safety.hazard.verified":
         # Found unfounded or a duplicate before a proposal's due time: nobody was to be pressed to
         # decide it. Found otherwise since such a verdict and before that time: somebody was.
         verdict, decided = entry["data"]["verdict"], decided_at(entry, at, h.watermark)
@@ -189,21 +191,21 @@ def apply_event(h: Hazard, entry: Entry, at: int, rules: Rules) -> list[Out]:
             outs += proposals.dismissed(h, rules, verdict, at, eid, decided)
         else:
             outs += proposals.confirmed(h, rules, verdict, at, eid, reached(entry, at), decided)
-    if h.proposals and entry["type"] == _RECTIFICATION_REVIEWED and entry["data"]["outcome"] == "passed":
+    if h.proposals and kind == _RECTIFICATION_REVIEWED and entry["data"]["outcome"] == "passed":
         # Rectified and accepted: an order to stop asked for to get the hazard eliminated is moot.
         outs += proposals.accepted(h, rules, at, eid, decided_at(entry, at, h.watermark))
-    if (h.step or h.plan_fired) and entry["type"] == _RECTIFICATION_REVIEWED \
+    if (h.step or h.plan_fired) and kind == _RECTIFICATION_REVIEWED \
             and entry["data"]["outcome"] == "passed":
         # Accepted as rectified in time (a passed review closes for good, whichever close came
         # first): what ran after that is taken back, as for a verdict.
         outs += accepted(h, rules, at, eid, decided_at(entry, at, h.watermark))
-    if entry["type"] == _LIFTED:  # a lifting recorded after violations found since
+    if kind == _LIFTED:  # a lifting recorded after violations found since
         outs += _lifted_late(h, rules, entry["data"]["order_no"], at, eid, decided_at(entry, at, h.watermark))
-    if (h.referred and entry["type"] == "safety.hazard.verified" and entry["data"]["verdict"] in DISMISSALS
+    if (h.referred and kind == "safety.hazard.verified" and entry["data"]["verdict"] in DISMISSALS
             and any(v[1] >= at for v in h.violations)):  # found unfounded before violations found since
         verdict = entry["data"]["verdict"]
         outs += _dismissed_late(h, rules, at, verdict, eid, decided_at(entry, at, h.watermark))
-    if h.referred and entry["type"] in _VERIFYING and h.violations:
+    if h.referred and kind in _VERIFYING and h.violations:
         # Found unfounded or a duplicate since the violation, or graded below major, before it or
         # since: no order on a major hazard was refused, as the verifications by time now say.
         outs += _judged_again(h, rules, entry, at, eid, decided_at(entry, at, h.watermark))
