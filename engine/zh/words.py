@@ -303,6 +303,9 @@ class Words:
 
     def _value(self, kind: str, value: str) -> str:
         """A value of a record line, named by its kind (engine/zh/record.py)."""
+        table = _BY_KIND.get(kind)  # the commonest (a ladder's tier), and none of the kinds below
+        if table is not None:
+            return table.get(value, value)
         if kind == "rule":
             return self.rule(value) or value
         if kind == "rules":
@@ -321,8 +324,7 @@ class Words:
             return self.sector(value) or value
         if kind == "raising":
             return raising(value)
-        table = _BY_KIND.get(kind)
-        return value if table is None else table.get(value, value)
+        return value
 
     def _action(self, action: str) -> str:
         measure = action.removeprefix("propose:")
