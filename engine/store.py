@@ -151,8 +151,9 @@ within the hour, before it reached main; this code refuses it.
 from __future__ import annotations
 
 import base64
+import functools
 import struct
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from engine import codec
@@ -165,6 +166,7 @@ from engine.kernel.state import (
     chunk_reader,
     from_doc,
     stored_history,
+    written,
 )
 
 FORMAT = 16
@@ -293,6 +295,28 @@ def _positional(doc: dict[str, Any], named: dict[str, tuple[str, tuple[str, ...]
     return doc
 
 
+@functools.cache
+def _rows_named(cls: type) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """`_positional` of a doc stored in format 5 or later, as a function written for `cls`'s NAMED
+    fields, as engine/kernel/state.py writes `state_doc` and `from_doc`: each field asked for
+    by name, not in a loop over all of them (most are absent), a place list written as a list
+    display, rows under this code's very names taken as they are without a call. The same
+    values, and the same errors in the same order, as `_positional`."""
+    added = getattr(cls, "ADDED", None) or {}
+    space: dict[str, Any] = {"_rows": _rows}
+    lines = ["def positional(doc):"]
+    for name, (shape, places) in cls.NAMED.items():
+        lines += [f"    if {name!r} in doc:", f"        v = doc[{name!r}]", "        if v is not None:"]
+        if shape == "one":
+            lines.append(f"            doc[{name!r}] = [{', '.join(f'v[{p!r}]' for p in places)}]")
+            continue
+        space[f"_p_{name}"], space[f"_a_{name}"] = places, added.get(name, {})
+        lines += [f"            doc[{name!r}] = (v['rows'] if tuple(v['columns']) == _p_{name} else",
+                  f"                             _rows(doc.get('id'), {name!r}, _p_{name}, v, _a_{name}))"]
+    lines.append("    return doc")
+    return written("positional", lines, space)
+
+
 def _columns(value: dict[str, Any], places: tuple[str, ...], added: Mapping[str, Mapping[str, Any]] | None,
              name: str, rows: int) -> list[Any]:
     """The columns of field `name`, stored by column (formats 3 and 4), in the order of `places`; a
@@ -374,7 +398,7 @@ def unpack(raw: bytes, kind: type[Any] = Hazard, lazy: bool = False,
     if kept is not None or (tail and tail != b"[]"):
         if kept is None and not lazy:  # format 1: the whole history on the last line
             doc["history"] = stored_history(tail)
-            return from_doc(kind, _positional(doc, kind.NAMED, version, getattr(kind, "ADDED", None)))
+            return from_doc(kind, _named_places(doc, kind, version))
         if kept is None:  # counted once; the subject's next write stores it in format 2
             stored = StoredHistory(tail, len(codec.loads(tail)))
         else:
@@ -384,7 +408,14 @@ def unpack(raw: bytes, kind: type[Any] = Hazard, lazy: bool = False,
             doc["history_stored"] = stored
         else:
             doc["history"] = stored.decoded()
-    return from_doc(kind, _positional(doc, kind.NAMED, version, getattr(kind, "ADDED", None)))
+    return from_doc(kind, _named_places(doc, kind, version))
+
+
+def _named_places(doc: dict[str, Any], kind: type[Any], version: int) -> dict[str, Any]:
+    """`doc`'s positional lists back from the places stored by name (`_positional`)."""
+    if version >= 5:
+        return _rows_named(kind)(doc)
+    return _positional(doc, kind.NAMED, version, getattr(kind, "ADDED", None))
 
 
 def header(raw: bytes) -> tuple[int | None, bytes | None, bytes | None]:
