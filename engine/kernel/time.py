@@ -103,8 +103,8 @@ _DUE: weakref.WeakKeyDictionary[WorkCalendar, dict[tuple[int, str, int], Due]] =
 # The calendar asked last and its cache: a worker runs on one calendar, and a weak lookup per
 # deadline cost more than the arithmetic it saves. It holds that one calendar alive.
 _LAST: tuple[WorkCalendar | None, dict[tuple[int, str, int], Due]] = (None, {})
-_PLAIN = WorkCalendar()
-_tuple = tuple.__new__  # moves no last day: calendar days are the same on every calendar
+_PLAIN = WorkCalendar()  # moves no last day: calendar days are the same on every calendar
+_tuple = tuple.__new__  # a Due made without its Python-level constructor (`after`)
 
 
 def after(span: Span, start: int, rules: _Calendared) -> Due:

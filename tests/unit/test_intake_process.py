@@ -284,3 +284,18 @@ def test_an_accepted_events_mark_is_the_marks_own_text() -> None:
     want = Mark("hazard.reports/0/5", content_digest(event), int(accepted.event.time.timestamp()))
     assert out.remember[1] == want.text()
     assert Mark.read(out.remember[1]) == want
+
+
+def test_the_tuples_made_without_their_constructors_list_their_fields_in_the_order_written() -> None:
+    """The hot path builds these NamedTuples with `tuple.__new__` and their fields by position
+    (engine/intake/process.py `decide_intake` and `_timeline`, engine/intake/fast.py `accept`,
+    engine/kernel/time.py `after`): a field added or moved must be added or moved there too."""
+    from engine.intake.process import Outcome, Send
+    from engine.intake.timeline import Normalised
+    from engine.kernel.time import Due
+
+    assert Outcome._fields == ("kind", "sends", "remember", "event_id", "subject", "reasons", "delay_s",
+                               "opened")
+    assert Send._fields == ("topic", "key", "value")
+    assert Normalised._fields == ("event_type", "source", "event_id", "subject", "time", "data")
+    assert Due._fields == ("at", "approximate")
