@@ -81,24 +81,21 @@ def derive(h: Hazard, rules: Rules) -> dict[str, int]:
         proposal = proposals.due(h, rules)
         if proposal is not None:
             clocks["proposal"] = proposal
-    # Not open (`Hazard.is_open`, written out: every decision derives at least twice).
-    if h.opened is None or h.closed_how is not None:
+    if not h.is_open():
         return clocks
     # Once a department is referred for failing its duty, the matter is with discipline
     # inspection: its duty clocks on this hazard stop repeating.
     lead = lead_department(h, rules) if h.referred else None
     lead_referred = lead is not None and _tag(rules, lead) in h.referred
-    # Where a duty clock counts from: `_start`, written out for the two that run most.
-    late = rules.late_after is not None
     if h.verdict is None and h.origin == "report" and not lead_referred:
-        start = h.arrived.get("verify", h.opened_at) if late else h.opened_at
-        clocks["verify"] = _repeat(rules.verify.within, start, h.verify_fails + 1, rules)
+        clocks["verify"] = _repeat(rules.verify.within, _start(h, "verify", h.opened_at, rules),
+                                   h.verify_fails + 1, rules)
     if h.verdict == "confirmed" and h.deadline is not None and h.completed_at is None \
             and h.step < len(rules.ladder):
         clocks["ladder"] = after(rules.ladder[h.step].at, h.deadline, rules).at
     if h.completed_at is not None and not lead_referred:
-        start = h.arrived.get("review", h.completed_at) if late else h.completed_at
-        clocks["review"] = _repeat(rules.review.within, start, h.review_fails + 1, rules)
+        clocks["review"] = _repeat(rules.review.within, _start(h, "review", h.completed_at, rules),
+                                   h.review_fails + 1, rules)
     if h.listed and h.listed[3]:
         if h.grade == "major" and h.planned_at is None and not h.plan_fired:
             clocks["plan"] = plan_due(h, rules)
