@@ -191,3 +191,12 @@ def test_a_reason_with_anything_typed_into_it_reads_or_gets_none_and_never_raise
         reason = reason[:at] + text + reason[at:]
     said = ZH.reason(reason)
     assert said is None or isinstance(said, str)
+
+
+def test_the_kinds_named_by_code_have_no_table_that_would_answer_for_them_first() -> None:
+    """`Words._value` looks a value's kind up in `_BY_KIND` before the kinds it names by code (the
+    tables hold the commonest kinds); a table under one of these names would answer instead."""
+    from engine.zh.words import _BY_KIND
+
+    by_code = {"rule", "rules", "actions", "unit", "town", "kind", "sector", "raising"}
+    assert by_code.isdisjoint(_BY_KIND), by_code & set(_BY_KIND)
