@@ -47,20 +47,16 @@ def entry_time(entry: Entry) -> int:
 def advance_clocks(state: Any, rules: Any, now: int, derive_fn: Callable[[Any, Any], dict[str, int]],
                    fire_fn: Callable[[Any, str, int, Any], list[Out]]) -> list[Out]:
     """Fire, in due order, every clock of a subject due at or before `now`; any core's clocks."""
-    clocks = state.clocks = derive_fn(state, rules)
-    if not clocks or min(clocks.values()) > now:  # most often: nothing is due (asked before the loop)
-        if now > state.watermark:
-            state.watermark = now
-        return []
     outs: list[Out] = []
-    for _ in range(_MAX_FIRINGS - 1):  # with the one above, at most _MAX_FIRINGS derivations
+    clocks = state.clocks = derive_fn(state, rules)
+    fired = 0
+    while clocks and min(clocks.values()) <= now:  # most often not even once: nothing is due
+        if fired == _MAX_FIRINGS - 1:  # the _MAX_FIRINGS-th derivation with a clock still due
+            raise RuntimeError(f"clocks of {state.id} keep firing at {now}: check the rules")
         due, name = min((due, name) for name, due in clocks.items() if due <= now)
         outs += fire_fn(state, name, due, rules)
+        fired += 1
         clocks = state.clocks = derive_fn(state, rules)
-        if not clocks or min(clocks.values()) > now:
-            break
-    else:
-        raise RuntimeError(f"clocks of {state.id} keep firing at {now}: check the rules")
     if now > state.watermark:
         state.watermark = now
     return outs
