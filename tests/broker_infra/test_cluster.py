@@ -13,6 +13,7 @@ from collections.abc import Callable, Coroutine, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
+import held_ports
 import pytest
 import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
@@ -240,8 +241,10 @@ def test_cli_up_brokers_3_prints_bootstrap_reuses_and_heals_it(
         captured = capsys.readouterr()
         assert captured.out.splitlines()[-1] == bootstrap and "reusing" in captured.err
 
-        Cluster.attach().stop_node(2, how="kill")
-        assert cli.main(["broker", "status", "--brokers", "3"]) == 0
+        attached = Cluster.attach()
+        attached.stop_node(2, how="kill")
+        with held_ports.held(attached.node(2)):
+            assert cli.main(["broker", "status", "--brokers", "3"]) == 0
         lines = capsys.readouterr().out.splitlines()
         assert "Kafka cluster: degraded, 2 of 3 up (3 nodes)" in lines
         assert [line.split()[-2:] for line in lines if line.startswith("  node ")] == [

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import held_ports
 import pytest
 from conftest import TestNamespace
 
@@ -107,8 +108,9 @@ def _readyz_until(worker: Worker, want: int, timeout: float,
 def _outage(cluster: Cluster, ns: Namespace, worker: Worker) -> dict[str, Any]:
     node = cluster.node_ids[0]
     cluster.stop_node(node, how="term")
-    unready_s, body = _readyz_until(worker, 503, OUTAGE_S - 5, naming="broker")
-    time.sleep(max(0.0, OUTAGE_S - unready_s))
+    with held_ports.held(cluster.node(node)):
+        unready_s, body = _readyz_until(worker, 503, OUTAGE_S - 5, naming="broker")
+        time.sleep(max(0.0, OUTAGE_S - unready_s))
     back = cluster.start_node(node)
     ready_s, _ = _readyz_until(worker, 200, 120)
     return {"down_s": OUTAGE_S, "broker_back_s": round(back, 1),
@@ -122,7 +124,8 @@ def _lose_leader(cluster: Cluster, ns: Namespace, worker: Worker) -> dict[str, A
     leader = cluster.leader_of(*busiest)
     assert leader is not None
     cluster.stop_node(leader, how="kill")
-    time.sleep(10)
+    with held_ports.held(cluster.node(leader)):
+        time.sleep(10)
     back = cluster.start_node(leader)
     return {"partition": f"{busiest[0].removeprefix(ns.prefix)}[{busiest[1]}]",
             "killed_node": leader, "down_s": 10.0, "node_back_s": round(back, 1),
