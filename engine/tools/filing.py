@@ -10,7 +10,9 @@ filings.
 `--schedule` runs until stopped and files each month when it falls due, on day
 `HAZARD_FILING_DAY` of the month after, at 00:00 district time. It sends only
 the filings not already on the topic, so a restart files a month once, and a
-scheduler started late files the month then due at once.
+scheduler started late files the month then due at once, with every month of
+the CATCH_UP_MONTHS before it that has no filing on the topic (a longer stop),
+back to the first month ever filed.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -38,6 +40,7 @@ from engine.tools.kafka import opened, producer, read_to_end, require_topic
 
 log = structlog.get_logger("engine.filing")
 
+CATCH_UP_MONTHS = 12  # the months up to the one due that a scheduler back from a stop files itself
 RETRY_S = 300.0  # a failed filing (broker away, topic missing) is tried again this much later
 LONGEST_SLEEP_S = 60.0  # the scheduler reads the clock at least each minute: a clock set right, a
 #                         machine woken, or a simulated clock (HAZARD_CLOCK_RATE) is seen within it
@@ -101,31 +104,66 @@ def month_after(month: str) -> str:
     return datetime.fromtimestamp(following, SHANGHAI).strftime("%Y-%m")
 
 
-async def filed_ids(bootstrap: str, topic: str, auth: Mapping[str, Any] | None = None) -> set[str]:
-    """The ids of the periodic filings already on `topic`; a record that is not such a filing is
-    passed over (the topic carries every referral to discipline inspection)."""
-    ids = set()
+async def filed(bootstrap: str, topic: str, auth: Mapping[str, Any] | None = None) -> dict[str, str]:
+    """The periodic filings already on `topic`: the month each files, by its id. A filing is dated
+    at its month's last second (engine/decide/filing.py), so the month is its time's in district
+    time. A record that is not such a filing is passed over (the topic carries every referral to
+    discipline inspection)."""
+    months = {}
     for record in await read_to_end(bootstrap, topic, auth):
         try:
             event = json.loads(record.value)
             if event["data"]["grounds"] == "periodic_filing":
-                ids.add(event["id"])
-        except (TypeError, ValueError, KeyError):
+                at = datetime.fromisoformat(event["time"]).astimezone(SHANGHAI)
+                months[event["id"]] = at.strftime("%Y-%m")
+        except (TypeError, ValueError, KeyError, AttributeError):
             continue
-    return ids
+    return months
 
 
-async def file_month(bootstrap: str, prefix: str, app_id: str, month: str, rules: Rules,
-                     auth: Mapping[str, Any] | None = None) -> tuple[int, int]:
-    """Publish `month`'s filings that are not on the topic yet; (sent, already there)."""
+def months_to_file(due: str, filed_months: Iterable[str], limit: int = CATCH_UP_MONTHS
+                   ) -> tuple[list[str], list[str]]:
+    """The months to file when `due` is due, oldest first, and those missed beyond `limit`.
+
+    `due` always, so a filing missing from it (a publish cut short) is sent; before it,
+    each month with no filing at all since the first month ever filed, which a stop of
+    the scheduler over the filing day left out. Of those, the `limit` latest months up
+    to `due` are filed; older ones are returned as missed, for a person to file by hand
+    (`--month`). With nothing filed yet, `due` alone: a new deployment does not file its
+    past. A month filed in part (some departments) counts as filed.
+    """
+    there = {month for month in filed_months if month < due}
+    months = [due]
+    if there:
+        month = min(there)
+        while month < due:
+            if month not in there:
+                months.append(month)
+            month = month_after(month)
+    months.sort()
+    window = months[-limit:] if limit > 0 else [due]
+    return window, [month for month in months if month not in window]
+
+
+async def file_due(bootstrap: str, prefix: str, app_id: str, due: str, rules: Rules,
+                   auth: Mapping[str, Any] | None = None
+                   ) -> tuple[list[tuple[str, int, int]], list[str]]:
+    """Publish the filings of `due` and of the months before it a stop left out (`months_to_file`)
+    that are not on the topic yet: for each month filed, (month, sent, already there); and
+    the months missed beyond the catch-up's bound."""
     topic = prefix + REFERRALS_DISCIPLINE
     await require_topic(bootstrap, topic, auth)
-    outs = monthly_filings(await latest_hazards(bootstrap, app_id, auth), month, rules)
-    there = await filed_ids(bootstrap, topic, auth)
-    todo = [o for o in outs if o.event["id"] not in there]
-    if todo:
-        await _publish(bootstrap, prefix, todo, auth)
-    return len(todo), len(outs) - len(todo)
+    there = await filed(bootstrap, topic, auth)
+    months, missed = months_to_file(due, there.values())
+    hazards = await latest_hazards(bootstrap, app_id, auth)
+    done = []
+    for month in months:
+        outs = monthly_filings(hazards, month, rules)
+        todo = [o for o in outs if o.event["id"] not in there]
+        if todo:
+            await _publish(bootstrap, prefix, todo, auth)
+        done.append((month, len(todo), len(outs) - len(todo)))
+    return done, missed
 
 
 async def schedule(bootstrap: str, prefix: str, app_id: str, rules: Rules, day: int,
@@ -134,10 +172,13 @@ async def schedule(bootstrap: str, prefix: str, app_id: str, rules: Rules, day: 
                    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
     """File each month as it falls due, until stopped; `clock` is the engine's (HAZARD_CLOCK_*).
 
-    On start the month due now is filed unless it already is, so a scheduler
-    that was down when the month fell due files it when it comes back (a month
-    before that, missed over a longer stop, is filed by hand with `--month`). A
-    failure is logged and tried again after RETRY_S: a due month is never given up.
+    Whenever a new month is due (at start, then on each filing day), it is filed
+    unless it already is, with the months before it that a longer stop of the
+    scheduler left with no filing (`file_due`): so a scheduler that was down
+    when a month fell due files it when it comes back. Months beyond the
+    catch-up's bound are logged as `filing.missed`, to be filed by hand with
+    `--month`. A failure is logged and tried again after RETRY_S: a due month is
+    never given up.
     """
     done: str | None = None
     while True:
@@ -145,13 +186,18 @@ async def schedule(bootstrap: str, prefix: str, app_id: str, rules: Rules, day: 
         month = due_month(now, day)
         if month != done:
             try:
-                sent, there = await file_month(bootstrap, prefix, app_id, month, rules, auth)
+                filed_now, missed = await file_due(bootstrap, prefix, app_id, month, rules, auth)
             except (EngineError, KafkaError, OSError) as exc:
                 log.warning("filing.failed", month=month, error=str(exc), retry_in_s=RETRY_S)
                 await sleep(RETRY_S)
                 continue
             done = month
-            log.info("filing.filed", month=month, sent=sent, already_filed=there)
+            if missed:
+                log.warning("filing.missed", months=missed, due=month,
+                            hint="file each by hand: hazard-engine filing --month M --publish")
+            for filed_month, sent, there in filed_now:
+                log.info("filing.filed", month=filed_month, sent=sent, already_filed=there,
+                         **({"caught_up": True} if filed_month != month else {}))
         await sleep(max(1.0, min(due_at(month_after(month), day) - now, LONGEST_SLEEP_S)))
 
 

@@ -86,16 +86,17 @@ def test_filing_reads_the_latest_states_and_publishes_one_filing_per_lead_depart
     assert bad.returncode == 2 and "write it as YYYY-MM" in bad.stderr
 
 
-def _schedule_until_filed(namespace: Namespace, log: Path) -> str:
-    """Run `filing --schedule` with the clock on 2026-12-06 (November due since the 5th) until it
-    logs a filing, then stop it with Ctrl-C as an operator would; its log."""
-    env = namespace.env(HAZARD_CLOCK_START="2026-12-06T09:00:00+08:00")
+def _schedule_until_filed(namespace: Namespace, log: Path, now: str = "2026-12-06T09:00:00+08:00",
+                          month: str = "2026-11") -> str:
+    """Run `filing --schedule` with the clock at `now` (by default 2026-12-06: November due since
+    the 5th) until it logs `month` filed, then stop it with Ctrl-C as an operator would; its log."""
+    env = namespace.env(HAZARD_CLOCK_START=now)
     with log.open("w") as out:
         proc = subprocess.Popen([sys.executable, "-m", "engine", "filing", "--schedule"], env=env,
                                 stdout=out, stderr=subprocess.STDOUT, text=True)
         try:
             deadline = time.monotonic() + 120
-            while "filing.filed" not in log.read_text() and proc.poll() is None:
+            while f"month={month}" not in log.read_text() and proc.poll() is None:
                 assert time.monotonic() < deadline, log.read_text()
                 time.sleep(0.2)
             proc.send_signal(signal.SIGINT)
@@ -121,3 +122,32 @@ def test_the_scheduler_files_the_month_due_once_though_started_twice(namespace: 
     assert [m.groups() for m in filed.finditer(second)] == [(str(len(ids)), "2026-11", "0")], second
     fire = next(e for e in events if e["data"]["subject_id"] == "fire_rescue")
     assert "for 2026-11" in fire["data"]["reason"] and "1 hazards found" in fire["data"]["reason"]
+
+
+def test_a_scheduler_back_after_two_filing_days_files_the_months_it_missed(namespace: Namespace,
+                                                                            tmp_path: Path) -> None:
+    """Filed for November, then stopped until 6 February: it files December and January then,
+    each department once a month, December's with the hazard it still had open."""
+    asyncio.run(_changelog(namespace))
+    asyncio.run(_create(namespace, namespace.topic("referrals.discipline")))
+    _schedule_until_filed(namespace, tmp_path / "first.log")
+    back = _schedule_until_filed(namespace, tmp_path / "back.log", now="2027-02-06T09:00:00+08:00",
+                                 month="2027-01")
+    filed = re.compile(r"filing\.filed .*already_filed=(\d+) (caught_up=True )?.*month=(\S+) .*sent=(\d+)")
+    found = [m.groups() for m in filed.finditer(back)]
+    assert [(month, bool(caught)) for _, caught, month, _ in found] == [
+        ("2026-12", True), ("2027-01", False)], back
+    events = values(asyncio.run(read_all(namespace.bootstrap, namespace.topic("referrals.discipline"),
+                                         settle=2)))
+    by_month: dict[str, list[str]] = {}
+    for event in events:
+        month = re.search(r" for (\d{4}-\d{2}) ", event["data"]["reason"])
+        assert month is not None, event["data"]["reason"]
+        by_month.setdefault(month.group(1), []).append(event["data"]["subject_id"])
+    assert sorted(by_month) == ["2026-11", "2026-12", "2027-01"]
+    assert all(sorted(depts) == sorted(by_month["2026-11"]) and len(set(depts)) == len(depts)
+               for depts in by_month.values()), by_month
+    assert [int(sent) for *_, sent in found] == [len(by_month["2026-12"]), len(by_month["2027-01"])]
+    december = next(e for e in events
+                    if e["data"]["subject_id"] == "fire_rescue" and " 2026-12 " in e["data"]["reason"])
+    assert "1 open at the month's end" in december["data"]["reason"], december["data"]["reason"]

@@ -1,8 +1,9 @@
 """`hazard-engine filing --schedule`: which month falls due when, and the scheduler's loop.
 
 The loop is run with a list clock and a sleep that records each wait; filing
-itself (`file_month`, which needs a broker) is replaced here by a recorder,
-and tests/broker/test_filing_e2e.py runs the real one.
+itself (`file_due`, which needs a broker) is replaced here by a recorder,
+and tests/broker/test_filing_e2e.py runs the real one. Which months a
+scheduler back from a stop files is `months_to_file`, pure, tested here.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import asyncio
 from datetime import datetime
 
 import pytest
+import structlog.testing
 
 from engine.tools import filing
 from engine.tools.kafka import NoTopic
@@ -50,12 +52,12 @@ def _run(clock_times: list[float], outcomes: list[object], day: int = 5
     slept: list[float] = []
     times = iter(clock_times)
 
-    async def file_month(bootstrap, prefix, app_id, month, rules, auth=None):
+    async def file_due(bootstrap, prefix, app_id, month, rules, auth=None):
         filed.append(month)
         outcome = outcomes.pop(0)
         if isinstance(outcome, Exception):
             raise outcome
-        return outcome
+        return [(month, *outcome)], []
 
     def clock() -> float:
         try:
@@ -67,7 +69,7 @@ def _run(clock_times: list[float], outcomes: list[object], day: int = 5
         slept.append(seconds)
 
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(filing, "file_month", file_month)
+        mp.setattr(filing, "file_due", file_due)
         with pytest.raises(_Stop):
             asyncio.run(filing.schedule("b", "", "app", None, day, clock=clock, sleep=sleep))
     return filed, slept
@@ -88,3 +90,50 @@ def test_a_failed_filing_is_tried_again_until_it_is_filed():
     filed, slept = _run([start, start + 300, start + 360], [refused, OSError("broker gone"), (0, 8)])
     assert filed == ["2026-11"] * 3
     assert slept[:2] == [filing.RETRY_S, filing.RETRY_S]
+
+
+@pytest.mark.parametrize(("due", "filed", "months", "missed"), [
+    # Nothing filed yet: the month due alone (a new deployment does not file its past).
+    ("2026-11", [], ["2026-11"], []),
+    # Filed up to the month before: the month due alone, as every month when the scheduler runs.
+    ("2026-11", ["2026-09", "2026-10"], ["2026-11"], []),
+    # Down over two filing days: the two months with no filing, then the month due.
+    ("2027-02", ["2026-10", "2026-11"], ["2026-12", "2027-01", "2027-02"], []),
+    # A gap a stop left earlier is filed too; the months before the first filing are not.
+    ("2026-12", ["2026-07", "2026-09", "2026-10"], ["2026-08", "2026-11", "2026-12"], []),
+    # The month due is always in (its filings sent if some are missing), filed already or not.
+    ("2026-11", ["2026-10", "2026-11"], ["2026-11"], []),
+    # Filings dated after the month due (a clock set back) do not count as the past.
+    ("2026-11", ["2027-03"], ["2026-11"], []),
+])
+def test_a_scheduler_back_from_a_stop_files_every_month_it_left_with_no_filing(due, filed, months, missed):
+    assert filing.months_to_file(due, filed) == (months, missed)
+
+
+def test_the_catch_up_files_the_latest_months_and_names_the_older_ones_missed():
+    months, missed = filing.months_to_file("2027-06", ["2025-01"], limit=12)
+    assert months == [f"2026-{m:02d}" for m in range(7, 13)] + [f"2027-{m:02d}" for m in range(1, 7)]
+    assert missed == [f"2025-{m:02d}" for m in range(2, 13)] + [f"2026-{m:02d}" for m in range(1, 7)]
+    assert filing.months_to_file("2027-06", ["2025-01"], limit=0) == (["2027-06"], missed + months[:-1])
+
+
+def test_the_scheduler_logs_each_month_it_caught_up_and_those_left_for_a_person(capsys):
+    start = _ts("2027-02-07T09:00:00+08:00")
+    calls: list[str] = []
+
+    async def file_due(bootstrap, prefix, app_id, month, rules, auth=None):
+        calls.append(month)
+        return [("2026-12", 8, 0), ("2027-01", 8, 0)], ["2026-10"]
+
+    async def sleep(seconds: float) -> None:
+        raise _Stop
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(filing, "file_due", file_due)
+        with structlog.testing.capture_logs() as logs, pytest.raises(_Stop):
+            asyncio.run(filing.schedule("b", "", "app", None, 5, clock=lambda: start, sleep=sleep))
+    assert calls == ["2027-01"]
+    assert [(e.get("month"), e.get("caught_up")) for e in logs if e["event"] == "filing.filed"] == [
+        ("2026-12", True), ("2027-01", None)]
+    missed = next(e for e in logs if e["event"] == "filing.missed")
+    assert missed["months"] == ["2026-10"] and "--month M --publish" in missed["hint"]
