@@ -37,6 +37,7 @@ from prometheus_client.utils import floatToGoString
 from engine import codec
 from engine.contract.outputs import Measure
 from engine.decide.state import Hazard
+from engine.reference.compiled import Reference
 from engine.ruleset.calendar import SHANGHAI
 
 _LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0, 2.5)
@@ -485,7 +486,7 @@ class EngineMetrics:
     """Every metric the engine exports, on one registry."""
 
     def __init__(self, registry: CollectorRegistry, version: str = "", rules_version: str = "",
-                 calendar_known_through: int | None = None) -> None:
+                 calendar_known_through: int | None = None, reference: Reference | None = None) -> None:
         self.registry = registry
         # The process's memory, CPU and open files, the interpreter and its garbage collector:
         # the default collectors describe this process, so they go on the engine's registry too.
@@ -515,6 +516,17 @@ class EngineMetrics:
             self.calendar_year.set(calendar_known_through)
             year_end = datetime(calendar_known_through + 1, 1, 1, tzinfo=SHANGHAI)
             self.calendar_until.set(year_end.timestamp())
+        # Metrics label places by id; the alerts a town's office or a lead department reads name them in
+        # Chinese by looking this up (docker/prometheus/alerts.yml, `query`), and fall back to the id
+        # without it: no alert's firing depends on it. The names are those of the board (engine/zh).
+        self.reference_names = Gauge("hazard_reference_name_info", "Always 1; the Chinese name of each "
+                                     "town (镇街) and department of the rules' reference data "
+                                     "(rules/reference/), by kind (town, department) and id.",
+                                     ["kind", "id", "name"], registry=registry)
+        if reference is not None:
+            for kind, entries in (("town", reference.towns), ("department", reference.departments)):
+                for id_, entry in entries.items():
+                    self.reference_names.labels(kind, id_, entry.name).set(1)
         self.intake_records = Counter(
             "hazard_intake_records_total",
             "Intake records by topic and outcome (accepted, redelivered, rejected, duplicate); a "

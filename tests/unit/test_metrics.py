@@ -272,6 +272,29 @@ def test_the_last_year_of_known_holidays_is_exported() -> None:
     assert "hazard_calendar_known_until_timestamp_seconds 1.7987328e+09" in out  # 2027-01-01 00:00+08
 
 
+def test_each_town_and_department_is_exported_with_its_name_as_the_board_gives_it() -> None:
+    """hazard_reference_name_info has one series per town and per department of the reference data,
+    named in Chinese as engine/zh names them (the alerts' texts look the names up there)."""
+    from decide_fixtures import RULES
+
+    from engine.zh.words import Words
+
+    registry = CollectorRegistry()
+    EngineMetrics(registry, "v", "r", 2026, RULES.reference)
+    exported = {(s.labels["kind"], s.labels["id"]): (s.labels["name"], s.value)
+                for f in registry.collect() if f.name == "hazard_reference_name_info" for s in f.samples}
+    words = Words("zh", RULES.reference)
+    expected = {("town", t): (words.named("town", t), 1.0) for t in RULES.reference.towns}
+    expected |= {("department", d): (words.named("unit", d), 1.0) for d in RULES.reference.departments}
+    assert exported == expected
+    assert exported[("town", "huxi")] == ("湖西街道", 1.0)
+    assert exported[("department", "fire_rescue")] == ("区消防救援大队", 1.0)
+    assert all(name != id_ for (_, id_), (name, _) in exported.items())  # each has a name of its own
+    bare = CollectorRegistry()
+    EngineMetrics(bare, "v", "r")  # no reference, no names: the alerts name ids
+    assert "hazard_reference_name_info{" not in text(bare)
+
+
 def test_readme_documents_every_metric_with_its_labels() -> None:
     """Each hazard_* family the worker exports has a row in README's table, with the same labels."""
     from pathlib import Path
@@ -283,7 +306,7 @@ def test_readme_documents_every_metric_with_its_labels() -> None:
     from engine.stream.pauses import Pauses
 
     registry = CollectorRegistry()
-    EngineMetrics(registry, "v", "r", 2026)
+    EngineMetrics(registry, "v", "r", 2026, RULES.reference)
     gauges = HazardGauges(lambda h: "fire_rescue", now=lambda: 5000.0)
     gauges.update(hazard("A", watermark=1000, tier="yellow", listed=None))
     enterprises = EnterpriseGauges(RULES.reference, lambda: 5000.0)
