@@ -215,7 +215,7 @@ class Runtime:
         self.clock = from_settings(settings)
         self.registry = registry or CollectorRegistry()
         self.metrics = EngineMetrics(self.registry, __version__, rules.version,
-                                     rules.calendar.last_known_year)
+                                     rules.calendar.last_known_year, rules.reference)
         self.derived = Derived.build(self.cores, rules, self.clock.now)
         self.indices = self.derived.indices
         self.gauges, self.alert_gauges = self.derived.gauges, self.derived.alert_gauges

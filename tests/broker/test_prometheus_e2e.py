@@ -70,8 +70,10 @@ def test_prometheus_fires_rectification_overdue(namespace: Namespace, tmp_path: 
         assert alert["labels"]["town"] == "huxi"
         assert alert["labels"]["department"] == "fire_rescue"
         assert alert["labels"]["grade"] == "general"
-        # Chinese for the town office and the department, English kept for operators.
-        assert alert["annotations"]["summary"].startswith("huxi 有 1 项一般事故隐患逾期未整改")
+        # Chinese for the town office and the department, named as the board names them (looked up in
+        # hazard_reference_name_info); English kept for operators, with the ids.
+        assert alert["annotations"]["summary"] == (
+            "湖西街道有 1 项一般事故隐患逾期未整改（牵头部门区消防救援大队）")
         assert "overdue general hazard rectification(s) in huxi" in alert["annotations"]["summary_en"]
         up = prometheus.api("/api/v1/query", query="up")["data"]["result"]
         assert up and up[0]["value"][1] == "1"
