@@ -353,7 +353,7 @@ def parser() -> argparse.ArgumentParser:
     when.add_argument("--month", help="the month to file, YYYY-MM")
     when.add_argument("--schedule", action="store_true", help="run until stopped, publishing each "
                       "month's filings on day HAZARD_FILING_DAY of the month after (those not on "
-                      "the topic yet), and those of the 12 months before it that a stop left unfiled")
+                      "the topic yet), and after a stop of up to 12 months those of the months it missed")
     fil.add_argument("--publish", action="store_true", help="write the filings to referrals.discipline")
     fil.add_argument("--json", action="store_true", help="print the filings' CloudEvents as JSON")
     fil.set_defaults(func=_filing)

@@ -164,6 +164,10 @@ class DisciplineReferral(Output):
                                              "in Chinese")
     timeline: list[TimelineItem]
     rules_version: str
+    filed_at: AwareDatetime | None = Field(
+        default=None, description="(extension) a periodic_filing's only: when it was made and sent. "
+        "Its `time` is the month's last second; a month filed later than its filing day (a scheduler "
+        "back from a stop, or by hand) is built from the hazards' states as they were at `filed_at`")
 
 
 class ReferralWithdrawn(DisciplineReferral):

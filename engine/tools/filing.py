@@ -9,10 +9,10 @@ filings.
 
 `--schedule` runs until stopped and files each month when it falls due, on day
 `HAZARD_FILING_DAY` of the month after, at 00:00 district time. It sends only
-the filings not already on the topic, so a restart files a month once, and a
-scheduler started late files the month then due at once, with every month of
-the CATCH_UP_MONTHS before it that has no filing on the topic (a longer stop),
-back to the first month ever filed.
+the filings not already on the topic (a department's month once), so a restart
+files a month once, and a scheduler started late files the month then due at
+once, with the months since the latest month filed (a longer stop) if that
+month is at most CATCH_UP_MONTHS before it.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from engine.decide.filing import month_bounds, monthly_filings
 from engine.decide.state import Hazard
 from engine.errors import EngineError
 from engine.kernel.outputs import Out
+from engine.kernel.time import iso
 from engine.ruleset.calendar import SHANGHAI
 from engine.ruleset.compiled import Rules
 from engine.store import unpack
@@ -40,7 +41,7 @@ from engine.tools.kafka import opened, producer, read_to_end, require_topic
 
 log = structlog.get_logger("engine.filing")
 
-CATCH_UP_MONTHS = 12  # the months up to the one due that a scheduler back from a stop files itself
+CATCH_UP_MONTHS = 12  # how long a stop of the scheduler may be for it to file the months it missed itself
 RETRY_S = 300.0  # a failed filing (broker away, topic missing) is tried again this much later
 LONGEST_SLEEP_S = 60.0  # the scheduler reads the clock at least each minute: a clock set right, a
 #                         machine woken, or a simulated clock (HAZARD_CLOCK_RATE) is seen within it
@@ -58,6 +59,13 @@ async def latest_hazards(bootstrap: str, app_id: str,
     return [unpack(v, history=history) for v in latest.values() if v]
 
 
+def _made(outs: list[Out], now: float) -> list[Out]:
+    """The filings with the time they are made and sent (`filed_at`): a month filed late says so."""
+    for out in outs:
+        out.event["data"]["filed_at"] = iso(int(now))
+    return outs
+
+
 async def _publish(bootstrap: str, prefix: str, outs: list[Out], auth: Mapping[str, Any] | None) -> None:
     await require_topic(bootstrap, prefix + REFERRALS_DISCIPLINE, auth)
     async with opened(producer(bootstrap, auth)) as prod:
@@ -70,7 +78,7 @@ def run(bootstrap: str, prefix: str, app_id: str, month: str, rules: Rules, publ
         as_json: bool, auth: Mapping[str, Any] | None = None) -> int:
     """Build (and optionally publish) the month's filings; print them; return 0."""
     hazards = asyncio.run(latest_hazards(bootstrap, app_id, auth))
-    outs = monthly_filings(hazards, month, rules)
+    outs = _made(monthly_filings(hazards, month, rules), time.time())
     if publish:
         asyncio.run(_publish(bootstrap, prefix, outs, auth))
     if as_json:
@@ -88,8 +96,7 @@ def due_month(ts: float, day: int) -> str:
     """The latest month whose filing has fallen due at `ts`: month M's falls due at 00:00 district
     time on day `day` of the month after M."""
     local = datetime.fromtimestamp(ts, SHANGHAI)
-    index = local.year * 12 + local.month - 1 - (1 if local.day >= day else 2)
-    return f"{index // 12:04d}-{index % 12 + 1:02d}"
+    return months_back(local.strftime("%Y-%m"), 1 if local.day >= day else 2)
 
 
 def due_at(month: str, day: int) -> float:
@@ -104,66 +111,85 @@ def month_after(month: str) -> str:
     return datetime.fromtimestamp(following, SHANGHAI).strftime("%Y-%m")
 
 
-async def filed(bootstrap: str, topic: str, auth: Mapping[str, Any] | None = None) -> dict[str, str]:
-    """The periodic filings already on `topic`: the month each files, by its id. A filing is dated
-    at its month's last second (engine/decide/filing.py), so the month is its time's in district
-    time. A record that is not such a filing is passed over (the topic carries every referral to
+async def filed(bootstrap: str, topic: str, auth: Mapping[str, Any] | None = None) -> set[tuple[str, str]]:
+    """The periodic filings already on `topic`, as (month, department). A filing is dated at its
+    month's last second (engine/decide/filing.py), so its month is its time's in district time.
+    A record that is not such a filing is passed over (the topic carries every referral to
     discipline inspection)."""
-    months = {}
+    there = set()
     for record in await read_to_end(bootstrap, topic, auth):
         try:
             event = json.loads(record.value)
             if event["data"]["grounds"] == "periodic_filing":
-                at = datetime.fromisoformat(event["time"]).astimezone(SHANGHAI)
-                months[event["id"]] = at.strftime("%Y-%m")
+                month = datetime.fromisoformat(event["time"]).astimezone(SHANGHAI).strftime("%Y-%m")
+                there.add((month, event["data"]["subject_id"]))
         except (TypeError, ValueError, KeyError, AttributeError):
             continue
-    return months
+    return there
+
+
+def months_back(month: str, count: int) -> str:
+    """The month `count` months before `month`, both as YYYY-MM."""
+    year, number = map(int, month.split("-"))
+    index = year * 12 + number - 1 - count
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"
 
 
 def months_to_file(due: str, filed_months: Iterable[str], limit: int = CATCH_UP_MONTHS
                    ) -> tuple[list[str], list[str]]:
-    """The months to file when `due` is due, oldest first, and those missed beyond `limit`.
+    """The months to file when `due` falls due, oldest first, and those a stop left for a person.
 
-    `due` always, so a filing missing from it (a publish cut short) is sent; before it,
-    each month with no filing at all since the first month ever filed, which a stop of
-    the scheduler over the filing day left out. Of those, the `limit` latest months up
-    to `due` are filed; older ones are returned as missed, for a person to file by hand
-    (`--month`). With nothing filed yet, `due` alone: a new deployment does not file its
-    past. A month filed in part (some departments) counts as filed.
+    After a stop of the scheduler over one or more filing days, the months since the
+    latest month with a filing on the topic have none: while that month is at most `limit`
+    months before `due`, they are filed, with `due`, and that latest month again (its
+    departments a publish cut short). A latest filing older than that is no stop the
+    scheduler can tell from a stray filing made by hand before the engine was in use,
+    so then `due` alone is filed and the months between are returned as missed, for a
+    person to file by hand (`--month`). Nothing filed before `due` (a new deployment):
+    `due` alone, its past is not filed. A gap before the latest month filed, or months
+    dated after `due` (a clock set back), are not this stop's: they are left.
     """
-    there = {month for month in filed_months if month < due}
-    months = [due]
-    if there:
-        month = min(there)
-        while month < due:
-            if month not in there:
-                months.append(month)
-            month = month_after(month)
-    months.sort()
-    window = months[-limit:] if limit > 0 else [due]
-    return window, [month for month in months if month not in window]
+    before = [month for month in filed_months if month < due]
+    if not before:
+        return [due], []
+    latest = max(before)
+    since = []
+    month = month_after(latest)
+    while month < due:
+        since.append(month)
+        month = month_after(month)
+    if latest < months_back(due, limit):
+        return [due], since
+    return [latest, *since, due], []
 
 
 async def file_due(bootstrap: str, prefix: str, app_id: str, due: str, rules: Rules,
-                   auth: Mapping[str, Any] | None = None
-                   ) -> tuple[list[tuple[str, int, int]], list[str]]:
-    """Publish the filings of `due` and of the months before it a stop left out (`months_to_file`)
-    that are not on the topic yet: for each month filed, (month, sent, already there); and
-    the months missed beyond the catch-up's bound."""
+                   auth: Mapping[str, Any] | None = None, *, day: int = 1,
+                   real_now: float | None = None) -> tuple[list[tuple[str, int, int]], list[str], list[str]]:
+    """Publish the filings of `due`, and of the months before it a stop left out
+    (`months_to_file`), that are not on the topic yet: a department's month is filed once,
+    whatever rules version filed it. Returns, for each month looked at, (month, sent,
+    already there); the months missed beyond the catch-up's bound; and the months left
+    because the engine's clock is ahead of the real one (`real_now`): a month before `due`
+    is caught up only once it has fallen due (on filing day `day`) by the real clock too,
+    so a clock set ahead files one month early at most, as before the catch-up."""
     topic = prefix + REFERRALS_DISCIPLINE
     await require_topic(bootstrap, topic, auth)
     there = await filed(bootstrap, topic, auth)
-    months, missed = months_to_file(due, there.values())
+    months, missed = months_to_file(due, {month for month, _ in there})
+    real_now = time.time() if real_now is None else real_now
+    ahead = [month for month in months if month != due and due_at(month, day) > real_now]
     hazards = await latest_hazards(bootstrap, app_id, auth)
     done = []
     for month in months:
-        outs = monthly_filings(hazards, month, rules)
-        todo = [o for o in outs if o.event["id"] not in there]
+        if month in ahead:
+            continue
+        outs = _made(monthly_filings(hazards, month, rules), real_now)
+        todo = [o for o in outs if (month, o.event["data"]["subject_id"]) not in there]
         if todo:
             await _publish(bootstrap, prefix, todo, auth)
         done.append((month, len(todo), len(outs) - len(todo)))
-    return done, missed
+    return done, missed, ahead
 
 
 async def schedule(bootstrap: str, prefix: str, app_id: str, rules: Rules, day: int,
@@ -173,12 +199,12 @@ async def schedule(bootstrap: str, prefix: str, app_id: str, rules: Rules, day: 
     """File each month as it falls due, until stopped; `clock` is the engine's (HAZARD_CLOCK_*).
 
     Whenever a new month is due (at start, then on each filing day), it is filed
-    unless it already is, with the months before it that a longer stop of the
-    scheduler left with no filing (`file_due`): so a scheduler that was down
-    when a month fell due files it when it comes back. Months beyond the
-    catch-up's bound are logged as `filing.missed`, to be filed by hand with
-    `--month`. A failure is logged and tried again after RETRY_S: a due month is
-    never given up.
+    unless it already is, with the months since the latest month filed that a
+    longer stop of the scheduler left out (`file_due`): so a scheduler that was
+    down when a month fell due files it when it comes back. Months after a filing
+    older than the catch-up's bound are logged as `filing.missed`, and months not yet due by the
+    real clock as `filing.clock_ahead`, to be filed by hand with `--month`. A
+    failure is logged and tried again after RETRY_S: a due month is never given up.
     """
     done: str | None = None
     while True:
@@ -186,7 +212,8 @@ async def schedule(bootstrap: str, prefix: str, app_id: str, rules: Rules, day: 
         month = due_month(now, day)
         if month != done:
             try:
-                filed_now, missed = await file_due(bootstrap, prefix, app_id, month, rules, auth)
+                filed_now, missed, ahead = await file_due(bootstrap, prefix, app_id, month, rules, auth,
+                                                          day=day)
             except (EngineError, KafkaError, OSError) as exc:
                 log.warning("filing.failed", month=month, error=str(exc), retry_in_s=RETRY_S)
                 await sleep(RETRY_S)
@@ -195,9 +222,17 @@ async def schedule(bootstrap: str, prefix: str, app_id: str, rules: Rules, day: 
             if missed:
                 log.warning("filing.missed", months=missed, due=month,
                             hint="file each by hand: hazard-engine filing --month M --publish")
+            if ahead:
+                log.warning("filing.clock_ahead", months=ahead, due=month,
+                            hint="the engine's clock is ahead of the real one: these months are not "
+                                 "due yet and are not filed; set the clock right (HAZARD_CLOCK_*) and "
+                                 "file each by hand once due: hazard-engine filing --month M --publish")
             for filed_month, sent, there in filed_now:
-                log.info("filing.filed", month=filed_month, sent=sent, already_filed=there,
-                         **({"caught_up": True} if filed_month != month else {}))
+                if filed_month == month:
+                    log.info("filing.filed", month=month, sent=sent, already_filed=there)
+                elif sent:  # a month a stop left out (or cut short), filed now
+                    log.info("filing.filed", month=filed_month, sent=sent, already_filed=there,
+                             caught_up=True)
         await sleep(max(1.0, min(due_at(month_after(month), day) - now, LONGEST_SLEEP_S)))
 
 

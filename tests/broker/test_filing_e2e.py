@@ -126,17 +126,17 @@ def test_the_scheduler_files_the_month_due_once_though_started_twice(namespace: 
 
 def test_a_scheduler_back_after_two_filing_days_files_the_months_it_missed(namespace: Namespace,
                                                                             tmp_path: Path) -> None:
-    """Filed for November, then stopped until 6 February: it files December and January then,
-    each department once a month, December's with the hazard it still had open."""
+    """Filed for August, then stopped until 6 December: it files September and October then, as
+    well as November, each department once a month, each saying when it was made."""
     asyncio.run(_changelog(namespace))
     asyncio.run(_create(namespace, namespace.topic("referrals.discipline")))
-    _schedule_until_filed(namespace, tmp_path / "first.log")
-    back = _schedule_until_filed(namespace, tmp_path / "back.log", now="2027-02-06T09:00:00+08:00",
-                                 month="2027-01")
+    _schedule_until_filed(namespace, tmp_path / "first.log", now="2026-09-06T09:00:00+08:00",
+                          month="2026-08")
+    back = _schedule_until_filed(namespace, tmp_path / "back.log", month="2026-11")
     filed = re.compile(r"filing\.filed .*already_filed=(\d+) (caught_up=True )?.*month=(\S+) .*sent=(\d+)")
     found = [m.groups() for m in filed.finditer(back)]
     assert [(month, bool(caught)) for _, caught, month, _ in found] == [
-        ("2026-12", True), ("2027-01", False)], back
+        ("2026-09", True), ("2026-10", True), ("2026-11", False)], back
     events = values(asyncio.run(read_all(namespace.bootstrap, namespace.topic("referrals.discipline"),
                                          settle=2)))
     by_month: dict[str, list[str]] = {}
@@ -144,10 +144,11 @@ def test_a_scheduler_back_after_two_filing_days_files_the_months_it_missed(names
         month = re.search(r" for (\d{4}-\d{2}) ", event["data"]["reason"])
         assert month is not None, event["data"]["reason"]
         by_month.setdefault(month.group(1), []).append(event["data"]["subject_id"])
-    assert sorted(by_month) == ["2026-11", "2026-12", "2027-01"]
-    assert all(sorted(depts) == sorted(by_month["2026-11"]) and len(set(depts)) == len(depts)
+        assert datetime.fromisoformat(event["data"]["filed_at"]).timestamp() > time.time() - 300
+    assert sorted(by_month) == ["2026-08", "2026-09", "2026-10", "2026-11"]
+    assert all(sorted(depts) == sorted(by_month["2026-08"]) and len(set(depts)) == len(depts)
                for depts in by_month.values()), by_month
-    assert [int(sent) for *_, sent in found] == [len(by_month["2026-12"]), len(by_month["2027-01"])]
-    december = next(e for e in events
-                    if e["data"]["subject_id"] == "fire_rescue" and " 2026-12 " in e["data"]["reason"])
-    assert "1 open at the month's end" in december["data"]["reason"], december["data"]["reason"]
+    assert [int(sent) for *_, sent in found] == [len(by_month[m]) for m in ("2026-09", "2026-10", "2026-11")]
+    october = next(e for e in events
+                   if e["data"]["subject_id"] == "fire_rescue" and " 2026-10 " in e["data"]["reason"])
+    assert "1 hazards found" in october["data"]["reason"], october["data"]["reason"]

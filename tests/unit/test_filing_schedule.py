@@ -52,12 +52,12 @@ def _run(clock_times: list[float], outcomes: list[object], day: int = 5
     slept: list[float] = []
     times = iter(clock_times)
 
-    async def file_due(bootstrap, prefix, app_id, month, rules, auth=None):
+    async def file_due(bootstrap, prefix, app_id, month, rules, auth=None, *, day):
         filed.append(month)
         outcome = outcomes.pop(0)
         if isinstance(outcome, Exception):
             raise outcome
-        return [(month, *outcome)], []
+        return [(month, *outcome)], [], []
 
     def clock() -> float:
         try:
@@ -95,35 +95,50 @@ def test_a_failed_filing_is_tried_again_until_it_is_filed():
 @pytest.mark.parametrize(("due", "filed", "months", "missed"), [
     # Nothing filed yet: the month due alone (a new deployment does not file its past).
     ("2026-11", [], ["2026-11"], []),
-    # Filed up to the month before: the month due alone, as every month when the scheduler runs.
-    ("2026-11", ["2026-09", "2026-10"], ["2026-11"], []),
-    # Down over two filing days: the two months with no filing, then the month due.
-    ("2027-02", ["2026-10", "2026-11"], ["2026-12", "2027-01", "2027-02"], []),
-    # A gap a stop left earlier is filed too; the months before the first filing are not.
-    ("2026-12", ["2026-07", "2026-09", "2026-10"], ["2026-08", "2026-11", "2026-12"], []),
-    # The month due is always in (its filings sent if some are missing), filed already or not.
-    ("2026-11", ["2026-10", "2026-11"], ["2026-11"], []),
+    # Filed up to the month before: that month (for departments a publish cut short), and the due.
+    ("2026-11", ["2026-09", "2026-10"], ["2026-10", "2026-11"], []),
+    # Down over two filing days: the two months with no filing, after the latest filed.
+    ("2027-02", ["2026-10", "2026-11"], ["2026-11", "2026-12", "2027-01", "2027-02"], []),
+    # A gap before the latest month filed is not this stop's: left (it was reported when made).
+    ("2026-12", ["2026-07", "2026-09", "2026-10"], ["2026-10", "2026-11", "2026-12"], []),
+    # The latest filing 13 months before (one made by hand before the engine was in use, or a
+    # stop that long): the month due alone; the months since are missed, for a person.
+    ("2026-12", ["2020-03", "2025-11"], ["2026-12"], ["2025-12"] + [f"2026-{m:02d}" for m in range(1, 12)]),
+    # Exactly 12 months before: the 11 months since, filed.
+    ("2026-12", ["2025-12"], ["2025-12"] + [f"2026-{m:02d}" for m in range(1, 13)], []),
+    # The month due filed already (a restart): itself alone.
+    ("2026-11", ["2026-10", "2026-11"], ["2026-10", "2026-11"], []),
     # Filings dated after the month due (a clock set back) do not count as the past.
     ("2026-11", ["2027-03"], ["2026-11"], []),
 ])
-def test_a_scheduler_back_from_a_stop_files_every_month_it_left_with_no_filing(due, filed, months, missed):
+def test_a_scheduler_back_from_a_stop_files_the_months_since_the_latest_one_filed(due, filed, months,
+                                                                                   missed):
     assert filing.months_to_file(due, filed) == (months, missed)
 
 
-def test_the_catch_up_files_the_latest_months_and_names_the_older_ones_missed():
-    months, missed = filing.months_to_file("2027-06", ["2025-01"], limit=12)
-    assert months == [f"2026-{m:02d}" for m in range(7, 13)] + [f"2027-{m:02d}" for m in range(1, 7)]
-    assert missed == [f"2025-{m:02d}" for m in range(2, 13)] + [f"2026-{m:02d}" for m in range(1, 7)]
-    assert filing.months_to_file("2027-06", ["2025-01"], limit=0) == (["2027-06"], missed + months[:-1])
+def test_a_filing_older_than_the_bound_is_no_stop_to_catch_up_and_its_months_stay_missed():
+    months, missed = filing.months_to_file("2027-06", ["2025-01"])
+    assert months == ["2027-06"]
+    assert missed == [f"2025-{m:02d}" for m in range(2, 13)] + [f"2026-{m:02d}" for m in range(1, 13)] + [
+        f"2027-{m:02d}" for m in range(1, 6)]
+    # A month later, the month due filed then is the latest: the months missed stay missed.
+    assert filing.months_to_file("2027-07", ["2025-01", "2027-06"]) == (["2027-06", "2027-07"], [])
+    assert filing.months_to_file("2027-06", ["2027-04"], limit=0) == (["2027-06"], ["2027-05"])
 
 
-def test_the_scheduler_logs_each_month_it_caught_up_and_those_left_for_a_person(capsys):
+def test_months_back_counts_across_years():
+    assert filing.months_back("2027-02", 2) == "2026-12"
+    assert filing.months_back("2027-02", 14) == "2025-12"
+    assert filing.months_back("2026-12", -1) == "2027-01"
+
+
+def test_the_scheduler_logs_each_month_it_caught_up_and_those_left_for_a_person():
     start = _ts("2027-02-07T09:00:00+08:00")
     calls: list[str] = []
 
-    async def file_due(bootstrap, prefix, app_id, month, rules, auth=None):
+    async def file_due(bootstrap, prefix, app_id, month, rules, auth=None, *, day):
         calls.append(month)
-        return [("2026-12", 8, 0), ("2027-01", 8, 0)], ["2026-10"]
+        return [("2026-12", 8, 0), ("2027-01", 8, 0)], ["2026-10"], ["2026-11"]
 
     async def sleep(seconds: float) -> None:
         raise _Stop
@@ -137,3 +152,5 @@ def test_the_scheduler_logs_each_month_it_caught_up_and_those_left_for_a_person(
         ("2026-12", True), ("2027-01", None)]
     missed = next(e for e in logs if e["event"] == "filing.missed")
     assert missed["months"] == ["2026-10"] and "--month M --publish" in missed["hint"]
+    ahead = next(e for e in logs if e["event"] == "filing.clock_ahead")
+    assert ahead["months"] == ["2026-11"] and "--month M --publish" in ahead["hint"]
