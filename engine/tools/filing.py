@@ -107,8 +107,7 @@ def due_at(month: str, day: int) -> float:
 
 def month_after(month: str) -> str:
     """The month after `month`, both as YYYY-MM."""
-    _, following = month_bounds(month)
-    return datetime.fromtimestamp(following, SHANGHAI).strftime("%Y-%m")
+    return months_back(month, -1)
 
 
 async def filed(bootstrap: str, topic: str, auth: Mapping[str, Any] | None = None) -> set[tuple[str, str]]:
@@ -123,7 +122,7 @@ async def filed(bootstrap: str, topic: str, auth: Mapping[str, Any] | None = Non
             if event["data"]["grounds"] == "periodic_filing":
                 month = datetime.fromisoformat(event["time"]).astimezone(SHANGHAI).strftime("%Y-%m")
                 there.add((month, event["data"]["subject_id"]))
-        except (TypeError, ValueError, KeyError, AttributeError):
+        except (TypeError, ValueError, KeyError):
             continue
     return there
 
