@@ -3,16 +3,20 @@
 `--month YYYY-MM` reads every hazard's latest state from the hazard table's
 changelog, builds one filing per sector-leading department with
 engine/decide/filing.py, prints them, and with `--publish` writes them to
-`referrals.discipline`. Their ids come from the department and the month, so
-publishing a month again sends records a subscriber recognises as the same
-filings.
+`referrals.discipline`, each saying when it was sent (`filed_at`). Their ids
+come from the department and the month, so publishing a month again sends
+records a subscriber recognises as the same filings (sent again later). A
+month not over yet is not published: its filing would stand in for the one
+due on its filing day.
 
 `--schedule` runs until stopped and files each month when it falls due, on day
 `HAZARD_FILING_DAY` of the month after, at 00:00 district time. It sends only
 the filings not already on the topic (a department's month once), so a restart
 files a month once, and a scheduler started late files the month then due at
 once, with the months since the latest month filed (a longer stop) if that
-month is at most CATCH_UP_MONTHS before it.
+month is at most CATCH_UP_MONTHS before it. It files no month before it has
+fallen due by the real clock too, and catches up no month that ended before
+the first hazard the engine knows was opened.
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ from aiokafka.errors import KafkaError
 
 from engine.contract.outputs import REFERRALS_DISCIPLINE, record_headers
 from engine.cores import HISTORY_TABLES, TABLES, record_value
-from engine.decide.filing import month_bounds, monthly_filings
+from engine.decide.filing import FilingError, month_bounds, monthly_filings
 from engine.decide.state import Hazard
 from engine.errors import EngineError
 from engine.kernel.outputs import Out
@@ -59,8 +63,8 @@ async def latest_hazards(bootstrap: str, app_id: str,
     return [unpack(v, history=history) for v in latest.values() if v]
 
 
-def _made(outs: list[Out], now: float) -> list[Out]:
-    """The filings with the time they are made and sent (`filed_at`): a month filed late says so."""
+def _sent_at(outs: list[Out], now: float) -> list[Out]:
+    """The filings with the time they are sent (`filed_at`): a month filed late says so."""
     for out in outs:
         out.event["data"]["filed_at"] = iso(int(now))
     return outs
@@ -76,11 +80,17 @@ async def _publish(bootstrap: str, prefix: str, outs: list[Out], auth: Mapping[s
 
 def run(bootstrap: str, prefix: str, app_id: str, month: str, rules: Rules, publish: bool,
         as_json: bool, auth: Mapping[str, Any] | None = None) -> int:
-    """Build (and optionally publish) the month's filings; print them; return 0."""
+    """Build (and optionally publish) the month's filings; print them; return 0. A month not over
+    yet is refused for publishing (FilingError): the scheduler would take its filing, sent now,
+    for the one due on its filing day, and send none then."""
+    now = time.time()
+    if publish and month_bounds(month)[1] > now:
+        raise FilingError(f"month {month} is not over yet: a filing of it published now would stand "
+                          "in for the one due on its filing day; publish it after the month's end")
     hazards = asyncio.run(latest_hazards(bootstrap, app_id, auth))
-    outs = _made(monthly_filings(hazards, month, rules), time.time())
+    outs = monthly_filings(hazards, month, rules)
     if publish:
-        asyncio.run(_publish(bootstrap, prefix, outs, auth))
+        asyncio.run(_publish(bootstrap, prefix, _sent_at(outs, now), auth))
     if as_json:
         print(json.dumps([o.event for o in outs], ensure_ascii=False, indent=2))
     else:
@@ -167,28 +177,35 @@ async def file_due(bootstrap: str, prefix: str, app_id: str, due: str, rules: Ru
                    real_now: float | None = None) -> tuple[list[tuple[str, int, int]], list[str], list[str]]:
     """Publish the filings of `due`, and of the months before it a stop left out
     (`months_to_file`), that are not on the topic yet: a department's month is filed once,
-    whatever rules version filed it. Returns, for each month looked at, (month, sent,
-    already there); the months missed beyond the catch-up's bound; and the months left
-    because the engine's clock is ahead of the real one (`real_now`): a month before `due`
-    is caught up only once it has fallen due (on filing day `day`) by the real clock too,
-    so a clock set ahead files one month early at most, as before the catch-up."""
+    whatever rules version or person filed it. Returns, for each month looked at, (month,
+    sent, already there); the months left for a person (`months_to_file`'s missed, and
+    months to catch up that ended before the first hazard the engine knows was opened: it
+    cannot tell a stop from months before it was in use); and the months not filed because
+    they have not fallen due (on filing day `day`) by the real clock (`real_now`), the
+    engine's being ahead: a month filed early would stand in for the one due later.
+    """
     topic = prefix + REFERRALS_DISCIPLINE
     await require_topic(bootstrap, topic, auth)
     there = await filed(bootstrap, topic, auth)
     months, missed = months_to_file(due, {month for month, _ in there})
     real_now = time.time() if real_now is None else real_now
-    ahead = [month for month in months if month != due and due_at(month, day) > real_now]
+    ahead = [month for month in months if due_at(month, day) > real_now]
     hazards = await latest_hazards(bootstrap, app_id, auth)
+    first = min((h.opened_at for h in hazards if h.opened_at is not None), default=None)
     done = []
     for month in months:
         if month in ahead:
             continue
-        outs = _made(monthly_filings(hazards, month, rules), real_now)
+        if month != due and (first is None or month_bounds(month)[1] <= first):
+            if not any(month == at for at, _ in there):
+                missed.append(month)
+            continue
+        outs = monthly_filings(hazards, month, rules)
         todo = [o for o in outs if (month, o.event["data"]["subject_id"]) not in there]
         if todo:
-            await _publish(bootstrap, prefix, todo, auth)
+            await _publish(bootstrap, prefix, _sent_at(todo, real_now), auth)
         done.append((month, len(todo), len(outs) - len(todo)))
-    return done, missed, ahead
+    return done, sorted(missed), ahead
 
 
 async def schedule(bootstrap: str, prefix: str, app_id: str, rules: Rules, day: int,
@@ -220,12 +237,13 @@ async def schedule(bootstrap: str, prefix: str, app_id: str, rules: Rules, day: 
             done = month
             if missed:
                 log.warning("filing.missed", months=missed, due=month,
-                            hint="file each by hand: hazard-engine filing --month M --publish")
+                            hint="check whether the engine was in use then; file each month that "
+                                 "should be by hand: hazard-engine filing --month M --publish")
             if ahead:
                 log.warning("filing.clock_ahead", months=ahead, due=month,
                             hint="the engine's clock is ahead of the real one: these months are not "
-                                 "due yet and are not filed; set the clock right (HAZARD_CLOCK_*) and "
-                                 "file each by hand once due: hazard-engine filing --month M --publish")
+                                 "due yet and are not filed; set the clock right (HAZARD_CLOCK_*), and "
+                                 "the scheduler files each when it falls due")
             for filed_month, sent, there in filed_now:
                 if filed_month == month:
                     log.info("filing.filed", month=month, sent=sent, already_filed=there)

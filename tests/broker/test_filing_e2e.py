@@ -16,6 +16,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from engine.decide.state import Hazard
 from engine.harness import Namespace, produce, read_all, values
+from engine.ruleset.calendar import SHANGHAI
 from engine.store import pack
 
 
@@ -67,6 +68,7 @@ def test_filing_reads_the_latest_states_and_publishes_one_filing_per_lead_depart
     assert "1 hazards found, 1 closed, 1 open at the month's end, 1 of them past their deadline" \
         in fire["data"]["reason"]
     assert [t["event_id"] for t in fire["data"]["timeline"]] == ["e1", "e3"]
+    assert "filed_at" not in fire["data"]  # shown, not sent
 
     missing = _cli(namespace, "--month", "2026-11", "--publish")
     assert missing.returncode == 2
@@ -82,8 +84,13 @@ def test_filing_reads_the_latest_states_and_publishes_one_filing_per_lead_depart
     assert len(ids) == 2 * len(set(ids)) and all(e["data"]["grounds"] == "periodic_filing" for e in events)
     assert all(dict(r.headers)["content-type"].startswith(b"application/cloudevents+json") for r in records)
 
+    assert all(datetime.fromisoformat(e["data"]["filed_at"]).timestamp() > time.time() - 300 for e in events)
+
     bad = _cli(namespace, "--month", "November")
     assert bad.returncode == 2 and "write it as YYYY-MM" in bad.stderr
+    # A month not over yet: its filing would stand in for the one due on its filing day.
+    early = _cli(namespace, "--month", datetime.now(SHANGHAI).strftime("%Y-%m"), "--publish")
+    assert early.returncode == 2 and "is not over yet" in early.stderr, early.stderr
 
 
 def _schedule_until_filed(namespace: Namespace, log: Path, now: str = "2026-12-06T09:00:00+08:00",
@@ -124,19 +131,21 @@ def test_the_scheduler_files_the_month_due_once_though_started_twice(namespace: 
     assert "for 2026-11" in fire["data"]["reason"] and "1 hazards found" in fire["data"]["reason"]
 
 
-def test_a_scheduler_back_after_two_filing_days_files_the_months_it_missed(namespace: Namespace,
-                                                                            tmp_path: Path) -> None:
-    """Filed for August, then stopped until 6 December: it files September and October then, as
-    well as November, each department once a month, each saying when it was made."""
+def test_a_scheduler_back_after_a_stop_files_the_months_it_missed_since_its_first_hazard(
+        namespace: Namespace, tmp_path: Path) -> None:
+    """Filed for July, then stopped until 6 December. The engine's first hazard opened on 1 October:
+    it files October (caught up) and November, each department once a month, each saying when it
+    was sent; August and September, before any hazard, it leaves for a person (filing.missed)."""
     asyncio.run(_changelog(namespace))
     asyncio.run(_create(namespace, namespace.topic("referrals.discipline")))
-    _schedule_until_filed(namespace, tmp_path / "first.log", now="2026-09-06T09:00:00+08:00",
-                          month="2026-08")
+    _schedule_until_filed(namespace, tmp_path / "first.log", now="2026-08-06T09:00:00+08:00",
+                          month="2026-07")
     back = _schedule_until_filed(namespace, tmp_path / "back.log", month="2026-11")
     filed = re.compile(r"filing\.filed .*already_filed=(\d+) (caught_up=True )?.*month=(\S+) .*sent=(\d+)")
     found = [m.groups() for m in filed.finditer(back)]
     assert [(month, bool(caught)) for _, caught, month, _ in found] == [
-        ("2026-09", True), ("2026-10", True), ("2026-11", False)], back
+        ("2026-10", True), ("2026-11", False)], back
+    assert re.search(r"filing\.missed .*months=\['2026-08', '2026-09'\]", back), back
     events = values(asyncio.run(read_all(namespace.bootstrap, namespace.topic("referrals.discipline"),
                                          settle=2)))
     by_month: dict[str, list[str]] = {}
@@ -145,10 +154,10 @@ def test_a_scheduler_back_after_two_filing_days_files_the_months_it_missed(names
         assert month is not None, event["data"]["reason"]
         by_month.setdefault(month.group(1), []).append(event["data"]["subject_id"])
         assert datetime.fromisoformat(event["data"]["filed_at"]).timestamp() > time.time() - 300
-    assert sorted(by_month) == ["2026-08", "2026-09", "2026-10", "2026-11"]
-    assert all(sorted(depts) == sorted(by_month["2026-08"]) and len(set(depts)) == len(depts)
+    assert sorted(by_month) == ["2026-07", "2026-10", "2026-11"]
+    assert all(sorted(depts) == sorted(by_month["2026-07"]) and len(set(depts)) == len(depts)
                for depts in by_month.values()), by_month
-    assert [int(sent) for *_, sent in found] == [len(by_month[m]) for m in ("2026-09", "2026-10", "2026-11")]
+    assert [int(sent) for *_, sent in found] == [len(by_month[m]) for m in ("2026-10", "2026-11")]
     october = next(e for e in events
                    if e["data"]["subject_id"] == "fire_rescue" and " 2026-10 " in e["data"]["reason"])
     assert "1 hazards found" in october["data"]["reason"], october["data"]["reason"]

@@ -14,8 +14,13 @@ from datetime import datetime
 import pytest
 import structlog.testing
 
+from engine.decide.state import Hazard
+from engine.ruleset import load_rules
+from engine.settings import REPO_ROOT
 from engine.tools import filing
 from engine.tools.kafka import NoTopic
+
+RULES = load_rules(REPO_ROOT / "rules")
 
 
 def _ts(text: str) -> float:
@@ -153,4 +158,65 @@ def test_the_scheduler_logs_each_month_it_caught_up_and_those_left_for_a_person(
     missed = next(e for e in logs if e["event"] == "filing.missed")
     assert missed["months"] == ["2026-10"] and "--month M --publish" in missed["hint"]
     ahead = next(e for e in logs if e["event"] == "filing.clock_ahead")
-    assert ahead["months"] == ["2026-11"] and "--month M --publish" in ahead["hint"]
+    assert ahead["months"] == ["2026-11"] and "files each when it falls due" in ahead["hint"]
+
+
+def _file_due(due: str, there: set[tuple[str, str]], hazards: list[Hazard], real_now: float
+              ) -> tuple[tuple[list[tuple[str, int, int]], list[str], list[str]], list[tuple[str, str, str]]]:
+    """`file_due` with the topic holding `there` (month, department) and the changelog `hazards`;
+    what it returned, and the (month, department, filed_at) it published."""
+    published: list[tuple[str, str, str]] = []
+
+    async def nothing(*_: object) -> None:
+        return None
+
+    async def on_topic(*_: object) -> set[tuple[str, str]]:
+        return set(there)
+
+    async def states(*_: object) -> list[Hazard]:
+        return hazards
+
+    async def publish(bootstrap: str, prefix: str, outs: list, auth: object) -> None:
+        for out in outs:
+            month = datetime.fromisoformat(out.event["time"]).strftime("%Y-%m")
+            published.append((month, out.event["data"]["subject_id"], out.event["data"]["filed_at"]))
+
+    with pytest.MonkeyPatch.context() as mp:
+        for name, fake in (("require_topic", nothing), ("filed", on_topic), ("latest_hazards", states),
+                           ("_publish", publish)):
+            mp.setattr(filing, name, fake)
+        result = asyncio.run(filing.file_due("b", "", "app", due, RULES, day=5, real_now=real_now))
+    return result, published
+
+
+HAZARD = Hazard("HZ-1", opened="e1", opened_at=int(_ts("2026-09-10T09:00:00+08:00")), sector="fire_safety",
+                town="lihaiwu")
+LEADS = sorted({a.lead.id for a in RULES.reference.sectors.values()})
+
+
+def test_file_due_sends_each_department_a_month_once_and_the_months_since_the_latest_filed():
+    """The latest month filed for one department only: the others are sent; the months after it
+    too; each says when it was sent."""
+    now = _ts("2026-12-07T09:00:00+08:00")
+    (done, missed, ahead), published = _file_due("2026-11", {("2026-09", "fire_rescue")}, [HAZARD], now)
+    assert (missed, ahead) == ([], [])
+    assert [(month, sent) for month, sent, _ in done] == [
+        ("2026-09", len(LEADS) - 1), ("2026-10", len(LEADS)), ("2026-11", len(LEADS))]
+    assert ("2026-09", "fire_rescue") not in {(m, d) for m, d, _ in published}
+    assert {at for *_, at in published} == {"2026-12-07T09:00:00+08:00"}
+
+
+def test_file_due_catches_up_no_month_before_the_first_hazard_and_none_ahead_of_the_real_clock():
+    # A filing made by hand in January, before the engine's first hazard (September): the months
+    # between are left for a person, not filed as nil returns.
+    (done, missed, ahead), published = _file_due(
+        "2026-11", {("2026-01", dept) for dept in LEADS}, [HAZARD], _ts("2026-12-07T09:00:00+08:00"))
+    assert missed == [f"2026-{m:02d}" for m in range(2, 9)] and ahead == []
+    assert [month for month, *_ in done] == ["2026-09", "2026-10", "2026-11"]
+    assert {m for m, *_ in published} == {"2026-09", "2026-10", "2026-11"}
+    # The engine's clock a year ahead: the month it takes as due is not due by the real clock, and
+    # neither are the months before it; nothing is sent.
+    (done, missed, ahead), published = _file_due(
+        "2027-11", {("2026-11", dept) for dept in LEADS}, [HAZARD], _ts("2026-12-07T09:00:00+08:00"))
+    assert published == [] and done == [("2026-11", 0, len(LEADS))]
+    assert ahead == ["2026-12"] + [f"2027-{m:02d}" for m in range(1, 12)]
