@@ -187,7 +187,8 @@ async def file_due(bootstrap: str, prefix: str, app_id: str, due: str, rules: Ru
     topic = prefix + REFERRALS_DISCIPLINE
     await require_topic(bootstrap, topic, auth)
     there = await filed(bootstrap, topic, auth)
-    months, missed = months_to_file(due, {month for month, _ in there})
+    filed_months = {month for month, _ in there}
+    months, missed = months_to_file(due, filed_months)
     real_now = time.time() if real_now is None else real_now
     ahead = [month for month in months if due_at(month, day) > real_now]
     hazards = await latest_hazards(bootstrap, app_id, auth)
@@ -197,7 +198,7 @@ async def file_due(bootstrap: str, prefix: str, app_id: str, due: str, rules: Ru
         if month in ahead:
             continue
         if month != due and (first is None or month_bounds(month)[1] <= first):
-            if not any(month == at for at, _ in there):
+            if month not in filed_months:
                 missed.append(month)
             continue
         outs = monthly_filings(hazards, month, rules)
