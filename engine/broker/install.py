@@ -215,7 +215,7 @@ def free_port() -> int:
     connection (a Kafka client, a browser driver) could take it: a worker of the test suite once
     failed to start with "address already in use" that way. So the port is drawn at random below
     that range (or above it) and checked free; without the range (not Linux), bind(0) as before.
-    Every port of the two spans is as likely as any other: drawn span first, the 4,535 ports above
+    Every port of the two spans is as likely as any other: drawn span first, the 4,536 ports above
     the range came up five times as often as those below, and two callers met on them so (a
     test's web server took a stopped Kafka node's port before the node restarted on it).
     """
