@@ -93,10 +93,13 @@ def _filing(args: argparse.Namespace) -> int:
     settings = _settings(args)
     if args.schedule:
         from engine.clocks.timesource import from_settings
+        from engine.http.limits import Limits
 
         return filing.run_schedule(bootstrap_for(settings), settings.topic_prefix, settings.app_id,
                                    load_rules(settings.rules_dir), settings.filing_day,
-                                   client_auth(settings), clock=from_settings(settings).now)
+                                   client_auth(settings), clock=from_settings(settings).now,
+                                   listen=(settings.filing_bind, settings.filing_port),
+                                   limits=Limits.from_settings(settings))
     return filing.run(bootstrap_for(settings), settings.topic_prefix, settings.app_id, args.month,
                       load_rules(settings.rules_dir), args.publish, args.json, auth=client_auth(settings))
 

@@ -44,6 +44,7 @@ class Namespace:
     root: Path
     name: str = field(default_factory=lambda: f"t{uuid.uuid4().hex[:10]}")
     web_port: int = field(default_factory=lambda: free_port())
+    filing_port: int = field(default_factory=lambda: free_port())  # `filing --schedule`'s /metrics
 
     @property
     def prefix(self) -> str:
@@ -59,6 +60,7 @@ class Namespace:
             "HAZARD_DATA_DIR": str(self.root / "worker-data"),
             "HAZARD_LOG_LEVEL": "info",
             "HAZARD_WEB_PORT": str(self.web_port),
+            "HAZARD_FILING_PORT": str(self.filing_port),
             "PYTHONUNBUFFERED": "1",  # a SIGKILLed worker must not take its last log lines with it
             **extra,
         })

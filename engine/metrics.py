@@ -395,6 +395,35 @@ class HttpIntakeMetrics:
             "or the broker did not acknowledge it).", ["outcome"], registry=registry)
 
 
+class FilingMetrics:
+    """What `hazard-engine filing --schedule` did and what it leaves to a person: on its own registry."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.unfiled = Gauge(
+            "hazard_filing_due_unfiled", "1 from the moment a month falls due until every "
+            "department's filing of it is on referrals.discipline (a failed filing is tried again "
+            "every 5 minutes), else 0.", registry=registry)
+        self.failures = Counter(
+            "hazard_filing_failures_total", "Attempts to file the months due that failed (broker "
+            "away, topic missing, changelog unreadable); each is tried again.", registry=registry)
+        self.sent = Counter(
+            "hazard_filing_filings_sent_total", "Filings sent to referrals.discipline, by whether "
+            "their month was caught up after a stop of the scheduler (caught_up=true) or was the "
+            "month due.", ["caught_up"], registry=registry)
+        self.missed = Gauge(
+            "hazard_filing_months_missed", "Months the scheduler will not file itself and that are "
+            "still in no filing (filing.missed: before the engine's first hazard, or after a stop of "
+            "more than 12 months), for a person to file by hand or to confirm the engine was not in "
+            "use then; looked at again every 10 minutes.", registry=registry)
+        self.ahead = Gauge(
+            "hazard_filing_months_clock_ahead", "Months due by the engine's clock that are not due "
+            "by the real one, and so not filed (filing.clock_ahead): the engine's clock is set ahead.",
+            registry=registry)
+        self.filed_at = Gauge(
+            "hazard_filing_last_filed_timestamp_seconds", "When the scheduler last found every month "
+            "it files on the topic (0 before its first success).", registry=registry)
+
+
 BATCH_PHASES = ("fetch", "intake", "decide", "send", "store", "commit")
 
 

@@ -289,6 +289,10 @@ class Settings(BaseSettings):
                               "port of `hazard-engine gateway` (POST /events on its own)")
     gateway_bind: str = Field(default="127.0.0.1", description="HAZARD_GATEWAY_BIND: the "
                               "address `hazard-engine gateway` listens on")
+    filing_port: int = Field(default=6067, ge=1, le=65535, description="HAZARD_FILING_PORT: the "
+                             "port of `hazard-engine filing --schedule` (/metrics, /healthz)")
+    filing_bind: str = Field(default="127.0.0.1", description="HAZARD_FILING_BIND: the address "
+                             "`hazard-engine filing --schedule` listens on")
 
     @field_validator("kafka_sasl_password")
     @classmethod

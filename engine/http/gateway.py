@@ -14,10 +14,8 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from typing import Any
 
 import structlog
-from aiohttp import web
 from prometheus_client import CollectorRegistry
 from prometheus_client.process_collector import PROCESS_COLLECTOR
 
@@ -27,7 +25,7 @@ from engine.errors import EngineError
 from engine.feeds.tokens import TokenFileError, TokenStore
 from engine.http import intake
 from engine.http.limits import Limits
-from engine.http.server import Pages, Server, metrics_page
+from engine.http.server import Pages, Server, liveness_page, metrics_page
 from engine.metrics import HttpIntakeMetrics
 from engine.reference import RulesError, load_reference
 from engine.settings import Settings
@@ -45,12 +43,7 @@ def gateway_pages(settings: Settings) -> Pages:
     if unknown:
         raise TokenFileError(f"{tokens.path}: unknown {', '.join(unknown)}")
     pages = Pages()
-
-    async def healthz(view: Any, request: web.Request) -> web.Response:
-        """Liveness: the process answers."""
-        return view.json({"alive": True})
-
-    pages.page("/healthz")(healthz)
+    liveness_page(pages)
     registry = CollectorRegistry()
     registry.register(PROCESS_COLLECTOR)
     metrics_page(pages, registry)

@@ -76,19 +76,24 @@ def metrics_page(pages: Pages, registry: CollectorRegistry) -> None:
     pages.page("/metrics")(metrics)
 
 
-def health_pages(pages: Pages, registry: CollectorRegistry, readiness: Readiness) -> None:
-    """Add `/metrics`, `/healthz` and `/readyz` to `pages`."""
+def liveness_page(pages: Pages) -> None:
+    """Add `/healthz`, which answers as long as the process does, to `pages`."""
     async def healthz(view: Any, request: web.Request) -> web.Response:
         """Liveness: the process answers."""
         return view.json({"alive": True})
 
+    pages.page("/healthz")(healthz)
+
+
+def health_pages(pages: Pages, registry: CollectorRegistry, readiness: Readiness) -> None:
+    """Add `/metrics`, `/healthz` and `/readyz` to `pages`."""
     async def readyz(view: Any, request: web.Request) -> web.Response:
         """Readiness: tables recovered, clocks ticking, broker reachable; 503 with what is missing."""
         ready, body = readiness.report()
         return view.json(body, status=200 if ready else 503)
 
     metrics_page(pages, registry)
-    pages.page("/healthz")(healthz)
+    liveness_page(pages)
     pages.page("/readyz")(readyz)
 
 
@@ -110,7 +115,7 @@ class Server:
         except OSError as exc:  # in use, an address not this machine's, a name that does not resolve
             await self.runner.cleanup()
             raise EngineError(f"cannot listen on {self.host}:{self.port}: {exc.strerror or exc} (the "
-                              "web or gateway bind and port settings)") from exc
+                              "web, gateway or filing bind and port settings)") from exc
         log.info("http_listening", host=self.host, port=self.port)
 
     async def stop(self) -> None:

@@ -30,14 +30,19 @@ from typing import Any
 
 import structlog
 from aiokafka.errors import KafkaError
+from prometheus_client import CollectorRegistry
+from prometheus_client.process_collector import PROCESS_COLLECTOR
 
 from engine.contract.outputs import REFERRALS_DISCIPLINE, record_headers
 from engine.cores import HISTORY_TABLES, TABLES, record_value
 from engine.decide.filing import FilingError, month_bounds, monthly_filings
 from engine.decide.state import Hazard
 from engine.errors import EngineError
+from engine.http.limits import Limits
+from engine.http.server import Pages, Server, liveness_page, metrics_page
 from engine.kernel.outputs import Out
 from engine.kernel.time import iso
+from engine.metrics import FilingMetrics
 from engine.ruleset.calendar import SHANGHAI
 from engine.ruleset.compiled import Rules
 from engine.store import unpack
@@ -47,6 +52,7 @@ log = structlog.get_logger("engine.filing")
 
 CATCH_UP_MONTHS = 12  # how long a stop of the scheduler may be for it to file the months it missed itself
 RETRY_S = 300.0  # a failed filing (broker away, topic missing) is tried again this much later
+RECHECK_S = 600.0  # the months left for a person are looked for on the topic this often once missed
 LONGEST_SLEEP_S = 60.0  # the scheduler reads the clock at least each minute: a clock set right, a
 #                         machine woken, or a simulated clock (HAZARD_CLOCK_RATE) is seen within it
 
@@ -209,8 +215,15 @@ async def file_due(bootstrap: str, prefix: str, app_id: str, due: str, rules: Ru
     return done, sorted(missed), ahead
 
 
+async def still_missed(bootstrap: str, prefix: str, months: list[str],
+                       auth: Mapping[str, Any] | None = None) -> list[str]:
+    """Of `months` (left for a person), those with no filing on the topic yet."""
+    there = {month for month, _ in await filed(bootstrap, prefix + REFERRALS_DISCIPLINE, auth)}
+    return [month for month in months if month not in there]
+
+
 async def schedule(bootstrap: str, prefix: str, app_id: str, rules: Rules, day: int,
-                   auth: Mapping[str, Any] | None = None, *,
+                   auth: Mapping[str, Any] | None = None, *, metrics: FilingMetrics,
                    clock: Callable[[], float] = time.time,
                    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
     """File each month as it falls due, until stopped; `clock` is the engine's (HAZARD_CLOCK_*).
@@ -222,20 +235,30 @@ async def schedule(bootstrap: str, prefix: str, app_id: str, rules: Rules, day: 
     older than the catch-up's bound are logged as `filing.missed`, and months not yet due by the
     real clock as `filing.clock_ahead`, to be filed by hand with `--month`. A
     failure is logged and tried again after RETRY_S: a due month is never given up.
+    `metrics` says all of it to Prometheus; the months missed are looked for on the topic
+    every RECHECK_S, so that their alert ends once a person has filed them.
     """
     done: str | None = None
+    missed: list[str] = []
+    looked = 0.0
     while True:
         now = clock()
         month = due_month(now, day)
         if month != done:
+            metrics.unfiled.set(1)
             try:
                 filed_now, missed, ahead = await file_due(bootstrap, prefix, app_id, month, rules, auth,
                                                           day=day)
             except (EngineError, KafkaError, OSError) as exc:
+                metrics.failures.inc()
                 log.warning("filing.failed", month=month, error=str(exc), retry_in_s=RETRY_S)
                 await sleep(RETRY_S)
                 continue
-            done = month
+            done, looked = month, now
+            metrics.unfiled.set(0)
+            metrics.filed_at.set(time.time())
+            metrics.missed.set(len(missed))
+            metrics.ahead.set(len(ahead))
             if missed:
                 log.warning("filing.missed", months=missed, due=month,
                             hint="check whether the engine was in use then; file each month that "
@@ -246,20 +269,53 @@ async def schedule(bootstrap: str, prefix: str, app_id: str, rules: Rules, day: 
                                  "due yet and are not filed; set the clock right (HAZARD_CLOCK_*), and "
                                  "the scheduler files each when it falls due")
             for filed_month, sent, there in filed_now:
+                metrics.sent.labels(caught_up=str(filed_month != month).lower()).inc(sent)
                 if filed_month == month:
                     log.info("filing.filed", month=month, sent=sent, already_filed=there)
                 elif sent:  # a month a stop left out (or cut short), filed now
                     log.info("filing.filed", month=filed_month, sent=sent, already_filed=there,
                              caught_up=True)
+        elif missed and now - looked >= RECHECK_S:
+            looked = now
+            try:
+                missed = await still_missed(bootstrap, prefix, missed, auth)
+            except (EngineError, KafkaError, OSError) as exc:
+                log.warning("filing.recheck_failed", months=missed, error=str(exc), retry_in_s=RECHECK_S)
+            metrics.missed.set(len(missed))
         await sleep(max(1.0, min(due_at(month_after(month), day) - now, LONGEST_SLEEP_S)))
 
 
+def scheduler_pages(registry: CollectorRegistry) -> Pages:
+    """The scheduler's own pages: `/metrics` (FilingMetrics and the process's) and `/healthz`."""
+    pages = Pages()
+    metrics_page(pages, registry)
+    liveness_page(pages)
+    return pages
+
+
 def run_schedule(bootstrap: str, prefix: str, app_id: str, rules: Rules, day: int,
-                 auth: Mapping[str, Any] | None, clock: Callable[[], float]) -> int:
-    """`filing --schedule`: file each month as it falls due until stopped (Ctrl-C ends it quietly)."""
+                 auth: Mapping[str, Any] | None, clock: Callable[[], float], *,
+                 listen: tuple[str, int], limits: Limits) -> int:
+    """`filing --schedule`: file each month as it falls due until stopped (Ctrl-C ends it
+    quietly), serving its metrics at `listen` (HAZARD_FILING_BIND, HAZARD_FILING_PORT)."""
+    registry = CollectorRegistry()
+    registry.register(PROCESS_COLLECTOR)
+    metrics = FilingMetrics(registry)
+    server = Server(scheduler_pages(registry), *listen, limits)
+
+    async def serve_and_schedule() -> None:
+        await server.start()
+        try:
+            await schedule(bootstrap, prefix, app_id, rules, day, auth, metrics=metrics, clock=clock)
+        finally:
+            await server.stop()
+
     log.info("filing.scheduled", day_of_month=day, next_month_due=month_after(due_month(clock(), day)))
     try:
-        asyncio.run(schedule(bootstrap, prefix, app_id, rules, day, auth, clock=clock))
+        asyncio.run(serve_and_schedule())
     except KeyboardInterrupt:
         pass
+    except EngineError as exc:  # its port in use, or an address not this machine's
+        log.error("filing.cannot_listen", error=str(exc))
+        return 2
     return 0

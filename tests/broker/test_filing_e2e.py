@@ -9,10 +9,12 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 from datetime import datetime
 from pathlib import Path
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from prometheus_client.parser import text_string_to_metric_families
 
 from engine.decide.state import Hazard
 from engine.harness import Namespace, produce, read_all, values
@@ -94,9 +96,10 @@ def test_filing_reads_the_latest_states_and_publishes_one_filing_per_lead_depart
 
 
 def _schedule_until_filed(namespace: Namespace, log: Path, now: str = "2026-12-06T09:00:00+08:00",
-                          month: str = "2026-11") -> str:
+                          month: str = "2026-11") -> tuple[str, dict[str, float]]:
     """Run `filing --schedule` with the clock at `now` (by default 2026-12-06: November due since
-    the 5th) until it logs `month` filed, then stop it with Ctrl-C as an operator would; its log."""
+    the 5th) until it logs `month` filed, then stop it with Ctrl-C as an operator would; its log,
+    and the hazard_filing_* samples its /metrics gave just before."""
     env = namespace.env(HAZARD_CLOCK_START=now)
     with log.open("w") as out:
         proc = subprocess.Popen([sys.executable, "-m", "engine", "filing", "--schedule"], env=env,
@@ -106,11 +109,18 @@ def _schedule_until_filed(namespace: Namespace, log: Path, now: str = "2026-12-0
             while f"month={month}" not in log.read_text() and proc.poll() is None:
                 assert time.monotonic() < deadline, log.read_text()
                 time.sleep(0.2)
+            url = f"http://127.0.0.1:{namespace.filing_port}"
+            with urllib.request.urlopen(url + "/healthz", timeout=5) as answer:
+                assert json.load(answer) == {"alive": True}
+            with urllib.request.urlopen(url + "/metrics", timeout=5) as answer:
+                samples = {f"{s.name}{sorted(s.labels.items()) or ''}": s.value
+                           for family in text_string_to_metric_families(answer.read().decode())
+                           for s in family.samples if s.name.startswith("hazard_filing_")}
             proc.send_signal(signal.SIGINT)
             assert proc.wait(timeout=30) == 0, log.read_text()
         finally:
             proc.kill()
-    return log.read_text()
+    return log.read_text(), samples
 
 
 def test_the_scheduler_files_the_month_due_once_though_started_twice(namespace: Namespace,
@@ -118,8 +128,8 @@ def test_the_scheduler_files_the_month_due_once_though_started_twice(namespace: 
     """The month due is filed at start; a second start finds it on the topic and sends nothing."""
     asyncio.run(_changelog(namespace))
     asyncio.run(_create(namespace, namespace.topic("referrals.discipline")))
-    first = _schedule_until_filed(namespace, tmp_path / "first.log")
-    second = _schedule_until_filed(namespace, tmp_path / "second.log")
+    first, first_metrics = _schedule_until_filed(namespace, tmp_path / "first.log")
+    second, second_metrics = _schedule_until_filed(namespace, tmp_path / "second.log")
     events = values(asyncio.run(read_all(namespace.bootstrap, namespace.topic("referrals.discipline"),
                                          settle=2)))
     ids = [e["id"] for e in events]
@@ -127,6 +137,11 @@ def test_the_scheduler_files_the_month_due_once_though_started_twice(namespace: 
     filed = re.compile(r"filing\.filed .*already_filed=(\d+) .*month=(\S+) .*sent=(\d+)")
     assert [m.groups() for m in filed.finditer(first)] == [("0", "2026-11", str(len(ids)))], first
     assert [m.groups() for m in filed.finditer(second)] == [(str(len(ids)), "2026-11", "0")], second
+    sent = "hazard_filing_filings_sent_total[('caught_up', 'false')]"
+    assert first_metrics[sent] == len(ids) and second_metrics[sent] == 0, (first_metrics, second_metrics)
+    for metrics in (first_metrics, second_metrics):
+        assert metrics["hazard_filing_due_unfiled"] == 0 and metrics["hazard_filing_failures_total"] == 0
+        assert metrics["hazard_filing_last_filed_timestamp_seconds"] > time.time() - 300
     fire = next(e for e in events if e["data"]["subject_id"] == "fire_rescue")
     assert "for 2026-11" in fire["data"]["reason"] and "1 hazards found" in fire["data"]["reason"]
 
@@ -140,12 +155,14 @@ def test_a_scheduler_back_after_a_stop_files_the_months_it_missed_since_its_firs
     asyncio.run(_create(namespace, namespace.topic("referrals.discipline")))
     _schedule_until_filed(namespace, tmp_path / "first.log", now="2026-08-06T09:00:00+08:00",
                           month="2026-07")
-    back = _schedule_until_filed(namespace, tmp_path / "back.log", month="2026-11")
+    back, metrics = _schedule_until_filed(namespace, tmp_path / "back.log", month="2026-11")
     filed = re.compile(r"filing\.filed .*already_filed=(\d+) (caught_up=True )?.*month=(\S+) .*sent=(\d+)")
     found = [m.groups() for m in filed.finditer(back)]
     assert [(month, bool(caught)) for _, caught, month, _ in found] == [
         ("2026-10", True), ("2026-11", False)], back
     assert re.search(r"filing\.missed .*months=\['2026-08', '2026-09'\]", back), back
+    # What Prometheus sees of it: two months left to a person, none ahead, October caught up.
+    assert metrics["hazard_filing_months_missed"] == 2 and metrics["hazard_filing_months_clock_ahead"] == 0
     events = values(asyncio.run(read_all(namespace.bootstrap, namespace.topic("referrals.discipline"),
                                          settle=2)))
     by_month: dict[str, list[str]] = {}
@@ -158,6 +175,7 @@ def test_a_scheduler_back_after_a_stop_files_the_months_it_missed_since_its_firs
     assert all(sorted(depts) == sorted(by_month["2026-07"]) and len(set(depts)) == len(depts)
                for depts in by_month.values()), by_month
     assert [int(sent) for *_, sent in found] == [len(by_month[m]) for m in ("2026-10", "2026-11")]
+    assert metrics["hazard_filing_filings_sent_total[('caught_up', 'true')]"] == len(by_month["2026-10"])
     october = next(e for e in events
                    if e["data"]["subject_id"] == "fire_rescue" and " 2026-10 " in e["data"]["reason"])
     assert "1 hazards found" in october["data"]["reason"], october["data"]["reason"]

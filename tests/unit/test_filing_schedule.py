@@ -9,12 +9,15 @@ scheduler back from a stop files is `months_to_file`, pure, tested here.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import datetime
 
 import pytest
 import structlog.testing
+from prometheus_client import CollectorRegistry
 
 from engine.decide.state import Hazard
+from engine.metrics import FilingMetrics
 from engine.ruleset import load_rules
 from engine.settings import REPO_ROOT
 from engine.tools import filing
@@ -49,13 +52,32 @@ class _Stop(Exception):
     """Ends the endless loop from the test's sleep."""
 
 
-def _run(clock_times: list[float], outcomes: list[object], day: int = 5
-         ) -> tuple[list[str], list[float]]:
+def _metrics() -> tuple[FilingMetrics, CollectorRegistry]:
+    registry = CollectorRegistry()
+    return FilingMetrics(registry), registry
+
+
+def _clock(readings: list[float]) -> Callable[[], float]:
+    """A clock that reads `readings` in turn, then ends the scheduler's loop."""
+    times = iter(readings)
+
+    def clock() -> float:
+        try:
+            return next(times)
+        except StopIteration:
+            raise _Stop from None
+    return clock
+
+
+def _run(clock_times: list[float], outcomes: list[object], day: int = 5,
+         registry: CollectorRegistry | None = None) -> tuple[list[str], list[float]]:
     """The months the scheduler filed and the waits it slept, the clock reading `clock_times` in
-    turn; each filing returns (or raises) the next of `outcomes`. Stops when the clock runs out."""
+    turn; each filing returns (or raises) the next of `outcomes`. Stops when the clock runs out.
+    Its metrics go on `registry`."""
+    metrics = FilingMetrics(registry or CollectorRegistry())
     filed: list[str] = []
     slept: list[float] = []
-    times = iter(clock_times)
+    clock = _clock(clock_times)
 
     async def file_due(bootstrap, prefix, app_id, month, rules, auth=None, *, day):
         filed.append(month)
@@ -64,19 +86,14 @@ def _run(clock_times: list[float], outcomes: list[object], day: int = 5
             raise outcome
         return [(month, *outcome)], [], []
 
-    def clock() -> float:
-        try:
-            return next(times)
-        except StopIteration:
-            raise _Stop from None
-
     async def sleep(seconds: float) -> None:
         slept.append(seconds)
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(filing, "file_due", file_due)
         with pytest.raises(_Stop):
-            asyncio.run(filing.schedule("b", "", "app", None, day, clock=clock, sleep=sleep))
+            asyncio.run(filing.schedule("b", "", "app", None, day, metrics=metrics, clock=clock,
+                                        sleep=sleep))
     return filed, slept
 
 
@@ -92,9 +109,23 @@ def test_the_scheduler_files_the_month_due_at_start_and_then_each_month_once():
 def test_a_failed_filing_is_tried_again_until_it_is_filed():
     start = _ts("2026-12-07T09:00:00+08:00")
     refused = NoTopic("topic referrals.discipline does not exist")
-    filed, slept = _run([start, start + 300, start + 360], [refused, OSError("broker gone"), (0, 8)])
+    registry = CollectorRegistry()
+    filed, slept = _run([start, start + 300, start + 360], [refused, OSError("broker gone"), (0, 8)],
+                        registry=registry)
     assert filed == ["2026-11"] * 3
     assert slept[:2] == [filing.RETRY_S, filing.RETRY_S]
+    assert registry.get_sample_value("hazard_filing_failures_total") == 2
+    assert registry.get_sample_value("hazard_filing_due_unfiled") == 0
+    assert registry.get_sample_value("hazard_filing_last_filed_timestamp_seconds") > 0
+
+
+def test_a_month_that_cannot_be_filed_shows_as_unfiled_until_it_is():
+    start = _ts("2026-12-07T09:00:00+08:00")
+    registry = CollectorRegistry()
+    _run([start, start + 300], [OSError("broker gone"), OSError("broker gone")], registry=registry)
+    assert registry.get_sample_value("hazard_filing_due_unfiled") == 1
+    assert registry.get_sample_value("hazard_filing_failures_total") == 2
+    assert registry.get_sample_value("hazard_filing_last_filed_timestamp_seconds") == 0
 
 
 @pytest.mark.parametrize(("due", "filed", "months", "missed"), [
@@ -148,17 +179,77 @@ def test_the_scheduler_logs_each_month_it_caught_up_and_those_left_for_a_person(
     async def sleep(seconds: float) -> None:
         raise _Stop
 
+    metrics, registry = _metrics()
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(filing, "file_due", file_due)
         with structlog.testing.capture_logs() as logs, pytest.raises(_Stop):
-            asyncio.run(filing.schedule("b", "", "app", None, 5, clock=lambda: start, sleep=sleep))
+            asyncio.run(filing.schedule("b", "", "app", None, 5, metrics=metrics, clock=lambda: start,
+                                        sleep=sleep))
     assert calls == ["2027-01"]
+    assert registry.get_sample_value("hazard_filing_filings_sent_total", {"caught_up": "true"}) == 8
+    assert registry.get_sample_value("hazard_filing_filings_sent_total", {"caught_up": "false"}) == 8
+    assert registry.get_sample_value("hazard_filing_months_missed") == 1
+    assert registry.get_sample_value("hazard_filing_months_clock_ahead") == 1
     assert [(e.get("month"), e.get("caught_up")) for e in logs if e["event"] == "filing.filed"] == [
         ("2026-12", True), ("2027-01", None)]
     missed = next(e for e in logs if e["event"] == "filing.missed")
     assert missed["months"] == ["2026-10"] and "--month M --publish" in missed["hint"]
     ahead = next(e for e in logs if e["event"] == "filing.clock_ahead")
     assert ahead["months"] == ["2026-11"] and "files each when it falls due" in ahead["hint"]
+
+
+def test_the_months_missed_are_looked_for_again_and_their_count_falls_once_filed_by_hand():
+    start = _ts("2027-02-07T09:00:00+08:00")
+    clock = _clock([start, start + 60, start + filing.RECHECK_S, start + filing.RECHECK_S + 60,
+                    start + 2 * filing.RECHECK_S])
+    on_topic = [{"2026-11"}, {"2026-11", "2026-10"}]
+    looked: list[list[str]] = []
+    counts: list[float | None] = []
+    metrics, registry = _metrics()
+
+    async def file_due(bootstrap, prefix, app_id, month, rules, auth=None, *, day):
+        return [(month, 8, 0)], ["2026-10", "2026-11"], []
+
+    async def still_missed(bootstrap, prefix, months, auth=None):
+        looked.append(list(months))
+        there = on_topic.pop(0)
+        return [month for month in months if month not in there]
+
+    async def sleep(seconds: float) -> None:
+        counts.append(registry.get_sample_value("hazard_filing_months_missed"))
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(filing, "file_due", file_due)
+        mp.setattr(filing, "still_missed", still_missed)
+        with pytest.raises(_Stop):
+            asyncio.run(filing.schedule("b", "", "app", None, 5, metrics=metrics, clock=clock, sleep=sleep))
+    # Filed at start with two months left; a minute later not looked at again; at RECHECK_S one of
+    # them is on the topic (a person filed it); at 2 RECHECK_S, the other. Then nothing is missed.
+    assert looked == [["2026-10", "2026-11"], ["2026-10"]]
+    assert counts == [2, 2, 1, 1, 0]
+
+
+def test_a_failed_look_for_the_months_missed_keeps_them():
+    start = _ts("2027-02-07T09:00:00+08:00")
+    clock = _clock([start, start + filing.RECHECK_S])
+    metrics, registry = _metrics()
+
+    async def file_due(bootstrap, prefix, app_id, month, rules, auth=None, *, day):
+        return [(month, 8, 0)], ["2026-10"], []
+
+    async def still_missed(bootstrap, prefix, months, auth=None):
+        raise OSError("broker gone")
+
+    async def sleep(seconds: float) -> None:
+        return None
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(filing, "file_due", file_due)
+        mp.setattr(filing, "still_missed", still_missed)
+        with structlog.testing.capture_logs() as logs, pytest.raises(_Stop):
+            asyncio.run(filing.schedule("b", "", "app", None, 5, metrics=metrics, clock=clock, sleep=sleep))
+    assert registry.get_sample_value("hazard_filing_months_missed") == 1
+    assert [e["months"] for e in logs if e["event"] == "filing.recheck_failed"] == [["2026-10"]]
 
 
 def _file_due(due: str, there: set[tuple[str, str]], hazards: list[Hazard], real_now: float
@@ -220,3 +311,31 @@ def test_file_due_catches_up_no_month_before_the_first_hazard_and_none_ahead_of_
         "2027-11", {("2026-11", dept) for dept in LEADS}, [HAZARD], _ts("2026-12-07T09:00:00+08:00"))
     assert published == [] and done == [("2026-11", 0, len(LEADS))]
     assert ahead == ["2026-12"] + [f"2027-{m:02d}" for m in range(1, 12)]
+
+
+def test_a_scheduler_that_cannot_listen_for_its_metrics_says_so_and_files_nothing():
+    """Its port taken (a second scheduler on the machine): exit 2, naming the address and the
+    settings, before any month is looked at."""
+    import socket
+
+    from engine.http.limits import Limits
+    from engine.settings import Settings
+
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    port = taken.getsockname()[1]
+    try:
+        with pytest.MonkeyPatch.context() as mp:
+            async def file_due(*_: object, **__: object) -> None:
+                raise AssertionError("filed with no metrics to show it")
+            mp.setattr(filing, "file_due", file_due)
+            with structlog.testing.capture_logs() as logs:
+                code = filing.run_schedule("b", "", "app", RULES, 5, None, clock=lambda: 0.0,
+                                           listen=("127.0.0.1", port),
+                                           limits=Limits.from_settings(Settings()))
+    finally:
+        taken.close()
+    assert code == 2
+    error = next(e for e in logs if e["event"] == "filing.cannot_listen")["error"]
+    assert f"127.0.0.1:{port}" in error and "filing bind and port" in error

@@ -296,17 +296,19 @@ def test_each_town_and_department_is_exported_with_its_name_as_the_board_gives_i
 
 
 def test_readme_documents_every_metric_with_its_labels() -> None:
-    """Each hazard_* family the worker exports has a row in README's table, with the same labels."""
+    """Each hazard_* family the worker and the filing scheduler export has a row in README's tables,
+    with the same labels."""
     from pathlib import Path
 
     from decide_fixtures import RULES
 
     from engine.enterprise.state import EnterpriseFile
-    from engine.metrics import AlertGauges, EnterpriseGauges, ReplicaGauges, RuntimeGauges
+    from engine.metrics import AlertGauges, EnterpriseGauges, FilingMetrics, ReplicaGauges, RuntimeGauges
     from engine.stream.pauses import Pauses
 
     registry = CollectorRegistry()
     EngineMetrics(registry, "v", "r", 2026, RULES.reference)
+    FilingMetrics(registry).sent.labels(caught_up="false")  # the filing scheduler's, on its own registry
     gauges = HazardGauges(lambda h: "fire_rescue", now=lambda: 5000.0)
     gauges.update(hazard("A", watermark=1000, tier="yellow", listed=None))
     enterprises = EnterpriseGauges(RULES.reference, lambda: 5000.0)
