@@ -66,11 +66,13 @@ def test_amtool_checks_the_routes_and_routes_by_town_and_department() -> None:
 OPERATORS = {"HazardEngineDown", "HazardEngineLagHigh", "HazardEngineTimerLagging", "IntakeRejectionSpike",
              "IntakeEventTimesRefused", "FieldEventsArrivingLate", "HostClockBehindBroker",
              "DecisionDeadLettered", "WorkersRunDifferentRules", "WorkersRunDifferentReleases",
-             "HolidayCalendarEnding"}
+             "HolidayCalendarEnding", "PeriodicFilingFailing", "PeriodicFilingMonthsMissed",
+             "PeriodicFilingClockAhead", "PeriodicFilingSchedulerDown"}
 # Those of them the duty office hears of as well: the critical ones, and those that change what the
-# supervisors see (records refused or late, deadlines turning approximate).
+# supervisors see or ask a decision of the district (records refused or late, deadlines turning
+# approximate, months with no filing to discipline inspection).
 DUTY_OFFICE_TOO = {"HazardEngineDown", "DecisionDeadLettered", "IntakeEventTimesRefused",
-                   "FieldEventsArrivingLate", "HolidayCalendarEnding"}
+                   "FieldEventsArrivingLate", "HolidayCalendarEnding", "PeriodicFilingMonthsMissed"}
 
 
 def alert_rules() -> dict[str, dict[str, Any]]:
