@@ -410,6 +410,9 @@ class FilingMetrics:
             "hazard_filing_filings_sent_total", "Filings sent to referrals.discipline, by whether "
             "their month was caught up after a stop of the scheduler (caught_up=true) or was the "
             "month due.", ["caught_up"], registry=registry)
+        self.supplements = Counter(
+            "hazard_filing_supplements_sent_total", "Supplements sent to a month already filed, for "
+            "hazards found in it whose records reached the engine after it was filed.", registry=registry)
         self.missed = Gauge(
             "hazard_filing_months_missed", "Months the scheduler will not file itself and that are "
             "still in no filing (filing.missed: before the engine's first hazard, or after a stop of "

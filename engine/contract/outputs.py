@@ -168,6 +168,15 @@ class DisciplineReferral(Output):
         default=None, description="(extension) a periodic_filing's only: when it was made and sent. "
         "Its `time` is the month's last second; a month filed later than its filing day (a scheduler "
         "back from a stop, or by hand) is built from the hazards' states as they were at `filed_at`")
+    found_ids: list[str] | None = Field(
+        default=None, description="(extension) a periodic_filing's only: the hazards it counts as found "
+        "in the month, by id (its supplements: those whose records reached the engine after the month "
+        "was filed)")
+    supplements: str | None = Field(
+        default=None, description="(extension) on a supplement to a month's periodic_filing: the "
+        "`referral_id` of the filing it adds to. A hazard found in the month whose records reached the "
+        "engine after the month was filed is in no filing of it; at the next filing day it is filed "
+        "as a supplement, dated like the filing at the month's last second")
 
 
 class ReferralWithdrawn(DisciplineReferral):

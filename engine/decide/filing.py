@@ -11,12 +11,17 @@ the hazards' states alone, so like the cores it is pure:
 Each output is a `safety.referral.discipline` with grounds `periodic_filing`,
 subject_kind `department` and subject_id the department's id; its id comes
 from the department and the month, so filing a month twice sends the same ids.
+It names the hazards it counts as found (`found_ids`), so that a hazard found
+in the month whose records reach the engine after the month was filed can be
+filed later as a supplement to it (`supplements`), not left out of every filing.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
+
+import orjson
 
 from engine.contract.outputs import REFERRALS_DISCIPLINE
 from engine.decide.proposals import ESCALATED, moot
@@ -29,6 +34,10 @@ from engine.kernel.targets import addressee, department_unit, lead_department
 from engine.ruleset.calendar import SHANGHAI
 from engine.ruleset.compiled import Rules
 from engine.zh.words import Words
+
+# A filing's `found_ids` as JSON at most: with its timeline (engine/kernel/referral.py TIMELINE_BYTES)
+# a filing stays well under the topic's 4 MiB records, however many hazards a flood of reports opened.
+FOUND_IDS_BYTES = 1024 * 1024
 
 
 class FilingError(EngineError, ValueError):
@@ -47,10 +56,51 @@ def month_bounds(month: str) -> tuple[int, int]:
 
 def monthly_filings(hazards: Iterable[Hazard], month: str, rules: Rules) -> list[Out]:
     """One filing per sector-leading department for `month`, dated at the month's end."""
-    ground = rules.periodic_filing
-    if ground is None:
-        raise FilingError("the rules have no referral.periodic_filing ground (rules/hazards.yaml)")
+    _ground(rules)
     start, end = month_bounds(month)
+    by_dept = _by_department(hazards, start, end, rules)
+    return [_filing(dept, by_dept[dept], month, start, end, rules) for dept in sorted(by_dept)]
+
+
+def supplements(hazards: Iterable[Hazard], month: str, rules: Rules,
+                filed: Mapping[str, tuple[str, frozenset[str]]]) -> list[Out]:
+    """For each department whose filing of `month` is `filed` (department: (its referral_id, the
+    hazards it and its supplements counted as found)), a supplement naming the hazards found in
+    the month that no filing of the month counted: their records reached the engine after it was
+    filed. A hazard another department's filing counted (a sector that changed lead department
+    since) is not one. Its id comes from the department, the month and those hazards, so the same
+    late hazards are supplemented under one id however often this runs."""
+    _ground(rules)
+    start, end = month_bounds(month)
+    counted = frozenset().union(*(found for _, found in filed.values()))
+    outs = []
+    for dept, hs in sorted(_by_department(hazards, start, end, rules).items()):
+        late = [h for h in hs if start <= h.opened_at < end and h.id not in counted]  # type: ignore[operator]
+        if dept in filed and late:
+            # Those over the bound wait for the next filing day's supplement.
+            late = late[:_fitting([h.id for h in late])]
+            outs.append(_supplement(dept, late, filed[dept][0], month, start, end, rules))
+    return outs
+
+
+def _fitting(ids: list[str]) -> int:
+    """How many of `ids`, from the first, fit in FOUND_IDS_BYTES as a JSON list."""
+    used = 2
+    for count, hazard_id in enumerate(ids):
+        used += len(orjson.dumps(hazard_id)) + 1
+        if used > FOUND_IDS_BYTES:
+            return count
+    return len(ids)
+
+
+def _ground(rules: Rules) -> None:
+    if rules.periodic_filing is None:
+        raise FilingError("the rules have no referral.periodic_filing ground (rules/hazards.yaml)")
+
+
+def _by_department(hazards: Iterable[Hazard], start: int, end: int, rules: Rules) -> dict[str, list[Hazard]]:
+    """The hazards a month's filings speak of, by lead department (every sector-leading one,
+    with none too), each department's by id."""
     leads = sorted({a.lead.id for a in rules.reference.sectors.values()})
     by_dept: dict[str, list[Hazard]] = {d: [] for d in leads}
     for h in hazards:
@@ -60,8 +110,7 @@ def monthly_filings(hazards: Iterable[Hazard], month: str, rules: Rules) -> list
         if h.closed_at is not None and h.closed_at < start and not _proposals_due(h, start, end):
             continue  # closed before the month, no proposal of it due in the month: nothing to file
         by_dept.setdefault(dept, []).append(h)
-    return [_filing(dept, sorted(by_dept[dept], key=lambda h: h.id), month, start, end, rules)
-            for dept in sorted(by_dept)]
+    return {dept: sorted(hs, key=lambda h: h.id) for dept, hs in by_dept.items()}
 
 
 def _proposals_due(h: Hazard, start: int, end: int, escalated: bool = False) -> list[list[object]]:
@@ -79,7 +128,8 @@ def _filing(dept: str, hazards: list[Hazard], month: str, start: int, end: int, 
     ground = rules.periodic_filing
     assert ground is not None
     rid = output_id("filing", dept, month, ground.rule_id)
-    found = sum(1 for h in hazards if start <= h.opened_at < end)  # type: ignore[operator]
+    found_ids = [h.id for h in hazards if start <= h.opened_at < end]  # type: ignore[operator]
+    found = len(found_ids)
     closed = sum(1 for h in hazards if h.closed_at is not None and start <= h.closed_at < end)
     still_open = [h for h in hazards if h.closed_at is None or h.closed_at >= end]
     # Past its deadline at the month's last second (`Hazard.overdue`): one claimed complete by then
@@ -92,6 +142,31 @@ def _filing(dept: str, hazards: list[Hazard], month: str, start: int, end: int, 
               f"{found} hazards found, {closed} closed, {len(still_open)} open at the month's end, "
               f"{overdue} of them past their deadline, {listed} under listed supervision, {unanswered} "
               "enforcement proposals with no legal review or decision by their due time")
+    # Too many to name (a flood of reports): not named, and the month gets no supplement.
+    named = found_ids if _fitting(found_ids) == found else None
+    return _out(dept, rid, reason, hazards, {"found_ids": named}, start, end, rules)
+
+
+def _supplement(dept: str, late: list[Hazard], original: str, month: str, start: int, end: int,
+                rules: Rules) -> Out:
+    ground = rules.periodic_filing
+    assert ground is not None
+    ids = [h.id for h in late]
+    rid = output_id("filing-supplement", dept, month, ground.rule_id, *ids)
+    still_open = [h for h in late if h.closed_at is None or h.closed_at >= end]
+    overdue = sum(1 for h in still_open if h.overdue(end - 1))
+    respondent = department_unit(dept, rules.reference)
+    reason = (f"Supplement to the supervision results of {respondent['name'] or dept} for {month} "
+              f"(监督检查结果补充备案): {len(ids)} hazards found in the month whose records reached the "
+              f"engine after the month was filed, {len(still_open)} of them open at the month's end, "
+              f"{overdue} past their deadline")
+    return _out(dept, rid, reason, late, {"found_ids": ids, "supplements": original}, start, end, rules)
+
+
+def _out(dept: str, rid: str, reason: str, hazards: list[Hazard], extra: dict[str, object], start: int,
+         end: int, rules: Rules) -> Out:
+    """A filing (or a supplement) of `hazards`' steps in [start, end), dated at the month's end."""
+    respondent = department_unit(dept, rules.reference)
     zh = Words("zh", rules.reference)
     timeline = bounded(sorted(
         (zh.timeline_item(t, e, f"{h.id}: {w}")
@@ -99,7 +174,7 @@ def _filing(dept: str, hazards: list[Hazard], month: str, start: int, end: int, 
         key=lambda item: (item["time"], item["event_id"])))
     data = {"referral_id": rid, "subject_kind": "department", "subject_id": dept,
             "respondents": [respondent], "grounds": "periodic_filing", "reason": reason,
-            "timeline": timeline, "rules_version": rules.version}
+            "timeline": timeline, "rules_version": rules.version, **extra}
     zh.said(data)
     # The plans file results with "同级纪委监委" (line 798): a branch of a city bureau's is not the
     # district's commission, which is asked to pass it on (engine/kernel/referral.py `jurisdiction`).

@@ -16,7 +16,9 @@ files a month once, and a scheduler started late files the month then due at
 once, with the months since the latest month filed (a longer stop) if that
 month is at most CATCH_UP_MONTHS before it. It files no month before it has
 fallen due by the real clock too, and catches up no month that ended before
-the first hazard the engine knows was opened.
+the first hazard the engine knows was opened. It also sends a supplement to a
+month filed before, for the hazards found in it whose records reached the
+engine after it was filed (engine/decide/filing.py `supplements`).
 """
 
 from __future__ import annotations
@@ -25,8 +27,9 @@ import asyncio
 import json
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import structlog
 from aiokafka.errors import KafkaError
@@ -35,7 +38,7 @@ from prometheus_client.process_collector import PROCESS_COLLECTOR
 
 from engine.contract.outputs import REFERRALS_DISCIPLINE, record_headers
 from engine.cores import HISTORY_TABLES, TABLES, record_value
-from engine.decide.filing import FilingError, month_bounds, monthly_filings
+from engine.decide.filing import FilingError, month_bounds, monthly_filings, supplements
 from engine.decide.state import Hazard
 from engine.errors import EngineError
 from engine.http.limits import Limits
@@ -126,21 +129,49 @@ def month_after(month: str) -> str:
     return months_back(month, -1)
 
 
-async def filed(bootstrap: str, topic: str, auth: Mapping[str, Any] | None = None) -> set[tuple[str, str]]:
-    """The periodic filings already on `topic`, as (month, department). A filing is dated at its
+@dataclass
+class OnTopic:
+    """What the topic holds of one department's filing of one month: the original filing's id, and
+    the hazards it and its supplements counted as found (None when a filing made before 2026-12-08
+    does not name them: late hazards of that month cannot be told, and are not supplemented)."""
+
+    referral_id: str | None = None
+    found: set[str] | None = field(default_factory=set)
+
+
+async def on_topic(bootstrap: str, topic: str, auth: Mapping[str, Any] | None = None
+                   ) -> dict[tuple[str, str], OnTopic]:
+    """The periodic filings already on `topic`, by (month, department). A filing is dated at its
     month's last second (engine/decide/filing.py), so its month is its time's in district time.
     A record that is not such a filing is passed over (the topic carries every referral to
-    discipline inspection)."""
-    there = set()
+    discipline inspection), and so is one under an id sent before: a subscriber keeps the first
+    (a month published again by hand, whose hazards counted now its first did not count)."""
+    there: dict[tuple[str, str], OnTopic] = {}
+    seen: set[str] = set()
     for record in await read_to_end(bootstrap, topic, auth):
         try:
             event = json.loads(record.value)
-            if event["data"]["grounds"] == "periodic_filing":
-                month = datetime.fromisoformat(event["time"]).astimezone(SHANGHAI).strftime("%Y-%m")
-                there.add((month, event["data"]["subject_id"]))
-        except (TypeError, ValueError, KeyError):
+            data = event["data"]
+            if data["grounds"] != "periodic_filing" or data["referral_id"] in seen:
+                continue
+            seen.add(data["referral_id"])
+            month = datetime.fromisoformat(event["time"]).astimezone(SHANGHAI).strftime("%Y-%m")
+            filing = there.setdefault((month, data["subject_id"]), OnTopic())
+            if not data.get("supplements") and filing.referral_id is None:
+                filing.referral_id = data["referral_id"]
+            found = data.get("found_ids")
+            if found is None and not data.get("supplements"):
+                filing.found = None
+            elif filing.found is not None and found is not None:
+                filing.found.update(found)
+        except (TypeError, ValueError, KeyError, AttributeError):
             continue
     return there
+
+
+async def filed(bootstrap: str, topic: str, auth: Mapping[str, Any] | None = None) -> set[tuple[str, str]]:
+    """The (month, department) of the periodic filings already on `topic` (`on_topic`)."""
+    return set(await on_topic(bootstrap, topic, auth))
 
 
 def months_back(month: str, count: int) -> str:
@@ -180,19 +211,22 @@ def months_to_file(due: str, filed_months: Iterable[str], limit: int = CATCH_UP_
 
 async def file_due(bootstrap: str, prefix: str, app_id: str, due: str, rules: Rules,
                    auth: Mapping[str, Any] | None = None, *, day: int = 1,
-                   real_now: float | None = None) -> tuple[list[tuple[str, int, int]], list[str], list[str]]:
+                   real_now: float | None = None) -> Due:
     """Publish the filings of `due`, and of the months before it a stop left out
     (`months_to_file`), that are not on the topic yet: a department's month is filed once,
-    whatever rules version or person filed it. Returns, for each month looked at, (month,
+    whatever rules version or person filed it. Then the supplements of the months filed
+    before, up to CATCH_UP_MONTHS back, for the hazards found in them that no filing counted
+    (`supplements`). Returns, for each month looked at, (month,
     sent, already there); the months left for a person (`months_to_file`'s missed, and
     months to catch up that ended before the first hazard the engine knows was opened: it
-    cannot tell a stop from months before it was in use); and the months not filed because
+    cannot tell a stop from months before it was in use); the months not filed because
     they have not fallen due (on filing day `day`) by the real clock (`real_now`), the
-    engine's being ahead: a month filed early would stand in for the one due later.
+    engine's being ahead: a month filed early would stand in for the one due later; and
+    each supplement sent, as (month, department, hazards).
     """
     topic = prefix + REFERRALS_DISCIPLINE
     await require_topic(bootstrap, topic, auth)
-    there = await filed(bootstrap, topic, auth)
+    there = await on_topic(bootstrap, topic, auth)
     filed_months = {month for month, _ in there}
     months, missed = months_to_file(due, filed_months)
     real_now = time.time() if real_now is None else real_now
@@ -212,7 +246,28 @@ async def file_due(bootstrap: str, prefix: str, app_id: str, due: str, rules: Ru
         if todo:
             await _publish(bootstrap, prefix, _sent_at(todo, real_now), auth)
         done.append((month, len(todo), len(outs) - len(todo)))
-    return done, sorted(missed), ahead
+    supplemented = []
+    for month in sorted(filed_months - set(ahead)):
+        of_month = {dept: filing for (m, dept), filing in there.items() if m == month}
+        if not months_back(due, CATCH_UP_MONTHS) <= month < due or any(
+                f.found is None or f.referral_id is None for f in of_month.values()):
+            continue  # out of reach, or a filing that does not say which hazards it counted
+        outs = supplements(hazards, month, rules,
+                           {dept: (f.referral_id, frozenset(f.found)) for dept, f in of_month.items()})
+        if outs:
+            await _publish(bootstrap, prefix, _sent_at(outs, real_now), auth)
+        supplemented += [(month, o.event["data"]["subject_id"], len(o.event["data"]["found_ids"]))
+                         for o in outs]
+    return Due(done, sorted(missed), ahead, supplemented)
+
+
+class Due(NamedTuple):
+    """What `file_due` did and left."""
+
+    done: list[tuple[str, int, int]]
+    missed: list[str]
+    ahead: list[str]
+    supplemented: list[tuple[str, str, int]]
 
 
 async def still_missed(bootstrap: str, prefix: str, months: list[str],
@@ -247,8 +302,8 @@ async def schedule(bootstrap: str, prefix: str, app_id: str, rules: Rules, day: 
         if month != done:
             metrics.unfiled.set(1)
             try:
-                filed_now, missed, ahead = await file_due(bootstrap, prefix, app_id, month, rules, auth,
-                                                          day=day)
+                filed_now, missed, ahead, supplemented = await file_due(bootstrap, prefix, app_id, month,
+                                                                        rules, auth, day=day)
             except (EngineError, KafkaError, OSError) as exc:
                 metrics.failures.inc()
                 log.warning("filing.failed", month=month, error=str(exc), retry_in_s=RETRY_S)
@@ -275,6 +330,9 @@ async def schedule(bootstrap: str, prefix: str, app_id: str, rules: Rules, day: 
                 elif sent:  # a month a stop left out (or cut short), filed now
                     log.info("filing.filed", month=filed_month, sent=sent, already_filed=there,
                              caught_up=True)
+            for filed_month, department, hazards in supplemented:
+                metrics.supplements.inc()
+                log.info("filing.supplemented", month=filed_month, department=department, hazards=hazards)
         elif missed and now - looked >= RECHECK_S:
             looked = now
             try:

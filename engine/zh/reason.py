@@ -144,6 +144,12 @@ _REFERRALS = compiled([
      r"review or decision by their due time",
      "{d:unit} {m} 监督检查结果抄报备案：发现隐患 {a} 项，销号 {b} 项，月末未销号 {c} 项，"
      "其中逾期 {o} 项、挂牌督办 {l} 项；执法建议逾期未审核或决定 {p} 项"),
+    # its supplement, for hazards of the month whose records came after it (the same module)
+    (r"Supplement to the supervision results of (?P<d>.+?) for (?P<m>\d{4}-\d{2}) \(监督检查结果补充备案\): "
+     r"(?P<n>\d+) hazards found in the month whose records reached the engine after the month was filed, "
+     r"(?P<c>\d+) of them open at the month's end, (?P<o>\d+) past their deadline",
+     "{d:unit} {m} 监督检查结果补充备案：该月发现、但记录在该月备案后才送达引擎的隐患 {n} 项，"
+     "其中月末未销号 {c} 项、逾期 {o} 项"),
 ])
 
 _ESCALATIONS = compiled([

@@ -179,3 +179,33 @@ def test_a_scheduler_back_after_a_stop_files_the_months_it_missed_since_its_firs
     october = next(e for e in events
                    if e["data"]["subject_id"] == "fire_rescue" and " 2026-10 " in e["data"]["reason"])
     assert "1 hazards found" in october["data"]["reason"], october["data"]["reason"]
+
+
+def test_a_hazard_whose_report_came_after_its_month_was_filed_is_filed_as_a_supplement(
+        namespace: Namespace, tmp_path: Path) -> None:
+    """October filed on 6 November; then a hazard found on 30 October reaches the engine (a tablet
+    offline). When November falls due, the scheduler files November and a supplement to the fire
+    brigade's October filing naming that hazard; started again, it sends nothing more."""
+    asyncio.run(_changelog(namespace))
+    asyncio.run(_create(namespace, namespace.topic("referrals.discipline")))
+    _schedule_until_filed(namespace, tmp_path / "october.log", now="2026-11-06T09:00:00+08:00",
+                          month="2026-10")
+    late = Hazard("HZ-FL-3", opened="e7", opened_at=_at("2026-10-30T16:00:00+08:00"), sector="fire_safety",
+                  town="lihaiwu", history=[[_at("2026-10-30T16:00:00+08:00"), "e7", "reported"]])
+    changelog = f"{namespace.name}-hazards-changelog"
+    asyncio.run(produce(namespace.bootstrap, changelog, [(b"HZ-FL-3", pack(late))]))
+    back, metrics = _schedule_until_filed(namespace, tmp_path / "november.log")
+    assert re.search(r"filing\.supplemented .*department=fire_rescue .*hazards=1 .*month=2026-10", back), back
+    assert metrics["hazard_filing_supplements_sent_total"] == 1
+    again, metrics = _schedule_until_filed(namespace, tmp_path / "again.log")
+    assert "filing.supplemented" not in again and metrics["hazard_filing_supplements_sent_total"] == 0
+    events = values(asyncio.run(read_all(namespace.bootstrap, namespace.topic("referrals.discipline"),
+                                         settle=2)))
+    october = [e["data"] for e in events if e["data"]["subject_id"] == "fire_rescue"
+               and e["time"].startswith("2026-10-31")]
+    original, supplement = october
+    assert original["found_ids"] == ["HZ-FL-2"] and "supplements" not in original
+    assert supplement["supplements"] == original["referral_id"] and supplement["found_ids"] == ["HZ-FL-3"]
+    assert supplement["filed_at"] > original["filed_at"] and "监督检查结果补充备案" in supplement["reason_zh"]
+    assert [item["what"] for item in supplement["timeline"]] == ["HZ-FL-3: reported"]
+    assert len({e["id"] for e in events}) == len(events)

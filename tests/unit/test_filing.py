@@ -8,7 +8,7 @@ import pytest
 from decide_fixtures import RULES, at, complete, report, review, run, verify
 
 from engine.contract.outputs import REFERRALS_DISCIPLINE, DisciplineReferral
-from engine.decide.filing import FilingError, month_bounds, monthly_filings
+from engine.decide.filing import FilingError, month_bounds, monthly_filings, supplements
 from engine.decide.state import PASSED_CLAIM, Hazard, judged_claim
 
 
@@ -268,3 +268,75 @@ def test_a_hazard_stored_before_claims_were_kept_by_time_is_counted_as_before():
     assert not closed.overdue(at("2026-11-30 23:59"))
     del closed.arrived[PASSED_CLAIM]
     assert closed.overdue(at("2026-11-30 23:59"))  # neither kept: the claim is not known, as before
+
+
+def test_a_filing_names_the_hazards_it_counts_as_found():
+    filings = _by_dept(monthly_filings(_story().states.values(), "2026-11", RULES))
+    assert filings["fire_rescue"].found_ids == ["HZ-F2", "HZ-F3"]
+    assert filings["housing_construction"].found_ids == ["HZ-C1"]
+    assert filings["market_supervision"].found_ids == [] and filings["fire_rescue"].supplements is None
+
+
+def _filed_without(*late: str) -> dict[str, tuple[str, frozenset[str]]]:
+    """November's filings as they went before the records of `late` reached the engine."""
+    outs = monthly_filings(_story().states.values(), "2026-11", RULES)
+    return {o.key: (o.id, frozenset(o.event["data"]["found_ids"]) - set(late)) for o in outs}
+
+
+def test_a_hazard_of_a_filed_month_whose_records_came_after_it_is_filed_as_a_supplement():
+    """HZ-F3, found at 23:59 on 30 November, reached the engine after November was filed: the
+    next run adds a supplement to the fire brigade's filing naming it, dated like the filing."""
+    states = _story().states.values()
+    filed = _filed_without("HZ-F3")
+    outs = supplements(states, "2026-11", RULES, filed)
+    assert [o.key for o in outs] == ["fire_rescue"] and outs[0].topic == REFERRALS_DISCIPLINE
+    supplement = DisciplineReferral.model_validate(outs[0].event["data"])
+    assert supplement.grounds == "periodic_filing" and supplement.supplements == filed["fire_rescue"][0]
+    assert supplement.found_ids == ["HZ-F3"]
+    assert supplement.reason == (
+        "Supplement to the supervision results of 区消防救援大队 for 2026-11 (监督检查结果补充备案): "
+        "1 hazards found in the month whose records reached the engine after the month was filed, "
+        "1 of them open at the month's end, 0 past their deadline")
+    assert supplement.reason_zh == (
+        "区消防救援大队 2026-11 监督检查结果补充备案：该月发现、但记录在该月备案后才送达引擎的隐患 1 项，"
+        "其中月末未销号 1 项、逾期 0 项")
+    assert {item.what.split(":")[0] for item in supplement.timeline} == {"HZ-F3"}
+    assert outs[0].event["time"] == monthly_filings(states, "2026-11", RULES)[0].event["time"]
+    # The same late hazard, supplemented again (a restart): the same id. Once its supplement is on
+    # the topic (its hazards counted), nothing more.
+    assert [o.id for o in supplements(states, "2026-11", RULES, filed)] == [outs[0].id]
+    filed["fire_rescue"] = (filed["fire_rescue"][0], filed["fire_rescue"][1] | {"HZ-F3"})
+    assert supplements(states, "2026-11", RULES, filed) == []
+
+
+def test_no_supplement_for_a_hazard_another_filing_counted_or_a_department_with_no_filing():
+    states = _story().states.values()
+    # HZ-F3 counted by another department's filing of the month (its sector's lead changed since):
+    # its records did not come late, so it is no supplement's.
+    filed = _filed_without("HZ-F3")
+    filed["housing_construction"] = (filed["housing_construction"][0],
+                                     filed["housing_construction"][1] | {"HZ-F3"})
+    assert supplements(states, "2026-11", RULES, filed) == []
+    # The fire brigade's month not filed at all: that is the filing's to do, not a supplement's.
+    filed = _filed_without("HZ-F3")
+    del filed["fire_rescue"]
+    assert supplements(states, "2026-11", RULES, filed) == []
+    # A hazard of another month is not November's, however late.
+    assert supplements(states, "2026-11", RULES, _filed_without("HZ-F4", "HZ-F1")) == []
+
+
+def test_a_filing_names_its_hazards_only_within_the_bound_and_a_supplement_takes_what_fits(monkeypatch):
+    """A flood of reports must not make a filing too large to send: past FOUND_IDS_BYTES the filing
+    names none (and its month gets no supplement); a supplement names those that fit, and the
+    rest wait for the next filing day's."""
+    from engine.decide import filing
+
+    states = _story().states.values()
+    filed = _filed_without("HZ-F2", "HZ-F3")
+    monkeypatch.setattr(filing, "FOUND_IDS_BYTES", len(b'["HZ-F2",]'))
+    fire = _by_dept(monthly_filings(states, "2026-11", RULES))["fire_rescue"]
+    assert fire.found_ids is None and "2 hazards found" in fire.reason
+    outs = supplements(states, "2026-11", RULES, filed)
+    assert [o.event["data"]["found_ids"] for o in outs] == [["HZ-F2"]]
+    filed["fire_rescue"] = (filed["fire_rescue"][0], frozenset({"HZ-F2"}))
+    assert [o.event["data"]["found_ids"] for o in supplements(states, "2026-11", RULES, filed)] == [["HZ-F3"]]

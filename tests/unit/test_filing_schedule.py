@@ -9,6 +9,9 @@ scheduler back from a stop files is `months_to_file`, pure, tested here.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import json
+import types
 from collections.abc import Callable
 from datetime import datetime
 
@@ -84,7 +87,7 @@ def _run(clock_times: list[float], outcomes: list[object], day: int = 5,
         outcome = outcomes.pop(0)
         if isinstance(outcome, Exception):
             raise outcome
-        return [(month, *outcome)], [], []
+        return filing.Due([(month, *outcome)], [], [], [])
 
     async def sleep(seconds: float) -> None:
         slept.append(seconds)
@@ -174,7 +177,8 @@ def test_the_scheduler_logs_each_month_it_caught_up_and_those_left_for_a_person(
 
     async def file_due(bootstrap, prefix, app_id, month, rules, auth=None, *, day):
         calls.append(month)
-        return [("2026-12", 8, 0), ("2027-01", 8, 0)], ["2026-10"], ["2026-11"]
+        return filing.Due([("2026-12", 8, 0), ("2027-01", 8, 0)], ["2026-10"], ["2026-11"],
+                          [("2026-11", "fire_rescue", 2)])
 
     async def sleep(seconds: float) -> None:
         raise _Stop
@@ -190,6 +194,10 @@ def test_the_scheduler_logs_each_month_it_caught_up_and_those_left_for_a_person(
     assert registry.get_sample_value("hazard_filing_filings_sent_total", {"caught_up": "false"}) == 8
     assert registry.get_sample_value("hazard_filing_months_missed") == 1
     assert registry.get_sample_value("hazard_filing_months_clock_ahead") == 1
+    assert registry.get_sample_value("hazard_filing_supplements_sent_total") == 1
+    supplement = next(e for e in logs if e["event"] == "filing.supplemented")
+    assert (supplement["month"], supplement["department"], supplement["hazards"]) == (
+        "2026-11", "fire_rescue", 2)
     assert [(e.get("month"), e.get("caught_up")) for e in logs if e["event"] == "filing.filed"] == [
         ("2026-12", True), ("2027-01", None)]
     missed = next(e for e in logs if e["event"] == "filing.missed")
@@ -208,7 +216,7 @@ def test_the_months_missed_are_looked_for_again_and_their_count_falls_once_filed
     metrics, registry = _metrics()
 
     async def file_due(bootstrap, prefix, app_id, month, rules, auth=None, *, day):
-        return [(month, 8, 0)], ["2026-10", "2026-11"], []
+        return filing.Due([(month, 8, 0)], ["2026-10", "2026-11"], [], [])
 
     async def still_missed(bootstrap, prefix, months, auth=None):
         looked.append(list(months))
@@ -235,7 +243,7 @@ def test_a_failed_look_for_the_months_missed_keeps_them():
     metrics, registry = _metrics()
 
     async def file_due(bootstrap, prefix, app_id, month, rules, auth=None, *, day):
-        return [(month, 8, 0)], ["2026-10"], []
+        return filing.Due([(month, 8, 0)], ["2026-10"], [], [])
 
     async def still_missed(bootstrap, prefix, months, auth=None):
         raise OSError("broker gone")
@@ -252,17 +260,19 @@ def test_a_failed_look_for_the_months_missed_keeps_them():
     assert [e["months"] for e in logs if e["event"] == "filing.recheck_failed"] == [["2026-10"]]
 
 
-def _file_due(due: str, there: set[tuple[str, str]], hazards: list[Hazard], real_now: float
-              ) -> tuple[tuple[list[tuple[str, int, int]], list[str], list[str]], list[tuple[str, str, str]]]:
-    """`file_due` with the topic holding `there` (month, department) and the changelog `hazards`;
-    what it returned, and the (month, department, filed_at) it published."""
+def _file_due(due: str, there: set[tuple[str, str]] | dict[tuple[str, str], filing.OnTopic],
+              hazards: list[Hazard], real_now: float) -> tuple[filing.Due, list[tuple[str, str, str]]]:
+    """`file_due` with the topic holding `there` (month, department: each a filing made before
+    filings named their hazards, unless given as OnTopic) and the changelog `hazards`; what it
+    returned, and the (month, department, filed_at) it published."""
     published: list[tuple[str, str, str]] = []
+    topic = there if isinstance(there, dict) else {key: filing.OnTopic("r", None) for key in there}
 
     async def nothing(*_: object) -> None:
         return None
 
-    async def on_topic(*_: object) -> set[tuple[str, str]]:
-        return set(there)
+    async def on_topic(*_: object) -> dict[tuple[str, str], filing.OnTopic]:
+        return topic
 
     async def states(*_: object) -> list[Hazard]:
         return hazards
@@ -273,7 +283,7 @@ def _file_due(due: str, there: set[tuple[str, str]], hazards: list[Hazard], real
             published.append((month, out.event["data"]["subject_id"], out.event["data"]["filed_at"]))
 
     with pytest.MonkeyPatch.context() as mp:
-        for name, fake in (("require_topic", nothing), ("filed", on_topic), ("latest_hazards", states),
+        for name, fake in (("require_topic", nothing), ("on_topic", on_topic), ("latest_hazards", states),
                            ("_publish", publish)):
             mp.setattr(filing, name, fake)
         result = asyncio.run(filing.file_due("b", "", "app", due, RULES, day=5, real_now=real_now))
@@ -289,7 +299,7 @@ def test_file_due_sends_each_department_a_month_once_and_the_months_since_the_la
     """The latest month filed for one department only: the others are sent; the months after it
     too; each says when it was sent."""
     now = _ts("2026-12-07T09:00:00+08:00")
-    (done, missed, ahead), published = _file_due("2026-11", {("2026-09", "fire_rescue")}, [HAZARD], now)
+    (done, missed, ahead, _), published = _file_due("2026-11", {("2026-09", "fire_rescue")}, [HAZARD], now)
     assert (missed, ahead) == ([], [])
     assert [(month, sent) for month, sent, _ in done] == [
         ("2026-09", len(LEADS) - 1), ("2026-10", len(LEADS)), ("2026-11", len(LEADS))]
@@ -300,14 +310,14 @@ def test_file_due_sends_each_department_a_month_once_and_the_months_since_the_la
 def test_file_due_catches_up_no_month_before_the_first_hazard_and_none_ahead_of_the_real_clock():
     # A filing made by hand in January, before the engine's first hazard (September): the months
     # between are left for a person, not filed as nil returns.
-    (done, missed, ahead), published = _file_due(
+    (done, missed, ahead, _), published = _file_due(
         "2026-11", {("2026-01", dept) for dept in LEADS}, [HAZARD], _ts("2026-12-07T09:00:00+08:00"))
     assert missed == [f"2026-{m:02d}" for m in range(2, 9)] and ahead == []
     assert [month for month, *_ in done] == ["2026-09", "2026-10", "2026-11"]
     assert {m for m, *_ in published} == {"2026-09", "2026-10", "2026-11"}
     # The engine's clock a year ahead: the month it takes as due is not due by the real clock, and
     # neither are the months before it; nothing is sent.
-    (done, missed, ahead), published = _file_due(
+    (done, missed, ahead, _), published = _file_due(
         "2027-11", {("2026-11", dept) for dept in LEADS}, [HAZARD], _ts("2026-12-07T09:00:00+08:00"))
     assert published == [] and done == [("2026-11", 0, len(LEADS))]
     assert ahead == ["2026-12"] + [f"2027-{m:02d}" for m in range(1, 12)]
@@ -339,3 +349,58 @@ def test_a_scheduler_that_cannot_listen_for_its_metrics_says_so_and_files_nothin
     assert code == 2
     error = next(e for e in logs if e["event"] == "filing.cannot_listen")["error"]
     assert f"127.0.0.1:{port}" in error and "filing bind and port" in error
+
+
+OCTOBER_LATE = Hazard("HZ-2", opened="e2", opened_at=int(_ts("2026-10-31T22:00:00+08:00")),
+                      sector="fire_safety", town="lihaiwu")
+
+
+def test_file_due_supplements_the_months_filed_with_the_hazards_whose_records_came_after_them():
+    """October was filed naming HZ-1's month right but not HZ-2, whose report came in November: when
+    November falls due, November is filed and October's fire brigade filing gets a supplement."""
+    october = _ts("2026-10-10T09:00:00+08:00")
+    first = dataclasses.replace(HAZARD, opened_at=int(october))
+    there = {("2026-10", dept): filing.OnTopic(f"r-{dept}", {"HZ-1"} if dept == "fire_rescue" else set())
+             for dept in LEADS}
+    due, published = _file_due("2026-11", there, [first, OCTOBER_LATE], _ts("2026-12-07T09:00:00+08:00"))
+    assert due.supplemented == [("2026-10", "fire_rescue", 1)]
+    assert [(m, d) for m, d, _ in published if m == "2026-10"] == [("2026-10", "fire_rescue")]
+    assert due.done == [("2026-10", 0, len(LEADS)), ("2026-11", len(LEADS), 0)]
+    # A month one of whose filings does not name its hazards (made before they did) is left as it is.
+    there[("2026-10", "safety_bureau")] = filing.OnTopic("r-old", None)
+    due, published = _file_due("2026-11", there, [first, OCTOBER_LATE], _ts("2026-12-07T09:00:00+08:00"))
+    assert due.supplemented == [] and {m for m, *_ in published} == {"2026-11"}
+    # Nor is a month more than CATCH_UP_MONTHS before the month due.
+    there = {key: filing.OnTopic(f.referral_id, set()) for key, f in there.items()}
+    there.update({("2027-12", dept): filing.OnTopic("r", set()) for dept in LEADS})
+    due, published = _file_due("2027-12", there, [first, OCTOBER_LATE], _ts("2028-01-07T09:00:00+08:00"))
+    assert due.supplemented == [] and published == []
+
+
+def test_the_topic_is_read_as_each_filing_and_the_hazards_it_and_its_supplements_counted():
+    def record(month_end: str, dept: str, rid: str, **data: object) -> object:
+        value = {"time": month_end, "data": {"grounds": "periodic_filing", "subject_id": dept,
+                                             "referral_id": rid, **data}}
+        return types.SimpleNamespace(value=json.dumps(value).encode())
+
+    records = [
+        record("2026-10-31T23:59:59+08:00", "fire_rescue", "f-10", found_ids=["HZ-1"]),
+        record("2026-10-31T23:59:59+08:00", "fire_rescue", "s-10", found_ids=["HZ-2"], supplements="f-10"),
+        # October published again by hand, naming HZ-4 now: under its first id, so a subscriber keeps
+        # the first, and HZ-4 is still to be supplemented.
+        record("2026-10-31T23:59:59+08:00", "fire_rescue", "f-10", found_ids=["HZ-1", "HZ-4"]),
+        record("2026-09-30T23:59:59+08:00", "fire_rescue", "f-09"),  # made before filings named hazards
+        record("2026-09-30T23:59:59+08:00", "fire_rescue", "s-09", found_ids=["HZ-3"], supplements="f-09"),
+        types.SimpleNamespace(value=b'{"data": {"grounds": "duty_failure"}}'),
+        types.SimpleNamespace(value=b"not json"),
+        types.SimpleNamespace(value=None),  # a tombstone
+    ]
+
+    async def read_to_end(*_: object) -> list[object]:
+        return records
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(filing, "read_to_end", read_to_end)
+        there = asyncio.run(filing.on_topic("b", "referrals.discipline"))
+    assert there == {("2026-10", "fire_rescue"): filing.OnTopic("f-10", {"HZ-1", "HZ-2"}),
+                     ("2026-09", "fire_rescue"): filing.OnTopic("f-09", None)}
