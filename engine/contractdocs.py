@@ -30,6 +30,7 @@ from engine.contract.outputs import (
     CAP_CONTENT_TYPE,
     CLOUDEVENT_CONTENT_TYPE,
     ENGINE_SOURCE,
+    FILINGS_ORGANISATION,
     OUTPUT_TYPES,
     RejectionError,
 )
@@ -60,6 +61,8 @@ def _types_by_topic() -> dict[str, list[str]]:
         out.setdefault(event_type.topic, []).append(name)
     for name, (topic, _) in OUTPUT_TYPES.items():
         out.setdefault(topic, []).append(name)
+    # The organisation department's copies of the monthly filings are those filings, as sent.
+    out[FILINGS_ORGANISATION] = ["safety.referral.discipline"]
     return out
 
 

@@ -413,6 +413,9 @@ class FilingMetrics:
         self.supplements = Counter(
             "hazard_filing_supplements_sent_total", "Supplements sent to a month already filed, for "
             "hazards found in it whose records reached the engine after it was filed.", registry=registry)
+        self.copies = Counter(
+            "hazard_filing_copies_sent_total", "Filings and supplements copied to filings.organisation "
+            "for the organisation department (组织部门备案).", registry=registry)
         self.missed = Gauge(
             "hazard_filing_months_missed", "Months the scheduler will not file itself and that are "
             "still in no filing (filing.missed: before the engine's first hazard, or after a stop of "

@@ -26,6 +26,7 @@ from aiokafka.protocol.admin import CreateAclsRequest, DescribeAclsRequest
 from engine.broker import install, local
 from engine.broker.install import BrokerStartError, Progress
 from engine.broker.quotas import load_quotas, reconcile, refuse_engine_slowed
+from engine.contract.outputs import FILINGS_ORGANISATION
 from engine.settings import REPO_ROOT
 from engine.tools.kafka import connection
 from engine.topics import load_topics
@@ -33,8 +34,11 @@ from engine.topics import load_topics
 MECHANISM = "SCRAM-SHA-512"
 PROTOCOL = "SASL_PLAINTEXT"
 FIELD_APPS = ("field-app", "inspector-app")
-USERS = ("admin", *FIELD_APPS, "supervisor", "engine")
+# organisation: the organisation department (组织部门), which reads the copies of the monthly
+# filings (filings.organisation) and nothing else: not the referrals of failures to discipline inspection.
+USERS = ("admin", *FIELD_APPS, "supervisor", "organisation", "engine")
 SUPERVISOR_GROUP_PREFIX = "supervisor"
+ORGANISATION_GROUP_PREFIX = "organisation"
 # Kafka's wire codes (org.apache.kafka.common.acl / resource).
 TOPIC, GROUP = 2, 3
 LITERAL, PREFIXED = 3, 4
@@ -119,6 +123,8 @@ def acls(topics_file: Path, app_id: str = "hazard-engine", prefix: str = "") -> 
         allow(app, intake, (WRITE, DESCRIBE))
     allow("supervisor", watched, (READ, DESCRIBE))
     allow("supervisor", [SUPERVISOR_GROUP_PREFIX], (READ,), GROUP, PREFIXED)
+    allow("organisation", [prefix + FILINGS_ORGANISATION], (READ, DESCRIBE))
+    allow("organisation", [ORGANISATION_GROUP_PREFIX], (READ,), GROUP, PREFIXED)
     # The worker creates every declared topic and compares its configs (engine.topics).
     # WRITE too: a record with a null key is forwarded to its subject's partition of the same
     # intake topic (engine.intake.process, `forwarded`), so that its duplicates are caught there.

@@ -19,8 +19,12 @@ NOTIFICATIONS = "notifications"
 INTAKE_REJECTED = "intake.rejected"
 CREDIT_PROPOSALS = "credit.proposals"
 INSPECTIONS_PUBLIC = "inspections.public"
+# (extension) The copy of each monthly filing for the organisation department: the plans file supervision
+# results "抄报同级纪委监委及组织部门备案" (line 798). Made by `hazard-engine filing`, not by the worker.
+FILINGS_ORGANISATION = "filings.organisation"
 OUTPUT_TOPICS = (ESCALATIONS, SUPERVISION_LISTED, REFERRALS_DISCIPLINE, ALERTS_CAP, ENFORCEMENT_ACTIONS,
-                 REFERRALS_JUDICIAL, NOTIFICATIONS, INTAKE_REJECTED, CREDIT_PROPOSALS, INSPECTIONS_PUBLIC)
+                 REFERRALS_JUDICIAL, NOTIFICATIONS, INTAKE_REJECTED, CREDIT_PROPOSALS, INSPECTIONS_PUBLIC,
+                 FILINGS_ORGANISATION)
 CLOUDEVENT_CONTENT_TYPE = b"application/cloudevents+json; charset=utf-8"
 CAP_CONTENT_TYPE = b"application/cap+xml"
 _CONTENT_TYPES = {

@@ -36,7 +36,7 @@ from aiokafka.errors import KafkaError
 from prometheus_client import CollectorRegistry
 from prometheus_client.process_collector import PROCESS_COLLECTOR
 
-from engine.contract.outputs import REFERRALS_DISCIPLINE, record_headers
+from engine.contract.outputs import FILINGS_ORGANISATION, REFERRALS_DISCIPLINE, record_headers
 from engine.cores import HISTORY_TABLES, TABLES, record_value
 from engine.decide.filing import FilingError, month_bounds, monthly_filings, supplements
 from engine.decide.state import Hazard
@@ -80,7 +80,8 @@ def _sent_at(outs: list[Out], now: float) -> list[Out]:
 
 
 async def _publish(bootstrap: str, prefix: str, outs: list[Out], auth: Mapping[str, Any] | None) -> None:
-    await require_topic(bootstrap, prefix + REFERRALS_DISCIPLINE, auth)
+    for topic in sorted({o.topic for o in outs}):
+        await require_topic(bootstrap, prefix + topic, auth)
     async with opened(producer(bootstrap, auth)) as prod:
         sent = [await prod.send(prefix + o.topic, record_value(o), key=o.key.encode(),
                                 headers=record_headers(o.topic)) for o in outs]
@@ -98,8 +99,10 @@ def run(bootstrap: str, prefix: str, app_id: str, month: str, rules: Rules, publ
                           "in for the one due on its filing day; publish it after the month's end")
     hazards = asyncio.run(latest_hazards(bootstrap, app_id, auth))
     outs = monthly_filings(hazards, month, rules)
+    copied = 0
     if publish:
         asyncio.run(_publish(bootstrap, prefix, _sent_at(outs, now), auth))
+        copied = asyncio.run(copy_for_organisation(bootstrap, prefix, month, auth))
     if as_json:
         print(json.dumps([o.event for o in outs], ensure_ascii=False, indent=2))
     else:
@@ -107,7 +110,9 @@ def run(bootstrap: str, prefix: str, app_id: str, month: str, rules: Rules, publ
             d = o.event["data"]
             print(f"{d['subject_id']:<22} {len(d['timeline']):>4} steps  {d['reason']}")
         print(f"{len(outs)} filings for {month} from {len(hazards)} hazards"
-              + (f", published to {prefix}referrals.discipline" if publish else " (not published)"))
+              + (f", published to {prefix}referrals.discipline ({copied} copied to "
+                 f"{prefix}{FILINGS_ORGANISATION} for the organisation department)" if publish
+                 else " (not published)"))
     return 0
 
 
@@ -147,6 +152,24 @@ async def on_topic(bootstrap: str, topic: str, auth: Mapping[str, Any] | None = 
     discipline inspection), and so is one under an id sent before: a subscriber keeps the first
     (a month published again by hand, whose hazards counted now its first did not count)."""
     there: dict[tuple[str, str], OnTopic] = {}
+    for month, event in await _filings(bootstrap, topic, auth):
+        data = event["data"]
+        filing = there.setdefault((month, data["subject_id"]), OnTopic())
+        if not data.get("supplements") and filing.referral_id is None:
+            filing.referral_id = data["referral_id"]
+        found = data.get("found_ids")
+        if found is None and not data.get("supplements"):
+            filing.found = None
+        elif filing.found is not None and found is not None:
+            filing.found.update(found)
+    return there
+
+
+async def _filings(bootstrap: str, topic: str, auth: Mapping[str, Any] | None
+                   ) -> list[tuple[str, dict[str, Any]]]:
+    """The periodic filings (and supplements) on `topic`, each with its month, in the topic's order;
+    one under an id sent before is left out (a subscriber keeps the first)."""
+    filings = []
     seen: set[str] = set()
     for record in await read_to_end(bootstrap, topic, auth):
         try:
@@ -154,19 +177,31 @@ async def on_topic(bootstrap: str, topic: str, auth: Mapping[str, Any] | None = 
             data = event["data"]
             if data["grounds"] != "periodic_filing" or data["referral_id"] in seen:
                 continue
-            seen.add(data["referral_id"])
             month = datetime.fromisoformat(event["time"]).astimezone(SHANGHAI).strftime("%Y-%m")
-            filing = there.setdefault((month, data["subject_id"]), OnTopic())
-            if not data.get("supplements") and filing.referral_id is None:
-                filing.referral_id = data["referral_id"]
-            found = data.get("found_ids")
-            if found is None and not data.get("supplements"):
-                filing.found = None
-            elif filing.found is not None and found is not None:
-                filing.found.update(found)
+            subject = data["subject_id"]
+            if not isinstance(subject, str):
+                continue
         except (TypeError, ValueError, KeyError, AttributeError):
             continue
-    return there
+        seen.add(data["referral_id"])
+        filings.append((month, event))
+    return filings
+
+
+async def copy_for_organisation(bootstrap: str, prefix: str, since: str,
+                                auth: Mapping[str, Any] | None = None) -> int:
+    """Copy to filings.organisation each filing and supplement on referrals.discipline of a month
+    from `since` on that is not copied yet, as it was sent (its first record under its id): the
+    plans file supervision results with the organisation department too ("抄报同级纪委监委及组织部门
+    备案", line 798). Referrals of failures are not copied. Returns how many were sent."""
+    copied = {event["data"]["referral_id"]
+              for _, event in await _filings(bootstrap, prefix + FILINGS_ORGANISATION, auth)}
+    todo = [Out(FILINGS_ORGANISATION, event["data"]["subject_id"], event)
+            for month, event in await _filings(bootstrap, prefix + REFERRALS_DISCIPLINE, auth)
+            if month >= since and event["data"]["referral_id"] not in copied]
+    if todo:
+        await _publish(bootstrap, prefix, todo, auth)
+    return len(todo)
 
 
 async def filed(bootstrap: str, topic: str, auth: Mapping[str, Any] | None = None) -> set[tuple[str, str]]:
@@ -258,7 +293,9 @@ async def file_due(bootstrap: str, prefix: str, app_id: str, due: str, rules: Ru
             await _publish(bootstrap, prefix, _sent_at(outs, real_now), auth)
         supplemented += [(month, o.event["data"]["subject_id"], len(o.event["data"]["found_ids"]))
                          for o in outs]
-    return Due(done, sorted(missed), ahead, supplemented)
+    await require_topic(bootstrap, prefix + FILINGS_ORGANISATION, auth)
+    copied = await copy_for_organisation(bootstrap, prefix, months_back(due, CATCH_UP_MONTHS), auth)
+    return Due(done, sorted(missed), ahead, supplemented, copied)
 
 
 class Due(NamedTuple):
@@ -268,6 +305,7 @@ class Due(NamedTuple):
     missed: list[str]
     ahead: list[str]
     supplemented: list[tuple[str, str, int]]
+    copied: int  # filings and supplements copied for the organisation department
 
 
 async def still_missed(bootstrap: str, prefix: str, months: list[str],
@@ -302,8 +340,8 @@ async def schedule(bootstrap: str, prefix: str, app_id: str, rules: Rules, day: 
         if month != done:
             metrics.unfiled.set(1)
             try:
-                filed_now, missed, ahead, supplemented = await file_due(bootstrap, prefix, app_id, month,
-                                                                        rules, auth, day=day)
+                filed_now, missed, ahead, supplemented, copied = await file_due(
+                    bootstrap, prefix, app_id, month, rules, auth, day=day)
             except (EngineError, KafkaError, OSError) as exc:
                 metrics.failures.inc()
                 log.warning("filing.failed", month=month, error=str(exc), retry_in_s=RETRY_S)
@@ -333,6 +371,9 @@ async def schedule(bootstrap: str, prefix: str, app_id: str, rules: Rules, day: 
             for filed_month, department, hazards in supplemented:
                 metrics.supplements.inc()
                 log.info("filing.supplemented", month=filed_month, department=department, hazards=hazards)
+            if copied:
+                metrics.copies.inc(copied)
+                log.info("filing.copied", topic=FILINGS_ORGANISATION, sent=copied)
         elif missed and now - looked >= RECHECK_S:
             looked = now
             try:

@@ -49,6 +49,25 @@ async def _create(namespace: Namespace, topic: str, **configs: str) -> None:
         await admin.close()
 
 
+def _output_topics(namespace: Namespace) -> None:
+    """The two topics the filings go to, made as the worker makes them."""
+    for name in ("referrals.discipline", "filings.organisation"):
+        asyncio.run(_create(namespace, namespace.topic(name)))
+
+
+def _copies(namespace: Namespace) -> tuple[list[dict], list[dict]]:
+    """The periodic filings on referrals.discipline, first of each id, and the copies for the
+    organisation department."""
+    firsts: dict[str, dict] = {}
+    for event in values(asyncio.run(read_all(namespace.bootstrap, namespace.topic("referrals.discipline"),
+                                             settle=2))):
+        if event["data"]["grounds"] == "periodic_filing":
+            firsts.setdefault(event["id"], event)
+    copies = values(asyncio.run(read_all(namespace.bootstrap, namespace.topic("filings.organisation"),
+                                         settle=2)))
+    return list(firsts.values()), copies
+
+
 async def _changelog(namespace: Namespace) -> None:
     topic = f"{namespace.name}-hazards-changelog"  # as the worker's table keeps it
     await _create(namespace, topic, **{"cleanup.policy": "compact"})
@@ -75,7 +94,7 @@ def test_filing_reads_the_latest_states_and_publishes_one_filing_per_lead_depart
     missing = _cli(namespace, "--month", "2026-11", "--publish")
     assert missing.returncode == 2
     assert "referrals.discipline does not exist: start the worker" in missing.stderr
-    asyncio.run(_create(namespace, namespace.topic("referrals.discipline")))
+    _output_topics(namespace)
     for _ in range(2):
         published = _cli(namespace, "--month", "2026-11", "--publish")
         assert published.returncode == 0, published.stderr
@@ -87,6 +106,10 @@ def test_filing_reads_the_latest_states_and_publishes_one_filing_per_lead_depart
     assert all(dict(r.headers)["content-type"].startswith(b"application/cloudevents+json") for r in records)
 
     assert all(datetime.fromisoformat(e["data"]["filed_at"]).timestamp() > time.time() - 300 for e in events)
+    # The organisation department has a copy of each, as first sent, once (plans line 798).
+    firsts, copies = _copies(namespace)
+    assert sorted(copies, key=lambda e: e["id"]) == sorted(firsts, key=lambda e: e["id"])
+    assert len(copies) == len(set(ids))
 
     bad = _cli(namespace, "--month", "November")
     assert bad.returncode == 2 and "write it as YYYY-MM" in bad.stderr
@@ -127,7 +150,7 @@ def test_the_scheduler_files_the_month_due_once_though_started_twice(namespace: 
                                                                       tmp_path: Path) -> None:
     """The month due is filed at start; a second start finds it on the topic and sends nothing."""
     asyncio.run(_changelog(namespace))
-    asyncio.run(_create(namespace, namespace.topic("referrals.discipline")))
+    _output_topics(namespace)
     first, first_metrics = _schedule_until_filed(namespace, tmp_path / "first.log")
     second, second_metrics = _schedule_until_filed(namespace, tmp_path / "second.log")
     events = values(asyncio.run(read_all(namespace.bootstrap, namespace.topic("referrals.discipline"),
@@ -152,7 +175,7 @@ def test_a_scheduler_back_after_a_stop_files_the_months_it_missed_since_its_firs
     it files October (caught up) and November, each department once a month, each saying when it
     was sent; August and September, before any hazard, it leaves for a person (filing.missed)."""
     asyncio.run(_changelog(namespace))
-    asyncio.run(_create(namespace, namespace.topic("referrals.discipline")))
+    _output_topics(namespace)
     _schedule_until_filed(namespace, tmp_path / "first.log", now="2026-08-06T09:00:00+08:00",
                           month="2026-07")
     back, metrics = _schedule_until_filed(namespace, tmp_path / "back.log", month="2026-11")
@@ -187,7 +210,7 @@ def test_a_hazard_whose_report_came_after_its_month_was_filed_is_filed_as_a_supp
     offline). When November falls due, the scheduler files November and a supplement to the fire
     brigade's October filing naming that hazard; started again, it sends nothing more."""
     asyncio.run(_changelog(namespace))
-    asyncio.run(_create(namespace, namespace.topic("referrals.discipline")))
+    _output_topics(namespace)
     _schedule_until_filed(namespace, tmp_path / "october.log", now="2026-11-06T09:00:00+08:00",
                           month="2026-10")
     late = Hazard("HZ-FL-3", opened="e7", opened_at=_at("2026-10-30T16:00:00+08:00"), sector="fire_safety",
@@ -209,3 +232,6 @@ def test_a_hazard_whose_report_came_after_its_month_was_filed_is_filed_as_a_supp
     assert supplement["filed_at"] > original["filed_at"] and "监督检查结果补充备案" in supplement["reason_zh"]
     assert [item["what"] for item in supplement["timeline"]] == ["HZ-FL-3: reported"]
     assert len({e["id"] for e in events}) == len(events)
+    firsts, copies = _copies(namespace)
+    assert sorted(copies, key=lambda e: e["id"]) == sorted(firsts, key=lambda e: e["id"])
+    assert any(copy["data"].get("supplements") for copy in copies)

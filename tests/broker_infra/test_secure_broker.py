@@ -165,6 +165,21 @@ def test_engine_writes_escalations_and_supervisor_reads_them(
         asyncio.run(_read_one(creds, "supervisor", "intake.rejected", "supervisor-district"))
 
 
+def test_the_organisation_department_reads_the_filings_copies_and_no_referral(
+    creds: secure.Credentials, topics: list[str]
+) -> None:
+    """The filing tool, as engine, copies a monthly filing to filings.organisation; the organisation
+    department reads it in an organisation- group, and may not read referrals.discipline, where the
+    referrals of failures go to discipline inspection alone."""
+    value = f"filing {uuid.uuid4()}".encode()
+    asyncio.run(_send(creds, "engine", "filings.organisation", value, idempotent=True))
+    assert asyncio.run(_read_one(creds, "organisation", "filings.organisation", "organisation-1")) == value
+    with pytest.raises(TopicAuthorizationFailedError):
+        asyncio.run(_read_one(creds, "organisation", "referrals.discipline", "organisation-1"))
+    with pytest.raises(GroupAuthorizationFailedError):
+        asyncio.run(_read_one(creds, "organisation", "filings.organisation", "supervisor-district"))
+
+
 def test_engine_reads_intake_in_its_group_and_owns_internal_topics(
     creds: secure.Credentials, topics: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -87,7 +87,7 @@ def _run(clock_times: list[float], outcomes: list[object], day: int = 5,
         outcome = outcomes.pop(0)
         if isinstance(outcome, Exception):
             raise outcome
-        return filing.Due([(month, *outcome)], [], [], [])
+        return filing.Due([(month, *outcome)], [], [], [], 0)
 
     async def sleep(seconds: float) -> None:
         slept.append(seconds)
@@ -178,7 +178,7 @@ def test_the_scheduler_logs_each_month_it_caught_up_and_those_left_for_a_person(
     async def file_due(bootstrap, prefix, app_id, month, rules, auth=None, *, day):
         calls.append(month)
         return filing.Due([("2026-12", 8, 0), ("2027-01", 8, 0)], ["2026-10"], ["2026-11"],
-                          [("2026-11", "fire_rescue", 2)])
+                          [("2026-11", "fire_rescue", 2)], 17)
 
     async def sleep(seconds: float) -> None:
         raise _Stop
@@ -198,6 +198,8 @@ def test_the_scheduler_logs_each_month_it_caught_up_and_those_left_for_a_person(
     supplement = next(e for e in logs if e["event"] == "filing.supplemented")
     assert (supplement["month"], supplement["department"], supplement["hazards"]) == (
         "2026-11", "fire_rescue", 2)
+    assert registry.get_sample_value("hazard_filing_copies_sent_total") == 17
+    assert next(e for e in logs if e["event"] == "filing.copied")["sent"] == 17
     assert [(e.get("month"), e.get("caught_up")) for e in logs if e["event"] == "filing.filed"] == [
         ("2026-12", True), ("2027-01", None)]
     missed = next(e for e in logs if e["event"] == "filing.missed")
@@ -216,7 +218,7 @@ def test_the_months_missed_are_looked_for_again_and_their_count_falls_once_filed
     metrics, registry = _metrics()
 
     async def file_due(bootstrap, prefix, app_id, month, rules, auth=None, *, day):
-        return filing.Due([(month, 8, 0)], ["2026-10", "2026-11"], [], [])
+        return filing.Due([(month, 8, 0)], ["2026-10", "2026-11"], [], [], 0)
 
     async def still_missed(bootstrap, prefix, months, auth=None):
         looked.append(list(months))
@@ -243,7 +245,7 @@ def test_a_failed_look_for_the_months_missed_keeps_them():
     metrics, registry = _metrics()
 
     async def file_due(bootstrap, prefix, app_id, month, rules, auth=None, *, day):
-        return filing.Due([(month, 8, 0)], ["2026-10"], [], [])
+        return filing.Due([(month, 8, 0)], ["2026-10"], [], [], 0)
 
     async def still_missed(bootstrap, prefix, months, auth=None):
         raise OSError("broker gone")
@@ -282,9 +284,13 @@ def _file_due(due: str, there: set[tuple[str, str]] | dict[tuple[str, str], fili
             month = datetime.fromisoformat(out.event["time"]).strftime("%Y-%m")
             published.append((month, out.event["data"]["subject_id"], out.event["data"]["filed_at"]))
 
+    async def copy(bootstrap: str, prefix: str, since: str, auth: object) -> int:
+        assert since == filing.months_back(due, filing.CATCH_UP_MONTHS)
+        return 0
+
     with pytest.MonkeyPatch.context() as mp:
         for name, fake in (("require_topic", nothing), ("on_topic", on_topic), ("latest_hazards", states),
-                           ("_publish", publish)):
+                           ("_publish", publish), ("copy_for_organisation", copy)):
             mp.setattr(filing, name, fake)
         result = asyncio.run(filing.file_due("b", "", "app", due, RULES, day=5, real_now=real_now))
     return result, published
@@ -299,7 +305,7 @@ def test_file_due_sends_each_department_a_month_once_and_the_months_since_the_la
     """The latest month filed for one department only: the others are sent; the months after it
     too; each says when it was sent."""
     now = _ts("2026-12-07T09:00:00+08:00")
-    (done, missed, ahead, _), published = _file_due("2026-11", {("2026-09", "fire_rescue")}, [HAZARD], now)
+    (done, missed, ahead, _, _), published = _file_due("2026-11", {("2026-09", "fire_rescue")}, [HAZARD], now)
     assert (missed, ahead) == ([], [])
     assert [(month, sent) for month, sent, _ in done] == [
         ("2026-09", len(LEADS) - 1), ("2026-10", len(LEADS)), ("2026-11", len(LEADS))]
@@ -310,14 +316,14 @@ def test_file_due_sends_each_department_a_month_once_and_the_months_since_the_la
 def test_file_due_catches_up_no_month_before_the_first_hazard_and_none_ahead_of_the_real_clock():
     # A filing made by hand in January, before the engine's first hazard (September): the months
     # between are left for a person, not filed as nil returns.
-    (done, missed, ahead, _), published = _file_due(
+    (done, missed, ahead, _, _), published = _file_due(
         "2026-11", {("2026-01", dept) for dept in LEADS}, [HAZARD], _ts("2026-12-07T09:00:00+08:00"))
     assert missed == [f"2026-{m:02d}" for m in range(2, 9)] and ahead == []
     assert [month for month, *_ in done] == ["2026-09", "2026-10", "2026-11"]
     assert {m for m, *_ in published} == {"2026-09", "2026-10", "2026-11"}
     # The engine's clock a year ahead: the month it takes as due is not due by the real clock, and
     # neither are the months before it; nothing is sent.
-    (done, missed, ahead, _), published = _file_due(
+    (done, missed, ahead, _, _), published = _file_due(
         "2027-11", {("2026-11", dept) for dept in LEADS}, [HAZARD], _ts("2026-12-07T09:00:00+08:00"))
     assert published == [] and done == [("2026-11", 0, len(LEADS))]
     assert ahead == ["2026-12"] + [f"2027-{m:02d}" for m in range(1, 12)]
@@ -404,3 +410,42 @@ def test_the_topic_is_read_as_each_filing_and_the_hazards_it_and_its_supplements
         there = asyncio.run(filing.on_topic("b", "referrals.discipline"))
     assert there == {("2026-10", "fire_rescue"): filing.OnTopic("f-10", {"HZ-1", "HZ-2"}),
                      ("2026-09", "fire_rescue"): filing.OnTopic("f-09", None)}
+
+
+def test_each_filing_and_supplement_is_copied_for_the_organisation_department_once_as_first_sent():
+    """Plans line 798: results are filed with the discipline commission and the organisation
+    department. What is on referrals.discipline from the month given on is copied, as first sent;
+    referrals of failures are not, nor months before; a copy already there is not sent again."""
+    def record(month_end: str, rid: str, grounds: str = "periodic_filing", **data: object) -> object:
+        event = {"id": rid, "time": month_end, "data": {"grounds": grounds, "subject_id": "fire_rescue",
+                                                        "referral_id": rid, **data}}
+        return types.SimpleNamespace(value=json.dumps(event).encode())
+
+    topics: dict[str, list[object]] = {
+        "referrals.discipline": [
+            record("2026-08-31T23:59:59+08:00", "f-08"),
+            record("2026-10-31T23:59:59+08:00", "f-10", reason="as sent"),
+            record("2026-10-20T10:00:00+08:00", "d-1", grounds="duty_failure"),
+            record("2026-10-31T23:59:59+08:00", "s-10", supplements="f-10"),
+            record("2026-10-31T23:59:59+08:00", "f-10", reason="published again by hand"),
+        ],
+        "filings.organisation": [],
+    }
+    published: list[filing.Out] = []
+
+    async def read_to_end(bootstrap: str, topic: str, auth: object = None) -> list[object]:
+        return topics[topic]
+
+    async def publish(bootstrap: str, prefix: str, outs: list, auth: object) -> None:
+        published.extend(outs)
+        topics["filings.organisation"] += [types.SimpleNamespace(value=json.dumps(o.event).encode())
+                                           for o in outs]
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(filing, "read_to_end", read_to_end)
+        mp.setattr(filing, "_publish", publish)
+        assert asyncio.run(filing.copy_for_organisation("b", "", "2026-09")) == 2
+        assert asyncio.run(filing.copy_for_organisation("b", "", "2026-09")) == 0
+    assert [(o.topic, o.key, o.id) for o in published] == [
+        ("filings.organisation", "fire_rescue", "f-10"), ("filings.organisation", "fire_rescue", "s-10")]
+    assert published[0].event["data"]["reason"] == "as sent"
