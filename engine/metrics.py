@@ -417,10 +417,11 @@ class FilingMetrics:
             "hazard_filing_copies_sent_total", "Filings and supplements copied to filings.organisation "
             "for the organisation department (组织部门备案).", registry=registry)
         self.missed = Gauge(
-            "hazard_filing_months_missed", "Months the scheduler will not file itself and that are "
-            "still in no filing (filing.missed: before the engine's first hazard, or after a stop of "
-            "more than 12 months), for a person to file by hand or to confirm the engine was not in "
-            "use then; looked at again every 10 minutes.", registry=registry)
+            "hazard_filing_months_missed", "Months the scheduler will not file itself and that some "
+            "department still has no filing of (filing.missed: before the engine's first hazard, or "
+            "after a stop of more than 12 months), from `first` to `last`, for a person to file by hand "
+            "or to confirm the engine was not in use then; looked at again every 10 minutes, kept from "
+            "one filing day to the next, not across a restart.", ["first", "last"], registry=registry)
         self.ahead = Gauge(
             "hazard_filing_months_clock_ahead", "Months due by the engine's clock that are not due "
             "by the real one, and so not filed (filing.clock_ahead): the engine's clock is set ahead.",

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -48,7 +49,7 @@ from engine.kernel.time import iso
 from engine.metrics import FilingMetrics
 from engine.ruleset.calendar import SHANGHAI
 from engine.ruleset.compiled import Rules
-from engine.store import unpack
+from engine.store import StoredFormatError, unpack
 from engine.tools.kafka import opened, producer, read_to_end, require_topic
 
 log = structlog.get_logger("engine.filing")
@@ -308,59 +309,81 @@ class Due(NamedTuple):
     copied: int  # filings and supplements copied for the organisation department
 
 
-async def still_missed(bootstrap: str, prefix: str, months: list[str],
+async def still_missed(bootstrap: str, prefix: str, months: Iterable[str], rules: Rules,
                        auth: Mapping[str, Any] | None = None) -> list[str]:
-    """Of `months` (left for a person), those with no filing on the topic yet."""
-    there = {month for month, _ in await filed(bootstrap, prefix + REFERRALS_DISCIPLINE, auth)}
-    return [month for month in months if month not in there]
+    """Of `months` (left for a person), in order, those that some sector-leading department has
+    no filing of on the topic yet: a month filed in part by hand is still missing the rest."""
+    leads = {sector.lead.id for sector in rules.reference.sectors.values()}
+    there: dict[str, set[str]] = {}
+    for month, dept in await filed(bootstrap, prefix + REFERRALS_DISCIPLINE, auth):
+        there.setdefault(month, set()).add(dept)
+    return sorted(month for month in set(months) if not leads <= there.get(month, set()))
+
+
+def _show_missed(metrics: FilingMetrics, missed: list[str]) -> None:
+    """The months missed as one series that names the first and the last, so an alert can say them."""
+    metrics.missed.clear()
+    first, last = (missed[0], missed[-1]) if missed else ("", "")
+    metrics.missed.labels(first=first, last=last).set(len(missed))
 
 
 async def schedule(bootstrap: str, prefix: str, app_id: str, rules: Rules, day: int,
                    auth: Mapping[str, Any] | None = None, *, metrics: FilingMetrics,
                    clock: Callable[[], float] = time.time,
-                   sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
-    """File each month as it falls due, until stopped; `clock` is the engine's (HAZARD_CLOCK_*).
+                   sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+                   real_clock: Callable[[], float] = time.time) -> None:
+    """File each month as it falls due, until stopped; `clock` is the engine's (HAZARD_CLOCK_*),
+    `real_clock` the host's.
 
     Whenever a new month is due (at start, then on each filing day), it is filed
     unless it already is, with the months since the latest month filed that a
     longer stop of the scheduler left out (`file_due`): so a scheduler that was
     down when a month fell due files it when it comes back. Months after a filing
-    older than the catch-up's bound are logged as `filing.missed`, and months not yet due by the
-    real clock as `filing.clock_ahead`, to be filed by hand with `--month`. A
+    older than the catch-up's bound are logged as `filing.missed`, to be filed by hand
+    with `--month`, and months not yet due by the real clock as `filing.clock_ahead`: the
+    month due among them is filed once the real clock reaches its filing day. A
     failure is logged and tried again after RETRY_S: a due month is never given up.
-    `metrics` says all of it to Prometheus; the months missed are looked for on the topic
-    every RECHECK_S, so that their alert ends once a person has filed them.
+    `metrics` says all of it to Prometheus. The months missed are kept from one filing day
+    to the next (not across a restart: the log line is the lasting record) and looked for on
+    the topic every RECHECK_S, so that their alert ends once a person has filed them.
     """
     done: str | None = None
     missed: list[str] = []
     looked = 0.0
+    not_before = 0.0  # the real time before which the month due is not due: the engine's clock is ahead
     while True:
         now = clock()
         month = due_month(now, day)
-        if month != done:
+        if month != done and real_clock() >= not_before:
             metrics.unfiled.set(1)
             try:
-                filed_now, missed, ahead, supplemented, copied = await file_due(
+                filed_now, found_missed, ahead, supplemented, copied = await file_due(
                     bootstrap, prefix, app_id, month, rules, auth, day=day)
-            except (EngineError, KafkaError, OSError) as exc:
+                if found_missed or missed:
+                    missed = await still_missed(bootstrap, prefix, [*missed, *found_missed], rules, auth)
+            except (EngineError, KafkaError, OSError, StoredFormatError) as exc:
                 metrics.failures.inc()
                 log.warning("filing.failed", month=month, error=str(exc), retry_in_s=RETRY_S)
                 await sleep(RETRY_S)
                 continue
-            done, looked = month, now
-            metrics.unfiled.set(0)
-            metrics.filed_at.set(time.time())
-            metrics.missed.set(len(missed))
+            looked = now
+            _show_missed(metrics, missed)
             metrics.ahead.set(len(ahead))
-            if missed:
-                log.warning("filing.missed", months=missed, due=month,
+            if month in ahead:
+                not_before = due_at(month, day)  # the month due waits for the real clock, unfiled
+            else:
+                done = month
+                metrics.unfiled.set(0)
+                metrics.filed_at.set(real_clock())
+            if found_missed:
+                log.warning("filing.missed", months=found_missed, due=month,
                             hint="check whether the engine was in use then; file each month that "
                                  "should be by hand: hazard-engine filing --month M --publish")
             if ahead:
                 log.warning("filing.clock_ahead", months=ahead, due=month,
                             hint="the engine's clock is ahead of the real one: these months are not "
-                                 "due yet and are not filed; set the clock right (HAZARD_CLOCK_*), and "
-                                 "the scheduler files each when it falls due")
+                                 "due yet and are not filed; set the clock right (HAZARD_CLOCK_*); "
+                                 "the scheduler files each when it falls due by the real clock too")
             for filed_month, sent, there in filed_now:
                 metrics.sent.labels(caught_up=str(filed_month != month).lower()).inc(sent)
                 if filed_month == month:
@@ -377,11 +400,12 @@ async def schedule(bootstrap: str, prefix: str, app_id: str, rules: Rules, day: 
         elif missed and now - looked >= RECHECK_S:
             looked = now
             try:
-                missed = await still_missed(bootstrap, prefix, missed, auth)
+                missed = await still_missed(bootstrap, prefix, missed, rules, auth)
             except (EngineError, KafkaError, OSError) as exc:
                 log.warning("filing.recheck_failed", months=missed, error=str(exc), retry_in_s=RECHECK_S)
-            metrics.missed.set(len(missed))
-        await sleep(max(1.0, min(due_at(month_after(month), day) - now, LONGEST_SLEEP_S)))
+            _show_missed(metrics, missed)
+        wake = due_at(month_after(month), day) - now if month == done else not_before - real_clock()
+        await sleep(max(1.0, min(wake, LONGEST_SLEEP_S)))
 
 
 def scheduler_pages(registry: CollectorRegistry) -> Pages:
@@ -404,8 +428,16 @@ def run_schedule(bootstrap: str, prefix: str, app_id: str, rules: Rules, day: in
 
     async def serve_and_schedule() -> None:
         await server.start()
+        scheduling = asyncio.ensure_future(
+            schedule(bootstrap, prefix, app_id, rules, day, auth, metrics=metrics, clock=clock))
+        # SIGTERM (docker stop, systemd) ends it as Ctrl-C does: in a container it is process 1,
+        # which Python gives no default handler for that signal.
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, scheduling.cancel)
         try:
-            await schedule(bootstrap, prefix, app_id, rules, day, auth, metrics=metrics, clock=clock)
+            await scheduling
+        except asyncio.CancelledError:
+            if not scheduling.cancelled():
+                raise
         finally:
             await server.stop()
 

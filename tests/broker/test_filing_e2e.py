@@ -185,7 +185,8 @@ def test_a_scheduler_back_after_a_stop_files_the_months_it_missed_since_its_firs
         ("2026-10", True), ("2026-11", False)], back
     assert re.search(r"filing\.missed .*months=\['2026-08', '2026-09'\]", back), back
     # What Prometheus sees of it: two months left to a person, none ahead, October caught up.
-    assert metrics["hazard_filing_months_missed"] == 2 and metrics["hazard_filing_months_clock_ahead"] == 0
+    assert metrics["hazard_filing_months_missed[('first', '2026-08'), ('last', '2026-09')]"] == 2
+    assert metrics["hazard_filing_months_clock_ahead"] == 0
     events = values(asyncio.run(read_all(namespace.bootstrap, namespace.topic("referrals.discipline"),
                                          settle=2)))
     by_month: dict[str, list[str]] = {}

@@ -171,6 +171,23 @@ def test_months_back_counts_across_years():
     assert filing.months_back("2026-12", -1) == "2027-01"
 
 
+async def _nothing_filed(bootstrap, prefix, months, rules, auth=None):
+    """`still_missed` with no month filed by hand."""
+    return sorted(set(months))
+
+
+def _schedule(metrics: FilingMetrics, file_due, clock, sleep, still_missed=_nothing_filed,
+              real_clock=None) -> None:
+    """Run the scheduler's loop with these fakes until `clock` or `sleep` ends it; the real clock
+    in 2096 unless given (no month is ahead of it)."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(filing, "file_due", file_due)
+        mp.setattr(filing, "still_missed", still_missed)
+        with pytest.raises(_Stop):
+            asyncio.run(filing.schedule("b", "", "app", None, 5, metrics=metrics, clock=clock, sleep=sleep,
+                                        real_clock=real_clock or (lambda: 4e9)))
+
+
 def test_the_scheduler_logs_each_month_it_caught_up_and_those_left_for_a_person():
     start = _ts("2027-02-07T09:00:00+08:00")
     calls: list[str] = []
@@ -184,15 +201,12 @@ def test_the_scheduler_logs_each_month_it_caught_up_and_those_left_for_a_person(
         raise _Stop
 
     metrics, registry = _metrics()
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(filing, "file_due", file_due)
-        with structlog.testing.capture_logs() as logs, pytest.raises(_Stop):
-            asyncio.run(filing.schedule("b", "", "app", None, 5, metrics=metrics, clock=lambda: start,
-                                        sleep=sleep))
+    with structlog.testing.capture_logs() as logs:
+        _schedule(metrics, file_due, lambda: start, sleep)
     assert calls == ["2027-01"]
     assert registry.get_sample_value("hazard_filing_filings_sent_total", {"caught_up": "true"}) == 8
     assert registry.get_sample_value("hazard_filing_filings_sent_total", {"caught_up": "false"}) == 8
-    assert registry.get_sample_value("hazard_filing_months_missed") == 1
+    assert _missed(registry) == ("2026-10", "2026-10", 1)
     assert registry.get_sample_value("hazard_filing_months_clock_ahead") == 1
     assert registry.get_sample_value("hazard_filing_supplements_sent_total") == 1
     supplement = next(e for e in logs if e["event"] == "filing.supplemented")
@@ -205,61 +219,135 @@ def test_the_scheduler_logs_each_month_it_caught_up_and_those_left_for_a_person(
     missed = next(e for e in logs if e["event"] == "filing.missed")
     assert missed["months"] == ["2026-10"] and "--month M --publish" in missed["hint"]
     ahead = next(e for e in logs if e["event"] == "filing.clock_ahead")
-    assert ahead["months"] == ["2026-11"] and "files each when it falls due" in ahead["hint"]
+    assert ahead["months"] == ["2026-11"] and "falls due by the real clock" in ahead["hint"]
+
+
+def _missed(registry: CollectorRegistry) -> tuple[str, str, float] | None:
+    """The months-missed series: (first, last, count)."""
+    for family in registry.collect():
+        if family.name == "hazard_filing_months_missed":
+            [sample] = family.samples
+            return sample.labels["first"], sample.labels["last"], sample.value
+    return None
 
 
 def test_the_months_missed_are_looked_for_again_and_their_count_falls_once_filed_by_hand():
     start = _ts("2027-02-07T09:00:00+08:00")
     clock = _clock([start, start + 60, start + filing.RECHECK_S, start + filing.RECHECK_S + 60,
                     start + 2 * filing.RECHECK_S])
-    on_topic = [{"2026-11"}, {"2026-11", "2026-10"}]
+    on_topic = [set(), {"2026-11"}, {"2026-11", "2026-10"}]
     looked: list[list[str]] = []
-    counts: list[float | None] = []
+    seen: list[tuple[str, str, float] | None] = []
     metrics, registry = _metrics()
 
     async def file_due(bootstrap, prefix, app_id, month, rules, auth=None, *, day):
         return filing.Due([(month, 8, 0)], ["2026-10", "2026-11"], [], [], 0)
 
-    async def still_missed(bootstrap, prefix, months, auth=None):
-        looked.append(list(months))
+    async def still_missed(bootstrap, prefix, months, rules, auth=None):
+        looked.append(sorted(months))
         there = on_topic.pop(0)
-        return [month for month in months if month not in there]
+        return sorted(month for month in set(months) if month not in there)
 
     async def sleep(seconds: float) -> None:
-        counts.append(registry.get_sample_value("hazard_filing_months_missed"))
+        seen.append(_missed(registry))
 
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(filing, "file_due", file_due)
-        mp.setattr(filing, "still_missed", still_missed)
-        with pytest.raises(_Stop):
-            asyncio.run(filing.schedule("b", "", "app", None, 5, metrics=metrics, clock=clock, sleep=sleep))
+    _schedule(metrics, file_due, clock, sleep, still_missed)
     # Filed at start with two months left; a minute later not looked at again; at RECHECK_S one of
     # them is on the topic (a person filed it); at 2 RECHECK_S, the other. Then nothing is missed.
-    assert looked == [["2026-10", "2026-11"], ["2026-10"]]
-    assert counts == [2, 2, 1, 1, 0]
+    assert looked == [["2026-10", "2026-11"], ["2026-10", "2026-11"], ["2026-10"]]
+    assert seen == [("2026-10", "2026-11", 2), ("2026-10", "2026-11", 2), ("2026-10", "2026-10", 1),
+                    ("2026-10", "2026-10", 1), ("", "", 0)]
+
+
+def test_the_months_missed_stay_missed_when_the_next_month_falls_due():
+    """The month filed on one filing day is the latest on the topic on the next, so file_due no
+    longer reports the months before it: they stay counted until someone files them."""
+    start = _ts("2027-02-07T09:00:00+08:00")
+    due = _ts("2027-03-05T00:00:00+08:00")
+    returned = [["2026-08", "2026-09"], []]
+    metrics, registry = _metrics()
+
+    async def file_due(bootstrap, prefix, app_id, month, rules, auth=None, *, day):
+        return filing.Due([(month, 8, 0)], returned.pop(0), [], [], 0)
+
+    async def sleep(seconds: float) -> None:
+        return None
+
+    _schedule(metrics, file_due, _clock([start, due]), sleep)
+    assert _missed(registry) == ("2026-08", "2026-09", 2)
 
 
 def test_a_failed_look_for_the_months_missed_keeps_them():
     start = _ts("2027-02-07T09:00:00+08:00")
-    clock = _clock([start, start + filing.RECHECK_S])
+    answers: list[object] = [["2026-10"], OSError("broker gone")]
     metrics, registry = _metrics()
 
     async def file_due(bootstrap, prefix, app_id, month, rules, auth=None, *, day):
         return filing.Due([(month, 8, 0)], ["2026-10"], [], [], 0)
 
-    async def still_missed(bootstrap, prefix, months, auth=None):
-        raise OSError("broker gone")
+    async def still_missed(bootstrap, prefix, months, rules, auth=None):
+        answer = answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
 
     async def sleep(seconds: float) -> None:
         return None
 
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(filing, "file_due", file_due)
-        mp.setattr(filing, "still_missed", still_missed)
-        with structlog.testing.capture_logs() as logs, pytest.raises(_Stop):
-            asyncio.run(filing.schedule("b", "", "app", None, 5, metrics=metrics, clock=clock, sleep=sleep))
-    assert registry.get_sample_value("hazard_filing_months_missed") == 1
+    with structlog.testing.capture_logs() as logs:
+        _schedule(metrics, file_due, _clock([start, start + filing.RECHECK_S]), sleep, still_missed)
+    assert _missed(registry) == ("2026-10", "2026-10", 1)
     assert [e["months"] for e in logs if e["event"] == "filing.recheck_failed"] == [["2026-10"]]
+
+
+def test_a_month_due_by_a_clock_set_ahead_is_filed_when_the_real_clock_reaches_its_filing_day():
+    """The engine's clock ten minutes ahead: at its 00:05 on the 5th November is due by it, not
+    by the real clock (23:55 on the 4th). It is not filed then, shows as unfiled, and is filed
+    once the real clock reaches 00:00, not a month later."""
+    filing_day = _ts("2026-12-05T00:00:00+08:00")
+    real = iter([filing_day - 300, filing_day - 300, filing_day - 60, filing_day - 60, filing_day + 1,
+                 filing_day + 1, filing_day + 60])
+    engine = iter([filing_day + 300, filing_day + 540, filing_day + 601, filing_day + 660])
+    calls: list[tuple[str, float]] = []
+    unfiled: list[float | None] = []
+    metrics, registry = _metrics()
+
+    def real_clock() -> float:
+        try:
+            return next(real)
+        except StopIteration:
+            raise _Stop from None
+
+    def clock() -> float:
+        try:
+            return next(engine)
+        except StopIteration:
+            raise _Stop from None
+
+    async def file_due(bootstrap, prefix, app_id, month, rules, auth=None, *, day):
+        calls.append((month, len(calls)))
+        ahead = ["2026-11"] if len(calls) == 1 else []
+        return filing.Due([(month, 0 if ahead else 8, 0)], [], ahead, [], 0)
+
+    async def sleep(seconds: float) -> None:
+        unfiled.append(registry.get_sample_value("hazard_filing_due_unfiled"))
+
+    _schedule(metrics, file_due, clock, sleep, real_clock=real_clock)
+    assert [month for month, _ in calls] == ["2026-11", "2026-11"]
+    assert unfiled[:2] == [1, 1] and unfiled[-1] == 0
+
+
+def test_a_month_filed_in_part_by_hand_is_still_missed():
+    """still_missed: a month counts as filed once every sector-leading department has a filing of it."""
+    leads = sorted({a.lead.id for a in RULES.reference.sectors.values()})
+
+    async def on_topic(*_: object) -> set[tuple[str, str]]:
+        return {("2026-09", leads[0])} | {("2026-10", dept) for dept in leads}
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(filing, "filed", on_topic)
+        left = asyncio.run(filing.still_missed("b", "", ["2026-10", "2026-09", "2026-08"], RULES))
+    assert left == ["2026-08", "2026-09"]
 
 
 def _file_due(due: str, there: set[tuple[str, str]] | dict[tuple[str, str], filing.OnTopic],
@@ -449,3 +537,35 @@ def test_each_filing_and_supplement_is_copied_for_the_organisation_department_on
     assert [(o.topic, o.key, o.id) for o in published] == [
         ("filings.organisation", "fire_rescue", "f-10"), ("filings.organisation", "fire_rescue", "s-10")]
     assert published[0].event["data"]["reason"] == "as sent"
+
+
+def test_sigterm_stops_the_scheduler_as_ctrl_c_does(tmp_path):
+    """docker stop sends SIGTERM to the scheduler, process 1 of its container: it stops at once,
+    exit 0, where before it waited for the SIGKILL ten seconds later."""
+    import signal
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    from engine.broker.install import free_port
+    from engine.harness import child_environment
+
+    port = free_port()
+    env = child_environment(KAFKA_BOOTSTRAP_SERVERS=f"127.0.0.1:{free_port()}",  # no broker there
+                            HAZARD_FILING_PORT=str(port), HAZARD_DATA_DIR=str(tmp_path))
+    proc = subprocess.Popen([sys.executable, "-m", "engine", "filing", "--schedule"], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2):
+                    break
+            except OSError:
+                assert time.monotonic() < deadline and proc.poll() is None
+                time.sleep(0.2)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=10) == 0
+    finally:
+        proc.kill()

@@ -69,10 +69,9 @@ OPERATORS = {"HazardEngineDown", "HazardEngineLagHigh", "HazardEngineTimerLaggin
              "HolidayCalendarEnding", "PeriodicFilingFailing", "PeriodicFilingMonthsMissed",
              "PeriodicFilingClockAhead", "PeriodicFilingSchedulerDown"}
 # Those of them the duty office hears of as well: the critical ones, and those that change what the
-# supervisors see or ask a decision of the district (records refused or late, deadlines turning
-# approximate, months with no filing to discipline inspection).
+# supervisors see (records refused or late, deadlines turning approximate).
 DUTY_OFFICE_TOO = {"HazardEngineDown", "DecisionDeadLettered", "IntakeEventTimesRefused",
-                   "FieldEventsArrivingLate", "HolidayCalendarEnding", "PeriodicFilingMonthsMissed"}
+                   "FieldEventsArrivingLate", "HolidayCalendarEnding"}
 
 
 def alert_rules() -> dict[str, dict[str, Any]]:
