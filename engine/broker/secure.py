@@ -35,7 +35,7 @@ MECHANISM = "SCRAM-SHA-512"
 PROTOCOL = "SASL_PLAINTEXT"
 FIELD_APPS = ("field-app", "inspector-app")
 # organisation: the organisation department (组织部门), which reads the copies of the monthly
-# filings (filings.organisation) and nothing else: not the referrals of failures to discipline inspection.
+# filings (filings.organisation) and nothing else: not the referrals to discipline inspection.
 USERS = ("admin", *FIELD_APPS, "supervisor", "organisation", "engine")
 SUPERVISOR_GROUP_PREFIX = "supervisor"
 ORGANISATION_GROUP_PREFIX = "organisation"

@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
+import sys
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -100,10 +101,13 @@ def run(bootstrap: str, prefix: str, app_id: str, month: str, rules: Rules, publ
                           "in for the one due on its filing day; publish it after the month's end")
     hazards = asyncio.run(latest_hazards(bootstrap, app_id, auth))
     outs = monthly_filings(hazards, month, rules)
-    copied = 0
+    copied, not_copied = 0, None
     if publish:
         asyncio.run(_publish(bootstrap, prefix, _sent_at(outs, now), auth))
-        copied = asyncio.run(copy_for_organisation(bootstrap, prefix, month, auth))
+        try:
+            copied = asyncio.run(copy_for_organisation(bootstrap, prefix, month, auth))
+        except (EngineError, KafkaError, OSError) as exc:
+            not_copied = exc
     if as_json:
         print(json.dumps([o.event for o in outs], ensure_ascii=False, indent=2))
     else:
@@ -114,6 +118,11 @@ def run(bootstrap: str, prefix: str, app_id: str, month: str, rules: Rules, publ
               + (f", published to {prefix}referrals.discipline ({copied} copied to "
                  f"{prefix}{FILINGS_ORGANISATION} for the organisation department)" if publish
                  else " (not published)"))
+    if not_copied is not None:
+        print(f"filing: the filings went to {prefix}{REFERRALS_DISCIPLINE}, but no copy for the "
+              f"organisation department did ({not_copied}); a running `filing --schedule` makes the "
+              "copies within 10 minutes, or run this again once that is mended", file=sys.stderr)
+        return 2
     return 0
 
 
@@ -194,7 +203,8 @@ async def copy_for_organisation(bootstrap: str, prefix: str, since: str,
     """Copy to filings.organisation each filing and supplement on referrals.discipline of a month
     from `since` on that is not copied yet, as it was sent (its first record under its id): the
     plans file supervision results with the organisation department too ("抄报同级纪委监委及组织部门
-    备案", line 798). Referrals of failures are not copied. Returns how many were sent."""
+    备案", line 798). The referrals themselves (other grounds) are not copied. Returns how many
+    were sent."""
     copied = {event["data"]["referral_id"]
               for _, event in await _filings(bootstrap, prefix + FILINGS_ORGANISATION, auth)}
     todo = [Out(FILINGS_ORGANISATION, event["data"]["subject_id"], event)
@@ -294,9 +304,7 @@ async def file_due(bootstrap: str, prefix: str, app_id: str, due: str, rules: Ru
             await _publish(bootstrap, prefix, _sent_at(outs, real_now), auth)
         supplemented += [(month, o.event["data"]["subject_id"], len(o.event["data"]["found_ids"]))
                          for o in outs]
-    await require_topic(bootstrap, prefix + FILINGS_ORGANISATION, auth)
-    copied = await copy_for_organisation(bootstrap, prefix, months_back(due, CATCH_UP_MONTHS), auth)
-    return Due(done, sorted(missed), ahead, supplemented, copied)
+    return Due(done, sorted(missed), ahead, supplemented)
 
 
 class Due(NamedTuple):
@@ -306,7 +314,6 @@ class Due(NamedTuple):
     missed: list[str]
     ahead: list[str]
     supplemented: list[tuple[str, str, int]]
-    copied: int  # filings and supplements copied for the organisation department
 
 
 async def still_missed(bootstrap: str, prefix: str, months: Iterable[str], rules: Rules,
@@ -345,11 +352,15 @@ async def schedule(bootstrap: str, prefix: str, app_id: str, rules: Rules, day: 
     failure is logged and tried again after RETRY_S: a due month is never given up.
     `metrics` says all of it to Prometheus. The months missed are kept from one filing day
     to the next (not across a restart: the log line is the lasting record) and looked for on
-    the topic every RECHECK_S, so that their alert ends once a person has filed them.
+    the topic every RECHECK_S, so that their alert ends once a person has filed them. The copies
+    for the organisation department (`copy_for_organisation`) are made after each filing and
+    every RECHECK_S, apart: a copy that fails does not hold back the filing, and one a crash or a
+    filing by hand left out is made within RECHECK_S.
     """
     done: str | None = None
     missed: list[str] = []
     looked = 0.0
+    copied_at: float | None = None  # when the copies for the organisation department were last made
     not_before = 0.0  # the real time before which the month due is not due: the engine's clock is ahead
     while True:
         now = clock()
@@ -357,7 +368,7 @@ async def schedule(bootstrap: str, prefix: str, app_id: str, rules: Rules, day: 
         if month != done and real_clock() >= not_before:
             metrics.unfiled.set(1)
             try:
-                filed_now, found_missed, ahead, supplemented, copied = await file_due(
+                filed_now, found_missed, ahead, supplemented = await file_due(
                     bootstrap, prefix, app_id, month, rules, auth, day=day)
                 if found_missed or missed:
                     missed = await still_missed(bootstrap, prefix, [*missed, *found_missed], rules, auth)
@@ -394,9 +405,7 @@ async def schedule(bootstrap: str, prefix: str, app_id: str, rules: Rules, day: 
             for filed_month, department, hazards in supplemented:
                 metrics.supplements.inc()
                 log.info("filing.supplemented", month=filed_month, department=department, hazards=hazards)
-            if copied:
-                metrics.copies.inc(copied)
-                log.info("filing.copied", topic=FILINGS_ORGANISATION, sent=copied)
+            copied_at = None  # copy what was just sent
         elif missed and now - looked >= RECHECK_S:
             looked = now
             try:
@@ -404,8 +413,26 @@ async def schedule(bootstrap: str, prefix: str, app_id: str, rules: Rules, day: 
             except (EngineError, KafkaError, OSError) as exc:
                 log.warning("filing.recheck_failed", months=missed, error=str(exc), retry_in_s=RECHECK_S)
             _show_missed(metrics, missed)
+        if copied_at is None or now - copied_at >= RECHECK_S:
+            copied_at = now
+            await _copy(bootstrap, prefix, months_back(month, CATCH_UP_MONTHS), auth, metrics)
         wake = due_at(month_after(month), day) - now if month == done else not_before - real_clock()
         await sleep(max(1.0, min(wake, LONGEST_SLEEP_S)))
+
+
+async def _copy(bootstrap: str, prefix: str, since: str, auth: Mapping[str, Any] | None,
+                metrics: FilingMetrics) -> None:
+    """`copy_for_organisation`, its outcome logged and shown; a failure is tried again later."""
+    try:
+        copied = await copy_for_organisation(bootstrap, prefix, since, auth)
+    except (EngineError, KafkaError, OSError) as exc:
+        metrics.copy_failing.set(1)
+        log.warning("filing.copy_failed", topic=FILINGS_ORGANISATION, error=str(exc), retry_in_s=RECHECK_S)
+        return
+    metrics.copy_failing.set(0)
+    if copied:
+        metrics.copies.inc(copied)
+        log.info("filing.copied", topic=FILINGS_ORGANISATION, sent=copied)
 
 
 def scheduler_pages(registry: CollectorRegistry) -> Pages:

@@ -87,13 +87,14 @@ def _run(clock_times: list[float], outcomes: list[object], day: int = 5,
         outcome = outcomes.pop(0)
         if isinstance(outcome, Exception):
             raise outcome
-        return filing.Due([(month, *outcome)], [], [], [], 0)
+        return filing.Due([(month, *outcome)], [], [], [])
 
     async def sleep(seconds: float) -> None:
         slept.append(seconds)
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(filing, "file_due", file_due)
+        mp.setattr(filing, "copy_for_organisation", _seventeen_copied)
         with pytest.raises(_Stop):
             asyncio.run(filing.schedule("b", "", "app", None, day, metrics=metrics, clock=clock,
                                         sleep=sleep))
@@ -176,13 +177,19 @@ async def _nothing_filed(bootstrap, prefix, months, rules, auth=None):
     return sorted(set(months))
 
 
+async def _seventeen_copied(bootstrap, prefix, since, auth=None):
+    """`copy_for_organisation` finding 17 filings to copy."""
+    return 17
+
+
 def _schedule(metrics: FilingMetrics, file_due, clock, sleep, still_missed=_nothing_filed,
-              real_clock=None) -> None:
+              real_clock=None, copy=_seventeen_copied) -> None:
     """Run the scheduler's loop with these fakes until `clock` or `sleep` ends it; the real clock
     in 2096 unless given (no month is ahead of it)."""
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(filing, "file_due", file_due)
         mp.setattr(filing, "still_missed", still_missed)
+        mp.setattr(filing, "copy_for_organisation", copy)
         with pytest.raises(_Stop):
             asyncio.run(filing.schedule("b", "", "app", None, 5, metrics=metrics, clock=clock, sleep=sleep,
                                         real_clock=real_clock or (lambda: 4e9)))
@@ -195,7 +202,7 @@ def test_the_scheduler_logs_each_month_it_caught_up_and_those_left_for_a_person(
     async def file_due(bootstrap, prefix, app_id, month, rules, auth=None, *, day):
         calls.append(month)
         return filing.Due([("2026-12", 8, 0), ("2027-01", 8, 0)], ["2026-10"], ["2026-11"],
-                          [("2026-11", "fire_rescue", 2)], 17)
+                          [("2026-11", "fire_rescue", 2)])
 
     async def sleep(seconds: float) -> None:
         raise _Stop
@@ -241,7 +248,7 @@ def test_the_months_missed_are_looked_for_again_and_their_count_falls_once_filed
     metrics, registry = _metrics()
 
     async def file_due(bootstrap, prefix, app_id, month, rules, auth=None, *, day):
-        return filing.Due([(month, 8, 0)], ["2026-10", "2026-11"], [], [], 0)
+        return filing.Due([(month, 8, 0)], ["2026-10", "2026-11"], [], [])
 
     async def still_missed(bootstrap, prefix, months, rules, auth=None):
         looked.append(sorted(months))
@@ -268,7 +275,7 @@ def test_the_months_missed_stay_missed_when_the_next_month_falls_due():
     metrics, registry = _metrics()
 
     async def file_due(bootstrap, prefix, app_id, month, rules, auth=None, *, day):
-        return filing.Due([(month, 8, 0)], returned.pop(0), [], [], 0)
+        return filing.Due([(month, 8, 0)], returned.pop(0), [], [])
 
     async def sleep(seconds: float) -> None:
         return None
@@ -283,7 +290,7 @@ def test_a_failed_look_for_the_months_missed_keeps_them():
     metrics, registry = _metrics()
 
     async def file_due(bootstrap, prefix, app_id, month, rules, auth=None, *, day):
-        return filing.Due([(month, 8, 0)], ["2026-10"], [], [], 0)
+        return filing.Due([(month, 8, 0)], ["2026-10"], [], [])
 
     async def still_missed(bootstrap, prefix, months, rules, auth=None):
         answer = answers.pop(0)
@@ -327,7 +334,7 @@ def test_a_month_due_by_a_clock_set_ahead_is_filed_when_the_real_clock_reaches_i
     async def file_due(bootstrap, prefix, app_id, month, rules, auth=None, *, day):
         calls.append((month, len(calls)))
         ahead = ["2026-11"] if len(calls) == 1 else []
-        return filing.Due([(month, 0 if ahead else 8, 0)], [], ahead, [], 0)
+        return filing.Due([(month, 0 if ahead else 8, 0)], [], ahead, [])
 
     async def sleep(seconds: float) -> None:
         unfiled.append(registry.get_sample_value("hazard_filing_due_unfiled"))
@@ -372,13 +379,9 @@ def _file_due(due: str, there: set[tuple[str, str]] | dict[tuple[str, str], fili
             month = datetime.fromisoformat(out.event["time"]).strftime("%Y-%m")
             published.append((month, out.event["data"]["subject_id"], out.event["data"]["filed_at"]))
 
-    async def copy(bootstrap: str, prefix: str, since: str, auth: object) -> int:
-        assert since == filing.months_back(due, filing.CATCH_UP_MONTHS)
-        return 0
-
     with pytest.MonkeyPatch.context() as mp:
         for name, fake in (("require_topic", nothing), ("on_topic", on_topic), ("latest_hazards", states),
-                           ("_publish", publish), ("copy_for_organisation", copy)):
+                           ("_publish", publish)):
             mp.setattr(filing, name, fake)
         result = asyncio.run(filing.file_due("b", "", "app", due, RULES, day=5, real_now=real_now))
     return result, published
@@ -393,7 +396,7 @@ def test_file_due_sends_each_department_a_month_once_and_the_months_since_the_la
     """The latest month filed for one department only: the others are sent; the months after it
     too; each says when it was sent."""
     now = _ts("2026-12-07T09:00:00+08:00")
-    (done, missed, ahead, _, _), published = _file_due("2026-11", {("2026-09", "fire_rescue")}, [HAZARD], now)
+    (done, missed, ahead, _), published = _file_due("2026-11", {("2026-09", "fire_rescue")}, [HAZARD], now)
     assert (missed, ahead) == ([], [])
     assert [(month, sent) for month, sent, _ in done] == [
         ("2026-09", len(LEADS) - 1), ("2026-10", len(LEADS)), ("2026-11", len(LEADS))]
@@ -404,14 +407,14 @@ def test_file_due_sends_each_department_a_month_once_and_the_months_since_the_la
 def test_file_due_catches_up_no_month_before_the_first_hazard_and_none_ahead_of_the_real_clock():
     # A filing made by hand in January, before the engine's first hazard (September): the months
     # between are left for a person, not filed as nil returns.
-    (done, missed, ahead, _, _), published = _file_due(
+    (done, missed, ahead, _), published = _file_due(
         "2026-11", {("2026-01", dept) for dept in LEADS}, [HAZARD], _ts("2026-12-07T09:00:00+08:00"))
     assert missed == [f"2026-{m:02d}" for m in range(2, 9)] and ahead == []
     assert [month for month, *_ in done] == ["2026-09", "2026-10", "2026-11"]
     assert {m for m, *_ in published} == {"2026-09", "2026-10", "2026-11"}
     # The engine's clock a year ahead: the month it takes as due is not due by the real clock, and
     # neither are the months before it; nothing is sent.
-    (done, missed, ahead, _, _), published = _file_due(
+    (done, missed, ahead, _), published = _file_due(
         "2027-11", {("2026-11", dept) for dept in LEADS}, [HAZARD], _ts("2026-12-07T09:00:00+08:00"))
     assert published == [] and done == [("2026-11", 0, len(LEADS))]
     assert ahead == ["2026-12"] + [f"2027-{m:02d}" for m in range(1, 12)]
@@ -569,3 +572,38 @@ def test_sigterm_stops_the_scheduler_as_ctrl_c_does(tmp_path):
         assert proc.wait(timeout=10) == 0
     finally:
         proc.kill()
+
+
+def test_the_copies_for_the_organisation_department_are_made_after_each_filing_and_every_recheck():
+    """Made apart from the filing: a copy that fails holds back no filing (the month is done and
+    not unfiled), shows as failing, and is made at the next look, which also makes any copy a
+    filing by hand or a crash left out."""
+    start = _ts("2026-12-07T09:00:00+08:00")
+    clock = _clock([start, start + 60, start + filing.RECHECK_S, start + filing.RECHECK_S + 60])
+    answers: list[object] = [OSError("topic filings.organisation does not exist"), 3]
+    calls: list[str] = []
+    shown: list[tuple[float | None, float | None]] = []
+    metrics, registry = _metrics()
+
+    async def file_due(bootstrap, prefix, app_id, month, rules, auth=None, *, day):
+        calls.append(month)
+        return filing.Due([(month, 8, 0)], [], [], [])
+
+    async def copy(bootstrap, prefix, since, auth=None):
+        assert since == "2025-11"  # the 12 months before the month due
+        answer = answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    async def sleep(seconds: float) -> None:
+        shown.append((registry.get_sample_value("hazard_filing_copy_failing"),
+                      registry.get_sample_value("hazard_filing_due_unfiled")))
+
+    with structlog.testing.capture_logs() as logs:
+        _schedule(metrics, file_due, clock, sleep, copy=copy)
+    assert calls == ["2026-11"] and answers == []
+    assert shown == [(1, 0), (1, 0), (0, 0), (0, 0)]
+    assert registry.get_sample_value("hazard_filing_copies_sent_total") == 3
+    assert [e["event"] for e in logs if e["event"].startswith("filing.cop")] == [
+        "filing.copy_failed", "filing.copied"]
