@@ -416,10 +416,11 @@ class FilingMetrics:
         self.copies = Counter(
             "hazard_filing_copies_sent_total", "Filings and supplements copied to filings.organisation "
             "for the organisation department (组织部门备案).", registry=registry)
-        self.copy_failing = Gauge(
-            "hazard_filing_copy_failing", "1 while the last attempt to copy the filings for the "
-            "organisation department (filings.organisation) failed, else 0; tried again every 10 "
-            "minutes.", registry=registry)
+        self.follow_up_failing = Gauge(
+            "hazard_filing_follow_up_failing", "1 while the last attempt at a step that follows a "
+            "filing failed, else 0, by step: supplement (the supplements of the months before) or copy "
+            "(the copies for the organisation department, filings.organisation); tried again every 10 "
+            "minutes.", ["step"], registry=registry)
         self.missed = Gauge(
             "hazard_filing_months_missed", "Months the scheduler will not file itself and that some "
             "department still has no filing of (filing.missed: before the engine's first hazard, or "

@@ -63,22 +63,33 @@ def monthly_filings(hazards: Iterable[Hazard], month: str, rules: Rules) -> list
 
 
 def supplements(hazards: Iterable[Hazard], month: str, rules: Rules,
-                filed: Mapping[str, tuple[str, frozenset[str]]]) -> list[Out]:
+                filed: Mapping[str, tuple[str, frozenset[str]]],
+                counted_elsewhere: frozenset[str] = frozenset()) -> list[Out]:
     """For each department whose filing of `month` is `filed` (department: (its referral_id, the
     hazards it and its supplements counted as found)), a supplement naming the hazards found in
-    the month that no filing of the month counted: their records reached the engine after it was
-    filed. A hazard another department's filing counted (a sector that changed lead department
-    since) is not one. Its id comes from the department, the month and those hazards, so the same
-    late hazards are supplemented under one id however often this runs."""
+    the month that no filing counted: their records reached the engine after it was filed. A
+    hazard another department's filing of the month counted (a sector that changed lead
+    department since) is not one, nor one a filing of another month counted as found there
+    (`counted_elsewhere`: an earlier-dated record that came late moved when it was found; it was
+    filed, and filing it again would count it twice). A department with such hazards and no
+    filing of the month (a lead department a record named, outside the sectors' leads, whose
+    first hazard of the month came late) gets its filing of the month instead. Ids come from the
+    department, the month and those hazards, so the same late hazards are filed under one id
+    however often this runs."""
     _ground(rules)
     start, end = month_bounds(month)
-    counted = frozenset().union(*(found for _, found in filed.values()))
+    counted = counted_elsewhere.union(*(found for _, found in filed.values()))
     outs = []
     for dept, hs in sorted(_by_department(hazards, start, end, rules).items()):
         late = [h for h in hs if start <= h.opened_at < end and h.id not in counted]  # type: ignore[operator]
-        if dept in filed and late:
-            # Those over the bound wait for the next filing day's supplement.
-            late = late[:_fitting([h.id for h in late])]
+        if not late:
+            continue
+        if dept not in filed:
+            outs.append(_filing(dept, hs, month, start, end, rules))
+            continue
+        # Those over the bound wait for the next filing day's supplement.
+        late = late[:_fitting([h.id for h in late])]
+        if late:
             outs.append(_supplement(dept, late, filed[dept][0], month, start, end, rules))
     return outs
 

@@ -168,6 +168,8 @@ async def on_topic(bootstrap: str, topic: str, auth: Mapping[str, Any] | None = 
         if not data.get("supplements") and filing.referral_id is None:
             filing.referral_id = data["referral_id"]
         found = data.get("found_ids")
+        if not isinstance(found, list) or not all(isinstance(hazard_id, str) for hazard_id in found):
+            found = None  # not a list of ids: as if it named none
         if found is None and not data.get("supplements"):
             filing.found = None
         elif filing.found is not None and found is not None:
@@ -188,8 +190,7 @@ async def _filings(bootstrap: str, topic: str, auth: Mapping[str, Any] | None
             if data["grounds"] != "periodic_filing" or data["referral_id"] in seen:
                 continue
             month = datetime.fromisoformat(event["time"]).astimezone(SHANGHAI).strftime("%Y-%m")
-            subject = data["subject_id"]
-            if not isinstance(subject, str):
+            if not isinstance(data["subject_id"], str) or not isinstance(data["referral_id"], str):
                 continue
         except (TypeError, ValueError, KeyError, AttributeError):
             continue
@@ -292,19 +293,35 @@ async def file_due(bootstrap: str, prefix: str, app_id: str, due: str, rules: Ru
         if todo:
             await _publish(bootstrap, prefix, _sent_at(todo, real_now), auth)
         done.append((month, len(todo), len(outs) - len(todo)))
-    supplemented = []
-    for month in sorted(filed_months - set(ahead)):
+    return Due(done, sorted(missed), ahead)
+
+
+async def supplement_due(bootstrap: str, prefix: str, app_id: str, due: str, rules: Rules,
+                         auth: Mapping[str, Any] | None = None, *, day: int = 1,
+                         real_now: float | None = None) -> list[tuple[str, str, int]]:
+    """Send the supplements (engine/decide/filing.py `supplements`) of the months filed before
+    `due`, up to CATCH_UP_MONTHS back and due by the real clock, for the hazards found in them
+    that no filing counted. A month one of whose filings does not name its hazards is left. Returns
+    each sent as (month, department, hazards named)."""
+    there = await on_topic(bootstrap, prefix + REFERRALS_DISCIPLINE, auth)
+    real_now = time.time() if real_now is None else real_now
+    hazards = await latest_hazards(bootstrap, app_id, auth)
+    sent = []
+    for month in sorted({month for month, _ in there}):
         of_month = {dept: filing for (m, dept), filing in there.items() if m == month}
-        if not months_back(due, CATCH_UP_MONTHS) <= month < due or any(
+        if not months_back(due, CATCH_UP_MONTHS) <= month < due or due_at(month, day) > real_now or any(
                 f.found is None or f.referral_id is None for f in of_month.values()):
             continue  # out of reach, or a filing that does not say which hazards it counted
+        elsewhere = frozenset().union(*(f.found for (m, _), f in there.items()
+                                        if m != month and f.found is not None))
         outs = supplements(hazards, month, rules,
-                           {dept: (f.referral_id, frozenset(f.found)) for dept, f in of_month.items()})
+                           {dept: (f.referral_id, frozenset(f.found)) for dept, f in of_month.items()
+                            if f.referral_id is not None and f.found is not None}, elsewhere)
         if outs:
             await _publish(bootstrap, prefix, _sent_at(outs, real_now), auth)
-        supplemented += [(month, o.event["data"]["subject_id"], len(o.event["data"]["found_ids"]))
-                         for o in outs]
-    return Due(done, sorted(missed), ahead, supplemented)
+        sent += [(month, o.event["data"]["subject_id"], len(o.event["data"]["found_ids"] or []))
+                 for o in outs]
+    return sent
 
 
 class Due(NamedTuple):
@@ -313,7 +330,6 @@ class Due(NamedTuple):
     done: list[tuple[str, int, int]]
     missed: list[str]
     ahead: list[str]
-    supplemented: list[tuple[str, str, int]]
 
 
 async def still_missed(bootstrap: str, prefix: str, months: Iterable[str], rules: Rules,
@@ -352,15 +368,17 @@ async def schedule(bootstrap: str, prefix: str, app_id: str, rules: Rules, day: 
     failure is logged and tried again after RETRY_S: a due month is never given up.
     `metrics` says all of it to Prometheus. The months missed are kept from one filing day
     to the next (not across a restart: the log line is the lasting record) and looked for on
-    the topic every RECHECK_S, so that their alert ends once a person has filed them. The copies
-    for the organisation department (`copy_for_organisation`) are made after each filing and
-    every RECHECK_S, apart: a copy that fails does not hold back the filing, and one a crash or a
-    filing by hand left out is made within RECHECK_S.
+    the topic every RECHECK_S, so that their alert ends once a person has filed them. After each
+    filing, apart from it, come the supplements of the months before (`supplement_due`) and the
+    copies for the organisation department (`copy_for_organisation`): one that fails holds back
+    no filing and is tried again every RECHECK_S, and the copies are made every RECHECK_S too, so
+    one a crash or a filing by hand left out is made then.
     """
     done: str | None = None
     missed: list[str] = []
     looked = 0.0
-    copied_at: float | None = None  # when the copies for the organisation department were last made
+    followed: float | None = None  # when the supplements and copies were last made
+    supplements_due = False
     not_before = 0.0  # the real time before which the month due is not due: the engine's clock is ahead
     while True:
         now = clock()
@@ -368,7 +386,7 @@ async def schedule(bootstrap: str, prefix: str, app_id: str, rules: Rules, day: 
         if month != done and real_clock() >= not_before:
             metrics.unfiled.set(1)
             try:
-                filed_now, found_missed, ahead, supplemented = await file_due(
+                filed_now, found_missed, ahead = await file_due(
                     bootstrap, prefix, app_id, month, rules, auth, day=day)
                 if found_missed or missed:
                     missed = await still_missed(bootstrap, prefix, [*missed, *found_missed], rules, auth)
@@ -402,10 +420,7 @@ async def schedule(bootstrap: str, prefix: str, app_id: str, rules: Rules, day: 
                 elif sent:  # a month a stop left out (or cut short), filed now
                     log.info("filing.filed", month=filed_month, sent=sent, already_filed=there,
                              caught_up=True)
-            for filed_month, department, hazards in supplemented:
-                metrics.supplements.inc()
-                log.info("filing.supplemented", month=filed_month, department=department, hazards=hazards)
-            copied_at = None  # copy what was just sent
+            followed, supplements_due = None, month == done  # supplement and copy what was just sent
         elif missed and now - looked >= RECHECK_S:
             looked = now
             try:
@@ -413,11 +428,30 @@ async def schedule(bootstrap: str, prefix: str, app_id: str, rules: Rules, day: 
             except (EngineError, KafkaError, OSError) as exc:
                 log.warning("filing.recheck_failed", months=missed, error=str(exc), retry_in_s=RECHECK_S)
             _show_missed(metrics, missed)
-        if copied_at is None or now - copied_at >= RECHECK_S:
-            copied_at = now
+        if followed is None or now - followed >= RECHECK_S:
+            followed = now
+            if supplements_due:
+                supplements_due = not await _supplement(bootstrap, prefix, app_id, month, rules, auth, day,
+                                                        metrics)
             await _copy(bootstrap, prefix, months_back(month, CATCH_UP_MONTHS), auth, metrics)
         wake = due_at(month_after(month), day) - now if month == done else not_before - real_clock()
         await sleep(max(1.0, min(wake, LONGEST_SLEEP_S)))
+
+
+async def _supplement(bootstrap: str, prefix: str, app_id: str, due: str, rules: Rules,
+                      auth: Mapping[str, Any] | None, day: int, metrics: FilingMetrics) -> bool:
+    """`supplement_due`, its outcome logged and shown; False when it failed (to try again later)."""
+    try:
+        sent = await supplement_due(bootstrap, prefix, app_id, due, rules, auth, day=day)
+    except (EngineError, KafkaError, OSError, StoredFormatError) as exc:
+        metrics.follow_up_failing.labels(step="supplement").set(1)
+        log.warning("filing.supplement_failed", due=due, error=str(exc), retry_in_s=RECHECK_S)
+        return False
+    metrics.follow_up_failing.labels(step="supplement").set(0)
+    for month, department, hazards in sent:
+        metrics.supplements.inc()
+        log.info("filing.supplemented", month=month, department=department, hazards=hazards)
+    return True
 
 
 async def _copy(bootstrap: str, prefix: str, since: str, auth: Mapping[str, Any] | None,
@@ -426,10 +460,10 @@ async def _copy(bootstrap: str, prefix: str, since: str, auth: Mapping[str, Any]
     try:
         copied = await copy_for_organisation(bootstrap, prefix, since, auth)
     except (EngineError, KafkaError, OSError) as exc:
-        metrics.copy_failing.set(1)
+        metrics.follow_up_failing.labels(step="copy").set(1)
         log.warning("filing.copy_failed", topic=FILINGS_ORGANISATION, error=str(exc), retry_in_s=RECHECK_S)
         return
-    metrics.copy_failing.set(0)
+    metrics.follow_up_failing.labels(step="copy").set(0)
     if copied:
         metrics.copies.inc(copied)
         log.info("filing.copied", topic=FILINGS_ORGANISATION, sent=copied)

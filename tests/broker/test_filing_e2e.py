@@ -140,15 +140,25 @@ def _schedule_until_filed(namespace: Namespace, log: Path, now: str = "2026-12-0
             url = f"http://127.0.0.1:{namespace.filing_port}"
             with urllib.request.urlopen(url + "/healthz", timeout=5) as answer:
                 assert json.load(answer) == {"alive": True}
-            with urllib.request.urlopen(url + "/metrics", timeout=5) as answer:
-                samples = {f"{s.name}{sorted(s.labels.items()) or ''}": s.value
-                           for family in text_string_to_metric_families(answer.read().decode())
-                           for s in family.samples if s.name.startswith("hazard_filing_")}
+            # The steps after the filing (supplements, then the copies) are done once the copy's
+            # gauge is there.
+            copied = "hazard_filing_follow_up_failing[('step', 'copy')]"
+            while copied not in (samples := _filing_metrics(url)):
+                assert time.monotonic() < deadline, log.read_text()
+                time.sleep(0.2)
             proc.send_signal(signal.SIGINT)
             assert proc.wait(timeout=30) == 0, log.read_text()
         finally:
             proc.kill()
     return log.read_text(), samples
+
+
+def _filing_metrics(url: str) -> dict[str, float]:
+    """The scheduler's hazard_filing_* samples, by name and labels."""
+    with urllib.request.urlopen(url + "/metrics", timeout=5) as answer:
+        return {f"{s.name}{sorted(s.labels.items()) or ''}": s.value
+                for family in text_string_to_metric_families(answer.read().decode())
+                for s in family.samples if s.name.startswith("hazard_filing_")}
 
 
 def test_the_scheduler_files_the_month_due_once_though_started_twice(namespace: Namespace,
@@ -170,6 +180,8 @@ def test_the_scheduler_files_the_month_due_once_though_started_twice(namespace: 
     for metrics in (first_metrics, second_metrics):
         assert metrics["hazard_filing_due_unfiled"] == 0 and metrics["hazard_filing_failures_total"] == 0
         assert metrics["hazard_filing_last_filed_timestamp_seconds"] > time.time() - 300
+        assert metrics["hazard_filing_follow_up_failing[('step', 'copy')]"] == 0
+        assert metrics["hazard_filing_follow_up_failing[('step', 'supplement')]"] == 0
     fire = next(e for e in events if e["data"]["subject_id"] == "fire_rescue")
     assert "for 2026-11" in fire["data"]["reason"] and "1 hazards found" in fire["data"]["reason"]
 

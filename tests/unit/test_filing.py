@@ -317,10 +317,9 @@ def test_no_supplement_for_a_hazard_another_filing_counted_or_a_department_with_
     filed["housing_construction"] = (filed["housing_construction"][0],
                                      filed["housing_construction"][1] | {"HZ-F3"})
     assert supplements(states, "2026-11", RULES, filed) == []
-    # The fire brigade's month not filed at all: that is the filing's to do, not a supplement's.
-    filed = _filed_without("HZ-F3")
-    del filed["fire_rescue"]
-    assert supplements(states, "2026-11", RULES, filed) == []
+    # Counted as found in December's filing (found then, before an earlier-dated record of it came
+    # late): filed once already, so not again as November's.
+    assert supplements(states, "2026-11", RULES, _filed_without("HZ-F3"), frozenset({"HZ-F3"})) == []
     # A hazard of another month is not November's, however late.
     assert supplements(states, "2026-11", RULES, _filed_without("HZ-F4", "HZ-F1")) == []
 
@@ -340,3 +339,16 @@ def test_a_filing_names_its_hazards_only_within_the_bound_and_a_supplement_takes
     assert [o.event["data"]["found_ids"] for o in outs] == [["HZ-F2"]]
     filed["fire_rescue"] = (filed["fire_rescue"][0], frozenset({"HZ-F2"}))
     assert [o.event["data"]["found_ids"] for o in supplements(states, "2026-11", RULES, filed)] == [["HZ-F3"]]
+
+
+def test_a_department_with_late_hazards_and_no_filing_of_the_month_gets_its_filing():
+    """A lead department with no filing of the month (one a verification named, outside the
+    sectors' leads, whose first hazard of the month came late; or a publish cut short): the late
+    hazards are not left out of every filing, the department's own filing of the month is made."""
+    states = _story().states.values()
+    filed = _filed_without("HZ-F3")
+    del filed["fire_rescue"]
+    [out] = supplements(states, "2026-11", RULES, filed)
+    fire = next(o for o in monthly_filings(states, "2026-11", RULES) if o.key == "fire_rescue")
+    assert out.id == fire.id and out.event["data"]["found_ids"] == ["HZ-F2", "HZ-F3"]
+    assert "supplements" not in out.event["data"]

@@ -14,6 +14,7 @@ import json
 import types
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 import pytest
 import structlog.testing
@@ -87,7 +88,7 @@ def _run(clock_times: list[float], outcomes: list[object], day: int = 5,
         outcome = outcomes.pop(0)
         if isinstance(outcome, Exception):
             raise outcome
-        return filing.Due([(month, *outcome)], [], [], [])
+        return filing.Due([(month, *outcome)], [], [])
 
     async def sleep(seconds: float) -> None:
         slept.append(seconds)
@@ -95,6 +96,7 @@ def _run(clock_times: list[float], outcomes: list[object], day: int = 5,
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(filing, "file_due", file_due)
         mp.setattr(filing, "copy_for_organisation", _seventeen_copied)
+        mp.setattr(filing, "supplement_due", _none_late)
         with pytest.raises(_Stop):
             asyncio.run(filing.schedule("b", "", "app", None, day, metrics=metrics, clock=clock,
                                         sleep=sleep))
@@ -182,14 +184,20 @@ async def _seventeen_copied(bootstrap, prefix, since, auth=None):
     return 17
 
 
+async def _none_late(bootstrap, prefix, app_id, due, rules, auth=None, *, day):
+    """`supplement_due` finding no hazard that came late."""
+    return []
+
+
 def _schedule(metrics: FilingMetrics, file_due, clock, sleep, still_missed=_nothing_filed,
-              real_clock=None, copy=_seventeen_copied) -> None:
+              real_clock=None, copy=_seventeen_copied, supplement=_none_late) -> None:
     """Run the scheduler's loop with these fakes until `clock` or `sleep` ends it; the real clock
     in 2096 unless given (no month is ahead of it)."""
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(filing, "file_due", file_due)
         mp.setattr(filing, "still_missed", still_missed)
         mp.setattr(filing, "copy_for_organisation", copy)
+        mp.setattr(filing, "supplement_due", supplement)
         with pytest.raises(_Stop):
             asyncio.run(filing.schedule("b", "", "app", None, 5, metrics=metrics, clock=clock, sleep=sleep,
                                         real_clock=real_clock or (lambda: 4e9)))
@@ -201,15 +209,18 @@ def test_the_scheduler_logs_each_month_it_caught_up_and_those_left_for_a_person(
 
     async def file_due(bootstrap, prefix, app_id, month, rules, auth=None, *, day):
         calls.append(month)
-        return filing.Due([("2026-12", 8, 0), ("2027-01", 8, 0)], ["2026-10"], ["2026-11"],
-                          [("2026-11", "fire_rescue", 2)])
+        return filing.Due([("2026-12", 8, 0), ("2027-01", 8, 0)], ["2026-10"], ["2026-11"])
+
+    async def supplement_due(bootstrap, prefix, app_id, due, rules, auth=None, *, day):
+        assert due == "2027-01"
+        return [("2026-11", "fire_rescue", 2)]
 
     async def sleep(seconds: float) -> None:
         raise _Stop
 
     metrics, registry = _metrics()
     with structlog.testing.capture_logs() as logs:
-        _schedule(metrics, file_due, lambda: start, sleep)
+        _schedule(metrics, file_due, lambda: start, sleep, supplement=supplement_due)
     assert calls == ["2027-01"]
     assert registry.get_sample_value("hazard_filing_filings_sent_total", {"caught_up": "true"}) == 8
     assert registry.get_sample_value("hazard_filing_filings_sent_total", {"caught_up": "false"}) == 8
@@ -248,7 +259,7 @@ def test_the_months_missed_are_looked_for_again_and_their_count_falls_once_filed
     metrics, registry = _metrics()
 
     async def file_due(bootstrap, prefix, app_id, month, rules, auth=None, *, day):
-        return filing.Due([(month, 8, 0)], ["2026-10", "2026-11"], [], [])
+        return filing.Due([(month, 8, 0)], ["2026-10", "2026-11"], [])
 
     async def still_missed(bootstrap, prefix, months, rules, auth=None):
         looked.append(sorted(months))
@@ -275,7 +286,7 @@ def test_the_months_missed_stay_missed_when_the_next_month_falls_due():
     metrics, registry = _metrics()
 
     async def file_due(bootstrap, prefix, app_id, month, rules, auth=None, *, day):
-        return filing.Due([(month, 8, 0)], returned.pop(0), [], [])
+        return filing.Due([(month, 8, 0)], returned.pop(0), [])
 
     async def sleep(seconds: float) -> None:
         return None
@@ -290,7 +301,7 @@ def test_a_failed_look_for_the_months_missed_keeps_them():
     metrics, registry = _metrics()
 
     async def file_due(bootstrap, prefix, app_id, month, rules, auth=None, *, day):
-        return filing.Due([(month, 8, 0)], ["2026-10"], [], [])
+        return filing.Due([(month, 8, 0)], ["2026-10"], [])
 
     async def still_missed(bootstrap, prefix, months, rules, auth=None):
         answer = answers.pop(0)
@@ -334,7 +345,7 @@ def test_a_month_due_by_a_clock_set_ahead_is_filed_when_the_real_clock_reaches_i
     async def file_due(bootstrap, prefix, app_id, month, rules, auth=None, *, day):
         calls.append((month, len(calls)))
         ahead = ["2026-11"] if len(calls) == 1 else []
-        return filing.Due([(month, 0 if ahead else 8, 0)], [], ahead, [])
+        return filing.Due([(month, 0 if ahead else 8, 0)], [], ahead)
 
     async def sleep(seconds: float) -> None:
         unfiled.append(registry.get_sample_value("hazard_filing_due_unfiled"))
@@ -358,10 +369,11 @@ def test_a_month_filed_in_part_by_hand_is_still_missed():
 
 
 def _file_due(due: str, there: set[tuple[str, str]] | dict[tuple[str, str], filing.OnTopic],
-              hazards: list[Hazard], real_now: float) -> tuple[filing.Due, list[tuple[str, str, str]]]:
-    """`file_due` with the topic holding `there` (month, department: each a filing made before
-    filings named their hazards, unless given as OnTopic) and the changelog `hazards`; what it
-    returned, and the (month, department, filed_at) it published."""
+              hazards: list[Hazard], real_now: float, step: str = "file_due"
+              ) -> tuple[Any, list[tuple[str, str, str]]]:
+    """`file_due` (or `step`, supplement_due) with the topic holding `there` (month, department:
+    each a filing made before filings named their hazards, unless given as OnTopic) and the
+    changelog `hazards`; what it returned, and the (month, department, filed_at) it published."""
     published: list[tuple[str, str, str]] = []
     topic = there if isinstance(there, dict) else {key: filing.OnTopic("r", None) for key in there}
 
@@ -383,7 +395,7 @@ def _file_due(due: str, there: set[tuple[str, str]] | dict[tuple[str, str], fili
         for name, fake in (("require_topic", nothing), ("on_topic", on_topic), ("latest_hazards", states),
                            ("_publish", publish)):
             mp.setattr(filing, name, fake)
-        result = asyncio.run(filing.file_due("b", "", "app", due, RULES, day=5, real_now=real_now))
+        result = asyncio.run(getattr(filing, step)("b", "", "app", due, RULES, day=5, real_now=real_now))
     return result, published
 
 
@@ -396,7 +408,7 @@ def test_file_due_sends_each_department_a_month_once_and_the_months_since_the_la
     """The latest month filed for one department only: the others are sent; the months after it
     too; each says when it was sent."""
     now = _ts("2026-12-07T09:00:00+08:00")
-    (done, missed, ahead, _), published = _file_due("2026-11", {("2026-09", "fire_rescue")}, [HAZARD], now)
+    (done, missed, ahead), published = _file_due("2026-11", {("2026-09", "fire_rescue")}, [HAZARD], now)
     assert (missed, ahead) == ([], [])
     assert [(month, sent) for month, sent, _ in done] == [
         ("2026-09", len(LEADS) - 1), ("2026-10", len(LEADS)), ("2026-11", len(LEADS))]
@@ -407,14 +419,14 @@ def test_file_due_sends_each_department_a_month_once_and_the_months_since_the_la
 def test_file_due_catches_up_no_month_before_the_first_hazard_and_none_ahead_of_the_real_clock():
     # A filing made by hand in January, before the engine's first hazard (September): the months
     # between are left for a person, not filed as nil returns.
-    (done, missed, ahead, _), published = _file_due(
+    (done, missed, ahead), published = _file_due(
         "2026-11", {("2026-01", dept) for dept in LEADS}, [HAZARD], _ts("2026-12-07T09:00:00+08:00"))
     assert missed == [f"2026-{m:02d}" for m in range(2, 9)] and ahead == []
     assert [month for month, *_ in done] == ["2026-09", "2026-10", "2026-11"]
     assert {m for m, *_ in published} == {"2026-09", "2026-10", "2026-11"}
     # The engine's clock a year ahead: the month it takes as due is not due by the real clock, and
     # neither are the months before it; nothing is sent.
-    (done, missed, ahead, _), published = _file_due(
+    (done, missed, ahead), published = _file_due(
         "2027-11", {("2026-11", dept) for dept in LEADS}, [HAZARD], _ts("2026-12-07T09:00:00+08:00"))
     assert published == [] and done == [("2026-11", 0, len(LEADS))]
     assert ahead == ["2026-12"] + [f"2027-{m:02d}" for m in range(1, 12)]
@@ -452,26 +464,29 @@ OCTOBER_LATE = Hazard("HZ-2", opened="e2", opened_at=int(_ts("2026-10-31T22:00:0
                       sector="fire_safety", town="lihaiwu")
 
 
-def test_file_due_supplements_the_months_filed_with_the_hazards_whose_records_came_after_them():
-    """October was filed naming HZ-1's month right but not HZ-2, whose report came in November: when
-    November falls due, November is filed and October's fire brigade filing gets a supplement."""
+def test_the_months_filed_get_supplements_for_the_hazards_whose_records_came_after_them():
+    """October was filed naming HZ-1 but not HZ-2, whose report came in November: when November
+    falls due, October's fire brigade filing gets a supplement."""
     october = _ts("2026-10-10T09:00:00+08:00")
     first = dataclasses.replace(HAZARD, opened_at=int(october))
     there = {("2026-10", dept): filing.OnTopic(f"r-{dept}", {"HZ-1"} if dept == "fire_rescue" else set())
              for dept in LEADS}
-    due, published = _file_due("2026-11", there, [first, OCTOBER_LATE], _ts("2026-12-07T09:00:00+08:00"))
-    assert due.supplemented == [("2026-10", "fire_rescue", 1)]
-    assert [(m, d) for m, d, _ in published if m == "2026-10"] == [("2026-10", "fire_rescue")]
-    assert due.done == [("2026-10", 0, len(LEADS)), ("2026-11", len(LEADS), 0)]
+    now = _ts("2026-12-07T09:00:00+08:00")
+    sent, published = _file_due("2026-11", there, [first, OCTOBER_LATE], now, "supplement_due")
+    assert sent == [("2026-10", "fire_rescue", 1)]
+    assert [(m, d) for m, d, _ in published] == [("2026-10", "fire_rescue")]
+    # Counted as found in November's filing (an earlier-dated record of it came late): not again.
+    november = {("2026-11", "fire_rescue"): filing.OnTopic("r-11", {"HZ-2"})}
+    sent, published = _file_due("2026-12", {**there, **november}, [first, OCTOBER_LATE],
+                                _ts("2027-01-07T09:00:00+08:00"), "supplement_due")
+    assert sent == [] and published == []
     # A month one of whose filings does not name its hazards (made before they did) is left as it is.
     there[("2026-10", "safety_bureau")] = filing.OnTopic("r-old", None)
-    due, published = _file_due("2026-11", there, [first, OCTOBER_LATE], _ts("2026-12-07T09:00:00+08:00"))
-    assert due.supplemented == [] and {m for m, *_ in published} == {"2026-11"}
+    assert _file_due("2026-11", there, [first, OCTOBER_LATE], now, "supplement_due") == ([], [])
     # Nor is a month more than CATCH_UP_MONTHS before the month due.
     there = {key: filing.OnTopic(f.referral_id, set()) for key, f in there.items()}
-    there.update({("2027-12", dept): filing.OnTopic("r", set()) for dept in LEADS})
-    due, published = _file_due("2027-12", there, [first, OCTOBER_LATE], _ts("2028-01-07T09:00:00+08:00"))
-    assert due.supplemented == [] and published == []
+    assert _file_due("2027-12", there, [first, OCTOBER_LATE], _ts("2028-01-07T09:00:00+08:00"),
+                     "supplement_due") == ([], [])
 
 
 def test_the_topic_is_read_as_each_filing_and_the_hazards_it_and_its_supplements_counted():
@@ -587,7 +602,7 @@ def test_the_copies_for_the_organisation_department_are_made_after_each_filing_a
 
     async def file_due(bootstrap, prefix, app_id, month, rules, auth=None, *, day):
         calls.append(month)
-        return filing.Due([(month, 8, 0)], [], [], [])
+        return filing.Due([(month, 8, 0)], [], [])
 
     async def copy(bootstrap, prefix, since, auth=None):
         assert since == "2025-11"  # the 12 months before the month due
@@ -597,7 +612,7 @@ def test_the_copies_for_the_organisation_department_are_made_after_each_filing_a
         return answer
 
     async def sleep(seconds: float) -> None:
-        shown.append((registry.get_sample_value("hazard_filing_copy_failing"),
+        shown.append((registry.get_sample_value("hazard_filing_follow_up_failing", {"step": "copy"}),
                       registry.get_sample_value("hazard_filing_due_unfiled")))
 
     with structlog.testing.capture_logs() as logs:
@@ -607,3 +622,33 @@ def test_the_copies_for_the_organisation_department_are_made_after_each_filing_a
     assert registry.get_sample_value("hazard_filing_copies_sent_total") == 3
     assert [e["event"] for e in logs if e["event"].startswith("filing.cop")] == [
         "filing.copy_failed", "filing.copied"]
+
+
+def test_supplements_that_fail_hold_back_no_filing_and_are_tried_again():
+    start = _ts("2026-12-07T09:00:00+08:00")
+    clock = _clock([start, start + 60, start + filing.RECHECK_S, start + 2 * filing.RECHECK_S])
+    answers: list[object] = [OSError("broker gone"), [("2026-10", "fire_rescue", 1)]]
+    tried: list[str] = []
+    shown: list[tuple[float | None, float | None]] = []
+    metrics, registry = _metrics()
+
+    async def file_due(bootstrap, prefix, app_id, month, rules, auth=None, *, day):
+        return filing.Due([(month, 8, 0)], [], [])
+
+    async def supplement_due(bootstrap, prefix, app_id, due, rules, auth=None, *, day):
+        tried.append(due)
+        answer = answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    async def sleep(seconds: float) -> None:
+        shown.append((registry.get_sample_value("hazard_filing_follow_up_failing", {"step": "supplement"}),
+                      registry.get_sample_value("hazard_filing_due_unfiled")))
+
+    _schedule(metrics, file_due, clock, sleep, supplement=supplement_due)
+    # Failed after the filing (the month filed all the same), tried again at the next look and
+    # sent; then not again until a month falls due.
+    assert tried == ["2026-11", "2026-11"]
+    assert shown == [(1, 0), (1, 0), (0, 0), (0, 0)]
+    assert registry.get_sample_value("hazard_filing_supplements_sent_total") == 1

@@ -311,6 +311,7 @@ def test_readme_documents_every_metric_with_its_labels() -> None:
     filings = FilingMetrics(registry)  # the filing scheduler's, on its own registry
     filings.sent.labels(caught_up="false")
     filings.missed.labels(first="", last="")
+    filings.follow_up_failing.labels(step="copy")
     gauges = HazardGauges(lambda h: "fire_rescue", now=lambda: 5000.0)
     gauges.update(hazard("A", watermark=1000, tier="yellow", listed=None))
     enterprises = EnterpriseGauges(RULES.reference, lambda: 5000.0)

@@ -67,7 +67,7 @@ OPERATORS = {"HazardEngineDown", "HazardEngineLagHigh", "HazardEngineTimerLaggin
              "IntakeEventTimesRefused", "FieldEventsArrivingLate", "HostClockBehindBroker",
              "DecisionDeadLettered", "WorkersRunDifferentRules", "WorkersRunDifferentReleases",
              "HolidayCalendarEnding", "PeriodicFilingFailing", "PeriodicFilingMonthsMissed",
-             "PeriodicFilingClockAhead", "PeriodicFilingSchedulerDown", "PeriodicFilingCopyFailing"}
+             "PeriodicFilingClockAhead", "PeriodicFilingSchedulerDown", "PeriodicFilingFollowUpFailing"}
 # Those of them the duty office hears of as well: the critical ones, and those that change what the
 # supervisors see (records refused or late, deadlines turning approximate).
 DUTY_OFFICE_TOO = {"HazardEngineDown", "DecisionDeadLettered", "IntakeEventTimesRefused",
