@@ -54,11 +54,15 @@ def month_bounds(month: str) -> tuple[int, int]:
     return int(start.timestamp()), int(following.timestamp())
 
 
-def monthly_filings(hazards: Iterable[Hazard], month: str, rules: Rules) -> list[Out]:
-    """One filing per sector-leading department for `month`, dated at the month's end."""
+def monthly_filings(hazards: Iterable[Hazard], month: str, rules: Rules,
+                    counted: frozenset[str] = frozenset()) -> list[Out]:
+    """One filing per sector-leading department for `month` (and per other lead department with
+    hazards in it), dated at the month's end. `counted`: hazards the filings of the month already
+    sent counted, left out, so that a department filed afterwards (a lead department a record named
+    since) does not count them a second time."""
     _ground(rules)
     start, end = month_bounds(month)
-    by_dept = _by_department(hazards, start, end, rules)
+    by_dept = _by_department((h for h in hazards if h.id not in counted), start, end, rules)
     return [_filing(dept, by_dept[dept], month, start, end, rules) for dept in sorted(by_dept)]
 
 
@@ -85,7 +89,7 @@ def supplements(hazards: Iterable[Hazard], month: str, rules: Rules,
         if not late:
             continue
         if dept not in filed:
-            outs.append(_filing(dept, hs, month, start, end, rules))
+            outs.append(_filing(dept, [h for h in hs if h.id not in counted], month, start, end, rules))
             continue
         # Those over the bound wait for the next filing day's supplement.
         late = late[:_fitting([h.id for h in late])]

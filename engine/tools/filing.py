@@ -261,15 +261,14 @@ async def file_due(bootstrap: str, prefix: str, app_id: str, due: str, rules: Ru
                    real_now: float | None = None) -> Due:
     """Publish the filings of `due`, and of the months before it a stop left out
     (`months_to_file`), that are not on the topic yet: a department's month is filed once,
-    whatever rules version or person filed it. Then the supplements of the months filed
-    before, up to CATCH_UP_MONTHS back, for the hazards found in them that no filing counted
-    (`supplements`). Returns, for each month looked at, (month,
+    whatever rules version or person filed it, and a hazard the month's filings sent counted is
+    not counted again by a department filed afterwards. Returns, for each month looked at, (month,
     sent, already there); the months left for a person (`months_to_file`'s missed, and
     months to catch up that ended before the first hazard the engine knows was opened: it
-    cannot tell a stop from months before it was in use); the months not filed because
-    they have not fallen due (on filing day `day`) by the real clock (`real_now`), the
-    engine's being ahead: a month filed early would stand in for the one due later; and
-    each supplement sent, as (month, department, hazards).
+    cannot tell a stop from months before it was in use), each due by the real clock; and the
+    months not filed because they have not fallen due (on filing day `day`) by the real clock
+    (`real_now`), the engine's being ahead: a month filed early would stand in for the one due
+    later.
     """
     topic = prefix + REFERRALS_DISCIPLINE
     await require_topic(bootstrap, topic, auth)
@@ -278,6 +277,7 @@ async def file_due(bootstrap: str, prefix: str, app_id: str, due: str, rules: Ru
     months, missed = months_to_file(due, filed_months)
     real_now = time.time() if real_now is None else real_now
     ahead = [month for month in months if due_at(month, day) > real_now]
+    missed = [month for month in missed if due_at(month, day) <= real_now]
     hazards = await latest_hazards(bootstrap, app_id, auth)
     first = min((h.opened_at for h in hazards if h.opened_at is not None), default=None)
     done = []
@@ -288,7 +288,8 @@ async def file_due(bootstrap: str, prefix: str, app_id: str, due: str, rules: Ru
             if month not in filed_months:
                 missed.append(month)
             continue
-        outs = monthly_filings(hazards, month, rules)
+        counted = frozenset().union(*(f.found for (m, _), f in there.items() if m == month and f.found))
+        outs = monthly_filings(hazards, month, rules, counted)
         todo = [o for o in outs if (month, o.event["data"]["subject_id"]) not in there]
         if todo:
             await _publish(bootstrap, prefix, _sent_at(todo, real_now), auth)
@@ -376,10 +377,11 @@ async def schedule(bootstrap: str, prefix: str, app_id: str, rules: Rules, day: 
     """
     done: str | None = None
     missed: list[str] = []
-    looked = 0.0
+    # Intervals run on the real clock: the engine's may be set back, or run at a simulated rate.
+    looked = 0.0  # when the months missed were last looked for
     followed: float | None = None  # when the supplements and copies were last made
     supplements_due = False
-    not_before = 0.0  # the real time before which the month due is not due: the engine's clock is ahead
+    not_before = 0.0  # the real time before which no month waiting is due: the engine's clock is ahead
     while True:
         now = clock()
         month = due_month(now, day)
@@ -387,22 +389,23 @@ async def schedule(bootstrap: str, prefix: str, app_id: str, rules: Rules, day: 
             metrics.unfiled.set(1)
             try:
                 filed_now, found_missed, ahead = await file_due(
-                    bootstrap, prefix, app_id, month, rules, auth, day=day)
-                if found_missed or missed:
-                    missed = await still_missed(bootstrap, prefix, [*missed, *found_missed], rules, auth)
+                    bootstrap, prefix, app_id, month, rules, auth, day=day, real_now=real_clock())
             except (EngineError, KafkaError, OSError, StoredFormatError) as exc:
                 metrics.failures.inc()
                 log.warning("filing.failed", month=month, error=str(exc), retry_in_s=RETRY_S)
                 await sleep(RETRY_S)
                 continue
-            looked = now
+            missed = sorted({*missed, *found_missed})
             _show_missed(metrics, missed)
+            looked = 0.0  # look at once which of them are filed
             metrics.ahead.set(len(ahead))
+            # Filed, or waiting for the real clock to reach the earliest month it has not made due
+            # (not a failure: PeriodicFilingClockAhead says it).
+            metrics.unfiled.set(0)
             if month in ahead:
-                not_before = due_at(month, day)  # the month due waits for the real clock, unfiled
+                not_before = due_at(min(ahead), day)
             else:
                 done = month
-                metrics.unfiled.set(0)
                 metrics.filed_at.set(real_clock())
             if found_missed:
                 log.warning("filing.missed", months=found_missed, due=month,
@@ -420,29 +423,31 @@ async def schedule(bootstrap: str, prefix: str, app_id: str, rules: Rules, day: 
                 elif sent:  # a month a stop left out (or cut short), filed now
                     log.info("filing.filed", month=filed_month, sent=sent, already_filed=there,
                              caught_up=True)
-            followed, supplements_due = None, month == done  # supplement and copy what was just sent
-        elif missed and now - looked >= RECHECK_S:
-            looked = now
+            followed = None  # supplement and copy what was just sent
+            supplements_due = supplements_due or month == done
+        if missed and real_clock() - looked >= RECHECK_S:
+            looked = real_clock()
             try:
                 missed = await still_missed(bootstrap, prefix, missed, rules, auth)
             except (EngineError, KafkaError, OSError) as exc:
                 log.warning("filing.recheck_failed", months=missed, error=str(exc), retry_in_s=RECHECK_S)
             _show_missed(metrics, missed)
-        if followed is None or now - followed >= RECHECK_S:
-            followed = now
+        if followed is None or real_clock() - followed >= RECHECK_S:
+            followed = real_clock()
             if supplements_due:
                 supplements_due = not await _supplement(bootstrap, prefix, app_id, month, rules, auth, day,
-                                                        metrics)
+                                                        metrics, real_clock())
             await _copy(bootstrap, prefix, months_back(month, CATCH_UP_MONTHS), auth, metrics)
         wake = due_at(month_after(month), day) - now if month == done else not_before - real_clock()
         await sleep(max(1.0, min(wake, LONGEST_SLEEP_S)))
 
 
 async def _supplement(bootstrap: str, prefix: str, app_id: str, due: str, rules: Rules,
-                      auth: Mapping[str, Any] | None, day: int, metrics: FilingMetrics) -> bool:
+                      auth: Mapping[str, Any] | None, day: int, metrics: FilingMetrics,
+                      real_now: float) -> bool:
     """`supplement_due`, its outcome logged and shown; False when it failed (to try again later)."""
     try:
-        sent = await supplement_due(bootstrap, prefix, app_id, due, rules, auth, day=day)
+        sent = await supplement_due(bootstrap, prefix, app_id, due, rules, auth, day=day, real_now=real_now)
     except (EngineError, KafkaError, OSError, StoredFormatError) as exc:
         metrics.follow_up_failing.labels(step="supplement").set(1)
         log.warning("filing.supplement_failed", due=due, error=str(exc), retry_in_s=RECHECK_S)

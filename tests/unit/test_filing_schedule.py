@@ -83,7 +83,7 @@ def _run(clock_times: list[float], outcomes: list[object], day: int = 5,
     slept: list[float] = []
     clock = _clock(clock_times)
 
-    async def file_due(bootstrap, prefix, app_id, month, rules, auth=None, *, day):
+    async def file_due(bootstrap, prefix, app_id, month, rules, auth=None, *, day, real_now=None):
         filed.append(month)
         outcome = outcomes.pop(0)
         if isinstance(outcome, Exception):
@@ -184,7 +184,7 @@ async def _seventeen_copied(bootstrap, prefix, since, auth=None):
     return 17
 
 
-async def _none_late(bootstrap, prefix, app_id, due, rules, auth=None, *, day):
+async def _none_late(bootstrap, prefix, app_id, due, rules, auth=None, *, day, real_now=None):
     """`supplement_due` finding no hazard that came late."""
     return []
 
@@ -192,7 +192,16 @@ async def _none_late(bootstrap, prefix, app_id, due, rules, auth=None, *, day):
 def _schedule(metrics: FilingMetrics, file_due, clock, sleep, still_missed=_nothing_filed,
               real_clock=None, copy=_seventeen_copied, supplement=_none_late) -> None:
     """Run the scheduler's loop with these fakes until `clock` or `sleep` ends it; the real clock
-    in 2096 unless given (no month is ahead of it)."""
+    reads as the engine's unless given."""
+    if real_clock is None:  # the real clock reads what the engine's last read (a clock set right)
+        engine_clock, last = clock, [0.0]
+
+        def clock() -> float:
+            last[0] = engine_clock()
+            return last[0]
+
+        def real_clock() -> float:
+            return last[0]
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(filing, "file_due", file_due)
         mp.setattr(filing, "still_missed", still_missed)
@@ -200,18 +209,18 @@ def _schedule(metrics: FilingMetrics, file_due, clock, sleep, still_missed=_noth
         mp.setattr(filing, "supplement_due", supplement)
         with pytest.raises(_Stop):
             asyncio.run(filing.schedule("b", "", "app", None, 5, metrics=metrics, clock=clock, sleep=sleep,
-                                        real_clock=real_clock or (lambda: 4e9)))
+                                        real_clock=real_clock))
 
 
 def test_the_scheduler_logs_each_month_it_caught_up_and_those_left_for_a_person():
     start = _ts("2027-02-07T09:00:00+08:00")
     calls: list[str] = []
 
-    async def file_due(bootstrap, prefix, app_id, month, rules, auth=None, *, day):
+    async def file_due(bootstrap, prefix, app_id, month, rules, auth=None, *, day, real_now=None):
         calls.append(month)
         return filing.Due([("2026-12", 8, 0), ("2027-01", 8, 0)], ["2026-10"], ["2026-11"])
 
-    async def supplement_due(bootstrap, prefix, app_id, due, rules, auth=None, *, day):
+    async def supplement_due(bootstrap, prefix, app_id, due, rules, auth=None, *, day, real_now=None):
         assert due == "2027-01"
         return [("2026-11", "fire_rescue", 2)]
 
@@ -258,7 +267,7 @@ def test_the_months_missed_are_looked_for_again_and_their_count_falls_once_filed
     seen: list[tuple[str, str, float] | None] = []
     metrics, registry = _metrics()
 
-    async def file_due(bootstrap, prefix, app_id, month, rules, auth=None, *, day):
+    async def file_due(bootstrap, prefix, app_id, month, rules, auth=None, *, day, real_now=None):
         return filing.Due([(month, 8, 0)], ["2026-10", "2026-11"], [])
 
     async def still_missed(bootstrap, prefix, months, rules, auth=None):
@@ -285,7 +294,7 @@ def test_the_months_missed_stay_missed_when_the_next_month_falls_due():
     returned = [["2026-08", "2026-09"], []]
     metrics, registry = _metrics()
 
-    async def file_due(bootstrap, prefix, app_id, month, rules, auth=None, *, day):
+    async def file_due(bootstrap, prefix, app_id, month, rules, auth=None, *, day, real_now=None):
         return filing.Due([(month, 8, 0)], returned.pop(0), [])
 
     async def sleep(seconds: float) -> None:
@@ -300,7 +309,7 @@ def test_a_failed_look_for_the_months_missed_keeps_them():
     answers: list[object] = [["2026-10"], OSError("broker gone")]
     metrics, registry = _metrics()
 
-    async def file_due(bootstrap, prefix, app_id, month, rules, auth=None, *, day):
+    async def file_due(bootstrap, prefix, app_id, month, rules, auth=None, *, day, real_now=None):
         return filing.Due([(month, 8, 0)], ["2026-10"], [])
 
     async def still_missed(bootstrap, prefix, months, rules, auth=None):
@@ -318,41 +327,56 @@ def test_a_failed_look_for_the_months_missed_keeps_them():
     assert [e["months"] for e in logs if e["event"] == "filing.recheck_failed"] == [["2026-10"]]
 
 
-def test_a_month_due_by_a_clock_set_ahead_is_filed_when_the_real_clock_reaches_its_filing_day():
-    """The engine's clock ten minutes ahead: at its 00:05 on the 5th November is due by it, not
-    by the real clock (23:55 on the 4th). It is not filed then, shows as unfiled, and is filed
-    once the real clock reaches 00:00, not a month later."""
-    filing_day = _ts("2026-12-05T00:00:00+08:00")
-    real = iter([filing_day - 300, filing_day - 300, filing_day - 60, filing_day - 60, filing_day + 1,
-                 filing_day + 1, filing_day + 60])
-    engine = iter([filing_day + 300, filing_day + 540, filing_day + 601, filing_day + 660])
-    calls: list[tuple[str, float]] = []
-    unfiled: list[float | None] = []
+def _ahead_by(seconds: float, real_start: str, real_end: str
+              ) -> tuple[list[tuple[str, float]], CollectorRegistry]:
+    """The scheduler with the engine's clock `seconds` ahead of the real one, from `real_start` to
+    `real_end` (real time, moved on by each sleep), over a topic with October filed: each month it
+    filed and the real time it did, and its metrics."""
+    now = [_ts(real_start)]
+    filed = {"2026-10"}
+    sent: list[tuple[str, float]] = []
     metrics, registry = _metrics()
 
-    def real_clock() -> float:
-        try:
-            return next(real)
-        except StopIteration:
-            raise _Stop from None
-
-    def clock() -> float:
-        try:
-            return next(engine)
-        except StopIteration:
-            raise _Stop from None
-
-    async def file_due(bootstrap, prefix, app_id, month, rules, auth=None, *, day):
-        calls.append((month, len(calls)))
-        ahead = ["2026-11"] if len(calls) == 1 else []
-        return filing.Due([(month, 0 if ahead else 8, 0)], [], ahead)
+    async def file_due(bootstrap, prefix, app_id, due, rules, auth=None, *, day, real_now=None):
+        assert real_now == now[0]
+        months = []
+        month = filing.month_after(max(filed))
+        while month <= due:
+            months.append(month)
+            month = filing.month_after(month)
+        ahead = [month for month in months if filing.due_at(month, day) > real_now]
+        for month in months:
+            if month not in ahead:
+                filed.add(month)
+                sent.append((month, real_now))
+        return filing.Due([(month, 8, 0) for month in months if month not in ahead], [], ahead)
 
     async def sleep(seconds: float) -> None:
-        unfiled.append(registry.get_sample_value("hazard_filing_due_unfiled"))
+        now[0] += seconds
+        if now[0] > _ts(real_end):
+            raise _Stop
 
-    _schedule(metrics, file_due, clock, sleep, real_clock=real_clock)
-    assert [month for month, _ in calls] == ["2026-11", "2026-11"]
-    assert unfiled[:2] == [1, 1] and unfiled[-1] == 0
+    _schedule(metrics, file_due, lambda: now[0] + seconds, sleep, real_clock=lambda: now[0])
+    return sent, registry
+
+
+def test_a_month_due_by_a_clock_set_ahead_is_filed_when_the_real_clock_reaches_its_filing_day():
+    """The engine's clock ten minutes ahead: at its 00:05 on 5 December November is due by it, not
+    by the real clock (23:55 on the 4th). It is filed once the real clock reaches 00:00, not a month
+    later; waiting is no failure (not unfiled), only a clock ahead."""
+    sent, registry = _ahead_by(600, "2026-12-04T23:55:00+08:00", "2026-12-05T00:01:30+08:00")
+    [(month, at)] = sent
+    assert month == "2026-11" and _ts("2026-12-05T00:00:00+08:00") <= at < _ts("2026-12-05T00:01:00+08:00")
+    assert registry.get_sample_value("hazard_filing_due_unfiled") == 0
+
+
+def test_a_clock_a_month_ahead_holds_back_no_month_the_real_clock_makes_due():
+    """34 days ahead: on 3 December by the real clock, the engine's says 6 January, due December.
+    November, due by the real clock on 5 December, is filed then, not with December on 5 January."""
+    sent, registry = _ahead_by(34 * 86400, "2026-12-03T09:00:00+08:00", "2026-12-05T01:00:00+08:00")
+    [(month, at)] = sent
+    assert month == "2026-11" and _ts("2026-12-05T00:00:00+08:00") <= at < _ts("2026-12-05T00:01:00+08:00")
+    assert registry.get_sample_value("hazard_filing_months_clock_ahead") == 1  # December, still
 
 
 def test_a_month_filed_in_part_by_hand_is_still_missed():
@@ -600,7 +624,7 @@ def test_the_copies_for_the_organisation_department_are_made_after_each_filing_a
     shown: list[tuple[float | None, float | None]] = []
     metrics, registry = _metrics()
 
-    async def file_due(bootstrap, prefix, app_id, month, rules, auth=None, *, day):
+    async def file_due(bootstrap, prefix, app_id, month, rules, auth=None, *, day, real_now=None):
         calls.append(month)
         return filing.Due([(month, 8, 0)], [], [])
 
@@ -632,10 +656,10 @@ def test_supplements_that_fail_hold_back_no_filing_and_are_tried_again():
     shown: list[tuple[float | None, float | None]] = []
     metrics, registry = _metrics()
 
-    async def file_due(bootstrap, prefix, app_id, month, rules, auth=None, *, day):
+    async def file_due(bootstrap, prefix, app_id, month, rules, auth=None, *, day, real_now=None):
         return filing.Due([(month, 8, 0)], [], [])
 
-    async def supplement_due(bootstrap, prefix, app_id, due, rules, auth=None, *, day):
+    async def supplement_due(bootstrap, prefix, app_id, due, rules, auth=None, *, day, real_now=None):
         tried.append(due)
         answer = answers.pop(0)
         if isinstance(answer, Exception):
@@ -652,3 +676,17 @@ def test_supplements_that_fail_hold_back_no_filing_and_are_tried_again():
     assert tried == ["2026-11", "2026-11"]
     assert shown == [(1, 0), (1, 0), (0, 0), (0, 0)]
     assert registry.get_sample_value("hazard_filing_supplements_sent_total") == 1
+
+
+def test_a_department_named_lead_after_its_month_was_filed_does_not_count_its_hazard_again():
+    """November filed, the fire brigade counting HZ-1; a verification since names 区经发局 its lead.
+    Looking at November again (the latest month, for departments a publish cut short), no filing
+    of 区经发局 counts HZ-1 a second time; nor does a supplement."""
+    november = dataclasses.replace(HAZARD, opened_at=int(_ts("2026-11-10T09:00:00+08:00")),
+                                   lead="economic_development")
+    there = {("2026-11", dept): filing.OnTopic(f"r-{dept}", {"HZ-1"} if dept == "fire_rescue" else set())
+             for dept in LEADS}
+    (done, _, _), published = _file_due("2026-11", there, [november], _ts("2026-12-07T09:00:00+08:00"))
+    assert published == [] and done == [("2026-11", 0, len(LEADS))]
+    assert _file_due("2026-12", there, [november], _ts("2027-01-07T09:00:00+08:00"),
+                     "supplement_due") == ([], [])
