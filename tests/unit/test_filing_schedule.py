@@ -174,6 +174,14 @@ def test_months_back_counts_across_years():
     assert filing.months_back("2026-12", -1) == "2027-01"
 
 
+def _next(answers: list[object]) -> Any:
+    """The next of a fake's `answers`, raised if it is an exception."""
+    answer = answers.pop(0)
+    if isinstance(answer, Exception):
+        raise answer
+    return answer
+
+
 async def _nothing_filed(bootstrap, prefix, months, rules, auth=None):
     """`still_missed` with no month filed by hand."""
     return sorted(set(months))
@@ -313,10 +321,7 @@ def test_a_failed_look_for_the_months_missed_keeps_them():
         return filing.Due([(month, 8, 0)], ["2026-10"], [])
 
     async def still_missed(bootstrap, prefix, months, rules, auth=None):
-        answer = answers.pop(0)
-        if isinstance(answer, Exception):
-            raise answer
-        return answer
+        return _next(answers)
 
     async def sleep(seconds: float) -> None:
         return None
@@ -630,10 +635,7 @@ def test_the_copies_for_the_organisation_department_are_made_after_each_filing_a
 
     async def copy(bootstrap, prefix, since, auth=None):
         assert since == "2025-11"  # the 12 months before the month due
-        answer = answers.pop(0)
-        if isinstance(answer, Exception):
-            raise answer
-        return answer
+        return _next(answers)
 
     async def sleep(seconds: float) -> None:
         shown.append((registry.get_sample_value("hazard_filing_follow_up_failing", {"step": "copy"}),
@@ -661,10 +663,7 @@ def test_supplements_that_fail_hold_back_no_filing_and_are_tried_again():
 
     async def supplement_due(bootstrap, prefix, app_id, due, rules, auth=None, *, day, real_now=None):
         tried.append(due)
-        answer = answers.pop(0)
-        if isinstance(answer, Exception):
-            raise answer
-        return answer
+        return _next(answers)
 
     async def sleep(seconds: float) -> None:
         shown.append((registry.get_sample_value("hazard_filing_follow_up_failing", {"step": "supplement"}),
