@@ -18,7 +18,10 @@ month is at most CATCH_UP_MONTHS before it. It files no month before it has
 fallen due by the real clock too, and catches up no month that ended before
 the first hazard the engine knows was opened. It also sends a supplement to a
 month filed before, for the hazards found in it whose records reached the
-engine after it was filed (engine/decide/filing.py `supplements`).
+engine after it was filed (engine/decide/filing.py `supplements`), and copies
+each filing and supplement, as first sent, to `filings.organisation` for the
+organisation department (组织部门备案, plans line 798); both come after the
+filing and apart from it. It serves `/metrics` and `/healthz` (FilingMetrics).
 """
 
 from __future__ import annotations
